@@ -1,0 +1,20 @@
+//! Pieces every tusk process and crate shares: the PostgreSQL error report
+//! and its SQLSTATE codes, and the server log.
+//!
+//! Main types:
+//! - [`PgError`]: an error as a client sees it (severity, SQLSTATE, message,
+//!   detail, hint). Every layer that can refuse something a client asked for
+//!   returns one, so the backend can send it unchanged as an ErrorResponse.
+//! - [`sqlstate`]: the SQLSTATE codes tusk uses, named as in PostgreSQL's
+//!   `errcodes.txt`.
+//! - [`elog`]: the per-process log writer (stderr, PostgreSQL's
+//!   `log_line_prefix` escapes, `log_min_messages`).
+//!
+//! This crate has no dependencies on the rest of tusk and holds no policy.
+
+pub mod elog;
+pub mod error;
+pub mod time;
+pub mod sqlstate;
+
+pub use error::{PgError, Severity};

@@ -1,0 +1,57 @@
+//! SQLSTATE codes used by tusk, named after PostgreSQL's `errcodes.txt`.
+//! Clients pick their exception classes from these, so they must match
+//! PostgreSQL exactly.
+
+pub const SUCCESSFUL_COMPLETION: &str = "00000";
+pub const WARNING: &str = "01000";
+pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+pub const INVALID_TRANSACTION_STATE: &str = "25000";
+pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
+pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
+pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
+pub const INVALID_AUTHORIZATION_SPECIFICATION: &str = "28000";
+pub const INVALID_PASSWORD: &str = "28P01";
+pub const INVALID_CATALOG_NAME: &str = "3D000";
+pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+pub const INVALID_CURSOR_NAME: &str = "34000";
+pub const DATA_EXCEPTION: &str = "22000";
+pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
+pub const DIVISION_BY_ZERO: &str = "22012";
+pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+pub const INVALID_PARAMETER_VALUE: &str = "22023";
+pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+pub const STRING_DATA_RIGHT_TRUNCATION: &str = "22001";
+pub const INVALID_DATETIME_FORMAT: &str = "22007";
+pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+pub const NULL_VALUE_NOT_ALLOWED: &str = "22004";
+pub const SYNTAX_ERROR: &str = "42601";
+pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+pub const UNDEFINED_COLUMN: &str = "42703";
+pub const UNDEFINED_FUNCTION: &str = "42883";
+pub const UNDEFINED_TABLE: &str = "42P01";
+pub const UNDEFINED_OBJECT: &str = "42704";
+pub const UNDEFINED_PARAMETER: &str = "42P02";
+pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
+pub const DUPLICATE_CURSOR: &str = "42P03";
+pub const DATATYPE_MISMATCH: &str = "42804";
+pub const AMBIGUOUS_FUNCTION: &str = "42725";
+pub const INDETERMINATE_DATATYPE: &str = "42P18";
+pub const CANNOT_COERCE: &str = "42846";
+pub const PROTOCOL_VIOLATION: &str = "08P01";
+pub const CONNECTION_FAILURE: &str = "08006";
+pub const TOO_MANY_CONNECTIONS: &str = "53300";
+pub const INSUFFICIENT_RESOURCES: &str = "53000";
+pub const OUT_OF_MEMORY: &str = "53200";
+pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
+pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
+pub const QUERY_CANCELED: &str = "57014";
+pub const ADMIN_SHUTDOWN: &str = "57P01";
+pub const CRASH_SHUTDOWN: &str = "57P02";
+pub const CANNOT_CONNECT_NOW: &str = "57P03";
+pub const LOCK_FILE_EXISTS: &str = "F0001";
+pub const CONFIG_FILE_ERROR: &str = "F0000";
+pub const INTERNAL_ERROR: &str = "XX000";
+pub const DATA_CORRUPTED: &str = "XX001";
+pub const SYSTEM_ERROR: &str = "58000";
+pub const IO_ERROR: &str = "58030";
