@@ -1,1 +1,25 @@
-//! tusk-storage
+//! Shared-memory areas and on-disk control files of a tusk cluster.
+//!
+//! Main types:
+//! - [`layout::Sizing`] and [`layout::Layout`]: the settings that size
+//!   shared memory, and where each area sits in the region. Every area has
+//!   a `size()`; the region is their sum, so `-C shared_memory_size`,
+//!   `tusk check` and the segment the postmaster asks the kernel for can
+//!   never disagree.
+//! - [`procarray::ProcArray`]: one slot per process that can wait (client
+//!   backends, reserved superuser slots, auxiliary processes). Backends
+//!   publish who they are and what they do there; `pg_stat_activity`, the
+//!   connection limits and `pg_terminate_backend` read it.
+//! - [`control::ControlFile`]: `global/pg_control`, the cluster state that
+//!   survives restarts (shut down cleanly or not, last checkpoint).
+//! - [`bootstrap`]: the roles and databases of a cluster until the catalog
+//!   lives in real tables.
+//!
+//! Everything in shared memory is addressed by offset from the region's
+//! base, never by pointer, because `tusk ipc` and a restarting server may
+//! attach the same segment at another address.
+
+pub mod bootstrap;
+pub mod control;
+pub mod layout;
+pub mod procarray;

@@ -1,0 +1,527 @@
+//! The proc array: one slot per process that can wait, in shared memory.
+//!
+//! Slot order: `[0, max_connections)` client backends (the last
+//! `superuser_reserved_connections` of them usable only by superusers),
+//! then the auxiliary processes at fixed indexes, then one dummy slot per
+//! prepared transaction. Slot `i` owns semaphore `i % 16` of set `i / 16`.
+//!
+//! Who writes what: a backend claims a free slot with a compare-and-swap
+//! on `pid` (0 = free), and from then on is the only writer of that slot
+//! until it clears `pid` on exit. Anyone may read. The variable-length
+//! text (database, user, application, query) is published under a
+//! change counter, as PostgreSQL's `st_changecount`: the writer makes it odd
+//! before writing and even after, and a reader retries until it copies a
+//! stable even version. No lock is ever held, so a backend killed in the
+//! middle of an update cannot block anyone; a crash restart re-creates the
+//! whole array anyway.
+//!
+//! The postmaster never reads this array to make decisions (it keeps its
+//! own table of children); it only zeroes it when it creates shared memory.
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+
+pub const NAMEDATALEN: usize = 64;
+/// PostgreSQL's default `track_activity_query_size`.
+pub const QUERY_TEXT_SIZE: usize = 1024;
+
+/// What kind of process holds a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ProcKind {
+    Free = 0,
+    ClientBackend = 1,
+    Startup = 2,
+    Checkpointer = 3,
+    WalWriter = 4,
+}
+
+impl ProcKind {
+    fn from_u32(v: u32) -> ProcKind {
+        match v {
+            1 => ProcKind::ClientBackend,
+            2 => ProcKind::Startup,
+            3 => ProcKind::Checkpointer,
+            4 => ProcKind::WalWriter,
+            _ => ProcKind::Free,
+        }
+    }
+
+    /// `pg_stat_activity.backend_type`.
+    pub fn backend_type(self) -> &'static str {
+        match self {
+            ProcKind::Free => "",
+            ProcKind::ClientBackend => "client backend",
+            ProcKind::Startup => "startup",
+            ProcKind::Checkpointer => "checkpointer",
+            ProcKind::WalWriter => "walwriter",
+        }
+    }
+
+    /// Fixed slot of an auxiliary process, counted after the client slots.
+    pub fn aux_index(self) -> Option<usize> {
+        match self {
+            ProcKind::Startup => Some(0),
+            ProcKind::Checkpointer => Some(1),
+            ProcKind::WalWriter => Some(2),
+            _ => None,
+        }
+    }
+}
+
+/// `pg_stat_activity.state` of a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum BackendState {
+    Starting = 0,
+    Idle = 1,
+    Active = 2,
+    IdleInTransaction = 3,
+    IdleInTransactionAborted = 4,
+}
+
+impl BackendState {
+    fn from_u32(v: u32) -> BackendState {
+        match v {
+            1 => BackendState::Idle,
+            2 => BackendState::Active,
+            3 => BackendState::IdleInTransaction,
+            4 => BackendState::IdleInTransactionAborted,
+            _ => BackendState::Starting,
+        }
+    }
+
+    pub fn as_str(self) -> Option<&'static str> {
+        match self {
+            BackendState::Starting => None,
+            BackendState::Idle => Some("idle"),
+            BackendState::Active => Some("active"),
+            BackendState::IdleInTransaction => Some("idle in transaction"),
+            BackendState::IdleInTransactionAborted => Some("idle in transaction (aborted)"),
+        }
+    }
+}
+
+/// What a process is waiting for (`wait_event_type`, `wait_event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum WaitEvent {
+    None = 0,
+    ClientRead = 1,
+    PgSleep = 2,
+    CheckpointerMain = 3,
+    Lock = 4,
+}
+
+impl WaitEvent {
+    fn from_u32(v: u32) -> WaitEvent {
+        match v {
+            1 => WaitEvent::ClientRead,
+            2 => WaitEvent::PgSleep,
+            3 => WaitEvent::CheckpointerMain,
+            4 => WaitEvent::Lock,
+            _ => WaitEvent::None,
+        }
+    }
+
+    /// (wait_event_type, wait_event) as PostgreSQL names them.
+    pub fn names(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            WaitEvent::None => None,
+            WaitEvent::ClientRead => Some(("Client", "ClientRead")),
+            WaitEvent::PgSleep => Some(("Timeout", "PgSleep")),
+            WaitEvent::CheckpointerMain => Some(("Activity", "CheckpointerMain")),
+            WaitEvent::Lock => Some(("Lock", "transactionid")),
+        }
+    }
+}
+
+/// Text published under the change counter.
+#[repr(C)]
+struct SlotText {
+    datname: [u8; NAMEDATALEN],
+    usename: [u8; NAMEDATALEN],
+    application_name: [u8; NAMEDATALEN],
+    /// 0 = none (Unix socket), 4 or 6; then the address bytes.
+    client_family: u8,
+    client_addr: [u8; 16],
+    query: [u8; QUERY_TEXT_SIZE],
+}
+
+/// One slot. `#[repr(C)]` and only atomics and plain bytes, because it
+/// lives in shared memory and is read by other processes.
+#[repr(C)]
+pub struct ProcSlot {
+    pid: AtomicI32,
+    kind: AtomicU32,
+    is_superuser: AtomicU32,
+    state: AtomicU32,
+    wait_event: AtomicU32,
+    cancel_key: AtomicI32,
+    client_port: AtomicI32,
+    changecount: AtomicU32,
+    /// µs since 2000-01-01; 0 = NULL.
+    backend_start: AtomicI64,
+    xact_start: AtomicI64,
+    query_start: AtomicI64,
+    state_change: AtomicI64,
+    text: UnsafeCell<SlotText>,
+}
+
+// SAFETY: every field is an atomic except `text`, whose concurrent access
+// is mediated by `changecount` (single writer, validated readers).
+unsafe impl Sync for ProcSlot {}
+
+fn put(dst: &mut [u8], src: &str) {
+    // Truncate at a character boundary so readers always see valid UTF-8.
+    let mut n = src.len().min(dst.len() - 1);
+    while !src.is_char_boundary(n) {
+        n -= 1;
+    }
+    dst[..n].copy_from_slice(&src.as_bytes()[..n]);
+    dst[n..].fill(0);
+}
+
+fn get(src: &[u8]) -> String {
+    let end = src.iter().position(|&b| b == 0).unwrap_or(src.len());
+    String::from_utf8_lossy(&src[..end]).into_owned()
+}
+
+/// A consistent copy of one slot, for `pg_stat_activity`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcInfo {
+    pub index: usize,
+    pub pid: i32,
+    pub kind: ProcKind,
+    pub is_superuser: bool,
+    pub state: BackendState,
+    pub wait_event: WaitEvent,
+    pub datname: String,
+    pub usename: String,
+    pub application_name: String,
+    pub client_addr: Option<std::net::IpAddr>,
+    pub client_port: Option<i32>,
+    pub backend_start: Option<i64>,
+    pub xact_start: Option<i64>,
+    pub query_start: Option<i64>,
+    pub state_change: Option<i64>,
+    pub query: String,
+}
+
+impl ProcSlot {
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Ordering::Acquire)
+    }
+
+    pub fn kind(&self) -> ProcKind {
+        ProcKind::from_u32(self.kind.load(Ordering::Acquire))
+    }
+
+    fn write_text(&self, f: impl FnOnce(&mut SlotText)) {
+        self.changecount.fetch_add(1, Ordering::AcqRel);
+        std::sync::atomic::fence(Ordering::Release);
+        // SAFETY: only the slot's owner writes, and readers validate their
+        // copy against `changecount`.
+        unsafe { f(&mut *self.text.get()) };
+        std::sync::atomic::fence(Ordering::Release);
+        self.changecount.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Publishes the session identity. Called once by the owning backend
+    /// after authentication.
+    pub fn set_identity(
+        &self,
+        datname: &str,
+        usename: &str,
+        application_name: &str,
+        client: Option<std::net::SocketAddr>,
+        is_superuser: bool,
+        backend_start: i64,
+    ) {
+        self.is_superuser.store(is_superuser as u32, Ordering::Release);
+        self.backend_start.store(backend_start, Ordering::Release);
+        self.client_port.store(client.map(|c| c.port() as i32).unwrap_or(-1), Ordering::Release);
+        self.write_text(|t| {
+            put(&mut t.datname, datname);
+            put(&mut t.usename, usename);
+            put(&mut t.application_name, application_name);
+            match client.map(|c| c.ip()) {
+                Some(std::net::IpAddr::V4(a)) => {
+                    t.client_family = 4;
+                    t.client_addr[..4].copy_from_slice(&a.octets());
+                }
+                Some(std::net::IpAddr::V6(a)) => {
+                    t.client_family = 6;
+                    t.client_addr.copy_from_slice(&a.octets());
+                }
+                None => t.client_family = 0,
+            }
+        });
+    }
+
+    pub fn set_application_name(&self, name: &str) {
+        self.write_text(|t| put(&mut t.application_name, name));
+    }
+
+    /// Publishes the state, and the query text when one starts.
+    pub fn set_state(&self, state: BackendState, query: Option<&str>, now: i64) {
+        if let Some(q) = query {
+            self.query_start.store(now, Ordering::Release);
+            self.write_text(|t| put(&mut t.query, q));
+        }
+        self.state.store(state as u32, Ordering::Release);
+        self.state_change.store(now, Ordering::Release);
+    }
+
+    /// Transaction start time (0 = not in a transaction).
+    pub fn set_xact_start(&self, t: i64) {
+        self.xact_start.store(t, Ordering::Release);
+    }
+
+    pub fn set_wait_event(&self, w: WaitEvent) {
+        self.wait_event.store(w as u32, Ordering::Release);
+    }
+
+    pub fn set_cancel_key(&self, key: i32) {
+        self.cancel_key.store(key, Ordering::Release);
+    }
+
+    pub fn cancel_key(&self) -> i32 {
+        self.cancel_key.load(Ordering::Acquire)
+    }
+
+    fn read(&self, index: usize) -> Option<ProcInfo> {
+        for _ in 0..1000 {
+            let before = self.changecount.load(Ordering::Acquire);
+            if before % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let pid = self.pid.load(Ordering::Acquire);
+            if pid == 0 {
+                return None;
+            }
+            // SAFETY: a racy copy, validated by the change counter below;
+            // read_volatile keeps the compiler from assuming it is stable.
+            let text: SlotText = unsafe { std::ptr::read_volatile(self.text.get()) };
+            std::sync::atomic::fence(Ordering::Acquire);
+            if self.changecount.load(Ordering::Acquire) != before {
+                continue;
+            }
+            let opt = |v: i64| if v == 0 { None } else { Some(v) };
+            let client_addr = match text.client_family {
+                4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(&text.client_addr[..4]).ok()?)),
+                6 => Some(std::net::IpAddr::from(text.client_addr)),
+                _ => None,
+            };
+            let port = self.client_port.load(Ordering::Acquire);
+            return Some(ProcInfo {
+                index,
+                pid,
+                kind: self.kind(),
+                is_superuser: self.is_superuser.load(Ordering::Acquire) != 0,
+                state: BackendState::from_u32(self.state.load(Ordering::Acquire)),
+                wait_event: WaitEvent::from_u32(self.wait_event.load(Ordering::Acquire)),
+                datname: get(&text.datname),
+                usename: get(&text.usename),
+                application_name: get(&text.application_name),
+                client_port: if client_addr.is_some() { Some(port) } else { None },
+                client_addr,
+                backend_start: opt(self.backend_start.load(Ordering::Acquire)),
+                xact_start: opt(self.xact_start.load(Ordering::Acquire)),
+                query_start: opt(self.query_start.load(Ordering::Acquire)),
+                state_change: opt(self.state_change.load(Ordering::Acquire)),
+                query: get(&text.query),
+            });
+        }
+        None
+    }
+
+    fn clear(&self) {
+        self.kind.store(0, Ordering::Release);
+        self.state.store(0, Ordering::Release);
+        self.wait_event.store(0, Ordering::Release);
+        self.xact_start.store(0, Ordering::Release);
+        self.query_start.store(0, Ordering::Release);
+        self.backend_start.store(0, Ordering::Release);
+        self.write_text(|t| {
+            t.datname.fill(0);
+            t.usename.fill(0);
+            t.application_name.fill(0);
+            t.query.fill(0);
+            t.client_family = 0;
+        });
+    }
+}
+
+/// Why a backend could not get a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotError {
+    /// Every client slot is taken: `53300 sorry, too many clients already`.
+    TooMany,
+    /// Only reserved slots are left and the user is not a superuser.
+    Reserved,
+}
+
+/// Flags the postmaster and its children share, outside the proc array.
+#[repr(C)]
+pub struct SharedControl {
+    /// Why the postmaster sent SIGQUIT, so backends tell their clients the
+    /// right thing: 0 = unknown, 1 = immediate shutdown, 2 = crash of
+    /// another process.
+    pub quit_reason: AtomicU32,
+    /// Set while an online backup is in progress (`pg_backup_start`).
+    pub backup_in_progress: AtomicU32,
+    /// Requests from children to the postmaster, raised before a SIGUSR1.
+    pub pm_requests: AtomicU32,
+    pub pad: u32,
+}
+
+pub const QUIT_REASON_IMMEDIATE: u32 = 1;
+pub const QUIT_REASON_CRASH: u32 = 2;
+
+/// A view of the proc array in a mapped region.
+#[derive(Clone, Copy)]
+pub struct ProcArray {
+    base: *const ProcSlot,
+    len: usize,
+    max_connections: usize,
+}
+
+impl ProcArray {
+    /// # Safety
+    /// `base` must point to `len` slots inside a mapping that outlives
+    /// every use of the returned view (shared memory stays mapped for the
+    /// life of the process).
+    pub unsafe fn from_raw(base: *mut u8, len: usize, max_connections: usize) -> ProcArray {
+        ProcArray { base: base as *const ProcSlot, len, max_connections }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn max_connections(&self) -> usize {
+        self.max_connections
+    }
+
+    pub fn slot(&self, i: usize) -> &ProcSlot {
+        assert!(i < self.len, "proc slot {i} out of range ({})", self.len);
+        // SAFETY: in range, and the mapping outlives self (from_raw).
+        unsafe { &*self.base.add(i) }
+    }
+
+    /// Claims a client slot for `pid`. The reserved-slot rule is checked
+    /// after claiming, as PostgreSQL does, so two racing backends cannot
+    /// both slip into the last unreserved slot.
+    pub fn acquire_backend(&self, pid: i32, is_superuser: bool, reserved: usize) -> Result<usize, SlotError> {
+        let mut claimed = None;
+        for i in 0..self.max_connections {
+            let s = self.slot(i);
+            if s.pid.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                s.kind.store(ProcKind::ClientBackend as u32, Ordering::Release);
+                claimed = Some(i);
+                break;
+            }
+        }
+        let i = claimed.ok_or(SlotError::TooMany)?;
+        if !is_superuser && reserved > 0 {
+            let free = (0..self.max_connections).filter(|&j| self.slot(j).pid() == 0).count();
+            if free < reserved {
+                self.release(i);
+                return Err(SlotError::Reserved);
+            }
+        }
+        Ok(i)
+    }
+
+    /// Claims the fixed slot of an auxiliary process.
+    pub fn acquire_aux(&self, kind: ProcKind, pid: i32) -> usize {
+        let i = self.max_connections + kind.aux_index().expect("auxiliary kind");
+        let s = self.slot(i);
+        s.pid.store(pid, Ordering::Release);
+        s.kind.store(kind as u32, Ordering::Release);
+        i
+    }
+
+    /// Frees a slot. Called by its owner on every exit path.
+    pub fn release(&self, i: usize) {
+        let s = self.slot(i);
+        s.clear();
+        s.pid.store(0, Ordering::Release);
+    }
+
+    /// The slot of a live process, if it has one.
+    pub fn find_pid(&self, pid: i32) -> Option<usize> {
+        (0..self.len).find(|&i| self.slot(i).pid() == pid)
+    }
+
+    /// Consistent copies of every occupied slot.
+    pub fn snapshot(&self) -> Vec<ProcInfo> {
+        (0..self.len).filter_map(|i| self.slot(i).read(i)).collect()
+    }
+
+    /// Zeroes every slot. Only the postmaster calls this, right after it
+    /// created shared memory and before any child exists.
+    pub fn init(&self) {
+        for i in 0..self.len {
+            // SAFETY: no other process is attached yet.
+            unsafe { std::ptr::write_bytes(self.base.add(i) as *mut ProcSlot, 0, 1) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn array(total: usize, conns: usize) -> (Vec<u8>, ProcArray) {
+        let mut mem = vec![0u8; total * std::mem::size_of::<ProcSlot>() + 64];
+        let base = mem.as_mut_ptr();
+        let aligned = unsafe { base.add(base.align_offset(64)) };
+        let pa = unsafe { ProcArray::from_raw(aligned, total, conns) };
+        pa.init();
+        (mem, pa)
+    }
+
+    #[test]
+    fn slots_run_out_and_reserved_ones_are_kept() {
+        let (_m, pa) = array(5 + 3, 5);
+        // 5 slots, 2 reserved: three ordinary users fit, the fourth is refused.
+        for pid in 1..=3 {
+            pa.acquire_backend(pid, false, 2).unwrap();
+        }
+        assert_eq!(pa.acquire_backend(4, false, 2), Err(SlotError::Reserved));
+        pa.acquire_backend(5, true, 2).unwrap();
+        pa.acquire_backend(6, true, 2).unwrap();
+        assert_eq!(pa.acquire_backend(7, true, 2), Err(SlotError::TooMany));
+        let i = pa.find_pid(2).unwrap();
+        pa.release(i);
+        assert_eq!(pa.find_pid(2), None);
+        assert!(pa.acquire_backend(8, true, 2).is_ok());
+    }
+
+    #[test]
+    fn identity_round_trips_and_truncates_on_char_boundary() {
+        let (_m, pa) = array(4, 1);
+        let i = pa.acquire_backend(42, true, 0).unwrap();
+        let s = pa.slot(i);
+        let addr: std::net::SocketAddr = "127.0.0.1:5555".parse().unwrap();
+        s.set_identity("postgres", "alice", &"é".repeat(40), Some(addr), true, 7);
+        s.set_state(BackendState::Active, Some("select 1"), 9);
+        let snap = pa.snapshot();
+        assert_eq!(snap.len(), 1);
+        let p = &snap[0];
+        assert_eq!((p.pid, p.datname.as_str(), p.usename.as_str()), (42, "postgres", "alice"));
+        assert_eq!(p.application_name, "é".repeat(31));
+        assert_eq!(p.client_addr, Some(addr.ip()));
+        assert_eq!(p.client_port, Some(5555));
+        assert_eq!(p.state.as_str(), Some("active"));
+        assert_eq!(p.query, "select 1");
+        assert_eq!(p.backend_start, Some(7));
+    }
+}
