@@ -1,0 +1,661 @@
+//! Choosing System V keys: the create loops for the main segment and the
+//! semaphore sets, and the judgement of whatever already holds a key.
+//!
+//! Why a loop and not "remove whatever is there": a key can belong to
+//! another program, to another data directory's server, to a live server of
+//! ours (or its orphaned backends), or to a crashed server's leftovers.
+//! Only the last may be removed; the others must be skipped or refused.
+//! The rules are PostgreSQL's (13+ for the segment, sysv_sema.c for the
+//! semaphores):
+//!
+//! | what holds the key                     | segment                 | semaphore set          |
+//! |----------------------------------------|-------------------------|------------------------|
+//! | nothing (vanished meanwhile)           | retry the same key      | retry the same key     |
+//! | another program / data directory / PG  | next key                | next key               |
+//! | ours, nobody attached / creator dead   | IPC_RMID, same key      | IPC_RMID, same key     |
+//! | ours, still attached / creator alive   | refuse: InUse (F0001)   | next key               |
+//! | cannot tell                            | refuse (conservative)   | next key               |
+//!
+//! A segment is "ours" when its header's magic, data directory device and
+//! inode match; its attach count (read before we attach to look) says
+//! whether processes of an old server still run. A semaphore set is ours
+//! when its marker holds TUSK_SEMA_MAGIC; the kernel's record of the
+//! marker's last semop (GETPID) names the creator, which must be proven
+//! dead (`kill(pid, 0)` = ESRCH) before the set is taken.
+//!
+//! The loops give up after [`MAX_KEY_ATTEMPTS`] skipped keys instead of
+//! walking the key space forever.
+
+use crate::header::{PgShmemHeader, ShmemHeader, HEADER_SIZE};
+use crate::sem::{self, SemCreateError, SemSet, PG_SEMA_MAGIC, SEMAS_PER_SET, TUSK_SEMA_MAGIC};
+use crate::shm::{self, fmt_report, shmat_report, shmget_report, Segment, ShmCreateError};
+use crate::sys::errno_text;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use tusk_common::{elog, sqlstate, PgError};
+
+/// Keys skipped (taken by others) before a create loop gives up.
+pub const MAX_KEY_ATTEMPTS: usize = 1000;
+
+/// Times the same key is retried (its object vanished, or was reclaimed
+/// and then taken by someone else) before moving on, so that a process
+/// racing us cannot keep the loop spinning.
+const MAX_SAME_KEY_RETRIES: usize = 16;
+
+/// SQLSTATE undefined_file, what PostgreSQL's errcode_for_file_access gives
+/// for ENOENT.
+const UNDEFINED_FILE: &str = "58P01";
+
+/// What an existing segment is, as far as a server (or `tusk ipc`) is
+/// concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SegmentState {
+    /// No segment with that id (any more).
+    Gone,
+    /// Not tusk's or PostgreSQL's, or of another data directory, or not
+    /// readable by us.
+    Foreign,
+    /// tusk's, no process attached: a leftover that may be removed.
+    TuskUnattached(Box<ShmemHeader>),
+    /// tusk's, with this many processes attached.
+    TuskAttached(Box<ShmemHeader>, u64),
+    /// PostgreSQL's, nobody attached.
+    PgUnattached(PgShmemHeader),
+    /// PostgreSQL's, with this many processes attached.
+    PgAttached(PgShmemHeader, u64),
+    /// The kernel gave an unexpected error while looking.
+    AnalysisFailure(String),
+}
+
+/// Judges the segment `id`. With `datadir` = Some((device, inode)), only a
+/// segment of that data directory counts as tusk's or PostgreSQL's; the
+/// others are Foreign. With None, any tusk or PostgreSQL segment is named
+/// (for listings). The attach count is read before this function attaches
+/// (read-only) to look at the header.
+pub fn judge_segment(id: i32, datadir: Option<(u64, u64)>) -> SegmentState {
+    let info = match shm::stat(id) {
+        Ok(info) => info,
+        Err(e) => return judge_error(&e, || format!("shmctl({id}, IPC_STAT) failed")),
+    };
+    let seg = match Segment::attach_read_only(id) {
+        Ok(seg) => seg,
+        Err(e) => {
+            return judge_error(&e, || {
+                format!(
+                    "shmat(id={id}, addr=(nil), flags=0x{:x}) failed",
+                    libc::SHM_RDONLY
+                )
+            })
+        }
+    };
+    let matches = |dev: u64, ino: u64| datadir.is_none_or(|d| d == (dev, ino));
+    if let Some(h) = seg.read_header() {
+        if !matches(h.datadir_dev, h.datadir_ino) {
+            return SegmentState::Foreign;
+        }
+        return if info.nattch == 0 {
+            SegmentState::TuskUnattached(Box::new(h))
+        } else {
+            SegmentState::TuskAttached(Box::new(h), info.nattch)
+        };
+    }
+    if let Some(pg) = seg.read_pg_header() {
+        if !matches(pg.device, pg.inode) {
+            return SegmentState::Foreign;
+        }
+        return if info.nattch == 0 {
+            SegmentState::PgUnattached(pg)
+        } else {
+            SegmentState::PgAttached(pg, info.nattch)
+        };
+    }
+    SegmentState::Foreign
+}
+
+/// EINVAL/EIDRM: the object is gone; EACCES: not ours to look at;
+/// anything else: cannot tell.
+fn judge_error(e: &io::Error, call: impl Fn() -> String) -> SegmentState {
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::EIDRM) => SegmentState::Gone,
+        Some(libc::EACCES) => SegmentState::Foreign,
+        _ => SegmentState::AnalysisFailure(format!(
+            "{}: {}",
+            call(),
+            e.raw_os_error()
+                .map(errno_text)
+                .unwrap_or_else(|| e.to_string())
+        )),
+    }
+}
+
+/// Whether a process with this PID exists: `kill(pid, 0)` succeeds, or
+/// fails with EPERM (it exists but belongs to another user). Only ESRCH
+/// proves it dead; any other error is taken as alive, because reclaiming a
+/// live process's object is the worse mistake. PID <= 0 is never alive
+/// (kill would address a process group).
+pub fn pid_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks existence and permission.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Device and inode of a data directory: the identity stored in the header.
+pub fn datadir_identity(datadir: &Path) -> io::Result<(u64, u64)> {
+    let md = std::fs::metadata(datadir)?;
+    Ok((md.dev(), md.ino()))
+}
+
+/// Why the main segment could not be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShmemError {
+    /// `stat` of the data directory failed.
+    DataDir { path: PathBuf, errno: i32 },
+    /// The requested size cannot even hold the header.
+    TooSmall { size: usize, needed: usize },
+    /// The kernel refused `shmget(key, size, 03600)`.
+    Create { key: i32, size: usize, errno: i32 },
+    /// The new segment could not be attached (it was removed again).
+    Attach { id: i32, errno: i32 },
+    /// The header could not be written (the segment was removed again).
+    HeaderWrite { id: i32, reason: String },
+    /// A segment of this data directory still has processes attached:
+    /// an old server (or its orphaned backends) is running.
+    InUse {
+        key: i32,
+        id: i32,
+        nattch: u64,
+        creator_pid: i32,
+        pids: Vec<i32>,
+        datadir: PathBuf,
+    },
+    /// A segment under our key could not be judged; treated as in use.
+    AnalysisFailure {
+        key: i32,
+        id: i32,
+        reason: String,
+        datadir: PathBuf,
+    },
+    /// Every key from `first_key` to `last_key` belongs to someone else.
+    KeysExhausted { first_key: i32, last_key: i32 },
+}
+
+impl ShmemError {
+    /// The errno of the failed system call, where there is one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            ShmemError::DataDir { errno, .. }
+            | ShmemError::Create { errno, .. }
+            | ShmemError::Attach { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+
+    /// The FATAL report, with PostgreSQL's message and SQLSTATE.
+    pub fn to_pg_error(&self) -> PgError {
+        match self {
+            ShmemError::DataDir { path, errno } => {
+                let code = match *errno {
+                    libc::ENOENT => UNDEFINED_FILE,
+                    libc::EACCES | libc::EPERM => sqlstate::INSUFFICIENT_PRIVILEGE,
+                    _ => sqlstate::IO_ERROR,
+                };
+                PgError::fatal(
+                    code,
+                    format!("could not stat data directory \"{}\": {}", path.display(), errno_text(*errno)),
+                )
+            }
+            ShmemError::TooSmall { size, needed } => PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!(
+                    "shared memory size {size} is too small: the segment header alone needs {needed} bytes"
+                ),
+            ),
+            ShmemError::Create { key, size, errno } => shmget_report(*errno, *key, *size),
+            ShmemError::Attach { id, errno } => shmat_report(*id, *errno),
+            ShmemError::HeaderWrite { id, reason } => PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("could not write the header of shared memory segment {id}: {reason}"),
+            ),
+            ShmemError::InUse { key, id, nattch, creator_pid, pids, datadir } => {
+                let list: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+                let detail = if pids.is_empty() {
+                    format!(
+                        "{nattch} process(es) still attached, not visible to this user; the segment was created by \
+                         PID {creator_pid}."
+                    )
+                } else {
+                    format!("{nattch} process(es) still attached: PID {}.", list.join(", "))
+                };
+                let pids_text = if pids.is_empty() { String::new() } else { format!(" (PID {})", list.join(", ")) };
+                in_use_report(*key, *id).with_detail(detail).with_hint(format!(
+                    "Terminate any old server processes associated with data directory \"{}\"{pids_text}.",
+                    datadir.display()
+                ))
+            }
+            ShmemError::AnalysisFailure { key, id, reason, datadir } => in_use_report(*key, *id)
+                .with_detail(format!("Could not tell whether it is in use: {reason}."))
+                .with_hint(format!(
+                    "Terminate any old server processes associated with data directory \"{}\".",
+                    datadir.display()
+                )),
+            ShmemError::KeysExhausted { first_key, last_key } => PgError::fatal(
+                sqlstate::INSUFFICIENT_RESOURCES,
+                format!(
+                    "could not find a free shared memory key: keys {} to {} are all taken",
+                    *first_key as u32, *last_key as u32
+                ),
+            )
+            .with_detail("Each of these keys belongs to another program, another data directory, or a live server.")
+            .with_hint(
+                "List the segments with \"tusk ipc\" or \"ipcs -m\"; remove leftovers that belong to no running \
+                 program with \"ipcrm -m ID\".",
+            ),
+        }
+    }
+}
+
+fn in_use_report(key: i32, id: i32) -> PgError {
+    PgError::fatal(
+        sqlstate::LOCK_FILE_EXISTS,
+        format!(
+            "pre-existing shared memory block (key {}, ID {}) is still in use",
+            key as u32, id
+        ),
+    )
+}
+
+impl std::fmt::Display for ShmemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fmt_report(f, &self.to_pg_error())
+    }
+}
+
+impl std::error::Error for ShmemError {}
+
+/// Creates the main segment: from `first_key` upward, create
+/// `size` bytes; on a collision judge the holder (see the module table).
+/// On success the header is written before returning: this process as
+/// creator, the data directory's device, inode and path, `total_size` =
+/// `size`; `make_header` fills in what only the caller knows (port, mode,
+/// areas, and total_size for mode mmap). Reclaimed leftovers are logged.
+pub fn create_main_segment(
+    first_key: i32,
+    size: usize,
+    datadir: &Path,
+    make_header: impl FnOnce(&mut ShmemHeader),
+) -> Result<Segment, ShmemError> {
+    if size < HEADER_SIZE {
+        return Err(ShmemError::TooSmall {
+            size,
+            needed: HEADER_SIZE,
+        });
+    }
+    let (dev, ino) = datadir_identity(datadir).map_err(|e| ShmemError::DataDir {
+        path: datadir.to_path_buf(),
+        errno: e.raw_os_error().unwrap_or(libc::EIO),
+    })?;
+    let mut keys = KeyWalk::new(first_key);
+    let exhausted = |k: &KeyWalk| ShmemError::KeysExhausted {
+        first_key,
+        last_key: k.current(),
+    };
+    let seg = loop {
+        let key = keys.current();
+        match Segment::create(key, size) {
+            Ok(seg) => break seg,
+            Err(ShmCreateError::Collision { .. }) => {}
+            Err(ShmCreateError::Kernel { errno, key, size }) => {
+                return Err(ShmemError::Create { key, size, errno })
+            }
+            Err(ShmCreateError::Attach { id, errno }) => {
+                return Err(ShmemError::Attach { id, errno })
+            }
+        }
+        let id = match shm::id_for_key(key) {
+            Ok(Some(id)) => id,
+            // Removed between our shmget and this one: try it again.
+            Ok(None) => {
+                keys.retry().map_err(|_| exhausted(&keys))?;
+                continue;
+            }
+            // Typically EACCES: another user's segment.
+            Err(_) => {
+                keys.next().map_err(|_| exhausted(&keys))?;
+                continue;
+            }
+        };
+        match judge_segment(id, Some((dev, ino))) {
+            SegmentState::Gone => {
+                elog::log(format!(
+                    "shared memory block (key {}, ID {id}) deleted during startup",
+                    key as u32
+                ));
+                keys.retry().map_err(|_| exhausted(&keys))?;
+            }
+            SegmentState::Foreign
+            | SegmentState::PgAttached(..)
+            | SegmentState::PgUnattached(_) => keys.next().map_err(|_| exhausted(&keys))?,
+            SegmentState::TuskUnattached(old) => {
+                if shm::remove_id(id).is_err() {
+                    // Cannot remove it after all: treat it as someone else's.
+                    keys.next().map_err(|_| exhausted(&keys))?;
+                } else {
+                    elog::log(format!(
+                        "removed leftover shared memory block (key {}, ID {id}) of data directory \"{}\": its \
+                         creator (PID {}) is gone and no process is attached",
+                        key as u32,
+                        datadir.display(),
+                        old.creator_pid
+                    ));
+                    keys.retry().map_err(|_| exhausted(&keys))?;
+                }
+            }
+            SegmentState::TuskAttached(old, nattch) => {
+                return Err(ShmemError::InUse {
+                    key,
+                    id,
+                    nattch,
+                    creator_pid: old.creator_pid,
+                    pids: shm::attached_pids(key, id),
+                    datadir: datadir.to_path_buf(),
+                });
+            }
+            SegmentState::AnalysisFailure(reason) => {
+                return Err(ShmemError::AnalysisFailure {
+                    key,
+                    id,
+                    reason,
+                    datadir: datadir.to_path_buf(),
+                });
+            }
+        }
+    };
+    let mut header = ShmemHeader::new(dev, ino, size as u64, datadir);
+    make_header(&mut header);
+    if let Err(e) = seg.write_header(&header) {
+        let id = seg.id();
+        let _ = seg.remove();
+        return Err(ShmemError::HeaderWrite {
+            id,
+            reason: e.to_string(),
+        });
+    }
+    Ok(seg)
+}
+
+/// What holds a semaphore key, as far as a server is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SemSetState {
+    Gone,
+    /// Not tusk's or PostgreSQL's (by the marker), or not readable.
+    Foreign,
+    /// tusk's: the marker holds TUSK_SEMA_MAGIC; its last semop was by
+    /// `creator_pid`.
+    Tusk {
+        creator_pid: i32,
+        alive: bool,
+    },
+    /// PostgreSQL's (marker 537).
+    Pg {
+        creator_pid: i32,
+        alive: bool,
+    },
+    AnalysisFailure(String),
+}
+
+/// Judges the set `id` by its last semaphore (the marker).
+pub fn judge_sem_set(id: i32) -> SemSetState {
+    let info = match sem::stat(id) {
+        Ok(info) => info,
+        Err(e) => return sem_judge_error(&e, id),
+    };
+    if info.nsems == 0 {
+        return SemSetState::Foreign;
+    }
+    let (value, pid) = match sem::value_and_pid(id, info.nsems as usize - 1) {
+        Ok(v) => v,
+        Err(e) => return sem_judge_error(&e, id),
+    };
+    match value {
+        TUSK_SEMA_MAGIC => SemSetState::Tusk {
+            creator_pid: pid,
+            alive: pid_alive(pid),
+        },
+        PG_SEMA_MAGIC => SemSetState::Pg {
+            creator_pid: pid,
+            alive: pid_alive(pid),
+        },
+        _ => SemSetState::Foreign,
+    }
+}
+
+fn sem_judge_error(e: &io::Error, id: i32) -> SemSetState {
+    match judge_error(e, || format!("semctl({id}, ...) failed")) {
+        SegmentState::Gone => SemSetState::Gone,
+        SegmentState::Foreign => SemSetState::Foreign,
+        SegmentState::AnalysisFailure(r) => SemSetState::AnalysisFailure(r),
+        _ => SemSetState::AnalysisFailure(format!("semctl({id}, ...) failed: {e}")),
+    }
+}
+
+/// Why the semaphore sets could not be created. Sets created before the
+/// failure have been removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SemError {
+    /// `semget(key, nsems, 03600)` failed (nsems includes the marker).
+    Semget { key: i32, nsems: usize, errno: i32 },
+    /// `semctl(id, semnum, SETVAL, value)` failed.
+    Setval {
+        id: i32,
+        semnum: usize,
+        value: i32,
+        errno: i32,
+    },
+    /// The marking `semop` failed.
+    Semop { id: i32, errno: i32 },
+    /// Every key from `first_key` to `last_key` belongs to someone else.
+    KeysExhausted { first_key: i32, last_key: i32 },
+}
+
+impl SemError {
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            SemError::Semget { errno, .. }
+            | SemError::Setval { errno, .. }
+            | SemError::Semop { errno, .. } => Some(*errno),
+            SemError::KeysExhausted { .. } => None,
+        }
+    }
+
+    /// The FATAL report, with PostgreSQL's message.
+    pub fn to_pg_error(&self) -> PgError {
+        match *self {
+            SemError::Semget { key, nsems, errno } => sem::semget_report(key, nsems, errno),
+            SemError::Setval { id, semnum, value, errno } => sem::setval_report(id, semnum, value, errno),
+            SemError::Semop { id, errno } => sem::semop_report(id, errno),
+            SemError::KeysExhausted { first_key, last_key } => PgError::fatal(
+                sqlstate::INSUFFICIENT_RESOURCES,
+                format!(
+                    "could not find a free semaphore key: keys {} to {} are all taken",
+                    first_key as u32, last_key as u32
+                ),
+            )
+            .with_detail(
+                "Each of these keys belongs to another program, or to a live process of tusk or PostgreSQL.",
+            )
+            .with_hint(
+                "List the semaphore sets with \"tusk ipc\" or \"ipcs -s\"; remove leftovers that belong to no \
+                 running program with \"ipcrm -s ID\".",
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for SemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fmt_report(f, &self.to_pg_error())
+    }
+}
+
+impl std::error::Error for SemError {}
+
+impl SemError {
+    fn from_create(e: SemCreateError) -> SemError {
+        match e {
+            // A collision is handled by the loop; should one escape, it is
+            // reported as the semget that failed.
+            SemCreateError::Collision { key, errno } => SemError::Semget {
+                key,
+                nsems: SEMAS_PER_SET + 1,
+                errno,
+            },
+            SemCreateError::Semget { key, nsems, errno } => SemError::Semget { key, nsems, errno },
+            SemCreateError::Setval {
+                id,
+                semnum,
+                value,
+                errno,
+            } => SemError::Setval {
+                id,
+                semnum,
+                value,
+                errno,
+            },
+            SemCreateError::Semop { id, errno } => SemError::Semop { id, errno },
+        }
+    }
+}
+
+/// Creates `nsets` sets of [`SEMAS_PER_SET`] usable semaphores, at
+/// `first_key` and the following free keys (see the module table). A
+/// leftover set of ours whose creator is dead, or is this very process (a
+/// previous life before a crash restart), is removed and its key reused.
+/// On failure the sets already created are removed.
+pub fn create_sem_sets(first_key: i32, nsets: usize) -> Result<Vec<SemSet>, SemError> {
+    let mut sets: Vec<SemSet> = Vec::with_capacity(nsets);
+    let result = create_sem_sets_into(first_key, nsets, &mut sets);
+    if result.is_err() {
+        for s in &sets {
+            let _ = s.remove();
+        }
+    }
+    result.map(|()| sets)
+}
+
+fn create_sem_sets_into(
+    first_key: i32,
+    nsets: usize,
+    sets: &mut Vec<SemSet>,
+) -> Result<(), SemError> {
+    let me = std::process::id() as i32;
+    let mut keys = KeyWalk::new(first_key);
+    let exhausted = |k: &KeyWalk| SemError::KeysExhausted {
+        first_key,
+        last_key: k.current(),
+    };
+    while sets.len() < nsets {
+        let key = keys.current();
+        match SemSet::create(key, SEMAS_PER_SET) {
+            Ok(set) => {
+                sets.push(set);
+                if sets.len() < nsets {
+                    keys.advance().map_err(|_| exhausted(&keys))?;
+                }
+                continue;
+            }
+            Err(SemCreateError::Collision { .. }) => {}
+            Err(e) => return Err(SemError::from_create(e)),
+        }
+        let id = match sem::id_for_key(key) {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                keys.retry().map_err(|_| exhausted(&keys))?;
+                continue;
+            }
+            Err(_) => {
+                keys.next().map_err(|_| exhausted(&keys))?;
+                continue;
+            }
+        };
+        match judge_sem_set(id) {
+            SemSetState::Gone => keys.retry().map_err(|_| exhausted(&keys))?,
+            SemSetState::Tusk { creator_pid, alive }
+                if creator_pid > 0 && (!alive || creator_pid == me) =>
+            {
+                if sem::remove_id(id).is_err() {
+                    keys.next().map_err(|_| exhausted(&keys))?;
+                } else {
+                    elog::log(format!(
+                        "removed leftover semaphore set (key {}, ID {id}): its creator (PID {creator_pid}) {}",
+                        key as u32,
+                        if creator_pid == me { "is this process, in a previous life" } else { "no longer exists" }
+                    ));
+                    keys.retry().map_err(|_| exhausted(&keys))?;
+                }
+            }
+            _ => keys.next().map_err(|_| exhausted(&keys))?,
+        }
+    }
+    Ok(())
+}
+
+/// Walks keys upward from a first key, skipping IPC_PRIVATE (0), counting
+/// skips and same-key retries.
+struct KeyWalk {
+    key: i32,
+    skipped: usize,
+    retries: usize,
+}
+
+/// The walk ran out of keys.
+struct Exhausted;
+
+impl KeyWalk {
+    fn new(first: i32) -> KeyWalk {
+        let key = if first == libc::IPC_PRIVATE { 1 } else { first };
+        KeyWalk {
+            key,
+            skipped: 0,
+            retries: 0,
+        }
+    }
+
+    fn current(&self) -> i32 {
+        self.key
+    }
+
+    /// Moves to the following key after a successful create (not a skip).
+    fn advance(&mut self) -> Result<(), Exhausted> {
+        self.retries = 0;
+        self.key = match self.key.checked_add(1) {
+            Some(libc::IPC_PRIVATE) => 1,
+            Some(k) => k,
+            None => return Err(Exhausted),
+        };
+        Ok(())
+    }
+
+    /// The key is someone else's: skip it.
+    fn next(&mut self) -> Result<(), Exhausted> {
+        self.skipped += 1;
+        if self.skipped >= MAX_KEY_ATTEMPTS {
+            return Err(Exhausted);
+        }
+        self.advance()
+    }
+
+    /// Try the same key again, a bounded number of times.
+    fn retry(&mut self) -> Result<(), Exhausted> {
+        self.retries += 1;
+        if self.retries > MAX_SAME_KEY_RETRIES {
+            return self.next();
+        }
+        Ok(())
+    }
+}
