@@ -1,1 +1,171 @@
-//! tusk-server
+//! The tusk server: the postmaster, the backends, the auxiliary processes.
+//!
+//! Main types and entry points:
+//! - [`ServerOptions`] and [`run`]: what `tusk server` (and `postgres`-style
+//!   invocations from PostgreSQL's pg_ctl) start.
+//! - [`postmaster::Postmaster`]: the supervisor loop and shutdown state
+//!   machine.
+//! - [`backend`]: one client session, startup packet to Terminate.
+//! - [`auxproc`]: the startup process and the checkpointer.
+//! - [`shmem`]: creating and destroying shared memory and semaphores.
+//! - [`lockfile`], [`sockets`], [`hba`], [`signals`], [`oom`]: the pieces
+//!   the postmaster is made of.
+//! - [`datadir`]: `tusk init` and the data directory checks.
+//!
+//! Everything here runs in forked processes without threads: see
+//! `docs/architecture.md`.
+
+pub mod auxproc;
+pub mod backend;
+pub mod datadir;
+pub mod hba;
+pub mod lockfile;
+pub mod oom;
+pub mod postmaster;
+pub mod shmem;
+pub mod signals;
+pub mod sockets;
+
+use std::path::PathBuf;
+use tusk_common::{elog, PgError};
+use tusk_config::Settings;
+
+/// How the server was asked to start.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub data_dir: PathBuf,
+    /// `-c name=value` and the short flags, in order.
+    pub overrides: Vec<(String, String)>,
+    /// `-C name`: print the setting and exit.
+    pub print_settings: Vec<String>,
+    pub allow_root: bool,
+    /// The arguments as given, for postmaster.opts.
+    pub argv: Vec<String>,
+}
+
+/// Applies `log_line_prefix` and `log_min_messages`.
+pub fn configure_log(s: &Settings) {
+    let level = elog::parse_level(s.str("log_min_messages")).unwrap_or(tusk_common::Severity::Warning);
+    elog::configure(s.str("log_line_prefix"), level);
+}
+
+/// The process limits that matter, for the start-up line.
+pub fn describe_rlimits() -> String {
+    let get = |r: libc::__rlimit_resource_t| {
+        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        unsafe { libc::getrlimit(r, &mut l) };
+        let f = |v: libc::rlim_t| if v == libc::RLIM_INFINITY { "unlimited".to_string() } else { v.to_string() };
+        format!("{}/{}", f(l.rlim_cur), f(l.rlim_max))
+    };
+    format!(
+        "nofile {} nproc {} memlock {} (soft/hard)",
+        get(libc::RLIMIT_NOFILE),
+        get(libc::RLIMIT_NPROC),
+        get(libc::RLIMIT_MEMLOCK)
+    )
+}
+
+/// Prints a fatal start-up error the way PostgreSQL does and returns the
+/// exit code.
+fn fail(e: PgError) -> i32 {
+    elog::report(&e.with_severity(tusk_common::Severity::Fatal));
+    1
+}
+
+fn print_setting(settings: &Settings, name: &str) -> Result<String, String> {
+    let (sizing, layout) = shmem::layout_for(settings);
+    let _ = sizing;
+    match name.to_ascii_lowercase().as_str() {
+        "shared_memory_size" => Ok(layout.total.div_ceil(1024 * 1024).to_string()),
+        "shared_memory_size_bytes" => Ok(layout.total.to_string()),
+        "shared_memory_size_in_huge_pages" => {
+            let hp = huge_page_size().unwrap_or(2 * 1024 * 1024);
+            Ok((layout.total / hp + 1).to_string())
+        }
+        "num_os_semaphores" => Ok(sizing.semaphores().to_string()),
+        _ => settings.raw(name).ok_or_else(|| format!("unrecognized configuration parameter \"{name}\"")),
+    }
+}
+
+/// The kernel's default huge page size from /proc/meminfo, in bytes.
+pub fn huge_page_size() -> Option<usize> {
+    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = m.lines().find(|l| l.starts_with("Hugepagesize:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `tusk server`: runs the postmaster until it stops; returns the exit code.
+pub fn run(opts: ServerOptions) -> i32 {
+    unsafe { libc::umask(0o077) };
+    let data_dir = match datadir::check(&opts.data_dir) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let mut settings = match tusk_config::load(&data_dir, &opts.overrides) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("FATAL:  {e}");
+            return 1;
+        }
+    };
+    if !opts.print_settings.is_empty() {
+        for name in &opts.print_settings {
+            match print_setting(&settings, name) {
+                Ok(v) => println!("{v}"),
+                Err(e) => {
+                    eprintln!("FATAL:  {e}");
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+    if let Err(code) = datadir::check_user(opts.allow_root) {
+        return code;
+    }
+    let (sizing, layout) = shmem::layout_for(&settings);
+    settings.set_override("shared_memory_size", tusk_config::Value::Int(layout.total.div_ceil(1024 * 1024) as i64));
+    settings.set_override("num_os_semaphores", tusk_config::Value::Int(sizing.semaphores() as i64));
+    settings.set_override("wal_buffers", tusk_config::Value::Int(sizing.wal_buffers as i64));
+    settings.set_override("data_directory", tusk_config::Value::Str(data_dir.display().to_string()));
+    configure_log(&settings);
+    let reserved = settings.int("superuser_reserved_connections");
+    if reserved >= settings.int("max_connections") {
+        return fail(PgError::fatal(
+            tusk_common::sqlstate::INVALID_PARAMETER_VALUE,
+            format!(
+                "superuser_reserved_connections ({reserved}) must be less than max_connections ({})",
+                settings.int("max_connections")
+            ),
+        ));
+    }
+    if let Err(e) = std::env::set_current_dir(&data_dir) {
+        return fail(PgError::fatal(tusk_common::sqlstate::IO_ERROR, format!("could not change directory to \"{}\": {e}", data_dir.display())));
+    }
+    if let Err(e) = tusk_storage::control::ControlFile::read(&data_dir) {
+        return fail(PgError::fatal(tusk_common::sqlstate::DATA_CORRUPTED, e.to_string()));
+    }
+    let hba = match hba::Hba::load(&data_dir.join("pg_hba.conf")) {
+        Ok(h) => h,
+        Err(e) => return fail(PgError::fatal(tusk_common::sqlstate::CONFIG_FILE_ERROR, "could not load pg_hba.conf").with_detail(e)),
+    };
+    postmaster::PM_PID.store(std::process::id() as i32, std::sync::atomic::Ordering::SeqCst);
+    oom::postmaster_adjust(&settings);
+    install_panic_hook();
+    match postmaster::Postmaster::start(opts, data_dir, settings, hba) {
+        Ok(pm) => pm.run(),
+        Err(e) => fail(e),
+    }
+}
+
+/// A panic anywhere is a crash: log it and abort, so the postmaster sees
+/// a child killed by a signal (or, in the postmaster, the process dies
+/// and its children follow) instead of a half-unwound process running on.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = format!("PANIC:  {info}\n");
+        elog::write_stderr(msg.as_bytes());
+        unsafe { libc::abort() };
+    }));
+}

@@ -1,1 +1,191 @@
-fn main() {}
+//! `tusk`: the one binary — `init`, `server`, `ctl`, `ipc`, `check`.
+//!
+//! Invoked under the name `postgres` or `tusk-postgres` (a symlink), it
+//! behaves as `tusk server`, accepting PostgreSQL's server arguments, so
+//! PostgreSQL's own `pg_ctl -p <that link>` can start and stop tusk.
+
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tusk", version, about = "tusk: a PostgreSQL-compatible database server", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new data directory (a cluster), as initdb does.
+    Init(InitArgs),
+    /// Run the server (the postmaster) in the foreground.
+    Server(ServerArgs),
+    /// Start, stop, restart, reload and query a server, as pg_ctl does (not yet available).
+    Ctl {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// List and safely remove leftover System V IPC objects (not yet available).
+    Ipc {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Check before start whether the kernel and limits can hold a configuration (not yet available).
+    Check {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Data directory to create (must not exist or be empty). Default: $PGDATA.
+    #[arg(short = 'D', long = "pgdata", value_name = "DIR", env = "PGDATA")]
+    data_dir: PathBuf,
+    /// Name of the database superuser. Default: the operating-system user running tusk init.
+    #[arg(short = 'U', long = "username", value_name = "NAME")]
+    username: Option<String>,
+}
+
+/// PostgreSQL's server flags: each is a shorthand for one setting and
+/// they apply in command-line order, after postgresql.conf.
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+struct ServerArgs {
+    /// Data directory. Default: $PGDATA.
+    #[arg(short = 'D', value_name = "DIR", env = "PGDATA")]
+    data_dir: PathBuf,
+    /// Set any setting, e.g. -c max_connections=200 (also --name=value).
+    #[arg(short = 'c', value_name = "NAME=VALUE", action = ArgAction::Append)]
+    set: Vec<String>,
+    /// Print the value of a setting (base unit, as postgres -C) and exit. Also
+    /// shared_memory_size (MB), shared_memory_size_bytes, num_os_semaphores.
+    #[arg(short = 'C', value_name = "NAME", action = ArgAction::Append)]
+    print: Vec<String>,
+    /// port
+    #[arg(short = 'p', value_name = "PORT", action = ArgAction::Append)]
+    port: Vec<String>,
+    /// listen_addresses
+    #[arg(short = 'h', value_name = "HOSTS", action = ArgAction::Append)]
+    host: Vec<String>,
+    /// unix_socket_directories
+    #[arg(short = 'k', value_name = "DIRS", action = ArgAction::Append)]
+    socket_dir: Vec<String>,
+    /// shared_buffers (in 8 kB pages unless a unit is given)
+    #[arg(short = 'B', value_name = "NBUFFERS", action = ArgAction::Append)]
+    buffers: Vec<String>,
+    /// max_connections
+    #[arg(short = 'N', value_name = "MAX", action = ArgAction::Append)]
+    max_connections: Vec<String>,
+    /// Run even as root. Only for throw-away containers and test machines:
+    /// a server running as root that is subverted owns the machine.
+    #[arg(long = "allow-root")]
+    allow_root: bool,
+    /// Print help.
+    #[arg(long = "help", action = ArgAction::Help)]
+    help: Option<bool>,
+}
+
+/// `--name=value` (PostgreSQL's long form of -c) becomes `-c name=value`.
+fn normalise_server_args(args: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args {
+        if let Some(rest) = a.strip_prefix("--") {
+            if rest.contains('=') {
+                out.push("-c".to_string());
+                out.push(rest.replace('-', "_").replacen('_', "_", 0));
+                continue;
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+fn server_options(m: &clap::ArgMatches, raw: Vec<String>) -> tusk_server::ServerOptions {
+    let a = ServerArgs::from_arg_matches(m).unwrap_or_else(|e| e.exit());
+    // Keep command-line order across the different flags.
+    let mut ordered: Vec<(usize, String, String)> = Vec::new();
+    let mut collect = |id: &str, name: Option<&str>| {
+        if let (Some(idx), Some(vals)) = (m.indices_of(id), m.get_many::<String>(id)) {
+            for (i, v) in idx.zip(vals) {
+                match name {
+                    Some(n) => ordered.push((i, n.to_string(), v.clone())),
+                    None => {
+                        let (k, val) = v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((v.clone(), String::new()));
+                        ordered.push((i, k, val));
+                    }
+                }
+            }
+        }
+    };
+    collect("port", Some("port"));
+    collect("host", Some("listen_addresses"));
+    collect("socket_dir", Some("unix_socket_directories"));
+    collect("buffers", Some("shared_buffers"));
+    collect("max_connections", Some("max_connections"));
+    collect("set", None);
+    ordered.sort_by_key(|o| o.0);
+    tusk_server::ServerOptions {
+        data_dir: a.data_dir,
+        overrides: ordered.into_iter().map(|(_, k, v)| (k, v)).collect(),
+        print_settings: a.print,
+        allow_root: a.allow_root,
+        argv: raw,
+    }
+}
+
+fn run_server(raw: Vec<String>) -> ExitCode {
+    let normalised = normalise_server_args(raw.clone());
+    let cmd = ServerArgs::augment_args(clap::Command::new("tusk server").about("Run the tusk server (the postmaster) in the foreground"));
+    let m = cmd.try_get_matches_from(std::iter::once("tusk server".to_string()).chain(normalised)).unwrap_or_else(|e| e.exit());
+    let opts = server_options(&m, raw);
+    ExitCode::from(tusk_server::run(opts).clamp(0, 255) as u8)
+}
+
+fn not_yet(what: &str, issue: &str) -> ExitCode {
+    eprintln!("tusk {what}: not available yet ({issue}); nothing was done.");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let prog = argv.first().map(|a| PathBuf::from(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()).unwrap_or_default();
+    if prog == "postgres" || prog == "tusk-postgres" || prog == "postmaster" {
+        return run_server(argv[1..].to_vec());
+    }
+    if argv.get(1).map(String::as_str) == Some("server") {
+        // Parsed by hand-ordered clap matches, see run_server.
+        if argv.iter().skip(2).any(|a| a == "--help") {
+            let mut cmd = ServerArgs::augment_args(clap::Command::new("tusk server").about("Run the tusk server (the postmaster) in the foreground"));
+            let _ = cmd.print_long_help();
+            return ExitCode::SUCCESS;
+        }
+        return run_server(argv[2..].to_vec());
+    }
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Init(a) => match tusk_server::datadir::init(&a.data_dir, a.username.as_deref()) {
+            Ok(user) => {
+                println!("The files belonging to this database system will be owned by user \"{}\".", tusk_server::datadir::os_user_name());
+                println!("The database superuser is \"{user}\".");
+                println!("\nSuccess. You can now start the database server using:\n\n    tusk server -D {}\n", a.data_dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("tusk init: error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Server(_) => unreachable!("handled above"),
+        Command::Ctl { .. } => not_yet("ctl", "issue 3"),
+        Command::Ipc { .. } => not_yet("ipc", "issue 5"),
+        Command::Check { .. } => not_yet("check", "issue 4"),
+    }
+}
+
+#[allow(dead_code)]
+fn command() -> clap::Command {
+    Cli::command()
+}

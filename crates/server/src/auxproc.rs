@@ -1,0 +1,115 @@
+//! Auxiliary processes: the startup process (recovery) and the
+//! checkpointer (checkpoints, and the shutdown checkpoint).
+//!
+//! Each takes its fixed proc slot and semaphore, so it can sleep and be
+//! woken like any other process. Until the storage engine exists, recovery
+//! and checkpoints act only on `pg_control`: the startup process notices an
+//! unclean stop and marks the cluster in production, and the shutdown
+//! checkpoint marks it cleanly shut down. That is exactly what the next
+//! start reads to decide whether crash recovery is needed.
+
+use crate::shmem::ChildShared;
+use crate::signals::{self, SelfPipe};
+use std::path::PathBuf;
+use std::time::Duration;
+use tusk_common::elog;
+use tusk_config::Settings;
+use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::procarray::{ProcKind, WaitEvent};
+
+pub struct AuxEnv {
+    pub data_dir: PathBuf,
+    pub settings: Settings,
+    pub shared: ChildShared,
+    pub death_fd: i32,
+    pub self_pipe: SelfPipe,
+}
+
+fn postmaster_alive(death_fd: i32) -> bool {
+    let mut p = libc::pollfd { fd: death_fd, events: libc::POLLIN, revents: 0 };
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n == 0
+}
+
+/// Runs recovery and exits 0 when the cluster is ready.
+pub fn startup_main(env: AuxEnv) -> ! {
+    let slot = env.shared.procs.acquire_aux(ProcKind::Startup, std::process::id() as i32);
+    let code = match ControlFile::read(&env.data_dir) {
+        Ok(c) => {
+            match c.state {
+                DbState::Shutdowned => {
+                    elog::log(format!(
+                        "database system was shut down at {}",
+                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
+                    ));
+                }
+                other => {
+                    elog::log(format!(
+                        "database system was interrupted while {}; last known up at {}",
+                        other.describe(),
+                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
+                    ));
+                    elog::log("database system was not properly shut down; automatic recovery in progress");
+                    let _ = ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery);
+                    // WAL replay goes here once WAL exists.
+                    elog::log("redo is not required");
+                }
+            }
+            match ControlFile::update_state(&env.data_dir, DbState::InProduction) {
+                Ok(_) => 0,
+                Err(e) => {
+                    elog::report(&tusk_common::PgError::fatal(tusk_common::sqlstate::IO_ERROR, e.to_string()));
+                    3
+                }
+            }
+        }
+        Err(e) => {
+            elog::report(&tusk_common::PgError::fatal(tusk_common::sqlstate::DATA_CORRUPTED, e.to_string()));
+            3
+        }
+    };
+    env.shared.procs.release(slot);
+    std::process::exit(code);
+}
+
+/// Waits for checkpoint requests; on SIGUSR2 writes the shutdown
+/// checkpoint and exits 0. SIGTERM is ignored, as in PostgreSQL: the
+/// checkpointer must outlive the backends to write the last checkpoint.
+pub fn checkpointer_main(env: AuxEnv) -> ! {
+    let slot = env.shared.procs.acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let (sem, num) = env.shared.semaphore(slot);
+    signals::set_wake_semaphore(sem.id(), num);
+    let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
+    let mut since = std::time::Instant::now();
+    loop {
+        if signals::take(libc::SIGUSR2) {
+            elog::log("shutting down");
+            elog::log("checkpoint starting: shutdown immediate");
+            let code = match ControlFile::update_state(&env.data_dir, DbState::Shutdowned) {
+                Ok(_) => {
+                    elog::log("checkpoint complete");
+                    0
+                }
+                Err(e) => {
+                    elog::report(&tusk_common::PgError::new(tusk_common::Severity::Panic, tusk_common::sqlstate::IO_ERROR, format!("could not write shutdown checkpoint: {e}")));
+                    2
+                }
+            };
+            env.shared.procs.release(slot);
+            std::process::exit(code);
+        }
+        signals::take(libc::SIGTERM);
+        signals::take(libc::SIGHUP);
+        if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
+            // Orphaned: exit quietly, the next start recovers.
+            std::process::exit(1);
+        }
+        if since.elapsed() >= interval {
+            since = std::time::Instant::now();
+            // Periodic checkpoints write dirty buffers once storage exists.
+        }
+        env.shared.procs.slot(slot).set_wait_event(WaitEvent::CheckpointerMain);
+        let _ = sem.lock_timeout(num, Duration::from_secs(1));
+        env.shared.procs.slot(slot).set_wait_event(WaitEvent::None);
+    }
+}

@@ -1,0 +1,1175 @@
+//! A backend: the process that serves one client connection, from the
+//! startup packet to Terminate.
+//!
+//! Why one process per connection with blocking I/O: it is PostgreSQL's
+//! model, and it makes a crash local (the postmaster sees it and restarts
+//! cleanly) and waits simple (a backend sleeps on its own semaphore).
+//!
+//! Interrupts: SIGTERM (terminate: `pg_terminate_backend`, fast
+//! shutdown), SIGINT (cancel the running statement) and postmaster death
+//! (SIGPWR, and EOF on the death pipe) only set flags. The backend looks at
+//! them where it is safe to act: while waiting for the client (see
+//! [`ClientSocket`], whose `read` returns `Interrupted` when a flag is set)
+//! and in [`Session::check_interrupts`], which the SQL layer calls in
+//! every loop and `pg_sleep` calls after every wake-up.
+
+use crate::hba::Hba;
+use crate::postmaster::{Child, ChildKind};
+use crate::shmem::ChildShared;
+use crate::signals::{self, SelfPipe};
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use tusk_common::{elog, sqlstate, PgError, Severity};
+use tusk_config::session::SessionSettings;
+use tusk_config::Settings;
+use tusk_sql::{Command, Host, Oid, Value};
+use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
+use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
+
+/// Can this connection be served? Decided by the postmaster before fork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cac {
+    Ok,
+    Startup,
+    Shutdown,
+    Recovery,
+    TooMany,
+}
+
+pub struct BackendEnv {
+    pub socket: OwnedFd,
+    pub peer: Option<SocketAddr>,
+    pub cac: Cac,
+    pub cancel_key: i32,
+    pub settings: Settings,
+    pub data_dir: PathBuf,
+    pub shared: ChildShared,
+    /// The postmaster's table of children when this one was forked; cancel
+    /// requests are checked against it, never against shared memory.
+    pub children: Vec<Child>,
+    pub hba: Hba,
+    pub death_fd: i32,
+    pub self_pipe: SelfPipe,
+    pub superuser_reserved: usize,
+}
+
+/// The client socket, with reads that give way to interrupts: before
+/// blocking, and whenever a signal or the postmaster's death wakes the
+/// poll, it returns `Interrupted` if a terminate request, a postmaster
+/// death or the deadline (authentication_timeout) is pending.
+pub struct ClientSocket {
+    fd: OwnedFd,
+    wake_fd: i32,
+    death_fd: i32,
+    deadline: Option<Instant>,
+    pub idle_wait: Option<(ProcArray, usize)>,
+}
+
+static PM_DEAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupt_pending() -> bool {
+    signals::pending(libc::SIGTERM) || signals::pending(libc::SIGPWR) || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+impl Read for ClientSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if interrupt_pending() {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupt pending"));
+            }
+            let timeout = match self.deadline {
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::Error::new(io::ErrorKind::TimedOut, "authentication timeout"));
+                    }
+                    left.as_millis().min(1000) as i32
+                }
+                None => 1000,
+            };
+            let mut fds = [
+                libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: self.wake_fd, events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: self.death_fd, events: libc::POLLIN, revents: 0 },
+            ];
+            if let Some((p, i)) = self.idle_wait {
+                p.slot(i).set_wait_event(WaitEvent::ClientRead);
+            }
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+            if let Some((p, i)) = self.idle_wait {
+                p.slot(i).set_wait_event(WaitEvent::None);
+            }
+            if n < 0 {
+                continue; // EINTR: re-check the flags
+            }
+            if fds[1].revents != 0 {
+                let mut b = [0u8; 64];
+                while unsafe { libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len()) } > 0 {}
+            }
+            if fds[2].revents != 0 {
+                PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
+                continue;
+            }
+            if fds[0].revents != 0 {
+                let r = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                if r < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted || e.kind() == io::ErrorKind::WouldBlock {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                return Ok(r as usize);
+            }
+        }
+    }
+}
+
+impl Write for ClientSocket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            let r = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(r as usize);
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Encodes one report as the bytes of a NoticeResponse, for the SIGQUIT
+/// handler, which may not allocate.
+fn encode_notice(e: &PgError) -> Vec<u8> {
+    let mut c = Conn::new(io::Cursor::new(Vec::new()));
+    c.notice(e);
+    let _ = c.flush();
+    c.get_ref().get_ref().clone()
+}
+
+fn host_of(peer: Option<SocketAddr>) -> String {
+    match peer {
+        Some(a) => a.ip().to_string(),
+        None => "[local]".to_string(),
+    }
+}
+
+/// Entry point in the forked child. Never returns.
+pub fn run(env: BackendEnv) -> ! {
+    let shared = env.shared.clone();
+    let sock = ClientSocket {
+        fd: env.socket,
+        wake_fd: env.self_pipe.read_fd,
+        death_fd: env.death_fd,
+        deadline: Some(Instant::now() + Duration::from_secs(env.settings.int("authentication_timeout").max(1) as u64)),
+        idle_wait: None,
+    };
+    let raw_fd = sock.fd.as_raw_fd();
+    signals::set_quit_messages(
+        raw_fd,
+        &shared.control().quit_reason,
+        encode_notice(&PgError::new(Severity::Warning, sqlstate::ADMIN_SHUTDOWN, "terminating connection due to immediate shutdown command")),
+        encode_notice(
+            &PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
+                .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
+                .with_hint("In a moment you should be able to reconnect to the database and repeat your command."),
+        ),
+    );
+    let mut conn = Conn::new(sock);
+    let startup = match negotiate(&mut conn, &env.children) {
+        Some(s) => s,
+        None => std::process::exit(0),
+    };
+    let (major, minor, params) = startup;
+    if major != 3 {
+        fatal_before_session(
+            &mut conn,
+            PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, format!("unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0")),
+        );
+    }
+    let refusal = match env.cac {
+        Cac::Ok => None,
+        Cac::Startup => Some("the database system is starting up"),
+        Cac::Shutdown => Some("the database system is shutting down"),
+        Cac::Recovery => Some("the database system is in recovery mode"),
+        Cac::TooMany => None,
+    };
+    if let Some(m) = refusal {
+        fatal_before_session(&mut conn, PgError::fatal(sqlstate::CANNOT_CONNECT_NOW, m));
+    }
+    if env.cac == Cac::TooMany {
+        fatal_before_session(&mut conn, PgError::fatal(sqlstate::TOO_MANY_CONNECTIONS, "sorry, too many clients already"));
+    }
+    let mut session = match Session::start(conn, env, minor, params) {
+        Ok(s) => s,
+        Err((mut conn, e)) => fatal_before_session(&mut conn, e),
+    };
+    session.main_loop()
+}
+
+/// Reads the startup packet, answering SSL/GSS requests with 'N' and
+/// handling a cancel request. Returns None when the connection is done
+/// (cancel, or a client that went away).
+fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<(u16, u16, Vec<(String, String)>)> {
+    loop {
+        match conn.read_startup() {
+            Ok(StartupRequest::Ssl) | Ok(StartupRequest::GssEnc) => {
+                if conn.has_buffered_input() {
+                    fatal_before_session(conn, PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "received unencrypted data after SSL request")
+                        .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."));
+                }
+                if conn.send_ssl_refusal().is_err() {
+                    return None;
+                }
+            }
+            Ok(StartupRequest::Cancel { pid, key }) => {
+                handle_cancel(children, pid, key);
+                return None;
+            }
+            Ok(StartupRequest::Startup { major, minor, params }) => return Some((major, minor, params)),
+            Err(WireError::Eof) => return None,
+            Err(WireError::Io(e)) => {
+                if e.kind() == io::ErrorKind::TimedOut {
+                    // authentication_timeout while reading the startup packet.
+                    std::process::exit(1);
+                }
+                if interrupt_pending() {
+                    std::process::exit(1);
+                }
+                return None;
+            }
+            Err(e) => {
+                let pe = e.to_pg_error().unwrap_or_else(|| PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid startup packet"));
+                elog::report(&pe);
+                fatal_before_session(conn, pe);
+            }
+        }
+    }
+}
+
+/// A cancel request: signal the backend only if both PID and key match a
+/// backend the postmaster knew. Nothing is ever sent back.
+fn handle_cancel(children: &[Child], pid: i32, key: i32) {
+    match children.iter().find(|c| c.pid == pid && c.kind == ChildKind::Backend) {
+        Some(c) if c.cancel_key == key => unsafe {
+            libc::kill(pid, libc::SIGINT);
+        },
+        Some(_) => elog::log(format!("wrong key in cancel request for process {pid}")),
+        None => elog::log(format!("PID {pid} in cancel request did not match any process")),
+    }
+}
+
+fn fatal_before_session(conn: &mut Conn<ClientSocket>, e: PgError) -> ! {
+    let e = e.with_severity(Severity::Fatal);
+    elog::report(&e);
+    conn.error(&e);
+    let _ = conn.flush();
+    std::process::exit(1);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Txn {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+struct StmtEntry {
+    prepared: Option<tusk_sql::Prepared>,
+    param_types: Vec<Oid>,
+}
+
+enum PortalState {
+    NotRun,
+    Rows { rows: Vec<Vec<Value>>, pos: usize, tag: String },
+    Done,
+}
+
+struct Portal {
+    stmt: Rc<StmtEntry>,
+    params: Vec<Value>,
+    result_formats: Vec<i16>,
+    state: PortalState,
+}
+
+pub struct Session {
+    conn: Conn<ClientSocket>,
+    settings: SessionSettings,
+    procs: ProcArray,
+    slot: usize,
+    shared: ChildShared,
+    user: String,
+    database: String,
+    is_superuser: bool,
+    txn: Txn,
+    xact_start: i64,
+    statements: HashMap<String, Rc<StmtEntry>>,
+    portals: HashMap<String, Portal>,
+    /// In the extended protocol, after an error: skip messages until Sync.
+    skip_till_sync: bool,
+    in_query: bool,
+    data_dir: PathBuf,
+}
+
+fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
+    // Command-line style switches, split on unescaped whitespace.
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut chars = opts.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    cur.push(n)
+                }
+            }
+            c if c.is_whitespace() => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur))
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    let mut out = Vec::new();
+    let mut it = words.into_iter();
+    while let Some(w) = it.next() {
+        let kv = if w == "-c" {
+            it.next()
+        } else if let Some(rest) = w.strip_prefix("-c") {
+            Some(rest.to_string())
+        } else {
+            w.strip_prefix("--").map(str::to_string)
+        };
+        let Some(kv) = kv else {
+            return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("invalid command-line argument for server process: {w}"))
+                .with_hint("Only -c name=value and --name=value are allowed in the options startup parameter."));
+        };
+        match kv.split_once('=') {
+            Some((k, v)) => out.push((k.replace('-', "_"), v.to_string())),
+            None => {
+                return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("-c {kv} requires a value")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Session {
+    fn start(mut conn: Conn<ClientSocket>, env: BackendEnv, minor: u16, params: Vec<(String, String)>) -> Result<Session, (Conn<ClientSocket>, PgError)> {
+        macro_rules! bail {
+            ($e:expr) => {
+                return Err((conn, $e))
+            };
+        }
+        let mut user = None;
+        let mut database = None;
+        let mut gucs = Vec::new();
+        let mut unrecognized = Vec::new();
+        for (k, v) in params {
+            match k.as_str() {
+                "user" => user = Some(v),
+                "database" => database = Some(v),
+                "options" => match parse_options(&v) {
+                    Ok(o) => gucs.extend(o),
+                    Err(e) => bail!(e),
+                },
+                "replication" => {
+                    if !matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "no" | "0") {
+                        bail!(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "replication connections are not supported by tusk yet"));
+                    }
+                }
+                k if k.starts_with("_pq_.") => unrecognized.push(k.to_string()),
+                _ => gucs.push((k, v)),
+            }
+        }
+        if minor > 0 || !unrecognized.is_empty() {
+            conn.negotiate_protocol_version(tusk_wire::PROTOCOL_3_0 as i32, &unrecognized);
+        }
+        let Some(user) = user.filter(|u| !u.is_empty()) else {
+            bail!(PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, "no PostgreSQL user name specified in startup packet"));
+        };
+        let database = database.filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
+        let host = host_of(env.peer);
+        if env.settings.bool("log_connections") {
+            match env.peer {
+                Some(a) => elog::log(format!("connection received: host={} port={}", a.ip(), a.port())),
+                None => elog::log("connection received: host=[local]"),
+            }
+        }
+        // Authentication (pg_hba.conf).
+        let Some(line) = env.hba.find(env.peer.map(|a| a.ip()), &database, &user) else {
+            bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("no pg_hba.conf entry for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
+            ));
+        };
+        match line.method.as_str() {
+            "trust" => {}
+            "reject" => bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("pg_hba.conf rejects connection for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
+            )),
+            m => bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("authentication method \"{m}\" of pg_hba.conf line {} is not supported by tusk yet", line.line_no())
+            )
+            .with_hint("Use \"trust\" or \"reject\" for now.")),
+        }
+        let roles = tusk_storage::bootstrap::roles(&env.data_dir).unwrap_or_default();
+        let Some(role) = roles.iter().find(|r| r.name == user) else {
+            bail!(PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" does not exist")));
+        };
+        let is_superuser = role.superuser;
+        let dbs = tusk_storage::bootstrap::databases(&env.data_dir).unwrap_or_default();
+        if !dbs.iter().any(|d| d.name == database) {
+            bail!(PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")));
+        }
+        if database == "template0" {
+            bail!(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, "database \"template0\" is not currently accepting connections"));
+        }
+        // Session settings: file + command line, then the startup packet.
+        let mut base = env.settings.clone();
+        base.set_override("is_superuser", tusk_config::Value::Bool(is_superuser));
+        base.set_override("session_authorization", tusk_config::Value::Str(user.clone()));
+        let mut settings = SessionSettings::new(base);
+        for (k, v) in &gucs {
+            if let Err(e) = settings.apply_startup(k, v) {
+                bail!(e.with_severity(Severity::Fatal));
+            }
+        }
+        // A proc slot, or 53300.
+        let pid = std::process::id() as i32;
+        let procs = env.shared.procs;
+        let slot = match procs.acquire_backend(pid, is_superuser, env.superuser_reserved) {
+            Ok(s) => s,
+            Err(SlotError::TooMany) => bail!(PgError::fatal(sqlstate::TOO_MANY_CONNECTIONS, "sorry, too many clients already")),
+            Err(SlotError::Reserved) => bail!(PgError::fatal(
+                sqlstate::TOO_MANY_CONNECTIONS,
+                "remaining connection slots are reserved for non-replication superuser connections"
+            )),
+        };
+        let (sem, num) = env.shared.semaphore(slot);
+        let _ = sem.reset(num);
+        signals::set_wake_semaphore(sem.id(), num);
+        let app = settings.settings().str("application_name").to_string();
+        let now = now_pg();
+        let s = procs.slot(slot);
+        s.set_cancel_key(env.cancel_key);
+        s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
+        elog::set_session(&user, &database, &host, &env.peer.map(|a| a.port().to_string()).unwrap_or_default());
+        elog::set_application(&app);
+        if env.settings.bool("log_connections") {
+            elog::log(format!("connection authorized: user={user} database={database} application_name={app}"));
+        }
+        conn.get_mut().deadline = None;
+        conn.get_mut().idle_wait = Some((procs, slot));
+        conn.auth_ok();
+        for (name, value) in settings.reported() {
+            conn.parameter_status(name, &value);
+        }
+        conn.backend_key_data(pid, env.cancel_key);
+        Ok(Session {
+            conn,
+            settings,
+            procs,
+            slot,
+            shared: env.shared,
+            user,
+            database,
+            is_superuser,
+            txn: Txn::Idle,
+            xact_start: 0,
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            skip_till_sync: false,
+            in_query: false,
+            data_dir: env.data_dir,
+        })
+    }
+
+    /// Ends the process: frees the proc slot first, on every path.
+    fn exit(&mut self, code: i32) -> ! {
+        let _ = self.conn.flush();
+        self.procs.release(self.slot);
+        std::process::exit(code);
+    }
+
+    fn fatal(&mut self, e: PgError) -> ! {
+        let e = e.with_severity(Severity::Fatal);
+        elog::report(&e);
+        self.conn.error(&e);
+        self.exit(1);
+    }
+
+    fn tx_status(&self) -> TxStatus {
+        match self.txn {
+            Txn::Idle => TxStatus::Idle,
+            Txn::InBlock => TxStatus::InBlock,
+            Txn::Failed => TxStatus::Failed,
+        }
+    }
+
+    fn ready_for_query(&mut self) {
+        let state = match self.txn {
+            Txn::Idle => BackendState::Idle,
+            Txn::InBlock => BackendState::IdleInTransaction,
+            Txn::Failed => BackendState::IdleInTransactionAborted,
+        };
+        self.procs.slot(self.slot).set_state(state, None, now_pg());
+        let st = self.tx_status();
+        self.conn.ready_for_query(st);
+    }
+
+    /// Terminate requests and postmaster death end the session; a cancel
+    /// request only while a statement runs.
+    fn process_interrupts(&mut self, idle: bool) -> Result<(), PgError> {
+        if signals::take(libc::SIGPWR) || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst) {
+            PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.fatal(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+        }
+        if signals::take(libc::SIGTERM) {
+            self.fatal(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+        }
+        if signals::take(libc::SIGHUP) {
+            self.reload_config();
+        }
+        if signals::pending(libc::SIGINT) {
+            signals::take(libc::SIGINT);
+            if !idle {
+                return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+            }
+        }
+        Ok(())
+    }
+
+    /// SIGHUP: re-read postgresql.conf for the reloadable settings.
+    fn reload_config(&mut self) {
+        if let Ok(new) = tusk_config::load(&self.data_dir, &[]) {
+            let _ = new; // Applying reloadable settings to a live session comes with the reload issue.
+        }
+    }
+
+    fn main_loop(&mut self) -> ! {
+        self.ready_for_query();
+        loop {
+            if !self.skip_till_sync || self.conn.should_flush() {
+                if self.conn.flush().is_err() {
+                    self.exit(0);
+                }
+            }
+            let msg = match self.conn.read_message() {
+                Ok(m) => m,
+                Err(WireError::Eof) => self.exit(0),
+                Err(WireError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                    let _ = self.process_interrupts(true);
+                    continue;
+                }
+                Err(WireError::Io(_)) => self.exit(0),
+                Err(e) => {
+                    let pe = e.to_pg_error().unwrap_or_else(|| PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid frontend message"));
+                    if pe.severity == Severity::Fatal {
+                        self.fatal(pe);
+                    }
+                    self.report_error(pe, true);
+                    continue;
+                }
+            };
+            if self.skip_till_sync && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate) {
+                continue;
+            }
+            match msg {
+                FrontendMessage::Query(sql) => {
+                    self.simple_query(&sql);
+                    self.ready_for_query();
+                }
+                FrontendMessage::Parse { name, query, param_types } => self.guard(true, |s| s.parse(name, query, param_types)),
+                FrontendMessage::Bind { portal, statement, param_formats, params, result_formats } => {
+                    self.guard(true, |s| s.bind(portal, statement, param_formats, params, result_formats))
+                }
+                FrontendMessage::Describe { kind, name } => self.guard(true, |s| s.describe(kind, name)),
+                FrontendMessage::Execute { portal, max_rows } => self.guard(true, |s| s.execute(portal, max_rows)),
+                FrontendMessage::Close { kind, name } => {
+                    match kind {
+                        Target::Statement => {
+                            self.statements.remove(&name);
+                        }
+                        Target::Portal => {
+                            self.portals.remove(&name);
+                        }
+                    }
+                    self.conn.close_complete();
+                }
+                FrontendMessage::Sync => {
+                    self.skip_till_sync = false;
+                    if self.txn == Txn::Idle {
+                        self.portals.clear();
+                    }
+                    self.ready_for_query();
+                }
+                FrontendMessage::Flush => {
+                    if self.conn.flush().is_err() {
+                        self.exit(0);
+                    }
+                }
+                FrontendMessage::Terminate => {
+                    if self.settings.settings().bool("log_disconnections") {
+                        elog::log(format!("disconnection: user={} database={}", self.user, self.database));
+                    }
+                    self.exit(0)
+                }
+                FrontendMessage::CopyData(_) | FrontendMessage::CopyDone | FrontendMessage::CopyFail(_) => {
+                    // Outside COPY these are ignored, as in PostgreSQL.
+                }
+                FrontendMessage::FunctionCall { .. } => {
+                    self.report_error(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "the fast-path function call interface is not supported by tusk"), true);
+                }
+                FrontendMessage::Password(_) => {
+                    self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "unexpected password message outside authentication"));
+                }
+                #[allow(unreachable_patterns)]
+                _ => {
+                    self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "unexpected message type"));
+                }
+            }
+        }
+    }
+
+    /// Runs one extended-protocol step; an error is reported and the rest
+    /// up to Sync is skipped.
+    fn guard(&mut self, extended: bool, f: impl FnOnce(&mut Session) -> Result<(), PgError>) {
+        if let Err(e) = f(self) {
+            self.report_error(e, extended);
+        }
+    }
+
+    fn report_error(&mut self, e: PgError, extended: bool) {
+        if e.severity >= Severity::Fatal {
+            self.fatal(e);
+        }
+        elog::report(&e);
+        self.conn.error(&e);
+        if self.txn == Txn::InBlock {
+            self.txn = Txn::Failed;
+        }
+        if extended {
+            self.skip_till_sync = true;
+        }
+    }
+
+    fn start_statement(&mut self, sql: &str) {
+        self.in_query = true;
+        self.procs.slot(self.slot).set_state(BackendState::Active, Some(sql), now_pg());
+        // A cancel that arrived while idle must not hit the new statement.
+        signals::take(libc::SIGINT);
+    }
+
+    fn simple_query(&mut self, sql: &str) {
+        self.start_statement(sql);
+        let stmts = match tusk_sql::parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.in_query = false;
+                return self.report_error(e, false);
+            }
+        };
+        if stmts.is_empty() {
+            self.conn.empty_query();
+        }
+        for st in &stmts {
+            if let Err(e) = self.run_simple(st) {
+                self.in_query = false;
+                return self.report_error(e, false);
+            }
+        }
+        self.in_query = false;
+    }
+
+    fn check_failed_txn(&self, p: &tusk_sql::Prepared) -> Result<(), PgError> {
+        if self.txn == Txn::Failed && !matches!(p.command(), Command::Commit | Command::Rollback) {
+            return Err(PgError::error(
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ));
+        }
+        Ok(())
+    }
+
+    fn run_simple(&mut self, st: &tusk_sql::Statement) -> Result<(), PgError> {
+        let p = tusk_sql::prepare(st, &[], self)?;
+        self.check_failed_txn(&p)?;
+        let out = tusk_sql::execute(&p, &[], self, 0)?;
+        if !p.columns().is_empty() {
+            let fields = field_descs(p.columns(), &[]);
+            self.conn.row_description(&fields);
+            for row in &out.rows {
+                send_row(&mut self.conn, row, &[])?;
+            }
+        }
+        self.conn.command_complete(&out.tag);
+        Ok(())
+    }
+
+    fn parse(&mut self, name: String, query: String, param_types: Vec<u32>) -> Result<(), PgError> {
+        self.start_statement(&query);
+        self.in_query = false;
+        let stmts = tusk_sql::parse(&query)?;
+        if stmts.len() > 1 {
+            return Err(PgError::error(sqlstate::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement"));
+        }
+        if !name.is_empty() && self.statements.contains_key(&name) {
+            return Err(PgError::error(sqlstate::DUPLICATE_PREPARED_STATEMENT, format!("prepared statement \"{name}\" already exists")));
+        }
+        let entry = match stmts.first() {
+            Some(st) => {
+                let p = tusk_sql::prepare(st, &param_types, self)?;
+                if self.txn == Txn::Failed {
+                    self.check_failed_txn(&p)?;
+                }
+                StmtEntry { param_types: p.param_types().to_vec(), prepared: Some(p) }
+            }
+            None => StmtEntry { prepared: None, param_types: param_types.clone() },
+        };
+        self.statements.insert(name, Rc::new(entry));
+        self.conn.parse_complete();
+        Ok(())
+    }
+
+    fn bind(&mut self, portal: String, statement: String, param_formats: Vec<i16>, params: Vec<Option<Vec<u8>>>, result_formats: Vec<i16>) -> Result<(), PgError> {
+        let Some(stmt) = self.statements.get(&statement).cloned() else {
+            let m = if statement.is_empty() { "unnamed prepared statement does not exist".to_string() } else { format!("prepared statement \"{statement}\" does not exist") };
+            return Err(PgError::error(sqlstate::INVALID_SQL_STATEMENT_NAME, m));
+        };
+        if params.len() != stmt.param_types.len() {
+            return Err(PgError::error(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!("bind message supplies {} parameters, but prepared statement \"{statement}\" requires {}", params.len(), stmt.param_types.len()),
+            ));
+        }
+        if !(param_formats.len() <= 1 || param_formats.len() == params.len()) {
+            return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("bind message has {} parameter formats but {} parameters", param_formats.len(), params.len())));
+        }
+        if let Some(p) = &stmt.prepared {
+            self.check_failed_txn(p)?;
+            let ncols = p.columns().len();
+            if !(result_formats.len() <= 1 || result_formats.len() == ncols) {
+                return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("bind message has {} result formats but query has {ncols} columns", result_formats.len())));
+            }
+        }
+        let mut values = Vec::with_capacity(params.len());
+        for (i, raw) in params.iter().enumerate() {
+            let fmt = match param_formats.len() {
+                0 => 0,
+                1 => param_formats[0],
+                _ => param_formats[i],
+            };
+            if fmt != 0 && fmt != 1 {
+                return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("unsupported format code: {fmt}")));
+            }
+            values.push(match raw {
+                None => Value::Null,
+                Some(b) => tusk_sql::decode_param(stmt.param_types[i], fmt, b).map_err(|e| {
+                    let mut e = e;
+                    if e.detail.is_none() {
+                        e.detail = Some(format!("while binding parameter ${}", i + 1));
+                    }
+                    e
+                })?,
+            });
+        }
+        if !portal.is_empty() && self.portals.contains_key(&portal) {
+            return Err(PgError::error(sqlstate::DUPLICATE_CURSOR, format!("cursor \"{portal}\" already exists")));
+        }
+        self.portals.insert(portal, Portal { stmt, params: values, result_formats, state: PortalState::NotRun });
+        self.conn.bind_complete();
+        Ok(())
+    }
+
+    fn describe(&mut self, kind: Target, name: String) -> Result<(), PgError> {
+        match kind {
+            Target::Statement => {
+                let Some(stmt) = self.statements.get(&name).cloned() else {
+                    let m = if name.is_empty() { "unnamed prepared statement does not exist".to_string() } else { format!("prepared statement \"{name}\" does not exist") };
+                    return Err(PgError::error(sqlstate::INVALID_SQL_STATEMENT_NAME, m));
+                };
+                self.conn.parameter_description(&stmt.param_types);
+                match &stmt.prepared {
+                    Some(p) if !p.columns().is_empty() => {
+                        let f = field_descs(p.columns(), &[]);
+                        self.conn.row_description(&f);
+                    }
+                    _ => self.conn.no_data(),
+                }
+            }
+            Target::Portal => {
+                let Some(portal) = self.portals.get(&name) else {
+                    return Err(PgError::error(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist")));
+                };
+                match &portal.stmt.prepared {
+                    Some(p) if !p.columns().is_empty() => {
+                        let f = field_descs(p.columns(), &portal.result_formats);
+                        self.conn.row_description(&f);
+                    }
+                    _ => self.conn.no_data(),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, name: String, max_rows: i32) -> Result<(), PgError> {
+        let Some(mut portal) = self.portals.remove(&name) else {
+            return Err(PgError::error(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist")));
+        };
+        let res = self.execute_portal(&mut portal, max_rows);
+        // Transaction end (COMMIT/ROLLBACK) drops every portal, this one included.
+        if !matches!(portal.state, PortalState::Done) || name.is_empty() {
+            self.portals.insert(name, portal);
+        }
+        res
+    }
+
+    fn execute_portal(&mut self, portal: &mut Portal, max_rows: i32) -> Result<(), PgError> {
+        let Some(p) = portal.stmt.prepared.as_ref() else {
+            self.conn.empty_query();
+            return Ok(());
+        };
+        if let PortalState::NotRun = portal.state {
+            self.check_failed_txn(p)?;
+            let sql_text = String::new();
+            let _ = sql_text;
+            self.in_query = true;
+            signals::take(libc::SIGINT);
+            self.procs.slot(self.slot).set_state(BackendState::Active, None, now_pg());
+            let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
+            self.in_query = false;
+            let out = out?;
+            portal.state = PortalState::Rows { rows: out.rows, pos: 0, tag: out.tag };
+        }
+        let formats = portal.result_formats.clone();
+        match &mut portal.state {
+            PortalState::Rows { rows, pos, tag } => {
+                let limit = if max_rows > 0 { max_rows as usize } else { usize::MAX };
+                let mut sent = 0;
+                while *pos < rows.len() && sent < limit {
+                    send_row(&mut self.conn, &rows[*pos], &formats)?;
+                    *pos += 1;
+                    sent += 1;
+                }
+                if *pos < rows.len() {
+                    self.conn.portal_suspended();
+                } else {
+                    let t = if tag.starts_with("SELECT ") { format!("SELECT {sent}") } else { tag.clone() };
+                    self.conn.command_complete(&t);
+                    portal.state = PortalState::Done;
+                }
+            }
+            PortalState::Done => {
+                // PostgreSQL answers a finished portal with an empty completion.
+                self.conn.command_complete("SELECT 0");
+            }
+            PortalState::NotRun => {}
+        }
+        Ok(())
+    }
+
+    fn end_transaction(&mut self, changed: Vec<&'static str>) {
+        self.txn = Txn::Idle;
+        self.xact_start = 0;
+        self.procs.slot(self.slot).set_xact_start(0);
+        // Portals do not outlive their transaction.
+        self.portals.retain(|_, p| matches!(p.state, PortalState::NotRun) && false);
+        self.send_changed(changed);
+    }
+
+    fn send_changed(&mut self, names: Vec<&'static str>) {
+        for n in names {
+            if let Ok(v) = self.settings.show(n) {
+                if n.eq_ignore_ascii_case("application_name") {
+                    self.procs.slot(self.slot).set_application_name(&v);
+                    elog::set_application(&v);
+                }
+                self.conn.parameter_status(n, &v);
+            }
+        }
+    }
+
+    /// Sleeps on this process's semaphore until `deadline`, waking for
+    /// every signal to service interrupts.
+    fn sleep_until(&mut self, deadline: Instant) -> Result<(), PgError> {
+        let (sem, num) = self.shared.semaphore(self.slot);
+        loop {
+            self.check_interrupts()?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.procs.slot(self.slot).set_wait_event(WaitEvent::PgSleep);
+            let r = sem.lock_timeout(num, left.min(Duration::from_secs(1)));
+            self.procs.slot(self.slot).set_wait_event(WaitEvent::None);
+            if let Err(e) = r {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, format!("semop(id={}) failed: {e}", sem.id())));
+                }
+            }
+        }
+    }
+
+    fn signal_backend(&mut self, pid: i32, sig: i32, what: &str) -> Result<bool, PgError> {
+        let target = self.procs.snapshot().into_iter().find(|p| p.pid == pid && p.kind == tusk_storage::procarray::ProcKind::ClientBackend);
+        let Some(t) = target else {
+            self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("PID {pid} is not a PostgreSQL backend process")));
+            return Ok(false);
+        };
+        if t.is_superuser && !self.is_superuser {
+            return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
+                .with_detail(format!("Only roles with the SUPERUSER attribute may {what} of roles with the SUPERUSER attribute.")));
+        }
+        if !self.is_superuser && t.usename != self.user {
+            return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
+                .with_detail("Only roles with privileges of the role whose process is being signaled or with privileges of the \"pg_signal_backend\" role may do that."));
+        }
+        if unsafe { libc::kill(pid, sig) } != 0 {
+            let e = io::Error::last_os_error();
+            self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("could not send signal to process {pid}: {e}")));
+            return Ok(false);
+        }
+        Ok(true)
+    }
+}
+
+fn now_pg() -> i64 {
+    tusk_common::time::now_micros() - tusk_common::time::PG_EPOCH_OFFSET_MICROS
+}
+
+fn field_descs(cols: &[tusk_sql::Column], formats: &[i16]) -> Vec<FieldDesc> {
+    cols.iter()
+        .enumerate()
+        .map(|(i, c)| FieldDesc {
+            name: c.name.clone(),
+            table_oid: 0,
+            column: 0,
+            type_oid: c.type_oid,
+            type_len: c.type_len,
+            type_mod: c.type_mod,
+            format: match formats.len() {
+                0 => 0,
+                1 => formats[0],
+                _ => formats[i],
+            },
+        })
+        .collect()
+}
+
+fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Result<(), PgError> {
+    let mut cells: Vec<Option<Vec<u8>>> = Vec::with_capacity(row.len());
+    for (i, v) in row.iter().enumerate() {
+        let f = match formats.len() {
+            0 => 0,
+            1 => formats[0],
+            _ => formats.get(i).copied().unwrap_or(0),
+        };
+        cells.push(if f == 1 { tusk_sql::encode_binary(v) } else { tusk_sql::encode_text(v) });
+    }
+    let refs: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
+    conn.data_row(&refs);
+    if conn.should_flush() {
+        conn.flush().map_err(|e| PgError::fatal(sqlstate::CONNECTION_FAILURE, format!("could not send data to client: {e}")))?;
+    }
+    Ok(())
+}
+
+impl Host for Session {
+    fn show(&self, name: &str) -> Result<String, PgError> {
+        self.settings.show(name)
+    }
+
+    fn show_all(&self) -> Vec<(String, String, String)> {
+        self.settings.show_all()
+    }
+
+    fn set(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<(), PgError> {
+        let su = self.is_superuser;
+        let reported = self.settings.set(name, value, local, su)?;
+        if reported {
+            let def = tusk_config::find(name).map(|d| d.name).unwrap_or("");
+            self.send_changed(vec![def]);
+        }
+        Ok(())
+    }
+
+    fn reset(&mut self, name: Option<&str>) -> Result<(), PgError> {
+        let su = self.is_superuser;
+        let changed = self.settings.reset(name, su)?;
+        self.send_changed(changed);
+        Ok(())
+    }
+
+    fn current_setting(&self, name: &str, missing_ok: bool) -> Result<Option<String>, PgError> {
+        self.settings.current_setting(name, missing_ok)
+    }
+
+    fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError> {
+        let su = self.is_superuser;
+        let v = self.settings.set_config(name, value, is_local, su)?;
+        if let Some(def) = tusk_config::find(name) {
+            if def.report {
+                self.send_changed(vec![def.name]);
+            }
+        }
+        Ok(v)
+    }
+
+    fn begin(&mut self, _tag: &str) -> Result<(), PgError> {
+        if self.txn != Txn::Idle {
+            self.notice(PgError::new(Severity::Warning, sqlstate::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress"));
+            return Ok(());
+        }
+        self.txn = Txn::InBlock;
+        self.xact_start = now_pg();
+        self.procs.slot(self.slot).set_xact_start(self.xact_start);
+        self.settings.begin_transaction();
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<&'static str, PgError> {
+        match self.txn {
+            Txn::Idle => {
+                self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+                Ok("COMMIT")
+            }
+            Txn::InBlock => {
+                let changed = self.settings.commit_transaction();
+                self.end_transaction(changed);
+                Ok("COMMIT")
+            }
+            Txn::Failed => {
+                let changed = self.settings.abort_transaction();
+                self.end_transaction(changed);
+                Ok("ROLLBACK")
+            }
+        }
+    }
+
+    fn rollback(&mut self) -> Result<(), PgError> {
+        if self.txn == Txn::Idle {
+            self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+            return Ok(());
+        }
+        let changed = self.settings.abort_transaction();
+        self.end_transaction(changed);
+        Ok(())
+    }
+
+    fn backend_pid(&self) -> i32 {
+        std::process::id() as i32
+    }
+
+    fn sleep(&mut self, seconds: f64) -> Result<(), PgError> {
+        if !seconds.is_finite() || seconds <= 0.0 {
+            return self.check_interrupts();
+        }
+        let secs = seconds.min(1e9);
+        self.sleep_until(Instant::now() + Duration::from_secs_f64(secs))
+    }
+
+    fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError> {
+        if timeout_ms < 0 {
+            return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+        }
+        if !self.signal_backend(pid, libc::SIGTERM, "terminate process")? {
+            return Ok(false);
+        }
+        if timeout_ms == 0 {
+            return Ok(true);
+        }
+        let deadline = Instant::now() + Duration::from_millis(timeout_ms as u64);
+        while Instant::now() < deadline {
+            if unsafe { libc::kill(pid, 0) } != 0 {
+                return Ok(true);
+            }
+            self.sleep_until((Instant::now() + Duration::from_millis(100)).min(deadline))?;
+        }
+        self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("backend with PID {pid} did not terminate within {timeout_ms} milliseconds")));
+        Ok(false)
+    }
+
+    fn cancel_backend(&mut self, pid: i32) -> Result<bool, PgError> {
+        self.signal_backend(pid, libc::SIGINT, "cancel query")
+    }
+
+    fn activity(&self) -> Vec<tusk_sql::ActivityRow> {
+        self.procs
+            .snapshot()
+            .into_iter()
+            .map(|p| {
+                let wait = p.wait_event.names();
+                let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
+                tusk_sql::ActivityRow {
+                    pid: p.pid,
+                    datname: if backend { Some(p.datname.clone()) } else { None },
+                    usename: if backend { Some(p.usename.clone()) } else { None },
+                    application_name: p.application_name.clone(),
+                    client_addr: p.client_addr,
+                    client_port: if backend { Some(p.client_port.unwrap_or(-1)) } else { None },
+                    backend_start: p.backend_start,
+                    xact_start: p.xact_start,
+                    query_start: p.query_start,
+                    state: if backend { p.state.as_str().map(str::to_string) } else { None },
+                    query: p.query.clone(),
+                    wait_event_type: wait.map(|w| w.0.to_string()),
+                    wait_event: wait.map(|w| w.1.to_string()),
+                    backend_type: p.kind.backend_type().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    fn check_interrupts(&mut self) -> Result<(), PgError> {
+        let idle = !self.in_query;
+        self.process_interrupts(idle)
+    }
+
+    fn notice(&mut self, n: PgError) {
+        self.conn.notice(&n);
+    }
+
+    fn current_database(&self) -> String {
+        self.database.clone()
+    }
+
+    fn current_user(&self) -> String {
+        self.user.clone()
+    }
+
+    fn session_user(&self) -> String {
+        self.user.clone()
+    }
+
+    fn is_superuser(&self) -> bool {
+        self.is_superuser
+    }
+
+    fn now(&self) -> i64 {
+        if self.xact_start != 0 {
+            self.xact_start
+        } else {
+            now_pg()
+        }
+    }
+}

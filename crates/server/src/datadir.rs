@@ -1,0 +1,149 @@
+//! The data directory: creating one (`tusk init`) and checking one before
+//! a server starts on it.
+//!
+//! The checks are PostgreSQL's, because they are what keeps two servers,
+//! or a server and an unrelated user, off the same files: the directory
+//! must exist, belong to the user running the server, and be closed to
+//! others (0700, or 0750 for group read access); it must be a cluster of
+//! the version this server reads (PG_VERSION).
+
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use tusk_common::{sqlstate, PgError};
+
+/// The major version written to PG_VERSION; clients see server_version 15.x.
+pub const PG_MAJOR: &str = "15";
+
+/// Checks a data directory before start; returns its absolute path.
+pub fn check(dir: &Path) -> Result<PathBuf, PgError> {
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            PgError::fatal(sqlstate::IO_ERROR, format!("data directory \"{}\" does not exist", dir.display()))
+                .with_hint(format!("Create it with: tusk init -D {}", dir.display()))
+        } else {
+            PgError::fatal(sqlstate::IO_ERROR, format!("could not read permissions of directory \"{}\": {e}", dir.display()))
+        }
+    })?;
+    if !meta.is_dir() {
+        return Err(PgError::fatal(sqlstate::IO_ERROR, format!("specified data directory \"{}\" is not a directory", dir.display())));
+    }
+    let euid = unsafe { libc::geteuid() };
+    if meta.uid() != euid {
+        return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("data directory \"{}\" has wrong ownership", dir.display()))
+            .with_hint("The server must be started by the user that owns the data directory."));
+    }
+    if meta.mode() & 0o027 != 0 {
+        return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("data directory \"{}\" has invalid permissions", dir.display()))
+            .with_detail("Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).")
+            .with_hint(format!("Fix them with: chmod 0700 {}", dir.display())));
+    }
+    let version = std::fs::read_to_string(dir.join("PG_VERSION")).map_err(|_| {
+        PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("\"{}\" is not a valid data directory", dir.display()))
+            .with_detail(format!("File \"{}\" is missing.", dir.join("PG_VERSION").display()))
+            .with_hint(format!("Create a cluster there with: tusk init -D {}", dir.display()))
+    })?;
+    if version.trim() != PG_MAJOR {
+        return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, "database files are incompatible with server")
+            .with_detail(format!("The data directory was initialized by version {}, which is not compatible with this version {PG_MAJOR}.", version.trim())));
+    }
+    std::fs::canonicalize(dir).map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not resolve \"{}\": {e}", dir.display())))
+}
+
+/// Refuses root unless `--allow-root`, and mismatched real/effective
+/// users, as PostgreSQL does. Returns the exit code on refusal.
+pub fn check_user(allow_root: bool) -> Result<(), i32> {
+    let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+    if euid == 0 && !allow_root {
+        eprintln!(
+            "\"root\" execution of the tusk server is not permitted.\n\
+             The server must be started under an unprivileged user ID to prevent\n\
+             possible system security compromises: a server running as root that is\n\
+             subverted through SQL owns the whole machine. Start it as the user that\n\
+             owns the data directory (e.g. \"su postgres -c 'tusk server -D DIR'\").\n\
+             For throw-away containers and test machines only, --allow-root overrides this."
+        );
+        return Err(1);
+    }
+    if uid != euid {
+        eprintln!("tusk: real and effective user IDs must match");
+        return Err(1);
+    }
+    Ok(())
+}
+
+/// The OS user's name, the default superuser (as initdb).
+pub fn os_user_name() -> String {
+    let uid = unsafe { libc::geteuid() };
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0i8; 4096];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc == 0 && !result.is_null() {
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return name.to_string_lossy().into_owned();
+    }
+    std::env::var("USER").unwrap_or_else(|_| format!("uid{uid}"))
+}
+
+/// `tusk init -D DIR [-U NAME]`: creates a new cluster.
+pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
+    let user = superuser.map(str::to_string).unwrap_or_else(os_user_name);
+    if user.is_empty() || user.len() > 63 || user.starts_with("pg_") {
+        return Err(format!("superuser name \"{user}\" is not allowed (1 to 63 bytes, not starting with \"pg_\")"));
+    }
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(format!(
+                    "directory \"{0}\" exists but is not empty\nIf you want to create a new database system, either remove or empty the directory \"{0}\" or run tusk init with an argument other than \"{0}\".",
+                    dir.display()
+                ));
+            }
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("could not change permissions of directory \"{}\": {e}", dir.display()))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| format!("could not create directory \"{}\": {e}", dir.display()))?;
+        }
+        Err(e) => return Err(format!("could not access directory \"{}\": {e}", dir.display())),
+    }
+    let io = |what: &str, e: std::io::Error| format!("could not create {what} in \"{}\": {e}", dir.display());
+    for sub in ["global", "base", "pg_wal", "pg_xact"] {
+        std::fs::DirBuilder::new().mode(0o700).create(dir.join(sub)).map_err(|e| io(sub, e))?;
+    }
+    std::fs::write(dir.join("PG_VERSION"), format!("{PG_MAJOR}\n")).map_err(|e| io("PG_VERSION", e))?;
+    std::fs::write(dir.join("postgresql.conf"), tusk_config::sample_conf()).map_err(|e| io("postgresql.conf", e))?;
+    std::fs::write(dir.join("pg_hba.conf"), crate::hba::DEFAULT_HBA).map_err(|e| io("pg_hba.conf", e))?;
+    tusk_storage::bootstrap::write_initial(dir, &user).map_err(|e| io("the bootstrap catalog", e))?;
+    tusk_storage::control::ControlFile::new_cluster().write(dir, true).map_err(|e| e.to_string())?;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_then_check() {
+        let t = tempfile::tempdir().unwrap();
+        let d = t.path().join("data");
+        init(&d, Some("alice")).unwrap();
+        assert_eq!(std::fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
+        check(&d).unwrap();
+        let e = init(&d, None).unwrap_err();
+        assert!(e.contains("exists but is not empty"), "{e}");
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = check(&d).unwrap_err();
+        assert_eq!(e.code, sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE);
+        assert!(e.detail.unwrap().contains("0750"));
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o750)).unwrap();
+        check(&d).unwrap();
+    }
+
+    #[test]
+    fn check_refuses_missing_and_foreign_dirs() {
+        let t = tempfile::tempdir().unwrap();
+        assert!(check(&t.path().join("nope")).unwrap_err().message.contains("does not exist"));
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(check(t.path()).unwrap_err().message.contains("not a valid data directory"));
+    }
+}

@@ -1,0 +1,33 @@
+//! Out-of-memory killer policy (Linux): the postmaster protects itself,
+//! its children stay killable.
+//!
+//! Why: Linux charges shared memory to the process that touches it, so
+//! the postmaster looks like the biggest process and is the usual OOM
+//! victim; losing it strands every session. A backend killed instead is a
+//! crash restart, which the postmaster handles. PostgreSQL asks operators
+//! to arrange this with a start script; tusk does it itself.
+
+use tusk_common::elog;
+use tusk_config::Settings;
+
+fn write_score(value: i64) -> std::io::Result<()> {
+    std::fs::write("/proc/self/oom_score_adj", value.to_string())
+}
+
+/// In the postmaster, at start: `postmaster_oom_score_adj`. Lowering the
+/// score needs CAP_SYS_RESOURCE; without it, one log line and carry on.
+pub fn postmaster_adjust(settings: &Settings) {
+    let v = settings.int("postmaster_oom_score_adj");
+    if let Err(e) = write_score(v) {
+        elog::log(format!(
+            "could not set postmaster_oom_score_adj to {v} in /proc/self/oom_score_adj: {e}; the postmaster keeps its inherited OOM score"
+        ));
+    }
+}
+
+/// In every child right after fork: back to `backend_oom_score_adj`
+/// (default 0), so a runaway backend is chosen before the postmaster.
+/// Raising the score is always permitted.
+pub fn child_adjust(settings: &Settings) {
+    let _ = write_score(settings.int("backend_oom_score_adj"));
+}

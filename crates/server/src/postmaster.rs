@@ -1,0 +1,688 @@
+//! The postmaster: the single-threaded supervisor that owns shared memory,
+//! forks one process per connection, and decides what happens when a
+//! child dies or a shutdown is requested.
+//!
+//! Why it is built this way (PostgreSQL's design, kept on purpose):
+//! - It never takes a lock in shared memory and never trusts what is
+//!   there. It keeps its own table of children (pid, kind, cancel key), so
+//!   a backend that corrupts shared memory and dies cannot take the
+//!   supervisor with it.
+//! - A child that dies in any way other than exit code 0 or 1 may have left
+//!   shared memory inconsistent. Then every other child is told to quit
+//!   (SIGQUIT, SIGKILL 5 s later), shared memory and semaphores are thrown
+//!   away and created anew, and the startup process runs recovery before
+//!   connections are accepted again.
+//! - Signal handlers only set flags (see `signals`); this loop does the
+//!   work: shutdown requests first (the strongest wins and a shutdown only
+//!   escalates), then reload, then reaping children, then new connections.
+//! - It is single-threaded because it forks: a forked child of a
+//!   multi-threaded process inherits locks held by threads that no longer
+//!   exist.
+
+use crate::backend::{self, BackendEnv, Cac};
+use crate::shmem::Shared;
+use crate::signals::{self, SelfPipe};
+use crate::sockets::{self, Listener, Opened};
+use crate::{auxproc, lockfile, ServerOptions};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tusk_common::{elog, sqlstate, PgError, Severity};
+use tusk_config::Settings;
+use tusk_storage::procarray::{QUIT_REASON_CRASH, QUIT_REASON_IMMEDIATE};
+
+/// Seconds between SIGQUIT and SIGKILL for children that do not exit.
+pub const SIGKILL_CHILDREN_AFTER: Duration = Duration::from_secs(5);
+/// How often the postmaster checks that postmaster.pid is still its own.
+const LOCK_RECHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    Backend,
+    /// A process forked only to tell a client it cannot connect now.
+    DeadEnd,
+    Startup,
+    Checkpointer,
+}
+
+impl ChildKind {
+    fn describe(self) -> &'static str {
+        match self {
+            ChildKind::Backend | ChildKind::DeadEnd => "server process",
+            ChildKind::Startup => "startup process",
+            ChildKind::Checkpointer => "checkpointer process",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Child {
+    pub pid: i32,
+    pub kind: ChildKind,
+    pub cancel_key: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Shutdown {
+    None = 0,
+    Smart = 1,
+    Fast = 2,
+    Immediate = 3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PmState {
+    /// The startup process is running (first start or after a crash).
+    Startup,
+    Run,
+    /// Shutdown: tell backends to go.
+    StopBackends,
+    /// Waiting for backends (or, after a crash or immediate stop, for all).
+    WaitBackends,
+    /// The checkpointer is writing the shutdown checkpoint.
+    ShutdownCheckpoint,
+    /// Waiting for the last children (dead-end ones).
+    WaitDeadEnd,
+    NoChildren,
+}
+
+pub struct Postmaster {
+    pub data_dir: PathBuf,
+    pub settings: Settings,
+    opts: ServerOptions,
+    hba: crate::hba::Hba,
+    lock_path: PathBuf,
+    shared: Option<Shared>,
+    listeners: Vec<Listener>,
+    socket_files: Vec<PathBuf>,
+    self_pipe: SelfPipe,
+    /// Children hold the read end; EOF on it means the postmaster is gone.
+    death_pipe: (i32, i32),
+    children: Vec<Child>,
+    state: PmState,
+    shutdown: Shutdown,
+    fatal_error: bool,
+    abort_start: Option<Instant>,
+    sigkill_sent: bool,
+    last_lock_check: Instant,
+    port: u16,
+}
+
+fn random_i32() -> i32 {
+    let mut b = [0u8; 4];
+    // getrandom(2) never fails for 4 bytes once the pool is initialised;
+    // fall back to time and pid mixing only if it somehow does.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr() as *mut libc::c_void, 4, 0) };
+    if n != 4 {
+        let t = tusk_common::time::now_micros() as u64 ^ ((std::process::id() as u64) << 20);
+        return (t.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as i32;
+    }
+    i32::from_ne_bytes(b)
+}
+
+fn signal_name(sig: i32) -> String {
+    let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
+    s.to_string_lossy().into_owned()
+}
+
+impl Postmaster {
+    /// Everything from the lock file to the listen sockets; on any failure
+    /// what was already made is removed again.
+    pub fn start(opts: ServerOptions, data_dir: PathBuf, settings: Settings, hba: crate::hba::Hba) -> Result<Postmaster, PgError> {
+        let port = settings.int("port") as u16;
+        let start_time = tusk_common::time::now_micros() / 1_000_000;
+        let dd = data_dir.clone();
+        let lock_path = lockfile::create_data_dir_lock(&data_dir, port, start_time, &|line7| crate::shmem::check_leftover(line7, &dd))?;
+        let cleanup_lock = |e: PgError| {
+            let _ = std::fs::remove_file(&lock_path);
+            e
+        };
+        let shared = Shared::create(&settings, &data_dir, port).map_err(cleanup_lock)?;
+        lockfile::set_line(&lock_path, lockfile::LINE_SHMEM_KEY, &lockfile::shmem_line(shared.key(), shared.id()));
+        let backlog = (2 * settings.int("max_connections")).clamp(128, 10000) as i32;
+        let opened: Opened = match sockets::open_all(
+            settings.str("listen_addresses"),
+            settings.str("unix_socket_directories"),
+            port,
+            backlog,
+            settings.int("unix_socket_permissions") as u32,
+            &data_dir,
+            start_time,
+        ) {
+            Ok(o) => o,
+            Err(e) => {
+                shared.destroy();
+                return Err(cleanup_lock(e));
+            }
+        };
+        lockfile::set_line(&lock_path, lockfile::LINE_SOCKET_DIR, &opened.first_socket_dir);
+        lockfile::set_line(&lock_path, lockfile::LINE_LISTEN_ADDR, &opened.first_listen_addr);
+        write_opts_file(&data_dir, &opts);
+        let self_pipe = SelfPipe::new().map_err(|e| PgError::fatal(sqlstate::SYSTEM_ERROR, format!("could not create self-pipe: {e}")))?;
+        let mut fds = [0; 2];
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, format!("could not create pipe to monitor postmaster death: {}", std::io::Error::last_os_error())));
+        }
+        signals::install_postmaster(self_pipe.write_fd);
+        let pm = Postmaster {
+            data_dir,
+            settings,
+            opts,
+            hba,
+            lock_path,
+            shared: Some(shared),
+            listeners: opened.listeners,
+            socket_files: opened.socket_files,
+            self_pipe,
+            death_pipe: (fds[0], fds[1]),
+            children: Vec::new(),
+            state: PmState::Startup,
+            shutdown: Shutdown::None,
+            fatal_error: false,
+            abort_start: None,
+            sigkill_sent: false,
+            last_lock_check: Instant::now(),
+            port,
+        };
+        pm.log_resources();
+        Ok(pm)
+    }
+
+    fn shared(&self) -> &Shared {
+        self.shared.as_ref().expect("shared memory exists while the postmaster runs")
+    }
+
+    fn log_resources(&self) {
+        let sh = self.shared();
+        elog::log(format!(
+            "resources: {}; {}; {} proc slots ({} connections of which {} reserved for superusers, {} auxiliary, {} prepared-transaction); max_files_per_process {}; rlimits: {}",
+            sh.describe_segment(),
+            sh.describe_semaphores(),
+            sh.sizing().total_procs(),
+            sh.sizing().max_connections,
+            self.settings.int("superuser_reserved_connections"),
+            tusk_storage::layout::NUM_AUXILIARY_PROCS,
+            sh.sizing().max_prepared_transactions,
+            self.settings.int("max_files_per_process"),
+            crate::describe_rlimits(),
+        ));
+    }
+
+    /// Runs until the server stops; returns the process exit code.
+    pub fn run(mut self) -> i32 {
+        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_STARTING);
+        self.start_startup_process();
+        loop {
+            let timeout = self.sleep_time();
+            self.wait(timeout);
+            self.self_pipe.drain();
+            self.process_shutdown_requests();
+            if signals::take(libc::SIGHUP) {
+                self.reload();
+            }
+            if signals::take(libc::SIGCHLD) {
+                self.reap();
+            }
+            signals::take(libc::SIGUSR1);
+            self.accept_connections();
+            self.timers();
+            if let Some(code) = self.advance() {
+                return self.exit(code);
+            }
+        }
+    }
+
+    fn sleep_time(&self) -> Duration {
+        if let Some(t) = self.abort_start {
+            if !self.sigkill_sent {
+                return SIGKILL_CHILDREN_AFTER.saturating_sub(t.elapsed()).max(Duration::from_millis(10));
+            }
+        }
+        Duration::from_secs(1)
+    }
+
+    fn wait(&mut self, timeout: Duration) {
+        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd: self.self_pipe.read_fd, events: libc::POLLIN, revents: 0 }];
+        for l in &self.listeners {
+            fds.push(libc::pollfd { fd: l.fd(), events: libc::POLLIN, revents: 0 });
+        }
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout.as_millis() as i32) };
+    }
+
+    fn process_shutdown_requests(&mut self) {
+        // The strongest pending request wins; a weaker one never downgrades.
+        let quit = signals::take(libc::SIGQUIT);
+        let int = signals::take(libc::SIGINT);
+        let term = signals::take(libc::SIGTERM);
+        let wanted = if quit {
+            Shutdown::Immediate
+        } else if int {
+            Shutdown::Fast
+        } else if term {
+            Shutdown::Smart
+        } else {
+            return;
+        };
+        if wanted <= self.shutdown {
+            return;
+        }
+        self.shutdown = wanted;
+        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_STOPPING);
+        match wanted {
+            Shutdown::Smart => {
+                elog::log("received smart shutdown request");
+                if self.state == PmState::Startup {
+                    self.state = PmState::StopBackends;
+                }
+            }
+            Shutdown::Fast => {
+                elog::log("received fast shutdown request");
+                if matches!(self.state, PmState::Run | PmState::Startup) {
+                    if self.state == PmState::Run {
+                        elog::log("aborting any active transactions");
+                    }
+                    self.state = PmState::StopBackends;
+                }
+            }
+            Shutdown::Immediate => {
+                elog::log("received immediate shutdown request");
+                self.shared().control().quit_reason.store(QUIT_REASON_IMMEDIATE, std::sync::atomic::Ordering::SeqCst);
+                self.signal_children(libc::SIGQUIT, |_| true);
+                self.state = PmState::WaitBackends;
+                self.start_abort_timer();
+            }
+            Shutdown::None => {}
+        }
+    }
+
+    fn start_abort_timer(&mut self) {
+        if self.abort_start.is_none() {
+            self.abort_start = Some(Instant::now());
+            self.sigkill_sent = false;
+        }
+    }
+
+    /// Sends `sig` to matching children and their process groups (every
+    /// child leads its own group, so a shell it started gets it too).
+    fn signal_children(&self, sig: i32, filter: impl Fn(&Child) -> bool) {
+        for c in self.children.iter().filter(|c| filter(c)) {
+            unsafe {
+                libc::kill(c.pid, sig);
+                libc::kill(-c.pid, sig);
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        if self.shutdown > Shutdown::Smart {
+            return;
+        }
+        elog::log("received SIGHUP, reloading configuration files");
+        match tusk_config::load(&self.data_dir, &self.opts.overrides) {
+            Ok(new) => {
+                for def in tusk_config::registry() {
+                    if def.context == tusk_config::Context::Postmaster && new.show(def.name) != self.settings.show(def.name) {
+                        elog::log(format!(
+                            "parameter \"{}\" cannot be changed without restarting the server",
+                            def.name
+                        ));
+                    }
+                }
+                let mut merged = new;
+                // Postmaster-only settings keep their running values.
+                for def in tusk_config::registry() {
+                    if def.context == tusk_config::Context::Postmaster || def.context == tusk_config::Context::Internal {
+                        if let Some(v) = self.settings.get(def.name) {
+                            merged.set_override(def.name, v.clone());
+                        }
+                    }
+                }
+                self.settings = merged;
+                crate::configure_log(&self.settings);
+            }
+            Err(e) => {
+                elog::report(&PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, format!("configuration file \"{}\" contains errors; no changes were applied", self.data_dir.join("postgresql.conf").display())).with_detail(e.to_string()));
+            }
+        }
+        match crate::hba::Hba::load(&self.data_dir.join("pg_hba.conf")) {
+            Ok(h) => self.hba = h,
+            Err(e) => elog::log(format!("pg_hba.conf was not reloaded: {e}")),
+        }
+        self.signal_children(libc::SIGHUP, |c| c.kind != ChildKind::DeadEnd);
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let mut status = 0;
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            let Some(pos) = self.children.iter().position(|c| c.pid == pid) else { continue };
+            let child = self.children.remove(pos);
+            let clean = libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 1);
+            match child.kind {
+                ChildKind::DeadEnd => {}
+                ChildKind::Startup => {
+                    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                        self.startup_done();
+                    } else if self.shutdown > Shutdown::None && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1 {
+                        // Told to stop during startup.
+                    } else {
+                        self.log_child_exit(&child, status);
+                        if !self.fatal_error {
+                            elog::report(&PgError::new(Severity::Log, sqlstate::SUCCESSFUL_COMPLETION, "aborting startup due to startup process failure"));
+                            self.shutdown = Shutdown::Immediate;
+                            self.fatal_error = true;
+                            self.signal_children(libc::SIGQUIT, |_| true);
+                            self.state = PmState::WaitBackends;
+                            self.start_abort_timer();
+                        }
+                    }
+                }
+                ChildKind::Checkpointer => {
+                    if self.state == PmState::ShutdownCheckpoint && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                        self.state = PmState::WaitDeadEnd;
+                    } else if !(self.fatal_error || self.shutdown == Shutdown::Immediate) {
+                        // Any other exit of the checkpointer is a crash.
+                        self.handle_crash(&child, status);
+                    }
+                }
+                ChildKind::Backend => {
+                    if !clean {
+                        self.handle_crash(&child, status);
+                    }
+                }
+            }
+        }
+    }
+
+    fn log_child_exit(&self, c: &Child, status: i32) {
+        let what = format!("{} (PID {})", c.kind.describe(), c.pid);
+        let msg = if libc::WIFSIGNALED(status) {
+            let sig = libc::WTERMSIG(status);
+            format!("{what} was terminated by signal {sig}: {}", signal_name(sig))
+        } else {
+            format!("{what} exited with exit code {}", libc::WEXITSTATUS(status))
+        };
+        elog::log(msg);
+    }
+
+    /// A child died in a way that may have left shared memory corrupt.
+    fn handle_crash(&mut self, c: &Child, status: i32) {
+        if self.fatal_error || self.shutdown == Shutdown::Immediate {
+            // Already tearing everything down; one more death changes nothing.
+            return;
+        }
+        self.log_child_exit(c, status);
+        elog::log("terminating any other active server processes");
+        self.fatal_error = true;
+        self.shared().control().quit_reason.store(QUIT_REASON_CRASH, std::sync::atomic::Ordering::SeqCst);
+        self.signal_children(libc::SIGQUIT, |_| true);
+        self.state = PmState::WaitBackends;
+        self.start_abort_timer();
+    }
+
+    fn startup_done(&mut self) {
+        if self.shutdown > Shutdown::None {
+            return;
+        }
+        self.state = PmState::Run;
+        self.fatal_error = false;
+        self.abort_start = None;
+        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_READY);
+        elog::log("database system is ready to accept connections");
+        if !self.children.iter().any(|c| c.kind == ChildKind::Checkpointer) {
+            self.start_checkpointer();
+        }
+    }
+
+    fn timers(&mut self) {
+        if let Some(t) = self.abort_start {
+            if !self.sigkill_sent && t.elapsed() >= SIGKILL_CHILDREN_AFTER && !self.children.is_empty() {
+                elog::log("issuing SIGKILL to recalcitrant children");
+                self.signal_children(libc::SIGKILL, |_| true);
+                self.sigkill_sent = true;
+            }
+        }
+        if self.last_lock_check.elapsed() >= LOCK_RECHECK_INTERVAL {
+            self.last_lock_check = Instant::now();
+            if let Err(why) = lockfile::still_ours(&self.lock_path) {
+                elog::log(why);
+                elog::log("performing immediate shutdown because data directory lock file is invalid");
+                signals::raise_flag(libc::SIGQUIT);
+            }
+        }
+    }
+
+    fn count(&self, f: impl Fn(&Child) -> bool) -> usize {
+        self.children.iter().filter(|c| f(c)).count()
+    }
+
+    /// Moves the state machine; returns an exit code when the postmaster
+    /// should exit.
+    fn advance(&mut self) -> Option<i32> {
+        if self.shutdown == Shutdown::Smart && self.state == PmState::Run && self.count(|c| c.kind == ChildKind::Backend) == 0 {
+            self.state = PmState::StopBackends;
+        }
+        if self.state == PmState::StopBackends {
+            self.signal_children(libc::SIGTERM, |c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup));
+            self.state = PmState::WaitBackends;
+        }
+        if self.state == PmState::WaitBackends {
+            if self.fatal_error || self.shutdown == Shutdown::Immediate {
+                if self.children.is_empty() {
+                    self.state = PmState::NoChildren;
+                }
+            } else if self.count(|c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup)) == 0 {
+                // Backends are gone: the checkpointer writes the shutdown
+                // checkpoint and exits.
+                if !self.children.iter().any(|c| c.kind == ChildKind::Checkpointer) {
+                    self.start_checkpointer();
+                }
+                self.signal_children(libc::SIGUSR2, |c| c.kind == ChildKind::Checkpointer);
+                self.state = PmState::ShutdownCheckpoint;
+            }
+        }
+        if self.state == PmState::WaitDeadEnd && self.children.is_empty() {
+            self.state = PmState::NoChildren;
+        }
+        if self.state == PmState::NoChildren {
+            if self.shutdown > Shutdown::None {
+                if self.fatal_error {
+                    elog::log("abnormal database system shutdown");
+                    return Some(1);
+                }
+                return Some(0);
+            }
+            if self.fatal_error {
+                if !self.settings.bool("restart_after_crash") {
+                    elog::log("shutting down because \"restart_after_crash\" is off");
+                    return Some(1);
+                }
+                return self.crash_restart();
+            }
+        }
+        None
+    }
+
+    fn crash_restart(&mut self) -> Option<i32> {
+        elog::log("all server processes terminated; reinitializing");
+        if let Some(old) = self.shared.take() {
+            old.destroy();
+        }
+        match Shared::create(&self.settings, &self.data_dir, self.port) {
+            Ok(sh) => {
+                lockfile::set_line(&self.lock_path, lockfile::LINE_SHMEM_KEY, &lockfile::shmem_line(sh.key(), sh.id()));
+                self.shared = Some(sh);
+            }
+            Err(e) => {
+                elog::report(&e);
+                return Some(1);
+            }
+        }
+        self.abort_start = None;
+        self.sigkill_sent = false;
+        self.state = PmState::Startup;
+        self.start_startup_process();
+        None
+    }
+
+    fn connection_state(&self) -> Cac {
+        if self.shutdown > Shutdown::None {
+            return Cac::Shutdown;
+        }
+        if self.fatal_error {
+            return Cac::Recovery;
+        }
+        if self.state == PmState::Startup {
+            return Cac::Startup;
+        }
+        let max_children = 2 * self.settings.int("max_connections") as usize;
+        if self.count(|c| c.kind == ChildKind::Backend) >= max_children {
+            return Cac::TooMany;
+        }
+        Cac::Ok
+    }
+
+    fn accept_connections(&mut self) {
+        for i in 0..self.listeners.len() {
+            // Bounded per wake-up so signals are not starved by a flood.
+            for _ in 0..64 {
+                let Some((sock, peer)) = sockets::accept(&self.listeners[i]) else { break };
+                self.fork_backend(sock, peer);
+            }
+        }
+    }
+
+    /// Code that runs in every child right after fork: drop what belongs
+    /// to the postmaster, watch for its death, take own signal handlers.
+    fn become_child(&self, kind_name: &'static str) -> SelfPipe {
+        for l in &self.listeners {
+            unsafe { libc::close(l.fd()) };
+        }
+        self.self_pipe.close();
+        unsafe {
+            libc::close(self.death_pipe.1);
+            libc::setsid();
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGPWR);
+        }
+        let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
+        signals::install_child(pipe.write_fd);
+        // The postmaster may have died before PR_SET_PDEATHSIG took effect.
+        if unsafe { libc::getppid() } != self.postmaster_pid() {
+            unsafe { libc::_exit(1) };
+        }
+        elog::set_backend_type(kind_name);
+        crate::oom::child_adjust(&self.settings);
+        pipe
+    }
+
+    fn postmaster_pid(&self) -> i32 {
+        // The postmaster's own pid, captured before fork by the caller.
+        PM_PID.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn fork_backend(&mut self, sock: OwnedFd, peer: Option<std::net::SocketAddr>) {
+        let cac = self.connection_state();
+        let cancel_key = random_i32();
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            let err = std::io::Error::last_os_error();
+            elog::log(format!("could not fork new process for connection: {err}"));
+            // The old protocol's error format, as PostgreSQL: one try, non-blocking.
+            let msg = format!("Ecould not fork new process for connection: {err}\n\0");
+            unsafe { libc::send(sock.as_raw_fd(), msg.as_ptr() as *const libc::c_void, msg.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+            return;
+        }
+        if pid == 0 {
+            let pipe = self.become_child(if cac == Cac::Ok { "client backend" } else { "dead-end client backend" });
+            let env = BackendEnv {
+                socket: sock,
+                peer,
+                cac,
+                cancel_key,
+                settings: self.settings.clone(),
+                data_dir: self.data_dir.clone(),
+                shared: self.shared().child_handle(),
+                children: self.children.clone(),
+                hba: self.hba.clone(),
+                death_fd: self.death_pipe.0,
+                self_pipe: pipe,
+                superuser_reserved: self.settings.int("superuser_reserved_connections") as usize,
+            };
+            backend::run(env);
+        }
+        drop(sock);
+        let kind = if cac == Cac::Ok { ChildKind::Backend } else { ChildKind::DeadEnd };
+        self.children.push(Child { pid, kind, cancel_key });
+    }
+
+    fn fork_aux(&mut self, kind: ChildKind) {
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            elog::log(format!("could not fork {}: {}", kind.describe(), std::io::Error::last_os_error()));
+            return;
+        }
+        if pid == 0 {
+            let name = match kind {
+                ChildKind::Startup => "startup",
+                _ => "checkpointer",
+            };
+            let pipe = self.become_child(name);
+            let env = auxproc::AuxEnv {
+                data_dir: self.data_dir.clone(),
+                settings: self.settings.clone(),
+                shared: self.shared().child_handle(),
+                death_fd: self.death_pipe.0,
+                self_pipe: pipe,
+            };
+            match kind {
+                ChildKind::Startup => auxproc::startup_main(env),
+                _ => auxproc::checkpointer_main(env),
+            }
+        }
+        self.children.push(Child { pid, kind, cancel_key: 0 });
+    }
+
+    fn start_startup_process(&mut self) {
+        self.fork_aux(ChildKind::Startup);
+    }
+
+    fn start_checkpointer(&mut self) {
+        self.fork_aux(ChildKind::Checkpointer);
+    }
+
+    /// Removes what the postmaster made, newest first, and exits.
+    fn exit(mut self, code: i32) -> i32 {
+        if let Some(sh) = self.shared.take() {
+            sh.destroy();
+        }
+        for l in &self.listeners {
+            unsafe { libc::close(l.fd()) };
+        }
+        for f in self.socket_files.iter().rev() {
+            let _ = std::fs::remove_file(f);
+        }
+        let _ = std::fs::remove_file(&self.lock_path);
+        if code == 0 {
+            elog::log("database system is shut down");
+        }
+        code
+    }
+}
+
+pub static PM_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// `postmaster.opts`: how this server was started, for `pg_ctl restart`.
+fn write_opts_file(data_dir: &Path, opts: &ServerOptions) {
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "tusk".into());
+    let mut line = exe;
+    for a in &opts.argv {
+        line.push_str(&format!(" \"{a}\""));
+    }
+    line.push('\n');
+    if let Err(e) = std::fs::write(data_dir.join("postmaster.opts"), line) {
+        elog::warning(format!("could not write file \"postmaster.opts\": {e}"));
+    }
+}

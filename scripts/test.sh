@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run every test: installs what the tests need (PostgreSQL 15's clients
+# and server programs: psql, pgbench, pg_ctl, pg_isready, postgres), then
+# formats check, unit tests and the end-to-end tests against the real
+# binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client-15)
+[ -x /usr/lib/postgresql/15/bin/pg_ctl ] || need_pkgs+=(postgresql-15)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing ${need_pkgs[*]}; run as root or install them first" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+command -v unshare >/dev/null 2>&1 || { apt-get install -y -qq util-linux >/dev/null || true; }
+
+cargo fmt --all -- --check
+cargo build --workspace --all-targets
+# End-to-end tests wait on servers and timeouts more than on CPU: run more
+# of them than there are cores.
+cargo test --workspace -- --test-threads "${TUSK_TEST_THREADS:-6}"
