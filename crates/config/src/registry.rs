@@ -1,0 +1,469 @@
+//! The table of every setting tusk knows, with PostgreSQL 15's names,
+//! defaults, ranges, units, contexts and groups.
+//!
+//! One static table rather than per-crate registration: the postmaster must
+//! be able to validate the whole postgresql.conf before any subsystem
+//! exists, `tusk init` writes a sample from the same table, and SHOW ALL
+//! lists it. Entries are grouped by category in the order of PostgreSQL's
+//! postgresql.conf.sample, which is the order the sample file uses.
+//!
+//! Defaults are written as an operator would write them ("128MB", "1min")
+//! and parsed by the same code as any other value; a unit test checks that
+//! each one parses and lies within its range.
+
+use crate::flags::*;
+use crate::{Context, Kind, SettingDef, Unit};
+
+/// PostgreSQL's INT_MAX, the upper bound of most integer settings.
+const INT_MAX: i64 = i32::MAX as i64;
+/// PostgreSQL's MAX_BACKENDS (2^18 - 1).
+const MAX_BACKENDS: i64 = 0x3FFFF;
+/// INT_MAX / XLOG_BLCKSZ, the largest wal_buffers.
+const MAX_WAL_BUFFERS: i64 = INT_MAX / 8192;
+
+const FILE_LOCATIONS: &str = "File Locations";
+const CONN_SETTINGS: &str = "Connections and Authentication / Connection Settings";
+const CONN_TCP: &str = "Connections and Authentication / TCP Settings";
+const CONN_AUTH: &str = "Connections and Authentication / Authentication";
+const CONN_SSL: &str = "Connections and Authentication / SSL";
+const RES_MEM: &str = "Resource Usage / Memory";
+const RES_KERNEL: &str = "Resource Usage / Kernel Resources";
+const RES_ASYNC: &str = "Resource Usage / Asynchronous Behavior";
+const WAL_SETTINGS: &str = "Write-Ahead Log / Settings";
+const WAL_CHECKPOINTS: &str = "Write-Ahead Log / Checkpoints";
+const WAL_ARCHIVING: &str = "Write-Ahead Log / Archiving";
+const REPL_SENDING: &str = "Replication / Sending Servers";
+const QUERY_COST: &str = "Query Tuning / Planner Cost Constants";
+const QUERY_OTHER: &str = "Query Tuning / Other Planner Options";
+const LOG_WHEN: &str = "Reporting and Logging / When to Log";
+const LOG_WHAT: &str = "Reporting and Logging / What to Log";
+const LOG_TITLE: &str = "Reporting and Logging / Process Title";
+const AUTOVACUUM: &str = "Autovacuum";
+const CLIENT_STATEMENT: &str = "Client Connection Defaults / Statement Behavior";
+const CLIENT_LOCALE: &str = "Client Connection Defaults / Locale and Formatting";
+const LOCKS: &str = "Lock Management";
+const COMPAT_PREVIOUS: &str = "Version and Platform Compatibility / Previous PostgreSQL Versions";
+const ERROR_HANDLING: &str = "Error Handling";
+const PRESET: &str = "Preset Options";
+const UNGROUPED: &str = "Ungrouped";
+
+const fn def(
+    name: &'static str,
+    kind: Kind,
+    unit: Unit,
+    default: &'static str,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    SettingDef {
+        name,
+        kind,
+        unit,
+        default,
+        context,
+        description,
+        category,
+        report: false,
+        flags: 0,
+    }
+}
+
+const fn boolean(
+    name: &'static str,
+    default: &'static str,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    def(
+        name,
+        Kind::Bool,
+        Unit::None,
+        default,
+        context,
+        category,
+        description,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn int(
+    name: &'static str,
+    default: &'static str,
+    min: i64,
+    max: i64,
+    unit: Unit,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    def(
+        name,
+        Kind::Int { min, max },
+        unit,
+        default,
+        context,
+        category,
+        description,
+    )
+}
+
+const fn real(
+    name: &'static str,
+    default: &'static str,
+    min: f64,
+    max: f64,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    def(
+        name,
+        Kind::Real { min, max },
+        Unit::None,
+        default,
+        context,
+        category,
+        description,
+    )
+}
+
+const fn string(
+    name: &'static str,
+    default: &'static str,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    def(
+        name,
+        Kind::String,
+        Unit::None,
+        default,
+        context,
+        category,
+        description,
+    )
+}
+
+const fn enumeration(
+    name: &'static str,
+    options: &'static [&'static str],
+    default: &'static str,
+    context: Context,
+    category: &'static str,
+    description: &'static str,
+) -> SettingDef {
+    def(
+        name,
+        Kind::Enum(options),
+        Unit::None,
+        default,
+        context,
+        category,
+        description,
+    )
+}
+
+impl SettingDef {
+    const fn reported(mut self) -> SettingDef {
+        self.report = true;
+        self
+    }
+    const fn with(mut self, flags: u32) -> SettingDef {
+        self.flags |= flags;
+        self
+    }
+}
+
+use Context::{Internal, Postmaster, Sighup, Superuser, User};
+
+const LOG_LEVELS: &[&str] = &[
+    "debug5", "debug4", "debug3", "debug2", "debug1", "info", "notice", "warning", "error", "log",
+    "fatal", "panic",
+];
+const CLIENT_LEVELS: &[&str] = &[
+    "debug5", "debug4", "debug3", "debug2", "debug1", "log", "notice", "warning", "error",
+];
+const ISOLATION_LEVELS: &[&str] = &[
+    "serializable",
+    "repeatable read",
+    "read committed",
+    "read uncommitted",
+];
+
+static REGISTRY: &[SettingDef] = &[
+    // ---- File locations: filled in by `load` from -D unless set.
+    string("data_directory", "", Postmaster, FILE_LOCATIONS, "Sets the server's data directory."),
+    string("config_file", "", Postmaster, FILE_LOCATIONS, "Sets the server's main configuration file.")
+        .with(DISALLOW_IN_FILE | NOT_IN_SAMPLE),
+    string("hba_file", "", Postmaster, FILE_LOCATIONS, "Sets the server's \"hba\" configuration file."),
+    string("ident_file", "", Postmaster, FILE_LOCATIONS, "Sets the server's \"ident\" configuration file."),
+    string("external_pid_file", "", Postmaster, FILE_LOCATIONS, "Writes the postmaster PID to the specified file."),
+    // ---- Connections.
+    string("listen_addresses", "localhost", Postmaster, CONN_SETTINGS, "Sets the host name or IP address(es) to listen to."),
+    int("port", "5432", 1, 65535, Unit::None, Postmaster, CONN_SETTINGS, "Sets the TCP port the server listens on."),
+    int("max_connections", "100", 1, MAX_BACKENDS, Unit::None, Postmaster, CONN_SETTINGS,
+        "Sets the maximum number of concurrent connections."),
+    int("superuser_reserved_connections", "3", 0, MAX_BACKENDS, Unit::None, Postmaster, CONN_SETTINGS,
+        "Sets the number of connection slots reserved for superusers."),
+    string("unix_socket_directories", "/tmp", Postmaster, CONN_SETTINGS,
+        "Sets the directories where Unix-domain sockets will be created."),
+    string("unix_socket_group", "", Postmaster, CONN_SETTINGS, "Sets the owning group of the Unix-domain socket."),
+    int("unix_socket_permissions", "0777", 0, 0o777, Unit::None, Postmaster, CONN_SETTINGS,
+        "Sets the access permissions of the Unix-domain socket.")
+        .with(OCTAL),
+    int("tcp_keepalives_idle", "0", 0, INT_MAX, Unit::S, User, CONN_TCP,
+        "Time between issuing TCP keepalives; 0 uses the system default."),
+    int("tcp_keepalives_interval", "0", 0, INT_MAX, Unit::S, User, CONN_TCP,
+        "Time between TCP keepalive retransmits; 0 uses the system default."),
+    int("tcp_keepalives_count", "0", 0, INT_MAX, Unit::None, User, CONN_TCP,
+        "Maximum number of TCP keepalive retransmits; 0 uses the system default."),
+    int("authentication_timeout", "1min", 1, 600, Unit::S, Sighup, CONN_AUTH,
+        "Sets the maximum allowed time to complete client authentication."),
+    enumeration("password_encryption", &["md5", "scram-sha-256"], "scram-sha-256", User, CONN_AUTH,
+        "Chooses the algorithm for encrypting passwords."),
+    boolean("ssl", "off", Sighup, CONN_SSL, "Enables SSL connections (tusk has no SSL support yet; only off is accepted)."),
+    // ---- Memory.
+    int("shared_buffers", "128MB", 16, INT_MAX / 2, Unit::Blocks, Postmaster, RES_MEM,
+        "Sets the number of shared memory buffers used by the server."),
+    enumeration("huge_pages", &["off", "on", "try"], "try", Postmaster, RES_MEM,
+        "Use of huge pages on Linux (only with shared_memory_type = mmap)."),
+    int("huge_page_size", "0", 0, INT_MAX, Unit::Kb, Postmaster, RES_MEM,
+        "The size of huge page that should be requested; 0 uses the system default."),
+    int("temp_buffers", "8MB", 100, INT_MAX / 2, Unit::Blocks, User, RES_MEM,
+        "Sets the maximum number of temporary buffers used by each session."),
+    int("max_prepared_transactions", "0", 0, MAX_BACKENDS, Unit::None, Postmaster, RES_MEM,
+        "Sets the maximum number of simultaneously prepared transactions."),
+    int("work_mem", "4MB", 64, INT_MAX, Unit::Kb, User, RES_MEM,
+        "Sets the maximum memory to be used for query workspaces."),
+    int("maintenance_work_mem", "64MB", 1024, INT_MAX, Unit::Kb, User, RES_MEM,
+        "Sets the maximum memory to be used for maintenance operations."),
+    int("max_stack_depth", "2MB", 100, INT_MAX, Unit::Kb, Superuser, RES_MEM,
+        "Sets the maximum stack depth, in kilobytes."),
+    // tusk's default is sysv (PostgreSQL's is mmap): the seeds' model, where
+    // the whole region is one System V segment that ipcs shows at its size.
+    enumeration("shared_memory_type", &["sysv", "mmap"], "sysv", Postmaster, RES_MEM,
+        "Selects the shared memory implementation used for the main shared memory region."),
+    // ---- Kernel resources.
+    int("max_files_per_process", "1000", 64, INT_MAX, Unit::None, Postmaster, RES_KERNEL,
+        "Sets the maximum number of simultaneously open files for each server process."),
+    int("postmaster_oom_score_adj", "-900", -1000, 1000, Unit::None, Postmaster, RES_KERNEL,
+        "OOM-killer score adjustment of the postmaster (Linux oom_score_adj)."),
+    int("backend_oom_score_adj", "0", -1000, 1000, Unit::None, Sighup, RES_KERNEL,
+        "OOM-killer score adjustment given to each child process (Linux oom_score_adj)."),
+    // ---- Asynchronous behaviour.
+    int("max_worker_processes", "8", 0, MAX_BACKENDS, Unit::None, Postmaster, RES_ASYNC,
+        "Maximum number of concurrent worker processes."),
+    int("max_parallel_workers_per_gather", "2", 0, 1024, Unit::None, User, RES_ASYNC,
+        "Sets the maximum number of parallel processes per executor node."),
+    int("max_parallel_workers", "8", 0, 1024, Unit::None, User, RES_ASYNC,
+        "Sets the maximum number of parallel workers that can be active at one time."),
+    // ---- WAL.
+    enumeration("wal_level", &["minimal", "replica", "logical"], "replica", Postmaster, WAL_SETTINGS,
+        "Sets the level of information written to the WAL."),
+    boolean("fsync", "on", Sighup, WAL_SETTINGS, "Forces synchronization of updates to disk."),
+    enumeration("synchronous_commit", &["local", "remote_write", "remote_apply", "on", "off"], "on", User, WAL_SETTINGS,
+        "Sets the current transaction's synchronization level."),
+    enumeration("wal_sync_method", &["fsync", "fdatasync", "open_sync", "open_datasync"], "fdatasync", Sighup,
+        WAL_SETTINGS, "Selects the method used for forcing WAL updates to disk."),
+    boolean("full_page_writes", "on", Sighup, WAL_SETTINGS,
+        "Writes full pages to WAL when first modified after a checkpoint."),
+    int("wal_buffers", "-1", -1, MAX_WAL_BUFFERS, Unit::WalBlocks, Postmaster, WAL_SETTINGS,
+        "Sets the number of disk-page buffers in shared memory for WAL; -1 sizes them from shared_buffers."),
+    int("wal_writer_delay", "200ms", 1, 10000, Unit::Ms, Sighup, WAL_SETTINGS,
+        "Time between WAL flushes performed in the WAL writer."),
+    int("commit_delay", "0", 0, 100000, Unit::None, Superuser, WAL_SETTINGS,
+        "Sets the delay in microseconds between transaction commit and flushing WAL to disk."),
+    int("checkpoint_timeout", "5min", 30, 86400, Unit::S, Sighup, WAL_CHECKPOINTS,
+        "Sets the maximum time between automatic WAL checkpoints."),
+    real("checkpoint_completion_target", "0.9", 0.0, 1.0, Sighup, WAL_CHECKPOINTS,
+        "Time spent flushing dirty buffers during checkpoint, as fraction of checkpoint interval."),
+    int("checkpoint_warning", "30s", 0, INT_MAX, Unit::S, Sighup, WAL_CHECKPOINTS,
+        "Sets the maximum time before warning if checkpoints triggered by WAL volume happen too frequently."),
+    int("max_wal_size", "1GB", 2, INT_MAX, Unit::Mb, Sighup, WAL_CHECKPOINTS,
+        "Sets the WAL size that triggers a checkpoint."),
+    int("min_wal_size", "80MB", 2, INT_MAX, Unit::Mb, Sighup, WAL_CHECKPOINTS,
+        "Sets the minimum size to shrink the WAL to."),
+    enumeration("archive_mode", &["always", "on", "off"], "off", Postmaster, WAL_ARCHIVING,
+        "Allows archiving of WAL files using archive_command."),
+    string("archive_command", "", Sighup, WAL_ARCHIVING, "Sets the shell command that will be called to archive a WAL file."),
+    // ---- Replication: tusk has none yet, hence 0 senders by default.
+    int("max_wal_senders", "0", 0, MAX_BACKENDS, Unit::None, Postmaster, REPL_SENDING,
+        "Sets the maximum number of simultaneously running WAL sender processes (0: tusk has no replication yet)."),
+    // ---- Query tuning.
+    real("seq_page_cost", "1.0", 0.0, f64::MAX, User, QUERY_COST,
+        "Sets the planner's estimate of the cost of a sequentially fetched disk page."),
+    real("random_page_cost", "4.0", 0.0, f64::MAX, User, QUERY_COST,
+        "Sets the planner's estimate of the cost of a nonsequentially fetched disk page."),
+    int("effective_cache_size", "4GB", 1, INT_MAX, Unit::Blocks, User, QUERY_COST,
+        "Sets the planner's assumption about the total size of the data caches."),
+    boolean("jit", "off", User, QUERY_OTHER, "Allow JIT compilation (tusk has no JIT; accepted for compatibility)."),
+    // ---- Logging.
+    enumeration("log_min_messages", LOG_LEVELS, "warning", Superuser, LOG_WHEN,
+        "Sets the message levels that are logged."),
+    int("log_min_duration_statement", "-1", -1, INT_MAX, Unit::Ms, Superuser, LOG_WHEN,
+        "Sets the minimum execution time above which all statements will be logged; -1 disables."),
+    string("log_line_prefix", "%m [%p] ", Sighup, LOG_WHAT, "Controls information prefixed to each log line."),
+    boolean("log_connections", "off", Sighup, LOG_WHAT, "Logs each successful connection."),
+    boolean("log_disconnections", "off", Sighup, LOG_WHAT, "Logs end of a session, including duration."),
+    enumeration("log_statement", &["none", "ddl", "mod", "all"], "none", Superuser, LOG_WHAT,
+        "Sets the type of statements logged."),
+    string("log_timezone", "UTC", Sighup, LOG_WHAT, "Sets the time zone to use in log messages."),
+    string("application_name", "", User, LOG_WHAT, "Sets the application name to be reported in statistics and logs.")
+        .reported()
+        .with(NOT_IN_SAMPLE),
+    string("cluster_name", "", Postmaster, LOG_TITLE,
+        "Sets the name of the cluster, which is included in the process title."),
+    boolean("update_process_title", "on", Superuser, LOG_TITLE,
+        "Updates the process title to show the active SQL command."),
+    // ---- Autovacuum: tusk has no autovacuum daemon yet.
+    boolean("autovacuum", "off", Sighup, AUTOVACUUM, "Starts the autovacuum subprocess (tusk has none yet: off)."),
+    int("autovacuum_max_workers", "3", 1, MAX_BACKENDS, Unit::None, Postmaster, AUTOVACUUM,
+        "Sets the maximum number of simultaneously running autovacuum worker processes."),
+    // ---- Client connection defaults: statement behaviour.
+    enumeration("client_min_messages", CLIENT_LEVELS, "notice", User, CLIENT_STATEMENT,
+        "Sets the message levels that are sent to the client."),
+    string("search_path", "\"$user\", public", User, CLIENT_STATEMENT,
+        "Sets the schema search order for names that are not schema-qualified."),
+    string("default_tablespace", "", User, CLIENT_STATEMENT,
+        "Sets the default tablespace to create tables and indexes in."),
+    string("default_table_access_method", "heap", User, CLIENT_STATEMENT,
+        "Sets the default table access method for new tables."),
+    boolean("check_function_bodies", "on", User, CLIENT_STATEMENT,
+        "Check routine bodies during CREATE FUNCTION and CREATE PROCEDURE."),
+    enumeration("default_transaction_isolation", ISOLATION_LEVELS, "read committed", User, CLIENT_STATEMENT,
+        "Sets the transaction isolation level of each new transaction."),
+    boolean("default_transaction_read_only", "off", User, CLIENT_STATEMENT,
+        "Sets the default read-only status of new transactions.")
+        .reported(),
+    enumeration("transaction_isolation", ISOLATION_LEVELS, "read committed", User, CLIENT_STATEMENT,
+        "Sets the current transaction's isolation level.")
+        .with(NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE | XACT_SCOPED),
+    boolean("transaction_read_only", "off", User, CLIENT_STATEMENT, "Sets the current transaction's read-only status.")
+        .with(NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE | XACT_SCOPED),
+    enumeration("session_replication_role", &["origin", "replica", "local"], "origin", Superuser, CLIENT_STATEMENT,
+        "Sets the session's behavior for triggers and rewrite rules."),
+    int("statement_timeout", "0", 0, INT_MAX, Unit::Ms, User, CLIENT_STATEMENT,
+        "Sets the maximum allowed duration of any statement; 0 disables."),
+    int("lock_timeout", "0", 0, INT_MAX, Unit::Ms, User, CLIENT_STATEMENT,
+        "Sets the maximum allowed duration of any wait for a lock; 0 disables."),
+    int("idle_in_transaction_session_timeout", "0", 0, INT_MAX, Unit::Ms, User, CLIENT_STATEMENT,
+        "Sets the maximum allowed idle time between queries, when in a transaction; 0 disables."),
+    int("idle_session_timeout", "0", 0, INT_MAX, Unit::Ms, User, CLIENT_STATEMENT,
+        "Sets the maximum allowed idle time between queries, when not in a transaction; 0 disables."),
+    enumeration("bytea_output", &["escape", "hex"], "hex", User, CLIENT_STATEMENT, "Sets the output format for bytea."),
+    enumeration("xmloption", &["content", "document"], "content", User, CLIENT_STATEMENT,
+        "Sets whether XML data in implicit parsing and serialization operations is to be considered as documents or content fragments."),
+    boolean("row_security", "on", User, CLIENT_STATEMENT, "Enable row security."),
+    // ---- Client connection defaults: locale and formatting.
+    string("DateStyle", "ISO, MDY", User, CLIENT_LOCALE, "Sets the display format for date and time values.")
+        .reported(),
+    enumeration("IntervalStyle", &["postgres", "postgres_verbose", "sql_standard", "iso_8601"], "postgres", User,
+        CLIENT_LOCALE, "Sets the display format for interval values.")
+        .reported(),
+    string("TimeZone", "UTC", User, CLIENT_LOCALE, "Sets the time zone for displaying and interpreting time stamps.")
+        .reported(),
+    string("timezone_abbreviations", "Default", User, CLIENT_LOCALE,
+        "Selects a file of time zone abbreviations."),
+    int("extra_float_digits", "1", -15, 3, Unit::None, User, CLIENT_LOCALE,
+        "Sets the number of digits displayed for floating-point values."),
+    string("client_encoding", "UTF8", User, CLIENT_LOCALE, "Sets the client's character set encoding.")
+        .reported(),
+    string("lc_messages", "C", Superuser, CLIENT_LOCALE, "Sets the language in which messages are displayed."),
+    string("lc_monetary", "C", User, CLIENT_LOCALE, "Sets the locale for formatting monetary amounts."),
+    string("lc_numeric", "C", User, CLIENT_LOCALE, "Sets the locale for formatting numbers."),
+    string("lc_time", "C", User, CLIENT_LOCALE, "Sets the locale for formatting date and time values."),
+    string("default_text_search_config", "pg_catalog.simple", User, CLIENT_LOCALE,
+        "Sets default text search configuration."),
+    // ---- Locks.
+    int("deadlock_timeout", "1s", 1, INT_MAX, Unit::Ms, Superuser, LOCKS,
+        "Sets the time to wait on a lock before checking for deadlock."),
+    int("max_locks_per_transaction", "64", 10, INT_MAX, Unit::None, Postmaster, LOCKS,
+        "Sets the maximum number of locks per transaction."),
+    // ---- Compatibility.
+    boolean("standard_conforming_strings", "on", User, COMPAT_PREVIOUS,
+        "Causes '...' strings to treat backslashes literally.")
+        .reported(),
+    boolean("escape_string_warning", "on", User, COMPAT_PREVIOUS,
+        "Warn about backslash escapes in ordinary string literals."),
+    // ---- Error handling.
+    boolean("exit_on_error", "off", User, ERROR_HANDLING, "Terminate session on any error."),
+    boolean("restart_after_crash", "on", Sighup, ERROR_HANDLING, "Reinitialize server after backend crash."),
+    // ---- Preset (read-only) options.
+    string("server_version", concat!("15.0 (tusk ", env!("CARGO_PKG_VERSION"), ")"), Internal, PRESET,
+        "Shows the server version.")
+        .reported()
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("server_version_num", "150000", 150000, 150000, Unit::None, Internal, PRESET,
+        "Shows the server version as an integer.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    string("server_encoding", "UTF8", Internal, PRESET, "Shows the server (database) character set encoding.")
+        .reported()
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    string("lc_collate", "C", Internal, PRESET, "Shows the collation order locale.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    string("lc_ctype", "C", Internal, PRESET, "Shows the character classification and case conversion locale.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    boolean("integer_datetimes", "on", Internal, PRESET, "Shows whether datetimes are integer based.")
+        .reported()
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("block_size", "8192", 8192, 8192, Unit::None, Internal, PRESET, "Shows the size of a disk block.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("wal_block_size", "8192", 8192, 8192, Unit::None, Internal, PRESET,
+        "Shows the block size in the write ahead log.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("wal_segment_size", "16MB", 1 << 20, 1 << 30, Unit::B, Internal, PRESET,
+        "Shows the size of write ahead log segments.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("segment_size", "1GB", 131072, 131072, Unit::Blocks, Internal, PRESET,
+        "Shows the number of pages per disk file.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("max_function_args", "100", 100, 100, Unit::None, Internal, PRESET,
+        "Shows the maximum number of function arguments.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("max_identifier_length", "63", 63, 63, Unit::None, Internal, PRESET,
+        "Shows the maximum identifier length.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("max_index_keys", "32", 32, 32, Unit::None, Internal, PRESET, "Shows the maximum number of index keys.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    boolean("data_checksums", "off", Internal, PRESET, "Shows whether data checksums are turned on for this cluster.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    boolean("in_hot_standby", "off", Internal, PRESET, "Shows whether hot standby is currently active.")
+        .reported()
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    int("shared_memory_size", "0", 0, INT_MAX, Unit::Mb, Internal, PRESET,
+        "Shows the size of the server's main shared memory area (rounded up to the nearest MB).")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE | RUNTIME_COMPUTED),
+    int("shared_memory_size_in_huge_pages", "-1", -1, INT_MAX, Unit::None, Internal, PRESET,
+        "Shows the number of huge pages needed for the main shared memory area; -1 if it could not be determined.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE | RUNTIME_COMPUTED),
+    int("num_os_semaphores", "0", 0, INT_MAX, Unit::None, Internal, PRESET,
+        "Shows the number of semaphores required for the server.")
+        .with(NOT_IN_SAMPLE | DISALLOW_IN_FILE | RUNTIME_COMPUTED),
+    // ---- Session identity, set by the server at connection start.
+    boolean("is_superuser", "off", Internal, UNGROUPED, "Shows whether the current user is a superuser.")
+        .reported()
+        .with(NO_SHOW_ALL | NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+    string("session_authorization", "", User, UNGROUPED, "Sets the session user name.")
+        .reported()
+        .with(NO_SHOW_ALL | NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE),
+];
+
+/// Every registered setting, in the order of the sample configuration file.
+pub fn registry() -> &'static [SettingDef] {
+    REGISTRY
+}
+
+/// The setting of that name, compared case-insensitively as PostgreSQL does.
+pub fn find(name: &str) -> Option<&'static SettingDef> {
+    REGISTRY.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Position of a setting in [`registry`], for the per-setting value arrays.
+pub(crate) fn index_of(name: &str) -> Option<usize> {
+    REGISTRY
+        .iter()
+        .position(|d| d.name.eq_ignore_ascii_case(name))
+}
