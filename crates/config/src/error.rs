@@ -188,7 +188,7 @@ pub enum ConfigError {
         source: Source,
         name: String,
         value: String,
-        error: ValueError,
+        error: Box<ValueError>,
     },
     /// A name that is not registered and not an extension placeholder.
     UnknownParameter {

@@ -292,6 +292,13 @@ fn lex_line(line: &str) -> Result<Option<(String, String)>, LexError> {
             break;
         }
     }
+    if i < chars.len() && is_bare(chars[i]) {
+        // "my-ext.foo": a name glued to characters no name may contain.
+        return Err((
+            Some(token_at(start)),
+            "parameter names are letters, digits and underscores, with dots between identifiers",
+        ));
+    }
     let name: String = chars[start..i].iter().collect();
     i = skip(i);
     if i < chars.len() && chars[i] == '=' {

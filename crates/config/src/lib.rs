@@ -66,6 +66,9 @@ mod settings;
 mod units;
 mod value;
 
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 
 pub use error::{ConfigError, ValueError};

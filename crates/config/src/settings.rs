@@ -134,7 +134,7 @@ impl Settings {
                 source,
                 name: def.name.to_string(),
                 value: value.to_string(),
-                error,
+                error: Box::new(error),
             }),
         }
     }
