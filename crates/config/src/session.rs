@@ -174,8 +174,11 @@ impl SessionSettings {
         local: bool,
         is_superuser: bool,
     ) -> Result<bool, PgError> {
+        let before = self.current.show(name);
         let (_, def) = self.set_inner(name, value, local, is_superuser)?;
-        Ok(def.is_some_and(|d| d.report))
+        // A SET LOCAL outside a transaction changes nothing to report.
+        let applied = !local || self.level > 0 || self.current.show(name) != before;
+        Ok(applied && def.is_some_and(|d| d.report))
     }
 
     /// set_config(name, value, is_local): SET, returning the new value as
@@ -210,6 +213,7 @@ impl SessionSettings {
             }),
             (Some(text), Some(def)) => {
                 check_context(def, is_superuser)?;
+                self.check_session_authorization(def, text, is_superuser)?;
                 let current = self.current.slot(&key).map(|s| &s.value);
                 Slot {
                     value: parse_value(def, text, current).map_err(|e| e.to_pg(def, text))?,
@@ -227,6 +231,34 @@ impl SessionSettings {
         let local = local || def.is_some_and(|d| d.has_flag(flags::XACT_SCOPED));
         self.assign(&key, slot.clone(), local);
         Ok((slot, def))
+    }
+
+    /// session_authorization names the role the session acts as, so only a
+    /// superuser may point it elsewhere than the authenticated user, as
+    /// PostgreSQL's SET SESSION AUTHORIZATION. Whether the role exists, and
+    /// is_superuser for it, is the SQL layer's business: it knows the roles
+    /// and calls [`Self::set_session_user`].
+    fn check_session_authorization(
+        &self,
+        def: &SettingDef,
+        text: &str,
+        is_superuser: bool,
+    ) -> Result<(), PgError> {
+        if def.name != "session_authorization" || is_superuser {
+            return Ok(());
+        }
+        let own = self
+            .reset
+            .get("session_authorization")
+            .is_some_and(|v| *v == Value::Str(text.to_string()));
+        if own {
+            Ok(())
+        } else {
+            Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "permission denied to set session authorization",
+            ))
+        }
     }
 
     /// RESET name, or RESET ALL when `name` is None. Returns the reported

@@ -624,3 +624,38 @@ fn reload_updates_what_the_session_did_not_choose() {
         "postmaster settings need a restart"
     );
 }
+
+#[test]
+fn only_superusers_may_change_the_session_authorization() {
+    let mut s = session();
+    s.set_session_user("alice", false);
+    let e = s
+        .set("session_authorization", Some("postgres"), false, false)
+        .expect_err("not superuser");
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        ("42501", "permission denied to set session authorization")
+    );
+    assert_eq!(
+        s.set("session_authorization", Some("alice"), false, false),
+        Ok(true),
+        "one's own name is fine"
+    );
+    assert_eq!(
+        s.set("session_authorization", Some("bob"), false, true),
+        Ok(true)
+    );
+    assert_eq!(show(&s, "session_authorization"), "bob");
+    s.set("session_authorization", None, false, false)
+        .expect("DEFAULT");
+    assert_eq!(show(&s, "session_authorization"), "alice");
+}
+
+#[test]
+fn set_local_outside_a_transaction_asks_for_no_report() {
+    let mut s = session();
+    assert_eq!(s.set("TimeZone", Some("GMT"), true, false), Ok(false));
+    assert_eq!(show(&s, "TimeZone"), "UTC");
+    s.begin_transaction();
+    assert_eq!(s.set("TimeZone", Some("GMT"), true, false), Ok(true));
+}
