@@ -48,13 +48,22 @@ pub fn parse_file(path: &Path) -> Result<Vec<ConfigItem>, ConfigError> {
 }
 
 /// Builds the server's settings: the defaults, then DATA/postgresql.conf
-/// (with its includes), then `overrides` (from `-c name=value` and the short
+/// (with its includes; or the file `-c config_file=PATH` names), then `overrides` (from `-c name=value` and the short
 /// flags, in order) as [`Source::CommandLine`]. Also fills in the file
 /// locations (data_directory, config_file, hba_file, ident_file) as the
 /// server computes them. All errors are returned together.
 pub fn load(data_dir: &Path, overrides: &[(String, String)]) -> Result<Settings, ConfigError> {
     let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
-    let conf = data_dir.join("postgresql.conf");
+    // `-c config_file=PATH` reads another file instead, as in PostgreSQL
+    // (e.g. Debian's /etc/postgresql layout); the last such flag wins.
+    let conf = match overrides
+        .iter()
+        .rev()
+        .find(|(n, _)| n.eq_ignore_ascii_case("config_file"))
+    {
+        Some((_, path)) => std::path::absolute(path).unwrap_or_else(|_| PathBuf::from(path)),
+        None => data_dir.join("postgresql.conf"),
+    };
     let mut parser = Parser::default();
     parser.parse(&conf, None);
     let Parser {

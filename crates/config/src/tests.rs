@@ -388,3 +388,14 @@ fn parse_file_reports_items_with_their_location() {
         ]
     );
 }
+
+#[test]
+fn config_file_on_the_command_line_replaces_postgresql_conf() {
+    let dir = data_dir("port = 1111\n");
+    let other = dir.path().join("elsewhere.conf");
+    fs::write(&other, "port = 2222\n").expect("write");
+    let flags = [("config_file".to_string(), other.display().to_string())];
+    let s = load(dir.path(), &flags).expect("valid");
+    assert_eq!(s.int("port"), 2222);
+    assert_eq!(s.str("config_file"), other.display().to_string());
+}
