@@ -8,6 +8,10 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod check;
+mod ctl;
+mod ipc_cmd;
+
 #[derive(Parser)]
 #[command(name = "tusk", version, about = "tusk: a PostgreSQL-compatible database server", long_about = None)]
 struct Cli {
@@ -144,11 +148,6 @@ fn run_server(raw: Vec<String>) -> ExitCode {
     ExitCode::from(tusk_server::run(opts).clamp(0, 255) as u8)
 }
 
-fn not_yet(what: &str, issue: &str) -> ExitCode {
-    eprintln!("tusk {what}: not available yet ({issue}); nothing was done.");
-    ExitCode::from(2)
-}
-
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let prog = argv.first().map(|a| PathBuf::from(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()).unwrap_or_default();
@@ -179,9 +178,9 @@ fn main() -> ExitCode {
             }
         },
         Command::Server(_) => unreachable!("handled above"),
-        Command::Ctl { .. } => not_yet("ctl", "issue 3"),
-        Command::Ipc { .. } => not_yet("ipc", "issue 5"),
-        Command::Check { .. } => not_yet("check", "issue 4"),
+        Command::Ctl { args } => ctl::run(args),
+        Command::Ipc { args } => ipc_cmd::run(args),
+        Command::Check { args } => check::run(args),
     }
 }
 
