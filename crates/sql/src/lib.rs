@@ -1,6 +1,242 @@
-//! tusk-sql (work in progress)
+//! tusk-sql: PostgreSQL's SQL, from query text to result rows, with no I/O.
+//!
+//! A statement goes through three steps, which map onto the extended query
+//! protocol (Parse, then Bind/Describe, then Execute) and run back to back
+//! for a simple Query:
+//!
+//! 1. [`parse`] splits the text at top-level semicolons and parses each
+//!    piece with sqlparser (PostgreSQL dialect) into a [`Statement`] that
+//!    keeps its own source text. Syntax errors come back in PostgreSQL's
+//!    words (42601 `syntax error at or near "x"`), with the character
+//!    position from [`parse_with_position`].
+//! 2. [`prepare`] binds a statement: names are resolved against the
+//!    catalog (`catalog.rs`), literals, operators and functions get
+//!    PostgreSQL's types, untyped `$n` parameters get inferred types, and
+//!    a SELECT becomes a [`plan`](crate::plan) of scan -> filter ->
+//!    aggregate -> project -> sort -> limit. The result, [`Prepared`],
+//!    answers Describe ([`Prepared::param_types`], [`Prepared::columns`])
+//!    and tells the session what kind of command it is
+//!    ([`Prepared::command`]) for its transaction logic.
+//! 3. [`execute`] runs a prepared statement with parameter [`Value`]s
+//!    (decoded by [`decode_param`]) and returns rows and the exact
+//!    CommandComplete tag ([`Outcome`]). Values are sent with
+//!    [`encode_text`] / [`encode_binary`].
+//!
+//! Everything outside the statement's own computation (settings,
+//! transaction control, sleeping, signalling backends, the proc array)
+//! goes through the [`Host`] trait that the backend implements.
+//!
+//! Where tables plug in: a stored table will be a new
+//! `catalog::RelationSource` variant, returned by `catalog::lookup` from
+//! the host's catalog and read by `catalog::scan` (later an iterator with
+//! index lookups). The binder already resolves columns of any relation and
+//! the plan already filters, aggregates, sorts and limits any source;
+//! INSERT/UPDATE/DELETE resolve their target through the same lookup and
+//! today stop there with 42P01 or 0A000.
+//!
+//! Main types: [`Statement`], [`Prepared`], [`Value`], [`Column`],
+//! [`Command`], [`Outcome`], [`Host`], [`ActivityRow`], and the type OIDs in
+//! [`types`].
+
+mod bind;
 pub mod cast;
+pub mod catalog;
 pub mod datetime;
+mod expr;
+mod func;
+mod host;
 pub mod numeric;
+mod parse;
+mod plan;
 pub mod types;
+mod utility;
 pub mod value;
+
+#[cfg(test)]
+mod tests;
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+pub use host::{ActivityRow, Host};
+pub use numeric::Numeric;
+pub use types::Oid;
+pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};
+
+use bind::Binder;
+use parse::{Parsed, PreParsed};
+use plan::SelectPlan;
+use types::Ty;
+use utility::Utility;
+
+/// One parsed statement and its source text.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    parsed: Parsed,
+    sql: String,
+}
+
+impl Statement {
+    /// The statement's own text, without the surrounding statements of a
+    /// multi-statement query or its terminating semicolon.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+/// A result column, as RowDescription describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub type_oid: Oid,
+    pub type_len: i16,
+    pub type_mod: i32,
+}
+
+/// What kind of statement this is, for the session's transaction logic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Select,
+    /// BEGIN, START TRANSACTION.
+    Begin,
+    /// COMMIT, END.
+    Commit,
+    /// ROLLBACK, ABORT.
+    Rollback,
+    Set,
+    Reset,
+    Show,
+    /// Anything else, by its command tag ("DISCARD ALL", "DEALLOCATE").
+    Other(&'static str),
+}
+
+/// The rows and CommandComplete tag of an executed statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub rows: Vec<Vec<Value>>,
+    pub tag: String,
+}
+
+#[derive(Debug, Clone)]
+enum Plan {
+    Select(SelectPlan),
+    Utility(Utility),
+}
+
+/// A bound statement, ready to execute any number of times.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    plan: Plan,
+    param_types: Vec<Oid>,
+    columns: Vec<Column>,
+    command: Command,
+}
+
+impl Prepared {
+    /// Types of `$1..$n`: declared ones as declared, the others inferred
+    /// (text when nothing decided). ParameterDescription sends these.
+    pub fn param_types(&self) -> &[Oid] {
+        &self.param_types
+    }
+
+    /// Result columns; empty for statements that return no rows.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    pub fn command(&self) -> Command {
+        self.command
+    }
+}
+
+/// Parse a query string into its statements. `""`, `";"` and comments
+/// alone give an empty vector (the caller sends EmptyQueryResponse).
+pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
+    parse_with_position(sql).map_err(|(e, _)| e)
+}
+
+/// [`parse`], also giving the 1-based character position of a syntax
+/// error (ErrorResponse's `P` field) when it is known.
+pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
+    Ok(parse::parse_with_position(sql)?
+        .into_iter()
+        .map(|(parsed, sql)| Statement { parsed, sql })
+        .collect())
+}
+
+/// Bind a statement. `declared_param_types` are Parse's types (0 =
+/// infer); more parameters than declared may appear in the statement.
+pub fn prepare(stmt: &Statement, declared_param_types: &[Oid], host: &dyn Host) -> Result<Prepared, PgError> {
+    let declared: Vec<Option<Ty>> = declared_param_types
+        .iter()
+        .map(|&o| if o == 0 || o == types::UNKNOWN { None } else { Some(Ty::new(o)) })
+        .collect();
+    let query = match &stmt.parsed {
+        Parsed::Ast(s) => match s.as_ref() {
+            sqlparser::ast::Statement::Query(q) => Some(q),
+            _ => None,
+        },
+        Parsed::Pre(_) => None,
+    };
+    let Some(q) = query else {
+        let u = match &stmt.parsed {
+            Parsed::Ast(s) => utility::bind(s, &stmt.sql)?,
+            Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
+            Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
+        };
+        let mut param_types: Vec<Oid> = declared_param_types.to_vec();
+        for p in param_types.iter_mut() {
+            if *p == 0 {
+                *p = types::TEXT;
+            }
+        }
+        return Ok(Prepared {
+            command: u.command(),
+            columns: u.columns(host),
+            plan: Plan::Utility(u),
+            param_types,
+        });
+    };
+    // First pass: learn every parameter's type from its contexts.
+    let mut first = Binder::new(host, declared.clone());
+    first.bind_query(q)?;
+    let mut inferred = first.params;
+    for (i, d) in declared.iter().enumerate() {
+        if let Some(d) = d {
+            inferred[i] = Some(*d);
+        }
+    }
+    let complete: Vec<Option<Ty>> = inferred.iter().map(|t| Some(t.unwrap_or(Ty::new(types::TEXT)))).collect();
+    // Second pass: bind with all types known, so every occurrence agrees.
+    let mut second = Binder::new(host, complete);
+    let (plan, columns) = second.bind_query(q)?;
+    let param_types = second.params.iter().map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT)).collect();
+    Ok(Prepared { plan: Plan::Select(plan), param_types, columns, command: Command::Select })
+}
+
+/// Run a prepared statement. `params` must match
+/// [`Prepared::param_types`] in number. `max_rows_hint` is the portal's
+/// row limit; all rows are produced regardless (the caller suspends the
+/// portal), so it only serves future streaming.
+pub fn execute(p: &Prepared, params: &[Value], host: &mut dyn Host, max_rows_hint: usize) -> Result<Outcome, PgError> {
+    let _ = max_rows_hint;
+    if params.len() != p.param_types.len() {
+        return Err(PgError::error(
+            sqlstate::PROTOCOL_VIOLATION,
+            format!(
+                "bind message supplies {} parameters, but prepared statement requires {}",
+                params.len(),
+                p.param_types.len()
+            ),
+        ));
+    }
+    match &p.plan {
+        Plan::Select(plan) => {
+            let mut ctx = expr::Ctx { host, params };
+            let rows = plan.execute(&mut ctx)?;
+            let tag = format!("SELECT {}", rows.len());
+            Ok(Outcome { rows, tag })
+        }
+        Plan::Utility(u) => u.execute(host),
+    }
+}

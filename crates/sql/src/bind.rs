@@ -1,0 +1,1407 @@
+//! The binder: sqlparser's syntax tree to typed [`Expr`]s and a
+//! [`SelectPlan`], following PostgreSQL's rules for literal types,
+//! operator and function resolution, implicit casts and parameter type
+//! inference.
+//!
+//! Untyped things (quoted literals, NULL, `$n` without a declared type)
+//! start as `unknown` and take the type their context demands: the other
+//! operand of an operator, a function's parameter, a cast. A parameter
+//! typed that way keeps its type for the rest of the statement;
+//! [`crate::prepare`] binds twice so that every occurrence of `$n` sees the
+//! type the whole statement gave it, and what is still unknown at the end
+//! becomes text, as PostgreSQL reports it in ParameterDescription.
+
+use sqlparser::ast::{self, BinaryOperator, UnaryOperator};
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::cast;
+use crate::catalog::{self, ColumnDef, Relation};
+use crate::expr::{ArithOp, CmpOp, Expr};
+use crate::func::{self, Args, SIGNATURES};
+use crate::host::Host;
+use crate::plan::{AggCall, SelectPlan, SortKey, Source};
+use crate::types::{self, Category, Oid, Ty};
+use crate::value::Value;
+use crate::Column;
+
+/// Deepest expression nesting the binder accepts. PostgreSQL bounds this
+/// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
+const MAX_DEPTH: usize = 1000;
+
+pub(crate) fn not_supported(what: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, format!("{} is not supported yet", what.into()))
+}
+
+fn syntax(msg: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, msg)
+}
+
+/// An expression with its type.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub e: Expr,
+    pub ty: Ty,
+}
+
+impl Bound {
+    fn new(e: Expr, ty: Ty) -> Bound {
+        Bound { e, ty }
+    }
+    fn is_unknown(&self) -> bool {
+        self.ty.oid == types::UNKNOWN
+    }
+}
+
+/// An identifier as PostgreSQL folds it: unquoted is lower-cased.
+pub(crate) fn ident_name(i: &ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
+    n.0.iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
+            ast::ObjectNamePart::Function(_) => Err(syntax(format!("syntax error at or near \"{n}\""))),
+        })
+        .collect()
+}
+
+/// The relation in scope and the name it is known by.
+struct Scope {
+    alias: String,
+    rel: Relation,
+}
+
+pub(crate) struct Binder<'h> {
+    host: &'h dyn Host,
+    /// Types of `$1..$n` so far (None = not yet known).
+    pub params: Vec<Option<Ty>>,
+    now: i64,
+    depth: usize,
+    scope: Option<Scope>,
+    aggs: Vec<AggCall>,
+    /// Where aggregates may appear (select list, HAVING, ORDER BY).
+    aggs_allowed: Option<&'static str>,
+    in_agg: bool,
+    /// First column referenced outside an aggregate in the select list,
+    /// HAVING or ORDER BY (an error if the query aggregates).
+    ungrouped: Option<String>,
+    track_ungrouped: bool,
+}
+
+fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
+    let shown = match l {
+        Some(l) => format!("{} {op} {}", types::sql_name(l), types::sql_name(r)),
+        None => format!("{op} {}", types::sql_name(r)),
+    };
+    PgError::error(sqlstate::UNDEFINED_FUNCTION, format!("operator does not exist: {shown}"))
+        .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+fn op_not_unique(op: &str, l: Oid, r: Oid) -> PgError {
+    PgError::error(
+        sqlstate::AMBIGUOUS_FUNCTION,
+        format!("operator is not unique: {} {op} {}", types::sql_name(l), types::sql_name(r)),
+    )
+    .with_hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
+}
+
+/// PostgreSQL's implicit casts among the types tusk has.
+fn implicit_ok(from: Oid, to: Oid) -> bool {
+    use types::*;
+    from == to
+        || from == UNKNOWN
+        || matches!(
+            (from, to),
+            (INT2, INT4 | INT8 | FLOAT4 | FLOAT8 | NUMERIC | OID)
+                | (INT4, INT8 | FLOAT4 | FLOAT8 | NUMERIC | OID)
+                | (INT8, FLOAT4 | FLOAT8 | NUMERIC | OID)
+                | (NUMERIC, FLOAT4 | FLOAT8)
+                | (FLOAT4, FLOAT8)
+                | (VARCHAR | BPCHAR | NAME | CHAR, TEXT)
+                | (TEXT, VARCHAR | NAME)
+                | (VARCHAR, NAME)
+                | (DATE, TIMESTAMP | TIMESTAMPTZ)
+                | (TIMESTAMP, TIMESTAMPTZ)
+        )
+}
+
+fn is_preferred(oid: Oid) -> bool {
+    matches!(oid, types::FLOAT8 | types::TEXT | types::TIMESTAMPTZ | types::BOOL | types::OID)
+}
+
+fn is_float(oid: Oid) -> bool {
+    matches!(oid, types::FLOAT4 | types::FLOAT8)
+}
+
+fn is_int(oid: Oid) -> bool {
+    matches!(oid, types::INT2 | types::INT4 | types::INT8)
+}
+
+/// Common numeric type of two numeric-category types (not oid).
+fn numeric_common(a: Oid, b: Oid) -> Oid {
+    if a == b {
+        a
+    } else if is_float(a) || is_float(b) {
+        types::FLOAT8
+    } else {
+        let ra = types::numeric_rank(a).unwrap_or(0);
+        let rb = types::numeric_rank(b).unwrap_or(0);
+        if ra >= rb {
+            a
+        } else {
+            b
+        }
+    }
+}
+
+fn is_stringish(oid: Oid) -> bool {
+    matches!(oid, types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME)
+}
+
+/// The type two known types are compared in, if they can be.
+fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
+    if a == b {
+        return Some(a);
+    }
+    let (ra, rb) = (types::numeric_rank(a), types::numeric_rank(b));
+    if ra.is_some() && rb.is_some() {
+        return Some(numeric_common(a, b));
+    }
+    if (a == types::OID && rb.is_some() && is_int(b)) || (b == types::OID && ra.is_some() && is_int(a)) {
+        return Some(types::INT8);
+    }
+    if is_stringish(a) && is_stringish(b) {
+        return Some(types::TEXT);
+    }
+    let dt = |o| matches!(o, types::DATE | types::TIMESTAMP | types::TIMESTAMPTZ);
+    if dt(a) && dt(b) {
+        return Some(if a == types::TIMESTAMPTZ || b == types::TIMESTAMPTZ {
+            types::TIMESTAMPTZ
+        } else {
+            types::TIMESTAMP
+        });
+    }
+    None
+}
+
+/// PostgreSQL's select_common_type for CASE, COALESCE, GREATEST, IN...
+fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
+    let mut result: Option<Oid> = None;
+    for &t in tys {
+        if t == types::UNKNOWN {
+            continue;
+        }
+        result = Some(match result {
+            None => t,
+            Some(r) if r == t => r,
+            Some(r) => match (types::numeric_rank(r), types::numeric_rank(t)) {
+                (Some(_), Some(_)) => numeric_common(r, t),
+                _ if types::category(r) == types::category(t) && types::category(r) != Category::Other => {
+                    match types::category(r) {
+                        Category::String => types::TEXT,
+                        Category::DateTime => comparison_type(r, t).unwrap_or(types::TIMESTAMPTZ),
+                        _ => r,
+                    }
+                }
+                _ => {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!("{context} types {} and {} cannot be matched", types::sql_name(r), types::sql_name(t)),
+                    ))
+                }
+            },
+        });
+    }
+    Ok(result.unwrap_or(types::TEXT))
+}
+
+impl<'h> Binder<'h> {
+    pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
+        Binder {
+            host,
+            params,
+            now: host.now(),
+            depth: 0,
+            scope: None,
+            aggs: Vec::new(),
+            aggs_allowed: None,
+            in_agg: false,
+            ungrouped: None,
+            track_ungrouped: false,
+        }
+    }
+
+    /// Give an unknown-typed expression (literal, NULL, untyped `$n`) the
+    /// type `target`; a typed one is cast if PostgreSQL would do so
+    /// implicitly, or refused.
+    fn coerce(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+        if b.ty.oid == target.oid && (target.typmod < 0 || b.ty.typmod == target.typmod) {
+            return Ok(b);
+        }
+        if b.is_unknown() {
+            return match b.e {
+                Expr::Const(Value::Null) => Ok(Bound::new(Expr::Const(Value::Null), target)),
+                Expr::Const(Value::Text(s)) => {
+                    Ok(Bound::new(Expr::Const(cast::input(&s, target, self.now)?), target))
+                }
+                Expr::Param(i, _) => {
+                    let t = Ty::new(target.oid);
+                    if let Some(slot) = self.params.get_mut(i) {
+                        *slot = Some(t);
+                    }
+                    let p = Bound::new(Expr::Param(i, t), t);
+                    if target.typmod >= 0 {
+                        Ok(Bound::new(Expr::Cast { arg: Box::new(p.e), from: target.oid, to: target }, target))
+                    } else {
+                        Ok(p)
+                    }
+                }
+                e => Ok(Bound::new(Expr::Cast { arg: Box::new(e), from: types::UNKNOWN, to: target }, target)),
+            };
+        }
+        if !cast::castable(b.ty.oid, target.oid) {
+            return Err(cast::cannot_cast(b.ty.oid, target.oid));
+        }
+        // Fold casts of constants now, so bad literals fail at prepare
+        // time as they do in PostgreSQL.
+        if let Expr::Const(v) = b.e {
+            return Ok(Bound::new(Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?), target));
+        }
+        Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from: b.ty.oid, to: target }, target))
+    }
+
+    fn coerce_bool(&mut self, b: Bound, what: &str) -> Result<Bound, PgError> {
+        if b.ty.oid == types::BOOL || b.is_unknown() {
+            return self.coerce(b, Ty::new(types::BOOL));
+        }
+        Err(PgError::error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!("argument of {what} must be type boolean, not type {}", types::sql_name(b.ty.oid)),
+        ))
+    }
+
+    fn param(&mut self, text: &str) -> Result<Bound, PgError> {
+        let n: usize = text
+            .strip_prefix('$')
+            .and_then(|d| d.parse().ok())
+            .ok_or_else(|| syntax(format!("syntax error at or near \"{text}\"")))?;
+        if n == 0 || n > 65535 {
+            return Err(PgError::error(sqlstate::UNDEFINED_PARAMETER, format!("there is no parameter ${n}")));
+        }
+        if self.params.len() < n {
+            self.params.resize(n, None);
+        }
+        Ok(match self.params[n - 1] {
+            Some(t) => Bound::new(Expr::Param(n - 1, t), t),
+            None => Bound::new(Expr::Param(n - 1, Ty::new(types::UNKNOWN)), Ty::new(types::UNKNOWN)),
+        })
+    }
+
+    fn number(&self, text: &str) -> Result<Bound, PgError> {
+        if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+            if let Ok(i) = text.parse::<i32>() {
+                return Ok(Bound::new(Expr::Const(Value::Int4(i)), Ty::new(types::INT4)));
+            }
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(Bound::new(Expr::Const(Value::Int8(i)), Ty::new(types::INT8)));
+            }
+        }
+        match func::numeric_literal(text) {
+            Some(n) => Ok(Bound::new(Expr::Const(Value::Numeric(n)), Ty::new(types::NUMERIC))),
+            None => Err(syntax(format!("syntax error at or near \"{text}\""))),
+        }
+    }
+
+    fn literal(&mut self, v: &ast::Value) -> Result<Bound, PgError> {
+        use ast::Value as V;
+        let unknown = |s: &str| Ok(Bound::new(Expr::Const(Value::Text(s.to_string())), Ty::new(types::UNKNOWN)));
+        match v {
+            V::Number(n, _) => self.number(n),
+            V::SingleQuotedString(s)
+            | V::EscapedStringLiteral(s)
+            | V::UnicodeStringLiteral(s)
+            | V::NationalStringLiteral(s) => unknown(s),
+            V::DollarQuotedString(d) => unknown(&d.value),
+            V::Boolean(b) => Ok(Bound::new(Expr::Const(Value::Bool(*b)), Ty::new(types::BOOL))),
+            V::Null => Ok(Bound::new(Expr::Const(Value::Null), Ty::new(types::UNKNOWN))),
+            V::Placeholder(p) => self.param(p),
+            V::HexStringLiteral(_) | V::SingleQuotedByteStringLiteral(_) => Err(not_supported("type bit")),
+            other => Err(syntax(format!("syntax error at or near \"{other}\""))),
+        }
+    }
+
+    fn column(&mut self, qualifier: Option<&[String]>, name: &str) -> Result<Bound, PgError> {
+        let shown = match qualifier {
+            Some(q) => format!("{}.{name}", q.join(".")),
+            None => name.to_string(),
+        };
+        let Some(scope) = &self.scope else {
+            if let Some(q) = qualifier {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                ));
+            }
+            return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, format!("column \"{shown}\" does not exist")));
+        };
+        if let Some(q) = qualifier {
+            let ok = match q {
+                [t] => *t == scope.alias,
+                [s, t] => *s == scope.rel.schema && *t == scope.alias,
+                _ => false,
+            };
+            if !ok {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                ));
+            }
+        }
+        let Some((idx, c)) = scope.rel.columns.iter().enumerate().find(|(_, c)| c.name == name) else {
+            let msg = match qualifier {
+                Some(_) => format!("column {shown} does not exist"),
+                None => format!("column \"{shown}\" does not exist"),
+            };
+            return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, msg));
+        };
+        if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
+            self.ungrouped = Some(format!("{}.{}", scope.alias, c.name));
+        }
+        Ok(Bound::new(Expr::Column(idx), c.ty))
+    }
+
+    fn depth_guard(&mut self) -> Result<(), PgError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(PgError::error("54001", "stack depth limit exceeded")
+                .with_hint("The statement nests expressions too deeply; simplify it."));
+        }
+        Ok(())
+    }
+
+    #[recursive::recursive]
+    pub fn bind_expr(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
+        self.depth_guard()?;
+        let r = self.bind_expr_inner(e);
+        self.depth -= 1;
+        r
+    }
+
+    fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
+        use ast::Expr as E;
+        match e {
+            E::Value(v) => self.literal(&v.value),
+            E::Identifier(i) => {
+                let name = ident_name(i);
+                if i.quote_style.is_none() && func::is_niladic_keyword(&name) {
+                    return self.call_function(&name, Vec::new());
+                }
+                self.column(None, &name)
+            }
+            E::CompoundIdentifier(parts) => {
+                let names: Vec<String> = parts.iter().map(ident_name).collect();
+                match names.split_last() {
+                    Some((last, quals)) if !quals.is_empty() => self.column(Some(quals), last),
+                    Some((last, _)) => self.column(None, last),
+                    None => Err(syntax("syntax error")),
+                }
+            }
+            E::Nested(inner) => self.bind_expr(inner),
+            E::UnaryOp { op, expr } => self.unary(*op, expr),
+            E::BinaryOp { left, op, right } => self.binary(left, op, right),
+            E::Cast { kind: _, expr, data_type, format } => {
+                if format.is_some() {
+                    return Err(not_supported("CAST ... FORMAT"));
+                }
+                let target = data_type_to_ty(data_type)?;
+                let b = self.bind_expr(expr)?;
+                self.explicit_cast(b, target)
+            }
+            E::TypedString(ts) => {
+                let target = data_type_to_ty(&ts.data_type)?;
+                let b = self.literal(&ts.value.value)?;
+                self.explicit_cast(b, target)
+            }
+            E::IsNull(a) | E::IsNotNull(a) => {
+                let b = self.bind_expr(a)?;
+                let b = if b.is_unknown() { self.coerce(b, Ty::new(types::TEXT))? } else { b };
+                Ok(Bound::new(Expr::IsNull(Box::new(b.e), matches!(e, E::IsNotNull(_))), Ty::new(types::BOOL)))
+            }
+            E::IsTrue(a) | E::IsNotTrue(a) | E::IsFalse(a) | E::IsNotFalse(a) | E::IsUnknown(a) | E::IsNotUnknown(a) => {
+                let (value, negated, what) = match e {
+                    E::IsTrue(_) => (Some(true), false, "IS TRUE"),
+                    E::IsNotTrue(_) => (Some(true), true, "IS NOT TRUE"),
+                    E::IsFalse(_) => (Some(false), false, "IS FALSE"),
+                    E::IsNotFalse(_) => (Some(false), true, "IS NOT FALSE"),
+                    E::IsUnknown(_) => (None, false, "IS UNKNOWN"),
+                    _ => (None, true, "IS NOT UNKNOWN"),
+                };
+                let b = self.bind_expr(a)?;
+                let b = self.coerce_bool(b, what)?;
+                Ok(Bound::new(Expr::IsBool { arg: Box::new(b.e), value, negated }, Ty::new(types::BOOL)))
+            }
+            E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
+                let (l, r) = self.comparison_operands(a, b, "IS DISTINCT FROM")?;
+                Ok(Bound::new(
+                    Expr::IsDistinct(Box::new(l.e), Box::new(r.e), matches!(e, E::IsNotDistinctFrom(..))),
+                    Ty::new(types::BOOL),
+                ))
+            }
+            E::Between { expr, negated, low, high } => {
+                let x = self.bind_expr(expr)?;
+                let lo = self.bind_expr(low)?;
+                let hi = self.bind_expr(high)?;
+                let (a1, b1) = self.compare_bound(x.clone(), lo, ">=")?;
+                let (a2, b2) = self.compare_bound(x, hi, "<=")?;
+                let (op1, op2) = if *negated { (CmpOp::Lt, CmpOp::Gt) } else { (CmpOp::Ge, CmpOp::Le) };
+                let c1 = Expr::Cmp(op1, Box::new(a1.e), Box::new(b1.e));
+                let c2 = Expr::Cmp(op2, Box::new(a2.e), Box::new(b2.e));
+                let e = if *negated { Expr::Or(Box::new(c1), Box::new(c2)) } else { Expr::And(Box::new(c1), Box::new(c2)) };
+                Ok(Bound::new(e, Ty::new(types::BOOL)))
+            }
+            E::InList { expr, list, negated } => {
+                let mut all = vec![self.bind_expr(expr)?];
+                for item in list {
+                    all.push(self.bind_expr(item)?);
+                }
+                let all = self.unify(all, "IN")?;
+                let mut it = all.into_iter();
+                let first = it.next().map(|b| b.e).unwrap_or(Expr::Const(Value::Null));
+                Ok(Bound::new(
+                    Expr::InList(Box::new(first), it.map(|b| b.e).collect(), *negated),
+                    Ty::new(types::BOOL),
+                ))
+            }
+            E::Case { operand, conditions, else_result, .. } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
+            E::Function(f) => self.function(f),
+            E::Substring { expr, substring_from, substring_for, .. } => {
+                let mut args = vec![self.bind_expr(expr)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f)?,
+                    None => Bound::new(Expr::Const(Value::Int4(1)), Ty::new(types::INT4)),
+                });
+                if let Some(f) = substring_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call_function("substring", args)
+            }
+            E::Interval(_) => Err(not_supported("type interval")),
+            E::Like { .. } | E::ILike { .. } | E::SimilarTo { .. } | E::RLike { .. } => {
+                Err(not_supported("LIKE"))
+            }
+            E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => Err(not_supported("subqueries")),
+            E::Array(_) => Err(not_supported("arrays")),
+            E::Trim { .. } | E::Position { .. } | E::Overlay { .. } | E::Extract { .. } | E::Ceil { .. } | E::Floor { .. } => {
+                Err(not_supported(format!("{e}")))
+            }
+            other => Err(not_supported(format!("expression \"{other}\""))),
+        }
+    }
+
+    fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+        if !types::is_supported(target.oid) {
+            return Err(not_supported(format!("type {}", types::sql_name(target.oid))));
+        }
+        if b.is_unknown() {
+            return self.coerce(b, target);
+        }
+        if !cast::castable(b.ty.oid, target.oid) {
+            return Err(cast::cannot_cast(b.ty.oid, target.oid));
+        }
+        if let Expr::Const(v) = b.e {
+            return Ok(Bound::new(Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?), target));
+        }
+        Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from: b.ty.oid, to: target }, target))
+    }
+
+    fn unary(&mut self, op: UnaryOperator, expr: &ast::Expr) -> Result<Bound, PgError> {
+        match op {
+            UnaryOperator::Not => {
+                let b = self.bind_expr(expr)?;
+                let b = self.coerce_bool(b, "NOT")?;
+                Ok(Bound::new(Expr::Not(Box::new(b.e)), Ty::new(types::BOOL)))
+            }
+            UnaryOperator::Minus | UnaryOperator::Plus => {
+                // PostgreSQL folds the sign into a numeric literal, so
+                // -2147483648 is an integer and -9223372036854775808 a bigint.
+                if let ast::Expr::Value(v) = expr {
+                    if let ast::Value::Number(n, _) = &v.value {
+                        if op == UnaryOperator::Minus {
+                            return self.number(&format!("-{n}"));
+                        }
+                        return self.number(n);
+                    }
+                }
+                let b = self.bind_expr(expr)?;
+                let sym = if op == UnaryOperator::Minus { "-" } else { "+" };
+                if b.is_unknown() {
+                    return Err(PgError::error(
+                        sqlstate::AMBIGUOUS_FUNCTION,
+                        format!("operator is not unique: {sym} unknown"),
+                    )
+                    .with_hint("Could not choose a best candidate operator. You might need to add explicit type casts."));
+                }
+                if types::numeric_rank(b.ty.oid).is_none() {
+                    return Err(op_not_exist(sym, None, b.ty.oid));
+                }
+                if op == UnaryOperator::Plus {
+                    return Ok(b);
+                }
+                Ok(Bound::new(Expr::Neg(Box::new(b.e)), b.ty))
+            }
+            other => Err(not_supported(format!("operator {other}"))),
+        }
+    }
+
+    fn binary(&mut self, left: &ast::Expr, op: &BinaryOperator, right: &ast::Expr) -> Result<Bound, PgError> {
+        use BinaryOperator as B;
+        let arith = |o| Some(o);
+        let aop = match op {
+            B::Plus => arith(ArithOp::Add),
+            B::Minus => arith(ArithOp::Sub),
+            B::Multiply => arith(ArithOp::Mul),
+            B::Divide => arith(ArithOp::Div),
+            B::Modulo => arith(ArithOp::Mod),
+            B::PGExp => arith(ArithOp::Pow),
+            _ => None,
+        };
+        if let Some(aop) = aop {
+            let l = self.bind_expr(left)?;
+            let r = self.bind_expr(right)?;
+            return self.arith(aop, l, r);
+        }
+        let cop = match op {
+            B::Eq => Some(CmpOp::Eq),
+            B::NotEq => Some(CmpOp::Ne),
+            B::Lt => Some(CmpOp::Lt),
+            B::LtEq => Some(CmpOp::Le),
+            B::Gt => Some(CmpOp::Gt),
+            B::GtEq => Some(CmpOp::Ge),
+            _ => None,
+        };
+        if let Some(cop) = cop {
+            let (l, r) = self.comparison_operands(left, right, cop.symbol())?;
+            return Ok(Bound::new(Expr::Cmp(cop, Box::new(l.e), Box::new(r.e)), Ty::new(types::BOOL)));
+        }
+        match op {
+            B::And | B::Or => {
+                let what = if *op == B::And { "AND" } else { "OR" };
+                let l = self.bind_expr(left)?;
+                let l = self.coerce_bool(l, what)?;
+                let r = self.bind_expr(right)?;
+                let r = self.coerce_bool(r, what)?;
+                let e = if *op == B::And {
+                    Expr::And(Box::new(l.e), Box::new(r.e))
+                } else {
+                    Expr::Or(Box::new(l.e), Box::new(r.e))
+                };
+                Ok(Bound::new(e, Ty::new(types::BOOL)))
+            }
+            B::StringConcat => {
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                let (l, r) = match (l.is_unknown(), r.is_unknown()) {
+                    (true, true) => (self.coerce(l, Ty::new(types::TEXT))?, self.coerce(r, Ty::new(types::TEXT))?),
+                    (true, false) => (self.coerce(l, Ty::new(types::TEXT))?, r),
+                    (false, true) => {
+                        let r = self.coerce(r, Ty::new(types::TEXT))?;
+                        (l, r)
+                    }
+                    (false, false) => (l, r),
+                };
+                if !is_stringish(l.ty.oid) && !is_stringish(r.ty.oid) {
+                    return Err(op_not_exist("||", Some(l.ty.oid), r.ty.oid));
+                }
+                Ok(Bound::new(Expr::Concat(Box::new(l.e), Box::new(r.e)), Ty::new(types::TEXT)))
+            }
+            other => Err(not_supported(format!("operator {other}"))),
+        }
+    }
+
+    fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let sym = op.symbol();
+        let (l, r) = match (l.is_unknown(), r.is_unknown()) {
+            (true, true) => return Err(op_not_unique(sym, types::UNKNOWN, types::UNKNOWN)),
+            (true, false) => {
+                let t = r.ty;
+                (self.coerce(l, Ty::new(t.oid))?, r)
+            }
+            (false, true) => {
+                let t = l.ty;
+                let r = self.coerce(r, Ty::new(t.oid))?;
+                (l, r)
+            }
+            _ => (l, r),
+        };
+        let (a, b) = (l.ty.oid, r.ty.oid);
+        if types::numeric_rank(a).is_none() || types::numeric_rank(b).is_none() {
+            return Err(op_not_exist(sym, Some(a), b));
+        }
+        let target = match op {
+            ArithOp::Pow => {
+                if a == types::NUMERIC && !is_float(b) || b == types::NUMERIC && !is_float(a) {
+                    types::NUMERIC
+                } else {
+                    types::FLOAT8
+                }
+            }
+            _ => numeric_common(a, b),
+        };
+        if op == ArithOp::Mod && is_float(target) {
+            return Err(op_not_exist(sym, Some(a), b));
+        }
+        let t = Ty::new(target);
+        let l = self.coerce(l, t)?;
+        let r = self.coerce(r, t)?;
+        Ok(Bound::new(Expr::Arith(op, Box::new(l.e), Box::new(r.e)), t))
+    }
+
+    fn comparison_operands(&mut self, a: &ast::Expr, b: &ast::Expr, sym: &str) -> Result<(Bound, Bound), PgError> {
+        let l = self.bind_expr(a)?;
+        let r = self.bind_expr(b)?;
+        self.compare_bound(l, r, sym)
+    }
+
+    /// Bring two operands of a comparison to one type.
+    fn compare_bound(&mut self, l: Bound, r: Bound, sym: &str) -> Result<(Bound, Bound), PgError> {
+        let (l, r) = match (l.is_unknown(), r.is_unknown()) {
+            (true, true) => (self.coerce(l, Ty::new(types::TEXT))?, self.coerce(r, Ty::new(types::TEXT))?),
+            (true, false) => {
+                let t = Ty::new(r.ty.oid);
+                (self.coerce(l, t)?, r)
+            }
+            (false, true) => {
+                let t = Ty::new(l.ty.oid);
+                let r = self.coerce(r, t)?;
+                (l, r)
+            }
+            _ => (l, r),
+        };
+        let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
+            return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
+        };
+        if matches!(t, types::BYTEA | types::VOID | types::XID) && sym != "=" && sym != "<>" && t != types::BYTEA {
+            return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
+        }
+        let t = Ty::new(t);
+        let l = if l.ty.oid == t.oid { l } else { self.coerce(l, t)? };
+        let r = if r.ty.oid == t.oid { r } else { self.coerce(r, t)? };
+        Ok((l, r))
+    }
+
+    /// Coerce expressions to their common type (CASE results, COALESCE...).
+    fn unify(&mut self, items: Vec<Bound>, context: &str) -> Result<Vec<Bound>, PgError> {
+        let tys: Vec<Oid> = items.iter().map(|b| b.ty.oid).collect();
+        let t = Ty::new(common_type(&tys, context)?);
+        let mut out = Vec::with_capacity(items.len());
+        for b in items {
+            out.push(if b.ty.oid == t.oid { b } else { self.coerce(b, t)? });
+        }
+        Ok(out)
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        else_result: Option<&ast::Expr>,
+    ) -> Result<Bound, PgError> {
+        let operand = match operand {
+            Some(o) => Some(self.bind_expr(o)?),
+            None => None,
+        };
+        let mut conds = Vec::with_capacity(conditions.len());
+        let mut results = Vec::with_capacity(conditions.len() + 1);
+        for w in conditions {
+            let c = match &operand {
+                Some(op) => {
+                    let v = self.bind_expr(&w.condition)?;
+                    let (a, b) = self.compare_bound(op.clone(), v, "=")?;
+                    Expr::Cmp(CmpOp::Eq, Box::new(a.e), Box::new(b.e))
+                }
+                None => {
+                    let b = self.bind_expr(&w.condition)?;
+                    self.coerce_bool(b, "CASE/WHEN")?.e
+                }
+            };
+            conds.push(c);
+            results.push(self.bind_expr(&w.result)?);
+        }
+        let has_else = else_result.is_some();
+        if let Some(e) = else_result {
+            results.push(self.bind_expr(e)?);
+        }
+        let mut results = self.unify(results, "CASE")?;
+        let ty = results.first().map(|b| b.ty).unwrap_or(Ty::new(types::TEXT));
+        let else_ = if has_else { results.pop().map(|b| b.e).unwrap_or(Expr::Const(Value::Null)) } else { Expr::Const(Value::Null) };
+        let whens = conds.into_iter().zip(results.into_iter().map(|b| b.e)).collect();
+        Ok(Bound::new(Expr::Case { whens, else_: Box::new(else_) }, ty))
+    }
+
+    fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        let parts = object_name_parts(&f.name)?;
+        let name = match parts.as_slice() {
+            [n] => n.clone(),
+            [s, n] if s == "pg_catalog" => n.clone(),
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {}() does not exist", parts.join(".")),
+                ))
+            }
+        };
+        if f.filter.is_some() || f.over.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
+            return Err(not_supported(format!("FILTER, OVER and WITHIN GROUP on {name}()")));
+        }
+        let list = match &f.args {
+            ast::FunctionArguments::None => None,
+            ast::FunctionArguments::List(l) => Some(l),
+            ast::FunctionArguments::Subquery(_) => return Err(not_supported("subqueries")),
+        };
+        if let Some(l) = list {
+            if !l.clauses.is_empty() {
+                return Err(not_supported(format!("clauses inside {name}()")));
+            }
+            if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)) {
+                return Err(not_supported(format!("{name}(DISTINCT ...)")));
+            }
+        }
+        let raw_args: Vec<&ast::FunctionArg> = list.map(|l| l.args.iter().collect()).unwrap_or_default();
+        if name == "count" {
+            return self.count(&raw_args);
+        }
+        let mut exprs = Vec::with_capacity(raw_args.len());
+        for a in &raw_args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
+                ast::FunctionArg::Unnamed(_) => {
+                    return Err(syntax(format!("syntax error: * is only allowed in count(*), not in {name}()")))
+                }
+                _ => return Err(not_supported("named function arguments")),
+            }
+        }
+        match name.as_str() {
+            "coalesce" | "greatest" | "least" => {
+                if exprs.is_empty() {
+                    return Err(syntax(format!("syntax error: {name}() needs at least one argument")));
+                }
+                let mut bs = Vec::with_capacity(exprs.len());
+                for e in &exprs {
+                    bs.push(self.bind_expr(e)?);
+                }
+                let ctx = name.to_uppercase();
+                let bs = self.unify(bs, &ctx)?;
+                let ty = bs.first().map(|b| b.ty).unwrap_or(Ty::new(types::TEXT));
+                let es: Vec<Expr> = bs.into_iter().map(|b| b.e).collect();
+                let e = match name.as_str() {
+                    "coalesce" => Expr::Coalesce(es),
+                    "greatest" => Expr::MinMax(es, true),
+                    _ => Expr::MinMax(es, false),
+                };
+                return Ok(Bound::new(e, ty));
+            }
+            "nullif" => {
+                if exprs.len() != 2 {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function nullif with {} arguments does not exist", exprs.len()),
+                    ));
+                }
+                let (a, b) = self.comparison_operands(exprs[0], exprs[1], "=")?;
+                let ty = a.ty;
+                return Ok(Bound::new(Expr::NullIf(Box::new(a.e), Box::new(b.e)), ty));
+            }
+            "current_timestamp" | "localtimestamp" if exprs.len() == 1 => {
+                let p = self.bind_expr(exprs[0])?;
+                let precision = match p.e {
+                    Expr::Const(Value::Int4(p)) if (0..=6).contains(&p) => p,
+                    _ => {
+                        return Err(PgError::error(
+                            sqlstate::INVALID_PARAMETER_VALUE,
+                            format!("{} precision must be an integer constant between 0 and 6", name.to_uppercase()),
+                        ))
+                    }
+                };
+                let b = self.call_function(&name, Vec::new())?;
+                let to = Ty::with_mod(b.ty.oid, precision);
+                let from = b.ty.oid;
+                return Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from, to }, to));
+            }
+            _ => {}
+        }
+        let mut args = Vec::with_capacity(exprs.len());
+        for e in &exprs {
+            args.push(self.bind_expr(e)?);
+        }
+        self.call_function(&name, args)
+    }
+
+    fn count(&mut self, args: &[&ast::FunctionArg]) -> Result<Bound, PgError> {
+        let Some(ctx) = self.aggs_allowed else {
+            return Err(PgError::error("42803", "aggregate functions are not allowed here"));
+        };
+        let _ = ctx;
+        if self.in_agg {
+            return Err(PgError::error("42803", "aggregate function calls cannot be nested"));
+        }
+        let call = match args {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] => AggCall::CountStar,
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
+                self.in_agg = true;
+                let b = self.bind_expr(e);
+                self.in_agg = false;
+                AggCall::Count(b?.e)
+            }
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function count with {} arguments does not exist", args.len()),
+                )
+                .with_hint("count takes * or one expression."))
+            }
+        };
+        self.aggs.push(call);
+        Ok(Bound::new(Expr::Column(self.aggs.len() - 1), Ty::new(types::INT8)))
+    }
+
+    /// Resolve a built-in function by name and argument types.
+    pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
+        let candidates: Vec<&func::Signature> = SIGNATURES.iter().filter(|s| s.name == name).collect();
+        if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
+            return Err(not_supported(format!("aggregate function {name}()")));
+        }
+        let mut best: Option<(&func::Signature, usize, usize)> = None;
+        for s in &candidates {
+            match &s.args {
+                Args::VariadicAny => {
+                    if best.is_none() {
+                        best = Some((s, 0, 0));
+                    }
+                }
+                Args::Fixed(params) => {
+                    if params.len() != args.len() {
+                        continue;
+                    }
+                    let mut exact = 0;
+                    let mut preferred = 0;
+                    let mut ok = true;
+                    for (a, &p) in args.iter().zip(params.iter()) {
+                        if a.ty.oid == p {
+                            exact += 1;
+                        } else if implicit_ok(a.ty.oid, p) {
+                            if is_preferred(p) {
+                                preferred += 1;
+                            }
+                        } else {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    if ok && best.is_none_or(|(_, e, p)| (exact, preferred) > (e, p)) {
+                        best = Some((s, exact, preferred));
+                    }
+                }
+            }
+        }
+        let Some((sig, _, _)) = best else {
+            let shown: Vec<String> = args.iter().map(|a| types::sql_name(a.ty.oid)).collect();
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", shown.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+        };
+        let mut bound = Vec::with_capacity(args.len());
+        match sig.args {
+            Args::VariadicAny => {
+                for a in args {
+                    bound.push(if a.is_unknown() { self.coerce(a, Ty::new(types::TEXT))? } else { a });
+                }
+            }
+            Args::Fixed(params) => {
+                for (a, &p) in args.into_iter().zip(params.iter()) {
+                    bound.push(self.coerce(a, Ty::new(p))?);
+                }
+            }
+        }
+        let ret = match sig.ret {
+            Some(r) => Ty::new(r),
+            None => bound.first().map(|b| Ty::new(b.ty.oid)).unwrap_or(Ty::new(types::TEXT)),
+        };
+        Ok(Bound::new(Expr::Func(sig.func, bound.into_iter().map(|b| b.e).collect()), ret))
+    }
+
+    // ---- SELECT ----
+
+    pub fn bind_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        if q.with.is_some() {
+            return Err(not_supported("WITH"));
+        }
+        if !q.locks.is_empty() {
+            return Err(not_supported("SELECT ... FOR UPDATE/SHARE"));
+        }
+        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+            return Err(syntax(format!("syntax error at or near \"{q}\"")));
+        }
+        let select = match q.body.as_ref() {
+            ast::SetExpr::Select(s) => s,
+            ast::SetExpr::Values(_) => return Err(not_supported("VALUES")),
+            ast::SetExpr::SetOperation { op, .. } => return Err(not_supported(op.to_string())),
+            ast::SetExpr::Query(_) => return Err(not_supported("parenthesized SELECT")),
+            ast::SetExpr::Table(_) => return Err(not_supported("TABLE")),
+            other => return Err(not_supported(format!("\"{other}\""))),
+        };
+        self.check_select_clauses(select)?;
+
+        // FROM
+        let source = match select.from.as_slice() {
+            [] => Source::Result,
+            [twj] => {
+                if !twj.joins.is_empty() {
+                    return Err(not_supported("JOIN"));
+                }
+                match &twj.relation {
+                    ast::TableFactor::Table { name, alias, args, .. } => {
+                        if args.is_some() {
+                            return Err(not_supported("set-returning functions in FROM"));
+                        }
+                        let parts = object_name_parts(name)?;
+                        let rel = match parts.as_slice() {
+                            [t] => catalog::lookup(None, t)?,
+                            [s, t] => catalog::lookup(Some(s), t)?,
+                            [d, s, t] => {
+                                if *d != self.host.current_database() {
+                                    return Err(not_supported(format!(
+                                        "cross-database references (\"{d}.{s}.{t}\")"
+                                    )));
+                                }
+                                catalog::lookup(Some(s), t)?
+                            }
+                            _ => return Err(syntax(format!("improper relation name (too many dotted names): {name}"))),
+                        };
+                        if let Some(a) = alias {
+                            if !a.columns.is_empty() {
+                                return Err(not_supported("column aliases in FROM"));
+                            }
+                        }
+                        let alias = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| rel.name.to_string());
+                        self.scope = Some(Scope { alias, rel: rel.clone() });
+                        Source::Relation(rel)
+                    }
+                    ast::TableFactor::Derived { .. } => return Err(not_supported("subqueries in FROM")),
+                    ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
+                        return Err(not_supported("functions in FROM"))
+                    }
+                    other => return Err(not_supported(format!("FROM item \"{other}\""))),
+                }
+            }
+            _ => return Err(not_supported("more than one FROM item")),
+        };
+
+        // WHERE: no aggregates, columns of the source row.
+        let filter = match &select.selection {
+            Some(w) => {
+                self.aggs_allowed = None;
+                let b = self.bind_expr(w).map_err(|e| where_agg(e, "WHERE"))?;
+                Some(self.coerce_bool(b, "WHERE")?.e)
+            }
+            None => None,
+        };
+
+        // Select list, then HAVING and ORDER BY, collecting aggregates.
+        self.aggs_allowed = Some("select list");
+        self.track_ungrouped = true;
+        let mut targets: Vec<Bound> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for item in &select.projection {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    targets.push(self.bind_expr(e)?);
+                    names.push(figure_colname(e).map(|(n, _)| n).unwrap_or_else(|| "?column?".into()));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    targets.push(self.bind_expr(expr)?);
+                    names.push(ident_name(alias));
+                }
+                ast::SelectItem::Wildcard(opts) => {
+                    check_wildcard_opts(opts)?;
+                    self.star(None, &mut targets, &mut names)?;
+                }
+                ast::SelectItem::QualifiedWildcard(kind, opts) => {
+                    check_wildcard_opts(opts)?;
+                    match kind {
+                        ast::SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            let parts = object_name_parts(n)?;
+                            self.star(Some(&parts), &mut targets, &mut names)?;
+                        }
+                        ast::SelectItemQualifiedWildcardKind::Expr(_) => return Err(not_supported("(expression).*")),
+                    }
+                }
+                ast::SelectItem::ExprWithAliases { .. } => return Err(syntax("syntax error in select list")),
+            }
+        }
+        let visible = targets.len();
+        // Unknown outputs (bare literals, NULL, untyped $n) are text, as in
+        // PostgreSQL; done after the whole list so `SELECT $1, $1 + 1`
+        // still types $1 from the second item.
+        for t in targets.iter_mut() {
+            if t.is_unknown() {
+                let b = std::mem::replace(t, Bound::new(Expr::Const(Value::Null), Ty::new(types::TEXT)));
+                *t = self.coerce(b, Ty::new(types::TEXT))?;
+            }
+        }
+
+        let having = match &select.having {
+            Some(h) => {
+                self.aggs_allowed = Some("HAVING");
+                let b = self.bind_expr(h)?;
+                Some(self.coerce_bool(b, "HAVING")?.e)
+            }
+            None => None,
+        };
+
+        let mut sort = Vec::new();
+        if let Some(ob) = &q.order_by {
+            let exprs = match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v,
+                ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL")),
+            };
+            if ob.interpolate.is_some() {
+                return Err(syntax("syntax error at or near \"INTERPOLATE\""));
+            }
+            self.aggs_allowed = Some("ORDER BY");
+            for o in exprs {
+                if o.with_fill.is_some() {
+                    return Err(syntax("syntax error at or near \"WITH FILL\""));
+                }
+                let col = self.order_target(&o.expr, &mut targets, &names, visible)?;
+                let desc = match &o.options.sort {
+                    None | Some(ast::OrderBySort::Asc) => false,
+                    Some(ast::OrderBySort::Desc) => true,
+                    Some(ast::OrderBySort::Using(_)) => return Err(not_supported("ORDER BY ... USING")),
+                };
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                sort.push(SortKey { col, desc, nulls_first });
+            }
+        }
+        self.track_ungrouped = false;
+        self.aggs_allowed = None;
+
+        let aggregate = !self.aggs.is_empty() || having.is_some();
+        if aggregate {
+            if let Some(col) = &self.ungrouped {
+                return Err(PgError::error(
+                    "42803",
+                    format!("column \"{col}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                ));
+            }
+        }
+
+        // LIMIT / OFFSET: constants or parameters, bigint.
+        let saved = self.scope.take();
+        let (limit, offset) = self.limit_offset(q)?;
+        self.scope = saved;
+
+        let columns = targets[..visible]
+            .iter()
+            .zip(names)
+            .map(|(t, name)| Column {
+                name,
+                type_oid: t.ty.oid,
+                type_len: types::typlen(t.ty.oid),
+                type_mod: t.ty.typmod,
+            })
+            .collect();
+        let plan = SelectPlan {
+            source,
+            filter,
+            aggs: if aggregate { Some(std::mem::take(&mut self.aggs)) } else { None },
+            having,
+            targets: targets.into_iter().map(|b| b.e).collect(),
+            visible,
+            sort,
+            limit,
+            offset,
+        };
+        Ok((plan, columns))
+    }
+
+    fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
+        if s.distinct.is_some() && !matches!(s.distinct, Some(ast::Distinct::All)) {
+            return Err(not_supported("DISTINCT"));
+        }
+        if s.into.is_some() {
+            return Err(not_supported("SELECT INTO"));
+        }
+        match &s.group_by {
+            ast::GroupByExpr::Expressions(v, m) if v.is_empty() && m.is_empty() => {}
+            _ => return Err(not_supported("GROUP BY")),
+        }
+        if !s.named_window.is_empty() {
+            return Err(not_supported("WINDOW"));
+        }
+        if s.top.is_some()
+            || s.prewhere.is_some()
+            || !s.lateral_views.is_empty()
+            || !s.connect_by.is_empty()
+            || !s.cluster_by.is_empty()
+            || !s.distribute_by.is_empty()
+            || !s.sort_by.is_empty()
+            || s.qualify.is_some()
+            || s.value_table_mode.is_some()
+            || s.exclude.is_some()
+            || s.select_modifiers.is_some()
+        {
+            return Err(syntax(format!("syntax error at or near \"{s}\"")));
+        }
+        Ok(())
+    }
+
+    fn star(&mut self, qual: Option<&[String]>, targets: &mut Vec<Bound>, names: &mut Vec<String>) -> Result<(), PgError> {
+        let Some(scope) = &self.scope else {
+            return Err(syntax("SELECT * with no tables specified is not valid"));
+        };
+        if let Some(q) = qual {
+            let ok = match q {
+                [t] => *t == scope.alias,
+                [s, t] => *s == scope.rel.schema && *t == scope.alias,
+                _ => false,
+            };
+            if !ok {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                ));
+            }
+        }
+        let cols: &'static [ColumnDef] = scope.rel.columns;
+        if self.track_ungrouped && self.ungrouped.is_none() {
+            if let Some(c) = cols.first() {
+                self.ungrouped = Some(format!("{}.{}", scope.alias, c.name));
+            }
+        }
+        for (i, c) in cols.iter().enumerate() {
+            targets.push(Bound::new(Expr::Column(i), c.ty));
+            names.push(c.name.to_string());
+        }
+        Ok(())
+    }
+
+    /// The target-list index an ORDER BY item sorts on: a position, an
+    /// output column name, or a new hidden target.
+    fn order_target(&mut self, e: &ast::Expr, targets: &mut Vec<Bound>, names: &[String], visible: usize) -> Result<usize, PgError> {
+        if let ast::Expr::Value(v) = e {
+            if let ast::Value::Number(n, _) = &v.value {
+                let pos: usize = n.parse().unwrap_or(0);
+                if pos == 0 || pos > visible {
+                    return Err(PgError::error("42P10", format!("ORDER BY position {n} is not in select list")));
+                }
+                return Ok(pos - 1);
+            }
+        }
+        if let ast::Expr::Identifier(i) = e {
+            let n = ident_name(i);
+            if let Some(pos) = names.iter().position(|x| *x == n) {
+                return Ok(pos);
+            }
+        }
+        let b = self.bind_expr(e)?;
+        let b = if b.is_unknown() { self.coerce(b, Ty::new(types::TEXT))? } else { b };
+        targets.push(b);
+        Ok(targets.len() - 1)
+    }
+
+    fn limit_offset(&mut self, q: &ast::Query) -> Result<(Option<Expr>, Option<Expr>), PgError> {
+        let (mut limit, mut offset) = (None, None);
+        match &q.limit_clause {
+            None => {}
+            Some(ast::LimitClause::LimitOffset { limit: l, offset: o, limit_by }) => {
+                if !limit_by.is_empty() {
+                    return Err(syntax("syntax error at or near \"BY\""));
+                }
+                if let Some(l) = l {
+                    limit = Some(self.bind_count(l, "LIMIT")?);
+                }
+                if let Some(o) = o {
+                    offset = Some(self.bind_count(&o.value, "OFFSET")?);
+                }
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+                return Err(syntax("LIMIT #,# syntax is not supported").with_hint("Use separate LIMIT and OFFSET clauses."))
+            }
+        }
+        if let Some(f) = &q.fetch {
+            if f.percent || f.with_ties {
+                return Err(not_supported("FETCH ... PERCENT / WITH TIES"));
+            }
+            if limit.is_some() {
+                return Err(syntax("multiple LIMIT clauses not allowed"));
+            }
+            limit = Some(match &f.quantity {
+                Some(e) => self.bind_count(e, "LIMIT")?,
+                None => Expr::Const(Value::Int8(1)),
+            });
+        }
+        Ok((limit, offset))
+    }
+
+    fn bind_count(&mut self, e: &ast::Expr, what: &str) -> Result<Expr, PgError> {
+        let b = self.bind_expr(e).map_err(|err| {
+            if err.code == sqlstate::UNDEFINED_COLUMN {
+                PgError::error("42P10", format!("argument of {what} must not contain variables"))
+            } else {
+                err
+            }
+        })?;
+        if !b.is_unknown() && !implicit_ok(b.ty.oid, types::INT8) && b.ty.oid != types::INT8 {
+            if types::numeric_rank(b.ty.oid).is_none() {
+                return Err(PgError::error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!("argument of {what} must be type bigint, not type {}", types::sql_name(b.ty.oid)),
+                ));
+            }
+        }
+        let t = Ty::new(types::INT8);
+        if b.is_unknown() {
+            return Ok(self.coerce(b, t)?.e);
+        }
+        Ok(self.explicit_cast(b, t)?.e)
+    }
+}
+
+fn where_agg(e: PgError, clause: &str) -> PgError {
+    if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
+        PgError::error("42803", format!("aggregate functions are not allowed in {clause}"))
+    } else {
+        e
+    }
+}
+
+fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<(), PgError> {
+    if o.opt_ilike.is_some() || o.opt_exclude.is_some() || o.opt_except.is_some() || o.opt_replace.is_some() || o.opt_rename.is_some() {
+        return Err(syntax("syntax error at or near \"*\""));
+    }
+    Ok(())
+}
+
+/// PostgreSQL's FigureColname: the result column name of an unaliased
+/// expression and how strongly it was chosen (2 = a column or function
+/// name, 1 = a fallback like "case" or a type name).
+pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
+    use ast::Expr as E;
+    match e {
+        E::Identifier(i) => Some((ident_name(i), 2)),
+        E::CompoundIdentifier(p) => p.last().map(|i| (ident_name(i), 2)),
+        E::Nested(inner) => figure_colname(inner),
+        E::Function(f) => f.name.0.last().and_then(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
+            _ => None,
+        }),
+        E::Cast { expr, data_type, .. } => match figure_colname(expr) {
+            Some((n, s)) if s > 1 => Some((n, s)),
+            _ => data_type_to_ty(data_type).ok().map(|t| (types::typname(t.oid).to_string(), 1)),
+        },
+        E::TypedString(ts) => data_type_to_ty(&ts.data_type).ok().map(|t| (types::typname(t.oid).to_string(), 1)),
+        E::Case { .. } => Some(("case".into(), 1)),
+        E::Substring { .. } => Some(("substring".into(), 2)),
+        E::Interval(_) => Some(("interval".into(), 1)),
+        E::Array(_) => Some(("array".into(), 2)),
+        _ => None,
+    }
+}
+
+fn char_len(l: &Option<ast::CharacterLength>) -> Result<Vec<i64>, PgError> {
+    Ok(match l {
+        None => vec![],
+        Some(ast::CharacterLength::IntegerLength { length, .. }) => vec![*length as i64],
+        Some(ast::CharacterLength::Max) => return Err(syntax("syntax error at or near \"MAX\"")),
+    })
+}
+
+fn exact(info: &ast::ExactNumberInfo) -> Vec<i64> {
+    match info {
+        ast::ExactNumberInfo::None => vec![],
+        ast::ExactNumberInfo::Precision(p) => vec![*p as i64],
+        ast::ExactNumberInfo::PrecisionAndScale(p, s) => vec![*p as i64, *s],
+    }
+}
+
+/// A type name as written in SQL to a [`Ty`].
+pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
+    use ast::DataType as D;
+    let (name, mods): (String, Vec<i64>) = match dt {
+        D::Bool | D::Boolean => ("bool".into(), vec![]),
+        D::SmallInt(_) | D::Int2(_) => ("int2".into(), vec![]),
+        D::Int(_) | D::Integer(_) | D::Int4(_) => ("int4".into(), vec![]),
+        D::BigInt(_) | D::Int8(_) => ("int8".into(), vec![]),
+        D::Real | D::Float4 => ("float4".into(), vec![]),
+        D::DoublePrecision | D::Float8 => ("float8".into(), vec![]),
+        D::Float(info) => ("float".into(), exact(info)),
+        D::Numeric(info) | D::Decimal(info) | D::Dec(info) => ("numeric".into(), exact(info)),
+        D::Text => ("text".into(), vec![]),
+        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => ("varchar".into(), char_len(l)?),
+        D::Char(l) | D::Character(l) => ("character".into(), char_len(l)?),
+        D::Bytea => ("bytea".into(), vec![]),
+        D::Date => ("date".into(), vec![]),
+        D::Timestamp(p, tz) => {
+            let name = match tz {
+                ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => "timestamptz",
+                _ => "timestamp",
+            };
+            (name.into(), p.iter().map(|p| *p as i64).collect())
+        }
+        D::Custom(n, m) => {
+            let parts: Vec<String> = n
+                .0
+                .iter()
+                .map(|p| match p {
+                    ast::ObjectNamePart::Identifier(i) if i.quote_style.is_some() && i.value == "char" => "\"char\"".into(),
+                    ast::ObjectNamePart::Identifier(i) => ident_name(i),
+                    ast::ObjectNamePart::Function(f) => f.to_string(),
+                })
+                .collect();
+            let name = match parts.as_slice() {
+                [n] => n.clone(),
+                [s, n] if s == "pg_catalog" => n.clone(),
+                _ => parts.join("."),
+            };
+            let mut mods = Vec::with_capacity(m.len());
+            for x in m {
+                mods.push(x.trim().parse::<i64>().map_err(|_| {
+                    PgError::error(sqlstate::SYNTAX_ERROR, format!("type modifiers must be simple constants or identifiers (\"{x}\")"))
+                })?);
+            }
+            (name, mods)
+        }
+        D::Interval { .. } => return Err(not_supported("type interval")),
+        D::Array(_) => return Err(not_supported("array types")),
+        D::JSON | D::JSONB | D::Uuid | D::Regclass | D::Bit(_) | D::BitVarying(_) | D::VarBit(_) | D::Time(..) | D::TsVector | D::TsQuery => {
+            return Err(not_supported(format!("type {}", dt.to_string().to_lowercase())))
+        }
+        other => (other.to_string().to_lowercase(), vec![]),
+    };
+    if let Some(t) = types::lookup_type_name(&name, &mods) {
+        return Ok(t);
+    }
+    if types::lookup_type_name(&name, &[]).is_some() {
+        return Err(PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("invalid type modifier for type {name}: {mods:?}"),
+        ));
+    }
+    const KNOWN_UNSUPPORTED: &[&str] = &[
+        "json", "jsonb", "uuid", "interval", "time", "timetz", "money", "point", "xml", "regclass", "regtype",
+        "regproc", "regnamespace", "bit", "varbit", "cidr", "macaddr", "tsvector", "tsquery", "int4range",
+    ];
+    if KNOWN_UNSUPPORTED.contains(&name.as_str()) {
+        return Err(not_supported(format!("type {name}")));
+    }
+    Err(PgError::error(sqlstate::UNDEFINED_OBJECT, format!("type \"{name}\" does not exist")))
+}

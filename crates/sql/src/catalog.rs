@@ -1,0 +1,144 @@
+//! The catalog seam: resolving a relation name to its columns and to the
+//! source its rows come from.
+//!
+//! Today the only relations are system views computed from the host
+//! (`pg_stat_activity`). Stored tables will be a second
+//! [`RelationSource`] variant, found here by name (through the host's
+//! catalog) and scanned by [`scan`]; everything above the scan (filter,
+//! sort, limit, projection, aggregation in `plan.rs`) already works on any
+//! source.
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::host::Host;
+use crate::types::{self, Ty};
+use crate::value::Value;
+
+/// A column of a relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    pub name: &'static str,
+    pub ty: Ty,
+}
+
+/// Built-in views whose rows the host computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemView {
+    StatActivity,
+}
+
+/// Where a relation's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationSource {
+    SystemView(SystemView),
+}
+
+/// A resolved relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub schema: &'static str,
+    pub name: &'static str,
+    pub columns: &'static [ColumnDef],
+    pub source: RelationSource,
+}
+
+const fn col(name: &'static str, oid: types::Oid) -> ColumnDef {
+    ColumnDef { name, ty: Ty::new(oid) }
+}
+
+/// pg_stat_activity's columns, in PostgreSQL 15's order and types.
+static STAT_ACTIVITY: &[ColumnDef] = &[
+    col("datid", types::OID),
+    col("datname", types::NAME),
+    col("pid", types::INT4),
+    col("leader_pid", types::INT4),
+    col("usesysid", types::OID),
+    col("usename", types::NAME),
+    col("application_name", types::TEXT),
+    col("client_addr", types::INET),
+    col("client_hostname", types::TEXT),
+    col("client_port", types::INT4),
+    col("backend_start", types::TIMESTAMPTZ),
+    col("xact_start", types::TIMESTAMPTZ),
+    col("query_start", types::TIMESTAMPTZ),
+    col("state_change", types::TIMESTAMPTZ),
+    col("wait_event_type", types::TEXT),
+    col("wait_event", types::TEXT),
+    col("state", types::TEXT),
+    // tusk assigns no transaction ids yet: the xid columns are always NULL,
+    // typed xid as in PostgreSQL so clients decode them the same way.
+    col("backend_xid", types::XID),
+    col("backend_xmin", types::XID),
+    col("query_id", types::INT8),
+    col("query", types::TEXT),
+    col("backend_type", types::TEXT),
+];
+
+/// Find a relation by (optional schema and) name, both already
+/// case-normalized. Unqualified names search pg_catalog then public, as
+/// PostgreSQL's default search_path does.
+pub fn lookup(schema: Option<&str>, name: &str) -> Result<Relation, PgError> {
+    let in_catalog = matches!(schema, None | Some("pg_catalog"));
+    if in_catalog && name == "pg_stat_activity" {
+        return Ok(Relation {
+            schema: "pg_catalog",
+            name: "pg_stat_activity",
+            columns: STAT_ACTIVITY,
+            source: RelationSource::SystemView(SystemView::StatActivity),
+        });
+    }
+    let shown = match schema {
+        Some(s) => format!("{s}.{name}"),
+        None => name.to_string(),
+    };
+    Err(PgError::error(sqlstate::UNDEFINED_TABLE, format!("relation \"{shown}\" does not exist")))
+}
+
+fn opt_text(s: Option<String>) -> Value {
+    s.map(Value::Text).unwrap_or(Value::Null)
+}
+
+fn opt_ts(t: Option<i64>) -> Value {
+    t.map(Value::TimestampTz).unwrap_or(Value::Null)
+}
+
+/// All rows of a relation, in its column order.
+pub fn scan(rel: &Relation, host: &mut dyn Host) -> Result<Vec<Vec<Value>>, PgError> {
+    match rel.source {
+        RelationSource::SystemView(SystemView::StatActivity) => {
+            let rows = host.activity();
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                host.check_interrupts()?;
+                out.push(vec![
+                    Value::Null,
+                    r.datname.map(Value::Name).unwrap_or(Value::Null),
+                    Value::Int4(r.pid),
+                    Value::Null,
+                    Value::Null,
+                    r.usename.map(Value::Name).unwrap_or(Value::Null),
+                    Value::Text(r.application_name),
+                    r.client_addr.map(Value::Inet).unwrap_or(Value::Null),
+                    Value::Null,
+                    r.client_port.map(Value::Int4).unwrap_or(Value::Null),
+                    opt_ts(r.backend_start),
+                    opt_ts(r.xact_start),
+                    opt_ts(r.query_start),
+                    // The proc array does not record when the state last
+                    // changed; NULL rather than a guess.
+                    Value::Null,
+                    opt_text(r.wait_event_type),
+                    opt_text(r.wait_event),
+                    opt_text(r.state),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Text(r.query),
+                    Value::Text(r.backend_type),
+                ]);
+            }
+            Ok(out)
+        }
+    }
+}

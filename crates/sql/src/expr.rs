@@ -1,0 +1,447 @@
+//! Bound expressions and their evaluation.
+//!
+//! The binder turns sqlparser's syntax tree into this smaller tree in which
+//! every name is resolved (columns are row indexes, functions are
+//! [`Func`]s), every operator knows its operand type, and every implicit
+//! conversion is an explicit [`Expr::Cast`]. Evaluation therefore never
+//! looks anything up and never meets a type it did not expect; errors left
+//! at run time are data errors (overflow, division by zero, bad input).
+
+use std::cmp::Ordering;
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::cast::{self, float_overflow, float_underflow, int_out_of_range};
+use crate::func::{self, Func};
+use crate::host::Host;
+use crate::types::{self, Oid, Ty};
+use crate::value::{compare, to_text, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+}
+
+impl ArithOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+            ArithOp::Pow => "^",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "<>",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+
+    fn test(self, o: Ordering) -> bool {
+        match self {
+            CmpOp::Eq => o == Ordering::Equal,
+            CmpOp::Ne => o != Ordering::Equal,
+            CmpOp::Lt => o == Ordering::Less,
+            CmpOp::Le => o != Ordering::Greater,
+            CmpOp::Gt => o == Ordering::Greater,
+            CmpOp::Ge => o != Ordering::Less,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Expr {
+    Const(Value),
+    /// Parameter `$n` (0-based index) and the type it was bound as.
+    Param(usize, Ty),
+    /// A column of the input row.
+    Column(usize),
+    Cast {
+        arg: Box<Expr>,
+        from: Oid,
+        to: Ty,
+    },
+    Neg(Box<Expr>),
+    /// Both operands have the same type, which is the result type.
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
+    /// Both operands have the same type.
+    Cmp(CmpOp, Box<Expr>, Box<Expr>),
+    /// Both operands are text.
+    Concat(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// `IS [NOT] TRUE|FALSE|UNKNOWN` (`None` = UNKNOWN).
+    IsBool {
+        arg: Box<Expr>,
+        value: Option<bool>,
+        negated: bool,
+    },
+    IsDistinct(Box<Expr>, Box<Expr>, bool),
+    Case {
+        whens: Vec<(Expr, Expr)>,
+        else_: Box<Expr>,
+    },
+    Coalesce(Vec<Expr>),
+    NullIf(Box<Expr>, Box<Expr>),
+    /// GREATEST (true) / LEAST (false).
+    MinMax(Vec<Expr>, bool),
+    InList(Box<Expr>, Vec<Expr>, bool),
+    Func(Func, Vec<Expr>),
+}
+
+/// What evaluation may touch besides the row.
+pub(crate) struct Ctx<'a> {
+    pub host: &'a mut dyn Host,
+    pub params: &'a [Value],
+}
+
+fn div_zero() -> PgError {
+    PgError::error(sqlstate::DIVISION_BY_ZERO, "division by zero")
+}
+
+macro_rules! int_arith {
+    ($op:expr, $a:expr, $b:expr, $ty:expr, $wrap:path) => {{
+        let (a, b) = ($a, $b);
+        let r = match $op {
+            ArithOp::Add => a.checked_add(b),
+            ArithOp::Sub => a.checked_sub(b),
+            ArithOp::Mul => a.checked_mul(b),
+            ArithOp::Div => {
+                if b == 0 {
+                    return Err(div_zero());
+                }
+                a.checked_div(b)
+            }
+            ArithOp::Mod => {
+                if b == 0 {
+                    return Err(div_zero());
+                }
+                // MIN % -1 overflows in hardware but is 0 mathematically.
+                Some(a.checked_rem(b).unwrap_or(0))
+            }
+            ArithOp::Pow => None,
+        };
+        r.map($wrap).ok_or_else(|| int_out_of_range($ty))
+    }};
+}
+
+fn float_pow(a: f64, b: f64) -> Result<f64, PgError> {
+    if a == 0.0 && b < 0.0 {
+        return Err(PgError::error("2201F", "zero raised to a negative power is undefined"));
+    }
+    if a < 0.0 && b.fract() != 0.0 && b.is_finite() {
+        return Err(PgError::error(
+            "2201F",
+            "a negative number raised to a non-integer power yields a complex result",
+        ));
+    }
+    Ok(a.powf(b))
+}
+
+fn float_result(r: f64, a: f64, b: f64, op: ArithOp) -> Result<f64, PgError> {
+    if r.is_infinite() && a.is_finite() && b.is_finite() {
+        return Err(float_overflow());
+    }
+    if r == 0.0 && a != 0.0 && matches!(op, ArithOp::Mul | ArithOp::Pow) && (op == ArithOp::Pow || b != 0.0) {
+        return Err(float_underflow());
+    }
+    Ok(r)
+}
+
+fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, PgError> {
+    let r = match op {
+        ArithOp::Add => a + b,
+        ArithOp::Sub => a - b,
+        ArithOp::Mul => a * b,
+        ArithOp::Div => {
+            if b == 0.0 {
+                return Err(div_zero());
+            }
+            a / b
+        }
+        ArithOp::Mod => {
+            if b == 0.0 {
+                return Err(div_zero());
+            }
+            a % b
+        }
+        ArithOp::Pow => float_pow(a, b)?,
+    };
+    float_result(r, a, b, op)
+}
+
+pub(crate) fn arith(op: ArithOp, a: Value, b: Value) -> Result<Value, PgError> {
+    use Value::*;
+    Ok(match (a, b) {
+        (Null, _) | (_, Null) => Null,
+        (Int2(a), Int2(b)) => int_arith!(op, a, b, types::INT2, Int2)?,
+        (Int4(a), Int4(b)) => int_arith!(op, a, b, types::INT4, Int4)?,
+        (Int8(a), Int8(b)) => int_arith!(op, a, b, types::INT8, Int8)?,
+        (Float4(a), Float4(b)) => {
+            let r = float_arith(op, a as f64, b as f64)? as f32;
+            if r.is_infinite() && a.is_finite() && b.is_finite() {
+                return Err(float_overflow());
+            }
+            Float4(r)
+        }
+        (Float8(a), Float8(b)) => Float8(float_arith(op, a, b)?),
+        (Numeric(a), Numeric(b)) => Numeric(match op {
+            ArithOp::Add => a.add(&b)?,
+            ArithOp::Sub => a.sub(&b)?,
+            ArithOp::Mul => a.mul(&b)?,
+            ArithOp::Div => a.div(&b)?,
+            ArithOp::Mod => a.rem(&b)?,
+            ArithOp::Pow => a.pow(&b)?,
+        }),
+        (a, b) => {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("operator {} applied to mismatched values {a:?} and {b:?}", op.symbol()),
+            ))
+        }
+    })
+}
+
+fn negate(v: Value) -> Result<Value, PgError> {
+    use Value::*;
+    Ok(match v {
+        Null => Null,
+        Int2(i) => Int2(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT2))?),
+        Int4(i) => Int4(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT4))?),
+        Int8(i) => Int8(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT8))?),
+        Float4(f) => Float4(-f),
+        Float8(f) => Float8(-f),
+        Numeric(n) => Numeric(n.neg()),
+        other => {
+            return Err(PgError::error(sqlstate::INTERNAL_ERROR, format!("unary minus applied to {other:?}")))
+        }
+    })
+}
+
+fn truth(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    }
+}
+
+impl Expr {
+    #[recursive::recursive]
+    pub fn eval(&self, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, PgError> {
+        Ok(match self {
+            Expr::Const(v) => v.clone(),
+            Expr::Param(i, ty) => {
+                let v = ctx.params.get(*i).cloned().unwrap_or(Value::Null);
+                // The client sent the type it declared (int2 for an int4
+                // context is common): widen to the type bound here.
+                let from = value_oid(&v).unwrap_or(ty.oid);
+                if from == ty.oid || !cast::castable(from, ty.oid) {
+                    v
+                } else {
+                    cast::cast(v, from, *ty, ctx.host.now())?
+                }
+            }
+            Expr::Column(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Cast { arg, from, to } => {
+                let v = arg.eval(row, ctx)?;
+                cast::cast(v, *from, *to, ctx.host.now())?
+            }
+            Expr::Neg(a) => negate(a.eval(row, ctx)?)?,
+            Expr::Arith(op, a, b) => {
+                let a = a.eval(row, ctx)?;
+                let b = b.eval(row, ctx)?;
+                arith(*op, a, b)?
+            }
+            Expr::Cmp(op, a, b) => {
+                let a = a.eval(row, ctx)?;
+                let b = b.eval(row, ctx)?;
+                if a.is_null() || b.is_null() {
+                    Value::Null
+                } else {
+                    Value::Bool(op.test(compare(&a, &b)))
+                }
+            }
+            Expr::Concat(a, b) => {
+                let a = a.eval(row, ctx)?;
+                let b = b.eval(row, ctx)?;
+                match (to_text(&a), to_text(&b)) {
+                    (Some(mut x), Some(y)) => {
+                        x.push_str(&y);
+                        Value::Text(x)
+                    }
+                    _ => Value::Null,
+                }
+            }
+            Expr::And(a, b) => {
+                let x = truth(&a.eval(row, ctx)?);
+                if x == Some(false) {
+                    return Ok(Value::Bool(false));
+                }
+                let y = truth(&b.eval(row, ctx)?);
+                match (x, y) {
+                    (_, Some(false)) => Value::Bool(false),
+                    (Some(true), Some(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Or(a, b) => {
+                let x = truth(&a.eval(row, ctx)?);
+                if x == Some(true) {
+                    return Ok(Value::Bool(true));
+                }
+                let y = truth(&b.eval(row, ctx)?);
+                match (x, y) {
+                    (_, Some(true)) => Value::Bool(true),
+                    (Some(false), Some(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                }
+            }
+            Expr::Not(a) => match truth(&a.eval(row, ctx)?) {
+                Some(b) => Value::Bool(!b),
+                None => Value::Null,
+            },
+            Expr::IsNull(a, negated) => Value::Bool(a.eval(row, ctx)?.is_null() != *negated),
+            Expr::IsBool { arg, value, negated } => {
+                let t = truth(&arg.eval(row, ctx)?);
+                Value::Bool((t == *value) != *negated)
+            }
+            Expr::IsDistinct(a, b, negated) => {
+                let a = a.eval(row, ctx)?;
+                let b = b.eval(row, ctx)?;
+                let distinct = match (a.is_null(), b.is_null()) {
+                    (true, true) => false,
+                    (true, false) | (false, true) => true,
+                    _ => compare(&a, &b) != Ordering::Equal,
+                };
+                Value::Bool(distinct != *negated)
+            }
+            Expr::Case { whens, else_ } => {
+                for (cond, result) in whens {
+                    if truth(&cond.eval(row, ctx)?) == Some(true) {
+                        return result.eval(row, ctx);
+                    }
+                }
+                else_.eval(row, ctx)?
+            }
+            Expr::Coalesce(args) => {
+                for a in args {
+                    let v = a.eval(row, ctx)?;
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+                Value::Null
+            }
+            Expr::NullIf(a, b) => {
+                let x = a.eval(row, ctx)?;
+                let y = b.eval(row, ctx)?;
+                if !x.is_null() && !y.is_null() && compare(&x, &y) == Ordering::Equal {
+                    Value::Null
+                } else {
+                    x
+                }
+            }
+            Expr::MinMax(args, greatest) => {
+                let mut best = Value::Null;
+                for a in args {
+                    let v = a.eval(row, ctx)?;
+                    if v.is_null() {
+                        continue;
+                    }
+                    let better = best.is_null() || {
+                        let o = compare(&v, &best);
+                        if *greatest {
+                            o == Ordering::Greater
+                        } else {
+                            o == Ordering::Less
+                        }
+                    };
+                    if better {
+                        best = v;
+                    }
+                }
+                best
+            }
+            Expr::InList(arg, list, negated) => {
+                let v = arg.eval(row, ctx)?;
+                if v.is_null() {
+                    return Ok(Value::Null);
+                }
+                let mut saw_null = false;
+                for e in list {
+                    let x = e.eval(row, ctx)?;
+                    if x.is_null() {
+                        saw_null = true;
+                    } else if compare(&v, &x) == Ordering::Equal {
+                        return Ok(Value::Bool(!negated));
+                    }
+                }
+                if saw_null {
+                    Value::Null
+                } else {
+                    Value::Bool(*negated)
+                }
+            }
+            Expr::Func(f, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                func::call(*f, vals, ctx)?
+            }
+        })
+    }
+}
+
+/// The type OID a value's variant stands for, when it is unambiguous
+/// (text-like variants and NULL are not).
+pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
+    Some(match v {
+        Value::Bool(_) => types::BOOL,
+        Value::Int2(_) => types::INT2,
+        Value::Int4(_) => types::INT4,
+        Value::Int8(_) => types::INT8,
+        Value::Float4(_) => types::FLOAT4,
+        Value::Float8(_) => types::FLOAT8,
+        Value::Numeric(_) => types::NUMERIC,
+        Value::Name(_) => types::NAME,
+        Value::Char(_) => types::CHAR,
+        Value::Bytea(_) => types::BYTEA,
+        Value::Oid(_) => types::OID,
+        Value::TimestampTz(_) => types::TIMESTAMPTZ,
+        Value::Timestamp(_) => types::TIMESTAMP,
+        Value::Date(_) => types::DATE,
+        Value::Inet(_) => types::INET,
+        Value::Void => types::VOID,
+        Value::Text(_) => types::TEXT,
+        Value::Null => return None,
+    })
+}

@@ -1,0 +1,352 @@
+//! Built-in functions: their signatures (for overload resolution and
+//! parameter type inference) and their implementations.
+//!
+//! Signatures are data, so that resolution can follow PostgreSQL's rules
+//! (exact matches first, then implicit casts, preferring float8 and text)
+//! and so that `pg_sleep($1)` tells the client `$1` is a float8.
+//! Functions that touch the session (settings, sleeping, signalling other
+//! backends) go through the [`Host`](crate::Host).
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::expr::Ctx;
+use crate::numeric::Numeric;
+use crate::types::{self, Oid};
+use crate::value::{to_text, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Func {
+    Version,
+    CurrentSetting,
+    CurrentSettingMissingOk,
+    SetConfig,
+    BackendPid,
+    Sleep,
+    Terminate,
+    TerminateTimeout,
+    Cancel,
+    Now,
+    StatementTimestamp,
+    ClockTimestamp,
+    LocalTimestamp,
+    CurrentDate,
+    CurrentDatabase,
+    CurrentUser,
+    SessionUser,
+    CurrentSchema,
+    Upper,
+    Lower,
+    CharLength,
+    OctetLength,
+    ByteaLength,
+    Abs,
+    RoundFloat,
+    RoundNumeric,
+    RoundNumericScale,
+    TruncFloat,
+    TruncNumeric,
+    TruncNumericScale,
+    Concat,
+    Repeat,
+    Substr,
+    SubstrLen,
+}
+
+/// Argument list of a signature.
+pub(crate) enum Args {
+    Fixed(&'static [Oid]),
+    /// Any number of arguments of any type (`concat`).
+    VariadicAny,
+}
+
+pub(crate) struct Signature {
+    pub name: &'static str,
+    pub args: Args,
+    /// `None`: the result has the type of the first argument (`abs`).
+    pub ret: Option<Oid>,
+    pub func: Func,
+}
+
+use types::{BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, TEXT, TIMESTAMP, TIMESTAMPTZ, VOID};
+
+const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, func: Func) -> Signature {
+    Signature { name, args: Args::Fixed(args), ret: Some(ret), func }
+}
+
+/// Every built-in function. Order matters among overloads only as the last
+/// tie-breaker.
+pub(crate) static SIGNATURES: &[Signature] = &[
+    sig("version", &[], TEXT, Func::Version),
+    sig("current_setting", &[TEXT], TEXT, Func::CurrentSetting),
+    sig("current_setting", &[TEXT, BOOL], TEXT, Func::CurrentSettingMissingOk),
+    sig("set_config", &[TEXT, TEXT, BOOL], TEXT, Func::SetConfig),
+    sig("pg_backend_pid", &[], INT4, Func::BackendPid),
+    sig("pg_sleep", &[FLOAT8], VOID, Func::Sleep),
+    sig("pg_terminate_backend", &[INT4], BOOL, Func::Terminate),
+    sig("pg_terminate_backend", &[INT4, INT8], BOOL, Func::TerminateTimeout),
+    sig("pg_cancel_backend", &[INT4], BOOL, Func::Cancel),
+    sig("now", &[], TIMESTAMPTZ, Func::Now),
+    sig("transaction_timestamp", &[], TIMESTAMPTZ, Func::Now),
+    sig("current_timestamp", &[], TIMESTAMPTZ, Func::Now),
+    sig("statement_timestamp", &[], TIMESTAMPTZ, Func::StatementTimestamp),
+    sig("clock_timestamp", &[], TIMESTAMPTZ, Func::ClockTimestamp),
+    sig("localtimestamp", &[], TIMESTAMP, Func::LocalTimestamp),
+    sig("current_date", &[], DATE, Func::CurrentDate),
+    sig("current_database", &[], NAME, Func::CurrentDatabase),
+    sig("current_catalog", &[], NAME, Func::CurrentDatabase),
+    sig("current_user", &[], NAME, Func::CurrentUser),
+    sig("current_role", &[], NAME, Func::CurrentUser),
+    sig("user", &[], NAME, Func::CurrentUser),
+    sig("session_user", &[], NAME, Func::SessionUser),
+    sig("current_schema", &[], NAME, Func::CurrentSchema),
+    sig("upper", &[TEXT], TEXT, Func::Upper),
+    sig("lower", &[TEXT], TEXT, Func::Lower),
+    sig("length", &[TEXT], INT4, Func::CharLength),
+    sig("length", &[BYTEA], INT4, Func::ByteaLength),
+    sig("char_length", &[TEXT], INT4, Func::CharLength),
+    sig("character_length", &[TEXT], INT4, Func::CharLength),
+    sig("octet_length", &[TEXT], INT4, Func::OctetLength),
+    sig("octet_length", &[BYTEA], INT4, Func::ByteaLength),
+    Signature { name: "abs", args: Args::Fixed(&[FLOAT8]), ret: None, func: Func::Abs },
+    Signature { name: "abs", args: Args::Fixed(&[FLOAT4]), ret: None, func: Func::Abs },
+    Signature { name: "abs", args: Args::Fixed(&[NUMERIC]), ret: None, func: Func::Abs },
+    Signature { name: "abs", args: Args::Fixed(&[INT8]), ret: None, func: Func::Abs },
+    Signature { name: "abs", args: Args::Fixed(&[INT4]), ret: None, func: Func::Abs },
+    Signature { name: "abs", args: Args::Fixed(&[INT2]), ret: None, func: Func::Abs },
+    sig("round", &[FLOAT8], FLOAT8, Func::RoundFloat),
+    sig("round", &[NUMERIC], NUMERIC, Func::RoundNumeric),
+    sig("round", &[NUMERIC, INT4], NUMERIC, Func::RoundNumericScale),
+    sig("trunc", &[FLOAT8], FLOAT8, Func::TruncFloat),
+    sig("trunc", &[NUMERIC], NUMERIC, Func::TruncNumeric),
+    sig("trunc", &[NUMERIC, INT4], NUMERIC, Func::TruncNumericScale),
+    Signature { name: "concat", args: Args::VariadicAny, ret: Some(TEXT), func: Func::Concat },
+    sig("repeat", &[TEXT, INT4], TEXT, Func::Repeat),
+    sig("substr", &[TEXT, INT4], TEXT, Func::Substr),
+    sig("substr", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
+    sig("substring", &[TEXT, INT4], TEXT, Func::Substr),
+    sig("substring", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
+];
+
+/// Aggregates PostgreSQL has that tusk does not run yet: named so the
+/// error says "not supported" instead of "does not exist".
+pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] =
+    &["sum", "avg", "min", "max", "string_agg", "array_agg", "bool_and", "bool_or", "every", "json_agg", "stddev", "variance"];
+
+/// Functions whose SQL-standard spelling takes no parentheses.
+pub(crate) fn is_niladic_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "current_timestamp"
+            | "current_user"
+            | "session_user"
+            | "user"
+            | "current_role"
+            | "current_catalog"
+            | "current_schema"
+            | "localtimestamp"
+            | "current_date"
+    )
+}
+
+/// Largest string `repeat` and `||` will build (PostgreSQL's 1 GB limit).
+const MAX_ALLOC: usize = (1 << 30) - 1;
+
+fn text_arg(v: &Value) -> String {
+    to_text(v).unwrap_or_default()
+}
+
+fn int_arg(v: &Value) -> i64 {
+    match v {
+        Value::Int2(i) => *i as i64,
+        Value::Int4(i) => *i as i64,
+        Value::Int8(i) => *i,
+        _ => 0,
+    }
+}
+
+fn current_schema(ctx: &Ctx<'_>) -> Value {
+    // The first schema of search_path that exists; tusk has only these.
+    let path = ctx.host.show("search_path").unwrap_or_else(|_| "\"$user\", public".into());
+    for part in path.split(',') {
+        let p = part.trim().trim_matches('"');
+        if matches!(p, "public" | "pg_catalog" | "information_schema") {
+            return Value::Name(p.to_string());
+        }
+    }
+    Value::Null
+}
+
+fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
+    let end = match len {
+        Some(l) if l < 0 => {
+            return Err(PgError::error("22011", "negative substring length not allowed"));
+        }
+        Some(l) => Some(start.saturating_add(l)),
+        None => None,
+    };
+    let first = start.max(1);
+    if let Some(e) = end {
+        if e <= first {
+            return Ok(String::new());
+        }
+    }
+    let skip = (first - 1) as usize;
+    let take = end.map(|e| (e - first) as usize).unwrap_or(usize::MAX);
+    Ok(s.chars().skip(skip).take(take).collect())
+}
+
+/// Whether NULL in any argument makes the result NULL without a call
+/// (PostgreSQL's STRICT).
+fn is_strict(f: Func) -> bool {
+    !matches!(f, Func::Concat | Func::CurrentSettingMissingOk | Func::SetConfig)
+}
+
+pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value, PgError> {
+    if is_strict(f) && args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
+    Ok(match f {
+        Func::Version => Value::Text(format!(
+            "PostgreSQL 15.0 (tusk {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+            env!("CARGO_PKG_VERSION")
+        )),
+        Func::CurrentSetting => match ctx.host.current_setting(&text_arg(&a(0)), false)? {
+            Some(s) => Value::Text(s),
+            None => Value::Null,
+        },
+        Func::CurrentSettingMissingOk => {
+            if a(0).is_null() {
+                return Ok(Value::Null);
+            }
+            let missing_ok = matches!(a(1), Value::Bool(true));
+            match ctx.host.current_setting(&text_arg(&a(0)), missing_ok)? {
+                Some(s) => Value::Text(s),
+                None => Value::Null,
+            }
+        }
+        Func::SetConfig => {
+            if a(0).is_null() {
+                return Err(PgError::error(
+                    sqlstate::NULL_VALUE_NOT_ALLOWED,
+                    "SET requires parameter name",
+                ));
+            }
+            let value = to_text(&a(1)).unwrap_or_default();
+            let local = matches!(a(2), Value::Bool(true));
+            Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
+        }
+        Func::BackendPid => Value::Int4(ctx.host.backend_pid()),
+        Func::Sleep => {
+            let secs = match a(0) {
+                Value::Float8(f) => f,
+                _ => 0.0,
+            };
+            ctx.host.sleep(secs)?;
+            Value::Void
+        }
+        Func::Terminate => Value::Bool(ctx.host.terminate_backend(int_arg(&a(0)) as i32, 0)?),
+        Func::TerminateTimeout => {
+            let t = int_arg(&a(1));
+            if t < 0 {
+                return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+            }
+            Value::Bool(ctx.host.terminate_backend(int_arg(&a(0)) as i32, t)?)
+        }
+        Func::Cancel => Value::Bool(ctx.host.cancel_backend(int_arg(&a(0)) as i32)?),
+        Func::Now => Value::TimestampTz(ctx.host.now()),
+        Func::StatementTimestamp => Value::TimestampTz(ctx.host.statement_timestamp()),
+        Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),
+        Func::LocalTimestamp => Value::Timestamp(ctx.host.now()),
+        Func::CurrentDate => Value::Date(crate::datetime::timestamp_to_date(ctx.host.now())),
+        Func::CurrentDatabase => Value::Name(ctx.host.current_database()),
+        Func::CurrentUser => Value::Name(ctx.host.current_user()),
+        Func::SessionUser => Value::Name(ctx.host.session_user()),
+        Func::CurrentSchema => current_schema(ctx),
+        Func::Upper => Value::Text(text_arg(&a(0)).to_uppercase()),
+        Func::Lower => Value::Text(text_arg(&a(0)).to_lowercase()),
+        Func::CharLength => Value::Int4(text_arg(&a(0)).chars().count().min(i32::MAX as usize) as i32),
+        Func::OctetLength => Value::Int4(text_arg(&a(0)).len().min(i32::MAX as usize) as i32),
+        Func::ByteaLength => match a(0) {
+            Value::Bytea(b) => Value::Int4(b.len().min(i32::MAX as usize) as i32),
+            other => Value::Int4(text_arg(&other).len().min(i32::MAX as usize) as i32),
+        },
+        Func::Abs => match a(0) {
+            Value::Int2(i) => Value::Int2(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT2))?),
+            Value::Int4(i) => Value::Int4(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT4))?),
+            Value::Int8(i) => Value::Int8(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT8))?),
+            Value::Float4(f) => Value::Float4(f.abs()),
+            Value::Float8(f) => Value::Float8(f.abs()),
+            Value::Numeric(n) => Value::Numeric(n.abs()),
+            other => other,
+        },
+        Func::RoundFloat => match a(0) {
+            // PostgreSQL's round(float8) is rint(): ties go to even.
+            Value::Float8(f) => Value::Float8(f.round_ties_even()),
+            other => other,
+        },
+        Func::TruncFloat => match a(0) {
+            Value::Float8(f) => Value::Float8(f.trunc()),
+            other => other,
+        },
+        Func::RoundNumeric | Func::TruncNumeric | Func::RoundNumericScale | Func::TruncNumericScale => {
+            let scale = if matches!(f, Func::RoundNumericScale | Func::TruncNumericScale) { int_arg(&a(1)) } else { 0 };
+            match a(0) {
+                Value::Numeric(n) => Value::Numeric(if matches!(f, Func::RoundNumeric | Func::RoundNumericScale) {
+                    n.round(scale)
+                } else {
+                    n.trunc(scale)
+                }),
+                other => other,
+            }
+        }
+        Func::Concat => {
+            let mut s = String::new();
+            for v in &args {
+                if let Some(t) = to_text(v) {
+                    if s.len() + t.len() > MAX_ALLOC {
+                        return Err(too_large());
+                    }
+                    s.push_str(&t);
+                }
+            }
+            Value::Text(s)
+        }
+        Func::Repeat => {
+            let s = text_arg(&a(0));
+            let n = int_arg(&a(1)).max(0) as usize;
+            if s.len().saturating_mul(n) > MAX_ALLOC {
+                return Err(too_large());
+            }
+            Value::Text(s.repeat(n))
+        }
+        Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
+        Func::SubstrLen => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), Some(int_arg(&a(2))))?),
+    })
+}
+
+fn too_large() -> PgError {
+    PgError::error(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large")
+}
+
+/// `numeric` helper for the binder's constant folding of literals.
+pub(crate) fn numeric_literal(text: &str) -> Option<Numeric> {
+    Numeric::parse(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substr_follows_postgres() {
+        assert_eq!(substr("hello", 2, None).unwrap(), "ello");
+        assert_eq!(substr("hello", 2, Some(2)).unwrap(), "el");
+        assert_eq!(substr("hello", -1, Some(3)).unwrap(), "h");
+        assert_eq!(substr("hello", 0, Some(1)).unwrap(), "");
+        assert_eq!(substr("hello", 10, None).unwrap(), "");
+        assert_eq!(substr("hello", 1, Some(-1)).unwrap_err().code, "22011");
+        assert_eq!(substr("hello", i64::MAX, Some(i64::MAX)).unwrap(), "");
+    }
+}

@@ -1,0 +1,259 @@
+//! From query text to statements: splitting on `;`, a small pre-dispatch
+//! for statements sqlparser gets wrong, and PostgreSQL-shaped syntax
+//! errors.
+//!
+//! The text is tokenized once and cut at top-level semicolons, and each
+//! piece is parsed on its own. That gives every statement its own source
+//! text (for pg_stat_activity and the log), makes `""`, `";"` and
+//! comment-only strings come out as zero statements, and lets a leading
+//! keyword route a statement around sqlparser (`VACUUM ANALYZE t` is
+//! misparsed by it, `RESET TIME ZONE` refused).
+
+use sqlparser::ast;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Whitespace};
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+/// Nesting depth sqlparser may recurse to (its default is 50, too low for
+/// generated SQL; the stack is protected by its `recursive` feature).
+const PARSER_RECURSION_LIMIT: usize = 200;
+
+/// A statement routed around sqlparser by its leading keywords.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PreParsed {
+    /// RESET of a multi-word setting name (`RESET TIME ZONE`).
+    Reset(String),
+    /// A statement tusk recognises but does not implement yet.
+    Unsupported(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Parsed {
+    Ast(Box<ast::Statement>),
+    Pre(PreParsed),
+}
+
+/// Maps sqlparser's line/column locations back to character positions.
+struct LineIndex {
+    /// Character index of the first character of each line.
+    line_starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(sql: &str) -> LineIndex {
+        let mut line_starts = vec![0];
+        for (i, c) in sql.chars().enumerate() {
+            if c == '\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        LineIndex { line_starts }
+    }
+
+    /// 0-based character index of a 1-based line/column location.
+    fn char_index(&self, loc: Location) -> Option<usize> {
+        if loc.line == 0 || loc.column == 0 {
+            return None;
+        }
+        let start = *self.line_starts.get(loc.line as usize - 1)?;
+        Some(start + loc.column as usize - 1)
+    }
+}
+
+fn char_to_byte(sql: &str, ci: usize) -> usize {
+    sql.char_indices().nth(ci).map(|(b, _)| b).unwrap_or(sql.len())
+}
+
+fn is_trivia(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_) | Token::EOF)
+}
+
+/// Words of a token run, upper-cased, trivia skipped (for pre-dispatch).
+fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
+    tokens
+        .iter()
+        .filter(|t| !is_trivia(&t.token))
+        .take(n)
+        .map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
+    let w = leading_words(tokens, 5);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
+        ["RESET", "SESSION", "AUTHORIZATION"] => Some(PreParsed::Reset("session_authorization".into())),
+        ["RESET", "TRANSACTION", "ISOLATION", "LEVEL"] => Some(PreParsed::Reset("transaction_isolation".into())),
+        ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
+        ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
+        ["CHECKPOINT", ..] => Some(PreParsed::Unsupported("CHECKPOINT")),
+        ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
+        ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
+        _ => None,
+    }
+}
+
+/// A syntax error as PostgreSQL words it, with its 1-based character
+/// position in the query text (the `P` field of ErrorResponse).
+pub(crate) fn syntax_error(_sql: &str, message: &str, position: Option<usize>) -> (PgError, Option<u32>) {
+    (PgError::error(sqlstate::SYNTAX_ERROR, message), position.map(|p| (p + 1) as u32))
+}
+
+/// Split `message at Line: L, Column: C` into its parts.
+fn split_location(msg: &str) -> (&str, Option<Location>) {
+    if let Some(i) = msg.rfind(" at Line: ") {
+        let rest = &msg[i + " at Line: ".len()..];
+        if let Some((l, c)) = rest.split_once(", Column: ") {
+            if let (Ok(line), Ok(column)) = (l.trim().parse::<u64>(), c.trim().parse::<u64>()) {
+                return (&msg[..i], Some(Location { line, column }));
+            }
+        }
+    }
+    (msg, None)
+}
+
+fn token_text_at(sql: &str, tokens: &[TokenWithSpan], idx: &LineIndex, at: usize) -> Option<String> {
+    let t = tokens.iter().find(|t| !is_trivia(&t.token) && idx.char_index(t.span.start) == Some(at))?;
+    let start = char_to_byte(sql, at);
+    let end = char_to_byte(sql, idx.char_index(t.span.end)?);
+    sql.get(start..end).map(str::to_string)
+}
+
+fn map_parser_error(
+    sql: &str,
+    tokens: &[TokenWithSpan],
+    idx: &LineIndex,
+    e: ParserError,
+    piece_end: usize,
+) -> (PgError, Option<u32>) {
+    let msg = match e {
+        ParserError::RecursionLimitExceeded => {
+            return (
+                PgError::error("54001", "stack depth limit exceeded")
+                    .with_hint("The statement nests expressions too deeply; simplify it."),
+                None,
+            )
+        }
+        ParserError::ParserError(m) | ParserError::TokenizerError(m) => m,
+    };
+    let (text, loc) = split_location(&msg);
+    let pos = loc.and_then(|l| idx.char_index(l));
+    let found = text.split_once(", found: ").map(|(_, f)| f.trim());
+    if found == Some("EOF") || (pos.is_none() && found.is_none()) && text.contains("EOF") {
+        return syntax_error(sql, "syntax error at end of input", Some(piece_end));
+    }
+    if let Some(p) = pos {
+        if let Some(tok) = token_text_at(sql, tokens, idx, p) {
+            return syntax_error(sql, &format!("syntax error at or near \"{tok}\""), Some(p));
+        }
+    }
+    if let Some(f) = found {
+        return syntax_error(sql, &format!("syntax error at or near \"{f}\""), pos);
+    }
+    let (e, p) = syntax_error(sql, "syntax error", pos);
+    (e.with_detail(text.to_string()), p)
+}
+
+fn map_tokenizer_error(sql: &str, idx: &LineIndex, message: &str, loc: Location) -> (PgError, Option<u32>) {
+    let pos = idx.char_index(loc);
+    let rest = pos.map(|p| &sql[char_to_byte(sql, p)..]).unwrap_or("");
+    let what = if message.starts_with("Unterminated string literal") {
+        "unterminated quoted string"
+    } else if message.starts_with("Unterminated dollar-quoted") {
+        "unterminated dollar-quoted string"
+    } else if message.contains("quoted identifier") || message.contains("delimited") {
+        "unterminated quoted identifier"
+    } else if message.contains("comment") {
+        "unterminated /* comment"
+    } else {
+        "syntax error"
+    };
+    syntax_error(sql, &format!("{what} at or near \"{rest}\""), pos)
+}
+
+/// Parse `sql` into statements with their source text; errors carry the
+/// 1-based character position when known.
+pub(crate) fn parse_with_position(sql: &str) -> Result<Vec<(Parsed, String)>, (PgError, Option<u32>)> {
+    let dialect = PostgreSqlDialect {};
+    let idx = LineIndex::new(sql);
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| map_tokenizer_error(sql, &idx, &e.message, e.location))?;
+    let mut out = Vec::new();
+    for piece in tokens.split(|t| t.token == Token::SemiColon) {
+        let meaningful: Vec<&TokenWithSpan> = piece.iter().filter(|t| !is_trivia(&t.token)).collect();
+        let (Some(first), Some(last)) = (meaningful.first(), meaningful.last()) else {
+            continue;
+        };
+        let start = idx.char_index(first.span.start).unwrap_or(0);
+        let end = idx.char_index(last.span.end).unwrap_or(sql.chars().count());
+        let text = sql.get(char_to_byte(sql, start)..char_to_byte(sql, end)).unwrap_or(sql).to_string();
+        if let Some(pre) = pre_dispatch(piece) {
+            out.push((Parsed::Pre(pre), text));
+            continue;
+        }
+        let toks: Vec<TokenWithSpan> = piece
+            .iter()
+            .filter(|t| !matches!(t.token, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))))
+            .cloned()
+            .collect();
+        let mut parser = Parser::new(&dialect)
+            .with_recursion_limit(PARSER_RECURSION_LIMIT)
+            .with_tokens_with_locations(toks);
+        let stmts = parser.parse_statements().map_err(|e| map_parser_error(sql, piece, &idx, e, end))?;
+        match stmts.len() {
+            0 => {}
+            1 => {
+                let s = stmts.into_iter().next().map(Box::new);
+                if let Some(s) = s {
+                    out.push((Parsed::Ast(s), text));
+                }
+            }
+            // sqlparser read two statements where PostgreSQL needs a
+            // semicolon: report where the second one starts.
+            _ => {
+                return Err(syntax_error(sql, "syntax error: missing \";\" between statements", Some(start)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(sql: &str) -> (String, Option<u32>) {
+        let (e, p) = parse_with_position(sql).unwrap_err();
+        assert_eq!(e.code, "42601", "{sql}: {e}");
+        (e.message, p)
+    }
+
+    #[test]
+    fn splitting() {
+        assert!(parse_with_position("").unwrap().is_empty());
+        assert!(parse_with_position(" ; ;").unwrap().is_empty());
+        assert!(parse_with_position("-- only a comment\n/* and another */").unwrap().is_empty());
+        let v = parse_with_position("BEGIN; SELECT 'a;b' ;COMMIT").unwrap();
+        let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
+        assert!(matches!(parse_with_position("vacuum analyze t").unwrap()[0].0, Parsed::Pre(PreParsed::Unsupported("VACUUM"))));
+        assert!(matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone"));
+    }
+
+    #[test]
+    fn errors_look_like_postgres() {
+        assert_eq!(err("SELECT 1 FROMM x"), ("syntax error at or near \"x\"".into(), Some(16)));
+        assert_eq!(err("SELEC 1"), ("syntax error at or near \"SELEC\"".into(), Some(1)));
+        assert_eq!(err("SELECT 1 FROM"), ("syntax error at end of input".into(), Some(14)));
+        assert_eq!(err("SELECT 'abc"), ("unterminated quoted string at or near \"'abc\"".into(), Some(8)));
+        assert_eq!(err("SELECT 1;\nSELECT (2"), ("syntax error at end of input".into(), Some(20)));
+    }
+}

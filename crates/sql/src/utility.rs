@@ -1,0 +1,378 @@
+//! Utility statements: SET, SHOW, RESET, transaction control, DISCARD,
+//! DEALLOCATE, and the clean refusals for everything tusk lacks.
+//!
+//! These bind to a [`Utility`] that does nothing itself but call the
+//! [`Host`]: settings and transaction state belong to the session. SET's
+//! value is turned back into text exactly as PostgreSQL's
+//! flatten_set_variable_args does (identifiers folded, list items joined
+//! with ", ", list settings like search_path quoting what needs it), so
+//! the host's setting parser sees what PostgreSQL's would.
+
+use sqlparser::ast;
+
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::bind::{ident_name, not_supported};
+use crate::catalog;
+use crate::host::Host;
+use crate::types;
+use crate::value::Value;
+use crate::{Column, Command, Outcome};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Utility {
+    Show(String),
+    ShowAll,
+    Set { name: String, value: Option<String>, local: bool },
+    Reset(Option<String>),
+    Begin { tag: &'static str, modes: Vec<(&'static str, &'static str)> },
+    Commit,
+    Rollback,
+    Discard(&'static str),
+    Deallocate(Option<String>),
+}
+
+fn syntax(msg: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, msg)
+}
+
+/// Settings whose list items PostgreSQL quotes as identifiers (GUC_LIST_QUOTE).
+fn is_list_quote(name: &str) -> bool {
+    matches!(
+        name,
+        "search_path" | "temp_tablespaces" | "session_preload_libraries" | "shared_preload_libraries" | "local_preload_libraries"
+    )
+}
+
+fn quote_identifier(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+fn value_text(e: &ast::Expr, list_quote: bool) -> Result<String, PgError> {
+    let quote = |s: String| if list_quote { quote_identifier(&s) } else { s };
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => Ok(n.clone()),
+            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::UnicodeStringLiteral(s) => {
+                Ok(quote(s.clone()))
+            }
+            ast::Value::DollarQuotedString(d) => Ok(quote(d.value.clone())),
+            ast::Value::Boolean(b) => Ok(if *b { "true" } else { "false" }.into()),
+            other => Err(syntax(format!("syntax error at or near \"{other}\""))),
+        },
+        ast::Expr::Identifier(i) => Ok(quote(ident_name(i))),
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => Ok(format!("-{}", value_text(expr, false)?)),
+            _ => Err(syntax(format!("syntax error at or near \"{e}\""))),
+        },
+        ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => value_text(expr, false),
+        other => Err(syntax(format!("syntax error at or near \"{other}\""))),
+    }
+}
+
+/// SET's value list as text; `None` for DEFAULT.
+fn set_value(name: &str, values: &[ast::Expr]) -> Result<Option<String>, PgError> {
+    if let [ast::Expr::Identifier(i)] = values {
+        if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default") {
+            return Ok(None);
+        }
+    }
+    if values.is_empty() {
+        return Err(syntax("syntax error at end of input"));
+    }
+    let lq = is_list_quote(name);
+    let parts: Result<Vec<String>, PgError> = values.iter().map(|v| value_text(v, lq)).collect();
+    Ok(Some(parts?.join(", ")))
+}
+
+fn object_name(n: &ast::ObjectName) -> String {
+    n.0.iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => ident_name(i),
+            ast::ObjectNamePart::Function(f) => f.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The setting a multi-word SHOW/RESET name stands for.
+fn setting_name(words: &[String]) -> String {
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let u: Vec<&str> = upper.iter().map(String::as_str).collect();
+    match u.as_slice() {
+        ["TIME", "ZONE"] => "timezone".into(),
+        ["TRANSACTION", "ISOLATION", "LEVEL"] => "transaction_isolation".into(),
+        ["SESSION", "AUTHORIZATION"] => "session_authorization".into(),
+        _ => words.join("."),
+    }
+}
+
+/// The first keywords of a statement, for "X is not supported yet".
+fn command_words(sql: &str) -> String {
+    let words: Vec<String> = sql.split_whitespace().take(3).map(|w| w.to_ascii_uppercase()).collect();
+    let n = match words.first().map(String::as_str) {
+        Some("CREATE" | "DROP" | "ALTER") => {
+            if matches!(words.get(1).map(String::as_str), Some("UNIQUE" | "TEMP" | "TEMPORARY" | "OR" | "UNLOGGED")) {
+                3
+            } else {
+                2
+            }
+        }
+        _ => 1,
+    };
+    words.into_iter().take(n).collect::<Vec<_>>().join(" ").trim_end_matches(['(', ';']).to_string()
+}
+
+fn check_table(name: &ast::ObjectName, what: &str) -> Result<Utility, PgError> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .map(|p| match p {
+            ast::ObjectNamePart::Identifier(i) => ident_name(i),
+            ast::ObjectNamePart::Function(f) => f.to_string(),
+        })
+        .collect();
+    match parts.as_slice() {
+        [t] => catalog::lookup(None, t)?,
+        [s, t] => catalog::lookup(Some(s), t)?,
+        _ => catalog::lookup(None, &parts.join("."))?,
+    };
+    Err(not_supported(what))
+}
+
+pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
+    use ast::Statement as S;
+    match s {
+        S::Set(set) => match set {
+            ast::Set::SingleAssignment { scope, hivevar, variable, values } => {
+                if *hivevar {
+                    return Err(syntax("syntax error at or near \"HIVEVAR\""));
+                }
+                let local = match scope {
+                    None | Some(ast::ContextModifier::Session) => false,
+                    Some(ast::ContextModifier::Local) => true,
+                    Some(_) => return Err(syntax("syntax error at or near \"GLOBAL\"")),
+                };
+                let name = object_name(variable);
+                let value = set_value(&name, values)?;
+                Ok(Utility::Set { name, value, local })
+            }
+            ast::Set::SetTimeZone { local, value } => {
+                let v = match value {
+                    ast::Expr::Identifier(i) if i.quote_style.is_none() && matches!(i.value.to_ascii_uppercase().as_str(), "LOCAL" | "DEFAULT") => None,
+                    ast::Expr::Interval(_) => return Err(not_supported("SET TIME ZONE INTERVAL")),
+                    other => Some(value_text(other, false)?),
+                };
+                Ok(Utility::Set { name: "timezone".into(), value: v, local: *local })
+            }
+            ast::Set::SetNames { charset_name, collation_name } => {
+                if collation_name.is_some() {
+                    return Err(syntax("syntax error at or near \"COLLATE\""));
+                }
+                Ok(Utility::Set { name: "client_encoding".into(), value: Some(ident_name(charset_name)), local: false })
+            }
+            _ => Err(not_supported(command_words(sql))),
+        },
+        S::Reset(r) => Ok(Utility::Reset(match &r.reset {
+            ast::Reset::ALL => None,
+            ast::Reset::SessionAuthorization => Some("session_authorization".into()),
+            ast::Reset::ConfigurationParameter(n) => Some(object_name(n)),
+        })),
+        S::ShowVariable { variable } => {
+            let words: Vec<String> = variable.iter().map(ident_name).collect();
+            if let [w] = variable.as_slice() {
+                if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("all") {
+                    return Ok(Utility::ShowAll);
+                }
+            }
+            Ok(Utility::Show(setting_name(&words)))
+        }
+        S::StartTransaction { modes, begin, transaction: _, modifier, statements, exception, has_end_keyword } => {
+            if modifier.is_some() || !statements.is_empty() || exception.is_some() || *has_end_keyword {
+                return Err(syntax(format!("syntax error at or near \"{}\"", command_words(sql))));
+            }
+            let mut m = Vec::new();
+            for mode in modes {
+                m.push(match mode {
+                    ast::TransactionMode::IsolationLevel(l) => (
+                        "transaction_isolation",
+                        match l {
+                            ast::TransactionIsolationLevel::ReadUncommitted => "read uncommitted",
+                            ast::TransactionIsolationLevel::ReadCommitted => "read committed",
+                            ast::TransactionIsolationLevel::RepeatableRead => "repeatable read",
+                            ast::TransactionIsolationLevel::Serializable => "serializable",
+                            _ => return Err(syntax("syntax error at or near \"SNAPSHOT\"")),
+                        },
+                    ),
+                    ast::TransactionMode::AccessMode(a) => (
+                        "transaction_read_only",
+                        match a {
+                            ast::TransactionAccessMode::ReadOnly => "on",
+                            ast::TransactionAccessMode::ReadWrite => "off",
+                        },
+                    ),
+                });
+            }
+            Ok(Utility::Begin { tag: if *begin { "BEGIN" } else { "START TRANSACTION" }, modes: m })
+        }
+        S::Commit { chain, end: _, modifier } => {
+            if modifier.is_some() {
+                return Err(syntax(format!("syntax error at or near \"{}\"", command_words(sql))));
+            }
+            if *chain {
+                return Err(not_supported("COMMIT AND CHAIN"));
+            }
+            Ok(Utility::Commit)
+        }
+        S::Rollback { chain, savepoint } => {
+            if savepoint.is_some() {
+                return Err(not_supported("ROLLBACK TO SAVEPOINT"));
+            }
+            if *chain {
+                return Err(not_supported("ROLLBACK AND CHAIN"));
+            }
+            Ok(Utility::Rollback)
+        }
+        S::Discard { object_type } => Ok(Utility::Discard(match object_type {
+            ast::DiscardObject::ALL => "ALL",
+            ast::DiscardObject::PLANS => "PLANS",
+            ast::DiscardObject::SEQUENCES => "SEQUENCES",
+            ast::DiscardObject::TEMP => "TEMP",
+        })),
+        S::Deallocate { name, prepare: _ } => {
+            if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
+                Ok(Utility::Deallocate(None))
+            } else {
+                Ok(Utility::Deallocate(Some(ident_name(name))))
+            }
+        }
+        S::Insert(i) => match &i.table {
+            ast::TableObject::TableName(n) => check_table(n, "INSERT"),
+            _ => Err(not_supported("INSERT")),
+        },
+        S::Update(u) => match &u.table.relation {
+            ast::TableFactor::Table { name, .. } => check_table(name, "UPDATE"),
+            _ => Err(not_supported("UPDATE")),
+        },
+        S::Delete(d) => {
+            let from = match &d.from {
+                ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+            };
+            match from.first().map(|t| &t.relation) {
+                Some(ast::TableFactor::Table { name, .. }) => check_table(name, "DELETE"),
+                _ => Err(not_supported("DELETE")),
+            }
+        }
+        S::Copy { source: ast::CopySource::Table { table_name, .. }, .. } => check_table(table_name, "COPY"),
+        _ => Err(not_supported(command_words(sql))),
+    }
+}
+
+fn text_col(name: &str) -> Column {
+    Column { name: name.to_string(), type_oid: types::TEXT, type_len: -1, type_mod: -1 }
+}
+
+impl Utility {
+    pub fn command(&self) -> Command {
+        match self {
+            Utility::Show(_) | Utility::ShowAll => Command::Show,
+            Utility::Set { .. } => Command::Set,
+            Utility::Reset(_) => Command::Reset,
+            Utility::Begin { .. } => Command::Begin,
+            Utility::Commit => Command::Commit,
+            Utility::Rollback => Command::Rollback,
+            Utility::Discard(w) => Command::Other(match *w {
+                "ALL" => "DISCARD ALL",
+                "PLANS" => "DISCARD PLANS",
+                "SEQUENCES" => "DISCARD SEQUENCES",
+                _ => "DISCARD TEMP",
+            }),
+            Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
+            Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
+        }
+    }
+
+    pub fn columns(&self, host: &dyn Host) -> Vec<Column> {
+        match self {
+            Utility::Show(name) => vec![text_col(&host.setting_name(name).unwrap_or_else(|| name.to_lowercase()))],
+            Utility::ShowAll => vec![text_col("name"), text_col("setting"), text_col("description")],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn execute(&self, host: &mut dyn Host) -> Result<Outcome, PgError> {
+        let done = |tag: &str| Ok(Outcome { rows: Vec::new(), tag: tag.to_string() });
+        match self {
+            Utility::Show(name) => {
+                let v = host.show(name)?;
+                Ok(Outcome { rows: vec![vec![Value::Text(v)]], tag: "SHOW".into() })
+            }
+            Utility::ShowAll => {
+                let rows = host
+                    .show_all()
+                    .into_iter()
+                    .map(|(n, s, d)| vec![Value::Text(n), Value::Text(s), Value::Text(d)])
+                    .collect();
+                Ok(Outcome { rows, tag: "SHOW".into() })
+            }
+            Utility::Set { name, value, local } => {
+                host.set(name, value.as_deref(), *local)?;
+                done("SET")
+            }
+            Utility::Reset(name) => {
+                host.reset(name.as_deref())?;
+                done("RESET")
+            }
+            Utility::Begin { tag, modes } => {
+                host.begin(tag)?;
+                for (name, value) in modes {
+                    if let Err(e) = host.set(name, Some(value), true) {
+                        // A host without these settings still runs the block.
+                        if e.code != sqlstate::UNDEFINED_OBJECT {
+                            return Err(e);
+                        }
+                    }
+                }
+                done(tag)
+            }
+            Utility::Commit => {
+                let tag = host.commit()?;
+                done(tag)
+            }
+            Utility::Rollback => {
+                host.rollback()?;
+                done("ROLLBACK")
+            }
+            Utility::Discard(what) => {
+                host.discard(what)?;
+                done(&format!("DISCARD {what}"))
+            }
+            Utility::Deallocate(name) => {
+                host.deallocate(name.as_deref())?;
+                done(if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_quoting() {
+        assert_eq!(quote_identifier("public"), "public");
+        assert_eq!(quote_identifier("My Schema"), "\"My Schema\"");
+        assert_eq!(quote_identifier("$user"), "\"$user\"");
+        assert_eq!(command_words("create table t (a int)"), "CREATE TABLE");
+        assert_eq!(command_words("listen foo"), "LISTEN");
+    }
+}
