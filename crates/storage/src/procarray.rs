@@ -475,6 +475,68 @@ impl ProcArray {
     }
 }
 
+/// Why a proc array described by a segment header cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionError {
+    /// The area does not lie inside the mapped region.
+    OutOfBounds { offset: u64, size: u64, region_size: usize },
+    /// The area's offset is not aligned for [`ProcSlot`].
+    Misaligned { offset: u64, align: usize },
+}
+
+impl std::fmt::Display for RegionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegionError::OutOfBounds { offset, size, region_size } => write!(
+                f,
+                "the proc array area (offset {offset}, {size} bytes) does not fit in the {region_size}-byte shared memory region; the segment header is corrupt or from another tusk version"
+            ),
+            RegionError::Misaligned { offset, align } => write!(
+                f,
+                "the proc array area offset {offset} is not a multiple of {align}; the segment header is corrupt or from another tusk version"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegionError {}
+
+/// How many slots a proc-array area of `area_size` bytes holds: what a
+/// reader outside the server (which does not know the settings) uses as
+/// the slot count.
+pub const fn slots_in_area(area_size: usize) -> usize {
+    area_size / std::mem::size_of::<ProcSlot>()
+}
+
+/// Consistent copies of the occupied slots of a proc array that another
+/// process placed at `offset..offset + size` of a region mapped at `base`
+/// (`tusk ctl stop` reads the server's segment this way, attached
+/// read-only, while new connections are refused). Offset and size come
+/// from the segment header, which this process did not write, so they are
+/// checked against the region before anything is read. Reading only loads,
+/// so a read-only mapping is enough.
+///
+/// # Safety
+/// `base` must point to `region_size` readable bytes of a mapping that
+/// stays mapped during the call.
+pub unsafe fn snapshot_in_region(base: *const u8, region_size: usize, offset: u64, size: u64) -> Result<Vec<ProcInfo>, RegionError> {
+    let end = offset.checked_add(size);
+    if end.is_none_or(|e| e > region_size as u64) {
+        return Err(RegionError::OutOfBounds { offset, size, region_size });
+    }
+    let align = std::mem::align_of::<ProcSlot>();
+    if !(base as usize + offset as usize).is_multiple_of(align) {
+        return Err(RegionError::Misaligned { offset, align });
+    }
+    // The slot count does not need max_connections: reading never claims
+    // a slot, and each slot says which kind of process holds it.
+    let len = slots_in_area(size as usize);
+    // SAFETY: the area lies inside the region (checked above), which the
+    // caller keeps mapped for the duration of the call.
+    let pa = unsafe { ProcArray::from_raw(base.add(offset as usize) as *mut u8, len, len) };
+    Ok(pa.snapshot())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,5 +585,38 @@ mod tests {
         assert_eq!(p.state.as_str(), Some("active"));
         assert_eq!(p.query, "select 1");
         assert_eq!(p.backend_start, Some(7));
+    }
+    #[test]
+    fn snapshot_in_region_reads_what_a_backend_published_and_checks_bounds() {
+        let total = 4;
+        let slot = std::mem::size_of::<ProcSlot>();
+        // A region with some bytes before the area, as in a real segment.
+        let offset = 128usize;
+        let mut mem = vec![0u64; (offset + total * slot).div_ceil(8) + 8];
+        let base = mem.as_mut_ptr() as *mut u8;
+        let pa = unsafe { ProcArray::from_raw(base.add(offset), total, 1) };
+        pa.init();
+        let i = pa.acquire_backend(4242, false, 0).unwrap();
+        pa.slot(i).set_identity("postgres", "bob", "blocker", None, false, 5);
+        pa.slot(i).set_state(BackendState::IdleInTransaction, Some("BEGIN"), 6);
+        pa.slot(i).set_xact_start(6);
+        pa.acquire_aux(ProcKind::Checkpointer, 77);
+        let region = mem.len() * 8;
+        let size = (total * slot) as u64;
+        assert_eq!(slots_in_area(total * slot), total);
+        let snap = unsafe { snapshot_in_region(base, region, offset as u64, size) }.unwrap();
+        assert_eq!(snap.len(), 2);
+        assert_eq!((snap[0].pid, snap[0].kind, snap[0].application_name.as_str()), (4242, ProcKind::ClientBackend, "blocker"));
+        assert_eq!(snap[0].state, BackendState::IdleInTransaction);
+        assert_eq!(snap[0].xact_start, Some(6));
+        assert_eq!((snap[1].pid, snap[1].kind), (77, ProcKind::Checkpointer));
+        // A header that claims more than the region holds is refused.
+        let e = unsafe { snapshot_in_region(base, region, offset as u64, region as u64) }.unwrap_err();
+        assert!(matches!(e, RegionError::OutOfBounds { .. }), "{e}");
+        assert!(e.to_string().contains("does not fit"));
+        let e = unsafe { snapshot_in_region(base, region, u64::MAX - 1, 8) }.unwrap_err();
+        assert!(matches!(e, RegionError::OutOfBounds { .. }));
+        let e = unsafe { snapshot_in_region(base, region, offset as u64 + 1, 8) }.unwrap_err();
+        assert!(matches!(e, RegionError::Misaligned { .. }), "{e}");
     }
 }
