@@ -1,0 +1,28 @@
+//! End-to-end tests of the server foundation: the real `tusk` binary,
+//! started on a fresh cluster per test, driven by real clients (the Rust
+//! `postgres` crate, PostgreSQL 15's `psql` and `pg_isready`, and a raw
+//! protocol client for what drivers hide or refuse to send).
+//!
+//! Why one test binary with modules (as ripgrep does): one link instead
+//! of one per file, and one shared harness (`util`). Run with
+//! `cargo test -p tusk --test e2e -- --test-threads 4`.
+//!
+//! Modules, one per topic:
+//! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
+//! - `psql`: psql over TCP and the Unix socket.
+//! - `client`: the postgres crate: simple, extended and prepared queries,
+//!   errors, aborted transactions, SET rules.
+//! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
+//! - `sessions`: connection limits, cancel, pg_terminate_backend, pg_stat_activity.
+//! - `lockfile`: postmaster.pid format, a second server, a stale file.
+//! - `startup`: root refusal, bad settings, `-C`.
+//! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
+
+mod client;
+mod lockfile;
+mod psql;
+mod raw;
+mod sessions;
+mod startup;
+mod stop;
+mod util;

@@ -1,0 +1,64 @@
+//! psql, PostgreSQL 15's own client, over TCP and over the Unix socket:
+//! the statements an operator types first, with their output as text.
+
+use crate::util::{TestServer, Via};
+
+/// Every check of one transport; `via` chooses TCP or the Unix socket.
+fn psql_session_checks(via: Via) {
+    let srv = TestServer::start(crate::util::Opts::new().set("max_connections", "12"));
+    let q = |sql: &str| srv.psql_c(via, &[sql]);
+
+    assert_eq!(q("SELECT 1"), "1\n");
+    // Arithmetic with PostgreSQL's integer division and modulo, comparisons.
+    assert_eq!(q("SELECT 2 + 3 * 4, 7 / 2, 7 % 3, 2 > 1, 'a' < 'b', 1 = 2"), "14|3|1|t|t|f\n");
+    // Concatenation, casts (numeric to int rounds half away from zero).
+    assert_eq!(q("SELECT 'foo' || 'bar', '42'::int4 + 1, 3.5::int4, 12::text || 'x'"), "foobar|43|4|12x\n");
+    // NULL: prints as an empty field, propagates through operators.
+    assert_eq!(q("SELECT NULL IS NULL, (1 + NULL) IS NULL, NULL::int4"), "t|t|\n");
+
+    let version = q("select version()");
+    assert!(version.starts_with("PostgreSQL 15"), "version() = {version:?}");
+
+    assert_eq!(q("show max_connections"), "12\n");
+
+    // SET then SHOW in the same session (two -c in one psql run).
+    assert_eq!(srv.psql_c(via, &["SET application_name = 'x'", "SHOW application_name"]), "x\n");
+
+    assert_eq!(q("select current_setting('port')"), format!("{}\n", srv.port()));
+    assert_eq!(q("select set_config('application_name','y',false)"), "y\n");
+
+    let pid: i32 = q("select pg_backend_pid()").trim().parse().expect("pg_backend_pid() is an integer");
+    assert!(pid > 0 && pid != srv.pm_pid(), "pg_backend_pid() = {pid}, postmaster {}", srv.pm_pid());
+
+    // A transaction block in one simple Query message.
+    assert_eq!(q("BEGIN; SELECT 1; COMMIT"), "1\n");
+
+    // SHOW ALL: name|setting|description per setting.
+    let all = q("SHOW ALL");
+    let lines: Vec<&str> = all.lines().collect();
+    assert!(lines.len() > 20, "SHOW ALL returned {} rows:\n{all}", lines.len());
+    assert!(lines.iter().all(|l| l.split('|').count() >= 3), "SHOW ALL rows must have name|setting|description:\n{all}");
+    assert!(lines.iter().any(|l| l.starts_with("max_connections|12|")), "SHOW ALL lacks max_connections|12:\n{all}");
+}
+
+#[test]
+fn psql_over_tcp() {
+    psql_session_checks(Via::Tcp);
+}
+
+#[test]
+fn psql_over_unix_socket() {
+    psql_session_checks(Via::Unix);
+}
+
+/// A failing `-c` command makes psql exit 1, and the error reaches
+/// psql's stderr with PostgreSQL's wording.
+#[test]
+fn psql_reports_errors() {
+    let srv = TestServer::start(crate::util::Opts::new());
+    let out = srv.psql(Via::Tcp, &["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", "SELECT 1/0"]);
+    assert_eq!(out.code(), Some(1), "{}", out.describe());
+    assert!(out.stderr.contains("ERROR:  division by zero"), "{}", out.describe());
+    // The server is still fine.
+    assert_eq!(srv.psql_c(Via::Unix, &["SELECT 1"]), "1\n");
+}
