@@ -659,3 +659,492 @@ impl KeyWalk {
         Ok(())
     }
 }
+
+/// Seconds of slack when comparing a process's start time with an
+/// object's creation time. /proc gives the start in clock ticks since boot
+/// and the boot time in whole seconds, and the kernel's object times are
+/// whole seconds too; a PID is called reused only when its process started
+/// clearly after the object existed.
+pub const REUSE_MARGIN_SECS: i64 = 2;
+
+/// What became of the process that created an object, as far as can be
+/// proven. Only [`ProcessFate::Alive`] protects the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessFate {
+    /// No process has that PID (`kill(pid, 0)` = ESRCH).
+    Gone,
+    /// The process exited and waits to be reaped by its parent: it holds
+    /// no memory, no attachment, and will never run again.
+    Zombie,
+    /// A process with that PID runs, but it started (at `started_at`,
+    /// Unix seconds) after the object already existed, so it is not the
+    /// creator: the PID was reused.
+    Reused { started_at: i64 },
+    /// It runs and may be the creator (or it cannot be told apart).
+    Alive,
+}
+
+impl ProcessFate {
+    /// Whether the creator is proven to be no longer running.
+    pub fn is_gone(&self) -> bool {
+        !matches!(self, ProcessFate::Alive)
+    }
+
+    /// The fact in words, for logs and `tusk ipc`: "creator PID 42 does
+    /// not exist".
+    pub fn describe(&self, who: &str, pid: i32) -> String {
+        match self {
+            ProcessFate::Gone => format!("{who} PID {pid} does not exist"),
+            ProcessFate::Zombie => {
+                format!("{who} PID {pid} has exited (a zombie not yet reaped by its parent)")
+            }
+            ProcessFate::Reused { started_at } => format!(
+                "{who} PID {pid} was reused: the process now holding it started at {} (Unix time), after the object \
+                 was made",
+                started_at
+            ),
+            ProcessFate::Alive => format!("{who} PID {pid} is running"),
+        }
+    }
+}
+
+/// The fate of `pid`, for an object known to exist at `existed_by` (Unix
+/// seconds; the kernel's change time of the object is such a bound, since
+/// it is never earlier than the creation). A PID <= 0 names no process and
+/// is reported Alive, so that nothing is ever taken on such evidence.
+/// When /proc cannot tell (hidden processes), a running PID is Alive.
+pub fn process_fate(pid: i32, existed_by: i64) -> ProcessFate {
+    if pid <= 0 {
+        return ProcessFate::Alive;
+    }
+    if !pid_alive(pid) {
+        return ProcessFate::Gone;
+    }
+    let Some(stat) = read_proc_stat(pid) else {
+        // Exited between the two looks, or /proc hides it.
+        return if pid_alive(pid) {
+            ProcessFate::Alive
+        } else {
+            ProcessFate::Gone
+        };
+    };
+    if stat.state == 'Z' || stat.state == 'X' {
+        return ProcessFate::Zombie;
+    }
+    match start_time_of(&stat) {
+        Some(started_at) if started_at > existed_by.saturating_add(REUSE_MARGIN_SECS) => {
+            ProcessFate::Reused { started_at }
+        }
+        _ => ProcessFate::Alive,
+    }
+}
+
+/// When a process started, in Unix seconds (None if /proc cannot say).
+pub fn process_start_time(pid: i32) -> Option<i64> {
+    start_time_of(&read_proc_stat(pid)?)
+}
+
+/// The fields of `/proc/PID/stat` used here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    pub state: char,
+    pub ppid: i32,
+    /// Clock ticks after boot.
+    pub start_ticks: u64,
+}
+
+fn read_proc_stat(pid: i32) -> Option<ProcStat> {
+    parse_proc_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+/// Parses `/proc/PID/stat`. The command name (field 2) is in parentheses
+/// and may itself contain spaces and parentheses, so the fields are
+/// counted from the last `)`.
+pub(crate) fn parse_proc_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    // After ')': f[0] is field 3 (state), so field N is f[N - 3].
+    Some(ProcStat {
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        start_ticks: f.get(19)?.parse().ok()?,
+    })
+}
+
+fn start_time_of(stat: &ProcStat) -> Option<i64> {
+    let btime = boot_time(&std::fs::read_to_string("/proc/stat").ok()?)?;
+    // SAFETY: sysconf has no side effects.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz <= 0 {
+        return None;
+    }
+    Some(btime + (stat.start_ticks / hz as u64) as i64)
+}
+
+/// The `btime` line of /proc/stat: boot time in Unix seconds.
+pub(crate) fn boot_time(proc_stat: &str) -> Option<i64> {
+    proc_stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Which kind of System V object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpcObject {
+    Segment,
+    SemSet,
+}
+
+/// One leftover removed by [`reclaim_orphans_of`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reclaimed {
+    pub object: IpcObject,
+    pub key: i32,
+    pub id: i32,
+    pub creator_pid: i32,
+    /// The proof, in words ("no process is attached; creator PID 42 does
+    /// not exist").
+    pub proof: String,
+}
+
+/// Removes every proven orphan of the data directory `datadir`, wherever
+/// its key: tusk segments whose header names this directory (device and
+/// inode) with no process attached and a creator that is gone, zombie or
+/// whose PID was reused; then tusk semaphore sets created by the creator
+/// of such a segment, when that creator is also proven gone for the set.
+/// Each removal is logged. Nothing attached, nothing of another data
+/// directory, nothing foreign or PostgreSQL's is touched.
+///
+/// Why at start and for every key: the create loop only meets the keys it
+/// walks, so a segment left at another key (the server ran on another
+/// port, or the next key was taken that time) would stay forever. The
+/// caller must hold the data directory's lock file (postmaster.pid), so
+/// that no other server of this directory is starting meanwhile.
+///
+/// A failure to list or to remove is logged and skipped: the start goes
+/// on, and the create loop still judges its own keys.
+pub fn reclaim_orphans_of(datadir: &Path) -> Vec<Reclaimed> {
+    let mut out = Vec::new();
+    let ident = match datadir_identity(datadir) {
+        Ok(i) => i,
+        Err(e) => {
+            elog::log(format!(
+                "could not look for leftover shared memory of data directory \"{}\": could not stat it: {}",
+                datadir.display(),
+                e.raw_os_error()
+                    .map(errno_text)
+                    .unwrap_or_else(|| e.to_string())
+            ));
+            return out;
+        }
+    };
+    let segments = match crate::sysv_list::list_segments() {
+        Ok(s) => s,
+        Err(e) => {
+            elog::log(format!(
+                "could not look for leftover shared memory: could not list the segments: {e}"
+            ));
+            return out;
+        }
+    };
+    let mut dead_creators: Vec<i32> = Vec::new();
+    for info in segments {
+        if info.marked_for_removal() || info.nattch != 0 {
+            continue;
+        }
+        let SegmentState::TuskUnattached(h) = judge_segment(info.id, Some(ident)) else {
+            continue;
+        };
+        let fate = process_fate(h.creator_pid, info.ctime);
+        if !fate.is_gone() {
+            continue;
+        }
+        // Judge once more right before removing: someone may have
+        // attached since (the window that remains is the kernel's).
+        match shm::stat(info.id) {
+            Ok(now) if now.nattch == 0 && now.ctime == info.ctime => {}
+            _ => continue,
+        }
+        let proof = format!(
+            "no process is attached; {}",
+            fate.describe("its creator", h.creator_pid)
+        );
+        match shm::remove_id(info.id) {
+            Ok(()) => {
+                elog::log(format!(
+                    "removed leftover shared memory block (key {}, ID {}) of data directory \"{}\": {proof}",
+                    info.key as u32,
+                    info.id,
+                    datadir.display()
+                ));
+                dead_creators.push(h.creator_pid);
+                out.push(Reclaimed {
+                    object: IpcObject::Segment,
+                    key: info.key,
+                    id: info.id,
+                    creator_pid: h.creator_pid,
+                    proof,
+                });
+            }
+            Err(e) => elog::log(format!(
+                "could not remove leftover shared memory block (key {}, ID {}): {}",
+                info.key as u32,
+                info.id,
+                e.raw_os_error()
+                    .map(errno_text)
+                    .unwrap_or_else(|| e.to_string())
+            )),
+        }
+    }
+    if dead_creators.is_empty() {
+        return out;
+    }
+    let sets = match crate::sysv_list::list_sem_sets() {
+        Ok(s) => s,
+        Err(e) => {
+            elog::log(format!(
+                "could not look for leftover semaphore sets: could not list them: {e}"
+            ));
+            return out;
+        }
+    };
+    for info in sets {
+        let SemSetState::Tusk { creator_pid, .. } = judge_sem_set(info.id) else {
+            continue;
+        };
+        if !dead_creators.contains(&creator_pid) {
+            continue;
+        }
+        let fate = process_fate(creator_pid, info.ctime);
+        if !fate.is_gone() {
+            continue;
+        }
+        let proof = format!(
+            "it was made by the server whose segment was just removed; {}",
+            fate.describe("its creator", creator_pid)
+        );
+        match sem::remove_id(info.id) {
+            Ok(()) => {
+                elog::log(format!(
+                    "removed leftover semaphore set (key {}, ID {}) of data directory \"{}\": {proof}",
+                    info.key as u32,
+                    info.id,
+                    datadir.display()
+                ));
+                out.push(Reclaimed {
+                    object: IpcObject::SemSet,
+                    key: info.key,
+                    id: info.id,
+                    creator_pid,
+                    proof,
+                });
+            }
+            Err(e) => elog::log(format!(
+                "could not remove leftover semaphore set (key {}, ID {}): {}",
+                info.key as u32,
+                info.id,
+                e.raw_os_error()
+                    .map(errno_text)
+                    .unwrap_or_else(|| e.to_string())
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::ShmemHeader;
+
+    #[test]
+    fn proc_stat_fields_are_counted_from_the_last_parenthesis() {
+        let line = "4242 (tusk: a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 \
+                    1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+        let s = parse_proc_stat(line).unwrap();
+        assert_eq!(
+            s,
+            ProcStat {
+                state: 'S',
+                ppid: 1,
+                start_ticks: 123_456
+            }
+        );
+        assert_eq!(parse_proc_stat("12 (x) Z 1 2").map(|s| s.state), None);
+        assert_eq!(parse_proc_stat("garbage"), None);
+        assert_eq!(parse_proc_stat(""), None);
+    }
+
+    #[test]
+    fn boot_time_line() {
+        assert_eq!(
+            boot_time("cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n"),
+            Some(1_700_000_000)
+        );
+        assert_eq!(boot_time("cpu 1\n"), None);
+    }
+
+    /// A PID that existed and is gone: a reaped child's.
+    fn dead_pid() -> i32 {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        pid
+    }
+
+    #[test]
+    fn fates_of_processes() {
+        let me = std::process::id() as i32;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert_eq!(process_fate(me, now), ProcessFate::Alive);
+        assert!(process_start_time(me).is_some_and(|t| t <= now + REUSE_MARGIN_SECS));
+        // An object made long before this process started: the PID was reused.
+        assert!(matches!(
+            process_fate(me, 1_000_000_000),
+            ProcessFate::Reused { .. }
+        ));
+        assert_eq!(process_fate(dead_pid(), now), ProcessFate::Gone);
+        // PID 0 and negatives address process groups, never a creator.
+        assert_eq!(process_fate(0, now), ProcessFate::Alive);
+        assert_eq!(process_fate(-5, now), ProcessFate::Alive);
+
+        // An exited child not yet reaped is a zombie: gone, though kill(pid, 0) succeeds.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while read_proc_stat(pid).is_some_and(|s| s.state != 'Z') {
+            assert!(std::time::Instant::now() < deadline, "child never exited");
+            std::thread::yield_now();
+        }
+        assert!(pid_alive(pid));
+        assert_eq!(process_fate(pid, now), ProcessFate::Zombie);
+        assert!(process_fate(pid, now).is_gone());
+        child.wait().unwrap();
+        assert!(process_fate(pid, now)
+            .describe("creator", pid)
+            .contains(&format!("creator PID {pid}")));
+    }
+
+    /// Removes the objects of a test however it ends.
+    struct Cleanup {
+        shm: Vec<i32>,
+        sem: Vec<i32>,
+    }
+
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for &id in &self.shm {
+                let _ = shm::remove_id(id);
+            }
+            for &id in &self.sem {
+                let _ = sem::remove_id(id);
+            }
+        }
+    }
+
+    /// A detached private segment with tusk's header naming `dir` and
+    /// `creator`; if `keep_attached`, the attachment is returned.
+    fn tusk_segment(
+        dir: &Path,
+        creator: i32,
+        keep_attached: bool,
+        cleanup: &mut Cleanup,
+    ) -> (i32, Option<Segment>) {
+        let (dev, ino) = datadir_identity(dir).unwrap();
+        let seg = Segment::create(libc::IPC_PRIVATE, HEADER_SIZE).unwrap();
+        cleanup.shm.push(seg.id());
+        let mut h = ShmemHeader::new(dev, ino, HEADER_SIZE as u64, dir);
+        h.creator_pid = creator;
+        seg.write_header(&h).unwrap();
+        let id = seg.id();
+        (id, keep_attached.then_some(seg))
+    }
+
+    /// A private tusk set whose marker was last touched by a process that
+    /// has exited since: a crashed server's set. Returns (id, that PID).
+    fn orphan_set(cleanup: &mut Cleanup) -> (i32, i32) {
+        let set = SemSet::create(libc::IPC_PRIVATE, 1).unwrap();
+        cleanup.sem.push(set.id());
+        // SAFETY: the child makes two system calls and _exits; nothing that
+        // could deadlock on a lock held by another thread of the parent.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let mut ops = [
+                libc::sembuf {
+                    sem_num: 1,
+                    sem_op: 1,
+                    sem_flg: 0,
+                },
+                libc::sembuf {
+                    sem_num: 1,
+                    sem_op: -1,
+                    sem_flg: 0,
+                },
+            ];
+            // SAFETY: two valid sembufs on a set this process may use.
+            let rc = unsafe { libc::semop(set.id(), ops.as_mut_ptr(), 2) };
+            // SAFETY: leave without running the parent's atexit handlers.
+            unsafe { libc::_exit(if rc == 0 { 0 } else { 1 }) };
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        assert_eq!(set.creator_pid().unwrap(), pid);
+        assert_eq!(set.marker_value().unwrap(), TUSK_SEMA_MAGIC);
+        (set.id(), pid)
+    }
+
+    #[test]
+    fn reclaim_takes_only_proven_orphans_of_the_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let mut c = Cleanup {
+            shm: Vec::new(),
+            sem: Vec::new(),
+        };
+        let (set_id, dead) = orphan_set(&mut c);
+        // The crashed server's segment, at whatever key: reclaimed.
+        let (orphan, _) = tusk_segment(dir.path(), dead, false, &mut c);
+        // Its backends' leftover attachment in another segment: kept.
+        let (attached, keep) = tusk_segment(dir.path(), dead_pid(), true, &mut c);
+        // A live creator (this process): kept.
+        let (live, _) = tusk_segment(dir.path(), std::process::id() as i32, false, &mut c);
+        // Another data directory's orphan: kept.
+        let (foreign, _) = tusk_segment(other.path(), dead_pid(), false, &mut c);
+        // A set of a live creator: kept.
+        let live_set = SemSet::create(libc::IPC_PRIVATE, 1).unwrap();
+        c.sem.push(live_set.id());
+
+        let got = reclaim_orphans_of(dir.path());
+        let mut ids: Vec<(IpcObject, i32)> = got.iter().map(|r| (r.object, r.id)).collect();
+        ids.sort_by_key(|&(o, id)| (o == IpcObject::SemSet, id));
+        assert_eq!(
+            ids,
+            vec![(IpcObject::Segment, orphan), (IpcObject::SemSet, set_id)]
+        );
+        assert!(got.iter().all(|r| r.creator_pid == dead));
+        assert!(got[0].proof.contains("does not exist"), "{}", got[0].proof);
+        assert!(shm::stat(orphan).is_err());
+        assert!(sem::stat(set_id).is_err());
+        for id in [attached, live, foreign] {
+            assert!(shm::stat(id).is_ok(), "segment {id} must survive");
+        }
+        assert!(sem::stat(live_set.id()).is_ok());
+        drop(keep);
+        // Nothing else is an orphan of this directory now except the
+        // formerly attached one, whose creator is dead too.
+        let again = reclaim_orphans_of(dir.path());
+        assert_eq!(
+            again.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![attached]
+        );
+        // A data directory that cannot be looked at reclaims nothing.
+        assert!(reclaim_orphans_of(Path::new("/nonexistent/tusk/data")).is_empty());
+    }
+}
