@@ -31,7 +31,10 @@ use crate::Column;
 const MAX_DEPTH: usize = 1000;
 
 pub(crate) fn not_supported(what: impl Into<String>) -> PgError {
-    PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, format!("{} is not supported yet", what.into()))
+    PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!("{} is not supported yet", what.into()),
+    )
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -67,7 +70,9 @@ fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
     n.0.iter()
         .map(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
-            ast::ObjectNamePart::Function(_) => Err(syntax(format!("syntax error at or near \"{n}\""))),
+            ast::ObjectNamePart::Function(_) => {
+                Err(syntax(format!("syntax error at or near \"{n}\"")))
+            }
         })
         .collect()
 }
@@ -107,9 +112,15 @@ fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
 fn op_not_unique(op: &str, l: Oid, r: Oid) -> PgError {
     PgError::error(
         sqlstate::AMBIGUOUS_FUNCTION,
-        format!("operator is not unique: {} {op} {}", types::sql_name(l), types::sql_name(r)),
+        format!(
+            "operator is not unique: {} {op} {}",
+            types::sql_name(l),
+            types::sql_name(r)
+        ),
     )
-    .with_hint("Could not choose a best candidate operator. You might need to add explicit type casts.")
+    .with_hint(
+        "Could not choose a best candidate operator. You might need to add explicit type casts.",
+    )
 }
 
 /// PostgreSQL's implicit casts among the types tusk has.
@@ -133,7 +144,10 @@ fn implicit_ok(from: Oid, to: Oid) -> bool {
 }
 
 fn is_preferred(oid: Oid) -> bool {
-    matches!(oid, types::FLOAT8 | types::TEXT | types::TIMESTAMPTZ | types::BOOL | types::OID)
+    matches!(
+        oid,
+        types::FLOAT8 | types::TEXT | types::TIMESTAMPTZ | types::BOOL | types::OID
+    )
 }
 
 fn is_float(oid: Oid) -> bool {
@@ -162,7 +176,10 @@ fn numeric_common(a: Oid, b: Oid) -> Oid {
 }
 
 fn is_stringish(oid: Oid) -> bool {
-    matches!(oid, types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME)
+    matches!(
+        oid,
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME
+    )
 }
 
 /// The type two known types are compared in, if they can be.
@@ -174,7 +191,9 @@ fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
     if ra.is_some() && rb.is_some() {
         return Some(numeric_common(a, b));
     }
-    if (a == types::OID && rb.is_some() && is_int(b)) || (b == types::OID && ra.is_some() && is_int(a)) {
+    if (a == types::OID && rb.is_some() && is_int(b))
+        || (b == types::OID && ra.is_some() && is_int(a))
+    {
         return Some(types::INT8);
     }
     if is_stringish(a) && is_stringish(b) {
@@ -203,7 +222,9 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
             Some(r) if r == t => r,
             Some(r) => match (types::numeric_rank(r), types::numeric_rank(t)) {
                 (Some(_), Some(_)) => numeric_common(r, t),
-                _ if types::category(r) == types::category(t) && types::category(r) != Category::Other => {
+                _ if types::category(r) == types::category(t)
+                    && types::category(r) != Category::Other =>
+                {
                     match types::category(r) {
                         Category::String => types::TEXT,
                         Category::DateTime => comparison_type(r, t).unwrap_or(types::TIMESTAMPTZ),
@@ -213,7 +234,11 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
                 _ => {
                     return Err(PgError::error(
                         sqlstate::DATATYPE_MISMATCH,
-                        format!("{context} types {} and {} cannot be matched", types::sql_name(r), types::sql_name(t)),
+                        format!(
+                            "{context} types {} and {} cannot be matched",
+                            types::sql_name(r),
+                            types::sql_name(t)
+                        ),
                     ))
                 }
             },
@@ -248,8 +273,15 @@ impl<'h> Binder<'h> {
         if b.is_unknown() {
             return match b.e {
                 Expr::Const(Value::Null) => Ok(Bound::new(Expr::Const(Value::Null), target)),
-                Expr::Const(Value::Text(s)) => {
-                    Ok(Bound::new(Expr::Const(cast::input(&s, target, self.now)?), target))
+                Expr::Const(Value::Text(s)) => Ok(Bound::new(
+                    Expr::Const(cast::input(&s, target, self.now)?),
+                    target,
+                )),
+                Expr::Param(i, _) if matches!(self.params.get(i), Some(Some(_))) => {
+                    // Typed by a later context since this occurrence was
+                    // bound: take that type, then convert as usual.
+                    let t = self.params[i].unwrap_or(Ty::new(types::TEXT));
+                    self.coerce(Bound::new(Expr::Param(i, t), t), target)
                 }
                 Expr::Param(i, _) => {
                     let t = Ty::new(target.oid);
@@ -258,12 +290,26 @@ impl<'h> Binder<'h> {
                     }
                     let p = Bound::new(Expr::Param(i, t), t);
                     if target.typmod >= 0 {
-                        Ok(Bound::new(Expr::Cast { arg: Box::new(p.e), from: target.oid, to: target }, target))
+                        Ok(Bound::new(
+                            Expr::Cast {
+                                arg: Box::new(p.e),
+                                from: target.oid,
+                                to: target,
+                            },
+                            target,
+                        ))
                     } else {
                         Ok(p)
                     }
                 }
-                e => Ok(Bound::new(Expr::Cast { arg: Box::new(e), from: types::UNKNOWN, to: target }, target)),
+                e => Ok(Bound::new(
+                    Expr::Cast {
+                        arg: Box::new(e),
+                        from: types::UNKNOWN,
+                        to: target,
+                    },
+                    target,
+                )),
             };
         }
         if !cast::castable(b.ty.oid, target.oid) {
@@ -272,9 +318,19 @@ impl<'h> Binder<'h> {
         // Fold casts of constants now, so bad literals fail at prepare
         // time as they do in PostgreSQL.
         if let Expr::Const(v) = b.e {
-            return Ok(Bound::new(Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?), target));
+            return Ok(Bound::new(
+                Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?),
+                target,
+            ));
         }
-        Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from: b.ty.oid, to: target }, target))
+        Ok(Bound::new(
+            Expr::Cast {
+                arg: Box::new(b.e),
+                from: b.ty.oid,
+                to: target,
+            },
+            target,
+        ))
     }
 
     fn coerce_bool(&mut self, b: Bound, what: &str) -> Result<Bound, PgError> {
@@ -283,7 +339,10 @@ impl<'h> Binder<'h> {
         }
         Err(PgError::error(
             sqlstate::DATATYPE_MISMATCH,
-            format!("argument of {what} must be type boolean, not type {}", types::sql_name(b.ty.oid)),
+            format!(
+                "argument of {what} must be type boolean, not type {}",
+                types::sql_name(b.ty.oid)
+            ),
         ))
     }
 
@@ -293,35 +352,55 @@ impl<'h> Binder<'h> {
             .and_then(|d| d.parse().ok())
             .ok_or_else(|| syntax(format!("syntax error at or near \"{text}\"")))?;
         if n == 0 || n > 65535 {
-            return Err(PgError::error(sqlstate::UNDEFINED_PARAMETER, format!("there is no parameter ${n}")));
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_PARAMETER,
+                format!("there is no parameter ${n}"),
+            ));
         }
         if self.params.len() < n {
             self.params.resize(n, None);
         }
         Ok(match self.params[n - 1] {
             Some(t) => Bound::new(Expr::Param(n - 1, t), t),
-            None => Bound::new(Expr::Param(n - 1, Ty::new(types::UNKNOWN)), Ty::new(types::UNKNOWN)),
+            None => Bound::new(
+                Expr::Param(n - 1, Ty::new(types::UNKNOWN)),
+                Ty::new(types::UNKNOWN),
+            ),
         })
     }
 
     fn number(&self, text: &str) -> Result<Bound, PgError> {
         if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
             if let Ok(i) = text.parse::<i32>() {
-                return Ok(Bound::new(Expr::Const(Value::Int4(i)), Ty::new(types::INT4)));
+                return Ok(Bound::new(
+                    Expr::Const(Value::Int4(i)),
+                    Ty::new(types::INT4),
+                ));
             }
             if let Ok(i) = text.parse::<i64>() {
-                return Ok(Bound::new(Expr::Const(Value::Int8(i)), Ty::new(types::INT8)));
+                return Ok(Bound::new(
+                    Expr::Const(Value::Int8(i)),
+                    Ty::new(types::INT8),
+                ));
             }
         }
         match func::numeric_literal(text) {
-            Some(n) => Ok(Bound::new(Expr::Const(Value::Numeric(n)), Ty::new(types::NUMERIC))),
+            Some(n) => Ok(Bound::new(
+                Expr::Const(Value::Numeric(n)),
+                Ty::new(types::NUMERIC),
+            )),
             None => Err(syntax(format!("syntax error at or near \"{text}\""))),
         }
     }
 
     fn literal(&mut self, v: &ast::Value) -> Result<Bound, PgError> {
         use ast::Value as V;
-        let unknown = |s: &str| Ok(Bound::new(Expr::Const(Value::Text(s.to_string())), Ty::new(types::UNKNOWN)));
+        let unknown = |s: &str| {
+            Ok(Bound::new(
+                Expr::Const(Value::Text(s.to_string())),
+                Ty::new(types::UNKNOWN),
+            ))
+        };
         match v {
             V::Number(n, _) => self.number(n),
             V::SingleQuotedString(s)
@@ -329,10 +408,18 @@ impl<'h> Binder<'h> {
             | V::UnicodeStringLiteral(s)
             | V::NationalStringLiteral(s) => unknown(s),
             V::DollarQuotedString(d) => unknown(&d.value),
-            V::Boolean(b) => Ok(Bound::new(Expr::Const(Value::Bool(*b)), Ty::new(types::BOOL))),
-            V::Null => Ok(Bound::new(Expr::Const(Value::Null), Ty::new(types::UNKNOWN))),
+            V::Boolean(b) => Ok(Bound::new(
+                Expr::Const(Value::Bool(*b)),
+                Ty::new(types::BOOL),
+            )),
+            V::Null => Ok(Bound::new(
+                Expr::Const(Value::Null),
+                Ty::new(types::UNKNOWN),
+            )),
             V::Placeholder(p) => self.param(p),
-            V::HexStringLiteral(_) | V::SingleQuotedByteStringLiteral(_) => Err(not_supported("type bit")),
+            V::HexStringLiteral(_) | V::SingleQuotedByteStringLiteral(_) => {
+                Err(not_supported("type bit"))
+            }
             other => Err(syntax(format!("syntax error at or near \"{other}\""))),
         }
     }
@@ -346,10 +433,16 @@ impl<'h> Binder<'h> {
             if let Some(q) = qualifier {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_TABLE,
-                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                    format!(
+                        "missing FROM-clause entry for table \"{}\"",
+                        q.last().map(String::as_str).unwrap_or("")
+                    ),
                 ));
             }
-            return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, format!("column \"{shown}\" does not exist")));
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!("column \"{shown}\" does not exist"),
+            ));
         };
         if let Some(q) = qualifier {
             let ok = match q {
@@ -360,11 +453,20 @@ impl<'h> Binder<'h> {
             if !ok {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_TABLE,
-                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                    format!(
+                        "missing FROM-clause entry for table \"{}\"",
+                        q.last().map(String::as_str).unwrap_or("")
+                    ),
                 ));
             }
         }
-        let Some((idx, c)) = scope.rel.columns.iter().enumerate().find(|(_, c)| c.name == name) else {
+        let Some((idx, c)) = scope
+            .rel
+            .columns
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == name)
+        else {
             let msg = match qualifier {
                 Some(_) => format!("column {shown} does not exist"),
                 None => format!("column \"{shown}\" does not exist"),
@@ -416,7 +518,12 @@ impl<'h> Binder<'h> {
             E::Nested(inner) => self.bind_expr(inner),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self.binary(left, op, right),
-            E::Cast { kind: _, expr, data_type, format } => {
+            E::Cast {
+                kind: _,
+                expr,
+                data_type,
+                format,
+            } => {
                 if format.is_some() {
                     return Err(not_supported("CAST ... FORMAT"));
                 }
@@ -431,10 +538,22 @@ impl<'h> Binder<'h> {
             }
             E::IsNull(a) | E::IsNotNull(a) => {
                 let b = self.bind_expr(a)?;
-                let b = if b.is_unknown() { self.coerce(b, Ty::new(types::TEXT))? } else { b };
-                Ok(Bound::new(Expr::IsNull(Box::new(b.e), matches!(e, E::IsNotNull(_))), Ty::new(types::BOOL)))
+                let b = if b.is_unknown() {
+                    self.coerce(b, Ty::new(types::TEXT))?
+                } else {
+                    b
+                };
+                Ok(Bound::new(
+                    Expr::IsNull(Box::new(b.e), matches!(e, E::IsNotNull(_))),
+                    Ty::new(types::BOOL),
+                ))
             }
-            E::IsTrue(a) | E::IsNotTrue(a) | E::IsFalse(a) | E::IsNotFalse(a) | E::IsUnknown(a) | E::IsNotUnknown(a) => {
+            E::IsTrue(a)
+            | E::IsNotTrue(a)
+            | E::IsFalse(a)
+            | E::IsNotFalse(a)
+            | E::IsUnknown(a)
+            | E::IsNotUnknown(a) => {
                 let (value, negated, what) = match e {
                     E::IsTrue(_) => (Some(true), false, "IS TRUE"),
                     E::IsNotTrue(_) => (Some(true), true, "IS NOT TRUE"),
@@ -445,28 +564,56 @@ impl<'h> Binder<'h> {
                 };
                 let b = self.bind_expr(a)?;
                 let b = self.coerce_bool(b, what)?;
-                Ok(Bound::new(Expr::IsBool { arg: Box::new(b.e), value, negated }, Ty::new(types::BOOL)))
+                Ok(Bound::new(
+                    Expr::IsBool {
+                        arg: Box::new(b.e),
+                        value,
+                        negated,
+                    },
+                    Ty::new(types::BOOL),
+                ))
             }
             E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => {
                 let (l, r) = self.comparison_operands(a, b, "IS DISTINCT FROM")?;
                 Ok(Bound::new(
-                    Expr::IsDistinct(Box::new(l.e), Box::new(r.e), matches!(e, E::IsNotDistinctFrom(..))),
+                    Expr::IsDistinct(
+                        Box::new(l.e),
+                        Box::new(r.e),
+                        matches!(e, E::IsNotDistinctFrom(..)),
+                    ),
                     Ty::new(types::BOOL),
                 ))
             }
-            E::Between { expr, negated, low, high } => {
+            E::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
                 let x = self.bind_expr(expr)?;
                 let lo = self.bind_expr(low)?;
                 let hi = self.bind_expr(high)?;
                 let (a1, b1) = self.compare_bound(x.clone(), lo, ">=")?;
                 let (a2, b2) = self.compare_bound(x, hi, "<=")?;
-                let (op1, op2) = if *negated { (CmpOp::Lt, CmpOp::Gt) } else { (CmpOp::Ge, CmpOp::Le) };
+                let (op1, op2) = if *negated {
+                    (CmpOp::Lt, CmpOp::Gt)
+                } else {
+                    (CmpOp::Ge, CmpOp::Le)
+                };
                 let c1 = Expr::Cmp(op1, Box::new(a1.e), Box::new(b1.e));
                 let c2 = Expr::Cmp(op2, Box::new(a2.e), Box::new(b2.e));
-                let e = if *negated { Expr::Or(Box::new(c1), Box::new(c2)) } else { Expr::And(Box::new(c1), Box::new(c2)) };
+                let e = if *negated {
+                    Expr::Or(Box::new(c1), Box::new(c2))
+                } else {
+                    Expr::And(Box::new(c1), Box::new(c2))
+                };
                 Ok(Bound::new(e, Ty::new(types::BOOL)))
             }
-            E::InList { expr, list, negated } => {
+            E::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let mut all = vec![self.bind_expr(expr)?];
                 for item in list {
                     all.push(self.bind_expr(item)?);
@@ -479,9 +626,19 @@ impl<'h> Binder<'h> {
                     Ty::new(types::BOOL),
                 ))
             }
-            E::Case { operand, conditions, else_result, .. } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
+            E::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
             E::Function(f) => self.function(f),
-            E::Substring { expr, substring_from, substring_for, .. } => {
+            E::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 let mut args = vec![self.bind_expr(expr)?];
                 args.push(match substring_from {
                     Some(f) => self.bind_expr(f)?,
@@ -496,18 +653,26 @@ impl<'h> Binder<'h> {
             E::Like { .. } | E::ILike { .. } | E::SimilarTo { .. } | E::RLike { .. } => {
                 Err(not_supported("LIKE"))
             }
-            E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => Err(not_supported("subqueries")),
-            E::Array(_) => Err(not_supported("arrays")),
-            E::Trim { .. } | E::Position { .. } | E::Overlay { .. } | E::Extract { .. } | E::Ceil { .. } | E::Floor { .. } => {
-                Err(not_supported(format!("{e}")))
+            E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => {
+                Err(not_supported("subqueries"))
             }
+            E::Array(_) => Err(not_supported("arrays")),
+            E::Trim { .. }
+            | E::Position { .. }
+            | E::Overlay { .. }
+            | E::Extract { .. }
+            | E::Ceil { .. }
+            | E::Floor { .. } => Err(not_supported(format!("{e}"))),
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
 
     fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !types::is_supported(target.oid) {
-            return Err(not_supported(format!("type {}", types::sql_name(target.oid))));
+            return Err(not_supported(format!(
+                "type {}",
+                types::sql_name(target.oid)
+            )));
         }
         if b.is_unknown() {
             return self.coerce(b, target);
@@ -516,9 +681,19 @@ impl<'h> Binder<'h> {
             return Err(cast::cannot_cast(b.ty.oid, target.oid));
         }
         if let Expr::Const(v) = b.e {
-            return Ok(Bound::new(Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?), target));
+            return Ok(Bound::new(
+                Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?),
+                target,
+            ));
         }
-        Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from: b.ty.oid, to: target }, target))
+        Ok(Bound::new(
+            Expr::Cast {
+                arg: Box::new(b.e),
+                from: b.ty.oid,
+                to: target,
+            },
+            target,
+        ))
     }
 
     fn unary(&mut self, op: UnaryOperator, expr: &ast::Expr) -> Result<Bound, PgError> {
@@ -560,7 +735,12 @@ impl<'h> Binder<'h> {
         }
     }
 
-    fn binary(&mut self, left: &ast::Expr, op: &BinaryOperator, right: &ast::Expr) -> Result<Bound, PgError> {
+    fn binary(
+        &mut self,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+    ) -> Result<Bound, PgError> {
         use BinaryOperator as B;
         let arith = |o| Some(o);
         let aop = match op {
@@ -588,7 +768,10 @@ impl<'h> Binder<'h> {
         };
         if let Some(cop) = cop {
             let (l, r) = self.comparison_operands(left, right, cop.symbol())?;
-            return Ok(Bound::new(Expr::Cmp(cop, Box::new(l.e), Box::new(r.e)), Ty::new(types::BOOL)));
+            return Ok(Bound::new(
+                Expr::Cmp(cop, Box::new(l.e), Box::new(r.e)),
+                Ty::new(types::BOOL),
+            ));
         }
         match op {
             B::And | B::Or => {
@@ -608,7 +791,10 @@ impl<'h> Binder<'h> {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
                 let (l, r) = match (l.is_unknown(), r.is_unknown()) {
-                    (true, true) => (self.coerce(l, Ty::new(types::TEXT))?, self.coerce(r, Ty::new(types::TEXT))?),
+                    (true, true) => (
+                        self.coerce(l, Ty::new(types::TEXT))?,
+                        self.coerce(r, Ty::new(types::TEXT))?,
+                    ),
                     (true, false) => (self.coerce(l, Ty::new(types::TEXT))?, r),
                     (false, true) => {
                         let r = self.coerce(r, Ty::new(types::TEXT))?;
@@ -619,7 +805,10 @@ impl<'h> Binder<'h> {
                 if !is_stringish(l.ty.oid) && !is_stringish(r.ty.oid) {
                     return Err(op_not_exist("||", Some(l.ty.oid), r.ty.oid));
                 }
-                Ok(Bound::new(Expr::Concat(Box::new(l.e), Box::new(r.e)), Ty::new(types::TEXT)))
+                Ok(Bound::new(
+                    Expr::Concat(Box::new(l.e), Box::new(r.e)),
+                    Ty::new(types::TEXT),
+                ))
             }
             other => Err(not_supported(format!("operator {other}"))),
         }
@@ -663,7 +852,12 @@ impl<'h> Binder<'h> {
         Ok(Bound::new(Expr::Arith(op, Box::new(l.e), Box::new(r.e)), t))
     }
 
-    fn comparison_operands(&mut self, a: &ast::Expr, b: &ast::Expr, sym: &str) -> Result<(Bound, Bound), PgError> {
+    fn comparison_operands(
+        &mut self,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        sym: &str,
+    ) -> Result<(Bound, Bound), PgError> {
         let l = self.bind_expr(a)?;
         let r = self.bind_expr(b)?;
         self.compare_bound(l, r, sym)
@@ -672,7 +866,10 @@ impl<'h> Binder<'h> {
     /// Bring two operands of a comparison to one type.
     fn compare_bound(&mut self, l: Bound, r: Bound, sym: &str) -> Result<(Bound, Bound), PgError> {
         let (l, r) = match (l.is_unknown(), r.is_unknown()) {
-            (true, true) => (self.coerce(l, Ty::new(types::TEXT))?, self.coerce(r, Ty::new(types::TEXT))?),
+            (true, true) => (
+                self.coerce(l, Ty::new(types::TEXT))?,
+                self.coerce(r, Ty::new(types::TEXT))?,
+            ),
             (true, false) => {
                 let t = Ty::new(r.ty.oid);
                 (self.coerce(l, t)?, r)
@@ -687,12 +884,24 @@ impl<'h> Binder<'h> {
         let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         };
-        if matches!(t, types::BYTEA | types::VOID | types::XID) && sym != "=" && sym != "<>" && t != types::BYTEA {
+        if matches!(t, types::BYTEA | types::VOID | types::XID)
+            && sym != "="
+            && sym != "<>"
+            && t != types::BYTEA
+        {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         }
         let t = Ty::new(t);
-        let l = if l.ty.oid == t.oid { l } else { self.coerce(l, t)? };
-        let r = if r.ty.oid == t.oid { r } else { self.coerce(r, t)? };
+        let l = if l.ty.oid == t.oid {
+            l
+        } else {
+            self.coerce(l, t)?
+        };
+        let r = if r.ty.oid == t.oid {
+            r
+        } else {
+            self.coerce(r, t)?
+        };
         Ok((l, r))
     }
 
@@ -702,7 +911,11 @@ impl<'h> Binder<'h> {
         let t = Ty::new(common_type(&tys, context)?);
         let mut out = Vec::with_capacity(items.len());
         for b in items {
-            out.push(if b.ty.oid == t.oid { b } else { self.coerce(b, t)? });
+            out.push(if b.ty.oid == t.oid {
+                b
+            } else {
+                self.coerce(b, t)?
+            });
         }
         Ok(out)
     }
@@ -739,10 +952,29 @@ impl<'h> Binder<'h> {
             results.push(self.bind_expr(e)?);
         }
         let mut results = self.unify(results, "CASE")?;
-        let ty = results.first().map(|b| b.ty).unwrap_or(Ty::new(types::TEXT));
-        let else_ = if has_else { results.pop().map(|b| b.e).unwrap_or(Expr::Const(Value::Null)) } else { Expr::Const(Value::Null) };
-        let whens = conds.into_iter().zip(results.into_iter().map(|b| b.e)).collect();
-        Ok(Bound::new(Expr::Case { whens, else_: Box::new(else_) }, ty))
+        let ty = results
+            .first()
+            .map(|b| b.ty)
+            .unwrap_or(Ty::new(types::TEXT));
+        let else_ = if has_else {
+            results
+                .pop()
+                .map(|b| b.e)
+                .unwrap_or(Expr::Const(Value::Null))
+        } else {
+            Expr::Const(Value::Null)
+        };
+        let whens = conds
+            .into_iter()
+            .zip(results.into_iter().map(|b| b.e))
+            .collect();
+        Ok(Bound::new(
+            Expr::Case {
+                whens,
+                else_: Box::new(else_),
+            },
+            ty,
+        ))
     }
 
     fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
@@ -757,8 +989,14 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
-        if f.filter.is_some() || f.over.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
-            return Err(not_supported(format!("FILTER, OVER and WITHIN GROUP on {name}()")));
+        if f.filter.is_some()
+            || f.over.is_some()
+            || !f.within_group.is_empty()
+            || f.null_treatment.is_some()
+        {
+            return Err(not_supported(format!(
+                "FILTER, OVER and WITHIN GROUP on {name}()"
+            )));
         }
         let list = match &f.args {
             ast::FunctionArguments::None => None,
@@ -769,11 +1007,15 @@ impl<'h> Binder<'h> {
             if !l.clauses.is_empty() {
                 return Err(not_supported(format!("clauses inside {name}()")));
             }
-            if matches!(l.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct)) {
+            if matches!(
+                l.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            ) {
                 return Err(not_supported(format!("{name}(DISTINCT ...)")));
             }
         }
-        let raw_args: Vec<&ast::FunctionArg> = list.map(|l| l.args.iter().collect()).unwrap_or_default();
+        let raw_args: Vec<&ast::FunctionArg> =
+            list.map(|l| l.args.iter().collect()).unwrap_or_default();
         if name == "count" {
             return self.count(&raw_args);
         }
@@ -782,7 +1024,9 @@ impl<'h> Binder<'h> {
             match a {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
                 ast::FunctionArg::Unnamed(_) => {
-                    return Err(syntax(format!("syntax error: * is only allowed in count(*), not in {name}()")))
+                    return Err(syntax(format!(
+                        "syntax error: * is only allowed in count(*), not in {name}()"
+                    )))
                 }
                 _ => return Err(not_supported("named function arguments")),
             }
@@ -790,7 +1034,9 @@ impl<'h> Binder<'h> {
         match name.as_str() {
             "coalesce" | "greatest" | "least" => {
                 if exprs.is_empty() {
-                    return Err(syntax(format!("syntax error: {name}() needs at least one argument")));
+                    return Err(syntax(format!(
+                        "syntax error: {name}() needs at least one argument"
+                    )));
                 }
                 let mut bs = Vec::with_capacity(exprs.len());
                 for e in &exprs {
@@ -811,7 +1057,10 @@ impl<'h> Binder<'h> {
                 if exprs.len() != 2 {
                     return Err(PgError::error(
                         sqlstate::UNDEFINED_FUNCTION,
-                        format!("function nullif with {} arguments does not exist", exprs.len()),
+                        format!(
+                            "function nullif with {} arguments does not exist",
+                            exprs.len()
+                        ),
                     ));
                 }
                 let (a, b) = self.comparison_operands(exprs[0], exprs[1], "=")?;
@@ -825,14 +1074,24 @@ impl<'h> Binder<'h> {
                     _ => {
                         return Err(PgError::error(
                             sqlstate::INVALID_PARAMETER_VALUE,
-                            format!("{} precision must be an integer constant between 0 and 6", name.to_uppercase()),
+                            format!(
+                                "{} precision must be an integer constant between 0 and 6",
+                                name.to_uppercase()
+                            ),
                         ))
                     }
                 };
                 let b = self.call_function(&name, Vec::new())?;
                 let to = Ty::with_mod(b.ty.oid, precision);
                 let from = b.ty.oid;
-                return Ok(Bound::new(Expr::Cast { arg: Box::new(b.e), from, to }, to));
+                return Ok(Bound::new(
+                    Expr::Cast {
+                        arg: Box::new(b.e),
+                        from,
+                        to,
+                    },
+                    to,
+                ));
             }
             _ => {}
         }
@@ -845,11 +1104,17 @@ impl<'h> Binder<'h> {
 
     fn count(&mut self, args: &[&ast::FunctionArg]) -> Result<Bound, PgError> {
         let Some(ctx) = self.aggs_allowed else {
-            return Err(PgError::error("42803", "aggregate functions are not allowed here"));
+            return Err(PgError::error(
+                "42803",
+                "aggregate functions are not allowed here",
+            ));
         };
         let _ = ctx;
         if self.in_agg {
-            return Err(PgError::error("42803", "aggregate function calls cannot be nested"));
+            return Err(PgError::error(
+                "42803",
+                "aggregate function calls cannot be nested",
+            ));
         }
         let call = match args {
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] => AggCall::CountStar,
@@ -862,18 +1127,25 @@ impl<'h> Binder<'h> {
             _ => {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
-                    format!("function count with {} arguments does not exist", args.len()),
+                    format!(
+                        "function count with {} arguments does not exist",
+                        args.len()
+                    ),
                 )
                 .with_hint("count takes * or one expression."))
             }
         };
         self.aggs.push(call);
-        Ok(Bound::new(Expr::Column(self.aggs.len() - 1), Ty::new(types::INT8)))
+        Ok(Bound::new(
+            Expr::Column(self.aggs.len() - 1),
+            Ty::new(types::INT8),
+        ))
     }
 
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
-        let candidates: Vec<&func::Signature> = SIGNATURES.iter().filter(|s| s.name == name).collect();
+        let candidates: Vec<&func::Signature> =
+            SIGNATURES.iter().filter(|s| s.name == name).collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
             return Err(not_supported(format!("aggregate function {name}()")));
         }
@@ -922,7 +1194,11 @@ impl<'h> Binder<'h> {
         match sig.args {
             Args::VariadicAny => {
                 for a in args {
-                    bound.push(if a.is_unknown() { self.coerce(a, Ty::new(types::TEXT))? } else { a });
+                    bound.push(if a.is_unknown() {
+                        self.coerce(a, Ty::new(types::TEXT))?
+                    } else {
+                        a
+                    });
                 }
             }
             Args::Fixed(params) => {
@@ -933,9 +1209,15 @@ impl<'h> Binder<'h> {
         }
         let ret = match sig.ret {
             Some(r) => Ty::new(r),
-            None => bound.first().map(|b| Ty::new(b.ty.oid)).unwrap_or(Ty::new(types::TEXT)),
+            None => bound
+                .first()
+                .map(|b| Ty::new(b.ty.oid))
+                .unwrap_or(Ty::new(types::TEXT)),
         };
-        Ok(Bound::new(Expr::Func(sig.func, bound.into_iter().map(|b| b.e).collect()), ret))
+        Ok(Bound::new(
+            Expr::Func(sig.func, bound.into_iter().map(|b| b.e).collect()),
+            ret,
+        ))
     }
 
     // ---- SELECT ----
@@ -947,7 +1229,11 @@ impl<'h> Binder<'h> {
         if !q.locks.is_empty() {
             return Err(not_supported("SELECT ... FOR UPDATE/SHARE"));
         }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
             return Err(syntax(format!("syntax error at or near \"{q}\"")));
         }
         let select = match q.body.as_ref() {
@@ -968,7 +1254,9 @@ impl<'h> Binder<'h> {
                     return Err(not_supported("JOIN"));
                 }
                 match &twj.relation {
-                    ast::TableFactor::Table { name, alias, args, .. } => {
+                    ast::TableFactor::Table {
+                        name, alias, args, ..
+                    } => {
                         if args.is_some() {
                             return Err(not_supported("set-returning functions in FROM"));
                         }
@@ -984,18 +1272,30 @@ impl<'h> Binder<'h> {
                                 }
                                 catalog::lookup(Some(s), t)?
                             }
-                            _ => return Err(syntax(format!("improper relation name (too many dotted names): {name}"))),
+                            _ => {
+                                return Err(syntax(format!(
+                                    "improper relation name (too many dotted names): {name}"
+                                )))
+                            }
                         };
                         if let Some(a) = alias {
                             if !a.columns.is_empty() {
                                 return Err(not_supported("column aliases in FROM"));
                             }
                         }
-                        let alias = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| rel.name.to_string());
-                        self.scope = Some(Scope { alias, rel: rel.clone() });
+                        let alias = alias
+                            .as_ref()
+                            .map(|a| ident_name(&a.name))
+                            .unwrap_or_else(|| rel.name.to_string());
+                        self.scope = Some(Scope {
+                            alias,
+                            rel: rel.clone(),
+                        });
                         Source::Relation(rel)
                     }
-                    ast::TableFactor::Derived { .. } => return Err(not_supported("subqueries in FROM")),
+                    ast::TableFactor::Derived { .. } => {
+                        return Err(not_supported("subqueries in FROM"))
+                    }
                     ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
                         return Err(not_supported("functions in FROM"))
                     }
@@ -1024,7 +1324,11 @@ impl<'h> Binder<'h> {
             match item {
                 ast::SelectItem::UnnamedExpr(e) => {
                     targets.push(self.bind_expr(e)?);
-                    names.push(figure_colname(e).map(|(n, _)| n).unwrap_or_else(|| "?column?".into()));
+                    names.push(
+                        figure_colname(e)
+                            .map(|(n, _)| n)
+                            .unwrap_or_else(|| "?column?".into()),
+                    );
                 }
                 ast::SelectItem::ExprWithAlias { expr, alias } => {
                     targets.push(self.bind_expr(expr)?);
@@ -1041,10 +1345,14 @@ impl<'h> Binder<'h> {
                             let parts = object_name_parts(n)?;
                             self.star(Some(&parts), &mut targets, &mut names)?;
                         }
-                        ast::SelectItemQualifiedWildcardKind::Expr(_) => return Err(not_supported("(expression).*")),
+                        ast::SelectItemQualifiedWildcardKind::Expr(_) => {
+                            return Err(not_supported("(expression).*"))
+                        }
                     }
                 }
-                ast::SelectItem::ExprWithAliases { .. } => return Err(syntax("syntax error in select list")),
+                ast::SelectItem::ExprWithAliases { .. } => {
+                    return Err(syntax("syntax error in select list"))
+                }
             }
         }
         let visible = targets.len();
@@ -1053,7 +1361,10 @@ impl<'h> Binder<'h> {
         // still types $1 from the second item.
         for t in targets.iter_mut() {
             if t.is_unknown() {
-                let b = std::mem::replace(t, Bound::new(Expr::Const(Value::Null), Ty::new(types::TEXT)));
+                let b = std::mem::replace(
+                    t,
+                    Bound::new(Expr::Const(Value::Null), Ty::new(types::TEXT)),
+                );
                 *t = self.coerce(b, Ty::new(types::TEXT))?;
             }
         }
@@ -1085,10 +1396,16 @@ impl<'h> Binder<'h> {
                 let desc = match &o.options.sort {
                     None | Some(ast::OrderBySort::Asc) => false,
                     Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => return Err(not_supported("ORDER BY ... USING")),
+                    Some(ast::OrderBySort::Using(_)) => {
+                        return Err(not_supported("ORDER BY ... USING"))
+                    }
                 };
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
-                sort.push(SortKey { col, desc, nulls_first });
+                sort.push(SortKey {
+                    col,
+                    desc,
+                    nulls_first,
+                });
             }
         }
         self.track_ungrouped = false;
@@ -1122,7 +1439,11 @@ impl<'h> Binder<'h> {
         let plan = SelectPlan {
             source,
             filter,
-            aggs: if aggregate { Some(std::mem::take(&mut self.aggs)) } else { None },
+            aggs: if aggregate {
+                Some(std::mem::take(&mut self.aggs))
+            } else {
+                None
+            },
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -1164,7 +1485,12 @@ impl<'h> Binder<'h> {
         Ok(())
     }
 
-    fn star(&mut self, qual: Option<&[String]>, targets: &mut Vec<Bound>, names: &mut Vec<String>) -> Result<(), PgError> {
+    fn star(
+        &mut self,
+        qual: Option<&[String]>,
+        targets: &mut Vec<Bound>,
+        names: &mut Vec<String>,
+    ) -> Result<(), PgError> {
         let Some(scope) = &self.scope else {
             return Err(syntax("SELECT * with no tables specified is not valid"));
         };
@@ -1177,7 +1503,10 @@ impl<'h> Binder<'h> {
             if !ok {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_TABLE,
-                    format!("missing FROM-clause entry for table \"{}\"", q.last().map(String::as_str).unwrap_or("")),
+                    format!(
+                        "missing FROM-clause entry for table \"{}\"",
+                        q.last().map(String::as_str).unwrap_or("")
+                    ),
                 ));
             }
         }
@@ -1196,12 +1525,21 @@ impl<'h> Binder<'h> {
 
     /// The target-list index an ORDER BY item sorts on: a position, an
     /// output column name, or a new hidden target.
-    fn order_target(&mut self, e: &ast::Expr, targets: &mut Vec<Bound>, names: &[String], visible: usize) -> Result<usize, PgError> {
+    fn order_target(
+        &mut self,
+        e: &ast::Expr,
+        targets: &mut Vec<Bound>,
+        names: &[String],
+        visible: usize,
+    ) -> Result<usize, PgError> {
         if let ast::Expr::Value(v) = e {
             if let ast::Value::Number(n, _) = &v.value {
                 let pos: usize = n.parse().unwrap_or(0);
                 if pos == 0 || pos > visible {
-                    return Err(PgError::error("42P10", format!("ORDER BY position {n} is not in select list")));
+                    return Err(PgError::error(
+                        "42P10",
+                        format!("ORDER BY position {n} is not in select list"),
+                    ));
                 }
                 return Ok(pos - 1);
             }
@@ -1213,7 +1551,11 @@ impl<'h> Binder<'h> {
             }
         }
         let b = self.bind_expr(e)?;
-        let b = if b.is_unknown() { self.coerce(b, Ty::new(types::TEXT))? } else { b };
+        let b = if b.is_unknown() {
+            self.coerce(b, Ty::new(types::TEXT))?
+        } else {
+            b
+        };
         targets.push(b);
         Ok(targets.len() - 1)
     }
@@ -1222,7 +1564,11 @@ impl<'h> Binder<'h> {
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
-            Some(ast::LimitClause::LimitOffset { limit: l, offset: o, limit_by }) => {
+            Some(ast::LimitClause::LimitOffset {
+                limit: l,
+                offset: o,
+                limit_by,
+            }) => {
                 if !limit_by.is_empty() {
                     return Err(syntax("syntax error at or near \"BY\""));
                 }
@@ -1234,7 +1580,8 @@ impl<'h> Binder<'h> {
                 }
             }
             Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
-                return Err(syntax("LIMIT #,# syntax is not supported").with_hint("Use separate LIMIT and OFFSET clauses."))
+                return Err(syntax("LIMIT #,# syntax is not supported")
+                    .with_hint("Use separate LIMIT and OFFSET clauses."))
             }
         }
         if let Some(f) = &q.fetch {
@@ -1255,7 +1602,10 @@ impl<'h> Binder<'h> {
     fn bind_count(&mut self, e: &ast::Expr, what: &str) -> Result<Expr, PgError> {
         let b = self.bind_expr(e).map_err(|err| {
             if err.code == sqlstate::UNDEFINED_COLUMN {
-                PgError::error("42P10", format!("argument of {what} must not contain variables"))
+                PgError::error(
+                    "42P10",
+                    format!("argument of {what} must not contain variables"),
+                )
             } else {
                 err
             }
@@ -1264,7 +1614,10 @@ impl<'h> Binder<'h> {
             if types::numeric_rank(b.ty.oid).is_none() {
                 return Err(PgError::error(
                     sqlstate::DATATYPE_MISMATCH,
-                    format!("argument of {what} must be type bigint, not type {}", types::sql_name(b.ty.oid)),
+                    format!(
+                        "argument of {what} must be type bigint, not type {}",
+                        types::sql_name(b.ty.oid)
+                    ),
                 ));
             }
         }
@@ -1278,14 +1631,22 @@ impl<'h> Binder<'h> {
 
 fn where_agg(e: PgError, clause: &str) -> PgError {
     if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
-        PgError::error("42803", format!("aggregate functions are not allowed in {clause}"))
+        PgError::error(
+            "42803",
+            format!("aggregate functions are not allowed in {clause}"),
+        )
     } else {
         e
     }
 }
 
 fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<(), PgError> {
-    if o.opt_ilike.is_some() || o.opt_exclude.is_some() || o.opt_except.is_some() || o.opt_replace.is_some() || o.opt_rename.is_some() {
+    if o.opt_ilike.is_some()
+        || o.opt_exclude.is_some()
+        || o.opt_except.is_some()
+        || o.opt_replace.is_some()
+        || o.opt_rename.is_some()
+    {
         return Err(syntax("syntax error at or near \"*\""));
     }
     Ok(())
@@ -1304,13 +1665,23 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
             _ => None,
         }),
-        E::Cast { expr, data_type, .. } => match figure_colname(expr) {
+        E::Cast {
+            expr, data_type, ..
+        } => match figure_colname(expr) {
             Some((n, s)) if s > 1 => Some((n, s)),
-            _ => data_type_to_ty(data_type).ok().map(|t| (types::typname(t.oid).to_string(), 1)),
+            _ => data_type_to_ty(data_type)
+                .ok()
+                .map(|t| (types::typname(t.oid).to_string(), 1)),
         },
-        E::TypedString(ts) => data_type_to_ty(&ts.data_type).ok().map(|t| (types::typname(t.oid).to_string(), 1)),
+        E::TypedString(ts) => data_type_to_ty(&ts.data_type)
+            .ok()
+            .map(|t| (types::typname(t.oid).to_string(), 1)),
+        // The grammar turns TRUE/FALSE into 't'::bool, hence "bool".
+        E::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         E::Case { .. } => Some(("case".into(), 1)),
-        E::Substring { .. } => Some(("substring".into(), 2)),
+        E::Substring { shorthand, .. } => {
+            Some((if *shorthand { "substr" } else { "substring" }.into(), 2))
+        }
         E::Interval(_) => Some(("interval".into(), 1)),
         E::Array(_) => Some(("array".into(), 2)),
         _ => None,
@@ -1346,7 +1717,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         D::Float(info) => ("float".into(), exact(info)),
         D::Numeric(info) | D::Decimal(info) | D::Dec(info) => ("numeric".into(), exact(info)),
         D::Text => ("text".into(), vec![]),
-        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => ("varchar".into(), char_len(l)?),
+        D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) => {
+            ("varchar".into(), char_len(l)?)
+        }
         D::Char(l) | D::Character(l) => ("character".into(), char_len(l)?),
         D::Bytea => ("bytea".into(), vec![]),
         D::Date => ("date".into(), vec![]),
@@ -1358,15 +1731,18 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             (name.into(), p.iter().map(|p| *p as i64).collect())
         }
         D::Custom(n, m) => {
-            let parts: Vec<String> = n
-                .0
-                .iter()
-                .map(|p| match p {
-                    ast::ObjectNamePart::Identifier(i) if i.quote_style.is_some() && i.value == "char" => "\"char\"".into(),
-                    ast::ObjectNamePart::Identifier(i) => ident_name(i),
-                    ast::ObjectNamePart::Function(f) => f.to_string(),
-                })
-                .collect();
+            let parts: Vec<String> =
+                n.0.iter()
+                    .map(|p| match p {
+                        ast::ObjectNamePart::Identifier(i)
+                            if i.quote_style.is_some() && i.value == "char" =>
+                        {
+                            "\"char\"".into()
+                        }
+                        ast::ObjectNamePart::Identifier(i) => ident_name(i),
+                        ast::ObjectNamePart::Function(f) => f.to_string(),
+                    })
+                    .collect();
             let name = match parts.as_slice() {
                 [n] => n.clone(),
                 [s, n] if s == "pg_catalog" => n.clone(),
@@ -1375,15 +1751,30 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             let mut mods = Vec::with_capacity(m.len());
             for x in m {
                 mods.push(x.trim().parse::<i64>().map_err(|_| {
-                    PgError::error(sqlstate::SYNTAX_ERROR, format!("type modifiers must be simple constants or identifiers (\"{x}\")"))
+                    PgError::error(
+                        sqlstate::SYNTAX_ERROR,
+                        format!("type modifiers must be simple constants or identifiers (\"{x}\")"),
+                    )
                 })?);
             }
             (name, mods)
         }
         D::Interval { .. } => return Err(not_supported("type interval")),
         D::Array(_) => return Err(not_supported("array types")),
-        D::JSON | D::JSONB | D::Uuid | D::Regclass | D::Bit(_) | D::BitVarying(_) | D::VarBit(_) | D::Time(..) | D::TsVector | D::TsQuery => {
-            return Err(not_supported(format!("type {}", dt.to_string().to_lowercase())))
+        D::JSON
+        | D::JSONB
+        | D::Uuid
+        | D::Regclass
+        | D::Bit(_)
+        | D::BitVarying(_)
+        | D::VarBit(_)
+        | D::Time(..)
+        | D::TsVector
+        | D::TsQuery => {
+            return Err(not_supported(format!(
+                "type {}",
+                dt.to_string().to_lowercase()
+            )))
         }
         other => (other.to_string().to_lowercase(), vec![]),
     };
@@ -1397,11 +1788,32 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         ));
     }
     const KNOWN_UNSUPPORTED: &[&str] = &[
-        "json", "jsonb", "uuid", "interval", "time", "timetz", "money", "point", "xml", "regclass", "regtype",
-        "regproc", "regnamespace", "bit", "varbit", "cidr", "macaddr", "tsvector", "tsquery", "int4range",
+        "json",
+        "jsonb",
+        "uuid",
+        "interval",
+        "time",
+        "timetz",
+        "money",
+        "point",
+        "xml",
+        "regclass",
+        "regtype",
+        "regproc",
+        "regnamespace",
+        "bit",
+        "varbit",
+        "cidr",
+        "macaddr",
+        "tsvector",
+        "tsquery",
+        "int4range",
     ];
     if KNOWN_UNSUPPORTED.contains(&name.as_str()) {
         return Err(not_supported(format!("type {name}")));
     }
-    Err(PgError::error(sqlstate::UNDEFINED_OBJECT, format!("type \"{name}\" does not exist")))
+    Err(PgError::error(
+        sqlstate::UNDEFINED_OBJECT,
+        format!("type \"{name}\" does not exist"),
+    ))
 }

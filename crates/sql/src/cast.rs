@@ -19,14 +19,22 @@ use crate::value::{to_text, Value};
 fn syntax(ty: Oid, s: &str) -> PgError {
     PgError::error(
         sqlstate::INVALID_TEXT_REPRESENTATION,
-        format!("invalid input syntax for type {}: \"{}\"", types::sql_name(ty), s),
+        format!(
+            "invalid input syntax for type {}: \"{}\"",
+            types::sql_name(ty),
+            s
+        ),
     )
 }
 
 fn out_of_range_value(ty: Oid, s: &str) -> PgError {
     PgError::error(
         sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
-        format!("value \"{}\" is out of range for type {}", s, types::sql_name(ty)),
+        format!(
+            "value \"{}\" is out of range for type {}",
+            s,
+            types::sql_name(ty)
+        ),
     )
 }
 
@@ -38,30 +46,50 @@ pub fn int_out_of_range(ty: Oid) -> PgError {
         types::OID => "OID",
         _ => "integer",
     };
-    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, format!("{what} out of range"))
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        format!("{what} out of range"),
+    )
 }
 
 pub fn float_overflow() -> PgError {
-    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: overflow")
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        "value out of range: overflow",
+    )
 }
 
 pub fn float_underflow() -> PgError {
-    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value out of range: underflow")
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        "value out of range: underflow",
+    )
 }
 
 fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
     match e {
         DtError::Syntax => PgError::error(
             sqlstate::INVALID_DATETIME_FORMAT,
-            format!("invalid input syntax for type {}: \"{}\"", types::sql_name(ty), s),
+            format!(
+                "invalid input syntax for type {}: \"{}\"",
+                types::sql_name(ty),
+                s
+            ),
         ),
         DtError::FieldOverflow => PgError::error(
             sqlstate::DATETIME_FIELD_OVERFLOW,
             format!("date/time field value out of range: \"{s}\""),
         ),
         DtError::OutOfRange => {
-            let what = if ty == types::DATE { "date" } else { "timestamp" };
-            PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, format!("{what} out of range: \"{s}\""))
+            let what = if ty == types::DATE {
+                "date"
+            } else {
+                "timestamp"
+            };
+            PgError::error(
+                sqlstate::DATETIME_FIELD_OVERFLOW,
+                format!("{what} out of range: \"{s}\""),
+            )
         }
         DtError::UnknownZone(z) => PgError::error(
             sqlstate::INVALID_PARAMETER_VALUE,
@@ -134,7 +162,12 @@ fn parse_float(s: &str, ty: Oid) -> Result<f64, PgError> {
     let lower = t.to_ascii_lowercase();
     let body = lower.trim_start_matches(['+', '-']);
     let is_special = matches!(body, "infinity" | "inf" | "nan");
-    if t.is_empty() || (!is_special && !t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b))) {
+    if t.is_empty()
+        || (!is_special
+            && !t
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)))
+    {
         return Err(syntax(ty, s));
     }
     let v: f64 = t.parse().map_err(|_| syntax(ty, s))?;
@@ -166,7 +199,10 @@ fn parse_bytea(s: &str) -> Result<Vec<u8>, PgError> {
         let mut it = h.bytes().filter(|b| !b.is_ascii_whitespace());
         while let Some(a) = it.next() {
             let b = it.next().ok_or_else(|| {
-                PgError::error(sqlstate::INVALID_PARAMETER_VALUE, "invalid hexadecimal data: odd number of digits")
+                PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "invalid hexadecimal data: odd number of digits",
+                )
             })?;
             let hv = |c: u8| (c as char).to_digit(16);
             match (hv(a), hv(b)) {
@@ -193,7 +229,10 @@ fn parse_bytea(s: &str) -> Result<Vec<u8>, PgError> {
         } else if b.get(i + 1) == Some(&b'\\') {
             out.push(b'\\');
             i += 2;
-        } else if i + 3 < b.len() + 0 && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) && b[i + 1] <= b'3' {
+        } else if i + 3 < b.len() + 0
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && b[i + 1] <= b'3'
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -227,9 +266,15 @@ fn parse_inet(s: &str) -> Result<IpAddr, PgError> {
 pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
     let v = match ty.oid {
         types::BOOL => Value::Bool(parse_bool(s).ok_or_else(|| syntax(types::BOOL, s))?),
-        types::INT2 => Value::Int2(parse_int(s, ty.oid, i16::MIN as i128, i16::MAX as i128)? as i16),
-        types::INT4 => Value::Int4(parse_int(s, ty.oid, i32::MIN as i128, i32::MAX as i128)? as i32),
-        types::INT8 => Value::Int8(parse_int(s, ty.oid, i64::MIN as i128, i64::MAX as i128)? as i64),
+        types::INT2 => {
+            Value::Int2(parse_int(s, ty.oid, i16::MIN as i128, i16::MAX as i128)? as i16)
+        }
+        types::INT4 => {
+            Value::Int4(parse_int(s, ty.oid, i32::MIN as i128, i32::MAX as i128)? as i32)
+        }
+        types::INT8 => {
+            Value::Int8(parse_int(s, ty.oid, i64::MIN as i128, i64::MAX as i128)? as i64)
+        }
         types::OID | types::XID => {
             Value::Oid(parse_int(s, ty.oid, i32::MIN as i128, u32::MAX as i128)? as i64 as u32)
         }
@@ -237,21 +282,24 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         types::FLOAT8 => Value::Float8(parse_float(s, ty.oid)?),
         types::NUMERIC => Value::Numeric(Numeric::parse(s).map_err(|e| match e {
             NumericParseError::Syntax => syntax(types::NUMERIC, s),
-            NumericParseError::Overflow => {
-                PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
-            }
+            NumericParseError::Overflow => PgError::error(
+                sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                "value overflows numeric format",
+            ),
         })?),
         types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => Value::Text(s.to_string()),
         types::NAME => Value::Name(truncate_name(s).to_string()),
         types::CHAR => Value::Char(s.as_bytes().first().copied().unwrap_or(0)),
         types::BYTEA => Value::Bytea(parse_bytea(s)?),
-        types::TIMESTAMPTZ => {
-            Value::TimestampTz(datetime::parse_timestamptz(s, now).map_err(|e| dt_error(e, ty.oid, s))?)
-        }
+        types::TIMESTAMPTZ => Value::TimestampTz(
+            datetime::parse_timestamptz(s, now).map_err(|e| dt_error(e, ty.oid, s))?,
+        ),
         types::TIMESTAMP => {
             Value::Timestamp(datetime::parse_timestamp(s, now).map_err(|e| dt_error(e, ty.oid, s))?)
         }
-        types::DATE => Value::Date(datetime::parse_date(s, now).map_err(|e| dt_error(e, ty.oid, s))?),
+        types::DATE => {
+            Value::Date(datetime::parse_date(s, now).map_err(|e| dt_error(e, ty.oid, s))?)
+        }
         types::INET => Value::Inet(parse_inet(s)?),
         types::VOID => Value::Void,
         other => {
@@ -265,7 +313,10 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
 }
 
 fn is_string(oid: Oid) -> bool {
-    matches!(oid, types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME | types::UNKNOWN)
+    matches!(
+        oid,
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME | types::UNKNOWN
+    )
 }
 
 fn is_numberish(oid: Oid) -> bool {
@@ -284,11 +335,19 @@ pub fn castable(from: Oid, to: Oid) -> bool {
     from == to
         || from == types::UNKNOWN
         || is_string(to)
-        || (is_string(from) || from == types::CHAR) && (is_string(to) || to == types::CHAR || types::is_supported(to))
+        || (is_string(from) || from == types::CHAR)
+            && (is_string(to) || to == types::CHAR || types::is_supported(to))
         || to == types::CHAR && is_string(from)
         || is_numberish(from) && is_numberish(to)
-        || matches!((from, to), (types::OID, types::INT4 | types::INT8) | (types::INT2 | types::INT4 | types::INT8, types::OID))
-        || matches!((from, to), (types::BOOL, types::INT4) | (types::INT4, types::BOOL))
+        || matches!(
+            (from, to),
+            (types::OID, types::INT4 | types::INT8)
+                | (types::INT2 | types::INT4 | types::INT8, types::OID)
+        )
+        || matches!(
+            (from, to),
+            (types::BOOL, types::INT4) | (types::INT4, types::BOOL)
+        )
         || is_datetime(from) && is_datetime(to)
 }
 
@@ -357,7 +416,8 @@ fn float_to(f: f64, from: Oid, to: Oid) -> Result<Value, PgError> {
     Ok(match to {
         types::INT2 | types::INT4 | types::INT8 => {
             let r = f.round_ties_even();
-            if !r.is_finite() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+            if !r.is_finite() || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r)
+            {
                 return Err(int_out_of_range(to));
             }
             int_to(r as i128, to)?
@@ -385,10 +445,16 @@ fn numeric_to(n: &Numeric, to: Oid) -> Result<Value, PgError> {
     match to {
         types::INT2 | types::INT4 | types::INT8 => {
             if n.is_nan() {
-                return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "cannot convert NaN to integer"));
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "cannot convert NaN to integer",
+                ));
             }
             if !n.is_finite() {
-                return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "cannot convert infinity to integer"));
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "cannot convert infinity to integer",
+                ));
             }
             let v = n.to_i64_rounded().ok_or_else(|| int_out_of_range(to))?;
             int_to(v as i128, to)
@@ -402,7 +468,11 @@ fn numeric_to(n: &Numeric, to: Oid) -> Result<Value, PgError> {
 pub fn cannot_cast(from: Oid, to: Oid) -> PgError {
     PgError::error(
         sqlstate::CANNOT_COERCE,
-        format!("cannot cast type {} to {}", types::sql_name(from), types::sql_name(to)),
+        format!(
+            "cannot cast type {} to {}",
+            types::sql_name(from),
+            types::sql_name(to)
+        ),
     )
 }
 
@@ -451,10 +521,15 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
         (Value::Bool(b), types::INT4) => Value::Int4(b as i32),
         (Value::TimestampTz(t), types::TIMESTAMP) => Value::Timestamp(t),
         (Value::Timestamp(t), types::TIMESTAMPTZ) => Value::TimestampTz(t),
-        (Value::TimestampTz(t) | Value::Timestamp(t), types::DATE) => Value::Date(datetime::timestamp_to_date(t)),
+        (Value::TimestampTz(t) | Value::Timestamp(t), types::DATE) => {
+            Value::Date(datetime::timestamp_to_date(t))
+        }
         (Value::Date(d), types::TIMESTAMP | types::TIMESTAMPTZ) => {
             let t = datetime::date_to_timestamp(d).ok_or_else(|| {
-                PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, "date out of range for timestamp")
+                PgError::error(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    "date out of range for timestamp",
+                )
             })?;
             if to.oid == types::TIMESTAMP {
                 Value::Timestamp(t)
@@ -478,43 +553,118 @@ mod tests {
 
     #[test]
     fn inputs() {
-        assert_eq!(input(" 42 ", Ty::new(types::INT4), 0).unwrap(), Value::Int4(42));
-        assert_eq!(input("-32768", Ty::new(types::INT2), 0).unwrap(), Value::Int2(-32768));
+        assert_eq!(
+            input(" 42 ", Ty::new(types::INT4), 0).unwrap(),
+            Value::Int4(42)
+        );
+        assert_eq!(
+            input("-32768", Ty::new(types::INT2), 0).unwrap(),
+            Value::Int2(-32768)
+        );
         let e = input("32768", Ty::new(types::INT2), 0).unwrap_err();
-        assert_eq!(e.message, "value \"32768\" is out of range for type smallint");
-        assert_eq!(input("4294967295", Ty::new(types::OID), 0).unwrap(), Value::Oid(u32::MAX));
-        assert_eq!(input("1e400", Ty::new(types::FLOAT8), 0).unwrap_err().code, "22003");
-        assert_eq!(input("-Infinity", Ty::new(types::FLOAT8), 0).unwrap(), Value::Float8(f64::NEG_INFINITY));
-        assert_eq!(input("of", Ty::new(types::BOOL), 0).unwrap(), Value::Bool(false));
+        assert_eq!(
+            e.message,
+            "value \"32768\" is out of range for type smallint"
+        );
+        assert_eq!(
+            input("4294967295", Ty::new(types::OID), 0).unwrap(),
+            Value::Oid(u32::MAX)
+        );
+        assert_eq!(
+            input("1e400", Ty::new(types::FLOAT8), 0).unwrap_err().code,
+            "22003"
+        );
+        assert_eq!(
+            input("-Infinity", Ty::new(types::FLOAT8), 0).unwrap(),
+            Value::Float8(f64::NEG_INFINITY)
+        );
+        assert_eq!(
+            input("of", Ty::new(types::BOOL), 0).unwrap(),
+            Value::Bool(false)
+        );
         assert!(input("o", Ty::new(types::BOOL), 0).is_err());
-        assert_eq!(input("a\\\\b\\001", Ty::new(types::BYTEA), 0).unwrap(), Value::Bytea(vec![b'a', b'\\', b'b', 1]));
-        assert_eq!(input("x", Ty::new(types::TIMESTAMPTZ), 0).unwrap_err().code, "22007");
+        assert_eq!(
+            input("a\\\\b\\001", Ty::new(types::BYTEA), 0).unwrap(),
+            Value::Bytea(vec![b'a', b'\\', b'b', 1])
+        );
+        assert_eq!(
+            input("x", Ty::new(types::TIMESTAMPTZ), 0).unwrap_err().code,
+            "22007"
+        );
         let long = "x".repeat(70);
-        assert_eq!(input(&long, Ty::new(types::NAME), 0).unwrap(), Value::Name("x".repeat(63)));
+        assert_eq!(
+            input(&long, Ty::new(types::NAME), 0).unwrap(),
+            Value::Name("x".repeat(63))
+        );
     }
 
     #[test]
     fn casts() {
-        assert_eq!(c(Value::Bool(true), types::BOOL, Ty::new(types::TEXT)).unwrap(), Value::Text("true".into()));
-        assert_eq!(c(Value::Float8(2.5), types::FLOAT8, Ty::new(types::INT4)).unwrap(), Value::Int4(2));
-        assert_eq!(c(Value::Float8(3.5), types::FLOAT8, Ty::new(types::INT4)).unwrap(), Value::Int4(4));
         assert_eq!(
-            c(Value::Numeric(Numeric::parse("2.5").unwrap()), types::NUMERIC, Ty::new(types::INT4)).unwrap(),
+            c(Value::Bool(true), types::BOOL, Ty::new(types::TEXT)).unwrap(),
+            Value::Text("true".into())
+        );
+        assert_eq!(
+            c(Value::Float8(2.5), types::FLOAT8, Ty::new(types::INT4)).unwrap(),
+            Value::Int4(2)
+        );
+        assert_eq!(
+            c(Value::Float8(3.5), types::FLOAT8, Ty::new(types::INT4)).unwrap(),
+            Value::Int4(4)
+        );
+        assert_eq!(
+            c(
+                Value::Numeric(Numeric::parse("2.5").unwrap()),
+                types::NUMERIC,
+                Ty::new(types::INT4)
+            )
+            .unwrap(),
             Value::Int4(3)
         );
-        assert_eq!(c(Value::Int8(1 << 40), types::INT8, Ty::new(types::INT4)).unwrap_err().message, "integer out of range");
-        assert_eq!(c(Value::Float8(1e300), types::FLOAT8, Ty::new(types::FLOAT4)).unwrap_err().code, "22003");
         assert_eq!(
-            c(Value::Text("abcd".into()), types::TEXT, Ty::with_mod(types::VARCHAR, 7)).unwrap(),
+            c(Value::Int8(1 << 40), types::INT8, Ty::new(types::INT4))
+                .unwrap_err()
+                .message,
+            "integer out of range"
+        );
+        assert_eq!(
+            c(Value::Float8(1e300), types::FLOAT8, Ty::new(types::FLOAT4))
+                .unwrap_err()
+                .code,
+            "22003"
+        );
+        assert_eq!(
+            c(
+                Value::Text("abcd".into()),
+                types::TEXT,
+                Ty::with_mod(types::VARCHAR, 7)
+            )
+            .unwrap(),
             Value::Text("abc".into())
         );
         assert_eq!(
-            c(Value::Text("ab".into()), types::TEXT, Ty::with_mod(types::BPCHAR, 8)).unwrap(),
+            c(
+                Value::Text("ab".into()),
+                types::TEXT,
+                Ty::with_mod(types::BPCHAR, 8)
+            )
+            .unwrap(),
             Value::Text("ab  ".into())
         );
-        assert_eq!(c(Value::Int4(-1), types::INT4, Ty::new(types::OID)).unwrap(), Value::Oid(u32::MAX));
-        assert_eq!(c(Value::Int4(5), types::INT4, Ty::new(types::TIMESTAMPTZ)).unwrap_err().code, "42846");
-        assert_eq!(c(Value::Null, types::INT4, Ty::new(types::TEXT)).unwrap(), Value::Null);
+        assert_eq!(
+            c(Value::Int4(-1), types::INT4, Ty::new(types::OID)).unwrap(),
+            Value::Oid(u32::MAX)
+        );
+        assert_eq!(
+            c(Value::Int4(5), types::INT4, Ty::new(types::TIMESTAMPTZ))
+                .unwrap_err()
+                .code,
+            "42846"
+        );
+        assert_eq!(
+            c(Value::Null, types::INT4, Ty::new(types::TEXT)).unwrap(),
+            Value::Null
+        );
         assert_eq!(
             c(Value::Float8(0.1), types::FLOAT8, Ty::new(types::NUMERIC)).unwrap(),
             Value::Numeric(Numeric::parse("0.1").unwrap())

@@ -44,7 +44,10 @@ pub struct Relation {
 }
 
 const fn col(name: &'static str, oid: types::Oid) -> ColumnDef {
-    ColumnDef { name, ty: Ty::new(oid) }
+    ColumnDef {
+        name,
+        ty: Ty::new(oid),
+    }
 }
 
 /// pg_stat_activity's columns, in PostgreSQL 15's order and types.
@@ -92,7 +95,10 @@ pub fn lookup(schema: Option<&str>, name: &str) -> Result<Relation, PgError> {
         Some(s) => format!("{s}.{name}"),
         None => name.to_string(),
     };
-    Err(PgError::error(sqlstate::UNDEFINED_TABLE, format!("relation \"{shown}\" does not exist")))
+    Err(PgError::error(
+        sqlstate::UNDEFINED_TABLE,
+        format!("relation \"{shown}\" does not exist"),
+    ))
 }
 
 fn opt_text(s: Option<String>) -> Value {

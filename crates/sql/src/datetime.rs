@@ -50,7 +50,12 @@ pub fn format_timestamp(us: i64, with_tz: bool) -> String {
     let bc = fmt_date(days, &mut s);
     let secs = tod / 1_000_000;
     let frac = tod % 1_000_000;
-    s.push_str(&format!(" {:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60));
+    s.push_str(&format!(
+        " {:02}:{:02}:{:02}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    ));
     if frac != 0 {
         let f = format!("{frac:06}");
         s.push('.');
@@ -140,18 +145,31 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
     let t = s.trim();
     let lower = t.to_ascii_lowercase();
     let today = now_us.div_euclid(USECS_PER_DAY);
-    let special = |days: i64| Ok(Parsed { days, tod_us: 0, offset_secs: Some(0) });
+    let special = |days: i64| {
+        Ok(Parsed {
+            days,
+            tod_us: 0,
+            offset_secs: Some(0),
+        })
+    };
     match lower.as_str() {
         "epoch" => return special(-PG_EPOCH_DAYS),
         "now" => {
-            return Ok(Parsed { days: today, tod_us: now_us.rem_euclid(USECS_PER_DAY), offset_secs: Some(0) })
+            return Ok(Parsed {
+                days: today,
+                tod_us: now_us.rem_euclid(USECS_PER_DAY),
+                offset_secs: Some(0),
+            })
         }
         "today" => return special(today),
         "tomorrow" => return special(today + 1),
         "yesterday" => return special(today - 1),
         _ => {}
     }
-    let mut c = Cursor { b: t.as_bytes(), i: 0 };
+    let mut c = Cursor {
+        b: t.as_bytes(),
+        i: 0,
+    };
     let (year, ylen) = c.digits(7).ok_or(DtError::Syntax)?;
     if ylen < 3 && ylen != 0 {
         // PostgreSQL reads 2-digit years as 19xx/20xx; refuse to guess.
@@ -243,7 +261,9 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
         offset_secs = Some(if neg { -off } else { off });
     } else {
         let rest = c.rest();
-        let word_end = rest.find(|ch: char| ch.is_ascii_whitespace()).unwrap_or(rest.len());
+        let word_end = rest
+            .find(|ch: char| ch.is_ascii_whitespace())
+            .unwrap_or(rest.len());
         let word = &rest[..word_end];
         let lw = word.to_ascii_lowercase();
         match lw.as_str() {
@@ -271,11 +291,19 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
     if c.i != c.b.len() {
         return Err(DtError::Syntax);
     }
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || year == 0 && ylen > 0 && rest != "bc" {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || year == 0 && ylen > 0 && rest != "bc"
+    {
         return Err(DtError::FieldOverflow);
     }
     let days = days_from_civil(year, month as u32, day as u32) - PG_EPOCH_DAYS;
-    Ok(Parsed { days, tod_us, offset_secs })
+    Ok(Parsed {
+        days,
+        tod_us,
+        offset_secs,
+    })
 }
 
 fn check_ts(us: i128) -> Result<i64, DtError> {
@@ -354,7 +382,10 @@ mod tests {
     #[test]
     fn output() {
         assert_eq!(format_timestamp(0, true), "2000-01-01 00:00:00+00");
-        assert_eq!(format_timestamp(848_626_255_123_456, true), "2026-11-22 01:30:55.123456+00");
+        assert_eq!(
+            format_timestamp(848_626_255_123_456, true),
+            "2026-11-22 01:30:55.123456+00"
+        );
         assert_eq!(format_timestamp(1_500_000, false), "2000-01-01 00:00:01.5");
         assert_eq!(format_timestamp(-1, true), "1999-12-31 23:59:59.999999+00");
         assert_eq!(format_timestamp(TS_NOEND, true), "infinity");
@@ -370,13 +401,25 @@ mod tests {
         assert_eq!(parse_timestamptz("2000-01-01 00:00:00 UTC", 0), Ok(0));
         assert_eq!(parse_timestamptz("2000-01-01", 0), Ok(0));
         assert_eq!(parse_timestamptz("2000-01-01 00:00:00.0000005Z", 0), Ok(1));
-        assert_eq!(parse_timestamptz("2026-11-22 01:30:55.123456+00", 0), Ok(848_626_255_123_456));
+        assert_eq!(
+            parse_timestamptz("2026-11-22 01:30:55.123456+00", 0),
+            Ok(848_626_255_123_456)
+        );
         assert_eq!(parse_timestamptz(" epoch ", 0), Ok(-946_684_800_000_000));
         assert_eq!(parse_timestamptz("now", 42), Ok(42));
-        assert_eq!(parse_timestamptz("2000-02-30", 0), Err(DtError::FieldOverflow));
-        assert_eq!(parse_timestamptz("2000-01-01 25:00", 0), Err(DtError::FieldOverflow));
+        assert_eq!(
+            parse_timestamptz("2000-02-30", 0),
+            Err(DtError::FieldOverflow)
+        );
+        assert_eq!(
+            parse_timestamptz("2000-01-01 25:00", 0),
+            Err(DtError::FieldOverflow)
+        );
         assert_eq!(parse_timestamptz("garbage", 0), Err(DtError::Syntax));
-        assert_eq!(parse_timestamptz("2000-01-01 00:00 Mars/Base", 0), Err(DtError::UnknownZone("Mars/Base".into())));
+        assert_eq!(
+            parse_timestamptz("2000-01-01 00:00 Mars/Base", 0),
+            Err(DtError::UnknownZone("Mars/Base".into()))
+        );
         assert_eq!(parse_timestamp("2000-01-01 00:00:00+05", 0), Ok(0));
         assert_eq!(parse_date("2000-01-02", 0), Ok(1));
         assert_eq!(parse_date("0001-12-31 BC", 0), Ok(-730_120));

@@ -155,7 +155,10 @@ macro_rules! int_arith {
 
 fn float_pow(a: f64, b: f64) -> Result<f64, PgError> {
     if a == 0.0 && b < 0.0 {
-        return Err(PgError::error("2201F", "zero raised to a negative power is undefined"));
+        return Err(PgError::error(
+            "2201F",
+            "zero raised to a negative power is undefined",
+        ));
     }
     if a < 0.0 && b.fract() != 0.0 && b.is_finite() {
         return Err(PgError::error(
@@ -170,7 +173,11 @@ fn float_result(r: f64, a: f64, b: f64, op: ArithOp) -> Result<f64, PgError> {
     if r.is_infinite() && a.is_finite() && b.is_finite() {
         return Err(float_overflow());
     }
-    if r == 0.0 && a != 0.0 && matches!(op, ArithOp::Mul | ArithOp::Pow) && (op == ArithOp::Pow || b != 0.0) {
+    if r == 0.0
+        && a != 0.0
+        && matches!(op, ArithOp::Mul | ArithOp::Pow)
+        && (op == ArithOp::Pow || b != 0.0)
+    {
         return Err(float_underflow());
     }
     Ok(r)
@@ -224,7 +231,10 @@ pub(crate) fn arith(op: ArithOp, a: Value, b: Value) -> Result<Value, PgError> {
         (a, b) => {
             return Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
-                format!("operator {} applied to mismatched values {a:?} and {b:?}", op.symbol()),
+                format!(
+                    "operator {} applied to mismatched values {a:?} and {b:?}",
+                    op.symbol()
+                ),
             ))
         }
     })
@@ -234,14 +244,26 @@ fn negate(v: Value) -> Result<Value, PgError> {
     use Value::*;
     Ok(match v {
         Null => Null,
-        Int2(i) => Int2(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT2))?),
-        Int4(i) => Int4(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT4))?),
-        Int8(i) => Int8(i.checked_neg().ok_or_else(|| int_out_of_range(types::INT8))?),
+        Int2(i) => Int2(
+            i.checked_neg()
+                .ok_or_else(|| int_out_of_range(types::INT2))?,
+        ),
+        Int4(i) => Int4(
+            i.checked_neg()
+                .ok_or_else(|| int_out_of_range(types::INT4))?,
+        ),
+        Int8(i) => Int8(
+            i.checked_neg()
+                .ok_or_else(|| int_out_of_range(types::INT8))?,
+        ),
         Float4(f) => Float4(-f),
         Float8(f) => Float8(-f),
         Numeric(n) => Numeric(n.neg()),
         other => {
-            return Err(PgError::error(sqlstate::INTERNAL_ERROR, format!("unary minus applied to {other:?}")))
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("unary minus applied to {other:?}"),
+            ))
         }
     })
 }
@@ -329,7 +351,11 @@ impl Expr {
                 None => Value::Null,
             },
             Expr::IsNull(a, negated) => Value::Bool(a.eval(row, ctx)?.is_null() != *negated),
-            Expr::IsBool { arg, value, negated } => {
+            Expr::IsBool {
+                arg,
+                value,
+                negated,
+            } => {
                 let t = truth(&arg.eval(row, ctx)?);
                 Value::Bool((t == *value) != *negated)
             }

@@ -68,10 +68,18 @@ pub(crate) struct Signature {
     pub func: Func,
 }
 
-use types::{BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, TEXT, TIMESTAMP, TIMESTAMPTZ, VOID};
+use types::{
+    BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, TEXT, TIMESTAMP,
+    TIMESTAMPTZ, VOID,
+};
 
 const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, func: Func) -> Signature {
-    Signature { name, args: Args::Fixed(args), ret: Some(ret), func }
+    Signature {
+        name,
+        args: Args::Fixed(args),
+        ret: Some(ret),
+        func,
+    }
 }
 
 /// Every built-in function. Order matters among overloads only as the last
@@ -79,17 +87,32 @@ const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, func: Func) -> 
 pub(crate) static SIGNATURES: &[Signature] = &[
     sig("version", &[], TEXT, Func::Version),
     sig("current_setting", &[TEXT], TEXT, Func::CurrentSetting),
-    sig("current_setting", &[TEXT, BOOL], TEXT, Func::CurrentSettingMissingOk),
+    sig(
+        "current_setting",
+        &[TEXT, BOOL],
+        TEXT,
+        Func::CurrentSettingMissingOk,
+    ),
     sig("set_config", &[TEXT, TEXT, BOOL], TEXT, Func::SetConfig),
     sig("pg_backend_pid", &[], INT4, Func::BackendPid),
     sig("pg_sleep", &[FLOAT8], VOID, Func::Sleep),
     sig("pg_terminate_backend", &[INT4], BOOL, Func::Terminate),
-    sig("pg_terminate_backend", &[INT4, INT8], BOOL, Func::TerminateTimeout),
+    sig(
+        "pg_terminate_backend",
+        &[INT4, INT8],
+        BOOL,
+        Func::TerminateTimeout,
+    ),
     sig("pg_cancel_backend", &[INT4], BOOL, Func::Cancel),
     sig("now", &[], TIMESTAMPTZ, Func::Now),
     sig("transaction_timestamp", &[], TIMESTAMPTZ, Func::Now),
     sig("current_timestamp", &[], TIMESTAMPTZ, Func::Now),
-    sig("statement_timestamp", &[], TIMESTAMPTZ, Func::StatementTimestamp),
+    sig(
+        "statement_timestamp",
+        &[],
+        TIMESTAMPTZ,
+        Func::StatementTimestamp,
+    ),
     sig("clock_timestamp", &[], TIMESTAMPTZ, Func::ClockTimestamp),
     sig("localtimestamp", &[], TIMESTAMP, Func::LocalTimestamp),
     sig("current_date", &[], DATE, Func::CurrentDate),
@@ -108,19 +131,54 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("character_length", &[TEXT], INT4, Func::CharLength),
     sig("octet_length", &[TEXT], INT4, Func::OctetLength),
     sig("octet_length", &[BYTEA], INT4, Func::ByteaLength),
-    Signature { name: "abs", args: Args::Fixed(&[FLOAT8]), ret: None, func: Func::Abs },
-    Signature { name: "abs", args: Args::Fixed(&[FLOAT4]), ret: None, func: Func::Abs },
-    Signature { name: "abs", args: Args::Fixed(&[NUMERIC]), ret: None, func: Func::Abs },
-    Signature { name: "abs", args: Args::Fixed(&[INT8]), ret: None, func: Func::Abs },
-    Signature { name: "abs", args: Args::Fixed(&[INT4]), ret: None, func: Func::Abs },
-    Signature { name: "abs", args: Args::Fixed(&[INT2]), ret: None, func: Func::Abs },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[FLOAT8]),
+        ret: None,
+        func: Func::Abs,
+    },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[FLOAT4]),
+        ret: None,
+        func: Func::Abs,
+    },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[NUMERIC]),
+        ret: None,
+        func: Func::Abs,
+    },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[INT8]),
+        ret: None,
+        func: Func::Abs,
+    },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[INT4]),
+        ret: None,
+        func: Func::Abs,
+    },
+    Signature {
+        name: "abs",
+        args: Args::Fixed(&[INT2]),
+        ret: None,
+        func: Func::Abs,
+    },
     sig("round", &[FLOAT8], FLOAT8, Func::RoundFloat),
     sig("round", &[NUMERIC], NUMERIC, Func::RoundNumeric),
     sig("round", &[NUMERIC, INT4], NUMERIC, Func::RoundNumericScale),
     sig("trunc", &[FLOAT8], FLOAT8, Func::TruncFloat),
     sig("trunc", &[NUMERIC], NUMERIC, Func::TruncNumeric),
     sig("trunc", &[NUMERIC, INT4], NUMERIC, Func::TruncNumericScale),
-    Signature { name: "concat", args: Args::VariadicAny, ret: Some(TEXT), func: Func::Concat },
+    Signature {
+        name: "concat",
+        args: Args::VariadicAny,
+        ret: Some(TEXT),
+        func: Func::Concat,
+    },
     sig("repeat", &[TEXT, INT4], TEXT, Func::Repeat),
     sig("substr", &[TEXT, INT4], TEXT, Func::Substr),
     sig("substr", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
@@ -130,8 +188,20 @@ pub(crate) static SIGNATURES: &[Signature] = &[
 
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the
 /// error says "not supported" instead of "does not exist".
-pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] =
-    &["sum", "avg", "min", "max", "string_agg", "array_agg", "bool_and", "bool_or", "every", "json_agg", "stddev", "variance"];
+pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] = &[
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "string_agg",
+    "array_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "json_agg",
+    "stddev",
+    "variance",
+];
 
 /// Functions whose SQL-standard spelling takes no parentheses.
 pub(crate) fn is_niladic_keyword(name: &str) -> bool {
@@ -167,7 +237,10 @@ fn int_arg(v: &Value) -> i64 {
 
 fn current_schema(ctx: &Ctx<'_>) -> Value {
     // The first schema of search_path that exists; tusk has only these.
-    let path = ctx.host.show("search_path").unwrap_or_else(|_| "\"$user\", public".into());
+    let path = ctx
+        .host
+        .show("search_path")
+        .unwrap_or_else(|_| "\"$user\", public".into());
     for part in path.split(',') {
         let p = part.trim().trim_matches('"');
         if matches!(p, "public" | "pg_catalog" | "information_schema") {
@@ -180,7 +253,10 @@ fn current_schema(ctx: &Ctx<'_>) -> Value {
 fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
     let end = match len {
         Some(l) if l < 0 => {
-            return Err(PgError::error("22011", "negative substring length not allowed"));
+            return Err(PgError::error(
+                "22011",
+                "negative substring length not allowed",
+            ));
         }
         Some(l) => Some(start.saturating_add(l)),
         None => None,
@@ -199,7 +275,10 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
 /// Whether NULL in any argument makes the result NULL without a call
 /// (PostgreSQL's STRICT).
 fn is_strict(f: Func) -> bool {
-    !matches!(f, Func::Concat | Func::CurrentSettingMissingOk | Func::SetConfig)
+    !matches!(
+        f,
+        Func::Concat | Func::CurrentSettingMissingOk | Func::SetConfig
+    )
 }
 
 pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value, PgError> {
@@ -250,7 +329,10 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::TerminateTimeout => {
             let t = int_arg(&a(1));
             if t < 0 {
-                return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "\"timeout\" must not be negative",
+                ));
             }
             Value::Bool(ctx.host.terminate_backend(int_arg(&a(0)) as i32, t)?)
         }
@@ -266,16 +348,27 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::CurrentSchema => current_schema(ctx),
         Func::Upper => Value::Text(text_arg(&a(0)).to_uppercase()),
         Func::Lower => Value::Text(text_arg(&a(0)).to_lowercase()),
-        Func::CharLength => Value::Int4(text_arg(&a(0)).chars().count().min(i32::MAX as usize) as i32),
+        Func::CharLength => {
+            Value::Int4(text_arg(&a(0)).chars().count().min(i32::MAX as usize) as i32)
+        }
         Func::OctetLength => Value::Int4(text_arg(&a(0)).len().min(i32::MAX as usize) as i32),
         Func::ByteaLength => match a(0) {
             Value::Bytea(b) => Value::Int4(b.len().min(i32::MAX as usize) as i32),
             other => Value::Int4(text_arg(&other).len().min(i32::MAX as usize) as i32),
         },
         Func::Abs => match a(0) {
-            Value::Int2(i) => Value::Int2(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT2))?),
-            Value::Int4(i) => Value::Int4(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT4))?),
-            Value::Int8(i) => Value::Int8(i.checked_abs().ok_or_else(|| crate::cast::int_out_of_range(INT8))?),
+            Value::Int2(i) => Value::Int2(
+                i.checked_abs()
+                    .ok_or_else(|| crate::cast::int_out_of_range(INT2))?,
+            ),
+            Value::Int4(i) => Value::Int4(
+                i.checked_abs()
+                    .ok_or_else(|| crate::cast::int_out_of_range(INT4))?,
+            ),
+            Value::Int8(i) => Value::Int8(
+                i.checked_abs()
+                    .ok_or_else(|| crate::cast::int_out_of_range(INT8))?,
+            ),
             Value::Float4(f) => Value::Float4(f.abs()),
             Value::Float8(f) => Value::Float8(f.abs()),
             Value::Numeric(n) => Value::Numeric(n.abs()),
@@ -290,14 +383,23 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Float8(f) => Value::Float8(f.trunc()),
             other => other,
         },
-        Func::RoundNumeric | Func::TruncNumeric | Func::RoundNumericScale | Func::TruncNumericScale => {
-            let scale = if matches!(f, Func::RoundNumericScale | Func::TruncNumericScale) { int_arg(&a(1)) } else { 0 };
+        Func::RoundNumeric
+        | Func::TruncNumeric
+        | Func::RoundNumericScale
+        | Func::TruncNumericScale => {
+            let scale = if matches!(f, Func::RoundNumericScale | Func::TruncNumericScale) {
+                int_arg(&a(1))
+            } else {
+                0
+            };
             match a(0) {
-                Value::Numeric(n) => Value::Numeric(if matches!(f, Func::RoundNumeric | Func::RoundNumericScale) {
-                    n.round(scale)
-                } else {
-                    n.trunc(scale)
-                }),
+                Value::Numeric(n) => Value::Numeric(
+                    if matches!(f, Func::RoundNumeric | Func::RoundNumericScale) {
+                        n.round(scale)
+                    } else {
+                        n.trunc(scale)
+                    },
+                ),
                 other => other,
             }
         }
@@ -322,12 +424,19 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(s.repeat(n))
         }
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
-        Func::SubstrLen => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), Some(int_arg(&a(2))))?),
+        Func::SubstrLen => Value::Text(substr(
+            &text_arg(&a(0)),
+            int_arg(&a(1)),
+            Some(int_arg(&a(2))),
+        )?),
     })
 }
 
 fn too_large() -> PgError {
-    PgError::error(sqlstate::PROGRAM_LIMIT_EXCEEDED, "requested length too large")
+    PgError::error(
+        sqlstate::PROGRAM_LIMIT_EXCEEDED,
+        "requested length too large",
+    )
 }
 
 /// `numeric` helper for the binder's constant folding of literals.

@@ -166,10 +166,20 @@ pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option
 
 /// Bind a statement. `declared_param_types` are Parse's types (0 =
 /// infer); more parameters than declared may appear in the statement.
-pub fn prepare(stmt: &Statement, declared_param_types: &[Oid], host: &dyn Host) -> Result<Prepared, PgError> {
+pub fn prepare(
+    stmt: &Statement,
+    declared_param_types: &[Oid],
+    host: &dyn Host,
+) -> Result<Prepared, PgError> {
     let declared: Vec<Option<Ty>> = declared_param_types
         .iter()
-        .map(|&o| if o == 0 || o == types::UNKNOWN { None } else { Some(Ty::new(o)) })
+        .map(|&o| {
+            if o == 0 || o == types::UNKNOWN {
+                None
+            } else {
+                Some(Ty::new(o))
+            }
+        })
         .collect();
     let query = match &stmt.parsed {
         Parsed::Ast(s) => match s.as_ref() {
@@ -206,19 +216,36 @@ pub fn prepare(stmt: &Statement, declared_param_types: &[Oid], host: &dyn Host) 
             inferred[i] = Some(*d);
         }
     }
-    let complete: Vec<Option<Ty>> = inferred.iter().map(|t| Some(t.unwrap_or(Ty::new(types::TEXT)))).collect();
+    let complete: Vec<Option<Ty>> = inferred
+        .iter()
+        .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
+        .collect();
     // Second pass: bind with all types known, so every occurrence agrees.
     let mut second = Binder::new(host, complete);
     let (plan, columns) = second.bind_query(q)?;
-    let param_types = second.params.iter().map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT)).collect();
-    Ok(Prepared { plan: Plan::Select(plan), param_types, columns, command: Command::Select })
+    let param_types = second
+        .params
+        .iter()
+        .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
+        .collect();
+    Ok(Prepared {
+        plan: Plan::Select(plan),
+        param_types,
+        columns,
+        command: Command::Select,
+    })
 }
 
 /// Run a prepared statement. `params` must match
 /// [`Prepared::param_types`] in number. `max_rows_hint` is the portal's
 /// row limit; all rows are produced regardless (the caller suspends the
 /// portal), so it only serves future streaming.
-pub fn execute(p: &Prepared, params: &[Value], host: &mut dyn Host, max_rows_hint: usize) -> Result<Outcome, PgError> {
+pub fn execute(
+    p: &Prepared,
+    params: &[Value],
+    host: &mut dyn Host,
+    max_rows_hint: usize,
+) -> Result<Outcome, PgError> {
     let _ = max_rows_hint;
     if params.len() != p.param_types.len() {
         return Err(PgError::error(

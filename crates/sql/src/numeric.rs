@@ -43,7 +43,10 @@ pub struct Numeric {
 }
 
 fn overflow() -> PgError {
-    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "value overflows numeric format")
+    PgError::error(
+        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+        "value overflows numeric format",
+    )
 }
 
 fn div_zero() -> PgError {
@@ -82,7 +85,11 @@ fn mag_sub(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut out = a.to_vec();
     let mut borrow = 0i8;
     for i in 0..a.len() {
-        let db = if i < b.len() { b[b.len() - 1 - i] as i8 } else { 0 };
+        let db = if i < b.len() {
+            b[b.len() - 1 - i] as i8
+        } else {
+            0
+        };
         let idx = a.len() - 1 - i;
         let mut d = out[idx] as i8 - db - borrow;
         if d < 0 {
@@ -178,15 +185,30 @@ fn mag_from_u128(mut n: u128) -> Vec<u8> {
 
 impl Numeric {
     pub fn zero() -> Numeric {
-        Numeric { kind: Kind::Finite, neg: false, digits: Vec::new(), scale: 0 }
+        Numeric {
+            kind: Kind::Finite,
+            neg: false,
+            digits: Vec::new(),
+            scale: 0,
+        }
     }
 
     pub fn nan() -> Numeric {
-        Numeric { kind: Kind::NaN, neg: false, digits: Vec::new(), scale: 0 }
+        Numeric {
+            kind: Kind::NaN,
+            neg: false,
+            digits: Vec::new(),
+            scale: 0,
+        }
     }
 
     pub fn infinity(neg: bool) -> Numeric {
-        Numeric { kind: Kind::Inf, neg, digits: Vec::new(), scale: 0 }
+        Numeric {
+            kind: Kind::Inf,
+            neg,
+            digits: Vec::new(),
+            scale: 0,
+        }
     }
 
     fn finite(neg: bool, digits: Vec<u8>, scale: u32) -> Result<Numeric, PgError> {
@@ -195,7 +217,12 @@ impl Numeric {
             return Err(overflow());
         }
         let neg = neg && !digits.is_empty();
-        Ok(Numeric { kind: Kind::Finite, neg, digits, scale })
+        Ok(Numeric {
+            kind: Kind::Finite,
+            neg,
+            digits,
+            scale,
+        })
     }
 
     pub fn from_i64(v: i64) -> Numeric {
@@ -282,7 +309,9 @@ impl Numeric {
             };
             let start = i;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
-                exp = exp.saturating_mul(10).saturating_add((bytes[i] - b'0') as i64);
+                exp = exp
+                    .saturating_mul(10)
+                    .saturating_add((bytes[i] - b'0') as i64);
                 i += 1;
             }
             if i == start {
@@ -311,7 +340,13 @@ impl Numeric {
     pub fn to_text(&self) -> String {
         match self.kind {
             Kind::NaN => return "NaN".into(),
-            Kind::Inf => return if self.neg { "-Infinity".into() } else { "Infinity".into() },
+            Kind::Inf => {
+                return if self.neg {
+                    "-Infinity".into()
+                } else {
+                    "Infinity".into()
+                }
+            }
             Kind::Finite => {}
         }
         let scale = self.scale as usize;
@@ -445,7 +480,11 @@ impl Numeric {
         if scale as i64 > MAX_DIGITS as i64 {
             return Err(overflow());
         }
-        Numeric::finite(self.neg != other.neg, mag_mul(&self.digits, &other.digits), scale)
+        Numeric::finite(
+            self.neg != other.neg,
+            mag_mul(&self.digits, &other.digits),
+            scale,
+        )
     }
 
     /// Position of the most significant digit: value is in
@@ -460,7 +499,9 @@ impl Numeric {
 
     /// PostgreSQL's base-10000 weight and first group of a nonzero value.
     fn weight_and_first_group(&self) -> (i64, u32) {
-        let Some(e) = self.msd_exponent() else { return (0, 0) };
+        let Some(e) = self.msd_exponent() else {
+            return (0, 0);
+        };
         let w = e.div_euclid(4);
         // Group w covers decimal exponents 4w..4w+3.
         let mut g = 0u32;
@@ -504,9 +545,15 @@ impl Numeric {
             (pow10(self.digits.clone(), k as usize), other.digits.clone())
         } else {
             if other.digits.len() as i64 - k > MAX_DIGITS as i64 * 2 {
-                return Ok(Numeric { scale: rscale, ..Numeric::zero() });
+                return Ok(Numeric {
+                    scale: rscale,
+                    ..Numeric::zero()
+                });
             }
-            (self.digits.clone(), pow10(other.digits.clone(), (-k) as usize))
+            (
+                self.digits.clone(),
+                pow10(other.digits.clone(), (-k) as usize),
+            )
         };
         let (mut q, r) = mag_divmod(&n, &d);
         if round && mag_cmp(&mag_small_mul(&r, 2), &d) != Ordering::Less {
@@ -571,7 +618,9 @@ impl Numeric {
         }
         let rscale = (MIN_SIG_DIGITS.max(self.scale as i64)).clamp(0, MAX_DISPLAY_SCALE) as u32;
         let frac_len = (exp.scale as usize).min(exp.digits.len());
-        let exp_is_int = exp.digits[exp.digits.len() - frac_len..].iter().all(|&d| d == 0);
+        let exp_is_int = exp.digits[exp.digits.len() - frac_len..]
+            .iter()
+            .all(|&d| d == 0);
         if exp_is_int {
             if let Some(e) = exp.trunc_to_i64() {
                 return self.pow_int(e, rscale);
@@ -597,7 +646,10 @@ impl Numeric {
             return Ok(one.round(rscale as i64));
         }
         if self.is_zero() {
-            return Ok(Numeric { scale: rscale, ..Numeric::zero() });
+            return Ok(Numeric {
+                scale: rscale,
+                ..Numeric::zero()
+            });
         }
         // Refuse results too large to hold before computing them.
         let int_digits = self.msd_exponent().unwrap_or(0) + 1;
@@ -605,7 +657,10 @@ impl Numeric {
             if e > 0 {
                 return Err(overflow());
             }
-            return Ok(Numeric { scale: rscale, ..Numeric::zero() });
+            return Ok(Numeric {
+                scale: rscale,
+                ..Numeric::zero()
+            });
         }
         let total = (self.digits.len() as i64).saturating_mul(e.abs());
         if total > MAX_DIGITS as i64 * 2 {
@@ -613,7 +668,10 @@ impl Numeric {
             // displayed scale, or too large; let float8 decide which.
             let f = self.to_f64().powf(e as f64);
             if f.is_finite() && f.abs() < 1.0 {
-                return Ok(Numeric { scale: rscale, ..Numeric::zero() });
+                return Ok(Numeric {
+                    scale: rscale,
+                    ..Numeric::zero()
+                });
             }
             return Err(overflow());
         }
@@ -663,7 +721,14 @@ impl Numeric {
         let drop = (self.scale as i64 - scale) as usize;
         let n = self.digits.len();
         let (mut kept, first_dropped) = if drop >= n {
-            (Vec::new(), if drop == n { self.digits.first().copied().unwrap_or(0) } else { 0 })
+            (
+                Vec::new(),
+                if drop == n {
+                    self.digits.first().copied().unwrap_or(0)
+                } else {
+                    0
+                },
+            )
         } else {
             (self.digits[..n - drop].to_vec(), self.digits[n - drop])
         };
@@ -671,9 +736,18 @@ impl Numeric {
             kept = mag_add(&kept, &[1]);
         }
         // Put back the zeros for negative scales (rounding to tens...).
-        let kept = if scale < 0 { pow10(trim(kept), (-scale) as usize) } else { trim(kept) };
+        let kept = if scale < 0 {
+            pow10(trim(kept), (-scale) as usize)
+        } else {
+            trim(kept)
+        };
         let neg = self.neg && !kept.is_empty();
-        Numeric { kind: Kind::Finite, neg, digits: kept, scale: new_scale }
+        Numeric {
+            kind: Kind::Finite,
+            neg,
+            digits: kept,
+            scale: new_scale,
+        }
     }
 
     /// Integer part, or None when it doesn't fit in i64.
@@ -683,7 +757,11 @@ impl Numeric {
         }
         let n = self.digits.len();
         let s = self.scale as usize;
-        let int = if n > s { &self.digits[..n - s] } else { &[][..] };
+        let int = if n > s {
+            &self.digits[..n - s]
+        } else {
+            &[][..]
+        };
         if int.len() > 19 {
             return None;
         }
@@ -749,10 +827,13 @@ impl Numeric {
         if typmod < 4 || !self.is_finite() {
             if typmod >= 4 && self.kind == Kind::Inf {
                 let (p, s) = (((typmod - 4) >> 16) & 0xffff, (typmod - 4) & 0xffff);
-                return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
-                    .with_detail(format!(
-                        "A field with precision {p}, scale {s} cannot hold an infinite value."
-                    )));
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "numeric field overflow",
+                )
+                .with_detail(format!(
+                    "A field with precision {p}, scale {s} cannot hold an infinite value."
+                )));
             }
             return Ok(self.clone());
         }
@@ -762,7 +843,11 @@ impl Numeric {
         let max_int = (precision - scale) as i64;
         let int_digits = r.digits.len() as i64 - r.scale as i64;
         if !r.digits.is_empty() && int_digits > max_int {
-            let limit = if max_int > 0 { format!("10^{max_int}") } else { "1".to_string() };
+            let limit = if max_int > 0 {
+                format!("10^{max_int}")
+            } else {
+                "1".to_string()
+            };
             return Err(PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "numeric field overflow")
                 .with_detail(format!(
                     "A field with precision {precision}, scale {scale} must round to an absolute value less than {limit}."
@@ -796,7 +881,11 @@ impl Numeric {
                 let mut g = 0u16;
                 for exp in (4 * w..=4 * w + 3).rev() {
                     let idx = n - 1 - (exp + s);
-                    let d = if idx >= 0 && idx < n { self.digits[idx as usize] as u16 } else { 0 };
+                    let d = if idx >= 0 && idx < n {
+                        self.digits[idx as usize] as u16
+                    } else {
+                        0
+                    };
                     g = g * 10 + d;
                 }
                 groups.push(g);
@@ -810,7 +899,14 @@ impl Numeric {
         out.extend_from_slice(&(groups.len() as u16).to_be_bytes());
         out.extend_from_slice(&(weight as i16).to_be_bytes());
         out.extend_from_slice(&sign.to_be_bytes());
-        out.extend_from_slice(&(if self.is_finite() { self.scale as u16 } else { 0 }).to_be_bytes());
+        out.extend_from_slice(
+            &(if self.is_finite() {
+                self.scale as u16
+            } else {
+                0
+            })
+            .to_be_bytes(),
+        );
         for g in groups {
             out.extend_from_slice(&g.to_be_bytes());
         }
@@ -844,7 +940,12 @@ impl Numeric {
             if g >= 10000 {
                 return Err(());
             }
-            digits.extend_from_slice(&[(g / 1000) as u8, (g / 100 % 10) as u8, (g / 10 % 10) as u8, (g % 10) as u8]);
+            digits.extend_from_slice(&[
+                (g / 1000) as u8,
+                (g / 100 % 10) as u8,
+                (g / 10 % 10) as u8,
+                (g % 10) as u8,
+            ]);
         }
         // The groups hold exponents 4*weight+3 down to 4*(weight-ndigits+1).
         let lowest_exp = 4 * (weight - ndigits as i64 + 1);
@@ -918,16 +1019,37 @@ mod tests {
         assert_eq!(n("1.5").add(&n("2.25")).unwrap().to_text(), "3.75");
         assert_eq!(n("1.5").sub(&n("2.25")).unwrap().to_text(), "-0.75");
         assert_eq!(n("1.5").mul(&n("-2.25")).unwrap().to_text(), "-3.375");
-        assert_eq!(n("1").div(&n("3")).unwrap().to_text(), "0.33333333333333333333");
-        assert_eq!(n("10").div(&n("4")).unwrap().to_text(), "2.5000000000000000");
-        assert_eq!(n("2").div(&n("3")).unwrap().to_text(), "0.66666666666666666667");
-        assert_eq!(n("100000").div(&n("3")).unwrap().to_text(), "33333.333333333333");
+        assert_eq!(
+            n("1").div(&n("3")).unwrap().to_text(),
+            "0.33333333333333333333"
+        );
+        assert_eq!(
+            n("10").div(&n("4")).unwrap().to_text(),
+            "2.5000000000000000"
+        );
+        assert_eq!(
+            n("2").div(&n("3")).unwrap().to_text(),
+            "0.66666666666666666667"
+        );
+        assert_eq!(
+            n("100000").div(&n("3")).unwrap().to_text(),
+            "33333.333333333333"
+        );
         assert_eq!(n("7.5").rem(&n("2")).unwrap().to_text(), "1.5");
         assert_eq!(n("-7").rem(&n("2")).unwrap().to_text(), "-1");
-        assert_eq!(n("1.5").pow(&n("2")).unwrap().to_text(), "2.2500000000000000");
-        assert_eq!(n("2").pow(&n("-1")).unwrap().to_text(), "0.5000000000000000");
+        assert_eq!(
+            n("1.5").pow(&n("2")).unwrap().to_text(),
+            "2.2500000000000000"
+        );
+        assert_eq!(
+            n("2").pow(&n("-1")).unwrap().to_text(),
+            "0.5000000000000000"
+        );
         assert!(n("9.9").pow(&n("99999999")).is_err());
-        assert_eq!(n("1").div(&n("0")).unwrap_err().code, sqlstate::DIVISION_BY_ZERO);
+        assert_eq!(
+            n("1").div(&n("0")).unwrap_err().code,
+            sqlstate::DIVISION_BY_ZERO
+        );
     }
 
     #[test]
@@ -942,13 +1064,21 @@ mod tests {
         let tm = ((5 << 16) | 2) + 4;
         assert_eq!(n("123.456").apply_typmod(tm).unwrap().to_text(), "123.46");
         let e = n("1234.5").apply_typmod(tm).unwrap_err();
-        assert_eq!(e.detail.as_deref(), Some("A field with precision 5, scale 2 must round to an absolute value less than 10^3."));
+        assert_eq!(
+            e.detail.as_deref(),
+            Some(
+                "A field with precision 5, scale 2 must round to an absolute value less than 10^3."
+            )
+        );
     }
 
     #[test]
     fn binary_format() {
         // 1.5: ndigits 2, weight 0, sign 0, dscale 1, digits [1, 5000].
-        assert_eq!(n("1.5").to_binary(), vec![0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]);
+        assert_eq!(
+            n("1.5").to_binary(),
+            vec![0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]
+        );
         // 0: no digits.
         assert_eq!(n("0").to_binary(), vec![0, 0, 0, 0, 0, 0, 0, 0]);
         // -12345.678: weight 1, digits [1, 2345, 6780], dscale 3.
@@ -957,11 +1087,27 @@ mod tests {
             vec![0, 3, 0, 1, 0x40, 0, 0, 3, 0, 1, 0x09, 0x29, 0x1A, 0x7C]
         );
         // 0.0001: weight -1, digits [1].
-        assert_eq!(n("0.0001").to_binary(), vec![0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1]);
+        assert_eq!(
+            n("0.0001").to_binary(),
+            vec![0, 1, 0xff, 0xff, 0, 0, 0, 4, 0, 1]
+        );
         // 10000: weight 1, digits [1].
         assert_eq!(n("10000").to_binary(), vec![0, 1, 0, 1, 0, 0, 0, 0, 0, 1]);
-        for s in ["1.5", "0", "-12345.678", "0.0001", "10000", "NaN", "123456789.000000001", "-0.5"] {
-            assert_eq!(Numeric::from_binary(&n(s).to_binary()).unwrap().to_text(), n(s).to_text(), "{s}");
+        for s in [
+            "1.5",
+            "0",
+            "-12345.678",
+            "0.0001",
+            "10000",
+            "NaN",
+            "123456789.000000001",
+            "-0.5",
+        ] {
+            assert_eq!(
+                Numeric::from_binary(&n(s).to_binary()).unwrap().to_text(),
+                n(s).to_text(),
+                "{s}"
+            );
         }
         assert!(Numeric::from_binary(&[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10]).is_err());
         assert!(Numeric::from_binary(&[0, 1]).is_err());
@@ -970,8 +1116,14 @@ mod tests {
     #[test]
     fn float_conversion() {
         assert_eq!(Numeric::from_f64(0.1, 15).unwrap().to_text(), "0.1");
-        assert_eq!(Numeric::from_f64(1.0 / 3.0, 15).unwrap().to_text(), "0.333333333333333");
-        assert_eq!(Numeric::from_f64(1e20, 15).unwrap().to_text(), "100000000000000000000");
+        assert_eq!(
+            Numeric::from_f64(1.0 / 3.0, 15).unwrap().to_text(),
+            "0.333333333333333"
+        );
+        assert_eq!(
+            Numeric::from_f64(1e20, 15).unwrap().to_text(),
+            "100000000000000000000"
+        );
         assert_eq!(n("2.5").to_f64(), 2.5);
     }
 

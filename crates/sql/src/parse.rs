@@ -64,7 +64,10 @@ impl LineIndex {
 }
 
 fn char_to_byte(sql: &str, ci: usize) -> usize {
-    sql.char_indices().nth(ci).map(|(b, _)| b).unwrap_or(sql.len())
+    sql.char_indices()
+        .nth(ci)
+        .map(|(b, _)| b)
+        .unwrap_or(sql.len())
 }
 
 fn is_trivia(t: &Token) -> bool {
@@ -89,8 +92,12 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
-        ["RESET", "SESSION", "AUTHORIZATION"] => Some(PreParsed::Reset("session_authorization".into())),
-        ["RESET", "TRANSACTION", "ISOLATION", "LEVEL"] => Some(PreParsed::Reset("transaction_isolation".into())),
+        ["RESET", "SESSION", "AUTHORIZATION"] => {
+            Some(PreParsed::Reset("session_authorization".into()))
+        }
+        ["RESET", "TRANSACTION", "ISOLATION", "LEVEL"] => {
+            Some(PreParsed::Reset("transaction_isolation".into()))
+        }
         ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
         ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
         ["CHECKPOINT", ..] => Some(PreParsed::Unsupported("CHECKPOINT")),
@@ -102,8 +109,15 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
 
 /// A syntax error as PostgreSQL words it, with its 1-based character
 /// position in the query text (the `P` field of ErrorResponse).
-pub(crate) fn syntax_error(_sql: &str, message: &str, position: Option<usize>) -> (PgError, Option<u32>) {
-    (PgError::error(sqlstate::SYNTAX_ERROR, message), position.map(|p| (p + 1) as u32))
+pub(crate) fn syntax_error(
+    _sql: &str,
+    message: &str,
+    position: Option<usize>,
+) -> (PgError, Option<u32>) {
+    (
+        PgError::error(sqlstate::SYNTAX_ERROR, message),
+        position.map(|p| (p + 1) as u32),
+    )
 }
 
 /// Split `message at Line: L, Column: C` into its parts.
@@ -119,8 +133,15 @@ fn split_location(msg: &str) -> (&str, Option<Location>) {
     (msg, None)
 }
 
-fn token_text_at(sql: &str, tokens: &[TokenWithSpan], idx: &LineIndex, at: usize) -> Option<String> {
-    let t = tokens.iter().find(|t| !is_trivia(&t.token) && idx.char_index(t.span.start) == Some(at))?;
+fn token_text_at(
+    sql: &str,
+    tokens: &[TokenWithSpan],
+    idx: &LineIndex,
+    at: usize,
+) -> Option<String> {
+    let t = tokens
+        .iter()
+        .find(|t| !is_trivia(&t.token) && idx.char_index(t.span.start) == Some(at))?;
     let start = char_to_byte(sql, at);
     let end = char_to_byte(sql, idx.char_index(t.span.end)?);
     sql.get(start..end).map(str::to_string)
@@ -161,7 +182,12 @@ fn map_parser_error(
     (e.with_detail(text.to_string()), p)
 }
 
-fn map_tokenizer_error(sql: &str, idx: &LineIndex, message: &str, loc: Location) -> (PgError, Option<u32>) {
+fn map_tokenizer_error(
+    sql: &str,
+    idx: &LineIndex,
+    message: &str,
+    loc: Location,
+) -> (PgError, Option<u32>) {
     let pos = idx.char_index(loc);
     let rest = pos.map(|p| &sql[char_to_byte(sql, p)..]).unwrap_or("");
     let what = if message.starts_with("Unterminated string literal") {
@@ -180,7 +206,9 @@ fn map_tokenizer_error(sql: &str, idx: &LineIndex, message: &str, loc: Location)
 
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
-pub(crate) fn parse_with_position(sql: &str) -> Result<Vec<(Parsed, String)>, (PgError, Option<u32>)> {
+pub(crate) fn parse_with_position(
+    sql: &str,
+) -> Result<Vec<(Parsed, String)>, (PgError, Option<u32>)> {
     let dialect = PostgreSqlDialect {};
     let idx = LineIndex::new(sql);
     let tokens = Tokenizer::new(&dialect, sql)
@@ -188,26 +216,39 @@ pub(crate) fn parse_with_position(sql: &str) -> Result<Vec<(Parsed, String)>, (P
         .map_err(|e| map_tokenizer_error(sql, &idx, &e.message, e.location))?;
     let mut out = Vec::new();
     for piece in tokens.split(|t| t.token == Token::SemiColon) {
-        let meaningful: Vec<&TokenWithSpan> = piece.iter().filter(|t| !is_trivia(&t.token)).collect();
+        let meaningful: Vec<&TokenWithSpan> =
+            piece.iter().filter(|t| !is_trivia(&t.token)).collect();
         let (Some(first), Some(last)) = (meaningful.first(), meaningful.last()) else {
             continue;
         };
         let start = idx.char_index(first.span.start).unwrap_or(0);
         let end = idx.char_index(last.span.end).unwrap_or(sql.chars().count());
-        let text = sql.get(char_to_byte(sql, start)..char_to_byte(sql, end)).unwrap_or(sql).to_string();
+        let text = sql
+            .get(char_to_byte(sql, start)..char_to_byte(sql, end))
+            .unwrap_or(sql)
+            .to_string();
         if let Some(pre) = pre_dispatch(piece) {
             out.push((Parsed::Pre(pre), text));
             continue;
         }
         let toks: Vec<TokenWithSpan> = piece
             .iter()
-            .filter(|t| !matches!(t.token, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))))
+            .filter(|t| {
+                !matches!(
+                    t.token,
+                    Token::Whitespace(
+                        Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)
+                    )
+                )
+            })
             .cloned()
             .collect();
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);
-        let stmts = parser.parse_statements().map_err(|e| map_parser_error(sql, piece, &idx, e, end))?;
+        let stmts = parser
+            .parse_statements()
+            .map_err(|e| map_parser_error(sql, piece, &idx, e, end))?;
         match stmts.len() {
             0 => {}
             1 => {
@@ -219,7 +260,11 @@ pub(crate) fn parse_with_position(sql: &str) -> Result<Vec<(Parsed, String)>, (P
             // sqlparser read two statements where PostgreSQL needs a
             // semicolon: report where the second one starts.
             _ => {
-                return Err(syntax_error(sql, "syntax error: missing \";\" between statements", Some(start)));
+                return Err(syntax_error(
+                    sql,
+                    "syntax error: missing \";\" between statements",
+                    Some(start),
+                ));
             }
         }
     }
@@ -240,20 +285,45 @@ mod tests {
     fn splitting() {
         assert!(parse_with_position("").unwrap().is_empty());
         assert!(parse_with_position(" ; ;").unwrap().is_empty());
-        assert!(parse_with_position("-- only a comment\n/* and another */").unwrap().is_empty());
+        assert!(parse_with_position("-- only a comment\n/* and another */")
+            .unwrap()
+            .is_empty());
         let v = parse_with_position("BEGIN; SELECT 'a;b' ;COMMIT").unwrap();
         let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
         assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
-        assert!(matches!(parse_with_position("vacuum analyze t").unwrap()[0].0, Parsed::Pre(PreParsed::Unsupported("VACUUM"))));
-        assert!(matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone"));
+        assert!(matches!(
+            parse_with_position("vacuum analyze t").unwrap()[0].0,
+            Parsed::Pre(PreParsed::Unsupported("VACUUM"))
+        ));
+        assert!(
+            matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone")
+        );
     }
 
     #[test]
     fn errors_look_like_postgres() {
-        assert_eq!(err("SELECT 1 FROMM x"), ("syntax error at or near \"x\"".into(), Some(16)));
-        assert_eq!(err("SELEC 1"), ("syntax error at or near \"SELEC\"".into(), Some(1)));
-        assert_eq!(err("SELECT 1 FROM"), ("syntax error at end of input".into(), Some(14)));
-        assert_eq!(err("SELECT 'abc"), ("unterminated quoted string at or near \"'abc\"".into(), Some(8)));
-        assert_eq!(err("SELECT 1;\nSELECT (2"), ("syntax error at end of input".into(), Some(20)));
+        assert_eq!(
+            err("SELECT 1 FROMM x"),
+            ("syntax error at or near \"x\"".into(), Some(16))
+        );
+        assert_eq!(
+            err("SELEC 1"),
+            ("syntax error at or near \"SELEC\"".into(), Some(1))
+        );
+        assert_eq!(
+            err("SELECT 1 FROM"),
+            ("syntax error at end of input".into(), Some(14))
+        );
+        assert_eq!(
+            err("SELECT 'abc"),
+            (
+                "unterminated quoted string at or near \"'abc\"".into(),
+                Some(8)
+            )
+        );
+        assert_eq!(
+            err("SELECT 1;\nSELECT (2"),
+            ("syntax error at end of input".into(), Some(20))
+        );
     }
 }

@@ -156,7 +156,11 @@ impl SelectPlan {
         }
 
         // Project; without a sort, only as many rows as will be sent.
-        let wanted = if self.sort.is_empty() { limit.map(|l| l.saturating_add(offset)) } else { None };
+        let wanted = if self.sort.is_empty() {
+            limit.map(|l| l.saturating_add(offset))
+        } else {
+            None
+        };
         let mut out = Vec::new();
         for row in &rows {
             if wanted.is_some_and(|w| out.len() >= w) {
@@ -173,7 +177,11 @@ impl SelectPlan {
         if !self.sort.is_empty() {
             out.sort_by(|a, b| sort_cmp(a, b, &self.sort));
         }
-        let mut out: Vec<Vec<Value>> = out.into_iter().skip(offset).take(limit.unwrap_or(usize::MAX)).collect();
+        let mut out: Vec<Vec<Value>> = out
+            .into_iter()
+            .skip(offset)
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
         for r in out.iter_mut() {
             r.truncate(self.visible);
         }

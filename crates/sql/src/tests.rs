@@ -1,1 +1,1076 @@
-//! tests
+//! End-to-end tests of parse -> prepare -> execute against a fake host.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use tusk_common::PgError;
+
+use crate::types::*;
+use crate::*;
+
+/// A host that records what statements asked of it.
+struct FakeHost {
+    settings: BTreeMap<String, String>,
+    log: Vec<String>,
+    activity: Vec<ActivityRow>,
+    in_block: bool,
+    failed: bool,
+    interrupts: usize,
+}
+
+impl FakeHost {
+    fn new() -> FakeHost {
+        let mut settings = BTreeMap::new();
+        settings.insert("search_path".to_string(), "\"$user\", public".to_string());
+        settings.insert("datestyle".to_string(), "ISO, MDY".to_string());
+        settings.insert("jit".to_string(), "off".to_string());
+        let row = |pid: i32, app: &str, state: Option<&str>, query: &str, ty: &str, start: i64| {
+            ActivityRow {
+                pid,
+                datname: if ty == "client backend" {
+                    Some("postgres".into())
+                } else {
+                    None
+                },
+                usename: if ty == "client backend" {
+                    Some("alice".into())
+                } else {
+                    None
+                },
+                application_name: app.into(),
+                client_addr: if ty == "client backend" {
+                    Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+                } else {
+                    None
+                },
+                client_port: if ty == "client backend" {
+                    Some(50000 + pid)
+                } else {
+                    None
+                },
+                backend_start: Some(start),
+                xact_start: None,
+                query_start: state.map(|_| start + 1),
+                state: state.map(str::to_string),
+                query: query.into(),
+                wait_event_type: None,
+                wait_event: None,
+                backend_type: ty.into(),
+            }
+        };
+        FakeHost {
+            settings,
+            log: Vec::new(),
+            activity: vec![
+                row(
+                    300,
+                    "psql",
+                    Some("active"),
+                    "SELECT 1",
+                    "client backend",
+                    3_000_000,
+                ),
+                row(100, "", None, "", "checkpointer", 1_000_000),
+                row(
+                    200,
+                    "pgbench",
+                    Some("idle"),
+                    "COMMIT",
+                    "client backend",
+                    2_000_000,
+                ),
+                row(400, "", None, "", "background writer", 1_000_000),
+            ],
+            in_block: false,
+            failed: false,
+            interrupts: 0,
+        }
+    }
+}
+
+fn unknown_setting(name: &str) -> PgError {
+    PgError::error(
+        "42704",
+        format!("unrecognized configuration parameter \"{name}\""),
+    )
+}
+
+impl Host for FakeHost {
+    fn show(&self, name: &str) -> Result<String, PgError> {
+        self.settings
+            .get(&name.to_lowercase())
+            .cloned()
+            .ok_or_else(|| unknown_setting(name))
+    }
+    fn show_all(&self) -> Vec<(String, String, String)> {
+        self.settings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), format!("about {k}")))
+            .collect()
+    }
+    fn set(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<(), PgError> {
+        self.log.push(format!("set {name}={value:?} local={local}"));
+        match value {
+            Some(v) => self.settings.insert(name.to_lowercase(), v.to_string()),
+            None => self.settings.remove(&name.to_lowercase()),
+        };
+        Ok(())
+    }
+    fn reset(&mut self, name: Option<&str>) -> Result<(), PgError> {
+        self.log.push(format!("reset {name:?}"));
+        Ok(())
+    }
+    fn current_setting(&self, name: &str, missing_ok: bool) -> Result<Option<String>, PgError> {
+        match self.settings.get(&name.to_lowercase()) {
+            Some(v) => Ok(Some(v.clone())),
+            None if missing_ok => Ok(None),
+            None => Err(unknown_setting(name)),
+        }
+    }
+    fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError> {
+        self.log
+            .push(format!("set_config {name}={value} local={is_local}"));
+        self.settings.insert(name.to_lowercase(), value.to_string());
+        Ok(value.to_string())
+    }
+    fn begin(&mut self, stmt_tag: &str) -> Result<(), PgError> {
+        self.log.push(format!("begin {stmt_tag}"));
+        self.in_block = true;
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<&'static str, PgError> {
+        self.log.push("commit".into());
+        self.in_block = false;
+        Ok(if std::mem::take(&mut self.failed) {
+            "ROLLBACK"
+        } else {
+            "COMMIT"
+        })
+    }
+    fn rollback(&mut self) -> Result<(), PgError> {
+        self.log.push("rollback".into());
+        self.in_block = false;
+        Ok(())
+    }
+    fn backend_pid(&self) -> i32 {
+        4242
+    }
+    fn sleep(&mut self, seconds: f64) -> Result<(), PgError> {
+        self.log.push(format!("sleep {seconds}"));
+        Ok(())
+    }
+    fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError> {
+        self.log.push(format!("terminate {pid} {timeout_ms}"));
+        Ok(pid == 200)
+    }
+    fn cancel_backend(&mut self, pid: i32) -> Result<bool, PgError> {
+        self.log.push(format!("cancel {pid}"));
+        Ok(pid == 200)
+    }
+    fn activity(&self) -> Vec<ActivityRow> {
+        self.activity.clone()
+    }
+    fn check_interrupts(&mut self) -> Result<(), PgError> {
+        self.interrupts += 1;
+        Ok(())
+    }
+    fn notice(&mut self, n: PgError) {
+        self.log.push(format!("notice {}", n.message));
+    }
+    fn current_database(&self) -> String {
+        "postgres".into()
+    }
+    fn current_user(&self) -> String {
+        "alice".into()
+    }
+    fn session_user(&self) -> String {
+        "alice".into()
+    }
+    fn is_superuser(&self) -> bool {
+        true
+    }
+    fn now(&self) -> i64 {
+        // 2026-11-22 01:30:55.123456+00
+        848_626_255_123_456
+    }
+}
+
+/// Run one statement with parameters; text rows.
+fn run_with(
+    host: &mut FakeHost,
+    sql: &str,
+    declared: &[Oid],
+    params: &[Value],
+) -> Result<(Vec<Column>, Vec<Vec<Option<String>>>, String), PgError> {
+    let stmts = parse(sql)?;
+    assert_eq!(stmts.len(), 1, "{sql}");
+    let p = prepare(&stmts[0], declared, host)?;
+    let out = execute(&p, params, host, 0)?;
+    let rows = out
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| encode_text(v).map(|b| String::from_utf8(b).unwrap()))
+                .collect()
+        })
+        .collect();
+    Ok((p.columns().to_vec(), rows, out.tag))
+}
+
+fn run(
+    host: &mut FakeHost,
+    sql: &str,
+) -> Result<(Vec<Column>, Vec<Vec<Option<String>>>, String), PgError> {
+    run_with(host, sql, &[], &[])
+}
+
+fn err(sql: &str) -> PgError {
+    let mut h = FakeHost::new();
+    match run(&mut h, sql) {
+        Ok(r) => panic!("{sql}: expected an error, got {r:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn expressions_and_casts() {
+    // (sql, text value, column name, type)
+    let cases: &[(&str, Option<&str>, &str, Oid)] = &[
+        ("SELECT 1", Some("1"), "?column?", INT4),
+        ("SELECT 1 + 2 * 3", Some("7"), "?column?", INT4),
+        ("SELECT 7 / 2", Some("3"), "?column?", INT4),
+        ("SELECT -7 / 2", Some("-3"), "?column?", INT4),
+        ("SELECT 7 % 3", Some("1"), "?column?", INT4),
+        ("SELECT 2 ^ 10", Some("1024"), "?column?", FLOAT8),
+        (
+            "SELECT 1.5 ^ 2",
+            Some("2.2500000000000000"),
+            "?column?",
+            NUMERIC,
+        ),
+        ("SELECT 2147483648", Some("2147483648"), "?column?", INT8),
+        ("SELECT -2147483648", Some("-2147483648"), "?column?", INT4),
+        (
+            "SELECT 9223372036854775808",
+            Some("9223372036854775808"),
+            "?column?",
+            NUMERIC,
+        ),
+        ("SELECT 1 + -1744", Some("-1743"), "?column?", INT4),
+        ("SELECT 1.5", Some("1.5"), "?column?", NUMERIC),
+        ("SELECT 1.5 + 1", Some("2.5"), "?column?", NUMERIC),
+        (
+            "SELECT 10 / 4.0",
+            Some("2.5000000000000000"),
+            "?column?",
+            NUMERIC,
+        ),
+        (
+            "SELECT 1 / 3.0",
+            Some("0.33333333333333333333"),
+            "?column?",
+            NUMERIC,
+        ),
+        (
+            "SELECT 1::float8 / 3",
+            Some("0.3333333333333333"),
+            "?column?",
+            FLOAT8,
+        ),
+        (
+            "SELECT 0.1::float8 + 0.2::float8",
+            Some("0.30000000000000004"),
+            "?column?",
+            FLOAT8,
+        ),
+        (
+            "SELECT 1e300::float8 * 10",
+            Some("1e+301"),
+            "?column?",
+            FLOAT8,
+        ),
+        ("SELECT 2::int2 + 3::int2", Some("5"), "?column?", INT2),
+        ("SELECT 2::int2 + 3", Some("5"), "?column?", INT4),
+        ("SELECT 2::int8 * 3", Some("6"), "?column?", INT8),
+        ("SELECT 1.5::float4 + 1", Some("2.5"), "?column?", FLOAT8),
+        ("SELECT 'a' || 'b'", Some("ab"), "?column?", TEXT),
+        ("SELECT 'a' || NULL", None, "?column?", TEXT),
+        ("SELECT 1 || 'x'", Some("1x"), "?column?", TEXT),
+        ("SELECT true || 'x'", Some("tx"), "?column?", TEXT),
+        ("SELECT E'a\\tb'", Some("a\tb"), "?column?", TEXT),
+        ("SELECT 'x'", Some("x"), "?column?", TEXT),
+        ("SELECT NULL", None, "?column?", TEXT),
+        ("SELECT TRUE, FALSE", Some("t"), "bool", BOOL),
+        ("SELECT 1 = 1", Some("t"), "?column?", BOOL),
+        ("SELECT 1 <> 1", Some("f"), "?column?", BOOL),
+        ("SELECT 1 != 2", Some("t"), "?column?", BOOL),
+        ("SELECT 1 < 1.5", Some("t"), "?column?", BOOL),
+        ("SELECT 'abc' < 'abd'", Some("t"), "?column?", BOOL),
+        ("SELECT 1 = NULL", None, "?column?", BOOL),
+        ("SELECT NOT (1 > 2)", Some("t"), "?column?", BOOL),
+        ("SELECT true AND NULL", None, "?column?", BOOL),
+        ("SELECT false AND NULL", Some("f"), "?column?", BOOL),
+        ("SELECT true OR NULL", Some("t"), "?column?", BOOL),
+        ("SELECT NULL IS NULL", Some("t"), "?column?", BOOL),
+        ("SELECT 1 IS NOT NULL", Some("t"), "?column?", BOOL),
+        ("SELECT NULL IS TRUE", Some("f"), "?column?", BOOL),
+        (
+            "SELECT NULL::bool IS NOT FALSE",
+            Some("t"),
+            "?column?",
+            BOOL,
+        ),
+        (
+            "SELECT 1 IS DISTINCT FROM NULL",
+            Some("t"),
+            "?column?",
+            BOOL,
+        ),
+        ("SELECT 2 BETWEEN 1 AND 3", Some("t"), "?column?", BOOL),
+        ("SELECT 2 IN (1, 2)", Some("t"), "?column?", BOOL),
+        ("SELECT 3 NOT IN (1, NULL)", None, "?column?", BOOL),
+        ("SELECT 1::text", Some("1"), "text", TEXT),
+        ("SELECT CAST(2 AS int8)", Some("2"), "int8", INT8),
+        ("SELECT 1::integer", Some("1"), "int4", INT4),
+        ("SELECT '12'::int2", Some("12"), "int2", INT2),
+        ("SELECT '1.5'::real", Some("1.5"), "float4", FLOAT4),
+        ("SELECT 2::double precision", Some("2"), "float8", FLOAT8),
+        (
+            "SELECT '3.14159'::numeric(5,2)",
+            Some("3.14"),
+            "numeric",
+            NUMERIC,
+        ),
+        ("SELECT 2.5::int", Some("3"), "int4", INT4),
+        ("SELECT 2.5::float8::int", Some("2"), "int4", INT4),
+        ("SELECT 'yes'::bool", Some("t"), "bool", BOOL),
+        ("SELECT true::text", Some("true"), "text", TEXT),
+        ("SELECT 1::bool", Some("t"), "bool", BOOL),
+        (
+            "SELECT 'abcdef'::varchar(3)",
+            Some("abc"),
+            "varchar",
+            VARCHAR,
+        ),
+        ("SELECT 'ab'::char(4)", Some("ab  "), "bpchar", BPCHAR),
+        ("SELECT 'pg'::name", Some("pg"), "name", NAME),
+        ("SELECT 42::oid", Some("42"), "oid", OID),
+        (
+            "SELECT '2024-01-01 00:00:00+00'::timestamptz",
+            Some("2024-01-01 00:00:00+00"),
+            "timestamptz",
+            TIMESTAMPTZ,
+        ),
+        (
+            "SELECT '2024-01-01 02:00:00+02'::timestamptz::text",
+            Some("2024-01-01 00:00:00+00"),
+            "text",
+            TEXT,
+        ),
+        (
+            "SELECT '2024-06-30'::date",
+            Some("2024-06-30"),
+            "date",
+            DATE,
+        ),
+        ("SELECT 1e3::float8", Some("1000"), "float8", FLOAT8),
+        ("SELECT 'NaN'::float8", Some("NaN"), "float8", FLOAT8),
+        ("SELECT '\\x00ff'::bytea", Some("\\x00ff"), "bytea", BYTEA),
+        ("SELECT int4 '5'", Some("5"), "int4", INT4),
+        (
+            "SELECT CASE WHEN 1 = 1 THEN 'a' ELSE 'b' END",
+            Some("a"),
+            "case",
+            TEXT,
+        ),
+        (
+            "SELECT CASE 2 WHEN 1 THEN 'one' WHEN 2 THEN 'two' END",
+            Some("two"),
+            "case",
+            TEXT,
+        ),
+        ("SELECT CASE WHEN false THEN 1 END", None, "case", INT4),
+        (
+            "SELECT CASE WHEN true THEN 1 ELSE 2.5 END",
+            Some("1"),
+            "case",
+            NUMERIC,
+        ),
+        ("SELECT COALESCE(NULL, 2, 3)", Some("2"), "coalesce", INT4),
+        ("SELECT COALESCE(NULL, 'x')", Some("x"), "coalesce", TEXT),
+        ("SELECT NULLIF(1, 1)", None, "nullif", INT4),
+        ("SELECT NULLIF(1, 2)", Some("1"), "nullif", INT4),
+        ("SELECT GREATEST(1, 5, 3)", Some("5"), "greatest", INT4),
+        ("SELECT LEAST(2, NULL, 1.5)", Some("1.5"), "least", NUMERIC),
+        ("SELECT (1 + 2) * 3 AS x", Some("9"), "x", INT4),
+        ("SELECT 1 AS \"Foo\"", Some("1"), "Foo", INT4),
+        ("SELECT 1 Foo", Some("1"), "foo", INT4),
+        ("SELECT upper('abc')", Some("ABC"), "upper", TEXT),
+        ("SELECT lower('ÀB')", Some("àb"), "lower", TEXT),
+        ("SELECT length('héllo')", Some("5"), "length", INT4),
+        ("SELECT abs(-5)", Some("5"), "abs", INT4),
+        ("SELECT abs(-5.5)", Some("5.5"), "abs", NUMERIC),
+        ("SELECT round(2.5)", Some("3"), "round", NUMERIC),
+        ("SELECT round(2.5::float8)", Some("2"), "round", FLOAT8),
+        ("SELECT round(3.14159, 2)", Some("3.14"), "round", NUMERIC),
+        (
+            "SELECT concat('a', 1, NULL, true)",
+            Some("a1t"),
+            "concat",
+            TEXT,
+        ),
+        ("SELECT repeat('ab', 3)", Some("ababab"), "repeat", TEXT),
+        ("SELECT substr('hello', 2, 3)", Some("ell"), "substr", TEXT),
+        (
+            "SELECT substring('hello' from 2 for 2)",
+            Some("el"),
+            "substring",
+            TEXT,
+        ),
+        (
+            "SELECT substring('hello', 3)",
+            Some("llo"),
+            "substring",
+            TEXT,
+        ),
+        ("SELECT version() LIKE 'x'", None, "", 0),
+        (
+            "SELECT pg_backend_pid()",
+            Some("4242"),
+            "pg_backend_pid",
+            INT4,
+        ),
+        (
+            "SELECT current_database()",
+            Some("postgres"),
+            "current_database",
+            NAME,
+        ),
+        ("SELECT current_user", Some("alice"), "current_user", NAME),
+        ("SELECT session_user", Some("alice"), "session_user", NAME),
+        ("SELECT user", Some("alice"), "user", NAME),
+        (
+            "SELECT current_schema()",
+            Some("public"),
+            "current_schema",
+            NAME,
+        ),
+        (
+            "SELECT current_schema",
+            Some("public"),
+            "current_schema",
+            NAME,
+        ),
+        (
+            "SELECT now()",
+            Some("2026-11-22 01:30:55.123456+00"),
+            "now",
+            TIMESTAMPTZ,
+        ),
+        (
+            "SELECT CURRENT_TIMESTAMP",
+            Some("2026-11-22 01:30:55.123456+00"),
+            "current_timestamp",
+            TIMESTAMPTZ,
+        ),
+        (
+            "SELECT transaction_timestamp()",
+            Some("2026-11-22 01:30:55.123456+00"),
+            "transaction_timestamp",
+            TIMESTAMPTZ,
+        ),
+        (
+            "SELECT current_setting('jit')",
+            Some("off"),
+            "current_setting",
+            TEXT,
+        ),
+        (
+            "SELECT current_setting('nope', true)",
+            None,
+            "current_setting",
+            TEXT,
+        ),
+        ("SELECT pg_sleep(0.5)", Some(""), "pg_sleep", VOID),
+        (
+            "SELECT pg_terminate_backend(200)",
+            Some("t"),
+            "pg_terminate_backend",
+            BOOL,
+        ),
+        (
+            "SELECT pg_cancel_backend(999)",
+            Some("f"),
+            "pg_cancel_backend",
+            BOOL,
+        ),
+        (
+            "SELECT pg_catalog.now()::date",
+            Some("2026-11-22"),
+            "now",
+            DATE,
+        ),
+        ("SELECT 1 WHERE false", None, "", 0),
+    ];
+    for (sql, want, name, ty) in cases {
+        let mut h = FakeHost::new();
+        if sql.contains("LIKE") {
+            // LIKE is not implemented yet and must say so cleanly.
+            assert_eq!(run(&mut h, sql).unwrap_err().code, "0A000");
+            continue;
+        }
+        let (cols, rows, tag) = run(&mut h, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if sql.ends_with("WHERE false") {
+            assert_eq!(tag, "SELECT 0");
+            assert!(rows.is_empty());
+            continue;
+        }
+        assert_eq!(tag, "SELECT 1", "{sql}");
+        assert_eq!(rows[0][0].as_deref(), *want, "{sql}");
+        assert_eq!(cols[0].name, *name, "{sql}");
+        assert_eq!(cols[0].type_oid, *ty, "{sql}");
+        assert_eq!(cols[0].type_len, typlen(*ty), "{sql}");
+    }
+}
+
+#[test]
+fn type_modifiers_in_row_description() {
+    let mut h = FakeHost::new();
+    let (cols, _, _) = run(
+        &mut h,
+        "SELECT 'x'::varchar(10), 1::numeric(10,2), 'y'::text",
+    )
+    .unwrap();
+    assert_eq!(cols[0].type_mod, 14);
+    assert_eq!(cols[1].type_mod, (10 << 16 | 2) + 4);
+    assert_eq!(cols[2].type_mod, -1);
+}
+
+#[test]
+fn version_string() {
+    let mut h = FakeHost::new();
+    let (_, rows, _) = run(&mut h, "SELECT version()").unwrap();
+    assert_eq!(
+        rows[0][0].as_deref(),
+        Some(
+            format!(
+                "PostgreSQL 15.0 (tusk {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
+                env!("CARGO_PKG_VERSION")
+            )
+            .as_str()
+        )
+    );
+}
+
+#[test]
+fn host_side_effects() {
+    let mut h = FakeHost::new();
+    run(&mut h, "SELECT pg_sleep(1.5)").unwrap();
+    run(&mut h, "SELECT set_config('application_name', 'x', false)").unwrap();
+    run(&mut h, "SELECT pg_terminate_backend(200, 1000)").unwrap();
+    assert_eq!(
+        h.log,
+        vec![
+            "sleep 1.5",
+            "set_config application_name=x local=false",
+            "terminate 200 1000"
+        ]
+    );
+    assert_eq!(err("SELECT pg_terminate_backend(200, -1)").code, "22023");
+}
+
+fn params_of(sql: &str, declared: &[Oid]) -> Vec<Oid> {
+    let h = FakeHost::new();
+    let s = parse(sql).unwrap();
+    prepare(&s[0], declared, &h)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .param_types()
+        .to_vec()
+}
+
+#[test]
+fn parameter_type_inference() {
+    assert_eq!(params_of("SELECT $1::int4", &[]), vec![INT4]);
+    assert_eq!(params_of("SELECT $1::int", &[0]), vec![INT4]);
+    assert_eq!(params_of("SELECT $1 + 1", &[]), vec![INT4]);
+    assert_eq!(params_of("SELECT 1 = $1", &[]), vec![INT4]);
+    assert_eq!(params_of("SELECT $1", &[]), vec![TEXT]);
+    assert_eq!(params_of("SELECT $1, $1 + 1", &[]), vec![INT4]);
+    assert_eq!(params_of("SELECT $1 || 'x'", &[]), vec![TEXT]);
+    assert_eq!(
+        params_of("SELECT $3::numeric, $1, $2 = 1.5", &[]),
+        vec![TEXT, NUMERIC, NUMERIC]
+    );
+    assert_eq!(params_of("SELECT pg_sleep($1)", &[]), vec![FLOAT8]);
+    assert_eq!(params_of("SELECT current_setting($1)", &[]), vec![TEXT]);
+    assert_eq!(params_of("SELECT 1 LIMIT $1", &[]), vec![INT8]);
+    assert_eq!(params_of("SELECT CASE WHEN $1 THEN 1 END", &[]), vec![BOOL]);
+    assert_eq!(
+        params_of("SELECT pid FROM pg_stat_activity WHERE pid = $1", &[]),
+        vec![INT4]
+    );
+    // Declared types are kept; int2 for an int4 context widens at execution.
+    assert_eq!(params_of("SELECT $1 + 1", &[INT2]), vec![INT2]);
+    assert_eq!(params_of("SELECT $1", &[VARCHAR]), vec![VARCHAR]);
+    assert_eq!(params_of("SELECT 26::oid = $1", &[INT8]), vec![INT8]);
+}
+
+#[test]
+fn parameters_at_execution() {
+    let mut h = FakeHost::new();
+    let (_, rows, _) = run_with(
+        &mut h,
+        "SELECT $1 + 1, $2 || '!'",
+        &[INT2],
+        &[Value::Int2(41), Value::Text("hi".into())],
+    )
+    .unwrap();
+    assert_eq!(rows[0], vec![Some("42".into()), Some("hi!".into())]);
+    let (_, rows, _) =
+        run_with(&mut h, "SELECT $1 + 1", &[INT2], &[Value::Int2(i16::MAX)]).unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("32768"));
+    let (_, rows, _) = run_with(
+        &mut h,
+        "SELECT $1::numeric * 2",
+        &[],
+        &[Value::Numeric(Numeric::parse("1.25").unwrap())],
+    )
+    .unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("2.50"));
+    let (_, rows, _) = run_with(&mut h, "SELECT 1 LIMIT $1", &[], &[Value::Int8(0)]).unwrap();
+    assert!(rows.is_empty());
+    let e = run_with(&mut h, "SELECT $1 + 1", &[], &[]).unwrap_err();
+    assert_eq!(e.code, "08P01");
+}
+
+#[test]
+fn error_sqlstates() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("SELEC 1", "42601", "syntax error at or near \"SELEC\""),
+        ("SELECT 1/0", "22012", "division by zero"),
+        ("SELECT 1.0/0", "22012", "division by zero"),
+        ("SELECT 1::float8/0", "22012", "division by zero"),
+        ("SELECT 5 % 0", "22012", "division by zero"),
+        ("SELECT 2147483647 + 1", "22003", "integer out of range"),
+        ("SELECT 9223372036854775807 + 1", "22003", "bigint out of range"),
+        ("SELECT 32767::int2 + 1::int2", "22003", "smallint out of range"),
+        ("SELECT -(-2147483648)", "22003", "integer out of range"),
+        ("SELECT abs(-2147483648)", "22003", "integer out of range"),
+        ("SELECT 3000000000::int4", "22003", "integer out of range"),
+        ("SELECT 'abc'::int", "22P02", "invalid input syntax for type integer: \"abc\""),
+        ("SELECT 1 + 'a'", "22P02", "invalid input syntax for type integer: \"a\""),
+        ("SELECT 'x'::bool", "22P02", "invalid input syntax for type boolean: \"x\""),
+        ("SELECT '99999'::int2", "22003", "value \"99999\" is out of range for type smallint"),
+        ("SELECT 'soon'::timestamptz", "22007", "invalid input syntax for type timestamp with time zone: \"soon\""),
+        ("SELECT 12345.6::numeric(5,2)", "22003", "numeric field overflow"),
+        ("SELECT 1e308::float8 * 10", "22003", "value out of range: overflow"),
+        ("SELECT * FROM nosuch", "42P01", "relation \"nosuch\" does not exist"),
+        ("SELECT * FROM public.pg_stat_activity", "42P01", "relation \"public.pg_stat_activity\" does not exist"),
+        ("INSERT INTO t VALUES (1)", "42P01", "relation \"t\" does not exist"),
+        ("UPDATE t SET a = 1", "42P01", "relation \"t\" does not exist"),
+        ("SELECT foo(1)", "42883", "function foo(integer) does not exist"),
+        ("SELECT upper(1)", "42883", "function upper(integer) does not exist"),
+        ("SELECT 'a'::text + 1", "42883", "operator does not exist: text + integer"),
+        ("SELECT 1 || 2", "42883", "operator does not exist: integer || integer"),
+        ("SELECT 1.5::float8 % 2", "42883", "operator does not exist: double precision % integer"),
+        ("SELECT '1' + '2'", "42725", "operator is not unique: unknown + unknown"),
+        ("SELECT nosuch", "42703", "column \"nosuch\" does not exist"),
+        ("SELECT nosuch FROM pg_stat_activity", "42703", "column \"nosuch\" does not exist"),
+        ("SELECT x.pid FROM pg_stat_activity", "42P01", "missing FROM-clause entry for table \"x\""),
+        ("SELECT 1 AND true", "42804", "argument of AND must be type boolean, not type integer"),
+        ("SELECT 1 FROM pg_stat_activity WHERE 1", "42804", "argument of WHERE must be type boolean, not type integer"),
+        ("SELECT CASE WHEN true THEN 1 ELSE 'a'::text END", "42804", "CASE types integer and text cannot be matched"),
+        ("SELECT 1::timestamptz", "42846", "cannot cast type integer to timestamp with time zone"),
+        ("SELECT 1::nosuchtype", "42704", "type \"nosuchtype\" does not exist"),
+        ("SELECT '{}'::jsonb", "0A000", "type jsonb is not supported yet"),
+        ("SELECT pid, count(*) FROM pg_stat_activity", "42803", "column \"pg_stat_activity.pid\" must appear in the GROUP BY clause or be used in an aggregate function"),
+        ("SELECT 1 FROM pg_stat_activity WHERE count(*) > 1", "42803", "aggregate functions are not allowed in WHERE"),
+        ("SELECT *", "42601", "SELECT * with no tables specified is not valid"),
+        ("SELECT 1 ORDER BY 2", "42P10", "ORDER BY position 2 is not in select list"),
+        ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
+        ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
+        ("SELECT sum(pid) FROM pg_stat_activity", "0A000", "aggregate function sum() is not supported yet"),
+        ("SELECT 1 UNION SELECT 2", "0A000", "UNION is not supported yet"),
+        ("SELECT DISTINCT 1", "0A000", "DISTINCT is not supported yet"),
+        ("CREATE TABLE t (a int)", "0A000", "CREATE TABLE is not supported yet"),
+        ("VACUUM ANALYZE t", "0A000", "VACUUM is not supported yet"),
+        ("ROLLBACK TO SAVEPOINT s", "0A000", "ROLLBACK TO SAVEPOINT is not supported yet"),
+        ("SELECT current_setting('nope')", "42704", "unrecognized configuration parameter \"nope\""),
+        ("SELECT 0 ^ -1", "2201F", "zero raised to a negative power is undefined"),
+        ("SELECT substr('x', 1, -1)", "22011", "negative substring length not allowed"),
+        ("SELECT $0", "42P02", "there is no parameter $0"),
+    ];
+    for (sql, code, msg) in cases {
+        let e = err(sql);
+        assert_eq!((e.code, e.message.as_str()), (*code, *msg), "{sql}");
+    }
+    let e = err("SELECT foo(1, 'x')");
+    assert_eq!(e.message, "function foo(integer, unknown) does not exist");
+    assert_eq!(e.hint.as_deref(), Some("No function matches the given name and argument types. You might need to add explicit type casts."));
+}
+
+#[test]
+fn syntax_error_positions() {
+    let (e, pos) = parse_with_position("SELECT 1 +").unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str(), pos),
+        ("42601", "syntax error at end of input", Some(11))
+    );
+    assert!(parse("").unwrap().is_empty());
+    assert!(parse(";").unwrap().is_empty());
+    assert_eq!(parse("SELECT 1; SELECT 2;").unwrap().len(), 2);
+    assert_eq!(parse("SELECT 1; SELECT 2;").unwrap()[1].sql(), "SELECT 2");
+}
+
+#[test]
+fn stat_activity() {
+    let mut h = FakeHost::new();
+    let (cols, rows, tag) = run(&mut h, "SELECT * FROM pg_stat_activity").unwrap();
+    assert_eq!(tag, "SELECT 4");
+    assert_eq!(cols.len(), 22);
+    assert_eq!((cols[2].name.as_str(), cols[2].type_oid), ("pid", INT4));
+    assert_eq!(
+        (cols[7].name.as_str(), cols[7].type_oid),
+        ("client_addr", INET)
+    );
+    assert_eq!(
+        (cols[17].name.as_str(), cols[17].type_oid),
+        ("backend_xid", XID)
+    );
+    assert_eq!(rows[0][7].as_deref(), Some("127.0.0.1"));
+    assert!(h.interrupts >= 4, "scans check for interrupts");
+
+    let (cols, rows, _) = run(
+        &mut h,
+        "SELECT pid, state, usename AS who FROM pg_catalog.pg_stat_activity a \
+         WHERE a.backend_type = 'client backend' ORDER BY pid",
+    )
+    .unwrap();
+    assert_eq!(
+        cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["pid", "state", "who"]
+    );
+    assert_eq!(cols[2].type_oid, NAME);
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                Some("200".into()),
+                Some("idle".into()),
+                Some("alice".into())
+            ],
+            vec![
+                Some("300".into()),
+                Some("active".into()),
+                Some("alice".into())
+            ],
+        ]
+    );
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT pid FROM pg_stat_activity ORDER BY backend_start DESC, pid LIMIT 2 OFFSET 1",
+    )
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![Some("200".into())], vec![Some("100".into())]]
+    );
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT pid FROM pg_stat_activity ORDER BY state NULLS FIRST, pid",
+    )
+    .unwrap();
+    let pids: Vec<_> = rows.iter().map(|r| r[0].clone().unwrap()).collect();
+    assert_eq!(pids, vec!["100", "400", "300", "200"]);
+
+    let (cols, rows, _) = run(
+        &mut h,
+        "SELECT count(*), count(state) AS n FROM pg_stat_activity",
+    )
+    .unwrap();
+    assert_eq!((cols[0].name.as_str(), cols[0].type_oid), ("count", INT8));
+    assert_eq!(cols[1].name, "n");
+    assert_eq!(rows, vec![vec![Some("4".into()), Some("2".into())]]);
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT count(*) + 1 FROM pg_stat_activity WHERE pid > 250",
+    )
+    .unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("3"));
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT count(*) FROM pg_stat_activity HAVING count(*) > 10",
+    )
+    .unwrap();
+    assert!(rows.is_empty());
+
+    let (_, rows, _) = run(&mut h, "SELECT upper(application_name) || '@' || client_addr FROM pg_stat_activity WHERE pid = 300").unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("PSQL@127.0.0.1"));
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle'",
+    )
+    .unwrap();
+    assert_eq!(rows, vec![vec![Some("t".into())]]);
+
+    let (_, rows, _) = run_with(
+        &mut h,
+        "SELECT query FROM pg_stat_activity WHERE pid = $1",
+        &[],
+        &[Value::Int4(300)],
+    )
+    .unwrap();
+    assert_eq!(rows, vec![vec![Some("SELECT 1".into())]]);
+
+    let (_, rows, _) = run(
+        &mut h,
+        "SELECT pid AS p FROM pg_stat_activity ORDER BY p DESC LIMIT 1",
+    )
+    .unwrap();
+    assert_eq!(rows, vec![vec![Some("400".into())]]);
+}
+
+#[test]
+fn utility_statements() {
+    let mut h = FakeHost::new();
+    let tag = |h: &mut FakeHost, sql: &str| run(h, sql).unwrap_or_else(|e| panic!("{sql}: {e}")).2;
+    assert_eq!(tag(&mut h, "BEGIN"), "BEGIN");
+    assert_eq!(tag(&mut h, "COMMIT"), "COMMIT");
+    assert_eq!(tag(&mut h, "START TRANSACTION"), "START TRANSACTION");
+    assert_eq!(tag(&mut h, "END"), "COMMIT");
+    assert_eq!(tag(&mut h, "begin work"), "BEGIN");
+    h.failed = true;
+    assert_eq!(tag(&mut h, "COMMIT"), "ROLLBACK");
+    assert_eq!(tag(&mut h, "BEGIN ISOLATION LEVEL SERIALIZABLE"), "BEGIN");
+    assert_eq!(tag(&mut h, "ROLLBACK"), "ROLLBACK");
+    assert_eq!(tag(&mut h, "ABORT"), "ROLLBACK");
+    assert_eq!(tag(&mut h, "SET x = 5"), "SET");
+    assert_eq!(tag(&mut h, "SET LOCAL x TO 'abc'"), "SET");
+    assert_eq!(tag(&mut h, "SET DateStyle = ISO, MDY"), "SET");
+    assert_eq!(tag(&mut h, "SET search_path TO a, \"My Schema\""), "SET");
+    assert_eq!(tag(&mut h, "SET x TO DEFAULT"), "SET");
+    assert_eq!(tag(&mut h, "SET TIME ZONE 'UTC'"), "SET");
+    assert_eq!(tag(&mut h, "SET SESSION statement_timeout = -1"), "SET");
+    assert_eq!(tag(&mut h, "SET myapp.flag = on"), "SET");
+    assert_eq!(tag(&mut h, "RESET x"), "RESET");
+    assert_eq!(tag(&mut h, "RESET ALL"), "RESET");
+    assert_eq!(tag(&mut h, "RESET TIME ZONE"), "RESET");
+    assert_eq!(tag(&mut h, "DISCARD ALL"), "DISCARD ALL");
+    assert_eq!(tag(&mut h, "DEALLOCATE ALL"), "DEALLOCATE ALL");
+    assert_eq!(tag(&mut h, "DEALLOCATE PREPARE s1"), "DEALLOCATE");
+    assert_eq!(
+        h.log,
+        vec![
+            "begin BEGIN",
+            "commit",
+            "begin START TRANSACTION",
+            "commit",
+            "begin BEGIN",
+            "commit",
+            "begin BEGIN",
+            "set transaction_isolation=Some(\"serializable\") local=true",
+            "rollback",
+            "rollback",
+            "set x=Some(\"5\") local=false",
+            "set x=Some(\"abc\") local=true",
+            "set datestyle=Some(\"iso, mdy\") local=false",
+            "set search_path=Some(\"a, \\\"My Schema\\\"\") local=false",
+            "set x=None local=false",
+            "set timezone=Some(\"UTC\") local=false",
+            "set statement_timeout=Some(\"-1\") local=false",
+            "set myapp.flag=Some(\"on\") local=false",
+            "reset Some(\"x\")",
+            "reset None",
+            "reset Some(\"timezone\")",
+            "reset None",
+        ]
+    );
+
+    let (cols, rows, tag) = run(&mut h, "SHOW search_path").unwrap();
+    assert_eq!(
+        (cols[0].name.as_str(), cols[0].type_oid, tag.as_str()),
+        ("search_path", TEXT, "SHOW")
+    );
+    assert_eq!(rows[0][0].as_deref(), Some("a, \"My Schema\""));
+    let (cols, _, _) = run(&mut h, "SHOW DateStyle").unwrap();
+    assert_eq!(cols[0].name, "datestyle");
+    let (cols, rows, _) = run(&mut h, "SHOW ALL").unwrap();
+    assert_eq!(
+        cols.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        vec!["name", "setting", "description"]
+    );
+    assert!(rows.len() >= 3);
+    assert_eq!(err("SHOW nope").code, "42704");
+
+    let commands: Vec<(&str, Command)> = vec![
+        ("SELECT 1", Command::Select),
+        ("BEGIN", Command::Begin),
+        ("START TRANSACTION", Command::Begin),
+        ("END", Command::Commit),
+        ("ABORT", Command::Rollback),
+        ("SET a = 1", Command::Set),
+        ("RESET a", Command::Reset),
+        ("SHOW a", Command::Show),
+        ("DISCARD ALL", Command::Other("DISCARD ALL")),
+        ("DEALLOCATE x", Command::Other("DEALLOCATE")),
+    ];
+    for (sql, c) in commands {
+        let s = parse(sql).unwrap();
+        assert_eq!(prepare(&s[0], &[], &h).unwrap().command(), c, "{sql}");
+    }
+    let s = parse("SET a = 1").unwrap();
+    assert!(prepare(&s[0], &[], &h).unwrap().columns().is_empty());
+}
+
+#[test]
+fn binary_results_of_a_query() {
+    let mut h = FakeHost::new();
+    let s = parse("SELECT 1.5, 1::int8, now(), '127.0.0.1'::inet").unwrap();
+    let p = prepare(&s[0], &[], &h).unwrap();
+    let out = execute(&p, &[], &mut h, 0).unwrap();
+    let row = &out.rows[0];
+    assert_eq!(
+        encode_binary(&row[0]).unwrap(),
+        vec![0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]
+    );
+    assert_eq!(encode_binary(&row[1]).unwrap(), 1i64.to_be_bytes().to_vec());
+    assert_eq!(
+        encode_binary(&row[2]).unwrap(),
+        848_626_255_123_456i64.to_be_bytes().to_vec()
+    );
+    assert_eq!(
+        encode_binary(&row[3]).unwrap(),
+        vec![2, 32, 0, 4, 127, 0, 0, 1]
+    );
+    assert_eq!(p.columns()[3].type_oid, INET);
+}
+
+/// Hostile input must give an error or a result, never a panic.
+#[test]
+fn no_panics_on_hostile_input() {
+    let deep_parens = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
+    let long_chain = format!("SELECT 1{}", " + 1".repeat(20_000));
+    let long_concat = format!("SELECT 'a'{}", " || 'a'".repeat(3000));
+    let deep_not = format!("SELECT {} true", "NOT ".repeat(3000));
+    let deep_case = format!(
+        "SELECT {} 1 {}",
+        "CASE WHEN true THEN".repeat(300),
+        " END".repeat(300)
+    );
+    let huge_number = format!("SELECT {}", "9".repeat(100_000));
+    let huge_string = format!("SELECT '{}'", "x".repeat(100_000));
+    let many_items = format!("SELECT {}", vec!["1"; 5000].join(", "));
+    let inputs: Vec<&str> = vec![
+        "",
+        ";",
+        ";;;",
+        "-- only a comment",
+        "/* unterminated comment",
+        "SELECT 'unterminated",
+        "SELECT \"unterminated",
+        "SELECT $$unterminated",
+        "SELECT E'\\",
+        "SELECT 1/0",
+        "SELECT 9223372036854775807 + 1",
+        "SELECT -9223372036854775808 - 1",
+        "SELECT -9223372036854775808 / -1",
+        "SELECT -9223372036854775808 % -1",
+        "SELECT (-2147483648)::int4 * -1",
+        "SELECT 1::nosuchtype",
+        "SELECT 1::int[]",
+        "SELECT 9.9 ^ 99999999",
+        "SELECT 10::numeric ^ -99999999",
+        "SELECT 0.0000001 ^ 99999",
+        "SELECT 1e1000::numeric",
+        "SELECT '1e999999999'::numeric",
+        "SELECT 1e400::float8",
+        "SELECT 'Infinity'::numeric::int",
+        "SELECT 'NaN'::float8::int",
+        "SELECT 1e400",
+        "SELECT repeat('x', 2147483647)",
+        "SELECT repeat('x', -5)",
+        "SELECT substr('x', -2147483648, 2147483647)",
+        "SELECT $99999999",
+        "SELECT $1 + $2",
+        "SELECT * FROM pg_stat_activity, pg_stat_activity",
+        "SELECT * FROM (SELECT 1) s",
+        "SELECT count(count(*))",
+        "SELECT count(DISTINCT pid) FROM pg_stat_activity",
+        "SELECT count() FROM pg_stat_activity",
+        "SELECT now(1, 2, 3)",
+        "SELECT current_timestamp(99)",
+        "SELECT 'x'::varchar(0)",
+        "SELECT 1::numeric(0,0)",
+        "SELECT 1::numeric(5,9)",
+        "SELECT '2024-13-45'::timestamptz",
+        "SELECT '99999999-01-01'::date",
+        "SELECT 'allballs'::timestamptz",
+        "SELECT '\\x0'::bytea",
+        "SELECT '\\xzz'::bytea",
+        "SELECT '300.1.1.1'::inet",
+        "SELECT 1 ORDER BY 0",
+        "SELECT 1 ORDER BY 99999999999999999999",
+        "SELECT 1 LIMIT 'abc'",
+        "SELECT 1 LIMIT 1.5",
+        "SELECT 1 OFFSET 99999999999999999999",
+        "SET",
+        "SET x",
+        "SET x = (SELECT 1)",
+        "SHOW",
+        "RESET",
+        "BEGIN; COMMIT; ROLLBACK",
+        "\u{0}",
+        "SELECT '\u{0}'",
+        "SELECT 1 +",
+        "((((",
+        "SELECT ''::int",
+        "SELECT '-'::numeric",
+        "SELECT 'e5'::float8",
+        "SELECT greatest()",
+        "SELECT nullif(1)",
+        "SELECT coalesce(1, 'a')",
+        "SELECT pg_sleep('x')",
+        "SELECT pg_catalog.pg_catalog.now()",
+        "SELECT a.b.c.d FROM pg_stat_activity",
+        "SELECT * FROM a.b.c.d",
+        "SELECT x'zz'",
+        "SELECT 1 FROM pg_stat_activity WHERE pid = 'x'",
+        "COPY t FROM STDIN",
+        "PREPARE p AS SELECT 1",
+        "EXPLAIN SELECT 1",
+        "LISTEN foo",
+        &deep_parens,
+        &long_chain,
+        &long_concat,
+        &deep_not,
+        &deep_case,
+        &huge_number,
+        &huge_string,
+        &many_items,
+    ];
+    for sql in inputs {
+        let mut h = FakeHost::new();
+        let Ok(stmts) = parse(sql) else { continue };
+        for s in &stmts {
+            let Ok(p) = prepare(s, &[], &h) else { continue };
+            let params: Vec<Value> = p.param_types().iter().map(|_| Value::Null).collect();
+            let _ = execute(&p, &params, &mut h, 0);
+        }
+    }
+    // Some of them have exact answers.
+    let mut h = FakeHost::new();
+    // PostgreSQL too refuses expressions nested past its stack limit.
+    assert_eq!(err(&long_chain).code, "54001");
+    let (_, rows, _) = run(&mut h, &format!("SELECT 1{}", " + 1".repeat(500))).unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("501"));
+    assert_eq!(err("SELECT 9.9 ^ 99999999").code, "22003");
+    assert_eq!(err("SELECT -9223372036854775808 / -1").code, "22003");
+    assert_eq!(err("SELECT 'Infinity'::numeric::int").code, "0A000");
+    assert_eq!(err("SELECT 'NaN'::float8::int").code, "22003");
+}

@@ -226,9 +226,18 @@ mod tests {
     #[test]
     fn names_and_mods() {
         assert_eq!(lookup_type_name("integer", &[]), Some(Ty::new(INT4)));
-        assert_eq!(lookup_type_name("varchar", &[3]), Some(Ty::with_mod(VARCHAR, 7)));
-        assert_eq!(lookup_type_name("numeric", &[10, 2]), Some(Ty::with_mod(NUMERIC, (10 << 16 | 2) + 4)));
-        assert_eq!(lookup_type_name("character", &[]), Some(Ty::with_mod(BPCHAR, 5)));
+        assert_eq!(
+            lookup_type_name("varchar", &[3]),
+            Some(Ty::with_mod(VARCHAR, 7))
+        );
+        assert_eq!(
+            lookup_type_name("numeric", &[10, 2]),
+            Some(Ty::with_mod(NUMERIC, (10 << 16 | 2) + 4))
+        );
+        assert_eq!(
+            lookup_type_name("character", &[]),
+            Some(Ty::with_mod(BPCHAR, 5))
+        );
         assert_eq!(lookup_type_name("float", &[10]), Some(Ty::new(FLOAT4)));
         assert_eq!(lookup_type_name("numeric", &[2, 5]), None);
         assert_eq!(lookup_type_name("nosuch", &[]), None);

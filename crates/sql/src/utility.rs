@@ -24,9 +24,16 @@ use crate::{Column, Command, Outcome};
 pub(crate) enum Utility {
     Show(String),
     ShowAll,
-    Set { name: String, value: Option<String>, local: bool },
+    Set {
+        name: String,
+        value: Option<String>,
+        local: bool,
+    },
     Reset(Option<String>),
-    Begin { tag: &'static str, modes: Vec<(&'static str, &'static str)> },
+    Begin {
+        tag: &'static str,
+        modes: Vec<(&'static str, &'static str)>,
+    },
     Commit,
     Rollback,
     Discard(&'static str),
@@ -41,14 +48,21 @@ fn syntax(msg: impl Into<String>) -> PgError {
 fn is_list_quote(name: &str) -> bool {
     matches!(
         name,
-        "search_path" | "temp_tablespaces" | "session_preload_libraries" | "shared_preload_libraries" | "local_preload_libraries"
+        "search_path"
+            | "temp_tablespaces"
+            | "session_preload_libraries"
+            | "shared_preload_libraries"
+            | "local_preload_libraries"
     )
 }
 
 fn quote_identifier(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
     if plain {
         s.to_string()
     } else {
@@ -61,19 +75,27 @@ fn value_text(e: &ast::Expr, list_quote: bool) -> Result<String, PgError> {
     match e {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::Number(n, _) => Ok(n.clone()),
-            ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) | ast::Value::UnicodeStringLiteral(s) => {
-                Ok(quote(s.clone()))
-            }
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::EscapedStringLiteral(s)
+            | ast::Value::UnicodeStringLiteral(s) => Ok(quote(s.clone())),
             ast::Value::DollarQuotedString(d) => Ok(quote(d.value.clone())),
             ast::Value::Boolean(b) => Ok(if *b { "true" } else { "false" }.into()),
             other => Err(syntax(format!("syntax error at or near \"{other}\""))),
         },
         ast::Expr::Identifier(i) => Ok(quote(ident_name(i))),
-        ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
-            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => Ok(format!("-{}", value_text(expr, false)?)),
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Minus,
+            expr,
+        } => match expr.as_ref() {
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                Ok(format!("-{}", value_text(expr, false)?))
+            }
             _ => Err(syntax(format!("syntax error at or near \"{e}\""))),
         },
-        ast::Expr::UnaryOp { op: ast::UnaryOperator::Plus, expr } => value_text(expr, false),
+        ast::Expr::UnaryOp {
+            op: ast::UnaryOperator::Plus,
+            expr,
+        } => value_text(expr, false),
         other => Err(syntax(format!("syntax error at or near \"{other}\""))),
     }
 }
@@ -117,10 +139,17 @@ fn setting_name(words: &[String]) -> String {
 
 /// The first keywords of a statement, for "X is not supported yet".
 fn command_words(sql: &str) -> String {
-    let words: Vec<String> = sql.split_whitespace().take(3).map(|w| w.to_ascii_uppercase()).collect();
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(3)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
     let n = match words.first().map(String::as_str) {
         Some("CREATE" | "DROP" | "ALTER") => {
-            if matches!(words.get(1).map(String::as_str), Some("UNIQUE" | "TEMP" | "TEMPORARY" | "OR" | "UNLOGGED")) {
+            if matches!(
+                words.get(1).map(String::as_str),
+                Some("UNIQUE" | "TEMP" | "TEMPORARY" | "OR" | "UNLOGGED")
+            ) {
                 3
             } else {
                 2
@@ -128,7 +157,13 @@ fn command_words(sql: &str) -> String {
         }
         _ => 1,
     };
-    words.into_iter().take(n).collect::<Vec<_>>().join(" ").trim_end_matches(['(', ';']).to_string()
+    words
+        .into_iter()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(['(', ';'])
+        .to_string()
 }
 
 fn check_table(name: &ast::ObjectName, what: &str) -> Result<Utility, PgError> {
@@ -152,7 +187,12 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
     use ast::Statement as S;
     match s {
         S::Set(set) => match set {
-            ast::Set::SingleAssignment { scope, hivevar, variable, values } => {
+            ast::Set::SingleAssignment {
+                scope,
+                hivevar,
+                variable,
+                values,
+            } => {
                 if *hivevar {
                     return Err(syntax("syntax error at or near \"HIVEVAR\""));
                 }
@@ -167,17 +207,36 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
             }
             ast::Set::SetTimeZone { local, value } => {
                 let v = match value {
-                    ast::Expr::Identifier(i) if i.quote_style.is_none() && matches!(i.value.to_ascii_uppercase().as_str(), "LOCAL" | "DEFAULT") => None,
+                    ast::Expr::Identifier(i)
+                        if i.quote_style.is_none()
+                            && matches!(
+                                i.value.to_ascii_uppercase().as_str(),
+                                "LOCAL" | "DEFAULT"
+                            ) =>
+                    {
+                        None
+                    }
                     ast::Expr::Interval(_) => return Err(not_supported("SET TIME ZONE INTERVAL")),
                     other => Some(value_text(other, false)?),
                 };
-                Ok(Utility::Set { name: "timezone".into(), value: v, local: *local })
+                Ok(Utility::Set {
+                    name: "timezone".into(),
+                    value: v,
+                    local: *local,
+                })
             }
-            ast::Set::SetNames { charset_name, collation_name } => {
+            ast::Set::SetNames {
+                charset_name,
+                collation_name,
+            } => {
                 if collation_name.is_some() {
                     return Err(syntax("syntax error at or near \"COLLATE\""));
                 }
-                Ok(Utility::Set { name: "client_encoding".into(), value: Some(ident_name(charset_name)), local: false })
+                Ok(Utility::Set {
+                    name: "client_encoding".into(),
+                    value: Some(ident_name(charset_name)),
+                    local: false,
+                })
             }
             _ => Err(not_supported(command_words(sql))),
         },
@@ -195,9 +254,24 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
             }
             Ok(Utility::Show(setting_name(&words)))
         }
-        S::StartTransaction { modes, begin, transaction: _, modifier, statements, exception, has_end_keyword } => {
-            if modifier.is_some() || !statements.is_empty() || exception.is_some() || *has_end_keyword {
-                return Err(syntax(format!("syntax error at or near \"{}\"", command_words(sql))));
+        S::StartTransaction {
+            modes,
+            begin,
+            transaction: _,
+            modifier,
+            statements,
+            exception,
+            has_end_keyword,
+        } => {
+            if modifier.is_some()
+                || !statements.is_empty()
+                || exception.is_some()
+                || *has_end_keyword
+            {
+                return Err(syntax(format!(
+                    "syntax error at or near \"{}\"",
+                    command_words(sql)
+                )));
             }
             let mut m = Vec::new();
             for mode in modes {
@@ -221,11 +295,21 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
                     ),
                 });
             }
-            Ok(Utility::Begin { tag: if *begin { "BEGIN" } else { "START TRANSACTION" }, modes: m })
+            Ok(Utility::Begin {
+                tag: if *begin { "BEGIN" } else { "START TRANSACTION" },
+                modes: m,
+            })
         }
-        S::Commit { chain, end: _, modifier } => {
+        S::Commit {
+            chain,
+            end: _,
+            modifier,
+        } => {
             if modifier.is_some() {
-                return Err(syntax(format!("syntax error at or near \"{}\"", command_words(sql))));
+                return Err(syntax(format!(
+                    "syntax error at or near \"{}\"",
+                    command_words(sql)
+                )));
             }
             if *chain {
                 return Err(not_supported("COMMIT AND CHAIN"));
@@ -271,13 +355,21 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
                 _ => Err(not_supported("DELETE")),
             }
         }
-        S::Copy { source: ast::CopySource::Table { table_name, .. }, .. } => check_table(table_name, "COPY"),
+        S::Copy {
+            source: ast::CopySource::Table { table_name, .. },
+            ..
+        } => check_table(table_name, "COPY"),
         _ => Err(not_supported(command_words(sql))),
     }
 }
 
 fn text_col(name: &str) -> Column {
-    Column { name: name.to_string(), type_oid: types::TEXT, type_len: -1, type_mod: -1 }
+    Column {
+        name: name.to_string(),
+        type_oid: types::TEXT,
+        type_len: -1,
+        type_mod: -1,
+    }
 }
 
 impl Utility {
@@ -302,18 +394,34 @@ impl Utility {
 
     pub fn columns(&self, host: &dyn Host) -> Vec<Column> {
         match self {
-            Utility::Show(name) => vec![text_col(&host.setting_name(name).unwrap_or_else(|| name.to_lowercase()))],
-            Utility::ShowAll => vec![text_col("name"), text_col("setting"), text_col("description")],
+            Utility::Show(name) => vec![text_col(
+                &host
+                    .setting_name(name)
+                    .unwrap_or_else(|| name.to_lowercase()),
+            )],
+            Utility::ShowAll => vec![
+                text_col("name"),
+                text_col("setting"),
+                text_col("description"),
+            ],
             _ => Vec::new(),
         }
     }
 
     pub fn execute(&self, host: &mut dyn Host) -> Result<Outcome, PgError> {
-        let done = |tag: &str| Ok(Outcome { rows: Vec::new(), tag: tag.to_string() });
+        let done = |tag: &str| {
+            Ok(Outcome {
+                rows: Vec::new(),
+                tag: tag.to_string(),
+            })
+        };
         match self {
             Utility::Show(name) => {
                 let v = host.show(name)?;
-                Ok(Outcome { rows: vec![vec![Value::Text(v)]], tag: "SHOW".into() })
+                Ok(Outcome {
+                    rows: vec![vec![Value::Text(v)]],
+                    tag: "SHOW".into(),
+                })
             }
             Utility::ShowAll => {
                 let rows = host
@@ -321,7 +429,10 @@ impl Utility {
                     .into_iter()
                     .map(|(n, s, d)| vec![Value::Text(n), Value::Text(s), Value::Text(d)])
                     .collect();
-                Ok(Outcome { rows, tag: "SHOW".into() })
+                Ok(Outcome {
+                    rows,
+                    tag: "SHOW".into(),
+                })
             }
             Utility::Set { name, value, local } => {
                 host.set(name, value.as_deref(), *local)?;
@@ -357,7 +468,11 @@ impl Utility {
             }
             Utility::Deallocate(name) => {
                 host.deallocate(name.as_deref())?;
-                done(if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" })
+                done(if name.is_some() {
+                    "DEALLOCATE"
+                } else {
+                    "DEALLOCATE ALL"
+                })
             }
         }
     }

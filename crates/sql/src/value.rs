@@ -65,7 +65,11 @@ fn format_float(sci: &str, neg_zero: bool, max_fixed_exp: i32) -> String {
     let (mant, exp) = body.split_once('e').unwrap_or((body, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let digits = if digits.is_empty() { "0".to_string() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".to_string()
+    } else {
+        digits
+    };
     if digits == "0" {
         return if neg_zero { "-0".into() } else { "0".into() };
     }
@@ -111,7 +115,11 @@ pub fn format_float8(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     format_float(&format!("{f:e}"), f == 0.0 && f.is_sign_negative(), 15)
 }
@@ -121,7 +129,11 @@ pub fn format_float4(f: f32) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     format_float(&format!("{f:e}"), f == 0.0 && f.is_sign_negative(), 6)
 }
@@ -214,8 +226,18 @@ fn bad_binary(n: Option<usize>) -> PgError {
 fn utf8(bytes: &[u8]) -> Result<&str, PgError> {
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
-        let bad: Vec<String> = bytes[at..].iter().take(e.error_len().unwrap_or(1).max(1)).map(|b| format!("0x{b:02x}")).collect();
-        PgError::error("22021", format!("invalid byte sequence for encoding \"UTF8\": {}", bad.join(" ")))
+        let bad: Vec<String> = bytes[at..]
+            .iter()
+            .take(e.error_len().unwrap_or(1).max(1))
+            .map(|b| format!("0x{b:02x}"))
+            .collect();
+        PgError::error(
+            "22021",
+            format!(
+                "invalid byte sequence for encoding \"UTF8\": {}",
+                bad.join(" ")
+            ),
+        )
     })
 }
 
@@ -229,12 +251,21 @@ pub fn decode_param(type_oid: Oid, format: i16, bytes: &[u8]) -> Result<Value, P
 /// [`decode_param`] for the `n`-th (1-based) parameter of a Bind, so that
 /// a malformed binary value is reported as PostgreSQL does:
 /// `incorrect binary data format in bind parameter N`.
-pub fn decode_bind_param(n: usize, type_oid: Oid, format: i16, bytes: &[u8]) -> Result<Value, PgError> {
+pub fn decode_bind_param(
+    n: usize,
+    type_oid: Oid,
+    format: i16,
+    bytes: &[u8],
+) -> Result<Value, PgError> {
     decode(Some(n), type_oid, format, bytes)
 }
 
 fn decode(n: Option<usize>, type_oid: Oid, format: i16, bytes: &[u8]) -> Result<Value, PgError> {
-    let oid = if type_oid == 0 { types::UNKNOWN } else { type_oid };
+    let oid = if type_oid == 0 {
+        types::UNKNOWN
+    } else {
+        type_oid
+    };
     match format {
         0 => {
             let s = utf8(bytes)?;
@@ -244,7 +275,10 @@ fn decode(n: Option<usize>, type_oid: Oid, format: i16, bytes: &[u8]) -> Result<
             cast::input(s, Ty::new(oid), datetime::clock_now())
         }
         1 => decode_binary(n, oid, bytes),
-        f => Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, format!("unsupported format code: {f}"))),
+        f => Err(PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("unsupported format code: {f}"),
+        )),
     }
 }
 
@@ -262,7 +296,9 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::FLOAT4 => Value::Float4(f32::from_bits(u32::from_be_bytes(fixed(n, b)?))),
         types::FLOAT8 => Value::Float8(f64::from_bits(u64::from_be_bytes(fixed(n, b)?))),
         types::NUMERIC => Value::Numeric(Numeric::from_binary(b).map_err(|_| bad_binary(n))?),
-        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => Value::Text(utf8(b)?.to_string()),
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => {
+            Value::Text(utf8(b)?.to_string())
+        }
         types::NAME => {
             let s = utf8(b)?;
             Value::Name(cast::truncate_name(s).to_string())
@@ -281,10 +317,12 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
                 return Err(bad_binary(n));
             }
             match (family, len) {
-                (2, 4) if bits <= 32 => Value::Inet(IpAddr::from(<[u8; 4]>::try_from(&b[4..]).map_err(|_| bad_binary(n))?)),
-                (3, 16) if bits <= 128 => {
-                    Value::Inet(IpAddr::from(<[u8; 16]>::try_from(&b[4..]).map_err(|_| bad_binary(n))?))
-                }
+                (2, 4) if bits <= 32 => Value::Inet(IpAddr::from(
+                    <[u8; 4]>::try_from(&b[4..]).map_err(|_| bad_binary(n))?,
+                )),
+                (3, 16) if bits <= 128 => Value::Inet(IpAddr::from(
+                    <[u8; 16]>::try_from(&b[4..]).map_err(|_| bad_binary(n))?,
+                )),
                 _ => return Err(bad_binary(n)),
             }
         }
@@ -292,7 +330,10 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         other => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!("binary format for type {} is not supported yet", types::sql_name(other)),
+                format!(
+                    "binary format for type {} is not supported yet",
+                    types::sql_name(other)
+                ),
             )
             .with_hint("Send this parameter in text format."))
         }
@@ -319,7 +360,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Float4(x), Float4(y)) => fcmp(*x as f64, *y as f64),
         (Float8(x), Float8(y)) => fcmp(*x, *y),
         (Numeric(x), Numeric(y)) => x.cmp_total(y),
-        (Text(x), Text(y)) | (Name(x), Name(y)) | (Text(x), Name(y)) | (Name(x), Text(y)) => x.cmp(y),
+        (Text(x), Text(y)) | (Name(x), Name(y)) | (Text(x), Name(y)) | (Name(x), Text(y)) => {
+            x.cmp(y)
+        }
         (Char(x), Char(y)) => x.cmp(y),
         (Bytea(x), Bytea(y)) => x.cmp(y),
         (Oid(x), Oid(y)) => x.cmp(y),
@@ -385,8 +428,14 @@ mod tests {
         assert_eq!(t(Value::Float4(123456.0)), "123456");
         assert_eq!(t(Value::Float4(0.1)), "0.1");
         assert_eq!(t(Value::Bytea(vec![0, 1, 0xab])), "\\x0001ab");
-        assert_eq!(t(Value::TimestampTz(848_626_255_123_456)), "2026-11-22 01:30:55.123456+00");
-        assert_eq!(t(Value::Inet(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))), "127.0.0.1");
+        assert_eq!(
+            t(Value::TimestampTz(848_626_255_123_456)),
+            "2026-11-22 01:30:55.123456+00"
+        );
+        assert_eq!(
+            t(Value::Inet(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))),
+            "127.0.0.1"
+        );
         assert_eq!(t(Value::Inet(IpAddr::V6(Ipv6Addr::LOCALHOST))), "::1");
         assert_eq!(t(Value::Void), "");
         assert_eq!(t(Value::Char(b'r')), "r");
@@ -397,15 +446,27 @@ mod tests {
     fn binary_output() {
         assert_eq!(encode_binary(&Value::Int4(1)).unwrap(), vec![0, 0, 0, 1]);
         assert_eq!(encode_binary(&Value::Int2(-2)).unwrap(), vec![0xff, 0xfe]);
-        assert_eq!(encode_binary(&Value::Int8(258)).unwrap(), vec![0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(
+            encode_binary(&Value::Int8(258)).unwrap(),
+            vec![0, 0, 0, 0, 0, 0, 1, 2]
+        );
         assert_eq!(encode_binary(&Value::Bool(true)).unwrap(), vec![1]);
-        assert_eq!(encode_binary(&Value::Float8(1.0)).unwrap(), vec![0x3f, 0xf0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(encode_binary(&Value::Float4(1.0)).unwrap(), vec![0x3f, 0x80, 0, 0]);
+        assert_eq!(
+            encode_binary(&Value::Float8(1.0)).unwrap(),
+            vec![0x3f, 0xf0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            encode_binary(&Value::Float4(1.0)).unwrap(),
+            vec![0x3f, 0x80, 0, 0]
+        );
         assert_eq!(
             encode_binary(&Value::Numeric(Numeric::parse("1.5").unwrap())).unwrap(),
             vec![0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]
         );
-        assert_eq!(encode_binary(&Value::TimestampTz(1)).unwrap(), vec![0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(
+            encode_binary(&Value::TimestampTz(1)).unwrap(),
+            vec![0, 0, 0, 0, 0, 0, 0, 1]
+        );
         assert_eq!(
             encode_binary(&Value::Inet(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))).unwrap(),
             vec![2, 32, 0, 4, 127, 0, 0, 1]
@@ -414,35 +475,79 @@ mod tests {
         assert_eq!(&v6[..4], &[3, 128, 0, 16]);
         assert_eq!(v6.len(), 20);
         assert_eq!(encode_binary(&Value::Void).unwrap(), Vec::<u8>::new());
-        assert_eq!(encode_binary(&Value::Text("hé".into())).unwrap(), "hé".as_bytes());
+        assert_eq!(
+            encode_binary(&Value::Text("hé".into())).unwrap(),
+            "hé".as_bytes()
+        );
         assert_eq!(encode_binary(&Value::Oid(26)).unwrap(), vec![0, 0, 0, 26]);
-        assert_eq!(encode_binary(&Value::Date(-1)).unwrap(), vec![0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            encode_binary(&Value::Date(-1)).unwrap(),
+            vec![0xff, 0xff, 0xff, 0xff]
+        );
     }
 
     #[test]
     fn param_decoding() {
-        assert_eq!(decode_param(types::INT4, 0, b"42").unwrap(), Value::Int4(42));
-        assert_eq!(decode_param(types::INT4, 1, &[0, 0, 1, 0]).unwrap(), Value::Int4(256));
-        assert_eq!(decode_param(types::INT2, 1, &[0, 7]).unwrap(), Value::Int2(7));
-        assert_eq!(decode_param(0, 0, b"hello").unwrap(), Value::Text("hello".into()));
-        assert_eq!(decode_param(types::BOOL, 0, b"yes").unwrap(), Value::Bool(true));
-        assert_eq!(decode_param(types::FLOAT8, 1, &1.5f64.to_be_bytes()).unwrap(), Value::Float8(1.5));
         assert_eq!(
-            decode_param(types::NUMERIC, 1, &[0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]).unwrap(),
+            decode_param(types::INT4, 0, b"42").unwrap(),
+            Value::Int4(42)
+        );
+        assert_eq!(
+            decode_param(types::INT4, 1, &[0, 0, 1, 0]).unwrap(),
+            Value::Int4(256)
+        );
+        assert_eq!(
+            decode_param(types::INT2, 1, &[0, 7]).unwrap(),
+            Value::Int2(7)
+        );
+        assert_eq!(
+            decode_param(0, 0, b"hello").unwrap(),
+            Value::Text("hello".into())
+        );
+        assert_eq!(
+            decode_param(types::BOOL, 0, b"yes").unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            decode_param(types::FLOAT8, 1, &1.5f64.to_be_bytes()).unwrap(),
+            Value::Float8(1.5)
+        );
+        assert_eq!(
+            decode_param(
+                types::NUMERIC,
+                1,
+                &[0, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0x13, 0x88]
+            )
+            .unwrap(),
             Value::Numeric(Numeric::parse("1.5").unwrap())
         );
-        assert_eq!(decode_param(types::DATE, 1, &[0, 0, 0, 1]).unwrap(), Value::Date(1));
-        assert_eq!(decode_param(types::BYTEA, 0, b"\\x0aff").unwrap(), Value::Bytea(vec![10, 255]));
+        assert_eq!(
+            decode_param(types::DATE, 1, &[0, 0, 0, 1]).unwrap(),
+            Value::Date(1)
+        );
+        assert_eq!(
+            decode_param(types::BYTEA, 0, b"\\x0aff").unwrap(),
+            Value::Bytea(vec![10, 255])
+        );
         assert_eq!(
             decode_param(types::INET, 1, &[2, 32, 0, 4, 10, 0, 0, 1]).unwrap(),
             Value::Inet(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)))
         );
         let e = decode_param(types::INT4, 0, b"abc").unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), ("22P02", "invalid input syntax for type integer: \"abc\""));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("22P02", "invalid input syntax for type integer: \"abc\"")
+        );
         let e = decode_bind_param(2, types::INT4, 1, &[0, 0, 1]).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), ("22P03", "incorrect binary data format in bind parameter 2"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("22P03", "incorrect binary data format in bind parameter 2")
+        );
         let e = decode_param(types::TEXT, 1, &[0xff]).unwrap_err();
         assert_eq!(e.code, "22021");
-        assert_eq!(decode_param(types::INT4, 2, b"1").unwrap_err().code, "22023");
+        assert_eq!(
+            decode_param(types::INT4, 2, b"1").unwrap_err().code,
+            "22023"
+        );
     }
 }
