@@ -1610,8 +1610,8 @@ impl<'h> Binder<'h> {
                 err
             }
         })?;
-        if !b.is_unknown() && !implicit_ok(b.ty.oid, types::INT8) && b.ty.oid != types::INT8 {
-            if types::numeric_rank(b.ty.oid).is_none() {
+        if !b.is_unknown() && types::numeric_rank(b.ty.oid).is_none() {
+            {
                 return Err(PgError::error(
                     sqlstate::DATATYPE_MISMATCH,
                     format!(

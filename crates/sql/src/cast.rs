@@ -229,7 +229,7 @@ fn parse_bytea(s: &str) -> Result<Vec<u8>, PgError> {
         } else if b.get(i + 1) == Some(&b'\\') {
             out.push(b'\\');
             i += 2;
-        } else if i + 3 < b.len() + 0
+        } else if i + 3 < b.len()
             && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
             && b[i + 1] <= b'3'
         {

@@ -119,7 +119,7 @@ pub struct Outcome {
 
 #[derive(Debug, Clone)]
 enum Plan {
-    Select(SelectPlan),
+    Select(Box<SelectPlan>),
     Utility(Utility),
 }
 
@@ -229,7 +229,7 @@ pub fn prepare(
         .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
         .collect();
     Ok(Prepared {
-        plan: Plan::Select(plan),
+        plan: Plan::Select(Box::new(plan)),
         param_types,
         columns,
         command: Command::Select,

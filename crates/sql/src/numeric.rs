@@ -255,7 +255,7 @@ impl Numeric {
         self.scale
     }
 
-    /// PostgreSQL's `numeric_in`. Err(()) means invalid syntax; the
+    /// PostgreSQL's `numeric_in`. The error says which refusal it was; the
     /// caller words the message with the input.
     pub fn parse(s: &str) -> Result<Numeric, NumericParseError> {
         let t = s.trim_matches(|c: char| c.is_ascii_whitespace());
@@ -913,11 +913,11 @@ impl Numeric {
         out
     }
 
-    /// PostgreSQL's `numeric_recv`. Err(()) when the bytes are not a
-    /// valid numeric.
-    pub fn from_binary(b: &[u8]) -> Result<Numeric, ()> {
+    /// PostgreSQL's `numeric_recv`. None when the bytes are not a valid
+    /// numeric.
+    pub fn from_binary(b: &[u8]) -> Option<Numeric> {
         if b.len() < 8 {
-            return Err(());
+            return None;
         }
         let rd = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
         let ndigits = rd(0) as usize;
@@ -925,20 +925,20 @@ impl Numeric {
         let sign = rd(4);
         let dscale = rd(6);
         if b.len() != 8 + 2 * ndigits || dscale & 0xC000 != 0 {
-            return Err(());
+            return None;
         }
         match sign {
-            0xC000 => return Ok(Numeric::nan()),
-            0xD000 => return Ok(Numeric::infinity(false)),
-            0xF000 => return Ok(Numeric::infinity(true)),
+            0xC000 => return Some(Numeric::nan()),
+            0xD000 => return Some(Numeric::infinity(false)),
+            0xF000 => return Some(Numeric::infinity(true)),
             0x0000 | 0x4000 => {}
-            _ => return Err(()),
+            _ => return None,
         }
         let mut digits = Vec::with_capacity(ndigits * 4);
         for i in 0..ndigits {
             let g = rd(8 + 2 * i);
             if g >= 10000 {
-                return Err(());
+                return None;
             }
             digits.extend_from_slice(&[
                 (g / 1000) as u8,
@@ -954,7 +954,7 @@ impl Numeric {
         let shift = lowest_exp + dscale;
         if shift >= 0 {
             if shift as usize > MAX_DIGITS {
-                return Err(());
+                return None;
             }
             digits.resize(digits.len() + shift as usize, 0);
         } else {
@@ -967,7 +967,7 @@ impl Numeric {
                 digits.truncate(digits.len() - cut);
             }
         }
-        Numeric::finite(sign == 0x4000, digits, dscale as u32).map_err(|_| ())
+        Numeric::finite(sign == 0x4000, digits, dscale as u32).ok()
     }
 }
 
@@ -1109,8 +1109,8 @@ mod tests {
                 "{s}"
             );
         }
-        assert!(Numeric::from_binary(&[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10]).is_err());
-        assert!(Numeric::from_binary(&[0, 1]).is_err());
+        assert!(Numeric::from_binary(&[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10]).is_none());
+        assert!(Numeric::from_binary(&[0, 1]).is_none());
     }
 
     #[test]

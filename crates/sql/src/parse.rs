@@ -204,11 +204,13 @@ fn map_tokenizer_error(
     syntax_error(sql, &format!("{what} at or near \"{rest}\""), pos)
 }
 
+/// Statements with their source text, or an error with the 1-based
+/// character position when known.
+pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32>)>;
+
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
-pub(crate) fn parse_with_position(
-    sql: &str,
-) -> Result<Vec<(Parsed, String)>, (PgError, Option<u32>)> {
+pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
     let dialect = PostgreSqlDialect {};
     let idx = LineIndex::new(sql);
     let tokens = Tokenizer::new(&dialect, sql)

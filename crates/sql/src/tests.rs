@@ -195,13 +195,11 @@ impl Host for FakeHost {
     }
 }
 
+/// Columns, text rows and tag of one statement.
+type Ran = Result<(Vec<Column>, Vec<Vec<Option<String>>>, String), PgError>;
+
 /// Run one statement with parameters; text rows.
-fn run_with(
-    host: &mut FakeHost,
-    sql: &str,
-    declared: &[Oid],
-    params: &[Value],
-) -> Result<(Vec<Column>, Vec<Vec<Option<String>>>, String), PgError> {
+fn run_with(host: &mut FakeHost, sql: &str, declared: &[Oid], params: &[Value]) -> Ran {
     let stmts = parse(sql)?;
     assert_eq!(stmts.len(), 1, "{sql}");
     let p = prepare(&stmts[0], declared, host)?;
@@ -218,10 +216,7 @@ fn run_with(
     Ok((p.columns().to_vec(), rows, out.tag))
 }
 
-fn run(
-    host: &mut FakeHost,
-    sql: &str,
-) -> Result<(Vec<Column>, Vec<Vec<Option<String>>>, String), PgError> {
+fn run(host: &mut FakeHost, sql: &str) -> Ran {
     run_with(host, sql, &[], &[])
 }
 

@@ -53,8 +53,8 @@ impl Value {
     }
 }
 
-/// PostgreSQL's shortest-exact float output (as with extra_float_digits
-/// >= 1): fixed notation for decimal exponents in [-4, `max_fixed_exp`),
+/// PostgreSQL's shortest-exact float output (as with a positive
+/// extra_float_digits): fixed notation for decimal exponents in [-4, `max_fixed_exp`),
 /// else `d.ddde+XX`.
 fn format_float(sci: &str, neg_zero: bool, max_fixed_exp: i32) -> String {
     // `sci` is Rust's shortest round-trip `{:e}` form, e.g. "-1.25e-5".
@@ -295,7 +295,7 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::OID | types::XID => Value::Oid(u32::from_be_bytes(fixed(n, b)?)),
         types::FLOAT4 => Value::Float4(f32::from_bits(u32::from_be_bytes(fixed(n, b)?))),
         types::FLOAT8 => Value::Float8(f64::from_bits(u64::from_be_bytes(fixed(n, b)?))),
-        types::NUMERIC => Value::Numeric(Numeric::from_binary(b).map_err(|_| bad_binary(n))?),
+        types::NUMERIC => Value::Numeric(Numeric::from_binary(b).ok_or_else(|| bad_binary(n))?),
         types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => {
             Value::Text(utf8(b)?.to_string())
         }
