@@ -42,7 +42,7 @@ pub enum Cac {
 }
 
 pub struct BackendEnv {
-    pub socket: OwnedFd,
+    pub socket: Option<OwnedFd>,
     pub peer: Option<SocketAddr>,
     pub cac: Cac,
     pub cancel_key: i32,
@@ -167,10 +167,10 @@ fn host_of(peer: Option<SocketAddr>) -> String {
 }
 
 /// Entry point in the forked child. Never returns.
-pub fn run(env: BackendEnv) -> ! {
+pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
     let sock = ClientSocket {
-        fd: env.socket,
+        fd: env.socket.take().expect("the client socket"),
         wake_fd: env.self_pipe.read_fd,
         death_fd: env.death_fd,
         deadline: Some(Instant::now() + Duration::from_secs(env.settings.int("authentication_timeout").max(1) as u64)),

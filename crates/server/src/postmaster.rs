@@ -598,7 +598,7 @@ impl Postmaster {
         if pid == 0 {
             let pipe = self.become_child(if cac == Cac::Ok { "client backend" } else { "dead-end client backend" });
             let env = BackendEnv {
-                socket: sock,
+                socket: Some(sock),
                 peer,
                 cac,
                 cancel_key,

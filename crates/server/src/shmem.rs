@@ -85,14 +85,26 @@ impl Shared {
             return Err(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "huge pages not supported with the current shared_memory_type setting")
                 .with_hint("Set shared_memory_type = mmap to use huge pages, or huge_pages = try."));
         }
-        let mut header = ShmemHeader::new(dev, ino, layout.total as u64, data_dir);
-        header.port = port as u32;
-        header.mode = if mmap { tusk_ipc::header::MODE_MMAP } else { tusk_ipc::header::MODE_SYSV };
-        for a in &layout.areas {
-            header.add_area(AreaEntry::new(a.id as u32, a.offset as u64, a.size as u64)).map_err(|e| PgError::fatal(sqlstate::INTERNAL_ERROR, e.to_string()))?;
-        }
         let seg_size = if mmap { HEADER_SIZE } else { layout.total };
-        let segment = tusk_ipc::keys::create_main_segment(first_key(port), seg_size, data_dir, &header).map_err(|e| e.to_pg_error())?;
+        let areas = layout.areas.clone();
+        let total = layout.total;
+        let mut area_error = None;
+        let segment = tusk_ipc::keys::create_main_segment(first_key(port), seg_size, data_dir, |h: &mut ShmemHeader| {
+            h.port = port as u32;
+            h.mode = if mmap { tusk_ipc::header::MODE_MMAP } else { tusk_ipc::header::MODE_SYSV };
+            h.total_size = total as u64;
+            for a in &areas {
+                if let Err(e) = h.add_area(AreaEntry::new(a.id as u32, a.offset as u64, a.size as u64)) {
+                    area_error = Some(e.to_string());
+                }
+            }
+        })
+        .map_err(|e| e.to_pg_error())?;
+        if let Some(e) = area_error {
+            let _ = segment.remove();
+            return Err(PgError::fatal(sqlstate::INTERNAL_ERROR, e));
+        }
+        let _ = (dev, ino);
         let mapping = if mmap {
             let mode = match huge {
                 "on" => tusk_ipc::mmap::HugePages::On,
@@ -170,7 +182,7 @@ impl Shared {
             Some(m) => format!(
                 "shared memory: {} bytes in an anonymous shared mapping{}, interlock segment key {k} (0x{:08x}) id {} of {} bytes (mmap)",
                 self.layout.total,
-                if m.huge() { " on huge pages" } else { "" },
+                if m.huge_pages() { " on huge pages" } else { "" },
                 k as u32,
                 self.segment.id(),
                 self.segment.size()

@@ -107,7 +107,7 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
 pub fn install_postmaster(wake_fd: i32) {
     WAKE_FD.store(wake_fd, Ordering::SeqCst);
     for &s in &[libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGQUIT, libc::SIGCHLD, libc::SIGUSR1] {
-        install(s, on_signal as libc::sighandler_t, true);
+        install(s, on_signal as *const () as libc::sighandler_t, true);
     }
     for &s in &[libc::SIGPIPE, libc::SIGUSR2, libc::SIGXFSZ, libc::SIGTTIN, libc::SIGTTOU, libc::SIGALRM] {
         install(s, libc::SIG_IGN, true);
@@ -125,9 +125,9 @@ pub fn install_child(wake_fd: i32) {
     WAKE_FD.store(wake_fd, Ordering::SeqCst);
     SEM_ID.store(-1, Ordering::SeqCst);
     for &s in &[libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPWR] {
-        install(s, on_signal as libc::sighandler_t, false);
+        install(s, on_signal as *const () as libc::sighandler_t, false);
     }
-    install(libc::SIGQUIT, on_quit_child as libc::sighandler_t, false);
+    install(libc::SIGQUIT, on_quit_child as *const () as libc::sighandler_t, false);
     install(libc::SIGCHLD, libc::SIG_DFL, false);
     install(libc::SIGPIPE, libc::SIG_IGN, false);
     if std::env::var_os("TUSK_TEST_IGNORE_SIGQUIT").is_some_and(|v| v == "1") {
