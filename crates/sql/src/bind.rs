@@ -650,9 +650,27 @@ impl<'h> Binder<'h> {
                 self.call_function("substring", args)
             }
             E::Interval(_) => Err(not_supported("type interval")),
-            E::Like { .. } | E::ILike { .. } | E::SimilarTo { .. } | E::RLike { .. } => {
-                Err(not_supported("LIKE"))
+            E::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
             }
+            | E::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(not_supported("LIKE ANY"));
+                }
+                let ci = matches!(e, E::ILike { .. });
+                self.like(expr, pattern, escape_char.as_deref(), *negated, ci)
+            }
+            E::SimilarTo { .. } | E::RLike { .. } => Err(not_supported("SIMILAR TO")),
             E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => {
                 Err(not_supported("subqueries"))
             }
@@ -665,6 +683,68 @@ impl<'h> Binder<'h> {
             | E::Floor { .. } => Err(not_supported(format!("{e}"))),
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
+    }
+
+    fn like(
+        &mut self,
+        expr: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        negated: bool,
+        ci: bool,
+    ) -> Result<Bound, PgError> {
+        let sym = match (ci, negated) {
+            (false, false) => "~~",
+            (false, true) => "!~~",
+            (true, false) => "~~*",
+            (true, true) => "!~~*",
+        };
+        let text = Ty::new(types::TEXT);
+        let a = self.bind_expr(expr)?;
+        let p = self.bind_expr(pattern)?;
+        let (a, p) = (
+            if a.is_unknown() {
+                self.coerce(a, text)?
+            } else {
+                a
+            },
+            if p.is_unknown() {
+                self.coerce(p, text)?
+            } else {
+                p
+            },
+        );
+        if !is_stringish(a.ty.oid) || !is_stringish(p.ty.oid) {
+            return Err(op_not_exist(sym, Some(a.ty.oid), p.ty.oid));
+        }
+        let escape = match escape {
+            None => Some('\\'),
+            Some(ast::Expr::Value(v)) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::EscapedStringLiteral(s) => {
+                    let mut it = s.chars();
+                    match (it.next(), it.next()) {
+                        (None, _) => None,
+                        (Some(c), None) => Some(c),
+                        _ => {
+                            return Err(PgError::error("22019", "invalid escape string")
+                                .with_hint("Escape string must be empty or one character."))
+                        }
+                    }
+                }
+                _ => return Err(not_supported("non-constant LIKE ... ESCAPE")),
+            },
+            Some(_) => return Err(not_supported("non-constant LIKE ... ESCAPE")),
+        };
+        Ok(Bound::new(
+            Expr::Like {
+                arg: Box::new(a.e),
+                pattern: Box::new(p.e),
+                escape,
+                case_insensitive: ci,
+                negated,
+            },
+            Ty::new(types::BOOL),
+        ))
     }
 
     fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {

@@ -114,7 +114,83 @@ pub(crate) enum Expr {
     /// GREATEST (true) / LEAST (false).
     MinMax(Vec<Expr>, bool),
     InList(Box<Expr>, Vec<Expr>, bool),
+    /// `[NOT] LIKE` / `ILIKE` on text.
+    Like {
+        arg: Box<Expr>,
+        pattern: Box<Expr>,
+        escape: Option<char>,
+        case_insensitive: bool,
+        negated: bool,
+    },
     Func(Func, Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LikeTok {
+    /// `%`: any run of characters.
+    Any,
+    /// `_`: one character.
+    One,
+    Lit(char),
+}
+
+fn like_compile(p: &str, escape: Option<char>) -> Result<Vec<LikeTok>, PgError> {
+    let mut out = Vec::with_capacity(p.len());
+    let mut it = p.chars();
+    while let Some(c) = it.next() {
+        if Some(c) == escape {
+            match it.next() {
+                Some(n) => out.push(LikeTok::Lit(n)),
+                None => {
+                    return Err(PgError::error(
+                        "22025",
+                        "LIKE pattern must not end with escape character",
+                    ));
+                }
+            }
+        } else if c == '%' {
+            if out.last() != Some(&LikeTok::Any) {
+                out.push(LikeTok::Any);
+            }
+        } else if c == '_' {
+            out.push(LikeTok::One);
+        } else {
+            out.push(LikeTok::Lit(c));
+        }
+    }
+    Ok(out)
+}
+
+/// Wildcard match with backtracking to the last `%` only, which is
+/// linear-times-pattern in the worst case.
+fn like_match(s: &[char], p: &[LikeTok]) -> bool {
+    let (mut si, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(LikeTok::Any) => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some(LikeTok::One) => {
+                si += 1;
+                pi += 1;
+            }
+            Some(LikeTok::Lit(c)) if *c == s[si] => {
+                si += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|t| *t == LikeTok::Any)
 }
 
 /// What evaluation may touch besides the row.
@@ -436,6 +512,26 @@ impl Expr {
                     Value::Bool(*negated)
                 }
             }
+            Expr::Like {
+                arg,
+                pattern,
+                escape,
+                case_insensitive,
+                negated,
+            } => {
+                let a = arg.eval(row, ctx)?;
+                let p = pattern.eval(row, ctx)?;
+                let (Some(mut a), Some(mut p)) = (to_text(&a), to_text(&p)) else {
+                    return Ok(Value::Null);
+                };
+                if *case_insensitive {
+                    a = a.to_lowercase();
+                    p = p.to_lowercase();
+                }
+                let toks = like_compile(&p, *escape)?;
+                let chars: Vec<char> = a.chars().collect();
+                Value::Bool(like_match(&chars, &toks) != *negated)
+            }
             Expr::Func(f, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
@@ -444,6 +540,31 @@ impl Expr {
                 func::call(*f, vals, ctx)?
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn like(s: &str, p: &str) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        like_match(&chars, &like_compile(p, Some('\\')).unwrap())
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "_ello"));
+        assert!(like("hello", "%"));
+        assert!(like("", "%"));
+        assert!(!like("hello", "h_o"));
+        assert!(like("50%", "50\\%"));
+        assert!(!like("500", "50\\%"));
+        assert!(like("aaa", "%a%a%a%"));
+        assert!(!like("aa", "%a%a%a%"));
+        assert!(like("mississippi", "%iss%pi"));
+        assert!(like_compile("x\\", Some('\\')).is_err());
     }
 }
 

@@ -26,6 +26,7 @@ pub(crate) enum Func {
     Terminate,
     TerminateTimeout,
     Cancel,
+    AdvisoryUnlockAll,
     Now,
     StatementTimestamp,
     ClockTimestamp,
@@ -104,6 +105,7 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::TerminateTimeout,
     ),
     sig("pg_cancel_backend", &[INT4], BOOL, Func::Cancel),
+    sig("pg_advisory_unlock_all", &[], VOID, Func::AdvisoryUnlockAll),
     sig("now", &[], TIMESTAMPTZ, Func::Now),
     sig("transaction_timestamp", &[], TIMESTAMPTZ, Func::Now),
     sig("current_timestamp", &[], TIMESTAMPTZ, Func::Now),
@@ -337,6 +339,9 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Bool(ctx.host.terminate_backend(int_arg(&a(0)) as i32, t)?)
         }
         Func::Cancel => Value::Bool(ctx.host.cancel_backend(int_arg(&a(0)) as i32)?),
+        // tusk has no advisory locks yet, so none are held (asyncpg's pool
+        // reset calls this).
+        Func::AdvisoryUnlockAll => Value::Void,
         Func::Now => Value::TimestampTz(ctx.host.now()),
         Func::StatementTimestamp => Value::TimestampTz(ctx.host.statement_timestamp()),
         Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),
