@@ -543,31 +543,6 @@ impl Expr {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn like(s: &str, p: &str) -> bool {
-        let chars: Vec<char> = s.chars().collect();
-        like_match(&chars, &like_compile(p, Some('\\')).unwrap())
-    }
-
-    #[test]
-    fn like_patterns() {
-        assert!(like("hello", "h%o"));
-        assert!(like("hello", "_ello"));
-        assert!(like("hello", "%"));
-        assert!(like("", "%"));
-        assert!(!like("hello", "h_o"));
-        assert!(like("50%", "50\\%"));
-        assert!(!like("500", "50\\%"));
-        assert!(like("aaa", "%a%a%a%"));
-        assert!(!like("aa", "%a%a%a%"));
-        assert!(like("mississippi", "%iss%pi"));
-        assert!(like_compile("x\\", Some('\\')).is_err());
-    }
-}
-
 /// The type OID a value's variant stands for, when it is unambiguous
 /// (text-like variants and NULL are not).
 pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
@@ -591,4 +566,29 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Text(_) => types::TEXT,
         Value::Null => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn like(s: &str, p: &str) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        like_match(&chars, &like_compile(p, Some('\\')).unwrap())
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("hello", "h%o"));
+        assert!(like("hello", "_ello"));
+        assert!(like("hello", "%"));
+        assert!(like("", "%"));
+        assert!(!like("hello", "h_o"));
+        assert!(like("50%", "50\\%"));
+        assert!(!like("500", "50\\%"));
+        assert!(like("aaa", "%a%a%a%"));
+        assert!(!like("aa", "%a%a%a%"));
+        assert!(like("mississippi", "%iss%pi"));
+        assert!(like_compile("x\\", Some('\\')).is_err());
+    }
 }
