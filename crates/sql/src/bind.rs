@@ -910,6 +910,11 @@ impl<'h> Binder<'h> {
             _ => (l, r),
         };
         let (a, b) = (l.ty.oid, r.ty.oid);
+        if types::category(a) == Category::DateTime && matches!(op, ArithOp::Add | ArithOp::Sub) {
+            // PostgreSQL has these (timestamptz - timestamptz is an
+            // interval); tusk has no interval type yet.
+            return Err(not_supported("date/time arithmetic"));
+        }
         if types::numeric_rank(a).is_none() || types::numeric_rank(b).is_none() {
             return Err(op_not_exist(sym, Some(a), b));
         }

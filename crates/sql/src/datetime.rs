@@ -238,7 +238,7 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
         let neg = c.b[c.i] == b'-';
         c.i += 1;
         let (first, flen) = c.digits(6).ok_or(DtError::Syntax)?;
-        let (mut h, mut m, mut sec) = match flen {
+        let (h, mut m, mut sec) = match flen {
             1 | 2 => (first, 0, 0),
             4 => (first / 100, first % 100, 0),
             6 => (first / 10000, first / 100 % 100, first % 100),
@@ -251,10 +251,6 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
             }
         }
         if h > 15 || m > 59 || sec > 59 {
-            if h > 15 {
-                h = 99;
-            }
-            let _ = h;
             return Err(DtError::FieldOverflow);
         }
         let off = h * 3600 + m * 60 + sec;
