@@ -247,14 +247,12 @@ pub fn execute(
     max_rows_hint: usize,
 ) -> Result<Outcome, PgError> {
     let _ = max_rows_hint;
-    if params.len() != p.param_types.len() {
+    // A Bind checks its count itself; this is a simple Query using `$n`,
+    // which PostgreSQL answers with "there is no parameter $n".
+    if params.len() < p.param_types.len() {
         return Err(PgError::error(
-            sqlstate::PROTOCOL_VIOLATION,
-            format!(
-                "bind message supplies {} parameters, but prepared statement requires {}",
-                params.len(),
-                p.param_types.len()
-            ),
+            sqlstate::UNDEFINED_PARAMETER,
+            format!("there is no parameter ${}", params.len() + 1),
         ));
     }
     match &p.plan {
