@@ -603,9 +603,9 @@ impl<'h> Binder<'h> {
                 let c1 = Expr::Cmp(op1, Box::new(a1.e), Box::new(b1.e));
                 let c2 = Expr::Cmp(op2, Box::new(a2.e), Box::new(b2.e));
                 let e = if *negated {
-                    Expr::Or(Box::new(c1), Box::new(c2))
+                    Expr::Or(vec![c1, c2])
                 } else {
-                    Expr::And(Box::new(c1), Box::new(c2))
+                    Expr::And(vec![c1, c2])
                 };
                 Ok(Bound::new(e, Ty::new(types::BOOL)))
             }
@@ -856,14 +856,34 @@ impl<'h> Binder<'h> {
         match op {
             B::And | B::Or => {
                 let what = if *op == B::And { "AND" } else { "OR" };
-                let l = self.bind_expr(left)?;
-                let l = self.coerce_bool(l, what)?;
-                let r = self.bind_expr(right)?;
-                let r = self.coerce_bool(r, what)?;
+                // Flatten `a OR b OR c ...` (a left-deep tree from the
+                // parser) into one list, so that long generated chains
+                // neither hit the nesting limit nor recurse at run time.
+                let mut operands = vec![right];
+                let mut cur = left;
+                while let ast::Expr::BinaryOp {
+                    left: l,
+                    op: o,
+                    right: r,
+                } = cur
+                {
+                    if o != op {
+                        break;
+                    }
+                    operands.push(r);
+                    cur = l;
+                }
+                operands.push(cur);
+                operands.reverse();
+                let mut bound = Vec::with_capacity(operands.len());
+                for o in operands {
+                    let b = self.bind_expr(o)?;
+                    bound.push(self.coerce_bool(b, what)?.e);
+                }
                 let e = if *op == B::And {
-                    Expr::And(Box::new(l.e), Box::new(r.e))
+                    Expr::And(bound)
                 } else {
-                    Expr::Or(Box::new(l.e), Box::new(r.e))
+                    Expr::Or(bound)
                 };
                 Ok(Bound::new(e, Ty::new(types::BOOL)))
             }

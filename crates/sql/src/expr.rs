@@ -94,8 +94,8 @@ pub(crate) enum Expr {
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
     /// Both operands are text.
     Concat(Box<Expr>, Box<Expr>),
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Not(Box<Expr>),
     IsNull(Box<Expr>, bool),
     /// `IS [NOT] TRUE|FALSE|UNKNOWN` (`None` = UNKNOWN).
@@ -398,28 +398,22 @@ impl Expr {
                     _ => Value::Null,
                 }
             }
-            Expr::And(a, b) => {
-                let x = truth(&a.eval(row, ctx)?);
-                if x == Some(false) {
-                    return Ok(Value::Bool(false));
+            Expr::And(items) | Expr::Or(items) => {
+                // Three-valued logic: the deciding value (false for AND,
+                // true for OR) wins, else any NULL makes the result NULL.
+                let decisive = matches!(self, Expr::Or(_));
+                let mut saw_null = false;
+                for e in items {
+                    match truth(&e.eval(row, ctx)?) {
+                        Some(b) if b == decisive => return Ok(Value::Bool(decisive)),
+                        Some(_) => {}
+                        None => saw_null = true,
+                    }
                 }
-                let y = truth(&b.eval(row, ctx)?);
-                match (x, y) {
-                    (_, Some(false)) => Value::Bool(false),
-                    (Some(true), Some(true)) => Value::Bool(true),
-                    _ => Value::Null,
-                }
-            }
-            Expr::Or(a, b) => {
-                let x = truth(&a.eval(row, ctx)?);
-                if x == Some(true) {
-                    return Ok(Value::Bool(true));
-                }
-                let y = truth(&b.eval(row, ctx)?);
-                match (x, y) {
-                    (_, Some(true)) => Value::Bool(true),
-                    (Some(false), Some(false)) => Value::Bool(false),
-                    _ => Value::Null,
+                if saw_null {
+                    Value::Null
+                } else {
+                    Value::Bool(!decisive)
                 }
             }
             Expr::Not(a) => match truth(&a.eval(row, ctx)?) {

@@ -980,6 +980,7 @@ fn no_panics_on_hostile_input() {
     let deep_parens = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
     let long_chain = format!("SELECT 1{}", " + 1".repeat(20_000));
     let long_concat = format!("SELECT 'a'{}", " || 'a'".repeat(3000));
+    let long_or = format!("SELECT 1 WHERE {}", vec!["1 = 2"; 20_000].join(" OR "));
     let deep_not = format!("SELECT {} true", "NOT ".repeat(3000));
     let deep_case = format!(
         "SELECT {} 1 {}",
@@ -1088,6 +1089,8 @@ fn no_panics_on_hostile_input() {
     }
     // Some of them have exact answers.
     let mut h = FakeHost::new();
+    let (_, rows, _) = run(&mut h, &long_or).unwrap();
+    assert!(rows.is_empty());
     // PostgreSQL too refuses expressions nested past its stack limit.
     assert_eq!(err(&long_chain).code, "54001");
     let (_, rows, _) = run(&mut h, &format!("SELECT 1{}", " + 1".repeat(500))).unwrap();
