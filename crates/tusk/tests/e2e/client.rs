@@ -3,7 +3,9 @@
 //! transactions, errors that never end the session, the aborted
 //! transaction state, and the rules of SET.
 
-use crate::util::{backend_pid, describe_error, expect_sqlstate, simple_rows, simple_value, Opts, TestServer};
+use crate::util::{
+    backend_pid, describe_error, expect_sqlstate, simple_rows, simple_value, Opts, TestServer,
+};
 use postgres::SimpleQueryMessage;
 
 #[test]
@@ -12,7 +14,9 @@ fn simple_query_protocol() {
     let mut c = srv.connect();
 
     // Several statements in one Query message: each has its own result.
-    let msgs = c.simple_query("SELECT 1 AS a, 'x' AS b; SELECT 2; SELECT 'three'").expect("multi-statement query");
+    let msgs = c
+        .simple_query("SELECT 1 AS a, 'x' AS b; SELECT 2; SELECT 'three'")
+        .expect("multi-statement query");
     let rows: Vec<Vec<Option<&str>>> = msgs
         .iter()
         .filter_map(|m| match m {
@@ -20,26 +24,49 @@ fn simple_query_protocol() {
             _ => None,
         })
         .collect();
-    assert_eq!(rows, vec![vec![Some("1"), Some("x")], vec![Some("2")], vec![Some("three")]]);
-    let completes = msgs.iter().filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_))).count();
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("1"), Some("x")],
+            vec![Some("2")],
+            vec![Some("three")]
+        ]
+    );
+    let completes = msgs
+        .iter()
+        .filter(|m| matches!(m, SimpleQueryMessage::CommandComplete(_)))
+        .count();
     assert_eq!(completes, 3, "one CommandComplete per statement");
     // Column names come from the aliases.
     let names: Vec<String> = msgs
         .iter()
         .find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(r.columns().iter().map(|c| c.name().to_string()).collect()),
+            SimpleQueryMessage::Row(r) => {
+                Some(r.columns().iter().map(|c| c.name().to_string()).collect())
+            }
             _ => None,
         })
         .expect("a row");
     assert_eq!(names, ["a", "b"]);
 
     // batch_execute: statements run in order, effects persist in the session.
-    c.batch_execute("SET application_name = 'batch'; SELECT 1; SET statement_timeout = '5s'").expect("batch");
-    assert_eq!(simple_value(&mut c, "SHOW application_name").as_deref(), Some("batch"));
-    assert_eq!(simple_value(&mut c, "SHOW statement_timeout").as_deref(), Some("5s"));
+    c.batch_execute("SET application_name = 'batch'; SELECT 1; SET statement_timeout = '5s'")
+        .expect("batch");
+    assert_eq!(
+        simple_value(&mut c, "SHOW application_name").as_deref(),
+        Some("batch")
+    );
+    assert_eq!(
+        simple_value(&mut c, "SHOW statement_timeout").as_deref(),
+        Some("5s")
+    );
 
     // An empty query string is answered (EmptyQueryResponse), not an error.
-    assert!(c.simple_query("").expect("empty query").iter().all(|m| !matches!(m, SimpleQueryMessage::Row(_))));
+    assert!(c
+        .simple_query("")
+        .expect("empty query")
+        .iter()
+        .all(|m| !matches!(m, SimpleQueryMessage::Row(_))));
 }
 
 #[test]
@@ -47,26 +74,39 @@ fn extended_query_with_parameters() {
     let srv = TestServer::start(Opts::new());
     let mut c = srv.connect();
 
-    let r = c.query("SELECT $1::int4 + 1", &[&41i32]).expect("int4 parameter");
+    let r = c
+        .query("SELECT $1::int4 + 1", &[&41i32])
+        .expect("int4 parameter");
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].get::<_, i32>(0), 42);
 
-    let r = c.query_one("SELECT $1::text || '!'", &[&"hi"]).expect("text parameter");
+    let r = c
+        .query_one("SELECT $1::text || '!'", &[&"hi"])
+        .expect("text parameter");
     assert_eq!(r.get::<_, String>(0), "hi!");
 
-    let r = c.query_one("SELECT $1::int8 * 2, $2::bool, $3::float8", &[&21i64, &true, &1.5f64]).expect("mixed parameters");
+    let r = c
+        .query_one(
+            "SELECT $1::int8 * 2, $2::bool, $3::float8",
+            &[&21i64, &true, &1.5f64],
+        )
+        .expect("mixed parameters");
     assert_eq!(r.get::<_, i64>(0), 42);
     assert!(r.get::<_, bool>(1));
     assert_eq!(r.get::<_, f64>(2), 1.5);
 
     // NULL parameters and NULL results.
-    let r = c.query_one("SELECT $1::int4 IS NULL, $1::int4", &[&None::<i32>]).expect("NULL parameter");
+    let r = c
+        .query_one("SELECT $1::int4 IS NULL, $1::int4", &[&None::<i32>])
+        .expect("NULL parameter");
     assert!(r.get::<_, bool>(0));
     assert_eq!(r.get::<_, Option<i32>>(1), None);
 
     // The same query text many times (the unnamed statement is replaced).
     for i in 0..20i32 {
-        let r = c.query_one("SELECT $1::int4 * $1::int4", &[&i]).expect("repeat");
+        let r = c
+            .query_one("SELECT $1::int4 * $1::int4", &[&i])
+            .expect("repeat");
         assert_eq!(r.get::<_, i32>(0), i * i);
     }
 }
@@ -78,15 +118,30 @@ fn prepared_statement_across_transactions() {
     let st = c.prepare("SELECT $1::int4 * 2").expect("prepare");
 
     let mut t1 = c.transaction().expect("BEGIN 1");
-    assert_eq!(t1.query_one(&st, &[&5i32]).expect("execute in txn 1").get::<_, i32>(0), 10);
+    assert_eq!(
+        t1.query_one(&st, &[&5i32])
+            .expect("execute in txn 1")
+            .get::<_, i32>(0),
+        10
+    );
     t1.commit().expect("COMMIT 1");
 
     let mut t2 = c.transaction().expect("BEGIN 2");
-    assert_eq!(t2.query_one(&st, &[&10i32]).expect("execute in txn 2").get::<_, i32>(0), 20);
+    assert_eq!(
+        t2.query_one(&st, &[&10i32])
+            .expect("execute in txn 2")
+            .get::<_, i32>(0),
+        20
+    );
     t2.rollback().expect("ROLLBACK 2");
 
     // And outside any transaction block.
-    assert_eq!(c.query_one(&st, &[&21i32]).expect("execute outside txn").get::<_, i32>(0), 42);
+    assert_eq!(
+        c.query_one(&st, &[&21i32])
+            .expect("execute outside txn")
+            .get::<_, i32>(0),
+        42
+    );
 }
 
 #[test]
@@ -103,7 +158,11 @@ fn errors_never_end_the_session() {
     for sql in ["CREATE TABLE t (a int)", "SELECT * FROM nosuchtable"] {
         let e = expect_sqlstate(c.simple_query(sql), &["0A000", "42P01"]);
         assert_eq!(e.severity(), "ERROR", "{sql}");
-        assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"), "after {sql}");
+        assert_eq!(
+            simple_value(&mut c, "SELECT 2").as_deref(),
+            Some("2"),
+            "after {sql}"
+        );
     }
 
     let e = expect_sqlstate(c.simple_query("SELECT 1/0"), &["22012"]);
@@ -111,13 +170,25 @@ fn errors_never_end_the_session() {
     // The same errors through the extended protocol.
     expect_sqlstate(c.query("SELECT 1/0", &[]), &["22012"]);
     expect_sqlstate(c.query("SELEC 1", &[]), &["42601"]);
-    let e = expect_sqlstate(c.query("SELECT $1::text::int4", &[&"not a number"]), &["22P02"]);
+    let e = expect_sqlstate(
+        c.query("SELECT $1::text::int4", &[&"not a number"]),
+        &["22P02"],
+    );
     assert!(e.message().contains("not a number"), "{}", e.message());
 
     // Still the same backend process: nothing crashed or reconnected.
     assert_eq!(backend_pid(&mut c), pid);
-    assert_eq!(c.query_one("SELECT 40 + 2", &[]).map(|r| r.get::<_, i32>(0)).map_err(|e| describe_error(&e)), Ok(42));
-    assert!(!srv.log().contains("terminated by signal"), "a backend crashed:\n{}", srv.log());
+    assert_eq!(
+        c.query_one("SELECT 40 + 2", &[])
+            .map(|r| r.get::<_, i32>(0))
+            .map_err(|e| describe_error(&e)),
+        Ok(42)
+    );
+    assert!(
+        !srv.log().contains("terminated by signal"),
+        "a backend crashed:\n{}",
+        srv.log()
+    );
 }
 
 #[test]
@@ -130,7 +201,10 @@ fn aborted_transaction_state() {
     // Every statement is refused until the block ends, through both protocols.
     for _ in 0..2 {
         let e = expect_sqlstate(c.simple_query("SELECT 1"), &["25P02"]);
-        assert_eq!(e.message(), "current transaction is aborted, commands ignored until end of transaction block");
+        assert_eq!(
+            e.message(),
+            "current transaction is aborted, commands ignored until end of transaction block"
+        );
     }
     expect_sqlstate(c.query("SELECT 1", &[]), &["25P02"]);
     expect_sqlstate(c.simple_query("SET application_name = 'z'"), &["25P02"]);
@@ -140,14 +214,18 @@ fn aborted_transaction_state() {
     // COMMIT of an aborted block ends it too (as a rollback).
     c.batch_execute("BEGIN").expect("BEGIN");
     expect_sqlstate(c.simple_query("SELEC"), &["42601"]);
-    c.simple_query("COMMIT").expect("COMMIT of an aborted block");
+    c.simple_query("COMMIT")
+        .expect("COMMIT of an aborted block");
     assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"));
 
     // An error inside a multi-statement query aborts the rest of it.
     expect_sqlstate(c.simple_query("BEGIN; SELECT 1/0; SELECT 3"), &["22012"]);
     expect_sqlstate(c.simple_query("SELECT 4"), &["25P02"]);
     c.simple_query("ROLLBACK").expect("ROLLBACK");
-    assert_eq!(simple_rows(&mut c, "SELECT 5"), vec![vec![Some("5".to_string())]]);
+    assert_eq!(
+        simple_rows(&mut c, "SELECT 5"),
+        vec![vec![Some("5".to_string())]]
+    );
 }
 
 #[test]
@@ -157,26 +235,44 @@ fn set_rules() {
 
     let e = expect_sqlstate(c.simple_query("SET max_connections = 5"), &["55P02"]);
     assert!(e.message().contains("max_connections"), "{}", e.message());
-    assert_eq!(simple_value(&mut c, "SHOW max_connections").as_deref(), Some("10"));
+    assert_eq!(
+        simple_value(&mut c, "SHOW max_connections").as_deref(),
+        Some("10")
+    );
 
     // An unknown setting and a bad value.
     expect_sqlstate(c.simple_query("SET no_such_setting = 1"), &["42704"]);
     expect_sqlstate(c.simple_query("SET statement_timeout = 'soon'"), &["22023"]);
 
     // application_name is visible to other sessions through pg_stat_activity.
-    c.simple_query("SET application_name = 'x'").expect("SET application_name");
+    c.simple_query("SET application_name = 'x'")
+        .expect("SET application_name");
     let pid = backend_pid(&mut c);
     let mut other = srv.connect();
     let seen = crate::util::wait_for(std::time::Duration::from_secs(5), || {
-        let rows = crate::util::simple_rows(&mut other, &format!("SELECT application_name FROM pg_stat_activity WHERE pid = {pid}"));
+        let rows = crate::util::simple_rows(
+            &mut other,
+            &format!("SELECT application_name FROM pg_stat_activity WHERE pid = {pid}"),
+        );
         (rows == vec![vec![Some("x".to_string())]]).then_some(())
     });
-    assert!(seen.is_some(), "pg_stat_activity did not show application_name 'x' for {pid}");
-    let own: Option<String> =
-        c.query_one("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()", &[]).expect("own row").get(0);
+    assert!(
+        seen.is_some(),
+        "pg_stat_activity did not show application_name 'x' for {pid}"
+    );
+    let own: Option<String> = c
+        .query_one(
+            "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .expect("own row")
+        .get(0);
     assert_eq!(own.as_deref(), Some("x"));
 
     // RESET goes back to the connection's value.
     c.simple_query("RESET application_name").expect("RESET");
-    assert_eq!(simple_value(&mut c, "SHOW application_name").as_deref(), Some(""));
+    assert_eq!(
+        simple_value(&mut c, "SHOW application_name").as_deref(),
+        Some("")
+    );
 }

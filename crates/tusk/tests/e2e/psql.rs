@@ -10,25 +10,53 @@ fn psql_session_checks(via: Via) {
 
     assert_eq!(q("SELECT 1"), "1\n");
     // Arithmetic with PostgreSQL's integer division and modulo, comparisons.
-    assert_eq!(q("SELECT 2 + 3 * 4, 7 / 2, 7 % 3, 2 > 1, 'a' < 'b', 1 = 2"), "14|3|1|t|t|f\n");
+    assert_eq!(
+        q("SELECT 2 + 3 * 4, 7 / 2, 7 % 3, 2 > 1, 'a' < 'b', 1 = 2"),
+        "14|3|1|t|t|f\n"
+    );
     // Concatenation, casts (numeric to int rounds half away from zero).
-    assert_eq!(q("SELECT 'foo' || 'bar', '42'::int4 + 1, 3.5::int4, 12::text || 'x'"), "foobar|43|4|12x\n");
+    assert_eq!(
+        q("SELECT 'foo' || 'bar', '42'::int4 + 1, 3.5::int4, 12::text || 'x'"),
+        "foobar|43|4|12x\n"
+    );
     // NULL: prints as an empty field, propagates through operators.
-    assert_eq!(q("SELECT NULL IS NULL, (1 + NULL) IS NULL, NULL::int4"), "t|t|\n");
+    assert_eq!(
+        q("SELECT NULL IS NULL, (1 + NULL) IS NULL, NULL::int4"),
+        "t|t|\n"
+    );
 
     let version = q("select version()");
-    assert!(version.starts_with("PostgreSQL 15"), "version() = {version:?}");
+    assert!(
+        version.starts_with("PostgreSQL 15"),
+        "version() = {version:?}"
+    );
 
     assert_eq!(q("show max_connections"), "12\n");
 
     // SET then SHOW in the same session (two -c in one psql run).
-    assert_eq!(srv.psql_c(via, &["SET application_name = 'x'", "SHOW application_name"]), "x\n");
+    assert_eq!(
+        srv.psql_c(
+            via,
+            &["SET application_name = 'x'", "SHOW application_name"]
+        ),
+        "x\n"
+    );
 
-    assert_eq!(q("select current_setting('port')"), format!("{}\n", srv.port()));
+    assert_eq!(
+        q("select current_setting('port')"),
+        format!("{}\n", srv.port())
+    );
     assert_eq!(q("select set_config('application_name','y',false)"), "y\n");
 
-    let pid: i32 = q("select pg_backend_pid()").trim().parse().expect("pg_backend_pid() is an integer");
-    assert!(pid > 0 && pid != srv.pm_pid(), "pg_backend_pid() = {pid}, postmaster {}", srv.pm_pid());
+    let pid: i32 = q("select pg_backend_pid()")
+        .trim()
+        .parse()
+        .expect("pg_backend_pid() is an integer");
+    assert!(
+        pid > 0 && pid != srv.pm_pid(),
+        "pg_backend_pid() = {pid}, postmaster {}",
+        srv.pm_pid()
+    );
 
     // A transaction block in one simple Query message.
     assert_eq!(q("BEGIN; SELECT 1; COMMIT"), "1\n");
@@ -36,9 +64,19 @@ fn psql_session_checks(via: Via) {
     // SHOW ALL: name|setting|description per setting.
     let all = q("SHOW ALL");
     let lines: Vec<&str> = all.lines().collect();
-    assert!(lines.len() > 20, "SHOW ALL returned {} rows:\n{all}", lines.len());
-    assert!(lines.iter().all(|l| l.split('|').count() >= 3), "SHOW ALL rows must have name|setting|description:\n{all}");
-    assert!(lines.iter().any(|l| l.starts_with("max_connections|12|")), "SHOW ALL lacks max_connections|12:\n{all}");
+    assert!(
+        lines.len() > 20,
+        "SHOW ALL returned {} rows:\n{all}",
+        lines.len()
+    );
+    assert!(
+        lines.iter().all(|l| l.split('|').count() >= 3),
+        "SHOW ALL rows must have name|setting|description:\n{all}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("max_connections|12|")),
+        "SHOW ALL lacks max_connections|12:\n{all}"
+    );
 }
 
 #[test]
@@ -56,9 +94,24 @@ fn psql_over_unix_socket() {
 #[test]
 fn psql_reports_errors() {
     let srv = TestServer::start(crate::util::Opts::new());
-    let out = srv.psql(Via::Tcp, &["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", "SELECT 1/0"]);
+    let out = srv.psql(
+        Via::Tcp,
+        &[
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "SELECT 1/0",
+        ],
+    );
     assert_eq!(out.code(), Some(1), "{}", out.describe());
-    assert!(out.stderr.contains("ERROR:  division by zero"), "{}", out.describe());
+    assert!(
+        out.stderr.contains("ERROR:  division by zero"),
+        "{}",
+        out.describe()
+    );
     // The server is still fine.
     assert_eq!(srv.psql_c(Via::Unix, &["SELECT 1"]), "1\n");
 }

@@ -3,7 +3,10 @@
 //! driver would send (truncated, oversized, unknown and pre-v3 input).
 //! Malformed input must end only the session that sent it.
 
-use crate::util::{message, query_message, simple_value, startup_packet, summaries, wait_until, Msg, Opts, RawConn, TestServer};
+use crate::util::{
+    message, query_message, simple_value, startup_packet, summaries, wait_until, Msg, Opts,
+    RawConn, TestServer,
+};
 use std::time::Duration;
 
 #[test]
@@ -16,54 +19,115 @@ fn startup_sequence() {
     assert_eq!(msgs[0].body, 0u32.to_be_bytes(), "AuthenticationOk");
     let last = msgs.last().expect("messages");
     assert_eq!((last.tag, last.body.as_slice()), (b'Z', &b"I"[..]));
-    let k = msgs.iter().position(|m| m.tag == b'K').expect("BackendKeyData");
+    let k = msgs
+        .iter()
+        .position(|m| m.tag == b'K')
+        .expect("BackendKeyData");
     assert_eq!(msgs[k].body.len(), 8, "BackendKeyData: pid and 32-bit key");
     let params: Vec<(String, String)> = msgs.iter().filter_map(Msg::parameter).collect();
     let get = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    assert!(get("server_version").is_some_and(|v| v.starts_with("15")), "{params:?}");
-    assert_eq!(get("client_encoding").as_deref(), Some("UTF8"), "{params:?}");
-    assert_eq!(get("integer_datetimes").as_deref(), Some("on"), "{params:?}");
+    assert!(
+        get("server_version").is_some_and(|v| v.starts_with("15")),
+        "{params:?}"
+    );
+    assert_eq!(
+        get("client_encoding").as_deref(),
+        Some("UTF8"),
+        "{params:?}"
+    );
+    assert_eq!(
+        get("integer_datetimes").as_deref(),
+        Some("on"),
+        "{params:?}"
+    );
     assert!(get("application_name").is_some(), "{params:?}");
-    assert!(tags.iter().rposition(|&t| t == b'S') < Some(k), "ParameterStatus before BackendKeyData: {:?}", summaries(&msgs));
+    assert!(
+        tags.iter().rposition(|&t| t == b'S') < Some(k),
+        "ParameterStatus before BackendKeyData: {:?}",
+        summaries(&msgs)
+    );
 }
 
 #[test]
 fn set_application_name_sends_parameter_status() {
     let srv = TestServer::start(Opts::new());
     let (mut c, _) = srv.raw_session();
-    c.send(&query_message("SET application_name = 'raw_app'")).expect("send");
+    c.send(&query_message("SET application_name = 'raw_app'"))
+        .expect("send");
     let msgs = c.read_until_ready();
     let s = msgs
         .iter()
         .position(|m| m.parameter() == Some(("application_name".into(), "raw_app".into())))
-        .unwrap_or_else(|| panic!("no ParameterStatus application_name=raw_app: {:?}", summaries(&msgs)));
-    let done = msgs.iter().position(|m| m.command_tag().as_deref() == Some("SET")).expect("CommandComplete SET");
-    assert!(s < done, "ParameterStatus must come before CommandComplete: {:?}", summaries(&msgs));
+        .unwrap_or_else(|| {
+            panic!(
+                "no ParameterStatus application_name=raw_app: {:?}",
+                summaries(&msgs)
+            )
+        });
+    let done = msgs
+        .iter()
+        .position(|m| m.command_tag().as_deref() == Some("SET"))
+        .expect("CommandComplete SET");
+    assert!(
+        s < done,
+        "ParameterStatus must come before CommandComplete: {:?}",
+        summaries(&msgs)
+    );
 
     // A setting that is not reported sends none.
-    c.send(&query_message("SET statement_timeout = 1000")).expect("send");
+    c.send(&query_message("SET statement_timeout = 1000"))
+        .expect("send");
     let msgs = c.read_until_ready();
-    assert!(msgs.iter().all(|m| m.tag != b'S'), "statement_timeout is not a reported setting: {:?}", summaries(&msgs));
+    assert!(
+        msgs.iter().all(|m| m.tag != b'S'),
+        "statement_timeout is not a reported setting: {:?}",
+        summaries(&msgs)
+    );
 }
 
 /// Reads everything until the server closes; the closing must happen
 /// within the read timeout.
 fn read_to_close(c: &mut RawConn, what: &str) -> Vec<Msg> {
     match c.read_to_eof() {
-        Ok(m) => m,
-        Err((e, got)) => panic!("{what}: the server did not close the connection ({e}); got {:?}", summaries(&got)),
+        Ok(m) => {
+            eprintln!("{what}: the server answered {:?} and closed", summaries(&m));
+            m
+        }
+        Err((e, got)) => panic!(
+            "{what}: the server did not close the connection ({e}); got {:?}",
+            summaries(&got)
+        ),
     }
 }
 
 #[track_caller]
 fn assert_fatal(msgs: &[Msg], codes: &[&str], what: &str) -> Msg {
     let errors: Vec<&Msg> = msgs.iter().filter(|m| m.tag == b'E').collect();
-    assert_eq!(errors.len(), 1, "{what}: expected one ErrorResponse, got {:?}", summaries(msgs));
+    assert_eq!(
+        errors.len(),
+        1,
+        "{what}: expected one ErrorResponse, got {:?}",
+        summaries(msgs)
+    );
     let e = errors[0];
-    assert_eq!(e.field(b'S').as_deref(), Some("FATAL"), "{what}: {}", e.summary());
-    assert_eq!(e.field(b'V').as_deref(), Some("FATAL"), "{what}: non-localised severity: {}", e.summary());
+    assert_eq!(
+        e.field(b'S').as_deref(),
+        Some("FATAL"),
+        "{what}: {}",
+        e.summary()
+    );
+    assert_eq!(
+        e.field(b'V').as_deref(),
+        Some("FATAL"),
+        "{what}: non-localised severity: {}",
+        e.summary()
+    );
     let code = e.field(b'C').unwrap_or_default();
-    assert!(codes.contains(&code.as_str()), "{what}: SQLSTATE {code}, expected {codes:?}: {}", e.summary());
+    assert!(
+        codes.contains(&code.as_str()),
+        "{what}: SQLSTATE {code}, expected {codes:?}: {}",
+        e.summary()
+    );
     e.clone()
 }
 
@@ -72,7 +136,11 @@ fn malformed_input_ends_only_that_session() {
     let srv = TestServer::start(Opts::new());
     let mut bystander = srv.connect();
     let bystander_ok = |c: &mut postgres::Client, after: &str| {
-        assert_eq!(simple_value(c, "SELECT 1").as_deref(), Some("1"), "the other session after {after}");
+        assert_eq!(
+            simple_value(c, "SELECT 1").as_deref(),
+            Some("1"),
+            "the other session after {after}"
+        );
     };
 
     // 1. A truncated message, then the client stops sending: the server
@@ -89,7 +157,9 @@ fn malformed_input_ends_only_that_session() {
             assert_fatal(&msgs, &["08P01"], "truncated message");
         }
         assert!(
-            wait_until(Duration::from_secs(5), || srv.log().contains("incomplete message from client")),
+            wait_until(Duration::from_secs(5), || srv
+                .log()
+                .contains("incomplete message from client")),
             "the log does not say \"incomplete message from client\""
         );
     }
@@ -106,7 +176,9 @@ fn malformed_input_ends_only_that_session() {
             assert_fatal(&msgs, &["08P01"], "truncated startup packet");
         }
         assert!(
-            wait_until(Duration::from_secs(5), || srv.log().contains("incomplete startup packet")),
+            wait_until(Duration::from_secs(5), || srv
+                .log()
+                .contains("incomplete startup packet")),
             "the log does not say \"incomplete startup packet\""
         );
     }
@@ -121,7 +193,13 @@ fn malformed_input_ends_only_that_session() {
         c.send(&m).expect("send");
         let msgs = read_to_close(&mut c, "oversized length");
         let e = assert_fatal(&msgs, &["08P01"], "oversized length");
-        assert!(e.field(b'M').unwrap_or_default().contains("invalid message length"), "{}", e.summary());
+        assert!(
+            e.field(b'M')
+                .unwrap_or_default()
+                .contains("invalid message length"),
+            "{}",
+            e.summary()
+        );
     }
     bystander_ok(&mut bystander, "an oversized length");
 
@@ -134,7 +212,13 @@ fn malformed_input_ends_only_that_session() {
         let msgs = read_to_close(&mut c, "oversized startup packet");
         if !msgs.is_empty() {
             let e = assert_fatal(&msgs, &["08P01"], "oversized startup packet");
-            assert!(e.field(b'M').unwrap_or_default().contains("invalid length of startup packet"), "{}", e.summary());
+            assert!(
+                e.field(b'M')
+                    .unwrap_or_default()
+                    .contains("invalid length of startup packet"),
+                "{}",
+                e.summary()
+            );
         }
     }
     bystander_ok(&mut bystander, "an oversized startup packet");
@@ -145,18 +229,32 @@ fn malformed_input_ends_only_that_session() {
         c.send(&message(b'!', b"")).expect("send");
         let msgs = read_to_close(&mut c, "unknown message type");
         let e = assert_fatal(&msgs, &["08P01"], "unknown message type");
-        assert!(e.field(b'M').unwrap_or_default().contains("invalid frontend message type 33"), "{}", e.summary());
+        assert!(
+            e.field(b'M')
+                .unwrap_or_default()
+                .contains("invalid frontend message type 33"),
+            "{}",
+            e.summary()
+        );
     }
     bystander_ok(&mut bystander, "an unknown message type");
 
     // 4. Protocol 2.0: refused, naming the protocol versions.
     {
         let mut c = srv.raw();
-        c.send(&startup_packet(2 << 16, &[("user", "postgres"), ("database", "postgres")])).expect("send");
+        c.send(&startup_packet(
+            2 << 16,
+            &[("user", "postgres"), ("database", "postgres")],
+        ))
+        .expect("send");
         let msgs = read_to_close(&mut c, "protocol 2.0");
         let e = assert_fatal(&msgs, &["0A000", "08P01"], "protocol 2.0");
         let m = e.field(b'M').unwrap_or_default();
-        assert!(m.contains("protocol") && m.contains("2.0"), "the message must name the protocol: {}", e.summary());
+        assert!(
+            m.contains("protocol") && m.contains("2.0"),
+            "the message must name the protocol: {}",
+            e.summary()
+        );
     }
     bystander_ok(&mut bystander, "a protocol 2.0 startup");
 
@@ -164,9 +262,20 @@ fn malformed_input_ends_only_that_session() {
     //    whose length word is too small. Either a FATAL 08P01 or a plain
     //    close; never a hang, never a crash.
     for (what, bytes) in [
-        ("an HTTP request", b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec()),
-        ("a too-short length word", vec![0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef]),
-        ("random bytes", (0u8..64).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect()),
+        (
+            "an HTTP request",
+            b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
+        ),
+        (
+            "a too-short length word",
+            vec![0, 0, 0, 2, 0xde, 0xad, 0xbe, 0xef],
+        ),
+        (
+            "random bytes",
+            (0u8..64)
+                .map(|i| i.wrapping_mul(37).wrapping_add(11))
+                .collect(),
+        ),
     ] {
         let mut c = srv.raw();
         c.send(&bytes).expect("send");
@@ -183,8 +292,16 @@ fn malformed_input_ends_only_that_session() {
     assert_eq!(srv.lock_line(8).as_deref(), Some("ready   "));
     let mut fresh = srv.connect();
     assert_eq!(simple_value(&mut fresh, "SELECT 1").as_deref(), Some("1"));
-    assert!(!srv.log().contains("terminated by signal"), "a process crashed:\n{}", srv.log());
-    assert!(!srv.log().contains("PANIC"), "a process panicked:\n{}", srv.log());
+    assert!(
+        !srv.log().contains("terminated by signal"),
+        "a process crashed:\n{}",
+        srv.log()
+    );
+    assert!(
+        !srv.log().contains("PANIC"),
+        "a process panicked:\n{}",
+        srv.log()
+    );
 }
 
 /// A message sent after an extended-protocol error is skipped until Sync,
@@ -204,10 +321,19 @@ fn extended_protocol_error_skips_to_sync() {
     c.send(&out).expect("send");
     let msgs = c.read_until_ready();
     let tags: Vec<u8> = msgs.iter().map(|m| m.tag).collect();
-    assert_eq!(tags, b"1EZ", "ParseComplete, ErrorResponse, ReadyForQuery: {:?}", summaries(&msgs));
+    assert_eq!(
+        tags,
+        b"1EZ",
+        "ParseComplete, ErrorResponse, ReadyForQuery: {:?}",
+        summaries(&msgs)
+    );
     assert_eq!(msgs[1].field(b'S').as_deref(), Some("ERROR"));
     assert_eq!(msgs[1].field(b'C').as_deref(), Some("08P01"));
     c.send(&query_message("SELECT 7")).expect("send");
     let msgs = c.read_until_ready();
-    assert!(msgs.iter().any(|m| m.tag == b'D' && m.body.ends_with(b"7")), "{:?}", summaries(&msgs));
+    assert!(
+        msgs.iter().any(|m| m.tag == b'D' && m.body.ends_with(b"7")),
+        "{:?}",
+        summaries(&msgs)
+    );
 }

@@ -2,14 +2,18 @@
 //! pg_terminate_backend, and pg_stat_activity.
 
 use crate::util::{
-    backend_pid, dead_pid, describe_error, expect_sqlstate, query_message, simple_rows, simple_value, summaries, wait_for, wait_until, Opts,
-    Proc, TestServer, Via,
+    backend_pid, dead_pid, describe_error, expect_sqlstate, query_message, simple_rows,
+    simple_value, summaries, wait_for, wait_until, Opts, Proc, TestServer, Via,
 };
 use std::time::{Duration, Instant};
 
 #[test]
 fn too_many_connections() {
-    let srv = TestServer::start(Opts::new().set("max_connections", "5").set("superuser_reserved_connections", "0"));
+    let srv = TestServer::start(
+        Opts::new()
+            .set("max_connections", "5")
+            .set("superuser_reserved_connections", "0"),
+    );
     let mut held: Vec<postgres::Client> = (0..5).map(|_| srv.connect()).collect();
     for c in held.iter_mut() {
         assert_eq!(simple_value(c, "SELECT 1").as_deref(), Some("1"));
@@ -18,7 +22,9 @@ fn too_many_connections() {
         Ok(_) => panic!("a 6th session was accepted with max_connections = 5"),
         Err(e) => e,
     };
-    let db = e.as_db_error().unwrap_or_else(|| panic!("expected FATAL 53300, got {}", describe_error(&e)));
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("expected FATAL 53300, got {}", describe_error(&e)));
     assert_eq!(db.code().code(), "53300", "{}", describe_error(&e));
     assert_eq!(db.severity(), "FATAL");
     assert_eq!(db.message(), "sorry, too many clients already");
@@ -30,7 +36,11 @@ fn too_many_connections() {
     assert_eq!(simple_value(&mut again, "SELECT 1").as_deref(), Some("1"));
     expect_sqlstate(srv.try_connect().map(|_| ()), &["53300"]);
     for c in held.iter_mut() {
-        assert_eq!(simple_value(c, "SELECT 2").as_deref(), Some("2"), "the held sessions are unaffected");
+        assert_eq!(
+            simple_value(c, "SELECT 2").as_deref(),
+            Some("2"),
+            "the held sessions are unaffected"
+        );
     }
 }
 
@@ -39,7 +49,11 @@ fn too_many_connections() {
 /// reserved-slot rule can be tested with one.
 #[test]
 fn reserved_slots_for_superusers() {
-    let mut srv = TestServer::init(Opts::new().set("max_connections", "5").set("superuser_reserved_connections", "2"));
+    let mut srv = TestServer::init(
+        Opts::new()
+            .set("max_connections", "5")
+            .set("superuser_reserved_connections", "2"),
+    );
     let authid = srv.data_dir().join("global").join("pg_authid");
     let mut text = std::fs::read_to_string(&authid).expect("read pg_authid");
     text.push_str("16385 alice f\n");
@@ -48,12 +62,20 @@ fn reserved_slots_for_superusers() {
 
     let mut alices = Vec::new();
     for i in 0..3 {
-        let mut c = srv.try_connect_as("alice").unwrap_or_else(|e| panic!("alice #{i}: {}", describe_error(&e)));
-        assert_eq!(simple_value(&mut c, "SHOW is_superuser").as_deref(), Some("off"));
+        let mut c = srv
+            .try_connect_as("alice")
+            .unwrap_or_else(|e| panic!("alice #{i}: {}", describe_error(&e)));
+        assert_eq!(
+            simple_value(&mut c, "SHOW is_superuser").as_deref(),
+            Some("off")
+        );
         alices.push(c);
     }
     let e = expect_sqlstate(srv.try_connect_as("alice").map(|_| ()), &["53300"]);
-    assert_eq!(e.message(), "remaining connection slots are reserved for non-replication superuser connections");
+    assert_eq!(
+        e.message(),
+        "remaining connection slots are reserved for non-replication superuser connections"
+    );
     let supers: Vec<postgres::Client> = (0..2).map(|_| srv.connect()).collect();
     let e = expect_sqlstate(srv.try_connect().map(|_| ()), &["53300"]);
     assert_eq!(e.message(), "sorry, too many clients already");
@@ -70,23 +92,34 @@ fn cancel_pg_sleep() {
     let mut watcher = srv.connect();
     let canceller = std::thread::spawn(move || {
         let sleeping = wait_until(Duration::from_secs(10), || {
-            simple_rows(&mut watcher, &format!("SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}"))
-                == vec![vec![Some("PgSleep".to_string())]]
+            simple_rows(
+                &mut watcher,
+                &format!("SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}"),
+            ) == vec![vec![Some("PgSleep".to_string())]]
         });
         let sent = Instant::now();
-        let r = token.cancel_query(postgres::NoTls).map_err(|e| e.to_string());
+        let r = token
+            .cancel_query(postgres::NoTls)
+            .map_err(|e| e.to_string());
         (sleeping, sent, r)
     });
     let start = Instant::now();
     let r = c.simple_query("SELECT pg_sleep(30)");
     let returned = Instant::now();
     let (sleeping, sent, cancel_result) = canceller.join().expect("canceller thread");
-    assert!(sleeping, "pg_stat_activity never showed the session in PgSleep");
+    assert!(
+        sleeping,
+        "pg_stat_activity never showed the session in PgSleep"
+    );
     assert_eq!(cancel_result, Ok(()));
     let e = expect_sqlstate(r, &["57014"]);
     assert_eq!(e.severity(), "ERROR");
     assert_eq!(e.message(), "canceling statement due to user request");
-    assert!(returned.saturating_duration_since(sent) < Duration::from_secs(2), "the cancel took {:?}", returned.saturating_duration_since(sent));
+    assert!(
+        returned.saturating_duration_since(sent) < Duration::from_secs(2),
+        "the cancel took {:?}",
+        returned.saturating_duration_since(sent)
+    );
     assert!(returned - start < Duration::from_secs(15));
     // The session goes on, in the same process.
     assert_eq!(backend_pid(&mut c), pid);
@@ -94,7 +127,9 @@ fn cancel_pg_sleep() {
     // A cancel that arrives while idle does not hit the next statement.
     // (cancel_query returns once the server closed the cancel connection,
     // which it does after signalling the backend.)
-    c.cancel_token().cancel_query(postgres::NoTls).expect("idle cancel");
+    c.cancel_token()
+        .cancel_query(postgres::NoTls)
+        .expect("idle cancel");
     assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"));
 }
 
@@ -104,16 +139,30 @@ fn cancel_pg_sleep() {
 fn cancel_request_needs_the_right_key() {
     let srv = TestServer::start(Opts::new());
     let (mut s, startup) = srv.raw_session();
-    let k = startup.iter().find(|m| m.tag == b'K').expect("BackendKeyData");
+    let k = startup
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
     let pid = i32::from_be_bytes([k.body[0], k.body[1], k.body[2], k.body[3]]);
     let key = u32::from_be_bytes([k.body[4], k.body[5], k.body[6], k.body[7]]);
     s.send(&query_message("SELECT pg_sleep(30)")).expect("send");
     let mut watcher = srv.connect();
     let activity = |w: &mut postgres::Client| {
-        simple_rows(w, &format!("SELECT state, wait_event FROM pg_stat_activity WHERE pid = {pid}"))
+        simple_rows(
+            w,
+            &format!("SELECT state, wait_event FROM pg_stat_activity WHERE pid = {pid}"),
+        )
     };
-    let sleeping = vec![vec![Some("active".to_string()), Some("PgSleep".to_string())]];
-    assert!(wait_until(Duration::from_secs(10), || activity(&mut watcher) == sleeping), "not sleeping: {:?}", activity(&mut watcher));
+    let sleeping = vec![vec![
+        Some("active".to_string()),
+        Some("PgSleep".to_string()),
+    ]];
+    assert!(
+        wait_until(Duration::from_secs(10), || activity(&mut watcher)
+            == sleeping),
+        "not sleeping: {:?}",
+        activity(&mut watcher)
+    );
 
     let cancel = |key: u32| {
         let mut p = 16u32.to_be_bytes().to_vec();
@@ -123,21 +172,40 @@ fn cancel_request_needs_the_right_key() {
         let mut c = srv.raw();
         c.send(&p).expect("send cancel request");
         // Nothing is ever sent back; the server just closes.
-        let got = c.read_to_eof().map_err(|(e, m)| format!("{e}: {:?}", summaries(&m)));
-        assert_eq!(got.map(|m| m.len()), Ok(0), "a cancel request gets no reply");
+        let got = c
+            .read_to_eof()
+            .map_err(|(e, m)| format!("{e}: {:?}", summaries(&m)));
+        assert_eq!(
+            got.map(|m| m.len()),
+            Ok(0),
+            "a cancel request gets no reply"
+        );
     };
     cancel(key ^ 0x5a5a_5a5a);
     assert!(
-        wait_until(Duration::from_secs(5), || srv.log().contains(&format!("wrong key in cancel request for process {pid}"))),
+        wait_until(Duration::from_secs(5), || srv.log().contains(&format!(
+            "wrong key in cancel request for process {pid}"
+        ))),
         "the wrong key was not logged"
     );
-    assert_eq!(activity(&mut watcher), sleeping, "a wrong key must not cancel");
+    assert_eq!(
+        activity(&mut watcher),
+        sleeping,
+        "a wrong key must not cancel"
+    );
 
     let sent = Instant::now();
     cancel(key);
     let msgs = s.read_until_ready();
-    assert!(sent.elapsed() < Duration::from_secs(2), "the cancel took {:?}", sent.elapsed());
-    let e = msgs.iter().find(|m| m.tag == b'E').unwrap_or_else(|| panic!("no error: {:?}", summaries(&msgs)));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "the cancel took {:?}",
+        sent.elapsed()
+    );
+    let e = msgs
+        .iter()
+        .find(|m| m.tag == b'E')
+        .unwrap_or_else(|| panic!("no error: {:?}", summaries(&msgs)));
     assert_eq!(e.field(b'C').as_deref(), Some("57014"), "{}", e.summary());
     assert_eq!(msgs.last().map(|m| m.body.clone()), Some(b"I".to_vec()));
 }
@@ -151,29 +219,74 @@ fn terminate_backend() {
     let bpid = backend_pid(&mut b);
     let bproc = Proc::of(bpid).expect("B's backend process");
 
-    assert_eq!(simple_value(&mut a, &format!("SELECT pg_terminate_backend({bpid})")).as_deref(), Some("t"));
-    assert!(wait_until(Duration::from_secs(5), || !bproc.is_running()), "backend {bpid} still runs after pg_terminate_backend");
+    assert_eq!(
+        simple_value(&mut a, &format!("SELECT pg_terminate_backend({bpid})")).as_deref(),
+        Some("t")
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || !bproc.is_running()),
+        "backend {bpid} still runs after pg_terminate_backend"
+    );
 
     match b.simple_query("SELECT 1") {
         Ok(m) => panic!("the terminated session still answers: {m:?}"),
         Err(e) => match e.as_db_error() {
             Some(db) => {
                 assert_eq!(db.code().code(), "57P01", "{}", describe_error(&e));
-                assert_eq!(db.message(), "terminating connection due to administrator command");
+                assert_eq!(
+                    db.message(),
+                    "terminating connection due to administrator command"
+                );
             }
-            None => assert!(e.is_closed() || b.is_closed(), "expected 57P01 or a closed connection, got {}", describe_error(&e)),
+            None => assert!(
+                e.is_closed() || b.is_closed(),
+                "expected 57P01 or a closed connection, got {}",
+                describe_error(&e)
+            ),
         },
     }
-    assert_eq!(simple_value(&mut a, "SELECT 1").as_deref(), Some("1"), "A goes on");
-    assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"), "C goes on");
+    assert_eq!(
+        simple_value(&mut a, "SELECT 1").as_deref(),
+        Some("1"),
+        "A goes on"
+    );
+    assert_eq!(
+        simple_value(&mut c, "SELECT 2").as_deref(),
+        Some("2"),
+        "C goes on"
+    );
 
     // Not a backend: a dead PID, and the postmaster itself.
-    assert_eq!(simple_value(&mut a, &format!("SELECT pg_terminate_backend({})", dead_pid())).as_deref(), Some("f"));
-    assert_eq!(simple_value(&mut a, &format!("SELECT pg_terminate_backend({})", srv.pm_pid())).as_deref(), Some("f"));
+    assert_eq!(
+        simple_value(
+            &mut a,
+            &format!("SELECT pg_terminate_backend({})", dead_pid())
+        )
+        .as_deref(),
+        Some("f")
+    );
+    assert_eq!(
+        simple_value(
+            &mut a,
+            &format!("SELECT pg_terminate_backend({})", srv.pm_pid())
+        )
+        .as_deref(),
+        Some("f")
+    );
     let mut srv = srv;
     assert!(srv.is_running(), "the postmaster must survive");
-    assert!(srv.log().contains("terminating connection due to administrator command"), "{}", srv.log());
-    assert!(!srv.log().contains("terminating any other active server processes"), "a terminate is not a crash:\n{}", srv.log());
+    assert!(
+        srv.log()
+            .contains("terminating connection due to administrator command"),
+        "{}",
+        srv.log()
+    );
+    assert!(
+        !srv.log()
+            .contains("terminating any other active server processes"),
+        "a terminate is not a crash:\n{}",
+        srv.log()
+    );
     assert_eq!(simple_value(&mut c, "SELECT 3").as_deref(), Some("3"));
 }
 
@@ -182,22 +295,37 @@ fn terminate_backend() {
 fn terminate_backend_raw() {
     let srv = TestServer::start(Opts::new());
     let (mut b, startup) = srv.raw_session();
-    let k = startup.iter().find(|m| m.tag == b'K').expect("BackendKeyData");
+    let k = startup
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
     let bpid = i32::from_be_bytes([k.body[0], k.body[1], k.body[2], k.body[3]]);
     let mut a = srv.connect();
-    assert_eq!(simple_value(&mut a, &format!("SELECT pg_terminate_backend({bpid})")).as_deref(), Some("t"));
-    let msgs = b.read_to_eof().unwrap_or_else(|(e, m)| panic!("no EOF after terminate: {e}: {:?}", summaries(&m)));
+    assert_eq!(
+        simple_value(&mut a, &format!("SELECT pg_terminate_backend({bpid})")).as_deref(),
+        Some("t")
+    );
+    let msgs = b
+        .read_to_eof()
+        .unwrap_or_else(|(e, m)| panic!("no EOF after terminate: {e}: {:?}", summaries(&m)));
     assert_eq!(msgs.len(), 1, "{:?}", summaries(&msgs));
     assert_eq!(msgs[0].tag, b'E');
     assert_eq!(msgs[0].field(b'S').as_deref(), Some("FATAL"));
     assert_eq!(msgs[0].field(b'C').as_deref(), Some("57P01"));
-    assert_eq!(msgs[0].field(b'M').as_deref(), Some("terminating connection due to administrator command"));
+    assert_eq!(
+        msgs[0].field(b'M').as_deref(),
+        Some("terminating connection due to administrator command")
+    );
 }
 
 #[test]
 fn pg_stat_activity_shows_sessions() {
     let srv = TestServer::start(Opts::new());
-    let mut s1 = srv.config(Via::Tcp).application_name("e2e-s1").connect(postgres::NoTls).expect("s1");
+    let mut s1 = srv
+        .config(Via::Tcp)
+        .application_name("e2e-s1")
+        .connect(postgres::NoTls)
+        .expect("s1");
     let s1pid = backend_pid(&mut s1);
     let mut s2 = srv.connect_unix();
     let s2pid = backend_pid(&mut s2);
@@ -217,17 +345,27 @@ fn pg_stat_activity_shows_sessions() {
     ]];
     assert_eq!(rows, expected);
 
-    // An idle session: state idle, its last query (extended protocol, $1).
+    // An idle session: state idle, its last query, waiting on ClientRead
+    // (extended protocol, $1).
     let row = s1
-        .query_one("SELECT state, query, datname FROM pg_stat_activity WHERE pid = $1", &[&s2pid])
+        .query_one("SELECT state, query, datname, wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", &[&s2pid])
         .unwrap_or_else(|e| panic!("{}", describe_error(&e)));
-    assert_eq!(row.get::<_, Option<String>>(0).as_deref(), Some("idle"));
-    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("SELECT pg_backend_pid()"));
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("postgres"));
+    let text = |i: usize| row.get::<_, Option<String>>(i);
+    assert_eq!(text(0).as_deref(), Some("idle"));
+    assert_eq!(text(1).as_deref(), Some("SELECT pg_backend_pid()"));
+    assert_eq!(text(2).as_deref(), Some("postgres"));
+    // An idle backend waits for its client.
+    assert_eq!(
+        (text(3).as_deref(), text(4).as_deref()),
+        (Some("Client"), Some("ClientRead"))
+    );
 
     // A sleeping session: active, waiting on PgSleep (type Timeout).
     let token = s3.cancel_token();
-    let sleeper = std::thread::spawn(move || s3.simple_query("SELECT pg_sleep(30)").map(|_| ()));
+    let sleeper = std::thread::spawn(move || {
+        let r = s3.simple_query("SELECT pg_sleep(30)").map(|_| ());
+        (s3, r)
+    });
     let q = format!("SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE pid = {s3pid}");
     let want = vec![vec![
         Some("active".to_string()),
@@ -237,18 +375,47 @@ fn pg_stat_activity_shows_sessions() {
     ]];
     let seen = wait_until(Duration::from_secs(10), || simple_rows(&mut s1, &q) == want);
     let last = simple_rows(&mut s1, &q);
-    token.cancel_query(postgres::NoTls).expect("cancel the sleeper");
-    let r = sleeper.join().expect("sleeper thread");
-    assert!(seen, "the sleeping session was never shown as {want:?}; last seen {last:?}");
+    token
+        .cancel_query(postgres::NoTls)
+        .expect("cancel the sleeper");
+    let (mut s3, r) = sleeper.join().expect("sleeper thread");
+    assert!(
+        seen,
+        "the sleeping session was never shown as {want:?}; last seen {last:?}"
+    );
     expect_sqlstate(r, &["57014"]);
+    // After the cancel: idle again, still showing its last query.
+    let q = format!("SELECT state, wait_event, query FROM pg_stat_activity WHERE pid = {s3pid}");
+    let want_idle = vec![vec![
+        Some("idle".to_string()),
+        Some("ClientRead".to_string()),
+        Some("SELECT pg_sleep(30)".to_string()),
+    ]];
+    assert!(
+        wait_until(Duration::from_secs(5), || simple_rows(&mut s1, &q)
+            == want_idle),
+        "after the cancel: {:?}",
+        simple_rows(&mut s1, &q)
+    );
 
     // Exactly our three client backends; the checkpointer is listed with
     // its own backend_type and no session columns.
     let q = "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' ORDER BY pid";
-    let mut want: Vec<Vec<Option<String>>> = [s1pid, s2pid, s3pid].iter().map(|p| vec![Some(p.to_string())]).collect();
+    let mut want: Vec<Vec<Option<String>>> = [s1pid, s2pid, s3pid]
+        .iter()
+        .map(|p| vec![Some(p.to_string())])
+        .collect();
     want.sort_by_key(|r| r[0].as_ref().map(|p| p.parse::<i32>().unwrap_or(0)));
-    assert!(wait_until(Duration::from_secs(5), || simple_rows(&mut s1, q) == want), "client backends: {:?}", simple_rows(&mut s1, q));
-    let ck = simple_rows(&mut s1, "SELECT usename, state FROM pg_stat_activity WHERE backend_type = 'checkpointer'");
+    assert!(
+        wait_until(Duration::from_secs(5), || simple_rows(&mut s1, q) == want),
+        "client backends: {:?}",
+        simple_rows(&mut s1, q)
+    );
+    let ck = simple_rows(
+        &mut s1,
+        "SELECT usename, state FROM pg_stat_activity WHERE backend_type = 'checkpointer'",
+    );
     assert_eq!(ck, vec![vec![None, None]], "the checkpointer row");
+    assert_eq!(simple_value(&mut s3, "SELECT 1").as_deref(), Some("1"));
     drop(s2);
 }

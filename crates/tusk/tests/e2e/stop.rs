@@ -3,14 +3,28 @@
 //! and the next start reclaims its leftovers; a SIGKILLed backend makes
 //! the postmaster reinitialise without losing a connection slot.
 
-use crate::util::{backend_pid, describe_error, simple_value, wait_for, wait_until, Opts, Proc, TestServer, Via, STOP_TIMEOUT};
+use crate::util::{
+    backend_pid, describe_error, simple_value, wait_for, wait_until, Opts, Proc, TestServer, Via,
+    STOP_TIMEOUT,
+};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn pg_isready(srv: &TestServer) -> crate::util::Finished {
     let mut cmd = Command::new("pg_isready");
     crate::util::clean_pg_env(&mut cmd);
-    cmd.args(["-h", "127.0.0.1", "-p", &srv.port().to_string(), "-U", "postgres", "-d", "postgres", "-t", "5"]);
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &srv.port().to_string(),
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-t",
+        "5",
+    ]);
     crate::util::run_bounded(&mut cmd, Duration::from_secs(30))
 }
 
@@ -23,16 +37,25 @@ fn assert_clean_exit(srv: &TestServer, status: std::process::ExitStatus, how: &s
         .expect("socket dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
-    assert!(leftovers.is_empty(), "{how}: socket directory not empty: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "{how}: socket directory not empty: {leftovers:?}"
+    );
     srv.assert_no_ipc_left();
-    assert!(srv.log().contains("database system is shut down"), "{how}: the log lacks \"database system is shut down\"");
+    assert!(
+        srv.log().contains("database system is shut down"),
+        "{how}: the log lacks \"database system is shut down\""
+    );
 }
 
 #[test]
 fn clean_stops_leave_nothing() {
     // Smart (SIGTERM) with no session.
     let mut srv = TestServer::start(Opts::new());
-    assert!(!srv.our_ipc().is_empty(), "a running server has its segment and semaphores");
+    assert!(
+        !srv.our_ipc().is_empty(),
+        "a running server has its segment and semaphores"
+    );
     let st = srv.stop_with(libc::SIGTERM);
     assert_clean_exit(&srv, st, "SIGTERM");
 
@@ -71,11 +94,71 @@ fn smart_stop_waits_for_sessions() {
         assert_eq!(db.message(), "the database system is shutting down");
     }
     assert_eq!(srv.lock_line(8).as_deref(), Some("stopping"));
-    assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"), "the existing session goes on");
+    assert_eq!(
+        simple_value(&mut c, "SELECT 1").as_deref(),
+        Some("1"),
+        "the existing session goes on"
+    );
     assert!(srv.is_running());
     drop(c);
-    let st = srv.wait_exit(STOP_TIMEOUT).expect("the server stops when the last session ends");
+    let st = srv
+        .wait_exit(STOP_TIMEOUT)
+        .expect("the server stops when the last session ends");
     assert_clean_exit(&srv, st, "SIGTERM with a session");
+}
+
+/// Not in the list, but the third stop mode: SIGQUIT. Sessions
+/// get the immediate-shutdown WARNING, nothing is left behind, and the
+/// next start knows the shutdown was not clean.
+#[test]
+fn immediate_stop_then_recovery() {
+    let mut srv = TestServer::start(Opts::new());
+    let (mut raw, _) = srv.raw_session();
+    srv.signal_postmaster(libc::SIGQUIT);
+    let msgs = raw.read_to_eof().unwrap_or_else(|(e, m)| {
+        panic!(
+            "no EOF after an immediate stop: {e}: {:?}",
+            crate::util::summaries(&m)
+        )
+    });
+    assert_eq!(msgs.len(), 1, "{:?}", crate::util::summaries(&msgs));
+    assert_eq!(
+        msgs[0].tag,
+        b'N',
+        "a WARNING (NoticeResponse), not an error: {}",
+        msgs[0].summary()
+    );
+    assert_eq!(msgs[0].field(b'S').as_deref(), Some("WARNING"));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("57P01"));
+    assert_eq!(
+        msgs[0].field(b'M').as_deref(),
+        Some("terminating connection due to immediate shutdown command")
+    );
+    let st = srv
+        .wait_exit(STOP_TIMEOUT)
+        .expect("the postmaster exits after SIGQUIT");
+    assert!(
+        st.code().is_some(),
+        "the postmaster exits by itself, not by a signal: {st}"
+    );
+    assert!(
+        !srv.lock_file().exists(),
+        "postmaster.pid remains after an immediate stop"
+    );
+    srv.assert_no_ipc_left();
+
+    srv.start_postmaster();
+    let log = srv.log();
+    let after_restart = &log[log
+        .rfind("=== e2e harness: starting postmaster")
+        .unwrap_or(0)..];
+    assert!(
+        after_restart
+            .contains("database system was not properly shut down; automatic recovery in progress"),
+        "the start after an immediate stop must run recovery:\n{after_restart}"
+    );
+    let mut c = srv.connect();
+    assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
 }
 
 #[test]
@@ -83,7 +166,11 @@ fn pg_isready_sees_running_and_stopped() {
     let mut srv = TestServer::start(Opts::new());
     let out = pg_isready(&srv);
     assert_eq!(out.code(), Some(0), "{}", out.describe());
-    assert!(out.stdout.contains("accepting connections"), "{}", out.describe());
+    assert!(
+        out.stdout.contains("accepting connections"),
+        "{}",
+        out.describe()
+    );
     let st = srv.stop_with(libc::SIGINT);
     assert_eq!(st.code(), Some(0));
     let out = pg_isready(&srv);
@@ -102,39 +189,79 @@ fn kill9_postmaster_then_restart_reclaims() {
     assert!(!old_sems.is_empty());
     // The children, found before the kill: checkpointer and two backends.
     let children = srv.children();
-    assert!(children.len() >= 3, "expected a checkpointer and two backends, found {children:?}");
+    assert!(
+        children.len() >= 3,
+        "expected a checkpointer and two backends, found {children:?}"
+    );
     assert!(children.iter().any(|c| c.pid == backend_pid(&mut a)));
 
     let killed = Instant::now();
     srv.kill9_postmaster();
-    let all_gone = wait_until(Duration::from_millis(1500), || children.iter().all(|c| !c.is_running()));
+    let all_gone = wait_until(Duration::from_millis(1500), || {
+        children.iter().all(|c| !c.is_running())
+    });
     let took = killed.elapsed();
-    let survivors: Vec<i32> = children.iter().filter(|c| c.is_running()).map(|c| c.pid).collect();
-    assert!(all_gone, "children of the killed postmaster still run after {took:?}: {survivors:?}");
-    assert!(took <= Duration::from_millis(1500), "the children took {took:?} to follow the postmaster");
+    let survivors: Vec<i32> = children
+        .iter()
+        .filter(|c| c.is_running())
+        .map(|c| c.pid)
+        .collect();
+    assert!(
+        all_gone,
+        "children of the killed postmaster still run after {took:?}: {survivors:?}"
+    );
+    assert!(
+        took <= Duration::from_millis(1500),
+        "the children took {took:?} to follow the postmaster"
+    );
     // The session's client is told (or at least cut off).
-    assert!(a.simple_query("SELECT 1").is_err(), "a session outlived its postmaster");
+    match a.simple_query("SELECT 1") {
+        Ok(r) => panic!("a session outlived its postmaster: {r:?}"),
+        Err(e) => {
+            if let Some(db) = e.as_db_error() {
+                assert_eq!(db.code().code(), "57P01", "{}", describe_error(&e));
+                assert_eq!(
+                    db.message(),
+                    "terminating connection due to unexpected postmaster exit"
+                );
+            }
+        }
+    }
 
     // The leftovers are still there: a SIGKILLed postmaster cannot clean up.
     assert!(srv.lock_file().exists());
-    assert!(tusk_ipc::shm::stat(old_id).is_ok(), "the old segment should be left behind");
+    assert!(
+        tusk_ipc::shm::stat(old_id).is_ok(),
+        "the old segment should be left behind"
+    );
 
     srv.start_postmaster();
     assert_ne!(srv.pm_pid(), old_pm);
     let log = srv.log();
-    let after_restart = &log[log.rfind("=== e2e harness: starting postmaster").unwrap_or(0)..];
-    assert!(after_restart.contains("stale lock file"), "the new start does not say it replaced the stale lock file:\n{after_restart}");
+    let after_restart = &log[log
+        .rfind("=== e2e harness: starting postmaster")
+        .unwrap_or(0)..];
     assert!(
-        after_restart.contains(&format!("removed leftover shared memory block (key {old_key}, ID {old_id})")),
+        after_restart.contains("stale lock file"),
+        "the new start does not say it replaced the stale lock file:\n{after_restart}"
+    );
+    assert!(
+        after_restart.contains(&format!(
+            "removed leftover shared memory block (key {old_key}, ID {old_id})"
+        )),
         "the new start does not say it reclaimed the old segment:\n{after_restart}"
     );
     for id in &old_sems {
         assert!(
-            after_restart.contains(&format!("ID {id})")) && after_restart.contains("removed leftover semaphore set"),
+            after_restart.contains(&format!("ID {id})"))
+                && after_restart.contains("removed leftover semaphore set"),
             "the new start does not say it reclaimed semaphore set {id}:\n{after_restart}"
         );
     }
-    assert!(tusk_ipc::shm::stat(old_id).is_err(), "the old segment {old_id} still exists");
+    assert!(
+        tusk_ipc::shm::stat(old_id).is_err(),
+        "the old segment {old_id} still exists"
+    );
     let mut c = srv.connect();
     assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
     drop(c);
@@ -146,34 +273,53 @@ fn kill9_postmaster_then_restart_reclaims() {
 
 #[test]
 fn kill9_backend_reinitialises_without_losing_slots() {
-    let srv = TestServer::start(Opts::new().set("max_connections", "5").set("superuser_reserved_connections", "0"));
+    let srv = TestServer::start(
+        Opts::new()
+            .set("max_connections", "5")
+            .set("superuser_reserved_connections", "0"),
+    );
     let mut a = srv.connect();
     let mut b = srv.connect();
     let mut c = srv.connect_unix();
-    let procs: Vec<Proc> = [&mut a, &mut b, &mut c].into_iter().map(|s| Proc::of(backend_pid(s)).expect("backend process")).collect();
+    let procs: Vec<Proc> = [&mut a, &mut b, &mut c]
+        .into_iter()
+        .map(|s| Proc::of(backend_pid(s)).expect("backend process"))
+        .collect();
     let victim = procs[1];
     let pm = srv.pm_pid();
 
     assert!(crate::util::signal(victim.pid, libc::SIGKILL));
     assert!(
-        wait_until(Duration::from_secs(10), || procs.iter().all(|p| !p.is_running())),
+        wait_until(Duration::from_secs(10), || procs
+            .iter()
+            .all(|p| !p.is_running())),
         "the other backends were not told to quit after a crash"
     );
     for (name, s) in [("A", &mut a), ("C", &mut c)] {
-        assert!(s.simple_query("SELECT 1").is_err(), "session {name} survived the crash of another backend");
+        assert!(
+            s.simple_query("SELECT 1").is_err(),
+            "session {name} survived the crash of another backend"
+        );
     }
     assert!(
-        wait_until(Duration::from_secs(5), || srv.log().contains(&format!("(PID {}) was terminated by signal 9", victim.pid))),
+        wait_until(Duration::from_secs(5), || srv.log().contains(&format!(
+            "(PID {}) was terminated by signal 9",
+            victim.pid
+        ))),
         "the log does not say the backend was terminated by signal 9"
     );
 
     // The postmaster reinitialises and accepts connections again.
-    let mut fresh = wait_for(Duration::from_secs(30), || srv.try_connect().ok()).expect("connections are accepted again");
+    let mut fresh = wait_for(Duration::from_secs(30), || srv.try_connect().ok())
+        .expect("connections are accepted again");
     assert_eq!(srv.pm_pid(), pm, "the same postmaster");
     assert_eq!(simple_value(&mut fresh, "SELECT 1").as_deref(), Some("1"));
     drop(fresh);
     let log = srv.log();
-    for line in ["terminating any other active server processes", "all server processes terminated; reinitializing"] {
+    for line in [
+        "terminating any other active server processes",
+        "all server processes terminated; reinitializing",
+    ] {
         assert!(log.contains(line), "the log lacks {line:?}");
     }
     assert_eq!(srv.lock_line(8).as_deref(), Some("ready   "));
@@ -182,13 +328,28 @@ fn kill9_backend_reinitialises_without_losing_slots() {
     let all: Vec<postgres::Client> = (0..5)
         .map(|i| {
             wait_for(Duration::from_secs(10), || srv.try_connect().ok()).unwrap_or_else(|| {
-                panic!("session {} of 5 after the crash: {}", i + 1, srv.try_connect().err().map(|e| describe_error(&e)).unwrap_or_default())
+                panic!(
+                    "session {} of 5 after the crash: {}",
+                    i + 1,
+                    srv.try_connect()
+                        .err()
+                        .map(|e| describe_error(&e))
+                        .unwrap_or_default()
+                )
             })
         })
         .collect();
     let e = srv.try_connect().map(|_| ()).expect_err("a 6th session");
-    assert_eq!(crate::util::sqlstate(&e).as_deref(), Some("53300"), "{}", describe_error(&e));
+    assert_eq!(
+        crate::util::sqlstate(&e).as_deref(),
+        Some("53300"),
+        "{}",
+        describe_error(&e)
+    );
     drop(all);
-    let mut unix = srv.config(Via::Unix).connect(postgres::NoTls).expect("Unix socket after the crash");
+    let mut unix = srv
+        .config(Via::Unix)
+        .connect(postgres::NoTls)
+        .expect("Unix socket after the crash");
     assert_eq!(simple_value(&mut unix, "SELECT 2").as_deref(), Some("2"));
 }

@@ -27,7 +27,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -100,12 +99,19 @@ fn read_stat(pid: i32) -> Option<Stat> {
     // The command name is in parentheses and may contain anything.
     let rest = &s[s.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(Stat { state: f.first()?.chars().next()?, ppid: f.get(1)?.parse().ok()?, start: f.get(19)?.parse().ok()? })
+    Some(Stat {
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        start: f.get(19)?.parse().ok()?,
+    })
 }
 
 impl Proc {
     pub fn of(pid: i32) -> Option<Proc> {
-        read_stat(pid).map(|s| Proc { pid, start: s.start })
+        read_stat(pid).map(|s| Proc {
+            pid,
+            start: s.start,
+        })
     }
 
     /// Still this process, and not yet exited (a zombie has exited: in a
@@ -122,8 +128,11 @@ impl Proc {
 }
 
 fn all_pids() -> Vec<i32> {
-    let Ok(rd) = fs::read_dir("/proc") else { return Vec::new() };
-    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+    let Ok(rd) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
 }
 
 /// The running (not zombie) children of `pid`.
@@ -132,7 +141,10 @@ pub fn children_of(pid: i32) -> Vec<Proc> {
         .into_iter()
         .filter_map(|p| {
             let s = read_stat(p)?;
-            (s.ppid == pid && s.state != 'Z').then_some(Proc { pid: p, start: s.start })
+            (s.ppid == pid && s.state != 'Z').then_some(Proc {
+                pid: p,
+                start: s.start,
+            })
         })
         .collect()
 }
@@ -182,7 +194,10 @@ impl Finished {
     }
 
     pub fn describe(&self) -> String {
-        format!("status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.status, self.stdout, self.stderr)
+        format!(
+            "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
     }
 }
 
@@ -195,7 +210,9 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Finished {
     cmd.stdin(Stdio::null())
         .stdout(out.try_clone().expect("dup stdout file"))
         .stderr(err.try_clone().expect("dup stderr file"));
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
     let mut status = None;
     wait_until(timeout, || {
         status = child.try_wait().ok().flatten();
@@ -203,7 +220,9 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Finished {
     });
     if status.is_none() {
         signal(child.id() as i32, libc::SIGINT);
-        if !wait_until(Duration::from_secs(5), || child.try_wait().ok().flatten().is_some()) {
+        if !wait_until(Duration::from_secs(5), || {
+            child.try_wait().ok().flatten().is_some()
+        }) {
             let _ = child.kill();
         }
         let _ = child.wait();
@@ -213,7 +232,11 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Finished {
         let _ = io::Seek::rewind(f).and_then(|_| f.read_to_string(&mut s));
         s
     };
-    Finished { status, stdout: read(&mut out), stderr: read(&mut err) }
+    Finished {
+        status,
+        stdout: read(&mut out),
+        stderr: read(&mut err),
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -235,7 +258,12 @@ impl Default for Opts {
 impl Opts {
     /// Small by default: 16MB of shared buffers, 10 connections.
     pub fn new() -> Opts {
-        Opts { settings: vec![("shared_buffers".into(), "16MB".into()), ("max_connections".into(), "10".into())] }
+        Opts {
+            settings: vec![
+                ("shared_buffers".into(), "16MB".into()),
+                ("max_connections".into(), "10".into()),
+            ],
+        }
     }
 
     /// Sets (or replaces) one setting.
@@ -245,12 +273,11 @@ impl Opts {
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.settings.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
     fn args(&self) -> Vec<String> {
-        self.settings.iter().flat_map(|(n, v)| ["-c".to_string(), format!("{n}={v}")]).collect()
+        self.settings
+            .iter()
+            .flat_map(|(n, v)| ["-c".to_string(), format!("{n}={v}")])
+            .collect()
     }
 }
 
@@ -288,16 +315,29 @@ impl TestServer {
     /// A fresh cluster (`tusk init`), a port and a socket directory; no
     /// server runs yet (see [`TestServer::start_postmaster`]).
     pub fn init(opts: Opts) -> TestServer {
-        let tmp = tempfile::Builder::new().prefix("tusk-e2e-").tempdir().expect("temp dir");
+        let tmp = tempfile::Builder::new()
+            .prefix("tusk-e2e-")
+            .tempdir()
+            .expect("temp dir");
         let data = tmp.path().join("data");
         let sock = tmp.path().join("sock");
         fs::create_dir(&sock).expect("socket dir");
         fs::set_permissions(&sock, fs::Permissions::from_mode(0o700)).expect("chmod socket dir");
         let init = run_bounded(
-            Command::new(TUSK).arg("init").arg("-D").arg(&data).arg("-U").arg(SUPERUSER),
+            Command::new(TUSK)
+                .arg("init")
+                .arg("-D")
+                .arg(&data)
+                .arg("-U")
+                .arg(SUPERUSER),
             Duration::from_secs(30),
         );
-        assert_eq!(init.code(), Some(0), "tusk init failed: {}", init.describe());
+        assert_eq!(
+            init.code(),
+            Some(0),
+            "tusk init failed: {}",
+            init.describe()
+        );
         let data_canon = fs::canonicalize(&data).expect("canonical data dir");
         let md = fs::metadata(&data).expect("stat data dir");
         let log_path = tmp.path().join("server.log");
@@ -368,10 +408,19 @@ impl TestServer {
     /// line 8 of postmaster.pid says `ready` and a connection works. If
     /// the port was taken in the meantime, retries on another.
     pub fn start_postmaster(&mut self) {
-        assert!(self.pm.is_none(), "a postmaster of this test is already running");
+        assert!(
+            self.pm.is_none(),
+            "a postmaster of this test is already running"
+        );
         for attempt in 1..=3 {
-            self.append_log(&format!("=== e2e harness: starting postmaster on port {} (attempt {attempt}) ===", self.port));
-            let log = OpenOptions::new().append(true).open(&self.log_path).expect("open log");
+            self.append_log(&format!(
+                "=== e2e harness: starting postmaster on port {} (attempt {attempt}) ===",
+                self.port
+            ));
+            let log = OpenOptions::new()
+                .append(true)
+                .open(&self.log_path)
+                .expect("open log");
             let mut args = self.server_args(self.port, &self.sock);
             args.push("--allow-root".into());
             let child = Command::new(TUSK)
@@ -387,7 +436,11 @@ impl TestServer {
                 Ok(()) => return,
                 Err(why) => {
                     let log = self.log();
-                    let port_taken = log.contains("Address already in use") || log.contains("could not bind");
+                    let this_attempt = &log[log
+                        .rfind("=== e2e harness: starting postmaster")
+                        .unwrap_or(0)..];
+                    let port_taken = this_attempt.contains("Address already in use")
+                        || this_attempt.contains("could not bind");
                     if port_taken && attempt < 3 && !self.is_running() {
                         self.pm = None;
                         self.port = free_port();
@@ -436,10 +489,6 @@ impl TestServer {
         self.tmp.path()
     }
 
-    pub fn opts(&self) -> &Opts {
-        &self.opts
-    }
-
     /// The PID of the running postmaster this harness started.
     pub fn pm_pid(&self) -> i32 {
         self.pm.as_ref().expect("no postmaster running").id() as i32
@@ -457,7 +506,11 @@ impl TestServer {
 
     /// Line `n` (1-based) of postmaster.pid, if the file and line exist.
     pub fn lock_line(&self, n: usize) -> Option<String> {
-        fs::read_to_string(self.lock_file()).ok()?.lines().nth(n - 1).map(str::to_string)
+        fs::read_to_string(self.lock_file())
+            .ok()?
+            .lines()
+            .nth(n - 1)
+            .map(str::to_string)
     }
 
     /// Line 7 of postmaster.pid: the shared memory key and id.
@@ -488,7 +541,10 @@ impl TestServer {
             Via::Tcp => c.host("127.0.0.1"),
             Via::Unix => c.host_path(&self.sock),
         };
-        c.port(self.port).user(SUPERUSER).dbname(DATABASE).connect_timeout(Duration::from_secs(10));
+        c.port(self.port)
+            .user(SUPERUSER)
+            .dbname(DATABASE)
+            .connect_timeout(Duration::from_secs(10));
         c
     }
 
@@ -502,14 +558,20 @@ impl TestServer {
 
     /// A session over TCP as the superuser; panics (with the log) if refused.
     pub fn connect(&self) -> postgres::Client {
-        self.try_connect().unwrap_or_else(|e| panic!("could not connect over TCP: {}", describe_error(&e)))
+        self.try_connect()
+            .unwrap_or_else(|e| panic!("could not connect over TCP: {}", describe_error(&e)))
     }
 
     /// A session over the Unix socket.
     pub fn connect_unix(&self) -> postgres::Client {
         self.config(Via::Unix)
             .connect(postgres::NoTls)
-            .unwrap_or_else(|e| panic!("could not connect over the Unix socket: {}", describe_error(&e)))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "could not connect over the Unix socket: {}",
+                    describe_error(&e)
+                )
+            })
     }
 
     /// Runs psql against this server (TCP or Unix socket) with `args` after
@@ -522,7 +584,16 @@ impl TestServer {
         let mut cmd = Command::new("psql");
         clean_pg_env(&mut cmd);
         cmd.env("PGCONNECT_TIMEOUT", "10")
-            .args(["-h", &host, "-p", &self.port.to_string(), "-U", SUPERUSER, "-d", DATABASE])
+            .args([
+                "-h",
+                &host,
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+                "-d",
+                DATABASE,
+            ])
             .args(args);
         run_bounded(&mut cmd, Duration::from_secs(60))
     }
@@ -536,7 +607,12 @@ impl TestServer {
             args.push(s);
         }
         let out = self.psql(via, &args);
-        assert_eq!(out.code(), Some(0), "psql ({via:?}) {sqls:?} failed: {}", out.describe());
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "psql ({via:?}) {sqls:?} failed: {}",
+            out.describe()
+        );
         out.stdout
     }
 
@@ -548,7 +624,11 @@ impl TestServer {
     /// A raw connection past the startup handshake (after ReadyForQuery).
     pub fn raw_session(&self) -> (RawConn, Vec<Msg>) {
         let mut c = self.raw();
-        c.send(&startup_packet(PROTOCOL_3_0, &[("user", SUPERUSER), ("database", DATABASE)])).expect("send startup");
+        c.send(&startup_packet(
+            PROTOCOL_3_0,
+            &[("user", SUPERUSER), ("database", DATABASE)],
+        ))
+        .expect("send startup");
         let msgs = c.read_until_ready();
         (c, msgs)
     }
@@ -564,7 +644,12 @@ impl TestServer {
 
     /// Sends `sig` to the postmaster.
     pub fn signal_postmaster(&self, sig: i32) {
-        assert!(signal(self.pm_pid(), sig), "kill({}, {sig}) failed: {}", self.pm_pid(), io::Error::last_os_error());
+        assert!(
+            signal(self.pm_pid(), sig),
+            "kill({}, {sig}) failed: {}",
+            self.pm_pid(),
+            io::Error::last_os_error()
+        );
     }
 
     /// Waits for the postmaster to exit and reaps it.
@@ -585,14 +670,17 @@ impl TestServer {
     /// does not within [`STOP_TIMEOUT`].
     pub fn stop_with(&mut self, sig: i32) -> ExitStatus {
         self.signal_postmaster(sig);
-        self.wait_exit(STOP_TIMEOUT).unwrap_or_else(|| panic!("the postmaster did not exit within {STOP_TIMEOUT:?} of signal {sig}"))
+        self.wait_exit(STOP_TIMEOUT).unwrap_or_else(|| {
+            panic!("the postmaster did not exit within {STOP_TIMEOUT:?} of signal {sig}")
+        })
     }
 
     /// SIGKILL of the postmaster, reaped (a zombie would still look alive
     /// to the next server's stale-lock check).
     pub fn kill9_postmaster(&mut self) -> ExitStatus {
         self.signal_postmaster(libc::SIGKILL);
-        self.wait_exit(Duration::from_secs(10)).expect("a SIGKILLed postmaster exits")
+        self.wait_exit(Duration::from_secs(10))
+            .expect("a SIGKILLed postmaster exits")
     }
 
     // -- System V IPC ---------------------------------------------------
@@ -605,14 +693,17 @@ impl TestServer {
     /// This server's segments and semaphore sets that exist now.
     pub fn our_ipc(&self) -> Ipc {
         let range = self.key_range();
+        // Line 7 names the segment even if it had to go past the range.
+        let line7_id = self.shmem_key_id().map(|(_, id)| id);
         let segments = tusk_ipc::sysv_list::list_segments()
             .unwrap_or_default()
             .into_iter()
-            .filter(|s| range.contains(&(s.key as u32 as i64)))
+            .filter(|s| range.contains(&(s.key as u32 as i64)) || Some(s.id) == line7_id)
             .filter(|s| {
                 matches!(
                     tusk_ipc::keys::judge_segment(s.id, Some(self.data_id)),
-                    tusk_ipc::SegmentState::TuskAttached(..) | tusk_ipc::SegmentState::TuskUnattached(_)
+                    tusk_ipc::SegmentState::TuskAttached(..)
+                        | tusk_ipc::SegmentState::TuskUnattached(_)
                 )
             })
             .collect();
@@ -621,7 +712,9 @@ impl TestServer {
             .into_iter()
             .filter(|s| range.contains(&(s.key as u32 as i64)))
             .filter(|s| match tusk_ipc::keys::judge_sem_set(s.id) {
-                tusk_ipc::SemSetState::Tusk { creator_pid, .. } => self.pm_pids.contains(&creator_pid),
+                tusk_ipc::SemSetState::Tusk { creator_pid, .. } => {
+                    self.pm_pids.contains(&creator_pid)
+                }
                 _ => false,
             })
             .collect();
@@ -631,7 +724,11 @@ impl TestServer {
     /// Asserts that no segment or semaphore set of this server remains.
     pub fn assert_no_ipc_left(&self) {
         let ipc = self.our_ipc();
-        assert!(ipc.is_empty(), "System V objects of this server remain: {ipc:?}\n===== server log =====\n{}", self.log());
+        assert!(
+            ipc.is_empty(),
+            "System V objects of this server remain: {ipc:?}\n===== server log =====\n{}",
+            self.log()
+        );
     }
 
     /// Removes this server's leftovers; returns what was removed.
@@ -654,24 +751,40 @@ impl TestServer {
             if self.is_running() {
                 for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGKILL] {
                     signal(pid, sig);
-                    if self.wait_exit(if sig == libc::SIGKILL { Duration::from_secs(5) } else { STOP_TIMEOUT }).is_some() {
+                    if self
+                        .wait_exit(if sig == libc::SIGKILL {
+                            Duration::from_secs(5)
+                        } else {
+                            STOP_TIMEOUT
+                        })
+                        .is_some()
+                    {
                         break;
                     }
-                    eprintln!("e2e harness: postmaster {pid} did not exit after signal {sig}, escalating");
+                    eprintln!(
+                        "e2e harness: postmaster {pid} did not exit after signal {sig}, escalating"
+                    );
                 }
             } else {
                 let _ = self.wait_exit(Duration::from_secs(1));
             }
         }
         procs.extend(processes_in(&self.data_canon));
-        if !wait_until(Duration::from_secs(5), || procs.iter().all(|p| !p.is_running())) {
+        if !wait_until(Duration::from_secs(5), || {
+            procs.iter().all(|p| !p.is_running())
+        }) {
             for p in &procs {
                 if p.is_running() {
-                    eprintln!("e2e harness: server process {} outlived its postmaster; SIGKILL", p.pid);
+                    eprintln!(
+                        "e2e harness: server process {} outlived its postmaster; SIGKILL",
+                        p.pid
+                    );
                     p.kill(libc::SIGKILL);
                 }
             }
-            wait_until(Duration::from_secs(2), || procs.iter().all(|p| !p.is_running()));
+            wait_until(Duration::from_secs(2), || {
+                procs.iter().all(|p| !p.is_running())
+            });
         }
         let removed = self.remove_ipc();
         if !removed.is_empty() {
@@ -687,8 +800,13 @@ impl Drop for TestServer {
             let _ = h.join();
         }
         self.teardown();
-        if std::thread::panicking() {
-            eprintln!("===== server log ({}) =====\n{}\n===== end of server log =====", self.log_path.display(), self.log());
+        // E2E_SHOW_LOG=1 (with --nocapture) shows every log, not only a failed test's.
+        if std::thread::panicking() || std::env::var_os("E2E_SHOW_LOG").is_some() {
+            eprintln!(
+                "===== server log ({}) =====\n{}\n===== end of server log =====",
+                self.log_path.display(),
+                self.log()
+            );
         }
     }
 }
@@ -708,7 +826,18 @@ impl Ipc {
 
 /// Keeps the environment from steering libpq programs elsewhere.
 pub fn clean_pg_env(cmd: &mut Command) {
-    for v in ["PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGOPTIONS", "PGSERVICE", "PGPASSWORD", "PGSSLMODE", "PGAPPNAME"] {
+    for v in [
+        "PGHOST",
+        "PGHOSTADDR",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGOPTIONS",
+        "PGSERVICE",
+        "PGPASSWORD",
+        "PGSSLMODE",
+        "PGAPPNAME",
+    ] {
         cmd.env_remove(v);
     }
 }
@@ -724,29 +853,52 @@ pub fn sqlstate(e: &postgres::Error) -> Option<String> {
 
 pub fn describe_error(e: &postgres::Error) -> String {
     match e.as_db_error() {
-        Some(d) => format!("{} {}: {} (detail {:?}, hint {:?})", d.severity(), d.code().code(), d.message(), d.detail(), d.hint()),
+        Some(d) => format!(
+            "{} {}: {} (detail {:?}, hint {:?})",
+            d.severity(),
+            d.code().code(),
+            d.message(),
+            d.detail(),
+            d.hint()
+        ),
         None => format!("{e} (closed: {})", e.is_closed()),
     }
 }
 
 /// Asserts that `r` failed with a server ERROR of SQLSTATE `code`.
 #[track_caller]
-pub fn expect_sqlstate<T: std::fmt::Debug>(r: Result<T, postgres::Error>, codes: &[&str]) -> postgres::error::DbError {
+pub fn expect_sqlstate<T: std::fmt::Debug>(
+    r: Result<T, postgres::Error>,
+    codes: &[&str],
+) -> postgres::error::DbError {
     let e = match r {
         Ok(v) => panic!("expected an error with SQLSTATE {codes:?}, got success: {v:?}"),
         Err(e) => e,
     };
-    let Some(db) = e.as_db_error() else { panic!("expected SQLSTATE {codes:?}, got a non-server error: {}", describe_error(&e)) };
-    assert!(codes.contains(&db.code().code()), "expected SQLSTATE {codes:?}, got {}", describe_error(&e));
+    let Some(db) = e.as_db_error() else {
+        panic!(
+            "expected SQLSTATE {codes:?}, got a non-server error: {}",
+            describe_error(&e)
+        )
+    };
+    assert!(
+        codes.contains(&db.code().code()),
+        "expected SQLSTATE {codes:?}, got {}",
+        describe_error(&e)
+    );
     db.clone()
 }
 
 /// The text values of the rows of a simple query.
 pub fn simple_rows(c: &mut postgres::Client, sql: &str) -> Vec<Vec<Option<String>>> {
-    let msgs = c.simple_query(sql).unwrap_or_else(|e| panic!("{sql}: {}", describe_error(&e)));
+    let msgs = c
+        .simple_query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {}", describe_error(&e)));
     msgs.into_iter()
         .filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect()),
+            postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
             _ => None,
         })
         .collect()
@@ -762,7 +914,9 @@ pub fn simple_value(c: &mut postgres::Client, sql: &str) -> Option<String> {
 
 /// pg_backend_pid() of a session.
 pub fn backend_pid(c: &mut postgres::Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[]).unwrap_or_else(|e| panic!("pg_backend_pid(): {}", describe_error(&e))).get(0)
+    c.query_one("SELECT pg_backend_pid()", &[])
+        .unwrap_or_else(|e| panic!("pg_backend_pid(): {}", describe_error(&e)))
+        .get(0)
 }
 
 // ---------------------------------------------------------------------
@@ -795,7 +949,10 @@ impl Msg {
     }
 
     pub fn field(&self, code: u8) -> Option<String> {
-        self.fields().into_iter().find(|(c, _)| *c == code).map(|(_, v)| v)
+        self.fields()
+            .into_iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, v)| v)
     }
 
     /// (name, value) of a ParameterStatus.
@@ -811,7 +968,9 @@ impl Msg {
 
     /// The tag of a CommandComplete.
     pub fn command_tag(&self) -> Option<String> {
-        (self.tag == b'C').then(|| String::from_utf8_lossy(self.body.strip_suffix(&[0]).unwrap_or(&self.body)).into_owned())
+        (self.tag == b'C').then(|| {
+            String::from_utf8_lossy(self.body.strip_suffix(&[0]).unwrap_or(&self.body)).into_owned()
+        })
     }
 
     /// "E FATAL 08P01 message" style summary for assertion messages.
@@ -824,7 +983,11 @@ impl Msg {
                 self.field(b'C').unwrap_or_default(),
                 self.field(b'M').unwrap_or_default()
             ),
-            _ => format!("{} {:?}", self.tag as char, String::from_utf8_lossy(&self.body)),
+            _ => format!(
+                "{} {:?}",
+                self.tag as char,
+                String::from_utf8_lossy(&self.body)
+            ),
         }
     }
 }
@@ -869,9 +1032,12 @@ pub struct RawConn {
 
 impl RawConn {
     pub fn connect(port: u16) -> RawConn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
-        s.set_write_timeout(Some(Duration::from_secs(10))).expect("write timeout");
+        let s = TcpStream::connect(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("connect to 127.0.0.1:{port}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        s.set_write_timeout(Some(Duration::from_secs(10)))
+            .expect("write timeout");
         RawConn { s }
     }
 
@@ -892,11 +1058,16 @@ impl RawConn {
                     if got == 0 {
                         return Ok(false);
                     }
-                    return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a message"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed inside a message",
+                    ));
                 }
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && got == 0 => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset && got == 0 => {
+                    return Ok(false)
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -911,11 +1082,17 @@ impl RawConn {
         }
         let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
         if !(4..=64 * 1024 * 1024).contains(&len) {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("backend message {:?} with length {len}", head[0] as char)));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("backend message {:?} with length {len}", head[0] as char),
+            ));
         }
         let mut body = vec![0u8; len - 4];
         if !self.read_exact_or_eof(&mut body)? && !body.is_empty() {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed inside a message"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed inside a message",
+            ));
         }
         Ok(Some(Msg { tag: head[0], body }))
     }
@@ -932,8 +1109,14 @@ impl RawConn {
                         return out;
                     }
                 }
-                Ok(None) => panic!("connection closed before ReadyForQuery; got {:?}", summaries(&out)),
-                Err(e) => panic!("reading until ReadyForQuery: {e}; got {:?}", summaries(&out)),
+                Ok(None) => panic!(
+                    "connection closed before ReadyForQuery; got {:?}",
+                    summaries(&out)
+                ),
+                Err(e) => panic!(
+                    "reading until ReadyForQuery: {e}; got {:?}",
+                    summaries(&out)
+                ),
             }
         }
     }
