@@ -479,6 +479,8 @@ impl SemInfo {
         self.mode & 0o777
     }
 
+    // time_t and the count are 64-bit here but not on every target.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn from_ds(id: i32, ds: &libc::semid_ds) -> SemInfo {
         SemInfo {
             key: ds.sem_perm.__key,

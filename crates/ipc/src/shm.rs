@@ -365,6 +365,8 @@ impl ShmInfo {
         self.mode & SHM_LOCKED != 0
     }
 
+    // size_t, time_t and shmatt_t are 64-bit here but not on every target.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn from_ds(id: i32, ds: &libc::shmid_ds) -> ShmInfo {
         ShmInfo {
             key: ds.shm_perm.__key,

@@ -61,8 +61,8 @@ fn usage_counts_our_objects() {
     keys.track_shm(seg.id());
     let set = SemSet::create(keys.key(1), 16).unwrap();
     keys.track_sem(set.id());
-    // Other tests run at the same time, so only lower bounds hold.
+    // Other programs hold objects too, so only lower bounds hold.
     let u = read_usage().unwrap();
-    assert!(u.segments >= 1 && u.shm_bytes >= 3 * 4096 + 1 && u.shm_pages >= 4);
+    assert!(u.segments >= 1 && u.shm_bytes > 3 * 4096 && u.shm_pages >= 4);
     assert!(u.sem_sets >= 1 && u.semaphores >= 17);
 }
