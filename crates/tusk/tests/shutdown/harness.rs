@@ -11,12 +11,18 @@
 //! that never created anything would also pass.
 
 use crate::util::{
-    children_of, query_message, run_bounded, signal, startup_packet, summaries, wait_until, Finished, Msg, Opts, Proc, RawConn,
-    TestServer, DATABASE, PROTOCOL_3_0, SUPERUSER, TUSK,
+    children_of, query_message, run_bounded, signal, startup_packet, summaries, wait_until,
+    Finished, Msg, Opts, Proc, RawConn, TestServer, DATABASE, PROTOCOL_3_0, SUPERUSER, TUSK,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+/// A TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local_addr").port()
+}
 
 /// Small settings for every server of this suite: 8 MB of buffers.
 pub fn small() -> Opts {
@@ -37,10 +43,20 @@ pub struct Session {
 /// Opens a session as the superuser with `application_name = app`.
 pub fn session(port: u16, app: &str) -> Session {
     let mut conn = RawConn::connect(port);
-    conn.send(&startup_packet(PROTOCOL_3_0, &[("user", SUPERUSER), ("database", DATABASE), ("application_name", app)]))
-        .expect("send startup packet");
+    conn.send(&startup_packet(
+        PROTOCOL_3_0,
+        &[
+            ("user", SUPERUSER),
+            ("database", DATABASE),
+            ("application_name", app),
+        ],
+    ))
+    .expect("send startup packet");
     let msgs = conn.read_until_ready();
-    let key = msgs.iter().find(|m| m.tag == b'K').unwrap_or_else(|| panic!("no BackendKeyData in {:?}", summaries(&msgs)));
+    let key = msgs
+        .iter()
+        .find(|m| m.tag == b'K')
+        .unwrap_or_else(|| panic!("no BackendKeyData in {:?}", summaries(&msgs)));
     let pid = i32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
     Session { conn, pid }
 }
@@ -49,14 +65,25 @@ pub fn session(port: u16, app: &str) -> Session {
 /// the connection: what a client that is refused sees.
 pub fn refused_connection(port: u16) -> Vec<Msg> {
     let mut conn = RawConn::connect(port);
-    conn.send(&startup_packet(PROTOCOL_3_0, &[("user", SUPERUSER), ("database", DATABASE)])).expect("send startup packet");
-    conn.read_to_eof().unwrap_or_else(|(e, got)| panic!("the refused connection was not closed: {e}; got {:?}", summaries(&got)))
+    conn.send(&startup_packet(
+        PROTOCOL_3_0,
+        &[("user", SUPERUSER), ("database", DATABASE)],
+    ))
+    .expect("send startup packet");
+    conn.read_to_eof().unwrap_or_else(|(e, got)| {
+        panic!(
+            "the refused connection was not closed: {e}; got {:?}",
+            summaries(&got)
+        )
+    })
 }
 
 impl Session {
     /// Runs one simple query; returns every message up to ReadyForQuery.
     pub fn query(&mut self, sql: &str) -> Vec<Msg> {
-        self.conn.send(&query_message(sql)).unwrap_or_else(|e| panic!("send {sql:?}: {e}"));
+        self.conn
+            .send(&query_message(sql))
+            .unwrap_or_else(|e| panic!("send {sql:?}: {e}"));
         self.conn.read_until_ready()
     }
 
@@ -66,22 +93,34 @@ impl Session {
         if let Some(e) = msgs.iter().find(|m| m.tag == b'E') {
             panic!("{sql}: {}", e.summary());
         }
-        msgs.iter().filter(|m| m.tag == b'D').map(data_row).collect()
+        msgs.iter()
+            .filter(|m| m.tag == b'D')
+            .map(data_row)
+            .collect()
     }
 
     /// Sends a query without waiting for its answer.
     pub fn send(&mut self, sql: &str) {
-        self.conn.send(&query_message(sql)).unwrap_or_else(|e| panic!("send {sql:?}: {e}"));
+        self.conn
+            .send(&query_message(sql))
+            .unwrap_or_else(|e| panic!("send {sql:?}: {e}"));
     }
 
     /// Everything the server sends until it closes the connection.
     pub fn read_to_eof(&mut self) -> Vec<Msg> {
-        self.conn.read_to_eof().unwrap_or_else(|(e, got)| panic!("the server did not close the session: {e}; got {:?}", summaries(&got)))
+        self.conn.read_to_eof().unwrap_or_else(|(e, got)| {
+            panic!(
+                "the server did not close the session: {e}; got {:?}",
+                summaries(&got)
+            )
+        })
     }
 
     /// Ends the session politely (Terminate) and waits for the server to close it.
     pub fn terminate(mut self) -> Vec<Msg> {
-        self.conn.send(&crate::util::message(b'X', &[])).expect("send Terminate");
+        self.conn
+            .send(&crate::util::message(b'X', &[]))
+            .expect("send Terminate");
         self.read_to_eof()
     }
 }
@@ -97,7 +136,9 @@ fn data_row(m: &Msg) -> Vec<Option<String>> {
         if len < 0 {
             out.push(None);
         } else {
-            out.push(Some(String::from_utf8_lossy(&b[at..at + len as usize]).into_owned()));
+            out.push(Some(
+                String::from_utf8_lossy(&b[at..at + len as usize]).into_owned(),
+            ));
             at += len as usize;
         }
     }
@@ -108,8 +149,17 @@ fn data_row(m: &Msg) -> Vec<Option<String>> {
 /// (`tag`) with this severity, SQLSTATE and message, ignoring other kinds.
 #[track_caller]
 pub fn assert_told(msgs: &[Msg], tag: u8, severity: &str, code: &str, message: &str) {
-    let reports: Vec<&Msg> = msgs.iter().filter(|m| m.tag == b'E' || m.tag == b'N').collect();
-    assert_eq!(reports.len(), 1, "expected exactly one {} {severity} {code} {message:?}, got {:?}", tag as char, summaries(msgs));
+    let reports: Vec<&Msg> = msgs
+        .iter()
+        .filter(|m| m.tag == b'E' || m.tag == b'N')
+        .collect();
+    assert_eq!(
+        reports.len(),
+        1,
+        "expected exactly one {} {severity} {code} {message:?}, got {:?}",
+        tag as char,
+        summaries(msgs)
+    );
     let m = reports[0];
     assert_eq!(m.tag, tag, "wrong message type: {}", m.summary());
     assert_eq!(m.field(b'S').as_deref(), Some(severity), "{}", m.summary());
@@ -122,8 +172,15 @@ pub fn assert_told(msgs: &[Msg], tag: u8, severity: &str, code: &str, message: &
 /// Asserts that no ErrorResponse or NoticeResponse is among `msgs`.
 #[track_caller]
 pub fn assert_no_reports(msgs: &[Msg]) {
-    let reports: Vec<String> = msgs.iter().filter(|m| m.tag == b'E' || m.tag == b'N').map(Msg::summary).collect();
-    assert!(reports.is_empty(), "unexpected error or notice: {reports:?}");
+    let reports: Vec<String> = msgs
+        .iter()
+        .filter(|m| m.tag == b'E' || m.tag == b'N')
+        .map(Msg::summary)
+        .collect();
+    assert!(
+        reports.is_empty(),
+        "unexpected error or notice: {reports:?}"
+    );
 }
 
 // ---------------------------------------------------------------------
@@ -133,23 +190,50 @@ pub fn assert_no_reports(msgs: &[Msg]) {
 /// Every occupied proc slot of the server whose postmaster.pid is in
 /// `data`, read from its segment attached read-only (detached on return).
 pub fn proc_array(data: &Path) -> Vec<tusk_storage::procarray::ProcInfo> {
-    let Some(line) = std::fs::read_to_string(data.join("postmaster.pid")).ok().and_then(|s| s.lines().nth(6).map(str::to_string)) else {
+    let Some(line) = std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|s| s.lines().nth(6).map(str::to_string))
+    else {
         return Vec::new();
     };
-    let Some(id) = line.split_whitespace().nth(1).and_then(|s| s.parse::<i32>().ok()) else { return Vec::new() };
-    let Ok(seg) = tusk_ipc::shm::Segment::attach_read_only(id) else { return Vec::new() };
-    let Some(h) = seg.read_header() else { return Vec::new() };
-    let Some(area) = h.area(tusk_storage::layout::AreaId::ProcArray as u32).copied() else { return Vec::new() };
+    let Some(id) = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse::<i32>().ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(seg) = tusk_ipc::shm::Segment::attach_read_only(id) else {
+        return Vec::new();
+    };
+    let Some(h) = seg.read_header() else {
+        return Vec::new();
+    };
+    let Some(area) = h
+        .area(tusk_storage::layout::AreaId::ProcArray as u32)
+        .copied()
+    else {
+        return Vec::new();
+    };
     // SAFETY: `seg` stays attached for the call.
-    unsafe { tusk_storage::procarray::snapshot_in_region(seg.base(), seg.size(), area.offset, area.size) }.unwrap_or_default()
+    unsafe {
+        tusk_storage::procarray::snapshot_in_region(seg.base(), seg.size(), area.offset, area.size)
+    }
+    .unwrap_or_default()
 }
 
 /// Waits until backend `pid` sleeps in pg_sleep (wait event PgSleep).
 pub fn wait_sleeping(data: &Path, pid: i32) {
     let ok = wait_until(Duration::from_secs(20), || {
-        proc_array(data).iter().any(|p| p.pid == pid && p.wait_event == tusk_storage::procarray::WaitEvent::PgSleep)
+        proc_array(data)
+            .iter()
+            .any(|p| p.pid == pid && p.wait_event == tusk_storage::procarray::WaitEvent::PgSleep)
     });
-    assert!(ok, "backend {pid} never showed wait event PgSleep; proc array: {:?}", proc_array(data));
+    assert!(
+        ok,
+        "backend {pid} never showed wait event PgSleep; proc array: {:?}",
+        proc_array(data)
+    );
 }
 
 // ---------------------------------------------------------------------
@@ -182,15 +266,31 @@ impl Resources {
     /// Takes the inventory of the server running on `data` with `port`
     /// and Unix sockets in `sock`.
     pub fn capture(data: &Path, sock: &Path, port: u16) -> Resources {
-        let text = std::fs::read_to_string(data.join("postmaster.pid")).expect("postmaster.pid of a running server");
+        let text = std::fs::read_to_string(data.join("postmaster.pid"))
+            .expect("postmaster.pid of a running server");
         let lines: Vec<&str> = text.lines().collect();
         let pm: i32 = lines[0].trim().parse().expect("PID on line 1");
-        let mut seven = lines.get(6).expect("line 7 of postmaster.pid").split_whitespace();
-        let key: i64 = seven.next().and_then(|s| s.parse().ok()).expect("shared memory key on line 7");
-        let shm_id: i32 = seven.next().and_then(|s| s.parse().ok()).expect("shared memory id on line 7");
+        let mut seven = lines
+            .get(6)
+            .expect("line 7 of postmaster.pid")
+            .split_whitespace();
+        let key: i64 = seven
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("shared memory key on line 7");
+        let shm_id: i32 = seven
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("shared memory id on line 7");
         let sem_ids = sem_sets_of(key + 1, pm);
-        assert!(!sem_ids.is_empty(), "found no semaphore set created by postmaster {pm} (keys after {key})");
-        let socket_files = vec![sock.join(format!(".s.PGSQL.{port}")), sock.join(format!(".s.PGSQL.{port}.lock"))];
+        assert!(
+            !sem_ids.is_empty(),
+            "found no semaphore set created by postmaster {pm} (keys after {key})"
+        );
+        let socket_files = vec![
+            sock.join(format!(".s.PGSQL.{port}")),
+            sock.join(format!(".s.PGSQL.{port}.lock")),
+        ];
         for f in &socket_files {
             assert!(f.exists(), "{} missing while the server runs", f.display());
         }
@@ -209,15 +309,39 @@ impl Resources {
     /// already been reaped by the caller); the rest must be gone at once.
     #[track_caller]
     pub fn assert_all_gone(&self, log: &str) {
-        let procs: Vec<Proc> = std::iter::once(self.postmaster).chain(self.children.iter().copied()).collect();
-        let alive = || procs.iter().filter(|p| p.is_running()).map(|p| p.pid).collect::<Vec<_>>();
-        assert!(wait_until(Duration::from_secs(5), || alive().is_empty()), "server processes remain: {:?}\n{log}", alive());
+        let procs: Vec<Proc> = std::iter::once(self.postmaster)
+            .chain(self.children.iter().copied())
+            .collect();
+        let alive = || {
+            procs
+                .iter()
+                .filter(|p| p.is_running())
+                .map(|p| p.pid)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            wait_until(Duration::from_secs(5), || alive().is_empty()),
+            "server processes remain: {:?}\n{log}",
+            alive()
+        );
         let segs = tusk_ipc::list_segments().unwrap_or_default();
-        assert!(!segs.iter().any(|s| s.id == self.shm_id), "shared memory segment {} remains\n{log}", self.shm_id);
+        assert!(
+            !segs.iter().any(|s| s.id == self.shm_id),
+            "shared memory segment {} remains\n{log}",
+            self.shm_id
+        );
         let sems = tusk_ipc::list_sem_sets().unwrap_or_default();
-        let left: Vec<i32> = sems.iter().filter(|s| self.sem_ids.contains(&s.id)).map(|s| s.id).collect();
+        let left: Vec<i32> = sems
+            .iter()
+            .filter(|s| self.sem_ids.contains(&s.id))
+            .map(|s| s.id)
+            .collect();
         assert!(left.is_empty(), "semaphore sets remain: {left:?}\n{log}");
-        assert!(!self.lock_file.exists(), "{} remains\n{log}", self.lock_file.display());
+        assert!(
+            !self.lock_file.exists(),
+            "{} remains\n{log}",
+            self.lock_file.display()
+        );
         for f in &self.socket_files {
             assert!(!f.exists(), "{} remains\n{log}", f.display());
         }
@@ -251,7 +375,11 @@ pub fn root_flag() -> Vec<String> {
 
 impl Cluster {
     pub fn init(opts: Opts) -> Cluster {
-        Cluster { ts: TestServer::init(opts), child: None, pm_pids: Vec::new() }
+        Cluster {
+            ts: TestServer::init(opts),
+            child: None,
+            pm_pids: Vec::new(),
+        }
     }
 
     pub fn data(&self) -> PathBuf {
@@ -262,18 +390,28 @@ impl Cluster {
     pub fn server_options(&self) -> String {
         let args = self.ts.server_args(self.ts.port(), self.ts.socket_dir());
         // "server", "-D", DIR, then the rest.
-        args[3..].iter().map(|a| shell_word(a)).collect::<Vec<_>>().join(" ")
+        args[3..]
+            .iter()
+            .map(|a| shell_word(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Starts `tusk server` as a child of the test with extra environment
     /// and arguments, and waits until it is ready.
     pub fn spawn(&mut self, env: &[(&str, &str)], extra: &[&str]) {
-        let log = std::fs::OpenOptions::new().append(true).open(self.ts.tmp_dir().join("server.log")).expect("open log");
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.ts.tmp_dir().join("server.log"))
+            .expect("open log");
         let mut args = self.ts.server_args(self.ts.port(), self.ts.socket_dir());
         args.extend(extra.iter().map(|s| s.to_string()));
         args.push("--allow-root".into());
         let mut cmd = Command::new(TUSK);
-        cmd.args(&args).stdin(Stdio::null()).stdout(log.try_clone().expect("dup log")).stderr(log);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -290,7 +428,10 @@ impl Cluster {
         let ok = wait_until(Duration::from_secs(30), || {
             if let Some(c) = self.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
-                    panic!("the server exited with {st} before it was ready\n{}", self.ts.log());
+                    panic!(
+                        "the server exited with {st} before it was ready\n{}",
+                        self.ts.log()
+                    );
                 }
             }
             let ready = std::fs::read_to_string(data.join("postmaster.pid"))
@@ -308,14 +449,22 @@ impl Cluster {
     }
 
     pub fn pid_from_file(&self) -> Option<i32> {
-        std::fs::read_to_string(self.data().join("postmaster.pid")).ok()?.lines().next()?.trim().parse().ok()
+        std::fs::read_to_string(self.data().join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// The postmaster: our child if we spawned it, else the pid file's.
     pub fn pm_pid(&self) -> i32 {
         match &self.child {
             Some(c) => c.id() as i32,
-            None => self.pid_from_file().expect("a running server has postmaster.pid"),
+            None => self
+                .pid_from_file()
+                .expect("a running server has postmaster.pid"),
         }
     }
 
@@ -348,7 +497,13 @@ impl Cluster {
 
     pub fn ctl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Finished {
         let mut cmd = Command::new(TUSK);
-        cmd.arg("ctl").args(args).arg("-D").arg(self.data()).args(root_flag()).env_remove("PGDATA").env_remove("PGCTLTIMEOUT");
+        cmd.arg("ctl")
+            .args(args)
+            .arg("-D")
+            .arg(self.data())
+            .args(root_flag())
+            .env_remove("PGDATA")
+            .env_remove("PGCTLTIMEOUT");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -370,7 +525,9 @@ impl Cluster {
         if let Some(c) = self.child.as_mut() {
             if matches!(c.try_wait(), Ok(None)) {
                 signal(c.id() as i32, libc::SIGQUIT);
-                if !wait_until(Duration::from_secs(8), || matches!(c.try_wait(), Ok(Some(_)))) {
+                if !wait_until(Duration::from_secs(8), || {
+                    matches!(c.try_wait(), Ok(Some(_)))
+                }) {
                     let _ = c.kill();
                 }
             }
@@ -413,7 +570,10 @@ impl Drop for Cluster {
 
 /// Quotes a word for /bin/sh when it needs it.
 pub fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,".contains(&b)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,".contains(&b))
+    {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
@@ -455,7 +615,10 @@ pub fn connect_during(pm_pid: i32, port: u16, sig: i32) -> RawConn {
         panic!("the postmaster did not stop on SIGSTOP");
     }
     let mut conn = RawConn::connect(port);
-    let sent = conn.send(&startup_packet(PROTOCOL_3_0, &[("user", SUPERUSER), ("database", DATABASE)]));
+    let sent = conn.send(&startup_packet(
+        PROTOCOL_3_0,
+        &[("user", SUPERUSER), ("database", DATABASE)],
+    ));
     signal(pm_pid, sig);
     signal(pm_pid, libc::SIGCONT);
     sent.expect("send startup packet to the stopped postmaster's backlog");

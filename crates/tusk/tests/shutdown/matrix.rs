@@ -11,7 +11,10 @@
 //! cases with an open transaction therefore check what can be checked:
 //! the session was ended (fast, immediate) or could still commit (smart).
 
-use crate::harness::{assert_no_reports, assert_told, connect_during, holds_for, refused_connection, session, small, wait_sleeping, Resources};
+use crate::harness::{
+    assert_no_reports, assert_told, connect_during, holds_for, refused_connection, session, small,
+    wait_sleeping, Resources,
+};
 use crate::util::{TestServer, STOP_TIMEOUT};
 use std::time::{Duration, Instant};
 use tusk_storage::control::{ControlFile, DbState};
@@ -47,8 +50,15 @@ const SHUTTING_DOWN: &str = "the database system is shutting down";
 
 /// Waits until line 8 of postmaster.pid says `stopping`.
 fn wait_stopping(srv: &TestServer) {
-    let ok = crate::util::wait_until(Duration::from_secs(10), || srv.lock_line(8).is_some_and(|l| l.trim() == "stopping"));
-    assert!(ok, "postmaster.pid never said \"stopping\" (line 8: {:?})\n{}", srv.lock_line(8), srv.log());
+    let ok = crate::util::wait_until(Duration::from_secs(10), || {
+        srv.lock_line(8).is_some_and(|l| l.trim() == "stopping")
+    });
+    assert!(
+        ok,
+        "postmaster.pid never said \"stopping\" (line 8: {:?})\n{}",
+        srv.lock_line(8),
+        srv.log()
+    );
 }
 
 fn case(mode: Mode, client: Client) {
@@ -72,7 +82,11 @@ fn case(mode: Mode, client: Client) {
         }
         Client::InSleep => {
             let s = s.as_mut().expect("session");
-            s.send(if mode == Mode::Smart { "SELECT pg_sleep(2)" } else { "SELECT pg_sleep(600)" });
+            s.send(if mode == Mode::Smart {
+                "SELECT pg_sleep(2)"
+            } else {
+                "SELECT pg_sleep(600)"
+            });
             wait_sleeping(&data, s.pid);
         }
         _ => {}
@@ -93,7 +107,11 @@ fn case(mode: Mode, client: Client) {
             wait_stopping(&srv);
             let sess = s.as_mut().expect("session");
             // Smart waits: the server stays up while the session lives.
-            holds_for(Duration::from_secs(1), "the server running during a smart shutdown with a live session", || srv.is_running());
+            holds_for(
+                Duration::from_secs(1),
+                "the server running during a smart shutdown with a live session",
+                || srv.is_running(),
+            );
             match client {
                 Client::Idle => {
                     // New transactions are still allowed.
@@ -102,55 +120,108 @@ fn case(mode: Mode, client: Client) {
                     sess.ok("COMMIT");
                 }
                 Client::InTransaction => {
-                    assert_eq!(sess.ok("SHOW application_name"), vec![vec![Some("inside".to_string())]]);
+                    assert_eq!(
+                        sess.ok("SHOW application_name"),
+                        vec![vec![Some("inside".to_string())]]
+                    );
                     sess.ok("COMMIT");
                 }
                 Client::InSleep => {
                     // pg_sleep(2) ends normally: smart never interrupts.
                     let msgs = sess.conn.read_until_ready();
                     assert_no_reports(&msgs);
-                    assert!(msgs.iter().any(|m| m.tag == b'D'), "pg_sleep returned no row: {:?}", crate::util::summaries(&msgs));
+                    assert!(
+                        msgs.iter().any(|m| m.tag == b'D'),
+                        "pg_sleep returned no row: {:?}",
+                        crate::util::summaries(&msgs)
+                    );
                 }
                 Client::Connecting => {
                     let msgs = refused_connection(port);
                     assert_told(&msgs, b'E', "FATAL", "57P03", SHUTTING_DOWN);
-                    assert!(srv.is_running(), "a refused connection ended the smart shutdown");
+                    assert!(
+                        srv.is_running(),
+                        "a refused connection ended the smart shutdown"
+                    );
                 }
             }
-            assert!(srv.is_running(), "the server stopped while a session was still open\n{}", srv.log());
+            assert!(
+                srv.is_running(),
+                "the server stopped while a session was still open\n{}",
+                srv.log()
+            );
             // Once the last session closes, the server exits promptly.
             let bye = s.take().expect("session").terminate();
             assert_no_reports(&bye);
             let st = srv.wait_exit(Duration::from_secs(5));
-            assert!(st.is_some(), "the server did not exit within 5 s of the last session closing\n{}", srv.log());
+            assert!(
+                st.is_some(),
+                "the server did not exit within 5 s of the last session closing\n{}",
+                srv.log()
+            );
             smart_exit = st;
         }
         Mode::Fast | Mode::Immediate => {
-            let (tag, severity, text) =
-                if mode == Mode::Fast { (b'E', "FATAL", FAST_TEXT) } else { (b'N', "WARNING", IMMEDIATE_TEXT) };
+            let (tag, severity, text) = if mode == Mode::Fast {
+                (b'E', "FATAL", FAST_TEXT)
+            } else {
+                (b'N', "WARNING", IMMEDIATE_TEXT)
+            };
             if let Some(mut late) = late {
-                let msgs = late.read_to_eof().unwrap_or_else(|(e, got)| panic!("late connection not closed: {e}; {:?}", crate::util::summaries(&got)));
+                let msgs = late.read_to_eof().unwrap_or_else(|(e, got)| {
+                    panic!(
+                        "late connection not closed: {e}; {:?}",
+                        crate::util::summaries(&got)
+                    )
+                });
                 assert_told(&msgs, b'E', "FATAL", "57P03", SHUTTING_DOWN);
             } else {
                 let s = s.as_mut().expect("session");
                 let msgs = s.read_to_eof();
                 assert_told(&msgs, tag, severity, "57P01", text);
                 // Even a session asleep in pg_sleep(600) is ended promptly.
-                assert!(signalled.elapsed() < Duration::from_secs(5), "the session was ended only after {:?}", signalled.elapsed());
+                assert!(
+                    signalled.elapsed() < Duration::from_secs(5),
+                    "the session was ended only after {:?}",
+                    signalled.elapsed()
+                );
             }
         }
     }
 
-    let st = smart_exit.or_else(|| srv.wait_exit(STOP_TIMEOUT)).unwrap_or_else(|| panic!("{mode:?}: the postmaster did not exit within {STOP_TIMEOUT:?}\n{}", srv.log()));
-    assert_eq!(st.code(), Some(0), "{mode:?}/{client:?}: postmaster exit status {st}\n{}", srv.log());
+    let st = smart_exit
+        .or_else(|| srv.wait_exit(STOP_TIMEOUT))
+        .unwrap_or_else(|| {
+            panic!(
+                "{mode:?}: the postmaster did not exit within {STOP_TIMEOUT:?}\n{}",
+                srv.log()
+            )
+        });
+    assert_eq!(
+        st.code(),
+        Some(0),
+        "{mode:?}/{client:?}: postmaster exit status {st}\n{}",
+        srv.log()
+    );
     let log = srv.log();
     inventory.assert_all_gone(&log);
-    assert!(!log.contains("fatal runtime error") && !log.contains("PANIC"), "{mode:?}/{client:?}: a server process aborted\n{log}");
+    assert!(
+        !log.contains("fatal runtime error") && !log.contains("PANIC"),
+        "{mode:?}/{client:?}: a server process aborted\n{log}"
+    );
     let state = ControlFile::read(&data).expect("pg_control").state;
     match mode {
         // No checkpoint: the next start must recover.
-        Mode::Immediate => assert_eq!(state, DbState::InProduction, "pg_control after an immediate shutdown"),
-        _ => assert_eq!(state, DbState::Shutdowned, "pg_control after a {mode:?} shutdown\n{log}"),
+        Mode::Immediate => assert_eq!(
+            state,
+            DbState::InProduction,
+            "pg_control after an immediate shutdown"
+        ),
+        _ => assert_eq!(
+            state,
+            DbState::Shutdowned,
+            "pg_control after a {mode:?} shutdown\n{log}"
+        ),
     }
     drop(s);
 }
