@@ -590,14 +590,15 @@ fn look_at_segment(row: ShmInfo, known_dirs: &[(PathBuf, (u64, u64))]) -> Option
         &mut seg.notes,
     );
     if let Some(h) = seg.dsm_control {
+        let control = format!("{DEV_SHM}/PostgreSQL.{h}");
         seg.notes.push(match dsm_files(h) {
-            Ok(files) if files.is_empty() => {
-                format!(
-                    "its dynamic shared memory control segment {DEV_SHM}/PostgreSQL.{h} is gone"
-                )
-            }
+            Ok(files) if files.is_empty() => format!("its dynamic shared memory control segment {control} is gone"),
+            Ok(files) if state == State::Orphan => format!(
+                "its dynamic shared memory ({} file(s) in {DEV_SHM}, named by {control}) is removed with it",
+                files.len()
+            ),
             Ok(files) => format!(
-                "its dynamic shared memory: {} file(s) in {DEV_SHM}, removed with it",
+                "its dynamic shared memory: {} file(s) in {DEV_SHM}, named by {control}",
                 files.len()
             ),
             Err(why) => why,
@@ -728,23 +729,20 @@ fn name_processes(pids: &[i32]) -> Option<String> {
     )
 }
 
-/// A process's command line (its title, for servers that set one).
+/// A process's command line (its title, for servers that set one), on
+/// one line: NULs, newlines and other control characters become spaces.
 fn command_of(pid: i32) -> Option<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let text: String = String::from_utf8_lossy(&raw)
-        .split('\0')
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let text = text.trim().to_string();
-    let text = if text.is_empty() {
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .ok()?
-            .trim()
-            .to_string()
-    } else {
-        text
+    let one_line = |raw: &[u8]| -> String {
+        String::from_utf8_lossy(raw)
+            .split(|c: char| c.is_whitespace() || c.is_control())
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
     };
+    let mut text = one_line(&std::fs::read(format!("/proc/{pid}/cmdline")).ok()?);
+    if text.is_empty() {
+        text = one_line(&std::fs::read(format!("/proc/{pid}/comm")).ok()?);
+    }
     Some(if text.chars().count() > 60 {
         text.chars().take(57).collect::<String>() + "..."
     } else {
@@ -1351,6 +1349,14 @@ impl Action {
         }
     }
 
+    /// What it is, without the reasons (printed with the plan).
+    fn title(&self) -> String {
+        match self {
+            Action::Segment { what, .. } | Action::SemSet { what, .. } => what.clone(),
+            Action::File { path, .. } => format!("file \"{}\"", path.display()),
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Action::Segment { what, why, dsm, .. } => {
@@ -1396,7 +1402,7 @@ fn seg_title(g: &Seg) -> String {
         g.label()
     );
     if let Some(p) = g.datadir.as_ref().and_then(|d| d.path.as_ref()) {
-        s.push_str(&format!(" of \"{}\"", p.display()));
+        s.push_str(&format!(", data directory \"{}\"", p.display()));
     }
     s.push(')');
     s
@@ -1410,7 +1416,7 @@ fn set_title(t: &Set) -> String {
         t.label()
     );
     if let Some(p) = t.datadir.as_ref().and_then(|d| d.path.as_ref()) {
-        s.push_str(&format!(" of \"{}\"", p.display()));
+        s.push_str(&format!(", data directory \"{}\"", p.display()));
     }
     s.push(')');
     s
@@ -1684,10 +1690,10 @@ fn plan_data_dir(s: &Survey, dir: &Path, ident: (u64, u64), plan: &mut Plan) -> 
     let stale_file = match &pidfile {
         PidVerdict::Live { pid, .. } => {
             return Err(format!(
-                "the postmaster of data directory \"{}\" runs (PID {pid}, named in {}): nothing of it is removed \
-                 while it runs; stop it first (tusk ctl stop -D DIR, or pg_ctl stop -D DIR)",
-                dir.display(),
-                pf_path.display()
+                "the postmaster of data directory \"{d}\" runs (PID {pid}, named in {}): nothing of it is removed \
+                 while it runs; stop it first (tusk ctl stop -D {d}, or pg_ctl stop -D {d})",
+                pf_path.display(),
+                d = dir.display(),
             ))
         }
         PidVerdict::Unreadable(why) => {
@@ -1917,7 +1923,7 @@ fn clean(a: &CleanArgs) -> ExitCode {
         match execute(act) {
             Ok(()) => {
                 removed += 1;
-                println!("removed {}", act.describe());
+                println!("removed {}", act.title());
             }
             Err(why) => {
                 failed = true;
