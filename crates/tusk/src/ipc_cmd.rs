@@ -1654,7 +1654,12 @@ fn plan_all_orphans(s: &Survey, plan: &mut Plan) {
                 Some(r) => plan.refusals.push(r),
                 None => plan.add(seg_action(g)),
             },
-            Some(State::InUse) if !g.info.marked_for_removal() => {
+            // Left by a dead server but still in use (survivors attached):
+            // the operator asked for leftovers, so say why it stays.
+            // Objects whose creator runs are kept like live ones.
+            Some(State::InUse)
+                if !g.info.marked_for_removal() && g.fate.is_some_and(|f| f.is_gone()) =>
+            {
                 if let Some(r) = seg_refusal(g) {
                     plan.refusals.push(r);
                 }
@@ -1668,7 +1673,7 @@ fn plan_all_orphans(s: &Survey, plan: &mut Plan) {
                 Some(r) => plan.refusals.push(r),
                 None => plan.add(set_action(t)),
             },
-            Some(State::InUse) => {
+            Some(State::InUse) if t.fate.is_some_and(|f| f.is_gone()) => {
                 if let Some(r) = set_refusal(t) {
                     plan.refusals.push(r);
                 }

@@ -963,3 +963,61 @@ scenario! {
         let _ = std::io::stdout().flush();
     }
 }
+
+/// The help is complete and bad arguments exit 2 (no namespace needed:
+/// nothing is looked at or removed).
+#[test]
+fn help_and_usage_errors() {
+    let help = tusk_ipc(&["help"]);
+    assert_eq!(help.code(), Some(0), "{}", help.describe());
+    for word in [
+        "list",
+        "clean",
+        "orphan",
+        "in-use",
+        "foreign",
+        "Exit status",
+    ] {
+        assert!(
+            help.stdout.contains(word),
+            "tusk ipc help lacks \"{word}\":\n{}",
+            help.stdout
+        );
+    }
+    let list = tusk_ipc(&["list", "--help"]);
+    assert_eq!(list.code(), Some(0));
+    assert!(
+        list.stdout.contains("--json") && list.stdout.contains("POSIX semaphores"),
+        "{}",
+        list.stdout
+    );
+    let clean = tusk_ipc(&["clean", "--help"]);
+    assert_eq!(clean.code(), Some(0));
+    for word in [
+        "--pgdata",
+        "--all-orphans",
+        "--force-id",
+        "--dry-run",
+        "--yes",
+        "postmaster.pid",
+        "Exit status",
+    ] {
+        assert!(
+            clean.stdout.contains(word),
+            "tusk ipc clean --help lacks \"{word}\":\n{}",
+            clean.stdout
+        );
+    }
+    for bad in [
+        vec!["clean"],
+        vec!["clean", "-D", "/tmp", "--all-orphans"],
+        vec!["clean", "--force-id", "shm:x"],
+        vec!["clean", "-D", "/nonexistent/tusk/data"],
+        vec!["list", "--bogus"],
+        vec!["frobnicate"],
+    ] {
+        let out = tusk_ipc(&bad);
+        assert_eq!(out.code(), Some(2), "tusk ipc {bad:?}: {}", out.describe());
+        assert!(!out.stderr.is_empty(), "tusk ipc {bad:?} says why");
+    }
+}
