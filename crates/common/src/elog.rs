@@ -140,8 +140,15 @@ fn render_prefix(s: &mut LogState, sqlstate: &str) -> String {
             }
             Some('e') => out.push_str(sqlstate),
             Some('l') => out.push_str(&s.line_no.to_string()),
-            Some('s') => out.push_str(&time::format_log_time(s.session_start_secs * 1_000_000, false)),
-            Some('c') => out.push_str(&format!("{:x}.{:x}", s.session_start_secs, std::process::id())),
+            Some('s') => out.push_str(&time::format_log_time(
+                s.session_start_secs * 1_000_000,
+                false,
+            )),
+            Some('c') => out.push_str(&format!(
+                "{:x}.{:x}",
+                s.session_start_secs,
+                std::process::id()
+            )),
             Some('q') => {
                 if s.user.is_empty() {
                     break;
@@ -184,17 +191,29 @@ pub fn report(e: &PgError) {
 
 /// Writes a LOG line.
 pub fn log(message: impl Into<String>) {
-    report(&PgError::new(Severity::Log, crate::sqlstate::SUCCESSFUL_COMPLETION, message));
+    report(&PgError::new(
+        Severity::Log,
+        crate::sqlstate::SUCCESSFUL_COMPLETION,
+        message,
+    ));
 }
 
 /// Writes a WARNING line.
 pub fn warning(message: impl Into<String>) {
-    report(&PgError::new(Severity::Warning, crate::sqlstate::WARNING, message));
+    report(&PgError::new(
+        Severity::Warning,
+        crate::sqlstate::WARNING,
+        message,
+    ));
 }
 
 /// Writes a DEBUG line.
 pub fn debug(message: impl Into<String>) {
-    report(&PgError::new(Severity::Debug, crate::sqlstate::SUCCESSFUL_COMPLETION, message));
+    report(&PgError::new(
+        Severity::Debug,
+        crate::sqlstate::SUCCESSFUL_COMPLETION,
+        message,
+    ));
 }
 
 /// One `write(2)` of the whole buffer (retrying only on a short write), so

@@ -52,17 +52,35 @@ pub struct PgError {
 impl PgError {
     /// An ERROR with the given SQLSTATE and message.
     pub fn error(code: &'static str, message: impl Into<String>) -> PgError {
-        PgError { severity: Severity::Error, code, message: message.into(), detail: None, hint: None }
+        PgError {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// A FATAL report: the session ends after it is sent.
     pub fn fatal(code: &'static str, message: impl Into<String>) -> PgError {
-        PgError { severity: Severity::Fatal, code, message: message.into(), detail: None, hint: None }
+        PgError {
+            severity: Severity::Fatal,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     /// A report of any severity (NOTICE, WARNING, ...).
     pub fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> PgError {
-        PgError { severity, code, message: message.into(), detail: None, hint: None }
+        PgError {
+            severity,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> PgError {

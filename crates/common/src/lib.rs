@@ -14,7 +14,7 @@
 
 pub mod elog;
 pub mod error;
-pub mod time;
 pub mod sqlstate;
+pub mod time;
 
 pub use error::{PgError, Severity};

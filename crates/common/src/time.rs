@@ -69,6 +69,9 @@ mod tests {
 
     #[test]
     fn log_time_format() {
-        assert_eq!(format_log_time(PG_EPOCH_OFFSET_MICROS + 1_234_000, true), "2000-01-01 00:00:01.234 UTC");
+        assert_eq!(
+            format_log_time(PG_EPOCH_OFFSET_MICROS + 1_234_000, true),
+            "2000-01-01 00:00:01.234 UTC"
+        );
     }
 }

@@ -26,14 +26,21 @@ pub struct AuxEnv {
 }
 
 fn postmaster_alive(death_fd: i32) -> bool {
-    let mut p = libc::pollfd { fd: death_fd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd: death_fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n == 0
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.
 pub fn startup_main(env: AuxEnv) -> ! {
-    let slot = env.shared.procs.acquire_aux(ProcKind::Startup, std::process::id() as i32);
+    let slot = env
+        .shared
+        .procs
+        .acquire_aux(ProcKind::Startup, std::process::id() as i32);
     let code = match ControlFile::read(&env.data_dir) {
         Ok(c) => {
             match c.state {
@@ -58,13 +65,19 @@ pub fn startup_main(env: AuxEnv) -> ! {
             match ControlFile::update_state(&env.data_dir, DbState::InProduction) {
                 Ok(_) => 0,
                 Err(e) => {
-                    elog::report(&tusk_common::PgError::fatal(tusk_common::sqlstate::IO_ERROR, e.to_string()));
+                    elog::report(&tusk_common::PgError::fatal(
+                        tusk_common::sqlstate::IO_ERROR,
+                        e.to_string(),
+                    ));
                     3
                 }
             }
         }
         Err(e) => {
-            elog::report(&tusk_common::PgError::fatal(tusk_common::sqlstate::DATA_CORRUPTED, e.to_string()));
+            elog::report(&tusk_common::PgError::fatal(
+                tusk_common::sqlstate::DATA_CORRUPTED,
+                e.to_string(),
+            ));
             3
         }
     };
@@ -76,7 +89,10 @@ pub fn startup_main(env: AuxEnv) -> ! {
 /// checkpoint and exits 0. SIGTERM is ignored, as in PostgreSQL: the
 /// checkpointer must outlive the backends to write the last checkpoint.
 pub fn checkpointer_main(env: AuxEnv) -> ! {
-    let slot = env.shared.procs.acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let slot = env
+        .shared
+        .procs
+        .acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
     let (sem, num) = env.shared.semaphore(slot);
     signals::set_wake_semaphore(sem.id(), num);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
@@ -91,7 +107,11 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                     0
                 }
                 Err(e) => {
-                    elog::report(&tusk_common::PgError::new(tusk_common::Severity::Panic, tusk_common::sqlstate::IO_ERROR, format!("could not write shutdown checkpoint: {e}")));
+                    elog::report(&tusk_common::PgError::new(
+                        tusk_common::Severity::Panic,
+                        tusk_common::sqlstate::IO_ERROR,
+                        format!("could not write shutdown checkpoint: {e}"),
+                    ));
                     2
                 }
             };
@@ -108,7 +128,10 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
             since = std::time::Instant::now();
             // Periodic checkpoints write dirty buffers once storage exists.
         }
-        env.shared.procs.slot(slot).set_wait_event(WaitEvent::CheckpointerMain);
+        env.shared
+            .procs
+            .slot(slot)
+            .set_wait_event(WaitEvent::CheckpointerMain);
         let _ = sem.lock_timeout(num, Duration::from_secs(1));
         env.shared.procs.slot(slot).set_wait_event(WaitEvent::None);
     }

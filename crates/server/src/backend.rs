@@ -73,29 +73,49 @@ pub struct ClientSocket {
 static PM_DEAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn interrupt_pending() -> bool {
-    signals::pending(libc::SIGTERM) || signals::pending(libc::SIGPWR) || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+    signals::pending(libc::SIGTERM)
+        || signals::pending(libc::SIGPWR)
+        || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 impl Read for ClientSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if interrupt_pending() {
-                return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupt pending"));
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupt pending",
+                ));
             }
             let timeout = match self.deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
-                        return Err(io::Error::new(io::ErrorKind::TimedOut, "authentication timeout"));
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "authentication timeout",
+                        ));
                     }
                     left.as_millis().min(1000) as i32
                 }
                 None => 1000,
             };
             let mut fds = [
-                libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: self.wake_fd, events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: self.death_fd, events: libc::POLLIN, revents: 0 },
+                libc::pollfd {
+                    fd: self.fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.wake_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.death_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
             ];
             if let Some((p, i)) = self.idle_wait {
                 p.slot(i).set_wait_event(WaitEvent::ClientRead);
@@ -109,17 +129,29 @@ impl Read for ClientSocket {
             }
             if fds[1].revents != 0 {
                 let mut b = [0u8; 64];
-                while unsafe { libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len()) } > 0 {}
+                while unsafe {
+                    libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len())
+                } > 0
+                {}
             }
             if fds[2].revents != 0 {
                 PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
                 continue;
             }
             if fds[0].revents != 0 {
-                let r = unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                let r = unsafe {
+                    libc::recv(
+                        self.fd.as_raw_fd(),
+                        buf.as_mut_ptr() as *mut libc::c_void,
+                        buf.len(),
+                        0,
+                    )
+                };
                 if r < 0 {
                     let e = io::Error::last_os_error();
-                    if e.kind() == io::ErrorKind::Interrupted || e.kind() == io::ErrorKind::WouldBlock {
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.kind() == io::ErrorKind::WouldBlock
+                    {
                         continue;
                     }
                     return Err(e);
@@ -133,7 +165,14 @@ impl Read for ClientSocket {
 impl Write for ClientSocket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
-            let r = unsafe { libc::send(self.fd.as_raw_fd(), buf.as_ptr() as *const libc::c_void, buf.len(), libc::MSG_NOSIGNAL) };
+            let r = unsafe {
+                libc::send(
+                    self.fd.as_raw_fd(),
+                    buf.as_ptr() as *const libc::c_void,
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
             if r < 0 {
                 let e = io::Error::last_os_error();
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -173,7 +212,10 @@ pub fn run(mut env: BackendEnv) -> ! {
         fd: env.socket.take().expect("the client socket"),
         wake_fd: env.self_pipe.read_fd,
         death_fd: env.death_fd,
-        deadline: Some(Instant::now() + Duration::from_secs(env.settings.int("authentication_timeout").max(1) as u64)),
+        deadline: Some(
+            Instant::now()
+                + Duration::from_secs(env.settings.int("authentication_timeout").max(1) as u64),
+        ),
         idle_wait: None,
     };
     let raw_fd = sock.fd.as_raw_fd();
@@ -196,7 +238,12 @@ pub fn run(mut env: BackendEnv) -> ! {
     if major != 3 {
         fatal_before_session(
             &mut conn,
-            PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, format!("unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0")),
+            PgError::fatal(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "unsupported frontend protocol {major}.{minor}: server supports 3.0 to 3.0"
+                ),
+            ),
         );
     }
     let refusal = match env.cac {
@@ -210,7 +257,13 @@ pub fn run(mut env: BackendEnv) -> ! {
         fatal_before_session(&mut conn, PgError::fatal(sqlstate::CANNOT_CONNECT_NOW, m));
     }
     if env.cac == Cac::TooMany {
-        fatal_before_session(&mut conn, PgError::fatal(sqlstate::TOO_MANY_CONNECTIONS, "sorry, too many clients already"));
+        fatal_before_session(
+            &mut conn,
+            PgError::fatal(
+                sqlstate::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            ),
+        );
     }
     let mut session = match Session::start(conn, env, minor, params) {
         Ok(s) => s,
@@ -222,7 +275,10 @@ pub fn run(mut env: BackendEnv) -> ! {
 /// Reads the startup packet, answering SSL/GSS requests with 'N' and
 /// handling a cancel request. Returns None when the connection is done
 /// (cancel, or a client that went away).
-fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<(u16, u16, Vec<(String, String)>)> {
+fn negotiate(
+    conn: &mut Conn<ClientSocket>,
+    children: &[Child],
+) -> Option<(u16, u16, Vec<(String, String)>)> {
     loop {
         match conn.read_startup() {
             Ok(StartupRequest::Ssl) | Ok(StartupRequest::GssEnc) => {
@@ -238,7 +294,11 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<(u16, 
                 handle_cancel(children, pid, key);
                 return None;
             }
-            Ok(StartupRequest::Startup { major, minor, params }) => return Some((major, minor, params)),
+            Ok(StartupRequest::Startup {
+                major,
+                minor,
+                params,
+            }) => return Some((major, minor, params)),
             Err(WireError::Eof) => return None,
             Err(WireError::Io(e)) => {
                 if e.kind() == io::ErrorKind::TimedOut {
@@ -251,7 +311,9 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<(u16, 
                 return None;
             }
             Err(e) => {
-                let pe = e.to_pg_error().unwrap_or_else(|| PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid startup packet"));
+                let pe = e.to_pg_error().unwrap_or_else(|| {
+                    PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid startup packet")
+                });
                 elog::report(&pe);
                 fatal_before_session(conn, pe);
             }
@@ -262,12 +324,17 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<(u16, 
 /// A cancel request: signal the backend only if both PID and key match a
 /// backend the postmaster knew. Nothing is ever sent back.
 fn handle_cancel(children: &[Child], pid: i32, key: i32) {
-    match children.iter().find(|c| c.pid == pid && c.kind == ChildKind::Backend) {
+    match children
+        .iter()
+        .find(|c| c.pid == pid && c.kind == ChildKind::Backend)
+    {
         Some(c) if c.cancel_key == key => unsafe {
             libc::kill(pid, libc::SIGINT);
         },
         Some(_) => elog::log(format!("wrong key in cancel request for process {pid}")),
-        None => elog::log(format!("PID {pid} in cancel request did not match any process")),
+        None => elog::log(format!(
+            "PID {pid} in cancel request did not match any process"
+        )),
     }
 }
 
@@ -293,7 +360,11 @@ struct StmtEntry {
 
 enum PortalState {
     NotRun,
-    Rows { rows: Vec<Vec<Value>>, pos: usize, tag: String },
+    Rows {
+        rows: Vec<Vec<Value>>,
+        pos: usize,
+        tag: String,
+    },
     Done,
 }
 
@@ -357,13 +428,21 @@ fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
             w.strip_prefix("--").map(str::to_string)
         };
         let Some(kv) = kv else {
-            return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("invalid command-line argument for server process: {w}"))
-                .with_hint("Only -c name=value and --name=value are allowed in the options startup parameter."));
+            return Err(PgError::fatal(
+                sqlstate::SYNTAX_ERROR,
+                format!("invalid command-line argument for server process: {w}"),
+            )
+            .with_hint(
+                "Only -c name=value and --name=value are allowed in the options startup parameter.",
+            ));
         };
         match kv.split_once('=') {
             Some((k, v)) => out.push((k.replace('-', "_"), v.to_string())),
             None => {
-                return Err(PgError::fatal(sqlstate::SYNTAX_ERROR, format!("-c {kv} requires a value")));
+                return Err(PgError::fatal(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("-c {kv} requires a value"),
+                ));
             }
         }
     }
@@ -371,7 +450,12 @@ fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
 }
 
 impl Session {
-    fn start(mut conn: Conn<ClientSocket>, env: BackendEnv, minor: u16, params: Vec<(String, String)>) -> Result<Session, (Conn<ClientSocket>, PgError)> {
+    fn start(
+        mut conn: Conn<ClientSocket>,
+        env: BackendEnv,
+        minor: u16,
+        params: Vec<(String, String)>,
+    ) -> Result<Session, (Conn<ClientSocket>, PgError)> {
         macro_rules! bail {
             ($e:expr) => {
                 return Err((conn, $e))
@@ -390,8 +474,14 @@ impl Session {
                     Err(e) => bail!(e),
                 },
                 "replication" => {
-                    if !matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "no" | "0") {
-                        bail!(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "replication connections are not supported by tusk yet"));
+                    if !matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "false" | "off" | "no" | "0"
+                    ) {
+                        bail!(PgError::fatal(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            "replication connections are not supported by tusk yet"
+                        ));
                     }
                 }
                 k if k.starts_with("_pq_.") => unrecognized.push(k.to_string()),
@@ -402,13 +492,22 @@ impl Session {
             conn.negotiate_protocol_version(tusk_wire::PROTOCOL_3_0 as i32, &unrecognized);
         }
         let Some(user) = user.filter(|u| !u.is_empty()) else {
-            bail!(PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, "no PostgreSQL user name specified in startup packet"));
+            bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                "no PostgreSQL user name specified in startup packet"
+            ));
         };
-        let database = database.filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
+        let database = database
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| user.clone());
         let host = host_of(env.peer);
         if env.settings.bool("log_connections") {
             match env.peer {
-                Some(a) => elog::log(format!("connection received: host={} port={}", a.ip(), a.port())),
+                Some(a) => elog::log(format!(
+                    "connection received: host={} port={}",
+                    a.ip(),
+                    a.port()
+                )),
                 None => elog::log("connection received: host=[local]"),
             }
         }
@@ -433,20 +532,32 @@ impl Session {
         }
         let roles = tusk_storage::bootstrap::roles(&env.data_dir).unwrap_or_default();
         let Some(role) = roles.iter().find(|r| r.name == user) else {
-            bail!(PgError::fatal(sqlstate::INVALID_AUTHORIZATION_SPECIFICATION, format!("role \"{user}\" does not exist")));
+            bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" does not exist")
+            ));
         };
         let is_superuser = role.superuser;
         let dbs = tusk_storage::bootstrap::databases(&env.data_dir).unwrap_or_default();
         if !dbs.iter().any(|d| d.name == database) {
-            bail!(PgError::fatal(sqlstate::INVALID_CATALOG_NAME, format!("database \"{database}\" does not exist")));
+            bail!(PgError::fatal(
+                sqlstate::INVALID_CATALOG_NAME,
+                format!("database \"{database}\" does not exist")
+            ));
         }
         if database == "template0" {
-            bail!(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, "database \"template0\" is not currently accepting connections"));
+            bail!(PgError::fatal(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "database \"template0\" is not currently accepting connections"
+            ));
         }
         // Session settings: file + command line, then the startup packet.
         let mut base = env.settings.clone();
         base.set_override("is_superuser", tusk_config::Value::Bool(is_superuser));
-        base.set_override("session_authorization", tusk_config::Value::Str(user.clone()));
+        base.set_override(
+            "session_authorization",
+            tusk_config::Value::Str(user.clone()),
+        );
         let mut settings = SessionSettings::new(base);
         for (k, v) in &gucs {
             if let Err(e) = settings.apply_startup(k, v) {
@@ -458,7 +569,10 @@ impl Session {
         let procs = env.shared.procs;
         let slot = match procs.acquire_backend(pid, is_superuser, env.superuser_reserved) {
             Ok(s) => s,
-            Err(SlotError::TooMany) => bail!(PgError::fatal(sqlstate::TOO_MANY_CONNECTIONS, "sorry, too many clients already")),
+            Err(SlotError::TooMany) => bail!(PgError::fatal(
+                sqlstate::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already"
+            )),
             Err(SlotError::Reserved) => bail!(PgError::fatal(
                 sqlstate::TOO_MANY_CONNECTIONS,
                 "remaining connection slots are reserved for non-replication superuser connections"
@@ -472,10 +586,17 @@ impl Session {
         let s = procs.slot(slot);
         s.set_cancel_key(env.cancel_key);
         s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
-        elog::set_session(&user, &database, &host, &env.peer.map(|a| a.port().to_string()).unwrap_or_default());
+        elog::set_session(
+            &user,
+            &database,
+            &host,
+            &env.peer.map(|a| a.port().to_string()).unwrap_or_default(),
+        );
         elog::set_application(&app);
         if env.settings.bool("log_connections") {
-            elog::log(format!("connection authorized: user={user} database={database} application_name={app}"));
+            elog::log(format!(
+                "connection authorized: user={user} database={database} application_name={app}"
+            ));
         }
         conn.get_mut().deadline = None;
         conn.get_mut().idle_wait = Some((procs, slot));
@@ -541,10 +662,16 @@ impl Session {
     fn process_interrupts(&mut self, idle: bool) -> Result<(), PgError> {
         if signals::take(libc::SIGPWR) || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst) {
             PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
-            self.fatal(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to unexpected postmaster exit"));
+            self.fatal(PgError::fatal(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to unexpected postmaster exit",
+            ));
         }
         if signals::take(libc::SIGTERM) {
-            self.fatal(PgError::fatal(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command"));
+            self.fatal(PgError::fatal(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            ));
         }
         if signals::take(libc::SIGHUP) {
             self.reload_config();
@@ -552,7 +679,10 @@ impl Session {
         if signals::pending(libc::SIGINT) {
             signals::take(libc::SIGINT);
             if !idle {
-                return Err(PgError::error(sqlstate::QUERY_CANCELED, "canceling statement due to user request"));
+                return Err(PgError::error(
+                    sqlstate::QUERY_CANCELED,
+                    "canceling statement due to user request",
+                ));
             }
         }
         Ok(())
@@ -582,7 +712,9 @@ impl Session {
                 }
                 Err(WireError::Io(_)) => self.exit(0),
                 Err(e) => {
-                    let pe = e.to_pg_error().unwrap_or_else(|| PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid frontend message"));
+                    let pe = e.to_pg_error().unwrap_or_else(|| {
+                        PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid frontend message")
+                    });
                     if pe.severity == Severity::Fatal {
                         self.fatal(pe);
                     }
@@ -590,7 +722,9 @@ impl Session {
                     continue;
                 }
             };
-            if self.skip_till_sync && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate) {
+            if self.skip_till_sync
+                && !matches!(msg, FrontendMessage::Sync | FrontendMessage::Terminate)
+            {
                 continue;
             }
             match msg {
@@ -598,12 +732,26 @@ impl Session {
                     self.simple_query(&sql);
                     self.ready_for_query();
                 }
-                FrontendMessage::Parse { name, query, param_types } => self.guard(true, |s| s.parse(name, query, param_types)),
-                FrontendMessage::Bind { portal, statement, param_formats, params, result_formats } => {
-                    self.guard(true, |s| s.bind(portal, statement, param_formats, params, result_formats))
+                FrontendMessage::Parse {
+                    name,
+                    query,
+                    param_types,
+                } => self.guard(true, |s| s.parse(name, query, param_types)),
+                FrontendMessage::Bind {
+                    portal,
+                    statement,
+                    param_formats,
+                    params,
+                    result_formats,
+                } => self.guard(true, |s| {
+                    s.bind(portal, statement, param_formats, params, result_formats)
+                }),
+                FrontendMessage::Describe { kind, name } => {
+                    self.guard(true, |s| s.describe(kind, name))
                 }
-                FrontendMessage::Describe { kind, name } => self.guard(true, |s| s.describe(kind, name)),
-                FrontendMessage::Execute { portal, max_rows } => self.guard(true, |s| s.execute(portal, max_rows)),
+                FrontendMessage::Execute { portal, max_rows } => {
+                    self.guard(true, |s| s.execute(portal, max_rows))
+                }
                 FrontendMessage::Close { kind, name } => {
                     match kind {
                         Target::Statement => {
@@ -629,22 +777,39 @@ impl Session {
                 }
                 FrontendMessage::Terminate => {
                     if self.settings.settings().bool("log_disconnections") {
-                        elog::log(format!("disconnection: user={} database={}", self.user, self.database));
+                        elog::log(format!(
+                            "disconnection: user={} database={}",
+                            self.user, self.database
+                        ));
                     }
                     self.exit(0)
                 }
-                FrontendMessage::CopyData(_) | FrontendMessage::CopyDone | FrontendMessage::CopyFail(_) => {
+                FrontendMessage::CopyData(_)
+                | FrontendMessage::CopyDone
+                | FrontendMessage::CopyFail(_) => {
                     // Outside COPY these are ignored, as in PostgreSQL.
                 }
                 FrontendMessage::FunctionCall { .. } => {
-                    self.report_error(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, "the fast-path function call interface is not supported by tusk"), true);
+                    self.report_error(
+                        PgError::error(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            "the fast-path function call interface is not supported by tusk",
+                        ),
+                        true,
+                    );
                 }
                 FrontendMessage::Password(_) => {
-                    self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "unexpected password message outside authentication"));
+                    self.fatal(PgError::fatal(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        "unexpected password message outside authentication",
+                    ));
                 }
                 #[allow(unreachable_patterns)]
                 _ => {
-                    self.fatal(PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "unexpected message type"));
+                    self.fatal(PgError::fatal(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        "unexpected message type",
+                    ));
                 }
             }
         }
@@ -674,7 +839,9 @@ impl Session {
 
     fn start_statement(&mut self, sql: &str) {
         self.in_query = true;
-        self.procs.slot(self.slot).set_state(BackendState::Active, Some(sql), now_pg());
+        self.procs
+            .slot(self.slot)
+            .set_state(BackendState::Active, Some(sql), now_pg());
         // A cancel that arrived while idle must not hit the new statement.
         signals::take(libc::SIGINT);
     }
@@ -730,10 +897,16 @@ impl Session {
         self.in_query = false;
         let stmts = tusk_sql::parse(&query)?;
         if stmts.len() > 1 {
-            return Err(PgError::error(sqlstate::SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement"));
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            ));
         }
         if !name.is_empty() && self.statements.contains_key(&name) {
-            return Err(PgError::error(sqlstate::DUPLICATE_PREPARED_STATEMENT, format!("prepared statement \"{name}\" already exists")));
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_PREPARED_STATEMENT,
+                format!("prepared statement \"{name}\" already exists"),
+            ));
         }
         let entry = match stmts.first() {
             Some(st) => {
@@ -741,18 +914,35 @@ impl Session {
                 if self.txn == Txn::Failed {
                     self.check_failed_txn(&p)?;
                 }
-                StmtEntry { param_types: p.param_types().to_vec(), prepared: Some(p) }
+                StmtEntry {
+                    param_types: p.param_types().to_vec(),
+                    prepared: Some(p),
+                }
             }
-            None => StmtEntry { prepared: None, param_types: param_types.clone() },
+            None => StmtEntry {
+                prepared: None,
+                param_types: param_types.clone(),
+            },
         };
         self.statements.insert(name, Rc::new(entry));
         self.conn.parse_complete();
         Ok(())
     }
 
-    fn bind(&mut self, portal: String, statement: String, param_formats: Vec<i16>, params: Vec<Option<Vec<u8>>>, result_formats: Vec<i16>) -> Result<(), PgError> {
+    fn bind(
+        &mut self,
+        portal: String,
+        statement: String,
+        param_formats: Vec<i16>,
+        params: Vec<Option<Vec<u8>>>,
+        result_formats: Vec<i16>,
+    ) -> Result<(), PgError> {
         let Some(stmt) = self.statements.get(&statement).cloned() else {
-            let m = if statement.is_empty() { "unnamed prepared statement does not exist".to_string() } else { format!("prepared statement \"{statement}\" does not exist") };
+            let m = if statement.is_empty() {
+                "unnamed prepared statement does not exist".to_string()
+            } else {
+                format!("prepared statement \"{statement}\" does not exist")
+            };
             return Err(PgError::error(sqlstate::INVALID_SQL_STATEMENT_NAME, m));
         };
         if params.len() != stmt.param_types.len() {
@@ -762,13 +952,26 @@ impl Session {
             ));
         }
         if !(param_formats.len() <= 1 || param_formats.len() == params.len()) {
-            return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("bind message has {} parameter formats but {} parameters", param_formats.len(), params.len())));
+            return Err(PgError::error(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message has {} parameter formats but {} parameters",
+                    param_formats.len(),
+                    params.len()
+                ),
+            ));
         }
         if let Some(p) = &stmt.prepared {
             self.check_failed_txn(p)?;
             let ncols = p.columns().len();
             if !(result_formats.len() <= 1 || result_formats.len() == ncols) {
-                return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("bind message has {} result formats but query has {ncols} columns", result_formats.len())));
+                return Err(PgError::error(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    format!(
+                        "bind message has {} result formats but query has {ncols} columns",
+                        result_formats.len()
+                    ),
+                ));
             }
         }
         let mut values = Vec::with_capacity(params.len());
@@ -779,7 +982,10 @@ impl Session {
                 _ => param_formats[i],
             };
             if fmt != 0 && fmt != 1 {
-                return Err(PgError::error(sqlstate::PROTOCOL_VIOLATION, format!("unsupported format code: {fmt}")));
+                return Err(PgError::error(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    format!("unsupported format code: {fmt}"),
+                ));
             }
             values.push(match raw {
                 None => Value::Null,
@@ -793,9 +999,20 @@ impl Session {
             });
         }
         if !portal.is_empty() && self.portals.contains_key(&portal) {
-            return Err(PgError::error(sqlstate::DUPLICATE_CURSOR, format!("cursor \"{portal}\" already exists")));
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_CURSOR,
+                format!("cursor \"{portal}\" already exists"),
+            ));
         }
-        self.portals.insert(portal, Portal { stmt, params: values, result_formats, state: PortalState::NotRun });
+        self.portals.insert(
+            portal,
+            Portal {
+                stmt,
+                params: values,
+                result_formats,
+                state: PortalState::NotRun,
+            },
+        );
         self.conn.bind_complete();
         Ok(())
     }
@@ -804,7 +1021,11 @@ impl Session {
         match kind {
             Target::Statement => {
                 let Some(stmt) = self.statements.get(&name).cloned() else {
-                    let m = if name.is_empty() { "unnamed prepared statement does not exist".to_string() } else { format!("prepared statement \"{name}\" does not exist") };
+                    let m = if name.is_empty() {
+                        "unnamed prepared statement does not exist".to_string()
+                    } else {
+                        format!("prepared statement \"{name}\" does not exist")
+                    };
                     return Err(PgError::error(sqlstate::INVALID_SQL_STATEMENT_NAME, m));
                 };
                 self.conn.parameter_description(&stmt.param_types);
@@ -818,7 +1039,10 @@ impl Session {
             }
             Target::Portal => {
                 let Some(portal) = self.portals.get(&name) else {
-                    return Err(PgError::error(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist")));
+                    return Err(PgError::error(
+                        sqlstate::INVALID_CURSOR_NAME,
+                        format!("portal \"{name}\" does not exist"),
+                    ));
                 };
                 match &portal.stmt.prepared {
                     Some(p) if !p.columns().is_empty() => {
@@ -834,7 +1058,10 @@ impl Session {
 
     fn execute(&mut self, name: String, max_rows: i32) -> Result<(), PgError> {
         let Some(mut portal) = self.portals.remove(&name) else {
-            return Err(PgError::error(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist")));
+            return Err(PgError::error(
+                sqlstate::INVALID_CURSOR_NAME,
+                format!("portal \"{name}\" does not exist"),
+            ));
         };
         let res = self.execute_portal(&mut portal, max_rows);
         // Transaction end (COMMIT/ROLLBACK) drops every portal, this one included.
@@ -855,16 +1082,26 @@ impl Session {
             let _ = sql_text;
             self.in_query = true;
             signals::take(libc::SIGINT);
-            self.procs.slot(self.slot).set_state(BackendState::Active, None, now_pg());
+            self.procs
+                .slot(self.slot)
+                .set_state(BackendState::Active, None, now_pg());
             let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
             self.in_query = false;
             let out = out?;
-            portal.state = PortalState::Rows { rows: out.rows, pos: 0, tag: out.tag };
+            portal.state = PortalState::Rows {
+                rows: out.rows,
+                pos: 0,
+                tag: out.tag,
+            };
         }
         let formats = portal.result_formats.clone();
         match &mut portal.state {
             PortalState::Rows { rows, pos, tag } => {
-                let limit = if max_rows > 0 { max_rows as usize } else { usize::MAX };
+                let limit = if max_rows > 0 {
+                    max_rows as usize
+                } else {
+                    usize::MAX
+                };
                 let mut sent = 0;
                 while *pos < rows.len() && sent < limit {
                     send_row(&mut self.conn, &rows[*pos], &formats)?;
@@ -874,7 +1111,11 @@ impl Session {
                 if *pos < rows.len() {
                     self.conn.portal_suspended();
                 } else {
-                    let t = if tag.starts_with("SELECT ") { format!("SELECT {sent}") } else { tag.clone() };
+                    let t = if tag.starts_with("SELECT ") {
+                        format!("SELECT {sent}")
+                    } else {
+                        tag.clone()
+                    };
                     self.conn.command_complete(&t);
                     portal.state = PortalState::Done;
                 }
@@ -893,7 +1134,7 @@ impl Session {
         self.xact_start = 0;
         self.procs.slot(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.
-        self.portals.retain(|_, p| matches!(p.state, PortalState::NotRun) && false);
+        self.portals.clear();
         self.send_changed(changed);
     }
 
@@ -919,21 +1160,33 @@ impl Session {
             if left.is_zero() {
                 return Ok(());
             }
-            self.procs.slot(self.slot).set_wait_event(WaitEvent::PgSleep);
+            self.procs
+                .slot(self.slot)
+                .set_wait_event(WaitEvent::PgSleep);
             let r = sem.lock_timeout(num, left.min(Duration::from_secs(1)));
             self.procs.slot(self.slot).set_wait_event(WaitEvent::None);
             if let Err(e) = r {
                 if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, format!("semop(id={}) failed: {e}", sem.id())));
+                    return Err(PgError::fatal(
+                        sqlstate::SYSTEM_ERROR,
+                        format!("semop(id={}) failed: {e}", sem.id()),
+                    ));
                 }
             }
         }
     }
 
     fn signal_backend(&mut self, pid: i32, sig: i32, what: &str) -> Result<bool, PgError> {
-        let target = self.procs.snapshot().into_iter().find(|p| p.pid == pid && p.kind == tusk_storage::procarray::ProcKind::ClientBackend);
+        let target =
+            self.procs.snapshot().into_iter().find(|p| {
+                p.pid == pid && p.kind == tusk_storage::procarray::ProcKind::ClientBackend
+            });
         let Some(t) = target else {
-            self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("PID {pid} is not a PostgreSQL backend process")));
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::WARNING,
+                format!("PID {pid} is not a PostgreSQL backend process"),
+            ));
             return Ok(false);
         };
         if t.is_superuser && !self.is_superuser {
@@ -946,7 +1199,11 @@ impl Session {
         }
         if unsafe { libc::kill(pid, sig) } != 0 {
             let e = io::Error::last_os_error();
-            self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("could not send signal to process {pid}: {e}")));
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::WARNING,
+                format!("could not send signal to process {pid}: {e}"),
+            ));
             return Ok(false);
         }
         Ok(true)
@@ -984,12 +1241,21 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
             1 => formats[0],
             _ => formats.get(i).copied().unwrap_or(0),
         };
-        cells.push(if f == 1 { tusk_sql::encode_binary(v) } else { tusk_sql::encode_text(v) });
+        cells.push(if f == 1 {
+            tusk_sql::encode_binary(v)
+        } else {
+            tusk_sql::encode_text(v)
+        });
     }
     let refs: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
     conn.data_row(&refs);
     if conn.should_flush() {
-        conn.flush().map_err(|e| PgError::fatal(sqlstate::CONNECTION_FAILURE, format!("could not send data to client: {e}")))?;
+        conn.flush().map_err(|e| {
+            PgError::fatal(
+                sqlstate::CONNECTION_FAILURE,
+                format!("could not send data to client: {e}"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -1037,7 +1303,11 @@ impl Host for Session {
 
     fn begin(&mut self, _tag: &str) -> Result<(), PgError> {
         if self.txn != Txn::Idle {
-            self.notice(PgError::new(Severity::Warning, sqlstate::ACTIVE_SQL_TRANSACTION, "there is already a transaction in progress"));
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::ACTIVE_SQL_TRANSACTION,
+                "there is already a transaction in progress",
+            ));
             return Ok(());
         }
         self.txn = Txn::InBlock;
@@ -1050,7 +1320,11 @@ impl Host for Session {
     fn commit(&mut self) -> Result<&'static str, PgError> {
         match self.txn {
             Txn::Idle => {
-                self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+                self.notice(PgError::new(
+                    Severity::Warning,
+                    sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                    "there is no transaction in progress",
+                ));
                 Ok("COMMIT")
             }
             Txn::InBlock => {
@@ -1068,7 +1342,11 @@ impl Host for Session {
 
     fn rollback(&mut self) -> Result<(), PgError> {
         if self.txn == Txn::Idle {
-            self.notice(PgError::new(Severity::Warning, sqlstate::NO_ACTIVE_SQL_TRANSACTION, "there is no transaction in progress"));
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                "there is no transaction in progress",
+            ));
             return Ok(());
         }
         let changed = self.settings.abort_transaction();
@@ -1090,7 +1368,10 @@ impl Host for Session {
 
     fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError> {
         if timeout_ms < 0 {
-            return Err(PgError::error(sqlstate::INVALID_PARAMETER_VALUE, "\"timeout\" must not be negative"));
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "\"timeout\" must not be negative",
+            ));
         }
         if !self.signal_backend(pid, libc::SIGTERM, "terminate process")? {
             return Ok(false);
@@ -1105,7 +1386,11 @@ impl Host for Session {
             }
             self.sleep_until((Instant::now() + Duration::from_millis(100)).min(deadline))?;
         }
-        self.notice(PgError::new(Severity::Warning, sqlstate::WARNING, format!("backend with PID {pid} did not terminate within {timeout_ms} milliseconds")));
+        self.notice(PgError::new(
+            Severity::Warning,
+            sqlstate::WARNING,
+            format!("backend with PID {pid} did not terminate within {timeout_ms} milliseconds"),
+        ));
         Ok(false)
     }
 
@@ -1122,15 +1407,31 @@ impl Host for Session {
                 let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
                 tusk_sql::ActivityRow {
                     pid: p.pid,
-                    datname: if backend { Some(p.datname.clone()) } else { None },
-                    usename: if backend { Some(p.usename.clone()) } else { None },
+                    datname: if backend {
+                        Some(p.datname.clone())
+                    } else {
+                        None
+                    },
+                    usename: if backend {
+                        Some(p.usename.clone())
+                    } else {
+                        None
+                    },
                     application_name: p.application_name.clone(),
                     client_addr: p.client_addr,
-                    client_port: if backend { Some(p.client_port.unwrap_or(-1)) } else { None },
+                    client_port: if backend {
+                        Some(p.client_port.unwrap_or(-1))
+                    } else {
+                        None
+                    },
                     backend_start: p.backend_start,
                     xact_start: p.xact_start,
                     query_start: p.query_start,
-                    state: if backend { p.state.as_str().map(str::to_string) } else { None },
+                    state: if backend {
+                        p.state.as_str().map(str::to_string)
+                    } else {
+                        None
+                    },
                     query: p.query.clone(),
                     wait_event_type: wait.map(|w| w.0.to_string()),
                     wait_event: wait.map(|w| w.1.to_string()),

@@ -18,35 +18,73 @@ pub const PG_MAJOR: &str = "15";
 pub fn check(dir: &Path) -> Result<PathBuf, PgError> {
     let meta = std::fs::metadata(dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            PgError::fatal(sqlstate::IO_ERROR, format!("data directory \"{}\" does not exist", dir.display()))
-                .with_hint(format!("Create it with: tusk init -D {}", dir.display()))
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!("data directory \"{}\" does not exist", dir.display()),
+            )
+            .with_hint(format!("Create it with: tusk init -D {}", dir.display()))
         } else {
-            PgError::fatal(sqlstate::IO_ERROR, format!("could not read permissions of directory \"{}\": {e}", dir.display()))
+            PgError::fatal(
+                sqlstate::IO_ERROR,
+                format!(
+                    "could not read permissions of directory \"{}\": {e}",
+                    dir.display()
+                ),
+            )
         }
     })?;
     if !meta.is_dir() {
-        return Err(PgError::fatal(sqlstate::IO_ERROR, format!("specified data directory \"{}\" is not a directory", dir.display())));
+        return Err(PgError::fatal(
+            sqlstate::IO_ERROR,
+            format!(
+                "specified data directory \"{}\" is not a directory",
+                dir.display()
+            ),
+        ));
     }
     let euid = unsafe { libc::geteuid() };
     if meta.uid() != euid {
-        return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("data directory \"{}\" has wrong ownership", dir.display()))
-            .with_hint("The server must be started by the user that owns the data directory."));
+        return Err(PgError::fatal(
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("data directory \"{}\" has wrong ownership", dir.display()),
+        )
+        .with_hint("The server must be started by the user that owns the data directory."));
     }
     if meta.mode() & 0o027 != 0 {
-        return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("data directory \"{}\" has invalid permissions", dir.display()))
-            .with_detail("Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).")
-            .with_hint(format!("Fix them with: chmod 0700 {}", dir.display())));
+        return Err(PgError::fatal(
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!(
+                "data directory \"{}\" has invalid permissions",
+                dir.display()
+            ),
+        )
+        .with_detail("Permissions should be u=rwx (0700) or u=rwx,g=rx (0750).")
+        .with_hint(format!("Fix them with: chmod 0700 {}", dir.display())));
     }
     let version = std::fs::read_to_string(dir.join("PG_VERSION")).map_err(|_| {
-        PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, format!("\"{}\" is not a valid data directory", dir.display()))
-            .with_detail(format!("File \"{}\" is missing.", dir.join("PG_VERSION").display()))
-            .with_hint(format!("Create a cluster there with: tusk init -D {}", dir.display()))
+        PgError::fatal(
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            format!("\"{}\" is not a valid data directory", dir.display()),
+        )
+        .with_detail(format!(
+            "File \"{}\" is missing.",
+            dir.join("PG_VERSION").display()
+        ))
+        .with_hint(format!(
+            "Create a cluster there with: tusk init -D {}",
+            dir.display()
+        ))
     })?;
     if version.trim() != PG_MAJOR {
         return Err(PgError::fatal(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, "database files are incompatible with server")
             .with_detail(format!("The data directory was initialized by version {}, which is not compatible with this version {PG_MAJOR}.", version.trim())));
     }
-    std::fs::canonicalize(dir).map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not resolve \"{}\": {e}", dir.display())))
+    std::fs::canonicalize(dir).map_err(|e| {
+        PgError::fatal(
+            sqlstate::IO_ERROR,
+            format!("could not resolve \"{}\": {e}", dir.display()),
+        )
+    })
 }
 
 /// Refuses root unless `--allow-root`, and mismatched real/effective
@@ -89,7 +127,9 @@ pub fn os_user_name() -> String {
 pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
     let user = superuser.map(str::to_string).unwrap_or_else(os_user_name);
     if user.is_empty() || user.len() > 63 || user.starts_with("pg_") {
-        return Err(format!("superuser name \"{user}\" is not allowed (1 to 63 bytes, not starting with \"pg_\")"));
+        return Err(format!(
+            "superuser name \"{user}\" is not allowed (1 to 63 bytes, not starting with \"pg_\")"
+        ));
     }
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
@@ -99,22 +139,47 @@ pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
                     dir.display()
                 ));
             }
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("could not change permissions of directory \"{}\": {e}", dir.display()))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+                format!(
+                    "could not change permissions of directory \"{}\": {e}",
+                    dir.display()
+                )
+            })?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| format!("could not create directory \"{}\": {e}", dir.display()))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("could not create directory \"{}\": {e}", dir.display()))?;
         }
-        Err(e) => return Err(format!("could not access directory \"{}\": {e}", dir.display())),
+        Err(e) => {
+            return Err(format!(
+                "could not access directory \"{}\": {e}",
+                dir.display()
+            ))
+        }
     }
-    let io = |what: &str, e: std::io::Error| format!("could not create {what} in \"{}\": {e}", dir.display());
+    let io = |what: &str, e: std::io::Error| {
+        format!("could not create {what} in \"{}\": {e}", dir.display())
+    };
     for sub in ["global", "base", "pg_wal", "pg_xact"] {
-        std::fs::DirBuilder::new().mode(0o700).create(dir.join(sub)).map_err(|e| io(sub, e))?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir.join(sub))
+            .map_err(|e| io(sub, e))?;
     }
-    std::fs::write(dir.join("PG_VERSION"), format!("{PG_MAJOR}\n")).map_err(|e| io("PG_VERSION", e))?;
-    std::fs::write(dir.join("postgresql.conf"), tusk_config::sample_conf()).map_err(|e| io("postgresql.conf", e))?;
-    std::fs::write(dir.join("pg_hba.conf"), crate::hba::DEFAULT_HBA).map_err(|e| io("pg_hba.conf", e))?;
-    tusk_storage::bootstrap::write_initial(dir, &user).map_err(|e| io("the bootstrap catalog", e))?;
-    tusk_storage::control::ControlFile::new_cluster().write(dir, true).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("PG_VERSION"), format!("{PG_MAJOR}\n"))
+        .map_err(|e| io("PG_VERSION", e))?;
+    std::fs::write(dir.join("postgresql.conf"), tusk_config::sample_conf())
+        .map_err(|e| io("postgresql.conf", e))?;
+    std::fs::write(dir.join("pg_hba.conf"), crate::hba::DEFAULT_HBA)
+        .map_err(|e| io("pg_hba.conf", e))?;
+    tusk_storage::bootstrap::write_initial(dir, &user)
+        .map_err(|e| io("the bootstrap catalog", e))?;
+    tusk_storage::control::ControlFile::new_cluster()
+        .write(dir, true)
+        .map_err(|e| e.to_string())?;
     Ok(user)
 }
 
@@ -142,8 +207,14 @@ mod tests {
     #[test]
     fn check_refuses_missing_and_foreign_dirs() {
         let t = tempfile::tempdir().unwrap();
-        assert!(check(&t.path().join("nope")).unwrap_err().message.contains("does not exist"));
+        assert!(check(&t.path().join("nope"))
+            .unwrap_err()
+            .message
+            .contains("does not exist"));
         std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        assert!(check(t.path()).unwrap_err().message.contains("not a valid data directory"));
+        assert!(check(t.path())
+            .unwrap_err()
+            .message
+            .contains("not a valid data directory"));
     }
 }

@@ -58,14 +58,24 @@ fn prefix_from_mask(mask: IpAddr) -> Option<u8> {
 fn in_net(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix.min(32)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix.min(32))
+            };
             u32::from(a) & m == u32::from(n) & m
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix.min(128) as u32) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix.min(128) as u32)
+            };
             u128::from(a) & m == u128::from(n) & m
         }
-        (IpAddr::V6(a), IpAddr::V4(_)) => a.to_ipv4_mapped().is_some_and(|v4| in_net(IpAddr::V4(v4), net, prefix)),
+        (IpAddr::V6(a), IpAddr::V4(_)) => a
+            .to_ipv4_mapped()
+            .is_some_and(|v4| in_net(IpAddr::V4(v4), net, prefix)),
         _ => false,
     }
 }
@@ -74,7 +84,8 @@ impl Hba {
     /// Reads and checks the whole file; an error names file:line and what
     /// was wrong.
     pub fn load(path: &Path) -> Result<Hba, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("could not open file \"{}\": {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("could not open file \"{}\": {e}", path.display()))?;
         Hba::parse(&text, &path.display().to_string())
     }
 
@@ -101,24 +112,41 @@ impl Hba {
             };
             let need = if conn == ConnType::Local { 4 } else { 5 };
             if f.len() < need {
-                return Err(err(format!("end-of-line before authentication method (expected {need} fields, found {})", f.len())));
+                return Err(err(format!(
+                    "end-of-line before authentication method (expected {need} fields, found {})",
+                    f.len()
+                )));
             }
-            let list = |s: &str| s.split(',').map(|x| x.trim_matches('"').to_string()).collect::<Vec<_>>();
+            let list = |s: &str| {
+                s.split(',')
+                    .map(|x| x.trim_matches('"').to_string())
+                    .collect::<Vec<_>>()
+            };
             let (addr, method_at) = if conn == ConnType::Local {
                 (None, 3)
             } else if f[3] == "all" || f[3] == "samehost" || f[3] == "samenet" {
                 (Some(AddrMatch::All), 4)
             } else if let Some((a, p)) = f[3].split_once('/') {
-                let ip: IpAddr = a.parse().map_err(|_| err(format!("invalid IP address \"{a}\"")))?;
+                let ip: IpAddr = a
+                    .parse()
+                    .map_err(|_| err(format!("invalid IP address \"{a}\"")))?;
                 let max = if ip.is_ipv4() { 32 } else { 128 };
-                let p: u8 = p.parse().ok().filter(|&p| p <= max).ok_or_else(|| err(format!("invalid CIDR mask in address \"{}\" (allowed: 0 to {max})", f[3])))?;
+                let p: u8 = p.parse().ok().filter(|&p| p <= max).ok_or_else(|| {
+                    err(format!(
+                        "invalid CIDR mask in address \"{}\" (allowed: 0 to {max})",
+                        f[3]
+                    ))
+                })?;
                 (Some(AddrMatch::Net(ip, p)), 4)
             } else if let Ok(ip) = f[3].parse::<IpAddr>() {
-                let mask: IpAddr = f
-                    .get(4)
-                    .and_then(|m| m.parse().ok())
-                    .ok_or_else(|| err(format!("IP address \"{}\" needs a CIDR mask or a separate netmask", f[3])))?;
-                let p = prefix_from_mask(mask).ok_or_else(|| err(format!("invalid IP mask \"{mask}\"")))?;
+                let mask: IpAddr = f.get(4).and_then(|m| m.parse().ok()).ok_or_else(|| {
+                    err(format!(
+                        "IP address \"{}\" needs a CIDR mask or a separate netmask",
+                        f[3]
+                    ))
+                })?;
+                let p = prefix_from_mask(mask)
+                    .ok_or_else(|| err(format!("invalid IP mask \"{mask}\"")))?;
                 if f.len() < 6 {
                     return Err(err("end-of-line before authentication method".into()));
                 }
@@ -126,7 +154,14 @@ impl Hba {
             } else {
                 return Err(err(format!("host names in pg_hba.conf are not supported by tusk yet: \"{}\"; use an IP address with a mask", f[3])));
             };
-            lines.push(HbaLine { line_no, conn, databases: list(f[1]), users: list(f[2]), addr, method: f[method_at].to_string() });
+            lines.push(HbaLine {
+                line_no,
+                conn,
+                databases: list(f[1]),
+                users: list(f[2]),
+                addr,
+                method: f[method_at].to_string(),
+            });
         }
         Ok(Hba { lines })
     }
@@ -144,7 +179,10 @@ impl Hba {
                 (Some(AddrMatch::Net(n, p)), Some(ip)) => in_net(ip, *n, *p),
                 _ => false,
             };
-            let db_ok = l.databases.iter().any(|d| d == "all" || d == database || (d == "sameuser" && database == user));
+            let db_ok = l
+                .databases
+                .iter()
+                .any(|d| d == "all" || d == database || (d == "sameuser" && database == user));
             let user_ok = l.users.iter().any(|u| u == "all" || u == user);
             conn_ok && addr_ok && db_ok && user_ok
         })
@@ -183,17 +221,49 @@ mod tests {
     fn default_file_trusts_local_only() {
         let h = Hba::parse(DEFAULT_HBA, "pg_hba.conf").unwrap();
         assert_eq!(h.find(None, "postgres", "u").unwrap().method, "trust");
-        assert_eq!(h.find(Some("127.0.0.1".parse().unwrap()), "postgres", "u").unwrap().method, "trust");
-        assert!(h.find(Some("10.1.2.3".parse().unwrap()), "postgres", "u").is_none());
-        assert_eq!(h.find(Some("::1".parse().unwrap()), "db", "u").unwrap().line_no(), 17);
+        assert_eq!(
+            h.find(Some("127.0.0.1".parse().unwrap()), "postgres", "u")
+                .unwrap()
+                .method,
+            "trust"
+        );
+        assert!(h
+            .find(Some("10.1.2.3".parse().unwrap()), "postgres", "u")
+            .is_none());
+        assert_eq!(
+            h.find(Some("::1".parse().unwrap()), "db", "u")
+                .unwrap()
+                .line_no(),
+            17
+        );
     }
 
     #[test]
     fn masks_lists_and_errors() {
-        let h = Hba::parse("host db1,db2 alice 192.168.0.0 255.255.0.0 reject\nhost all all 0.0.0.0/0 trust\n", "f").unwrap();
-        assert_eq!(h.find(Some("192.168.9.9".parse().unwrap()), "db2", "alice").unwrap().method, "reject");
-        assert_eq!(h.find(Some("192.168.9.9".parse().unwrap()), "db3", "alice").unwrap().method, "trust");
-        for bad in ["foo all all trust", "host all all", "host all all 1.2.3.4/99 trust", "host all all example.com trust", "host all all 1.2.3.4 255.0.255.0 trust"] {
+        let h = Hba::parse(
+            "host db1,db2 alice 192.168.0.0 255.255.0.0 reject\nhost all all 0.0.0.0/0 trust\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            h.find(Some("192.168.9.9".parse().unwrap()), "db2", "alice")
+                .unwrap()
+                .method,
+            "reject"
+        );
+        assert_eq!(
+            h.find(Some("192.168.9.9".parse().unwrap()), "db3", "alice")
+                .unwrap()
+                .method,
+            "trust"
+        );
+        for bad in [
+            "foo all all trust",
+            "host all all",
+            "host all all 1.2.3.4/99 trust",
+            "host all all example.com trust",
+            "host all all 1.2.3.4 255.0.255.0 trust",
+        ] {
             let e = Hba::parse(bad, "f").unwrap_err();
             assert!(e.starts_with("f:1: "), "{e}");
         }

@@ -45,16 +45,26 @@ pub struct ServerOptions {
 
 /// Applies `log_line_prefix` and `log_min_messages`.
 pub fn configure_log(s: &Settings) {
-    let level = elog::parse_level(s.str("log_min_messages")).unwrap_or(tusk_common::Severity::Warning);
+    let level =
+        elog::parse_level(s.str("log_min_messages")).unwrap_or(tusk_common::Severity::Warning);
     elog::configure(s.str("log_line_prefix"), level);
 }
 
 /// The process limits that matter, for the start-up line.
 pub fn describe_rlimits() -> String {
     let get = |r: libc::__rlimit_resource_t| {
-        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         unsafe { libc::getrlimit(r, &mut l) };
-        let f = |v: libc::rlim_t| if v == libc::RLIM_INFINITY { "unlimited".to_string() } else { v.to_string() };
+        let f = |v: libc::rlim_t| {
+            if v == libc::RLIM_INFINITY {
+                "unlimited".to_string()
+            } else {
+                v.to_string()
+            }
+        };
         format!("{}/{}", f(l.rlim_cur), f(l.rlim_max))
     };
     format!(
@@ -83,7 +93,9 @@ fn print_setting(settings: &Settings, name: &str) -> Result<String, String> {
             Ok((layout.total / hp + 1).to_string())
         }
         "num_os_semaphores" => Ok(sizing.semaphores().to_string()),
-        _ => settings.raw(name).ok_or_else(|| format!("unrecognized configuration parameter \"{name}\"")),
+        _ => settings
+            .raw(name)
+            .ok_or_else(|| format!("unrecognized configuration parameter \"{name}\"")),
     }
 }
 
@@ -125,10 +137,22 @@ pub fn run(opts: ServerOptions) -> i32 {
         return code;
     }
     let (sizing, layout) = shmem::layout_for(&settings);
-    settings.set_override("shared_memory_size", tusk_config::Value::Int(layout.total.div_ceil(1024 * 1024) as i64));
-    settings.set_override("num_os_semaphores", tusk_config::Value::Int(sizing.semaphores() as i64));
-    settings.set_override("wal_buffers", tusk_config::Value::Int(sizing.wal_buffers as i64));
-    settings.set_override("data_directory", tusk_config::Value::Str(data_dir.display().to_string()));
+    settings.set_override(
+        "shared_memory_size",
+        tusk_config::Value::Int(layout.total.div_ceil(1024 * 1024) as i64),
+    );
+    settings.set_override(
+        "num_os_semaphores",
+        tusk_config::Value::Int(sizing.semaphores() as i64),
+    );
+    settings.set_override(
+        "wal_buffers",
+        tusk_config::Value::Int(sizing.wal_buffers as i64),
+    );
+    settings.set_override(
+        "data_directory",
+        tusk_config::Value::Str(data_dir.display().to_string()),
+    );
     configure_log(&settings);
     let reserved = settings.int("superuser_reserved_connections");
     if reserved >= settings.int("max_connections") {
@@ -141,16 +165,36 @@ pub fn run(opts: ServerOptions) -> i32 {
         ));
     }
     if let Err(e) = std::env::set_current_dir(&data_dir) {
-        return fail(PgError::fatal(tusk_common::sqlstate::IO_ERROR, format!("could not change directory to \"{}\": {e}", data_dir.display())));
+        return fail(PgError::fatal(
+            tusk_common::sqlstate::IO_ERROR,
+            format!(
+                "could not change directory to \"{}\": {e}",
+                data_dir.display()
+            ),
+        ));
     }
     if let Err(e) = tusk_storage::control::ControlFile::read(&data_dir) {
-        return fail(PgError::fatal(tusk_common::sqlstate::DATA_CORRUPTED, e.to_string()));
+        return fail(PgError::fatal(
+            tusk_common::sqlstate::DATA_CORRUPTED,
+            e.to_string(),
+        ));
     }
     let hba = match hba::Hba::load(&data_dir.join("pg_hba.conf")) {
         Ok(h) => h,
-        Err(e) => return fail(PgError::fatal(tusk_common::sqlstate::CONFIG_FILE_ERROR, "could not load pg_hba.conf").with_detail(e)),
+        Err(e) => {
+            return fail(
+                PgError::fatal(
+                    tusk_common::sqlstate::CONFIG_FILE_ERROR,
+                    "could not load pg_hba.conf",
+                )
+                .with_detail(e),
+            )
+        }
     };
-    postmaster::PM_PID.store(std::process::id() as i32, std::sync::atomic::Ordering::SeqCst);
+    postmaster::PM_PID.store(
+        std::process::id() as i32,
+        std::sync::atomic::Ordering::SeqCst,
+    );
     oom::postmaster_adjust(&settings);
     install_panic_hook();
     match postmaster::Postmaster::start(opts, data_dir, settings, hba) {

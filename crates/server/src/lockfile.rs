@@ -43,7 +43,10 @@ pub const STATUS_READY: &str = "ready   ";
 fn stale_reason(pid: i32, data_dir: &Path) -> Option<String> {
     let me = std::process::id() as i32;
     let parent = unsafe { libc::getppid() };
-    let grandparent: i32 = std::env::var("PG_GRANDPARENT_PID").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let grandparent: i32 = std::env::var("PG_GRANDPARENT_PID")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     if pid == me || pid == parent || (grandparent != 0 && pid == grandparent) {
         return Some(format!("PID {pid} is this process or one of its parents"));
     }
@@ -61,7 +64,10 @@ fn stale_reason(pid: i32, data_dir: &Path) -> Option<String> {
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
     let ours = std::fs::canonicalize(data_dir).ok()?;
     if cwd != ours {
-        return Some(format!("PID {pid} is alive but is not a postmaster of this data directory (it runs in \"{}\")", cwd.display()));
+        return Some(format!(
+            "PID {pid} is alive but is not a postmaster of this data directory (it runs in \"{}\")",
+            cwd.display()
+        ));
     }
     None
 }
@@ -73,7 +79,11 @@ fn read_existing(path: &Path) -> std::io::Result<String> {
 }
 
 fn lock_error(path: &Path, hint: String) -> PgError {
-    PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("lock file \"{}\" already exists", path.display())).with_hint(hint)
+    PgError::fatal(
+        sqlstate::LOCK_FILE_EXISTS,
+        format!("lock file \"{}\" already exists", path.display()),
+    )
+    .with_hint(hint)
 }
 
 /// Creates a lock file exclusively, replacing a proven-stale one.
@@ -87,25 +97,39 @@ fn create_lock(
     check_shmem: &dyn Fn(&str) -> Result<(), PgError>,
 ) -> Result<(), PgError> {
     for _attempt in 0..100 {
-        match OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
             Ok(mut f) => {
                 let res = f.write_all(contents.as_bytes()).and_then(|_| f.sync_all());
                 if let Err(e) = res {
                     let _ = std::fs::remove_file(path);
-                    return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not write lock file \"{}\": {e}", path.display())));
+                    return Err(PgError::fatal(
+                        sqlstate::IO_ERROR,
+                        format!("could not write lock file \"{}\": {e}", path.display()),
+                    ));
                 }
                 return Ok(());
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not create lock file \"{}\": {e}", path.display())))
+                return Err(PgError::fatal(
+                    sqlstate::IO_ERROR,
+                    format!("could not create lock file \"{}\": {e}", path.display()),
+                ))
             }
         }
         let existing = match read_existing(path) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // raced with its removal
             Err(e) => {
-                return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not open lock file \"{}\": {e}", path.display())))
+                return Err(PgError::fatal(
+                    sqlstate::IO_ERROR,
+                    format!("could not open lock file \"{}\": {e}", path.display()),
+                ))
             }
         };
         if existing.is_empty() {
@@ -119,15 +143,25 @@ fn create_lock(
             _ => {
                 return Err(PgError::fatal(
                     sqlstate::LOCK_FILE_EXISTS,
-                    format!("bogus data in lock file \"{}\": \"{}\"", path.display(), first),
+                    format!(
+                        "bogus data in lock file \"{}\": \"{}\"",
+                        path.display(),
+                        first
+                    ),
                 ))
             }
         };
         let Some(why) = stale_reason(pid, data_dir) else {
             let hint = if is_socket {
-                format!("Is another postmaster (PID {pid}) using socket file \"{}\"?", path.with_extension("").display())
+                format!(
+                    "Is another postmaster (PID {pid}) using socket file \"{}\"?",
+                    path.with_extension("").display()
+                )
             } else {
-                format!("Is another postmaster (PID {pid}) running in data directory \"{}\"?", data_dir.display())
+                format!(
+                    "Is another postmaster (PID {pid}) running in data directory \"{}\"?",
+                    data_dir.display()
+                )
             };
             return Err(lock_error(path, hint));
         };
@@ -136,7 +170,10 @@ fn create_lock(
                 check_shmem(line7)?;
             }
         }
-        elog::log(format!("removing stale lock file \"{}\": {why}", path.display()));
+        elog::log(format!(
+            "removing stale lock file \"{}\": {why}",
+            path.display()
+        ));
         if let Err(e) = std::fs::remove_file(path) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not remove old lock file \"{}\": {e}", path.display()))
@@ -144,12 +181,25 @@ fn create_lock(
             }
         }
     }
-    Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("could not create lock file \"{}\": too many attempts", path.display())))
+    Err(PgError::fatal(
+        sqlstate::LOCK_FILE_EXISTS,
+        format!(
+            "could not create lock file \"{}\": too many attempts",
+            path.display()
+        ),
+    ))
 }
 
 /// Lines 1–5 as PostgreSQL writes them at creation.
 fn initial_contents(data_dir: &Path, port: u16, socket_dir: &str, start_time: i64) -> String {
-    format!("{}\n{}\n{}\n{}\n{}\n", std::process::id(), data_dir.display(), start_time, port, socket_dir)
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n",
+        std::process::id(),
+        data_dir.display(),
+        start_time,
+        port,
+        socket_dir
+    )
 }
 
 /// Takes the data directory lock (`DATA/postmaster.pid`).
@@ -160,14 +210,30 @@ pub fn create_data_dir_lock(
     check_shmem: &dyn Fn(&str) -> Result<(), PgError>,
 ) -> Result<PathBuf, PgError> {
     let path = data_dir.join("postmaster.pid");
-    create_lock(&path, &initial_contents(data_dir, port, "", start_time), data_dir, false, check_shmem)?;
+    create_lock(
+        &path,
+        &initial_contents(data_dir, port, "", start_time),
+        data_dir,
+        false,
+        check_shmem,
+    )?;
     Ok(path)
 }
 
 /// Takes `<dir>/.s.PGSQL.<port>.lock` before the socket file is (re)made.
-pub fn create_socket_lock(socket_dir: &Path, port: u16, data_dir: &Path, start_time: i64) -> Result<PathBuf, PgError> {
+pub fn create_socket_lock(
+    socket_dir: &Path,
+    port: u16,
+    data_dir: &Path,
+    start_time: i64,
+) -> Result<PathBuf, PgError> {
     let path = socket_dir.join(format!(".s.PGSQL.{port}.lock"));
-    let contents = initial_contents(data_dir, port, &socket_dir.display().to_string(), start_time);
+    let contents = initial_contents(
+        data_dir,
+        port,
+        &socket_dir.display().to_string(),
+        start_time,
+    );
     create_lock(&path, &contents, data_dir, true, &|_| Ok(()))?;
     Ok(path)
 }
@@ -190,7 +256,10 @@ pub fn set_line(path: &Path, n: usize, text: &str) {
         f.sync_all()
     })();
     if let Err(e) = res {
-        elog::log(format!("could not update lock file \"{}\": {e}", path.display()));
+        elog::log(format!(
+            "could not update lock file \"{}\": {e}",
+            path.display()
+        ));
     }
 }
 
@@ -209,10 +278,16 @@ pub fn still_ours(path: &Path) -> Result<(), String> {
             if pid == std::process::id() as i64 {
                 Ok(())
             } else {
-                Err(format!("lock file \"{}\" contains wrong PID: {pid} instead of {}", path.display(), std::process::id()))
+                Err(format!(
+                    "lock file \"{}\" contains wrong PID: {pid} instead of {}",
+                    path.display(),
+                    std::process::id()
+                ))
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!("could not open file \"{}\": {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(format!("could not open file \"{}\": {e}", path.display()))
+        }
         Err(_) => Ok(()), // other errors: continue, as PostgreSQL does
     }
 }
@@ -229,7 +304,10 @@ mod tests {
         std::fs::write(&p, "99999999\n/x\n0\n5432\n\n").unwrap();
         create_data_dir_lock(d.path(), 5432, 1, &|_| Ok(())).unwrap();
         let first = std::fs::read_to_string(&p).unwrap();
-        assert_eq!(first.lines().next().unwrap(), std::process::id().to_string());
+        assert_eq!(
+            first.lines().next().unwrap(),
+            std::process::id().to_string()
+        );
         // Our own PID counts as stale (reboot case): it is replaced again.
         create_data_dir_lock(d.path(), 5432, 1, &|_| Ok(())).unwrap();
         // PID 1 is alive but does not run in this directory: stale.
@@ -241,7 +319,11 @@ mod tests {
     fn live_postmaster_of_this_directory_refuses() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("postmaster.pid");
-        let mut child = std::process::Command::new("sleep").arg("30").current_dir(d.path()).spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .current_dir(d.path())
+            .spawn()
+            .unwrap();
         std::fs::write(&p, format!("{}\n", child.id())).unwrap();
         let err = create_data_dir_lock(d.path(), 5432, 1, &|_| Ok(())).unwrap_err();
         child.kill().unwrap();
@@ -256,9 +338,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("postmaster.pid");
         std::fs::write(&p, "").unwrap();
-        assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(())).unwrap_err().message.contains("is empty"));
+        assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(()))
+            .unwrap_err()
+            .message
+            .contains("is empty"));
         std::fs::write(&p, "abc\n").unwrap();
-        assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(())).unwrap_err().message.contains("bogus data"));
+        assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(()))
+            .unwrap_err()
+            .message
+            .contains("bogus data"));
     }
 
     #[test]

@@ -128,17 +128,32 @@ fn signal_name(sig: i32) -> String {
 impl Postmaster {
     /// Everything from the lock file to the listen sockets; on any failure
     /// what was already made is removed again.
-    pub fn start(opts: ServerOptions, data_dir: PathBuf, settings: Settings, hba: crate::hba::Hba) -> Result<Postmaster, PgError> {
+    pub fn start(
+        opts: ServerOptions,
+        data_dir: PathBuf,
+        settings: Settings,
+        hba: crate::hba::Hba,
+    ) -> Result<Postmaster, PgError> {
         let port = settings.int("port") as u16;
         let start_time = tusk_common::time::now_micros() / 1_000_000;
         let dd = data_dir.clone();
-        let lock_path = lockfile::create_data_dir_lock(&data_dir, port, start_time, &|line7| crate::shmem::check_leftover(line7, &dd))?;
+        let lock_path = lockfile::create_data_dir_lock(&data_dir, port, start_time, &|line7| {
+            crate::shmem::check_leftover(line7, &dd)
+        })?;
         let cleanup_lock = |e: PgError| {
             let _ = std::fs::remove_file(&lock_path);
             e
         };
+        // With the lock held, no other postmaster of this directory can be
+        // running: every proven orphan of this data directory, at any key
+        // (a port change moves the key), can go before we create ours.
+        tusk_ipc::keys::reclaim_orphans_of(&data_dir);
         let shared = Shared::create(&settings, &data_dir, port).map_err(cleanup_lock)?;
-        lockfile::set_line(&lock_path, lockfile::LINE_SHMEM_KEY, &lockfile::shmem_line(shared.key(), shared.id()));
+        lockfile::set_line(
+            &lock_path,
+            lockfile::LINE_SHMEM_KEY,
+            &lockfile::shmem_line(shared.key(), shared.id()),
+        );
         let backlog = (2 * settings.int("max_connections")).clamp(128, 10000) as i32;
         let opened: Opened = match sockets::open_all(
             settings.str("listen_addresses"),
@@ -155,13 +170,32 @@ impl Postmaster {
                 return Err(cleanup_lock(e));
             }
         };
-        lockfile::set_line(&lock_path, lockfile::LINE_SOCKET_DIR, &opened.first_socket_dir);
-        lockfile::set_line(&lock_path, lockfile::LINE_LISTEN_ADDR, &opened.first_listen_addr);
+        lockfile::set_line(
+            &lock_path,
+            lockfile::LINE_SOCKET_DIR,
+            &opened.first_socket_dir,
+        );
+        lockfile::set_line(
+            &lock_path,
+            lockfile::LINE_LISTEN_ADDR,
+            &opened.first_listen_addr,
+        );
         write_opts_file(&data_dir, &opts);
-        let self_pipe = SelfPipe::new().map_err(|e| PgError::fatal(sqlstate::SYSTEM_ERROR, format!("could not create self-pipe: {e}")))?;
+        let self_pipe = SelfPipe::new().map_err(|e| {
+            PgError::fatal(
+                sqlstate::SYSTEM_ERROR,
+                format!("could not create self-pipe: {e}"),
+            )
+        })?;
         let mut fds = [0; 2];
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, format!("could not create pipe to monitor postmaster death: {}", std::io::Error::last_os_error())));
+            return Err(PgError::fatal(
+                sqlstate::SYSTEM_ERROR,
+                format!(
+                    "could not create pipe to monitor postmaster death: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
         }
         signals::install_postmaster(self_pipe.write_fd);
         let pm = Postmaster {
@@ -189,7 +223,9 @@ impl Postmaster {
     }
 
     fn shared(&self) -> &Shared {
-        self.shared.as_ref().expect("shared memory exists while the postmaster runs")
+        self.shared
+            .as_ref()
+            .expect("shared memory exists while the postmaster runs")
     }
 
     fn log_resources(&self) {
@@ -210,7 +246,11 @@ impl Postmaster {
 
     /// Runs until the server stops; returns the process exit code.
     pub fn run(mut self) -> i32 {
-        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_STARTING);
+        lockfile::set_line(
+            &self.lock_path,
+            lockfile::LINE_PM_STATUS,
+            lockfile::STATUS_STARTING,
+        );
         self.start_startup_process();
         loop {
             let timeout = self.sleep_time();
@@ -235,18 +275,34 @@ impl Postmaster {
     fn sleep_time(&self) -> Duration {
         if let Some(t) = self.abort_start {
             if !self.sigkill_sent {
-                return SIGKILL_CHILDREN_AFTER.saturating_sub(t.elapsed()).max(Duration::from_millis(10));
+                return SIGKILL_CHILDREN_AFTER
+                    .saturating_sub(t.elapsed())
+                    .max(Duration::from_millis(10));
             }
         }
         Duration::from_secs(1)
     }
 
     fn wait(&mut self, timeout: Duration) {
-        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd: self.self_pipe.read_fd, events: libc::POLLIN, revents: 0 }];
+        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
+            fd: self.self_pipe.read_fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
         for l in &self.listeners {
-            fds.push(libc::pollfd { fd: l.fd(), events: libc::POLLIN, revents: 0 });
+            fds.push(libc::pollfd {
+                fd: l.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
         }
-        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout.as_millis() as i32) };
+        unsafe {
+            libc::poll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                timeout.as_millis() as i32,
+            )
+        };
     }
 
     fn process_shutdown_requests(&mut self) {
@@ -267,7 +323,11 @@ impl Postmaster {
             return;
         }
         self.shutdown = wanted;
-        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_STOPPING);
+        lockfile::set_line(
+            &self.lock_path,
+            lockfile::LINE_PM_STATUS,
+            lockfile::STATUS_STOPPING,
+        );
         match wanted {
             Shutdown::Smart => {
                 elog::log("received smart shutdown request");
@@ -286,7 +346,10 @@ impl Postmaster {
             }
             Shutdown::Immediate => {
                 elog::log("received immediate shutdown request");
-                self.shared().control().quit_reason.store(QUIT_REASON_IMMEDIATE, std::sync::atomic::Ordering::SeqCst);
+                self.shared()
+                    .control()
+                    .quit_reason
+                    .store(QUIT_REASON_IMMEDIATE, std::sync::atomic::Ordering::SeqCst);
                 self.signal_children(libc::SIGQUIT, |_| true);
                 self.state = PmState::WaitBackends;
                 self.start_abort_timer();
@@ -321,7 +384,9 @@ impl Postmaster {
         match tusk_config::load(&self.data_dir, &self.opts.overrides) {
             Ok(new) => {
                 for def in tusk_config::registry() {
-                    if def.context == tusk_config::Context::Postmaster && new.show(def.name) != self.settings.show(def.name) {
+                    if def.context == tusk_config::Context::Postmaster
+                        && new.show(def.name) != self.settings.show(def.name)
+                    {
                         elog::log(format!(
                             "parameter \"{}\" cannot be changed without restarting the server",
                             def.name
@@ -331,7 +396,9 @@ impl Postmaster {
                 let mut merged = new;
                 // Postmaster-only settings keep their running values.
                 for def in tusk_config::registry() {
-                    if def.context == tusk_config::Context::Postmaster || def.context == tusk_config::Context::Internal {
+                    if def.context == tusk_config::Context::Postmaster
+                        || def.context == tusk_config::Context::Internal
+                    {
                         if let Some(v) = self.settings.get(def.name) {
                             merged.set_override(def.name, v.clone());
                         }
@@ -341,7 +408,17 @@ impl Postmaster {
                 crate::configure_log(&self.settings);
             }
             Err(e) => {
-                elog::report(&PgError::new(Severity::Log, sqlstate::CONFIG_FILE_ERROR, format!("configuration file \"{}\" contains errors; no changes were applied", self.data_dir.join("postgresql.conf").display())).with_detail(e.to_string()));
+                elog::report(
+                    &PgError::new(
+                        Severity::Log,
+                        sqlstate::CONFIG_FILE_ERROR,
+                        format!(
+                            "configuration file \"{}\" contains errors; no changes were applied",
+                            self.data_dir.join("postgresql.conf").display()
+                        ),
+                    )
+                    .with_detail(e.to_string()),
+                );
             }
         }
         match crate::hba::Hba::load(&self.data_dir.join("pg_hba.conf")) {
@@ -358,7 +435,9 @@ impl Postmaster {
             if pid <= 0 {
                 break;
             }
-            let Some(pos) = self.children.iter().position(|c| c.pid == pid) else { continue };
+            let Some(pos) = self.children.iter().position(|c| c.pid == pid) else {
+                continue;
+            };
             let child = self.children.remove(pos);
             let clean = libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 1);
             match child.kind {
@@ -366,12 +445,19 @@ impl Postmaster {
                 ChildKind::Startup => {
                     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
                         self.startup_done();
-                    } else if self.shutdown > Shutdown::None && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1 {
+                    } else if self.shutdown > Shutdown::None
+                        && libc::WIFEXITED(status)
+                        && libc::WEXITSTATUS(status) == 1
+                    {
                         // Told to stop during startup.
                     } else {
                         self.log_child_exit(&child, status);
                         if !self.fatal_error {
-                            elog::report(&PgError::new(Severity::Log, sqlstate::SUCCESSFUL_COMPLETION, "aborting startup due to startup process failure"));
+                            elog::report(&PgError::new(
+                                Severity::Log,
+                                sqlstate::SUCCESSFUL_COMPLETION,
+                                "aborting startup due to startup process failure",
+                            ));
                             self.shutdown = Shutdown::Immediate;
                             self.fatal_error = true;
                             self.signal_children(libc::SIGQUIT, |_| true);
@@ -381,7 +467,10 @@ impl Postmaster {
                     }
                 }
                 ChildKind::Checkpointer => {
-                    if self.state == PmState::ShutdownCheckpoint && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+                    if self.state == PmState::ShutdownCheckpoint
+                        && libc::WIFEXITED(status)
+                        && libc::WEXITSTATUS(status) == 0
+                    {
                         self.state = PmState::WaitDeadEnd;
                     } else if !(self.fatal_error || self.shutdown == Shutdown::Immediate) {
                         // Any other exit of the checkpointer is a crash.
@@ -401,7 +490,10 @@ impl Postmaster {
         let what = format!("{} (PID {})", c.kind.describe(), c.pid);
         let msg = if libc::WIFSIGNALED(status) {
             let sig = libc::WTERMSIG(status);
-            format!("{what} was terminated by signal {sig}: {}", signal_name(sig))
+            format!(
+                "{what} was terminated by signal {sig}: {}",
+                signal_name(sig)
+            )
         } else {
             format!("{what} exited with exit code {}", libc::WEXITSTATUS(status))
         };
@@ -417,7 +509,10 @@ impl Postmaster {
         self.log_child_exit(c, status);
         elog::log("terminating any other active server processes");
         self.fatal_error = true;
-        self.shared().control().quit_reason.store(QUIT_REASON_CRASH, std::sync::atomic::Ordering::SeqCst);
+        self.shared()
+            .control()
+            .quit_reason
+            .store(QUIT_REASON_CRASH, std::sync::atomic::Ordering::SeqCst);
         self.signal_children(libc::SIGQUIT, |_| true);
         self.state = PmState::WaitBackends;
         self.start_abort_timer();
@@ -430,16 +525,27 @@ impl Postmaster {
         self.state = PmState::Run;
         self.fatal_error = false;
         self.abort_start = None;
-        lockfile::set_line(&self.lock_path, lockfile::LINE_PM_STATUS, lockfile::STATUS_READY);
+        lockfile::set_line(
+            &self.lock_path,
+            lockfile::LINE_PM_STATUS,
+            lockfile::STATUS_READY,
+        );
         elog::log("database system is ready to accept connections");
-        if !self.children.iter().any(|c| c.kind == ChildKind::Checkpointer) {
+        if !self
+            .children
+            .iter()
+            .any(|c| c.kind == ChildKind::Checkpointer)
+        {
             self.start_checkpointer();
         }
     }
 
     fn timers(&mut self) {
         if let Some(t) = self.abort_start {
-            if !self.sigkill_sent && t.elapsed() >= SIGKILL_CHILDREN_AFTER && !self.children.is_empty() {
+            if !self.sigkill_sent
+                && t.elapsed() >= SIGKILL_CHILDREN_AFTER
+                && !self.children.is_empty()
+            {
                 elog::log("issuing SIGKILL to recalcitrant children");
                 self.signal_children(libc::SIGKILL, |_| true);
                 self.sigkill_sent = true;
@@ -449,7 +555,9 @@ impl Postmaster {
             self.last_lock_check = Instant::now();
             if let Err(why) = lockfile::still_ours(&self.lock_path) {
                 elog::log(why);
-                elog::log("performing immediate shutdown because data directory lock file is invalid");
+                elog::log(
+                    "performing immediate shutdown because data directory lock file is invalid",
+                );
                 signals::raise_flag(libc::SIGQUIT);
             }
         }
@@ -462,11 +570,16 @@ impl Postmaster {
     /// Moves the state machine; returns an exit code when the postmaster
     /// should exit.
     fn advance(&mut self) -> Option<i32> {
-        if self.shutdown == Shutdown::Smart && self.state == PmState::Run && self.count(|c| c.kind == ChildKind::Backend) == 0 {
+        if self.shutdown == Shutdown::Smart
+            && self.state == PmState::Run
+            && self.count(|c| c.kind == ChildKind::Backend) == 0
+        {
             self.state = PmState::StopBackends;
         }
         if self.state == PmState::StopBackends {
-            self.signal_children(libc::SIGTERM, |c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup));
+            self.signal_children(libc::SIGTERM, |c| {
+                matches!(c.kind, ChildKind::Backend | ChildKind::Startup)
+            });
             self.state = PmState::WaitBackends;
         }
         if self.state == PmState::WaitBackends {
@@ -474,10 +587,15 @@ impl Postmaster {
                 if self.children.is_empty() {
                     self.state = PmState::NoChildren;
                 }
-            } else if self.count(|c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup)) == 0 {
+            } else if self.count(|c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup)) == 0
+            {
                 // Backends are gone: the checkpointer writes the shutdown
                 // checkpoint and exits.
-                if !self.children.iter().any(|c| c.kind == ChildKind::Checkpointer) {
+                if !self
+                    .children
+                    .iter()
+                    .any(|c| c.kind == ChildKind::Checkpointer)
+                {
                     self.start_checkpointer();
                 }
                 self.signal_children(libc::SIGUSR2, |c| c.kind == ChildKind::Checkpointer);
@@ -513,7 +631,11 @@ impl Postmaster {
         }
         match Shared::create(&self.settings, &self.data_dir, self.port) {
             Ok(sh) => {
-                lockfile::set_line(&self.lock_path, lockfile::LINE_SHMEM_KEY, &lockfile::shmem_line(sh.key(), sh.id()));
+                lockfile::set_line(
+                    &self.lock_path,
+                    lockfile::LINE_SHMEM_KEY,
+                    &lockfile::shmem_line(sh.key(), sh.id()),
+                );
                 self.shared = Some(sh);
             }
             Err(e) => {
@@ -549,7 +671,9 @@ impl Postmaster {
         for i in 0..self.listeners.len() {
             // Bounded per wake-up so signals are not starved by a flood.
             for _ in 0..64 {
-                let Some((sock, peer)) = sockets::accept(&self.listeners[i]) else { break };
+                let Some((sock, peer)) = sockets::accept(&self.listeners[i]) else {
+                    break;
+                };
                 self.fork_backend(sock, peer);
             }
         }
@@ -592,11 +716,22 @@ impl Postmaster {
             elog::log(format!("could not fork new process for connection: {err}"));
             // The old protocol's error format, as PostgreSQL: one try, non-blocking.
             let msg = format!("Ecould not fork new process for connection: {err}\n\0");
-            unsafe { libc::send(sock.as_raw_fd(), msg.as_ptr() as *const libc::c_void, msg.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+            unsafe {
+                libc::send(
+                    sock.as_raw_fd(),
+                    msg.as_ptr() as *const libc::c_void,
+                    msg.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
             return;
         }
         if pid == 0 {
-            let pipe = self.become_child(if cac == Cac::Ok { "client backend" } else { "dead-end client backend" });
+            let pipe = self.become_child(if cac == Cac::Ok {
+                "client backend"
+            } else {
+                "dead-end client backend"
+            });
             let env = BackendEnv {
                 socket: Some(sock),
                 peer,
@@ -614,14 +749,26 @@ impl Postmaster {
             backend::run(env);
         }
         drop(sock);
-        let kind = if cac == Cac::Ok { ChildKind::Backend } else { ChildKind::DeadEnd };
-        self.children.push(Child { pid, kind, cancel_key });
+        let kind = if cac == Cac::Ok {
+            ChildKind::Backend
+        } else {
+            ChildKind::DeadEnd
+        };
+        self.children.push(Child {
+            pid,
+            kind,
+            cancel_key,
+        });
     }
 
     fn fork_aux(&mut self, kind: ChildKind) {
         let pid = unsafe { libc::fork() };
         if pid < 0 {
-            elog::log(format!("could not fork {}: {}", kind.describe(), std::io::Error::last_os_error()));
+            elog::log(format!(
+                "could not fork {}: {}",
+                kind.describe(),
+                std::io::Error::last_os_error()
+            ));
             return;
         }
         if pid == 0 {
@@ -642,7 +789,11 @@ impl Postmaster {
                 _ => auxproc::checkpointer_main(env),
             }
         }
-        self.children.push(Child { pid, kind, cancel_key: 0 });
+        self.children.push(Child {
+            pid,
+            kind,
+            cancel_key: 0,
+        });
     }
 
     fn start_startup_process(&mut self) {
@@ -658,9 +809,9 @@ impl Postmaster {
         if let Some(sh) = self.shared.take() {
             sh.destroy();
         }
-        for l in &self.listeners {
-            unsafe { libc::close(l.fd()) };
-        }
+        // Dropping the sockets closes them (closing by hand as well would
+        // close a descriptor twice).
+        self.listeners.clear();
         for f in self.socket_files.iter().rev() {
             let _ = std::fs::remove_file(f);
         }
@@ -676,7 +827,9 @@ pub static PM_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::
 
 /// `postmaster.opts`: how this server was started, for `pg_ctl restart`.
 fn write_opts_file(data_dir: &Path, opts: &ServerOptions) {
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "tusk".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "tusk".into());
     let mut line = exe;
     for a in &opts.argv {
         line.push_str(&format!(" \"{a}\""));

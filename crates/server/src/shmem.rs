@@ -70,8 +70,15 @@ impl ChildShared {
 }
 
 fn datadir_id(data_dir: &Path) -> Result<(u64, u64), PgError> {
-    let m = std::fs::metadata(data_dir)
-        .map_err(|e| PgError::fatal(sqlstate::IO_ERROR, format!("could not stat data directory \"{}\": {e}", data_dir.display())))?;
+    let m = std::fs::metadata(data_dir).map_err(|e| {
+        PgError::fatal(
+            sqlstate::IO_ERROR,
+            format!(
+                "could not stat data directory \"{}\": {e}",
+                data_dir.display()
+            ),
+        )
+    })?;
     Ok((m.dev(), m.ino()))
 }
 
@@ -82,23 +89,37 @@ impl Shared {
         let mmap = is_mmap(settings);
         let huge = settings.str("huge_pages");
         if !mmap && huge == "on" {
-            return Err(PgError::fatal(sqlstate::FEATURE_NOT_SUPPORTED, "huge pages not supported with the current shared_memory_type setting")
-                .with_hint("Set shared_memory_type = mmap to use huge pages, or huge_pages = try."));
+            return Err(PgError::fatal(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "huge pages not supported with the current shared_memory_type setting",
+            )
+            .with_hint("Set shared_memory_type = mmap to use huge pages, or huge_pages = try."));
         }
         let seg_size = if mmap { HEADER_SIZE } else { layout.total };
         let areas = layout.areas.clone();
         let total = layout.total;
         let mut area_error = None;
-        let segment = tusk_ipc::keys::create_main_segment(first_key(port), seg_size, data_dir, |h: &mut ShmemHeader| {
-            h.port = port as u32;
-            h.mode = if mmap { tusk_ipc::header::MODE_MMAP } else { tusk_ipc::header::MODE_SYSV };
-            h.total_size = total as u64;
-            for a in &areas {
-                if let Err(e) = h.add_area(AreaEntry::new(a.id as u32, a.offset as u64, a.size as u64)) {
-                    area_error = Some(e.to_string());
+        let segment = tusk_ipc::keys::create_main_segment(
+            first_key(port),
+            seg_size,
+            data_dir,
+            |h: &mut ShmemHeader| {
+                h.port = port as u32;
+                h.mode = if mmap {
+                    tusk_ipc::header::MODE_MMAP
+                } else {
+                    tusk_ipc::header::MODE_SYSV
+                };
+                h.total_size = total as u64;
+                for a in &areas {
+                    if let Err(e) =
+                        h.add_area(AreaEntry::new(a.id as u32, a.offset as u64, a.size as u64))
+                    {
+                        area_error = Some(e.to_string());
+                    }
                 }
-            }
-        })
+            },
+        )
         .map_err(|e| e.to_pg_error())?;
         if let Some(e) = area_error {
             let _ = segment.remove();
@@ -129,10 +150,22 @@ impl Shared {
                 return Err(e.to_pg_error());
             }
         };
-        let sh = Shared { segment, mapping, layout, sizing, sems };
+        let sh = Shared {
+            segment,
+            mapping,
+            layout,
+            sizing,
+            sems,
+        };
         sh.procs().init();
         // SAFETY: freshly created, nobody else attached.
-        unsafe { std::ptr::write_bytes(sh.base().add(sh.layout.area(AreaId::Control).offset), 0, std::mem::size_of::<SharedControl>()) };
+        unsafe {
+            std::ptr::write_bytes(
+                sh.base().add(sh.layout.area(AreaId::Control).offset),
+                0,
+                std::mem::size_of::<SharedControl>(),
+            )
+        };
         Ok(sh)
     }
 
@@ -146,7 +179,13 @@ impl Shared {
     fn procs(&self) -> ProcArray {
         let a = self.layout.area(AreaId::ProcArray);
         // SAFETY: the area lies inside the mapping, which outlives every use.
-        unsafe { ProcArray::from_raw(self.base().add(a.offset), self.sizing.total_procs(), self.sizing.max_connections) }
+        unsafe {
+            ProcArray::from_raw(
+                self.base().add(a.offset),
+                self.sizing.total_procs(),
+                self.sizing.max_connections,
+            )
+        }
     }
 
     pub fn control(&self) -> &SharedControl {
@@ -156,7 +195,11 @@ impl Shared {
     }
 
     pub fn child_handle(&self) -> ChildShared {
-        ChildShared { procs: self.procs(), control: self.control() as *const _, sems: self.sems.clone() }
+        ChildShared {
+            procs: self.procs(),
+            control: self.control() as *const _,
+            sems: self.sems.clone(),
+        }
     }
 
     pub fn key(&self) -> i32 {
@@ -212,7 +255,10 @@ impl Shared {
             }
         }
         if let Err(e) = self.segment.remove() {
-            tusk_common::elog::log(format!("could not remove shared memory segment {}: {e}", self.segment.id()));
+            tusk_common::elog::log(format!(
+                "could not remove shared memory segment {}: {e}",
+                self.segment.id()
+            ));
         }
         drop(self.mapping);
         drop(self.segment);
@@ -223,7 +269,10 @@ impl Shared {
 /// still be attached by processes of the old server.
 pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
     let mut it = line7.split_whitespace();
-    let (Some(key), Some(id)) = (it.next().and_then(|s| s.parse::<u64>().ok()), it.next().and_then(|s| s.parse::<i32>().ok())) else {
+    let (Some(key), Some(id)) = (
+        it.next().and_then(|s| s.parse::<u64>().ok()),
+        it.next().and_then(|s| s.parse::<i32>().ok()),
+    ) else {
         return Ok(());
     };
     let dd = datadir_id(data_dir).ok();
@@ -233,11 +282,23 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
             let who = if pids.is_empty() {
                 format!("{nattch} process(es)")
             } else {
-                format!("PID {}", pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "PID {}",
+                    pids.iter()
+                        .map(|p| p.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
-            Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("pre-existing shared memory block (key {key}, ID {id}) is still in use"))
-                .with_detail(format!("It is attached by {who}."))
-                .with_hint(format!("Terminate any old server processes associated with data directory \"{}\".", data_dir.display())))
+            Err(PgError::fatal(
+                sqlstate::LOCK_FILE_EXISTS,
+                format!("pre-existing shared memory block (key {key}, ID {id}) is still in use"),
+            )
+            .with_detail(format!("It is attached by {who}."))
+            .with_hint(format!(
+                "Terminate any old server processes associated with data directory \"{}\".",
+                data_dir.display()
+            )))
         }
         _ => Ok(()),
     }

@@ -18,8 +18,16 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// The signals tusk processes react to, as indexes into the flag table.
-pub const SIGNALS: [libc::c_int; 8] =
-    [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGQUIT, libc::SIGCHLD, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPWR];
+pub const SIGNALS: [libc::c_int; 8] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGQUIT,
+    libc::SIGCHLD,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+];
 
 static PENDING: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -40,7 +48,10 @@ static QUIT_MSG_CRASH_LEN: AtomicUsize = AtomicUsize::new(0);
 static IGNORE_QUIT: AtomicBool = AtomicBool::new(false);
 
 fn index(sig: libc::c_int) -> usize {
-    SIGNALS.iter().position(|&s| s == sig).expect("registered signal")
+    SIGNALS
+        .iter()
+        .position(|&s| s == sig)
+        .expect("registered signal")
 }
 
 extern "C" fn on_signal(sig: libc::c_int) {
@@ -62,7 +73,11 @@ pub fn wake() {
     let id = SEM_ID.load(Ordering::SeqCst);
     let num = SEM_NUM.load(Ordering::SeqCst);
     if id >= 0 && num >= 0 {
-        let mut op = libc::sembuf { sem_num: num as u16, sem_op: 1, sem_flg: 0 };
+        let mut op = libc::sembuf {
+            sem_num: num as u16,
+            sem_op: 1,
+            sem_flg: 0,
+        };
         unsafe { libc::semop(id, &mut op, 1) };
     }
 }
@@ -74,14 +89,31 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
     let fd = QUIT_SOCKET.load(Ordering::SeqCst);
     if fd >= 0 {
         let reason = QUIT_REASON.load(Ordering::SeqCst);
-        let r = if reason.is_null() { 0 } else { unsafe { (*reason).load(Ordering::SeqCst) } };
-        let (p, n) = if r == tusk_storage::procarray::QUIT_REASON_CRASH {
-            (QUIT_MSG_CRASH.load(Ordering::SeqCst), QUIT_MSG_CRASH_LEN.load(Ordering::SeqCst))
+        let r = if reason.is_null() {
+            0
         } else {
-            (QUIT_MSG_IMMEDIATE.load(Ordering::SeqCst), QUIT_MSG_IMMEDIATE_LEN.load(Ordering::SeqCst))
+            unsafe { (*reason).load(Ordering::SeqCst) }
+        };
+        let (p, n) = if r == tusk_storage::procarray::QUIT_REASON_CRASH {
+            (
+                QUIT_MSG_CRASH.load(Ordering::SeqCst),
+                QUIT_MSG_CRASH_LEN.load(Ordering::SeqCst),
+            )
+        } else {
+            (
+                QUIT_MSG_IMMEDIATE.load(Ordering::SeqCst),
+                QUIT_MSG_IMMEDIATE_LEN.load(Ordering::SeqCst),
+            )
         };
         if !p.is_null() {
-            unsafe { libc::send(fd, p as *const libc::c_void, n, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+            unsafe {
+                libc::send(
+                    fd,
+                    p as *const libc::c_void,
+                    n,
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
         }
     }
     // Exit code 2 tells the postmaster this was not a clean exit, so a
@@ -106,10 +138,24 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
 /// The postmaster's handlers: every signal it uses only sets its flag.
 pub fn install_postmaster(wake_fd: i32) {
     WAKE_FD.store(wake_fd, Ordering::SeqCst);
-    for &s in &[libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGQUIT, libc::SIGCHLD, libc::SIGUSR1] {
+    for &s in &[
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGQUIT,
+        libc::SIGCHLD,
+        libc::SIGUSR1,
+    ] {
         install(s, on_signal as *const () as libc::sighandler_t, true);
     }
-    for &s in &[libc::SIGPIPE, libc::SIGUSR2, libc::SIGXFSZ, libc::SIGTTIN, libc::SIGTTOU, libc::SIGALRM] {
+    for &s in &[
+        libc::SIGPIPE,
+        libc::SIGUSR2,
+        libc::SIGXFSZ,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGALRM,
+    ] {
         install(s, libc::SIG_IGN, true);
     }
 }
@@ -124,10 +170,21 @@ pub fn install_child(wake_fd: i32) {
     }
     WAKE_FD.store(wake_fd, Ordering::SeqCst);
     SEM_ID.store(-1, Ordering::SeqCst);
-    for &s in &[libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2, libc::SIGPWR] {
+    for &s in &[
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGPWR,
+    ] {
         install(s, on_signal as *const () as libc::sighandler_t, false);
     }
-    install(libc::SIGQUIT, on_quit_child as *const () as libc::sighandler_t, false);
+    install(
+        libc::SIGQUIT,
+        on_quit_child as *const () as libc::sighandler_t,
+        false,
+    );
     install(libc::SIGCHLD, libc::SIG_DFL, false);
     install(libc::SIGPIPE, libc::SIG_IGN, false);
     if std::env::var_os("TUSK_TEST_IGNORE_SIGQUIT").is_some_and(|v| v == "1") {
@@ -145,7 +202,12 @@ pub fn set_wake_semaphore(id: i32, num: usize) {
 /// Prepares what a child's SIGQUIT handler sends to its client. The
 /// buffers are leaked on purpose: the handler may run at any moment until
 /// the process exits.
-pub fn set_quit_messages(socket_fd: i32, reason: &'static std::sync::atomic::AtomicU32, immediate: Vec<u8>, crash: Vec<u8>) {
+pub fn set_quit_messages(
+    socket_fd: i32,
+    reason: &'static std::sync::atomic::AtomicU32,
+    immediate: Vec<u8>,
+    crash: Vec<u8>,
+) {
     let imm = Box::leak(immediate.into_boxed_slice());
     let cr = Box::leak(crash.into_boxed_slice());
     QUIT_MSG_IMMEDIATE_LEN.store(imm.len(), Ordering::SeqCst);
@@ -186,14 +248,24 @@ impl SelfPipe {
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(SelfPipe { read_fd: fds[0], write_fd: fds[1] })
+        Ok(SelfPipe {
+            read_fd: fds[0],
+            write_fd: fds[1],
+        })
     }
 
     /// Empties the pipe. Done before looking at the flags, so a signal
     /// arriving meanwhile leaves a byte for the next poll.
     pub fn drain(&self) {
         let mut buf = [0u8; 64];
-        while unsafe { libc::read(self.read_fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
+        while unsafe {
+            libc::read(
+                self.read_fd,
+                buf.as_mut_ptr() as *mut libc::c_void,
+                buf.len(),
+            )
+        } > 0
+        {}
     }
 
     pub fn close(&self) {

@@ -43,13 +43,22 @@ pub struct Opened {
 
 fn resolve(entry: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
     match entry {
-        "*" => Ok(vec![SocketAddr::new(IpAddr::from([0u8; 4]), port), SocketAddr::new(IpAddr::from([0u16; 8]), port)]),
-        "0.0.0.0" | "::" => Ok(vec![SocketAddr::new(entry.parse::<IpAddr>().map_err(|e| e.to_string())?, port)]),
+        "*" => Ok(vec![
+            SocketAddr::new(IpAddr::from([0u8; 4]), port),
+            SocketAddr::new(IpAddr::from([0u16; 8]), port),
+        ]),
+        "0.0.0.0" | "::" => Ok(vec![SocketAddr::new(
+            entry.parse::<IpAddr>().map_err(|e| e.to_string())?,
+            port,
+        )]),
         _ => {
             if let Ok(ip) = entry.parse::<IpAddr>() {
                 return Ok(vec![SocketAddr::new(ip, port)]);
             }
-            let mut v: Vec<SocketAddr> = (entry, port).to_socket_addrs().map_err(|e| e.to_string())?.collect();
+            let mut v: Vec<SocketAddr> = (entry, port)
+                .to_socket_addrs()
+                .map_err(|e| e.to_string())?
+                .collect();
             v.dedup();
             Ok(v)
         }
@@ -57,7 +66,11 @@ fn resolve(entry: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
 }
 
 fn tcp_listener(addr: SocketAddr, backlog: i32) -> std::io::Result<Socket> {
-    let domain = if addr.is_ipv4() { Domain::IPV4 } else { Domain::IPV6 };
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
     let s = Socket::new(domain, Type::STREAM.cloexec(), None)?;
     s.set_reuse_address(true)?;
     if addr.is_ipv6() {
@@ -90,14 +103,25 @@ pub fn open_all(
     data_dir: &Path,
     start_time: i64,
 ) -> Result<Opened, PgError> {
-    let mut opened = Opened { listeners: Vec::new(), first_listen_addr: String::new(), first_socket_dir: String::new(), socket_files: Vec::new() };
+    let mut opened = Opened {
+        listeners: Vec::new(),
+        first_listen_addr: String::new(),
+        first_socket_dir: String::new(),
+        socket_files: Vec::new(),
+    };
     let mut tcp_wanted = false;
-    for entry in listen_addresses.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for entry in listen_addresses
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         tcp_wanted = true;
         let addrs = match resolve(entry, port) {
             Ok(a) => a,
             Err(e) => {
-                elog::warning(format!("could not translate host name \"{entry}\", service \"{port}\" to address: {e}"));
+                elog::warning(format!(
+                    "could not translate host name \"{entry}\", service \"{port}\" to address: {e}"
+                ));
                 continue;
             }
         };
@@ -107,14 +131,25 @@ pub fn open_all(
                     if opened.first_listen_addr.is_empty() {
                         opened.first_listen_addr = entry.to_string();
                     }
-                    elog::log(format!("listening on {} address \"{}\", port {port}", if addr.is_ipv4() { "IPv4" } else { "IPv6" }, addr.ip()));
-                    opened.listeners.push(Listener { socket: s, kind: ListenKind::Tcp(addr) });
+                    elog::log(format!(
+                        "listening on {} address \"{}\", port {port}",
+                        if addr.is_ipv4() { "IPv4" } else { "IPv6" },
+                        addr.ip()
+                    ));
+                    opened.listeners.push(Listener {
+                        socket: s,
+                        kind: ListenKind::Tcp(addr),
+                    });
                 }
                 Err(e) => {
                     let mut w = PgError::new(
                         tusk_common::Severity::Warning,
                         sqlstate::WARNING,
-                        format!("could not bind {} address \"{}\": {e}", if addr.is_ipv4() { "IPv4" } else { "IPv6" }, addr.ip()),
+                        format!(
+                            "could not bind {} address \"{}\": {e}",
+                            if addr.is_ipv4() { "IPv4" } else { "IPv6" },
+                            addr.ip()
+                        ),
                     );
                     if e.kind() == std::io::ErrorKind::AddrInUse {
                         w = w.with_hint(format!("Is another postmaster already running on port {port}? If not, wait a few seconds and retry."));
@@ -125,10 +160,19 @@ pub fn open_all(
         }
     }
     if tcp_wanted && opened.listeners.is_empty() {
-        return Err(PgError::fatal(sqlstate::CONNECTION_FAILURE, "could not create any TCP/IP sockets")
-            .with_hint(format!("Check listen_addresses (\"{listen_addresses}\") and that port {port} is free.")));
+        return Err(PgError::fatal(
+            sqlstate::CONNECTION_FAILURE,
+            "could not create any TCP/IP sockets",
+        )
+        .with_hint(format!(
+            "Check listen_addresses (\"{listen_addresses}\") and that port {port} is free."
+        )));
     }
-    for dir in socket_dirs.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for dir in socket_dirs
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let dir_path = Path::new(dir);
         let lock = crate::lockfile::create_socket_lock(dir_path, port, data_dir, start_time)?;
         let sock_path = dir_path.join(format!(".s.PGSQL.{port}"));
@@ -136,23 +180,36 @@ pub fn open_all(
         let _ = std::fs::remove_file(&sock_path);
         match unix_listener(&sock_path, backlog, socket_mode) {
             Ok(s) => {
-                elog::log(format!("listening on Unix socket \"{}\"", sock_path.display()));
+                elog::log(format!(
+                    "listening on Unix socket \"{}\"",
+                    sock_path.display()
+                ));
                 if opened.first_socket_dir.is_empty() {
                     opened.first_socket_dir = dir.to_string();
                 }
-                opened.listeners.push(Listener { socket: s, kind: ListenKind::Unix(sock_path.clone()) });
+                opened.listeners.push(Listener {
+                    socket: s,
+                    kind: ListenKind::Unix(sock_path.clone()),
+                });
                 opened.socket_files.push(sock_path);
                 opened.socket_files.push(lock);
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&lock);
-                elog::warning(format!("could not create Unix-domain socket in directory \"{dir}\": {e}"));
+                elog::warning(format!(
+                    "could not create Unix-domain socket in directory \"{dir}\": {e}"
+                ));
             }
         }
     }
     if opened.listeners.is_empty() {
-        return Err(PgError::fatal(sqlstate::CONNECTION_FAILURE, "no socket created for listening")
-            .with_hint("Set listen_addresses or unix_socket_directories to something this server can open."));
+        return Err(PgError::fatal(
+            sqlstate::CONNECTION_FAILURE,
+            "no socket created for listening",
+        )
+        .with_hint(
+            "Set listen_addresses or unix_socket_directories to something this server can open.",
+        ));
     }
     Ok(opened)
 }

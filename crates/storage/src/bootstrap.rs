@@ -41,7 +41,10 @@ pub fn write_initial(data_dir: &Path, superuser: &str) -> io::Result<()> {
         g.join("pg_authid"),
         format!("# oid name superuser\n{BOOTSTRAP_SUPERUSER_OID} {superuser} t\n"),
     )?;
-    std::fs::write(g.join("pg_database"), "# oid name\n1 template1\n4 template0\n5 postgres\n")
+    std::fs::write(
+        g.join("pg_database"),
+        "# oid name\n1 template1\n4 template0\n5 postgres\n",
+    )
 }
 
 fn lines(path: &Path) -> io::Result<Vec<Vec<String>>> {
@@ -58,7 +61,11 @@ pub fn roles(data_dir: &Path) -> io::Result<Vec<Role>> {
     Ok(lines(&data_dir.join("global").join("pg_authid"))?
         .into_iter()
         .filter_map(|f| {
-            Some(Role { oid: f.first()?.parse().ok()?, name: f.get(1)?.clone(), superuser: f.get(2).map(|s| s == "t").unwrap_or(false) })
+            Some(Role {
+                oid: f.first()?.parse().ok()?,
+                name: f.get(1)?.clone(),
+                superuser: f.get(2).map(|s| s == "t").unwrap_or(false),
+            })
         })
         .collect())
 }
@@ -66,7 +73,12 @@ pub fn roles(data_dir: &Path) -> io::Result<Vec<Role>> {
 pub fn databases(data_dir: &Path) -> io::Result<Vec<Database>> {
     Ok(lines(&data_dir.join("global").join("pg_database"))?
         .into_iter()
-        .filter_map(|f| Some(Database { oid: f.first()?.parse().ok()?, name: f.get(1)?.clone() }))
+        .filter_map(|f| {
+            Some(Database {
+                oid: f.first()?.parse().ok()?,
+                name: f.get(1)?.clone(),
+            })
+        })
         .collect())
 }
 
@@ -79,8 +91,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("global")).unwrap();
         write_initial(d.path(), "alice").unwrap();
-        assert_eq!(roles(d.path()).unwrap(), vec![Role { oid: 10, name: "alice".into(), superuser: true }]);
-        let dbs: Vec<String> = databases(d.path()).unwrap().into_iter().map(|d| d.name).collect();
+        assert_eq!(
+            roles(d.path()).unwrap(),
+            vec![Role {
+                oid: 10,
+                name: "alice".into(),
+                superuser: true
+            }]
+        );
+        let dbs: Vec<String> = databases(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.name)
+            .collect();
         assert_eq!(dbs, ["template1", "template0", "postgres"]);
     }
 }

@@ -98,8 +98,15 @@ pub struct ControlFile {
 /// Why the control file could not be used.
 #[derive(Debug)]
 pub enum ControlError {
-    Io { path: PathBuf, op: &'static str, err: io::Error },
-    Corrupt { path: PathBuf, reason: String },
+    Io {
+        path: PathBuf,
+        op: &'static str,
+        err: io::Error,
+    },
+    Corrupt {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for ControlError {
@@ -129,7 +136,9 @@ impl ControlFile {
         let now = tusk_common::time::now_micros();
         // PostgreSQL's recipe: seconds in the high bits, microseconds and
         // the pid below, so two clusters made at once still differ.
-        let sysid = ((now as u64 / 1_000_000) << 32) | (((now as u64 % 1_000_000) << 12) & 0xFFFF_F000) | (std::process::id() as u64 & 0xFFF);
+        let sysid = ((now as u64 / 1_000_000) << 32)
+            | (((now as u64 % 1_000_000) << 12) & 0xFFFF_F000)
+            | (std::process::id() as u64 & 0xFFF);
         ControlFile {
             state: DbState::Shutdowned,
             system_identifier: sysid,
@@ -151,16 +160,23 @@ impl ControlFile {
         b[OFF_REDO..OFF_REDO + 8].copy_from_slice(&self.redo_lsn.to_le_bytes());
         b[OFF_NEXT_XID..OFF_NEXT_XID + 8].copy_from_slice(&self.next_xid.to_le_bytes());
         b[OFF_PG_MAJOR..OFF_PG_MAJOR + 4].copy_from_slice(&15u32.to_le_bytes());
-        b[OFF_BLCKSZ..OFF_BLCKSZ + 4].copy_from_slice(&(crate::layout::BLCKSZ as u32).to_le_bytes());
+        b[OFF_BLCKSZ..OFF_BLCKSZ + 4]
+            .copy_from_slice(&(crate::layout::BLCKSZ as u32).to_le_bytes());
         let crc = crc32c::crc32c(&b[..OFF_CRC]);
         b[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
     pub fn decode(b: &[u8], path: &Path) -> Result<ControlFile, ControlError> {
-        let corrupt = |reason: String| ControlError::Corrupt { path: path.to_path_buf(), reason };
+        let corrupt = |reason: String| ControlError::Corrupt {
+            path: path.to_path_buf(),
+            reason,
+        };
         if b.len() != CONTROL_FILE_SIZE {
-            return Err(corrupt(format!("size is {} bytes, expected {CONTROL_FILE_SIZE}", b.len())));
+            return Err(corrupt(format!(
+                "size is {} bytes, expected {CONTROL_FILE_SIZE}",
+                b.len()
+            )));
         }
         if &b[OFF_MAGIC..OFF_MAGIC + 8] != CONTROL_MAGIC {
             return Err(corrupt("wrong magic number".into()));
@@ -170,13 +186,18 @@ impl ControlFile {
         let stored = u32_at(OFF_CRC);
         let computed = crc32c::crc32c(&b[..OFF_CRC]);
         if stored != computed {
-            return Err(corrupt(format!("incorrect checksum (stored {stored:08x}, computed {computed:08x})")));
+            return Err(corrupt(format!(
+                "incorrect checksum (stored {stored:08x}, computed {computed:08x})"
+            )));
         }
         let version = u32_at(OFF_VERSION);
         if version != CONTROL_VERSION {
-            return Err(corrupt(format!("format version {version}, this server reads {CONTROL_VERSION}")));
+            return Err(corrupt(format!(
+                "format version {version}, this server reads {CONTROL_VERSION}"
+            )));
         }
-        let state = DbState::from_u32(u32_at(OFF_STATE)).ok_or_else(|| corrupt("unknown cluster state".into()))?;
+        let state = DbState::from_u32(u32_at(OFF_STATE))
+            .ok_or_else(|| corrupt("unknown cluster state".into()))?;
         Ok(ControlFile {
             state,
             system_identifier: u64_at(OFF_SYSID),
@@ -192,7 +213,11 @@ impl ControlFile {
         let mut buf = Vec::with_capacity(CONTROL_FILE_SIZE);
         File::open(&p)
             .and_then(|mut f| f.read_to_end(&mut buf))
-            .map_err(|err| ControlError::Io { path: p.clone(), op: "read", err })?;
+            .map_err(|err| ControlError::Io {
+                path: p.clone(),
+                op: "read",
+                err,
+            })?;
         ControlFile::decode(&buf, &p)
     }
 
@@ -234,7 +259,9 @@ mod tests {
         let mut b = c.encode();
         assert_eq!(ControlFile::decode(&b, Path::new("x")).unwrap(), c);
         b[OFF_STATE] ^= 1;
-        let e = ControlFile::decode(&b, Path::new("x")).unwrap_err().to_string();
+        let e = ControlFile::decode(&b, Path::new("x"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("incorrect checksum"), "{e}");
         assert!(ControlFile::decode(&b[..100], Path::new("x")).is_err());
     }
@@ -244,8 +271,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("global")).unwrap();
         ControlFile::new_cluster().write(d.path(), true).unwrap();
-        assert!(ControlFile::new_cluster().write(d.path(), true).is_err(), "create must not overwrite");
+        assert!(
+            ControlFile::new_cluster().write(d.path(), true).is_err(),
+            "create must not overwrite"
+        );
         ControlFile::update_state(d.path(), DbState::InProduction).unwrap();
-        assert_eq!(ControlFile::read(d.path()).unwrap().state, DbState::InProduction);
+        assert_eq!(
+            ControlFile::read(d.path()).unwrap().state,
+            DbState::InProduction
+        );
     }
 }

@@ -159,7 +159,11 @@ impl Layout {
     pub fn area_sizes(z: &Sizing) -> Vec<(AreaId, usize, usize)> {
         vec![
             (AreaId::Control, std::mem::size_of::<SharedControl>(), 64),
-            (AreaId::ProcArray, z.total_procs() * std::mem::size_of::<ProcSlot>(), 64),
+            (
+                AreaId::ProcArray,
+                z.total_procs() * std::mem::size_of::<ProcSlot>(),
+                64,
+            ),
             (
                 AreaId::LockTable,
                 z.max_locks_per_transaction
@@ -167,11 +171,19 @@ impl Layout {
                     * std::mem::size_of::<LockSlot>(),
                 64,
             ),
-            (AreaId::BufferDescriptors, z.shared_buffers * BUFFER_DESC_SIZE, 64),
+            (
+                AreaId::BufferDescriptors,
+                z.shared_buffers * BUFFER_DESC_SIZE,
+                64,
+            ),
             (AreaId::BufferPages, z.shared_buffers * BLCKSZ, 4096),
             // WAL pages plus one page-sized block of insert/flush state.
             (AreaId::WalBuffers, (z.wal_buffers + 1) * XLOG_BLCKSZ, 4096),
-            (AreaId::CommitStatus, commit_status_pages(z.shared_buffers) * BLCKSZ, 4096),
+            (
+                AreaId::CommitStatus,
+                commit_status_pages(z.shared_buffers) * BLCKSZ,
+                4096,
+            ),
         ]
     }
 
@@ -185,11 +197,19 @@ impl Layout {
             areas.push(Area { id, offset, size });
             offset += size;
         }
-        Layout { header_size, areas, total: align(offset, BLCKSZ) }
+        Layout {
+            header_size,
+            areas,
+            total: align(offset, BLCKSZ),
+        }
     }
 
     pub fn area(&self, id: AreaId) -> Area {
-        *self.areas.iter().find(|a| a.id == id).expect("every AreaId is placed by Layout::compute")
+        *self
+            .areas
+            .iter()
+            .find(|a| a.id == id)
+            .expect("every AreaId is placed by Layout::compute")
     }
 }
 

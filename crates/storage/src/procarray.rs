@@ -238,9 +238,13 @@ impl ProcSlot {
         is_superuser: bool,
         backend_start: i64,
     ) {
-        self.is_superuser.store(is_superuser as u32, Ordering::Release);
+        self.is_superuser
+            .store(is_superuser as u32, Ordering::Release);
         self.backend_start.store(backend_start, Ordering::Release);
-        self.client_port.store(client.map(|c| c.port() as i32).unwrap_or(-1), Ordering::Release);
+        self.client_port.store(
+            client.map(|c| c.port() as i32).unwrap_or(-1),
+            Ordering::Release,
+        );
         self.write_text(|t| {
             put(&mut t.datname, datname);
             put(&mut t.usename, usename);
@@ -310,7 +314,9 @@ impl ProcSlot {
             }
             let opt = |v: i64| if v == 0 { None } else { Some(v) };
             let client_addr = match text.client_family {
-                4 => Some(std::net::IpAddr::from(<[u8; 4]>::try_from(&text.client_addr[..4]).ok()?)),
+                4 => Some(std::net::IpAddr::from(
+                    <[u8; 4]>::try_from(&text.client_addr[..4]).ok()?,
+                )),
                 6 => Some(std::net::IpAddr::from(text.client_addr)),
                 _ => None,
             };
@@ -325,7 +331,11 @@ impl ProcSlot {
                 datname: get(&text.datname),
                 usename: get(&text.usename),
                 application_name: get(&text.application_name),
-                client_port: if client_addr.is_some() { Some(port) } else { None },
+                client_port: if client_addr.is_some() {
+                    Some(port)
+                } else {
+                    None
+                },
                 client_addr,
                 backend_start: opt(self.backend_start.load(Ordering::Acquire)),
                 xact_start: opt(self.xact_start.load(Ordering::Acquire)),
@@ -394,7 +404,11 @@ impl ProcArray {
     /// every use of the returned view (shared memory stays mapped for the
     /// life of the process).
     pub unsafe fn from_raw(base: *mut u8, len: usize, max_connections: usize) -> ProcArray {
-        ProcArray { base: base as *const ProcSlot, len, max_connections }
+        ProcArray {
+            base: base as *const ProcSlot,
+            len,
+            max_connections,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -418,19 +432,30 @@ impl ProcArray {
     /// Claims a client slot for `pid`. The reserved-slot rule is checked
     /// after claiming, as PostgreSQL does, so two racing backends cannot
     /// both slip into the last unreserved slot.
-    pub fn acquire_backend(&self, pid: i32, is_superuser: bool, reserved: usize) -> Result<usize, SlotError> {
+    pub fn acquire_backend(
+        &self,
+        pid: i32,
+        is_superuser: bool,
+        reserved: usize,
+    ) -> Result<usize, SlotError> {
         let mut claimed = None;
         for i in 0..self.max_connections {
             let s = self.slot(i);
-            if s.pid.compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                s.kind.store(ProcKind::ClientBackend as u32, Ordering::Release);
+            if s.pid
+                .compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                s.kind
+                    .store(ProcKind::ClientBackend as u32, Ordering::Release);
                 claimed = Some(i);
                 break;
             }
         }
         let i = claimed.ok_or(SlotError::TooMany)?;
         if !is_superuser && reserved > 0 {
-            let free = (0..self.max_connections).filter(|&j| self.slot(j).pid() == 0).count();
+            let free = (0..self.max_connections)
+                .filter(|&j| self.slot(j).pid() == 0)
+                .count();
             if free < reserved {
                 self.release(i);
                 return Err(SlotError::Reserved);
@@ -479,7 +504,11 @@ impl ProcArray {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionError {
     /// The area does not lie inside the mapped region.
-    OutOfBounds { offset: u64, size: u64, region_size: usize },
+    OutOfBounds {
+        offset: u64,
+        size: u64,
+        region_size: usize,
+    },
     /// The area's offset is not aligned for [`ProcSlot`].
     Misaligned { offset: u64, align: usize },
 }
@@ -519,10 +548,19 @@ pub const fn slots_in_area(area_size: usize) -> usize {
 /// # Safety
 /// `base` must point to `region_size` readable bytes of a mapping that
 /// stays mapped during the call.
-pub unsafe fn snapshot_in_region(base: *const u8, region_size: usize, offset: u64, size: u64) -> Result<Vec<ProcInfo>, RegionError> {
+pub unsafe fn snapshot_in_region(
+    base: *const u8,
+    region_size: usize,
+    offset: u64,
+    size: u64,
+) -> Result<Vec<ProcInfo>, RegionError> {
     let end = offset.checked_add(size);
     if end.is_none_or(|e| e > region_size as u64) {
-        return Err(RegionError::OutOfBounds { offset, size, region_size });
+        return Err(RegionError::OutOfBounds {
+            offset,
+            size,
+            region_size,
+        });
     }
     let align = std::mem::align_of::<ProcSlot>();
     if !(base as usize + offset as usize).is_multiple_of(align) {
@@ -578,7 +616,10 @@ mod tests {
         let snap = pa.snapshot();
         assert_eq!(snap.len(), 1);
         let p = &snap[0];
-        assert_eq!((p.pid, p.datname.as_str(), p.usename.as_str()), (42, "postgres", "alice"));
+        assert_eq!(
+            (p.pid, p.datname.as_str(), p.usename.as_str()),
+            (42, "postgres", "alice")
+        );
         assert_eq!(p.application_name, "é".repeat(31));
         assert_eq!(p.client_addr, Some(addr.ip()));
         assert_eq!(p.client_port, Some(5555));
@@ -597,8 +638,10 @@ mod tests {
         let pa = unsafe { ProcArray::from_raw(base.add(offset), total, 1) };
         pa.init();
         let i = pa.acquire_backend(4242, false, 0).unwrap();
-        pa.slot(i).set_identity("postgres", "bob", "blocker", None, false, 5);
-        pa.slot(i).set_state(BackendState::IdleInTransaction, Some("BEGIN"), 6);
+        pa.slot(i)
+            .set_identity("postgres", "bob", "blocker", None, false, 5);
+        pa.slot(i)
+            .set_state(BackendState::IdleInTransaction, Some("BEGIN"), 6);
         pa.slot(i).set_xact_start(6);
         pa.acquire_aux(ProcKind::Checkpointer, 77);
         let region = mem.len() * 8;
@@ -606,12 +649,16 @@ mod tests {
         assert_eq!(slots_in_area(total * slot), total);
         let snap = unsafe { snapshot_in_region(base, region, offset as u64, size) }.unwrap();
         assert_eq!(snap.len(), 2);
-        assert_eq!((snap[0].pid, snap[0].kind, snap[0].application_name.as_str()), (4242, ProcKind::ClientBackend, "blocker"));
+        assert_eq!(
+            (snap[0].pid, snap[0].kind, snap[0].application_name.as_str()),
+            (4242, ProcKind::ClientBackend, "blocker")
+        );
         assert_eq!(snap[0].state, BackendState::IdleInTransaction);
         assert_eq!(snap[0].xact_start, Some(6));
         assert_eq!((snap[1].pid, snap[1].kind), (77, ProcKind::Checkpointer));
         // A header that claims more than the region holds is refused.
-        let e = unsafe { snapshot_in_region(base, region, offset as u64, region as u64) }.unwrap_err();
+        let e =
+            unsafe { snapshot_in_region(base, region, offset as u64, region as u64) }.unwrap_err();
         assert!(matches!(e, RegionError::OutOfBounds { .. }), "{e}");
         assert!(e.to_string().contains("does not fit"));
         let e = unsafe { snapshot_in_region(base, region, u64::MAX - 1, 8) }.unwrap_err();

@@ -25,17 +25,20 @@ enum Command {
     Init(InitArgs),
     /// Run the server (the postmaster) in the foreground.
     Server(ServerArgs),
-    /// Start, stop, restart, reload and query a server, as pg_ctl does (not yet available).
+    /// Start, stop, restart, reload and query a server, as pg_ctl does.
+    #[command(disable_help_flag = true)]
     Ctl {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// List and safely remove leftover System V IPC objects (not yet available).
+    /// List and safely remove leftover System V IPC objects.
+    #[command(disable_help_flag = true)]
     Ipc {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Check before start whether the kernel and limits can hold a configuration (not yet available).
+    /// Check before start whether the kernel and limits can hold a configuration.
+    #[command(disable_help_flag = true)]
     Check {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -117,7 +120,10 @@ fn server_options(m: &clap::ArgMatches, raw: Vec<String>) -> tusk_server::Server
                 match name {
                     Some(n) => ordered.push((i, n.to_string(), v.clone())),
                     None => {
-                        let (k, val) = v.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or((v.clone(), String::new()));
+                        let (k, val) = v
+                            .split_once('=')
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .unwrap_or((v.clone(), String::new()));
                         ordered.push((i, k, val));
                     }
                 }
@@ -142,22 +148,38 @@ fn server_options(m: &clap::ArgMatches, raw: Vec<String>) -> tusk_server::Server
 
 fn run_server(raw: Vec<String>) -> ExitCode {
     let normalised = normalise_server_args(raw.clone());
-    let cmd = ServerArgs::augment_args(clap::Command::new("tusk server").about("Run the tusk server (the postmaster) in the foreground"));
-    let m = cmd.try_get_matches_from(std::iter::once("tusk server".to_string()).chain(normalised)).unwrap_or_else(|e| e.exit());
+    let cmd = ServerArgs::augment_args(
+        clap::Command::new("tusk server")
+            .about("Run the tusk server (the postmaster) in the foreground"),
+    );
+    let m = cmd
+        .try_get_matches_from(std::iter::once("tusk server".to_string()).chain(normalised))
+        .unwrap_or_else(|e| e.exit());
     let opts = server_options(&m, raw);
     ExitCode::from(tusk_server::run(opts).clamp(0, 255) as u8)
 }
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    let prog = argv.first().map(|a| PathBuf::from(a).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()).unwrap_or_default();
+    let prog = argv
+        .first()
+        .map(|a| {
+            PathBuf::from(a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
     if prog == "postgres" || prog == "tusk-postgres" || prog == "postmaster" {
         return run_server(argv[1..].to_vec());
     }
     if argv.get(1).map(String::as_str) == Some("server") {
         // Parsed by hand-ordered clap matches, see run_server.
         if argv.iter().skip(2).any(|a| a == "--help") {
-            let mut cmd = ServerArgs::augment_args(clap::Command::new("tusk server").about("Run the tusk server (the postmaster) in the foreground"));
+            let mut cmd = ServerArgs::augment_args(
+                clap::Command::new("tusk server")
+                    .about("Run the tusk server (the postmaster) in the foreground"),
+            );
             let _ = cmd.print_long_help();
             return ExitCode::SUCCESS;
         }
@@ -167,7 +189,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Init(a) => match tusk_server::datadir::init(&a.data_dir, a.username.as_deref()) {
             Ok(user) => {
-                println!("The files belonging to this database system will be owned by user \"{}\".", tusk_server::datadir::os_user_name());
+                println!(
+                    "The files belonging to this database system will be owned by user \"{}\".",
+                    tusk_server::datadir::os_user_name()
+                );
                 println!("The database superuser is \"{user}\".");
                 println!("\nSuccess. You can now start the database server using:\n\n    tusk server -D {}\n", a.data_dir.display());
                 ExitCode::SUCCESS
