@@ -53,6 +53,9 @@ pub struct BackendEnv {
     /// requests are checked against it, never against shared memory.
     pub children: Vec<Child>,
     pub hba: Hba,
+    /// `-c` and short flags of the server command line: they win over
+    /// postgresql.conf on reload too.
+    pub overrides: Vec<(String, String)>,
     pub death_fd: i32,
     pub self_pipe: SelfPipe,
     pub superuser_reserved: usize,
@@ -392,6 +395,7 @@ pub struct Session {
     skip_till_sync: bool,
     in_query: bool,
     data_dir: PathBuf,
+    overrides: Vec<(String, String)>,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -621,6 +625,7 @@ impl Session {
             skip_till_sync: false,
             in_query: false,
             data_dir: env.data_dir,
+            overrides: env.overrides,
         })
     }
 
@@ -688,10 +693,15 @@ impl Session {
         Ok(())
     }
 
-    /// SIGHUP: re-read postgresql.conf for the reloadable settings.
+    /// SIGHUP: re-read postgresql.conf and apply the reloadable settings
+    /// the session has not set itself. A broken file changes nothing (the
+    /// postmaster logs why).
     fn reload_config(&mut self) {
-        if let Ok(new) = tusk_config::load(&self.data_dir, &[]) {
-            let _ = new; // Applying reloadable settings to a live session comes with the reload issue.
+        if let Ok(new) = tusk_config::load(&self.data_dir, &self.overrides) {
+            let changed = self.settings.reload(&new);
+            crate::configure_log(self.settings.settings());
+            self.send_changed(changed);
+            let _ = self.conn.flush();
         }
     }
 
@@ -1464,6 +1474,40 @@ impl Host for Session {
 
     fn is_superuser(&self) -> bool {
         self.is_superuser
+    }
+
+    fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
+        match name {
+            None => self.statements.retain(|k, _| k.is_empty()),
+            Some(n) => {
+                if self.statements.remove(n).is_none() {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{n}\" does not exist"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn discard(&mut self, what: &str) -> Result<(), PgError> {
+        if what == "ALL" {
+            if self.txn != Txn::Idle {
+                return Err(PgError::error(
+                    sqlstate::ACTIVE_SQL_TRANSACTION,
+                    "DISCARD ALL cannot run inside a transaction block",
+                ));
+            }
+            self.statements.retain(|k, _| k.is_empty());
+            self.portals.clear();
+            return self.reset(None);
+        }
+        Ok(())
+    }
+
+    fn setting_name(&self, name: &str) -> Option<String> {
+        tusk_config::find(name).map(|d| d.name.to_string())
     }
 
     fn now(&self) -> i64 {

@@ -383,28 +383,18 @@ impl Postmaster {
         elog::log("received SIGHUP, reloading configuration files");
         match tusk_config::load(&self.data_dir, &self.opts.overrides) {
             Ok(new) => {
-                for def in tusk_config::registry() {
-                    if def.context == tusk_config::Context::Postmaster
-                        && new.show(def.name) != self.settings.show(def.name)
-                    {
-                        elog::log(format!(
-                            "parameter \"{}\" cannot be changed without restarting the server",
-                            def.name
-                        ));
-                    }
+                let report = self.settings.reload_from(&new);
+                for name in report.needs_restart {
+                    elog::log(format!(
+                        "parameter \"{name}\" cannot be changed without restarting the server"
+                    ));
                 }
-                let mut merged = new;
-                // Postmaster-only settings keep their running values.
-                for def in tusk_config::registry() {
-                    if def.context == tusk_config::Context::Postmaster
-                        || def.context == tusk_config::Context::Internal
-                    {
-                        if let Some(v) = self.settings.get(def.name) {
-                            merged.set_override(def.name, v.clone());
-                        }
-                    }
+                for name in report.changed {
+                    elog::log(format!(
+                        "parameter \"{name}\" changed to \"{}\"",
+                        self.settings.show(name).unwrap_or_default()
+                    ));
                 }
-                self.settings = merged;
                 crate::configure_log(&self.settings);
             }
             Err(e) => {
@@ -742,6 +732,7 @@ impl Postmaster {
                 shared: self.shared().child_handle(),
                 children: self.children.clone(),
                 hba: self.hba.clone(),
+                overrides: self.opts.overrides.clone(),
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
                 superuser_reserved: self.settings.int("superuser_reserved_connections") as usize,
