@@ -27,6 +27,7 @@
 //! walking the key space forever.
 
 use crate::header::{PgShmemHeader, ShmemHeader, HEADER_SIZE};
+use crate::limits::{self, Exceeded, KernelView};
 use crate::sem::{self, SemCreateError, SemSet, PG_SEMA_MAGIC, SEMAS_PER_SET, TUSK_SEMA_MAGIC};
 use crate::shm::{self, fmt_report, shmat_report, shmget_report, Segment, ShmCreateError};
 use crate::sys::errno_text;
@@ -196,7 +197,25 @@ impl ShmemError {
         }
     }
 
-    /// The FATAL report, with PostgreSQL's message and SQLSTATE.
+    /// The report against a given view of the kernel, and for a refused
+    /// `shmget` the limit that was hit. Other errors are reported as by
+    /// [`ShmemError::to_pg_error`], with `None`.
+    pub fn report(&self, view: &KernelView) -> (PgError, Option<Exceeded>) {
+        match *self {
+            ShmemError::Create { key, size, errno } => {
+                let ex = limits::diagnose_shmget(errno, size as u64, view);
+                (
+                    with_diagnosis(shmget_report(errno, key, size), &ex),
+                    Some(ex),
+                )
+            }
+            _ => (self.to_pg_error(), None),
+        }
+    }
+
+    /// The FATAL report, with PostgreSQL's message and SQLSTATE. A refused
+    /// `shmget` also names the limit that was hit, its current value (the
+    /// kernel is read now) and the command that raises it.
     pub fn to_pg_error(&self) -> PgError {
         match self {
             ShmemError::DataDir { path, errno } => {
@@ -216,7 +235,7 @@ impl ShmemError {
                     "shared memory size {size} is too small: the segment header alone needs {needed} bytes"
                 ),
             ),
-            ShmemError::Create { key, size, errno } => shmget_report(*errno, *key, *size),
+            ShmemError::Create { .. } => self.report(&KernelView::read()).0,
             ShmemError::Attach { id, errno } => shmat_report(*id, *errno),
             ShmemError::HeaderWrite { id, reason } => PgError::fatal(
                 sqlstate::INTERNAL_ERROR,
@@ -258,6 +277,22 @@ impl ShmemError {
             ),
         }
     }
+}
+
+/// Adds a diagnosis to PostgreSQL's report of a failed call: its sentences
+/// after the DETAIL's "Failed system call was ...", and its hint instead of
+/// PostgreSQL's generic one (which stays when nothing better is known).
+pub(crate) fn with_diagnosis(mut e: PgError, ex: &Exceeded) -> PgError {
+    let generic = e.hint.take();
+    let (more, hint) = limits::explain(ex, generic.as_deref());
+    if !more.is_empty() {
+        e.detail = Some(match e.detail.take() {
+            Some(d) => format!("{d} {more}"),
+            None => more,
+        });
+    }
+    e.hint = hint;
+    e
 }
 
 fn in_use_report(key: i32, id: i32) -> PgError {
@@ -347,8 +382,8 @@ pub fn create_main_segment(
                     keys.next().map_err(|_| exhausted(&keys))?;
                 } else {
                     elog::log(format!(
-                        "removed leftover shared memory block (key {}, ID {id}) of data directory \"{}\": its \
-                         creator (PID {}) is gone and no process is attached",
+                        "removed leftover shared memory block (key {}, ID {id}) of data directory \"{}\": no \
+                         process is attached to it any more (it was created by PID {})",
                         key as u32,
                         datadir.display(),
                         old.creator_pid
@@ -448,8 +483,15 @@ fn sem_judge_error(e: &io::Error, id: i32) -> SemSetState {
 /// failure have been removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SemError {
-    /// `semget(key, nsems, 03600)` failed (nsems includes the marker).
-    Semget { key: i32, nsems: usize, errno: i32 },
+    /// `semget(key, nsems, 03600)` failed (nsems includes the marker);
+    /// `sets` is how many sets the caller wanted in all, which the fix
+    /// for SEMMNI/SEMMNS must make room for.
+    Semget {
+        key: i32,
+        nsems: usize,
+        errno: i32,
+        sets: usize,
+    },
     /// `semctl(id, semnum, SETVAL, value)` failed.
     Setval {
         id: i32,
@@ -473,10 +515,51 @@ impl SemError {
         }
     }
 
-    /// The FATAL report, with PostgreSQL's message.
+    /// The FATAL report, with PostgreSQL's message; for a kernel refusal
+    /// also the limit that was hit, its current value and the command that
+    /// raises it (the kernel is read now, see [`SemError::report`]).
     pub fn to_pg_error(&self) -> PgError {
+        match self {
+            SemError::Semget { .. } | SemError::Setval { .. } => self.report(&KernelView::read()).0,
+            _ => self.report_plain(),
+        }
+    }
+
+    /// The report against a given view of the kernel, and the limit that
+    /// was hit (`None` for errors that are not a kernel refusal).
+    pub fn report(&self, view: &KernelView) -> (PgError, Option<Exceeded>) {
         match *self {
-            SemError::Semget { key, nsems, errno } => sem::semget_report(key, nsems, errno),
+            SemError::Semget {
+                key,
+                nsems,
+                errno,
+                sets,
+            } => {
+                let ex = limits::diagnose_semget(errno, nsems as u64, sets as u64, view);
+                (
+                    with_diagnosis(sem::semget_report(key, nsems, errno), &ex),
+                    Some(ex),
+                )
+            }
+            SemError::Setval {
+                id,
+                semnum,
+                value,
+                errno,
+            } => {
+                let ex = limits::diagnose_setval(errno, value, view);
+                (
+                    with_diagnosis(sem::setval_report(id, semnum, value, errno), &ex),
+                    Some(ex),
+                )
+            }
+            _ => (self.report_plain(), None),
+        }
+    }
+
+    fn report_plain(&self) -> PgError {
+        match *self {
+            SemError::Semget { key, nsems, errno, .. } => sem::semget_report(key, nsems, errno),
             SemError::Setval { id, semnum, value, errno } => sem::setval_report(id, semnum, value, errno),
             SemError::Semop { id, errno } => sem::semop_report(id, errno),
             SemError::KeysExhausted { first_key, last_key } => PgError::fatal(
@@ -506,7 +589,7 @@ impl std::fmt::Display for SemError {
 impl std::error::Error for SemError {}
 
 impl SemError {
-    fn from_create(e: SemCreateError) -> SemError {
+    fn from_create(e: SemCreateError, sets: usize) -> SemError {
         match e {
             // A collision is handled by the loop; should one escape, it is
             // reported as the semget that failed.
@@ -514,8 +597,14 @@ impl SemError {
                 key,
                 nsems: SEMAS_PER_SET + 1,
                 errno,
+                sets,
             },
-            SemCreateError::Semget { key, nsems, errno } => SemError::Semget { key, nsems, errno },
+            SemCreateError::Semget { key, nsems, errno } => SemError::Semget {
+                key,
+                nsems,
+                errno,
+                sets,
+            },
             SemCreateError::Setval {
                 id,
                 semnum,
@@ -570,7 +659,7 @@ fn create_sem_sets_into(
                 continue;
             }
             Err(SemCreateError::Collision { .. }) => {}
-            Err(e) => return Err(SemError::from_create(e)),
+            Err(e) => return Err(SemError::from_create(e, nsets)),
         }
         let id = match sem::id_for_key(key) {
             Ok(Some(id)) => id,

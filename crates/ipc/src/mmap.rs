@@ -50,8 +50,38 @@ pub struct MmapError {
 }
 
 impl MmapError {
-    /// The FATAL report with PostgreSQL's message.
+    /// The FATAL report with PostgreSQL's message, the limit that was hit
+    /// (memory accounting, free huge pages), its current value read from
+    /// the kernel now, and the command that raises it.
     pub fn to_pg_error(&self) -> PgError {
+        self.report(&limits::KernelView::read()).0
+    }
+
+    /// The report against a given view of the kernel, and the limit that
+    /// was hit.
+    pub fn report(&self, view: &limits::KernelView) -> (PgError, limits::Exceeded) {
+        let ex = limits::diagnose_mmap(
+            self.errno,
+            self.size as u64,
+            self.huge_page_size.map(|n| n as u64),
+            view,
+        );
+        // PostgreSQL's hint (the request size, what to reduce) stays,
+        // after the diagnosis.
+        let plain = self.plain_report();
+        let generic = plain.hint.clone();
+        let mut e = crate::keys::with_diagnosis(plain, &ex);
+        if let (Some(g), Some(h)) = (generic, e.hint.as_mut()) {
+            if !h.contains(&g) {
+                h.push('\n');
+                h.push_str(&g);
+            }
+        }
+        (e, ex)
+    }
+
+    /// PostgreSQL's report alone.
+    fn plain_report(&self) -> PgError {
         let flags = if self.huge_page_size.is_some() {
             "MAP_SHARED|MAP_ANONYMOUS|MAP_HUGETLB"
         } else {
