@@ -234,7 +234,7 @@ mod tests {
             h.find(Some("::1".parse().unwrap()), "db", "u")
                 .unwrap()
                 .line_no(),
-            17
+            14
         );
     }
 

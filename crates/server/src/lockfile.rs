@@ -60,7 +60,22 @@ fn stale_reason(pid: i32, data_dir: &Path) -> Option<String> {
             _ => None,
         };
     }
-    // Alive. It is a postmaster of this directory only if it runs there.
+    // Alive. Is it a server at all? A recycled PID (after a reboot, or in
+    // a container) usually belongs to some unrelated program.
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmd = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let cmd = cmd.trim();
+    if !cmd.is_empty()
+        && !["tusk", "postgres", "postmaster"]
+            .iter()
+            .any(|n| cmd.contains(n))
+    {
+        return Some(format!(
+            "PID {pid} is alive but is not a tusk server (it runs \"{cmd}\")"
+        ));
+    }
+    // A server: it is a postmaster of this directory only if it runs there
+    // (every tusk postmaster chdirs to its data directory).
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
     let ours = std::fs::canonicalize(data_dir).ok()?;
     if cwd != ours {
@@ -319,7 +334,9 @@ mod tests {
     fn live_postmaster_of_this_directory_refuses() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("postmaster.pid");
+        use std::os::unix::process::CommandExt;
         let mut child = std::process::Command::new("sleep")
+            .arg0("postgres")
             .arg("30")
             .current_dir(d.path())
             .spawn()
