@@ -93,10 +93,23 @@ fn read_existing(path: &Path) -> std::io::Result<String> {
     Ok(s)
 }
 
-fn lock_error(path: &Path, hint: String) -> PgError {
+/// How PostgreSQL names a lock file in messages: the data directory's
+/// relative to the data directory (the server runs there), a socket's
+/// lock by its full path.
+fn shown(path: &Path, is_socket: bool) -> String {
+    if is_socket {
+        path.display().to_string()
+    } else {
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
+fn lock_error(path: &Path, is_socket: bool, hint: String) -> PgError {
     PgError::fatal(
         sqlstate::LOCK_FILE_EXISTS,
-        format!("lock file \"{}\" already exists", path.display()),
+        format!("lock file \"{}\" already exists", shown(path, is_socket)),
     )
     .with_hint(hint)
 }
@@ -124,7 +137,10 @@ fn create_lock(
                     let _ = std::fs::remove_file(path);
                     return Err(PgError::fatal(
                         sqlstate::IO_ERROR,
-                        format!("could not write lock file \"{}\": {e}", path.display()),
+                        format!(
+                            "could not write lock file \"{}\": {e}",
+                            shown(path, is_socket)
+                        ),
                     ));
                 }
                 return Ok(());
@@ -133,7 +149,10 @@ fn create_lock(
             Err(e) => {
                 return Err(PgError::fatal(
                     sqlstate::IO_ERROR,
-                    format!("could not create lock file \"{}\": {e}", path.display()),
+                    format!(
+                        "could not create lock file \"{}\": {e}",
+                        shown(path, is_socket)
+                    ),
                 ))
             }
         }
@@ -143,12 +162,15 @@ fn create_lock(
             Err(e) => {
                 return Err(PgError::fatal(
                     sqlstate::IO_ERROR,
-                    format!("could not open lock file \"{}\": {e}", path.display()),
+                    format!(
+                        "could not open lock file \"{}\": {e}",
+                        shown(path, is_socket)
+                    ),
                 ))
             }
         };
         if existing.is_empty() {
-            return Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("lock file \"{}\" is empty", path.display())).with_hint(
+            return Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("lock file \"{}\" is empty", shown(path, is_socket))).with_hint(
                 "Either another server is starting, or the lock file is the remnant of a previous server startup crash.",
             ));
         }
@@ -160,7 +182,7 @@ fn create_lock(
                     sqlstate::LOCK_FILE_EXISTS,
                     format!(
                         "bogus data in lock file \"{}\": \"{}\"",
-                        path.display(),
+                        shown(path, is_socket),
                         first
                     ),
                 ))
@@ -178,7 +200,7 @@ fn create_lock(
                     data_dir.display()
                 )
             };
-            return Err(lock_error(path, hint));
+            return Err(lock_error(path, is_socket, hint));
         };
         if !is_socket {
             if let Some(line7) = existing.lines().nth(LINE_SHMEM_KEY - 1) {
@@ -187,11 +209,11 @@ fn create_lock(
         }
         elog::log(format!(
             "removing stale lock file \"{}\": {why}",
-            path.display()
+            shown(path, is_socket)
         ));
         if let Err(e) = std::fs::remove_file(path) {
             if e.kind() != std::io::ErrorKind::NotFound {
-                return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not remove old lock file \"{}\": {e}", path.display()))
+                return Err(PgError::fatal(sqlstate::IO_ERROR, format!("could not remove old lock file \"{}\": {e}", shown(path, is_socket)))
                     .with_hint("The file seems accidentally left over, but it could not be removed. Please remove the file by hand and try again."));
             }
         }
@@ -200,7 +222,7 @@ fn create_lock(
         sqlstate::LOCK_FILE_EXISTS,
         format!(
             "could not create lock file \"{}\": too many attempts",
-            path.display()
+            shown(path, is_socket)
         ),
     ))
 }
