@@ -78,6 +78,7 @@ static PM_DEAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 fn interrupt_pending() -> bool {
     signals::pending(libc::SIGTERM)
         || signals::pending(libc::SIGPWR)
+        || signals::pending(libc::SIGHUP)
         || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
 }
 
@@ -308,8 +309,15 @@ fn negotiate(
                     // authentication_timeout while reading the startup packet.
                     std::process::exit(1);
                 }
-                if interrupt_pending() {
-                    std::process::exit(1);
+                if e.kind() == io::ErrorKind::Interrupted {
+                    // A reload is applied once the session exists; a
+                    // terminate request or the postmaster's death ends the
+                    // connection attempt, as in PostgreSQL.
+                    signals::take(libc::SIGHUP);
+                    if interrupt_pending() {
+                        std::process::exit(1);
+                    }
+                    continue;
                 }
                 return None;
             }
