@@ -73,6 +73,10 @@ pub struct ClientSocket {
     pub idle_wait: Option<(ProcArray, usize)>,
 }
 
+/// A reload requested while the startup packet was being read, applied
+/// once the session exists.
+static RELOAD_AFTER_STARTUP: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 static PM_DEAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn interrupt_pending() -> bool {
@@ -313,7 +317,9 @@ fn negotiate(
                     // A reload is applied once the session exists; a
                     // terminate request or the postmaster's death ends the
                     // connection attempt, as in PostgreSQL.
-                    signals::take(libc::SIGHUP);
+                    if signals::take(libc::SIGHUP) {
+                        RELOAD_AFTER_STARTUP.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
                     if interrupt_pending() {
                         std::process::exit(1);
                     }
@@ -714,6 +720,9 @@ impl Session {
     }
 
     fn main_loop(&mut self) -> ! {
+        if RELOAD_AFTER_STARTUP.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            self.reload_config();
+        }
         self.ready_for_query();
         loop {
             if !self.skip_till_sync || self.conn.should_flush() {
