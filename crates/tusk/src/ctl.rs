@@ -1347,7 +1347,11 @@ fn holder_line(h: &Holder, width: usize) -> String {
 }
 
 fn or_dash(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
 }
 
 fn truncate(s: &str, width: usize) -> String {
@@ -1653,16 +1657,12 @@ mod tests {
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(
-            parse_duration("fast")
-                .unwrap_err()
-                .contains("not a duration")
-        );
-        assert!(
-            parse_duration("3d")
-                .unwrap_err()
-                .contains("unknown unit \"d\"")
-        );
+        assert!(parse_duration("fast")
+            .unwrap_err()
+            .contains("not a duration"));
+        assert!(parse_duration("3d")
+            .unwrap_err()
+            .contains("unknown unit \"d\""));
         assert!(parse_duration("").is_err());
     }
 
@@ -1693,36 +1693,24 @@ mod tests {
                 limit: Duration::from_secs(1)
             }]
         );
-        assert!(
-            parse_ladder("fast:10s,smart:5s", d)
-                .unwrap_err()
-                .contains("only escalates")
-        );
-        assert!(
-            parse_ladder("smart:1s,smart:2s", d)
-                .unwrap_err()
-                .contains("does not escalate")
-        );
-        assert!(
-            parse_ladder("smart,fast", d)
-                .unwrap_err()
-                .contains("needs a time limit")
-        );
-        assert!(
-            parse_ladder("smart:1s,,fast", d)
-                .unwrap_err()
-                .contains("empty step")
-        );
-        assert!(
-            parse_ladder("gentle:1s", d)
-                .unwrap_err()
-                .contains("unknown mode \"gentle\"")
-        );
-        assert!(
-            parse_ladder("smart:soon", d)
-                .unwrap_err()
-                .contains("not a duration")
-        );
+        assert!(parse_ladder("fast:10s,smart:5s", d)
+            .unwrap_err()
+            .contains("only escalates"));
+        assert!(parse_ladder("smart:1s,smart:2s", d)
+            .unwrap_err()
+            .contains("does not escalate"));
+        assert!(parse_ladder("smart,fast", d)
+            .unwrap_err()
+            .contains("needs a time limit"));
+        assert!(parse_ladder("smart:1s,,fast", d)
+            .unwrap_err()
+            .contains("empty step"));
+        assert!(parse_ladder("gentle:1s", d)
+            .unwrap_err()
+            .contains("unknown mode \"gentle\""));
+        assert!(parse_ladder("smart:soon", d)
+            .unwrap_err()
+            .contains("not a duration"));
     }
 
     #[test]
@@ -1749,11 +1737,9 @@ mod tests {
         assert_eq!((early.status(), early.shmem()), (None, None));
         assert_eq!(parse_pid_file("-77\n").unwrap().pid, -77);
         assert!(parse_pid_file("").unwrap_err().contains("empty"));
-        assert!(
-            parse_pid_file("abc\n")
-                .unwrap_err()
-                .contains("invalid data")
-        );
+        assert!(parse_pid_file("abc\n")
+            .unwrap_err()
+            .contains("invalid data"));
         assert!(parse_pid_file("0\n").is_err());
         assert!(parse_pid_file("99999999999\n").is_err());
     }
@@ -1880,17 +1866,15 @@ mod tests {
         .unwrap();
         assert_eq!(c.options, vec!["-p 5433", "-B 1024"]);
         assert!(c.no_wait);
-        assert!(
-            Cli::try_parse_from([
-                "tusk ctl",
-                "stop",
-                "-m",
-                "smart",
-                "--ladder",
-                "smart:1s,fast"
-            ])
-            .is_err()
-        );
+        assert!(Cli::try_parse_from([
+            "tusk ctl",
+            "stop",
+            "-m",
+            "smart",
+            "--ladder",
+            "smart:1s,fast"
+        ])
+        .is_err());
         let c = Cli::try_parse_from(["tusk ctl", "kill", "TERM", "123"]).unwrap();
         assert!(
             matches!(c.command, Cmd::Kill { ref signame, ref pid } if signame == "TERM" && pid == "123")

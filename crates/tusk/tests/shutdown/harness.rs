@@ -345,6 +345,12 @@ impl Resources {
         for f in &self.socket_files {
             assert!(!f.exists(), "{} remains\n{log}", f.display());
         }
+        // A process that aborted on its way out (a Rust runtime abort, a
+        // panic) is a bug even when the stop otherwise looked clean.
+        assert!(
+            !log.contains("fatal runtime error") && !log.contains("PANIC:"),
+            "a server process aborted:\n{log}"
+        );
     }
 }
 

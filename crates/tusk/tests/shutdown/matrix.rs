@@ -205,10 +205,6 @@ fn case(mode: Mode, client: Client) {
     );
     let log = srv.log();
     inventory.assert_all_gone(&log);
-    assert!(
-        !log.contains("fatal runtime error") && !log.contains("PANIC"),
-        "{mode:?}/{client:?}: a server process aborted\n{log}"
-    );
     let state = ControlFile::read(&data).expect("pg_control").state;
     match mode {
         // No checkpoint: the next start must recover.
