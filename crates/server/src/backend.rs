@@ -671,6 +671,9 @@ impl Session {
             Txn::InBlock => BackendState::IdleInTransaction,
             Txn::Failed => BackendState::IdleInTransactionAborted,
         };
+        if self.txn == Txn::Idle {
+            self.procs.slot(self.slot).set_xact_start(0);
+        }
         self.procs.slot(self.slot).set_state(state, None, now_pg());
         let st = self.tx_status();
         self.conn.ready_for_query(st);
@@ -866,6 +869,10 @@ impl Session {
 
     fn start_statement(&mut self, sql: &str) {
         self.in_query = true;
+        if self.txn == Txn::Idle {
+            // The statement's implicit transaction starts now.
+            self.procs.slot(self.slot).set_xact_start(now_pg());
+        }
         self.procs
             .slot(self.slot)
             .set_state(BackendState::Active, Some(sql), now_pg());

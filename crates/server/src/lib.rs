@@ -39,7 +39,9 @@ pub struct ServerOptions {
     /// `-C name`: print the setting and exit.
     pub print_settings: Vec<String>,
     pub allow_root: bool,
-    /// The arguments as given, for postmaster.opts.
+    /// The program and arguments to record in postmaster.opts, so that
+    /// `pg_ctl restart` / `tusk ctl restart` can run the same command again.
+    pub exe: String,
     pub argv: Vec<String>,
 }
 

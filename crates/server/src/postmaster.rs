@@ -671,6 +671,8 @@ impl Postmaster {
 
     /// Code that runs in every child right after fork: drop what belongs
     /// to the postmaster, watch for its death, take own signal handlers.
+    /// Runs in the child with every signal blocked (see `block_all_signals`)
+    /// and unblocks them once its own handlers are in place.
     fn become_child(&self, kind_name: &'static str) -> SelfPipe {
         for l in &self.listeners {
             unsafe { libc::close(l.fd()) };
@@ -689,6 +691,11 @@ impl Postmaster {
         }
         elog::set_backend_type(kind_name);
         crate::oom::child_adjust(&self.settings);
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        }
         pipe
     }
 
@@ -700,7 +707,11 @@ impl Postmaster {
     fn fork_backend(&mut self, sock: OwnedFd, peer: Option<std::net::SocketAddr>) {
         let cac = self.connection_state();
         let cancel_key = random_i32();
+        let old_mask = block_all_signals();
         let pid = unsafe { libc::fork() };
+        if pid != 0 {
+            restore_signals(&old_mask);
+        }
         if pid < 0 {
             let err = std::io::Error::last_os_error();
             elog::log(format!("could not fork new process for connection: {err}"));
@@ -753,7 +764,11 @@ impl Postmaster {
     }
 
     fn fork_aux(&mut self, kind: ChildKind) {
+        let old_mask = block_all_signals();
         let pid = unsafe { libc::fork() };
+        if pid != 0 {
+            restore_signals(&old_mask);
+        }
         if pid < 0 {
             elog::log(format!(
                 "could not fork {}: {}",
@@ -814,14 +829,30 @@ impl Postmaster {
     }
 }
 
+/// Blocks every signal and returns the previous mask. Children are forked
+/// with signals blocked and unblock them only after installing their own
+/// handlers: a signal sent right after fork (a shutdown request to a
+/// just-started checkpointer) is then held, not lost to the postmaster's
+/// inherited dispositions.
+fn block_all_signals() -> libc::sigset_t {
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    }
+}
+
+fn restore_signals(old: &libc::sigset_t) {
+    unsafe { libc::sigprocmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
+}
+
 pub static PM_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// `postmaster.opts`: how this server was started, for `pg_ctl restart`.
 fn write_opts_file(data_dir: &Path, opts: &ServerOptions) {
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "tusk".into());
-    let mut line = exe;
+    let mut line = opts.exe.clone();
     for a in &opts.argv {
         line.push_str(&format!(" \"{a}\""));
     }

@@ -971,6 +971,11 @@ pub fn parse_opts_line(line: &str) -> Vec<String> {
 /// data directory and --allow-root, which tusk ctl sets itself.
 pub fn restart_args(recorded: &[String]) -> Vec<String> {
     let mut out = Vec::new();
+    // postmaster.opts of `tusk server` records the subcommand too.
+    let recorded = match recorded.first() {
+        Some(first) if first == "server" => &recorded[1..],
+        _ => recorded,
+    };
     let mut it = recorded.iter();
     while let Some(a) = it.next() {
         if a == "-D" || a == "--pgdata" {

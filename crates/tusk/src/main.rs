@@ -110,7 +110,11 @@ fn normalise_server_args(args: Vec<String>) -> Vec<String> {
     out
 }
 
-fn server_options(m: &clap::ArgMatches, raw: Vec<String>) -> tusk_server::ServerOptions {
+fn server_options(
+    m: &clap::ArgMatches,
+    exe: String,
+    raw: Vec<String>,
+) -> tusk_server::ServerOptions {
     let a = ServerArgs::from_arg_matches(m).unwrap_or_else(|e| e.exit());
     // Keep command-line order across the different flags.
     let mut ordered: Vec<(usize, String, String)> = Vec::new();
@@ -142,11 +146,15 @@ fn server_options(m: &clap::ArgMatches, raw: Vec<String>) -> tusk_server::Server
         overrides: ordered.into_iter().map(|(_, k, v)| (k, v)).collect(),
         print_settings: a.print,
         allow_root: a.allow_root,
+        exe,
         argv: raw,
     }
 }
 
-fn run_server(raw: Vec<String>) -> ExitCode {
+/// `exe` and `recorded` are what postmaster.opts will say: the program as
+/// invoked (a `postgres`-named link stays that link, so pg_ctl restart runs
+/// it again) and the arguments that make it a server.
+fn run_server(exe: String, recorded: Vec<String>, raw: Vec<String>) -> ExitCode {
     let normalised = normalise_server_args(raw.clone());
     let cmd = ServerArgs::augment_args(
         clap::Command::new("tusk server")
@@ -155,7 +163,7 @@ fn run_server(raw: Vec<String>) -> ExitCode {
     let m = cmd
         .try_get_matches_from(std::iter::once("tusk server".to_string()).chain(normalised))
         .unwrap_or_else(|e| e.exit());
-    let opts = server_options(&m, raw);
+    let opts = server_options(&m, exe, recorded);
     ExitCode::from(tusk_server::run(opts).clamp(0, 255) as u8)
 }
 
@@ -171,7 +179,22 @@ fn main() -> ExitCode {
         })
         .unwrap_or_default();
     if prog == "postgres" || prog == "tusk-postgres" || prog == "postmaster" {
-        return run_server(argv[1..].to_vec());
+        let invoked = PathBuf::from(&argv[0]);
+        let exe = if invoked.is_absolute() || !argv[0].contains('/') {
+            if invoked.is_absolute() {
+                argv[0].clone()
+            } else {
+                std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| argv[0].clone())
+            }
+        } else {
+            std::env::current_dir()
+                .map(|d| d.join(&invoked).display().to_string())
+                .unwrap_or_else(|_| argv[0].clone())
+        };
+        let rest = argv[1..].to_vec();
+        return run_server(exe, rest.clone(), rest);
     }
     if argv.get(1).map(String::as_str) == Some("server") {
         // Parsed by hand-ordered clap matches, see run_server.
@@ -183,7 +206,14 @@ fn main() -> ExitCode {
             let _ = cmd.print_long_help();
             return ExitCode::SUCCESS;
         }
-        return run_server(argv[2..].to_vec());
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "tusk".into());
+        let rest = argv[2..].to_vec();
+        let recorded = std::iter::once("server".to_string())
+            .chain(rest.iter().cloned())
+            .collect();
+        return run_server(exe, recorded, rest);
     }
     let cli = Cli::parse();
     match cli.command {
