@@ -154,7 +154,9 @@ impl Postmaster {
             lockfile::LINE_SHMEM_KEY,
             &lockfile::shmem_line(shared.key(), shared.id()),
         );
-        let backlog = (2 * settings.int("max_connections")).clamp(128, 10000) as i32;
+        // At least twice max_connections, as the issue asks; the kernel
+        // silently caps it at net.core.somaxconn.
+        let backlog = (2 * settings.int("max_connections")).clamp(128, i32::MAX as i64) as i32;
         let opened: Opened = match sockets::open_all(
             settings.str("listen_addresses"),
             settings.str("unix_socket_directories"),
