@@ -22,6 +22,7 @@ pub mod hba;
 pub mod lockfile;
 pub mod oom;
 pub mod postmaster;
+pub mod resources;
 pub mod shmem;
 pub mod signals;
 pub mod sockets;

@@ -10,8 +10,13 @@
 use tusk_common::elog;
 use tusk_config::Settings;
 
+/// Writes the score with a plain `open(O_WRONLY)`: some security modules
+/// refuse other flags on /proc files (PostgreSQL's fork_process.c does the
+/// same), so no O_CREAT or O_TRUNC.
 fn write_score(value: i64) -> std::io::Result<()> {
-    std::fs::write("/proc/self/oom_score_adj", value.to_string())
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).open("/proc/self/oom_score_adj")?;
+    f.write_all(value.to_string().as_bytes())
 }
 
 /// In the postmaster, at start: `postmaster_oom_score_adj`. Lowering the

@@ -9,8 +9,8 @@
 //! with the server ([`super::sizing`]).
 
 use super::sizing::{
-    largest_max_connections, largest_shared_buffers, needs_for, shared_buffers_rounded, shared_buffers_text,
-    Needs, Plan,
+    largest_max_connections, largest_shared_buffers, needs_for, shared_buffers_rounded,
+    shared_buffers_text, Needs, Plan,
 };
 use tusk_common::PgError;
 use tusk_config::Settings;
@@ -79,7 +79,9 @@ pub fn fits(n: &Needs, budget: Budget) -> bool {
         Budget::SegmentBytes(max) => n.segment_bytes <= max,
         Budget::SegmentPages { pages, page_size } => pages_for(n.segment_bytes, page_size) <= pages,
         Budget::MemoryBytes(max) => n.mapping_bytes.unwrap_or(n.segment_bytes) <= max,
-        Budget::HugePages { pages, page_size } => n.shared_memory_bytes.div_ceil(page_size.max(1)) <= pages,
+        Budget::HugePages { pages, page_size } => {
+            n.shared_memory_bytes.div_ceil(page_size.max(1)) <= pages
+        }
         Budget::SemSets(max) => n.sem_sets <= max,
     }
 }
@@ -106,11 +108,18 @@ pub fn way_out(plan: &Plan, ex: &Exceeded) -> Option<String> {
     }
     if let Some(mc) = largest_max_connections(plan, fit) {
         if mc < z.max_connections {
-            options.push(format!("max_connections = {mc} (now {})", z.max_connections));
+            options.push(format!(
+                "max_connections = {mc} (now {})",
+                z.max_connections
+            ));
         }
     }
     if options.is_empty() {
-        let smallest = needs_for(&plan.with_shared_buffers(16).with_max_connections(plan.min_max_connections()));
+        let smallest = needs_for(
+            &plan
+                .with_shared_buffers(16)
+                .with_max_connections(plan.min_max_connections()),
+        );
         let what = match budget {
             Budget::SemSets(_) => format!("{} semaphore sets", smallest.sem_sets),
             _ => format!("{} bytes of shared memory", smallest.shared_memory_bytes),
@@ -166,7 +175,11 @@ mod tests {
     fn shmmax_failure_names_settings_that_fit() {
         let p = plan(&[]);
         let size = needs_for(&p).segment_bytes as usize;
-        let err = IpcFailure::Shmem(ShmemError::Create { key: 5432001, size, errno: libc::EINVAL });
+        let err = IpcFailure::Shmem(ShmemError::Create {
+            key: 5432001,
+            size,
+            errno: libc::EINVAL,
+        });
         let e = explain_with(&p, &err, &view(32 << 20, [32000, 1 << 30, 500, 32000]));
         let hint = e.hint.unwrap();
         assert!(hint.contains("sysctl -w kernel.shmmax="), "{hint}");
@@ -174,31 +187,63 @@ mod tests {
         assert!(hint.contains("(now 128MB)"), "{hint}");
         // The suggested value really fits.
         let line = hint.lines().last().unwrap();
-        let mb: usize = line.split("shared_buffers = ").nth(1).unwrap().split("MB").next().unwrap().parse().unwrap();
+        let mb: usize = line
+            .split("shared_buffers = ")
+            .nth(1)
+            .unwrap()
+            .split("MB")
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(needs_for(&p.with_shared_buffers(mb * 128)).segment_bytes <= 32 << 20);
         assert!(needs_for(&p.with_shared_buffers((mb + 1) * 128)).segment_bytes > 32 << 20);
-        assert!(e.detail.unwrap().contains(&format!("shmget(key=5432001, size={size}, 03600)")));
+        assert!(e
+            .detail
+            .unwrap()
+            .contains(&format!("shmget(key=5432001, size={size}, 03600)")));
     }
 
     #[test]
     fn semaphore_failure_names_max_connections_only() {
         let p = plan(&[("max_connections", "100")]);
-        let err = IpcFailure::Sem(SemError::Semget { key: 5432002, nsems: 17, errno: libc::ENOSPC, sets: 7 });
+        let err = IpcFailure::Sem(SemError::Semget {
+            key: 5432002,
+            nsems: 17,
+            errno: libc::ENOSPC,
+            sets: 7,
+        });
         let e = explain_with(&p, &err, &view(1 << 40, [32000, 1 << 30, 500, 3]));
         let hint = e.hint.unwrap();
         assert!(hint.contains("max_connections = 45 (now 100)"), "{hint}");
         assert!(!hint.contains("shared_buffers ="), "{hint}");
-        assert!(hint.contains("kernel.sem=\"32000 1073741824 500 7\""), "{hint}");
+        assert!(
+            hint.contains("kernel.sem=\"32000 1073741824 500 7\""),
+            "{hint}"
+        );
     }
 
     #[test]
     fn nothing_fits_is_said_plainly() {
         let p = plan(&[]);
-        let err = IpcFailure::Sem(SemError::Semget { key: 1, nsems: 17, errno: libc::ENOSPC, sets: 7 });
+        let err = IpcFailure::Sem(SemError::Semget {
+            key: 1,
+            nsems: 17,
+            errno: libc::ENOSPC,
+            sets: 7,
+        });
         let e = explain_with(&p, &err, &view(1 << 40, [32000, 1 << 30, 500, 0]));
-        assert!(e.hint.unwrap().contains("No smaller shared_buffers or max_connections fits"));
+        assert!(e
+            .hint
+            .unwrap()
+            .contains("No smaller shared_buffers or max_connections fits"));
         // A limit no setting can help with gets no way out.
-        let err = IpcFailure::Sem(SemError::Semget { key: 1, nsems: 17, errno: libc::EINVAL, sets: 7 });
+        let err = IpcFailure::Sem(SemError::Semget {
+            key: 1,
+            nsems: 17,
+            errno: libc::EINVAL,
+            sets: 7,
+        });
         let e = explain_with(&p, &err, &view(1 << 40, [10, 1 << 30, 500, 32000]));
         let hint = e.hint.unwrap();
         assert!(!hint.contains("fits"), "{hint}");

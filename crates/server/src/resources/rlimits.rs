@@ -154,7 +154,9 @@ fn probe(need: &Needs) -> Result<ProcessLimits, PgError> {
         }
     }
     let (usable, already_open) = count_usable_fds(mfpp);
-    let max_safe_fds = usable.min(mfpp.saturating_sub(already_open)).saturating_sub(NUM_RESERVED_FDS);
+    let max_safe_fds = usable
+        .min(mfpp.saturating_sub(already_open))
+        .saturating_sub(NUM_RESERVED_FDS);
     let files = FileDescriptors {
         usable,
         already_open,
@@ -215,7 +217,12 @@ fn too_few_files(f: &FileDescriptors, mfpp: usize) -> PgError {
     .with_hint(fix)
 }
 
-fn nproc_warning(uid: u32, nproc: Rlimit, need: &Needs, user_tasks: Option<u64>) -> Option<PgError> {
+fn nproc_warning(
+    uid: u32,
+    nproc: Rlimit,
+    need: &Needs,
+    user_tasks: Option<u64>,
+) -> Option<PgError> {
     // The kernel does not hold root (or CAP_SYS_RESOURCE) to RLIMIT_NPROC.
     if uid == 0 {
         return None;
@@ -260,7 +267,11 @@ impl ProcessLimits {
             (Amount::Of(b), Amount::Of(a)) if a > b => format!(", raised from {b}"),
             _ => String::new(),
         };
-        let nproc_note = if self.uid == 0 { ", not enforced for root" } else { "" };
+        let nproc_note = if self.uid == 0 {
+            ", not enforced for root"
+        } else {
+            ""
+        };
         format!(
             "open files (RLIMIT_NOFILE) {}{raised}, hard {}: {} usable with {} already open, {} for the server after \
              {NUM_RESERVED_FDS} reserved (needs at least {FD_MINFREE}); processes (RLIMIT_NPROC) {}, hard {}: \
@@ -297,30 +308,51 @@ mod tests {
             already_open: 5,
             max_safe_fds: 17,
             soft_before: Amount::Of(32),
-            limit: Rlimit { soft: Amount::Of(32), hard: Amount::Of(32) },
+            limit: Rlimit {
+                soft: Amount::Of(32),
+                hard: Amount::Of(32),
+            },
         };
         let e = too_few_files(&f, 1000);
         assert_eq!(e.code, "53000");
-        assert_eq!(e.message, "insufficient file descriptors available to start server process");
+        assert_eq!(
+            e.message,
+            "insufficient file descriptors available to start server process"
+        );
         assert_eq!(
             e.detail.as_deref(),
             Some("System allows 27, server needs at least 58, 5 files are already open.")
         );
         let hint = e.hint.unwrap();
-        assert!(hint.contains("ulimit -n 1000") && hint.contains("LimitNOFILE=1000"), "{hint}");
-        assert!(too_few_files(&f, 60).hint.unwrap().contains("Raise max_files_per_process (now 60) to at least 63"));
+        assert!(
+            hint.contains("ulimit -n 1000") && hint.contains("LimitNOFILE=1000"),
+            "{hint}"
+        );
+        assert!(too_few_files(&f, 60)
+            .hint
+            .unwrap()
+            .contains("Raise max_files_per_process (now 60) to at least 63"));
     }
 
     #[test]
     fn nproc_warning_only_when_it_cannot_hold() {
         let s = Settings::defaults();
         let need = needs(&s);
-        let lim = |n| Rlimit { soft: Amount::Of(n), hard: Amount::Of(n) };
+        let lim = |n| Rlimit {
+            soft: Amount::Of(n),
+            hard: Amount::Of(n),
+        };
         assert!(nproc_warning(1000, lim(100_000), &need, Some(10)).is_none());
         let w = nproc_warning(1000, lim(50), &need, Some(10)).unwrap();
         assert_eq!(w.severity, Severity::Warning);
         assert!(w.message.contains("RLIMIT_NPROC) of 50"), "{}", w.message);
-        assert!(w.hint.unwrap().contains(&format!("ulimit -u {}", 10 + need.processes - 1)));
-        assert!(nproc_warning(0, lim(50), &need, Some(10)).is_none(), "root is not held to it");
+        assert!(w
+            .hint
+            .unwrap()
+            .contains(&format!("ulimit -u {}", 10 + need.processes - 1)));
+        assert!(
+            nproc_warning(0, lim(50), &need, Some(10)).is_none(),
+            "root is not held to it"
+        );
     }
 }

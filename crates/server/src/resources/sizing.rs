@@ -82,6 +82,7 @@ pub struct Plan {
     /// Bytes, for the memory a configuration may use besides shared memory.
     pub work_mem: u64,
     pub maintenance_work_mem: u64,
+    pub postmaster_oom_score_adj: i64,
 }
 
 fn setting_usize(s: &Settings, name: &str) -> usize {
@@ -115,6 +116,7 @@ impl Plan {
             superuser_reserved_connections: setting_usize(s, "superuser_reserved_connections"),
             work_mem: kb("work_mem"),
             maintenance_work_mem: kb("maintenance_work_mem"),
+            postmaster_oom_score_adj: s.int("postmaster_oom_score_adj"),
         }
     }
 
@@ -204,13 +206,14 @@ pub fn needs_for(plan: &Plan) -> Needs {
 fn needs_with_layout(plan: Plan, layout: Layout) -> Needs {
     let z = &plan.sizing;
     let total = layout.total as u64;
-    let huge_pages = (plan.kind == MemoryKind::Mmap && plan.huge_pages != HugePagesMode::Off).then(|| {
-        HugePageNeed {
-            page_size: plan.huge_page_size,
-            pages: total.div_ceil(plan.huge_page_size.max(1)),
-            required: plan.huge_pages == HugePagesMode::On,
-        }
-    });
+    let huge_pages =
+        (plan.kind == MemoryKind::Mmap && plan.huge_pages != HugePagesMode::Off).then(|| {
+            HugePageNeed {
+                page_size: plan.huge_page_size,
+                pages: total.div_ceil(plan.huge_page_size.max(1)),
+                required: plan.huge_pages == HugePagesMode::On,
+            }
+        });
     let mapping_bytes = match plan.kind {
         MemoryKind::Sysv => None,
         MemoryKind::Mmap => Some(match huge_pages {
@@ -275,15 +278,19 @@ fn largest(lo: usize, hi: usize, fits: impl Fn(usize) -> bool) -> Option<usize> 
 /// The largest shared_buffers (8 kB pages, at least 16) up to the
 /// configured one with which `fits` holds, other settings unchanged.
 pub fn largest_shared_buffers(plan: &Plan, fits: impl Fn(&Needs) -> bool) -> Option<usize> {
-    largest(16, plan.sizing.shared_buffers, |n| fits(&needs_for(&plan.with_shared_buffers(n))))
+    largest(16, plan.sizing.shared_buffers, |n| {
+        fits(&needs_for(&plan.with_shared_buffers(n)))
+    })
 }
 
 /// The largest max_connections up to the configured one with which `fits`
 /// holds, other settings unchanged.
 pub fn largest_max_connections(plan: &Plan, fits: impl Fn(&Needs) -> bool) -> Option<usize> {
-    largest(plan.min_max_connections(), plan.sizing.max_connections, |n| {
-        fits(&needs_for(&plan.with_max_connections(n)))
-    })
+    largest(
+        plan.min_max_connections(),
+        plan.sizing.max_connections,
+        |n| fits(&needs_for(&plan.with_max_connections(n))),
+    )
 }
 
 /// shared_buffers as an operator writes it: whole MB when it is at least
@@ -339,8 +346,19 @@ impl StepRule {
         if first % (min + 1) != 0 {
             return None;
         }
-        let rule = StepRule { per: first / (min + 1), min, max };
-        let checks = [lo, first, first + rule.per - 1, rule.per * max, rule.per * max + rule.per, hi];
+        let rule = StepRule {
+            per: first / (min + 1),
+            min,
+            max,
+        };
+        let checks = [
+            lo,
+            first,
+            first + rule.per - 1,
+            rule.per * max,
+            rule.per * max + rule.per,
+            hi,
+        ];
         checks
             .iter()
             .filter(|&&n| n >= lo && n <= hi)
@@ -412,7 +430,10 @@ fn cost(z: &Sizing, f: impl Fn(&mut Sizing)) -> u64 {
 pub fn memory_table(plan: &Plan) -> MemoryTable {
     let z = plan.sizing;
     let locks = z.max_locks_per_transaction;
-    let with_locks = |n: usize| Sizing { max_locks_per_transaction: n, ..z };
+    let with_locks = |n: usize| Sizing {
+        max_locks_per_transaction: n,
+        ..z
+    };
     // A connection and a prepared transaction cost a base plus a lock-table
     // share per max_locks_per_transaction: two lock counts give both parts.
     let split = |f: &dyn Fn(&mut Sizing)| {
@@ -430,10 +451,21 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
     let buffer_areas = |s: &Sizing| {
         (area_size(s, AreaId::BufferDescriptors) + area_size(s, AreaId::BufferPages)) as u64
     };
-    let buf = buffer_areas(&Sizing { shared_buffers: z.shared_buffers + 1, ..z }) - buffer_areas(&z);
+    let buf = buffer_areas(&Sizing {
+        shared_buffers: z.shared_buffers + 1,
+        ..z
+    }) - buffer_areas(&z);
     let wal = cost(&z, |s| s.wal_buffers += 1);
     let max_buffers = i32::MAX as usize / 2;
-    let commit_pages = |sb: usize| area_size(&Sizing { shared_buffers: sb, ..z }, AreaId::CommitStatus) / BLCKSZ;
+    let commit_pages = |sb: usize| {
+        area_size(
+            &Sizing {
+                shared_buffers: sb,
+                ..z
+            },
+            AreaId::CommitStatus,
+        ) / BLCKSZ
+    };
     let commit_rule = StepRule::derive(commit_pages, 16, max_buffers);
     let wal_rule = if plan.wal_auto {
         StepRule::derive(|sb| resolve_wal_buffers(-1, sb), 16, max_buffers)
@@ -461,7 +493,12 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
         TableRow {
             base: Some(prep_base),
             per_lock: Some(prep_lock),
-            ..row("max_prepared_transactions", z.max_prepared_transactions, prep, true)
+            ..row(
+                "max_prepared_transactions",
+                z.max_prepared_transactions,
+                prep,
+                true,
+            )
         },
         row("max_locks_per_transaction", locks, lock, false),
         row("shared_buffers", z.shared_buffers, buf, true),
@@ -482,7 +519,10 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
     let variable: u64 = rows.iter().filter_map(|r| r.bytes).sum();
     let sum = unpadded(&z);
     let layout = Layout::compute(&z, HEADER_SIZE);
-    let max_padding = Layout::area_sizes(&z).iter().map(|(_, _, align)| (*align as u64) - 1).sum::<u64>()
+    let max_padding = Layout::area_sizes(&z)
+        .iter()
+        .map(|(_, _, align)| (*align as u64) - 1)
+        .sum::<u64>()
         + (BLCKSZ as u64 - 1);
     MemoryTable {
         rows,
@@ -498,7 +538,7 @@ pub fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -529,8 +569,15 @@ mod tests {
         assert_eq!(n.kernel_semaphores, 51);
         assert_eq!(n.processes, 44);
         assert_eq!(n.files_total, 44 * 1000);
-        assert_eq!(needs_for(&n.plan), n, "the variant path gives the same answer");
-        let m = needs(&settings(&[("shared_memory_type", "mmap"), ("huge_pages", "on")]));
+        assert_eq!(
+            needs_for(&n.plan),
+            n,
+            "the variant path gives the same answer"
+        );
+        let m = needs(&settings(&[
+            ("shared_memory_type", "mmap"),
+            ("huge_pages", "on"),
+        ]));
         assert_eq!(m.segment_bytes, HEADER_SIZE as u64);
         let hp = m.huge_pages.unwrap();
         assert!(hp.required && hp.pages * hp.page_size >= m.shared_memory_bytes);
@@ -565,16 +612,31 @@ mod tests {
     fn table_rows_add_up_to_the_unpadded_region() {
         for pairs in [
             vec![],
-            vec![("max_connections", "7"), ("shared_buffers", "16"), ("max_locks_per_transaction", "10")],
-            vec![("max_prepared_transactions", "20"), ("wal_buffers", "100"), ("shared_buffers", "1GB")],
+            vec![
+                ("max_connections", "7"),
+                ("shared_buffers", "16"),
+                ("max_locks_per_transaction", "10"),
+            ],
+            vec![
+                ("max_prepared_transactions", "20"),
+                ("wal_buffers", "100"),
+                ("shared_buffers", "1GB"),
+            ],
         ] {
             let plan = Plan::from_settings(&settings(&pairs));
             let t = memory_table(&plan);
             let rows: u64 = t.rows.iter().filter_map(|r| r.bytes).sum();
             assert_eq!(t.fixed + rows, t.sum);
-            assert!(t.total >= t.sum && t.total <= t.sum + t.max_padding, "{t:?}");
+            assert!(
+                t.total >= t.sum && t.total <= t.sum + t.max_padding,
+                "{t:?}"
+            );
             let conn = t.row("max_connections").unwrap();
-            assert_eq!(conn.base.unwrap() + conn.per_lock.unwrap() * plan.sizing.max_locks_per_transaction as u64, conn.per_increment);
+            assert_eq!(
+                conn.base.unwrap()
+                    + conn.per_lock.unwrap() * plan.sizing.max_locks_per_transaction as u64,
+                conn.per_increment
+            );
             // One more lock slot per transaction costs a lock-table entry per
             // connection and per prepared transaction.
             let lock = t.row("max_locks_per_transaction").unwrap();

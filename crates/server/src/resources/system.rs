@@ -140,7 +140,9 @@ pub struct SystemLimits {
 }
 
 fn read_trim(path: impl AsRef<Path>) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn read_u64(path: impl AsRef<Path>) -> Option<u64> {
@@ -203,7 +205,9 @@ pub fn user_name(uid: u32) -> String {
         return uid.to_string();
     }
     // SAFETY: getpwuid_r succeeded, pw_name points into buf.
-    unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }.to_string_lossy().into_owned()
+    unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Threads of every process whose real UID is `uid` (RLIMIT_NPROC counts
@@ -211,7 +215,12 @@ pub fn user_name(uid: u32) -> String {
 pub fn read_user_tasks(uid: u32) -> Option<u64> {
     let mut n = 0;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        if !entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
             continue;
         }
         let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
@@ -298,7 +307,11 @@ pub fn parse_memory_limit(text: &str) -> Option<Amount> {
     }
     let n: u64 = t.parse().ok()?;
     // cgroup v1 reports "no limit" as PAGE_COUNTER_MAX pages, near 2^63.
-    Some(if n >= 1 << 62 { Amount::Unlimited } else { Amount::Of(n) })
+    Some(if n >= 1 << 62 {
+        Amount::Unlimited
+    } else {
+        Amount::Of(n)
+    })
 }
 
 fn cgroup_memory() -> CgroupMemory {
@@ -313,15 +326,26 @@ fn cgroup_memory() -> CgroupMemory {
     else {
         return none;
     };
-    let mount = mounts().into_iter().find(|(_, _, fstype, opts)| match version {
-        1 => fstype == "cgroup" && opts.split(',').any(|o| o == "memory"),
-        _ => fstype == "cgroup2",
-    });
+    let mount = mounts()
+        .into_iter()
+        .find(|(_, _, fstype, opts)| match version {
+            1 => fstype == "cgroup" && opts.split(',').any(|o| o == "memory"),
+            _ => fstype == "cgroup2",
+        });
     let Some((root, point, _, _)) = mount else {
-        return CgroupMemory { version: Some(version), ..none };
+        return CgroupMemory {
+            version: Some(version),
+            ..none
+        };
     };
-    let rel = path.strip_prefix(root.trim_end_matches('/')).unwrap_or(&path);
-    let file_name = if version == 1 { "memory.limit_in_bytes" } else { "memory.max" };
+    let rel = path
+        .strip_prefix(root.trim_end_matches('/'))
+        .unwrap_or(&path);
+    let file_name = if version == 1 {
+        "memory.limit_in_bytes"
+    } else {
+        "memory.max"
+    };
     // The effective limit is the smallest on the way up to the mount's root.
     let mut dir = PathBuf::from(&point).join(rel.trim_start_matches('/'));
     let mut smallest: Option<(u64, PathBuf)> = None;
@@ -351,7 +375,10 @@ fn cgroup_memory() -> CgroupMemory {
             file: Some(file),
             version: Some(version),
         },
-        (None, None) => CgroupMemory { version: Some(version), ..none },
+        (None, None) => CgroupMemory {
+            version: Some(version),
+            ..none
+        },
     }
 }
 
@@ -404,7 +431,11 @@ fn logind() -> Logind {
         files.push(PathBuf::from("/usr/lib/systemd/logind.conf"));
     }
     let mut dropins: std::collections::BTreeMap<std::ffi::OsString, PathBuf> = Default::default();
-    for dir in ["/usr/lib/systemd/logind.conf.d", "/run/systemd/logind.conf.d", "/etc/systemd/logind.conf.d"] {
+    for dir in [
+        "/usr/lib/systemd/logind.conf.d",
+        "/run/systemd/logind.conf.d",
+        "/etc/systemd/logind.conf.d",
+    ] {
         if let Ok(rd) = std::fs::read_dir(dir) {
             for e in rd.flatten() {
                 if e.path().extension().is_some_and(|x| x == "conf") {
@@ -417,7 +448,10 @@ fn logind() -> Logind {
     let mut remove_ipc = None;
     let mut source = None;
     for f in files {
-        if let Some(v) = std::fs::read_to_string(&f).ok().and_then(|t| parse_remove_ipc(&t)) {
+        if let Some(v) = std::fs::read_to_string(&f)
+            .ok()
+            .and_then(|t| parse_remove_ipc(&t))
+        {
             remove_ipc = Some(v);
             source = Some(f);
         }
@@ -439,11 +473,20 @@ mod tests {
     #[test]
     fn cgroup_lines() {
         let v1 = "9:name=systemd:/\n4:memory:/process_api/c466\n0::/\n";
-        assert_eq!(parse_proc_cgroup(v1), Some((1, "/process_api/c466".to_string())));
-        assert_eq!(parse_proc_cgroup("0::/user.slice/x.scope\n"), Some((2, "/user.slice/x.scope".to_string())));
+        assert_eq!(
+            parse_proc_cgroup(v1),
+            Some((1, "/process_api/c466".to_string()))
+        );
+        assert_eq!(
+            parse_proc_cgroup("0::/user.slice/x.scope\n"),
+            Some((2, "/user.slice/x.scope".to_string()))
+        );
         assert_eq!(parse_proc_cgroup(""), None);
         assert_eq!(parse_memory_limit("max\n"), Some(Amount::Unlimited));
-        assert_eq!(parse_memory_limit("9223372036854771712"), Some(Amount::Unlimited));
+        assert_eq!(
+            parse_memory_limit("9223372036854771712"),
+            Some(Amount::Unlimited)
+        );
         assert_eq!(parse_memory_limit("1073741824"), Some(Amount::Of(1 << 30)));
         assert_eq!(parse_memory_limit("x"), None);
     }
@@ -452,10 +495,16 @@ mod tests {
     fn logind_and_login_defs() {
         assert_eq!(parse_remove_ipc("[Login]\n#RemoveIPC=no\n"), None);
         assert_eq!(parse_remove_ipc("[Login]\nRemoveIPC=no\n"), Some(false));
-        assert_eq!(parse_remove_ipc("[Login]\nRemoveIPC=yes\nRemoveIPC=false\n"), Some(false));
+        assert_eq!(
+            parse_remove_ipc("[Login]\nRemoveIPC=yes\nRemoveIPC=false\n"),
+            Some(false)
+        );
         assert_eq!(parse_remove_ipc("[Other]\nRemoveIPC=no\n"), None);
         assert_eq!(parse_sys_uid_max("#SYS_UID_MAX 999\n"), None);
-        assert_eq!(parse_sys_uid_max("UID_MIN 1000\nSYS_UID_MAX\t\t999\n"), Some(999));
+        assert_eq!(
+            parse_sys_uid_max("UID_MIN 1000\nSYS_UID_MAX\t\t999\n"),
+            Some(999)
+        );
     }
 
     #[test]
@@ -468,7 +517,10 @@ mod tests {
         if let Some(text) = read_trim("/proc/sys/fs/nr_open") {
             assert_eq!(s.nr_open, text.parse().ok());
         }
-        assert!(s.user_tasks.unwrap_or(1) >= 1, "this test's own process counts");
+        assert!(
+            s.user_tasks.unwrap_or(1) >= 1,
+            "this test's own process counts"
+        );
         assert_eq!(unescape("/a\\040b"), "/a b");
     }
 }
