@@ -52,8 +52,18 @@ const KEY_RANGE: i64 = 100;
 // Waiting
 // ---------------------------------------------------------------------
 
-/// Polls `cond` until it holds or `timeout` passes; true if it held.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+/// Polls `cond` every 10 ms until it holds or `timeout` passes; true if it held.
+pub fn wait_until(timeout: Duration, cond: impl FnMut() -> bool) -> bool {
+    wait_until_every(timeout, Duration::from_millis(10), cond)
+}
+
+/// [`wait_until`] with a chosen polling interval, for races that need
+/// to be caught early.
+pub fn wait_until_every(
+    timeout: Duration,
+    every: Duration,
+    mut cond: impl FnMut() -> bool,
+) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
         if cond() {
@@ -62,7 +72,7 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(every);
     }
 }
 
@@ -408,30 +418,8 @@ impl TestServer {
     /// line 8 of postmaster.pid says `ready` and a connection works. If
     /// the port was taken in the meantime, retries on another.
     pub fn start_postmaster(&mut self) {
-        assert!(
-            self.pm.is_none(),
-            "a postmaster of this test is already running"
-        );
         for attempt in 1..=3 {
-            self.append_log(&format!(
-                "=== e2e harness: starting postmaster on port {} (attempt {attempt}) ===",
-                self.port
-            ));
-            let log = OpenOptions::new()
-                .append(true)
-                .open(&self.log_path)
-                .expect("open log");
-            let mut args = self.server_args(self.port, &self.sock);
-            args.push("--allow-root".into());
-            let child = Command::new(TUSK)
-                .args(&args)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("dup log"))
-                .stderr(log)
-                .spawn()
-                .expect("spawn tusk server");
-            self.pm_pids.push(child.id() as i32);
-            self.pm = Some(child);
+            self.spawn_postmaster();
             match self.wait_ready() {
                 Ok(()) => return,
                 Err(why) => {
@@ -446,10 +434,39 @@ impl TestServer {
                         self.port = free_port();
                         continue;
                     }
-                    panic!("the server did not become ready: {why}\n===== server log =====\n{log}");
+                    // Drop prints the log.
+                    panic!("the server did not become ready: {why}");
                 }
             }
         }
+    }
+
+    /// Spawns a postmaster on this cluster without waiting for anything
+    /// (see [`TestServer::start_postmaster`] for the waiting kind).
+    pub fn spawn_postmaster(&mut self) {
+        assert!(
+            self.pm.is_none(),
+            "a postmaster of this test is already running"
+        );
+        self.append_log(&format!(
+            "=== e2e harness: starting postmaster on port {} ===",
+            self.port
+        ));
+        let log = OpenOptions::new()
+            .append(true)
+            .open(&self.log_path)
+            .expect("open log");
+        let mut args = self.server_args(self.port, &self.sock);
+        args.push("--allow-root".into());
+        let child = Command::new(TUSK)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn tusk server");
+        self.pm_pids.push(child.id() as i32);
+        self.pm = Some(child);
     }
 
     fn wait_ready(&mut self) -> Result<(), String> {
