@@ -25,6 +25,9 @@ pub struct AuxEnv {
     pub self_pipe: SelfPipe,
 }
 
+/// EOF (or hang-up) on the death pipe means the postmaster is gone. A
+/// poll interrupted by a signal proves nothing, so it counts as alive; the
+/// next loop looks again.
 fn postmaster_alive(death_fd: i32) -> bool {
     let mut p = libc::pollfd {
         fd: death_fd,
@@ -32,7 +35,7 @@ fn postmaster_alive(death_fd: i32) -> bool {
         revents: 0,
     };
     let n = unsafe { libc::poll(&mut p, 1, 0) };
-    n == 0
+    n <= 0
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.

@@ -15,7 +15,9 @@ use tusk_config::Settings;
 /// same), so no O_CREAT or O_TRUNC.
 fn write_score(value: i64) -> std::io::Result<()> {
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().write(true).open("/proc/self/oom_score_adj")?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/proc/self/oom_score_adj")?;
     f.write_all(value.to_string().as_bytes())
 }
 
