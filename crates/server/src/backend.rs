@@ -39,6 +39,8 @@ pub enum Cac {
     Shutdown,
     Recovery,
     TooMany,
+    /// Smart shutdown while an online backup runs: superusers only.
+    SuperuserOnly,
 }
 
 pub struct BackendEnv {
@@ -259,7 +261,7 @@ pub fn run(mut env: BackendEnv) -> ! {
         Cac::Startup => Some("the database system is starting up"),
         Cac::Shutdown => Some("the database system is shutting down"),
         Cac::Recovery => Some("the database system is in recovery mode"),
-        Cac::TooMany => None,
+        Cac::TooMany | Cac::SuperuserOnly => None,
     };
     if let Some(m) = refusal {
         fatal_before_session(&mut conn, PgError::fatal(sqlstate::CANNOT_CONNECT_NOW, m));
@@ -410,6 +412,8 @@ pub struct Session {
     in_query: bool,
     data_dir: PathBuf,
     overrides: Vec<(String, String)>,
+    /// This session's online backup (pg_backup_start), if one runs.
+    backup: Option<(String, i64)>,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -556,6 +560,13 @@ impl Session {
             ));
         };
         let is_superuser = role.superuser;
+        if env.cac == Cac::SuperuserOnly && !is_superuser {
+            bail!(PgError::fatal(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "must be superuser to connect during database shutdown"
+            )
+            .with_detail("An online backup is in progress; the server shuts down once it ends."));
+        }
         let dbs = tusk_storage::bootstrap::databases(&env.data_dir).unwrap_or_default();
         if !dbs.iter().any(|d| d.name == database) {
             bail!(PgError::fatal(
@@ -640,11 +651,21 @@ impl Session {
             in_query: false,
             data_dir: env.data_dir,
             overrides: env.overrides,
+            backup: None,
         })
     }
 
     /// Ends the process: frees the proc slot first, on every path.
     fn exit(&mut self, code: i32) -> ! {
+        if self.backup.take().is_some() {
+            elog::warning(
+                "aborting backup due to backend exiting before pg_backup_stop was called",
+            );
+            self.shared
+                .control()
+                .backup_in_progress
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
         let _ = self.conn.flush();
         self.procs.release(self.slot);
         std::process::exit(code);
@@ -1528,6 +1549,64 @@ impl Host for Session {
             return self.reset(None);
         }
         Ok(())
+    }
+
+    fn backup_start(&mut self, label: &str, _fast: bool) -> Result<u64, PgError> {
+        if !self.is_superuser {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "permission denied for function pg_backup_start",
+            ));
+        }
+        if self.backup.is_some() {
+            return Err(PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "a backup is already in progress in this session",
+            ));
+        }
+        if label.len() > 1024 {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "backup label too long (max 1024 bytes)",
+            ));
+        }
+        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
+            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        self.shared
+            .control()
+            .backup_in_progress
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.backup = Some((label.to_string(), tusk_common::time::now_micros()));
+        Ok(control.redo_lsn)
+    }
+
+    fn backup_stop(&mut self, _wait_for_archive: bool) -> Result<(u64, String), PgError> {
+        let Some((label, started)) = self.backup.take() else {
+            return Err(PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "backup is not in progress",
+            )
+            .with_hint("Did you call pg_backup_start()?"));
+        };
+        self.shared
+            .control()
+            .backup_in_progress
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
+            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        let lsn = |l: u64| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF);
+        // backup_label as PostgreSQL writes it. tusk has no WAL yet, so the
+        // positions are those of the last checkpoint recorded in pg_control.
+        let label_file = format!(
+            "START WAL LOCATION: {} (file {:08X}{:08X}{:08X})\nCHECKPOINT LOCATION: {}\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: {}\nLABEL: {label}\nSTART TIMELINE: 1\n",
+            lsn(control.redo_lsn),
+            1,
+            control.redo_lsn >> 32,
+            (control.redo_lsn & 0xFFFF_FFFF) / (16 * 1024 * 1024),
+            lsn(control.checkpoint_lsn),
+            tusk_common::time::format_log_time(started, false),
+        );
+        Ok((control.checkpoint_lsn, label_file))
     }
 
     fn setting_name(&self, name: &str) -> Option<String> {

@@ -230,6 +230,16 @@ impl Postmaster {
             .expect("shared memory exists while the postmaster runs")
     }
 
+    /// The one flag the postmaster reads from shared memory; a wrong value
+    /// can only let a superuser in during a smart shutdown.
+    fn backup_in_progress(&self) -> bool {
+        self.shared()
+            .control()
+            .backup_in_progress
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    }
+
     fn log_resources(&self) {
         let sh = self.shared();
         elog::log(format!(
@@ -333,6 +343,9 @@ impl Postmaster {
         match wanted {
             Shutdown::Smart => {
                 elog::log("received smart shutdown request");
+                if self.backup_in_progress() {
+                    elog::log("online backup mode is active; shutdown will wait until pg_backup_stop() is called and its session ends, superusers may still connect");
+                }
                 if self.state == PmState::Startup {
                     self.state = PmState::StopBackends;
                 }
@@ -643,6 +656,14 @@ impl Postmaster {
     }
 
     fn connection_state(&self) -> Cac {
+        if self.shutdown == Shutdown::Smart
+            && self.state == PmState::Run
+            && self.backup_in_progress()
+        {
+            // R14: during a smart shutdown with an online backup running,
+            // superusers may still connect (the backend checks the role).
+            return Cac::SuperuserOnly;
+        }
         if self.shutdown > Shutdown::None {
             return Cac::Shutdown;
         }

@@ -557,6 +557,8 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Date(_) => types::DATE,
         Value::Inet(_) => types::INET,
         Value::Void => types::VOID,
+        Value::Lsn(_) => types::PG_LSN,
+        Value::Record(_) => types::RECORD,
         Value::Text(_) => types::TEXT,
         Value::Null => return None,
     })

@@ -26,6 +26,10 @@ pub(crate) enum Func {
     Terminate,
     TerminateTimeout,
     Cancel,
+    BackupStart,
+    BackupStartFast,
+    BackupStop,
+    BackupStopWait,
     AdvisoryUnlockAll,
     Now,
     StatementTimestamp,
@@ -105,6 +109,20 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::TerminateTimeout,
     ),
     sig("pg_cancel_backend", &[INT4], BOOL, Func::Cancel),
+    sig("pg_backup_start", &[TEXT], types::PG_LSN, Func::BackupStart),
+    sig(
+        "pg_backup_start",
+        &[TEXT, BOOL],
+        types::PG_LSN,
+        Func::BackupStartFast,
+    ),
+    sig("pg_backup_stop", &[], types::RECORD, Func::BackupStop),
+    sig(
+        "pg_backup_stop",
+        &[BOOL],
+        types::RECORD,
+        Func::BackupStopWait,
+    ),
     sig("pg_advisory_unlock_all", &[], VOID, Func::AdvisoryUnlockAll),
     sig("now", &[], TIMESTAMPTZ, Func::Now),
     sig("transaction_timestamp", &[], TIMESTAMPTZ, Func::Now),
@@ -339,6 +357,23 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Bool(ctx.host.terminate_backend(int_arg(&a(0)) as i32, t)?)
         }
         Func::Cancel => Value::Bool(ctx.host.cancel_backend(int_arg(&a(0)) as i32)?),
+        Func::BackupStart | Func::BackupStartFast => {
+            let label = match a(0) {
+                Value::Null => return Ok(Value::Null),
+                v => to_text(&v).unwrap_or_default(),
+            };
+            let fast = matches!(a(1), Value::Bool(true));
+            Value::Lsn(ctx.host.backup_start(&label, fast)?)
+        }
+        Func::BackupStop | Func::BackupStopWait => {
+            let wait = !matches!(a(0), Value::Bool(false));
+            let (lsn, label) = ctx.host.backup_stop(wait)?;
+            Value::Record(vec![
+                (types::PG_LSN, Value::Lsn(lsn)),
+                (TEXT, Value::Text(label)),
+                (TEXT, Value::Text(String::new())),
+            ])
+        }
         // tusk has no advisory locks yet, so none are held (asyncpg's pool
         // reset calls this).
         Func::AdvisoryUnlockAll => Value::Void,

@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use tusk_common::PgError;
+use tusk_common::{sqlstate, PgError};
 
 use crate::datetime;
 
@@ -86,6 +86,24 @@ pub trait Host {
     /// `clock_timestamp()`.
     fn clock_timestamp(&self) -> i64 {
         datetime::clock_now()
+    }
+    /// `pg_backup_start(label, fast)`: marks an online backup in progress
+    /// for this session; returns the backup's start WAL position.
+    fn backup_start(&mut self, label: &str, fast: bool) -> Result<u64, PgError> {
+        let _ = (label, fast);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "online backups are not supported by this host",
+        ))
+    }
+    /// `pg_backup_stop(wait_for_archive)`: ends this session's backup;
+    /// returns the stop position and the backup_label contents.
+    fn backup_stop(&mut self, wait_for_archive: bool) -> Result<(u64, String), PgError> {
+        let _ = wait_for_archive;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "online backups are not supported by this host",
+        ))
     }
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop prepared
     /// statements. 26000 when the name is unknown.

@@ -30,6 +30,8 @@ pub const TIMESTAMPTZ: Oid = 1184;
 pub const INTERVAL: Oid = 1186;
 pub const NUMERIC: Oid = 1700;
 pub const VOID: Oid = 2278;
+pub const RECORD: Oid = 2249;
+pub const PG_LSN: Oid = 3220;
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -41,7 +43,7 @@ pub fn typlen(oid: Oid) -> i16 {
         BOOL | CHAR => 1,
         INT2 => 2,
         INT4 | OID | XID | FLOAT4 | DATE | VOID => 4,
-        INT8 | FLOAT8 | TIMESTAMP | TIMESTAMPTZ => 8,
+        INT8 | FLOAT8 | TIMESTAMP | TIMESTAMPTZ | PG_LSN => 8,
         INTERVAL => 16,
         NAME => 64,
         UNKNOWN => -2,
@@ -75,6 +77,8 @@ pub fn typname(oid: Oid) -> &'static str {
         INTERVAL => "interval",
         NUMERIC => "numeric",
         VOID => "void",
+        RECORD => "record",
+        PG_LSN => "pg_lsn",
         _ => "???",
     }
 }

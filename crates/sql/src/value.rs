@@ -42,6 +42,10 @@ pub enum Value {
     /// Days since 2000-01-01.
     Date(i32),
     Inet(IpAddr),
+    /// A WAL position (`pg_lsn`), shown as `X/Y` in hex.
+    Lsn(u64),
+    /// An anonymous composite (`record`): each field's type and value.
+    Record(Vec<(crate::types::Oid, Value)>),
     /// The result of a function returning `void`: an empty string in text,
     /// zero bytes in binary.
     Void,
@@ -173,6 +177,8 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Timestamp(t) => datetime::format_timestamp(*t, false),
         Value::Date(d) => datetime::format_date(*d),
         Value::Inet(a) => a.to_string(),
+        Value::Lsn(l) => format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF),
+        Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
     })
 }
@@ -211,8 +217,55 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
             out.extend_from_slice(&a.octets());
             out
         }
+        Value::Lsn(l) => l.to_be_bytes().to_vec(),
+        Value::Record(fields) => {
+            // record_send: field count, then per field its type OID, length
+            // (-1 for NULL) and binary value.
+            let mut out = (fields.len() as i32).to_be_bytes().to_vec();
+            for (oid, v) in fields {
+                out.extend_from_slice(&oid.to_be_bytes());
+                match encode_binary(v) {
+                    Some(b) => {
+                        out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                        out.extend_from_slice(&b);
+                    }
+                    None => out.extend_from_slice(&(-1i32).to_be_bytes()),
+                }
+            }
+            out
+        }
         Value::Void => Vec::new(),
     })
+}
+
+/// record_out: `(a,b,)`; a field is double-quoted when empty or when it
+/// holds a quote, backslash, parenthesis, comma or white space; NULL is
+/// nothing at all.
+fn record_text(fields: &[(crate::types::Oid, Value)]) -> String {
+    let mut out = String::from("(");
+    for (i, (_, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(t) = to_text(v) else { continue };
+        let quote = t.is_empty()
+            || t.chars()
+                .any(|c| matches!(c, '"' | '\\' | '(' | ')' | ',') || c.is_whitespace());
+        if quote {
+            out.push('"');
+            for c in t.chars() {
+                if c == '"' || c == '\\' {
+                    out.push(c);
+                }
+                out.push(c);
+            }
+            out.push('"');
+        } else {
+            out.push_str(&t);
+        }
+    }
+    out.push(')');
+    out
 }
 
 fn bad_binary(n: Option<usize>) -> PgError {
@@ -369,6 +422,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (TimestampTz(x), TimestampTz(y)) | (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
         (Inet(x), Inet(y)) => x.cmp(y),
+        (Lsn(x), Lsn(y)) => x.cmp(y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -397,6 +451,8 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Date(_) => 15,
         Value::Inet(_) => 16,
         Value::Void => 17,
+        Value::Lsn(_) => 18,
+        Value::Record(_) => 19,
     }
 }
 
@@ -549,5 +605,22 @@ mod tests {
             decode_param(types::INT4, 2, b"1").unwrap_err().code,
             "22023"
         );
+    }
+
+    #[test]
+    fn lsn_and_record_output() {
+        assert_eq!(t(Value::Lsn(0)), "0/0");
+        assert_eq!(t(Value::Lsn(0x1_0000_00A0)), "1/A0");
+        let r = Value::Record(vec![
+            (crate::types::PG_LSN, Value::Lsn(0x16_B374_D848)),
+            (crate::types::TEXT, Value::Text("a b,\"c\"".into())),
+            (crate::types::TEXT, Value::Text(String::new())),
+            (crate::types::TEXT, Value::Null),
+        ]);
+        assert_eq!(t(r.clone()), "(16/B374D848,\"a b,\"\"c\"\"\",\"\",)");
+        let b = encode_binary(&r).unwrap();
+        assert_eq!(&b[..4], &4i32.to_be_bytes());
+        assert_eq!(&b[4..8], &crate::types::PG_LSN.to_be_bytes());
+        assert_eq!(&b[b.len() - 4..], &(-1i32).to_be_bytes());
     }
 }

@@ -422,6 +422,11 @@ fn memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
     // The cgroup (container) limit: shared memory is charged to it as it is
     // touched, the backends' work memory on top.
     let cg = &sys.cgroup;
+    let rule = format!(
+        "The configuration may use {}: shared memory {} + work_mem × max_connections + maintenance_work_mem.",
+        fmt_bytes(n.memory_may_use),
+        fmt_bytes(n.shared_memory_bytes)
+    );
     let r = row(
         "memory limit of this cgroup",
         match cg.version {
@@ -430,25 +435,21 @@ fn memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
             None => "memory cgroup",
         },
     )
-    .need(
-        format!(
-            "{} (shared memory {} + work_mem × max_connections + maintenance_work_mem)",
-            fmt_bytes(n.memory_may_use),
-            fmt_bytes(n.shared_memory_bytes)
-        ),
-        Some(n.memory_may_use),
-    );
+    .need(fmt_bytes(n.memory_may_use), Some(n.memory_may_use));
     let r = match cg.limit {
         Amount::Unlimited => r.limit("no limit", None).verdict(
             Verdict::Ok,
-            "No memory limit on the way to the root cgroup.",
+            format!("No memory limit on the way to the root cgroup. {rule}"),
         ),
         Amount::Of(lim) => {
             let r = r.limit(fmt_bytes(lim), Some(lim));
             if n.shared_memory_bytes > lim {
                 r.verdict(
                     Verdict::Fail,
-                    "Shared memory alone is larger than the limit: the kernel kills the server as the buffers fill.",
+                    format!(
+                        "Shared memory alone is larger than the limit: the kernel kills the server as the buffers \
+                         fill. {rule}"
+                    ),
                 )
                 .fix(format!(
                     "Raise the container's memory limit (memory.max, docker run --memory, Kubernetes \
@@ -458,14 +459,14 @@ fn memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
             } else if n.memory_may_use > lim {
                 r.verdict(
                     Verdict::Warning,
-                    "Busy backends can pass the limit; then the kernel's OOM killer ends one.",
+                    format!("Busy backends can pass the limit; then the kernel's OOM killer ends one. {rule}"),
                 )
                 .fix(format!(
                     "Raise the memory limit to at least {}, or lower max_connections, work_mem or shared_buffers.",
                     fmt_bytes(n.memory_may_use)
                 ))
             } else {
-                r.verdict(Verdict::Ok, "")
+                r.verdict(Verdict::Ok, rule)
             }
         }
         Amount::Unknown => r.verdict(
@@ -756,18 +757,20 @@ fn process_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
 
 fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
     let lg = &sys.logind;
-    let setting = match (lg.remove_ipc, &lg.source) {
-        (Some(v), Some(f)) => format!(
-            "RemoveIPC={} ({})",
-            if v { "yes" } else { "no" },
-            f.display()
+    let (setting, from) = match (lg.remove_ipc, &lg.source) {
+        (Some(v), Some(f)) => (
+            format!("RemoveIPC={}", if v { "yes" } else { "no" }),
+            format!("set in {}", f.display()),
         ),
-        _ => "RemoveIPC=yes (not set: systemd's default)".to_string(),
+        _ => (
+            "RemoveIPC=yes".to_string(),
+            "not set: systemd's default".to_string(),
+        ),
     };
     let who = match lg.sys_uid_max {
-        Some(m) => format!("user {} (UID {}), SYS_UID_MAX {m}", sys.user, sys.uid),
+        Some(m) => format!("user {} has UID {}, SYS_UID_MAX is {m}", sys.user, sys.uid),
         None => format!(
-            "user {} (UID {}), SYS_UID_MAX not set in /etc/login.defs",
+            "user {} has UID {}, SYS_UID_MAX is not set in /etc/login.defs",
             sys.user, sys.uid
         ),
     };
@@ -778,6 +781,7 @@ fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
          server as a system user (useradd --system) instead of {}.",
         sys.user
     );
+    // Root is a system user whatever SYS_UID_MAX says.
     let system_user = if sys.uid == 0 {
         Some(true)
     } else {
@@ -786,22 +790,27 @@ fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
     let r = if !lg.present {
         r.limit("no systemd-logind", None).verdict(Verdict::Ok, "")
     } else if lg.remove_ipc == Some(false) {
-        r.limit(setting, Some(0)).verdict(Verdict::Ok, "")
+        r.limit(setting, Some(0)).verdict(Verdict::Ok, from)
     } else {
-        let r = r.limit(format!("{setting}; {who}"), Some(1));
+        let r = r.limit(format!("{setting}, UID {}", sys.uid), Some(1));
         match system_user {
-            Some(true) => r.verdict(Verdict::Ok, "System users are exempt."),
+            Some(true) => r.verdict(Verdict::Ok, format!("{setting} ({from}); {who}: system users are exempt.")),
             Some(false) => r
                 .verdict(
                     Verdict::Warning,
-                    "The server starts, but logind removes its shared memory and semaphores when the user's last \
-                     session ends, and the server then fails.",
+                    format!(
+                        "{setting} ({from}); {who}. The server starts, but logind removes its shared memory and \
+                         semaphores when the user's last session ends, and the server then fails."
+                    ),
                 )
                 .fix(fix),
             None => r
                 .verdict(
                     Verdict::Unknown,
-                    "Whether this UID counts as a system user depends on systemd's compiled-in SYS_UID_MAX.",
+                    format!(
+                        "{setting} ({from}); {who}: whether this UID counts as a system user depends on systemd's \
+                         compiled-in SYS_UID_MAX."
+                    ),
                 )
                 .fix(fix),
         }

@@ -25,6 +25,7 @@
 #[allow(dead_code)]
 mod util;
 
+mod backup;
 mod ctl;
 mod harness;
 mod matrix;
