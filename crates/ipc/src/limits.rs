@@ -198,18 +198,7 @@ pub struct MemInfo {
 
 /// Parses /proc/meminfo: `Name:   value [kB]` lines.
 pub fn parse_meminfo(text: &str) -> MemInfo {
-    let field = |name: &str| {
-        text.lines().find_map(|line| {
-            let rest = line.strip_prefix(name)?.strip_prefix(':')?;
-            let mut it = rest.split_ascii_whitespace();
-            let n: u64 = it.next()?.parse().ok()?;
-            match it.next() {
-                Some("kB") => n.checked_mul(1024),
-                Some(_) => None,
-                None => Some(n),
-            }
-        })
-    };
+    let field = |name: &str| parse_meminfo_field(text, name);
     MemInfo {
         mem_total: field("MemTotal"),
         mem_available: field("MemAvailable"),
@@ -400,8 +389,28 @@ pub struct KernelView {
     pub usage: Option<IpcUsage>,
     pub mem: MemInfo,
     pub overcommit: Overcommit,
-    /// Soft RLIMIT_AS, `None` when unlimited.
+    /// Room left under the soft RLIMIT_AS: the limit minus what this
+    /// process maps already (VmSize); `None` when unlimited.
     pub address_space: Option<u64>,
+}
+
+/// What this process maps now (VmSize of /proc/self/status), bytes.
+pub fn mapped_now() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_meminfo_field(&status, "VmSize")
+}
+
+fn parse_meminfo_field(text: &str, name: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+        let mut it = rest.split_ascii_whitespace();
+        let n: u64 = it.next()?.parse().ok()?;
+        match it.next() {
+            Some("kB") => n.checked_mul(1024),
+            Some(_) => None,
+            None => Some(n),
+        }
+    })
 }
 
 impl KernelView {
@@ -411,7 +420,8 @@ impl KernelView {
             usage: read_usage().ok(),
             mem: read_meminfo(),
             overcommit: read_overcommit(),
-            address_space: address_space_limit(),
+            address_space: address_space_limit()
+                .map(|limit| limit.saturating_sub(mapped_now().unwrap_or(0))),
         }
     }
 }
@@ -727,7 +737,7 @@ pub fn sysctl_fix(pairs: &[(&str, String)]) -> String {
         .collect();
     let lines: Vec<String> = pairs.iter().map(|(n, v)| format!("{n} = {v}")).collect();
     format!(
-        "As root, run \"sysctl -w {}\"; to keep it after a reboot, put the line{} \"{}\" in {SYSCTL_D_FILE}.",
+        "As root, run: sysctl -w {}. To keep it after a reboot, put the line{} \"{}\" in {SYSCTL_D_FILE}.",
         now.join(" "),
         if lines.len() > 1 { "s" } else { "" },
         lines.join("\" and \"")
@@ -856,7 +866,7 @@ pub fn explain(ex: &Exceeded, fallback_hint: Option<&str>) -> (String, Option<St
                     let fix = if setting == "vm.nr_hugepages" {
                         sysctl_fix(&[("vm.nr_hugepages", new_total.to_string())])
                     } else {
-                        format!("As root, run \"echo {new_total} > {setting}\".")
+                        format!("As root, run: echo {new_total} > {setting}.")
                     };
                     format!(
                         "Reserve at least {new_total} huge pages of {kb} kB in all. {fix} When memory is fragmented \
@@ -964,12 +974,14 @@ pub fn explain(ex: &Exceeded, fallback_hint: Option<&str>) -> (String, Option<St
         },
         Exceeded::SemVmx { value, limit } => (
             format!(
-                "The value {value} is larger than the kernel's SEMVMX (largest semaphore value), {limit}."
+                "The kernel refused the value {value} as larger than its SEMVMX, the largest semaphore value \
+                 (Linux's is the constant {limit})."
             ),
             Some(format!(
-                "Raise SEMVMX to at least {value}. On Linux it is the constant 32767 and cannot be changed; on \
-                 Solaris and illumos set semsys:seminfo_semvmx in /etc/system and reboot; on other systems it is a \
-                 kernel option (SEMVMX)."
+                "SEMVMX must be at least {value}. On Linux it cannot be changed, so there the refusal comes from \
+                 a layer between tusk and the kernel (an emulation, a seccomp filter). On Solaris and illumos set \
+                 semsys:seminfo_semvmx={value} or more in /etc/system and reboot; on other systems SEMVMX is a \
+                 kernel option (rebuild and reboot)."
             )),
         ),
         Exceeded::NoSysV { call } => (
@@ -995,7 +1007,8 @@ fn explain_memory(
     if let Some(a) = address_space.filter(|&a| request > a) {
         return (
             format!(
-                "The request of {} is larger than this process's address space limit (RLIMIT_AS), {}.",
+                "The request of {} is larger than what this process's address space limit (RLIMIT_AS) leaves \
+                 free, {}.",
                 fmt_bytes(request),
                 fmt_bytes(a)
             ),

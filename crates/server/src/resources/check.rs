@@ -500,7 +500,7 @@ fn memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
                 sysctl_fix(&[("vm.nr_hugepages", (t + m).to_string())])
             }
             (Some(t), Some(m)) => format!(
-                "As root, run \"echo {} > {}\".",
+                "As root, run: echo {} > {}.",
                 t + m,
                 pool.setting(k.mem.huge_page_size)
             ),
@@ -816,4 +816,237 @@ fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
         }
     };
     r.done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::sizing::needs;
+    use crate::resources::system::{CgroupMemory, Logind, Rlimit};
+    use tusk_config::Settings;
+    use tusk_ipc::limits::{parse_meminfo, IpcUsage, KernelLimits, KernelView, Overcommit};
+
+    fn settings(pairs: &[(&str, &str)]) -> Settings {
+        let mut s = Settings::defaults();
+        for (n, v) in pairs {
+            s.set(n, v, tusk_config::Source::CommandLine).unwrap();
+        }
+        s
+    }
+
+    fn lim(soft: u64, hard: u64) -> Rlimit {
+        Rlimit {
+            soft: Amount::Of(soft),
+            hard: Amount::Of(hard),
+        }
+    }
+
+    /// A roomy Linux machine.
+    fn system() -> SystemLimits {
+        SystemLimits {
+            kernel: KernelView {
+                limits: KernelLimits {
+                    shmmax: Some(1 << 40),
+                    shmall: Some(1 << 30),
+                    shmmni: Some(4096),
+                    shmmin: 1,
+                    semmsl: Some(32000),
+                    semmns: Some(1 << 30),
+                    semopm: Some(500),
+                    semmni: Some(32000),
+                    semvmx: 32767,
+                    page_size: 4096,
+                    huge_page_size: Some(2 << 20),
+                },
+                usage: Some(IpcUsage::default()),
+                mem: parse_meminfo("MemTotal: 16777216 kB\nSwapTotal: 0 kB\nCommitLimit: 8388608 kB\nCommitted_AS: 1048576 kB\n"),
+                overcommit: Overcommit { mode: Some(2), ratio: Some(50), kbytes: Some(0) },
+                address_space: None,
+            },
+            file_max: Amount::Of(1 << 20),
+            files_open: Some(1000),
+            nr_open: Some(1 << 20),
+            dev_shm: Some((64 << 20, 64 << 20)),
+            nofile: lim(1024, 4096),
+            nproc: lim(4096, 4096),
+            data: Rlimit { soft: Amount::Unlimited, hard: Amount::Unlimited },
+            memlock: lim(8 << 20, 8 << 20),
+            address_space: Rlimit { soft: Amount::Unlimited, hard: Amount::Unlimited },
+            uid: 1000,
+            user: "tusk".to_string(),
+            user_tasks: Some(10),
+            cgroup: CgroupMemory { limit: Amount::Unlimited, file: None, version: Some(2) },
+            logind: Logind { present: true, remove_ipc: Some(false), source: None, sys_uid_max: Some(999) },
+            oom_score_adj: Some(0),
+        }
+    }
+
+    fn verdict(rows: &[CheckRow], parameter: &str) -> Verdict {
+        rows.iter()
+            .find(|r| r.parameter == parameter)
+            .unwrap_or_else(|| panic!("{parameter}"))
+            .verdict
+    }
+
+    #[test]
+    fn a_roomy_machine_fits() {
+        let n = needs(&settings(&[]));
+        let rows = evaluate(&n, &system());
+        assert!(can_start(&rows), "{rows:#?}");
+        assert!(rows.iter().all(|r| r.verdict == Verdict::Ok), "{rows:#?}");
+        // The soft NOFILE limit is below max_files_per_process, but the
+        // server raises it to the hard one: fine, and said so.
+        let nofile = rows
+            .iter()
+            .find(|r| r.parameter == "RLIMIT_NOFILE")
+            .unwrap();
+        assert!(
+            nofile
+                .why
+                .contains("raises the soft limit from 1024 to 1000")
+                || nofile.why.is_empty(),
+            "{nofile:?}"
+        );
+    }
+
+    #[test]
+    fn each_kernel_limit_fails_alone() {
+        let n = needs(&settings(&[]));
+        type Change = Box<dyn Fn(&mut SystemLimits)>;
+        let cases: Vec<(&str, Change)> = vec![
+            (
+                "kernel.shmmax",
+                Box::new(|s| s.kernel.limits.shmmax = Some(32 << 20)),
+            ),
+            (
+                "kernel.shmall",
+                Box::new(|s| s.kernel.limits.shmall = Some(1000)),
+            ),
+            (
+                "kernel.shmmni",
+                Box::new(|s| {
+                    s.kernel.usage = Some(IpcUsage {
+                        segments: 4096,
+                        ..Default::default()
+                    })
+                }),
+            ),
+            (
+                "SEMMNI (kernel.sem, 4th)",
+                Box::new(|s| s.kernel.limits.semmni = Some(3)),
+            ),
+            (
+                "SEMMNS (kernel.sem, 2nd)",
+                Box::new(|s| s.kernel.limits.semmns = Some(60)),
+            ),
+            (
+                "SEMMSL (kernel.sem, 1st)",
+                Box::new(|s| s.kernel.limits.semmsl = Some(10)),
+            ),
+            ("RLIMIT_NOFILE", Box::new(|s| s.nofile = lim(40, 40))),
+            (
+                "RLIMIT_AS",
+                Box::new(|s| s.address_space = lim(1 << 20, 1 << 20)),
+            ),
+            (
+                "memory.max (cgroup v2)",
+                Box::new(|s| s.cgroup.limit = Amount::Of(64 << 20)),
+            ),
+        ];
+        for (param, f) in cases {
+            let mut s = system();
+            f(&mut s);
+            let rows = evaluate(&n, &s);
+            assert_eq!(verdict(&rows, param), Verdict::Fail, "{param}: {rows:#?}");
+            assert!(!can_start(&rows));
+            let row = rows
+                .iter()
+                .find(|r| r.parameter == param && r.verdict == Verdict::Fail)
+                .unwrap();
+            assert!(row.fix.is_some(), "{param} has a fix");
+            let others = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
+            assert_eq!(others, 1, "{param} fails alone: {rows:#?}");
+        }
+    }
+
+    #[test]
+    fn semaphore_fix_raises_all_four_values_at_once() {
+        let n = needs(&settings(&[("max_connections", "100")]));
+        let mut s = system();
+        s.kernel.limits.semmni = Some(3);
+        s.kernel.limits.semmns = Some(60);
+        s.kernel.usage = Some(IpcUsage {
+            sem_sets: 1,
+            semaphores: 17,
+            ..Default::default()
+        });
+        let rows = evaluate(&n, &s);
+        let fix = rows
+            .iter()
+            .find(|r| r.parameter.starts_with("SEMMNI"))
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap();
+        // 7 sets of 17 plus one set of 17 in use.
+        assert!(
+            fix.contains("sysctl -w kernel.sem=\"32000 136 500 8\""),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn warnings_and_unknowns_do_not_block() {
+        let n = needs(&settings(&[("max_connections", "500")]));
+        let mut s = system();
+        s.kernel.overcommit.mode = Some(0);
+        s.nproc = lim(100, 100);
+        s.logind.remove_ipc = None;
+        s.uid = 1000;
+        s.kernel.limits.shmmax = None;
+        let rows = evaluate(&n, &s);
+        assert_eq!(verdict(&rows, "RLIMIT_NPROC"), Verdict::Warning);
+        assert_eq!(verdict(&rows, "RemoveIPC"), Verdict::Warning);
+        assert_eq!(verdict(&rows, "kernel.shmmax"), Verdict::Unknown);
+        let oc = rows
+            .iter()
+            .find(|r| r.resource == "overcommit mode (OOM killer)")
+            .unwrap();
+        assert_eq!(oc.verdict, Verdict::Warning);
+        assert!(oc
+            .fix
+            .as_ref()
+            .unwrap()
+            .contains("sysctl -w vm.overcommit_memory=2"));
+        assert!(can_start(&rows));
+        // Root is held to neither NPROC nor RemoveIPC.
+        s.uid = 0;
+        let rows = evaluate(&n, &s);
+        assert_eq!(verdict(&rows, "RLIMIT_NPROC"), Verdict::Ok);
+        assert_eq!(verdict(&rows, "RemoveIPC"), Verdict::Ok);
+    }
+
+    #[test]
+    fn huge_pages_on_needs_free_pages() {
+        let n = needs(&settings(&[
+            ("shared_memory_type", "mmap"),
+            ("huge_pages", "on"),
+        ]));
+        let rows = evaluate(&n, &system());
+        // The test machine's pool is read for real; whatever it holds, the
+        // verdict follows from the numbers in the row.
+        let hp = rows.iter().find(|r| r.resource == "huge pages").unwrap();
+        match hp.limit_value {
+            Some(avail) if avail >= hp.needed_value.unwrap() => assert_eq!(hp.verdict, Verdict::Ok),
+            Some(_) => assert_eq!(hp.verdict, Verdict::Fail),
+            None => assert_eq!(hp.verdict, Verdict::Unknown),
+        }
+        let n = needs(&settings(&[("huge_pages", "on")]));
+        let rows = evaluate(&n, &system());
+        assert_eq!(
+            verdict(&rows, "huge_pages"),
+            Verdict::Fail,
+            "sysv cannot use huge pages"
+        );
+    }
 }

@@ -1,0 +1,425 @@
+//! The real server against lowered kernel limits, one refusal at a time,
+//! each in its own IPC namespace: the FATAL names the call, the size, the
+//! limit with its current value and the command that raises it; the exit
+//! code is 1; the namespace holds nothing afterwards. Where the report
+//! suggests smaller settings, a server started with them fits.
+
+use crate::support::*;
+
+const SHMMAX: &str = "/proc/sys/kernel/shmmax";
+const SHMALL: &str = "/proc/sys/kernel/shmall";
+const SHMMNI: &str = "/proc/sys/kernel/shmmni";
+const SEM: &str = "/proc/sys/kernel/sem";
+
+fn server_argv(c: &Cluster, settings: &[(&str, &str)]) -> Vec<String> {
+    let mut v = vec![TUSK.to_string()];
+    v.extend(c.server_args(free_port(), settings));
+    v
+}
+
+/// The server's FATAL report: its lines from FATAL on.
+fn fatal(r: &NsRun) -> String {
+    let err = &r.finished.stderr;
+    let start = err
+        .find("FATAL:  ")
+        .unwrap_or_else(|| panic!("no FATAL: {}", r.describe()));
+    err[start..].to_string()
+}
+
+fn assert_all(text: &str, words: &[&str]) {
+    for w in words {
+        assert!(text.contains(w), "missing {w:?} in:\n{text}");
+    }
+}
+
+/// The value the report suggests for a setting ("shared_buffers = 24MB").
+fn suggested(text: &str, setting: &str) -> Option<String> {
+    let rest = text.split(&format!("{setting} = ")).nth(1)?;
+    Some(rest.split([' ', ',', ')']).next()?.to_string())
+}
+
+/// Starts the server under the same lowered limits with one changed
+/// setting, and checks that it becomes ready; then stops it.
+fn fits_with(c: &Cluster, sysctls: &[(&str, &str)], settings: &[(&str, &str)]) {
+    let argv = server_argv(c, settings);
+    let cmd = namespace_command(sysctls, &argv);
+    let mut s = Server::spawn(c, cmd, None);
+    s.wait_ready();
+    s.stop();
+}
+
+fn segment_size(c: &Cluster, settings: &[(&str, &str)]) -> u64 {
+    c.print("shared_memory_size_bytes", settings)
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn shmmax() {
+    let c = Cluster::new();
+    let size = segment_size(&c, &[]);
+    let r = run_in_namespace(&[(SHMMAX, "33554432")], &server_argv(&c, &[]), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create shared memory segment: Invalid argument",
+            &format!("size={size}, 03600)"),
+            "shmget(key=",
+            "kernel.shmmax",
+            "now 33554432 bytes (32 MB)",
+            &format!("sysctl -w kernel.shmmax={}", size.next_multiple_of(4096)),
+            &format!(
+                "\"kernel.shmmax = {}\" in /etc/sysctl.d/30-tusk.conf",
+                size.next_multiple_of(4096)
+            ),
+            "(now 128MB)",
+        ],
+    );
+    let sb = suggested(&f, "shared_buffers")
+        .unwrap_or_else(|| panic!("no shared_buffers suggestion: {f}"));
+    let mc = suggested(&f, "max_connections");
+    assert!(
+        mc.is_none(),
+        "no max_connections makes 128MB of buffers fit in 32 MB: {f}"
+    );
+    // The way out works: the suggested shared_buffers starts under the same limit.
+    fits_with(&c, &[(SHMMAX, "33554432")], &[("shared_buffers", &sb)]);
+}
+
+#[test]
+fn shmall() {
+    let c = Cluster::new();
+    let size = segment_size(&c, &[]);
+    let pages = size.div_ceil(4096);
+    let r = run_in_namespace(&[(SHMALL, "4096")], &server_argv(&c, &[]), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create shared memory segment: No space left on device",
+            &format!("size={size}, 03600)"),
+            &format!("The segment needs {pages} pages of 4096 bytes"),
+            "kernel.shmall",
+            "is now 4096 pages",
+            &format!("sysctl -w kernel.shmall={pages}"),
+            "does not mean that the disk is full",
+        ],
+    );
+    let sb = suggested(&f, "shared_buffers").unwrap_or_else(|| panic!("no suggestion: {f}"));
+    fits_with(&c, &[(SHMALL, "4096")], &[("shared_buffers", &sb)]);
+}
+
+#[test]
+fn shmmni() {
+    let c = Cluster::new();
+    let r = run_in_namespace(&[(SHMMNI, "0")], &server_argv(&c, &[]), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create shared memory segment: No space left on device",
+            "SHMMNI (kernel.shmmni) is now 0",
+            "sysctl -w kernel.shmmni=1",
+            "tusk ipc",
+        ],
+    );
+    assert!(
+        !f.contains("shared_buffers = "),
+        "no setting helps with SHMMNI: {f}"
+    );
+}
+
+#[test]
+fn semmni() {
+    let c = Cluster::new();
+    // 100 connections + 3 auxiliary: 7 sets; the namespace allows 3.
+    let r = run_in_namespace(
+        &[(SEM, "32000 1024000000 500 3")],
+        &server_argv(&c, &[("max_connections", "100")]),
+        None,
+    );
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create semaphores: No space left on device",
+            ", 17, 03600).",
+            "semget(",
+            "This configuration needs 7 semaphore sets of 17 (119 semaphores)",
+            "SEMMNI (semaphore sets, the fourth value of kernel.sem) is 3",
+            "from \"32000 1024000000 500 3\" to \"32000 1024000000 500 7\"",
+            "sysctl -w kernel.sem=\"32000 1024000000 500 7\"",
+            "\"kernel.sem = 32000 1024000000 500 7\" in /etc/sysctl.d/30-tusk.conf",
+            "max_connections = 45 (now 100)",
+        ],
+    );
+    assert!(
+        !f.contains("shared_buffers = "),
+        "shared_buffers does not change semaphores: {f}"
+    );
+    fits_with(
+        &c,
+        &[(SEM, "32000 1024000000 500 3")],
+        &[("max_connections", "45")],
+    );
+}
+
+#[test]
+fn semmns() {
+    let c = Cluster::new();
+    let r = run_in_namespace(
+        &[(SEM, "32000 60 500 32000")],
+        &server_argv(&c, &[("max_connections", "100")]),
+        None,
+    );
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create semaphores: No space left on device",
+            "SEMMNS (semaphores in all, the second value of kernel.sem) is 60",
+            "sysctl -w kernel.sem=\"32000 119 500 32000\"",
+            "max_connections = 45 (now 100)",
+        ],
+    );
+    fits_with(
+        &c,
+        &[(SEM, "32000 60 500 32000")],
+        &[("max_connections", "45")],
+    );
+}
+
+#[test]
+fn semmsl() {
+    let c = Cluster::new();
+    let r = run_in_namespace(&[(SEM, "10 32000 500 32000")], &server_argv(&c, &[]), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not create semaphores: Invalid argument",
+            ", 17, 03600).",
+            "SEMMSL (semaphores per set, the first value of kernel.sem), now 10",
+            "sysctl -w kernel.sem=\"17 32000 500 32000\"",
+            "No setting of tusk makes its sets smaller",
+        ],
+    );
+}
+
+#[test]
+fn semvmx_by_erange() {
+    // Linux's SEMVMX is a constant above tusk's marker value; a filter
+    // makes SETVAL of the marker (8874, then one semop to 8875) fail with
+    // ERANGE, as a kernel with a smaller SEMVMX would.
+    let c = Cluster::new();
+    let filter = fail_syscall(
+        libc::SYS_semctl,
+        libc::ERANGE,
+        &[(2, 0xff, libc::SETVAL as u32), (3, 0xffff_ffff, 8874)],
+    );
+    let r = run_in_namespace(&[], &server_argv(&c, &[]), Some(Prep::Seccomp(filter)));
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "SETVAL, 8874) failed: Numerical result out of range",
+            "SEMVMX",
+            "at least 8874",
+        ],
+    );
+}
+
+#[test]
+fn enosys() {
+    let c = Cluster::new();
+    for (nr, call) in [(libc::SYS_shmget, "shmget"), (libc::SYS_semget, "semget")] {
+        let filter = fail_syscall(nr, libc::ENOSYS, &[]);
+        let r = run_in_namespace(&[], &server_argv(&c, &[]), Some(Prep::Seccomp(filter)));
+        assert_eq!(r.exit, Some(1), "{call}: {}", r.describe());
+        r.assert_nothing_left();
+        let f = fatal(&r);
+        assert_all(
+            &f,
+            &[
+                "Function not implemented",
+                &format!("The kernel does not provide {call}"),
+                "CONFIG_SYSVIPC",
+            ],
+        );
+    }
+}
+
+#[test]
+fn mmap_beyond_the_address_space_limit() {
+    // RLIMIT_AS of 1 GB and 2 GB of buffers in an anonymous mapping.
+    let c = Cluster::new();
+    let settings = [("shared_memory_type", "mmap"), ("shared_buffers", "2GB")];
+    let gb: u64 = 1 << 30;
+    let r = run_in_namespace(
+        &[],
+        &server_argv(&c, &settings),
+        Some(Prep::Rlimit(libc::RLIMIT_AS, gb, gb)),
+    );
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not map anonymous shared memory: Cannot allocate memory",
+            "PROT_READ|PROT_WRITE, MAP_SHARED|MAP_ANONYMOUS, -1, 0)",
+            "RLIMIT_AS",
+            "ulimit -v unlimited",
+            "(now 2048MB)",
+        ],
+    );
+    let sb = suggested(&f, "shared_buffers").unwrap_or_else(|| panic!("no suggestion: {f}"));
+    let argv = server_argv(
+        &c,
+        &[("shared_memory_type", "mmap"), ("shared_buffers", &sb)],
+    );
+    let mut cmd = namespace_command(&[], &argv);
+    Prep::Rlimit(libc::RLIMIT_AS, gb, gb).apply(&mut cmd);
+    let mut s = Server::spawn(&c, cmd, None);
+    s.wait_ready();
+    s.stop();
+}
+
+#[test]
+fn mmap_beyond_what_the_kernel_promises() {
+    let c = Cluster::new();
+    let mode: u64 = std::fs::read_to_string("/proc/sys/vm/overcommit_memory")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let settings = [("shared_memory_type", "mmap"), ("shared_buffers", "2TB")];
+    if mode == 1 {
+        // Mode 1 promises anything: the mapping succeeds and the server starts.
+        let mut s = Server::spawn(
+            &c,
+            namespace_command(&[], &server_argv(&c, &settings)),
+            None,
+        );
+        s.wait_ready();
+        s.stop();
+        return;
+    }
+    let r = run_in_namespace(&[], &server_argv(&c, &settings), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not map anonymous shared memory: Cannot allocate memory",
+            &format!("vm.overcommit_memory = {mode}"),
+            "shared_buffers = ",
+        ],
+    );
+}
+
+#[test]
+fn huge_pages_on_without_enough_huge_pages() {
+    let c = Cluster::new();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let field = |name: &str| -> u64 {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|r| r.trim_start_matches(':').split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (free, rsvd, total) = (
+        field("HugePages_Free"),
+        field("HugePages_Rsvd"),
+        field("HugePages_Total"),
+    );
+    let page_kb = field("Hugepagesize").max(2048);
+    // More buffers than the free huge pages hold.
+    let avail = free.saturating_sub(rsvd);
+    let mb = (avail + 8) * page_kb / 1024;
+    let sb = format!("{mb}MB");
+    let settings = [
+        ("shared_memory_type", "mmap"),
+        ("huge_pages", "on"),
+        ("shared_buffers", sb.as_str()),
+    ];
+    let r = run_in_namespace(&[], &server_argv(&c, &settings), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    let f = fatal(&r);
+    assert_all(
+        &f,
+        &[
+            "FATAL:  could not map anonymous shared memory: Cannot allocate memory",
+            "MAP_HUGETLB",
+            &format!("huge pages of {page_kb} kB; the pool has {total} pages, {free} free"),
+            "sysctl -w vm.nr_hugepages=",
+            "huge_pages = try",
+        ],
+    );
+    if avail == 0 {
+        assert!(
+            f.contains("No smaller shared_buffers or max_connections fits"),
+            "{f}"
+        );
+    } else {
+        assert!(f.contains("shared_buffers = "), "{f}");
+    }
+}
+
+#[test]
+fn huge_pages_on_with_sysv_is_refused() {
+    let c = Cluster::new();
+    let r = run_in_namespace(&[], &server_argv(&c, &[("huge_pages", "on")]), None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    assert!(
+        fatal(&r).contains("huge pages not supported with the current shared_memory_type setting"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn the_check_agrees_with_the_server() {
+    // What tusk check calls a failure is what the server then refuses.
+    let c = Cluster::new();
+    let mut argv = vec![
+        TUSK.to_string(),
+        "check".into(),
+        "-D".into(),
+        path_str(&c.data),
+        "--json".into(),
+    ];
+    let r = run_in_namespace(&[(SEM, "32000 1024000000 500 3")], &argv, None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    let json: serde_json::Value =
+        serde_json::from_str(r.finished.stdout.split("tusk-exit=").next().unwrap()).expect("JSON");
+    assert_eq!(
+        check_row(&json, "SEMMNI (kernel.sem, 4th)")["verdict"],
+        "fail"
+    );
+    argv.truncate(1);
+    argv.extend(c.server_args(free_port(), &[]));
+    let r = run_in_namespace(&[(SEM, "32000 1024000000 500 3")], &argv, None);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    assert!(fatal(&r).contains("SEMMNI"), "{}", r.describe());
+}
