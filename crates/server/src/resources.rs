@@ -36,7 +36,7 @@ pub use rlimits::{startup_limits, ProcessLimits};
 pub use sizing::{needs, Needs};
 
 use tusk_config::Settings;
-use tusk_ipc::limits::{fmt_bytes, read_limits};
+use tusk_ipc::limits::read_limits;
 
 /// The start-up resource line's limits part: each kernel limit and process
 /// limit beside what this configuration needs. Uses what
@@ -47,19 +47,21 @@ pub fn describe(settings: &Settings) -> String {
     let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
     let mut parts = vec![
         format!(
-            "segment {} (kernel.shmmax {}), {} pages (kernel.shmall {})",
-            fmt_bytes(n.segment_bytes),
+            "kernel.shmmax {} for a segment of {} bytes, kernel.shmall {} pages for {}, kernel.shmmni {} for 1",
             opt(l.shmmax),
+            n.segment_bytes,
+            opt(l.shmall),
             tusk_ipc::limits::pages_for(n.segment_bytes, l.page_size),
-            opt(l.shmall)
+            opt(l.shmmni)
         ),
         format!(
-            "{} semaphore sets of {} (SEMMNI {}, SEMMNS {}, SEMMSL {})",
-            n.sem_sets,
-            n.semaphores_per_set,
+            "SEMMNI {} for {} sets, SEMMNS {} for {} semaphores, SEMMSL {} for {} per set",
             opt(l.semmni),
+            n.sem_sets,
             opt(l.semmns),
-            opt(l.semmsl)
+            n.kernel_semaphores,
+            opt(l.semmsl),
+            n.semaphores_per_set
         ),
     ];
     match rlimits::at_start() {

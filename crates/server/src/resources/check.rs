@@ -535,6 +535,31 @@ fn memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
                 .fix("Set shared_memory_type = mmap, or huge_pages = try.")
                 .done(),
         );
+    } else {
+        // Not used by this configuration; the pool is shown for reference.
+        let size = k.mem.huge_page_size.unwrap_or(n.plan.huge_page_size);
+        let pool = tusk_ipc::limits::read_huge_page_pool(size, &k.mem);
+        let why = match n.plan.kind {
+            MemoryKind::Sysv => {
+                "Not used: shared_memory_type = sysv (only mmap can use huge pages)."
+            }
+            MemoryKind::Mmap => "Not used: huge_pages = off.",
+        };
+        rows.push(
+            row("huge pages", &pool.setting(k.mem.huge_page_size))
+                .need("0", Some(0))
+                .limit(
+                    format!(
+                        "{} free of {} ({} kB)",
+                        opt_text(pool.available()),
+                        opt_text(pool.total),
+                        size / 1024
+                    ),
+                    pool.available(),
+                )
+                .verdict(Verdict::Ok, why)
+                .done(),
+        );
     }
 
     rows.push(
