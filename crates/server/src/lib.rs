@@ -198,6 +198,9 @@ pub fn run(opts: ServerOptions) -> i32 {
         std::process::id() as i32,
         std::sync::atomic::Ordering::SeqCst,
     );
+    if let Err(e) = resources::startup_limits(&settings) {
+        return fail(e);
+    }
     oom::postmaster_adjust(&settings);
     install_panic_hook();
     match postmaster::Postmaster::start(opts, data_dir, settings, hba) {

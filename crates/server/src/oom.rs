@@ -26,7 +26,10 @@ fn write_score(value: i64) -> std::io::Result<()> {
 pub fn postmaster_adjust(settings: &Settings) {
     let v = settings.int("postmaster_oom_score_adj");
     if let Err(e) = write_score(v) {
-        let why = e.raw_os_error().map(tusk_ipc::errno_text).unwrap_or_else(|| e.to_string());
+        let why = e
+            .raw_os_error()
+            .map(tusk_ipc::errno_text)
+            .unwrap_or_else(|| e.to_string());
         let now = std::fs::read_to_string("/proc/self/oom_score_adj")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".to_string());

@@ -243,7 +243,7 @@ impl Postmaster {
     fn log_resources(&self) {
         let sh = self.shared();
         elog::log(format!(
-            "resources: {}; {}; {} proc slots ({} connections of which {} reserved for superusers, {} auxiliary, {} prepared-transaction); max_files_per_process {}; rlimits: {}",
+            "resources: {}; {}; {} proc slots ({} connections of which {} reserved for superusers, {} auxiliary, {} prepared-transaction); max_files_per_process {}; limits: {}",
             sh.describe_segment(),
             sh.describe_semaphores(),
             sh.sizing().total_procs(),
@@ -252,7 +252,7 @@ impl Postmaster {
             tusk_storage::layout::NUM_AUXILIARY_PROCS,
             sh.sizing().max_prepared_transactions,
             self.settings.int("max_files_per_process"),
-            crate::describe_rlimits(),
+            crate::resources::describe(&self.settings),
         ));
     }
 

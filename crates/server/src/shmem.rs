@@ -120,7 +120,7 @@ impl Shared {
                 }
             },
         )
-        .map_err(|e| e.to_pg_error())?;
+        .map_err(|e| crate::resources::explain_ipc_failure(settings, &e.into()))?;
         if let Some(e) = area_error {
             let _ = segment.remove();
             return Err(PgError::fatal(sqlstate::INTERNAL_ERROR, e));
@@ -136,7 +136,7 @@ impl Shared {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = segment.remove();
-                    return Err(e.to_pg_error());
+                    return Err(crate::resources::explain_ipc_failure(settings, &e.into()));
                 }
             }
         } else {
@@ -147,7 +147,7 @@ impl Shared {
             Ok(s) => s,
             Err(e) => {
                 let _ = segment.remove();
-                return Err(e.to_pg_error());
+                return Err(crate::resources::explain_ipc_failure(settings, &e.into()));
             }
         };
         let sh = Shared {
