@@ -38,6 +38,14 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
+/// One online checkpoint. Until the buffer pool and WAL exist there is
+/// nothing dirty to write: the checkpoint records its time in pg_control,
+/// which stays "in production".
+fn checkpoint(data_dir: &std::path::Path) -> Result<(), tusk_storage::control::ControlError> {
+    let c = ControlFile::read(data_dir)?;
+    c.write(data_dir, false)
+}
+
 /// Runs recovery and exits 0 when the cluster is ready.
 pub fn startup_main(env: AuxEnv) -> ! {
     let slot = env
@@ -121,6 +129,30 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
             env.shared.procs.release(slot);
             std::process::exit(code);
         }
+        if signals::take(libc::SIGINT) {
+            // CHECKPOINT: serve every request made so far.
+            let control = env.shared.control();
+            let upto = control
+                .checkpoints_requested
+                .load(std::sync::atomic::Ordering::SeqCst);
+            if upto
+                > control
+                    .checkpoints_done
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            {
+                elog::log("checkpoint starting: immediate force wait");
+                match checkpoint(&env.data_dir) {
+                    Ok(()) => elog::log("checkpoint complete"),
+                    Err(e) => elog::report(&tusk_common::PgError::error(
+                        tusk_common::sqlstate::IO_ERROR,
+                        format!("checkpoint failed: {e}"),
+                    )),
+                }
+                control
+                    .checkpoints_done
+                    .store(upto, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
@@ -129,7 +161,9 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         if since.elapsed() >= interval {
             since = std::time::Instant::now();
-            // Periodic checkpoints write dirty buffers once storage exists.
+            if let Err(e) = checkpoint(&env.data_dir) {
+                elog::warning(format!("checkpoint failed: {e}"));
+            }
         }
         env.shared
             .procs

@@ -1551,6 +1551,48 @@ impl Host for Session {
         Ok(())
     }
 
+    fn checkpoint(&mut self) -> Result<(), PgError> {
+        if !self.is_superuser {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                "must be superuser to do CHECKPOINT",
+            ));
+        }
+        let control = self.shared.control();
+        let Some(ckpt) = self
+            .procs
+            .snapshot()
+            .into_iter()
+            .find(|p| p.kind == tusk_storage::procarray::ProcKind::Checkpointer)
+        else {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "could not request checkpoint because checkpointer not running",
+            ));
+        };
+        let mine = control
+            .checkpoints_requested
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        unsafe { libc::kill(ckpt.pid, libc::SIGINT) };
+        // The checkpointer V's nobody in particular; look again every few
+        // milliseconds, servicing interrupts (a cancel ends the wait).
+        while control
+            .checkpoints_done
+            .load(std::sync::atomic::Ordering::SeqCst)
+            < mine
+        {
+            if unsafe { libc::kill(ckpt.pid, 0) } != 0 {
+                return Err(
+                    PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                        .with_hint("Consult recent messages in the server log for details."),
+                );
+            }
+            self.sleep_until(Instant::now() + Duration::from_millis(5))?;
+        }
+        Ok(())
+    }
+
     fn backup_start(&mut self, label: &str, _fast: bool) -> Result<u64, PgError> {
         if !self.is_superuser {
             return Err(PgError::error(

@@ -105,6 +105,13 @@ pub trait Host {
             "online backups are not supported by this host",
         ))
     }
+    /// `CHECKPOINT`: asks for an immediate checkpoint and waits for it.
+    fn checkpoint(&mut self) -> Result<(), PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "CHECKPOINT is not supported by this host",
+        ))
+    }
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop prepared
     /// statements. 26000 when the name is unknown.
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {

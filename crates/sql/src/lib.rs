@@ -193,6 +193,7 @@ pub fn prepare(
             Parsed::Ast(s) => utility::bind(s, &stmt.sql)?,
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
+            Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

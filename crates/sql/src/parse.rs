@@ -28,6 +28,8 @@ pub(crate) enum PreParsed {
     Reset(String),
     /// A statement tusk recognises but does not implement yet.
     Unsupported(&'static str),
+    /// `CHECKPOINT` (sqlparser has no grammar for it).
+    Checkpoint,
 }
 
 #[derive(Debug, Clone)]
@@ -100,7 +102,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
         ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
-        ["CHECKPOINT", ..] => Some(PreParsed::Unsupported("CHECKPOINT")),
+        ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,

@@ -38,6 +38,7 @@ pub(crate) enum Utility {
     Rollback,
     Discard(&'static str),
     Deallocate(Option<String>),
+    Checkpoint,
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -389,6 +390,7 @@ impl Utility {
             }),
             Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
             Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
+            Utility::Checkpoint => Command::Other("CHECKPOINT"),
         }
     }
 
@@ -465,6 +467,10 @@ impl Utility {
             Utility::Discard(what) => {
                 host.discard(what)?;
                 done(&format!("DISCARD {what}"))
+            }
+            Utility::Checkpoint => {
+                host.checkpoint()?;
+                done("CHECKPOINT")
             }
             Utility::Deallocate(name) => {
                 host.deallocate(name.as_deref())?;

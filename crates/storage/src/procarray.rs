@@ -385,6 +385,11 @@ pub struct SharedControl {
     /// Requests from children to the postmaster, raised before a SIGUSR1.
     pub pm_requests: AtomicU32,
     pub pad: u32,
+    /// Checkpoints asked for (`CHECKPOINT`) and completed: a backend bumps
+    /// the first, signals the checkpointer, and waits until the second
+    /// reaches its number.
+    pub checkpoints_requested: std::sync::atomic::AtomicU64,
+    pub checkpoints_done: std::sync::atomic::AtomicU64,
 }
 
 pub const QUIT_REASON_IMMEDIATE: u32 = 1;

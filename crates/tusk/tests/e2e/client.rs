@@ -276,3 +276,33 @@ fn set_rules() {
         Some("")
     );
 }
+
+#[test]
+fn checkpoint_is_served_by_the_checkpointer() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let control = srv.data_dir().join("global").join("pg_control");
+    let mtime = || {
+        std::fs::metadata(&control)
+            .and_then(|m| m.modified())
+            .expect("pg_control mtime")
+    };
+    let before = mtime();
+    let msgs = c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    assert!(
+        msgs.iter()
+            .any(|m| matches!(m, SimpleQueryMessage::CommandComplete(_))),
+        "CHECKPOINT completes"
+    );
+    // The checkpointer rewrote pg_control before CHECKPOINT returned.
+    assert!(
+        mtime() > before,
+        "pg_control was not rewritten by the checkpoint"
+    );
+    let after = tusk_storage::control::ControlFile::read(srv.data_dir()).expect("pg_control");
+    assert_eq!(after.state, tusk_storage::control::DbState::InProduction);
+    assert!(srv.log().contains("checkpoint complete"), "{}", srv.log());
+    // CHECKPOINT takes no arguments.
+    let err = c.simple_query("CHECKPOINT now").unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("42601"));
+}
