@@ -89,9 +89,9 @@ pub fn read_limits() -> KernelLimits {
     }
     if limits.shmmax.is_none() || limits.shmall.is_none() || limits.shmmni.is_none() {
         if let Some(info) = shm_ipc_info() {
-            limits.shmmax = limits.shmmax.or(Some(info.shmmax as u64));
-            limits.shmall = limits.shmall.or(Some(info.shmall as u64));
-            limits.shmmni = limits.shmmni.or(Some(info.shmmni as u64));
+            limits.shmmax = limits.shmmax.or(Some(info.shmmax));
+            limits.shmall = limits.shmall.or(Some(info.shmall));
+            limits.shmmni = limits.shmmni.or(Some(info.shmmni));
         }
     }
     if limits.semmsl.is_none() {
@@ -1173,7 +1173,7 @@ mod tests {
         }
         // The IPC_INFO fallback reports the same values the sysctls do.
         if let (Some(info), Some(mni)) = (shm_ipc_info(), l.shmmni) {
-            assert_eq!(info.shmmni as u64, mni);
+            assert_eq!(info.shmmni, mni);
         }
         if let (Some(info), Some(msl)) = (sem_ipc_info(), l.semmsl) {
             assert_eq!(info.semmsl as u64, msl);

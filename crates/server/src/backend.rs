@@ -31,6 +31,9 @@ use tusk_sql::{Command, Host, Oid, Value};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
+/// A startup packet: protocol major and minor version, and its parameters.
+type Startup = (u16, u16, Vec<(String, String)>);
+
 /// Can this connection be served? Decided by the postmaster before fork.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cac {
@@ -277,7 +280,10 @@ pub fn run(mut env: BackendEnv) -> ! {
     }
     let mut session = match Session::start(conn, env, minor, params) {
         Ok(s) => s,
-        Err((mut conn, e)) => fatal_before_session(&mut conn, e),
+        Err(failed) => {
+            let (mut conn, e) = *failed;
+            fatal_before_session(&mut conn, e)
+        }
     };
     session.main_loop()
 }
@@ -285,10 +291,7 @@ pub fn run(mut env: BackendEnv) -> ! {
 /// Reads the startup packet, answering SSL/GSS requests with 'N' and
 /// handling a cancel request. Returns None when the connection is done
 /// (cancel, or a client that went away).
-fn negotiate(
-    conn: &mut Conn<ClientSocket>,
-    children: &[Child],
-) -> Option<(u16, u16, Vec<(String, String)>)> {
+fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startup> {
     loop {
         match conn.read_startup() {
             Ok(StartupRequest::Ssl) | Ok(StartupRequest::GssEnc) => {
@@ -477,10 +480,10 @@ impl Session {
         env: BackendEnv,
         minor: u16,
         params: Vec<(String, String)>,
-    ) -> Result<Session, (Conn<ClientSocket>, PgError)> {
+    ) -> Result<Session, Box<(Conn<ClientSocket>, PgError)>> {
         macro_rules! bail {
             ($e:expr) => {
-                return Err((conn, $e))
+                return Err(Box::new((conn, $e)))
             };
         }
         let mut user = None;
@@ -511,7 +514,7 @@ impl Session {
             }
         }
         if minor > 0 || !unrecognized.is_empty() {
-            conn.negotiate_protocol_version(tusk_wire::PROTOCOL_3_0 as i32, &unrecognized);
+            conn.negotiate_protocol_version(tusk_wire::PROTOCOL_3_0, &unrecognized);
         }
         let Some(user) = user.filter(|u| !u.is_empty()) else {
             bail!(PgError::fatal(
@@ -749,10 +752,8 @@ impl Session {
         }
         self.ready_for_query();
         loop {
-            if !self.skip_till_sync || self.conn.should_flush() {
-                if self.conn.flush().is_err() {
-                    self.exit(0);
-                }
+            if (!self.skip_till_sync || self.conn.should_flush()) && self.conn.flush().is_err() {
+                self.exit(0);
             }
             let msg = match self.conn.read_message() {
                 Ok(m) => m,
@@ -840,7 +841,7 @@ impl Session {
                 | FrontendMessage::CopyFail(_) => {
                     // Outside COPY these are ignored, as in PostgreSQL.
                 }
-                FrontendMessage::FunctionCall { .. } => {
+                FrontendMessage::FunctionCall => {
                     self.report_error(
                         PgError::error(
                             sqlstate::FEATURE_NOT_SUPPORTED,

@@ -169,11 +169,10 @@ impl Hba {
     /// The first line matching the connection, or None.
     pub fn find(&self, client: Option<IpAddr>, database: &str, user: &str) -> Option<&HbaLine> {
         self.lines.iter().find(|l| {
-            let conn_ok = match (&l.conn, client) {
-                (ConnType::Local, None) => true,
-                (ConnType::Host | ConnType::HostNoSsl, Some(_)) => true,
-                _ => false,
-            };
+            let conn_ok = matches!(
+                (&l.conn, client),
+                (ConnType::Local, None) | (ConnType::Host | ConnType::HostNoSsl, Some(_))
+            );
             let addr_ok = match (&l.addr, client) {
                 (None, None) | (Some(AddrMatch::All), Some(_)) => true,
                 (Some(AddrMatch::Net(n, p)), Some(ip)) => in_net(ip, *n, *p),

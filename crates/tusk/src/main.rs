@@ -100,8 +100,10 @@ fn normalise_server_args(args: Vec<String>) -> Vec<String> {
     for a in args {
         if let Some(rest) = a.strip_prefix("--") {
             if rest.contains('=') {
+                // PostgreSQL accepts dashes for underscores in the name only.
+                let (name, value) = rest.split_once('=').unwrap_or((rest, ""));
                 out.push("-c".to_string());
-                out.push(rest.replace('-', "_").replacen('_', "_", 0));
+                out.push(format!("{}={value}", name.replace('-', "_")));
                 continue;
             }
         }
