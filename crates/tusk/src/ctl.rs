@@ -489,24 +489,7 @@ impl Ctl {
     }
 
     fn stop(&self, dir: &Path, steps: &[Step]) -> Result<StopOutcome, Exit> {
-        let pf = match read_pid_file(dir)? {
-            Some(pf) => pf,
-            None => {
-                error(format_args!(
-                    "PID file \"{}\" does not exist",
-                    dir.join("postmaster.pid").display()
-                ));
-                eprintln!("Is server running?");
-                return Err(Exit(EXIT_FAILED));
-            }
-        };
-        if pf.pid < 0 {
-            error(format_args!(
-                "cannot stop server; single-user server is running (PID: {})",
-                -pf.pid
-            ));
-            return Err(Exit(EXIT_FAILED));
-        }
+        let pf = running_pid_file(dir, "stop")?;
         let pid = pf.pid as i32;
         let first = steps[0];
         if let Err(e) = send(pid, first.mode.signal()) {
@@ -635,24 +618,7 @@ impl Ctl {
     }
 
     fn reload(&self, dir: &Path) -> Result<u8, Exit> {
-        let pf = match read_pid_file(dir)? {
-            Some(pf) => pf,
-            None => {
-                error(format_args!(
-                    "PID file \"{}\" does not exist",
-                    dir.join("postmaster.pid").display()
-                ));
-                eprintln!("Is server running?");
-                return Err(Exit(EXIT_FAILED));
-            }
-        };
-        if pf.pid < 0 {
-            error(format_args!(
-                "cannot reload server; single-user server is running (PID: {})",
-                -pf.pid
-            ));
-            return Err(Exit(EXIT_FAILED));
-        }
+        let pf = running_pid_file(dir, "reload")?;
         if let Err(e) = send(pf.pid as i32, libc::SIGHUP) {
             error(format_args!(
                 "could not send reload signal (PID: {}): {e}",
@@ -989,6 +955,27 @@ pub fn restart_args(recorded: &[String]) -> Vec<String> {
         out.push(a.clone());
     }
     out
+}
+
+/// postmaster.pid of a server that `action` (stop, reload) can signal,
+/// with pg_ctl's messages when there is none or it is a single-user one.
+fn running_pid_file(dir: &Path, action: &str) -> Result<PidFile, Exit> {
+    let Some(pf) = read_pid_file(dir)? else {
+        error(format_args!(
+            "PID file \"{}\" does not exist",
+            dir.join("postmaster.pid").display()
+        ));
+        eprintln!("Is server running?");
+        return Err(Exit(EXIT_FAILED));
+    };
+    if pf.pid < 0 {
+        error(format_args!(
+            "cannot {action} server; single-user server is running (PID: {})",
+            -pf.pid
+        ));
+        return Err(Exit(EXIT_FAILED));
+    }
+    Ok(pf)
 }
 
 fn read_opts_file(dir: &Path) -> Result<Option<String>, Exit> {

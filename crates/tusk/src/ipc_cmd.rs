@@ -1395,27 +1395,28 @@ impl Plan {
 }
 
 fn seg_title(g: &Seg) -> String {
-    let mut s = format!(
-        "shared memory segment key {} ID {} ({}",
-        hex_key(g.info.key),
+    object_title(
+        "shared memory segment",
+        g.info.key,
         g.info.id,
-        g.label()
-    );
-    if let Some(p) = g.datadir.as_ref().and_then(|d| d.path.as_ref()) {
-        s.push_str(&format!(", data directory \"{}\"", p.display()));
-    }
-    s.push(')');
-    s
+        &g.label(),
+        g.datadir.as_ref(),
+    )
 }
 
 fn set_title(t: &Set) -> String {
-    let mut s = format!(
-        "semaphore set key {} ID {} ({}",
-        hex_key(t.info.key),
+    object_title(
+        "semaphore set",
+        t.info.key,
         t.info.id,
-        t.label()
-    );
-    if let Some(p) = t.datadir.as_ref().and_then(|d| d.path.as_ref()) {
+        &t.label(),
+        t.datadir.as_ref(),
+    )
+}
+
+fn object_title(what: &str, key: i32, id: i32, label: &str, datadir: Option<&DataDir>) -> String {
+    let mut s = format!("{what} key {} ID {id} ({label}", hex_key(key));
+    if let Some(p) = datadir.and_then(|d| d.path.as_ref()) {
         s.push_str(&format!(", data directory \"{}\"", p.display()));
     }
     s.push(')');
