@@ -449,6 +449,74 @@ fn small() -> Opts {
 // ---------------------------------------------------------------------
 
 scenario! {
+    /// Issue 5, deliverable 3: a start reclaims the proven orphans of its own
+    /// data directory at any key, not only at its own. The server is killed
+    /// on one port and started again on another, so its old segment and
+    /// semaphore sets sit at keys the new start never tries.
+    fn start_on_another_port_reclaims_the_old_keys() {
+        let mut srv = TestServer::start(small());
+        let old_port = srv.port();
+        let (old_key, old_id) = srv.shmem_key_id().expect("postmaster.pid line 7");
+        let old_pm = srv.pm_pid();
+        let old_sets: Vec<i32> = sets_of(&list_json(), old_pm)
+            .iter()
+            .map(|s| s["id"].as_i64().expect("set id") as i32)
+            .collect();
+        assert!(!old_sets.is_empty(), "the server made no semaphore sets");
+        let children = srv.children();
+        srv.kill9_postmaster();
+        wait_gone(&children);
+        assert!(has_segment(&list_json(), old_id), "the killed server's segment is gone already");
+
+        // Another port: other keys.
+        let new_port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+            l.local_addr().expect("addr").port()
+        };
+        assert_ne!(new_port, old_port);
+        let sock = srv.tmp_dir().join("sock-new");
+        fs::create_dir(&sock).expect("socket dir");
+        let log_path = srv.tmp_dir().join("second-start.log");
+        let log = fs::File::create(&log_path).expect("log file");
+        let mut args = srv.server_args(new_port, &sock);
+        args.push("--allow-root".into());
+        let mut child = Command::new(TUSK)
+            .args(&args)
+            .stderr(log)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start tusk on the new port");
+        // The killed server's postmaster.pid also says "ready": wait for
+        // the new postmaster's own.
+        let new_pm = child.id().to_string();
+        let ready = wait_until(Duration::from_secs(30), || {
+            fs::read_to_string(srv.data_dir().join("postmaster.pid")).is_ok_and(|t| {
+                t.lines().next() == Some(new_pm.as_str())
+                    && t.lines().nth(7).is_some_and(|l| l.trim() == "ready")
+            })
+        });
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        assert!(ready, "the second start never became ready:\n{text}");
+        assert!(
+            tusk_ipc::shm::stat(old_id).is_err(),
+            "segment {old_id} (key {old_key}) of the killed server survived the start:\n{text}"
+        );
+        for id in &old_sets {
+            assert!(tusk_ipc::sem::stat(*id).is_err(), "semaphore set {id} survived the start:\n{text}");
+        }
+        assert!(
+            text.contains(&format!("removed leftover shared memory block (key {old_key}")),
+            "the start did not say what it reclaimed:\n{text}"
+        );
+        signal(child.id() as i32, libc::SIGINT);
+        let st = child.wait().expect("wait for the second server");
+        assert_eq!(st.code(), Some(0), "{}", fs::read_to_string(&log_path).unwrap_or_default());
+        let v = list_json();
+        assert!(segments(&v).is_empty() && sem_sets(&v).is_empty(), "objects left: {v}");
+    }
+}
+
+scenario! {
     /// SIGKILL of the postmaster (its children follow): the segment and sets
     /// are tusk orphans with evidence; `clean -D` removes them and the stale
     /// postmaster.pid and socket files; the next start needs nothing more.
