@@ -380,25 +380,11 @@ impl NsRun {
 /// Writes `sysctls` ("/proc/sys path", value) inside a new IPC namespace,
 /// runs `argv` there, then lists what the namespace still holds.
 pub fn run_in_namespace(sysctls: &[(&str, &str)], argv: &[String], pre: Option<Prep>) -> NsRun {
-    let mut script = String::new();
-    for (path, value) in sysctls {
-        script.push_str(&format!("echo '{value}' > {path} || exit 97\n"));
-    }
-    script.push_str(
+    let mut cmd = unshare_ipc(
+        sysctls,
         "\"$@\"\necho \"tusk-exit=$?\"\necho '--- shm'\ncat /proc/sysvipc/shm\necho '--- sem'\ncat /proc/sysvipc/sem\n",
+        argv,
     );
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--ipc",
-        "--fork",
-        "--kill-child",
-        "--",
-        "sh",
-        "-c",
-        &script,
-        "sh",
-    ])
-    .args(argv);
     if let Some(p) = pre {
         p.apply(&mut cmd);
     }
@@ -440,11 +426,18 @@ pub fn run_in_namespace(sysctls: &[(&str, &str)], argv: &[String], pre: Option<P
 /// A `unshare --ipc` wrapper that sets `sysctls` and execs `argv`: for a
 /// server that should start under lowered limits.
 pub fn namespace_command(sysctls: &[(&str, &str)], argv: &[String]) -> Command {
+    unshare_ipc(sysctls, "exec \"$@\"\n", argv)
+}
+
+/// `unshare --ipc` running a shell script that first writes `sysctls`
+/// ("/proc/sys path", value; exit 97 if one cannot be written), then
+/// `then`, which sees `argv` as "$@".
+fn unshare_ipc(sysctls: &[(&str, &str)], then: &str, argv: &[String]) -> Command {
     let mut script = String::new();
     for (path, value) in sysctls {
         script.push_str(&format!("echo '{value}' > {path} || exit 97\n"));
     }
-    script.push_str("exec \"$@\"\n");
+    script.push_str(then);
     let mut cmd = Command::new("unshare");
     cmd.args([
         "--ipc",
