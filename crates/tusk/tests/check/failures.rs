@@ -5,6 +5,7 @@
 //! suggests smaller settings, a server started with them fits.
 
 use crate::support::*;
+use std::process::Command;
 
 const SHMMAX: &str = "/proc/sys/kernel/shmmax";
 const SHMALL: &str = "/proc/sys/kernel/shmall";
@@ -15,6 +16,21 @@ fn server_argv(c: &Cluster, settings: &[(&str, &str)]) -> Vec<String> {
     let mut v = vec![TUSK.to_string()];
     v.extend(c.server_args(free_port(), settings));
     v
+}
+
+/// Runs the server with `settings` in a namespace under `sysctls` and
+/// `pre`, and expects a clean refusal: exit code 1, nothing left in the
+/// namespace. Its FATAL report.
+fn refused(
+    c: &Cluster,
+    sysctls: &[(&str, &str)],
+    settings: &[(&str, &str)],
+    pre: Option<Prep>,
+) -> String {
+    let r = run_in_namespace(sysctls, &server_argv(c, settings), pre);
+    assert_eq!(r.exit, Some(1), "{}", r.describe());
+    r.assert_nothing_left();
+    fatal(&r)
 }
 
 /// The server's FATAL report: its lines from FATAL on.
@@ -41,8 +57,11 @@ fn suggested(text: &str, setting: &str) -> Option<String> {
 /// Starts the server under the same lowered limits with one changed
 /// setting, and checks that it becomes ready; then stops it.
 fn fits_with(c: &Cluster, sysctls: &[(&str, &str)], settings: &[(&str, &str)]) {
-    let argv = server_argv(c, settings);
-    let cmd = namespace_command(sysctls, &argv);
+    starts(c, namespace_command(sysctls, &server_argv(c, settings)));
+}
+
+/// Spawns `cmd` (a server), checks that it becomes ready, then stops it.
+fn starts(c: &Cluster, cmd: Command) {
     let mut s = Server::spawn(c, cmd, None);
     s.wait_ready();
     s.stop();
@@ -58,10 +77,7 @@ fn segment_size(c: &Cluster, settings: &[(&str, &str)]) -> u64 {
 fn shmmax() {
     let c = Cluster::new();
     let size = segment_size(&c, &[]);
-    let r = run_in_namespace(&[(SHMMAX, "33554432")], &server_argv(&c, &[]), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[(SHMMAX, "33554432")], &[], None);
     assert_all(
         &f,
         &[
@@ -94,10 +110,7 @@ fn shmall() {
     let c = Cluster::new();
     let size = segment_size(&c, &[]);
     let pages = size.div_ceil(4096);
-    let r = run_in_namespace(&[(SHMALL, "4096")], &server_argv(&c, &[]), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[(SHMALL, "4096")], &[], None);
     assert_all(
         &f,
         &[
@@ -117,10 +130,7 @@ fn shmall() {
 #[test]
 fn shmmni() {
     let c = Cluster::new();
-    let r = run_in_namespace(&[(SHMMNI, "0")], &server_argv(&c, &[]), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[(SHMMNI, "0")], &[], None);
     assert_all(
         &f,
         &[
@@ -140,14 +150,12 @@ fn shmmni() {
 fn semmni() {
     let c = Cluster::new();
     // 100 connections + 3 auxiliary: 7 sets; the namespace allows 3.
-    let r = run_in_namespace(
+    let f = refused(
+        &c,
         &[(SEM, "32000 1024000000 500 3")],
-        &server_argv(&c, &[("max_connections", "100")]),
+        &[("max_connections", "100")],
         None,
     );
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
     assert_all(
         &f,
         &[
@@ -176,14 +184,12 @@ fn semmni() {
 #[test]
 fn semmns() {
     let c = Cluster::new();
-    let r = run_in_namespace(
+    let f = refused(
+        &c,
         &[(SEM, "32000 60 500 32000")],
-        &server_argv(&c, &[("max_connections", "100")]),
+        &[("max_connections", "100")],
         None,
     );
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
     assert_all(
         &f,
         &[
@@ -203,10 +209,7 @@ fn semmns() {
 #[test]
 fn semmsl() {
     let c = Cluster::new();
-    let r = run_in_namespace(&[(SEM, "10 32000 500 32000")], &server_argv(&c, &[]), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[(SEM, "10 32000 500 32000")], &[], None);
     assert_all(
         &f,
         &[
@@ -230,10 +233,7 @@ fn semvmx_by_erange() {
         libc::ERANGE,
         &[(2, 0xff, libc::SETVAL as u32), (3, 0xffff_ffff, 8874)],
     );
-    let r = run_in_namespace(&[], &server_argv(&c, &[]), Some(Prep::Seccomp(filter)));
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[], &[], Some(Prep::Seccomp(filter)));
     assert_all(
         &f,
         &[
@@ -270,14 +270,12 @@ fn mmap_beyond_the_address_space_limit() {
     let c = Cluster::new();
     let settings = [("shared_memory_type", "mmap"), ("shared_buffers", "2GB")];
     let gb: u64 = 1 << 30;
-    let r = run_in_namespace(
+    let f = refused(
+        &c,
         &[],
-        &server_argv(&c, &settings),
+        &settings,
         Some(Prep::Rlimit(libc::RLIMIT_AS, gb, gb)),
     );
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
     assert_all(
         &f,
         &[
@@ -295,9 +293,7 @@ fn mmap_beyond_the_address_space_limit() {
     );
     let mut cmd = namespace_command(&[], &argv);
     Prep::Rlimit(libc::RLIMIT_AS, gb, gb).apply(&mut cmd);
-    let mut s = Server::spawn(&c, cmd, None);
-    s.wait_ready();
-    s.stop();
+    starts(&c, cmd);
 }
 
 #[test]
@@ -311,19 +307,10 @@ fn mmap_beyond_what_the_kernel_promises() {
     let settings = [("shared_memory_type", "mmap"), ("shared_buffers", "2TB")];
     if mode == 1 {
         // Mode 1 promises anything: the mapping succeeds and the server starts.
-        let mut s = Server::spawn(
-            &c,
-            namespace_command(&[], &server_argv(&c, &settings)),
-            None,
-        );
-        s.wait_ready();
-        s.stop();
+        starts(&c, namespace_command(&[], &server_argv(&c, &settings)));
         return;
     }
-    let r = run_in_namespace(&[], &server_argv(&c, &settings), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[], &settings, None);
     assert_all(
         &f,
         &[
@@ -361,10 +348,7 @@ fn huge_pages_on_without_enough_huge_pages() {
         ("huge_pages", "on"),
         ("shared_buffers", sb.as_str()),
     ];
-    let r = run_in_namespace(&[], &server_argv(&c, &settings), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
-    let f = fatal(&r);
+    let f = refused(&c, &[], &settings, None);
     assert_all(
         &f,
         &[
@@ -388,13 +372,10 @@ fn huge_pages_on_without_enough_huge_pages() {
 #[test]
 fn huge_pages_on_with_sysv_is_refused() {
     let c = Cluster::new();
-    let r = run_in_namespace(&[], &server_argv(&c, &[("huge_pages", "on")]), None);
-    assert_eq!(r.exit, Some(1), "{}", r.describe());
-    r.assert_nothing_left();
+    let f = refused(&c, &[], &[("huge_pages", "on")], None);
     assert!(
-        fatal(&r).contains("huge pages not supported with the current shared_memory_type setting"),
-        "{}",
-        r.describe()
+        f.contains("huge pages not supported with the current shared_memory_type setting"),
+        "{f}"
     );
 }
 
