@@ -103,8 +103,12 @@ fn bad(msg: String) -> io::Error {
     )
 }
 
-/// Parses the text of /proc/sysvipc/shm.
-pub fn parse_shm_table(text: &str) -> io::Result<Vec<ShmInfo>> {
+/// Parses a /proc/sysvipc table: `row` makes one entry of a line's fields,
+/// found by the header's column names. Blank lines are skipped.
+fn parse_table<T>(
+    text: &str,
+    row: impl Fn(&Columns, &[&str]) -> io::Result<T>,
+) -> io::Result<Vec<T>> {
     let mut lines = text.lines();
     let Some(header) = lines.next() else {
         return Ok(Vec::new());
@@ -116,55 +120,51 @@ pub fn parse_shm_table(text: &str) -> io::Result<Vec<ShmInfo>> {
         if f.is_empty() {
             continue;
         }
-        out.push(ShmInfo {
-            key: cols.get(&f, "key")?,
-            id: cols.get(&f, "shmid")?,
-            mode: cols.mode(&f)?,
-            size: cols.get(&f, "size")?,
-            cpid: cols.get(&f, "cpid")?,
-            lpid: cols.get(&f, "lpid")?,
-            nattch: cols.get(&f, "nattch")?,
-            uid: cols.get(&f, "uid")?,
-            gid: cols.get(&f, "gid")?,
-            cuid: cols.get(&f, "cuid")?,
-            cgid: cols.get(&f, "cgid")?,
-            atime: cols.get(&f, "atime")?,
-            dtime: cols.get(&f, "dtime")?,
-            ctime: cols.get(&f, "ctime")?,
-            rss: cols.opt(&f, "rss")?,
-            swap: cols.opt(&f, "swap")?,
-        });
+        out.push(row(&cols, &f)?);
     }
     Ok(out)
 }
 
+/// Parses the text of /proc/sysvipc/shm.
+pub fn parse_shm_table(text: &str) -> io::Result<Vec<ShmInfo>> {
+    parse_table(text, |cols, f| {
+        Ok(ShmInfo {
+            key: cols.get(f, "key")?,
+            id: cols.get(f, "shmid")?,
+            mode: cols.mode(f)?,
+            size: cols.get(f, "size")?,
+            cpid: cols.get(f, "cpid")?,
+            lpid: cols.get(f, "lpid")?,
+            nattch: cols.get(f, "nattch")?,
+            uid: cols.get(f, "uid")?,
+            gid: cols.get(f, "gid")?,
+            cuid: cols.get(f, "cuid")?,
+            cgid: cols.get(f, "cgid")?,
+            atime: cols.get(f, "atime")?,
+            dtime: cols.get(f, "dtime")?,
+            ctime: cols.get(f, "ctime")?,
+            rss: cols.opt(f, "rss")?,
+            swap: cols.opt(f, "swap")?,
+        })
+    })
+}
+
 /// Parses the text of /proc/sysvipc/sem.
 pub fn parse_sem_table(text: &str) -> io::Result<Vec<SemInfo>> {
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return Ok(Vec::new());
-    };
-    let cols = Columns::new(header);
-    let mut out = Vec::new();
-    for line in lines {
-        let f: Vec<&str> = line.split_ascii_whitespace().collect();
-        if f.is_empty() {
-            continue;
-        }
-        out.push(SemInfo {
-            key: cols.get(&f, "key")?,
-            id: cols.get(&f, "semid")?,
-            mode: cols.mode(&f)?,
-            nsems: cols.get(&f, "nsems")?,
-            uid: cols.get(&f, "uid")?,
-            gid: cols.get(&f, "gid")?,
-            cuid: cols.get(&f, "cuid")?,
-            cgid: cols.get(&f, "cgid")?,
-            otime: cols.get(&f, "otime")?,
-            ctime: cols.get(&f, "ctime")?,
-        });
-    }
-    Ok(out)
+    parse_table(text, |cols, f| {
+        Ok(SemInfo {
+            key: cols.get(f, "key")?,
+            id: cols.get(f, "semid")?,
+            mode: cols.mode(f)?,
+            nsems: cols.get(f, "nsems")?,
+            uid: cols.get(f, "uid")?,
+            gid: cols.get(f, "gid")?,
+            cuid: cols.get(f, "cuid")?,
+            cgid: cols.get(f, "cgid")?,
+            otime: cols.get(f, "otime")?,
+            ctime: cols.get(f, "ctime")?,
+        })
+    })
 }
 
 /// The segments found by iterating the kernel's slots (no /proc needed).
