@@ -312,11 +312,17 @@ impl<'h> Binder<'h> {
                 )),
             };
         }
+        self.cast_typed(b, target)
+    }
+
+    /// Casts a value of a known type to `target`: refused where no cast
+    /// exists; a constant is converted now, so bad literals fail at
+    /// prepare time as they do in PostgreSQL; anything else becomes a
+    /// cast node.
+    fn cast_typed(&self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !cast::castable(b.ty.oid, target.oid) {
             return Err(cast::cannot_cast(b.ty.oid, target.oid));
         }
-        // Fold casts of constants now, so bad literals fail at prepare
-        // time as they do in PostgreSQL.
         if let Expr::Const(v) = b.e {
             return Ok(Bound::new(
                 Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?),
@@ -757,23 +763,7 @@ impl<'h> Binder<'h> {
         if b.is_unknown() {
             return self.coerce(b, target);
         }
-        if !cast::castable(b.ty.oid, target.oid) {
-            return Err(cast::cannot_cast(b.ty.oid, target.oid));
-        }
-        if let Expr::Const(v) = b.e {
-            return Ok(Bound::new(
-                Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?),
-                target,
-            ));
-        }
-        Ok(Bound::new(
-            Expr::Cast {
-                arg: Box::new(b.e),
-                from: b.ty.oid,
-                to: target,
-            },
-            target,
-        ))
+        self.cast_typed(b, target)
     }
 
     fn unary(&mut self, op: UnaryOperator, expr: &ast::Expr) -> Result<Bound, PgError> {
