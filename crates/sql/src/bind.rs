@@ -83,6 +83,34 @@ struct Scope {
     rel: Relation,
 }
 
+impl Scope {
+    /// A column's or star's qualifier (`t` or `schema.t`) must name this
+    /// relation as it is known in the query.
+    fn check_qualifier(&self, q: &[String]) -> Result<(), PgError> {
+        let ok = match q {
+            [t] => *t == self.alias,
+            [s, t] => *s == self.rel.schema && *t == self.alias,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(missing_from_entry(q))
+        }
+    }
+}
+
+/// A qualifier that names no relation in scope (42P01).
+fn missing_from_entry(q: &[String]) -> PgError {
+    PgError::error(
+        sqlstate::UNDEFINED_TABLE,
+        format!(
+            "missing FROM-clause entry for table \"{}\"",
+            q.last().map(String::as_str).unwrap_or("")
+        ),
+    )
+}
+
 pub(crate) struct Binder<'h> {
     host: &'h dyn Host,
     /// Types of `$1..$n` so far (None = not yet known).
@@ -437,13 +465,7 @@ impl<'h> Binder<'h> {
         };
         let Some(scope) = &self.scope else {
             if let Some(q) = qualifier {
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_TABLE,
-                    format!(
-                        "missing FROM-clause entry for table \"{}\"",
-                        q.last().map(String::as_str).unwrap_or("")
-                    ),
-                ));
+                return Err(missing_from_entry(q));
             }
             return Err(PgError::error(
                 sqlstate::UNDEFINED_COLUMN,
@@ -451,20 +473,7 @@ impl<'h> Binder<'h> {
             ));
         };
         if let Some(q) = qualifier {
-            let ok = match q {
-                [t] => *t == scope.alias,
-                [s, t] => *s == scope.rel.schema && *t == scope.alias,
-                _ => false,
-            };
-            if !ok {
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_TABLE,
-                    format!(
-                        "missing FROM-clause entry for table \"{}\"",
-                        q.last().map(String::as_str).unwrap_or("")
-                    ),
-                ));
-            }
+            scope.check_qualifier(q)?;
         }
         let Some((idx, c)) = scope
             .rel
@@ -1590,20 +1599,7 @@ impl<'h> Binder<'h> {
             return Err(syntax("SELECT * with no tables specified is not valid"));
         };
         if let Some(q) = qual {
-            let ok = match q {
-                [t] => *t == scope.alias,
-                [s, t] => *s == scope.rel.schema && *t == scope.alias,
-                _ => false,
-            };
-            if !ok {
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_TABLE,
-                    format!(
-                        "missing FROM-clause entry for table \"{}\"",
-                        q.last().map(String::as_str).unwrap_or("")
-                    ),
-                ));
-            }
+            scope.check_qualifier(q)?;
         }
         let cols: &'static [ColumnDef] = scope.rel.columns;
         if self.track_ungrouped && self.ungrouped.is_none() {
