@@ -352,18 +352,11 @@ pub fn create_main_segment(
                 return Err(ShmemError::Attach { id, errno })
             }
         }
-        let id = match shm::id_for_key(key) {
-            Ok(Some(id)) => id,
-            // Removed between our shmget and this one: try it again.
-            Ok(None) => {
-                keys.retry().map_err(|_| exhausted(&keys))?;
-                continue;
-            }
-            // Typically EACCES: another user's segment.
-            Err(_) => {
-                keys.next().map_err(|_| exhausted(&keys))?;
-                continue;
-            }
+        let Some(id) = keys
+            .holder_id(shm::id_for_key)
+            .map_err(|_| exhausted(&keys))?
+        else {
+            continue;
         };
         match judge_segment(id, Some((dev, ino))) {
             SegmentState::Gone => {
@@ -661,16 +654,11 @@ fn create_sem_sets_into(
             Err(SemCreateError::Collision { .. }) => {}
             Err(e) => return Err(SemError::from_create(e, nsets)),
         }
-        let id = match sem::id_for_key(key) {
-            Ok(Some(id)) => id,
-            Ok(None) => {
-                keys.retry().map_err(|_| exhausted(&keys))?;
-                continue;
-            }
-            Err(_) => {
-                keys.next().map_err(|_| exhausted(&keys))?;
-                continue;
-            }
+        let Some(id) = keys
+            .holder_id(sem::id_for_key)
+            .map_err(|_| exhausted(&keys))?
+        else {
+            continue;
         };
         match judge_sem_set(id) {
             SemSetState::Gone => keys.retry().map_err(|_| exhausted(&keys))?,
@@ -746,6 +734,22 @@ impl KeyWalk {
             return self.next();
         }
         Ok(())
+    }
+
+    /// The ID of the object that holds the current key (its create
+    /// collided), found by `id_for_key`. None when there is none to look
+    /// at and the walk has moved: the object was removed between the two
+    /// calls (the same key again), or it cannot be looked up, typically
+    /// EACCES for another user's object (the next key).
+    fn holder_id(
+        &mut self,
+        id_for_key: fn(i32) -> io::Result<Option<i32>>,
+    ) -> Result<Option<i32>, Exhausted> {
+        match id_for_key(self.key) {
+            Ok(Some(id)) => Ok(Some(id)),
+            Ok(None) => self.retry().map(|()| None),
+            Err(_) => self.next().map(|()| None),
+        }
     }
 }
 
