@@ -846,18 +846,9 @@ fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::sizing::needs;
+    use crate::resources::sizing::{needs, test_settings as settings};
     use crate::resources::system::{CgroupMemory, Logind, Rlimit};
-    use tusk_config::Settings;
     use tusk_ipc::limits::{parse_meminfo, IpcUsage, KernelLimits, KernelView, Overcommit};
-
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        let mut s = Settings::defaults();
-        for (n, v) in pairs {
-            s.set(n, v, tusk_config::Source::CommandLine).unwrap();
-        }
-        s
-    }
 
     fn lim(soft: u64, hard: u64) -> Rlimit {
         Rlimit {

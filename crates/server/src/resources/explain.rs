@@ -139,14 +139,11 @@ pub fn way_out(plan: &Plan, ex: &Exceeded) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::sizing::test_settings;
     use tusk_ipc::limits::{IpcUsage, KernelLimits, MemInfo, Overcommit};
 
     fn plan(pairs: &[(&str, &str)]) -> Plan {
-        let mut s = Settings::defaults();
-        for (n, v) in pairs {
-            s.set(n, v, tusk_config::Source::CommandLine).unwrap();
-        }
-        Plan::from_settings(&s)
+        Plan::from_settings(&test_settings(pairs))
     }
 
     fn view(shmmax: u64, sem: [u64; 4]) -> KernelView {

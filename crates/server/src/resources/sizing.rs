@@ -546,17 +546,22 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// The default settings but for `pairs`, set as on the command line: for
+/// the tests here and in the neighbouring modules.
+#[cfg(test)]
+pub(crate) fn test_settings(pairs: &[(&str, &str)]) -> Settings {
+    let mut s = Settings::defaults();
+    for (n, v) in pairs {
+        s.set(n, v, tusk_config::Source::CommandLine).unwrap();
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn settings(pairs: &[(&str, &str)]) -> Settings {
-        let mut s = Settings::defaults();
-        for (n, v) in pairs {
-            s.set(n, v, tusk_config::Source::CommandLine).unwrap();
-        }
-        s
-    }
+    use super::test_settings as settings;
 
     #[test]
     fn needs_uses_the_servers_layout() {
