@@ -105,6 +105,7 @@ use tusk_ipc::keys::{process_fate, ProcessFate};
 use tusk_ipc::sem::{self, SemInfo, PG_SEMA_MAGIC, TUSK_SEMA_MAGIC};
 use tusk_ipc::shm::{self, Segment, ShmInfo};
 use tusk_ipc::{errno_text, sysv_list};
+use tusk_server::resources::system::user_name;
 
 const EXIT_REFUSED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -1099,23 +1100,6 @@ fn set_json(t: &Set) -> Value {
         "evidence": t.evidence,
         "notes": t.notes,
     })
-}
-
-/// The user name of a uid, or the number.
-fn user_name(uid: u32) -> String {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    // SAFETY: passwd is plain data that getpwuid_r fills.
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the sizes given.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() || pw.pw_name.is_null() {
-        return uid.to_string();
-    }
-    // SAFETY: on success pw_name points into buf, NUL-terminated.
-    unsafe { std::ffi::CStr::from_ptr(pw.pw_name) }
-        .to_string_lossy()
-        .into_owned()
 }
 
 /// Local time "YYYY-MM-DD HH:MM:SS", or "not set" for 0 (as ipcs -t).
