@@ -51,6 +51,10 @@ pub struct BackendEnv {
     pub peer: Option<SocketAddr>,
     pub cac: Cac,
     pub cancel_key: i32,
+    /// How long the client has to send its startup packet and
+    /// authenticate (authentication_timeout, shorter for refusals during a
+    /// shutdown).
+    pub auth_timeout: Duration,
     pub settings: Settings,
     pub data_dir: PathBuf,
     pub shared: ChildShared,
@@ -175,25 +179,80 @@ impl Read for ClientSocket {
     }
 }
 
+/// Set once the backend gave up writing to a client that does not read
+/// while a termination request was pending: every later write fails at
+/// once, so the exit path cannot block on the client again.
+static WRITES_ABANDONED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Write for ClientSocket {
+    /// Sends without blocking; when the client's receive window is full,
+    /// waits for room while watching for a terminate request and the
+    /// postmaster's death, as PostgreSQL's ProcessClientWriteInterrupt
+    /// does: a client that stops reading must not keep a fast shutdown or
+    /// pg_terminate_backend waiting for ever.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
+            if WRITES_ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "stopped writing to the client",
+                ));
+            }
             let r = unsafe {
                 libc::send(
                     self.fd.as_raw_fd(),
                     buf.as_ptr() as *const libc::c_void,
                     buf.len(),
-                    libc::MSG_NOSIGNAL,
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
                 )
             };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
+            if r >= 0 {
+                return Ok(r as usize);
             }
-            return Ok(r as usize);
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => {}
+                _ => return Err(e),
+            }
+            let mut fds = [
+                libc::pollfd {
+                    fd: self.fd.as_raw_fd(),
+                    events: libc::POLLOUT,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.wake_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: self.death_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            unsafe { libc::poll(fds.as_mut_ptr(), 3, 1000) };
+            if fds[1].revents != 0 {
+                let mut b = [0u8; 64];
+                while unsafe {
+                    libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len())
+                } > 0
+                {}
+            }
+            if fds[2].revents != 0 {
+                PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            if signals::pending(libc::SIGTERM)
+                || signals::pending(libc::SIGPWR)
+                || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                WRITES_ABANDONED.store(true, std::sync::atomic::Ordering::SeqCst);
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "terminating while the client does not read",
+                ));
+            }
         }
     }
 
@@ -225,23 +284,9 @@ pub fn run(mut env: BackendEnv) -> ! {
         fd: env.socket.take().expect("the client socket"),
         wake_fd: env.self_pipe.read_fd,
         death_fd: env.death_fd,
-        deadline: Some(
-            Instant::now()
-                + Duration::from_secs(env.settings.int("authentication_timeout").max(1) as u64),
-        ),
+        deadline: Some(Instant::now() + env.auth_timeout),
         idle_wait: None,
     };
-    let raw_fd = sock.fd.as_raw_fd();
-    signals::set_quit_messages(
-        raw_fd,
-        &shared.control().quit_reason,
-        encode_notice(&PgError::new(Severity::Warning, sqlstate::ADMIN_SHUTDOWN, "terminating connection due to immediate shutdown command")),
-        encode_notice(
-            &PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
-                .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
-                .with_hint("In a moment you should be able to reconnect to the database and repeat your command."),
-        ),
-    );
     let mut conn = Conn::new(sock);
     let startup = match negotiate(&mut conn, &env.children) {
         Some(s) => s,
@@ -285,6 +330,20 @@ pub fn run(mut env: BackendEnv) -> ! {
             fatal_before_session(&mut conn, e)
         }
     };
+    // Only now does the client expect protocol messages; before, a SIGQUIT
+    // just ends the process (the client may be waiting for the one-byte
+    // SSL answer).
+    let raw_fd = session.conn.get_ref().fd.as_raw_fd();
+    signals::set_quit_messages(
+        raw_fd,
+        &shared.control().quit_reason,
+        encode_notice(&PgError::new(Severity::Warning, sqlstate::ADMIN_SHUTDOWN, "terminating connection due to immediate shutdown command")),
+        encode_notice(
+            &PgError::new(Severity::Warning, sqlstate::CRASH_SHUTDOWN, "terminating connection because of crash of another server process")
+                .with_detail("The postmaster has commanded this server process to roll back the current transaction and exit, because another server process exited abnormally and possibly corrupted shared memory.")
+                .with_hint("In a moment you should be able to reconnect to the database and repeat your command."),
+        ),
+    );
     session.main_loop()
 }
 
@@ -417,6 +476,9 @@ pub struct Session {
     overrides: Vec<(String, String)>,
     /// This session's online backup (pg_backup_start), if one runs.
     backup: Option<(String, i64)>,
+    /// Counts ended transaction blocks, so an Execute can tell that its
+    /// own statement (COMMIT, ROLLBACK) ended the portal's transaction.
+    txn_generation: u64,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -655,6 +717,7 @@ impl Session {
             data_dir: env.data_dir,
             overrides: env.overrides,
             backup: None,
+            txn_generation: 0,
         })
     }
 
@@ -1119,9 +1182,11 @@ impl Session {
                 format!("portal \"{name}\" does not exist"),
             ));
         };
+        let generation = self.txn_generation;
         let res = self.execute_portal(&mut portal, max_rows);
-        // Transaction end (COMMIT/ROLLBACK) drops every portal, this one included.
-        if !matches!(portal.state, PortalState::Done) || name.is_empty() {
+        // A portal lives until Close or the end of its transaction; if this
+        // very Execute ended the transaction (COMMIT, ROLLBACK), it is gone.
+        if self.txn_generation == generation {
             self.portals.insert(name, portal);
         }
         res
@@ -1132,10 +1197,9 @@ impl Session {
             self.conn.empty_query();
             return Ok(());
         };
+        // Also a suspended portal: nothing runs in a failed transaction.
+        self.check_failed_txn(p)?;
         if let PortalState::NotRun = portal.state {
-            self.check_failed_txn(p)?;
-            let sql_text = String::new();
-            let _ = sql_text;
             self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
@@ -1187,6 +1251,7 @@ impl Session {
 
     fn end_transaction(&mut self, changed: Vec<&'static str>) {
         self.txn = Txn::Idle;
+        self.txn_generation += 1;
         self.xact_start = 0;
         self.procs.slot(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.

@@ -40,7 +40,9 @@ pub const STATUS_STOPPING: &str = "stopping";
 pub const STATUS_READY: &str = "ready   ";
 
 /// Why an existing lock file does not stop us.
-fn stale_reason(pid: i32, data_dir: &Path) -> Option<String> {
+/// `is_socket`: a socket lock is held by any live server of any data
+/// directory, so for it only the first checks apply.
+fn stale_reason(pid: i32, data_dir: &Path, is_socket: bool) -> Option<String> {
     let me = std::process::id() as i32;
     let parent = unsafe { libc::getppid() };
     let grandparent: i32 = std::env::var("PG_GRANDPARENT_PID")
@@ -73,6 +75,10 @@ fn stale_reason(pid: i32, data_dir: &Path) -> Option<String> {
         return Some(format!(
             "PID {pid} is alive but is not a tusk server (it runs \"{cmd}\")"
         ));
+    }
+    if is_socket {
+        // A live server, whatever its data directory, owns this socket.
+        return None;
     }
     // A server: it is a postmaster of this directory only if it runs there
     // (every tusk postmaster chdirs to its data directory).
@@ -188,7 +194,7 @@ fn create_lock(
                 ))
             }
         };
-        let Some(why) = stale_reason(pid, data_dir) else {
+        let Some(why) = stale_reason(pid, data_dir, is_socket) else {
             let hint = if is_socket {
                 format!(
                     "Is another postmaster (PID {pid}) using socket file \"{}\"?",
@@ -403,5 +409,31 @@ mod tests {
         assert_eq!(lines[6], "  5432001        26");
         assert_eq!(lines[7], "ready   ");
         assert!(still_ours(&p).is_ok());
+    }
+
+    #[test]
+    fn socket_lock_of_a_live_server_elsewhere_refuses() {
+        // A server of another data directory on the same port and socket
+        // directory: its socket must not be taken over.
+        let sockdir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let mine = tempfile::tempdir().unwrap();
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg0("tusk")
+            .arg("30")
+            .current_dir(elsewhere.path())
+            .spawn()
+            .unwrap();
+        std::fs::write(
+            sockdir.path().join(".s.PGSQL.5999.lock"),
+            format!("{}\n", child.id()),
+        )
+        .unwrap();
+        let err = create_socket_lock(sockdir.path(), 5999, mine.path(), 1).unwrap_err();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(err.code, sqlstate::LOCK_FILE_EXISTS, "{err}");
+        assert!(err.hint.unwrap().contains("using socket file"));
     }
 }

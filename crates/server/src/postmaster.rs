@@ -104,6 +104,7 @@ pub struct Postmaster {
     fatal_error: bool,
     abort_start: Option<Instant>,
     sigkill_sent: bool,
+    accept_backoff: Option<Instant>,
     last_lock_check: Instant,
     port: u16,
 }
@@ -144,6 +145,22 @@ impl Postmaster {
             let _ = std::fs::remove_file(&lock_path);
             e
         };
+        // The pipes first: nothing to undo if they cannot be made.
+        let self_pipe = SelfPipe::new().map_err(|e| {
+            cleanup_lock(PgError::fatal(
+                sqlstate::SYSTEM_ERROR,
+                format!("could not create self-pipe: {e}"),
+            ))
+        })?;
+        let mut fds = [0; 2];
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            let e = std::io::Error::last_os_error();
+            self_pipe.close();
+            return Err(cleanup_lock(PgError::fatal(
+                sqlstate::SYSTEM_ERROR,
+                format!("could not create pipe to monitor postmaster death: {e}"),
+            )));
+        }
         // With the lock held, no other postmaster of this directory can be
         // running: every proven orphan of this data directory, at any key
         // (a port change moves the key), can go before we create ours.
@@ -183,22 +200,6 @@ impl Postmaster {
             &opened.first_listen_addr,
         );
         write_opts_file(&data_dir, &opts);
-        let self_pipe = SelfPipe::new().map_err(|e| {
-            PgError::fatal(
-                sqlstate::SYSTEM_ERROR,
-                format!("could not create self-pipe: {e}"),
-            )
-        })?;
-        let mut fds = [0; 2];
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(PgError::fatal(
-                sqlstate::SYSTEM_ERROR,
-                format!(
-                    "could not create pipe to monitor postmaster death: {}",
-                    std::io::Error::last_os_error()
-                ),
-            ));
-        }
         signals::install_postmaster(self_pipe.write_fd);
         let pm = Postmaster {
             data_dir,
@@ -217,6 +218,7 @@ impl Postmaster {
             fatal_error: false,
             abort_start: None,
             sigkill_sent: false,
+            accept_backoff: None,
             last_lock_check: Instant::now(),
             port,
         };
@@ -295,13 +297,30 @@ impl Postmaster {
         Duration::from_secs(1)
     }
 
+    /// Whether new connections are taken at all (refused ones included,
+    /// so that clients hear why). Not once the postmaster only waits for
+    /// its last children, nor after the SIGKILL deadline of an immediate
+    /// shutdown or a crash: a stream of clients must not keep it from
+    /// finishing. Not either for a moment after accept() failed (out of
+    /// descriptors), so the loop does not spin.
+    fn accepting(&self) -> bool {
+        !matches!(self.state, PmState::WaitDeadEnd | PmState::NoChildren)
+            && !self.sigkill_sent
+            && self.accept_backoff.is_none_or(|t| Instant::now() >= t)
+    }
+
     fn wait(&mut self, timeout: Duration) {
         let mut fds: Vec<libc::pollfd> = vec![libc::pollfd {
             fd: self.self_pipe.read_fd,
             events: libc::POLLIN,
             revents: 0,
         }];
-        for l in &self.listeners {
+        let listeners: &[Listener] = if self.accepting() {
+            &self.listeners
+        } else {
+            &[]
+        };
+        for l in listeners {
             fds.push(libc::pollfd {
                 fd: l.fd(),
                 events: libc::POLLIN,
@@ -450,14 +469,18 @@ impl Postmaster {
                 ChildKind::Startup => {
                     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
                         self.startup_done();
-                    } else if self.shutdown > Shutdown::None
-                        && libc::WIFEXITED(status)
-                        && libc::WEXITSTATUS(status) == 1
+                    } else if self.shutdown == Shutdown::Immediate
+                        || (self.shutdown > Shutdown::None
+                            && libc::WIFEXITED(status)
+                            && libc::WEXITSTATUS(status) == 1)
                     {
-                        // Told to stop during startup.
+                        // Told to stop during startup (SIGTERM: exit 1,
+                        // SIGQUIT: exit 2).
                     } else {
+                        // Recovery failed, on a first start or in a crash
+                        // restart alike: starting again would fail again.
                         self.log_child_exit(&child, status);
-                        if !self.fatal_error {
+                        if self.shutdown != Shutdown::Immediate {
                             elog::report(&PgError::new(
                                 Severity::Log,
                                 sqlstate::SUCCESSFUL_COMPLETION,
@@ -588,8 +611,17 @@ impl Postmaster {
             self.state = PmState::WaitBackends;
         }
         if self.state == PmState::WaitBackends {
-            if self.fatal_error || self.shutdown == Shutdown::Immediate {
+            if self.shutdown == Shutdown::Immediate
+                || (self.fatal_error && self.shutdown > Shutdown::None)
+            {
                 if self.children.is_empty() {
+                    self.state = PmState::NoChildren;
+                }
+            } else if self.fatal_error {
+                // Crash restart: every child that may touch shared memory
+                // must be gone. Dead-end children never do; they finish
+                // telling their clients "in recovery mode" on their own.
+                if self.children.iter().all(|c| c.kind == ChildKind::DeadEnd) {
                     self.state = PmState::NoChildren;
                 }
             } else if self.count(|c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup)) == 0
@@ -603,8 +635,11 @@ impl Postmaster {
                 {
                     self.start_checkpointer();
                 }
-                self.signal_children(libc::SIGUSR2, |c| c.kind == ChildKind::Checkpointer);
-                self.state = PmState::ShutdownCheckpoint;
+                // A failed fork has turned this into an immediate stop.
+                if self.shutdown != Shutdown::Immediate {
+                    self.signal_children(libc::SIGUSR2, |c| c.kind == ChildKind::Checkpointer);
+                    self.state = PmState::ShutdownCheckpoint;
+                }
             }
         }
         if self.state == PmState::WaitDeadEnd && self.children.is_empty() {
@@ -681,13 +716,21 @@ impl Postmaster {
     }
 
     fn accept_connections(&mut self) {
+        if !self.accepting() {
+            return;
+        }
         for i in 0..self.listeners.len() {
             // Bounded per wake-up so signals are not starved by a flood.
             for _ in 0..64 {
-                let Some((sock, peer)) = sockets::accept(&self.listeners[i]) else {
-                    break;
-                };
-                self.fork_backend(sock, peer);
+                match sockets::accept(&self.listeners[i]) {
+                    Ok(Some((sock, peer))) => self.fork_backend(sock, peer),
+                    Ok(None) => break,
+                    Err(e) => {
+                        elog::log(format!("could not accept new connection: {e}"));
+                        self.accept_backoff = Some(Instant::now() + Duration::from_millis(100));
+                        return;
+                    }
+                }
             }
         }
     }
@@ -751,7 +794,7 @@ impl Postmaster {
             return;
         }
         if pid == 0 {
-            let pipe = self.become_child(if cac == Cac::Ok {
+            let pipe = self.become_child(if matches!(cac, Cac::Ok | Cac::SuperuserOnly) {
                 "client backend"
             } else {
                 "dead-end client backend"
@@ -761,6 +804,15 @@ impl Postmaster {
                 peer,
                 cac,
                 cancel_key,
+                // A client refused while everything is being torn down gets
+                // a short deadline, so a silent one cannot hold it up.
+                auth_timeout: if cac != Cac::Ok
+                    && (self.abort_start.is_some() || self.shutdown > Shutdown::None)
+                {
+                    Duration::from_secs(2)
+                } else {
+                    Duration::from_secs(self.settings.int("authentication_timeout").max(1) as u64)
+                },
                 settings: self.settings.clone(),
                 data_dir: self.data_dir.clone(),
                 shared: self.shared().child_handle(),
@@ -774,7 +826,9 @@ impl Postmaster {
             backend::run(env);
         }
         drop(sock);
-        let kind = if cac == Cac::Ok {
+        // A session admitted only for superusers is a full backend: it is
+        // cancelled, reloaded, terminated and crash-supervised like any.
+        let kind = if matches!(cac, Cac::Ok | Cac::SuperuserOnly) {
             ChildKind::Backend
         } else {
             ChildKind::DeadEnd
@@ -798,6 +852,14 @@ impl Postmaster {
                 kind.describe(),
                 std::io::Error::last_os_error()
             ));
+            // Without its startup process or checkpointer the server can
+            // neither open nor shut down cleanly: stop, as PostgreSQL does.
+            elog::log("shutting down because a required auxiliary process could not be started");
+            self.fatal_error = true;
+            self.shutdown = Shutdown::Immediate;
+            self.signal_children(libc::SIGQUIT, |_| true);
+            self.state = PmState::WaitBackends;
+            self.start_abort_timer();
             return;
         }
         if pid == 0 {

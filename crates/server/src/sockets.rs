@@ -174,7 +174,16 @@ pub fn open_all(
         .filter(|s| !s.is_empty())
     {
         let dir_path = Path::new(dir);
-        let lock = crate::lockfile::create_socket_lock(dir_path, port, data_dir, start_time)?;
+        let lock = match crate::lockfile::create_socket_lock(dir_path, port, data_dir, start_time) {
+            Ok(l) => l,
+            Err(e) => {
+                // Leave nothing of the sockets already made.
+                for f in opened.socket_files.iter().rev() {
+                    let _ = std::fs::remove_file(f);
+                }
+                return Err(e);
+            }
+        };
         let sock_path = dir_path.join(format!(".s.PGSQL.{port}"));
         // The lock is ours, so any socket file there is a leftover.
         let _ = std::fs::remove_file(&sock_path);
@@ -216,7 +225,9 @@ pub fn open_all(
 
 /// Accepts one pending connection, if any (the socket is non-blocking).
 /// The accepted socket is blocking and close-on-exec.
-pub fn accept(l: &Listener) -> Option<(OwnedFd, Option<SocketAddr>)> {
+/// `Ok(None)`: nothing pending. An error other than "would block" (out of
+/// descriptors, out of memory) is returned so the caller can back off.
+pub fn accept(l: &Listener) -> std::io::Result<Option<(OwnedFd, Option<SocketAddr>)>> {
     match l.socket.accept() {
         Ok((s, addr)) => {
             let _ = s.set_nonblocking(false);
@@ -228,8 +239,18 @@ pub fn accept(l: &Listener) -> Option<(OwnedFd, Option<SocketAddr>)> {
             let fd = s.as_raw_fd();
             std::mem::forget(s);
             // SAFETY: we own fd (forgot the Socket that held it).
-            Some((unsafe { OwnedFd::from_raw_fd(fd) }, peer))
+            Ok(Some((unsafe { OwnedFd::from_raw_fd(fd) }, peer)))
         }
-        Err(_) => None,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(None)
+        }
+        // The client gave up before we took it: nothing to do.
+        Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => Ok(None),
+        Err(e) => Err(e),
     }
 }

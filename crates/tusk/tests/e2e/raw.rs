@@ -337,3 +337,92 @@ fn extended_protocol_error_skips_to_sync() {
         summaries(&msgs)
     );
 }
+
+fn parse_msg(name: &str, sql: &str) -> Vec<u8> {
+    let mut b = format!("{name}\0{sql}\0").into_bytes();
+    b.extend_from_slice(&0u16.to_be_bytes());
+    message(b'P', &b)
+}
+
+fn bind_msg(portal: &str, stmt: &str) -> Vec<u8> {
+    let mut b = format!("{portal}\0{stmt}\0").into_bytes();
+    b.extend_from_slice(&[0, 0, 0, 0, 0, 0]); // no formats, no params, no result formats
+    message(b'B', &b)
+}
+
+fn execute_msg(portal: &str, max_rows: i32) -> Vec<u8> {
+    let mut b = format!("{portal}\0").into_bytes();
+    b.extend_from_slice(&max_rows.to_be_bytes());
+    message(b'E', &b)
+}
+
+fn tags(msgs: &[Msg]) -> String {
+    msgs.iter().map(|m| m.tag as char).collect()
+}
+
+/// Portals live until Close or the end of their transaction: a named
+/// portal that ran to completion can still be described, a suspended one
+/// refuses to go on once its transaction failed, and COMMIT ends them.
+#[test]
+fn portals_follow_their_transaction() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    c.send(&query_message("BEGIN")).expect("send");
+    c.read_until_ready();
+
+    // Run "p1" to completion, then describe it: still there.
+    let mut out = parse_msg("s1", "SELECT 1");
+    out.extend(bind_msg("p1", "s1"));
+    out.extend(execute_msg("p1", 0));
+    out.extend(message(b'D', b"Pp1\0"));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "12DCTZ", "{:?}", summaries(&msgs));
+
+    // A suspended portal over pg_stat_activity's rows (at least the
+    // checkpointer's and ours), then an error fails the transaction:
+    // the portal may not go on.
+    let mut out = parse_msg("s2", "SELECT pid FROM pg_stat_activity");
+    out.extend(bind_msg("p2", "s2"));
+    out.extend(execute_msg("p2", 1));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "12DsZ", "{:?}", summaries(&msgs));
+    c.send(&query_message("SELECT 1/0")).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(
+        msgs.last().map(|m| m.body.clone()),
+        Some(b"E".to_vec()),
+        "{:?}",
+        summaries(&msgs)
+    );
+    let mut out = execute_msg("p2", 1);
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    let err = msgs
+        .iter()
+        .find(|m| m.tag == b'E')
+        .unwrap_or_else(|| panic!("{:?}", summaries(&msgs)));
+    assert_eq!(err.field(b'C').as_deref(), Some("25P02"));
+
+    // ROLLBACK ends the transaction and its portals.
+    c.send(&query_message("ROLLBACK")).expect("send");
+    c.read_until_ready();
+    let mut out = message(b'D', b"Pp1\0");
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    let err = msgs
+        .iter()
+        .find(|m| m.tag == b'E')
+        .unwrap_or_else(|| panic!("{:?}", summaries(&msgs)));
+    assert_eq!(
+        err.field(b'C').as_deref(),
+        Some("34000"),
+        "{:?}",
+        summaries(&msgs)
+    );
+}

@@ -37,7 +37,6 @@ fn smart_shutdown_waits_for_a_backup_and_admits_only_superusers() {
     // A superuser still gets in and can work.
     let mut late = session(port, "late superuser");
     assert_eq!(late.ok("SELECT 1"), vec![vec![Some("1".to_string())]]);
-    late.terminate();
 
     // An ordinary role does not.
     let mut conn = RawConn::connect(port);
@@ -70,9 +69,24 @@ fn smart_shutdown_waits_for_a_backup_and_admits_only_superusers() {
     );
     assert!(record.contains("LABEL: nightly"), "{record}");
     backup.terminate();
+    // The superuser who came in during the shutdown has a full session:
+    // smart shutdown waits for it too, and a fast one ends it.
+    holds_for(
+        Duration::from_millis(500),
+        "the server while a late session lives",
+        || srv.is_running(),
+    );
+    srv.signal_postmaster(libc::SIGINT);
+    assert_told(
+        &late.read_to_eof(),
+        b'E',
+        "FATAL",
+        "57P01",
+        "terminating connection due to administrator command",
+    );
     let st = srv
         .wait_exit(STOP_TIMEOUT)
-        .unwrap_or_else(|| panic!("no exit after the backup ended\n{}", srv.log()));
+        .unwrap_or_else(|| panic!("no exit after SIGINT\n{}", srv.log()));
     assert_eq!(st.code(), Some(0), "{}", srv.log());
     assert!(
         srv.log().contains("online backup mode is active"),

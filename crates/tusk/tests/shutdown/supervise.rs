@@ -401,3 +401,58 @@ fn sigterm_and_sigint_to_one_backend_touch_no_other_session() {
     assert!(srv.is_running());
     let _ = ended.conn.read_msg();
 }
+
+#[test]
+fn failed_recovery_in_a_crash_restart_stops_the_server() {
+    let _serial = crate::serial_read();
+    let mut srv = TestServer::start(small());
+    let victim = session(srv.port(), "victim");
+    // Recovery will find pg_control unreadable.
+    let control = srv.data_dir().join("global").join("pg_control");
+    std::fs::write(&control, b"not a control file").expect("overwrite pg_control");
+    signal(victim.pid, libc::SIGKILL);
+    let st = srv
+        .wait_exit(STOP_TIMEOUT)
+        .unwrap_or_else(|| panic!("the server neither recovered nor exited\n{}", srv.log()));
+    assert_eq!(st.code(), Some(1), "{}", srv.log());
+    let log = srv.log();
+    assert!(
+        log.contains("aborting startup due to startup process failure"),
+        "{log}"
+    );
+    assert!(log.contains("abnormal database system shutdown"), "{log}");
+}
+
+#[test]
+fn fast_shutdown_ends_a_session_whose_client_does_not_read() {
+    let _serial = crate::serial_read();
+    let mut srv = TestServer::start(small());
+    let mut hog = session(srv.port(), "reads nothing");
+    // 64 MB of result that the client never reads: the backend blocks
+    // once the socket buffers are full.
+    hog.send("SELECT repeat('x', 64 * 1024 * 1024)");
+    let pid = hog.pid;
+    // Blocked in the write: its statement is running (state active) and it
+    // sleeps in poll(2) — the write path's wait for room in the socket.
+    let mut observer = session(srv.port(), "observer");
+    assert!(
+        wait_until(Duration::from_secs(20), || {
+            let state = observer.ok(&format!(
+                "SELECT state FROM pg_stat_activity WHERE pid = {pid}"
+            ));
+            state == vec![vec![Some("active".to_string())]]
+                && std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+                    .is_ok_and(|w| w.contains("poll"))
+        }),
+        "the backend never blocked on the client"
+    );
+    srv.signal_postmaster(libc::SIGINT);
+    let st = srv.wait_exit(STOP_TIMEOUT).unwrap_or_else(|| {
+        panic!(
+            "fast shutdown waited for a client that does not read\n{}",
+            srv.log()
+        )
+    });
+    assert_eq!(st.code(), Some(0), "{}", srv.log());
+    drop(hog);
+}
