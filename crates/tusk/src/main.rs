@@ -55,8 +55,12 @@ struct InitArgs {
     username: Option<String>,
 }
 
-/// PostgreSQL's server flags: each is a shorthand for one setting and
-/// they apply in command-line order, after postgresql.conf.
+/// Run the tusk server (the postmaster) in the foreground.
+///
+/// Settings come from DATA/postgresql.conf, then from the command line in
+/// order: PostgreSQL's short flags (-p -h -k -B -N) are shorthands for one
+/// setting each, -c name=value (or --name=value) sets any. Stop it with
+/// SIGTERM (smart), SIGINT (fast) or SIGQUIT (immediate), or `tusk ctl stop`.
 #[derive(Args)]
 #[command(disable_help_flag = true)]
 struct ServerArgs {
