@@ -392,6 +392,7 @@ impl Expr {
                 let b = b.eval(row, ctx)?;
                 match (to_text(&a), to_text(&b)) {
                     (Some(mut x), Some(y)) => {
+                        func::check_text_len(x.len() + y.len())?;
                         x.push_str(&y);
                         Value::Text(x)
                     }

@@ -239,8 +239,20 @@ pub(crate) fn is_niladic_keyword(name: &str) -> bool {
     )
 }
 
-/// Largest string `repeat` and `||` will build (PostgreSQL's 1 GB limit).
+/// Largest string `repeat`, `concat` and `||` will build (PostgreSQL's
+/// 1 GB limit).
 const MAX_ALLOC: usize = (1 << 30) - 1;
+
+/// Refuse a string of `len` bytes before it is built: without this a
+/// chain of `||` over `repeat` results grows without bound until the
+/// kernel's OOM killer takes the backend, which the postmaster treats as
+/// a crash of every session.
+pub(crate) fn check_text_len(len: usize) -> Result<(), PgError> {
+    if len > MAX_ALLOC {
+        return Err(too_large());
+    }
+    Ok(())
+}
 
 fn text_arg(v: &Value) -> String {
     to_text(v).unwrap_or_default()
@@ -386,8 +398,17 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::CurrentUser => Value::Name(ctx.host.current_user()),
         Func::SessionUser => Value::Name(ctx.host.session_user()),
         Func::CurrentSchema => current_schema(ctx),
-        Func::Upper => Value::Text(text_arg(&a(0)).to_uppercase()),
-        Func::Lower => Value::Text(text_arg(&a(0)).to_lowercase()),
+        // Case mapping can lengthen a string ('ß' becomes "SS").
+        Func::Upper => {
+            let s = text_arg(&a(0)).to_uppercase();
+            check_text_len(s.len())?;
+            Value::Text(s)
+        }
+        Func::Lower => {
+            let s = text_arg(&a(0)).to_lowercase();
+            check_text_len(s.len())?;
+            Value::Text(s)
+        }
         Func::CharLength => {
             Value::Int4(text_arg(&a(0)).chars().count().min(i32::MAX as usize) as i32)
         }
@@ -447,9 +468,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             let mut s = String::new();
             for v in &args {
                 if let Some(t) = to_text(v) {
-                    if s.len() + t.len() > MAX_ALLOC {
-                        return Err(too_large());
-                    }
+                    check_text_len(s.len() + t.len())?;
                     s.push_str(&t);
                 }
             }

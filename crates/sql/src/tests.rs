@@ -1100,3 +1100,18 @@ fn no_panics_on_hostile_input() {
     assert_eq!(err("SELECT 'Infinity'::numeric::int").code, "0A000");
     assert_eq!(err("SELECT 'NaN'::float8::int").code, "22003");
 }
+
+/// `||` of two long strings used to build any length (1.2 GB here, and
+/// more with longer chains) until the OOM killer took the backend and the
+/// postmaster restarted every session. It is refused as `repeat` and
+/// `concat` are: 54000 "requested length too large".
+#[test]
+fn concat_operator_refuses_over_1gb() {
+    let e = err("SELECT repeat('x', 1073741823) || 'y'");
+    assert_eq!(e.code, "54000", "{e:?}");
+    assert_eq!(e.message, "requested length too large");
+    // At the limit it is fine.
+    let mut h = FakeHost::new();
+    let (_, rows, _) = run(&mut h, "SELECT length(repeat('x', 1073741822) || 'y')").unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("1073741823"));
+}
