@@ -33,6 +33,7 @@ use pgwire::messages::startup::{
     Authentication, BackendKeyData, NegotiateProtocolVersion, ParameterStatus, SecretKey,
 };
 use pgwire::messages::Message;
+use tusk_common::sqlstate::PROGRAM_LIMIT_EXCEEDED;
 use tusk_common::PgError;
 
 use crate::conn::Conn;
@@ -67,8 +68,15 @@ pub struct FieldDesc {
 }
 
 impl<S: Read + Write> Conn<S> {
-    /// Append one message whose body pgwire encodes.
+    /// Append one message whose body pgwire encodes; nothing once a
+    /// message has failed to encode (see [`Conn::encode_failed`]).
     fn put<M: Message>(&mut self, msg: &M) {
+        if self.encode_error.is_none() {
+            self.put_always(msg);
+        }
+    }
+
+    fn put_always<M: Message>(&mut self, msg: &M) {
         let start = self.outbuf.len();
         if let Some(ty) = M::message_type() {
             self.outbuf.put_u8(ty);
@@ -94,9 +102,25 @@ impl<S: Read + Write> Conn<S> {
         }
     }
 
+    /// A message could not be encoded (a row over the protocol's 2 GB, a
+    /// count over Int16). Sending the messages after it would tell the
+    /// client a lie: a SELECT whose row silently vanished, then
+    /// CommandComplete and ReadyForQuery as if all were well. So the
+    /// output stops here with a FATAL report that names what was too big,
+    /// everything appended later is dropped, and the next `flush` sends
+    /// what came before plus the report and then returns the error, upon
+    /// which the backend ends the session (the caller cannot undo the
+    /// half-sent result).
     fn encode_failed(&mut self, msg: String) {
         // Keep the first failure: later ones are usually its consequences.
-        self.encode_error.get_or_insert(msg);
+        if self.encode_error.is_some() {
+            return;
+        }
+        self.encode_error = Some(msg.clone());
+        let report = PgError::fatal(PROGRAM_LIMIT_EXCEEDED, msg);
+        // `put_always`: the message is short, and were it to fail the
+        // failure is already recorded, so this cannot recurse.
+        self.put_always(&ErrorResponse::new(report_fields(&report)));
     }
 
     /// A count that the protocol sends as Int16 (column counts).
@@ -220,6 +244,9 @@ impl<S: Read + Write> Conn<S> {
     /// the output buffer: the length is computed first so no patching and
     /// no per-row allocation is needed beyond the buffer's own growth.
     pub fn data_row(&mut self, values: &[Option<&[u8]>]) {
+        if self.encode_error.is_some() {
+            return;
+        }
         let Some(count) = self.count_i16(values.len(), "a data row") else {
             return;
         };
@@ -344,6 +371,9 @@ impl<S: Read + Write> Conn<S> {
 
     /// CopyData (`d`), written straight into the buffer (one per row).
     pub fn copy_data(&mut self, data: &[u8]) {
+        if self.encode_error.is_some() {
+            return;
+        }
         let Ok(len) = i32::try_from(4 + data.len()) else {
             self.encode_failed(format!(
                 "could not send {} bytes of COPY data in one message: the protocol allows at \

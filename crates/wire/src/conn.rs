@@ -46,7 +46,9 @@ pub struct Conn<S: Read + Write> {
     pub(crate) outbuf: BytesMut,
     /// A message that could not be encoded (a length that does not fit the
     /// protocol's Int32/Int16 fields). The output methods cannot return an
-    /// error, so the failure is kept here and reported by the next `flush`.
+    /// error, so the failure is kept here and reported by the next `flush`;
+    /// while it is set, output methods append nothing (the FATAL report
+    /// queued in its place is the last message of the session).
     pub(crate) encode_error: Option<String>,
 }
 
@@ -87,8 +89,10 @@ impl<S: Read + Write> Conn<S> {
     /// True when enough output has accumulated that the caller should
     /// `flush` before producing more (PostgreSQL sends whenever its 8 KiB
     /// buffer fills; without this a big SELECT would be held in memory).
+    /// Also true once a message has failed to encode, so that the caller
+    /// learns of it from `flush` now rather than after producing more.
     pub fn should_flush(&self) -> bool {
-        self.outbuf.len() >= FLUSH_THRESHOLD
+        self.outbuf.len() >= FLUSH_THRESHOLD || self.encode_error.is_some()
     }
 
     /// Read the first packet of a connection (and, after a refused

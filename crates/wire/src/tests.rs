@@ -952,21 +952,63 @@ fn flush_resumes_after_interrupted_and_partial_writes() {
     assert_eq!(c.pending_output(), 0);
 }
 
+/// The fields `S` and `C` and `M` of an ErrorResponse.
+fn report_of(m: &backend::Message) -> (String, String, String) {
+    let backend::Message::ErrorResponse(body) = m else {
+        panic!("not an ErrorResponse")
+    };
+    let field = |t: u8| {
+        let f = body.fields().find(|f| Ok(f.type_() == t)).unwrap().unwrap();
+        String::from_utf8(f.value_bytes().to_vec()).unwrap()
+    };
+    (field(b'S'), field(b'C'), field(b'M'))
+}
+
+/// A row that cannot be encoded used to vanish while the CommandComplete
+/// and ReadyForQuery after it went out: the client saw a successful SELECT
+/// with one row fewer. Now the output stops at the row with a FATAL
+/// report, and flush returns the error so that the backend ends.
 #[test]
-fn unencodable_row_is_reported_by_flush_and_not_sent() {
+fn unencodable_row_stops_the_output_with_a_fatal_report() {
     let mut c = conn(b"");
     c.command_complete("BEGIN");
     let too_many: Vec<Option<&[u8]>> = vec![None; 40000];
     c.data_row(&too_many);
+    assert!(c.should_flush());
+    c.data_row(&[Some(b"later")]);
+    c.command_complete("SELECT 2");
     c.ready_for_query(TxStatus::InBlock);
     let err = c.flush().unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     assert!(err.to_string().contains("40000 columns"), "{err}");
-    // The messages around it went out intact.
     let msgs = parse_backend(&c.get_ref().output);
     assert_eq!(msgs.len(), 2);
+    assert!(matches!(msgs[0], backend::Message::CommandComplete(_)));
+    let (severity, code, message) = report_of(&msgs[1]);
+    assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "54000"));
+    assert!(message.contains("40000 columns"), "{message}");
     // The error is reported once.
     c.flush().unwrap();
+}
+
+/// `SELECT repeat('x', 1073741823), repeat('y', 1073741823)`: each value
+/// is legal, the row (2 GB) is not. The same 1 MiB slice many times over
+/// makes such a row without allocating it.
+#[test]
+fn row_over_2gb_is_refused_not_dropped() {
+    let mib = vec![b'x'; 1 << 20];
+    let values: Vec<Option<&[u8]>> = vec![Some(&mib[..]); 2048];
+    let mut c = conn(b"");
+    c.data_row(&values);
+    c.command_complete("SELECT 1");
+    c.ready_for_query(TxStatus::Idle);
+    let err = c.flush().unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    let msgs = parse_backend(&c.get_ref().output);
+    assert_eq!(msgs.len(), 1, "only the report goes out");
+    let (severity, code, message) = report_of(&msgs[0]);
+    assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "54000"));
+    assert!(message.contains("at most 2147483647 bytes"), "{message}");
 }
 
 #[test]
