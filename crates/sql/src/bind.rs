@@ -30,6 +30,9 @@ use crate::Column;
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
 const MAX_DEPTH: usize = 1000;
 
+/// Most items a select list may have (PostgreSQL's `MaxTupleAttributeNumber`).
+const MAX_TARGET_ENTRIES: usize = 1664;
+
 pub(crate) fn not_supported(what: impl Into<String>) -> PgError {
     PgError::error(
         sqlstate::FEATURE_NOT_SUPPORTED,
@@ -1458,6 +1461,15 @@ impl<'h> Binder<'h> {
                     return Err(syntax("syntax error in select list"))
                 }
             }
+        }
+        // PostgreSQL's MaxTupleAttributeNumber. Without this limit a list
+        // past 32767 items could not even be described to the client (the
+        // protocol's column count is an Int16) and the session would end.
+        if targets.len() > MAX_TARGET_ENTRIES {
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!("target lists can have at most {MAX_TARGET_ENTRIES} entries"),
+            ));
         }
         let visible = targets.len();
         // Unknown outputs (bare literals, NULL, untyped $n) are text, as in

@@ -1115,3 +1115,19 @@ fn concat_operator_refuses_over_1gb() {
     let (_, rows, _) = run(&mut h, "SELECT length(repeat('x', 1073741822) || 'y')").unwrap();
     assert_eq!(rows[0][0].as_deref(), Some("1073741823"));
 }
+
+/// `SELECT 1, 1, ...` with 40000 items used to reach the client encoder,
+/// which cannot describe more than 32767 columns, and the session ended
+/// with FATAL. PostgreSQL refuses past 1664 with an ERROR.
+#[test]
+fn select_list_is_limited_to_1664_entries() {
+    let list = |n: usize| format!("SELECT {}", vec!["1"; n].join(", "));
+    let mut h = FakeHost::new();
+    let (cols, _, _) = run(&mut h, &list(1664)).unwrap();
+    assert_eq!(cols.len(), 1664);
+    for n in [1665, 40000] {
+        let e = err(&list(n));
+        assert_eq!(e.code, "54000", "{e:?}");
+        assert_eq!(e.message, "target lists can have at most 1664 entries");
+    }
+}
