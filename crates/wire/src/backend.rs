@@ -71,7 +71,7 @@ impl<S: Read + Write> Conn<S> {
     /// Append one message whose body pgwire encodes; nothing once a
     /// message has failed to encode (see [`Conn::encode_failed`]).
     fn put<M: Message>(&mut self, msg: &M) {
-        if self.encode_error.is_none() {
+        if !self.output_closed {
             self.put_always(msg);
         }
     }
@@ -113,9 +113,10 @@ impl<S: Read + Write> Conn<S> {
     /// half-sent result).
     fn encode_failed(&mut self, msg: String) {
         // Keep the first failure: later ones are usually its consequences.
-        if self.encode_error.is_some() {
+        if self.output_closed {
             return;
         }
+        self.output_closed = true;
         self.encode_error = Some(msg.clone());
         let report = PgError::fatal(PROGRAM_LIMIT_EXCEEDED, msg);
         // `put_always`: the message is short, and were it to fail the
@@ -244,7 +245,7 @@ impl<S: Read + Write> Conn<S> {
     /// the output buffer: the length is computed first so no patching and
     /// no per-row allocation is needed beyond the buffer's own growth.
     pub fn data_row(&mut self, values: &[Option<&[u8]>]) {
-        if self.encode_error.is_some() {
+        if self.output_closed {
             return;
         }
         let Some(count) = self.count_i16(values.len(), "a data row") else {
@@ -371,7 +372,7 @@ impl<S: Read + Write> Conn<S> {
 
     /// CopyData (`d`), written straight into the buffer (one per row).
     pub fn copy_data(&mut self, data: &[u8]) {
-        if self.encode_error.is_some() {
+        if self.output_closed {
             return;
         }
         let Ok(len) = i32::try_from(4 + data.len()) else {

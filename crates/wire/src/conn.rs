@@ -47,9 +47,13 @@ pub struct Conn<S: Read + Write> {
     /// A message that could not be encoded (a length that does not fit the
     /// protocol's Int32/Int16 fields). The output methods cannot return an
     /// error, so the failure is kept here and reported by the next `flush`;
-    /// while it is set, output methods append nothing (the FATAL report
-    /// queued in its place is the last message of the session).
+    /// after that the output stays closed (see `output_closed`).
     pub(crate) encode_error: Option<String>,
+    /// Set by an encode failure, never cleared: the FATAL report queued in
+    /// place of the failed message is the session's last, so output
+    /// methods append nothing afterwards (not even a FATAL of the caller's
+    /// about the failed flush, which would repeat the report).
+    pub(crate) output_closed: bool,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -59,6 +63,7 @@ impl<S: Read + Write> Conn<S> {
             inbuf: BytesMut::with_capacity(READ_CHUNK),
             outbuf: BytesMut::with_capacity(READ_CHUNK),
             encode_error: None,
+            output_closed: false,
         }
     }
 

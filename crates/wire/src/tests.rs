@@ -987,8 +987,11 @@ fn unencodable_row_stops_the_output_with_a_fatal_report() {
     let (severity, code, message) = report_of(&msgs[1]);
     assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "54000"));
     assert!(message.contains("40000 columns"), "{message}");
-    // The error is reported once.
+    // The error is reported once, and the report stays the last message:
+    // the caller's own FATAL about the failed flush would repeat it.
+    c.error(&PgError::fatal(sqlstate::CONNECTION_FAILURE, "again"));
     c.flush().unwrap();
+    assert_eq!(parse_backend(&c.get_ref().output).len(), 2);
 }
 
 /// `SELECT repeat('x', 1073741823), repeat('y', 1073741823)`: each value
