@@ -21,6 +21,18 @@ use tusk_common::PgError;
 /// generated SQL; the stack is protected by its `recursive` feature).
 const PARSER_RECURSION_LIMIT: usize = 200;
 
+/// Deepest expression nesting a statement may have, as estimated from its
+/// tokens by [`check_nesting`] before sqlparser sees it.
+///
+/// sqlparser's recursion limit guards only its own recursion: a chain of
+/// infix operators (`1 + 1 + ...`, `a OR b OR ...`) is built in a loop
+/// into a left-deep tree of any depth, and dropping, cloning or printing
+/// that tree recurses once per level. 300 000 terms overflowed the stack
+/// of a backend, whose abort the postmaster treats as a crash of every
+/// session. 50 000 levels is half of what an unoptimized build was seen
+/// to survive, and far more than the binder accepts outside AND/OR.
+const MAX_NESTING: usize = 50_000;
+
 /// A statement routed around sqlparser by its leading keywords.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PreParsed {
@@ -206,6 +218,86 @@ fn map_tokenizer_error(
     syntax_error(sql, &format!("{what} at or near \"{rest}\""), pos)
 }
 
+/// Does the token extend an expression by one level (an operator, or a
+/// keyword that joins or tests operands)? Literals, names, commas and
+/// brackets do not; brackets are counted as levels of their own.
+fn deepens(t: &Token) -> bool {
+    match t {
+        Token::Word(w) => {
+            w.quote_style.is_none()
+                && [
+                    "AND", "OR", "NOT", "IS", "BETWEEN", "LIKE", "ILIKE", "SIMILAR", "IN",
+                    "COLLATE", "AT", "ESCAPE", "OPERATOR",
+                ]
+                .iter()
+                .any(|k| w.value.eq_ignore_ascii_case(k))
+        }
+        Token::Number(..)
+        | Token::SingleQuotedString(_)
+        | Token::DoubleQuotedString(_)
+        | Token::DollarQuotedString(_)
+        | Token::EscapedStringLiteral(_)
+        | Token::UnicodeStringLiteral(_)
+        | Token::HexStringLiteral(_)
+        | Token::NationalStringLiteral(_)
+        | Token::SingleQuotedByteStringLiteral(_)
+        | Token::Placeholder(_)
+        | Token::Comma
+        | Token::Period
+        | Token::LParen
+        | Token::RParen
+        | Token::LBracket
+        | Token::RBracket
+        | Token::Whitespace(_)
+        | Token::EOF => false,
+        _ => true,
+    }
+}
+
+/// Refuse a statement whose expressions could nest deeper than
+/// [`MAX_NESTING`], before a tree that deep exists. The estimate is an
+/// upper bound of the tree's depth: every open bracket is a level, and at
+/// each bracket level every operator since the last comma may wrap the
+/// operand before it.
+fn check_nesting(piece: &[TokenWithSpan]) -> Result<(), (PgError, Option<u32>)> {
+    // Operators since the last comma, per open bracket (the first entry
+    // is the statement's top level).
+    let mut levels: Vec<usize> = vec![0];
+    let mut depth = 0usize;
+    for t in piece {
+        match t.token {
+            Token::LParen | Token::LBracket => {
+                levels.push(0);
+                depth += 1;
+            }
+            Token::RParen | Token::RBracket if levels.len() > 1 => {
+                depth -= levels.pop().unwrap_or(0) + 1;
+            }
+            Token::Comma => {
+                if let Some(top) = levels.last_mut() {
+                    depth -= *top;
+                    *top = 0;
+                }
+            }
+            ref other if deepens(other) => {
+                if let Some(top) = levels.last_mut() {
+                    *top += 1;
+                    depth += 1;
+                }
+            }
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err((
+                PgError::error("54001", "stack depth limit exceeded")
+                    .with_hint("The statement nests expressions too deeply; simplify it."),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Statements with their source text, or an error with the 1-based
 /// character position when known.
 pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32>)>;
@@ -231,6 +323,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .get(char_to_byte(sql, start)..char_to_byte(sql, end))
             .unwrap_or(sql)
             .to_string();
+        check_nesting(piece)?;
         if let Some(pre) = pre_dispatch(piece) {
             out.push((Parsed::Pre(pre), text));
             continue;

@@ -1131,3 +1131,25 @@ fn select_list_is_limited_to_1664_entries() {
         assert_eq!(e.message, "target lists can have at most 1664 entries");
     }
 }
+
+/// `SELECT 1 + 1 + ...` with 300 000 terms, and a WHERE of 300 000 ORs,
+/// overflowed a backend's stack (the tree was dropped level by level after
+/// the binder refused it), and the postmaster restarted every session.
+/// Such statements are refused from their tokens before any tree exists.
+#[test]
+fn operator_chains_too_deep_to_build_are_refused() {
+    let plus = format!("SELECT 1{}", " + 1".repeat(300_000));
+    let or = format!(
+        "SELECT pid FROM pg_stat_activity WHERE {}",
+        vec!["pid = 1"; 300_000].join(" OR ")
+    );
+    let brackets = format!("SELECT {}1{}", "(1 + ".repeat(60_000), ")".repeat(60_000));
+    for sql in [&plus, &or, &brackets] {
+        let e = parse(sql).unwrap_err();
+        assert_eq!(e.code, "54001", "{e:?}");
+        assert_eq!(e.message, "stack depth limit exceeded");
+    }
+    // Width is not depth: commas and closed brackets give levels back.
+    let wide = format!("SELECT {}", vec!["(1 + 1 + 1)"; 60_000].join(", "));
+    assert!(parse(&wide).is_ok());
+}
