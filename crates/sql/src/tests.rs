@@ -1153,3 +1153,17 @@ fn operator_chains_too_deep_to_build_are_refused() {
     let wide = format!("SELECT {}", vec!["(1 + 1 + 1)"; 60_000].join(", "));
     assert!(parse(&wide).is_ok());
 }
+
+/// `SELECT 1;` 300 000 times kept a backend busy for hours, deaf to cancel
+/// and shutdown: each statement's text was located by scanning the query
+/// from its start. Now cutting is linear; the texts must still be exact,
+/// multi-byte characters included.
+#[test]
+fn many_statements_in_one_query_are_cut_in_linear_time() {
+    let sql = "SELECT 'é'; SELECT '日本';\n".repeat(100_000);
+    let stmts = parse(&sql).unwrap();
+    assert_eq!(stmts.len(), 200_000);
+    assert_eq!(stmts[0].sql(), "SELECT 'é'");
+    assert_eq!(stmts[1].sql(), "SELECT '日本'");
+    assert_eq!(stmts[199_999].sql(), "SELECT '日本'");
+}
