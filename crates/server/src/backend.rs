@@ -95,6 +95,46 @@ fn interrupt_pending() -> bool {
         || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
 }
 
+impl ClientSocket {
+    /// Waits up to `timeout_ms` for the client socket to be ready for
+    /// `events`, for a signal (the self-pipe, drained here) or for the
+    /// postmaster's death (recorded in PM_DEAD). True when the socket is
+    /// ready; the caller re-checks the interrupt flags either way.
+    fn wait_for(&self, events: libc::c_short, timeout_ms: i32) -> bool {
+        let mut fds = [
+            libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.wake_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: self.death_fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout_ms) } < 0 {
+            return false; // EINTR
+        }
+        if fds[1].revents != 0 {
+            let mut b = [0u8; 64];
+            while unsafe { libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len()) }
+                > 0
+            {}
+        }
+        if fds[2].revents != 0 {
+            PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
+            return false;
+        }
+        fds[0].revents != 0
+    }
+}
+
 impl Read for ClientSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
@@ -117,45 +157,14 @@ impl Read for ClientSocket {
                 }
                 None => 1000,
             };
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: self.wake_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: self.death_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
             if let Some((p, i)) = self.idle_wait {
                 p.slot(i).set_wait_event(WaitEvent::ClientRead);
             }
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+            let ready = self.wait_for(libc::POLLIN, timeout);
             if let Some((p, i)) = self.idle_wait {
                 p.slot(i).set_wait_event(WaitEvent::None);
             }
-            if n < 0 {
-                continue; // EINTR: re-check the flags
-            }
-            if fds[1].revents != 0 {
-                let mut b = [0u8; 64];
-                while unsafe {
-                    libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len())
-                } > 0
-                {}
-            }
-            if fds[2].revents != 0 {
-                PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
-                continue;
-            }
-            if fds[0].revents != 0 {
+            if ready {
                 let r = unsafe {
                     libc::recv(
                         self.fd.as_raw_fd(),
@@ -215,34 +224,7 @@ impl Write for ClientSocket {
                 io::ErrorKind::WouldBlock => {}
                 _ => return Err(e),
             }
-            let mut fds = [
-                libc::pollfd {
-                    fd: self.fd.as_raw_fd(),
-                    events: libc::POLLOUT,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: self.wake_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: self.death_fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            unsafe { libc::poll(fds.as_mut_ptr(), 3, 1000) };
-            if fds[1].revents != 0 {
-                let mut b = [0u8; 64];
-                while unsafe {
-                    libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len())
-                } > 0
-                {}
-            }
-            if fds[2].revents != 0 {
-                PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
+            self.wait_for(libc::POLLOUT, 1000);
             if signals::pending(libc::SIGTERM)
                 || signals::pending(libc::SIGPWR)
                 || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
