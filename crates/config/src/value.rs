@@ -438,9 +438,14 @@ pub fn valid_custom_name(name: &str) -> bool {
 /// enough to be a likely typo ("max_conections" -> "max_connections").
 pub fn suggest(name: &str) -> Option<&'static str> {
     let lower = name.to_ascii_lowercase();
-    let limit = (lower.chars().count() / 3).clamp(1, 3);
+    let len = lower.chars().count();
+    let limit = (len / 3).clamp(1, 3);
+    // The edit distance is at least the difference in length: names that
+    // differ by more cannot be suggested, and skipping them keeps a huge
+    // client-supplied name from costing seconds per registered setting.
     crate::registry()
         .iter()
+        .filter(|d| d.name.len().abs_diff(len) <= limit)
         .map(|d| (levenshtein(&lower, &d.name.to_ascii_lowercase()), d.name))
         .filter(|(dist, _)| *dist <= limit)
         .min_by_key(|(dist, _)| *dist)
@@ -639,5 +644,13 @@ mod tests {
         assert_eq!(suggest("SHARED_BUFFER"), Some("shared_buffers"));
         assert_eq!(suggest("timezone"), Some("TimeZone"));
         assert_eq!(suggest("completely_unrelated_thing"), None);
+    }
+
+    #[test]
+    fn suggestions_for_huge_names_are_cheap() {
+        // Without the length filter this compares a million characters
+        // with every setting name (minutes); with it, none qualifies.
+        assert_eq!(suggest(&"e".repeat(1_000_000)), None);
+        assert_eq!(suggest("max_conections"), Some("max_connections"));
     }
 }

@@ -461,6 +461,8 @@ pub struct Session {
     /// Counts ended transaction blocks, so an Execute can tell that its
     /// own statement (COMMIT, ROLLBACK) ended the portal's transaction.
     txn_generation: u64,
+    /// When the running statement exceeds statement_timeout.
+    statement_deadline: Option<Instant>,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -700,6 +702,7 @@ impl Session {
             overrides: env.overrides,
             backup: None,
             txn_generation: 0,
+            statement_deadline: None,
         })
     }
 
@@ -735,6 +738,7 @@ impl Session {
     }
 
     fn ready_for_query(&mut self) {
+        self.statement_deadline = None;
         let state = match self.txn {
             Txn::Idle => BackendState::Idle,
             Txn::InBlock => BackendState::IdleInTransaction,
@@ -776,7 +780,23 @@ impl Session {
                 ));
             }
         }
+        if !idle && self.statement_deadline.is_some_and(|d| Instant::now() >= d) {
+            self.statement_deadline = None;
+            return Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to statement timeout",
+            ));
+        }
         Ok(())
+    }
+
+    /// Starts `statement_timeout`'s clock for the statement about to run
+    /// (each statement of a multi-statement Query separately, as
+    /// PostgreSQL 13 and later).
+    fn arm_statement_timeout(&mut self) {
+        let ms = self.settings.settings().int("statement_timeout");
+        self.statement_deadline =
+            (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
     }
 
     /// SIGHUP: re-read postgresql.conf and apply the reloadable settings
@@ -815,7 +835,14 @@ impl Session {
                     if pe.severity == Severity::Fatal {
                         self.fatal(pe);
                     }
-                    self.report_error(pe, true);
+                    if self.conn.last_message_type() == b'Q' {
+                        // A simple Query that could not be decoded (bad
+                        // UTF-8): an error, then ReadyForQuery, as PostgreSQL.
+                        self.report_error(pe, false);
+                        self.ready_for_query();
+                    } else {
+                        self.report_error(pe, true);
+                    }
                     continue;
                 }
             };
@@ -979,6 +1006,7 @@ impl Session {
     }
 
     fn run_simple(&mut self, st: &tusk_sql::Statement) -> Result<(), PgError> {
+        self.arm_statement_timeout();
         let p = tusk_sql::prepare(st, &[], self)?;
         self.check_failed_txn(&p)?;
         let out = tusk_sql::execute(&p, &[], self, 0)?;
@@ -1182,6 +1210,7 @@ impl Session {
         // Also a suspended portal: nothing runs in a failed transaction.
         self.check_failed_txn(p)?;
         if let PortalState::NotRun = portal.state {
+            self.arm_statement_timeout();
             self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
@@ -1263,6 +1292,14 @@ impl Session {
             if left.is_zero() {
                 return Ok(());
             }
+            // Wake for statement_timeout too.
+            let left = match self.statement_deadline {
+                Some(d) => left.min(
+                    d.saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(1)),
+                ),
+                None => left,
+            };
             self.procs
                 .slot(self.slot)
                 .set_wait_event(WaitEvent::PgSleep);

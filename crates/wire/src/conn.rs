@@ -54,6 +54,11 @@ pub struct Conn<S: Read + Write> {
     /// methods append nothing afterwards (not even a FATAL of the caller's
     /// about the failed flush, which would repeat the report).
     pub(crate) output_closed: bool,
+    /// Type byte of the last whole message taken from the input, decoded
+    /// or not: after a decoding error the caller needs to know whether it
+    /// was a simple Query (answer with ReadyForQuery) or an extended-query
+    /// message (skip to Sync).
+    pub(crate) last_type: u8,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -64,7 +69,13 @@ impl<S: Read + Write> Conn<S> {
             outbuf: BytesMut::with_capacity(READ_CHUNK),
             encode_error: None,
             output_closed: false,
+            last_type: 0,
         }
+    }
+
+    /// Type byte of the last whole message read (0 before the first).
+    pub fn last_message_type(&self) -> u8 {
+        self.last_type
     }
 
     pub fn get_ref(&self) -> &S {
@@ -158,6 +169,7 @@ impl<S: Read + Write> Conn<S> {
         loop {
             let need = match self.message_len()? {
                 Some(total) if self.inbuf.len() >= total => {
+                    self.last_type = self.inbuf[0];
                     let result = frontend::decode_message(self.inbuf[0], &self.inbuf[5..total]);
                     self.consume(total);
                     return result;

@@ -306,3 +306,23 @@ fn checkpoint_is_served_by_the_checkpointer() {
     let err = c.simple_query("CHECKPOINT now").unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42601"));
 }
+
+#[test]
+fn statement_timeout_cancels_a_long_statement() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    c.batch_execute("SET statement_timeout = '200ms'")
+        .expect("SET");
+    let err = c.simple_query("SELECT pg_sleep(30)").unwrap_err();
+    assert_eq!(err.code().map(|c| c.code()), Some("57014"), "{err}");
+    assert!(
+        err.as_db_error()
+            .is_some_and(|e| e.message() == "canceling statement due to statement timeout"),
+        "{err}"
+    );
+    // The session goes on, and a quick statement is not affected.
+    let rows = c
+        .simple_query("SELECT 1")
+        .expect("SELECT 1 after the timeout");
+    assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))));
+}

@@ -426,3 +426,23 @@ fn portals_follow_their_transaction() {
         summaries(&msgs)
     );
 }
+
+/// A simple Query that is not valid UTF-8 gets an ERROR and ReadyForQuery,
+/// and the session goes on (an extended-query message would skip to Sync).
+#[test]
+fn invalid_utf8_in_a_simple_query() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    c.send(&message(b'Q', b"SELECT \xed\xa0\x80 1\0"))
+        .expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("22021"));
+    c.send(&query_message("SELECT 5")).expect("send");
+    let msgs = c.read_until_ready();
+    assert!(
+        msgs.iter().any(|m| m.tag == b'D' && m.body.ends_with(b"5")),
+        "{:?}",
+        summaries(&msgs)
+    );
+}
