@@ -11,12 +11,17 @@
 //! seccomp filter that makes the one call fail with that errno.
 //!
 //! Modules:
-//! - `support`: the binary, clusters, bounded runs, servers, namespaces,
+//! - `util`: the e2e harness's waiting, bounded runs and `Finished`.
+//! - `support`: clusters, bounded runs, servers, namespaces,
 //!   seccomp, JSON shape checks.
 //! - `cli`: `tusk check` text, JSON, exit codes, `--os`.
 //! - `memtable`: the table's prediction against `-C` and real segments.
 //! - `failures`: one kernel refusal at a time, message and cleanup.
 //! - `limits`: a lowered RLIMIT_NOFILE, and the OOM scores.
+
+#[path = "../e2e/util.rs"]
+#[allow(dead_code)]
+mod util;
 
 mod cli;
 mod failures;

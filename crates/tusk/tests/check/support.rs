@@ -12,87 +12,22 @@
 
 use serde_json::Value;
 use std::fs::{self, File};
-use std::io::{Read, Seek};
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
-pub const TUSK: &str = env!("CARGO_BIN_EXE_tusk");
+pub use crate::util::{wait_until, Finished, TUSK};
 pub const READY: Duration = Duration::from_secs(40);
 pub const STOP: Duration = Duration::from_secs(20);
 
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// A finished (or killed) command.
-#[derive(Debug)]
-pub struct Finished {
-    pub status: Option<ExitStatus>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Finished {
-    pub fn code(&self) -> Option<i32> {
-        self.status.and_then(|s| s.code())
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.describe()))
-    }
-}
-
-/// Runs `cmd` with output captured in files, for at most `timeout`, then
-/// kills it.
+/// Runs `cmd` for at most `timeout` with its output captured (the e2e
+/// harness's bounded run), without the caller's PGDATA: every command
+/// here names its data directory.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Finished {
-    let out = tempfile::tempfile().expect("temp file");
-    let err = tempfile::tempfile().expect("temp file");
-    cmd.stdin(Stdio::null())
-        .stdout(out.try_clone().expect("dup"))
-        .stderr(err.try_clone().expect("dup"))
-        .env_remove("PGDATA");
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
-    let mut status = None;
-    wait_until(timeout, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    if status.is_none() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let read = |mut f: File| {
-        let mut s = String::new();
-        let _ = f.rewind().and_then(|_| f.read_to_string(&mut s));
-        s
-    };
-    Finished {
-        status,
-        stdout: read(out),
-        stderr: read(err),
-    }
+    cmd.env_remove("PGDATA");
+    crate::util::run_bounded(cmd, timeout)
 }
 
 /// `tusk ARGS`, bounded.

@@ -209,6 +209,13 @@ impl Finished {
             self.status, self.stdout, self.stderr
         )
     }
+    /// stdout parsed as JSON (`--json` output); panics with the run if not.
+    /// Used by the check tests, which share this harness.
+    #[allow(dead_code)]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.describe()))
+    }
 }
 
 /// Runs `cmd` with its output captured, for at most `timeout`; a command
