@@ -85,29 +85,23 @@ fn fail(e: PgError) -> i32 {
     1
 }
 
+/// `-C name`: the runtime-computed sizes come from the same layout the
+/// server allocates (resources::sizing); the rest is the setting's raw value.
 fn print_setting(settings: &Settings, name: &str) -> Result<String, String> {
+    let plan = resources::sizing::Plan::from_settings(settings);
     let (sizing, layout) = shmem::layout_for(settings);
-    let _ = sizing;
     match name.to_ascii_lowercase().as_str() {
         "shared_memory_size" => Ok(layout.total.div_ceil(1024 * 1024).to_string()),
         "shared_memory_size_bytes" => Ok(layout.total.to_string()),
+        // PostgreSQL 15's formula: floor + 1.
         "shared_memory_size_in_huge_pages" => {
-            let hp = huge_page_size().unwrap_or(2 * 1024 * 1024);
-            Ok((layout.total / hp + 1).to_string())
+            Ok((layout.total as u64 / plan.huge_page_size.max(1) + 1).to_string())
         }
         "num_os_semaphores" => Ok(sizing.semaphores().to_string()),
         _ => settings
             .raw(name)
             .ok_or_else(|| format!("unrecognized configuration parameter \"{name}\"")),
     }
-}
-
-/// The kernel's default huge page size from /proc/meminfo, in bytes.
-pub fn huge_page_size() -> Option<usize> {
-    let m = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = m.lines().find(|l| l.starts_with("Hugepagesize:"))?;
-    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 /// `tusk server`: runs the postmaster until it stops; returns the exit code.
