@@ -53,31 +53,6 @@ pub fn configure_log(s: &Settings) {
     elog::configure(s.str("log_line_prefix"), level);
 }
 
-/// The process limits that matter, for the start-up line.
-pub fn describe_rlimits() -> String {
-    let get = |r: libc::__rlimit_resource_t| {
-        let mut l = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        unsafe { libc::getrlimit(r, &mut l) };
-        let f = |v: libc::rlim_t| {
-            if v == libc::RLIM_INFINITY {
-                "unlimited".to_string()
-            } else {
-                v.to_string()
-            }
-        };
-        format!("{}/{}", f(l.rlim_cur), f(l.rlim_max))
-    };
-    format!(
-        "nofile {} nproc {} memlock {} (soft/hard)",
-        get(libc::RLIMIT_NOFILE),
-        get(libc::RLIMIT_NPROC),
-        get(libc::RLIMIT_MEMLOCK)
-    )
-}
-
 /// Prints a fatal start-up error the way PostgreSQL does and returns the
 /// exit code.
 fn fail(e: PgError) -> i32 {

@@ -64,9 +64,9 @@ pub fn describe(settings: &Settings) -> String {
             n.semaphores_per_set
         ),
     ];
-    match rlimits::at_start() {
-        Some(p) => parts.push(p.describe()),
-        None => parts.push(crate::describe_rlimits()),
+    // startup_limits runs before the postmaster describes its resources.
+    if let Some(p) = rlimits::at_start() {
+        parts.push(p.describe());
     }
     parts.join("; ")
 }
