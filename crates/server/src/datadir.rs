@@ -109,16 +109,13 @@ pub fn check_user(allow_root: bool) -> Result<(), i32> {
     Ok(())
 }
 
-/// The OS user's name, the default superuser (as initdb).
+/// The OS user's name, the default superuser (as initdb). Without a
+/// passwd entry (user_name answers with the number): $USER, else "uidN".
 pub fn os_user_name() -> String {
     let uid = unsafe { libc::geteuid() };
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0i8; 4096];
-    let mut result: *mut libc::passwd = std::ptr::null_mut();
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc == 0 && !result.is_null() {
-        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
-        return name.to_string_lossy().into_owned();
+    let name = crate::resources::system::user_name(uid);
+    if name != uid.to_string() {
+        return name;
     }
     std::env::var("USER").unwrap_or_else(|_| format!("uid{uid}"))
 }
