@@ -15,7 +15,6 @@
 //! Only the postmaster creates and destroys; children get a
 //! [`ChildShared`], a view that can never remove anything.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use tusk_common::{sqlstate, PgError};
 use tusk_config::Settings;
@@ -69,23 +68,9 @@ impl ChildShared {
     }
 }
 
-fn datadir_id(data_dir: &Path) -> Result<(u64, u64), PgError> {
-    let m = std::fs::metadata(data_dir).map_err(|e| {
-        PgError::fatal(
-            sqlstate::IO_ERROR,
-            format!(
-                "could not stat data directory \"{}\": {e}",
-                data_dir.display()
-            ),
-        )
-    })?;
-    Ok((m.dev(), m.ino()))
-}
-
 impl Shared {
     pub fn create(settings: &Settings, data_dir: &Path, port: u16) -> Result<Shared, PgError> {
         let (sizing, layout) = layout_for(settings);
-        let (dev, ino) = datadir_id(data_dir)?;
         let mmap = is_mmap(settings);
         let huge = settings.str("huge_pages");
         if !mmap && huge == "on" {
@@ -125,7 +110,6 @@ impl Shared {
             let _ = segment.remove();
             return Err(PgError::fatal(sqlstate::INTERNAL_ERROR, e));
         }
-        let _ = (dev, ino);
         let mapping = if mmap {
             let mode = match huge {
                 "on" => tusk_ipc::mmap::HugePages::On,
@@ -275,7 +259,7 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
     ) else {
         return Ok(());
     };
-    let dd = datadir_id(data_dir).ok();
+    let dd = tusk_ipc::keys::datadir_identity(data_dir).ok();
     match tusk_ipc::keys::judge_segment(id, dd) {
         tusk_ipc::keys::SegmentState::TuskAttached(_, nattch) => {
             let pids = tusk_ipc::shm::attached_pids(key as i32, id);
