@@ -1040,9 +1040,7 @@ impl Session {
         let entry = match stmts.first() {
             Some(st) => {
                 let p = tusk_sql::prepare(st, &param_types, self)?;
-                if self.txn == Txn::Failed {
-                    self.check_failed_txn(&p)?;
-                }
+                self.check_failed_txn(&p)?;
                 StmtEntry {
                     param_types: p.param_types().to_vec(),
                     prepared: Some(p),
