@@ -335,13 +335,27 @@ pub fn run(mut env: BackendEnv) -> ! {
 fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startup> {
     loop {
         match conn.read_startup() {
-            Ok(StartupRequest::Ssl) | Ok(StartupRequest::GssEnc) => {
-                if conn.has_buffered_input() {
-                    fatal_before_session(conn, PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "received unencrypted data after SSL request")
-                        .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."));
-                }
-                if conn.send_ssl_refusal().is_err() {
+            Ok(req @ (StartupRequest::Ssl | StartupRequest::GssEnc)) => {
+                // The one-byte answer goes first, as in PostgreSQL: bytes
+                // that came in with the request were sent before any
+                // encryption could start, and the client is told so in
+                // a FATAL after the 'N' it is waiting for.
+                let sent = if req == StartupRequest::Ssl {
+                    conn.send_ssl_refusal()
+                } else {
+                    conn.send_gssenc_refusal()
+                };
+                if sent.is_err() {
                     return None;
+                }
+                if conn.has_buffered_input() {
+                    let what = if req == StartupRequest::Ssl {
+                        "SSL"
+                    } else {
+                        "GSSAPI encryption"
+                    };
+                    fatal_before_session(conn, PgError::fatal(sqlstate::PROTOCOL_VIOLATION, format!("received unencrypted data after {what} request"))
+                        .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."));
                 }
             }
             Ok(StartupRequest::Cancel { pid, key }) => {
@@ -373,11 +387,17 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
                 }
                 return None;
             }
+            Err(WireError::Lost(m)) => {
+                // A bad length or a packet cut short: PostgreSQL logs it
+                // and closes without a word (the client could not parse
+                // an answer anyway).
+                elog::log(m);
+                std::process::exit(0);
+            }
             Err(e) => {
                 let pe = e.to_pg_error().unwrap_or_else(|| {
                     PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid startup packet")
                 });
-                elog::report(&pe);
                 fatal_before_session(conn, pe);
             }
         }
@@ -544,17 +564,21 @@ impl Session {
                     Ok(o) => gucs.extend(o),
                     Err(e) => bail!(e),
                 },
-                "replication" => {
-                    if !matches!(
-                        v.to_ascii_lowercase().as_str(),
-                        "false" | "off" | "no" | "0"
-                    ) {
-                        bail!(PgError::fatal(
-                            sqlstate::FEATURE_NOT_SUPPORTED,
-                            "replication connections are not supported by tusk yet"
-                        ));
-                    }
-                }
+                // A boolean or the exact word "database", as PostgreSQL
+                // accepts; anything else is refused before authentication
+                // with PostgreSQL's message and hint.
+                "replication" => match (v.as_str(), tusk_config::parse_bool(&v)) {
+                    (_, Some(false)) => {}
+                    ("database", _) | (_, Some(true)) => bail!(PgError::fatal(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "replication connections are not supported by tusk yet"
+                    )),
+                    (_, None) => bail!(PgError::fatal(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("invalid value for parameter \"replication\": \"{v}\"")
+                    )
+                    .with_hint("Valid values are: \"false\", 0, \"true\", 1, \"database\".")),
+                },
                 k if k.starts_with("_pq_.") => unrecognized.push(k.to_string()),
                 _ => gucs.push((k, v)),
             }
@@ -590,7 +614,10 @@ impl Session {
             ));
         };
         match line.method.as_str() {
-            "trust" => {}
+            // Authenticated: PostgreSQL says so (AuthenticationOk) before
+            // it looks up the role and the database, so their FATALs
+            // follow it, and clients expect that order.
+            "trust" => conn.auth_ok(),
             "reject" => bail!(PgError::fatal(
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                 format!("pg_hba.conf rejects connection for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
@@ -678,7 +705,6 @@ impl Session {
         }
         conn.get_mut().deadline = None;
         conn.get_mut().idle_wait = Some((procs, slot));
-        conn.auth_ok();
         for (name, value) in settings.reported() {
             conn.parameter_status(name, &value);
         }
@@ -817,7 +843,7 @@ impl Session {
         }
         self.ready_for_query();
         loop {
-            if (!self.skip_till_sync || self.conn.should_flush()) && self.conn.flush().is_err() {
+            if self.conn.flush().is_err() {
                 self.exit(0);
             }
             let msg = match self.conn.read_message() {
@@ -828,6 +854,12 @@ impl Session {
                     continue;
                 }
                 Err(WireError::Io(_)) => self.exit(0),
+                Err(WireError::Lost(m)) => {
+                    // The message boundaries are gone: PostgreSQL logs it
+                    // and closes without sending anything.
+                    elog::log(m);
+                    self.exit(0);
+                }
                 Err(e) => {
                     let pe = e.to_pg_error().unwrap_or_else(|| {
                         PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid frontend message")
@@ -835,14 +867,7 @@ impl Session {
                     if pe.severity == Severity::Fatal {
                         self.fatal(pe);
                     }
-                    if self.conn.last_message_type() == b'Q' {
-                        // A simple Query that could not be decoded (bad
-                        // UTF-8): an error, then ReadyForQuery, as PostgreSQL.
-                        self.report_error(pe, false);
-                        self.ready_for_query();
-                    } else {
-                        self.report_error(pe, true);
-                    }
+                    self.undecodable_message(pe);
                     continue;
                 }
             };
@@ -913,14 +938,12 @@ impl Session {
                 | FrontendMessage::CopyFail(_) => {
                     // Outside COPY these are ignored, as in PostgreSQL.
                 }
-                FrontendMessage::FunctionCall => {
-                    self.report_error(
-                        PgError::error(
-                            sqlstate::FEATURE_NOT_SUPPORTED,
-                            "the fast-path function call interface is not supported by tusk",
-                        ),
-                        true,
-                    );
+                FrontendMessage::FunctionCall(body) => {
+                    // Not an extended-query message: PostgreSQL answers it
+                    // on its own, ending with ReadyForQuery.
+                    let e = self.function_call(&body);
+                    self.report_error(e, false);
+                    self.ready_for_query();
                 }
                 FrontendMessage::Password(_) => {
                     self.fatal(PgError::fatal(
@@ -939,6 +962,57 @@ impl Session {
         }
     }
 
+    /// A message whose body could not be decoded (ERROR 08P01 or 22021),
+    /// handled as PostgreSQL does: a message skipped while waiting for
+    /// Sync is never decoded there, so it raises nothing; a Sync ends the
+    /// skipping first; an extended-query message starts skipping; a simple
+    /// Query or Sync (or anything else that is answered on its own) gets
+    /// its ReadyForQuery. The session and its transaction (now failed, if
+    /// one was open) go on.
+    fn undecodable_message(&mut self, e: PgError) {
+        let ty = self.conn.last_message_type();
+        if ty == b'S' {
+            self.skip_till_sync = false;
+        }
+        // Sent outside COPY, COPY messages are ignored unread.
+        if self.skip_till_sync || matches!(ty, b'd' | b'c' | b'f') {
+            return;
+        }
+        let extended = matches!(ty, b'P' | b'B' | b'D' | b'E' | b'C' | b'H');
+        self.report_error(e, extended);
+        if !extended {
+            if ty == b'S' && self.txn == Txn::Idle {
+                self.portals.clear();
+            }
+            self.ready_for_query();
+        }
+    }
+
+    /// A fast-path FunctionCall. tusk has no function catalog with OIDs,
+    /// so every call is answered as PostgreSQL answers one of an unknown
+    /// OID, after the same checks in the same order: an aborted
+    /// transaction first, then the OID itself.
+    fn function_call(&mut self, body: &[u8]) -> PgError {
+        if self.txn == Txn::Failed {
+            return PgError::error(
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            );
+        }
+        match tusk_wire::function_call_oid(body) {
+            Ok(oid) => PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function with OID {oid} does not exist"),
+            ),
+            Err(e) => e.to_pg_error().unwrap_or_else(|| {
+                PgError::error(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    "insufficient data left in message",
+                )
+            }),
+        }
+    }
+
     /// Runs one extended-protocol step; an error is reported and the rest
     /// up to Sync is skipped.
     fn guard(&mut self, extended: bool, f: impl FnOnce(&mut Session) -> Result<(), PgError>) {
@@ -953,6 +1027,12 @@ impl Session {
         }
         elog::report(&e);
         self.conn.error(&e);
+        // Sent at once, as PostgreSQL sends every error report: a client
+        // that sent Parse + Describe + Flush (asyncpg) waits for the
+        // answer and sends no Sync until it has one.
+        if self.conn.flush().is_err() {
+            self.exit(0);
+        }
         if self.txn == Txn::InBlock {
             self.txn = Txn::Failed;
         }
@@ -1009,12 +1089,19 @@ impl Session {
         self.arm_statement_timeout();
         let p = tusk_sql::prepare(st, &[], self)?;
         self.check_failed_txn(&p)?;
-        let out = tusk_sql::execute(&p, &[], self, 0)?;
+        // RowDescription goes out before the statement runs, as
+        // PostgreSQL's executor start sends it: a client whose statement
+        // is cancelled or whose session is ended mid-run has seen the
+        // columns, and an error raised while running follows them.
         if !p.columns().is_empty() {
             let fields = field_descs(p.columns(), &[]);
             self.conn.row_description(&fields);
+        }
+        let out = tusk_sql::execute(&p, &[], self, 0)?;
+        if !p.columns().is_empty() {
             for row in &out.rows {
                 send_row(&mut self.conn, row, &[])?;
+                self.process_interrupts(false)?;
             }
         }
         self.conn.command_complete(&out.tag);
@@ -1116,13 +1203,21 @@ impl Session {
             }
             values.push(match raw {
                 None => Value::Null,
-                Some(b) => tusk_sql::decode_param(stmt.param_types[i], fmt, b).map_err(|e| {
-                    let mut e = e;
-                    if e.detail.is_none() {
-                        e.detail = Some(format!("while binding parameter ${}", i + 1));
-                    }
-                    e
-                })?,
+                Some(b) => tusk_sql::decode_bind_param(i + 1, stmt.param_types[i], fmt, b)
+                    .map_err(|e| {
+                        let mut e = e;
+                        // PostgreSQL's own protocol and binary-format
+                        // messages name the parameter already, or are
+                        // about the message rather than the value.
+                        let plain = matches!(
+                            e.code,
+                            sqlstate::PROTOCOL_VIOLATION | sqlstate::INVALID_BINARY_REPRESENTATION
+                        );
+                        if e.detail.is_none() && !plain {
+                            e.detail = Some(format!("while binding parameter ${}", i + 1));
+                        }
+                        e
+                    })?,
             });
         }
         if !portal.is_empty() && self.portals.contains_key(&portal) {
@@ -1236,6 +1331,11 @@ impl Session {
                     send_row(&mut self.conn, &rows[*pos], &formats)?;
                     *pos += 1;
                     sent += 1;
+                    // Between rows, as PostgreSQL's executor checks before
+                    // fetching the next one: a cancel or terminate request
+                    // raised by the statement itself (pg_cancel_backend of
+                    // its own backend) lands after the row it produced.
+                    self.process_interrupts(false)?;
                 }
                 if *pos < rows.len() {
                     self.conn.portal_suspended();
@@ -1496,9 +1596,17 @@ impl Host for Session {
         std::process::id() as i32
     }
 
+    /// As PostgreSQL's pg_sleep: NaN, zero and negative durations return
+    /// at once, +infinity sleeps until the statement is cancelled or the
+    /// session ended.
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError> {
-        if !seconds.is_finite() || seconds <= 0.0 {
+        if seconds.is_nan() || seconds <= 0.0 {
             return self.check_interrupts();
+        }
+        if seconds == f64::INFINITY {
+            loop {
+                self.sleep_until(Instant::now() + Duration::from_secs(3600))?;
+            }
         }
         let secs = seconds.min(1e9);
         self.sleep_until(Instant::now() + Duration::from_secs_f64(secs))
@@ -1507,7 +1615,7 @@ impl Host for Session {
     fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError> {
         if timeout_ms < 0 {
             return Err(PgError::error(
-                sqlstate::INVALID_PARAMETER_VALUE,
+                sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
                 "\"timeout\" must not be negative",
             ));
         }

@@ -362,7 +362,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             let t = int_arg(&a(1));
             if t < 0 {
                 return Err(PgError::error(
-                    sqlstate::INVALID_PARAMETER_VALUE,
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
                     "\"timeout\" must not be negative",
                 ));
             }

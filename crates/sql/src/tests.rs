@@ -587,7 +587,7 @@ fn host_side_effects() {
             "terminate 200 1000"
         ]
     );
-    assert_eq!(err("SELECT pg_terminate_backend(200, -1)").code, "22023");
+    assert_eq!(err("SELECT pg_terminate_backend(200, -1)").code, "22003");
 }
 
 fn params_of(sql: &str, declared: &[Oid]) -> Vec<Oid> {

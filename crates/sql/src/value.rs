@@ -335,7 +335,17 @@ fn decode(n: Option<usize>, type_oid: Oid, format: i16, bytes: &[u8]) -> Result<
     }
 }
 
+/// A fixed-size binary value, checked as PostgreSQL's receive functions
+/// and their caller check it: too few bytes fail inside the receive
+/// function (`pq_getmsgint` and friends: 08P01 "insufficient data left in
+/// message"), bytes left over fail afterwards (22P03).
 fn fixed<const N: usize>(n: Option<usize>, b: &[u8]) -> Result<[u8; N], PgError> {
+    if b.len() < N {
+        return Err(PgError::error(
+            sqlstate::PROTOCOL_VIOLATION,
+            "insufficient data left in message",
+        ));
+    }
     b.try_into().map_err(|_| bad_binary(n))
 }
 
@@ -381,14 +391,19 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         }
         types::VOID => Value::Void,
         other => {
+            // sql_name already says "type with OID N" for a type it
+            // cannot name.
+            let name = types::sql_name(other);
+            let what = if name.starts_with("type with OID") {
+                name
+            } else {
+                format!("type {name}")
+            };
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "binary format for type {} is not supported yet",
-                    types::sql_name(other)
-                ),
+                format!("binary format for {what} is not supported yet"),
             )
-            .with_hint("Send this parameter in text format."))
+            .with_hint("Send this parameter in text format."));
         }
     })
 }
@@ -594,10 +609,30 @@ mod tests {
             (e.code, e.message.as_str()),
             ("22P02", "invalid input syntax for type integer: \"abc\"")
         );
+        // Too short is PostgreSQL's int4recv running out of data; too long
+        // is its caller finding bytes left over.
         let e = decode_bind_param(2, types::INT4, 1, &[0, 0, 1]).unwrap_err();
         assert_eq!(
             (e.code, e.message.as_str()),
+            ("08P01", "insufficient data left in message")
+        );
+        let e = decode_bind_param(2, types::INT4, 1, &[0, 0, 0, 0, 1]).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
             ("22P03", "incorrect binary data format in bind parameter 2")
+        );
+        let e = decode_param(1007, 1, &[0, 0, 0, 0]).unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (
+                "0A000",
+                "binary format for type with OID 1007 is not supported yet"
+            )
+        );
+        let e = decode_param(types::INTERVAL, 1, &[0; 16]).unwrap_err();
+        assert_eq!(
+            e.message.as_str(),
+            "binary format for type interval is not supported yet"
         );
         let e = decode_param(types::TEXT, 1, &[0xff]).unwrap_err();
         assert_eq!(e.code, "22021");

@@ -115,10 +115,11 @@ impl<S: Read + Write> Conn<S> {
     /// SSLRequest/GSSENCRequest, the next one).
     ///
     /// Errors: `Eof` if the client closed without sending a byte (health
-    /// checks, port scanners; PostgreSQL stays silent); `Protocol` for a bad
-    /// length ("invalid length of startup packet"), a connection closed
-    /// mid-packet ("incomplete startup packet") or a bad parameter list;
-    /// `Io` when the stream's read failed (e.g. `Interrupted` by a signal),
+    /// checks, port scanners; PostgreSQL stays silent); `Lost` for a bad
+    /// length ("invalid length of startup packet", also a CancelRequest of
+    /// the wrong size) or a connection closed mid-packet ("incomplete
+    /// startup packet"), which PostgreSQL only logs; `Protocol` for a bad
+    /// parameter list (FATAL to the client); `Io` when the stream's read failed (e.g. `Interrupted` by a signal),
     /// after which calling again continues the same packet.
     pub fn read_startup(&mut self) -> Result<StartupRequest, WireError> {
         loop {
@@ -133,7 +134,7 @@ impl<S: Read + Write> Conn<S> {
             };
             match self.read_more(need) {
                 Ok(0) if self.inbuf.is_empty() => return Err(WireError::Eof),
-                Ok(0) => return Err(WireError::Protocol("incomplete startup packet".into())),
+                Ok(0) => return Err(WireError::Lost("incomplete startup packet".into())),
                 Ok(_) => {}
                 Err(e) => return Err(WireError::Io(e)),
             }
@@ -150,21 +151,20 @@ impl<S: Read + Write> Conn<S> {
         // code and at most MAX_STARTUP_PACKET_LENGTH bytes.
         match usize::try_from(declared) {
             Ok(len) if (8..=4 + MAX_STARTUP_PACKET_LENGTH).contains(&len) => Ok(Some(len)),
-            _ => Err(WireError::Protocol(
-                "invalid length of startup packet".into(),
-            )),
+            _ => Err(WireError::Lost("invalid length of startup packet".into())),
         }
     }
 
     /// Read one complete message after the startup phase.
     ///
     /// Errors: `Eof` if the client closed the connection between messages;
-    /// `Protocol` for an unknown type byte, a declared length under 4 or
-    /// over the type's limit, a connection closed mid-message, or a body
-    /// that does not parse; `Encoding` for a string that is not UTF-8 (the
-    /// message has been consumed and the session can go on after an
-    /// ERROR); `Io` when the stream's read failed, after which calling
-    /// again continues the same message with nothing lost.
+    /// `Protocol` for an unknown type byte; `Lost` for a declared length
+    /// under 4 or over the type's limit, or a connection closed
+    /// mid-message; `Malformed` for a body that does not parse and
+    /// `Encoding` for a string that is not UTF-8 (in both the message has
+    /// been consumed and the session can go on after an ERROR); `Io` when
+    /// the stream's read failed, after which calling again continues the
+    /// same message with nothing lost.
     pub fn read_message(&mut self) -> Result<FrontendMessage, WireError> {
         loop {
             let need = match self.message_len()? {
@@ -180,11 +180,11 @@ impl<S: Read + Write> Conn<S> {
             match self.read_more(need) {
                 Ok(0) if self.inbuf.is_empty() => return Err(WireError::Eof),
                 Ok(0) if self.inbuf.len() < 5 => {
-                    return Err(WireError::Protocol(
+                    return Err(WireError::Lost(
                         "unexpected EOF within message length word".into(),
                     ))
                 }
-                Ok(0) => return Err(WireError::Protocol("incomplete message from client".into())),
+                Ok(0) => return Err(WireError::Lost("incomplete message from client".into())),
                 Ok(_) => {}
                 Err(e) => return Err(WireError::Io(e)),
             }
@@ -208,7 +208,7 @@ impl<S: Read + Write> Conn<S> {
         let declared = i32::from_be_bytes([word[0], word[1], word[2], word[3]]);
         match usize::try_from(declared) {
             Ok(len) if (4..=limit).contains(&len) => Ok(Some(1 + len)),
-            _ => Err(WireError::Protocol("invalid message length".into())),
+            _ => Err(WireError::Lost("invalid message length".into())),
         }
     }
 

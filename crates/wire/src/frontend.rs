@@ -126,8 +126,9 @@ pub enum FrontendMessage {
     /// the raw body is handed over; see [`parse_password`] and
     /// [`parse_sasl_initial_response`].
     Password(Vec<u8>),
-    /// `F`: fast-path function call; not supported, the body is not kept.
-    FunctionCall,
+    /// `F`: fast-path function call, its body undecoded; see
+    /// [`function_call_oid`].
+    FunctionCall(Vec<u8>),
 }
 
 impl FrontendMessage {
@@ -148,7 +149,7 @@ impl FrontendMessage {
             FrontendMessage::CopyDone => b'c',
             FrontendMessage::CopyFail(_) => b'f',
             FrontendMessage::Password(_) => b'p',
-            FrontendMessage::FunctionCall => b'F',
+            FrontendMessage::FunctionCall(_) => b'F',
         }
     }
 }
@@ -177,9 +178,7 @@ pub(crate) fn decode_startup(body: &[u8]) -> Result<StartupRequest, WireError> {
             // PostgreSQL checks the whole packet size, not just that the two
             // fields are present: anything else is not a cancel request.
             if body.len() != 12 {
-                return Err(WireError::Protocol(
-                    "invalid length of startup packet".into(),
-                ));
+                return Err(WireError::Lost("invalid length of startup packet".into()));
             }
             let pid = r.i32()?;
             let key = r.i32()?;
@@ -279,7 +278,7 @@ pub(crate) fn decode_message(ty: u8, body: &[u8]) -> Result<FrontendMessage, Wir
                 b'P' => Target::Portal,
                 other => {
                     let what = if ty == b'D' { "DESCRIBE" } else { "CLOSE" };
-                    return Err(WireError::Protocol(format!(
+                    return Err(WireError::Malformed(format!(
                         "invalid {what} message subtype {other}"
                     )));
                 }
@@ -314,7 +313,10 @@ pub(crate) fn decode_message(ty: u8, body: &[u8]) -> Result<FrontendMessage, Wir
         // CopyFail reads one string and, like PostgreSQL, ignores the rest.
         b'f' => FrontendMessage::CopyFail(r.string()?),
         b'p' => FrontendMessage::Password(body.to_vec()),
-        b'F' => FrontendMessage::FunctionCall,
+        // PostgreSQL checks for an aborted transaction before it reads the
+        // function's OID, so the body is decoded later by the caller (see
+        // [`function_call_oid`]).
+        b'F' => FrontendMessage::FunctionCall(body.to_vec()),
         other => {
             return Err(WireError::Protocol(format!(
                 "invalid frontend message type {other}"
@@ -339,7 +341,7 @@ fn decode_bind(r: &mut Reader<'_>) -> Result<FrontendMessage, WireError> {
 
     let nparams = r.u16()? as usize;
     if nformats > 1 && nformats != nparams {
-        return Err(WireError::Protocol(format!(
+        return Err(WireError::Malformed(format!(
             "bind message has {nformats} parameter formats but {nparams} parameters"
         )));
     }
@@ -405,8 +407,15 @@ pub fn parse_sasl_initial_response(body: &[u8]) -> Result<SaslInitialResponse<'_
     Ok(SaslInitialResponse { mechanism, data })
 }
 
+/// The OID of the function a FunctionCall body calls: its first Int32
+/// (the argument formats, arguments and result format follow; PostgreSQL
+/// reads them only once the function is known to exist).
+pub fn function_call_oid(body: &[u8]) -> Result<u32, WireError> {
+    Ok(Reader::new(body).i32()? as u32)
+}
+
 fn insufficient_data() -> WireError {
-    WireError::Protocol("insufficient data left in message".into())
+    WireError::Malformed("insufficient data left in message".into())
 }
 
 /// PostgreSQL's report for a string that is not valid UTF-8: the bytes of
@@ -487,7 +496,7 @@ impl<'a> Reader<'a> {
                 self.pos += n + 1;
                 Ok(&rest[..n])
             }
-            None => Err(WireError::Protocol("invalid string in message".into())),
+            None => Err(WireError::Malformed("invalid string in message".into())),
         }
     }
 
@@ -508,7 +517,7 @@ impl<'a> Reader<'a> {
         if self.pos == self.buf.len() {
             Ok(())
         } else {
-            Err(WireError::Protocol("invalid message format".into()))
+            Err(WireError::Malformed("invalid message format".into()))
         }
     }
 }
@@ -517,10 +526,11 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
+    /// The text of an error inside a well-framed message (ERROR 08P01).
     fn protocol_msg(r: Result<FrontendMessage, WireError>) -> String {
         match r {
-            Err(WireError::Protocol(m)) => m,
-            other => panic!("expected a protocol error, got {other:?}"),
+            Err(WireError::Malformed(m)) => m,
+            other => panic!("expected a malformed-message error, got {other:?}"),
         }
     }
 
@@ -598,7 +608,7 @@ mod tests {
         );
         body.push(0);
         match decode_startup(&body) {
-            Err(WireError::Protocol(m)) => assert_eq!(m, "invalid length of startup packet"),
+            Err(WireError::Lost(m)) => assert_eq!(m, "invalid length of startup packet"),
             other => panic!("{other:?}"),
         }
     }
@@ -777,6 +787,21 @@ mod tests {
     }
 
     #[test]
+    fn function_call_body() {
+        let body = b"\0\0\x04\xd2\0\0\0\0\0\0";
+        assert_eq!(
+            decode_message(b'F', body).unwrap(),
+            FrontendMessage::FunctionCall(body.to_vec())
+        );
+        assert_eq!(function_call_oid(body).unwrap(), 1234);
+        // A body too short for the OID is a protocol ERROR, not a FATAL.
+        match function_call_oid(b"\0\0") {
+            Err(WireError::Malformed(m)) => assert_eq!(m, "insufficient data left in message"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn password_helpers() {
         assert_eq!(parse_password(b"secret\0").unwrap(), b"secret");
         assert!(parse_password(b"secret").is_err());
@@ -798,7 +823,7 @@ mod tests {
         b.extend_from_slice(b"short");
         assert!(matches!(
             parse_sasl_initial_response(&b),
-            Err(WireError::Protocol(_))
+            Err(WireError::Malformed(_))
         ));
     }
 }

@@ -68,13 +68,21 @@ use tusk_common::PgError;
 pub use backend::{FieldDesc, TxStatus};
 pub use conn::{Conn, FLUSH_THRESHOLD};
 pub use frontend::{
-    parse_password, parse_sasl_initial_response, FrontendMessage, SaslInitialResponse,
-    StartupRequest, Target, CANCEL_REQUEST_CODE, CHARACTER_NOT_IN_REPERTOIRE, GSSENC_REQUEST_CODE,
-    MAX_STARTUP_PACKET_LENGTH, PG_MAX_AUTH_TOKEN_LENGTH, PQ_LARGE_MESSAGE_LIMIT,
-    PQ_SMALL_MESSAGE_LIMIT, PROTOCOL_3_0, SSL_REQUEST_CODE,
+    function_call_oid, parse_password, parse_sasl_initial_response, FrontendMessage,
+    SaslInitialResponse, StartupRequest, Target, CANCEL_REQUEST_CODE, CHARACTER_NOT_IN_REPERTOIRE,
+    GSSENC_REQUEST_CODE, MAX_STARTUP_PACKET_LENGTH, PG_MAX_AUTH_TOKEN_LENGTH,
+    PQ_LARGE_MESSAGE_LIMIT, PQ_SMALL_MESSAGE_LIMIT, PROTOCOL_3_0, SSL_REQUEST_CODE,
 };
 
 /// Why reading from the client did not produce a message.
+///
+/// The variants follow how PostgreSQL 15 reacts, which depends on whether
+/// the message boundaries can still be trusted: a bad length or a
+/// connection cut mid-message loses them (`Lost`: logged, nothing sent,
+/// connection closed), a type byte no client may send is answered with a
+/// FATAL (`Protocol`), and anything wrong *inside* a well-framed message
+/// is an ordinary ERROR after which the session goes on (`Malformed`,
+/// `Encoding`).
 #[derive(Debug)]
 pub enum WireError {
     /// The client closed the connection cleanly between packets. Before
@@ -84,9 +92,19 @@ pub enum WireError {
     /// signal or timeout wants attention: service it and call again; the
     /// partial message is kept.
     Io(io::Error),
-    /// The client broke the protocol; the text is PostgreSQL's message.
-    /// Answer FATAL 08P01 and close: the stream may be out of sync.
+    /// The framing is gone (a declared length out of range, the connection
+    /// closed inside a packet). PostgreSQL logs this (COMMERROR) and closes
+    /// the connection without a word to the client, which could not parse
+    /// an answer anyway; the caller does the same.
+    Lost(String),
+    /// The client sent a message type no client may send: FATAL 08P01 to
+    /// the client, then close, as PostgreSQL does.
     Protocol(String),
+    /// A well-framed message whose body does not parse (a missing NUL,
+    /// bytes left over, a count larger than the data, an unknown
+    /// Describe/Close subtype). The message has been consumed, so this is
+    /// ERROR 08P01 and the session and its transaction go on.
+    Malformed(String),
     /// A string in an otherwise well-formed message is not valid UTF-8. The
     /// message has been consumed, so this is an ERROR (22021) and the
     /// session continues.
@@ -95,13 +113,15 @@ pub enum WireError {
 
 impl WireError {
     /// The report to send to the client, if any: `Protocol` is FATAL 08P01,
-    /// `Encoding` is ERROR 22021; `Eof` and `Io` have nobody to tell (the
-    /// connection is gone, or the caller is to retry).
+    /// `Malformed` ERROR 08P01, `Encoding` ERROR 22021; `Lost`, `Eof` and
+    /// `Io` have nobody to tell (PostgreSQL stays silent on a lost framing,
+    /// the connection is gone, or the caller is to retry).
     pub fn to_pg_error(&self) -> Option<PgError> {
         match self {
             WireError::Protocol(m) => Some(PgError::fatal(PROTOCOL_VIOLATION, m.clone())),
+            WireError::Malformed(m) => Some(PgError::error(PROTOCOL_VIOLATION, m.clone())),
             WireError::Encoding(m) => Some(PgError::error(CHARACTER_NOT_IN_REPERTOIRE, m.clone())),
-            WireError::Eof | WireError::Io(_) => None,
+            WireError::Lost(_) | WireError::Eof | WireError::Io(_) => None,
         }
     }
 }
@@ -111,7 +131,10 @@ impl fmt::Display for WireError {
         match self {
             WireError::Eof => f.write_str("unexpected EOF on client connection"),
             WireError::Io(e) => write!(f, "could not receive data from client: {e}"),
-            WireError::Protocol(m) | WireError::Encoding(m) => f.write_str(m),
+            WireError::Lost(m)
+            | WireError::Protocol(m)
+            | WireError::Malformed(m)
+            | WireError::Encoding(m) => f.write_str(m),
         }
     }
 }

@@ -108,6 +108,22 @@ fn protocol_error<T: std::fmt::Debug>(r: Result<T, WireError>) -> String {
     }
 }
 
+/// A framing error: PostgreSQL logs it and closes without a word.
+fn lost_error<T: std::fmt::Debug>(r: Result<T, WireError>) -> String {
+    match r {
+        Err(WireError::Lost(m)) => m,
+        other => panic!("expected WireError::Lost, got {other:?}"),
+    }
+}
+
+/// An error inside a well-framed message: ERROR 08P01, the session goes on.
+fn malformed_error<T: std::fmt::Debug>(r: Result<T, WireError>) -> String {
+    match r {
+        Err(WireError::Malformed(m)) => m,
+        other => panic!("expected WireError::Malformed, got {other:?}"),
+    }
+}
+
 fn startup_bytes(params: &[(&str, &str)]) -> Vec<u8> {
     let mut b = BytesMut::new();
     frontend::startup_message(params.iter().copied(), &mut b).unwrap();
@@ -230,7 +246,7 @@ fn startup_length_limits() {
         let mut b = len.to_be_bytes().to_vec();
         b.extend_from_slice(&[0; 8]);
         assert_eq!(
-            protocol_error(conn(&b).read_startup()),
+            lost_error(conn(&b).read_startup()),
             "invalid length of startup packet",
             "length {len}"
         );
@@ -250,14 +266,12 @@ fn startup_length_limits() {
 fn garbage_before_startup() {
     // An HTTP client on the PostgreSQL port.
     assert_eq!(
-        protocol_error(conn(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").read_startup()),
+        lost_error(conn(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").read_startup()),
         "invalid length of startup packet"
     );
     // A TLS ClientHello (direct SSL, which PostgreSQL 15 does not accept).
     assert_eq!(
-        protocol_error(
-            conn(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]).read_startup()
-        ),
+        lost_error(conn(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]).read_startup()),
         "invalid length of startup packet"
     );
 }
@@ -266,12 +280,12 @@ fn garbage_before_startup() {
 fn startup_eof_cases() {
     assert!(matches!(conn(b"").read_startup(), Err(WireError::Eof)));
     assert_eq!(
-        protocol_error(conn(b"\0\0").read_startup()),
+        lost_error(conn(b"\0\0").read_startup()),
         "incomplete startup packet"
     );
     let b = startup_bytes(&[("user", "u")]);
     assert_eq!(
-        protocol_error(conn(&b[..b.len() - 1]).read_startup()),
+        lost_error(conn(&b[..b.len() - 1]).read_startup()),
         "incomplete startup packet"
     );
 }
@@ -397,7 +411,9 @@ fn every_message() -> (Vec<u8>, Vec<FrontendMessage>) {
     // FunctionCall: rust-postgres has no encoder; a call of function 1234
     // with no arguments, text result.
     b.extend_from_slice(b"F\0\0\0\x0e\0\0\x04\xd2\0\0\0\0\0\0");
-    want.push(FrontendMessage::FunctionCall);
+    want.push(FrontendMessage::FunctionCall(
+        b"\0\0\x04\xd2\0\0\0\0\0\0".to_vec(),
+    ));
 
     frontend::terminate(&mut b);
     want.push(FrontendMessage::Terminate);
@@ -511,11 +527,11 @@ fn truncated_message() {
     let mut b = BytesMut::new();
     frontend::query("select 1", &mut b).unwrap();
     assert_eq!(
-        protocol_error(conn(&b[..b.len() - 1]).read_message()),
+        lost_error(conn(&b[..b.len() - 1]).read_message()),
         "incomplete message from client"
     );
     assert_eq!(
-        protocol_error(conn(&b[..3]).read_message()),
+        lost_error(conn(&b[..3]).read_message()),
         "unexpected EOF within message length word"
     );
 }
@@ -535,7 +551,7 @@ fn bad_declared_lengths() {
     ] {
         // The body never arrives: the error must come from the header alone.
         assert_eq!(
-            protocol_error(conn(&header(ty, len)).read_message()),
+            lost_error(conn(&header(ty, len)).read_message()),
             "invalid message length",
             "type {} length {len}",
             ty as char
@@ -550,7 +566,7 @@ fn large_declared_length_is_not_allocated_up_front() {
     b.extend_from_slice(b"select");
     let mut c = conn(&b);
     assert_eq!(
-        protocol_error(c.read_message()),
+        lost_error(c.read_message()),
         "incomplete message from client"
     );
     assert!(
@@ -600,7 +616,7 @@ fn bind_with_format_count_mismatch() {
     .map_err(|_| "bind")
     .unwrap();
     assert_eq!(
-        protocol_error(conn(&b).read_message()),
+        malformed_error(conn(&b).read_message()),
         "bind message has 2 parameter formats but 3 parameters"
     );
 }
@@ -626,13 +642,27 @@ fn invalid_utf8_query_is_an_error_not_a_disconnect() {
 
 #[test]
 fn to_pg_error_mapping() {
-    let e = WireError::Protocol("invalid message length".into())
+    let e = WireError::Protocol("invalid frontend message type 33".into())
         .to_pg_error()
         .unwrap();
     assert_eq!(
         e,
-        PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "invalid message length")
+        PgError::fatal(
+            sqlstate::PROTOCOL_VIOLATION,
+            "invalid frontend message type 33"
+        )
     );
+    let e = WireError::Malformed("invalid message format".into())
+        .to_pg_error()
+        .unwrap();
+    assert_eq!(
+        e,
+        PgError::error(sqlstate::PROTOCOL_VIOLATION, "invalid message format")
+    );
+    // A lost framing is logged only: nothing is sent to the client.
+    assert!(WireError::Lost("invalid message length".into())
+        .to_pg_error()
+        .is_none());
     assert!(WireError::Eof.to_pg_error().is_none());
     assert!(WireError::Io(io::ErrorKind::Interrupted.into())
         .to_pg_error()

@@ -13,12 +13,16 @@
 //! - `client`: the postgres crate: simple, extended and prepared queries,
 //!   errors, aborted transactions, SET rules.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
+//! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
+//!   before Sync (also through asyncpg), FunctionCall, malformed messages
+//!   as ERRORs, and the startup and SQLSTATE details.
 //! - `sessions`: connection limits, cancel, pg_terminate_backend, pg_stat_activity.
 //! - `lockfile`: postmaster.pid format, a second server, a stale file.
 //! - `startup`: root refusal, bad settings, `-C`.
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 
 mod client;
+mod fidelity;
 mod lockfile;
 mod psql;
 mod raw;

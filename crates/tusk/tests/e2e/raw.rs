@@ -144,8 +144,8 @@ fn malformed_input_ends_only_that_session() {
     };
 
     // 1. A truncated message, then the client stops sending: the server
-    //    reads EOF inside a message. It owes nothing (the client is gone)
-    //    but may say FATAL 08P01; either way it closes and logs it.
+    //    reads EOF inside a message. As PostgreSQL, it logs it and closes
+    //    without a word (the framing is lost).
     {
         let (mut c, _) = srv.raw_session();
         let mut m = query_message("SELECT 1");
@@ -153,9 +153,7 @@ fn malformed_input_ends_only_that_session() {
         c.send(&m).expect("send");
         c.half_close();
         let msgs = read_to_close(&mut c, "truncated message");
-        if !msgs.is_empty() {
-            assert_fatal(&msgs, &["08P01"], "truncated message");
-        }
+        assert!(msgs.is_empty(), "truncated message: {:?}", summaries(&msgs));
         assert!(
             wait_until(Duration::from_secs(5), || srv
                 .log()
@@ -172,9 +170,11 @@ fn malformed_input_ends_only_that_session() {
         c.send(&p[..p.len() - 3]).expect("send");
         c.half_close();
         let msgs = read_to_close(&mut c, "truncated startup packet");
-        if !msgs.is_empty() {
-            assert_fatal(&msgs, &["08P01"], "truncated startup packet");
-        }
+        assert!(
+            msgs.is_empty(),
+            "truncated startup packet: {:?}",
+            summaries(&msgs)
+        );
         assert!(
             wait_until(Duration::from_secs(5), || srv
                 .log()
@@ -185,20 +185,20 @@ fn malformed_input_ends_only_that_session() {
     bystander_ok(&mut bystander, "a truncated startup packet");
 
     // 2. An oversized length after a good startup: refused before any
-    //    allocation, FATAL 08P01, connection closed.
+    //    allocation; as PostgreSQL, logged and the connection closed
+    //    without a word (the client could not parse an answer).
     {
         let (mut c, _) = srv.raw_session();
         let mut m = vec![b'Q'];
         m.extend_from_slice(&0x7fff_ffffu32.to_be_bytes());
         c.send(&m).expect("send");
         let msgs = read_to_close(&mut c, "oversized length");
-        let e = assert_fatal(&msgs, &["08P01"], "oversized length");
+        assert!(msgs.is_empty(), "oversized length: {:?}", summaries(&msgs));
         assert!(
-            e.field(b'M')
-                .unwrap_or_default()
-                .contains("invalid message length"),
-            "{}",
-            e.summary()
+            wait_until(Duration::from_secs(5), || srv
+                .log()
+                .contains("invalid message length")),
+            "the log does not say \"invalid message length\""
         );
     }
     bystander_ok(&mut bystander, "an oversized length");
@@ -210,16 +210,17 @@ fn malformed_input_ends_only_that_session() {
         p.extend_from_slice(&crate::util::PROTOCOL_3_0.to_be_bytes());
         c.send(&p).expect("send");
         let msgs = read_to_close(&mut c, "oversized startup packet");
-        if !msgs.is_empty() {
-            let e = assert_fatal(&msgs, &["08P01"], "oversized startup packet");
-            assert!(
-                e.field(b'M')
-                    .unwrap_or_default()
-                    .contains("invalid length of startup packet"),
-                "{}",
-                e.summary()
-            );
-        }
+        assert!(
+            msgs.is_empty(),
+            "oversized startup packet: {:?}",
+            summaries(&msgs)
+        );
+        assert!(
+            wait_until(Duration::from_secs(5), || srv
+                .log()
+                .contains("invalid length of startup packet")),
+            "the log does not say \"invalid length of startup packet\""
+        );
     }
     bystander_ok(&mut bystander, "an oversized startup packet");
 
@@ -259,8 +260,9 @@ fn malformed_input_ends_only_that_session() {
     bystander_ok(&mut bystander, "a protocol 2.0 startup");
 
     // 5. Garbage instead of a startup packet: an HTTP request, and bytes
-    //    whose length word is too small. Either a FATAL 08P01 or a plain
-    //    close; never a hang, never a crash.
+    //    whose length word is too small. Their length words are out of
+    //    range, so, as PostgreSQL, a plain close; never a hang, never a
+    //    crash.
     for (what, bytes) in [
         (
             "an HTTP request",
@@ -280,9 +282,7 @@ fn malformed_input_ends_only_that_session() {
         let mut c = srv.raw();
         c.send(&bytes).expect("send");
         let msgs = read_to_close(&mut c, what);
-        if !msgs.is_empty() {
-            assert_fatal(&msgs, &["08P01"], what);
-        }
+        assert!(msgs.is_empty(), "{what}: {:?}", summaries(&msgs));
         bystander_ok(&mut bystander, what);
     }
 

@@ -1098,6 +1098,13 @@ impl RawConn {
         Ok(true)
     }
 
+    /// One byte, as the answer to an SSLRequest or GSSENCRequest is;
+    /// `Ok(None)` when the server closed the connection.
+    pub fn read_byte(&mut self) -> io::Result<Option<u8>> {
+        let mut b = [0u8; 1];
+        Ok(self.read_exact_or_eof(&mut b)?.then_some(b[0]))
+    }
+
     /// The next message; `Ok(None)` when the server closed the connection.
     pub fn read_msg(&mut self) -> io::Result<Option<Msg>> {
         let mut head = [0u8; 5];
