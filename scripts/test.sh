@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test: installs what the tests need (PostgreSQL 15's clients
-# and server programs: psql, pgbench, pg_ctl, pg_isready, postgres), then
+# and server programs: psql, pgbench, pg_ctl, pg_isready, postgres; the
+# Python driver asyncpg), then
 # formats check, unit tests and the end-to-end tests against the real
 # binary.
 set -euo pipefail
@@ -19,6 +20,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 command -v unshare >/dev/null 2>&1 || { apt-get install -y -qq util-linux >/dev/null || true; }
+# asyncpg: the e2e test of errors sent before Sync runs it as a client.
+python3 -c 'import asyncpg' 2>/dev/null || python3 -m pip install -q asyncpg
 
 cargo fmt --all -- --check
 cargo build --workspace --all-targets

@@ -1089,16 +1089,23 @@ impl Session {
         self.arm_statement_timeout();
         let p = tusk_sql::prepare(st, &[], self)?;
         self.check_failed_txn(&p)?;
-        // RowDescription goes out before the statement runs, as
+        // A SELECT's RowDescription goes out before it runs, as
         // PostgreSQL's executor start sends it: a client whose statement
         // is cancelled or whose session is ended mid-run has seen the
         // columns, and an error raised while running follows them.
-        if !p.columns().is_empty() {
-            let fields = field_descs(p.columns(), &[]);
-            self.conn.row_description(&fields);
+        // (PostgreSQL folds constant expressions while planning, so its
+        // errors there, `SELECT 1/0`, come without RowDescription; tusk
+        // does not fold.) A utility statement (SHOW) describes its result
+        // only once it has one, as PostgreSQL's do.
+        let early = p.command() == Command::Select;
+        if early && !p.columns().is_empty() {
+            self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         let out = tusk_sql::execute(&p, &[], self, 0)?;
         if !p.columns().is_empty() {
+            if !early {
+                self.conn.row_description(&field_descs(p.columns(), &[]));
+            }
             for row in &out.rows {
                 send_row(&mut self.conn, row, &[])?;
                 self.process_interrupts(false)?;

@@ -421,10 +421,24 @@ fn own_cancel_and_terminate_follow_the_row() {
 }
 
 /// A session ended while pg_sleep runs has already seen its columns:
-/// RowDescription goes out before the statement runs.
+/// RowDescription goes out before the statement runs, and an error raised
+/// while a SELECT runs follows it; a utility statement (SHOW) describes
+/// its result only once it has one.
 #[test]
 fn row_description_comes_before_the_statement_runs() {
     let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    c.send(&query_message("SELECT pid / 0 FROM pg_stat_activity"))
+        .expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "TEZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[1].field(b'C').as_deref(), Some("22012"));
+    c.send(&query_message("SHOW nosuch_setting")).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("42704"));
+    drop(c);
+
     let (mut b, startup) = srv.raw_session();
     let k = startup
         .iter()
