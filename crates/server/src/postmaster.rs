@@ -377,6 +377,13 @@ impl Postmaster {
                     }
                     self.state = PmState::StopBackends;
                 }
+                // Dead-end children forked before this request only refuse
+                // a client that may never speak (too many clients, still
+                // starting): end them now, not at authentication_timeout.
+                // Those forked from here on say "shutting down" and have a
+                // short deadline (see fork_backend); they are not signalled,
+                // so a client that sent its startup packet hears why.
+                self.signal_children(libc::SIGTERM, |c| c.kind == ChildKind::DeadEnd);
             }
             Shutdown::Immediate => {
                 elog::log("received immediate shutdown request");
