@@ -637,8 +637,10 @@ impl Session {
             tusk_config::Value::Str(user.clone()),
         );
         let mut settings = SessionSettings::new(base);
+        // As PostgreSQL's process_startup_options: the role is known by
+        // now, so a superuser may set superuser-only settings here too.
         for (k, v) in &gucs {
-            if let Err(e) = settings.apply_startup(k, v) {
+            if let Err(e) = settings.apply_startup_as(k, v, is_superuser) {
                 bail!(e.with_severity(Severity::Fatal));
             }
         }
