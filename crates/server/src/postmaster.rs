@@ -875,6 +875,12 @@ impl Postmaster {
                 _ => "checkpointer",
             };
             let pipe = self.become_child(name);
+            crate::pstitle::set_fixed(
+                self.settings.str("cluster_name"),
+                self.settings.bool("update_process_title"),
+                name,
+                "",
+            );
             let env = auxproc::AuxEnv {
                 data_dir: self.data_dir.clone(),
                 settings: self.settings.clone(),
