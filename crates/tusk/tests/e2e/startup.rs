@@ -257,3 +257,41 @@ fn superuser_settings_in_startup_options_follow_the_role() {
         Some("7MB")
     );
 }
+
+/// Issue 8 point 5: the postmaster opens for connections only once the
+/// startup process said recovery finished and the checkpointer said it is
+/// ready (postmaster signals): the moment postmaster.pid says "ready", the
+/// checkpointer holds its proc slot, so CHECKPOINT works at once.
+#[test]
+fn ready_means_recovery_finished_and_the_checkpointer_is_up() {
+    for round in 0..3 {
+        let mut srv = TestServer::start(Opts::new());
+        let mut c = srv.connect();
+        let types: Vec<String> = c
+            .simple_query("SELECT backend_type FROM pg_stat_activity")
+            .expect("pg_stat_activity")
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            types.iter().any(|t| t == "checkpointer"),
+            "round {round}: no checkpointer in pg_stat_activity when ready: {types:?}\n{}",
+            srv.log()
+        );
+        c.simple_query("CHECKPOINT")
+            .unwrap_or_else(|e| panic!("round {round}: CHECKPOINT: {e}\n{}", srv.log()));
+        let log = srv.log();
+        let recovered = log
+            .find("database system was shut down at")
+            .expect("the startup process's line");
+        let ready = log
+            .find("database system is ready to accept connections")
+            .expect("the ready line");
+        assert!(recovered < ready, "{log}");
+        drop(c);
+        srv.stop_with(libc::SIGINT);
+    }
+}
