@@ -487,14 +487,32 @@ fn process_titles_show_what_each_child_does() {
         .expect("send pg_sleep");
     expect(format!("{base} SELECT"));
 
-    // 1 session + 7 silent connections fill 2 × max_connections backends;
-    // the 9th connection gets a dead-end child.
-    let silent: Vec<std::net::TcpStream> = (0..8)
+    // update_process_title = off: the title stays at what it showed last,
+    // as PostgreSQL 15's does ("SET", not "idle in transaction"). The
+    // title is written before ReadyForQuery is sent, so no wait is needed.
+    let (mut b, msgs) = srv.raw_session();
+    let key = msgs.iter().find(|m| m.tag == b'K').expect("BackendKeyData");
+    let b_pid = i32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
+    let b_base = format!(
+        "tusk: main: postgres postgres 127.0.0.1({})",
+        b.local_port()
+    );
+    b.send(&query_message("SET update_process_title = off"))
+        .expect("send SET");
+    b.read_until_ready();
+    assert_eq!(ps_title(b_pid), format!("{b_base} SET"));
+    b.send(&query_message("BEGIN")).expect("send BEGIN");
+    b.read_until_ready();
+    assert_eq!(ps_title(b_pid), format!("{b_base} SET"));
+
+    // 2 sessions + 6 silent connections fill 2 × max_connections
+    // backends; the 9th connection gets a dead-end child.
+    let silent: Vec<std::net::TcpStream> = (0..7)
         .map(|_| std::net::TcpStream::connect(("127.0.0.1", srv.port())).expect("connect"))
         .collect();
     for (i, s) in silent.iter().enumerate() {
         let port = s.local_addr().expect("local_addr").port();
-        let want = if i < 7 {
+        let want = if i < 6 {
             format!("tusk: main: 127.0.0.1({port}) initializing")
         } else {
             format!("tusk: main: dead-end 127.0.0.1({port})")
