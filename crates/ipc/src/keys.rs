@@ -901,46 +901,48 @@ pub struct Reclaimed {
     pub proof: String,
 }
 
-/// Removes every proven orphan of the data directory `datadir`, wherever
-/// its key: tusk segments whose header names this directory (device and
-/// inode) with no process attached and a creator that is gone, zombie or
-/// whose PID was reused; then tusk semaphore sets created by the creator
-/// of such a segment, when that creator is also proven gone for the set.
-/// Each removal is logged. Nothing attached, nothing of another data
-/// directory, nothing foreign or PostgreSQL's is touched.
+/// A proven orphan of one data directory, found by [`orphans_of`]: what
+/// [`reclaim_orphans_of`] removes at start, and what `tusk check` counts
+/// as reclaimable instead of in use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub object: IpcObject,
+    pub key: i32,
+    pub id: i32,
+    pub creator_pid: i32,
+    /// The kernel's change time when judged: a segment whose change time
+    /// moved since is judged again before removal.
+    pub ctime: i64,
+    /// Bytes of a segment; semaphores (marker included) of a set.
+    pub size: u64,
+    /// The proof, in words.
+    pub proof: String,
+}
+
+/// Every proven orphan of the data directory `datadir`, wherever its key,
+/// without touching anything: tusk segments whose header names this
+/// directory (device and inode) with no process attached and a creator
+/// that is gone, zombie or whose PID was reused; then tusk semaphore sets
+/// created by the creator of such a segment, when that creator is also
+/// proven gone for the set. Nothing attached, nothing of another data
+/// directory, nothing foreign or PostgreSQL's is ever listed.
 ///
-/// Why at start and for every key: the create loop only meets the keys it
-/// walks, so a segment left at another key (the server ran on another
-/// port, or the next key was taken that time) would stay forever. The
-/// caller must hold the data directory's lock file (postmaster.pid), so
-/// that no other server of this directory is starting meanwhile.
-///
-/// A failure to list or to remove is logged and skipped: the start goes
-/// on, and the create loop still judges its own keys.
-pub fn reclaim_orphans_of(datadir: &Path) -> Vec<Reclaimed> {
+/// Any process may call it (it attaches segments read-only to read their
+/// headers). Err names what could not be looked at.
+pub fn orphans_of(datadir: &Path) -> Result<Vec<Orphan>, String> {
+    let ident = datadir_identity(datadir).map_err(|e| {
+        format!(
+            "could not look for leftover shared memory of data directory \"{}\": could not stat it: {}",
+            datadir.display(),
+            e.raw_os_error()
+                .map(errno_text)
+                .unwrap_or_else(|| e.to_string())
+        )
+    })?;
+    let segments = crate::sysv_list::list_segments().map_err(|e| {
+        format!("could not look for leftover shared memory: could not list the segments: {e}")
+    })?;
     let mut out = Vec::new();
-    let ident = match datadir_identity(datadir) {
-        Ok(i) => i,
-        Err(e) => {
-            elog::log(format!(
-                "could not look for leftover shared memory of data directory \"{}\": could not stat it: {}",
-                datadir.display(),
-                e.raw_os_error()
-                    .map(errno_text)
-                    .unwrap_or_else(|| e.to_string())
-            ));
-            return out;
-        }
-    };
-    let segments = match crate::sysv_list::list_segments() {
-        Ok(s) => s,
-        Err(e) => {
-            elog::log(format!(
-                "could not look for leftover shared memory: could not list the segments: {e}"
-            ));
-            return out;
-        }
-    };
     let mut dead_creators: Vec<i32> = Vec::new();
     for info in segments {
         if info.marked_for_removal() || info.nattch != 0 {
@@ -953,55 +955,26 @@ pub fn reclaim_orphans_of(datadir: &Path) -> Vec<Reclaimed> {
         if !fate.is_gone() {
             continue;
         }
-        // Judge once more right before removing: someone may have
-        // attached since (the window that remains is the kernel's).
-        match shm::stat(info.id) {
-            Ok(now) if now.nattch == 0 && now.ctime == info.ctime => {}
-            _ => continue,
-        }
-        let proof = format!(
-            "no process is attached; {}",
-            fate.describe("its creator", h.creator_pid)
-        );
-        match shm::remove_id(info.id) {
-            Ok(()) => {
-                elog::log(format!(
-                    "removed leftover shared memory block (key {}, ID {}) of data directory \"{}\": {proof}",
-                    info.key as u32,
-                    info.id,
-                    datadir.display()
-                ));
-                dead_creators.push(h.creator_pid);
-                out.push(Reclaimed {
-                    object: IpcObject::Segment,
-                    key: info.key,
-                    id: info.id,
-                    creator_pid: h.creator_pid,
-                    proof,
-                });
-            }
-            Err(e) => elog::log(format!(
-                "could not remove leftover shared memory block (key {}, ID {}): {}",
-                info.key as u32,
-                info.id,
-                e.raw_os_error()
-                    .map(errno_text)
-                    .unwrap_or_else(|| e.to_string())
-            )),
-        }
+        dead_creators.push(h.creator_pid);
+        out.push(Orphan {
+            object: IpcObject::Segment,
+            key: info.key,
+            id: info.id,
+            creator_pid: h.creator_pid,
+            ctime: info.ctime,
+            size: info.size,
+            proof: format!(
+                "no process is attached; {}",
+                fate.describe("its creator", h.creator_pid)
+            ),
+        });
     }
     if dead_creators.is_empty() {
-        return out;
+        return Ok(out);
     }
-    let sets = match crate::sysv_list::list_sem_sets() {
-        Ok(s) => s,
-        Err(e) => {
-            elog::log(format!(
-                "could not look for leftover semaphore sets: could not list them: {e}"
-            ));
-            return out;
-        }
-    };
+    let sets = crate::sysv_list::list_sem_sets().map_err(|e| {
+        format!("could not look for leftover semaphore sets: could not list them: {e}")
+    })?;
     for info in sets {
         let SemSetState::Tusk { creator_pid, .. } = judge_sem_set(info.id) else {
             continue;
@@ -1013,30 +986,105 @@ pub fn reclaim_orphans_of(datadir: &Path) -> Vec<Reclaimed> {
         if !fate.is_gone() {
             continue;
         }
-        let proof = format!(
-            "it was made by the server whose segment was just removed; {}",
-            fate.describe("its creator", creator_pid)
-        );
-        match sem::remove_id(info.id) {
+        out.push(Orphan {
+            object: IpcObject::SemSet,
+            key: info.key,
+            id: info.id,
+            creator_pid,
+            ctime: info.ctime,
+            size: info.nsems,
+            proof: format!(
+                "it was made by the server whose segment was just removed; {}",
+                fate.describe("its creator", creator_pid)
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// Removes every proven orphan of the data directory `datadir` (see
+/// [`orphans_of`] for the proof), segments first; a semaphore set goes only
+/// when the segment of its creator was removed. Each removal is logged.
+///
+/// Why at start and for every key: the create loop only meets the keys it
+/// walks, so a segment left at another key (the server ran on another
+/// port, or the next key was taken that time) would stay forever. The
+/// caller must hold the data directory's lock file (postmaster.pid), so
+/// that no other server of this directory is starting meanwhile: only the
+/// postmaster, before it creates its own segment.
+///
+/// A failure to list or to remove is logged and skipped: the start goes
+/// on, and the create loop still judges its own keys.
+pub fn reclaim_orphans_of(datadir: &Path) -> Vec<Reclaimed> {
+    let mut out = Vec::new();
+    let orphans = match orphans_of(datadir) {
+        Ok(o) => o,
+        Err(why) => {
+            elog::log(why);
+            return out;
+        }
+    };
+    let mut removed_creators: Vec<i32> = Vec::new();
+    for o in orphans.iter().filter(|o| o.object == IpcObject::Segment) {
+        // Judge once more right before removing: someone may have
+        // attached since (the window that remains is the kernel's).
+        match shm::stat(o.id) {
+            Ok(now) if now.nattch == 0 && now.ctime == o.ctime => {}
+            _ => continue,
+        }
+        match shm::remove_id(o.id) {
             Ok(()) => {
                 elog::log(format!(
-                    "removed leftover semaphore set (key {}, ID {}) of data directory \"{}\": {proof}",
-                    info.key as u32,
-                    info.id,
-                    datadir.display()
+                    "removed leftover shared memory block (key {}, ID {}) of data directory \"{}\": {}",
+                    o.key as u32,
+                    o.id,
+                    datadir.display(),
+                    o.proof
+                ));
+                removed_creators.push(o.creator_pid);
+                out.push(Reclaimed {
+                    object: IpcObject::Segment,
+                    key: o.key,
+                    id: o.id,
+                    creator_pid: o.creator_pid,
+                    proof: o.proof.clone(),
+                });
+            }
+            Err(e) => elog::log(format!(
+                "could not remove leftover shared memory block (key {}, ID {}): {}",
+                o.key as u32,
+                o.id,
+                e.raw_os_error()
+                    .map(errno_text)
+                    .unwrap_or_else(|| e.to_string())
+            )),
+        }
+    }
+    for o in orphans.iter().filter(|o| o.object == IpcObject::SemSet) {
+        if !removed_creators.contains(&o.creator_pid) {
+            continue;
+        }
+        match sem::remove_id(o.id) {
+            Ok(()) => {
+                elog::log(format!(
+                    "removed leftover semaphore set (key {}, ID {}) of data directory \"{}\": {}",
+                    o.key as u32,
+                    o.id,
+                    datadir.display(),
+                    o.proof
                 ));
                 out.push(Reclaimed {
                     object: IpcObject::SemSet,
-                    key: info.key,
-                    id: info.id,
-                    creator_pid,
-                    proof,
+                    key: o.key,
+                    id: o.id,
+                    creator_pid: o.creator_pid,
+                    proof: o.proof.clone(),
                 });
             }
             Err(e) => elog::log(format!(
                 "could not remove leftover semaphore set (key {}, ID {}): {}",
-                info.key as u32,
-                info.id,
+                o.key as u32,
+                o.id,
                 e.raw_os_error()
                     .map(errno_text)
                     .unwrap_or_else(|| e.to_string())

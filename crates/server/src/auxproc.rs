@@ -1,5 +1,14 @@
 //! Auxiliary processes: the startup process (recovery) and the
-//! checkpointer (checkpoints, and the shutdown checkpoint).
+//! checkpointer (checkpoints, and the shutdown checkpoint), described by
+//! one static table, [`AUX_PROCESSES`].
+//!
+//! Why a table: the postmaster's start-up, shutdown and crash handling
+//! treat every auxiliary process by its entry (when it starts, whether it
+//! must report ready before connections are accepted, when and with which
+//! signal it is stopped, what its exits mean), so adding the walwriter,
+//! the background writer or the autovacuum launcher is one entry and one
+//! main function, and no code path runs some process for a kind it does
+//! not know.
 //!
 //! Each takes its fixed proc slot and semaphore, so it can sleep and be
 //! woken like any other process. Until the storage engine exists, recovery
@@ -15,7 +24,108 @@ use std::time::Duration;
 use tusk_common::elog;
 use tusk_config::Settings;
 use tusk_storage::control::{ControlFile, DbState};
-use tusk_storage::procarray::{ProcKind, WaitEvent};
+use tusk_storage::procarray::{PmSignal, ProcKind, WaitEvent};
+
+/// The auxiliary processes, one per [`AUX_PROCESSES`] entry (in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aux {
+    Startup = 0,
+    Checkpointer = 1,
+}
+
+/// When the postmaster starts an auxiliary process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartPhase {
+    /// First thing, at start and after a crash: before anything else runs.
+    Boot,
+    /// Once recovery has finished, before connections are accepted.
+    AfterRecovery,
+}
+
+/// When a shutdown stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopPhase {
+    /// Together with the backends; the shutdown waits for it as for them.
+    WithBackends,
+    /// After every backend (and every `WithBackends` process) is gone:
+    /// the shutdown checkpoint. Started for that if it is not running.
+    Last,
+}
+
+/// What the postmaster does when it exits in any way its entry does not
+/// expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// Stop the server: starting it again would fail the same way.
+    AbortServer,
+    /// It may have corrupted shared memory: crash restart.
+    CrashRestart,
+}
+
+/// What exit code 0 means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CleanExit {
+    /// Recovery finished (unless it already said so by a postmaster signal).
+    RecoveryFinished,
+    /// The shutdown checkpoint is written; expected only during a shutdown
+    /// (elsewhere it is a failure).
+    ShutdownDone,
+}
+
+/// One auxiliary process.
+pub struct AuxSpec {
+    pub aux: Aux,
+    /// Its name in the log's backend type and in its process title.
+    pub name: &'static str,
+    /// Its name in the postmaster's messages ("checkpointer process").
+    pub describe: &'static str,
+    pub main: fn(AuxEnv) -> !,
+    pub start: StartPhase,
+    /// The postmaster signal by which it reports that it is ready; the
+    /// server accepts connections only once every running process that
+    /// has one has sent it.
+    pub ready: Option<PmSignal>,
+    pub stop: StopPhase,
+    /// The signal that stops it in a smart or fast shutdown.
+    pub stop_signal: libc::c_int,
+    pub on_failure: OnFailure,
+    pub clean_exit: CleanExit,
+}
+
+/// Every auxiliary process, indexed by [`Aux`].
+pub static AUX_PROCESSES: [AuxSpec; 2] = [
+    AuxSpec {
+        aux: Aux::Startup,
+        name: "startup",
+        describe: "startup process",
+        main: startup_main,
+        start: StartPhase::Boot,
+        ready: None,
+        stop: StopPhase::WithBackends,
+        stop_signal: libc::SIGTERM,
+        on_failure: OnFailure::AbortServer,
+        clean_exit: CleanExit::RecoveryFinished,
+    },
+    AuxSpec {
+        aux: Aux::Checkpointer,
+        name: "checkpointer",
+        describe: "checkpointer process",
+        main: checkpointer_main,
+        start: StartPhase::AfterRecovery,
+        ready: Some(PmSignal::CheckpointerReady),
+        stop: StopPhase::Last,
+        // SIGTERM is ignored: it must outlive the backends.
+        stop_signal: libc::SIGUSR2,
+        on_failure: OnFailure::CrashRestart,
+        clean_exit: CleanExit::ShutdownDone,
+    },
+];
+
+impl Aux {
+    pub fn spec(self) -> &'static AuxSpec {
+        &AUX_PROCESSES[self as usize]
+    }
+}
 
 pub struct AuxEnv {
     pub data_dir: PathBuf,
@@ -74,7 +184,12 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 }
             }
             match ControlFile::update_state(&env.data_dir, DbState::InProduction) {
-                Ok(_) => 0,
+                Ok(_) => {
+                    // The postmaster may go on (start the checkpointer)
+                    // without waiting for this process to be reaped.
+                    signals::signal_postmaster(env.shared.control(), PmSignal::RecoveryFinished);
+                    0
+                }
                 Err(e) => {
                     elog::report(&tusk_common::PgError::fatal(
                         tusk_common::sqlstate::IO_ERROR,
@@ -106,6 +221,8 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         .acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
     let (sem, num) = env.shared.semaphore(slot);
     signals::set_wake_semaphore(sem.id(), num);
+    // Its slot is taken, so a CHECKPOINT finds it: connections may come.
+    signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
     let mut since = std::time::Instant::now();
     loop {
@@ -171,5 +288,40 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
             .set_wait_event(WaitEvent::CheckpointerMain);
         let _ = sem.lock_timeout(num, Duration::from_secs(1));
         env.shared.procs.slot(slot).set_wait_event(WaitEvent::None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_indexed_by_kind_and_consistent() {
+        for (i, spec) in AUX_PROCESSES.iter().enumerate() {
+            assert_eq!(spec.aux as usize, i, "{} is at index {i}", spec.name);
+            assert!(std::ptr::eq(spec.aux.spec(), spec));
+            assert!(spec.describe.starts_with(spec.name), "{}", spec.describe);
+        }
+        // Exactly one process writes the shutdown checkpoint, last.
+        let last: Vec<&str> = AUX_PROCESSES
+            .iter()
+            .filter(|s| s.clean_exit == CleanExit::ShutdownDone)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(last, ["checkpointer"]);
+        assert!(AUX_PROCESSES
+            .iter()
+            .filter(|s| s.clean_exit == CleanExit::ShutdownDone)
+            .all(|s| s.stop == StopPhase::Last));
+        // Exactly one boots the cluster and reports recovery finished.
+        assert_eq!(
+            AUX_PROCESSES
+                .iter()
+                .filter(
+                    |s| s.start == StartPhase::Boot && s.clean_exit == CleanExit::RecoveryFinished
+                )
+                .count(),
+            1
+        );
     }
 }

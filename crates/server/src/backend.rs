@@ -259,9 +259,27 @@ fn host_of(peer: Option<SocketAddr>) -> String {
     }
 }
 
+/// The client as the process title shows it: "127.0.0.1(5555)", "[local]".
+fn client_title(peer: Option<SocketAddr>) -> String {
+    match peer {
+        Some(a) => format!("{}({})", a.ip(), a.port()),
+        None => "[local]".to_string(),
+    }
+}
+
 /// Entry point in the forked child. Never returns.
 pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
+    let (cluster, update) = (
+        env.settings.str("cluster_name"),
+        env.settings.bool("update_process_title"),
+    );
+    if matches!(env.cac, Cac::Ok | Cac::SuperuserOnly) {
+        crate::pstitle::set_fixed(cluster, update, &client_title(env.peer), "initializing");
+    } else {
+        let fixed = format!("dead-end {}", client_title(env.peer));
+        crate::pstitle::set_fixed(cluster, update, &fixed, "");
+    }
     let sock = ClientSocket {
         fd: env.socket.take().expect("the client socket"),
         wake_fd: env.self_pipe.read_fd,
@@ -656,6 +674,12 @@ impl Session {
                 "database \"template0\" is not currently accepting connections"
             ));
         }
+        crate::pstitle::set_fixed(
+            env.settings.str("cluster_name"),
+            env.settings.bool("update_process_title"),
+            &format!("{user} {database} {}", client_title(env.peer)),
+            "startup",
+        );
         // Session settings: file + command line, then the startup packet.
         let mut base = env.settings.clone();
         base.set_override("is_superuser", tusk_config::Value::Bool(is_superuser));
@@ -664,8 +688,10 @@ impl Session {
             tusk_config::Value::Str(user.clone()),
         );
         let mut settings = SessionSettings::new(base);
+        // As PostgreSQL's process_startup_options: the role is known by
+        // now, so a superuser may set superuser-only settings here too.
         for (k, v) in &gucs {
-            if let Err(e) = settings.apply_startup(k, v) {
+            if let Err(e) = settings.apply_startup_as(k, v, is_superuser) {
                 bail!(e.with_severity(Severity::Fatal));
             }
         }
@@ -774,6 +800,8 @@ impl Session {
             self.procs.slot(self.slot).set_xact_start(0);
         }
         self.procs.slot(self.slot).set_state(state, None, now_pg());
+        crate::pstitle::set_update(self.settings.settings().bool("update_process_title"));
+        crate::pstitle::set_activity(state.as_str().unwrap_or("idle"));
         let st = self.tx_status();
         self.conn.ready_for_query(st);
     }
@@ -1101,6 +1129,7 @@ impl Session {
         if early && !p.columns().is_empty() {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
+        crate::pstitle::set_activity(p.command().tag());
         let out = tusk_sql::execute(&p, &[], self, 0)?;
         if !p.columns().is_empty() {
             if !early {
@@ -1316,6 +1345,7 @@ impl Session {
             self.procs
                 .slot(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
+            crate::pstitle::set_activity(p.command().tag());
             let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
             self.in_query = false;
             let out = out?;

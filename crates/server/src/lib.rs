@@ -9,7 +9,7 @@
 //! - [`auxproc`]: the startup process and the checkpointer.
 //! - [`shmem`]: creating and destroying shared memory and semaphores.
 //! - [`lockfile`], [`sockets`], [`hba`], [`signals`], [`oom`]: the pieces
-//!   the postmaster is made of.
+//!   the postmaster is made of; [`pstitle`]: what `ps` shows for children.
 //! - [`datadir`]: `tusk init` and the data directory checks.
 //!
 //! Everything here runs in forked processes without threads: see
@@ -22,6 +22,7 @@ pub mod hba;
 pub mod lockfile;
 pub mod oom;
 pub mod postmaster;
+pub mod pstitle;
 pub mod resources;
 pub mod shmem;
 pub mod signals;
@@ -172,6 +173,9 @@ pub fn run(opts: ServerOptions) -> i32 {
     }
     oom::postmaster_adjust(&settings);
     install_panic_hook();
+    // Before the first fork and before any thread: it moves the
+    // environment strings so that children can use the area for titles.
+    pstitle::init();
     match postmaster::Postmaster::start(opts, data_dir, settings, hba) {
         Ok(pm) => pm.run(),
         Err(e) => fail(e),

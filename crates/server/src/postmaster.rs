@@ -6,7 +6,12 @@
 //! - It never takes a lock in shared memory and never trusts what is
 //!   there. It keeps its own table of children (pid, kind, cancel key), so
 //!   a backend that corrupts shared memory and dies cannot take the
-//!   supervisor with it.
+//!   supervisor with it. The postmaster-signal bits children raise there
+//!   (with SIGUSR1) are acted on only in the state they belong to and
+//!   while their sender exists.
+//! - Auxiliary processes are driven by their `auxproc::AUX_PROCESSES`
+//!   entries: when they start and stop, with which signal, what their
+//!   exits mean; nothing here names one kind for another.
 //! - A child that dies in any way other than exit code 0 or 1 may have left
 //!   shared memory inconsistent. Then every other child is told to quit
 //!   (SIGQUIT, SIGKILL 5 s later), shared memory and semaphores are thrown
@@ -14,11 +19,13 @@
 //!   connections are accepted again.
 //! - Signal handlers only set flags (see `signals`); this loop does the
 //!   work: shutdown requests first (the strongest wins and a shutdown only
-//!   escalates), then reload, then reaping children, then new connections.
+//!   escalates), then reload, then reaping children, then postmaster
+//!   signals, then new connections.
 //! - It is single-threaded because it forks: a forked child of a
 //!   multi-threaded process inherits locks held by threads that no longer
 //!   exist.
 
+use crate::auxproc::{Aux, CleanExit, OnFailure, StartPhase, StopPhase, AUX_PROCESSES};
 use crate::backend::{self, BackendEnv, Cac};
 use crate::shmem::Shared;
 use crate::signals::{self, SelfPipe};
@@ -29,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tusk_common::{elog, sqlstate, PgError, Severity};
 use tusk_config::Settings;
-use tusk_storage::procarray::{QUIT_REASON_CRASH, QUIT_REASON_IMMEDIATE};
+use tusk_storage::procarray::{PmSignal, QUIT_REASON_CRASH, QUIT_REASON_IMMEDIATE};
 
 /// Seconds between SIGQUIT and SIGKILL for children that do not exit.
 pub const SIGKILL_CHILDREN_AFTER: Duration = Duration::from_secs(5);
@@ -41,16 +48,15 @@ pub enum ChildKind {
     Backend,
     /// A process forked only to tell a client it cannot connect now.
     DeadEnd,
-    Startup,
-    Checkpointer,
+    /// An auxiliary process, described by its `auxproc::AUX_PROCESSES` entry.
+    Aux(Aux),
 }
 
 impl ChildKind {
     fn describe(self) -> &'static str {
         match self {
             ChildKind::Backend | ChildKind::DeadEnd => "server process",
-            ChildKind::Startup => "startup process",
-            ChildKind::Checkpointer => "checkpointer process",
+            ChildKind::Aux(a) => a.spec().describe,
         }
     }
 }
@@ -60,6 +66,8 @@ pub struct Child {
     pub pid: i32,
     pub kind: ChildKind,
     pub cancel_key: i32,
+    /// An auxiliary process with a ready signal has sent it.
+    pub ready: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,6 +109,9 @@ pub struct Postmaster {
     children: Vec<Child>,
     state: PmState,
     shutdown: Shutdown,
+    /// Recovery of this start (or crash cycle) has finished: the startup
+    /// process said so or exited 0.
+    recovery_finished: bool,
     fatal_error: bool,
     abort_start: Option<Instant>,
     sigkill_sent: bool,
@@ -215,6 +226,7 @@ impl Postmaster {
             children: Vec::new(),
             state: PmState::Startup,
             shutdown: Shutdown::None,
+            recovery_finished: false,
             fatal_error: false,
             abort_start: None,
             sigkill_sent: false,
@@ -265,7 +277,7 @@ impl Postmaster {
             lockfile::LINE_PM_STATUS,
             lockfile::STATUS_STARTING,
         );
-        self.start_startup_process();
+        self.start_phase(StartPhase::Boot);
         loop {
             let timeout = self.sleep_time();
             self.wait(timeout);
@@ -277,7 +289,9 @@ impl Postmaster {
             if signals::take(libc::SIGCHLD) {
                 self.reap();
             }
-            signals::take(libc::SIGUSR1);
+            if signals::take(libc::SIGUSR1) {
+                self.handle_pm_signals();
+            }
             self.accept_connections();
             self.timers();
             if let Some(code) = self.advance() {
@@ -377,6 +391,13 @@ impl Postmaster {
                     }
                     self.state = PmState::StopBackends;
                 }
+                // Dead-end children forked before this request only refuse
+                // a client that may never speak (too many clients, still
+                // starting): end them now, not at authentication_timeout.
+                // Those forked from here on say "shutting down" and have a
+                // short deadline (see fork_backend); they are not signalled,
+                // so a client that sent its startup packet hears why.
+                self.signal_children(libc::SIGTERM, |c| c.kind == ChildKind::DeadEnd);
             }
             Shutdown::Immediate => {
                 elog::log("received immediate shutdown request");
@@ -466,49 +487,83 @@ impl Postmaster {
             let clean = libc::WIFEXITED(status) && matches!(libc::WEXITSTATUS(status), 0 | 1);
             match child.kind {
                 ChildKind::DeadEnd => {}
-                ChildKind::Startup => {
-                    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                        self.startup_done();
-                    } else if self.shutdown == Shutdown::Immediate
-                        || (self.shutdown > Shutdown::None
-                            && libc::WIFEXITED(status)
-                            && libc::WEXITSTATUS(status) == 1)
-                    {
-                        // Told to stop during startup (SIGTERM: exit 1,
-                        // SIGQUIT: exit 2).
-                    } else {
-                        // Recovery failed, on a first start or in a crash
-                        // restart alike: starting again would fail again.
-                        self.log_child_exit(&child, status);
-                        if self.shutdown != Shutdown::Immediate {
-                            elog::report(&PgError::new(
-                                Severity::Log,
-                                sqlstate::SUCCESSFUL_COMPLETION,
-                                "aborting startup due to startup process failure",
-                            ));
-                            self.shutdown = Shutdown::Immediate;
-                            self.fatal_error = true;
-                            self.signal_children(libc::SIGQUIT, |_| true);
-                            self.state = PmState::WaitBackends;
-                            self.start_abort_timer();
-                        }
-                    }
-                }
-                ChildKind::Checkpointer => {
-                    if self.state == PmState::ShutdownCheckpoint
-                        && libc::WIFEXITED(status)
-                        && libc::WEXITSTATUS(status) == 0
-                    {
-                        self.state = PmState::WaitDeadEnd;
-                    } else if !(self.fatal_error || self.shutdown == Shutdown::Immediate) {
-                        // Any other exit of the checkpointer is a crash.
-                        self.handle_crash(&child, status);
-                    }
-                }
+                ChildKind::Aux(a) => self.reap_aux(&child, a, status),
                 ChildKind::Backend => {
                     if !clean {
                         self.handle_crash(&child, status);
                     }
+                }
+            }
+        }
+    }
+
+    /// An auxiliary process exited: what its table entry says that means.
+    fn reap_aux(&mut self, child: &Child, aux: Aux, status: i32) {
+        let spec = aux.spec();
+        let exited = |code| libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == code;
+        if exited(0) {
+            match spec.clean_exit {
+                CleanExit::RecoveryFinished => {
+                    self.on_recovery_finished();
+                    return;
+                }
+                CleanExit::ShutdownDone if self.state == PmState::ShutdownCheckpoint => {
+                    self.state = PmState::WaitDeadEnd;
+                    return;
+                }
+                CleanExit::ShutdownDone => {}
+            }
+        }
+        // Told to stop: SIGQUIT (immediate), or its stop signal in a
+        // shutdown (exit 1).
+        if self.shutdown == Shutdown::Immediate
+            || (self.shutdown > Shutdown::None && spec.stop == StopPhase::WithBackends && exited(1))
+        {
+            return;
+        }
+        match spec.on_failure {
+            OnFailure::AbortServer => {
+                // Recovery failed, on a first start or in a crash restart
+                // alike: starting again would fail again.
+                self.log_child_exit(child, status);
+                elog::report(&PgError::new(
+                    Severity::Log,
+                    sqlstate::SUCCESSFUL_COMPLETION,
+                    "aborting startup due to startup process failure",
+                ));
+                self.shutdown = Shutdown::Immediate;
+                self.fatal_error = true;
+                self.signal_children(libc::SIGQUIT, |_| true);
+                self.state = PmState::WaitBackends;
+                self.start_abort_timer();
+            }
+            // Any other exit is a crash (ignored when already tearing down).
+            OnFailure::CrashRestart => self.handle_crash(child, status),
+        }
+    }
+
+    /// SIGUSR1: the reasons children raised in shared memory. Each is
+    /// acted on only in the state where it makes sense and while the
+    /// child that sends it exists (see `PmSignal`).
+    fn handle_pm_signals(&mut self) {
+        for why in self.shared().control().take_pm_signals() {
+            match why {
+                PmSignal::RecoveryFinished => {
+                    let recovering = self.children.iter().any(|c| {
+                        matches!(c.kind, ChildKind::Aux(a)
+                            if a.spec().clean_exit == CleanExit::RecoveryFinished)
+                    });
+                    if self.state == PmState::Startup && recovering {
+                        self.on_recovery_finished();
+                    }
+                }
+                PmSignal::CheckpointerReady => {
+                    for c in self.children.iter_mut() {
+                        if matches!(c.kind, ChildKind::Aux(a) if a.spec().ready == Some(why)) {
+                            c.ready = true;
+                        }
+                    }
+                    self.enter_run_if_ready();
                 }
             }
         }
@@ -546,26 +601,56 @@ impl Postmaster {
         self.start_abort_timer();
     }
 
-    fn startup_done(&mut self) {
-        if self.shutdown > Shutdown::None {
+    /// Recovery is done: the crash cycle is over, and the processes that
+    /// run once the cluster is consistent start. Connections are accepted
+    /// once they are ready (`enter_run_if_ready`).
+    fn on_recovery_finished(&mut self) {
+        if self.shutdown > Shutdown::None || self.recovery_finished {
+            return;
+        }
+        self.recovery_finished = true;
+        self.fatal_error = false;
+        self.abort_start = None;
+        self.start_phase(StartPhase::AfterRecovery);
+        self.enter_run_if_ready();
+    }
+
+    /// Starts every auxiliary process of `phase` that is not running.
+    fn start_phase(&mut self, phase: StartPhase) {
+        for spec in AUX_PROCESSES.iter().filter(|s| s.start == phase) {
+            if !self.aux_running(spec.aux) && self.shutdown != Shutdown::Immediate {
+                self.fork_aux(spec.aux);
+            }
+        }
+    }
+
+    fn aux_running(&self, aux: Aux) -> bool {
+        self.children.iter().any(|c| c.kind == ChildKind::Aux(aux))
+    }
+
+    /// Run: recovery has finished and every running auxiliary process
+    /// that reports readiness has done so.
+    fn enter_run_if_ready(&mut self) {
+        if self.state != PmState::Startup
+            || !self.recovery_finished
+            || self.shutdown > Shutdown::None
+        {
+            return;
+        }
+        let waiting = self.children.iter().any(|c| {
+            matches!(c.kind, ChildKind::Aux(a) if a.spec().ready.is_some() && a.spec().start == StartPhase::AfterRecovery)
+                && !c.ready
+        });
+        if waiting {
             return;
         }
         self.state = PmState::Run;
-        self.fatal_error = false;
-        self.abort_start = None;
         lockfile::set_line(
             &self.lock_path,
             lockfile::LINE_PM_STATUS,
             lockfile::STATUS_READY,
         );
         elog::log("database system is ready to accept connections");
-        if !self
-            .children
-            .iter()
-            .any(|c| c.kind == ChildKind::Checkpointer)
-        {
-            self.start_checkpointer();
-        }
     }
 
     fn timers(&mut self) {
@@ -605,9 +690,21 @@ impl Postmaster {
             self.state = PmState::StopBackends;
         }
         if self.state == PmState::StopBackends {
-            self.signal_children(libc::SIGTERM, |c| {
-                matches!(c.kind, ChildKind::Backend | ChildKind::Startup)
-            });
+            for c in &self.children {
+                let sig = match c.kind {
+                    ChildKind::Backend => libc::SIGTERM,
+                    ChildKind::Aux(a) if a.spec().stop == StopPhase::WithBackends => {
+                        a.spec().stop_signal
+                    }
+                    _ => continue,
+                };
+                // SAFETY: kill has no memory effects; each child leads its
+                // own process group.
+                unsafe {
+                    libc::kill(c.pid, sig);
+                    libc::kill(-c.pid, sig);
+                }
+            }
             self.state = PmState::WaitBackends;
         }
         if self.state == PmState::WaitBackends {
@@ -624,20 +721,27 @@ impl Postmaster {
                 if self.children.iter().all(|c| c.kind == ChildKind::DeadEnd) {
                     self.state = PmState::NoChildren;
                 }
-            } else if self.count(|c| matches!(c.kind, ChildKind::Backend | ChildKind::Startup)) == 0
+            } else if self.count(|c| match c.kind {
+                ChildKind::Backend => true,
+                ChildKind::Aux(a) => a.spec().stop == StopPhase::WithBackends,
+                ChildKind::DeadEnd => false,
+            }) == 0
             {
-                // Backends are gone: the checkpointer writes the shutdown
-                // checkpoint and exits.
-                if !self
-                    .children
-                    .iter()
-                    .any(|c| c.kind == ChildKind::Checkpointer)
-                {
-                    self.start_checkpointer();
+                // Backends are gone: the last auxiliary processes (the
+                // checkpointer: the shutdown checkpoint) are told to finish,
+                // started first if they are not running.
+                for spec in AUX_PROCESSES.iter().filter(|s| s.stop == StopPhase::Last) {
+                    if !self.aux_running(spec.aux) && self.shutdown != Shutdown::Immediate {
+                        self.fork_aux(spec.aux);
+                    }
                 }
                 // A failed fork has turned this into an immediate stop.
                 if self.shutdown != Shutdown::Immediate {
-                    self.signal_children(libc::SIGUSR2, |c| c.kind == ChildKind::Checkpointer);
+                    for spec in AUX_PROCESSES.iter().filter(|s| s.stop == StopPhase::Last) {
+                        self.signal_children(spec.stop_signal, |c| {
+                            c.kind == ChildKind::Aux(spec.aux)
+                        });
+                    }
                     self.state = PmState::ShutdownCheckpoint;
                 }
             }
@@ -686,7 +790,8 @@ impl Postmaster {
         self.abort_start = None;
         self.sigkill_sent = false;
         self.state = PmState::Startup;
-        self.start_startup_process();
+        self.recovery_finished = false;
+        self.start_phase(StartPhase::Boot);
         None
     }
 
@@ -837,10 +942,13 @@ impl Postmaster {
             pid,
             kind,
             cancel_key,
+            ready: false,
         });
     }
 
-    fn fork_aux(&mut self, kind: ChildKind) {
+    /// Forks the auxiliary process `aux` and runs its table entry's main.
+    fn fork_aux(&mut self, aux: Aux) {
+        let spec = aux.spec();
         let old_mask = block_all_signals();
         let pid = unsafe { libc::fork() };
         if pid != 0 {
@@ -849,7 +957,7 @@ impl Postmaster {
         if pid < 0 {
             elog::log(format!(
                 "could not fork {}: {}",
-                kind.describe(),
+                spec.describe,
                 std::io::Error::last_os_error()
             ));
             // Without its startup process or checkpointer the server can
@@ -863,11 +971,13 @@ impl Postmaster {
             return;
         }
         if pid == 0 {
-            let name = match kind {
-                ChildKind::Startup => "startup",
-                _ => "checkpointer",
-            };
-            let pipe = self.become_child(name);
+            let pipe = self.become_child(spec.name);
+            crate::pstitle::set_fixed(
+                self.settings.str("cluster_name"),
+                self.settings.bool("update_process_title"),
+                spec.name,
+                "",
+            );
             let env = auxproc::AuxEnv {
                 data_dir: self.data_dir.clone(),
                 settings: self.settings.clone(),
@@ -875,24 +985,14 @@ impl Postmaster {
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
             };
-            match kind {
-                ChildKind::Startup => auxproc::startup_main(env),
-                _ => auxproc::checkpointer_main(env),
-            }
+            (spec.main)(env);
         }
         self.children.push(Child {
             pid,
-            kind,
+            kind: ChildKind::Aux(aux),
             cancel_key: 0,
+            ready: false,
         });
-    }
-
-    fn start_startup_process(&mut self) {
-        self.fork_aux(ChildKind::Startup);
-    }
-
-    fn start_checkpointer(&mut self) {
-        self.fork_aux(ChildKind::Checkpointer);
     }
 
     /// Removes what the postmaster made, newest first, and exits.

@@ -11,6 +11,9 @@
 //! flags after every wake-up, so a signal that arrives just before it goes
 //! to sleep is never lost.
 //!
+//! Children signal the postmaster the same way PostgreSQL's PMSignal does:
+//! a reason bit in shared memory, then SIGUSR1 ([`signal_postmaster`]).
+//!
 //! SIGQUIT in a child is the exception, as in PostgreSQL: the process must
 //! die at once without touching shared memory, so its handler sends a
 //! prepared WARNING to the client and calls `_exit(2)` itself.
@@ -216,6 +219,23 @@ pub fn set_quit_messages(
     QUIT_MSG_CRASH.store(cr.as_mut_ptr(), Ordering::SeqCst);
     QUIT_REASON.store(reason as *const _ as *mut _, Ordering::SeqCst);
     QUIT_SOCKET.store(socket_fd, Ordering::SeqCst);
+}
+
+/// Tells the postmaster `why` (PostgreSQL's SendPostmasterSignal): the
+/// reason's bit in shared memory first, then SIGUSR1, which the
+/// postmaster's loop answers by taking every bit. Any child may call it;
+/// the postmaster's PID is the one recorded before the first fork.
+pub fn signal_postmaster(
+    control: &tusk_storage::procarray::SharedControl,
+    why: tusk_storage::procarray::PmSignal,
+) {
+    control.raise_pm_signal(why);
+    let pm = crate::postmaster::PM_PID.load(Ordering::SeqCst);
+    if pm > 0 {
+        // SAFETY: kill has no memory effects; a dead postmaster is noticed
+        // through the death pipe, not here.
+        unsafe { libc::kill(pm, libc::SIGUSR1) };
+    }
 }
 
 /// Takes (and clears) a pending signal.

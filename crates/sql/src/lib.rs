@@ -110,6 +110,24 @@ pub enum Command {
     Other(&'static str),
 }
 
+impl Command {
+    /// The command's tag without a row count ("SELECT", "BEGIN"), as
+    /// PostgreSQL's CreateCommandTag gives it before the statement runs
+    /// (what the process title shows).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Command::Select => "SELECT",
+            Command::Begin => "BEGIN",
+            Command::Commit => "COMMIT",
+            Command::Rollback => "ROLLBACK",
+            Command::Set => "SET",
+            Command::Reset => "RESET",
+            Command::Show => "SHOW",
+            Command::Other(t) => t,
+        }
+    }
+}
+
 /// The rows and CommandComplete tag of an executed statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {

@@ -17,6 +17,8 @@
 //!
 //! The postmaster never reads this array to make decisions (it keeps its
 //! own table of children); it only zeroes it when it creates shared memory.
+//! Of [`SharedControl`] it reads the postmaster-signal bits ([`PmSignal`])
+//! and the backup count, each checked against its own state.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
@@ -382,8 +384,10 @@ pub struct SharedControl {
     pub quit_reason: AtomicU32,
     /// Set while an online backup is in progress (`pg_backup_start`).
     pub backup_in_progress: AtomicU32,
-    /// Requests from children to the postmaster, raised before a SIGUSR1.
-    pub pm_requests: AtomicU32,
+    /// Postmaster signals (PostgreSQL's PMSignal): one bit per
+    /// [`PmSignal`], set by a child before it sends the postmaster
+    /// SIGUSR1, taken (cleared) by the postmaster when it handles SIGUSR1.
+    pub pm_signals: AtomicU32,
     pub pad: u32,
     /// Checkpoints asked for (`CHECKPOINT`) and completed: a backend bumps
     /// the first, signals the checkpointer, and waits until the second
@@ -394,6 +398,49 @@ pub struct SharedControl {
 
 pub const QUIT_REASON_IMMEDIATE: u32 = 1;
 pub const QUIT_REASON_CRASH: u32 = 2;
+
+/// Why a child signals the postmaster (SIGUSR1 + a bit in
+/// [`SharedControl::pm_signals`]), as PostgreSQL's PMSignalReason. The
+/// postmaster acts on a reason only in the state where it makes sense and
+/// while the child that sends it exists, so a corrupted bit can at worst
+/// advance a start-up step that was about to happen anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum PmSignal {
+    /// The startup process finished recovery: the cluster is consistent
+    /// and in production.
+    RecoveryFinished = 0,
+    /// The checkpointer holds its proc slot and handles requests
+    /// (CHECKPOINT, the shutdown checkpoint).
+    CheckpointerReady = 1,
+}
+
+impl PmSignal {
+    pub const ALL: [PmSignal; 2] = [PmSignal::RecoveryFinished, PmSignal::CheckpointerReady];
+
+    pub fn bit(self) -> u32 {
+        1 << self as u32
+    }
+}
+
+impl SharedControl {
+    /// Records `why` for the postmaster. A child calls this, then sends
+    /// SIGUSR1 to the postmaster; setting the bit first means the
+    /// postmaster, woken by the signal, always finds it.
+    pub fn raise_pm_signal(&self, why: PmSignal) {
+        self.pm_signals.fetch_or(why.bit(), Ordering::SeqCst);
+    }
+
+    /// Takes every reason raised since the last call, in [`PmSignal::ALL`]
+    /// order; unknown bits are dropped. The postmaster only, on SIGUSR1.
+    pub fn take_pm_signals(&self) -> Vec<PmSignal> {
+        let bits = self.pm_signals.swap(0, Ordering::SeqCst);
+        PmSignal::ALL
+            .into_iter()
+            .filter(|s| bits & s.bit() != 0)
+            .collect()
+    }
+}
 
 /// A view of the proc array in a mapped region.
 #[derive(Clone, Copy)]
@@ -608,6 +655,23 @@ mod tests {
         pa.release(i);
         assert_eq!(pa.find_pid(2), None);
         assert!(pa.acquire_backend(8, true, 2).is_ok());
+    }
+
+    #[test]
+    fn pm_signals_are_taken_once_and_unknown_bits_are_dropped() {
+        // SAFETY: SharedControl is atomics and plain integers: all zeroes
+        // is a valid value.
+        let c: SharedControl = unsafe { std::mem::zeroed() };
+        assert!(c.take_pm_signals().is_empty());
+        c.raise_pm_signal(PmSignal::CheckpointerReady);
+        c.raise_pm_signal(PmSignal::RecoveryFinished);
+        c.raise_pm_signal(PmSignal::CheckpointerReady);
+        c.pm_signals.fetch_or(1 << 31, Ordering::SeqCst);
+        assert_eq!(
+            c.take_pm_signals(),
+            vec![PmSignal::RecoveryFinished, PmSignal::CheckpointerReady]
+        );
+        assert!(c.take_pm_signals().is_empty());
     }
 
     #[test]

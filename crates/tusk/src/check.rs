@@ -161,7 +161,14 @@ pub fn run(args: Vec<String>) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let sys = system::read(loaded.uid);
+    let mut sys = system::read(loaded.uid);
+    if let Some(dir) = &loaded.data_dir {
+        // What a crashed server of this directory left is removed by the
+        // next start before it creates its own: not in use, reclaimable.
+        if let Err(why) = system::with_reclaimable(&mut sys, dir) {
+            eprintln!("tusk check: {why}; leftovers of this data directory count as in use");
+        }
+    }
     let mut rows = evaluate(&n, &sys);
     rows.extend(config_rows(&n));
     let ok = can_start(&rows);

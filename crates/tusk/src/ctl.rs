@@ -1266,7 +1266,20 @@ fn read_proc_array(
     .map_err(|e| e.to_string())
 }
 
-/// The postmaster's children, from /proc: (pid, command name).
+/// What `ps` shows for a process: its command line (a server child's
+/// process title, "tusk: checkpointer"), else its command name.
+fn ps_command(pid: i32, comm: String) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let text = String::from_utf8_lossy(&raw).replace('\0', " ");
+    let text = text.trim();
+    if text.is_empty() {
+        comm
+    } else {
+        text.to_string()
+    }
+}
+
+/// The postmaster's children, from /proc: (pid, what `ps` shows).
 fn children_of(ppid: i32) -> Vec<(i32, String)> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
@@ -1290,7 +1303,7 @@ fn children_of(ppid: i32) -> Vec<(i32, String)> {
             continue;
         }
         if rest.next().and_then(|p| p.parse::<i32>().ok()) == Some(ppid) {
-            out.push((pid, comm));
+            out.push((pid, ps_command(pid, comm)));
         }
     }
     out.sort();

@@ -116,6 +116,33 @@ impl Row {
     }
 }
 
+/// What the kernel counts as in use minus the data directory's own proven
+/// leftovers, which the server removes at start before it creates its own.
+fn in_use(sys: &SystemLimits) -> Option<tusk_ipc::limits::IpcUsage> {
+    let r = sys.reclaimable;
+    sys.kernel.usage.map(|u| tusk_ipc::limits::IpcUsage {
+        segments: u.segments.saturating_sub(r.segments),
+        shm_bytes: u.shm_bytes.saturating_sub(r.shm_bytes),
+        shm_pages: u.shm_pages.saturating_sub(r.shm_pages),
+        sem_sets: u.sem_sets.saturating_sub(r.sem_sets),
+        semaphores: u.semaphores.saturating_sub(r.semaphores),
+    })
+}
+
+/// The "in use" part of a need, and the reclaimable leftovers beside it
+/// when there are any: "3 in use + 1 reclaimable (a leftover of this data
+/// directory, removed at start)".
+fn in_use_text(used: Option<u64>, reclaimable: u64, unit: &str) -> String {
+    let mut t = format!("{} in use", opt_text(used));
+    if reclaimable > 0 {
+        t.push_str(&format!(
+            " + {reclaimable}{unit} reclaimable (left by a crashed server of this data directory; the server removes {} at start)",
+            if reclaimable == 1 { "it" } else { "them" }
+        ));
+    }
+    t
+}
+
 fn opt_text(v: Option<u64>) -> String {
     v.map(|n| n.to_string())
         .unwrap_or_else(|| "unknown".to_string())
@@ -140,7 +167,8 @@ pub fn can_start(rows: &[CheckRow]) -> bool {
 
 fn shared_memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
     let l = &sys.kernel.limits;
-    let usage = sys.kernel.usage;
+    let usage = in_use(sys);
+    let rec = sys.reclaimable;
     let seg = n.segment_bytes;
     let what = match n.plan.kind {
         MemoryKind::Sysv => "the whole region (shared_memory_type = sysv)",
@@ -172,7 +200,10 @@ fn shared_memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
     let total = used.map(|u| u + pages);
     let mut r = row("System V shared memory, all segments", "kernel.shmall")
         .need(
-            format!("{pages} pages of {page} bytes + {} in use", opt_text(used)),
+            format!(
+                "{pages} pages of {page} bytes + {}",
+                in_use_text(used, rec.shm_pages, " pages")
+            ),
             total,
         )
         .limit(format!("{} pages", opt_text(l.shmall)), l.shmall)
@@ -190,7 +221,10 @@ fn shared_memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
     let segs = usage.map(|u| u.segments + 1);
     let mut r = row("System V segments", "kernel.shmmni")
         .need(
-            format!("1 + {} in use", opt_text(usage.map(|u| u.segments))),
+            format!(
+                "1 + {}",
+                in_use_text(usage.map(|u| u.segments), rec.segments, "")
+            ),
             segs,
         )
         .limit(opt_text(l.shmmni), l.shmmni)
@@ -211,7 +245,8 @@ fn shared_memory_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
 
 fn semaphore_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
     let l = &sys.kernel.limits;
-    let usage = sys.kernel.usage;
+    let usage = in_use(sys);
+    let rec = sys.reclaimable;
     let cur = SemLimits::from_limits(l);
     let sets = usage.map(|u| u.sem_sets + n.sem_sets);
     let sems = usage.map(|u| u.semaphores + n.kernel_semaphores);
@@ -243,9 +278,9 @@ fn semaphore_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
             row("semaphore sets", "SEMMNI (kernel.sem, 4th)")
                 .need(
                     format!(
-                        "{} sets + {} in use",
+                        "{} sets + {}",
                         n.sem_sets,
-                        opt_text(usage.map(|u| u.sem_sets))
+                        in_use_text(usage.map(|u| u.sem_sets), rec.sem_sets, "")
                     ),
                     sets,
                 )
@@ -267,9 +302,9 @@ fn semaphore_rows(n: &Needs, sys: &SystemLimits, rows: &mut Vec<CheckRow>) {
             row("semaphores, all sets", "SEMMNS (kernel.sem, 2nd)")
                 .need(
                     format!(
-                        "{} + {} in use",
+                        "{} + {}",
                         n.kernel_semaphores,
-                        opt_text(usage.map(|u| u.semaphores))
+                        in_use_text(usage.map(|u| u.semaphores), rec.semaphores, "")
                     ),
                     sems,
                 )
@@ -894,6 +929,7 @@ mod tests {
             cgroup: CgroupMemory { limit: Amount::Unlimited, file: None, version: Some(2) },
             logind: Logind { present: true, remove_ipc: Some(false), source: None, sys_uid_max: Some(999) },
             oom_score_adj: Some(0),
+            reclaimable: IpcUsage::default(),
         }
     }
 
@@ -983,6 +1019,49 @@ mod tests {
             let others = rows.iter().filter(|r| r.verdict == Verdict::Fail).count();
             assert_eq!(others, 1, "{param} fails alone: {rows:#?}");
         }
+    }
+
+    #[test]
+    fn leftovers_of_the_data_directory_are_reclaimable_not_in_use() {
+        let n = needs(&settings(&[("max_connections", "10")]));
+        let mut s = system();
+        // A crashed server left one segment and one set; the kernel allows
+        // exactly one of each.
+        s.kernel.limits.shmmni = Some(1);
+        s.kernel.limits.semmni = Some(1);
+        let left = IpcUsage {
+            segments: 1,
+            shm_bytes: 8 << 20,
+            shm_pages: 2048,
+            sem_sets: 1,
+            semaphores: 17,
+        };
+        s.kernel.usage = Some(left);
+        let rows = evaluate(&n, &s);
+        assert_eq!(verdict(&rows, "kernel.shmmni"), Verdict::Fail);
+        assert_eq!(verdict(&rows, "SEMMNI (kernel.sem, 4th)"), Verdict::Fail);
+        s.reclaimable = left;
+        let rows = evaluate(&n, &s);
+        assert!(can_start(&rows), "{rows:#?}");
+        let shmmni = rows
+            .iter()
+            .find(|r| r.parameter == "kernel.shmmni")
+            .unwrap();
+        assert_eq!(shmmni.needed_value, Some(1));
+        assert!(
+            shmmni.needed.starts_with("1 + 0 in use + 1 reclaimable (left by a crashed server of this data directory; the server removes it at start)"),
+            "{shmmni:?}"
+        );
+        let semmni = rows
+            .iter()
+            .find(|r| r.parameter == "SEMMNI (kernel.sem, 4th)")
+            .unwrap();
+        assert!(semmni.needed.contains("+ 1 reclaimable"), "{semmni:?}");
+        let semmns = rows
+            .iter()
+            .find(|r| r.parameter == "SEMMNS (kernel.sem, 2nd)")
+            .unwrap();
+        assert!(semmns.needed.contains("+ 17 reclaimable"), "{semmns:?}");
     }
 
     #[test]

@@ -137,6 +137,35 @@ pub struct SystemLimits {
     pub logind: Logind,
     /// This process's oom_score_adj.
     pub oom_score_adj: Option<i64>,
+    /// Part of `kernel.usage` that is proven leftovers of the data
+    /// directory being checked (`tusk_ipc::keys::orphans_of`): the server
+    /// removes them at start, so they count as reclaimable, not in use.
+    /// Zero unless the caller looked ([`with_reclaimable`]).
+    pub reclaimable: tusk_ipc::limits::IpcUsage,
+}
+
+/// Counts the proven orphans of `datadir` (what the start-up reclaim
+/// removes) as reclaimable. Any process may call it; it changes nothing.
+/// Err says why they could not be looked for (then nothing counts as
+/// reclaimable).
+pub fn with_reclaimable(sys: &mut SystemLimits, datadir: &Path) -> Result<(), String> {
+    let page = sys.kernel.limits.page_size.max(1);
+    let mut r = tusk_ipc::limits::IpcUsage::default();
+    for o in tusk_ipc::keys::orphans_of(datadir)? {
+        match o.object {
+            tusk_ipc::keys::IpcObject::Segment => {
+                r.segments += 1;
+                r.shm_bytes += o.size;
+                r.shm_pages += o.size.div_ceil(page);
+            }
+            tusk_ipc::keys::IpcObject::SemSet => {
+                r.sem_sets += 1;
+                r.semaphores += o.size;
+            }
+        }
+    }
+    sys.reclaimable = r;
+    Ok(())
 }
 
 fn read_trim(path: impl AsRef<Path>) -> Option<String> {
@@ -178,6 +207,7 @@ pub fn read(uid: u32) -> SystemLimits {
         cgroup: cgroup_memory(),
         logind: logind(),
         oom_score_adj: read_trim("/proc/self/oom_score_adj").and_then(|s| s.parse().ok()),
+        reclaimable: tusk_ipc::limits::IpcUsage::default(),
     }
 }
 

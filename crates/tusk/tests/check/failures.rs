@@ -404,3 +404,122 @@ fn the_check_agrees_with_the_server() {
     assert_eq!(r.exit, Some(1), "{}", r.describe());
     assert!(fatal(&r).contains("SEMMNI"), "{}", r.describe());
 }
+
+/// Issue 14 point 5: after a crash (postmaster and children SIGKILLed,
+/// segment and semaphore set left), under limits that allow exactly one
+/// segment and one semaphore set, `tusk check -D DIR` counts DIR's own
+/// proven leftovers as reclaimable (and says so in the row), not as in
+/// use, so it agrees with `tusk server`, which removes them and starts.
+#[test]
+fn check_after_a_crash_counts_the_directorys_leftovers_as_reclaimable() {
+    let c = Cluster::new();
+    let settings = [("max_connections", "10")];
+    // In one namespace: start, crash, check, start again, stop. Every wait
+    // polls with a deadline (a server is ready when postmaster.pid names
+    // it and says so: the crashed one's file says ready too); the trap
+    // kills what is still running if the script stops half-way.
+    let script = r#"
+T="$1"; D="$2"; shift 2
+KIDS=""; PM=""; PM2=""
+trap 'kill -9 $PM $KIDS $PM2 2>/dev/null' EXIT
+ready() {
+  i=0
+  while [ $i -lt 300 ]; do
+    [ "$(sed -n 1p "$D/postmaster.pid" 2>/dev/null)" = "$1" ] &&
+      sed -n 8p "$D/postmaster.pid" 2>/dev/null | grep -q '^ready' && return 0
+    sleep 0.1; i=$((i+1))
+  done
+  echo "not ready" >&2; return 1
+}
+"$T" "$@" 1>&2 &
+PM=$!
+ready $PM || exit 3
+KIDS=$(cat /proc/$PM/task/*/children)
+[ -n "$KIDS" ] || { echo "no children" >&2; exit 3; }
+kill -9 $PM $KIDS
+wait $PM
+for k in $KIDS; do
+  i=0
+  while kill -0 $k 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+done
+echo '--- left by the crash'
+cat /proc/sysvipc/shm /proc/sysvipc/sem
+echo '--- check'
+"$T" check -D "$D" -c max_connections=10 --json
+echo "check-exit=$?"
+echo '--- restart'
+"$T" "$@" 1>&2 &
+PM2=$!
+ready $PM2 && echo "restart=ready"
+kill -INT $PM2
+wait $PM2
+echo "restart-exit=$?"
+"#;
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        script.into(),
+        "sh".into(),
+        TUSK.to_string(),
+        path_str(&c.data),
+    ];
+    argv.extend(c.server_args(free_port(), &settings));
+    let r = run_in_namespace(
+        &[(SHMMNI, "1"), (SEM, "32000 1024000000 500 1")],
+        &argv,
+        None,
+    );
+    assert_eq!(r.exit, Some(0), "{}", r.describe());
+    let out = &r.finished.stdout;
+    let left = out
+        .split("--- left by the crash")
+        .nth(1)
+        .and_then(|s| s.split("--- check").next())
+        .unwrap_or_else(|| panic!("{}", r.describe()));
+    assert!(
+        left.lines().filter(|l| !l.trim().is_empty()).count() >= 4,
+        "the crash left a segment and a semaphore set:\n{left}"
+    );
+    let json_text = out
+        .split("--- check")
+        .nth(1)
+        .and_then(|s| s.split("check-exit=").next())
+        .unwrap_or_else(|| panic!("{}", r.describe()));
+    let json: serde_json::Value =
+        serde_json::from_str(json_text).unwrap_or_else(|e| panic!("JSON: {e}\n{}", r.describe()));
+    assert!(
+        out.contains("check-exit=0"),
+        "tusk check says the server cannot start:\n{}",
+        serde_json::to_string_pretty(&json).unwrap()
+    );
+    assert_eq!(json["can_start"], true);
+    for (param, text) in [
+        ("kernel.shmmni", "1 + 0 in use + 1 reclaimable"),
+        (
+            "SEMMNI (kernel.sem, 4th)",
+            "1 sets + 0 in use + 1 reclaimable",
+        ),
+    ] {
+        let row = check_row(&json, param);
+        assert_eq!(row["verdict"], "ok", "{row}");
+        let needed = row["needed"].as_str().unwrap();
+        assert!(
+            needed.starts_with(text) && needed.contains("crashed server of this data directory"),
+            "{param}: {needed}"
+        );
+    }
+    // And the server agrees: it removes them and starts.
+    assert!(
+        out.contains("restart=ready") && out.contains("restart-exit=0"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.finished
+            .stderr
+            .contains("removed leftover shared memory block"),
+        "{}",
+        r.describe()
+    );
+    r.assert_nothing_left();
+}

@@ -419,3 +419,113 @@ fn pg_stat_activity_shows_sessions() {
     assert_eq!(simple_value(&mut s3, "SELECT 1").as_deref(), Some("1"));
     drop(s2);
 }
+
+/// What `ps` shows for a process: /proc/PID/cmdline without its NUL
+/// padding, the separators between arguments shown as spaces.
+fn ps_title(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&raw)
+        .trim_end_matches('\0')
+        .replace('\0', " ")
+}
+
+/// Issue 14 point 8: process titles as PostgreSQL's update_process_title
+/// makes them, read from /proc/PID/cmdline of the running server's
+/// children: the checkpointer, a session idle / in a transaction / running
+/// a SELECT, connections still before their startup packet, a dead-end
+/// child, all with cluster_name; the postmaster keeps its command line.
+#[test]
+fn process_titles_show_what_each_child_does() {
+    let srv = TestServer::start(
+        Opts::new()
+            .set("cluster_name", "main")
+            .set("max_connections", "4")
+            .set("superuser_reserved_connections", "1"),
+    );
+    let pm = srv.pm_pid();
+    let pm_title = ps_title(pm);
+    assert!(
+        pm_title.starts_with(crate::util::TUSK) && pm_title.contains(" server -D "),
+        "the postmaster's command line: {pm_title:?}"
+    );
+    let titles = || -> Vec<(i32, String)> {
+        srv.children()
+            .iter()
+            .map(|p| (p.pid, ps_title(p.pid)))
+            .collect()
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || titles()
+            .iter()
+            .any(|(_, t)| t == "tusk: main: checkpointer")),
+        "no checkpointer title among {:?}",
+        titles()
+    );
+
+    let (mut a, msgs) = srv.raw_session();
+    let key = msgs
+        .iter()
+        .find(|m| m.tag == b'K')
+        .unwrap_or_else(|| panic!("no BackendKeyData: {:?}", summaries(&msgs)));
+    let pid = i32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
+    let base = format!(
+        "tusk: main: postgres postgres 127.0.0.1({})",
+        a.local_port()
+    );
+    let expect = |want: String| {
+        assert!(
+            wait_until(Duration::from_secs(10), || ps_title(pid) == want),
+            "backend {pid}: {:?}, expected {want:?}",
+            ps_title(pid)
+        );
+    };
+    expect(format!("{base} idle"));
+    a.send(&query_message("BEGIN")).expect("send BEGIN");
+    a.read_until_ready();
+    expect(format!("{base} idle in transaction"));
+    a.send(&query_message("SELECT pg_sleep(600)"))
+        .expect("send pg_sleep");
+    expect(format!("{base} SELECT"));
+
+    // update_process_title = off: the title stays at what it showed last,
+    // as PostgreSQL 15's does ("SET", not "idle in transaction"). The
+    // title is written before ReadyForQuery is sent, so no wait is needed.
+    let (mut b, msgs) = srv.raw_session();
+    let key = msgs.iter().find(|m| m.tag == b'K').expect("BackendKeyData");
+    let b_pid = i32::from_be_bytes([key.body[0], key.body[1], key.body[2], key.body[3]]);
+    let b_base = format!(
+        "tusk: main: postgres postgres 127.0.0.1({})",
+        b.local_port()
+    );
+    b.send(&query_message("SET update_process_title = off"))
+        .expect("send SET");
+    b.read_until_ready();
+    assert_eq!(ps_title(b_pid), format!("{b_base} SET"));
+    b.send(&query_message("BEGIN")).expect("send BEGIN");
+    b.read_until_ready();
+    assert_eq!(ps_title(b_pid), format!("{b_base} SET"));
+
+    // 2 sessions + 6 silent connections fill 2 × max_connections
+    // backends; the 9th connection gets a dead-end child.
+    let silent: Vec<std::net::TcpStream> = (0..7)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", srv.port())).expect("connect"))
+        .collect();
+    for (i, s) in silent.iter().enumerate() {
+        let port = s.local_addr().expect("local_addr").port();
+        let want = if i < 6 {
+            format!("tusk: main: 127.0.0.1({port}) initializing")
+        } else {
+            format!("tusk: main: dead-end 127.0.0.1({port})")
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || titles()
+                .iter()
+                .any(|(_, t)| *t == want)),
+            "no child titled {want:?} among {:?}",
+            titles()
+        );
+    }
+    // The postmaster's own title never changed.
+    assert_eq!(ps_title(pm), pm_title);
+    drop(silent);
+}

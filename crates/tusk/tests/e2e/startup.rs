@@ -194,3 +194,104 @@ fn print_shared_memory_size() {
         Some(format!("{mb}MB"))
     );
 }
+
+/// Issue 14 point 6: a superuser-only setting in the startup packet's
+/// options (`PGOPTIONS='-c lc_messages=C'`, as pg_regress and poolers
+/// send) is applied for a superuser, as PostgreSQL 15 does, and still
+/// refused for any other role with PostgreSQL's FATAL 42501.
+#[test]
+fn superuser_settings_in_startup_options_follow_the_role() {
+    let srv = TestServer::start(Opts::new());
+    // psql with PGOPTIONS, as pg_regress runs it.
+    let mut cmd = std::process::Command::new("psql");
+    crate::util::clean_pg_env(&mut cmd);
+    cmd.env("PGOPTIONS", "-c lc_messages=C -c log_min_messages=debug1")
+        .env("PGCONNECT_TIMEOUT", "10")
+        .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p"])
+        .arg(srv.port().to_string())
+        .args(["-U", crate::util::SUPERUSER, "-d", crate::util::DATABASE])
+        .args(["-c", "SHOW lc_messages", "-c", "SHOW log_min_messages"]);
+    let out = crate::util::run_bounded(&mut cmd, Duration::from_secs(60));
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, "C\ndebug1\n", "{}", out.describe());
+
+    // The same options for a role that is not a superuser. There is no
+    // CREATE ROLE yet: the role is added to the bootstrap catalog file the
+    // backend reads at each connection.
+    let authid = srv.data_dir().join("global").join("pg_authid");
+    let mut text = std::fs::read_to_string(&authid).expect("read pg_authid");
+    text.push_str("16384 alice f\n");
+    std::fs::write(&authid, text).expect("write pg_authid");
+    let mut ok = srv
+        .config(crate::util::Via::Tcp)
+        .user("alice")
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("alice without options: {e}"));
+    assert_eq!(
+        simple_value(&mut ok, "SHOW is_superuser").as_deref(),
+        Some("off")
+    );
+    let e = srv
+        .config(crate::util::Via::Tcp)
+        .user("alice")
+        .options("-c lc_messages=C")
+        .connect(postgres::NoTls)
+        .err()
+        .expect("a non-superuser may not set lc_messages at startup");
+    let db = e.as_db_error().unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(db.severity(), "FATAL");
+    assert_eq!(db.code().code(), "42501");
+    assert_eq!(
+        db.message(),
+        "permission denied to set parameter \"lc_messages\""
+    );
+    // A user-level setting in the options is fine for anyone.
+    let mut c = srv
+        .config(crate::util::Via::Tcp)
+        .user("alice")
+        .options("-c work_mem=7MB")
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("alice with work_mem: {e}"));
+    assert_eq!(
+        simple_value(&mut c, "SHOW work_mem").as_deref(),
+        Some("7MB")
+    );
+}
+
+/// Issue 8 point 5: the postmaster opens for connections only once the
+/// startup process said recovery finished and the checkpointer said it is
+/// ready (postmaster signals): the moment postmaster.pid says "ready", the
+/// checkpointer holds its proc slot, so CHECKPOINT works at once.
+#[test]
+fn ready_means_recovery_finished_and_the_checkpointer_is_up() {
+    for round in 0..3 {
+        let mut srv = TestServer::start(Opts::new());
+        let mut c = srv.connect();
+        let types: Vec<String> = c
+            .simple_query("SELECT backend_type FROM pg_stat_activity")
+            .expect("pg_stat_activity")
+            .into_iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            types.iter().any(|t| t == "checkpointer"),
+            "round {round}: no checkpointer in pg_stat_activity when ready: {types:?}\n{}",
+            srv.log()
+        );
+        c.simple_query("CHECKPOINT")
+            .unwrap_or_else(|e| panic!("round {round}: CHECKPOINT: {e}\n{}", srv.log()));
+        let log = srv.log();
+        let recovered = log
+            .find("database system was shut down at")
+            .expect("the startup process's line");
+        let ready = log
+            .find("database system is ready to accept connections")
+            .expect("the ready line");
+        assert!(recovered < ready, "{log}");
+        drop(c);
+        srv.stop_with(libc::SIGINT);
+    }
+}

@@ -1065,6 +1065,11 @@ impl RawConn {
         RawConn { s }
     }
 
+    /// The client's own TCP port (what the server's process title shows).
+    pub fn local_port(&self) -> u16 {
+        self.s.local_addr().expect("local_addr").port()
+    }
+
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.s.write_all(bytes)
     }

@@ -464,6 +464,23 @@ fn with_mmap_shared_memory_the_report_lists_children_from_proc() {
         "the session's backend {} is not among {kids:?}",
         s.pid
     );
+    // Each child is named as `ps` shows it (its process title).
+    let command = |pid: i32| {
+        kids.iter()
+            .find(|k| k["pid"] == pid)
+            .and_then(|k| k["command"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let backend = command(s.pid);
+    assert!(
+        backend.starts_with("tusk: postgres postgres 127.0.0.1(") && backend.ends_with(") idle"),
+        "{backend:?} in {kids:?}"
+    );
+    assert!(
+        kids.iter().any(|k| k["command"] == "tusk: checkpointer"),
+        "no checkpointer among {kids:?}"
+    );
     drop(s);
 }
 

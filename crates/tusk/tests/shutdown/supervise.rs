@@ -456,3 +456,76 @@ fn fast_shutdown_ends_a_session_whose_client_does_not_read() {
     assert_eq!(st.code(), Some(0), "{}", srv.log());
     drop(hog);
 }
+
+/// Issue 14 point 4: connections that never send a startup packet, five
+/// times max_connections of them (so most are dead-end children that
+/// only refuse "too many clients"), do not hold up a fast or immediate
+/// shutdown: every child is ended at once and nothing remains.
+fn silent_connections_do_not_hold_up(sig: i32, mode: &str) {
+    let _serial = crate::serial_write();
+    let mut srv = TestServer::start(small().set("max_connections", "10"));
+    let (port, data, sock) = (
+        srv.port(),
+        srv.data_dir().to_path_buf(),
+        srv.socket_dir().to_path_buf(),
+    );
+    let pm = srv.pm_pid();
+    // Children that exist already (the checkpointer, maybe the harness's
+    // readiness probe on its way out) are not the silent connections'.
+    let before: Vec<i32> = crate::util::children_of(pm).iter().map(|p| p.pid).collect();
+    let new_children = || {
+        crate::util::children_of(pm)
+            .iter()
+            .filter(|p| !before.contains(&p.pid))
+            .count()
+    };
+    let silent: Vec<std::net::TcpStream> = (0..50)
+        .map(|i| {
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .unwrap_or_else(|e| panic!("silent connection {i}: {e}"))
+        })
+        .collect();
+    // Every one of them has its own forked child before the stop.
+    assert!(
+        wait_until(Duration::from_secs(20), || new_children() >= 50),
+        "the postmaster forked {} children for 50 connections\n{}",
+        new_children(),
+        srv.log()
+    );
+    let inventory = Resources::capture(&data, &sock, port);
+    let signalled = Instant::now();
+    srv.signal_postmaster(sig);
+    let st = srv
+        .wait_exit(STOP_TIMEOUT)
+        .unwrap_or_else(|| panic!("{mode}: no exit within {STOP_TIMEOUT:?}\n{}", srv.log()));
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "{mode} shutdown with 50 silent connections took {took:?}\n{}",
+        srv.log()
+    );
+    assert_eq!(st.code(), Some(0), "exit status {st}\n{}", srv.log());
+    inventory.assert_all_gone(&srv.log());
+    // The clients see their connections closed.
+    for (i, mut s) in silent.into_iter().enumerate() {
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set_read_timeout");
+        let mut buf = [0u8; 1];
+        match std::io::Read::read(&mut s, &mut buf) {
+            Ok(0) => {}
+            Ok(_) => panic!("silent connection {i} was sent data"),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("silent connection {i} not closed: {e}"),
+        }
+    }
+}
+
+#[test]
+fn fast_shutdown_ends_fifty_silent_connections_at_once() {
+    silent_connections_do_not_hold_up(libc::SIGINT, "fast");
+}
+
+#[test]
+fn immediate_shutdown_ends_fifty_silent_connections_at_once() {
+    silent_connections_do_not_hold_up(libc::SIGQUIT, "immediate");
+}
