@@ -22,4 +22,5 @@
 pub mod bootstrap;
 pub mod control;
 pub mod layout;
+pub mod page;
 pub mod procarray;
