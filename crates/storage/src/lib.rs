@@ -24,3 +24,4 @@ pub mod control;
 pub mod layout;
 pub mod page;
 pub mod procarray;
+pub mod smgr;

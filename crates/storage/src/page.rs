@@ -91,10 +91,10 @@ const _: () = assert!(OFF_PRUNE_XID + 4 == SIZE_OF_PAGE_HEADER);
 const _: () = assert!(OFF_LSN_LO + 4 == OFF_CHECKSUM);
 const _: () = assert!(OFF_CHECKSUM + 2 == OFF_FLAGS);
 const _: () = assert!(OFF_PAGESIZE_VERSION + 2 == OFF_PRUNE_XID);
-const _: () = assert!(SIZE_OF_PAGE_HEADER % MAXIMUM_ALIGNOF == 0);
+const _: () = assert!(SIZE_OF_PAGE_HEADER.is_multiple_of(MAXIMUM_ALIGNOF));
 // lp_off and lp_len are 15-bit fields: every offset and length in a page fits.
 const _: () = assert!(BLCKSZ <= 1 << 15);
-const _: () = assert!(BLCKSZ % (4 * N_SUMS) == 0);
+const _: () = assert!(BLCKSZ.is_multiple_of(4 * N_SUMS));
 
 /// Round `len` up to MAXALIGN.
 pub const fn maxalign(len: usize) -> usize {
@@ -560,7 +560,7 @@ pub fn repair_fragmentation(page: &mut PageBuf) -> Result<(), PageError> {
     let mut pos = special;
     // Highest offset first keeps items in the same physical order as
     // PostgreSQL's compactify_tuples for an unsorted page.
-    items.sort_by(|a, b| b.1.off.cmp(&a.1.off));
+    items.sort_by_key(|(_, id)| std::cmp::Reverse(id.off));
     let mut moved = Vec::with_capacity(items.len());
     for (o, id) in &items {
         pos -= maxalign(id.len as usize);
