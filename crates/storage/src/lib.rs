@@ -25,3 +25,4 @@ pub mod layout;
 pub mod page;
 pub mod procarray;
 pub mod smgr;
+pub mod wal;
