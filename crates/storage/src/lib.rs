@@ -21,6 +21,7 @@
 
 pub mod bootstrap;
 pub mod control;
+pub mod heaptuple;
 pub mod layout;
 pub mod page;
 pub mod procarray;
