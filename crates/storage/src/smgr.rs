@@ -827,8 +827,10 @@ impl<S: Smgr> Smgr for FaultSmgr<S> {
         page: &PageBuf,
     ) -> Result<(), PgError> {
         self.check_alive("extend file")?;
+        // A write the plan fails changes nothing, so it is not remembered.
+        let torn = self.next_write(rel, fork, blkno)?;
         self.remember(rel, fork, blkno)?;
-        match self.next_write(rel, fork, blkno)? {
+        match torn {
             Some(bytes) => self.tear(rel, fork, blkno, page, bytes, true),
             None => self.inner.extend(rel, fork, blkno, page),
         }
@@ -853,8 +855,10 @@ impl<S: Smgr> Smgr for FaultSmgr<S> {
         page: &PageBuf,
     ) -> Result<(), PgError> {
         self.check_alive("write block")?;
+        // A write the plan fails changes nothing, so it is not remembered.
+        let torn = self.next_write(rel, fork, blkno)?;
         self.remember(rel, fork, blkno)?;
-        match self.next_write(rel, fork, blkno)? {
+        match torn {
             Some(bytes) => self.tear(rel, fork, blkno, page, bytes, false),
             None => self.inner.write(rel, fork, blkno, page),
         }
@@ -1276,6 +1280,25 @@ mod tests {
         assert_eq!(f.unsynced_blocks(), 1);
         f.crash(CrashMode::LoseUnsynced).unwrap();
         assert_eq!(tags(&dir, 4), vec![0, 1]);
+    }
+
+    #[test]
+    fn fault_failed_extend_then_torn_crash() {
+        let (dir, mut f) = fault_setup(4, 1);
+        f.set_plan(FaultPlan {
+            fail_write: Some(1),
+            ..Default::default()
+        });
+        assert!(f.extend(REL, Fork::Main, 1, &page_of(5)).is_err());
+        assert_eq!(f.unsynced_blocks(), 0);
+        f.extend(REL, Fork::Main, 1, &page_of(6)).unwrap();
+        f.crash(CrashMode::TearUnsynced(512)).unwrap();
+        // The added block survives torn: 512 bytes of it, zeros after.
+        let mut p = Box::new([0u8; BLCKSZ]);
+        f.read(REL, Fork::Main, 1, &mut p).unwrap();
+        assert_eq!(&p[..512], &page_of(6)[..512]);
+        assert!(p[512..].iter().all(|&b| b == 0));
+        assert_eq!(tags(&dir, 4)[0], 0);
     }
 
     #[test]
