@@ -649,14 +649,18 @@ fn mix(sum: u32, value: u32) -> u32 {
 /// Mixing in the block number catches a page written to the wrong place.
 pub fn checksum_page(page: &PageBuf, blkno: u32) -> u16 {
     let mut sums = CHECKSUM_SEEDS;
-    for (i, word) in page.chunks_exact(4).enumerate() {
-        let mut w = u32::from_le_bytes(word.try_into().unwrap());
-        if i * 4 == OFF_CHECKSUM {
-            // pd_checksum is the low half of word 2 on a little-endian page.
-            w &= 0xffff_0000;
+    // Row by row of 32 words, one word per lane: the inner loop has no
+    // dependency between lanes, so the compiler can keep the lanes in
+    // vector registers. The first row is copied to blank pd_checksum (the
+    // low half of word 2 on a little-endian page) without touching the page.
+    let mut first = [0u8; 4 * N_SUMS];
+    first.copy_from_slice(&page[..4 * N_SUMS]);
+    first[OFF_CHECKSUM..OFF_CHECKSUM + 2].fill(0);
+    let rows = std::iter::once(&first[..]).chain(page[4 * N_SUMS..].chunks_exact(4 * N_SUMS));
+    for row in rows {
+        for (lane, word) in sums.iter_mut().zip(row.chunks_exact(4)) {
+            *lane = mix(*lane, u32::from_le_bytes(word.try_into().unwrap()));
         }
-        let lane = i % N_SUMS;
-        sums[lane] = mix(sums[lane], w);
     }
     for _ in 0..2 {
         for s in sums.iter_mut() {
