@@ -23,10 +23,11 @@
 //! computed offsets (no shared file position, so one descriptor serves any
 //! order of calls). Errors carry PostgreSQL's messages, name the segment
 //! file relative to the data directory, the block, and the failing call's
-//! `%m` text. A failed `fsync` is reported with severity PANIC: after it the
-//! kernel may have dropped the dirty pages, so retrying could "succeed"
-//! without the data — only crash recovery from WAL is safe (PostgreSQL's
-//! `data_sync_retry = off`).
+//! `%m` text, with the system call and its arguments in the detail. Files
+//! are created mode 0600. A failed `fsync` is reported with severity PANIC:
+//! after it the kernel may have dropped the dirty pages, so retrying could
+//! "succeed" without the data — only crash recovery from WAL is safe
+//! (PostgreSQL's `data_sync_retry = off`).
 //!
 //! Who may call: any process, each with its own [`Md`] (file descriptors are
 //! per process). Which process may do I/O on a block at a given moment is
@@ -37,7 +38,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use tusk_common::error::{PgError, Severity};
@@ -195,9 +196,21 @@ fn file_access_code(e: &io::Error) -> &'static str {
     }
 }
 
-fn io_err(e: &io::Error, message: String) -> PgError {
-    PgError::error(file_access_code(e), message)
+/// An error from system call `call` (written with its arguments, the file
+/// named by its path relative to the data directory), PostgreSQL's
+/// message in front, the call in the detail.
+fn io_err(e: &io::Error, message: String, call: String) -> PgError {
+    let mut err = PgError::error(file_access_code(e), message)
+        .with_detail(format!("Failed system call was {call}."));
+    if e.raw_os_error() == Some(libc::ENOSPC) {
+        err = err.with_hint("Check free disk space.");
+    }
+    err
 }
+
+/// Mode of every file the storage manager creates: the server's user only,
+/// as PostgreSQL's pg_file_create_mode.
+const FILE_MODE: u32 = 0o600;
 
 /// The md ("magnetic disk") storage manager: forks as segment files under
 /// a data directory.
@@ -238,8 +251,20 @@ impl Md {
                 .read(true)
                 .write(true)
                 .create(create)
+                .mode(FILE_MODE)
                 .open(self.root.join(&rp))
-                .map_err(|e| io_err(&e, format!("could not open file \"{rp}\": {}", m(&e))))?;
+                .map_err(|e| {
+                    let flags = if create {
+                        "O_RDWR | O_CREAT, 0600"
+                    } else {
+                        "O_RDWR"
+                    };
+                    io_err(
+                        &e,
+                        format!("could not open file \"{rp}\": {}", m(&e)),
+                        format!("open(\"{rp}\", {flags})"),
+                    )
+                })?;
             self.files.insert(key, f);
         }
         Ok(&self.files[&key])
@@ -282,6 +307,7 @@ impl Md {
                 Err(io_err(
                     &e,
                     format!("could not seek to end of file \"{rp}\": {}", m(&e)),
+                    format!("fstat(\"{rp}\")"),
                 ))
             }
         }
@@ -305,6 +331,10 @@ impl Smgr for Md {
                         dir.strip_prefix(&self.root).unwrap_or(dir).display(),
                         m(&e)
                     ),
+                    format!(
+                        "mkdir(\"{}\", 0700)",
+                        dir.strip_prefix(&self.root).unwrap_or(dir).display()
+                    ),
                 )
             })?;
         }
@@ -312,6 +342,7 @@ impl Smgr for Md {
             .read(true)
             .write(true)
             .create_new(true)
+            .mode(FILE_MODE)
             .open(&path);
         let f = match f {
             Ok(f) => f,
@@ -319,11 +350,18 @@ impl Smgr for Md {
                 .read(true)
                 .write(true)
                 .open(&path)
-                .map_err(|e| io_err(&e, format!("could not open file \"{rp}\": {}", m(&e))))?,
+                .map_err(|e| {
+                    io_err(
+                        &e,
+                        format!("could not open file \"{rp}\": {}", m(&e)),
+                        format!("open(\"{rp}\", O_RDWR)"),
+                    )
+                })?,
             Err(e) => {
                 return Err(io_err(
                     &e,
                     format!("could not create file \"{rp}\": {}", m(&e)),
+                    format!("open(\"{rp}\", O_RDWR | O_CREAT | O_EXCL, 0600)"),
                 ))
             }
         };
@@ -349,6 +387,7 @@ impl Smgr for Md {
                     return Err(io_err(
                         &e,
                         format!("could not remove file \"{rp}\": {}", m(&e)),
+                        format!("unlink(\"{rp}\")"),
                     ))
                 }
             }
@@ -383,7 +422,12 @@ impl Smgr for Md {
                 format!("could not extend file \"{rp}\": wrote only {n} of {BLCKSZ} bytes at block {blkno}"),
             )
             .with_hint("Check free disk space.")),
-            Err(e) => Err(io_err(&e, format!("could not extend file \"{rp}\": {}", m(&e))).with_hint("Check free disk space.")),
+            Err(e) => Err(io_err(
+                &e,
+                format!("could not extend file \"{rp}\": {}", m(&e)),
+                format!("pwrite(\"{rp}\", {BLCKSZ}, {off})"),
+            )
+            .with_hint("Check free disk space.")),
         }
     }
 
@@ -407,6 +451,7 @@ impl Smgr for Md {
                     return Err(io_err(
                         &e,
                         format!("could not read block {blkno} in file \"{rp}\": {}", m(&e)),
+                        format!("pread(\"{rp}\", {}, {})", BLCKSZ - done, off + done as u64),
                     ));
                 }
             }
@@ -437,7 +482,11 @@ impl Smgr for Md {
                 format!("could not write block {blkno} in file \"{rp}\": wrote only {n} of {BLCKSZ} bytes"),
             )
             .with_hint("Check free disk space.")),
-            Err(e) => Err(io_err(&e, format!("could not write block {blkno} in file \"{rp}\": {}", m(&e)))),
+            Err(e) => Err(io_err(
+                &e,
+                format!("could not write block {blkno} in file \"{rp}\": {}", m(&e)),
+                format!("pwrite(\"{rp}\", {BLCKSZ}, {off})"),
+            )),
         }
     }
 
@@ -505,6 +554,7 @@ impl Smgr for Md {
                         "could not truncate file \"{rp}\" to {nblocks} blocks: {}",
                         m(&e)
                     ),
+                    format!("ftruncate(\"{rp}\", {})", keep * BLCKSZ as u64),
                 )
             })?;
         }
@@ -516,10 +566,12 @@ impl Smgr for Md {
         while let Some(f) = self.try_segment(rel, fork, segno)? {
             if let Err(e) = f.sync_all() {
                 let rp = segment_path(rel, fork, segno);
-                return Err(
-                    io_err(&e, format!("could not fsync file \"{rp}\": {}", m(&e)))
-                        .with_severity(Severity::Panic),
-                );
+                return Err(io_err(
+                    &e,
+                    format!("could not fsync file \"{rp}\": {}", m(&e)),
+                    format!("fsync(\"{rp}\")"),
+                )
+                .with_severity(Severity::Panic));
             }
             segno += 1;
         }
@@ -752,8 +804,11 @@ impl<S: Smgr> FaultSmgr<S> {
                     relpath(rel, fork),
                     m(&e)
                 ),
-            )
-            .with_hint("Check free disk space."));
+                format!(
+                    "pwrite (block {blkno} of \"{}\"), failed on purpose by FaultSmgr",
+                    relpath(rel, fork)
+                ),
+            ));
         }
         match self.plan.torn_write {
             Some((n, bytes)) if n == self.writes => Ok(Some(bytes.min(BLCKSZ))),
@@ -893,6 +948,10 @@ impl<S: Smgr> Smgr for FaultSmgr<S> {
             return Err(io_err(
                 &e,
                 format!("could not fsync file \"{}\": {}", relpath(rel, fork), m(&e)),
+                format!(
+                    "fsync(\"{}\"), failed on purpose by FaultSmgr",
+                    relpath(rel, fork)
+                ),
             )
             .with_severity(Severity::Panic));
         }
@@ -1022,6 +1081,10 @@ mod tests {
             "could not open file \"base/5/16384\": No such file or directory"
         );
         assert_eq!(e.code, "58P01");
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("Failed system call was open(\"base/5/16384\", O_RDWR).")
+        );
         let e = md.nblocks(REL, Fork::Main).unwrap_err();
         assert_eq!(e.code, "58P01");
         md.create(REL, Fork::Main, false).unwrap();
@@ -1086,6 +1149,17 @@ mod tests {
             "could not open file \"base/5/16384.1\": Is a directory"
         );
         assert_eq!(e.code, "58030");
+        assert_eq!(
+            e.detail.as_deref(),
+            Some("Failed system call was open(\"base/5/16384.1\", O_RDWR | O_CREAT, 0600).")
+        );
+        // Files are created for the server's user only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("base/5/16384"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "mode {mode:o}");
     }
 
     #[test]
