@@ -144,6 +144,9 @@ pub enum Align {
 }
 
 /// What tuple layout needs to know about a column (a sliver of pg_attribute).
+/// Varlenas are taken as packable (a short value gets a 1-byte header),
+/// which is PostgreSQL's rule for every storage mode but `plain`; types
+/// with plain storage will need a flag here before tusk has any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attr {
     /// > 0: fixed length in bytes; -1: varlena; -2: NUL-terminated cstring.
