@@ -168,6 +168,10 @@ pub enum PageError {
     TooManyItems(u16),
     /// The item is empty or larger than a page can hold.
     BadItemSize(usize),
+    /// There is no line pointer with this number.
+    NoSuchItem(u16),
+    /// A line pointer value whose fields do not fit their bits.
+    BadItemId(ItemId),
     /// A line pointer points outside the item area (PostgreSQL's "corrupted
     /// line pointer").
     CorruptLinePointer { offnum: u16, off: u16, len: u16 },
@@ -208,6 +212,13 @@ impl PageError {
             PageError::BadItemSize(n) => {
                 PgError::error(sqlstate::PROGRAM_LIMIT_EXCEEDED, format!("row is too big: size {n}, maximum size {}", BLCKSZ - SIZE_OF_PAGE_HEADER - ITEM_ID_SIZE))
             }
+            PageError::NoSuchItem(o) => {
+                PgError::error(sqlstate::INTERNAL_ERROR, format!("invalid offnum: {o}"))
+            }
+            PageError::BadItemId(id) => PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("invalid line pointer: offset = {}, flags = {}, size = {}", id.off, id.flags, id.len),
+            ),
             PageError::NoSpace => PgError::error(sqlstate::INTERNAL_ERROR, "failed to add item to the page"),
         }
     }
@@ -313,11 +324,19 @@ pub fn item_id(page: &PageBuf, offnum: u16) -> Option<ItemId> {
 }
 
 /// Overwrite line pointer `offnum`, which must exist.
-pub fn set_item_id(page: &mut PageBuf, offnum: u16, id: ItemId) {
-    assert!(
-        offnum >= 1 && offnum <= max_offset(page),
-        "line pointer {offnum} does not exist"
-    );
+pub fn set_item_id(page: &mut PageBuf, offnum: u16, id: ItemId) -> Result<(), PageError> {
+    if offnum == 0 || offnum > max_offset(page) {
+        return Err(PageError::NoSuchItem(offnum));
+    }
+    if id.off >= 1 << 15 || id.len >= 1 << 15 || id.flags > LP_DEAD {
+        return Err(PageError::BadItemId(id));
+    }
+    put_item_id(page, offnum, id);
+    Ok(())
+}
+
+/// set_item_id for offsets the caller has just checked or created.
+fn put_item_id(page: &mut PageBuf, offnum: u16, id: ItemId) {
     put_u32(page, lp_pos(offnum), id.pack());
 }
 
@@ -434,7 +453,7 @@ pub fn add_item(
     }
     put_u16(page, OFF_LOWER, lower as u16);
     put_u16(page, OFF_UPPER, upper as u16);
-    set_item_id(
+    put_item_id(
         page,
         offnum,
         ItemId {
@@ -454,7 +473,7 @@ pub fn add_item(
 /// as pruning uses it): the line pointer stays, so index entries pointing
 /// here are not left dangling, and the bytes are reclaimed by the next
 /// [`repair_fragmentation`].
-pub fn mark_dead(page: &mut PageBuf, offnum: u16) {
+pub fn mark_dead(page: &mut PageBuf, offnum: u16) -> Result<(), PageError> {
     set_item_id(
         page,
         offnum,
@@ -463,18 +482,22 @@ pub fn mark_dead(page: &mut PageBuf, offnum: u16) {
             flags: LP_DEAD,
             len: 0,
         },
-    );
+    )
 }
 
 /// Free line pointer `offnum` for reuse (VACUUM, once no index points at it).
-pub fn mark_unused(page: &mut PageBuf, offnum: u16) {
-    set_item_id(page, offnum, ItemId::UNUSED);
+pub fn mark_unused(page: &mut PageBuf, offnum: u16) -> Result<(), PageError> {
+    set_item_id(page, offnum, ItemId::UNUSED)?;
     set_flags(page, flags(page) | PD_HAS_FREE_LINES);
+    Ok(())
 }
 
 /// Turn `offnum` into a redirect to `target` (the head of a pruned in-page
 /// update chain).
-pub fn set_redirect(page: &mut PageBuf, offnum: u16, target: u16) {
+pub fn set_redirect(page: &mut PageBuf, offnum: u16, target: u16) -> Result<(), PageError> {
+    if target == 0 || target > max_offset(page) || target == offnum {
+        return Err(PageError::NoSuchItem(target));
+    }
     set_item_id(
         page,
         offnum,
@@ -483,7 +506,7 @@ pub fn set_redirect(page: &mut PageBuf, offnum: u16, target: u16) {
             flags: LP_REDIRECT,
             len: 0,
         },
-    );
+    )
 }
 
 fn check_header(page: &PageBuf) -> Result<(), PageError> {
@@ -541,7 +564,7 @@ pub fn repair_fragmentation(page: &mut PageBuf) -> Result<(), PageError> {
                 items.push((o, id));
             }
         } else {
-            set_item_id(page, o, ItemId::UNUSED);
+            put_item_id(page, o, ItemId::UNUSED);
             unused += 1;
         }
     }
@@ -571,7 +594,7 @@ pub fn repair_fragmentation(page: &mut PageBuf) -> Result<(), PageError> {
     let lower_now = lower(page) as usize;
     page[lower_now..special].copy_from_slice(&scratch[lower_now..special]);
     for (o, newoff, id) in moved {
-        set_item_id(page, o, ItemId { off: newoff, ..id });
+        put_item_id(page, o, ItemId { off: newoff, ..id });
     }
     put_u16(page, OFF_UPPER, pos as u16);
     let f = flags(page);
@@ -1016,7 +1039,7 @@ mod tests {
             add_item(&mut p, b"z", AddAt::Overwrite(3), MAX_OFFSET_NUMBER),
             Err(PageError::ItemIdInUse(3))
         );
-        mark_unused(&mut p, 3);
+        mark_unused(&mut p, 3).unwrap();
         let lower_before = lower(&p);
         assert_eq!(
             add_item(&mut p, b"z", AddAt::Overwrite(3), MAX_OFFSET_NUMBER),
@@ -1044,8 +1067,8 @@ mod tests {
         for _ in 0..5 {
             add_item(&mut p, &[1u8; 10], AddAt::FirstFree, MAX_OFFSET_NUMBER).unwrap();
         }
-        mark_unused(&mut p, 2);
-        mark_unused(&mut p, 4);
+        mark_unused(&mut p, 2).unwrap();
+        mark_unused(&mut p, 4).unwrap();
         assert_ne!(flags(&p) & PD_HAS_FREE_LINES, 0);
         assert_eq!(
             add_item(&mut p, b"a", AddAt::FirstFree, MAX_OFFSET_NUMBER),
@@ -1091,7 +1114,7 @@ mod tests {
             add_item(&mut h, &[1; 8], AddAt::FirstFree, 3).unwrap();
         }
         assert_eq!(heap_free_space(&h, 3), 0);
-        mark_unused(&mut h, 2);
+        mark_unused(&mut h, 2).unwrap();
         assert_eq!(heap_free_space(&h, 3), free_space(&h));
         assert!(heap_free_space(&h, 3) > 0);
     }
@@ -1110,9 +1133,9 @@ mod tests {
             .unwrap();
         }
         let free_before = exact_free_space(&p);
-        mark_dead(&mut p, 2); // 100 → 104 bytes
-        mark_unused(&mut p, 5); // 250 → 256 bytes
-        set_redirect(&mut p, 6, 7); // 1 → 8 bytes
+        mark_dead(&mut p, 2).unwrap(); // 100 → 104 bytes
+        mark_unused(&mut p, 5).unwrap(); // 250 → 256 bytes
+        set_redirect(&mut p, 6, 7).unwrap(); // 1 → 8 bytes
         repair_fragmentation(&mut p).unwrap();
         assert_eq!(exact_free_space(&p), free_before + 104 + 256 + 8);
         for (i, s) in sizes.iter().enumerate() {
@@ -1151,7 +1174,7 @@ mod tests {
             .map(|o| get_item(&p, o).unwrap().to_vec())
             .collect();
         for o in (1..=max_offset(&p)).step_by(3) {
-            mark_dead(&mut p, o);
+            mark_dead(&mut p, o).unwrap();
         }
         let free = exact_free_space(&p);
         repair_fragmentation(&mut p).unwrap();
@@ -1178,7 +1201,8 @@ mod tests {
                 flags: LP_NORMAL,
                 len: 3,
             },
-        );
+        )
+        .unwrap();
         assert_eq!(get_item(&p, 1), None);
         assert_eq!(
             repair_fragmentation(&mut p),
@@ -1196,9 +1220,28 @@ mod tests {
                 flags: LP_NORMAL,
                 len: 100,
             },
-        );
+        )
+        .unwrap();
         assert_eq!(get_item(&p, 1), None);
         assert!(repair_fragmentation(&mut p).is_err());
+        // Bad line-pointer numbers are errors too.
+        assert_eq!(mark_dead(&mut p, 0), Err(PageError::NoSuchItem(0)));
+        assert_eq!(mark_unused(&mut p, 2), Err(PageError::NoSuchItem(2)));
+        assert_eq!(set_redirect(&mut p, 1, 5), Err(PageError::NoSuchItem(5)));
+        assert_eq!(set_redirect(&mut p, 1, 1), Err(PageError::NoSuchItem(1)));
+        let huge = ItemId {
+            off: 1 << 15,
+            flags: LP_NORMAL,
+            len: 1,
+        };
+        assert_eq!(
+            set_item_id(&mut p, 1, huge),
+            Err(PageError::BadItemId(huge))
+        );
+        assert_eq!(
+            PageError::NoSuchItem(9).to_pg_error().message,
+            "invalid offnum: 9"
+        );
         let e = PageError::CorruptLinePointer {
             offnum: 1,
             off: 8190,
