@@ -909,6 +909,84 @@ mod tests {
         assert_eq!(seen, 57);
     }
 
+    /// Random descriptors and values: whatever the mix of widths,
+    /// alignments, varlena sizes and nulls, deform gives back what form got.
+    #[test]
+    fn property_form_deform_roundtrip() {
+        let mut rng = 0x5eed_1234_abcd_ef01u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let kinds = [
+            INT2,
+            INT4,
+            INT8,
+            BOOL,
+            TEXT,
+            UUID,
+            NAME,
+            CSTRING,
+            Attr::varlena(Align::Double),
+        ];
+        for _ in 0..3000 {
+            let n = (next() % 40) as usize;
+            let attrs: Vec<Attr> = (0..n)
+                .map(|_| kinds[(next() % kinds.len() as u64) as usize])
+                .collect();
+            let mut store: Vec<Vec<u8>> = Vec::new();
+            let mut plan = Vec::new();
+            for a in &attrs {
+                if next() % 4 == 0 {
+                    plan.push(None);
+                    continue;
+                }
+                let r = next();
+                let bytes: Vec<u8> = match a.len {
+                    n if n > 0 && !a.byval => (0..n).map(|i| (r >> (i % 8)) as u8).collect(),
+                    -1 => {
+                        let len = [0, 1, 125, 126, 127, 128, 300, 2000][(r % 8) as usize];
+                        (0..len)
+                            .map(|i| (i as u8).wrapping_mul(31) ^ (r as u8))
+                            .collect()
+                    }
+                    -2 => (0..r % 20).map(|i| b'a' + (i % 26) as u8).collect(),
+                    _ => Vec::new(),
+                };
+                store.push(bytes);
+                plan.push(Some((store.len() - 1, r)));
+            }
+            let vals: Vec<Option<Datum>> = attrs
+                .iter()
+                .zip(&plan)
+                .map(|(a, p)| {
+                    p.map(|(i, r)| {
+                        if a.byval {
+                            let bits = a.len as u32 * 8;
+                            Datum::ByVal(if bits == 64 {
+                                r
+                            } else {
+                                r & ((1u64 << bits) - 1)
+                            })
+                        } else {
+                            Datum::Ref(&store[i][..])
+                        }
+                    })
+                })
+                .collect();
+            let t = form_tuple(&attrs, &vals).unwrap();
+            assert_eq!(hoff(&t) as usize % 8, 0);
+            assert_eq!(natts(&t) as usize, n);
+            assert_eq!(
+                infomask(&t) & HEAP_HASNULL != 0,
+                vals.iter().any(|v| v.is_none())
+            );
+            assert_eq!(deform_tuple(&t, &attrs).unwrap(), vals);
+        }
+    }
+
     #[test]
     fn heap_page_capacity_and_prune_hint() {
         let mut p = Box::new([0u8; BLCKSZ]);

@@ -1188,6 +1188,80 @@ mod tests {
         }
     }
 
+    /// Random adds, deletions and compactions against a model of what the
+    /// page must hold: items never change, free space is always accounted
+    /// exactly (header + line pointers + aligned items + free = page).
+    #[test]
+    fn property_page_operations_match_a_model() {
+        let mut rng = 0xfeed_5eed_0000_0001u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for round in 0..60 {
+            let special = [0usize, 8, 16][round % 3];
+            let mut p = new_page(special);
+            // offnum → Some(bytes) for a normal item, None for dead/unused.
+            let mut model: Vec<Option<Vec<u8>>> = Vec::new();
+            for step in 0..300 {
+                match next() % 10 {
+                    0..=5 => {
+                        let len = 1 + (next() % 300) as usize;
+                        let item: Vec<u8> = (0..len).map(|i| (i as u8) ^ (step as u8)).collect();
+                        match add_item(&mut p, &item, AddAt::FirstFree, MAX_OFFSET_NUMBER) {
+                            Ok(o) => {
+                                let o = o as usize;
+                                if o > model.len() {
+                                    model.push(Some(item));
+                                } else {
+                                    assert!(model[o - 1].is_none(), "reused a live slot");
+                                    model[o - 1] = Some(item);
+                                }
+                            }
+                            Err(PageError::NoSpace) => assert!(free_space(&p) < maxalign(len)),
+                            Err(e) => panic!("unexpected {e:?}"),
+                        }
+                    }
+                    6 | 7 if !model.is_empty() => {
+                        let o = 1 + (next() % model.len() as u64) as u16;
+                        if next() % 2 == 0 {
+                            mark_dead(&mut p, o).unwrap();
+                        } else {
+                            mark_unused(&mut p, o).unwrap();
+                        }
+                        model[o as usize - 1] = None;
+                    }
+                    8 => repair_fragmentation(&mut p).unwrap(),
+                    _ => {}
+                }
+                // Items are intact.
+                for (i, m) in model.iter().enumerate() {
+                    assert_eq!(
+                        get_item(&p, i as u16 + 1),
+                        m.as_deref(),
+                        "round {round} step {step}"
+                    );
+                }
+                // After compaction the accounting is exact.
+                let mut q = p.clone();
+                repair_fragmentation(&mut q).unwrap();
+                let used: usize = model.iter().flatten().map(|it| maxalign(it.len())).sum();
+                assert_eq!(
+                    SIZE_OF_PAGE_HEADER
+                        + model.len() * ITEM_ID_SIZE
+                        + exact_free_space(&q)
+                        + used
+                        + maxalign(special),
+                    BLCKSZ,
+                    "round {round} step {step}"
+                );
+                check_line_pointers(&p).unwrap();
+            }
+        }
+    }
+
     #[test]
     fn corrupt_pages_give_errors_not_panics() {
         let mut p = new_page(0);
