@@ -14,12 +14,24 @@
 //!   survives restarts (shut down cleanly or not, last checkpoint).
 //! - [`bootstrap`]: the roles and databases of a cluster until the catalog
 //!   lives in real tables.
+//! - The storage engine's lowest layers (issue 9; unit-tested, not yet
+//!   wired into the server): [`page`] (8 kB slotted pages and their
+//!   checksum), [`smgr`] (relation files behind a trait, with a
+//!   fault-injecting layer for crash tests), [`heaptuple`] (tuples with
+//!   64-bit xids), [`wal`] (WAL record and page format, end-of-WAL
+//!   detection) and [`clog`] (commit-status bits). Their on-disk formats
+//!   are drawn in each module's header.
 //!
 //! Everything in shared memory is addressed by offset from the region's
 //! base, never by pointer, because `tusk ipc` and a restarting server may
 //! attach the same segment at another address.
 
 pub mod bootstrap;
+pub mod clog;
 pub mod control;
+pub mod heaptuple;
 pub mod layout;
+pub mod page;
 pub mod procarray;
+pub mod smgr;
+pub mod wal;
