@@ -10,18 +10,21 @@
 //! fork, and the only kind that can use huge pages.
 //!
 //! Semaphores: one per proc slot that can wait, in sets of 16 plus a
-//! marker, at the keys after the segment's key.
+//! marker, at the keys after the segment's key. A process sleeps on its
+//! semaphore only for an LWLock (or, later, lock-manager) hand-off; every
+//! other wait is on the latch in its proc slot.
 //!
 //! Only the postmaster creates and destroys; children get a
 //! [`ChildShared`], a view that can never remove anything.
 
 use std::path::Path;
-use tusk_common::{sqlstate, PgError};
+use tusk_common::{elog, sqlstate, PgError};
 use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
 use tusk_storage::layout::{AreaId, Layout, Sizing};
+use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
 /// The layout for a configuration: what `-C shared_memory_size`, `tusk
@@ -54,6 +57,9 @@ pub struct ChildShared {
     pub procs: ProcArray,
     control: *const SharedControl,
     sems: Vec<SemSet>,
+    /// Slots `0..semaphores` have one (connections and auxiliary
+    /// processes); the last set may hold more than are assigned.
+    semaphores: usize,
 }
 
 impl ChildShared {
@@ -62,9 +68,59 @@ impl ChildShared {
         unsafe { &*self.control }
     }
 
-    /// The semaphore of proc slot `slot`.
-    pub fn semaphore(&self, slot: usize) -> (SemSet, usize) {
-        (self.sems[slot / SEMAS_PER_SET], slot % SEMAS_PER_SET)
+    /// The semaphore of proc slot `slot`; `None` for the slots that never
+    /// sleep and have none (the dummy slots of prepared transactions,
+    /// after the connection and auxiliary slots).
+    pub fn semaphore(&self, slot: usize) -> Option<(SemSet, usize)> {
+        if slot >= self.semaphores {
+            return None;
+        }
+        let set = self.sems.get(slot / SEMAS_PER_SET)?;
+        let num = slot % SEMAS_PER_SET;
+        (num < set.nsems()).then_some((*set, num))
+    }
+
+    /// The semaphore of a process about to sleep or be woken for an
+    /// LWLock. A slot without one cannot be queued on a lock, so asking
+    /// for it is a bug, not a condition to handle.
+    fn lwlock_semaphore(&self, procno: u32) -> (SemSet, usize) {
+        self.semaphore(procno as usize).unwrap_or_else(|| {
+            panic!("proc slot {procno} has no semaphore and cannot wait for an LWLock")
+        })
+    }
+}
+
+/// LWLocks in the server: waiters are proc slots, and each sleeps on its
+/// slot's semaphore. `sleep` is called only by the slot's owner, `wake` by
+/// any process releasing a lock.
+impl LwProcs for ChildShared {
+    fn waiter(&self, procno: u32) -> &LwWaiter {
+        &self.procs.slot(procno as usize).waits().lwlock
+    }
+
+    fn sleep(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.sleep(num) {
+            // EIDRM: the postmaster removed the set, so it is gone or
+            // restarting after a crash; nothing this process holds can be
+            // trusted any more.
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=-1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
+    }
+
+    fn wake(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.unlock(num) {
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
     }
 }
 
@@ -183,6 +239,7 @@ impl Shared {
             procs: self.procs(),
             control: self.control() as *const _,
             sems: self.sems.clone(),
+            semaphores: self.sizing.semaphores(),
         }
     }
 
