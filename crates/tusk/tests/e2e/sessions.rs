@@ -125,12 +125,37 @@ fn cancel_pg_sleep() {
     assert_eq!(backend_pid(&mut c), pid);
     assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
     // A cancel that arrives while idle does not hit the next statement.
-    // (cancel_query returns once the server closed the cancel connection,
-    // which it does after signalling the backend.)
-    c.cancel_token()
-        .cancel_query(postgres::NoTls)
-        .expect("idle cancel");
-    assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"));
+    // On a raw session, with the cancel request read to EOF: the server
+    // closes the cancel connection only after signalling the backend, so
+    // the signal has surely arrived before SELECT 2 is sent. (postgres'
+    // cancel_query returns as soon as it has sent the request, which
+    // would race with SELECT 2, and its token does not expose the key.)
+    let (mut s, startup) = srv.raw_session();
+    let k = startup
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
+    let mut p = 16u32.to_be_bytes().to_vec();
+    p.extend_from_slice(&80877102u32.to_be_bytes());
+    p.extend_from_slice(&k.body[..8]);
+    let mut cancel = srv.raw();
+    cancel.send(&p).expect("send idle cancel request");
+    assert_eq!(
+        cancel
+            .read_to_eof()
+            .map(|m| m.len())
+            .map_err(|(e, _)| e.to_string()),
+        Ok(0),
+        "a cancel request gets no reply"
+    );
+    s.send(&query_message("SELECT 2")).expect("send");
+    let msgs = s.read_until_ready();
+    assert!(
+        msgs.iter().all(|m| m.tag != b'E'),
+        "the idle cancel hit the next statement: {:?}",
+        summaries(&msgs)
+    );
+    assert!(msgs.iter().any(|m| m.tag == b'D'), "{:?}", summaries(&msgs));
 }
 
 /// The cancel key is checked: a wrong key is logged and ignored, the right
