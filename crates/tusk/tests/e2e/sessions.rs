@@ -444,3 +444,46 @@ fn pg_stat_activity_shows_sessions() {
     assert_eq!(simple_value(&mut s3, "SELECT 1").as_deref(), Some("1"));
     drop(s2);
 }
+
+/// Signals wake a backend through its latch and never touch its
+/// semaphore, which is for LWLock hand-off only: after reloads, an idle
+/// cancel and a cancelled pg_sleep, every semaphore of the server is
+/// still 0 (each signal used to leave a +1 behind).
+#[test]
+fn signals_leave_the_semaphores_alone() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let pid = backend_pid(&mut c);
+    for _ in 0..3 {
+        assert!(crate::util::signal(pid, libc::SIGHUP));
+    }
+    assert!(crate::util::signal(pid, libc::SIGINT));
+    // The backend serviced them: the idle cancel did not hit this query.
+    assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
+    let token = c.cancel_token();
+    let mut watcher = srv.connect();
+    let canceller = std::thread::spawn(move || {
+        let sleeping = wait_until(Duration::from_secs(10), || {
+            simple_rows(
+                &mut watcher,
+                &format!("SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}"),
+            ) == vec![vec![Some("PgSleep".to_string())]]
+        });
+        (sleeping, token.cancel_query(postgres::NoTls).is_ok())
+    });
+    expect_sqlstate(c.simple_query("SELECT pg_sleep(30)"), &["57014"]);
+    assert_eq!(canceller.join().expect("canceller"), (true, true));
+    let ipc = srv.our_ipc();
+    assert!(!ipc.sem_sets.is_empty());
+    for info in &ipc.sem_sets {
+        let set = tusk_ipc::SemSet::open(info.id).expect("open the server's semaphore set");
+        for n in 0..set.nsems() {
+            assert_eq!(
+                set.value(n).expect("GETVAL"),
+                0,
+                "semaphore {n} of set {} was V'd",
+                info.id
+            );
+        }
+    }
+}
