@@ -72,12 +72,7 @@ impl ChildShared {
     /// sleep and have none (the dummy slots of prepared transactions,
     /// after the connection and auxiliary slots).
     pub fn semaphore(&self, slot: usize) -> Option<(SemSet, usize)> {
-        if slot >= self.semaphores {
-            return None;
-        }
-        let set = self.sems.get(slot / SEMAS_PER_SET)?;
-        let num = slot % SEMAS_PER_SET;
-        (num < set.nsems()).then_some((*set, num))
+        slot_semaphore(&self.sems, self.semaphores, slot)
     }
 
     /// The semaphore of a process about to sleep or be woken for an
@@ -88,6 +83,17 @@ impl ChildShared {
             panic!("proc slot {procno} has no semaphore and cannot wait for an LWLock")
         })
     }
+}
+
+/// Semaphore `slot % 16` of set `slot / 16`, for the first `assigned`
+/// slots only (the last set may hold more semaphores than are assigned).
+fn slot_semaphore(sems: &[SemSet], assigned: usize, slot: usize) -> Option<(SemSet, usize)> {
+    if slot >= assigned {
+        return None;
+    }
+    let set = sems.get(slot / SEMAS_PER_SET)?;
+    let num = slot % SEMAS_PER_SET;
+    (num < set.nsems()).then_some((*set, num))
 }
 
 /// LWLocks in the server: waiters are proc slots, and each sleeps on its
@@ -342,5 +348,33 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_without_a_semaphore_get_none_not_a_panic() {
+        // 10 connections + 3 auxiliary processes have one; 5 prepared-
+        // transaction dummies after them do not, although the set has
+        // room for 3 of them.
+        let set = SemSet::create(libc::IPC_PRIVATE, SEMAS_PER_SET).expect("semget");
+        struct Remove(SemSet);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = self.0.remove();
+            }
+        }
+        let _guard = Remove(set);
+        let sems = [set];
+        assert_eq!(slot_semaphore(&sems, 13, 0), Some((set, 0)));
+        assert_eq!(slot_semaphore(&sems, 13, 12), Some((set, 12)));
+        for dummy in 13..18 {
+            assert_eq!(slot_semaphore(&sems, 13, dummy), None, "slot {dummy}");
+        }
+        // A count that claims more than the sets hold is still no panic.
+        assert_eq!(slot_semaphore(&sems, 40, 20), None);
     }
 }
