@@ -265,10 +265,8 @@ fn wait_returns_on_socket_readiness_and_on_timeout() {
         == 1));
     assert!(wait_until(LIMIT, || proc_state(pid) == Some('S')));
     // SAFETY: one byte to our end of the pair.
-    assert_eq!(
-        unsafe { libc::write(sv[0], b"x".as_ptr() as *const libc::c_void, 1) },
-        1
-    );
+    let n = unsafe { libc::write(sv[0], b"x".as_ptr() as *const libc::c_void, 1) };
+    assert_eq!(n, 1);
     let codes = kids.wait_all(LIMIT).expect("child woke");
     // SAFETY: our own descriptors.
     unsafe {
