@@ -3,7 +3,8 @@
 //!
 //! Why one process per connection with blocking I/O: it is PostgreSQL's
 //! model, and it makes a crash local (the postmaster sees it and restarts
-//! cleanly) and waits simple (a backend sleeps on its own semaphore).
+//! cleanly) and waits simple (a backend sleeps on the latch in its own
+//! proc slot, which signals and other processes set).
 //!
 //! Interrupts: SIGTERM (terminate: `pg_terminate_backend`, fast
 //! shutdown), SIGINT (cancel the running statement) and postmaster death
@@ -11,7 +12,8 @@
 //! them where it is safe to act: while waiting for the client (see
 //! [`ClientSocket`], whose `read` returns `Interrupted` when a flag is set)
 //! and in [`Session::check_interrupts`], which the SQL layer calls in
-//! every loop and `pg_sleep` calls after every wake-up.
+//! every loop and every latch wait (`pg_sleep`, `CHECKPOINT`) calls after
+//! resetting its latch.
 
 use crate::hba::Hba;
 use crate::postmaster::{Child, ChildKind};
@@ -28,6 +30,7 @@ use tusk_common::{elog, sqlstate, PgError, Severity};
 use tusk_config::session::SessionSettings;
 use tusk_config::Settings;
 use tusk_sql::{Command, Host, Oid, Value};
+use tusk_storage::latch::{self, SocketInterest, WaitFor};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
@@ -76,8 +79,6 @@ pub struct BackendEnv {
 /// death or the deadline (authentication_timeout) is pending.
 pub struct ClientSocket {
     fd: OwnedFd,
-    wake_fd: i32,
-    death_fd: i32,
     deadline: Option<Instant>,
     pub idle_wait: Option<(ProcArray, usize)>,
 }
@@ -96,48 +97,32 @@ fn interrupt_pending() -> bool {
 }
 
 impl ClientSocket {
-    /// Waits up to `timeout_ms` for the client socket to be ready for
-    /// `events`, for a signal (the self-pipe, drained here) or for the
+    /// Waits up to `timeout_ms` for the client socket to be ready, for
+    /// this process's latch (set by every signal handler) or for the
     /// postmaster's death (recorded in PM_DEAD). True when the socket is
-    /// ready; the caller re-checks the interrupt flags either way.
-    fn wait_for(&self, events: libc::c_short, timeout_ms: i32) -> bool {
-        let mut fds = [
-            libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events,
-                revents: 0,
+    /// ready; the caller resets the latch before it checks the interrupt
+    /// flags, and checks them again after.
+    fn wait_for(&self, interest: SocketInterest, timeout_ms: i32) -> bool {
+        let woken = latch::wait(
+            &WaitFor {
+                latch: Some(latch::my_latch()),
+                socket: Some((self.fd.as_raw_fd(), interest)),
+                postmaster_death: true,
             },
-            libc::pollfd {
-                fd: self.wake_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.death_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        if unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout_ms) } < 0 {
-            return false; // EINTR
-        }
-        if fds[1].revents != 0 {
-            let mut b = [0u8; 64];
-            while unsafe { libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len()) }
-                > 0
-            {}
-        }
-        if fds[2].revents != 0 {
+            Some(Duration::from_millis(timeout_ms.max(0) as u64)),
+        );
+        if woken.postmaster_death {
             PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
             return false;
         }
-        fds[0].revents != 0
+        woken.socket
     }
 }
 
 impl Read for ClientSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
+            latch::my_latch().reset();
             if interrupt_pending() {
                 return Err(io::Error::new(
                     io::ErrorKind::Interrupted,
@@ -160,7 +145,7 @@ impl Read for ClientSocket {
             if let Some((p, i)) = self.idle_wait {
                 p.slot(i).set_wait_event(WaitEvent::ClientRead);
             }
-            let ready = self.wait_for(libc::POLLIN, timeout);
+            let ready = self.wait_for(SocketInterest::Readable, timeout);
             if let Some((p, i)) = self.idle_wait {
                 p.slot(i).set_wait_event(WaitEvent::None);
             }
@@ -201,6 +186,7 @@ impl Write for ClientSocket {
     /// pg_terminate_backend waiting for ever.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
+            latch::my_latch().reset();
             if WRITES_ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(io::Error::new(
                     io::ErrorKind::BrokenPipe,
@@ -224,7 +210,7 @@ impl Write for ClientSocket {
                 io::ErrorKind::WouldBlock => {}
                 _ => return Err(e),
             }
-            self.wait_for(libc::POLLOUT, 1000);
+            self.wait_for(SocketInterest::Writable, 1000);
             if signals::pending(libc::SIGTERM)
                 || signals::pending(libc::SIGPWR)
                 || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
@@ -282,8 +268,6 @@ pub fn run(mut env: BackendEnv) -> ! {
     }
     let sock = ClientSocket {
         fd: env.socket.take().expect("the client socket"),
-        wake_fd: env.self_pipe.read_fd,
-        death_fd: env.death_fd,
         deadline: Some(Instant::now() + env.auth_timeout),
         idle_wait: None,
     };
@@ -709,9 +693,12 @@ impl Session {
                 "remaining connection slots are reserved for non-replication superuser connections"
             )),
         };
-        let (sem, num) = env.shared.semaphore(slot);
-        let _ = sem.reset(num);
-        signals::set_wake_semaphore(sem.id(), num);
+        // A hand-off V that the slot's previous owner left behind must not
+        // end this process's first LWLock sleep.
+        if let Some((sem, num)) = env.shared.semaphore(slot) {
+            let _ = sem.reset(num);
+        }
+        procs.slot(slot).waits().latch.own();
         let app = settings.settings().str("application_name").to_string();
         let now = now_pg();
         let s = procs.slot(slot);
@@ -1417,37 +1404,46 @@ impl Session {
         }
     }
 
-    /// Sleeps on this process's semaphore until `deadline`, waking for
-    /// every signal to service interrupts.
+    /// Sleeps until `deadline`, servicing interrupts: a signal sets the
+    /// latch, which ends the wait, and the loop looks at the flags.
     fn sleep_until(&mut self, deadline: Instant) -> Result<(), PgError> {
-        let (sem, num) = self.shared.semaphore(self.slot);
+        let procs = self.procs;
+        let latch = &procs.slot(self.slot).waits().latch;
         loop {
+            latch.reset();
             self.check_interrupts()?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if Instant::now() >= deadline {
                 return Ok(());
             }
-            // Wake for statement_timeout too.
-            let left = match self.statement_deadline {
-                Some(d) => left.min(
-                    d.saturating_duration_since(Instant::now())
-                        .max(Duration::from_millis(1)),
-                ),
-                None => left,
-            };
-            self.procs
-                .slot(self.slot)
-                .set_wait_event(WaitEvent::PgSleep);
-            let r = sem.lock_timeout(num, left.min(Duration::from_secs(1)));
-            self.procs.slot(self.slot).set_wait_event(WaitEvent::None);
-            if let Err(e) = r {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(PgError::fatal(
-                        sqlstate::SYSTEM_ERROR,
-                        format!("semop(id={}) failed: {e}", sem.id()),
-                    ));
-                }
-            }
+            self.wait_latch(Some(deadline), WaitEvent::PgSleep);
+        }
+    }
+
+    /// One latch wait, until the latch is set, `until` passes, the
+    /// statement_timeout deadline passes or the postmaster dies (recorded
+    /// in PM_DEAD for `process_interrupts`). Shows `event` in
+    /// pg_stat_activity meanwhile. The caller resets the latch and checks
+    /// its condition before calling, and again after.
+    fn wait_latch(&mut self, until: Option<Instant>, event: WaitEvent) {
+        let until = match (until, self.statement_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = until.map(|d| d.saturating_duration_since(Instant::now()));
+        let slot = self.procs.slot(self.slot);
+        let latch = &slot.waits().latch;
+        slot.set_wait_event(event);
+        let woken = tusk_storage::latch::wait(
+            &tusk_storage::latch::WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            timeout,
+        );
+        slot.set_wait_event(WaitEvent::None);
+        if woken.postmaster_death {
+            PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -1786,37 +1782,45 @@ impl Host for Session {
                 "must be superuser to do CHECKPOINT",
             ));
         }
+        use std::sync::atomic::Ordering;
+        use tusk_storage::procarray::ProcKind;
         let control = self.shared.control();
-        let Some(ckpt) = self
-            .procs
-            .snapshot()
-            .into_iter()
-            .find(|p| p.kind == tusk_storage::procarray::ProcKind::Checkpointer)
-        else {
+        let ckpt_slot = self.procs.max_connections()
+            + ProcKind::Checkpointer
+                .aux_index()
+                .expect("the checkpointer is an auxiliary process");
+        let ckpt = self.procs.slot(ckpt_slot);
+        if ckpt.pid() == 0 || ckpt.kind() != ProcKind::Checkpointer {
             return Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "could not request checkpoint because checkpointer not running",
             ));
-        };
-        let mine = control
-            .checkpoints_requested
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        unsafe { libc::kill(ckpt.pid, libc::SIGINT) };
-        // The checkpointer V's nobody in particular; look again every few
-        // milliseconds, servicing interrupts (a cancel ends the wait).
-        while control
-            .checkpoints_done
-            .load(std::sync::atomic::Ordering::SeqCst)
-            < mine
-        {
-            if unsafe { libc::kill(ckpt.pid, 0) } != 0 {
-                return Err(
-                    PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
-                        .with_hint("Consult recent messages in the server log for details."),
-                );
+        }
+        // Say we wait before requesting: the checkpointer sets the latch of
+        // every waiting slot when a checkpoint starts and when it ends.
+        let procs = self.procs;
+        let waits = procs.slot(self.slot).waits();
+        waits.checkpoint_wait.store(1, Ordering::SeqCst);
+        let ticket = control.request_checkpoint();
+        ckpt.waits().latch.set();
+        let ok = loop {
+            waits.latch.reset();
+            if let Some(ok) = control.checkpoint_outcome(&ticket) {
+                break ok;
             }
-            self.sleep_until(Instant::now() + Duration::from_millis(5))?;
+            // A cancel ends the wait; the checkpoint still happens.
+            if let Err(e) = self.check_interrupts() {
+                waits.checkpoint_wait.store(0, Ordering::SeqCst);
+                return Err(e);
+            }
+            self.wait_latch(None, WaitEvent::CheckpointDone);
+        };
+        waits.checkpoint_wait.store(0, Ordering::SeqCst);
+        if !ok {
+            return Err(
+                PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                    .with_hint("Consult recent messages in the server log for details."),
+            );
         }
         Ok(())
     }

@@ -10,18 +10,21 @@
 //! fork, and the only kind that can use huge pages.
 //!
 //! Semaphores: one per proc slot that can wait, in sets of 16 plus a
-//! marker, at the keys after the segment's key.
+//! marker, at the keys after the segment's key. A process sleeps on its
+//! semaphore only for an LWLock (or, later, lock-manager) hand-off; every
+//! other wait is on the latch in its proc slot.
 //!
 //! Only the postmaster creates and destroys; children get a
 //! [`ChildShared`], a view that can never remove anything.
 
 use std::path::Path;
-use tusk_common::{sqlstate, PgError};
+use tusk_common::{elog, sqlstate, PgError};
 use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
 use tusk_storage::layout::{AreaId, Layout, Sizing};
+use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
 /// The layout for a configuration: what `-C shared_memory_size`, `tusk
@@ -54,6 +57,9 @@ pub struct ChildShared {
     pub procs: ProcArray,
     control: *const SharedControl,
     sems: Vec<SemSet>,
+    /// Slots `0..semaphores` have one (connections and auxiliary
+    /// processes); the last set may hold more than are assigned.
+    semaphores: usize,
 }
 
 impl ChildShared {
@@ -62,9 +68,65 @@ impl ChildShared {
         unsafe { &*self.control }
     }
 
-    /// The semaphore of proc slot `slot`.
-    pub fn semaphore(&self, slot: usize) -> (SemSet, usize) {
-        (self.sems[slot / SEMAS_PER_SET], slot % SEMAS_PER_SET)
+    /// The semaphore of proc slot `slot`; `None` for the slots that never
+    /// sleep and have none (the dummy slots of prepared transactions,
+    /// after the connection and auxiliary slots).
+    pub fn semaphore(&self, slot: usize) -> Option<(SemSet, usize)> {
+        slot_semaphore(&self.sems, self.semaphores, slot)
+    }
+
+    /// The semaphore of a process about to sleep or be woken for an
+    /// LWLock. A slot without one cannot be queued on a lock, so asking
+    /// for it is a bug, not a condition to handle.
+    fn lwlock_semaphore(&self, procno: u32) -> (SemSet, usize) {
+        self.semaphore(procno as usize).unwrap_or_else(|| {
+            panic!("proc slot {procno} has no semaphore and cannot wait for an LWLock")
+        })
+    }
+}
+
+/// Semaphore `slot % 16` of set `slot / 16`, for the first `assigned`
+/// slots only (the last set may hold more semaphores than are assigned).
+fn slot_semaphore(sems: &[SemSet], assigned: usize, slot: usize) -> Option<(SemSet, usize)> {
+    if slot >= assigned {
+        return None;
+    }
+    let set = sems.get(slot / SEMAS_PER_SET)?;
+    let num = slot % SEMAS_PER_SET;
+    (num < set.nsems()).then_some((*set, num))
+}
+
+/// LWLocks in the server: waiters are proc slots, and each sleeps on its
+/// slot's semaphore. `sleep` is called only by the slot's owner, `wake` by
+/// any process releasing a lock.
+impl LwProcs for ChildShared {
+    fn waiter(&self, procno: u32) -> &LwWaiter {
+        &self.procs.slot(procno as usize).waits().lwlock
+    }
+
+    fn sleep(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.sleep(num) {
+            // EIDRM: the postmaster removed the set, so it is gone or
+            // restarting after a crash; nothing this process holds can be
+            // trusted any more.
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=-1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
+    }
+
+    fn wake(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.unlock(num) {
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
     }
 }
 
@@ -183,6 +245,7 @@ impl Shared {
             procs: self.procs(),
             control: self.control() as *const _,
             sems: self.sems.clone(),
+            semaphores: self.sizing.semaphores(),
         }
     }
 
@@ -285,5 +348,154 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_without_a_semaphore_get_none_not_a_panic() {
+        // 10 connections + 3 auxiliary processes have one; 5 prepared-
+        // transaction dummies after them do not, although the set has
+        // room for 3 of them.
+        let set = SemSet::create(libc::IPC_PRIVATE, SEMAS_PER_SET).expect("semget");
+        struct Remove(SemSet);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = self.0.remove();
+            }
+        }
+        let _guard = Remove(set);
+        let sems = [set];
+        assert_eq!(slot_semaphore(&sems, 13, 0), Some((set, 0)));
+        assert_eq!(slot_semaphore(&sems, 13, 12), Some((set, 12)));
+        for dummy in 13..18 {
+            assert_eq!(slot_semaphore(&sems, 13, dummy), None, "slot {dummy}");
+        }
+        // A count that claims more than the sets hold is still no panic.
+        assert_eq!(slot_semaphore(&sems, 40, 20), None);
+    }
+
+    /// The server's LwProcs glue (waiter = the slot's ProcWaits, sleep and
+    /// wake = the slot's semaphore) under contention across processes.
+    /// Children only use atomics and system calls and `_exit` (the test
+    /// harness is multi-threaded).
+    #[test]
+    fn lwlocks_hand_off_through_the_proc_slots_semaphores() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tusk_storage::lwlock::{LwLock, LwMode};
+        use tusk_storage::procarray::ProcSlot;
+        const N: usize = 3;
+        const M: u64 = 5000;
+        let slots = N + 2;
+        let procs_bytes = slots * std::mem::size_of::<ProcSlot>();
+        let len = 4096 + procs_bytes;
+        // SAFETY: a fresh anonymous shared mapping, zeroed by the kernel.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let base = base as *mut u8;
+        struct Unmap(*mut u8, usize);
+        impl Drop for Unmap {
+            fn drop(&mut self) {
+                // SAFETY: our own mapping.
+                unsafe { libc::munmap(self.0 as *mut libc::c_void, self.1) };
+            }
+        }
+        let _unmap = Unmap(base, len);
+        let set = SemSet::create(libc::IPC_PRIVATE, SEMAS_PER_SET).expect("semget");
+        struct Remove(SemSet);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = self.0.remove();
+            }
+        }
+        let _remove = Remove(set);
+        // SAFETY: the first 4 KiB hold the lock and the counter (aligned,
+        // zeroed atomics); the proc array follows; all mapped until the
+        // end of the test.
+        let (lock, counter, procs) = unsafe {
+            (
+                &*(base as *const LwLock),
+                &*(base.add(64) as *const AtomicU64),
+                ProcArray::from_raw(base.add(4096), slots, N),
+            )
+        };
+        lock.init();
+        procs.init();
+        let shared = ChildShared {
+            procs,
+            control: std::ptr::null(),
+            sems: vec![set],
+            semaphores: slots,
+        };
+        let mut pids = Vec::new();
+        for me in 0..N as u32 {
+            // SAFETY: fork; the child runs only atomics and semop, then
+            // _exit.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0);
+            if pid == 0 {
+                for _ in 0..M {
+                    lock.acquire(&shared, me, LwMode::Exclusive);
+                    let v = counter.load(Ordering::Relaxed);
+                    // SAFETY: plain system call (invites a preemption
+                    // inside the section).
+                    unsafe { libc::sched_yield() };
+                    counter.store(v + 1, Ordering::Relaxed);
+                    lock.release(&shared);
+                }
+                // SAFETY: ends the child.
+                unsafe { libc::_exit(0) };
+            }
+            pids.push(pid);
+        }
+        struct Reap(Vec<i32>);
+        impl Drop for Reap {
+            fn drop(&mut self) {
+                for &pid in &self.0 {
+                    // SAFETY: our own children, killed only if still
+                    // there (a failed test), then reaped.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, std::ptr::null_mut(), 0);
+                    }
+                }
+            }
+        }
+        let mut reap = Reap(pids);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while let Some(&pid) = reap.0.first() {
+            let mut status = 0;
+            // SAFETY: plain system call on our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                reap.0.remove(0);
+                continue;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no progress: {:?} still running",
+                reap.0
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(counter.load(Ordering::SeqCst), N as u64 * M);
+        assert!(!lock.is_held());
+        for n in 0..N {
+            assert_eq!(set.value(n).unwrap(), 0, "semaphore {n}");
+            assert!(!procs.slot(n).waits().lwlock.is_waiting());
+        }
     }
 }

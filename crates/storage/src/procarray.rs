@@ -3,7 +3,10 @@
 //! Slot order: `[0, max_connections)` client backends (the last
 //! `superuser_reserved_connections` of them usable only by superusers),
 //! then the auxiliary processes at fixed indexes, then one dummy slot per
-//! prepared transaction. Slot `i` owns semaphore `i % 16` of set `i / 16`.
+//! prepared transaction. Slot `i` owns semaphore `i % 16` of set `i / 16`;
+//! the dummy slots own none (they never wait). Each slot starts with its
+//! [`ProcWaits`]: the latch other processes set to wake its owner, and the
+//! owner's LWLock wait links.
 //!
 //! Who writes what: a backend claims a free slot with a compare-and-swap
 //! on `pid` (0 = free), and from then on is the only writer of that slot
@@ -20,8 +23,10 @@
 //! Of [`SharedControl`] it reads the postmaster-signal bits ([`PmSignal`])
 //! and the backup count, each checked against its own state.
 
+use crate::latch::Latch;
+use crate::lwlock::LwWaiter;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 pub const NAMEDATALEN: usize = 64;
 /// PostgreSQL's default `track_activity_query_size`.
@@ -113,6 +118,7 @@ pub enum WaitEvent {
     PgSleep = 2,
     CheckpointerMain = 3,
     Lock = 4,
+    CheckpointDone = 5,
 }
 
 impl WaitEvent {
@@ -122,6 +128,7 @@ impl WaitEvent {
             2 => WaitEvent::PgSleep,
             3 => WaitEvent::CheckpointerMain,
             4 => WaitEvent::Lock,
+            5 => WaitEvent::CheckpointDone,
             _ => WaitEvent::None,
         }
     }
@@ -134,6 +141,7 @@ impl WaitEvent {
             WaitEvent::PgSleep => Some(("Timeout", "PgSleep")),
             WaitEvent::CheckpointerMain => Some(("Activity", "CheckpointerMain")),
             WaitEvent::Lock => Some(("Lock", "transactionid")),
+            WaitEvent::CheckpointDone => Some(("IPC", "CheckpointDone")),
         }
     }
 }
@@ -150,10 +158,31 @@ struct SlotText {
     query: [u8; QUERY_TEXT_SIZE],
 }
 
+/// The wait-related part of a proc slot: what other processes touch to
+/// wake this one or to queue it behind a lock. Kept in one struct, apart
+/// from the status fields `pg_stat_activity` shows, because it is hot
+/// (written on every lock wait and wakeup) and will move as a whole into
+/// the slot's hot half.
+///
+/// Who writes what: the slot's owner owns the latch ([`Latch::own`],
+/// [`Latch::disown`]) and resets it; anyone sets it. The LWLock wait
+/// links belong to whoever holds the lock's wait-list bit
+/// ([`crate::lwlock`]). `checkpoint_wait` is non-zero while the owner
+/// waits for a checkpoint it requested; the checkpointer sets the latch of
+/// every such slot when a checkpoint starts and when it ends.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ProcWaits {
+    pub latch: Latch,
+    pub lwlock: LwWaiter,
+    pub checkpoint_wait: AtomicU64,
+}
+
 /// One slot. `#[repr(C)]` and only atomics and plain bytes, because it
 /// lives in shared memory and is read by other processes.
 #[repr(C)]
 pub struct ProcSlot {
+    waits: ProcWaits,
     pid: AtomicI32,
     kind: AtomicU32,
     is_superuser: AtomicU32,
@@ -217,6 +246,11 @@ impl ProcSlot {
 
     pub fn kind(&self) -> ProcKind {
         ProcKind::from_u32(self.kind.load(Ordering::Acquire))
+    }
+
+    /// The slot's latch, LWLock wait state and checkpoint wait.
+    pub fn waits(&self) -> &ProcWaits {
+        &self.waits
     }
 
     fn write_text(&self, f: impl FnOnce(&mut SlotText)) {
@@ -350,6 +384,7 @@ impl ProcSlot {
     }
 
     fn clear(&self) {
+        self.waits.checkpoint_wait.store(0, Ordering::SeqCst);
         self.kind.store(0, Ordering::Release);
         self.state.store(0, Ordering::Release);
         self.wait_event.store(0, Ordering::Release);
@@ -389,11 +424,90 @@ pub struct SharedControl {
     /// SIGUSR1, taken (cleared) by the postmaster when it handles SIGUSR1.
     pub pm_signals: AtomicU32,
     pub pad: u32,
-    /// Checkpoints asked for (`CHECKPOINT`) and completed: a backend bumps
-    /// the first, signals the checkpointer, and waits until the second
-    /// reaches its number.
-    pub checkpoints_requested: std::sync::atomic::AtomicU64,
-    pub checkpoints_done: std::sync::atomic::AtomicU64,
+    /// Checkpoint requests and starts, packed in one word so that a
+    /// request and a start are ordered against each other by one atomic
+    /// operation (PostgreSQL uses a spinlock): low 32 bits, requests made
+    /// (`CHECKPOINT`); high 32 bits, checkpoints started by the
+    /// checkpointer. A start takes every request made before it.
+    checkpoints_requested: std::sync::atomic::AtomicU64,
+    /// Number (in start order) of the last checkpoint finished.
+    checkpoints_done: std::sync::atomic::AtomicU64,
+    /// Checkpoints that failed, ever.
+    checkpoints_failed: std::sync::atomic::AtomicU64,
+    /// The request count the last start took (checkpointer only).
+    served_requests: std::sync::atomic::AtomicU64,
+}
+
+/// What a `CHECKPOINT` waits for: the first checkpoint that starts after
+/// its request, and whether any failed meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointTicket {
+    target: u64,
+    failed_before: u64,
+}
+
+const CKPT_REQUEST: u64 = 1;
+const CKPT_START: u64 = 1 << 32;
+
+impl SharedControl {
+    /// Records a checkpoint request. Called by a backend (`CHECKPOINT`),
+    /// which then wakes the checkpointer and waits on its own latch until
+    /// [`SharedControl::checkpoint_outcome`] says the checkpoint is over.
+    pub fn request_checkpoint(&self) -> CheckpointTicket {
+        let failed_before = self.checkpoints_failed.load(Ordering::SeqCst);
+        let word = self
+            .checkpoints_requested
+            .fetch_add(CKPT_REQUEST, Ordering::SeqCst);
+        CheckpointTicket {
+            // Whatever started before our request may not include it.
+            target: (word >> 32) + 1,
+            failed_before,
+        }
+    }
+
+    /// `None` while the checkpoint a ticket waits for has not finished;
+    /// then `Some(true)` if no checkpoint failed since the request (as
+    /// PostgreSQL, a failure of a concurrent checkpoint counts).
+    pub fn checkpoint_outcome(&self, t: &CheckpointTicket) -> Option<bool> {
+        if self.checkpoints_done.load(Ordering::SeqCst) < t.target {
+            return None;
+        }
+        Some(self.checkpoints_failed.load(Ordering::SeqCst) == t.failed_before)
+    }
+
+    /// Starts a checkpoint if one was requested since the last start, and
+    /// returns its number. Called only by the checkpointer.
+    pub fn start_requested_checkpoint(&self) -> Option<u64> {
+        let mut word = self.checkpoints_requested.load(Ordering::SeqCst);
+        loop {
+            let requests = word & (CKPT_START - 1);
+            let started = word >> 32;
+            if requests == self.served_requests.load(Ordering::SeqCst) {
+                return None;
+            }
+            match self.checkpoints_requested.compare_exchange(
+                word,
+                word + CKPT_START,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    self.served_requests.store(requests, Ordering::SeqCst);
+                    return Some(started + 1);
+                }
+                Err(w) => word = w,
+            }
+        }
+    }
+
+    /// Records the end of checkpoint `n`. Called only by the checkpointer,
+    /// which then sets the latch of every slot waiting for a checkpoint.
+    pub fn finish_checkpoint(&self, n: u64, ok: bool) {
+        if !ok {
+            self.checkpoints_failed.fetch_add(1, Ordering::SeqCst);
+        }
+        self.checkpoints_done.store(n, Ordering::SeqCst);
+    }
 }
 
 pub const QUIT_REASON_IMMEDIATE: u32 = 1;
@@ -525,9 +639,16 @@ impl ProcArray {
         i
     }
 
-    /// Frees a slot. Called by its owner on every exit path.
+    /// Frees a slot. Called by its owner on every exit path. The latch is
+    /// given up first, so that from then on neither this process's signal
+    /// handlers nor another process's `set` can reach the slot's next
+    /// owner through it. (The semaphore needs no such step: only an LWLock
+    /// release V's it, and only for a process queued on that lock, which
+    /// an exiting process is not.)
     pub fn release(&self, i: usize) {
         let s = self.slot(i);
+        debug_assert!(!s.waits.lwlock.is_waiting());
+        s.waits.latch.disown();
         s.clear();
         s.pid.store(0, Ordering::Release);
     }
@@ -638,6 +759,34 @@ mod tests {
         let pa = unsafe { ProcArray::from_raw(aligned, total, conns) };
         pa.init();
         (mem, pa)
+    }
+
+    #[test]
+    fn a_checkpoint_request_waits_for_a_start_after_it_and_sees_failures() {
+        // SAFETY: all-zero is the state the postmaster creates.
+        let c: SharedControl = unsafe { std::mem::zeroed() };
+        assert_eq!(c.start_requested_checkpoint(), None, "nothing requested");
+        let a = c.request_checkpoint();
+        let b = c.request_checkpoint();
+        assert_eq!(c.checkpoint_outcome(&a), None);
+        // One start serves both requests made before it.
+        let n1 = c.start_requested_checkpoint().unwrap();
+        assert_eq!(c.start_requested_checkpoint(), None);
+        // A request during checkpoint 1 needs checkpoint 2.
+        let late = c.request_checkpoint();
+        c.finish_checkpoint(n1, true);
+        assert_eq!(c.checkpoint_outcome(&a), Some(true));
+        assert_eq!(c.checkpoint_outcome(&b), Some(true));
+        assert_eq!(c.checkpoint_outcome(&late), None);
+        let n2 = c.start_requested_checkpoint().unwrap();
+        assert_eq!(n2, n1 + 1);
+        c.finish_checkpoint(n2, false);
+        assert_eq!(c.checkpoint_outcome(&late), Some(false));
+        // A failure before a request does not fail it.
+        let next = c.request_checkpoint();
+        let n3 = c.start_requested_checkpoint().unwrap();
+        c.finish_checkpoint(n3, true);
+        assert_eq!(c.checkpoint_outcome(&next), Some(true));
     }
 
     #[test]
