@@ -34,8 +34,7 @@ use crate::settings::{Key, Slot};
 use crate::value::{parse_value, show_value, suggest, valid_custom_name};
 use crate::{flags, registry, Context, SettingDef, Settings, Source, Value};
 
-/// SQLSTATE invalid_name (not in tusk_common's list).
-const INVALID_NAME: &str = "42602";
+use tusk_common::sqlstate::INVALID_NAME;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

@@ -948,7 +948,7 @@ impl Session {
     }
 
     fn report_error(&mut self, e: PgError, extended: bool) {
-        if e.severity >= Severity::Fatal {
+        if e.severity.ends_session() {
             self.fatal(e);
         }
         elog::report(&e);
@@ -976,11 +976,11 @@ impl Session {
 
     fn simple_query(&mut self, sql: &str) {
         self.start_statement(sql);
-        let stmts = match tusk_sql::parse(sql) {
+        let stmts = match tusk_sql::parse_with_position(sql) {
             Ok(s) => s,
-            Err(e) => {
+            Err((e, position)) => {
                 self.in_query = false;
-                return self.report_error(e, false);
+                return self.report_error(e.with_position(position), false);
             }
         };
         if stmts.is_empty() {
@@ -1024,7 +1024,7 @@ impl Session {
     fn parse(&mut self, name: String, query: String, param_types: Vec<u32>) -> Result<(), PgError> {
         self.start_statement(&query);
         self.in_query = false;
-        let stmts = tusk_sql::parse(&query)?;
+        let stmts = tusk_sql::parse_with_position(&query).map_err(|(e, p)| e.with_position(p))?;
         if stmts.len() > 1 {
             return Err(PgError::error(
                 sqlstate::SYNTAX_ERROR,
