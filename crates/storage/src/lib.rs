@@ -14,6 +14,10 @@
 //!   survives restarts (shut down cleanly or not, last checkpoint).
 //! - [`bootstrap`]: the roles and databases of a cluster until the catalog
 //!   lives in real tables.
+//! - [`xact`]: a backend's transaction-block state machine and the
+//!   resource owner that releases pins and locks at commit, abort and exit.
+//! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
+//!   every server process ends through.
 //!
 //! Everything in shared memory is addressed by offset from the region's
 //! base, never by pointer, because `tusk ipc` and a restarting server may
@@ -21,5 +25,7 @@
 
 pub mod bootstrap;
 pub mod control;
+pub mod exit;
 pub mod layout;
 pub mod procarray;
+pub mod xact;
