@@ -15,6 +15,7 @@ use std::time::Duration;
 use tusk_common::elog;
 use tusk_config::Settings;
 use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::procarray::{ProcKind, WaitEvent};
 
 pub struct AuxEnv {
@@ -52,6 +53,8 @@ pub fn startup_main(env: AuxEnv) -> ! {
         .shared
         .procs
         .acquire_aux(ProcKind::Startup, std::process::id() as i32);
+    let procs = env.shared.procs;
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
     let code = match ControlFile::read(&env.data_dir) {
         Ok(c) => {
             match c.state {
@@ -92,8 +95,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
             3
         }
     };
-    env.shared.procs.release(slot);
-    std::process::exit(code);
+    proc_exit(code);
 }
 
 /// Waits for checkpoint requests; on SIGUSR2 writes the shutdown
@@ -104,6 +106,8 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         .shared
         .procs
         .acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let procs = env.shared.procs;
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
     let (sem, num) = env.shared.semaphore(slot);
     signals::set_wake_semaphore(sem.id(), num);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
@@ -126,8 +130,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                     2
                 }
             };
-            env.shared.procs.release(slot);
-            std::process::exit(code);
+            proc_exit(code);
         }
         if signals::take(libc::SIGINT) {
             // CHECKPOINT: serve every request made so far.
@@ -157,7 +160,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
             // Orphaned: exit quietly, the next start recovers.
-            std::process::exit(1);
+            proc_exit(1);
         }
         if since.elapsed() >= interval {
             since = std::time::Instant::now();
