@@ -1491,6 +1491,15 @@ impl Host for Session {
     }
 
     fn set(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<(), PgError> {
+        if local && !self.xact.is_transaction_block() {
+            // Its effect ends with its own statement (PostgreSQL's
+            // WarnNoTransactionBlock); an implicit block counts as a block.
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                "SET LOCAL can only be used in transaction blocks",
+            ));
+        }
         let su = self.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
         if reported {

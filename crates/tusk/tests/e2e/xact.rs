@@ -78,6 +78,31 @@ fn multi_statement_queries_match_postgresql() {
             0,
         ),
     ];
+    // SET LOCAL warns outside a block, and an implicit block is one.
+    let r = srv.psql(
+        Via::Unix,
+        &[
+            "-X",
+            "-A",
+            "-t",
+            "-c",
+            "SET LOCAL work_mem='9MB'",
+            "-c",
+            "SET LOCAL work_mem='9MB'; SHOW work_mem",
+            "-c",
+            "SHOW work_mem",
+        ],
+    );
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str(), r.code()),
+        (
+            "SET\nSET\n9MB\n4MB\n",
+            "WARNING:  SET LOCAL can only be used in transaction blocks\n",
+            Some(0)
+        ),
+        "{}",
+        r.describe()
+    );
     for (sql, out, whole, err, code) in &cases {
         let r = srv.psql(
             Via::Unix,
