@@ -12,6 +12,28 @@
 use std::fmt;
 
 /// A five-character SQLSTATE (`C` field of ErrorResponse).
+///
+/// ```
+/// use tusk_common::SqlState;
+/// const SYNTAX_ERROR: SqlState = SqlState::new("42601");
+/// assert_eq!(SYNTAX_ERROR.as_str(), "42601");
+/// ```
+///
+/// A code of the wrong length does not compile:
+///
+/// ```compile_fail
+/// use tusk_common::SqlState;
+/// const TYPO: SqlState = SqlState::new("4260");
+/// let _ = TYPO;
+/// ```
+///
+/// Nor does one with a character outside `0-9A-Z`:
+///
+/// ```compile_fail
+/// use tusk_common::SqlState;
+/// const TYPO: SqlState = SqlState::new("42p01");
+/// let _ = TYPO;
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SqlState([u8; 5]);
 
