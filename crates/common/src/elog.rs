@@ -93,19 +93,7 @@ pub fn parse_level(s: &str) -> Option<Severity> {
 /// Whether a report of this severity reaches the log. As in PostgreSQL,
 /// LOG ranks between ERROR and FATAL for the server log.
 fn passes(level: Severity, min: Severity) -> bool {
-    fn rank(s: Severity) -> u8 {
-        match s {
-            Severity::Debug => 0,
-            Severity::Info => 1,
-            Severity::Notice => 2,
-            Severity::Warning => 3,
-            Severity::Error => 4,
-            Severity::Log => 5,
-            Severity::Fatal => 6,
-            Severity::Panic => 7,
-        }
-    }
-    rank(level) >= rank(min)
+    level.log_rank() >= min.log_rank()
 }
 
 fn render_prefix(s: &mut LogState, sqlstate: &str) -> String {
@@ -172,17 +160,17 @@ pub fn report(e: &PgError) {
         if !passes(e.severity, s.min_level) {
             return;
         }
-        let mut line = render_prefix(&mut s, e.code);
+        let mut line = render_prefix(&mut s, e.code.as_str());
         line.push_str(e.severity.as_str());
         line.push_str(":  ");
         line.push_str(&e.message);
         line.push('\n');
         if let Some(d) = &e.detail {
-            let p = render_prefix(&mut s, e.code);
+            let p = render_prefix(&mut s, e.code.as_str());
             line.push_str(&format!("{p}DETAIL:  {d}\n"));
         }
         if let Some(h) = &e.hint {
-            let p = render_prefix(&mut s, e.code);
+            let p = render_prefix(&mut s, e.code.as_str());
             line.push_str(&format!("{p}HINT:  {h}\n"));
         }
         write_stderr(line.as_bytes());

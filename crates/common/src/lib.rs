@@ -17,4 +17,5 @@ pub mod error;
 pub mod sqlstate;
 pub mod time;
 
-pub use error::{PgError, Severity};
+pub use error::{ObjectNames, PgError, Severity};
+pub use sqlstate::SqlState;

@@ -34,8 +34,7 @@ use crate::settings::{Key, Slot};
 use crate::value::{parse_value, show_value, suggest, valid_custom_name};
 use crate::{flags, registry, Context, SettingDef, Settings, Source, Value};
 
-/// SQLSTATE invalid_name (not in tusk_common's list).
-const INVALID_NAME: &str = "42602";
+use tusk_common::sqlstate::INVALID_NAME;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -359,6 +358,12 @@ impl SessionSettings {
         if self.level == 0 {
             return Vec::new();
         }
+        if self.stacks.is_empty() {
+            // Nothing was SET in the transaction, so nothing changes: the
+            // common case, since every statement runs in a transaction.
+            self.level = 0;
+            return Vec::new();
+        }
         let before = self.reported();
         self.at_end(commit, 1);
         self.level = 0;
@@ -599,16 +604,8 @@ impl SessionSettings {
     /// transaction_isolation and transaction_read_only start every
     /// transaction as their default_* counterparts say.
     fn sync_xact_scoped(&mut self) {
-        for (idx, def) in registry().iter().enumerate() {
-            if !def.has_flag(flags::XACT_SCOPED) {
-                continue;
-            }
-            let default_name = format!("default_{}", def.name);
-            if let Some(slot) = self
-                .current
-                .key(&default_name)
-                .and_then(|k| self.current.slot(&k).cloned())
-            {
+        for &(idx, default_idx) in xact_scoped_pairs() {
+            if let Some(slot) = self.current.slot(&Key::Reg(default_idx)).cloned() {
                 self.current.put(&Key::Reg(idx), slot);
             }
         }
@@ -623,6 +620,21 @@ impl SessionSettings {
             .map(|(a, _)| a.0)
             .collect()
     }
+}
+
+/// (registry index of each transaction-scoped setting, index of its
+/// `default_` counterpart), found once: every transaction start reads it,
+/// and every statement runs in a transaction.
+fn xact_scoped_pairs() -> &'static [(usize, usize)] {
+    static PAIRS: std::sync::OnceLock<Vec<(usize, usize)>> = std::sync::OnceLock::new();
+    PAIRS.get_or_init(|| {
+        registry()
+            .iter()
+            .enumerate()
+            .filter(|(_, def)| def.has_flag(flags::XACT_SCOPED))
+            .filter_map(|(idx, def)| index_of(&format!("default_{}", def.name)).map(|d| (idx, d)))
+            .collect()
+    })
 }
 
 #[cfg(test)]

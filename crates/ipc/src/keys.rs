@@ -46,7 +46,7 @@ const MAX_SAME_KEY_RETRIES: usize = 16;
 
 /// SQLSTATE undefined_file, what PostgreSQL's errcode_for_file_access gives
 /// for ENOENT.
-const UNDEFINED_FILE: &str = "58P01";
+use tusk_common::sqlstate::UNDEFINED_FILE;
 
 /// What an existing segment is, as far as a server (or `tusk ipc`) is
 /// concerned.

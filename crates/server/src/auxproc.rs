@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
 use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
 
@@ -166,6 +167,8 @@ pub fn startup_main(env: AuxEnv) -> ! {
         .shared
         .procs
         .acquire_aux(ProcKind::Startup, std::process::id() as i32);
+    let procs = env.shared.procs;
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
     let code = match ControlFile::read(&env.data_dir) {
         Ok(c) => {
             match c.state {
@@ -211,8 +214,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
             3
         }
     };
-    env.shared.procs.release(slot);
-    std::process::exit(code);
+    proc_exit(code);
 }
 
 /// Wakes every backend waiting for a checkpoint (`CHECKPOINT`): each
@@ -260,6 +262,7 @@ fn serve_requests(env: &AuxEnv) {
 pub fn checkpointer_main(env: AuxEnv) -> ! {
     let procs = env.shared.procs;
     let slot = procs.acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
     if let Some((sem, num)) = env.shared.semaphore(slot) {
         let _ = sem.reset(num);
     }
@@ -288,8 +291,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                     2
                 }
             };
-            procs.release(slot);
-            std::process::exit(code);
+            proc_exit(code);
         }
         // SIGINT is PostgreSQL's "checkpoint requested" signal; requests
         // arrive through the shared counters and our latch, so it only
@@ -300,7 +302,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
             // Orphaned: exit quietly, the next start recovers.
-            std::process::exit(1);
+            proc_exit(1);
         }
         if Instant::now() >= next_timed {
             next_timed = Instant::now() + interval;

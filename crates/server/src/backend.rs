@@ -30,8 +30,10 @@ use tusk_common::{elog, sqlstate, PgError, Severity};
 use tusk_config::session::SessionSettings;
 use tusk_config::Settings;
 use tusk_sql::{Command, Host, Oid, Value};
+use tusk_storage::exit::{before_shmem_exit, cancel_before_shmem_exit, on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, SocketInterest, WaitFor};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
+use tusk_storage::xact::{Ended, Status, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
 /// A startup packet: protocol major and minor version, and its parameters.
@@ -274,7 +276,7 @@ pub fn run(mut env: BackendEnv) -> ! {
     let mut conn = Conn::new(sock);
     let startup = match negotiate(&mut conn, &env.children) {
         Some(s) => s,
-        None => std::process::exit(0),
+        None => proc_exit(0),
     };
     let (major, minor, params) = startup;
     if major != 3 {
@@ -373,7 +375,7 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
             Err(WireError::Io(e)) => {
                 if e.kind() == io::ErrorKind::TimedOut {
                     // authentication_timeout while reading the startup packet.
-                    std::process::exit(1);
+                    proc_exit(1);
                 }
                 if e.kind() == io::ErrorKind::Interrupted {
                     // A reload is applied once the session exists; a
@@ -383,7 +385,7 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
                         RELOAD_AFTER_STARTUP.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
                     if interrupt_pending() {
-                        std::process::exit(1);
+                        proc_exit(1);
                     }
                     continue;
                 }
@@ -394,7 +396,7 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
                 // and closes without a word (the client could not parse
                 // an answer anyway).
                 elog::log(m);
-                std::process::exit(0);
+                proc_exit(0);
             }
             Err(e) => {
                 let pe = e.to_pg_error().unwrap_or_else(|| {
@@ -428,14 +430,7 @@ fn fatal_before_session(conn: &mut Conn<ClientSocket>, e: PgError) -> ! {
     elog::report(&e);
     conn.error(&e);
     let _ = conn.flush();
-    std::process::exit(1);
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Txn {
-    Idle,
-    InBlock,
-    Failed,
+    proc_exit(1);
 }
 
 struct StmtEntry {
@@ -469,8 +464,12 @@ pub struct Session {
     user: String,
     database: String,
     is_superuser: bool,
-    txn: Txn,
-    xact_start: i64,
+    /// The transaction-block state and the running transaction's
+    /// resource owner (tusk_storage::xact).
+    xact: Xact,
+    /// When the current Query or extended-protocol message began
+    /// (`statement_timestamp()`), microseconds since 2000-01-01.
+    stmt_start: i64,
     statements: HashMap<String, Rc<StmtEntry>>,
     portals: HashMap<String, Portal>,
     /// In the extended protocol, after an error: skip messages until Sync.
@@ -478,10 +477,11 @@ pub struct Session {
     in_query: bool,
     data_dir: PathBuf,
     overrides: Vec<(String, String)>,
-    /// This session's online backup (pg_backup_start), if one runs.
-    backup: Option<(String, i64)>,
-    /// Counts ended transaction blocks, so an Execute can tell that its
-    /// own statement (COMMIT, ROLLBACK) ended the portal's transaction.
+    /// This session's online backup (pg_backup_start), if one runs: its
+    /// label, start time and the exit callback that aborts it.
+    backup: Option<(String, i64, tusk_storage::exit::Registration)>,
+    /// Counts ended transactions, so an Execute can tell that its own
+    /// statement (COMMIT, ROLLBACK) ended the portal's transaction.
     txn_generation: u64,
     /// When the running statement exceeds statement_timeout.
     statement_deadline: Option<Instant>,
@@ -693,6 +693,8 @@ impl Session {
                 "remaining connection slots are reserved for non-replication superuser connections"
             )),
         };
+        // From here on every exit gives the slot back.
+        let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
         // A hand-off V that the slot's previous owner left behind must not
         // end this process's first LWLock sleep.
         if let Some((sem, num)) = env.shared.semaphore(slot) {
@@ -722,6 +724,9 @@ impl Session {
             conn.parameter_status(name, &value);
         }
         conn.backend_key_data(pid, env.cancel_key);
+        let xact = Xact::new();
+        // A before_shmem_exit callback: it runs before the proc slot's.
+        let _ = xact.release_at_exit();
         Ok(Session {
             conn,
             settings,
@@ -731,8 +736,8 @@ impl Session {
             user,
             database,
             is_superuser,
-            txn: Txn::Idle,
-            xact_start: 0,
+            xact,
+            stmt_start: 0,
             statements: HashMap::new(),
             portals: HashMap::new(),
             skip_till_sync: false,
@@ -745,20 +750,11 @@ impl Session {
         })
     }
 
-    /// Ends the process: frees the proc slot first, on every path.
+    /// Ends the process: sends what is buffered for the client, then
+    /// [`proc_exit`] runs the exit callbacks (backup abort, proc slot).
     fn exit(&mut self, code: i32) -> ! {
-        if self.backup.take().is_some() {
-            elog::warning(
-                "aborting backup due to backend exiting before pg_backup_stop was called",
-            );
-            self.shared
-                .control()
-                .backup_in_progress
-                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        }
         let _ = self.conn.flush();
-        self.procs.release(self.slot);
-        std::process::exit(code);
+        proc_exit(code);
     }
 
     fn fatal(&mut self, e: PgError) -> ! {
@@ -769,21 +765,21 @@ impl Session {
     }
 
     fn tx_status(&self) -> TxStatus {
-        match self.txn {
-            Txn::Idle => TxStatus::Idle,
-            Txn::InBlock => TxStatus::InBlock,
-            Txn::Failed => TxStatus::Failed,
+        match self.xact.status() {
+            Status::Idle => TxStatus::Idle,
+            Status::InBlock => TxStatus::InBlock,
+            Status::Failed => TxStatus::Failed,
         }
     }
 
     fn ready_for_query(&mut self) {
         self.statement_deadline = None;
-        let state = match self.txn {
-            Txn::Idle => BackendState::Idle,
-            Txn::InBlock => BackendState::IdleInTransaction,
-            Txn::Failed => BackendState::IdleInTransactionAborted,
+        let state = match self.xact.status() {
+            Status::Idle => BackendState::Idle,
+            Status::InBlock => BackendState::IdleInTransaction,
+            Status::Failed => BackendState::IdleInTransactionAborted,
         };
-        if self.txn == Txn::Idle {
+        if !self.xact.in_transaction() {
             self.procs.slot(self.slot).set_xact_start(0);
         }
         self.procs.slot(self.slot).set_state(state, None, now_pg());
@@ -929,7 +925,10 @@ impl Session {
                 }
                 FrontendMessage::Sync => {
                     self.skip_till_sync = false;
-                    if self.txn == Txn::Idle {
+                    // Sync ends the implicit transaction of the messages
+                    // since the last one, as in PostgreSQL.
+                    self.finish_xact_command();
+                    if !self.xact.in_transaction() {
                         self.portals.clear();
                     }
                     self.ready_for_query();
@@ -996,7 +995,7 @@ impl Session {
         let extended = matches!(ty, b'P' | b'B' | b'D' | b'E' | b'C' | b'H');
         self.report_error(e, extended);
         if !extended {
-            if ty == b'S' && self.txn == Txn::Idle {
+            if ty == b'S' && self.xact.status() == Status::Idle {
                 self.portals.clear();
             }
             self.ready_for_query();
@@ -1008,7 +1007,7 @@ impl Session {
     /// OID, after the same checks in the same order: an aborted
     /// transaction first, then the OID itself.
     fn function_call(&mut self, body: &[u8]) -> PgError {
-        if self.txn == Txn::Failed {
+        if self.xact.status() == Status::Failed {
             return PgError::error(
                 sqlstate::IN_FAILED_SQL_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -1037,7 +1036,7 @@ impl Session {
     }
 
     fn report_error(&mut self, e: PgError, extended: bool) {
-        if e.severity >= Severity::Fatal {
+        if e.severity.ends_session() {
             self.fatal(e);
         }
         elog::report(&e);
@@ -1048,9 +1047,7 @@ impl Session {
         if self.conn.flush().is_err() {
             self.exit(0);
         }
-        if self.txn == Txn::InBlock {
-            self.txn = Txn::Failed;
-        }
+        self.abort_current_transaction();
         if extended {
             self.skip_till_sync = true;
         }
@@ -1058,31 +1055,33 @@ impl Session {
 
     fn start_statement(&mut self, sql: &str) {
         self.in_query = true;
-        if self.txn == Txn::Idle {
-            // The statement's implicit transaction starts now.
-            self.procs.slot(self.slot).set_xact_start(now_pg());
-        }
+        self.stmt_start = now_pg();
+        self.start_xact_command();
         self.procs
             .slot(self.slot)
-            .set_state(BackendState::Active, Some(sql), now_pg());
+            .set_state(BackendState::Active, Some(sql), self.stmt_start);
         // A cancel that arrived while idle must not hit the new statement.
         signals::take(libc::SIGINT);
     }
 
     fn simple_query(&mut self, sql: &str) {
         self.start_statement(sql);
-        let stmts = match tusk_sql::parse(sql) {
+        let stmts = match tusk_sql::parse_with_position(sql) {
             Ok(s) => s,
-            Err(e) => {
+            Err((e, position)) => {
                 self.in_query = false;
-                return self.report_error(e, false);
+                return self.report_error(e.with_position(position), false);
             }
         };
         if stmts.is_empty() {
             self.conn.empty_query();
+            self.finish_xact_command();
         }
-        for st in &stmts {
-            if let Err(e) = self.run_simple(st) {
+        // Several statements in one Query share one implicit transaction:
+        // an error rolls back those before it and skips the rest.
+        let implicit = stmts.len() > 1;
+        for (i, st) in stmts.iter().enumerate() {
+            if let Err(e) = self.run_simple(st, implicit, i + 1 == stmts.len()) {
                 self.in_query = false;
                 return self.report_error(e, false);
             }
@@ -1090,8 +1089,56 @@ impl Session {
         self.in_query = false;
     }
 
+    /// Before a statement or extended-protocol step: opens a transaction
+    /// when none is open, with its per-transaction settings state.
+    fn start_xact_command(&mut self) {
+        if self.xact.start_command(self.stmt_start) {
+            self.settings.begin_transaction();
+            self.procs
+                .slot(self.slot)
+                .set_xact_start(self.xact.start_timestamp());
+        }
+    }
+
+    /// After a unit of work: commits, or finishes a rollback, as the
+    /// transaction block says (see tusk_storage::xact).
+    fn finish_xact_command(&mut self) {
+        let (ended, leaks) = self.xact.commit_command();
+        for w in leaks {
+            elog::report(&w);
+            self.conn.notice(&w);
+        }
+        if let Some(how) = ended {
+            self.transaction_ended(how);
+        }
+    }
+
+    /// A statement failed: the transaction rolls back now, or an explicit
+    /// block becomes failed and waits for ROLLBACK.
+    fn abort_current_transaction(&mut self) {
+        if let Some(how) = self.xact.abort_current() {
+            self.transaction_ended(how);
+        }
+    }
+
+    /// What the session keeps per transaction ends with it: SET's values
+    /// are kept or undone, portals are dropped.
+    fn transaction_ended(&mut self, how: Ended) {
+        let changed = match how {
+            Ended::Committed => self.settings.commit_transaction(),
+            Ended::Aborted => self.settings.abort_transaction(),
+        };
+        self.txn_generation += 1;
+        self.procs.slot(self.slot).set_xact_start(0);
+        // Portals do not outlive their transaction.
+        self.portals.clear();
+        self.send_changed(changed);
+    }
+
     fn check_failed_txn(&self, p: &tusk_sql::Prepared) -> Result<(), PgError> {
-        if self.txn == Txn::Failed && !matches!(p.command(), Command::Commit | Command::Rollback) {
+        if self.xact.is_aborted_block()
+            && !matches!(p.command(), Command::Commit | Command::Rollback)
+        {
             return Err(PgError::error(
                 sqlstate::IN_FAILED_SQL_TRANSACTION,
                 "current transaction is aborted, commands ignored until end of transaction block",
@@ -1100,10 +1147,21 @@ impl Session {
         Ok(())
     }
 
-    fn run_simple(&mut self, st: &tusk_sql::Statement) -> Result<(), PgError> {
+    /// One statement of a Query string; `implicit` when the string holds
+    /// several, `last` for its last one.
+    fn run_simple(
+        &mut self,
+        st: &tusk_sql::Statement,
+        implicit: bool,
+        last: bool,
+    ) -> Result<(), PgError> {
+        self.start_xact_command();
         self.arm_statement_timeout();
         let p = tusk_sql::prepare(st, &[], self)?;
         self.check_failed_txn(&p)?;
+        if implicit {
+            self.xact.begin_implicit_block();
+        }
         // A SELECT's RowDescription goes out before it runs, as
         // PostgreSQL's executor start sends it: a client whose statement
         // is cancelled or whose session is ended mid-run has seen the
@@ -1127,6 +1185,20 @@ impl Session {
                 self.process_interrupts(false)?;
             }
         }
+        // As PostgreSQL's exec_simple_query: the last statement ends the
+        // transaction (unless a block is open); BEGIN, COMMIT and ROLLBACK
+        // take effect at once; other statements only advance the command
+        // counter.
+        if last {
+            if implicit {
+                self.xact.end_implicit_block();
+            }
+            self.finish_xact_command();
+        } else if is_transaction_command(&p) {
+            self.finish_xact_command();
+        } else {
+            self.xact.command_counter_increment();
+        }
         self.conn.command_complete(&out.tag);
         Ok(())
     }
@@ -1134,7 +1206,7 @@ impl Session {
     fn parse(&mut self, name: String, query: String, param_types: Vec<u32>) -> Result<(), PgError> {
         self.start_statement(&query);
         self.in_query = false;
-        let stmts = tusk_sql::parse(&query)?;
+        let stmts = tusk_sql::parse_with_position(&query).map_err(|(e, p)| e.with_position(p))?;
         if stmts.len() > 1 {
             return Err(PgError::error(
                 sqlstate::SYNTAX_ERROR,
@@ -1174,6 +1246,8 @@ impl Session {
         params: Vec<Option<Vec<u8>>>,
         result_formats: Vec<i16>,
     ) -> Result<(), PgError> {
+        self.stmt_start = now_pg();
+        self.start_xact_command();
         let Some(stmt) = self.statements.get(&statement).cloned() else {
             let m = if statement.is_empty() {
                 "unnamed prepared statement does not exist".to_string()
@@ -1323,6 +1397,8 @@ impl Session {
             self.conn.empty_query();
             return Ok(());
         };
+        self.stmt_start = now_pg();
+        self.start_xact_command();
         // Also a suspended portal: nothing runs in a failed transaction.
         self.check_failed_txn(p)?;
         if let PortalState::NotRun = portal.state {
@@ -1369,8 +1445,16 @@ impl Session {
                     } else {
                         tag.clone()
                     };
-                    self.conn.command_complete(&t);
                     portal.state = PortalState::Done;
+                    // A completed BEGIN/COMMIT/ROLLBACK takes effect now;
+                    // anything else stays in the transaction until Sync.
+                    let p = portal.stmt.prepared.as_ref().expect("a statement ran");
+                    if is_transaction_command(p) {
+                        self.finish_xact_command();
+                    } else {
+                        self.xact.command_counter_increment();
+                    }
+                    self.conn.command_complete(&t);
                 }
             }
             PortalState::Done => {
@@ -1380,16 +1464,6 @@ impl Session {
             PortalState::NotRun => {}
         }
         Ok(())
-    }
-
-    fn end_transaction(&mut self, changed: Vec<&'static str>) {
-        self.txn = Txn::Idle;
-        self.txn_generation += 1;
-        self.xact_start = 0;
-        self.procs.slot(self.slot).set_xact_start(0);
-        // Portals do not outlive their transaction.
-        self.portals.clear();
-        self.send_changed(changed);
     }
 
     fn send_changed(&mut self, names: Vec<&'static str>) {
@@ -1481,6 +1555,15 @@ impl Session {
     }
 }
 
+/// BEGIN, COMMIT and ROLLBACK take effect when their statement completes,
+/// not at the end of the Query or at Sync.
+fn is_transaction_command(p: &tusk_sql::Prepared) -> bool {
+    matches!(
+        p.command(),
+        Command::Begin | Command::Commit | Command::Rollback
+    )
+}
+
 fn now_pg() -> i64 {
     tusk_common::time::now_micros() - tusk_common::time::PG_EPOCH_OFFSET_MICROS
 }
@@ -1541,6 +1624,15 @@ impl Host for Session {
     }
 
     fn set(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<(), PgError> {
+        if local && !self.xact.is_transaction_block() {
+            // Its effect ends with its own statement (PostgreSQL's
+            // WarnNoTransactionBlock); an implicit block counts as a block.
+            self.notice(PgError::new(
+                Severity::Warning,
+                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                "SET LOCAL can only be used in transaction blocks",
+            ));
+        }
         let su = self.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
         if reported {
@@ -1573,55 +1665,24 @@ impl Host for Session {
     }
 
     fn begin(&mut self, _tag: &str) -> Result<(), PgError> {
-        if self.txn != Txn::Idle {
-            self.notice(PgError::new(
-                Severity::Warning,
-                sqlstate::ACTIVE_SQL_TRANSACTION,
-                "there is already a transaction in progress",
-            ));
-            return Ok(());
+        if let Some(w) = self.xact.begin_block()? {
+            self.notice(w);
         }
-        self.txn = Txn::InBlock;
-        self.xact_start = now_pg();
-        self.procs.slot(self.slot).set_xact_start(self.xact_start);
-        self.settings.begin_transaction();
         Ok(())
     }
 
     fn commit(&mut self) -> Result<&'static str, PgError> {
-        match self.txn {
-            Txn::Idle => {
-                self.notice(PgError::new(
-                    Severity::Warning,
-                    sqlstate::NO_ACTIVE_SQL_TRANSACTION,
-                    "there is no transaction in progress",
-                ));
-                Ok("COMMIT")
-            }
-            Txn::InBlock => {
-                let changed = self.settings.commit_transaction();
-                self.end_transaction(changed);
-                Ok("COMMIT")
-            }
-            Txn::Failed => {
-                let changed = self.settings.abort_transaction();
-                self.end_transaction(changed);
-                Ok("ROLLBACK")
-            }
+        let (commits, warning) = self.xact.end_block()?;
+        if let Some(w) = warning {
+            self.notice(w);
         }
+        Ok(if commits { "COMMIT" } else { "ROLLBACK" })
     }
 
     fn rollback(&mut self) -> Result<(), PgError> {
-        if self.txn == Txn::Idle {
-            self.notice(PgError::new(
-                Severity::Warning,
-                sqlstate::NO_ACTIVE_SQL_TRANSACTION,
-                "there is no transaction in progress",
-            ));
-            return Ok(());
+        if let Some(w) = self.xact.user_abort_block()? {
+            self.notice(w);
         }
-        let changed = self.settings.abort_transaction();
-        self.end_transaction(changed);
         Ok(())
     }
 
@@ -1762,12 +1823,7 @@ impl Host for Session {
 
     fn discard(&mut self, what: &str) -> Result<(), PgError> {
         if what == "ALL" {
-            if self.txn != Txn::Idle {
-                return Err(PgError::error(
-                    sqlstate::ACTIVE_SQL_TRANSACTION,
-                    "DISCARD ALL cannot run inside a transaction block",
-                ));
-            }
+            self.xact.prevent_in_transaction_block("DISCARD ALL")?;
             self.statements.retain(|k, _| k.is_empty());
             self.portals.clear();
             return self.reset(None);
@@ -1850,18 +1906,31 @@ impl Host for Session {
             .control()
             .backup_in_progress
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.backup = Some((label.to_string(), tusk_common::time::now_micros()));
+        // A session that ends without pg_backup_stop ends its backup, as
+        // PostgreSQL's do_pg_abort_backup.
+        let shared = self.shared.clone();
+        let abort = before_shmem_exit("abort the online backup", move |_| {
+            elog::warning(
+                "aborting backup due to backend exiting before pg_backup_stop was called",
+            );
+            shared
+                .control()
+                .backup_in_progress
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        self.backup = Some((label.to_string(), tusk_common::time::now_micros(), abort));
         Ok(control.redo_lsn)
     }
 
     fn backup_stop(&mut self, _wait_for_archive: bool) -> Result<(u64, String), PgError> {
-        let Some((label, started)) = self.backup.take() else {
+        let Some((label, started, abort)) = self.backup.take() else {
             return Err(PgError::error(
                 sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
                 "backup is not in progress",
             )
             .with_hint("Did you call pg_backup_start()?"));
         };
+        cancel_before_shmem_exit(abort);
         self.shared
             .control()
             .backup_in_progress
@@ -1887,11 +1956,19 @@ impl Host for Session {
         tusk_config::find(name).map(|d| d.name.to_string())
     }
 
+    /// The transaction's start, for implicit transactions too: the same
+    /// value for every statement of a multi-statement Query.
     fn now(&self) -> i64 {
-        if self.xact_start != 0 {
-            self.xact_start
-        } else {
-            now_pg()
+        match self.xact.start_timestamp() {
+            0 => now_pg(),
+            t => t,
+        }
+    }
+
+    fn statement_timestamp(&self) -> i64 {
+        match self.stmt_start {
+            0 => now_pg(),
+            t => t,
         }
     }
 }

@@ -854,6 +854,8 @@ impl Postmaster {
             libc::setsid();
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGPWR);
         }
+        // The postmaster's exit callbacks are not the child's to run.
+        tusk_storage::exit::on_exit_reset();
         let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
         signals::install_child(&pipe, self.death_pipe.0);
         // The postmaster may have died before PR_SET_PDEATHSIG took effect.

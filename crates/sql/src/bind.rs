@@ -500,8 +500,11 @@ impl<'h> Binder<'h> {
     fn depth_guard(&mut self) -> Result<(), PgError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(PgError::error("54001", "stack depth limit exceeded")
-                .with_hint("The statement nests expressions too deeply; simplify it."));
+            return Err(PgError::error(
+                tusk_common::sqlstate::STATEMENT_TOO_COMPLEX,
+                "stack depth limit exceeded",
+            )
+            .with_hint("The statement nests expressions too deeply; simplify it."));
         }
         Ok(())
     }
@@ -744,8 +747,11 @@ impl<'h> Binder<'h> {
                         (None, _) => None,
                         (Some(c), None) => Some(c),
                         _ => {
-                            return Err(PgError::error("22019", "invalid escape string")
-                                .with_hint("Escape string must be empty or one character."))
+                            return Err(PgError::error(
+                                tusk_common::sqlstate::INVALID_ESCAPE_CHARACTER,
+                                "invalid escape string",
+                            )
+                            .with_hint("Escape string must be empty or one character."))
                         }
                     }
                 }
@@ -1212,14 +1218,14 @@ impl<'h> Binder<'h> {
     fn count(&mut self, args: &[&ast::FunctionArg]) -> Result<Bound, PgError> {
         let Some(ctx) = self.aggs_allowed else {
             return Err(PgError::error(
-                "42803",
+                tusk_common::sqlstate::GROUPING_ERROR,
                 "aggregate functions are not allowed here",
             ));
         };
         let _ = ctx;
         if self.in_agg {
             return Err(PgError::error(
-                "42803",
+                tusk_common::sqlstate::GROUPING_ERROR,
                 "aggregate function calls cannot be nested",
             ));
         }
@@ -1531,7 +1537,7 @@ impl<'h> Binder<'h> {
         if aggregate {
             if let Some(col) = &self.ungrouped {
                 return Err(PgError::error(
-                    "42803",
+                    tusk_common::sqlstate::GROUPING_ERROR,
                     format!("column \"{col}\" must appear in the GROUP BY clause or be used in an aggregate function"),
                 ));
             }
@@ -1640,7 +1646,7 @@ impl<'h> Binder<'h> {
                 let pos: usize = n.parse().unwrap_or(0);
                 if pos == 0 || pos > visible {
                     return Err(PgError::error(
-                        "42P10",
+                        tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
                         format!("ORDER BY position {n} is not in select list"),
                     ));
                 }
@@ -1706,7 +1712,7 @@ impl<'h> Binder<'h> {
         let b = self.bind_expr(e).map_err(|err| {
             if err.code == sqlstate::UNDEFINED_COLUMN {
                 PgError::error(
-                    "42P10",
+                    tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
                     format!("argument of {what} must not contain variables"),
                 )
             } else {
@@ -1735,7 +1741,7 @@ impl<'h> Binder<'h> {
 fn where_agg(e: PgError, clause: &str) -> PgError {
     if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
         PgError::error(
-            "42803",
+            tusk_common::sqlstate::GROUPING_ERROR,
             format!("aggregate functions are not allowed in {clause}"),
         )
     } else {

@@ -143,7 +143,7 @@ fn like_compile(p: &str, escape: Option<char>) -> Result<Vec<LikeTok>, PgError> 
                 Some(n) => out.push(LikeTok::Lit(n)),
                 None => {
                     return Err(PgError::error(
-                        "22025",
+                        tusk_common::sqlstate::INVALID_ESCAPE_SEQUENCE,
                         "LIKE pattern must not end with escape character",
                     ));
                 }
@@ -232,13 +232,13 @@ macro_rules! int_arith {
 fn float_pow(a: f64, b: f64) -> Result<f64, PgError> {
     if a == 0.0 && b < 0.0 {
         return Err(PgError::error(
-            "2201F",
+            tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
             "zero raised to a negative power is undefined",
         ));
     }
     if a < 0.0 && b.fract() != 0.0 && b.is_finite() {
         return Err(PgError::error(
-            "2201F",
+            tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
             "a negative number raised to a non-integer power yields a complex result",
         ));
     }

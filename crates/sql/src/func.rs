@@ -286,7 +286,7 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
     let end = match len {
         Some(l) if l < 0 => {
             return Err(PgError::error(
-                "22011",
+                tusk_common::sqlstate::SUBSTRING_ERROR,
                 "negative substring length not allowed",
             ));
         }

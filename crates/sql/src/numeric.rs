@@ -612,7 +612,7 @@ impl Numeric {
         }
         if self.is_zero() && exp.neg {
             return Err(PgError::error(
-                "2201F",
+                tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
                 "zero raised to a negative power is undefined",
             ));
         }
@@ -628,7 +628,7 @@ impl Numeric {
         }
         if self.neg {
             return Err(PgError::error(
-                "2201F",
+                tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
                 "a negative number raised to a non-integer power yields a complex result",
             ));
         }

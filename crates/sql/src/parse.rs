@@ -207,8 +207,11 @@ fn map_parser_error(
     let msg = match e {
         ParserError::RecursionLimitExceeded => {
             return (
-                PgError::error("54001", "stack depth limit exceeded")
-                    .with_hint("The statement nests expressions too deeply; simplify it."),
+                PgError::error(
+                    tusk_common::sqlstate::STATEMENT_TOO_COMPLEX,
+                    "stack depth limit exceeded",
+                )
+                .with_hint("The statement nests expressions too deeply; simplify it."),
                 None,
             )
         }
@@ -325,8 +328,11 @@ fn check_nesting(piece: &[TokenWithSpan]) -> Result<(), (PgError, Option<u32>)> 
         }
         if depth > MAX_NESTING {
             return Err((
-                PgError::error("54001", "stack depth limit exceeded")
-                    .with_hint("The statement nests expressions too deeply; simplify it."),
+                PgError::error(
+                    tusk_common::sqlstate::STATEMENT_TOO_COMPLEX,
+                    "stack depth limit exceeded",
+                )
+                .with_hint("The statement nests expressions too deeply; simplify it."),
                 None,
             ));
         }

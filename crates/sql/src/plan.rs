@@ -62,7 +62,11 @@ fn count_arg(e: &Option<Expr>, what: &str, ctx: &mut Ctx<'_>) -> Result<Option<u
     match e.eval(&[], ctx)? {
         Value::Null => Ok(None),
         Value::Int8(n) if n < 0 => Err(PgError::error(
-            if what == "LIMIT" { "2201W" } else { "2201X" },
+            if what == "LIMIT" {
+                tusk_common::sqlstate::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE
+            } else {
+                tusk_common::sqlstate::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE
+            },
             format!("{what} must not be negative"),
         )),
         Value::Int8(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),

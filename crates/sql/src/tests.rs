@@ -90,7 +90,7 @@ impl FakeHost {
 
 fn unknown_setting(name: &str) -> PgError {
     PgError::error(
-        "42704",
+        tusk_common::sqlstate::UNDEFINED_OBJECT,
         format!("unrecognized configuration parameter \"{name}\""),
     )
 }
@@ -652,7 +652,7 @@ fn parameters_at_execution() {
     assert!(rows.is_empty());
     let e = run_with(&mut h, "SELECT $1 + 1", &[], &[]).unwrap_err();
     assert_eq!(
-        (e.code, e.message.as_str()),
+        (e.code.as_str(), e.message.as_str()),
         ("42P02", "there is no parameter $1")
     );
 }
@@ -719,7 +719,11 @@ fn error_sqlstates() {
     ];
     for (sql, code, msg) in cases {
         let e = err(sql);
-        assert_eq!((e.code, e.message.as_str()), (*code, *msg), "{sql}");
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
     }
     let e = err("SELECT foo(1, 'x')");
     assert_eq!(e.message, "function foo(integer, unknown) does not exist");
@@ -730,7 +734,7 @@ fn error_sqlstates() {
 fn syntax_error_positions() {
     let (e, pos) = parse_with_position("SELECT 1 +").unwrap_err();
     assert_eq!(
-        (e.code, e.message.as_str(), pos),
+        (e.code.as_str(), e.message.as_str(), pos),
         ("42601", "syntax error at end of input", Some(11))
     );
     assert!(parse("").unwrap().is_empty());

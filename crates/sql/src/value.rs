@@ -285,7 +285,7 @@ fn utf8(bytes: &[u8]) -> Result<&str, PgError> {
             .map(|b| format!("0x{b:02x}"))
             .collect();
         PgError::error(
-            "22021",
+            tusk_common::sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
             format!(
                 "invalid byte sequence for encoding \"UTF8\": {}",
                 bad.join(" ")
@@ -606,24 +606,24 @@ mod tests {
         );
         let e = decode_param(types::INT4, 0, b"abc").unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code.as_str(), e.message.as_str()),
             ("22P02", "invalid input syntax for type integer: \"abc\"")
         );
         // Too short is PostgreSQL's int4recv running out of data; too long
         // is its caller finding bytes left over.
         let e = decode_bind_param(2, types::INT4, 1, &[0, 0, 1]).unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code.as_str(), e.message.as_str()),
             ("08P01", "insufficient data left in message")
         );
         let e = decode_bind_param(2, types::INT4, 1, &[0, 0, 0, 0, 1]).unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code.as_str(), e.message.as_str()),
             ("22P03", "incorrect binary data format in bind parameter 2")
         );
         let e = decode_param(1007, 1, &[0, 0, 0, 0]).unwrap_err();
         assert_eq!(
-            (e.code, e.message.as_str()),
+            (e.code.as_str(), e.message.as_str()),
             (
                 "0A000",
                 "binary format for type with OID 1007 is not supported yet"

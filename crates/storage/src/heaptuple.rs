@@ -378,7 +378,7 @@ fn fill_data(
 pub fn form_tuple(attrs: &[Attr], values: &[Option<Datum>]) -> Result<Vec<u8>, PgError> {
     if attrs.len() > MAX_HEAP_ATTRIBUTE_NUMBER {
         return Err(PgError::error(
-            "54011",
+            tusk_common::sqlstate::TOO_MANY_COLUMNS,
             format!(
                 "number of columns ({}) exceeds limit ({MAX_HEAP_ATTRIBUTE_NUMBER})",
                 attrs.len()

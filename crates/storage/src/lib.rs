@@ -25,6 +25,10 @@
 //!   64-bit xids), [`wal`] (WAL record and page format, end-of-WAL
 //!   detection) and [`clog`] (commit-status bits). Their on-disk formats
 //!   are drawn in each module's header.
+//! - [`xact`]: a backend's transaction-block state machine and the
+//!   resource owner that releases pins and locks at commit, abort and exit.
+//! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
+//!   every server process ends through.
 //!
 //! Everything in shared memory is addressed by offset from the region's
 //! base, never by pointer, because `tusk ipc` and a restarting server may
@@ -33,6 +37,7 @@
 pub mod bootstrap;
 pub mod clog;
 pub mod control;
+pub mod exit;
 pub mod heaptuple;
 pub mod latch;
 pub mod layout;
@@ -43,3 +48,4 @@ pub mod smgr;
 #[cfg(test)]
 mod testutil;
 pub mod wal;
+pub mod xact;

@@ -57,9 +57,7 @@ pub const GLOBALTABLESPACE_OID: u32 = 1664;
 /// Tablespace of everything else (`base/`).
 pub const DEFAULTTABLESPACE_OID: u32 = 1663;
 
-const DISK_FULL: &str = "53100";
-const UNDEFINED_FILE: &str = "58P01";
-const DUPLICATE_FILE: &str = "58P02";
+use tusk_common::sqlstate::{DISK_FULL, DUPLICATE_FILE, UNDEFINED_FILE};
 
 const _: () = assert!(DEFAULT_SEGMENT_BLOCKS == 131072);
 
@@ -183,7 +181,7 @@ fn m(e: &io::Error) -> String {
 }
 
 /// PostgreSQL's errcode_for_file_access.
-fn file_access_code(e: &io::Error) -> &'static str {
+fn file_access_code(e: &io::Error) -> tusk_common::SqlState {
     match e.raw_os_error() {
         Some(libc::ENOENT) => UNDEFINED_FILE,
         Some(libc::EEXIST) => DUPLICATE_FILE,

@@ -397,14 +397,16 @@ impl<S: Read + Write> Conn<S> {
 }
 
 /// The fields of an ErrorResponse/NoticeResponse in PostgreSQL's order:
-/// S (localized severity), V (severity, never localized), C, M, then D and
-/// H when present.
+/// S (localized severity), V (severity, never localized), C, M, then those
+/// present of D (detail), H (hint), P (cursor position), and s, t, c, d, n
+/// (schema, table, column, datatype, constraint name), as PostgreSQL's
+/// `send_message_to_frontend` sends them.
 fn report_fields(e: &PgError) -> Vec<(u8, String)> {
     let severity = e.severity.as_str();
     let mut fields = vec![
         (b'S', severity.to_owned()),
         (b'V', severity.to_owned()),
-        (b'C', cstr(e.code)),
+        (b'C', e.code.as_str().to_owned()),
         (b'M', cstr(&e.message)),
     ];
     if let Some(d) = &e.detail {
@@ -412,6 +414,23 @@ fn report_fields(e: &PgError) -> Vec<(u8, String)> {
     }
     if let Some(h) = &e.hint {
         fields.push((b'H', cstr(h)));
+    }
+    if let Some(p) = e.position {
+        fields.push((b'P', p.to_string()));
+    }
+    if let Some(o) = &e.objects {
+        let names = [
+            (b's', &o.schema),
+            (b't', &o.table),
+            (b'c', &o.column),
+            (b'd', &o.datatype),
+            (b'n', &o.constraint),
+        ];
+        for (tag, name) in names {
+            if let Some(n) = name {
+                fields.push((tag, cstr(n)));
+            }
+        }
     }
     fields
 }

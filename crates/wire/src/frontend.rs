@@ -46,8 +46,8 @@ pub const PQ_LARGE_MESSAGE_LIMIT: usize = 0x3fff_ffff - 1;
 pub const PG_MAX_AUTH_TOKEN_LENGTH: usize = 65535;
 
 /// SQLSTATE 22021 character_not_in_repertoire, the code PostgreSQL uses for
-/// invalid UTF-8. Not (yet) in `tusk_common::sqlstate`, so it lives here.
-pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+/// invalid UTF-8 (re-exported for the callers that named it here).
+pub use tusk_common::sqlstate::CHARACTER_NOT_IN_REPERTOIRE;
 
 /// The first packet of a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

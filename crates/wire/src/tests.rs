@@ -635,7 +635,7 @@ fn invalid_utf8_query_is_an_error_not_a_disconnect() {
     };
     assert_eq!(m, "invalid byte sequence for encoding \"UTF8\": 0xc3 0x28");
     let pg = err.to_pg_error().unwrap();
-    assert_eq!((pg.severity, pg.code), (Severity::Error, "22021"));
+    assert_eq!((pg.severity, pg.code.as_str()), (Severity::Error, "22021"));
     // The bad message was consumed; the session goes on.
     assert_eq!(c.read_message().unwrap(), FrontendMessage::Sync);
 }
@@ -844,7 +844,7 @@ fn error_response_field_order_and_bytes() {
     // A notice without detail or hint; and the same through a client parser.
     let n = PgError::new(
         Severity::Notice,
-        "00000",
+        tusk_common::sqlstate::SUCCESSFUL_COMPLETION,
         "table \"t\" does not exist, skipping",
     );
     let bytes = output(|c| c.notice(&n));
@@ -872,6 +872,32 @@ fn error_response_field_order_and_bytes() {
             (b'M', "table \"t\" does not exist, skipping".into()),
         ]
     );
+}
+
+/// The cursor position and the object names go after D and H, in
+/// PostgreSQL's order P s t c d n, and only when set.
+#[test]
+fn error_response_position_and_object_names() {
+    let e = PgError::error(sqlstate::SYNTAX_ERROR, "syntax error at or near \"SELEC\"")
+        .with_position(Some(1));
+    let body = b"SERROR\0VERROR\0C42601\0Msyntax error at or near \"SELEC\"\0P1\0\0";
+    let mut want = b"E".to_vec();
+    want.extend_from_slice(&(4 + body.len() as i32).to_be_bytes());
+    want.extend_from_slice(body);
+    assert_eq!(output(|c| c.error(&e)), want);
+
+    let e = PgError::error(sqlstate::DATA_EXCEPTION, "m")
+        .with_hint("h")
+        .with_constraint("t_pkey")
+        .with_column("id")
+        .with_table("t")
+        .with_schema("public")
+        .with_datatype("int4");
+    let body = b"SERROR\0VERROR\0C22000\0Mm\0Hh\0spublic\0tt\0cid\0dint4\0nt_pkey\0\0";
+    let mut want = b"E".to_vec();
+    want.extend_from_slice(&(4 + body.len() as i32).to_be_bytes());
+    want.extend_from_slice(body);
+    assert_eq!(output(|c| c.error(&e)), want);
 }
 
 #[test]

@@ -238,7 +238,7 @@ fn set_show_and_report() {
     assert_eq!(s.settings().int("statement_timeout"), 60_000);
     let e = s.show("nope").expect_err("unknown");
     assert_eq!(
-        (e.code, e.message.as_str()),
+        (e.code.as_str(), e.message.as_str()),
         ("42704", "unrecognized configuration parameter \"nope\"")
     );
     assert_eq!(
@@ -256,8 +256,9 @@ fn set_show_and_report() {
     );
     assert_eq!(s.current_setting("nope", true), Ok(None));
     assert_eq!(
-        s.current_setting("nope", false).map_err(|e| e.code),
-        Err("42704")
+        s.current_setting("nope", false)
+            .map_err(|e| e.code.as_str().to_owned()),
+        Err("42704".to_owned())
     );
 }
 
@@ -328,7 +329,7 @@ fn startup_errors_are_fatal() {
     for (name, value, code, message) in cases {
         let e = s.apply_startup(name, value).expect_err(name);
         assert_eq!(
-            (e.severity, e.code, e.message.as_str()),
+            (e.severity, e.code.as_str(), e.message.as_str()),
             (Severity::Fatal, code, message)
         );
     }
@@ -472,8 +473,9 @@ fn reset_is_transactional_and_respects_superuser_settings() {
     let e = s.reset(Some("port"), true).expect_err("postmaster");
     assert_eq!(e.code, "55P02");
     assert_eq!(
-        s.reset(Some("nope"), true).map_err(|e| e.code),
-        Err("42704")
+        s.reset(Some("nope"), true)
+            .map_err(|e| e.code.as_str().to_owned()),
+        Err("42704".to_owned())
     );
     // SET x TO DEFAULT is RESET x.
     s.set("work_mem", None, false, false).expect("default");
@@ -633,7 +635,7 @@ fn only_superusers_may_change_the_session_authorization() {
         .set("session_authorization", Some("postgres"), false, false)
         .expect_err("not superuser");
     assert_eq!(
-        (e.code, e.message.as_str()),
+        (e.code.as_str(), e.message.as_str()),
         ("42501", "permission denied to set session authorization")
     );
     assert_eq!(

@@ -20,6 +20,7 @@
 //! - `lockfile`: postmaster.pid format, a second server, a stale file.
 //! - `startup`: root refusal, bad settings, `-C`.
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
+//! - `xact`: multi-statement Queries as one implicit transaction, now().
 
 mod client;
 mod fidelity;
@@ -30,3 +31,4 @@ mod sessions;
 mod startup;
 mod stop;
 mod util;
+mod xact;

@@ -115,3 +115,41 @@ fn psql_reports_errors() {
     // The server is still fine.
     assert_eq!(srv.psql_c(Via::Unix, &["SELECT 1"]), "1\n");
 }
+
+/// A syntax error carries its position (ErrorResponse `P`), so psql
+/// prints the offending line and a caret under the character, exactly as
+/// it does against PostgreSQL 15 (the expected texts are PostgreSQL 15's
+/// output for the same commands, including a multi-line query and a
+/// position counted in characters after a two-byte one). The extended
+/// protocol's Parse reports the same position.
+#[test]
+fn psql_shows_syntax_error_position() {
+    let srv = TestServer::start(crate::util::Opts::new());
+    let cases = [
+        (
+            "SELEC 1",
+            "ERROR:  syntax error at or near \"SELEC\"\nLINE 1: SELEC 1\n        ^\n",
+        ),
+        (
+            "SELECT 1,\n  2 +",
+            "ERROR:  syntax error at end of input\nLINE 2:   2 +\n             ^\n",
+        ),
+        (
+            "SELECT 'é', x frm t",
+            "ERROR:  syntax error at or near \"t\"\nLINE 1: SELECT 'é', x frm t\n                          ^\n",
+        ),
+    ];
+    for (sql, want) in cases {
+        let out = srv.psql(Via::Unix, &["-X", "-A", "-t", "-c", sql]);
+        assert_eq!(out.code(), Some(1), "{}", out.describe());
+        assert_eq!(out.stderr, want, "{sql:?}: {}", out.describe());
+    }
+    let mut c = srv.connect();
+    let e = c.prepare("SELECT 1 +").expect_err("a syntax error");
+    let db = e.as_db_error().expect("a server error");
+    assert_eq!(db.code().code(), "42601");
+    assert_eq!(
+        db.position(),
+        Some(&postgres::error::ErrorPosition::Original(11))
+    );
+}
