@@ -114,7 +114,7 @@ impl LwProcs for ChildShared {
                 sqlstate::INTERNAL_ERROR,
                 format!("semop(id={}, num={num}, op=-1) failed: {e}", set.id()),
             ));
-            std::process::exit(1);
+            tusk_storage::exit::proc_exit(1);
         }
     }
 
@@ -125,7 +125,7 @@ impl LwProcs for ChildShared {
                 sqlstate::INTERNAL_ERROR,
                 format!("semop(id={}, num={num}, op=1) failed: {e}", set.id()),
             ));
-            std::process::exit(1);
+            tusk_storage::exit::proc_exit(1);
         }
     }
 }
