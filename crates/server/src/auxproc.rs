@@ -7,6 +7,10 @@
 //! unclean stop and marks the cluster in production, and the shutdown
 //! checkpoint marks it cleanly shut down. That is exactly what the next
 //! start reads to decide whether crash recovery is needed.
+//!
+//! These two are the only writers of pg_control: they change the shared
+//! copy and the file together through a [`PgControlWriter`], under the
+//! area's lock, so their updates never interleave.
 
 use crate::shmem::ChildShared;
 use crate::signals::{self, SelfPipe};
@@ -14,7 +18,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 use tusk_common::elog;
 use tusk_config::Settings;
-use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::control::{ControlError, DbState, PgControlWriter};
 use tusk_storage::procarray::{ProcKind, WaitEvent};
 
 pub struct AuxEnv {
@@ -38,12 +42,18 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
-/// One online checkpoint. Until the buffer pool and WAL exist there is
-/// nothing dirty to write: the checkpoint records its time in pg_control,
-/// which stays "in production".
-fn checkpoint(data_dir: &std::path::Path) -> Result<(), tusk_storage::control::ControlError> {
-    let c = ControlFile::read(data_dir)?;
-    c.write(data_dir, false)
+/// One checkpoint. Until the buffer pool and WAL exist there is nothing
+/// dirty to write and no checkpoint record: the checkpoint records its
+/// time in pg_control and, for the shutdown checkpoint, the clean state.
+/// Checkpointer only.
+fn checkpoint(w: &PgControlWriter, shutdown: bool) -> Result<(), ControlError> {
+    w.update(|c| {
+        c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000;
+        if shutdown {
+            c.set_state(DbState::Shutdowned);
+        }
+    })
+    .map(|_| ())
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.
@@ -52,43 +62,37 @@ pub fn startup_main(env: AuxEnv) -> ! {
         .shared
         .procs
         .acquire_aux(ProcKind::Startup, std::process::id() as i32);
-    let code = match ControlFile::read(&env.data_dir) {
-        Ok(c) => {
-            match c.state {
-                DbState::Shutdowned => {
-                    elog::log(format!(
-                        "database system was shut down at {}",
-                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
-                    ));
-                }
-                other => {
-                    elog::log(format!(
-                        "database system was interrupted while {}; last known up at {}",
-                        other.describe(),
-                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
-                    ));
-                    elog::log("database system was not properly shut down; automatic recovery in progress");
-                    let _ = ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery);
-                    // WAL replay goes here once WAL exists.
-                    elog::log("redo is not required");
-                }
-            }
-            match ControlFile::update_state(&env.data_dir, DbState::InProduction) {
-                Ok(_) => 0,
-                Err(e) => {
-                    elog::report(&tusk_common::PgError::fatal(
-                        tusk_common::sqlstate::IO_ERROR,
-                        e.to_string(),
-                    ));
-                    3
-                }
-            }
-        }
+    let w = env
+        .shared
+        .pg_control_writer(ProcKind::Startup, &env.data_dir);
+    // Read pg_control into shared memory: the cluster's state as the last
+    // writer left it. A damaged file ends start-up here.
+    let c = match w.load() {
+        Ok(c) => c,
         Err(e) => {
-            elog::report(&tusk_common::PgError::fatal(
-                tusk_common::sqlstate::DATA_CORRUPTED,
-                e.to_string(),
+            elog::report(&e.to_pg_error(tusk_common::Severity::Fatal));
+            env.shared.procs.release(slot);
+            std::process::exit(3);
+        }
+    };
+    let last_up = tusk_common::time::format_log_time(c.time * 1_000_000, false);
+    match c.state() {
+        DbState::Shutdowned => elog::log(format!("database system was shut down at {last_up}")),
+        other => {
+            elog::log(format!(
+                "database system was interrupted while {}; last known up at {last_up}",
+                other.describe(),
             ));
+            elog::log("database system was not properly shut down; automatic recovery in progress");
+            let _ = w.update(|c| c.set_state(DbState::InCrashRecovery));
+            // WAL replay goes here once WAL exists.
+            elog::log("redo is not required");
+        }
+    }
+    let code = match w.update(|c| c.set_state(DbState::InProduction)) {
+        Ok(_) => 0,
+        Err(e) => {
+            elog::report(&e.to_pg_error(tusk_common::Severity::Fatal));
             3
         }
     };
@@ -104,6 +108,15 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         .shared
         .procs
         .acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let w = env
+        .shared
+        .pg_control_writer(ProcKind::Checkpointer, &env.data_dir);
+    // Normally the startup process has loaded it; after a shutdown
+    // requested during start-up it may not have. An unreadable file makes
+    // every checkpoint fail (reported), never overwrites it.
+    if let Err(e) = w.load() {
+        elog::report(&e.to_pg_error(tusk_common::Severity::Error));
+    }
     let (sem, num) = env.shared.semaphore(slot);
     signals::set_wake_semaphore(sem.id(), num);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
@@ -112,7 +125,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
             elog::log("checkpoint starting: shutdown immediate");
-            let code = match ControlFile::update_state(&env.data_dir, DbState::Shutdowned) {
+            let code = match checkpoint(&w, true) {
                 Ok(_) => {
                     elog::log("checkpoint complete");
                     0
@@ -141,7 +154,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                     .load(std::sync::atomic::Ordering::SeqCst)
             {
                 elog::log("checkpoint starting: immediate force wait");
-                match checkpoint(&env.data_dir) {
+                match checkpoint(&w, false) {
                     Ok(()) => elog::log("checkpoint complete"),
                     Err(e) => elog::report(&tusk_common::PgError::error(
                         tusk_common::sqlstate::IO_ERROR,
@@ -161,7 +174,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         if since.elapsed() >= interval {
             since = std::time::Instant::now();
-            if let Err(e) = checkpoint(&env.data_dir) {
+            if let Err(e) = checkpoint(&w, false) {
                 elog::warning(format!("checkpoint failed: {e}"));
             }
         }

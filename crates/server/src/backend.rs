@@ -1695,14 +1695,14 @@ impl Host for Session {
                 "backup label too long (max 1024 bytes)",
             ));
         }
-        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
-            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        // The shared copy: backends never read or write the file.
+        let control = loaded_pg_control(&self.shared)?;
         self.shared
             .control()
             .backup_in_progress
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.backup = Some((label.to_string(), tusk_common::time::now_micros()));
-        Ok(control.redo_lsn)
+        Ok(control.redo_lsn())
     }
 
     fn backup_stop(&mut self, _wait_for_archive: bool) -> Result<(u64, String), PgError> {
@@ -1717,21 +1717,20 @@ impl Host for Session {
             .control()
             .backup_in_progress
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
-            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        let control = loaded_pg_control(&self.shared)?;
         let lsn = |l: u64| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF);
         // backup_label as PostgreSQL writes it. tusk has no WAL yet, so the
         // positions are those of the last checkpoint recorded in pg_control.
         let label_file = format!(
             "START WAL LOCATION: {} (file {:08X}{:08X}{:08X})\nCHECKPOINT LOCATION: {}\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: {}\nLABEL: {label}\nSTART TIMELINE: 1\n",
-            lsn(control.redo_lsn),
-            1,
-            control.redo_lsn >> 32,
-            (control.redo_lsn & 0xFFFF_FFFF) / (16 * 1024 * 1024),
-            lsn(control.checkpoint_lsn),
+            lsn(control.redo_lsn()),
+            control.checkpoint_copy.this_timeline,
+            control.redo_lsn() >> 32,
+            (control.redo_lsn() & 0xFFFF_FFFF) / control.xlog_seg_size.max(1) as u64,
+            lsn(control.checkpoint),
             tusk_common::time::format_log_time(started, false),
         );
-        Ok((control.checkpoint_lsn, label_file))
+        Ok((control.checkpoint, label_file))
     }
 
     fn setting_name(&self, name: &str) -> Option<String> {
@@ -1745,4 +1744,17 @@ impl Host for Session {
             now_pg()
         }
     }
+}
+
+/// pg_control as the startup process loaded it (it always has by the time
+/// backends run; the error covers a broken invariant, not a race).
+fn loaded_pg_control(
+    shared: &ChildShared,
+) -> Result<tusk_storage::control::ControlFileData, PgError> {
+    shared.pg_control().snapshot().ok_or_else(|| {
+        PgError::error(
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "pg_control is not loaded into shared memory",
+        )
+    })
 }

@@ -145,11 +145,10 @@ pub fn run(opts: ServerOptions) -> i32 {
             ),
         ));
     }
-    if let Err(e) = tusk_storage::control::ControlFile::read(&data_dir) {
-        return fail(PgError::fatal(
-            tusk_common::sqlstate::DATA_CORRUPTED,
-            e.to_string(),
-        ));
+    // Checked before anything is created, so a torn or foreign pg_control
+    // stops the start with the file's name and what is wrong with it.
+    if let Err(e) = tusk_storage::control::ControlFileData::read(&data_dir) {
+        return fail(e.to_pg_error(tusk_common::Severity::Fatal));
     }
     let hba = match hba::Hba::load(&data_dir.join("pg_hba.conf")) {
         Ok(h) => h,

@@ -21,7 +21,9 @@ use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
+use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
 use tusk_storage::layout::{AreaId, Layout, Sizing};
+use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
 /// The layout for a configuration: what `-C shared_memory_size`, `tusk
@@ -53,6 +55,7 @@ pub struct Shared {
 pub struct ChildShared {
     pub procs: ProcArray,
     control: *const SharedControl,
+    pg_control: PgControlView,
     sems: Vec<SemSet>,
 }
 
@@ -62,6 +65,23 @@ impl ChildShared {
         unsafe { &*self.control }
     }
 
+    /// The shared copy of pg_control, read-only. Any child may call it.
+    pub fn pg_control(&self) -> PgControlView {
+        self.pg_control
+    }
+
+    /// The pg_control writer. Only the startup process and the
+    /// checkpointer get one: they are the processes whose job is to
+    /// change the cluster state, and a single writer order is what keeps
+    /// the file and the shared copy equal.
+    pub fn pg_control_writer(&self, who: ProcKind, data_dir: &Path) -> PgControlWriter {
+        assert!(
+            matches!(who, ProcKind::Startup | ProcKind::Checkpointer),
+            "only the startup process and the checkpointer write pg_control"
+        );
+        PgControlWriter::new(self.pg_control, data_dir.to_path_buf())
+    }
+
     /// The semaphore of proc slot `slot`.
     pub fn semaphore(&self, slot: usize) -> (SemSet, usize) {
         (self.sems[slot / SEMAS_PER_SET], slot % SEMAS_PER_SET)
@@ -69,6 +89,8 @@ impl ChildShared {
 }
 
 impl Shared {
+    /// Creates shared memory and the semaphores. Only the postmaster calls
+    /// this (first start and crash restart).
     pub fn create(settings: &Settings, data_dir: &Path, port: u16) -> Result<Shared, PgError> {
         let (sizing, layout) = layout_for(settings);
         let mmap = is_mmap(settings);
@@ -148,8 +170,9 @@ impl Shared {
                 sh.base().add(sh.layout.area(AreaId::Control).offset),
                 0,
                 std::mem::size_of::<SharedControl>(),
-            )
-        };
+            );
+            PgControlShared::init(sh.pg_control_area());
+        }
         Ok(sh)
     }
 
@@ -178,10 +201,18 @@ impl Shared {
         unsafe { &*(self.base().add(a.offset) as *const SharedControl) }
     }
 
+    fn pg_control_area(&self) -> *mut PgControlShared {
+        let a = self.layout.area(AreaId::PgControl);
+        // SAFETY: the area lies inside the mapping and is 64-byte aligned.
+        unsafe { self.base().add(a.offset) as *mut PgControlShared }
+    }
+
     pub fn child_handle(&self) -> ChildShared {
         ChildShared {
             procs: self.procs(),
             control: self.control() as *const _,
+            // SAFETY: initialised in create(); the mapping outlives children.
+            pg_control: unsafe { PgControlView::from_raw(self.pg_control_area()) },
             sems: self.sems.clone(),
         }
     }

@@ -111,6 +111,7 @@ pub enum AreaId {
     BufferPages = 5,
     WalBuffers = 6,
     CommitStatus = 7,
+    PgControl = 8,
 }
 
 impl AreaId {
@@ -123,6 +124,7 @@ impl AreaId {
             AreaId::BufferPages => "buffer pages",
             AreaId::WalBuffers => "WAL buffers",
             AreaId::CommitStatus => "commit-status cache",
+            AreaId::PgControl => "pg_control",
         }
     }
 }
@@ -159,6 +161,11 @@ impl Layout {
     pub fn area_sizes(z: &Sizing) -> Vec<(AreaId, usize, usize)> {
         vec![
             (AreaId::Control, std::mem::size_of::<SharedControl>(), 64),
+            (
+                AreaId::PgControl,
+                std::mem::size_of::<crate::control::PgControlShared>(),
+                64,
+            ),
             (
                 AreaId::ProcArray,
                 z.total_procs() * std::mem::size_of::<ProcSlot>(),

@@ -10,7 +10,8 @@
 //!   backends, reserved superuser slots, auxiliary processes). Backends
 //!   publish who they are and what they do there; `pg_stat_activity`, the
 //!   connection limits and `pg_terminate_backend` read it.
-//! - [`control::ControlFile`]: `global/pg_control`, the cluster state that
+//! - [`control::ControlFileData`]: `global/pg_control` in PostgreSQL 15's
+//!   layout and its shared copy, the cluster state that
 //!   survives restarts (shut down cleanly or not, last checkpoint).
 //! - [`bootstrap`]: the roles and databases of a cluster until the catalog
 //!   lives in real tables.
