@@ -1,5 +1,6 @@
-//! System V semaphore sets: the per-process "wake me up" primitive that
-//! every lock wait in tusk sleeps on.
+//! System V semaphore sets: one semaphore per process that can wait, on
+//! which it sleeps for an LWLock or lock-manager hand-off (and nothing
+//! else: interruptible sleeps use the latch in its proc slot).
 //!
 //! Why System V and not POSIX semaphores: the kernel keeps a System V set's
 //! key, its creator (`GETPID` on the marker) and the sets themselves listed
@@ -12,15 +13,15 @@
 //! [`SemSet`] is only an id: nothing happens on drop, because forked
 //! children carry copies and only the creator may remove the set.
 //!
-//! Waiting returns `Interrupted` on EINTR instead of retrying: a backend
-//! blocked on its semaphore must get back to its loop to service a cancel
-//! or terminate request. Waking ([`SemSet::unlock`]) is async-signal-safe:
-//! one system call, no allocation, so signal handlers may call it.
+//! Sleeping ([`SemSet::sleep`]) retries EINTR and returns only when V'd:
+//! whoever V's has handed the sleeper something (a lock) and a sleeper
+//! that left early would lose it. Signal handlers never touch a
+//! semaphore; they set the process's latch. Waking ([`SemSet::unlock`])
+//! is one system call without allocation.
 
 use crate::shm::fmt_report;
 use crate::sys::{errno, errno_text, flags_octal, os_error, IPC_CREATE_FLAGS};
 use std::io;
-use std::time::Duration;
 use tusk_common::{sqlstate, PgError};
 
 /// The marker value of a tusk set. Not PostgreSQL's 537, so `tusk ipc`
@@ -348,17 +349,27 @@ impl SemSet {
         Ok(())
     }
 
-    /// P: decrement semaphore `n`, sleeping while it is 0. Returns
-    /// `Err(Interrupted)` when a signal arrives; the caller services its
-    /// interrupts and calls again.
-    pub fn lock(&self, n: usize) -> io::Result<()> {
+    /// P: decrement semaphore `n`, sleeping while it is 0. A signal does
+    /// not end the sleep (EINTR is retried): the semaphore is for LWLock
+    /// and lock-manager hand-off, where the waker has already taken the
+    /// sleeper off a queue and counts on it to wake only when V'd.
+    /// Interruptible sleeps use a latch instead. Fails only if the set is
+    /// gone (EIDRM: the postmaster removed it) or `n` is out of range. No
+    /// allocation, so a forked child of a threaded test may call it.
+    pub fn sleep(&self, n: usize) -> io::Result<()> {
         self.check(n)?;
-        self.semop(n, -1, 0).map_err(os_error)
+        loop {
+            match self.semop(n, -1, 0) {
+                Ok(()) => return Ok(()),
+                Err(libc::EINTR) => continue,
+                Err(e) => return Err(os_error(e)),
+            }
+        }
     }
 
     /// P with a time limit (`semtimedop`). `Ok(true)`: decremented;
     /// `Ok(false)`: timed out; `Err(Interrupted)` on a signal.
-    pub fn lock_timeout(&self, n: usize, timeout: Duration) -> io::Result<bool> {
+    pub fn lock_timeout(&self, n: usize, timeout: std::time::Duration) -> io::Result<bool> {
         self.check(n)?;
         let mut sop = libc::sembuf {
             sem_num: n as u16,

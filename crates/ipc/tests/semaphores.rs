@@ -41,14 +41,14 @@ fn marker_values_and_basic_operations() {
     set.unlock(2).unwrap();
     assert_eq!(set.value(2).unwrap(), 2);
     assert!(set.try_lock(2).unwrap());
-    set.lock(2).unwrap(); // does not block: the value is 1
+    set.sleep(2).unwrap(); // does not block: the value is 1
     assert_eq!(set.value(2).unwrap(), 0);
     set.unlock(1).unwrap();
     set.reset(1).unwrap();
     assert_eq!(set.value(1).unwrap(), 0);
 
     // The marker and anything beyond are not usable semaphores.
-    assert_eq!(set.lock(4).unwrap_err().kind(), ErrorKind::InvalidInput);
+    assert_eq!(set.sleep(4).unwrap_err().kind(), ErrorKind::InvalidInput);
     assert_eq!(set.unlock(99).unwrap_err().kind(), ErrorKind::InvalidInput);
     assert_eq!(
         set.marker_value().unwrap(),
@@ -138,35 +138,32 @@ fn unlock_wakes_a_sleeper_in_another_process() {
 
 static SIGNAL_SET: OnceLock<SemSet> = OnceLock::new();
 
-extern "C" fn wake_myself(_: libc::c_int) {
+/// The child's SIGUSR1 handler: records that it ran by V'ing semaphore 1
+/// (the test's own marker, not the one the child sleeps on).
+extern "C" fn note_signal(_: libc::c_int) {
     if let Some(set) = SIGNAL_SET.get() {
-        let _ = set.unlock(0);
+        let _ = set.unlock(1);
     }
 }
 
 #[test]
-fn a_signal_interrupts_lock_and_its_handler_can_wake_the_process() {
+fn a_signal_does_not_end_a_sleep_only_a_v_does() {
     let keys = Keys::new();
-    let set = SemSet::create(keys.key(0), 1).unwrap();
+    let set = SemSet::create(keys.key(0), 2).unwrap();
     keys.track_sem(set.id());
     let child = Child::spawn(|| {
         let _ = SIGNAL_SET.set(set);
         // SAFETY: installing a handler in the single-threaded child.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = wake_myself as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            sa.sa_flags = libc::SA_RESTART; // semop is never restarted anyway
+            sa.sa_sigaction = note_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            sa.sa_flags = 0; // semop returns EINTR; sleep must retry it
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
         }
-        let mut interrupted = false;
-        loop {
-            match set.lock(0) {
-                Ok(()) => return if interrupted { 0 } else { 3 },
-                // The caller's loop: service interrupts, then wait again.
-                Err(e) if e.kind() == ErrorKind::Interrupted => interrupted = true,
-                Err(_) => return 2,
-            }
+        match set.sleep(0) {
+            Ok(()) => 0,
+            Err(_) => 2,
         }
     });
     wait_until(LIMIT, "the child to sleep on the semaphore", || {
@@ -174,11 +171,27 @@ fn a_signal_interrupts_lock_and_its_handler_can_wake_the_process() {
     });
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.pid, libc::SIGUSR1) };
-    assert_eq!(
-        child.wait(),
-        0,
-        "lock returned Interrupted, then took the handler's wakeup"
-    );
+    wait_until(LIMIT, "the child's handler to run", || {
+        set.value(1).unwrap() == 1
+    });
+    // Interrupted, the child went back to sleep instead of returning.
+    wait_until(LIMIT, "the child to sleep again", || {
+        set.waiters(0).unwrap() == 1
+    });
+    // SAFETY: asking about our own child without reaping it.
+    let exited = unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PID,
+            child.pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        info.si_pid() != 0
+    };
+    assert!(!exited, "sleep returned for a signal");
+    set.unlock(0).unwrap();
+    assert_eq!(child.wait(), 0, "woken by the V");
     assert_eq!(set.value(0).unwrap(), 0);
 }
 

@@ -10,6 +10,10 @@
 //!   backends, reserved superuser slots, auxiliary processes). Backends
 //!   publish who they are and what they do there; `pg_stat_activity`, the
 //!   connection limits and `pg_terminate_backend` read it.
+//! - [`latch::Latch`] and [`lwlock::LwLock`]: the two ways a process
+//!   waits. A latch (in each proc slot) for "wake me when something
+//!   changed, a signal came, the client spoke, or the postmaster died";
+//!   the process's semaphore, through an LWLock, for lock hand-off only.
 //! - [`control::ControlFileData`]: `global/pg_control` in PostgreSQL 15's
 //!   layout and its shared copy, the cluster state that
 //!   survives restarts (shut down cleanly or not, last checkpoint).
@@ -22,5 +26,9 @@
 
 pub mod bootstrap;
 pub mod control;
+pub mod latch;
 pub mod layout;
+pub mod lwlock;
 pub mod procarray;
+#[cfg(test)]
+mod testutil;

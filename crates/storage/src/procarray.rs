@@ -18,8 +18,10 @@
 //! The postmaster never reads this array to make decisions (it keeps its
 //! own table of children); it only zeroes it when it creates shared memory.
 
+use crate::latch::Latch;
+use crate::lwlock::LwWaiter;
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 pub const NAMEDATALEN: usize = 64;
 /// PostgreSQL's default `track_activity_query_size`.
@@ -148,10 +150,36 @@ struct SlotText {
     query: [u8; QUERY_TEXT_SIZE],
 }
 
+/// The wait-related part of a proc slot: what other processes touch to
+/// wake this one or to queue it behind a lock. Kept in one struct, apart
+/// from the status fields `pg_stat_activity` shows, because it is hot
+/// (written on every lock wait and wakeup) and will move as a whole into
+/// the slot's hot half.
+///
+/// Who writes what: the slot's owner owns the latch ([`Latch::own`],
+/// [`Latch::disown`]) and resets it; anyone sets it. The LWLock wait
+/// links belong to whoever holds the lock's wait-list bit
+/// ([`crate::lwlock`]). `checkpoint_wait` is written by the owner (the
+/// request number it waits for) and by the checkpointer (marking it done
+/// or failed with a compare-and-swap).
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct ProcWaits {
+    pub latch: Latch,
+    pub lwlock: LwWaiter,
+    pub checkpoint_wait: AtomicU64,
+}
+
+/// `ProcWaits::checkpoint_wait` bits the checkpointer sets on a request
+/// number it served.
+pub const CHECKPOINT_DONE: u64 = 1 << 62;
+pub const CHECKPOINT_FAILED: u64 = 1 << 63;
+
 /// One slot. `#[repr(C)]` and only atomics and plain bytes, because it
 /// lives in shared memory and is read by other processes.
 #[repr(C)]
 pub struct ProcSlot {
+    waits: ProcWaits,
     pid: AtomicI32,
     kind: AtomicU32,
     is_superuser: AtomicU32,
@@ -215,6 +243,11 @@ impl ProcSlot {
 
     pub fn kind(&self) -> ProcKind {
         ProcKind::from_u32(self.kind.load(Ordering::Acquire))
+    }
+
+    /// The slot's latch, LWLock wait state and checkpoint wait.
+    pub fn waits(&self) -> &ProcWaits {
+        &self.waits
     }
 
     fn write_text(&self, f: impl FnOnce(&mut SlotText)) {
