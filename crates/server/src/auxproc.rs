@@ -180,9 +180,12 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         env.shared
             .procs
-            .slot(slot)
+            .status(slot)
             .set_wait_event(WaitEvent::CheckpointerMain);
         let _ = sem.lock_timeout(num, Duration::from_secs(1));
-        env.shared.procs.slot(slot).set_wait_event(WaitEvent::None);
+        env.shared
+            .procs
+            .status(slot)
+            .set_wait_event(WaitEvent::None);
     }
 }

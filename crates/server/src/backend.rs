@@ -158,11 +158,11 @@ impl Read for ClientSocket {
                 None => 1000,
             };
             if let Some((p, i)) = self.idle_wait {
-                p.slot(i).set_wait_event(WaitEvent::ClientRead);
+                p.status(i).set_wait_event(WaitEvent::ClientRead);
             }
             let ready = self.wait_for(libc::POLLIN, timeout);
             if let Some((p, i)) = self.idle_wait {
-                p.slot(i).set_wait_event(WaitEvent::None);
+                p.status(i).set_wait_event(WaitEvent::None);
             }
             if ready {
                 let r = unsafe {
@@ -661,7 +661,7 @@ impl Session {
         signals::set_wake_semaphore(sem.id(), num);
         let app = settings.settings().str("application_name").to_string();
         let now = now_pg();
-        let s = procs.slot(slot);
+        let s = procs.status(slot);
         s.set_cancel_key(env.cancel_key);
         s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
         elog::set_session(
@@ -745,9 +745,11 @@ impl Session {
             Txn::Failed => BackendState::IdleInTransactionAborted,
         };
         if self.txn == Txn::Idle {
-            self.procs.slot(self.slot).set_xact_start(0);
+            self.procs.status(self.slot).set_xact_start(0);
         }
-        self.procs.slot(self.slot).set_state(state, None, now_pg());
+        self.procs
+            .status(self.slot)
+            .set_state(state, None, now_pg());
         let st = self.tx_status();
         self.conn.ready_for_query(st);
     }
@@ -965,10 +967,10 @@ impl Session {
         self.in_query = true;
         if self.txn == Txn::Idle {
             // The statement's implicit transaction starts now.
-            self.procs.slot(self.slot).set_xact_start(now_pg());
+            self.procs.status(self.slot).set_xact_start(now_pg());
         }
         self.procs
-            .slot(self.slot)
+            .status(self.slot)
             .set_state(BackendState::Active, Some(sql), now_pg());
         // A cancel that arrived while idle must not hit the new statement.
         signals::take(libc::SIGINT);
@@ -1212,7 +1214,7 @@ impl Session {
             self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
-                .slot(self.slot)
+                .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
             self.in_query = false;
@@ -1262,7 +1264,7 @@ impl Session {
         self.txn = Txn::Idle;
         self.txn_generation += 1;
         self.xact_start = 0;
-        self.procs.slot(self.slot).set_xact_start(0);
+        self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.
         self.portals.clear();
         self.send_changed(changed);
@@ -1272,7 +1274,7 @@ impl Session {
         for n in names {
             if let Ok(v) = self.settings.show(n) {
                 if n.eq_ignore_ascii_case("application_name") {
-                    self.procs.slot(self.slot).set_application_name(&v);
+                    self.procs.status(self.slot).set_application_name(&v);
                     elog::set_application(&v);
                 }
                 self.conn.parameter_status(n, &v);
@@ -1299,10 +1301,10 @@ impl Session {
                 None => left,
             };
             self.procs
-                .slot(self.slot)
+                .status(self.slot)
                 .set_wait_event(WaitEvent::PgSleep);
             let r = sem.lock_timeout(num, left.min(Duration::from_secs(1)));
-            self.procs.slot(self.slot).set_wait_event(WaitEvent::None);
+            self.procs.status(self.slot).set_wait_event(WaitEvent::None);
             if let Err(e) = r {
                 if e.kind() != io::ErrorKind::Interrupted {
                     return Err(PgError::fatal(
@@ -1450,7 +1452,7 @@ impl Host for Session {
         }
         self.txn = Txn::InBlock;
         self.xact_start = now_pg();
-        self.procs.slot(self.slot).set_xact_start(self.xact_start);
+        self.procs.status(self.slot).set_xact_start(self.xact_start);
         self.settings.begin_transaction();
         Ok(())
     }

@@ -22,16 +22,25 @@ use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
 use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
-use tusk_storage::layout::{AreaId, Layout, Sizing};
+use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
 use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
-/// The layout for a configuration: what `-C shared_memory_size`, `tusk
-/// check` and [`Shared::create`] all use.
-pub fn layout_for(settings: &Settings) -> (Sizing, Layout) {
+/// The layout for a configuration, from the area registry
+/// (`tusk_storage::layout::AREAS`): what `-C shared_memory_size`, `tusk
+/// check`, the start-up line and [`Shared::create`] all use. An overflow
+/// is a FATAL (22023) naming the area and the settings, never a wrap.
+pub fn layout_for(settings: &Settings) -> Result<(Sizing, Layout), PgError> {
     let z = Sizing::from_settings(settings);
-    let l = Layout::compute(&z, HEADER_SIZE);
-    (z, l)
+    let l = Layout::compute(&z, HEADER_SIZE).map_err(size_error)?;
+    Ok((z, l))
+}
+
+/// A sizing overflow as the server reports it.
+pub fn size_error(e: SizeError) -> PgError {
+    PgError::fatal(sqlstate::INVALID_PARAMETER_VALUE, e.to_string()).with_hint(
+        "Lower max_connections, max_prepared_transactions, max_locks_per_transaction, shared_buffers or wal_buffers.",
+    )
 }
 
 pub fn first_key(port: u16) -> i32 {
@@ -92,7 +101,7 @@ impl Shared {
     /// Creates shared memory and the semaphores. Only the postmaster calls
     /// this (first start and crash restart).
     pub fn create(settings: &Settings, data_dir: &Path, port: u16) -> Result<Shared, PgError> {
-        let (sizing, layout) = layout_for(settings);
+        let (sizing, layout) = layout_for(settings)?;
         let mmap = is_mmap(settings);
         let huge = settings.str("huge_pages");
         if !mmap && huge == "on" {
@@ -163,16 +172,9 @@ impl Shared {
             sizing,
             sems,
         };
-        sh.procs().init();
-        // SAFETY: freshly created, nobody else attached.
-        unsafe {
-            std::ptr::write_bytes(
-                sh.base().add(sh.layout.area(AreaId::Control).offset),
-                0,
-                std::mem::size_of::<SharedControl>(),
-            );
-            PgControlShared::init(sh.pg_control_area());
-        }
+        // Every registered area's init, before any child exists.
+        // SAFETY: freshly created and page-aligned; nobody else attached.
+        unsafe { sh.layout.init_areas(sh.base(), &sh.sizing) };
         Ok(sh)
     }
 
@@ -184,15 +186,9 @@ impl Shared {
     }
 
     fn procs(&self) -> ProcArray {
-        let a = self.layout.area(AreaId::ProcArray);
-        // SAFETY: the area lies inside the mapping, which outlives every use.
-        unsafe {
-            ProcArray::from_raw(
-                self.base().add(a.offset),
-                self.sizing.total_procs(),
-                self.sizing.max_connections,
-            )
-        }
+        // SAFETY: the layout is this region's, and the mapping outlives
+        // every use (children inherit it for their whole life).
+        unsafe { ProcArray::attach(self.base(), &self.layout, &self.sizing) }
     }
 
     pub fn control(&self) -> &SharedControl {
@@ -246,6 +242,18 @@ impl Shared {
                 self.segment.size()
             ),
         }
+    }
+
+    /// "9 areas: control flags 48 B, pg_control 304 B, ...": the registry's
+    /// areas as placed, for the start-up line.
+    pub fn describe_areas(&self) -> String {
+        let list: Vec<String> = self
+            .layout
+            .areas
+            .iter()
+            .map(|a| format!("{} {} B", a.name(), a.size))
+            .collect();
+        format!("{} areas: {}", list.len(), list.join(", "))
     }
 
     pub fn describe_semaphores(&self) -> String {

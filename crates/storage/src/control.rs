@@ -795,6 +795,26 @@ impl PgControlShared {
     }
 }
 
+fn area_size(_c: &crate::layout::SizeCalc) -> Result<usize, crate::layout::SizeError> {
+    Ok(std::mem::size_of::<PgControlShared>())
+}
+
+/// # Safety
+/// As [`crate::layout::AreaSpec::init`].
+unsafe fn area_init(at: *mut u8, _size: usize, _z: &crate::layout::Sizing) {
+    // SAFETY: promised by the caller; the area is 64-byte aligned.
+    unsafe { PgControlShared::init(at as *mut PgControlShared) };
+}
+
+/// pg_control's shared-memory area (see [`PgControlShared`]).
+pub const AREA: crate::layout::AreaSpec = crate::layout::AreaSpec {
+    id: crate::layout::AreaId::PgControl,
+    name: "pg_control",
+    align: 64,
+    size: area_size,
+    init: area_init,
+};
+
 /// What every process gets: read the shared copy, never write it.
 #[derive(Clone, Copy)]
 pub struct PgControlView {

@@ -6,7 +6,9 @@
 //!   a `size()`; the region is their sum, so `-C shared_memory_size`,
 //!   `tusk check` and the segment the postmaster asks the kernel for can
 //!   never disagree.
-//! - [`procarray::ProcArray`]: one slot per process that can wait (client
+//! - [`layout::AREAS`]: the area registry, one [`layout::AreaSpec`] per
+//!   subsystem (size with checked arithmetic, alignment, init).
+//! - [`procarray::ProcArray`]: one entry per process that can wait (client
 //!   backends, reserved superuser slots, auxiliary processes). Backends
 //!   publish who they are and what they do there; `pg_stat_activity`, the
 //!   connection limits and `pg_terminate_backend` read it.
@@ -25,10 +27,14 @@
 //! attach the same segment at another address.
 
 pub mod bootstrap;
+pub mod buffer;
+pub mod clog;
 pub mod control;
 pub mod latch;
 pub mod layout;
+pub mod lock;
 pub mod lwlock;
 pub mod procarray;
 #[cfg(test)]
 mod testutil;
+pub mod wal;
