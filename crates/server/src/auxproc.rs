@@ -1,8 +1,10 @@
 //! Auxiliary processes: the startup process (recovery) and the
 //! checkpointer (checkpoints, and the shutdown checkpoint).
 //!
-//! Each takes its fixed proc slot and semaphore, so it can sleep and be
-//! woken like any other process. Until the storage engine exists, recovery
+//! Each takes its fixed proc slot, with its latch and semaphore, so it can
+//! sleep and be woken like any other process: the checkpointer sleeps on
+//! its latch, which a backend sets to request a checkpoint, and sets the
+//! requesters' latches when the checkpoint is done. Until the storage engine exists, recovery
 //! and checkpoints act only on `pg_control`: the startup process notices an
 //! unclean stop and marks the cluster in production, and the shutdown
 //! checkpoint marks it cleanly shut down. That is exactly what the next
@@ -15,11 +17,13 @@
 use crate::shmem::ChildShared;
 use crate::signals::{self, SelfPipe};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
 use tusk_storage::control::{ControlError, DbState, PgControlWriter};
-use tusk_storage::procarray::{ProcKind, WaitEvent};
+use tusk_storage::latch::{self, WaitFor};
+use tusk_storage::procarray::{ProcArray, ProcKind, WaitEvent};
 
 pub struct AuxEnv {
     pub data_dir: PathBuf,
@@ -100,14 +104,56 @@ pub fn startup_main(env: AuxEnv) -> ! {
     std::process::exit(code);
 }
 
-/// Waits for checkpoint requests; on SIGUSR2 writes the shutdown
+/// Wakes every backend waiting for a checkpoint (`CHECKPOINT`): each
+/// looks at the shared counters itself, so a spurious wakeup costs one
+/// check. Called by the checkpointer when a checkpoint starts and ends.
+fn wake_checkpoint_waiters(procs: &ProcArray) {
+    for i in 0..procs.len() {
+        let w = procs.proc(i).waits();
+        if w.checkpoint_wait.load(Ordering::SeqCst) != 0 {
+            w.latch.set();
+        }
+    }
+}
+
+/// Runs a requested checkpoint if there is one, and tells its requesters
+/// how it went.
+fn serve_requests(env: &AuxEnv, w: &PgControlWriter) {
+    let control = env.shared.control();
+    let Some(n) = control.start_requested_checkpoint() else {
+        return;
+    };
+    wake_checkpoint_waiters(&env.shared.procs);
+    elog::log("checkpoint starting: immediate force wait");
+    let ok = match checkpoint(w, false) {
+        Ok(()) => {
+            elog::log("checkpoint complete");
+            true
+        }
+        Err(e) => {
+            elog::report(&tusk_common::PgError::error(
+                tusk_common::sqlstate::IO_ERROR,
+                format!("checkpoint failed: {e}"),
+            ));
+            false
+        }
+    };
+    control.finish_checkpoint(n, ok);
+    wake_checkpoint_waiters(&env.shared.procs);
+}
+
+/// Waits on its latch for checkpoint requests (a backend sets it), the
+/// next timed checkpoint, and signals; on SIGUSR2 writes the shutdown
 /// checkpoint and exits 0. SIGTERM is ignored, as in PostgreSQL: the
 /// checkpointer must outlive the backends to write the last checkpoint.
 pub fn checkpointer_main(env: AuxEnv) -> ! {
-    let slot = env
-        .shared
-        .procs
-        .acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    let procs = env.shared.procs;
+    let slot = procs.acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
+    if let Some((sem, num)) = env.shared.semaphore(slot) {
+        let _ = sem.reset(num);
+    }
+    let latch = &procs.proc(slot).waits().latch;
+    latch.own();
     let w = env
         .shared
         .pg_control_writer(ProcKind::Checkpointer, &env.data_dir);
@@ -117,11 +163,10 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     if let Err(e) = w.load() {
         elog::report(&e.to_pg_error(tusk_common::Severity::Error));
     }
-    let (sem, num) = env.shared.semaphore(slot);
-    signals::set_wake_semaphore(sem.id(), num);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
-    let mut since = std::time::Instant::now();
+    let mut next_timed = Instant::now() + interval;
     loop {
+        latch.reset();
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
             elog::log("checkpoint starting: shutdown immediate");
@@ -139,53 +184,37 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                     2
                 }
             };
-            env.shared.procs.release(slot);
+            procs.release(slot);
             std::process::exit(code);
         }
-        if signals::take(libc::SIGINT) {
-            // CHECKPOINT: serve every request made so far.
-            let control = env.shared.control();
-            let upto = control
-                .checkpoints_requested
-                .load(std::sync::atomic::Ordering::SeqCst);
-            if upto
-                > control
-                    .checkpoints_done
-                    .load(std::sync::atomic::Ordering::SeqCst)
-            {
-                elog::log("checkpoint starting: immediate force wait");
-                match checkpoint(&w, false) {
-                    Ok(()) => elog::log("checkpoint complete"),
-                    Err(e) => elog::report(&tusk_common::PgError::error(
-                        tusk_common::sqlstate::IO_ERROR,
-                        format!("checkpoint failed: {e}"),
-                    )),
-                }
-                control
-                    .checkpoints_done
-                    .store(upto, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
+        // SIGINT is PostgreSQL's "checkpoint requested" signal; requests
+        // arrive through the shared counters and our latch, so it only
+        // wakes us.
+        signals::take(libc::SIGINT);
+        serve_requests(&env, &w);
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
             // Orphaned: exit quietly, the next start recovers.
             std::process::exit(1);
         }
-        if since.elapsed() >= interval {
-            since = std::time::Instant::now();
+        if Instant::now() >= next_timed {
+            next_timed = Instant::now() + interval;
             if let Err(e) = checkpoint(&w, false) {
                 elog::warning(format!("checkpoint failed: {e}"));
             }
         }
-        env.shared
-            .procs
+        procs
             .status(slot)
             .set_wait_event(WaitEvent::CheckpointerMain);
-        let _ = sem.lock_timeout(num, Duration::from_secs(1));
-        env.shared
-            .procs
-            .status(slot)
-            .set_wait_event(WaitEvent::None);
+        latch::wait(
+            &WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            Some(next_timed.saturating_duration_since(Instant::now())),
+        );
+        procs.status(slot).set_wait_event(WaitEvent::None);
     }
 }

@@ -656,9 +656,12 @@ impl Session {
                 "remaining connection slots are reserved for non-replication superuser connections"
             )),
         };
-        let (sem, num) = env.shared.semaphore(slot);
-        let _ = sem.reset(num);
-        signals::set_wake_semaphore(sem.id(), num);
+        // A hand-off V that the slot's previous owner left behind must not
+        // end this process's first LWLock sleep.
+        if let Some((sem, num)) = env.shared.semaphore(slot) {
+            let _ = sem.reset(num);
+        }
+        procs.proc(slot).waits().latch.own();
         let app = settings.settings().str("application_name").to_string();
         let now = now_pg();
         let s = procs.status(slot);
@@ -1282,37 +1285,46 @@ impl Session {
         }
     }
 
-    /// Sleeps on this process's semaphore until `deadline`, waking for
-    /// every signal to service interrupts.
+    /// Sleeps until `deadline`, servicing interrupts: a signal sets the
+    /// latch, which ends the wait, and the loop looks at the flags.
     fn sleep_until(&mut self, deadline: Instant) -> Result<(), PgError> {
-        let (sem, num) = self.shared.semaphore(self.slot);
+        let procs = self.procs;
+        let latch = &procs.proc(self.slot).waits().latch;
         loop {
+            latch.reset();
             self.check_interrupts()?;
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            if Instant::now() >= deadline {
                 return Ok(());
             }
-            // Wake for statement_timeout too.
-            let left = match self.statement_deadline {
-                Some(d) => left.min(
-                    d.saturating_duration_since(Instant::now())
-                        .max(Duration::from_millis(1)),
-                ),
-                None => left,
-            };
-            self.procs
-                .status(self.slot)
-                .set_wait_event(WaitEvent::PgSleep);
-            let r = sem.lock_timeout(num, left.min(Duration::from_secs(1)));
-            self.procs.status(self.slot).set_wait_event(WaitEvent::None);
-            if let Err(e) = r {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(PgError::fatal(
-                        sqlstate::SYSTEM_ERROR,
-                        format!("semop(id={}) failed: {e}", sem.id()),
-                    ));
-                }
-            }
+            self.wait_latch(Some(deadline), WaitEvent::PgSleep);
+        }
+    }
+
+    /// One latch wait, until the latch is set, `until` passes, the
+    /// statement_timeout deadline passes or the postmaster dies (recorded
+    /// in PM_DEAD for `process_interrupts`). Shows `event` in
+    /// pg_stat_activity meanwhile. The caller resets the latch and checks
+    /// its condition before calling, and again after.
+    fn wait_latch(&mut self, until: Option<Instant>, event: WaitEvent) {
+        let until = match (until, self.statement_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = until.map(|d| d.saturating_duration_since(Instant::now()));
+        let latch = &self.procs.proc(self.slot).waits().latch;
+        let slot = self.procs.status(self.slot);
+        slot.set_wait_event(event);
+        let woken = tusk_storage::latch::wait(
+            &tusk_storage::latch::WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            timeout,
+        );
+        slot.set_wait_event(WaitEvent::None);
+        if woken.postmaster_death {
+            PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 
@@ -1643,37 +1655,45 @@ impl Host for Session {
                 "must be superuser to do CHECKPOINT",
             ));
         }
+        use std::sync::atomic::Ordering;
+        use tusk_storage::procarray::ProcKind;
         let control = self.shared.control();
-        let Some(ckpt) = self
-            .procs
-            .snapshot()
-            .into_iter()
-            .find(|p| p.kind == tusk_storage::procarray::ProcKind::Checkpointer)
-        else {
+        let ckpt_slot = self.procs.max_connections()
+            + ProcKind::Checkpointer
+                .aux_index()
+                .expect("the checkpointer is an auxiliary process");
+        let ckpt = self.procs.proc(ckpt_slot);
+        if ckpt.pid() == 0 || ckpt.kind() != ProcKind::Checkpointer {
             return Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "could not request checkpoint because checkpointer not running",
             ));
-        };
-        let mine = control
-            .checkpoints_requested
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        unsafe { libc::kill(ckpt.pid, libc::SIGINT) };
-        // The checkpointer V's nobody in particular; look again every few
-        // milliseconds, servicing interrupts (a cancel ends the wait).
-        while control
-            .checkpoints_done
-            .load(std::sync::atomic::Ordering::SeqCst)
-            < mine
-        {
-            if unsafe { libc::kill(ckpt.pid, 0) } != 0 {
-                return Err(
-                    PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
-                        .with_hint("Consult recent messages in the server log for details."),
-                );
+        }
+        // Say we wait before requesting: the checkpointer sets the latch of
+        // every waiting slot when a checkpoint starts and when it ends.
+        let procs = self.procs;
+        let waits = procs.proc(self.slot).waits();
+        waits.checkpoint_wait.store(1, Ordering::SeqCst);
+        let ticket = control.request_checkpoint();
+        ckpt.waits().latch.set();
+        let ok = loop {
+            waits.latch.reset();
+            if let Some(ok) = control.checkpoint_outcome(&ticket) {
+                break ok;
             }
-            self.sleep_until(Instant::now() + Duration::from_millis(5))?;
+            // A cancel ends the wait; the checkpoint still happens.
+            if let Err(e) = self.check_interrupts() {
+                waits.checkpoint_wait.store(0, Ordering::SeqCst);
+                return Err(e);
+            }
+            self.wait_latch(None, WaitEvent::CheckpointDone);
+        };
+        waits.checkpoint_wait.store(0, Ordering::SeqCst);
+        if !ok {
+            return Err(
+                PgError::error(sqlstate::INTERNAL_ERROR, "checkpoint request failed")
+                    .with_hint("Consult recent messages in the server log for details."),
+            );
         }
         Ok(())
     }

@@ -751,7 +751,7 @@ impl Postmaster {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGPWR);
         }
         let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
-        signals::install_child(pipe.write_fd);
+        signals::install_child(&pipe, self.death_pipe.0);
         // The postmaster may have died before PR_SET_PDEATHSIG took effect.
         if unsafe { libc::getppid() } != self.postmaster_pid() {
             unsafe { libc::_exit(1) };

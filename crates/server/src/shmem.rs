@@ -10,19 +10,22 @@
 //! fork, and the only kind that can use huge pages.
 //!
 //! Semaphores: one per proc slot that can wait, in sets of 16 plus a
-//! marker, at the keys after the segment's key.
+//! marker, at the keys after the segment's key. A process sleeps on its
+//! semaphore only for an LWLock (or, later, lock-manager) hand-off; every
+//! other wait is on the latch in its proc slot.
 //!
 //! Only the postmaster creates and destroys; children get a
 //! [`ChildShared`], a view that can never remove anything.
 
 use std::path::Path;
-use tusk_common::{sqlstate, PgError};
+use tusk_common::{elog, sqlstate, PgError};
 use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
 use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
 use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
+use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
@@ -66,6 +69,9 @@ pub struct ChildShared {
     control: *const SharedControl,
     pg_control: PgControlView,
     sems: Vec<SemSet>,
+    /// Slots `0..semaphores` have one (connections and auxiliary
+    /// processes); the last set may hold more than are assigned.
+    semaphores: usize,
 }
 
 impl ChildShared {
@@ -91,9 +97,65 @@ impl ChildShared {
         PgControlWriter::new(self.pg_control, data_dir.to_path_buf())
     }
 
-    /// The semaphore of proc slot `slot`.
-    pub fn semaphore(&self, slot: usize) -> (SemSet, usize) {
-        (self.sems[slot / SEMAS_PER_SET], slot % SEMAS_PER_SET)
+    /// The semaphore of proc slot `slot`; `None` for the slots that never
+    /// sleep and have none (the dummy slots of prepared transactions,
+    /// after the connection and auxiliary slots).
+    pub fn semaphore(&self, slot: usize) -> Option<(SemSet, usize)> {
+        slot_semaphore(&self.sems, self.semaphores, slot)
+    }
+
+    /// The semaphore of a process about to sleep or be woken for an
+    /// LWLock. A slot without one cannot be queued on a lock, so asking
+    /// for it is a bug, not a condition to handle.
+    fn lwlock_semaphore(&self, procno: u32) -> (SemSet, usize) {
+        self.semaphore(procno as usize).unwrap_or_else(|| {
+            panic!("proc slot {procno} has no semaphore and cannot wait for an LWLock")
+        })
+    }
+}
+
+/// Semaphore `slot % 16` of set `slot / 16`, for the first `assigned`
+/// slots only (the last set may hold more semaphores than are assigned).
+fn slot_semaphore(sems: &[SemSet], assigned: usize, slot: usize) -> Option<(SemSet, usize)> {
+    if slot >= assigned {
+        return None;
+    }
+    let set = sems.get(slot / SEMAS_PER_SET)?;
+    let num = slot % SEMAS_PER_SET;
+    (num < set.nsems()).then_some((*set, num))
+}
+
+/// LWLocks in the server: waiters are proc slots, and each sleeps on its
+/// slot's semaphore. `sleep` is called only by the slot's owner, `wake` by
+/// any process releasing a lock.
+impl LwProcs for ChildShared {
+    fn waiter(&self, procno: u32) -> &LwWaiter {
+        &self.procs.proc(procno as usize).waits().lwlock
+    }
+
+    fn sleep(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.sleep(num) {
+            // EIDRM: the postmaster removed the set, so it is gone or
+            // restarting after a crash; nothing this process holds can be
+            // trusted any more.
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=-1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
+    }
+
+    fn wake(&self, procno: u32) {
+        let (set, num) = self.lwlock_semaphore(procno);
+        if let Err(e) = set.unlock(num) {
+            elog::report(&PgError::fatal(
+                sqlstate::INTERNAL_ERROR,
+                format!("semop(id={}, num={num}, op=1) failed: {e}", set.id()),
+            ));
+            std::process::exit(1);
+        }
     }
 }
 
@@ -210,6 +272,7 @@ impl Shared {
             // SAFETY: initialised in create(); the mapping outlives children.
             pg_control: unsafe { PgControlView::from_raw(self.pg_control_area()) },
             sems: self.sems.clone(),
+            semaphores: self.sizing.semaphores(),
         }
     }
 
@@ -324,5 +387,33 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
             )))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_without_a_semaphore_get_none_not_a_panic() {
+        // 10 connections + 3 auxiliary processes have one; 5 prepared-
+        // transaction dummies after them do not, although the set has
+        // room for 3 of them.
+        let set = SemSet::create(libc::IPC_PRIVATE, SEMAS_PER_SET).expect("semget");
+        struct Remove(SemSet);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = self.0.remove();
+            }
+        }
+        let _guard = Remove(set);
+        let sems = [set];
+        assert_eq!(slot_semaphore(&sems, 13, 0), Some((set, 0)));
+        assert_eq!(slot_semaphore(&sems, 13, 12), Some((set, 12)));
+        for dummy in 13..18 {
+            assert_eq!(slot_semaphore(&sems, 13, dummy), None, "slot {dummy}");
+        }
+        // A count that claims more than the sets hold is still no panic.
+        assert_eq!(slot_semaphore(&sems, 40, 20), None);
     }
 }

@@ -4,12 +4,19 @@
 //!
 //! Why: a handler may interrupt the process anywhere, in the middle of an
 //! allocation or of an update to its own tables, so it must not touch
-//! them. Each handler sets one atomic flag, writes one byte to the
-//! process's self-pipe (waking a `poll`), and V's the process's own
-//! semaphore (waking a `semop` sleep such as `pg_sleep`). Both wake-ups
-//! are async-signal-safe system calls. The sleeping side re-checks the
-//! flags after every wake-up, so a signal that arrives just before it goes
-//! to sleep is never lost.
+//! them. Each handler sets one atomic flag and then sets the process's
+//! latch (`tusk_storage::latch`): the latch's flag in its proc slot, and
+//! one byte written to the process's self-pipe, which wakes a `poll` and
+//! every latch wait (`pg_sleep`, CHECKPOINT's wait, the checkpointer's
+//! idle wait). Both are async-signal-safe. The sleeping side resets its
+//! latch and re-checks the flags before every wait, so a signal that
+//! arrives just before it goes to sleep is never lost.
+//!
+//! Handlers never touch the process's semaphore: it is for LWLock and
+//! lock-manager hand-off only, where a stray V would end a sleep that
+//! must not end (see `tusk_storage::lwlock`). SIGURG is the latch's own
+//! wakeup, sent by another process that set our latch; its handler only
+//! writes the self-pipe.
 //!
 //! SIGQUIT in a child is the exception, as in PostgreSQL: the process must
 //! die at once without touching shared memory, so its handler sends a
@@ -30,9 +37,6 @@ pub const SIGNALS: [libc::c_int; 8] = [
 ];
 
 static PENDING: [AtomicBool; 8] = [const { AtomicBool::new(false) }; 8];
-static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
-static SEM_ID: AtomicI32 = AtomicI32::new(-1);
-static SEM_NUM: AtomicI32 = AtomicI32::new(-1);
 
 /// For a child's SIGQUIT: the client socket and the two prepared
 /// messages (immediate shutdown / crash of another process), and where
@@ -63,23 +67,10 @@ extern "C" fn on_signal(sig: libc::c_int) {
     unsafe { *libc::__errno_location() = saved };
 }
 
-/// Wakes this process from `poll` and from its semaphore. Async-signal-safe.
+/// Wakes this process: sets its latch if it owns one and writes its
+/// self-pipe. Async-signal-safe.
 pub fn wake() {
-    let fd = WAKE_FD.load(Ordering::SeqCst);
-    if fd >= 0 {
-        let b = 1u8;
-        unsafe { libc::write(fd, &b as *const u8 as *const libc::c_void, 1) };
-    }
-    let id = SEM_ID.load(Ordering::SeqCst);
-    let num = SEM_NUM.load(Ordering::SeqCst);
-    if id >= 0 && num >= 0 {
-        let mut op = libc::sembuf {
-            sem_num: num as u16,
-            sem_op: 1,
-            sem_flg: 0,
-        };
-        unsafe { libc::semop(id, &mut op, 1) };
-    }
+    tusk_storage::latch::set_my_latch();
 }
 
 extern "C" fn on_quit_child(_sig: libc::c_int) {
@@ -137,7 +128,9 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
 
 /// The postmaster's handlers: every signal it uses only sets its flag.
 pub fn install_postmaster(wake_fd: i32) {
-    WAKE_FD.store(wake_fd, Ordering::SeqCst);
+    // The postmaster owns no latch and has no postmaster: its self-pipe
+    // is all a wakeup writes.
+    tusk_storage::latch::init_process(-1, wake_fd, -1);
     for &s in &[
         libc::SIGHUP,
         libc::SIGINT,
@@ -155,6 +148,7 @@ pub fn install_postmaster(wake_fd: i32) {
         libc::SIGTTIN,
         libc::SIGTTOU,
         libc::SIGALRM,
+        libc::SIGURG,
     ] {
         install(s, libc::SIG_IGN, true);
     }
@@ -163,13 +157,14 @@ pub fn install_postmaster(wake_fd: i32) {
 /// A child's handlers, installed right after fork. No SA_RESTART: a
 /// blocked `semop` or `poll` must return EINTR so the loop sees the flag.
 /// SIGPWR is the postmaster-death signal (PR_SET_PDEATHSIG), as in
-/// PostgreSQL on Linux.
-pub fn install_child(wake_fd: i32) {
+/// PostgreSQL on Linux. `pipe` is the child's own self-pipe, which its
+/// latch waits poll, and `death_fd` the read end of the postmaster-death
+/// pipe.
+pub fn install_child(pipe: &SelfPipe, death_fd: i32) {
     for f in &PENDING {
         f.store(false, Ordering::SeqCst);
     }
-    WAKE_FD.store(wake_fd, Ordering::SeqCst);
-    SEM_ID.store(-1, Ordering::SeqCst);
+    tusk_storage::latch::init_process(pipe.read_fd, pipe.write_fd, death_fd);
     for &s in &[
         libc::SIGHUP,
         libc::SIGINT,
@@ -185,18 +180,18 @@ pub fn install_child(wake_fd: i32) {
         on_quit_child as *const () as libc::sighandler_t,
         false,
     );
+    // SA_RESTART: the latch wakeup only needs the self-pipe written, and
+    // poll, the one call it must end, is never restarted.
+    install(
+        libc::SIGURG,
+        tusk_storage::latch::sigurg_handler as *const () as libc::sighandler_t,
+        true,
+    );
     install(libc::SIGCHLD, libc::SIG_DFL, false);
     install(libc::SIGPIPE, libc::SIG_IGN, false);
     if std::env::var_os("TUSK_TEST_IGNORE_SIGQUIT").is_some_and(|v| v == "1") {
         IGNORE_QUIT.store(true, Ordering::SeqCst);
     }
-}
-
-/// Makes signal handlers also V this semaphore (the process's own), so a
-/// process sleeping in `semop` wakes up.
-pub fn set_wake_semaphore(id: i32, num: usize) {
-    SEM_NUM.store(num as i32, Ordering::SeqCst);
-    SEM_ID.store(id, Ordering::SeqCst);
 }
 
 /// Prepares what a child's SIGQUIT handler sends to its client. The

@@ -286,3 +286,6 @@ fn drain(fd: i32) {
     // SAFETY: reads into a local buffer from a non-blocking descriptor.
     while unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) } > 0 {}
 }
+
+#[cfg(test)]
+mod tests;

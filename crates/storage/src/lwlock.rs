@@ -34,8 +34,11 @@
 //! shared waiter up to the first exclusive one, or the first waiter alone
 //! if it is exclusive, then V their semaphores. Waiters are queued FIFO
 //! and a waiter that was woken but lost the race to a newcomer goes back
-//! to the head of the queue, not the tail, so no waiter is passed over
-//! for ever by later waiters.
+//! to the head of the queue, not the tail, so a queued waiter is never
+//! passed over by waiters queued after it. As in PostgreSQL, a process
+//! that has not queued yet may still take a free lock ahead of the queue
+//! (that keeps the uncontended path one CAS); a woken waiter competes with
+//! it at once and keeps its place at the head if it loses.
 //!
 //! Stray V's: a semaphore's count could be raised by a hand-off this
 //! process no longer waits for (it got the lock on its second try after a

@@ -14,7 +14,9 @@
 //! `superuser_reserved_connections` of them usable only by superusers),
 //! then the auxiliary processes at fixed indexes, then one dummy entry per
 //! prepared transaction. Entry `i` (its "proc number") owns semaphore
-//! `i % 16` of set `i / 16`.
+//! `i % 16` of set `i / 16`; the dummy entries own none (they never
+//! wait). Each `Proc` holds its [`ProcWaits`]: the latch other processes
+//! set to wake its owner, and the owner's LWLock wait links.
 //!
 //! Who writes what: a backend claims a free entry with a compare-and-swap
 //! on `Proc::pid` (0 = free), copies its pid and kind into its
@@ -127,6 +129,7 @@ pub enum WaitEvent {
     PgSleep = 2,
     CheckpointerMain = 3,
     Lock = 4,
+    CheckpointDone = 5,
 }
 
 impl WaitEvent {
@@ -136,6 +139,7 @@ impl WaitEvent {
             2 => WaitEvent::PgSleep,
             3 => WaitEvent::CheckpointerMain,
             4 => WaitEvent::Lock,
+            5 => WaitEvent::CheckpointDone,
             _ => WaitEvent::None,
         }
     }
@@ -148,6 +152,7 @@ impl WaitEvent {
             WaitEvent::PgSleep => Some(("Timeout", "PgSleep")),
             WaitEvent::CheckpointerMain => Some(("Activity", "CheckpointerMain")),
             WaitEvent::Lock => Some(("Lock", "transactionid")),
+            WaitEvent::CheckpointDone => Some(("IPC", "CheckpointDone")),
         }
     }
 }
@@ -173,9 +178,9 @@ struct SlotText {
 /// Who writes what: the slot's owner owns the latch ([`Latch::own`],
 /// [`Latch::disown`]) and resets it; anyone sets it. The LWLock wait
 /// links belong to whoever holds the lock's wait-list bit
-/// ([`crate::lwlock`]). `checkpoint_wait` is written by the owner (the
-/// request number it waits for) and by the checkpointer (marking it done
-/// or failed with a compare-and-swap).
+/// ([`crate::lwlock`]). `checkpoint_wait` is non-zero while the owner
+/// waits for a checkpoint it requested; the checkpointer sets the latch of
+/// every such slot when a checkpoint starts and when it ends.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct ProcWaits {
@@ -183,11 +188,6 @@ pub struct ProcWaits {
     pub lwlock: LwWaiter,
     pub checkpoint_wait: AtomicU64,
 }
-
-/// `ProcWaits::checkpoint_wait` bits the checkpointer sets on a request
-/// number it served.
-pub const CHECKPOINT_DONE: u64 = 1 << 62;
-pub const CHECKPOINT_FAILED: u64 = 1 << 63;
 
 /// The hot half of a proc entry (PostgreSQL's PGPROC): one cache line,
 /// atomics only. `pid` is the claim (0 = free).
@@ -251,6 +251,7 @@ impl Proc {
     }
 
     fn clear(&self) {
+        self.waits.checkpoint_wait.store(0, Ordering::SeqCst);
         self.kind.store(0, Ordering::Release);
         self.xid.store(0, Ordering::Release);
         self.xmin.store(0, Ordering::Release);
@@ -508,11 +509,90 @@ pub struct SharedControl {
     /// Requests from children to the postmaster, raised before a SIGUSR1.
     pub pm_requests: AtomicU32,
     pub pad: u32,
-    /// Checkpoints asked for (`CHECKPOINT`) and completed: a backend bumps
-    /// the first, signals the checkpointer, and waits until the second
-    /// reaches its number.
-    pub checkpoints_requested: std::sync::atomic::AtomicU64,
-    pub checkpoints_done: std::sync::atomic::AtomicU64,
+    /// Checkpoint requests and starts, packed in one word so that a
+    /// request and a start are ordered against each other by one atomic
+    /// operation (PostgreSQL uses a spinlock): low 32 bits, requests made
+    /// (`CHECKPOINT`); high 32 bits, checkpoints started by the
+    /// checkpointer. A start takes every request made before it.
+    checkpoints_requested: std::sync::atomic::AtomicU64,
+    /// Number (in start order) of the last checkpoint finished.
+    checkpoints_done: std::sync::atomic::AtomicU64,
+    /// Checkpoints that failed, ever.
+    checkpoints_failed: std::sync::atomic::AtomicU64,
+    /// The request count the last start took (checkpointer only).
+    served_requests: std::sync::atomic::AtomicU64,
+}
+
+/// What a `CHECKPOINT` waits for: the first checkpoint that starts after
+/// its request, and whether any failed meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointTicket {
+    target: u64,
+    failed_before: u64,
+}
+
+const CKPT_REQUEST: u64 = 1;
+const CKPT_START: u64 = 1 << 32;
+
+impl SharedControl {
+    /// Records a checkpoint request. Called by a backend (`CHECKPOINT`),
+    /// which then wakes the checkpointer and waits on its own latch until
+    /// [`SharedControl::checkpoint_outcome`] says the checkpoint is over.
+    pub fn request_checkpoint(&self) -> CheckpointTicket {
+        let failed_before = self.checkpoints_failed.load(Ordering::SeqCst);
+        let word = self
+            .checkpoints_requested
+            .fetch_add(CKPT_REQUEST, Ordering::SeqCst);
+        CheckpointTicket {
+            // Whatever started before our request may not include it.
+            target: (word >> 32) + 1,
+            failed_before,
+        }
+    }
+
+    /// `None` while the checkpoint a ticket waits for has not finished;
+    /// then `Some(true)` if no checkpoint failed since the request (as
+    /// PostgreSQL, a failure of a concurrent checkpoint counts).
+    pub fn checkpoint_outcome(&self, t: &CheckpointTicket) -> Option<bool> {
+        if self.checkpoints_done.load(Ordering::SeqCst) < t.target {
+            return None;
+        }
+        Some(self.checkpoints_failed.load(Ordering::SeqCst) == t.failed_before)
+    }
+
+    /// Starts a checkpoint if one was requested since the last start, and
+    /// returns its number. Called only by the checkpointer.
+    pub fn start_requested_checkpoint(&self) -> Option<u64> {
+        let mut word = self.checkpoints_requested.load(Ordering::SeqCst);
+        loop {
+            let requests = word & (CKPT_START - 1);
+            let started = word >> 32;
+            if requests == self.served_requests.load(Ordering::SeqCst) {
+                return None;
+            }
+            match self.checkpoints_requested.compare_exchange(
+                word,
+                word + CKPT_START,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => {
+                    self.served_requests.store(requests, Ordering::SeqCst);
+                    return Some(started + 1);
+                }
+                Err(w) => word = w,
+            }
+        }
+    }
+
+    /// Records the end of checkpoint `n`. Called only by the checkpointer,
+    /// which then sets the latch of every slot waiting for a checkpoint.
+    pub fn finish_checkpoint(&self, n: u64, ok: bool) {
+        if !ok {
+            self.checkpoints_failed.fetch_add(1, Ordering::SeqCst);
+        }
+        self.checkpoints_done.store(n, Ordering::SeqCst);
+    }
 }
 
 pub const QUIT_REASON_IMMEDIATE: u32 = 1;
@@ -663,11 +743,18 @@ impl ProcArray {
         i
     }
 
-    /// Frees an entry. Called by its owner on every exit path: the status
-    /// first, then the `Proc`, whose pid is the claim.
+    /// Frees an entry. Called by its owner on every exit path. The latch
+    /// is given up first, so that from then on neither this process's
+    /// signal handlers nor another process's `set` can reach the entry's
+    /// next owner through it. (The semaphore needs no such step: only an
+    /// LWLock release V's it, and only for a process queued on that lock,
+    /// which an exiting process is not.) Then the status, then the `Proc`,
+    /// whose pid is the claim.
     pub fn release(&self, i: usize) {
-        self.status(i).clear();
         let p = self.proc(i);
+        debug_assert!(!p.waits.lwlock.is_waiting());
+        p.waits.latch.disown();
+        self.status(i).clear();
         p.clear();
         p.pid.store(0, Ordering::Release);
     }
@@ -849,6 +936,34 @@ mod tests {
         );
         assert_eq!(pa.status(i).pid(), 0);
         assert!(pa.snapshot().is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_request_waits_for_a_start_after_it_and_sees_failures() {
+        // SAFETY: all-zero is the state the postmaster creates.
+        let c: SharedControl = unsafe { std::mem::zeroed() };
+        assert_eq!(c.start_requested_checkpoint(), None, "nothing requested");
+        let a = c.request_checkpoint();
+        let b = c.request_checkpoint();
+        assert_eq!(c.checkpoint_outcome(&a), None);
+        // One start serves both requests made before it.
+        let n1 = c.start_requested_checkpoint().unwrap();
+        assert_eq!(c.start_requested_checkpoint(), None);
+        // A request during checkpoint 1 needs checkpoint 2.
+        let late = c.request_checkpoint();
+        c.finish_checkpoint(n1, true);
+        assert_eq!(c.checkpoint_outcome(&a), Some(true));
+        assert_eq!(c.checkpoint_outcome(&b), Some(true));
+        assert_eq!(c.checkpoint_outcome(&late), None);
+        let n2 = c.start_requested_checkpoint().unwrap();
+        assert_eq!(n2, n1 + 1);
+        c.finish_checkpoint(n2, false);
+        assert_eq!(c.checkpoint_outcome(&late), Some(false));
+        // A failure before a request does not fail it.
+        let next = c.request_checkpoint();
+        let n3 = c.start_requested_checkpoint().unwrap();
+        c.finish_checkpoint(n3, true);
+        assert_eq!(c.checkpoint_outcome(&next), Some(true));
     }
 
     #[test]

@@ -170,7 +170,7 @@ fn shared_holders_overlap_but_never_with_an_exclusive_holder() {
             lock.release(&procs);
             // Phase 2: a mix, one exclusive turn in four.
             for i in 0..M {
-                if (i + me as u64) % 4 == 0 {
+                if (i + me as u64).is_multiple_of(4) {
                     lock.acquire(&procs, me, LwMode::Exclusive);
                     if in_x.fetch_add(1, Ordering::SeqCst) != 0 || in_s.load(Ordering::SeqCst) != 0
                     {
@@ -208,7 +208,7 @@ fn shared_holders_overlap_but_never_with_an_exclusive_holder() {
         "2: shared holders did not overlap; 3: exclusive with another holder; 4: shared with an exclusive holder"
     );
     let exclusive_turns: u64 = (0..N as u64)
-        .map(|me| (0..M).filter(|i| (i + me) % 4 == 0).count() as u64)
+        .map(|me| (0..M).filter(|i| (i + me).is_multiple_of(4)).count() as u64)
         .sum();
     assert_eq!(
         counter(&mem, COUNTER).load(Ordering::SeqCst),

@@ -307,6 +307,66 @@ fn checkpoint_is_served_by_the_checkpointer() {
     assert_eq!(err.code().map(|c| c.code()), Some("42601"));
 }
 
+/// Puts pg_control back when dropped, so that the server can write its
+/// shutdown checkpoint even if the test failed half-way.
+struct ControlFileAside {
+    path: std::path::PathBuf,
+    aside: std::path::PathBuf,
+}
+
+impl ControlFileAside {
+    /// Moves pg_control away and puts a directory in its place: what the
+    /// checkpointer really touches (it reads and rewrites that file) now
+    /// fails with EISDIR, whoever the server runs as.
+    fn new(data_dir: &std::path::Path) -> ControlFileAside {
+        let path = data_dir.join("global").join("pg_control");
+        let aside = data_dir.join("global").join("pg_control.aside");
+        std::fs::rename(&path, &aside).expect("move pg_control aside");
+        std::fs::create_dir(&path).expect("a directory named pg_control");
+        ControlFileAside { path, aside }
+    }
+}
+
+impl Drop for ControlFileAside {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+        let _ = std::fs::rename(&self.aside, &self.path);
+    }
+}
+
+#[test]
+fn a_failed_checkpoint_is_reported_to_the_checkpoint_caller() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    {
+        let _broken = ControlFileAside::new(srv.data_dir());
+        let e = expect_sqlstate(c.simple_query("CHECKPOINT"), &["XX000"]);
+        assert_eq!(e.severity(), "ERROR");
+        assert_eq!(e.message(), "checkpoint request failed");
+        assert_eq!(
+            e.hint(),
+            Some("Consult recent messages in the server log for details.")
+        );
+        assert!(
+            srv.log().contains("checkpoint failed:"),
+            "the checkpointer logs why: {}",
+            srv.log()
+        );
+        // The session goes on.
+        assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
+    }
+    // With pg_control back, the next request succeeds, and two sessions
+    // waiting at once are both woken.
+    let mut c2 = srv.connect();
+    let other = std::thread::spawn(move || c2.simple_query("CHECKPOINT").map(|_| ()));
+    c.simple_query("CHECKPOINT")
+        .expect("CHECKPOINT after repair");
+    other
+        .join()
+        .expect("second session")
+        .expect("concurrent CHECKPOINT");
+}
+
 #[test]
 fn statement_timeout_cancels_a_long_statement() {
     let srv = TestServer::start(Opts::new());

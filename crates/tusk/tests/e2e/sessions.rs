@@ -125,12 +125,37 @@ fn cancel_pg_sleep() {
     assert_eq!(backend_pid(&mut c), pid);
     assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
     // A cancel that arrives while idle does not hit the next statement.
-    // (cancel_query returns once the server closed the cancel connection,
-    // which it does after signalling the backend.)
-    c.cancel_token()
-        .cancel_query(postgres::NoTls)
-        .expect("idle cancel");
-    assert_eq!(simple_value(&mut c, "SELECT 2").as_deref(), Some("2"));
+    // On a raw session, with the cancel request read to EOF: the server
+    // closes the cancel connection only after signalling the backend, so
+    // the signal has surely arrived before SELECT 2 is sent. (postgres'
+    // cancel_query returns as soon as it has sent the request, which
+    // would race with SELECT 2, and its token does not expose the key.)
+    let (mut s, startup) = srv.raw_session();
+    let k = startup
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
+    let mut p = 16u32.to_be_bytes().to_vec();
+    p.extend_from_slice(&80877102u32.to_be_bytes());
+    p.extend_from_slice(&k.body[..8]);
+    let mut cancel = srv.raw();
+    cancel.send(&p).expect("send idle cancel request");
+    assert_eq!(
+        cancel
+            .read_to_eof()
+            .map(|m| m.len())
+            .map_err(|(e, _)| e.to_string()),
+        Ok(0),
+        "a cancel request gets no reply"
+    );
+    s.send(&query_message("SELECT 2")).expect("send");
+    let msgs = s.read_until_ready();
+    assert!(
+        msgs.iter().all(|m| m.tag != b'E'),
+        "the idle cancel hit the next statement: {:?}",
+        summaries(&msgs)
+    );
+    assert!(msgs.iter().any(|m| m.tag == b'D'), "{:?}", summaries(&msgs));
 }
 
 /// The cancel key is checked: a wrong key is logged and ignored, the right
@@ -418,4 +443,47 @@ fn pg_stat_activity_shows_sessions() {
     assert_eq!(ck, vec![vec![None, None]], "the checkpointer row");
     assert_eq!(simple_value(&mut s3, "SELECT 1").as_deref(), Some("1"));
     drop(s2);
+}
+
+/// Signals wake a backend through its latch and never touch its
+/// semaphore, which is for LWLock hand-off only: after reloads, an idle
+/// cancel and a cancelled pg_sleep, every semaphore of the server is
+/// still 0 (each signal used to leave a +1 behind).
+#[test]
+fn signals_leave_the_semaphores_alone() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let pid = backend_pid(&mut c);
+    for _ in 0..3 {
+        assert!(crate::util::signal(pid, libc::SIGHUP));
+    }
+    assert!(crate::util::signal(pid, libc::SIGINT));
+    // The backend serviced them: the idle cancel did not hit this query.
+    assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
+    let token = c.cancel_token();
+    let mut watcher = srv.connect();
+    let canceller = std::thread::spawn(move || {
+        let sleeping = wait_until(Duration::from_secs(10), || {
+            simple_rows(
+                &mut watcher,
+                &format!("SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}"),
+            ) == vec![vec![Some("PgSleep".to_string())]]
+        });
+        (sleeping, token.cancel_query(postgres::NoTls).is_ok())
+    });
+    expect_sqlstate(c.simple_query("SELECT pg_sleep(30)"), &["57014"]);
+    assert_eq!(canceller.join().expect("canceller"), (true, true));
+    let ipc = srv.our_ipc();
+    assert!(!ipc.sem_sets.is_empty());
+    for info in &ipc.sem_sets {
+        let set = tusk_ipc::SemSet::open(info.id).expect("open the server's semaphore set");
+        for n in 0..set.nsems() {
+            assert_eq!(
+                set.value(n).expect("GETVAL"),
+                0,
+                "semaphore {n} of set {} was V'd",
+                info.id
+            );
+        }
+    }
 }

@@ -4,8 +4,8 @@
 //! the postmaster reinitialise without losing a connection slot.
 
 use crate::util::{
-    backend_pid, describe_error, simple_value, wait_for, wait_until, Opts, Proc, TestServer, Via,
-    STOP_TIMEOUT,
+    backend_pid, describe_error, query_message, simple_rows, simple_value, summaries, wait_for,
+    wait_until, Opts, Proc, TestServer, Via, STOP_TIMEOUT,
 };
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -382,4 +382,63 @@ fn kill9_backend_reinitialises_without_losing_slots() {
         .connect(postgres::NoTls)
         .expect("Unix socket after the crash");
     assert_eq!(simple_value(&mut unix, "SELECT 2").as_deref(), Some("2"));
+}
+
+/// A session sleeping on its latch in `pg_sleep` and the checkpointer
+/// sleeping on its latch both wake when the postmaster dies, and the
+/// session's client is told why. Raw protocol, to see the FATAL itself
+/// (the postgres crate reports only "connection closed" when an error
+/// arrives together with the end of the connection).
+#[test]
+fn latch_waits_end_when_the_postmaster_dies() {
+    let mut srv = TestServer::start(Opts::new());
+    let (mut s, startup) = srv.raw_session();
+    let k = startup
+        .iter()
+        .find(|m| m.tag == b'K')
+        .expect("BackendKeyData");
+    let pid = i32::from_be_bytes([k.body[0], k.body[1], k.body[2], k.body[3]]);
+    s.send(&query_message("SELECT pg_sleep(60)")).expect("send");
+    let mut watcher = srv.connect();
+    assert!(
+        wait_until(Duration::from_secs(10), || simple_rows(
+            &mut watcher,
+            &format!("SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}"),
+        ) == vec![vec![Some(
+            "PgSleep".to_string()
+        )]]),
+        "the session never slept"
+    );
+    let ckpt_pid: i32 = simple_value(
+        &mut watcher,
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'",
+    )
+    .and_then(|p| p.parse().ok())
+    .expect("the checkpointer's pid");
+    let checkpointer = Proc::of(ckpt_pid).expect("the checkpointer runs");
+    let backend = Proc::of(pid).expect("the backend runs");
+    drop(watcher);
+    let killed = Instant::now();
+    srv.kill9_postmaster();
+    let msgs = s.read_to_eof().unwrap_or_else(|(_, m)| m);
+    let took = killed.elapsed();
+    let e = msgs
+        .iter()
+        .find(|m| m.tag == b'E')
+        .unwrap_or_else(|| panic!("no error before EOF: {:?}", summaries(&msgs)));
+    assert_eq!(e.field(b'S').as_deref(), Some("FATAL"), "{}", e.summary());
+    assert_eq!(e.field(b'C').as_deref(), Some("57P01"), "{}", e.summary());
+    assert_eq!(
+        e.field(b'M').as_deref(),
+        Some("terminating connection due to unexpected postmaster exit")
+    );
+    assert!(
+        took < Duration::from_millis(1500),
+        "the sleeping session took {took:?}"
+    );
+    assert!(
+        wait_until(Duration::from_millis(1500), || !backend.is_running()
+            && !checkpointer.is_running()),
+        "the backend or the checkpointer outlived its postmaster"
+    );
 }
