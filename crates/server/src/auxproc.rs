@@ -50,7 +50,7 @@ fn postmaster_alive(death_fd: i32) -> bool {
 /// dirty to write and no checkpoint record: the checkpoint records its
 /// time in pg_control and, for the shutdown checkpoint, the clean state.
 /// Checkpointer only.
-fn checkpoint(w: &PgControlWriter, shutdown: bool) -> Result<(), ControlError> {
+fn checkpoint(w: &PgControlWriter<ChildShared>, shutdown: bool) -> Result<(), ControlError> {
     w.update(|c| {
         c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000;
         if shutdown {
@@ -68,7 +68,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
         .acquire_aux(ProcKind::Startup, std::process::id() as i32);
     let w = env
         .shared
-        .pg_control_writer(ProcKind::Startup, &env.data_dir);
+        .pg_control_writer(ProcKind::Startup, &env.data_dir, slot);
     // Read pg_control into shared memory: the cluster's state as the last
     // writer left it. A damaged file ends start-up here.
     let c = match w.load() {
@@ -118,7 +118,7 @@ fn wake_checkpoint_waiters(procs: &ProcArray) {
 
 /// Runs a requested checkpoint if there is one, and tells its requesters
 /// how it went.
-fn serve_requests(env: &AuxEnv, w: &PgControlWriter) {
+fn serve_requests(env: &AuxEnv, w: &PgControlWriter<ChildShared>) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
@@ -156,7 +156,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     latch.own();
     let w = env
         .shared
-        .pg_control_writer(ProcKind::Checkpointer, &env.data_dir);
+        .pg_control_writer(ProcKind::Checkpointer, &env.data_dir, slot);
     // Normally the startup process has loaded it; after a shutdown
     // requested during start-up it may not have. An unreadable file makes
     // every checkpoint fail (reported), never overwrites it.

@@ -1718,7 +1718,7 @@ impl Host for Session {
             ));
         }
         // The shared copy: backends never read or write the file.
-        let control = loaded_pg_control(&self.shared)?;
+        let control = loaded_pg_control(&self.shared, self.slot)?;
         self.shared
             .control()
             .backup_in_progress
@@ -1739,7 +1739,7 @@ impl Host for Session {
             .control()
             .backup_in_progress
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let control = loaded_pg_control(&self.shared)?;
+        let control = loaded_pg_control(&self.shared, self.slot)?;
         let lsn = |l: u64| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF);
         // backup_label as PostgreSQL writes it. tusk has no WAL yet, so the
         // positions are those of the last checkpoint recorded in pg_control.
@@ -1772,11 +1772,15 @@ impl Host for Session {
 /// backends run; the error covers a broken invariant, not a race).
 fn loaded_pg_control(
     shared: &ChildShared,
+    my_slot: usize,
 ) -> Result<tusk_storage::control::ControlFileData, PgError> {
-    shared.pg_control().snapshot().ok_or_else(|| {
-        PgError::error(
-            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
-            "pg_control is not loaded into shared memory",
-        )
-    })
+    shared
+        .pg_control()
+        .snapshot(shared, my_slot as u32)
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "pg_control is not loaded into shared memory",
+            )
+        })
 }

@@ -89,12 +89,22 @@ impl ChildShared {
     /// checkpointer get one: they are the processes whose job is to
     /// change the cluster state, and a single writer order is what keeps
     /// the file and the shared copy equal.
-    pub fn pg_control_writer(&self, who: ProcKind, data_dir: &Path) -> PgControlWriter {
+    pub fn pg_control_writer(
+        &self,
+        who: ProcKind,
+        data_dir: &Path,
+        my_slot: usize,
+    ) -> PgControlWriter<ChildShared> {
         assert!(
             matches!(who, ProcKind::Startup | ProcKind::Checkpointer),
             "only the startup process and the checkpointer write pg_control"
         );
-        PgControlWriter::new(self.pg_control, data_dir.to_path_buf())
+        PgControlWriter::new(
+            self.pg_control,
+            data_dir.to_path_buf(),
+            self.clone(),
+            my_slot as u32,
+        )
     }
 
     /// The semaphore of proc slot `slot`; `None` for the slots that never

@@ -14,7 +14,8 @@
 //! the whole file from hitting EOF. The CRC rejects a torn or foreign file
 //! at start instead of trusting it (see [`ControlFileData::decode`]).
 //!
-//! Why a copy in shared memory ([`PgControlShared`]): the startup process
+//! Why a copy in shared memory ([`PgControlShared`], under an LWLock as
+//! PostgreSQL's ControlFileLock): the startup process
 //! reads the file into it when the server starts (and again after a crash
 //! restart, which re-creates shared memory); afterwards the startup process
 //! and the checkpointer are the only writers, and they change the shared
@@ -94,6 +95,7 @@
 //! All integers are little-endian (x86-64 native order; the const
 //! assertions below pin every offset, so the struct *is* the diagram).
 
+use crate::lwlock::{LwLock, LwMode, LwProcs};
 use std::cell::UnsafeCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -671,8 +673,8 @@ impl ControlFileData {
     }
 }
 
-/// The shared-memory copy of pg_control and the lock that serialises its
-/// writers.
+/// The shared-memory copy of pg_control and the LWLock that serialises
+/// its writers (PostgreSQL's ControlFileLock).
 ///
 /// Loaded by the first writer, not by the postmaster: the startup process
 /// reads the file into the area as its first act (a crash restart thus
@@ -681,82 +683,62 @@ impl ControlFileData {
 /// before the startup process loaded it (a shutdown requested during
 /// start-up), so it never writes an unloaded copy over the file.
 ///
-/// The lock is a spin flag, not an LWLock, until the LWLock module lands:
-/// writers are two processes that update it a few times per checkpoint, so
-/// contention is rare; a waiter spins briefly and then sleeps 200 µs, so a
-/// holder descheduled in its fsync does not make it burn a core. The lock
-/// is held across the file write so that the file and the shared copy
-/// always change together, in writer order. A process that dies holding it
+/// Writers hold the lock exclusively across the file write, so that the
+/// file and the shared copy always change together, in writer order;
+/// readers hold it shared while they copy. A process that dies holding it
 /// is a crash: the postmaster re-creates shared memory.
 #[repr(C)]
 pub struct PgControlShared {
-    lock: AtomicU32,
+    lock: LwLock,
     /// 1 once a writer has loaded the file; read and written under `lock`.
     loaded: AtomicU32,
+    _pad: u32,
     data: UnsafeCell<ControlFileData>,
 }
 
-// SAFETY: `data` is only read or written with `lock` held (see lock()).
+// SAFETY: `data` is only read with `lock` held (any mode) and written with
+// it held exclusively.
 unsafe impl Sync for PgControlShared {}
 
-/// Held while the lock is: releases it on drop, also when a writer's
-/// closure panics (the panic hook aborts the process anyway).
-struct Held<'a>(&'a PgControlShared);
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.0.lock.store(0, Ordering::Release);
-    }
-}
-
 impl PgControlShared {
-    /// Makes a freshly created area empty (unlocked, not loaded). Only the
-    /// postmaster calls this, before any child exists.
+    /// Makes a freshly created area valid: lock free, not loaded. Only
+    /// the postmaster calls this, before any child exists.
     ///
     /// # Safety
     /// `at` must point to a writable, suitably aligned area of at least
     /// `size_of::<PgControlShared>()` bytes that no other process uses yet.
     pub unsafe fn init(at: *mut PgControlShared) {
-        // SAFETY: promised by the caller; all-zero bytes are a valid
-        // PgControlShared (atomics at 0, integer fields).
-        unsafe { std::ptr::write_bytes(at, 0, 1) };
-    }
-
-    fn lock(&self) -> Held<'_> {
-        let mut spins = 0u32;
-        while self
-            .lock
-            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            spins += 1;
-            if spins < 100 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
+        // SAFETY: promised by the caller; all-zero bytes are valid for
+        // every field but the lock, which is then initialised.
+        unsafe {
+            std::ptr::write_bytes(at, 0, 1);
+            (*at).lock.init();
         }
-        Held(self)
     }
 
     /// A consistent copy, or None before a writer loaded the file. Any
-    /// process may call it.
-    pub fn snapshot(&self) -> Option<ControlFileData> {
-        let _h = self.lock();
+    /// process with a proc number (`me`) may call it.
+    pub fn snapshot(&self, procs: &impl LwProcs, me: u32) -> Option<ControlFileData> {
+        let _g = self.lock.lock(procs, me, LwMode::Shared);
         if self.loaded.load(Ordering::Relaxed) == 0 {
             return None;
         }
-        // SAFETY: the lock is held; writers only write under it.
+        // SAFETY: the lock is held; writers hold it exclusively.
         Some(unsafe { *self.data.get() })
     }
 
     /// Reads the file into the area unless it is loaded already, and
     /// returns the shared copy. Writers only (see [`PgControlWriter`]).
-    fn load(&self, data_dir: &Path) -> Result<ControlFileData, ControlError> {
-        let _h = self.lock();
+    fn load(
+        &self,
+        procs: &impl LwProcs,
+        me: u32,
+        data_dir: &Path,
+    ) -> Result<ControlFileData, ControlError> {
+        let _g = self.lock.lock(procs, me, LwMode::Exclusive);
         if self.loaded.load(Ordering::Relaxed) == 0 {
             let c = ControlFileData::read(data_dir)?;
-            // SAFETY: the lock is held.
+            // SAFETY: the lock is held exclusively.
             unsafe { *self.data.get() = c };
             self.loaded.store(1, Ordering::Relaxed);
         }
@@ -769,10 +751,12 @@ impl PgControlShared {
     /// the shared copy. Writers only (see [`PgControlWriter`]).
     fn update(
         &self,
+        procs: &impl LwProcs,
+        me: u32,
         data_dir: &Path,
         f: impl FnOnce(&mut ControlFileData),
     ) -> Result<ControlFileData, ControlError> {
-        let _h = self.lock();
+        let _g = self.lock.lock(procs, me, LwMode::Exclusive);
         if self.loaded.load(Ordering::Relaxed) == 0 {
             // Never write an unloaded (zeroed) copy over the file.
             return Err(ControlError::Invalid {
@@ -785,11 +769,11 @@ impl PgControlShared {
                 hint: None,
             });
         }
-        // SAFETY: the lock is held.
+        // SAFETY: the lock is held exclusively.
         let mut copy = unsafe { *self.data.get() };
         f(&mut copy);
         copy.write(data_dir, false)?;
-        // SAFETY: the lock is held.
+        // SAFETY: the lock is held exclusively.
         unsafe { *self.data.get() = copy };
         Ok(copy)
     }
@@ -838,27 +822,36 @@ impl PgControlView {
     }
 
     /// See [`PgControlShared::snapshot`].
-    pub fn snapshot(&self) -> Option<ControlFileData> {
-        self.shared().snapshot()
+    pub fn snapshot(&self, procs: &impl LwProcs, me: u32) -> Option<ControlFileData> {
+        self.shared().snapshot(procs, me)
     }
 }
 
 /// The writer's handle: only the startup process and the checkpointer
 /// build one (the server's shared-memory module hands it out by process
-/// kind).
-pub struct PgControlWriter {
+/// kind), with their proc number for the lock.
+pub struct PgControlWriter<P: LwProcs> {
     view: PgControlView,
     data_dir: PathBuf,
+    procs: P,
+    me: u32,
 }
 
-impl PgControlWriter {
-    pub fn new(view: PgControlView, data_dir: PathBuf) -> PgControlWriter {
-        PgControlWriter { view, data_dir }
+impl<P: LwProcs> PgControlWriter<P> {
+    pub fn new(view: PgControlView, data_dir: PathBuf, procs: P, me: u32) -> PgControlWriter<P> {
+        PgControlWriter {
+            view,
+            data_dir,
+            procs,
+            me,
+        }
     }
 
     /// See [`PgControlShared::load`].
     pub fn load(&self) -> Result<ControlFileData, ControlError> {
-        self.view.shared().load(&self.data_dir)
+        self.view
+            .shared()
+            .load(&self.procs, self.me, &self.data_dir)
     }
 
     /// See [`PgControlShared::update`].
@@ -866,13 +859,37 @@ impl PgControlWriter {
         &self,
         f: impl FnOnce(&mut ControlFileData),
     ) -> Result<ControlFileData, ControlError> {
-        self.view.shared().update(&self.data_dir, f)
+        self.view
+            .shared()
+            .update(&self.procs, self.me, &self.data_dir, f)
     }
+}
+
+/// One process that never contends for a lock, for unit tests of code
+/// that takes an LWLock: the sleep and wake paths are the LWLock's own
+/// tests' business (lwlock/tests.rs, across fork).
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct UncontendedProcs(crate::lwlock::LwWaiter);
+
+#[cfg(test)]
+impl LwProcs for UncontendedProcs {
+    fn waiter(&self, _procno: u32) -> &crate::lwlock::LwWaiter {
+        &self.0
+    }
+    fn sleep(&self, _procno: u32) {
+        unreachable!("an uncontended lock never sleeps")
+    }
+    fn wake(&self, _procno: u32) {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn area_lock_held(area: &std::mem::MaybeUninit<PgControlShared>) -> bool {
+        unsafe { area.assume_init_ref() }.lock.is_held()
+    }
 
     fn decode_err(b: &[u8]) -> String {
         match ControlFileData::decode(b, Path::new("/d/global/pg_control")) {
@@ -989,9 +1006,10 @@ mod tests {
         let mut area = std::mem::MaybeUninit::<PgControlShared>::uninit();
         unsafe { PgControlShared::init(area.as_mut_ptr()) };
         let view = unsafe { PgControlView::from_raw(area.as_ptr()) };
-        let w = PgControlWriter::new(view, d.path().to_path_buf());
+        let w = PgControlWriter::new(view, d.path().to_path_buf(), UncontendedProcs::default(), 0);
+        let me = UncontendedProcs::default();
         // Nothing to read and nothing written before a writer loads it.
-        assert!(view.snapshot().is_none());
+        assert!(view.snapshot(&me, 0).is_none());
         let e = w.update(|c| c.set_state(DbState::InProduction));
         assert!(e.unwrap_err().to_string().contains("not loaded"));
         assert_eq!(
@@ -1004,7 +1022,10 @@ mod tests {
             c.checkpoint_copy.next_oid = 20000;
         })
         .unwrap();
-        assert_eq!(view.snapshot().unwrap().state(), DbState::InProduction);
+        assert_eq!(
+            view.snapshot(&me, 0).unwrap().state(),
+            DbState::InProduction
+        );
         let f = ControlFileData::read(d.path()).unwrap();
         assert_eq!(
             (f.state(), f.checkpoint_copy.next_oid),
@@ -1015,7 +1036,11 @@ mod tests {
         // A failed write leaves the shared copy as it was.
         std::fs::remove_file(path(d.path())).unwrap();
         assert!(w.update(|c| c.set_state(DbState::Shutdowned)).is_err());
-        assert_eq!(view.snapshot().unwrap().state(), DbState::InProduction);
+        assert_eq!(
+            view.snapshot(&me, 0).unwrap().state(),
+            DbState::InProduction
+        );
+        assert!(!area_lock_held(&area), "every path releases the lock");
     }
 
     #[test]
@@ -1026,9 +1051,10 @@ mod tests {
         let mut area = std::mem::MaybeUninit::<PgControlShared>::uninit();
         unsafe { PgControlShared::init(area.as_mut_ptr()) };
         let view = unsafe { PgControlView::from_raw(area.as_ptr()) };
-        let w = PgControlWriter::new(view, d.path().to_path_buf());
+        let w = PgControlWriter::new(view, d.path().to_path_buf(), UncontendedProcs::default(), 0);
         let e = w.load().unwrap_err().to_string();
         assert!(e.contains("read 18 of 8192"), "{e}");
-        assert!(view.snapshot().is_none());
+        assert!(view.snapshot(&UncontendedProcs::default(), 0).is_none());
+        assert!(!area_lock_held(&area), "an error path releases the lock");
     }
 }

@@ -408,7 +408,8 @@ mod tests {
                 as *const crate::control::PgControlShared)
         };
         assert!(
-            pgc.snapshot().is_none(),
+            pgc.snapshot(&crate::control::UncontendedProcs::default(), 0)
+                .is_none(),
             "not loaded until the startup process reads it"
         );
         let descs = unsafe {
