@@ -499,11 +499,12 @@ impl ControlFileData {
         unsafe { &*(self as *const ControlFileData as *const [u8; CONTROL_DATA_SIZE]) }
     }
 
-    /// The 8192 bytes of the file, with the CRC computed.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The 8192 bytes of the file, with the CRC computed. On the stack:
+    /// the write path allocates nothing (see [`ControlFileData::write_file`]).
+    pub fn encode(&self) -> [u8; PG_CONTROL_FILE_SIZE] {
         let mut me = *self;
         me.crc = crc32c::crc32c(&me.as_bytes()[..OFF_CRC]);
-        let mut b = vec![0u8; PG_CONTROL_FILE_SIZE];
+        let mut b = [0u8; PG_CONTROL_FILE_SIZE];
         b[..CONTROL_DATA_SIZE].copy_from_slice(me.as_bytes());
         b
     }
@@ -643,33 +644,41 @@ impl ControlFileData {
         ControlFileData::decode(&buf, &p)
     }
 
-    /// Writes the file with one 8 kB `pwrite` at offset 0 and an fsync,
-    /// stamping `time`. `create` makes it and refuses to overwrite (only
-    /// `tusk init` does). In a running server only the holder of
-    /// [`PgControlShared`]'s lock calls this.
+    /// Writes `DATA/global/pg_control`; see [`ControlFileData::write_file`].
     pub fn write(&mut self, data_dir: &Path, create: bool) -> Result<(), ControlError> {
-        let p = path(data_dir);
-        let io = |op: &'static str| {
-            let p = p.clone();
-            move |err| ControlError::Io { path: p, op, err }
+        self.write_file(&path(data_dir), create)
+    }
+
+    /// Writes the control file at `file` with one 8 kB `pwrite` at offset
+    /// 0 and an fsync, stamping `time`. `create` makes it and refuses to
+    /// overwrite (only `tusk init` does). In a running server only the
+    /// holder of [`PgControlShared`]'s lock calls this. Nothing is
+    /// allocated unless it fails (the buffer is on the stack, a short path
+    /// is converted on the stack), so a checkpoint can still record itself
+    /// when memory is short.
+    pub fn write_file(&mut self, file: &Path, create: bool) -> Result<(), ControlError> {
+        let io = |op: &'static str, err: io::Error| ControlError::Io {
+            path: file.to_path_buf(),
+            op,
+            err,
         };
         let f = OpenOptions::new()
             .write(true)
             .create_new(create)
-            .open(&p)
-            .map_err(io("open"))?;
+            .open(file)
+            .map_err(|e| io("open", e))?;
         self.time = tusk_common::time::now_micros() / 1_000_000;
         let bytes = self.encode();
-        let n = f.write_at(&bytes, 0).map_err(io("write"))?;
+        let n = f.write_at(&bytes, 0).map_err(|e| io("write", e))?;
         if n != bytes.len() {
             // A short write leaves a file the CRC will reject at the next
             // start; say so now instead of pretending it was written.
-            return Err(io("write")(io::Error::other(format!(
-                "wrote {n} of {} bytes (disk full?)",
-                bytes.len()
-            ))));
+            return Err(io(
+                "write",
+                io::Error::other(format!("wrote {n} of {} bytes (disk full?)", bytes.len())),
+            ));
         }
-        f.sync_all().map_err(io("fsync"))
+        f.sync_all().map_err(|e| io("fsync", e))
     }
 }
 
@@ -753,18 +762,18 @@ impl PgControlShared {
         &self,
         procs: &impl LwProcs,
         me: u32,
-        data_dir: &Path,
+        file: &Path,
         f: impl FnOnce(&mut ControlFileData),
     ) -> Result<ControlFileData, ControlError> {
         let _g = self.lock.lock(procs, me, LwMode::Exclusive);
         if self.loaded.load(Ordering::Relaxed) == 0 {
             // Never write an unloaded (zeroed) copy over the file.
             return Err(ControlError::Invalid {
-                path: path(data_dir),
+                path: file.to_path_buf(),
                 message: "pg_control is not loaded into shared memory".into(),
                 detail: format!(
                     "Control file \"{}\": no writer has read it since shared memory was created.",
-                    path(data_dir).display()
+                    file.display()
                 ),
                 hint: None,
             });
@@ -772,7 +781,7 @@ impl PgControlShared {
         // SAFETY: the lock is held exclusively.
         let mut copy = unsafe { *self.data.get() };
         f(&mut copy);
-        copy.write(data_dir, false)?;
+        copy.write_file(file, false)?;
         // SAFETY: the lock is held exclusively.
         unsafe { *self.data.get() = copy };
         Ok(copy)
@@ -833,6 +842,8 @@ impl PgControlView {
 pub struct PgControlWriter<P: LwProcs> {
     view: PgControlView,
     data_dir: PathBuf,
+    /// `data_dir/global/pg_control`, built once so updates allocate nothing.
+    file: PathBuf,
     procs: P,
     me: u32,
 }
@@ -841,6 +852,7 @@ impl<P: LwProcs> PgControlWriter<P> {
     pub fn new(view: PgControlView, data_dir: PathBuf, procs: P, me: u32) -> PgControlWriter<P> {
         PgControlWriter {
             view,
+            file: path(&data_dir),
             data_dir,
             procs,
             me,
@@ -861,7 +873,7 @@ impl<P: LwProcs> PgControlWriter<P> {
     ) -> Result<ControlFileData, ControlError> {
         self.view
             .shared()
-            .update(&self.procs, self.me, &self.data_dir, f)
+            .update(&self.procs, self.me, &self.file, f)
     }
 }
 
@@ -1056,5 +1068,114 @@ mod tests {
         assert!(e.contains("read 18 of 8192"), "{e}");
         assert!(view.snapshot(&UncontendedProcs::default(), 0).is_none());
         assert!(!area_lock_held(&area), "an error path releases the lock");
+    }
+
+    /// Two writer processes and a reader, forked, on one shared copy: the
+    /// LWLock keeps every update (no lost increment in the shared copy or
+    /// the file) and every read whole (two fields always written together
+    /// are always read together).
+    #[test]
+    fn writers_in_two_processes_never_lose_or_tear_an_update() {
+        use crate::lwlock::LwWaiter;
+        use crate::testutil::{fork_child, Children, PrivateSems, SharedMem};
+        use std::sync::atomic::AtomicU64;
+
+        const AREA_AT: usize = 0;
+        const DONE: usize = 512;
+        const TORN: usize = 576;
+        const READS: usize = 640;
+        const WAITERS: usize = 1024;
+        const NPROCS: usize = 4;
+        const M: u32 = 100;
+
+        struct ForkProcs<'a> {
+            mem: &'a SharedMem,
+            sems: tusk_ipc::sem::SemSet,
+        }
+        impl LwProcs for ForkProcs<'_> {
+            fn waiter(&self, procno: u32) -> &LwWaiter {
+                self.mem
+                    .at(WAITERS + procno as usize * std::mem::size_of::<LwWaiter>())
+            }
+            fn sleep(&self, procno: u32) {
+                if self.sems.sleep(procno as usize).is_err() {
+                    // SAFETY: ends this forked child; the set is gone.
+                    unsafe { libc::_exit(70) };
+                }
+            }
+            fn wake(&self, procno: u32) {
+                if self.sems.unlock(procno as usize).is_err() {
+                    // SAFETY: as above.
+                    unsafe { libc::_exit(71) };
+                }
+            }
+        }
+
+        assert!(std::mem::size_of::<PgControlShared>() <= DONE);
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("global")).unwrap();
+        ControlFileData::new_cluster()
+            .write(d.path(), true)
+            .unwrap();
+        let mem = SharedMem::new(WAITERS + NPROCS * std::mem::size_of::<LwWaiter>() + 4096);
+        let sems = PrivateSems::new(NPROCS);
+        let area = mem.at::<PgControlShared>(AREA_AT) as *const PgControlShared;
+        unsafe { PgControlShared::init(area as *mut PgControlShared) };
+        let view = unsafe { PgControlView::from_raw(area) };
+        let procs = |_: ()| ForkProcs {
+            mem: &mem,
+            sems: sems.0,
+        };
+        let parent = PgControlWriter::new(view, d.path().to_path_buf(), procs(()), 3);
+        let start = parent.load().unwrap().checkpoint_copy.next_oid;
+
+        let mut kids = Children(Vec::new());
+        for me in 0..2u32 {
+            let w = PgControlWriter::new(view, d.path().to_path_buf(), procs(()), me);
+            let mem = &mem;
+            kids.0.push(fork_child(move || {
+                for _ in 0..M {
+                    let r = w.update(|c| {
+                        c.checkpoint_copy.next_oid += 1;
+                        c.unlogged_lsn = c.checkpoint_copy.next_oid as u64 * 3;
+                    });
+                    if r.is_err() {
+                        return 1;
+                    }
+                }
+                mem.at::<AtomicU32>(DONE).fetch_add(1, Ordering::SeqCst);
+                0
+            }));
+        }
+        let reader = procs(());
+        let m = &mem;
+        kids.0.push(fork_child(move || {
+            while m.at::<AtomicU32>(DONE).load(Ordering::SeqCst) < 2 {
+                let Some(c) = view.snapshot(&reader, 2) else {
+                    return 1;
+                };
+                if c.unlogged_lsn != c.checkpoint_copy.next_oid as u64 * 3 && c.unlogged_lsn != 1000
+                {
+                    m.at::<AtomicU64>(TORN).fetch_add(1, Ordering::SeqCst);
+                }
+                m.at::<AtomicU64>(READS).fetch_add(1, Ordering::SeqCst);
+            }
+            0
+        }));
+        let codes = kids
+            .wait_all(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|pids| panic!("processes {pids:?} made no progress"));
+        assert_eq!(codes, vec![0, 0, 0], "1: an update or a read failed");
+        assert_eq!(mem.at::<AtomicU64>(TORN).load(Ordering::SeqCst), 0);
+        assert!(mem.at::<AtomicU64>(READS).load(Ordering::SeqCst) > 0);
+        let shared = view.snapshot(&procs(()), 3).unwrap();
+        assert_eq!(shared.checkpoint_copy.next_oid, start + 2 * M);
+        let file = ControlFileData::read(d.path()).unwrap();
+        assert_eq!(file.checkpoint_copy.next_oid, start + 2 * M);
+        assert_eq!(file.unlogged_lsn, (start + 2 * M) as u64 * 3);
+        assert!(!unsafe { &*area }.lock.is_held());
+        for n in 0..NPROCS {
+            assert_eq!(sems.0.value(n).unwrap(), 0, "semaphore {n} kept a wakeup");
+        }
     }
 }
