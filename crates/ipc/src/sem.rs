@@ -368,7 +368,9 @@ impl SemSet {
     }
 
     /// P with a time limit (`semtimedop`). `Ok(true)`: decremented;
-    /// `Ok(false)`: timed out; `Err(Interrupted)` on a signal.
+    /// `Ok(false)`: timed out; `Err(Interrupted)` on a signal. For tools
+    /// and tests that probe a set: the server never sleeps on a semaphore
+    /// with a time limit or for an interrupt (those waits use the latch).
     pub fn lock_timeout(&self, n: usize, timeout: std::time::Duration) -> io::Result<bool> {
         self.check(n)?;
         let mut sop = libc::sembuf {

@@ -3,7 +3,8 @@
 //!
 //! Why one process per connection with blocking I/O: it is PostgreSQL's
 //! model, and it makes a crash local (the postmaster sees it and restarts
-//! cleanly) and waits simple (a backend sleeps on its own semaphore).
+//! cleanly) and waits simple (a backend sleeps on the latch in its own
+//! proc slot, which signals and other processes set).
 //!
 //! Interrupts: SIGTERM (terminate: `pg_terminate_backend`, fast
 //! shutdown), SIGINT (cancel the running statement) and postmaster death
@@ -11,7 +12,8 @@
 //! them where it is safe to act: while waiting for the client (see
 //! [`ClientSocket`], whose `read` returns `Interrupted` when a flag is set)
 //! and in [`Session::check_interrupts`], which the SQL layer calls in
-//! every loop and `pg_sleep` calls after every wake-up.
+//! every loop and every latch wait (`pg_sleep`, `CHECKPOINT`) calls after
+//! resetting its latch.
 
 use crate::hba::Hba;
 use crate::postmaster::{Child, ChildKind};
@@ -28,6 +30,7 @@ use tusk_common::{elog, sqlstate, PgError, Severity};
 use tusk_config::session::SessionSettings;
 use tusk_config::Settings;
 use tusk_sql::{Command, Host, Oid, Value};
+use tusk_storage::latch::{self, SocketInterest, WaitFor};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
@@ -76,8 +79,6 @@ pub struct BackendEnv {
 /// death or the deadline (authentication_timeout) is pending.
 pub struct ClientSocket {
     fd: OwnedFd,
-    wake_fd: i32,
-    death_fd: i32,
     deadline: Option<Instant>,
     pub idle_wait: Option<(ProcArray, usize)>,
 }
@@ -96,48 +97,32 @@ fn interrupt_pending() -> bool {
 }
 
 impl ClientSocket {
-    /// Waits up to `timeout_ms` for the client socket to be ready for
-    /// `events`, for a signal (the self-pipe, drained here) or for the
+    /// Waits up to `timeout_ms` for the client socket to be ready, for
+    /// this process's latch (set by every signal handler) or for the
     /// postmaster's death (recorded in PM_DEAD). True when the socket is
-    /// ready; the caller re-checks the interrupt flags either way.
-    fn wait_for(&self, events: libc::c_short, timeout_ms: i32) -> bool {
-        let mut fds = [
-            libc::pollfd {
-                fd: self.fd.as_raw_fd(),
-                events,
-                revents: 0,
+    /// ready; the caller resets the latch before it checks the interrupt
+    /// flags, and checks them again after.
+    fn wait_for(&self, interest: SocketInterest, timeout_ms: i32) -> bool {
+        let woken = latch::wait(
+            &WaitFor {
+                latch: Some(latch::my_latch()),
+                socket: Some((self.fd.as_raw_fd(), interest)),
+                postmaster_death: true,
             },
-            libc::pollfd {
-                fd: self.wake_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.death_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
-        if unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout_ms) } < 0 {
-            return false; // EINTR
-        }
-        if fds[1].revents != 0 {
-            let mut b = [0u8; 64];
-            while unsafe { libc::read(self.wake_fd, b.as_mut_ptr() as *mut libc::c_void, b.len()) }
-                > 0
-            {}
-        }
-        if fds[2].revents != 0 {
+            Some(Duration::from_millis(timeout_ms.max(0) as u64)),
+        );
+        if woken.postmaster_death {
             PM_DEAD.store(true, std::sync::atomic::Ordering::SeqCst);
             return false;
         }
-        fds[0].revents != 0
+        woken.socket
     }
 }
 
 impl Read for ClientSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
+            latch::my_latch().reset();
             if interrupt_pending() {
                 return Err(io::Error::new(
                     io::ErrorKind::Interrupted,
@@ -160,7 +145,7 @@ impl Read for ClientSocket {
             if let Some((p, i)) = self.idle_wait {
                 p.status(i).set_wait_event(WaitEvent::ClientRead);
             }
-            let ready = self.wait_for(libc::POLLIN, timeout);
+            let ready = self.wait_for(SocketInterest::Readable, timeout);
             if let Some((p, i)) = self.idle_wait {
                 p.status(i).set_wait_event(WaitEvent::None);
             }
@@ -201,6 +186,7 @@ impl Write for ClientSocket {
     /// pg_terminate_backend waiting for ever.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
+            latch::my_latch().reset();
             if WRITES_ABANDONED.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(io::Error::new(
                     io::ErrorKind::BrokenPipe,
@@ -224,7 +210,7 @@ impl Write for ClientSocket {
                 io::ErrorKind::WouldBlock => {}
                 _ => return Err(e),
             }
-            self.wait_for(libc::POLLOUT, 1000);
+            self.wait_for(SocketInterest::Writable, 1000);
             if signals::pending(libc::SIGTERM)
                 || signals::pending(libc::SIGPWR)
                 || PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
@@ -264,8 +250,6 @@ pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
     let sock = ClientSocket {
         fd: env.socket.take().expect("the client socket"),
-        wake_fd: env.self_pipe.read_fd,
-        death_fd: env.death_fd,
         deadline: Some(Instant::now() + env.auth_timeout),
         idle_wait: None,
     };

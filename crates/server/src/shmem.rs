@@ -426,4 +426,129 @@ mod tests {
         // A count that claims more than the sets hold is still no panic.
         assert_eq!(slot_semaphore(&sems, 40, 20), None);
     }
+
+    /// The server's LwProcs glue (waiter = the slot's ProcWaits, sleep and
+    /// wake = the slot's semaphore) under contention across processes.
+    /// Children only use atomics and system calls and `_exit` (the test
+    /// harness is multi-threaded).
+    #[test]
+    fn lwlocks_hand_off_through_the_proc_slots_semaphores() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tusk_storage::lwlock::{LwLock, LwMode};
+        use tusk_storage::procarray::{BackendStatus, Proc};
+        const N: usize = 3;
+        const M: u64 = 5000;
+        let slots = N + 2;
+        let procs_bytes = slots * std::mem::size_of::<Proc>();
+        let len = 4096 + procs_bytes + slots * std::mem::size_of::<BackendStatus>();
+        // SAFETY: a fresh anonymous shared mapping, zeroed by the kernel.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let base = base as *mut u8;
+        struct Unmap(*mut u8, usize);
+        impl Drop for Unmap {
+            fn drop(&mut self) {
+                // SAFETY: our own mapping.
+                unsafe { libc::munmap(self.0 as *mut libc::c_void, self.1) };
+            }
+        }
+        let _unmap = Unmap(base, len);
+        let set = SemSet::create(libc::IPC_PRIVATE, SEMAS_PER_SET).expect("semget");
+        struct Remove(SemSet);
+        impl Drop for Remove {
+            fn drop(&mut self) {
+                let _ = self.0.remove();
+            }
+        }
+        let _remove = Remove(set);
+        // SAFETY: the first 4 KiB hold the lock, the counter (aligned,
+        // zeroed atomics) and a pg_control area; the procs and their
+        // statuses follow; all mapped until the end of the test.
+        let (lock, counter, procs, pg_control) = unsafe {
+            let pgc = base.add(1024) as *mut PgControlShared;
+            PgControlShared::init(pgc);
+            (
+                &*(base as *const LwLock),
+                &*(base.add(64) as *const AtomicU64),
+                ProcArray::from_raw(base.add(4096), base.add(4096 + procs_bytes), slots, N),
+                PgControlView::from_raw(pgc),
+            )
+        };
+        lock.init();
+        procs.init();
+        let shared = ChildShared {
+            procs,
+            control: std::ptr::null(),
+            pg_control,
+            sems: vec![set],
+            semaphores: slots,
+        };
+        let mut pids = Vec::new();
+        for me in 0..N as u32 {
+            // SAFETY: fork; the child runs only atomics and semop, then
+            // _exit.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0);
+            if pid == 0 {
+                for _ in 0..M {
+                    lock.acquire(&shared, me, LwMode::Exclusive);
+                    let v = counter.load(Ordering::Relaxed);
+                    // SAFETY: plain system call (invites a preemption
+                    // inside the section).
+                    unsafe { libc::sched_yield() };
+                    counter.store(v + 1, Ordering::Relaxed);
+                    lock.release(&shared);
+                }
+                // SAFETY: ends the child.
+                unsafe { libc::_exit(0) };
+            }
+            pids.push(pid);
+        }
+        struct Reap(Vec<i32>);
+        impl Drop for Reap {
+            fn drop(&mut self) {
+                for &pid in &self.0 {
+                    // SAFETY: our own children, killed only if still
+                    // there (a failed test), then reaped.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, std::ptr::null_mut(), 0);
+                    }
+                }
+            }
+        }
+        let mut reap = Reap(pids);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while let Some(&pid) = reap.0.first() {
+            let mut status = 0;
+            // SAFETY: plain system call on our own child.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid {
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+                reap.0.remove(0);
+                continue;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no progress: {:?} still running",
+                reap.0
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(counter.load(Ordering::SeqCst), N as u64 * M);
+        assert!(!lock.is_held());
+        for n in 0..N {
+            assert_eq!(set.value(n).unwrap(), 0, "semaphore {n}");
+            assert!(!procs.proc(n).waits().lwlock.is_waiting());
+        }
+    }
 }

@@ -39,7 +39,8 @@
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// A latch in shared memory. `#[repr(C)]`, atomics only.
+/// A latch in shared memory (or, for [`LOCAL_LATCH`], in the process).
+/// `#[repr(C)]`, atomics only; all-zero is an unset latch without owner.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct Latch {
@@ -54,15 +55,26 @@ pub struct Latch {
 static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 static DEATH_FD: AtomicI32 = AtomicI32::new(-1);
-/// The latch this process owns, which its signal handlers set.
+/// The latch this process's signal handlers set: the one in its proc slot
+/// while it owns one, else [`LOCAL_LATCH`].
 static MY_LATCH: AtomicPtr<Latch> = AtomicPtr::new(std::ptr::null_mut());
+/// A process-local latch for the time a process has no proc slot (a
+/// backend reading its startup packet and authenticating, or one that
+/// already gave its slot up), as PostgreSQL's `LocalLatchData`: signal
+/// handlers and waits work the same before and after.
+static LOCAL_LATCH: Latch = Latch::new();
 
 /// Records this process's self-pipe (non-blocking, both ends) and the read
 /// end of the postmaster-death pipe (-1 for a process with no postmaster:
 /// the postmaster itself, or a test). Called once per process, right
 /// after fork and before signals are unblocked.
 pub fn init_process(pipe_read: i32, pipe_write: i32, death_fd: i32) {
-    MY_LATCH.store(std::ptr::null_mut(), Ordering::SeqCst);
+    LOCAL_LATCH.is_set.store(0, Ordering::SeqCst);
+    // SAFETY: getpid cannot fail.
+    LOCAL_LATCH
+        .owner_pid
+        .store(unsafe { libc::getpid() }, Ordering::SeqCst);
+    MY_LATCH.store(&LOCAL_LATCH as *const Latch as *mut Latch, Ordering::SeqCst);
     PIPE_READ.store(pipe_read, Ordering::SeqCst);
     PIPE_WRITE.store(pipe_write, Ordering::SeqCst);
     DEATH_FD.store(death_fd, Ordering::SeqCst);
@@ -80,16 +92,24 @@ pub fn wake_self() {
     }
 }
 
-/// Sets this process's own latch, if it owns one, and wakes it. What
-/// every signal handler does after recording its flag. Async-signal-safe.
-pub fn set_my_latch() {
+/// The latch this process's waits and signal handlers use: its proc
+/// slot's while it owns one, else its process-local one.
+pub fn my_latch() -> &'static Latch {
     let p = MY_LATCH.load(Ordering::SeqCst);
-    if !p.is_null() {
-        // SAFETY: MY_LATCH points into shared memory that stays mapped for
-        // the life of the process; `disown` clears it before the slot is
-        // released.
-        unsafe { (*p).is_set.store(1, Ordering::SeqCst) };
+    if p.is_null() {
+        &LOCAL_LATCH
+    } else {
+        // SAFETY: MY_LATCH points at LOCAL_LATCH or into shared memory
+        // that stays mapped for the life of the process; `disown` points
+        // it back at LOCAL_LATCH before the slot is released.
+        unsafe { &*p }
     }
+}
+
+/// Sets this process's own latch and wakes it. What every signal handler
+/// does after recording its flag. Async-signal-safe.
+pub fn set_my_latch() {
+    my_latch().is_set.store(1, Ordering::SeqCst);
     wake_self();
 }
 
@@ -106,17 +126,27 @@ pub extern "C" fn sigurg_handler(_sig: libc::c_int) {
 }
 
 impl Latch {
+    pub const fn new() -> Latch {
+        Latch {
+            is_set: AtomicU32::new(0),
+            owner_pid: AtomicI32::new(0),
+        }
+    }
+
     /// Makes this process the latch's owner: signal handlers set it from
     /// now on and other processes' `set` wake this process. Called by the
     /// process that just claimed the proc slot holding the latch; the
     /// latch must stay mapped until [`Latch::disown`] (shared memory stays
     /// mapped for the life of the process).
     pub fn own(&self) {
-        self.is_set.store(0, Ordering::SeqCst);
         // SAFETY: getpid cannot fail.
         self.owner_pid
             .store(unsafe { libc::getpid() }, Ordering::SeqCst);
         MY_LATCH.store(self as *const Latch as *mut Latch, Ordering::SeqCst);
+        // Start set, as PostgreSQL's SwitchToSharedLatch: a wakeup that
+        // went to the local latch just before the switch is not lost, and
+        // a spurious one only costs the owner one check.
+        self.is_set.store(1, Ordering::SeqCst);
     }
 
     /// Gives the latch up: first this process's handlers forget it, then
@@ -124,12 +154,19 @@ impl Latch {
     /// setter elsewhere reaches the slot's next owner through us. Called
     /// by the owner before it releases the proc slot.
     pub fn disown(&self) {
-        let _ = MY_LATCH.compare_exchange(
-            self as *const Latch as *mut Latch,
-            std::ptr::null_mut(),
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        );
+        if MY_LATCH
+            .compare_exchange(
+                self as *const Latch as *mut Latch,
+                &LOCAL_LATCH as *const Latch as *mut Latch,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
+        {
+            // Whatever was pending on the slot's latch now wakes the
+            // local one, so a wait after this returns and re-checks.
+            LOCAL_LATCH.is_set.store(1, Ordering::SeqCst);
+        }
         self.owner_pid.store(0, Ordering::SeqCst);
     }
 

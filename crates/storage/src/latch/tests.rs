@@ -91,7 +91,6 @@ fn another_process_sets_the_latch_and_wakes_the_owner() {
     );
     mem.at::<AtomicU32>(TURN).store(1, Ordering::SeqCst);
     latch.set();
-    assert!(latch.is_set());
     assert_eq!(kids.wait_all(LIMIT).expect("child woke"), vec![0]);
 }
 
@@ -111,6 +110,12 @@ fn a_signal_handler_sets_the_latch() {
         install(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t);
         let latch: &Latch = m.at(LATCH_A);
         latch.own();
+        // A new owner starts with the latch set (no wakeup lost across
+        // the switch from the local latch); reset it before waiting.
+        if !latch.is_set() {
+            return 5;
+        }
+        latch.reset();
         m.at::<AtomicU32>(READY).store(1, Ordering::SeqCst);
         let w = wait(&only_latch(latch), Some(LIMIT));
         if w.latch && latch.is_set() && !w.timeout {
@@ -152,6 +157,7 @@ fn wait_returns_on_postmaster_death() {
             }
             let latch: &Latch = m.at(LATCH_A);
             latch.own();
+            latch.reset();
             m.at::<AtomicU32>(READY).store(1, Ordering::SeqCst);
             let w = wait(
                 &WaitFor {
@@ -218,6 +224,7 @@ fn wait_returns_on_socket_readiness_and_on_timeout() {
         }
         let latch: &Latch = m.at(LATCH_A);
         latch.own();
+        latch.reset();
         // Nothing happens: a timeout, after at least the time asked for.
         let t0 = Instant::now();
         let w = wait(&only_latch(latch), Some(Duration::from_millis(50)));
@@ -258,10 +265,8 @@ fn wait_returns_on_socket_readiness_and_on_timeout() {
         == 1));
     assert!(wait_until(LIMIT, || proc_state(pid) == Some('S')));
     // SAFETY: one byte to our end of the pair.
-    assert_eq!(
-        unsafe { libc::write(sv[0], b"x".as_ptr() as *const libc::c_void, 1) },
-        1
-    );
+    let n = unsafe { libc::write(sv[0], b"x".as_ptr() as *const libc::c_void, 1) };
+    assert_eq!(n, 1);
     let codes = kids.wait_all(LIMIT).expect("child woke");
     // SAFETY: our own descriptors.
     unsafe {
@@ -323,4 +328,50 @@ fn no_wakeup_is_lost_in_a_long_ping_pong() {
         .expect("the ping-pong finished");
     assert_eq!(codes, vec![0, 0], "1: a wakeup was lost");
     assert_eq!(mem.at::<AtomicU64>(TURN).load(Ordering::SeqCst), 2 * ROUNDS);
+}
+
+#[test]
+fn the_local_latch_serves_before_and_after_a_slot_latch() {
+    let mem = SharedMem::new(4096);
+    let m = &mem;
+    let mut kids = Children(vec![fork_child(move || {
+        if !child_init(-1) {
+            return 10;
+        }
+        install(libc::SIGUSR1, on_usr1 as *const () as libc::sighandler_t);
+        // No slot yet: signals set the process-local latch.
+        let local = my_latch();
+        // SAFETY: getpid cannot fail.
+        if local.owner_pid() != unsafe { libc::getpid() } {
+            return 1;
+        }
+        local.reset();
+        m.at::<AtomicU32>(READY).store(1, Ordering::SeqCst);
+        let w = wait(&only_latch(local), Some(LIMIT));
+        if !w.latch || w.timeout {
+            return 2;
+        }
+        // Owning a slot latch switches to it; giving it up switches back,
+        // with the local latch set so that a wait right after re-checks.
+        let slot: &Latch = m.at(LATCH_A);
+        slot.own();
+        if !std::ptr::eq(my_latch(), slot) {
+            return 3;
+        }
+        local.reset();
+        slot.disown();
+        if !std::ptr::eq(my_latch(), local) || !local.is_set() || slot.owner_pid() != 0 {
+            return 4;
+        }
+        0
+    })]);
+    let pid = kids.0[0];
+    assert!(wait_until(LIMIT, || mem
+        .at::<AtomicU32>(READY)
+        .load(Ordering::SeqCst)
+        == 1));
+    assert!(wait_until(LIMIT, || proc_state(pid) == Some('S')));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    assert_eq!(kids.wait_all(LIMIT).expect("child finished"), vec![0]);
 }

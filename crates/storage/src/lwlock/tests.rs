@@ -288,3 +288,52 @@ fn try_acquire_respects_modes_in_one_process() {
     assert!(!lock.is_held());
     assert!(lock.try_acquire(LwMode::Exclusive));
 }
+
+#[test]
+fn an_exclusive_waiter_gets_in_while_shared_holders_keep_coming() {
+    // Three processes take the lock shared in a tight loop until the
+    // fourth has taken it exclusively K times. The exclusive waiter is
+    // queued; whenever the shared count drops to zero the releaser wakes
+    // it, and a woken waiter that loses the race keeps the head of the
+    // queue. It must finish well before the deadline (observed: 5 ms to
+    // 0.64 s on two loaded cores, against 120 s).
+    const SHARED: usize = 3;
+    const K: u64 = 200;
+    let (mem, sems) = setup(SHARED + 1);
+    let mut kids = Children(Vec::new());
+    for me in 0..=SHARED as u32 {
+        let procs = TestProcs {
+            mem: &mem,
+            sems: sems.0,
+        };
+        let mem = &mem;
+        kids.0.push(fork_child(move || {
+            let lock: &LwLock = mem.at(LOCK);
+            let done = counter(mem, ARRIVED);
+            if !start_together(mem, SHARED + 1) {
+                return 2;
+            }
+            if me as usize == SHARED {
+                let c = counter(mem, COUNTER);
+                for _ in 0..K {
+                    lock.acquire(&procs, me, LwMode::Exclusive);
+                    c.fetch_add(1, Ordering::SeqCst);
+                    lock.release(&procs);
+                }
+                done.store(1, Ordering::SeqCst);
+            } else {
+                while done.load(Ordering::SeqCst) == 0 {
+                    lock.acquire(&procs, me, LwMode::Shared);
+                    std::hint::spin_loop();
+                    lock.release(&procs);
+                }
+            }
+            0
+        }));
+    }
+    let codes = kids
+        .wait_all(DEADLINE)
+        .unwrap_or_else(|pids| panic!("processes {pids:?} made no progress in {DEADLINE:?}"));
+    assert_eq!(codes, vec![0; SHARED + 1]);
+    assert_eq!(counter(&mem, COUNTER).load(Ordering::SeqCst), K);
+}
