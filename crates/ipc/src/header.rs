@@ -10,14 +10,14 @@
 //! area's offset is published, as offsets (never pointers): every process
 //! that attaches may map the segment at a different address.
 //!
-//! Layout (layout version 1, little-endian x86-64, 1472 bytes, repr(C),
+//! Layout (layout version 2, little-endian x86-64, 2624 bytes, repr(C),
 //! every field naturally aligned, no implicit padding):
 //!
 //! ```text
 //!  offset  size  field
 //!  ------  ----  ---------------------------------------------------------
 //!       0     8  magic           TUSK_SHMEM_MAGIC, the bytes "tuskSHM1"
-//!       8     4  layout_version  LAYOUT_VERSION (1)
+//!       8     4  layout_version  LAYOUT_VERSION (2)
 //!      12     4  creator_pid     getpid() of the creating postmaster
 //!      16     8  datadir_dev     st_dev of the data directory
 //!      24     8  datadir_ino     st_ino of the data directory
@@ -31,11 +31,15 @@
 //!      48     4  area_count      entries used in `areas` (<= MAX_AREAS)
 //!      52     4  header_size     size_of::<ShmemHeader>() of the writer
 //!      56     8  created_at      Unix time (seconds) of creation
-//!      64   384  areas[16]       AreaEntry { id u32, reserved u32,
+//!      64  1536  areas[64]       AreaEntry { id u32, reserved u32,
 //!                                            offset u64, size u64 }, 24 bytes
-//!     448  1024  datadir         data directory path, NUL-padded, display only
-//!    1472        end
+//!    1600  1024  datadir         data directory path, NUL-padded, display only
+//!    2624        end
 //! ```
+//!
+//! Layout 1 (before the area registry) had 16 area entries, the path at
+//! 448 and 1472 bytes in all; [`ShmemHeader::read`] still recognises such
+//! a segment by the frozen prefix and recovers its path for display.
 //!
 //! Write order (see [`ShmemHeader::write_new`]): magic zero, creator PID,
 //! the rest, a Release fence, then the magic. A reader that sees a valid
@@ -62,10 +66,19 @@ use std::sync::atomic::{fence, AtomicU64, Ordering};
 pub const TUSK_SHMEM_MAGIC: u64 = u64::from_le_bytes(*b"tuskSHM1");
 
 /// Layout of the fields after the frozen prefix. Bump it when they change.
-pub const LAYOUT_VERSION: u32 = 1;
+/// 2: the area table grew from 16 to 64 entries (the area registry).
+pub const LAYOUT_VERSION: u32 = 2;
 
-/// How many shared areas the header can list.
-pub const MAX_AREAS: usize = 16;
+/// How many shared areas the header can list: room for PostgreSQL's ~80
+/// ShmemIndex entries' worth of subsystems as they arrive.
+pub const MAX_AREAS: usize = 64;
+
+/// Layout 1's size and path offset, to read an old segment's path.
+const V1_HEADER_SIZE: usize = 1472;
+const V1_DATADIR_OFFSET: usize = 448;
+
+/// The frozen prefix: magic to `datadir_ino`, the same in every layout.
+pub const FROZEN_PREFIX: usize = 32;
 
 /// Bytes reserved for the data directory path (including the final NUL).
 pub const DATADIR_BYTES: usize = 1024;
@@ -127,7 +140,7 @@ pub struct ShmemHeader {
 }
 
 const _: () = {
-    assert!(HEADER_SIZE == 1472);
+    assert!(HEADER_SIZE == 2624);
     assert!(offset_of!(ShmemHeader, magic) == 0);
     assert!(offset_of!(ShmemHeader, layout_version) == 8);
     assert!(offset_of!(ShmemHeader, creator_pid) == 12);
@@ -141,7 +154,8 @@ const _: () = {
     assert!(offset_of!(ShmemHeader, created_at) == 56);
     assert!(offset_of!(ShmemHeader, areas) == 64);
     assert!(size_of::<AreaEntry>() == 24);
-    assert!(offset_of!(ShmemHeader, datadir) == 448);
+    assert!(offset_of!(ShmemHeader, datadir) == 1600);
+    assert!(offset_of!(ShmemHeader, datadir_ino) + 8 == FROZEN_PREFIX);
     // The low half of our magic must never read as PostgreSQL's.
     assert!((TUSK_SHMEM_MAGIC as u32) != PG_SHMEM_MAGIC);
 };
@@ -293,18 +307,22 @@ impl ShmemHeader {
         Ok(())
     }
 
-    /// Reads a header at `base`. `None` if the region is too small or the
-    /// magic is not tusk's. A header of another layout version is returned
-    /// as stored: only the frozen prefix (magic to `datadir_ino`) is
-    /// meaningful then, see [`ShmemHeader::is_current_layout`].
+    /// Reads a header at `base`. `None` if the region is smaller than the
+    /// frozen prefix or the magic is not tusk's. A header of another
+    /// layout version is returned with only the frozen prefix (magic to
+    /// `datadir_ino`) meaningful, see [`ShmemHeader::is_current_layout`];
+    /// the rest is zero, except a layout-1 header's data directory path,
+    /// which is recovered for display. A region smaller than this layout's
+    /// header (an old header-only segment) is read as far as it goes.
     ///
     /// # Safety
     /// `base` must point to at least `size` readable bytes of a live mapping.
     pub unsafe fn read(base: *const u8, size: usize) -> Option<ShmemHeader> {
-        if size < HEADER_SIZE {
+        if size < FROZEN_PREFIX {
             return None;
         }
-        // SAFETY: size >= HEADER_SIZE readable bytes, promised by the caller.
+        // SAFETY: size >= FROZEN_PREFIX readable bytes, promised by the
+        // caller; at most min(size, HEADER_SIZE) bytes are copied.
         unsafe {
             let magic = if (base as usize).is_multiple_of(8) {
                 // The atomic is only loaded, never stored through this pointer.
@@ -317,8 +335,28 @@ impl ShmemHeader {
             if magic != TUSK_SHMEM_MAGIC {
                 return None;
             }
-            let mut h = std::ptr::read_unaligned(base as *const ShmemHeader);
+            let mut raw = [0u8; HEADER_SIZE];
+            let n = size.min(HEADER_SIZE);
+            std::ptr::copy_nonoverlapping(base, raw.as_mut_ptr(), n);
+            // Every field is an integer or a byte array: any bytes are a
+            // valid ShmemHeader.
+            let mut h = std::ptr::read_unaligned(raw.as_ptr() as *const ShmemHeader);
             h.magic = magic;
+            if n < HEADER_SIZE || h.layout_version != LAYOUT_VERSION {
+                let old_path = (h.layout_version == 1 && n >= V1_HEADER_SIZE)
+                    .then(|| raw[V1_DATADIR_OFFSET..V1_HEADER_SIZE].to_vec());
+                // Only the frozen prefix is ours to interpret.
+                raw[FROZEN_PREFIX..].fill(0);
+                let mut old = std::ptr::read_unaligned(raw.as_ptr() as *const ShmemHeader);
+                old.magic = magic;
+                old.layout_version = h.layout_version;
+                old.header_size = 0;
+                if let Some(p) = old_path {
+                    old.datadir.copy_from_slice(&p);
+                    old.datadir[DATADIR_BYTES - 1] = 0;
+                }
+                return Some(old);
+            }
             Some(h)
         }
     }
@@ -407,12 +445,12 @@ mod tests {
     fn round_trip() {
         let mut h = ShmemHeader::new(0x801, 123_456, 1 << 20, Path::new("/var/lib/tusk/data"));
         h.port = 5432;
-        h.add_area(AreaEntry::new(1, 1472, 4096)).unwrap();
+        h.add_area(AreaEntry::new(1, 2624, 4096)).unwrap();
         h.add_area(AreaEntry::new(7, 8192, 65536)).unwrap();
-        let mut buf = buffer(2048);
+        let mut buf = buffer(4096);
         let base = buf.as_mut_ptr() as *mut u8;
-        unsafe { h.write_new(base, 2048).unwrap() };
-        let back = unsafe { ShmemHeader::read(base, 2048) }.expect("header reads back");
+        unsafe { h.write_new(base, 4096).unwrap() };
+        let back = unsafe { ShmemHeader::read(base, 4096) }.expect("header reads back");
         assert!(back == h);
         assert!(back.is_current_layout());
         assert_eq!(back.areas().len(), 2);
@@ -450,8 +488,8 @@ mod tests {
             u64::from_le_bytes(bytes[32..40].try_into().unwrap()),
             0x0506
         );
-        assert_eq!(&bytes[448..450], b"/d");
-        assert_eq!(bytes[450], 0);
+        assert_eq!(&bytes[1600..1602], b"/d");
+        assert_eq!(bytes[1602], 0);
     }
 
     #[test]
@@ -493,7 +531,14 @@ mod tests {
             })
         );
         unsafe { h.write_new(base, HEADER_SIZE).unwrap() };
-        assert!(unsafe { ShmemHeader::read(base, HEADER_SIZE - 1) }.is_none());
+        // A region cut short (an older layout's header-only segment is
+        // smaller than this layout's header) is still recognised by its
+        // frozen prefix, but nothing past the prefix is trusted.
+        let cut = unsafe { ShmemHeader::read(base, HEADER_SIZE - 1) }.expect("prefix read");
+        assert!(!cut.is_current_layout());
+        assert_eq!(cut.creator_pid, h.creator_pid);
+        assert!(cut.areas().is_empty() && cut.datadir_lossy().is_empty());
+        assert!(unsafe { ShmemHeader::read(base, FROZEN_PREFIX - 1) }.is_none());
         assert!(unsafe { read_pg_header(base, PG_HEADER_SIZE - 1) }.is_none());
     }
 
@@ -521,6 +566,37 @@ mod tests {
         // A corrupt count read from a segment is cut, not trusted.
         h.area_count = 1000;
         assert_eq!(h.areas().len(), MAX_AREAS);
+    }
+
+    /// A layout-1 segment (16 areas, path at 448, 1472 bytes) written by
+    /// an older tusk is still recognised: identity from the frozen prefix,
+    /// path recovered, nothing else trusted.
+    #[test]
+    fn layout_1_segments_are_still_recognised() {
+        let mut buf = buffer(V1_HEADER_SIZE);
+        let raw =
+            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, V1_HEADER_SIZE) };
+        raw[0..8].copy_from_slice(b"tuskSHM1");
+        raw[8..12].copy_from_slice(&1u32.to_le_bytes());
+        raw[12..16].copy_from_slice(&4242i32.to_le_bytes());
+        raw[16..24].copy_from_slice(&0x801u64.to_le_bytes());
+        raw[24..32].copy_from_slice(&77u64.to_le_bytes());
+        raw[40..44].copy_from_slice(&5432u32.to_le_bytes());
+        raw[48..52].copy_from_slice(&7u32.to_le_bytes());
+        raw[52..56].copy_from_slice(&(V1_HEADER_SIZE as u32).to_le_bytes());
+        raw[448..460].copy_from_slice(b"/srv/old/dat");
+        let h = unsafe { ShmemHeader::read(raw.as_ptr(), V1_HEADER_SIZE) }.expect("recognised");
+        assert!(!h.is_current_layout());
+        assert_eq!(h.layout_version, 1);
+        assert_eq!(
+            (h.creator_pid, h.datadir_dev, h.datadir_ino),
+            (4242, 0x801, 77)
+        );
+        assert_eq!(h.datadir_lossy(), "/srv/old/dat");
+        assert_eq!(h.port, 0, "fields after the prefix are not trusted");
+        assert!(h.areas().is_empty());
+        // Shorter than the prefix: not a header.
+        assert!(unsafe { ShmemHeader::read(raw.as_ptr(), FROZEN_PREFIX - 1) }.is_none());
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! unclean stop and marks the cluster in production, and the shutdown
 //! checkpoint marks it cleanly shut down. That is exactly what the next
 //! start reads to decide whether crash recovery is needed.
+//!
+//! These two are the only writers of pg_control: they change the shared
+//! copy and the file together through a [`PgControlWriter`], under the
+//! area's lock, so their updates never interleave.
 
 use crate::shmem::ChildShared;
 use crate::signals::{self, SelfPipe};
@@ -26,7 +30,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
-use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::control::{ControlError, DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
@@ -153,12 +157,18 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
-/// One online checkpoint. Until the buffer pool and WAL exist there is
-/// nothing dirty to write: the checkpoint records its time in pg_control,
-/// which stays "in production".
-fn checkpoint(data_dir: &std::path::Path) -> Result<(), tusk_storage::control::ControlError> {
-    let c = ControlFile::read(data_dir)?;
-    c.write(data_dir, false)
+/// One checkpoint. Until the buffer pool and WAL exist there is nothing
+/// dirty to write and no checkpoint record: the checkpoint records its
+/// time in pg_control and, for the shutdown checkpoint, the clean state.
+/// Checkpointer only.
+fn checkpoint(w: &PgControlWriter<ChildShared>, shutdown: bool) -> Result<(), ControlError> {
+    w.update(|c| {
+        c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000;
+        if shutdown {
+            c.set_state(DbState::Shutdowned);
+        }
+    })
+    .map(|_| ())
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.
@@ -169,48 +179,41 @@ pub fn startup_main(env: AuxEnv) -> ! {
         .acquire_aux(ProcKind::Startup, std::process::id() as i32);
     let procs = env.shared.procs;
     let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
-    let code = match ControlFile::read(&env.data_dir) {
-        Ok(c) => {
-            match c.state {
-                DbState::Shutdowned => {
-                    elog::log(format!(
-                        "database system was shut down at {}",
-                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
-                    ));
-                }
-                other => {
-                    elog::log(format!(
-                        "database system was interrupted while {}; last known up at {}",
-                        other.describe(),
-                        tusk_common::time::format_log_time(c.time * 1_000_000, false)
-                    ));
-                    elog::log("database system was not properly shut down; automatic recovery in progress");
-                    let _ = ControlFile::update_state(&env.data_dir, DbState::InCrashRecovery);
-                    // WAL replay goes here once WAL exists.
-                    elog::log("redo is not required");
-                }
-            }
-            match ControlFile::update_state(&env.data_dir, DbState::InProduction) {
-                Ok(_) => {
-                    // The postmaster may go on (start the checkpointer)
-                    // without waiting for this process to be reaped.
-                    signals::signal_postmaster(env.shared.control(), PmSignal::RecoveryFinished);
-                    0
-                }
-                Err(e) => {
-                    elog::report(&tusk_common::PgError::fatal(
-                        tusk_common::sqlstate::IO_ERROR,
-                        e.to_string(),
-                    ));
-                    3
-                }
-            }
+    let w = env
+        .shared
+        .pg_control_writer(ProcKind::Startup, &env.data_dir, slot);
+    // Read pg_control into shared memory: the cluster's state as the last
+    // writer left it. A damaged file ends start-up here.
+    let c = match w.load() {
+        Ok(c) => c,
+        Err(e) => {
+            elog::report(&e.to_pg_error(tusk_common::Severity::Fatal));
+            proc_exit(3);
+        }
+    };
+    let last_up = tusk_common::time::format_log_time(c.time * 1_000_000, false);
+    match c.state() {
+        DbState::Shutdowned => elog::log(format!("database system was shut down at {last_up}")),
+        other => {
+            elog::log(format!(
+                "database system was interrupted while {}; last known up at {last_up}",
+                other.describe(),
+            ));
+            elog::log("database system was not properly shut down; automatic recovery in progress");
+            let _ = w.update(|c| c.set_state(DbState::InCrashRecovery));
+            // WAL replay goes here once WAL exists.
+            elog::log("redo is not required");
+        }
+    }
+    let code = match w.update(|c| c.set_state(DbState::InProduction)) {
+        Ok(_) => {
+            // The postmaster may go on (start the checkpointer) without
+            // waiting for this process to be reaped.
+            signals::signal_postmaster(env.shared.control(), PmSignal::RecoveryFinished);
+            0
         }
         Err(e) => {
-            elog::report(&tusk_common::PgError::fatal(
-                tusk_common::sqlstate::DATA_CORRUPTED,
-                e.to_string(),
-            ));
+            elog::report(&e.to_pg_error(tusk_common::Severity::Fatal));
             3
         }
     };
@@ -222,7 +225,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
 /// check. Called by the checkpointer when a checkpoint starts and ends.
 fn wake_checkpoint_waiters(procs: &ProcArray) {
     for i in 0..procs.len() {
-        let w = procs.slot(i).waits();
+        let w = procs.proc(i).waits();
         if w.checkpoint_wait.load(Ordering::SeqCst) != 0 {
             w.latch.set();
         }
@@ -231,14 +234,14 @@ fn wake_checkpoint_waiters(procs: &ProcArray) {
 
 /// Runs a requested checkpoint if there is one, and tells its requesters
 /// how it went.
-fn serve_requests(env: &AuxEnv) {
+fn serve_requests(env: &AuxEnv, w: &PgControlWriter<ChildShared>) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
     };
     wake_checkpoint_waiters(&env.shared.procs);
     elog::log("checkpoint starting: immediate force wait");
-    let ok = match checkpoint(&env.data_dir) {
+    let ok = match checkpoint(w, false) {
         Ok(()) => {
             elog::log("checkpoint complete");
             true
@@ -266,9 +269,19 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     if let Some((sem, num)) = env.shared.semaphore(slot) {
         let _ = sem.reset(num);
     }
-    let latch = &procs.slot(slot).waits().latch;
+    let latch = &procs.proc(slot).waits().latch;
     latch.own();
-    // Its slot is taken, so a CHECKPOINT finds it: connections may come.
+    let w = env
+        .shared
+        .pg_control_writer(ProcKind::Checkpointer, &env.data_dir, slot);
+    // Normally the startup process has loaded it; after a shutdown
+    // requested during start-up it may not have. An unreadable file makes
+    // every checkpoint fail (reported), never overwrites it.
+    if let Err(e) = w.load() {
+        elog::report(&e.to_pg_error(tusk_common::Severity::Error));
+    }
+    // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
+    // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
     let mut next_timed = Instant::now() + interval;
@@ -277,7 +290,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
             elog::log("checkpoint starting: shutdown immediate");
-            let code = match ControlFile::update_state(&env.data_dir, DbState::Shutdowned) {
+            let code = match checkpoint(&w, true) {
                 Ok(_) => {
                     elog::log("checkpoint complete");
                     0
@@ -297,7 +310,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         // arrive through the shared counters and our latch, so it only
         // wakes us.
         signals::take(libc::SIGINT);
-        serve_requests(&env);
+        serve_requests(&env, &w);
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
@@ -306,11 +319,13 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         if Instant::now() >= next_timed {
             next_timed = Instant::now() + interval;
-            if let Err(e) = checkpoint(&env.data_dir) {
+            if let Err(e) = checkpoint(&w, false) {
                 elog::warning(format!("checkpoint failed: {e}"));
             }
         }
-        procs.slot(slot).set_wait_event(WaitEvent::CheckpointerMain);
+        procs
+            .status(slot)
+            .set_wait_event(WaitEvent::CheckpointerMain);
         latch::wait(
             &WaitFor {
                 latch: Some(latch),
@@ -319,7 +334,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
             },
             Some(next_timed.saturating_duration_since(Instant::now())),
         );
-        procs.slot(slot).set_wait_event(WaitEvent::None);
+        procs.status(slot).set_wait_event(WaitEvent::None);
     }
 }
 

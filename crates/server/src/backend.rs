@@ -145,11 +145,11 @@ impl Read for ClientSocket {
                 None => 1000,
             };
             if let Some((p, i)) = self.idle_wait {
-                p.slot(i).set_wait_event(WaitEvent::ClientRead);
+                p.status(i).set_wait_event(WaitEvent::ClientRead);
             }
             let ready = self.wait_for(SocketInterest::Readable, timeout);
             if let Some((p, i)) = self.idle_wait {
-                p.slot(i).set_wait_event(WaitEvent::None);
+                p.status(i).set_wait_event(WaitEvent::None);
             }
             if ready {
                 let r = unsafe {
@@ -700,10 +700,10 @@ impl Session {
         if let Some((sem, num)) = env.shared.semaphore(slot) {
             let _ = sem.reset(num);
         }
-        procs.slot(slot).waits().latch.own();
+        procs.proc(slot).waits().latch.own();
         let app = settings.settings().str("application_name").to_string();
         let now = now_pg();
-        let s = procs.slot(slot);
+        let s = procs.status(slot);
         s.set_cancel_key(env.cancel_key);
         s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
         elog::set_session(
@@ -780,9 +780,11 @@ impl Session {
             Status::Failed => BackendState::IdleInTransactionAborted,
         };
         if !self.xact.in_transaction() {
-            self.procs.slot(self.slot).set_xact_start(0);
+            self.procs.status(self.slot).set_xact_start(0);
         }
-        self.procs.slot(self.slot).set_state(state, None, now_pg());
+        self.procs
+            .status(self.slot)
+            .set_state(state, None, now_pg());
         crate::pstitle::set_update(self.settings.settings().bool("update_process_title"));
         crate::pstitle::set_activity(state.as_str().unwrap_or("idle"));
         let st = self.tx_status();
@@ -1058,7 +1060,7 @@ impl Session {
         self.stmt_start = now_pg();
         self.start_xact_command();
         self.procs
-            .slot(self.slot)
+            .status(self.slot)
             .set_state(BackendState::Active, Some(sql), self.stmt_start);
         // A cancel that arrived while idle must not hit the new statement.
         signals::take(libc::SIGINT);
@@ -1095,7 +1097,7 @@ impl Session {
         if self.xact.start_command(self.stmt_start) {
             self.settings.begin_transaction();
             self.procs
-                .slot(self.slot)
+                .status(self.slot)
                 .set_xact_start(self.xact.start_timestamp());
         }
     }
@@ -1129,7 +1131,7 @@ impl Session {
             Ended::Aborted => self.settings.abort_transaction(),
         };
         self.txn_generation += 1;
-        self.procs.slot(self.slot).set_xact_start(0);
+        self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.
         self.portals.clear();
         self.send_changed(changed);
@@ -1406,7 +1408,7 @@ impl Session {
             self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
-                .slot(self.slot)
+                .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
             let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
@@ -1470,7 +1472,7 @@ impl Session {
         for n in names {
             if let Ok(v) = self.settings.show(n) {
                 if n.eq_ignore_ascii_case("application_name") {
-                    self.procs.slot(self.slot).set_application_name(&v);
+                    self.procs.status(self.slot).set_application_name(&v);
                     elog::set_application(&v);
                 }
                 self.conn.parameter_status(n, &v);
@@ -1482,7 +1484,7 @@ impl Session {
     /// latch, which ends the wait, and the loop looks at the flags.
     fn sleep_until(&mut self, deadline: Instant) -> Result<(), PgError> {
         let procs = self.procs;
-        let latch = &procs.slot(self.slot).waits().latch;
+        let latch = &procs.proc(self.slot).waits().latch;
         loop {
             latch.reset();
             self.check_interrupts()?;
@@ -1504,8 +1506,8 @@ impl Session {
             (a, b) => a.or(b),
         };
         let timeout = until.map(|d| d.saturating_duration_since(Instant::now()));
-        let slot = self.procs.slot(self.slot);
-        let latch = &slot.waits().latch;
+        let latch = &self.procs.proc(self.slot).waits().latch;
+        let slot = self.procs.status(self.slot);
         slot.set_wait_event(event);
         let woken = tusk_storage::latch::wait(
             &tusk_storage::latch::WaitFor {
@@ -1845,7 +1847,7 @@ impl Host for Session {
             + ProcKind::Checkpointer
                 .aux_index()
                 .expect("the checkpointer is an auxiliary process");
-        let ckpt = self.procs.slot(ckpt_slot);
+        let ckpt = self.procs.proc(ckpt_slot);
         if ckpt.pid() == 0 || ckpt.kind() != ProcKind::Checkpointer {
             return Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
@@ -1855,7 +1857,7 @@ impl Host for Session {
         // Say we wait before requesting: the checkpointer sets the latch of
         // every waiting slot when a checkpoint starts and when it ends.
         let procs = self.procs;
-        let waits = procs.slot(self.slot).waits();
+        let waits = procs.proc(self.slot).waits();
         waits.checkpoint_wait.store(1, Ordering::SeqCst);
         let ticket = control.request_checkpoint();
         ckpt.waits().latch.set();
@@ -1900,8 +1902,8 @@ impl Host for Session {
                 "backup label too long (max 1024 bytes)",
             ));
         }
-        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
-            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        // The shared copy: backends never read or write the file.
+        let control = loaded_pg_control(&self.shared, self.slot)?;
         self.shared
             .control()
             .backup_in_progress
@@ -1919,7 +1921,7 @@ impl Host for Session {
                 .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
         self.backup = Some((label.to_string(), tusk_common::time::now_micros(), abort));
-        Ok(control.redo_lsn)
+        Ok(control.redo_lsn())
     }
 
     fn backup_stop(&mut self, _wait_for_archive: bool) -> Result<(u64, String), PgError> {
@@ -1935,21 +1937,20 @@ impl Host for Session {
             .control()
             .backup_in_progress
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let control = tusk_storage::control::ControlFile::read(&self.data_dir)
-            .map_err(|e| PgError::error(sqlstate::IO_ERROR, e.to_string()))?;
+        let control = loaded_pg_control(&self.shared, self.slot)?;
         let lsn = |l: u64| format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF);
         // backup_label as PostgreSQL writes it. tusk has no WAL yet, so the
         // positions are those of the last checkpoint recorded in pg_control.
         let label_file = format!(
             "START WAL LOCATION: {} (file {:08X}{:08X}{:08X})\nCHECKPOINT LOCATION: {}\nBACKUP METHOD: streamed\nBACKUP FROM: primary\nSTART TIME: {}\nLABEL: {label}\nSTART TIMELINE: 1\n",
-            lsn(control.redo_lsn),
-            1,
-            control.redo_lsn >> 32,
-            (control.redo_lsn & 0xFFFF_FFFF) / (16 * 1024 * 1024),
-            lsn(control.checkpoint_lsn),
+            lsn(control.redo_lsn()),
+            control.checkpoint_copy.this_timeline,
+            control.redo_lsn() >> 32,
+            (control.redo_lsn() & 0xFFFF_FFFF) / control.xlog_seg_size.max(1) as u64,
+            lsn(control.checkpoint),
             tusk_common::time::format_log_time(started, false),
         );
-        Ok((control.checkpoint_lsn, label_file))
+        Ok((control.checkpoint, label_file))
     }
 
     fn setting_name(&self, name: &str) -> Option<String> {
@@ -1971,4 +1972,21 @@ impl Host for Session {
             t => t,
         }
     }
+}
+
+/// pg_control as the startup process loaded it (it always has by the time
+/// backends run; the error covers a broken invariant, not a race).
+fn loaded_pg_control(
+    shared: &ChildShared,
+    my_slot: usize,
+) -> Result<tusk_storage::control::ControlFileData, PgError> {
+    shared
+        .pg_control()
+        .snapshot(shared, my_slot as u32)
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "pg_control is not loaded into shared memory",
+            )
+        })
 }

@@ -174,7 +174,7 @@ pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
         .map_err(|e| io("pg_hba.conf", e))?;
     tusk_storage::bootstrap::write_initial(dir, &user)
         .map_err(|e| io("the bootstrap catalog", e))?;
-    tusk_storage::control::ControlFile::new_cluster()
+    tusk_storage::control::ControlFileData::new_cluster()
         .write(dir, true)
         .map_err(|e| e.to_string())?;
     Ok(user)

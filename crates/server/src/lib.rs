@@ -65,7 +65,7 @@ fn fail(e: PgError) -> i32 {
 /// server allocates (resources::sizing); the rest is the setting's raw value.
 fn print_setting(settings: &Settings, name: &str) -> Result<String, String> {
     let plan = resources::sizing::Plan::from_settings(settings);
-    let (sizing, layout) = shmem::layout_for(settings);
+    let (sizing, layout) = shmem::layout_for(settings).map_err(|e| e.message.clone())?;
     match name.to_ascii_lowercase().as_str() {
         "shared_memory_size" => Ok(layout.total.div_ceil(1024 * 1024).to_string()),
         "shared_memory_size_bytes" => Ok(layout.total.to_string()),
@@ -109,7 +109,10 @@ pub fn run(opts: ServerOptions) -> i32 {
     if let Err(code) = datadir::check_user(opts.allow_root) {
         return code;
     }
-    let (sizing, layout) = shmem::layout_for(&settings);
+    let (sizing, layout) = match shmem::layout_for(&settings) {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
     settings.set_override(
         "shared_memory_size",
         tusk_config::Value::Int(layout.total.div_ceil(1024 * 1024) as i64),
@@ -146,11 +149,10 @@ pub fn run(opts: ServerOptions) -> i32 {
             ),
         ));
     }
-    if let Err(e) = tusk_storage::control::ControlFile::read(&data_dir) {
-        return fail(PgError::fatal(
-            tusk_common::sqlstate::DATA_CORRUPTED,
-            e.to_string(),
-        ));
+    // Checked before anything is created, so a torn or foreign pg_control
+    // stops the start with the file's name and what is wrong with it.
+    if let Err(e) = tusk_storage::control::ControlFileData::read(&data_dir) {
+        return fail(e.to_pg_error(tusk_common::Severity::Fatal));
     }
     let hba = match hba::Hba::load(&data_dir.join("pg_hba.conf")) {
         Ok(h) => h,

@@ -257,8 +257,9 @@ impl Postmaster {
     fn log_resources(&self) {
         let sh = self.shared();
         elog::log(format!(
-            "resources: {}; {}; {} proc slots ({} connections of which {} reserved for superusers, {} auxiliary, {} prepared-transaction); max_files_per_process {}; limits: {}",
+            "resources: {} ({}); {}; {} proc slots ({} connections of which {} reserved for superusers, {} auxiliary, {} prepared-transaction); max_files_per_process {}; limits: {}",
             sh.describe_segment(),
+            sh.describe_areas(),
             sh.describe_semaphores(),
             sh.sizing().total_procs(),
             sh.sizing().max_connections,

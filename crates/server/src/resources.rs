@@ -42,7 +42,11 @@ use tusk_ipc::limits::read_limits;
 /// limit beside what this configuration needs. Uses what
 /// [`startup_limits`] found, when it ran in this process.
 pub fn describe(settings: &Settings) -> String {
-    let n = needs(settings);
+    let n = match needs(settings) {
+        Ok(n) => n,
+        // The postmaster computed the same layout before it got here.
+        Err(e) => return e.message,
+    };
     let l = read_limits();
     let opt = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "unknown".into());
     let mut parts = vec![

@@ -23,16 +23,27 @@ use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
-use tusk_storage::layout::{AreaId, Layout, Sizing};
+use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
+use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
 use tusk_storage::lwlock::{LwProcs, LwWaiter};
+use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
 
-/// The layout for a configuration: what `-C shared_memory_size`, `tusk
-/// check` and [`Shared::create`] all use.
-pub fn layout_for(settings: &Settings) -> (Sizing, Layout) {
+/// The layout for a configuration, from the area registry
+/// (`tusk_storage::layout::AREAS`): what `-C shared_memory_size`, `tusk
+/// check`, the start-up line and [`Shared::create`] all use. An overflow
+/// is a FATAL (22023) naming the area and the settings, never a wrap.
+pub fn layout_for(settings: &Settings) -> Result<(Sizing, Layout), PgError> {
     let z = Sizing::from_settings(settings);
-    let l = Layout::compute(&z, HEADER_SIZE);
-    (z, l)
+    let l = Layout::compute(&z, HEADER_SIZE).map_err(size_error)?;
+    Ok((z, l))
+}
+
+/// A sizing overflow as the server reports it.
+pub fn size_error(e: SizeError) -> PgError {
+    PgError::fatal(sqlstate::INVALID_PARAMETER_VALUE, e.to_string()).with_hint(
+        "Lower max_connections, max_prepared_transactions, max_locks_per_transaction, shared_buffers or wal_buffers.",
+    )
 }
 
 pub fn first_key(port: u16) -> i32 {
@@ -56,6 +67,7 @@ pub struct Shared {
 pub struct ChildShared {
     pub procs: ProcArray,
     control: *const SharedControl,
+    pg_control: PgControlView,
     sems: Vec<SemSet>,
     /// Slots `0..semaphores` have one (connections and auxiliary
     /// processes); the last set may hold more than are assigned.
@@ -66,6 +78,33 @@ impl ChildShared {
     pub fn control(&self) -> &'static SharedControl {
         // SAFETY: the region stays mapped for the life of every child.
         unsafe { &*self.control }
+    }
+
+    /// The shared copy of pg_control, read-only. Any child may call it.
+    pub fn pg_control(&self) -> PgControlView {
+        self.pg_control
+    }
+
+    /// The pg_control writer. Only the startup process and the
+    /// checkpointer get one: they are the processes whose job is to
+    /// change the cluster state, and a single writer order is what keeps
+    /// the file and the shared copy equal.
+    pub fn pg_control_writer(
+        &self,
+        who: ProcKind,
+        data_dir: &Path,
+        my_slot: usize,
+    ) -> PgControlWriter<ChildShared> {
+        assert!(
+            matches!(who, ProcKind::Startup | ProcKind::Checkpointer),
+            "only the startup process and the checkpointer write pg_control"
+        );
+        PgControlWriter::new(
+            self.pg_control,
+            data_dir.to_path_buf(),
+            self.clone(),
+            my_slot as u32,
+        )
     }
 
     /// The semaphore of proc slot `slot`; `None` for the slots that never
@@ -101,7 +140,7 @@ fn slot_semaphore(sems: &[SemSet], assigned: usize, slot: usize) -> Option<(SemS
 /// any process releasing a lock.
 impl LwProcs for ChildShared {
     fn waiter(&self, procno: u32) -> &LwWaiter {
-        &self.procs.slot(procno as usize).waits().lwlock
+        &self.procs.proc(procno as usize).waits().lwlock
     }
 
     fn sleep(&self, procno: u32) {
@@ -131,8 +170,10 @@ impl LwProcs for ChildShared {
 }
 
 impl Shared {
+    /// Creates shared memory and the semaphores. Only the postmaster calls
+    /// this (first start and crash restart).
     pub fn create(settings: &Settings, data_dir: &Path, port: u16) -> Result<Shared, PgError> {
-        let (sizing, layout) = layout_for(settings);
+        let (sizing, layout) = layout_for(settings)?;
         let mmap = is_mmap(settings);
         let huge = settings.str("huge_pages");
         if !mmap && huge == "on" {
@@ -203,15 +244,9 @@ impl Shared {
             sizing,
             sems,
         };
-        sh.procs().init();
-        // SAFETY: freshly created, nobody else attached.
-        unsafe {
-            std::ptr::write_bytes(
-                sh.base().add(sh.layout.area(AreaId::Control).offset),
-                0,
-                std::mem::size_of::<SharedControl>(),
-            )
-        };
+        // Every registered area's init, before any child exists.
+        // SAFETY: freshly created and page-aligned; nobody else attached.
+        unsafe { sh.layout.init_areas(sh.base(), &sh.sizing) };
         Ok(sh)
     }
 
@@ -223,15 +258,9 @@ impl Shared {
     }
 
     fn procs(&self) -> ProcArray {
-        let a = self.layout.area(AreaId::ProcArray);
-        // SAFETY: the area lies inside the mapping, which outlives every use.
-        unsafe {
-            ProcArray::from_raw(
-                self.base().add(a.offset),
-                self.sizing.total_procs(),
-                self.sizing.max_connections,
-            )
-        }
+        // SAFETY: the layout is this region's, and the mapping outlives
+        // every use (children inherit it for their whole life).
+        unsafe { ProcArray::attach(self.base(), &self.layout, &self.sizing) }
     }
 
     pub fn control(&self) -> &SharedControl {
@@ -240,10 +269,18 @@ impl Shared {
         unsafe { &*(self.base().add(a.offset) as *const SharedControl) }
     }
 
+    fn pg_control_area(&self) -> *mut PgControlShared {
+        let a = self.layout.area(AreaId::PgControl);
+        // SAFETY: the area lies inside the mapping and is 64-byte aligned.
+        unsafe { self.base().add(a.offset) as *mut PgControlShared }
+    }
+
     pub fn child_handle(&self) -> ChildShared {
         ChildShared {
             procs: self.procs(),
             control: self.control() as *const _,
+            // SAFETY: initialised in create(); the mapping outlives children.
+            pg_control: unsafe { PgControlView::from_raw(self.pg_control_area()) },
             sems: self.sems.clone(),
             semaphores: self.sizing.semaphores(),
         }
@@ -278,6 +315,18 @@ impl Shared {
                 self.segment.size()
             ),
         }
+    }
+
+    /// "9 areas: control flags 48 B, pg_control 304 B, ...": the registry's
+    /// areas as placed, for the start-up line.
+    pub fn describe_areas(&self) -> String {
+        let list: Vec<String> = self
+            .layout
+            .areas
+            .iter()
+            .map(|a| format!("{} {} B", a.name(), a.size))
+            .collect();
+        format!("{} areas: {}", list.len(), list.join(", "))
     }
 
     pub fn describe_semaphores(&self) -> String {
@@ -386,12 +435,12 @@ mod tests {
     fn lwlocks_hand_off_through_the_proc_slots_semaphores() {
         use std::sync::atomic::{AtomicU64, Ordering};
         use tusk_storage::lwlock::{LwLock, LwMode};
-        use tusk_storage::procarray::ProcSlot;
+        use tusk_storage::procarray::{BackendStatus, Proc};
         const N: usize = 3;
         const M: u64 = 5000;
         let slots = N + 2;
-        let procs_bytes = slots * std::mem::size_of::<ProcSlot>();
-        let len = 4096 + procs_bytes;
+        let procs_bytes = slots * std::mem::size_of::<Proc>();
+        let len = 4096 + procs_bytes + slots * std::mem::size_of::<BackendStatus>();
         // SAFETY: a fresh anonymous shared mapping, zeroed by the kernel.
         let base = unsafe {
             libc::mmap(
@@ -421,14 +470,17 @@ mod tests {
             }
         }
         let _remove = Remove(set);
-        // SAFETY: the first 4 KiB hold the lock and the counter (aligned,
-        // zeroed atomics); the proc array follows; all mapped until the
-        // end of the test.
-        let (lock, counter, procs) = unsafe {
+        // SAFETY: the first 4 KiB hold the lock, the counter (aligned,
+        // zeroed atomics) and a pg_control area; the procs and their
+        // statuses follow; all mapped until the end of the test.
+        let (lock, counter, procs, pg_control) = unsafe {
+            let pgc = base.add(1024) as *mut PgControlShared;
+            PgControlShared::init(pgc);
             (
                 &*(base as *const LwLock),
                 &*(base.add(64) as *const AtomicU64),
-                ProcArray::from_raw(base.add(4096), slots, N),
+                ProcArray::from_raw(base.add(4096), base.add(4096 + procs_bytes), slots, N),
+                PgControlView::from_raw(pgc),
             )
         };
         lock.init();
@@ -436,6 +488,7 @@ mod tests {
         let shared = ChildShared {
             procs,
             control: std::ptr::null(),
+            pg_control,
             sems: vec![set],
             semaphores: slots,
         };
@@ -495,7 +548,7 @@ mod tests {
         assert!(!lock.is_held());
         for n in 0..N {
             assert_eq!(set.value(n).unwrap(), 0, "semaphore {n}");
-            assert!(!procs.slot(n).waits().lwlock.is_waiting());
+            assert!(!procs.proc(n).waits().lwlock.is_waiting());
         }
     }
 }

@@ -1,29 +1,48 @@
-//! Where each shared-memory area sits, and how big the region is.
+//! The shared-memory area registry: every area of the region, declared
+//! once, and where each one sits.
 //!
-//! Region (offsets from the base; each area starts on a 64-byte boundary,
-//! buffer pages and WAL buffers on a 4096-byte one):
+//! Each subsystem declares one [`AreaSpec`] next to the structs it keeps
+//! in shared memory: a name, `size(&Sizing)` computed with checked
+//! arithmetic, an alignment, and `init`, which makes the freshly created
+//! area valid before any child exists (PostgreSQL's `*ShmemSize` and
+//! `*ShmemInit` pairs). Typed views to attach live with the area too
+//! ([`crate::procarray::ProcArray::attach`],
+//! [`crate::control::PgControlView`], ...), plus read-only ones for
+//! readers outside the server such as `tusk ctl`, which only load.
+//! [`AREAS`] lists them in region order:
 //!
 //! ```text
-//! +--------------+-----------------+-------------+---------------------+
-//! | segment hdr  | control flags   | proc array  | lock table          |
-//! | (tusk-ipc)   | SharedControl   | ProcSlot ×  | LockSlot × locks ×  |
-//! |              |                 |  all procs  |  (conns + prepared) |
-//! +--------------+-----------------+-------------+---------------------+
-//! | buffer descriptors (64 B × shared_buffers) | buffer pages (8 kB ×  |
-//! |                                            |  shared_buffers)      |
-//! +--------------------------------------------+-----------------------+
-//! | WAL buffers (8 kB × wal_buffers + state) | commit-status cache     |
-//! +------------------------------------------+-------------------------+
+//! +------------+----------------+------------+------------+----------------+
+//! | segment    | control flags  | pg_control | procs      | backend status |
+//! | header     | SharedControl  | PgControl- | Proc ×     | BackendStatus  |
+//! | (tusk-ipc) |                | Shared     |  all procs |  × all procs   |
+//! +------------+----------------+------------+------------+----------------+
+//! | lock table: Lock × N + ProcLock × 2N, N = max_locks_per_transaction ×  |
+//! |             (max_connections + max_prepared_transactions)             |
+//! +----------------------------------------+-------------------------------+
+//! | buffer descriptors (BufferDesc, 64 B × | buffer pages (8 kB ×          |
+//! |  shared_buffers)                       |  shared_buffers)              |
+//! +----------------------------------------+-------------------------------+
+//! | WAL: WalCtl + 8 kB × wal_buffers | commit status: SlruCtl + 8 kB pages |
+//! +----------------------------------+-------------------------------------+
 //! ```
 //!
 //! Why computed, never written down: `tusk server -C shared_memory_size`,
-//! `tusk check` and the postmaster all call [`Layout::compute`], so the size
-//! an operator is told is the size the kernel is asked for. Areas that the
-//! storage engine does not use yet (lock table, buffers, WAL, commit status)
-//! are reserved at their final size now, so that sizing, kernel limits and
-//! start-up failures behave as they will once the engine fills them.
+//! `tusk check`, the start-up line, the segment header's area table and the
+//! segment the postmaster asks the kernel for all come from
+//! [`Layout::compute`] over [`AREAS`], so the size an operator is told is
+//! the size the kernel is asked for. The areas the storage engine does not
+//! fill yet (locks, buffers, WAL, commit status) are its real structs at
+//! their final size, so sizing, kernel limits and start-up failures behave
+//! as they will once the engine uses them.
+//!
+//! Why checked arithmetic: the product of the sizing settings' maxima fits
+//! in 64 bits today, but not on a 32-bit target, and not once more areas
+//! multiply; a wrapped size would ask the kernel for a small segment and
+//! overrun it. Every size is `checked_mul`/`checked_add`, and an overflow
+//! is a [`SizeError`] naming the area and the settings.
 
-use crate::procarray::{ProcSlot, SharedControl};
+use crate::procarray::SharedControl;
 use tusk_config::Settings;
 
 /// Bytes of a data page and of a WAL page.
@@ -33,23 +52,6 @@ pub const XLOG_BLCKSZ: usize = 8192;
 /// Auxiliary processes that own a proc slot and a semaphore: the startup
 /// process, the checkpointer and the WAL writer.
 pub const NUM_AUXILIARY_PROCS: usize = 3;
-
-/// Bytes of one buffer descriptor (tag, state word, pin count, content
-/// lock, free-list link), padded to a cache line as PostgreSQL does.
-pub const BUFFER_DESC_SIZE: usize = 64;
-
-/// One entry of the heavyweight lock table: a lock tag, the lock's state
-/// and holder/waiter queues. Sized now so the table is reserved at its
-/// final size; the lock manager gives it content.
-#[repr(C)]
-pub struct LockSlot {
-    pub tag: [u64; 3],
-    pub granted_mask: u64,
-    pub waiting_mask: u64,
-    pub holders: [u32; 8],
-    pub next: u32,
-    pub pad: u32,
-}
 
 /// The settings that decide the size of shared memory, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,16 +81,31 @@ impl Sizing {
     }
 
     /// Proc slots: client backends, auxiliary processes, and one dummy slot
-    /// per prepared transaction.
+    /// per prepared transaction. Saturating: the area sizes that use it
+    /// are checked, and a saturated count overflows there.
     pub fn total_procs(&self) -> usize {
-        self.max_connections + NUM_AUXILIARY_PROCS + self.max_prepared_transactions
+        self.max_connections
+            .saturating_add(NUM_AUXILIARY_PROCS)
+            .saturating_add(self.max_prepared_transactions)
     }
 
     /// Processes that can sleep, hence semaphores: connections (reserved
     /// slots included) and auxiliary processes. Prepared transactions never
     /// wait, so they get none.
     pub fn semaphores(&self) -> usize {
-        self.max_connections + NUM_AUXILIARY_PROCS
+        self.max_connections.saturating_add(NUM_AUXILIARY_PROCS)
+    }
+
+    /// "max_connections=…, …": the settings, for an overflow message.
+    fn describe(&self) -> String {
+        format!(
+            "max_connections={}, max_prepared_transactions={}, max_locks_per_transaction={}, shared_buffers={} pages, wal_buffers={} pages",
+            self.max_connections,
+            self.max_prepared_transactions,
+            self.max_locks_per_transaction,
+            self.shared_buffers,
+            self.wal_buffers
+        )
     }
 }
 
@@ -100,31 +117,134 @@ pub fn resolve_wal_buffers(setting: i64, shared_buffers: usize) -> usize {
     (shared_buffers / 32).clamp(8, 16 * 1024 * 1024 / XLOG_BLCKSZ)
 }
 
+/// A size that does not fit in `usize`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizeError {
+    /// The area whose size overflowed, or "total".
+    pub area: &'static str,
+    pub settings: String,
+}
+
+impl std::fmt::Display for SizeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "shared memory size overflows: the {} area for {} does not fit in {} bits",
+            self.area,
+            self.settings,
+            usize::BITS
+        )
+    }
+}
+
+impl std::error::Error for SizeError {}
+
+/// Checked size arithmetic for [`AreaSpec::size`]: PostgreSQL's
+/// `add_size`/`mul_size`, with the area's name and the settings in the
+/// error.
+#[derive(Clone, Copy)]
+pub struct SizeCalc<'a> {
+    pub area: &'static str,
+    pub z: &'a Sizing,
+}
+
+impl SizeCalc<'_> {
+    fn err(&self) -> SizeError {
+        SizeError {
+            area: self.area,
+            settings: self.z.describe(),
+        }
+    }
+
+    pub fn mul(&self, a: usize, b: usize) -> Result<usize, SizeError> {
+        a.checked_mul(b).ok_or_else(|| self.err())
+    }
+
+    pub fn add(&self, a: usize, b: usize) -> Result<usize, SizeError> {
+        a.checked_add(b).ok_or_else(|| self.err())
+    }
+}
+
 /// Identifies an area in the segment header, so that a reader can find it.
+/// Numbers are never reused: a reader of another build looks areas up by
+/// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
 pub enum AreaId {
     Control = 1,
-    ProcArray = 2,
+    /// Hot per-process state (`Proc`).
+    Procs = 2,
     LockTable = 3,
     BufferDescriptors = 4,
     BufferPages = 5,
     WalBuffers = 6,
     CommitStatus = 7,
+    PgControl = 8,
+    /// What pg_stat_activity shows (`BackendStatus`).
+    BackendStatus = 9,
 }
 
-impl AreaId {
-    pub fn name(self) -> &'static str {
-        match self {
-            AreaId::Control => "control flags",
-            AreaId::ProcArray => "proc array",
-            AreaId::LockTable => "lock table",
-            AreaId::BufferDescriptors => "buffer descriptors",
-            AreaId::BufferPages => "buffer pages",
-            AreaId::WalBuffers => "WAL buffers",
-            AreaId::CommitStatus => "commit-status cache",
-        }
+/// One area, declared by the subsystem that owns it.
+pub struct AreaSpec {
+    pub id: AreaId,
+    /// For the start-up line, `tusk check` and overflow messages.
+    pub name: &'static str,
+    /// Where the area may start: a multiple of this (a power of two).
+    pub align: usize,
+    /// Bytes for these settings.
+    pub size: fn(&SizeCalc) -> Result<usize, SizeError>,
+    /// Makes a freshly created area valid. Only the postmaster calls it,
+    /// right after creating shared memory and before any child exists.
+    ///
+    /// # Safety
+    /// `at` points to `size` writable bytes aligned to `align` that no
+    /// other process uses yet.
+    pub init: unsafe fn(at: *mut u8, size: usize, z: &Sizing),
+}
+
+impl AreaSpec {
+    pub fn size_for(&self, z: &Sizing) -> Result<usize, SizeError> {
+        (self.size)(&SizeCalc { area: self.name, z })
     }
+}
+
+/// Zeroes an area: the `init` of areas whose all-zero bytes are valid.
+///
+/// # Safety
+/// As [`AreaSpec::init`].
+pub unsafe fn init_zeroed(at: *mut u8, size: usize, _z: &Sizing) {
+    // SAFETY: promised by the caller.
+    unsafe { std::ptr::write_bytes(at, 0, size) };
+}
+
+/// The control flags' area.
+pub const CONTROL_AREA: AreaSpec = AreaSpec {
+    id: AreaId::Control,
+    name: "control flags",
+    align: 64,
+    size: |_| Ok(std::mem::size_of::<SharedControl>()),
+    init: init_zeroed,
+};
+
+/// Every area, in region order.
+pub const AREAS: &[AreaSpec] = &[
+    CONTROL_AREA,
+    crate::control::AREA,
+    crate::procarray::PROCS_AREA,
+    crate::procarray::STATUS_AREA,
+    crate::lock::AREA,
+    crate::buffer::DESCRIPTORS_AREA,
+    crate::buffer::PAGES_AREA,
+    crate::walbuffers::AREA,
+    crate::clogbuffers::AREA,
+];
+
+/// The spec of an area.
+pub fn spec(id: AreaId) -> &'static AreaSpec {
+    AREAS
+        .iter()
+        .find(|a| a.id == id)
+        .expect("every AreaId is registered in AREAS")
 }
 
 /// One placed area.
@@ -133,6 +253,13 @@ pub struct Area {
     pub id: AreaId,
     pub offset: usize,
     pub size: usize,
+    pub align: usize,
+}
+
+impl Area {
+    pub fn name(&self) -> &'static str {
+        spec(self.id).name
+    }
 }
 
 /// The whole region: the header followed by every area.
@@ -144,64 +271,34 @@ pub struct Layout {
     pub total: usize,
 }
 
-fn align(n: usize, to: usize) -> usize {
-    n.div_ceil(to) * to
-}
-
-/// Commit-status cache pages, PostgreSQL's CLOG rule: shared_buffers/512,
-/// between 4 and 128 pages.
-fn commit_status_pages(shared_buffers: usize) -> usize {
-    (shared_buffers / 512).clamp(4, 128)
+fn align_up(n: usize, to: usize, c: &SizeCalc) -> Result<usize, SizeError> {
+    Ok(c.add(n, to - 1)? / to * to)
 }
 
 impl Layout {
-    /// The size of every area for these settings, in region order.
-    pub fn area_sizes(z: &Sizing) -> Vec<(AreaId, usize, usize)> {
-        vec![
-            (AreaId::Control, std::mem::size_of::<SharedControl>(), 64),
-            (
-                AreaId::ProcArray,
-                z.total_procs() * std::mem::size_of::<ProcSlot>(),
-                64,
-            ),
-            (
-                AreaId::LockTable,
-                z.max_locks_per_transaction
-                    * (z.max_connections + z.max_prepared_transactions)
-                    * std::mem::size_of::<LockSlot>(),
-                64,
-            ),
-            (
-                AreaId::BufferDescriptors,
-                z.shared_buffers * BUFFER_DESC_SIZE,
-                64,
-            ),
-            (AreaId::BufferPages, z.shared_buffers * BLCKSZ, 4096),
-            // WAL pages plus one page-sized block of insert/flush state.
-            (AreaId::WalBuffers, (z.wal_buffers + 1) * XLOG_BLCKSZ, 4096),
-            (
-                AreaId::CommitStatus,
-                commit_status_pages(z.shared_buffers) * BLCKSZ,
-                4096,
-            ),
-        ]
-    }
-
-    /// Places every area after a header of `header_size` bytes. The total
-    /// is rounded up to a whole 8 kB block.
-    pub fn compute(z: &Sizing, header_size: usize) -> Layout {
+    /// Places every registered area after a header of `header_size`
+    /// bytes. The total is rounded up to a whole 8 kB block.
+    pub fn compute(z: &Sizing, header_size: usize) -> Result<Layout, SizeError> {
         let mut offset = header_size;
-        let mut areas = Vec::new();
-        for (id, size, alignment) in Layout::area_sizes(z) {
-            offset = align(offset, alignment);
-            areas.push(Area { id, offset, size });
-            offset += size;
+        let mut areas = Vec::with_capacity(AREAS.len());
+        for spec in AREAS {
+            let c = SizeCalc { area: spec.name, z };
+            let size = (spec.size)(&c)?;
+            offset = align_up(offset, spec.align, &c)?;
+            areas.push(Area {
+                id: spec.id,
+                offset,
+                size,
+                align: spec.align,
+            });
+            offset = c.add(offset, size)?;
         }
-        Layout {
+        let c = SizeCalc { area: "total", z };
+        Ok(Layout {
             header_size,
             areas,
-            total: align(offset, BLCKSZ),
-        }
+            total: align_up(offset, BLCKSZ, &c)?,
+        })
     }
 
     pub fn area(&self, id: AreaId) -> Area {
@@ -210,6 +307,20 @@ impl Layout {
             .iter()
             .find(|a| a.id == id)
             .expect("every AreaId is placed by Layout::compute")
+    }
+
+    /// Runs every area's `init` on a freshly created region at `base`.
+    /// Only the postmaster calls this, before any child exists.
+    ///
+    /// # Safety
+    /// `base` must point to `self.total` writable bytes, aligned to a
+    /// page, that no other process uses yet.
+    pub unsafe fn init_areas(&self, base: *mut u8, z: &Sizing) {
+        for a in &self.areas {
+            // SAFETY: the area lies inside the region at its alignment
+            // (compute placed it so; base is page-aligned).
+            unsafe { (spec(a.id).init)(base.add(a.offset), a.size, z) };
+        }
     }
 }
 
@@ -229,15 +340,21 @@ mod tests {
 
     #[test]
     fn areas_do_not_overlap_and_are_aligned() {
-        let l = Layout::compute(&sizing(), 1200);
+        let l = Layout::compute(&sizing(), 1200).unwrap();
+        assert_eq!(l.areas.len(), AREAS.len());
         let mut end = l.header_size;
         for a in &l.areas {
             assert!(a.offset >= end, "{:?} overlaps the previous area", a.id);
+            assert_eq!(a.offset % a.align, 0, "{:?}", a.id);
             assert_eq!(a.offset % 64, 0);
             end = a.offset + a.size;
         }
         assert!(l.total >= end);
         assert_eq!(l.total % BLCKSZ, 0);
+        // Ids are unique: readers look areas up by them.
+        for (i, a) in AREAS.iter().enumerate() {
+            assert!(AREAS[i + 1..].iter().all(|b| b.id != a.id), "{:?}", a.id);
+        }
     }
 
     #[test]
@@ -250,16 +367,141 @@ mod tests {
 
     #[test]
     fn size_grows_with_each_setting() {
-        let base = Layout::compute(&sizing(), 1200).total;
+        let base = Layout::compute(&sizing(), 1200).unwrap().total;
         let more = |f: &dyn Fn(&mut Sizing)| {
             let mut z = sizing();
             f(&mut z);
-            Layout::compute(&z, 1200).total
+            Layout::compute(&z, 1200).unwrap().total
         };
         assert!(more(&|z| z.max_connections += 10) > base);
         assert!(more(&|z| z.max_prepared_transactions += 10) > base);
         assert!(more(&|z| z.max_locks_per_transaction += 10) > base);
         assert!(more(&|z| z.shared_buffers += 1000) > base);
         assert!(more(&|z| z.wal_buffers += 10) > base);
+    }
+
+    /// Every area's init makes its area valid: the proc array empty,
+    /// pg_control not loaded, the buffer free list linked, WAL zero.
+    #[test]
+    fn init_areas_makes_every_area_valid() {
+        let z = Sizing {
+            max_connections: 5,
+            max_prepared_transactions: 1,
+            max_locks_per_transaction: 10,
+            shared_buffers: 16,
+            wal_buffers: 8,
+        };
+        let l = Layout::compute(&z, 4096).unwrap();
+        let layout = std::alloc::Layout::from_size_align(l.total, 4096).unwrap();
+        // SAFETY: non-zero size; freed below.
+        let base = unsafe { std::alloc::alloc(layout) };
+        assert!(!base.is_null());
+        // Garbage first, as a recycled page could hold.
+        unsafe { std::ptr::write_bytes(base, 0xA5, l.total) };
+        unsafe { l.init_areas(base, &z) };
+        let pa = unsafe { crate::procarray::ProcArray::attach(base, &l, &z) };
+        assert_eq!(pa.len(), 5 + NUM_AUXILIARY_PROCS + 1);
+        assert!(pa.snapshot().is_empty());
+        assert!((0..pa.len()).all(|i| pa.proc(i).pid() == 0 && pa.proc(i).xid() == 0));
+        let pgc = unsafe {
+            crate::control::PgControlView::from_raw(base.add(l.area(AreaId::PgControl).offset)
+                as *const crate::control::PgControlShared)
+        };
+        assert!(
+            pgc.snapshot(&crate::control::UncontendedProcs::default(), 0)
+                .is_none(),
+            "not loaded until the startup process reads it"
+        );
+        let descs = unsafe {
+            std::slice::from_raw_parts(
+                base.add(l.area(AreaId::BufferDescriptors).offset)
+                    as *const crate::buffer::BufferDesc,
+                z.shared_buffers,
+            )
+        };
+        use std::sync::atomic::Ordering::Relaxed;
+        for (i, d) in descs.iter().enumerate() {
+            assert_eq!(d.buf_id, i as i32);
+            assert_eq!(d.state.load(Relaxed), 0);
+            let next = if i + 1 < z.shared_buffers {
+                i as i32 + 1
+            } else {
+                -1
+            };
+            assert_eq!(d.free_next.load(Relaxed), next);
+            assert!(!d.content_lock.is_held());
+        }
+        let wal = l.area(AreaId::WalBuffers);
+        let ctl = unsafe { std::slice::from_raw_parts(base.add(wal.offset), 4096) };
+        assert!(ctl.iter().all(|&b| b == 0));
+        unsafe { std::alloc::dealloc(base, layout) };
+    }
+
+    /// The registry's maxima (tusk_config): max_connections 262143,
+    /// max_prepared_transactions 262143, max_locks_per_transaction
+    /// INT_MAX, shared_buffers INT_MAX / 2 pages, wal_buffers
+    /// INT_MAX / XLOG_BLCKSZ. On 64 bits they fit, and the sum is exact;
+    /// beyond them the error names the area and every setting.
+    #[test]
+    fn sizes_at_the_settings_maxima_fit_and_beyond_them_overflow_is_reported() {
+        let max = Sizing {
+            max_connections: 262_143,
+            max_prepared_transactions: 262_143,
+            max_locks_per_transaction: i32::MAX as usize,
+            shared_buffers: i32::MAX as usize / 2,
+            wal_buffers: i32::MAX as usize / XLOG_BLCKSZ,
+        };
+        #[cfg(target_pointer_width = "64")]
+        {
+            let l = Layout::compute(&max, 4096).expect("the maxima fit in 64 bits");
+            let sum: u128 = l.areas.iter().map(|a| a.size as u128).sum();
+            assert!(l.total as u128 >= sum, "no wrap");
+            let locks = spec(AreaId::LockTable).size_for(&max).unwrap() as u128;
+            assert_eq!(
+                locks,
+                i32::MAX as u128
+                    * 524_286
+                    * (std::mem::size_of::<crate::lock::Lock>() as u128
+                        + 2 * std::mem::size_of::<crate::lock::ProcLock>() as u128)
+            );
+        }
+        let over = Sizing {
+            max_locks_per_transaction: usize::MAX / 2,
+            ..max
+        };
+        let e = Layout::compute(&over, 4096).unwrap_err();
+        assert_eq!(e.area, "lock table");
+        let msg = e.to_string();
+        for s in [
+            "shared memory size overflows",
+            "lock table",
+            "max_connections=262143",
+            &format!("max_locks_per_transaction={}", usize::MAX / 2),
+            "shared_buffers=",
+        ] {
+            assert!(msg.contains(s), "{msg} lacks {s}");
+        }
+        let e = Layout::compute(
+            &Sizing {
+                shared_buffers: usize::MAX / 4,
+                ..sizing()
+            },
+            4096,
+        )
+        .unwrap_err();
+        assert_eq!(e.area, "buffer descriptors");
+        let e = Layout::compute(
+            &Sizing {
+                max_connections: usize::MAX,
+                ..sizing()
+            },
+            4096,
+        )
+        .unwrap_err();
+        assert_eq!(e.area, "procs");
+        // Just below the top of the address space: the placement itself
+        // (offset + size, alignment, total) overflows, not one area.
+        let e = Layout::compute(&sizing(), usize::MAX - 10).unwrap_err();
+        assert!(e.to_string().contains("overflows"));
     }
 }

@@ -6,7 +6,9 @@
 //!   a `size()`; the region is their sum, so `-C shared_memory_size`,
 //!   `tusk check` and the segment the postmaster asks the kernel for can
 //!   never disagree.
-//! - [`procarray::ProcArray`]: one slot per process that can wait (client
+//! - [`layout::AREAS`]: the area registry, one [`layout::AreaSpec`] per
+//!   subsystem (size with checked arithmetic, alignment, init).
+//! - [`procarray::ProcArray`]: one entry per process that can wait (client
 //!   backends, reserved superuser slots, auxiliary processes). Backends
 //!   publish who they are and what they do there; `pg_stat_activity`, the
 //!   connection limits and `pg_terminate_backend` read it.
@@ -14,7 +16,8 @@
 //!   waits. A latch (in each proc slot) for "wake me when something
 //!   changed, a signal came, the client spoke, or the postmaster died";
 //!   the process's semaphore, through an LWLock, for lock hand-off only.
-//! - [`control::ControlFile`]: `global/pg_control`, the cluster state that
+//! - [`control::ControlFileData`]: `global/pg_control` in PostgreSQL 15's
+//!   layout and its shared copy, the cluster state that
 //!   survives restarts (shut down cleanly or not, last checkpoint).
 //! - [`bootstrap`]: the roles and databases of a cluster until the catalog
 //!   lives in real tables.
@@ -25,6 +28,10 @@
 //!   64-bit xids), [`wal`] (WAL record and page format, end-of-WAL
 //!   detection) and [`clog`] (commit-status bits). Their on-disk formats
 //!   are drawn in each module's header.
+//! - Shared-memory areas declared at their final size before their
+//!   subsystem runs: [`buffer`] (buffer descriptors), [`lock`] (the lock
+//!   table), [`walbuffers`] (WAL buffers and positions) and [`clogbuffers`]
+//!   (the commit-status cache).
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -35,12 +42,15 @@
 //! attach the same segment at another address.
 
 pub mod bootstrap;
+pub mod buffer;
 pub mod clog;
+pub mod clogbuffers;
 pub mod control;
 pub mod exit;
 pub mod heaptuple;
 pub mod latch;
 pub mod layout;
+pub mod lock;
 pub mod lwlock;
 pub mod page;
 pub mod procarray;
@@ -48,4 +58,5 @@ pub mod smgr;
 #[cfg(test)]
 mod testutil;
 pub mod wal;
+pub mod walbuffers;
 pub mod xact;

@@ -1,29 +1,42 @@
-//! The proc array: one slot per process that can wait, in shared memory.
+//! The proc array: one entry per process that can wait, in two
+//! shared-memory areas, a hot [`Proc`] and a cold [`BackendStatus`].
 //!
-//! Slot order: `[0, max_connections)` client backends (the last
+//! Why split (PostgreSQL's PGPROC and PgBackendStatus): `Proc` holds what
+//! other processes touch on the hot paths (the xid and xmin that snapshots
+//! scan, the latch that wakes the process, the LWLock and lock wait links
+//! as proc numbers) and is one 64-byte cache line, so a snapshot scan
+//! reads one line per process and never shares one with the 1.3 kB of
+//! text that pg_stat_activity shows. `BackendStatus` holds that text and
+//! the rest of what pg_stat_activity shows; outside readers (`tusk ctl`)
+//! read only it.
+//!
+//! Entry order: `[0, max_connections)` client backends (the last
 //! `superuser_reserved_connections` of them usable only by superusers),
-//! then the auxiliary processes at fixed indexes, then one dummy slot per
-//! prepared transaction. Slot `i` owns semaphore `i % 16` of set `i / 16`;
-//! the dummy slots own none (they never wait). Each slot starts with its
-//! [`ProcWaits`]: the latch other processes set to wake its owner, and the
-//! owner's LWLock wait links.
+//! then the auxiliary processes at fixed indexes, then one dummy entry per
+//! prepared transaction. Entry `i` (its "proc number") owns semaphore
+//! `i % 16` of set `i / 16`; the dummy entries own none (they never
+//! wait). Each `Proc` holds its [`ProcWaits`]: the latch other processes
+//! set to wake its owner, and the owner's LWLock wait links.
 //!
-//! Who writes what: a backend claims a free slot with a compare-and-swap
-//! on `pid` (0 = free), and from then on is the only writer of that slot
-//! until it clears `pid` on exit. Anyone may read. The variable-length
-//! text (database, user, application, query) is published under a
-//! change counter, as PostgreSQL's `st_changecount`: the writer makes it odd
-//! before writing and even after, and a reader retries until it copies a
-//! stable even version. No lock is ever held, so a backend killed in the
-//! middle of an update cannot block anyone; a crash restart re-creates the
-//! whole array anyway.
+//! Who writes what: a backend claims a free entry with a compare-and-swap
+//! on `Proc::pid` (0 = free), copies its pid and kind into its
+//! `BackendStatus`, and from then on is the only writer of both until it
+//! clears them on exit (status first, so a reader never sees a status of
+//! a free entry). Anyone may read. The variable-length text (database,
+//! user, application, query) is published under a change counter, as
+//! PostgreSQL's `st_changecount`: the writer makes it odd before writing
+//! and even after, and a reader retries until it copies a stable even
+//! version. No lock is ever held, so a backend killed in the middle of an
+//! update cannot block anyone; a crash restart re-creates both areas.
 //!
-//! The postmaster never reads this array to make decisions (it keeps its
-//! own table of children); it only zeroes it when it creates shared memory.
-//! Of [`SharedControl`] it reads the postmaster-signal bits ([`PmSignal`])
+//! The postmaster never reads these areas to make decisions (it keeps its
+//! own table of children); it only zeroes them when it creates shared
+//! memory (their [`PROCS_AREA`] and [`STATUS_AREA`] `init`). Of
+//! [`SharedControl`] it reads the postmaster-signal bits ([`PmSignal`])
 //! and the backup count, each checked against its own state.
 
 use crate::latch::Latch;
+use crate::layout::{init_zeroed, AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing};
 use crate::lwlock::LwWaiter;
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -178,11 +191,85 @@ pub struct ProcWaits {
     pub checkpoint_wait: AtomicU64,
 }
 
-/// One slot. `#[repr(C)]` and only atomics and plain bytes, because it
-/// lives in shared memory and is read by other processes.
-#[repr(C)]
-pub struct ProcSlot {
+/// The hot half of a proc entry (PostgreSQL's PGPROC): one cache line,
+/// atomics only. `pid` is the claim (0 = free).
+#[repr(C, align(64))]
+pub struct Proc {
+    pid: AtomicI32,
+    kind: AtomicU32,
+    /// Top-level transaction id, 0 = none (`PGPROC.xid`).
+    xid: AtomicU32,
+    /// Oldest xid this process's snapshot may still see, 0 = none
+    /// (`PGPROC.xmin`): the horizon vacuum must respect.
+    xmin: AtomicU32,
     waits: ProcWaits,
+    /// Heavyweight lock waited for: index in the lock table, or
+    /// [`crate::lock::NO_ENTRY`]; the mode; and the next waiter on the
+    /// same lock (a proc number). Written by the lock manager under the
+    /// lock's partition lock.
+    wait_lock: AtomicU32,
+    wait_lock_mode: AtomicU32,
+    lock_wait_next: AtomicU32,
+}
+
+const _: () = assert!(std::mem::size_of::<Proc>() == 64, "one cache line");
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.pid.load(Ordering::Acquire)
+    }
+
+    pub fn kind(&self) -> ProcKind {
+        ProcKind::from_u32(self.kind.load(Ordering::Acquire))
+    }
+
+    /// The latch, LWLock wait state and checkpoint wait.
+    pub fn waits(&self) -> &ProcWaits {
+        &self.waits
+    }
+
+    pub fn xid(&self) -> u32 {
+        self.xid.load(Ordering::Acquire)
+    }
+
+    /// Owner only.
+    pub fn set_xid(&self, xid: u32) {
+        self.xid.store(xid, Ordering::Release);
+    }
+
+    pub fn xmin(&self) -> u32 {
+        self.xmin.load(Ordering::Acquire)
+    }
+
+    /// Owner only.
+    pub fn set_xmin(&self, xmin: u32) {
+        self.xmin.store(xmin, Ordering::Release);
+    }
+
+    /// The heavyweight lock this process waits for, if any.
+    pub fn wait_lock(&self) -> Option<u32> {
+        let l = self.wait_lock.load(Ordering::Acquire);
+        (l != crate::lock::NO_ENTRY && l != 0).then_some(l)
+    }
+
+    fn clear(&self) {
+        self.waits.checkpoint_wait.store(0, Ordering::SeqCst);
+        self.kind.store(0, Ordering::Release);
+        self.xid.store(0, Ordering::Release);
+        self.xmin.store(0, Ordering::Release);
+        self.wait_lock.store(0, Ordering::Release);
+        self.wait_lock_mode.store(0, Ordering::Release);
+        self.lock_wait_next.store(0, Ordering::Release);
+    }
+}
+
+/// The cold half (PostgreSQL's PgBackendStatus): what pg_stat_activity
+/// shows. `#[repr(C)]` and only atomics and plain bytes, because other
+/// processes read it. `pid` and `kind` are copies of the `Proc`'s, so an
+/// outside reader needs only this area. `wait_event` lives here (not in
+/// `Proc` as in PostgreSQL) for the same reason; it is one atomic store.
+#[repr(C)]
+pub struct BackendStatus {
     pid: AtomicI32,
     kind: AtomicU32,
     is_superuser: AtomicU32,
@@ -201,7 +288,7 @@ pub struct ProcSlot {
 
 // SAFETY: every field is an atomic except `text`, whose concurrent access
 // is mediated by `changecount` (single writer, validated readers).
-unsafe impl Sync for ProcSlot {}
+unsafe impl Sync for BackendStatus {}
 
 fn put(dst: &mut [u8], src: &str) {
     // Truncate at a character boundary so readers always see valid UTF-8.
@@ -239,18 +326,13 @@ pub struct ProcInfo {
     pub query: String,
 }
 
-impl ProcSlot {
+impl BackendStatus {
     pub fn pid(&self) -> i32 {
         self.pid.load(Ordering::Acquire)
     }
 
     pub fn kind(&self) -> ProcKind {
         ProcKind::from_u32(self.kind.load(Ordering::Acquire))
-    }
-
-    /// The slot's latch, LWLock wait state and checkpoint wait.
-    pub fn waits(&self) -> &ProcWaits {
-        &self.waits
     }
 
     fn write_text(&self, f: impl FnOnce(&mut SlotText)) {
@@ -383,8 +465,14 @@ impl ProcSlot {
         None
     }
 
+    /// Publishes the claim (owner, right after claiming the `Proc`).
+    fn claim(&self, pid: i32, kind: ProcKind) {
+        self.kind.store(kind as u32, Ordering::Release);
+        self.pid.store(pid, Ordering::Release);
+    }
+
     fn clear(&self) {
-        self.waits.checkpoint_wait.store(0, Ordering::SeqCst);
+        self.pid.store(0, Ordering::Release);
         self.kind.store(0, Ordering::Release);
         self.state.store(0, Ordering::Release);
         self.wait_event.store(0, Ordering::Release);
@@ -410,7 +498,8 @@ pub enum SlotError {
     Reserved,
 }
 
-/// Flags the postmaster and its children share, outside the proc array.
+/// Flags the postmaster and its children share, outside the proc array
+/// ([`crate::layout::CONTROL_AREA`]).
 #[repr(C)]
 pub struct SharedControl {
     /// Why the postmaster sent SIGQUIT, so backends tell their clients the
@@ -556,24 +645,74 @@ impl SharedControl {
     }
 }
 
-/// A view of the proc array in a mapped region.
+/// A view of the proc array (both areas) in a mapped region.
 #[derive(Clone, Copy)]
 pub struct ProcArray {
-    base: *const ProcSlot,
+    procs: *const Proc,
+    statuses: *const BackendStatus,
     len: usize,
     max_connections: usize,
 }
 
+fn procs_size(c: &SizeCalc) -> Result<usize, SizeError> {
+    c.mul(c.z.total_procs(), std::mem::size_of::<Proc>())
+}
+
+fn status_size(c: &SizeCalc) -> Result<usize, SizeError> {
+    c.mul(c.z.total_procs(), std::mem::size_of::<BackendStatus>())
+}
+
+/// The hot `Proc` entries. All-zero is "free, no xid, not waiting".
+pub const PROCS_AREA: AreaSpec = AreaSpec {
+    id: AreaId::Procs,
+    name: "procs",
+    align: 64,
+    size: procs_size,
+    init: init_zeroed,
+};
+
+/// The `BackendStatus` entries. All-zero is "free".
+pub const STATUS_AREA: AreaSpec = AreaSpec {
+    id: AreaId::BackendStatus,
+    name: "backend status",
+    align: 64,
+    size: status_size,
+    init: init_zeroed,
+};
+
 impl ProcArray {
     /// # Safety
-    /// `base` must point to `len` slots inside a mapping that outlives
-    /// every use of the returned view (shared memory stays mapped for the
-    /// life of the process).
-    pub unsafe fn from_raw(base: *mut u8, len: usize, max_connections: usize) -> ProcArray {
+    /// `procs` and `statuses` must point to `len` entries each inside a
+    /// mapping that outlives every use of the returned view (shared memory
+    /// stays mapped for the life of the process).
+    pub unsafe fn from_raw(
+        procs: *mut u8,
+        statuses: *mut u8,
+        len: usize,
+        max_connections: usize,
+    ) -> ProcArray {
         ProcArray {
-            base: base as *const ProcSlot,
+            procs: procs as *const Proc,
+            statuses: statuses as *const BackendStatus,
             len,
             max_connections,
+        }
+    }
+
+    /// The view of a region laid out by `layout` for `z`, mapped at `base`.
+    ///
+    /// # Safety
+    /// `base` must be the region `layout` was computed for, mapped for the
+    /// life of every use of the view.
+    pub unsafe fn attach(base: *mut u8, layout: &Layout, z: &Sizing) -> ProcArray {
+        // SAFETY: both areas lie inside the region (the caller's promise).
+        unsafe {
+            ProcArray::from_raw(
+                base.add(layout.area(AreaId::Procs).offset),
+                base.add(layout.area(AreaId::BackendStatus).offset),
+                z.total_procs(),
+                z.max_connections,
+            )
         }
     }
 
@@ -589,13 +728,26 @@ impl ProcArray {
         self.max_connections
     }
 
-    pub fn slot(&self, i: usize) -> &ProcSlot {
-        assert!(i < self.len, "proc slot {i} out of range ({})", self.len);
+    /// Entry `i`'s hot half.
+    pub fn proc(&self, i: usize) -> &Proc {
+        assert!(i < self.len, "proc number {i} out of range ({})", self.len);
         // SAFETY: in range, and the mapping outlives self (from_raw).
-        unsafe { &*self.base.add(i) }
+        unsafe { &*self.procs.add(i) }
     }
 
-    /// Claims a client slot for `pid`. The reserved-slot rule is checked
+    /// Entry `i`'s status (what pg_stat_activity shows).
+    pub fn status(&self, i: usize) -> &BackendStatus {
+        assert!(i < self.len, "proc number {i} out of range ({})", self.len);
+        // SAFETY: in range, and the mapping outlives self (from_raw).
+        unsafe { &*self.statuses.add(i) }
+    }
+
+    fn claim(&self, i: usize, pid: i32, kind: ProcKind) {
+        self.proc(i).kind.store(kind as u32, Ordering::Release);
+        self.status(i).claim(pid, kind);
+    }
+
+    /// Claims a client entry for `pid`. The reserved-slot rule is checked
     /// after claiming, as PostgreSQL does, so two racing backends cannot
     /// both slip into the last unreserved slot.
     pub fn acquire_backend(
@@ -606,13 +758,13 @@ impl ProcArray {
     ) -> Result<usize, SlotError> {
         let mut claimed = None;
         for i in 0..self.max_connections {
-            let s = self.slot(i);
-            if s.pid
+            if self
+                .proc(i)
+                .pid
                 .compare_exchange(0, pid, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
-                s.kind
-                    .store(ProcKind::ClientBackend as u32, Ordering::Release);
+                self.claim(i, pid, ProcKind::ClientBackend);
                 claimed = Some(i);
                 break;
             }
@@ -620,7 +772,7 @@ impl ProcArray {
         let i = claimed.ok_or(SlotError::TooMany)?;
         if !is_superuser && reserved > 0 {
             let free = (0..self.max_connections)
-                .filter(|&j| self.slot(j).pid() == 0)
+                .filter(|&j| self.proc(j).pid() == 0)
                 .count();
             if free < reserved {
                 self.release(i);
@@ -630,50 +782,56 @@ impl ProcArray {
         Ok(i)
     }
 
-    /// Claims the fixed slot of an auxiliary process.
+    /// Claims the fixed entry of an auxiliary process.
     pub fn acquire_aux(&self, kind: ProcKind, pid: i32) -> usize {
         let i = self.max_connections + kind.aux_index().expect("auxiliary kind");
-        let s = self.slot(i);
-        s.pid.store(pid, Ordering::Release);
-        s.kind.store(kind as u32, Ordering::Release);
+        self.proc(i).pid.store(pid, Ordering::Release);
+        self.claim(i, pid, kind);
         i
     }
 
-    /// Frees a slot. Called by its owner on every exit path. The latch is
-    /// given up first, so that from then on neither this process's signal
-    /// handlers nor another process's `set` can reach the slot's next
-    /// owner through it. (The semaphore needs no such step: only an LWLock
-    /// release V's it, and only for a process queued on that lock, which
-    /// an exiting process is not.)
+    /// Frees an entry. Called by its owner on every exit path. The latch
+    /// is given up first, so that from then on neither this process's
+    /// signal handlers nor another process's `set` can reach the entry's
+    /// next owner through it. (The semaphore needs no such step: only an
+    /// LWLock release V's it, and only for a process queued on that lock,
+    /// which an exiting process is not.) Then the status, then the `Proc`,
+    /// whose pid is the claim.
     pub fn release(&self, i: usize) {
-        let s = self.slot(i);
-        debug_assert!(!s.waits.lwlock.is_waiting());
-        s.waits.latch.disown();
-        s.clear();
-        s.pid.store(0, Ordering::Release);
+        let p = self.proc(i);
+        debug_assert!(!p.waits.lwlock.is_waiting());
+        p.waits.latch.disown();
+        self.status(i).clear();
+        p.clear();
+        p.pid.store(0, Ordering::Release);
     }
 
-    /// The slot of a live process, if it has one.
+    /// The entry of a live process, if it has one.
     pub fn find_pid(&self, pid: i32) -> Option<usize> {
-        (0..self.len).find(|&i| self.slot(i).pid() == pid)
+        (0..self.len).find(|&i| self.proc(i).pid() == pid)
     }
 
-    /// Consistent copies of every occupied slot.
+    /// Consistent copies of every occupied status entry.
     pub fn snapshot(&self) -> Vec<ProcInfo> {
-        (0..self.len).filter_map(|i| self.slot(i).read(i)).collect()
+        (0..self.len)
+            .filter_map(|i| self.status(i).read(i))
+            .collect()
     }
 
-    /// Zeroes every slot. Only the postmaster calls this, right after it
-    /// created shared memory and before any child exists.
+    /// Zeroes every entry, as the areas' `init` does; for tests that build
+    /// an array outside a segment.
     pub fn init(&self) {
         for i in 0..self.len {
             // SAFETY: no other process is attached yet.
-            unsafe { std::ptr::write_bytes(self.base.add(i) as *mut ProcSlot, 0, 1) };
+            unsafe {
+                std::ptr::write_bytes(self.procs.add(i) as *mut Proc, 0, 1);
+                std::ptr::write_bytes(self.statuses.add(i) as *mut BackendStatus, 0, 1);
+            }
         }
     }
 }
 
-/// Why a proc array described by a segment header cannot be read.
+/// Why a backend-status area described by a segment header cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionError {
     /// The area does not lie inside the mapped region.
@@ -682,7 +840,7 @@ pub enum RegionError {
         size: u64,
         region_size: usize,
     },
-    /// The area's offset is not aligned for [`ProcSlot`].
+    /// The area's offset is not aligned for [`BackendStatus`].
     Misaligned { offset: u64, align: usize },
 }
 
@@ -691,11 +849,11 @@ impl std::fmt::Display for RegionError {
         match self {
             RegionError::OutOfBounds { offset, size, region_size } => write!(
                 f,
-                "the proc array area (offset {offset}, {size} bytes) does not fit in the {region_size}-byte shared memory region; the segment header is corrupt or from another tusk version"
+                "the backend status area (offset {offset}, {size} bytes) does not fit in the {region_size}-byte shared memory region; the segment header is corrupt or from another tusk version"
             ),
             RegionError::Misaligned { offset, align } => write!(
                 f,
-                "the proc array area offset {offset} is not a multiple of {align}; the segment header is corrupt or from another tusk version"
+                "the backend status area offset {offset} is not a multiple of {align}; the segment header is corrupt or from another tusk version"
             ),
         }
     }
@@ -703,11 +861,11 @@ impl std::fmt::Display for RegionError {
 
 impl std::error::Error for RegionError {}
 
-/// How many slots a proc-array area of `area_size` bytes holds: what a
-/// reader outside the server (which does not know the settings) uses as
-/// the slot count.
+/// How many entries a backend-status area of `area_size` bytes holds:
+/// what a reader outside the server (which does not know the settings)
+/// uses as the entry count.
 pub const fn slots_in_area(area_size: usize) -> usize {
-    area_size / std::mem::size_of::<ProcSlot>()
+    area_size / std::mem::size_of::<BackendStatus>()
 }
 
 /// Consistent copies of the occupied slots of a proc array that another
@@ -727,25 +885,63 @@ pub unsafe fn snapshot_in_region(
     offset: u64,
     size: u64,
 ) -> Result<Vec<ProcInfo>, RegionError> {
-    let end = offset.checked_add(size);
-    if end.is_none_or(|e| e > region_size as u64) {
-        return Err(RegionError::OutOfBounds {
-            offset,
-            size,
-            region_size,
-        });
+    // SAFETY: the caller's promise, passed on.
+    Ok(unsafe { StatusReader::in_region(base, region_size, offset, size) }?.snapshot())
+}
+
+/// A read-only view of a backend-status area, for readers outside the
+/// server (`tusk ctl`, test harnesses) that attach the segment read-only:
+/// it has no method that stores, so it cannot claim, publish or release.
+pub struct StatusReader {
+    statuses: *const BackendStatus,
+    len: usize,
+}
+
+impl StatusReader {
+    /// Checks that `offset..offset + size` (from a segment header this
+    /// process did not write) lies inside the region mapped at `base` and
+    /// is aligned, and views it.
+    ///
+    /// # Safety
+    /// `base` must point to `region_size` readable bytes of a mapping that
+    /// stays mapped while the reader is used.
+    pub unsafe fn in_region(
+        base: *const u8,
+        region_size: usize,
+        offset: u64,
+        size: u64,
+    ) -> Result<StatusReader, RegionError> {
+        let end = offset.checked_add(size);
+        if end.is_none_or(|e| e > region_size as u64) {
+            return Err(RegionError::OutOfBounds {
+                offset,
+                size,
+                region_size,
+            });
+        }
+        let align = std::mem::align_of::<BackendStatus>();
+        if !(base as usize + offset as usize).is_multiple_of(align) {
+            return Err(RegionError::Misaligned { offset, align });
+        }
+        // The count does not need max_connections: reading never claims an
+        // entry, and each entry says which kind of process holds it.
+        Ok(StatusReader {
+            // SAFETY: inside the region (checked above).
+            statuses: unsafe { base.add(offset as usize) } as *const BackendStatus,
+            len: slots_in_area(size as usize),
+        })
     }
-    let align = std::mem::align_of::<ProcSlot>();
-    if !(base as usize + offset as usize).is_multiple_of(align) {
-        return Err(RegionError::Misaligned { offset, align });
+
+    /// Consistent copies of the occupied entries. Only loads.
+    pub fn snapshot(&self) -> Vec<ProcInfo> {
+        (0..self.len)
+            .filter_map(|i| {
+                // SAFETY: i < len entries inside the mapped region
+                // (in_region's checks and contract).
+                unsafe { &*self.statuses.add(i) }.read(i)
+            })
+            .collect()
     }
-    // The slot count does not need max_connections: reading never claims
-    // a slot, and each slot says which kind of process holds it.
-    let len = slots_in_area(size as usize);
-    // SAFETY: the area lies inside the region (checked above), which the
-    // caller keeps mapped for the duration of the call.
-    let pa = unsafe { ProcArray::from_raw(base.add(offset as usize) as *mut u8, len, len) };
-    Ok(pa.snapshot())
 }
 
 #[cfg(test)]
@@ -753,12 +949,40 @@ mod tests {
     use super::*;
 
     fn array(total: usize, conns: usize) -> (Vec<u8>, ProcArray) {
-        let mut mem = vec![0u8; total * std::mem::size_of::<ProcSlot>() + 64];
+        let procs = total * std::mem::size_of::<Proc>();
+        let mut mem = vec![0u8; procs + total * std::mem::size_of::<BackendStatus>() + 64];
         let base = mem.as_mut_ptr();
         let aligned = unsafe { base.add(base.align_offset(64)) };
-        let pa = unsafe { ProcArray::from_raw(aligned, total, conns) };
+        let pa = unsafe { ProcArray::from_raw(aligned, aligned.add(procs), total, conns) };
         pa.init();
         (mem, pa)
+    }
+
+    #[test]
+    fn proc_is_hot_and_status_cold_and_release_clears_both() {
+        assert_eq!(std::mem::size_of::<Proc>(), 64);
+        assert!(std::mem::size_of::<BackendStatus>() > 1024);
+        let (_m, pa) = array(4, 2);
+        let i = pa.acquire_backend(42, false, 0).unwrap();
+        assert_eq!(
+            (pa.proc(i).pid(), pa.proc(i).kind()),
+            (42, ProcKind::ClientBackend)
+        );
+        assert_eq!(
+            (pa.status(i).pid(), pa.status(i).kind()),
+            (42, ProcKind::ClientBackend)
+        );
+        pa.proc(i).set_xid(1000);
+        pa.proc(i).set_xmin(990);
+        assert_eq!((pa.proc(i).xid(), pa.proc(i).xmin()), (1000, 990));
+        assert_eq!(pa.proc(i).wait_lock(), None);
+        pa.release(i);
+        assert_eq!(
+            (pa.proc(i).pid(), pa.proc(i).xid(), pa.proc(i).xmin()),
+            (0, 0, 0)
+        );
+        assert_eq!(pa.status(i).pid(), 0);
+        assert!(pa.snapshot().is_empty());
     }
 
     #[test]
@@ -827,7 +1051,7 @@ mod tests {
     fn identity_round_trips_and_truncates_on_char_boundary() {
         let (_m, pa) = array(4, 1);
         let i = pa.acquire_backend(42, true, 0).unwrap();
-        let s = pa.slot(i);
+        let s = pa.status(i);
         let addr: std::net::SocketAddr = "127.0.0.1:5555".parse().unwrap();
         s.set_identity("postgres", "alice", &"é".repeat(40), Some(addr), true, 7);
         s.set_state(BackendState::Active, Some("select 1"), 9);
@@ -848,21 +1072,23 @@ mod tests {
     #[test]
     fn snapshot_in_region_reads_what_a_backend_published_and_checks_bounds() {
         let total = 4;
-        let slot = std::mem::size_of::<ProcSlot>();
-        // A region with some bytes before the area, as in a real segment.
+        let slot = std::mem::size_of::<BackendStatus>();
+        // A region with some bytes before the status area, as in a real
+        // segment, and the procs after it.
         let offset = 128usize;
-        let mut mem = vec![0u64; (offset + total * slot).div_ceil(8) + 8];
-        let base = mem.as_mut_ptr() as *mut u8;
-        let pa = unsafe { ProcArray::from_raw(base.add(offset), total, 1) };
+        let procs_at = (offset + total * slot).next_multiple_of(64);
+        let mut mem = vec![0u8; procs_at + total * 64 + 64];
+        let base = unsafe { mem.as_mut_ptr().add(mem.as_ptr().align_offset(64)) };
+        let pa = unsafe { ProcArray::from_raw(base.add(procs_at), base.add(offset), total, 1) };
         pa.init();
         let i = pa.acquire_backend(4242, false, 0).unwrap();
-        pa.slot(i)
+        pa.status(i)
             .set_identity("postgres", "bob", "blocker", None, false, 5);
-        pa.slot(i)
+        pa.status(i)
             .set_state(BackendState::IdleInTransaction, Some("BEGIN"), 6);
-        pa.slot(i).set_xact_start(6);
+        pa.status(i).set_xact_start(6);
         pa.acquire_aux(ProcKind::Checkpointer, 77);
-        let region = mem.len() * 8;
+        let region = procs_at + total * 64;
         let size = (total * slot) as u64;
         assert_eq!(slots_in_area(total * slot), total);
         let snap = unsafe { snapshot_in_region(base, region, offset as u64, size) }.unwrap();

@@ -134,7 +134,13 @@ pub fn run(args: Vec<String>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let n = needs(&loaded.settings);
+    let n = match needs(&loaded.settings) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("tusk check: {}", e.message);
+            return ExitCode::from(2);
+        }
+    };
     if let Some(name) = a.os {
         let current = if name == "linux" && cfg!(target_os = "linux") {
             SemLimits::from_limits(&tusk_ipc::limits::read_limits())

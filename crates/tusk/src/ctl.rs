@@ -1256,9 +1256,9 @@ fn read_proc_array(
         return Err("shared_memory_type = mmap: the sessions live in a mapping only the server's processes can see".into());
     }
     let area = header
-        .area(tusk_storage::layout::AreaId::ProcArray as u32)
+        .area(tusk_storage::layout::AreaId::BackendStatus as u32)
         .copied()
-        .ok_or_else(|| format!("shared memory segment {id} lists no proc array"))?;
+        .ok_or_else(|| format!("shared memory segment {id} lists no backend status area"))?;
     // SAFETY: the segment stays attached (seg lives) during the call.
     unsafe {
         tusk_storage::procarray::snapshot_in_region(seg.base(), seg.size(), area.offset, area.size)

@@ -942,7 +942,7 @@ mod tests {
 
     #[test]
     fn a_roomy_machine_fits() {
-        let n = needs(&settings(&[]));
+        let n = needs(&settings(&[])).unwrap();
         let rows = evaluate(&n, &system());
         assert!(can_start(&rows), "{rows:#?}");
         assert!(rows.iter().all(|r| r.verdict == Verdict::Ok), "{rows:#?}");
@@ -963,7 +963,7 @@ mod tests {
 
     #[test]
     fn each_kernel_limit_fails_alone() {
-        let n = needs(&settings(&[]));
+        let n = needs(&settings(&[])).unwrap();
         type Change = Box<dyn Fn(&mut SystemLimits)>;
         let cases: Vec<(&str, Change)> = vec![
             (
@@ -1023,7 +1023,7 @@ mod tests {
 
     #[test]
     fn leftovers_of_the_data_directory_are_reclaimable_not_in_use() {
-        let n = needs(&settings(&[("max_connections", "10")]));
+        let n = needs(&settings(&[("max_connections", "10")])).expect("sizing");
         let mut s = system();
         // A crashed server left one segment and one set; the kernel allows
         // exactly one of each.
@@ -1066,7 +1066,7 @@ mod tests {
 
     #[test]
     fn semaphore_fix_raises_all_four_values_at_once() {
-        let n = needs(&settings(&[("max_connections", "100")]));
+        let n = needs(&settings(&[("max_connections", "100")])).unwrap();
         let mut s = system();
         s.kernel.limits.semmni = Some(3);
         s.kernel.limits.semmns = Some(60);
@@ -1092,7 +1092,7 @@ mod tests {
 
     #[test]
     fn warnings_and_unknowns_do_not_block() {
-        let n = needs(&settings(&[("max_connections", "500")]));
+        let n = needs(&settings(&[("max_connections", "500")])).unwrap();
         let mut s = system();
         s.kernel.overcommit.mode = Some(0);
         s.nproc = lim(100, 100);
@@ -1126,7 +1126,8 @@ mod tests {
         let n = needs(&settings(&[
             ("shared_memory_type", "mmap"),
             ("huge_pages", "on"),
-        ]));
+        ]))
+        .unwrap();
         let rows = evaluate(&n, &system());
         // The test machine's pool is read for real; whatever it holds, the
         // verdict follows from the numbers in the row.
@@ -1136,7 +1137,7 @@ mod tests {
             Some(_) => assert_eq!(hp.verdict, Verdict::Fail),
             None => assert_eq!(hp.verdict, Verdict::Unknown),
         }
-        let n = needs(&settings(&[("huge_pages", "on")]));
+        let n = needs(&settings(&[("huge_pages", "on")])).unwrap();
         let rows = evaluate(&n, &system());
         assert_eq!(
             verdict(&rows, "huge_pages"),

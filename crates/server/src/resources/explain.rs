@@ -119,7 +119,8 @@ pub fn way_out(plan: &Plan, ex: &Exceeded) -> Option<String> {
             &plan
                 .with_shared_buffers(16)
                 .with_max_connections(plan.min_max_connections()),
-        );
+        )
+        .ok()?;
         let what = match budget {
             Budget::SemSets(_) => format!("{} semaphore sets", smallest.sem_sets),
             _ => format!("{} bytes of shared memory", smallest.shared_memory_bytes),
@@ -171,7 +172,7 @@ mod tests {
     #[test]
     fn shmmax_failure_names_settings_that_fit() {
         let p = plan(&[]);
-        let size = needs_for(&p).segment_bytes as usize;
+        let size = needs_for(&p).unwrap().segment_bytes as usize;
         let err = IpcFailure::Shmem(ShmemError::Create {
             key: 5432001,
             size,
@@ -193,8 +194,18 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap();
-        assert!(needs_for(&p.with_shared_buffers(mb * 128)).segment_bytes <= 32 << 20);
-        assert!(needs_for(&p.with_shared_buffers((mb + 1) * 128)).segment_bytes > 32 << 20);
+        assert!(
+            needs_for(&p.with_shared_buffers(mb * 128))
+                .unwrap()
+                .segment_bytes
+                <= 32 << 20
+        );
+        assert!(
+            needs_for(&p.with_shared_buffers((mb + 1) * 128))
+                .unwrap()
+                .segment_bytes
+                > 32 << 20
+        );
         assert!(e
             .detail
             .unwrap()

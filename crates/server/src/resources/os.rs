@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn every_system_has_advice_with_this_configurations_numbers() {
-        let n = super::super::sizing::needs(&Settings::defaults());
+        let n = super::super::sizing::needs(&Settings::defaults()).unwrap();
         for (name, aliases) in SYSTEMS {
             assert_eq!(canonical(name), Some(*name));
             for a in *aliases {

@@ -131,7 +131,7 @@ pub fn at_start() -> Option<&'static ProcessLimits> {
 /// cannot hold the processes the configuration may run. The result is
 /// kept for [`super::describe`].
 pub fn startup_limits(settings: &Settings) -> Result<ProcessLimits, PgError> {
-    let need = needs(settings);
+    let need = needs(settings)?;
     let limits = probe(&need)?;
     for w in &limits.warnings {
         elog::report(w);
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn nproc_warning_only_when_it_cannot_hold() {
         let s = Settings::defaults();
-        let need = needs(&s);
+        let need = needs(&s).unwrap();
         let lim = |n| Rlimit {
             soft: Amount::Of(n),
             hard: Amount::Of(n),

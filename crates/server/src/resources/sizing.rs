@@ -19,6 +19,7 @@
 //! boundaries, the total is whole 8 kB blocks) comes on top, and its bound
 //! is computed from the same alignments.
 
+use tusk_common::PgError;
 use tusk_config::Settings;
 use tusk_ipc::header::HEADER_SIZE;
 use tusk_ipc::sem::{SEMAS_PER_SET, TUSK_SEMA_MAGIC};
@@ -191,16 +192,18 @@ pub struct Needs {
     pub memory_may_use: u64,
 }
 
-/// What this configuration asks for: the one sizing function.
-pub fn needs(settings: &Settings) -> Needs {
+/// What this configuration asks for: the one sizing function. An error
+/// when the sizes overflow (see [`crate::shmem::layout_for`]).
+pub fn needs(settings: &Settings) -> Result<Needs, PgError> {
     let plan = Plan::from_settings(settings);
-    let (_, layout) = crate::shmem::layout_for(settings);
-    needs_with_layout(plan, layout)
+    let (_, layout) = crate::shmem::layout_for(settings)?;
+    Ok(needs_with_layout(plan, layout))
 }
 
 /// The same for a variant of a configuration.
-pub fn needs_for(plan: &Plan) -> Needs {
-    needs_with_layout(*plan, Layout::compute(&plan.sizing, HEADER_SIZE))
+pub fn needs_for(plan: &Plan) -> Result<Needs, PgError> {
+    let layout = Layout::compute(&plan.sizing, HEADER_SIZE).map_err(crate::shmem::size_error)?;
+    Ok(needs_with_layout(*plan, layout))
 }
 
 fn needs_with_layout(plan: Plan, layout: Layout) -> Needs {
@@ -279,7 +282,7 @@ fn largest(lo: usize, hi: usize, fits: impl Fn(usize) -> bool) -> Option<usize> 
 /// configured one with which `fits` holds, other settings unchanged.
 pub fn largest_shared_buffers(plan: &Plan, fits: impl Fn(&Needs) -> bool) -> Option<usize> {
     largest(16, plan.sizing.shared_buffers, |n| {
-        fits(&needs_for(&plan.with_shared_buffers(n)))
+        needs_for(&plan.with_shared_buffers(n)).is_ok_and(|n| fits(&n))
     })
 }
 
@@ -289,7 +292,7 @@ pub fn largest_max_connections(plan: &Plan, fits: impl Fn(&Needs) -> bool) -> Op
     largest(
         plan.min_max_connections(),
         plan.sizing.max_connections,
-        |n| fits(&needs_for(&plan.with_max_connections(n))),
+        |n| needs_for(&plan.with_max_connections(n)).is_ok_and(|n| fits(&n)),
     )
 }
 
@@ -409,14 +412,19 @@ impl MemoryTable {
 }
 
 /// The region's bytes without alignment padding: the header and every
-/// area's size.
+/// area's size. A neighbouring configuration whose size overflows counts
+/// as unbounded (u64::MAX), so its cost shows as absurd, never wrapped.
 fn unpadded(z: &Sizing) -> u64 {
-    let l = Layout::compute(z, HEADER_SIZE);
-    (l.header_size + l.areas.iter().map(|a| a.size).sum::<usize>()) as u64
+    match Layout::compute(z, HEADER_SIZE) {
+        Ok(l) => (l.header_size + l.areas.iter().map(|a| a.size).sum::<usize>()) as u64,
+        Err(_) => u64::MAX,
+    }
 }
 
 fn area_size(z: &Sizing, id: AreaId) -> usize {
-    Layout::compute(z, HEADER_SIZE).area(id).size
+    tusk_storage::layout::spec(id)
+        .size_for(z)
+        .unwrap_or(usize::MAX)
 }
 
 /// The cost of one more of something: `f(z)` changes one setting by one.
@@ -518,10 +526,10 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
     });
     let variable: u64 = rows.iter().filter_map(|r| r.bytes).sum();
     let sum = unpadded(&z);
-    let layout = Layout::compute(&z, HEADER_SIZE);
-    let max_padding = Layout::area_sizes(&z)
+    let total = Layout::compute(&z, HEADER_SIZE).map_or(u64::MAX, |l| l.total as u64);
+    let max_padding = tusk_storage::layout::AREAS
         .iter()
-        .map(|(_, _, align)| (*align as u64) - 1)
+        .map(|a| (a.align as u64) - 1)
         .sum::<u64>()
         + (BLCKSZ as u64 - 1);
     MemoryTable {
@@ -529,7 +537,7 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
         fixed: sum.saturating_sub(variable),
         sum,
         max_padding,
-        total: layout.total as u64,
+        total,
     }
 }
 
@@ -566,8 +574,8 @@ mod tests {
     #[test]
     fn needs_uses_the_servers_layout() {
         let s = settings(&[("max_connections", "40"), ("shared_buffers", "1MB")]);
-        let n = needs(&s);
-        assert_eq!(n.layout, crate::shmem::layout_for(&s).1);
+        let n = needs(&s).unwrap();
+        assert_eq!(n.layout, crate::shmem::layout_for(&s).unwrap().1);
         assert_eq!(n.segment_bytes, n.layout.total as u64);
         assert_eq!(n.semaphores, 43);
         assert_eq!(n.sem_sets, 3);
@@ -575,14 +583,15 @@ mod tests {
         assert_eq!(n.processes, 44);
         assert_eq!(n.files_total, 44 * 1000);
         assert_eq!(
-            needs_for(&n.plan),
+            needs_for(&n.plan).unwrap(),
             n,
             "the variant path gives the same answer"
         );
         let m = needs(&settings(&[
             ("shared_memory_type", "mmap"),
             ("huge_pages", "on"),
-        ]));
+        ]))
+        .unwrap();
         assert_eq!(m.segment_bytes, HEADER_SIZE as u64);
         let hp = m.huge_pages.unwrap();
         assert!(hp.required && hp.pages * hp.page_size >= m.shared_memory_bytes);
@@ -598,8 +607,18 @@ mod tests {
         let plan = Plan::from_settings(&settings(&[("shared_buffers", "128MB")]));
         let limit = 32 * 1024 * 1024;
         let sb = largest_shared_buffers(&plan, |n| n.segment_bytes <= limit).unwrap();
-        assert!(needs_for(&plan.with_shared_buffers(sb)).segment_bytes <= limit);
-        assert!(needs_for(&plan.with_shared_buffers(sb + 1)).segment_bytes > limit);
+        assert!(
+            needs_for(&plan.with_shared_buffers(sb))
+                .unwrap()
+                .segment_bytes
+                <= limit
+        );
+        assert!(
+            needs_for(&plan.with_shared_buffers(sb + 1))
+                .unwrap()
+                .segment_bytes
+                > limit
+        );
         let mc = largest_max_connections(&plan, |n| n.sem_sets <= 3).unwrap();
         assert_eq!(mc, 3 * 16 - NUM_AUXILIARY_PROCS);
     }

@@ -299,8 +299,8 @@ fn checkpoint_is_served_by_the_checkpointer() {
         mtime() > before,
         "pg_control was not rewritten by the checkpoint"
     );
-    let after = tusk_storage::control::ControlFile::read(srv.data_dir()).expect("pg_control");
-    assert_eq!(after.state, tusk_storage::control::DbState::InProduction);
+    let after = tusk_storage::control::ControlFileData::read(srv.data_dir()).expect("pg_control");
+    assert_eq!(after.state(), tusk_storage::control::DbState::InProduction);
     assert!(srv.log().contains("checkpoint complete"), "{}", srv.log());
     // CHECKPOINT takes no arguments.
     let err = c.simple_query("CHECKPOINT now").unwrap_err();

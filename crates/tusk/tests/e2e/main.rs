@@ -19,10 +19,12 @@
 //! - `sessions`: connection limits, cancel, pg_terminate_backend, pg_stat_activity.
 //! - `lockfile`: postmaster.pid format, a second server, a stale file.
 //! - `startup`: root refusal, bad settings, `-C`.
+//! - `control`: pg_control read by PostgreSQL's pg_controldata; damaged files refused.
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 
 mod client;
+mod control;
 mod fidelity;
 mod lockfile;
 mod psql;

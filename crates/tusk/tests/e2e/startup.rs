@@ -295,3 +295,61 @@ fn ready_means_recovery_finished_and_the_checkpointer_is_up() {
         srv.stop_with(libc::SIGINT);
     }
 }
+
+/// The segment is built from the area registry: its header lists every
+/// registered area, in order, at the offsets and sizes the layout gives
+/// (what `-C` and `tusk check` compute), inside the segment, without
+/// overlap; and the start-up line names each area with its size.
+#[test]
+fn segment_header_lists_every_registered_area() {
+    let srv = TestServer::start(Opts::new().set("max_connections", "9"));
+    let (_, id) = srv.shmem_key_id().expect("line 7 of postmaster.pid");
+    let seg = tusk_ipc::shm::Segment::attach_read_only(id)
+        .unwrap_or_else(|e| panic!("attach segment {id} read-only: {e}"));
+    let h = seg.read_header().expect("tusk header");
+    assert!(h.is_current_layout(), "{h:?}");
+    assert_eq!(h.layout_version, tusk_ipc::header::LAYOUT_VERSION);
+    let registry = tusk_storage::layout::AREAS;
+    let listed = h.areas();
+    assert_eq!(listed.len(), registry.len(), "{h:?}");
+    let mut end = tusk_ipc::header::HEADER_SIZE as u64;
+    for (entry, spec) in listed.iter().zip(registry) {
+        assert_eq!(entry.id, spec.id as u32, "area order: {h:?}");
+        assert!(entry.offset >= end, "{} overlaps: {h:?}", spec.name);
+        assert_eq!(
+            entry.offset % spec.align as u64,
+            0,
+            "{} alignment",
+            spec.name
+        );
+        end = entry.offset + entry.size;
+    }
+    assert!(
+        end <= seg.size() as u64,
+        "areas end at {end}, segment {}",
+        seg.size()
+    );
+    assert_eq!(h.total_size, seg.size() as u64);
+    let procs = h.area(tusk_storage::layout::AreaId::Procs as u32).unwrap();
+    assert_eq!(
+        procs.size as usize,
+        (9 + tusk_storage::layout::NUM_AUXILIARY_PROCS) * 64,
+        "one 64-byte Proc per connection and auxiliary process"
+    );
+    let log = srv.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("resources: "))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        line.contains(&format!("{} areas: ", registry.len())),
+        "{line}"
+    );
+    for (entry, spec) in listed.iter().zip(registry) {
+        assert!(
+            line.contains(&format!("{} {} B", spec.name, entry.size)),
+            "{line} lacks {}",
+            spec.name
+        );
+    }
+}

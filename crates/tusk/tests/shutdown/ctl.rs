@@ -7,7 +7,7 @@ use crate::harness::{assert_told, session, small, wait_sleeping, Cluster, Resour
 use crate::util::{run_bounded, signal, Opts, TUSK};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::control::{ControlFileData, DbState};
 
 const FAST_TEXT: &str = "terminating connection due to administrator command";
 
@@ -161,7 +161,9 @@ fn start_status_reload_restart_stop() {
     );
     inventory.assert_all_gone(&c.ts.log());
     assert_eq!(
-        ControlFile::read(&c.data()).expect("pg_control").state,
+        ControlFileData::read(&c.data())
+            .expect("pg_control")
+            .state(),
         DbState::Shutdowned
     );
 
@@ -230,7 +232,9 @@ fn start_failure_says_to_examine_the_log() {
     let out = c.ctl(&["stop", "-m", "immediate"]);
     assert_eq!(out.code(), Some(0), "{}", out.describe());
     assert_eq!(
-        ControlFile::read(&c.data()).expect("pg_control").state,
+        ControlFileData::read(&c.data())
+            .expect("pg_control")
+            .state(),
         DbState::InProduction,
         "immediate: no shutdown checkpoint"
     );
@@ -433,7 +437,9 @@ fn ladder_without_blockers_is_clean_and_bad_ladders_are_refused() {
         out.describe()
     );
     assert_eq!(
-        ControlFile::read(&c.data()).expect("pg_control").state,
+        ControlFileData::read(&c.data())
+            .expect("pg_control")
+            .state(),
         DbState::Shutdowned
     );
 }

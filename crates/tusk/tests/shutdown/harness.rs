@@ -210,7 +210,7 @@ pub fn proc_array(data: &Path) -> Vec<tusk_storage::procarray::ProcInfo> {
         return Vec::new();
     };
     let Some(area) = h
-        .area(tusk_storage::layout::AreaId::ProcArray as u32)
+        .area(tusk_storage::layout::AreaId::BackendStatus as u32)
         .copied()
     else {
         return Vec::new();

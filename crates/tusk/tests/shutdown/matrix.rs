@@ -17,7 +17,7 @@ use crate::harness::{
 };
 use crate::util::{TestServer, STOP_TIMEOUT};
 use std::time::{Duration, Instant};
-use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::control::{ControlFileData, DbState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -205,7 +205,7 @@ fn case(mode: Mode, client: Client) {
     );
     let log = srv.log();
     inventory.assert_all_gone(&log);
-    let state = ControlFile::read(&data).expect("pg_control").state;
+    let state = ControlFileData::read(&data).expect("pg_control").state();
     match mode {
         // No checkpoint: the next start must recover.
         Mode::Immediate => assert_eq!(

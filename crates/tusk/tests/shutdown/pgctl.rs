@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use tusk_storage::control::{ControlFile, DbState};
+use tusk_storage::control::{ControlFileData, DbState};
 
 const PG_CTL: &str = "/usr/lib/postgresql/15/bin/pg_ctl";
 const RUN_AS: &str = "postgres";
@@ -329,7 +329,7 @@ fn postgresql_pg_ctl_starts_reloads_restarts_and_stops_tusk_in_every_mode() {
         ok(&out, &format!("pg_ctl stop -m {mode}"), &c.server_log());
         assert!(out.stdout.contains("server stopped"), "{}", out.describe());
         inventory.assert_all_gone(&c.server_log());
-        let state = ControlFile::read(&c.data).expect("pg_control").state;
+        let state = ControlFileData::read(&c.data).expect("pg_control").state();
         match mode {
             "fast" => {
                 let msgs = s.take().expect("session").read_to_eof();
@@ -383,6 +383,43 @@ fn postgresql_pg_ctl_starts_reloads_restarts_and_stops_tusk_in_every_mode() {
     );
     let out = c.pg_ctl(&["stop"]);
     ok(&out, "pg_ctl stop (default mode)", &c.server_log());
+}
+
+/// pg_ctl promote reads pg_control itself (CRC and state): on a running
+/// tusk it must say the server is not a standby, not that the control file
+/// is corrupt; on a stopped one it must say no server is running.
+#[test]
+fn pg_ctl_promote_says_not_in_standby_mode() {
+    let _serial = crate::serial_read();
+    let mut c = PgCluster::new().unwrap_or_else(|| {
+        panic!("pg_ctl promote needs {PG_CTL} and (as root) a \"{RUN_AS}\" user")
+    });
+    let out = c.start();
+    ok(&out, "pg_ctl start", &c.server_log());
+    let out = c.pg_ctl(&["promote"]);
+    assert_eq!(out.code(), Some(1), "pg_ctl promote: {}", out.describe());
+    assert!(
+        out.stderr
+            .contains("cannot promote server; server is not in standby mode"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        !out.stderr.contains("corrupt"),
+        "pg_ctl could not read pg_control: {}",
+        out.describe()
+    );
+    // The server is unaffected.
+    assert_eq!(
+        session(c.port, "after promote").ok("SELECT 1"),
+        vec![vec![Some("1".to_string())]]
+    );
+    let out = c.pg_ctl(&["stop"]);
+    ok(&out, "pg_ctl stop", &c.server_log());
+    assert_eq!(
+        ControlFileData::read(&c.data).expect("pg_control").state(),
+        DbState::Shutdowned
+    );
 }
 
 #[test]
