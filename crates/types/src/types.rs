@@ -1,9 +1,16 @@
-//! The built-in data types tusk knows: their OIDs, lengths and names.
+//! The built-in data types tusk knows: one descriptor table of their OIDs,
+//! names, lengths, alignments, by-value flags and storage strategies.
 //!
 //! Clients choose their decoders from the OIDs in RowDescription and
 //! ParameterDescription, so these numbers are PostgreSQL's own (pg_type.dat)
 //! and must never change. A type is an OID plus a type modifier (`typmod`),
 //! because `varchar(10)` and `numeric(10,2)` report their limits that way.
+//!
+//! Why one table ([`TYPES`]) instead of a `match` per attribute: the heap
+//! tuple codec needs `typlen`, `typalign`, `typbyval` and `typstorage` of
+//! the same type together, and PostgreSQL's values for them (checked
+//! against a PostgreSQL 15 `pg_type`) must agree with each other; one row
+//! per type keeps them side by side and lets a test check their rules.
 
 /// A PostgreSQL object identifier; here, always a type OID.
 pub type Oid = u32;
@@ -36,51 +43,155 @@ pub const PG_LSN: Oid = 3220;
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
 
-/// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C
-/// strings. RowDescription carries it.
-pub fn typlen(oid: Oid) -> i16 {
-    match oid {
-        BOOL | CHAR => 1,
-        INT2 => 2,
-        INT4 | OID | XID | FLOAT4 | DATE | VOID => 4,
-        INT8 | FLOAT8 | TIMESTAMP | TIMESTAMPTZ | PG_LSN => 8,
-        INTERVAL => 16,
-        NAME => 64,
-        UNKNOWN => -2,
-        _ => -1,
+/// `pg_type.typalign`: the boundary a stored value of the type starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// `c`: no alignment.
+    Char,
+    /// `s`: 2 bytes.
+    Short,
+    /// `i`: 4 bytes (also every varlena's header).
+    Int,
+    /// `d`: 8 bytes.
+    Double,
+}
+
+impl Align {
+    /// The alignment in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Align::Char => 1,
+            Align::Short => 2,
+            Align::Int => 4,
+            Align::Double => 8,
+        }
+    }
+
+    /// The one-letter code `pg_type.typalign` shows.
+    pub const fn code(self) -> char {
+        match self {
+            Align::Char => 'c',
+            Align::Short => 's',
+            Align::Int => 'i',
+            Align::Double => 'd',
+        }
     }
 }
 
-/// `pg_type.typname`: the name PostgreSQL gives a bare cast's result column
-/// (`SELECT 1::integer` is headed `int4`).
-pub fn typname(oid: Oid) -> &'static str {
-    match oid {
-        BOOL => "bool",
-        BYTEA => "bytea",
-        CHAR => "char",
-        NAME => "name",
-        INT8 => "int8",
-        INT2 => "int2",
-        INT4 => "int4",
-        TEXT => "text",
-        OID => "oid",
-        XID => "xid",
-        FLOAT4 => "float4",
-        FLOAT8 => "float8",
-        UNKNOWN => "unknown",
-        INET => "inet",
-        BPCHAR => "bpchar",
-        VARCHAR => "varchar",
-        DATE => "date",
-        TIMESTAMP => "timestamp",
-        TIMESTAMPTZ => "timestamptz",
-        INTERVAL => "interval",
-        NUMERIC => "numeric",
-        VOID => "void",
-        RECORD => "record",
-        PG_LSN => "pg_lsn",
-        _ => "???",
+/// `pg_type.typstorage`: whether a varlena value may be compressed and
+/// moved out of line (TOAST). Fixed-length types are always `Plain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// `p`: never compressed, never out of line.
+    Plain,
+    /// `e`: out of line, not compressed.
+    External,
+    /// `x`: compressed, then out of line if still too large.
+    Extended,
+    /// `m`: compressed, out of line only as a last resort.
+    Main,
+}
+
+impl Storage {
+    /// The one-letter code `pg_type.typstorage` shows.
+    pub const fn code(self) -> char {
+        match self {
+            Storage::Plain => 'p',
+            Storage::External => 'e',
+            Storage::Extended => 'x',
+            Storage::Main => 'm',
+        }
     }
+}
+
+/// One row of `pg_type`, the columns that storage and the wire need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeInfo {
+    /// `oid`: what RowDescription and ParameterDescription carry.
+    pub oid: Oid,
+    /// `typname`: the name a bare cast's result column is headed with.
+    pub name: &'static str,
+    /// `typlen`: the fixed size in bytes, -1 for varlena, -2 for C strings.
+    pub len: i16,
+    /// `typalign`.
+    pub align: Align,
+    /// `typbyval`: the value fits in a Datum and is passed by value.
+    pub by_val: bool,
+    /// `typstorage`.
+    pub storage: Storage,
+}
+
+const fn row(
+    oid: Oid,
+    name: &'static str,
+    len: i16,
+    align: Align,
+    by_val: bool,
+    storage: Storage,
+) -> TypeInfo {
+    TypeInfo {
+        oid,
+        name,
+        len,
+        align,
+        by_val,
+        storage,
+    }
+}
+
+/// Every built-in type tusk knows, sorted by OID (so [`type_info`] can
+/// binary-search it). The values are PostgreSQL 15's `pg_type` rows.
+pub const TYPES: &[TypeInfo] = {
+    use Align::{Char as C, Double as D, Int as I, Short as S};
+    use Storage::{Extended as X, Main as M, Plain as P};
+    &[
+        row(BOOL, "bool", 1, C, true, P),
+        row(BYTEA, "bytea", -1, I, false, X),
+        row(CHAR, "char", 1, C, true, P),
+        row(NAME, "name", 64, C, false, P),
+        row(INT8, "int8", 8, D, true, P),
+        row(INT2, "int2", 2, S, true, P),
+        row(INT4, "int4", 4, I, true, P),
+        row(TEXT, "text", -1, I, false, X),
+        row(OID, "oid", 4, I, true, P),
+        row(XID, "xid", 4, I, true, P),
+        row(FLOAT4, "float4", 4, I, true, P),
+        row(FLOAT8, "float8", 8, D, true, P),
+        row(UNKNOWN, "unknown", -2, C, false, P),
+        row(INET, "inet", -1, I, false, M),
+        row(BPCHAR, "bpchar", -1, I, false, X),
+        row(VARCHAR, "varchar", -1, I, false, X),
+        row(DATE, "date", 4, I, true, P),
+        row(TIMESTAMP, "timestamp", 8, D, true, P),
+        row(TIMESTAMPTZ, "timestamptz", 8, D, true, P),
+        row(INTERVAL, "interval", 16, D, false, P),
+        row(NUMERIC, "numeric", -1, I, false, M),
+        row(RECORD, "record", -1, D, false, X),
+        row(VOID, "void", 4, I, true, P),
+        row(PG_LSN, "pg_lsn", 8, D, true, P),
+    ]
+};
+
+/// The descriptor of a built-in type, or `None` for an OID tusk does not
+/// know.
+pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
+    TYPES
+        .binary_search_by_key(&oid, |t| t.oid)
+        .ok()
+        .map(|i| &TYPES[i])
+}
+
+/// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C
+/// strings. RowDescription carries it. An unknown OID is treated as
+/// varlena.
+pub fn typlen(oid: Oid) -> i16 {
+    type_info(oid).map_or(-1, |t| t.len)
+}
+
+/// `pg_type.typname`: the name PostgreSQL gives a bare cast's result column
+/// (`SELECT 1::integer` is headed `int4`); `???` for an unknown OID.
+pub fn typname(oid: Oid) -> &'static str {
+    type_info(oid).map_or("???", |t| t.name)
 }
 
 /// The SQL-standard spelling `format_type` uses, which is what
@@ -98,7 +209,7 @@ pub fn sql_name(oid: Oid) -> String {
         VARCHAR => "character varying".into(),
         TIMESTAMP => "timestamp without time zone".into(),
         TIMESTAMPTZ => "timestamp with time zone".into(),
-        o if typname(o) == "???" => format!("type with OID {o}"),
+        o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),
     }
 }
@@ -162,7 +273,7 @@ pub fn numeric_rank(oid: Oid) -> Option<u8> {
 
 /// True for types tusk can store in a [`crate::Value`] and convert.
 pub fn is_supported(oid: Oid) -> bool {
-    typname(oid) != "???" && oid != INTERVAL
+    type_info(oid).is_some() && oid != INTERVAL
 }
 
 /// Resolve a type name as written in SQL (already lower-cased unless it
@@ -247,5 +358,54 @@ mod tests {
         assert_eq!(lookup_type_name("nosuch", &[]), None);
         assert_eq!(typlen(NAME), 64);
         assert_eq!(sql_name(INT4), "integer");
+    }
+
+    /// The rules PostgreSQL's own catalog obeys, checked on every row, so
+    /// that a typo in one column of the table cannot pass.
+    #[test]
+    fn descriptor_table_is_consistent() {
+        for w in TYPES.windows(2) {
+            assert!(w[0].oid < w[1].oid, "TYPES not sorted at {}", w[1].name);
+        }
+        for t in TYPES {
+            assert_eq!(type_info(t.oid), Some(t));
+            if t.by_val {
+                assert!(
+                    matches!(t.len, 1 | 2 | 4 | 8),
+                    "{} by value with length {}",
+                    t.name,
+                    t.len
+                );
+                assert!(t.align.bytes() <= t.len as usize, "{}", t.name);
+            }
+            if t.len > 0 {
+                assert_eq!(t.storage, Storage::Plain, "fixed-length {}", t.name);
+            }
+            if t.len == -1 {
+                assert!(t.align.bytes() >= 4, "varlena {} below int align", t.name);
+            }
+        }
+        assert_eq!(type_info(0), None);
+        assert_eq!(typlen(0), -1);
+        assert_eq!(typname(0), "???");
+    }
+
+    /// Spot checks against PostgreSQL 15 (`SELECT typlen, typbyval,
+    /// typalign, typstorage FROM pg_type WHERE oid = ...`).
+    #[test]
+    fn descriptors_match_postgres_15() {
+        let code = |o: Oid| {
+            let t = type_info(o).unwrap();
+            (t.len, t.by_val, t.align.code(), t.storage.code())
+        };
+        assert_eq!(code(INT2), (2, true, 's', 'p'));
+        assert_eq!(code(INT8), (8, true, 'd', 'p'));
+        assert_eq!(code(NAME), (64, false, 'c', 'p'));
+        assert_eq!(code(TEXT), (-1, false, 'i', 'x'));
+        assert_eq!(code(NUMERIC), (-1, false, 'i', 'm'));
+        assert_eq!(code(INTERVAL), (16, false, 'd', 'p'));
+        assert_eq!(code(UNKNOWN), (-2, false, 'c', 'p'));
+        assert_eq!(code(RECORD), (-1, false, 'd', 'x'));
+        assert_eq!(typname(TIMESTAMPTZ), "timestamptz");
     }
 }
