@@ -8,9 +8,7 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod check;
-mod ctl;
-mod ipc_cmd;
+use tusk_ops::{check, ctl, ipc};
 
 #[derive(Parser)]
 #[command(name = "tusk", version, about = "tusk: a PostgreSQL-compatible database server", long_about = None)]
@@ -240,7 +238,7 @@ fn main() -> ExitCode {
         },
         Command::Server(_) => unreachable!("handled above"),
         Command::Ctl { args } => ctl::run(args),
-        Command::Ipc { args } => ipc_cmd::run(args),
+        Command::Ipc { args } => ipc::run(args),
         Command::Check { args } => check::run(args),
     }
 }
