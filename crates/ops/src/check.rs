@@ -66,6 +66,7 @@
 //!   "steps": [ string, ... ], "reboot": string }
 //! ```
 
+use crate::os;
 use clap::{ArgAction, Parser};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
@@ -77,7 +78,7 @@ use tusk_server::resources::check::{can_start, evaluate, CheckRow, Verdict};
 use tusk_server::resources::sizing::{
     grouped, memory_table, shared_buffers_text, MemoryKind, MemoryTable, Needs,
 };
-use tusk_server::resources::{needs, os, system};
+use tusk_server::resources::{needs, system};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -6,3 +6,8 @@
 pub mod check;
 pub mod ctl;
 pub mod ipc;
+pub mod os;
+
+// os.rs names the sizing module as its parent's, as it did in
+// tusk_server::resources.
+use tusk_server::resources::sizing;

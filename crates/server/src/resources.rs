@@ -18,15 +18,15 @@
 //!   max_connections that fit now ([`explain_ipc_failure`]).
 //! - [`rlimits`]: the postmaster's open-file probe and process-limit
 //!   warning at start ([`startup_limits`]).
-//! - [`os`]: where each limit is set on each operating system, with this
-//!   configuration's values (`tusk check --os`).
+//!
+//! Where each limit is set on each operating system (`tusk check --os`)
+//! is operator advice, not run time, and lives in tusk-ops (`os.rs`).
 //!
 //! Linux is the system tusk runs on; the other systems appear only as
 //! instructions.
 
 pub mod check;
 pub mod explain;
-pub mod os;
 pub mod rlimits;
 pub mod sizing;
 pub mod system;
