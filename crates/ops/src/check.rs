@@ -89,7 +89,7 @@ use tusk_server::resources::{needs, system};
         processes, huge pages) with the limits read from this machine now, and prints one row per limit: \
         resource, needed, limit, verdict, and the fix. A limit that cannot be read is shown as unknown.\n\n\
         Exit status: 0 the server can start, 1 it cannot (the failing rows say why), 2 bad arguments.",
-    after_help = "The JSON shapes are documented in crates/tusk/src/check.rs (format tusk-check/1, \
+    after_help = "The JSON shapes are documented in crates/ops/src/check.rs (format tusk-check/1, \
         tusk-memory-table/1, tusk-os/1)."
 )]
 struct CheckArgs {

@@ -1,5 +1,8 @@
 //! `tusk`: the one binary — `init`, `server`, `ctl`, `ipc`, `check`.
 //!
+//! Only the command line lives here: `init` and `server` call tusk-server,
+//! `ctl`, `ipc` and `check` are tusk-ops' (library code with unit tests).
+//!
 //! Invoked under the name `postgres` or `tusk-postgres` (a symlink), it
 //! behaves as `tusk server`, accepting PostgreSQL's server arguments, so
 //! PostgreSQL's own `pg_ctl -p <that link>` can start and stop tusk.
