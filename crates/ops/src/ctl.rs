@@ -1079,10 +1079,7 @@ fn install_sigint_forwarding() {
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    tusk_common::time::now_micros() / 1_000_000
 }
 
 // ---- what holds a shutdown up ----------------------------------------------

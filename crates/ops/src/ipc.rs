@@ -102,7 +102,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tusk_common::pidfile::{PidFile, PidFileError};
-use tusk_ipc::keys::{process_fate, ProcessFate};
+use tusk_ipc::keys::{datadir_identity, process_fate, ProcessFate};
 use tusk_ipc::sem::{self, SemInfo, PG_SEMA_MAGIC, TUSK_SEMA_MAGIC};
 use tusk_ipc::shm::{self, Segment, ShmInfo};
 use tusk_ipc::{errno_text, sysv_list};
@@ -308,7 +308,9 @@ struct DataDir {
 
 impl DataDir {
     fn new(path: Option<PathBuf>, dev: u64, ino: u64) -> DataDir {
-        let exists = path.as_ref().map(|p| identity(p) == Some((dev, ino)));
+        let exists = path
+            .as_ref()
+            .map(|p| datadir_identity(p).ok() == Some((dev, ino)));
         let pidfile = match (&path, exists) {
             (Some(p), Some(true)) => Some(judge_pidfile(p, (dev, ino))),
             _ => None,
@@ -354,10 +356,6 @@ fn fmt_dev(dev: u64) -> String {
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
     let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
     format!("{major}:{minor}")
-}
-
-fn identity(p: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// A shared memory segment and what it is.
@@ -555,7 +553,7 @@ fn look_at_segment(row: ShmInfo, known_dirs: &[(PathBuf, (u64, u64))]) -> Option
             (fate == ProcessFate::Alive)
                 .then(|| std::fs::read_link(format!("/proc/{creator}/cwd")).ok())
                 .flatten()
-                .filter(|p| identity(p) == Some((dev, ino)))
+                .filter(|p| datadir_identity(p).ok() == Some((dev, ino)))
         })
         .or_else(|| {
             known_dirs
@@ -829,7 +827,7 @@ fn judge_lock_file(path: &Path, ident: (u64, u64)) -> PidVerdict {
     }
     // Alive: a postmaster of this directory runs in it (tusk and
     // PostgreSQL both chdir there, and so do their children).
-    if let Some(cwd) = identity(Path::new(&format!("/proc/{pid}/cwd"))) {
+    if let Some(cwd) = datadir_identity(Path::new(&format!("/proc/{pid}/cwd"))).ok() {
         if cwd != ident {
             let where_ = std::fs::read_link(format!("/proc/{pid}/cwd"))
                 .map(|p| p.display().to_string())
@@ -1755,7 +1753,8 @@ fn plan_data_dir(s: &Survey, dir: &Path, ident: (u64, u64), plan: &mut Plan) -> 
             }
             PidVerdict::Stale { why, file: lf } => {
                 let lf_dir = lf.data_dir().unwrap_or("");
-                let same_dir = identity(Path::new(lf_dir)) == Some(ident) || lf_dir.is_empty();
+                let same_dir =
+                    datadir_identity(Path::new(lf_dir)).ok() == Some(ident) || lf_dir.is_empty();
                 if !same_dir {
                     plan.notes.push(format!(
                         "kept \"{}\": it belongs to data directory \"{}\"",
@@ -2087,7 +2086,7 @@ mod tests {
     #[test]
     fn pidfile_judgement() {
         let dir = tempfile::tempdir().unwrap();
-        let ident = identity(dir.path()).unwrap();
+        let ident = datadir_identity(dir.path()).unwrap();
         assert!(matches!(
             judge_pidfile(dir.path(), ident),
             PidVerdict::Absent
