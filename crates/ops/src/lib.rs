@@ -26,7 +26,9 @@
 //! - [`os`]: where each limit is set on each operating system, with the
 //!   configuration's values (`tusk check --os`).
 //!
-//! Main types: [`ctl::Mode`], [`ctl::PidFile`], [`ctl::Step`].
+//! Main types: [`ctl::Mode`] (shutdown modes) and [`ctl::Step`] (a stop
+//! ladder's rung). The lock file is read with
+//! [`tusk_common::pidfile::PidFile`], the one parser the server uses too.
 
 pub mod check;
 pub mod ctl;
