@@ -16,8 +16,9 @@
 //! them orphaned.
 //!
 //! Modules:
-//! - [`ctl`]: `tusk ctl` — start, stop, restart, reload, status, promote,
-//!   kill, as pg_ctl does, plus activity and wait-for-holders views.
+//! - [`ctl`]: `tusk ctl` — start, stop (with an escalation ladder),
+//!   restart, reload, status (with the server's sessions, read from its
+//!   proc array) and kill, as pg_ctl does.
 //! - [`ipc`]: `tusk ipc` — list tusk's and PostgreSQL's System V objects,
 //!   classify each (in use, orphaned, foreign, unknown) with the evidence,
 //!   and remove the orphaned ones.
