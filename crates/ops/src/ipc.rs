@@ -827,7 +827,7 @@ fn judge_lock_file(path: &Path, ident: (u64, u64)) -> PidVerdict {
     }
     // Alive: a postmaster of this directory runs in it (tusk and
     // PostgreSQL both chdir there, and so do their children).
-    if let Some(cwd) = datadir_identity(Path::new(&format!("/proc/{pid}/cwd"))).ok() {
+    if let Ok(cwd) = datadir_identity(Path::new(&format!("/proc/{pid}/cwd"))) {
         if cwd != ident {
             let where_ = std::fs::read_link(format!("/proc/{pid}/cwd"))
                 .map(|p| p.display().to_string())
