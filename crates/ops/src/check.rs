@@ -66,6 +66,7 @@
 //!   "steps": [ string, ... ], "reboot": string }
 //! ```
 
+use crate::limits::{can_start, evaluate, CheckRow, Verdict};
 use crate::os;
 use clap::{ArgAction, Parser};
 use serde_json::{json, Value};
@@ -74,7 +75,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tusk_config::{Settings, Source};
 use tusk_ipc::limits::{fmt_bytes, SemLimits};
-use tusk_server::resources::check::{can_start, evaluate, CheckRow, Verdict};
 use tusk_server::resources::sizing::{
     grouped, memory_table, shared_buffers_text, MemoryKind, MemoryTable, Needs,
 };

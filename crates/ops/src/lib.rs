@@ -24,6 +24,9 @@
 //!   and remove the orphaned ones.
 //! - [`check`]: `tusk check` — need beside kernel limit for a
 //!   configuration, before start, in text or JSON.
+//! - [`limits`]: the rows of that report: each need from
+//!   `tusk_server::resources::needs` beside the limit read from the system,
+//!   with a verdict and the fix.
 //! - [`os`]: where each limit is set on each operating system, with the
 //!   configuration's values (`tusk check --os`).
 //!
@@ -34,4 +37,5 @@
 pub mod check;
 pub mod ctl;
 pub mod ipc;
+pub mod limits;
 pub mod os;
