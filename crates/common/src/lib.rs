@@ -9,11 +9,14 @@
 //!   `errcodes.txt`.
 //! - [`elog`]: the per-process log writer (stderr, PostgreSQL's
 //!   `log_line_prefix` escapes, `log_min_messages`).
+//! - [`pidfile::PidFile`]: the one parser of `postmaster.pid`, for the
+//!   server that writes it and the tools that read it.
 //!
 //! This crate has no dependencies on the rest of tusk and holds no policy.
 
 pub mod elog;
 pub mod error;
+pub mod pidfile;
 pub mod sqlstate;
 pub mod time;
 

@@ -135,6 +135,12 @@ fn judge_error(e: &io::Error, call: impl Fn() -> String) -> SegmentState {
 /// proves it dead; any other error is taken as alive, because reclaiming a
 /// live process's object is the worse mistake. PID <= 0 is never alive
 /// (kill would address a process group).
+///
+/// `tusk ctl`'s `process_alive` answers another question on purpose:
+/// "is this my server, that I can signal?" — there EPERM counts as not
+/// running, as in pg_ctl's `postmaster_is_alive`. Use this function to
+/// decide whether something may be destroyed, that one to decide whether
+/// a server can be controlled.
 pub fn pid_alive(pid: i32) -> bool {
     if pid <= 0 {
         return false;
@@ -837,27 +843,38 @@ pub fn process_start_time(pid: i32) -> Option<i64> {
     start_time_of(&read_proc_stat(pid)?)
 }
 
-/// The fields of `/proc/PID/stat` used here.
+/// The fields of `/proc/PID/stat` that tusk reads (here, and in `tusk
+/// ctl`'s list of a postmaster's children).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ProcStat {
+pub struct ProcStat {
+    /// Field 2 without its parentheses: the command name (at most 15
+    /// bytes, may hold spaces and parentheses).
+    pub comm: String,
+    /// Field 3: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
     pub state: char,
+    /// Field 4.
     pub ppid: i32,
     /// Clock ticks after boot.
     pub start_ticks: u64,
 }
 
-fn read_proc_stat(pid: i32) -> Option<ProcStat> {
+/// `/proc/PID/stat` of a process, or `None` when it is gone or unreadable.
+pub fn read_proc_stat(pid: i32) -> Option<ProcStat> {
     parse_proc_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// Parses `/proc/PID/stat`. The command name (field 2) is in parentheses
 /// and may itself contain spaces and parentheses, so the fields are
-/// counted from the last `)`.
-pub(crate) fn parse_proc_stat(text: &str) -> Option<ProcStat> {
-    let rest = &text[text.rfind(')')? + 1..];
+/// counted from the last `)`. The one parser of this file in tusk.
+pub fn parse_proc_stat(text: &str) -> Option<ProcStat> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let rest = &text[close + 1..];
     let f: Vec<&str> = rest.split_ascii_whitespace().collect();
     // After ')': f[0] is field 3 (state), so field N is f[N - 3].
     Some(ProcStat {
+        comm,
         state: f.first()?.chars().next()?,
         ppid: f.get(1)?.parse().ok()?,
         start_ticks: f.get(19)?.parse().ok()?,
@@ -1107,6 +1124,7 @@ mod tests {
         assert_eq!(
             s,
             ProcStat {
+                comm: "tusk: a (weird) name".into(),
                 state: 'S',
                 ppid: 1,
                 start_ticks: 123_456
@@ -1114,6 +1132,8 @@ mod tests {
         );
         assert_eq!(parse_proc_stat("12 (x) Z 1 2").map(|s| s.state), None);
         assert_eq!(parse_proc_stat("garbage"), None);
+        // A ')' before the '(' is no command name.
+        assert_eq!(parse_proc_stat(") 12 (x"), None);
         assert_eq!(parse_proc_stat(""), None);
     }
 

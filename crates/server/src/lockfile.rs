@@ -2,18 +2,9 @@
 //! postmasters off one data directory, and the file `pg_ctl` reads.
 //!
 //! The format is PostgreSQL's, line for line, because PostgreSQL's own
-//! `pg_ctl` and monitoring tools parse it:
-//!
-//! ```text
-//! 1  postmaster PID
-//! 2  data directory (absolute)
-//! 3  start time, seconds since the epoch
-//! 4  port
-//! 5  first Unix-socket directory ("" if none)
-//! 6  first listen address as configured ("" if no TCP)
-//! 7  "%9lu %9lu": shared memory key and id
-//! 8  status, always 8 characters: "starting", "stopping", "ready   "
-//! ```
+//! `pg_ctl` and monitoring tools parse it; it is documented, and read, in
+//! one place: [`tusk_common::pidfile`], which `tusk ctl` and `tusk ipc`
+//! use too. This module writes the file and judges an existing one.
 //!
 //! The file is created with O_EXCL. A file that is already there is stale
 //! when its PID is ours, our parent's or grandparent's (PIDs recycled after
@@ -27,17 +18,13 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use tusk_common::pidfile::{PidFile, PidFileError};
 use tusk_common::{elog, sqlstate, PgError};
 
-pub const LINE_PID: usize = 1;
-pub const LINE_SOCKET_DIR: usize = 5;
-pub const LINE_LISTEN_ADDR: usize = 6;
-pub const LINE_SHMEM_KEY: usize = 7;
-pub const LINE_PM_STATUS: usize = 8;
-
-pub const STATUS_STARTING: &str = "starting";
-pub const STATUS_STOPPING: &str = "stopping";
-pub const STATUS_READY: &str = "ready   ";
+pub use tusk_common::pidfile::{
+    shmem_line, LINE_LISTEN_ADDR, LINE_PID, LINE_PM_STATUS, LINE_SHMEM_KEY, LINE_SOCKET_DIR,
+    STATUS_READY, STATUS_STARTING, STATUS_STOPPING,
+};
 
 /// Why an existing lock file does not stop us.
 /// `is_socket`: a socket lock is held by any live server of any data
@@ -175,15 +162,14 @@ fn create_lock(
                 ))
             }
         };
-        if existing.is_empty() {
-            return Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("lock file \"{}\" is empty", shown(path, is_socket))).with_hint(
-                "Either another server is starting, or the lock file is the remnant of a previous server startup crash.",
-            ));
-        }
-        let first = existing.lines().next().unwrap_or("").trim();
-        let pid: i32 = match first.parse::<i32>() {
-            Ok(p) if p != 0 => p.abs(),
-            _ => {
+        let file = match PidFile::parse(&existing) {
+            Ok(f) => f,
+            Err(PidFileError::Empty) => {
+                return Err(PgError::fatal(sqlstate::LOCK_FILE_EXISTS, format!("lock file \"{}\" is empty", shown(path, is_socket))).with_hint(
+                    "Either another server is starting, or the lock file is the remnant of a previous server startup crash.",
+                ))
+            }
+            Err(PidFileError::BadPid(first)) => {
                 return Err(PgError::fatal(
                     sqlstate::LOCK_FILE_EXISTS,
                     format!(
@@ -194,6 +180,7 @@ fn create_lock(
                 ))
             }
         };
+        let pid = file.postmaster_pid();
         let Some(why) = stale_reason(pid, data_dir, is_socket) else {
             let hint = if is_socket {
                 format!(
@@ -209,7 +196,7 @@ fn create_lock(
             return Err(lock_error(path, is_socket, hint));
         };
         if !is_socket {
-            if let Some(line7) = existing.lines().nth(LINE_SHMEM_KEY - 1) {
+            if let Some(line7) = file.line(LINE_SHMEM_KEY) {
                 check_shmem(line7)?;
             }
         }
@@ -306,18 +293,13 @@ pub fn set_line(path: &Path, n: usize, text: &str) {
     }
 }
 
-/// Line 7's format: key and id right-aligned in 9 columns.
-pub fn shmem_line(key: i32, id: i32) -> String {
-    format!("{:9} {:9}", key as u32 as u64, id)
-}
-
 /// The periodic check: is the lock file still ours? If it vanished or
 /// names another PID, the postmaster must shut down (someone else may be
 /// starting on this directory).
 pub fn still_ours(path: &Path) -> Result<(), String> {
     match read_existing(path) {
         Ok(s) => {
-            let pid: i64 = s.lines().next().unwrap_or("").trim().parse().unwrap_or(0);
+            let pid = PidFile::parse(&s).map_or(0, |f| f.pid);
             if pid == std::process::id() as i64 {
                 Ok(())
             } else {
@@ -388,6 +370,12 @@ mod tests {
             .message
             .contains("is empty"));
         std::fs::write(&p, "abc\n").unwrap();
+        assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(()))
+            .unwrap_err()
+            .message
+            .contains("bogus data"));
+        // No positive PID matches i32::MIN: refused as bogus, no overflow.
+        std::fs::write(&p, "-2147483648\n").unwrap();
         assert!(create_data_dir_lock(d.path(), 1, 1, &|_| Ok(()))
             .unwrap_err()
             .message

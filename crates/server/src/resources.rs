@@ -11,22 +11,21 @@
 //! - [`system`]: the limits as they are now (System V limits and usage,
 //!   overcommit, huge pages, rlimits, file handles, the cgroup memory limit,
 //!   systemd-logind's RemoveIPC); unreadable means unknown.
-//! - [`check`]: need beside limit, one row each, with a verdict and a fix
-//!   (`tusk check`).
 //! - [`explain`]: a refused shmget/semget/semctl/mmap at start, reported
 //!   with the whole fix, including the largest shared_buffers and
 //!   max_connections that fit now ([`explain_ipc_failure`]).
 //! - [`rlimits`]: the postmaster's open-file probe and process-limit
 //!   warning at start ([`startup_limits`]).
-//! - [`os`]: where each limit is set on each operating system, with this
-//!   configuration's values (`tusk check --os`).
+//!
+//! Need beside limit, one row each with a verdict and a fix (`tusk
+//! check`), and where each limit is set on each operating system (`tusk
+//! check --os`), are operator reports, not run time: they live in tusk-ops
+//! (`limits.rs`, `os.rs`) and are built from [`needs`] and [`system`].
 //!
 //! Linux is the system tusk runs on; the other systems appear only as
 //! instructions.
 
-pub mod check;
 pub mod explain;
-pub mod os;
 pub mod rlimits;
 pub mod sizing;
 pub mod system;

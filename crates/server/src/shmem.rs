@@ -364,17 +364,13 @@ impl Shared {
 /// Judges line 7 of a stale postmaster.pid: the segment it names must not
 /// still be attached by processes of the old server.
 pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
-    let mut it = line7.split_whitespace();
-    let (Some(key), Some(id)) = (
-        it.next().and_then(|s| s.parse::<u64>().ok()),
-        it.next().and_then(|s| s.parse::<i32>().ok()),
-    ) else {
+    let Some((key, id)) = tusk_common::pidfile::parse_shmem_line(line7) else {
         return Ok(());
     };
     let dd = tusk_ipc::keys::datadir_identity(data_dir).ok();
     match tusk_ipc::keys::judge_segment(id, dd) {
         tusk_ipc::keys::SegmentState::TuskAttached(_, nattch) => {
-            let pids = tusk_ipc::shm::attached_pids(key as i32, id);
+            let pids = tusk_ipc::shm::attached_pids(key, id);
             let who = if pids.is_empty() {
                 format!("{nattch} process(es)")
             } else {
@@ -388,7 +384,10 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
             };
             Err(PgError::fatal(
                 sqlstate::LOCK_FILE_EXISTS,
-                format!("pre-existing shared memory block (key {key}, ID {id}) is still in use"),
+                format!(
+                    "pre-existing shared memory block (key {}, ID {id}) is still in use",
+                    key as u32
+                ),
             )
             .with_detail(format!("It is attached by {who}."))
             .with_hint(format!(

@@ -39,21 +39,18 @@
 //! [`types`].
 
 mod bind;
-pub mod cast;
 pub mod catalog;
-pub mod datetime;
 mod expr;
 mod func;
 mod host;
-pub mod numeric;
 mod parse;
 mod plan;
-pub mod types;
 mod utility;
-pub mod value;
 
 #[cfg(test)]
 mod tests;
+
+pub use tusk_types::{cast, datetime, numeric, types, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;

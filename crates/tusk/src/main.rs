@@ -1,5 +1,8 @@
 //! `tusk`: the one binary — `init`, `server`, `ctl`, `ipc`, `check`.
 //!
+//! Only the command line lives here: `init` and `server` call tusk-server,
+//! `ctl`, `ipc` and `check` are tusk-ops' (library code with unit tests).
+//!
 //! Invoked under the name `postgres` or `tusk-postgres` (a symlink), it
 //! behaves as `tusk server`, accepting PostgreSQL's server arguments, so
 //! PostgreSQL's own `pg_ctl -p <that link>` can start and stop tusk.
@@ -8,9 +11,7 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod check;
-mod ctl;
-mod ipc_cmd;
+use tusk_ops::{check, ctl, ipc};
 
 #[derive(Parser)]
 #[command(name = "tusk", version, about = "tusk: a PostgreSQL-compatible database server", long_about = None)]
@@ -240,7 +241,7 @@ fn main() -> ExitCode {
         },
         Command::Server(_) => unreachable!("handled above"),
         Command::Ctl { args } => ctl::run(args),
-        Command::Ipc { args } => ipc_cmd::run(args),
+        Command::Ipc { args } => ipc::run(args),
         Command::Check { args } => check::run(args),
     }
 }

@@ -190,7 +190,7 @@ fn assert_evidence(obj: &Value, needle: &str) {
 }
 
 // ---------------------------------------------------------------------
-// The documented JSON shape (module doc of crates/tusk/src/ipc_cmd.rs and
+// The documented JSON shape (module doc of crates/ops/src/ipc.rs and
 // docs/operations.md)
 // ---------------------------------------------------------------------
 

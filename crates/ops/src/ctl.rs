@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tusk_common::pidfile::{PidFile, PidFileError, LINE_PM_STATUS};
 
 const PROG: &str = "tusk ctl";
 
@@ -429,7 +430,7 @@ impl Ctl {
         loop {
             if let Some(pf) = read_pid_file(dir).ok().flatten() {
                 if pf.pid == pid
-                    && pf.lines.len() >= 8
+                    && pf.line(LINE_PM_STATUS).is_some()
                     && pf
                         .start_time()
                         .is_some_and(|t| t >= start_time - START_TIME_SLOP_SECS)
@@ -843,48 +844,15 @@ impl StopOutcome {
 
 // ---- postmaster.pid and postmaster.opts -----------------------------------
 
-/// The lines of `postmaster.pid` (see tusk-server's lockfile module).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PidFile {
-    /// Line 1; negative for a single-user server.
-    pub pid: i64,
-    pub lines: Vec<String>,
-}
-
-impl PidFile {
-    /// Line `n`, 1-based.
-    pub fn line(&self, n: usize) -> Option<&str> {
-        self.lines.get(n.checked_sub(1)?).map(String::as_str)
-    }
-
-    pub fn start_time(&self) -> Option<i64> {
-        self.line(3)?.trim().parse().ok()
-    }
-
-    /// Line 8 without its padding: `starting`, `ready`, `stopping`, `standby`.
-    pub fn status(&self) -> Option<&str> {
-        self.line(8).map(str::trim)
-    }
-
-    /// Line 7: shared memory key and id.
-    pub fn shmem(&self) -> Option<(i64, i32)> {
-        let mut it = self.line(7)?.split_whitespace();
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    }
-}
-
+/// Reads `postmaster.pid` with the one parser, in pg_ctl's words for a
+/// bad file.
 pub fn parse_pid_file(text: &str) -> Result<PidFile, String> {
-    if text.is_empty() {
-        return Err("is empty".into());
-    }
-    let lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let first = lines.first().map(|l| l.trim()).unwrap_or("");
-    match first.parse::<i64>() {
-        Ok(pid) if pid != 0 && pid.abs() <= i32::MAX as i64 => Ok(PidFile { pid, lines }),
-        _ => Err(format!(
+    PidFile::parse(text).map_err(|e| match e {
+        PidFileError::Empty => "is empty".into(),
+        PidFileError::BadPid(first) => format!(
             "has invalid data on its first line: \"{first}\" (expected the postmaster's PID)"
-        )),
-    }
+        ),
+    })
 }
 
 /// `None` when there is no pid file (no server, or it stopped).
@@ -1054,10 +1022,19 @@ pub fn start_script(
 
 /// pg_ctl's `postmaster_is_alive`: our own PID and our parent's never
 /// count (recycled PIDs after a reboot), nor a process we may not signal.
+///
+/// EPERM means "not running" here, unlike `tusk_ipc::pid_alive` (where
+/// it means alive), on purpose: this answers "is there a server I can
+/// stop, reload or wait for?", and a process of another user is not one
+/// (the pid file is in a directory we own, so its PID was recycled);
+/// `pid_alive` answers "may this object be destroyed?", where guessing
+/// dead is the dangerous mistake.
 fn process_alive(pid: i32) -> bool {
+    // SAFETY: getppid has no preconditions and cannot fail.
     if pid <= 0 || pid == std::process::id() as i32 || pid == unsafe { libc::getppid() } {
         return false;
     }
+    // SAFETY: signal 0 sends nothing; it only checks existence and permission.
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
@@ -1102,10 +1079,7 @@ fn install_sigint_forwarding() {
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    tusk_common::time::now_micros() / 1_000_000
 }
 
 // ---- what holds a shutdown up ----------------------------------------------
@@ -1279,7 +1253,8 @@ fn ps_command(pid: i32, comm: String) -> String {
     }
 }
 
-/// The postmaster's children, from /proc: (pid, what `ps` shows).
+/// The postmaster's children, from /proc: (pid, what `ps` shows). Zombies
+/// are left out: they are exiting and hold nothing.
 fn children_of(ppid: i32) -> Vec<(i32, String)> {
     let mut out = Vec::new();
     let Ok(rd) = std::fs::read_dir("/proc") else {
@@ -1289,21 +1264,11 @@ fn children_of(ppid: i32) -> Vec<(i32, String)> {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Some(stat) = tusk_ipc::keys::read_proc_stat(pid) else {
             continue;
         };
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_string();
-        let mut rest = stat[close + 1..].split_whitespace();
-        let state = rest.next().unwrap_or("");
-        if state == "Z" {
-            continue;
-        }
-        if rest.next().and_then(|p| p.parse::<i32>().ok()) == Some(ppid) {
-            out.push((pid, ps_command(pid, comm)));
+        if stat.state != 'Z' && stat.ppid == ppid {
+            out.push((pid, ps_command(pid, stat.comm)));
         }
     }
     out.sort();
@@ -1654,6 +1619,52 @@ fn round1(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented difference between pg_ctl's rule and
+    /// `tusk_ipc::pid_alive`: our own PID and a process we may not signal
+    /// (EPERM) are "not a server I control" here, "alive" there.
+    #[test]
+    fn process_alive_follows_pg_ctl_and_pid_alive_does_not() {
+        let me = std::process::id() as i32;
+        assert!(!process_alive(me));
+        assert!(tusk_ipc::pid_alive(me));
+        assert!(!process_alive(0) && !tusk_ipc::pid_alive(0));
+        // EPERM needs an unprivileged caller and a process of another
+        // user: PID 1 (root's) seen from uid 65534. As root, a forked
+        // child drops to that uid and reports both answers in its status.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(!process_alive(1));
+            assert!(tusk_ipc::pid_alive(1));
+            return;
+        }
+        // SAFETY: the child calls only setuid, kill, getpid, getppid and
+        // _exit (async-signal-safe), so forking a threaded test is sound.
+        let child = unsafe { libc::fork() };
+        assert!(
+            child >= 0,
+            "fork failed: {}",
+            std::io::Error::last_os_error()
+        );
+        if child == 0 {
+            // SAFETY: see above; _exit never returns.
+            unsafe {
+                if libc::setgid(65534) != 0 || libc::setuid(65534) != 0 {
+                    libc::_exit(9);
+                }
+                let code = (process_alive(1) as i32) | ((tusk_ipc::pid_alive(1) as i32) << 1);
+                libc::_exit(code);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above, by its PID.
+        assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+        assert!(libc::WIFEXITED(status), "child status {status:#x}");
+        let code = libc::WEXITSTATUS(status);
+        assert_ne!(code, 9, "could not drop to uid 65534");
+        assert_eq!(code & 1, 0, "process_alive(1) under EPERM must be false");
+        assert_eq!(code & 2, 2, "pid_alive(1) under EPERM must be true");
+    }
 
     #[test]
     fn durations() {

@@ -8,9 +8,11 @@
 //! failure; a row that lets it start but bites later (more connections
 //! than processes allowed, RemoveIPC, overcommit) is a warning.
 
-use super::sizing::{HugePagesMode, MemoryKind, Needs, FD_MINFREE, NUM_RESERVED_FDS};
-use super::system::{Amount, SystemLimits};
 use tusk_ipc::limits::{fmt_bytes, memory_budget, pages_for, sysctl_fix, MemoryBudget, SemLimits};
+use tusk_server::resources::sizing::{
+    HugePagesMode, MemoryKind, Needs, FD_MINFREE, NUM_RESERVED_FDS,
+};
+use tusk_server::resources::system::{Amount, SystemLimits};
 
 /// A row's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -881,8 +883,17 @@ fn remove_ipc_row(sys: &SystemLimits) -> CheckRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::sizing::{needs, test_settings as settings};
-    use crate::resources::system::{CgroupMemory, Logind, Rlimit};
+    use tusk_server::resources::sizing::needs;
+    use tusk_server::resources::system::{CgroupMemory, Logind, Rlimit};
+
+    /// The default settings but for `pairs`, set as on the command line.
+    fn settings(pairs: &[(&str, &str)]) -> tusk_config::Settings {
+        let mut s = tusk_config::Settings::defaults();
+        for (n, v) in pairs {
+            s.set(n, v, tusk_config::Source::CommandLine).unwrap();
+        }
+        s
+    }
     use tusk_ipc::limits::{parse_meminfo, IpcUsage, KernelLimits, KernelView, Overcommit};
 
     fn lim(soft: u64, hard: u64) -> Rlimit {

@@ -66,6 +66,8 @@
 //!   "steps": [ string, ... ], "reboot": string }
 //! ```
 
+use crate::limits::{can_start, evaluate, CheckRow, Verdict};
+use crate::os;
 use clap::{ArgAction, Parser};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
@@ -73,11 +75,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tusk_config::{Settings, Source};
 use tusk_ipc::limits::{fmt_bytes, SemLimits};
-use tusk_server::resources::check::{can_start, evaluate, CheckRow, Verdict};
 use tusk_server::resources::sizing::{
     grouped, memory_table, shared_buffers_text, MemoryKind, MemoryTable, Needs,
 };
-use tusk_server::resources::{needs, os, system};
+use tusk_server::resources::{needs, system};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,7 +89,7 @@ use tusk_server::resources::{needs, os, system};
         processes, huge pages) with the limits read from this machine now, and prints one row per limit: \
         resource, needed, limit, verdict, and the fix. A limit that cannot be read is shown as unknown.\n\n\
         Exit status: 0 the server can start, 1 it cannot (the failing rows say why), 2 bad arguments.",
-    after_help = "The JSON shapes are documented in crates/tusk/src/check.rs (format tusk-check/1, \
+    after_help = "The JSON shapes are documented in crates/ops/src/check.rs (format tusk-check/1, \
         tusk-memory-table/1, tusk-os/1)."
 )]
 struct CheckArgs {
@@ -627,5 +628,105 @@ mod tests {
     fn os_names_are_checked() {
         assert_eq!(parse_os("Darwin"), Ok("macos"));
         assert!(parse_os("plan9").unwrap_err().contains("known: linux"));
+    }
+
+    fn args(data_dir: Option<&std::path::Path>, set: &[&str]) -> CheckArgs {
+        CheckArgs {
+            data_dir: data_dir.map(|d| d.to_path_buf()),
+            set: set.iter().map(|s| s.to_string()).collect(),
+            os: None,
+            memory_table: false,
+            json: false,
+        }
+    }
+
+    /// Exit status 2 is a bad command line, 1 a configuration the server
+    /// would refuse, as the help text promises.
+    #[test]
+    fn bad_arguments_exit_2_and_a_bad_configuration_file_exits_1() {
+        let code = |a: CheckArgs| load(&a).err().map(|(c, _)| c);
+        assert_eq!(code(args(None, &["max_connections"])), Some(2));
+        assert_eq!(code(args(None, &["max_connections=lots"])), Some(2));
+        assert_eq!(code(args(None, &["no_such_setting=1"])), Some(2));
+        let missing = std::path::Path::new("/nonexistent/tusk-check-dir");
+        assert_eq!(code(args(Some(missing), &[])), Some(2));
+
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("postgresql.conf");
+        std::fs::write(&conf, "max_connections = lots\n").unwrap();
+        assert_eq!(code(args(Some(dir.path()), &[])), Some(1));
+
+        // A valid file, then -c on top of it, as the server applies them.
+        std::fs::write(&conf, "max_connections = 7\nshared_buffers = 1MB\n").unwrap();
+        let l = load(&args(Some(dir.path()), &["shared_buffers=2MB"])).unwrap();
+        assert_eq!(l.settings.int("max_connections"), 7);
+        // 2MB in 8 kB pages: the command line won over the file's 1MB.
+        assert_eq!(l.settings.int("shared_buffers"), 256);
+        assert_eq!(
+            l.overrides,
+            vec![("shared_buffers".to_string(), "2MB".to_string())]
+        );
+        assert!(l.config_file.unwrap().ends_with("postgresql.conf"));
+        // The server would run as the directory's owner.
+        assert_eq!(l.uid, std::fs::metadata(dir.path()).unwrap().uid());
+    }
+
+    #[test]
+    fn reserved_connections_must_leave_one_for_everyone_else() {
+        let mut settings = Settings::defaults();
+        assert!(config_rows(&needs(&settings).unwrap()).is_empty());
+        settings
+            .set("max_connections", "5", Source::CommandLine)
+            .unwrap();
+        settings
+            .set("superuser_reserved_connections", "5", Source::CommandLine)
+            .unwrap();
+        let rows = config_rows(&needs(&settings).unwrap());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].verdict, Verdict::Fail);
+        assert_eq!(rows[0].parameter, "superuser_reserved_connections");
+        assert!(!can_start(&rows));
+    }
+
+    /// The JSON report (format tusk-check/1) carries the same numbers as
+    /// the sizing it was made from, and its verdict and exit code agree.
+    #[test]
+    fn the_json_report_carries_the_needs_and_the_verdicts() {
+        let mut settings = Settings::defaults();
+        settings
+            .set("max_connections", "3", Source::CommandLine)
+            .unwrap();
+        settings
+            .set("superuser_reserved_connections", "3", Source::CommandLine)
+            .unwrap();
+        let n = needs(&settings).unwrap();
+        let rows = config_rows(&n);
+        let l = Loaded {
+            settings,
+            data_dir: None,
+            config_file: None,
+            overrides: vec![("max_connections".into(), "3".into())],
+            uid: 0,
+        };
+        let sys = system::read(0);
+        let v = check_json(&l, &sys, &n, &rows, can_start(&rows), 1);
+        assert_eq!(v["format"], "tusk-check/1");
+        assert_eq!(v["needs"]["segment_bytes"], n.segment_bytes);
+        assert_eq!(v["needs"]["semaphores"], n.semaphores);
+        assert_eq!(v["needs"]["processes"], n.processes);
+        assert_eq!(v["configuration"]["overrides"]["max_connections"], "3");
+        assert_eq!(v["checks"][0]["verdict"], "fail");
+        assert_eq!(v["checks"][0]["needed_value"], 3);
+        assert_eq!(
+            (v["can_start"].clone(), v["exit_code"].clone()),
+            (json!(false), json!(1))
+        );
+        // The text form names the failing row and its fix.
+        let text = check_text(&l, &n, &rows, false);
+        assert!(text.contains("superuser_reserved_connections"), "{text}");
+        assert!(
+            text.contains("Lower superuser_reserved_connections"),
+            "{text}"
+        );
     }
 }

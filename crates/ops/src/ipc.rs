@@ -101,7 +101,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tusk_ipc::keys::{process_fate, ProcessFate};
+use tusk_common::pidfile::{PidFile, PidFileError};
+use tusk_ipc::keys::{datadir_identity, process_fate, ProcessFate};
 use tusk_ipc::sem::{self, SemInfo, PG_SEMA_MAGIC, TUSK_SEMA_MAGIC};
 use tusk_ipc::shm::{self, Segment, ShmInfo};
 use tusk_ipc::{errno_text, sysv_list};
@@ -307,7 +308,9 @@ struct DataDir {
 
 impl DataDir {
     fn new(path: Option<PathBuf>, dev: u64, ino: u64) -> DataDir {
-        let exists = path.as_ref().map(|p| identity(p) == Some((dev, ino)));
+        let exists = path
+            .as_ref()
+            .map(|p| datadir_identity(p).ok() == Some((dev, ino)));
         let pidfile = match (&path, exists) {
             (Some(p), Some(true)) => Some(judge_pidfile(p, (dev, ino))),
             _ => None,
@@ -353,10 +356,6 @@ fn fmt_dev(dev: u64) -> String {
     let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
     let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
     format!("{major}:{minor}")
-}
-
-fn identity(p: &Path) -> Option<(u64, u64)> {
-    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// A shared memory segment and what it is.
@@ -554,7 +553,7 @@ fn look_at_segment(row: ShmInfo, known_dirs: &[(PathBuf, (u64, u64))]) -> Option
             (fate == ProcessFate::Alive)
                 .then(|| std::fs::read_link(format!("/proc/{creator}/cwd")).ok())
                 .flatten()
-                .filter(|p| identity(p) == Some((dev, ino)))
+                .filter(|p| datadir_identity(p).ok() == Some((dev, ino)))
         })
         .or_else(|| {
             known_dirs
@@ -565,7 +564,9 @@ fn look_at_segment(row: ShmInfo, known_dirs: &[(PathBuf, (u64, u64))]) -> Option
     let dd = DataDir::new(path, dev, ino);
     if seg.kind == Kind::Pg && seg.port.is_none() {
         seg.port = match &dd.pidfile {
-            Some(PidVerdict::Live { file, .. }) | Some(PidVerdict::Stale { file, .. }) => file.port,
+            Some(PidVerdict::Live { file, .. }) | Some(PidVerdict::Stale { file, .. }) => {
+                file.port()
+            }
             _ => None,
         };
     }
@@ -755,44 +756,14 @@ fn command_of(pid: i32) -> Option<String> {
 // postmaster.pid
 // ---------------------------------------------------------------------
 
-/// The lines of a postmaster.pid (or socket lock file) used here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct PidFile {
-    pid: i32,
-    datadir: String,
-    start_time: Option<i64>,
-    port: Option<u32>,
-    socket_dir: Option<String>,
-    /// Line 7: shared memory key and id.
-    shmem: Option<(u32, i32)>,
-}
-
-/// Parses PostgreSQL's lock file format (see crates/server/src/lockfile.rs).
+/// Reads a postmaster.pid (or socket lock file) with the one parser
+/// (`tusk_common::pidfile`), in this command's words for a bad file.
 fn parse_pidfile(text: &str) -> Result<PidFile, String> {
-    let lines: Vec<&str> = text.lines().collect();
-    let first = lines.first().map(|l| l.trim()).unwrap_or("");
-    if first.is_empty() {
-        return Err("it is empty".to_string());
-    }
-    let pid = match first.parse::<i64>() {
-        Ok(p) if p != 0 && p.abs() <= i32::MAX as i64 => p.unsigned_abs() as i32,
-        _ => return Err(format!("its first line \"{first}\" is not a PID")),
-    };
-    let line = |n: usize| lines.get(n - 1).map(|l| l.trim()).filter(|l| !l.is_empty());
-    let shmem = line(7).and_then(|l| {
-        let mut it = l.split_whitespace();
-        Some((
-            it.next()?.parse::<u32>().ok()?,
-            it.next()?.parse::<i32>().ok()?,
-        ))
-    });
-    Ok(PidFile {
-        pid,
-        datadir: line(2).unwrap_or("").to_string(),
-        start_time: line(3).and_then(|l| l.parse().ok()),
-        port: line(4).and_then(|l| l.parse().ok()),
-        socket_dir: line(5).map(str::to_string),
-        shmem,
+    PidFile::parse(text).map_err(|e| match e {
+        PidFileError::BadPid(first) if !first.is_empty() => {
+            format!("its first line \"{first}\" is not a PID")
+        }
+        _ => "it is empty".to_string(),
     })
 }
 
@@ -837,7 +808,7 @@ fn judge_lock_file(path: &Path, ident: (u64, u64)) -> PidVerdict {
             ))
         }
     };
-    let pid = file.pid;
+    let pid = file.postmaster_pid();
     let me = std::process::id() as i32;
     // SAFETY: plain system call.
     let parent = unsafe { libc::getppid() };
@@ -847,7 +818,7 @@ fn judge_lock_file(path: &Path, ident: (u64, u64)) -> PidVerdict {
             file,
         };
     }
-    let fate = process_fate(pid, file.start_time.unwrap_or(i64::MAX));
+    let fate = process_fate(pid, file.start_time().unwrap_or(i64::MAX));
     if fate.is_gone() {
         return PidVerdict::Stale {
             why: fate.describe("its", pid),
@@ -856,7 +827,7 @@ fn judge_lock_file(path: &Path, ident: (u64, u64)) -> PidVerdict {
     }
     // Alive: a postmaster of this directory runs in it (tusk and
     // PostgreSQL both chdir there, and so do their children).
-    if let Some(cwd) = identity(Path::new(&format!("/proc/{pid}/cwd"))) {
+    if let Ok(cwd) = datadir_identity(Path::new(&format!("/proc/{pid}/cwd"))) {
         if cwd != ident {
             let where_ = std::fs::read_link(format!("/proc/{pid}/cwd"))
                 .map(|p| p.display().to_string())
@@ -894,24 +865,24 @@ fn pidfile_evidence(
         Some(PidVerdict::Unreadable(why)) => notes.push(why.clone()),
         Some(PidVerdict::Stale { why, file }) => {
             evidence.push(format!("{} is stale: {why}", pf.display()));
-            if let (Some(seg), Some(named)) = (segment, file.shmem) {
-                if named != (seg.0 as u32, seg.1) {
+            if let (Some(seg), Some(named)) = (segment, file.shmem()) {
+                if named != seg {
                     evidence.push(format!(
                         "{} names another segment (key {}, ID {})",
                         pf.display(),
-                        named.0,
+                        named.0 as u32,
                         named.1
                     ));
                 }
             }
         }
         Some(PidVerdict::Live { pid, file }) => {
-            let names_this = segment.is_some_and(|s| file.shmem == Some((s.0 as u32, s.1)));
+            let names_this = segment.is_some_and(|s| file.shmem() == Some(s));
             if segment.is_some() && !names_this {
                 notes.push(format!(
                     "a postmaster (PID {pid}) runs on this data directory now, with another segment{}",
-                    file.shmem
-                        .map(|(k, i)| format!(" (key {k}, ID {i})"))
+                    file.shmem()
+                        .map(|(k, i)| format!(" (key {}, ID {i})", k as u32))
                         .unwrap_or_default()
                 ));
             } else {
@@ -1708,8 +1679,8 @@ fn plan_data_dir(s: &Survey, dir: &Path, ident: (u64, u64), plan: &mut Plan) -> 
     if let Some((_, f)) = &stale_file {
         // Sets whose segment is already gone are tied by the PID in
         // postmaster.pid: the postmaster made them.
-        creators.push((Kind::Tusk, f.pid));
-        creators.push((Kind::Pg, f.pid));
+        creators.push((Kind::Tusk, f.postmaster_pid()));
+        creators.push((Kind::Pg, f.postmaster_pid()));
     }
     let sets: Vec<&Set> = s
         .sets
@@ -1768,7 +1739,7 @@ fn plan_data_dir(s: &Survey, dir: &Path, ident: (u64, u64), plan: &mut Plan) -> 
         why: format!("stale: {why}"),
     });
     // The socket and its lock file, named by lines 5 (directory) and 4 (port).
-    if let (Some(sock_dir), Some(port)) = (file.socket_dir.as_deref(), file.port) {
+    if let (Some(sock_dir), Some(port)) = (file.socket_dir(), file.port()) {
         let sock = Path::new(sock_dir).join(format!(".s.PGSQL.{port}"));
         let lock = Path::new(sock_dir).join(format!(".s.PGSQL.{port}.lock"));
         match judge_lock_file(&lock, ident) {
@@ -1781,13 +1752,14 @@ fn plan_data_dir(s: &Survey, dir: &Path, ident: (u64, u64), plan: &mut Plan) -> 
                 }
             }
             PidVerdict::Stale { why, file: lf } => {
+                let lf_dir = lf.data_dir().unwrap_or("");
                 let same_dir =
-                    identity(Path::new(&lf.datadir)) == Some(ident) || lf.datadir.is_empty();
+                    datadir_identity(Path::new(lf_dir)).ok() == Some(ident) || lf_dir.is_empty();
                 if !same_dir {
                     plan.notes.push(format!(
                         "kept \"{}\": it belongs to data directory \"{}\"",
                         lock.display(),
-                        lf.datadir
+                        lf_dir
                     ));
                 } else {
                     if sock.exists() {
@@ -2082,21 +2054,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            f,
-            PidFile {
-                pid: 4242,
-                datadir: "/srv/data".into(),
-                start_time: Some(1_700_000_000),
-                port: Some(5432),
-                socket_dir: Some("/tmp".into()),
-                shmem: Some((5_432_001, 26)),
-            }
+            (
+                f.postmaster_pid(),
+                f.data_dir(),
+                f.start_time(),
+                f.port(),
+                f.socket_dir(),
+                f.shmem()
+            ),
+            (
+                4242,
+                Some("/srv/data"),
+                Some(1_700_000_000),
+                Some(5432),
+                Some("/tmp"),
+                Some((5_432_001, 26))
+            )
         );
         // A standalone backend writes a negative PID; an early crash leaves few lines.
         let f = parse_pidfile("-77\n/d\n").unwrap();
-        assert_eq!((f.pid, f.port, f.shmem), (77, None, None));
-        assert!(parse_pidfile("").is_err());
-        assert!(parse_pidfile("abc\n").is_err());
+        assert_eq!((f.postmaster_pid(), f.port(), f.shmem()), (77, None, None));
+        assert_eq!(parse_pidfile("").unwrap_err(), "it is empty");
+        assert_eq!(parse_pidfile("\n").unwrap_err(), "it is empty");
+        assert!(parse_pidfile("abc\n")
+            .unwrap_err()
+            .contains("\"abc\" is not a PID"));
         assert!(parse_pidfile("0\n").is_err());
         assert!(parse_pidfile("99999999999\n").is_err());
     }
@@ -2104,7 +2086,7 @@ mod tests {
     #[test]
     fn pidfile_judgement() {
         let dir = tempfile::tempdir().unwrap();
-        let ident = identity(dir.path()).unwrap();
+        let ident = datadir_identity(dir.path()).unwrap();
         assert!(matches!(
             judge_pidfile(dir.path(), ident),
             PidVerdict::Absent

@@ -7,10 +7,10 @@
 //! and sets them differently — sysctl, /etc/sysctl.conf, /boot/loader.conf,
 //! kernel build options, /etc/system, resource controls — and an operator
 //! asks "where and how do I change it?". The values come from
-//! [`super::sizing::Needs`], never from a table of examples.
+//! [`Needs`], never from a table of examples.
 
-use super::sizing::Needs;
 use tusk_ipc::limits::{pages_for, SemLimits, SYSCTL_D_FILE};
+use tusk_server::resources::sizing::Needs;
 
 /// The systems `--os` knows, with their accepted spellings.
 pub const SYSTEMS: &[(&str, &[&str])] = &[
@@ -421,7 +421,7 @@ mod tests {
 
     #[test]
     fn every_system_has_advice_with_this_configurations_numbers() {
-        let n = super::super::sizing::needs(&Settings::defaults()).unwrap();
+        let n = tusk_server::resources::needs(&Settings::defaults()).unwrap();
         for (name, aliases) in SYSTEMS {
             assert_eq!(canonical(name), Some(*name));
             for a in *aliases {

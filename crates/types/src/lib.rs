@@ -1,0 +1,35 @@
+//! tusk-types: PostgreSQL's built-in data types, the bottom layer that
+//! storage and sql both build on.
+//!
+//! Why a crate of its own: the storage layer needs each type's length,
+//! alignment, by-value flag and storage strategy (to lay out heap tuples)
+//! and its comparison (for btree), and the SQL layer needs the same types
+//! to bind and evaluate expressions. With the types inside sql, storage
+//! would have to depend on sql while sql reads tables through storage: a
+//! cycle. Here they sit below both (crates in the order data flows:
+//! types <- storage <- sql <- server). Nothing in this crate does I/O or
+//! touches shared memory, so any process may call any of it.
+//!
+//! Modules:
+//! - [`types`]: the type OIDs and the descriptor table [`TypeInfo`] (OID,
+//!   name, `typlen`, `typalign`, `typbyval`, `typstorage`), type
+//!   modifiers ([`Ty`]), categories and SQL type-name lookup.
+//! - [`value`]: [`Value`], one SQL value; the text and binary wire
+//!   encodings, parameter decoding and the total order ([`compare`]).
+//! - [`numeric`]: [`Numeric`], PostgreSQL's arbitrary-precision decimal.
+//! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O.
+//! - [`cast`]: type input functions and the conversions between types
+//!   ([`castable`] decides, [`cast::cast`] performs).
+//!
+//! Main types: [`TypeInfo`], [`Ty`], [`Oid`], [`Value`], [`Numeric`].
+
+pub mod cast;
+pub mod datetime;
+pub mod numeric;
+pub mod types;
+pub mod value;
+
+pub use cast::castable;
+pub use numeric::Numeric;
+pub use types::{type_info, Align, Oid, Storage, Ty, TypeInfo, TYPES};
+pub use value::{compare, Value};

@@ -1,0 +1,411 @@
+//! The built-in data types tusk knows: one descriptor table of their OIDs,
+//! names, lengths, alignments, by-value flags and storage strategies.
+//!
+//! Clients choose their decoders from the OIDs in RowDescription and
+//! ParameterDescription, so these numbers are PostgreSQL's own (pg_type.dat)
+//! and must never change. A type is an OID plus a type modifier (`typmod`),
+//! because `varchar(10)` and `numeric(10,2)` report their limits that way.
+//!
+//! Why one table ([`TYPES`]) instead of a `match` per attribute: the heap
+//! tuple codec needs `typlen`, `typalign`, `typbyval` and `typstorage` of
+//! the same type together, and PostgreSQL's values for them (checked
+//! against a PostgreSQL 15 `pg_type`) must agree with each other; one row
+//! per type keeps them side by side and lets a test check their rules.
+
+/// A PostgreSQL object identifier; here, always a type OID.
+pub type Oid = u32;
+
+pub const BOOL: Oid = 16;
+pub const BYTEA: Oid = 17;
+pub const CHAR: Oid = 18;
+pub const NAME: Oid = 19;
+pub const INT8: Oid = 20;
+pub const INT2: Oid = 21;
+pub const INT4: Oid = 23;
+pub const TEXT: Oid = 25;
+pub const OID: Oid = 26;
+pub const XID: Oid = 28;
+pub const FLOAT4: Oid = 700;
+pub const FLOAT8: Oid = 701;
+pub const UNKNOWN: Oid = 705;
+pub const INET: Oid = 869;
+pub const BPCHAR: Oid = 1042;
+pub const VARCHAR: Oid = 1043;
+pub const DATE: Oid = 1082;
+pub const TIMESTAMP: Oid = 1114;
+pub const TIMESTAMPTZ: Oid = 1184;
+pub const INTERVAL: Oid = 1186;
+pub const NUMERIC: Oid = 1700;
+pub const VOID: Oid = 2278;
+pub const RECORD: Oid = 2249;
+pub const PG_LSN: Oid = 3220;
+
+/// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
+pub const NAME_MAX_BYTES: usize = 63;
+
+/// `pg_type.typalign`: the boundary a stored value of the type starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// `c`: no alignment.
+    Char,
+    /// `s`: 2 bytes.
+    Short,
+    /// `i`: 4 bytes (also every varlena's header).
+    Int,
+    /// `d`: 8 bytes.
+    Double,
+}
+
+impl Align {
+    /// The alignment in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            Align::Char => 1,
+            Align::Short => 2,
+            Align::Int => 4,
+            Align::Double => 8,
+        }
+    }
+
+    /// The one-letter code `pg_type.typalign` shows.
+    pub const fn code(self) -> char {
+        match self {
+            Align::Char => 'c',
+            Align::Short => 's',
+            Align::Int => 'i',
+            Align::Double => 'd',
+        }
+    }
+}
+
+/// `pg_type.typstorage`: whether a varlena value may be compressed and
+/// moved out of line (TOAST). Fixed-length types are always `Plain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// `p`: never compressed, never out of line.
+    Plain,
+    /// `e`: out of line, not compressed.
+    External,
+    /// `x`: compressed, then out of line if still too large.
+    Extended,
+    /// `m`: compressed, out of line only as a last resort.
+    Main,
+}
+
+impl Storage {
+    /// The one-letter code `pg_type.typstorage` shows.
+    pub const fn code(self) -> char {
+        match self {
+            Storage::Plain => 'p',
+            Storage::External => 'e',
+            Storage::Extended => 'x',
+            Storage::Main => 'm',
+        }
+    }
+}
+
+/// One row of `pg_type`, the columns that storage and the wire need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeInfo {
+    /// `oid`: what RowDescription and ParameterDescription carry.
+    pub oid: Oid,
+    /// `typname`: the name a bare cast's result column is headed with.
+    pub name: &'static str,
+    /// `typlen`: the fixed size in bytes, -1 for varlena, -2 for C strings.
+    pub len: i16,
+    /// `typalign`.
+    pub align: Align,
+    /// `typbyval`: the value fits in a Datum and is passed by value.
+    pub by_val: bool,
+    /// `typstorage`.
+    pub storage: Storage,
+}
+
+const fn row(
+    oid: Oid,
+    name: &'static str,
+    len: i16,
+    align: Align,
+    by_val: bool,
+    storage: Storage,
+) -> TypeInfo {
+    TypeInfo {
+        oid,
+        name,
+        len,
+        align,
+        by_val,
+        storage,
+    }
+}
+
+/// Every built-in type tusk knows, sorted by OID (so [`type_info`] can
+/// binary-search it). The values are PostgreSQL 15's `pg_type` rows.
+pub const TYPES: &[TypeInfo] = {
+    use Align::{Char as C, Double as D, Int as I, Short as S};
+    use Storage::{Extended as X, Main as M, Plain as P};
+    &[
+        row(BOOL, "bool", 1, C, true, P),
+        row(BYTEA, "bytea", -1, I, false, X),
+        row(CHAR, "char", 1, C, true, P),
+        row(NAME, "name", 64, C, false, P),
+        row(INT8, "int8", 8, D, true, P),
+        row(INT2, "int2", 2, S, true, P),
+        row(INT4, "int4", 4, I, true, P),
+        row(TEXT, "text", -1, I, false, X),
+        row(OID, "oid", 4, I, true, P),
+        row(XID, "xid", 4, I, true, P),
+        row(FLOAT4, "float4", 4, I, true, P),
+        row(FLOAT8, "float8", 8, D, true, P),
+        row(UNKNOWN, "unknown", -2, C, false, P),
+        row(INET, "inet", -1, I, false, M),
+        row(BPCHAR, "bpchar", -1, I, false, X),
+        row(VARCHAR, "varchar", -1, I, false, X),
+        row(DATE, "date", 4, I, true, P),
+        row(TIMESTAMP, "timestamp", 8, D, true, P),
+        row(TIMESTAMPTZ, "timestamptz", 8, D, true, P),
+        row(INTERVAL, "interval", 16, D, false, P),
+        row(NUMERIC, "numeric", -1, I, false, M),
+        row(RECORD, "record", -1, D, false, X),
+        row(VOID, "void", 4, I, true, P),
+        row(PG_LSN, "pg_lsn", 8, D, true, P),
+    ]
+};
+
+/// The descriptor of a built-in type, or `None` for an OID tusk does not
+/// know.
+pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
+    TYPES
+        .binary_search_by_key(&oid, |t| t.oid)
+        .ok()
+        .map(|i| &TYPES[i])
+}
+
+/// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C
+/// strings. RowDescription carries it. An unknown OID is treated as
+/// varlena.
+pub fn typlen(oid: Oid) -> i16 {
+    type_info(oid).map_or(-1, |t| t.len)
+}
+
+/// `pg_type.typname`: the name PostgreSQL gives a bare cast's result column
+/// (`SELECT 1::integer` is headed `int4`); `???` for an unknown OID.
+pub fn typname(oid: Oid) -> &'static str {
+    type_info(oid).map_or("???", |t| t.name)
+}
+
+/// The SQL-standard spelling `format_type` uses, which is what
+/// PostgreSQL's error messages show (`integer`, not `int4`).
+pub fn sql_name(oid: Oid) -> String {
+    match oid {
+        BOOL => "boolean".into(),
+        CHAR => "\"char\"".into(),
+        INT8 => "bigint".into(),
+        INT2 => "smallint".into(),
+        INT4 => "integer".into(),
+        FLOAT4 => "real".into(),
+        FLOAT8 => "double precision".into(),
+        BPCHAR => "character".into(),
+        VARCHAR => "character varying".into(),
+        TIMESTAMP => "timestamp without time zone".into(),
+        TIMESTAMPTZ => "timestamp with time zone".into(),
+        o if type_info(o).is_none() => format!("type with OID {o}"),
+        o => typname(o).into(),
+    }
+}
+
+/// A type as the binder tracks it: OID and modifier (-1 = none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ty {
+    pub oid: Oid,
+    pub typmod: i32,
+}
+
+impl Ty {
+    pub const fn new(oid: Oid) -> Ty {
+        Ty { oid, typmod: -1 }
+    }
+    pub const fn with_mod(oid: Oid, typmod: i32) -> Ty {
+        Ty { oid, typmod }
+    }
+}
+
+/// Type categories, as PostgreSQL's `typcategory`: operator resolution
+/// works within a category and prefers its "preferred" type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    Bool,
+    Numeric,
+    String,
+    DateTime,
+    Network,
+    Other,
+    Unknown,
+}
+
+pub fn category(oid: Oid) -> Category {
+    match oid {
+        BOOL => Category::Bool,
+        INT2 | INT4 | INT8 | FLOAT4 | FLOAT8 | NUMERIC | OID => Category::Numeric,
+        TEXT | VARCHAR | BPCHAR | NAME | CHAR => Category::String,
+        DATE | TIMESTAMP | TIMESTAMPTZ | INTERVAL => Category::DateTime,
+        INET => Category::Network,
+        UNKNOWN => Category::Unknown,
+        _ => Category::Other,
+    }
+}
+
+/// Rank within the numeric category for implicit widening: a binary
+/// operator on two numeric types runs in the higher-ranked one, as
+/// PostgreSQL's implicit casts int2 -> int4 -> int8 -> numeric -> float4 ->
+/// float8 make it.
+pub fn numeric_rank(oid: Oid) -> Option<u8> {
+    match oid {
+        INT2 => Some(1),
+        INT4 => Some(2),
+        INT8 => Some(3),
+        NUMERIC => Some(4),
+        FLOAT4 => Some(5),
+        FLOAT8 => Some(6),
+        _ => None,
+    }
+}
+
+/// True for types tusk can store in a [`crate::Value`] and convert.
+pub fn is_supported(oid: Oid) -> bool {
+    type_info(oid).is_some() && oid != INTERVAL
+}
+
+/// Resolve a type name as written in SQL (already lower-cased unless it
+/// was quoted, schema prefix removed) with its modifiers to a [`Ty`].
+pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
+    let oid = match name {
+        "bool" | "boolean" => BOOL,
+        "bytea" => BYTEA,
+        "char" if mods.is_empty() => BPCHAR,
+        "\"char\"" => CHAR,
+        "name" => NAME,
+        "int8" | "bigint" => INT8,
+        "int2" | "smallint" => INT2,
+        "int4" | "int" | "integer" => INT4,
+        "text" => TEXT,
+        "oid" => OID,
+        "xid" => XID,
+        "float4" | "real" => FLOAT4,
+        "float8" | "double precision" => FLOAT8,
+        "float" => {
+            // float(p): p <= 24 is real, else double precision.
+            return match mods {
+                [] => Some(Ty::new(FLOAT8)),
+                [p] if (1..=24).contains(p) => Some(Ty::new(FLOAT4)),
+                [p] if (25..=53).contains(p) => Some(Ty::new(FLOAT8)),
+                _ => None,
+            };
+        }
+        "unknown" => UNKNOWN,
+        "inet" => INET,
+        "bpchar" | "char" | "character" => BPCHAR,
+        "varchar" | "character varying" => VARCHAR,
+        "date" => DATE,
+        "timestamp" | "timestamp without time zone" => TIMESTAMP,
+        "timestamptz" | "timestamp with time zone" => TIMESTAMPTZ,
+        "interval" => INTERVAL,
+        "numeric" | "decimal" | "dec" => NUMERIC,
+        "void" => VOID,
+        _ => return None,
+    };
+    let typmod = match (oid, mods) {
+        (_, []) => {
+            // A bare char / character means char(1), as in PostgreSQL.
+            if oid == BPCHAR && name != "bpchar" {
+                5
+            } else {
+                -1
+            }
+        }
+        (BPCHAR | VARCHAR, [n]) if (1..=10_485_760).contains(n) => (*n as i32) + 4,
+        (NUMERIC, [p]) if (1..=1000).contains(p) => ((*p as i32) << 16) + 4,
+        (NUMERIC, [p, s]) if (1..=1000).contains(p) && (0..=*p).contains(s) => {
+            ((*p as i32) << 16 | *s as i32) + 4
+        }
+        (TIMESTAMP | TIMESTAMPTZ, [p]) if (0..=6).contains(p) => *p as i32,
+        _ => return None,
+    };
+    Some(Ty::with_mod(oid, typmod))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_mods() {
+        assert_eq!(lookup_type_name("integer", &[]), Some(Ty::new(INT4)));
+        assert_eq!(
+            lookup_type_name("varchar", &[3]),
+            Some(Ty::with_mod(VARCHAR, 7))
+        );
+        assert_eq!(
+            lookup_type_name("numeric", &[10, 2]),
+            Some(Ty::with_mod(NUMERIC, (10 << 16 | 2) + 4))
+        );
+        assert_eq!(
+            lookup_type_name("character", &[]),
+            Some(Ty::with_mod(BPCHAR, 5))
+        );
+        assert_eq!(lookup_type_name("float", &[10]), Some(Ty::new(FLOAT4)));
+        assert_eq!(lookup_type_name("numeric", &[2, 5]), None);
+        assert_eq!(lookup_type_name("nosuch", &[]), None);
+        assert_eq!(typlen(NAME), 64);
+        assert_eq!(sql_name(INT4), "integer");
+    }
+
+    /// The rules PostgreSQL's own catalog obeys, checked on every row, so
+    /// that a typo in one column of the table cannot pass.
+    #[test]
+    fn descriptor_table_is_consistent() {
+        for w in TYPES.windows(2) {
+            assert!(w[0].oid < w[1].oid, "TYPES not sorted at {}", w[1].name);
+        }
+        for t in TYPES {
+            assert_eq!(type_info(t.oid), Some(t));
+            if t.by_val {
+                assert!(
+                    matches!(t.len, 1 | 2 | 4 | 8),
+                    "{} by value with length {}",
+                    t.name,
+                    t.len
+                );
+                assert!(t.align.bytes() <= t.len as usize, "{}", t.name);
+            }
+            if t.len > 0 {
+                assert_eq!(t.storage, Storage::Plain, "fixed-length {}", t.name);
+            }
+            if t.len == -1 {
+                assert!(t.align.bytes() >= 4, "varlena {} below int align", t.name);
+            }
+        }
+        assert_eq!(type_info(0), None);
+        assert_eq!(typlen(0), -1);
+        assert_eq!(typname(0), "???");
+    }
+
+    /// Spot checks against PostgreSQL 15 (`SELECT typlen, typbyval,
+    /// typalign, typstorage FROM pg_type WHERE oid = ...`).
+    #[test]
+    fn descriptors_match_postgres_15() {
+        let code = |o: Oid| {
+            let t = type_info(o).unwrap();
+            (t.len, t.by_val, t.align.code(), t.storage.code())
+        };
+        assert_eq!(code(INT2), (2, true, 's', 'p'));
+        assert_eq!(code(INT8), (8, true, 'd', 'p'));
+        assert_eq!(code(NAME), (64, false, 'c', 'p'));
+        assert_eq!(code(TEXT), (-1, false, 'i', 'x'));
+        assert_eq!(code(NUMERIC), (-1, false, 'i', 'm'));
+        assert_eq!(code(INTERVAL), (16, false, 'd', 'p'));
+        assert_eq!(code(UNKNOWN), (-2, false, 'c', 'p'));
+        assert_eq!(code(RECORD), (-1, false, 'd', 'x'));
+        assert_eq!(typname(TIMESTAMPTZ), "timestamptz");
+    }
+}
