@@ -200,7 +200,7 @@ impl Postmaster {
             &opened.first_listen_addr,
         );
         write_opts_file(&data_dir, &opts);
-        signals::install_postmaster(self_pipe.write_fd);
+        let wake_fd = self_pipe.write_fd;
         let pm = Postmaster {
             data_dir,
             settings,
@@ -222,6 +222,11 @@ impl Postmaster {
             last_lock_check: Instant::now(),
             port,
         };
+        if let Err(e) = signals::install_postmaster(wake_fd) {
+            // Undo the segment, sockets and lock file as a shutdown would.
+            pm.exit(1);
+            return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, e.to_string()));
+        }
         pm.log_resources();
         Ok(pm)
     }
@@ -750,7 +755,10 @@ impl Postmaster {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGPWR);
         }
         let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
-        signals::install_child(pipe.write_fd);
+        if let Err(e) = signals::install_child(pipe.write_fd) {
+            elog::log(e.to_string());
+            unsafe { libc::_exit(1) };
+        }
         // The postmaster may have died before PR_SET_PDEATHSIG took effect.
         if unsafe { libc::getppid() } != self.postmaster_pid() {
             unsafe { libc::_exit(1) };

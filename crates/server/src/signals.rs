@@ -44,7 +44,9 @@ static QUIT_MSG_IMMEDIATE_LEN: AtomicUsize = AtomicUsize::new(0);
 static QUIT_MSG_CRASH: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static QUIT_MSG_CRASH_LEN: AtomicUsize = AtomicUsize::new(0);
 /// Test-only hook: a child that ignores SIGQUIT, to prove the
-/// postmaster's SIGKILL escalation (TUSK_TEST_IGNORE_SIGQUIT=1).
+/// postmaster's SIGKILL escalation (TUSK_TEST_IGNORE_SIGQUIT=1). Only debug
+/// builds (which the tests use) read the variable: a release server
+/// cannot be told to ignore SIGQUIT through its environment.
 static IGNORE_QUIT: AtomicBool = AtomicBool::new(false);
 
 fn index(sig: libc::c_int) -> usize {
@@ -121,8 +123,11 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
     unsafe { libc::_exit(2) };
 }
 
-fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
-    unsafe {
+/// Installs one handler. `sigaction` fails only for a signal number it
+/// does not accept, i.e. a bug here; the caller still reports it rather
+/// than run with the default action (which for most signals kills).
+fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) -> std::io::Result<()> {
+    let rc = unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = handler;
         libc::sigemptyset(&mut sa.sa_mask);
@@ -131,12 +136,20 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
             libc::sigaddset(&mut sa.sa_mask, s);
         }
         sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
+        libc::sigaction(sig, &sa, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("could not install signal handler: sigaction({sig}, ...) failed: {e} (a bug in tusk: every signal it handles is a valid, catchable one)"),
+        ));
     }
+    Ok(())
 }
 
 /// The postmaster's handlers: every signal it uses only sets its flag.
-pub fn install_postmaster(wake_fd: i32) {
+pub fn install_postmaster(wake_fd: i32) -> std::io::Result<()> {
     WAKE_FD.store(wake_fd, Ordering::SeqCst);
     for &s in &[
         libc::SIGHUP,
@@ -146,7 +159,7 @@ pub fn install_postmaster(wake_fd: i32) {
         libc::SIGCHLD,
         libc::SIGUSR1,
     ] {
-        install(s, on_signal as *const () as libc::sighandler_t, true);
+        install(s, on_signal as *const () as libc::sighandler_t, true)?;
     }
     for &s in &[
         libc::SIGPIPE,
@@ -156,15 +169,16 @@ pub fn install_postmaster(wake_fd: i32) {
         libc::SIGTTOU,
         libc::SIGALRM,
     ] {
-        install(s, libc::SIG_IGN, true);
+        install(s, libc::SIG_IGN, true)?;
     }
+    Ok(())
 }
 
 /// A child's handlers, installed right after fork. No SA_RESTART: a
 /// blocked `semop` or `poll` must return EINTR so the loop sees the flag.
 /// SIGPWR is the postmaster-death signal (PR_SET_PDEATHSIG), as in
 /// PostgreSQL on Linux.
-pub fn install_child(wake_fd: i32) {
+pub fn install_child(wake_fd: i32) -> std::io::Result<()> {
     for f in &PENDING {
         f.store(false, Ordering::SeqCst);
     }
@@ -178,18 +192,20 @@ pub fn install_child(wake_fd: i32) {
         libc::SIGUSR2,
         libc::SIGPWR,
     ] {
-        install(s, on_signal as *const () as libc::sighandler_t, false);
+        install(s, on_signal as *const () as libc::sighandler_t, false)?;
     }
     install(
         libc::SIGQUIT,
         on_quit_child as *const () as libc::sighandler_t,
         false,
-    );
-    install(libc::SIGCHLD, libc::SIG_DFL, false);
-    install(libc::SIGPIPE, libc::SIG_IGN, false);
+    )?;
+    install(libc::SIGCHLD, libc::SIG_DFL, false)?;
+    install(libc::SIGPIPE, libc::SIG_IGN, false)?;
+    #[cfg(debug_assertions)]
     if std::env::var_os("TUSK_TEST_IGNORE_SIGQUIT").is_some_and(|v| v == "1") {
         IGNORE_QUIT.store(true, Ordering::SeqCst);
     }
+    Ok(())
 }
 
 /// Makes signal handlers also V this semaphore (the process's own), so a
