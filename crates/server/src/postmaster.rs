@@ -28,7 +28,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tusk_common::{elog, sqlstate, PgError, Severity};
-use tusk_config::Settings;
+use tusk_config::{keys, Settings};
 use tusk_storage::procarray::{QUIT_REASON_CRASH, QUIT_REASON_IMMEDIATE};
 
 /// Seconds between SIGQUIT and SIGKILL for children that do not exit.
@@ -713,7 +713,7 @@ impl Postmaster {
         if self.state == PmState::Startup {
             return Cac::Startup;
         }
-        let max_children = 2 * self.settings.int("max_connections") as usize;
+        let max_children = 2 * self.settings.get(keys::MAX_CONNECTIONS) as usize;
         if self.count(|c| c.kind == ChildKind::Backend) >= max_children {
             return Cac::TooMany;
         }
@@ -819,7 +819,9 @@ impl Postmaster {
                 {
                     Duration::from_secs(2)
                 } else {
-                    Duration::from_secs(self.settings.int("authentication_timeout").max(1) as u64)
+                    Duration::from_secs(
+                        self.settings.get(keys::AUTHENTICATION_TIMEOUT).max(1) as u64
+                    )
                 },
                 settings: self.settings.clone(),
                 data_dir: self.data_dir.clone(),
@@ -829,7 +831,8 @@ impl Postmaster {
                 overrides: self.opts.overrides.clone(),
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
-                superuser_reserved: self.settings.int("superuser_reserved_connections") as usize,
+                superuser_reserved: self.settings.get(keys::SUPERUSER_RESERVED_CONNECTIONS)
+                    as usize,
             };
             backend::run(env);
         }
