@@ -302,6 +302,17 @@ mod tests {
         assert_eq!(s.get(CHECKPOINT_COMPLETION_TARGET), 0.9);
         assert_eq!(s.get(DATESTYLE), "ISO, MDY");
         assert_eq!(WORK_MEM.name(), "work_mem");
+        // A name from input is looked up, never trusted: a misspelt one
+        // is an answer (None, or PostgreSQL's error), not a panic.
+        assert_eq!(s.get("WORK_MEM"), Some(&Value::Int(7 * 1024)));
+        assert_eq!(s.get("work_mme"), None);
+        assert!(matches!(
+            s.set("work_mme", "1MB", crate::Source::Session),
+            Err(crate::ConfigError::UnknownParameter {
+                suggestion: Some("work_mem"),
+                ..
+            })
+        ));
         // Every key reads the same value as its name does.
         for def in crate::registry() {
             let by_name = s.get(def.name).expect("registered").clone();
