@@ -2,8 +2,8 @@
 # Run every test: installs what the tests need (PostgreSQL 15's clients
 # and server programs: psql, pgbench, pg_ctl, pg_isready, postgres; the
 # Python driver asyncpg), then
-# formats check, unit tests and the end-to-end tests against the real
-# binary.
+# formats check, build, clippy with warnings as errors, unit tests and
+# the end-to-end tests against the real binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,9 @@ python3 -c 'import asyncpg' 2>/dev/null || python3 -m pip install -q asyncpg
 
 cargo fmt --all -- --check
 cargo build --workspace --all-targets
+# Lints are errors here so that a warning cannot accumulate unnoticed; the
+# workspace is kept clippy-clean.
+cargo clippy --workspace --all-targets -- -D warnings
 # End-to-end tests wait on servers and timeouts more than on CPU: run more
 # of them than there are cores.
 cargo test --workspace -- --test-threads "${TUSK_TEST_THREADS:-6}"

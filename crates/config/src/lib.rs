@@ -12,8 +12,11 @@
 //! written the way an operator would write it (`"128MB"`, `"1min"`), a
 //! [`Context`] saying who may change it and when, and whether it is
 //! `GUC_REPORT` (sent to clients as ParameterStatus). A value is parsed
-//! once, when it is set, into a [`Value`] in the base unit; readers
-//! ([`Settings::int`] ...) never parse.
+//! once, when it is set, into a [`Value`] in the base unit; readers never
+//! parse. Code reads a setting through its typed key in [`keys`]
+//! (`settings.get(keys::WORK_MEM)` is an `i64`, an array index; the key's
+//! index is computed from the registry at compile time); names from input
+//! are looked up in a name-sorted index built once per process.
 //!
 //! Names with a dot (`myext.foo`) are extension placeholders: accepted from
 //! any source and stored as strings, as PostgreSQL does for custom options.
@@ -59,6 +62,7 @@
 
 mod error;
 mod file;
+pub mod keys;
 mod registry;
 mod sample;
 pub mod session;
@@ -75,7 +79,7 @@ pub use error::{ConfigError, ValueError};
 pub use file::{load, parse_file, ConfigItem};
 pub use registry::{find, registry};
 pub use sample::sample_conf;
-pub use settings::{ReloadReport, Settings};
+pub use settings::{Lookup, ReloadReport, Settings};
 pub use units::parse_bool;
 pub use value::{suggest, valid_custom_name};
 

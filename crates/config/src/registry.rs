@@ -193,7 +193,9 @@ const ISOLATION_LEVELS: &[&str] = &[
     "read uncommitted",
 ];
 
-static REGISTRY: &[SettingDef] = &[
+/// A `const`, not a `static`, so that [`crate::keys`] can find each key's
+/// index in it at compile time.
+pub(crate) const REGISTRY: &[SettingDef] = &[
     // ---- File locations: filled in by `load` from -D unless set.
     string("data_directory", "", Postmaster, FILE_LOCATIONS, "Sets the server's data directory."),
     string("config_file", "", Postmaster, FILE_LOCATIONS, "Sets the server's main configuration file.")
@@ -458,12 +460,89 @@ pub fn registry() -> &'static [SettingDef] {
 
 /// The setting of that name, compared case-insensitively as PostgreSQL does.
 pub fn find(name: &str) -> Option<&'static SettingDef> {
-    REGISTRY.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+    index_of(name).map(|i| &REGISTRY[i])
 }
 
 /// Position of a setting in [`registry`], for the per-setting value arrays.
+///
+/// SET, SHOW, file parsing and `-C` look names up (code reads through
+/// [`crate::keys`] instead): one probe, usually, into an open-addressing
+/// table built once per process, hashing the name case-insensitively
+/// without allocating, then one case-insensitive comparison.
 pub(crate) fn index_of(name: &str) -> Option<usize> {
-    REGISTRY
-        .iter()
-        .position(|d| d.name.eq_ignore_ascii_case(name))
+    let table = by_name();
+    let mask = table.len() - 1;
+    let mut slot = caseless_hash(name) as usize & mask;
+    loop {
+        match table[slot] {
+            EMPTY => return None,
+            i if REGISTRY[i as usize].name.eq_ignore_ascii_case(name) => return Some(i as usize),
+            _ => slot = (slot + 1) & mask,
+        }
+    }
+}
+
+const EMPTY: u16 = u16::MAX;
+
+/// Registry indexes by caseless hash of the name, linear probing, at most
+/// half full (so a probe sequence is short and always reaches an empty
+/// slot). Built on first use; after fork each child has its own copy,
+/// so no two processes ever share it.
+fn by_name() -> &'static [u16] {
+    static BY_NAME: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+    BY_NAME.get_or_init(|| {
+        let size = (REGISTRY.len() * 2).next_power_of_two();
+        let mut table = vec![EMPTY; size];
+        for (i, d) in REGISTRY.iter().enumerate() {
+            let mut slot = caseless_hash(d.name) as usize & (size - 1);
+            while table[slot] != EMPTY {
+                slot = (slot + 1) & (size - 1);
+            }
+            table[slot] = u16::try_from(i).expect("fewer than 65535 settings");
+        }
+        table
+    })
+}
+
+/// FNV-1a over the ASCII-lower-cased bytes.
+fn caseless_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_lookup_finds_every_setting_in_any_case_and_nothing_else() {
+        for (i, d) in REGISTRY.iter().enumerate() {
+            assert_eq!(index_of(d.name), Some(i), "{}", d.name);
+            assert_eq!(
+                index_of(&d.name.to_ascii_uppercase()),
+                Some(i),
+                "{}",
+                d.name
+            );
+            assert_eq!(
+                index_of(&d.name.to_ascii_lowercase()),
+                Some(i),
+                "{}",
+                d.name
+            );
+        }
+        for name in [
+            "",
+            "work_me",
+            "work_memm",
+            "work mem",
+            "zzz",
+            "a",
+            "work_mem\0",
+        ] {
+            assert_eq!(index_of(name), None, "{name:?}");
+        }
+        assert_eq!(find("DATESTYLE").map(|d| d.name), Some("DateStyle"));
+    }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::error::ConfigError;
+use crate::keys::{BoolKey, IntKey, RealKey, StrKey};
 use crate::registry::index_of;
 use crate::value::{parse_value, raw_value, show_value, suggest, valid_custom_name};
 use crate::{flags, registry, Context, Kind, SettingDef, Source, Value};
@@ -167,9 +168,21 @@ impl Settings {
         };
     }
 
-    /// The value of a registered setting or placeholder.
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    /// Reads a setting. With a typed key from [`crate::keys`]
+    /// (`s.get(keys::WORK_MEM)`) the answer is the value itself, read by
+    /// array index; with a name (`s.get("work_mem")`, a registered setting
+    /// or a placeholder, any case) it is `None` for an unknown name.
+    pub fn get<'a, K: Lookup<'a>>(&'a self, key: K) -> K::Out {
+        key.lookup(self)
+    }
+
+    fn by_name(&self, name: &str) -> Option<&Value> {
         self.slot(&self.key(name)?).map(|s| &s.value)
+    }
+
+    /// The value at a registry index (what a typed key holds).
+    fn at(&self, index: usize) -> &Value {
+        &self.values[index].value
     }
 
     /// Where the value came from.
@@ -177,10 +190,13 @@ impl Settings {
         self.slot(&self.key(name)?).map(|s| &s.source)
     }
 
-    /// An integer setting, in its base unit.
+    /// An integer setting, in its base unit, by name: for names written in
+    /// code only (a name from input goes through [`Settings::get`], which
+    /// answers `None`). Hot paths use a key: `get(keys::WORK_MEM)`.
     ///
     /// # Panics
     /// If `name` is not a registered integer setting (a programming error).
+    #[track_caller]
     pub fn int(&self, name: &str) -> i64 {
         match self.registered(name) {
             Value::Int(v) => *v,
@@ -192,6 +208,7 @@ impl Settings {
     ///
     /// # Panics
     /// If `name` is not a registered Boolean setting (a programming error).
+    #[track_caller]
     pub fn bool(&self, name: &str) -> bool {
         match self.registered(name) {
             Value::Bool(v) => *v,
@@ -205,8 +222,9 @@ impl Settings {
     /// # Panics
     /// If `name` is neither a string/enum setting nor a defined placeholder
     /// (a programming error).
+    #[track_caller]
     pub fn str(&self, name: &str) -> &str {
-        match self.get(name) {
+        match self.by_name(name) {
             Some(Value::Str(s)) => s,
             other => panic!("setting {name} is not a string: {other:?}"),
         }
@@ -216,6 +234,7 @@ impl Settings {
     ///
     /// # Panics
     /// If `name` is not a registered real setting (a programming error).
+    #[track_caller]
     pub fn real(&self, name: &str) -> f64 {
         match self.registered(name) {
             Value::Real(v) => *v,
@@ -223,6 +242,7 @@ impl Settings {
         }
     }
 
+    #[track_caller]
     fn registered(&self, name: &str) -> &Value {
         let idx = index_of(name).unwrap_or_else(|| panic!("unregistered setting {name:?}"));
         &self.values[idx].value
@@ -343,6 +363,63 @@ impl Settings {
     /// Names of the defined placeholders (lower-cased keys).
     pub(crate) fn custom_keys(&self) -> Vec<Key> {
         self.custom.keys().cloned().map(Key::Custom).collect()
+    }
+}
+
+/// What [`Settings::get`] accepts: a typed key (the value itself) or a
+/// name (`Option<&Value>`).
+pub trait Lookup<'a> {
+    type Out;
+    fn lookup(self, s: &'a Settings) -> Self::Out;
+}
+
+impl<'a> Lookup<'a> for IntKey {
+    type Out = i64;
+    fn lookup(self, s: &'a Settings) -> i64 {
+        match s.at(self.index()) {
+            Value::Int(v) => *v,
+            // Values are typed by their setting's kind when parsed or
+            // overridden, and the key's kind is checked at compile time.
+            other => unreachable!("{} holds {other:?}", self.name()),
+        }
+    }
+}
+
+impl<'a> Lookup<'a> for BoolKey {
+    type Out = bool;
+    fn lookup(self, s: &'a Settings) -> bool {
+        match s.at(self.index()) {
+            Value::Bool(v) => *v,
+            other => unreachable!("{} holds {other:?}", self.name()),
+        }
+    }
+}
+
+impl<'a> Lookup<'a> for RealKey {
+    type Out = f64;
+    fn lookup(self, s: &'a Settings) -> f64 {
+        match s.at(self.index()) {
+            Value::Real(v) => *v,
+            other => unreachable!("{} holds {other:?}", self.name()),
+        }
+    }
+}
+
+impl<'a> Lookup<'a> for StrKey {
+    type Out = &'a str;
+    fn lookup(self, s: &'a Settings) -> &'a str {
+        match s.at(self.index()) {
+            Value::Str(v) => v,
+            other => unreachable!("{} holds {other:?}", self.name()),
+        }
+    }
+}
+
+/// Any borrowed name: `&str`, `&String`, `&&str`.
+impl<'a, T: AsRef<str> + ?Sized> Lookup<'a> for &T {
+    type Out = Option<&'a Value>;
+    fn lookup(self, s: &'a Settings) -> Option<&'a Value> {
+        s.by_name(self.as_ref())
     }
 }
 

@@ -833,7 +833,10 @@ impl Session {
     /// (each statement of a multi-statement Query separately, as
     /// PostgreSQL 13 and later).
     fn arm_statement_timeout(&mut self) {
-        let ms = self.settings.settings().int("statement_timeout");
+        let ms = self
+            .settings
+            .settings()
+            .get(tusk_config::keys::STATEMENT_TIMEOUT);
         self.statement_deadline =
             (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
     }

@@ -35,7 +35,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tusk_common::{elog, sqlstate, PgError, Severity};
-use tusk_config::Settings;
+use tusk_config::{keys, Settings};
 use tusk_storage::procarray::{PmSignal, QUIT_REASON_CRASH, QUIT_REASON_IMMEDIATE};
 
 /// Seconds between SIGQUIT and SIGKILL for children that do not exit.
@@ -211,7 +211,7 @@ impl Postmaster {
             &opened.first_listen_addr,
         );
         write_opts_file(&data_dir, &opts);
-        signals::install_postmaster(self_pipe.write_fd);
+        let wake_fd = self_pipe.write_fd;
         let pm = Postmaster {
             data_dir,
             settings,
@@ -234,6 +234,11 @@ impl Postmaster {
             last_lock_check: Instant::now(),
             port,
         };
+        if let Err(e) = signals::install_postmaster(wake_fd) {
+            // Undo the segment, sockets and lock file as a shutdown would.
+            pm.exit(1);
+            return Err(PgError::fatal(sqlstate::SYSTEM_ERROR, e.to_string()));
+        }
         pm.log_resources();
         Ok(pm)
     }
@@ -814,7 +819,7 @@ impl Postmaster {
         if self.state == PmState::Startup {
             return Cac::Startup;
         }
-        let max_children = 2 * self.settings.int("max_connections") as usize;
+        let max_children = 2 * self.settings.get(keys::MAX_CONNECTIONS) as usize;
         if self.count(|c| c.kind == ChildKind::Backend) >= max_children {
             return Cac::TooMany;
         }
@@ -858,7 +863,13 @@ impl Postmaster {
         // The postmaster's exit callbacks are not the child's to run.
         tusk_storage::exit::on_exit_reset();
         let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
-        signals::install_child(&pipe, self.death_pipe.0);
+        if let Err(e) = signals::install_child(&pipe, self.death_pipe.0) {
+            elog::log(e.to_string());
+            // SAFETY: _exit ends this just-forked child without running
+            // the parent's exit callbacks or flushing its stdio buffers,
+            // which belong to the postmaster.
+            unsafe { libc::_exit(1) };
+        }
         // The postmaster may have died before PR_SET_PDEATHSIG took effect.
         if unsafe { libc::getppid() } != self.postmaster_pid() {
             unsafe { libc::_exit(1) };
@@ -919,7 +930,9 @@ impl Postmaster {
                 {
                     Duration::from_secs(2)
                 } else {
-                    Duration::from_secs(self.settings.int("authentication_timeout").max(1) as u64)
+                    Duration::from_secs(
+                        self.settings.get(keys::AUTHENTICATION_TIMEOUT).max(1) as u64
+                    )
                 },
                 settings: self.settings.clone(),
                 data_dir: self.data_dir.clone(),
@@ -929,7 +942,8 @@ impl Postmaster {
                 overrides: self.opts.overrides.clone(),
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
-                superuser_reserved: self.settings.int("superuser_reserved_connections") as usize,
+                superuser_reserved: self.settings.get(keys::SUPERUSER_RESERVED_CONNECTIONS)
+                    as usize,
             };
             backend::run(env);
         }

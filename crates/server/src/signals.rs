@@ -51,7 +51,9 @@ static QUIT_MSG_IMMEDIATE_LEN: AtomicUsize = AtomicUsize::new(0);
 static QUIT_MSG_CRASH: AtomicPtr<u8> = AtomicPtr::new(std::ptr::null_mut());
 static QUIT_MSG_CRASH_LEN: AtomicUsize = AtomicUsize::new(0);
 /// Test-only hook: a child that ignores SIGQUIT, to prove the
-/// postmaster's SIGKILL escalation (TUSK_TEST_IGNORE_SIGQUIT=1).
+/// postmaster's SIGKILL escalation (TUSK_TEST_IGNORE_SIGQUIT=1). Only debug
+/// builds (which the tests use) read the variable: a release server
+/// cannot be told to ignore SIGQUIT through its environment.
 static IGNORE_QUIT: AtomicBool = AtomicBool::new(false);
 
 fn index(sig: libc::c_int) -> usize {
@@ -115,8 +117,11 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
     unsafe { libc::_exit(2) };
 }
 
-fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
-    unsafe {
+/// Installs one handler. `sigaction` fails only for a signal number it
+/// does not accept, i.e. a bug here; the caller still reports it rather
+/// than run with the default action (which for most signals kills).
+fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) -> std::io::Result<()> {
+    let rc = unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = handler;
         libc::sigemptyset(&mut sa.sa_mask);
@@ -125,12 +130,20 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) {
             libc::sigaddset(&mut sa.sa_mask, s);
         }
         sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
+        libc::sigaction(sig, &sa, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("could not install signal handler: sigaction({sig}, ...) failed: {e} (a bug in tusk: every signal it handles is a valid, catchable one)"),
+        ));
     }
+    Ok(())
 }
 
 /// The postmaster's handlers: every signal it uses only sets its flag.
-pub fn install_postmaster(wake_fd: i32) {
+pub fn install_postmaster(wake_fd: i32) -> std::io::Result<()> {
     // The postmaster owns no latch and has no postmaster: its self-pipe
     // is all a wakeup writes.
     tusk_storage::latch::init_process(-1, wake_fd, -1);
@@ -142,7 +155,7 @@ pub fn install_postmaster(wake_fd: i32) {
         libc::SIGCHLD,
         libc::SIGUSR1,
     ] {
-        install(s, on_signal as *const () as libc::sighandler_t, true);
+        install(s, on_signal as *const () as libc::sighandler_t, true)?;
     }
     for &s in &[
         libc::SIGPIPE,
@@ -153,8 +166,9 @@ pub fn install_postmaster(wake_fd: i32) {
         libc::SIGALRM,
         libc::SIGURG,
     ] {
-        install(s, libc::SIG_IGN, true);
+        install(s, libc::SIG_IGN, true)?;
     }
+    Ok(())
 }
 
 /// A child's handlers, installed right after fork. No SA_RESTART: a
@@ -163,7 +177,7 @@ pub fn install_postmaster(wake_fd: i32) {
 /// PostgreSQL on Linux. `pipe` is the child's own self-pipe, which its
 /// latch waits poll, and `death_fd` the read end of the postmaster-death
 /// pipe.
-pub fn install_child(pipe: &SelfPipe, death_fd: i32) {
+pub fn install_child(pipe: &SelfPipe, death_fd: i32) -> std::io::Result<()> {
     for f in &PENDING {
         f.store(false, Ordering::SeqCst);
     }
@@ -176,25 +190,27 @@ pub fn install_child(pipe: &SelfPipe, death_fd: i32) {
         libc::SIGUSR2,
         libc::SIGPWR,
     ] {
-        install(s, on_signal as *const () as libc::sighandler_t, false);
+        install(s, on_signal as *const () as libc::sighandler_t, false)?;
     }
     install(
         libc::SIGQUIT,
         on_quit_child as *const () as libc::sighandler_t,
         false,
-    );
+    )?;
     // SA_RESTART: the latch wakeup only needs the self-pipe written, and
     // poll, the one call it must end, is never restarted.
     install(
         libc::SIGURG,
         tusk_storage::latch::sigurg_handler as *const () as libc::sighandler_t,
         true,
-    );
-    install(libc::SIGCHLD, libc::SIG_DFL, false);
-    install(libc::SIGPIPE, libc::SIG_IGN, false);
+    )?;
+    install(libc::SIGCHLD, libc::SIG_DFL, false)?;
+    install(libc::SIGPIPE, libc::SIG_IGN, false)?;
+    #[cfg(debug_assertions)]
     if std::env::var_os("TUSK_TEST_IGNORE_SIGQUIT").is_some_and(|v| v == "1") {
         IGNORE_QUIT.store(true, Ordering::SeqCst);
     }
+    Ok(())
 }
 
 /// Prepares what a child's SIGQUIT handler sends to its client. The

@@ -70,13 +70,14 @@ impl Sizing {
     /// shared_buffers, at least 8 pages and at most one 16 MB segment,
     /// as in PostgreSQL.
     pub fn from_settings(s: &Settings) -> Sizing {
-        let shared_buffers = s.int("shared_buffers").max(16) as usize;
+        use tusk_config::keys::*;
+        let shared_buffers = s.get(SHARED_BUFFERS).max(16) as usize;
         Sizing {
-            max_connections: s.int("max_connections").max(1) as usize,
-            max_prepared_transactions: s.int("max_prepared_transactions").max(0) as usize,
-            max_locks_per_transaction: s.int("max_locks_per_transaction").max(10) as usize,
+            max_connections: s.get(MAX_CONNECTIONS).max(1) as usize,
+            max_prepared_transactions: s.get(MAX_PREPARED_TRANSACTIONS).max(0) as usize,
+            max_locks_per_transaction: s.get(MAX_LOCKS_PER_TRANSACTION).max(10) as usize,
             shared_buffers,
-            wal_buffers: resolve_wal_buffers(s.int("wal_buffers"), shared_buffers),
+            wal_buffers: resolve_wal_buffers(s.get(WAL_BUFFERS), shared_buffers),
         }
     }
 

@@ -20,6 +20,11 @@
 //! is computed from the same alignments.
 
 use tusk_common::PgError;
+use tusk_config::keys::{
+    IntKey, HUGE_PAGES, HUGE_PAGE_SIZE, MAINTENANCE_WORK_MEM, MAX_FILES_PER_PROCESS,
+    POSTMASTER_OOM_SCORE_ADJ, SHARED_MEMORY_TYPE, SUPERUSER_RESERVED_CONNECTIONS, WAL_BUFFERS,
+    WORK_MEM,
+};
 use tusk_config::Settings;
 use tusk_ipc::header::HEADER_SIZE;
 use tusk_ipc::sem::{SEMAS_PER_SET, TUSK_SEMA_MAGIC};
@@ -86,38 +91,38 @@ pub struct Plan {
     pub postmaster_oom_score_adj: i64,
 }
 
-fn setting_usize(s: &Settings, name: &str) -> usize {
-    usize::try_from(s.int(name)).unwrap_or(0)
+fn setting_usize(s: &Settings, key: IntKey) -> usize {
+    usize::try_from(s.get(key)).unwrap_or(0)
 }
 
 impl Plan {
     pub fn from_settings(s: &Settings) -> Plan {
-        let kind = if s.str("shared_memory_type") == "mmap" {
+        let kind = if s.get(SHARED_MEMORY_TYPE) == "mmap" {
             MemoryKind::Mmap
         } else {
             MemoryKind::Sysv
         };
-        let huge_pages = match s.str("huge_pages") {
+        let huge_pages = match s.get(HUGE_PAGES) {
             "on" => HugePagesMode::On,
             "off" => HugePagesMode::Off,
             _ => HugePagesMode::Try,
         };
-        let kb = |name: &str| u64::try_from(s.int(name)).unwrap_or(0).saturating_mul(1024);
-        let huge_page_size = match kb("huge_page_size") {
+        let kb = |key: IntKey| u64::try_from(s.get(key)).unwrap_or(0).saturating_mul(1024);
+        let huge_page_size = match kb(HUGE_PAGE_SIZE) {
             0 => tusk_ipc::limits::huge_page_size().unwrap_or(DEFAULT_HUGE_PAGE_SIZE),
             n => n,
         };
         Plan {
             sizing: Sizing::from_settings(s),
-            wal_auto: s.int("wal_buffers") <= 0,
+            wal_auto: s.get(WAL_BUFFERS) <= 0,
             kind,
             huge_pages,
             huge_page_size,
-            max_files_per_process: setting_usize(s, "max_files_per_process"),
-            superuser_reserved_connections: setting_usize(s, "superuser_reserved_connections"),
-            work_mem: kb("work_mem"),
-            maintenance_work_mem: kb("maintenance_work_mem"),
-            postmaster_oom_score_adj: s.int("postmaster_oom_score_adj"),
+            max_files_per_process: setting_usize(s, MAX_FILES_PER_PROCESS),
+            superuser_reserved_connections: setting_usize(s, SUPERUSER_RESERVED_CONNECTIONS),
+            work_mem: kb(WORK_MEM),
+            maintenance_work_mem: kb(MAINTENANCE_WORK_MEM),
+            postmaster_oom_score_adj: s.get(POSTMASTER_OOM_SCORE_ADJ),
         }
     }
 

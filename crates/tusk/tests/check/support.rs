@@ -368,6 +368,9 @@ pub fn namespace_command(sysctls: &[(&str, &str)], argv: &[String]) -> Command {
 /// ("/proc/sys path", value; exit 97 if one cannot be written), then
 /// `then`, which sees `argv` as "$@".
 fn unshare_ipc(sysctls: &[(&str, &str)], then: &str, argv: &[String]) -> Command {
+    crate::util::require_root(
+        "unshare --ipc and writing the namespace's kernel.shm*/kernel.sem limits need it",
+    );
     let mut script = String::new();
     for (path, value) in sysctls {
         script.push_str(&format!("echo '{value}' > {path} || exit 97\n"));

@@ -2,15 +2,12 @@
 //! message that says what was wrong and what is allowed, and `-C`, which
 //! must print the size the server really asks the kernel for.
 
-use crate::util::{running_as_root, simple_value, Opts, TestServer};
+use crate::util::{require_root, simple_value, Opts, TestServer};
 use std::time::Duration;
 
 #[test]
 fn root_is_refused_without_allow_root() {
-    if !running_as_root() {
-        eprintln!("root_is_refused_without_allow_root: not running as root; nothing to check");
-        return;
-    }
+    require_root("the refusal of root can only be observed as root");
     let srv = TestServer::init(Opts::new());
     let args = srv.server_args(srv.port(), srv.socket_dir());
     let out = srv.run_tusk(&args, Duration::from_secs(20));
@@ -351,5 +348,35 @@ fn segment_header_lists_every_registered_area() {
             "{line} lacks {}",
             spec.name
         );
+    }
+}
+
+/// The harness's `require_*` helpers fail the test, naming what is
+/// missing and how to get it, instead of letting it pass unchecked.
+#[test]
+fn missing_requirements_fail_loudly() {
+    let err = std::panic::catch_unwind(|| {
+        crate::util::require_pg_program("tusk-test-no-such-program");
+    })
+    .expect_err("a missing program fails the test");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("`tusk-test-no-such-program`")
+            && msg.contains("/usr/lib/postgresql/15/bin")
+            && msg.contains("postgresql-15"),
+        "{msg}"
+    );
+    let err = std::panic::catch_unwind(|| {
+        crate::util::require_os_user("tusk-test-no-such-user");
+    })
+    .expect_err("a missing user fails the test");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("\"tusk-test-no-such-user\"") && msg.contains("scripts/test.sh"),
+        "{msg}"
+    );
+    // What every suite runs is found where test.sh installs it.
+    for p in ["psql", "pg_isready", "pg_ctl", "initdb", "postgres"] {
+        assert!(crate::util::require_pg_program(p).is_file(), "{p}");
     }
 }

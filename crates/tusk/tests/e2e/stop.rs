@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn pg_isready(srv: &TestServer) -> crate::util::Finished {
-    let mut cmd = Command::new("pg_isready");
+    let mut cmd = Command::new(crate::util::require_pg_program("pg_isready"));
     crate::util::clean_pg_env(&mut cmd);
     cmd.args([
         "-h",

@@ -189,6 +189,71 @@ pub fn running_as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+// ---------------------------------------------------------------------
+// What a test needs from the machine
+// ---------------------------------------------------------------------
+//
+// A test that cannot check what it is about must fail, not return early
+// and count as passed: a skipped check that reports success hides exactly
+// the machine where it matters. CI runs as root with scripts/test.sh,
+// which installs PostgreSQL 15; on a machine without them these helpers
+// fail the test and say what is missing and how to get it.
+
+/// Where Debian's postgresql-15 package puts the server programs.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// How to get what is missing, appended to every `require_*` failure.
+const HOW_TO_GET: &str = "scripts/test.sh installs postgresql-15 and postgresql-client-15 \
+     when run as root (or: apt-get install postgresql-15 postgresql-client-15)";
+
+/// Fails the test unless it runs as root; `why` says what needs root.
+pub fn require_root(why: &str) {
+    assert!(
+        running_as_root(),
+        "this test needs root ({why}); run it as root, as CI does (scripts/test.sh)"
+    );
+}
+
+/// The path of PostgreSQL 15's program `name` (server programs in
+/// [`PG_BIN`], clients such as psql also on PATH); fails the test when it
+/// is not installed.
+pub fn require_pg_program(name: &str) -> PathBuf {
+    let in_bin = Path::new(PG_BIN).join(name);
+    if is_executable(&in_bin) {
+        return in_bin;
+    }
+    if let Some(found) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+    {
+        return found;
+    }
+    panic!(
+        "this test needs PostgreSQL 15's `{name}`, found neither in {PG_BIN} nor on PATH: {HOW_TO_GET}"
+    );
+}
+
+fn is_executable(p: &Path) -> bool {
+    fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0)
+}
+
+/// The uid and gid of the OS user `name` (Debian's postgresql-15 package
+/// creates `postgres`); fails the test when there is no such user.
+pub fn require_os_user(name: &str) -> (u32, u32) {
+    let c = std::ffi::CString::new(name).expect("user name without NUL");
+    // SAFETY: getpwnam returns a pointer into static storage or null; the
+    // two fields are copied out at once, before any other passwd lookup.
+    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
+    assert!(
+        !pw.is_null(),
+        "this test needs the OS user \"{name}\" to run PostgreSQL's programs as (they refuse root): {HOW_TO_GET}"
+    );
+    // SAFETY: pw is non-null and points at a valid passwd entry.
+    unsafe { ((*pw).pw_uid, (*pw).pw_gid) }
+}
+
 /// A finished (or timed-out and killed) command.
 #[derive(Debug)]
 pub struct Finished {
@@ -605,7 +670,7 @@ impl TestServer {
             Via::Tcp => "127.0.0.1".to_string(),
             Via::Unix => self.sock.display().to_string(),
         };
-        let mut cmd = Command::new("psql");
+        let mut cmd = Command::new(require_pg_program("psql"));
         clean_pg_env(&mut cmd);
         cmd.env("PGCONNECT_TIMEOUT", "10")
             .args([

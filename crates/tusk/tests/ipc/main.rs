@@ -40,7 +40,6 @@ use util::*;
 const INSIDE: &str = "TUSK_IPC_TEST_IN_NAMESPACE";
 /// How long one scenario may take, PostgreSQL's initdb included.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(420);
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 /// Runs `body` in fresh IPC, PID and mount namespaces (see the module
 /// documentation): outside, re-executes this test there and checks that
@@ -50,10 +49,9 @@ fn in_own_namespace(name: &str, body: impl FnOnce()) {
         body();
         return;
     }
-    assert!(
-        running_as_root(),
-        "the tusk ipc tests need root: they run each scenario under unshare(1) in its own IPC and PID \
-         namespaces, and start PostgreSQL with runuser(1)"
+    require_root(
+        "the tusk ipc tests run each scenario under unshare(1) in its own IPC and PID namespaces, \
+         and start PostgreSQL with runuser(1)",
     );
     let exe = std::env::current_exe().expect("path of this test binary");
     let mut cmd = Command::new("unshare");
@@ -826,6 +824,8 @@ impl PgCluster {
             .tempdir()
             .expect("temp dir");
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        require_os_user("postgres");
+        let initdb = require_pg_program("initdb").display().to_string();
         let chown = Command::new("chown")
             .arg("postgres:")
             .arg(dir.path())
@@ -839,7 +839,7 @@ impl PgCluster {
         };
         let out = run_bounded(
             Command::new("runuser")
-                .args(["-u", "postgres", "--", &format!("{PG_BIN}/initdb")])
+                .args(["-u", "postgres", "--", &initdb])
                 .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
                 .arg(c.data()),
             Duration::from_secs(180),
@@ -876,8 +876,9 @@ impl PgCluster {
             .append(true)
             .open(self.log_path())
             .unwrap();
+        let postgres = require_pg_program("postgres").display().to_string();
         let child = Command::new("runuser")
-            .args(["-u", "postgres", "--", &format!("{PG_BIN}/postgres"), "-D"])
+            .args(["-u", "postgres", "--", &postgres, "-D"])
             .arg(self.data())
             .args(["-p", "5432", "-k"])
             .arg(self.dir.path())

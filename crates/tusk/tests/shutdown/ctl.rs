@@ -243,10 +243,7 @@ fn start_failure_says_to_examine_the_log() {
 #[test]
 fn refuses_root_without_allow_root() {
     let _serial = crate::serial_read();
-    if !crate::util::running_as_root() {
-        eprintln!("not root: the root refusal cannot be observed; tusk ctl runs unprivileged in pgctl::tusk_ctl_runs_unprivileged");
-        return;
-    }
+    crate::util::require_root("the refusal of root can only be observed as root");
     let c = Cluster::init(small());
     let mut cmd = Command::new(TUSK);
     cmd.args(["ctl", "status", "-D"]).arg(c.data());

@@ -11,14 +11,16 @@
 
 use crate::harness::free_port;
 use crate::harness::{assert_no_reports, assert_told, session, Resources};
-use crate::util::{children_of, dead_pid, run_bounded, signal, wait_until, Finished, Proc, TUSK};
+use crate::util::{
+    children_of, dead_pid, require_os_user, require_pg_program, run_bounded, signal, wait_until,
+    Finished, Proc, TUSK,
+};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use tusk_storage::control::{ControlFileData, DbState};
 
-const PG_CTL: &str = "/usr/lib/postgresql/15/bin/pg_ctl";
 const RUN_AS: &str = "postgres";
 
 /// A cluster owned by the unprivileged user, driven by pg_ctl.
@@ -32,25 +34,11 @@ struct PgCluster {
     pm_pids: Vec<i32>,
 }
 
-fn user_ids(name: &str) -> Option<(u32, u32)> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: getpwnam returns a pointer into static storage or null; the
-    // fields are copied out at once (tests do not call it concurrently
-    // with other passwd lookups that matter).
-    let pw = unsafe { libc::getpwnam(c.as_ptr()) };
-    if pw.is_null() {
-        return None;
-    }
-    Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
-}
-
 impl PgCluster {
-    /// None (with a note) when the machine cannot run these tests.
-    fn new() -> Option<PgCluster> {
-        if !Path::new(PG_CTL).exists() {
-            eprintln!("skipped: {PG_CTL} is not installed");
-            return None;
-        }
+    /// Fails the test when the machine lacks pg_ctl or (as root) the
+    /// `postgres` user: these tests must not pass without running.
+    fn new() -> PgCluster {
+        require_pg_program("pg_ctl");
         let root = crate::util::running_as_root();
         let tmp = tempfile::Builder::new()
             .prefix("tusk-pgctl-")
@@ -64,12 +52,7 @@ impl PgCluster {
         std::fs::create_dir(&bin).expect("mkdir bin");
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod bin");
         if root {
-            let Some((uid, gid)) = user_ids(RUN_AS) else {
-                eprintln!(
-                    "skipped: running as root and there is no \"{RUN_AS}\" user to run pg_ctl as"
-                );
-                return None;
-            };
+            let (uid, gid) = require_os_user(RUN_AS);
             std::os::unix::fs::chown(&home, Some(uid), Some(gid)).expect("chown to postgres");
         }
         // The link pg_ctl runs as its server. If the unprivileged user
@@ -106,7 +89,7 @@ impl PgCluster {
             "tusk init as {RUN_AS}: {}",
             out.describe()
         );
-        Some(c)
+        c
     }
 
     /// Runs a command as the unprivileged user (as root) or as ourselves.
@@ -141,7 +124,8 @@ impl PgCluster {
             self.data.display().to_string(),
             self.link.display().to_string(),
         );
-        let mut argv = vec![PG_CTL, "-D", &d, "-p", &p];
+        let pg_ctl = require_pg_program("pg_ctl").display().to_string();
+        let mut argv = vec![pg_ctl.as_str(), "-D", &d, "-p", &p];
         argv.extend_from_slice(args);
         let out = self.as_user(&argv);
         self.adopt();
@@ -246,9 +230,7 @@ fn ok(out: &Finished, what: &str, log: &str) {
 #[test]
 fn postgresql_pg_ctl_starts_reloads_restarts_and_stops_tusk_in_every_mode() {
     let _serial = crate::serial_read();
-    let Some(mut c) = PgCluster::new() else {
-        return;
-    };
+    let mut c = PgCluster::new();
     let out = c.start();
     ok(&out, "pg_ctl start", &c.server_log());
     assert!(out.stdout.contains("server started"), "{}", out.describe());
@@ -391,9 +373,7 @@ fn postgresql_pg_ctl_starts_reloads_restarts_and_stops_tusk_in_every_mode() {
 #[test]
 fn pg_ctl_promote_says_not_in_standby_mode() {
     let _serial = crate::serial_read();
-    let mut c = PgCluster::new().unwrap_or_else(|| {
-        panic!("pg_ctl promote needs {PG_CTL} and (as root) a \"{RUN_AS}\" user")
-    });
+    let mut c = PgCluster::new();
     let out = c.start();
     ok(&out, "pg_ctl start", &c.server_log());
     let out = c.pg_ctl(&["promote"]);
@@ -425,9 +405,7 @@ fn pg_ctl_promote_says_not_in_standby_mode() {
 #[test]
 fn tusk_ctl_runs_unprivileged() {
     let _serial = crate::serial_read();
-    let Some(mut c) = PgCluster::new() else {
-        return;
-    };
+    let mut c = PgCluster::new();
     let tusk = std::fs::read_link(&c.link)
         .expect("link target")
         .display()
