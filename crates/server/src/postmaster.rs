@@ -987,7 +987,9 @@ impl Postmaster {
                 },
                 settings: self.settings.clone(),
                 data_dir: self.data_dir.clone(),
-                shared: self.shared().child_handle(),
+                // SAFETY: in the forked child, which keeps the segment
+                // mapped until it exits (backend::run never returns).
+                shared: unsafe { self.shared().child_handle() },
                 children: self.children.clone(),
                 hba: self.hba.clone(),
                 overrides: self.opts.overrides.clone(),
@@ -1050,7 +1052,9 @@ impl Postmaster {
             let env = auxproc::AuxEnv {
                 data_dir: self.data_dir.clone(),
                 settings: self.settings.clone(),
-                shared: self.shared().child_handle(),
+                // SAFETY: in the forked child, which keeps the segment
+                // mapped until it exits (an aux main never returns).
+                shared: unsafe { self.shared().child_handle() },
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
             };
