@@ -998,7 +998,10 @@ mod tests {
         let procs = total * std::mem::size_of::<Proc>();
         let mut mem = vec![0u8; procs + total * std::mem::size_of::<BackendStatus>() + 64];
         let base = mem.as_mut_ptr();
+        // SAFETY: the buffer has 64 spare bytes for the alignment.
         let aligned = unsafe { base.add(base.align_offset(64)) };
+        // SAFETY: `total` entries of each kind fit after `aligned`; the
+        // caller keeps `mem` (returned with the view) alive while using it.
         let pa = unsafe { ProcArray::from_raw(aligned, aligned.add(procs), total, conns) };
         // SAFETY: a fresh test buffer no one else sees.
         unsafe { pa.init() };
@@ -1172,7 +1175,9 @@ mod tests {
         let offset = 128usize;
         let procs_at = (offset + total * slot).next_multiple_of(64);
         let mut mem = vec![0u8; procs_at + total * 64 + 64];
+        // SAFETY: the buffer has 64 spare bytes for the alignment.
         let base = unsafe { mem.as_mut_ptr().add(mem.as_ptr().align_offset(64)) };
+        // SAFETY: both areas lie inside `mem`, which outlives the view.
         let pa = unsafe { ProcArray::from_raw(base.add(procs_at), base.add(offset), total, 1) };
         // SAFETY: a fresh test buffer no one else sees.
         unsafe { pa.init() };
@@ -1186,6 +1191,8 @@ mod tests {
         let region = procs_at + total * 64;
         let size = (total * slot) as u64;
         assert_eq!(slots_in_area(total * slot), total);
+        // SAFETY: `region` readable bytes of `mem` at `base`, alive for the
+        // whole test (the same holds for the calls below).
         let snap = unsafe { snapshot_in_region(base, region, offset as u64, size) }.unwrap();
         assert_eq!(snap.len(), 2);
         assert_eq!(
@@ -1196,12 +1203,15 @@ mod tests {
         assert_eq!(snap[0].xact_start, Some(6));
         assert_eq!((snap[1].pid, snap[1].kind), (77, ProcKind::Checkpointer));
         // A header that claims more than the region holds is refused.
+        // SAFETY: as above.
         let e =
             unsafe { snapshot_in_region(base, region, offset as u64, region as u64) }.unwrap_err();
         assert!(matches!(e, RegionError::OutOfBounds { .. }), "{e}");
         assert!(e.to_string().contains("does not fit"));
+        // SAFETY: as above.
         let e = unsafe { snapshot_in_region(base, region, u64::MAX - 1, 8) }.unwrap_err();
         assert!(matches!(e, RegionError::OutOfBounds { .. }));
+        // SAFETY: as above.
         let e = unsafe { snapshot_in_region(base, region, offset as u64 + 1, 8) }.unwrap_err();
         assert!(matches!(e, RegionError::Misaligned { .. }), "{e}");
     }
