@@ -363,3 +363,24 @@ impl SelfPipe {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused sigaction is reported with the call, not ignored. SIGKILL's
+    /// disposition cannot be changed (EINVAL), so this changes nothing in
+    /// the test process.
+    #[test]
+    fn a_refused_sigaction_is_an_error_naming_the_call() {
+        let e = install(libc::SIGKILL, libc::SIG_IGN, true).unwrap_err();
+        assert_eq!(e.raw_os_error(), None, "wrapped with the call: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("sigaction({}, ", libc::SIGKILL)),
+            "{msg}"
+        );
+        assert!(msg.contains("SA_RESTART"), "{msg}");
+        assert!(msg.contains("Invalid argument"), "{msg}");
+    }
+}
