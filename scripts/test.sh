@@ -24,6 +24,9 @@ command -v unshare >/dev/null 2>&1 || { apt-get install -y -qq util-linux >/dev/
 python3 -c 'import asyncpg' 2>/dev/null || python3 -m pip install -q asyncpg
 
 cargo fmt --all -- --check
+# Lints, including the SAFETY comment on every unsafe block (server,
+# storage, ipc) and the proc_exit rule (clippy.toml).
+cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --all-targets
 # End-to-end tests wait on servers and timeouts more than on CPU: run more
 # of them than there are cores.
