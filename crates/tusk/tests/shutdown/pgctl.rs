@@ -41,6 +41,8 @@ fn user_ids(name: &str) -> Option<(u32, u32)> {
     if pw.is_null() {
         return None;
     }
+    // SAFETY: non-null, so it points to the passwd entry getpwnam filled;
+    // two integers are copied out before any other lookup.
     Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
 }
 
