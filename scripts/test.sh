@@ -25,8 +25,10 @@ python3 -c 'import asyncpg' 2>/dev/null || python3 -m pip install -q asyncpg
 
 cargo fmt --all -- --check
 cargo build --workspace --all-targets
-# Lints are errors here so that a warning cannot accumulate unnoticed; the
-# workspace is kept clippy-clean.
+# Lints are errors here so that a warning cannot accumulate unnoticed: the
+# workspace is kept clippy-clean, including the SAFETY comment on every
+# unsafe block (undocumented_unsafe_blocks) and the proc_exit rule
+# (clippy.toml's disallowed_methods).
 cargo clippy --workspace --all-targets -- -D warnings
 # End-to-end tests wait on servers and timeouts more than on CPU: run more
 # of them than there are cores.

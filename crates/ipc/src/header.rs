@@ -449,7 +449,10 @@ mod tests {
         h.add_area(AreaEntry::new(7, 8192, 65536)).unwrap();
         let mut buf = buffer(4096);
         let base = buf.as_mut_ptr() as *mut u8;
+        // SAFETY: `base` is a live, 8-aligned local buffer of at least the
+        // size passed, used by nothing else.
         unsafe { h.write_new(base, 4096).unwrap() };
+        // SAFETY: the same buffer, as above.
         let back = unsafe { ShmemHeader::read(base, 4096) }.expect("header reads back");
         assert!(back == h);
         assert!(back.is_current_layout());
@@ -458,6 +461,7 @@ mod tests {
         assert_eq!(back.datadir_lossy(), "/var/lib/tusk/data");
         assert_eq!(back.mode_name(), "sysv");
         // The magic is the readable "tuskSHM1" at offset 0.
+        // SAFETY: the same buffer, as above.
         assert_eq!(&unsafe { std::slice::from_raw_parts(base, 8) }, b"tuskSHM1");
     }
 
@@ -466,7 +470,10 @@ mod tests {
         let h = ShmemHeader::new(0x0102, 0x0304, 0x0506, Path::new("/d"));
         let mut buf = buffer(HEADER_SIZE);
         let base = buf.as_mut_ptr() as *mut u8;
+        // SAFETY: `base` is a live, 8-aligned local buffer of at least the
+        // size passed, used by nothing else.
         unsafe { h.write_new(base, HEADER_SIZE).unwrap() };
+        // SAFETY: the same buffer, as above.
         let bytes = unsafe { std::slice::from_raw_parts(base, HEADER_SIZE) };
         assert_eq!(
             u32::from_le_bytes(bytes[8..12].try_into().unwrap()),
@@ -497,24 +504,32 @@ mod tests {
         let mut buf = buffer(HEADER_SIZE);
         let base = buf.as_mut_ptr() as *mut u8;
         // All zeroes: no magic.
+        // SAFETY: `base` is a live, 8-aligned local buffer of at least the
+        // size passed, used by nothing else.
         assert!(unsafe { ShmemHeader::read(base, HEADER_SIZE) }.is_none());
         // Random-looking bytes.
+        // SAFETY: the same buffer, as above.
         for (i, b) in unsafe { std::slice::from_raw_parts_mut(base, HEADER_SIZE) }
             .iter_mut()
             .enumerate()
         {
             *b = (i * 37 + 11) as u8;
         }
+        // SAFETY: the same buffer, as above.
         assert!(unsafe { ShmemHeader::read(base, HEADER_SIZE) }.is_none());
         // A PostgreSQL header is not ours, and ours is not PostgreSQL's.
         let pg = pg_header_bytes(4242, 0x801, 999);
+        // SAFETY: `pg` is a live, 8-aligned buffer of PG_HEADER_SIZE bytes.
         assert!(unsafe { ShmemHeader::read(pg.as_ptr() as *const u8, PG_HEADER_SIZE) }.is_none());
         let h = ShmemHeader::new(1, 2, 3, Path::new("/x"));
         let mut ours = buffer(HEADER_SIZE);
+        // SAFETY: `ours` is a live, 8-aligned local buffer of HEADER_SIZE
+        // bytes, used by nothing else.
         unsafe {
             h.write_new(ours.as_mut_ptr() as *mut u8, HEADER_SIZE)
                 .unwrap()
         };
+        // SAFETY: the same buffer, as above.
         assert!(unsafe { read_pg_header(ours.as_ptr() as *const u8, HEADER_SIZE) }.is_none());
     }
 
@@ -523,22 +538,29 @@ mod tests {
         let h = ShmemHeader::new(1, 2, 3, Path::new("/x"));
         let mut buf = buffer(HEADER_SIZE);
         let base = buf.as_mut_ptr() as *mut u8;
+        // SAFETY: `base` is a live, 8-aligned local buffer of at least the
+        // size passed, used by nothing else.
+        let short = unsafe { h.write_new(base, HEADER_SIZE - 1) };
         assert_eq!(
-            unsafe { h.write_new(base, HEADER_SIZE - 1) },
+            short,
             Err(HeaderError::TooSmall {
                 size: HEADER_SIZE - 1,
                 needed: HEADER_SIZE
             })
         );
+        // SAFETY: the same buffer, as above.
         unsafe { h.write_new(base, HEADER_SIZE).unwrap() };
         // A region cut short (an older layout's header-only segment is
         // smaller than this layout's header) is still recognised by its
         // frozen prefix, but nothing past the prefix is trusted.
+        // SAFETY: the same buffer, as above.
         let cut = unsafe { ShmemHeader::read(base, HEADER_SIZE - 1) }.expect("prefix read");
         assert!(!cut.is_current_layout());
         assert_eq!(cut.creator_pid, h.creator_pid);
         assert!(cut.areas().is_empty() && cut.datadir_lossy().is_empty());
+        // SAFETY: the same buffer, as above.
         assert!(unsafe { ShmemHeader::read(base, FROZEN_PREFIX - 1) }.is_none());
+        // SAFETY: the same buffer, as above.
         assert!(unsafe { read_pg_header(base, PG_HEADER_SIZE - 1) }.is_none());
     }
 
@@ -546,11 +568,13 @@ mod tests {
     fn misaligned_write_is_refused() {
         let h = ShmemHeader::new(1, 2, 3, Path::new("/x"));
         let mut buf = buffer(HEADER_SIZE + 8);
+        // SAFETY: one byte into a local buffer 8 bytes longer than needed,
+        // still in bounds (the misalignment is the point of the test).
         let base = unsafe { (buf.as_mut_ptr() as *mut u8).add(1) };
-        assert!(matches!(
-            unsafe { h.write_new(base, HEADER_SIZE) },
-            Err(HeaderError::Misaligned { .. })
-        ));
+        // SAFETY: HEADER_SIZE bytes from `base` lie inside the buffer; the
+        // call refuses a misaligned base before touching it.
+        let r = unsafe { h.write_new(base, HEADER_SIZE) };
+        assert!(matches!(r, Err(HeaderError::Misaligned { .. })));
     }
 
     #[test]
@@ -574,6 +598,8 @@ mod tests {
     #[test]
     fn layout_1_segments_are_still_recognised() {
         let mut buf = buffer(V1_HEADER_SIZE);
+        // SAFETY: a live local buffer of V1_HEADER_SIZE bytes (rounded up to
+        // whole u64s), viewed as bytes; no other reference to it is used.
         let raw =
             unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr() as *mut u8, V1_HEADER_SIZE) };
         raw[0..8].copy_from_slice(b"tuskSHM1");
@@ -585,6 +611,7 @@ mod tests {
         raw[48..52].copy_from_slice(&7u32.to_le_bytes());
         raw[52..56].copy_from_slice(&(V1_HEADER_SIZE as u32).to_le_bytes());
         raw[448..460].copy_from_slice(b"/srv/old/dat");
+        // SAFETY: `raw` is that buffer, 8-aligned, V1_HEADER_SIZE bytes.
         let h = unsafe { ShmemHeader::read(raw.as_ptr(), V1_HEADER_SIZE) }.expect("recognised");
         assert!(!h.is_current_layout());
         assert_eq!(h.layout_version, 1);
@@ -596,6 +623,7 @@ mod tests {
         assert_eq!(h.port, 0, "fields after the prefix are not trusted");
         assert!(h.areas().is_empty());
         // Shorter than the prefix: not a header.
+        // SAFETY: the same buffer, as above.
         assert!(unsafe { ShmemHeader::read(raw.as_ptr(), FROZEN_PREFIX - 1) }.is_none());
     }
 
@@ -617,6 +645,8 @@ mod tests {
         raw[40..48].copy_from_slice(&dev.to_ne_bytes());
         raw[48..56].copy_from_slice(&ino.to_ne_bytes());
         let mut buf = buffer(PG_HEADER_SIZE);
+        // SAFETY: `raw` is PG_HEADER_SIZE local bytes and `buf` at least as
+        // many; distinct buffers.
         unsafe {
             std::ptr::copy_nonoverlapping(raw.as_ptr(), buf.as_mut_ptr() as *mut u8, PG_HEADER_SIZE)
         };
@@ -626,6 +656,7 @@ mod tests {
     #[test]
     fn reads_postgresql_header() {
         let buf = pg_header_bytes(4242, 0x801, 10_043_495);
+        // SAFETY: `buf` is a live, 8-aligned buffer of PG_HEADER_SIZE bytes.
         let pg = unsafe { read_pg_header(buf.as_ptr() as *const u8, PG_HEADER_SIZE) }
             .expect("pg header");
         assert_eq!(

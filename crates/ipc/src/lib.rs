@@ -32,6 +32,11 @@
 //! Linux only: attached-process names come from /proc/*/maps, tables from
 //! /proc/sysvipc, limits from /proc/sys/kernel, timed waits from the
 //! semtimedop system call.
+//!
+//! Every `unsafe` block says why it is sound in a `// SAFETY:` comment
+//! (enforced below), as the server and storage crates do.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod header;
 pub mod keys;

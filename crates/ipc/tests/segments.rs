@@ -1,6 +1,8 @@
 //! Shared memory segments against the real kernel: create, attach, stat,
 //! remove, the header, and the create loop's collision rules.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod common;
 
 use common::*;
@@ -34,8 +36,12 @@ fn create_attach_stat_remove() {
     let other = Segment::attach(seg.id()).expect("attach");
     assert_eq!((other.key(), other.size()), (key, SIZE));
     assert_ne!(other.base(), seg.base());
+    // SAFETY: offset 100 lies inside the SIZE-byte segment, attached
+    // read-write by this test only.
     unsafe { *seg.base().add(100) = 0xAB };
-    assert_eq!(unsafe { *other.base().add(100) }, 0xAB);
+    // SAFETY: the same byte through the second attachment.
+    let seen = unsafe { *other.base().add(100) };
+    assert_eq!(seen, 0xAB);
     assert_eq!(shm::stat(seg.id()).unwrap().nattch, 2);
     drop(other);
     assert_eq!(shm::stat(seg.id()).unwrap().nattch, 1);
@@ -56,6 +62,8 @@ fn create_attach_stat_remove() {
         info.key, 0,
         "Linux reports key 0 (IPC_PRIVATE) once removed"
     );
+    // SAFETY: still attached (removal only marks it), first byte of the
+    // segment.
     unsafe { *seg.base() = 1 };
     let id = seg.id();
     seg.detach().unwrap();
@@ -202,6 +210,8 @@ fn write_pg_header(seg: &Segment, pid: i32, dev: u64, ino: u64) {
     raw[8..16].copy_from_slice(&(seg.size() as u64).to_ne_bytes());
     raw[40..48].copy_from_slice(&dev.to_ne_bytes());
     raw[48..56].copy_from_slice(&ino.to_ne_bytes());
+    // SAFETY: the test segments are larger than PG_HEADER_SIZE and attached
+    // read-write; `raw` is a distinct local array.
     unsafe { std::ptr::copy_nonoverlapping(raw.as_ptr(), seg.base(), PG_HEADER_SIZE) };
 }
 

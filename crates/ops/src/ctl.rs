@@ -223,6 +223,7 @@ impl Ctl {
     }
 
     fn run(self) -> u8 {
+        // SAFETY: geteuid cannot fail and touches no memory of ours.
         if unsafe { libc::geteuid() } == 0 && !self.cli.allow_root {
             error("cannot be run as root");
             eprintln!(
@@ -385,7 +386,9 @@ impl Ctl {
             .stdin(std::process::Stdio::null());
         // As pg_ctl: lets the server recognise a stale lock file whose PID
         // was recycled to our parent shell after a reboot.
-        cmd.env("PG_GRANDPARENT_PID", unsafe { libc::getppid() }.to_string());
+        // SAFETY: getppid cannot fail and touches no memory of ours.
+        let grandparent = unsafe { libc::getppid() };
+        cmd.env("PG_GRANDPARENT_PID", grandparent.to_string());
         let core = self.cli.core_files;
         // SAFETY: setsid, setrlimit and umask are async-signal-safe.
         unsafe {
@@ -455,6 +458,8 @@ impl Ctl {
             }
             if SIGINT_RECEIVED.load(Ordering::SeqCst) {
                 // As pg_ctl: an interrupted start stops the server it began.
+                // SAFETY: kill has no memory effects; `pid` is the server
+                // this command just started.
                 unsafe { libc::kill(pid as i32, libc::SIGINT) };
                 self.info(" interrupted");
                 error(format_args!(
@@ -1039,6 +1044,7 @@ fn process_alive(pid: i32) -> bool {
 }
 
 fn send(pid: i32, sig: i32) -> std::io::Result<()> {
+    // SAFETY: kill has no memory effects.
     if unsafe { libc::kill(pid, sig) } == 0 {
         Ok(())
     } else {
@@ -1334,7 +1340,10 @@ fn truncate(s: &str, width: usize) -> String {
 }
 
 fn terminal_width() -> usize {
+    // SAFETY: winsize is plain integers, for which all zeroes is valid.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes one winsize into the local `ws`; on a
+    // stdout that is not a terminal it fails and writes nothing.
     if unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_col > 20 {
         ws.ws_col as usize
     } else {

@@ -34,6 +34,9 @@
 //! ladder's rung). The lock file is read with
 //! [`tusk_common::pidfile::PidFile`], the one parser the server uses too.
 
+// Every unsafe block says why it is sound (`// SAFETY:`), as in the server.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod check;
 pub mod ctl;
 pub mod ipc;

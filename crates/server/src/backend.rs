@@ -152,6 +152,9 @@ impl Read for ClientSocket {
                 p.status(i).set_wait_event(WaitEvent::None);
             }
             if ready {
+                // SAFETY: `buf` is a live, exclusively borrowed slice and
+                // recv writes at most `buf.len()` bytes into it; the fd is
+                // owned by `self` and stays open for the call.
                 let r = unsafe {
                     libc::recv(
                         self.fd.as_raw_fd(),
@@ -195,6 +198,9 @@ impl Write for ClientSocket {
                     "stopped writing to the client",
                 ));
             }
+            // SAFETY: send only reads `buf.len()` bytes of the borrowed
+            // slice; the fd is owned by `self`. MSG_NOSIGNAL keeps a closed
+            // peer from raising SIGPIPE.
             let r = unsafe {
                 libc::send(
                     self.fd.as_raw_fd(),
@@ -415,9 +421,12 @@ fn handle_cancel(children: &[Child], pid: i32, key: i32) {
         .iter()
         .find(|c| c.pid == pid && c.kind == ChildKind::Backend)
     {
-        Some(c) if c.cancel_key == key => unsafe {
-            libc::kill(pid, libc::SIGINT);
-        },
+        Some(c) if c.cancel_key == key => {
+            // SAFETY: kill has no memory effects. The PID is one the
+            // postmaster forked and listed at our fork; if it has been
+            // reaped and reused since, PostgreSQL has the same window.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
         Some(_) => elog::log(format!("wrong key in cancel request for process {pid}")),
         None => elog::log(format!(
             "PID {pid} in cancel request did not match any process"
@@ -1547,6 +1556,8 @@ impl Session {
             return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
                 .with_detail("Only roles with privileges of the role whose process is being signaled or with privileges of the \"pg_signal_backend\" role may do that."));
         }
+        // SAFETY: kill has no memory effects; the target was just checked
+        // to be a backend in the proc array.
         if unsafe { libc::kill(pid, sig) } != 0 {
             let e = io::Error::last_os_error();
             self.notice(PgError::new(
@@ -1726,6 +1737,8 @@ impl Host for Session {
         }
         let deadline = Instant::now() + Duration::from_millis(timeout_ms as u64);
         while Instant::now() < deadline {
+            // SAFETY: signal 0 only checks that the PID exists; no memory
+            // effects.
             if unsafe { libc::kill(pid, 0) } != 0 {
                 return Ok(true);
             }

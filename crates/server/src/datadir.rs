@@ -42,6 +42,7 @@ pub fn check(dir: &Path) -> Result<PathBuf, PgError> {
             ),
         ));
     }
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
     let euid = unsafe { libc::geteuid() };
     if meta.uid() != euid {
         return Err(PgError::fatal(
@@ -90,6 +91,7 @@ pub fn check(dir: &Path) -> Result<PathBuf, PgError> {
 /// Refuses root unless `--allow-root`, and mismatched real/effective
 /// users, as PostgreSQL does. Returns the exit code on refusal.
 pub fn check_user(allow_root: bool) -> Result<(), i32> {
+    // SAFETY: getuid and geteuid cannot fail and touch no memory of ours.
     let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
     if euid == 0 && !allow_root {
         eprintln!(
@@ -112,6 +114,7 @@ pub fn check_user(allow_root: bool) -> Result<(), i32> {
 /// The OS user's name, the default superuser (as initdb). Without a
 /// passwd entry (user_name answers with the number): $USER, else "uidN".
 pub fn os_user_name() -> String {
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
     let uid = unsafe { libc::geteuid() };
     let name = crate::resources::system::user_name(uid);
     if name != uid.to_string() {

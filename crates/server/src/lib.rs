@@ -14,6 +14,13 @@
 //!
 //! Everything here runs in forked processes without threads: see
 //! `docs/architecture.md`.
+//!
+//! Every `unsafe` block carries a `// SAFETY:` comment saying which
+//! invariant makes it sound, in which process it runs, and for code in a
+//! signal handler or right after fork why it is async-signal- or
+//! fork-safe. The lint below keeps it so.
+
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod auxproc;
 pub mod backend;
@@ -82,6 +89,8 @@ fn print_setting(settings: &Settings, name: &str) -> Result<String, String> {
 
 /// `tusk server`: runs the postmaster until it stops; returns the exit code.
 pub fn run(opts: ServerOptions) -> i32 {
+    // SAFETY: umask cannot fail and touches no memory; it runs before any
+    // file is created and before any fork, in the only thread.
     unsafe { libc::umask(0o077) };
     let data_dir = match datadir::check(&opts.data_dir) {
         Ok(d) => d,
@@ -191,6 +200,9 @@ pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let msg = format!("PANIC:  {info}\n");
         elog::write_stderr(msg.as_bytes());
+        // SAFETY: abort never returns and needs no invariant of ours; it
+        // skips the exit callbacks on purpose (shared memory may be
+        // inconsistent, so the postmaster must see a crash).
         unsafe { libc::abort() };
     }));
 }

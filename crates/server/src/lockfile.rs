@@ -31,6 +31,7 @@ pub use tusk_common::pidfile::{
 /// directory, so for it only the first checks apply.
 fn stale_reason(pid: i32, data_dir: &Path, is_socket: bool) -> Option<String> {
     let me = std::process::id() as i32;
+    // SAFETY: getppid cannot fail and touches no memory of ours.
     let parent = unsafe { libc::getppid() };
     let grandparent: i32 = std::env::var("PG_GRANDPARENT_PID")
         .ok()
@@ -39,6 +40,7 @@ fn stale_reason(pid: i32, data_dir: &Path, is_socket: bool) -> Option<String> {
     if pid == me || pid == parent || (grandparent != 0 && pid == grandparent) {
         return Some(format!("PID {pid} is this process or one of its parents"));
     }
+    // SAFETY: signal 0 only checks that the PID exists; no memory effects.
     if unsafe { libc::kill(pid, 0) } != 0 {
         let err = std::io::Error::last_os_error();
         return match err.raw_os_error() {

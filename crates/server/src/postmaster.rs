@@ -124,6 +124,7 @@ fn random_i32() -> i32 {
     let mut b = [0u8; 4];
     // getrandom(2) never fails for 4 bytes once the pool is initialised;
     // fall back to time and pid mixing only if it somehow does.
+    // SAFETY: getrandom writes at most 4 bytes into the local 4-byte array.
     let n = unsafe { libc::getrandom(b.as_mut_ptr() as *mut libc::c_void, 4, 0) };
     if n != 4 {
         let t = tusk_common::time::now_micros() as u64 ^ ((std::process::id() as u64) << 20);
@@ -133,6 +134,9 @@ fn random_i32() -> i32 {
 }
 
 fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a NUL-terminated string (for an unknown
+    // number "Unknown signal N"), never null; it is copied out before the
+    // next call can overwrite it, and the postmaster has one thread.
     let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
     s.to_string_lossy().into_owned()
 }
@@ -164,6 +168,8 @@ impl Postmaster {
             ))
         })?;
         let mut fds = [0; 2];
+        // SAFETY: pipe writes exactly two ints into `fds`, a local array of
+        // two.
         if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
             let e = std::io::Error::last_os_error();
             self_pipe.close();
@@ -347,6 +353,8 @@ impl Postmaster {
                 revents: 0,
             });
         }
+        // SAFETY: `fds` is a live Vec of `fds.len()` pollfds that poll may
+        // write `revents` into; the listeners' fds stay open for the call.
         unsafe {
             libc::poll(
                 fds.as_mut_ptr(),
@@ -430,6 +438,8 @@ impl Postmaster {
     /// child leads its own group, so a shell it started gets it too).
     fn signal_children(&self, sig: i32, filter: impl Fn(&Child) -> bool) {
         for c in self.children.iter().filter(|c| filter(c)) {
+            // SAFETY: kill has no memory effects. A child not yet reaped
+            // cannot have its PID reused, so the signal reaches ours.
             unsafe {
                 libc::kill(c.pid, sig);
                 libc::kill(-c.pid, sig);
@@ -482,6 +492,8 @@ impl Postmaster {
     fn reap(&mut self) {
         loop {
             let mut status = 0;
+            // SAFETY: waitpid writes one int into the local `status`;
+            // WNOHANG never blocks the postmaster's loop.
             let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
             if pid <= 0 {
                 break;
@@ -852,9 +864,18 @@ impl Postmaster {
     /// and unblocks them once its own handlers are in place.
     fn become_child(&self, kind_name: &'static str) -> SelfPipe {
         for l in &self.listeners {
+            // SAFETY: closes the child's copy of a listen socket. The
+            // `Listener` values stay in this copy of `Postmaster` but are
+            // never used or dropped: every child main is `-> !` and ends
+            // through proc_exit or _exit, so the fd is not closed twice.
             unsafe { libc::close(l.fd()) };
         }
         self.self_pipe.close();
+        // SAFETY: close of the child's copy of the death pipe's write end
+        // (only the postmaster may hold it, or EOF never comes); setsid
+        // and prctl take no pointers. Fork safety: the postmaster has a
+        // single thread, so the child's heap and libc state are
+        // consistent, and all signals are still blocked here.
         unsafe {
             libc::close(self.death_pipe.1);
             libc::setsid();
@@ -862,6 +883,10 @@ impl Postmaster {
         }
         // The postmaster's exit callbacks are not the child's to run.
         tusk_storage::exit::on_exit_reset();
+        // SAFETY: _exit never returns and runs no user-space code. A child
+        // that cannot set itself up has registered no exit callback and
+        // attached nothing it must release, so ending it at once is
+        // complete (the same holds for the _exit calls below).
         let pipe = SelfPipe::new().unwrap_or_else(|_| unsafe { libc::_exit(1) });
         if let Err(e) = signals::install_child(&pipe, self.death_pipe.0) {
             elog::log(e.to_string());
@@ -871,11 +896,16 @@ impl Postmaster {
             unsafe { libc::_exit(1) };
         }
         // The postmaster may have died before PR_SET_PDEATHSIG took effect.
+        // SAFETY: getppid cannot fail and touches no memory of ours.
         if unsafe { libc::getppid() } != self.postmaster_pid() {
+            // SAFETY: see above.
             unsafe { libc::_exit(1) };
         }
         elog::set_backend_type(kind_name);
         crate::oom::child_adjust(&self.settings);
+        // SAFETY: a zeroed sigset_t is a valid value that sigemptyset then
+        // initialises; sigprocmask only reads it. The handlers are
+        // installed, so unblocking delivers any signal held since fork.
         unsafe {
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
@@ -893,6 +923,10 @@ impl Postmaster {
         let cac = self.connection_state();
         let cancel_key = random_i32();
         let old_mask = block_all_signals();
+        // SAFETY: the postmaster has one thread (no thread is ever spawned
+        // in the server), so the child's copy of the heap and of libc's
+        // locks is consistent and it may allocate. All signals are blocked
+        // until the child has installed its own handlers.
         let pid = unsafe { libc::fork() };
         if pid != 0 {
             restore_signals(&old_mask);
@@ -902,6 +936,8 @@ impl Postmaster {
             elog::log(format!("could not fork new process for connection: {err}"));
             // The old protocol's error format, as PostgreSQL: one try, non-blocking.
             let msg = format!("Ecould not fork new process for connection: {err}\n\0");
+            // SAFETY: send reads `msg.len()` bytes of the live String; the
+            // socket is owned by `sock`; it never blocks or raises SIGPIPE.
             unsafe {
                 libc::send(
                     sock.as_raw_fd(),
@@ -936,7 +972,9 @@ impl Postmaster {
                 },
                 settings: self.settings.clone(),
                 data_dir: self.data_dir.clone(),
-                shared: self.shared().child_handle(),
+                // SAFETY: in the forked child, which keeps the segment
+                // mapped until it exits (backend::run never returns).
+                shared: unsafe { self.shared().child_handle() },
                 children: self.children.clone(),
                 hba: self.hba.clone(),
                 overrides: self.opts.overrides.clone(),
@@ -967,6 +1005,8 @@ impl Postmaster {
     fn fork_aux(&mut self, aux: Aux) {
         let spec = aux.spec();
         let old_mask = block_all_signals();
+        // SAFETY: as in `fork_backend`: a single-threaded parent and every
+        // signal blocked until the child's handlers are in place.
         let pid = unsafe { libc::fork() };
         if pid != 0 {
             restore_signals(&old_mask);
@@ -998,7 +1038,9 @@ impl Postmaster {
             let env = auxproc::AuxEnv {
                 data_dir: self.data_dir.clone(),
                 settings: self.settings.clone(),
-                shared: self.shared().child_handle(),
+                // SAFETY: in the forked child, which keeps the segment
+                // mapped until it exits (an aux main never returns).
+                shared: unsafe { self.shared().child_handle() },
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,
             };
@@ -1037,6 +1079,8 @@ impl Postmaster {
 /// just-started checkpointer) is then held, not lost to the postmaster's
 /// inherited dispositions.
 fn block_all_signals() -> libc::sigset_t {
+    // SAFETY: zeroed sigset_t values are valid and are initialised by
+    // sigfillset / written by sigprocmask; both are locals.
     unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut old: libc::sigset_t = std::mem::zeroed();
@@ -1047,6 +1091,7 @@ fn block_all_signals() -> libc::sigset_t {
 }
 
 fn restore_signals(old: &libc::sigset_t) {
+    // SAFETY: `old` is a mask sigprocmask filled in `block_all_signals`.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
 }
 

@@ -63,10 +63,13 @@ pub struct Shared {
 }
 
 /// What a child needs: views into the region and the semaphore handles.
+/// Made only by [`Shared::child_handle`], whose contract (a child that
+/// keeps the region mapped until it exits) is what makes the `'static`
+/// views true.
 #[derive(Clone)]
 pub struct ChildShared {
     pub procs: ProcArray,
-    control: *const SharedControl,
+    control: &'static SharedControl,
     pg_control: PgControlView,
     sems: Vec<SemSet>,
     /// Slots `0..semaphores` have one (connections and auxiliary
@@ -75,9 +78,10 @@ pub struct ChildShared {
 }
 
 impl ChildShared {
+    /// The control area. Any child may call it; the reference is valid
+    /// for the rest of the process (see [`Shared::child_handle`]).
     pub fn control(&self) -> &'static SharedControl {
-        // SAFETY: the region stays mapped for the life of every child.
-        unsafe { &*self.control }
+        self.control
     }
 
     /// The shared copy of pg_control, read-only. Any child may call it.
@@ -275,11 +279,23 @@ impl Shared {
         unsafe { self.base().add(a.offset) as *mut PgControlShared }
     }
 
-    pub fn child_handle(&self) -> ChildShared {
+    /// The views a forked child works with.
+    ///
+    /// # Safety
+    /// Call only in a child process right after fork, which keeps the
+    /// region mapped until it exits: it never detaches it, never calls
+    /// [`Shared::destroy`] and never returns to the postmaster's loop. The
+    /// handle's views (`&'static SharedControl`, the proc array, the
+    /// pg_control view) are valid only that long. In the postmaster, which
+    /// destroys the region at a crash restart, they would dangle.
+    pub unsafe fn child_handle(&self) -> ChildShared {
         ChildShared {
             procs: self.procs(),
-            control: self.control() as *const _,
-            // SAFETY: initialised in create(); the mapping outlives children.
+            // SAFETY: the area is initialised (create) and, by the
+            // caller's promise, mapped for the rest of this process.
+            control: unsafe { &*(self.control() as *const SharedControl) },
+            // SAFETY: initialised in create(); mapped for the rest of this
+            // process (the caller's promise).
             pg_control: unsafe { PgControlView::from_raw(self.pg_control_area()) },
             sems: self.sems.clone(),
             semaphores: self.sizing.semaphores(),
@@ -483,10 +499,16 @@ mod tests {
             )
         };
         lock.init();
-        procs.init();
+        // SAFETY: no child exists yet and nothing else uses the entries.
+        unsafe { procs.init() };
+        // SAFETY: SharedControl is only atomics and a u32, for which all
+        // zeroes is a valid value (its area's init zeroes it too). Leaked:
+        // the handle's view is `'static`; the lock test never reads it.
+        let control: &'static SharedControl =
+            Box::leak(Box::new(unsafe { std::mem::zeroed::<SharedControl>() }));
         let shared = ChildShared {
             procs,
-            control: std::ptr::null(),
+            control,
             pg_control,
             sems: vec![set],
             semaphores: slots,

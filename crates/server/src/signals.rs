@@ -63,12 +63,19 @@ fn index(sig: libc::c_int) -> usize {
         .expect("registered signal")
 }
 
+/// Runs in whichever process installed it, interrupting its one thread
+/// anywhere: only atomics, the latch (async-signal-safe) and errno.
 extern "C" fn on_signal(sig: libc::c_int) {
+    // SAFETY: __errno_location returns this thread's errno slot, valid for
+    // the thread's life; reading and writing an int there is
+    // async-signal-safe. Saving and restoring it keeps the interrupted
+    // code's errno intact.
     let saved = unsafe { *libc::__errno_location() };
     if let Some(i) = SIGNALS.iter().position(|&s| s == sig) {
         PENDING[i].store(true, Ordering::SeqCst);
     }
     wake();
+    // SAFETY: as above, the same thread's errno slot.
     unsafe { *libc::__errno_location() = saved };
 }
 
@@ -88,6 +95,10 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
         let r = if reason.is_null() {
             0
         } else {
+            // SAFETY: QUIT_REASON is only ever set by `set_quit_messages`
+            // from a `&'static AtomicU32` in the shared segment, which stays
+            // mapped until this process exits (the handler ends it). An
+            // atomic load is async-signal-safe.
             unsafe { (*reason).load(Ordering::SeqCst) }
         };
         let (p, n) = if r == tusk_storage::procarray::QUIT_REASON_CRASH {
@@ -102,6 +113,11 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
             )
         };
         if !p.is_null() {
+            // SAFETY: `p` and `n` come from a boxed slice leaked by
+            // `set_quit_messages` (length stored before pointer, so a
+            // non-null pointer has its length), never freed. send(2) is
+            // async-signal-safe; MSG_DONTWAIT and MSG_NOSIGNAL keep a full
+            // or closed socket from blocking or raising SIGPIPE.
             unsafe {
                 libc::send(
                     fd,
@@ -114,13 +130,43 @@ extern "C" fn on_quit_child(_sig: libc::c_int) {
     }
     // Exit code 2 tells the postmaster this was not a clean exit, so a
     // SIGQUIT sent to one backend by hand still triggers a crash cycle.
+    // SAFETY: _exit(2) is async-signal-safe and runs no user-space exit
+    // code: no exit callback touches shared memory, as SIGQUIT requires.
     unsafe { libc::_exit(2) };
 }
 
-/// Installs one handler. `sigaction` fails only for a signal number it
-/// does not accept, i.e. a bug here; the caller still reports it rather
-/// than run with the default action (which for most signals kills).
+/// The C name of a signal this module installs, for error messages.
+fn signal_name(sig: libc::c_int) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGURG => "SIGURG",
+        _ => return sig.to_string(),
+    };
+    name.to_string()
+}
+
+/// Sets the disposition of `sig`. A refusal is returned, not ignored: a
+/// process that believes it handles SIGTERM but does not would be killed
+/// by its first shutdown request (or, for SIG_IGN on SIGPIPE, by a client
+/// that hangs up).
 fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) -> std::io::Result<()> {
+    // SAFETY: an all-zero `sigaction` is a valid value of that plain C
+    // struct (empty mask, no flags); sigemptyset and sigaddset write only
+    // into its mask, and sigaction reads it and writes no old action
+    // (null). `handler` is SIG_IGN, SIG_DFL or one of the
+    // async-signal-safe `extern "C"` handlers of this process.
     let rc = unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = handler;
@@ -136,13 +182,18 @@ fn install(sig: libc::c_int, handler: libc::sighandler_t, restart: bool) -> std:
         let e = std::io::Error::last_os_error();
         return Err(std::io::Error::new(
             e.kind(),
-            format!("could not install signal handler: sigaction({sig}, ...) failed: {e} (a bug in tusk: every signal it handles is a valid, catchable one)"),
+            format!(
+                "sigaction({}, {{handler, mask, flags {}}}, NULL) failed: {e}",
+                signal_name(sig),
+                if restart { "SA_RESTART" } else { "0" }
+            ),
         ));
     }
     Ok(())
 }
 
 /// The postmaster's handlers: every signal it uses only sets its flag.
+/// Postmaster only, once, before its first fork.
 pub fn install_postmaster(wake_fd: i32) -> std::io::Result<()> {
     // The postmaster owns no latch and has no postmaster: its self-pipe
     // is all a wakeup writes.
@@ -176,7 +227,7 @@ pub fn install_postmaster(wake_fd: i32) -> std::io::Result<()> {
 /// SIGPWR is the postmaster-death signal (PR_SET_PDEATHSIG), as in
 /// PostgreSQL on Linux. `pipe` is the child's own self-pipe, which its
 /// latch waits poll, and `death_fd` the read end of the postmaster-death
-/// pipe.
+/// pipe. Every child, once, right after fork with all signals blocked.
 pub fn install_child(pipe: &SelfPipe, death_fd: i32) -> std::io::Result<()> {
     for f in &PENDING {
         f.store(false, Ordering::SeqCst);
@@ -276,6 +327,8 @@ pub struct SelfPipe {
 impl SelfPipe {
     pub fn new() -> std::io::Result<SelfPipe> {
         let mut fds = [0; 2];
+        // SAFETY: pipe2 writes exactly two ints into `fds`, a local array
+        // of two.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -289,6 +342,8 @@ impl SelfPipe {
     /// arriving meanwhile leaves a byte for the next poll.
     pub fn drain(&self) {
         let mut buf = [0u8; 64];
+        // SAFETY: read writes at most `buf.len()` bytes into the local
+        // buffer; the fd is non-blocking, so the loop ends at EAGAIN.
         while unsafe {
             libc::read(
                 self.read_fd,
@@ -299,10 +354,36 @@ impl SelfPipe {
         {}
     }
 
+    /// Closes both ends. Called once, in a child right after fork (the
+    /// postmaster's pipe is not the child's) or on a failed start; the
+    /// handlers of this process write the pipe installed after it.
     pub fn close(&self) {
+        // SAFETY: close touches no memory; both fds belong to this pipe
+        // and nothing uses them after this call.
         unsafe {
             libc::close(self.read_fd);
             libc::close(self.write_fd);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused sigaction is reported with the call, not ignored. SIGKILL's
+    /// disposition cannot be changed (EINVAL), so this changes nothing in
+    /// the test process.
+    #[test]
+    fn a_refused_sigaction_is_an_error_naming_the_call() {
+        let e = install(libc::SIGKILL, libc::SIG_IGN, true).unwrap_err();
+        assert_eq!(e.raw_os_error(), None, "wrapped with the call: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("sigaction({}, ", libc::SIGKILL)),
+            "{msg}"
+        );
+        assert!(msg.contains("SA_RESTART"), "{msg}");
+        assert!(msg.contains("Invalid argument"), "{msg}");
     }
 }

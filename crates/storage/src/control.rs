@@ -900,6 +900,7 @@ mod tests {
     use super::*;
 
     fn area_lock_held(area: &std::mem::MaybeUninit<PgControlShared>) -> bool {
+        // SAFETY: every caller passes an area PgControlShared::init ran on.
         unsafe { area.assume_init_ref() }.lock.is_held()
     }
 
@@ -1016,7 +1017,9 @@ mod tests {
             .write(d.path(), true)
             .unwrap();
         let mut area = std::mem::MaybeUninit::<PgControlShared>::uninit();
+        // SAFETY: a local area, aligned for its type, that no one else sees.
         unsafe { PgControlShared::init(area.as_mut_ptr()) };
+        // SAFETY: initialised just above; `area` outlives the view's uses.
         let view = unsafe { PgControlView::from_raw(area.as_ptr()) };
         let w = PgControlWriter::new(view, d.path().to_path_buf(), UncontendedProcs::default(), 0);
         let me = UncontendedProcs::default();
@@ -1061,7 +1064,9 @@ mod tests {
         std::fs::create_dir(d.path().join("global")).unwrap();
         std::fs::write(path(d.path()), b"not a control file").unwrap();
         let mut area = std::mem::MaybeUninit::<PgControlShared>::uninit();
+        // SAFETY: a local area, aligned for its type, that no one else sees.
         unsafe { PgControlShared::init(area.as_mut_ptr()) };
+        // SAFETY: initialised just above; `area` outlives the view's uses.
         let view = unsafe { PgControlView::from_raw(area.as_ptr()) };
         let w = PgControlWriter::new(view, d.path().to_path_buf(), UncontendedProcs::default(), 0);
         let e = w.load().unwrap_err().to_string();
@@ -1120,7 +1125,10 @@ mod tests {
         let mem = SharedMem::new(WAITERS + NPROCS * std::mem::size_of::<LwWaiter>() + 4096);
         let sems = PrivateSems::new(NPROCS);
         let area = mem.at::<PgControlShared>(AREA_AT) as *const PgControlShared;
+        // SAFETY: `mem` maps the area at an aligned offset; no child is
+        // forked yet.
         unsafe { PgControlShared::init(area as *mut PgControlShared) };
+        // SAFETY: initialised just above; `mem` outlives the view's uses.
         let view = unsafe { PgControlView::from_raw(area) };
         let procs = |_: ()| ForkProcs {
             mem: &mem,
@@ -1173,7 +1181,9 @@ mod tests {
         let file = ControlFileData::read(d.path()).unwrap();
         assert_eq!(file.checkpoint_copy.next_oid, start + 2 * M);
         assert_eq!(file.unlogged_lsn, (start + 2 * M) as u64 * 3);
-        assert!(!unsafe { &*area }.lock.is_held());
+        // SAFETY: initialised above, still mapped; the children are reaped.
+        let area = unsafe { &*area };
+        assert!(!area.lock.is_held());
         for n in 0..NPROCS {
             assert_eq!(sems.0.value(n).unwrap(), 0, "semaphore {n} kept a wakeup");
         }

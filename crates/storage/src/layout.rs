@@ -398,12 +398,18 @@ mod tests {
         let base = unsafe { std::alloc::alloc(layout) };
         assert!(!base.is_null());
         // Garbage first, as a recycled page could hold.
+        // SAFETY: `base` is `l.total` bytes allocated above.
         unsafe { std::ptr::write_bytes(base, 0xA5, l.total) };
+        // SAFETY: a region of `l.total` bytes, 4096-aligned, laid out by
+        // `l` for `z`, seen by no one else.
         unsafe { l.init_areas(base, &z) };
+        // SAFETY: the same region, allocated until the end of the test.
         let pa = unsafe { crate::procarray::ProcArray::attach(base, &l, &z) };
         assert_eq!(pa.len(), 5 + NUM_AUXILIARY_PROCS + 1);
         assert!(pa.snapshot().is_empty());
         assert!((0..pa.len()).all(|i| pa.proc(i).pid() == 0 && pa.proc(i).xid() == 0));
+        // SAFETY: the pg_control area of that region, initialised by
+        // init_areas.
         let pgc = unsafe {
             crate::control::PgControlView::from_raw(base.add(l.area(AreaId::PgControl).offset)
                 as *const crate::control::PgControlShared)
@@ -413,6 +419,8 @@ mod tests {
                 .is_none(),
             "not loaded until the startup process reads it"
         );
+        // SAFETY: the buffer descriptor area holds `shared_buffers`
+        // initialised, aligned descriptors (init_areas).
         let descs = unsafe {
             std::slice::from_raw_parts(
                 base.add(l.area(AreaId::BufferDescriptors).offset)
@@ -433,8 +441,11 @@ mod tests {
             assert!(!d.content_lock.is_held());
         }
         let wal = l.area(AreaId::WalBuffers);
+        // SAFETY: the WAL-buffer area starts with at least 4096 initialised
+        // bytes inside the region.
         let ctl = unsafe { std::slice::from_raw_parts(base.add(wal.offset), 4096) };
         assert!(ctl.iter().all(|&b| b == 0));
+        // SAFETY: allocated above with this layout; no view is used after.
         unsafe { std::alloc::dealloc(base, layout) };
     }
 

@@ -41,6 +41,10 @@
 //! base, never by pointer, because `tusk ipc` and a restarting server may
 //! attach the same segment at another address.
 
+// Every unsafe block says why it is sound (`// SAFETY:`): the invariant,
+// which process may run it, and for shared memory who else may touch it.
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod bootstrap;
 pub mod buffer;
 pub mod clog;

@@ -26,7 +26,10 @@
 //! user, application, query) is published under a change counter, as
 //! PostgreSQL's `st_changecount`: the writer makes it odd before writing
 //! and even after, and a reader retries until it copies a stable even
-//! version. No lock is ever held, so a backend killed in the middle of an
+//! version. The text is stored as 64-bit atomic words that both sides
+//! copy with relaxed loads and stores (where PostgreSQL's C copies plain
+//! bytes): a torn copy is then only a stale value the counter rejects,
+//! never a data race in Rust's memory model. No lock is ever held, so a backend killed in the middle of an
 //! update cannot block anyone; a crash restart re-creates both areas.
 //!
 //! The postmaster never reads these areas to make decisions (it keeps its
@@ -38,7 +41,6 @@
 use crate::latch::Latch;
 use crate::layout::{init_zeroed, AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing};
 use crate::lwlock::LwWaiter;
-use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 pub const NAMEDATALEN: usize = 64;
@@ -159,7 +161,9 @@ impl WaitEvent {
     }
 }
 
-/// Text published under the change counter.
+/// Text published under the change counter. Only `u8` fields, so it has
+/// no padding and every byte pattern is a valid value: that is what lets
+/// it travel through [`TextWords`].
 #[repr(C)]
 struct SlotText {
     datname: [u8; NAMEDATALEN],
@@ -169,6 +173,43 @@ struct SlotText {
     client_family: u8,
     client_addr: [u8; 16],
     query: [u8; QUERY_TEXT_SIZE],
+}
+
+const TEXT_WORDS: usize = std::mem::size_of::<SlotText>().div_ceil(8);
+
+/// The shared home of a [`SlotText`]: whole 64-bit atomic words, which
+/// readers may copy while the owner stores.
+type TextWords = [AtomicU64; TEXT_WORDS];
+
+impl SlotText {
+    fn from_words(words: &TextWords) -> SlotText {
+        let mut bytes = [0u8; TEXT_WORDS * 8];
+        for (chunk, w) in bytes.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+        }
+        // SAFETY: `bytes` holds at least size_of::<SlotText>() initialised
+        // bytes; SlotText has alignment 1 (only u8 fields; the unaligned
+        // read needs none anyway) and every byte pattern is valid for it.
+        unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const SlotText) }
+    }
+
+    fn store_words(&self, words: &TextWords) {
+        let mut bytes = [0u8; TEXT_WORDS * 8];
+        // SAFETY: SlotText has no padding (only u8 fields, alignment 1), so
+        // all size_of::<SlotText>() bytes of `self` are initialised, and
+        // the destination is a distinct local buffer at least that long.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                self as *const SlotText as *const u8,
+                bytes.as_mut_ptr(),
+                std::mem::size_of::<SlotText>(),
+            )
+        };
+        for (chunk, w) in bytes.chunks_exact(8).zip(words) {
+            let v = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk"));
+            w.store(v, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The wait-related part of a proc slot: what other processes touch to
@@ -283,12 +324,9 @@ pub struct BackendStatus {
     xact_start: AtomicI64,
     query_start: AtomicI64,
     state_change: AtomicI64,
-    text: UnsafeCell<SlotText>,
+    /// A [`SlotText`], consistent only under `changecount`.
+    text: TextWords,
 }
-
-// SAFETY: every field is an atomic except `text`, whose concurrent access
-// is mediated by `changecount` (single writer, validated readers).
-unsafe impl Sync for BackendStatus {}
 
 fn put(dst: &mut [u8], src: &str) {
     // Truncate at a character boundary so readers always see valid UTF-8.
@@ -335,12 +373,14 @@ impl BackendStatus {
         ProcKind::from_u32(self.kind.load(Ordering::Acquire))
     }
 
+    /// Owner only: the slot's owner is the one writer, so the copy it
+    /// starts from is the current text.
     fn write_text(&self, f: impl FnOnce(&mut SlotText)) {
+        let mut t = SlotText::from_words(&self.text);
+        f(&mut t);
         self.changecount.fetch_add(1, Ordering::AcqRel);
         std::sync::atomic::fence(Ordering::Release);
-        // SAFETY: only the slot's owner writes, and readers validate their
-        // copy against `changecount`.
-        unsafe { f(&mut *self.text.get()) };
+        t.store_words(&self.text);
         std::sync::atomic::fence(Ordering::Release);
         self.changecount.fetch_add(1, Ordering::AcqRel);
     }
@@ -423,9 +463,9 @@ impl BackendStatus {
             if pid == 0 {
                 return None;
             }
-            // SAFETY: a racy copy, validated by the change counter below;
-            // read_volatile keeps the compiler from assuming it is stable.
-            let text: SlotText = unsafe { std::ptr::read_volatile(self.text.get()) };
+            // Word-wise atomic loads: a copy torn by a concurrent write is
+            // rejected by the change counter below.
+            let text = SlotText::from_words(&self.text);
             std::sync::atomic::fence(Ordering::Acquire);
             if self.changecount.load(Ordering::Acquire) != before {
                 continue;
@@ -820,9 +860,15 @@ impl ProcArray {
 
     /// Zeroes every entry, as the areas' `init` does; for tests that build
     /// an array outside a segment.
-    pub fn init(&self) {
+    ///
+    /// # Safety
+    /// No other process or thread may use the entries meanwhile: the
+    /// zeroing is plain stores, which would race with their atomics.
+    pub unsafe fn init(&self) {
         for i in 0..self.len {
-            // SAFETY: no other process is attached yet.
+            // SAFETY: in range (i < len entries of the mapping, from_raw's
+            // contract), all-zero is a valid Proc and BackendStatus, and
+            // the caller promises exclusive use.
             unsafe {
                 std::ptr::write_bytes(self.procs.add(i) as *mut Proc, 0, 1);
                 std::ptr::write_bytes(self.statuses.add(i) as *mut BackendStatus, 0, 1);
@@ -952,9 +998,13 @@ mod tests {
         let procs = total * std::mem::size_of::<Proc>();
         let mut mem = vec![0u8; procs + total * std::mem::size_of::<BackendStatus>() + 64];
         let base = mem.as_mut_ptr();
+        // SAFETY: the buffer has 64 spare bytes for the alignment.
         let aligned = unsafe { base.add(base.align_offset(64)) };
+        // SAFETY: `total` entries of each kind fit after `aligned`; the
+        // caller keeps `mem` (returned with the view) alive while using it.
         let pa = unsafe { ProcArray::from_raw(aligned, aligned.add(procs), total, conns) };
-        pa.init();
+        // SAFETY: a fresh test buffer no one else sees.
+        unsafe { pa.init() };
         (mem, pa)
     }
 
@@ -983,6 +1033,53 @@ mod tests {
         );
         assert_eq!(pa.status(i).pid(), 0);
         assert!(pa.snapshot().is_empty());
+    }
+
+    /// The seqlock: while the owner keeps rewriting the query text, a
+    /// reader only ever gets one of the texts written, never a mix.
+    #[test]
+    fn a_reader_never_gets_a_torn_text_while_the_owner_writes() {
+        use std::sync::atomic::AtomicBool;
+        use std::time::{Duration, Instant};
+        let (_m, pa) = array(2, 2);
+        let i = pa.acquire_backend(7, false, 0).unwrap();
+        let st = pa.status(i);
+        let a = "a".repeat(QUERY_TEXT_SIZE - 1);
+        let b = "b".repeat(QUERY_TEXT_SIZE - 1);
+        let stop = AtomicBool::new(false);
+        let (seen, torn) = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut n = 0i64;
+                while !stop.load(Ordering::Relaxed) {
+                    let q = if n % 2 == 0 { &a } else { &b };
+                    st.set_state(BackendState::Active, Some(q), n);
+                    n += 1;
+                }
+            });
+            let mut seen = [0u32; 2];
+            let mut torn = None;
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while seen.iter().any(|&n| n < 200) && Instant::now() < deadline {
+                let Some(info) = st.read(i) else { continue };
+                if info.query.is_empty() {
+                    continue; // before the first write
+                }
+                if info.query == a {
+                    seen[0] += 1;
+                } else if info.query == b {
+                    seen[1] += 1;
+                } else {
+                    torn = Some(info.query);
+                    break;
+                }
+            }
+            // Stop the writer before asserting, so a failure cannot leave
+            // the scope waiting for it.
+            stop.store(true, Ordering::Relaxed);
+            (seen, torn)
+        });
+        assert_eq!(torn, None, "a torn copy was returned");
+        assert!(seen.iter().all(|&n| n >= 200), "reads per text: {seen:?}");
     }
 
     #[test]
@@ -1078,9 +1175,12 @@ mod tests {
         let offset = 128usize;
         let procs_at = (offset + total * slot).next_multiple_of(64);
         let mut mem = vec![0u8; procs_at + total * 64 + 64];
+        // SAFETY: the buffer has 64 spare bytes for the alignment.
         let base = unsafe { mem.as_mut_ptr().add(mem.as_ptr().align_offset(64)) };
+        // SAFETY: both areas lie inside `mem`, which outlives the view.
         let pa = unsafe { ProcArray::from_raw(base.add(procs_at), base.add(offset), total, 1) };
-        pa.init();
+        // SAFETY: a fresh test buffer no one else sees.
+        unsafe { pa.init() };
         let i = pa.acquire_backend(4242, false, 0).unwrap();
         pa.status(i)
             .set_identity("postgres", "bob", "blocker", None, false, 5);
@@ -1091,6 +1191,8 @@ mod tests {
         let region = procs_at + total * 64;
         let size = (total * slot) as u64;
         assert_eq!(slots_in_area(total * slot), total);
+        // SAFETY: `region` readable bytes of `mem` at `base`, alive for the
+        // whole test (the same holds for the calls below).
         let snap = unsafe { snapshot_in_region(base, region, offset as u64, size) }.unwrap();
         assert_eq!(snap.len(), 2);
         assert_eq!(
@@ -1101,12 +1203,15 @@ mod tests {
         assert_eq!(snap[0].xact_start, Some(6));
         assert_eq!((snap[1].pid, snap[1].kind), (77, ProcKind::Checkpointer));
         // A header that claims more than the region holds is refused.
+        // SAFETY: as above.
         let e =
             unsafe { snapshot_in_region(base, region, offset as u64, region as u64) }.unwrap_err();
         assert!(matches!(e, RegionError::OutOfBounds { .. }), "{e}");
         assert!(e.to_string().contains("does not fit"));
+        // SAFETY: as above.
         let e = unsafe { snapshot_in_region(base, region, u64::MAX - 1, 8) }.unwrap_err();
         assert!(matches!(e, RegionError::OutOfBounds { .. }));
+        // SAFETY: as above.
         let e = unsafe { snapshot_in_region(base, region, offset as u64 + 1, 8) }.unwrap_err();
         assert!(matches!(e, RegionError::Misaligned { .. }), "{e}");
     }

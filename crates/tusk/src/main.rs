@@ -7,6 +7,8 @@
 //! behaves as `tusk server`, accepting PostgreSQL's server arguments, so
 //! PostgreSQL's own `pg_ctl -p <that link>` can start and stop tusk.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

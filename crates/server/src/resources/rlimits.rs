@@ -49,6 +49,7 @@ pub fn count_usable_fds(max_to_probe: usize) -> (usize, usize) {
         // result is closed below.
         let mut fd = unsafe { libc::dup(2) };
         if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF) {
+            // SAFETY: as above, a dup of stdin whose result is closed below.
             fd = unsafe { libc::dup(0) };
         }
         if fd < 0 {

@@ -212,10 +212,8 @@ fn wait_returns_on_postmaster_death() {
 fn wait_returns_on_socket_readiness_and_on_timeout() {
     let mut sv = [0; 2];
     // SAFETY: plain system call into a local array.
-    assert_eq!(
-        unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) },
-        0
-    );
+    let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()) };
+    assert_eq!(rc, 0);
     let mem = SharedMem::new(4096);
     let m = &mem;
     let mut kids = Children(vec![fork_child(move || {

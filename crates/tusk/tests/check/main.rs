@@ -19,6 +19,8 @@
 //! - `failures`: one kernel refusal at a time, message and cleanup.
 //! - `limits`: a lowered RLIMIT_NOFILE, and the OOM scores.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[path = "../e2e/util.rs"]
 #[allow(dead_code)]
 mod util;

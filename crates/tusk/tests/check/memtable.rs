@@ -308,12 +308,9 @@ fn a_started_servers_segment_is_the_predicted_size() {
         let id: i32 = line7[1].parse().unwrap();
         // SAFETY: plain data filled by the kernel.
         let mut ds: libc::shmid_ds = unsafe { std::mem::zeroed() };
-        // SAFETY: valid out pointer.
-        assert_eq!(
-            unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) },
-            0,
-            "IPC_STAT of {id}"
-        );
+        // SAFETY: IPC_STAT writes one shmid_ds into the local `ds`.
+        let rc = unsafe { libc::shmctl(id, libc::IPC_STAT, &mut ds) };
+        assert_eq!(rc, 0, "IPC_STAT of {id}");
         let real = ds.shm_segsz as u64;
         assert_eq!(real, minus_c, "seed {s} case {i} {c:?}: the segment and -C");
         let predicted = m.predict(&c);

@@ -23,6 +23,8 @@
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 mod client;
 mod control;
 mod fidelity;

@@ -23,6 +23,8 @@
 //! refuses root. These tests need root (unshare, runuser), as the e2e
 //! suite does for `--allow-root`.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[path = "../e2e/util.rs"]
 #[allow(dead_code)]
 mod util;
@@ -388,6 +390,9 @@ impl Attacher {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
+            // SAFETY: in the child: shmat picks the address itself (null),
+            // read-only; pause and _exit take no pointers; it never returns
+            // to the test harness.
             unsafe {
                 if libc::shmat(id, std::ptr::null(), libc::SHM_RDONLY) as isize == -1 {
                     libc::_exit(1);
@@ -702,10 +707,8 @@ fn foreign_set(key: i32, n: i32, value: i32) -> i32 {
     assert!(id >= 0, "semget: {}", std::io::Error::last_os_error());
     for i in 0..n {
         // SAFETY: SETVAL takes the value as the fourth argument.
-        assert_eq!(
-            unsafe { libc::semctl(id, i, libc::SETVAL, value as libc::c_ulong) },
-            0
-        );
+        let rc = unsafe { libc::semctl(id, i, libc::SETVAL, value as libc::c_ulong) };
+        assert_eq!(rc, 0);
     }
     id
 }
@@ -718,11 +721,13 @@ scenario! {
         // A segment full of noise, kept attached by this process.
         let noisy = tusk_ipc::shm::Segment::create(0x1234_5678, 8192).expect("segment");
         for i in 0..8192 {
+            // SAFETY: i < 8192, the segment's size; attached read-write.
             unsafe { *noisy.base().add(i) = (i * 131 + 7) as u8 };
         }
         // One with a few bytes and nobody attached.
         let small_id = {
             let s = tusk_ipc::shm::Segment::create(0x1234_5679, 16).expect("segment");
+            // SAFETY: 12 bytes into a 16-byte segment attached read-write.
             unsafe { std::ptr::copy_nonoverlapping(b"not a server".as_ptr(), s.base(), 12) };
             s.id()
         };
@@ -783,16 +788,21 @@ scenario! {
         assert!(waiter >= 0);
         if waiter == 0 {
             let mut op = libc::sembuf { sem_num: 0, sem_op: -1, sem_flg: 0 };
+            // SAFETY: one local sembuf; the child then _exits, never
+            // returning to the harness.
             unsafe {
                 libc::semop(ipcmk_id, &mut op, 1);
                 libc::_exit(0);
             }
         }
-        assert!(wait_until(Duration::from_secs(10), || unsafe {
-            libc::semctl(ipcmk_id, 0, libc::GETNCNT, 0 as libc::c_ulong)
-        } == 1));
+        assert!(wait_until(Duration::from_secs(10), || {
+            // SAFETY: GETNCNT reads a count; the fourth argument is unused.
+            let waiting = unsafe { libc::semctl(ipcmk_id, 0, libc::GETNCNT, 0 as libc::c_ulong) };
+            waiting == 1
+        }));
         let out = tusk_ipc(&["clean", "--force-id", &format!("sem:{ipcmk_id}"), "--yes"]);
         signal(waiter, libc::SIGKILL);
+        // SAFETY: reaps our own child; no status pointer.
         unsafe { libc::waitpid(waiter, std::ptr::null_mut(), 0) };
         assert_eq!(out.code(), Some(1), "{}", out.describe());
         assert!(out.stderr.contains("waiting on it"), "{}", out.describe());

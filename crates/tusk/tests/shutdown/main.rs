@@ -21,6 +21,8 @@
 //! - `ctl`: `tusk ctl` commands, exit codes, the ladder and its report.
 //! - `pgctl`: PostgreSQL 15's pg_ctl as an unprivileged user.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 #[path = "../e2e/util.rs"]
 #[allow(dead_code)]
 mod util;
