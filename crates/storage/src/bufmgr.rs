@@ -237,8 +237,7 @@ impl SharedPool {
         // SAFETY: promised by the caller.
         unsafe {
             SharedPool {
-                descs: base.add(layout.area(AreaId::BufferDescriptors).offset)
-                    as *const BufferDesc,
+                descs: base.add(layout.area(AreaId::BufferDescriptors).offset) as *const BufferDesc,
                 pages: base.add(layout.area(AreaId::BufferPages).offset),
                 mapping: base.add(layout.area(AreaId::BufferMapping).offset),
                 nbuffers: z.shared_buffers,
@@ -282,14 +281,18 @@ impl SharedPool {
     fn link(&self, buf: usize) -> &AtomicI32 {
         assert!(buf < self.nbuffers);
         // SAFETY: in bounds of the link array.
-        unsafe { &*(self.mapping.add(BUCKETS_OFF + 4 * self.nbuffers + 4 * buf) as *const AtomicI32) }
+        unsafe {
+            &*(self.mapping.add(BUCKETS_OFF + 4 * self.nbuffers + 4 * buf) as *const AtomicI32)
+        }
     }
 
     fn fsync_req(&self, i: usize) -> &FsyncRequest {
         assert!(i < self.nbuffers);
         // SAFETY: in bounds of the request array.
         unsafe {
-            &*(self.mapping.add(BUCKETS_OFF + 8 * self.nbuffers + FSYNC_REQ_SIZE * i)
+            &*(self
+                .mapping
+                .add(BUCKETS_OFF + 8 * self.nbuffers + FSYNC_REQ_SIZE * i)
                 as *const FsyncRequest)
         }
     }
@@ -520,7 +523,11 @@ impl ContentLock<'_> {
 
     /// The page, to modify; only under an exclusive lock.
     pub fn page_mut(&mut self) -> &mut PageBuf {
-        assert_eq!(self.mode, LwMode::Exclusive, "page_mut needs an exclusive content lock");
+        assert_eq!(
+            self.mode,
+            LwMode::Exclusive,
+            "page_mut needs an exclusive content lock"
+        );
         // SAFETY: as page(), and the exclusive lock excludes every reader.
         unsafe { &mut *self.inner.pool.page_ptr(self.buf) }
     }
@@ -528,7 +535,11 @@ impl ContentLock<'_> {
     /// PostgreSQL's MarkBufferDirty: the page must be written before the
     /// buffer is reused. Needs the exclusive lock.
     pub fn mark_dirty(&self) {
-        assert_eq!(self.mode, LwMode::Exclusive, "mark_dirty needs an exclusive content lock");
+        assert_eq!(
+            self.mode,
+            LwMode::Exclusive,
+            "mark_dirty needs an exclusive content lock"
+        );
         let d = self.inner.pool.desc(self.buf);
         let mut old = d.state.load(Ordering::SeqCst);
         loop {
@@ -888,7 +899,8 @@ impl Inner {
     fn wait_io(&self, buf: usize) {
         let d = self.pool.desc(buf);
         while d.state.load(Ordering::SeqCst) & BM_IO_IN_PROGRESS != 0 {
-            d.content_lock.acquire(&self.procs(), self.me, LwMode::Exclusive);
+            d.content_lock
+                .acquire(&self.procs(), self.me, LwMode::Exclusive);
             d.content_lock.release(&self.procs());
         }
     }
@@ -960,7 +972,10 @@ impl Inner {
             }
             d.tag.store(tag);
             pool.insert(bucket, v);
-            let st = (st & (BM_LOCKED | REFCOUNT_MASK)) | BM_TAG_VALID | BM_IO_IN_PROGRESS | USAGECOUNT_ONE;
+            let st = (st & (BM_LOCKED | REFCOUNT_MASK))
+                | BM_TAG_VALID
+                | BM_IO_IN_PROGRESS
+                | USAGECOUNT_ONE;
             unlock_hdr(d, st);
             release_parts(self);
             // We hold the content lock exclusively and IO_IN_PROGRESS:
