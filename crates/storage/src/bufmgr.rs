@@ -1302,3 +1302,75 @@ impl Inner {
         spin_release(&ctl.free_lock);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizing(n: usize) -> Sizing {
+        Sizing {
+            max_connections: 4,
+            max_prepared_transactions: 0,
+            max_locks_per_transaction: 10,
+            shared_buffers: n,
+            wal_buffers: 8,
+        }
+    }
+
+    /// Linear in shared_buffers, so that `tusk check`'s memory table (one
+    /// cost per buffer) stays exact.
+    #[test]
+    fn mapping_area_is_linear_in_shared_buffers() {
+        let size = |n| MAPPING_AREA.size_for(&sizing(n)).unwrap();
+        assert_eq!(size(16), BUCKETS_OFF + 16 * 24);
+        assert_eq!(size(16385) - size(16384), 24);
+        assert_eq!(size(1000) - size(999), size(2) - size(1));
+    }
+
+    /// Consecutive blocks of one relation spread over the partitions
+    /// (a sequential scan must not hammer one LWLock), and the chains hold
+    /// what was inserted.
+    #[test]
+    fn tags_spread_over_partitions_and_chains_find_them() {
+        let z = sizing(1024);
+        let l = Layout::compute(&z, 4096).unwrap();
+        let layout = std::alloc::Layout::from_size_align(l.total, 4096).unwrap();
+        // SAFETY: non-zero size; freed below.
+        let base = unsafe { std::alloc::alloc(layout) };
+        // SAFETY: fresh memory of l.total bytes, page-aligned.
+        unsafe { l.init_areas(base, &z) };
+        let pool = unsafe { SharedPool::attach(base, &l, &z) };
+        let rel = RelFileLocator {
+            spc: 1663,
+            db: 5,
+            rel: 16384,
+        };
+        let mut used = HashSet::new();
+        for b in 0..1024 {
+            let t = BufferTag::new(rel, Fork::Main, b);
+            let bucket = pool.bucket_of(&t);
+            used.insert(bucket % NUM_PARTITIONS);
+            pool.desc(b as usize).tag.store(t);
+            pool.insert(bucket, b as usize);
+        }
+        assert!(
+            used.len() > NUM_PARTITIONS * 9 / 10,
+            "{} partitions",
+            used.len()
+        );
+        for b in (0..1024).rev() {
+            let t = BufferTag::new(rel, Fork::Main, b);
+            assert_eq!(pool.lookup(pool.bucket_of(&t), &t), Some(b as usize));
+            if b % 2 == 0 {
+                pool.remove(pool.bucket_of(&t), b as usize);
+            }
+        }
+        for b in 0..1024u32 {
+            let t = BufferTag::new(rel, Fork::Main, b);
+            let found = pool.lookup(pool.bucket_of(&t), &t);
+            assert_eq!(found, (b % 2 == 1).then_some(b as usize));
+        }
+        // SAFETY: allocated above with this layout.
+        unsafe { std::alloc::dealloc(base, layout) };
+    }
+}
