@@ -680,11 +680,14 @@ impl BufMgr {
             .read_common(&self.0, owner, BufferTag::new(rel, fork, block), Fill::Zero)
     }
 
-    /// Gives a pin back (PostgreSQL's ReleaseBuffer).
+    /// Gives a pin back (PostgreSQL's ReleaseBuffer). A pin its owner
+    /// already released (at abort) is not released twice; a `Pin` must not
+    /// outlive its owner's release, which reuses ids.
     pub fn release(&self, owner: &mut ResourceOwner, pin: Pin) {
-        // Dropped without running its release: we unpin here.
-        drop(owner.forget(pin.id));
-        self.0.unpin(pin.buf);
+        // Taken back without running its release: we unpin here.
+        if owner.forget(pin.id).is_some() {
+            self.0.unpin(pin.buf);
+        }
     }
 
     /// Locks the buffer's content (PostgreSQL's LockBuffer). Sleeps on the

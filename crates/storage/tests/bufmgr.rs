@@ -772,8 +772,9 @@ fn resource_owner_releases_leaked_pins() {
     assert_eq!(owner.len(), 2);
     mgr.release(&mut owner, a2);
     assert_eq!(refcount(w.pool.state(buf)), 1);
-    // Leaked: the error path of a statement lost it.
-    std::mem::forget(a);
+    // Leaked: the error path of a statement lost it (a Pin has no Drop;
+    // only the owner can give it back now).
+    drop(a);
     let _b = mgr.read_buffer(&mut owner, REL, Fork::Main, 2).unwrap();
     assert_eq!(owner.len(), 2);
     let leaks = owner.release_all(Release::Abort);
@@ -789,7 +790,7 @@ fn resource_owner_releases_leaked_pins() {
     let mut x = tusk_storage::xact::Xact::new();
     x.start_command(0);
     let d = mgr.read_buffer(&mut x.owner(), REL, Fork::Main, 0).unwrap();
-    std::mem::forget(d);
+    drop(d);
     x.abort_current();
     assert_eq!(refcounts(&w.pool), vec![0; 16]);
 }
@@ -855,7 +856,7 @@ fn increments_survive_eviction_and_concurrent_checkpoints() {
         kids.0.push(fork_child(move || {
             let mgr = w.mgr(me);
             let mut owner = new_owner();
-            let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (me as u64 + 1) * 0x1234_5678_9ABC;
+            let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ ((me as u64 + 1) * 0x1234_5678_9ABC);
             for _ in 0..M {
                 rng ^= rng >> 12;
                 rng ^= rng << 25;
@@ -1002,7 +1003,6 @@ fn main() {
         failed.len()
     );
     if !failed.is_empty() {
-        println!("failures: {failed:?}");
-        std::process::exit(101);
+        panic!("failed: {failed:?}");
     }
 }
