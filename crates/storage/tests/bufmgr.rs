@@ -53,6 +53,8 @@ struct Shared {
     done: AtomicU64,
     /// Microseconds each smgr read sleeps, to widen race windows.
     read_delay_us: AtomicU64,
+    /// The first this-many smgr reads fail with EIO.
+    fail_reads: AtomicU64,
     /// Order of events: 1 = WAL flush, 2 = page write, 4 bits each.
     events: AtomicU64,
     nevents: AtomicU32,
@@ -271,12 +273,18 @@ impl Smgr for Checked {
         b: BlockNumber,
         p: &mut PageBuf,
     ) -> Result<(), PgError> {
-        self.sh.reads.fetch_add(1, Ordering::SeqCst);
+        let n = self.sh.reads.fetch_add(1, Ordering::SeqCst);
         let us = self.sh.read_delay_us.load(Ordering::SeqCst);
         if us > 0 {
             // Widens the window in which other processes find the block
             // being read; correctness does not depend on it.
             std::thread::sleep(Duration::from_micros(us));
+        }
+        if n < self.sh.fail_reads.load(Ordering::SeqCst) {
+            return Err(PgError::error(
+                tusk_common::sqlstate::IO_ERROR,
+                format!("could not read block {b}: injected"),
+            ));
         }
         self.inner.read(rel, fork, b, p)
     }
@@ -931,6 +939,49 @@ fn increments_survive_eviction_and_concurrent_checkpoints() {
     assert_eq!(sh.wal_violations.load(Ordering::SeqCst), 0);
 }
 
+/// The first read of a block fails while three other processes want the
+/// same block: exactly one of them gets the error, the buffer is left
+/// invalid with IO_ERROR, and the next reader reads it again (two smgr
+/// reads in all) for everyone else.
+fn a_failed_read_is_retried_by_the_next_reader() {
+    const N: u32 = 4;
+    let w = World::new(16);
+    w.create_table(2);
+    let sh = w.shared();
+    sh.read_delay_us.store(30_000, Ordering::SeqCst);
+    sh.fail_reads.store(1, Ordering::SeqCst);
+    let mut kids = Children(Vec::new());
+    for me in 0..N {
+        let w = &w;
+        kids.0.push(fork_child(move || {
+            let mgr = w.mgr(me);
+            let mut owner = new_owner();
+            sh.started.fetch_add(1, Ordering::SeqCst);
+            if !wait_for(&sh.started, N as u64) {
+                return 2;
+            }
+            match mgr.read_buffer(&mut owner, REL, Fork::Main, 1) {
+                Ok(pin) => {
+                    let ok = same_content(mgr.lock(&pin, LwMode::Shared).page(), &content(1, 0));
+                    mgr.release(&mut owner, pin);
+                    if ok {
+                        0
+                    } else {
+                        3
+                    }
+                }
+                Err(e) if e.message.contains("injected") && owner.is_empty() => 10,
+                Err(_) => 4,
+            }
+        }));
+    }
+    let mut codes = kids.wait_all();
+    codes.sort();
+    assert_eq!(codes, vec![0, 0, 0, 10], "one error, three good reads");
+    assert_eq!(sh.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(refcounts(&w.pool), vec![0; 16]);
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
         (
@@ -960,6 +1011,10 @@ fn main() {
         (
             "increments_survive_eviction_and_concurrent_checkpoints",
             increments_survive_eviction_and_concurrent_checkpoints,
+        ),
+        (
+            "a_failed_read_is_retried_by_the_next_reader",
+            a_failed_read_is_retried_by_the_next_reader,
         ),
         (
             "extend_and_drop_relation_buffers",
