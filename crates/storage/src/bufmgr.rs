@@ -582,6 +582,19 @@ pub struct FlushStats {
 #[derive(Clone)]
 pub struct BufMgr(Rc<Inner>);
 
+/// How [`BufMgr::read_buffer_extended`] treats a block not in the pool
+/// (PostgreSQL's ReadBufferMode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Read it from disk and verify it.
+    Normal,
+    /// The caller overwrites the whole page (WAL redo restoring a
+    /// full-page image, a page being re-initialised): a miss gives a
+    /// zeroed page without reading the disk, so a torn or damaged block
+    /// can be repaired. A hit keeps the cached content.
+    Zero,
+}
+
 /// How a miss fills the buffer.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fill {
@@ -658,6 +671,46 @@ impl BufMgr {
     ) -> Result<Pin, PgError> {
         self.0
             .read_common(&self.0, owner, BufferTag::new(rel, fork, block), Fill::Read)
+    }
+
+    /// [`BufMgr::read_buffer`] with a [`ReadMode`]. The block must exist
+    /// in the fork (see [`BufMgr::extend_to`] for redo).
+    pub fn read_buffer_extended(
+        &self,
+        owner: &mut ResourceOwner,
+        rel: RelFileLocator,
+        fork: Fork,
+        block: BlockNumber,
+        mode: ReadMode,
+    ) -> Result<Pin, PgError> {
+        let fill = match mode {
+            ReadMode::Normal => Fill::Read,
+            ReadMode::Zero => Fill::Zero,
+        };
+        self.0
+            .read_common(&self.0, owner, BufferTag::new(rel, fork, block), fill)
+    }
+
+    /// Makes the fork at least `nblocks` long, creating it if missing and
+    /// adding zero blocks on disk: WAL redo of a record for a block beyond
+    /// the end of its file (PostgreSQL's XLogReadBufferExtended, which
+    /// does the same). Called by the startup process, the only one writing
+    /// relations during recovery.
+    pub fn extend_to(
+        &self,
+        rel: RelFileLocator,
+        fork: Fork,
+        nblocks: BlockNumber,
+    ) -> Result<(), PgError> {
+        let mut smgr = self.0.smgr.borrow_mut();
+        if !smgr.exists(rel, fork)? {
+            smgr.create(rel, fork, true)?;
+        }
+        let zero = [0u8; BLCKSZ];
+        for b in smgr.nblocks(rel, fork)?..nblocks {
+            smgr.extend(rel, fork, b, &zero)?;
+        }
+        Ok(())
     }
 
     /// PostgreSQL's ReadBuffer(P_NEW): adds a zero block at the end of the

@@ -982,6 +982,83 @@ fn a_failed_read_is_retried_by_the_next_reader() {
     assert_eq!(refcounts(&w.pool), vec![0; 16]);
 }
 
+/// A process ending through proc_exit inside a transaction gives back its
+/// pins: the transaction's exit callback releases its resource owner.
+fn proc_exit_releases_the_pins_of_an_open_transaction() {
+    let w = World::new(16);
+    w.create_table(4);
+    let mut kids = Children(Vec::new());
+    {
+        let w = &w;
+        kids.0.push(fork_child(move || {
+            let mgr = w.mgr(0);
+            let mut x = tusk_storage::xact::Xact::new();
+            let _reg = x.release_at_exit();
+            x.start_command(0);
+            for b in 0..3 {
+                let pin = mgr.read_buffer(&mut x.owner(), REL, Fork::Main, b).unwrap();
+                drop(pin);
+            }
+            if (0..16).map(|b| refcount(w.pool.state(b))).sum::<u32>() != 3 {
+                return 3;
+            }
+            tusk_storage::exit::proc_exit(7)
+        }));
+    }
+    assert_eq!(kids.wait_all(), vec![7]);
+    assert_eq!(refcounts(&w.pool), vec![0; 16]);
+}
+
+/// Redo's way in: extend_to adds zero blocks (creating the fork), and
+/// ReadMode::Zero gives a zeroed page without reading, which repairs a
+/// damaged block once the caller writes it whole.
+fn redo_extends_and_zero_mode_skips_the_read() {
+    let w = World::new(16);
+    w.create_table(3);
+    let sh = w.shared();
+    // Block 1 is garbage on disk: a normal read refuses it.
+    let mut md = w.md();
+    md.write(REL, Fork::Main, 1, &[0x5A; BLCKSZ]).unwrap();
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    let e = mgr.read_buffer(&mut owner, REL, Fork::Main, 1).unwrap_err();
+    assert_eq!(e.code, tusk_common::sqlstate::DATA_CORRUPTED);
+    let reads = sh.reads.load(Ordering::SeqCst);
+    let pin = mgr
+        .read_buffer_extended(&mut owner, REL, Fork::Main, 1, ReadMode::Zero)
+        .unwrap();
+    {
+        let mut l = mgr.lock(&pin, LwMode::Exclusive);
+        assert!(l.page().iter().all(|&b| b == 0));
+        l.page_mut().copy_from_slice(&*content(1, 5));
+        l.mark_dirty();
+    }
+    mgr.flush_buffer(&pin).unwrap();
+    mgr.release(&mut owner, pin);
+    assert_eq!(
+        sh.reads.load(Ordering::SeqCst),
+        reads,
+        "no read in Zero mode"
+    );
+    let mut p = [0u8; BLCKSZ];
+    md.read(REL, Fork::Main, 1, &mut p).unwrap();
+    page::verify(&p, 1, true).unwrap();
+    assert!(same_content(&p, &content(1, 5)));
+    // Beyond the end, and a fork that does not exist yet.
+    mgr.extend_to(REL, Fork::Main, 10).unwrap();
+    mgr.extend_to(REL, Fork::Fsm, 2).unwrap();
+    assert_eq!(md.nblocks(REL, Fork::Main).unwrap(), 10);
+    assert_eq!(md.nblocks(REL, Fork::Fsm).unwrap(), 2);
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 9).unwrap();
+    assert!(mgr
+        .lock(&pin, LwMode::Shared)
+        .page()
+        .iter()
+        .all(|&b| b == 0));
+    mgr.release(&mut owner, pin);
+    assert_eq!(refcounts(&w.pool), vec![0; 16]);
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
         (
@@ -1015,6 +1092,14 @@ fn main() {
         (
             "a_failed_read_is_retried_by_the_next_reader",
             a_failed_read_is_retried_by_the_next_reader,
+        ),
+        (
+            "proc_exit_releases_the_pins_of_an_open_transaction",
+            proc_exit_releases_the_pins_of_an_open_transaction,
+        ),
+        (
+            "redo_extends_and_zero_mode_skips_the_read",
+            redo_extends_and_zero_mode_skips_the_read,
         ),
         (
             "extend_and_drop_relation_buffers",
