@@ -217,7 +217,8 @@ pub trait WalFlusher {
 }
 
 /// The shared pool as one process sees it: where the three buffer areas
-/// are mapped. Cheap to copy; holds no process state.
+/// are mapped. Cheap to copy; holds no process state. Any process attached
+/// to the region may use it; the locking rules are in the file comment.
 #[derive(Clone, Copy)]
 pub struct SharedPool {
     descs: *const BufferDesc,
