@@ -1059,6 +1059,51 @@ fn redo_extends_and_zero_mode_skips_the_read() {
     assert_eq!(refcounts(&w.pool), vec![0; 16]);
 }
 
+/// Usage counts: each first pin by a process raises it, up to 5; the sweep
+/// lowers it as it passes, so a block used often outlives a round of
+/// misses that evicts the blocks used once.
+fn the_sweep_spares_a_block_in_use_and_lowers_its_usage_count() {
+    const NBUF: usize = 16;
+    let w = World::new(NBUF);
+    w.create_table(40);
+    let sh = w.shared();
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    let mut read = |b: u32| {
+        let p = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        let buf = p.buffer();
+        mgr.release(&mut owner, p);
+        buf
+    };
+    for b in 0..NBUF as u32 {
+        read(b);
+    }
+    let hot = read(0);
+    for _ in 0..10 {
+        read(0);
+    }
+    assert_eq!(
+        usage_count(w.pool.state(hot)),
+        MAX_USAGE_COUNT,
+        "capped at 5"
+    );
+    for b in 16..32 {
+        read(b);
+    }
+    let reads = sh.reads.load(Ordering::SeqCst);
+    assert_eq!(reads, 32);
+    assert_eq!(w.pool.desc(hot).tag.load().block, 0, "block 0 stayed");
+    let u = usage_count(w.pool.state(hot));
+    assert!(u < MAX_USAGE_COUNT && u > 0, "lowered by the sweep: {u}");
+    assert_eq!(read(0), hot);
+    assert_eq!(sh.reads.load(Ordering::SeqCst), reads, "a hit");
+    // Blocks 1..16 were each used once: all gone.
+    for b in 1..16 {
+        assert!((0..NBUF)
+            .all(|i| w.pool.state(i) & BM_TAG_VALID == 0 || w.pool.desc(i).tag.load().block != b));
+    }
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
         (
@@ -1100,6 +1145,10 @@ fn main() {
         (
             "redo_extends_and_zero_mode_skips_the_read",
             redo_extends_and_zero_mode_skips_the_read,
+        ),
+        (
+            "the_sweep_spares_a_block_in_use_and_lowers_its_usage_count",
+            the_sweep_spares_a_block_in_use_and_lowers_its_usage_count,
         ),
         (
             "extend_and_drop_relation_buffers",
