@@ -168,6 +168,7 @@ struct FsyncRequest {
 const FSYNC_REQ_SIZE: usize = 16;
 const _: () = assert!(std::mem::size_of::<FsyncRequest>() == FSYNC_REQ_SIZE);
 
+// Offsets in the mapping area: see the diagram in the file comment.
 const LOCKS_OFF: usize = CTL_SIZE;
 const BUCKETS_OFF: usize = LOCKS_OFF + NUM_PARTITIONS * LOCK_SIZE;
 

@@ -102,7 +102,8 @@ impl Drop for Mapping {
 /// One test's world: the region (laid out by the real registry), the
 /// shared counters, a semaphore per process, a data directory.
 struct World {
-    region: Mapping,
+    /// Kept mapped until the world is dropped; used through `pool`.
+    _region: Mapping,
     shared_map: Mapping,
     pool: SharedPool,
     sems: SemSet,
@@ -130,20 +131,18 @@ impl World {
         unsafe { layout.init_areas(region.base, &z) };
         // SAFETY: laid out and initialised just above; lives in World.
         let pool = unsafe { SharedPool::attach(region.base, &layout, &z) };
+        // Zeroed memory is a valid Shared (atomics; LwWaiter's all-zero is
+        // "not waiting").
         let shared_map = Mapping::new(std::mem::size_of::<Shared>().next_multiple_of(4096));
-        // SAFETY: zeroed memory is a valid Shared (atomics); LwWaiter's
-        // all-zero is "not waiting".
         let sems = SemSet::create(libc::IPC_PRIVATE, MAX_PROCS).expect("semget(IPC_PRIVATE)");
         let dir = tempfile::tempdir().unwrap();
-        let w = World {
-            region,
+        World {
+            _region: region,
             shared_map,
             pool,
             sems,
             dir,
-        };
-        let _ = &w.region;
-        w
+        }
     }
 
     fn shared(&self) -> &'static Shared {
