@@ -1154,10 +1154,21 @@ fn main() {
             extend_and_drop_relation_buffers,
         ),
     ];
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    // libtest's options are accepted and ignored (scripts/test.sh passes
+    // `--test-threads N` to every test binary); the value of an option
+    // that takes one is not a filter.
+    let mut filters: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if matches!(
+            a.as_str(),
+            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z"
+        ) {
+            args.next();
+        } else if !a.starts_with('-') {
+            filters.push(a);
+        }
+    }
     let list = std::env::args().any(|a| a == "--list");
     let mut failed = Vec::new();
     let mut ran = 0;
