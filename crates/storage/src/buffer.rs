@@ -13,7 +13,7 @@
 
 use crate::layout::{AreaId, AreaSpec, SizeCalc, SizeError, Sizing, BLCKSZ};
 use crate::lwlock::LwLock;
-use std::sync::atomic::{AtomicI32, AtomicU32};
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 /// Which page a buffer holds: PostgreSQL's BufferTag (tablespace,
 /// database, relation, fork, block).
@@ -27,11 +27,83 @@ pub struct BufferTag {
     pub block: u32,
 }
 
+impl BufferTag {
+    pub fn new(
+        rel: crate::smgr::RelFileLocator,
+        fork: crate::smgr::Fork,
+        block: crate::smgr::BlockNumber,
+    ) -> BufferTag {
+        BufferTag {
+            spc_oid: rel.spc,
+            db_oid: rel.db,
+            rel_number: rel.rel,
+            fork: fork as u32,
+            block,
+        }
+    }
+
+    pub fn rel(&self) -> crate::smgr::RelFileLocator {
+        crate::smgr::RelFileLocator {
+            spc: self.spc_oid,
+            db: self.db_oid,
+            rel: self.rel_number,
+        }
+    }
+
+    /// The fork; a tag only ever holds a valid fork number (it is built
+    /// by [`BufferTag::new`]), so an unknown one is the main fork.
+    pub fn fork(&self) -> crate::smgr::Fork {
+        crate::smgr::Fork::from_u8(self.fork as u8).unwrap_or(crate::smgr::Fork::Main)
+    }
+}
+
+/// A [`BufferTag`] in shared memory: atomics, because the buffer manager
+/// reads it while holding only a mapping-partition lock or the header
+/// spinlock, and changes it only while holding both (see
+/// [`crate::bufmgr`]); relaxed loads and stores suffice under those locks.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct SharedTag {
+    spc_oid: AtomicU32,
+    db_oid: AtomicU32,
+    rel_number: AtomicU32,
+    fork: AtomicU32,
+    block: AtomicU32,
+}
+
+impl SharedTag {
+    pub fn new(t: BufferTag) -> SharedTag {
+        let s = SharedTag::default();
+        s.store(t);
+        s
+    }
+
+    pub fn load(&self) -> BufferTag {
+        BufferTag {
+            spc_oid: self.spc_oid.load(Ordering::Relaxed),
+            db_oid: self.db_oid.load(Ordering::Relaxed),
+            rel_number: self.rel_number.load(Ordering::Relaxed),
+            fork: self.fork.load(Ordering::Relaxed),
+            block: self.block.load(Ordering::Relaxed),
+        }
+    }
+
+    pub fn store(&self, t: BufferTag) {
+        self.spc_oid.store(t.spc_oid, Ordering::Relaxed);
+        self.db_oid.store(t.db_oid, Ordering::Relaxed);
+        self.rel_number.store(t.rel_number, Ordering::Relaxed);
+        self.fork.store(t.fork, Ordering::Relaxed);
+        self.block.store(t.block, Ordering::Relaxed);
+    }
+}
+
 /// One buffer's descriptor: PostgreSQL's BufferDesc, padded to 64 bytes.
+/// The state word's bits and the rules for each field are in
+/// [`crate::bufmgr`].
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub struct BufferDesc {
-    pub tag: BufferTag,
+    pub tag: SharedTag,
     pub buf_id: i32,
     /// Flags, usage count and pin count in one word, as PostgreSQL's.
     pub state: AtomicU32,
@@ -67,7 +139,7 @@ unsafe fn init_descriptors(at: *mut u8, size: usize, z: &Sizing) {
         // caller gives exclusive access.
         unsafe {
             descs.add(i).write(BufferDesc {
-                tag: BufferTag::default(),
+                tag: SharedTag::default(),
                 buf_id: i as i32,
                 state: AtomicU32::new(0),
                 wait_backend: AtomicI32::new(-1),

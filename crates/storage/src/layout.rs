@@ -23,6 +23,9 @@
 //! | buffer descriptors (BufferDesc, 64 B × | buffer pages (8 kB ×          |
 //! |  shared_buffers)                       |  shared_buffers)              |
 //! +----------------------------------------+-------------------------------+
+//! | buffer mapping: strategy control, 128 partition LWLocks, buckets,      |
+//! |  chain links and fsync requests (24 B × shared_buffers)                |
+//! +------------------------------------------------------------------------+
 //! | WAL: WalCtl + 8 kB × wal_buffers | commit status: SlruCtl + 8 kB pages |
 //! +----------------------------------+-------------------------------------+
 //! ```
@@ -183,6 +186,8 @@ pub enum AreaId {
     PgControl = 8,
     /// What pg_stat_activity shows (`BackendStatus`).
     BackendStatus = 9,
+    /// The buffer mapping table, clock sweep and fsync queue.
+    BufferMapping = 10,
 }
 
 /// One area, declared by the subsystem that owns it.
@@ -236,6 +241,7 @@ pub const AREAS: &[AreaSpec] = &[
     crate::lock::AREA,
     crate::buffer::DESCRIPTORS_AREA,
     crate::buffer::PAGES_AREA,
+    crate::bufmgr::MAPPING_AREA,
     crate::walbuffers::AREA,
     crate::clogbuffers::AREA,
 ];

@@ -32,6 +32,11 @@
 //!   subsystem runs: [`buffer`] (buffer descriptors), [`lock`] (the lock
 //!   table), [`walbuffers`] (WAL buffers and positions) and [`clogbuffers`]
 //!   (the commit-status cache).
+//! - [`bufmgr`]: the buffer manager over those areas: the partitioned
+//!   mapping table, pins (shared state word and private counts, registered
+//!   with the resource owner), clock sweep, one reader per block, content
+//!   locks, WAL-before-data writes, the checkpoint's flush of every dirty
+//!   buffer and the fsync-request queue.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -47,6 +52,7 @@
 
 pub mod bootstrap;
 pub mod buffer;
+pub mod bufmgr;
 pub mod clog;
 pub mod clogbuffers;
 pub mod control;

@@ -460,9 +460,12 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
     let lock = cost(&z, |s| s.max_locks_per_transaction += 1);
 
     // Buffers without the commit-status cache, which grows in steps and has
-    // its own row: descriptors and pages only.
+    // its own row: descriptors, pages and the mapping table (linear in
+    // shared_buffers; its fixed part cancels out in the difference).
     let buffer_areas = |s: &Sizing| {
-        (area_size(s, AreaId::BufferDescriptors) + area_size(s, AreaId::BufferPages)) as u64
+        (area_size(s, AreaId::BufferDescriptors)
+            + area_size(s, AreaId::BufferPages)
+            + area_size(s, AreaId::BufferMapping)) as u64
     };
     let buf = buffer_areas(&Sizing {
         shared_buffers: z.shared_buffers + 1,
