@@ -1397,6 +1397,8 @@ mod tests {
         let base = unsafe { std::alloc::alloc(layout) };
         // SAFETY: fresh memory of l.total bytes, page-aligned.
         unsafe { l.init_areas(base, &z) };
+        // SAFETY: the areas were just initialised for this layout and
+        // sizing, and `base` outlives `pool` (freed at the end).
         let pool = unsafe { SharedPool::attach(base, &l, &z) };
         let rel = RelFileLocator {
             spc: 1663,
