@@ -438,13 +438,13 @@ struct StmtEntry {
     param_types: Vec<Oid>,
 }
 
+/// A portal's progress. A started portal holds the executor's state (not
+/// its rows), so each Execute continues where the last one stopped; the
+/// execution and what its scans hold are released when the portal is
+/// dropped (Close, end of transaction, DISCARD ALL).
 enum PortalState {
     NotRun,
-    Rows {
-        rows: Vec<Vec<Value>>,
-        pos: usize,
-        tag: String,
-    },
+    Running(tusk_sql::Execution),
     Done,
 }
 
@@ -1177,16 +1177,18 @@ impl Session {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         crate::pstitle::set_activity(p.command().tag());
-        let out = tusk_sql::execute(&p, &[], self, 0)?;
-        if !p.columns().is_empty() {
-            if !early {
-                self.conn.row_description(&field_descs(p.columns(), &[]));
-            }
-            for row in &out.rows {
-                send_row(&mut self.conn, row, &[])?;
-                self.process_interrupts(false)?;
-            }
+        let rels = ServerRelations { procs: self.procs };
+        let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
+        if !p.columns().is_empty() && !early {
+            self.conn.row_description(&field_descs(p.columns(), &[]));
         }
+        // Each row goes out as the executor produces it.
+        while let Some(row) = ex.next(self)? {
+            send_row(&mut self.conn, &row, &[])?;
+            self.process_interrupts(false)?;
+        }
+        let tag = ex.tag();
+        drop(ex);
         // As PostgreSQL's exec_simple_query: the last statement ends the
         // transaction (unless a block is open); BEGIN, COMMIT and ROLLBACK
         // take effect at once; other statements only advance the command
@@ -1201,7 +1203,7 @@ impl Session {
         } else {
             self.xact.command_counter_increment();
         }
-        self.conn.command_complete(&out.tag);
+        self.conn.command_complete(&tag);
         Ok(())
     }
 
@@ -1405,52 +1407,57 @@ impl Session {
         self.check_failed_txn(p)?;
         if let PortalState::NotRun = portal.state {
             self.arm_statement_timeout();
-            self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
+            let rels = ServerRelations { procs: self.procs };
+            self.in_query = true;
+            let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
-            let out = out?;
-            portal.state = PortalState::Rows {
-                rows: out.rows,
-                pos: 0,
-                tag: out.tag,
-            };
+            portal.state = PortalState::Running(ex?);
         }
         let formats = portal.result_formats.clone();
         match &mut portal.state {
-            PortalState::Rows { rows, pos, tag } => {
+            PortalState::Running(ex) => {
+                // max_rows 0 means all; otherwise stop after that many and
+                // suspend without looking further, as PostgreSQL does: a
+                // portal whose rows end exactly at the limit is suspended,
+                // and the next Execute completes with "SELECT 0".
                 let limit = if max_rows > 0 {
-                    max_rows as usize
+                    max_rows as u64
                 } else {
-                    usize::MAX
+                    u64::MAX
                 };
-                let mut sent = 0;
-                while *pos < rows.len() && sent < limit {
-                    send_row(&mut self.conn, &rows[*pos], &formats)?;
-                    *pos += 1;
-                    sent += 1;
-                    // Between rows, as PostgreSQL's executor checks before
-                    // fetching the next one: a cancel or terminate request
-                    // raised by the statement itself (pg_cancel_backend of
-                    // its own backend) lands after the row it produced.
-                    self.process_interrupts(false)?;
-                }
-                if *pos < rows.len() {
+                let mut sent = 0u64;
+                self.in_query = true;
+                let res = (|| {
+                    while sent < limit {
+                        let Some(row) = ex.next(self)? else { break };
+                        send_row(&mut self.conn, &row, &formats)?;
+                        sent += 1;
+                        // Between rows, as PostgreSQL's executor checks before
+                        // fetching the next one: a cancel or terminate request
+                        // raised by the statement itself (pg_cancel_backend of
+                        // its own backend) lands after the row it produced.
+                        self.process_interrupts(false)?;
+                    }
+                    Ok::<(), PgError>(())
+                })();
+                self.in_query = false;
+                res?;
+                if !ex.is_finished() {
                     self.conn.portal_suspended();
                 } else {
-                    let t = if tag.starts_with("SELECT ") {
+                    let t = if ex.counts_rows() {
                         format!("SELECT {sent}")
                     } else {
-                        tag.clone()
+                        ex.tag()
                     };
                     portal.state = PortalState::Done;
                     // A completed BEGIN/COMMIT/ROLLBACK takes effect now;
                     // anything else stays in the transaction until Sync.
-                    let p = portal.stmt.prepared.as_ref().expect("a statement ran");
                     if is_transaction_command(p) {
                         self.finish_xact_command();
                     } else {
@@ -1616,6 +1623,74 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
     Ok(())
 }
 
+/// The views the server computes, opened for the sql executor: today
+/// pg_stat_activity over one snapshot of the proc array. Used only by the
+/// backend running the statement; it holds a copy of the array's view, not
+/// the session, so an execution can be started while the session is
+/// borrowed as the Host.
+struct ServerRelations {
+    procs: ProcArray,
+}
+
+impl ServerRelations {
+    fn activity(&self) -> Vec<tusk_sql::ActivityRow> {
+        self.procs
+            .snapshot()
+            .into_iter()
+            .map(|p| {
+                let wait = p.wait_event.names();
+                let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
+                tusk_sql::ActivityRow {
+                    pid: p.pid,
+                    datname: if backend {
+                        Some(p.datname.clone())
+                    } else {
+                        None
+                    },
+                    usename: if backend {
+                        Some(p.usename.clone())
+                    } else {
+                        None
+                    },
+                    application_name: p.application_name.clone(),
+                    client_addr: p.client_addr,
+                    client_port: if backend {
+                        Some(p.client_port.unwrap_or(-1))
+                    } else {
+                        None
+                    },
+                    backend_start: p.backend_start,
+                    xact_start: p.xact_start,
+                    query_start: p.query_start,
+                    state: if backend {
+                        p.state.as_str().map(str::to_string)
+                    } else {
+                        None
+                    },
+                    query: p.query.clone(),
+                    wait_event_type: wait.map(|w| w.0.to_string()),
+                    wait_event: wait.map(|w| w.1.to_string()),
+                    backend_type: p.kind.backend_type().to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl tusk_sql::Relations for ServerRelations {
+    fn open_scan(
+        &self,
+        rel: &tusk_sql::catalog::Relation,
+    ) -> Result<Box<dyn tusk_sql::RowSource>, PgError> {
+        use tusk_sql::catalog::{ActivityScan, RelationSource, SystemView};
+        match rel.source {
+            RelationSource::SystemView(SystemView::StatActivity) => {
+                Ok(Box::new(ActivityScan::new(self.activity())))
+            }
+        }
+    }
+}
+
 impl Host for Session {
     fn show(&self, name: &str) -> Result<String, PgError> {
         self.settings.show(name)
@@ -1738,49 +1813,6 @@ impl Host for Session {
 
     fn cancel_backend(&mut self, pid: i32) -> Result<bool, PgError> {
         self.signal_backend(pid, libc::SIGINT, "cancel query")
-    }
-
-    fn activity(&self) -> Vec<tusk_sql::ActivityRow> {
-        self.procs
-            .snapshot()
-            .into_iter()
-            .map(|p| {
-                let wait = p.wait_event.names();
-                let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
-                tusk_sql::ActivityRow {
-                    pid: p.pid,
-                    datname: if backend {
-                        Some(p.datname.clone())
-                    } else {
-                        None
-                    },
-                    usename: if backend {
-                        Some(p.usename.clone())
-                    } else {
-                        None
-                    },
-                    application_name: p.application_name.clone(),
-                    client_addr: p.client_addr,
-                    client_port: if backend {
-                        Some(p.client_port.unwrap_or(-1))
-                    } else {
-                        None
-                    },
-                    backend_start: p.backend_start,
-                    xact_start: p.xact_start,
-                    query_start: p.query_start,
-                    state: if backend {
-                        p.state.as_str().map(str::to_string)
-                    } else {
-                        None
-                    },
-                    query: p.query.clone(),
-                    wait_event_type: wait.map(|w| w.0.to_string()),
-                    wait_event: wait.map(|w| w.1.to_string()),
-                    backend_type: p.kind.backend_type().to_string(),
-                }
-            })
-            .collect()
     }
 
     fn check_interrupts(&mut self) -> Result<(), PgError> {

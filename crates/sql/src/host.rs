@@ -64,8 +64,6 @@ pub trait Host {
     fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError>;
     /// `pg_cancel_backend(pid)`.
     fn cancel_backend(&mut self, pid: i32) -> Result<bool, PgError>;
-    /// A snapshot of every server process, for `pg_stat_activity`.
-    fn activity(&self) -> Vec<ActivityRow>;
     /// Called once per row produced or scanned, so a cancel or a
     /// termination request stops long work.
     fn check_interrupts(&mut self) -> Result<(), PgError>;

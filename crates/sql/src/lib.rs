@@ -40,6 +40,7 @@
 
 mod bind;
 pub mod catalog;
+mod exec;
 mod expr;
 mod func;
 mod host;
@@ -55,6 +56,7 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource, VecSource};
 pub use host::{ActivityRow, Host};
 pub use numeric::Numeric;
 pub use types::Oid;
@@ -252,17 +254,18 @@ pub fn prepare(
     })
 }
 
-/// Run a prepared statement. `params` must match
-/// [`Prepared::param_types`] in number. `max_rows_hint` is the portal's
-/// row limit; all rows are produced regardless (the caller suspends the
-/// portal), so it only serves future streaming.
-pub fn execute(
+/// Start executing a prepared statement: what a portal holds. `params`
+/// must match [`Prepared::param_types`] in number. A SELECT evaluates its
+/// LIMIT/OFFSET and opens its source (through `relations` for the
+/// server's views) and then produces rows only as
+/// [`Execution::next`] asks for them; a utility statement runs now and
+/// keeps its few rows (SHOW) for `next`.
+pub fn start(
     p: &Prepared,
-    params: &[Value],
+    params: Vec<Value>,
     host: &mut dyn Host,
-    max_rows_hint: usize,
-) -> Result<Outcome, PgError> {
-    let _ = max_rows_hint;
+    relations: &dyn Relations,
+) -> Result<Execution, PgError> {
     // A Bind checks its count itself; this is a simple Query using `$n`,
     // which PostgreSQL answers with "there is no parameter $n".
     if params.len() < p.param_types.len() {
@@ -273,11 +276,36 @@ pub fn execute(
     }
     match &p.plan {
         Plan::Select(plan) => {
-            let mut ctx = expr::Ctx { host, params };
-            let rows = plan.execute(&mut ctx)?;
-            let tag = format!("SELECT {}", rows.len());
-            Ok(Outcome { rows, tag })
+            let mut cx = expr::Ctx {
+                host,
+                params: &params,
+            };
+            let root = exec::build(plan, &mut cx, relations)?;
+            Ok(Execution::tree(root, plan.visible, params))
         }
-        Plan::Utility(u) => u.execute(host),
+        Plan::Utility(u) => {
+            let out = u.execute(host)?;
+            Ok(Execution::done(out.rows, out.tag))
+        }
     }
+}
+
+/// Run a prepared statement to completion and collect its rows: [`start`]
+/// then [`Execution::next`] until the end. For callers that want every
+/// row at once (tests, tools); the backend streams instead.
+pub fn execute(
+    p: &Prepared,
+    params: &[Value],
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+) -> Result<Outcome, PgError> {
+    let mut ex = start(p, params.to_vec(), host, relations)?;
+    let mut rows = Vec::new();
+    while let Some(r) = ex.next(host)? {
+        rows.push(r);
+    }
+    Ok(Outcome {
+        rows,
+        tag: ex.tag(),
+    })
 }
