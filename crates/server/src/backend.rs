@@ -1741,26 +1741,12 @@ impl Host for Session {
         Ok(v)
     }
 
-    fn begin(&mut self, _tag: &str) -> Result<(), PgError> {
-        if let Some(w) = self.xact.begin_block()? {
-            self.notice(w);
-        }
-        Ok(())
+    fn transactions(&mut self) -> &mut dyn tusk_sql::TransactionControl {
+        &mut self.xact
     }
 
-    fn commit(&mut self) -> Result<&'static str, PgError> {
-        let (commits, warning) = self.xact.end_block()?;
-        if let Some(w) = warning {
-            self.notice(w);
-        }
-        Ok(if commits { "COMMIT" } else { "ROLLBACK" })
-    }
-
-    fn rollback(&mut self) -> Result<(), PgError> {
-        if let Some(w) = self.xact.user_abort_block()? {
-            self.notice(w);
-        }
-        Ok(())
+    fn maintenance(&mut self) -> Option<&mut dyn tusk_sql::Maintenance> {
+        Some(self)
     }
 
     fn backend_pid(&self) -> i32 {
@@ -1865,6 +1851,31 @@ impl Host for Session {
         Ok(())
     }
 
+    fn setting_name(&self, name: &str) -> Option<String> {
+        tusk_config::find(name).map(|d| d.name.to_string())
+    }
+
+    /// The transaction's start, for implicit transactions too: the same
+    /// value for every statement of a multi-statement Query.
+    fn now(&self) -> i64 {
+        match self.xact.start_timestamp() {
+            0 => now_pg(),
+            t => t,
+        }
+    }
+
+    fn statement_timestamp(&self) -> i64 {
+        match self.stmt_start {
+            0 => now_pg(),
+            t => t,
+        }
+    }
+}
+
+/// CHECKPOINT and the online-backup functions, which the server offers
+/// its sessions: they touch the checkpointer, pg_control and the backup
+/// counter in shared memory. Called by this backend only.
+impl tusk_sql::Maintenance for Session {
     fn checkpoint(&mut self) -> Result<(), PgError> {
         if !self.is_superuser {
             return Err(PgError::error(
@@ -1983,26 +1994,6 @@ impl Host for Session {
             tusk_common::time::format_log_time(started, false),
         );
         Ok((control.checkpoint, label_file))
-    }
-
-    fn setting_name(&self, name: &str) -> Option<String> {
-        tusk_config::find(name).map(|d| d.name.to_string())
-    }
-
-    /// The transaction's start, for implicit transactions too: the same
-    /// value for every statement of a multi-statement Query.
-    fn now(&self) -> i64 {
-        match self.xact.start_timestamp() {
-            0 => now_pg(),
-            t => t,
-        }
-    }
-
-    fn statement_timestamp(&self) -> i64 {
-        match self.stmt_start {
-            0 => now_pg(),
-            t => t,
-        }
     }
 }
 

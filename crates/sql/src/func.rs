@@ -5,7 +5,8 @@
 //! (exact matches first, then implicit casts, preferring float8 and text)
 //! and so that `pg_sleep($1)` tells the client `$1` is a float8.
 //! Functions that touch the session (settings, sleeping, signalling other
-//! backends) go through the [`Host`](crate::Host).
+//! backends) go through the [`Host`](crate::Host); the backup functions
+//! through the [`Maintenance`](crate::Maintenance) the server registers.
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;
@@ -375,11 +376,11 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 v => to_text(&v).unwrap_or_default(),
             };
             let fast = matches!(a(1), Value::Bool(true));
-            Value::Lsn(ctx.host.backup_start(&label, fast)?)
+            Value::Lsn(maintenance(ctx)?.backup_start(&label, fast)?)
         }
         Func::BackupStop | Func::BackupStopWait => {
             let wait = !matches!(a(0), Value::Bool(false));
-            let (lsn, label) = ctx.host.backup_stop(wait)?;
+            let (lsn, label) = maintenance(ctx)?.backup_stop(wait)?;
             Value::Record(vec![
                 (types::PG_LSN, Value::Lsn(lsn)),
                 (TEXT, Value::Text(label)),
@@ -517,4 +518,11 @@ mod tests {
         assert_eq!(substr("hello", 1, Some(-1)).unwrap_err().code, "22011");
         assert_eq!(substr("hello", i64::MAX, Some(i64::MAX)).unwrap(), "");
     }
+}
+
+/// The server's maintenance operations, or the 0A000 of a host without.
+fn maintenance<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut dyn crate::Maintenance, PgError> {
+    ctx.host
+        .maintenance()
+        .ok_or_else(|| crate::host::no_maintenance("online backups are not supported by this host"))
 }

@@ -17,25 +17,41 @@
 //!    answers Describe ([`Prepared::param_types`], [`Prepared::columns`])
 //!    and tells the session what kind of command it is
 //!    ([`Prepared::command`]) for its transaction logic.
-//! 3. [`execute`] runs a prepared statement with parameter [`Value`]s
-//!    (decoded by [`decode_param`]) and returns rows and the exact
-//!    CommandComplete tag ([`Outcome`]). Values are sent with
-//!    [`encode_text`] / [`encode_binary`].
+//! 3. [`start`] begins executing a prepared statement with parameter
+//!    [`Value`]s (decoded by [`decode_param`]): a SELECT's plan becomes a
+//!    tree of pull executor nodes (`exec.rs`) and the result, an
+//!    [`Execution`], hands out one row per [`Execution::next`] and the
+//!    exact CommandComplete tag at the end. A portal keeps the execution
+//!    between Execute messages. [`execute`] runs to the end and collects
+//!    the rows ([`Outcome`]). Values are sent with [`encode_text`] /
+//!    [`encode_binary`].
 //!
-//! Everything outside the statement's own computation (settings,
-//! transaction control, sleeping, signalling backends, the proc array)
-//! goes through the [`Host`] trait that the backend implements.
+//! The interfaces to the rest of the server, each as narrow as its use
+//! (`host.rs`, `exec.rs`):
+//!
+//! - [`Host`]: the session: settings, who the session is, timestamps,
+//!   interrupts, notices, sleeping, signalling other backends, the
+//!   session's statement cache.
+//! - [`TransactionControl`]: BEGIN/COMMIT/ROLLBACK, implemented by
+//!   tusk_storage's `xact::Xact`, which the session hands out.
+//! - [`Maintenance`]: server-wide operations the server offers its
+//!   sessions (CHECKPOINT, the online-backup functions).
+//! - [`Relations`]: opens the views whose rows the server computes
+//!   (pg_stat_activity) as [`RowSource`]s.
+//! - [`RowSource`]: rows pulled one at a time by a scan node, released by
+//!   `close`; a heap scan holding a buffer pin and a snapshot will be one.
 //!
 //! Where tables plug in: a stored table will be a new
 //! `catalog::RelationSource` variant, returned by `catalog::lookup` from
-//! the host's catalog and read by `catalog::scan` (later an iterator with
-//! index lookups). The binder already resolves columns of any relation and
-//! the plan already filters, aggregates, sorts and limits any source;
+//! the catalog and read by a heap [`RowSource`] (later with index
+//! lookups). The binder already resolves columns of any relation and the
+//! executor already filters, aggregates, sorts and limits any source;
 //! INSERT/UPDATE/DELETE resolve their target through the same lookup and
 //! today stop there with 42P01 or 0A000.
 //!
 //! Main types: [`Statement`], [`Prepared`], [`Value`], [`Column`],
-//! [`Command`], [`Outcome`], [`Host`], [`ActivityRow`], and the type OIDs in
+//! [`Command`], [`Outcome`], [`Execution`], [`RowSource`], [`Host`],
+//! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
 mod bind;
@@ -57,7 +73,7 @@ use tusk_common::sqlstate;
 use tusk_common::PgError;
 
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource, VecSource};
-pub use host::{ActivityRow, Host};
+pub use host::{ActivityRow, Host, Maintenance, TransactionControl};
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};

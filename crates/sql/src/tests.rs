@@ -133,24 +133,8 @@ impl Host for FakeHost {
         self.settings.insert(name.to_lowercase(), value.to_string());
         Ok(value.to_string())
     }
-    fn begin(&mut self, stmt_tag: &str) -> Result<(), PgError> {
-        self.log.push(format!("begin {stmt_tag}"));
-        self.in_block = true;
-        Ok(())
-    }
-    fn commit(&mut self) -> Result<&'static str, PgError> {
-        self.log.push("commit".into());
-        self.in_block = false;
-        Ok(if std::mem::take(&mut self.failed) {
-            "ROLLBACK"
-        } else {
-            "COMMIT"
-        })
-    }
-    fn rollback(&mut self) -> Result<(), PgError> {
-        self.log.push("rollback".into());
-        self.in_block = false;
-        Ok(())
+    fn transactions(&mut self) -> &mut dyn TransactionControl {
+        self
     }
     fn backend_pid(&self) -> i32 {
         4242
@@ -189,6 +173,25 @@ impl Host for FakeHost {
     fn now(&self) -> i64 {
         // 2026-11-22 01:30:55.123456+00
         848_626_255_123_456
+    }
+}
+
+/// The fake's transaction block: a flag, and a log line per call.
+impl TransactionControl for FakeHost {
+    fn begin(&mut self) -> Result<Option<PgError>, PgError> {
+        self.log.push("begin".into());
+        self.in_block = true;
+        Ok(None)
+    }
+    fn commit(&mut self) -> Result<(bool, Option<PgError>), PgError> {
+        self.log.push("commit".into());
+        self.in_block = false;
+        Ok((!std::mem::take(&mut self.failed), None))
+    }
+    fn rollback(&mut self) -> Result<Option<PgError>, PgError> {
+        self.log.push("rollback".into());
+        self.in_block = false;
+        Ok(None)
     }
 }
 
@@ -905,13 +908,13 @@ fn utility_statements() {
     assert_eq!(
         h.log,
         vec![
-            "begin BEGIN",
+            "begin",
             "commit",
-            "begin START TRANSACTION",
+            "begin",
             "commit",
-            "begin BEGIN",
+            "begin",
             "commit",
-            "begin BEGIN",
+            "begin",
             "set transaction_isolation=Some(\"serializable\") local=true",
             "rollback",
             "rollback",
