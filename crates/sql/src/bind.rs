@@ -1664,13 +1664,16 @@ impl<'h> Binder<'h> {
         );
         let (alias_name, col) = match alias {
             Some(a) => {
+                let t = ident_name(&a.name);
                 if a.columns.len() > 1 {
                     return Err(PgError::error(
-                        sqlstate::SYNTAX_ERROR,
-                        "too many column aliases specified for function generate_series",
+                        sqlstate::INVALID_COLUMN_REFERENCE,
+                        format!(
+                            "table \"{t}\" has 1 columns available but {} columns specified",
+                            a.columns.len()
+                        ),
                     ));
                 }
-                let t = ident_name(&a.name);
                 let c = a
                     .columns
                     .first()

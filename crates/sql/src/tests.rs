@@ -1545,6 +1545,16 @@ fn generate_series_in_from() {
         ("22023", "step size cannot equal zero")
     );
     assert_eq!(err("SELECT * FROM generate_series(1)").code, "42883");
+    let e = err("SELECT * FROM generate_series(1, 3) AS g(x, y)");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42P10",
+            "table \"g\" has 1 columns available but 2 columns specified"
+        )
+    );
+    let e = err("SELECT * FROM generate_series('1', '3')");
+    assert_eq!(e.code, "42725");
     assert_eq!(err("SELECT * FROM nosuchfunction(1, 2)").code, "42883");
     assert_eq!(
         err("SELECT * FROM generate_series(1, 3) g WHERE h = 1").code,
