@@ -461,9 +461,9 @@ pub struct Session {
     procs: ProcArray,
     slot: usize,
     shared: ChildShared,
-    user: String,
-    database: String,
-    is_superuser: bool,
+    /// Who and where this session is, fixed at connection start (what
+    /// current_user, current_database() and pg_backend_pid() read).
+    id: tusk_sql::SessionIdentity,
     /// The transaction-block state and the running transaction's
     /// resource owner (tusk_storage::xact).
     xact: Xact,
@@ -733,9 +733,13 @@ impl Session {
             procs,
             slot,
             shared: env.shared,
-            user,
-            database,
-            is_superuser,
+            id: tusk_sql::SessionIdentity {
+                backend_pid: std::process::id() as i32,
+                session_user: user.clone(),
+                user,
+                database,
+                is_superuser,
+            },
             xact,
             stmt_start: 0,
             statements: HashMap::new(),
@@ -944,7 +948,7 @@ impl Session {
                     if self.settings.settings().bool("log_disconnections") {
                         elog::log(format!(
                             "disconnection: user={} database={}",
-                            self.user, self.database
+                            self.id.user, self.id.database
                         ));
                     }
                     self.exit(0)
@@ -1417,6 +1421,11 @@ impl Session {
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
             portal.state = PortalState::Running(ex?);
+        } else if self.statement_deadline.is_none() {
+            // A suspended portal resumed after Sync runs again: its fetch
+            // is under statement_timeout, as PostgreSQL's
+            // start_xact_command arms it when it is not already running.
+            self.arm_statement_timeout();
         }
         let formats = portal.result_formats.clone();
         match &mut portal.state {
@@ -1543,11 +1552,11 @@ impl Session {
             ));
             return Ok(false);
         };
-        if t.is_superuser && !self.is_superuser {
+        if t.is_superuser && !self.id.is_superuser {
             return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
                 .with_detail(format!("Only roles with the SUPERUSER attribute may {what} of roles with the SUPERUSER attribute.")));
         }
-        if !self.is_superuser && t.usename != self.user {
+        if !self.id.is_superuser && t.usename != self.id.user {
             return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
                 .with_detail("Only roles with privileges of the role whose process is being signaled or with privileges of the \"pg_signal_backend\" role may do that."));
         }
@@ -1710,7 +1719,7 @@ impl Host for Session {
                 "SET LOCAL can only be used in transaction blocks",
             ));
         }
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
         if reported {
             let def = tusk_config::find(name).map(|d| d.name).unwrap_or("");
@@ -1720,7 +1729,7 @@ impl Host for Session {
     }
 
     fn reset(&mut self, name: Option<&str>) -> Result<(), PgError> {
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let changed = self.settings.reset(name, su)?;
         self.send_changed(changed);
         Ok(())
@@ -1731,7 +1740,7 @@ impl Host for Session {
     }
 
     fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError> {
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let v = self.settings.set_config(name, value, is_local, su)?;
         if let Some(def) = tusk_config::find(name) {
             if def.report {
@@ -1749,8 +1758,8 @@ impl Host for Session {
         Some(self)
     }
 
-    fn backend_pid(&self) -> i32 {
-        std::process::id() as i32
+    fn identity(&self) -> &tusk_sql::SessionIdentity {
+        &self.id
     }
 
     /// As PostgreSQL's pg_sleep: NaN, zero and negative durations return
@@ -1810,22 +1819,6 @@ impl Host for Session {
         self.conn.notice(&n);
     }
 
-    fn current_database(&self) -> String {
-        self.database.clone()
-    }
-
-    fn current_user(&self) -> String {
-        self.user.clone()
-    }
-
-    fn session_user(&self) -> String {
-        self.user.clone()
-    }
-
-    fn is_superuser(&self) -> bool {
-        self.is_superuser
-    }
-
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
         match name {
             None => self.statements.retain(|k, _| k.is_empty()),
@@ -1877,7 +1870,7 @@ impl Host for Session {
 /// counter in shared memory. Called by this backend only.
 impl tusk_sql::Maintenance for Session {
     fn checkpoint(&mut self) -> Result<(), PgError> {
-        if !self.is_superuser {
+        if !self.id.is_superuser {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 "must be superuser to do CHECKPOINT",
@@ -1927,7 +1920,7 @@ impl tusk_sql::Maintenance for Session {
     }
 
     fn backup_start(&mut self, label: &str, _fast: bool) -> Result<u64, PgError> {
-        if !self.is_superuser {
+        if !self.id.is_superuser {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 "permission denied for function pg_backup_start",

@@ -1376,7 +1376,7 @@ impl<'h> Binder<'h> {
                             [t] => catalog::lookup(None, t)?,
                             [s, t] => catalog::lookup(Some(s), t)?,
                             [d, s, t] => {
-                                if *d != self.host.current_database() {
+                                if *d != self.host.identity().database {
                                     return Err(not_supported(format!(
                                         "cross-database references (\"{d}.{s}.{t}\")"
                                     )));

@@ -349,7 +349,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             let local = matches!(a(2), Value::Bool(true));
             Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
         }
-        Func::BackendPid => Value::Int4(ctx.host.backend_pid()),
+        Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
         Func::Sleep => {
             let secs = match a(0) {
                 Value::Float8(f) => f,
@@ -395,9 +395,9 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),
         Func::LocalTimestamp => Value::Timestamp(ctx.host.now()),
         Func::CurrentDate => Value::Date(crate::datetime::timestamp_to_date(ctx.host.now())),
-        Func::CurrentDatabase => Value::Name(ctx.host.current_database()),
-        Func::CurrentUser => Value::Name(ctx.host.current_user()),
-        Func::SessionUser => Value::Name(ctx.host.session_user()),
+        Func::CurrentDatabase => Value::Name(ctx.host.identity().database.clone()),
+        Func::CurrentUser => Value::Name(ctx.host.identity().user.clone()),
+        Func::SessionUser => Value::Name(ctx.host.identity().session_user.clone()),
         Func::CurrentSchema => current_schema(ctx),
         // Case mapping can lengthen a string ('ß' becomes "SS").
         Func::Upper => {

@@ -46,6 +46,21 @@ pub struct ActivityRow {
     pub backend_type: String,
 }
 
+/// Who and where a session is: fixed when it starts (tusk has no SET
+/// ROLE yet, so the session user is the current user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentity {
+    /// `pg_backend_pid()`.
+    pub backend_pid: i32,
+    /// `current_database()`.
+    pub database: String,
+    /// `current_user`.
+    pub user: String,
+    /// `session_user`.
+    pub session_user: String,
+    pub is_superuser: bool,
+}
+
 /// The session, as seen by SQL execution.
 pub trait Host {
     /// Current value of a setting, as `SHOW` prints it; 42704 when unknown.
@@ -63,7 +78,8 @@ pub trait Host {
     fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError>;
     /// The session's transaction state, for BEGIN/COMMIT/ROLLBACK.
     fn transactions(&mut self) -> &mut dyn TransactionControl;
-    fn backend_pid(&self) -> i32;
+    /// Who and where the session is.
+    fn identity(&self) -> &SessionIdentity;
     /// `pg_sleep`: sleep interruptibly; 57014 when cancelled.
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError>;
     /// `pg_terminate_backend(pid, timeout)`.
@@ -75,10 +91,6 @@ pub trait Host {
     fn check_interrupts(&mut self) -> Result<(), PgError>;
     /// Send a NOTICE/WARNING to the client now.
     fn notice(&mut self, n: PgError);
-    fn current_database(&self) -> String;
-    fn current_user(&self) -> String;
-    fn session_user(&self) -> String;
-    fn is_superuser(&self) -> bool;
     /// Transaction start time (`now()`), microseconds since 2000-01-01.
     fn now(&self) -> i64;
 

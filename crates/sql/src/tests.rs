@@ -16,6 +16,7 @@ struct FakeHost {
     in_block: bool,
     failed: bool,
     interrupts: usize,
+    identity: SessionIdentity,
 }
 
 impl FakeHost {
@@ -82,6 +83,13 @@ impl FakeHost {
                 row(400, "", None, "", "background writer", 1_000_000),
             ],
             in_block: false,
+            identity: SessionIdentity {
+                backend_pid: 4242,
+                database: "postgres".into(),
+                user: "alice".into(),
+                session_user: "alice".into(),
+                is_superuser: true,
+            },
             failed: false,
             interrupts: 0,
         }
@@ -136,8 +144,8 @@ impl Host for FakeHost {
     fn transactions(&mut self) -> &mut dyn TransactionControl {
         self
     }
-    fn backend_pid(&self) -> i32 {
-        4242
+    fn identity(&self) -> &SessionIdentity {
+        &self.identity
     }
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError> {
         self.log.push(format!("sleep {seconds}"));
@@ -157,18 +165,6 @@ impl Host for FakeHost {
     }
     fn notice(&mut self, n: PgError) {
         self.log.push(format!("notice {}", n.message));
-    }
-    fn current_database(&self) -> String {
-        "postgres".into()
-    }
-    fn current_user(&self) -> String {
-        "alice".into()
-    }
-    fn session_user(&self) -> String {
-        "alice".into()
-    }
-    fn is_superuser(&self) -> bool {
-        true
     }
     fn now(&self) -> i64 {
         // 2026-11-22 01:30:55.123456+00

@@ -558,3 +558,37 @@ fn execute_with_a_row_limit_resumes_the_portal() {
     assert_eq!(tags(&msgs), "TDDDCZ", "{:?}", summaries(&msgs));
     assert_eq!(msgs[4].command_tag().as_deref(), Some("SELECT 3"));
 }
+
+/// A suspended portal resumed after Sync works under statement_timeout
+/// again (PostgreSQL arms it for each message batch): fetching the rest of
+/// a series whose next match is two billion rows away is cancelled with
+/// 57014, and the block is then failed.
+#[test]
+fn a_resumed_portal_runs_under_statement_timeout() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    c.send(&query_message("BEGIN; SET statement_timeout = '300ms'"))
+        .expect("send");
+    c.read_until_ready();
+    let mut out = parse_msg(
+        "",
+        "SELECT g FROM generate_series(1, 2000000000) AS g WHERE g < 4 OR g = 2000000000",
+    );
+    out.extend(bind_msg("far", ""));
+    out.extend(execute_msg("far", 3));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "12DDDsZ", "{:?}", summaries(&msgs));
+    let mut out = execute_msg("far", 1);
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("57014"));
+    assert_eq!(
+        msgs[0].field(b'M').as_deref(),
+        Some("canceling statement due to statement timeout")
+    );
+    assert_eq!(msgs[1].body, b"E".to_vec(), "the block has failed");
+}
