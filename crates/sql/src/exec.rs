@@ -60,29 +60,6 @@ pub trait Relations {
     fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError>;
 }
 
-/// A row source over rows already computed (a view's snapshot, a utility
-/// statement's few rows).
-pub struct VecSource {
-    rows: std::vec::IntoIter<Row>,
-}
-
-impl VecSource {
-    pub fn new(rows: Vec<Row>) -> VecSource {
-        VecSource {
-            rows: rows.into_iter(),
-        }
-    }
-}
-
-impl RowSource for VecSource {
-    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
-        Ok(self.rows.next())
-    }
-    fn close(&mut self) {
-        self.rows = Vec::new().into_iter();
-    }
-}
-
 /// `generate_series(start, stop [, step])` over int4 or int8, as
 /// PostgreSQL 15's generate_series_step_int4/int8: the series stops
 /// before it would pass `stop` or overflow the type; a zero step is 22023.

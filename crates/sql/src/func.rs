@@ -504,6 +504,13 @@ pub(crate) fn numeric_literal(text: &str) -> Option<Numeric> {
     Numeric::parse(text).ok()
 }
 
+/// The server's maintenance operations, or the 0A000 of a host without.
+fn maintenance<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut dyn crate::Maintenance, PgError> {
+    ctx.host
+        .maintenance()
+        .ok_or_else(|| crate::host::no_maintenance("online backups are not supported by this host"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -518,11 +525,4 @@ mod tests {
         assert_eq!(substr("hello", 1, Some(-1)).unwrap_err().code, "22011");
         assert_eq!(substr("hello", i64::MAX, Some(i64::MAX)).unwrap(), "");
     }
-}
-
-/// The server's maintenance operations, or the 0A000 of a host without.
-fn maintenance<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut dyn crate::Maintenance, PgError> {
-    ctx.host
-        .maintenance()
-        .ok_or_else(|| crate::host::no_maintenance("online backups are not supported by this host"))
 }

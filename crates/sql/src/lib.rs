@@ -72,7 +72,7 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource, VecSource};
+pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl};
 pub use numeric::Numeric;
 pub use types::Oid;
