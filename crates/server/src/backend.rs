@@ -447,13 +447,13 @@ struct StmtEntry {
     param_types: Vec<Oid>,
 }
 
+/// A portal's progress. A started portal holds the executor's state (not
+/// its rows), so each Execute continues where the last one stopped; the
+/// execution and what its scans hold are released when the portal is
+/// dropped (Close, end of transaction, DISCARD ALL).
 enum PortalState {
     NotRun,
-    Rows {
-        rows: Vec<Vec<Value>>,
-        pos: usize,
-        tag: String,
-    },
+    Running(tusk_sql::Execution),
     Done,
 }
 
@@ -470,9 +470,9 @@ pub struct Session {
     procs: ProcArray,
     slot: usize,
     shared: ChildShared,
-    user: String,
-    database: String,
-    is_superuser: bool,
+    /// Who and where this session is, fixed at connection start (what
+    /// current_user, current_database() and pg_backend_pid() read).
+    id: tusk_sql::SessionIdentity,
     /// The transaction-block state and the running transaction's
     /// resource owner (tusk_storage::xact).
     xact: Xact,
@@ -742,9 +742,13 @@ impl Session {
             procs,
             slot,
             shared: env.shared,
-            user,
-            database,
-            is_superuser,
+            id: tusk_sql::SessionIdentity {
+                backend_pid: std::process::id() as i32,
+                session_user: user.clone(),
+                user,
+                database,
+                is_superuser,
+            },
             xact,
             stmt_start: 0,
             statements: HashMap::new(),
@@ -956,7 +960,7 @@ impl Session {
                     if self.settings.settings().bool("log_disconnections") {
                         elog::log(format!(
                             "disconnection: user={} database={}",
-                            self.user, self.database
+                            self.id.user, self.id.database
                         ));
                     }
                     self.exit(0)
@@ -1189,16 +1193,18 @@ impl Session {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         crate::pstitle::set_activity(p.command().tag());
-        let out = tusk_sql::execute(&p, &[], self, 0)?;
-        if !p.columns().is_empty() {
-            if !early {
-                self.conn.row_description(&field_descs(p.columns(), &[]));
-            }
-            for row in &out.rows {
-                send_row(&mut self.conn, row, &[])?;
-                self.process_interrupts(false)?;
-            }
+        let rels = ServerRelations { procs: self.procs };
+        let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
+        if !p.columns().is_empty() && !early {
+            self.conn.row_description(&field_descs(p.columns(), &[]));
         }
+        // Each row goes out as the executor produces it.
+        while let Some(row) = ex.next(self)? {
+            send_row(&mut self.conn, &row, &[])?;
+            self.process_interrupts(false)?;
+        }
+        let tag = ex.tag();
+        drop(ex);
         // As PostgreSQL's exec_simple_query: the last statement ends the
         // transaction (unless a block is open); BEGIN, COMMIT and ROLLBACK
         // take effect at once; other statements only advance the command
@@ -1213,7 +1219,7 @@ impl Session {
         } else {
             self.xact.command_counter_increment();
         }
-        self.conn.command_complete(&out.tag);
+        self.conn.command_complete(&tag);
         Ok(())
     }
 
@@ -1417,52 +1423,62 @@ impl Session {
         self.check_failed_txn(p)?;
         if let PortalState::NotRun = portal.state {
             self.arm_statement_timeout();
-            self.in_query = true;
             signals::take(libc::SIGINT);
             self.procs
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let out = tusk_sql::execute(p, &portal.params, self, max_rows.max(0) as usize);
+            let rels = ServerRelations { procs: self.procs };
+            self.in_query = true;
+            let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
-            let out = out?;
-            portal.state = PortalState::Rows {
-                rows: out.rows,
-                pos: 0,
-                tag: out.tag,
-            };
+            portal.state = PortalState::Running(ex?);
+        } else if self.statement_deadline.is_none() {
+            // A suspended portal resumed after Sync runs again: its fetch
+            // is under statement_timeout, as PostgreSQL's
+            // start_xact_command arms it when it is not already running.
+            self.arm_statement_timeout();
         }
         let formats = portal.result_formats.clone();
         match &mut portal.state {
-            PortalState::Rows { rows, pos, tag } => {
+            PortalState::Running(ex) => {
+                // max_rows 0 means all; otherwise stop after that many and
+                // suspend without looking further, as PostgreSQL does: a
+                // portal whose rows end exactly at the limit is suspended,
+                // and the next Execute completes with "SELECT 0".
                 let limit = if max_rows > 0 {
-                    max_rows as usize
+                    max_rows as u64
                 } else {
-                    usize::MAX
+                    u64::MAX
                 };
-                let mut sent = 0;
-                while *pos < rows.len() && sent < limit {
-                    send_row(&mut self.conn, &rows[*pos], &formats)?;
-                    *pos += 1;
-                    sent += 1;
-                    // Between rows, as PostgreSQL's executor checks before
-                    // fetching the next one: a cancel or terminate request
-                    // raised by the statement itself (pg_cancel_backend of
-                    // its own backend) lands after the row it produced.
-                    self.process_interrupts(false)?;
-                }
-                if *pos < rows.len() {
+                let mut sent = 0u64;
+                self.in_query = true;
+                let res = (|| {
+                    while sent < limit {
+                        let Some(row) = ex.next(self)? else { break };
+                        send_row(&mut self.conn, &row, &formats)?;
+                        sent += 1;
+                        // Between rows, as PostgreSQL's executor checks before
+                        // fetching the next one: a cancel or terminate request
+                        // raised by the statement itself (pg_cancel_backend of
+                        // its own backend) lands after the row it produced.
+                        self.process_interrupts(false)?;
+                    }
+                    Ok::<(), PgError>(())
+                })();
+                self.in_query = false;
+                res?;
+                if !ex.is_finished() {
                     self.conn.portal_suspended();
                 } else {
-                    let t = if tag.starts_with("SELECT ") {
+                    let t = if ex.counts_rows() {
                         format!("SELECT {sent}")
                     } else {
-                        tag.clone()
+                        ex.tag()
                     };
                     portal.state = PortalState::Done;
                     // A completed BEGIN/COMMIT/ROLLBACK takes effect now;
                     // anything else stays in the transaction until Sync.
-                    let p = portal.stmt.prepared.as_ref().expect("a statement ran");
                     if is_transaction_command(p) {
                         self.finish_xact_command();
                     } else {
@@ -1548,11 +1564,11 @@ impl Session {
             ));
             return Ok(false);
         };
-        if t.is_superuser && !self.is_superuser {
+        if t.is_superuser && !self.id.is_superuser {
             return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
                 .with_detail(format!("Only roles with the SUPERUSER attribute may {what} of roles with the SUPERUSER attribute.")));
         }
-        if !self.is_superuser && t.usename != self.user {
+        if !self.id.is_superuser && t.usename != self.id.user {
             return Err(PgError::error(sqlstate::INSUFFICIENT_PRIVILEGE, format!("permission denied to {what}"))
                 .with_detail("Only roles with privileges of the role whose process is being signaled or with privileges of the \"pg_signal_backend\" role may do that."));
         }
@@ -1630,6 +1646,74 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
     Ok(())
 }
 
+/// The views the server computes, opened for the sql executor: today
+/// pg_stat_activity over one snapshot of the proc array. Used only by the
+/// backend running the statement; it holds a copy of the array's view, not
+/// the session, so an execution can be started while the session is
+/// borrowed as the Host.
+struct ServerRelations {
+    procs: ProcArray,
+}
+
+impl ServerRelations {
+    fn activity(&self) -> Vec<tusk_sql::ActivityRow> {
+        self.procs
+            .snapshot()
+            .into_iter()
+            .map(|p| {
+                let wait = p.wait_event.names();
+                let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
+                tusk_sql::ActivityRow {
+                    pid: p.pid,
+                    datname: if backend {
+                        Some(p.datname.clone())
+                    } else {
+                        None
+                    },
+                    usename: if backend {
+                        Some(p.usename.clone())
+                    } else {
+                        None
+                    },
+                    application_name: p.application_name.clone(),
+                    client_addr: p.client_addr,
+                    client_port: if backend {
+                        Some(p.client_port.unwrap_or(-1))
+                    } else {
+                        None
+                    },
+                    backend_start: p.backend_start,
+                    xact_start: p.xact_start,
+                    query_start: p.query_start,
+                    state: if backend {
+                        p.state.as_str().map(str::to_string)
+                    } else {
+                        None
+                    },
+                    query: p.query.clone(),
+                    wait_event_type: wait.map(|w| w.0.to_string()),
+                    wait_event: wait.map(|w| w.1.to_string()),
+                    backend_type: p.kind.backend_type().to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl tusk_sql::Relations for ServerRelations {
+    fn open_scan(
+        &self,
+        rel: &tusk_sql::catalog::Relation,
+    ) -> Result<Box<dyn tusk_sql::RowSource>, PgError> {
+        use tusk_sql::catalog::{ActivityScan, RelationSource, SystemView};
+        match rel.source {
+            RelationSource::SystemView(SystemView::StatActivity) => {
+                Ok(Box::new(ActivityScan::new(self.activity())))
+            }
+        }
+    }
+}
+
 impl Host for Session {
     fn show(&self, name: &str) -> Result<String, PgError> {
         self.settings.show(name)
@@ -1649,7 +1733,7 @@ impl Host for Session {
                 "SET LOCAL can only be used in transaction blocks",
             ));
         }
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
         if reported {
             let def = tusk_config::find(name).map(|d| d.name).unwrap_or("");
@@ -1659,7 +1743,7 @@ impl Host for Session {
     }
 
     fn reset(&mut self, name: Option<&str>) -> Result<(), PgError> {
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let changed = self.settings.reset(name, su)?;
         self.send_changed(changed);
         Ok(())
@@ -1670,7 +1754,7 @@ impl Host for Session {
     }
 
     fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError> {
-        let su = self.is_superuser;
+        let su = self.id.is_superuser;
         let v = self.settings.set_config(name, value, is_local, su)?;
         if let Some(def) = tusk_config::find(name) {
             if def.report {
@@ -1680,30 +1764,16 @@ impl Host for Session {
         Ok(v)
     }
 
-    fn begin(&mut self, _tag: &str) -> Result<(), PgError> {
-        if let Some(w) = self.xact.begin_block()? {
-            self.notice(w);
-        }
-        Ok(())
+    fn transactions(&mut self) -> &mut dyn tusk_sql::TransactionControl {
+        &mut self.xact
     }
 
-    fn commit(&mut self) -> Result<&'static str, PgError> {
-        let (commits, warning) = self.xact.end_block()?;
-        if let Some(w) = warning {
-            self.notice(w);
-        }
-        Ok(if commits { "COMMIT" } else { "ROLLBACK" })
+    fn maintenance(&mut self) -> Option<&mut dyn tusk_sql::Maintenance> {
+        Some(self)
     }
 
-    fn rollback(&mut self) -> Result<(), PgError> {
-        if let Some(w) = self.xact.user_abort_block()? {
-            self.notice(w);
-        }
-        Ok(())
-    }
-
-    fn backend_pid(&self) -> i32 {
-        std::process::id() as i32
+    fn identity(&self) -> &tusk_sql::SessionIdentity {
+        &self.id
     }
 
     /// As PostgreSQL's pg_sleep: NaN, zero and negative durations return
@@ -1756,49 +1826,6 @@ impl Host for Session {
         self.signal_backend(pid, libc::SIGINT, "cancel query")
     }
 
-    fn activity(&self) -> Vec<tusk_sql::ActivityRow> {
-        self.procs
-            .snapshot()
-            .into_iter()
-            .map(|p| {
-                let wait = p.wait_event.names();
-                let backend = p.kind == tusk_storage::procarray::ProcKind::ClientBackend;
-                tusk_sql::ActivityRow {
-                    pid: p.pid,
-                    datname: if backend {
-                        Some(p.datname.clone())
-                    } else {
-                        None
-                    },
-                    usename: if backend {
-                        Some(p.usename.clone())
-                    } else {
-                        None
-                    },
-                    application_name: p.application_name.clone(),
-                    client_addr: p.client_addr,
-                    client_port: if backend {
-                        Some(p.client_port.unwrap_or(-1))
-                    } else {
-                        None
-                    },
-                    backend_start: p.backend_start,
-                    xact_start: p.xact_start,
-                    query_start: p.query_start,
-                    state: if backend {
-                        p.state.as_str().map(str::to_string)
-                    } else {
-                        None
-                    },
-                    query: p.query.clone(),
-                    wait_event_type: wait.map(|w| w.0.to_string()),
-                    wait_event: wait.map(|w| w.1.to_string()),
-                    backend_type: p.kind.backend_type().to_string(),
-                }
-            })
-            .collect()
-    }
-
     fn check_interrupts(&mut self) -> Result<(), PgError> {
         let idle = !self.in_query;
         self.process_interrupts(idle)
@@ -1806,22 +1833,6 @@ impl Host for Session {
 
     fn notice(&mut self, n: PgError) {
         self.conn.notice(&n);
-    }
-
-    fn current_database(&self) -> String {
-        self.database.clone()
-    }
-
-    fn current_user(&self) -> String {
-        self.user.clone()
-    }
-
-    fn session_user(&self) -> String {
-        self.user.clone()
-    }
-
-    fn is_superuser(&self) -> bool {
-        self.is_superuser
     }
 
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
@@ -1849,8 +1860,33 @@ impl Host for Session {
         Ok(())
     }
 
+    fn setting_name(&self, name: &str) -> Option<String> {
+        tusk_config::find(name).map(|d| d.name.to_string())
+    }
+
+    /// The transaction's start, for implicit transactions too: the same
+    /// value for every statement of a multi-statement Query.
+    fn now(&self) -> i64 {
+        match self.xact.start_timestamp() {
+            0 => now_pg(),
+            t => t,
+        }
+    }
+
+    fn statement_timestamp(&self) -> i64 {
+        match self.stmt_start {
+            0 => now_pg(),
+            t => t,
+        }
+    }
+}
+
+/// CHECKPOINT and the online-backup functions, which the server offers
+/// its sessions: they touch the checkpointer, pg_control and the backup
+/// counter in shared memory. Called by this backend only.
+impl tusk_sql::Maintenance for Session {
     fn checkpoint(&mut self) -> Result<(), PgError> {
-        if !self.is_superuser {
+        if !self.id.is_superuser {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 "must be superuser to do CHECKPOINT",
@@ -1900,7 +1936,7 @@ impl Host for Session {
     }
 
     fn backup_start(&mut self, label: &str, _fast: bool) -> Result<u64, PgError> {
-        if !self.is_superuser {
+        if !self.id.is_superuser {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 "permission denied for function pg_backup_start",
@@ -1967,26 +2003,6 @@ impl Host for Session {
             tusk_common::time::format_log_time(started, false),
         );
         Ok((control.checkpoint, label_file))
-    }
-
-    fn setting_name(&self, name: &str) -> Option<String> {
-        tusk_config::find(name).map(|d| d.name.to_string())
-    }
-
-    /// The transaction's start, for implicit transactions too: the same
-    /// value for every statement of a multi-statement Query.
-    fn now(&self) -> i64 {
-        match self.xact.start_timestamp() {
-            0 => now_pg(),
-            t => t,
-        }
-    }
-
-    fn statement_timestamp(&self) -> i64 {
-        match self.stmt_start {
-            0 => now_pg(),
-            t => t,
-        }
     }
 }
 

@@ -17,7 +17,7 @@ use tusk_common::sqlstate;
 use tusk_common::PgError;
 
 use crate::cast;
-use crate::catalog::{self, ColumnDef, Relation};
+use crate::catalog;
 use crate::expr::{ArithOp, CmpOp, Expr};
 use crate::func::{self, Args, SIGNATURES};
 use crate::host::Host;
@@ -80,10 +80,12 @@ fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
         .collect()
 }
 
-/// The relation in scope and the name it is known by.
+/// The FROM item in scope: the name it is known by, its schema (a
+/// function in FROM has none) and its columns.
 struct Scope {
     alias: String,
-    rel: Relation,
+    schema: Option<&'static str>,
+    cols: Vec<(String, Ty)>,
 }
 
 impl Scope {
@@ -92,7 +94,7 @@ impl Scope {
     fn check_qualifier(&self, q: &[String]) -> Result<(), PgError> {
         let ok = match q {
             [t] => *t == self.alias,
-            [s, t] => *s == self.rel.schema && *t == self.alias,
+            [s, t] => Some(s.as_str()) == self.schema && *t == self.alias,
             _ => false,
         };
         if ok {
@@ -478,12 +480,7 @@ impl<'h> Binder<'h> {
         if let Some(q) = qualifier {
             scope.check_qualifier(q)?;
         }
-        let Some((idx, c)) = scope
-            .rel
-            .columns
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.name == name)
+        let Some((idx, (cname, cty))) = scope.cols.iter().enumerate().find(|(_, (n, _))| n == name)
         else {
             let msg = match qualifier {
                 Some(_) => format!("column {shown} does not exist"),
@@ -492,9 +489,9 @@ impl<'h> Binder<'h> {
             return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, msg));
         };
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
-            self.ungrouped = Some(format!("{}.{}", scope.alias, c.name));
+            self.ungrouped = Some(format!("{}.{}", scope.alias, cname));
         }
-        Ok(Bound::new(Expr::Column(idx), c.ty))
+        Ok(Bound::new(Expr::Column(idx), *cty))
     }
 
     fn depth_guard(&mut self) -> Result<(), PgError> {
@@ -1368,17 +1365,18 @@ impl<'h> Binder<'h> {
                 }
                 match &twj.relation {
                     ast::TableFactor::Table {
-                        name, alias, args, ..
-                    } => {
-                        if args.is_some() {
-                            return Err(not_supported("set-returning functions in FROM"));
-                        }
+                        name,
+                        alias,
+                        args: Some(args),
+                        ..
+                    } => self.function_in_from(name, alias.as_ref(), args)?,
+                    ast::TableFactor::Table { name, alias, .. } => {
                         let parts = object_name_parts(name)?;
                         let rel = match parts.as_slice() {
                             [t] => catalog::lookup(None, t)?,
                             [s, t] => catalog::lookup(Some(s), t)?,
                             [d, s, t] => {
-                                if *d != self.host.current_database() {
+                                if *d != self.host.identity().database {
                                     return Err(not_supported(format!(
                                         "cross-database references (\"{d}.{s}.{t}\")"
                                     )));
@@ -1402,7 +1400,12 @@ impl<'h> Binder<'h> {
                             .unwrap_or_else(|| rel.name.to_string());
                         self.scope = Some(Scope {
                             alias,
-                            rel: rel.clone(),
+                            schema: Some(rel.schema),
+                            cols: rel
+                                .columns
+                                .iter()
+                                .map(|c| (c.name.to_string(), c.ty))
+                                .collect(),
                         });
                         Source::Relation(rel)
                     }
@@ -1576,6 +1579,123 @@ impl<'h> Binder<'h> {
         Ok((plan, columns))
     }
 
+    /// A function in FROM. Only `generate_series` over integers is a
+    /// set-returning function today; its arguments may not refer to
+    /// columns (there are none in scope yet). As in PostgreSQL, the
+    /// column of a function returning a scalar is named by the column
+    /// alias, else the table alias, else the function's name.
+    fn function_in_from(
+        &mut self,
+        name: &ast::ObjectName,
+        alias: Option<&ast::TableAlias>,
+        args: &ast::TableFunctionArgs,
+    ) -> Result<Source, PgError> {
+        let parts = object_name_parts(name)?;
+        let fname = match parts.as_slice() {
+            [n] => n.clone(),
+            [s, n] if s == "pg_catalog" => n.clone(),
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {}() does not exist", parts.join(".")),
+                ))
+            }
+        };
+        if args.settings.is_some() {
+            return Err(syntax(format!("syntax error at or near \"{name}\"")));
+        }
+        let mut bound = Vec::with_capacity(args.args.len());
+        for a in &args.args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    bound.push(self.bind_expr(e)?)
+                }
+                ast::FunctionArg::Unnamed(_) => {
+                    return Err(syntax(format!(
+                        "syntax error: * is only allowed in count(*), not in {fname}()"
+                    )))
+                }
+                _ => return Err(not_supported("named function arguments")),
+            }
+        }
+        let is_int = |b: &Bound| matches!(b.ty.oid, types::INT2 | types::INT4 | types::INT8);
+        if fname == "generate_series"
+            && (2..=3).contains(&bound.len())
+            && bound.iter().all(Bound::is_unknown)
+        {
+            // Integers, numeric and timestamps all take unknown arguments.
+            return Err(PgError::error(
+                sqlstate::AMBIGUOUS_FUNCTION,
+                format!(
+                    "function generate_series({}) is not unique",
+                    vec!["unknown"; bound.len()].join(", ")
+                ),
+            )
+            .with_hint(
+                "Could not choose a best candidate function. You might need to add explicit type casts.",
+            ));
+        }
+        let series = fname == "generate_series"
+            && (2..=3).contains(&bound.len())
+            && bound.iter().all(|b| is_int(b) || b.is_unknown())
+            && bound.iter().any(is_int);
+        if !series {
+            if fname == "generate_series" && bound.len() >= 2 {
+                return Err(not_supported(
+                    "generate_series over types other than integers",
+                ));
+            }
+            // No such set-returning function: PostgreSQL's 42883 for the
+            // name and argument types, as a scalar call would give.
+            self.call_function(&fname, bound)?;
+            return Err(not_supported(format!("function {fname}() in FROM")));
+        }
+        let int8 = bound.iter().any(|b| b.ty.oid == types::INT8);
+        let ty = Ty::new(if int8 { types::INT8 } else { types::INT4 });
+        let mut es = Vec::with_capacity(bound.len());
+        for b in bound {
+            es.push(self.coerce(b, ty)?.e);
+        }
+        let mut it = es.into_iter();
+        let (start, stop, step) = (
+            it.next().expect("two arguments"),
+            it.next().expect("two arguments"),
+            it.next(),
+        );
+        let (alias_name, col) = match alias {
+            Some(a) => {
+                let t = ident_name(&a.name);
+                if a.columns.len() > 1 {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_COLUMN_REFERENCE,
+                        format!(
+                            "table \"{t}\" has 1 columns available but {} columns specified",
+                            a.columns.len()
+                        ),
+                    ));
+                }
+                let c = a
+                    .columns
+                    .first()
+                    .map(|c| ident_name(&c.name))
+                    .unwrap_or_else(|| t.clone());
+                (t, c)
+            }
+            None => (fname.clone(), fname.clone()),
+        };
+        self.scope = Some(Scope {
+            alias: alias_name,
+            schema: None,
+            cols: vec![(col, ty)],
+        });
+        Ok(Source::Series {
+            start,
+            stop,
+            step,
+            int8,
+        })
+    }
+
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
         if s.distinct.is_some() && !matches!(s.distinct, Some(ast::Distinct::All)) {
             return Err(not_supported("DISTINCT"));
@@ -1619,15 +1739,14 @@ impl<'h> Binder<'h> {
         if let Some(q) = qual {
             scope.check_qualifier(q)?;
         }
-        let cols: &'static [ColumnDef] = scope.rel.columns;
         if self.track_ungrouped && self.ungrouped.is_none() {
-            if let Some(c) = cols.first() {
-                self.ungrouped = Some(format!("{}.{}", scope.alias, c.name));
+            if let Some((n, _)) = scope.cols.first() {
+                self.ungrouped = Some(format!("{}.{}", scope.alias, n));
             }
         }
-        for (i, c) in cols.iter().enumerate() {
-            targets.push(Bound::new(Expr::Column(i), c.ty));
-            names.push(c.name.to_string());
+        for (i, (n, ty)) in scope.cols.iter().enumerate() {
+            targets.push(Bound::new(Expr::Column(i), *ty));
+            names.push(n.clone());
         }
         Ok(())
     }

@@ -1,17 +1,19 @@
 //! The catalog seam: resolving a relation name to its columns and to the
 //! source its rows come from.
 //!
-//! Today the only relations are system views computed from the host
-//! (`pg_stat_activity`). Stored tables will be a second
-//! [`RelationSource`] variant, found here by name (through the host's
-//! catalog) and scanned by [`scan`]; everything above the scan (filter,
-//! sort, limit, projection, aggregation in `plan.rs`) already works on any
+//! Today the only relations are system views whose rows the server
+//! computes (`pg_stat_activity`, opened through
+//! [`Relations`](crate::Relations) as an [`ActivityScan`]). Stored tables
+//! will be a second [`RelationSource`] variant, found here by name
+//! (through the catalog) and scanned by a heap [`RowSource`]; everything
+//! above the scan (the executor nodes in `exec.rs`) already works on any
 //! source.
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-use crate::host::Host;
+use crate::exec::{Row, RowSource};
+use crate::host::ActivityRow;
 use crate::types::{self, Ty};
 use crate::value::Value;
 
@@ -109,42 +111,56 @@ fn opt_ts(t: Option<i64>) -> Value {
     t.map(Value::TimestampTz).unwrap_or(Value::Null)
 }
 
-/// All rows of a relation, in its column order.
-pub fn scan(rel: &Relation, host: &mut dyn Host) -> Result<Vec<Vec<Value>>, PgError> {
-    match rel.source {
-        RelationSource::SystemView(SystemView::StatActivity) => {
-            let rows = host.activity();
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                host.check_interrupts()?;
-                out.push(vec![
-                    Value::Null,
-                    r.datname.map(Value::Name).unwrap_or(Value::Null),
-                    Value::Int4(r.pid),
-                    Value::Null,
-                    Value::Null,
-                    r.usename.map(Value::Name).unwrap_or(Value::Null),
-                    Value::Text(r.application_name),
-                    r.client_addr.map(Value::Inet).unwrap_or(Value::Null),
-                    Value::Null,
-                    r.client_port.map(Value::Int4).unwrap_or(Value::Null),
-                    opt_ts(r.backend_start),
-                    opt_ts(r.xact_start),
-                    opt_ts(r.query_start),
-                    // The proc array does not record when the state last
-                    // changed; NULL rather than a guess.
-                    Value::Null,
-                    opt_text(r.wait_event_type),
-                    opt_text(r.wait_event),
-                    opt_text(r.state),
-                    Value::Null,
-                    Value::Null,
-                    Value::Null,
-                    Value::Text(r.query),
-                    Value::Text(r.backend_type),
-                ]);
-            }
-            Ok(out)
+/// A pg_stat_activity row, in the view's column order.
+pub fn activity_row(r: ActivityRow) -> Row {
+    vec![
+        Value::Null,
+        r.datname.map(Value::Name).unwrap_or(Value::Null),
+        Value::Int4(r.pid),
+        Value::Null,
+        Value::Null,
+        r.usename.map(Value::Name).unwrap_or(Value::Null),
+        Value::Text(r.application_name),
+        r.client_addr.map(Value::Inet).unwrap_or(Value::Null),
+        Value::Null,
+        r.client_port.map(Value::Int4).unwrap_or(Value::Null),
+        opt_ts(r.backend_start),
+        opt_ts(r.xact_start),
+        opt_ts(r.query_start),
+        // The proc array does not record when the state last
+        // changed; NULL rather than a guess.
+        Value::Null,
+        opt_text(r.wait_event_type),
+        opt_text(r.wait_event),
+        opt_text(r.state),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Text(r.query),
+        Value::Text(r.backend_type),
+    ]
+}
+
+/// pg_stat_activity over a snapshot of the proc array the server took
+/// when the scan was opened (PostgreSQL's view also reads one snapshot per
+/// transaction); each row is converted only when it is fetched.
+pub struct ActivityScan {
+    rows: std::vec::IntoIter<ActivityRow>,
+}
+
+impl ActivityScan {
+    pub fn new(rows: Vec<ActivityRow>) -> ActivityScan {
+        ActivityScan {
+            rows: rows.into_iter(),
         }
+    }
+}
+
+impl RowSource for ActivityScan {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        Ok(self.rows.next().map(activity_row))
+    }
+    fn close(&mut self) {
+        self.rows = Vec::new().into_iter();
     }
 }

@@ -5,7 +5,8 @@
 //! (exact matches first, then implicit casts, preferring float8 and text)
 //! and so that `pg_sleep($1)` tells the client `$1` is a float8.
 //! Functions that touch the session (settings, sleeping, signalling other
-//! backends) go through the [`Host`](crate::Host).
+//! backends) go through the [`Host`](crate::Host); the backup functions
+//! through the [`Maintenance`](crate::Maintenance) the server registers.
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;
@@ -348,7 +349,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             let local = matches!(a(2), Value::Bool(true));
             Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
         }
-        Func::BackendPid => Value::Int4(ctx.host.backend_pid()),
+        Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
         Func::Sleep => {
             let secs = match a(0) {
                 Value::Float8(f) => f,
@@ -375,11 +376,11 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 v => to_text(&v).unwrap_or_default(),
             };
             let fast = matches!(a(1), Value::Bool(true));
-            Value::Lsn(ctx.host.backup_start(&label, fast)?)
+            Value::Lsn(maintenance(ctx)?.backup_start(&label, fast)?)
         }
         Func::BackupStop | Func::BackupStopWait => {
             let wait = !matches!(a(0), Value::Bool(false));
-            let (lsn, label) = ctx.host.backup_stop(wait)?;
+            let (lsn, label) = maintenance(ctx)?.backup_stop(wait)?;
             Value::Record(vec![
                 (types::PG_LSN, Value::Lsn(lsn)),
                 (TEXT, Value::Text(label)),
@@ -394,9 +395,9 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),
         Func::LocalTimestamp => Value::Timestamp(ctx.host.now()),
         Func::CurrentDate => Value::Date(crate::datetime::timestamp_to_date(ctx.host.now())),
-        Func::CurrentDatabase => Value::Name(ctx.host.current_database()),
-        Func::CurrentUser => Value::Name(ctx.host.current_user()),
-        Func::SessionUser => Value::Name(ctx.host.session_user()),
+        Func::CurrentDatabase => Value::Name(ctx.host.identity().database.clone()),
+        Func::CurrentUser => Value::Name(ctx.host.identity().user.clone()),
+        Func::SessionUser => Value::Name(ctx.host.identity().session_user.clone()),
         Func::CurrentSchema => current_schema(ctx),
         // Case mapping can lengthen a string ('ß' becomes "SS").
         Func::Upper => {
@@ -501,6 +502,13 @@ fn too_large() -> PgError {
 /// `numeric` helper for the binder's constant folding of literals.
 pub(crate) fn numeric_literal(text: &str) -> Option<Numeric> {
     Numeric::parse(text).ok()
+}
+
+/// The server's maintenance operations, or the 0A000 of a host without.
+fn maintenance<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut dyn crate::Maintenance, PgError> {
+    ctx.host
+        .maintenance()
+        .ok_or_else(|| crate::host::no_maintenance("online backups are not supported by this host"))
 }
 
 #[cfg(test)]

@@ -1,13 +1,24 @@
-//! What the SQL layer needs from the server: the [`Host`] trait.
+//! What the SQL layer needs from the server, split by concern.
 //!
 //! tusk-sql does no I/O and knows nothing of processes, sockets or shared
-//! memory. Everything a statement does outside its own computation
-//! (settings, transaction state, sleeping on the backend's semaphore,
-//! signalling other backends, reading the proc array) is a call on the
-//! session through this trait, so the crate is testable with a fake host
-//! and the backend keeps all process concerns in one place. Methods added
-//! after the first version have default bodies so that existing hosts keep
-//! compiling.
+//! memory. What a statement needs from outside its own computation comes
+//! through narrow interfaces, so the crate is testable with fakes and the
+//! backend keeps its process concerns in one place:
+//!
+//! - [`Host`]: the session. Settings, who and where the session is,
+//!   transaction and statement timestamps, interrupts, notices, sleeping,
+//!   signalling other backends, the session's statement caches. Every
+//!   method is called by the backend process running the statement.
+//! - [`TransactionControl`]: BEGIN/COMMIT/ROLLBACK. The session hands out
+//!   its transaction state, which is tusk_storage's `xact::Xact` (the
+//!   implementation is below), so the block state machine lives in the
+//!   xact module and not in the server.
+//! - [`Maintenance`]: server-wide operations the server registers for its
+//!   sessions (CHECKPOINT, pg_backup_start/stop); a host without them
+//!   answers 0A000.
+//! - [`Relations`](crate::Relations) / [`RowSource`](crate::RowSource)
+//!   (exec.rs): rows of the views the server computes, opened when an
+//!   execution starts and pulled one at a time.
 
 use std::net::IpAddr;
 
@@ -35,6 +46,21 @@ pub struct ActivityRow {
     pub backend_type: String,
 }
 
+/// Who and where a session is: fixed when it starts (tusk has no SET
+/// ROLE yet, so the session user is the current user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionIdentity {
+    /// `pg_backend_pid()`.
+    pub backend_pid: i32,
+    /// `current_database()`.
+    pub database: String,
+    /// `current_user`.
+    pub user: String,
+    /// `session_user`.
+    pub session_user: String,
+    pub is_superuser: bool,
+}
+
 /// The session, as seen by SQL execution.
 pub trait Host {
     /// Current value of a setting, as `SHOW` prints it; 42704 when unknown.
@@ -50,31 +76,21 @@ pub trait Host {
     fn current_setting(&self, name: &str, missing_ok: bool) -> Result<Option<String>, PgError>;
     /// `set_config(name, value, is_local)`, returning the new value.
     fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError>;
-    /// `BEGIN` / `START TRANSACTION` (the tag tells which).
-    fn begin(&mut self, stmt_tag: &str) -> Result<(), PgError>;
-    /// `COMMIT` / `END`: returns the tag, "COMMIT", or "ROLLBACK" when the
-    /// block had failed.
-    fn commit(&mut self) -> Result<&'static str, PgError>;
-    /// `ROLLBACK` / `ABORT`.
-    fn rollback(&mut self) -> Result<(), PgError>;
-    fn backend_pid(&self) -> i32;
+    /// The session's transaction state, for BEGIN/COMMIT/ROLLBACK.
+    fn transactions(&mut self) -> &mut dyn TransactionControl;
+    /// Who and where the session is.
+    fn identity(&self) -> &SessionIdentity;
     /// `pg_sleep`: sleep interruptibly; 57014 when cancelled.
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError>;
     /// `pg_terminate_backend(pid, timeout)`.
     fn terminate_backend(&mut self, pid: i32, timeout_ms: i64) -> Result<bool, PgError>;
     /// `pg_cancel_backend(pid)`.
     fn cancel_backend(&mut self, pid: i32) -> Result<bool, PgError>;
-    /// A snapshot of every server process, for `pg_stat_activity`.
-    fn activity(&self) -> Vec<ActivityRow>;
     /// Called once per row produced or scanned, so a cancel or a
     /// termination request stops long work.
     fn check_interrupts(&mut self) -> Result<(), PgError>;
     /// Send a NOTICE/WARNING to the client now.
     fn notice(&mut self, n: PgError);
-    fn current_database(&self) -> String;
-    fn current_user(&self) -> String;
-    fn session_user(&self) -> String;
-    fn is_superuser(&self) -> bool;
     /// Transaction start time (`now()`), microseconds since 2000-01-01.
     fn now(&self) -> i64;
 
@@ -87,30 +103,10 @@ pub trait Host {
     fn clock_timestamp(&self) -> i64 {
         datetime::clock_now()
     }
-    /// `pg_backup_start(label, fast)`: marks an online backup in progress
-    /// for this session; returns the backup's start WAL position.
-    fn backup_start(&mut self, label: &str, fast: bool) -> Result<u64, PgError> {
-        let _ = (label, fast);
-        Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "online backups are not supported by this host",
-        ))
-    }
-    /// `pg_backup_stop(wait_for_archive)`: ends this session's backup;
-    /// returns the stop position and the backup_label contents.
-    fn backup_stop(&mut self, wait_for_archive: bool) -> Result<(u64, String), PgError> {
-        let _ = wait_for_archive;
-        Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "online backups are not supported by this host",
-        ))
-    }
-    /// `CHECKPOINT`: asks for an immediate checkpoint and waits for it.
-    fn checkpoint(&mut self) -> Result<(), PgError> {
-        Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "CHECKPOINT is not supported by this host",
-        ))
+    /// The server-wide operations the server offers this session;
+    /// `None`: CHECKPOINT and the backup functions answer 0A000.
+    fn maintenance(&mut self) -> Option<&mut dyn Maintenance> {
+        None
     }
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop prepared
     /// statements. 26000 when the name is unknown.
@@ -135,4 +131,50 @@ pub trait Host {
         let _ = name;
         None
     }
+}
+
+/// Transaction-block control, as tusk_storage's xact module implements it.
+/// Warnings (BEGIN inside a block, COMMIT outside one) are returned for
+/// the caller to send as notices.
+pub trait TransactionControl {
+    /// `BEGIN` / `START TRANSACTION`.
+    fn begin(&mut self) -> Result<Option<PgError>, PgError>;
+    /// `COMMIT` / `END`: whether it committed (false: the block had
+    /// failed and rolled back, the tag is ROLLBACK).
+    fn commit(&mut self) -> Result<(bool, Option<PgError>), PgError>;
+    /// `ROLLBACK` / `ABORT`.
+    fn rollback(&mut self) -> Result<Option<PgError>, PgError>;
+}
+
+/// The backend's transaction state is the xact module's; called by the
+/// backend that owns it.
+impl TransactionControl for tusk_storage::xact::Xact {
+    fn begin(&mut self) -> Result<Option<PgError>, PgError> {
+        self.begin_block()
+    }
+    fn commit(&mut self) -> Result<(bool, Option<PgError>), PgError> {
+        self.end_block()
+    }
+    fn rollback(&mut self) -> Result<Option<PgError>, PgError> {
+        self.user_abort_block()
+    }
+}
+
+/// Server-wide operations a session may ask for, registered by the server
+/// (they touch the checkpointer, pg_control and the backup counter in
+/// shared memory). Called by the backend running the statement.
+pub trait Maintenance {
+    /// `pg_backup_start(label, fast)`: marks an online backup in progress
+    /// for this session; returns the backup's start WAL position.
+    fn backup_start(&mut self, label: &str, fast: bool) -> Result<u64, PgError>;
+    /// `pg_backup_stop(wait_for_archive)`: ends this session's backup;
+    /// returns the stop position and the backup_label contents.
+    fn backup_stop(&mut self, wait_for_archive: bool) -> Result<(u64, String), PgError>;
+    /// `CHECKPOINT`: asks for an immediate checkpoint and waits for it.
+    fn checkpoint(&mut self) -> Result<(), PgError>;
+}
+
+/// 0A000 for a host that offers no maintenance operations.
+pub(crate) fn no_maintenance(message: &str) -> PgError {
+    PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, message)
 }

@@ -17,29 +17,46 @@
 //!    answers Describe ([`Prepared::param_types`], [`Prepared::columns`])
 //!    and tells the session what kind of command it is
 //!    ([`Prepared::command`]) for its transaction logic.
-//! 3. [`execute`] runs a prepared statement with parameter [`Value`]s
-//!    (decoded by [`decode_param`]) and returns rows and the exact
-//!    CommandComplete tag ([`Outcome`]). Values are sent with
-//!    [`encode_text`] / [`encode_binary`].
+//! 3. [`start`] begins executing a prepared statement with parameter
+//!    [`Value`]s (decoded by [`decode_param`]): a SELECT's plan becomes a
+//!    tree of pull executor nodes (`exec.rs`) and the result, an
+//!    [`Execution`], hands out one row per [`Execution::next`] and the
+//!    exact CommandComplete tag at the end. A portal keeps the execution
+//!    between Execute messages. [`execute`] runs to the end and collects
+//!    the rows ([`Outcome`]). Values are sent with [`encode_text`] /
+//!    [`encode_binary`].
 //!
-//! Everything outside the statement's own computation (settings,
-//! transaction control, sleeping, signalling backends, the proc array)
-//! goes through the [`Host`] trait that the backend implements.
+//! The interfaces to the rest of the server, each as narrow as its use
+//! (`host.rs`, `exec.rs`):
+//!
+//! - [`Host`]: the session: settings, who the session is, timestamps,
+//!   interrupts, notices, sleeping, signalling other backends, the
+//!   session's statement cache.
+//! - [`TransactionControl`]: BEGIN/COMMIT/ROLLBACK, implemented by
+//!   tusk_storage's `xact::Xact`, which the session hands out.
+//! - [`Maintenance`]: server-wide operations the server offers its
+//!   sessions (CHECKPOINT, the online-backup functions).
+//! - [`Relations`]: opens the views whose rows the server computes
+//!   (pg_stat_activity) as [`RowSource`]s.
+//! - [`RowSource`]: rows pulled one at a time by a scan node, released by
+//!   `close`; a heap scan holding a buffer pin and a snapshot will be one.
 //!
 //! Where tables plug in: a stored table will be a new
 //! `catalog::RelationSource` variant, returned by `catalog::lookup` from
-//! the host's catalog and read by `catalog::scan` (later an iterator with
-//! index lookups). The binder already resolves columns of any relation and
-//! the plan already filters, aggregates, sorts and limits any source;
+//! the catalog and read by a heap [`RowSource`] (later with index
+//! lookups). The binder already resolves columns of any relation and the
+//! executor already filters, aggregates, sorts and limits any source;
 //! INSERT/UPDATE/DELETE resolve their target through the same lookup and
 //! today stop there with 42P01 or 0A000.
 //!
 //! Main types: [`Statement`], [`Prepared`], [`Value`], [`Column`],
-//! [`Command`], [`Outcome`], [`Host`], [`ActivityRow`], and the type OIDs in
+//! [`Command`], [`Outcome`], [`Execution`], [`RowSource`], [`Host`],
+//! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
 mod bind;
 pub mod catalog;
+mod exec;
 mod expr;
 mod func;
 mod host;
@@ -55,7 +72,8 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use host::{ActivityRow, Host};
+pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
+pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl};
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};
@@ -252,17 +270,18 @@ pub fn prepare(
     })
 }
 
-/// Run a prepared statement. `params` must match
-/// [`Prepared::param_types`] in number. `max_rows_hint` is the portal's
-/// row limit; all rows are produced regardless (the caller suspends the
-/// portal), so it only serves future streaming.
-pub fn execute(
+/// Start executing a prepared statement: what a portal holds. `params`
+/// must match [`Prepared::param_types`] in number. A SELECT evaluates its
+/// LIMIT/OFFSET and opens its source (through `relations` for the
+/// server's views) and then produces rows only as
+/// [`Execution::next`] asks for them; a utility statement runs now and
+/// keeps its few rows (SHOW) for `next`.
+pub fn start(
     p: &Prepared,
-    params: &[Value],
+    params: Vec<Value>,
     host: &mut dyn Host,
-    max_rows_hint: usize,
-) -> Result<Outcome, PgError> {
-    let _ = max_rows_hint;
+    relations: &dyn Relations,
+) -> Result<Execution, PgError> {
     // A Bind checks its count itself; this is a simple Query using `$n`,
     // which PostgreSQL answers with "there is no parameter $n".
     if params.len() < p.param_types.len() {
@@ -273,11 +292,36 @@ pub fn execute(
     }
     match &p.plan {
         Plan::Select(plan) => {
-            let mut ctx = expr::Ctx { host, params };
-            let rows = plan.execute(&mut ctx)?;
-            let tag = format!("SELECT {}", rows.len());
-            Ok(Outcome { rows, tag })
+            let mut cx = expr::Ctx {
+                host,
+                params: &params,
+            };
+            let root = exec::build(plan, &mut cx, relations)?;
+            Ok(Execution::tree(root, plan.visible, params))
         }
-        Plan::Utility(u) => u.execute(host),
+        Plan::Utility(u) => {
+            let out = u.execute(host)?;
+            Ok(Execution::done(out.rows, out.tag))
+        }
     }
+}
+
+/// Run a prepared statement to completion and collect its rows: [`start`]
+/// then [`Execution::next`] until the end. For callers that want every
+/// row at once (tests, tools); the backend streams instead.
+pub fn execute(
+    p: &Prepared,
+    params: &[Value],
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+) -> Result<Outcome, PgError> {
+    let mut ex = start(p, params.to_vec(), host, relations)?;
+    let mut rows = Vec::new();
+    while let Some(r) = ex.next(host)? {
+        rows.push(r);
+    }
+    Ok(Outcome {
+        rows,
+        tag: ex.tag(),
+    })
 }

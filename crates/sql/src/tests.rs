@@ -16,6 +16,7 @@ struct FakeHost {
     in_block: bool,
     failed: bool,
     interrupts: usize,
+    identity: SessionIdentity,
 }
 
 impl FakeHost {
@@ -82,6 +83,13 @@ impl FakeHost {
                 row(400, "", None, "", "background writer", 1_000_000),
             ],
             in_block: false,
+            identity: SessionIdentity {
+                backend_pid: 4242,
+                database: "postgres".into(),
+                user: "alice".into(),
+                session_user: "alice".into(),
+                is_superuser: true,
+            },
             failed: false,
             interrupts: 0,
         }
@@ -133,27 +141,11 @@ impl Host for FakeHost {
         self.settings.insert(name.to_lowercase(), value.to_string());
         Ok(value.to_string())
     }
-    fn begin(&mut self, stmt_tag: &str) -> Result<(), PgError> {
-        self.log.push(format!("begin {stmt_tag}"));
-        self.in_block = true;
-        Ok(())
+    fn transactions(&mut self) -> &mut dyn TransactionControl {
+        self
     }
-    fn commit(&mut self) -> Result<&'static str, PgError> {
-        self.log.push("commit".into());
-        self.in_block = false;
-        Ok(if std::mem::take(&mut self.failed) {
-            "ROLLBACK"
-        } else {
-            "COMMIT"
-        })
-    }
-    fn rollback(&mut self) -> Result<(), PgError> {
-        self.log.push("rollback".into());
-        self.in_block = false;
-        Ok(())
-    }
-    fn backend_pid(&self) -> i32 {
-        4242
+    fn identity(&self) -> &SessionIdentity {
+        &self.identity
     }
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError> {
         self.log.push(format!("sleep {seconds}"));
@@ -167,9 +159,6 @@ impl Host for FakeHost {
         self.log.push(format!("cancel {pid}"));
         Ok(pid == 200)
     }
-    fn activity(&self) -> Vec<ActivityRow> {
-        self.activity.clone()
-    }
     fn check_interrupts(&mut self) -> Result<(), PgError> {
         self.interrupts += 1;
         Ok(())
@@ -177,21 +166,41 @@ impl Host for FakeHost {
     fn notice(&mut self, n: PgError) {
         self.log.push(format!("notice {}", n.message));
     }
-    fn current_database(&self) -> String {
-        "postgres".into()
-    }
-    fn current_user(&self) -> String {
-        "alice".into()
-    }
-    fn session_user(&self) -> String {
-        "alice".into()
-    }
-    fn is_superuser(&self) -> bool {
-        true
-    }
     fn now(&self) -> i64 {
         // 2026-11-22 01:30:55.123456+00
         848_626_255_123_456
+    }
+}
+
+/// The fake's transaction block: a flag, and a log line per call.
+impl TransactionControl for FakeHost {
+    fn begin(&mut self) -> Result<Option<PgError>, PgError> {
+        self.log.push("begin".into());
+        self.in_block = true;
+        Ok(None)
+    }
+    fn commit(&mut self) -> Result<(bool, Option<PgError>), PgError> {
+        self.log.push("commit".into());
+        self.in_block = false;
+        Ok((!std::mem::take(&mut self.failed), None))
+    }
+    fn rollback(&mut self) -> Result<Option<PgError>, PgError> {
+        self.log.push("rollback".into());
+        self.in_block = false;
+        Ok(None)
+    }
+}
+
+/// The server's views as the fake host's proc array shows them.
+struct FakeRelations(Vec<ActivityRow>);
+
+impl Relations for FakeRelations {
+    fn open_scan(&self, rel: &catalog::Relation) -> Result<Box<dyn RowSource>, PgError> {
+        match rel.source {
+            catalog::RelationSource::SystemView(catalog::SystemView::StatActivity) => {
+                Ok(Box::new(catalog::ActivityScan::new(self.0.clone())))
+            }
+        }
     }
 }
 
@@ -203,7 +212,8 @@ fn run_with(host: &mut FakeHost, sql: &str, declared: &[Oid], params: &[Value]) 
     let stmts = parse(sql)?;
     assert_eq!(stmts.len(), 1, "{sql}");
     let p = prepare(&stmts[0], declared, host)?;
-    let out = execute(&p, params, host, 0)?;
+    let rels = FakeRelations(host.activity.clone());
+    let out = execute(&p, params, host, &rels)?;
     let rows = out
         .rows
         .iter()
@@ -894,13 +904,13 @@ fn utility_statements() {
     assert_eq!(
         h.log,
         vec![
-            "begin BEGIN",
+            "begin",
             "commit",
-            "begin START TRANSACTION",
+            "begin",
             "commit",
-            "begin BEGIN",
+            "begin",
             "commit",
-            "begin BEGIN",
+            "begin",
             "set transaction_isolation=Some(\"serializable\") local=true",
             "rollback",
             "rollback",
@@ -960,7 +970,7 @@ fn binary_results_of_a_query() {
     let mut h = FakeHost::new();
     let s = parse("SELECT 1.5, 1::int8, now(), '127.0.0.1'::inet").unwrap();
     let p = prepare(&s[0], &[], &h).unwrap();
-    let out = execute(&p, &[], &mut h, 0).unwrap();
+    let out = execute(&p, &[], &mut h, &FakeRelations(Vec::new())).unwrap();
     let row = &out.rows[0];
     assert_eq!(
         encode_binary(&row[0]).unwrap(),
@@ -1088,7 +1098,7 @@ fn no_panics_on_hostile_input() {
         for s in &stmts {
             let Ok(p) = prepare(s, &[], &h) else { continue };
             let params: Vec<Value> = p.param_types().iter().map(|_| Value::Null).collect();
-            let _ = execute(&p, &params, &mut h, 0);
+            let _ = execute(&p, &params, &mut h, &FakeRelations(Vec::new()));
         }
     }
     // Some of them have exact answers.
@@ -1170,4 +1180,432 @@ fn many_statements_in_one_query_are_cut_in_linear_time() {
     assert_eq!(stmts[0].sql(), "SELECT 'é'");
     assert_eq!(stmts[1].sql(), "SELECT '日本'");
     assert_eq!(stmts[199_999].sql(), "SELECT '日本'");
+}
+
+/// A source that counts what was pulled from it and whether it was
+/// closed, to see that nodes pull only what they need and release early.
+struct Probe {
+    rows: std::ops::Range<i32>,
+    pulled: std::rc::Rc<std::cell::Cell<usize>>,
+    closed: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+impl RowSource for Probe {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        let r = self.rows.next().map(|i| vec![Value::Int4(i)]);
+        if r.is_some() {
+            self.pulled.set(self.pulled.get() + 1);
+        }
+        Ok(r)
+    }
+    fn close(&mut self) {
+        self.closed.set(self.closed.get() + 1);
+    }
+}
+
+type Counter = std::rc::Rc<std::cell::Cell<usize>>;
+
+fn probe(n: i32) -> (Box<dyn RowSource>, Counter, Counter) {
+    let pulled = Counter::default();
+    let closed = Counter::default();
+    (
+        Box::new(Probe {
+            rows: 0..n,
+            pulled: pulled.clone(),
+            closed: closed.clone(),
+        }),
+        pulled,
+        closed,
+    )
+}
+
+/// Pull every row of a node tree.
+fn drain(node: &mut dyn crate::exec::Node, h: &mut FakeHost) -> Result<Vec<Row>, PgError> {
+    let mut cx = crate::expr::Ctx {
+        host: h,
+        params: &[],
+    };
+    let mut out = Vec::new();
+    while let Some(r) = node.next(&mut cx)? {
+        out.push(r);
+    }
+    // Exhausted stays exhausted.
+    assert!(node.next(&mut cx)?.is_none());
+    Ok(out)
+}
+
+fn ints(rows: &[Row]) -> Vec<i64> {
+    rows.iter()
+        .map(|r| match r[0] {
+            Value::Int4(i) => i as i64,
+            Value::Int8(i) => i,
+            ref v => panic!("not an integer: {v:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn executor_nodes_one_by_one() {
+    use crate::exec::*;
+    use crate::expr::Expr;
+    use crate::plan::{AggCall, SortKey};
+    let mut h = FakeHost::new();
+
+    // Scan: every row, checking interrupts per row, closing at the end.
+    let (src, pulled, closed) = probe(5);
+    let mut scan = ScanNode::new(src);
+    let before = h.interrupts;
+    assert_eq!(
+        ints(&drain(&mut scan, &mut h).unwrap()),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!((pulled.get(), closed.get()), (5, 1));
+    assert!(h.interrupts - before >= 5, "a cancel is looked for per row");
+    scan.close();
+    drop(scan);
+    assert_eq!(closed.get(), 1, "close is idempotent, also on drop");
+
+    // Result: one empty row.
+    let mut res = ResultNode { done: false };
+    assert_eq!(drain(&mut res, &mut h).unwrap(), vec![Vec::<Value>::new()]);
+
+    // Filter: keeps rows where the predicate is true (not NULL, not false).
+    let (src, _, _) = probe(6);
+    let pred = Expr::Column(0); // not a boolean: never true
+    let mut f = FilterNode {
+        input: Box::new(ScanNode::new(src)),
+        pred,
+    };
+    assert!(drain(&mut f, &mut h).unwrap().is_empty());
+    let (src, _, _) = probe(3);
+    let mut f = FilterNode {
+        input: Box::new(ScanNode::new(src)),
+        pred: Expr::Const(Value::Bool(true)),
+    };
+    assert_eq!(ints(&drain(&mut f, &mut h).unwrap()), vec![0, 1, 2]);
+
+    // Aggregate: one row of counts, the input consumed and closed; an
+    // empty input still gives one row.
+    let (src, pulled, closed) = probe(1000);
+    let mut a = AggNode {
+        input: Box::new(ScanNode::new(src)),
+        aggs: vec![AggCall::CountStar, AggCall::Count(Expr::Const(Value::Null))],
+        done: false,
+    };
+    assert_eq!(
+        drain(&mut a, &mut h).unwrap(),
+        vec![vec![Value::Int8(1000), Value::Int8(0)]]
+    );
+    assert_eq!((pulled.get(), closed.get()), (1000, 1));
+    let (src, _, _) = probe(0);
+    let mut a = AggNode {
+        input: Box::new(ScanNode::new(src)),
+        aggs: vec![AggCall::CountStar],
+        done: false,
+    };
+    assert_eq!(drain(&mut a, &mut h).unwrap(), vec![vec![Value::Int8(0)]]);
+
+    // Project: evaluates the targets per row.
+    let (src, _, _) = probe(2);
+    let mut p = ProjectNode {
+        input: Box::new(ScanNode::new(src)),
+        targets: vec![Expr::Const(Value::Int8(7)), Expr::Column(0)],
+    };
+    assert_eq!(
+        drain(&mut p, &mut h).unwrap(),
+        vec![
+            vec![Value::Int8(7), Value::Int4(0)],
+            vec![Value::Int8(7), Value::Int4(1)]
+        ]
+    );
+
+    // Sort: reads all its input at the first call, releases it, then
+    // hands the rows out in order.
+    let (src, pulled, closed) = probe(4);
+    let mut s = SortNode {
+        input: Box::new(ScanNode::new(src)),
+        keys: vec![SortKey {
+            col: 0,
+            desc: true,
+            nulls_first: true,
+        }],
+        sorted: None,
+    };
+    let mut cx = crate::expr::Ctx {
+        host: &mut h,
+        params: &[],
+    };
+    assert_eq!(s.next(&mut cx).unwrap(), Some(vec![Value::Int4(3)]));
+    assert_eq!((pulled.get(), closed.get()), (4, 1));
+    assert_eq!(ints(&drain(&mut s, &mut h).unwrap()), vec![2, 1, 0]);
+
+    // Limit: pulls only offset + limit rows and closes its input as soon
+    // as the limit is reached, before anyone asks for another row.
+    let (src, pulled, closed) = probe(1_000_000);
+    let mut l = LimitNode {
+        input: Box::new(ScanNode::new(src)),
+        offset: 3,
+        limit: Some(2),
+        emitted: 0,
+    };
+    let mut cx = crate::expr::Ctx {
+        host: &mut h,
+        params: &[],
+    };
+    assert_eq!(l.next(&mut cx).unwrap(), Some(vec![Value::Int4(3)]));
+    assert_eq!(closed.get(), 0);
+    assert_eq!(l.next(&mut cx).unwrap(), Some(vec![Value::Int4(4)]));
+    assert_eq!((pulled.get(), closed.get()), (5, 1));
+    assert_eq!(l.next(&mut cx).unwrap(), None);
+    assert_eq!(pulled.get(), 5);
+
+    // LIMIT 0 pulls nothing at all.
+    let (src, pulled, closed) = probe(10);
+    let mut l = LimitNode {
+        input: Box::new(ScanNode::new(src)),
+        offset: 0,
+        limit: Some(0),
+        emitted: 0,
+    };
+    assert!(drain(&mut l, &mut h).unwrap().is_empty());
+    assert_eq!((pulled.get(), closed.get()), (0, 1));
+
+    // OFFSET past the end: nothing, the source ran out and was closed.
+    let (src, pulled, closed) = probe(3);
+    let mut l = LimitNode {
+        input: Box::new(ScanNode::new(src)),
+        offset: 10,
+        limit: None,
+        emitted: 0,
+    };
+    assert!(drain(&mut l, &mut h).unwrap().is_empty());
+    assert_eq!((pulled.get(), closed.get()), (3, 1));
+}
+
+/// An execution closed (or dropped) before its end releases its source
+/// at once: what a portal's Close or the end of its transaction does.
+#[test]
+fn early_close_releases_the_source() {
+    struct Rels(std::cell::RefCell<Option<Box<dyn RowSource>>>);
+    impl Relations for Rels {
+        fn open_scan(&self, _: &catalog::Relation) -> Result<Box<dyn RowSource>, PgError> {
+            Ok(self.0.borrow_mut().take().expect("opened once"))
+        }
+    }
+    let mut h = FakeHost::new();
+    // datid: the view's first column, the probe's only one.
+    let s = parse("SELECT datid FROM pg_stat_activity").unwrap();
+    let p = prepare(&s[0], &[], &h).unwrap();
+
+    let (src, pulled, closed) = probe(100);
+    let rels = Rels(std::cell::RefCell::new(Some(src)));
+    let mut ex = start(&p, Vec::new(), &mut h, &rels).unwrap();
+    assert_eq!(pulled.get(), 0, "opening pulls nothing");
+    for i in 0..10 {
+        assert_eq!(ex.next(&mut h).unwrap(), Some(vec![Value::Int4(i)]));
+    }
+    assert_eq!((pulled.get(), closed.get()), (10, 0));
+    assert!(!ex.is_finished());
+    ex.close();
+    assert_eq!(closed.get(), 1);
+    assert!(ex.next(&mut h).unwrap().is_none());
+    drop(ex);
+    assert_eq!((pulled.get(), closed.get()), (10, 1));
+
+    // Dropped without close: released too.
+    let (src, _, closed) = probe(100);
+    let rels = Rels(std::cell::RefCell::new(Some(src)));
+    let mut ex = start(&p, Vec::new(), &mut h, &rels).unwrap();
+    ex.next(&mut h).unwrap();
+    drop(ex);
+    assert_eq!(closed.get(), 1);
+
+    // LIMIT inside the query: released when the limit is reached, even
+    // though the caller has not asked for the end yet.
+    let s = parse("SELECT datid FROM pg_stat_activity LIMIT 2").unwrap();
+    let p = prepare(&s[0], &[], &h).unwrap();
+    let (src, pulled, closed) = probe(100);
+    let rels = Rels(std::cell::RefCell::new(Some(src)));
+    let mut ex = start(&p, Vec::new(), &mut h, &rels).unwrap();
+    ex.next(&mut h).unwrap();
+    ex.next(&mut h).unwrap();
+    assert_eq!((pulled.get(), closed.get()), (2, 1));
+    assert!(ex.next(&mut h).unwrap().is_none());
+    assert_eq!(ex.tag(), "SELECT 2");
+}
+
+/// generate_series in FROM, with PostgreSQL 15's results and errors, and
+/// produced lazily: a series of two billion rows hands out its first
+/// rows at once.
+#[test]
+fn generate_series_in_from() {
+    let mut h = FakeHost::new();
+    let vals = |h: &mut FakeHost, sql: &str| -> Vec<String> {
+        let (_, rows, _) = run(h, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter()
+            .map(|r| r[0].clone().unwrap_or_else(|| "NULL".into()))
+            .collect()
+    };
+    let (cols, rows, tag) = run(&mut h, "SELECT * FROM generate_series(1, 3)").unwrap();
+    assert_eq!(
+        (cols[0].name.as_str(), cols[0].type_oid),
+        ("generate_series", INT4)
+    );
+    assert_eq!(rows.len(), 3);
+    assert_eq!(tag, "SELECT 3");
+    assert_eq!(
+        vals(&mut h, "SELECT * FROM generate_series(1, 10, 4)"),
+        ["1", "5", "9"]
+    );
+    assert_eq!(
+        vals(&mut h, "SELECT * FROM generate_series(3, 1, -1)"),
+        ["3", "2", "1"]
+    );
+    assert!(vals(&mut h, "SELECT * FROM generate_series(3, 1)").is_empty());
+    assert!(vals(&mut h, "SELECT * FROM generate_series(1, NULL)").is_empty());
+    assert!(vals(&mut h, "SELECT * FROM generate_series(1, 3, NULL)").is_empty());
+    // Stops at the type's end instead of overflowing.
+    assert_eq!(
+        vals(
+            &mut h,
+            "SELECT * FROM generate_series(2147483646, 2147483647)"
+        ),
+        ["2147483646", "2147483647"]
+    );
+    assert_eq!(
+        vals(
+            &mut h,
+            "SELECT * FROM generate_series(-2147483647, -2147483648, -1)"
+        ),
+        ["-2147483647", "-2147483648"]
+    );
+    let (cols, rows, _) = run(
+        &mut h,
+        "SELECT * FROM generate_series(9223372036854775806, 9223372036854775807)",
+    )
+    .unwrap();
+    assert_eq!(cols[0].type_oid, INT8);
+    assert_eq!(rows.len(), 2);
+    let (cols, _, _) = run(&mut h, "SELECT * FROM generate_series(1::int8, 3)").unwrap();
+    assert_eq!(cols[0].type_oid, INT8);
+    // Names: the column alias, else the table alias, else the function.
+    let (cols, _, _) = run(&mut h, "SELECT * FROM generate_series(1, 2) AS g").unwrap();
+    assert_eq!(cols[0].name, "g");
+    let (cols, rows, _) = run(&mut h, "SELECT g.x * 2 FROM generate_series(1, 2) AS g(x)").unwrap();
+    assert_eq!(cols[0].name, "?column?");
+    assert_eq!(rows[1][0].as_deref(), Some("4"));
+    assert_eq!(
+        vals(
+            &mut h,
+            "SELECT g FROM generate_series(1, 5) g WHERE g % 2 = 0 ORDER BY g DESC"
+        ),
+        ["4", "2"]
+    );
+    assert_eq!(
+        vals(
+            &mut h,
+            "SELECT generate_series FROM generate_series(1, 10) LIMIT 3 OFFSET 8"
+        ),
+        ["9", "10"]
+    );
+    assert_eq!(
+        vals(&mut h, "SELECT count(*) FROM generate_series(1, 1000)"),
+        ["1000"]
+    );
+    // Parameters as bounds: inferred from the other argument; with no
+    // typed argument PostgreSQL cannot choose (42725).
+    let (cols, rows, _) = run_with(
+        &mut h,
+        "SELECT * FROM generate_series($1, 7)",
+        &[],
+        &[Value::Int4(5)],
+    )
+    .unwrap();
+    assert_eq!((cols[0].type_oid, rows.len()), (INT4, 3));
+    assert_eq!(
+        params_of("SELECT * FROM generate_series($1, 7::int8)", &[]),
+        [INT8]
+    );
+    let e = err("SELECT * FROM generate_series($1, $2)");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42725",
+            "function generate_series(unknown, unknown) is not unique"
+        )
+    );
+
+    let e = err("SELECT * FROM generate_series(1, 3, 0)");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        ("22023", "step size cannot equal zero")
+    );
+    assert_eq!(err("SELECT * FROM generate_series(1)").code, "42883");
+    let e = err("SELECT * FROM generate_series(1, 3) AS g(x, y)");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42P10",
+            "table \"g\" has 1 columns available but 2 columns specified"
+        )
+    );
+    let e = err("SELECT * FROM generate_series('1', '3')");
+    assert_eq!(e.code, "42725");
+    assert_eq!(err("SELECT * FROM nosuchfunction(1, 2)").code, "42883");
+    assert_eq!(
+        err("SELECT * FROM generate_series(1, 3) g WHERE h = 1").code,
+        "42703"
+    );
+
+    // Lazy: the first rows of a huge series come at once.
+    let s = parse("SELECT * FROM generate_series(1, 2000000000)").unwrap();
+    let p = prepare(&s[0], &[], &h).unwrap();
+    let mut ex = start(&p, Vec::new(), &mut h, &FakeRelations(Vec::new())).unwrap();
+    for i in 1..=3 {
+        assert_eq!(ex.next(&mut h).unwrap(), Some(vec![Value::Int4(i)]));
+    }
+    assert_eq!(ex.rows_produced(), 3);
+}
+
+/// LIMIT and OFFSET edge cases through the whole path.
+#[test]
+fn limit_and_offset_edges() {
+    let mut h = FakeHost::new();
+    let n =
+        |h: &mut FakeHost, sql: &str| run(h, sql).unwrap_or_else(|e| panic!("{sql}: {e}")).1.len();
+    let q = "SELECT * FROM generate_series(1, 10)";
+    assert_eq!(n(&mut h, &format!("{q} LIMIT 0")), 0);
+    assert_eq!(n(&mut h, &format!("{q} LIMIT NULL")), 10);
+    assert_eq!(n(&mut h, &format!("{q} LIMIT ALL")), 10);
+    assert_eq!(n(&mut h, &format!("{q} LIMIT 100")), 10);
+    assert_eq!(n(&mut h, &format!("{q} OFFSET 0")), 10);
+    assert_eq!(n(&mut h, &format!("{q} OFFSET 10")), 0);
+    assert_eq!(n(&mut h, &format!("{q} OFFSET 9")), 1);
+    assert_eq!(n(&mut h, &format!("{q} OFFSET NULL")), 10);
+    assert_eq!(n(&mut h, &format!("{q} LIMIT 3 OFFSET 9")), 1);
+    assert_eq!(
+        n(&mut h, &format!("{q} ORDER BY 1 DESC LIMIT 3 OFFSET 1")),
+        3
+    );
+    let (_, rows, tag) = run(&mut h, &format!("{q} ORDER BY 1 DESC LIMIT 2 OFFSET 1")).unwrap();
+    assert_eq!(
+        (rows[0][0].as_deref(), rows[1][0].as_deref(), tag.as_str()),
+        (Some("9"), Some("8"), "SELECT 2")
+    );
+    assert_eq!(
+        n(
+            &mut h,
+            "SELECT count(*) FROM generate_series(1, 10) LIMIT 0"
+        ),
+        0
+    );
+    assert_eq!(
+        n(
+            &mut h,
+            "SELECT count(*) FROM generate_series(1, 10) OFFSET 1"
+        ),
+        0
+    );
+    assert_eq!(err(&format!("{q} LIMIT -1")).code, "2201W");
+    assert_eq!(err(&format!("{q} OFFSET -1")).code, "2201X");
 }

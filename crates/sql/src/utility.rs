@@ -445,7 +445,9 @@ impl Utility {
                 done("RESET")
             }
             Utility::Begin { tag, modes } => {
-                host.begin(tag)?;
+                if let Some(w) = host.transactions().begin()? {
+                    host.notice(w);
+                }
                 for (name, value) in modes {
                     if let Err(e) = host.set(name, Some(value), true) {
                         // A host without these settings still runs the block.
@@ -457,11 +459,16 @@ impl Utility {
                 done(tag)
             }
             Utility::Commit => {
-                let tag = host.commit()?;
-                done(tag)
+                let (committed, warning) = host.transactions().commit()?;
+                if let Some(w) = warning {
+                    host.notice(w);
+                }
+                done(if committed { "COMMIT" } else { "ROLLBACK" })
             }
             Utility::Rollback => {
-                host.rollback()?;
+                if let Some(w) = host.transactions().rollback()? {
+                    host.notice(w);
+                }
                 done("ROLLBACK")
             }
             Utility::Discard(what) => {
@@ -469,7 +476,14 @@ impl Utility {
                 done(&format!("DISCARD {what}"))
             }
             Utility::Checkpoint => {
-                host.checkpoint()?;
+                match host.maintenance() {
+                    Some(m) => m.checkpoint()?,
+                    None => {
+                        return Err(crate::host::no_maintenance(
+                            "CHECKPOINT is not supported by this host",
+                        ))
+                    }
+                }
                 done("CHECKPOINT")
             }
             Utility::Deallocate(name) => {

@@ -386,3 +386,36 @@ fn statement_timeout_cancels_a_long_statement() {
         .expect("SELECT 1 after the timeout");
     assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(_))));
 }
+
+/// rust-postgres's portals: `query_portal` with a row limit fetches 1000
+/// rows of generate_series 10 at a time, in order, through one portal.
+#[test]
+fn portal_fetches_rows_in_batches() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let mut t = c.transaction().expect("BEGIN");
+    let stmt = t
+        .prepare("SELECT * FROM generate_series($1::int4, $2::int4)")
+        .expect("prepare");
+    let portal = t.bind(&stmt, &[&1i32, &1000i32]).expect("bind");
+    let mut got: Vec<i32> = Vec::new();
+    let mut batches = 0;
+    loop {
+        let rows = t.query_portal(&portal, 10).expect("query_portal");
+        if rows.is_empty() {
+            break;
+        }
+        assert!(rows.len() <= 10, "a batch of {}", rows.len());
+        got.extend(rows.iter().map(|r| r.get::<_, i32>(0)));
+        batches += 1;
+    }
+    assert_eq!(batches, 100);
+    assert_eq!(got, (1..=1000).collect::<Vec<i32>>());
+    // The portal is finished; the transaction is fine.
+    let n: i64 = t
+        .query_one("SELECT count(*) FROM generate_series(1, 1000)", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(n, 1000);
+    t.commit().expect("COMMIT");
+}

@@ -446,3 +446,149 @@ fn invalid_utf8_in_a_simple_query() {
         summaries(&msgs)
     );
 }
+
+/// The text value of a one-column DataRow.
+fn data_value(m: &Msg) -> String {
+    assert_eq!(m.tag, b'D', "not a DataRow");
+    String::from_utf8_lossy(&m.body[6..]).into_owned()
+}
+
+/// Execute with a row limit: 1000 rows of generate_series fetched 10 at a
+/// time, each batch followed by PortalSuspended, the rows in order and
+/// none twice; rows that end exactly at a limit leave the portal
+/// suspended and the next Execute completes with "SELECT 0" (PostgreSQL
+/// does not look ahead); a remainder completes with its own count.
+#[test]
+fn execute_with_a_row_limit_resumes_the_portal() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    let mut out = parse_msg("", "SELECT * FROM generate_series(1, 1000)");
+    out.extend(bind_msg("", ""));
+    for _ in 0..101 {
+        out.extend(execute_msg("", 10));
+    }
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    let mut want = String::from("12");
+    for _ in 0..100 {
+        want.push_str(&"D".repeat(10));
+        want.push('s');
+    }
+    want.push_str("CZ");
+    assert_eq!(tags(&msgs), want);
+    let values: Vec<String> = msgs
+        .iter()
+        .filter(|m| m.tag == b'D')
+        .map(data_value)
+        .collect();
+    let expected: Vec<String> = (1..=1000).map(|i| i.to_string()).collect();
+    assert_eq!(values, expected);
+    let done = &msgs[msgs.len() - 2];
+    assert_eq!(done.command_tag().as_deref(), Some("SELECT 0"));
+
+    // 25 rows by 10: 10, 10, then 5 and "SELECT 5"; the portal is then
+    // finished and answers "SELECT 0".
+    let mut out = parse_msg("", "SELECT g FROM generate_series(1, 25) AS g");
+    out.extend(bind_msg("p", ""));
+    for _ in 0..4 {
+        out.extend(execute_msg("p", 10));
+    }
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    let want = format!("12{0}s{0}s{1}CCZ", "D".repeat(10), "D".repeat(5));
+    assert_eq!(tags(&msgs), want);
+    let completions: Vec<String> = msgs.iter().filter_map(Msg::command_tag).collect();
+    assert_eq!(completions, ["SELECT 5", "SELECT 0"]);
+    let values: Vec<String> = msgs
+        .iter()
+        .filter(|m| m.tag == b'D')
+        .map(data_value)
+        .collect();
+    assert_eq!(values.last().map(String::as_str), Some("25"));
+
+    // Sync ended the implicit transaction, and its portals with it.
+    let mut out = execute_msg("p", 10);
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("34000"));
+
+    // In a block a suspended portal survives Sync, goes on from where it
+    // stopped, and is gone after Close.
+    c.send(&query_message("BEGIN")).expect("send");
+    c.read_until_ready();
+    let mut out = parse_msg("s", "SELECT * FROM generate_series(1, 2000000000)");
+    out.extend(bind_msg("big", "s"));
+    out.extend(execute_msg("big", 3));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "12DDDsZ", "{:?}", summaries(&msgs));
+    let mut out = execute_msg("big", 2);
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "DDsZ", "{:?}", summaries(&msgs));
+    let values: Vec<String> = msgs
+        .iter()
+        .filter(|m| m.tag == b'D')
+        .map(data_value)
+        .collect();
+    assert_eq!(values, ["4", "5"]);
+    let mut out = message(b'C', b"Pbig\0");
+    out.extend(execute_msg("big", 2));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "3EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[1].field(b'C').as_deref(), Some("34000"));
+    c.send(&query_message("ROLLBACK")).expect("send");
+    c.read_until_ready();
+
+    // The simple protocol streams the same executor: a LIMIT over a
+    // two-billion-row series answers at once.
+    c.send(&query_message(
+        "SELECT * FROM generate_series(1, 2000000000) LIMIT 3",
+    ))
+    .expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "TDDDCZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[4].command_tag().as_deref(), Some("SELECT 3"));
+}
+
+/// A suspended portal resumed after Sync works under statement_timeout
+/// again (PostgreSQL arms it for each message batch): fetching the rest of
+/// a series whose next match is two billion rows away is cancelled with
+/// 57014, and the block is then failed.
+#[test]
+fn a_resumed_portal_runs_under_statement_timeout() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    c.send(&query_message("BEGIN; SET statement_timeout = '300ms'"))
+        .expect("send");
+    c.read_until_ready();
+    let mut out = parse_msg(
+        "",
+        "SELECT g FROM generate_series(1, 2000000000) AS g WHERE g < 4 OR g = 2000000000",
+    );
+    out.extend(bind_msg("far", ""));
+    out.extend(execute_msg("far", 3));
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "12DDDsZ", "{:?}", summaries(&msgs));
+    let mut out = execute_msg("far", 1);
+    out.extend(message(b'S', b""));
+    c.send(&out).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(tags(&msgs), "EZ", "{:?}", summaries(&msgs));
+    assert_eq!(msgs[0].field(b'C').as_deref(), Some("57014"));
+    assert_eq!(
+        msgs[0].field(b'M').as_deref(),
+        Some("canceling statement due to statement timeout")
+    );
+    assert_eq!(msgs[1].body, b"E".to_vec(), "the block has failed");
+}

@@ -1,0 +1,595 @@
+//! The pull executor: a SELECT's plan as a tree of nodes that hand out one
+//! row per `next` call (Volcano: open when built, `next`, `close`).
+//!
+//! Why pull and not "compute a Vec": a portal fetched 10 rows at a time
+//! must resume where it stopped without holding every row, a `LIMIT 1`
+//! over a large scan must stop reading once it has its row, and a heap
+//! scan will hold a buffer pin and a snapshot that must be released the
+//! moment the scan is no longer wanted. So every node keeps only the state
+//! it needs between rows; sort and a grouped aggregate are the only nodes
+//! that must see all their input before their first output, and only sort
+//! keeps rows (count keeps a counter).
+//!
+//! Nodes never hold the session: each `next` receives the [`Ctx`] (host
+//! and parameters) of the call, so an [`Execution`] can live in a portal
+//! between protocol messages while the session is borrowed elsewhere.
+//!
+//! Rows come into the tree from a [`RowSource`]: a system view's rows
+//! from the server (`pg_stat_activity`), a set-returning function
+//! (`generate_series`), and later a heap scan of tusk_storage.
+//! `close` propagates down the tree, so the node that knows no more rows
+//! are wanted (LIMIT reached, portal closed, transaction ended, execution
+//! dropped) releases the source at once.
+
+use std::cmp::Ordering;
+use std::collections::VecDeque;
+
+use tusk_common::{sqlstate, PgError};
+
+use crate::catalog::Relation;
+use crate::expr::{Ctx, Expr};
+use crate::host::Host;
+use crate::plan::{AggCall, SelectPlan, SortKey, Source};
+use crate::value::{compare, Value};
+
+/// One row, its columns in the producing node's order.
+pub type Row = Vec<Value>;
+
+/// Where a scan's rows come from, one at a time.
+///
+/// Designed for a heap scan: the implementation owns what it holds across
+/// calls (a buffer pin on the current page, its snapshot, its position) and
+/// gives it back in `close`. `close` is called once no more rows are
+/// wanted, before the end too (LIMIT, Close of a portal, transaction end);
+/// it must be idempotent, and an implementation should also release in
+/// `Drop` so that an unwinding error path cannot leak a pin. A source is
+/// used only by the process that opened it (a backend), within the
+/// transaction that opened it.
+pub trait RowSource {
+    /// The next row, in the relation's column order; `None` at the end.
+    fn next_row(&mut self) -> Result<Option<Row>, PgError>;
+    /// Release what the scan holds. Idempotent.
+    fn close(&mut self) {}
+}
+
+/// Opens scans of relations whose rows live outside the sql crate: the
+/// server provides the system views it computes from shared memory
+/// (`pg_stat_activity` from the proc array). Called by the backend that
+/// runs the statement, when its execution starts.
+pub trait Relations {
+    fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError>;
+}
+
+/// `generate_series(start, stop [, step])` over int4 or int8, as
+/// PostgreSQL 15's generate_series_step_int4/int8: the series stops
+/// before it would pass `stop` or overflow the type; a zero step is 22023.
+pub struct GenerateSeries {
+    next: Option<i64>,
+    stop: i64,
+    step: i64,
+    min: i64,
+    max: i64,
+    int8: bool,
+}
+
+impl GenerateSeries {
+    /// `None` arguments (SQL NULL) give no rows: the function is strict.
+    pub fn new(
+        start: Option<i64>,
+        stop: Option<i64>,
+        step: Option<i64>,
+        int8: bool,
+    ) -> Result<GenerateSeries, PgError> {
+        if step == Some(0) {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "step size cannot equal zero",
+            ));
+        }
+        let (min, max) = if int8 {
+            (i64::MIN, i64::MAX)
+        } else {
+            (i32::MIN as i64, i32::MAX as i64)
+        };
+        Ok(GenerateSeries {
+            next: match (stop, step) {
+                (Some(_), Some(_)) => start,
+                _ => None,
+            },
+            stop: stop.unwrap_or(0),
+            step: step.unwrap_or(1),
+            min,
+            max,
+            int8,
+        })
+    }
+}
+
+impl RowSource for GenerateSeries {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        let Some(cur) = self.next else {
+            return Ok(None);
+        };
+        let within = if self.step > 0 {
+            cur <= self.stop
+        } else {
+            cur >= self.stop
+        };
+        if !within {
+            self.next = None;
+            return Ok(None);
+        }
+        // The value after this one, unless it overflows the type: then
+        // this is the last (PostgreSQL's "increment would overflow").
+        self.next = cur
+            .checked_add(self.step)
+            .filter(|n| (self.min..=self.max).contains(n));
+        Ok(Some(vec![if self.int8 {
+            Value::Int8(cur)
+        } else {
+            Value::Int4(cur as i32)
+        }]))
+    }
+    fn close(&mut self) {
+        self.next = None;
+    }
+}
+
+/// An executor node. Called only by the backend running the statement.
+pub(crate) trait Node {
+    /// The next output row, or `None` once the node is exhausted (and
+    /// from then on).
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError>;
+    /// No more rows are wanted: release the input. Idempotent.
+    fn close(&mut self);
+}
+
+/// No FROM: one row with no columns.
+pub(crate) struct ResultNode {
+    pub done: bool,
+}
+
+impl Node for ResultNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.done {
+            return Ok(None);
+        }
+        cx.host.check_interrupts()?;
+        self.done = true;
+        Ok(Some(Vec::new()))
+    }
+    fn close(&mut self) {
+        self.done = true;
+    }
+}
+
+/// Reads a [`RowSource`], checking for a cancel before each row, and
+/// closes the source when it ends.
+pub(crate) struct ScanNode {
+    src: Box<dyn RowSource>,
+    open: bool,
+}
+
+impl ScanNode {
+    pub fn new(src: Box<dyn RowSource>) -> ScanNode {
+        ScanNode { src, open: true }
+    }
+}
+
+impl Node for ScanNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if !self.open {
+            return Ok(None);
+        }
+        cx.host.check_interrupts()?;
+        match self.src.next_row()? {
+            Some(r) => Ok(Some(r)),
+            None => {
+                self.close();
+                Ok(None)
+            }
+        }
+    }
+    fn close(&mut self) {
+        if self.open {
+            self.open = false;
+            self.src.close();
+        }
+    }
+}
+
+impl Drop for ScanNode {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn is_true(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+/// WHERE (and HAVING over an aggregate's row).
+pub(crate) struct FilterNode {
+    pub input: Box<dyn Node>,
+    pub pred: Expr,
+}
+
+impl Node for FilterNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        while let Some(r) = self.input.next(cx)? {
+            if is_true(&self.pred.eval(&r, cx)?) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+    fn close(&mut self) {
+        self.input.close();
+    }
+}
+
+/// Aggregates without GROUP BY: consumes its input on the first call and
+/// returns exactly one row. Counting keeps a counter, not the rows.
+pub(crate) struct AggNode {
+    pub input: Box<dyn Node>,
+    pub aggs: Vec<AggCall>,
+    pub done: bool,
+}
+
+impl Node for AggNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        let mut counts = vec![0i64; self.aggs.len()];
+        while let Some(r) = self.input.next(cx)? {
+            for (n, a) in counts.iter_mut().zip(&self.aggs) {
+                match a {
+                    AggCall::CountStar => *n += 1,
+                    AggCall::Count(e) => {
+                        if !e.eval(&r, cx)?.is_null() {
+                            *n += 1;
+                        }
+                    }
+                }
+            }
+        }
+        self.input.close();
+        Ok(Some(counts.into_iter().map(Value::Int8).collect()))
+    }
+    fn close(&mut self) {
+        self.done = true;
+        self.input.close();
+    }
+}
+
+/// The target list: visible columns, then hidden sort columns.
+pub(crate) struct ProjectNode {
+    pub input: Box<dyn Node>,
+    pub targets: Vec<Expr>,
+}
+
+impl Node for ProjectNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let Some(r) = self.input.next(cx)? else {
+            return Ok(None);
+        };
+        cx.host.check_interrupts()?;
+        let mut o = Vec::with_capacity(self.targets.len());
+        for t in &self.targets {
+            o.push(t.eval(&r, cx)?);
+        }
+        Ok(Some(o))
+    }
+    fn close(&mut self) {
+        self.input.close();
+    }
+}
+
+fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+    for k in keys {
+        let (x, y) = (&a[k.col], &b[k.col]);
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if k.nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if k.nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            _ if k.desc => compare(x, y).reverse(),
+            _ => compare(x, y),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+/// ORDER BY: reads all input on the first call (it must), closes the
+/// input, then hands out the sorted rows one by one. Stable, as the
+/// previous executor's sort was.
+pub(crate) struct SortNode {
+    pub input: Box<dyn Node>,
+    pub keys: Vec<SortKey>,
+    pub sorted: Option<VecDeque<Row>>,
+}
+
+impl Node for SortNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.sorted.is_none() {
+            let mut rows = Vec::new();
+            while let Some(r) = self.input.next(cx)? {
+                rows.push(r);
+            }
+            self.input.close();
+            rows.sort_by(|a, b| sort_cmp(a, b, &self.keys));
+            self.sorted = Some(rows.into());
+        }
+        Ok(self.sorted.as_mut().and_then(VecDeque::pop_front))
+    }
+    fn close(&mut self) {
+        self.sorted = Some(VecDeque::new());
+        self.input.close();
+    }
+}
+
+/// OFFSET then LIMIT (`None`: no limit). Closes its input as soon as the
+/// limit is reached, so a scan under it stops there.
+pub(crate) struct LimitNode {
+    pub input: Box<dyn Node>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+    pub emitted: usize,
+}
+
+impl Node for LimitNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.limit.is_some_and(|l| self.emitted >= l) {
+            self.input.close();
+            return Ok(None);
+        }
+        while self.offset > 0 {
+            if self.input.next(cx)?.is_none() {
+                return Ok(None);
+            }
+            self.offset -= 1;
+        }
+        let r = self.input.next(cx)?;
+        if r.is_some() {
+            self.emitted += 1;
+            if self.limit.is_some_and(|l| self.emitted >= l) {
+                self.input.close();
+            }
+        }
+        Ok(r)
+    }
+    fn close(&mut self) {
+        self.input.close();
+    }
+}
+
+fn count_arg(e: &Option<Expr>, what: &str, cx: &mut Ctx<'_>) -> Result<Option<usize>, PgError> {
+    let Some(e) = e else { return Ok(None) };
+    match e.eval(&[], cx)? {
+        Value::Null => Ok(None),
+        Value::Int8(n) if n < 0 => Err(PgError::error(
+            if what == "LIMIT" {
+                sqlstate::INVALID_ROW_COUNT_IN_LIMIT_CLAUSE
+            } else {
+                sqlstate::INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE
+            },
+            format!("{what} must not be negative"),
+        )),
+        Value::Int8(n) => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+        other => Err(PgError::error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!("argument of {what} must be type bigint, got {other:?}"),
+        )),
+    }
+}
+
+fn int_of(v: Value) -> Option<i64> {
+    match v {
+        Value::Int2(i) => Some(i as i64),
+        Value::Int4(i) => Some(i as i64),
+        Value::Int8(i) => Some(i),
+        _ => None,
+    }
+}
+
+/// Build the node tree of a SELECT: LIMIT/OFFSET and the function
+/// arguments of the source are evaluated now (as PostgreSQL's executor
+/// start does), and the source is opened.
+pub(crate) fn build(
+    plan: &SelectPlan,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn Node>, PgError> {
+    let limit = count_arg(&plan.limit, "LIMIT", cx)?;
+    let offset = count_arg(&plan.offset, "OFFSET", cx)?.unwrap_or(0);
+    let mut node: Box<dyn Node> = match &plan.source {
+        Source::Result => Box::new(ResultNode { done: false }),
+        Source::Relation(rel) => Box::new(ScanNode::new(relations.open_scan(rel)?)),
+        Source::Series {
+            start,
+            stop,
+            step,
+            int8,
+        } => {
+            let start = int_of(start.eval(&[], cx)?);
+            let stop = int_of(stop.eval(&[], cx)?);
+            let step = match step {
+                Some(s) => int_of(s.eval(&[], cx)?),
+                None => Some(1),
+            };
+            Box::new(ScanNode::new(Box::new(GenerateSeries::new(
+                start, stop, step, *int8,
+            )?)))
+        }
+    };
+    if let Some(f) = &plan.filter {
+        node = Box::new(FilterNode {
+            input: node,
+            pred: f.clone(),
+        });
+    }
+    if let Some(aggs) = &plan.aggs {
+        node = Box::new(AggNode {
+            input: node,
+            aggs: aggs.clone(),
+            done: false,
+        });
+        if let Some(h) = &plan.having {
+            node = Box::new(FilterNode {
+                input: node,
+                pred: h.clone(),
+            });
+        }
+    }
+    node = Box::new(ProjectNode {
+        input: node,
+        targets: plan.targets.clone(),
+    });
+    if !plan.sort.is_empty() {
+        node = Box::new(SortNode {
+            input: node,
+            keys: plan.sort.clone(),
+            sorted: None,
+        });
+    }
+    if limit.is_some() || offset > 0 {
+        node = Box::new(LimitNode {
+            input: node,
+            offset,
+            limit,
+            emitted: 0,
+        });
+    }
+    Ok(node)
+}
+
+enum Run {
+    /// A SELECT's node tree; rows are cut to the visible columns.
+    Tree { root: Box<dyn Node>, visible: usize },
+    /// A utility statement's rows, computed when it ran (SHOW), and its tag.
+    Done { rows: VecDeque<Row>, tag: String },
+}
+
+/// A statement being executed: what a portal holds between Execute
+/// messages. Owned by the backend that started it; it must not outlive
+/// the transaction it started in (a heap scan's snapshot and pins belong
+/// to it), which the backend's portal rules ensure.
+pub struct Execution {
+    run: Run,
+    params: Vec<Value>,
+    produced: u64,
+    finished: bool,
+}
+
+impl Execution {
+    pub(crate) fn tree(root: Box<dyn Node>, visible: usize, params: Vec<Value>) -> Execution {
+        Execution {
+            run: Run::Tree { root, visible },
+            params,
+            produced: 0,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn done(rows: Vec<Row>, tag: String) -> Execution {
+        Execution {
+            run: Run::Done {
+                rows: rows.into(),
+                tag,
+            },
+            params: Vec::new(),
+            produced: 0,
+            finished: false,
+        }
+    }
+
+    /// The next result row, or `None` when there are no more (then the
+    /// source has been released). Called by the backend that started the
+    /// execution, with its session.
+    pub fn next(&mut self, host: &mut dyn Host) -> Result<Option<Row>, PgError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let r = match &mut self.run {
+            Run::Tree { root, visible } => {
+                let mut cx = Ctx {
+                    host,
+                    params: &self.params,
+                };
+                match root.next(&mut cx) {
+                    Ok(Some(mut r)) => {
+                        r.truncate(*visible);
+                        Some(r)
+                    }
+                    Ok(None) => None,
+                    Err(e) => {
+                        // An error ends the statement; release now rather
+                        // than when the portal is dropped.
+                        self.close();
+                        return Err(e);
+                    }
+                }
+            }
+            Run::Done { rows, .. } => rows.pop_front(),
+        };
+        match r {
+            Some(_) => self.produced += 1,
+            None => self.close(),
+        }
+        Ok(r)
+    }
+
+    /// Whether every row has been handed out (or the execution closed).
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Rows handed out so far.
+    pub fn rows_produced(&self) -> u64 {
+        self.produced
+    }
+
+    /// The CommandComplete tag once all rows are out: "SELECT n" for a
+    /// query (n rows in all), the utility's own tag otherwise.
+    pub fn tag(&self) -> String {
+        match &self.run {
+            Run::Tree { .. } => format!("SELECT {}", self.produced),
+            Run::Done { tag, .. } => tag.clone(),
+        }
+    }
+
+    /// Whether this is a query whose tag counts rows ("SELECT n").
+    pub fn counts_rows(&self) -> bool {
+        matches!(self.run, Run::Tree { .. })
+    }
+
+    /// Stop: release the sources now. Idempotent; also done on drop.
+    pub fn close(&mut self) {
+        self.finished = true;
+        match &mut self.run {
+            Run::Tree { root, .. } => root.close(),
+            Run::Done { rows, .. } => rows.clear(),
+        }
+    }
+}
+
+impl Drop for Execution {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl std::fmt::Debug for Execution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Execution")
+            .field("produced", &self.produced)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
