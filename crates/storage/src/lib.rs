@@ -60,3 +60,4 @@ mod testutil;
 pub mod wal;
 pub mod walbuffers;
 pub mod xact;
+pub mod xlog;
