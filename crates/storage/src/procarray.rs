@@ -132,6 +132,7 @@ pub enum WaitEvent {
     CheckpointerMain = 3,
     Lock = 4,
     CheckpointDone = 5,
+    WalWriterMain = 6,
 }
 
 impl WaitEvent {
@@ -142,6 +143,7 @@ impl WaitEvent {
             3 => WaitEvent::CheckpointerMain,
             4 => WaitEvent::Lock,
             5 => WaitEvent::CheckpointDone,
+            6 => WaitEvent::WalWriterMain,
             _ => WaitEvent::None,
         }
     }
@@ -155,6 +157,7 @@ impl WaitEvent {
             WaitEvent::CheckpointerMain => Some(("Activity", "CheckpointerMain")),
             WaitEvent::Lock => Some(("Lock", "transactionid")),
             WaitEvent::CheckpointDone => Some(("IPC", "CheckpointDone")),
+            WaitEvent::WalWriterMain => Some(("Activity", "WalWriterMain")),
         }
     }
 }
