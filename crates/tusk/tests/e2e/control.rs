@@ -271,3 +271,53 @@ fn kill9_then_restart_replays_wal_from_the_last_checkpoints_redo_pointer() {
     let st = srv.stop_with(libc::SIGINT);
     assert!(st.success(), "fast stop: {st}\n{}", srv.log());
 }
+
+/// SIGKILL of the walwriter or of the checkpointer is a crash, as in
+/// PostgreSQL: every process is restarted with fresh shared memory, the
+/// startup process runs crash recovery over the WAL (here nothing to
+/// redo after the last checkpoint) and writes an end-of-recovery
+/// checkpoint, and a new walwriter runs.
+#[test]
+fn kill9_of_the_walwriter_or_checkpointer_is_a_crash_restart_with_recovery() {
+    let srv = TestServer::start(Opts::new());
+    for (round, kind) in ["walwriter", "checkpointer"].into_iter().enumerate() {
+        let mut c = srv.connect();
+        let q = format!("SELECT pid FROM pg_stat_activity WHERE backend_type = '{kind}'");
+        let pid: i32 = simple_value(&mut c, &q)
+            .unwrap_or_else(|| panic!("no {kind} in pg_stat_activity"))
+            .parse()
+            .unwrap();
+        drop(c);
+        let before = controldata(srv.data_dir());
+        let ckpt = lsn(field(&before, "Latest checkpoint location"));
+        assert!(crate::util::signal(pid, libc::SIGKILL));
+        assert!(
+            wait_until(Duration::from_secs(10), || srv.log().contains(&format!(
+                "{kind} process (PID {pid}) was terminated by signal 9"
+            ))),
+            "round {round}: the log does not name the {kind}: {}",
+            srv.log()
+        );
+        let mut c = crate::util::wait_for(Duration::from_secs(30), || srv.try_connect().ok())
+            .expect("connections are accepted again");
+        let new_pid = crate::util::wait_for(Duration::from_secs(10), || {
+            simple_value(&mut c, &q).filter(|p| p != &pid.to_string())
+        })
+        .unwrap_or_else(|| panic!("round {round}: no new {kind}"));
+        assert_ne!(new_pid, pid.to_string());
+        let log = srv.log();
+        let n = |s: &str| log.matches(s).count();
+        assert_eq!(
+            n("database system was not properly shut down; automatic recovery in progress"),
+            round + 1,
+            "{log}"
+        );
+        assert_eq!(
+            n("checkpoint starting: end-of-recovery immediate wait"),
+            round + 1
+        );
+        let after = controldata(srv.data_dir());
+        assert!(lsn(field(&after, "Latest checkpoint location")) > ckpt);
+        assert_eq!(field(&after, "Database cluster state"), "in production");
+    }
+}
