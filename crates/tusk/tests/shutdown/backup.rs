@@ -66,7 +66,9 @@ fn smart_shutdown_waits_for_a_backup_and_admits_only_superusers() {
     let stop = backup.ok("SELECT pg_backup_stop()");
     let record = stop[0][0].clone().expect("pg_backup_stop returns a record");
     assert!(
-        record.starts_with("(0/0,\"START WAL LOCATION: 0/0"),
+        record.starts_with(
+            "(0/1000028,\"START WAL LOCATION: 0/1000028 (file 000000010000000000000001)"
+        ),
         "{record}"
     );
     assert!(record.contains("LABEL: nightly"), "{record}");
