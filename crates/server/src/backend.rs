@@ -1833,6 +1833,18 @@ impl Host for Session {
         Ok(())
     }
 
+    fn wal_positions(&mut self) -> Result<tusk_sql::WalPositions, PgError> {
+        use std::sync::atomic::Ordering::Acquire;
+        let c = self.shared.wal_ctl();
+        Ok(tusk_sql::WalPositions {
+            insert: c.copied_lsn.load(Acquire),
+            write: c.write_lsn.load(Acquire),
+            flush: c.flush_lsn.load(Acquire),
+            timeline: c.tli.load(Acquire),
+            segment_size: c.seg_size.load(Acquire).max(1),
+        })
+    }
+
     fn checkpoint(&mut self) -> Result<(), PgError> {
         if !self.is_superuser {
             return Err(PgError::error(

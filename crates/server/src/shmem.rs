@@ -129,6 +129,13 @@ impl ChildShared {
         }
     }
 
+    /// The WAL positions, to read (any child; the WAL code writes them).
+    pub fn wal_ctl(&self) -> &tusk_storage::walbuffers::WalCtl {
+        // SAFETY: WalCtl is at the start of the initialised WAL area,
+        // mapped for the life of every child.
+        unsafe { &*(self.wal_area as *const tusk_storage::walbuffers::WalCtl) }
+    }
+
     /// The semaphore of proc slot `slot`; `None` for the slots that never
     /// sleep and have none (the dummy slots of prepared transactions,
     /// after the connection and auxiliary slots).

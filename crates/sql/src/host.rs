@@ -105,6 +105,14 @@ pub trait Host {
             "online backups are not supported by this host",
         ))
     }
+    /// The WAL's positions for `pg_current_wal_*lsn()` and
+    /// `pg_walfile_name()`.
+    fn wal_positions(&mut self) -> Result<WalPositions, PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "WAL is not available in this host",
+        ))
+    }
     /// `CHECKPOINT`: asks for an immediate checkpoint and waits for it.
     fn checkpoint(&mut self) -> Result<(), PgError> {
         Err(PgError::error(
@@ -135,4 +143,17 @@ pub trait Host {
         let _ = name;
         None
     }
+}
+
+/// Where the WAL stands (LSNs), and what names its segment files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalPositions {
+    /// Where the next record goes (pg_current_wal_insert_lsn).
+    pub insert: u64,
+    /// Written to the kernel (pg_current_wal_lsn).
+    pub write: u64,
+    /// On disk (pg_current_wal_flush_lsn).
+    pub flush: u64,
+    pub timeline: u32,
+    pub segment_size: u64,
 }

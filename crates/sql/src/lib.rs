@@ -55,7 +55,7 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use host::{ActivityRow, Host};
+pub use host::{ActivityRow, Host, WalPositions};
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};

@@ -321,3 +321,37 @@ fn kill9_of_the_walwriter_or_checkpointer_is_a_crash_restart_with_recovery() {
         assert_eq!(field(&after, "Database cluster state"), "in production");
     }
 }
+
+/// pg_current_wal_lsn() (written), pg_current_wal_insert_lsn(),
+/// pg_current_wal_flush_lsn() and pg_walfile_name(): a CHECKPOINT's
+/// records move all three past pg_control's checkpoint location, and the
+/// file name is the segment's in pg_wal/.
+#[test]
+fn wal_position_functions_follow_a_checkpoint() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let positions = |c: &mut postgres::Client| -> (u64, u64, u64) {
+        let r = crate::util::simple_rows(
+            c,
+            "SELECT pg_current_wal_insert_lsn(), pg_current_wal_lsn(), pg_current_wal_flush_lsn()",
+        );
+        let v = |i: usize| lsn(r[0][i].as_deref().expect("an LSN"));
+        (v(0), v(1), v(2))
+    };
+    let (i0, w0, f0) = positions(&mut c);
+    assert!(
+        i0 > 0x100_0028 && w0 == i0 && f0 == i0,
+        "{i0:X} {w0:X} {f0:X}"
+    );
+    c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    let (i1, w1, f1) = positions(&mut c);
+    let cd = controldata(srv.data_dir());
+    let ckpt = lsn(field(&cd, "Latest checkpoint location"));
+    assert!(ckpt >= i0 && i1 > ckpt, "{i1:X} {ckpt:X}");
+    // The checkpointer flushed its record before pg_control pointed at it.
+    assert!(f1 > ckpt && w1 >= f1 && i1 >= w1, "{i1:X} {w1:X} {f1:X}");
+    let name =
+        simple_value(&mut c, "SELECT pg_walfile_name(pg_current_wal_lsn())").expect("a file name");
+    assert_eq!(name, "000000010000000000000001");
+    assert!(srv.data_dir().join("pg_wal").join(&name).exists());
+}
