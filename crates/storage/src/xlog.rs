@@ -66,7 +66,7 @@ use crate::wal::{
 use crate::walbuffers::{xlblocks_offset, WalCtl, PAGES_OFFSET};
 use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -767,20 +767,112 @@ fn standby_redo(r: &DecodedRecord, ctx: &mut RedoCtx) -> Result<(), String> {
 
 /// Reads the segments from the one holding `from` on, for as long as they
 /// exist in sequence. Returns the stream and the LSN of its first byte.
+/// Tests only: recovery streams with [`scan`].
+#[cfg(test)]
 fn read_segments(
     wal_dir: &Path,
     tli: u32,
     from: u64,
     seg_size: u64,
 ) -> Result<(Vec<u8>, u64), XlogError> {
+    use std::io::Read;
     let first = segno_of(from, seg_size);
     let mut buf = Vec::new();
     let mut segno = first;
+    while let Ok(mut f) = File::open(wal_dir.join(wal_file_name(tli, segno, seg_size))) {
+        let at = buf.len();
+        (&mut f)
+            .take(seg_size)
+            .read_to_end(&mut buf)
+            .map_err(|e| XlogError::io("read".into(), e))?;
+        buf.resize(at + seg_size as usize, 0);
+        segno += 1;
+    }
+    Ok((buf, first * seg_size))
+}
+
+/// Bytes read from the segment files at a time while scanning.
+const SCAN_CHUNK: u64 = 256 * 1024;
+
+/// Where [`scan`] stopped.
+struct ScanEnd {
+    /// Where the next record would be read: just past the last record
+    /// consumed.
+    next: u64,
+    /// The last record consumed (its LSN), if any.
+    last: Option<u64>,
+    /// Why reading stopped, unless the visitor stopped it.
+    why: Option<crate::wal::WalEnd>,
+    /// The bytes of the page holding `next`, before `next`.
+    tail: Vec<u8>,
+}
+
+/// Reads records from `first` on (the first must link back to `prev`
+/// when given), handing each to `visit` until it returns false (that
+/// record is then not consumed) or the WAL ends. Memory is a sliding
+/// window: the page of the next record on, plus what one record needs,
+/// read from the segment files `SCAN_CHUNK` bytes at a time — never the
+/// whole WAL since the redo pointer. Startup process only.
+fn scan(
+    wal_dir: &Path,
+    tli: u32,
+    sysid: u64,
+    seg_size: u64,
+    first: u64,
+    prev: Option<u64>,
+    mut visit: impl FnMut(DecodedRecord) -> Result<bool, XlogError>,
+) -> Result<ScanEnd, XlogError> {
+    let mut next = first;
+    let mut prev = prev;
+    let mut last = None;
+    let mut buf_start = first - first % PAGE;
+    let mut buf: Vec<u8> = Vec::new();
+    // The file position that follows the buffer's last byte.
+    let mut file_pos = buf_start;
+    let mut more = true;
     loop {
+        let mut r = WalReader::new(&buf, buf_start, next, prev, tli, sysid, seg_size);
+        let why = loop {
+            match r.read_record() {
+                Ok(rec) => {
+                    let (lsn, after) = (rec.lsn, r.next_lsn());
+                    if !visit(rec)? {
+                        break None;
+                    }
+                    prev = Some(lsn);
+                    last = Some(lsn);
+                    next = after;
+                }
+                Err(e) => break Some(e),
+            }
+        };
+        let need_more = matches!(&why, Some(e) if e.kind == crate::wal::WalEndKind::EndOfData);
+        if !need_more || !more {
+            let page = next - next % PAGE;
+            let tail = buf
+                .get((page - buf_start) as usize..(next - buf_start) as usize)
+                .unwrap_or(&[])
+                .to_vec();
+            return Ok(ScanEnd {
+                next,
+                last,
+                why,
+                tail,
+            });
+        }
+        // Drop what lies before the next record's page, read on.
+        let keep_from = next - next % PAGE;
+        buf.drain(..(keep_from - buf_start) as usize);
+        buf_start = keep_from;
+        let segno = file_pos / seg_size;
+        let off = file_pos % seg_size;
         let path = wal_dir.join(wal_file_name(tli, segno, seg_size));
-        let mut f = match File::open(&path) {
+        let f = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                more = false;
+                continue;
+            }
             Err(e) => {
                 return Err(XlogError::io(
                     format!("could not open file \"{}\"", path.display()),
@@ -788,16 +880,34 @@ fn read_segments(
                 ))
             }
         };
+        let n = SCAN_CHUNK.min(seg_size - off) as usize;
         let at = buf.len();
-        (&mut f)
-            .take(seg_size)
-            .read_to_end(&mut buf)
-            .map_err(|e| XlogError::io(format!("could not read file \"{}\"", path.display()), e))?;
-        // A short file reads as zeroes after its end.
-        buf.resize(at + seg_size as usize, 0);
-        segno += 1;
+        buf.resize(at + n, 0);
+        let mut got = 0;
+        while got < n {
+            match f.read_at(&mut buf[at + got..], off + got as u64) {
+                Ok(0) => break,
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(XlogError::io(
+                        format!(
+                            "could not read from WAL segment {}, offset {}",
+                            wal_file_name(tli, segno, seg_size),
+                            off + got as u64
+                        ),
+                        e,
+                    ))
+                }
+            }
+        }
+        buf.truncate(at + got);
+        file_pos += got as u64;
+        // A short segment file ends the stream where its data ends.
+        if got < n {
+            more = false;
+        }
     }
-    Ok((buf, first * seg_size))
 }
 
 /// What [`startup`] found.
@@ -839,20 +949,20 @@ pub fn startup<P: LwProcs>(
     if ck_lsn == 0 {
         return Err(no_checkpoint());
     }
-    let start_at = redo.min(ck_lsn);
-    let (buf, buf_start) = read_segments(&xlog.wal_dir, tli, start_at, seg_size)?;
-    if buf.is_empty() {
-        return Err(XlogError::corrupt(format!(
-            "could not locate a valid checkpoint record at {}: WAL segment {} is missing",
-            lsn_str(ck_lsn),
-            wal_file_name(tli, segno_of(ck_lsn, seg_size), seg_size)
-        )));
-    }
+    let dir = &xlog.wal_dir;
     // The checkpoint record itself must be there and valid.
-    let mut r = WalReader::new(&buf, buf_start, ck_lsn, None, tli, sysid, seg_size);
-    let ck_rec = r
-        .read_record()
-        .map_err(|e| XlogError::corrupt(format!("{}: {}", no_checkpoint().message, e.message)))?;
+    let mut ck_rec = None;
+    let first = scan(dir, tli, sysid, seg_size, ck_lsn, None, |r| {
+        ck_rec = Some(r);
+        Ok(false)
+    })?;
+    let Some(ck_rec) = ck_rec else {
+        let why = first.why.map(|e| e.message).unwrap_or_default();
+        return Err(XlogError::corrupt(format!(
+            "{}: {why}",
+            no_checkpoint().message
+        )));
+    };
     if ck_rec.record.rmid != RM_XLOG_ID
         || !matches!(
             ck_rec.record.info & 0xF0,
@@ -871,55 +981,43 @@ pub fn startup<P: LwProcs>(
     };
     // From where to read on: the redo pointer if it lies before the
     // checkpoint record, else the record after the checkpoint.
-    let mut reader = if crashed && redo < ck_lsn {
-        WalReader::new(&buf, buf_start, redo, None, tli, sysid, seg_size)
+    let (from, prev) = if crashed && redo < ck_lsn {
+        (redo, None)
     } else {
-        r
+        (maxalign(ck_rec.end_lsn), Some(ck_lsn))
     };
-    let mut last = ck_rec.lsn;
     let mut redo_start = None;
-    let mut last_replayed = None;
     let began = std::time::Instant::now();
-    let end_why = loop {
-        match reader.read_record() {
-            Ok(rec) => {
-                if !crashed {
-                    // Clean shutdown: the checkpoint is the last record.
-                    // Anything after it is not ours to replay.
-                    break None;
-                }
-                if redo_start.is_none() {
-                    elog::log(format!("redo starts at {}", lsn_str(rec.lsn)));
-                    redo_start = Some(rec.lsn);
-                }
-                let rm = rmgr(rec.record.rmid).ok_or_else(|| {
-                    XlogError::corrupt(format!(
-                        "resource manager {} does not exist at {}",
-                        rec.record.rmid,
-                        lsn_str(rec.lsn)
-                    ))
-                })?;
-                (rm.redo)(&rec, &mut ctx).map_err(|m| {
-                    XlogError::corrupt(format!(
-                        "{m} (redo of {} record at {})",
-                        rm.name,
-                        lsn_str(rec.lsn)
-                    ))
-                })?;
-                ctx.records += 1;
-                last = rec.lsn;
-                last_replayed = Some(rec.lsn);
-            }
-            Err(e) => break Some(e),
+    let end = scan(dir, tli, sysid, seg_size, from, prev, |rec| {
+        if !crashed {
+            // Clean shutdown: the checkpoint is the last record. Anything
+            // after it is not ours to replay.
+            return Ok(false);
         }
-    };
-    // The end: just past the last valid record.
-    let end = match &end_why {
-        Some(_) => reader.next_lsn(),
-        None => maxalign(ck_rec.end_lsn),
-    };
+        if redo_start.is_none() {
+            elog::log(format!("redo starts at {}", lsn_str(rec.lsn)));
+            redo_start = Some(rec.lsn);
+        }
+        let rm = rmgr(rec.record.rmid).ok_or_else(|| {
+            XlogError::corrupt(format!(
+                "resource manager {} does not exist at {}",
+                rec.record.rmid,
+                lsn_str(rec.lsn)
+            ))
+        })?;
+        (rm.redo)(&rec, &mut ctx).map_err(|m| {
+            XlogError::corrupt(format!(
+                "{m} (redo of {} record at {})",
+                rm.name,
+                lsn_str(rec.lsn)
+            ))
+        })?;
+        ctx.records += 1;
+        Ok(true)
+    })?;
+    let last_replayed = if crashed { end.last } else { None };
     if crashed {
-        if let Some(e) = &end_why {
+        if let Some(e) = &end.why {
             // PostgreSQL logs why it stopped (usually a zero length).
             elog::log(e.message.clone());
         }
@@ -934,19 +1032,29 @@ pub fn startup<P: LwProcs>(
             None => elog::log("redo is not required"),
         }
     }
-    // The page holding the end, as on disk, and zeroes after the end: a
-    // dead tail's records must never be read again.
-    zero_after(&xlog.wal_dir, tli, end, seg_size, xlog.cfg.fsync)?;
-    let page_start = end - end % PAGE;
-    let tail = buf
-        .get((page_start - buf_start) as usize..(end - buf_start) as usize)
-        .unwrap_or(&[]);
-    xlog.begin(sysid, tli, seg_size, end, last, tail);
+    // Replay from the redo pointer must get past the checkpoint record;
+    // stopping before it would zero the checkpoint itself (PostgreSQL
+    // PANICs here too).
+    if end.next <= ck_lsn {
+        return Err(XlogError::corrupt(format!(
+            "could not find redo location {} referenced by checkpoint record at {}: {}",
+            lsn_str(redo),
+            lsn_str(ck_lsn),
+            end.why.map(|e| e.message).unwrap_or_default()
+        )));
+    }
+    // The next record's back-pointer: the last record read, or the
+    // checkpoint if nothing followed it.
+    let last = end.last.unwrap_or(ck_lsn);
+    // Zeroes after the end: a dead tail's records must never be read
+    // again.
+    zero_after(dir, tli, end.next, seg_size, xlog.cfg.fsync)?;
+    xlog.begin(sysid, tli, seg_size, end.next, last, &end.tail);
     Ok(RecoveryResult {
         replayed: ctx.records,
         redo_start,
         last_record: last_replayed,
-        end,
+        end: end.next,
         next_xid: ctx.next_xid,
         next_oid: ctx.next_oid,
     })
