@@ -486,6 +486,14 @@ mod tests {
             .iter()
             .filter(|s| s.clean_exit == CleanExit::ShutdownDone)
             .all(|s| s.stop == StopPhase::Last));
+        // The walwriter stops with the backends, and its exit 0 means
+        // "told to stop"; its death is a crash.
+        let ww = Aux::WalWriter.spec();
+        assert_eq!(ww.name, "walwriter");
+        assert_eq!(ww.stop, StopPhase::WithBackends);
+        assert_eq!(ww.clean_exit, CleanExit::Stopped);
+        assert_eq!(ww.on_failure, OnFailure::CrashRestart);
+        assert_eq!(ww.start, StartPhase::AfterRecovery);
         // Exactly one boots the cluster and reports recovery finished.
         assert_eq!(
             AUX_PROCESSES

@@ -30,8 +30,11 @@
 //!   are drawn in each module's header.
 //! - Shared-memory areas declared at their final size before their
 //!   subsystem runs: [`buffer`] (buffer descriptors), [`lock`] (the lock
-//!   table), [`walbuffers`] (WAL buffers and positions) and [`clogbuffers`]
-//!   (the commit-status cache).
+//!   table) and [`clogbuffers`] (the commit-status cache).
+//! - [`xlog`]: the WAL at run time — records inserted into the shared WAL
+//!   buffers ([`walbuffers`]), written and synced to `pg_wal/` with group
+//!   commit, checkpoint records, and crash recovery through a resource
+//!   manager table.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
