@@ -14,8 +14,10 @@
 //! - **Writes under one write lock** (`WalCtl::write_lock`, PostgreSQL's
 //!   WALWriteLock). A committer calls [`Xlog::flush`]: if the flush
 //!   position already covers its record it returns at once; otherwise it
-//!   queues on the lock, and on getting it looks again, because whoever
-//!   held it before flushed everything inserted at that time. The holder
+//!   takes the lock if it is free, or waits for its holder to release it
+//!   (in shared mode, so that all waiters wake together, as PostgreSQL's
+//!   LWLockAcquireOrWait) and looks again, because whoever held it
+//!   flushed everything inserted at that time. The holder
 //!   writes and syncs *everything* inserted so far, not only its own
 //!   record: that is group commit, concurrent commits sharing one fsync.
 //! - **Whole 8 kB pages** are written (a partly filled last page is written
@@ -519,10 +521,22 @@ impl<P: LwProcs> Xlog<P> {
     /// process with a proc slot may call it; it may sleep on `write_lock`.
     pub fn flush(&self, lsn: u64) -> Result<(), XlogError> {
         let c = self.ctl();
-        if c.flush_lsn.load(Ordering::Acquire) >= lsn {
-            return Ok(());
+        loop {
+            if c.flush_lsn.load(Ordering::Acquire) >= lsn {
+                return Ok(());
+            }
+            if c.write_lock.try_acquire(LwMode::Exclusive) {
+                break;
+            }
+            // PostgreSQL's LWLockAcquireOrWait: wait until the flusher
+            // releases the lock, without queueing for it exclusively.
+            // Shared waiters are all woken at once when it is released,
+            // and most then find their record flushed and return, instead
+            // of taking the lock one after another.
+            c.write_lock.acquire(&self.procs, self.me, LwMode::Shared);
+            c.write_lock.release(&self.procs);
         }
-        let _w = c.write_lock.lock(&self.procs, self.me, LwMode::Exclusive);
+        let _w = Held(&c.write_lock, &self.procs);
         // Whoever held the lock before us may have flushed our record.
         if c.flush_lsn.load(Ordering::Acquire) >= lsn {
             return Ok(());
@@ -565,6 +579,16 @@ impl<P: LwProcs> Xlog<P> {
         } else {
             pos + SIZE_OF_SHORT_PAGE_HEADER as u64
         }
+    }
+}
+
+/// A lock taken with `try_acquire`, released on drop (also on an error
+/// return).
+struct Held<'a, P: LwProcs>(&'a crate::lwlock::LwLock, &'a P);
+
+impl<P: LwProcs> Drop for Held<'_, P> {
+    fn drop(&mut self) {
+        self.0.release(self.1);
     }
 }
 
