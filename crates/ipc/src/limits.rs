@@ -331,6 +331,12 @@ pub fn read_huge_page_pool(page_size: u64, mem: &MemInfo) -> HugePagePool {
     }
 }
 
+/// Address space a server process needs beyond the shared memory it
+/// inherits (heap, stacks, reading WAL during recovery, sorting): what a
+/// suggested configuration leaves free under RLIMIT_AS, so that a server
+/// started with the suggestion does not fail its first allocation.
+pub const PROCESS_HEADROOM: u64 = 64 << 20;
+
 /// The soft RLIMIT_AS (address space), `None` when unlimited or unreadable.
 pub fn address_space_limit() -> Option<u64> {
     let mut l = libc::rlimit {
@@ -518,13 +524,13 @@ impl Exceeded {
                 address_space,
                 ..
             } => Some(Budget::MemoryBytes(match address_space {
-                Some(a) => (*bytes).min(*a),
+                Some(a) => (*bytes).min(a.saturating_sub(PROCESS_HEADROOM)),
                 None => *bytes,
             })),
             Exceeded::Memory {
                 address_space: Some(a),
                 ..
-            } => Some(Budget::MemoryBytes(*a)),
+            } => Some(Budget::MemoryBytes(a.saturating_sub(PROCESS_HEADROOM))),
             Exceeded::HugePages { pool, .. } => pool.available().map(|pages| Budget::HugePages {
                 pages,
                 page_size: pool.page_size,
@@ -1339,6 +1345,11 @@ mod tests {
         let (detail, hint) = explain(&ex, None);
         assert!(detail.contains("RLIMIT_AS"), "{detail}");
         assert!(hint.unwrap().contains("ulimit -v"));
+        // What fits leaves room for the process's own memory.
+        assert_eq!(
+            ex.budget(),
+            Some(Budget::MemoryBytes((1 << 30) - PROCESS_HEADROOM))
+        );
     }
 
     #[test]

@@ -1,27 +1,32 @@
-//! Auxiliary processes: the startup process (recovery) and the
-//! checkpointer (checkpoints, and the shutdown checkpoint), described by
-//! one static table, [`AUX_PROCESSES`].
+//! Auxiliary processes: the startup process (recovery), the checkpointer
+//! (checkpoints, and the shutdown checkpoint) and the WAL writer,
+//! described by one static table, [`AUX_PROCESSES`].
 //!
 //! Why a table: the postmaster's start-up, shutdown and crash handling
 //! treat every auxiliary process by its entry (when it starts, whether it
 //! must report ready before connections are accepted, when and with which
-//! signal it is stopped, what its exits mean), so adding the walwriter,
-//! the background writer or the autovacuum launcher is one entry and one
-//! main function, and no code path runs some process for a kind it does
-//! not know.
+//! signal it is stopped, what its exits mean), so adding the background
+//! writer or the autovacuum launcher is one entry and one main function,
+//! and no code path runs some process for a kind it does not know.
 //!
 //! Each takes its fixed proc slot, with its latch and semaphore, so it can
 //! sleep and be woken like any other process: the checkpointer sleeps on
 //! its latch, which a backend sets to request a checkpoint, and sets the
-//! requesters' latches when the checkpoint is done. Until the storage engine exists, recovery
-//! and checkpoints act only on `pg_control`: the startup process notices an
-//! unclean stop and marks the cluster in production, and the shutdown
-//! checkpoint marks it cleanly shut down. That is exactly what the next
-//! start reads to decide whether crash recovery is needed.
+//! requesters' latches when the checkpoint is done; the WAL writer sleeps
+//! `wal_writer_delay` between rounds of flushing what was inserted.
 //!
-//! These two are the only writers of pg_control: they change the shared
-//! copy and the file together through a [`PgControlWriter`], under the
-//! area's lock, so their updates never interleave.
+//! WAL (`tusk_storage::xlog`): the startup process finds the checkpoint
+//! record pg_control points at; after an unclean stop it replays WAL from
+//! that checkpoint's redo pointer to the end of valid WAL and writes an
+//! end-of-recovery checkpoint; then it opens the WAL for insertion. The
+//! checkpointer's checkpoints write a checkpoint record, flush it and point
+//! pg_control at it. Until the buffer pool exists there are no dirty pages
+//! to write between the redo pointer and the record.
+//!
+//! The startup process and the checkpointer are the only writers of
+//! pg_control: they change the shared copy and the file together through
+//! a [`PgControlWriter`], under the area's lock, so their updates never
+//! interleave.
 
 use crate::shmem::ChildShared;
 use crate::signals::{self, SelfPipe};
@@ -30,16 +35,19 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
-use tusk_storage::control::{ControlError, DbState, PgControlWriter};
+use tusk_storage::control::{DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
+use tusk_storage::wal::lsn_str;
+use tusk_storage::xlog::{self, CheckpointKind, Xlog, XlogError};
 
 /// The auxiliary processes, one per [`AUX_PROCESSES`] entry (in order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aux {
     Startup = 0,
     Checkpointer = 1,
+    WalWriter = 2,
 }
 
 /// When the postmaster starts an auxiliary process.
@@ -79,6 +87,9 @@ pub enum CleanExit {
     /// The shutdown checkpoint is written; expected only during a shutdown
     /// (elsewhere it is a failure).
     ShutdownDone,
+    /// It stopped because it was told to (its stop signal in a shutdown);
+    /// elsewhere a failure.
+    Stopped,
 }
 
 /// One auxiliary process.
@@ -102,7 +113,7 @@ pub struct AuxSpec {
 }
 
 /// Every auxiliary process, indexed by [`Aux`].
-pub static AUX_PROCESSES: [AuxSpec; 2] = [
+pub static AUX_PROCESSES: [AuxSpec; 3] = [
     AuxSpec {
         aux: Aux::Startup,
         name: "startup",
@@ -127,6 +138,20 @@ pub static AUX_PROCESSES: [AuxSpec; 2] = [
         stop_signal: libc::SIGUSR2,
         on_failure: OnFailure::CrashRestart,
         clean_exit: CleanExit::ShutdownDone,
+    },
+    AuxSpec {
+        aux: Aux::WalWriter,
+        name: "walwriter",
+        describe: "walwriter process",
+        main: walwriter_main,
+        start: StartPhase::AfterRecovery,
+        ready: None,
+        // As PostgreSQL: stopped with the backends; WAL the shutdown
+        // checkpoint writes is flushed by the checkpointer itself.
+        stop: StopPhase::WithBackends,
+        stop_signal: libc::SIGTERM,
+        on_failure: OnFailure::CrashRestart,
+        clean_exit: CleanExit::Stopped,
     },
 ];
 
@@ -159,18 +184,36 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
-/// One checkpoint. Until the buffer pool and WAL exist there is nothing
-/// dirty to write and no checkpoint record: the checkpoint records its
-/// time in pg_control and, for the shutdown checkpoint, the clean state.
-/// Checkpointer only.
-fn checkpoint(w: &PgControlWriter<ChildShared>, shutdown: bool) -> Result<(), ControlError> {
-    w.update(|c| {
-        c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000;
-        if shutdown {
-            c.set_state(DbState::Shutdowned);
-        }
-    })
-    .map(|_| ())
+/// One checkpoint: the record, its flush, and pg_control pointing at it
+/// (`tusk_storage::xlog::create_checkpoint`), logged as PostgreSQL's
+/// log_checkpoints lines. Checkpointer, or the startup process at the end
+/// of recovery.
+fn checkpoint(
+    x: &Xlog<ChildShared>,
+    w: &PgControlWriter<ChildShared>,
+    kind: CheckpointKind,
+    flags: &str,
+) -> Result<(), XlogError> {
+    let began = Instant::now();
+    let prev_redo = w.load().map(|c| c.checkpoint_copy.redo).unwrap_or(0);
+    elog::log(format!("checkpoint starting: {flags}"));
+    xlog::create_checkpoint(x, w, kind)?;
+    let c = w.load()?;
+    let total = began.elapsed().as_secs_f64();
+    let distance = c.checkpoint_copy.redo.saturating_sub(prev_redo) / 1024;
+    elog::log(format!(
+        "checkpoint complete: wrote 0 buffers (0.0%); 0 WAL file(s) added, 0 removed, 0 recycled; write=0.000 s, sync=0.000 s, total={total:.3} s; sync files=0, longest=0.000 s, average=0.000 s; distance={distance} kB, estimate={distance} kB"
+    ));
+    Ok(())
+}
+
+/// Without WAL opened by the startup process (a shutdown requested
+/// during start-up) there is no checkpoint to write: the shutdown only
+/// records its time, and leaves the state as start-up left it, so that an
+/// unfinished recovery is done again at the next start.
+fn checkpoint_without_wal(w: &PgControlWriter<ChildShared>) -> Result<(), XlogError> {
+    w.update(|c| c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000)?;
+    Ok(())
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.
@@ -194,17 +237,44 @@ pub fn startup_main(env: AuxEnv) -> ! {
         }
     };
     let last_up = tusk_common::time::format_log_time(c.time * 1_000_000, false);
+    let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
+    let fail = |e: XlogError| -> ! {
+        elog::report(&e.to_pg_error(tusk_common::Severity::Fatal));
+        proc_exit(3);
+    };
     match c.state() {
-        DbState::Shutdowned => elog::log(format!("database system was shut down at {last_up}")),
+        DbState::Shutdowned => {
+            elog::log(format!("database system was shut down at {last_up}"));
+            if let Err(e) = xlog::startup(&x, &c, false) {
+                fail(e);
+            }
+        }
         other => {
             elog::log(format!(
                 "database system was interrupted while {}; last known up at {last_up}",
                 other.describe(),
             ));
             elog::log("database system was not properly shut down; automatic recovery in progress");
-            let _ = w.update(|c| c.set_state(DbState::InCrashRecovery));
-            // WAL replay goes here once WAL exists.
-            elog::log("redo is not required");
+            let c = match w.update(|c| c.set_state(DbState::InCrashRecovery)) {
+                Ok(c) => c,
+                Err(e) => fail(e.into()),
+            };
+            match xlog::startup(&x, &c, true) {
+                Ok(r) => elog::debug(format!(
+                    "recovery replayed {} records; WAL ends at {}",
+                    r.replayed,
+                    lsn_str(r.end)
+                )),
+                Err(e) => fail(e),
+            }
+            if let Err(e) = checkpoint(
+                &x,
+                &w,
+                CheckpointKind::EndOfRecovery,
+                "end-of-recovery immediate wait",
+            ) {
+                fail(e);
+            }
         }
     }
     let code = match w.update(|c| c.set_state(DbState::InProduction)) {
@@ -236,18 +306,14 @@ fn wake_checkpoint_waiters(procs: &ProcArray) {
 
 /// Runs a requested checkpoint if there is one, and tells its requesters
 /// how it went.
-fn serve_requests(env: &AuxEnv, w: &PgControlWriter<ChildShared>) {
+fn serve_requests(env: &AuxEnv, x: &Xlog<ChildShared>, w: &PgControlWriter<ChildShared>) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
     };
     wake_checkpoint_waiters(&env.shared.procs);
-    elog::log("checkpoint starting: immediate force wait");
-    let ok = match checkpoint(w, false) {
-        Ok(()) => {
-            elog::log("checkpoint complete");
-            true
-        }
+    let ok = match checkpoint(x, w, CheckpointKind::Online, "immediate force wait") {
+        Ok(()) => true,
         Err(e) => {
             elog::report(&tusk_common::PgError::error(
                 tusk_common::sqlstate::IO_ERROR,
@@ -282,21 +348,26 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     if let Err(e) = w.load() {
         elog::report(&e.to_pg_error(tusk_common::Severity::Error));
     }
+    let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
     // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
     // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
     let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
     let mut next_timed = Instant::now() + interval;
+    // WAL position after the last checkpoint: a timed checkpoint with no
+    // WAL since is skipped, as in PostgreSQL.
+    let mut idle_at = x.insert_lsn();
     loop {
         latch.reset();
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
-            elog::log("checkpoint starting: shutdown immediate");
-            let code = match checkpoint(&w, true) {
-                Ok(_) => {
-                    elog::log("checkpoint complete");
-                    0
-                }
+            let r = if x.is_ready() {
+                checkpoint(&x, &w, CheckpointKind::Shutdown, "shutdown immediate")
+            } else {
+                checkpoint_without_wal(&w)
+            };
+            let code = match r {
+                Ok(_) => 0,
                 Err(e) => {
                     elog::report(&tusk_common::PgError::new(
                         tusk_common::Severity::Panic,
@@ -312,7 +383,9 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         // arrive through the shared counters and our latch, so it only
         // wakes us.
         signals::take(libc::SIGINT);
-        serve_requests(&env, &w);
+        if x.is_ready() {
+            serve_requests(&env, &x, &w);
+        }
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
@@ -321,8 +394,11 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         if Instant::now() >= next_timed {
             next_timed = Instant::now() + interval;
-            if let Err(e) = checkpoint(&w, false) {
-                elog::warning(format!("checkpoint failed: {e}"));
+            if x.is_ready() && x.insert_lsn() != idle_at {
+                if let Err(e) = checkpoint(&x, &w, CheckpointKind::Online, "time") {
+                    elog::warning(format!("checkpoint failed: {e}"));
+                }
+                idle_at = x.insert_lsn();
             }
         }
         procs
@@ -335,6 +411,56 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
                 postmaster_death: true,
             },
             Some(next_timed.saturating_duration_since(Instant::now())),
+        );
+        procs.status(slot).set_wait_event(WaitEvent::None);
+    }
+}
+
+/// Every `wal_writer_delay` (or when its latch is set) writes and flushes
+/// the WAL inserted so far, so that commits with synchronous_commit = off
+/// reach disk within a bounded time and committers find most of their WAL
+/// already written. SIGTERM (the shutdown, with the backends): a last
+/// flush, exit 0. A failed write is a PANIC, as in PostgreSQL: the crash
+/// restart that follows recovers from what is on disk.
+pub fn walwriter_main(env: AuxEnv) -> ! {
+    let procs = env.shared.procs;
+    let slot = procs.acquire_aux(ProcKind::WalWriter, std::process::id() as i32);
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
+    if let Some((sem, num)) = env.shared.semaphore(slot) {
+        let _ = sem.reset(num);
+    }
+    let latch = &procs.proc(slot).waits().latch;
+    latch.own();
+    let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
+    let delay = Duration::from_millis(env.settings.int("wal_writer_delay").max(1) as u64);
+    let flush = |x: &Xlog<ChildShared>| {
+        if x.is_ready() {
+            if let Err(e) = x.flush_all() {
+                elog::report(&e.to_pg_error(tusk_common::Severity::Panic));
+                proc_exit(2);
+            }
+        }
+    };
+    loop {
+        latch.reset();
+        if signals::take(libc::SIGTERM) || signals::take(libc::SIGUSR2) {
+            flush(&x);
+            proc_exit(0);
+        }
+        signals::take(libc::SIGHUP);
+        signals::take(libc::SIGINT);
+        if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
+            proc_exit(1);
+        }
+        flush(&x);
+        procs.status(slot).set_wait_event(WaitEvent::WalWriterMain);
+        latch::wait(
+            &WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            Some(delay),
         );
         procs.status(slot).set_wait_event(WaitEvent::None);
     }
@@ -362,6 +488,14 @@ mod tests {
             .iter()
             .filter(|s| s.clean_exit == CleanExit::ShutdownDone)
             .all(|s| s.stop == StopPhase::Last));
+        // The walwriter stops with the backends, and its exit 0 means
+        // "told to stop"; its death is a crash.
+        let ww = Aux::WalWriter.spec();
+        assert_eq!(ww.name, "walwriter");
+        assert_eq!(ww.stop, StopPhase::WithBackends);
+        assert_eq!(ww.clean_exit, CleanExit::Stopped);
+        assert_eq!(ww.on_failure, OnFailure::CrashRestart);
+        assert_eq!(ww.start, StartPhase::AfterRecovery);
         // Exactly one boots the cluster and reports recovery finished.
         assert_eq!(
             AUX_PROCESSES

@@ -1879,6 +1879,18 @@ impl Host for Session {
             t => t,
         }
     }
+
+    fn wal_positions(&mut self) -> Result<tusk_sql::WalPositions, PgError> {
+        use std::sync::atomic::Ordering::Acquire;
+        let c = self.shared.wal_ctl();
+        Ok(tusk_sql::WalPositions {
+            insert: c.copied_lsn.load(Acquire),
+            write: c.write_lsn.load(Acquire),
+            flush: c.flush_lsn.load(Acquire),
+            timeline: c.tli.load(Acquire),
+            segment_size: c.seg_size.load(Acquire).max(1),
+        })
+    }
 }
 
 /// CHECKPOINT and the online-backup functions, which the server offers

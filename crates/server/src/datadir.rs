@@ -177,9 +177,11 @@ pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
         .map_err(|e| io("pg_hba.conf", e))?;
     tusk_storage::bootstrap::write_initial(dir, &user)
         .map_err(|e| io("the bootstrap catalog", e))?;
-    tusk_storage::control::ControlFileData::new_cluster()
-        .write(dir, true)
-        .map_err(|e| e.to_string())?;
+    // The first WAL segment with the initial shutdown checkpoint, which
+    // pg_control then points at (as initdb leaves a cluster).
+    let mut control = tusk_storage::control::ControlFileData::new_cluster();
+    tusk_storage::xlog::bootstrap_wal(dir, &mut control).map_err(|e| e.to_string())?;
+    control.write(dir, true).map_err(|e| e.to_string())?;
     Ok(user)
 }
 

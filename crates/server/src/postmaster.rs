@@ -530,6 +530,8 @@ impl Postmaster {
                     return;
                 }
                 CleanExit::ShutdownDone => {}
+                CleanExit::Stopped if self.shutdown > Shutdown::None => return,
+                CleanExit::Stopped => {}
             }
         }
         // Told to stop: SIGQUIT (immediate), or its stop signal in a

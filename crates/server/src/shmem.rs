@@ -28,6 +28,7 @@ use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
 use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
+use tusk_storage::xlog::{Xlog, XlogConfig};
 
 /// The layout for a configuration, from the area registry
 /// (`tusk_storage::layout::AREAS`): what `-C shared_memory_size`, `tusk
@@ -72,6 +73,9 @@ pub struct ChildShared {
     control: &'static SharedControl,
     pg_control: PgControlView,
     sems: Vec<SemSet>,
+    /// The WAL buffers area and its number of pages.
+    wal_area: *mut u8,
+    wal_buffers: usize,
     /// Slots `0..semaphores` have one (connections and auxiliary
     /// processes); the last set may hold more than are assigned.
     semaphores: usize,
@@ -109,6 +113,31 @@ impl ChildShared {
             self.clone(),
             my_slot as u32,
         )
+    }
+
+    /// This process's handle on the WAL (see `tusk_storage::xlog`). Any
+    /// child with a proc slot may take one; inserting waits until the
+    /// startup process has marked the WAL ready.
+    pub fn xlog(&self, data_dir: &Path, settings: &Settings, my_slot: usize) -> Xlog<ChildShared> {
+        // SAFETY: the area was initialised by the postmaster before any
+        // child existed and stays mapped for the life of every child.
+        unsafe {
+            Xlog::attach(
+                self.wal_area,
+                self.wal_buffers,
+                self.clone(),
+                my_slot as u32,
+                data_dir,
+                XlogConfig::from_settings(settings),
+            )
+        }
+    }
+
+    /// The WAL positions, to read (any child; the WAL code writes them).
+    pub fn wal_ctl(&self) -> &tusk_storage::walbuffers::WalCtl {
+        // SAFETY: WalCtl is at the start of the initialised WAL area,
+        // mapped for the life of every child.
+        unsafe { &*(self.wal_area as *const tusk_storage::walbuffers::WalCtl) }
     }
 
     /// The semaphore of proc slot `slot`; `None` for the slots that never
@@ -298,6 +327,9 @@ impl Shared {
             // process (the caller's promise).
             pg_control: unsafe { PgControlView::from_raw(self.pg_control_area()) },
             sems: self.sems.clone(),
+            // SAFETY: the area lies inside the mapping.
+            wal_area: unsafe { self.base().add(self.layout.area(AreaId::WalBuffers).offset) },
+            wal_buffers: self.sizing.wal_buffers,
             semaphores: self.sizing.semaphores(),
         }
     }
@@ -511,6 +543,9 @@ mod tests {
             control,
             pg_control,
             sems: vec![set],
+            // This test takes no WAL handle.
+            wal_area: std::ptr::null_mut(),
+            wal_buffers: 0,
             semaphores: slots,
         };
         let mut pids = Vec::new();

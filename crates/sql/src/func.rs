@@ -31,6 +31,10 @@ pub(crate) enum Func {
     BackupStartFast,
     BackupStop,
     BackupStopWait,
+    CurrentWalLsn,
+    CurrentWalInsertLsn,
+    CurrentWalFlushLsn,
+    WalfileName,
     AdvisoryUnlockAll,
     Now,
     StatementTimestamp,
@@ -117,6 +121,25 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         types::PG_LSN,
         Func::BackupStartFast,
     ),
+    sig(
+        "pg_current_wal_lsn",
+        &[],
+        types::PG_LSN,
+        Func::CurrentWalLsn,
+    ),
+    sig(
+        "pg_current_wal_insert_lsn",
+        &[],
+        types::PG_LSN,
+        Func::CurrentWalInsertLsn,
+    ),
+    sig(
+        "pg_current_wal_flush_lsn",
+        &[],
+        types::PG_LSN,
+        Func::CurrentWalFlushLsn,
+    ),
+    sig("pg_walfile_name", &[types::PG_LSN], TEXT, Func::WalfileName),
     sig("pg_backup_stop", &[], types::RECORD, Func::BackupStop),
     sig(
         "pg_backup_stop",
@@ -386,6 +409,25 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 (TEXT, Value::Text(label)),
                 (TEXT, Value::Text(String::new())),
             ])
+        }
+        Func::CurrentWalLsn => Value::Lsn(ctx.host.wal_positions()?.write),
+        Func::CurrentWalInsertLsn => Value::Lsn(ctx.host.wal_positions()?.insert),
+        Func::CurrentWalFlushLsn => Value::Lsn(ctx.host.wal_positions()?.flush),
+        Func::WalfileName => {
+            let Value::Lsn(lsn) = a(0) else {
+                return Ok(Value::Null);
+            };
+            let w = ctx.host.wal_positions()?;
+            // PostgreSQL's XLByteToPrevSeg: an LSN at a segment boundary
+            // names the segment that ends there.
+            let segno = lsn.saturating_sub(1) / w.segment_size;
+            let per_id = 0x1_0000_0000u64 / w.segment_size;
+            Value::Text(format!(
+                "{:08X}{:08X}{:08X}",
+                w.timeline,
+                segno / per_id,
+                segno % per_id
+            ))
         }
         // tusk has no advisory locks yet, so none are held (asyncpg's pool
         // reset calls this).

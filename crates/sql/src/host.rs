@@ -108,6 +108,14 @@ pub trait Host {
     fn maintenance(&mut self) -> Option<&mut dyn Maintenance> {
         None
     }
+    /// The WAL's positions for `pg_current_wal_*lsn()` and
+    /// `pg_walfile_name()`.
+    fn wal_positions(&mut self) -> Result<WalPositions, PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "WAL is not available in this host",
+        ))
+    }
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop prepared
     /// statements. 26000 when the name is unknown.
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
@@ -177,4 +185,17 @@ pub trait Maintenance {
 /// 0A000 for a host that offers no maintenance operations.
 pub(crate) fn no_maintenance(message: &str) -> PgError {
     PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, message)
+}
+
+/// Where the WAL stands (LSNs), and what names its segment files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalPositions {
+    /// Where the next record goes (pg_current_wal_insert_lsn).
+    pub insert: u64,
+    /// Written to the kernel (pg_current_wal_lsn).
+    pub write: u64,
+    /// On disk (pg_current_wal_flush_lsn).
+    pub flush: u64,
+    pub timeline: u32,
+    pub segment_size: u64,
 }

@@ -73,7 +73,7 @@ use tusk_common::sqlstate;
 use tusk_common::PgError;
 
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
-pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl};
+pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl, WalPositions};
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};

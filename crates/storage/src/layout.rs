@@ -388,7 +388,7 @@ mod tests {
     }
 
     /// Every area's init makes its area valid: the proc array empty,
-    /// pg_control not loaded, the buffer free list linked, WAL zero.
+    /// pg_control not loaded, the buffer free list linked, WAL empty.
     #[test]
     fn init_areas_makes_every_area_valid() {
         let z = Sizing {
@@ -446,11 +446,25 @@ mod tests {
             assert_eq!(d.free_next.load(Relaxed), next);
             assert!(!d.content_lock.is_held());
         }
+        // WAL: positions zero, not ready, both locks free; pages and
+        // their end LSNs zero.
         let wal = l.area(AreaId::WalBuffers);
-        // SAFETY: the WAL-buffer area starts with at least 4096 initialised
-        // bytes inside the region.
-        let ctl = unsafe { std::slice::from_raw_parts(base.add(wal.offset), 4096) };
-        assert!(ctl.iter().all(|&b| b == 0));
+        // SAFETY: the WAL-buffer area starts with an initialised WalCtl
+        // inside the region.
+        let ctl = unsafe { &*(base.add(wal.offset) as *const crate::walbuffers::WalCtl) };
+        assert_eq!(ctl.insert_pos.load(Relaxed), 0);
+        assert_eq!(ctl.flush_lsn.load(Relaxed), 0);
+        assert_eq!(ctl.ready.load(Relaxed), 0);
+        assert!(!ctl.insert_lock.is_held() && !ctl.write_lock.is_held());
+        // SAFETY: the pages follow the control block inside the area,
+        // initialised by init_areas.
+        let rest = unsafe {
+            std::slice::from_raw_parts(
+                base.add(wal.offset + crate::walbuffers::PAGES_OFFSET),
+                wal.size - crate::walbuffers::PAGES_OFFSET,
+            )
+        };
+        assert!(rest.iter().all(|&b| b == 0));
         // SAFETY: allocated above with this layout; no view is used after.
         unsafe { std::alloc::dealloc(base, layout) };
     }

@@ -37,6 +37,10 @@
 //!   with the resource owner), clock sweep, one reader per block, content
 //!   locks, WAL-before-data writes, the checkpoint's flush of every dirty
 //!   buffer and the fsync-request queue.
+//! - [`xlog`]: the WAL at run time — records inserted into the shared WAL
+//!   buffers ([`walbuffers`]), written and synced to `pg_wal/` with group
+//!   commit, checkpoint records, and crash recovery through a resource
+//!   manager table.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -70,3 +74,4 @@ mod testutil;
 pub mod wal;
 pub mod walbuffers;
 pub mod xact;
+pub mod xlog;

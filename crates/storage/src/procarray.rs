@@ -134,6 +134,7 @@ pub enum WaitEvent {
     CheckpointerMain = 3,
     Lock = 4,
     CheckpointDone = 5,
+    WalWriterMain = 6,
 }
 
 impl WaitEvent {
@@ -144,6 +145,7 @@ impl WaitEvent {
             3 => WaitEvent::CheckpointerMain,
             4 => WaitEvent::Lock,
             5 => WaitEvent::CheckpointDone,
+            6 => WaitEvent::WalWriterMain,
             _ => WaitEvent::None,
         }
     }
@@ -157,6 +159,7 @@ impl WaitEvent {
             WaitEvent::CheckpointerMain => Some(("Activity", "CheckpointerMain")),
             WaitEvent::Lock => Some(("Lock", "transactionid")),
             WaitEvent::CheckpointDone => Some(("IPC", "CheckpointDone")),
+            WaitEvent::WalWriterMain => Some(("Activity", "WalWriterMain")),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! pg_controldata is the oracle: if it is missing the tests fail, they do
 //! not pass silently.
 
-use crate::util::{run_bounded, simple_value, Opts, TestServer};
+use crate::util::{run_bounded, simple_value, wait_until, Opts, TestServer};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -36,6 +36,18 @@ fn controldata(data: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// An LSN as PostgreSQL prints it (`%X/%X`).
+fn lsn(s: &str) -> u64 {
+    let (hi, lo) = s
+        .split_once('/')
+        .unwrap_or_else(|| panic!("not an LSN: {s:?}"));
+    (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap()
+}
+
+fn lsn_str(l: u64) -> String {
+    format!("{:X}/{:X}", l >> 32, l as u32)
+}
+
 fn field<'a>(cd: &'a [(String, String)], name: &str) -> &'a str {
     cd.iter()
         .find(|(k, _)| k == name)
@@ -51,8 +63,9 @@ fn pg_controldata_reads_a_fresh_running_and_stopped_cluster() {
         ("pg_control version number", "1300"),
         ("Catalog version number", "202209061"),
         ("Database cluster state", "shut down"),
-        ("Latest checkpoint location", "0/0"),
-        ("Latest checkpoint's REDO location", "0/0"),
+        // tusk init's shutdown checkpoint, first record of segment 1.
+        ("Latest checkpoint location", "0/1000028"),
+        ("Latest checkpoint's REDO location", "0/1000028"),
         ("Latest checkpoint's TimeLineID", "1"),
         ("Latest checkpoint's NextXID", "0:3"),
         ("Latest checkpoint's NextOID", "16384"),
@@ -81,12 +94,25 @@ fn pg_controldata_reads_a_fresh_running_and_stopped_cluster() {
     let cd = controldata(srv.data_dir());
     assert_eq!(field(&cd, "Database cluster state"), "in production");
     assert_eq!(field(&cd, "Database system identifier"), sysid);
+    // A real checkpoint record, after the initial one; an online
+    // checkpoint's redo pointer lies before its record.
+    let online = lsn(field(&cd, "Latest checkpoint location"));
+    let online_redo = lsn(field(&cd, "Latest checkpoint's REDO location"));
+    assert!(online > 0x100_0028, "{cd:?}");
+    assert!(online_redo < online && online_redo > 0x100_0028, "{cd:?}");
 
     let st = srv.stop_with(libc::SIGINT);
     assert!(st.success(), "fast stop: {st}\n{}", srv.log());
     let cd = controldata(srv.data_dir());
     assert_eq!(field(&cd, "Database cluster state"), "shut down");
     assert_eq!(field(&cd, "Database system identifier"), sysid);
+    // The shutdown checkpoint: later still, and its own redo pointer.
+    let shutdown = lsn(field(&cd, "Latest checkpoint location"));
+    assert!(shutdown > online, "{cd:?}");
+    assert_eq!(
+        lsn(field(&cd, "Latest checkpoint's REDO location")),
+        shutdown
+    );
     assert_eq!(field(&cd, "Database block size"), "8192");
     assert_eq!(field(&cd, "Latest checkpoint's TimeLineID"), "1");
 }
@@ -162,4 +188,170 @@ fn torn_truncated_or_foreign_pg_control_is_refused_at_start() {
         simple_value(&mut srv.connect(), "SELECT 1").as_deref(),
         Some("1")
     );
+}
+
+/// Issue 9 item 4/6: kill -9 of the postmaster after a CHECKPOINT; the
+/// next start replays WAL from that checkpoint's redo pointer to the end
+/// of valid WAL, writes an end-of-recovery checkpoint and accepts
+/// connections; a clean stop after that needs no redo at the next start.
+#[test]
+fn kill9_then_restart_replays_wal_from_the_last_checkpoints_redo_pointer() {
+    let mut srv = TestServer::start(Opts::new());
+    let wal = srv.data_dir().join("pg_wal");
+    let seg = wal.join("000000010000000000000001");
+    assert_eq!(
+        std::fs::metadata(&seg).map(|m| m.len()).ok(),
+        Some(16 * 1024 * 1024),
+        "the first segment, preallocated"
+    );
+    let mut c = srv.connect();
+    c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    drop(c);
+    let cd = controldata(srv.data_dir());
+    let ckpt = lsn(field(&cd, "Latest checkpoint location"));
+    let redo = lsn(field(&cd, "Latest checkpoint's REDO location"));
+    assert!(redo < ckpt, "{cd:?}");
+
+    let children = srv.children();
+    srv.kill9_postmaster();
+    assert!(
+        wait_until(Duration::from_secs(10), || children
+            .iter()
+            .all(|p| !p.is_running())),
+        "the children follow their postmaster"
+    );
+    srv.start_postmaster();
+    let log = srv.log();
+    let restart = &log[log
+        .rfind("=== e2e harness: starting postmaster")
+        .unwrap_or(0)..];
+    assert!(
+        restart
+            .contains("database system was not properly shut down; automatic recovery in progress"),
+        "{restart}"
+    );
+    // The redo pointer's record (running transactions), then the
+    // checkpoint record, which is the last one.
+    assert!(
+        restart.contains(&format!("redo starts at {}", lsn_str(redo))),
+        "{restart}"
+    );
+    assert!(
+        restart.contains(&format!("redo done at {} system usage:", lsn_str(ckpt))),
+        "{restart}"
+    );
+    assert!(
+        restart.contains("checkpoint starting: end-of-recovery immediate wait"),
+        "{restart}"
+    );
+    let mut c = srv.connect();
+    assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
+    drop(c);
+    // pg_control points at the end-of-recovery checkpoint, past the old
+    // end of WAL.
+    let cd = controldata(srv.data_dir());
+    assert_eq!(field(&cd, "Database cluster state"), "in production");
+    let eor = lsn(field(&cd, "Latest checkpoint location"));
+    assert!(eor > ckpt, "{cd:?}");
+    assert_eq!(lsn(field(&cd, "Latest checkpoint's REDO location")), eor);
+
+    // Clean stop, clean start: nothing to redo.
+    let st = srv.stop_with(libc::SIGINT);
+    assert!(st.success(), "fast stop: {st}\n{}", srv.log());
+    srv.start_postmaster();
+    let log = srv.log();
+    let again = &log[log
+        .rfind("=== e2e harness: starting postmaster")
+        .unwrap_or(0)..];
+    assert!(
+        again.contains("database system was shut down at"),
+        "{again}"
+    );
+    assert!(!again.contains("redo starts at"), "{again}");
+    let st = srv.stop_with(libc::SIGINT);
+    assert!(st.success(), "fast stop: {st}\n{}", srv.log());
+}
+
+/// SIGKILL of the walwriter or of the checkpointer is a crash, as in
+/// PostgreSQL: every process is restarted with fresh shared memory, the
+/// startup process runs crash recovery over the WAL (here nothing to
+/// redo after the last checkpoint) and writes an end-of-recovery
+/// checkpoint, and a new walwriter runs.
+#[test]
+fn kill9_of_the_walwriter_or_checkpointer_is_a_crash_restart_with_recovery() {
+    let srv = TestServer::start(Opts::new());
+    for (round, kind) in ["walwriter", "checkpointer"].into_iter().enumerate() {
+        let mut c = srv.connect();
+        let q = format!("SELECT pid FROM pg_stat_activity WHERE backend_type = '{kind}'");
+        let pid: i32 = simple_value(&mut c, &q)
+            .unwrap_or_else(|| panic!("no {kind} in pg_stat_activity"))
+            .parse()
+            .unwrap();
+        drop(c);
+        let before = controldata(srv.data_dir());
+        let ckpt = lsn(field(&before, "Latest checkpoint location"));
+        assert!(crate::util::signal(pid, libc::SIGKILL));
+        assert!(
+            wait_until(Duration::from_secs(10), || srv.log().contains(&format!(
+                "{kind} process (PID {pid}) was terminated by signal 9"
+            ))),
+            "round {round}: the log does not name the {kind}: {}",
+            srv.log()
+        );
+        let mut c = crate::util::wait_for(Duration::from_secs(30), || srv.try_connect().ok())
+            .expect("connections are accepted again");
+        let new_pid = crate::util::wait_for(Duration::from_secs(10), || {
+            simple_value(&mut c, &q).filter(|p| p != &pid.to_string())
+        })
+        .unwrap_or_else(|| panic!("round {round}: no new {kind}"));
+        assert_ne!(new_pid, pid.to_string());
+        let log = srv.log();
+        let n = |s: &str| log.matches(s).count();
+        assert_eq!(
+            n("database system was not properly shut down; automatic recovery in progress"),
+            round + 1,
+            "{log}"
+        );
+        assert_eq!(
+            n("checkpoint starting: end-of-recovery immediate wait"),
+            round + 1
+        );
+        let after = controldata(srv.data_dir());
+        assert!(lsn(field(&after, "Latest checkpoint location")) > ckpt);
+        assert_eq!(field(&after, "Database cluster state"), "in production");
+    }
+}
+
+/// pg_current_wal_lsn() (written), pg_current_wal_insert_lsn(),
+/// pg_current_wal_flush_lsn() and pg_walfile_name(): a CHECKPOINT's
+/// records move all three past pg_control's checkpoint location, and the
+/// file name is the segment's in pg_wal/.
+#[test]
+fn wal_position_functions_follow_a_checkpoint() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let positions = |c: &mut postgres::Client| -> (u64, u64, u64) {
+        let r = crate::util::simple_rows(
+            c,
+            "SELECT pg_current_wal_insert_lsn(), pg_current_wal_lsn(), pg_current_wal_flush_lsn()",
+        );
+        let v = |i: usize| lsn(r[0][i].as_deref().expect("an LSN"));
+        (v(0), v(1), v(2))
+    };
+    let (i0, w0, f0) = positions(&mut c);
+    assert!(
+        i0 > 0x100_0028 && w0 == i0 && f0 == i0,
+        "{i0:X} {w0:X} {f0:X}"
+    );
+    c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    let (i1, w1, f1) = positions(&mut c);
+    let cd = controldata(srv.data_dir());
+    let ckpt = lsn(field(&cd, "Latest checkpoint location"));
+    assert!(ckpt >= i0 && i1 > ckpt, "{i1:X} {ckpt:X}");
+    // The checkpointer flushed its record before pg_control pointed at it.
+    assert!(f1 > ckpt && w1 >= f1 && i1 >= w1, "{i1:X} {w1:X} {f1:X}");
+    let name =
+        simple_value(&mut c, "SELECT pg_walfile_name(pg_current_wal_lsn())").expect("a file name");
+    assert_eq!(name, "000000010000000000000001");
+    assert!(srv.data_dir().join("pg_wal").join(&name).exists());
 }

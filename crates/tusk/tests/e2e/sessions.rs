@@ -441,6 +441,21 @@ fn pg_stat_activity_shows_sessions() {
         "SELECT usename, state FROM pg_stat_activity WHERE backend_type = 'checkpointer'",
     );
     assert_eq!(ck, vec![vec![None, None]], "the checkpointer row");
+    // The walwriter, asleep between rounds (a round is a few
+    // microseconds; wait out the rare look taken inside one).
+    let q = "SELECT usename, state, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'walwriter'";
+    let want_ww = vec![vec![
+        None,
+        None,
+        Some("Activity".to_string()),
+        Some("WalWriterMain".to_string()),
+    ]];
+    assert!(
+        wait_until(Duration::from_secs(5), || simple_rows(&mut s1, q)
+            == want_ww),
+        "the walwriter row: {:?}",
+        simple_rows(&mut s1, q)
+    );
     assert_eq!(simple_value(&mut s3, "SELECT 1").as_deref(), Some("1"));
     drop(s2);
 }
@@ -484,6 +499,13 @@ fn process_titles_show_what_each_child_does() {
             .iter()
             .any(|(_, t)| t == "tusk: main: checkpointer")),
         "no checkpointer title among {:?}",
+        titles()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || titles()
+            .iter()
+            .any(|(_, t)| t == "tusk: main: walwriter")),
+        "no walwriter title among {:?}",
         titles()
     );
 
