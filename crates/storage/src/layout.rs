@@ -182,6 +182,8 @@ pub enum AreaId {
     PgControl = 8,
     /// What pg_stat_activity shows (`BackendStatus`).
     BackendStatus = 9,
+    /// The xid counter, ProcArrayLock, per-proc subtransaction ids.
+    Transam = 10,
 }
 
 /// One area, declared by the subsystem that owns it.
@@ -237,6 +239,7 @@ pub const AREAS: &[AreaSpec] = &[
     crate::buffer::PAGES_AREA,
     crate::walbuffers::AREA,
     crate::clogbuffers::AREA,
+    crate::transam::AREA,
 ];
 
 /// The spec of an area.

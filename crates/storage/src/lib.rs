@@ -55,8 +55,11 @@ pub mod lwlock;
 pub mod page;
 pub mod procarray;
 pub mod smgr;
+pub mod snapshot;
 #[cfg(test)]
 mod testutil;
+pub mod transam;
+pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
 pub mod xact;
