@@ -459,7 +459,7 @@ impl Clog {
     /// its page (PostgreSQL's ExtendCLOG). Called under XidGenLock by the
     /// assigning process.
     pub fn extend(&self, lw: &impl LwProcs, me: u32, xid: u64) -> Result<(), PgError> {
-        if xid % CLOG_XACTS_PER_PAGE != 0 {
+        if !xid.is_multiple_of(CLOG_XACTS_PER_PAGE) {
             // Not the first of its page: the page exists in the cache or
             // on disk, or may be missing and then reads as zeros.
             return Ok(());

@@ -200,6 +200,21 @@ impl Transam {
         out.extend(c.xids[..n].iter().map(|x| x.load(Ordering::Acquire)));
     }
 
+    /// The running subxids of proc `procno` into `out`, allocating
+    /// nothing; returns how many. ProcArrayLock held (either mode).
+    pub fn running_subxids_into(
+        &self,
+        procno: usize,
+        out: &mut [u64; MAX_CACHED_SUBXIDS],
+    ) -> usize {
+        let c = self.cache(procno);
+        let n = (c.count.load(Ordering::Acquire) as usize).min(MAX_CACHED_SUBXIDS);
+        for (o, x) in out.iter_mut().zip(&c.xids[..n]) {
+            *o = x.load(Ordering::Acquire);
+        }
+        n
+    }
+
     /// Sets the counter at start (only the startup process, before any
     /// backend runs), from pg_control's checkpoint: every id below
     /// `next_xid` was handed out before the crash or shutdown.

@@ -192,10 +192,12 @@ fn forked_processes_set_and_read_statuses_concurrently() {
             let me = k as u32;
             for round in 0..3 {
                 for (i, &x) in xids.iter().enumerate() {
-                    if i % KIDS == k && round == 0 && fate(x) != XidStatus::InProgress {
-                        if clog.set_tree_status(&lw, me, x, &[], fate(x)).is_err() {
-                            return 2;
-                        }
+                    if i % KIDS == k
+                        && round == 0
+                        && fate(x) != XidStatus::InProgress
+                        && clog.set_tree_status(&lw, me, x, &[], fate(x)).is_err()
+                    {
+                        return 2;
                     }
                     let y = xids[(i * 7 + k) % n];
                     match clog.get_status(&lw, me, y) {
