@@ -13,11 +13,13 @@
 //! Each takes its fixed proc slot, with its latch and semaphore, so it can
 //! sleep and be woken like any other process: the checkpointer sleeps on
 //! its latch, which a backend sets to request a checkpoint, and sets the
-//! requesters' latches when the checkpoint is done. Until the storage engine exists, recovery
-//! and checkpoints act only on `pg_control`: the startup process notices an
-//! unclean stop and marks the cluster in production, and the shutdown
-//! checkpoint marks it cleanly shut down. That is exactly what the next
-//! start reads to decide whether crash recovery is needed.
+//! requesters' latches when the checkpoint is done. Until the buffer pool
+//! and WAL exist, recovery and checkpoints act on `pg_control` and the
+//! commit log: the startup process notices an unclean stop, loads the
+//! next xid from the last checkpoint into shared memory (`transam`) and
+//! marks the cluster in production; a checkpoint writes back the
+//! commit-status cache, then records the next xid (and, at shutdown, the
+//! clean state) in pg_control. That is exactly what the next start reads.
 //!
 //! These two are the only writers of pg_control: they change the shared
 //! copy and the file together through a [`PgControlWriter`], under the
@@ -30,6 +32,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
+use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{ControlError, DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
@@ -157,18 +160,51 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
+/// What a checkpoint does about transactions: write back and fsync the
+/// commit-status cache, and record the next xid.
+struct CheckpointXacts {
+    shared: ChildShared,
+    slot: u32,
+    /// `None` when `pg_xact/` cannot be opened (reported once at start):
+    /// nothing in the server assigns xids yet, so nothing is lost.
+    clog: Option<Clog>,
+}
+
 /// One checkpoint. Until the buffer pool and WAL exist there is nothing
-/// dirty to write and no checkpoint record: the checkpoint records its
-/// time in pg_control and, for the shutdown checkpoint, the clean state.
+/// dirty to write but the commit-status cache and no checkpoint record:
+/// the checkpoint writes the commit log ([`Clog::checkpoint`]), then
+/// records its time and the next xid in pg_control and, for the shutdown
+/// checkpoint, the clean state — in that order, so every status below
+/// the recorded next xid is on disk when pg_control says so.
 /// Checkpointer only.
-fn checkpoint(w: &PgControlWriter<ChildShared>, shutdown: bool) -> Result<(), ControlError> {
+fn checkpoint(
+    w: &PgControlWriter<ChildShared>,
+    x: &CheckpointXacts,
+    shutdown: bool,
+) -> Result<(), String> {
+    if let Some(clog) = &x.clog {
+        clog.checkpoint(&x.shared, x.slot)
+            .map_err(|e| match e.detail {
+                Some(d) => format!("{}: {d}", e.message),
+                None => e.message,
+            })?;
+    }
+    let next_xid = x
+        .shared
+        .transam()
+        .filter(|t| t.is_loaded())
+        .map(|t| t.next_xid());
     w.update(|c| {
         c.checkpoint_copy.time = tusk_common::time::now_micros() / 1_000_000;
+        if let Some(n) = next_xid {
+            c.checkpoint_copy.next_xid = n;
+        }
         if shutdown {
             c.set_state(DbState::Shutdowned);
         }
     })
     .map(|_| ())
+    .map_err(|e: ControlError| e.to_string())
 }
 
 /// Runs recovery and exits 0 when the cluster is ready.
@@ -191,6 +227,16 @@ pub fn startup_main(env: AuxEnv) -> ! {
             proc_exit(3);
         }
     };
+    // The xid counter and the commit log's start point, from the last
+    // checkpoint (WAL redo, once it exists, moves the counter further).
+    let next_xid = c.checkpoint_copy.next_xid;
+    if let Some(t) = env.shared.transam() {
+        t.startup(next_xid);
+    }
+    match env.shared.clog(&env.data_dir) {
+        Ok(clog) => clog.startup(next_xid),
+        Err(e) => elog::report(&e.with_severity(tusk_common::Severity::Warning)),
+    }
     let last_up = tusk_common::time::format_log_time(c.time * 1_000_000, false);
     match c.state() {
         DbState::Shutdowned => elog::log(format!("database system was shut down at {last_up}")),
@@ -234,14 +280,14 @@ fn wake_checkpoint_waiters(procs: &ProcArray) {
 
 /// Runs a requested checkpoint if there is one, and tells its requesters
 /// how it went.
-fn serve_requests(env: &AuxEnv, w: &PgControlWriter<ChildShared>) {
+fn serve_requests(env: &AuxEnv, w: &PgControlWriter<ChildShared>, x: &CheckpointXacts) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
     };
     wake_checkpoint_waiters(&env.shared.procs);
     elog::log("checkpoint starting: immediate force wait");
-    let ok = match checkpoint(w, false) {
+    let ok = match checkpoint(w, x, false) {
         Ok(()) => {
             elog::log("checkpoint complete");
             true
@@ -280,6 +326,15 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     if let Err(e) = w.load() {
         elog::report(&e.to_pg_error(tusk_common::Severity::Error));
     }
+    let xacts = CheckpointXacts {
+        shared: env.shared.clone(),
+        slot: slot as u32,
+        clog: env
+            .shared
+            .clog(&env.data_dir)
+            .map_err(|e| elog::report(&e.with_severity(tusk_common::Severity::Warning)))
+            .ok(),
+    };
     // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
     // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
@@ -290,7 +345,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
             elog::log("checkpoint starting: shutdown immediate");
-            let code = match checkpoint(&w, true) {
+            let code = match checkpoint(&w, &xacts, true) {
                 Ok(_) => {
                     elog::log("checkpoint complete");
                     0
@@ -310,7 +365,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         // arrive through the shared counters and our latch, so it only
         // wakes us.
         signals::take(libc::SIGINT);
-        serve_requests(&env, &w);
+        serve_requests(&env, &w, &xacts);
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
@@ -319,7 +374,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         }
         if Instant::now() >= next_timed {
             next_timed = Instant::now() + interval;
-            if let Err(e) = checkpoint(&w, false) {
+            if let Err(e) = checkpoint(&w, &xacts, false) {
                 elog::warning(format!("checkpoint failed: {e}"));
             }
         }
