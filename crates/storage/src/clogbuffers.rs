@@ -501,10 +501,14 @@ impl Clog {
                 }
             }
         }
+        if r.is_err() {
+            // The range stays for the next checkpoint to sync.
+            c.lock.release(lw);
+            return r;
+        }
         let lo = c.min_written_page.swap(u64::MAX, Ordering::SeqCst);
         let hi = c.max_written_page.swap(0, Ordering::SeqCst);
         c.lock.release(lw);
-        r?;
         if lo == u64::MAX {
             return Ok(());
         }
