@@ -437,6 +437,21 @@ mod tests {
         let wal = l.area(AreaId::WalBuffers);
         let ctl = unsafe { std::slice::from_raw_parts(base.add(wal.offset), 4096) };
         assert!(ctl.iter().all(|&b| b == 0));
+        // No xid before the startup process loads the counter; both locks free.
+        let t = unsafe { crate::transam::Transam::attach(base, &l, pa) };
+        assert!(!t.is_loaded() && t.next_xid() == 0);
+        assert!(!t.shared().xid_gen_lock.is_held() && !t.shared().proc_array_lock.is_held());
+        let mut subs = vec![1];
+        t.running_subxids(0, &mut subs);
+        assert!(subs.is_empty());
+        let slru = unsafe {
+            &*(base.add(l.area(AreaId::CommitStatus).offset) as *const crate::clogbuffers::SlruCtl)
+        };
+        assert!(!slru.lock.is_held());
+        assert!(slru
+            .status
+            .iter()
+            .all(|s| s.load(Relaxed) == crate::clogbuffers::SLOT_EMPTY));
         unsafe { std::alloc::dealloc(base, layout) };
     }
 

@@ -30,8 +30,12 @@
 //!   are drawn in each module's header.
 //! - Shared-memory areas declared at their final size before their
 //!   subsystem runs: [`buffer`] (buffer descriptors), [`lock`] (the lock
-//!   table), [`walbuffers`] (WAL buffers and positions) and [`clogbuffers`]
-//!   (the commit-status cache).
+//!   table) and [`walbuffers`] (WAL buffers and positions).
+//! - Transactions and MVCC (issue 9 item 3): [`transam`] (64-bit xid
+//!   assignment, subxids, commit/abort order, ProcArrayLock),
+//!   [`clogbuffers`] (the commit-status cache over `pg_xact/`),
+//!   [`snapshot`] (snapshots from the proc array, isolation levels) and
+//!   [`visibility`] (MVCC, writer and vacuum rules, hint bits).
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
