@@ -222,3 +222,162 @@ fn read_committed_moves_repeatable_read_stays_serializable_is_refused() {
     s.end_transaction();
     assert_eq!(s.statement_snapshot(&t, &lw, 0, 0).xmax, 502);
 }
+
+const WRITERS: usize = 3;
+const READERS: usize = 2;
+const TXNS: usize = 300;
+/// Every 5th transaction of a writer rolls back.
+fn rolls_back(k: u64) -> bool {
+    k % 5 == 4
+}
+
+/// A shared "heap" of tuple slots: count, then per slot (xmin, writer,
+/// transaction number, published).
+const SLOTS_AT: usize = 64;
+const SLOT: usize = 32;
+
+fn word(m: &SharedMem, off: usize) -> &AtomicU64 {
+    m.at::<AtomicU64>(off)
+}
+
+/// Three processes commit (or roll back) transactions that each insert
+/// two tuples, while two others scan with fresh snapshots: a scan sees
+/// both tuples of a transaction or neither, never a rolled-back one, and
+/// never fewer of a writer's tuples than its previous scan; and the same
+/// snapshot scanned again later gives the same answer.
+#[test]
+fn concurrent_scans_see_whole_transactions_only_and_never_go_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = TestRegion::new(WRITERS + READERS);
+    let lw = r.lw();
+    let t = r.transam();
+    let clog = r.clog(dir.path());
+    t.startup((1 << 32) - 100);
+    clog.startup((1 << 32) - 100);
+    let heap = SharedMem::new(SLOTS_AT + WRITERS * TXNS * 2 * SLOT + 64);
+    let done = SharedMem::new(4096);
+    let mut kids = Children(Vec::new());
+    for w in 0..WRITERS {
+        let (heap, done, clog) = (&heap, &done, &clog);
+        kids.0.push(fork_child(move || {
+            let me = w as u32;
+            let c = ClogFor { clog, lw: &lw, me };
+            for k in 0..TXNS as u64 {
+                let Ok(x) = t.assign_xid(&lw, me, false, &c) else {
+                    return 2;
+                };
+                for _ in 0..2 {
+                    let i = word(heap, 0).fetch_add(1, Ordering::SeqCst) as usize;
+                    let s = SLOTS_AT + i * SLOT;
+                    word(heap, s).store(x, Ordering::SeqCst);
+                    word(heap, s + 8).store(w as u64, Ordering::SeqCst);
+                    word(heap, s + 16).store(k, Ordering::SeqCst);
+                    word(heap, s + 24).store(1, Ordering::SeqCst);
+                    // SAFETY: plain system call (lets readers in between).
+                    unsafe { libc::sched_yield() };
+                }
+                // Keep it running a while: scans must overlap it.
+                for _ in 0..5 {
+                    // SAFETY: plain system call.
+                    unsafe { libc::sched_yield() };
+                }
+                let ok = if rolls_back(k) {
+                    t.abort(&lw, me, &[], &SilentWal, &c)
+                } else {
+                    t.commit(&lw, me, &[], &SilentWal, &c)
+                };
+                if ok.is_err() {
+                    return 3;
+                }
+            }
+            word(done, 0).fetch_add(1, Ordering::SeqCst);
+            0
+        }));
+    }
+    for rd in 0..READERS {
+        let (heap, done, clog) = (&heap, &done, &clog);
+        let mut snap = Snapshot::with_capacity(r.procs.len());
+        kids.0.push(fork_child(move || {
+            let me = (WRITERS + rd) as u32;
+            let combos = ComboCids::default();
+            let state = ProcXactState {
+                transam: &t,
+                clog: ClogFor { clog, lw: &lw, me },
+                current: &[],
+                combos: &combos,
+            };
+            let mut last = [0u64; WRITERS];
+            let mut scans = 0u64;
+            loop {
+                let finished = word(done, 0).load(Ordering::SeqCst) == WRITERS as u64;
+                get_snapshot_data(&t, &lw, me, &mut snap, true);
+                let scan = |snap: &Snapshot| -> Result<[u64; WRITERS], i32> {
+                    let n = word(heap, 0).load(Ordering::SeqCst) as usize;
+                    let mut seen = [0u64; WRITERS];
+                    for i in 0..n {
+                        let s = SLOTS_AT + i * SLOT;
+                        if word(heap, s + 24).load(Ordering::SeqCst) == 0 {
+                            continue; // reserved, not yet written
+                        }
+                        let mut tup = [0u8; 32];
+                        heaptuple::set_xmin(&mut tup, word(heap, s).load(Ordering::SeqCst));
+                        heaptuple::set_infomask(&mut tup, heaptuple::HEAP_XMAX_INVALID);
+                        match satisfies_mvcc(&mut tup, snap, &state) {
+                            Ok(true) => {
+                                if rolls_back(word(heap, s + 16).load(Ordering::SeqCst)) {
+                                    return Err(10); // a rolled-back insert is visible
+                                }
+                                seen[word(heap, s + 8).load(Ordering::SeqCst) as usize] += 1;
+                            }
+                            Ok(false) => {}
+                            Err(_) => return Err(11),
+                        }
+                    }
+                    Ok(seen)
+                };
+                let seen = match scan(&snap) {
+                    Ok(s) => s,
+                    Err(code) => return code,
+                };
+                // The same snapshot a moment later (writers go on): the
+                // same answer, as REPEATABLE READ relies on.
+                for _ in 0..3 {
+                    for _ in 0..20 {
+                        // SAFETY: plain system call.
+                        unsafe { libc::sched_yield() };
+                    }
+                    match scan(&snap) {
+                        Ok(again) if again == seen => {}
+                        Ok(_) => return 15,
+                        Err(code) => return code,
+                    }
+                }
+                for w in 0..WRITERS {
+                    if seen[w] % 2 != 0 {
+                        return 12; // half a transaction
+                    }
+                    if seen[w] < last[w] {
+                        return 13; // a later snapshot saw less
+                    }
+                }
+                last = seen;
+                scans += 1;
+                if finished {
+                    break;
+                }
+            }
+            // The last scan, after every writer ended, sees everything
+            // committed: 2 tuples × 4 of every 5 transactions.
+            let want = 2 * (0..TXNS as u64).filter(|&k| !rolls_back(k)).count() as u64;
+            if last.iter().any(|&s| s != want) || scans < 2 {
+                return 14;
+            }
+            0
+        }));
+    }
+    let codes = kids
+        .wait_all(Duration::from_secs(120))
+        .expect("children end");
+    assert_eq!(codes, vec![0; WRITERS + READERS]);
+    assert_eq!(t.next_xid(), (1 << 32) - 100 + (WRITERS * TXNS) as u64);
+}
