@@ -18,6 +18,10 @@
 //!   leaves the array only after its fate is in the commit log, so a
 //!   snapshot never sees an xid that is neither running nor decided.
 //!
+//! Lock order: XidGenLock, then the commit-status cache's lock (zeroing a
+//! new page inside the assignment); ProcArrayLock is never held with
+//! either.
+//!
 //! **Start and checkpoints.** `next_xid` is loaded once by the startup
 //! process from pg_control's shared copy (`checkPointCopy.nextXid`,
 //! [`Transam::startup`]); the checkpointer reads it back into the
