@@ -13,7 +13,11 @@
 //! sleep and be woken like any other process: the checkpointer sleeps on
 //! its latch, which a backend sets to request a checkpoint, and sets the
 //! requesters' latches when the checkpoint is done; the WAL writer sleeps
-//! `wal_writer_delay` between rounds of flushing what was inserted.
+//! `wal_writer_delay` between rounds of flushing what was inserted. A
+//! checkpoint first writes back the commit-status cache and records the
+//! next xid (`transam`) in pg_control's shared copy, then writes its WAL
+//! record, which carries that xid, and points pg_control at it: every
+//! status below the recorded next xid is on disk when pg_control says so.
 //!
 //! WAL (`tusk_storage::xlog`): the startup process finds the checkpoint
 //! record pg_control points at; after an unclean stop it replays WAL from
@@ -35,6 +39,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
+use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
@@ -184,6 +189,43 @@ fn postmaster_alive(death_fd: i32) -> bool {
     n <= 0
 }
 
+/// What a checkpoint does about transactions: write back and fsync the
+/// commit-status cache, and record the next xid.
+struct CheckpointXacts {
+    shared: ChildShared,
+    slot: u32,
+    /// `None` when `pg_xact/` cannot be opened (reported once at start):
+    /// nothing in the server assigns xids yet, so nothing is lost.
+    clog: Option<Clog>,
+}
+
+impl CheckpointXacts {
+    /// Writes back and fsyncs the commit-status cache, then records the
+    /// next xid in pg_control's shared copy (the checkpoint record and
+    /// pg_control take it from there), in that order.
+    fn write_back(&self, w: &PgControlWriter<ChildShared>) -> Result<(), XlogError> {
+        if let Some(clog) = &self.clog {
+            clog.checkpoint(&self.shared, self.slot)
+                .map_err(|e| XlogError {
+                    message: match e.detail {
+                        Some(d) => format!("{}: {d}", e.message),
+                        None => e.message,
+                    },
+                    corrupt: false,
+                })?;
+        }
+        let next_xid = self
+            .shared
+            .transam()
+            .filter(|t| t.is_loaded())
+            .map(|t| t.next_xid());
+        if let Some(n) = next_xid {
+            w.update(|c| c.checkpoint_copy.next_xid = n)?;
+        }
+        Ok(())
+    }
+}
+
 /// One checkpoint: the record, its flush, and pg_control pointing at it
 /// (`tusk_storage::xlog::create_checkpoint`), logged as PostgreSQL's
 /// log_checkpoints lines. Checkpointer, or the startup process at the end
@@ -191,12 +233,14 @@ fn postmaster_alive(death_fd: i32) -> bool {
 fn checkpoint(
     x: &Xlog<ChildShared>,
     w: &PgControlWriter<ChildShared>,
+    xacts: &CheckpointXacts,
     kind: CheckpointKind,
     flags: &str,
 ) -> Result<(), XlogError> {
     let began = Instant::now();
     let prev_redo = w.load().map(|c| c.checkpoint_copy.redo).unwrap_or(0);
     elog::log(format!("checkpoint starting: {flags}"));
+    xacts.write_back(w)?;
     xlog::create_checkpoint(x, w, kind)?;
     let c = w.load()?;
     let total = began.elapsed().as_secs_f64();
@@ -236,6 +280,16 @@ pub fn startup_main(env: AuxEnv) -> ! {
             proc_exit(3);
         }
     };
+    // The xid counter and the commit log's start point, from the last
+    // checkpoint (WAL redo, once it exists, moves the counter further).
+    let next_xid = c.checkpoint_copy.next_xid;
+    if let Some(t) = env.shared.transam() {
+        t.startup(next_xid);
+    }
+    match env.shared.clog(&env.data_dir) {
+        Ok(clog) => clog.startup(next_xid),
+        Err(e) => elog::report(&e.with_severity(tusk_common::Severity::Warning)),
+    }
     let last_up = tusk_common::time::format_log_time(c.time * 1_000_000, false);
     let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
     let fail = |e: XlogError| -> ! {
@@ -267,9 +321,16 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 )),
                 Err(e) => fail(e),
             }
+            // The end-of-recovery checkpoint records the next xid too.
+            let xacts = CheckpointXacts {
+                shared: env.shared.clone(),
+                slot: slot as u32,
+                clog: env.shared.clog(&env.data_dir).ok(),
+            };
             if let Err(e) = checkpoint(
                 &x,
                 &w,
+                &xacts,
                 CheckpointKind::EndOfRecovery,
                 "end-of-recovery immediate wait",
             ) {
@@ -306,13 +367,18 @@ fn wake_checkpoint_waiters(procs: &ProcArray) {
 
 /// Runs a requested checkpoint if there is one, and tells its requesters
 /// how it went.
-fn serve_requests(env: &AuxEnv, x: &Xlog<ChildShared>, w: &PgControlWriter<ChildShared>) {
+fn serve_requests(
+    env: &AuxEnv,
+    x: &Xlog<ChildShared>,
+    w: &PgControlWriter<ChildShared>,
+    xacts: &CheckpointXacts,
+) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
     };
     wake_checkpoint_waiters(&env.shared.procs);
-    let ok = match checkpoint(x, w, CheckpointKind::Online, "immediate force wait") {
+    let ok = match checkpoint(x, w, xacts, CheckpointKind::Online, "immediate force wait") {
         Ok(()) => true,
         Err(e) => {
             elog::report(&tusk_common::PgError::error(
@@ -349,6 +415,15 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         elog::report(&e.to_pg_error(tusk_common::Severity::Error));
     }
     let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
+    let xacts = CheckpointXacts {
+        shared: env.shared.clone(),
+        slot: slot as u32,
+        clog: env
+            .shared
+            .clog(&env.data_dir)
+            .map_err(|e| elog::report(&e.with_severity(tusk_common::Severity::Warning)))
+            .ok(),
+    };
     // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
     // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
@@ -362,7 +437,13 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         if signals::take(libc::SIGUSR2) {
             elog::log("shutting down");
             let r = if x.is_ready() {
-                checkpoint(&x, &w, CheckpointKind::Shutdown, "shutdown immediate")
+                checkpoint(
+                    &x,
+                    &w,
+                    &xacts,
+                    CheckpointKind::Shutdown,
+                    "shutdown immediate",
+                )
             } else {
                 checkpoint_without_wal(&w)
             };
@@ -384,7 +465,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         // wakes us.
         signals::take(libc::SIGINT);
         if x.is_ready() {
-            serve_requests(&env, &x, &w);
+            serve_requests(&env, &x, &w, &xacts);
         }
         signals::take(libc::SIGTERM);
         signals::take(libc::SIGHUP);
@@ -395,7 +476,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
         if Instant::now() >= next_timed {
             next_timed = Instant::now() + interval;
             if x.is_ready() && x.insert_lsn() != idle_at {
-                if let Err(e) = checkpoint(&x, &w, CheckpointKind::Online, "time") {
+                if let Err(e) = checkpoint(&x, &w, &xacts, CheckpointKind::Online, "time") {
                     elog::warning(format!("checkpoint failed: {e}"));
                 }
                 idle_at = x.insert_lsn();

@@ -123,8 +123,18 @@ pub fn os_user_name() -> String {
     std::env::var("USER").unwrap_or_else(|_| format!("uid{uid}"))
 }
 
-/// `tusk init -D DIR [-U NAME]`: creates a new cluster.
-pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
+/// `tusk init -D DIR [-U NAME] [--next-xid XID]`: creates a new cluster.
+/// `next_xid` (a test option) makes its first transaction id XID instead
+/// of 3, so that tests can run on both sides of 2^32.
+pub fn init(dir: &Path, superuser: Option<&str>, next_xid: Option<u64>) -> Result<String, String> {
+    if let Some(x) = next_xid {
+        if x < tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID || x == u64::MAX {
+            return Err(format!(
+                "--next-xid must be at least {} (got {x})",
+                tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID
+            ));
+        }
+    }
     let user = superuser.map(str::to_string).unwrap_or_else(os_user_name);
     if user.is_empty() || user.len() > 63 || user.starts_with("pg_") {
         return Err(format!(
@@ -177,9 +187,12 @@ pub fn init(dir: &Path, superuser: Option<&str>) -> Result<String, String> {
         .map_err(|e| io("pg_hba.conf", e))?;
     tusk_storage::bootstrap::write_initial(dir, &user)
         .map_err(|e| io("the bootstrap catalog", e))?;
+    let mut control = tusk_storage::control::ControlFileData::new_cluster();
+    if let Some(x) = next_xid {
+        control.checkpoint_copy.next_xid = x;
+    }
     // The first WAL segment with the initial shutdown checkpoint, which
     // pg_control then points at (as initdb leaves a cluster).
-    let mut control = tusk_storage::control::ControlFileData::new_cluster();
     tusk_storage::xlog::bootstrap_wal(dir, &mut control).map_err(|e| e.to_string())?;
     control.write(dir, true).map_err(|e| e.to_string())?;
     Ok(user)
@@ -193,10 +206,10 @@ mod tests {
     fn init_then_check() {
         let t = tempfile::tempdir().unwrap();
         let d = t.path().join("data");
-        init(&d, Some("alice")).unwrap();
+        init(&d, Some("alice"), None).unwrap();
         assert_eq!(std::fs::metadata(&d).unwrap().mode() & 0o777, 0o700);
         check(&d).unwrap();
-        let e = init(&d, None).unwrap_err();
+        let e = init(&d, None, None).unwrap_err();
         assert!(e.contains("exists but is not empty"), "{e}");
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
         let e = check(&d).unwrap_err();

@@ -23,11 +23,13 @@ use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
+use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
 use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
 use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
+use tusk_storage::transam::Transam;
 use tusk_storage::xlog::{Xlog, XlogConfig};
 
 /// The layout for a configuration, from the area registry
@@ -79,9 +81,34 @@ pub struct ChildShared {
     /// Slots `0..semaphores` have one (connections and auxiliary
     /// processes); the last set may hold more than are assigned.
     semaphores: usize,
+    /// The xid counter and ProcArrayLock; `None` in tests that build a
+    /// partial region.
+    transam: Option<Transam>,
+    /// The commit-status cache area; null as `transam`.
+    clog_area: *mut u8,
 }
 
 impl ChildShared {
+    /// The xid counter, ProcArrayLock and subxid caches. Any child.
+    pub fn transam(&self) -> Option<Transam> {
+        self.transam
+    }
+
+    /// This process's view of the commit-status cache, with its own
+    /// descriptor of `<data_dir>/pg_xact`. Any child, once.
+    pub fn clog(&self, data_dir: &Path) -> Result<Clog, PgError> {
+        if self.clog_area.is_null() {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "no commit-status cache in this region",
+            ));
+        }
+        let dir = Clog::open_dir(data_dir)?;
+        // SAFETY: the area of this region, initialised by the postmaster
+        // and mapped for the life of every child.
+        Ok(unsafe { Clog::from_raw(self.clog_area, dir) })
+    }
+
     /// The control area. Any child may call it; the reference is valid
     /// for the rest of the process (see [`Shared::child_handle`]).
     pub fn control(&self) -> &'static SharedControl {
@@ -331,6 +358,13 @@ impl Shared {
             wal_area: unsafe { self.base().add(self.layout.area(AreaId::WalBuffers).offset) },
             wal_buffers: self.sizing.wal_buffers,
             semaphores: self.sizing.semaphores(),
+            // SAFETY: as above; the area was initialised in create().
+            transam: Some(unsafe { Transam::attach(self.base(), &self.layout, self.procs()) }),
+            // SAFETY: inside the mapping.
+            clog_area: unsafe {
+                self.base()
+                    .add(self.layout.area(AreaId::CommitStatus).offset)
+            },
         }
     }
 
@@ -547,6 +581,8 @@ mod tests {
             wal_area: std::ptr::null_mut(),
             wal_buffers: 0,
             semaphores: slots,
+            transam: None,
+            clog_area: std::ptr::null_mut(),
         };
         let mut pids = Vec::new();
         for me in 0..N as u32 {

@@ -1,36 +1,113 @@
-//! The commit-status cache's memory (PostgreSQL's CLOG SLRU buffers): a
-//! control block with each buffer's page number and state, and the pages.
+//! The commit-status cache (PostgreSQL's CLOG SLRU): a few `pg_xact/` pages in shared memory, read on a miss, written back when evicted and at checkpoints.
 //!
-//! Why declared before transactions exist: its size follows
-//! shared_buffers as PostgreSQL's (shared_buffers / 512, between 4 and 128
-//! pages), which `tusk check`'s memory table shows. All-zero is "every
-//! buffer empty" ([`SLOT_EMPTY`]).
+//! Why this shape: every visibility check that finds no hint bit asks the
+//! commit log, so the recent pages must be in shared memory; the log is
+//! far larger than memory over a cluster's life, so the cache is a small
+//! set of slots with LRU replacement over the `pg_xact/` segment files
+//! (format in [`crate::clog`]). Its size follows shared_buffers as
+//! PostgreSQL's (shared_buffers / 512, between 4 and 128 pages), which
+//! `tusk check`'s memory table shows.
+//!
+//! Locking: one LWLock for the whole cache (PostgreSQL's XactSLRULock). A
+//! reader whose page is cached holds it shared for the lookup and the
+//! two-bit read; everything else holds it exclusively: a miss (choosing a
+//! victim, writing it if dirty, reading the page), setting a status,
+//! zeroing a new page, the checkpoint's write-back. Unlike PostgreSQL the
+//! page reads and writes happen under the exclusive lock instead of
+//! per-slot I/O locks: simpler, and cheap while the hot pages (the few
+//! newest) stay cached; it is the first thing to split if misses show up
+//! in profiles. A reader never sees half of a multi-page commit because
+//! [`Clog::set_tree_status`] holds the lock exclusively throughout.
+//!
+//! **Commit ordering.** The commit WAL record is flushed before the
+//! status is set here ([`crate::transam::CommitWal`]); so the commit log
+//! on disk may lag (a dirty page lost in a crash) but never runs ahead of
+//! WAL, and redo sets every status whose record survived. A commit whose
+//! subtransactions sit on other pages marks them sub-committed first, then
+//! the top-level xid committed, then the subxids committed (PostgreSQL's
+//! TransactionIdSetTreeStatus), so a page written in between never shows
+//! a subxid committed under a top-level xid that is not.
+//!
+//! **Missing pages.** Pages of xids below `next_xid` at start were written
+//! and fsynced by the checkpoint that recorded that `next_xid`; one
+//! missing is an error (data loss, never silently "aborted"). Pages at or
+//! above it may never have reached disk before a crash: they read as
+//! zeros (every xid "in progress", i.e. not committed — PostgreSQL does
+//! the same for a missing segment during recovery).
+//!
+//! ```text
+//! area (CommitStatus = 7): SlruCtl (4096 bytes) then nslots × 8 kB pages
+//! SlruCtl offset size field
+//!            0   16 lock                 LwLock
+//!           16    4 nslots               slots in use (4..=128)
+//!           20    4 cur_lru_count        bumped on every access
+//!           24    8 must_exist_below     first page allowed to be missing
+//!           32    8 min_written_page     lowest page written since the last
+//!                                        checkpoint's fsync (u64::MAX: none)
+//!           40    8 max_written_page     highest such page
+//!           48   16 (padding)
+//!           64 1024 page_number[128]     u64 page held by each slot
+//!         1088  512 status[128]          SLOT_EMPTY / SLOT_VALID
+//!         1600  512 dirty[128]           1 = changed since read/written
+//!         2112  512 lru_count[128]       cur_lru_count at last access
+//!         2624 1472 (padding to 4096, so the pages stay page-aligned)
+//! ```
 
-use crate::layout::{init_zeroed, AreaId, AreaSpec, SizeCalc, SizeError, BLCKSZ};
-use std::sync::atomic::{AtomicI64, AtomicU32};
+use crate::clog::{self, ClogPage, XidStatus, CLOG_XACTS_PER_PAGE};
+use crate::layout::{AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing, BLCKSZ};
+use crate::lwlock::{LwLock, LwMode, LwProcs};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use tusk_common::{sqlstate, PgError};
 
 /// The most commit-status pages the cache can have.
 pub const MAX_PAGES: usize = 128;
 
-/// `SlruCtl::status` of a buffer holding nothing.
+/// `SlruCtl::status` of a slot holding nothing.
 pub const SLOT_EMPTY: u32 = 0;
+/// `SlruCtl::status` of a slot holding `page_number`'s page.
+pub const SLOT_VALID: u32 = 1;
+
+/// The directory of the commit log, under the data directory.
+pub const PG_XACT_DIR: &str = "pg_xact";
 
 /// Commit-status cache pages for `shared_buffers`: PostgreSQL's CLOG rule.
 pub fn pages(shared_buffers: usize) -> usize {
     (shared_buffers / 512).clamp(4, MAX_PAGES)
 }
 
-/// Per-buffer state of the SLRU (PostgreSQL's SlruSharedData arrays),
+/// Per-slot state of the SLRU (PostgreSQL's SlruSharedData arrays),
 /// padded to 4 kB so the pages after it stay page-aligned.
 #[repr(C, align(4096))]
-#[derive(Debug)]
 pub struct SlruCtl {
-    pub page_number: [AtomicI64; MAX_PAGES],
+    pub lock: LwLock,
+    nslots: AtomicU32,
+    cur_lru_count: AtomicU32,
+    must_exist_below: AtomicU64,
+    min_written_page: AtomicU64,
+    max_written_page: AtomicU64,
+    _pad: [u64; 2],
+    pub page_number: [AtomicU64; MAX_PAGES],
     pub status: [AtomicU32; MAX_PAGES],
+    pub dirty: [AtomicU32; MAX_PAGES],
     pub lru_count: [AtomicU32; MAX_PAGES],
 }
 
 const _: () = assert!(std::mem::size_of::<SlruCtl>() == 4096);
+const _: () = assert!(std::mem::offset_of!(SlruCtl, page_number) == 64);
+const _: () = assert!(std::mem::offset_of!(SlruCtl, lru_count) == 2112);
+
+impl SlruCtl {
+    /// Makes a zeroed control block valid for `nslots` slots. Whoever
+    /// creates the memory calls it, before any other process uses it.
+    pub fn init(&self, nslots: usize) {
+        self.lock.init();
+        self.nslots
+            .store(nslots.clamp(1, MAX_PAGES) as u32, Ordering::SeqCst);
+        self.min_written_page.store(u64::MAX, Ordering::SeqCst);
+    }
+}
 
 fn size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.add(
@@ -39,10 +116,503 @@ fn size(c: &SizeCalc) -> Result<usize, SizeError> {
     )
 }
 
+/// # Safety
+/// As [`AreaSpec::init`].
+unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
+    // SAFETY: promised by the caller.
+    unsafe {
+        std::ptr::write_bytes(at, 0, size);
+        (*(at as *const SlruCtl)).init(pages(z.shared_buffers));
+    }
+}
+
 pub const AREA: AreaSpec = AreaSpec {
     id: AreaId::CommitStatus,
     name: "commit-status cache",
     align: 4096,
     size,
-    init: init_zeroed,
+    init,
 };
+
+/// This process's view of the cache, with its own descriptor of
+/// `pg_xact/` (files are opened relative to it, so a lookup allocates
+/// nothing and works the same in a forked child).
+pub struct Clog {
+    ctl: *const SlruCtl,
+    pages: *mut u8,
+    dir: OwnedFd,
+}
+
+fn io_error(what: String, xid: u64, e: std::io::Error) -> PgError {
+    PgError::error(
+        sqlstate::IO_ERROR,
+        format!("could not access status of transaction {xid}"),
+    )
+    .with_detail(format!("{what}: {e}."))
+}
+
+/// File name of a segment, into a stack buffer: NUL-terminated for openat.
+fn segment_cname(segno: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    for (i, slot) in b[..15].iter_mut().enumerate() {
+        let nibble = (segno >> (4 * (14 - i))) & 0xF;
+        *slot = b"0123456789ABCDEF"[nibble as usize];
+    }
+    b
+}
+
+fn last_err() -> std::io::Error {
+    std::io::Error::last_os_error()
+}
+
+impl Clog {
+    /// # Safety
+    /// `area` is an initialised [`AREA`], mapped for the life of the view.
+    pub unsafe fn from_raw(area: *mut u8, dir: OwnedFd) -> Clog {
+        Clog {
+            ctl: area as *const SlruCtl,
+            // SAFETY: the pages follow the control block inside the area.
+            pages: unsafe { area.add(std::mem::size_of::<SlruCtl>()) },
+            dir,
+        }
+    }
+
+    /// # Safety
+    /// `base` is the region `layout` was computed for, mapped for good.
+    pub unsafe fn attach(base: *mut u8, layout: &Layout, dir: OwnedFd) -> Clog {
+        // SAFETY: the area lies inside the region.
+        unsafe { Clog::from_raw(base.add(layout.area(AreaId::CommitStatus).offset), dir) }
+    }
+
+    /// Opens `<data_dir>/pg_xact` for [`Self::from_raw`]. Any process, at
+    /// its start.
+    pub fn open_dir(data_dir: &Path) -> Result<OwnedFd, PgError> {
+        let p = data_dir.join(PG_XACT_DIR);
+        let f = std::fs::File::open(&p).map_err(|e| {
+            PgError::error(
+                sqlstate::IO_ERROR,
+                format!("could not open directory \"{}\": {e}", p.display()),
+            )
+            .with_hint("The data directory lacks pg_xact/; was it created by tusk init?")
+        })?;
+        Ok(OwnedFd::from(f))
+    }
+
+    /// Creates `<data_dir>/pg_xact` (`tusk init`).
+    pub fn create_dir(data_dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(data_dir.join(PG_XACT_DIR))
+    }
+
+    fn ctl(&self) -> &SlruCtl {
+        // SAFETY: from_raw's promise.
+        unsafe { &*self.ctl }
+    }
+
+    fn nslots(&self) -> usize {
+        self.ctl().nslots.load(Ordering::Relaxed) as usize
+    }
+
+    fn page(&self, slot: usize) -> &ClogPage {
+        // SAFETY: slot < nslots; read under the lock (any mode), and
+        // writers hold it exclusively.
+        unsafe { &*(self.pages.add(slot * BLCKSZ) as *const ClogPage) }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn page_mut(&self, slot: usize) -> &mut ClogPage {
+        // SAFETY: only called with the lock held exclusively.
+        unsafe { &mut *(self.pages.add(slot * BLCKSZ) as *mut ClogPage) }
+    }
+
+    /// Sets where missing pages stop being errors: pages of xids at or
+    /// above `next_xid` may be missing after a crash. The startup process,
+    /// before any backend runs.
+    pub fn startup(&self, next_xid: u64) {
+        self.ctl()
+            .must_exist_below
+            .store(clog::page_of(next_xid), Ordering::SeqCst);
+    }
+
+    fn find(&self, page: u64) -> Option<usize> {
+        let c = self.ctl();
+        (0..self.nslots()).find(|&s| {
+            c.status[s].load(Ordering::Acquire) == SLOT_VALID
+                && c.page_number[s].load(Ordering::Acquire) == page
+        })
+    }
+
+    fn touch(&self, slot: usize) {
+        let c = self.ctl();
+        let n = c.cur_lru_count.fetch_add(1, Ordering::Relaxed);
+        c.lru_count[slot].store(n, Ordering::Relaxed);
+    }
+
+    /// A slot to reuse: an empty one, else the least recently used (its
+    /// dirty page written first). Exclusive lock held.
+    fn victim(&self, xid: u64) -> Result<usize, PgError> {
+        let c = self.ctl();
+        let n = self.nslots();
+        if let Some(s) = (0..n).find(|&s| c.status[s].load(Ordering::Acquire) == SLOT_EMPTY) {
+            return Ok(s);
+        }
+        let now = c.cur_lru_count.load(Ordering::Relaxed);
+        let s = (0..n)
+            .max_by_key(|&s| now.wrapping_sub(c.lru_count[s].load(Ordering::Relaxed)))
+            .expect("at least one slot");
+        if c.dirty[s].load(Ordering::Acquire) != 0 {
+            self.write_slot(s, xid)?;
+        }
+        c.status[s].store(SLOT_EMPTY, Ordering::Release);
+        Ok(s)
+    }
+
+    /// Opens segment `segno` relative to `pg_xact/`; allocates nothing.
+    fn open_raw(&self, segno: u64, flags: i32) -> std::io::Result<OwnedFd> {
+        let name = segment_cname(segno);
+        // SAFETY: NUL-terminated name, our directory descriptor.
+        let fd = unsafe {
+            libc::openat(
+                self.dir.as_raw_fd(),
+                name.as_ptr() as *const libc::c_char,
+                flags | libc::O_CLOEXEC,
+                0o600 as libc::c_uint,
+            )
+        };
+        if fd < 0 {
+            return Err(last_err());
+        }
+        // SAFETY: a descriptor we just opened.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    fn open_segment(&self, segno: u64, flags: i32, xid: u64) -> Result<OwnedFd, PgError> {
+        self.open_raw(segno, flags).map_err(|e| {
+            io_error(
+                format!(
+                    "Could not open file \"{PG_XACT_DIR}/{}\"",
+                    clog::segment_file_name(segno)
+                ),
+                xid,
+                e,
+            )
+        })
+    }
+
+    /// Writes slot `s`'s page to its segment (no fsync: the checkpoint
+    /// fsyncs every segment written since the last one). Exclusive lock.
+    fn write_slot(&self, s: usize, xid: u64) -> Result<(), PgError> {
+        let c = self.ctl();
+        let page = c.page_number[s].load(Ordering::Acquire);
+        let (segno, off) = clog::segment_of_page(page);
+        let fd = self.open_segment(segno, libc::O_RDWR | libc::O_CREAT, xid)?;
+        let buf = self.page(s);
+        // SAFETY: a full page from our buffer into our descriptor.
+        let n = unsafe {
+            libc::pwrite(
+                fd.as_raw_fd(),
+                buf.as_ptr() as *const libc::c_void,
+                BLCKSZ,
+                off as libc::off_t,
+            )
+        };
+        if n != BLCKSZ as isize {
+            let e = if n < 0 {
+                last_err()
+            } else {
+                std::io::Error::new(std::io::ErrorKind::WriteZero, "short write")
+            };
+            return Err(io_error(
+                format!(
+                    "Could not write to file \"{PG_XACT_DIR}/{}\" at offset {off}",
+                    clog::segment_file_name(segno)
+                ),
+                xid,
+                e,
+            ));
+        }
+        c.dirty[s].store(0, Ordering::Release);
+        c.min_written_page.fetch_min(page, Ordering::SeqCst);
+        c.max_written_page.fetch_max(page, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Reads `page` into slot `s` (zeros where a missing page is allowed).
+    /// Exclusive lock.
+    fn read_slot(&self, s: usize, page: u64, xid: u64) -> Result<(), PgError> {
+        let c = self.ctl();
+        let (segno, off) = clog::segment_of_page(page);
+        let may_miss = page >= c.must_exist_below.load(Ordering::SeqCst);
+        let buf = self.page_mut(s);
+        let name = || format!("{PG_XACT_DIR}/{}", clog::segment_file_name(segno));
+        match self.open_raw(segno, libc::O_RDONLY) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && may_miss => buf.fill(0),
+            Err(e) => {
+                return Err(io_error(
+                    format!("Could not open file \"{}\"", name()),
+                    xid,
+                    e,
+                ))
+            }
+            Ok(fd) => match read_full(fd.as_raw_fd(), buf, off) {
+                Ok(n) if n == BLCKSZ => {}
+                Ok(n) if may_miss => buf[n..].fill(0),
+                Ok(n) => {
+                    return Err(io_error(
+                        format!("Could not read from file \"{}\" at offset {off}", name()),
+                        xid,
+                        std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            format!("read only {n} of {BLCKSZ} bytes"),
+                        ),
+                    ))
+                }
+                Err(e) => {
+                    return Err(io_error(
+                        format!("Could not read from file \"{}\" at offset {off}", name()),
+                        xid,
+                        e,
+                    ))
+                }
+            },
+        }
+        c.page_number[s].store(page, Ordering::Release);
+        c.dirty[s].store(0, Ordering::Release);
+        c.status[s].store(SLOT_VALID, Ordering::Release);
+        Ok(())
+    }
+
+    /// The slot holding `page`, read in if needed. Exclusive lock.
+    fn load(&self, page: u64, xid: u64) -> Result<usize, PgError> {
+        if let Some(s) = self.find(page) {
+            self.touch(s);
+            return Ok(s);
+        }
+        let s = self.victim(xid)?;
+        self.read_slot(s, page, xid)?;
+        self.touch(s);
+        Ok(s)
+    }
+
+    /// The recorded status of `xid`. Any process (`me` its proc number).
+    pub fn get_status(&self, lw: &impl LwProcs, me: u32, xid: u64) -> Result<XidStatus, PgError> {
+        let c = self.ctl();
+        let page = clog::page_of(xid);
+        c.lock.acquire(lw, me, LwMode::Shared);
+        if let Some(s) = self.find(page) {
+            let st = clog::get_status(self.page(s), xid);
+            self.touch(s);
+            c.lock.release(lw);
+            return Ok(st);
+        }
+        c.lock.release(lw);
+        c.lock.acquire(lw, me, LwMode::Exclusive);
+        let r = self
+            .load(page, xid)
+            .map(|s| clog::get_status(self.page(s), xid));
+        c.lock.release(lw);
+        r
+    }
+
+    fn set_one(&self, xid: u64, status: XidStatus) -> Result<(), PgError> {
+        let s = self.load(clog::page_of(xid), xid)?;
+        clog::set_status(self.page_mut(s), xid, status)?;
+        self.ctl().dirty[s].store(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// Records the fate of `xid` and its `subxids` (PostgreSQL's
+    /// TransactionIdSetTreeStatus): Committed or Aborted. For a commit,
+    /// the caller has flushed the commit record first. The committing or
+    /// aborting backend (or the startup process replaying WAL).
+    pub fn set_tree_status(
+        &self,
+        lw: &impl LwProcs,
+        me: u32,
+        xid: u64,
+        subxids: &[u64],
+        status: XidStatus,
+    ) -> Result<(), PgError> {
+        let c = self.ctl();
+        let top_page = clog::page_of(xid);
+        c.lock.acquire(lw, me, LwMode::Exclusive);
+        let r = (|| {
+            let elsewhere = subxids.iter().filter(|&&x| clog::page_of(x) != top_page);
+            if status == XidStatus::Committed {
+                for &x in elsewhere.clone() {
+                    self.set_one(x, XidStatus::SubCommitted)?;
+                }
+            }
+            for &x in subxids.iter().filter(|&&x| clog::page_of(x) == top_page) {
+                self.set_one(x, status)?;
+            }
+            self.set_one(xid, status)?;
+            for &x in elsewhere {
+                self.set_one(x, status)?;
+            }
+            Ok(())
+        })();
+        c.lock.release(lw);
+        r
+    }
+
+    /// Zeroes the page of a newly assigned `xid` when it is the first of
+    /// its page (PostgreSQL's ExtendCLOG). Called under XidGenLock by the
+    /// assigning process.
+    pub fn extend(&self, lw: &impl LwProcs, me: u32, xid: u64) -> Result<(), PgError> {
+        if !xid.is_multiple_of(CLOG_XACTS_PER_PAGE) {
+            // Not the first of its page: the page exists in the cache or
+            // on disk, or may be missing and then reads as zeros.
+            return Ok(());
+        }
+        let c = self.ctl();
+        let page = clog::page_of(xid);
+        c.lock.acquire(lw, me, LwMode::Exclusive);
+        let r = self
+            .find(page)
+            .map_or_else(|| self.victim(xid), Ok)
+            .map(|s| {
+                self.page_mut(s).fill(0);
+                c.page_number[s].store(page, Ordering::Release);
+                c.status[s].store(SLOT_VALID, Ordering::Release);
+                c.dirty[s].store(1, Ordering::Release);
+                self.touch(s);
+            });
+        c.lock.release(lw);
+        r
+    }
+
+    /// Writes every dirty page and fsyncs every segment written since the
+    /// last checkpoint, then `pg_xact/` itself (PostgreSQL's
+    /// CheckPointCLOG). The checkpointer, before it writes the checkpoint
+    /// record: afterwards every status below the recorded `next_xid` is on
+    /// disk. The fsyncs run without the lock.
+    pub fn checkpoint(&self, lw: &impl LwProcs, me: u32) -> Result<(), PgError> {
+        let c = self.ctl();
+        c.lock.acquire(lw, me, LwMode::Exclusive);
+        let mut r = Ok(());
+        for s in 0..self.nslots() {
+            if c.status[s].load(Ordering::Acquire) == SLOT_VALID
+                && c.dirty[s].load(Ordering::Acquire) != 0
+            {
+                let page = c.page_number[s].load(Ordering::Acquire);
+                r = self.write_slot(s, clog::first_xid_of_page(page));
+                if r.is_err() {
+                    break;
+                }
+            }
+        }
+        if r.is_err() {
+            // The range stays for the next checkpoint to sync.
+            c.lock.release(lw);
+            return r;
+        }
+        let lo = c.min_written_page.swap(u64::MAX, Ordering::SeqCst);
+        let hi = c.max_written_page.swap(0, Ordering::SeqCst);
+        c.lock.release(lw);
+        if lo == u64::MAX {
+            return Ok(());
+        }
+        let synced = (|| {
+            for segno in clog::segment_of_page(lo).0..=clog::segment_of_page(hi).0 {
+                let xid = clog::first_xid_of_page(segno * clog::SLRU_PAGES_PER_SEGMENT);
+                let fd = match self.open_raw(segno, libc::O_RDWR) {
+                    Ok(fd) => fd,
+                    // A segment between two written ones that was never
+                    // written itself: nothing to sync.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                    Err(e) => {
+                        return Err(io_error(
+                            format!(
+                                "Could not open file \"{PG_XACT_DIR}/{}\"",
+                                clog::segment_file_name(segno)
+                            ),
+                            xid,
+                            e,
+                        ))
+                    }
+                };
+                fsync(fd.as_raw_fd(), segno, xid)?;
+            }
+            fsync(self.dir.as_raw_fd(), u64::MAX, 0)
+        })();
+        if synced.is_err() {
+            // Not synced: the next checkpoint must try these again.
+            c.min_written_page.fetch_min(lo, Ordering::SeqCst);
+            c.max_written_page.fetch_max(hi, Ordering::SeqCst);
+        }
+        synced
+    }
+}
+
+fn fsync(fd: RawFd, segno: u64, xid: u64) -> Result<(), PgError> {
+    // SAFETY: plain system call on our descriptor.
+    if unsafe { libc::fsync(fd) } != 0 {
+        let what = if segno == u64::MAX {
+            format!("Could not fsync directory \"{PG_XACT_DIR}\"")
+        } else {
+            format!(
+                "Could not fsync file \"{PG_XACT_DIR}/{}\"",
+                clog::segment_file_name(segno)
+            )
+        };
+        return Err(io_error(what, xid, last_err()));
+    }
+    Ok(())
+}
+
+/// Reads up to a page at `off`, retrying short reads and EINTR; returns
+/// the bytes read (fewer at end of file).
+fn read_full(fd: RawFd, buf: &mut [u8], off: u64) -> std::io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: into the rest of our buffer.
+        let n = unsafe {
+            libc::pread(
+                fd,
+                buf[done..].as_mut_ptr() as *mut libc::c_void,
+                buf.len() - done,
+                (off + done as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let e = last_err();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            break;
+        }
+        done += n as usize;
+    }
+    Ok(done)
+}
+
+/// [`Clog`] bound to a process's LWLock procs: what
+/// [`crate::transam`] and [`crate::visibility`] take.
+pub struct ClogFor<'a, P: LwProcs> {
+    pub clog: &'a Clog,
+    pub lw: &'a P,
+    pub me: u32,
+}
+
+impl<P: LwProcs> crate::transam::ClogStatus for ClogFor<'_, P> {
+    fn get_status(&self, xid: u64) -> Result<XidStatus, PgError> {
+        self.clog.get_status(self.lw, self.me, xid)
+    }
+
+    fn set_tree_status(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError> {
+        self.clog
+            .set_tree_status(self.lw, self.me, xid, subxids, status)
+    }
+}
+
+impl<P: LwProcs> crate::transam::ExtendClog for ClogFor<'_, P> {
+    fn extend(&self, xid: u64) -> Result<(), PgError> {
+        self.clog.extend(self.lw, self.me, xid)
+    }
+}
+
+#[cfg(test)]
+mod tests;

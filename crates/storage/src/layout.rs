@@ -188,6 +188,8 @@ pub enum AreaId {
     BackendStatus = 9,
     /// The buffer mapping table, clock sweep and fsync queue.
     BufferMapping = 10,
+    /// The xid counter, ProcArrayLock, per-proc subtransaction ids.
+    Transam = 11,
 }
 
 /// One area, declared by the subsystem that owns it.
@@ -244,6 +246,7 @@ pub const AREAS: &[AreaSpec] = &[
     crate::bufmgr::MAPPING_AREA,
     crate::walbuffers::AREA,
     crate::clogbuffers::AREA,
+    crate::transam::AREA,
 ];
 
 /// The spec of an area.
@@ -465,6 +468,23 @@ mod tests {
             )
         };
         assert!(rest.iter().all(|&b| b == 0));
+        // No xid before the startup process loads the counter; both locks free.
+        // SAFETY: the transam area of this initialised region.
+        let t = unsafe { crate::transam::Transam::attach(base, &l, pa) };
+        assert!(!t.is_loaded() && t.next_xid() == 0);
+        assert!(!t.shared().xid_gen_lock.is_held() && !t.shared().proc_array_lock.is_held());
+        let mut subs = vec![1];
+        t.running_subxids(0, &mut subs);
+        assert!(subs.is_empty());
+        // SAFETY: the commit-status area starts with its initialised SlruCtl.
+        let slru = unsafe {
+            &*(base.add(l.area(AreaId::CommitStatus).offset) as *const crate::clogbuffers::SlruCtl)
+        };
+        assert!(!slru.lock.is_held());
+        assert!(slru
+            .status
+            .iter()
+            .all(|s| s.load(Relaxed) == crate::clogbuffers::SLOT_EMPTY));
         // SAFETY: allocated above with this layout; no view is used after.
         unsafe { std::alloc::dealloc(base, layout) };
     }

@@ -41,6 +41,11 @@
 //!   buffers ([`walbuffers`]), written and synced to `pg_wal/` with group
 //!   commit, checkpoint records, and crash recovery through a resource
 //!   manager table.
+//! - Transactions and MVCC (issue 9 item 3): [`transam`] (64-bit xid
+//!   assignment, subxids, commit/abort order, ProcArrayLock),
+//!   [`clogbuffers`] (the commit-status cache over `pg_xact/`),
+//!   [`snapshot`] (snapshots from the proc array, isolation levels) and
+//!   [`visibility`] (MVCC, writer and vacuum rules, hint bits).
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -69,8 +74,11 @@ pub mod lwlock;
 pub mod page;
 pub mod procarray;
 pub mod smgr;
+pub mod snapshot;
 #[cfg(test)]
 mod testutil;
+pub mod transam;
+pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
 pub mod xact;

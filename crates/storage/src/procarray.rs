@@ -232,7 +232,9 @@ impl SlotText {
 pub struct ProcWaits {
     pub latch: Latch,
     pub lwlock: LwWaiter,
-    pub checkpoint_wait: AtomicU64,
+    /// A flag (0/1); 32 bits so that `Proc` keeps 64-bit xids in one
+    /// cache line.
+    pub checkpoint_wait: AtomicU32,
 }
 
 /// The hot half of a proc entry (PostgreSQL's PGPROC): one cache line,
@@ -241,11 +243,14 @@ pub struct ProcWaits {
 pub struct Proc {
     pid: AtomicI32,
     kind: AtomicU32,
-    /// Top-level transaction id, 0 = none (`PGPROC.xid`).
-    xid: AtomicU32,
+    /// Top-level transaction id, 0 = none (`PGPROC.xid`), 64 bits (issue
+    /// 9: xids never wrap). Set under XidGenLock when assigned, cleared
+    /// under ProcArrayLock at commit/abort ([`crate::transam`]).
+    xid: AtomicU64,
     /// Oldest xid this process's snapshot may still see, 0 = none
-    /// (`PGPROC.xmin`): the horizon vacuum must respect.
-    xmin: AtomicU32,
+    /// (`PGPROC.xmin`): the horizon vacuum must respect
+    /// ([`crate::snapshot`]).
+    xmin: AtomicU64,
     waits: ProcWaits,
     /// Heavyweight lock waited for: index in the lock table, or
     /// [`crate::lock::NO_ENTRY`]; the mode; and the next waiter on the
@@ -272,21 +277,21 @@ impl Proc {
         &self.waits
     }
 
-    pub fn xid(&self) -> u32 {
+    pub fn xid(&self) -> u64 {
         self.xid.load(Ordering::Acquire)
     }
 
     /// Owner only.
-    pub fn set_xid(&self, xid: u32) {
+    pub fn set_xid(&self, xid: u64) {
         self.xid.store(xid, Ordering::Release);
     }
 
-    pub fn xmin(&self) -> u32 {
+    pub fn xmin(&self) -> u64 {
         self.xmin.load(Ordering::Acquire)
     }
 
     /// Owner only.
-    pub fn set_xmin(&self, xmin: u32) {
+    pub fn set_xmin(&self, xmin: u64) {
         self.xmin.store(xmin, Ordering::Release);
     }
 

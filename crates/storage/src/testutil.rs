@@ -19,6 +19,10 @@ pub struct SharedMem {
 }
 
 impl SharedMem {
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
     pub fn new(len: usize) -> SharedMem {
         // SAFETY: a fresh anonymous mapping; the kernel zeroes it.
         let p = unsafe {
@@ -147,4 +151,93 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
     cond()
+}
+
+/// A whole shared-memory region as the postmaster lays it out, for small
+/// settings, with one private semaphore per proc: what the transaction
+/// and snapshot tests fork children over. Areas are addressed through
+/// their real views (`ProcArray`, `Transam`, `Clog`).
+pub struct TestRegion {
+    pub mem: SharedMem,
+    pub layout: crate::layout::Layout,
+    #[allow(dead_code)]
+    pub sizing: crate::layout::Sizing,
+    pub procs: crate::procarray::ProcArray,
+    pub sems: PrivateSems,
+}
+
+impl TestRegion {
+    /// `max_connections` client slots, shared_buffers 16 (so the
+    /// commit-status cache has its minimum of 4 pages).
+    pub fn new(max_connections: usize) -> TestRegion {
+        let sizing = crate::layout::Sizing {
+            max_connections,
+            max_prepared_transactions: 0,
+            max_locks_per_transaction: 4,
+            shared_buffers: 16,
+            wal_buffers: 4,
+        };
+        let layout = crate::layout::Layout::compute(&sizing, 4096).unwrap();
+        let mem = SharedMem::new(layout.total);
+        // SAFETY: a fresh mapping of layout.total bytes nobody else uses.
+        unsafe { layout.init_areas(mem.base(), &sizing) };
+        // SAFETY: the region layout was computed for, mapped while mem lives.
+        let procs = unsafe { crate::procarray::ProcArray::attach(mem.base(), &layout, &sizing) };
+        let sems = PrivateSems::new(sizing.total_procs());
+        TestRegion {
+            mem,
+            layout,
+            sizing,
+            procs,
+            sems,
+        }
+    }
+
+    pub fn lw(&self) -> RegionProcs {
+        RegionProcs {
+            procs: self.procs,
+            sems: self.sems.0,
+        }
+    }
+
+    pub fn transam(&self) -> crate::transam::Transam {
+        // SAFETY: the region stays mapped while self lives.
+        unsafe { crate::transam::Transam::attach(self.mem.base(), &self.layout, self.procs) }
+    }
+
+    /// A commit-status cache view over `dir` (its pg_xact/ is created).
+    pub fn clog(&self, dir: &std::path::Path) -> crate::clogbuffers::Clog {
+        crate::clogbuffers::Clog::create_dir(dir).unwrap();
+        let fd = crate::clogbuffers::Clog::open_dir(dir).unwrap();
+        // SAFETY: as above.
+        unsafe { crate::clogbuffers::Clog::attach(self.mem.base(), &self.layout, fd) }
+    }
+}
+
+/// LWLock waiters of a [`TestRegion`]: each proc's slot, its semaphore.
+#[derive(Clone, Copy)]
+pub struct RegionProcs {
+    procs: crate::procarray::ProcArray,
+    sems: SemSet,
+}
+
+impl crate::lwlock::LwProcs for RegionProcs {
+    fn waiter(&self, procno: u32) -> &crate::lwlock::LwWaiter {
+        &self.procs.proc(procno as usize).waits().lwlock
+    }
+
+    fn sleep(&self, procno: u32) {
+        if self.sems.sleep(procno as usize).is_err() {
+            // The set is gone (the test gave up): leave without allocating.
+            // SAFETY: ends this forked child.
+            unsafe { libc::_exit(70) };
+        }
+    }
+
+    fn wake(&self, procno: u32) {
+        if self.sems.unlock(procno as usize).is_err() {
+            // SAFETY: as above.
+            unsafe { libc::_exit(71) };
+        }
+    }
 }

@@ -30,10 +30,15 @@
 //! backend registers [`Xact::release_at_exit`] with
 //! [`crate::exit::before_shmem_exit`]).
 //!
-//! Not here yet, and stubbed only where the engine fills them in: the xid
-//! (assigned on first write), the commit record and its WAL flush, the
-//! commit status in `pg_xact`, snapshots, and subtransactions
-//! (SAVEPOINT), see [`Xact::begin_subtransaction`].
+//! The transaction id is assigned lazily, at the first write
+//! ([`Xact::current_xid`], PostgreSQL's GetCurrentTransactionId), through
+//! the backend's [`XactEngine`] (shared memory: [`crate::transam`]); at
+//! commit and abort the engine writes the record, sets the commit status
+//! and leaves the proc array. A transaction that never wrote has no xid
+//! and costs no shared-memory work at commit. Not here yet:
+//! subtransactions (SAVEPOINT, see [`Xact::begin_subtransaction`]; the
+//! engine side, subxids, exists in `transam`) and the backend's engine
+//! (nothing in the server writes tuples yet).
 //!
 //! Everything here is per backend, in process-local memory; only the
 //! backend's main loop calls it.
@@ -189,6 +194,20 @@ impl ResourceOwner {
     }
 }
 
+/// The storage engine's side of a transaction, as the backend implements
+/// it over shared memory ([`crate::transam::Transam`], the commit-status
+/// cache and WAL). Called only by [`Xact`], in the backend.
+pub trait XactEngine {
+    /// Assigns this backend's top-level xid
+    /// ([`crate::transam::Transam::assign_xid`]).
+    fn assign_xid(&self) -> Result<u64, PgError>;
+    /// Commit record flushed, statuses set, out of the proc array
+    /// ([`crate::transam::Transam::commit`]).
+    fn commit(&self, subxids: &[u64]) -> Result<(), PgError>;
+    /// Abort record, aborted statuses, out of the proc array.
+    fn abort(&self, subxids: &[u64]) -> Result<(), PgError>;
+}
+
 /// One backend's transaction state.
 pub struct Xact {
     block: BlockState,
@@ -201,6 +220,11 @@ pub struct Xact {
     /// Shared with the exit callback (weakly), so that a process that
     /// ends inside a transaction still releases what it holds.
     owner: Rc<RefCell<ResourceOwner>>,
+    /// The top-level xid, 0 until the first write.
+    xid: u64,
+    /// Subtransaction xids assigned in this transaction.
+    subxids: Vec<u64>,
+    engine: Option<Rc<dyn XactEngine>>,
 }
 
 impl Default for Xact {
@@ -227,7 +251,43 @@ impl Xact {
             start: 0,
             command_id: 0,
             owner: Rc::new(RefCell::new(ResourceOwner::default())),
+            xid: 0,
+            subxids: Vec::new(),
+            engine: None,
         }
+    }
+
+    /// Gives the transaction its engine (the backend, once its shared
+    /// memory views exist). Without one no xid can be assigned.
+    pub fn set_engine(&mut self, engine: Rc<dyn XactEngine>) {
+        self.engine = Some(engine);
+    }
+
+    /// The running transaction's xid, assigned now if it has none
+    /// (PostgreSQL's GetCurrentTransactionId): called before the first
+    /// write of a transaction. Outside a transaction, or without an
+    /// engine, an error.
+    pub fn current_xid(&mut self) -> Result<u64, PgError> {
+        if self.xid != 0 {
+            return Ok(self.xid);
+        }
+        if self.block == BlockState::Default {
+            return Err(unexpected("GetCurrentTransactionId", self.block));
+        }
+        let Some(engine) = &self.engine else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this process cannot write: it has no transaction engine",
+            ));
+        };
+        self.xid = engine.assign_xid()?;
+        Ok(self.xid)
+    }
+
+    /// The xid if one was assigned (PostgreSQL's
+    /// GetCurrentTransactionIdIfAny), else 0.
+    pub fn current_xid_if_any(&self) -> u64 {
+        self.xid
     }
 
     /// Registers the exit callback that releases the open transaction's
@@ -418,13 +478,16 @@ impl Xact {
     /// After a statement that ends a unit of work: the last statement of
     /// a Query, a transaction statement, an extended-protocol Sync.
     /// Commits or finishes aborting as the block state says; returns how
-    /// the transaction ended, if it did, and the leak warnings of a commit.
+    /// the transaction ended, if it did, and the leak warnings of a commit
+    /// — or, when the commit itself failed and the transaction aborted
+    /// instead (`Ended::Aborted` from a commit), that ERROR, which the
+    /// caller reports instead of COMMIT.
     pub fn commit_command(&mut self) -> (Option<Ended>, Vec<PgError>) {
         match self.block {
             BlockState::Default => (None, Vec::new()),
             BlockState::Started | BlockState::End => {
-                let leaks = self.commit();
-                (Some(Ended::Committed), leaks)
+                let (ended, errors) = self.commit();
+                (Some(ended), errors)
             }
             BlockState::Begin => {
                 self.block = BlockState::InProgress;
@@ -477,12 +540,24 @@ impl Xact {
         ))
     }
 
-    fn commit(&mut self) -> Vec<PgError> {
-        // The engine: write the commit record, wait for its flush, mark
-        // the xid committed in pg_xact, clear the proc's xid.
+    fn commit(&mut self) -> (Ended, Vec<PgError>) {
+        // A transaction that wrote: commit record flushed, commit status,
+        // out of the proc array (the engine does all three, in order). If
+        // that fails before the status is set, the transaction aborts and
+        // the caller must report the error instead of COMMIT.
+        if self.xid != 0 {
+            if let Some(engine) = self.engine.clone() {
+                if let Err(e) = engine.commit(&self.subxids) {
+                    let _ = engine.abort(&self.subxids);
+                    self.owner.borrow_mut().release_all(Release::Abort);
+                    self.reset();
+                    return (Ended::Aborted, vec![e]);
+                }
+            }
+        }
         let leaks = self.owner.borrow_mut().release_all(Release::Commit);
         self.reset();
-        leaks
+        let leaks = leaks
             .into_iter()
             .map(|kind| {
                 warning(
@@ -490,17 +565,26 @@ impl Xact {
                     &format!("resource was not closed: {kind}"),
                 )
             })
-            .collect()
+            .collect();
+        (Ended::Committed, leaks)
     }
 
     fn abort_and_cleanup(&mut self) {
-        // The engine: write the abort record (no flush wait), mark the xid
-        // aborted, clear the proc's xid.
+        // Abort record (no flush wait), aborted status, out of the proc
+        // array; a failure there is logged by the engine and changes
+        // nothing: an xid that is neither running nor committed is aborted.
+        if self.xid != 0 {
+            if let Some(engine) = self.engine.clone() {
+                let _ = engine.abort(&self.subxids);
+            }
+        }
         self.owner.borrow_mut().release_all(Release::Abort);
         self.reset();
     }
 
     fn reset(&mut self) {
+        self.xid = 0;
+        self.subxids.clear();
         self.block = BlockState::Default;
         self.start = 0;
         self.command_id = 0;
@@ -716,5 +800,89 @@ mod tests {
         assert_eq!(x.user_abort_block().unwrap(), None);
         assert_eq!(x.commit_command().0, Some(Ended::Aborted));
         assert_eq!(x.status(), Status::Idle);
+    }
+
+    /// Records what the engine was asked, and can fail the commit.
+    struct FakeEngine {
+        calls: RefCell<Vec<String>>,
+        next: std::cell::Cell<u64>,
+        fail_commit: bool,
+    }
+
+    impl XactEngine for FakeEngine {
+        fn assign_xid(&self) -> Result<u64, PgError> {
+            let x = self.next.get();
+            self.next.set(x + 1);
+            self.calls.borrow_mut().push(format!("assign {x}"));
+            Ok(x)
+        }
+        fn commit(&self, _: &[u64]) -> Result<(), PgError> {
+            self.calls.borrow_mut().push("commit".into());
+            if self.fail_commit {
+                return Err(PgError::error(sqlstate::IO_ERROR, "could not flush"));
+            }
+            Ok(())
+        }
+        fn abort(&self, _: &[u64]) -> Result<(), PgError> {
+            self.calls.borrow_mut().push("abort".into());
+            Ok(())
+        }
+    }
+
+    fn engine(fail_commit: bool) -> Rc<FakeEngine> {
+        Rc::new(FakeEngine {
+            calls: RefCell::new(Vec::new()),
+            next: std::cell::Cell::new(1000),
+            fail_commit,
+        })
+    }
+
+    #[test]
+    fn the_xid_is_assigned_at_the_first_write_and_released_at_the_end() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        assert!(x.current_xid().is_err(), "no transaction, no xid");
+        // A read-only transaction never touches the engine.
+        x.start_command(1);
+        assert_eq!(x.current_xid_if_any(), 0);
+        assert_eq!(x.commit_command().0, Some(Ended::Committed));
+        assert!(e.calls.borrow().is_empty());
+        // A writing one: one xid however many writes, committed once.
+        x.start_command(2);
+        assert_eq!(x.current_xid().unwrap(), 1000);
+        assert_eq!(x.current_xid().unwrap(), 1000);
+        assert_eq!(x.commit_command().0, Some(Ended::Committed));
+        assert_eq!(x.current_xid_if_any(), 0);
+        // A failing statement aborts it.
+        x.start_command(3);
+        x.current_xid().unwrap();
+        assert_eq!(x.abort_current(), Some(Ended::Aborted));
+        assert_eq!(
+            *e.calls.borrow(),
+            ["assign 1000", "commit", "assign 1001", "abort"]
+        );
+    }
+
+    #[test]
+    fn a_commit_that_cannot_be_made_durable_aborts_and_says_so() {
+        let e = engine(true);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        x.start_command(1);
+        x.current_xid().unwrap();
+        let (ended, errors) = x.commit_command();
+        assert_eq!(ended, Some(Ended::Aborted));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].message, "could not flush");
+        assert_eq!(*e.calls.borrow(), ["assign 1000", "commit", "abort"]);
+        assert_eq!(x.block_state(), BlockState::Default);
+        // Without an engine a write is refused, never given a fake xid.
+        let mut y = Xact::new();
+        y.start_command(1);
+        assert_eq!(
+            y.current_xid().unwrap_err().code,
+            sqlstate::FEATURE_NOT_SUPPORTED
+        );
     }
 }

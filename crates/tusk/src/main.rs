@@ -56,6 +56,10 @@ struct InitArgs {
     /// Name of the database superuser. Default: the operating-system user running tusk init.
     #[arg(short = 'U', long = "username", value_name = "NAME")]
     username: Option<String>,
+    /// For tests: the cluster's first transaction id (at least 3; e.g.
+    /// 4294967290 to cross 2^32 soon).
+    #[arg(long = "next-xid", value_name = "XID")]
+    next_xid: Option<u64>,
 }
 
 /// Run the tusk server (the postmaster) in the foreground.
@@ -226,21 +230,23 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Init(a) => match tusk_server::datadir::init(&a.data_dir, a.username.as_deref()) {
-            Ok(user) => {
-                println!(
-                    "The files belonging to this database system will be owned by user \"{}\".",
-                    tusk_server::datadir::os_user_name()
-                );
-                println!("The database superuser is \"{user}\".");
-                println!("\nSuccess. You can now start the database server using:\n\n    tusk server -D {}\n", a.data_dir.display());
-                ExitCode::SUCCESS
+        Command::Init(a) => {
+            match tusk_server::datadir::init(&a.data_dir, a.username.as_deref(), a.next_xid) {
+                Ok(user) => {
+                    println!(
+                        "The files belonging to this database system will be owned by user \"{}\".",
+                        tusk_server::datadir::os_user_name()
+                    );
+                    println!("The database superuser is \"{user}\".");
+                    println!("\nSuccess. You can now start the database server using:\n\n    tusk server -D {}\n", a.data_dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tusk init: error: {e}");
+                    ExitCode::from(1)
+                }
             }
-            Err(e) => {
-                eprintln!("tusk init: error: {e}");
-                ExitCode::from(1)
-            }
-        },
+        }
         Command::Server(_) => unreachable!("handled above"),
         Command::Ctl { args } => ctl::run(args),
         Command::Ipc { args } => ipc::run(args),

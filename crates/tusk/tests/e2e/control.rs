@@ -6,7 +6,7 @@
 //! pg_controldata is the oracle: if it is missing the tests fail, they do
 //! not pass silently.
 
-use crate::util::{run_bounded, simple_value, wait_until, Opts, TestServer};
+use crate::util::{run_bounded, simple_value, wait_until, Opts, TestServer, TUSK};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -115,6 +115,64 @@ fn pg_controldata_reads_a_fresh_running_and_stopped_cluster() {
     );
     assert_eq!(field(&cd, "Database block size"), "8192");
     assert_eq!(field(&cd, "Latest checkpoint's TimeLineID"), "1");
+}
+
+/// `tusk init --next-xid` starts a cluster past 2^32 (the test option of
+/// issue 9), as PostgreSQL's pg_controldata reads it (epoch:xid), and
+/// refuses ids below the first normal one.
+#[test]
+fn init_can_start_transaction_ids_past_2_pow_32() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = |dir: &Path, xid: &str| {
+        run_bounded(
+            Command::new(TUSK)
+                .arg("init")
+                .arg("-D")
+                .arg(dir)
+                .arg("--next-xid")
+                .arg(xid),
+            Duration::from_secs(30),
+        )
+    };
+    let out = run(&data, "4294967300");
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    let cd = controldata(&data);
+    assert_eq!(field(&cd, "Latest checkpoint's NextXID"), "1:4");
+    assert!(data.join("pg_xact").is_dir());
+    let out = run(&tmp.path().join("other"), "2");
+    assert_eq!(out.code(), Some(1), "{}", out.describe());
+    assert!(
+        out.describe()
+            .contains("--next-xid must be at least 3 (got 2)"),
+        "{}",
+        out.describe()
+    );
+    assert!(!tmp.path().join("other").exists(), "nothing created");
+}
+
+/// The startup process loads the next xid from pg_control into shared
+/// memory and every checkpoint writes it back, all 64 bits: a cluster
+/// whose counter is past 2^32 keeps it through CHECKPOINT and a clean stop.
+#[test]
+fn checkpoints_keep_a_64_bit_next_xid() {
+    let mut srv = TestServer::init(Opts::new());
+    let mut c = tusk_storage::control::ControlFileData::read(srv.data_dir()).unwrap();
+    c.checkpoint_copy.next_xid = (5u64 << 32) + 77;
+    c.write(srv.data_dir(), false).unwrap();
+    srv.start_postmaster();
+    let mut client = srv.connect();
+    client.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    drop(client);
+    assert_eq!(
+        field(&controldata(srv.data_dir()), "Latest checkpoint's NextXID"),
+        "5:77"
+    );
+    let st = srv.stop_with(libc::SIGINT);
+    assert!(st.success(), "fast stop: {st}\n{}", srv.log());
+    let cd = controldata(srv.data_dir());
+    assert_eq!(field(&cd, "Database cluster state"), "shut down");
+    assert_eq!(field(&cd, "Latest checkpoint's NextXID"), "5:77");
 }
 
 /// Starts the server on a damaged pg_control and returns its stderr; the

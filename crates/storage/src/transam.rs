@@ -1,0 +1,456 @@
+//! Transaction ids: the 64-bit counter in shared memory, their assignment (top-level and subtransaction), and a transaction's entry into and exit from the proc array.
+//!
+//! Why this shape (PostgreSQL's `varsup.c` and `procarray.c`, with 64-bit
+//! ids): `next_xid` is one 64-bit counter (PostgreSQL's
+//! `nextXid`, a FullTransactionId), so "older than" is plain `<` and
+//! wraparound cannot happen. It lives in a small registered area
+//! ([`AREA`]) next to the two LWLocks that order everything about it:
+//!
+//! - **XidGenLock** (exclusive) to take the next id. The id is stored in
+//!   the process's `Proc.xid` (or its subxid cache) *before* the lock is
+//!   released, and the commit-status page of a new id is zeroed first
+//!   ([`ExtendClog`]), so no process can see an id above `next_xid - 1`
+//!   that is neither running nor recorded.
+//! - **ProcArrayLock**: shared to take a snapshot ([`crate::snapshot`]) or
+//!   to ask whether an xid is running; exclusive to leave the proc array
+//!   at commit/abort ([`Transam::end_transaction`]), which also advances
+//!   `latest_completed_xid` (the snapshot's `xmax - 1`). A transaction
+//!   leaves the array only after its fate is in the commit log, so a
+//!   snapshot never sees an xid that is neither running nor decided.
+//!
+//! Lock order: XidGenLock, then the commit-status cache's lock (zeroing a
+//! new page inside the assignment); ProcArrayLock is never held with
+//! either.
+//!
+//! **Start and checkpoints.** `next_xid` is loaded once by the startup
+//! process from pg_control's shared copy (`checkPointCopy.nextXid`,
+//! [`Transam::startup`]); the checkpointer reads it back into the
+//! checkpoint it writes ([`Transam::next_xid`]). Between a checkpoint and
+//! a crash more ids are handed out; WAL redo (s2's) must move the counter
+//! past every xid it replays: [`Transam::advance_next_xid_past`] is that
+//! hook, PostgreSQL's `AdvanceNextFullTransactionIdPastXid`.
+//!
+//! **Subtransactions.** A subtransaction that writes gets its own xid
+//! (lazily, as a top-level transaction). Other processes must see it as
+//! running exactly while its top-level transaction runs, so each proc has
+//! a cache of its running subxids in this area (PostgreSQL's
+//! `PGPROC.subxids`, [`MAX_CACHED_SUBXIDS`] of them). The parent of every
+//! cached subxid is the proc's own `xid`: that *is* the parent map other
+//! processes need (pg_subtrans answers "which top-level transaction owns
+//! this xid" and nothing else outside the owner). Nesting inside the
+//! transaction (which savepoint is whose parent, for ROLLBACK TO) is the
+//! owner's private state. Nothing of it survives a crash, and nothing
+//! needs to: after a crash no transaction is running, every xid is either
+//! committed in pg_xact (its commit record was flushed, redo sets it) or
+//! is treated as aborted, and PostgreSQL itself truncates pg_subtrans at
+//! start for the same reason. Unlike PostgreSQL, the cache never
+//! "overflows" into an on-disk pg_subtrans: a transaction that would need
+//! more than [`MAX_CACHED_SUBXIDS`] subxids at once gets an ERROR
+//! (54000), a documented limit until a shared parent map exists.
+//!
+//! ```text
+//! area (Transam = 10), one 64-byte line then one SubxidCache per proc
+//! offset size field
+//!      0   16 xid_gen_lock          LwLock (XidGenLock)
+//!     16   16 proc_array_lock       LwLock (ProcArrayLock)
+//!     32    8 next_xid              next id to hand out (u64)
+//!     40    8 latest_completed_xid  highest id that committed or aborted
+//!     48    4 loaded                1 once the startup process set next_xid
+//!     52   12 (padding)
+//!     64      SubxidCache × total procs, 520 bytes each:
+//!               0   4 count  (u32)   4 4 (padding)
+//!               8 512 xids [u64; 64], the first `count` valid
+//! ```
+
+use crate::clog::{XidStatus, FIRST_NORMAL_TRANSACTION_ID, INVALID_TRANSACTION_ID};
+use crate::layout::{AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing};
+use crate::lwlock::{LwLock, LwMode, LwProcs};
+use crate::procarray::ProcArray;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use tusk_common::{sqlstate, PgError};
+
+/// Running subxids a proc can publish (PostgreSQL's
+/// PGPROC_MAX_CACHED_SUBXIDS).
+pub const MAX_CACHED_SUBXIDS: usize = 64;
+
+/// The counter and its locks, at the start of the area.
+#[repr(C, align(64))]
+pub struct TransamShared {
+    pub xid_gen_lock: LwLock,
+    pub proc_array_lock: LwLock,
+    next_xid: AtomicU64,
+    latest_completed_xid: AtomicU64,
+    loaded: AtomicU32,
+}
+
+/// One proc's running subtransaction ids.
+#[repr(C, align(8))]
+pub struct SubxidCache {
+    count: AtomicU32,
+    xids: [AtomicU64; MAX_CACHED_SUBXIDS],
+}
+
+const _: () = assert!(std::mem::size_of::<TransamShared>() == 64);
+const _: () = assert!(std::mem::size_of::<SubxidCache>() == 520);
+
+fn size(c: &SizeCalc) -> Result<usize, SizeError> {
+    c.add(
+        std::mem::size_of::<TransamShared>(),
+        c.mul(c.z.total_procs(), std::mem::size_of::<SubxidCache>())?,
+    )
+}
+
+/// # Safety
+/// As [`AreaSpec::init`].
+unsafe fn init(at: *mut u8, size: usize, _z: &Sizing) {
+    // SAFETY: promised by the caller; zero is a valid SubxidCache and
+    // counter, the locks need their init.
+    unsafe {
+        std::ptr::write_bytes(at, 0, size);
+        let t = &*(at as *const TransamShared);
+        t.xid_gen_lock.init();
+        t.proc_array_lock.init();
+    }
+}
+
+pub const AREA: AreaSpec = AreaSpec {
+    id: AreaId::Transam,
+    name: "transaction ids",
+    align: 64,
+    size,
+    init,
+};
+
+/// Zeroes the commit-status page of a new xid before anyone can use it
+/// (PostgreSQL's ExtendCLOG). Implemented by [`crate::clogbuffers::Clog`];
+/// called under XidGenLock by the assigning process.
+pub trait ExtendClog {
+    fn extend(&self, xid: u64) -> Result<(), PgError>;
+}
+
+/// The WAL side of commit and abort, s2's to implement (xlog.c's
+/// `RecordTransactionCommit` / `RecordTransactionAbort`). Called by the
+/// committing backend before any commit status is set.
+pub trait CommitWal {
+    /// Writes the commit record of `xid` and its committed `subxids` and
+    /// returns only when WAL is flushed past its end (`xlog_flush`, or
+    /// group commit): **the commit record is durable before pg_xact says
+    /// committed**, so a crash can never leave a committed status whose
+    /// WAL is lost (the data pages of the transaction, written later under
+    /// the WAL-before-data rule, would then be unrecoverable).
+    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError>;
+    /// Writes the abort record; no flush wait (an abort that is lost in a
+    /// crash is still an abort: no commit record, no committed status).
+    fn log_abort(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError>;
+}
+
+/// Commit statuses, as [`crate::clogbuffers::Clog`] keeps them.
+pub trait ClogStatus {
+    fn get_status(&self, xid: u64) -> Result<XidStatus, PgError>;
+    /// Sets `xid` and `subxids` to `status` (Committed or Aborted) so that
+    /// no reader sees the subxids committed before `xid` is.
+    fn set_tree_status(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError>;
+}
+
+/// This process's view of the area. Copyable; any process may hold one.
+#[derive(Clone, Copy)]
+pub struct Transam {
+    shared: *const TransamShared,
+    subxids: *const SubxidCache,
+    procs: ProcArray,
+}
+
+impl Transam {
+    /// # Safety
+    /// `at` is an area of [`AREA`]'s size for `procs.len()` procs, already
+    /// initialised, mapped for the life of every use of the view.
+    pub unsafe fn from_raw(at: *mut u8, procs: ProcArray) -> Transam {
+        Transam {
+            shared: at as *const TransamShared,
+            // SAFETY: the caches follow the 64-byte head inside the area.
+            subxids: unsafe { at.add(std::mem::size_of::<TransamShared>()) } as *const SubxidCache,
+            procs,
+        }
+    }
+
+    /// # Safety
+    /// `base` is the region `layout` was computed for, mapped for good.
+    pub unsafe fn attach(base: *mut u8, layout: &Layout, procs: ProcArray) -> Transam {
+        // SAFETY: the area lies inside the region.
+        unsafe { Transam::from_raw(base.add(layout.area(AreaId::Transam).offset), procs) }
+    }
+
+    pub fn shared(&self) -> &TransamShared {
+        // SAFETY: from_raw's promise.
+        unsafe { &*self.shared }
+    }
+
+    pub fn procs(&self) -> &ProcArray {
+        &self.procs
+    }
+
+    fn cache(&self, procno: usize) -> &SubxidCache {
+        assert!(procno < self.procs.len());
+        // SAFETY: one cache per proc inside the area (from_raw).
+        unsafe { &*self.subxids.add(procno) }
+    }
+
+    /// The running subxids of proc `procno`, into `out` (cleared first).
+    /// Call with ProcArrayLock held (either mode) for a consistent copy.
+    pub fn running_subxids(&self, procno: usize, out: &mut Vec<u64>) {
+        out.clear();
+        let c = self.cache(procno);
+        let n = (c.count.load(Ordering::Acquire) as usize).min(MAX_CACHED_SUBXIDS);
+        out.extend(c.xids[..n].iter().map(|x| x.load(Ordering::Acquire)));
+    }
+
+    /// The running subxids of proc `procno` into `out`, allocating
+    /// nothing; returns how many. ProcArrayLock held (either mode).
+    pub fn running_subxids_into(
+        &self,
+        procno: usize,
+        out: &mut [u64; MAX_CACHED_SUBXIDS],
+    ) -> usize {
+        let c = self.cache(procno);
+        let n = (c.count.load(Ordering::Acquire) as usize).min(MAX_CACHED_SUBXIDS);
+        for (o, x) in out.iter_mut().zip(&c.xids[..n]) {
+            *o = x.load(Ordering::Acquire);
+        }
+        n
+    }
+
+    /// Sets the counter at start (only the startup process, before any
+    /// backend runs), from pg_control's checkpoint: every id below
+    /// `next_xid` was handed out before the crash or shutdown.
+    pub fn startup(&self, next_xid: u64) {
+        let next = next_xid.max(FIRST_NORMAL_TRANSACTION_ID);
+        let s = self.shared();
+        s.next_xid.store(next, Ordering::SeqCst);
+        s.latest_completed_xid.store(next - 1, Ordering::SeqCst);
+        s.loaded.store(1, Ordering::SeqCst);
+    }
+
+    /// Whether [`Self::startup`] ran (no xid can be handed out before).
+    pub fn is_loaded(&self) -> bool {
+        self.shared().loaded.load(Ordering::SeqCst) != 0
+    }
+
+    /// The next id to be handed out; the checkpointer stores it in the
+    /// checkpoint record and pg_control. Any process; no lock (a
+    /// checkpoint's redo point precedes this read, and redo advances past
+    /// any later xid, [`Self::advance_next_xid_past`]).
+    pub fn next_xid(&self) -> u64 {
+        self.shared().next_xid.load(Ordering::SeqCst)
+    }
+
+    /// Highest xid that committed or aborted; a snapshot's xmax is one more.
+    pub fn latest_completed_xid(&self) -> u64 {
+        self.shared().latest_completed_xid.load(Ordering::SeqCst)
+    }
+
+    /// WAL redo hook (the startup process, s2's redo loop): a record of
+    /// `xid` was replayed, so ids up to it were handed out before the
+    /// crash. Moves `next_xid` past it.
+    pub fn advance_next_xid_past(&self, xid: u64) {
+        let s = self.shared();
+        s.next_xid
+            .fetch_max(xid.saturating_add(1), Ordering::SeqCst);
+        s.latest_completed_xid.fetch_max(xid, Ordering::SeqCst);
+    }
+
+    /// Hands out the next xid under XidGenLock (PostgreSQL's
+    /// GetNewTransactionId) to proc `me`: as its top-level xid when
+    /// `sub` is false (`Proc.xid` must be 0), else as a running subxid in
+    /// its cache. Called only by the process owning proc `me`, at its
+    /// transaction's (or subtransaction's) first write.
+    pub fn assign_xid(
+        &self,
+        lw: &impl LwProcs,
+        me: u32,
+        sub: bool,
+        clog: &dyn ExtendClog,
+    ) -> Result<u64, PgError> {
+        if !self.is_loaded() {
+            return Err(PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "cannot assign transaction IDs before the startup process set the next one",
+            ));
+        }
+        let proc = self.procs.proc(me as usize);
+        let cache = self.cache(me as usize);
+        if sub && proc.xid() == INVALID_TRANSACTION_ID {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "cannot assign a subtransaction ID before the top-level transaction has one",
+            ));
+        }
+        if !sub && proc.xid() != INVALID_TRANSACTION_ID {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("transaction already has ID {}", proc.xid()),
+            ));
+        }
+        let n = cache.count.load(Ordering::Acquire) as usize;
+        if sub && n >= MAX_CACHED_SUBXIDS {
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "cannot have more than {MAX_CACHED_SUBXIDS} subtransactions with writes running in one transaction"
+                ),
+            ));
+        }
+        let s = self.shared();
+        s.xid_gen_lock.acquire(lw, me, LwMode::Exclusive);
+        let xid = s.next_xid.load(Ordering::SeqCst);
+        // The page first: if zeroing it fails, the id is not handed out.
+        if let Err(e) = clog.extend(xid) {
+            s.xid_gen_lock.release(lw);
+            return Err(e);
+        }
+        s.next_xid.store(xid + 1, Ordering::SeqCst);
+        // Published before XidGenLock is released: a snapshot taken after
+        // the counter moved finds it (or has xmax <= xid anyway).
+        if sub {
+            cache.xids[n].store(xid, Ordering::Release);
+            cache.count.store(n as u32 + 1, Ordering::Release);
+        } else {
+            proc.set_xid(xid);
+        }
+        s.xid_gen_lock.release(lw);
+        Ok(xid)
+    }
+
+    /// Takes `gone` (an aborted subtransaction's xid and its children's)
+    /// out of proc `me`'s cache, after their aborted status is in the
+    /// commit log (PostgreSQL's XidCacheRemoveRunningXids). Owner only.
+    pub fn remove_subxids(&self, lw: &impl LwProcs, me: u32, gone: &[u64]) {
+        let s = self.shared();
+        let cache = self.cache(me as usize);
+        s.proc_array_lock.acquire(lw, me, LwMode::Exclusive);
+        let n = cache.count.load(Ordering::Acquire) as usize;
+        let mut kept = 0;
+        let mut latest = 0;
+        for i in 0..n.min(MAX_CACHED_SUBXIDS) {
+            let x = cache.xids[i].load(Ordering::Acquire);
+            if gone.contains(&x) {
+                latest = latest.max(x);
+            } else {
+                cache.xids[kept].store(x, Ordering::Release);
+                kept += 1;
+            }
+        }
+        cache.count.store(kept as u32, Ordering::Release);
+        s.latest_completed_xid.fetch_max(latest, Ordering::SeqCst);
+        s.proc_array_lock.release(lw);
+    }
+
+    /// Leaves the proc array at commit or abort (PostgreSQL's
+    /// ProcArrayEndTransaction): clears `Proc.xid`, `Proc.xmin` and the
+    /// subxid cache and advances `latest_completed_xid`, under
+    /// ProcArrayLock exclusive. Call only after the transaction's status
+    /// is in the commit log. Owner only.
+    pub fn end_transaction(&self, lw: &impl LwProcs, me: u32) {
+        let s = self.shared();
+        let proc = self.procs.proc(me as usize);
+        let cache = self.cache(me as usize);
+        s.proc_array_lock.acquire(lw, me, LwMode::Exclusive);
+        let mut latest = proc.xid();
+        let n = (cache.count.load(Ordering::Acquire) as usize).min(MAX_CACHED_SUBXIDS);
+        for x in &cache.xids[..n] {
+            latest = latest.max(x.load(Ordering::Acquire));
+        }
+        proc.set_xid(INVALID_TRANSACTION_ID);
+        proc.set_xmin(INVALID_TRANSACTION_ID);
+        cache.count.store(0, Ordering::Release);
+        s.latest_completed_xid.fetch_max(latest, Ordering::SeqCst);
+        s.proc_array_lock.release(lw);
+    }
+
+    /// Is `xid` (top-level or sub) running in any process, this one
+    /// included? (PostgreSQL's TransactionIdIsInProgress, without its
+    /// caches.) Any process; takes ProcArrayLock shared.
+    pub fn is_in_progress(&self, lw: &impl LwProcs, me: u32, xid: u64) -> bool {
+        if xid < FIRST_NORMAL_TRANSACTION_ID {
+            return false;
+        }
+        let s = self.shared();
+        s.proc_array_lock.acquire(lw, me, LwMode::Shared);
+        let mut found = false;
+        for i in 0..self.procs.len() {
+            if self.procs.proc(i).xid() == xid {
+                found = true;
+                break;
+            }
+            let c = self.cache(i);
+            let n = (c.count.load(Ordering::Acquire) as usize).min(MAX_CACHED_SUBXIDS);
+            if c.xids[..n].iter().any(|x| x.load(Ordering::Acquire) == xid) {
+                found = true;
+                break;
+            }
+        }
+        s.proc_array_lock.release(lw);
+        found
+    }
+
+    /// Commits proc `me`'s transaction in PostgreSQL's order: the commit
+    /// record flushed ([`CommitWal::log_commit`]), then the statuses in
+    /// the commit log, then out of the proc array. `subxids` are the
+    /// committed (not rolled back) subtransactions' xids. Owner only.
+    /// An error before the status is set leaves the transaction to be
+    /// aborted by the caller; once the status is set it cannot fail.
+    pub fn commit(
+        &self,
+        lw: &impl LwProcs,
+        me: u32,
+        subxids: &[u64],
+        wal: &dyn CommitWal,
+        clog: &dyn ClogStatus,
+    ) -> Result<(), PgError> {
+        let xid = self.procs.proc(me as usize).xid();
+        if xid != INVALID_TRANSACTION_ID {
+            wal.log_commit(xid, subxids)?;
+            clog.set_tree_status(xid, subxids, XidStatus::Committed)?;
+        }
+        self.end_transaction(lw, me);
+        Ok(())
+    }
+
+    /// Aborts proc `me`'s transaction: abort record, aborted statuses
+    /// (`subxids`: every subxid it assigned, rolled back or not), out of
+    /// the proc array. Owner only. Even when the record or status cannot
+    /// be written the proc leaves the array: an xid that is neither
+    /// running nor committed is aborted by definition.
+    pub fn abort(
+        &self,
+        lw: &impl LwProcs,
+        me: u32,
+        subxids: &[u64],
+        wal: &dyn CommitWal,
+        clog: &dyn ClogStatus,
+    ) -> Result<(), PgError> {
+        let xid = self.procs.proc(me as usize).xid();
+        let mut r = Ok(());
+        if xid != INVALID_TRANSACTION_ID {
+            r = wal
+                .log_abort(xid, subxids)
+                .and_then(|_| clog.set_tree_status(xid, subxids, XidStatus::Aborted));
+        }
+        self.end_transaction(lw, me);
+        r
+    }
+}
+
+/// Did `xid` commit, by its commit status alone? The special ids: the
+/// bootstrap and frozen ids are committed, the invalid id is not. A
+/// sub-committed status means the top-level commit was interrupted (a
+/// running transaction is found in the proc array or snapshot before the
+/// commit log is asked), so it is not committed.
+pub fn did_commit(clog: &dyn ClogStatus, xid: u64) -> Result<bool, PgError> {
+    if xid < FIRST_NORMAL_TRANSACTION_ID {
+        return Ok(xid != INVALID_TRANSACTION_ID);
+    }
+    Ok(clog.get_status(xid)? == XidStatus::Committed)
+}
+
+#[cfg(test)]
+mod tests;
