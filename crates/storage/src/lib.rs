@@ -57,6 +57,7 @@ pub mod clog;
 pub mod clogbuffers;
 pub mod control;
 pub mod exit;
+pub mod heapam;
 pub mod heaptuple;
 pub mod latch;
 pub mod layout;
