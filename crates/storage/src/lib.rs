@@ -37,6 +37,10 @@
 //!   with the resource owner), clock sweep, one reader per block, content
 //!   locks, WAL-before-data writes, the checkpoint's flush of every dirty
 //!   buffer and the fsync-request queue.
+//! - [`heapam`]: the heap access method over the buffer manager: insert,
+//!   fetch, sequential scan, delete and update with TM_Result outcomes,
+//!   HOT updates and pruning; WAL, visibility and the extension lock are
+//!   traits the WAL, MVCC and lock-manager work plugs into.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
