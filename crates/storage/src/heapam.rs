@@ -175,6 +175,11 @@ pub trait Visibility {
     /// HeapTupleSatisfiesVacuum against the implementation's removal
     /// horizon (GlobalVisState): only `Dead` tuples are pruned.
     fn satisfies_vacuum(&self, tuple: &[u8]) -> HtsvResult;
+    /// PageIsPrunable: may a page whose oldest prunable xmax is
+    /// `prune_xid` (never 0 here) have something to prune, i.e. is that
+    /// xid older than the removal horizon? Saves a pass over a full page
+    /// whose deleters are still needed.
+    fn may_prune(&self, prune_xid: Xid) -> bool;
 }
 
 /// The relation extension lock (the lock manager's, issue 10). Held for
@@ -436,7 +441,7 @@ impl<'a> HeapRel<'a> {
             init = true;
         }
         if !fits(l.page(), tuple.len()) {
-            if heaptuple::page_prune_xid(l.page()) != 0 {
+            if self.prune_worthwhile(l.page(), vis) {
                 self.prune_locked(&mut l, block, vis)?;
             }
             if !fits(l.page(), tuple.len()) {
@@ -545,8 +550,10 @@ impl<'a> HeapRel<'a> {
         }
     }
 
-    /// Locks the tuple's page exclusively and checks it for change by
-    /// `cid`: Ok((lock, tuple copy)) or the failure to report.
+    /// Checks the tuple at `tid` on its page (which the caller holds
+    /// exclusively locked) for change by command `cid`: Ok(Ok) to go
+    /// ahead, Ok(Err) with the TM_Result to report, Err if the tuple is not
+    /// there or not visible at all.
     fn check_modifiable(
         &self,
         p: &PageBuf,
@@ -645,7 +652,7 @@ impl<'a> HeapRel<'a> {
             if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "update")? {
                 return Ok(Some(UpdateOutcome::Failed(f)));
             }
-            if !fits(l.page(), tuple.len()) && heaptuple::page_prune_xid(l.page()) != 0 {
+            if !fits(l.page(), tuple.len()) && self.prune_worthwhile(l.page(), vis) {
                 // Pruning keeps the old tuple (visible to us, so not dead)
                 // and its line pointer number.
                 self.prune_locked(&mut l, tid.block, vis)?;
@@ -825,6 +832,13 @@ impl<'a> HeapRel<'a> {
         })();
         self.bm.release(owner, pin);
         r
+    }
+
+    /// A full page is pruned before giving up on it when its prune hint
+    /// says a deleter may now be below the horizon.
+    fn prune_worthwhile(&self, p: &PageBuf, vis: &dyn Visibility) -> bool {
+        let x = heaptuple::page_prune_xid(p);
+        x != 0 && vis.may_prune(x)
     }
 
     /// Pruning under the caller's exclusive lock. Copy-out readers make the
@@ -1135,6 +1149,10 @@ impl Visibility for SetOracle {
         } else {
             TmResult::BeingModified
         }
+    }
+
+    fn may_prune(&self, prune_xid: Xid) -> bool {
+        prune_xid < self.horizon
     }
 
     fn satisfies_vacuum(&self, t: &[u8]) -> HtsvResult {

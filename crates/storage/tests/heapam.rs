@@ -517,6 +517,33 @@ fn delete_update_and_update_chains() {
     let a = h.insert(&mut owner, &v10, row(1, "a"), 10, 0).unwrap();
     let b = h.insert(&mut owner, &v10, row(2, "b"), 10, 0).unwrap();
     let c = h.insert(&mut owner, &v10, row(3, "c"), 10, 1).unwrap();
+    // The page carries the LSN of its last WAL record.
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 0).unwrap();
+    assert_eq!(
+        page::lsn(mgr.lock(&pin, LwMode::Shared).page()),
+        0x1000 + sh.lsn.load(Ordering::SeqCst)
+    );
+    mgr.release(&mut owner, pin);
+    // TIDs that hold no tuple fetch nothing.
+    let all10 = oracle(0, 0, &[10]);
+    for tid in [
+        ItemPointer {
+            block: 0,
+            offset: 4,
+        },
+        ItemPointer {
+            block: 7,
+            offset: 1,
+        },
+    ] {
+        assert_eq!(h.fetch(&mut owner, &all10, tid).unwrap(), None);
+    }
+    // A row larger than a page: PostgreSQL's error, nothing stored.
+    let e = h
+        .insert(&mut owner, &v10, row(9, &payload(9, 9000)), 10, 0)
+        .unwrap_err();
+    assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
+    assert_eq!(e.message, "row is too big: size 9040, maximum size 8152");
     // Own inserts are visible from the next command on.
     assert_eq!(scan_all(&h, &mut owner, &oracle(10, 1, &[])).len(), 2);
     assert_eq!(scan_all(&h, &mut owner, &oracle(10, 2, &[])).len(), 3);
@@ -824,6 +851,26 @@ fn pruning_reclaims_space_but_keeps_what_the_horizon_needs() {
             assert_eq!(st.removed, 0);
         }
     }
+    // Rows of an aborted inserter are dead at once, whatever the horizon.
+    let h = HeapRel::new(REL2, &mgr, &wal, &ext);
+    let t = h
+        .insert(&mut owner, &oracle(40, 0, &[]), row(5, "aborted"), 40, 0)
+        .unwrap();
+    let vis = SetOracle {
+        aborted: [40].into_iter().collect(),
+        ..oracle(0, 0, &[10, 20])
+    };
+    assert_eq!(h.prune_page(&mut owner, &vis, t.block).unwrap().removed, 1);
+    let pin = mgr
+        .read_buffer(&mut owner, REL2, Fork::Main, t.block)
+        .unwrap();
+    assert_eq!(
+        page::item_id(mgr.lock(&pin, LwMode::Shared).page(), t.offset)
+            .unwrap()
+            .flags,
+        LP_DEAD
+    );
+    mgr.release(&mut owner, pin);
     assert_eq!(mgr.pinned_buffers(), 0);
 }
 
