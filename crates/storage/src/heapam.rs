@@ -362,7 +362,9 @@ impl<'a> HeapRel<'a> {
     }
 
     /// Adds a block under the extension lock and returns it pinned (not
-    /// locked). Rule 1: the caller holds no content lock.
+    /// locked). Rule 1: the caller holds no content lock. Until CREATE
+    /// TABLE creates relation files, the first extension creates the fork
+    /// (under the same lock, so two first inserters cannot race).
     fn extend(&self, owner: &mut ResourceOwner) -> Result<Pin, PgError> {
         self.ext.lock(self.rel);
         let r = (|| {
