@@ -46,6 +46,10 @@
 //!   [`clogbuffers`] (the commit-status cache over `pg_xact/`),
 //!   [`snapshot`] (snapshots from the proc array, isolation levels) and
 //!   [`visibility`] (MVCC, writer and vacuum rules, hint bits).
+//! - [`heapam`]: the heap access method over the buffer manager: insert,
+//!   fetch, sequential scan, delete and update with TM_Result outcomes,
+//!   HOT updates and pruning; WAL, visibility and the extension lock are
+//!   traits the WAL, MVCC and lock-manager work plugs into.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -66,6 +70,7 @@ pub mod clog;
 pub mod clogbuffers;
 pub mod control;
 pub mod exit;
+pub mod heapam;
 pub mod heaptuple;
 pub mod latch;
 pub mod layout;

@@ -1,0 +1,1182 @@
+//! The heap access method: tuples inserted, fetched, scanned, deleted, updated and pruned in heap pages held in shared buffers (issue 9 items 1 and 3, part).
+//!
+//! Why this shape (PostgreSQL's `heapam.c`, `hio.c`, `pruneheap.c`):
+//!
+//! - **Tuples are copied out.** A scan or fetch share-locks the page, copies
+//!   the tuples it returns into process memory and unlocks. No caller ever
+//!   holds a reference into a shared page once the content lock is gone, so
+//!   pruning (which moves tuples inside the page with
+//!   [`page::repair_fragmentation`]) needs only the exclusive content lock,
+//!   not PostgreSQL's cleanup lock (pin count 1), which the buffer manager
+//!   does not have (`BM_PIN_COUNT_WAITER` is reserved). The price is one
+//!   memcpy per returned tuple; the scan still keeps its page pinned while
+//!   it hands that page's tuples out, as PostgreSQL's page-at-a-time scan
+//!   does, and drops the pin when it moves on or closes.
+//! - **Page choice without a free-space map.** An insert tries the block
+//!   this backend last inserted into ([`HeapRel`]'s target block, PostgreSQL's
+//!   `rd_targblock`), then the relation's last block, then extends the
+//!   relation under the relation extension lock. The free-space map is later
+//!   work: until then space freed on an earlier page is reused only when that
+//!   page is some backend's target again.
+//! - **Neighbours through traits.** The WAL ([`HeapWal`], s2's
+//!   `xlog_insert`), visibility ([`Visibility`], s3's snapshots and commit
+//!   log) and the extension lock ([`ExtensionLock`], the lock manager of
+//!   issue 10) are traits with small test implementations, so the heap is
+//!   tested now and the real pieces plug in after merging.
+//! - **Never block on a row.** `heap_delete` and `heap_update` report
+//!   PostgreSQL's `TM_Result` ([`TmResult`]) instead of waiting for the
+//!   transaction that holds the row: tuple lock waits come with the lock
+//!   manager (issue 10).
+//!
+//! # Locking rules (deadlock freedom)
+//!
+//! 1. A process never waits for the extension lock while holding a content
+//!    lock; under the extension lock it locks only the brand-new block.
+//! 2. Holding two content locks (an update moving its row to another page)
+//!    they are taken in ascending block order.
+//! 3. Every change to a page happens under its exclusive content lock, in
+//!    PostgreSQL's critical-section order: change the page, mark the
+//!    buffer dirty, WAL-log, set the page LSN, unlock. The WAL logger may
+//!    not fail after the page changed (a failure there is PANIC in
+//!    PostgreSQL); [`HeapWal`]'s methods therefore return an LSN, not a
+//!    `Result`.
+//!
+//! # What a heap change does to the tuple header (heaptuple.rs layout)
+//!
+//! ```text
+//!              t_xmin  t_xmax  t_cid  t_ctid        infomask               infomask2
+//! insert       xid     0       cmin   own TID       XMAX_INVALID           (natts)
+//! delete       -       xid     cmax   own TID       -XMAX_INVALID,-hints   +KEYS_UPDATED
+//! update old   -       xid     cmax   new TID       -XMAX_INVALID,-hints   +HOT_UPDATED if same page
+//! update new   xid     0       cmin   own TID       XMAX_INVALID|UPDATED   +ONLY_TUPLE  if same page
+//! ```
+//!
+//! A transaction that deletes a row it inserted overwrites cmin with cmax
+//! (combo command ids are later work); the visibility oracle treats such a
+//! tuple as inserted before it was deleted.
+//!
+//! Who may call: a backend (any process with a [`BufMgr`]) on relations it
+//! has opened; everything here runs in the calling process and touches
+//! shared memory only through the buffer manager's pins and content locks.
+
+use std::cell::Cell;
+
+use tusk_common::error::PgError;
+use tusk_common::sqlstate;
+
+use crate::bufmgr::{BufMgr, Pin};
+use crate::heaptuple::{
+    self, ItemPointer, HEAP_HOT_UPDATED, HEAP_KEYS_UPDATED, HEAP_ONLY_TUPLE, HEAP_UPDATED,
+    HEAP_XMAX_COMMITTED, HEAP_XMAX_EXCL_LOCK, HEAP_XMAX_INVALID, HEAP_XMAX_IS_MULTI,
+    HEAP_XMAX_KEYSHR_LOCK, HEAP_XMAX_LOCK_ONLY, HEAP_XMIN_COMMITTED, HEAP_XMIN_INVALID,
+    MAX_HEAP_TUPLES_PER_PAGE, MAX_HEAP_TUPLE_SIZE,
+};
+use crate::lwlock::LwMode;
+use crate::page::{self, AddAt, PageBuf, LP_NORMAL, LP_REDIRECT, PD_PAGE_FULL};
+use crate::smgr::{BlockNumber, Fork, RelFileLocator};
+use crate::xact::ResourceOwner;
+
+/// A 64-bit transaction id (0 = invalid).
+pub type Xid = u64;
+/// A command id within a transaction.
+pub type CommandId = u32;
+/// A WAL position.
+pub type Lsn = u64;
+
+/// What the heap needs from the WAL (s2's module implements it with
+/// `xlog_insert`). Called by the process changing the page, with the
+/// page's exclusive content lock held, after the change and before the
+/// unlock; the returned LSN (end of the record) becomes the page's LSN.
+/// Must not fail: a failure after the page changed is PANIC.
+pub trait HeapWal {
+    /// A tuple was added at `tid` (`init_page`: the page was initialised
+    /// first, so redo can start from a fresh page).
+    fn log_heap_insert(
+        &self,
+        rel: RelFileLocator,
+        tid: ItemPointer,
+        init_page: bool,
+        tuple: &[u8],
+    ) -> Lsn;
+    /// The tuple at `tid` got xmax `xid`, cid and infomask bits.
+    fn log_heap_delete(
+        &self,
+        rel: RelFileLocator,
+        tid: ItemPointer,
+        xid: Xid,
+        infomask: u16,
+    ) -> Lsn;
+    /// `old` got xmax and ctid = `new`; `tuple` was added at `new` (same
+    /// page when `hot`). Logged once for both pages; the LSN goes to both.
+    fn log_heap_update(
+        &self,
+        rel: RelFileLocator,
+        old: ItemPointer,
+        new: ItemPointer,
+        hot: bool,
+        init_page: bool,
+        tuple: &[u8],
+    ) -> Lsn;
+    /// Pruning of `block`: line pointers made redirects (from, to), dead,
+    /// or unused; redo repeats them and defragments the page.
+    fn log_heap_prune(
+        &self,
+        rel: RelFileLocator,
+        block: BlockNumber,
+        redirected: &[(u16, u16)],
+        dead: &[u16],
+        unused: &[u16],
+    ) -> Lsn;
+}
+
+/// Result of checking a tuple for update or delete (PostgreSQL's TM_Result
+/// plus `Invisible`, which PostgreSQL reports as an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TmResult {
+    /// The tuple may be changed.
+    Ok,
+    /// Not visible to the command at all (an error for delete/update).
+    Invisible,
+    /// Changed by a later command of this transaction.
+    SelfModified,
+    /// Changed by a committed transaction that wrote a newer version.
+    Updated,
+    /// Deleted by a committed transaction.
+    Deleted,
+    /// Changed by a transaction still in progress.
+    BeingModified,
+}
+
+/// A tuple's status for pruning (PostgreSQL's HTSV_Result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HtsvResult {
+    /// No snapshot can see it any more: removable.
+    Dead,
+    /// Deleted, but some snapshot may still see it.
+    RecentlyDead,
+    Live,
+    InsertInProgress,
+    DeleteInProgress,
+}
+
+/// What the heap needs from transactions and snapshots (s3's
+/// visibility.rs implements it). Each method reads only the tuple header
+/// bytes it is given, which the caller holds under the page's content lock
+/// (or has copied); implementations may consult the commit log but take no
+/// buffer lock. Called by the backend owning the snapshot.
+pub trait Visibility {
+    /// HeapTupleSatisfiesMVCC: visible to the snapshot (and, for the
+    /// snapshot's own transaction, to the current command).
+    fn visible(&self, tuple: &[u8]) -> bool;
+    /// HeapTupleSatisfiesUpdate for command `cid` of the current
+    /// transaction. `Updated` and `Deleted` both mean "xmax committed";
+    /// the heap tells them apart by t_ctid.
+    fn satisfies_update(&self, tuple: &[u8], cid: CommandId) -> TmResult;
+    /// HeapTupleSatisfiesVacuum against the implementation's removal
+    /// horizon (GlobalVisState): only `Dead` tuples are pruned.
+    fn satisfies_vacuum(&self, tuple: &[u8]) -> HtsvResult;
+    /// PageIsPrunable: may a page whose oldest prunable xmax is
+    /// `prune_xid` (never 0 here) have something to prune, i.e. is that
+    /// xid older than the removal horizon? Saves a pass over a full page
+    /// whose deleters are still needed.
+    fn may_prune(&self, prune_xid: Xid) -> bool;
+}
+
+/// The relation extension lock (the lock manager's, issue 10). Held for
+/// the few instructions that add a block; see the locking rules.
+pub trait ExtensionLock {
+    fn lock(&self, rel: RelFileLocator);
+    fn unlock(&self, rel: RelFileLocator);
+}
+
+/// Why a delete or update did not happen, as PostgreSQL's TM_FailureData.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TmFailure {
+    pub result: TmResult,
+    /// The tuple's t_ctid: where a newer version is (Updated).
+    pub ctid: ItemPointer,
+    pub xmax: Xid,
+}
+
+/// What [`HeapRel::update`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateOutcome {
+    /// The new version is at `new`; `hot` when on the old page.
+    Updated {
+        new: ItemPointer,
+        hot: bool,
+    },
+    Failed(TmFailure),
+}
+
+/// Statistics of one [`HeapRel::prune_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneStats {
+    /// Tuples whose storage was removed.
+    pub removed: usize,
+    /// Free bytes between pd_lower and pd_upper afterwards.
+    pub free_after: usize,
+}
+
+/// One backend's handle on a heap relation (the bit of a relcache entry
+/// the heap needs): the relation, the neighbours, and the target block.
+/// Only its process uses it.
+pub struct HeapRel<'a> {
+    pub rel: RelFileLocator,
+    bm: &'a BufMgr,
+    wal: &'a dyn HeapWal,
+    ext: &'a dyn ExtensionLock,
+    /// The block this backend last inserted into (rd_targblock).
+    target: Cell<Option<BlockNumber>>,
+}
+
+fn corrupt(msg: String) -> PgError {
+    PgError::error(sqlstate::DATA_CORRUPTED, msg)
+}
+
+fn internal(msg: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::INTERNAL_ERROR, msg.into())
+}
+
+/// The tuple at `off` on a locked page, its header checked; `None` when the
+/// line pointer is not a normal one. A bad line pointer or header is
+/// XX001.
+fn tuple_at(p: &PageBuf, block: BlockNumber, off: u16) -> Result<Option<&[u8]>, PgError> {
+    let Some(id) = page::item_id(p, off) else {
+        return Ok(None);
+    };
+    if id.flags != LP_NORMAL {
+        return Ok(None);
+    }
+    let Some(t) = page::get_item(p, off) else {
+        return Err(corrupt(format!(
+            "corrupted line pointer: offset = {}, size = {} in block {block}",
+            id.off, id.len
+        )));
+    };
+    heaptuple::check_header(t)?;
+    Ok(Some(t))
+}
+
+/// A page just read, checked as a heap page: pointers consistent, line
+/// pointers inside the item area (PostgreSQL checks these in
+/// heapgetpage/heap_page_prune). XX001 otherwise, never wrong data.
+fn check_page(p: &PageBuf) -> Result<(), PgError> {
+    if page::is_new(p) {
+        return Ok(());
+    }
+    page::check_line_pointers(p).map_err(|e| e.to_pg_error())
+}
+
+/// Space a tuple of `len` bytes needs on a page (with its line pointer,
+/// which heap_free_space already subtracts).
+fn fits(p: &PageBuf, len: usize) -> bool {
+    !page::is_new(p) && page::heap_free_space(p, MAX_HEAP_TUPLES_PER_PAGE) >= page::maxalign(len)
+}
+
+/// Lowers the page's prune hint to `xid` (0 = none).
+fn note_prunable(p: &mut PageBuf, xid: Xid) {
+    let cur = heaptuple::page_prune_xid(p);
+    if cur == 0 || xid < cur {
+        heaptuple::set_page_prune_xid(p, xid);
+    }
+}
+
+/// Prepares a tuple header for insertion by `xid`/`cid`.
+fn stamp_new(t: &mut [u8], xid: Xid, cid: CommandId, updated: bool) {
+    heaptuple::set_xmin(t, xid);
+    heaptuple::set_xmax(t, 0);
+    heaptuple::set_cid(t, cid);
+    let mut m = heaptuple::infomask(t)
+        & !(HEAP_XMIN_COMMITTED
+            | HEAP_XMIN_INVALID
+            | HEAP_XMAX_COMMITTED
+            | HEAP_XMAX_IS_MULTI
+            | HEAP_XMAX_LOCK_ONLY
+            | HEAP_XMAX_EXCL_LOCK
+            | HEAP_XMAX_KEYSHR_LOCK
+            | HEAP_UPDATED);
+    m |= HEAP_XMAX_INVALID;
+    if updated {
+        m |= HEAP_UPDATED;
+    }
+    heaptuple::set_infomask(t, m);
+    let m2 = heaptuple::infomask2(t) & !(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE | HEAP_KEYS_UPDATED);
+    heaptuple::set_infomask2(t, m2);
+}
+
+/// Sets xmax/cmax on a tuple being deleted or replaced; returns its new
+/// infomask.
+fn stamp_xmax(t: &mut [u8], xid: Xid, cid: CommandId) -> u16 {
+    heaptuple::set_xmax(t, xid);
+    heaptuple::set_cid(t, cid);
+    let m = heaptuple::infomask(t)
+        & !(HEAP_XMAX_INVALID
+            | HEAP_XMAX_COMMITTED
+            | HEAP_XMAX_IS_MULTI
+            | HEAP_XMAX_LOCK_ONLY
+            | HEAP_XMAX_EXCL_LOCK
+            | HEAP_XMAX_KEYSHR_LOCK);
+    heaptuple::set_infomask(t, m);
+    m
+}
+
+fn check_size(len: usize) -> Result<(), PgError> {
+    if len > MAX_HEAP_TUPLE_SIZE {
+        return Err(PgError::error(
+            sqlstate::PROGRAM_LIMIT_EXCEEDED,
+            format!("row is too big: size {len}, maximum size {MAX_HEAP_TUPLE_SIZE}"),
+        ));
+    }
+    Ok(())
+}
+
+impl<'a> HeapRel<'a> {
+    pub fn new(
+        rel: RelFileLocator,
+        bm: &'a BufMgr,
+        wal: &'a dyn HeapWal,
+        ext: &'a dyn ExtensionLock,
+    ) -> HeapRel<'a> {
+        HeapRel {
+            rel,
+            bm,
+            wal,
+            ext,
+            target: Cell::new(None),
+        }
+    }
+
+    /// Blocks in the relation's main fork (0 if it has no file yet).
+    pub fn nblocks(&self) -> Result<BlockNumber, PgError> {
+        let mut smgr = self.bm.smgr();
+        if !smgr.exists(self.rel, Fork::Main)? {
+            return Ok(0);
+        }
+        smgr.nblocks(self.rel, Fork::Main)
+    }
+
+    /// The block this backend will try first for its next insert.
+    pub fn target_block(&self) -> Option<BlockNumber> {
+        self.target.get()
+    }
+
+    /// Adds a block under the extension lock and returns it pinned (not
+    /// locked). Rule 1: the caller holds no content lock. Until CREATE
+    /// TABLE creates relation files, the first extension creates the fork
+    /// (under the same lock, so two first inserters cannot race).
+    fn extend(&self, owner: &mut ResourceOwner) -> Result<Pin, PgError> {
+        self.ext.lock(self.rel);
+        let r = (|| {
+            let mut smgr = self.bm.smgr();
+            if !smgr.exists(self.rel, Fork::Main)? {
+                smgr.create(self.rel, Fork::Main, true)?;
+            }
+            drop(smgr);
+            self.bm.extend(owner, self.rel, Fork::Main)
+        })();
+        self.ext.unlock(self.rel);
+        r
+    }
+
+    /// PostgreSQL's heap_insert: stores `tuple` (formed by
+    /// [`heaptuple::form_tuple`]) as inserted by `xid`/`cid` and returns
+    /// its TID. `vis` supplies the pruning horizon used when the target
+    /// page is full.
+    pub fn insert(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        mut tuple: Vec<u8>,
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<ItemPointer, PgError> {
+        heaptuple::check_header(&tuple)?;
+        check_size(tuple.len())?;
+        stamp_new(&mut tuple, xid, cid, false);
+        let nblocks = self.nblocks()?;
+        let last = nblocks.checked_sub(1);
+        let mut candidates = Vec::with_capacity(2);
+        if let Some(t) = self.target.get().filter(|&t| t < nblocks) {
+            candidates.push(t);
+        }
+        if let Some(l) = last.filter(|l| Some(*l) != self.target.get()) {
+            candidates.push(l);
+        }
+        for block in candidates {
+            let pin = self.bm.read_buffer(owner, self.rel, Fork::Main, block)?;
+            let r = self.insert_on(&pin, block, vis, &mut tuple);
+            self.bm.release(owner, pin);
+            if let Some(tid) = r? {
+                self.target.set(Some(block));
+                return Ok(tid);
+            }
+        }
+        loop {
+            let pin = self.extend(owner)?;
+            let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
+            let r = self.insert_on(&pin, block, vis, &mut tuple);
+            self.bm.release(owner, pin);
+            if let Some(tid) = r? {
+                self.target.set(Some(block));
+                return Ok(tid);
+            }
+            // Another backend filled our new block first (it found it as
+            // the last block): extend again.
+        }
+    }
+
+    /// Inserts on a pinned block if the tuple fits (after pruning if the
+    /// page is full and has prunable tuples); None if it does not.
+    fn insert_on(
+        &self,
+        pin: &Pin,
+        block: BlockNumber,
+        vis: &dyn Visibility,
+        tuple: &mut [u8],
+    ) -> Result<Option<ItemPointer>, PgError> {
+        let mut l = self.bm.lock(pin, LwMode::Exclusive);
+        check_page(l.page())?;
+        let mut init = false;
+        if page::is_new(l.page()) {
+            heaptuple::init_heap_page(l.page_mut());
+            init = true;
+        }
+        if !fits(l.page(), tuple.len()) {
+            if self.prune_worthwhile(l.page(), vis) {
+                self.prune_locked(&mut l, block, vis)?;
+            }
+            if !fits(l.page(), tuple.len()) {
+                let f = page::flags(l.page());
+                page::set_flags(l.page_mut(), f | PD_PAGE_FULL);
+                if init {
+                    l.mark_dirty();
+                }
+                return Ok(None);
+            }
+        }
+        // Critical section (rule 3).
+        let p = l.page_mut();
+        let off = page::add_item(p, tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
+            .map_err(|e| e.to_pg_error())?;
+        let tid = ItemPointer { block, offset: off };
+        let item = page::get_item_mut(p, off).expect("item just added");
+        heaptuple::set_ctid(item, tid);
+        heaptuple::set_ctid(tuple, tid);
+        l.mark_dirty();
+        let lsn = self.wal.log_heap_insert(self.rel, tid, init, tuple);
+        page::set_lsn(l.page_mut(), lsn);
+        Ok(Some(tid))
+    }
+
+    /// PostgreSQL's heap_fetch: the tuple exactly at `tid` if it is visible
+    /// (a copy), else None (also for a TID beyond the relation or a line
+    /// pointer that holds no tuple).
+    pub fn fetch(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
+    ) -> Result<Option<Vec<u8>>, PgError> {
+        if tid.block >= self.nblocks()? {
+            return Ok(None);
+        }
+        let pin = self
+            .bm
+            .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+        let r = (|| {
+            let l = self.bm.lock(&pin, LwMode::Shared);
+            check_page(l.page())?;
+            Ok(tuple_at(l.page(), tid.block, tid.offset)?
+                .filter(|t| vis.visible(t))
+                .map(|t| t.to_vec()))
+        })();
+        self.bm.release(owner, pin);
+        r
+    }
+
+    /// Follows an update chain from `tid` through line-pointer redirects
+    /// and t_ctid links (PostgreSQL's heap_get_latest_tid without the
+    /// snapshot filter): every TID of the chain, oldest first. A link is
+    /// followed only while the next tuple's xmin is the previous xmax, so
+    /// a recycled line pointer is never mistaken for a newer version.
+    pub fn update_chain(
+        &self,
+        owner: &mut ResourceOwner,
+        mut tid: ItemPointer,
+    ) -> Result<Vec<ItemPointer>, PgError> {
+        let nblocks = self.nblocks()?;
+        let mut chain = Vec::new();
+        let mut prior_xmax: Option<Xid> = None;
+        loop {
+            if tid.block >= nblocks
+                || chain.len() > nblocks as usize * MAX_HEAP_TUPLES_PER_PAGE as usize
+            {
+                return Ok(chain);
+            }
+            let pin = self
+                .bm
+                .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+            let step = (|| -> Result<Option<(ItemPointer, Xid, ItemPointer)>, PgError> {
+                let l = self.bm.lock(&pin, LwMode::Shared);
+                let p = l.page();
+                check_page(p)?;
+                let mut off = tid.offset;
+                if let Some(id) = page::item_id(p, off) {
+                    if id.flags == LP_REDIRECT {
+                        off = id.off;
+                    }
+                }
+                let Some(t) = tuple_at(p, tid.block, off)? else {
+                    return Ok(None);
+                };
+                if prior_xmax.is_some_and(|x| x != heaptuple::xmin(t)) {
+                    return Ok(None);
+                }
+                let at = ItemPointer {
+                    block: tid.block,
+                    offset: off,
+                };
+                Ok(Some((at, heaptuple::xmax(t), heaptuple::ctid(t))))
+            })();
+            self.bm.release(owner, pin);
+            let Some((at, xmax, next)) = step? else {
+                return Ok(chain);
+            };
+            chain.push(at);
+            if next == at || xmax == 0 {
+                return Ok(chain);
+            }
+            prior_xmax = Some(xmax);
+            tid = next;
+        }
+    }
+
+    /// Checks the tuple at `tid` on its page (which the caller holds
+    /// exclusively locked) for change by command `cid`: Ok(Ok) to go
+    /// ahead, Ok(Err) with the TM_Result to report, Err if the tuple is not
+    /// there or not visible at all.
+    fn check_modifiable(
+        &self,
+        p: &PageBuf,
+        tid: ItemPointer,
+        vis: &dyn Visibility,
+        cid: CommandId,
+        what: &str,
+    ) -> Result<Result<(), TmFailure>, PgError> {
+        check_page(p)?;
+        let Some(t) = tuple_at(p, tid.block, tid.offset)? else {
+            return Err(internal(format!("attempted to {what} invisible tuple")));
+        };
+        let ctid = heaptuple::ctid(t);
+        let xmax = heaptuple::xmax(t);
+        let result = match vis.satisfies_update(t, cid) {
+            TmResult::Ok => return Ok(Ok(())),
+            TmResult::Invisible => {
+                return Err(internal(format!("attempted to {what} invisible tuple")))
+            }
+            TmResult::Updated | TmResult::Deleted => {
+                if ctid == tid {
+                    TmResult::Deleted
+                } else {
+                    TmResult::Updated
+                }
+            }
+            r => r,
+        };
+        Ok(Err(TmFailure { result, ctid, xmax }))
+    }
+
+    /// PostgreSQL's heap_delete: sets xmax on the tuple at `tid` for
+    /// `xid`/`cid`, or reports why not without waiting.
+    pub fn delete(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<Result<(), TmFailure>, PgError> {
+        if tid.block >= self.nblocks()? {
+            return Err(internal("attempted to delete invisible tuple"));
+        }
+        let pin = self
+            .bm
+            .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+        let r = (|| {
+            let mut l = self.bm.lock(&pin, LwMode::Exclusive);
+            if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "delete")? {
+                return Ok(Err(f));
+            }
+            let p = l.page_mut();
+            let t = page::get_item_mut(p, tid.offset).expect("checked above");
+            let m = stamp_xmax(t, xid, cid);
+            let m2 = heaptuple::infomask2(t) & !HEAP_HOT_UPDATED;
+            heaptuple::set_infomask2(t, m2 | HEAP_KEYS_UPDATED);
+            note_prunable(p, xid);
+            l.mark_dirty();
+            let lsn = self.wal.log_heap_delete(self.rel, tid, xid, m);
+            page::set_lsn(l.page_mut(), lsn);
+            Ok(Ok(()))
+        })();
+        self.bm.release(owner, pin);
+        r
+    }
+
+    /// PostgreSQL's heap_update: replaces the tuple at `tid` by `tuple`
+    /// for `xid`/`cid`. The new version goes on the same page when it fits
+    /// (a HOT update: old HEAP_HOT_UPDATED, new HEAP_ONLY_TUPLE; with no
+    /// indexes yet every same-page update qualifies — once indexes exist
+    /// the caller will say whether an indexed column changed), else on
+    /// another page; the old version's t_ctid points at the new one.
+    pub fn update(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
+        mut tuple: Vec<u8>,
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<UpdateOutcome, PgError> {
+        heaptuple::check_header(&tuple)?;
+        check_size(tuple.len())?;
+        stamp_new(&mut tuple, xid, cid, true);
+        let nblocks = self.nblocks()?;
+        if tid.block >= nblocks {
+            return Err(internal("attempted to update invisible tuple"));
+        }
+        let old_pin = self
+            .bm
+            .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+        // Same page first.
+        let same = (|| -> Result<Option<UpdateOutcome>, PgError> {
+            let mut l = self.bm.lock(&old_pin, LwMode::Exclusive);
+            if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "update")? {
+                return Ok(Some(UpdateOutcome::Failed(f)));
+            }
+            if !fits(l.page(), tuple.len()) && self.prune_worthwhile(l.page(), vis) {
+                // Pruning keeps the old tuple (visible to us, so not dead)
+                // and its line pointer number.
+                self.prune_locked(&mut l, tid.block, vis)?;
+            }
+            if !fits(l.page(), tuple.len()) {
+                return Ok(None);
+            }
+            let p = l.page_mut();
+            let off = page::add_item(p, &tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
+                .map_err(|e| e.to_pg_error())?;
+            let new = ItemPointer {
+                block: tid.block,
+                offset: off,
+            };
+            {
+                let nt = page::get_item_mut(p, off).expect("item just added");
+                heaptuple::set_ctid(nt, new);
+                let m2 = heaptuple::infomask2(nt);
+                heaptuple::set_infomask2(nt, m2 | HEAP_ONLY_TUPLE);
+            }
+            {
+                let ot = page::get_item_mut(p, tid.offset).expect("checked above");
+                stamp_xmax(ot, xid, cid);
+                heaptuple::set_ctid(ot, new);
+                let m2 = heaptuple::infomask2(ot);
+                heaptuple::set_infomask2(ot, m2 | HEAP_HOT_UPDATED);
+            }
+            note_prunable(p, xid);
+            heaptuple::set_ctid(&mut tuple, new);
+            let m2 = heaptuple::infomask2(&tuple);
+            heaptuple::set_infomask2(&mut tuple, m2 | HEAP_ONLY_TUPLE);
+            l.mark_dirty();
+            let lsn = self
+                .wal
+                .log_heap_update(self.rel, tid, new, true, false, &tuple);
+            page::set_lsn(l.page_mut(), lsn);
+            Ok(Some(UpdateOutcome::Updated { new, hot: true }))
+        })();
+        match same {
+            Ok(Some(out)) => {
+                self.bm.release(owner, old_pin);
+                return Ok(out);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                self.bm.release(owner, old_pin);
+                return Err(e);
+            }
+        }
+        // Another page. The old page is unlocked while we find one (rules 1
+        // and 2); the old tuple is checked again once both pages are locked,
+        // and if someone changed it meanwhile we report that instead.
+        let r = self.update_other_page(owner, vis, tid, &old_pin, &mut tuple, xid, cid);
+        self.bm.release(owner, old_pin);
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_other_page(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
+        old_pin: &Pin,
+        tuple: &mut [u8],
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<UpdateOutcome, PgError> {
+        let nblocks = self.nblocks()?;
+        let mut candidates: Vec<BlockNumber> = Vec::new();
+        if let Some(t) = self.target.get().filter(|&t| t < nblocks && t != tid.block) {
+            candidates.push(t);
+        }
+        if let Some(l) = nblocks
+            .checked_sub(1)
+            .filter(|&l| l != tid.block && Some(l) != self.target.get())
+        {
+            candidates.push(l);
+        }
+        let mut i = 0;
+        loop {
+            let pin = if i < candidates.len() {
+                i += 1;
+                self.bm
+                    .read_buffer(owner, self.rel, Fork::Main, candidates[i - 1])?
+            } else {
+                self.extend(owner)?
+            };
+            let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
+            let r = self.update_across(vis, tid, old_pin, &pin, block, tuple, xid, cid);
+            self.bm.release(owner, pin);
+            if let Some(out) = r? {
+                if let UpdateOutcome::Updated { .. } = out {
+                    self.target.set(Some(block));
+                }
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Both pages locked in block order; the update if the new page has
+    /// room and the old tuple is still ours to change; None to try another
+    /// page.
+    #[allow(clippy::too_many_arguments)]
+    fn update_across(
+        &self,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
+        old_pin: &Pin,
+        new_pin: &Pin,
+        block: BlockNumber,
+        tuple: &mut [u8],
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<Option<UpdateOutcome>, PgError> {
+        let (mut ol, mut nl) = if block > tid.block {
+            let o = self.bm.lock(old_pin, LwMode::Exclusive);
+            (o, self.bm.lock(new_pin, LwMode::Exclusive))
+        } else {
+            let n = self.bm.lock(new_pin, LwMode::Exclusive);
+            (self.bm.lock(old_pin, LwMode::Exclusive), n)
+        };
+        if let Err(f) = self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
+            return Ok(Some(UpdateOutcome::Failed(f)));
+        }
+        check_page(nl.page())?;
+        let mut init = false;
+        if page::is_new(nl.page()) {
+            heaptuple::init_heap_page(nl.page_mut());
+            init = true;
+            nl.mark_dirty();
+        }
+        if !fits(nl.page(), tuple.len()) {
+            return Ok(None);
+        }
+        let np = nl.page_mut();
+        let off = page::add_item(np, tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
+            .map_err(|e| e.to_pg_error())?;
+        let new = ItemPointer { block, offset: off };
+        heaptuple::set_ctid(page::get_item_mut(np, off).expect("just added"), new);
+        heaptuple::set_ctid(tuple, new);
+        let op = ol.page_mut();
+        {
+            let ot = page::get_item_mut(op, tid.offset).expect("checked above");
+            stamp_xmax(ot, xid, cid);
+            heaptuple::set_ctid(ot, new);
+            let m2 = heaptuple::infomask2(ot) & !HEAP_HOT_UPDATED;
+            heaptuple::set_infomask2(ot, m2);
+        }
+        note_prunable(op, xid);
+        ol.mark_dirty();
+        nl.mark_dirty();
+        let lsn = self
+            .wal
+            .log_heap_update(self.rel, tid, new, false, init, tuple);
+        page::set_lsn(ol.page_mut(), lsn);
+        page::set_lsn(nl.page_mut(), lsn);
+        Ok(Some(UpdateOutcome::Updated { new, hot: false }))
+    }
+
+    /// PostgreSQL's heap_page_prune on one block: locks it exclusively,
+    /// removes the tuples `vis` calls dead, shortens in-page update chains
+    /// and defragments the page.
+    pub fn prune_page(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        block: BlockNumber,
+    ) -> Result<PruneStats, PgError> {
+        let pin = self.bm.read_buffer(owner, self.rel, Fork::Main, block)?;
+        let r = (|| {
+            let mut l = self.bm.lock(&pin, LwMode::Exclusive);
+            if page::is_new(l.page()) {
+                return Ok(PruneStats::default());
+            }
+            self.prune_locked(&mut l, block, vis)
+        })();
+        self.bm.release(owner, pin);
+        r
+    }
+
+    /// A full page is pruned before giving up on it when its prune hint
+    /// says a deleter may now be below the horizon.
+    fn prune_worthwhile(&self, p: &PageBuf, vis: &dyn Visibility) -> bool {
+        let x = heaptuple::page_prune_xid(p);
+        x != 0 && vis.may_prune(x)
+    }
+
+    /// Pruning under the caller's exclusive lock. Copy-out readers make the
+    /// exclusive lock enough (file comment).
+    ///
+    /// For every chain root (a tuple that is not heap-only, or a redirect)
+    /// the in-page HOT chain is walked; all members up to the newest Dead
+    /// one are removable, because an older version is dead if a newer one
+    /// is. A wholly dead chain leaves its root line pointer LP_DEAD (an
+    /// index may point at it; VACUUM frees it later); otherwise the root
+    /// becomes a redirect to the first surviving member. Removed heap-only
+    /// members, and dead heap-only tuples no chain reaches (their updater
+    /// aborted), become LP_UNUSED.
+    fn prune_locked(
+        &self,
+        l: &mut crate::bufmgr::ContentLock<'_>,
+        block: BlockNumber,
+        vis: &dyn Visibility,
+    ) -> Result<PruneStats, PgError> {
+        check_page(l.page())?;
+        let p = l.page();
+        let n = page::max_offset(p) as usize;
+        // Status of every normal tuple, and whether it is heap-only.
+        let mut status: Vec<Option<HtsvResult>> = vec![None; n + 1];
+        let mut heap_only = vec![false; n + 1];
+        let mut min_keep_xmax: Xid = 0;
+        for off in 1..=n as u16 {
+            if let Some(t) = tuple_at(p, block, off)? {
+                let s = vis.satisfies_vacuum(t);
+                status[off as usize] = Some(s);
+                heap_only[off as usize] = heaptuple::infomask2(t) & HEAP_ONLY_TUPLE != 0;
+                if matches!(s, HtsvResult::RecentlyDead | HtsvResult::DeleteInProgress) {
+                    let x = heaptuple::xmax(t);
+                    if min_keep_xmax == 0 || x < min_keep_xmax {
+                        min_keep_xmax = x;
+                    }
+                }
+            }
+        }
+        let mut redirected: Vec<(u16, u16)> = Vec::new();
+        let mut dead: Vec<u16> = Vec::new();
+        let mut unused: Vec<u16> = Vec::new();
+        let mut reached = vec![false; n + 1];
+        for root in 1..=n as u16 {
+            let id = page::item_id(p, root).expect("in range");
+            let is_redirect = id.flags == LP_REDIRECT;
+            if !(is_redirect || (status[root as usize].is_some() && !heap_only[root as usize])) {
+                continue;
+            }
+            // Walk the chain: members in order, starting with the root's
+            // tuple (or the redirect's target).
+            let mut members: Vec<u16> = Vec::new();
+            let mut next = if is_redirect { id.off } else { root };
+            let mut prior_xmax: Option<Xid> = None;
+            while (next as usize) <= n && next != 0 && !members.contains(&next) {
+                let Some(t) = tuple_at(p, block, next)? else {
+                    break;
+                };
+                if next != root && !heap_only[next as usize] {
+                    break;
+                }
+                if prior_xmax.is_some_and(|x| x != heaptuple::xmin(t)) {
+                    break;
+                }
+                members.push(next);
+                reached[next as usize] = true;
+                if heaptuple::infomask2(t) & HEAP_HOT_UPDATED == 0 {
+                    break;
+                }
+                let c = heaptuple::ctid(t);
+                if c.block != block {
+                    break;
+                }
+                prior_xmax = Some(heaptuple::xmax(t));
+                next = c.offset;
+            }
+            let last_dead = members
+                .iter()
+                .rposition(|&m| status[m as usize] == Some(HtsvResult::Dead));
+            let Some(d) = last_dead else {
+                if is_redirect && members.is_empty() {
+                    // A redirect to nothing: the chain died earlier.
+                    dead.push(root);
+                }
+                continue;
+            };
+            for &m in &members[..=d] {
+                if m != root {
+                    unused.push(m);
+                }
+            }
+            if d + 1 == members.len() {
+                dead.push(root);
+            } else {
+                redirected.push((root, members[d + 1]));
+            }
+        }
+        for off in 1..=n as u16 {
+            if heap_only[off as usize]
+                && !reached[off as usize]
+                && status[off as usize] == Some(HtsvResult::Dead)
+            {
+                unused.push(off);
+            }
+        }
+        let removed = dead
+            .iter()
+            .filter(|&&o| status[o as usize].is_some())
+            .count()
+            + unused.len()
+            + redirected
+                .iter()
+                .filter(|(r, _)| status[*r as usize].is_some())
+                .count();
+        let changed = !(redirected.is_empty() && dead.is_empty() && unused.is_empty());
+        let p = l.page_mut();
+        if changed {
+            let bad = |e: page::PageError| e.to_pg_error();
+            for &(from, to) in &redirected {
+                page::set_redirect(p, from, to).map_err(bad)?;
+            }
+            for &o in &dead {
+                page::mark_dead(p, o).map_err(bad)?;
+            }
+            for &o in &unused {
+                page::mark_unused(p, o).map_err(bad)?;
+            }
+            page::repair_fragmentation(p).map_err(bad)?;
+        }
+        heaptuple::set_page_prune_xid(p, min_keep_xmax);
+        let f = page::flags(p) & !PD_PAGE_FULL;
+        page::set_flags(p, f);
+        l.mark_dirty();
+        if changed {
+            let lsn = self
+                .wal
+                .log_heap_prune(self.rel, block, &redirected, &dead, &unused);
+            page::set_lsn(l.page_mut(), lsn);
+        }
+        Ok(PruneStats {
+            removed,
+            free_after: page::exact_free_space(l.page()),
+        })
+    }
+
+    /// Starts a sequential scan (PostgreSQL's heap_beginscan) over the
+    /// blocks the relation has now; tuples visible to `vis`.
+    pub fn begin_scan<'s>(&'s self, vis: &'s dyn Visibility) -> Result<HeapScan<'s, 'a>, PgError> {
+        Ok(HeapScan {
+            rel: self,
+            vis,
+            nblocks: self.nblocks()?,
+            next_block: 0,
+            pin: None,
+            tuples: Vec::new(),
+            pos: 0,
+        })
+    }
+}
+
+/// A sequential scan: one page pinned at a time, its visible tuples copied
+/// out under a share lock (file comment). Close it with [`HeapScan::end`];
+/// one dropped instead leaves its pin to the resource owner.
+pub struct HeapScan<'s, 'a> {
+    rel: &'s HeapRel<'a>,
+    vis: &'s dyn Visibility,
+    nblocks: BlockNumber,
+    next_block: BlockNumber,
+    pin: Option<Pin>,
+    tuples: Vec<(ItemPointer, Vec<u8>)>,
+    pos: usize,
+}
+
+impl HeapScan<'_, '_> {
+    /// The next visible tuple and its TID, or None at the end. A damaged
+    /// page is XX001 (from the buffer manager's verification or the line
+    /// pointer and header checks), never wrong data.
+    pub fn next(
+        &mut self,
+        owner: &mut ResourceOwner,
+    ) -> Result<Option<(ItemPointer, Vec<u8>)>, PgError> {
+        loop {
+            if self.pos < self.tuples.len() {
+                let (tid, t) = &mut self.tuples[self.pos];
+                let out = (*tid, std::mem::take(t));
+                self.pos += 1;
+                return Ok(Some(out));
+            }
+            if let Some(pin) = self.pin.take() {
+                self.rel.bm.release(owner, pin);
+            }
+            if self.next_block >= self.nblocks {
+                return Ok(None);
+            }
+            let block = self.next_block;
+            self.next_block += 1;
+            self.tuples.clear();
+            self.pos = 0;
+            let pin = self
+                .rel
+                .bm
+                .read_buffer(owner, self.rel.rel, Fork::Main, block)?;
+            let r = (|| {
+                let l = self.rel.bm.lock(&pin, LwMode::Shared);
+                let p = l.page();
+                check_page(p)?;
+                for off in 1..=page::max_offset(p) {
+                    if let Some(t) = tuple_at(p, block, off)? {
+                        if self.vis.visible(t) {
+                            self.tuples
+                                .push((ItemPointer { block, offset: off }, t.to_vec()));
+                        }
+                    }
+                }
+                Ok::<(), PgError>(())
+            })();
+            self.pin = Some(pin);
+            if let Err(e) = r {
+                self.tuples.clear();
+                return Err(e);
+            }
+        }
+    }
+
+    /// Ends the scan, releasing its pin (PostgreSQL's heap_endscan).
+    pub fn end(mut self, owner: &mut ResourceOwner) {
+        if let Some(pin) = self.pin.take() {
+            self.rel.bm.release(owner, pin);
+        }
+    }
+}
+
+/// The simple visibility oracle of the tests and of the heap's first
+/// users: a set of committed and a set of aborted xids (anything else is
+/// in progress), the current transaction and command, and a removal
+/// horizon. s3's snapshots replace it.
+#[derive(Debug, Clone, Default)]
+pub struct SetOracle {
+    pub committed: std::collections::HashSet<Xid>,
+    pub aborted: std::collections::HashSet<Xid>,
+    /// The current transaction (0: none) and command.
+    pub me: Xid,
+    pub cid: CommandId,
+    /// Xids below this are finished for every snapshot: a tuple deleted by
+    /// a committed xid below it is dead.
+    pub horizon: Xid,
+}
+
+impl SetOracle {
+    fn committed(&self, x: Xid) -> bool {
+        self.committed.contains(&x)
+    }
+    fn aborted(&self, x: Xid) -> bool {
+        self.aborted.contains(&x)
+    }
+    fn xmax_valid(t: &[u8]) -> bool {
+        heaptuple::infomask(t) & HEAP_XMAX_INVALID == 0 && heaptuple::xmax(t) != 0
+    }
+}
+
+impl Visibility for SetOracle {
+    fn visible(&self, t: &[u8]) -> bool {
+        let xmin = heaptuple::xmin(t);
+        let inserted = if xmin == self.me {
+            // Combo cids are later work: a tuple both inserted and deleted
+            // by us counts as inserted before the current command.
+            heaptuple::xmax(t) == self.me || heaptuple::cid(t) < self.cid
+        } else {
+            self.committed(xmin)
+        };
+        if !inserted {
+            return false;
+        }
+        if !Self::xmax_valid(t) {
+            return true;
+        }
+        let xmax = heaptuple::xmax(t);
+        if xmax == self.me {
+            return heaptuple::cid(t) >= self.cid;
+        }
+        !self.committed(xmax)
+    }
+
+    fn satisfies_update(&self, t: &[u8], cid: CommandId) -> TmResult {
+        let xmin = heaptuple::xmin(t);
+        if xmin == self.me {
+            if heaptuple::xmax(t) != self.me && heaptuple::cid(t) >= cid {
+                return TmResult::Invisible;
+            }
+        } else if !self.committed(xmin) {
+            return TmResult::Invisible;
+        }
+        if !Self::xmax_valid(t) {
+            return TmResult::Ok;
+        }
+        let xmax = heaptuple::xmax(t);
+        if xmax == self.me {
+            return if heaptuple::cid(t) >= cid {
+                TmResult::SelfModified
+            } else {
+                TmResult::Invisible
+            };
+        }
+        if self.committed(xmax) {
+            TmResult::Updated
+        } else if self.aborted(xmax) {
+            TmResult::Ok
+        } else {
+            TmResult::BeingModified
+        }
+    }
+
+    fn may_prune(&self, prune_xid: Xid) -> bool {
+        prune_xid < self.horizon
+    }
+
+    fn satisfies_vacuum(&self, t: &[u8]) -> HtsvResult {
+        let xmin = heaptuple::xmin(t);
+        if self.aborted(xmin) {
+            return HtsvResult::Dead;
+        }
+        if !self.committed(xmin) {
+            return HtsvResult::InsertInProgress;
+        }
+        if !Self::xmax_valid(t) {
+            return HtsvResult::Live;
+        }
+        let xmax = heaptuple::xmax(t);
+        if self.aborted(xmax) {
+            HtsvResult::Live
+        } else if !self.committed(xmax) {
+            HtsvResult::DeleteInProgress
+        } else if xmax < self.horizon {
+            HtsvResult::Dead
+        } else {
+            HtsvResult::RecentlyDead
+        }
+    }
+}
