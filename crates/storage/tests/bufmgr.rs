@@ -7,31 +7,25 @@
 //! lock at fork). This `main` runs the tests one after another in a
 //! single thread, so a forked child is an ordinary process. Each test
 //! builds its own region and semaphore set and removes them (and kills
-//! and reaps its children by PID) even when it fails. Run one test with
+//! and reaps its children by PID) even when it fails; that harness is
+//! shared with tests/heapam.rs in tests/support. Run one test with
 //! `cargo test -p tusk-storage --test bufmgr -- NAME`.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tusk_common::error::PgError;
-use tusk_ipc::sem::SemSet;
 use tusk_storage::bufmgr::*;
-use tusk_storage::layout::{Layout, Sizing};
-use tusk_storage::lwlock::{LwMode, LwProcs, LwWaiter};
+use tusk_storage::lwlock::{LwMode, LwWaiter};
 use tusk_storage::page::{self, PageBuf, BLCKSZ};
-use tusk_storage::smgr::{
-    BlockNumber, FaultPlan, FaultSmgr, Fork, Md, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID,
-};
+use tusk_storage::smgr::{BlockNumber, FaultPlan, FaultSmgr, Fork, RelFileLocator, Smgr};
 use tusk_storage::xact::{Release, ResourceOwner};
 
-const REL: RelFileLocator = RelFileLocator {
-    spc: DEFAULTTABLESPACE_OID,
-    db: 5,
-    rel: 16384,
-};
-const SEG_BLOCKS: u32 = 64;
+mod support;
+use support::{fork_child, refcounts, wait_for, Children, SharedState, MAX_PROCS, REL};
+
+/// How long children may run before the test fails (and kills them).
 const DEADLINE: Duration = Duration::from_secs(120);
-const MAX_PROCS: usize = 8;
 
 /// Counters and flags the processes of a test share.
 #[repr(C)]
@@ -58,113 +52,27 @@ struct Shared {
     /// Order of events: 1 = WAL flush, 2 = page write, 4 bits each.
     events: AtomicU64,
     nevents: AtomicU32,
-    waiters: [LwWaiterSlot; MAX_PROCS],
+    waiters: [LwWaiter; MAX_PROCS],
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct LwWaiterSlot(LwWaiter);
-
-/// A `MAP_SHARED | MAP_ANONYMOUS` mapping, unmapped on drop.
-struct Mapping {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize) -> Mapping {
-        // SAFETY: a fresh anonymous mapping.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED, "mmap({len})");
-        Mapping {
-            base: p as *mut u8,
-            len,
-        }
+// SAFETY: atomics and LwWaiters, for which all zero is valid ("not
+// waiting"); nothing needs another initial state.
+unsafe impl SharedState for Shared {
+    fn waiters(&self) -> &[LwWaiter; MAX_PROCS] {
+        &self.waiters
     }
 }
 
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: our mapping.
-        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
-    }
-}
-
-/// One test's world: the region (laid out by the real registry), the
-/// shared counters, a semaphore per process, a data directory.
-struct World {
-    /// Kept mapped until the world is dropped; used through `pool`.
-    _region: Mapping,
-    shared_map: Mapping,
-    pool: SharedPool,
-    sems: SemSet,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.sems.remove();
-    }
-}
+/// One test's world (see tests/support): the pool, these counters, a
+/// semaphore per process, a data directory.
+type World = support::World<Shared>;
 
 impl World {
-    fn new(nbuffers: usize) -> World {
-        let z = Sizing {
-            max_connections: 4,
-            max_prepared_transactions: 0,
-            max_locks_per_transaction: 10,
-            shared_buffers: nbuffers,
-            wal_buffers: 8,
-        };
-        let layout = Layout::compute(&z, 4096).unwrap();
-        let region = Mapping::new(layout.total);
-        // SAFETY: a fresh region of layout.total bytes, page-aligned, ours.
-        unsafe { layout.init_areas(region.base, &z) };
-        // SAFETY: laid out and initialised just above; lives in World.
-        let pool = unsafe { SharedPool::attach(region.base, &layout, &z) };
-        // Zeroed memory is a valid Shared (atomics; LwWaiter's all-zero is
-        // "not waiting").
-        let shared_map = Mapping::new(std::mem::size_of::<Shared>().next_multiple_of(4096));
-        let sems = SemSet::create(libc::IPC_PRIVATE, MAX_PROCS).expect("semget(IPC_PRIVATE)");
-        let dir = tempfile::tempdir().unwrap();
-        World {
-            _region: region,
-            shared_map,
-            pool,
-            sems,
-            dir,
-        }
-    }
-
-    fn shared(&self) -> &'static Shared {
-        // SAFETY: mapped for the life of the world, which outlives every
-        // use in the test (children exit before it is dropped).
-        unsafe { &*(self.shared_map.base as *const Shared) }
-    }
-
-    fn md(&self) -> Md {
-        Md::new(self.dir.path(), SEG_BLOCKS)
-    }
-
     /// A buffer manager for process `me`, whose smgr is `smgr` wrapped in
     /// the counting/checking layer.
     fn mgr_with(&self, me: u32, smgr: Box<dyn Smgr>, checksums: bool) -> BufMgr {
         let sh = self.shared();
-        BufMgr::new(
-            self.pool,
-            Box::new(Procs {
-                sh,
-                sems: self.sems,
-            }),
+        self.bufmgr(
             me,
             Box::new(Checked { inner: smgr, sh }),
             Box::new(FakeWal { sh }),
@@ -184,30 +92,6 @@ impl World {
         for b in 0..n {
             md.extend(REL, Fork::Main, b, &on_disk(&content(b, 0), b))
                 .unwrap();
-        }
-    }
-}
-
-struct Procs {
-    sh: &'static Shared,
-    sems: SemSet,
-}
-
-impl LwProcs for Procs {
-    fn waiter(&self, procno: u32) -> &LwWaiter {
-        &self.sh.waiters[procno as usize].0
-    }
-    fn sleep(&self, procno: u32) {
-        if self.sems.sleep(procno as usize).is_err() {
-            // The set is gone: the test gave up.
-            // SAFETY: ends this process.
-            unsafe { libc::_exit(70) };
-        }
-    }
-    fn wake(&self, procno: u32) {
-        if self.sems.unlock(procno as usize).is_err() {
-            // SAFETY: as above.
-            unsafe { libc::_exit(71) };
         }
     }
 }
@@ -343,89 +227,6 @@ fn same_content(a: &PageBuf, b: &PageBuf) -> bool {
     a[..8] == b[..8] && a[10..] == b[10..]
 }
 
-/// Every buffer's shared refcount.
-fn refcounts(pool: &SharedPool) -> Vec<u32> {
-    (0..pool.nbuffers())
-        .map(|b| refcount(pool.state(b)))
-        .collect()
-}
-
-/// Forks a child running `f`; its exit code is `f`'s.
-fn fork_child(f: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork from this single-threaded test process.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(99);
-        // SAFETY: ends the child without the parent's destructors (the
-        // world's semaphore set and directory belong to the parent).
-        unsafe { libc::_exit(code) };
-    }
-    pid
-}
-
-/// Children killed (by PID) and reaped on drop.
-struct Children(Vec<i32>);
-
-impl Children {
-    fn wait_all(&mut self) -> Vec<i32> {
-        let deadline = Instant::now() + DEADLINE;
-        let mut codes = Vec::new();
-        while !self.0.is_empty() {
-            let mut i = 0;
-            while i < self.0.len() {
-                let mut status = 0;
-                // SAFETY: our child.
-                let r = unsafe { libc::waitpid(self.0[i], &mut status, libc::WNOHANG) };
-                if r == self.0[i] {
-                    codes.push(if libc::WIFEXITED(status) {
-                        libc::WEXITSTATUS(status)
-                    } else {
-                        128 + libc::WTERMSIG(status)
-                    });
-                    self.0.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "children {:?} still running after {DEADLINE:?}",
-                self.0
-            );
-            if !self.0.is_empty() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-        codes
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for &pid in &self.0 {
-            // SAFETY: our children, not yet reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-        }
-    }
-}
-
-/// Waits (in a child) until `counter` reaches `n`.
-fn wait_for(counter: &AtomicU64, n: u64) -> bool {
-    let until = Instant::now() + DEADLINE;
-    while counter.load(Ordering::SeqCst) < n {
-        if Instant::now() > until {
-            return false;
-        }
-        // SAFETY: plain system call.
-        unsafe { libc::sched_yield() };
-    }
-    true
-}
-
 fn new_owner() -> ResourceOwner {
     ResourceOwner::default()
 }
@@ -450,7 +251,7 @@ fn many_writers_on_a_table_larger_than_the_pool() {
             let mgr = w.mgr(me);
             let mut owner = new_owner();
             sh.started.fetch_add(1, Ordering::SeqCst);
-            if !wait_for(&sh.started, N as u64) {
+            if !wait_for(&sh.started, N as u64, DEADLINE) {
                 return 2;
             }
             for round in 0..2 {
@@ -489,7 +290,7 @@ fn many_writers_on_a_table_larger_than_the_pool() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0; N as usize]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; N as usize]);
     assert_eq!(refcounts(&w.pool), vec![0; NBUF], "no pin lost");
     let mgr = w.mgr(N);
     let mut owner = new_owner();
@@ -544,7 +345,7 @@ fn concurrent_readers_of_one_block_read_it_once() {
             let mgr = w.mgr(me);
             let mut owner = new_owner();
             sh.started.fetch_add(1, Ordering::SeqCst);
-            if !wait_for(&sh.started, N as u64) {
+            if !wait_for(&sh.started, N as u64, DEADLINE) {
                 return 2;
             }
             for b in 0..4 {
@@ -558,7 +359,7 @@ fn concurrent_readers_of_one_block_read_it_once() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0; N as usize]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; N as usize]);
     assert_eq!(
         sh.reads.load(Ordering::SeqCst),
         4,
@@ -586,7 +387,7 @@ fn clock_sweep_never_evicts_a_pinned_buffer() {
                 .collect();
             let bufs: Vec<usize> = pins.iter().map(|p| p.buffer()).collect();
             sh.ready.store(1, Ordering::SeqCst);
-            if !wait_for(&sh.done, 1) {
+            if !wait_for(&sh.done, 1, DEADLINE) {
                 return 2;
             }
             for (b, pin) in pins.into_iter().enumerate() {
@@ -607,7 +408,7 @@ fn clock_sweep_never_evicts_a_pinned_buffer() {
         kids.0.push(fork_child(move || {
             let mgr = w.mgr(1);
             let mut owner = new_owner();
-            if !wait_for(&sh.ready, 1) {
+            if !wait_for(&sh.ready, 1, DEADLINE) {
                 return 2;
             }
             for _ in 0..3 {
@@ -620,7 +421,7 @@ fn clock_sweep_never_evicts_a_pinned_buffer() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0, 0]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0, 0]);
     assert!(sh.reads.load(Ordering::SeqCst) >= 8 + 3 * 52 - 8);
     assert_eq!(refcounts(&w.pool), vec![0; NBUF]);
 
@@ -903,7 +704,7 @@ fn increments_survive_eviction_and_concurrent_checkpoints() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0; N as usize + 1]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; N as usize + 1]);
     assert!(sh.ready.load(Ordering::SeqCst) >= 2);
     assert_eq!(refcounts(&w.pool), vec![0; NBUF], "no pin lost");
     let initial: u64 = (0..BLOCKS)
@@ -956,7 +757,7 @@ fn a_failed_read_is_retried_by_the_next_reader() {
             let mgr = w.mgr(me);
             let mut owner = new_owner();
             sh.started.fetch_add(1, Ordering::SeqCst);
-            if !wait_for(&sh.started, N as u64) {
+            if !wait_for(&sh.started, N as u64, DEADLINE) {
                 return 2;
             }
             match mgr.read_buffer(&mut owner, REL, Fork::Main, 1) {
@@ -974,7 +775,7 @@ fn a_failed_read_is_retried_by_the_next_reader() {
             }
         }));
     }
-    let mut codes = kids.wait_all();
+    let mut codes = kids.wait_all(DEADLINE);
     codes.sort();
     assert_eq!(codes, vec![0, 0, 0, 10], "one error, three good reads");
     assert_eq!(sh.reads.load(Ordering::SeqCst), 2);
@@ -1004,7 +805,7 @@ fn proc_exit_releases_the_pins_of_an_open_transaction() {
             tusk_storage::exit::proc_exit(7)
         }));
     }
-    assert_eq!(kids.wait_all(), vec![7]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![7]);
     assert_eq!(refcounts(&w.pool), vec![0; 16]);
 }
 
@@ -1154,54 +955,5 @@ fn main() {
             extend_and_drop_relation_buffers,
         ),
     ];
-    // libtest's options are accepted and ignored (scripts/test.sh passes
-    // `--test-threads N` to every test binary); the value of an option
-    // that takes one is not a filter.
-    let mut filters: Vec<String> = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if matches!(
-            a.as_str(),
-            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z"
-        ) {
-            args.next();
-        } else if !a.starts_with('-') {
-            filters.push(a);
-        }
-    }
-    let list = std::env::args().any(|a| a == "--list");
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for (name, f) in tests {
-        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
-            continue;
-        }
-        if list {
-            println!("{name}: test");
-            continue;
-        }
-        ran += 1;
-        let t = Instant::now();
-        let ok = std::panic::catch_unwind(f).is_ok();
-        println!(
-            "test {name} ... {} ({:.2}s)",
-            if ok { "ok" } else { "FAILED" },
-            t.elapsed().as_secs_f64()
-        );
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    if list {
-        return;
-    }
-    println!(
-        "\ntest result: {}. {} passed; {} failed",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        ran - failed.len(),
-        failed.len()
-    );
-    if !failed.is_empty() {
-        panic!("failed: {failed:?}");
-    }
+    support::run(tests);
 }

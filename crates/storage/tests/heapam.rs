@@ -6,39 +6,35 @@
 //! runs the tests one after another in one thread. Each test builds its own
 //! region (laid out by the real area registry), semaphore set and data
 //! directory, and removes them — and kills and reaps its children by PID —
-//! even when it fails. Visibility is the committed-set oracle
+//! even when it fails (that harness is shared with tests/bufmgr.rs in
+//! tests/support). Visibility is the committed-set oracle
 //! ([`SetOracle`]); WAL is a counter in shared memory. Run one test with
 //! `cargo test -p tusk-storage --test heapam -- NAME`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tusk_common::error::PgError;
 use tusk_common::sqlstate;
-use tusk_ipc::sem::SemSet;
-use tusk_storage::bufmgr::{BufMgr, SharedPool, WalFlusher};
+use tusk_storage::bufmgr::{BufMgr, WalFlusher};
 use tusk_storage::heapam::*;
 use tusk_storage::heaptuple::{self, Align, Attr, Datum, ItemPointer};
-use tusk_storage::layout::{Layout, Sizing};
-use tusk_storage::lwlock::{LwLock, LwMode, LwProcs, LwWaiter};
+use tusk_storage::lwlock::{LwLock, LwMode, LwWaiter};
 use tusk_storage::page::{self, BLCKSZ, LP_DEAD, LP_REDIRECT, LP_UNUSED};
-use tusk_storage::smgr::{BlockNumber, Fork, Md, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
+use tusk_storage::smgr::{BlockNumber, Fork, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
 use tusk_storage::xact::{Release, ResourceOwner};
 
-const REL: RelFileLocator = RelFileLocator {
-    spc: DEFAULTTABLESPACE_OID,
-    db: 5,
-    rel: 16384,
-};
+mod support;
+use support::{fork_child, refcounts, wait_for, Children, Procs, SharedState, MAX_PROCS, REL};
+
 const REL2: RelFileLocator = RelFileLocator {
     spc: DEFAULTTABLESPACE_OID,
     db: 5,
     rel: 16385,
 };
-const SEG_BLOCKS: u32 = 64;
+/// How long children may run before the test fails (and kills them).
 const DEADLINE: Duration = Duration::from_secs(180);
-const MAX_PROCS: usize = 8;
 
 const INT4: Attr = Attr::fixed(4, Align::Int, true);
 const TEXT: Attr = Attr::varlena(Align::Int);
@@ -64,144 +60,36 @@ struct Shared {
     waiters: [LwWaiter; MAX_PROCS],
 }
 
-/// A `MAP_SHARED | MAP_ANONYMOUS` mapping, unmapped on drop.
-struct Mapping {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(len: usize) -> Mapping {
-        // SAFETY: a fresh anonymous mapping.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(p, libc::MAP_FAILED, "mmap({len})");
-        Mapping {
-            base: p as *mut u8,
-            len,
-        }
+// SAFETY: all zero is valid for the atomics and waiters ("not waiting")
+// and, as a value, for the LWLock, whose initial state `init` sets.
+unsafe impl SharedState for Shared {
+    fn init(&self) {
+        self.ext.init();
+    }
+    fn waiters(&self) -> &[LwWaiter; MAX_PROCS] {
+        &self.waiters
     }
 }
 
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: our mapping.
-        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
-    }
-}
-
-/// One test's world: region, shared counters, semaphores, data directory.
-struct World {
-    _region: Mapping,
-    shared_map: Mapping,
-    pool: SharedPool,
-    sems: SemSet,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = self.sems.remove();
-    }
-}
+/// One test's world (see tests/support): the pool, these counters, a
+/// semaphore per process, a data directory.
+type World = support::World<Shared>;
 
 impl World {
-    fn new(nbuffers: usize) -> World {
-        let z = Sizing {
-            max_connections: 4,
-            max_prepared_transactions: 0,
-            max_locks_per_transaction: 10,
-            shared_buffers: nbuffers,
-            wal_buffers: 8,
-        };
-        let layout = Layout::compute(&z, 4096).unwrap();
-        let region = Mapping::new(layout.total);
-        // SAFETY: a fresh region of layout.total bytes, page-aligned, ours.
-        unsafe { layout.init_areas(region.base, &z) };
-        // SAFETY: laid out and initialised just above; lives in World.
-        let pool = unsafe { SharedPool::attach(region.base, &layout, &z) };
-        let shared_map = Mapping::new(std::mem::size_of::<Shared>().next_multiple_of(4096));
-        let w = World {
-            _region: region,
-            shared_map,
-            pool,
-            sems: SemSet::create(libc::IPC_PRIVATE, MAX_PROCS).expect("semget(IPC_PRIVATE)"),
-            dir: tempfile::tempdir().unwrap(),
-        };
-        // Zeroed memory is valid for the atomics and waiters; the LWLock
-        // needs its initial state.
-        w.shared().ext.init();
-        w
-    }
-
-    fn shared(&self) -> &'static Shared {
-        // SAFETY: mapped for the life of the world, which outlives every
-        // use in the test (children exit before it is dropped).
-        unsafe { &*(self.shared_map.base as *const Shared) }
-    }
-
     fn mgr_with(&self, me: u32, checksums: bool) -> BufMgr {
         let sh = self.shared();
-        BufMgr::new(
-            self.pool,
-            Box::new(Procs {
-                sh,
-                sems: self.sems,
-            }),
-            me,
-            Box::new(Md::new(self.dir.path(), SEG_BLOCKS)),
-            Box::new(FakeWal { sh }),
-            checksums,
-        )
+        self.bufmgr(me, Box::new(self.md()), Box::new(FakeWal { sh }), checksums)
     }
 
     fn mgr(&self, me: u32) -> BufMgr {
         self.mgr_with(me, true)
     }
 
-    fn md(&self) -> Md {
-        Md::new(self.dir.path(), SEG_BLOCKS)
-    }
-
     fn ext(&self, me: u32) -> ExtLock {
         ExtLock {
             sh: self.shared(),
-            procs: Procs {
-                sh: self.shared(),
-                sems: self.sems,
-            },
+            procs: self.procs(),
             me,
-        }
-    }
-}
-
-struct Procs {
-    sh: &'static Shared,
-    sems: SemSet,
-}
-
-impl LwProcs for Procs {
-    fn waiter(&self, procno: u32) -> &LwWaiter {
-        &self.sh.waiters[procno as usize]
-    }
-    fn sleep(&self, procno: u32) {
-        if self.sems.sleep(procno as usize).is_err() {
-            // SAFETY: the set is gone (the test gave up): end this process.
-            unsafe { libc::_exit(70) };
-        }
-    }
-    fn wake(&self, procno: u32) {
-        if self.sems.unlock(procno as usize).is_err() {
-            // SAFETY: as above.
-            unsafe { libc::_exit(71) };
         }
     }
 }
@@ -274,80 +162,6 @@ impl HeapWal for CountingWal {
     ) -> Lsn {
         self.next(&self.sh.prunes)
     }
-}
-
-/// Forks a child running `f`; its exit code is `f`'s.
-fn fork_child(f: impl FnOnce() -> i32) -> i32 {
-    // SAFETY: fork from this single-threaded test process.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-    if pid == 0 {
-        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(99);
-        // SAFETY: ends the child without the parent's destructors.
-        unsafe { libc::_exit(code) };
-    }
-    pid
-}
-
-/// Children killed (by PID) and reaped on drop.
-struct Children(Vec<i32>);
-
-impl Children {
-    fn wait_all(&mut self) -> Vec<i32> {
-        let deadline = Instant::now() + DEADLINE;
-        let mut codes = Vec::new();
-        while !self.0.is_empty() {
-            let mut i = 0;
-            while i < self.0.len() {
-                let mut status = 0;
-                // SAFETY: our child.
-                let r = unsafe { libc::waitpid(self.0[i], &mut status, libc::WNOHANG) };
-                if r == self.0[i] {
-                    codes.push(if libc::WIFEXITED(status) {
-                        libc::WEXITSTATUS(status)
-                    } else {
-                        128 + libc::WTERMSIG(status)
-                    });
-                    self.0.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "children {:?} still running after {DEADLINE:?}",
-                self.0
-            );
-            if !self.0.is_empty() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-        codes
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for &pid in &self.0 {
-            // SAFETY: our children, not yet reaped.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-        }
-    }
-}
-
-fn wait_for(counter: &AtomicU64, n: u64) -> bool {
-    let until = Instant::now() + DEADLINE;
-    while counter.load(Ordering::SeqCst) < n {
-        if Instant::now() > until {
-            return false;
-        }
-        // SAFETY: plain system call.
-        unsafe { libc::sched_yield() };
-    }
-    true
 }
 
 /// A row (id, payload) as a tuple.
@@ -434,7 +248,7 @@ fn concurrent_inserts_into_a_relation_larger_than_the_pool() {
             let xid = 100 + me as Xid;
             let vis = oracle(xid, 0, &[]);
             sh.started.fetch_add(1, Ordering::SeqCst);
-            if !wait_for(&sh.started, N as u64) {
+            if !wait_for(&sh.started, N as u64, DEADLINE) {
                 return 2;
             }
             for i in 0..M {
@@ -452,15 +266,9 @@ fn concurrent_inserts_into_a_relation_larger_than_the_pool() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0; N as usize]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; N as usize]);
     assert_eq!(sh.inserts.load(Ordering::SeqCst), (N as i32 * M) as u64);
-    for b in 0..NBUF {
-        assert_eq!(
-            tusk_storage::bufmgr::refcount(w.pool.state(b)),
-            0,
-            "no pin lost"
-        );
-    }
+    assert_eq!(refcounts(&w.pool), vec![0; NBUF], "no pin lost");
     let mgr = w.mgr(N);
     let ext = w.ext(N);
     let wal = CountingWal { sh };
@@ -734,7 +542,7 @@ fn concurrent_updates_have_one_winner_per_row() {
             let xid = 100 + me as Xid;
             let vis = oracle(xid, 0, &[10]);
             sh.started.fetch_add(1, Ordering::SeqCst);
-            if !wait_for(&sh.started, N as u64) {
+            if !wait_for(&sh.started, N as u64, DEADLINE) {
                 return 2;
             }
             for k in 0..R {
@@ -760,7 +568,7 @@ fn concurrent_updates_have_one_winner_per_row() {
             0
         }));
     }
-    assert_eq!(kids.wait_all(), vec![0; N as usize]);
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; N as usize]);
     let winners: Vec<u64> = (0..R as usize)
         .map(|i| sh.winner[i].load(Ordering::SeqCst))
         .collect();
@@ -1051,54 +859,5 @@ fn main() {
             damaged_pages_are_data_corrupted_errors,
         ),
     ];
-    // libtest's options are accepted and ignored (scripts/test.sh passes
-    // `--test-threads N`); the value of an option that takes one is not a
-    // filter.
-    let mut filters: Vec<String> = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        if matches!(
-            a.as_str(),
-            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z"
-        ) {
-            args.next();
-        } else if !a.starts_with('-') {
-            filters.push(a);
-        }
-    }
-    let list = std::env::args().any(|a| a == "--list");
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for (name, f) in tests {
-        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
-            continue;
-        }
-        if list {
-            println!("{name}: test");
-            continue;
-        }
-        ran += 1;
-        let t = Instant::now();
-        let ok = std::panic::catch_unwind(f).is_ok();
-        println!(
-            "test {name} ... {} ({:.2}s)",
-            if ok { "ok" } else { "FAILED" },
-            t.elapsed().as_secs_f64()
-        );
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    if list {
-        return;
-    }
-    println!(
-        "\ntest result: {}. {} passed; {} failed",
-        if failed.is_empty() { "ok" } else { "FAILED" },
-        ran - failed.len(),
-        failed.len()
-    );
-    if !failed.is_empty() {
-        panic!("failed: {failed:?}");
-    }
+    support::run(tests);
 }
