@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tusk_common::error::PgError;
 use tusk_common::sqlstate;
 use tusk_ipc::sem::SemSet;
 use tusk_storage::bufmgr::{BufMgr, SharedPool, WalFlusher};
@@ -25,6 +24,7 @@ use tusk_storage::lwlock::{LwLock, LwMode, LwProcs, LwWaiter};
 use tusk_storage::page::{self, BLCKSZ, LP_DEAD, LP_REDIRECT, LP_UNUSED};
 use tusk_storage::smgr::{BlockNumber, Fork, Md, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
 use tusk_storage::xact::{Release, ResourceOwner};
+use tusk_storage::xlog::XlogError;
 
 const REL: RelFileLocator = RelFileLocator {
     spc: DEFAULTTABLESPACE_OID,
@@ -228,7 +228,7 @@ struct FakeWal {
 }
 
 impl WalFlusher for FakeWal {
-    fn flush_upto(&self, lsn: u64) -> Result<(), PgError> {
+    fn flush_upto(&self, lsn: u64) -> Result<(), XlogError> {
         self.sh.flushed_upto.fetch_max(lsn, Ordering::SeqCst);
         Ok(())
     }
