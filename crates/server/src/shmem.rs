@@ -23,12 +23,14 @@ use tusk_config::Settings;
 use tusk_ipc::header::{AreaEntry, ShmemHeader, HEADER_SIZE};
 use tusk_ipc::sem::{SemSet, SEMAS_PER_SET};
 use tusk_ipc::shm::Segment;
+use tusk_storage::bufmgr::{BufMgr, SharedPool};
 use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{PgControlShared, PgControlView, PgControlWriter};
 use tusk_storage::layout::{AreaId, Layout, SizeError, Sizing};
 use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::procarray::ProcKind;
 use tusk_storage::procarray::{ProcArray, SharedControl};
+use tusk_storage::smgr::{Md, DEFAULT_SEGMENT_BLOCKS};
 use tusk_storage::transam::Transam;
 use tusk_storage::xlog::{Xlog, XlogConfig};
 
@@ -86,6 +88,8 @@ pub struct ChildShared {
     transam: Option<Transam>,
     /// The commit-status cache area; null as `transam`.
     clog_area: *mut u8,
+    /// The shared buffer pool; `None` as `transam`.
+    pool: Option<SharedPool>,
 }
 
 impl ChildShared {
@@ -158,6 +162,36 @@ impl ChildShared {
                 XlogConfig::from_settings(settings),
             )
         }
+    }
+
+    /// This process's buffer manager over the shared pool: its own `Md`
+    /// smgr over `data_dir` (descriptors are per process), and its own
+    /// WAL handle as the WAL-before-data flusher, so a page is written
+    /// only once WAL up to its LSN is durable. `data_checksums` comes from
+    /// pg_control's shared copy (loaded by the startup process before any
+    /// backend exists). Any child with a proc slot (backends, the
+    /// checkpointer, the startup process), once.
+    pub fn bufmgr(
+        &self,
+        data_dir: &Path,
+        settings: &Settings,
+        my_slot: usize,
+    ) -> Result<BufMgr, PgError> {
+        let pool = self.pool.ok_or_else(|| {
+            PgError::error(sqlstate::INTERNAL_ERROR, "no buffer pool in this region")
+        })?;
+        let checksums = self
+            .pg_control
+            .snapshot(self, my_slot as u32)
+            .is_some_and(|c| c.data_checksum_version != 0);
+        Ok(BufMgr::new(
+            pool,
+            Box::new(self.clone()),
+            my_slot as u32,
+            Box::new(Md::new(data_dir, DEFAULT_SEGMENT_BLOCKS)),
+            Box::new(self.xlog(data_dir, settings, my_slot)),
+            checksums,
+        ))
     }
 
     /// The WAL positions, to read (any child; the WAL code writes them).
@@ -365,6 +399,10 @@ impl Shared {
                 self.base()
                     .add(self.layout.area(AreaId::CommitStatus).offset)
             },
+            // SAFETY: the region is laid out by self.layout for
+            // self.sizing, its buffer areas initialised in create(), and
+            // mapped for the rest of this process (the caller's promise).
+            pool: Some(unsafe { SharedPool::attach(self.base(), &self.layout, &self.sizing) }),
         }
     }
 
@@ -583,6 +621,7 @@ mod tests {
             semaphores: slots,
             transam: None,
             clog_area: std::ptr::null_mut(),
+            pool: None,
         };
         let mut pids = Vec::new();
         for me in 0..N as u32 {

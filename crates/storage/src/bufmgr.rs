@@ -208,14 +208,12 @@ pub const MAPPING_AREA: AreaSpec = AreaSpec {
     init: init_mapping,
 };
 
-/// What the buffer manager needs from the WAL: s2's WAL module implements
-/// it. Called by any process that writes a data page (backends evicting,
-/// the checkpointer), with no buffer header spinlock held but with the
-/// page's content lock held shared.
-pub trait WalFlusher {
-    /// Returns once WAL up to `lsn` is durable (at once if it already is).
-    fn flush_upto(&self, lsn: u64) -> Result<(), PgError>;
-}
+/// The WAL-before-data hook is xlog's [`WalFlusher`] (one trait for both
+/// modules; [`crate::xlog::Xlog`] implements it). The buffer manager calls
+/// it with no buffer header spinlock held but with the page's content lock
+/// held shared, and reports its failure as an ERROR: the page stays dirty
+/// and is written by a later attempt.
+pub use crate::xlog::WalFlusher;
 
 /// The shared pool as one process sees it: where the three buffer areas
 /// are mapped. Cheap to copy; holds no process state. Any process attached
@@ -1256,6 +1254,7 @@ impl Inner {
         let r = self
             .wal
             .flush_upto(page::lsn(&copy))
+            .map_err(|e| e.to_pg_error(tusk_common::Severity::Error))
             .and_then(|()| {
                 if self.checksums && !page::is_new(&copy) {
                     page::set_checksum(&mut copy, tag.block);

@@ -1148,18 +1148,27 @@ pub enum CheckpointKind {
 /// next oid from pg_control's shared copy), flushes it, and points
 /// pg_control at it. Returns the record's LSN. Checkpointer, or the
 /// startup process for the end-of-recovery checkpoint.
+///
+/// `write_buffers` is the buffer manager's part (the server passes
+/// `BufMgr::flush_all_dirty`, which writes every dirty buffer and fsyncs
+/// the files written since the last checkpoint): it runs after the redo
+/// pointer is chosen and before the record is inserted, so that every
+/// change older than the redo pointer is on disk once the record is, and
+/// recovery from that pointer misses none. A closure rather than the
+/// buffer manager itself keeps this module free of resource owners; a
+/// failure aborts the checkpoint before pg_control changes.
 pub fn create_checkpoint<P: LwProcs, Q: LwProcs>(
     xlog: &Xlog<P>,
     w: &PgControlWriter<Q>,
     kind: CheckpointKind,
+    write_buffers: &mut dyn FnMut() -> Result<(), XlogError>,
 ) -> Result<u64, XlogError> {
     let c = w.load()?;
     let now = tusk_common::time::now_micros() / 1_000_000;
     let mut ck = c.checkpoint_copy;
     ck.time = now;
     ck.redo = xlog.redo_point();
-    // (Dirty buffers are written here, between choosing the redo pointer
-    // and writing the record, once the buffer manager exists.)
+    write_buffers()?;
     if kind == CheckpointKind::Online {
         let mut d = Vec::with_capacity(16);
         d.extend_from_slice(&ck.next_xid.to_le_bytes());

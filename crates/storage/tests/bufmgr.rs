@@ -16,10 +16,13 @@ use std::time::Duration;
 
 use tusk_common::error::PgError;
 use tusk_storage::bufmgr::*;
+use tusk_storage::control::{ControlFileData, PgControlView, PgControlWriter};
+use tusk_storage::layout::AreaId;
 use tusk_storage::lwlock::{LwMode, LwWaiter};
 use tusk_storage::page::{self, PageBuf, BLCKSZ};
 use tusk_storage::smgr::{BlockNumber, FaultPlan, FaultSmgr, Fork, RelFileLocator, Smgr};
 use tusk_storage::xact::{Release, ResourceOwner};
+use tusk_storage::xlog::{self, CheckpointKind, SyncMethod, Xlog, XlogConfig, XlogError};
 
 mod support;
 use support::{fork_child, refcounts, wait_for, Children, SharedState, MAX_PROCS, REL};
@@ -109,12 +112,12 @@ fn record(sh: &Shared, ev: u64) {
 }
 
 impl WalFlusher for FakeWal {
-    fn flush_upto(&self, lsn: u64) -> Result<(), PgError> {
+    fn flush_upto(&self, lsn: u64) -> Result<(), XlogError> {
         if self.sh.fail_wal.load(Ordering::SeqCst) != 0 {
-            return Err(PgError::error(
-                tusk_common::sqlstate::IO_ERROR,
-                "could not write to log file: injected",
-            ));
+            return Err(XlogError {
+                message: "could not write to log file: injected".into(),
+                corrupt: false,
+            });
         }
         self.sh.flushes.fetch_add(1, Ordering::SeqCst);
         self.sh.flushed_upto.fetch_max(lsn, Ordering::SeqCst);
@@ -904,8 +907,157 @@ fn the_sweep_spares_a_block_in_use_and_lowers_its_usage_count() {
     }
 }
 
+/// The checkpoint joined to the buffer manager over the real WAL (the
+/// server's wiring, in one process): pages dirtied by changes whose WAL is
+/// not yet durable are written by the checkpoint, each only after the WAL
+/// up to its LSN is flushed, before the checkpoint record; the count is
+/// the real number written, the fork is fsynced, and pg_control points at
+/// the record. A second checkpoint with nothing dirty writes nothing.
+fn checkpoint_writes_dirty_buffers_after_their_wal() {
+    let w = World::new(16);
+    let dir = w.dir.path();
+    std::fs::create_dir(dir.join("pg_wal")).unwrap();
+    std::fs::create_dir(dir.join("global")).unwrap();
+    let mut c = ControlFileData::new_cluster();
+    c.system_identifier = 0x5EED;
+    c.xlog_seg_size = 1 << 20;
+    xlog::bootstrap_wal(dir, &mut c).unwrap();
+    c.write(dir, true).unwrap();
+    w.create_table(4);
+    let procs = || w.procs();
+    let cfg = XlogConfig {
+        fsync: true,
+        sync_method: SyncMethod::Fdatasync,
+    };
+    // Two handles for proc 0, as in the server: the checkpointer's own
+    // and the one its buffer manager flushes through.
+    // SAFETY: the region's WAL area, initialised by the registry and
+    // mapped for the life of the world, which outlives both handles.
+    let x = unsafe {
+        Xlog::attach(
+            w.area(AreaId::WalBuffers),
+            w.sizing.wal_buffers,
+            procs(),
+            0,
+            dir,
+            cfg,
+        )
+    };
+    // SAFETY: as above.
+    let xb = unsafe {
+        Xlog::attach(
+            w.area(AreaId::WalBuffers),
+            w.sizing.wal_buffers,
+            procs(),
+            0,
+            dir,
+            cfg,
+        )
+    };
+    // SAFETY: the region's pg_control area, initialised and mapped as above.
+    let view = unsafe { PgControlView::from_raw(w.area(AreaId::PgControl) as *const _) };
+    let ctl = PgControlWriter::new(view, dir.to_path_buf(), procs(), 0);
+    let c = ctl.load().unwrap();
+    xlog::startup(&x, &c, false).unwrap();
+    let mgr = BufMgr::new(
+        w.pool,
+        Box::new(procs()),
+        0,
+        Box::new(w.md()),
+        Box::new(xb),
+        true,
+    );
+
+    // Two blocks changed, each "logged" by a record not yet flushed.
+    let mut owner = new_owner();
+    let mut lsns = Vec::new();
+    for b in [1u32, 3] {
+        let end = x
+            .xlog_insert(
+                tusk_storage::wal::RM_XLOG_ID,
+                xlog::XLOG_NOOP,
+                0,
+                &[b as u8; 200],
+                vec![],
+            )
+            .unwrap();
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        {
+            let mut l = mgr.lock(&pin, LwMode::Exclusive);
+            l.page_mut().copy_from_slice(&content(b, 9)[..]);
+            page::set_lsn(l.page_mut(), end);
+            l.mark_dirty();
+        }
+        mgr.release(&mut owner, pin);
+        lsns.push(end);
+    }
+    assert!(
+        x.flush_lsn() < lsns[0],
+        "the changes' WAL is not durable yet"
+    );
+    let insert_before = x.insert_lsn();
+
+    let mut stats = None;
+    let ck = xlog::create_checkpoint(&x, &ctl, CheckpointKind::Online, &mut || {
+        let mut o = new_owner();
+        let r = mgr.flush_all_dirty(&mut o).map_err(|e| XlogError {
+            message: e.message,
+            corrupt: false,
+        })?;
+        // WAL before data: by now the blocks are on disk, so the WAL up
+        // to their LSNs must be too; and no checkpoint record exists yet.
+        assert!(x.flush_lsn() >= lsns[1], "page written before its WAL");
+        assert_eq!(x.insert_lsn(), insert_before);
+        stats = Some(r);
+        Ok(())
+    })
+    .unwrap();
+    let stats = stats.unwrap();
+    assert_eq!(stats.written, 2, "exactly the two dirty buffers");
+    assert_eq!(stats.synced, 1, "the one fork written");
+    let after = ctl.load().unwrap();
+    assert_eq!(after.checkpoint, ck);
+    assert!(after.checkpoint_copy.redo >= lsns[1] && after.checkpoint_copy.redo < ck);
+    assert_eq!(
+        ControlFileData::read(dir).unwrap().checkpoint,
+        ck,
+        "the file too"
+    );
+    let mut md = w.md();
+    for b in 0..4u32 {
+        let mut p: Box<PageBuf> = Box::new([0u8; BLCKSZ]);
+        md.read(REL, Fork::Main, b, &mut p).unwrap();
+        if b == 1 || b == 3 {
+            let mut want = content(b, 9);
+            page::set_lsn(&mut want, lsns[(b / 2) as usize]);
+            assert!(same_content(&p, &want), "block {b} as changed");
+            assert!(page::lsn(&p) <= x.flush_lsn());
+        } else {
+            assert!(same_content(&p, &content(b, 0)), "block {b} untouched");
+        }
+    }
+
+    // Nothing dirty since: the next checkpoint writes nothing.
+    let mut o = new_owner();
+    let again = xlog::create_checkpoint(&x, &ctl, CheckpointKind::Online, &mut || {
+        let r = mgr.flush_all_dirty(&mut o).unwrap();
+        assert_eq!(r, FlushStats::default());
+        Ok(())
+    })
+    .unwrap();
+    assert!(again > ck);
+    assert_eq!(mgr.pinned_buffers(), 0);
+    for b in 0..w.pool.nbuffers() {
+        assert_eq!(refcount(w.pool.state(b)), 0, "buffer {b}");
+    }
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
+        (
+            "checkpoint_writes_dirty_buffers_after_their_wal",
+            checkpoint_writes_dirty_buffers_after_their_wal,
+        ),
         (
             "many_writers_on_a_table_larger_than_the_pool",
             many_writers_on_a_table_larger_than_the_pool,

@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tusk_common::error::PgError;
 use tusk_common::sqlstate;
 use tusk_storage::bufmgr::{BufMgr, WalFlusher};
 use tusk_storage::heapam::*;
@@ -24,7 +23,11 @@ use tusk_storage::lwlock::{LwLock, LwMode, LwWaiter};
 use tusk_storage::page::{self, BLCKSZ, LP_DEAD, LP_REDIRECT, LP_UNUSED};
 use tusk_storage::smgr::{BlockNumber, Fork, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
 use tusk_storage::xact::{Release, ResourceOwner};
+use tusk_storage::xlog::XlogError;
 
+// The bufmgr tests use more of the shared harness (the region's areas)
+// than these do.
+#[allow(dead_code)]
 mod support;
 use support::{fork_child, refcounts, wait_for, Children, Procs, SharedState, MAX_PROCS, REL};
 
@@ -116,7 +119,7 @@ struct FakeWal {
 }
 
 impl WalFlusher for FakeWal {
-    fn flush_upto(&self, lsn: u64) -> Result<(), PgError> {
+    fn flush_upto(&self, lsn: u64) -> Result<(), XlogError> {
         self.sh.flushed_upto.fetch_max(lsn, Ordering::SeqCst);
         Ok(())
     }

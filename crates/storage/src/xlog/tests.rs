@@ -371,8 +371,32 @@ fn checkpoint_crash_and_redo_cycle() {
     }
     // An online checkpoint: redo pointer before the record, pg_control
     // updated, the record flushed.
-    let ck = create_checkpoint(&x, &w, CheckpointKind::Online).unwrap();
+    // The buffer manager's part runs between the redo pointer and the
+    // record; when it fails, nothing of the checkpoint is written.
+    let before = w.load().unwrap();
+    let insert_before = x.insert_lsn();
+    let e = create_checkpoint(&x, &w, CheckpointKind::Online, &mut || {
+        Err(XlogError {
+            message: "could not write block 0: injected".into(),
+            corrupt: false,
+        })
+    })
+    .unwrap_err();
+    assert!(e.message.contains("injected"));
+    assert_eq!(w.load().unwrap().checkpoint, before.checkpoint);
+    assert_eq!(x.insert_lsn(), insert_before, "no record inserted");
+    let mut at_buffers = None;
+    let ck = create_checkpoint(&x, &w, CheckpointKind::Online, &mut || {
+        at_buffers = Some(x.insert_lsn());
+        Ok(())
+    })
+    .unwrap();
     let after = w.load().unwrap();
+    assert_eq!(
+        at_buffers,
+        Some(insert_before),
+        "buffers are written before the checkpoint inserts any record"
+    );
     assert_eq!(after.checkpoint, ck);
     assert!(after.checkpoint_copy.redo < ck);
     assert!(x.flush_lsn() > ck);
@@ -406,7 +430,7 @@ fn checkpoint_crash_and_redo_cycle() {
     assert_eq!(r.end, flushed);
     assert_eq!(x.insert_lsn(), flushed);
     // The end-of-recovery checkpoint and new WAL after the end.
-    let eor = create_checkpoint(&x, &w, CheckpointKind::EndOfRecovery).unwrap();
+    let eor = create_checkpoint(&x, &w, CheckpointKind::EndOfRecovery, &mut || Ok(())).unwrap();
     assert_eq!(eor, flushed);
     x.xlog_insert(RM_XLOG_ID, XLOG_NOOP, 0, b"new", vec![])
         .unwrap();

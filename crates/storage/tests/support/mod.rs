@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use tusk_ipc::sem::SemSet;
 use tusk_storage::bufmgr::{refcount, BufMgr, SharedPool, WalFlusher};
-use tusk_storage::layout::{Layout, Sizing};
+use tusk_storage::layout::{AreaId, Layout, Sizing};
 use tusk_storage::lwlock::{LwProcs, LwWaiter};
 use tusk_storage::smgr::{Md, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
 
@@ -85,8 +85,13 @@ pub unsafe trait SharedState: 'static {
 /// One test's world: the region (laid out by the real registry), the
 /// shared counters `S`, a semaphore per process, a data directory.
 pub struct World<S: SharedState> {
-    /// Kept mapped until the world is dropped; used through `pool`.
-    _region: Mapping,
+    /// Kept mapped until the world is dropped; used through `pool` and
+    /// [`World::area`].
+    region: Mapping,
+    /// Where the registry put the areas, and for which sizes (the tests
+    /// that attach the real WAL and pg_control areas use them).
+    pub layout: Layout,
+    pub sizing: Sizing,
     shared_map: Mapping,
     pub pool: SharedPool,
     pub sems: SemSet,
@@ -119,7 +124,9 @@ impl<S: SharedState> World<S> {
         let shared_map = Mapping::new(std::mem::size_of::<S>().next_multiple_of(4096));
         let sems = SemSet::create(libc::IPC_PRIVATE, MAX_PROCS).expect("semget(IPC_PRIVATE)");
         let w: World<S> = World {
-            _region: region,
+            region,
+            layout,
+            sizing: z,
             shared_map,
             pool,
             sems,
@@ -140,6 +147,13 @@ impl<S: SharedState> World<S> {
 
     pub fn md(&self) -> Md {
         Md::new(self.dir.path(), SEG_BLOCKS)
+    }
+
+    /// Where area `id` starts in the region (initialised by the registry,
+    /// mapped for the life of the world).
+    pub fn area(&self, id: AreaId) -> *mut u8 {
+        // SAFETY: the offset is inside the region (the layout made it).
+        unsafe { self.region.base.add(self.layout.area(id).offset) }
     }
 
     /// The processes of this world, for LWLocks.

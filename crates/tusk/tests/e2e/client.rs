@@ -302,6 +302,15 @@ fn checkpoint_is_served_by_the_checkpointer() {
     let after = tusk_storage::control::ControlFileData::read(srv.data_dir()).expect("pg_control");
     assert_eq!(after.state(), tusk_storage::control::DbState::InProduction);
     assert!(srv.log().contains("checkpoint complete"), "{}", srv.log());
+    // The checkpointer has a buffer manager over the pool, and reports
+    // what it wrote: nothing in the server dirties a buffer yet, so 0.
+    assert!(
+        srv.log()
+            .contains("checkpoint complete: wrote 0 buffers (0.0%);"),
+        "{}",
+        srv.log()
+    );
+    assert!(!srv.log().contains("no buffer pool"), "{}", srv.log());
     // CHECKPOINT takes no arguments.
     let err = c.simple_query("CHECKPOINT now").unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42601"));
