@@ -39,12 +39,14 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
+use tusk_storage::clog::XidStatus;
 use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
 use tusk_storage::wal::lsn_str;
+use tusk_storage::xactwal::XactRedo;
 use tusk_storage::xlog::{self, CheckpointKind, Xlog, XlogError};
 
 /// The auxiliary processes, one per [`AUX_PROCESSES`] entry (in order).
@@ -226,6 +228,38 @@ impl CheckpointXacts {
     }
 }
 
+/// Redo of commit and abort records (the startup process only): the
+/// statuses into the commit-status cache (written back by the
+/// end-of-recovery checkpoint), the xid counter past the xids.
+struct RedoXacts {
+    shared: ChildShared,
+    slot: u32,
+    /// `None` when `pg_xact/` cannot be opened (reported at start): the
+    /// replay then fails rather than lose a commit.
+    clog: Option<Clog>,
+}
+
+impl XactRedo for RedoXacts {
+    fn replay(
+        &self,
+        xid: u64,
+        subxids: &[u64],
+        status: XidStatus,
+    ) -> Result<(), tusk_common::PgError> {
+        let Some(clog) = &self.clog else {
+            return Err(tusk_common::PgError::error(
+                tusk_common::sqlstate::UNDEFINED_FILE,
+                "could not open directory \"pg_xact\"",
+            ));
+        };
+        clog.set_tree_status(&self.shared, self.slot, xid, subxids, status)?;
+        if let Some(t) = self.shared.transam() {
+            t.advance_next_xid_past(subxids.iter().copied().fold(xid, u64::max));
+        }
+        Ok(())
+    }
+}
+
 /// One checkpoint: the record, its flush, and pg_control pointing at it
 /// (`tusk_storage::xlog::create_checkpoint`), logged as PostgreSQL's
 /// log_checkpoints lines. Checkpointer, or the startup process at the end
@@ -313,12 +347,26 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 Ok(c) => c,
                 Err(e) => fail(e.into()),
             };
-            match xlog::startup(&x, &c, true) {
-                Ok(r) => elog::debug(format!(
-                    "recovery replayed {} records; WAL ends at {}",
-                    r.replayed,
-                    lsn_str(r.end)
-                )),
+            // Commit and abort records set the commit log and move the
+            // xid counter (an xid running at the crash has neither record
+            // and stays "in progress" in pg_xact: nothing runs after
+            // recovery, so readers treat it as aborted).
+            let redo = RedoXacts {
+                shared: env.shared.clone(),
+                slot: slot as u32,
+                clog: env.shared.clog(&env.data_dir).ok(),
+            };
+            match xlog::startup_with(&x, &c, true, Some(&redo)) {
+                Ok(r) => {
+                    if let Some(t) = env.shared.transam() {
+                        t.advance_next_xid_past(r.next_xid.saturating_sub(1));
+                    }
+                    elog::debug(format!(
+                        "recovery replayed {} records; WAL ends at {}",
+                        r.replayed,
+                        lsn_str(r.end)
+                    ))
+                }
                 Err(e) => fail(e),
             }
             // The end-of-recovery checkpoint records the next xid too.
