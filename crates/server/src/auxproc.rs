@@ -196,8 +196,10 @@ fn postmaster_alive(death_fd: i32) -> bool {
 struct CheckpointXacts {
     shared: ChildShared,
     slot: u32,
-    /// `None` when `pg_xact/` cannot be opened (reported once at start):
-    /// nothing in the server assigns xids yet, so nothing is lost.
+    /// `None` when `pg_xact/` cannot be opened (reported once at start).
+    /// Backends commit into the shared cache, so a checkpoint that cannot
+    /// write it back fails rather than move the redo pointer past commit
+    /// records whose statuses are only in memory.
     clog: Option<Clog>,
 }
 
@@ -206,7 +208,15 @@ impl CheckpointXacts {
     /// next xid in pg_control's shared copy (the checkpoint record and
     /// pg_control take it from there), in that order.
     fn write_back(&self, w: &PgControlWriter<ChildShared>) -> Result<(), XlogError> {
-        if let Some(clog) = &self.clog {
+        let Some(clog) = &self.clog else {
+            return Err(XlogError {
+                message:
+                    "could not open directory \"pg_xact\"; the commit log cannot be written back"
+                        .into(),
+                corrupt: false,
+            });
+        };
+        {
             clog.checkpoint(&self.shared, self.slot)
                 .map_err(|e| XlogError {
                     message: match e.detail {
