@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use tusk_common::elog;
 use tusk_config::Settings;
 use tusk_storage::bufmgr::{BufMgr, FlushStats};
+use tusk_storage::clog::XidStatus;
 use tusk_storage::clogbuffers::Clog;
 use tusk_storage::control::{DbState, PgControlWriter};
 use tusk_storage::exit::{on_shmem_exit, proc_exit};
@@ -47,6 +48,7 @@ use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
 use tusk_storage::wal::lsn_str;
 use tusk_storage::xact::{Release, ResourceOwner};
+use tusk_storage::xactwal::XactRedo;
 use tusk_storage::xlog::{self, CheckpointKind, Xlog, XlogError};
 
 /// The auxiliary processes, one per [`AUX_PROCESSES`] entry (in order).
@@ -199,8 +201,10 @@ struct CheckpointXacts {
     slot: u32,
     /// `None` when the region has no buffer pool (reported once at start).
     bufmgr: Option<BufMgr>,
-    /// `None` when `pg_xact/` cannot be opened (reported once at start):
-    /// nothing in the server assigns xids yet, so nothing is lost.
+    /// `None` when `pg_xact/` cannot be opened (reported once at start).
+    /// Backends commit into the shared cache, so a checkpoint that cannot
+    /// write it back fails rather than move the redo pointer past commit
+    /// records whose statuses are only in memory.
     clog: Option<Clog>,
 }
 
@@ -209,7 +213,15 @@ impl CheckpointXacts {
     /// next xid in pg_control's shared copy (the checkpoint record and
     /// pg_control take it from there), in that order.
     fn write_back(&self, w: &PgControlWriter<ChildShared>) -> Result<(), XlogError> {
-        if let Some(clog) = &self.clog {
+        let Some(clog) = &self.clog else {
+            return Err(XlogError {
+                message:
+                    "could not open directory \"pg_xact\"; the commit log cannot be written back"
+                        .into(),
+                corrupt: false,
+            });
+        };
+        {
             clog.checkpoint(&self.shared, self.slot)
                 .map_err(|e| XlogError {
                     message: match e.detail {
@@ -226,6 +238,38 @@ impl CheckpointXacts {
             .map(|t| t.next_xid());
         if let Some(n) = next_xid {
             w.update(|c| c.checkpoint_copy.next_xid = n)?;
+        }
+        Ok(())
+    }
+}
+
+/// Redo of commit and abort records (the startup process only): the
+/// statuses into the commit-status cache (written back by the
+/// end-of-recovery checkpoint), the xid counter past the xids.
+struct RedoXacts {
+    shared: ChildShared,
+    slot: u32,
+    /// `None` when `pg_xact/` cannot be opened (reported at start): the
+    /// replay then fails rather than lose a commit.
+    clog: Option<Clog>,
+}
+
+impl XactRedo for RedoXacts {
+    fn replay(
+        &self,
+        xid: u64,
+        subxids: &[u64],
+        status: XidStatus,
+    ) -> Result<(), tusk_common::PgError> {
+        let Some(clog) = &self.clog else {
+            return Err(tusk_common::PgError::error(
+                tusk_common::sqlstate::UNDEFINED_FILE,
+                "could not open directory \"pg_xact\"",
+            ));
+        };
+        clog.set_tree_status(&self.shared, self.slot, xid, subxids, status)?;
+        if let Some(t) = self.shared.transam() {
+            t.advance_next_xid_past(subxids.iter().copied().fold(xid, u64::max));
         }
         Ok(())
     }
@@ -346,12 +390,26 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 Ok(c) => c,
                 Err(e) => fail(e.into()),
             };
-            match xlog::startup(&x, &c, true) {
-                Ok(r) => elog::debug(format!(
-                    "recovery replayed {} records; WAL ends at {}",
-                    r.replayed,
-                    lsn_str(r.end)
-                )),
+            // Commit and abort records set the commit log and move the
+            // xid counter (an xid running at the crash has neither record
+            // and stays "in progress" in pg_xact: nothing runs after
+            // recovery, so readers treat it as aborted).
+            let redo = RedoXacts {
+                shared: env.shared.clone(),
+                slot: slot as u32,
+                clog: env.shared.clog(&env.data_dir).ok(),
+            };
+            match xlog::startup_with(&x, &c, true, Some(&redo)) {
+                Ok(r) => {
+                    if let Some(t) = env.shared.transam() {
+                        t.advance_next_xid_past(r.next_xid.saturating_sub(1));
+                    }
+                    elog::debug(format!(
+                        "recovery replayed {} records; WAL ends at {}",
+                        r.replayed,
+                        lsn_str(r.end)
+                    ))
+                }
                 Err(e) => fail(e),
             }
             // The end-of-recovery checkpoint records the next xid too.

@@ -476,6 +476,9 @@ pub struct Session {
     /// The transaction-block state and the running transaction's
     /// resource owner (tusk_storage::xact).
     xact: Xact,
+    /// The storage side of `xact` (None: the commit log could not be
+    /// opened; then nothing can get an xid).
+    engine: Option<Rc<Engine>>,
     /// When the current Query or extended-protocol message began
     /// (`statement_timestamp()`), microseconds since 2000-01-01.
     stmt_start: i64,
@@ -733,9 +736,24 @@ impl Session {
             conn.parameter_status(name, &value);
         }
         conn.backend_key_data(pid, env.cancel_key);
-        let xact = Xact::new();
+        let mut xact = Xact::new();
         // A before_shmem_exit callback: it runs before the proc slot's.
         let _ = xact.release_at_exit();
+        let engine = Engine::new(&env.shared, &env.data_dir, &env.settings, slot).map(Rc::new);
+        if let Some(e) = &engine {
+            xact.set_engine(e.clone());
+            // Ending inside a transaction that has an xid (client gone,
+            // FATAL): it aborts and leaves the proc array before the slot
+            // is released, or the xid would look running to everyone.
+            let weak = Rc::downgrade(e);
+            let _ = before_shmem_exit("abort the transaction's xid", move |_| {
+                if let Some(e) = weak.upgrade() {
+                    if e.transam.procs().proc(e.slot as usize).xid() != 0 {
+                        let _ = tusk_storage::xact::XactEngine::abort(&*e, &[]);
+                    }
+                }
+            });
+        }
         Ok(Session {
             conn,
             settings,
@@ -750,6 +768,7 @@ impl Session {
                 is_superuser,
             },
             xact,
+            engine,
             stmt_start: 0,
             statements: HashMap::new(),
             portals: HashMap::new(),
@@ -1110,6 +1129,11 @@ impl Session {
     /// Before a statement or extended-protocol step: opens a transaction
     /// when none is open, with its per-transaction settings state.
     fn start_xact_command(&mut self) {
+        if let Some(e) = &self.engine {
+            // Read at COMMIT: a SET earlier in the transaction counts.
+            e.synchronous
+                .set(self.settings.settings().str("synchronous_commit") != "off");
+        }
         if self.xact.start_command(self.stmt_start) {
             self.settings.begin_transaction();
             self.procs
@@ -1880,6 +1904,23 @@ impl Host for Session {
         }
     }
 
+    fn current_xid(&mut self, assign: bool) -> Result<Option<u64>, PgError> {
+        if assign {
+            return self.xact.current_xid().map(Some);
+        }
+        Ok(Some(self.xact.current_xid_if_any()).filter(|&x| x != 0))
+    }
+
+    fn xid_status(&mut self, xid: u64) -> Result<Option<&'static str>, PgError> {
+        match &self.engine {
+            Some(e) => e.xid_status(xid),
+            None => Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "transaction ids are not available: the commit log could not be opened",
+            )),
+        }
+    }
+
     fn wal_positions(&mut self) -> Result<tusk_sql::WalPositions, PgError> {
         use std::sync::atomic::Ordering::Acquire;
         let c = self.shared.wal_ctl();
@@ -2033,4 +2074,124 @@ fn loaded_pg_control(
                 "pg_control is not loaded into shared memory",
             )
         })
+}
+
+/// The storage engine's side of this backend's transactions
+/// (tusk_storage::xact::XactEngine): xids from the shared counter, the
+/// commit record through this process's WAL handle, statuses in the
+/// commit-status cache, and leaving the proc array. Used only by this
+/// backend's `Xact` (and its exit callback), in this process.
+struct Engine {
+    shared: ChildShared,
+    slot: u32,
+    transam: tusk_storage::transam::Transam,
+    clog: tusk_storage::clogbuffers::Clog,
+    xlog: tusk_storage::xlog::Xlog<ChildShared>,
+    /// The session's `synchronous_commit` != off, as of the last
+    /// statement start (the session updates it; COMMIT reads it).
+    synchronous: std::cell::Cell<bool>,
+}
+
+impl Engine {
+    /// `None` (writes then fail with an error) when the commit log cannot
+    /// be opened; the reason is logged once.
+    fn new(
+        shared: &ChildShared,
+        data_dir: &std::path::Path,
+        settings: &Settings,
+        slot: usize,
+    ) -> Option<Engine> {
+        let transam = shared.transam()?;
+        let clog = match shared.clog(data_dir) {
+            Ok(c) => c,
+            Err(e) => {
+                elog::report(&e.with_severity(Severity::Warning));
+                return None;
+            }
+        };
+        Some(Engine {
+            shared: shared.clone(),
+            slot: slot as u32,
+            transam,
+            clog,
+            xlog: shared.xlog(data_dir, settings, slot),
+            synchronous: std::cell::Cell::new(true),
+        })
+    }
+
+    fn clog_for(&self) -> tusk_storage::clogbuffers::ClogFor<'_, ChildShared> {
+        tusk_storage::clogbuffers::ClogFor {
+            clog: &self.clog,
+            lw: &self.shared,
+            me: self.slot,
+        }
+    }
+
+    fn wal(&self) -> tusk_storage::xactwal::XlogCommit<'_, ChildShared> {
+        tusk_storage::xactwal::XlogCommit {
+            xlog: &self.xlog,
+            synchronous: self.synchronous.get(),
+            now: now_pg(),
+        }
+    }
+
+    /// `pg_xact_status`: 'committed', 'aborted' or 'in progress' for an
+    /// xid this cluster handed out; an error for one in the future.
+    fn xid_status(&self, xid: u64) -> Result<Option<&'static str>, PgError> {
+        use tusk_storage::clog::{XidStatus, FIRST_NORMAL_TRANSACTION_ID};
+        let next = self.transam.next_xid();
+        if xid >= next {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("transaction ID {xid} is in the future"),
+            ));
+        }
+        if xid < FIRST_NORMAL_TRANSACTION_ID {
+            // PostgreSQL: the bootstrap and frozen ids are committed, the
+            // invalid one has no status.
+            return Ok((xid != 0).then_some("committed"));
+        }
+        if self.transam.is_in_progress(&self.shared, self.slot, xid) {
+            return Ok(Some("in progress"));
+        }
+        Ok(Some(
+            match self.clog.get_status(&self.shared, self.slot, xid)? {
+                XidStatus::Committed => "committed",
+                // Neither running nor committed: aborted, or in progress at a
+                // crash (the same thing; PostgreSQL says 'aborted' too).
+                _ => "aborted",
+            },
+        ))
+    }
+}
+
+impl tusk_storage::xact::XactEngine for Engine {
+    fn assign_xid(&self) -> Result<u64, PgError> {
+        self.transam
+            .assign_xid(&self.shared, self.slot, false, &self.clog_for())
+    }
+
+    fn commit(&self, subxids: &[u64]) -> Result<(), PgError> {
+        self.transam.commit(
+            &self.shared,
+            self.slot,
+            subxids,
+            &self.wal(),
+            &self.clog_for(),
+        )
+    }
+
+    fn abort(&self, subxids: &[u64]) -> Result<(), PgError> {
+        let r = self.transam.abort(
+            &self.shared,
+            self.slot,
+            subxids,
+            &self.wal(),
+            &self.clog_for(),
+        );
+        if let Err(e) = &r {
+            elog::report(&e.clone().with_severity(Severity::Warning));
+        }
+        r
+    }
 }

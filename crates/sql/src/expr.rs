@@ -559,6 +559,7 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Inet(_) => types::INET,
         Value::Void => types::VOID,
         Value::Lsn(_) => types::PG_LSN,
+        Value::Xid8(_) => types::XID8,
         Value::Record(_) => types::RECORD,
         Value::Text(_) => types::TEXT,
         Value::Null => return None,

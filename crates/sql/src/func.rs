@@ -23,6 +23,12 @@ pub(crate) enum Func {
     CurrentSettingMissingOk,
     SetConfig,
     BackendPid,
+    TxidCurrent,
+    CurrentXactId,
+    TxidCurrentIfAssigned,
+    CurrentXactIdIfAssigned,
+    XactStatus,
+    TxidStatus,
     Sleep,
     Terminate,
     TerminateTimeout,
@@ -105,6 +111,22 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("set_config", &[TEXT, TEXT, BOOL], TEXT, Func::SetConfig),
     sig("pg_backend_pid", &[], INT4, Func::BackendPid),
+    sig("txid_current", &[], INT8, Func::TxidCurrent),
+    sig("pg_current_xact_id", &[], types::XID8, Func::CurrentXactId),
+    sig(
+        "txid_current_if_assigned",
+        &[],
+        INT8,
+        Func::TxidCurrentIfAssigned,
+    ),
+    sig(
+        "pg_current_xact_id_if_assigned",
+        &[],
+        types::XID8,
+        Func::CurrentXactIdIfAssigned,
+    ),
+    sig("pg_xact_status", &[types::XID8], TEXT, Func::XactStatus),
+    sig("txid_status", &[INT8], TEXT, Func::TxidStatus),
     sig("pg_sleep", &[FLOAT8], VOID, Func::Sleep),
     sig("pg_terminate_backend", &[INT4], BOOL, Func::Terminate),
     sig(
@@ -373,6 +395,33 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
         }
         Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
+        // The xid is assigned on demand, as PostgreSQL's
+        // GetTopTransactionId: txid_current() in a read-only transaction
+        // gives it one.
+        Func::TxidCurrent
+        | Func::CurrentXactId
+        | Func::TxidCurrentIfAssigned
+        | Func::CurrentXactIdIfAssigned => {
+            let assign = matches!(f, Func::TxidCurrent | Func::CurrentXactId);
+            match ctx.host.current_xid(assign)? {
+                None => Value::Null,
+                Some(x) if matches!(f, Func::CurrentXactId | Func::CurrentXactIdIfAssigned) => {
+                    Value::Xid8(x)
+                }
+                Some(x) => Value::Int8(x as i64),
+            }
+        }
+        Func::XactStatus | Func::TxidStatus => {
+            let xid = match a(0) {
+                Value::Xid8(x) => x,
+                Value::Int8(x) => x as u64,
+                _ => return Ok(Value::Null),
+            };
+            match ctx.host.xid_status(xid)? {
+                Some(s) => Value::Text(s.to_string()),
+                None => Value::Null,
+            }
+        }
         Func::Sleep => {
             let secs = match a(0) {
                 Value::Float8(f) => f,

@@ -108,6 +108,26 @@ pub trait Host {
     fn maintenance(&mut self) -> Option<&mut dyn Maintenance> {
         None
     }
+    /// The running transaction's xid (`txid_current()`,
+    /// `pg_current_xact_id()`), assigned now when it has none and
+    /// `assign`; `None` when it has none and not `assign` (the
+    /// `_if_assigned` forms).
+    fn current_xid(&mut self, assign: bool) -> Result<Option<u64>, PgError> {
+        let _ = assign;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "transaction ids are not available in this host",
+        ))
+    }
+    /// `pg_xact_status()`: 'committed', 'aborted', 'in progress', or
+    /// `None` for an id with no status (0); 22023 for a future id.
+    fn xid_status(&mut self, xid: u64) -> Result<Option<&'static str>, PgError> {
+        let _ = xid;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "transaction ids are not available in this host",
+        ))
+    }
     /// The WAL's positions for `pg_current_wal_*lsn()` and
     /// `pg_walfile_name()`.
     fn wal_positions(&mut self) -> Result<WalPositions, PgError> {

@@ -87,4 +87,5 @@ pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
 pub mod xact;
+pub mod xactwal;
 pub mod xlog;

@@ -128,14 +128,16 @@ pub trait ExtendClog {
     fn extend(&self, xid: u64) -> Result<(), PgError>;
 }
 
-/// The WAL side of commit and abort, s2's to implement (xlog.c's
-/// `RecordTransactionCommit` / `RecordTransactionAbort`). Called by the
-/// committing backend before any commit status is set.
+/// The WAL side of commit and abort (xlog.c's `RecordTransactionCommit`
+/// / `RecordTransactionAbort`), implemented over WAL by
+/// [`crate::xactwal::XlogCommit`]. Called by the committing backend
+/// before any commit status is set.
 pub trait CommitWal {
     /// Writes the commit record of `xid` and its committed `subxids` and
     /// returns only when WAL is flushed past its end (`xlog_flush`, or
-    /// group commit): **the commit record is durable before pg_xact says
-    /// committed**, so a crash can never leave a committed status whose
+    /// group commit; not waited for with `synchronous_commit = off`, whose
+    /// risk `xactwal` documents): **the commit record is durable before
+    /// pg_xact says committed**, so a crash can never leave a committed status whose
     /// WAL is lost (the data pages of the transaction, written later under
     /// the WAL-before-data rule, would then be unrecoverable).
     fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError>;

@@ -35,10 +35,11 @@
 //! the backend's [`XactEngine`] (shared memory: [`crate::transam`]); at
 //! commit and abort the engine writes the record, sets the commit status
 //! and leaves the proc array. A transaction that never wrote has no xid
-//! and costs no shared-memory work at commit. Not here yet:
-//! subtransactions (SAVEPOINT, see [`Xact::begin_subtransaction`]; the
-//! engine side, subxids, exists in `transam`) and the backend's engine
-//! (nothing in the server writes tuples yet).
+//! and costs no shared-memory work at commit. The server's backend sets
+//! its engine at connection start (commit records through
+//! [`crate::xactwal::XlogCommit`]). Not here yet: subtransactions
+//! (SAVEPOINT, see [`Xact::begin_subtransaction`]; the engine side,
+//! subxids, exists in `transam`).
 //!
 //! Everything here is per backend, in process-local memory; only the
 //! backend's main loop calls it.

@@ -726,12 +726,16 @@ pub fn bootstrap_wal(data_dir: &Path, c: &mut ControlFileData) -> Result<(), Xlo
 }
 
 /// What redo routines see and change.
-#[derive(Debug, Default)]
-pub struct RedoCtx {
-    /// From the checkpoint records replayed (the latest wins).
+#[derive(Default)]
+pub struct RedoCtx<'a> {
+    /// From the checkpoint records replayed (the latest wins), moved past
+    /// every xid a transaction record names.
     pub next_xid: u64,
     pub next_oid: u32,
     pub records: u64,
+    /// Where commit and abort records set the commit log (the server's;
+    /// `None` in WAL-only tests, then only `next_xid` moves).
+    pub xact: Option<&'a dyn crate::xactwal::XactRedo>,
 }
 
 /// A resource manager: the replay routine for records carrying its id.
@@ -740,7 +744,7 @@ pub struct RedoCtx {
 pub struct Rmgr {
     pub id: u8,
     pub name: &'static str,
-    pub redo: fn(&DecodedRecord, &mut RedoCtx) -> Result<(), String>,
+    pub redo: fn(&DecodedRecord, &mut RedoCtx<'_>) -> Result<(), String>,
 }
 
 /// The resource managers tusk has, by id.
@@ -749,6 +753,11 @@ pub static RMGRS: &[Rmgr] = &[
         id: RM_XLOG_ID,
         name: "XLOG",
         redo: xlog_redo,
+    },
+    Rmgr {
+        id: crate::wal::RM_XACT_ID,
+        name: "Transaction",
+        redo: crate::xactwal::xact_redo,
     },
     Rmgr {
         id: RM_STANDBY_ID,
@@ -764,7 +773,7 @@ pub fn rmgr(id: u8) -> Option<&'static Rmgr> {
 /// XLOG's own records: a checkpoint carries the counters as they were, so
 /// replay takes them over (later records of the heap and xact rmgrs move
 /// them further).
-fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx) -> Result<(), String> {
+fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
     match r.record.info & 0xF0 {
         XLOG_CHECKPOINT_SHUTDOWN | XLOG_CHECKPOINT_ONLINE => {
             let ck = checkpoint_from_bytes(&r.record.main_data)
@@ -780,7 +789,7 @@ fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx) -> Result<(), String> {
 
 /// Running transactions: what a hot standby would use; crash recovery only
 /// checks the record and takes the next xid.
-fn standby_redo(r: &DecodedRecord, ctx: &mut RedoCtx) -> Result<(), String> {
+fn standby_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
     if r.record.info & 0xF0 != XLOG_RUNNING_XACTS || r.record.main_data.len() != 16 {
         return Err(format!("invalid standby record at {}", lsn_str(r.lsn)));
     }
@@ -953,11 +962,23 @@ pub struct RecoveryResult {
 /// the checkpoint's redo pointer to the end of valid WAL, logging
 /// PostgreSQL's "redo starts at" / "redo done at" lines; zeroes whatever
 /// follows the end; and opens the WAL for insertion there. Startup
-/// process only.
+/// process only. Commit and abort records only move the next xid; the
+/// server replays them into the commit log with [`startup_with`].
 pub fn startup<P: LwProcs>(
     xlog: &Xlog<P>,
     c: &ControlFileData,
     crashed: bool,
+) -> Result<RecoveryResult, XlogError> {
+    startup_with(xlog, c, crashed, None)
+}
+
+/// [`startup`], handing every replayed commit and abort to `xact` (which
+/// sets the commit log and the xid counter). Startup process only.
+pub fn startup_with<P: LwProcs>(
+    xlog: &Xlog<P>,
+    c: &ControlFileData,
+    crashed: bool,
+    xact: Option<&dyn crate::xactwal::XactRedo>,
 ) -> Result<RecoveryResult, XlogError> {
     let seg_size = c.xlog_seg_size as u64;
     let tli = c.checkpoint_copy.this_timeline;
@@ -1002,6 +1023,7 @@ pub fn startup<P: LwProcs>(
         next_xid: c.checkpoint_copy.next_xid,
         next_oid: c.checkpoint_copy.next_oid,
         records: 0,
+        xact,
     };
     // From where to read on: the redo pointer if it lies before the
     // checkpoint record, else the record after the checkpoint.

@@ -278,6 +278,7 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         types::OID | types::XID => {
             Value::Oid(parse_int(s, ty.oid, i32::MIN as i128, u32::MAX as i128)? as i64 as u32)
         }
+        types::XID8 => Value::Xid8(parse_int(s, ty.oid, 0, u64::MAX as i128)? as u64),
         types::FLOAT4 => Value::Float4(parse_float(s, ty.oid)? as f32),
         types::FLOAT8 => Value::Float8(parse_float(s, ty.oid)?),
         types::NUMERIC => Value::Numeric(Numeric::parse(s).map_err(|e| match e {

@@ -39,6 +39,7 @@ pub const NUMERIC: Oid = 1700;
 pub const VOID: Oid = 2278;
 pub const RECORD: Oid = 2249;
 pub const PG_LSN: Oid = 3220;
+pub const XID8: Oid = 5069;
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -169,6 +170,7 @@ pub const TYPES: &[TypeInfo] = {
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
+        row(XID8, "xid8", 8, D, true, P),
     ]
 };
 
@@ -291,6 +293,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "text" => TEXT,
         "oid" => OID,
         "xid" => XID,
+        "xid8" => XID8,
         "float4" | "real" => FLOAT4,
         "float8" | "double precision" => FLOAT8,
         "float" => {

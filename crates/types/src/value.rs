@@ -44,6 +44,8 @@ pub enum Value {
     Inet(IpAddr),
     /// A WAL position (`pg_lsn`), shown as `X/Y` in hex.
     Lsn(u64),
+    /// A 64-bit transaction id (`xid8`), shown as its decimal number.
+    Xid8(u64),
     /// An anonymous composite (`record`): each field's type and value.
     Record(Vec<(crate::types::Oid, Value)>),
     /// The result of a function returning `void`: an empty string in text,
@@ -178,6 +180,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Date(d) => datetime::format_date(*d),
         Value::Inet(a) => a.to_string(),
         Value::Lsn(l) => format!("{:X}/{:X}", l >> 32, l & 0xFFFF_FFFF),
+        Value::Xid8(x) => x.to_string(),
         Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
     })
@@ -217,7 +220,7 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
             out.extend_from_slice(&a.octets());
             out
         }
-        Value::Lsn(l) => l.to_be_bytes().to_vec(),
+        Value::Lsn(l) | Value::Xid8(l) => l.to_be_bytes().to_vec(),
         Value::Record(fields) => {
             // record_send: field count, then per field its type OID, length
             // (-1 for NULL) and binary value.
@@ -356,6 +359,7 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::INT4 => Value::Int4(i32::from_be_bytes(fixed(n, b)?)),
         types::INT8 => Value::Int8(i64::from_be_bytes(fixed(n, b)?)),
         types::OID | types::XID => Value::Oid(u32::from_be_bytes(fixed(n, b)?)),
+        types::XID8 => Value::Xid8(u64::from_be_bytes(fixed(n, b)?)),
         types::FLOAT4 => Value::Float4(f32::from_bits(u32::from_be_bytes(fixed(n, b)?))),
         types::FLOAT8 => Value::Float8(f64::from_bits(u64::from_be_bytes(fixed(n, b)?))),
         types::NUMERIC => Value::Numeric(Numeric::from_binary(b).ok_or_else(|| bad_binary(n))?),
@@ -437,7 +441,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (TimestampTz(x), TimestampTz(y)) | (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
         (Inet(x), Inet(y)) => x.cmp(y),
-        (Lsn(x), Lsn(y)) => x.cmp(y),
+        (Lsn(x), Lsn(y)) | (Xid8(x), Xid8(y)) => x.cmp(y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -468,6 +472,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Void => 17,
         Value::Lsn(_) => 18,
         Value::Record(_) => 19,
+        Value::Xid8(_) => 20,
     }
 }
 

@@ -34,5 +34,6 @@ mod raw;
 mod sessions;
 mod startup;
 mod stop;
+mod txid;
 mod util;
 mod xact;
