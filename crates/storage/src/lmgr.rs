@@ -367,7 +367,9 @@ pub enum LockFail {
     /// No free LOCK or PROCLOCK entry.
     OutOfSharedMemory,
     LockTimeout,
-    Deadlock(DeadlockReport),
+    /// This process was the one to find a deadlock cycle; the cycle is in
+    /// the scratch passed to the request ([`DeadlockScratch::report`]).
+    Deadlock,
     /// The interrupt check said stop (cancel or terminate): the caller
     /// reports its own error for it.
     Interrupted,
@@ -375,9 +377,10 @@ pub enum LockFail {
 }
 
 impl LockFail {
-    /// PostgreSQL's error for the failure; `Interrupted` and
-    /// `PostmasterDied` are the caller's to report and give a generic one.
-    pub fn to_error(&self, tag: &LockTag) -> PgError {
+    /// PostgreSQL's error for the failure of a request for `tag` made with
+    /// `scratch`; `Interrupted` and `PostmasterDied` are the caller's to
+    /// report and give a generic one.
+    pub fn to_error(&self, tag: &LockTag, scratch: &DeadlockScratch) -> PgError {
         match self {
             LockFail::NotAvailable => PgError::error(
                 LOCK_NOT_AVAILABLE,
@@ -391,7 +394,8 @@ impl LockFail {
                 LOCK_NOT_AVAILABLE,
                 "canceling statement due to lock timeout",
             ),
-            LockFail::Deadlock(r) => {
+            LockFail::Deadlock => {
+                let r = &scratch.report;
                 let lines: Vec<String> = r.edges[..r.len]
                     .iter()
                     .map(|e| {
@@ -425,6 +429,7 @@ impl LockFail {
 pub struct DeadlockScratch {
     visited: Vec<u8>,
     path: Vec<DeadlockEdge>,
+    report: DeadlockReport,
 }
 
 impl DeadlockScratch {
@@ -438,7 +443,16 @@ impl DeadlockScratch {
         DeadlockScratch {
             visited: vec![0; nprocs],
             path: vec![e; nprocs + 1],
+            report: DeadlockReport {
+                edges: [e; MAX_REPORTED_EDGES],
+                len: 0,
+            },
         }
+    }
+
+    /// The cycle the last [`LockFail::Deadlock`] found.
+    pub fn report(&self) -> &DeadlockReport {
+        &self.report
     }
 }
 
@@ -755,6 +769,7 @@ impl LockMgr {
     /// process owning proc slot `me`, holding no partition lock. Does not
     /// allocate. A mode `me` already holds on `tag` is granted at once
     /// (counting re-entrance is [`LocalLocks`]' job).
+    #[allow(clippy::too_many_arguments)]
     pub fn acquire<P: LwProcs>(
         &self,
         lw: &P,
@@ -899,7 +914,8 @@ impl LockMgr {
             } else if !deadlock_checked && start.elapsed() >= policy.deadlock_timeout {
                 deadlock_checked = true;
                 if let Some(r) = self.check_deadlock(lw, me, mode, bucket, scratch) {
-                    return Err(LockFail::Deadlock(r));
+                    scratch.report = r;
+                    return Err(LockFail::Deadlock);
                 }
                 None
             } else {
@@ -1239,7 +1255,7 @@ impl<P: LwProcs + Clone + 'static> LocalLocks<P> {
         }
         i.mgr
             .acquire(&i.lw, i.me, &tag, mode, policy, &mut i.scratch, interrupted)
-            .map_err(|f| f.to_error(&tag))?;
+            .map_err(|f| f.to_error(&tag, &i.scratch))?;
         let id = owner.remember(Box::new(HeldLock {
             inner: Rc::downgrade(&self.inner),
             tag,

@@ -193,8 +193,8 @@ unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
     // SAFETY: as above.
     let next =
         unsafe { std::slice::from_raw_parts(at.add(s.lock_next_at) as *const AtomicU32, s.locks) };
-    for i in 1..s.locks {
-        next[i].store(
+    for (i, n) in next.iter().enumerate().skip(1) {
+        n.store(
             if i + 1 < s.locks {
                 i as u32 + 1
             } else {

@@ -415,7 +415,8 @@ fn a_two_process_deadlock_fails_exactly_one() {
                     mgr.release(&lw, me, &theirs, LockMode::Share);
                     0
                 }
-                Err(LockFail::Deadlock(rep)) => {
+                Err(LockFail::Deadlock) => {
+                    let rep = *scratch.report();
                     // SAFETY: a plain-data report copied into the shared
                     // page, at an aligned offset only this child writes.
                     unsafe {
@@ -447,7 +448,9 @@ fn a_two_process_deadlock_fails_exactly_one() {
         })
         .expect("the victim wrote its report");
     let other = 1 - victim;
-    let e = LockFail::Deadlock(rep).to_error(&rel(0));
+    let mut s = f.scratch();
+    s.report = rep;
+    let e = LockFail::Deadlock.to_error(&rel(0), &s);
     assert_eq!(e.code.as_str(), "40P01");
     assert_eq!(e.message, "deadlock detected");
     assert_eq!(e.hint.as_deref(), Some("See server log for query details."));
@@ -494,7 +497,7 @@ fn lock_timeout_and_cancel_end_a_wait() {
     })]);
     assert_eq!(kids.wait_all(LIMIT).unwrap(), vec![0]);
     assert!(elapsed_ms.load(Ordering::SeqCst) >= 300);
-    let e = LockFail::LockTimeout.to_error(&tag);
+    let e = LockFail::LockTimeout.to_error(&tag, &f.scratch());
     assert_eq!(
         (e.code.as_str(), e.message.as_str()),
         ("55P03", "canceling statement due to lock timeout")
@@ -611,7 +614,7 @@ fn a_full_table_is_53200() {
     };
     assert_eq!(fail, LockFail::OutOfSharedMemory);
     assert_eq!(got as usize, nlocks - 1, "every entry but the reserved 0");
-    let e = fail.to_error(&rel(0));
+    let e = fail.to_error(&rel(0), &f.scratch());
     assert_eq!(e.code.as_str(), "53200");
     assert_eq!(e.message, "out of shared memory");
     assert_eq!(
