@@ -17,8 +17,9 @@
 //! | header     | SharedControl  | PgControl- | Proc ×     | BackendStatus  |
 //! | (tusk-ipc) |                | Shared     |  all procs |  × all procs   |
 //! +------------+----------------+------------+------------+----------------+
-//! | lock table: Lock × N + ProcLock × 2N, N = max_locks_per_transaction ×  |
-//! |             (max_connections + max_prepared_transactions)             |
+//! | lock table: header (16 partition LWLocks), buckets, links, Lock × N +  |
+//! |  ProcLock × 2N, N = max_locks_per_transaction × (max_connections +    |
+//! |  max_prepared_transactions)                                            |
 //! +----------------------------------------+-------------------------------+
 //! | buffer descriptors (BufferDesc, 64 B × | buffer pages (8 kB ×          |
 //! |  shared_buffers)                       |  shared_buffers)              |
