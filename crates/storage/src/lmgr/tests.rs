@@ -630,3 +630,110 @@ fn a_full_table_is_53200() {
     assert_eq!(f.nowait(&rel(5000), LockMode::AccessShare), Ok(()));
     assert_eq!(f.mgr.lock_status(&f.lw, f.me).len(), nlocks - 1);
 }
+
+/// A three-process cycle (1 waits for 2 waits for 3 waits for 1) has
+/// exactly one victim, whose DETAIL names all three; and a wait behind a
+/// holder that waits for nothing outlives deadlock_timeout without 40P01.
+#[test]
+fn a_three_process_cycle_fails_one_and_a_plain_wait_is_no_deadlock() {
+    let f = fixture(6);
+    let out = SharedMem::new(8192);
+    let mut kids = Children(Vec::new());
+    for k in 0..3u32 {
+        let (mgr, lw, procs, out) = (f.mgr, f.lw, f.r.procs, &out);
+        let mut scratch = f.scratch();
+        kids.0.push(fork_child(move || {
+            let Some(me) = child_start(procs) else {
+                return 2;
+            };
+            let (mine, theirs) = (rel(20 + k), rel(20 + (k + 1) % 3));
+            let p = WaitPolicy {
+                deadlock_timeout: Duration::from_millis(100 + 50 * k as u64),
+                ..WaitPolicy::default()
+            };
+            if mgr
+                .acquire(
+                    &lw,
+                    me,
+                    &mine,
+                    LockMode::AccessExclusive,
+                    &p,
+                    &mut scratch,
+                    &|| false,
+                )
+                .is_err()
+            {
+                return 3;
+            }
+            out.at::<AtomicU32>(0).fetch_add(1, Ordering::SeqCst);
+            while out.at::<AtomicU32>(0).load(Ordering::SeqCst) < 3 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let r = mgr.acquire(
+                &lw,
+                me,
+                &theirs,
+                LockMode::AccessShare,
+                &p,
+                &mut scratch,
+                &|| false,
+            );
+            mgr.release(&lw, me, &mine, LockMode::AccessExclusive);
+            let code = match r {
+                Ok(()) => {
+                    mgr.release(&lw, me, &theirs, LockMode::AccessShare);
+                    0
+                }
+                Err(LockFail::Deadlock) => {
+                    out.at::<AtomicU32>(64)
+                        .store(scratch.report().len as u32, Ordering::SeqCst);
+                    40
+                }
+                Err(_) => 5,
+            };
+            procs.release(me as usize);
+            code
+        }));
+    }
+    let mut codes = kids.wait_all(LIMIT).unwrap();
+    codes.sort_unstable();
+    assert_eq!(codes, vec![0, 0, 40], "exactly one victim");
+    assert_eq!(
+        out.at::<AtomicU32>(64).load(Ordering::SeqCst),
+        3,
+        "three edges"
+    );
+    assert!(f.mgr.lock_status(&f.lw, f.me).is_empty());
+
+    // No cycle: the test process holds, a child waits well past its
+    // deadlock_timeout, then gets the lock.
+    let tag = rel(30);
+    f.nowait(&tag, LockMode::AccessExclusive).unwrap();
+    let (mgr, lw, procs) = (f.mgr, f.lw, f.r.procs);
+    let mut s = f.scratch();
+    let pid = fork_child(move || {
+        let Some(me) = child_start(procs) else {
+            return 2;
+        };
+        let p = WaitPolicy {
+            deadlock_timeout: Duration::from_millis(20),
+            ..WaitPolicy::default()
+        };
+        let r = mgr.acquire(&lw, me, &tag, LockMode::AccessShare, &p, &mut s, &|| false);
+        if r.is_ok() {
+            mgr.release(&lw, me, &tag, LockMode::AccessShare);
+        }
+        procs.release(me as usize);
+        if r.is_ok() {
+            0
+        } else {
+            3
+        }
+    });
+    let mut kids = Children(vec![pid]);
+    assert!(wait_until(LIMIT, || f.waiting(pid)));
+    std::thread::sleep(Duration::from_millis(200)); // ten deadlock_timeouts
+    assert!(f.waiting(pid), "still waiting, no false deadlock");
+    assert!(f.mgr.release(&f.lw, f.me, &tag, LockMode::AccessExclusive));
+    assert_eq!(kids.wait_all(LIMIT).unwrap(), vec![0]);
+}
