@@ -543,6 +543,16 @@ impl LockMgr {
         }
     }
 
+    /// The bucket and partition of `tag`; `None` for a table without
+    /// entries.
+    fn slot(&self, tag: &LockTag) -> Option<(usize, usize)> {
+        if self.nbuckets == 0 {
+            return None;
+        }
+        let bucket = hash_tag(tag) as usize % self.nbuckets;
+        Some((bucket, bucket % NUM_PARTITIONS))
+    }
+
     fn header(&self) -> &LockTableHeader {
         // SAFETY: the header lies at the area's start (attach's promise);
         // it is made of atomics.
@@ -780,9 +790,9 @@ impl LockMgr {
         scratch: &mut DeadlockScratch,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<(), LockFail> {
-        let h = hash_tag(tag) as usize;
-        let bucket = h & (self.nbuckets - 1);
-        let part = bucket % NUM_PARTITIONS;
+        let Some((bucket, part)) = self.slot(tag) else {
+            return Err(LockFail::OutOfSharedMemory);
+        };
         let guard = self.partition(lw, me, part);
         let (lock, new_lock) = match self.find_lock(bucket, tag) {
             Some(i) => (i, false),
@@ -1096,9 +1106,10 @@ impl LockMgr {
     /// Gives back `me`'s hold of `mode` on `tag` and grants what that
     /// unblocks. False if it was not held. Called by `me`'s process.
     pub fn release<P: LwProcs>(&self, lw: &P, me: u32, tag: &LockTag, mode: LockMode) -> bool {
-        let h = hash_tag(tag) as usize;
-        let bucket = h & (self.nbuckets - 1);
-        let _g = self.partition(lw, me, bucket % NUM_PARTITIONS);
+        let Some((bucket, part)) = self.slot(tag) else {
+            return false;
+        };
+        let _g = self.partition(lw, me, part);
         let Some(lock) = self.find_lock(bucket, tag) else {
             return false;
         };

@@ -14,17 +14,18 @@
 //!
 //! ```text
 //! 0                 LockTableHeader (320 bytes): 16 partition LWLocks,
-//!                   the free-list LWLock, free-list heads, counts
-//! 320               buckets: u32 × B (B = N rounded up to a power of
-//!                   two, at least 16), first lock of each chain
-//! +align64          lock_next: u32 × N, the next lock in a bucket chain
+//!                   the free-list LWLock, free-list heads
+//! 320               buckets: u32 × N, first lock of each hash chain
+//! 320 + 4N          lock_next: u32 × N, the next lock in a bucket chain
 //!                   or on the free list
-//! +align64          Lock × N (128 bytes each)
-//! then              ProcLock × 2N (24 bytes each)
+//! 320 + 8N          Lock × N (128 bytes each, 4-byte aligned)
+//! 320 + 136N        ProcLock × 2N (24 bytes each)
 //! ```
 //!
-//! Bucket b belongs to partition b mod 16 (B is a multiple of 16), so one
-//! partition LWLock covers a chain and every lock and proc-lock on it.
+//! The size is exactly linear in N (no padding inside), as the memory
+//! table of `tusk check` models every area. Bucket b (hash mod N) belongs
+//! to partition b mod 16, so one partition LWLock covers a chain and every
+//! lock and proc-lock on it.
 //! Lock entry 0 is never used: a zero `wait_lock` in a proc slot means
 //! "not waiting" ([`crate::procarray::Proc::wait_lock`]).
 
@@ -126,23 +127,16 @@ pub struct TableShape {
     pub size: usize,
 }
 
-fn align64(n: usize, c: &SizeCalc) -> Result<usize, SizeError> {
-    Ok(c.add(n, 63)? / 64 * 64)
-}
-
 /// The area's parts for these settings, with checked arithmetic.
 pub fn shape(c: &SizeCalc) -> Result<TableShape, SizeError> {
     let z = c.z;
     let backends = c.add(z.max_connections, z.max_prepared_transactions)?;
     let locks = c.mul(z.max_locks_per_transaction, backends)?;
     let proclocks = c.mul(locks, 2)?;
-    let buckets = locks
-        .max(NUM_PARTITIONS)
-        .checked_next_power_of_two()
-        .ok_or_else(|| c.mul(usize::MAX, 2).unwrap_err())?;
+    let buckets = locks;
     let buckets_at = HEADER_SIZE;
-    let lock_next_at = align64(c.add(buckets_at, c.mul(buckets, 4)?)?, c)?;
-    let locks_at = align64(c.add(lock_next_at, c.mul(locks, 4)?)?, c)?;
+    let lock_next_at = c.add(buckets_at, c.mul(buckets, 4)?)?;
+    let locks_at = c.add(lock_next_at, c.mul(locks, 4)?)?;
     let proclocks_at = c.add(locks_at, c.mul(locks, std::mem::size_of::<Lock>())?)?;
     let size = c.add(
         proclocks_at,
