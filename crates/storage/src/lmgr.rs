@@ -34,9 +34,11 @@
 //! Lock ordering: a partition lock, then (maybe) the free-list lock; the
 //! deadlock check takes partitions 0..16 in order and nothing else.
 //!
-//! Not here yet: a holder jumping the queue ahead of waiters that conflict
-//! with what it already holds (PostgreSQL's ProcSleep special case), the
-//! fast path for weak relation locks, two-phase locks.
+//! A process already holding a mode that a queued request conflicts with
+//! goes ahead of that request (PostgreSQL's ProcSleep rule), so upgrading
+//! a lock while someone queues for it is not a deadlock.
+//!
+//! Not here yet: the fast path for weak relation locks, two-phase locks.
 
 use crate::latch::{self, WaitFor};
 use crate::layout::{AreaId, Layout, SizeCalc, Sizing};
@@ -843,28 +845,64 @@ impl LockMgr {
             l.requested[mode as usize] += 1;
             l.n_requested += 1;
         }
-        let must_wait = mode.conflict_mask() & self.lock(lock).wait_mask != 0
-            || self.conflicts_with_others(lock, pl, mode);
+        let conflicts_granted = self.conflicts_with_others(lock, pl, mode);
+        let must_wait = conflicts_granted || mode.conflict_mask() & self.lock(lock).wait_mask != 0;
         if !must_wait {
             self.grant(lock, pl, mode);
             return Ok(());
+        }
+        // PostgreSQL's ProcSleep rule: a process that already holds a mode
+        // some waiter waits for goes ahead of that waiter (queueing behind
+        // it would be a sure deadlock), and is granted at once if nothing
+        // granted to others or queued ahead of that point conflicts.
+        let held = self.proclock(pl).hold_mask;
+        let mut before = NO_ENTRY;
+        let mut before_prev = NO_ENTRY;
+        if held != 0 {
+            let mut ahead = 0u32;
+            let mut prev = NO_ENTRY;
+            let mut cur = self.lock(lock).wait_head;
+            while cur != NO_ENTRY {
+                let wmode = self.procs.proc(cur as usize).wait_lock_mode();
+                if held & CONFLICTS[wmode as usize] != 0 {
+                    if mode.conflict_mask() & ahead == 0 && !conflicts_granted {
+                        self.grant(lock, pl, mode);
+                        return Ok(());
+                    }
+                    before = cur;
+                    before_prev = prev;
+                    break;
+                }
+                ahead |= bit(wmode);
+                prev = cur;
+                cur = self.procs.proc(cur as usize).lock_wait_next();
+            }
         }
         if policy.dont_wait {
             self.drop_request(lock, mode);
             self.cleanup_after_drop(lw, me, bucket, lock, pl);
             return Err(LockFail::NotAvailable);
         }
-        // Queue at the tail.
+        // Queue before `before`, or at the tail.
         let p = self.procs.proc(me as usize);
-        p.set_lock_wait_next(NO_ENTRY);
         p.set_wait_lock(lock, mode as u32);
         let l = self.lock(lock);
-        if l.wait_tail == NO_ENTRY {
-            l.wait_head = me;
+        if before != NO_ENTRY {
+            p.set_lock_wait_next(before);
+            if before_prev == NO_ENTRY {
+                l.wait_head = me;
+            } else {
+                self.procs.proc(before_prev as usize).set_lock_wait_next(me);
+            }
         } else {
-            self.procs.proc(l.wait_tail as usize).set_lock_wait_next(me);
+            p.set_lock_wait_next(NO_ENTRY);
+            if l.wait_tail == NO_ENTRY {
+                l.wait_head = me;
+            } else {
+                self.procs.proc(l.wait_tail as usize).set_lock_wait_next(me);
+            }
+            l.wait_tail = me;
         }
-        l.wait_tail = me;
         l.wait_len += 1;
         l.wait_mask |= mode.bit();
         drop(guard);

@@ -820,3 +820,52 @@ fn churn_keeps_mutual_exclusion() {
     }
     assert_eq!(got as usize, f.mgr.nlocks - 1);
 }
+
+/// A holder asking for more goes ahead of a waiter that waits for it
+/// (PostgreSQL's ProcSleep rule): holding AccessShare with an
+/// AccessExclusive request queued, RowExclusive is granted at once, not
+/// queued into a deadlock; the waiter then gets its lock.
+#[test]
+fn a_holder_upgrading_goes_ahead_of_a_waiter_blocked_by_it() {
+    let f = fixture(4);
+    let tag = rel(50);
+    f.nowait(&tag, LockMode::AccessShare).unwrap();
+    let (mgr, lw, procs) = (f.mgr, f.lw, f.r.procs);
+    let mut s = f.scratch();
+    let pid = fork_child(move || {
+        let Some(me) = child_start(procs) else {
+            return 2;
+        };
+        let p = WaitPolicy {
+            deadlock_timeout: Duration::from_secs(30),
+            ..WaitPolicy::default()
+        };
+        if mgr
+            .acquire(
+                &lw,
+                me,
+                &tag,
+                LockMode::AccessExclusive,
+                &p,
+                &mut s,
+                &|| false,
+            )
+            .is_err()
+        {
+            return 3;
+        }
+        mgr.release(&lw, me, &tag, LockMode::AccessExclusive);
+        procs.release(me as usize);
+        0
+    });
+    let mut kids = Children(vec![pid]);
+    assert!(wait_until(LIMIT, || f.waiting(pid)));
+    // Another process without a hold on it would have to queue.
+    assert_eq!(f.nowait(&tag, LockMode::RowExclusive), Ok(()));
+    assert!(f.waiting(pid), "the waiter still waits");
+    assert!(f.mgr.release(&f.lw, f.me, &tag, LockMode::AccessShare));
+    assert!(f.waiting(pid), "RowExclusive still blocks it");
+    assert!(f.mgr.release(&f.lw, f.me, &tag, LockMode::RowExclusive));
+    assert_eq!(kids.wait_all(LIMIT).unwrap(), vec![0]);
+    assert!(f.mgr.lock_status(&f.lw, f.me).is_empty());
+}
