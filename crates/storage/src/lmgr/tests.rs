@@ -769,7 +769,7 @@ fn churn_keeps_mutual_exclusion() {
                 x ^= x >> 17;
                 x ^= x << 5;
                 let r = (x % 3) as usize;
-                let excl = (x >> 8) % 4 == 0;
+                let excl = (x >> 8).is_multiple_of(4);
                 let mode = if excl {
                     LockMode::AccessExclusive
                 } else {
