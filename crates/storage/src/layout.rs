@@ -17,8 +17,9 @@
 //! | header     | SharedControl  | PgControl- | Proc ×     | BackendStatus  |
 //! | (tusk-ipc) |                | Shared     |  all procs |  × all procs   |
 //! +------------+----------------+------------+------------+----------------+
-//! | lock table: Lock × N + ProcLock × 2N, N = max_locks_per_transaction ×  |
-//! |             (max_connections + max_prepared_transactions)             |
+//! | lock table: header (16 partition LWLocks), buckets, links, Lock × N +  |
+//! |  ProcLock × 2N, N = max_locks_per_transaction × (max_connections +    |
+//! |  max_prepared_transactions)                                            |
 //! +----------------------------------------+-------------------------------+
 //! | buffer descriptors (BufferDesc, 64 B × | buffer pages (8 kB ×          |
 //! |  shared_buffers)                       |  shared_buffers)              |
@@ -509,11 +510,13 @@ mod tests {
             let sum: u128 = l.areas.iter().map(|a| a.size as u128).sum();
             assert!(l.total as u128 >= sum, "no wrap");
             let locks = spec(AreaId::LockTable).size_for(&max).unwrap() as u128;
+            // Header, then per lock a bucket and a chain link (4 + 4
+            // bytes), the lock and two proc-locks: exactly linear.
+            let n = i32::MAX as u128 * 524_286;
             assert_eq!(
                 locks,
-                i32::MAX as u128
-                    * 524_286
-                    * (std::mem::size_of::<crate::lock::Lock>() as u128
+                320 + n
+                    * (8 + std::mem::size_of::<crate::lock::Lock>() as u128
                         + 2 * std::mem::size_of::<crate::lock::ProcLock>() as u128)
             );
         }

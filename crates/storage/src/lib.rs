@@ -50,6 +50,10 @@
 //!   fetch, sequential scan, delete and update with TM_Result outcomes,
 //!   HOT updates and pruning; WAL, visibility and the extension lock are
 //!   traits the WAL, MVCC and lock-manager work plugs into.
+//! - [`lmgr`]: the heavyweight lock manager over [`lock`]: eight modes,
+//!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
+//!   deadlock detection, a per-backend table released by the resource
+//!   owner, and pg_locks rows.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -74,6 +78,7 @@ pub mod heapam;
 pub mod heaptuple;
 pub mod latch;
 pub mod layout;
+pub mod lmgr;
 pub mod lock;
 pub mod lwlock;
 pub mod page;

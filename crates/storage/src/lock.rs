@@ -5,15 +5,36 @@
 //! number of holders, so the table is PostgreSQL's split of one [`Lock`]
 //! per locked object and one [`ProcLock`] per (lock, holder) pair, linked
 //! by indexes (never pointers: the region maps at different addresses).
-//! Sizing, kernel limits and `tusk check` already count the real entries;
-//! the lock manager's issue adds the hash partitions and the code.
+//! Sizing, kernel limits and `tusk check` count the real entries; the
+//! code that uses them is [`crate::lmgr`].
 //!
 //! Size: N = max_locks_per_transaction × (max_connections +
 //! max_prepared_transactions) locks and 2N proc-locks, as PostgreSQL's
-//! `NLOCKENTS()` and its PROCLOCK table. All-zero entries are free
-//! (`Lock::tag` all zero names no object), so the area is zeroed at start.
+//! `NLOCKENTS()` and its PROCLOCK table, after a header and the hash:
+//!
+//! ```text
+//! 0                 LockTableHeader (320 bytes): 16 partition LWLocks,
+//!                   the free-list LWLock, free-list heads
+//! 320               buckets: u32 × N, first lock of each hash chain
+//! 320 + 4N          lock_next: u32 × N, the next lock in a bucket chain
+//!                   or on the free list
+//! 320 + 8N          Lock × N (128 bytes each, 4-byte aligned)
+//! 320 + 136N        ProcLock × 2N (24 bytes each)
+//! ```
+//!
+//! The size is exactly linear in N (no padding inside), as the memory
+//! table of `tusk check` models every area. Bucket b (hash mod N) belongs
+//! to partition b mod 16, so one partition LWLock covers a chain and every
+//! lock and proc-lock on it.
+//! Lock entry 0 is never used: a zero `wait_lock` in a proc slot means
+//! "not waiting" ([`crate::procarray::Proc::wait_lock`]).
 
-use crate::layout::{init_zeroed, AreaId, AreaSpec, SizeCalc, SizeError};
+use crate::layout::{AreaId, AreaSpec, SizeCalc, SizeError, Sizing};
+use crate::lwlock::LwLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Partitions of the lock hash, as PostgreSQL's `NUM_LOCK_PARTITIONS`.
+pub const NUM_PARTITIONS: usize = 16;
 
 /// Lock methods' modes (AccessShareLock .. AccessExclusiveLock) + 1, as
 /// PostgreSQL's `MAX_LOCKMODES`.
@@ -25,7 +46,7 @@ pub const NO_ENTRY: u32 = u32::MAX;
 /// What is locked: PostgreSQL's LOCKTAG (16 bytes): field1..field4, the
 /// tag type and the lock method.
 #[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct LockTag {
     pub field1: u32,
     pub field2: u32,
@@ -78,15 +99,119 @@ const _: () = {
     assert!(std::mem::size_of::<ProcLock>() == 24);
 };
 
-fn size(c: &SizeCalc) -> Result<usize, SizeError> {
+/// The table's head: partition locks and free lists. Free locks chain
+/// through `lock_next`, free proc-locks through `ProcLock::next_on_lock`;
+/// both heads change only under `freelist_lock`, taken (if at all) while
+/// holding one partition lock, never the other way round.
+#[repr(C, align(64))]
+pub struct LockTableHeader {
+    pub partitions: [LwLock; NUM_PARTITIONS],
+    pub freelist_lock: LwLock,
+    pub free_locks: AtomicU32,
+    pub free_proclocks: AtomicU32,
+}
+
+pub const HEADER_SIZE: usize = 320;
+const _: () = assert!(std::mem::size_of::<LockTableHeader>() == HEADER_SIZE);
+
+/// Where each part of the area lies, from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableShape {
+    pub locks: usize,
+    pub proclocks: usize,
+    pub buckets: usize,
+    pub buckets_at: usize,
+    pub lock_next_at: usize,
+    pub locks_at: usize,
+    pub proclocks_at: usize,
+    pub size: usize,
+}
+
+/// The area's parts for these settings, with checked arithmetic.
+pub fn shape(c: &SizeCalc) -> Result<TableShape, SizeError> {
     let z = c.z;
     let backends = c.add(z.max_connections, z.max_prepared_transactions)?;
     let locks = c.mul(z.max_locks_per_transaction, backends)?;
     let proclocks = c.mul(locks, 2)?;
-    c.add(
-        c.mul(locks, std::mem::size_of::<Lock>())?,
+    let buckets = locks;
+    let buckets_at = HEADER_SIZE;
+    let lock_next_at = c.add(buckets_at, c.mul(buckets, 4)?)?;
+    let locks_at = c.add(lock_next_at, c.mul(locks, 4)?)?;
+    let proclocks_at = c.add(locks_at, c.mul(locks, std::mem::size_of::<Lock>())?)?;
+    let size = c.add(
+        proclocks_at,
         c.mul(proclocks, std::mem::size_of::<ProcLock>())?,
-    )
+    )?;
+    Ok(TableShape {
+        locks,
+        proclocks,
+        buckets,
+        buckets_at,
+        lock_next_at,
+        locks_at,
+        proclocks_at,
+        size,
+    })
+}
+
+fn size(c: &SizeCalc) -> Result<usize, SizeError> {
+    Ok(shape(c)?.size)
+}
+
+/// Zeroes the area, initialises the LWLocks and threads every entry but
+/// lock 0 onto the free lists. Run by whoever creates shared memory,
+/// before any process uses it.
+///
+/// # Safety
+/// `at..at+size` is writable, 64-byte aligned and used by nobody else.
+unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
+    // SAFETY: promised by the caller.
+    unsafe { std::ptr::write_bytes(at, 0, size) };
+    let c = SizeCalc {
+        area: "lock table",
+        z,
+    };
+    let s = shape(&c).expect("sized before");
+    // SAFETY: the header lies at the aligned start of the area.
+    let h = unsafe { &*(at as *const LockTableHeader) };
+    for p in &h.partitions {
+        p.init();
+    }
+    h.freelist_lock.init();
+    // SAFETY: both arrays lie inside the area (see `shape`), u32-aligned.
+    let buckets =
+        unsafe { std::slice::from_raw_parts(at.add(s.buckets_at) as *const AtomicU32, s.buckets) };
+    for b in buckets {
+        b.store(NO_ENTRY, Ordering::Relaxed);
+    }
+    // SAFETY: as above.
+    let next =
+        unsafe { std::slice::from_raw_parts(at.add(s.lock_next_at) as *const AtomicU32, s.locks) };
+    for (i, n) in next.iter().enumerate().skip(1) {
+        n.store(
+            if i + 1 < s.locks {
+                i as u32 + 1
+            } else {
+                NO_ENTRY
+            },
+            Ordering::Relaxed,
+        );
+    }
+    h.free_locks
+        .store(if s.locks > 1 { 1 } else { NO_ENTRY }, Ordering::Relaxed);
+    let pls = at.wrapping_add(s.proclocks_at) as *mut ProcLock;
+    for i in 0..s.proclocks {
+        // SAFETY: entry i of the proc-lock array, inside the area.
+        unsafe {
+            (*pls.add(i)).next_on_lock = if i + 1 < s.proclocks {
+                i as u32 + 1
+            } else {
+                NO_ENTRY
+            }
+        };
+    }
+    h.free_proclocks
+        .store(if s.proclocks > 0 { 0 } else { NO_ENTRY }, Ordering::SeqCst);
 }
 
 pub const AREA: AreaSpec = AreaSpec {
@@ -94,5 +219,5 @@ pub const AREA: AreaSpec = AreaSpec {
     name: "lock table",
     align: 64,
     size,
-    init: init_zeroed,
+    init,
 };

@@ -301,6 +301,34 @@ impl Proc {
         (l != crate::lock::NO_ENTRY && l != 0).then_some(l)
     }
 
+    /// The raw wait-lock word: the lock's index while waiting, 0 or
+    /// [`crate::lock::NO_ENTRY`] when not. Read by the owner (was I
+    /// granted?) and by the deadlock check under every partition lock.
+    pub(crate) fn wait_lock_raw(&self) -> u32 {
+        self.wait_lock.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn wait_lock_mode(&self) -> u32 {
+        self.wait_lock_mode.load(Ordering::SeqCst)
+    }
+
+    /// Sets what this proc waits for. The lock manager only, under the
+    /// lock's partition lock (the waiter queueing, or a granter setting
+    /// [`crate::lock::NO_ENTRY`]).
+    pub(crate) fn set_wait_lock(&self, lock: u32, mode: u32) {
+        self.wait_lock_mode.store(mode, Ordering::SeqCst);
+        self.wait_lock.store(lock, Ordering::SeqCst);
+    }
+
+    pub(crate) fn lock_wait_next(&self) -> u32 {
+        self.lock_wait_next.load(Ordering::SeqCst)
+    }
+
+    /// Under the partition lock of the lock this proc waits for.
+    pub(crate) fn set_lock_wait_next(&self, next: u32) {
+        self.lock_wait_next.store(next, Ordering::SeqCst);
+    }
+
     fn clear(&self) {
         self.waits.checkpoint_wait.store(0, Ordering::SeqCst);
         self.kind.store(0, Ordering::Release);
