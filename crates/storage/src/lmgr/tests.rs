@@ -39,6 +39,25 @@ fn child_start(procs: ProcArray) -> Option<u32> {
     Some(me)
 }
 
+/// A patient wait for `mode` on `tag` (no deadlock check for 30 s, no
+/// timeout), as the children that only queue take their locks; false if
+/// it was not granted.
+fn acquire_waiting(
+    mgr: &LockMgr,
+    lw: &RegionProcs,
+    me: u32,
+    tag: &LockTag,
+    mode: LockMode,
+    scratch: &mut DeadlockScratch,
+) -> bool {
+    let p = WaitPolicy {
+        deadlock_timeout: Duration::from_secs(30),
+        ..WaitPolicy::default()
+    };
+    mgr.acquire(lw, me, tag, mode, &p, scratch, &|| false)
+        .is_ok()
+}
+
 struct Fixture {
     r: TestRegion,
     mgr: LockMgr,
@@ -61,6 +80,24 @@ fn fixture(max_connections: usize) -> Fixture {
 }
 
 impl Fixture {
+    /// Forks a child that waits for `mode` on `tag`, releases it at once and
+    /// exits 0 (2: no proc slot, 3: not granted).
+    fn fork_locker(&self, tag: LockTag, mode: LockMode) -> i32 {
+        let (mgr, lw, procs) = (self.mgr, self.lw, self.r.procs);
+        let mut s = self.scratch();
+        fork_child(move || {
+            let Some(me) = child_start(procs) else {
+                return 2;
+            };
+            if !acquire_waiting(&mgr, &lw, me, &tag, mode, &mut s) {
+                return 3;
+            }
+            mgr.release(&lw, me, &tag, mode);
+            procs.release(me as usize);
+            0
+        })
+    }
+
     fn scratch(&self) -> DeadlockScratch {
         DeadlockScratch::new(self.r.procs.len())
     }
@@ -237,22 +274,7 @@ fn waiters_are_woken_in_fifo_order() {
             let Some(me) = child_start(procs) else {
                 return 2;
             };
-            let p = WaitPolicy {
-                deadlock_timeout: Duration::from_secs(30),
-                ..WaitPolicy::default()
-            };
-            if mgr
-                .acquire(
-                    &lw,
-                    me,
-                    &tag,
-                    LockMode::Exclusive,
-                    &p,
-                    &mut scratch,
-                    &|| false,
-                )
-                .is_err()
-            {
+            if !acquire_waiting(&mgr, &lw, me, &tag, LockMode::Exclusive, &mut scratch) {
                 return 3;
             }
             let slot = out.at::<AtomicU32>(0).fetch_add(1, Ordering::SeqCst) as usize;
@@ -326,33 +348,7 @@ fn a_compatible_request_does_not_pass_a_conflicting_waiter() {
     }));
     assert!(wait_until(LIMIT, || hold.load(Ordering::SeqCst) == 1));
     // Child B queues for AccessExclusive behind A.
-    let mut s2 = f.scratch();
-    let b = fork_child(move || {
-        let Some(me) = child_start(procs) else {
-            return 2;
-        };
-        let p = WaitPolicy {
-            deadlock_timeout: Duration::from_secs(30),
-            ..WaitPolicy::default()
-        };
-        if mgr
-            .acquire(
-                &lw,
-                me,
-                &tag,
-                LockMode::AccessExclusive,
-                &p,
-                &mut s2,
-                &|| false,
-            )
-            .is_err()
-        {
-            return 3;
-        }
-        mgr.release(&lw, me, &tag, LockMode::AccessExclusive);
-        procs.release(me as usize);
-        0
-    });
+    let b = f.fork_locker(tag, LockMode::AccessExclusive);
     kids.0.push(b);
     assert!(wait_until(LIMIT, || f.waiting(b)));
     // AccessShare is compatible with A's hold, but B waits ahead.
@@ -562,27 +558,8 @@ fn the_resource_owner_releases_locks_at_abort() {
     assert_eq!(local.held_count(target, LockMode::AccessExclusive), 1);
     assert_eq!(f.mgr.lock_status(&f.lw, f.me).len(), 2);
 
-    let (mgr, lw, procs) = (f.mgr, f.lw, f.r.procs);
     let tag = target.tag();
-    let mut s = f.scratch();
-    let pid = fork_child(move || {
-        let Some(me) = child_start(procs) else {
-            return 2;
-        };
-        let p = WaitPolicy {
-            deadlock_timeout: Duration::from_secs(30),
-            ..WaitPolicy::default()
-        };
-        if mgr
-            .acquire(&lw, me, &tag, LockMode::AccessShare, &p, &mut s, &|| false)
-            .is_err()
-        {
-            return 3;
-        }
-        mgr.release(&lw, me, &tag, LockMode::AccessShare);
-        procs.release(me as usize);
-        0
-    });
+    let pid = f.fork_locker(tag, LockMode::AccessShare);
     let mut kids = Children(vec![pid]);
     assert!(wait_until(LIMIT, || f.waiting(pid)));
     assert!(owner.release_all(Release::Abort).is_empty());
@@ -830,34 +807,7 @@ fn a_holder_upgrading_goes_ahead_of_a_waiter_blocked_by_it() {
     let f = fixture(4);
     let tag = rel(50);
     f.nowait(&tag, LockMode::AccessShare).unwrap();
-    let (mgr, lw, procs) = (f.mgr, f.lw, f.r.procs);
-    let mut s = f.scratch();
-    let pid = fork_child(move || {
-        let Some(me) = child_start(procs) else {
-            return 2;
-        };
-        let p = WaitPolicy {
-            deadlock_timeout: Duration::from_secs(30),
-            ..WaitPolicy::default()
-        };
-        if mgr
-            .acquire(
-                &lw,
-                me,
-                &tag,
-                LockMode::AccessExclusive,
-                &p,
-                &mut s,
-                &|| false,
-            )
-            .is_err()
-        {
-            return 3;
-        }
-        mgr.release(&lw, me, &tag, LockMode::AccessExclusive);
-        procs.release(me as usize);
-        0
-    });
+    let pid = f.fork_locker(tag, LockMode::AccessExclusive);
     let mut kids = Children(vec![pid]);
     assert!(wait_until(LIMIT, || f.waiting(pid)));
     // Another process without a hold on it would have to queue.
