@@ -83,7 +83,10 @@ pub fn fork_child(f: impl FnOnce() -> i32) -> i32 {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
     if pid == 0 {
-        let code = f();
+        // A panic must not unwind into the parent's copy of the test (its
+        // drops would remove the parent's semaphores and directories, kill
+        // siblings, and return into the harness): it is exit code 99.
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(99);
         // SAFETY: ends the child without running the parent's destructors.
         unsafe { libc::_exit(code) };
     }

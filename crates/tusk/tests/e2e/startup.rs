@@ -200,7 +200,7 @@ fn print_shared_memory_size() {
 fn superuser_settings_in_startup_options_follow_the_role() {
     let srv = TestServer::start(Opts::new());
     // psql with PGOPTIONS, as pg_regress runs it.
-    let mut cmd = std::process::Command::new("psql");
+    let mut cmd = std::process::Command::new(crate::util::require_pg_program("psql"));
     crate::util::clean_pg_env(&mut cmd);
     cmd.env("PGOPTIONS", "-c lc_messages=C -c log_min_messages=debug1")
         .env("PGCONNECT_TIMEOUT", "10")
