@@ -173,9 +173,27 @@ impl Aux {
 pub struct AuxEnv {
     pub data_dir: PathBuf,
     pub settings: Settings,
+    /// The command line's settings, which a reload keeps above the file.
+    pub overrides: Vec<(String, String)>,
     pub shared: ChildShared,
     pub death_fd: i32,
     pub self_pipe: SelfPipe,
+}
+
+impl AuxEnv {
+    /// Re-reads the configuration after SIGHUP, as every process does for
+    /// itself; a broken file keeps the old values (the postmaster already
+    /// said why). True when the settings were replaced.
+    fn reload(&mut self) -> bool {
+        match tusk_config::load(&self.data_dir, &self.overrides) {
+            Ok(new) => {
+                self.settings = new;
+                crate::configure_log(&self.settings);
+                true
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// EOF (or hang-up) on the death pipe means the postmaster is gone. A
@@ -289,6 +307,10 @@ fn checkpoint(
     let began = Instant::now();
     let prev_redo = w.load().map(|c| c.checkpoint_copy.redo).unwrap_or(0);
     elog::log(format!("checkpoint starting: {flags}"));
+    // WAL before the commit log: an asynchronous commit sets its status
+    // before its record is flushed, and a status on disk without its
+    // commit record would resurrect the transaction after a crash.
+    x.flush_all()?;
     xacts.write_back(w)?;
     let mut stats = FlushStats::default();
     let mut write_secs = 0.0;
@@ -488,7 +510,7 @@ fn serve_requests(
 /// next timed checkpoint, and signals; on SIGUSR2 writes the shutdown
 /// checkpoint and exits 0. SIGTERM is ignored, as in PostgreSQL: the
 /// checkpointer must outlive the backends to write the last checkpoint.
-pub fn checkpointer_main(env: AuxEnv) -> ! {
+pub fn checkpointer_main(mut env: AuxEnv) -> ! {
     let procs = env.shared.procs;
     let slot = procs.acquire_aux(ProcKind::Checkpointer, std::process::id() as i32);
     let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
@@ -524,7 +546,8 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
     // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
     // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
-    let interval = Duration::from_secs(env.settings.int("checkpoint_timeout").max(1) as u64);
+    let timeout = |s: &Settings| Duration::from_secs(s.int("checkpoint_timeout").max(1) as u64);
+    let mut interval = timeout(&env.settings);
     let mut next_timed = Instant::now() + interval;
     // WAL position after the last checkpoint: a timed checkpoint with no
     // WAL since is skipped, as in PostgreSQL.
@@ -565,7 +588,14 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
             serve_requests(&env, &x, &w, &xacts);
         }
         signals::take(libc::SIGTERM);
-        signals::take(libc::SIGHUP);
+        if signals::take(libc::SIGHUP) && env.reload() {
+            x.set_config(tusk_storage::xlog::XlogConfig::from_settings(&env.settings));
+            let t = timeout(&env.settings);
+            if t != interval {
+                next_timed = next_timed - interval + t;
+                interval = t;
+            }
+        }
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
             // Orphaned: exit quietly, the next start recovers.
             proc_exit(1);
@@ -600,7 +630,7 @@ pub fn checkpointer_main(env: AuxEnv) -> ! {
 /// already written. SIGTERM (the shutdown, with the backends): a last
 /// flush, exit 0. A failed write is a PANIC, as in PostgreSQL: the crash
 /// restart that follows recovers from what is on disk.
-pub fn walwriter_main(env: AuxEnv) -> ! {
+pub fn walwriter_main(mut env: AuxEnv) -> ! {
     let procs = env.shared.procs;
     let slot = procs.acquire_aux(ProcKind::WalWriter, std::process::id() as i32);
     let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
@@ -610,7 +640,9 @@ pub fn walwriter_main(env: AuxEnv) -> ! {
     let latch = &procs.proc(slot).waits().latch;
     latch.own();
     let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
-    let delay = Duration::from_millis(env.settings.int("wal_writer_delay").max(1) as u64);
+    let writer_delay =
+        |s: &Settings| Duration::from_millis(s.int("wal_writer_delay").max(1) as u64);
+    let mut delay = writer_delay(&env.settings);
     let flush = |x: &Xlog<ChildShared>| {
         if x.is_ready() {
             if let Err(e) = x.flush_all() {
@@ -625,7 +657,10 @@ pub fn walwriter_main(env: AuxEnv) -> ! {
             flush(&x);
             proc_exit(0);
         }
-        signals::take(libc::SIGHUP);
+        if signals::take(libc::SIGHUP) && env.reload() {
+            x.set_config(tusk_storage::xlog::XlogConfig::from_settings(&env.settings));
+            delay = writer_delay(&env.settings);
+        }
         signals::take(libc::SIGINT);
         if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
             proc_exit(1);

@@ -28,7 +28,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 use tusk_common::{elog, sqlstate, PgError, Severity};
 use tusk_config::session::SessionSettings;
-use tusk_config::Settings;
+use tusk_config::{keys, Settings};
 use tusk_sql::{Command, Host, Oid, Value};
 use tusk_storage::exit::{before_shmem_exit, cancel_before_shmem_exit, on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, SocketInterest, WaitFor};
@@ -265,8 +265,8 @@ fn client_title(peer: Option<SocketAddr>) -> String {
 pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
     let (cluster, update) = (
-        env.settings.str("cluster_name"),
-        env.settings.bool("update_process_title"),
+        env.settings.get(keys::CLUSTER_NAME),
+        env.settings.get(keys::UPDATE_PROCESS_TITLE),
     );
     if matches!(env.cac, Cac::Ok | Cac::SuperuserOnly) {
         crate::pstitle::set_fixed(cluster, update, &client_title(env.peer), "initializing");
@@ -671,8 +671,8 @@ impl Session {
             ));
         }
         crate::pstitle::set_fixed(
-            env.settings.str("cluster_name"),
-            env.settings.bool("update_process_title"),
+            env.settings.get(keys::CLUSTER_NAME),
+            env.settings.get(keys::UPDATE_PROCESS_TITLE),
             &format!("{user} {database} {}", client_title(env.peer)),
             "startup",
         );
@@ -817,7 +817,7 @@ impl Session {
         self.procs
             .status(self.slot)
             .set_state(state, None, now_pg());
-        crate::pstitle::set_update(self.settings.settings().bool("update_process_title"));
+        crate::pstitle::set_update(self.settings.settings().get(keys::UPDATE_PROCESS_TITLE));
         crate::pstitle::set_activity(state.as_str().unwrap_or("idle"));
         let st = self.tx_status();
         self.conn.ready_for_query(st);
@@ -880,6 +880,12 @@ impl Session {
         if let Ok(new) = tusk_config::load(&self.data_dir, &self.overrides) {
             let changed = self.settings.reload(&new);
             crate::configure_log(self.settings.settings());
+            if let Some(e) = &mut self.engine {
+                e.xlog
+                    .set_config(tusk_storage::xlog::XlogConfig::from_settings(
+                        self.settings.settings(),
+                    ));
+            }
             self.send_changed(changed);
             let _ = self.conn.flush();
         }
@@ -1132,7 +1138,7 @@ impl Session {
         if let Some(e) = &self.engine {
             // Read at COMMIT: a SET earlier in the transaction counts.
             e.synchronous
-                .set(self.settings.settings().str("synchronous_commit") != "off");
+                .set(self.settings.settings().get(keys::SYNCHRONOUS_COMMIT) != "off");
         }
         if self.xact.start_command(self.stmt_start) {
             self.settings.begin_transaction();

@@ -1032,14 +1032,15 @@ impl Postmaster {
         if pid == 0 {
             let pipe = self.become_child(spec.name);
             crate::pstitle::set_fixed(
-                self.settings.str("cluster_name"),
-                self.settings.bool("update_process_title"),
+                self.settings.get(keys::CLUSTER_NAME),
+                self.settings.get(keys::UPDATE_PROCESS_TITLE),
                 spec.name,
                 "",
             );
             let env = auxproc::AuxEnv {
                 data_dir: self.data_dir.clone(),
                 settings: self.settings.clone(),
+                overrides: self.opts.overrides.clone(),
                 // SAFETY: in the forked child, which keeps the segment
                 // mapped until it exits (an aux main never returns).
                 shared: unsafe { self.shared().child_handle() },

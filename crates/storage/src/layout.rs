@@ -49,9 +49,9 @@
 use crate::procarray::SharedControl;
 use tusk_config::Settings;
 
-/// Bytes of a data page and of a WAL page.
-pub const BLCKSZ: usize = 8192;
-pub const XLOG_BLCKSZ: usize = 8192;
+/// Bytes of a data page and of a WAL page: the formats' own constants.
+pub use crate::page::BLCKSZ;
+pub use crate::wal::XLOG_BLCKSZ;
 
 /// Auxiliary processes that own a proc slot and a semaphore: the startup
 /// process, the checkpointer and the WAL writer.

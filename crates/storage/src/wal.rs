@@ -151,7 +151,7 @@ const _: () = assert!(XL_OFF_PREV + 8 == XL_OFF_CRC);
 const _: () = assert!(XL_OFF_TOT_LEN + 4 <= MAXALIGN as usize);
 const _: () = assert!(BLCKSZ <= u16::MAX as usize);
 
-fn maxalign(x: u64) -> u64 {
+pub(crate) fn maxalign(x: u64) -> u64 {
     (x + MAXALIGN - 1) & !(MAXALIGN - 1)
 }
 

@@ -61,12 +61,12 @@ use crate::control::{CheckPoint, ControlError, ControlFileData, PgControlWriter}
 use crate::layout::XLOG_BLCKSZ;
 use crate::lwlock::{LwMode, LwProcs};
 use crate::wal::{
-    encode_page_header, encode_record, lsn_str, segno_of, wal_file_name, BlockRef, DecodedRecord,
-    Record, WalReader, WalWriter, RM_XLOG_ID, SIZE_OF_LONG_PAGE_HEADER, SIZE_OF_SHORT_PAGE_HEADER,
-    SIZE_OF_XLOG_RECORD, XL_OFF_CRC, XL_OFF_PREV,
+    encode_page_header, encode_record, lsn_str, maxalign, segno_of, wal_file_name, BlockRef,
+    DecodedRecord, Record, WalReader, WalWriter, RM_XLOG_ID, SIZE_OF_LONG_PAGE_HEADER,
+    SIZE_OF_SHORT_PAGE_HEADER, SIZE_OF_XLOG_RECORD, XL_OFF_CRC, XL_OFF_PREV,
 };
 use crate::walbuffers::{xlblocks_offset, WalCtl, PAGES_OFFSET};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -86,10 +86,6 @@ const PAGE: u64 = XLOG_BLCKSZ as u64;
 /// Size of CheckPoint in a checkpoint record (its in-memory layout).
 pub const SIZE_OF_CHECKPOINT: usize = std::mem::size_of::<CheckPoint>();
 const _: () = assert!(SIZE_OF_CHECKPOINT == 88);
-
-fn maxalign(x: u64) -> u64 {
-    (x + 7) & !7
-}
 
 /// How WAL is made durable: `fsync` and `wal_sync_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,12 +188,20 @@ pub struct Xlog<P: LwProcs> {
     procs: P,
     me: u32,
     wal_dir: PathBuf,
-    cfg: XlogConfig,
+    /// A Cell: a reload replaces it while the handle is shared (the
+    /// backend's transaction engine holds it behind an Rc).
+    cfg: Cell<XlogConfig>,
     /// The segment this process last wrote (opened lazily, kept open).
     open: RefCell<Option<(u64, File)>>,
 }
 
 impl<P: LwProcs> Xlog<P> {
+    /// Takes new `fsync` / `wal_sync_method` values after a configuration
+    /// reload (both are SIGHUP settings). The process owning the handle.
+    pub fn set_config(&self, cfg: XlogConfig) {
+        self.cfg.set(cfg);
+    }
+
     /// # Safety
     /// `area` must point to an initialised WAL buffers area (see
     /// [`crate::walbuffers`]) of `nbuf` pages, mapped for as long as the
@@ -217,7 +221,7 @@ impl<P: LwProcs> Xlog<P> {
             procs,
             me,
             wal_dir: data_dir.join("pg_wal"),
-            cfg,
+            cfg: Cell::new(cfg),
             open: RefCell::new(None),
         }
     }
@@ -409,7 +413,13 @@ impl<P: LwProcs> Xlog<P> {
         let mut open = self.open.borrow_mut();
         if open.as_ref().map(|(s, _)| *s) != Some(segno) {
             *open = None;
-            let f = open_segment(&self.wal_dir, self.tli(), segno, self.seg_size(), &self.cfg)?;
+            let f = open_segment(
+                &self.wal_dir,
+                self.tli(),
+                segno,
+                self.seg_size(),
+                &self.cfg.get(),
+            )?;
             *open = Some((segno, f));
         }
         Ok(std::cell::RefMut::map(open, |o| &mut o.as_mut().unwrap().1))
@@ -482,15 +492,15 @@ impl<P: LwProcs> Xlog<P> {
             return Ok(());
         }
         let seg_size = self.seg_size();
-        let needs_sync = self.cfg.fsync
+        let needs_sync = self.cfg.get().fsync
             && matches!(
-                self.cfg.sync_method,
+                self.cfg.get().sync_method,
                 SyncMethod::Fsync | SyncMethod::Fdatasync
             );
         if needs_sync {
             for segno in from / seg_size..=(to - 1) / seg_size {
                 let f = self.segment(segno)?;
-                let r = if self.cfg.sync_method == SyncMethod::Fsync {
+                let r = if self.cfg.get().sync_method == SyncMethod::Fsync {
                     f.sync_all()
                 } else {
                     f.sync_data()
@@ -500,7 +510,7 @@ impl<P: LwProcs> Xlog<P> {
                     XlogError::io(
                         format!(
                             "could not {} file \"{}\"",
-                            if self.cfg.sync_method == SyncMethod::Fsync {
+                            if self.cfg.get().sync_method == SyncMethod::Fsync {
                                 "fsync"
                             } else {
                                 "fdatasync"
@@ -664,10 +674,13 @@ fn open_segment(
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io("could not link file", &path, e)),
     }
+    // The new name must survive a crash as surely as the records that
+    // will be acknowledged from this segment: a failed directory fsync is
+    // an error, as in PostgreSQL.
     if cfg.fsync {
-        if let Ok(d) = File::open(wal_dir) {
-            let _ = d.sync_all();
-        }
+        File::open(wal_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("could not fsync directory", wal_dir, e))?;
     }
     opts.open(&path)
         .map_err(|e| io("could not open file", &path, e))
@@ -1094,7 +1107,7 @@ pub fn startup_with<P: LwProcs>(
     let last = end.last.unwrap_or(ck_lsn);
     // Zeroes after the end: a dead tail's records must never be read
     // again.
-    zero_after(dir, tli, end.next, seg_size, xlog.cfg.fsync)?;
+    zero_after(dir, tli, end.next, seg_size, xlog.cfg.get().fsync)?;
     xlog.begin(sysid, tli, seg_size, end.next, last, &end.tail);
     Ok(RecoveryResult {
         replayed: ctx.records,

@@ -11,16 +11,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const PG_CONTROLDATA: &str = "/usr/lib/postgresql/15/bin/pg_controldata";
-
 /// `pg_controldata -D data` as (field, value) lines.
 fn controldata(data: &Path) -> Vec<(String, String)> {
-    assert!(
-        Path::new(PG_CONTROLDATA).exists(),
-        "{PG_CONTROLDATA} is not installed: these tests need PostgreSQL 15's programs"
-    );
     let out = run_bounded(
-        Command::new(PG_CONTROLDATA).arg("-D").arg(data),
+        Command::new(crate::util::require_pg_program("pg_controldata"))
+            .arg("-D")
+            .arg(data),
         Duration::from_secs(20),
     );
     assert_eq!(out.code(), Some(0), "pg_controldata: {}", out.describe());
@@ -412,4 +408,33 @@ fn wal_position_functions_follow_a_checkpoint() {
         simple_value(&mut c, "SELECT pg_walfile_name(pg_current_wal_lsn())").expect("a file name");
     assert_eq!(name, "000000010000000000000001");
     assert!(srv.data_dir().join("pg_wal").join(&name).exists());
+}
+
+/// A reload reaches the auxiliary processes: `checkpoint_timeout` lowered
+/// in postgresql.conf and SIGHUP to the postmaster make the checkpointer
+/// (started with the default 5 min) write a timed checkpoint once there is WAL to
+/// cover. Before, the checkpointer and walwriter dropped SIGHUP and kept
+/// the settings they were forked with.
+#[test]
+fn a_reload_reaches_the_checkpointer() {
+    let srv = TestServer::start(Opts::new());
+    let conf = srv.data_dir().join("postgresql.conf");
+    let mut text = std::fs::read_to_string(&conf).expect("read postgresql.conf");
+    text.push_str("\ncheckpoint_timeout = 30\n");
+    std::fs::write(&conf, text).expect("write postgresql.conf");
+    srv.signal_postmaster(libc::SIGHUP);
+    let mut c = srv.connect();
+    // The minimum, 30 s, counted from the checkpointer's start: the
+    // default 5 min would not come within the deadline.
+    let timed = wait_until(Duration::from_secs(90), || {
+        // A committed xid writes WAL, so the timed checkpoint is not
+        // skipped as idle.
+        simple_value(&mut c, "SELECT txid_current()").is_some()
+            && srv.log().contains("checkpoint starting: time")
+    });
+    assert!(
+        timed,
+        "no timed checkpoint after the reload:\n{}",
+        srv.log()
+    );
 }
