@@ -17,8 +17,12 @@
 //!   after recovery it is aborted although the client saw COMMIT — but
 //!   never corrupts anything: its data pages cannot reach disk before its
 //!   WAL (the WAL-before-data rule covers the commit record too, since the
-//!   record precedes any later page LSN), and pg_xact is written back only
-//!   at a checkpoint, whose record follows the commit record in WAL.
+//!   record precedes any later page LSN), and a checkpoint flushes all WAL
+//!   before it writes pg_xact back. **Not yet covered**: a commit-log page
+//!   evicted from the cache by a backend is written without flushing WAL
+//!   first, so with synchronous_commit = off a crash can leave a status
+//!   without its record (PostgreSQL keeps a per-page "group LSN" and
+//!   flushes up to it; to do).
 //! - An abort record is never waited for: a lost abort is still an abort.
 //! - Redo (startup process only) hands each decided tree to an
 //!   [`XactRedo`] (the server's: set the commit log, advance the xid
