@@ -14,9 +14,10 @@
 //!
 //! ```text
 //! bit 30  HAS_WAITERS   the wait list is not empty
-//! bit 29  RELEASE_OK    a releaser may wake waiters (cleared while woken
-//!                       waiters have not run yet, so that a burst of
-//!                       releases does not wake the whole queue)
+//! bit 29  WAKE_PENDING  woken waiters have not run yet: a releaser must
+//!                       not wake more (so that a burst of releases does
+//!                       not wake the whole queue); PostgreSQL's
+//!                       RELEASE_OK with the opposite sense
 //! bit 28  LIST_LOCKED   the wait list is being changed (a spin bit)
 //! bit 24  EXCLUSIVE     held exclusively
 //! 0..=23  shared holders
@@ -24,13 +25,21 @@
 //!
 //! The wait list is a doubly-linked list of proc numbers in shared memory:
 //! head and tail in the lock, the links in each waiter's [`LwWaiter`] (in
-//! its proc slot). Only a process holding LIST_LOCKED changes it.
+//! its proc slot). Only a process holding LIST_LOCKED changes it. A link
+//! holds the proc number plus one, and 0 means "none".
+//!
+//! Why all-zero bytes are a free lock (and why the flag's sense is
+//! inverted from PostgreSQL's and the links are offset by one): locks live
+//! in every buffer descriptor, and shared memory is a fresh, zero-filled
+//! segment. If a free lock needed a non-zero word, starting the server
+//! would write every descriptor, faulting in megabytes of pages per
+//! gigabyte of shared_buffers (see [`crate::layout`]'s rule).
 //!
 //! Acquire: try the CAS; if the lock is taken, queue yourself, try once
 //! more (the holder may have released in between, before it could see
 //! you), and sleep on your semaphore until a releaser has taken you off
 //! the list; then try again. Release: subtract your hold; if that freed
-//! the lock and there are waiters and RELEASE_OK, take off the list every
+//! the lock and there are waiters and no WAKE_PENDING, take off the list every
 //! shared waiter up to the first exclusive one, or the first waiter alone
 //! if it is exclusive, then V their semaphores. Waiters are queued FIFO
 //! and a waiter that was woken but lost the race to a newcomer goes back
@@ -54,11 +63,23 @@ const VAL_EXCLUSIVE: u32 = 1 << 24;
 const SHARED_MASK: u32 = VAL_EXCLUSIVE - 1;
 const LOCK_MASK: u32 = VAL_EXCLUSIVE | SHARED_MASK;
 const FLAG_LIST_LOCKED: u32 = 1 << 28;
-const FLAG_RELEASE_OK: u32 = 1 << 29;
+const FLAG_WAKE_PENDING: u32 = 1 << 29;
 const FLAG_HAS_WAITERS: u32 = 1 << 30;
 
-/// "No proc" in a wait-list link.
-const NONE: u32 = u32::MAX;
+/// "No proc" in a wait-list link; any other link is a proc number plus
+/// one ([`link`], [`procno`]).
+const NONE: u32 = 0;
+
+/// The link to `procno`.
+fn link(procno: u32) -> u32 {
+    procno + 1
+}
+
+/// The proc number a link (not [`NONE`]) points to.
+fn procno(link: u32) -> u32 {
+    debug_assert_ne!(link, NONE);
+    link - 1
+}
 
 /// `LwWaiter::waiting` values.
 const NOT_WAITING: u32 = 0;
@@ -81,8 +102,8 @@ impl LwMode {
     }
 }
 
-/// One lock, in shared memory. All-zero bytes are not a valid lock: call
-/// [`LwLock::init`] (or build with [`LwLock::new`]).
+/// One lock, in shared memory. All-zero bytes are a free lock with an
+/// empty wait list, which is what [`LwLock::new`] builds.
 #[repr(C)]
 #[derive(Debug)]
 pub struct LwLock {
@@ -93,7 +114,7 @@ pub struct LwLock {
 }
 
 /// A process's wait state for LWLocks, in its proc slot. All-zero is "not
-/// waiting".
+/// waiting, on no list".
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct LwWaiter {
@@ -128,21 +149,25 @@ impl Default for LwLock {
 }
 
 impl LwLock {
+    /// A free lock: all-zero bytes, the same as a lock in fresh shared
+    /// memory, which therefore needs no initialisation.
     pub const fn new() -> LwLock {
         LwLock {
-            state: AtomicU32::new(FLAG_RELEASE_OK),
+            state: AtomicU32::new(0),
             head: AtomicU32::new(NONE),
             tail: AtomicU32::new(NONE),
             _pad: 0,
         }
     }
 
-    /// Makes the lock free with an empty wait list. Only whoever creates
-    /// the shared memory calls it, before any other process uses the lock.
+    /// Resets the lock to all-zero, free with an empty wait list: for
+    /// memory that may hold something else. Fresh shared memory is zero
+    /// already, so area inits need not call it. Only whoever owns the
+    /// memory calls it, before any other process uses the lock.
     pub fn init(&self) {
         self.head.store(NONE, Ordering::SeqCst);
         self.tail.store(NONE, Ordering::SeqCst);
-        self.state.store(FLAG_RELEASE_OK, Ordering::SeqCst);
+        self.state.store(0, Ordering::SeqCst);
     }
 
     /// Takes the lock if that needs no wait. True when taken.
@@ -201,9 +226,9 @@ impl LwLock {
                 }
                 extra_waits += 1;
             }
-            // We were woken, so a releaser cleared RELEASE_OK; allow the
+            // We were woken, so a releaser set WAKE_PENDING; allow the
             // next release to wake waiters again.
-            self.state.fetch_or(FLAG_RELEASE_OK, Ordering::SeqCst);
+            self.state.fetch_and(!FLAG_WAKE_PENDING, Ordering::SeqCst);
             woken_before = true;
         }
         for _ in 0..extra_waits {
@@ -224,8 +249,7 @@ impl LwLock {
             1
         };
         let new = self.state.fetch_sub(sub, Ordering::SeqCst) - sub;
-        if new & (FLAG_HAS_WAITERS | FLAG_RELEASE_OK) == (FLAG_HAS_WAITERS | FLAG_RELEASE_OK)
-            && new & LOCK_MASK == 0
+        if new & (FLAG_HAS_WAITERS | FLAG_WAKE_PENDING) == FLAG_HAS_WAITERS && new & LOCK_MASK == 0
         {
             self.wake_waiters(procs);
         }
@@ -293,43 +317,56 @@ impl LwLock {
         w.mode.store(mode.as_u32(), Ordering::SeqCst);
         let head = self.head.load(Ordering::SeqCst);
         let tail = self.tail.load(Ordering::SeqCst);
+        let me_link = link(me);
         if at_head {
             w.prev.store(NONE, Ordering::SeqCst);
             w.next.store(head, Ordering::SeqCst);
             if head == NONE {
-                self.tail.store(me, Ordering::SeqCst);
+                self.tail.store(me_link, Ordering::SeqCst);
             } else {
-                procs.waiter(head).prev.store(me, Ordering::SeqCst);
+                procs
+                    .waiter(procno(head))
+                    .prev
+                    .store(me_link, Ordering::SeqCst);
             }
-            self.head.store(me, Ordering::SeqCst);
+            self.head.store(me_link, Ordering::SeqCst);
         } else {
             w.next.store(NONE, Ordering::SeqCst);
             w.prev.store(tail, Ordering::SeqCst);
             if tail == NONE {
-                self.head.store(me, Ordering::SeqCst);
+                self.head.store(me_link, Ordering::SeqCst);
             } else {
-                procs.waiter(tail).next.store(me, Ordering::SeqCst);
+                procs
+                    .waiter(procno(tail))
+                    .next
+                    .store(me_link, Ordering::SeqCst);
             }
-            self.tail.store(me, Ordering::SeqCst);
+            self.tail.store(me_link, Ordering::SeqCst);
         }
         w.waiting.store(ON_LIST, Ordering::SeqCst);
         self.unlock_list(0, FLAG_HAS_WAITERS);
     }
 
-    /// Unlinks `procno`; the caller holds LIST_LOCKED.
-    fn unlink(&self, procs: &impl LwProcs, procno: u32) {
-        let w = procs.waiter(procno);
+    /// Unlinks `who`; the caller holds LIST_LOCKED.
+    fn unlink(&self, procs: &impl LwProcs, who: u32) {
+        let w = procs.waiter(who);
         let prev = w.prev.load(Ordering::SeqCst);
         let next = w.next.load(Ordering::SeqCst);
         if prev == NONE {
             self.head.store(next, Ordering::SeqCst);
         } else {
-            procs.waiter(prev).next.store(next, Ordering::SeqCst);
+            procs
+                .waiter(procno(prev))
+                .next
+                .store(next, Ordering::SeqCst);
         }
         if next == NONE {
             self.tail.store(prev, Ordering::SeqCst);
         } else {
-            procs.waiter(next).prev.store(prev, Ordering::SeqCst);
+            procs
+                .waiter(procno(next))
+                .prev
+                .store(prev, Ordering::SeqCst);
         }
     }
 
@@ -347,9 +384,9 @@ impl LwLock {
         let empty = self.head.load(Ordering::SeqCst) == NONE;
         self.unlock_list(if empty { FLAG_HAS_WAITERS } else { 0 }, 0);
         if !on_list {
-            // The releaser that chose us cleared RELEASE_OK expecting us
-            // to run; we have the lock anyway, so set it back.
-            self.state.fetch_or(FLAG_RELEASE_OK, Ordering::SeqCst);
+            // The releaser that chose us set WAKE_PENDING expecting us
+            // to run; we have the lock anyway, so clear it.
+            self.state.fetch_and(!FLAG_WAKE_PENDING, Ordering::SeqCst);
             let mut extra = 0u32;
             loop {
                 procs.sleep(me);
@@ -371,25 +408,29 @@ impl LwLock {
         self.lock_list();
         // The chosen waiters, chained through their `next` links (they
         // are off the list and asleep, so only we touch those links).
+        // Links, not proc numbers: NONE ends a chain.
         let mut chain_head = NONE;
         let mut chain_tail = NONE;
         let mut cur = self.head.load(Ordering::SeqCst);
         let mut woke_any = false;
         while cur != NONE {
-            let w = procs.waiter(cur);
+            let w = procs.waiter(procno(cur));
             let next = w.next.load(Ordering::SeqCst);
             let exclusive = w.mode.load(Ordering::SeqCst) == LwMode::Exclusive.as_u32();
             if woke_any && exclusive {
                 cur = next;
                 continue;
             }
-            self.unlink(procs, cur);
+            self.unlink(procs, procno(cur));
             w.waiting.store(PENDING_WAKEUP, Ordering::SeqCst);
             w.next.store(NONE, Ordering::SeqCst);
             if chain_tail == NONE {
                 chain_head = cur;
             } else {
-                procs.waiter(chain_tail).next.store(cur, Ordering::SeqCst);
+                procs
+                    .waiter(procno(chain_tail))
+                    .next
+                    .store(cur, Ordering::SeqCst);
             }
             chain_tail = cur;
             woke_any = true;
@@ -402,18 +443,18 @@ impl LwLock {
         let mut clear = if empty { FLAG_HAS_WAITERS } else { 0 };
         let mut set = 0;
         if woke_any {
-            clear |= FLAG_RELEASE_OK;
+            set |= FLAG_WAKE_PENDING;
         } else {
-            set |= FLAG_RELEASE_OK;
+            clear |= FLAG_WAKE_PENDING;
         }
         self.unlock_list(clear, set);
         let mut cur = chain_head;
         while cur != NONE {
-            let w = procs.waiter(cur);
+            let w = procs.waiter(procno(cur));
             // Read the link before the waiter may run and queue again.
             let next = w.next.load(Ordering::SeqCst);
             w.waiting.store(NOT_WAITING, Ordering::SeqCst);
-            procs.wake(cur);
+            procs.wake(procno(cur));
             cur = next;
         }
     }

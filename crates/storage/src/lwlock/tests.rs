@@ -51,10 +51,21 @@ impl LwProcs for TestProcs<'_> {
     }
 }
 
+/// Zero-filled shared memory, as a fresh segment: the lock and the
+/// waiters are used without any initialisation (all-zero is a free lock
+/// and "not waiting").
 fn setup(nprocs: usize) -> (SharedMem, PrivateSems) {
     let mem = SharedMem::new(WAITERS + nprocs * std::mem::size_of::<LwWaiter>() + 4096);
-    mem.at::<LwLock>(LOCK).init();
     (mem, PrivateSems::new(nprocs))
+}
+
+/// The bytes of a lock, to check that a free lock with no waiters is
+/// all-zero again after use (what a fresh segment holds).
+fn bytes_of<T>(v: &T) -> Vec<u8> {
+    // SAFETY: reads size_of::<T>() bytes of a live value; the types here
+    // (LwLock, LwWaiter) are plain atomics without padding holes.
+    unsafe { std::slice::from_raw_parts(v as *const T as *const u8, std::mem::size_of::<T>()) }
+        .to_vec()
 }
 
 fn counter(mem: &SharedMem, off: usize) -> &AtomicU64 {
@@ -131,6 +142,47 @@ fn exclusive_holders_exclude_each_other_across_processes() {
     for n in 0..N {
         assert_eq!(sems.0.value(n).unwrap(), 0, "semaphore {n}");
     }
+    // Back to the fresh state: no flag left set (HAS_WAITERS,
+    // WAKE_PENDING), no list end left behind.
+    assert_eq!(bytes_of(lock), vec![0; std::mem::size_of::<LwLock>()]);
+    for n in 0..N {
+        let w: &LwWaiter = mem.at(WAITERS + n * std::mem::size_of::<LwWaiter>());
+        assert!(!w.is_waiting(), "waiter {n}");
+    }
+}
+
+/// A lock in zero-filled memory is free with an empty wait list, and
+/// LwLock::new builds exactly those bytes: the areas of a fresh segment
+/// need no init for their locks.
+#[test]
+fn all_zero_bytes_are_a_free_lock() {
+    assert_eq!(
+        bytes_of(&LwLock::new()),
+        vec![0; std::mem::size_of::<LwLock>()]
+    );
+    assert_eq!(
+        bytes_of(&LwWaiter::default()),
+        vec![0; std::mem::size_of::<LwWaiter>()]
+    );
+    let (mem, sems) = setup(2);
+    let procs = TestProcs {
+        mem: &mem,
+        sems: sems.0,
+    };
+    let lock: &LwLock = mem.at(LOCK);
+    assert!(!lock.is_held());
+    assert!(!procs.waiter(0).is_waiting() && !procs.waiter(1).is_waiting());
+    lock.acquire(&procs, 0, LwMode::Exclusive);
+    assert!(!lock.try_acquire(LwMode::Shared));
+    lock.release(&procs);
+    // A release with no waiters wakes nobody: no V reached a semaphore.
+    assert_eq!(sems.0.value(0).unwrap(), 0);
+    assert_eq!(sems.0.value(1).unwrap(), 0);
+    lock.acquire(&procs, 1, LwMode::Shared);
+    lock.acquire(&procs, 0, LwMode::Shared);
+    lock.release(&procs);
+    lock.release(&procs);
+    assert_eq!(bytes_of(lock), vec![0; std::mem::size_of::<LwLock>()]);
 }
 
 #[test]
