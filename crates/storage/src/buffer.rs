@@ -7,13 +7,17 @@
 //! final size. The descriptor is PostgreSQL's BufferDesc: one cache line,
 //! so that pinning one buffer never contends with its neighbours.
 //!
-//! Descriptors are zeroed and then get their id, their free-list link and
-//! an initialised content lock (an all-zero LWLock is not valid); pages are
-//! left as the kernel gives them (zero).
+//! Neither area is written at start: all-zero bytes are an unused
+//! descriptor (no tag: TAG_VALID clear in the state word, no pin, not on
+//! the free list, a free content lock) and an empty page, and a fresh
+//! segment is zero-filled by the kernel. At shared_buffers=4GB the
+//! descriptors alone are 32 MB, which an init loop would fault in before
+//! the server could accept a connection (see [`crate::layout`]'s rule).
+//! A descriptor's index is its buffer id; it is not stored.
 
-use crate::layout::{AreaId, AreaSpec, SizeCalc, SizeError, Sizing, BLCKSZ};
+use crate::layout::{AreaId, AreaSpec, SizeCalc, SizeError, BLCKSZ};
 use crate::lwlock::LwLock;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Which page a buffer holds: PostgreSQL's BufferTag (tablespace,
 /// database, relation, fork, block).
@@ -99,20 +103,30 @@ impl SharedTag {
 
 /// One buffer's descriptor: PostgreSQL's BufferDesc, padded to 64 bytes.
 /// The state word's bits and the rules for each field are in
-/// [`crate::bufmgr`].
+/// [`crate::bufmgr`]. All-zero bytes are a valid unused descriptor.
+///
+/// The tag means something only while TAG_VALID is set in the state: an
+/// all-zero tag is also the tag of block 0 of the main fork of relation
+/// 0/0/0, so nothing may look a buffer up by its tag alone (the mapping
+/// table holds only tagged buffers, and every other reader checks
+/// TAG_VALID under the header spinlock).
 #[repr(C, align(64))]
 #[derive(Debug)]
 pub struct BufferDesc {
     pub tag: SharedTag,
-    pub buf_id: i32,
     /// Flags, usage count and pin count in one word, as PostgreSQL's.
     pub state: AtomicU32,
-    /// Proc number waiting for the pin count to drop to one (or -1).
-    pub wait_backend: AtomicI32,
-    /// Next free buffer, -1 at the end of the free list.
-    pub free_next: AtomicI32,
+    /// Proc number + 1 of the process waiting for the pin count to drop
+    /// to one; 0 = none (reserved: cleanup locks are not built).
+    pub wait_backend: AtomicU32,
+    /// The free list of buffers given back by invalidation: 0 = not on
+    /// it, [`FREE_END`] = last on it, otherwise the next buffer's id + 1.
+    pub free_next: AtomicU32,
     pub content_lock: LwLock,
 }
+
+/// `free_next` of the last buffer on the free list.
+pub const FREE_END: u32 = u32::MAX;
 
 pub const BUFFER_DESC_SIZE: usize = std::mem::size_of::<BufferDesc>();
 
@@ -125,51 +139,22 @@ fn descriptors_size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.mul(c.z.shared_buffers, BUFFER_DESC_SIZE)
 }
 
-/// # Safety
-/// As [`AreaSpec::init`].
-unsafe fn init_descriptors(at: *mut u8, size: usize, z: &Sizing) {
-    let descs = at as *mut BufferDesc;
-    for i in 0..z.shared_buffers.min(size / BUFFER_DESC_SIZE) {
-        let next = if i + 1 < z.shared_buffers {
-            i as i32 + 1
-        } else {
-            -1
-        };
-        // SAFETY: i < the number of descriptors the area holds; the
-        // caller gives exclusive access.
-        unsafe {
-            descs.add(i).write(BufferDesc {
-                tag: SharedTag::default(),
-                buf_id: i as i32,
-                state: AtomicU32::new(0),
-                wait_backend: AtomicI32::new(-1),
-                free_next: AtomicI32::new(next),
-                content_lock: LwLock::new(),
-            })
-        };
-    }
-}
-
 pub const DESCRIPTORS_AREA: AreaSpec = AreaSpec {
     id: AreaId::BufferDescriptors,
     name: "buffer descriptors",
     align: 64,
     size: descriptors_size,
-    init: init_descriptors,
+    init: crate::layout::init_zeroed,
 };
 
 fn pages_size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.mul(c.z.shared_buffers, BLCKSZ)
 }
 
-/// Pages are not touched: a fresh segment is zero-filled by the kernel,
-/// and writing shared_buffers × 8 kB at start would fault in every page.
-unsafe fn init_pages(_at: *mut u8, _size: usize, _z: &Sizing) {}
-
 pub const PAGES_AREA: AreaSpec = AreaSpec {
     id: AreaId::BufferPages,
     name: "buffer pages",
     align: 4096,
     size: pages_size,
-    init: init_pages,
+    init: crate::layout::init_zeroed,
 };

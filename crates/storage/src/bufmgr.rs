@@ -34,14 +34,34 @@
 //!
 //! ```text
 //! offset 0      StrategyControl (64 B): free-list head and its spinlock,
-//!               clock hand (u64), completed passes, fsync-request queue
-//!               length, generation and spinlock
+//!               next never-used buffer, clock hand (u64), fsync-request
+//!               queue length, generation and spinlock
 //! 64            partition LWLocks: 128 × 64 B (one cache line each)
-//! 64 + 8192     bucket heads: i32 × shared_buffers (-1: empty)
-//!  + 4N         chain links: i32 × shared_buffers, by buffer id
+//! 64 + 8192     bucket heads: u32 × shared_buffers (buffer id + 1; 0:
+//!               empty)
+//!  + 4N         chain links: u32 × shared_buffers, by buffer id (next
+//!               buffer id + 1; 0: end of chain)
 //!  + 8N         fsync requests: FsyncRequest (16 B: spc, db, rel, fork)
 //!               × shared_buffers
 //! ```
+//!
+//! # All-zero is the initial state
+//!
+//! Neither this area nor the descriptors are written at start (the
+//! segment is fresh and zero-filled, see [`crate::layout`]): at
+//! shared_buffers=4GB they are 32 MB + 12 MB, and writing them would fault
+//! all of it in before the first connection. So every encoding has its
+//! empty value at zero: bucket heads and chain links are buffer id + 1,
+//! an all-zero LWLock is free, and instead of a free list threaded through
+//! every descriptor (which would have to be built) there is a counter,
+//! `next_unused`: buffers below it have been handed out at least once,
+//! buffers at or above it have all-zero descriptors and are on no chain.
+//! A victim is taken from the short free list of invalidated buffers
+//! first, then from the counter while it is below shared_buffers, and
+//! only then by the clock sweep. Scans over every buffer (the
+//! checkpoint's, dropping a relation's buffers) stop at the counter: the
+//! buffers above it have never held a page, and reading their
+//! descriptors would fault them in too.
 //!
 //! A tag hashes to a bucket; bucket `b` belongs to partition `b % 128`,
 //! whose LWLock guards the bucket chain and the tags of the buffers on
@@ -84,12 +104,12 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use tusk_common::error::PgError;
 use tusk_common::{elog, sqlstate};
 
-use crate::buffer::{BufferDesc, BufferTag};
+use crate::buffer::{BufferDesc, BufferTag, FREE_END};
 use crate::layout::{AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing, BLCKSZ};
 use crate::lwlock::{LwLock, LwMode, LwProcs, LwWaiter};
 use crate::page::{self, PageBuf};
@@ -116,8 +136,9 @@ pub const BM_PERMANENT: u32 = 1 << 31;
 /// Mapping partitions, as PostgreSQL's NUM_BUFFER_PARTITIONS.
 pub const NUM_PARTITIONS: usize = 128;
 
-/// `free_next` of a buffer not on the free list.
-const NOT_IN_LIST: i32 = -2;
+/// `free_next` of a buffer not on the free list; `first_free` of an empty
+/// list.
+const NOT_IN_LIST: u32 = 0;
 
 pub fn refcount(state: u32) -> u32 {
     state & REFCOUNT_MASK
@@ -128,12 +149,19 @@ pub fn usage_count(state: u32) -> u32 {
 }
 
 /// The start of the mapping area: replacement and fsync-queue state.
+/// All-zero is its initial state: empty free list, no buffer used yet,
+/// clock hand at buffer 0, empty fsync queue.
 #[repr(C, align(64))]
 struct StrategyControl {
     /// Spinlock over `first_free` and every `free_next`.
     free_lock: AtomicU32,
-    /// Head of the free list, -1 when empty.
-    first_free: AtomicI32,
+    /// Head of the free list of invalidated buffers: its id + 1, 0 when
+    /// empty.
+    first_free: AtomicU32,
+    /// Buffers below this have been handed out at least once; those at or
+    /// above it are all-zero and unused. Grows up to shared_buffers (a
+    /// racing fetch_add may pass it by at most one per process).
+    next_unused: AtomicU64,
     /// The clock hand; `% shared_buffers` is the next buffer to look at.
     /// 64 bits, so that it never wraps in a server's life.
     next_victim: AtomicU64,
@@ -177,35 +205,13 @@ fn mapping_size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.add(BUCKETS_OFF, per_buffer)
 }
 
-/// # Safety
-/// As [`AreaSpec::init`].
-unsafe fn init_mapping(at: *mut u8, size: usize, z: &Sizing) {
-    // SAFETY: the caller gives `size` writable bytes.
-    unsafe { std::ptr::write_bytes(at, 0, size) };
-    let n = z.shared_buffers;
-    // SAFETY: the area was sized for these sizing settings (mapping_size),
-    // zero is a valid value of every type in it, and it is aligned to 64.
-    unsafe {
-        let ctl = &*(at as *const StrategyControl);
-        ctl.first_free
-            .store(if n > 0 { 0 } else { -1 }, Ordering::Relaxed);
-        for i in 0..NUM_PARTITIONS {
-            (*(at.add(LOCKS_OFF + i * LOCK_SIZE) as *const PaddedLwLock))
-                .0
-                .init();
-        }
-        // Bucket heads and chain links: -1 (no buffer).
-        std::ptr::write_bytes(at.add(BUCKETS_OFF), 0xFF, 8 * n);
-    }
-}
-
 /// The buffer mapping table, replacement state and fsync queue.
 pub const MAPPING_AREA: AreaSpec = AreaSpec {
     id: AreaId::BufferMapping,
     name: "buffer mapping",
     align: 64,
     size: mapping_size,
-    init: init_mapping,
+    init: crate::layout::init_zeroed,
 };
 
 /// The WAL-before-data hook is xlog's [`WalFlusher`] (one trait for both
@@ -262,7 +268,7 @@ impl SharedPool {
     }
 
     fn ctl(&self) -> &StrategyControl {
-        // SAFETY: the area starts with it (init_mapping).
+        // SAFETY: the area starts with it; all-zero is a valid value.
         unsafe { &*(self.mapping as *const StrategyControl) }
     }
 
@@ -272,18 +278,28 @@ impl SharedPool {
         unsafe { &(*(self.mapping.add(LOCKS_OFF + p * LOCK_SIZE) as *const PaddedLwLock)).0 }
     }
 
-    fn bucket(&self, b: usize) -> &AtomicI32 {
+    /// Bucket `b`'s head: the first buffer's id + 1, 0 when empty.
+    fn bucket(&self, b: usize) -> &AtomicU32 {
         assert!(b < self.nbuffers);
         // SAFETY: in bounds of the bucket array.
-        unsafe { &*(self.mapping.add(BUCKETS_OFF + 4 * b) as *const AtomicI32) }
+        unsafe { &*(self.mapping.add(BUCKETS_OFF + 4 * b) as *const AtomicU32) }
     }
 
-    fn link(&self, buf: usize) -> &AtomicI32 {
+    /// The chain link of `buf`: the next buffer's id + 1, 0 at the end.
+    fn link(&self, buf: usize) -> &AtomicU32 {
         assert!(buf < self.nbuffers);
         // SAFETY: in bounds of the link array.
         unsafe {
-            &*(self.mapping.add(BUCKETS_OFF + 4 * self.nbuffers + 4 * buf) as *const AtomicI32)
+            &*(self.mapping.add(BUCKETS_OFF + 4 * self.nbuffers + 4 * buf) as *const AtomicU32)
         }
+    }
+
+    /// How many buffers, from buffer 0, have ever been handed out: scans
+    /// over the pool need go no further (the rest are all-zero and
+    /// untouched). A buffer handed out after this load was unused when
+    /// it was made, so it was neither dirty nor tagged then.
+    pub fn used_buffers(&self) -> usize {
+        (self.ctl().next_unused.load(Ordering::SeqCst) as usize).min(self.nbuffers)
     }
 
     fn fsync_req(&self, i: usize) -> &FsyncRequest {
@@ -317,11 +333,12 @@ impl SharedPool {
     /// bucket's partition lock (either mode).
     fn lookup(&self, b: usize, t: &BufferTag) -> Option<usize> {
         let mut cur = self.bucket(b).load(Ordering::Relaxed);
-        while cur >= 0 {
-            if self.desc(cur as usize).tag.load() == *t {
-                return Some(cur as usize);
+        while cur != 0 {
+            let buf = cur as usize - 1;
+            if self.desc(buf).tag.load() == *t {
+                return Some(buf);
             }
-            cur = self.link(cur as usize).load(Ordering::Relaxed);
+            cur = self.link(buf).load(Ordering::Relaxed);
         }
         None
     }
@@ -330,27 +347,28 @@ impl SharedPool {
     fn insert(&self, b: usize, buf: usize) {
         let head = self.bucket(b).load(Ordering::Relaxed);
         self.link(buf).store(head, Ordering::Relaxed);
-        self.bucket(b).store(buf as i32, Ordering::Relaxed);
+        self.bucket(b).store(buf as u32 + 1, Ordering::Relaxed);
     }
 
     /// The caller holds the bucket's partition lock exclusively.
     fn remove(&self, b: usize, buf: usize) {
+        let me = buf as u32 + 1;
         let next = self.link(buf).load(Ordering::Relaxed);
         let head = self.bucket(b).load(Ordering::Relaxed);
-        if head == buf as i32 {
+        if head == me {
             self.bucket(b).store(next, Ordering::Relaxed);
         } else {
             let mut cur = head;
-            while cur >= 0 {
-                let l = self.link(cur as usize);
-                if l.load(Ordering::Relaxed) == buf as i32 {
+            while cur != 0 {
+                let l = self.link(cur as usize - 1);
+                if l.load(Ordering::Relaxed) == me {
                     l.store(next, Ordering::Relaxed);
                     break;
                 }
                 cur = l.load(Ordering::Relaxed);
             }
         }
-        self.link(buf).store(-1, Ordering::Relaxed);
+        self.link(buf).store(0, Ordering::Relaxed);
     }
 }
 
@@ -771,7 +789,9 @@ impl BufMgr {
     /// the checkpointer (or a single-process test), holding no buffer lock.
     pub fn flush_all_dirty(&self, owner: &mut ResourceOwner) -> Result<FlushStats, PgError> {
         let pool = &self.0.pool;
-        for b in 0..pool.nbuffers() {
+        // Buffers never handed out are clean (see the file comment).
+        let used = pool.used_buffers();
+        for b in 0..used {
             let d = pool.desc(b);
             let st = lock_hdr(d);
             if st & (BM_DIRTY | BM_VALID) == BM_DIRTY | BM_VALID {
@@ -781,7 +801,7 @@ impl BufMgr {
             }
         }
         let mut stats = FlushStats::default();
-        for b in 0..pool.nbuffers() {
+        for b in 0..used {
             let d = pool.desc(b);
             if d.state.load(Ordering::SeqCst) & BM_CHECKPOINT_NEEDED == 0 {
                 continue;
@@ -840,7 +860,9 @@ impl BufMgr {
     /// out. It must not pin any of these buffers itself.
     pub fn drop_relation_buffers(&self, rel: RelFileLocator, fork: Fork, first_block: BlockNumber) {
         let pool = &self.0.pool;
-        for b in 0..pool.nbuffers() {
+        // A buffer handed out later cannot get this relation's tag (the
+        // lock), and those never handed out hold no tag.
+        for b in 0..pool.used_buffers() {
             let d = pool.desc(b);
             // Unlocked pre-check, as PostgreSQL: a buffer that gets this
             // relation's tag after the check cannot exist (the lock).
@@ -1129,7 +1151,8 @@ impl Inner {
 
     /// PostgreSQL's StrategyGetBuffer and the victim part of BufferAlloc:
     /// a pinned buffer that was unpinned and clean when taken (it may be
-    /// tagged). The free list first, then the clock sweep, which lowers
+    /// tagged). The free list first, then a never-used buffer, then the
+    /// clock sweep, which lowers
     /// usage counts as it passes and never takes a pinned buffer. A dirty
     /// victim is written first (WAL before data); one whose content lock
     /// or I/O is busy is skipped.
@@ -1168,25 +1191,42 @@ impl Inner {
     fn strategy_get_buffer(&self) -> Result<(usize, u32), PgError> {
         let pool = &self.pool;
         let ctl = pool.ctl();
-        loop {
+        // Unlocked peek, as PostgreSQL: the list is usually empty.
+        while ctl.first_free.load(Ordering::Relaxed) != NOT_IN_LIST {
             spin_acquire(&ctl.free_lock);
             let head = ctl.first_free.load(Ordering::Relaxed);
-            if head < 0 {
+            if head == NOT_IN_LIST {
                 spin_release(&ctl.free_lock);
                 break;
             }
-            let d = pool.desc(head as usize);
-            ctl.first_free
-                .store(d.free_next.load(Ordering::Relaxed), Ordering::Relaxed);
+            let buf = head as usize - 1;
+            let d = pool.desc(buf);
+            let next = d.free_next.load(Ordering::Relaxed);
+            ctl.first_free.store(
+                if next == FREE_END { NOT_IN_LIST } else { next },
+                Ordering::Relaxed,
+            );
             d.free_next.store(NOT_IN_LIST, Ordering::Relaxed);
             spin_release(&ctl.free_lock);
             let st = lock_hdr(d);
             if refcount(st) == 0 && usage_count(st) == 0 {
-                return Ok((head as usize, st));
+                return Ok((buf, st));
             }
             unlock_hdr(d, st);
         }
         let n = pool.nbuffers() as u64;
+        // A buffer nobody has used: all-zero, on no chain, unpinned. The
+        // load first, so that the counter stops growing once the pool is
+        // full.
+        if ctl.next_unused.load(Ordering::Relaxed) < n {
+            let v = ctl.next_unused.fetch_add(1, Ordering::SeqCst);
+            if v < n {
+                let d = pool.desc(v as usize);
+                let st = lock_hdr(d);
+                debug_assert_eq!(st & !BM_LOCKED, 0, "never-used buffer {v} in use");
+                return Ok((v as usize, st));
+            }
+        }
         let mut tries = pool.nbuffers();
         loop {
             let v = (ctl.next_victim.fetch_add(1, Ordering::Relaxed) % n) as usize;
@@ -1352,9 +1392,12 @@ impl Inner {
         let ctl = pool.ctl();
         spin_acquire(&ctl.free_lock);
         if d.free_next.load(Ordering::Relaxed) == NOT_IN_LIST {
-            d.free_next
-                .store(ctl.first_free.load(Ordering::Relaxed), Ordering::Relaxed);
-            ctl.first_free.store(buf as i32, Ordering::Relaxed);
+            let head = ctl.first_free.load(Ordering::Relaxed);
+            d.free_next.store(
+                if head == NOT_IN_LIST { FREE_END } else { head },
+                Ordering::Relaxed,
+            );
+            ctl.first_free.store(buf as u32 + 1, Ordering::Relaxed);
         }
         spin_release(&ctl.free_lock);
     }
@@ -1392,9 +1435,10 @@ mod tests {
         let z = sizing(1024);
         let l = Layout::compute(&z, 4096).unwrap();
         let layout = std::alloc::Layout::from_size_align(l.total, 4096).unwrap();
-        // SAFETY: non-zero size; freed below.
-        let base = unsafe { std::alloc::alloc(layout) };
-        // SAFETY: fresh memory of l.total bytes, page-aligned.
+        // SAFETY: non-zero size; freed below. Zeroed, as a fresh segment.
+        let base = unsafe { std::alloc::alloc_zeroed(layout) };
+        assert!(!base.is_null());
+        // SAFETY: zero-filled memory of l.total bytes, page-aligned.
         unsafe { l.init_areas(base, &z) };
         // SAFETY: the areas were just initialised for this layout and
         // sizing, and `base` outlives `pool` (freed at the end).

@@ -118,12 +118,11 @@ fn size(c: &SizeCalc) -> Result<usize, SizeError> {
 
 /// # Safety
 /// As [`AreaSpec::init`].
-unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
-    // SAFETY: promised by the caller.
-    unsafe {
-        std::ptr::write_bytes(at, 0, size);
-        (*(at as *const SlruCtl)).init(pages(z.shared_buffers));
-    }
+unsafe fn init(at: *mut u8, _size: usize, z: &Sizing) {
+    // SAFETY: promised by the caller. The area is zero-filled: only the
+    // control block's one page is written (slot count, lowest written
+    // page); the pages, up to 1 MB, stay untouched until used.
+    unsafe { (*(at as *const SlruCtl)).init(pages(z.shared_buffers)) };
 }
 
 pub const AREA: AreaSpec = AreaSpec {

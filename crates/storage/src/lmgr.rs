@@ -43,7 +43,8 @@
 use crate::latch::{self, WaitFor};
 use crate::layout::{AreaId, Layout, SizeCalc, Sizing};
 use crate::lock::{
-    shape, Lock, LockTableHeader, LockTag, ProcLock, MAX_LOCKMODES, NO_ENTRY, NUM_PARTITIONS,
+    from_link, shape, to_link, Lock, LockTableHeader, LockTag, ProcLock, MAX_LOCKMODES, NO_ENTRY,
+    NUM_PARTITIONS,
 };
 use crate::lwlock::{LwMode, LwProcs};
 use crate::procarray::ProcArray;
@@ -561,10 +562,22 @@ impl LockMgr {
         unsafe { &*self.header }
     }
 
+    /// Bucket `b`'s head word: the first lock's index + 1, 0 when empty
+    /// (so that the zero-filled area is an empty table). Read it with
+    /// [`LockMgr::bucket_head`].
     fn bucket(&self, b: usize) -> &AtomicU32 {
         assert!(b < self.nbuckets);
         // SAFETY: in bounds (checked); atomics.
         unsafe { &*self.buckets.add(b) }
+    }
+
+    /// The first lock on bucket `b`'s chain, or NO_ENTRY.
+    fn bucket_head(&self, b: usize) -> u32 {
+        from_link(self.bucket(b).load(Ordering::SeqCst))
+    }
+
+    fn set_bucket_head(&self, b: usize, i: u32) {
+        self.bucket(b).store(to_link(i), Ordering::SeqCst);
     }
 
     fn next(&self, i: u32) -> &AtomicU32 {
@@ -600,7 +613,7 @@ impl LockMgr {
     }
 
     fn find_lock(&self, bucket: usize, tag: &LockTag) -> Option<u32> {
-        let mut i = self.bucket(bucket).load(Ordering::SeqCst);
+        let mut i = self.bucket_head(bucket);
         while i != NO_ENTRY {
             if self.lock(i).tag == *tag {
                 return Some(i);
@@ -622,25 +635,43 @@ impl LockMgr {
         None
     }
 
+    /// A free lock entry: one freed before, else one never used (lock 0
+    /// is never used, see crate::lock). The caller writes all of it.
     fn pop_free_lock<P: LwProcs>(&self, lw: &P, me: u32) -> Option<u32> {
         let h = self.header();
         h.freelist_lock.acquire(lw, me, LwMode::Exclusive);
-        let i = h.free_locks.load(Ordering::SeqCst);
+        let mut i = from_link(h.free_locks.load(Ordering::SeqCst));
         if i != NO_ENTRY {
-            h.free_locks
-                .store(self.next(i).load(Ordering::SeqCst), Ordering::SeqCst);
+            h.free_locks.store(
+                to_link(self.next(i).load(Ordering::SeqCst)),
+                Ordering::SeqCst,
+            );
+        } else {
+            let used = h.used_locks.load(Ordering::SeqCst);
+            if (used as usize) + 1 < self.nlocks {
+                h.used_locks.store(used + 1, Ordering::SeqCst);
+                i = used + 1;
+            }
         }
         h.freelist_lock.release(lw);
         (i != NO_ENTRY).then_some(i)
     }
 
+    /// A free proc-lock entry: one freed before, else one never used.
+    /// The caller writes all of it.
     fn pop_free_proclock<P: LwProcs>(&self, lw: &P, me: u32) -> Option<u32> {
         let h = self.header();
         h.freelist_lock.acquire(lw, me, LwMode::Exclusive);
-        let i = h.free_proclocks.load(Ordering::SeqCst);
+        let mut i = from_link(h.free_proclocks.load(Ordering::SeqCst));
         if i != NO_ENTRY {
             h.free_proclocks
-                .store(self.proclock(i).next_on_lock, Ordering::SeqCst);
+                .store(to_link(self.proclock(i).next_on_lock), Ordering::SeqCst);
+        } else {
+            let used = h.used_proclocks.load(Ordering::SeqCst);
+            if (used as usize) < self.nproclocks {
+                h.used_proclocks.store(used + 1, Ordering::SeqCst);
+                i = used;
+            }
         }
         h.freelist_lock.release(lw);
         (i != NO_ENTRY).then_some(i)
@@ -649,12 +680,11 @@ impl LockMgr {
     /// Unhashes lock `i` (no requests left) and frees it. Under its
     /// partition lock.
     fn free_lock<P: LwProcs>(&self, lw: &P, me: u32, bucket: usize, i: u32) {
-        let b = self.bucket(bucket);
         let next = self.next(i).load(Ordering::SeqCst);
-        if b.load(Ordering::SeqCst) == i {
-            b.store(next, Ordering::SeqCst);
+        if self.bucket_head(bucket) == i {
+            self.set_bucket_head(bucket, next);
         } else {
-            let mut cur = b.load(Ordering::SeqCst);
+            let mut cur = self.bucket_head(bucket);
             while cur != NO_ENTRY {
                 let n = self.next(cur).load(Ordering::SeqCst);
                 if n == i {
@@ -667,9 +697,11 @@ impl LockMgr {
         *self.lock(i) = Lock::default();
         let h = self.header();
         h.freelist_lock.acquire(lw, me, LwMode::Exclusive);
-        self.next(i)
-            .store(h.free_locks.load(Ordering::SeqCst), Ordering::SeqCst);
-        h.free_locks.store(i, Ordering::SeqCst);
+        self.next(i).store(
+            from_link(h.free_locks.load(Ordering::SeqCst)),
+            Ordering::SeqCst,
+        );
+        h.free_locks.store(to_link(i), Ordering::SeqCst);
         h.freelist_lock.release(lw);
     }
 
@@ -696,10 +728,10 @@ impl LockMgr {
         *self.proclock(pl) = ProcLock {
             lock: NO_ENTRY,
             proc_number: NO_ENTRY,
-            next_on_lock: h.free_proclocks.load(Ordering::SeqCst),
+            next_on_lock: from_link(h.free_proclocks.load(Ordering::SeqCst)),
             ..ProcLock::default()
         };
-        h.free_proclocks.store(pl, Ordering::SeqCst);
+        h.free_proclocks.store(to_link(pl), Ordering::SeqCst);
         h.freelist_lock.release(lw);
     }
 
@@ -810,8 +842,8 @@ impl LockMgr {
                     ..Lock::default()
                 };
                 self.next(i)
-                    .store(self.bucket(bucket).load(Ordering::SeqCst), Ordering::SeqCst);
-                self.bucket(bucket).store(i, Ordering::SeqCst);
+                    .store(self.bucket_head(bucket), Ordering::SeqCst);
+                self.set_bucket_head(bucket, i);
                 (i, true)
             }
         };
@@ -1178,7 +1210,7 @@ impl LockMgr {
         }
         let mut raw = Vec::new();
         for b in 0..self.nbuckets {
-            let mut i = self.bucket(b).load(Ordering::SeqCst);
+            let mut i = self.bucket_head(b);
             while i != NO_ENTRY {
                 let l = *self.lock(i);
                 let mut pl = l.proclocks;

@@ -102,15 +102,10 @@ fn size(c: &SizeCalc) -> Result<usize, SizeError> {
 
 /// # Safety
 /// As [`AreaSpec::init`].
-unsafe fn init(at: *mut u8, size: usize, _z: &Sizing) {
-    // SAFETY: promised by the caller; zero is a valid SubxidCache and
-    // counter, the locks need their init.
-    unsafe {
-        std::ptr::write_bytes(at, 0, size);
-        let t = &*(at as *const TransamShared);
-        t.xid_gen_lock.init();
-        t.proc_array_lock.init();
-    }
+unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
+    // SAFETY: promised by the caller; the area is zero-filled, and zero is
+    // a valid SubxidCache, counter and (free) LWLock.
+    unsafe { crate::layout::init_zeroed(at, size, z) }
 }
 
 pub const AREA: AreaSpec = AreaSpec {

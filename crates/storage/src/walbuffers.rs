@@ -78,20 +78,17 @@ fn size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.add(std::mem::size_of::<WalCtl>(), c.mul(n, per_page)?)
 }
 
-/// Zeroes the area and initialises the locks. Only the postmaster calls
+/// Writes nothing: all-zero is the area's initial state (positions 0,
+/// not ready, both locks free, pages and end LSNs zero), and the area is
+/// zero-filled when it is created. At shared_buffers=4GB it is 16 MB,
+/// which zeroing would fault in at every start. Only the postmaster calls
 /// it, before any child exists (or a test, before it forks).
 ///
 /// # Safety
 /// As [`AreaSpec::init`].
-pub unsafe fn init(at: *mut u8, size: usize, _z: &Sizing) {
-    // SAFETY: promised by the caller; WalCtl is at the area's start,
-    // which is 4096-aligned.
-    unsafe {
-        std::ptr::write_bytes(at, 0, size);
-        let ctl = &*(at as *const WalCtl);
-        ctl.insert_lock.init();
-        ctl.write_lock.init();
-    }
+pub unsafe fn init(at: *mut u8, size: usize, z: &Sizing) {
+    // SAFETY: promised by the caller.
+    unsafe { crate::layout::init_zeroed(at, size, z) }
 }
 
 pub const AREA: AreaSpec = AreaSpec {

@@ -647,6 +647,66 @@ fn extend_and_drop_relation_buffers() {
     assert_eq!(refcounts(&w.pool), vec![0; 16]);
 }
 
+/// Pages of `len` bytes from `at` that are resident (mincore), counting
+/// only whole pages inside the range.
+fn resident_pages(at: *mut u8, len: usize) -> usize {
+    let first = (at as usize).next_multiple_of(4096);
+    let end = (at as usize + len) / 4096 * 4096;
+    if end <= first {
+        return 0;
+    }
+    let mut vec = vec![0u8; (end - first) / 4096];
+    // SAFETY: the range lies inside the world's mapping and is
+    // page-aligned; `vec` has one byte per page.
+    let rc = unsafe { libc::mincore(first as *mut libc::c_void, end - first, vec.as_mut_ptr()) };
+    assert_eq!(rc, 0, "mincore: {}", std::io::Error::last_os_error());
+    vec.iter().filter(|&&b| b & 1 != 0).count()
+}
+
+/// The pool starts all-zero and untouched: buffers are handed out from
+/// buffer 0 upward, freed buffers are reused before new ones, and the
+/// checkpoint's scan and dropping a relation's buffers stop at the last
+/// buffer ever used, so the descriptors and pages of the rest are never
+/// faulted in.
+fn never_used_buffers_stay_untouched() {
+    const NBUF: usize = 1024;
+    let w = World::new(NBUF);
+    w.create_table(8);
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    assert_eq!(w.pool.used_buffers(), 0);
+    for b in 0..5u32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        assert_eq!(pin.buffer(), b as usize, "handed out in order");
+        if b == 2 {
+            mgr.lock(&pin, LwMode::Exclusive).mark_dirty();
+        }
+        mgr.release(&mut owner, pin);
+    }
+    assert_eq!(w.pool.used_buffers(), 5);
+    assert_eq!(mgr.flush_all_dirty(&mut owner).unwrap().written, 1);
+    // Dropped buffers go to the free list and are taken before new ones.
+    mgr.drop_relation_buffers(REL, Fork::Main, 3);
+    for b in [6u32, 7] {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        assert!(pin.buffer() == 3 || pin.buffer() == 4, "{}", pin.buffer());
+        mgr.release(&mut owner, pin);
+    }
+    assert_eq!(w.pool.used_buffers(), 5);
+    assert_eq!(mgr.flush_all_dirty(&mut owner).unwrap().written, 0);
+    // Descriptors are 64 bytes: the first page holds buffers 0..63; no
+    // later page of the area was touched. Pages of buffers 5.. neither.
+    let descs = w.area(AreaId::BufferDescriptors);
+    let per_page = 4096 / 64;
+    // SAFETY: inside the descriptor area (NBUF × 64 bytes).
+    let rest = unsafe { descs.add(per_page * 64) };
+    assert_eq!(resident_pages(rest, (NBUF - per_page) * 64), 0);
+    // SAFETY: inside the pages area (NBUF × 8 kB).
+    let unused_pages = unsafe { w.area(AreaId::BufferPages).add(5 * BLCKSZ) };
+    assert_eq!(resident_pages(unused_pages, (NBUF - 5) * BLCKSZ), 0);
+    assert!(resident_pages(w.area(AreaId::BufferPages), 5 * BLCKSZ) > 0);
+}
+
 /// Lost-update hunt: four processes increment counters in random blocks
 /// of a table four times the pool (read, exclusive lock, increment, mark
 /// dirty), while a fifth runs checkpoints in a loop. Every increment
@@ -1054,6 +1114,10 @@ fn checkpoint_writes_dirty_buffers_after_their_wal() {
 
 fn main() {
     let tests: &[(&str, fn())] = &[
+        (
+            "never_used_buffers_stay_untouched",
+            never_used_buffers_stay_untouched,
+        ),
         (
             "checkpoint_writes_dirty_buffers_after_their_wal",
             checkpoint_writes_dirty_buffers_after_their_wal,
