@@ -338,8 +338,11 @@ impl Shared {
             sizing,
             sems,
         };
-        // Every registered area's init, before any child exists.
-        // SAFETY: freshly created and page-aligned; nobody else attached.
+        // Every registered area's init, before any child exists. The
+        // region is new (IPC_EXCL segment or new anonymous mapping), so the
+        // kernel zero-filled it, as init_areas requires.
+        // SAFETY: freshly created, zero-filled and page-aligned; nobody
+        // else attached.
         unsafe { sh.layout.init_areas(sh.base(), &sh.sizing) };
         Ok(sh)
     }

@@ -40,6 +40,26 @@
 //! their final size, so sizing, kernel limits and start-up failures behave
 //! as they will once the engine uses them.
 //!
+//! # The rule: all-zero bytes are every area's initial state
+//!
+//! `init` receives zero-filled memory, and for every area whose size grows
+//! with a setting, all-zero must already be valid, so that `init` writes
+//! nothing per element. Why: the region is always a new segment
+//! (`shmget` with `IPC_CREAT | IPC_EXCL`, or a new anonymous `MAP_SHARED`
+//! mapping; a crash restart removes the old one and creates another, and
+//! no code path reuses one), which the kernel zero-fills lazily: a page
+//! costs memory and a fault only when first touched. An init loop over
+//! the buffer descriptors, the buffer mapping and the WAL buffers touched
+//! ~60 MB at shared_buffers=4GB and tripled the time to ready (bench/
+//! README.md). So a free LWLock is all-zero, links whose zero must mean
+//! "none" hold index + 1, and never-used entries sit above a counter
+//! instead of on a free list that start-up would have to link. Small
+//! fixed blocks (pg_control's copy, the commit-status cache's control
+//! block) may still be written. A code path that ever reuses memory must
+//! zero it explicitly first. Tests allocate areas with `alloc_zeroed` or a
+//! fresh mapping, and one checks with `mincore` that init faults nothing
+//! in at 4 GB.
+//!
 //! Why checked arithmetic: the product of the sizing settings' maxima fits
 //! in 64 bits today, but not on a 32-bit target, and not once more areas
 //! multiply; a wrapped size would ask the kernel for a small segment and
@@ -327,8 +347,8 @@ impl Layout {
     /// Only the postmaster calls this, before any child exists.
     ///
     /// # Safety
-    /// `base` must point to `self.total` writable bytes, aligned to a
-    /// page, that no other process uses yet.
+    /// `base` must point to `self.total` writable, zero-filled bytes,
+    /// aligned to a page, that no other process uses yet.
     pub unsafe fn init_areas(&self, base: *mut u8, z: &Sizing) {
         for a in &self.areas {
             // SAFETY: the area lies inside the region at its alignment
