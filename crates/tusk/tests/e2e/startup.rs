@@ -192,6 +192,55 @@ fn print_shared_memory_size() {
     );
 }
 
+/// The size and resident bytes of System V segment `id`, from
+/// /proc/sysvipc/shm (columns `size` and `rss`, both in bytes): what the
+/// segment holds in memory, whichever process touched it.
+fn sysv_size_and_rss(id: i32) -> (u64, u64) {
+    let table = std::fs::read_to_string("/proc/sysvipc/shm").expect("read /proc/sysvipc/shm");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .expect("header line")
+        .split_whitespace()
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("no column {name} in /proc/sysvipc/shm: {header:?}"))
+    };
+    let (c_id, c_size, c_rss) = (col("shmid"), col("size"), col("rss"));
+    for l in lines {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.get(c_id).and_then(|v| v.parse::<i32>().ok()) == Some(id) {
+            return (f[c_size].parse().unwrap(), f[c_rss].parse().unwrap());
+        }
+    }
+    panic!("segment {id} is not in /proc/sysvipc/shm:\n{table}");
+}
+
+/// All-zero is every shared-memory area's initial state (layout.rs): a
+/// server with 1GB of shared buffers that started, ran a transaction and a
+/// CHECKPOINT holds only the pages it used in memory, not the buffer
+/// descriptors, mapping table and WAL buffers its area inits used to write
+/// (about 28 MB at this size).
+#[test]
+fn a_large_segment_is_in_memory_only_where_used() {
+    let mut srv = TestServer::init(Opts::new().set("shared_buffers", "1GB"));
+    srv.start_postmaster();
+    let (_, id) = srv.shmem_key_id().expect("line 7 of postmaster.pid");
+    let mut c = srv.connect();
+    assert!(simple_value(&mut c, "SELECT txid_current()").is_some());
+    c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    let (size, rss) = sysv_size_and_rss(id);
+    assert!(size > 1 << 30, "1GB of buffers alone exceed that: {size}");
+    assert!(
+        rss < 4 << 20,
+        "{rss} bytes of the {size}-byte segment are in memory after start, one \
+         transaction and a checkpoint"
+    );
+}
+
 /// Issue 14 point 6: a superuser-only setting in the startup packet's
 /// options (`PGOPTIONS='-c lc_messages=C'`, as pg_regress and poolers
 /// send) is applied for a superuser, as PostgreSQL 15 does, and still
