@@ -16,9 +16,10 @@
 //!   4096 + 8192 n             8 × n             end LSN of the page each
 //!                                               buffer holds (0 = none)
 //! ```
-//! All-zero is "nothing written"; the two locks are initialised by
-//! [`init`]. The positions are meaningful only once the startup process
-//! has set `ready` (after recovery).
+//! All-zero is "nothing written", with both locks free, so [`init`]
+//! writes nothing (the area is zero-filled when created). The positions
+//! are meaningful only once the startup process has set `ready` (after
+//! recovery).
 
 use crate::layout::{AreaId, AreaSpec, SizeCalc, SizeError, Sizing, XLOG_BLCKSZ};
 use crate::lwlock::LwLock;
