@@ -12,12 +12,14 @@
 //!   memcpy per returned tuple; the scan still keeps its page pinned while
 //!   it hands that page's tuples out, as PostgreSQL's page-at-a-time scan
 //!   does, and drops the pin when it moves on or closes.
-//! - **Page choice without a free-space map.** An insert tries the block
-//!   this backend last inserted into ([`HeapRel`]'s target block, PostgreSQL's
-//!   `rd_targblock`), then the relation's last block, then extends the
-//!   relation under the relation extension lock. The free-space map is later
-//!   work: until then space freed on an earlier page is reused only when that
-//!   page is some backend's target again.
+//! - **Page choice through the free-space map** ([`crate::fsm`]). An insert
+//!   tries the block this backend last inserted into ([`HeapRel`]'s target
+//!   block, PostgreSQL's `rd_targblock`), then the relation's last block,
+//!   then blocks the map says have room (recording the space it saw on
+//!   every page it had to leave, so a stale hint costs one retry), then
+//!   extends the relation under the relation extension lock. VACUUM fills
+//!   the map ([`crate::vacuum`]); an update moving its row to another page
+//!   asks the map once too.
 //! - **Neighbours through traits.** The WAL ([`HeapWal`], s2's
 //!   `xlog_insert`), visibility ([`Visibility`], s3's snapshots and commit
 //!   log) and the extension lock ([`ExtensionLock`], the lock manager of
@@ -65,6 +67,7 @@ use tusk_common::error::PgError;
 use tusk_common::sqlstate;
 
 use crate::bufmgr::{BufMgr, Pin};
+use crate::fsm::Fsm;
 use crate::heaptuple::{
     self, ItemPointer, HEAP_HOT_UPDATED, HEAP_KEYS_UPDATED, HEAP_ONLY_TUPLE, HEAP_UPDATED,
     HEAP_XMAX_COMMITTED, HEAP_XMAX_EXCL_LOCK, HEAP_XMAX_INVALID, HEAP_XMAX_IS_MULTI,
@@ -82,6 +85,9 @@ pub type Xid = u64;
 pub type CommandId = u32;
 /// A WAL position.
 pub type Lsn = u64;
+
+/// How many free-space-map hints an insert follows before it extends.
+const FSM_TRIES: usize = 8;
 
 /// What the heap needs from the WAL (s2's module implements it with
 /// `xlog_insert`). Called by the process changing the page, with the
@@ -223,9 +229,9 @@ pub struct PruneStats {
 /// Only its process uses it.
 pub struct HeapRel<'a> {
     pub rel: RelFileLocator,
-    bm: &'a BufMgr,
-    wal: &'a dyn HeapWal,
-    ext: &'a dyn ExtensionLock,
+    pub(crate) bm: &'a BufMgr,
+    pub(crate) wal: &'a dyn HeapWal,
+    pub(crate) ext: &'a dyn ExtensionLock,
     /// The block this backend last inserted into (rd_targblock).
     target: Cell<Option<BlockNumber>>,
 }
@@ -356,6 +362,11 @@ impl<'a> HeapRel<'a> {
         smgr.nblocks(self.rel, Fork::Main)
     }
 
+    /// The relation's free-space map.
+    pub fn fsm(&self) -> Fsm<'a> {
+        Fsm::new(self.rel, self.bm, self.ext)
+    }
+
     /// The block this backend will try first for its next insert.
     pub fn target_block(&self) -> Option<BlockNumber> {
         self.target.get()
@@ -403,13 +414,33 @@ impl<'a> HeapRel<'a> {
         if let Some(l) = last.filter(|l| Some(*l) != self.target.get()) {
             candidates.push(l);
         }
-        for block in candidates {
+        candidates.reverse();
+        let fsm = self.fsm();
+        let needed = page::maxalign(tuple.len());
+        let mut from_fsm = 0;
+        loop {
+            let block = match candidates.pop() {
+                Some(b) => b,
+                // The map's hints, a bounded number of times: each wrong
+                // one is corrected before the next search.
+                None if from_fsm < FSM_TRIES => match fsm.search(owner, needed, nblocks)? {
+                    Some(b) => {
+                        from_fsm += 1;
+                        b
+                    }
+                    None => break,
+                },
+                None => break,
+            };
             let pin = self.bm.read_buffer(owner, self.rel, Fork::Main, block)?;
             let r = self.insert_on(&pin, block, vis, &mut tuple);
             self.bm.release(owner, pin);
-            if let Some(tid) = r? {
-                self.target.set(Some(block));
-                return Ok(tid);
+            match r? {
+                Ok(tid) => {
+                    self.target.set(Some(block));
+                    return Ok(tid);
+                }
+                Err(free) => fsm.record(owner, block, free)?,
             }
         }
         loop {
@@ -417,7 +448,7 @@ impl<'a> HeapRel<'a> {
             let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
             let r = self.insert_on(&pin, block, vis, &mut tuple);
             self.bm.release(owner, pin);
-            if let Some(tid) = r? {
+            if let Ok(tid) = r? {
                 self.target.set(Some(block));
                 return Ok(tid);
             }
@@ -427,14 +458,15 @@ impl<'a> HeapRel<'a> {
     }
 
     /// Inserts on a pinned block if the tuple fits (after pruning if the
-    /// page is full and has prunable tuples); None if it does not.
+    /// page is full and has prunable tuples); else the free space it saw,
+    /// for the free-space map.
     fn insert_on(
         &self,
         pin: &Pin,
         block: BlockNumber,
         vis: &dyn Visibility,
         tuple: &mut [u8],
-    ) -> Result<Option<ItemPointer>, PgError> {
+    ) -> Result<Result<ItemPointer, usize>, PgError> {
         let mut l = self.bm.lock(pin, LwMode::Exclusive);
         check_page(l.page())?;
         let mut init = false;
@@ -452,7 +484,10 @@ impl<'a> HeapRel<'a> {
                 if init {
                     l.mark_dirty();
                 }
-                return Ok(None);
+                return Ok(Err(page::heap_free_space(
+                    l.page(),
+                    MAX_HEAP_TUPLES_PER_PAGE,
+                )));
             }
         }
         // Critical section (rule 3).
@@ -466,7 +501,7 @@ impl<'a> HeapRel<'a> {
         l.mark_dirty();
         let lsn = self.wal.log_heap_insert(self.rel, tid, init, tuple);
         page::set_lsn(l.page_mut(), lsn);
-        Ok(Some(tid))
+        Ok(Ok(tid))
     }
 
     /// PostgreSQL's heap_fetch: the tuple exactly at `tid` if it is visible
@@ -733,6 +768,13 @@ impl<'a> HeapRel<'a> {
             .filter(|&l| l != tid.block && Some(l) != self.target.get())
         {
             candidates.push(l);
+        }
+        if let Some(f) = self
+            .fsm()
+            .search(owner, page::maxalign(tuple.len()), nblocks)?
+            .filter(|f| *f != tid.block && !candidates.contains(f))
+        {
+            candidates.push(f);
         }
         let mut i = 0;
         loop {

@@ -74,6 +74,7 @@ pub mod clog;
 pub mod clogbuffers;
 pub mod control;
 pub mod exit;
+pub mod fsm;
 pub mod heapam;
 pub mod heaptuple;
 pub mod latch;
@@ -88,6 +89,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod testutil;
 pub mod transam;
+pub mod vacuum;
 pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
