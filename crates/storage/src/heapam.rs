@@ -669,9 +669,23 @@ impl<'a> HeapRel<'a> {
         owner: &mut ResourceOwner,
         vis: &dyn Visibility,
         tid: ItemPointer,
+        tuple: Vec<u8>,
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<UpdateOutcome, PgError> {
+        self.update_inner(owner, vis, tid, tuple, xid, cid, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_inner(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
         mut tuple: Vec<u8>,
         xid: Xid,
         cid: CommandId,
+        retry: bool,
     ) -> Result<UpdateOutcome, PgError> {
         heaptuple::check_header(&tuple)?;
         check_size(tuple.len())?;
@@ -742,9 +756,14 @@ impl<'a> HeapRel<'a> {
         // Another page. The old page is unlocked while we find one (rules 1
         // and 2); the old tuple is checked again once both pages are locked,
         // and if someone changed it meanwhile we report that instead.
-        let r = self.update_other_page(owner, vis, tid, &old_pin, &mut tuple, xid, cid);
+        let r = self.update_other_page(owner, vis, tid, &old_pin, &mut tuple, xid, cid, retry);
         self.bm.release(owner, old_pin);
-        r
+        match r? {
+            Some(out) => Ok(out),
+            // While we looked elsewhere the old page got room (VACUUM
+            // pruned it: the map says so): once more from the top.
+            None => self.update_inner(owner, vis, tid, tuple, xid, cid, false),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -757,7 +776,8 @@ impl<'a> HeapRel<'a> {
         tuple: &mut [u8],
         xid: Xid,
         cid: CommandId,
-    ) -> Result<UpdateOutcome, PgError> {
+        retry: bool,
+    ) -> Result<Option<UpdateOutcome>, PgError> {
         let nblocks = self.nblocks()?;
         let mut candidates: Vec<BlockNumber> = Vec::new();
         if let Some(t) = self.target.get().filter(|&t| t < nblocks && t != tid.block) {
@@ -769,37 +789,58 @@ impl<'a> HeapRel<'a> {
         {
             candidates.push(l);
         }
-        if let Some(f) = self
-            .fsm()
-            .search(owner, page::maxalign(tuple.len()), nblocks)?
-            .filter(|f| *f != tid.block && !candidates.contains(f))
-        {
-            candidates.push(f);
-        }
+        // Then the free-space map's hints, each wrong one corrected.
+        let fsm = self.fsm();
+        let needed = page::maxalign(tuple.len());
+        let mut from_fsm = 0;
         let mut i = 0;
         loop {
-            let pin = if i < candidates.len() {
+            let next = if i < candidates.len() {
                 i += 1;
-                self.bm
-                    .read_buffer(owner, self.rel, Fork::Main, candidates[i - 1])?
+                Some(candidates[i - 1])
+            } else if from_fsm < FSM_TRIES {
+                from_fsm += 1;
+                match fsm.search(owner, needed, nblocks)? {
+                    Some(b) if b == tid.block => {
+                        // The old page: it had no room when we looked.
+                        let free = page::heap_free_space(
+                            self.bm.lock(old_pin, LwMode::Shared).page(),
+                            MAX_HEAP_TUPLES_PER_PAGE,
+                        );
+                        if retry && free >= needed {
+                            return Ok(None);
+                        }
+                        fsm.record(owner, b, free)?;
+                        continue;
+                    }
+                    found => found,
+                }
             } else {
-                self.extend(owner)?
+                None
+            };
+            let pin = match next {
+                Some(b) => self.bm.read_buffer(owner, self.rel, Fork::Main, b)?,
+                None => self.extend(owner)?,
             };
             let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
             let r = self.update_across(vis, tid, old_pin, &pin, block, tuple, xid, cid);
             self.bm.release(owner, pin);
-            if let Some(out) = r? {
-                if let UpdateOutcome::Updated { .. } = out {
-                    self.target.set(Some(block));
+            match r? {
+                Ok(out) => {
+                    if let UpdateOutcome::Updated { .. } = out {
+                        self.target.set(Some(block));
+                    }
+                    return Ok(Some(out));
                 }
-                return Ok(out);
+                Err(free) if next.is_some() => fsm.record(owner, block, free)?,
+                Err(_) => {}
             }
         }
     }
 
     /// Both pages locked in block order; the update if the new page has
-    /// room and the old tuple is still ours to change; None to try another
-    /// page.
+    /// room and the old tuple is still ours to change; else the new page's
+    /// free space, to try another page.
     #[allow(clippy::too_many_arguments)]
     fn update_across(
         &self,
@@ -811,7 +852,7 @@ impl<'a> HeapRel<'a> {
         tuple: &mut [u8],
         xid: Xid,
         cid: CommandId,
-    ) -> Result<Option<UpdateOutcome>, PgError> {
+    ) -> Result<Result<UpdateOutcome, usize>, PgError> {
         let (mut ol, mut nl) = if block > tid.block {
             let o = self.bm.lock(old_pin, LwMode::Exclusive);
             (o, self.bm.lock(new_pin, LwMode::Exclusive))
@@ -820,7 +861,7 @@ impl<'a> HeapRel<'a> {
             (self.bm.lock(old_pin, LwMode::Exclusive), n)
         };
         if let Err(f) = self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
-            return Ok(Some(UpdateOutcome::Failed(f)));
+            return Ok(Ok(UpdateOutcome::Failed(f)));
         }
         check_page(nl.page())?;
         let mut init = false;
@@ -830,7 +871,10 @@ impl<'a> HeapRel<'a> {
             nl.mark_dirty();
         }
         if !fits(nl.page(), tuple.len()) {
-            return Ok(None);
+            return Ok(Err(page::heap_free_space(
+                nl.page(),
+                MAX_HEAP_TUPLES_PER_PAGE,
+            )));
         }
         let np = nl.page_mut();
         let off = page::add_item(np, tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
@@ -854,7 +898,7 @@ impl<'a> HeapRel<'a> {
             .log_heap_update(self.rel, tid, new, false, init, tuple);
         page::set_lsn(ol.page_mut(), lsn);
         page::set_lsn(nl.page_mut(), lsn);
-        Ok(Some(UpdateOutcome::Updated { new, hot: false }))
+        Ok(Ok(UpdateOutcome::Updated { new, hot: false }))
     }
 
     /// PostgreSQL's heap_page_prune on one block: locks it exclusively,
