@@ -588,3 +588,77 @@ pub fn rewrite_heap(
     st.pages_written = out.written;
     Ok(st)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lmgr::{DeadlockScratch, LockMgr};
+    use crate::testutil::TestRegion;
+
+    /// The lock manager's truncation lock is NOWAIT: refused at once while
+    /// another backend holds RowExclusiveLock (an inserter), granted once
+    /// it is gone, and given back by `unlock`.
+    #[test]
+    fn lmgr_truncate_lock_never_waits() {
+        let r = TestRegion::new(4);
+        // SAFETY: the region stays mapped for the whole test.
+        let mgr = unsafe { LockMgr::attach(r.mem.base(), &r.layout, &r.sizing, r.procs) };
+        let lw = r.lw();
+        // SAFETY: plain system call.
+        let pid = unsafe { libc::getpid() };
+        let writer = r.procs.acquire_backend(pid, false, 0).unwrap() as u32;
+        let vacuum = r.procs.acquire_backend(pid, false, 0).unwrap() as u32;
+        let target = LockTarget::Relation { db: 5, rel: 16384 };
+        let mut scratch = DeadlockScratch::new(r.procs.len());
+        mgr.acquire(
+            &lw,
+            writer,
+            &target.tag(),
+            LockMode::RowExclusive,
+            &WaitPolicy::default(),
+            &mut scratch,
+            &|| false,
+        )
+        .unwrap();
+        let locks = LocalLocks::new(mgr, lw, vacuum, r.procs.len());
+        let tl = LmgrTruncateLock {
+            locks: &locks,
+            db: 5,
+            rel_oid: 16384,
+        };
+        let rel = RelFileLocator {
+            spc: crate::smgr::DEFAULTTABLESPACE_OID,
+            db: 5,
+            rel: 16384,
+        };
+        let mut owner = ResourceOwner::default();
+        let t = std::time::Instant::now();
+        assert!(!tl.try_lock(&mut owner, rel).unwrap());
+        assert!(t.elapsed() < std::time::Duration::from_secs(1), "no wait");
+        assert!(owner.is_empty());
+        assert!(mgr.release(&lw, writer, &target.tag(), LockMode::RowExclusive));
+        assert!(tl.try_lock(&mut owner, rel).unwrap());
+        assert_eq!(locks.held_count(target, LockMode::AccessExclusive), 1);
+        // Now an inserter could not get in.
+        let nowait = WaitPolicy {
+            dont_wait: true,
+            ..WaitPolicy::default()
+        };
+        assert!(mgr
+            .acquire(
+                &lw,
+                writer,
+                &target.tag(),
+                LockMode::RowExclusive,
+                &nowait,
+                &mut scratch,
+                &|| false,
+            )
+            .is_err());
+        tl.unlock(&mut owner, rel);
+        assert_eq!(locks.held_count(target, LockMode::AccessExclusive), 0);
+        assert!(owner.is_empty());
+        r.procs.release(vacuum as usize);
+        r.procs.release(writer as usize);
+    }
+}
