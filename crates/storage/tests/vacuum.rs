@@ -564,6 +564,11 @@ fn vacuum_truncates_empty_end_pages() {
     let st = vacuum_heap(&mut owner, &h, &vis, &wal, &TestRelLock { sh }).unwrap();
     assert!(!st.truncate_skipped);
     assert_eq!((st.pages_truncated, st.pages_remaining), (4, 6));
+    // PostgreSQL 15 prints the same line for the same table and deletes.
+    assert_eq!(
+        st.verbose_lines()[0],
+        "pages: 4 removed, 6 remain, 10 scanned (100.00% of total)"
+    );
     assert_eq!(h.nblocks().unwrap(), 6);
     assert_eq!(mgr.smgr().nblocks(REL, Fork::Main).unwrap(), 6);
     // Logged before the file was cut (it still had 10 blocks then).
@@ -787,7 +792,7 @@ fn truncation_survives_crashes() {
         let st = vacuum_heap(
             &mut owner,
             &h,
-            &vis,
+            &oracle(0, &[10, 20, 40], 41),
             &wal2,
             &TestRelLock { sh: w2.shared() },
         )
