@@ -902,11 +902,67 @@ fn rewrite_copies_what_snapshots_need() {
     assert_eq!(mgr.pinned_buffers(), 0);
 }
 
+/// The map over several map pages (heap blocks past 8160 and 16320,
+/// recorded without a heap that large): categories round down, a search
+/// returns the first block that fits, below the heap length it is given;
+/// a map page's upper bound lets a search skip it and is lowered to the
+/// exact maximum once a whole-page search finds nothing; truncation clears
+/// the slots past the end and drops whole map pages.
+fn free_space_map_pages_and_bounds() {
+    let w = World::new(16);
+    let mgr = w.mgr(0);
+    let ext = w.ext(0);
+    let mut owner = ResourceOwner::default();
+    let f = fsm::Fsm::new(REL, &mgr, &ext);
+    assert_eq!(f.npages().unwrap(), 0);
+    assert_eq!(f.search(&mut owner, 100, 20_000).unwrap(), None);
+    // Recording "no room" for a block whose map page is absent adds none.
+    f.record(&mut owner, 9000, 10).unwrap();
+    assert_eq!(f.npages().unwrap(), 0);
+    f.record(&mut owner, 9000, 1000).unwrap();
+    f.record(&mut owner, 17_000, 5000).unwrap();
+    assert_eq!(f.npages().unwrap(), 3);
+    assert_eq!(f.category(&mut owner, 9000).unwrap(), (1000 / 32) as u8);
+    assert_eq!(f.search(&mut owner, 992, 20_000).unwrap(), Some(9000));
+    assert_eq!(f.search(&mut owner, 993, 20_000).unwrap(), Some(17_000));
+    // Not beyond the heap length the caller gives.
+    assert_eq!(f.search(&mut owner, 993, 17_000).unwrap(), None);
+    assert_eq!(f.search(&mut owner, 6000, 20_000).unwrap(), None);
+    let max_of = |mgr: &BufMgr, owner: &mut ResourceOwner, p: BlockNumber| {
+        let pin = mgr.read_buffer(owner, REL, Fork::Fsm, p).unwrap();
+        let m = mgr.lock(&pin, LwMode::Shared).page()[fsm::MAX_OFFSET];
+        mgr.release(owner, pin);
+        m
+    };
+    // Block 9000 fills up: map page 1's bound stays high until a search
+    // scans the page in vain, then it is exact (0).
+    f.record(&mut owner, 9000, 0).unwrap();
+    assert_eq!(max_of(&mgr, &mut owner, 1), (1000 / 32) as u8);
+    assert_eq!(f.search(&mut owner, 100, 20_000).unwrap(), Some(17_000));
+    assert_eq!(max_of(&mgr, &mut owner, 1), 0);
+    assert_eq!(max_of(&mgr, &mut owner, 2), (5000 / 32) as u8);
+    // Truncating the heap to 16_500 blocks: slots from there cleared, the
+    // third map page kept (it covers 16_320..); to 16_320: dropped.
+    f.truncate(&mut owner, 16_500).unwrap();
+    assert_eq!(f.npages().unwrap(), 3);
+    assert_eq!(f.category(&mut owner, 17_000).unwrap(), 0);
+    assert_eq!(max_of(&mgr, &mut owner, 2), 0);
+    f.record(&mut owner, 16_400, 3000).unwrap();
+    f.truncate(&mut owner, 16_320).unwrap();
+    assert_eq!(f.npages().unwrap(), 2);
+    assert_eq!(f.search(&mut owner, 100, 20_000).unwrap(), None);
+    assert_eq!(mgr.pinned_buffers(), 0);
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
         (
             "repeated_updates_stay_bounded_with_vacuum",
             repeated_updates_stay_bounded_with_vacuum,
+        ),
+        (
+            "free_space_map_pages_and_bounds",
+            free_space_map_pages_and_bounds,
         ),
         (
             "inserts_reuse_space_freed_by_vacuum",
