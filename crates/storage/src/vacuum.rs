@@ -23,7 +23,13 @@
 //!   after it replays the record, which truncates again (idempotent: a
 //!   file already short enough is left alone). And redo of older records
 //!   for the cut blocks (which re-extends the file) is followed by the
-//!   truncate record, so recovery never resurrects those pages.
+//!   truncate record, so recovery never resurrects those pages. Buffers
+//!   are dropped before the ftruncate, and the drop waits out a
+//!   checkpoint's pin, so no write can re-extend the file afterwards. A
+//!   checkpoint that completes between (1) and (3), followed by a crash
+//!   before (3), starts redo after the record: the empty pages stay, which
+//!   costs space only (the next VACUUM cuts them); PostgreSQL closes that
+//!   window with DELAY_CHKPT_COMPLETE, later work here.
 //! - **Truncation needs the relation to itself, without waiting**
 //!   ([`TruncateLock`], PostgreSQL's ConditionalLockRelation with
 //!   AccessExclusiveLock): VACUUM must not queue behind, or block, normal
