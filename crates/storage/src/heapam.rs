@@ -14,9 +14,9 @@
 //!   does, and drops the pin when it moves on or closes.
 //! - **Page choice through the free-space map** ([`crate::fsm`]). An insert
 //!   tries the block this backend last inserted into ([`HeapRel`]'s target
-//!   block, PostgreSQL's `rd_targblock`), then the relation's last block,
-//!   then blocks the map says have room (recording the space it saw on
-//!   every page it had to leave, so a stale hint costs one retry), then
+//!   block, PostgreSQL's `rd_targblock`), then blocks the map says have
+//!   room (recording the space it saw on every page it had to leave, so a
+//!   stale hint costs one retry), then the relation's last block, then
 //!   extends the relation under the relation extension lock. VACUUM fills
 //!   the map ([`crate::vacuum`]); an update moving its row to another page
 //!   asks the map once too.
@@ -406,31 +406,26 @@ impl<'a> HeapRel<'a> {
         check_size(tuple.len())?;
         stamp_new(&mut tuple, xid, cid, false);
         let nblocks = self.nblocks()?;
-        let last = nblocks.checked_sub(1);
-        let mut candidates = Vec::with_capacity(2);
-        if let Some(t) = self.target.get().filter(|&t| t < nblocks) {
-            candidates.push(t);
-        }
-        if let Some(l) = last.filter(|l| Some(*l) != self.target.get()) {
-            candidates.push(l);
-        }
-        candidates.reverse();
+        // PostgreSQL's order (RelationGetBufferForTuple): the target
+        // block, the map's hints (a bounded number: each wrong one is
+        // corrected before the next search), the last block, a new one.
+        let target = self.target.get().filter(|&t| t < nblocks);
+        let mut last = nblocks.checked_sub(1).filter(|&l| Some(l) != target);
+        let mut first = target;
         let fsm = self.fsm();
         let needed = page::maxalign(tuple.len());
         let mut from_fsm = 0;
         loop {
-            let block = match candidates.pop() {
-                Some(b) => b,
-                // The map's hints, a bounded number of times: each wrong
-                // one is corrected before the next search.
-                None if from_fsm < FSM_TRIES => match fsm.search(owner, needed, nblocks)? {
-                    Some(b) => {
-                        from_fsm += 1;
-                        b
-                    }
-                    None => break,
-                },
-                None => break,
+            let hint = match first.take() {
+                Some(b) => Some(b),
+                None if from_fsm < FSM_TRIES => {
+                    from_fsm += 1;
+                    fsm.search(owner, needed, nblocks)?
+                }
+                None => None,
+            };
+            let Some(block) = hint.or_else(|| last.take()) else {
+                break;
             };
             let pin = self.bm.read_buffer(owner, self.rel, Fork::Main, block)?;
             let r = self.insert_on(&pin, block, vis, &mut tuple);
@@ -779,25 +774,18 @@ impl<'a> HeapRel<'a> {
         retry: bool,
     ) -> Result<Option<UpdateOutcome>, PgError> {
         let nblocks = self.nblocks()?;
-        let mut candidates: Vec<BlockNumber> = Vec::new();
-        if let Some(t) = self.target.get().filter(|&t| t < nblocks && t != tid.block) {
-            candidates.push(t);
-        }
-        if let Some(l) = nblocks
+        // As insert: the target, the map's hints, the last block, a new one.
+        let target = self.target.get().filter(|&t| t < nblocks && t != tid.block);
+        let mut last = nblocks
             .checked_sub(1)
-            .filter(|&l| l != tid.block && Some(l) != self.target.get())
-        {
-            candidates.push(l);
-        }
-        // Then the free-space map's hints, each wrong one corrected.
+            .filter(|&l| l != tid.block && Some(l) != target);
+        let mut first = target;
         let fsm = self.fsm();
         let needed = page::maxalign(tuple.len());
         let mut from_fsm = 0;
-        let mut i = 0;
         loop {
-            let next = if i < candidates.len() {
-                i += 1;
-                Some(candidates[i - 1])
+            let next = if let Some(t) = first.take() {
+                Some(t)
             } else if from_fsm < FSM_TRIES {
                 from_fsm += 1;
                 match fsm.search(owner, needed, nblocks)? {
@@ -813,10 +801,15 @@ impl<'a> HeapRel<'a> {
                         fsm.record(owner, b, free)?;
                         continue;
                     }
+                    None => {
+                        // Nothing known: no more searches.
+                        from_fsm = FSM_TRIES;
+                        last.take()
+                    }
                     found => found,
                 }
             } else {
-                None
+                last.take()
             };
             let pin = match next {
                 Some(b) => self.bm.read_buffer(owner, self.rel, Fork::Main, b)?,
