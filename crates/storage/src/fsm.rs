@@ -9,7 +9,10 @@
 //!   a whole map page (8160 heap blocks, 64 MB of heap) with one byte read.
 //!   A search is therefore linear in map pages, not in heap blocks: one
 //!   map page per 64 MB, a few hundred for a 10 GB table. The tree is a
-//!   later optimisation that changes no caller.
+//!   later optimisation that changes no caller. So is PostgreSQL's
+//!   `fp_next_slot`: every search starts at the first slot, so concurrent
+//!   inserters looking for room meet on the same heap page (correct, each
+//!   re-checks under the page lock, but they contend).
 //! - **Same granularity as PostgreSQL**: a slot holds `free / 32` (a
 //!   *category*, 0..=255), so a category-c slot promises at least 32·c
 //!   bytes and a request for n bytes looks for category ⌈n / 32⌉.
