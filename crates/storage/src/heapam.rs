@@ -12,12 +12,14 @@
 //!   memcpy per returned tuple; the scan still keeps its page pinned while
 //!   it hands that page's tuples out, as PostgreSQL's page-at-a-time scan
 //!   does, and drops the pin when it moves on or closes.
-//! - **Page choice without a free-space map.** An insert tries the block
-//!   this backend last inserted into ([`HeapRel`]'s target block, PostgreSQL's
-//!   `rd_targblock`), then the relation's last block, then extends the
-//!   relation under the relation extension lock. The free-space map is later
-//!   work: until then space freed on an earlier page is reused only when that
-//!   page is some backend's target again.
+//! - **Page choice through the free-space map** ([`crate::fsm`]). An insert
+//!   tries the block this backend last inserted into ([`HeapRel`]'s target
+//!   block, PostgreSQL's `rd_targblock`), then blocks the map says have
+//!   room (recording the space it saw on every page it had to leave, so a
+//!   stale hint costs one retry), then the relation's last block, then
+//!   extends the relation under the relation extension lock. VACUUM fills
+//!   the map ([`crate::vacuum`]); an update moving its row to another page
+//!   asks the map once too.
 //! - **Neighbours through traits.** The WAL ([`HeapWal`], s2's
 //!   `xlog_insert`), visibility ([`Visibility`], s3's snapshots and commit
 //!   log) and the extension lock ([`ExtensionLock`], the lock manager of
@@ -65,6 +67,7 @@ use tusk_common::error::PgError;
 use tusk_common::sqlstate;
 
 use crate::bufmgr::{BufMgr, Pin};
+use crate::fsm::Fsm;
 use crate::heaptuple::{
     self, ItemPointer, HEAP_HOT_UPDATED, HEAP_KEYS_UPDATED, HEAP_ONLY_TUPLE, HEAP_UPDATED,
     HEAP_XMAX_COMMITTED, HEAP_XMAX_EXCL_LOCK, HEAP_XMAX_INVALID, HEAP_XMAX_IS_MULTI,
@@ -82,6 +85,9 @@ pub type Xid = u64;
 pub type CommandId = u32;
 /// A WAL position.
 pub type Lsn = u64;
+
+/// How many free-space-map hints an insert follows before it extends.
+const FSM_TRIES: usize = 8;
 
 /// What the heap needs from the WAL (s2's module implements it with
 /// `xlog_insert`). Called by the process changing the page, with the
@@ -223,9 +229,9 @@ pub struct PruneStats {
 /// Only its process uses it.
 pub struct HeapRel<'a> {
     pub rel: RelFileLocator,
-    bm: &'a BufMgr,
-    wal: &'a dyn HeapWal,
-    ext: &'a dyn ExtensionLock,
+    pub(crate) bm: &'a BufMgr,
+    pub(crate) wal: &'a dyn HeapWal,
+    pub(crate) ext: &'a dyn ExtensionLock,
     /// The block this backend last inserted into (rd_targblock).
     target: Cell<Option<BlockNumber>>,
 }
@@ -356,6 +362,11 @@ impl<'a> HeapRel<'a> {
         smgr.nblocks(self.rel, Fork::Main)
     }
 
+    /// The relation's free-space map.
+    pub fn fsm(&self) -> Fsm<'a> {
+        Fsm::new(self.rel, self.bm, self.ext)
+    }
+
     /// The block this backend will try first for its next insert.
     pub fn target_block(&self) -> Option<BlockNumber> {
         self.target.get()
@@ -395,21 +406,36 @@ impl<'a> HeapRel<'a> {
         check_size(tuple.len())?;
         stamp_new(&mut tuple, xid, cid, false);
         let nblocks = self.nblocks()?;
-        let last = nblocks.checked_sub(1);
-        let mut candidates = Vec::with_capacity(2);
-        if let Some(t) = self.target.get().filter(|&t| t < nblocks) {
-            candidates.push(t);
-        }
-        if let Some(l) = last.filter(|l| Some(*l) != self.target.get()) {
-            candidates.push(l);
-        }
-        for block in candidates {
+        // PostgreSQL's order (RelationGetBufferForTuple): the target
+        // block, the map's hints (a bounded number: each wrong one is
+        // corrected before the next search), the last block, a new one.
+        let target = self.target.get().filter(|&t| t < nblocks);
+        let mut last = nblocks.checked_sub(1).filter(|&l| Some(l) != target);
+        let mut first = target;
+        let fsm = self.fsm();
+        let needed = page::maxalign(tuple.len());
+        let mut from_fsm = 0;
+        loop {
+            let hint = match first.take() {
+                Some(b) => Some(b),
+                None if from_fsm < FSM_TRIES => {
+                    from_fsm += 1;
+                    fsm.search(owner, needed, nblocks)?
+                }
+                None => None,
+            };
+            let Some(block) = hint.or_else(|| last.take()) else {
+                break;
+            };
             let pin = self.bm.read_buffer(owner, self.rel, Fork::Main, block)?;
             let r = self.insert_on(&pin, block, vis, &mut tuple);
             self.bm.release(owner, pin);
-            if let Some(tid) = r? {
-                self.target.set(Some(block));
-                return Ok(tid);
+            match r? {
+                Ok(tid) => {
+                    self.target.set(Some(block));
+                    return Ok(tid);
+                }
+                Err(free) => fsm.record(owner, block, free)?,
             }
         }
         loop {
@@ -417,7 +443,7 @@ impl<'a> HeapRel<'a> {
             let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
             let r = self.insert_on(&pin, block, vis, &mut tuple);
             self.bm.release(owner, pin);
-            if let Some(tid) = r? {
+            if let Ok(tid) = r? {
                 self.target.set(Some(block));
                 return Ok(tid);
             }
@@ -427,14 +453,15 @@ impl<'a> HeapRel<'a> {
     }
 
     /// Inserts on a pinned block if the tuple fits (after pruning if the
-    /// page is full and has prunable tuples); None if it does not.
+    /// page is full and has prunable tuples); else the free space it saw,
+    /// for the free-space map.
     fn insert_on(
         &self,
         pin: &Pin,
         block: BlockNumber,
         vis: &dyn Visibility,
         tuple: &mut [u8],
-    ) -> Result<Option<ItemPointer>, PgError> {
+    ) -> Result<Result<ItemPointer, usize>, PgError> {
         let mut l = self.bm.lock(pin, LwMode::Exclusive);
         check_page(l.page())?;
         let mut init = false;
@@ -452,7 +479,10 @@ impl<'a> HeapRel<'a> {
                 if init {
                     l.mark_dirty();
                 }
-                return Ok(None);
+                return Ok(Err(page::heap_free_space(
+                    l.page(),
+                    MAX_HEAP_TUPLES_PER_PAGE,
+                )));
             }
         }
         // Critical section (rule 3).
@@ -466,7 +496,7 @@ impl<'a> HeapRel<'a> {
         l.mark_dirty();
         let lsn = self.wal.log_heap_insert(self.rel, tid, init, tuple);
         page::set_lsn(l.page_mut(), lsn);
-        Ok(Some(tid))
+        Ok(Ok(tid))
     }
 
     /// PostgreSQL's heap_fetch: the tuple exactly at `tid` if it is visible
@@ -634,9 +664,23 @@ impl<'a> HeapRel<'a> {
         owner: &mut ResourceOwner,
         vis: &dyn Visibility,
         tid: ItemPointer,
+        tuple: Vec<u8>,
+        xid: Xid,
+        cid: CommandId,
+    ) -> Result<UpdateOutcome, PgError> {
+        self.update_inner(owner, vis, tid, tuple, xid, cid, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn update_inner(
+        &self,
+        owner: &mut ResourceOwner,
+        vis: &dyn Visibility,
+        tid: ItemPointer,
         mut tuple: Vec<u8>,
         xid: Xid,
         cid: CommandId,
+        retry: bool,
     ) -> Result<UpdateOutcome, PgError> {
         heaptuple::check_header(&tuple)?;
         check_size(tuple.len())?;
@@ -707,9 +751,14 @@ impl<'a> HeapRel<'a> {
         // Another page. The old page is unlocked while we find one (rules 1
         // and 2); the old tuple is checked again once both pages are locked,
         // and if someone changed it meanwhile we report that instead.
-        let r = self.update_other_page(owner, vis, tid, &old_pin, &mut tuple, xid, cid);
+        let r = self.update_other_page(owner, vis, tid, &old_pin, &mut tuple, xid, cid, retry);
         self.bm.release(owner, old_pin);
-        r
+        match r? {
+            Some(out) => Ok(out),
+            // While we looked elsewhere the old page got room (VACUUM
+            // pruned it: the map says so): once more from the top.
+            None => self.update_inner(owner, vis, tid, tuple, xid, cid, false),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -722,42 +771,69 @@ impl<'a> HeapRel<'a> {
         tuple: &mut [u8],
         xid: Xid,
         cid: CommandId,
-    ) -> Result<UpdateOutcome, PgError> {
+        retry: bool,
+    ) -> Result<Option<UpdateOutcome>, PgError> {
         let nblocks = self.nblocks()?;
-        let mut candidates: Vec<BlockNumber> = Vec::new();
-        if let Some(t) = self.target.get().filter(|&t| t < nblocks && t != tid.block) {
-            candidates.push(t);
-        }
-        if let Some(l) = nblocks
+        // As insert: the target, the map's hints, the last block, a new one.
+        let target = self.target.get().filter(|&t| t < nblocks && t != tid.block);
+        let mut last = nblocks
             .checked_sub(1)
-            .filter(|&l| l != tid.block && Some(l) != self.target.get())
-        {
-            candidates.push(l);
-        }
-        let mut i = 0;
+            .filter(|&l| l != tid.block && Some(l) != target);
+        let mut first = target;
+        let fsm = self.fsm();
+        let needed = page::maxalign(tuple.len());
+        let mut from_fsm = 0;
         loop {
-            let pin = if i < candidates.len() {
-                i += 1;
-                self.bm
-                    .read_buffer(owner, self.rel, Fork::Main, candidates[i - 1])?
+            let next = if let Some(t) = first.take() {
+                Some(t)
+            } else if from_fsm < FSM_TRIES {
+                from_fsm += 1;
+                match fsm.search(owner, needed, nblocks)? {
+                    Some(b) if b == tid.block => {
+                        // The old page: it had no room when we looked.
+                        let free = page::heap_free_space(
+                            self.bm.lock(old_pin, LwMode::Shared).page(),
+                            MAX_HEAP_TUPLES_PER_PAGE,
+                        );
+                        if retry && free >= needed {
+                            return Ok(None);
+                        }
+                        fsm.record(owner, b, free)?;
+                        continue;
+                    }
+                    None => {
+                        // Nothing known: no more searches.
+                        from_fsm = FSM_TRIES;
+                        last.take()
+                    }
+                    found => found,
+                }
             } else {
-                self.extend(owner)?
+                last.take()
+            };
+            let pin = match next {
+                Some(b) => self.bm.read_buffer(owner, self.rel, Fork::Main, b)?,
+                None => self.extend(owner)?,
             };
             let block = self.bm.pool().desc(pin.buffer()).tag.load().block;
             let r = self.update_across(vis, tid, old_pin, &pin, block, tuple, xid, cid);
             self.bm.release(owner, pin);
-            if let Some(out) = r? {
-                if let UpdateOutcome::Updated { .. } = out {
-                    self.target.set(Some(block));
+            match r? {
+                Ok(out) => {
+                    if let UpdateOutcome::Updated { .. } = out {
+                        self.target.set(Some(block));
+                    }
+                    return Ok(Some(out));
                 }
-                return Ok(out);
+                Err(free) if next.is_some() => fsm.record(owner, block, free)?,
+                Err(_) => {}
             }
         }
     }
 
     /// Both pages locked in block order; the update if the new page has
-    /// room and the old tuple is still ours to change; None to try another
-    /// page.
+    /// room and the old tuple is still ours to change; else the new page's
+    /// free space, to try another page.
     #[allow(clippy::too_many_arguments)]
     fn update_across(
         &self,
@@ -769,7 +845,7 @@ impl<'a> HeapRel<'a> {
         tuple: &mut [u8],
         xid: Xid,
         cid: CommandId,
-    ) -> Result<Option<UpdateOutcome>, PgError> {
+    ) -> Result<Result<UpdateOutcome, usize>, PgError> {
         let (mut ol, mut nl) = if block > tid.block {
             let o = self.bm.lock(old_pin, LwMode::Exclusive);
             (o, self.bm.lock(new_pin, LwMode::Exclusive))
@@ -778,7 +854,7 @@ impl<'a> HeapRel<'a> {
             (self.bm.lock(old_pin, LwMode::Exclusive), n)
         };
         if let Err(f) = self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
-            return Ok(Some(UpdateOutcome::Failed(f)));
+            return Ok(Ok(UpdateOutcome::Failed(f)));
         }
         check_page(nl.page())?;
         let mut init = false;
@@ -788,7 +864,10 @@ impl<'a> HeapRel<'a> {
             nl.mark_dirty();
         }
         if !fits(nl.page(), tuple.len()) {
-            return Ok(None);
+            return Ok(Err(page::heap_free_space(
+                nl.page(),
+                MAX_HEAP_TUPLES_PER_PAGE,
+            )));
         }
         let np = nl.page_mut();
         let off = page::add_item(np, tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
@@ -812,7 +891,7 @@ impl<'a> HeapRel<'a> {
             .log_heap_update(self.rel, tid, new, false, init, tuple);
         page::set_lsn(ol.page_mut(), lsn);
         page::set_lsn(nl.page_mut(), lsn);
-        Ok(Some(UpdateOutcome::Updated { new, hot: false }))
+        Ok(Ok(UpdateOutcome::Updated { new, hot: false }))
     }
 
     /// PostgreSQL's heap_page_prune on one block: locks it exclusively,

@@ -50,6 +50,10 @@
 //!   fetch, sequential scan, delete and update with TM_Result outcomes,
 //!   HOT updates and pruning; WAL, visibility and the extension lock are
 //!   traits the WAL, MVCC and lock-manager work plugs into.
+//! - [`fsm`]: the free-space map (one byte per heap block in the `_fsm`
+//!   fork, a hint in shared buffers, not WAL-logged) and [`vacuum`]: lazy
+//!   VACUUM (prune, free dead items, fill the map, cut empty end pages
+//!   WAL-first) and VACUUM FULL's rewrite into a new relfilenode.
 //! - [`lmgr`]: the heavyweight lock manager over [`lock`]: eight modes,
 //!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
 //!   deadlock detection, a per-backend table released by the resource
@@ -74,6 +78,7 @@ pub mod clog;
 pub mod clogbuffers;
 pub mod control;
 pub mod exit;
+pub mod fsm;
 pub mod heapam;
 pub mod heaptuple;
 pub mod latch;
@@ -88,6 +93,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod testutil;
 pub mod transam;
+pub mod vacuum;
 pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
