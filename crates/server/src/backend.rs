@@ -749,7 +749,11 @@ impl Session {
             let _ = before_shmem_exit("abort the transaction's xid", move |_| {
                 if let Some(e) = weak.upgrade() {
                     if e.transam.procs().proc(e.slot as usize).xid() != 0 {
-                        let _ = tusk_storage::xact::XactEngine::abort(&*e, &[]);
+                        // The running subxids too (released or not), so
+                        // the abort record and pg_xact say so.
+                        let mut subxids = Vec::new();
+                        e.transam.running_subxids(e.slot as usize, &mut subxids);
+                        let _ = tusk_storage::xact::XactEngine::abort(&*e, &subxids);
                     }
                 }
             });
@@ -1910,11 +1914,13 @@ impl Host for Session {
         }
     }
 
+    /// `txid_current()` is the top-level transaction's id, inside a
+    /// savepoint too (PostgreSQL's GetTopTransactionId).
     fn current_xid(&mut self, assign: bool) -> Result<Option<u64>, PgError> {
         if assign {
-            return self.xact.current_xid().map(Some);
+            return self.xact.top_xid().map(Some);
         }
-        Ok(Some(self.xact.current_xid_if_any()).filter(|&x| x != 0))
+        Ok(Some(self.xact.top_xid_if_any()).filter(|&x| x != 0))
     }
 
     fn xid_status(&mut self, xid: u64) -> Result<Option<&'static str>, PgError> {
@@ -2195,6 +2201,33 @@ impl tusk_storage::xact::XactEngine for Engine {
             &self.wal(),
             &self.clog_for(),
         );
+        if let Err(e) = &r {
+            elog::report(&e.clone().with_severity(Severity::Warning));
+        }
+        r
+    }
+
+    fn assign_subxid(&self) -> Result<u64, PgError> {
+        self.transam
+            .assign_xid(&self.shared, self.slot, true, &self.clog_for())
+    }
+
+    /// ROLLBACK TO (or an error inside a savepoint): PostgreSQL's
+    /// RecordTransactionAbort for a subtransaction, then
+    /// XidCacheRemoveRunningXids. The abort record carries the
+    /// subtransaction's xid as its own, so redo marks exactly that subtree.
+    fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError> {
+        use tusk_storage::transam::{ClogStatus, CommitWal};
+        let r = self.wal().log_abort(xid, children).and_then(|_| {
+            self.clog_for()
+                .set_tree_status(xid, children, tusk_storage::clog::XidStatus::Aborted)
+        });
+        let mut gone = Vec::with_capacity(children.len() + 1);
+        gone.push(xid);
+        gone.extend_from_slice(children);
+        // Out of the cache even when the record or status failed: an xid
+        // that is neither running nor committed is aborted.
+        self.transam.remove_subxids(&self.shared, self.slot, &gone);
         if let Err(e) = &r {
             elog::report(&e.clone().with_severity(Severity::Warning));
         }
