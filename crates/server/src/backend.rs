@@ -33,7 +33,7 @@ use tusk_sql::{Command, Host, Oid, Value};
 use tusk_storage::exit::{before_shmem_exit, cancel_before_shmem_exit, on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, SocketInterest, WaitFor};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
-use tusk_storage::xact::{Ended, Status, Xact};
+use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
 /// A startup packet: protocol major and minor version, and its parameters.
@@ -1160,6 +1160,7 @@ impl Session {
             elog::report(&w);
             self.conn.notice(&w);
         }
+        self.subtransactions_ended();
         if let Some(how) = ended {
             self.transaction_ended(how);
         }
@@ -1168,8 +1169,27 @@ impl Session {
     /// A statement failed: the transaction rolls back now, or an explicit
     /// block becomes failed and waits for ROLLBACK.
     fn abort_current_transaction(&mut self) {
-        if let Some(how) = self.xact.abort_current() {
+        let ended = self.xact.abort_current();
+        self.subtransactions_ended();
+        if let Some(how) = ended {
             self.transaction_ended(how);
+        }
+    }
+
+    /// SET's values nest with savepoints: a level's changes join its
+    /// parent at RELEASE and are undone at ROLLBACK TO (before the
+    /// transaction's own end, if that came in the same step).
+    fn subtransactions_ended(&mut self) {
+        for ev in self.xact.take_sub_events() {
+            let changed = match ev {
+                SubEvent::Started => {
+                    self.settings.begin_subtransaction();
+                    Vec::new()
+                }
+                SubEvent::Committed => self.settings.commit_subtransaction(),
+                SubEvent::Aborted => self.settings.abort_subtransaction(),
+            };
+            self.send_changed(changed);
         }
     }
 
@@ -1189,7 +1209,10 @@ impl Session {
 
     fn check_failed_txn(&self, p: &tusk_sql::Prepared) -> Result<(), PgError> {
         if self.xact.is_aborted_block()
-            && !matches!(p.command(), Command::Commit | Command::Rollback)
+            && !matches!(
+                p.command(),
+                Command::Commit | Command::Rollback | Command::RollbackTo
+            )
         {
             return Err(PgError::error(
                 sqlstate::IN_FAILED_SQL_TRANSACTION,
@@ -1621,12 +1644,18 @@ impl Session {
     }
 }
 
-/// BEGIN, COMMIT and ROLLBACK take effect when their statement completes,
-/// not at the end of the Query or at Sync.
+/// BEGIN, COMMIT, ROLLBACK and the savepoint statements take effect when
+/// their statement completes, not at the end of the Query or at Sync (as
+/// PostgreSQL runs CommitTransactionCommand after every TransactionStmt).
 fn is_transaction_command(p: &tusk_sql::Prepared) -> bool {
     matches!(
         p.command(),
-        Command::Begin | Command::Commit | Command::Rollback
+        Command::Begin
+            | Command::Commit
+            | Command::Rollback
+            | Command::Savepoint
+            | Command::Release
+            | Command::RollbackTo
     )
 }
 

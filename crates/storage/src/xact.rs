@@ -119,6 +119,20 @@ pub enum Ended {
     Aborted,
 }
 
+/// A subtransaction level began or ended, for the session state that
+/// nests with it (SET's values, PostgreSQL's GUC nest levels): the
+/// backend takes them with [`Xact::take_sub_events`] after each
+/// [`Xact::commit_command`] / [`Xact::abort_current`] and before acting
+/// on a transaction end those return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubEvent {
+    Started,
+    /// Released into its parent: its changes are the parent's now.
+    Committed,
+    /// Rolled back: its changes are undone.
+    Aborted,
+}
+
 /// ReadyForQuery's status byte, as PostgreSQL's
 /// `TransactionBlockStatusCode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,6 +326,8 @@ pub struct Xact {
     /// The open subtransactions, outermost first; the block state of the
     /// innermost is the current one.
     subs: Vec<SubXact>,
+    /// Levels begun and ended since the backend last asked.
+    events: Vec<SubEvent>,
     engine: Option<Rc<dyn XactEngine>>,
 }
 
@@ -361,6 +377,7 @@ impl Xact {
             xid: 0,
             subxids: Vec::new(),
             subs: Vec::new(),
+            events: Vec::new(),
             engine: None,
         }
     }
@@ -455,6 +472,12 @@ impl Xact {
             v.extend_from_slice(&s.children);
         }
         v
+    }
+
+    /// The subtransaction levels begun and ended since the last call, in
+    /// order.
+    pub fn take_sub_events(&mut self) -> Vec<SubEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// How many subtransactions are open (PostgreSQL's nesting level
@@ -934,6 +957,7 @@ impl Xact {
 
     fn push_sub(&mut self, name: String, state: BlockState) {
         self.owners.borrow_mut().push(ResourceOwner::default());
+        self.events.push(SubEvent::Started);
         self.subs.push(SubXact {
             name,
             state,
@@ -952,6 +976,7 @@ impl Xact {
         let Some(sub) = self.subs.pop() else {
             return Vec::new();
         };
+        self.events.push(SubEvent::Committed);
         let parent_children = match self.subs.last_mut() {
             Some(p) => &mut p.children,
             None => &mut self.subxids,
@@ -992,6 +1017,7 @@ impl Xact {
     /// its savepoint name.
     fn cleanup_sub(&mut self) -> String {
         let sub = self.subs.pop().expect("a subtransaction to clean up");
+        self.events.push(SubEvent::Aborted);
         let mut owners = self.owners.borrow_mut();
         let mut owner = owners.pop().expect("one owner per level");
         owner.release_all(Release::Abort);
