@@ -482,3 +482,69 @@ fn rollback_aborts_released_subtransactions() {
     assert!(w.scan(&w.snapshot(READER, 0), READER, &[]).is_empty());
     assert_eq!(*w.records.borrow(), [("abort", 1000, vec![1001])]);
 }
+
+/// The ORM loop: SAVEPOINT / INSERT / RELEASE two hundred times in one
+/// transaction (every 10th rolled back instead). Past 64 running subxids
+/// the proc's cache overflows into the subtransaction map; another
+/// proc's snapshots must still see every released subxid as running
+/// while the transaction runs — also a snapshot taken before the commit
+/// and used after it — and the committed rows once it committed.
+#[test]
+fn hundreds_of_released_savepoints_overflow_the_cache_and_stay_correct() {
+    let w = World::new();
+    let mut x = w.writer();
+    stmt(&mut x, |x| x.begin_block().map(|_| ()));
+    w.insert(&mut x, 0);
+    let mut kept = vec![0];
+    for i in 1..=200 {
+        stmt(&mut x, |x| x.define_savepoint("sp"));
+        w.insert(&mut x, i);
+        if i % 10 == 0 {
+            stmt(&mut x, |x| x.rollback_to_savepoint("sp"));
+        } else {
+            kept.push(i);
+        }
+        stmt(&mut x, |x| x.release_savepoint("sp"));
+    }
+    assert!(w.t.is_overflowed(WRITER as usize));
+    assert_eq!(w.own_view(&x), kept);
+    // Another transaction commits after all of them, so that they are
+    // below the reader's xmax and only the map can say they run.
+    let other = ShmemEngine {
+        t: w.t,
+        clog: w.clog.clone(),
+        lw: w.r.lw(),
+        me: 2,
+        wal: RecordingWal(Rc::new(RefCell::new(Vec::new()))),
+    };
+    let late = other.assign_xid().unwrap();
+    other.commit(&[]).unwrap();
+    let before = w.snapshot(READER, 0);
+    assert!(before.suboverflowed.is_some());
+    assert_eq!(before.xmax, late + 1);
+    assert_eq!(before.subxip.len(), 64, "the cached ones");
+    let released: Vec<u64> = x.current_xids().into_iter().skip(1).collect();
+    assert_eq!(released.len(), 180);
+    assert!(released.iter().all(|&s| before.xid_in_snapshot(s)));
+    assert!(released
+        .iter()
+        .all(|&s| w.t.is_in_progress(&w.r.lw(), READER, s)));
+    assert!(w.scan(&before, READER, &[]).is_empty());
+
+    stmt(&mut x, |x| x.end_block().map(|_| ()));
+    assert!(!w.t.is_overflowed(WRITER as usize));
+    // The old snapshot still treats them as running (the map keeps them
+    // tied to the top xid in its xip); a new one sees the kept rows.
+    assert!(released.iter().all(|&s| before.xid_in_snapshot(s)));
+    assert!(w.scan(&before, READER, &[]).is_empty());
+    let after = w.snapshot(READER, 0);
+    assert!(after.suboverflowed.is_none());
+    assert_eq!(w.scan(&after, READER, &[]), kept);
+    assert!(released
+        .iter()
+        .all(|&s| w.status(s) == XidStatus::Committed));
+    // The commit record lists all 180 released subxids.
+    let records = w.records.borrow();
+    let (kind, _, subxids) = records.last().unwrap();
+    assert_eq!((*kind, subxids.len()), ("commit", 180));
+}
