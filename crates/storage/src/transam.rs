@@ -490,7 +490,7 @@ impl Transam {
         if cache.overflowed.load(Ordering::Acquire) != 0 {
             // Overflowed ones are only in the map: out of it too. (The
             // cache stays marked overflowed until the transaction ends;
-            // its free cache slots are not reused, as in PostgreSQL.)
+            // later subxids may fill the slots freed here.)
             for &x in gone {
                 self.map.clear(x);
                 latest = latest.max(x);

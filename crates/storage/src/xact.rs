@@ -183,13 +183,19 @@ pub trait Resource {
 /// A handle for a remembered resource, to forget it when its user
 /// releases it normally (an unpin, an LWLock release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResourceId(usize);
+pub struct ResourceId(u64);
+
+/// Hands out [`ResourceId`]s, unique within the process, so that an id
+/// stays valid when its resource passes from a subtransaction's owner to
+/// its parent's ([`ResourceOwner::reassign_into`]).
+static NEXT_RESOURCE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The resources one transaction holds (PostgreSQL's `ResourceOwner`).
 #[derive(Default)]
 pub struct ResourceOwner {
-    /// Indexed by [`ResourceId`]; `None` once forgotten or released.
-    slots: Vec<Option<Box<dyn Resource>>>,
+    /// Oldest first; `None` once forgotten or released. Trailing `None`s
+    /// are dropped, so the usual last-in-first-out use stays short.
+    slots: Vec<(ResourceId, Option<Box<dyn Resource>>)>,
     held: usize,
 }
 
@@ -197,17 +203,23 @@ impl ResourceOwner {
     /// Records a resource just acquired. Acquire first, then remember: a
     /// failure in between leaks nothing because nothing was held yet.
     pub fn remember(&mut self, r: Box<dyn Resource>) -> ResourceId {
-        self.slots.push(Some(r));
+        let id = ResourceId(NEXT_RESOURCE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self.slots.push((id, Some(r)));
         self.held += 1;
-        ResourceId(self.slots.len() - 1)
+        id
     }
 
     /// Takes back a resource its user is about to release itself; `None`
     /// when the owner no longer holds it.
     pub fn forget(&mut self, id: ResourceId) -> Option<Box<dyn Resource>> {
-        let r = self.slots.get_mut(id.0)?.take();
+        // Newest first: resources are mostly given back in reverse order.
+        let i = self.slots.iter().rposition(|(i, _)| *i == id)?;
+        let r = self.slots[i].1.take();
         if r.is_some() {
             self.held -= 1;
+        }
+        while self.slots.last().is_some_and(|(_, r)| r.is_none()) {
+            self.slots.pop();
         }
         r
     }
@@ -226,8 +238,8 @@ impl ResourceOwner {
     pub fn release_phase(&mut self, phase: ReleasePhase, why: Release) -> Vec<&'static str> {
         let mut leaked = Vec::new();
         for i in (0..self.slots.len()).rev() {
-            if self.slots[i].as_ref().is_some_and(|r| r.phase() == phase) {
-                let r = self.slots[i].take().expect("checked above");
+            if self.slots[i].1.as_ref().is_some_and(|r| r.phase() == phase) {
+                let r = self.slots[i].1.take().expect("checked above");
                 self.held -= 1;
                 if why == Release::Commit {
                     leaked.push(r.kind());
@@ -239,12 +251,14 @@ impl ResourceOwner {
     }
 
     /// Hands everything still held to `parent` (a subtransaction that
-    /// committed into it), oldest first. Their [`ResourceId`]s are not
-    /// valid in the parent: a resource that passes up is released by
-    /// the parent's end, not forgotten by its user.
+    /// committed into it), oldest first, under the same [`ResourceId`]s:
+    /// their users forget them in the parent.
     pub fn reassign_into(&mut self, parent: &mut ResourceOwner) {
-        for r in self.slots.drain(..).flatten() {
-            parent.remember(r);
+        for (id, r) in self.slots.drain(..) {
+            if let Some(r) = r {
+                parent.slots.push((id, Some(r)));
+                parent.held += 1;
+            }
         }
         self.held = 0;
     }
@@ -1658,6 +1672,9 @@ mod tests {
         log.borrow_mut().clear();
         x.owner()
             .remember(dummy("a lock", ReleasePhase::Locks, &log));
+        let unlocked = x
+            .owner()
+            .remember(dummy("a lock 2", ReleasePhase::Locks, &log));
         x.owner()
             .remember(dummy("buffer pin", ReleasePhase::BeforeLocks, &log));
         x.start_command(1);
@@ -1667,6 +1684,12 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].message, "resource was not closed: buffer pin");
         assert_eq!(*log.borrow(), ["buffer pin Commit"]);
+        assert_eq!(x.owner().len(), 3);
+        // A lock taken in the savepoint and given back after RELEASE: its
+        // id is still good in the parent, and names that lock only.
+        let r = x.owner().forget(unlocked).expect("passed to the parent");
+        assert_eq!(r.kind(), "a lock 2");
+        assert!(x.owner().forget(unlocked).is_none());
         assert_eq!(x.owner().len(), 2);
         x.start_command(1);
         x.end_block().unwrap();
