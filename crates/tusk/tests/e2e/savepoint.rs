@@ -3,7 +3,7 @@
 //! names, SET values undone by ROLLBACK TO, and the pattern every ORM
 //! relies on — an error inside a savepoint, ROLLBACK TO it, go on and
 //! commit — over the simple and the extended protocol and through the
-//! postgres crate's nested transactions.
+//! postgres crate's and asyncpg's nested transactions.
 //!
 //! Row visibility of rolled-back savepoints is tested at the storage
 //! level (crates/storage/src/subxact_tests.rs): the SQL layer has no
@@ -14,8 +14,11 @@
 //! `-X -A -t -f`; stderr's script path replaced by SCRIPT).
 
 use crate::util::{
-    expect_sqlstate, message, query_message, simple_value, Msg, Opts, RawConn, TestServer, Via,
+    expect_sqlstate, message, query_message, run_bounded, simple_value, Msg, Opts, RawConn,
+    TestServer, Via, DATABASE, SUPERUSER,
 };
+use std::process::Command;
+use std::time::Duration;
 
 const SCRIPT: &str = include_str!("savepoint.sql");
 
@@ -302,4 +305,60 @@ fn simple_value_tx(t: &mut postgres::Transaction<'_>, sql: &str) -> String {
             _ => None,
         })
         .expect("one row")
+}
+
+/// asyncpg's nested `transaction()` blocks (SAVEPOINT, ROLLBACK TO on an
+/// exception, RELEASE on exit): the same output as against PostgreSQL 15
+/// (the script was run against both). SET LOCAL is undone by ROLLBACK TO,
+/// kept by RELEASE, and ends with the transaction.
+#[test]
+fn asyncpg_nested_transactions() {
+    let srv = TestServer::start(Opts::new());
+    let script = r#"import asyncio, sys
+try:
+    import asyncpg
+except ImportError:
+    sys.exit("asyncpg is not installed: pip install asyncpg (scripts/test.sh does)")
+
+async def main(host, port, user, database):
+    c = await asyncio.wait_for(
+        asyncpg.connect(host=host, port=port, user=user,
+                        database=database, ssl=False), 10)
+    async with c.transaction():
+        await c.execute("SET LOCAL work_mem = '5MB'")
+        try:
+            async with c.transaction():
+                await c.execute("SET LOCAL work_mem = '6MB'")
+                await c.fetchval("SELECT 1/0")
+        except asyncpg.exceptions.DivisionByZeroError as e:
+            print("error", e.sqlstate)
+        print("after rollback to", await c.fetchval("SHOW work_mem"))
+        async with c.transaction():
+            async with c.transaction():
+                await c.execute("SET LOCAL work_mem = '7MB'")
+        print("after release", await c.fetchval("SHOW work_mem"))
+        print("in transaction", c.is_in_transaction())
+    print("after commit", await c.fetchval("SHOW work_mem"), c.is_in_transaction())
+    await c.close()
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
+"#;
+    let run = run_bounded(
+        Command::new("python3").args([
+            "-c",
+            script,
+            "127.0.0.1",
+            &srv.port().to_string(),
+            SUPERUSER,
+            DATABASE,
+        ]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    assert_eq!(
+        run.stdout,
+        "error 22012\nafter rollback to 5MB\nafter release 7MB\nin transaction True\nafter commit 4MB False\n",
+        "{}",
+        run.describe()
+    );
 }
