@@ -10,6 +10,9 @@
 //!   treated as running (it had not finished when we looked);
 //! - `xip` / `subxip`: the xids below `xmax` still running, other than our
 //!   own (our own transaction is recognised first, by the visibility code);
+//!   when a listed transaction overflowed its subxid cache, the snapshot
+//!   is marked `suboverflowed` and its other subxids are found through
+//!   the subtransaction map ([`crate::transam`], "Overflow");
 //! - `xmin` = the lowest of them (or `xmax`): every xid below it had
 //!   finished, so only the commit log (or a hint bit) decides.
 //!
