@@ -147,7 +147,7 @@ fn subtransaction_ids_run_with_their_parent_and_leave_with_it() {
 /// The subtransaction map is a ring: an overflowed subxid whose slot
 /// still holds an entry someone may need (at or above the oldest xmin)
 /// is refused with 54000, consuming no id; once that entry is below the
-/// horizon it is overwritten.
+/// horizon it is overwritten. Started just below 2^32.
 #[test]
 fn the_subtransaction_map_never_overwrites_a_needed_entry() {
     let r = TestRegion::new(3);
@@ -155,8 +155,10 @@ fn the_subtransaction_map_never_overwrites_a_needed_entry() {
     let clog = r.clog(dir.path());
     let lw = r.lw();
     let t = r.transam();
-    t.startup(1000);
-    clog.startup(1000);
+    // Across 2^32: nothing in the map depends on 32-bit xids.
+    let start = (1u64 << 32) - 40;
+    t.startup(start);
+    clog.startup(start);
     let c = ClogFor {
         clog: &clog,
         lw: &lw,
