@@ -362,3 +362,37 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
         run.describe()
     );
 }
+
+/// psql's ON_ERROR_ROLLBACK wraps each statement of a block in its own
+/// savepoint (SAVEPOINT / RELEASE, ROLLBACK TO after an error), so an
+/// error does not fail the block. Expected: PostgreSQL 15's output.
+#[test]
+fn psql_on_error_rollback() {
+    let srv = TestServer::start(Opts::new());
+    let path = srv.tmp_dir().join("onerr.sql");
+    std::fs::write(
+        &path,
+        "BEGIN;\nSET work_mem='5MB';\nSELECT 1/0;\nSHOW work_mem;\nSAVEPOINT a;\n\
+         SET work_mem='6MB';\nSELECT 1/0;\nSHOW work_mem;\nROLLBACK TO a;\nSHOW work_mem;\n\
+         COMMIT;\nSHOW work_mem;\n",
+    )
+    .expect("write the script");
+    let path = path.display().to_string();
+    let r = srv.psql(
+        Via::Unix,
+        &["-X", "-A", "-t", "-v", "ON_ERROR_ROLLBACK=on", "-f", &path],
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(
+        r.stdout,
+        "BEGIN\nSET\n5MB\nSAVEPOINT\nSET\n6MB\nROLLBACK\n5MB\nCOMMIT\n5MB\n",
+        "{}",
+        r.describe()
+    );
+    assert_eq!(
+        r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:"),
+        "psql:SCRIPT:3: ERROR:  division by zero\npsql:SCRIPT:7: ERROR:  division by zero\n",
+        "{}",
+        r.describe()
+    );
+}
