@@ -396,3 +396,51 @@ fn psql_on_error_rollback() {
         r.describe()
     );
 }
+
+/// A reported setting SET inside a savepoint goes back with ROLLBACK TO,
+/// and the client is told (ParameterStatus), as PostgreSQL reports every
+/// changed GUC_REPORT value before ReadyForQuery.
+#[test]
+fn rollback_to_reports_the_restored_setting() {
+    let srv = TestServer::start(Opts::new());
+    let (mut c, _) = srv.raw_session();
+    let params = |msgs: &[Msg]| -> Vec<(String, String)> {
+        msgs.iter().filter_map(|m| m.parameter()).collect()
+    };
+    assert_eq!(simple(&mut c, "BEGIN; SAVEPOINT a"), {
+        let mut a = ok("BEGIN", 'T');
+        a.tags.push("SAVEPOINT".into());
+        a
+    });
+    c.send(&query_message("SET application_name = 'inner'"))
+        .expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(
+        params(&msgs),
+        [("application_name".to_string(), "inner".to_string())]
+    );
+    c.send(&query_message("ROLLBACK TO a")).expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(answer(&msgs), ok("ROLLBACK", 'T'));
+    assert_eq!(
+        params(&msgs),
+        [("application_name".to_string(), String::new())]
+    );
+    // RELEASE keeps a value; the block's COMMIT makes it the session's.
+    c.send(&query_message(
+        "SAVEPOINT b; SET application_name = 'kept'; RELEASE b; COMMIT",
+    ))
+    .expect("send");
+    let msgs = c.read_until_ready();
+    assert_eq!(
+        params(&msgs),
+        [("application_name".to_string(), "kept".to_string())]
+    );
+    c.send(&query_message("SHOW application_name"))
+        .expect("send");
+    let msgs = c.read_until_ready();
+    let row = msgs.iter().find(|m| m.tag == b'D').expect("a DataRow");
+    // One column: count 1, length 4, "kept".
+    assert_eq!(row.body, b"\x00\x01\x00\x00\x00\x04kept");
+    assert_eq!(answer(&msgs).status, 'I');
+}
