@@ -108,6 +108,8 @@ pub const IN_FAILED_SQL_TRANSACTION: SqlState = SqlState::new("25P02");
 pub const INVALID_AUTHORIZATION_SPECIFICATION: SqlState = SqlState::new("28000");
 pub const INVALID_PASSWORD: SqlState = SqlState::new("28P01");
 pub const INVALID_CATALOG_NAME: SqlState = SqlState::new("3D000");
+/// `S_E_INVALID_SPECIFICATION`: RELEASE / ROLLBACK TO of an unknown savepoint.
+pub const INVALID_SAVEPOINT_SPECIFICATION: SqlState = SqlState::new("3B001");
 pub const INVALID_SQL_STATEMENT_NAME: SqlState = SqlState::new("26000");
 pub const INVALID_CURSOR_NAME: SqlState = SqlState::new("34000");
 pub const DATA_EXCEPTION: SqlState = SqlState::new("22000");

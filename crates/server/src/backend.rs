@@ -33,7 +33,7 @@ use tusk_sql::{Command, Host, Oid, Value};
 use tusk_storage::exit::{before_shmem_exit, cancel_before_shmem_exit, on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, SocketInterest, WaitFor};
 use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
-use tusk_storage::xact::{Ended, Status, Xact};
+use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
 /// A startup packet: protocol major and minor version, and its parameters.
@@ -749,7 +749,11 @@ impl Session {
             let _ = before_shmem_exit("abort the transaction's xid", move |_| {
                 if let Some(e) = weak.upgrade() {
                     if e.transam.procs().proc(e.slot as usize).xid() != 0 {
-                        let _ = tusk_storage::xact::XactEngine::abort(&*e, &[]);
+                        // The running subxids too (released or not), so
+                        // the abort record and pg_xact say so.
+                        let mut subxids = Vec::new();
+                        e.transam.running_subxids(e.slot as usize, &mut subxids);
+                        let _ = tusk_storage::xact::XactEngine::abort(&*e, &subxids);
                     }
                 }
             });
@@ -1156,6 +1160,7 @@ impl Session {
             elog::report(&w);
             self.conn.notice(&w);
         }
+        self.subtransactions_ended();
         if let Some(how) = ended {
             self.transaction_ended(how);
         }
@@ -1164,8 +1169,27 @@ impl Session {
     /// A statement failed: the transaction rolls back now, or an explicit
     /// block becomes failed and waits for ROLLBACK.
     fn abort_current_transaction(&mut self) {
-        if let Some(how) = self.xact.abort_current() {
+        let ended = self.xact.abort_current();
+        self.subtransactions_ended();
+        if let Some(how) = ended {
             self.transaction_ended(how);
+        }
+    }
+
+    /// SET's values nest with savepoints: a level's changes join its
+    /// parent at RELEASE and are undone at ROLLBACK TO (before the
+    /// transaction's own end, if that came in the same step).
+    fn subtransactions_ended(&mut self) {
+        for ev in self.xact.take_sub_events() {
+            let changed = match ev {
+                SubEvent::Started => {
+                    self.settings.begin_subtransaction();
+                    Vec::new()
+                }
+                SubEvent::Committed => self.settings.commit_subtransaction(),
+                SubEvent::Aborted => self.settings.abort_subtransaction(),
+            };
+            self.send_changed(changed);
         }
     }
 
@@ -1185,7 +1209,10 @@ impl Session {
 
     fn check_failed_txn(&self, p: &tusk_sql::Prepared) -> Result<(), PgError> {
         if self.xact.is_aborted_block()
-            && !matches!(p.command(), Command::Commit | Command::Rollback)
+            && !matches!(
+                p.command(),
+                Command::Commit | Command::Rollback | Command::RollbackTo
+            )
         {
             return Err(PgError::error(
                 sqlstate::IN_FAILED_SQL_TRANSACTION,
@@ -1617,12 +1644,18 @@ impl Session {
     }
 }
 
-/// BEGIN, COMMIT and ROLLBACK take effect when their statement completes,
-/// not at the end of the Query or at Sync.
+/// BEGIN, COMMIT, ROLLBACK and the savepoint statements take effect when
+/// their statement completes, not at the end of the Query or at Sync (as
+/// PostgreSQL runs CommitTransactionCommand after every TransactionStmt).
 fn is_transaction_command(p: &tusk_sql::Prepared) -> bool {
     matches!(
         p.command(),
-        Command::Begin | Command::Commit | Command::Rollback
+        Command::Begin
+            | Command::Commit
+            | Command::Rollback
+            | Command::Savepoint
+            | Command::Release
+            | Command::RollbackTo
     )
 }
 
@@ -1910,11 +1943,13 @@ impl Host for Session {
         }
     }
 
+    /// `txid_current()` is the top-level transaction's id, inside a
+    /// savepoint too (PostgreSQL's GetTopTransactionId).
     fn current_xid(&mut self, assign: bool) -> Result<Option<u64>, PgError> {
         if assign {
-            return self.xact.current_xid().map(Some);
+            return self.xact.top_xid().map(Some);
         }
-        Ok(Some(self.xact.current_xid_if_any()).filter(|&x| x != 0))
+        Ok(Some(self.xact.top_xid_if_any()).filter(|&x| x != 0))
     }
 
     fn xid_status(&mut self, xid: u64) -> Result<Option<&'static str>, PgError> {
@@ -2195,6 +2230,33 @@ impl tusk_storage::xact::XactEngine for Engine {
             &self.wal(),
             &self.clog_for(),
         );
+        if let Err(e) = &r {
+            elog::report(&e.clone().with_severity(Severity::Warning));
+        }
+        r
+    }
+
+    fn assign_subxid(&self) -> Result<u64, PgError> {
+        self.transam
+            .assign_xid(&self.shared, self.slot, true, &self.clog_for())
+    }
+
+    /// ROLLBACK TO (or an error inside a savepoint): PostgreSQL's
+    /// RecordTransactionAbort for a subtransaction, then
+    /// XidCacheRemoveRunningXids. The abort record carries the
+    /// subtransaction's xid as its own, so redo marks exactly that subtree.
+    fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError> {
+        use tusk_storage::transam::{ClogStatus, CommitWal};
+        let r = self.wal().log_abort(xid, children).and_then(|_| {
+            self.clog_for()
+                .set_tree_status(xid, children, tusk_storage::clog::XidStatus::Aborted)
+        });
+        let mut gone = Vec::with_capacity(children.len() + 1);
+        gone.push(xid);
+        gone.extend_from_slice(children);
+        // Out of the cache even when the record or status failed: an xid
+        // that is neither running nor committed is aborted.
+        self.transam.remove_subxids(&self.shared, self.slot, &gone);
         if let Err(e) = &r {
             elog::report(&e.clone().with_severity(Severity::Warning));
         }

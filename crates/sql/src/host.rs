@@ -9,7 +9,8 @@
 //!   transaction and statement timestamps, interrupts, notices, sleeping,
 //!   signalling other backends, the session's statement caches. Every
 //!   method is called by the backend process running the statement.
-//! - [`TransactionControl`]: BEGIN/COMMIT/ROLLBACK. The session hands out
+//! - [`TransactionControl`]: BEGIN/COMMIT/ROLLBACK and the savepoint
+//!   statements (SAVEPOINT, RELEASE, ROLLBACK TO). The session hands out
 //!   its transaction state, which is tusk_storage's `xact::Xact` (the
 //!   implementation is below), so the block state machine lives in the
 //!   xact module and not in the server.
@@ -172,6 +173,30 @@ pub trait TransactionControl {
     fn commit(&mut self) -> Result<(bool, Option<PgError>), PgError>;
     /// `ROLLBACK` / `ABORT`.
     fn rollback(&mut self) -> Result<Option<PgError>, PgError>;
+    /// `SAVEPOINT name`. A host without subtransactions answers 0A000.
+    fn savepoint(&mut self, name: &str) -> Result<(), PgError> {
+        let _ = name;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "SAVEPOINT is not supported by this host",
+        ))
+    }
+    /// `RELEASE [SAVEPOINT] name`.
+    fn release(&mut self, name: &str) -> Result<(), PgError> {
+        let _ = name;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "RELEASE SAVEPOINT is not supported by this host",
+        ))
+    }
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`.
+    fn rollback_to(&mut self, name: &str) -> Result<(), PgError> {
+        let _ = name;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "ROLLBACK TO SAVEPOINT is not supported by this host",
+        ))
+    }
 }
 
 /// The backend's transaction state is the xact module's; called by the
@@ -185,6 +210,15 @@ impl TransactionControl for tusk_storage::xact::Xact {
     }
     fn rollback(&mut self) -> Result<Option<PgError>, PgError> {
         self.user_abort_block()
+    }
+    fn savepoint(&mut self, name: &str) -> Result<(), PgError> {
+        self.define_savepoint(name)
+    }
+    fn release(&mut self, name: &str) -> Result<(), PgError> {
+        self.release_savepoint(name)
+    }
+    fn rollback_to(&mut self, name: &str) -> Result<(), PgError> {
+        self.rollback_to_savepoint(name)
     }
 }
 

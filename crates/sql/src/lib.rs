@@ -118,6 +118,13 @@ pub enum Command {
     Commit,
     /// ROLLBACK, ABORT.
     Rollback,
+    /// SAVEPOINT.
+    Savepoint,
+    /// RELEASE [SAVEPOINT].
+    Release,
+    /// ROLLBACK TO [SAVEPOINT]: allowed in a failed transaction, as
+    /// ROLLBACK is (PostgreSQL's IsTransactionExitStmt).
+    RollbackTo,
     Set,
     Reset,
     Show,
@@ -134,7 +141,9 @@ impl Command {
             Command::Select => "SELECT",
             Command::Begin => "BEGIN",
             Command::Commit => "COMMIT",
-            Command::Rollback => "ROLLBACK",
+            Command::Rollback | Command::RollbackTo => "ROLLBACK",
+            Command::Savepoint => "SAVEPOINT",
+            Command::Release => "RELEASE",
             Command::Set => "SET",
             Command::Reset => "RESET",
             Command::Show => "SHOW",

@@ -36,6 +36,9 @@ pub(crate) enum Utility {
     },
     Commit,
     Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
     Discard(&'static str),
     Deallocate(Option<String>),
     Checkpoint,
@@ -318,14 +321,19 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
             Ok(Utility::Commit)
         }
         S::Rollback { chain, savepoint } => {
-            if savepoint.is_some() {
-                return Err(not_supported("ROLLBACK TO SAVEPOINT"));
-            }
             if *chain {
+                if savepoint.is_some() {
+                    return Err(syntax("syntax error at or near \"TO\""));
+                }
                 return Err(not_supported("ROLLBACK AND CHAIN"));
             }
-            Ok(Utility::Rollback)
+            match savepoint {
+                Some(name) => Ok(Utility::RollbackTo(ident_name(name))),
+                None => Ok(Utility::Rollback),
+            }
         }
+        S::Savepoint { name } => Ok(Utility::Savepoint(ident_name(name))),
+        S::ReleaseSavepoint { name } => Ok(Utility::Release(ident_name(name))),
         S::Discard { object_type } => Ok(Utility::Discard(match object_type {
             ast::DiscardObject::ALL => "ALL",
             ast::DiscardObject::PLANS => "PLANS",
@@ -382,6 +390,9 @@ impl Utility {
             Utility::Begin { .. } => Command::Begin,
             Utility::Commit => Command::Commit,
             Utility::Rollback => Command::Rollback,
+            Utility::Savepoint(_) => Command::Savepoint,
+            Utility::Release(_) => Command::Release,
+            Utility::RollbackTo(_) => Command::RollbackTo,
             Utility::Discard(w) => Command::Other(match *w {
                 "ALL" => "DISCARD ALL",
                 "PLANS" => "DISCARD PLANS",
@@ -469,6 +480,18 @@ impl Utility {
                 if let Some(w) = host.transactions().rollback()? {
                     host.notice(w);
                 }
+                done("ROLLBACK")
+            }
+            Utility::Savepoint(name) => {
+                host.transactions().savepoint(name)?;
+                done("SAVEPOINT")
+            }
+            Utility::Release(name) => {
+                host.transactions().release(name)?;
+                done("RELEASE")
+            }
+            Utility::RollbackTo(name) => {
+                host.transactions().rollback_to(name)?;
                 done("ROLLBACK")
             }
             Utility::Discard(what) => {

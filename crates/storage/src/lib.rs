@@ -91,6 +91,8 @@ pub mod procarray;
 pub mod smgr;
 pub mod snapshot;
 #[cfg(test)]
+mod subxact_tests;
+#[cfg(test)]
 mod testutil;
 pub mod transam;
 pub mod vacuum;

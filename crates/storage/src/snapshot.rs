@@ -10,6 +10,9 @@
 //!   treated as running (it had not finished when we looked);
 //! - `xip` / `subxip`: the xids below `xmax` still running, other than our
 //!   own (our own transaction is recognised first, by the visibility code);
+//!   when a listed transaction overflowed its subxid cache, the snapshot
+//!   is marked `suboverflowed` and its other subxids are found through
+//!   the subtransaction map ([`crate::transam`], "Overflow");
 //! - `xmin` = the lowest of them (or `xmax`): every xid below it had
 //!   finished, so only the commit log (or a hint bit) decides.
 //!
@@ -31,7 +34,7 @@
 
 use crate::clog::FIRST_NORMAL_TRANSACTION_ID;
 use crate::lwlock::{LwMode, LwProcs};
-use crate::transam::{Transam, MAX_CACHED_SUBXIDS};
+use crate::transam::{SubtransMap, Transam, MAX_CACHED_SUBXIDS};
 use tusk_common::{sqlstate, PgError};
 
 /// One MVCC snapshot (PostgreSQL's SnapshotData for MVCC scans).
@@ -43,8 +46,12 @@ pub struct Snapshot {
     pub xmax: u64,
     /// Top-level xids in `[xmin, xmax)` that were running (unsorted).
     pub xip: Vec<u64>,
-    /// Their running subtransaction ids.
+    /// Their running subtransaction ids (those in the procs' caches).
     pub subxip: Vec<u64>,
+    /// Set when a listed transaction had overflowed its subxid cache
+    /// (PostgreSQL's `suboverflowed`): an xid in neither list may be one
+    /// of its subxids, which the map resolves to its top-level xid.
+    pub suboverflowed: Option<SubtransMap>,
     /// Our command id: our own changes made by commands before it are
     /// visible, those by it and later are not.
     pub curcid: u32,
@@ -71,7 +78,16 @@ impl Snapshot {
         if xid >= self.xmax {
             return true;
         }
-        self.xip.contains(&xid) || self.subxip.contains(&xid)
+        if self.xip.contains(&xid) || self.subxip.contains(&xid) {
+            return true;
+        }
+        // An overflowed subxid counts as its top-level transaction. (Only
+        // subxids of transactions listed here are in the map at or above
+        // our xmin, which our advertised xmin keeps from being reused.)
+        match self.suboverflowed.and_then(|m| m.top_of(xid)) {
+            Some(top) => self.xip.contains(&top),
+            None => false,
+        }
     }
 }
 
@@ -90,6 +106,7 @@ pub fn get_snapshot_data(
     let lock = &t.shared().proc_array_lock;
     snap.xip.clear();
     snap.subxip.clear();
+    snap.suboverflowed = None;
     lock.acquire(lw, me, LwMode::Shared);
     let xmax = t.latest_completed_xid() + 1;
     let mut xmin = xmax;
@@ -106,6 +123,9 @@ pub fn get_snapshot_data(
         }
         xmin = xmin.min(xid);
         snap.xip.push(xid);
+        if t.is_overflowed(i) {
+            snap.suboverflowed = Some(t.subtrans());
+        }
         let n = t.running_subxids_into(i, &mut scratch);
         snap.subxip
             .extend(scratch[..n].iter().filter(|&&x| x < xmax));

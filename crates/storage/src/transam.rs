@@ -43,13 +43,31 @@
 //! needs to: after a crash no transaction is running, every xid is either
 //! committed in pg_xact (its commit record was flushed, redo sets it) or
 //! is treated as aborted, and PostgreSQL itself truncates pg_subtrans at
-//! start for the same reason. Unlike PostgreSQL, the cache never
-//! "overflows" into an on-disk pg_subtrans: a transaction that would need
-//! more than [`MAX_CACHED_SUBXIDS`] subxids at once gets an ERROR
-//! (54000), a documented limit until a shared parent map exists.
+//! start for the same reason.
+//!
+//! **Overflow.** A transaction with more than [`MAX_CACHED_SUBXIDS`]
+//! running subxids (a loop of SAVEPOINT / INSERT / RELEASE keeps every
+//! released subxid running) marks its cache `overflowed`, as PostgreSQL
+//! does, and records each further subxid's top-level xid in the
+//! **subtransaction map** ([`SubtransMap`], PostgreSQL's pg_subtrans): a
+//! ring of [`SUBTRANS_SLOTS`] (xid, top xid) entries indexed by
+//! `xid % SUBTRANS_SLOTS`, in this area, never on disk (nothing of it is
+//! needed after a crash). A snapshot that meets an overflowed proc is
+//! marked and maps an unlisted xid to its top-level xid before deciding
+//! ([`crate::snapshot::Snapshot::xid_in_snapshot`]); so does
+//! [`Transam::is_in_progress`]. An entry is needed while its xid may be
+//! looked up as running: while it is at or above the oldest xmin of any
+//! process ([`crate::snapshot::oldest_xmin`]); below that it may be
+//! overwritten. The assignment of an overflowed subxid whose slot still
+//! holds a needed entry is refused with ERROR 54000 — that takes more
+//! than [`SUBTRANS_SLOTS`] xids handed out since the oldest running
+//! transaction or snapshot began, while some transaction is overflowed
+//! (PostgreSQL's pg_subtrans would grow on disk instead). A rolled-back
+//! overflowed subxid's entry is cleared ([`Transam::remove_subxids`]),
+//! after its aborted status is set.
 //!
 //! ```text
-//! area (Transam = 10), one 64-byte line then one SubxidCache per proc
+//! area (Transam = 10), one 64-byte line, one SubxidCache per proc, the map
 //! offset size field
 //!      0   16 xid_gen_lock          LwLock (XidGenLock)
 //!     16   16 proc_array_lock       LwLock (ProcArrayLock)
@@ -58,9 +76,14 @@
 //!     48    4 loaded                1 once the startup process set next_xid
 //!     52   12 (padding)
 //!     64      SubxidCache × total procs, 520 bytes each:
-//!               0   4 count  (u32)   4 4 (padding)
+//!               0   4 count  (u32)   4 4 overflowed (u32, 0 or 1)
 //!               8 512 xids [u64; 64], the first `count` valid
+//!      …      SubtransEntry × SUBTRANS_SLOTS (65536), 16 bytes each:
+//!               0   8 xid (u64, 0: empty)   8 8 top-level xid (u64)
 //! ```
+//!
+//! All zeroes is a valid area apart from the two LWLocks: no subxids, no
+//! overflow, an empty map.
 
 use crate::clog::{XidStatus, FIRST_NORMAL_TRANSACTION_ID, INVALID_TRANSACTION_ID};
 use crate::layout::{AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing};
@@ -72,6 +95,9 @@ use tusk_common::{sqlstate, PgError};
 /// Running subxids a proc can publish (PostgreSQL's
 /// PGPROC_MAX_CACHED_SUBXIDS).
 pub const MAX_CACHED_SUBXIDS: usize = 64;
+
+/// Entries of the subtransaction map (module comment, "Overflow").
+pub const SUBTRANS_SLOTS: usize = 1 << 16;
 
 /// The counter and its locks, at the start of the area.
 #[repr(C, align(64))]
@@ -87,17 +113,99 @@ pub struct TransamShared {
 #[repr(C, align(8))]
 pub struct SubxidCache {
     count: AtomicU32,
+    /// 1 once the transaction had more running subxids than the cache
+    /// holds: the rest are only in the subtransaction map. Cleared when
+    /// the transaction ends.
+    overflowed: AtomicU32,
     xids: [AtomicU64; MAX_CACHED_SUBXIDS],
+}
+
+/// One entry of the subtransaction map: an overflowed subxid and its
+/// top-level xid.
+#[repr(C)]
+pub struct SubtransEntry {
+    xid: AtomicU64,
+    top: AtomicU64,
 }
 
 const _: () = assert!(std::mem::size_of::<TransamShared>() == 64);
 const _: () = assert!(std::mem::size_of::<SubxidCache>() == 520);
+const _: () = assert!(std::mem::size_of::<SubtransEntry>() == 16);
 
 fn size(c: &SizeCalc) -> Result<usize, SizeError> {
     c.add(
-        std::mem::size_of::<TransamShared>(),
-        c.mul(c.z.total_procs(), std::mem::size_of::<SubxidCache>())?,
+        c.add(
+            std::mem::size_of::<TransamShared>(),
+            c.mul(c.z.total_procs(), std::mem::size_of::<SubxidCache>())?,
+        )?,
+        SUBTRANS_SLOTS * std::mem::size_of::<SubtransEntry>(),
     )
+}
+
+/// A view of the subtransaction map (module comment, "Overflow"): what a
+/// snapshot that met an overflowed proc keeps to map an xid to its
+/// top-level xid. Copyable; valid while the region is mapped (for good,
+/// in every process).
+#[derive(Clone, Copy)]
+pub struct SubtransMap {
+    ring: *const SubtransEntry,
+}
+
+impl std::fmt::Debug for SubtransMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SubtransMap")
+    }
+}
+
+impl PartialEq for SubtransMap {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.ring, other.ring)
+    }
+}
+
+impl Eq for SubtransMap {}
+
+impl SubtransMap {
+    fn slot(&self, xid: u64) -> &SubtransEntry {
+        // SAFETY: SUBTRANS_SLOTS entries at `ring` (Transam::from_raw),
+        // mapped while the view is used.
+        unsafe { &*self.ring.add((xid % SUBTRANS_SLOTS as u64) as usize) }
+    }
+
+    /// The top-level xid of overflowed subxid `xid`, if the map has it
+    /// (PostgreSQL's SubTransGetTopmostTransaction). Lock-free: the
+    /// entry is read between two reads of its tag, so an entry being
+    /// overwritten (only ever one no longer needed) is never taken for
+    /// another xid's. Any process.
+    pub fn top_of(&self, xid: u64) -> Option<u64> {
+        if xid < FIRST_NORMAL_TRANSACTION_ID {
+            return None;
+        }
+        let e = self.slot(xid);
+        if e.xid.load(Ordering::Acquire) != xid {
+            return None;
+        }
+        let top = e.top.load(Ordering::Acquire);
+        (e.xid.load(Ordering::Acquire) == xid).then_some(top)
+    }
+
+    /// Publishes `xid` → `top`; the writer checked that the slot's entry
+    /// is no longer needed. The tag is cleared first, so a reader never
+    /// pairs the old tag with the new top.
+    fn set(&self, xid: u64, top: u64) {
+        let e = self.slot(xid);
+        e.xid.store(0, Ordering::Release);
+        e.top.store(top, Ordering::Release);
+        e.xid.store(xid, Ordering::Release);
+    }
+
+    /// Clears the entry of `xid` if it has one (a rolled-back subxid).
+    fn clear(&self, xid: u64) {
+        let e = self.slot(xid);
+        let _ = e
+            .xid
+            .compare_exchange(xid, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
 }
 
 /// # Safety
@@ -154,6 +262,7 @@ pub trait ClogStatus {
 pub struct Transam {
     shared: *const TransamShared,
     subxids: *const SubxidCache,
+    map: SubtransMap,
     procs: ProcArray,
 }
 
@@ -162,10 +271,17 @@ impl Transam {
     /// `at` is an area of [`AREA`]'s size for `procs.len()` procs, already
     /// initialised, mapped for the life of every use of the view.
     pub unsafe fn from_raw(at: *mut u8, procs: ProcArray) -> Transam {
+        let caches = std::mem::size_of::<TransamShared>();
+        let ring = caches + procs.len() * std::mem::size_of::<SubxidCache>();
         Transam {
             shared: at as *const TransamShared,
-            // SAFETY: the caches follow the 64-byte head inside the area.
-            subxids: unsafe { at.add(std::mem::size_of::<TransamShared>()) } as *const SubxidCache,
+            // SAFETY: the caches follow the 64-byte head inside the area,
+            // the map follows the caches (the layout in the file comment).
+            subxids: unsafe { at.add(caches) } as *const SubxidCache,
+            // SAFETY: as above.
+            map: SubtransMap {
+                ring: unsafe { at.add(ring) } as *const SubtransEntry,
+            },
             procs,
         }
     }
@@ -184,6 +300,17 @@ impl Transam {
 
     pub fn procs(&self) -> &ProcArray {
         &self.procs
+    }
+
+    /// The subtransaction map.
+    pub fn subtrans(&self) -> SubtransMap {
+        self.map
+    }
+
+    /// Whether proc `procno`'s transaction has subxids only in the map.
+    /// ProcArrayLock held (either mode) for a consistent answer.
+    pub fn is_overflowed(&self, procno: usize) -> bool {
+        self.cache(procno).overflowed.load(Ordering::Acquire) != 0
     }
 
     fn cache(&self, procno: usize) -> &SubxidCache {
@@ -288,17 +415,32 @@ impl Transam {
             ));
         }
         let n = cache.count.load(Ordering::Acquire) as usize;
-        if sub && n >= MAX_CACHED_SUBXIDS {
-            return Err(PgError::error(
-                sqlstate::PROGRAM_LIMIT_EXCEEDED,
-                format!(
-                    "cannot have more than {MAX_CACHED_SUBXIDS} subtransactions with writes running in one transaction"
-                ),
-            ));
-        }
+        // An overflowing subxid goes to the map. Which entries are still
+        // needed is decided by the horizon, computed before XidGenLock
+        // (ProcArrayLock is never taken under it); the horizon only moves
+        // up, so an earlier value is a safe lower bound.
+        let overflow = sub && n >= MAX_CACHED_SUBXIDS;
+        let horizon = if overflow {
+            crate::snapshot::oldest_xmin(self, lw, me)
+        } else {
+            0
+        };
         let s = self.shared();
         s.xid_gen_lock.acquire(lw, me, LwMode::Exclusive);
         let xid = s.next_xid.load(Ordering::SeqCst);
+        if overflow {
+            let old = self.map.slot(xid).xid.load(Ordering::Acquire);
+            if old != 0 && old >= horizon {
+                s.xid_gen_lock.release(lw);
+                return Err(PgError::error(
+                    sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                    "cannot assign a subtransaction ID: the subtransaction map is full",
+                )
+                .with_hint(format!(
+                    "More than {SUBTRANS_SLOTS} transaction IDs were assigned since the oldest running transaction or snapshot began, while a transaction had more than {MAX_CACHED_SUBXIDS} subtransactions. End long-running transactions."
+                )));
+            }
+        }
         // The page first: if zeroing it fails, the id is not handed out.
         if let Err(e) = clog.extend(xid) {
             s.xid_gen_lock.release(lw);
@@ -307,7 +449,10 @@ impl Transam {
         s.next_xid.store(xid + 1, Ordering::SeqCst);
         // Published before XidGenLock is released: a snapshot taken after
         // the counter moved finds it (or has xmax <= xid anyway).
-        if sub {
+        if overflow {
+            self.map.set(xid, proc.xid());
+            cache.overflowed.store(1, Ordering::Release);
+        } else if sub {
             cache.xids[n].store(xid, Ordering::Release);
             cache.count.store(n as u32 + 1, Ordering::Release);
         } else {
@@ -337,6 +482,15 @@ impl Transam {
             }
         }
         cache.count.store(kept as u32, Ordering::Release);
+        if cache.overflowed.load(Ordering::Acquire) != 0 {
+            // Overflowed ones are only in the map: out of it too. (The
+            // cache stays marked overflowed until the transaction ends;
+            // later subxids may fill the slots freed here.)
+            for &x in gone {
+                self.map.clear(x);
+                latest = latest.max(x);
+            }
+        }
         s.latest_completed_xid.fetch_max(latest, Ordering::SeqCst);
         s.proc_array_lock.release(lw);
     }
@@ -359,6 +513,9 @@ impl Transam {
         proc.set_xid(INVALID_TRANSACTION_ID);
         proc.set_xmin(INVALID_TRANSACTION_ID);
         cache.count.store(0, Ordering::Release);
+        // Its map entries stay: an older snapshot may still map one of its
+        // subxids to its xid (and find it in its xip).
+        cache.overflowed.store(0, Ordering::Release);
         s.latest_completed_xid.fetch_max(latest, Ordering::SeqCst);
         s.proc_array_lock.release(lw);
     }
@@ -373,6 +530,7 @@ impl Transam {
         let s = self.shared();
         s.proc_array_lock.acquire(lw, me, LwMode::Shared);
         let mut found = false;
+        let mut any_overflowed = false;
         for i in 0..self.procs.len() {
             if self.procs.proc(i).xid() == xid {
                 found = true;
@@ -383,6 +541,15 @@ impl Transam {
             if c.xids[..n].iter().any(|x| x.load(Ordering::Acquire) == xid) {
                 found = true;
                 break;
+            }
+            any_overflowed |= c.overflowed.load(Ordering::Acquire) != 0;
+        }
+        if !found && any_overflowed {
+            // An overflowed subxid runs while its top-level xid does. (A
+            // rolled-back one was cleared from the map.)
+            if let Some(top) = self.map.top_of(xid) {
+                found = (0..self.procs.len())
+                    .any(|i| self.procs.proc(i).xid() == top && self.is_overflowed(i));
             }
         }
         s.proc_array_lock.release(lw);

@@ -37,9 +37,22 @@
 //! and leaves the proc array. A transaction that never wrote has no xid
 //! and costs no shared-memory work at commit. The server's backend sets
 //! its engine at connection start (commit records through
-//! [`crate::xactwal::XlogCommit`]). Not here yet: subtransactions
-//! (SAVEPOINT, see [`Xact::begin_subtransaction`]; the engine side,
-//! subxids, exists in `transam`).
+//! [`crate::xactwal::XlogCommit`]).
+//!
+//! **Subtransactions** (SAVEPOINT, RELEASE, ROLLBACK TO) are PostgreSQL's
+//! model: a stack of levels above the top one, each with its own block
+//! state (the `Sub*` states), its own [`ResourceOwner`] (what it acquired
+//! is released when it rolls back) and its own xid, assigned lazily at
+//! its first write, parents first ([`Xact::current_xid`]). RELEASE
+//! commits a level into its parent: its xid (and its children's) becomes
+//! the parent's child and shares its fate, so the commit record of the
+//! top level lists every released subxid. ROLLBACK TO aborts the levels
+//! above the savepoint and the savepoint's own (an abort record for its
+//! xid and children, [`XactEngine::abort_subxact`]) and opens it again;
+//! that works in a failed block, which is how clients recover from an
+//! error without losing the transaction. An aborted level's xids stop
+//! being "ours" ([`Xact::is_current_xid`]): its rows are invisible to the
+//! transaction itself. Savepoint names may repeat; the innermost wins.
 //!
 //! Everything here is per backend, in process-local memory; only the
 //! backend's main loop calls it.
@@ -49,7 +62,9 @@ use std::rc::{Rc, Weak};
 use tusk_common::{sqlstate, PgError, Severity};
 
 /// The transaction-block state (PostgreSQL's `TBlockState`, without the
-/// subtransaction and two-phase states tusk has no use for yet).
+/// two-phase and parallel states tusk has no use for yet). The `Sub*`
+/// states are those of one subtransaction level; the top level is always
+/// in one of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockState {
     /// No transaction.
@@ -71,6 +86,29 @@ pub enum BlockState {
     AbortEnd,
     /// ROLLBACK of a block in progress ran.
     AbortPending,
+    /// SAVEPOINT ran; the subtransaction is open once its statement ends.
+    SubBegin,
+    /// Inside a subtransaction.
+    SubInProgress,
+    /// RELEASE ran: this level commits into its parent when the statement
+    /// ends.
+    SubRelease,
+    /// COMMIT ran inside a subtransaction: every level commits into its
+    /// parent, then the top level commits.
+    SubCommit,
+    /// A statement failed inside the subtransaction: only ROLLBACK,
+    /// ROLLBACK TO (or COMMIT, which rolls back) may run.
+    SubAbort,
+    /// ROLLBACK, or ROLLBACK TO an outer savepoint, ran in this failed
+    /// level: it goes away when the statement ends.
+    SubAbortEnd,
+    /// The same for a level that had not failed: it aborts, then goes.
+    SubAbortPending,
+    /// ROLLBACK TO this level's savepoint ran: it aborts and starts again
+    /// under the same name.
+    SubRestart,
+    /// ROLLBACK TO this level's savepoint ran while it had failed.
+    SubAbortRestart,
 }
 
 /// How a transaction ended, for what the backend undoes or keeps
@@ -78,6 +116,20 @@ pub enum BlockState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
     Committed,
+    Aborted,
+}
+
+/// A subtransaction level began or ended, for the session state that
+/// nests with it (SET's values, PostgreSQL's GUC nest levels): the
+/// backend takes them with [`Xact::take_sub_events`] after each
+/// [`Xact::commit_command`] / [`Xact::abort_current`] and before acting
+/// on a transaction end those return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubEvent {
+    Started,
+    /// Released into its parent: its changes are the parent's now.
+    Committed,
+    /// Rolled back: its changes are undone.
     Aborted,
 }
 
@@ -131,13 +183,19 @@ pub trait Resource {
 /// A handle for a remembered resource, to forget it when its user
 /// releases it normally (an unpin, an LWLock release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResourceId(usize);
+pub struct ResourceId(u64);
+
+/// Hands out [`ResourceId`]s, unique within the process, so that an id
+/// stays valid when its resource passes from a subtransaction's owner to
+/// its parent's ([`ResourceOwner::reassign_into`]).
+static NEXT_RESOURCE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// The resources one transaction holds (PostgreSQL's `ResourceOwner`).
 #[derive(Default)]
 pub struct ResourceOwner {
-    /// Indexed by [`ResourceId`]; `None` once forgotten or released.
-    slots: Vec<Option<Box<dyn Resource>>>,
+    /// Oldest first; `None` once forgotten or released. Trailing `None`s
+    /// are dropped, so the usual last-in-first-out use stays short.
+    slots: Vec<(ResourceId, Option<Box<dyn Resource>>)>,
     held: usize,
 }
 
@@ -145,17 +203,23 @@ impl ResourceOwner {
     /// Records a resource just acquired. Acquire first, then remember: a
     /// failure in between leaks nothing because nothing was held yet.
     pub fn remember(&mut self, r: Box<dyn Resource>) -> ResourceId {
-        self.slots.push(Some(r));
+        let id = ResourceId(NEXT_RESOURCE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self.slots.push((id, Some(r)));
         self.held += 1;
-        ResourceId(self.slots.len() - 1)
+        id
     }
 
     /// Takes back a resource its user is about to release itself; `None`
     /// when the owner no longer holds it.
     pub fn forget(&mut self, id: ResourceId) -> Option<Box<dyn Resource>> {
-        let r = self.slots.get_mut(id.0)?.take();
+        // Newest first: resources are mostly given back in reverse order.
+        let i = self.slots.iter().rposition(|(i, _)| *i == id)?;
+        let r = self.slots[i].1.take();
         if r.is_some() {
             self.held -= 1;
+        }
+        while self.slots.last().is_some_and(|(_, r)| r.is_none()) {
+            self.slots.pop();
         }
         r
     }
@@ -169,6 +233,36 @@ impl ResourceOwner {
         self.held == 0
     }
 
+    /// Releases what is held in `phase`, newest first; returns the kinds
+    /// released at [`Release::Commit`] (leaks), empty otherwise.
+    pub fn release_phase(&mut self, phase: ReleasePhase, why: Release) -> Vec<&'static str> {
+        let mut leaked = Vec::new();
+        for i in (0..self.slots.len()).rev() {
+            if self.slots[i].1.as_ref().is_some_and(|r| r.phase() == phase) {
+                let r = self.slots[i].1.take().expect("checked above");
+                self.held -= 1;
+                if why == Release::Commit {
+                    leaked.push(r.kind());
+                }
+                r.release(why);
+            }
+        }
+        leaked
+    }
+
+    /// Hands everything still held to `parent` (a subtransaction that
+    /// committed into it), oldest first, under the same [`ResourceId`]s:
+    /// their users forget them in the parent.
+    pub fn reassign_into(&mut self, parent: &mut ResourceOwner) {
+        for (id, r) in self.slots.drain(..) {
+            if let Some(r) = r {
+                parent.slots.push((id, Some(r)));
+                parent.held += 1;
+            }
+        }
+        self.held = 0;
+    }
+
     /// Releases everything held, phase by phase, newest first within a
     /// phase. Returns the kinds released at [`Release::Commit`] (leaks,
     /// for the caller's warning); empty otherwise.
@@ -179,16 +273,7 @@ impl ResourceOwner {
             ReleasePhase::Locks,
             ReleasePhase::AfterLocks,
         ] {
-            for i in (0..self.slots.len()).rev() {
-                if self.slots[i].as_ref().is_some_and(|r| r.phase() == phase) {
-                    let r = self.slots[i].take().expect("checked above");
-                    self.held -= 1;
-                    if why == Release::Commit {
-                        leaked.push(r.kind());
-                    }
-                    r.release(why);
-                }
-            }
+            leaked.extend(self.release_phase(phase, why));
         }
         self.slots.clear();
         leaked
@@ -207,6 +292,30 @@ pub trait XactEngine {
     fn commit(&self, subxids: &[u64]) -> Result<(), PgError>;
     /// Abort record, aborted statuses, out of the proc array.
     fn abort(&self, subxids: &[u64]) -> Result<(), PgError>;
+    /// Assigns a subtransaction xid to this backend, published in its
+    /// proc's subxid cache ([`crate::transam::Transam::assign_xid`] with
+    /// `sub`). The top-level xid is assigned first, by the caller.
+    fn assign_subxid(&self) -> Result<u64, PgError>;
+    /// A subtransaction rolled back (ROLLBACK TO, or an error inside it):
+    /// an abort record for `xid` and its committed `children`, their
+    /// aborted statuses, then out of the subxid cache
+    /// ([`crate::transam::Transam::remove_subxids`]). The top-level
+    /// transaction goes on.
+    fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError>;
+}
+
+/// One subtransaction level (PostgreSQL's TransactionState of a
+/// subtransaction); its resource owner is at the same depth in
+/// [`Xact`]'s owner stack.
+struct SubXact {
+    /// The savepoint's name (as the parser gave it: folded unless quoted).
+    name: String,
+    state: BlockState,
+    /// 0 until the level's first write.
+    xid: u64,
+    /// Xids of the levels that committed (RELEASE) into this one: they
+    /// share its fate.
+    children: Vec<u64>,
 }
 
 /// One backend's transaction state.
@@ -218,13 +327,21 @@ pub struct Xact {
     /// Counts commands within the transaction
     /// ([`Self::command_counter_increment`]).
     command_id: u32,
-    /// Shared with the exit callback (weakly), so that a process that
-    /// ends inside a transaction still releases what it holds.
-    owner: Rc<RefCell<ResourceOwner>>,
+    /// One resource owner per level: `[0]` the top level's, `[i + 1]`
+    /// that of `subs[i]`. Shared with the exit callback (weakly), so that
+    /// a process that ends inside a transaction still releases what it
+    /// holds.
+    owners: Rc<RefCell<Vec<ResourceOwner>>>,
     /// The top-level xid, 0 until the first write.
     xid: u64,
-    /// Subtransaction xids assigned in this transaction.
+    /// Xids of the subtransactions that committed (RELEASE) into the top
+    /// level: committed or aborted with it.
     subxids: Vec<u64>,
+    /// The open subtransactions, outermost first; the block state of the
+    /// innermost is the current one.
+    subs: Vec<SubXact>,
+    /// Levels begun and ended since the backend last asked.
+    events: Vec<SubEvent>,
     engine: Option<Rc<dyn XactEngine>>,
 }
 
@@ -236,6 +353,25 @@ impl Default for Xact {
 
 fn warning(code: tusk_common::SqlState, message: &str) -> PgError {
     PgError::new(Severity::Warning, code, message)
+}
+
+fn no_savepoint(name: &str) -> PgError {
+    PgError::error(
+        sqlstate::INVALID_SAVEPOINT_SPECIFICATION,
+        format!("savepoint \"{name}\" does not exist"),
+    )
+}
+
+fn leak_warnings(kinds: Vec<&'static str>) -> Vec<PgError> {
+    kinds
+        .into_iter()
+        .map(|kind| {
+            warning(
+                sqlstate::WARNING,
+                &format!("resource was not closed: {kind}"),
+            )
+        })
+        .collect()
 }
 
 fn unexpected(what: &str, state: BlockState) -> PgError {
@@ -251,9 +387,11 @@ impl Xact {
             block: BlockState::Default,
             start: 0,
             command_id: 0,
-            owner: Rc::new(RefCell::new(ResourceOwner::default())),
+            owners: Rc::new(RefCell::new(vec![ResourceOwner::default()])),
             xid: 0,
             subxids: Vec::new(),
+            subs: Vec::new(),
+            events: Vec::new(),
             engine: None,
         }
     }
@@ -264,31 +402,102 @@ impl Xact {
         self.engine = Some(engine);
     }
 
-    /// The running transaction's xid, assigned now if it has none
-    /// (PostgreSQL's GetCurrentTransactionId): called before the first
-    /// write of a transaction. Outside a transaction, or without an
-    /// engine, an error.
+    /// The xid that stamps a write of the current (sub)transaction,
+    /// assigned now if it has none (PostgreSQL's
+    /// GetCurrentTransactionId): called before the first write of each
+    /// level. A subtransaction's parents get theirs first, outermost
+    /// first, so a parent's xid is always below its children's. Outside a
+    /// transaction, or without an engine, an error.
     pub fn current_xid(&mut self) -> Result<u64, PgError> {
+        if let Some(s) = self.subs.last() {
+            if s.xid != 0 {
+                return Ok(s.xid);
+            }
+        }
+        self.top_xid()?;
+        for i in 0..self.subs.len() {
+            if self.subs[i].xid == 0 {
+                self.subs[i].xid = self.engine()?.assign_subxid()?;
+            }
+        }
+        Ok(self.subs.last().map_or(self.xid, |s| s.xid))
+    }
+
+    /// The top-level xid, assigned now if it has none (PostgreSQL's
+    /// GetTopTransactionId, what `txid_current()` shows).
+    pub fn top_xid(&mut self) -> Result<u64, PgError> {
         if self.xid != 0 {
             return Ok(self.xid);
         }
         if self.block == BlockState::Default {
             return Err(unexpected("GetCurrentTransactionId", self.block));
         }
-        let Some(engine) = &self.engine else {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "this process cannot write: it has no transaction engine",
-            ));
-        };
-        self.xid = engine.assign_xid()?;
+        self.xid = self.engine()?.assign_xid()?;
         Ok(self.xid)
     }
 
-    /// The xid if one was assigned (PostgreSQL's
+    fn engine(&self) -> Result<Rc<dyn XactEngine>, PgError> {
+        self.engine.clone().ok_or_else(|| {
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this process cannot write: it has no transaction engine",
+            )
+        })
+    }
+
+    /// The current level's xid if it has one (PostgreSQL's
     /// GetCurrentTransactionIdIfAny), else 0.
     pub fn current_xid_if_any(&self) -> u64 {
+        self.subs.last().map_or(self.xid, |s| s.xid)
+    }
+
+    /// The top-level xid if one was assigned
+    /// (GetTopTransactionIdIfAny), else 0.
+    pub fn top_xid_if_any(&self) -> u64 {
         self.xid
+    }
+
+    /// Is `xid` one of this transaction's: the top level's, an open
+    /// subtransaction's, or one released into them — but not one rolled
+    /// back (PostgreSQL's TransactionIdIsCurrentTransactionId). A row
+    /// written by a rolled-back savepoint is invisible to us too.
+    pub fn is_current_xid(&self, xid: u64) -> bool {
+        xid != 0
+            && (xid == self.xid
+                || self.subxids.contains(&xid)
+                || self
+                    .subs
+                    .iter()
+                    .any(|s| s.xid == xid || s.children.contains(&xid)))
+    }
+
+    /// Every xid [`Self::is_current_xid`] accepts, for a visibility check
+    /// that takes them as a slice (`visibility::ProcXactState`).
+    pub fn current_xids(&self) -> Vec<u64> {
+        let mut v = Vec::new();
+        if self.xid != 0 {
+            v.push(self.xid);
+        }
+        v.extend_from_slice(&self.subxids);
+        for s in &self.subs {
+            if s.xid != 0 {
+                v.push(s.xid);
+            }
+            v.extend_from_slice(&s.children);
+        }
+        v
+    }
+
+    /// The subtransaction levels begun and ended since the last call, in
+    /// order.
+    pub fn take_sub_events(&mut self) -> Vec<SubEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// How many subtransactions are open (PostgreSQL's nesting level
+    /// minus one).
+    pub fn subtransaction_depth(&self) -> usize {
+        self.subs.len()
     }
 
     /// Registers the exit callback that releases the open transaction's
@@ -296,25 +505,39 @@ impl Xact {
     /// `ShutdownPostgres` → `AbortOutOfAnyTransaction`). Call once, in the
     /// backend, after the session exists.
     pub fn release_at_exit(&self) -> crate::exit::Registration {
-        let owner: Weak<RefCell<ResourceOwner>> = Rc::downgrade(&self.owner);
+        let owners: Weak<RefCell<Vec<ResourceOwner>>> = Rc::downgrade(&self.owners);
         crate::exit::before_shmem_exit("abort the open transaction", move |_| {
-            if let Some(o) = owner.upgrade() {
-                // The borrow fails only if the exit came from inside the
+            if let Some(o) = owners.upgrade() {
+                // The borrow fails only if the exit came from inside an
                 // owner's own release; what it was releasing is then gone.
+                // Innermost level first, as an abort would.
                 if let Ok(mut o) = o.try_borrow_mut() {
-                    o.release_all(Release::Exit);
+                    for owner in o.iter_mut().rev() {
+                        owner.release_all(Release::Exit);
+                    }
                 }
             }
         })
     }
 
+    /// The current level's block state (the innermost subtransaction's).
     pub fn block_state(&self) -> BlockState {
-        self.block
+        self.subs.last().map_or(self.block, |s| s.state)
     }
 
-    /// The running transaction's resource owner.
+    fn set_state(&mut self, state: BlockState) {
+        match self.subs.last_mut() {
+            Some(s) => s.state = state,
+            None => self.block = state,
+        }
+    }
+
+    /// The current level's resource owner (the innermost subtransaction's:
+    /// what it acquires is released when it rolls back).
     pub fn owner(&self) -> std::cell::RefMut<'_, ResourceOwner> {
-        self.owner.borrow_mut()
+        std::cell::RefMut::map(self.owners.borrow_mut(), |o| {
+            o.last_mut().expect("the top level's owner is never popped")
+        })
     }
 
     /// The transaction's start time (`now()`, `current_timestamp`): the
@@ -329,13 +552,24 @@ impl Xact {
 
     /// ReadyForQuery's status.
     pub fn status(&self) -> Status {
-        match self.block {
+        match self.block_state() {
             BlockState::Default | BlockState::Started => Status::Idle,
-            BlockState::Abort | BlockState::AbortEnd | BlockState::AbortPending => Status::Failed,
+            BlockState::Abort
+            | BlockState::AbortEnd
+            | BlockState::AbortPending
+            | BlockState::SubAbort
+            | BlockState::SubAbortEnd
+            | BlockState::SubAbortPending
+            | BlockState::SubRestart
+            | BlockState::SubAbortRestart => Status::Failed,
             BlockState::Begin
             | BlockState::InProgress
             | BlockState::ImplicitInProgress
-            | BlockState::End => Status::InBlock,
+            | BlockState::End
+            | BlockState::SubBegin
+            | BlockState::SubInProgress
+            | BlockState::SubRelease
+            | BlockState::SubCommit => Status::InBlock,
         }
     }
 
@@ -351,9 +585,10 @@ impl Xact {
         !matches!(self.block, BlockState::Default | BlockState::Started)
     }
 
-    /// Whether the block failed and only ROLLBACK/COMMIT may run.
+    /// Whether the block (or the current subtransaction) failed and only
+    /// ROLLBACK, ROLLBACK TO or COMMIT may run.
     pub fn is_aborted_block(&self) -> bool {
-        self.block == BlockState::Abort
+        matches!(self.block_state(), BlockState::Abort | BlockState::SubAbort)
     }
 
     /// For statements that must run on their own (DISCARD ALL, VACUUM):
@@ -405,12 +640,15 @@ impl Xact {
     /// one (the statements before it stay in the transaction). Returns
     /// the warning to send, if any.
     pub fn begin_block(&mut self) -> Result<Option<PgError>, PgError> {
-        match self.block {
+        match self.block_state() {
             BlockState::Started | BlockState::ImplicitInProgress => {
                 self.block = BlockState::Begin;
                 Ok(None)
             }
-            BlockState::InProgress | BlockState::Abort => Ok(Some(warning(
+            BlockState::InProgress
+            | BlockState::Abort
+            | BlockState::SubInProgress
+            | BlockState::SubAbort => Ok(Some(warning(
                 sqlstate::ACTIVE_SQL_TRANSACTION,
                 "there is already a transaction in progress",
             ))),
@@ -421,10 +659,29 @@ impl Xact {
     /// COMMIT. Returns whether it commits (false: the block had failed,
     /// and the tag is ROLLBACK) and the warning to send, if any.
     pub fn end_block(&mut self) -> Result<(bool, Option<PgError>), PgError> {
-        match self.block {
+        match self.block_state() {
             BlockState::InProgress => {
                 self.block = BlockState::End;
                 Ok((true, None))
+            }
+            // Every open savepoint is released, then the top commits.
+            BlockState::SubInProgress => {
+                for s in &mut self.subs {
+                    if s.state != BlockState::SubInProgress {
+                        return Err(unexpected("EndTransactionBlock", s.state));
+                    }
+                    s.state = BlockState::SubCommit;
+                }
+                if self.block != BlockState::InProgress {
+                    return Err(unexpected("EndTransactionBlock", self.block));
+                }
+                self.block = BlockState::End;
+                Ok((true, None))
+            }
+            // A failed subtransaction: the whole transaction rolls back.
+            BlockState::SubAbort => {
+                self.mark_all_aborting("EndTransactionBlock")?;
+                Ok((false, None))
             }
             BlockState::Abort => {
                 self.block = BlockState::AbortEnd;
@@ -449,9 +706,13 @@ impl Xact {
     /// ROLLBACK. Returns the warning to send, if any. In an implicit
     /// block it rolls back the statements before it, as in PostgreSQL.
     pub fn user_abort_block(&mut self) -> Result<Option<PgError>, PgError> {
-        match self.block {
+        match self.block_state() {
             BlockState::InProgress => {
                 self.block = BlockState::AbortPending;
+                Ok(None)
+            }
+            BlockState::SubInProgress | BlockState::SubAbort => {
+                self.mark_all_aborting("UserAbortTransactionBlock")?;
                 Ok(None)
             }
             BlockState::Abort => {
@@ -484,8 +745,56 @@ impl Xact {
     /// instead (`Ended::Aborted` from a commit), that ERROR, which the
     /// caller reports instead of COMMIT.
     pub fn commit_command(&mut self) -> (Option<Ended>, Vec<PgError>) {
-        match self.block {
+        match self.block_state() {
             BlockState::Default => (None, Vec::new()),
+            BlockState::SubBegin => {
+                // The subtransaction's xid comes at its first write.
+                self.set_state(BlockState::SubInProgress);
+                (None, Vec::new())
+            }
+            BlockState::SubInProgress => {
+                self.command_counter_increment();
+                (None, Vec::new())
+            }
+            BlockState::SubAbort => (None, Vec::new()),
+            BlockState::SubRelease => {
+                let mut leaks = Vec::new();
+                while self.block_state() == BlockState::SubRelease {
+                    leaks.extend(self.commit_sub());
+                }
+                self.command_counter_increment();
+                (None, leaks)
+            }
+            BlockState::SubCommit => {
+                let mut leaks = Vec::new();
+                while self.block_state() == BlockState::SubCommit {
+                    leaks.extend(self.commit_sub());
+                }
+                // The top level is at End now (end_block set it).
+                let (ended, more) = self.commit_command();
+                leaks.extend(more);
+                (ended, leaks)
+            }
+            BlockState::SubAbortPending => {
+                self.abort_sub();
+                self.cleanup_sub();
+                self.commit_command()
+            }
+            BlockState::SubAbortEnd => {
+                self.cleanup_sub();
+                self.commit_command()
+            }
+            BlockState::SubRestart | BlockState::SubAbortRestart => {
+                // ROLLBACK TO: the level is undone and a fresh one with the
+                // same name takes its place (the savepoint stays defined).
+                if self.block_state() == BlockState::SubRestart {
+                    self.abort_sub();
+                }
+                let name = self.cleanup_sub();
+                self.push_sub(name, BlockState::SubInProgress);
+                self.command_counter_increment();
+                (None, Vec::new())
+            }
             BlockState::Started | BlockState::End => {
                 let (ended, errors) = self.commit();
                 (Some(ended), errors)
@@ -512,10 +821,33 @@ impl Xact {
     /// engine's work is undone now, but the session's settings only when
     /// the transaction ends.
     pub fn abort_current(&mut self) -> Option<Ended> {
-        match self.block {
+        match self.block_state() {
             BlockState::Default => None,
+            // The current level fails and stays (SubAbort) until ROLLBACK
+            // TO or ROLLBACK: what it did is undone now.
+            BlockState::SubInProgress => {
+                self.abort_sub();
+                self.set_state(BlockState::SubAbort);
+                None
+            }
+            BlockState::SubAbort => None,
+            // Failing in the middle of a transaction statement: this level
+            // goes, and the failure passes to its parent.
+            BlockState::SubBegin
+            | BlockState::SubRelease
+            | BlockState::SubCommit
+            | BlockState::SubAbortPending
+            | BlockState::SubRestart => {
+                self.abort_sub();
+                self.cleanup_sub();
+                self.abort_current()
+            }
+            BlockState::SubAbortEnd | BlockState::SubAbortRestart => {
+                self.cleanup_sub();
+                self.abort_current()
+            }
             BlockState::InProgress => {
-                self.owner.borrow_mut().release_all(Release::Abort);
+                self.owner().release_all(Release::Abort);
                 self.block = BlockState::Abort;
                 None
             }
@@ -532,13 +864,178 @@ impl Xact {
         }
     }
 
-    /// SAVEPOINT: subtransactions come with the storage engine (each gets
-    /// its own resource owner, child of the transaction's).
-    pub fn begin_subtransaction(&mut self, _name: &str) -> Result<(), PgError> {
-        Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "SAVEPOINT is not supported yet",
-        ))
+    /// SAVEPOINT `name` (PostgreSQL's DefineSavepoint): a subtransaction
+    /// opens when the statement completes, inside an explicit block only.
+    /// Names may repeat: the innermost wins.
+    pub fn define_savepoint(&mut self, name: &str) -> Result<(), PgError> {
+        match self.block_state() {
+            BlockState::InProgress | BlockState::SubInProgress => {
+                self.push_sub(name.to_string(), BlockState::SubBegin);
+                Ok(())
+            }
+            s => Err(self.refuse("SAVEPOINT", "DefineSavepoint", s)),
+        }
+    }
+
+    /// RELEASE [SAVEPOINT] `name` (ReleaseSavepoint): the savepoint and
+    /// every one opened after it commit into their parent when the
+    /// statement completes; their xids are then the parent's children.
+    pub fn release_savepoint(&mut self, name: &str) -> Result<(), PgError> {
+        match self.block_state() {
+            BlockState::InProgress => return Err(no_savepoint(name)),
+            BlockState::SubInProgress => {}
+            s => return Err(self.refuse("RELEASE SAVEPOINT", "ReleaseSavepoint", s)),
+        }
+        let target = self.find_savepoint(name)?;
+        for s in &mut self.subs[target..] {
+            if s.state != BlockState::SubInProgress {
+                return Err(unexpected("ReleaseSavepoint", s.state));
+            }
+            s.state = BlockState::SubRelease;
+        }
+        Ok(())
+    }
+
+    /// ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] `name`
+    /// (RollbackToSavepoint): every savepoint opened after it is rolled
+    /// back and gone, and it is rolled back and opened again, when the
+    /// statement completes. Works in a failed block or subtransaction:
+    /// that is how a client recovers from an error without losing the
+    /// whole transaction.
+    pub fn rollback_to_savepoint(&mut self, name: &str) -> Result<(), PgError> {
+        match self.block_state() {
+            BlockState::InProgress | BlockState::Abort => return Err(no_savepoint(name)),
+            BlockState::SubInProgress | BlockState::SubAbort => {}
+            s => return Err(self.refuse("ROLLBACK TO SAVEPOINT", "RollbackToSavepoint", s)),
+        }
+        let target = self.find_savepoint(name)?;
+        for (i, s) in self.subs.iter_mut().enumerate().skip(target) {
+            s.state = match (i == target, s.state) {
+                (false, BlockState::SubInProgress) => BlockState::SubAbortPending,
+                (false, BlockState::SubAbort) => BlockState::SubAbortEnd,
+                (true, BlockState::SubInProgress) => BlockState::SubRestart,
+                (true, BlockState::SubAbort) => BlockState::SubAbortRestart,
+                (_, st) => return Err(unexpected("RollbackToSavepoint", st)),
+            };
+        }
+        Ok(())
+    }
+
+    /// The error for a savepoint statement in state `s`: outside an
+    /// explicit block 25P01 (PostgreSQL's RequireTransactionBlock, and the
+    /// implicit-block case of each savepoint function); in a failed one
+    /// 25P02 (the backend refuses before, this is the same answer).
+    fn refuse(&self, stmt: &str, func: &str, s: BlockState) -> PgError {
+        match s {
+            BlockState::Started | BlockState::ImplicitInProgress | BlockState::Default => {
+                PgError::error(
+                    sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                    format!("{stmt} can only be used in transaction blocks"),
+                )
+            }
+            BlockState::Abort | BlockState::SubAbort => PgError::error(
+                sqlstate::IN_FAILED_SQL_TRANSACTION,
+                "current transaction is aborted, commands ignored until end of transaction block",
+            ),
+            s => unexpected(func, s),
+        }
+    }
+
+    /// The innermost open savepoint called `name`, as an index into
+    /// `subs`; 3B001 when there is none.
+    fn find_savepoint(&self, name: &str) -> Result<usize, PgError> {
+        self.subs
+            .iter()
+            .rposition(|s| s.name == name)
+            .ok_or_else(|| no_savepoint(name))
+    }
+
+    /// Sets every level to roll back (ROLLBACK, or COMMIT of a failed
+    /// subtransaction): open levels abort, failed ones only go, then the
+    /// top level ends aborted.
+    fn mark_all_aborting(&mut self, func: &str) -> Result<(), PgError> {
+        for s in &mut self.subs {
+            s.state = match s.state {
+                BlockState::SubInProgress => BlockState::SubAbortPending,
+                BlockState::SubAbort => BlockState::SubAbortEnd,
+                st => return Err(unexpected(func, st)),
+            };
+        }
+        self.block = match self.block {
+            BlockState::InProgress => BlockState::AbortPending,
+            BlockState::Abort => BlockState::AbortEnd,
+            st => return Err(unexpected(func, st)),
+        };
+        Ok(())
+    }
+
+    fn push_sub(&mut self, name: String, state: BlockState) {
+        self.owners.borrow_mut().push(ResourceOwner::default());
+        self.events.push(SubEvent::Started);
+        self.subs.push(SubXact {
+            name,
+            state,
+            xid: 0,
+            children: Vec::new(),
+        });
+    }
+
+    /// CommitSubTransaction: the innermost level commits into its parent.
+    /// Its xid and its children's become the parent's children (they are
+    /// still running, and commit or abort with the parent). Buffer pins
+    /// it still holds are leaks, released with a warning; locks and the
+    /// rest pass to the parent's owner, as PostgreSQL keeps a
+    /// subtransaction's locks until the top level ends.
+    fn commit_sub(&mut self) -> Vec<PgError> {
+        let Some(sub) = self.subs.pop() else {
+            return Vec::new();
+        };
+        self.events.push(SubEvent::Committed);
+        let parent_children = match self.subs.last_mut() {
+            Some(p) => &mut p.children,
+            None => &mut self.subxids,
+        };
+        if sub.xid != 0 {
+            parent_children.push(sub.xid);
+        }
+        parent_children.extend_from_slice(&sub.children);
+        let mut owners = self.owners.borrow_mut();
+        let mut owner = owners.pop().expect("one owner per level");
+        let leaks = owner.release_phase(ReleasePhase::BeforeLocks, Release::Commit);
+        owner.reassign_into(owners.last_mut().expect("the top level's owner"));
+        leak_warnings(leaks)
+    }
+
+    /// AbortSubTransaction: the innermost level's writes are undone (an
+    /// abort record, aborted statuses for its xid and its children's, out
+    /// of the subxid cache) and its resources released. It stays on the
+    /// stack (failed) until [`Self::cleanup_sub`]. Its xids are no longer
+    /// ours: a row it wrote is invisible to us too.
+    fn abort_sub(&mut self) {
+        let Some(sub) = self.subs.last_mut() else {
+            return;
+        };
+        if sub.xid != 0 {
+            if let Some(engine) = self.engine.clone() {
+                // A failure is logged by the engine: an xid that is neither
+                // running nor committed is aborted anyway.
+                let _ = engine.abort_subxact(sub.xid, &sub.children);
+            }
+        }
+        sub.xid = 0;
+        sub.children.clear();
+        self.owner().release_all(Release::Abort);
+    }
+
+    /// CleanupSubTransaction: the (aborted) innermost level goes; returns
+    /// its savepoint name.
+    fn cleanup_sub(&mut self) -> String {
+        let sub = self.subs.pop().expect("a subtransaction to clean up");
+        self.events.push(SubEvent::Aborted);
+        let mut owners = self.owners.borrow_mut();
+        let mut owner = owners.pop().expect("one owner per level");
+        owner.release_all(Release::Abort);
+        sub.name
     }
 
     fn commit(&mut self) -> (Ended, Vec<PgError>) {
@@ -550,24 +1047,15 @@ impl Xact {
             if let Some(engine) = self.engine.clone() {
                 if let Err(e) = engine.commit(&self.subxids) {
                     let _ = engine.abort(&self.subxids);
-                    self.owner.borrow_mut().release_all(Release::Abort);
+                    self.owner().release_all(Release::Abort);
                     self.reset();
                     return (Ended::Aborted, vec![e]);
                 }
             }
         }
-        let leaks = self.owner.borrow_mut().release_all(Release::Commit);
+        let leaks = self.owner().release_all(Release::Commit);
         self.reset();
-        let leaks = leaks
-            .into_iter()
-            .map(|kind| {
-                warning(
-                    sqlstate::WARNING,
-                    &format!("resource was not closed: {kind}"),
-                )
-            })
-            .collect();
-        (Ended::Committed, leaks)
+        (Ended::Committed, leak_warnings(leaks))
     }
 
     fn abort_and_cleanup(&mut self) {
@@ -579,11 +1067,16 @@ impl Xact {
                 let _ = engine.abort(&self.subxids);
             }
         }
-        self.owner.borrow_mut().release_all(Release::Abort);
+        self.owner().release_all(Release::Abort);
         self.reset();
     }
 
     fn reset(&mut self) {
+        // Only the top level is left by the time a transaction ends: every
+        // subtransaction committed into it or was rolled back.
+        debug_assert!(self.subs.is_empty());
+        self.subs.clear();
+        self.owners.borrow_mut().truncate(1);
         self.xid = 0;
         self.subxids.clear();
         self.block = BlockState::Default;
@@ -817,15 +1310,35 @@ mod tests {
             self.calls.borrow_mut().push(format!("assign {x}"));
             Ok(x)
         }
-        fn commit(&self, _: &[u64]) -> Result<(), PgError> {
-            self.calls.borrow_mut().push("commit".into());
+        fn commit(&self, subxids: &[u64]) -> Result<(), PgError> {
+            self.calls.borrow_mut().push(if subxids.is_empty() {
+                "commit".into()
+            } else {
+                format!("commit {subxids:?}")
+            });
             if self.fail_commit {
                 return Err(PgError::error(sqlstate::IO_ERROR, "could not flush"));
             }
             Ok(())
         }
-        fn abort(&self, _: &[u64]) -> Result<(), PgError> {
-            self.calls.borrow_mut().push("abort".into());
+        fn abort(&self, subxids: &[u64]) -> Result<(), PgError> {
+            self.calls.borrow_mut().push(if subxids.is_empty() {
+                "abort".into()
+            } else {
+                format!("abort {subxids:?}")
+            });
+            Ok(())
+        }
+        fn assign_subxid(&self) -> Result<u64, PgError> {
+            let x = self.next.get();
+            self.next.set(x + 1);
+            self.calls.borrow_mut().push(format!("sub {x}"));
+            Ok(x)
+        }
+        fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError> {
+            self.calls
+                .borrow_mut()
+                .push(format!("subabort {xid} {children:?}"));
             Ok(())
         }
     }
@@ -885,5 +1398,321 @@ mod tests {
             y.current_xid().unwrap_err().code,
             sqlstate::FEATURE_NOT_SUPPORTED
         );
+    }
+
+    /// Runs one statement as the backend does: start, the statement's
+    /// own effect, then the end of a transaction statement (or the
+    /// statement's error).
+    fn stmt(x: &mut Xact, f: impl FnOnce(&mut Xact) -> Result<(), PgError>) -> Result<(), PgError> {
+        x.start_command(1);
+        match f(x) {
+            Ok(()) => {
+                x.commit_command();
+                Ok(())
+            }
+            Err(e) => {
+                x.abort_current();
+                Err(e)
+            }
+        }
+    }
+
+    fn begin(x: &mut Xact) {
+        stmt(x, |x| x.begin_block().map(|_| ())).unwrap();
+    }
+
+    #[test]
+    fn savepoint_statements_outside_a_block_are_refused_with_25p01() {
+        let mut x = Xact::new();
+        for (stmt_name, r) in [
+            ("SAVEPOINT", {
+                x.start_command(1);
+                x.define_savepoint("a")
+            }),
+            ("RELEASE SAVEPOINT", x.release_savepoint("a")),
+            ("ROLLBACK TO SAVEPOINT", x.rollback_to_savepoint("a")),
+        ] {
+            let e = r.unwrap_err();
+            assert_eq!(e.code, sqlstate::NO_ACTIVE_SQL_TRANSACTION);
+            assert_eq!(
+                e.message,
+                format!("{stmt_name} can only be used in transaction blocks")
+            );
+        }
+        // In an implicit block (several statements in one Query) too.
+        x.begin_implicit_block();
+        let e = x.define_savepoint("a").unwrap_err();
+        assert_eq!(e.code, sqlstate::NO_ACTIVE_SQL_TRANSACTION);
+        assert_eq!(x.abort_current(), Some(Ended::Aborted));
+    }
+
+    #[test]
+    fn unknown_savepoints_are_3b001_and_fail_the_block() {
+        let mut x = Xact::new();
+        begin(&mut x);
+        let e = stmt(&mut x, |x| x.release_savepoint("nope")).unwrap_err();
+        assert_eq!(e.code, sqlstate::INVALID_SAVEPOINT_SPECIFICATION);
+        assert_eq!(e.message, "savepoint \"nope\" does not exist");
+        assert_eq!(x.status(), Status::Failed);
+        // In the failed block ROLLBACK TO still answers, with the same
+        // error (there is no savepoint to go back to).
+        let e = stmt(&mut x, |x| x.rollback_to_savepoint("nope")).unwrap_err();
+        assert_eq!(e.code, sqlstate::INVALID_SAVEPOINT_SPECIFICATION);
+        assert_eq!(x.status(), Status::Failed);
+        // SAVEPOINT in a failed block: 25P02.
+        x.start_command(1);
+        let e = x.define_savepoint("a").unwrap_err();
+        assert_eq!(e.code, sqlstate::IN_FAILED_SQL_TRANSACTION);
+        stmt(&mut x, |x| x.user_abort_block().map(|_| ())).unwrap();
+        assert_eq!(x.status(), Status::Idle);
+    }
+
+    #[test]
+    fn nested_savepoints_repeat_names_and_the_innermost_wins() {
+        let mut x = Xact::new();
+        begin(&mut x);
+        for n in ["a", "b", "a"] {
+            stmt(&mut x, |x| x.define_savepoint(n)).unwrap();
+        }
+        assert_eq!(x.subtransaction_depth(), 3);
+        assert_eq!(x.block_state(), BlockState::SubInProgress);
+        assert_eq!(x.status(), Status::InBlock);
+        // RELEASE a releases the inner a only.
+        stmt(&mut x, |x| x.release_savepoint("a")).unwrap();
+        assert_eq!(x.subtransaction_depth(), 2);
+        // ROLLBACK TO a: b is gone, a stays (opened again).
+        stmt(&mut x, |x| x.rollback_to_savepoint("a")).unwrap();
+        assert_eq!(x.subtransaction_depth(), 1);
+        assert_eq!(x.block_state(), BlockState::SubInProgress);
+        let e = stmt(&mut x, |x| x.release_savepoint("b")).unwrap_err();
+        assert_eq!(e.code, sqlstate::INVALID_SAVEPOINT_SPECIFICATION);
+        assert_eq!(x.block_state(), BlockState::SubAbort);
+        assert!(x.is_aborted_block());
+        // RELEASE of the failed level: 25P02 (it stays failed).
+        x.start_command(1);
+        assert_eq!(
+            x.release_savepoint("a").unwrap_err().code,
+            sqlstate::IN_FAILED_SQL_TRANSACTION
+        );
+        stmt(&mut x, |x| x.rollback_to_savepoint("a")).unwrap();
+        assert_eq!(x.status(), Status::InBlock);
+        // RELEASE everything, then COMMIT commits.
+        stmt(&mut x, |x| x.release_savepoint("a")).unwrap();
+        assert_eq!(x.subtransaction_depth(), 0);
+        assert_eq!(x.block_state(), BlockState::InProgress);
+        x.start_command(1);
+        assert_eq!(x.end_block().unwrap(), (true, None));
+        assert_eq!(x.commit_command().0, Some(Ended::Committed));
+    }
+
+    /// The ORM pattern: an error inside a savepoint, ROLLBACK TO it, and
+    /// the transaction goes on and commits what was done outside it.
+    #[test]
+    fn rollback_to_recovers_a_failed_transaction_and_undoes_only_the_savepoint() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        begin(&mut x);
+        x.start_command(1);
+        assert_eq!(x.current_xid().unwrap(), 1000); // a write before
+        x.commit_command();
+        stmt(&mut x, |x| x.define_savepoint("s")).unwrap();
+        x.start_command(1);
+        assert_eq!(x.current_xid().unwrap(), 1001);
+        assert!(x.is_current_xid(1001));
+        assert_eq!(x.abort_current(), None); // the statement failed
+        assert_eq!(x.status(), Status::Failed);
+        assert!(!x.is_current_xid(1001), "rolled back: no longer ours");
+        assert!(x.is_current_xid(1000));
+        stmt(&mut x, |x| x.rollback_to_savepoint("s")).unwrap();
+        assert_eq!(x.status(), Status::InBlock);
+        assert_eq!(x.subtransaction_depth(), 1);
+        // A new write in the reopened savepoint gets a new xid.
+        x.start_command(1);
+        assert_eq!(x.current_xid().unwrap(), 1002);
+        x.commit_command();
+        assert_eq!(x.current_xids(), [1000, 1002]);
+        x.start_command(1);
+        assert_eq!(x.end_block().unwrap(), (true, None));
+        assert_eq!(x.commit_command().0, Some(Ended::Committed));
+        assert_eq!(
+            *e.calls.borrow(),
+            [
+                "assign 1000",
+                "sub 1001",
+                "subabort 1001 []",
+                "sub 1002",
+                "commit [1002]"
+            ]
+        );
+    }
+
+    /// Xids are assigned parent first; RELEASE makes a level's xids its
+    /// parent's children; ROLLBACK TO aborts a level with its children.
+    #[test]
+    fn subxids_pass_to_the_parent_on_release_and_abort_with_it() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        begin(&mut x);
+        stmt(&mut x, |x| x.define_savepoint("a")).unwrap();
+        stmt(&mut x, |x| x.define_savepoint("b")).unwrap();
+        // The first write, two levels down: top, a, b in that order.
+        x.start_command(1);
+        assert_eq!(x.current_xid().unwrap(), 1002);
+        assert_eq!(x.top_xid_if_any(), 1000);
+        x.commit_command();
+        stmt(&mut x, |x| x.release_savepoint("b")).unwrap();
+        assert!(x.is_current_xid(1002), "released: still ours");
+        assert_eq!(x.current_xid_if_any(), 1001);
+        stmt(&mut x, |x| x.rollback_to_savepoint("a")).unwrap();
+        assert!(!x.is_current_xid(1001) && !x.is_current_xid(1002));
+        stmt(&mut x, |x| x.define_savepoint("c")).unwrap();
+        x.start_command(1);
+        assert_eq!(x.current_xid().unwrap(), 1004); // a again: 1003, c: 1004
+        x.commit_command();
+        // COMMIT inside two savepoints: both commit into the top.
+        x.start_command(1);
+        assert_eq!(x.end_block().unwrap(), (true, None));
+        assert_eq!(x.commit_command().0, Some(Ended::Committed));
+        assert_eq!(x.subtransaction_depth(), 0);
+        assert_eq!(
+            *e.calls.borrow(),
+            [
+                "assign 1000",
+                "sub 1001",
+                "sub 1002",
+                "subabort 1001 [1002]",
+                "sub 1003",
+                "sub 1004",
+                "commit [1003, 1004]"
+            ]
+        );
+        // ROLLBACK inside savepoints: each level aborts, then the top
+        // with the children released into it.
+        e.calls.borrow_mut().clear();
+        begin(&mut x);
+        stmt(&mut x, |x| x.define_savepoint("a")).unwrap();
+        x.start_command(1);
+        x.current_xid().unwrap();
+        x.commit_command();
+        stmt(&mut x, |x| x.release_savepoint("a")).unwrap();
+        stmt(&mut x, |x| x.define_savepoint("b")).unwrap();
+        x.start_command(1);
+        x.current_xid().unwrap();
+        x.commit_command();
+        stmt(&mut x, |x| x.user_abort_block().map(|_| ())).unwrap();
+        assert_eq!(x.status(), Status::Idle);
+        assert_eq!(
+            *e.calls.borrow(),
+            [
+                "assign 1005",
+                "sub 1006",
+                "sub 1007",
+                "subabort 1007 []",
+                "abort [1006]"
+            ]
+        );
+    }
+
+    #[test]
+    fn commit_of_a_failed_subtransaction_rolls_back_everything() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        begin(&mut x);
+        stmt(&mut x, |x| x.define_savepoint("a")).unwrap();
+        x.start_command(1);
+        x.current_xid().unwrap();
+        assert_eq!(x.abort_current(), None);
+        x.start_command(1);
+        // BEGIN in it only warns.
+        assert!(x.begin_block().unwrap().is_some());
+        assert_eq!(x.end_block().unwrap(), (false, None)); // tag ROLLBACK
+        assert_eq!(x.commit_command().0, Some(Ended::Aborted));
+        assert_eq!(x.status(), Status::Idle);
+        assert_eq!(
+            *e.calls.borrow(),
+            ["assign 1000", "sub 1001", "subabort 1001 []", "abort"]
+        );
+    }
+
+    /// An error in the SAVEPOINT statement itself (after the level was
+    /// pushed) takes the level away and fails the parent.
+    #[test]
+    fn an_error_in_a_savepoint_statement_fails_the_parent() {
+        let mut x = Xact::new();
+        begin(&mut x);
+        x.start_command(1);
+        x.define_savepoint("a").unwrap();
+        assert_eq!(x.block_state(), BlockState::SubBegin);
+        assert_eq!(x.abort_current(), None);
+        assert_eq!(x.subtransaction_depth(), 0);
+        assert_eq!(x.block_state(), BlockState::Abort);
+    }
+
+    #[test]
+    fn each_savepoint_has_its_own_resource_owner() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut x = Xact::new();
+        begin(&mut x);
+        x.owner()
+            .remember(dummy("top lock", ReleasePhase::Locks, &log));
+        stmt(&mut x, |x| x.define_savepoint("a")).unwrap();
+        x.owner()
+            .remember(dummy("a lock", ReleasePhase::Locks, &log));
+        x.owner()
+            .remember(dummy("a pin", ReleasePhase::BeforeLocks, &log));
+        // ROLLBACK TO releases what the savepoint acquired, only that.
+        stmt(&mut x, |x| x.rollback_to_savepoint("a")).unwrap();
+        assert_eq!(*log.borrow(), ["a pin Abort", "a lock Abort"]);
+        assert!(x.owner().is_empty());
+        // RELEASE: a leaked pin is released with a warning, a lock passes
+        // to the parent and is released when the transaction ends.
+        log.borrow_mut().clear();
+        x.owner()
+            .remember(dummy("a lock", ReleasePhase::Locks, &log));
+        let unlocked = x
+            .owner()
+            .remember(dummy("a lock 2", ReleasePhase::Locks, &log));
+        x.owner()
+            .remember(dummy("buffer pin", ReleasePhase::BeforeLocks, &log));
+        x.start_command(1);
+        x.release_savepoint("a").unwrap();
+        let (ended, warnings) = x.commit_command();
+        assert_eq!(ended, None);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].message, "resource was not closed: buffer pin");
+        assert_eq!(*log.borrow(), ["buffer pin Commit"]);
+        assert_eq!(x.owner().len(), 3);
+        // A lock taken in the savepoint and given back after RELEASE: its
+        // id is still good in the parent, and names that lock only.
+        let r = x.owner().forget(unlocked).expect("passed to the parent");
+        assert_eq!(r.kind(), "a lock 2");
+        assert!(x.owner().forget(unlocked).is_none());
+        assert_eq!(x.owner().len(), 2);
+        x.start_command(1);
+        x.end_block().unwrap();
+        let (_, warnings) = x.commit_command();
+        assert_eq!(warnings.len(), 2);
+        assert_eq!(
+            *log.borrow(),
+            ["buffer pin Commit", "a lock Commit", "top lock Commit"]
+        );
+    }
+
+    #[test]
+    fn exit_inside_a_savepoint_releases_every_level() {
+        crate::exit::on_exit_reset();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut x = Xact::new();
+        let _ = x.release_at_exit();
+        begin(&mut x);
+        x.owner().remember(dummy("top", ReleasePhase::Locks, &log));
+        stmt(&mut x, |x| x.define_savepoint("a")).unwrap();
+        x.owner().remember(dummy("sub", ReleasePhase::Locks, &log));
+        crate::exit::shmem_exit(1);
+        assert_eq!(*log.borrow(), ["sub Exit", "top Exit"]);
+        crate::exit::on_exit_reset();
     }
 }

@@ -116,21 +116,90 @@ fn subtransaction_ids_run_with_their_parent_and_leave_with_it() {
     assert!(v.is_empty());
     assert_eq!(t.latest_completed_xid(), s2);
 
-    // The cache limit is an ERROR, never a silent overflow.
+    // The transaction goes on past the cache: the rest are in the map.
     let top = t.assign_xid(&lw, 0, false, &c).unwrap();
     let mut subs = Vec::new();
-    for _ in 0..MAX_CACHED_SUBXIDS {
+    for _ in 0..MAX_CACHED_SUBXIDS + 10 {
         subs.push(t.assign_xid(&lw, 0, true, &c).unwrap());
     }
-    let e = t.assign_xid(&lw, 0, true, &c).unwrap_err();
-    assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
-    assert_eq!(t.next_xid(), subs[subs.len() - 1] + 1, "no id consumed");
+    assert!(t.is_overflowed(0));
+    t.running_subxids(0, &mut v);
+    assert_eq!(v, subs[..MAX_CACHED_SUBXIDS]);
+    let past = subs[MAX_CACHED_SUBXIDS + 3];
+    assert_eq!(t.subtrans().top_of(past), Some(top));
+    assert_eq!(t.subtrans().top_of(subs[0]), None, "cached: not in the map");
+    assert!(subs.iter().all(|&x| t.is_in_progress(&lw, 1, x)));
+    // A rolled-back overflowed subxid leaves the map.
+    clog.set_tree_status(&lw, 0, past, &[], XidStatus::Aborted)
+        .unwrap();
+    t.remove_subxids(&lw, 0, &[past]);
+    assert!(!t.is_in_progress(&lw, 1, past));
+    assert_eq!(t.subtrans().top_of(past), None);
     t.abort(&lw, 0, &subs, &wal, &c).unwrap();
+    assert!(!t.is_overflowed(0), "cleared when the transaction ends");
     assert_eq!(c.get_status(top).unwrap(), XidStatus::Aborted);
     assert!(subs
         .iter()
         .all(|&x| c.get_status(x).unwrap() == XidStatus::Aborted));
-    assert!(!t.is_in_progress(&lw, 1, subs[3]));
+    assert!(!t.is_in_progress(&lw, 1, subs[70]));
+}
+
+/// The subtransaction map is a ring: an overflowed subxid whose slot
+/// still holds an entry someone may need (at or above the oldest xmin)
+/// is refused with 54000, consuming no id; once that entry is below the
+/// horizon it is overwritten. Started just below 2^32.
+#[test]
+fn the_subtransaction_map_never_overwrites_a_needed_entry() {
+    let r = TestRegion::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    let clog = r.clog(dir.path());
+    let lw = r.lw();
+    let t = r.transam();
+    // Across 2^32: nothing in the map depends on 32-bit xids.
+    let start = (1u64 << 32) - 40;
+    t.startup(start);
+    clog.startup(start);
+    let c = ClogFor {
+        clog: &clog,
+        lw: &lw,
+        me: 0,
+    };
+    let wal = NoWal::default();
+    let top = t.assign_xid(&lw, 0, false, &c).unwrap();
+    for _ in 0..MAX_CACHED_SUBXIDS {
+        t.assign_xid(&lw, 0, true, &c).unwrap();
+    }
+    let first = t.assign_xid(&lw, 0, true, &c).unwrap();
+    assert_eq!(t.subtrans().top_of(first), Some(top));
+    // The counter moves a whole ring further (other transactions).
+    t.advance_next_xid_past(first + SUBTRANS_SLOTS as u64 - 1);
+    let e = t.assign_xid(&lw, 0, true, &c).unwrap_err();
+    assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
+    assert_eq!(
+        e.message,
+        "cannot assign a subtransaction ID: the subtransaction map is full"
+    );
+    assert_eq!(
+        t.next_xid(),
+        first + SUBTRANS_SLOTS as u64,
+        "no id consumed"
+    );
+    assert_eq!(t.subtrans().top_of(first), Some(top), "still there");
+    t.commit(&lw, 0, &[], &wal, &c).unwrap();
+    // Nothing runs now: the old entry is below the horizon. The next
+    // overflowed subxid on its slot replaces it.
+    let n = SUBTRANS_SLOTS as u64;
+    t.advance_next_xid_past(first + 2 * n - 66);
+    let top2 = t.assign_xid(&lw, 0, false, &c).unwrap();
+    assert_eq!(top2, first + 2 * n - 65);
+    for _ in 0..MAX_CACHED_SUBXIDS {
+        t.assign_xid(&lw, 0, true, &c).unwrap();
+    }
+    let again = t.assign_xid(&lw, 0, true, &c).unwrap();
+    assert_eq!(again, first + 2 * n, "the same slot as `first`");
+    assert_eq!(t.subtrans().top_of(again), Some(top2));
+    assert_eq!(t.subtrans().top_of(first), None, "replaced");
+    t.commit(&lw, 0, &[], &wal, &c).unwrap();
 }
 
 /// The commit record is written before the commit log says committed,

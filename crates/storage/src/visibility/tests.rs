@@ -57,6 +57,7 @@ fn snapshot() -> Snapshot {
         xip: vec![RUNNING],
         subxip: vec![],
         curcid: CURCID,
+        ..Snapshot::default()
     }
 }
 

@@ -722,3 +722,119 @@ fn commit_records_are_flushed_unless_asynchronous_and_replayed_after_a_crash() {
     assert_eq!(r.end, durable);
     assert_eq!(r.next_xid, 705, "past every replayed xid, subxids too");
 }
+
+/// Subtransactions through real WAL and a crash: the sequence a backend
+/// runs (crates/server's `Engine`) — a top-level xid and three subxids,
+/// one rolled back (ROLLBACK TO: its own abort record, aborted in the
+/// commit log, out of the subxid cache), the others released and
+/// committed with the top level — then the shared memory is lost (no
+/// checkpoint wrote pg_xact) and redo rebuilds a fresh commit log from
+/// the records: the committed subxids are committed, the rolled-back one
+/// aborted, and a transaction running at the crash is in no state but
+/// "never committed".
+#[test]
+fn committed_subtransactions_are_committed_after_crash_and_redo() {
+    use crate::clog::XidStatus;
+    use crate::clogbuffers::ClogFor;
+    use crate::testutil::TestRegion;
+    use crate::transam::{ClogStatus, CommitWal};
+    use crate::xactwal::{XactRedo, XlogCommit};
+    let env = Env::new(4);
+    let mut c = ControlFileData::new_cluster();
+    c.system_identifier = SYSID;
+    c.xlog_seg_size = 1 << 20;
+    bootstrap_wal(env.dir.path(), &mut c).unwrap();
+    let ctl = Control::new(env.dir.path(), &mut c);
+    let w = ctl.writer();
+    let x = env.xlog(0);
+    startup(&x, &w.load().unwrap(), false).unwrap();
+    let wal = XlogCommit {
+        xlog: &x,
+        synchronous: true,
+        now: 1,
+    };
+
+    // Before the crash: the commit log in a region of its own.
+    let before = tempfile::tempdir().unwrap();
+    let r = TestRegion::new(3);
+    let (t, lw) = (r.transam(), r.lw());
+    let clog = r.clog(before.path());
+    t.startup(1000);
+    clog.startup(1000);
+    let me = 0;
+    let cf = ClogFor {
+        clog: &clog,
+        lw: &lw,
+        me,
+    };
+    let top = t.assign_xid(&lw, me, false, &cf).unwrap();
+    let subs: Vec<u64> = (0..3)
+        .map(|_| t.assign_xid(&lw, me, true, &cf).unwrap())
+        .collect();
+    assert_eq!((top, subs.as_slice()), (1000, &[1001, 1002, 1003][..]));
+    // ROLLBACK TO the savepoint of 1002.
+    wal.log_abort(1002, &[]).unwrap();
+    cf.set_tree_status(1002, &[], XidStatus::Aborted).unwrap();
+    t.remove_subxids(&lw, me, &[1002]);
+    // A second backend is in the middle of a transaction with a subxid.
+    let other = 1;
+    let cf1 = ClogFor {
+        clog: &clog,
+        lw: &lw,
+        me: other,
+    };
+    let running = t.assign_xid(&lw, other, false, &cf1).unwrap();
+    let running_sub = t.assign_xid(&lw, other, true, &cf1).unwrap();
+    // COMMIT with the released subxids.
+    t.commit(&lw, me, &[1001, 1003], &wal, &cf).unwrap();
+    assert_eq!(cf.get_status(1003).unwrap(), XidStatus::Committed);
+    let durable = x.flush_lsn();
+    drop(x);
+    drop(clog);
+    drop(r);
+
+    // After the crash: a fresh region and an empty pg_xact, rebuilt by
+    // redo as the startup process does (the server's RedoXacts).
+    struct Redo<'a> {
+        clog: ClogFor<'a, crate::testutil::RegionProcs>,
+        t: crate::transam::Transam,
+    }
+    impl XactRedo for Redo<'_> {
+        fn replay(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError> {
+            self.clog.set_tree_status(xid, subxids, status)?;
+            self.t
+                .advance_next_xid_past(subxids.iter().copied().fold(xid, u64::max));
+            Ok(())
+        }
+    }
+    let after = tempfile::tempdir().unwrap();
+    let r2 = TestRegion::new(3);
+    let (t2, lw2) = (r2.transam(), r2.lw());
+    let clog2 = r2.clog(after.path());
+    t2.startup(1000);
+    clog2.startup(1000);
+    let cf2 = ClogFor {
+        clog: &clog2,
+        lw: &lw2,
+        me: 0,
+    };
+    let env2 = Env {
+        dir: env.dir,
+        ..Env::new(4)
+    };
+    let x = env2.xlog(0);
+    let redo = Redo { clog: cf2, t: t2 };
+    let rr = startup_with(&x, &w.load().unwrap(), true, Some(&redo)).unwrap();
+    assert_eq!(rr.end, durable);
+    let status = |xid| redo.clog.get_status(xid).unwrap();
+    assert_eq!(status(top), XidStatus::Committed);
+    assert_eq!(status(1001), XidStatus::Committed);
+    assert_eq!(status(1003), XidStatus::Committed);
+    assert_eq!(status(1002), XidStatus::Aborted);
+    // Never decided: no record, so not committed (and nothing runs after
+    // a crash, so it is aborted).
+    assert_eq!(status(running), XidStatus::InProgress);
+    assert_eq!(status(running_sub), XidStatus::InProgress);
+    assert!(!crate::transam::did_commit(&redo.clog, running_sub).unwrap());
+    assert_eq!(t2.next_xid(), 1004, "past every replayed xid");
+}

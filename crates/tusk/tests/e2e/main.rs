@@ -22,6 +22,7 @@
 //! - `control`: pg_control read by PostgreSQL's pg_controldata; damaged files refused.
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
+//! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO against PostgreSQL 15's answers.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -31,6 +32,7 @@ mod fidelity;
 mod lockfile;
 mod psql;
 mod raw;
+mod savepoint;
 mod sessions;
 mod startup;
 mod stop;

@@ -1,0 +1,79 @@
+\set QUIET off
+SAVEPOINT a;
+\echo :SQLSTATE
+RELEASE a;
+\echo :SQLSTATE
+ROLLBACK TO a;
+\echo :SQLSTATE
+BEGIN;
+RELEASE nope;
+\echo :SQLSTATE
+ROLLBACK TO nope;
+\echo :SQLSTATE
+SAVEPOINT a;
+\echo :SQLSTATE
+RELEASE a;
+\echo :SQLSTATE
+SELECT 1;
+\echo :SQLSTATE
+ROLLBACK;
+BEGIN;
+SET work_mem = '5MB';
+SAVEPOINT a;
+SET work_mem = '6MB';
+SELECT 1/0;
+\echo :SQLSTATE
+SELECT 2;
+\echo :SQLSTATE
+SAVEPOINT b;
+\echo :SQLSTATE
+RELEASE a;
+\echo :SQLSTATE
+ROLLBACK TO a;
+\echo :SQLSTATE
+SHOW work_mem;
+SAVEPOINT b;
+SET work_mem = '7MB';
+SAVEPOINT a;
+SET work_mem = '8MB';
+SELECT 1/0;
+ROLLBACK TO a;
+SHOW work_mem;
+RELEASE a;
+SHOW work_mem;
+ROLLBACK TO b;
+SHOW work_mem;
+RELEASE b;
+RELEASE a;
+SHOW work_mem;
+COMMIT;
+SHOW work_mem;
+BEGIN;
+SAVEPOINT a;
+SELECT 1/0;
+COMMIT;
+\echo :SQLSTATE
+BEGIN;
+SAVEPOINT a;
+SAVEPOINT a;
+RELEASE a;
+RELEASE a;
+RELEASE a;
+\echo :SQLSTATE
+ROLLBACK;
+BEGIN;
+SAVEPOINT s1;
+SELECT txid_current() = txid_current_if_assigned();
+ROLLBACK TO s1;
+SELECT txid_current() = txid_current_if_assigned();
+RELEASE s1;
+COMMIT;
+BEGIN;
+SAVEPOINT x;
+BEGIN;
+ROLLBACK;
+SELECT 1; SAVEPOINT a;
+\echo :SQLSTATE
+BEGIN; SAVEPOINT a; SELECT 1/0;
+ROLLBACK TO a; SELECT 3; COMMIT;
+\echo :SQLSTATE
