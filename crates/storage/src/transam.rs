@@ -278,8 +278,8 @@ impl Transam {
             // SAFETY: the caches follow the 64-byte head inside the area,
             // the map follows the caches (the layout in the file comment).
             subxids: unsafe { at.add(caches) } as *const SubxidCache,
-            // SAFETY: as above.
             map: SubtransMap {
+                // SAFETY: as above.
                 ring: unsafe { at.add(ring) } as *const SubtransEntry,
             },
             procs,
