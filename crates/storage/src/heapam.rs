@@ -83,17 +83,22 @@ pub type CommandId = u32;
 /// A WAL position.
 pub type Lsn = u64;
 
-/// What the heap needs from the WAL (s2's module implements it with
-/// `xlog_insert`). Called by the process changing the page, with the
-/// page's exclusive content lock held, after the change and before the
-/// unlock; the returned LSN (end of the record) becomes the page's LSN.
-/// Must not fail: a failure after the page changed is PANIC.
+/// What the heap needs from the WAL ([`crate::heapwal::XlogHeapWal`]
+/// implements it with the real WAL). Called by the process changing the
+/// page, with the page's exclusive content lock held, after the change and
+/// before the unlock; the returned LSN (end of the record) becomes the
+/// page's LSN. Each call gets the changed page(s) as they are now (page
+/// LSN not yet set): the logger reads the changed tuple's header from
+/// there, and takes a full-page image when the page's old LSN is at or
+/// below the checkpoint's redo pointer. Must not fail: a failure after
+/// the page changed is PANIC.
 pub trait HeapWal {
     /// A tuple was added at `tid` (`init_page`: the page was initialised
     /// first, so redo can start from a fresh page).
     fn log_heap_insert(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         tid: ItemPointer,
         init_page: bool,
         tuple: &[u8],
@@ -102,15 +107,20 @@ pub trait HeapWal {
     fn log_heap_delete(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         tid: ItemPointer,
         xid: Xid,
         infomask: u16,
     ) -> Lsn;
     /// `old` got xmax and ctid = `new`; `tuple` was added at `new` (same
-    /// page when `hot`). Logged once for both pages; the LSN goes to both.
+    /// page when `hot`: `new_page` is then `None`). Logged once for both
+    /// pages; the LSN goes to both.
+    #[allow(clippy::too_many_arguments)]
     fn log_heap_update(
         &self,
         rel: RelFileLocator,
+        old_page: &PageBuf,
+        new_page: Option<&PageBuf>,
         old: ItemPointer,
         new: ItemPointer,
         hot: bool,
@@ -122,11 +132,18 @@ pub trait HeapWal {
     fn log_heap_prune(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         block: BlockNumber,
         redirected: &[(u16, u16)],
         dead: &[u16],
         unused: &[u16],
     ) -> Lsn;
+    /// The fork was just created (PostgreSQL's XLOG_SMGR_CREATE), so that
+    /// redo creates it again even if no page of it was logged. The
+    /// default logs nothing (WAL-less test loggers).
+    fn log_smgr_create(&self, _rel: RelFileLocator, _fork: Fork) -> Lsn {
+        0
+    }
 }
 
 /// Result of checking a tuple for update or delete (PostgreSQL's TM_Result
@@ -371,6 +388,7 @@ impl<'a> HeapRel<'a> {
             let mut smgr = self.bm.smgr();
             if !smgr.exists(self.rel, Fork::Main)? {
                 smgr.create(self.rel, Fork::Main, true)?;
+                self.wal.log_smgr_create(self.rel, Fork::Main);
             }
             drop(smgr);
             self.bm.extend(owner, self.rel, Fork::Main)
@@ -464,7 +482,9 @@ impl<'a> HeapRel<'a> {
         heaptuple::set_ctid(item, tid);
         heaptuple::set_ctid(tuple, tid);
         l.mark_dirty();
-        let lsn = self.wal.log_heap_insert(self.rel, tid, init, tuple);
+        let lsn = self
+            .wal
+            .log_heap_insert(self.rel, l.page(), tid, init, tuple);
         page::set_lsn(l.page_mut(), lsn);
         Ok(Some(tid))
     }
@@ -615,7 +635,7 @@ impl<'a> HeapRel<'a> {
             heaptuple::set_infomask2(t, m2 | HEAP_KEYS_UPDATED);
             note_prunable(p, xid);
             l.mark_dirty();
-            let lsn = self.wal.log_heap_delete(self.rel, tid, xid, m);
+            let lsn = self.wal.log_heap_delete(self.rel, l.page(), tid, xid, m);
             page::set_lsn(l.page_mut(), lsn);
             Ok(Ok(()))
         })();
@@ -687,9 +707,9 @@ impl<'a> HeapRel<'a> {
             let m2 = heaptuple::infomask2(&tuple);
             heaptuple::set_infomask2(&mut tuple, m2 | HEAP_ONLY_TUPLE);
             l.mark_dirty();
-            let lsn = self
-                .wal
-                .log_heap_update(self.rel, tid, new, true, false, &tuple);
+            let lsn =
+                self.wal
+                    .log_heap_update(self.rel, l.page(), None, tid, new, true, false, &tuple);
             page::set_lsn(l.page_mut(), lsn);
             Ok(Some(UpdateOutcome::Updated { new, hot: true }))
         })();
@@ -807,9 +827,16 @@ impl<'a> HeapRel<'a> {
         note_prunable(op, xid);
         ol.mark_dirty();
         nl.mark_dirty();
-        let lsn = self
-            .wal
-            .log_heap_update(self.rel, tid, new, false, init, tuple);
+        let lsn = self.wal.log_heap_update(
+            self.rel,
+            ol.page(),
+            Some(nl.page()),
+            tid,
+            new,
+            false,
+            init,
+            tuple,
+        );
         page::set_lsn(ol.page_mut(), lsn);
         page::set_lsn(nl.page_mut(), lsn);
         Ok(Some(UpdateOutcome::Updated { new, hot: false }))
@@ -975,9 +1002,9 @@ impl<'a> HeapRel<'a> {
         page::set_flags(p, f);
         l.mark_dirty();
         if changed {
-            let lsn = self
-                .wal
-                .log_heap_prune(self.rel, block, &redirected, &dead, &unused);
+            let lsn =
+                self.wal
+                    .log_heap_prune(self.rel, l.page(), block, &redirected, &dead, &unused);
             page::set_lsn(l.page_mut(), lsn);
         }
         Ok(PruneStats {

@@ -50,6 +50,9 @@
 //!   fetch, sequential scan, delete and update with TM_Result outcomes,
 //!   HOT updates and pruning; WAL, visibility and the extension lock are
 //!   traits the WAL, MVCC and lock-manager work plugs into.
+//! - [`heapwal`]: the heap and storage resource managers: WAL records of
+//!   heap changes (with full-page images after a checkpoint) and of fork
+//!   creation and truncation, and their redo through shared buffers.
 //! - [`lmgr`]: the heavyweight lock manager over [`lock`]: eight modes,
 //!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
 //!   deadlock detection, a per-backend table released by the resource
@@ -76,6 +79,7 @@ pub mod control;
 pub mod exit;
 pub mod heapam;
 pub mod heaptuple;
+pub mod heapwal;
 pub mod latch;
 pub mod layout;
 pub mod lmgr;

@@ -109,6 +109,7 @@ impl Env {
                 XlogConfig {
                     fsync: true,
                     sync_method: SyncMethod::Fdatasync,
+                    full_page_writes: true,
                 },
             )
         }
