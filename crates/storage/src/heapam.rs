@@ -934,6 +934,16 @@ impl<'a> HeapRel<'a> {
                 }
                 members.push(next);
                 reached[next as usize] = true;
+                // PostgreSQL's heap_prune_chain stops at the first member
+                // that is neither dead nor recently dead: a live tuple
+                // whose HOT successor died because its updater aborted
+                // must not be removed with it.
+                if !matches!(
+                    status[next as usize],
+                    Some(HtsvResult::Dead | HtsvResult::RecentlyDead)
+                ) {
+                    break;
+                }
                 if heaptuple::infomask2(t) & HEAP_HOT_UPDATED == 0 {
                     break;
                 }
