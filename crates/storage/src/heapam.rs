@@ -138,6 +138,13 @@ pub trait HeapWal {
         dead: &[u16],
         unused: &[u16],
     ) -> Lsn;
+    /// Only hint fields of `block` changed (prune hint, PD_PAGE_FULL):
+    /// returns the LSN of a full-page image record if the page needed one
+    /// (its first change since the checkpoint), else 0 and nothing is
+    /// logged. The default logs nothing (WAL-less test loggers).
+    fn log_hint(&self, _rel: RelFileLocator, _page: &PageBuf, _block: BlockNumber) -> Lsn {
+        0
+    }
     /// The fork was just created (PostgreSQL's XLOG_SMGR_CREATE), so that
     /// redo creates it again even if no page of it was logged. The
     /// default logs nothing (WAL-less test loggers).
@@ -1007,15 +1014,27 @@ impl<'a> HeapRel<'a> {
             }
             page::repair_fragmentation(p).map_err(bad)?;
         }
+        let hint_changed =
+            heaptuple::page_prune_xid(p) != min_keep_xmax || page::flags(p) & PD_PAGE_FULL != 0;
         heaptuple::set_page_prune_xid(p, min_keep_xmax);
         let f = page::flags(p) & !PD_PAGE_FULL;
         page::set_flags(p, f);
-        l.mark_dirty();
         if changed {
+            l.mark_dirty();
             let lsn =
                 self.wal
                     .log_heap_prune(self.rel, l.page(), block, &redirected, &dead, &unused);
             page::set_lsn(l.page_mut(), lsn);
+        } else if hint_changed {
+            // Only hints changed: no prune record, but a write of the page
+            // torn by a crash would fail its checksum, so the first such
+            // change after a checkpoint logs the page (PostgreSQL's
+            // MarkBufferDirtyHint / XLogSaveBufferForHint).
+            l.mark_dirty();
+            let lsn = self.wal.log_hint(self.rel, l.page(), block);
+            if lsn != 0 {
+                page::set_lsn(l.page_mut(), lsn);
+            }
         }
         Ok(PruneStats {
             removed,

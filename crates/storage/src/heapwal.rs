@@ -84,6 +84,9 @@
 //!            8    8 prune_xid        the page's prune hint after pruning
 //!   redo: the same line-pointer changes, then defragmentation;
 //!   PD_PAGE_FULL cleared
+//! XLOG (rmgr 0) FPI_FOR_HINT (info 0xA0): block 0 with an image, no data,
+//!   no main data: a page whose first change since the checkpoint was a
+//!   hint (pruning that only reset the prune hint or PD_PAGE_FULL)
 //! Storage (rmgr 2)
 //! CREATE (info 0x10)
 //!   main:    0    4 spcOid   4 4 dbOid   8 4 relNumber   12 4 fork
@@ -104,7 +107,7 @@ use crate::page::{self, AddAt, PageBuf, PD_PAGE_FULL};
 use crate::smgr::{relpath, BlockNumber, Fork, RelFileLocator};
 use crate::wal::{
     lsn_str, maxalign, BlockImage, BlockRef, DecodedRecord, Record, RM_HEAP2_ID, RM_HEAP_ID,
-    RM_SMGR_ID,
+    RM_SMGR_ID, RM_XLOG_ID,
 };
 use crate::xact::{Release, ResourceOwner};
 use crate::xlog::{RedoCtx, Xlog, XlogError};
@@ -119,6 +122,9 @@ pub const XLOG_HEAP_INIT_PAGE: u8 = 0x80;
 pub const XLOG_HEAP_OPMASK: u8 = 0x70;
 /// Heap2 record type of pruning (PostgreSQL's XLOG_HEAP2_PRUNE).
 pub const XLOG_HEAP2_PRUNE: u8 = 0x10;
+/// XLOG record type of a page image logged because only hints changed
+/// (PostgreSQL's value); replayed by [`fpi_redo`].
+pub const XLOG_FPI_FOR_HINT: u8 = 0xA0;
 /// Storage record types (PostgreSQL's).
 pub const XLOG_SMGR_CREATE: u8 = 0x10;
 pub const XLOG_SMGR_TRUNCATE: u8 = 0x20;
@@ -378,6 +384,34 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
         self.log(RM_HEAP2_ID, XLOG_HEAP2_PRUNE, 0, main, vec![blk])
     }
 
+    fn log_hint(&self, rel: RelFileLocator, page: &PageBuf, block: BlockNumber) -> Lsn {
+        let x = self.0;
+        if !x.full_page_writes() || page::lsn(page) > x.redo_rec_ptr() {
+            return 0;
+        }
+        // Always an image, so a checkpoint moving the redo pointer
+        // meanwhile cannot make it insufficient: no retry.
+        let rec = Record {
+            rmid: RM_XLOG_ID,
+            info: XLOG_FPI_FOR_HINT,
+            xid: 0,
+            blocks: vec![BlockRef {
+                id: 0,
+                rel,
+                fork: Fork::Main,
+                blkno: block,
+                will_init: false,
+                image: Some(BlockImage::of_page(page, true)),
+                data: Vec::new(),
+            }],
+            main_data: Vec::new(),
+        };
+        match x.insert_record(&rec) {
+            Ok((_, end)) => end,
+            Err(e) => panic_on(e),
+        }
+    }
+
     fn log_smgr_create(&self, rel: RelFileLocator, fork: Fork) -> Lsn {
         let mut d = Vec::with_capacity(16);
         put32(&mut d, rel.spc);
@@ -598,6 +632,20 @@ pub fn heap_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
         }
         other => return Err(format!("heap_redo: unknown op code {other}")),
     }
+    Ok(())
+}
+
+/// Redo of XLOG_FPI_FOR_HINT (called by xlog_redo): restores the image.
+pub fn fpi_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
+    let b = r
+        .record
+        .blocks
+        .first()
+        .ok_or_else(|| bad(r, "full-page image"))?;
+    if !b.image.as_ref().is_some_and(|i| i.apply) {
+        return Err(bad(r, "full-page image"));
+    }
+    redo_block(ctx, r, b.id, |_, _| Ok(()))?;
     Ok(())
 }
 
