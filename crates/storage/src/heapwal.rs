@@ -460,7 +460,7 @@ pub enum BlockAction {
 /// — after initialising it for a `will_init` block — then sets the page
 /// LSN to the record's end and marks the buffer dirty. Startup process.
 pub fn redo_block(
-    ctx: &RedoCtx<'_>,
+    ctx: &mut RedoCtx<'_>,
     r: &DecodedRecord,
     id: u8,
     apply: impl FnOnce(&mut PageBuf, &[u8]) -> Result<(), String>,
@@ -474,12 +474,18 @@ pub fn redo_block(
         .ok_or_else(|| format!("block reference {id} missing"))?;
     let end = maxalign(r.end_lsn);
     let fresh = b.will_init || b.image.as_ref().is_some_and(|i| i.apply);
-    let nblocks = {
-        let mut s = bm.smgr();
-        if s.exists(b.rel, b.fork).map_err(pg)? {
-            s.nblocks(b.rel, b.fork).map_err(pg)?
-        } else {
-            0
+    let key = (b.rel, b.fork);
+    let nblocks = match ctx.fork_sizes.get(&key) {
+        Some(&n) => n,
+        None => {
+            let mut s = bm.smgr();
+            let n = if s.exists(b.rel, b.fork).map_err(pg)? {
+                s.nblocks(b.rel, b.fork).map_err(pg)?
+            } else {
+                0
+            };
+            ctx.fork_sizes.insert(key, n);
+            n
         }
     };
     if b.blkno >= nblocks {
@@ -491,6 +497,7 @@ pub fn redo_block(
             ));
         }
         bm.extend_to(b.rel, b.fork, b.blkno + 1).map_err(pg)?;
+        ctx.fork_sizes.insert(key, b.blkno + 1);
     }
     let mode = if fresh {
         ReadMode::Zero
@@ -712,6 +719,7 @@ pub fn smgr_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
                 rel: get32(d, 8),
             };
             let fork = fork_of(r, get32(d, 12))?;
+            ctx.fork_sizes.remove(&(rel, fork));
             bm.smgr().create(rel, fork, true).map_err(pg)
         }
         XLOG_SMGR_TRUNCATE => {
@@ -725,6 +733,7 @@ pub fn smgr_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
                 rel: get32(d, 12),
             };
             let fork = fork_of(r, get32(d, 16))?;
+            ctx.fork_sizes.remove(&(rel, fork));
             // Buffers of the cut blocks are dropped unwritten; the file is
             // cut only if it is longer (replayed twice, or never extended).
             bm.drop_relation_buffers(rel, fork, nblocks);
@@ -735,5 +744,117 @@ pub fn smgr_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
             Ok(())
         }
         other => Err(format!("smgr_redo: unknown op code {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(rmid: u8, info: u8, main: Vec<u8>, blocks: Vec<BlockRef>) -> DecodedRecord {
+        DecodedRecord {
+            lsn: 0x2000,
+            end_lsn: 0x2040,
+            prev: 0x1000,
+            record: Record {
+                rmid,
+                info,
+                xid: 700,
+                blocks,
+                main_data: main,
+            },
+        }
+    }
+
+    fn block(id: u8, data: Vec<u8>) -> BlockRef {
+        BlockRef {
+            id,
+            rel: RelFileLocator {
+                spc: 1663,
+                db: 5,
+                rel: 16384,
+            },
+            fork: Fork::Main,
+            blkno: 3,
+            will_init: false,
+            image: None,
+            data,
+        }
+    }
+
+    /// Bad input is an error naming the record, never a panic; and a
+    /// well-formed record without a buffer pool says what is missing.
+    #[test]
+    fn malformed_records_are_refused() {
+        let mut ctx = RedoCtx::default();
+        let cases = [
+            rec(
+                RM_HEAP_ID,
+                XLOG_HEAP_INSERT,
+                vec![1],
+                vec![block(0, vec![])],
+            ),
+            rec(
+                RM_HEAP_ID,
+                XLOG_HEAP_DELETE,
+                vec![0; 31],
+                vec![block(0, vec![])],
+            ),
+            rec(
+                RM_HEAP_ID,
+                XLOG_HEAP_UPDATE,
+                vec![0; 33],
+                vec![block(0, vec![])],
+            ),
+            rec(RM_HEAP_ID, XLOG_HEAP_HOT_UPDATE, vec![0; 32], vec![]),
+            rec(RM_HEAP_ID, 0x30, vec![0; 4], vec![]),
+        ];
+        for r in &cases {
+            let e = heap_redo(r, &mut ctx).unwrap_err();
+            assert!(e.contains("0/2000") || e.contains("unknown op code"), "{e}");
+        }
+        // A HOT update naming two blocks contradicts itself.
+        let two = rec(
+            RM_HEAP_ID,
+            XLOG_HEAP_HOT_UPDATE,
+            vec![0; 32],
+            vec![block(0, vec![]), block(1, vec![])],
+        );
+        assert!(heap_redo(&two, &mut ctx).unwrap_err().contains("0/2000"));
+        let e = heap2_redo(
+            &rec(RM_HEAP2_ID, XLOG_HEAP2_PRUNE, vec![0; 15], vec![]),
+            &mut ctx,
+        )
+        .unwrap_err();
+        assert!(e.contains("invalid heap prune record at 0/2000"), "{e}");
+        assert!(heap2_redo(&rec(RM_HEAP2_ID, 0x20, vec![], vec![]), &mut ctx).is_err());
+        assert!(smgr_redo(
+            &rec(RM_SMGR_ID, XLOG_SMGR_CREATE, vec![0; 16], vec![]),
+            &mut ctx
+        )
+        .unwrap_err()
+        .contains("buffer pool"));
+        let e = heap_redo(
+            &rec(
+                RM_HEAP_ID,
+                XLOG_HEAP_INSERT,
+                vec![1, 0, 0, 0],
+                vec![block(0, vec![])],
+            ),
+            &mut ctx,
+        )
+        .unwrap_err();
+        assert!(e.contains("buffer pool"), "{e}");
+        // An image record without an image.
+        assert!(fpi_redo(
+            &rec(
+                RM_XLOG_ID,
+                XLOG_FPI_FOR_HINT,
+                vec![],
+                vec![block(0, vec![])]
+            ),
+            &mut ctx
+        )
+        .is_err());
     }
 }

@@ -805,6 +805,14 @@ pub struct RedoCtx<'a> {
     /// replayed through shared buffers, as PostgreSQL does (`None` in
     /// WAL-only tests; such a record is then an error).
     pub bufmgr: Option<&'a crate::bufmgr::BufMgr>,
+    /// Block counts of the forks redo has touched (heapwal's cache: only
+    /// the startup process changes relation files during recovery, so a
+    /// count stays true until a storage record changes it; saves a stat
+    /// per record).
+    pub fork_sizes: std::collections::HashMap<
+        (crate::smgr::RelFileLocator, crate::smgr::Fork),
+        crate::smgr::BlockNumber,
+    >,
 }
 
 /// A resource manager: the replay routine for records carrying its id.
@@ -1126,6 +1134,7 @@ pub fn startup_redo<P: LwProcs>(
         records: 0,
         xact,
         bufmgr,
+        fork_sizes: Default::default(),
     };
     // From where to read on: the redo pointer if it lies before the
     // checkpoint record, else the record after the checkpoint.

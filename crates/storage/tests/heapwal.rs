@@ -201,6 +201,18 @@ fn start(
     crashed: bool,
     decided: &Decided,
 ) -> Result<(Node, RecoveryResult), String> {
+    start_with(w, dir, fault, crashed, decided, CFG)
+}
+
+/// [`start`] with WAL settings of its own.
+fn start_with(
+    w: &World<Sh>,
+    dir: &Path,
+    fault: &Faulty,
+    crashed: bool,
+    decided: &Decided,
+    cfg: XlogConfig,
+) -> Result<(Node, RecoveryResult), String> {
     // SAFETY: the region's WAL area, initialised by the registry and
     // mapped for the life of the world, which outlives the node.
     let attach = || unsafe {
@@ -210,7 +222,7 @@ fn start(
             w.procs(),
             0,
             dir,
-            CFG,
+            cfg,
         )
     };
     let x = attach();
@@ -676,6 +688,65 @@ fn flipped_byte_in_wal_stops_redo_at_that_record() {
     assert_eq!(r.end, at, "redo ends at the damaged record");
     let why = r.end_reason.unwrap_or_default();
     assert!(why.contains(&lsn_str(at)), "{why}");
+}
+
+/// With `full_page_writes = off` nothing repairs a torn page: recovery
+/// stops with the checksum failure naming the block (PostgreSQL's
+/// "invalid page in block"), which is what the images are for. Also the
+/// insertion-time recheck: a record built against an old redo pointer is
+/// refused once a checkpoint moved it to or past a logged page's LSN.
+#[test]
+fn without_full_page_writes_a_torn_page_stops_recovery() {
+    let w: World<Sh> = World::new(8);
+    init_cluster(w.dir.path());
+    let fault = Faulty(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
+        w.dir.path(),
+        SEG_BLOCKS,
+    )))));
+    let off = XlogConfig {
+        full_page_writes: false,
+        ..CFG
+    };
+    let (n, _) = start_with(&w, w.dir.path(), &fault, false, &Decided::default(), off).unwrap();
+    let mut m = Model::new(31, first_xid(&n));
+    m.run(&n, 300, 70);
+    // The recheck, on this handle with full_page_writes on.
+    let on = XlogConfig {
+        full_page_writes: true,
+        ..CFG
+    };
+    n.x.set_config(on);
+    let redo = n.x.redo_rec_ptr();
+    assert!(redo > 0);
+    let rec = tusk_storage::wal::Record {
+        rmid: tusk_storage::wal::RM_XLOG_ID,
+        info: xlog::XLOG_NOOP,
+        xid: 0,
+        blocks: vec![],
+        main_data: vec![1, 2, 3],
+    };
+    assert_eq!(n.x.insert_record_fpw(&rec, Some(redo)).unwrap(), None);
+    assert!(n
+        .x
+        .insert_record_fpw(&rec, Some(redo + 1))
+        .unwrap()
+        .is_some());
+    n.x.set_config(off);
+    drop(n);
+    fault
+        .0
+        .borrow_mut()
+        .crash(CrashMode::TearUnsynced(512))
+        .unwrap();
+    assert!(damaged_blocks(&fault) > 0);
+    let w2: World<Sh> = World::new(8);
+    let err = start_with(&w2, w.dir.path(), &fault, true, &Decided::default(), off)
+        .err()
+        .expect("a torn page without an image");
+    assert!(
+        err.contains("invalid page in block") && err.contains("base/5/16384"),
+        "{err}"
+    );
 }
 
 /// Redo throughput: a workload's WAL replayed from the checkpoint
