@@ -750,8 +750,9 @@ fn without_full_page_writes_a_torn_page_stops_recovery() {
 }
 
 /// Redo throughput: a workload's WAL replayed from the checkpoint
-/// through an 8 MB pool; prints MB of WAL per second of redo (meaningful
-/// in a release build; `TUSK_REDO_BENCH_TXNS` sets the workload size).
+/// through a 32 MB pool over the plain `Md` smgr (as the server's startup
+/// process); prints MB of WAL per second of redo (meaningful in a release
+/// build; `TUSK_REDO_BENCH_TXNS` sets the workload size).
 #[test]
 fn redo_throughput() {
     let txns = std::env::var("TUSK_REDO_BENCH_TXNS")
@@ -765,7 +766,7 @@ fn redo_throughput() {
     m.run(&n, txns, 0);
     drop(n);
     fault.0.borrow_mut().crash(CrashMode::KeepUnsynced).unwrap();
-    let w2: World<Sh> = World::new(1024);
+    let w2: World<Sh> = World::new(4096);
     let dir = w.dir.path();
     // SAFETY: the region's WAL area, initialised and mapped for the life
     // of w2, which outlives both handles.
@@ -784,7 +785,8 @@ fn redo_throughput() {
     let view = unsafe { PgControlView::from_raw(w2.area(AreaId::PgControl) as *const _) };
     let ctl = PgControlWriter::new(view, dir.to_path_buf(), w2.procs(), 0);
     let c = ctl.load().unwrap();
-    let bm = w2.bufmgr(0, Box::new(fault.clone()), Box::new(attach()), true);
+    let md = Md::new(dir, SEG_BLOCKS);
+    let bm = w2.bufmgr(0, Box::new(md), Box::new(attach()), true);
     let decided = Decided::default();
     let t = std::time::Instant::now();
     let r = xlog::startup_redo(&x, &c, true, Some(&decided), Some(&bm)).unwrap();
