@@ -48,7 +48,8 @@
 //!
 //! ```text
 //! Heap (rmgr 10). xl_xid = the changing transaction. Little endian.
-//! INSERT (info 0x00, | 0x80 INIT_PAGE when block 0 is initialised first)
+//! INSERT (info 0x00, | 0x80 INIT_PAGE when block 0 is initialised first:
+//!   the page was new, or the tuple is its only line pointer)
 //!   block 0: the page; data = the whole tuple as stored (header + body)
 //!   main:  off size field
 //!            0    2 offnum      line pointer of the new tuple
@@ -181,6 +182,14 @@ fn old_tuple_fields(d: &mut Vec<u8>, page: &PageBuf, off: u16) {
     put64(d, heaptuple::page_prune_xid(page));
 }
 
+/// Is the tuple at `off` the page's only line pointer? Then redo may
+/// start from an empty page (PostgreSQL sets XLOG_HEAP_INIT_PAGE in this
+/// case too): no image is needed, and a page that another backend
+/// initialised but never logged is rebuilt from the record alone.
+fn only_tuple(page: &PageBuf, off: u16) -> bool {
+    off == 1 && page::max_offset(page) == 1
+}
+
 fn panic_on(e: XlogError) -> ! {
     elog::report(&e.to_pg_error(Severity::Panic));
     std::process::abort();
@@ -267,6 +276,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
         _tuple: &[u8],
     ) -> Lsn {
         let t = page::get_item(page, tid.offset).expect("heapam logs the tuple it added");
+        let init_page = init_page || only_tuple(page, tid.offset);
         let mut main = Vec::with_capacity(4);
         put16(&mut main, tid.offset);
         put16(&mut main, 0);
@@ -318,6 +328,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
     ) -> Lsn {
         let np = new_page.unwrap_or(old_page);
         let t = page::get_item(np, new.offset).expect("heapam logs the tuple it added");
+        let init_page = init_page || (new_page.is_some() && only_tuple(np, new.offset));
         let xid = heaptuple::xmin(t);
         let mut main = Vec::with_capacity(SIZE_OF_UPDATE);
         put16(&mut main, old.offset);
