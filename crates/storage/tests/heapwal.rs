@@ -507,6 +507,42 @@ fn recover_and_check(
     r
 }
 
+/// The full-page-image rule, checked on the WAL itself: from the last
+/// checkpoint's redo pointer on, the first record that touches a block
+/// carries its image or initialises it (so any torn write of it is
+/// repaired). Returns (images, records read).
+fn check_first_touch_has_image(dir: &Path, redo: u64) -> (usize, usize) {
+    const SEG: u64 = 1 << 20;
+    let first = redo / SEG;
+    let mut buf = Vec::new();
+    let mut segno = first;
+    while let Ok(b) = std::fs::read(
+        dir.join("pg_wal")
+            .join(tusk_storage::wal::wal_file_name(1, segno, SEG)),
+    ) {
+        buf.extend_from_slice(&b);
+        segno += 1;
+    }
+    let mut r = tusk_storage::wal::WalReader::new(&buf, first * SEG, redo, None, 1, 0x4EA9, SEG);
+    let mut seen = HashSet::new();
+    let (mut images, mut records) = (0, 0);
+    while let Ok(rec) = r.read_record() {
+        records += 1;
+        for b in &rec.record.blocks {
+            images += b.image.is_some() as usize;
+            if seen.insert((b.rel, b.fork, b.blkno)) {
+                assert!(
+                    b.image.is_some() || b.will_init,
+                    "block {} first changed at {} without an image",
+                    b.blkno,
+                    lsn_str(rec.lsn)
+                );
+            }
+        }
+    }
+    (images, records)
+}
+
 /// A fresh cluster and its first start.
 fn setup(w: &World<Sh>) -> (Faulty, Node) {
     init_cluster(w.dir.path());
@@ -538,6 +574,12 @@ fn torn_pages_are_restored_from_full_page_images() {
         let mut m = Model::new(seed, first_xid(&n));
         m.run(&n, 300, 70);
         assert!(m.prunes > 0 && m.hot > 0 && m.cold > 0, "workload mix");
+        let redo = n.ctl.load().unwrap().checkpoint_copy.redo;
+        let (images, records) = check_first_touch_has_image(w.dir.path(), redo);
+        assert!(
+            images > 0 && records > images,
+            "{images} images in {records}"
+        );
         assert!(
             fault.0.borrow().unsynced_blocks() > 0,
             "pages written since the last checkpoint"
