@@ -732,6 +732,76 @@ fn flipped_byte_in_wal_stops_redo_at_that_record() {
     assert!(why.contains(&lsn_str(at)), "{why}");
 }
 
+/// A truncation is logged (Storage TRUNCATE, flushed before the file is
+/// cut): redo of inserts made before it, then of the truncation, then of
+/// new inserts leaves only the new rows. Without the record, the old rows
+/// past block 0 would come back from their replayed inserts.
+#[test]
+fn truncation_is_replayed_in_order() {
+    let w: World<Sh> = World::new(8);
+    let (fault, n) = setup(&w);
+    let rel2 = tusk_storage::smgr::RelFileLocator {
+        rel: REL.rel + 1,
+        ..REL
+    };
+    let xid0 = first_xid(&n);
+    let mut oracle = SetOracle {
+        horizon: xid0,
+        ..Default::default()
+    };
+    let insert = |oracle: &mut SetOracle, xid: Xid, rows: std::ops::Range<i32>| {
+        let wal = XlogHeapWal(&n.x);
+        let rel = HeapRel::new(rel2, &n.bm, &wal, &NoExt);
+        let mut owner = ResourceOwner::default();
+        oracle.me = xid;
+        for k in rows {
+            rel.insert(&mut owner, oracle, row(k, &"t".repeat(300)), xid, 0)
+                .unwrap();
+        }
+        owner.release_all(Release::Commit);
+        use tusk_storage::transam::CommitWal;
+        XlogCommit {
+            xlog: &n.x,
+            synchronous: true,
+            now: 0,
+        }
+        .log_commit(xid, &[])
+        .unwrap();
+        oracle.committed.insert(xid);
+        oracle.me = 0;
+    };
+    insert(&mut oracle, xid0, 0..100);
+    assert!(n.bm.smgr().nblocks(rel2, Fork::Main).unwrap() > 2);
+    // TRUNCATE: WAL first (flushed), then the buffers, then the file.
+    XlogHeapWal(&n.x)
+        .log_smgr_truncate(rel2, Fork::Main, 0)
+        .unwrap();
+    n.bm.drop_relation_buffers(rel2, Fork::Main, 0);
+    n.bm.smgr().truncate(rel2, Fork::Main, 0).unwrap();
+    insert(&mut oracle, xid0 + 1, 1000..1010);
+    drop(n);
+    fault.0.borrow_mut().crash(CrashMode::LoseUnsynced).unwrap();
+    let w2: World<Sh> = World::new(8);
+    let (n2, _) = start(&w2, w.dir.path(), &fault, true, &Decided::default()).unwrap();
+    let wal = XlogHeapWal(&n2.x);
+    let rel = HeapRel::new(rel2, &n2.bm, &wal, &NoExt);
+    let mut owner = ResourceOwner::default();
+    let seen = SetOracle {
+        committed: oracle.committed.clone(),
+        ..Default::default()
+    };
+    let mut scan = rel.begin_scan(&seen).unwrap();
+    let mut keys = Vec::new();
+    while let Some((_, t)) = scan.next(&mut owner).unwrap() {
+        keys.push(unrow(&t).0);
+    }
+    scan.end(&mut owner);
+    owner.release_all(Release::Commit);
+    keys.sort();
+    assert_eq!(keys, (1000..1010).collect::<Vec<_>>());
+    assert_eq!(rel.nblocks().unwrap(), 1);
+}
+
 /// With `full_page_writes = off` nothing repairs a torn page: recovery
 /// stops with the checksum failure naming the block (PostgreSQL's
 /// "invalid page in block"), which is what the images are for. Also the
