@@ -18,8 +18,8 @@
 //!   relation under the relation extension lock. The free-space map is later
 //!   work: until then space freed on an earlier page is reused only when that
 //!   page is some backend's target again.
-//! - **Neighbours through traits.** The WAL ([`HeapWal`], s2's
-//!   `xlog_insert`), visibility ([`Visibility`], s3's snapshots and commit
+//! - **Neighbours through traits.** The WAL ([`HeapWal`], implemented
+//!   over the real WAL by [`crate::heapwal::XlogHeapWal`]), visibility ([`Visibility`], s3's snapshots and commit
 //!   log) and the extension lock ([`ExtensionLock`], the lock manager of
 //!   issue 10) are traits with small test implementations, so the heap is
 //!   tested now and the real pieces plug in after merging.
