@@ -37,10 +37,13 @@
 //! - **Missing files and blocks.** A block beyond the end of its fork (a
 //!   relation created after the checkpoint, or blocks added and lost in
 //!   the crash) is added as zeroes first ([`BufMgr::extend_to`]), which
-//!   only an image or an initialising record can fill; a record that needs
-//!   the old content of a block that does not exist stops recovery with an
-//!   error naming the block (PostgreSQL's "invalid page"; tusk has no DROP
-//!   records yet whose replay would excuse it).
+//!   only an image or an initialising record can fill. A record that needs
+//!   the old content of a block that does not exist (or is all zero) is
+//!   skipped and the block remembered ([`RedoCtx::invalid_pages`],
+//!   PostgreSQL's invalid-page table): a later TRUNCATE or UNLINK of the
+//!   relation excuses it (the relation was dropped or cut after that
+//!   change), and any left at the end of redo fail recovery with
+//!   "WAL contains references to invalid pages".
 //!
 //! Who may call what: [`XlogHeapWal`]'s methods, any process changing heap
 //! pages (a backend), under the page's exclusive content lock; the redo
@@ -94,6 +97,8 @@
 //! TRUNCATE (info 0x20)
 //!   main:    0    4 nblocks (new length)   4 4 spcOid   8 4 dbOid
 //!           12    4 relNumber   16 4 fork
+//! UNLINK (info 0x30, tusk's own): every fork of the relation removed
+//!   main:    0    4 spcOid   4 4 dbOid   8 4 relNumber
 //! A block with a full-page image (BKPBLOCK_HAS_IMAGE) carries no data;
 //! redo restores the image and sets the page LSN to the record's end.
 //! ```
@@ -105,7 +110,7 @@ use crate::heapam::{HeapWal, Lsn, Xid};
 use crate::heaptuple::{self, ItemPointer, MAX_HEAP_TUPLES_PER_PAGE};
 use crate::lwlock::{LwMode, LwProcs};
 use crate::page::{self, AddAt, PageBuf, PD_PAGE_FULL};
-use crate::smgr::{relpath, BlockNumber, Fork, RelFileLocator};
+use crate::smgr::{BlockNumber, Fork, RelFileLocator};
 use crate::wal::{
     lsn_str, maxalign, BlockImage, BlockRef, DecodedRecord, Record, RM_HEAP2_ID, RM_HEAP_ID,
     RM_SMGR_ID, RM_XLOG_ID,
@@ -129,6 +134,9 @@ pub const XLOG_FPI_FOR_HINT: u8 = 0xA0;
 /// Storage record types (PostgreSQL's).
 pub const XLOG_SMGR_CREATE: u8 = 0x10;
 pub const XLOG_SMGR_TRUNCATE: u8 = 0x20;
+/// tusk's own: every fork of a dropped relation is removed (PostgreSQL
+/// lists dropped relations in the commit record instead).
+pub const XLOG_SMGR_UNLINK: u8 = 0x30;
 
 const SIZE_OF_DELETE: usize = 32;
 const SIZE_OF_UPDATE: usize = 32;
@@ -258,6 +266,31 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
         let end = self
             .0
             .xlog_insert(RM_SMGR_ID, XLOG_SMGR_TRUNCATE, 0, &d, vec![])
+            .map_err(|e| e.to_pg_error(Severity::Error))?;
+        self.0
+            .flush(end)
+            .map_err(|e| e.to_pg_error(Severity::Error))?;
+        Ok(end)
+    }
+}
+
+impl<P: LwProcs> XlogHeapWal<'_, P> {
+    /// Logs that every fork of `rel` is being removed (DROP TABLE at
+    /// commit, after the commit record) and flushes it; the caller then
+    /// drops the relation's buffers and unlinks its files. Redo removes
+    /// the files again — pages that replay recreated from images before
+    /// the record included — and excuses records of the relation that
+    /// found its blocks missing. A crash between the commit record and
+    /// this one leaves the files behind (orphans, never wrong data).
+    /// Any process about to remove a relation's files.
+    pub fn log_smgr_unlink(&self, rel: RelFileLocator) -> Result<Lsn, PgError> {
+        let mut d = Vec::with_capacity(12);
+        put32(&mut d, rel.spc);
+        put32(&mut d, rel.db);
+        put32(&mut d, rel.rel);
+        let end = self
+            .0
+            .xlog_insert(RM_SMGR_ID, XLOG_SMGR_UNLINK, 0, &d, vec![])
             .map_err(|e| e.to_pg_error(Severity::Error))?;
         self.0
             .flush(end)
@@ -464,6 +497,9 @@ pub enum BlockAction {
     Done,
     /// The change was applied.
     Applied,
+    /// The block does not exist or is all zero and the record needs its
+    /// old content: skipped and remembered in [`RedoCtx::invalid_pages`].
+    Invalid,
 }
 
 /// Replays the record's change to block `id`: restores its image, or
@@ -501,11 +537,12 @@ pub fn redo_block(
     };
     if b.blkno >= nblocks {
         if !fresh {
-            return Err(format!(
-                "WAL contains references to invalid pages: block {} of relation {} does not exist",
-                b.blkno,
-                relpath(b.rel, b.fork)
-            ));
+            // Remembered and skipped: a later truncation or unlink of the
+            // relation excuses it; otherwise recovery fails at the end.
+            ctx.invalid_pages
+                .entry((b.rel, b.fork, b.blkno))
+                .or_insert(false);
+            return Ok(BlockAction::Invalid);
         }
         bm.extend_to(b.rel, b.fork, b.blkno + 1).map_err(pg)?;
         ctx.fork_sizes.insert(key, b.blkno + 1);
@@ -533,11 +570,7 @@ pub fn redo_block(
                     } else if page::lsn(l.page()) >= end {
                         return Ok(BlockAction::Done);
                     } else if page::is_new(l.page()) {
-                        return Err(format!(
-                            "WAL contains references to invalid pages: block {} of relation {} is empty",
-                            b.blkno,
-                            relpath(b.rel, b.fork)
-                        ));
+                        return Ok(BlockAction::Invalid);
                     }
                     apply(l.page_mut(), &b.data)?;
                     BlockAction::Applied
@@ -551,6 +584,13 @@ pub fn redo_block(
         Ok(action)
     })();
     owner.release_all(Release::Abort);
+    if let Ok(BlockAction::Invalid) = r {
+        // The first reason stays: a block missing first, then added as
+        // zeroes by a later extension, is reported as missing.
+        ctx.invalid_pages
+            .entry((b.rel, b.fork, b.blkno))
+            .or_insert(true);
+    }
     r
 }
 
@@ -745,6 +785,8 @@ pub fn smgr_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
             };
             let fork = fork_of(r, get32(d, 16))?;
             ctx.fork_sizes.remove(&(rel, fork));
+            ctx.invalid_pages
+                .retain(|&(r, f, b), _| !(r == rel && f == fork && b >= nblocks));
             // Buffers of the cut blocks are dropped unwritten; the file is
             // cut only if it is longer (replayed twice, or never extended).
             bm.drop_relation_buffers(rel, fork, nblocks);
@@ -752,6 +794,24 @@ pub fn smgr_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
             if s.exists(rel, fork).map_err(pg)? && s.nblocks(rel, fork).map_err(pg)? > nblocks {
                 s.truncate(rel, fork, nblocks).map_err(pg)?;
             }
+            Ok(())
+        }
+        XLOG_SMGR_UNLINK => {
+            if d.len() != 12 {
+                return Err(bad(r, "storage unlink"));
+            }
+            let rel = RelFileLocator {
+                spc: get32(d, 0),
+                db: get32(d, 4),
+                rel: get32(d, 8),
+            };
+            ctx.invalid_pages.retain(|&(r, _, _), _| r != rel);
+            for fork in Fork::ALL {
+                ctx.fork_sizes.remove(&(rel, fork));
+                bm.drop_relation_buffers(rel, fork, 0);
+                bm.smgr().unlink(rel, fork).map_err(pg)?;
+            }
+            bm.smgr().close(rel);
             Ok(())
         }
         other => Err(format!("smgr_redo: unknown op code {other}")),

@@ -813,6 +813,18 @@ pub struct RedoCtx<'a> {
         (crate::smgr::RelFileLocator, crate::smgr::Fork),
         crate::smgr::BlockNumber,
     >,
+    /// Blocks a record needed that do not exist (or are all zero),
+    /// skipped for now: a later truncation or unlink of their relation
+    /// excuses them, and any left at the end fail recovery (PostgreSQL's
+    /// invalid-page table; the bool: the block exists but is zero).
+    pub invalid_pages: std::collections::BTreeMap<
+        (
+            crate::smgr::RelFileLocator,
+            crate::smgr::Fork,
+            crate::smgr::BlockNumber,
+        ),
+        bool,
+    >,
 }
 
 /// A resource manager: the replay routine for records carrying its id.
@@ -1135,6 +1147,7 @@ pub fn startup_redo<P: LwProcs>(
         xact,
         bufmgr,
         fork_sizes: Default::default(),
+        invalid_pages: Default::default(),
     };
     // From where to read on: the redo pointer if it lies before the
     // checkpoint record, else the record after the checkpoint.
@@ -1177,6 +1190,30 @@ pub fn startup_redo<P: LwProcs>(
         ctx.records += 1;
         Ok(true)
     })?;
+    // Pages that were needed and never excused by a later truncation or
+    // unlink: the WAL and the files disagree (PostgreSQL PANICs here).
+    if let Some(((rel, fork, blk), zero)) = ctx.invalid_pages.iter().next() {
+        for ((rel, fork, blk), zero) in ctx.invalid_pages.iter().take(10) {
+            elog::warning(format!(
+                "page {blk} of relation {} {}",
+                crate::smgr::relpath(*rel, *fork),
+                if *zero {
+                    "is uninitialized"
+                } else {
+                    "does not exist"
+                }
+            ));
+        }
+        return Err(XlogError::corrupt(format!(
+            "WAL contains references to invalid pages (the first: page {blk} of relation {} {})",
+            crate::smgr::relpath(*rel, *fork),
+            if *zero {
+                "is uninitialized"
+            } else {
+                "does not exist"
+            }
+        )));
+    }
     let last_replayed = if crashed { end.last } else { None };
     if crashed {
         if let Some(e) = &end.why {

@@ -802,6 +802,68 @@ fn truncation_is_replayed_in_order() {
     assert_eq!(rel.nblocks().unwrap(), 1);
 }
 
+/// A dropped relation (Storage UNLINK after its changes): redo removes
+/// the files again, even those its images recreated, and with
+/// `full_page_writes` off the changes that found its blocks missing are
+/// excused by the unlink; without an unlink, such a missing block fails
+/// recovery naming the page.
+#[test]
+fn dropped_relation_stays_dropped_and_missing_pages_are_named() {
+    for (fpw, drop_it) in [(true, true), (false, true), (false, false)] {
+        let w: World<Sh> = World::new(8);
+        init_cluster(w.dir.path());
+        let fault = Faulty(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
+            w.dir.path(),
+            SEG_BLOCKS,
+        )))));
+        let cfg = XlogConfig {
+            full_page_writes: fpw,
+            ..CFG
+        };
+        let (n, _) = start_with(&w, w.dir.path(), &fault, false, &Decided::default(), cfg).unwrap();
+        let mut m = Model::new(41, first_xid(&n));
+        m.run(&n, 60, 0);
+        checkpoint(&n.x, &n.ctl, &n.bm, CheckpointKind::Online).unwrap();
+        // Changes after the checkpoint: updates and deletes need the old
+        // page content (no image when full_page_writes is off).
+        m.run(&n, 40, 0);
+        if drop_it {
+            XlogHeapWal(&n.x).log_smgr_unlink(REL).unwrap();
+            for f in Fork::ALL {
+                n.bm.drop_relation_buffers(REL, f, 0);
+                n.bm.smgr().unlink(REL, f).unwrap();
+            }
+        }
+        drop(n);
+        fault.0.borrow_mut().crash(CrashMode::KeepUnsynced).unwrap();
+        if !drop_it {
+            // The file is lost without WAL saying so.
+            fault
+                .0
+                .borrow_mut()
+                .inner()
+                .unlink(REL, Fork::Main)
+                .unwrap();
+        }
+        let w2: World<Sh> = World::new(8);
+        let r = start_with(&w2, w.dir.path(), &fault, true, &Decided::default(), cfg);
+        if drop_it {
+            let (n2, _) = r.unwrap();
+            assert!(
+                !n2.bm.smgr().exists(REL, Fork::Main).unwrap(),
+                "fpw {fpw}: the dropped relation came back"
+            );
+        } else {
+            let err = r.err().expect("missing pages must fail recovery");
+            assert!(
+                err.contains("WAL contains references to invalid pages")
+                    && err.contains("of relation base/5/16384 does not exist"),
+                "{err}"
+            );
+        }
+    }
+}
+
 /// With `full_page_writes = off` nothing repairs a torn page: recovery
 /// stops with the checksum failure naming the block (PostgreSQL's
 /// "invalid page in block"), which is what the images are for. Also the
