@@ -107,6 +107,9 @@ pub struct XlogConfig {
     /// checkpoint's redo pointer logs the whole page (see
     /// [`crate::heapwal`]).
     pub full_page_writes: bool,
+    /// `log_startup_progress_interval` in milliseconds (0: off): how often
+    /// a long redo logs how far it got.
+    pub startup_progress_interval_ms: u64,
 }
 
 impl XlogConfig {
@@ -114,6 +117,7 @@ impl XlogConfig {
         XlogConfig {
             fsync: s.bool("fsync"),
             full_page_writes: s.bool("full_page_writes"),
+            startup_progress_interval_ms: s.int("log_startup_progress_interval").max(0) as u64,
             sync_method: match s.str("wal_sync_method") {
                 "fsync" => SyncMethod::Fsync,
                 "open_sync" => SyncMethod::OpenSync,
@@ -779,6 +783,7 @@ pub fn bootstrap_wal(data_dir: &Path, c: &mut ControlFileData) -> Result<(), Xlo
         fsync: true,
         sync_method: SyncMethod::Fdatasync,
         full_page_writes: true,
+        startup_progress_interval_ms: 0,
     };
     let f = open_segment(&wal_dir, tli, 1, seg_size, &cfg)?;
     let path = wal_dir.join(wal_file_name(tli, 1, seg_size));
@@ -1061,6 +1066,8 @@ pub struct RecoveryResult {
     /// Why reading stopped there (after a crash: usually a zero record
     /// length; a damaged record names its LSN).
     pub end_reason: Option<String>,
+    /// "redo in progress" lines logged (log_startup_progress_interval).
+    pub progress_reports: u64,
     pub next_xid: u64,
     pub next_oid: u32,
 }
@@ -1158,6 +1165,11 @@ pub fn startup_redo<P: LwProcs>(
     };
     let mut redo_start = None;
     let began = std::time::Instant::now();
+    // PostgreSQL 15's ereport_startup_progress: a line every interval
+    // while redo runs, with the LSN reached.
+    let interval = std::time::Duration::from_millis(xlog.cfg.get().startup_progress_interval_ms);
+    let mut next_report = began + interval;
+    let mut progress_reports = 0;
     let end = scan(dir, tli, sysid, seg_size, from, prev, |rec| {
         if !crashed {
             // Clean shutdown: the checkpoint is the last record. Anything
@@ -1167,6 +1179,20 @@ pub fn startup_redo<P: LwProcs>(
         if redo_start.is_none() {
             elog::log(format!("redo starts at {}", lsn_str(rec.lsn)));
             redo_start = Some(rec.lsn);
+        }
+        if !interval.is_zero() {
+            let now = std::time::Instant::now();
+            if now >= next_report {
+                let e = now.duration_since(began);
+                elog::log(format!(
+                    "redo in progress, elapsed time: {}.{:02} s, current LSN: {}",
+                    e.as_secs(),
+                    e.subsec_millis() / 10,
+                    lsn_str(rec.lsn)
+                ));
+                progress_reports += 1;
+                next_report = now + interval;
+            }
         }
         let rm = rmgr(rec.record.rmid).ok_or_else(|| {
             XlogError::corrupt(format!(
@@ -1258,6 +1284,7 @@ pub fn startup_redo<P: LwProcs>(
         last_record: last_replayed,
         end: end.next,
         end_reason: end.why.map(|e| e.message),
+        progress_reports,
         next_xid: ctx.next_xid,
         next_oid: ctx.next_oid,
     })

@@ -170,6 +170,7 @@ const CFG: XlogConfig = XlogConfig {
     fsync: false,
     sync_method: SyncMethod::Fdatasync,
     full_page_writes: true,
+    startup_progress_interval_ms: 0,
 };
 
 /// A new cluster in `dir`: pg_wal with the bootstrap checkpoint, pg_control.
@@ -491,6 +492,7 @@ fn recover_and_check(
     let w2: World<Sh> = World::new(8);
     let decided = Decided::default();
     let (n2, r) = start(&w2, dir, fault, true, &decided).unwrap();
+    assert_eq!(r.progress_reports, 0, "log_startup_progress_interval = 0");
     let mut replayed = model.clog_at_checkpoint.clone();
     replayed.extend(decided.0.borrow().0.iter().copied());
     assert_eq!(&replayed, committed, "commit log after recovery");
@@ -921,6 +923,31 @@ fn without_full_page_writes_a_torn_page_stops_recovery() {
         err.contains("invalid page in block") && err.contains("base/5/16384"),
         "{err}"
     );
+}
+
+/// log_startup_progress_interval: a redo longer than the interval logs
+/// "redo in progress" lines (PostgreSQL 15's); with 0 (every other test
+/// here) there are none.
+#[test]
+fn long_redo_logs_its_progress() {
+    let w: World<Sh> = World::new(64);
+    let (fault, n) = setup(&w);
+    let mut m = Model::new(43, first_xid(&n));
+    m.history = false;
+    m.run(&n, 1500, 0);
+    drop(n);
+    fault.0.borrow_mut().crash(CrashMode::KeepUnsynced).unwrap();
+    let cfg = XlogConfig {
+        startup_progress_interval_ms: 1,
+        ..CFG
+    };
+    let w2: World<Sh> = World::new(64);
+    let t = std::time::Instant::now();
+    let (_, r) = start_with(&w2, w.dir.path(), &fault, true, &Decided::default(), cfg).unwrap();
+    // Thousands of records take far longer than 1 ms, even in release.
+    assert!(r.replayed > 5000, "{} records", r.replayed);
+    assert!(t.elapsed().as_millis() >= 2);
+    assert!(r.progress_reports > 0);
 }
 
 /// Redo throughput: a workload's WAL replayed from the checkpoint

@@ -47,6 +47,7 @@ const CFG: XlogConfig = XlogConfig {
     fsync: false,
     sync_method: SyncMethod::Fdatasync,
     full_page_writes: true,
+    startup_progress_interval_ms: 0,
 };
 
 #[repr(C)]

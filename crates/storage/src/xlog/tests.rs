@@ -110,6 +110,7 @@ impl Env {
                     fsync: true,
                     sync_method: SyncMethod::Fdatasync,
                     full_page_writes: true,
+                    startup_progress_interval_ms: 0,
                 },
             )
         }
