@@ -203,6 +203,7 @@ keys! {
     BoolKey JIT = "jit";
     StrKey LOG_MIN_MESSAGES = "log_min_messages";
     IntKey LOG_MIN_DURATION_STATEMENT = "log_min_duration_statement";
+    IntKey LOG_STARTUP_PROGRESS_INTERVAL = "log_startup_progress_interval";
     StrKey LOG_LINE_PREFIX = "log_line_prefix";
     BoolKey LOG_CONNECTIONS = "log_connections";
     BoolKey LOG_DISCONNECTIONS = "log_disconnections";

@@ -307,6 +307,8 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
         "Sets the message levels that are logged."),
     int("log_min_duration_statement", "-1", -1, INT_MAX, Unit::Ms, Superuser, LOG_WHEN,
         "Sets the minimum execution time above which all statements will be logged; -1 disables."),
+    int("log_startup_progress_interval", "10s", 0, INT_MAX, Unit::Ms, Sighup, LOG_WHEN,
+        "Time between progress updates for long-running startup operations."),
     string("log_line_prefix", "%m [%p] ", Sighup, LOG_WHAT, "Controls information prefixed to each log line."),
     boolean("log_connections", "off", Sighup, LOG_WHAT, "Logs each successful connection."),
     boolean("log_disconnections", "off", Sighup, LOG_WHAT, "Logs end of a session, including duration."),

@@ -421,7 +421,19 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 slot: slot as u32,
                 clog: env.shared.clog(&env.data_dir).ok(),
             };
-            match xlog::startup_with(&x, &c, true, Some(&redo)) {
+            // Heap and storage records are replayed through this
+            // process's buffer manager (PostgreSQL redoes through shared
+            // buffers too); the end-of-recovery checkpoint below writes
+            // the replayed pages back with the same one. Without a pool,
+            // a heap record fails recovery instead of being skipped.
+            let bufmgr = match env.shared.bufmgr(&env.data_dir, &env.settings, slot) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    elog::report(&e.with_severity(tusk_common::Severity::Warning));
+                    None
+                }
+            };
+            match xlog::startup_redo(&x, &c, true, Some(&redo), bufmgr.as_ref()) {
                 Ok(r) => {
                     if let Some(t) = env.shared.transam() {
                         t.advance_next_xid_past(r.next_xid.saturating_sub(1));
@@ -438,7 +450,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
             let xacts = CheckpointXacts {
                 shared: env.shared.clone(),
                 slot: slot as u32,
-                bufmgr: env.shared.bufmgr(&env.data_dir, &env.settings, slot).ok(),
+                bufmgr,
                 clog: env.shared.clog(&env.data_dir).ok(),
             };
             if let Err(e) = checkpoint(

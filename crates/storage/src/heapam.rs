@@ -20,8 +20,9 @@
 //!   extends the relation under the relation extension lock. VACUUM fills
 //!   the map ([`crate::vacuum`]); an update moving its row to another page
 //!   asks the map once too.
-//! - **Neighbours through traits.** The WAL ([`HeapWal`], s2's
-//!   `xlog_insert`), visibility ([`Visibility`], s3's snapshots and commit
+//! - **Neighbours through traits.** The WAL ([`HeapWal`], implemented
+//!   over the real WAL by [`crate::heapwal::XlogHeapWal`]), visibility
+//!   ([`Visibility`], s3's snapshots and commit
 //!   log) and the extension lock ([`ExtensionLock`], the lock manager of
 //!   issue 10) are traits with small test implementations, so the heap is
 //!   tested now and the real pieces plug in after merging.
@@ -89,17 +90,22 @@ pub type Lsn = u64;
 /// How many free-space-map hints an insert follows before it extends.
 const FSM_TRIES: usize = 8;
 
-/// What the heap needs from the WAL (s2's module implements it with
-/// `xlog_insert`). Called by the process changing the page, with the
-/// page's exclusive content lock held, after the change and before the
-/// unlock; the returned LSN (end of the record) becomes the page's LSN.
-/// Must not fail: a failure after the page changed is PANIC.
+/// What the heap needs from the WAL ([`crate::heapwal::XlogHeapWal`]
+/// implements it with the real WAL). Called by the process changing the
+/// page, with the page's exclusive content lock held, after the change and
+/// before the unlock; the returned LSN (end of the record) becomes the
+/// page's LSN. Each call gets the changed page(s) as they are now (page
+/// LSN not yet set): the logger reads the changed tuple's header from
+/// there, and takes a full-page image when the page's old LSN is at or
+/// below the checkpoint's redo pointer. Must not fail: a failure after
+/// the page changed is PANIC.
 pub trait HeapWal {
     /// A tuple was added at `tid` (`init_page`: the page was initialised
     /// first, so redo can start from a fresh page).
     fn log_heap_insert(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         tid: ItemPointer,
         init_page: bool,
         tuple: &[u8],
@@ -108,15 +114,20 @@ pub trait HeapWal {
     fn log_heap_delete(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         tid: ItemPointer,
         xid: Xid,
         infomask: u16,
     ) -> Lsn;
     /// `old` got xmax and ctid = `new`; `tuple` was added at `new` (same
-    /// page when `hot`). Logged once for both pages; the LSN goes to both.
+    /// page when `hot`: `new_page` is then `None`). Logged once for both
+    /// pages; the LSN goes to both.
+    #[allow(clippy::too_many_arguments)]
     fn log_heap_update(
         &self,
         rel: RelFileLocator,
+        old_page: &PageBuf,
+        new_page: Option<&PageBuf>,
         old: ItemPointer,
         new: ItemPointer,
         hot: bool,
@@ -128,11 +139,25 @@ pub trait HeapWal {
     fn log_heap_prune(
         &self,
         rel: RelFileLocator,
+        page: &PageBuf,
         block: BlockNumber,
         redirected: &[(u16, u16)],
         dead: &[u16],
         unused: &[u16],
     ) -> Lsn;
+    /// Only hint fields of `block` changed (prune hint, PD_PAGE_FULL):
+    /// returns the LSN of a full-page image record if the page needed one
+    /// (its first change since the checkpoint), else 0 and nothing is
+    /// logged. The default logs nothing (WAL-less test loggers).
+    fn log_hint(&self, _rel: RelFileLocator, _page: &PageBuf, _block: BlockNumber) -> Lsn {
+        0
+    }
+    /// The fork was just created (PostgreSQL's XLOG_SMGR_CREATE), so that
+    /// redo creates it again even if no page of it was logged. The
+    /// default logs nothing (WAL-less test loggers).
+    fn log_smgr_create(&self, _rel: RelFileLocator, _fork: Fork) -> Lsn {
+        0
+    }
 }
 
 /// Result of checking a tuple for update or delete (PostgreSQL's TM_Result
@@ -382,6 +407,7 @@ impl<'a> HeapRel<'a> {
             let mut smgr = self.bm.smgr();
             if !smgr.exists(self.rel, Fork::Main)? {
                 smgr.create(self.rel, Fork::Main, true)?;
+                self.wal.log_smgr_create(self.rel, Fork::Main);
             }
             drop(smgr);
             self.bm.extend(owner, self.rel, Fork::Main)
@@ -494,7 +520,9 @@ impl<'a> HeapRel<'a> {
         heaptuple::set_ctid(item, tid);
         heaptuple::set_ctid(tuple, tid);
         l.mark_dirty();
-        let lsn = self.wal.log_heap_insert(self.rel, tid, init, tuple);
+        let lsn = self
+            .wal
+            .log_heap_insert(self.rel, l.page(), tid, init, tuple);
         page::set_lsn(l.page_mut(), lsn);
         Ok(Ok(tid))
     }
@@ -645,7 +673,7 @@ impl<'a> HeapRel<'a> {
             heaptuple::set_infomask2(t, m2 | HEAP_KEYS_UPDATED);
             note_prunable(p, xid);
             l.mark_dirty();
-            let lsn = self.wal.log_heap_delete(self.rel, tid, xid, m);
+            let lsn = self.wal.log_heap_delete(self.rel, l.page(), tid, xid, m);
             page::set_lsn(l.page_mut(), lsn);
             Ok(Ok(()))
         })();
@@ -731,9 +759,9 @@ impl<'a> HeapRel<'a> {
             let m2 = heaptuple::infomask2(&tuple);
             heaptuple::set_infomask2(&mut tuple, m2 | HEAP_ONLY_TUPLE);
             l.mark_dirty();
-            let lsn = self
-                .wal
-                .log_heap_update(self.rel, tid, new, true, false, &tuple);
+            let lsn =
+                self.wal
+                    .log_heap_update(self.rel, l.page(), None, tid, new, true, false, &tuple);
             page::set_lsn(l.page_mut(), lsn);
             Ok(Some(UpdateOutcome::Updated { new, hot: true }))
         })();
@@ -886,9 +914,16 @@ impl<'a> HeapRel<'a> {
         note_prunable(op, xid);
         ol.mark_dirty();
         nl.mark_dirty();
-        let lsn = self
-            .wal
-            .log_heap_update(self.rel, tid, new, false, init, tuple);
+        let lsn = self.wal.log_heap_update(
+            self.rel,
+            ol.page(),
+            Some(nl.page()),
+            tid,
+            new,
+            false,
+            init,
+            tuple,
+        );
         page::set_lsn(ol.page_mut(), lsn);
         page::set_lsn(nl.page_mut(), lsn);
         Ok(Ok(UpdateOutcome::Updated { new, hot: false }))
@@ -986,6 +1021,16 @@ impl<'a> HeapRel<'a> {
                 }
                 members.push(next);
                 reached[next as usize] = true;
+                // PostgreSQL's heap_prune_chain stops at the first member
+                // that is neither dead nor recently dead: a live tuple
+                // whose HOT successor died because its updater aborted
+                // must not be removed with it.
+                if !matches!(
+                    status[next as usize],
+                    Some(HtsvResult::Dead | HtsvResult::RecentlyDead)
+                ) {
+                    break;
+                }
                 if heaptuple::infomask2(t) & HEAP_HOT_UPDATED == 0 {
                     break;
                 }
@@ -1049,15 +1094,27 @@ impl<'a> HeapRel<'a> {
             }
             page::repair_fragmentation(p).map_err(bad)?;
         }
+        let hint_changed =
+            heaptuple::page_prune_xid(p) != min_keep_xmax || page::flags(p) & PD_PAGE_FULL != 0;
         heaptuple::set_page_prune_xid(p, min_keep_xmax);
         let f = page::flags(p) & !PD_PAGE_FULL;
         page::set_flags(p, f);
-        l.mark_dirty();
         if changed {
-            let lsn = self
-                .wal
-                .log_heap_prune(self.rel, block, &redirected, &dead, &unused);
+            l.mark_dirty();
+            let lsn =
+                self.wal
+                    .log_heap_prune(self.rel, l.page(), block, &redirected, &dead, &unused);
             page::set_lsn(l.page_mut(), lsn);
+        } else if hint_changed {
+            // Only hints changed: no prune record, but a write of the page
+            // torn by a crash would fail its checksum, so the first such
+            // change after a checkpoint logs the page (PostgreSQL's
+            // MarkBufferDirtyHint / XLogSaveBufferForHint).
+            l.mark_dirty();
+            let lsn = self.wal.log_hint(self.rel, l.page(), block);
+            if lsn != 0 {
+                page::set_lsn(l.page_mut(), lsn);
+            }
         }
         Ok(PruneStats {
             removed,

@@ -54,6 +54,9 @@
 //!   fork, a hint in shared buffers, not WAL-logged) and [`vacuum`]: lazy
 //!   VACUUM (prune, free dead items, fill the map, cut empty end pages
 //!   WAL-first) and VACUUM FULL's rewrite into a new relfilenode.
+//! - [`heapwal`]: the heap and storage resource managers: WAL records of
+//!   heap changes (with full-page images after a checkpoint) and of fork
+//!   creation and truncation, and their redo through shared buffers.
 //! - [`lmgr`]: the heavyweight lock manager over [`lock`]: eight modes,
 //!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
 //!   deadlock detection, a per-backend table released by the resource
@@ -81,6 +84,7 @@ pub mod exit;
 pub mod fsm;
 pub mod heapam;
 pub mod heaptuple;
+pub mod heapwal;
 pub mod latch;
 pub mod layout;
 pub mod lmgr;

@@ -16,6 +16,7 @@ use crate::heapam::{
     CommandId, ExtensionLock, HeapRel, HeapWal, HtsvResult, Lsn, TmResult, Visibility, Xid,
 };
 use crate::heaptuple::{self, Align, Attr, Datum, ItemPointer};
+use crate::page::PageBuf;
 use crate::smgr::{BlockNumber, Md, RelFileLocator, DEFAULTTABLESPACE_OID};
 use crate::snapshot::{get_snapshot_data, Snapshot};
 use crate::testutil::{RegionProcs, TestRegion};
@@ -142,15 +143,31 @@ impl Visibility for Mvcc<'_> {
 struct NoWal;
 
 impl HeapWal for NoWal {
-    fn log_heap_insert(&self, _: RelFileLocator, _: ItemPointer, _: bool, _: &[u8]) -> Lsn {
+    fn log_heap_insert(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: bool,
+        _: &[u8],
+    ) -> Lsn {
         0
     }
-    fn log_heap_delete(&self, _: RelFileLocator, _: ItemPointer, _: Xid, _: u16) -> Lsn {
+    fn log_heap_delete(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: Xid,
+        _: u16,
+    ) -> Lsn {
         0
     }
     fn log_heap_update(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
+        _: Option<&PageBuf>,
         _: ItemPointer,
         _: ItemPointer,
         _: bool,
@@ -162,6 +179,7 @@ impl HeapWal for NoWal {
     fn log_heap_prune(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
         _: BlockNumber,
         _: &[(u16, u16)],
         _: &[u16],

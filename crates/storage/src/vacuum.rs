@@ -317,7 +317,9 @@ fn free_dead_items(
             }
             page::repair_fragmentation(p).map_err(bad)?;
             l.mark_dirty();
-            let lsn = h.wal.log_heap_prune(h.rel, block, &[], &[], &dead);
+            let lsn = h
+                .wal
+                .log_heap_prune(h.rel, l.page(), block, &[], &[], &dead);
             page::set_lsn(l.page_mut(), lsn);
             st.dead_items_freed += dead.len() as u64;
             st.pages_with_dead_items += 1;

@@ -60,6 +60,13 @@ pub struct WalCtl {
     /// Write and sync calls so far (pg_stat_wal's wal_write, wal_sync).
     pub writes: AtomicU64,
     pub syncs: AtomicU64,
+    /// PostgreSQL's RedoRecPtr: the redo pointer of the checkpoint in
+    /// progress or last completed. A change to a page whose LSN is at or
+    /// below it logs a full-page image. Written under `insert_lock` (by
+    /// the checkpoint choosing its redo pointer, and by the startup
+    /// process); zero means "none yet" (only never-logged pages get
+    /// images).
+    pub redo_rec_ptr: AtomicU64,
 }
 
 const _: () = assert!(std::mem::size_of::<WalCtl>() == 4096);

@@ -103,12 +103,21 @@ pub enum SyncMethod {
 pub struct XlogConfig {
     pub fsync: bool,
     pub sync_method: SyncMethod,
+    /// `full_page_writes`: the first change of a page after a
+    /// checkpoint's redo pointer logs the whole page (see
+    /// [`crate::heapwal`]).
+    pub full_page_writes: bool,
+    /// `log_startup_progress_interval` in milliseconds (0: off): how often
+    /// a long redo logs how far it got.
+    pub startup_progress_interval_ms: u64,
 }
 
 impl XlogConfig {
     pub fn from_settings(s: &tusk_config::Settings) -> XlogConfig {
         XlogConfig {
             fsync: s.bool("fsync"),
+            full_page_writes: s.bool("full_page_writes"),
+            startup_progress_interval_ms: s.int("log_startup_progress_interval").max(0) as u64,
             sync_method: match s.str("wal_sync_method") {
                 "fsync" => SyncMethod::Fsync,
                 "open_sync" => SyncMethod::OpenSync,
@@ -323,6 +332,35 @@ impl<P: LwProcs> Xlog<P> {
 
     /// Appends `rec`; returns (its LSN, the LSN just past it, 8-aligned).
     pub fn insert_record(&self, rec: &Record) -> Result<(u64, u64), XlogError> {
+        self.insert_record_fpw(rec, None)
+            .map(|r| r.expect("no full-page-write check asked"))
+    }
+
+    /// The redo pointer that decides full-page images (PostgreSQL's
+    /// RedoRecPtr): a page whose LSN is at or below it gets one. Read
+    /// without the lock; [`Xlog::insert_record_fpw`] checks it again.
+    pub fn redo_rec_ptr(&self) -> u64 {
+        self.ctl().redo_rec_ptr.load(Ordering::Acquire)
+    }
+
+    /// This process's `full_page_writes`.
+    pub fn full_page_writes(&self) -> bool {
+        self.cfg.get().full_page_writes
+    }
+
+    /// [`Xlog::insert_record`] for a record built against a redo pointer
+    /// read earlier: `fpw_lsn` is the lowest page LSN among the blocks it
+    /// logs *without* an image. If, under the insertion lock, a checkpoint
+    /// has meanwhile moved the redo pointer to or past that LSN (so one of
+    /// those pages now needs an image), nothing is inserted and `None`
+    /// comes back: the caller builds the record again (PostgreSQL's
+    /// XLogInsertRecord returning InvalidXLogRecPtr). Any process with a
+    /// proc slot, after recovery.
+    pub fn insert_record_fpw(
+        &self,
+        rec: &Record,
+        fpw_lsn: Option<u64>,
+    ) -> Result<Option<(u64, u64)>, XlogError> {
         if !self.is_ready() {
             return Err(XlogError::corrupt(
                 "cannot make new WAL entries during recovery".into(),
@@ -335,6 +373,11 @@ impl<P: LwProcs> Xlog<P> {
         let body_crc = crc32c::crc32c(&bytes[SIZE_OF_XLOG_RECORD..]);
         let c = self.ctl();
         let _g = c.insert_lock.lock(&self.procs, self.me, LwMode::Exclusive);
+        if self.cfg.get().full_page_writes
+            && fpw_lsn.is_some_and(|l| l <= c.redo_rec_ptr.load(Ordering::Relaxed))
+        {
+            return Ok(None);
+        }
         let prev = c.prev_lsn.load(Ordering::Relaxed);
         bytes[XL_OFF_PREV..XL_OFF_PREV + 8].copy_from_slice(&prev.to_le_bytes());
         let crc = crc32c::crc32c_append(body_crc, &bytes[..XL_OFF_CRC]);
@@ -371,7 +414,7 @@ impl<P: LwProcs> Xlog<P> {
         c.insert_pos.store(end, Ordering::Release);
         // Published last: a flusher may now write these bytes.
         c.copied_lsn.store(end, Ordering::Release);
-        Ok((lsn, end))
+        Ok(Some((lsn, end)))
     }
 
     /// Makes the buffer for the page starting at `start` hold that page:
@@ -531,6 +574,14 @@ impl<P: LwProcs> Xlog<P> {
     /// process with a proc slot may call it; it may sleep on `write_lock`.
     pub fn flush(&self, lsn: u64) -> Result<(), XlogError> {
         let c = self.ctl();
+        if !self.is_ready() {
+            // Recovery: the buffer manager writing a page replayed from
+            // WAL (evicting it, or the end-of-recovery checkpoint before
+            // `begin`) asks for WAL up to the page's LSN, which is WAL
+            // read from pg_wal itself — already on disk. PostgreSQL's
+            // XLogFlush likewise only moves minRecoveryPoint then.
+            return Ok(());
+        }
         loop {
             if c.flush_lsn.load(Ordering::Acquire) >= lsn {
                 return Ok(());
@@ -577,18 +628,22 @@ impl<P: LwProcs> Xlog<P> {
 
     /// The redo pointer a checkpoint starting now records: where the next
     /// record will start (past a page header if the insert position is at
-    /// a page boundary).
+    /// a page boundary). It becomes [`Xlog::redo_rec_ptr`] under the same
+    /// lock, so every record inserted after it sees it (and takes
+    /// full-page images against it). Checkpointer or startup process.
     pub fn redo_point(&self) -> u64 {
         let c = self.ctl();
         let _g = c.insert_lock.lock(&self.procs, self.me, LwMode::Exclusive);
         let pos = c.insert_pos.load(Ordering::Relaxed);
-        if !pos.is_multiple_of(PAGE) {
+        let redo = if !pos.is_multiple_of(PAGE) {
             pos
         } else if pos.is_multiple_of(self.seg_size()) {
             pos + SIZE_OF_LONG_PAGE_HEADER as u64
         } else {
             pos + SIZE_OF_SHORT_PAGE_HEADER as u64
-        }
+        };
+        c.redo_rec_ptr.store(redo, Ordering::Release);
+        redo
     }
 }
 
@@ -727,6 +782,8 @@ pub fn bootstrap_wal(data_dir: &Path, c: &mut ControlFileData) -> Result<(), Xlo
     let cfg = XlogConfig {
         fsync: true,
         sync_method: SyncMethod::Fdatasync,
+        full_page_writes: true,
+        startup_progress_interval_ms: 0,
     };
     let f = open_segment(&wal_dir, tli, 1, seg_size, &cfg)?;
     let path = wal_dir.join(wal_file_name(tli, 1, seg_size));
@@ -749,6 +806,30 @@ pub struct RedoCtx<'a> {
     /// Where commit and abort records set the commit log (the server's;
     /// `None` in WAL-only tests, then only `next_xid` moves).
     pub xact: Option<&'a dyn crate::xactwal::XactRedo>,
+    /// The startup process's buffer manager: heap and storage records are
+    /// replayed through shared buffers, as PostgreSQL does (`None` in
+    /// WAL-only tests; such a record is then an error).
+    pub bufmgr: Option<&'a crate::bufmgr::BufMgr>,
+    /// Block counts of the forks redo has touched (heapwal's cache: only
+    /// the startup process changes relation files during recovery, so a
+    /// count stays true until a storage record changes it; saves a stat
+    /// per record).
+    pub fork_sizes: std::collections::HashMap<
+        (crate::smgr::RelFileLocator, crate::smgr::Fork),
+        crate::smgr::BlockNumber,
+    >,
+    /// Blocks a record needed that do not exist (or are all zero),
+    /// skipped for now: a later truncation or unlink of their relation
+    /// excuses them, and any left at the end fail recovery (PostgreSQL's
+    /// invalid-page table; the bool: the block exists but is zero).
+    pub invalid_pages: std::collections::BTreeMap<
+        (
+            crate::smgr::RelFileLocator,
+            crate::smgr::Fork,
+            crate::smgr::BlockNumber,
+        ),
+        bool,
+    >,
 }
 
 /// A resource manager: the replay routine for records carrying its id.
@@ -773,9 +854,24 @@ pub static RMGRS: &[Rmgr] = &[
         redo: crate::xactwal::xact_redo,
     },
     Rmgr {
+        id: crate::wal::RM_SMGR_ID,
+        name: "Storage",
+        redo: crate::heapwal::smgr_redo,
+    },
+    Rmgr {
         id: RM_STANDBY_ID,
         name: "Standby",
         redo: standby_redo,
+    },
+    Rmgr {
+        id: crate::wal::RM_HEAP2_ID,
+        name: "Heap2",
+        redo: crate::heapwal::heap2_redo,
+    },
+    Rmgr {
+        id: crate::wal::RM_HEAP_ID,
+        name: "Heap",
+        redo: crate::heapwal::heap_redo,
     },
 ];
 
@@ -796,6 +892,7 @@ fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
             Ok(())
         }
         XLOG_NOOP => Ok(()),
+        crate::heapwal::XLOG_FPI_FOR_HINT => crate::heapwal::fpi_redo(r, ctx),
         other => Err(format!("xlog_redo: unknown op code {other}")),
     }
 }
@@ -966,6 +1063,11 @@ pub struct RecoveryResult {
     pub last_record: Option<u64>,
     /// End of valid WAL: where the next record goes.
     pub end: u64,
+    /// Why reading stopped there (after a crash: usually a zero record
+    /// length; a damaged record names its LSN).
+    pub end_reason: Option<String>,
+    /// "redo in progress" lines logged (log_startup_progress_interval).
+    pub progress_reports: u64,
     pub next_xid: u64,
     pub next_oid: u32,
 }
@@ -992,6 +1094,19 @@ pub fn startup_with<P: LwProcs>(
     c: &ControlFileData,
     crashed: bool,
     xact: Option<&dyn crate::xactwal::XactRedo>,
+) -> Result<RecoveryResult, XlogError> {
+    startup_redo(xlog, c, crashed, xact, None)
+}
+
+/// [`startup_with`], replaying heap and storage records through `bufmgr`
+/// (the startup process's buffer manager; the end-of-recovery checkpoint
+/// writes the pages back). Startup process only.
+pub fn startup_redo<P: LwProcs>(
+    xlog: &Xlog<P>,
+    c: &ControlFileData,
+    crashed: bool,
+    xact: Option<&dyn crate::xactwal::XactRedo>,
+    bufmgr: Option<&crate::bufmgr::BufMgr>,
 ) -> Result<RecoveryResult, XlogError> {
     let seg_size = c.xlog_seg_size as u64;
     let tli = c.checkpoint_copy.this_timeline;
@@ -1037,6 +1152,9 @@ pub fn startup_with<P: LwProcs>(
         next_oid: c.checkpoint_copy.next_oid,
         records: 0,
         xact,
+        bufmgr,
+        fork_sizes: Default::default(),
+        invalid_pages: Default::default(),
     };
     // From where to read on: the redo pointer if it lies before the
     // checkpoint record, else the record after the checkpoint.
@@ -1047,6 +1165,11 @@ pub fn startup_with<P: LwProcs>(
     };
     let mut redo_start = None;
     let began = std::time::Instant::now();
+    // PostgreSQL 15's ereport_startup_progress: a line every interval
+    // while redo runs, with the LSN reached.
+    let interval = std::time::Duration::from_millis(xlog.cfg.get().startup_progress_interval_ms);
+    let mut next_report = began + interval;
+    let mut progress_reports = 0;
     let end = scan(dir, tli, sysid, seg_size, from, prev, |rec| {
         if !crashed {
             // Clean shutdown: the checkpoint is the last record. Anything
@@ -1057,6 +1180,20 @@ pub fn startup_with<P: LwProcs>(
             elog::log(format!("redo starts at {}", lsn_str(rec.lsn)));
             redo_start = Some(rec.lsn);
         }
+        if !interval.is_zero() {
+            let now = std::time::Instant::now();
+            if now >= next_report {
+                let e = now.duration_since(began);
+                elog::log(format!(
+                    "redo in progress, elapsed time: {}.{:02} s, current LSN: {}",
+                    e.as_secs(),
+                    e.subsec_millis() / 10,
+                    lsn_str(rec.lsn)
+                ));
+                progress_reports += 1;
+                next_report = now + interval;
+            }
+        }
         let rm = rmgr(rec.record.rmid).ok_or_else(|| {
             XlogError::corrupt(format!(
                 "resource manager {} does not exist at {}",
@@ -1064,6 +1201,11 @@ pub fn startup_with<P: LwProcs>(
                 lsn_str(rec.lsn)
             ))
         })?;
+        // Every record's xid is assigned (PostgreSQL advances nextXid past
+        // each xl_xid during replay).
+        if rec.record.xid != 0 {
+            ctx.next_xid = ctx.next_xid.max(rec.record.xid + 1);
+        }
         (rm.redo)(&rec, &mut ctx).map_err(|m| {
             XlogError::corrupt(format!(
                 "{m} (redo of {} record at {})",
@@ -1074,6 +1216,30 @@ pub fn startup_with<P: LwProcs>(
         ctx.records += 1;
         Ok(true)
     })?;
+    // Pages that were needed and never excused by a later truncation or
+    // unlink: the WAL and the files disagree (PostgreSQL PANICs here).
+    if let Some(((rel, fork, blk), zero)) = ctx.invalid_pages.iter().next() {
+        for ((rel, fork, blk), zero) in ctx.invalid_pages.iter().take(10) {
+            elog::warning(format!(
+                "page {blk} of relation {} {}",
+                crate::smgr::relpath(*rel, *fork),
+                if *zero {
+                    "is uninitialized"
+                } else {
+                    "does not exist"
+                }
+            ));
+        }
+        return Err(XlogError::corrupt(format!(
+            "WAL contains references to invalid pages (the first: page {blk} of relation {} {})",
+            crate::smgr::relpath(*rel, *fork),
+            if *zero {
+                "is uninitialized"
+            } else {
+                "does not exist"
+            }
+        )));
+    }
     let last_replayed = if crashed { end.last } else { None };
     if crashed {
         if let Some(e) = &end.why {
@@ -1109,11 +1275,16 @@ pub fn startup_with<P: LwProcs>(
     // again.
     zero_after(dir, tli, end.next, seg_size, xlog.cfg.get().fsync)?;
     xlog.begin(sysid, tli, seg_size, end.next, last, &end.tail);
+    // Images are taken against the last checkpoint's redo pointer until
+    // the next checkpoint (the end-of-recovery one) chooses a new one.
+    xlog.ctl().redo_rec_ptr.store(redo, Ordering::Release);
     Ok(RecoveryResult {
         replayed: ctx.records,
         redo_start,
         last_record: last_replayed,
         end: end.next,
+        end_reason: end.why.map(|e| e.message),
+        progress_reports,
         next_xid: ctx.next_xid,
         next_oid: ctx.next_oid,
     })

@@ -988,6 +988,8 @@ fn checkpoint_writes_dirty_buffers_after_their_wal() {
     let cfg = XlogConfig {
         fsync: true,
         sync_method: SyncMethod::Fdatasync,
+        full_page_writes: true,
+        startup_progress_interval_ms: 0,
     };
     // Two handles for proc 0, as in the server: the checkpointer's own
     // and the one its buffer manager flushes through.

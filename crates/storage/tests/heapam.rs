@@ -20,7 +20,7 @@ use tusk_storage::bufmgr::{BufMgr, WalFlusher};
 use tusk_storage::heapam::*;
 use tusk_storage::heaptuple::{self, Align, Attr, Datum, ItemPointer};
 use tusk_storage::lwlock::{LwLock, LwMode, LwWaiter};
-use tusk_storage::page::{self, BLCKSZ, LP_DEAD, LP_REDIRECT, LP_UNUSED};
+use tusk_storage::page::{self, PageBuf, BLCKSZ, LP_DEAD, LP_REDIRECT, LP_UNUSED};
 use tusk_storage::smgr::{BlockNumber, Fork, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID};
 use tusk_storage::xact::{Release, ResourceOwner};
 use tusk_storage::xlog::XlogError;
@@ -138,15 +138,31 @@ impl CountingWal {
 }
 
 impl HeapWal for CountingWal {
-    fn log_heap_insert(&self, _: RelFileLocator, _: ItemPointer, _: bool, _: &[u8]) -> Lsn {
+    fn log_heap_insert(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: bool,
+        _: &[u8],
+    ) -> Lsn {
         self.next(&self.sh.inserts)
     }
-    fn log_heap_delete(&self, _: RelFileLocator, _: ItemPointer, _: Xid, _: u16) -> Lsn {
+    fn log_heap_delete(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: Xid,
+        _: u16,
+    ) -> Lsn {
         self.next(&self.sh.deletes)
     }
     fn log_heap_update(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
+        _: Option<&PageBuf>,
         _: ItemPointer,
         _: ItemPointer,
         _: bool,
@@ -158,6 +174,7 @@ impl HeapWal for CountingWal {
     fn log_heap_prune(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
         _: BlockNumber,
         _: &[(u16, u16)],
         _: &[u16],

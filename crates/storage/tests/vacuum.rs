@@ -147,15 +147,31 @@ impl TestWal {
 }
 
 impl HeapWal for TestWal {
-    fn log_heap_insert(&self, _: RelFileLocator, _: ItemPointer, _: bool, _: &[u8]) -> Lsn {
+    fn log_heap_insert(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: bool,
+        _: &[u8],
+    ) -> Lsn {
         self.next(&self.sh.lsn)
     }
-    fn log_heap_delete(&self, _: RelFileLocator, _: ItemPointer, _: Xid, _: u16) -> Lsn {
+    fn log_heap_delete(
+        &self,
+        _: RelFileLocator,
+        _: &PageBuf,
+        _: ItemPointer,
+        _: Xid,
+        _: u16,
+    ) -> Lsn {
         self.next(&self.sh.lsn)
     }
     fn log_heap_update(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
+        _: Option<&PageBuf>,
         _: ItemPointer,
         _: ItemPointer,
         _: bool,
@@ -167,6 +183,7 @@ impl HeapWal for TestWal {
     fn log_heap_prune(
         &self,
         _: RelFileLocator,
+        _: &PageBuf,
         _: BlockNumber,
         _: &[(u16, u16)],
         _: &[u16],

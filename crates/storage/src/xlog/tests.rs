@@ -109,6 +109,8 @@ impl Env {
                 XlogConfig {
                     fsync: true,
                     sync_method: SyncMethod::Fdatasync,
+                    full_page_writes: true,
+                    startup_progress_interval_ms: 0,
                 },
             )
         }
