@@ -1927,6 +1927,35 @@ impl Host for Session {
         }
     }
 
+    fn emit_wal_message(
+        &mut self,
+        transactional: bool,
+        prefix: &str,
+        content: &[u8],
+    ) -> Result<u64, PgError> {
+        let xid = if transactional {
+            self.xact.current_xid()?
+        } else {
+            0
+        };
+        let Some(e) = &self.engine else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "WAL cannot be written: the commit log could not be opened",
+            ));
+        };
+        let data = tusk_storage::xlog::logical_message_bytes(0, transactional, prefix, content);
+        e.xlog
+            .xlog_insert(
+                tusk_storage::xlog::RM_LOGICALMSG_ID,
+                tusk_storage::xlog::XLOG_LOGICAL_MESSAGE,
+                xid,
+                &data,
+                vec![],
+            )
+            .map_err(|e| e.to_pg_error(Severity::Error))
+    }
+
     fn wal_positions(&mut self) -> Result<tusk_sql::WalPositions, PgError> {
         use std::sync::atomic::Ordering::Acquire;
         let c = self.shared.wal_ctl();

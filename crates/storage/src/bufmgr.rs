@@ -575,6 +575,10 @@ pub struct FlushStats {
     pub written: usize,
     /// Relation forks fsynced.
     pub synced: usize,
+    /// Time spent in those fsyncs, in all and the longest one
+    /// (log_checkpoints' sync, longest and average).
+    pub sync_total: std::time::Duration,
+    pub sync_longest: std::time::Duration,
 }
 
 /// One process's buffer manager. Create one per process after attaching
@@ -770,17 +774,33 @@ impl BufMgr {
     /// fork written since the last checkpoint by any process. Called by
     /// the checkpointer (or a single-process test), holding no buffer lock.
     pub fn flush_all_dirty(&self, owner: &mut ResourceOwner) -> Result<FlushStats, PgError> {
+        self.flush_all_dirty_paced(owner, &mut |_, _| {})
+    }
+
+    /// [`BufMgr::flush_all_dirty`], calling `pace(done, to_write)` after
+    /// each buffer it looked at of the `to_write` marked at the start: a
+    /// spread checkpoint sleeps there while it is ahead of schedule
+    /// (PostgreSQL's CheckpointWriteDelay). `pace` runs with no buffer
+    /// pinned or locked by this call. Checkpointer.
+    pub fn flush_all_dirty_paced(
+        &self,
+        owner: &mut ResourceOwner,
+        pace: &mut dyn FnMut(usize, usize),
+    ) -> Result<FlushStats, PgError> {
         let pool = &self.0.pool;
+        let mut to_write = 0;
         for b in 0..pool.nbuffers() {
             let d = pool.desc(b);
             let st = lock_hdr(d);
             if st & (BM_DIRTY | BM_VALID) == BM_DIRTY | BM_VALID {
                 unlock_hdr(d, st | BM_CHECKPOINT_NEEDED);
+                to_write += 1;
             } else {
                 unlock_hdr(d, st);
             }
         }
         let mut stats = FlushStats::default();
+        let mut done = 0;
         for b in 0..pool.nbuffers() {
             let d = pool.desc(b);
             if d.state.load(Ordering::SeqCst) & BM_CHECKPOINT_NEEDED == 0 {
@@ -797,6 +817,8 @@ impl BufMgr {
             if r? {
                 stats.written += 1;
             }
+            done += 1;
+            pace(done.min(to_write), to_write);
         }
         // Every write of a buffer dirty at the start has ended (flush_pinned
         // waited for writers), and a writer queues its request before it
@@ -826,8 +848,12 @@ impl BufMgr {
             let fork = Fork::from_u8(fork as u8).unwrap_or(Fork::Main);
             // A fork dropped since its write needs no fsync.
             if smgr.exists(rel, fork)? {
+                let t = std::time::Instant::now();
                 smgr.sync(rel, fork)?;
+                let took = t.elapsed();
                 stats.synced += 1;
+                stats.sync_total += took;
+                stats.sync_longest = stats.sync_longest.max(took);
             }
         }
         Ok(stats)

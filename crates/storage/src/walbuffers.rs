@@ -59,6 +59,16 @@ pub struct WalCtl {
     /// Write and sync calls so far (pg_stat_wal's wal_write, wal_sync).
     pub writes: AtomicU64,
     pub syncs: AtomicU64,
+    /// The redo pointer of the checkpoint last started (PostgreSQL's
+    /// RedoRecPtr) and CheckPointSegments: a writer that finishes a
+    /// segment this many segments past the redo pointer's asks for a
+    /// checkpoint (max_wal_size). Set by the checkpointer; 0 segments
+    /// (zero-filled) means "not yet known", and no request is made.
+    pub ckpt_redo: AtomicU64,
+    pub ckpt_segments: AtomicU64,
+    /// 1 while a WAL-volume checkpoint request is pending: set by the
+    /// writer that finds one needed, taken by the checkpointer.
+    pub ckpt_wal_requested: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<WalCtl>() == 4096);
