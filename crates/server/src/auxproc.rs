@@ -1,6 +1,6 @@
 //! Auxiliary processes: the startup process (recovery), the checkpointer
-//! (checkpoints, and the shutdown checkpoint) and the WAL writer,
-//! described by one static table, [`AUX_PROCESSES`].
+//! (checkpoints, and the shutdown checkpoint), the WAL writer and the
+//! background writer, described by one static table, [`AUX_PROCESSES`].
 //!
 //! Why a table: the postmaster's start-up, shutdown and crash handling
 //! treat every auxiliary process by its entry (when it starts, whether it
@@ -60,6 +60,7 @@ pub enum Aux {
     Startup = 0,
     Checkpointer = 1,
     WalWriter = 2,
+    BgWriter = 3,
 }
 
 /// When the postmaster starts an auxiliary process.
@@ -125,7 +126,7 @@ pub struct AuxSpec {
 }
 
 /// Every auxiliary process, indexed by [`Aux`].
-pub static AUX_PROCESSES: [AuxSpec; 3] = [
+pub static AUX_PROCESSES: [AuxSpec; 4] = [
     AuxSpec {
         aux: Aux::Startup,
         name: "startup",
@@ -160,6 +161,20 @@ pub static AUX_PROCESSES: [AuxSpec; 3] = [
         ready: None,
         // As PostgreSQL: stopped with the backends; WAL the shutdown
         // checkpoint writes is flushed by the checkpointer itself.
+        stop: StopPhase::WithBackends,
+        stop_signal: libc::SIGTERM,
+        on_failure: OnFailure::CrashRestart,
+        clean_exit: CleanExit::Stopped,
+    },
+    AuxSpec {
+        aux: Aux::BgWriter,
+        name: "background writer",
+        describe: "background writer process",
+        main: bgwriter_main,
+        start: StartPhase::AfterRecovery,
+        ready: None,
+        // Stopped with the backends: the shutdown checkpoint writes
+        // whatever it left dirty.
         stop: StopPhase::WithBackends,
         stop_signal: libc::SIGTERM,
         on_failure: OnFailure::CrashRestart,
@@ -909,6 +924,88 @@ pub fn walwriter_main(mut env: AuxEnv) -> ! {
     }
 }
 
+/// The background writer: every `bgwriter_delay` writes the dirty
+/// buffers the clock sweep is about to reach (`BufMgr::bgwriter_sync`,
+/// at most `bgwriter_lru_maxpages`, sized by `bgwriter_lru_multiplier`
+/// times recent allocations), so that backends find clean victims. Each
+/// write flushes WAL up to the page's LSN first, as every buffer write.
+/// When a round finds nothing allocated and nothing to clean it sleeps 50
+/// delays (PostgreSQL's hibernation) until woken. SIGTERM (the shutdown,
+/// with the backends): exit 0. A failed write is reported and retried in
+/// a later round; the data stays in the buffer.
+pub fn bgwriter_main(mut env: AuxEnv) -> ! {
+    let procs = env.shared.procs;
+    let slot = procs.acquire_aux(ProcKind::BgWriter, std::process::id() as i32);
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
+    if let Some((sem, num)) = env.shared.semaphore(slot) {
+        let _ = sem.reset(num);
+    }
+    let latch = &procs.proc(slot).waits().latch;
+    latch.own();
+    let bufmgr = match env.shared.bufmgr(&env.data_dir, &env.settings, slot) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            elog::report(&e.with_severity(tusk_common::Severity::Warning));
+            None
+        }
+    };
+    let stats = &env.shared.control().bgwriter;
+    let mut state = tusk_storage::bufmgr::BgWriterState::default();
+    let mut owner = ResourceOwner::default();
+    loop {
+        latch.reset();
+        if signals::take(libc::SIGTERM) || signals::take(libc::SIGUSR2) {
+            proc_exit(0);
+        }
+        if signals::take(libc::SIGHUP) {
+            env.reload();
+        }
+        signals::take(libc::SIGINT);
+        if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
+            proc_exit(1);
+        }
+        let delay = env.settings.int("bgwriter_delay").max(10) as u64;
+        let mut hibernate = false;
+        if let Some(b) = &bufmgr {
+            let r = b.bgwriter_sync(
+                &mut state,
+                env.settings.int("bgwriter_lru_maxpages").max(0) as usize,
+                env.settings.real("bgwriter_lru_multiplier"),
+                delay,
+                &mut owner,
+            );
+            owner.release_all(Release::Abort);
+            match r {
+                Ok(r) => {
+                    stats
+                        .buffers_clean
+                        .fetch_add(r.written as u64, Ordering::Relaxed);
+                    if r.hit_max {
+                        stats.maxwritten_clean.fetch_add(1, Ordering::Relaxed);
+                    }
+                    hibernate = r.hibernate;
+                }
+                Err(e) => elog::report(&e.with_severity(tusk_common::Severity::Error)),
+            }
+        }
+        let (event, wait) = if hibernate || bufmgr.is_none() {
+            (WaitEvent::BgWriterHibernate, delay * 50)
+        } else {
+            (WaitEvent::BgWriterMain, delay)
+        };
+        procs.status(slot).set_wait_event(event);
+        latch::wait(
+            &WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            Some(Duration::from_millis(wait)),
+        );
+        procs.status(slot).set_wait_event(WaitEvent::None);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -939,6 +1036,18 @@ mod tests {
         assert_eq!(ww.clean_exit, CleanExit::Stopped);
         assert_eq!(ww.on_failure, OnFailure::CrashRestart);
         assert_eq!(ww.start, StartPhase::AfterRecovery);
+        // So does the background writer, shown by PostgreSQL's name.
+        let bw = Aux::BgWriter.spec();
+        assert_eq!(bw.name, "background writer");
+        assert_eq!(bw.stop, StopPhase::WithBackends);
+        assert_eq!(bw.clean_exit, CleanExit::Stopped);
+        assert_eq!(bw.on_failure, OnFailure::CrashRestart);
+        assert_eq!(ProcKind::BgWriter.backend_type(), bw.name);
+        assert_eq!(
+            AUX_PROCESSES.len(),
+            tusk_storage::layout::NUM_AUXILIARY_PROCS,
+            "one proc slot each"
+        );
         // Exactly one boots the cluster and reports recovery finished.
         assert_eq!(
             AUX_PROCESSES

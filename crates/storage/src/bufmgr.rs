@@ -143,6 +143,12 @@ struct StrategyControl {
     /// Incremented by every drain, so a process knows its remembered
     /// requests were taken.
     fsync_generation: AtomicU32,
+    /// Buffers handed out by the replacement strategy, ever (PostgreSQL's
+    /// numBufferAllocs, but never reset: the background writer keeps the
+    /// value it last saw), and dirty victims written by the process that
+    /// needed the buffer (pg_stat_bgwriter's buffers_backend).
+    allocs: AtomicU64,
+    victim_writes: AtomicU64,
 }
 
 const CTL_SIZE: usize = 64;
@@ -295,6 +301,18 @@ impl SharedPool {
                 .add(BUCKETS_OFF + 8 * self.nbuffers + FSYNC_REQ_SIZE * i)
                 as *const FsyncRequest)
         }
+    }
+
+    /// Buffers allocated by the replacement strategy and dirty victims
+    /// written by the processes that needed them, since the server
+    /// started (pg_stat_bgwriter's buffers_alloc and buffers_backend).
+    /// Any process; no lock.
+    pub fn alloc_counters(&self) -> (u64, u64) {
+        let c = self.ctl();
+        (
+            c.allocs.load(Ordering::Relaxed),
+            c.victim_writes.load(Ordering::Relaxed),
+        )
     }
 
     /// The buffer's state word, for views and tests (no lock).
@@ -581,6 +599,48 @@ pub struct FlushStats {
     pub sync_longest: std::time::Duration,
 }
 
+/// What the background writer remembers between rounds of
+/// [`BufMgr::bgwriter_sync`] (PostgreSQL's static variables of
+/// BgBufferSync). Zero it (Default) at the writer's start.
+#[derive(Debug, Clone, Copy)]
+pub struct BgWriterState {
+    valid: bool,
+    prev_strategy_pos: u64,
+    prev_allocs: u64,
+    /// Absolute clock position of the next buffer to look at.
+    next_to_clean: u64,
+    smoothed_alloc: f64,
+    /// Buffers the sweep scans per allocation.
+    smoothed_density: f64,
+}
+
+impl Default for BgWriterState {
+    fn default() -> BgWriterState {
+        BgWriterState {
+            valid: false,
+            prev_strategy_pos: 0,
+            prev_allocs: 0,
+            next_to_clean: 0,
+            smoothed_alloc: 0.0,
+            smoothed_density: 10.0,
+        }
+    }
+}
+
+/// One round of the background writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BgSyncResult {
+    pub written: usize,
+    /// Stopped at bgwriter_lru_maxpages (pg_stat_bgwriter's
+    /// maxwritten_clean).
+    pub hit_max: bool,
+    /// Buffers allocated since the last round (buffers_alloc).
+    pub recent_alloc: u64,
+    /// Nothing allocated and nothing left to clean: the writer may sleep
+    /// longer (PostgreSQL's hibernation).
+    pub hibernate: bool,
+}
+
 /// One process's buffer manager. Create one per process after attaching
 /// shared memory; only that process uses it.
 #[derive(Clone)]
@@ -857,6 +917,101 @@ impl BufMgr {
             }
         }
         Ok(stats)
+    }
+
+    /// PostgreSQL's BgBufferSync: one round of the background writer.
+    /// Estimates from the allocations since the last round how many
+    /// buffers the clock sweep will need before the next one (times
+    /// `multiplier`), and writes dirty, unpinned, usage-count-0 buffers
+    /// just ahead of the clock hand until that many are reusable, at most
+    /// `max_pages` writes (WAL before data for each, as every write).
+    /// Backends then find clean victims and do not write them themselves.
+    /// Background writer only (its state is its own).
+    pub fn bgwriter_sync(
+        &self,
+        st: &mut BgWriterState,
+        max_pages: usize,
+        multiplier: f64,
+        delay_ms: u64,
+        owner: &mut ResourceOwner,
+    ) -> Result<BgSyncResult, PgError> {
+        let pool = &self.0.pool;
+        let ctl = pool.ctl();
+        let n = pool.nbuffers() as u64;
+        let strategy_pos = ctl.next_victim.load(Ordering::Relaxed);
+        let allocs = ctl.allocs.load(Ordering::Relaxed);
+        let recent_alloc = allocs.saturating_sub(st.prev_allocs);
+        st.prev_allocs = allocs;
+        let (bufs_to_lap, strategy_delta) = if st.valid {
+            let delta = strategy_pos.saturating_sub(st.prev_strategy_pos);
+            if st.next_to_clean < strategy_pos {
+                // The clock sweep lapped us: start again at its hand.
+                st.next_to_clean = strategy_pos;
+                (n, delta)
+            } else {
+                (n.saturating_sub(st.next_to_clean - strategy_pos), delta)
+            }
+        } else {
+            st.next_to_clean = strategy_pos;
+            (n, 0)
+        };
+        st.prev_strategy_pos = strategy_pos;
+        st.valid = true;
+        if strategy_delta > 0 && recent_alloc > 0 {
+            let scans_per_alloc = strategy_delta as f64 / recent_alloc as f64;
+            st.smoothed_density += (scans_per_alloc - st.smoothed_density) / 16.0;
+        }
+        let bufs_ahead = n - bufs_to_lap;
+        let reusable_est = (bufs_ahead as f64 / st.smoothed_density) as u64;
+        let recent = recent_alloc as f64;
+        if st.smoothed_alloc <= recent {
+            st.smoothed_alloc = recent;
+        } else {
+            st.smoothed_alloc += (recent - st.smoothed_alloc) / 16.0;
+        }
+        let mut upcoming = (st.smoothed_alloc * multiplier) as u64;
+        // Even when idle, look at the whole pool every two minutes, so
+        // that dirty buffers get written before they are needed.
+        let min_scan = n / (120_000 / delay_ms.max(1)).max(1);
+        if upcoming < min_scan + reusable_est {
+            upcoming = min_scan + reusable_est;
+        }
+        let mut r = BgSyncResult {
+            recent_alloc,
+            hibernate: bufs_to_lap == 0 && recent_alloc == 0,
+            ..BgSyncResult::default()
+        };
+        let mut to_scan = bufs_to_lap;
+        let mut reusable = reusable_est;
+        while to_scan > 0 && reusable < upcoming {
+            let b = (st.next_to_clean % n) as usize;
+            st.next_to_clean += 1;
+            to_scan -= 1;
+            let d = pool.desc(b);
+            let hdr = lock_hdr(d);
+            if refcount(hdr) != 0 || usage_count(hdr) != 0 {
+                // Recently used: the sweep will pass it by anyway.
+                unlock_hdr(d, hdr);
+                continue;
+            }
+            if hdr & (BM_DIRTY | BM_VALID) != BM_DIRTY | BM_VALID {
+                unlock_hdr(d, hdr);
+                reusable += 1;
+                continue;
+            }
+            let pin = self.0.pin_locked(&self.0, owner, b, hdr);
+            let w = self.0.flush_pinned(b);
+            self.release(owner, pin);
+            reusable += 1;
+            if w? {
+                r.written += 1;
+                if r.written >= max_pages {
+                    r.hit_max = true;
+                    break;
+                }
+            }
+        }
+        Ok(r)
     }
 
     /// PostgreSQL's DropRelationBuffers: forgets every buffer of the fork
@@ -1160,6 +1315,7 @@ impl Inner {
     /// victim is written first (WAL before data); one whose content lock
     /// or I/O is busy is skipped.
     fn get_victim(&self, me: &Rc<Inner>, owner: &mut ResourceOwner) -> Result<Pin, PgError> {
+        self.pool.ctl().allocs.fetch_add(1, Ordering::Relaxed);
         loop {
             let (b, st) = self.strategy_get_buffer()?;
             let pin = self.pin_locked(me, owner, b, st);
@@ -1175,7 +1331,14 @@ impl Inner {
             let r = self.write_shared_locked(b);
             d.content_lock.release(&self.procs());
             match r {
-                Ok(Wrote::Yes) | Ok(Wrote::Clean) => return Ok(pin),
+                Ok(Wrote::Yes) => {
+                    self.pool
+                        .ctl()
+                        .victim_writes
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Ok(pin);
+                }
+                Ok(Wrote::Clean) => return Ok(pin),
                 Ok(Wrote::Busy) => {
                     drop(owner.forget(pin.id));
                     self.unpin(b);

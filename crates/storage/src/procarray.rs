@@ -56,6 +56,7 @@ pub enum ProcKind {
     Startup = 2,
     Checkpointer = 3,
     WalWriter = 4,
+    BgWriter = 5,
 }
 
 impl ProcKind {
@@ -65,6 +66,7 @@ impl ProcKind {
             2 => ProcKind::Startup,
             3 => ProcKind::Checkpointer,
             4 => ProcKind::WalWriter,
+            5 => ProcKind::BgWriter,
             _ => ProcKind::Free,
         }
     }
@@ -77,6 +79,7 @@ impl ProcKind {
             ProcKind::Startup => "startup",
             ProcKind::Checkpointer => "checkpointer",
             ProcKind::WalWriter => "walwriter",
+            ProcKind::BgWriter => "background writer",
         }
     }
 
@@ -86,6 +89,7 @@ impl ProcKind {
             ProcKind::Startup => Some(0),
             ProcKind::Checkpointer => Some(1),
             ProcKind::WalWriter => Some(2),
+            ProcKind::BgWriter => Some(3),
             _ => None,
         }
     }

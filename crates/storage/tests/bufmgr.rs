@@ -1052,8 +1052,86 @@ fn checkpoint_writes_dirty_buffers_after_their_wal() {
     }
 }
 
+/// The background writer's round (BgBufferSync): after a backend has
+/// allocated buffers, the dirty, unused buffers just ahead of the clock
+/// hand are written (WAL first), up to bgwriter_lru_maxpages per round,
+/// and recently used ones are left alone; the backend's next victims are
+/// then clean, so it writes none itself.
+fn bgwriter_cleans_ahead_of_the_clock_sweep() {
+    const NBUF: usize = 16;
+    let w = World::new(NBUF);
+    w.create_table(40);
+    let sh = w.shared();
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    // Every buffer holds a dirty block, used once.
+    for b in 0..NBUF as u32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        {
+            let mut l = mgr.lock(&pin, LwMode::Exclusive);
+            l.page_mut().copy_from_slice(&*content(b, 1));
+            l.mark_dirty();
+        }
+        mgr.release(&mut owner, pin);
+    }
+    // Eight more blocks: the sweep lowers every usage count to 0 and the
+    // backend writes its eight dirty victims itself.
+    for b in 16..24 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        mgr.release(&mut owner, pin);
+    }
+    let (allocs, backend_writes) = w.pool.alloc_counters();
+    assert_eq!(allocs, 24);
+    assert_eq!(backend_writes, 8);
+    let dirty = || {
+        (0..NBUF)
+            .filter(|&i| w.pool.state(i) & BM_DIRTY != 0)
+            .count()
+    };
+    assert_eq!(dirty(), 8, "blocks 8..16 are still dirty");
+    let writes = sh.writes.load(Ordering::SeqCst);
+    let mut st = BgWriterState::default();
+    // At most 3 pages per round.
+    let r = mgr.bgwriter_sync(&mut st, 3, 2.0, 200, &mut owner).unwrap();
+    assert_eq!((r.written, r.hit_max, r.recent_alloc), (3, true, 24));
+    assert_eq!(dirty(), 5);
+    let r = mgr
+        .bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    assert_eq!((r.written, r.hit_max), (5, false), "{r:?}");
+    assert_eq!(dirty(), 0);
+    assert_eq!(sh.writes.load(Ordering::SeqCst), writes + 8);
+    assert_eq!(mgr.pinned_buffers(), 0);
+    assert!(owner.is_empty());
+    // The blocks written are on disk, each after its WAL.
+    let mut md = w.md();
+    for b in 8..16 {
+        let mut p = [0u8; BLCKSZ];
+        md.read(REL, Fork::Main, b, &mut p).unwrap();
+        assert!(same_content(&p, &content(b, 1)), "block {b} on disk");
+    }
+    assert_eq!(sh.wal_violations.load(Ordering::SeqCst), 0);
+    // The backend's next eight victims are clean.
+    for b in 24..32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        mgr.release(&mut owner, pin);
+    }
+    assert_eq!(w.pool.alloc_counters(), (32, 8));
+    // Nothing dirty, nothing new allocated: a round writes nothing.
+    mgr.bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    let r = mgr
+        .bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    assert_eq!((r.written, r.recent_alloc), (0, 0), "{r:?}");
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
+        (
+            "bgwriter_cleans_ahead_of_the_clock_sweep",
+            bgwriter_cleans_ahead_of_the_clock_sweep,
+        ),
         (
             "checkpoint_writes_dirty_buffers_after_their_wal",
             checkpoint_writes_dirty_buffers_after_their_wal,

@@ -2,7 +2,8 @@
 //! segments recycled or removed after a checkpoint so that `pg_wal` stays
 //! bounded by min_wal_size / max_wal_size, checkpoints started by WAL
 //! volume ("checkpoint starting: wal"), PostgreSQL 15's log_checkpoints
-//! lines, and recovery after a crash that follows recycling.
+//! lines, recovery after a crash that follows recycling, and the
+//! background writer's process.
 //!
 //! WAL is written with `pg_logical_emit_message(false, prefix, content)`
 //! (PostgreSQL's function; in tusk it writes a logical message record and
@@ -10,7 +11,7 @@
 //! (checked against PostgreSQL 15 with the same settings: it keeps two
 //! segments with min_wal_size = max_wal_size = 32MB).
 
-use crate::util::{signal, simple_value, wait_until, Opts, TestServer};
+use crate::util::{signal, simple_rows, simple_value, wait_until, Opts, TestServer};
 use std::time::Duration;
 
 const MB_MESSAGE: &str =
@@ -275,4 +276,61 @@ fn a_crash_after_recycling_recovers_and_writes_on() {
     c.simple_query("CHECKPOINT")
         .expect("CHECKPOINT after recovery");
     assert!(segments(&srv).len() <= 4, "{:?}", segments(&srv));
+}
+
+/// The background writer runs from start to shutdown as its own
+/// auxiliary process: listed in pg_stat_activity by PostgreSQL's name
+/// ("background writer", asleep in BgWriterHibernate or BgWriterMain), with
+/// its process title, and gone after a fast stop that ends cleanly.
+#[test]
+fn the_background_writer_runs_and_stops_with_the_server() {
+    let mut srv = TestServer::start(Opts::new().set("bgwriter_delay", "10ms"));
+    let mut c = srv.connect();
+    let q = "SELECT usename, state, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'background writer'";
+    let asleep = |rows: &Vec<Vec<Option<String>>>| {
+        rows.len() == 1
+            && rows[0][..3] == [None, None, Some("Activity".to_string())]
+            && matches!(
+                rows[0][3].as_deref(),
+                Some("BgWriterHibernate") | Some("BgWriterMain")
+            )
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || asleep(&simple_rows(&mut c, q))),
+        "the background writer row: {:?}",
+        simple_rows(&mut c, q)
+    );
+    let title = |pid: i32| {
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    let bw = srv
+        .children()
+        .into_iter()
+        .find(|p| title(p.pid) == "tusk: background writer")
+        .unwrap_or_else(|| {
+            panic!(
+                "no background writer among {:?}",
+                srv.children()
+                    .iter()
+                    .map(|p| title(p.pid))
+                    .collect::<Vec<_>>()
+            )
+        });
+    let pid: i32 = simple_value(
+        &mut c,
+        "SELECT pid FROM pg_stat_activity WHERE backend_type = 'background writer'",
+    )
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert_eq!(pid, bw.pid);
+    drop(c);
+    let st = srv.stop_with(libc::SIGINT);
+    assert!(st.success(), "fast stop: {st}\n{}", srv.log());
+    assert!(!bw.is_running(), "the background writer is gone");
+    let log = srv.log();
+    assert!(log.contains("database system is shut down"), "{log}");
+    assert!(!log.contains("background writer process"), "{log}");
 }
