@@ -1223,7 +1223,10 @@ impl Session {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         crate::pstitle::set_activity(p.command().tag());
-        let rels = ServerRelations { procs: self.procs };
+        let rels = ServerRelations {
+            procs: self.procs,
+            shared: self.shared.clone(),
+        };
         let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
         if !p.columns().is_empty() && !early {
             self.conn.row_description(&field_descs(p.columns(), &[]));
@@ -1458,7 +1461,10 @@ impl Session {
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let rels = ServerRelations { procs: self.procs };
+            let rels = ServerRelations {
+                procs: self.procs,
+                shared: self.shared.clone(),
+            };
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
@@ -1683,6 +1689,7 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 /// borrowed as the Host.
 struct ServerRelations {
     procs: ProcArray,
+    shared: ChildShared,
 }
 
 impl ServerRelations {
@@ -1730,6 +1737,36 @@ impl ServerRelations {
     }
 }
 
+impl ServerRelations {
+    /// pg_stat_bgwriter's row from the shared counters (checkpointer,
+    /// background writer) and the pool's allocation counters. Times in
+    /// milliseconds, as PostgreSQL's. Counters since the server started;
+    /// stats_reset is NULL (never reset).
+    fn bgwriter_row(&self) -> Vec<tusk_sql::Value> {
+        use std::sync::atomic::Ordering::Relaxed;
+        use tusk_sql::Value;
+        let b = &self.shared.control().bgwriter;
+        let n = |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Relaxed) as i64);
+        let ms = |a: &std::sync::atomic::AtomicU64| Value::Float8(a.load(Relaxed) as f64 / 1000.0);
+        let (allocs, backend) = self.shared.buffer_counters();
+        vec![
+            n(&b.checkpoints_timed),
+            n(&b.checkpoints_req),
+            ms(&b.checkpoint_write_time_us),
+            ms(&b.checkpoint_sync_time_us),
+            n(&b.buffers_checkpoint),
+            n(&b.buffers_clean),
+            n(&b.maxwritten_clean),
+            Value::Int8(backend as i64),
+            // Backends never fsync themselves: the queue is as large as
+            // the pool, so a request is never refused.
+            Value::Int8(0),
+            Value::Int8(allocs as i64),
+            Value::Null,
+        ]
+    }
+}
+
 impl tusk_sql::Relations for ServerRelations {
     fn open_scan(
         &self,
@@ -1739,6 +1776,11 @@ impl tusk_sql::Relations for ServerRelations {
         match rel.source {
             RelationSource::SystemView(SystemView::StatActivity) => {
                 Ok(Box::new(ActivityScan::new(self.activity())))
+            }
+            RelationSource::SystemView(SystemView::StatBgWriter) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(vec![
+                    self.bgwriter_row()
+                ])))
             }
         }
     }

@@ -206,6 +206,12 @@ impl ChildShared {
         ))
     }
 
+    /// Buffers allocated and dirty victims written by backends since the
+    /// server started (pg_stat_bgwriter); zeros without a pool. Any child.
+    pub fn buffer_counters(&self) -> (u64, u64) {
+        self.pool.map_or((0, 0), |p| p.alloc_counters())
+    }
+
     /// The WAL positions, to read (any child; the WAL code writes them).
     pub fn wal_ctl(&self) -> &tusk_storage::walbuffers::WalCtl {
         // SAFETY: WalCtl is at the start of the initialised WAL area,

@@ -800,7 +800,7 @@ fn recovery_after_recycling_never_reads_a_recycled_segments_old_records() {
     let tail_page = (flushed % seg) as usize;
     let old_addr = u64::from_le_bytes(five[tail_page + 8..tail_page + 16].try_into().unwrap());
     assert_eq!(old_addr, seg + flushed % seg, "segment 1's page header");
-    assert!(five[tail_page..].iter().any(|&b| b == 0xAB));
+    assert!(five[tail_page..].contains(&0xAB));
     let env2 = Env {
         dir: env.dir,
         ..Env::new(4)

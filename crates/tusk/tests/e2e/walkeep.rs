@@ -281,7 +281,8 @@ fn a_crash_after_recycling_recovers_and_writes_on() {
 /// The background writer runs from start to shutdown as its own
 /// auxiliary process: listed in pg_stat_activity by PostgreSQL's name
 /// ("background writer", asleep in BgWriterHibernate or BgWriterMain), with
-/// its process title, and gone after a fast stop that ends cleanly.
+/// its process title, and gone after a fast stop that ends cleanly; its
+/// and the checkpointer's counters in pg_stat_bgwriter.
 #[test]
 fn the_background_writer_runs_and_stops_with_the_server() {
     let mut srv = TestServer::start(Opts::new().set("bgwriter_delay", "10ms"));
@@ -326,6 +327,47 @@ fn the_background_writer_runs_and_stops_with_the_server() {
     .parse()
     .unwrap();
     assert_eq!(pid, bw.pid);
+    // pg_stat_bgwriter: PostgreSQL 15's columns and types; a CHECKPOINT
+    // counts as requested.
+    let rows = c
+        .query("SELECT * FROM pg_stat_bgwriter", &[])
+        .expect("pg_stat_bgwriter");
+    assert_eq!(rows.len(), 1);
+    let cols: Vec<(String, String)> = rows[0]
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.type_().name().to_string()))
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("checkpoints_timed", "int8"),
+        ("checkpoints_req", "int8"),
+        ("checkpoint_write_time", "float8"),
+        ("checkpoint_sync_time", "float8"),
+        ("buffers_checkpoint", "int8"),
+        ("buffers_clean", "int8"),
+        ("maxwritten_clean", "int8"),
+        ("buffers_backend", "int8"),
+        ("buffers_backend_fsync", "int8"),
+        ("buffers_alloc", "int8"),
+        ("stats_reset", "timestamptz"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(cols, want);
+    let req = |c: &mut postgres::Client| -> i64 {
+        simple_value(c, "SELECT checkpoints_req FROM pg_stat_bgwriter")
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = req(&mut c);
+    c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    assert_eq!(req(&mut c), before + 1);
+    assert_eq!(
+        simple_value(&mut c, "SELECT checkpoints_timed FROM pg_stat_bgwriter").as_deref(),
+        Some("0")
+    );
     drop(c);
     let st = srv.stop_with(libc::SIGINT);
     assert!(st.success(), "fast stop: {st}\n{}", srv.log());
