@@ -437,4 +437,13 @@ fn a_reload_reaches_the_checkpointer() {
         "no timed checkpoint after the reload:\n{}",
         srv.log()
     );
+    // pg_stat_bgwriter counts it as timed, not requested.
+    assert_eq!(
+        simple_value(
+            &mut c,
+            "SELECT checkpoints_timed >= 1 AND checkpoints_req = 0 FROM pg_stat_bgwriter"
+        )
+        .as_deref(),
+        Some("t")
+    );
 }
