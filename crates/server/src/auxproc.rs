@@ -23,9 +23,15 @@
 //! record pg_control points at; after an unclean stop it replays WAL from
 //! that checkpoint's redo pointer to the end of valid WAL and writes an
 //! end-of-recovery checkpoint; then it opens the WAL for insertion. The
-//! checkpointer's checkpoints write a checkpoint record, flush it and point
-//! pg_control at it. Until the buffer pool exists there are no dirty pages
-//! to write between the redo pointer and the record.
+//! checkpointer's checkpoints write the dirty buffers between choosing the
+//! redo pointer and writing the record, flush the record and point
+//! pg_control at it, then recycle or remove old segments
+//! (`tusk_storage::walrecycle`, PostgreSQL 15's sizing). Checkpoints
+//! start on `checkpoint_timeout`, on a WAL-volume request (a process that
+//! finishes a segment past the max_wal_size trigger sets our latch), on
+//! CHECKPOINT and at shutdown; timed and WAL ones are spread over
+//! `checkpoint_completion_target` of the interval, the others run at full
+//! speed. The background writer cleans buffers ahead of the clock sweep.
 //!
 //! The startup process and the checkpointer are the only writers of
 //! pg_control: they change the shared copy and the file together through
@@ -930,7 +936,9 @@ pub fn walwriter_main(mut env: AuxEnv) -> ! {
 /// times recent allocations), so that backends find clean victims. Each
 /// write flushes WAL up to the page's LSN first, as every buffer write.
 /// When a round finds nothing allocated and nothing to clean it sleeps 50
-/// delays (PostgreSQL's hibernation) until woken. SIGTERM (the shutdown,
+/// delays (PostgreSQL's hibernation; unlike PostgreSQL, a backend's
+/// allocation does not cut the sleep short, so the first round after an
+/// idle spell may come up to 50 delays late). SIGTERM (the shutdown,
 /// with the backends): exit 0. A failed write is reported and retried in
 /// a later round; the data stays in the buffer.
 pub fn bgwriter_main(mut env: AuxEnv) -> ! {
