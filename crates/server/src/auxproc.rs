@@ -936,9 +936,8 @@ pub fn walwriter_main(mut env: AuxEnv) -> ! {
 /// times recent allocations), so that backends find clean victims. Each
 /// write flushes WAL up to the page's LSN first, as every buffer write.
 /// When a round finds nothing allocated and nothing to clean it sleeps 50
-/// delays (PostgreSQL's hibernation; unlike PostgreSQL, a backend's
-/// allocation does not cut the sleep short, so the first round after an
-/// idle spell may come up to 50 delays late). SIGTERM (the shutdown,
+/// delays (PostgreSQL's hibernation); the first buffer allocation by any
+/// process meanwhile sets its latch and ends the sleep. SIGTERM (the shutdown,
 /// with the backends): exit 0. A failed write is reported and retried in
 /// a later round; the data stays in the buffer.
 pub fn bgwriter_main(mut env: AuxEnv) -> ! {
@@ -1001,6 +1000,11 @@ pub fn bgwriter_main(mut env: AuxEnv) -> ! {
         } else {
             (WaitEvent::BgWriterMain, delay)
         };
+        if hibernate {
+            if let Some(b) = &bufmgr {
+                b.set_bgwriter_hibernating(true);
+            }
+        }
         procs.status(slot).set_wait_event(event);
         latch::wait(
             &WaitFor {
@@ -1011,6 +1015,9 @@ pub fn bgwriter_main(mut env: AuxEnv) -> ! {
             Some(Duration::from_millis(wait)),
         );
         procs.status(slot).set_wait_event(WaitEvent::None);
+        if let Some(b) = &bufmgr {
+            b.set_bgwriter_hibernating(false);
+        }
     }
 }
 

@@ -196,14 +196,26 @@ impl ChildShared {
             .pg_control
             .snapshot(self, my_slot as u32)
             .is_some_and(|c| c.data_checksum_version != 0);
-        Ok(BufMgr::new(
+        let mut b = BufMgr::new(
             pool,
             Box::new(self.clone()),
             my_slot as u32,
             Box::new(Md::new(data_dir, DEFAULT_SEGMENT_BLOCKS)),
             Box::new(self.xlog(data_dir, settings, my_slot)),
             checksums,
-        ))
+        );
+        // An allocation while the background writer hibernates sets its
+        // latch (its fixed aux slot), as PostgreSQL's StrategyGetBuffer.
+        let procs = self.procs;
+        b.set_bgwriter_waker(Box::new(move || {
+            if let Some(i) = ProcKind::BgWriter.aux_index() {
+                let p = procs.proc(procs.max_connections() + i);
+                if p.pid() != 0 && p.kind() == ProcKind::BgWriter {
+                    p.waits().latch.set();
+                }
+            }
+        }));
+        Ok(b)
     }
 
     /// Buffers allocated and dirty victims written by backends since the

@@ -149,6 +149,9 @@ struct StrategyControl {
     /// needed the buffer (pg_stat_bgwriter's buffers_backend).
     allocs: AtomicU64,
     victim_writes: AtomicU64,
+    /// 1 while the background writer hibernates: the next allocation
+    /// clears it and wakes the writer (PostgreSQL's bgwprocno).
+    bgwriter_asleep: AtomicU32,
 }
 
 const CTL_SIZE: usize = 64;
@@ -467,6 +470,8 @@ struct Inner {
     /// Fsync requests this process queued in the queue's current
     /// generation, so that it does not queue one per write.
     queued: RefCell<(u32, HashSet<(RelFileLocator, Fork)>)>,
+    /// Wakes the hibernating background writer (set by the server).
+    wake_bgwriter: Option<Box<dyn Fn()>>,
 }
 
 /// A pin on a buffer, registered with a [`ResourceOwner`]. Give it back
@@ -698,7 +703,28 @@ impl BufMgr {
             checksums,
             private: RefCell::new(HashMap::new()),
             queued: RefCell::new((u32::MAX, HashSet::new())),
+            wake_bgwriter: None,
         }))
+    }
+
+    /// How this process wakes the background writer when it allocates a
+    /// buffer while the writer hibernates. Right after [`BufMgr::new`],
+    /// before the handle is cloned.
+    pub fn set_bgwriter_waker(&mut self, wake: Box<dyn Fn()>) {
+        Rc::get_mut(&mut self.0)
+            .expect("the waker is set before the buffer manager is shared")
+            .wake_bgwriter = Some(wake);
+    }
+
+    /// The background writer says it is about to hibernate (true) or has
+    /// woken (false); while it sleeps, the first buffer allocation by any
+    /// process wakes it. Background writer only.
+    pub fn set_bgwriter_hibernating(&self, asleep: bool) {
+        self.0
+            .pool
+            .ctl()
+            .bgwriter_asleep
+            .store(asleep as u32, Ordering::SeqCst);
     }
 
     pub fn pool(&self) -> &SharedPool {
@@ -1315,7 +1341,17 @@ impl Inner {
     /// victim is written first (WAL before data); one whose content lock
     /// or I/O is busy is skipped.
     fn get_victim(&self, me: &Rc<Inner>, owner: &mut ResourceOwner) -> Result<Pin, PgError> {
-        self.pool.ctl().allocs.fetch_add(1, Ordering::Relaxed);
+        let ctl = self.pool.ctl();
+        ctl.allocs.fetch_add(1, Ordering::Relaxed);
+        // PostgreSQL's StrategyGetBuffer: the first allocation after the
+        // background writer went to sleep wakes it (one wake per sleep).
+        if ctl.bgwriter_asleep.load(Ordering::Relaxed) != 0
+            && ctl.bgwriter_asleep.swap(0, Ordering::SeqCst) != 0
+        {
+            if let Some(w) = &self.wake_bgwriter {
+                w();
+            }
+        }
         loop {
             let (b, st) = self.strategy_get_buffer()?;
             let pin = self.pin_locked(me, owner, b, st);

@@ -1124,6 +1124,25 @@ fn bgwriter_cleans_ahead_of_the_clock_sweep() {
         .bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
         .unwrap();
     assert_eq!((r.written, r.recent_alloc), (0, 0), "{r:?}");
+    assert!(r.hibernate, "{r:?}");
+    // Hibernating: the next allocation by any process wakes the writer,
+    // once per sleep.
+    let mut mgr = w.mgr(1);
+    mgr.set_bgwriter_waker(Box::new(move || {
+        sh.done.fetch_add(1, Ordering::SeqCst);
+    }));
+    let woken = sh.done.load(Ordering::SeqCst);
+    mgr.set_bgwriter_hibernating(true);
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 0).unwrap();
+    mgr.release(&mut owner, pin);
+    assert_eq!(sh.done.load(Ordering::SeqCst), woken + 1);
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 1).unwrap();
+    mgr.release(&mut owner, pin);
+    assert_eq!(
+        sh.done.load(Ordering::SeqCst),
+        woken + 1,
+        "one wake per sleep"
+    );
 }
 
 /// A spread checkpoint's pacing hook: flush_all_dirty_paced reports
