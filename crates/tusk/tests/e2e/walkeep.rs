@@ -376,3 +376,37 @@ fn the_background_writer_runs_and_stops_with_the_server() {
     assert!(log.contains("database system is shut down"), "{log}");
     assert!(!log.contains("background writer process"), "{log}");
 }
+
+/// wal_keep_size keeps that much WAL behind the checkpoint record even
+/// when the redo pointer has moved past it (PostgreSQL's KeepLogSeg);
+/// log_checkpoints = off silences the checkpoint lines.
+#[test]
+fn wal_keep_size_keeps_segments_and_log_checkpoints_off_is_quiet() {
+    // 48 MB: three 16 MB segments behind the checkpoint's.
+    let srv = TestServer::start(
+        small_wal()
+            .set("wal_keep_size", "48MB")
+            .set("log_checkpoints", "off"),
+    );
+    let mut c = srv.connect();
+    for _ in 0..6 {
+        write_wal(&mut c, 8);
+        c.simple_query("CHECKPOINT").expect("CHECKPOINT");
+    }
+    let ck = tusk_storage::control::ControlFileData::read(srv.data_dir())
+        .expect("pg_control")
+        .checkpoint;
+    let ck_seg = ck / (16 << 20);
+    assert!(ck_seg >= 4, "{ck_seg}");
+    let segs: Vec<u64> = segments(&srv).iter().map(|s| segno(s)).collect();
+    for keep in ck_seg - 3..=ck_seg {
+        assert!(segs.contains(&keep), "segment {keep} kept: {segs:?}");
+    }
+    assert!(
+        segs.iter().all(|&s| s >= ck_seg - 3),
+        "nothing older than wal_keep_size: {segs:?}"
+    );
+    let log = srv.log();
+    assert!(!log.contains("checkpoint starting"), "{log}");
+    assert!(!log.contains("checkpoint complete"), "{log}");
+}
