@@ -178,6 +178,9 @@ keys! {
     IntKey MAX_FILES_PER_PROCESS = "max_files_per_process";
     IntKey POSTMASTER_OOM_SCORE_ADJ = "postmaster_oom_score_adj";
     IntKey BACKEND_OOM_SCORE_ADJ = "backend_oom_score_adj";
+    IntKey BGWRITER_DELAY = "bgwriter_delay";
+    IntKey BGWRITER_LRU_MAXPAGES = "bgwriter_lru_maxpages";
+    RealKey BGWRITER_LRU_MULTIPLIER = "bgwriter_lru_multiplier";
     IntKey MAX_WORKER_PROCESSES = "max_worker_processes";
     IntKey MAX_PARALLEL_WORKERS_PER_GATHER = "max_parallel_workers_per_gather";
     IntKey MAX_PARALLEL_WORKERS = "max_parallel_workers";
@@ -196,6 +199,7 @@ keys! {
     IntKey MIN_WAL_SIZE = "min_wal_size";
     StrKey ARCHIVE_MODE = "archive_mode";
     StrKey ARCHIVE_COMMAND = "archive_command";
+    IntKey WAL_KEEP_SIZE = "wal_keep_size";
     IntKey MAX_WAL_SENDERS = "max_wal_senders";
     RealKey SEQ_PAGE_COST = "seq_page_cost";
     RealKey RANDOM_PAGE_COST = "random_page_cost";
@@ -205,6 +209,7 @@ keys! {
     IntKey LOG_MIN_DURATION_STATEMENT = "log_min_duration_statement";
     IntKey LOG_STARTUP_PROGRESS_INTERVAL = "log_startup_progress_interval";
     StrKey LOG_LINE_PREFIX = "log_line_prefix";
+    BoolKey LOG_CHECKPOINTS = "log_checkpoints";
     BoolKey LOG_CONNECTIONS = "log_connections";
     BoolKey LOG_DISCONNECTIONS = "log_disconnections";
     StrKey LOG_STATEMENT = "log_statement";

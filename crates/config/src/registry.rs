@@ -28,6 +28,7 @@ const CONN_AUTH: &str = "Connections and Authentication / Authentication";
 const CONN_SSL: &str = "Connections and Authentication / SSL";
 const RES_MEM: &str = "Resource Usage / Memory";
 const RES_KERNEL: &str = "Resource Usage / Kernel Resources";
+const RES_BGWRITER: &str = "Resource Usage / Background Writer";
 const RES_ASYNC: &str = "Resource Usage / Asynchronous Behavior";
 const WAL_SETTINGS: &str = "Write-Ahead Log / Settings";
 const WAL_CHECKPOINTS: &str = "Write-Ahead Log / Checkpoints";
@@ -255,6 +256,13 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
         "OOM-killer score adjustment of the postmaster (Linux oom_score_adj)."),
     int("backend_oom_score_adj", "0", -1000, 1000, Unit::None, Sighup, RES_KERNEL,
         "OOM-killer score adjustment given to each child process (Linux oom_score_adj)."),
+    // ---- Background writer.
+    int("bgwriter_delay", "200ms", 10, 10000, Unit::Ms, Sighup, RES_BGWRITER,
+        "Background writer sleep time between rounds."),
+    int("bgwriter_lru_maxpages", "100", 0, INT_MAX / 2, Unit::None, Sighup, RES_BGWRITER,
+        "Background writer maximum number of LRU pages to flush per round."),
+    real("bgwriter_lru_multiplier", "2.0", 0.0, 10.0, Sighup, RES_BGWRITER,
+        "Multiple of the average buffer usage to free per round."),
     // ---- Asynchronous behaviour.
     int("max_worker_processes", "8", 0, MAX_BACKENDS, Unit::None, Postmaster, RES_ASYNC,
         "Maximum number of concurrent worker processes."),
@@ -292,6 +300,8 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
         "Allows archiving of WAL files using archive_command."),
     string("archive_command", "", Sighup, WAL_ARCHIVING, "Sets the shell command that will be called to archive a WAL file."),
     // ---- Replication: tusk has none yet, hence 0 senders by default.
+    int("wal_keep_size", "0", 0, INT_MAX, Unit::Mb, Sighup, REPL_SENDING,
+        "Sets the size of WAL files held for standby servers."),
     int("max_wal_senders", "0", 0, MAX_BACKENDS, Unit::None, Postmaster, REPL_SENDING,
         "Sets the maximum number of simultaneously running WAL sender processes (0: tusk has no replication yet)."),
     // ---- Query tuning.
@@ -310,6 +320,7 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
     int("log_startup_progress_interval", "10s", 0, INT_MAX, Unit::Ms, Sighup, LOG_WHEN,
         "Time between progress updates for long-running startup operations."),
     string("log_line_prefix", "%m [%p] ", Sighup, LOG_WHAT, "Controls information prefixed to each log line."),
+    boolean("log_checkpoints", "on", Sighup, LOG_WHAT, "Logs each checkpoint."),
     boolean("log_connections", "off", Sighup, LOG_WHAT, "Logs each successful connection."),
     boolean("log_disconnections", "off", Sighup, LOG_WHAT, "Logs end of a session, including duration."),
     enumeration("log_statement", &["none", "ddl", "mod", "all"], "none", Superuser, LOG_WHAT,

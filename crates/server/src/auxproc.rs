@@ -1,6 +1,6 @@
 //! Auxiliary processes: the startup process (recovery), the checkpointer
-//! (checkpoints, and the shutdown checkpoint) and the WAL writer,
-//! described by one static table, [`AUX_PROCESSES`].
+//! (checkpoints, and the shutdown checkpoint), the WAL writer and the
+//! background writer, described by one static table, [`AUX_PROCESSES`].
 //!
 //! Why a table: the postmaster's start-up, shutdown and crash handling
 //! treat every auxiliary process by its entry (when it starts, whether it
@@ -23,9 +23,15 @@
 //! record pg_control points at; after an unclean stop it replays WAL from
 //! that checkpoint's redo pointer to the end of valid WAL and writes an
 //! end-of-recovery checkpoint; then it opens the WAL for insertion. The
-//! checkpointer's checkpoints write a checkpoint record, flush it and point
-//! pg_control at it. Until the buffer pool exists there are no dirty pages
-//! to write between the redo pointer and the record.
+//! checkpointer's checkpoints write the dirty buffers between choosing the
+//! redo pointer and writing the record, flush the record and point
+//! pg_control at it, then recycle or remove old segments
+//! (`tusk_storage::walrecycle`, PostgreSQL 15's sizing). Checkpoints
+//! start on `checkpoint_timeout`, on a WAL-volume request (a process that
+//! finishes a segment past the max_wal_size trigger sets our latch), on
+//! CHECKPOINT and at shutdown; timed and WAL ones are spread over
+//! `checkpoint_completion_target` of the interval, the others run at full
+//! speed. The background writer cleans buffers ahead of the clock sweep.
 //!
 //! The startup process and the checkpointer are the only writers of
 //! pg_control: they change the shared copy and the file together through
@@ -47,6 +53,9 @@ use tusk_storage::exit::{on_shmem_exit, proc_exit};
 use tusk_storage::latch::{self, WaitFor};
 use tusk_storage::procarray::{PmSignal, ProcArray, ProcKind, WaitEvent};
 use tusk_storage::wal::lsn_str;
+use tusk_storage::walrecycle::{
+    on_schedule, preallocate, remove_old_segments, DistanceEstimate, RecycleStats, WalSizing,
+};
 use tusk_storage::xact::{Release, ResourceOwner};
 use tusk_storage::xactwal::XactRedo;
 use tusk_storage::xlog::{self, CheckpointKind, Xlog, XlogError};
@@ -57,6 +66,7 @@ pub enum Aux {
     Startup = 0,
     Checkpointer = 1,
     WalWriter = 2,
+    BgWriter = 3,
 }
 
 /// When the postmaster starts an auxiliary process.
@@ -122,7 +132,7 @@ pub struct AuxSpec {
 }
 
 /// Every auxiliary process, indexed by [`Aux`].
-pub static AUX_PROCESSES: [AuxSpec; 3] = [
+pub static AUX_PROCESSES: [AuxSpec; 4] = [
     AuxSpec {
         aux: Aux::Startup,
         name: "startup",
@@ -157,6 +167,20 @@ pub static AUX_PROCESSES: [AuxSpec; 3] = [
         ready: None,
         // As PostgreSQL: stopped with the backends; WAL the shutdown
         // checkpoint writes is flushed by the checkpointer itself.
+        stop: StopPhase::WithBackends,
+        stop_signal: libc::SIGTERM,
+        on_failure: OnFailure::CrashRestart,
+        clean_exit: CleanExit::Stopped,
+    },
+    AuxSpec {
+        aux: Aux::BgWriter,
+        name: "background writer",
+        describe: "background writer process",
+        main: bgwriter_main,
+        start: StartPhase::AfterRecovery,
+        ready: None,
+        // Stopped with the backends: the shutdown checkpoint writes
+        // whatever it left dirty.
         stop: StopPhase::WithBackends,
         stop_signal: libc::SIGTERM,
         on_failure: OnFailure::CrashRestart,
@@ -293,27 +317,79 @@ impl XactRedo for RedoXacts {
     }
 }
 
+/// What the checkpointer keeps from one checkpoint to the next and the
+/// settings a checkpoint reads (PostgreSQL keeps them in the
+/// checkpointer's memory): where `pg_wal` is, the settings as last
+/// (re)loaded, and the WAL distance estimate that sizes recycling.
+struct WalKeep {
+    wal_dir: PathBuf,
+    settings: Settings,
+    estimate: DistanceEstimate,
+}
+
+impl WalKeep {
+    fn new(data_dir: &std::path::Path, settings: &Settings) -> WalKeep {
+        WalKeep {
+            wal_dir: data_dir.join("pg_wal"),
+            settings: settings.clone(),
+            estimate: DistanceEstimate::default(),
+        }
+    }
+
+    fn sizing(&self, seg_size: u64) -> WalSizing {
+        WalSizing::from_settings(&self.settings, seg_size)
+    }
+
+    /// Arms the writers' max_wal_size trigger with the current
+    /// CheckPointSegments (once the startup process has opened the WAL
+    /// and its segment size is known). Checkpointer.
+    fn arm_wal_trigger(&self, x: &Xlog<ChildShared>) {
+        let seg = x.ctl().seg_size.load(Ordering::Acquire);
+        if seg > 0 {
+            x.ctl()
+                .ckpt_segments
+                .store(self.sizing(seg).checkpoint_segments(), Ordering::Relaxed);
+        }
+    }
+}
+
+/// A duration as log_checkpoints prints it: seconds with milliseconds,
+/// rounded up to the millisecond as PostgreSQL's
+/// TimestampDifferenceMilliseconds.
+fn secs_ms(d: Duration) -> String {
+    let ms = d.as_micros().div_ceil(1000);
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
 /// One checkpoint: the record, its flush, and pg_control pointing at it
-/// (`tusk_storage::xlog::create_checkpoint`), logged as PostgreSQL's
-/// log_checkpoints lines. Checkpointer, or the startup process at the end
-/// of recovery.
+/// (`tusk_storage::xlog::create_checkpoint`), then old WAL segments
+/// recycled or removed and the next one preallocated
+/// (`tusk_storage::walrecycle`), logged as PostgreSQL 15's
+/// log_checkpoints lines. `pace(progress)` is called after each buffer
+/// written (a spread checkpoint sleeps there; an immediate one passes a
+/// no-op). Checkpointer, or the startup process at the end of recovery.
 fn checkpoint(
     x: &Xlog<ChildShared>,
     w: &PgControlWriter<ChildShared>,
     xacts: &CheckpointXacts,
+    keep: &mut WalKeep,
     kind: CheckpointKind,
     flags: &str,
+    pace: &mut dyn FnMut(f64),
 ) -> Result<(), XlogError> {
     let began = Instant::now();
-    let prev_redo = w.load().map(|c| c.checkpoint_copy.redo).unwrap_or(0);
-    elog::log(format!("checkpoint starting: {flags}"));
+    let prior_redo = w.load().map(|c| c.checkpoint_copy.redo).unwrap_or(0);
+    let log = keep.settings.bool("log_checkpoints");
+    if log {
+        elog::log(format!("checkpoint starting: {flags}"));
+    }
     // WAL before the commit log: an asynchronous commit sets its status
     // before its record is flushed, and a status on disk without its
     // commit record would resurrect the transaction after a crash.
     x.flush_all()?;
     xacts.write_back(w)?;
     let mut stats = FlushStats::default();
-    let mut write_secs = 0.0;
+    let mut buffer_phase = Duration::ZERO;
     xlog::create_checkpoint(x, w, kind, &mut || {
         let Some(b) = &xacts.bufmgr else {
             return Ok(());
@@ -322,9 +398,11 @@ fn checkpoint(
         // Pins taken while writing are released by flush_all_dirty itself;
         // the owner only catches them if it fails half-way.
         let mut owner = ResourceOwner::default();
-        let r = b.flush_all_dirty(&mut owner);
+        let r = b.flush_all_dirty_paced(&mut owner, &mut |done, total| {
+            pace(done as f64 / total.max(1) as f64)
+        });
         owner.release_all(Release::Abort);
-        write_secs = t.elapsed().as_secs_f64();
+        buffer_phase = t.elapsed();
         stats = r.map_err(|e| XlogError {
             message: match e.detail {
                 Some(d) => format!("{}: {d}", e.message),
@@ -334,18 +412,68 @@ fn checkpoint(
         })?;
         Ok(())
     })?;
+    xacts.shared.control().bgwriter.checkpoint_done(
+        stats.written as u64,
+        buffer_phase.saturating_sub(stats.sync_total),
+        stats.sync_total,
+    );
     let c = w.load()?;
-    let total = began.elapsed().as_secs_f64();
-    let distance = c.checkpoint_copy.redo.saturating_sub(prev_redo) / 1024;
+    let seg = c.xlog_seg_size as u64;
+    let redo = c.checkpoint_copy.redo;
+    if prior_redo != 0 {
+        keep.estimate.update(redo.saturating_sub(prior_redo));
+    }
+    // PostgreSQL's order: old segments first (they may become the next
+    // ones), then the preallocation. Failures here are warnings: the
+    // checkpoint itself is complete and pg_control points at it.
+    let sizing = keep.sizing(seg);
+    let cfg = tusk_storage::xlog::XlogConfig::from_settings(&keep.settings);
+    let tli = c.checkpoint_copy.this_timeline;
+    let recycled = remove_old_segments(
+        &keep.wal_dir,
+        tli,
+        seg,
+        sizing.keep_from(redo, c.checkpoint),
+        c.checkpoint,
+        sizing.recycle_limit(redo, keep.estimate.estimate),
+        &cfg,
+    )
+    .unwrap_or_else(|e| {
+        elog::warning(format!("could not remove old WAL segments: {e}"));
+        RecycleStats::default()
+    });
+    let added = preallocate(&keep.wal_dir, tli, seg, x.insert_lsn(), &cfg).unwrap_or_else(|e| {
+        elog::warning(format!("could not preallocate a WAL segment: {e}"));
+        0
+    });
+    keep.arm_wal_trigger(x);
+    if !log {
+        return Ok(());
+    }
     let nbuffers = xacts
         .bufmgr
         .as_ref()
         .map_or(0, |b| b.pool().nbuffers())
         .max(1);
     let pct = stats.written as f64 * 100.0 / nbuffers as f64;
+    let average = if stats.synced > 0 {
+        stats.sync_total / stats.synced as u32
+    } else {
+        Duration::ZERO
+    };
     elog::log(format!(
-        "checkpoint complete: wrote {} buffers ({pct:.1}%); 0 WAL file(s) added, 0 removed, 0 recycled; write={write_secs:.3} s, sync=0.000 s, total={total:.3} s; sync files={}, longest=0.000 s, average=0.000 s; distance={distance} kB, estimate={distance} kB",
-        stats.written, stats.synced
+        "checkpoint complete: wrote {} buffers ({pct:.1}%); {added} WAL file(s) added, {} removed, {} recycled; write={} s, sync={} s, total={} s; sync files={}, longest={} s, average={} s; distance={} kB, estimate={} kB",
+        stats.written,
+        recycled.removed,
+        recycled.recycled,
+        secs_ms(buffer_phase.saturating_sub(stats.sync_total)),
+        secs_ms(stats.sync_total),
+        secs_ms(began.elapsed()),
+        stats.synced,
+        secs_ms(stats.sync_longest),
+        secs_ms(average),
+        keep.estimate.prev / 1024,
+        (keep.estimate.estimate / 1024.0) as u64,
     ));
     Ok(())
 }
@@ -453,12 +581,15 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 bufmgr,
                 clog: env.shared.clog(&env.data_dir).ok(),
             };
+            let mut keep = WalKeep::new(&env.data_dir, &env.settings);
             if let Err(e) = checkpoint(
                 &x,
                 &w,
                 &xacts,
+                &mut keep,
                 CheckpointKind::EndOfRecovery,
                 "end-of-recovery immediate wait",
+                &mut |_| {},
             ) {
                 fail(e);
             }
@@ -498,13 +629,30 @@ fn serve_requests(
     x: &Xlog<ChildShared>,
     w: &PgControlWriter<ChildShared>,
     xacts: &CheckpointXacts,
+    keep: &mut WalKeep,
 ) {
     let control = env.shared.control();
     let Some(n) = control.start_requested_checkpoint() else {
         return;
     };
+    control.bgwriter.checkpoint_started(false);
     wake_checkpoint_waiters(&env.shared.procs);
-    let ok = match checkpoint(x, w, xacts, CheckpointKind::Online, "immediate force wait") {
+    // A pending WAL-volume request is served by this checkpoint too, as
+    // PostgreSQL merges request flags into the next checkpoint.
+    let wal = x.ctl().ckpt_wal_requested.swap(0, Ordering::SeqCst) != 0;
+    let ok = match checkpoint(
+        x,
+        w,
+        xacts,
+        keep,
+        CheckpointKind::Online,
+        if wal {
+            "immediate force wait wal"
+        } else {
+            "immediate force wait"
+        },
+        &mut |_| {},
+    ) {
         Ok(()) => true,
         Err(e) => {
             elog::report(&tusk_common::PgError::error(
@@ -555,12 +703,23 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
             .map_err(|e| elog::report(&e.with_severity(tusk_common::Severity::Warning)))
             .ok(),
     };
+    let mut keep = WalKeep::new(&env.data_dir, &env.settings);
+    // The max_wal_size trigger counts from the last checkpoint's redo
+    // pointer until this process starts a checkpoint of its own.
+    if let Ok(c) = w.load() {
+        x.ctl()
+            .redo_rec_ptr
+            .store(c.checkpoint_copy.redo, Ordering::Relaxed);
+    }
+    keep.arm_wal_trigger(&x);
     // Its slot is taken and pg_control loaded, so a CHECKPOINT finds it:
     // connections may come.
     signals::signal_postmaster(env.shared.control(), PmSignal::CheckpointerReady);
     let timeout = |s: &Settings| Duration::from_secs(s.int("checkpoint_timeout").max(1) as u64);
     let mut interval = timeout(&env.settings);
     let mut next_timed = Instant::now() + interval;
+    // Start of the last checkpoint of any cause (checkpoint_warning).
+    let mut last_started = Instant::now();
     // WAL position after the last checkpoint: a timed checkpoint with no
     // WAL since is skipped, as in PostgreSQL.
     let mut idle_at = x.insert_lsn();
@@ -573,8 +732,10 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
                     &x,
                     &w,
                     &xacts,
+                    &mut keep,
                     CheckpointKind::Shutdown,
                     "shutdown immediate",
+                    &mut |_| {},
                 )
             } else {
                 checkpoint_without_wal(&w)
@@ -597,11 +758,13 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
         // wakes us.
         signals::take(libc::SIGINT);
         if x.is_ready() {
-            serve_requests(&env, &x, &w, &xacts);
+            serve_requests(&env, &x, &w, &xacts, &mut keep);
         }
         signals::take(libc::SIGTERM);
         if signals::take(libc::SIGHUP) && env.reload() {
             x.set_config(tusk_storage::xlog::XlogConfig::from_settings(&env.settings));
+            keep.settings = env.settings.clone();
+            keep.arm_wal_trigger(&x);
             let t = timeout(&env.settings);
             if t != interval {
                 next_timed = next_timed - interval + t;
@@ -612,13 +775,50 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
             // Orphaned: exit quietly, the next start recovers.
             proc_exit(1);
         }
-        if Instant::now() >= next_timed {
+        // A WAL-volume request (max_wal_size) or the timer: a spread
+        // checkpoint, paced by checkpoint_completion_target.
+        let wal_requested =
+            x.is_ready() && x.ctl().ckpt_wal_requested.swap(0, Ordering::SeqCst) != 0;
+        let timed = Instant::now() >= next_timed;
+        if wal_requested || timed {
             next_timed = Instant::now() + interval;
-            if x.is_ready() && x.insert_lsn() != idle_at {
-                if let Err(e) = checkpoint(&x, &w, &xacts, CheckpointKind::Online, "time") {
+            if wal_requested || (x.is_ready() && x.insert_lsn() != idle_at) {
+                let since_last = last_started.elapsed().as_secs();
+                last_started = Instant::now();
+                let warning = env.settings.int("checkpoint_warning").max(0) as u64;
+                if wal_requested && since_last < warning {
+                    elog::report(
+                        &tusk_common::PgError::new(
+                            tusk_common::Severity::Log,
+                            tusk_common::sqlstate::SUCCESSFUL_COMPLETION,
+                            format!(
+                                "checkpoints are occurring too frequently ({since_last} second{} apart)",
+                                if since_last == 1 { "" } else { "s" }
+                            ),
+                        )
+                        .with_hint("Consider increasing the configuration parameter \"max_wal_size\"."),
+                    );
+                }
+                env.shared
+                    .control()
+                    .bgwriter
+                    .checkpoint_started(!wal_requested);
+                let flags = if wal_requested { "wal" } else { "time" };
+                let mut pace = spread_pacer(&env, &x, latch, slot, interval);
+                if let Err(e) = checkpoint(
+                    &x,
+                    &w,
+                    &xacts,
+                    &mut keep,
+                    CheckpointKind::Online,
+                    flags,
+                    &mut pace,
+                ) {
                     elog::warning(format!("checkpoint failed: {e}"));
                 }
                 idle_at = x.insert_lsn();
+                // A CHECKPOINT that arrived meanwhile is served at once.
+                latch.set();
             }
         }
         procs
@@ -633,6 +833,57 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
             Some(next_timed.saturating_duration_since(Instant::now())),
         );
         procs.status(slot).set_wait_event(WaitEvent::None);
+    }
+}
+
+/// PostgreSQL's CheckpointWriteDelay for a spread checkpoint that starts
+/// now: after each buffer, while the checkpoint is ahead of schedule
+/// against both `checkpoint_timeout` and the WAL written since it
+/// started (`tusk_storage::walrecycle::on_schedule`), sleep 100 ms on the
+/// latch. A pending CHECKPOINT request or shutdown, or the postmaster's
+/// death, makes the rest go at full speed. Checkpointer.
+fn spread_pacer<'a>(
+    env: &'a AuxEnv,
+    x: &'a Xlog<ChildShared>,
+    latch: &'a latch::Latch,
+    slot: usize,
+    interval: Duration,
+) -> impl FnMut(f64) + 'a {
+    let started = Instant::now();
+    let start_lsn = x.insert_lsn();
+    let seg = x.ctl().seg_size.load(Ordering::Acquire).max(1);
+    let sizing = WalSizing::from_settings(&env.settings, seg);
+    let target = env.settings.real("checkpoint_completion_target");
+    let procs = env.shared.procs;
+    move |progress| {
+        if env.shared.control().checkpoint_request_pending()
+            || signals::pending(libc::SIGUSR2)
+            || !postmaster_alive(env.death_fd)
+        {
+            return;
+        }
+        if !on_schedule(
+            progress,
+            target,
+            started.elapsed().as_secs_f64(),
+            interval.as_secs_f64(),
+            x.insert_lsn().saturating_sub(start_lsn),
+            &sizing,
+        ) {
+            return;
+        }
+        let me = procs.status(slot);
+        me.set_wait_event(WaitEvent::CheckpointWriteDelay);
+        latch.reset();
+        latch::wait(
+            &WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            Some(Duration::from_millis(100)),
+        );
+        me.set_wait_event(WaitEvent::None);
     }
 }
 
@@ -691,6 +942,97 @@ pub fn walwriter_main(mut env: AuxEnv) -> ! {
     }
 }
 
+/// The background writer: every `bgwriter_delay` writes the dirty
+/// buffers the clock sweep is about to reach (`BufMgr::bgwriter_sync`,
+/// at most `bgwriter_lru_maxpages`, sized by `bgwriter_lru_multiplier`
+/// times recent allocations), so that backends find clean victims. Each
+/// write flushes WAL up to the page's LSN first, as every buffer write.
+/// When a round finds nothing allocated and nothing to clean it sleeps 50
+/// delays (PostgreSQL's hibernation); the first buffer allocation by any
+/// process meanwhile sets its latch and ends the sleep. SIGTERM (the shutdown,
+/// with the backends): exit 0. A failed write is reported and retried in
+/// a later round; the data stays in the buffer.
+pub fn bgwriter_main(mut env: AuxEnv) -> ! {
+    let procs = env.shared.procs;
+    let slot = procs.acquire_aux(ProcKind::BgWriter, std::process::id() as i32);
+    let _ = on_shmem_exit("release the proc slot", move |_| procs.release(slot));
+    if let Some((sem, num)) = env.shared.semaphore(slot) {
+        let _ = sem.reset(num);
+    }
+    let latch = &procs.proc(slot).waits().latch;
+    latch.own();
+    let bufmgr = match env.shared.bufmgr(&env.data_dir, &env.settings, slot) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            elog::report(&e.with_severity(tusk_common::Severity::Warning));
+            None
+        }
+    };
+    let stats = &env.shared.control().bgwriter;
+    let mut state = tusk_storage::bufmgr::BgWriterState::default();
+    let mut owner = ResourceOwner::default();
+    loop {
+        latch.reset();
+        if signals::take(libc::SIGTERM) || signals::take(libc::SIGUSR2) {
+            proc_exit(0);
+        }
+        if signals::take(libc::SIGHUP) {
+            env.reload();
+        }
+        signals::take(libc::SIGINT);
+        if signals::take(libc::SIGPWR) || !postmaster_alive(env.death_fd) {
+            proc_exit(1);
+        }
+        let delay = env.settings.int("bgwriter_delay").max(10) as u64;
+        let mut hibernate = false;
+        if let Some(b) = &bufmgr {
+            let r = b.bgwriter_sync(
+                &mut state,
+                env.settings.int("bgwriter_lru_maxpages").max(0) as usize,
+                env.settings.real("bgwriter_lru_multiplier"),
+                delay,
+                &mut owner,
+            );
+            owner.release_all(Release::Abort);
+            match r {
+                Ok(r) => {
+                    stats
+                        .buffers_clean
+                        .fetch_add(r.written as u64, Ordering::Relaxed);
+                    if r.hit_max {
+                        stats.maxwritten_clean.fetch_add(1, Ordering::Relaxed);
+                    }
+                    hibernate = r.hibernate;
+                }
+                Err(e) => elog::report(&e.with_severity(tusk_common::Severity::Error)),
+            }
+        }
+        let (event, wait) = if hibernate || bufmgr.is_none() {
+            (WaitEvent::BgWriterHibernate, delay * 50)
+        } else {
+            (WaitEvent::BgWriterMain, delay)
+        };
+        if hibernate {
+            if let Some(b) = &bufmgr {
+                b.set_bgwriter_hibernating(true);
+            }
+        }
+        procs.status(slot).set_wait_event(event);
+        latch::wait(
+            &WaitFor {
+                latch: Some(latch),
+                socket: None,
+                postmaster_death: true,
+            },
+            Some(Duration::from_millis(wait)),
+        );
+        procs.status(slot).set_wait_event(WaitEvent::None);
+        if let Some(b) = &bufmgr {
+            b.set_bgwriter_hibernating(false);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,6 +1063,18 @@ mod tests {
         assert_eq!(ww.clean_exit, CleanExit::Stopped);
         assert_eq!(ww.on_failure, OnFailure::CrashRestart);
         assert_eq!(ww.start, StartPhase::AfterRecovery);
+        // So does the background writer, shown by PostgreSQL's name.
+        let bw = Aux::BgWriter.spec();
+        assert_eq!(bw.name, "background writer");
+        assert_eq!(bw.stop, StopPhase::WithBackends);
+        assert_eq!(bw.clean_exit, CleanExit::Stopped);
+        assert_eq!(bw.on_failure, OnFailure::CrashRestart);
+        assert_eq!(ProcKind::BgWriter.backend_type(), bw.name);
+        assert_eq!(
+            AUX_PROCESSES.len(),
+            tusk_storage::layout::NUM_AUXILIARY_PROCS,
+            "one proc slot each"
+        );
         // Exactly one boots the cluster and reports recovery finished.
         assert_eq!(
             AUX_PROCESSES

@@ -1250,7 +1250,10 @@ impl Session {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         crate::pstitle::set_activity(p.command().tag());
-        let rels = ServerRelations { procs: self.procs };
+        let rels = ServerRelations {
+            procs: self.procs,
+            shared: self.shared.clone(),
+        };
         let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
         if !p.columns().is_empty() && !early {
             self.conn.row_description(&field_descs(p.columns(), &[]));
@@ -1485,7 +1488,10 @@ impl Session {
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let rels = ServerRelations { procs: self.procs };
+            let rels = ServerRelations {
+                procs: self.procs,
+                shared: self.shared.clone(),
+            };
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
@@ -1716,6 +1722,7 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 /// borrowed as the Host.
 struct ServerRelations {
     procs: ProcArray,
+    shared: ChildShared,
 }
 
 impl ServerRelations {
@@ -1763,6 +1770,36 @@ impl ServerRelations {
     }
 }
 
+impl ServerRelations {
+    /// pg_stat_bgwriter's row from the shared counters (checkpointer,
+    /// background writer) and the pool's allocation counters. Times in
+    /// milliseconds, as PostgreSQL's. Counters since the server started;
+    /// stats_reset is NULL (never reset).
+    fn bgwriter_row(&self) -> Vec<tusk_sql::Value> {
+        use std::sync::atomic::Ordering::Relaxed;
+        use tusk_sql::Value;
+        let b = &self.shared.control().bgwriter;
+        let n = |a: &std::sync::atomic::AtomicU64| Value::Int8(a.load(Relaxed) as i64);
+        let ms = |a: &std::sync::atomic::AtomicU64| Value::Float8(a.load(Relaxed) as f64 / 1000.0);
+        let (allocs, backend) = self.shared.buffer_counters();
+        vec![
+            n(&b.checkpoints_timed),
+            n(&b.checkpoints_req),
+            ms(&b.checkpoint_write_time_us),
+            ms(&b.checkpoint_sync_time_us),
+            n(&b.buffers_checkpoint),
+            n(&b.buffers_clean),
+            n(&b.maxwritten_clean),
+            Value::Int8(backend as i64),
+            // Backends never fsync themselves: the queue is as large as
+            // the pool, so a request is never refused.
+            Value::Int8(0),
+            Value::Int8(allocs as i64),
+            Value::Null,
+        ]
+    }
+}
+
 impl tusk_sql::Relations for ServerRelations {
     fn open_scan(
         &self,
@@ -1772,6 +1809,11 @@ impl tusk_sql::Relations for ServerRelations {
         match rel.source {
             RelationSource::SystemView(SystemView::StatActivity) => {
                 Ok(Box::new(ActivityScan::new(self.activity())))
+            }
+            RelationSource::SystemView(SystemView::StatBgWriter) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(vec![
+                    self.bgwriter_row()
+                ])))
             }
         }
     }
@@ -1960,6 +2002,35 @@ impl Host for Session {
                 "transaction ids are not available: the commit log could not be opened",
             )),
         }
+    }
+
+    fn emit_wal_message(
+        &mut self,
+        transactional: bool,
+        prefix: &str,
+        content: &[u8],
+    ) -> Result<u64, PgError> {
+        let xid = if transactional {
+            self.xact.current_xid()?
+        } else {
+            0
+        };
+        let Some(e) = &self.engine else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "WAL cannot be written: the commit log could not be opened",
+            ));
+        };
+        let data = tusk_storage::xlog::logical_message_bytes(0, transactional, prefix, content);
+        e.xlog
+            .xlog_insert(
+                tusk_storage::xlog::RM_LOGICALMSG_ID,
+                tusk_storage::xlog::XLOG_LOGICAL_MESSAGE,
+                xid,
+                &data,
+                vec![],
+            )
+            .map_err(|e| e.to_pg_error(Severity::Error))
     }
 
     fn wal_positions(&mut self) -> Result<tusk_sql::WalPositions, PgError> {

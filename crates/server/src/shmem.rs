@@ -148,11 +148,13 @@ impl ChildShared {
 
     /// This process's handle on the WAL (see `tusk_storage::xlog`). Any
     /// child with a proc slot may take one; inserting waits until the
-    /// startup process has marked the WAL ready.
+    /// startup process has marked the WAL ready. A process that finishes
+    /// a segment past the max_wal_size trigger sets the checkpointer's
+    /// latch (its fixed aux slot), as PostgreSQL's RequestCheckpoint.
     pub fn xlog(&self, data_dir: &Path, settings: &Settings, my_slot: usize) -> Xlog<ChildShared> {
         // SAFETY: the area was initialised by the postmaster before any
         // child existed and stays mapped for the life of every child.
-        unsafe {
+        let mut x = unsafe {
             Xlog::attach(
                 self.wal_area,
                 self.wal_buffers,
@@ -161,7 +163,17 @@ impl ChildShared {
                 data_dir,
                 XlogConfig::from_settings(settings),
             )
-        }
+        };
+        let procs = self.procs;
+        x.set_checkpoint_waker(Box::new(move || {
+            if let Some(i) = ProcKind::Checkpointer.aux_index() {
+                let p = procs.proc(procs.max_connections() + i);
+                if p.pid() != 0 && p.kind() == ProcKind::Checkpointer {
+                    p.waits().latch.set();
+                }
+            }
+        }));
+        x
     }
 
     /// This process's buffer manager over the shared pool: its own `Md`
@@ -184,14 +196,32 @@ impl ChildShared {
             .pg_control
             .snapshot(self, my_slot as u32)
             .is_some_and(|c| c.data_checksum_version != 0);
-        Ok(BufMgr::new(
+        let mut b = BufMgr::new(
             pool,
             Box::new(self.clone()),
             my_slot as u32,
             Box::new(Md::new(data_dir, DEFAULT_SEGMENT_BLOCKS)),
             Box::new(self.xlog(data_dir, settings, my_slot)),
             checksums,
-        ))
+        );
+        // An allocation while the background writer hibernates sets its
+        // latch (its fixed aux slot), as PostgreSQL's StrategyGetBuffer.
+        let procs = self.procs;
+        b.set_bgwriter_waker(Box::new(move || {
+            if let Some(i) = ProcKind::BgWriter.aux_index() {
+                let p = procs.proc(procs.max_connections() + i);
+                if p.pid() != 0 && p.kind() == ProcKind::BgWriter {
+                    p.waits().latch.set();
+                }
+            }
+        }));
+        Ok(b)
+    }
+
+    /// Buffers allocated and dirty victims written by backends since the
+    /// server started (pg_stat_bgwriter); zeros without a pool. Any child.
+    pub fn buffer_counters(&self) -> (u64, u64) {
+        self.pool.map_or((0, 0), |p| p.alloc_counters())
     }
 
     /// The WAL positions, to read (any child; the WAL code writes them).

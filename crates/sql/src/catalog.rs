@@ -28,6 +28,7 @@ pub struct ColumnDef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SystemView {
     StatActivity,
+    StatBgWriter,
 }
 
 /// Where a relation's rows come from.
@@ -80,6 +81,21 @@ static STAT_ACTIVITY: &[ColumnDef] = &[
     col("backend_type", types::TEXT),
 ];
 
+/// pg_stat_bgwriter's columns, in PostgreSQL 15's order and types.
+static STAT_BGWRITER: &[ColumnDef] = &[
+    col("checkpoints_timed", types::INT8),
+    col("checkpoints_req", types::INT8),
+    col("checkpoint_write_time", types::FLOAT8),
+    col("checkpoint_sync_time", types::FLOAT8),
+    col("buffers_checkpoint", types::INT8),
+    col("buffers_clean", types::INT8),
+    col("maxwritten_clean", types::INT8),
+    col("buffers_backend", types::INT8),
+    col("buffers_backend_fsync", types::INT8),
+    col("buffers_alloc", types::INT8),
+    col("stats_reset", types::TIMESTAMPTZ),
+];
+
 /// Find a relation by (optional schema and) name, both already
 /// case-normalized. Unqualified names search pg_catalog then public, as
 /// PostgreSQL's default search_path does.
@@ -91,6 +107,14 @@ pub fn lookup(schema: Option<&str>, name: &str) -> Result<Relation, PgError> {
             name: "pg_stat_activity",
             columns: STAT_ACTIVITY,
             source: RelationSource::SystemView(SystemView::StatActivity),
+        });
+    }
+    if in_catalog && name == "pg_stat_bgwriter" {
+        return Ok(Relation {
+            schema: "pg_catalog",
+            name: "pg_stat_bgwriter",
+            columns: STAT_BGWRITER,
+            source: RelationSource::SystemView(SystemView::StatBgWriter),
         });
     }
     let shown = match schema {
@@ -159,6 +183,29 @@ impl ActivityScan {
 impl RowSource for ActivityScan {
     fn next_row(&mut self) -> Result<Option<Row>, PgError> {
         Ok(self.rows.next().map(activity_row))
+    }
+    fn close(&mut self) {
+        self.rows = Vec::new().into_iter();
+    }
+}
+
+/// A view whose rows the host computed in full when the scan was opened
+/// (pg_stat_bgwriter's one row of shared counters).
+pub struct RowsScan {
+    rows: std::vec::IntoIter<Row>,
+}
+
+impl RowsScan {
+    pub fn new(rows: Vec<Row>) -> RowsScan {
+        RowsScan {
+            rows: rows.into_iter(),
+        }
+    }
+}
+
+impl RowSource for RowsScan {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        Ok(self.rows.next())
     }
     fn close(&mut self) {
         self.rows = Vec::new().into_iter();

@@ -41,6 +41,7 @@ pub(crate) enum Func {
     CurrentWalInsertLsn,
     CurrentWalFlushLsn,
     WalfileName,
+    LogicalEmitMessage,
     AdvisoryUnlockAll,
     Now,
     StatementTimestamp,
@@ -162,6 +163,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::CurrentWalFlushLsn,
     ),
     sig("pg_walfile_name", &[types::PG_LSN], TEXT, Func::WalfileName),
+    sig(
+        "pg_logical_emit_message",
+        &[BOOL, TEXT, TEXT],
+        types::PG_LSN,
+        Func::LogicalEmitMessage,
+    ),
+    sig(
+        "pg_logical_emit_message",
+        &[BOOL, TEXT, BYTEA],
+        types::PG_LSN,
+        Func::LogicalEmitMessage,
+    ),
     sig("pg_backup_stop", &[], types::RECORD, Func::BackupStop),
     sig(
         "pg_backup_stop",
@@ -477,6 +490,22 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 segno / per_id,
                 segno % per_id
             ))
+        }
+        // A WAL record and nothing else (tusk has no logical decoding):
+        // what tests and tools use to write WAL of a chosen size.
+        Func::LogicalEmitMessage => {
+            if a(0).is_null() || a(1).is_null() || a(2).is_null() {
+                return Ok(Value::Null);
+            }
+            let content = match a(2) {
+                Value::Bytea(b) => b,
+                v => to_text(&v).unwrap_or_default().into_bytes(),
+            };
+            let transactional = matches!(a(0), Value::Bool(true));
+            Value::Lsn(
+                ctx.host
+                    .emit_wal_message(transactional, &text_arg(&a(1)), &content)?,
+            )
         }
         // tusk has no advisory locks yet, so none are held (asyncpg's pool
         // reset calls this).

@@ -129,6 +129,21 @@ pub trait Host {
             "transaction ids are not available in this host",
         ))
     }
+    /// `pg_logical_emit_message()`: writes a logical message record
+    /// (with this transaction's xid when `transactional`) and returns the
+    /// LSN just past it.
+    fn emit_wal_message(
+        &mut self,
+        transactional: bool,
+        prefix: &str,
+        content: &[u8],
+    ) -> Result<u64, PgError> {
+        let _ = (transactional, prefix, content);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "WAL is not available in this host",
+        ))
+    }
     /// The WAL's positions for `pg_current_wal_*lsn()` and
     /// `pg_walfile_name()`.
     fn wal_positions(&mut self) -> Result<WalPositions, PgError> {

@@ -200,6 +200,9 @@ impl Relations for FakeRelations {
             catalog::RelationSource::SystemView(catalog::SystemView::StatActivity) => {
                 Ok(Box::new(catalog::ActivityScan::new(self.0.clone())))
             }
+            catalog::RelationSource::SystemView(catalog::SystemView::StatBgWriter) => {
+                Ok(Box::new(catalog::RowsScan::new(vec![])))
+            }
         }
     }
 }

@@ -171,6 +171,15 @@ struct StrategyControl {
     /// Incremented by every drain, so a process knows its remembered
     /// requests were taken.
     fsync_generation: AtomicU32,
+    /// Buffers handed out by the replacement strategy, ever (PostgreSQL's
+    /// numBufferAllocs, but never reset: the background writer keeps the
+    /// value it last saw), and dirty victims written by the process that
+    /// needed the buffer (pg_stat_bgwriter's buffers_backend).
+    allocs: AtomicU64,
+    victim_writes: AtomicU64,
+    /// 1 while the background writer hibernates: the next allocation
+    /// clears it and wakes the writer (PostgreSQL's bgwprocno).
+    bgwriter_asleep: AtomicU32,
 }
 
 const CTL_SIZE: usize = 64;
@@ -311,6 +320,18 @@ impl SharedPool {
                 .add(BUCKETS_OFF + 8 * self.nbuffers + FSYNC_REQ_SIZE * i)
                 as *const FsyncRequest)
         }
+    }
+
+    /// Buffers allocated by the replacement strategy and dirty victims
+    /// written by the processes that needed them, since the server
+    /// started (pg_stat_bgwriter's buffers_alloc and buffers_backend).
+    /// Any process; no lock.
+    pub fn alloc_counters(&self) -> (u64, u64) {
+        let c = self.ctl();
+        (
+            c.allocs.load(Ordering::Relaxed),
+            c.victim_writes.load(Ordering::Relaxed),
+        )
     }
 
     /// The buffer's state word, for views and tests (no lock).
@@ -467,6 +488,8 @@ struct Inner {
     /// Fsync requests this process queued in the queue's current
     /// generation, so that it does not queue one per write.
     queued: RefCell<(u32, HashSet<(RelFileLocator, Fork)>)>,
+    /// Wakes the hibernating background writer (set by the server).
+    wake_bgwriter: Option<Box<dyn Fn()>>,
 }
 
 /// A pin on a buffer, registered with a [`ResourceOwner`]. Give it back
@@ -593,6 +616,52 @@ pub struct FlushStats {
     pub written: usize,
     /// Relation forks fsynced.
     pub synced: usize,
+    /// Time spent in those fsyncs, in all and the longest one
+    /// (log_checkpoints' sync, longest and average).
+    pub sync_total: std::time::Duration,
+    pub sync_longest: std::time::Duration,
+}
+
+/// What the background writer remembers between rounds of
+/// [`BufMgr::bgwriter_sync`] (PostgreSQL's static variables of
+/// BgBufferSync). Zero it (Default) at the writer's start.
+#[derive(Debug, Clone, Copy)]
+pub struct BgWriterState {
+    valid: bool,
+    prev_strategy_pos: u64,
+    prev_allocs: u64,
+    /// Absolute clock position of the next buffer to look at.
+    next_to_clean: u64,
+    smoothed_alloc: f64,
+    /// Buffers the sweep scans per allocation.
+    smoothed_density: f64,
+}
+
+impl Default for BgWriterState {
+    fn default() -> BgWriterState {
+        BgWriterState {
+            valid: false,
+            prev_strategy_pos: 0,
+            prev_allocs: 0,
+            next_to_clean: 0,
+            smoothed_alloc: 0.0,
+            smoothed_density: 10.0,
+        }
+    }
+}
+
+/// One round of the background writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BgSyncResult {
+    pub written: usize,
+    /// Stopped at bgwriter_lru_maxpages (pg_stat_bgwriter's
+    /// maxwritten_clean).
+    pub hit_max: bool,
+    /// Buffers allocated since the last round (buffers_alloc).
+    pub recent_alloc: u64,
+    /// Nothing allocated and nothing left to clean: the writer may sleep
+    /// longer (PostgreSQL's hibernation).
+    pub hibernate: bool,
 }
 
 /// One process's buffer manager. Create one per process after attaching
@@ -652,7 +721,28 @@ impl BufMgr {
             checksums,
             private: RefCell::new(HashMap::new()),
             queued: RefCell::new((u32::MAX, HashSet::new())),
+            wake_bgwriter: None,
         }))
+    }
+
+    /// How this process wakes the background writer when it allocates a
+    /// buffer while the writer hibernates. Right after [`BufMgr::new`],
+    /// before the handle is cloned.
+    pub fn set_bgwriter_waker(&mut self, wake: Box<dyn Fn()>) {
+        Rc::get_mut(&mut self.0)
+            .expect("the waker is set before the buffer manager is shared")
+            .wake_bgwriter = Some(wake);
+    }
+
+    /// The background writer says it is about to hibernate (true) or has
+    /// woken (false); while it sleeps, the first buffer allocation by any
+    /// process wakes it. Background writer only.
+    pub fn set_bgwriter_hibernating(&self, asleep: bool) {
+        self.0
+            .pool
+            .ctl()
+            .bgwriter_asleep
+            .store(asleep as u32, Ordering::SeqCst);
     }
 
     pub fn pool(&self) -> &SharedPool {
@@ -788,19 +878,35 @@ impl BufMgr {
     /// fork written since the last checkpoint by any process. Called by
     /// the checkpointer (or a single-process test), holding no buffer lock.
     pub fn flush_all_dirty(&self, owner: &mut ResourceOwner) -> Result<FlushStats, PgError> {
+        self.flush_all_dirty_paced(owner, &mut |_, _| {})
+    }
+
+    /// [`BufMgr::flush_all_dirty`], calling `pace(done, to_write)` after
+    /// each buffer it looked at of the `to_write` marked at the start: a
+    /// spread checkpoint sleeps there while it is ahead of schedule
+    /// (PostgreSQL's CheckpointWriteDelay). `pace` runs with no buffer
+    /// pinned or locked by this call. Checkpointer.
+    pub fn flush_all_dirty_paced(
+        &self,
+        owner: &mut ResourceOwner,
+        pace: &mut dyn FnMut(usize, usize),
+    ) -> Result<FlushStats, PgError> {
         let pool = &self.0.pool;
         // Buffers never handed out are clean (see the file comment).
         let used = pool.used_buffers();
+        let mut to_write = 0;
         for b in 0..used {
             let d = pool.desc(b);
             let st = lock_hdr(d);
             if st & (BM_DIRTY | BM_VALID) == BM_DIRTY | BM_VALID {
                 unlock_hdr(d, st | BM_CHECKPOINT_NEEDED);
+                to_write += 1;
             } else {
                 unlock_hdr(d, st);
             }
         }
         let mut stats = FlushStats::default();
+        let mut done = 0;
         for b in 0..used {
             let d = pool.desc(b);
             if d.state.load(Ordering::SeqCst) & BM_CHECKPOINT_NEEDED == 0 {
@@ -817,6 +923,8 @@ impl BufMgr {
             if r? {
                 stats.written += 1;
             }
+            done += 1;
+            pace(done.min(to_write), to_write);
         }
         // Every write of a buffer dirty at the start has ended (flush_pinned
         // waited for writers), and a writer queues its request before it
@@ -846,11 +954,116 @@ impl BufMgr {
             let fork = Fork::from_u8(fork as u8).unwrap_or(Fork::Main);
             // A fork dropped since its write needs no fsync.
             if smgr.exists(rel, fork)? {
+                let t = std::time::Instant::now();
                 smgr.sync(rel, fork)?;
+                let took = t.elapsed();
                 stats.synced += 1;
+                stats.sync_total += took;
+                stats.sync_longest = stats.sync_longest.max(took);
             }
         }
         Ok(stats)
+    }
+
+    /// PostgreSQL's BgBufferSync: one round of the background writer.
+    /// Estimates from the allocations since the last round how many
+    /// buffers the clock sweep will need before the next one (times
+    /// `multiplier`), and writes dirty, unpinned, usage-count-0 buffers
+    /// just ahead of the clock hand until that many are reusable, at most
+    /// `max_pages` writes (WAL before data for each, as every write).
+    /// Backends then find clean victims and do not write them themselves.
+    /// Background writer only (its state is its own).
+    pub fn bgwriter_sync(
+        &self,
+        st: &mut BgWriterState,
+        max_pages: usize,
+        multiplier: f64,
+        delay_ms: u64,
+        owner: &mut ResourceOwner,
+    ) -> Result<BgSyncResult, PgError> {
+        let pool = &self.0.pool;
+        let ctl = pool.ctl();
+        let n = pool.nbuffers() as u64;
+        let strategy_pos = ctl.next_victim.load(Ordering::Relaxed);
+        let allocs = ctl.allocs.load(Ordering::Relaxed);
+        let recent_alloc = allocs.saturating_sub(st.prev_allocs);
+        st.prev_allocs = allocs;
+        let (bufs_to_lap, strategy_delta) = if st.valid {
+            let delta = strategy_pos.saturating_sub(st.prev_strategy_pos);
+            if st.next_to_clean < strategy_pos {
+                // The clock sweep lapped us: start again at its hand.
+                st.next_to_clean = strategy_pos;
+                (n, delta)
+            } else {
+                (n.saturating_sub(st.next_to_clean - strategy_pos), delta)
+            }
+        } else {
+            st.next_to_clean = strategy_pos;
+            (n, 0)
+        };
+        st.prev_strategy_pos = strategy_pos;
+        st.valid = true;
+        if strategy_delta > 0 && recent_alloc > 0 {
+            let scans_per_alloc = strategy_delta as f64 / recent_alloc as f64;
+            st.smoothed_density += (scans_per_alloc - st.smoothed_density) / 16.0;
+        }
+        let bufs_ahead = n - bufs_to_lap;
+        let reusable_est = (bufs_ahead as f64 / st.smoothed_density) as u64;
+        let recent = recent_alloc as f64;
+        if st.smoothed_alloc <= recent {
+            st.smoothed_alloc = recent;
+        } else {
+            st.smoothed_alloc += (recent - st.smoothed_alloc) / 16.0;
+        }
+        let mut upcoming = (st.smoothed_alloc * multiplier) as u64;
+        // Even when idle, look at the whole pool every two minutes, so
+        // that dirty buffers get written before they are needed.
+        let min_scan = n / (120_000 / delay_ms.max(1)).max(1);
+        if upcoming < min_scan + reusable_est {
+            upcoming = min_scan + reusable_est;
+        }
+        let mut r = BgSyncResult {
+            recent_alloc,
+            hibernate: bufs_to_lap == 0 && recent_alloc == 0,
+            ..BgSyncResult::default()
+        };
+        let mut to_scan = bufs_to_lap;
+        let mut reusable = reusable_est;
+        while to_scan > 0 && reusable < upcoming {
+            let b = (st.next_to_clean % n) as usize;
+            st.next_to_clean += 1;
+            to_scan -= 1;
+            if b >= pool.used_buffers() {
+                // Never handed out: clean, and its descriptor stays
+                // untouched (all-zero) memory.
+                reusable += 1;
+                continue;
+            }
+            let d = pool.desc(b);
+            let hdr = lock_hdr(d);
+            if refcount(hdr) != 0 || usage_count(hdr) != 0 {
+                // Recently used: the sweep will pass it by anyway.
+                unlock_hdr(d, hdr);
+                continue;
+            }
+            if hdr & (BM_DIRTY | BM_VALID) != BM_DIRTY | BM_VALID {
+                unlock_hdr(d, hdr);
+                reusable += 1;
+                continue;
+            }
+            let pin = self.0.pin_locked(&self.0, owner, b, hdr);
+            let w = self.0.flush_pinned(b);
+            self.release(owner, pin);
+            reusable += 1;
+            if w? {
+                r.written += 1;
+                if r.written >= max_pages {
+                    r.hit_max = true;
+                    break;
+                }
+            }
+        }
+        Ok(r)
     }
 
     /// PostgreSQL's DropRelationBuffers: forgets every buffer of the fork
@@ -1157,6 +1370,17 @@ impl Inner {
     /// victim is written first (WAL before data); one whose content lock
     /// or I/O is busy is skipped.
     fn get_victim(&self, me: &Rc<Inner>, owner: &mut ResourceOwner) -> Result<Pin, PgError> {
+        let ctl = self.pool.ctl();
+        ctl.allocs.fetch_add(1, Ordering::Relaxed);
+        // PostgreSQL's StrategyGetBuffer: the first allocation after the
+        // background writer went to sleep wakes it (one wake per sleep).
+        if ctl.bgwriter_asleep.load(Ordering::Relaxed) != 0
+            && ctl.bgwriter_asleep.swap(0, Ordering::SeqCst) != 0
+        {
+            if let Some(w) = &self.wake_bgwriter {
+                w();
+            }
+        }
         loop {
             let (b, st) = self.strategy_get_buffer()?;
             let pin = self.pin_locked(me, owner, b, st);
@@ -1172,7 +1396,14 @@ impl Inner {
             let r = self.write_shared_locked(b);
             d.content_lock.release(&self.procs());
             match r {
-                Ok(Wrote::Yes) | Ok(Wrote::Clean) => return Ok(pin),
+                Ok(Wrote::Yes) => {
+                    self.pool
+                        .ctl()
+                        .victim_writes
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Ok(pin);
+                }
+                Ok(Wrote::Clean) => return Ok(pin),
                 Ok(Wrote::Busy) => {
                     drop(owner.forget(pin.id));
                     self.unpin(b);

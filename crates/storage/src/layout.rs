@@ -74,8 +74,8 @@ pub use crate::page::BLCKSZ;
 pub use crate::wal::XLOG_BLCKSZ;
 
 /// Auxiliary processes that own a proc slot and a semaphore: the startup
-/// process, the checkpointer and the WAL writer.
-pub const NUM_AUXILIARY_PROCS: usize = 3;
+/// process, the checkpointer, the WAL writer and the background writer.
+pub const NUM_AUXILIARY_PROCS: usize = 4;
 
 /// The settings that decide the size of shared memory, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

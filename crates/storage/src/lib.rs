@@ -40,7 +40,9 @@
 //! - [`xlog`]: the WAL at run time — records inserted into the shared WAL
 //!   buffers ([`walbuffers`]), written and synced to `pg_wal/` with group
 //!   commit, checkpoint records, and crash recovery through a resource
-//!   manager table.
+//!   manager table; [`walrecycle`]: how much WAL is kept (max_wal_size
+//!   checkpoints, recycling and removal of old segments, spread-checkpoint
+//!   pacing).
 //! - Transactions and MVCC (issue 9 item 3): [`transam`] (64-bit xid
 //!   assignment, subxids, commit/abort order, ProcArrayLock),
 //!   [`clogbuffers`] (the commit-status cache over `pg_xact/`),
@@ -103,6 +105,7 @@ pub mod vacuum;
 pub mod visibility;
 pub mod wal;
 pub mod walbuffers;
+pub mod walrecycle;
 pub mod xact;
 pub mod xactwal;
 pub mod xlog;

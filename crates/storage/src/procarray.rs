@@ -56,6 +56,7 @@ pub enum ProcKind {
     Startup = 2,
     Checkpointer = 3,
     WalWriter = 4,
+    BgWriter = 5,
 }
 
 impl ProcKind {
@@ -65,6 +66,7 @@ impl ProcKind {
             2 => ProcKind::Startup,
             3 => ProcKind::Checkpointer,
             4 => ProcKind::WalWriter,
+            5 => ProcKind::BgWriter,
             _ => ProcKind::Free,
         }
     }
@@ -77,6 +79,7 @@ impl ProcKind {
             ProcKind::Startup => "startup",
             ProcKind::Checkpointer => "checkpointer",
             ProcKind::WalWriter => "walwriter",
+            ProcKind::BgWriter => "background writer",
         }
     }
 
@@ -86,6 +89,7 @@ impl ProcKind {
             ProcKind::Startup => Some(0),
             ProcKind::Checkpointer => Some(1),
             ProcKind::WalWriter => Some(2),
+            ProcKind::BgWriter => Some(3),
             _ => None,
         }
     }
@@ -135,6 +139,9 @@ pub enum WaitEvent {
     Lock = 4,
     CheckpointDone = 5,
     WalWriterMain = 6,
+    CheckpointWriteDelay = 7,
+    BgWriterMain = 8,
+    BgWriterHibernate = 9,
 }
 
 impl WaitEvent {
@@ -146,6 +153,9 @@ impl WaitEvent {
             4 => WaitEvent::Lock,
             5 => WaitEvent::CheckpointDone,
             6 => WaitEvent::WalWriterMain,
+            7 => WaitEvent::CheckpointWriteDelay,
+            8 => WaitEvent::BgWriterMain,
+            9 => WaitEvent::BgWriterHibernate,
             _ => WaitEvent::None,
         }
     }
@@ -160,6 +170,9 @@ impl WaitEvent {
             WaitEvent::Lock => Some(("Lock", "transactionid")),
             WaitEvent::CheckpointDone => Some(("IPC", "CheckpointDone")),
             WaitEvent::WalWriterMain => Some(("Activity", "WalWriterMain")),
+            WaitEvent::CheckpointWriteDelay => Some(("Timeout", "CheckpointWriteDelay")),
+            WaitEvent::BgWriterMain => Some(("Activity", "BgWriterMain")),
+            WaitEvent::BgWriterHibernate => Some(("Activity", "BgWriterHibernate")),
         }
     }
 }
@@ -601,6 +614,57 @@ pub struct SharedControl {
     checkpoints_failed: std::sync::atomic::AtomicU64,
     /// The request count the last start took (checkpointer only).
     served_requests: std::sync::atomic::AtomicU64,
+    /// pg_stat_bgwriter's counters.
+    pub bgwriter: BgWriterStats,
+}
+
+/// pg_stat_bgwriter's counters (PostgreSQL 15's columns), kept in shared
+/// memory since the server started: the checkpointer counts checkpoints
+/// and their buffers and times, the background writer its cleaning
+/// rounds, backends the buffers they allocate and write themselves.
+/// Relaxed atomics: each is a monotonic counter read for display only.
+/// All-zero is "nothing counted yet".
+#[repr(C)]
+#[derive(Default)]
+pub struct BgWriterStats {
+    pub checkpoints_timed: AtomicU64,
+    pub checkpoints_req: AtomicU64,
+    /// Microseconds spent writing and syncing, over all checkpoints.
+    pub checkpoint_write_time_us: AtomicU64,
+    pub checkpoint_sync_time_us: AtomicU64,
+    pub buffers_checkpoint: AtomicU64,
+    pub buffers_clean: AtomicU64,
+    pub maxwritten_clean: AtomicU64,
+    pub buffers_backend: AtomicU64,
+    pub buffers_alloc: AtomicU64,
+}
+
+impl BgWriterStats {
+    /// A checkpoint of either cause starts. Checkpointer.
+    pub fn checkpoint_started(&self, timed: bool) {
+        let c = if timed {
+            &self.checkpoints_timed
+        } else {
+            &self.checkpoints_req
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A checkpoint wrote `buffers` in `write` and synced in `sync`.
+    /// Checkpointer (or the startup process at the end of recovery).
+    pub fn checkpoint_done(
+        &self,
+        buffers: u64,
+        write: std::time::Duration,
+        sync: std::time::Duration,
+    ) {
+        self.buffers_checkpoint
+            .fetch_add(buffers, Ordering::Relaxed);
+        self.checkpoint_write_time_us
+            .fetch_add(write.as_micros() as u64, Ordering::Relaxed);
+        self.checkpoint_sync_time_us
+            .fetch_add(sync.as_micros() as u64, Ordering::Relaxed);
+    }
 }
 
 /// What a `CHECKPOINT` waits for: the first checkpoint that starts after
@@ -638,6 +702,14 @@ impl SharedControl {
             return None;
         }
         Some(self.checkpoints_failed.load(Ordering::SeqCst) == t.failed_before)
+    }
+
+    /// Whether a request waits that the last start did not take: a
+    /// spread checkpoint then finishes at full speed (PostgreSQL's
+    /// ImmediateCheckpointRequested). Checkpointer.
+    pub fn checkpoint_request_pending(&self) -> bool {
+        let requests = self.checkpoints_requested.load(Ordering::SeqCst) & (CKPT_START - 1);
+        requests != self.served_requests.load(Ordering::SeqCst)
     }
 
     /// Starts a checkpoint if one was requested since the last start, and
@@ -1127,7 +1199,9 @@ mod tests {
         let b = c.request_checkpoint();
         assert_eq!(c.checkpoint_outcome(&a), None);
         // One start serves both requests made before it.
+        assert!(c.checkpoint_request_pending());
         let n1 = c.start_requested_checkpoint().unwrap();
+        assert!(!c.checkpoint_request_pending());
         assert_eq!(c.start_requested_checkpoint(), None);
         // A request during checkpoint 1 needs checkpoint 2.
         let late = c.request_checkpoint();

@@ -67,6 +67,14 @@ pub struct WalCtl {
     /// process); zero means "none yet" (only never-logged pages get
     /// images).
     pub redo_rec_ptr: AtomicU64,
+    /// CheckPointSegments: a writer that finishes a segment this many
+    /// segments past `redo_rec_ptr`'s asks for a checkpoint
+    /// (max_wal_size). Set by the checkpointer; 0 (zero-filled) means
+    /// "not yet known", and no request is made.
+    pub ckpt_segments: AtomicU64,
+    /// 1 while a WAL-volume checkpoint request is pending: set by the
+    /// writer that finds one needed, taken by the checkpointer.
+    pub ckpt_wal_requested: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<WalCtl>() == 4096);

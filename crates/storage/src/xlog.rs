@@ -81,6 +81,9 @@ pub const XLOG_NOOP: u8 = 0x20;
 /// The standby resource manager and its running-transactions record.
 pub const RM_STANDBY_ID: u8 = 8;
 pub const XLOG_RUNNING_XACTS: u8 = 0x10;
+/// The logical-message resource manager (`pg_logical_emit_message`).
+pub const RM_LOGICALMSG_ID: u8 = 21;
+pub const XLOG_LOGICAL_MESSAGE: u8 = 0x00;
 
 const PAGE: u64 = XLOG_BLCKSZ as u64;
 /// Size of CheckPoint in a checkpoint record (its in-memory layout).
@@ -202,6 +205,9 @@ pub struct Xlog<P: LwProcs> {
     cfg: Cell<XlogConfig>,
     /// The segment this process last wrote (opened lazily, kept open).
     open: RefCell<Option<(u64, File)>>,
+    /// Wakes the checkpointer when this process finishes a segment that
+    /// puts WAL past the max_wal_size trigger (set by the server).
+    wake_checkpointer: Option<Box<dyn Fn()>>,
 }
 
 impl<P: LwProcs> Xlog<P> {
@@ -232,6 +238,31 @@ impl<P: LwProcs> Xlog<P> {
             wal_dir: data_dir.join("pg_wal"),
             cfg: Cell::new(cfg),
             open: RefCell::new(None),
+            wake_checkpointer: None,
+        }
+    }
+
+    /// How this process wakes the checkpointer for a WAL-volume
+    /// checkpoint (see [`WalCtl::ckpt_wal_requested`]).
+    pub fn set_checkpoint_waker(&mut self, wake: Box<dyn Fn()>) {
+        self.wake_checkpointer = Some(wake);
+    }
+
+    /// PostgreSQL's XLogCheckpointNeeded and RequestCheckpoint(XLOG): a
+    /// writer that has just finished segment `segno` asks for a
+    /// checkpoint once WAL since the redo pointer reaches the trigger
+    /// distance; one pending request at a time. Any process writing WAL.
+    fn segment_finished(&self, segno: u64) {
+        let c = self.ctl();
+        let segments = c.ckpt_segments.load(Ordering::Relaxed);
+        if segments == 0 {
+            return;
+        }
+        let redo_seg = c.redo_rec_ptr.load(Ordering::Relaxed) / self.seg_size();
+        if segno + 1 >= redo_seg + segments && c.ckpt_wal_requested.swap(1, Ordering::SeqCst) == 0 {
+            if let Some(w) = &self.wake_checkpointer {
+                w();
+            }
         }
     }
 
@@ -519,6 +550,9 @@ impl<P: LwProcs> Xlog<P> {
             c.writes.fetch_add(1, Ordering::Relaxed);
             w = run_end.min(target);
             c.write_lsn.store(w, Ordering::Release);
+            if w == seg_end {
+                self.segment_finished(segno);
+            }
         }
         Ok(())
     }
@@ -642,6 +676,8 @@ impl<P: LwProcs> Xlog<P> {
         } else {
             pos + SIZE_OF_SHORT_PAGE_HEADER as u64
         };
+        // The max_wal_size trigger counts from here on too, as
+        // PostgreSQL's RedoRecPtr moves when a checkpoint starts.
         c.redo_rec_ptr.store(redo, Ordering::Release);
         redo
     }
@@ -666,8 +702,9 @@ impl<P: LwProcs> WalFlusher for Xlog<P> {
 /// Opens segment `segno` for writing, creating it first if it does not
 /// exist: zero-filled at full size under a temporary name, synced, then
 /// linked into place (link, not rename: a segment that appeared meanwhile
-/// is never replaced).
-fn open_segment(
+/// is never replaced). Also the checkpointer's preallocation
+/// ([`crate::walrecycle::preallocate`]).
+pub(crate) fn open_segment(
     wal_dir: &Path,
     tli: u32,
     segno: u64,
@@ -873,6 +910,11 @@ pub static RMGRS: &[Rmgr] = &[
         name: "Heap",
         redo: crate::heapwal::heap_redo,
     },
+    Rmgr {
+        id: RM_LOGICALMSG_ID,
+        name: "LogicalMessage",
+        redo: logicalmsg_redo,
+    },
 ];
 
 pub fn rmgr(id: u8) -> Option<&'static Rmgr> {
@@ -906,6 +948,50 @@ fn standby_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> 
     let next = u64::from_le_bytes(r.record.main_data[0..8].try_into().unwrap());
     ctx.next_xid = ctx.next_xid.max(next);
     Ok(())
+}
+
+/// The main data of a logical message record (PostgreSQL's
+/// xl_logical_message): database oid (4), transactional (1), padding
+/// (3), prefix size with its terminating NUL (8), message size (8), then
+/// the prefix, a NUL, and the message.
+pub fn logical_message_bytes(
+    db: u32,
+    transactional: bool,
+    prefix: &str,
+    message: &[u8],
+) -> Vec<u8> {
+    let mut d = Vec::with_capacity(24 + prefix.len() + 1 + message.len());
+    d.extend_from_slice(&db.to_le_bytes());
+    d.push(transactional as u8);
+    d.extend_from_slice(&[0; 3]);
+    d.extend_from_slice(&(prefix.len() as u64 + 1).to_le_bytes());
+    d.extend_from_slice(&(message.len() as u64).to_le_bytes());
+    d.extend_from_slice(prefix.as_bytes());
+    d.push(0);
+    d.extend_from_slice(message);
+    d
+}
+
+/// A logical message is for logical decoding, which tusk does not have:
+/// crash recovery only checks that the record is whole.
+fn logicalmsg_redo(r: &DecodedRecord, _ctx: &mut RedoCtx<'_>) -> Result<(), String> {
+    let d = &r.record.main_data;
+    let size = |at: usize| {
+        d.get(at..at + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    match (size(8), size(16)) {
+        (Some(p), Some(m))
+            if r.record.info & 0xF0 == XLOG_LOGICAL_MESSAGE
+                && 24u64.checked_add(p).and_then(|n| n.checked_add(m)) == Some(d.len() as u64) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!(
+            "invalid logical message record at {}",
+            lsn_str(r.lsn)
+        )),
+    }
 }
 
 /// Reads the segments from the one holding `from` on, for as long as they

@@ -1114,11 +1114,148 @@ fn checkpoint_writes_dirty_buffers_after_their_wal() {
     }
 }
 
+/// The background writer's round (BgBufferSync): after a backend has
+/// allocated buffers, the dirty, unused buffers just ahead of the clock
+/// hand are written (WAL first), up to bgwriter_lru_maxpages per round,
+/// and recently used ones are left alone; the backend's next victims are
+/// then clean, so it writes none itself.
+fn bgwriter_cleans_ahead_of_the_clock_sweep() {
+    const NBUF: usize = 16;
+    let w = World::new(NBUF);
+    w.create_table(40);
+    let sh = w.shared();
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    // Every buffer holds a dirty block, used once.
+    for b in 0..NBUF as u32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        {
+            let mut l = mgr.lock(&pin, LwMode::Exclusive);
+            l.page_mut().copy_from_slice(&*content(b, 1));
+            l.mark_dirty();
+        }
+        mgr.release(&mut owner, pin);
+    }
+    // Eight more blocks: the sweep lowers every usage count to 0 and the
+    // backend writes its eight dirty victims itself.
+    for b in 16..24 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        mgr.release(&mut owner, pin);
+    }
+    let (allocs, backend_writes) = w.pool.alloc_counters();
+    assert_eq!(allocs, 24);
+    assert_eq!(backend_writes, 8);
+    let dirty = || {
+        (0..NBUF)
+            .filter(|&i| w.pool.state(i) & BM_DIRTY != 0)
+            .count()
+    };
+    assert_eq!(dirty(), 8, "blocks 8..16 are still dirty");
+    let writes = sh.writes.load(Ordering::SeqCst);
+    let mut st = BgWriterState::default();
+    // At most 3 pages per round.
+    let r = mgr.bgwriter_sync(&mut st, 3, 2.0, 200, &mut owner).unwrap();
+    assert_eq!((r.written, r.hit_max, r.recent_alloc), (3, true, 24));
+    assert_eq!(dirty(), 5);
+    let r = mgr
+        .bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    assert_eq!((r.written, r.hit_max), (5, false), "{r:?}");
+    assert_eq!(dirty(), 0);
+    assert_eq!(sh.writes.load(Ordering::SeqCst), writes + 8);
+    assert_eq!(mgr.pinned_buffers(), 0);
+    assert!(owner.is_empty());
+    // The blocks written are on disk, each after its WAL.
+    let mut md = w.md();
+    for b in 8..16 {
+        let mut p = [0u8; BLCKSZ];
+        md.read(REL, Fork::Main, b, &mut p).unwrap();
+        assert!(same_content(&p, &content(b, 1)), "block {b} on disk");
+    }
+    assert_eq!(sh.wal_violations.load(Ordering::SeqCst), 0);
+    // The backend's next eight victims are clean.
+    for b in 24..32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        mgr.release(&mut owner, pin);
+    }
+    assert_eq!(w.pool.alloc_counters(), (32, 8));
+    // Nothing dirty, nothing new allocated: a round writes nothing.
+    mgr.bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    let r = mgr
+        .bgwriter_sync(&mut st, 100, 2.0, 200, &mut owner)
+        .unwrap();
+    assert_eq!((r.written, r.recent_alloc), (0, 0), "{r:?}");
+    assert!(r.hibernate, "{r:?}");
+    // Hibernating: the next allocation by any process wakes the writer,
+    // once per sleep.
+    let mut mgr = w.mgr(1);
+    mgr.set_bgwriter_waker(Box::new(move || {
+        sh.done.fetch_add(1, Ordering::SeqCst);
+    }));
+    let woken = sh.done.load(Ordering::SeqCst);
+    mgr.set_bgwriter_hibernating(true);
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 0).unwrap();
+    mgr.release(&mut owner, pin);
+    assert_eq!(sh.done.load(Ordering::SeqCst), woken + 1);
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 1).unwrap();
+    mgr.release(&mut owner, pin);
+    assert_eq!(
+        sh.done.load(Ordering::SeqCst),
+        woken + 1,
+        "one wake per sleep"
+    );
+}
+
+/// A spread checkpoint's pacing hook: flush_all_dirty_paced reports
+/// progress after each buffer it wrote of those dirty at its start, with
+/// no pin held, so the checkpointer can sleep there.
+fn paced_flush_reports_progress_per_buffer() {
+    const NBUF: usize = 16;
+    let w = World::new(NBUF);
+    w.create_table(8);
+    let mgr = w.mgr(0);
+    let mut owner = new_owner();
+    for b in 0..5u32 {
+        let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, b).unwrap();
+        {
+            let mut l = mgr.lock(&pin, LwMode::Exclusive);
+            l.page_mut().copy_from_slice(&*content(b, 2));
+            l.mark_dirty();
+        }
+        mgr.release(&mut owner, pin);
+    }
+    // A clean block in the pool too: not counted.
+    let pin = mgr.read_buffer(&mut owner, REL, Fork::Main, 6).unwrap();
+    mgr.release(&mut owner, pin);
+    let mut calls = Vec::new();
+    let mut pinned_during = 0;
+    let stats = mgr
+        .flush_all_dirty_paced(&mut owner, &mut |done, total| {
+            calls.push((done, total));
+            pinned_during += mgr.pinned_buffers();
+        })
+        .unwrap();
+    assert_eq!(stats.written, 5);
+    assert_eq!(calls, vec![(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]);
+    assert_eq!(pinned_during, 0, "no pin held while pacing");
+    assert_eq!(stats.synced, 1);
+    assert!(stats.sync_longest <= stats.sync_total);
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
         (
             "never_used_buffers_stay_untouched",
             never_used_buffers_stay_untouched,
+        ),
+        (
+            "paced_flush_reports_progress_per_buffer",
+            paced_flush_reports_progress_per_buffer,
+        ),
+        (
+            "bgwriter_cleans_ahead_of_the_clock_sweep",
+            bgwriter_cleans_ahead_of_the_clock_sweep,
         ),
         (
             "checkpoint_writes_dirty_buffers_after_their_wal",

@@ -223,7 +223,7 @@ mod tests {
         });
         let e = explain_with(&p, &err, &view(1 << 40, [32000, 1 << 30, 500, 3]));
         let hint = e.hint.unwrap();
-        assert!(hint.contains("max_connections = 45 (now 100)"), "{hint}");
+        assert!(hint.contains("max_connections = 44 (now 100)"), "{hint}");
         assert!(!hint.contains("shared_buffers ="), "{hint}");
         assert!(
             hint.contains("kernel.sem=\"32000 1073741824 500 7\""),

@@ -585,11 +585,11 @@ mod tests {
         let n = needs(&s).unwrap();
         assert_eq!(n.layout, crate::shmem::layout_for(&s).unwrap().1);
         assert_eq!(n.segment_bytes, n.layout.total as u64);
-        assert_eq!(n.semaphores, 43);
+        assert_eq!(n.semaphores, 44);
         assert_eq!(n.sem_sets, 3);
         assert_eq!(n.kernel_semaphores, 51);
-        assert_eq!(n.processes, 44);
-        assert_eq!(n.files_total, 44 * 1000);
+        assert_eq!(n.processes, 45);
+        assert_eq!(n.files_total, 45 * 1000);
         assert_eq!(
             needs_for(&n.plan).unwrap(),
             n,

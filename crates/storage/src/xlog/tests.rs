@@ -840,3 +840,95 @@ fn committed_subtransactions_are_committed_after_crash_and_redo() {
     assert!(!crate::transam::did_commit(&redo.clog, running_sub).unwrap());
     assert_eq!(t2.next_xid(), 1004, "past every replayed xid");
 }
+
+#[test]
+fn recovery_after_recycling_never_reads_a_recycled_segments_old_records() {
+    use crate::walrecycle::{remove_old_segments, RecycleStats};
+    let env = Env::new(4);
+    let mut c = ControlFileData::new_cluster();
+    c.system_identifier = SYSID;
+    let seg: u64 = 1 << 20;
+    c.xlog_seg_size = seg as u32;
+    bootstrap_wal(env.dir.path(), &mut c).unwrap();
+    let ctl = Control::new(env.dir.path(), &mut c);
+    let w = ctl.writer();
+    let x = env.xlog(0);
+    startup(&x, &w.load().unwrap(), false).unwrap();
+    // Segments 1..=4 full of records, then a checkpoint in segment 4.
+    while x.insert_lsn() < 4 * seg + seg / 2 {
+        x.xlog_insert(RM_XLOG_ID, XLOG_NOOP, 0, &[0xAB; 2000], vec![])
+            .unwrap();
+    }
+    let ck = create_checkpoint(&x, &w, CheckpointKind::Online, &mut || Ok(())).unwrap();
+    let redo = w.load().unwrap().checkpoint_copy.redo;
+    assert_eq!(redo / seg, 4);
+    // Segments 1..=3 are before the redo pointer: recycled as 5, 6 and 7.
+    let cfg = XlogConfig {
+        fsync: true,
+        sync_method: SyncMethod::Fdatasync,
+        full_page_writes: true,
+        startup_progress_interval_ms: 0,
+    };
+    let st =
+        remove_old_segments(&env.wal_dir(), 1, seg, redo / seg, x.insert_lsn(), 7, &cfg).unwrap();
+    assert_eq!(
+        st,
+        RecycleStats {
+            removed: 0,
+            recycled: 3
+        }
+    );
+    for s in 5..=7 {
+        assert!(env.wal_dir().join(wal_file_name(1, s, seg)).exists());
+    }
+    assert!(!env.wal_dir().join(wal_file_name(1, 1, seg)).exists());
+    // Fill segment 4 and part of the recycled 5 (old pages follow), flush,
+    // and crash.
+    let mut after = 0u64;
+    while x.insert_lsn() < 5 * seg + seg / 3 {
+        x.xlog_insert(RM_XLOG_ID, XLOG_NOOP, 0, &[0xCD; 1500], vec![])
+            .unwrap();
+        after += 1;
+    }
+    // End the WAL exactly at a page boundary, so that the page recovery
+    // reads next is an old page of the recycled file: only its wrong
+    // page address stops the reader there (no zeroes in between).
+    loop {
+        let rem = PAGE - x.insert_lsn() % PAGE;
+        // The record's size with n < 256 bytes of main data.
+        let hdr = encode_record(&noop(vec![]), 0).unwrap().len() as u64 + 2;
+        let n = if (hdr..hdr + 255).contains(&rem) {
+            rem - hdr
+        } else {
+            100
+        };
+        let end = x
+            .xlog_insert(RM_XLOG_ID, XLOG_NOOP, 0, &vec![0xCD; n as usize], vec![])
+            .unwrap();
+        after += 1;
+        if n + hdr == rem {
+            assert_eq!(end % PAGE, 0);
+            break;
+        }
+    }
+    let flushed = x.insert_lsn();
+    x.flush(flushed).unwrap();
+    drop(x);
+    // The old pages of segment 5 (segment 1's) are still in the file
+    // past what was written.
+    let five = std::fs::read(env.wal_dir().join(wal_file_name(1, 5, seg))).unwrap();
+    let tail_page = (flushed % seg) as usize;
+    let old_addr = u64::from_le_bytes(five[tail_page + 8..tail_page + 16].try_into().unwrap());
+    assert_eq!(old_addr, seg + flushed % seg, "segment 1's page header");
+    assert!(five[tail_page..].contains(&0xAB));
+    let env2 = Env {
+        dir: env.dir,
+        ..Env::new(4)
+    };
+    let x = env2.xlog(0);
+    let r = startup(&x, &w.load().unwrap(), true).unwrap();
+    // Exactly the running-xacts record, the checkpoint, and what followed.
+    assert_eq!(r.replayed, 2 + after);
+    assert_eq!(r.end, flushed);
+    assert!(ck < flushed);
+}

@@ -52,11 +52,11 @@ fn a_small_configuration_fits_in_text_and_json() {
     assert_check_shape(&v);
     assert_eq!(v["can_start"], true);
     assert_eq!(v["configuration"]["overrides"]["max_connections"], "20");
-    // 20 connections + 3 auxiliary processes wait on semaphores: 2 sets of 17.
-    assert_eq!(v["needs"]["semaphores"], 23);
+    // 20 connections + 4 auxiliary processes wait on semaphores: 2 sets of 17.
+    assert_eq!(v["needs"]["semaphores"], 24);
     assert_eq!(v["needs"]["sem_sets"], 2);
     assert_eq!(v["needs"]["kernel_semaphores"], 34);
-    assert_eq!(v["needs"]["processes"], 24);
+    assert_eq!(v["needs"]["processes"], 25);
     // The need is what the server asks for: the same number as -C.
     let c = Cluster::new();
     let bytes = c.print(
@@ -138,7 +138,7 @@ fn a_data_directory_and_c_flags_are_read() {
     assert_eq!(f.code(), Some(0), "{}", f.describe());
     let v = f.json();
     assert_check_shape(&v);
-    assert_eq!(v["needs"]["processes"], 33 + 3 + 1);
+    assert_eq!(v["needs"]["processes"], 33 + 4 + 1);
     assert!(v["configuration"]["config_file"]
         .as_str()
         .unwrap()

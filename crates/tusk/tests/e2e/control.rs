@@ -326,15 +326,18 @@ fn kill9_then_restart_replays_wal_from_the_last_checkpoints_redo_pointer() {
     assert!(st.success(), "fast stop: {st}\n{}", srv.log());
 }
 
-/// SIGKILL of the walwriter or of the checkpointer is a crash, as in
-/// PostgreSQL: every process is restarted with fresh shared memory, the
-/// startup process runs crash recovery over the WAL (here nothing to
-/// redo after the last checkpoint) and writes an end-of-recovery
-/// checkpoint, and a new walwriter runs.
+/// SIGKILL of the walwriter, the checkpointer or the background writer is
+/// a crash, as in PostgreSQL: every process is restarted with fresh
+/// shared memory, the startup process runs crash recovery over the WAL
+/// (here nothing to redo after the last checkpoint) and writes an
+/// end-of-recovery checkpoint, and a new one of the killed kind runs.
 #[test]
 fn kill9_of_the_walwriter_or_checkpointer_is_a_crash_restart_with_recovery() {
     let srv = TestServer::start(Opts::new());
-    for (round, kind) in ["walwriter", "checkpointer"].into_iter().enumerate() {
+    for (round, kind) in ["walwriter", "checkpointer", "background writer"]
+        .into_iter()
+        .enumerate()
+    {
         let mut c = srv.connect();
         let q = format!("SELECT pid FROM pg_stat_activity WHERE backend_type = '{kind}'");
         let pid: i32 = simple_value(&mut c, &q)
@@ -436,5 +439,14 @@ fn a_reload_reaches_the_checkpointer() {
         timed,
         "no timed checkpoint after the reload:\n{}",
         srv.log()
+    );
+    // pg_stat_bgwriter counts it as timed, not requested.
+    assert_eq!(
+        simple_value(
+            &mut c,
+            "SELECT checkpoints_timed >= 1 AND checkpoints_req = 0 FROM pg_stat_bgwriter"
+        )
+        .as_deref(),
+        Some("t")
     );
 }

@@ -38,4 +38,5 @@ mod startup;
 mod stop;
 mod txid;
 mod util;
+mod walkeep;
 mod xact;
