@@ -84,8 +84,11 @@ fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
 /// function in FROM has none) and its columns.
 struct Scope {
     alias: String,
-    schema: Option<&'static str>,
+    schema: Option<String>,
     cols: Vec<(String, Ty)>,
+    /// How many of `cols` `*` expands to (a table's system columns follow
+    /// them and are reachable only by name).
+    visible: usize,
 }
 
 impl Scope {
@@ -94,7 +97,7 @@ impl Scope {
     fn check_qualifier(&self, q: &[String]) -> Result<(), PgError> {
         let ok = match q {
             [t] => *t == self.alias,
-            [s, t] => Some(s.as_str()) == self.schema && *t == self.alias,
+            [s, t] => Some(s) == self.schema.as_ref() && *t == self.alias,
             _ => false,
         };
         if ok {
@@ -102,6 +105,24 @@ impl Scope {
         } else {
             Err(missing_from_entry(q))
         }
+    }
+}
+
+/// The scope of a relation in FROM (or the target of INSERT, UPDATE,
+/// DELETE): its columns, then for a table its system columns.
+fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
+    let mut cols: Vec<(String, Ty)> = rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    let visible = cols.len();
+    if let catalog::RelationSource::Table(_) = rel.source {
+        for (n, t) in catalog::SYSTEM_COLUMNS {
+            cols.push((n.to_string(), Ty::new(t)));
+        }
+    }
+    Scope {
+        alias,
+        schema: Some(rel.schema.clone()),
+        cols,
+        visible,
     }
 }
 
@@ -1373,15 +1394,15 @@ impl<'h> Binder<'h> {
                     ast::TableFactor::Table { name, alias, .. } => {
                         let parts = object_name_parts(name)?;
                         let rel = match parts.as_slice() {
-                            [t] => catalog::lookup(None, t)?,
-                            [s, t] => catalog::lookup(Some(s), t)?,
+                            [t] => catalog::lookup(self.host, None, t)?,
+                            [s, t] => catalog::lookup(self.host, Some(s), t)?,
                             [d, s, t] => {
                                 if *d != self.host.identity().database {
                                     return Err(not_supported(format!(
                                         "cross-database references (\"{d}.{s}.{t}\")"
                                     )));
                                 }
-                                catalog::lookup(Some(s), t)?
+                                catalog::lookup(self.host, Some(s), t)?
                             }
                             _ => {
                                 return Err(syntax(format!(
@@ -1398,15 +1419,7 @@ impl<'h> Binder<'h> {
                             .as_ref()
                             .map(|a| ident_name(&a.name))
                             .unwrap_or_else(|| rel.name.to_string());
-                        self.scope = Some(Scope {
-                            alias,
-                            schema: Some(rel.schema),
-                            cols: rel
-                                .columns
-                                .iter()
-                                .map(|c| (c.name.to_string(), c.ty))
-                                .collect(),
-                        });
+                        self.scope = Some(relation_scope(&rel, alias));
                         Source::Relation(rel)
                     }
                     ast::TableFactor::Derived { .. } => {
@@ -1687,6 +1700,7 @@ impl<'h> Binder<'h> {
             alias: alias_name,
             schema: None,
             cols: vec![(col, ty)],
+            visible: 1,
         });
         Ok(Source::Series {
             start,
@@ -1744,7 +1758,7 @@ impl<'h> Binder<'h> {
                 self.ungrouped = Some(format!("{}.{}", scope.alias, n));
             }
         }
-        for (i, (n, ty)) in scope.cols.iter().enumerate() {
+        for (i, (n, ty)) in scope.cols.iter().enumerate().take(scope.visible) {
             targets.push(Bound::new(Expr::Column(i), *ty));
             names.push(n.clone());
         }
@@ -2044,4 +2058,371 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         sqlstate::UNDEFINED_OBJECT,
         format!("type \"{name}\" does not exist"),
     ))
+}
+
+// ---- INSERT / UPDATE / DELETE ----
+
+/// The target table of a DML statement, resolved.
+fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relation, PgError> {
+    let parts = object_name_parts(name)?;
+    let rel = match parts.as_slice() {
+        [t] => catalog::lookup(host, None, t)?,
+        [s, t] => catalog::lookup(host, Some(s), t)?,
+        _ => {
+            return Err(syntax(format!(
+                "improper relation name (too many dotted names): {name}"
+            )))
+        }
+    };
+    rel.table()?;
+    Ok(rel)
+}
+
+/// Is this VALUES item the DEFAULT keyword?
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+impl Binder<'_> {
+    /// A column's DEFAULT expression (its SQL text from the catalog),
+    /// bound with no columns in scope and coerced to the column's type.
+    fn bind_default(&mut self, col: &catalog::ColumnDef) -> Result<Option<Expr>, PgError> {
+        let Some(text) = &col.default else {
+            return Ok(None);
+        };
+        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| {
+                PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!(
+                        "stored default of column \"{}\" cannot be parsed: {e}",
+                        col.name
+                    ),
+                )
+            })?;
+        let saved = self.scope.take();
+        let b = self.bind_expr(&e);
+        self.scope = saved;
+        Ok(Some(self.coerce(b?, Ty::new(col.ty.oid))?.e))
+    }
+
+    /// An expression assigned to a column: coerced to the column's type
+    /// (its typmod is applied when the row is stored, with assignment
+    /// rules: 22001 rather than silent truncation).
+    fn assigned(&mut self, e: &ast::Expr, col: &catalog::ColumnDef) -> Result<Expr, PgError> {
+        let b = self.bind_expr(e)?;
+        let target = Ty::new(col.ty.oid);
+        if !b.is_unknown() && b.ty.oid != target.oid && !cast::castable(b.ty.oid, target.oid) {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "column \"{}\" is of type {} but expression is of type {}",
+                    col.name,
+                    types::sql_name(col.ty.oid),
+                    types::sql_name(b.ty.oid)
+                ),
+            )
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+        Ok(self.coerce(b, target)?.e)
+    }
+
+    /// RETURNING: a target list over the table's scope.
+    fn returning(
+        &mut self,
+        items: &Option<Vec<ast::SelectItem>>,
+    ) -> Result<(Vec<Expr>, Vec<Column>), PgError> {
+        let Some(items) = items else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let mut targets = Vec::new();
+        let mut names = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    targets.push(self.bind_expr(e)?);
+                    names.push(
+                        figure_colname(e)
+                            .map(|(n, _)| n)
+                            .unwrap_or_else(|| "?column?".into()),
+                    );
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    targets.push(self.bind_expr(expr)?);
+                    names.push(ident_name(alias));
+                }
+                ast::SelectItem::Wildcard(opts) => {
+                    check_wildcard_opts(opts)?;
+                    self.star(None, &mut targets, &mut names)?;
+                }
+                other => return Err(not_supported(format!("RETURNING {other}"))),
+            }
+        }
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for (t, name) in targets.into_iter().zip(names) {
+            let t = if t.is_unknown() {
+                self.coerce(t, Ty::new(types::TEXT))?
+            } else {
+                t
+            };
+            cols.push(Column {
+                name,
+                type_oid: t.ty.oid,
+                type_len: types::typlen(t.ty.oid),
+                type_mod: t.ty.typmod,
+            });
+            exprs.push(t.e);
+        }
+        Ok((exprs, cols))
+    }
+
+    pub fn bind_insert(
+        &mut self,
+        i: &ast::Insert,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{InsertRows, ModifyKind, ModifyPlan};
+        let name = match &i.table {
+            ast::TableObject::TableName(n) => n,
+            _ => return Err(not_supported("INSERT into a function")),
+        };
+        if i.on.is_some() {
+            return Err(not_supported("INSERT ... ON CONFLICT"));
+        }
+        let rel = dml_target(self.host, name)?;
+        // The target columns, in the order the source supplies them.
+        let mut targets: Vec<usize> = Vec::new();
+        if i.columns.is_empty() {
+            targets.extend(0..rel.columns.len());
+        } else {
+            for c in &i.columns {
+                let cname = match object_name_parts(c)?.as_slice() {
+                    [n] => n.clone(),
+                    _ => return Err(not_supported("INSERT into a column's field")),
+                };
+                let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{cname}\" of relation \"{}\" does not exist",
+                            rel.name
+                        ),
+                    ));
+                };
+                if targets.contains(&idx) {
+                    return Err(PgError::error(
+                        catalog::codes::DUPLICATE_COLUMN,
+                        format!("column \"{cname}\" specified more than once"),
+                    ));
+                }
+                targets.push(idx);
+            }
+        }
+        let mut defaults = Vec::with_capacity(rel.columns.len());
+        for c in &rel.columns {
+            defaults.push(self.bind_default(c)?);
+        }
+        let too_many = || {
+            PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more expressions than target columns",
+            )
+        };
+        let too_few = || {
+            PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more target columns than expressions",
+            )
+        };
+        let rows = match &i.source {
+            None => InsertRows::Values(vec![Vec::new()]),
+            Some(q) => match q.body.as_ref() {
+                ast::SetExpr::Values(v)
+                    if q.order_by.is_none() && q.limit_clause.is_none() && q.with.is_none() =>
+                {
+                    self.scope = None;
+                    let mut rows = Vec::with_capacity(v.rows.len());
+                    for r in &v.rows {
+                        let r = &r.content;
+                        if r.len() > targets.len() {
+                            return Err(too_many());
+                        }
+                        if r.len() < targets.len() && !i.columns.is_empty() {
+                            return Err(too_few());
+                        }
+                        let mut out = Vec::with_capacity(r.len());
+                        for (e, &t) in r.iter().zip(&targets) {
+                            out.push(if is_default_keyword(e) {
+                                None
+                            } else {
+                                Some(self.assigned(e, &rel.columns[t])?)
+                            });
+                        }
+                        rows.push(out);
+                    }
+                    InsertRows::Values(rows)
+                }
+                _ => {
+                    let mut sub = Binder::new(self.host, std::mem::take(&mut self.params));
+                    let r = sub.bind_query(q);
+                    self.params = std::mem::take(&mut sub.params);
+                    let (plan, cols) = r?;
+                    if cols.len() > targets.len() {
+                        return Err(too_many());
+                    }
+                    if cols.len() < targets.len() && !i.columns.is_empty() {
+                        return Err(too_few());
+                    }
+                    let mut casts = Vec::with_capacity(cols.len());
+                    for (c, &t) in cols.iter().zip(&targets) {
+                        let to = rel.columns[t].ty.oid;
+                        if c.type_oid != to && !cast::castable(c.type_oid, to) {
+                            return Err(PgError::error(
+                                sqlstate::DATATYPE_MISMATCH,
+                                format!(
+                                    "column \"{}\" is of type {} but expression is of type {}",
+                                    rel.columns[t].name,
+                                    types::sql_name(to),
+                                    types::sql_name(c.type_oid)
+                                ),
+                            )
+                            .with_hint("You will need to rewrite or cast the expression."));
+                        }
+                        casts.push(c.type_oid);
+                    }
+                    InsertRows::Select(Box::new(plan), casts)
+                }
+            },
+        };
+        self.scope = Some(relation_scope(&rel, rel.name.clone()));
+        let (returning, columns) = self.returning(&i.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Insert {
+                    rows,
+                    targets,
+                    defaults,
+                },
+                returning,
+            },
+            columns,
+        ))
+    }
+
+    pub fn bind_update(
+        &mut self,
+        u: &ast::Update,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{ModifyKind, ModifyPlan};
+        if u.from.is_some() || !u.table.joins.is_empty() {
+            return Err(not_supported("UPDATE ... FROM"));
+        }
+        let (name, alias) = match &u.table.relation {
+            ast::TableFactor::Table { name, alias, .. } => (name, alias),
+            _ => return Err(not_supported("UPDATE of this target")),
+        };
+        let rel = dml_target(self.host, name)?;
+        let alias = alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| rel.name.clone());
+        self.scope = Some(relation_scope(&rel, alias));
+        let mut sets: Vec<(usize, Expr)> = Vec::new();
+        for a in &u.assignments {
+            let cname = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
+                    [n] => n.clone(),
+                    _ => return Err(not_supported("UPDATE of a column's field")),
+                },
+                ast::AssignmentTarget::Tuple(_) => {
+                    return Err(not_supported("UPDATE ... SET (a, b) = ..."))
+                }
+            };
+            let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{cname}\" of relation \"{}\" does not exist",
+                        rel.name
+                    ),
+                ));
+            };
+            if sets.iter().any(|(i, _)| *i == idx) {
+                return Err(PgError::error(
+                    catalog::codes::DUPLICATE_COLUMN,
+                    format!("multiple assignments to same column \"{cname}\""),
+                ));
+            }
+            let e = if is_default_keyword(&a.value) {
+                match self.bind_default(&rel.columns[idx])? {
+                    Some(e) => e,
+                    None => Expr::Const(Value::Null),
+                }
+            } else {
+                self.aggs_allowed = None;
+                self.assigned(&a.value, &rel.columns[idx])?
+            };
+            sets.push((idx, e));
+        }
+        let filter = self.dml_filter(&u.selection)?;
+        let (returning, columns) = self.returning(&u.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Update { filter, sets },
+                returning,
+            },
+            columns,
+        ))
+    }
+
+    fn dml_filter(&mut self, w: &Option<ast::Expr>) -> Result<Option<Expr>, PgError> {
+        match w {
+            Some(w) => {
+                self.aggs_allowed = None;
+                let b = self.bind_expr(w).map_err(|e| where_agg(e, "WHERE"))?;
+                Ok(Some(self.coerce_bool(b, "WHERE")?.e))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn bind_delete(
+        &mut self,
+        d: &ast::Delete,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{ModifyKind, ModifyPlan};
+        if d.using.is_some() || !d.tables.is_empty() {
+            return Err(not_supported("DELETE ... USING"));
+        }
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+        };
+        let (name, alias) = match from.as_slice() {
+            [t] if t.joins.is_empty() => match &t.relation {
+                ast::TableFactor::Table { name, alias, .. } => (name, alias),
+                _ => return Err(not_supported("DELETE of this target")),
+            },
+            _ => return Err(not_supported("DELETE from several tables")),
+        };
+        let rel = dml_target(self.host, name)?;
+        let alias = alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| rel.name.clone());
+        self.scope = Some(relation_scope(&rel, alias));
+        let filter = self.dml_filter(&d.selection)?;
+        let (returning, columns) = self.returning(&d.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Delete { filter },
+                returning,
+            },
+            columns,
+        ))
+    }
 }

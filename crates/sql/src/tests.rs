@@ -200,6 +200,10 @@ impl Relations for FakeRelations {
             catalog::RelationSource::SystemView(catalog::SystemView::StatActivity) => {
                 Ok(Box::new(catalog::ActivityScan::new(self.0.clone())))
             }
+            catalog::RelationSource::Table(_) => Err(PgError::error(
+                tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
+                "the fake host has no tables",
+            )),
         }
     }
 }
@@ -719,7 +723,7 @@ fn error_sqlstates() {
         ("SELECT sum(pid) FROM pg_stat_activity", "0A000", "aggregate function sum() is not supported yet"),
         ("SELECT 1 UNION SELECT 2", "0A000", "UNION is not supported yet"),
         ("SELECT DISTINCT 1", "0A000", "DISTINCT is not supported yet"),
-        ("CREATE TABLE t (a int)", "0A000", "CREATE TABLE is not supported yet"),
+        ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "0A000", "VACUUM is not supported yet"),
         ("ROLLBACK TO SAVEPOINT s", "0A000", "ROLLBACK TO SAVEPOINT is not supported yet"),
         ("SELECT current_setting('nope')", "42704", "unrecognized configuration parameter \"nope\""),
