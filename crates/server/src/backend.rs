@@ -36,6 +36,8 @@ use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_storage::xact::{Ended, Status, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
+mod tables;
+
 /// A startup packet: protocol major and minor version, and its parameters.
 type Startup = (u16, u16, Vec<(String, String)>);
 
@@ -497,6 +499,14 @@ pub struct Session {
     txn_generation: u64,
     /// When the running statement exceeds statement_timeout.
     statement_deadline: Option<Instant>,
+    /// Tables: the buffer manager and database (None: no buffer pool or
+    /// commit log could be attached; table statements then fail).
+    store: Option<Rc<tables::Store>>,
+    /// REPEATABLE READ: the transaction's snapshot, once taken.
+    rr_snapshot: std::cell::RefCell<Option<tusk_storage::snapshot::Snapshot>>,
+    /// Relation files to remove when the transaction ends: (file, at
+    /// commit) — created ones go at abort, dropped ones at commit.
+    pending_deletes: Vec<(tusk_storage::smgr::RelFileLocator, bool)>,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -658,7 +668,8 @@ impl Session {
             .with_detail("An online backup is in progress; the server shuts down once it ends."));
         }
         let dbs = tusk_storage::bootstrap::databases(&env.data_dir).unwrap_or_default();
-        if !dbs.iter().any(|d| d.name == database) {
+        let db_oid = dbs.iter().find(|d| d.name == database).map(|d| d.oid);
+        if db_oid.is_none() {
             bail!(PgError::fatal(
                 sqlstate::INVALID_CATALOG_NAME,
                 format!("database \"{database}\" does not exist")
@@ -754,7 +765,21 @@ impl Session {
                 }
             });
         }
+        // Tables need the commit log (visibility) and the buffer pool.
+        let store = match (&engine, db_oid) {
+            (Some(_), Some(db)) => match env.shared.bufmgr(&env.data_dir, &env.settings, slot) {
+                Ok(bm) => Some(Rc::new(tables::Store::new(bm, db, env.data_dir.clone()))),
+                Err(e) => {
+                    elog::report(&e.with_severity(Severity::Warning));
+                    None
+                }
+            },
+            _ => None,
+        };
         Ok(Session {
+            store,
+            rr_snapshot: std::cell::RefCell::new(None),
+            pending_deletes: Vec::new(),
             conn,
             settings,
             procs,
@@ -1176,6 +1201,7 @@ impl Session {
             Ended::Committed => self.settings.commit_transaction(),
             Ended::Aborted => self.settings.abort_transaction(),
         };
+        self.tables_transaction_ended(how == Ended::Committed);
         self.txn_generation += 1;
         self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.
@@ -1223,7 +1249,10 @@ impl Session {
             self.conn.row_description(&field_descs(p.columns(), &[]));
         }
         crate::pstitle::set_activity(p.command().tag());
-        let rels = ServerRelations { procs: self.procs };
+        let rels = ServerRelations {
+            procs: self.procs,
+            tables: self.table_ctx(),
+        };
         let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
         if !p.columns().is_empty() && !early {
             self.conn.row_description(&field_descs(p.columns(), &[]));
@@ -1458,7 +1487,10 @@ impl Session {
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let rels = ServerRelations { procs: self.procs };
+            let rels = ServerRelations {
+                procs: self.procs,
+                tables: self.table_ctx(),
+            };
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
@@ -1683,6 +1715,8 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 /// borrowed as the Host.
 struct ServerRelations {
     procs: ProcArray,
+    /// The statement's snapshot and storage, for table scans.
+    tables: Option<tables::TableCtx>,
 }
 
 impl ServerRelations {
@@ -1740,6 +1774,22 @@ impl tusk_sql::Relations for ServerRelations {
             RelationSource::SystemView(SystemView::StatActivity) => {
                 Ok(Box::new(ActivityScan::new(self.activity())))
             }
+            RelationSource::Table(t) => {
+                let Some(c) = &self.tables else {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "tables are not available in this session",
+                    ));
+                };
+                Ok(Box::new(tables::TableScan::open(
+                    c.store.clone(),
+                    c.engine.clone(),
+                    c.snap.clone(),
+                    c.current.clone(),
+                    rel,
+                    t,
+                )?))
+            }
         }
     }
 }
@@ -1747,6 +1797,16 @@ impl tusk_sql::Relations for ServerRelations {
 impl Host for Session {
     fn show(&self, name: &str) -> Result<String, PgError> {
         self.settings.show(name)
+    }
+    fn lookup_table(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<tusk_sql::catalog::Relation>, PgError> {
+        self.lookup_table_impl(schema, name)
+    }
+    fn tables(&mut self) -> Result<&mut dyn tusk_sql::Tables, PgError> {
+        Ok(self)
     }
 
     fn show_all(&self) -> Vec<(String, String, String)> {
