@@ -1251,7 +1251,7 @@ impl Session {
         crate::pstitle::set_activity(p.command().tag());
         let rels = ServerRelations {
             procs: self.procs,
-            tables: self.table_ctx(),
+            tables: self.table_ctx(&p),
         };
         let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
         if !p.columns().is_empty() && !early {
@@ -1489,7 +1489,7 @@ impl Session {
             crate::pstitle::set_activity(p.command().tag());
             let rels = ServerRelations {
                 procs: self.procs,
-                tables: self.table_ctx(),
+                tables: self.table_ctx(p),
             };
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
@@ -1715,8 +1715,9 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 /// borrowed as the Host.
 struct ServerRelations {
     procs: ProcArray,
-    /// The statement's snapshot and storage, for table scans.
-    tables: Option<tables::TableCtx>,
+    /// The statement's snapshot and storage, for table scans (None: the
+    /// statement reads no tables; an error: reported by the first scan).
+    tables: Option<Result<tables::TableCtx, PgError>>,
 }
 
 impl ServerRelations {
@@ -1775,11 +1776,15 @@ impl tusk_sql::Relations for ServerRelations {
                 Ok(Box::new(ActivityScan::new(self.activity())))
             }
             RelationSource::Table(t) => {
-                let Some(c) = &self.tables else {
-                    return Err(PgError::error(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "tables are not available in this session",
-                    ));
+                let c = match &self.tables {
+                    Some(Ok(c)) => c,
+                    Some(Err(e)) => return Err(e.clone()),
+                    None => {
+                        return Err(PgError::error(
+                            sqlstate::INTERNAL_ERROR,
+                            "a table scan in a statement that reads no tables",
+                        ))
+                    }
                 };
                 Ok(Box::new(tables::TableScan::open(
                     c.store.clone(),

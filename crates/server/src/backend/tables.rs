@@ -495,16 +495,28 @@ impl Session {
         Ok(s)
     }
 
-    /// Tables for the executor: None when this session has no storage.
-    pub(super) fn table_ctx(&self) -> Option<TableCtx> {
-        let (store, engine) = self.table_parts().ok()?;
-        let snap = self.statement_snapshot().ok()?;
-        Some(TableCtx {
-            store,
-            engine,
-            snap,
-            current: self.current_xids(),
-        })
+    /// What the executor needs to scan tables, for a statement that may
+    /// read them (SELECT, INSERT, UPDATE, DELETE): the statement's
+    /// snapshot is taken now. `None` for other statements; an error (no
+    /// storage, SERIALIZABLE) is kept for the first table scan to report.
+    pub(super) fn table_ctx(&self, p: &tusk_sql::Prepared) -> Option<Result<TableCtx, PgError>> {
+        use tusk_sql::Command;
+        if !matches!(
+            p.command(),
+            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE")
+        ) {
+            return None;
+        }
+        Some((|| {
+            let (store, engine) = self.table_parts()?;
+            let snap = self.statement_snapshot()?;
+            Ok(TableCtx {
+                store,
+                engine,
+                snap,
+                current: self.current_xids(),
+            })
+        })())
     }
 
     /// Every row of a catalog the catalog snapshot sees, with its TID.
@@ -600,8 +612,13 @@ impl Session {
         if self.table_parts().is_err() {
             return Ok(None);
         }
+        // A schema that does not exist is "relation does not exist" for a
+        // lookup (PostgreSQL's RangeVarGetRelid with missing_ok).
         let nss = match schema {
-            Some(s) => vec![self.schema_or_error(s)?],
+            Some(s) => match self.namespace_oid(s)? {
+                Some(o) => vec![o],
+                None => return Ok(None),
+            },
             None => self.search_path()?,
         };
         let Some((_, class)) = self.find_class(&nss, name)? else {
@@ -682,7 +699,9 @@ impl Session {
         f: impl FnOnce(&HeapRel<'_>, &Vis<'_>, &mut ResourceOwner) -> Result<R, PgError>,
     ) -> Result<R, PgError> {
         let (store, engine) = self.table_parts()?;
-        let snap = self.statement_snapshot()?;
+        // Writes judge rows by the commit log and the proc array, not by
+        // a snapshot (PostgreSQL's HeapTupleSatisfiesUpdate): none needed.
+        let snap = Snapshot::default();
         let current = self.current_xids();
         let wal = XlogHeapWal(&engine.xlog);
         let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);

@@ -22,6 +22,9 @@
 //! - `control`: pg_control read by PostgreSQL's pg_controldata; damaged files refused.
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
+//! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
+//!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
+//!   concurrent updates, restart, a table larger than the buffer pool.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -34,6 +37,7 @@ mod raw;
 mod sessions;
 mod startup;
 mod stop;
+mod tables;
 mod txid;
 mod util;
 mod xact;
