@@ -1150,6 +1150,9 @@ impl<'h> Binder<'h> {
         if name == "count" {
             return self.count(&raw_args);
         }
+        if matches!(name.as_str(), "sum" | "avg" | "min" | "max") {
+            return self.simple_aggregate(&name, &raw_args);
+        }
         let mut exprs = Vec::with_capacity(raw_args.len());
         for a in &raw_args {
             match a {
@@ -1271,6 +1274,88 @@ impl<'h> Binder<'h> {
             Expr::Column(self.aggs.len() - 1),
             Ty::new(types::INT8),
         ))
+    }
+
+    /// sum, avg, min, max of one expression, typed as PostgreSQL 15's.
+    fn simple_aggregate(
+        &mut self,
+        name: &str,
+        args: &[&ast::FunctionArg],
+    ) -> Result<Bound, PgError> {
+        if self.aggs_allowed.is_none() {
+            return Err(PgError::error(
+                tusk_common::sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed here",
+            ));
+        }
+        if self.in_agg {
+            return Err(PgError::error(
+                tusk_common::sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
+        }
+        let e = match args {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => e,
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!(
+                        "function {name} with {} arguments does not exist",
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        self.in_agg = true;
+        let b = self.bind_expr(e);
+        self.in_agg = false;
+        let mut b = b?;
+        if b.is_unknown() {
+            let target = if matches!(name, "min" | "max") {
+                types::TEXT
+            } else {
+                types::NUMERIC
+            };
+            b = self.coerce(b, Ty::new(target))?;
+        }
+        let ty = b.ty.oid;
+        let numeric_arg = matches!(
+            ty,
+            types::INT2
+                | types::INT4
+                | types::INT8
+                | types::FLOAT4
+                | types::FLOAT8
+                | types::NUMERIC
+        );
+        let (call, ret) = match name {
+            "sum" | "avg" if !numeric_arg => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", types::sql_name(ty)),
+                )
+                .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+            }
+            "sum" => (
+                AggCall::Sum(b.e, ty),
+                match ty {
+                    types::INT2 | types::INT4 => types::INT8,
+                    types::INT8 | types::NUMERIC => types::NUMERIC,
+                    other => other,
+                },
+            ),
+            "avg" => (
+                AggCall::Avg(b.e, ty),
+                match ty {
+                    types::FLOAT4 | types::FLOAT8 => types::FLOAT8,
+                    _ => types::NUMERIC,
+                },
+            ),
+            "min" => (AggCall::Min(b.e), ty),
+            _ => (AggCall::Max(b.e), ty),
+        };
+        self.aggs.push(call);
+        Ok(Bound::new(Expr::Column(self.aggs.len() - 1), Ty::new(ret)))
     }
 
     /// Resolve a built-in function by name and argument types.

@@ -236,27 +236,169 @@ pub(crate) struct AggNode {
     pub done: bool,
 }
 
+/// The running state of one aggregate (PostgreSQL's transition value).
+enum AggState {
+    Count(i64),
+    /// Integer sums and averages: exact in i128.
+    Int {
+        sum: i128,
+        n: i64,
+    },
+    Float {
+        sum: f64,
+        n: i64,
+    },
+    Numeric {
+        sum: crate::numeric::Numeric,
+        n: i64,
+    },
+    /// min/max: the best value so far.
+    Best(Option<Value>),
+}
+
+fn agg_state(a: &AggCall) -> AggState {
+    use crate::types as t;
+    match a {
+        AggCall::CountStar | AggCall::Count(_) => AggState::Count(0),
+        AggCall::Sum(_, ty) | AggCall::Avg(_, ty) => match *ty {
+            t::INT2 | t::INT4 | t::INT8 => AggState::Int { sum: 0, n: 0 },
+            t::FLOAT4 | t::FLOAT8 => AggState::Float { sum: 0.0, n: 0 },
+            _ => AggState::Numeric {
+                sum: crate::numeric::Numeric::zero(),
+                n: 0,
+            },
+        },
+        AggCall::Min(_) | AggCall::Max(_) => AggState::Best(None),
+    }
+}
+
+fn agg_step(
+    a: &AggCall,
+    st: &mut AggState,
+    row: &[Value],
+    cx: &mut Ctx<'_>,
+) -> Result<(), PgError> {
+    let arg = match a {
+        AggCall::CountStar => {
+            if let AggState::Count(n) = st {
+                *n += 1;
+            }
+            return Ok(());
+        }
+        AggCall::Count(e)
+        | AggCall::Sum(e, _)
+        | AggCall::Avg(e, _)
+        | AggCall::Min(e)
+        | AggCall::Max(e) => e.eval(row, cx)?,
+    };
+    if arg.is_null() {
+        return Ok(());
+    }
+    match st {
+        AggState::Count(n) => *n += 1,
+        AggState::Int { sum, n } => {
+            *sum += match arg {
+                Value::Int2(i) => i as i128,
+                Value::Int4(i) => i as i128,
+                Value::Int8(i) => i as i128,
+                _ => 0,
+            };
+            *n += 1;
+        }
+        AggState::Float { sum, n } => {
+            *sum += match arg {
+                Value::Float4(f) => f as f64,
+                Value::Float8(f) => f,
+                _ => 0.0,
+            };
+            *n += 1;
+        }
+        AggState::Numeric { sum, n } => {
+            if let Value::Numeric(x) = &arg {
+                *sum = sum.add(x)?;
+            }
+            *n += 1;
+        }
+        AggState::Best(best) => {
+            let better = match best {
+                None => true,
+                Some(b) => {
+                    let o = compare(&arg, b);
+                    if matches!(a, AggCall::Min(_)) {
+                        o == Ordering::Less
+                    } else {
+                        o == Ordering::Greater
+                    }
+                }
+            };
+            if better {
+                *best = Some(arg);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn int8_overflow() -> PgError {
+    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
+}
+
+/// The aggregate's result, typed as PostgreSQL's: sum(int2/int4) is
+/// bigint, sum(int8) and avg of integers numeric, float sums keep their
+/// type, avg(float) is float8.
+fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
+    use crate::numeric::Numeric;
+    use crate::types as t;
+    Ok(match (a, st) {
+        (_, AggState::Count(n)) => Value::Int8(n),
+        (_, AggState::Int { n: 0, .. })
+        | (_, AggState::Float { n: 0, .. })
+        | (_, AggState::Numeric { n: 0, .. }) => Value::Null,
+        (AggCall::Sum(_, ty), AggState::Int { sum, .. }) => {
+            if *ty == t::INT8 {
+                Value::Numeric(Numeric::parse(&sum.to_string()).map_err(|_| int8_overflow())?)
+            } else {
+                Value::Int8(i64::try_from(sum).map_err(|_| int8_overflow())?)
+            }
+        }
+        (AggCall::Sum(_, ty), AggState::Float { sum, .. }) => {
+            if *ty == t::FLOAT4 {
+                Value::Float4(sum as f32)
+            } else {
+                Value::Float8(sum)
+            }
+        }
+        (AggCall::Sum(..), AggState::Numeric { sum, .. }) => Value::Numeric(sum),
+        (_, AggState::Int { sum, n }) => {
+            let s = Numeric::parse(&sum.to_string()).map_err(|_| int8_overflow())?;
+            Value::Numeric(s.div(&Numeric::from_i64(n))?)
+        }
+        (_, AggState::Float { sum, n }) => Value::Float8(sum / n as f64),
+        (_, AggState::Numeric { sum, n }) => Value::Numeric(sum.div(&Numeric::from_i64(n))?),
+        (_, AggState::Best(b)) => b.unwrap_or(Value::Null),
+    })
+}
+
 impl Node for AggNode {
     fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
         if self.done {
             return Ok(None);
         }
         self.done = true;
-        let mut counts = vec![0i64; self.aggs.len()];
+        let mut states: Vec<AggState> = self.aggs.iter().map(agg_state).collect();
         while let Some(r) = self.input.next(cx)? {
-            for (n, a) in counts.iter_mut().zip(&self.aggs) {
-                match a {
-                    AggCall::CountStar => *n += 1,
-                    AggCall::Count(e) => {
-                        if !e.eval(&r, cx)?.is_null() {
-                            *n += 1;
-                        }
-                    }
-                }
+            for (st, a) in states.iter_mut().zip(&self.aggs) {
+                agg_step(a, st, &r, cx)?;
             }
         }
         self.input.close();
-        Ok(Some(counts.into_iter().map(Value::Int8).collect()))
+        let out = self
+            .aggs
+            .iter()
+            .zip(states)
+            .map(|(a, st)| agg_final(a, st))
+            .collect::<Result<Row, PgError>>()?;
+        Ok(Some(out))
     }
     fn close(&mut self) {
         self.done = true;

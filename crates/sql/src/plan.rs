@@ -30,6 +30,12 @@ pub(crate) enum Source {
 pub(crate) enum AggCall {
     CountStar,
     Count(Expr),
+    /// sum(x) over an argument of type `.1`.
+    Sum(Expr, crate::types::Oid),
+    /// avg(x) over an argument of type `.1`.
+    Avg(Expr, crate::types::Oid),
+    Min(Expr),
+    Max(Expr),
 }
 
 #[derive(Debug, Clone)]

@@ -291,6 +291,39 @@ fn update_and_delete_with_where_and_returning() {
 }
 
 #[test]
+fn aggregates_over_a_table_are_postgresqls() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    exec(
+        &mut c,
+        "CREATE TABLE n (i int, b int8, f float8, d numeric, s text)",
+    );
+    exec(
+        &mut c,
+        "INSERT INTO n SELECT g, g::int8 * 1000000000, g / 2.0, g * 1.5, 'v' || g FROM generate_series(1, 4) g",
+    );
+    exec(
+        &mut c,
+        "INSERT INTO n VALUES (NULL, NULL, NULL, NULL, NULL)",
+    );
+    // Values and types as PostgreSQL 15 prints them.
+    assert_eq!(
+        rows(
+            &mut c,
+            "SELECT count(*), count(i), sum(i), sum(b), avg(i), sum(f), avg(f), sum(d), avg(d), min(s), max(s), min(i), max(b) FROM n"
+        ),
+        vec![row(&[
+            "5", "4", "10", "10000000000", "2.5000000000000000", "5", "1.25", "15.0",
+            "3.7500000000000000", "v1", "v4", "1", "4000000000"
+        ])]
+    );
+    assert_eq!(
+        rows(&mut c, "SELECT sum(i), avg(i), max(s) FROM n WHERE i > 100"),
+        vec![row(&["NULL", "NULL", "NULL"])]
+    );
+}
+
+#[test]
 fn visibility_across_sessions() {
     let srv = TestServer::start(Opts::new());
     let mut a = srv.connect();
