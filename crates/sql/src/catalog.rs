@@ -256,6 +256,9 @@ pub trait Tables {
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError>;
     /// CREATE SCHEMA.
     fn create_schema(&mut self, name: &str, if_not_exists: bool) -> Result<(), PgError>;
+    /// TRUNCATE: the table gets a new, empty file (a new relfilenode);
+    /// the old one goes at commit.
+    fn truncate(&mut self, rel: &Relation) -> Result<(), PgError>;
     /// DROP SCHEMA (RESTRICT: a schema holding tables is refused).
     fn drop_schema(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
     /// Store a new row (already coerced and checked).

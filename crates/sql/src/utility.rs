@@ -58,6 +58,8 @@ pub(crate) enum Utility {
         names: Vec<String>,
         if_exists: bool,
     },
+    /// TRUNCATE: each name, resolved when it runs.
+    Truncate(Vec<(Option<String>, String)>),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -377,6 +379,20 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 if_exists: *if_exists,
             })
         }
+        S::Truncate(t) => {
+            if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
+                return Err(not_supported("TRUNCATE ... CASCADE"));
+            }
+            if t.partitions.is_some() {
+                return Err(not_supported("TRUNCATE ... PARTITION"));
+            }
+            Ok(Utility::Truncate(
+                t.table_names
+                    .iter()
+                    .map(|n| qualified_name(&n.name))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        }
         S::CreateSchema {
             schema_name: ast::SchemaName::Simple(n),
             if_not_exists,
@@ -532,6 +548,7 @@ impl Utility {
             Utility::DropTable { .. } => Command::Other("DROP TABLE"),
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
+            Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
         }
     }
 
@@ -674,6 +691,18 @@ impl Utility {
                     host.tables()?.drop_table(rel)?;
                 }
                 done("DROP TABLE")
+            }
+            Utility::Truncate(names) => {
+                let mut found = Vec::new();
+                for (schema, name) in names {
+                    let r = catalog::lookup(&*host, schema.as_deref(), name)?;
+                    r.table()?;
+                    found.push(r);
+                }
+                for rel in &found {
+                    host.tables()?.truncate(rel)?;
+                }
+                done("TRUNCATE TABLE")
             }
             Utility::CreateSchema {
                 name,

@@ -754,6 +754,7 @@ impl Session {
         let mut next = cat::FIRST_NORMAL_OBJECT_ID;
         for (catoid, col) in [
             (PG_CLASS_OID, "oid"),
+            (PG_CLASS_OID, "relfilenode"),
             (PG_NAMESPACE_OID, "oid"),
             (PG_ATTRDEF_OID, "oid"),
         ] {
@@ -1008,6 +1009,53 @@ impl tusk_sql::Tables for Session {
             }
         }
         let store = self.store.clone().expect("catalog rows were read");
+        self.pending_deletes.push((locator(store.db, t), true));
+        Ok(())
+    }
+
+    fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
+        let t = rel.table()?;
+        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", rel.name),
+            ));
+        }
+        let c = cat::catalog(PG_CLASS_OID);
+        let (ci, fi) = (c.col("oid"), c.col("relfilenode"));
+        let Some((tid, mut class)) = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", rel.name),
+            ));
+        };
+        let xid = self.xact.current_xid()?;
+        let cid = self.xact.command_id();
+        let new_file = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        let new_loc = RelFileLocator {
+            spc: DEFAULTTABLESPACE_OID,
+            db: store.db,
+            rel: new_file,
+        };
+        self.pending_deletes.push((new_loc, false));
+        class[fi] = Value::Oid(new_file);
+        let tuple = datum::form_row(&c.types(), &class)?;
+        match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
+            h.update(owner, vis, tid, tuple, xid, cid)
+        })? {
+            UpdateOutcome::Updated { .. } => {}
+            UpdateOutcome::Failed(_) => {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    "tuple concurrently updated",
+                ))
+            }
+        }
         self.pending_deletes.push((locator(store.db, t), true));
         Ok(())
     }

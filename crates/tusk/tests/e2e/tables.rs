@@ -412,6 +412,9 @@ fn ddl_is_transactional_files_included() {
         a.simple_query("CREATE TABLE gone2 (x int); SELECT 1/0"),
         &["22012"],
     );
+    // The error is sent before the transaction is rolled back (as in
+    // PostgreSQL): the next statement of the session runs after it.
+    assert_eq!(simple_value(&mut a, "SELECT 1").as_deref(), Some("1"));
     assert_eq!(files(&srv), before);
     // A committed CREATE TABLE: visible to others, file kept.
     exec(&mut a, "CREATE TABLE kept (x int)");
@@ -443,6 +446,46 @@ fn ddl_is_transactional_files_included() {
         before,
         "a dropped table's file is removed at commit"
     );
+    // TRUNCATE: a new empty file; the old one goes at commit, the new one
+    // at abort.
+    exec(&mut a, "CREATE TABLE tr (x int)");
+    exec(
+        &mut a,
+        "INSERT INTO tr SELECT g FROM generate_series(1, 100) g",
+    );
+    let with_tr = files(&srv);
+    exec(&mut a, "BEGIN");
+    exec(&mut a, "TRUNCATE tr");
+    assert_eq!(
+        simple_value(&mut a, "SELECT count(*) FROM tr").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        simple_value(&mut b, "SELECT count(*) FROM tr").as_deref(),
+        Some("100")
+    );
+    exec(&mut a, "ROLLBACK");
+    assert_eq!(
+        simple_value(&mut a, "SELECT count(*) FROM tr").as_deref(),
+        Some("100")
+    );
+    assert_eq!(
+        files(&srv),
+        with_tr,
+        "a rolled-back TRUNCATE left its new file"
+    );
+    exec(&mut a, "TRUNCATE TABLE tr");
+    exec(&mut a, "INSERT INTO tr VALUES (5)");
+    assert_eq!(rows(&mut b, "SELECT x FROM tr"), vec![row(&["5"])]);
+    let after = files(&srv);
+    assert_eq!(
+        after.len(),
+        with_tr.len(),
+        "the old file is removed at commit"
+    );
+    assert_ne!(after, with_tr, "TRUNCATE gives the table a new file");
+    exec(&mut a, "DROP TABLE tr");
+    assert_eq!(files(&srv), before);
     // Schemas.
     exec(&mut a, "CREATE SCHEMA app");
     exec(&mut a, "CREATE TABLE app.t (x int8)");
@@ -670,5 +713,67 @@ fn concurrent_update_waits_then_rechecks_or_fails_in_repeatable_read() {
     assert_eq!(
         simple_value(&mut a, "SELECT bal FROM acct WHERE id = 1").as_deref(),
         Some("22")
+    );
+}
+
+/// How far pgbench gets: its schema, server-side data generation (the
+/// default client-side generation needs COPY FROM STDIN, and the vacuum
+/// and primary-key steps need VACUUM and indexes), then TPC-B
+/// transactions from two clients, whose balance updates must all land.
+#[test]
+fn pgbench_initializes_server_side_and_runs_tpcb() {
+    let srv = TestServer::start(Opts::new());
+    let pgbench = crate::util::require_pg_program("pgbench");
+    let run = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&pgbench);
+        crate::util::clean_pg_env(&mut cmd);
+        cmd.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &srv.port().to_string(),
+            "-U",
+            crate::util::SUPERUSER,
+        ])
+        .args(args)
+        .arg(crate::util::DATABASE);
+        crate::util::run_bounded(&mut cmd, Duration::from_secs(300))
+    };
+    // The default initialization stops at COPY (not there yet).
+    let full = run(&["-i", "-s", "1", "-q"]);
+    assert_ne!(full.code(), Some(0));
+    assert!(full.stderr.contains("copy pgbench_accounts from stdin"), "{}", full.describe());
+    let init = run(&["-i", "-I", "dtG", "-s", "1", "-q"]);
+    assert_eq!(init.code(), Some(0), "pgbench -i: {}", init.describe());
+    let mut c = srv.connect();
+    assert_eq!(
+        simple_value(&mut c, "SELECT count(*) FROM pgbench_accounts").as_deref(),
+        Some("100000")
+    );
+    assert_eq!(
+        simple_value(&mut c, "SELECT count(*) FROM pgbench_tellers").as_deref(),
+        Some("10")
+    );
+    let bench = run(&["-n", "-c", "2", "-t", "2"]);
+    assert_eq!(bench.code(), Some(0), "pgbench: {}", bench.describe());
+    // Every transaction added its delta to one branch, one teller and one
+    // account, and logged it in the history: the sums agree.
+    let mut c = srv.connect();
+    assert_eq!(
+        simple_value(&mut c, "SELECT count(*) FROM pgbench_history").as_deref(),
+        Some("4")
+    );
+    let h = simple_value(&mut c, "SELECT sum(delta) FROM pgbench_history");
+    assert_eq!(
+        simple_value(&mut c, "SELECT sum(bbalance) FROM pgbench_branches"),
+        h
+    );
+    assert_eq!(
+        simple_value(&mut c, "SELECT sum(tbalance) FROM pgbench_tellers"),
+        h
+    );
+    assert_eq!(
+        simple_value(&mut c, "SELECT sum(abalance) FROM pgbench_accounts"),
+        h
     );
 }
