@@ -507,6 +507,12 @@ pub struct Session {
     /// Relation files to remove when the transaction ends: (file, at
     /// commit) — created ones go at abort, dropped ones at commit.
     pending_deletes: Vec<(tusk_storage::smgr::RelFileLocator, bool)>,
+    /// Resolved tables (see tables.rs: dropped when the shared catalog
+    /// generation moves).
+    relcache: std::cell::RefCell<tables::RelCache>,
+    /// This transaction changed the catalog: bypass the cache, announce
+    /// at commit.
+    catalog_changed: bool,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -780,6 +786,8 @@ impl Session {
             store,
             rr_snapshot: std::cell::RefCell::new(None),
             pending_deletes: Vec::new(),
+            relcache: std::cell::RefCell::new(tables::RelCache::default()),
+            catalog_changed: false,
             conn,
             settings,
             procs,

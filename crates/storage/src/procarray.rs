@@ -601,6 +601,11 @@ pub struct SharedControl {
     checkpoints_failed: std::sync::atomic::AtomicU64,
     /// The request count the last start took (checkpointer only).
     served_requests: std::sync::atomic::AtomicU64,
+    /// The catalog's generation: bumped by every transaction that
+    /// committed catalog changes (DDL), after its commit. A backend whose
+    /// catalog cache was filled at an older generation drops it (the
+    /// shared invalidation signal; zero is a valid start).
+    pub catalog_generation: std::sync::atomic::AtomicU64,
 }
 
 /// What a `CHECKPOINT` waits for: the first checkpoint that starts after

@@ -1,13 +1,14 @@
 //! Tables in a backend: the catalog read from its heap tables, heap scans as row sources, and the row changes and DDL of the SQL layer's `Tables`, over the shared buffer pool.
 //!
 //! Why this shape:
-//! - **No catalog cache yet.** Each statement resolves its relations by
-//!   scanning pg_namespace, pg_class, pg_attribute (and pg_attrdef) through
-//!   the shared buffer pool with a fresh catalog snapshot. The pool is
-//!   shared, so another session's committed DDL is seen by the next
-//!   statement without an invalidation queue; the cost is a few page reads
-//!   per statement (the catalogs fit in a few pages). The per-backend
-//!   cache with a shared invalidation queue is the next step.
+//! - **A catalog cache reset by a shared generation.** A relation is
+//!   resolved by scanning pg_namespace, pg_class, pg_attribute (and
+//!   pg_attrdef) through the shared buffer pool with a fresh catalog
+//!   snapshot, and cached per backend. A transaction that changed the
+//!   catalog bumps the shared catalog generation after it commits; a
+//!   backend that sees the generation move drops its cache (the reset-all
+//!   form of PostgreSQL's invalidation queue: one counter cannot overflow
+//!   or lose a message, and DDL is rare).
 //! - **Copied tuples, short pins.** A scan pins one page, copies the tuples
 //!   its snapshot sees, unpins, and hands the rows out one at a time; it
 //!   keeps its snapshot (a copy) and its position between calls, never a
@@ -407,6 +408,14 @@ fn name_of(v: &Value) -> &str {
     }
 }
 
+/// The per-backend catalog cache: resolved relations by (schema, name,
+/// search_path), valid for one catalog generation.
+#[derive(Default)]
+pub(super) struct RelCache {
+    generation: u64,
+    entries: HashMap<(Option<String>, String, String), Relation>,
+}
+
 /// What a statement needs to read tables: the pieces a scan keeps.
 pub(super) struct TableCtx {
     pub store: Rc<Store>,
@@ -604,6 +613,12 @@ impl Session {
         })
     }
 
+    /// A table by name, from the catalog cache or the catalog. The cache
+    /// holds what the catalog said for (schema, name, search_path) and is
+    /// dropped whole when the shared catalog generation moved (another
+    /// session committed DDL) or this transaction does DDL itself. Only
+    /// found tables are cached: a table created later is found by the
+    /// next lookup.
     pub(super) fn lookup_table_impl(
         &self,
         schema: Option<&str>,
@@ -612,6 +627,39 @@ impl Session {
         if self.table_parts().is_err() {
             return Ok(None);
         }
+        let generation = self
+            .shared
+            .control()
+            .catalog_generation
+            .load(std::sync::atomic::Ordering::Acquire);
+        let key = (
+            schema.map(str::to_string),
+            name.to_string(),
+            tusk_sql::Host::show(self, "search_path")?,
+        );
+        {
+            let mut cache = self.relcache.borrow_mut();
+            if cache.generation != generation || self.catalog_changed {
+                cache.entries.clear();
+                cache.generation = generation;
+            } else if let Some(r) = cache.entries.get(&key) {
+                return Ok(Some(r.clone()));
+            }
+        }
+        let found = self.lookup_table_uncached(schema, name)?;
+        if let Some(r) = &found {
+            if !self.catalog_changed {
+                self.relcache.borrow_mut().entries.insert(key, r.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    fn lookup_table_uncached(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Relation>, PgError> {
         // A schema that does not exist is "relation does not exist" for a
         // lookup (PostgreSQL's RangeVarGetRelid with missing_ok).
         let nss = match schema {
@@ -726,6 +774,7 @@ impl Session {
     }
 
     fn insert_catalog(&mut self, oid: u32, row: &[Value]) -> Result<(), PgError> {
+        self.catalog_changed = true;
         let types_ = cat::catalog(oid).types();
         self.insert_row(catalog_ref(oid), &types_, row).map(|_| ())
     }
@@ -733,6 +782,7 @@ impl Session {
     /// Deletes a catalog row found by a catalog scan (PostgreSQL's
     /// simple_heap_delete: a concurrent change is an error).
     fn delete_catalog(&mut self, oid: u32, tid: ItemPointer) -> Result<(), PgError> {
+        self.catalog_changed = true;
         let xid = self.xact.current_xid()?;
         let cid = self.xact.command_id();
         match self.with_heap(catalog_ref(oid), |h, vis, owner| {
@@ -824,8 +874,21 @@ impl Session {
         }
     }
 
-    /// What the last transaction held for table access ends with it.
+    /// What the last transaction held for table access ends with it; a
+    /// committed catalog change is announced to every backend (after the
+    /// commit, so that a backend that sees the new generation also sees
+    /// the change), and this backend's cache is dropped either way.
     pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
+        if self.catalog_changed {
+            if committed {
+                self.shared
+                    .control()
+                    .catalog_generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+            self.relcache.borrow_mut().entries.clear();
+            self.catalog_changed = false;
+        }
         self.run_pending_deletes(committed);
         *self.rr_snapshot.borrow_mut() = None;
         if self.engine.is_some() {
@@ -1043,6 +1106,7 @@ impl tusk_sql::Tables for Session {
             rel: new_file,
         };
         self.pending_deletes.push((new_loc, false));
+        self.catalog_changed = true;
         class[fi] = Value::Oid(new_file);
         let tuple = datum::form_row(&c.types(), &class)?;
         match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {

@@ -519,6 +519,56 @@ fn ddl_is_transactional_files_included() {
 }
 
 #[test]
+fn another_sessions_ddl_reaches_cached_tables() {
+    let srv = TestServer::start(Opts::new());
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+    exec(&mut a, "CREATE TABLE c (x int)");
+    exec(&mut a, "INSERT INTO c VALUES (1)");
+    // b resolves (and caches) c, several times.
+    for _ in 0..3 {
+        assert_eq!(
+            simple_value(&mut b, "SELECT x FROM c").as_deref(),
+            Some("1")
+        );
+    }
+    // Re-created with other columns: b's next statement sees the new one.
+    exec(&mut a, "DROP TABLE c; CREATE TABLE c (y text, z int)");
+    exec(&mut a, "INSERT INTO c VALUES ('new', 2)");
+    assert_eq!(rows(&mut b, "SELECT * FROM c"), vec![row(&["new", "2"])]);
+    expect_sqlstate(b.simple_query("SELECT x FROM c"), &["42703"]);
+    // TRUNCATE (a new file) and DROP reach b as well.
+    exec(&mut a, "TRUNCATE c");
+    assert_eq!(
+        simple_value(&mut b, "SELECT count(*) FROM c").as_deref(),
+        Some("0")
+    );
+    exec(&mut a, "INSERT INTO c VALUES ('after', 3)");
+    assert_eq!(
+        simple_value(&mut b, "SELECT y FROM c").as_deref(),
+        Some("after")
+    );
+    exec(&mut a, "DROP TABLE c");
+    expect_sqlstate(b.simple_query("SELECT * FROM c"), &["42P01"]);
+    // A table created in a schema earlier on b's search_path shadows the
+    // cached one from then on.
+    exec(&mut a, "CREATE TABLE s1 (v int); INSERT INTO s1 VALUES (1)");
+    exec(&mut b, "SET search_path = first, public");
+    assert_eq!(
+        simple_value(&mut b, "SELECT v FROM s1").as_deref(),
+        Some("1")
+    );
+    exec(
+        &mut a,
+        "CREATE SCHEMA first; CREATE TABLE first.s1 (v int); INSERT INTO first.s1 VALUES (2)",
+    );
+    assert_eq!(
+        simple_value(&mut b, "SELECT v FROM s1").as_deref(),
+        Some("2")
+    );
+}
+
+#[test]
 fn data_survives_a_clean_restart() {
     let mut srv = TestServer::start(Opts::new());
     {
@@ -742,7 +792,11 @@ fn pgbench_initializes_server_side_and_runs_tpcb() {
     // The default initialization stops at COPY (not there yet).
     let full = run(&["-i", "-s", "1", "-q"]);
     assert_ne!(full.code(), Some(0));
-    assert!(full.stderr.contains("copy pgbench_accounts from stdin"), "{}", full.describe());
+    assert!(
+        full.stderr.contains("copy pgbench_accounts from stdin"),
+        "{}",
+        full.describe()
+    );
     let init = run(&["-i", "-I", "dtG", "-s", "1", "-q"]);
     assert_eq!(init.code(), Some(0), "pgbench -i: {}", init.describe());
     let mut c = srv.connect();
