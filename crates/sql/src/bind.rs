@@ -145,6 +145,10 @@ pub(crate) struct Binder<'h> {
     depth: usize,
     scope: Option<Scope>,
     aggs: Vec<AggCall>,
+    /// GROUP BY: the source columns grouped on (their position in the
+    /// aggregate's output row is their index here); set while the select
+    /// list, HAVING and ORDER BY are bound.
+    grouping: Option<Vec<usize>>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
@@ -310,6 +314,7 @@ impl<'h> Binder<'h> {
             depth: 0,
             scope: None,
             aggs: Vec::new(),
+            grouping: None,
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -509,6 +514,17 @@ impl<'h> Binder<'h> {
             };
             return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, msg));
         };
+        if let (Some(keys), false) = (&self.grouping, self.in_agg) {
+            // Outside an aggregate, a grouped query's rows are groups: a
+            // column is their key, or it is not allowed.
+            return match keys.iter().position(|&k| k == idx) {
+                Some(k) => Ok(Bound::new(Expr::Column(k), *cty)),
+                None => Err(PgError::error(
+                    tusk_common::sqlstate::GROUPING_ERROR,
+                    format!("column \"{}.{}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias, cname),
+                )),
+            };
+        }
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
             self.ungrouped = Some(format!("{}.{}", scope.alias, cname));
         }
@@ -1271,9 +1287,62 @@ impl<'h> Binder<'h> {
         };
         self.aggs.push(call);
         Ok(Bound::new(
-            Expr::Column(self.aggs.len() - 1),
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
             Ty::new(types::INT8),
         ))
+    }
+
+    /// Where aggregate results start in the aggregate node's output row:
+    /// after the group keys.
+    fn agg_offset(&self) -> usize {
+        self.grouping.as_ref().map_or(0, Vec::len)
+    }
+
+    /// GROUP BY: plain columns of the FROM item (by name, or by position
+    /// in the select list when it names a column).
+    fn bind_group_by(&mut self, select: &ast::Select) -> Result<Option<Vec<usize>>, PgError> {
+        let exprs = match &select.group_by {
+            ast::GroupByExpr::Expressions(v, m) if m.is_empty() => v,
+            _ => return Err(not_supported("GROUP BY ALL and grouping modifiers")),
+        };
+        if exprs.is_empty() {
+            return Ok(None);
+        }
+        let mut keys = Vec::new();
+        for e in exprs {
+            let e = match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) => {
+                        let pos: usize = n.parse().unwrap_or(0);
+                        match select.projection.get(pos.wrapping_sub(1)) {
+                            Some(ast::SelectItem::UnnamedExpr(x))
+                            | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
+                            _ => {
+                                return Err(PgError::error(
+                                    tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
+                                    format!("GROUP BY position {n} is not in select list"),
+                                ))
+                            }
+                        }
+                    }
+                    _ => e,
+                },
+                _ => e,
+            };
+            self.aggs_allowed = None;
+            let b = self
+                .bind_expr(e)
+                .map_err(|err| where_agg(err, "GROUP BY"))?;
+            match b.e {
+                Expr::Column(i) => {
+                    if !keys.contains(&i) {
+                        keys.push(i);
+                    }
+                }
+                _ => return Err(not_supported("GROUP BY of an expression")),
+            }
+        }
+        Ok(Some(keys))
     }
 
     /// sum, avg, min, max of one expression, typed as PostgreSQL 15's.
@@ -1355,7 +1424,10 @@ impl<'h> Binder<'h> {
             _ => (AggCall::Max(b.e), ty),
         };
         self.aggs.push(call);
-        Ok(Bound::new(Expr::Column(self.aggs.len() - 1), Ty::new(ret)))
+        Ok(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(ret),
+        ))
     }
 
     /// Resolve a built-in function by name and argument types.
@@ -1529,6 +1601,9 @@ impl<'h> Binder<'h> {
             None => None,
         };
 
+        let group_keys = self.bind_group_by(select)?;
+        self.grouping = group_keys.clone();
+
         // Select list, then HAVING and ORDER BY, collecting aggregates.
         self.aggs_allowed = Some("select list");
         self.track_ungrouped = true;
@@ -1634,7 +1709,8 @@ impl<'h> Binder<'h> {
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
-        let aggregate = !self.aggs.is_empty() || having.is_some();
+        let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
+        self.grouping = None;
         if aggregate {
             if let Some(col) = &self.ungrouped {
                 return Err(PgError::error(
@@ -1667,6 +1743,7 @@ impl<'h> Binder<'h> {
             } else {
                 None
             },
+            group_by: group_keys.unwrap_or_default(),
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -1802,9 +1879,8 @@ impl<'h> Binder<'h> {
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));
         }
-        match &s.group_by {
-            ast::GroupByExpr::Expressions(v, m) if v.is_empty() && m.is_empty() => {}
-            _ => return Err(not_supported("GROUP BY")),
+        if !matches!(&s.group_by, ast::GroupByExpr::Expressions(_, m) if m.is_empty()) {
+            return Err(not_supported("GROUP BY ALL and grouping modifiers"));
         }
         if !s.named_window.is_empty() {
             return Err(not_supported("WINDOW"));
@@ -1844,6 +1920,15 @@ impl<'h> Binder<'h> {
             }
         }
         for (i, (n, ty)) in scope.cols.iter().enumerate().take(scope.visible) {
+            let i = match &self.grouping {
+                None => i,
+                Some(keys) => keys.iter().position(|&k| k == i).ok_or_else(|| {
+                    PgError::error(
+                        tusk_common::sqlstate::GROUPING_ERROR,
+                        format!("column \"{}.{n}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias),
+                    )
+                })?,
+            };
             targets.push(Bound::new(Expr::Column(i), *ty));
             names.push(n.clone());
         }

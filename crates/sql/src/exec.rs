@@ -237,7 +237,7 @@ pub(crate) struct AggNode {
 }
 
 /// The running state of one aggregate (PostgreSQL's transition value).
-enum AggState {
+pub(crate) enum AggState {
     Count(i64),
     /// Integer sums and averages: exact in i128.
     Int {
@@ -322,12 +322,14 @@ fn agg_step(
         AggState::Best(best) => {
             let better = match best {
                 None => true,
+                // On a tie the later value wins, as PostgreSQL's
+                // numeric_larger/numeric_smaller (1.0 then 1.00 gives 1.00).
                 Some(b) => {
                     let o = compare(&arg, b);
                     if matches!(a, AggCall::Min(_)) {
-                        o == Ordering::Less
+                        o != Ordering::Greater
                     } else {
-                        o == Ordering::Greater
+                        o != Ordering::Less
                     }
                 }
             };
@@ -402,6 +404,80 @@ impl Node for AggNode {
     }
     fn close(&mut self) {
         self.done = true;
+        self.input.close();
+    }
+}
+
+/// A group's key, ordered as ORDER BY orders values (so 1.0 and 1.00
+/// are one group, as PostgreSQL's equality says).
+pub(crate) struct GroupKey(Vec<Value>);
+
+impl PartialEq for GroupKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for GroupKey {}
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for GroupKey {
+    fn cmp(&self, o: &Self) -> Ordering {
+        for (a, b) in self.0.iter().zip(&o.0) {
+            let c = match (a.is_null(), b.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ => compare(a, b),
+            };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+/// Aggregates with GROUP BY: consumes its input on the first call, keeping
+/// one transition state per group (not the rows), then returns one row per
+/// group, key columns first, in key order.
+pub(crate) struct GroupAggNode {
+    pub input: Box<dyn Node>,
+    pub aggs: Vec<AggCall>,
+    pub keys: Vec<usize>,
+    pub out: Option<std::collections::btree_map::IntoIter<GroupKey, Vec<AggState>>>,
+}
+
+impl Node for GroupAggNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.out.is_none() {
+            let mut groups: std::collections::BTreeMap<GroupKey, Vec<AggState>> =
+                std::collections::BTreeMap::new();
+            while let Some(r) = self.input.next(cx)? {
+                let key = GroupKey(self.keys.iter().map(|&k| r[k].clone()).collect());
+                let states = groups
+                    .entry(key)
+                    .or_insert_with(|| self.aggs.iter().map(agg_state).collect());
+                for (st, a) in states.iter_mut().zip(&self.aggs) {
+                    agg_step(a, st, &r, cx)?;
+                }
+            }
+            self.input.close();
+            self.out = Some(groups.into_iter());
+        }
+        let Some((key, states)) = self.out.as_mut().and_then(|it| it.next()) else {
+            return Ok(None);
+        };
+        let mut row = key.0;
+        for (a, st) in self.aggs.iter().zip(states) {
+            row.push(agg_final(a, st)?);
+        }
+        Ok(Some(row))
+    }
+    fn close(&mut self) {
+        self.out = Some(std::collections::BTreeMap::new().into_iter());
         self.input.close();
     }
 }
@@ -577,11 +653,20 @@ pub(crate) fn build(
         });
     }
     if let Some(aggs) = &plan.aggs {
-        node = Box::new(AggNode {
-            input: node,
-            aggs: aggs.clone(),
-            done: false,
-        });
+        node = if plan.group_by.is_empty() {
+            Box::new(AggNode {
+                input: node,
+                aggs: aggs.clone(),
+                done: false,
+            })
+        } else {
+            Box::new(GroupAggNode {
+                input: node,
+                aggs: aggs.clone(),
+                keys: plan.group_by.clone(),
+                out: None,
+            })
+        };
         if let Some(h) = &plan.having {
             node = Box::new(FilterNode {
                 input: node,

@@ -324,6 +324,51 @@ fn aggregates_over_a_table_are_postgresqls() {
 }
 
 #[test]
+fn group_by_over_a_table_is_postgresqls() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    exec(&mut c, "CREATE TABLE g (k text, v int, n numeric)");
+    exec(
+        &mut c,
+        "INSERT INTO g VALUES ('a', 1, 1.0), ('b', 2, 2), ('a', 3, 1.00), (NULL, 4, NULL), ('b', NULL, 5)",
+    );
+    // PostgreSQL 15's output for the same statements.
+    assert_eq!(
+        rows(
+            &mut c,
+            "SELECT k, count(*), sum(v), max(n), min(n) FROM g GROUP BY k ORDER BY k"
+        ),
+        vec![
+            row(&["a", "2", "4", "1.00", "1.00"]),
+            row(&["b", "2", "2", "5", "2"]),
+            row(&["NULL", "1", "4", "NULL", "NULL"]),
+        ]
+    );
+    assert_eq!(
+        rows(&mut c, "SELECT n, count(*) FROM g GROUP BY n ORDER BY 1"),
+        vec![
+            row(&["1.0", "2"]),
+            row(&["2", "1"]),
+            row(&["5", "1"]),
+            row(&["NULL", "1"]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &mut c,
+            "SELECT k, sum(v) FROM g GROUP BY 1 HAVING sum(v) > 3 ORDER BY k"
+        ),
+        vec![row(&["a", "4"]), row(&["NULL", "4"])]
+    );
+    let e = expect_sqlstate(c.simple_query("SELECT v FROM g GROUP BY k"), &["42803"]);
+    assert_eq!(
+        e.message(),
+        "column \"g.v\" must appear in the GROUP BY clause or be used in an aggregate function"
+    );
+    expect_sqlstate(c.simple_query("SELECT * FROM g GROUP BY k"), &["42803"]);
+}
+
+#[test]
 fn visibility_across_sessions() {
     let srv = TestServer::start(Opts::new());
     let mut a = srv.connect();
