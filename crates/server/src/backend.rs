@@ -513,6 +513,11 @@ pub struct Session {
     /// This transaction changed the catalog: bypass the cache, announce
     /// at commit.
     catalog_changed: bool,
+    /// This backend's heavyweight locks (None: no lock table attached;
+    /// xid waits then poll).
+    locks: Option<Rc<tusk_storage::lmgr::LocalLocks<ChildShared>>>,
+    /// The xid this transaction holds its own exclusive lock on (0: none).
+    xid_locked: u64,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -788,6 +793,15 @@ impl Session {
             pending_deletes: Vec::new(),
             relcache: std::cell::RefCell::new(tables::RelCache::default()),
             catalog_changed: false,
+            locks: env.shared.lockmgr().map(|m| {
+                Rc::new(tusk_storage::lmgr::LocalLocks::new(
+                    m,
+                    env.shared.clone(),
+                    slot as u32,
+                    env.shared.procs.len(),
+                ))
+            }),
+            xid_locked: 0,
             conn,
             settings,
             procs,

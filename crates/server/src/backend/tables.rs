@@ -16,12 +16,12 @@
 //! - **Visibility is storage's** ([`tusk_storage::visibility`]): MVCC for
 //!   scans, the writer rules for update/delete, the vacuum rules for
 //!   pruning, against this backend's proc array entry and the commit log.
-//! - **Row locks by xid wait.** An update or delete that meets a row
-//!   changed by a running transaction waits until that transaction ends,
-//!   then (READ COMMITTED) moves to the newest version of the row and lets
-//!   the SQL layer re-check it, or (REPEATABLE READ) fails with 40001.
-//!   Until the lock manager is wired into the server, the wait polls the
-//!   proc array every millisecond, checking for cancel and termination.
+//! - **Row locks by xid wait.** A writing transaction holds an exclusive
+//!   lock on its xid in the lock manager; an update or delete that meets a
+//!   row changed by a running transaction waits for a share lock on that
+//!   xid (deadlock detection, lock_timeout), then (READ COMMITTED) moves to
+//!   the newest version of the row and lets the SQL layer re-check it, or
+//!   (REPEATABLE READ) fails with 40001.
 //! - **Transactional files.** CREATE TABLE creates the file at once and
 //!   schedules its removal if the transaction aborts; DROP TABLE schedules
 //!   removal at commit (PostgreSQL's pending deletes). A crash between the
@@ -57,6 +57,7 @@ use tusk_storage::datum;
 use tusk_storage::heapam::{self, ExtensionLock, HeapRel, HtsvResult, TmResult, UpdateOutcome};
 use tusk_storage::heaptuple::{self, ItemPointer, SIZEOF_HEAP_TUPLE_HEADER};
 use tusk_storage::heapwal::XlogHeapWal;
+use tusk_storage::lmgr::{LockMode, LockTarget, WaitPolicy};
 use tusk_storage::lwlock::LwMode;
 use tusk_storage::page::{self, LP_NORMAL};
 use tusk_storage::smgr::{relpath, Fork, RelFileLocator, DEFAULTTABLESPACE_OID};
@@ -768,7 +769,7 @@ impl Session {
         row: &[Value],
     ) -> Result<ItemPointer, PgError> {
         let tuple = datum::form_row(types_, row)?;
-        let xid = self.xact.current_xid()?;
+        let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.with_heap(t, |h, vis, owner| h.insert(owner, vis, tuple, xid, cid))
     }
@@ -783,7 +784,7 @@ impl Session {
     /// simple_heap_delete: a concurrent change is an error).
     fn delete_catalog(&mut self, oid: u32, tid: ItemPointer) -> Result<(), PgError> {
         self.catalog_changed = true;
-        let xid = self.xact.current_xid()?;
+        let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         match self.with_heap(catalog_ref(oid), |h, vis, owner| {
             h.delete(owner, vis, tid, xid, cid)
@@ -879,6 +880,8 @@ impl Session {
     /// commit, so that a backend that sees the new generation also sees
     /// the change), and this backend's cache is dropped either way.
     pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
+        // The xid lock went with the transaction's resource owner.
+        self.xid_locked = 0;
         if self.catalog_changed {
             if committed {
                 self.shared
@@ -896,18 +899,93 @@ impl Session {
         }
     }
 
+    /// The running transaction's xid, assigned now if needed, with this
+    /// backend holding the exclusive lock on it that others wait on
+    /// (PostgreSQL's XactLockTableInsert). Taken before the xid is
+    /// written into any tuple, released with the transaction's other
+    /// locks after its commit or abort.
+    fn write_xid(&mut self) -> Result<u64, PgError> {
+        let xid = self.xact.current_xid()?;
+        if self.xid_locked != xid {
+            if let Some(locks) = &self.locks {
+                let mut owner = self.xact.owner();
+                locks.lock(
+                    &mut owner,
+                    LockTarget::Transaction(xid),
+                    LockMode::Exclusive,
+                    &WaitPolicy::default(),
+                    &|| false,
+                )?;
+            }
+            self.xid_locked = xid;
+        }
+        Ok(xid)
+    }
+
     /// Waits until transaction `xid` is no longer running (PostgreSQL's
-    /// XactLockTableWait; polling until the lock manager is wired).
+    /// XactLockTableWait): a share lock on its xid, granted when its
+    /// holder ends, then given back. Deadlocks are found after
+    /// deadlock_timeout (40P01); lock_timeout and statement_timeout end the
+    /// wait, as do cancel and termination. Without a lock table, polls.
     fn wait_for_xid(&mut self, xid: u64) -> Result<(), PgError> {
         let (_, engine) = self.table_parts()?;
-        while engine
-            .transam
-            .is_in_progress(&self.shared, self.slot as u32, xid)
-        {
-            tusk_sql::Host::check_interrupts(self)?;
-            std::thread::sleep(std::time::Duration::from_millis(1));
+        let Some(locks) = self.locks.clone() else {
+            while engine
+                .transam
+                .is_in_progress(&self.shared, self.slot as u32, xid)
+            {
+                tusk_sql::Host::check_interrupts(self)?;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Ok(());
+        };
+        let ms = |k| {
+            let v = self.settings.settings().get(k);
+            (v > 0).then(|| std::time::Duration::from_millis(v as u64))
+        };
+        let mut lock_timeout = ms(tusk_config::keys::LOCK_TIMEOUT);
+        if let Some(d) = self.statement_deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            lock_timeout = Some(lock_timeout.map_or(left, |l| l.min(left)));
         }
-        Ok(())
+        let policy = WaitPolicy {
+            dont_wait: false,
+            lock_timeout,
+            deadlock_timeout: ms(tusk_config::keys::DEADLOCK_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(1)),
+        };
+        let interrupted = || {
+            crate::signals::pending(libc::SIGINT)
+                || crate::signals::pending(libc::SIGTERM)
+                || super::PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let target = LockTarget::Transaction(xid);
+        let r = {
+            let mut owner = self.xact.owner();
+            locks.lock(&mut owner, target, LockMode::Share, &policy, &interrupted)
+        };
+        match r {
+            Ok(()) => {
+                locks.unlock(&mut self.xact.owner(), target, LockMode::Share);
+                // A transaction whose block failed gives its locks back at
+                // the error but keeps its xid running until ROLLBACK (the
+                // xact module aborts then): wait that out by polling.
+                while engine
+                    .transam
+                    .is_in_progress(&self.shared, self.slot as u32, xid)
+                {
+                    tusk_sql::Host::check_interrupts(self)?;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // A cancel, a termination or statement_timeout is reported
+                // as such, not as the lock failure it caused.
+                tusk_sql::Host::check_interrupts(self)?;
+                Err(e)
+            }
+        }
     }
 
     /// After a failed update/delete: wait, skip, fail or move to the
@@ -993,7 +1071,7 @@ impl tusk_sql::Tables for Session {
         datum::attrs_for(&types_)?;
         // The xid first: the file is claimed only by a transaction that
         // can write its catalog rows.
-        self.xact.current_xid()?;
+        self.write_xid()?;
         let oid = self.new_relation_oid()?;
         let store = self.store.clone().expect("checked by new_relation_oid");
         self.pending_deletes.push((
@@ -1096,7 +1174,7 @@ impl tusk_sql::Tables for Session {
                 format!("relation \"{}\" does not exist", rel.name),
             ));
         };
-        let xid = self.xact.current_xid()?;
+        let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let new_file = self.new_relation_oid()?;
         let store = self.store.clone().expect("checked by new_relation_oid");
@@ -1142,7 +1220,7 @@ impl tusk_sql::Tables for Session {
             )
             .with_detail("The prefix \"pg_\" is reserved for system schemas."));
         }
-        self.xact.current_xid()?;
+        self.write_xid()?;
         // A schema has no file: its OID is claimed by a file that is
         // removed again at once (see new_relation_oid).
         let oid = self.new_relation_oid()?;
@@ -1225,7 +1303,7 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         let tid = parse_ctid(ctid)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        let xid = self.xact.current_xid()?;
+        let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {
             let tuple = datum::form_row(&types_, row)?;
@@ -1246,7 +1324,7 @@ impl tusk_sql::Tables for Session {
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
         let tid = parse_ctid(ctid)?;
-        let xid = self.xact.current_xid()?;
+        let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {
             let out = self.with_heap(t, |h, vis, owner| h.delete(owner, vis, tid, xid, cid))?;

@@ -876,3 +876,71 @@ fn pgbench_initializes_server_side_and_runs_tpcb() {
         h
     );
 }
+
+/// Row waits go through the lock manager: two sessions updating two rows
+/// in opposite orders deadlock, and one of them (the one whose
+/// deadlock_timeout expires) fails with 40P01 while the other proceeds;
+/// lock_timeout bounds a wait (55P03), as in PostgreSQL.
+#[test]
+fn row_waits_detect_deadlocks_and_honour_lock_timeout() {
+    let srv = TestServer::start(Opts::new());
+    let mut a = srv.connect();
+    let mut obs = srv.connect();
+    exec(&mut a, "CREATE TABLE dl (id int, v int)");
+    exec(&mut a, "INSERT INTO dl VALUES (1, 0), (2, 0)");
+    let mut b = srv.connect();
+    let b_pid = crate::util::backend_pid(&mut b);
+    exec(&mut a, "SET deadlock_timeout = '100ms'");
+    exec(&mut b, "SET deadlock_timeout = '100ms'");
+    exec(&mut a, "BEGIN");
+    exec(&mut a, "UPDATE dl SET v = 1 WHERE id = 1");
+    exec(&mut b, "BEGIN");
+    exec(&mut b, "UPDATE dl SET v = 2 WHERE id = 2");
+    let a_pid = crate::util::backend_pid(&mut a);
+    let (rxb, hb) = in_thread(b, "UPDATE dl SET v = 2 WHERE id = 1");
+    wait_active(&mut obs, b_pid);
+    // a now waits for b, which waits for a: one of them is chosen.
+    let (rxa, ha) = in_thread(a, "UPDATE dl SET v = 1 WHERE id = 2");
+    wait_active(&mut obs, a_pid);
+    // The victim fails at once (after deadlock_timeout); the other waits
+    // until the victim's transaction ends.
+    let (first, second, first_h, second_h) = loop {
+        if let Ok(r) = rxb.recv_timeout(Duration::from_millis(50)) {
+            break (r, rxa, hb, ha);
+        }
+        if let Ok(r) = rxa.recv_timeout(Duration::from_millis(50)) {
+            break (r, rxb, ha, hb);
+        }
+    };
+    let e = expect_sqlstate(first, &["40P01"]);
+    assert_eq!(e.message(), "deadlock detected");
+    assert!(
+        second.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the survivor waits for the victim's ROLLBACK"
+    );
+    let mut victim = first_h.join().unwrap();
+    exec(&mut victim, "ROLLBACK");
+    second
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the survivor proceeds")
+        .unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
+    let mut survivor = second_h.join().unwrap();
+    exec(&mut survivor, "COMMIT");
+    let (mut a, mut b) = (victim, survivor);
+
+    // lock_timeout.
+    exec(&mut a, "BEGIN");
+    exec(&mut a, "UPDATE dl SET v = 5 WHERE id = 1");
+    exec(&mut b, "SET lock_timeout = '200ms'");
+    let e = expect_sqlstate(
+        b.simple_query("UPDATE dl SET v = 6 WHERE id = 1"),
+        &["55P03"],
+    );
+    assert_eq!(e.message(), "canceling statement due to lock timeout");
+    exec(&mut a, "COMMIT");
+    exec(&mut b, "UPDATE dl SET v = 6 WHERE id = 1");
+    assert_eq!(
+        simple_value(&mut a, "SELECT v FROM dl WHERE id = 1").as_deref(),
+        Some("6")
+    );
+}
