@@ -78,6 +78,33 @@ pub fn attrs_for(types_: &[Oid]) -> Result<Vec<Attr>, PgError> {
         .collect()
 }
 
+/// Can a user table have a column of type `oid`: does the codec convert
+/// its values both ways? (`inet`, `interval`, arrays... not yet.)
+pub fn storable(oid: Oid) -> bool {
+    matches!(
+        oid,
+        types::BOOL
+            | types::CHAR
+            | types::INT2
+            | types::INT4
+            | types::INT8
+            | types::OID
+            | types::FLOAT4
+            | types::FLOAT8
+            | types::DATE
+            | types::TIMESTAMP
+            | types::TIMESTAMPTZ
+            | types::PG_LSN
+            | types::XID8
+            | types::NAME
+            | types::TEXT
+            | types::VARCHAR
+            | types::BPCHAR
+            | types::BYTEA
+            | types::NUMERIC
+    )
+}
+
 /// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owned {

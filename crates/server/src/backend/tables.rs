@@ -1067,8 +1067,15 @@ impl tusk_sql::Tables for Session {
                 format!("relation \"{name}\" already exists"),
             ));
         }
-        let types_: Vec<Oid> = columns.iter().map(|c| c.ty.oid).collect();
-        datum::attrs_for(&types_)?;
+        if let Some(c) = columns.iter().find(|c| !datum::storable(c.ty.oid)) {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "columns of type {} are not supported yet",
+                    tusk_sql::types::sql_name(c.ty.oid)
+                ),
+            ));
+        }
         // The xid first: the file is claimed only by a transaction that
         // can write its catalog rows.
         self.write_xid()?;

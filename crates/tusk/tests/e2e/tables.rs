@@ -204,6 +204,9 @@ fn create_insert_select_with_defaults_typmods_and_errors() {
     assert_eq!(e.message(), "relation \"nope.t\" does not exist");
     let e = expect_sqlstate(c.simple_query("CREATE TABLE nope.t (a int)"), &["3F000"]);
     assert_eq!(e.message(), "schema \"nope\" does not exist");
+    // A type the tuple codec cannot store yet: refused at CREATE.
+    let e = expect_sqlstate(c.simple_query("CREATE TABLE ip (a inet)"), &["0A000"]);
+    assert_eq!(e.message(), "columns of type inet are not supported yet");
     // Keys need indexes: refused, not accepted unenforced.
     expect_sqlstate(
         c.simple_query("CREATE TABLE k (a int PRIMARY KEY)"),
