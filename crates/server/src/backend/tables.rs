@@ -625,6 +625,32 @@ impl Session {
         schema: Option<&str>,
         name: &str,
     ) -> Result<Option<Relation>, PgError> {
+        // Resolve, lock AccessShare, and resolve again if a DDL committed
+        // meanwhile (the lock may have waited for it: PostgreSQL's
+        // RangeVarGetRelid retry after AcceptInvalidationMessages).
+        for _ in 0..10 {
+            let before = self.catalog_generation();
+            let Some(r) = self.resolve_table(schema, name)? else {
+                return Ok(None);
+            };
+            if let RelationSource::Table(t) = r.source {
+                self.lock_relation(t, LockMode::AccessShare)?;
+            }
+            if self.catalog_generation() == before {
+                return Ok(Some(r));
+            }
+        }
+        self.resolve_table(schema, name)
+    }
+
+    fn catalog_generation(&self) -> u64 {
+        self.shared
+            .control()
+            .catalog_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn resolve_table(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>, PgError> {
         if self.table_parts().is_err() {
             return Ok(None);
         }
@@ -922,6 +948,51 @@ impl Session {
         Ok(xid)
     }
 
+    /// How long a lock request may wait: lock_timeout, bounded by what is
+    /// left of statement_timeout, and deadlock_timeout.
+    fn wait_policy(&self) -> WaitPolicy {
+        let ms = |k| {
+            let v = self.settings.settings().get(k);
+            (v > 0).then(|| std::time::Duration::from_millis(v as u64))
+        };
+        let mut lock_timeout = ms(tusk_config::keys::LOCK_TIMEOUT);
+        if let Some(d) = self.statement_deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            lock_timeout = Some(lock_timeout.map_or(left, |l| l.min(left)));
+        }
+        WaitPolicy {
+            dont_wait: false,
+            lock_timeout,
+            deadlock_timeout: ms(tusk_config::keys::DEADLOCK_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(1)),
+        }
+    }
+
+    /// Takes a relation lock for the rest of the transaction (PostgreSQL's
+    /// LockRelationOid): AccessShare for any use, RowExclusive to change
+    /// rows, AccessExclusive for DROP and TRUNCATE. Outside a transaction
+    /// (a Parse message) nothing is taken: the lock would outlive it.
+    fn lock_relation(&self, t: TableRef, mode: LockMode) -> Result<(), PgError> {
+        let (Some(locks), Some(store)) = (&self.locks, &self.store) else {
+            return Ok(());
+        };
+        if !self.xact.in_transaction() {
+            return Ok(());
+        }
+        let target = LockTarget::Relation {
+            db: if t.shared { 0 } else { store.db },
+            rel: t.oid,
+        };
+        let policy = self.wait_policy();
+        let interrupted = || {
+            crate::signals::pending(libc::SIGINT)
+                || crate::signals::pending(libc::SIGTERM)
+                || super::PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let mut owner = self.xact.owner();
+        locks.lock(&mut owner, target, mode, &policy, &interrupted)
+    }
+
     /// Waits until transaction `xid` is no longer running (PostgreSQL's
     /// XactLockTableWait): a share lock on its xid, granted when its
     /// holder ends, then given back. Deadlocks are found after
@@ -939,21 +1010,7 @@ impl Session {
             }
             return Ok(());
         };
-        let ms = |k| {
-            let v = self.settings.settings().get(k);
-            (v > 0).then(|| std::time::Duration::from_millis(v as u64))
-        };
-        let mut lock_timeout = ms(tusk_config::keys::LOCK_TIMEOUT);
-        if let Some(d) = self.statement_deadline {
-            let left = d.saturating_duration_since(std::time::Instant::now());
-            lock_timeout = Some(lock_timeout.map_or(left, |l| l.min(left)));
-        }
-        let policy = WaitPolicy {
-            dont_wait: false,
-            lock_timeout,
-            deadlock_timeout: ms(tusk_config::keys::DEADLOCK_TIMEOUT)
-                .unwrap_or(std::time::Duration::from_secs(1)),
-        };
+        let policy = self.wait_policy();
         let interrupted = || {
             crate::signals::pending(libc::SIGINT)
                 || crate::signals::pending(libc::SIGTERM)
@@ -1135,6 +1192,7 @@ impl tusk_sql::Tables for Session {
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
             ));
         }
+        self.lock_relation(t, LockMode::AccessExclusive)?;
         let c = cat::catalog(PG_CLASS_OID);
         let ci = c.col("oid");
         let Some((tid, _)) = self
@@ -1169,6 +1227,7 @@ impl tusk_sql::Tables for Session {
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
             ));
         }
+        self.lock_relation(t, LockMode::AccessExclusive)?;
         let c = cat::catalog(PG_CLASS_OID);
         let (ci, fi) = (c.col("oid"), c.col("relfilenode"));
         let Some((tid, mut class)) = self
@@ -1297,6 +1356,7 @@ impl tusk_sql::Tables for Session {
 
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         self.insert_row(t, &types_, row).map(|_| ())
     }
@@ -1308,6 +1368,7 @@ impl tusk_sql::Tables for Session {
         row: &[Value],
     ) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         let xid = self.write_xid()?;
@@ -1330,6 +1391,7 @@ impl tusk_sql::Tables for Session {
 
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();

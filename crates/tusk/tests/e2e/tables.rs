@@ -217,6 +217,15 @@ fn create_insert_select_with_defaults_typmods_and_errors() {
         simple_value(&mut c, "SELECT count(*) FROM items").as_deref(),
         Some("55")
     );
+    // A write's locks (its xid, the table) end with its transaction
+    // silently: no "resource was not closed" warning.
+    let out = srv.psql(
+        Via::Unix,
+        &["-X", "-c", "INSERT INTO items (id) VALUES (99)"],
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(out.stderr, "");
+    exec(&mut c, "DELETE FROM items WHERE id = 99");
     // psql sees the same table.
     assert_eq!(
         srv.psql_c(Via::Unix, &["SELECT name FROM items WHERE id = 4"]),
@@ -432,6 +441,8 @@ fn ddl_is_transactional_files_included() {
     let srv = TestServer::start(Opts::new());
     let mut a = srv.connect();
     let mut b = srv.connect();
+    let mut obs = srv.connect();
+    let b_pid = crate::util::backend_pid(&mut b);
     let before = files(&srv);
     // A rolled-back CREATE TABLE leaves no row and no file.
     exec(&mut a, "BEGIN");
@@ -476,12 +487,31 @@ fn ddl_is_transactional_files_included() {
     // A rolled-back DROP keeps table and file; a committed one removes both.
     exec(&mut a, "BEGIN");
     exec(&mut a, "DROP TABLE kept");
-    expect_sqlstate(a.simple_query("SELECT * FROM kept"), &["42P01"]);
+    // Gone for the dropping transaction (an error here would end its
+    // block, so the catalog is asked instead).
     assert_eq!(
-        simple_value(&mut b, "SELECT x FROM kept").as_deref(),
-        Some("7")
+        simple_value(
+            &mut a,
+            "SELECT count(*) FROM pg_class WHERE relname = 'kept'"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    // Another session's reader waits for the dropping transaction (its
+    // AccessExclusiveLock), as in PostgreSQL, and reads the table once the
+    // DROP is rolled back.
+    let (rx, h) = in_thread(b, "SELECT x FROM kept");
+    wait_active(&mut obs, b_pid);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the reader did not wait"
     );
     exec(&mut a, "ROLLBACK");
+    assert_eq!(
+        first_value(rx.recv_timeout(Duration::from_secs(20)).unwrap()),
+        "7"
+    );
+    let mut b = h.join().unwrap();
     assert_eq!(
         simple_value(&mut a, "SELECT x FROM kept").as_deref(),
         Some("7")
@@ -508,11 +538,18 @@ fn ddl_is_transactional_files_included() {
         simple_value(&mut a, "SELECT count(*) FROM tr").as_deref(),
         Some("0")
     );
-    assert_eq!(
-        simple_value(&mut b, "SELECT count(*) FROM tr").as_deref(),
-        Some("100")
+    let (rx, h) = in_thread(b, "SELECT count(*) FROM tr");
+    wait_active(&mut obs, b_pid);
+    assert!(
+        rx.recv_timeout(Duration::from_millis(200)).is_err(),
+        "the reader did not wait"
     );
     exec(&mut a, "ROLLBACK");
+    assert_eq!(
+        first_value(rx.recv_timeout(Duration::from_secs(20)).unwrap()),
+        "100"
+    );
+    let mut b = h.join().unwrap();
     assert_eq!(
         simple_value(&mut a, "SELECT count(*) FROM tr").as_deref(),
         Some("100")
@@ -709,6 +746,7 @@ fn in_thread(
 }
 
 /// Waits until session `pid` is running a statement (state 'active').
+#[track_caller]
 fn wait_active(obs: &mut postgres::Client, pid: i32) {
     let q = format!("SELECT state FROM pg_stat_activity WHERE pid = {pid}");
     assert!(
@@ -946,4 +984,15 @@ fn row_waits_detect_deadlocks_and_honour_lock_timeout() {
         simple_value(&mut a, "SELECT v FROM dl WHERE id = 1").as_deref(),
         Some("6")
     );
+}
+
+/// The first column of the first row of a simple query's result.
+fn first_value(r: Result<Vec<postgres::SimpleQueryMessage>, postgres::Error>) -> String {
+    let msgs = r.unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
+    msgs.iter()
+        .find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .expect("a row")
 }
