@@ -36,6 +36,8 @@ use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
+mod tables;
+
 /// A startup packet: protocol major and minor version, and its parameters.
 type Startup = (u16, u16, Vec<(String, String)>);
 
@@ -497,6 +499,25 @@ pub struct Session {
     txn_generation: u64,
     /// When the running statement exceeds statement_timeout.
     statement_deadline: Option<Instant>,
+    /// Tables: the buffer manager and database (None: no buffer pool or
+    /// commit log could be attached; table statements then fail).
+    store: Option<Rc<tables::Store>>,
+    /// REPEATABLE READ: the transaction's snapshot, once taken.
+    rr_snapshot: std::cell::RefCell<Option<tusk_storage::snapshot::Snapshot>>,
+    /// Relation files to remove when the transaction ends: (file, at
+    /// commit) — created ones go at abort, dropped ones at commit.
+    pending_deletes: Vec<(tusk_storage::smgr::RelFileLocator, bool)>,
+    /// Resolved tables (see tables.rs: dropped when the shared catalog
+    /// generation moves).
+    relcache: std::cell::RefCell<tables::RelCache>,
+    /// This transaction changed the catalog: bypass the cache, announce
+    /// at commit.
+    catalog_changed: bool,
+    /// This backend's heavyweight locks (None: no lock table attached;
+    /// xid waits then poll).
+    locks: Option<Rc<tusk_storage::lmgr::LocalLocks<ChildShared>>>,
+    /// The xid this transaction holds its own exclusive lock on (0: none).
+    xid_locked: u64,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -658,7 +679,8 @@ impl Session {
             .with_detail("An online backup is in progress; the server shuts down once it ends."));
         }
         let dbs = tusk_storage::bootstrap::databases(&env.data_dir).unwrap_or_default();
-        if !dbs.iter().any(|d| d.name == database) {
+        let db_oid = dbs.iter().find(|d| d.name == database).map(|d| d.oid);
+        if db_oid.is_none() {
             bail!(PgError::fatal(
                 sqlstate::INVALID_CATALOG_NAME,
                 format!("database \"{database}\" does not exist")
@@ -758,7 +780,32 @@ impl Session {
                 }
             });
         }
+        // Tables need the commit log (visibility) and the buffer pool.
+        let store = match (&engine, db_oid) {
+            (Some(_), Some(db)) => match env.shared.bufmgr(&env.data_dir, &env.settings, slot) {
+                Ok(bm) => Some(Rc::new(tables::Store::new(bm, db, env.data_dir.clone()))),
+                Err(e) => {
+                    elog::report(&e.with_severity(Severity::Warning));
+                    None
+                }
+            },
+            _ => None,
+        };
         Ok(Session {
+            store,
+            rr_snapshot: std::cell::RefCell::new(None),
+            pending_deletes: Vec::new(),
+            relcache: std::cell::RefCell::new(tables::RelCache::default()),
+            catalog_changed: false,
+            locks: env.shared.lockmgr().map(|m| {
+                Rc::new(tusk_storage::lmgr::LocalLocks::new(
+                    m,
+                    env.shared.clone(),
+                    slot as u32,
+                    env.shared.procs.len(),
+                ))
+            }),
+            xid_locked: 0,
             conn,
             settings,
             procs,
@@ -1200,6 +1247,7 @@ impl Session {
             Ended::Committed => self.settings.commit_transaction(),
             Ended::Aborted => self.settings.abort_transaction(),
         };
+        self.tables_transaction_ended(how == Ended::Committed);
         self.txn_generation += 1;
         self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction.
@@ -1253,6 +1301,7 @@ impl Session {
         let rels = ServerRelations {
             procs: self.procs,
             shared: self.shared.clone(),
+            tables: self.table_ctx(&p),
         };
         let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
         if !p.columns().is_empty() && !early {
@@ -1491,6 +1540,7 @@ impl Session {
             let rels = ServerRelations {
                 procs: self.procs,
                 shared: self.shared.clone(),
+                tables: self.table_ctx(p),
             };
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
@@ -1723,6 +1773,9 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 struct ServerRelations {
     procs: ProcArray,
     shared: ChildShared,
+    /// The statement's snapshot and storage, for table scans (None: the
+    /// statement reads no tables; an error: reported by the first scan).
+    tables: Option<Result<tables::TableCtx, PgError>>,
 }
 
 impl ServerRelations {
@@ -1815,6 +1868,26 @@ impl tusk_sql::Relations for ServerRelations {
                     self.bgwriter_row()
                 ])))
             }
+            RelationSource::Table(t) => {
+                let c = match &self.tables {
+                    Some(Ok(c)) => c,
+                    Some(Err(e)) => return Err(e.clone()),
+                    None => {
+                        return Err(PgError::error(
+                            sqlstate::INTERNAL_ERROR,
+                            "a table scan in a statement that reads no tables",
+                        ))
+                    }
+                };
+                Ok(Box::new(tables::TableScan::open(
+                    c.store.clone(),
+                    c.engine.clone(),
+                    c.snap.clone(),
+                    c.current.clone(),
+                    rel,
+                    t,
+                )?))
+            }
         }
     }
 }
@@ -1822,6 +1895,16 @@ impl tusk_sql::Relations for ServerRelations {
 impl Host for Session {
     fn show(&self, name: &str) -> Result<String, PgError> {
         self.settings.show(name)
+    }
+    fn lookup_table(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<tusk_sql::catalog::Relation>, PgError> {
+        self.lookup_table_impl(schema, name)
+    }
+    fn tables(&mut self) -> Result<&mut dyn tusk_sql::Tables, PgError> {
+        Ok(self)
     }
 
     fn show_all(&self) -> Vec<(String, String, String)> {

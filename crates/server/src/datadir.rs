@@ -191,6 +191,10 @@ pub fn init(dir: &Path, superuser: Option<&str>, next_xid: Option<u64>) -> Resul
     if let Some(x) = next_xid {
         control.checkpoint_copy.next_xid = x;
     }
+    // The catalog tables, written and fsynced before the initial
+    // checkpoint exists (PostgreSQL's bootstrap mode: no WAL for them).
+    tusk_storage::catalog::write_bootstrap(dir, &user, control.data_checksum_version != 0)
+        .map_err(|e| e.message)?;
     // The first WAL segment with the initial shutdown checkpoint, which
     // pg_control then points at (as initdb leaves a cluster).
     tusk_storage::xlog::bootstrap_wal(dir, &mut control).map_err(|e| e.to_string())?;

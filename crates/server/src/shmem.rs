@@ -90,12 +90,20 @@ pub struct ChildShared {
     clog_area: *mut u8,
     /// The shared buffer pool; `None` as `transam`.
     pool: Option<SharedPool>,
+    /// The heavyweight lock table; `None` as `transam`.
+    lockmgr: Option<tusk_storage::lmgr::LockMgr>,
 }
 
 impl ChildShared {
     /// The xid counter, ProcArrayLock and subxid caches. Any child.
     pub fn transam(&self) -> Option<Transam> {
         self.transam
+    }
+
+    /// The heavyweight lock manager's shared table. Any child with a proc
+    /// slot.
+    pub fn lockmgr(&self) -> Option<tusk_storage::lmgr::LockMgr> {
+        self.lockmgr
     }
 
     /// This process's view of the commit-status cache, with its own
@@ -436,6 +444,16 @@ impl Shared {
             // self.sizing, its buffer areas initialised in create(), and
             // mapped for the rest of this process (the caller's promise).
             pool: Some(unsafe { SharedPool::attach(self.base(), &self.layout, &self.sizing) }),
+            // SAFETY: as for the pool: laid out for self.sizing, the lock
+            // table initialised in create(), mapped for the process's life.
+            lockmgr: Some(unsafe {
+                tusk_storage::lmgr::LockMgr::attach(
+                    self.base(),
+                    &self.layout,
+                    &self.sizing,
+                    self.procs(),
+                )
+            }),
         }
     }
 
@@ -655,6 +673,7 @@ mod tests {
             transam: None,
             clog_area: std::ptr::null_mut(),
             pool: None,
+            lockmgr: None,
         };
         let mut pids = Vec::new();
         for me in 0..N as u32 {

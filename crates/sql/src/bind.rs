@@ -84,8 +84,11 @@ fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
 /// function in FROM has none) and its columns.
 struct Scope {
     alias: String,
-    schema: Option<&'static str>,
+    schema: Option<String>,
     cols: Vec<(String, Ty)>,
+    /// How many of `cols` `*` expands to (a table's system columns follow
+    /// them and are reachable only by name).
+    visible: usize,
 }
 
 impl Scope {
@@ -94,7 +97,7 @@ impl Scope {
     fn check_qualifier(&self, q: &[String]) -> Result<(), PgError> {
         let ok = match q {
             [t] => *t == self.alias,
-            [s, t] => Some(s.as_str()) == self.schema && *t == self.alias,
+            [s, t] => Some(s) == self.schema.as_ref() && *t == self.alias,
             _ => false,
         };
         if ok {
@@ -102,6 +105,24 @@ impl Scope {
         } else {
             Err(missing_from_entry(q))
         }
+    }
+}
+
+/// The scope of a relation in FROM (or the target of INSERT, UPDATE,
+/// DELETE): its columns, then for a table its system columns.
+fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
+    let mut cols: Vec<(String, Ty)> = rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    let visible = cols.len();
+    if let catalog::RelationSource::Table(_) = rel.source {
+        for (n, t) in catalog::SYSTEM_COLUMNS {
+            cols.push((n.to_string(), Ty::new(t)));
+        }
+    }
+    Scope {
+        alias,
+        schema: Some(rel.schema.clone()),
+        cols,
+        visible,
     }
 }
 
@@ -124,6 +145,10 @@ pub(crate) struct Binder<'h> {
     depth: usize,
     scope: Option<Scope>,
     aggs: Vec<AggCall>,
+    /// GROUP BY: the source columns grouped on (their position in the
+    /// aggregate's output row is their index here); set while the select
+    /// list, HAVING and ORDER BY are bound.
+    grouping: Option<Vec<usize>>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
@@ -289,6 +314,7 @@ impl<'h> Binder<'h> {
             depth: 0,
             scope: None,
             aggs: Vec::new(),
+            grouping: None,
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -488,6 +514,17 @@ impl<'h> Binder<'h> {
             };
             return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, msg));
         };
+        if let (Some(keys), false) = (&self.grouping, self.in_agg) {
+            // Outside an aggregate, a grouped query's rows are groups: a
+            // column is their key, or it is not allowed.
+            return match keys.iter().position(|&k| k == idx) {
+                Some(k) => Ok(Bound::new(Expr::Column(k), *cty)),
+                None => Err(PgError::error(
+                    tusk_common::sqlstate::GROUPING_ERROR,
+                    format!("column \"{}.{}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias, cname),
+                )),
+            };
+        }
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
             self.ungrouped = Some(format!("{}.{}", scope.alias, cname));
         }
@@ -1129,6 +1166,9 @@ impl<'h> Binder<'h> {
         if name == "count" {
             return self.count(&raw_args);
         }
+        if matches!(name.as_str(), "sum" | "avg" | "min" | "max") {
+            return self.simple_aggregate(&name, &raw_args);
+        }
         let mut exprs = Vec::with_capacity(raw_args.len());
         for a in &raw_args {
             match a {
@@ -1247,8 +1287,146 @@ impl<'h> Binder<'h> {
         };
         self.aggs.push(call);
         Ok(Bound::new(
-            Expr::Column(self.aggs.len() - 1),
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
             Ty::new(types::INT8),
+        ))
+    }
+
+    /// Where aggregate results start in the aggregate node's output row:
+    /// after the group keys.
+    fn agg_offset(&self) -> usize {
+        self.grouping.as_ref().map_or(0, Vec::len)
+    }
+
+    /// GROUP BY: plain columns of the FROM item (by name, or by position
+    /// in the select list when it names a column).
+    fn bind_group_by(&mut self, select: &ast::Select) -> Result<Option<Vec<usize>>, PgError> {
+        let exprs = match &select.group_by {
+            ast::GroupByExpr::Expressions(v, m) if m.is_empty() => v,
+            _ => return Err(not_supported("GROUP BY ALL and grouping modifiers")),
+        };
+        if exprs.is_empty() {
+            return Ok(None);
+        }
+        let mut keys = Vec::new();
+        for e in exprs {
+            let e = match e {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::Number(n, _) => {
+                        let pos: usize = n.parse().unwrap_or(0);
+                        match select.projection.get(pos.wrapping_sub(1)) {
+                            Some(ast::SelectItem::UnnamedExpr(x))
+                            | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
+                            _ => {
+                                return Err(PgError::error(
+                                    tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
+                                    format!("GROUP BY position {n} is not in select list"),
+                                ))
+                            }
+                        }
+                    }
+                    _ => e,
+                },
+                _ => e,
+            };
+            self.aggs_allowed = None;
+            let b = self
+                .bind_expr(e)
+                .map_err(|err| where_agg(err, "GROUP BY"))?;
+            match b.e {
+                Expr::Column(i) => {
+                    if !keys.contains(&i) {
+                        keys.push(i);
+                    }
+                }
+                _ => return Err(not_supported("GROUP BY of an expression")),
+            }
+        }
+        Ok(Some(keys))
+    }
+
+    /// sum, avg, min, max of one expression, typed as PostgreSQL 15's.
+    fn simple_aggregate(
+        &mut self,
+        name: &str,
+        args: &[&ast::FunctionArg],
+    ) -> Result<Bound, PgError> {
+        if self.aggs_allowed.is_none() {
+            return Err(PgError::error(
+                tusk_common::sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed here",
+            ));
+        }
+        if self.in_agg {
+            return Err(PgError::error(
+                tusk_common::sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
+        }
+        let e = match args {
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => e,
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!(
+                        "function {name} with {} arguments does not exist",
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        self.in_agg = true;
+        let b = self.bind_expr(e);
+        self.in_agg = false;
+        let mut b = b?;
+        if b.is_unknown() {
+            let target = if matches!(name, "min" | "max") {
+                types::TEXT
+            } else {
+                types::NUMERIC
+            };
+            b = self.coerce(b, Ty::new(target))?;
+        }
+        let ty = b.ty.oid;
+        let numeric_arg = matches!(
+            ty,
+            types::INT2
+                | types::INT4
+                | types::INT8
+                | types::FLOAT4
+                | types::FLOAT8
+                | types::NUMERIC
+        );
+        let (call, ret) = match name {
+            "sum" | "avg" if !numeric_arg => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", types::sql_name(ty)),
+                )
+                .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+            }
+            "sum" => (
+                AggCall::Sum(b.e, ty),
+                match ty {
+                    types::INT2 | types::INT4 => types::INT8,
+                    types::INT8 | types::NUMERIC => types::NUMERIC,
+                    other => other,
+                },
+            ),
+            "avg" => (
+                AggCall::Avg(b.e, ty),
+                match ty {
+                    types::FLOAT4 | types::FLOAT8 => types::FLOAT8,
+                    _ => types::NUMERIC,
+                },
+            ),
+            "min" => (AggCall::Min(b.e), ty),
+            _ => (AggCall::Max(b.e), ty),
+        };
+        self.aggs.push(call);
+        Ok(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(ret),
         ))
     }
 
@@ -1373,15 +1551,15 @@ impl<'h> Binder<'h> {
                     ast::TableFactor::Table { name, alias, .. } => {
                         let parts = object_name_parts(name)?;
                         let rel = match parts.as_slice() {
-                            [t] => catalog::lookup(None, t)?,
-                            [s, t] => catalog::lookup(Some(s), t)?,
+                            [t] => catalog::lookup(self.host, None, t)?,
+                            [s, t] => catalog::lookup(self.host, Some(s), t)?,
                             [d, s, t] => {
                                 if *d != self.host.identity().database {
                                     return Err(not_supported(format!(
                                         "cross-database references (\"{d}.{s}.{t}\")"
                                     )));
                                 }
-                                catalog::lookup(Some(s), t)?
+                                catalog::lookup(self.host, Some(s), t)?
                             }
                             _ => {
                                 return Err(syntax(format!(
@@ -1398,15 +1576,7 @@ impl<'h> Binder<'h> {
                             .as_ref()
                             .map(|a| ident_name(&a.name))
                             .unwrap_or_else(|| rel.name.to_string());
-                        self.scope = Some(Scope {
-                            alias,
-                            schema: Some(rel.schema),
-                            cols: rel
-                                .columns
-                                .iter()
-                                .map(|c| (c.name.to_string(), c.ty))
-                                .collect(),
-                        });
+                        self.scope = Some(relation_scope(&rel, alias));
                         Source::Relation(rel)
                     }
                     ast::TableFactor::Derived { .. } => {
@@ -1430,6 +1600,9 @@ impl<'h> Binder<'h> {
             }
             None => None,
         };
+
+        let group_keys = self.bind_group_by(select)?;
+        self.grouping = group_keys.clone();
 
         // Select list, then HAVING and ORDER BY, collecting aggregates.
         self.aggs_allowed = Some("select list");
@@ -1536,7 +1709,8 @@ impl<'h> Binder<'h> {
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
-        let aggregate = !self.aggs.is_empty() || having.is_some();
+        let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
+        self.grouping = None;
         if aggregate {
             if let Some(col) = &self.ungrouped {
                 return Err(PgError::error(
@@ -1569,6 +1743,7 @@ impl<'h> Binder<'h> {
             } else {
                 None
             },
+            group_by: group_keys.unwrap_or_default(),
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -1687,6 +1862,7 @@ impl<'h> Binder<'h> {
             alias: alias_name,
             schema: None,
             cols: vec![(col, ty)],
+            visible: 1,
         });
         Ok(Source::Series {
             start,
@@ -1703,9 +1879,8 @@ impl<'h> Binder<'h> {
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));
         }
-        match &s.group_by {
-            ast::GroupByExpr::Expressions(v, m) if v.is_empty() && m.is_empty() => {}
-            _ => return Err(not_supported("GROUP BY")),
+        if !matches!(&s.group_by, ast::GroupByExpr::Expressions(_, m) if m.is_empty()) {
+            return Err(not_supported("GROUP BY ALL and grouping modifiers"));
         }
         if !s.named_window.is_empty() {
             return Err(not_supported("WINDOW"));
@@ -1744,7 +1919,16 @@ impl<'h> Binder<'h> {
                 self.ungrouped = Some(format!("{}.{}", scope.alias, n));
             }
         }
-        for (i, (n, ty)) in scope.cols.iter().enumerate() {
+        for (i, (n, ty)) in scope.cols.iter().enumerate().take(scope.visible) {
+            let i = match &self.grouping {
+                None => i,
+                Some(keys) => keys.iter().position(|&k| k == i).ok_or_else(|| {
+                    PgError::error(
+                        tusk_common::sqlstate::GROUPING_ERROR,
+                        format!("column \"{}.{n}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias),
+                    )
+                })?,
+            };
             targets.push(Bound::new(Expr::Column(i), *ty));
             names.push(n.clone());
         }
@@ -2044,4 +2228,371 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         sqlstate::UNDEFINED_OBJECT,
         format!("type \"{name}\" does not exist"),
     ))
+}
+
+// ---- INSERT / UPDATE / DELETE ----
+
+/// The target table of a DML statement, resolved.
+fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relation, PgError> {
+    let parts = object_name_parts(name)?;
+    let rel = match parts.as_slice() {
+        [t] => catalog::lookup(host, None, t)?,
+        [s, t] => catalog::lookup(host, Some(s), t)?,
+        _ => {
+            return Err(syntax(format!(
+                "improper relation name (too many dotted names): {name}"
+            )))
+        }
+    };
+    rel.table()?;
+    Ok(rel)
+}
+
+/// Is this VALUES item the DEFAULT keyword?
+fn is_default_keyword(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+impl Binder<'_> {
+    /// A column's DEFAULT expression (its SQL text from the catalog),
+    /// bound with no columns in scope and coerced to the column's type.
+    fn bind_default(&mut self, col: &catalog::ColumnDef) -> Result<Option<Expr>, PgError> {
+        let Some(text) = &col.default else {
+            return Ok(None);
+        };
+        let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_expr())
+            .map_err(|e| {
+                PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!(
+                        "stored default of column \"{}\" cannot be parsed: {e}",
+                        col.name
+                    ),
+                )
+            })?;
+        let saved = self.scope.take();
+        let b = self.bind_expr(&e);
+        self.scope = saved;
+        Ok(Some(self.coerce(b?, Ty::new(col.ty.oid))?.e))
+    }
+
+    /// An expression assigned to a column: coerced to the column's type
+    /// (its typmod is applied when the row is stored, with assignment
+    /// rules: 22001 rather than silent truncation).
+    fn assigned(&mut self, e: &ast::Expr, col: &catalog::ColumnDef) -> Result<Expr, PgError> {
+        let b = self.bind_expr(e)?;
+        let target = Ty::new(col.ty.oid);
+        if !b.is_unknown() && b.ty.oid != target.oid && !cast::castable(b.ty.oid, target.oid) {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "column \"{}\" is of type {} but expression is of type {}",
+                    col.name,
+                    types::sql_name(col.ty.oid),
+                    types::sql_name(b.ty.oid)
+                ),
+            )
+            .with_hint("You will need to rewrite or cast the expression."));
+        }
+        Ok(self.coerce(b, target)?.e)
+    }
+
+    /// RETURNING: a target list over the table's scope.
+    fn returning(
+        &mut self,
+        items: &Option<Vec<ast::SelectItem>>,
+    ) -> Result<(Vec<Expr>, Vec<Column>), PgError> {
+        let Some(items) = items else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let mut targets = Vec::new();
+        let mut names = Vec::new();
+        for item in items {
+            match item {
+                ast::SelectItem::UnnamedExpr(e) => {
+                    targets.push(self.bind_expr(e)?);
+                    names.push(
+                        figure_colname(e)
+                            .map(|(n, _)| n)
+                            .unwrap_or_else(|| "?column?".into()),
+                    );
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    targets.push(self.bind_expr(expr)?);
+                    names.push(ident_name(alias));
+                }
+                ast::SelectItem::Wildcard(opts) => {
+                    check_wildcard_opts(opts)?;
+                    self.star(None, &mut targets, &mut names)?;
+                }
+                other => return Err(not_supported(format!("RETURNING {other}"))),
+            }
+        }
+        let mut exprs = Vec::new();
+        let mut cols = Vec::new();
+        for (t, name) in targets.into_iter().zip(names) {
+            let t = if t.is_unknown() {
+                self.coerce(t, Ty::new(types::TEXT))?
+            } else {
+                t
+            };
+            cols.push(Column {
+                name,
+                type_oid: t.ty.oid,
+                type_len: types::typlen(t.ty.oid),
+                type_mod: t.ty.typmod,
+            });
+            exprs.push(t.e);
+        }
+        Ok((exprs, cols))
+    }
+
+    pub fn bind_insert(
+        &mut self,
+        i: &ast::Insert,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{InsertRows, ModifyKind, ModifyPlan};
+        let name = match &i.table {
+            ast::TableObject::TableName(n) => n,
+            _ => return Err(not_supported("INSERT into a function")),
+        };
+        if i.on.is_some() {
+            return Err(not_supported("INSERT ... ON CONFLICT"));
+        }
+        let rel = dml_target(self.host, name)?;
+        // The target columns, in the order the source supplies them.
+        let mut targets: Vec<usize> = Vec::new();
+        if i.columns.is_empty() {
+            targets.extend(0..rel.columns.len());
+        } else {
+            for c in &i.columns {
+                let cname = match object_name_parts(c)?.as_slice() {
+                    [n] => n.clone(),
+                    _ => return Err(not_supported("INSERT into a column's field")),
+                };
+                let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{cname}\" of relation \"{}\" does not exist",
+                            rel.name
+                        ),
+                    ));
+                };
+                if targets.contains(&idx) {
+                    return Err(PgError::error(
+                        catalog::codes::DUPLICATE_COLUMN,
+                        format!("column \"{cname}\" specified more than once"),
+                    ));
+                }
+                targets.push(idx);
+            }
+        }
+        let mut defaults = Vec::with_capacity(rel.columns.len());
+        for c in &rel.columns {
+            defaults.push(self.bind_default(c)?);
+        }
+        let too_many = || {
+            PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more expressions than target columns",
+            )
+        };
+        let too_few = || {
+            PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "INSERT has more target columns than expressions",
+            )
+        };
+        let rows = match &i.source {
+            None => InsertRows::Values(vec![Vec::new()]),
+            Some(q) => match q.body.as_ref() {
+                ast::SetExpr::Values(v)
+                    if q.order_by.is_none() && q.limit_clause.is_none() && q.with.is_none() =>
+                {
+                    self.scope = None;
+                    let mut rows = Vec::with_capacity(v.rows.len());
+                    for r in &v.rows {
+                        let r = &r.content;
+                        if r.len() > targets.len() {
+                            return Err(too_many());
+                        }
+                        if r.len() < targets.len() && !i.columns.is_empty() {
+                            return Err(too_few());
+                        }
+                        let mut out = Vec::with_capacity(r.len());
+                        for (e, &t) in r.iter().zip(&targets) {
+                            out.push(if is_default_keyword(e) {
+                                None
+                            } else {
+                                Some(self.assigned(e, &rel.columns[t])?)
+                            });
+                        }
+                        rows.push(out);
+                    }
+                    InsertRows::Values(rows)
+                }
+                _ => {
+                    let mut sub = Binder::new(self.host, std::mem::take(&mut self.params));
+                    let r = sub.bind_query(q);
+                    self.params = std::mem::take(&mut sub.params);
+                    let (plan, cols) = r?;
+                    if cols.len() > targets.len() {
+                        return Err(too_many());
+                    }
+                    if cols.len() < targets.len() && !i.columns.is_empty() {
+                        return Err(too_few());
+                    }
+                    let mut casts = Vec::with_capacity(cols.len());
+                    for (c, &t) in cols.iter().zip(&targets) {
+                        let to = rel.columns[t].ty.oid;
+                        if c.type_oid != to && !cast::castable(c.type_oid, to) {
+                            return Err(PgError::error(
+                                sqlstate::DATATYPE_MISMATCH,
+                                format!(
+                                    "column \"{}\" is of type {} but expression is of type {}",
+                                    rel.columns[t].name,
+                                    types::sql_name(to),
+                                    types::sql_name(c.type_oid)
+                                ),
+                            )
+                            .with_hint("You will need to rewrite or cast the expression."));
+                        }
+                        casts.push(c.type_oid);
+                    }
+                    InsertRows::Select(Box::new(plan), casts)
+                }
+            },
+        };
+        self.scope = Some(relation_scope(&rel, rel.name.clone()));
+        let (returning, columns) = self.returning(&i.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Insert {
+                    rows,
+                    targets,
+                    defaults,
+                },
+                returning,
+            },
+            columns,
+        ))
+    }
+
+    pub fn bind_update(
+        &mut self,
+        u: &ast::Update,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{ModifyKind, ModifyPlan};
+        if u.from.is_some() || !u.table.joins.is_empty() {
+            return Err(not_supported("UPDATE ... FROM"));
+        }
+        let (name, alias) = match &u.table.relation {
+            ast::TableFactor::Table { name, alias, .. } => (name, alias),
+            _ => return Err(not_supported("UPDATE of this target")),
+        };
+        let rel = dml_target(self.host, name)?;
+        let alias = alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| rel.name.clone());
+        self.scope = Some(relation_scope(&rel, alias));
+        let mut sets: Vec<(usize, Expr)> = Vec::new();
+        for a in &u.assignments {
+            let cname = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
+                    [n] => n.clone(),
+                    _ => return Err(not_supported("UPDATE of a column's field")),
+                },
+                ast::AssignmentTarget::Tuple(_) => {
+                    return Err(not_supported("UPDATE ... SET (a, b) = ..."))
+                }
+            };
+            let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{cname}\" of relation \"{}\" does not exist",
+                        rel.name
+                    ),
+                ));
+            };
+            if sets.iter().any(|(i, _)| *i == idx) {
+                return Err(PgError::error(
+                    catalog::codes::DUPLICATE_COLUMN,
+                    format!("multiple assignments to same column \"{cname}\""),
+                ));
+            }
+            let e = if is_default_keyword(&a.value) {
+                match self.bind_default(&rel.columns[idx])? {
+                    Some(e) => e,
+                    None => Expr::Const(Value::Null),
+                }
+            } else {
+                self.aggs_allowed = None;
+                self.assigned(&a.value, &rel.columns[idx])?
+            };
+            sets.push((idx, e));
+        }
+        let filter = self.dml_filter(&u.selection)?;
+        let (returning, columns) = self.returning(&u.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Update { filter, sets },
+                returning,
+            },
+            columns,
+        ))
+    }
+
+    fn dml_filter(&mut self, w: &Option<ast::Expr>) -> Result<Option<Expr>, PgError> {
+        match w {
+            Some(w) => {
+                self.aggs_allowed = None;
+                let b = self.bind_expr(w).map_err(|e| where_agg(e, "WHERE"))?;
+                Ok(Some(self.coerce_bool(b, "WHERE")?.e))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub fn bind_delete(
+        &mut self,
+        d: &ast::Delete,
+    ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
+        use crate::modify::{ModifyKind, ModifyPlan};
+        if d.using.is_some() || !d.tables.is_empty() {
+            return Err(not_supported("DELETE ... USING"));
+        }
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
+        };
+        let (name, alias) = match from.as_slice() {
+            [t] if t.joins.is_empty() => match &t.relation {
+                ast::TableFactor::Table { name, alias, .. } => (name, alias),
+                _ => return Err(not_supported("DELETE of this target")),
+            },
+            _ => return Err(not_supported("DELETE from several tables")),
+        };
+        let rel = dml_target(self.host, name)?;
+        let alias = alias
+            .as_ref()
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| rel.name.clone());
+        self.scope = Some(relation_scope(&rel, alias));
+        let filter = self.dml_filter(&d.selection)?;
+        let (returning, columns) = self.returning(&d.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Delete { filter },
+                returning,
+            },
+            columns,
+        ))
+    }
 }

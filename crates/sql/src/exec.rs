@@ -236,30 +236,248 @@ pub(crate) struct AggNode {
     pub done: bool,
 }
 
+/// The running state of one aggregate (PostgreSQL's transition value).
+pub(crate) enum AggState {
+    Count(i64),
+    /// Integer sums and averages: exact in i128.
+    Int {
+        sum: i128,
+        n: i64,
+    },
+    Float {
+        sum: f64,
+        n: i64,
+    },
+    Numeric {
+        sum: crate::numeric::Numeric,
+        n: i64,
+    },
+    /// min/max: the best value so far.
+    Best(Option<Value>),
+}
+
+fn agg_state(a: &AggCall) -> AggState {
+    use crate::types as t;
+    match a {
+        AggCall::CountStar | AggCall::Count(_) => AggState::Count(0),
+        AggCall::Sum(_, ty) | AggCall::Avg(_, ty) => match *ty {
+            t::INT2 | t::INT4 | t::INT8 => AggState::Int { sum: 0, n: 0 },
+            t::FLOAT4 | t::FLOAT8 => AggState::Float { sum: 0.0, n: 0 },
+            _ => AggState::Numeric {
+                sum: crate::numeric::Numeric::zero(),
+                n: 0,
+            },
+        },
+        AggCall::Min(_) | AggCall::Max(_) => AggState::Best(None),
+    }
+}
+
+fn agg_step(
+    a: &AggCall,
+    st: &mut AggState,
+    row: &[Value],
+    cx: &mut Ctx<'_>,
+) -> Result<(), PgError> {
+    let arg = match a {
+        AggCall::CountStar => {
+            if let AggState::Count(n) = st {
+                *n += 1;
+            }
+            return Ok(());
+        }
+        AggCall::Count(e)
+        | AggCall::Sum(e, _)
+        | AggCall::Avg(e, _)
+        | AggCall::Min(e)
+        | AggCall::Max(e) => e.eval(row, cx)?,
+    };
+    if arg.is_null() {
+        return Ok(());
+    }
+    match st {
+        AggState::Count(n) => *n += 1,
+        AggState::Int { sum, n } => {
+            *sum += match arg {
+                Value::Int2(i) => i as i128,
+                Value::Int4(i) => i as i128,
+                Value::Int8(i) => i as i128,
+                _ => 0,
+            };
+            *n += 1;
+        }
+        AggState::Float { sum, n } => {
+            *sum += match arg {
+                Value::Float4(f) => f as f64,
+                Value::Float8(f) => f,
+                _ => 0.0,
+            };
+            *n += 1;
+        }
+        AggState::Numeric { sum, n } => {
+            if let Value::Numeric(x) = &arg {
+                *sum = sum.add(x)?;
+            }
+            *n += 1;
+        }
+        AggState::Best(best) => {
+            let better = match best {
+                None => true,
+                // On a tie the later value wins, as PostgreSQL's
+                // numeric_larger/numeric_smaller (1.0 then 1.00 gives 1.00).
+                Some(b) => {
+                    let o = compare(&arg, b);
+                    if matches!(a, AggCall::Min(_)) {
+                        o != Ordering::Greater
+                    } else {
+                        o != Ordering::Less
+                    }
+                }
+            };
+            if better {
+                *best = Some(arg);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn int8_overflow() -> PgError {
+    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
+}
+
+/// The aggregate's result, typed as PostgreSQL's: sum(int2/int4) is
+/// bigint, sum(int8) and avg of integers numeric, float sums keep their
+/// type, avg(float) is float8.
+fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
+    use crate::numeric::Numeric;
+    use crate::types as t;
+    Ok(match (a, st) {
+        (_, AggState::Count(n)) => Value::Int8(n),
+        (_, AggState::Int { n: 0, .. })
+        | (_, AggState::Float { n: 0, .. })
+        | (_, AggState::Numeric { n: 0, .. }) => Value::Null,
+        (AggCall::Sum(_, ty), AggState::Int { sum, .. }) => {
+            if *ty == t::INT8 {
+                Value::Numeric(Numeric::parse(&sum.to_string()).map_err(|_| int8_overflow())?)
+            } else {
+                Value::Int8(i64::try_from(sum).map_err(|_| int8_overflow())?)
+            }
+        }
+        (AggCall::Sum(_, ty), AggState::Float { sum, .. }) => {
+            if *ty == t::FLOAT4 {
+                Value::Float4(sum as f32)
+            } else {
+                Value::Float8(sum)
+            }
+        }
+        (AggCall::Sum(..), AggState::Numeric { sum, .. }) => Value::Numeric(sum),
+        (_, AggState::Int { sum, n }) => {
+            let s = Numeric::parse(&sum.to_string()).map_err(|_| int8_overflow())?;
+            Value::Numeric(s.div(&Numeric::from_i64(n))?)
+        }
+        (_, AggState::Float { sum, n }) => Value::Float8(sum / n as f64),
+        (_, AggState::Numeric { sum, n }) => Value::Numeric(sum.div(&Numeric::from_i64(n))?),
+        (_, AggState::Best(b)) => b.unwrap_or(Value::Null),
+    })
+}
+
 impl Node for AggNode {
     fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
         if self.done {
             return Ok(None);
         }
         self.done = true;
-        let mut counts = vec![0i64; self.aggs.len()];
+        let mut states: Vec<AggState> = self.aggs.iter().map(agg_state).collect();
         while let Some(r) = self.input.next(cx)? {
-            for (n, a) in counts.iter_mut().zip(&self.aggs) {
-                match a {
-                    AggCall::CountStar => *n += 1,
-                    AggCall::Count(e) => {
-                        if !e.eval(&r, cx)?.is_null() {
-                            *n += 1;
-                        }
-                    }
-                }
+            for (st, a) in states.iter_mut().zip(&self.aggs) {
+                agg_step(a, st, &r, cx)?;
             }
         }
         self.input.close();
-        Ok(Some(counts.into_iter().map(Value::Int8).collect()))
+        let out = self
+            .aggs
+            .iter()
+            .zip(states)
+            .map(|(a, st)| agg_final(a, st))
+            .collect::<Result<Row, PgError>>()?;
+        Ok(Some(out))
     }
     fn close(&mut self) {
         self.done = true;
+        self.input.close();
+    }
+}
+
+/// A group's key, ordered as ORDER BY orders values (so 1.0 and 1.00
+/// are one group, as PostgreSQL's equality says).
+pub(crate) struct GroupKey(Vec<Value>);
+
+impl PartialEq for GroupKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for GroupKey {}
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for GroupKey {
+    fn cmp(&self, o: &Self) -> Ordering {
+        for (a, b) in self.0.iter().zip(&o.0) {
+            let c = match (a.is_null(), b.is_null()) {
+                (true, true) => Ordering::Equal,
+                (true, false) => Ordering::Greater,
+                (false, true) => Ordering::Less,
+                _ => compare(a, b),
+            };
+            if c != Ordering::Equal {
+                return c;
+            }
+        }
+        Ordering::Equal
+    }
+}
+
+/// Aggregates with GROUP BY: consumes its input on the first call, keeping
+/// one transition state per group (not the rows), then returns one row per
+/// group, key columns first, in key order.
+pub(crate) struct GroupAggNode {
+    pub input: Box<dyn Node>,
+    pub aggs: Vec<AggCall>,
+    pub keys: Vec<usize>,
+    pub out: Option<std::collections::btree_map::IntoIter<GroupKey, Vec<AggState>>>,
+}
+
+impl Node for GroupAggNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.out.is_none() {
+            let mut groups: std::collections::BTreeMap<GroupKey, Vec<AggState>> =
+                std::collections::BTreeMap::new();
+            while let Some(r) = self.input.next(cx)? {
+                let key = GroupKey(self.keys.iter().map(|&k| r[k].clone()).collect());
+                let states = groups
+                    .entry(key)
+                    .or_insert_with(|| self.aggs.iter().map(agg_state).collect());
+                for (st, a) in states.iter_mut().zip(&self.aggs) {
+                    agg_step(a, st, &r, cx)?;
+                }
+            }
+            self.input.close();
+            self.out = Some(groups.into_iter());
+        }
+        let Some((key, states)) = self.out.as_mut().and_then(|it| it.next()) else {
+            return Ok(None);
+        };
+        let mut row = key.0;
+        for (a, st) in self.aggs.iter().zip(states) {
+            row.push(agg_final(a, st)?);
+        }
+        Ok(Some(row))
+    }
+    fn close(&mut self) {
+        self.out = Some(std::collections::BTreeMap::new().into_iter());
         self.input.close();
     }
 }
@@ -435,11 +653,20 @@ pub(crate) fn build(
         });
     }
     if let Some(aggs) = &plan.aggs {
-        node = Box::new(AggNode {
-            input: node,
-            aggs: aggs.clone(),
-            done: false,
-        });
+        node = if plan.group_by.is_empty() {
+            Box::new(AggNode {
+                input: node,
+                aggs: aggs.clone(),
+                done: false,
+            })
+        } else {
+            Box::new(GroupAggNode {
+                input: node,
+                aggs: aggs.clone(),
+                keys: plan.group_by.clone(),
+                out: None,
+            })
+        };
         if let Some(h) = &plan.having {
             node = Box::new(FilterNode {
                 input: node,

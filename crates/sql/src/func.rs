@@ -268,10 +268,6 @@ pub(crate) static SIGNATURES: &[Signature] = &[
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the
 /// error says "not supported" instead of "does not exist".
 pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] = &[
-    "sum",
-    "avg",
-    "min",
-    "max",
     "string_agg",
     "array_agg",
     "bool_and",

@@ -168,6 +168,26 @@ pub trait Host {
             Ok(())
         }
     }
+    /// A stored table named `name` (in `schema`, else along search_path),
+    /// as the catalog describes it to the running command; `None` when
+    /// there is none (the caller reports 42P01). A schema that does not
+    /// exist is 3F000. The default host has no tables.
+    fn lookup_table(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<crate::catalog::Relation>, PgError> {
+        let _ = (schema, name);
+        Ok(None)
+    }
+    /// The storage behind stored tables, for DDL and row changes; 0A000
+    /// in a host without it.
+    fn tables(&mut self) -> Result<&mut dyn crate::catalog::Tables, PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "tables are not available in this host",
+        ))
+    }
     /// The canonical spelling of a setting's name (`DateStyle` for
     /// `datestyle`), used to head SHOW's column. `None`: the name as
     /// written, lower-cased.

@@ -41,13 +41,14 @@
 //! - [`RowSource`]: rows pulled one at a time by a scan node, released by
 //!   `close`; a heap scan holding a buffer pin and a snapshot will be one.
 //!
-//! Where tables plug in: a stored table will be a new
-//! `catalog::RelationSource` variant, returned by `catalog::lookup` from
-//! the catalog and read by a heap [`RowSource`] (later with index
-//! lookups). The binder already resolves columns of any relation and the
-//! executor already filters, aggregates, sorts and limits any source;
-//! INSERT/UPDATE/DELETE resolve their target through the same lookup and
-//! today stop there with 42P01 or 0A000.
+//! Tables: a stored table is a `catalog::RelationSource::Table`, found by
+//! the host's catalog ([`Host::lookup_table`]) and read by the host's heap
+//! [`RowSource`]; the binder resolves its columns (and its system columns
+//! ctid, xmin, xmax, tableoid) and the executor filters, aggregates,
+//! sorts and limits it like any source. CREATE/DROP TABLE and SCHEMA are
+//! utility statements calling the host's [`Tables`]; INSERT, UPDATE and
+//! DELETE (`modify.rs`) run to completion when started, through the same
+//! [`Tables`], and keep their RETURNING rows for the portal.
 //!
 //! Main types: [`Statement`], [`Prepared`], [`Value`], [`Column`],
 //! [`Command`], [`Outcome`], [`Execution`], [`RowSource`], [`Host`],
@@ -60,6 +61,7 @@ mod exec;
 mod expr;
 mod func;
 mod host;
+mod modify;
 mod parse;
 mod plan;
 mod utility;
@@ -72,6 +74,7 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+pub use catalog::Tables;
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl, WalPositions};
 pub use numeric::Numeric;
@@ -162,6 +165,7 @@ pub struct Outcome {
 #[derive(Debug, Clone)]
 enum Plan {
     Select(Box<SelectPlan>),
+    Modify(Box<modify::ModifyPlan>),
     Utility(Utility),
 }
 
@@ -223,6 +227,12 @@ pub fn prepare(
             }
         })
         .collect();
+    if let Parsed::Ast(s) = &stmt.parsed {
+        use sqlparser::ast::Statement as S;
+        if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
+            return prepare_modify(s, &declared, host);
+        }
+    }
     let query = match &stmt.parsed {
         Parsed::Ast(s) => match s.as_ref() {
             sqlparser::ast::Statement::Query(q) => Some(q),
@@ -232,7 +242,7 @@ pub fn prepare(
     };
     let Some(q) = query else {
         let u = match &stmt.parsed {
-            Parsed::Ast(s) => utility::bind(s, &stmt.sql)?,
+            Parsed::Ast(s) => utility::bind(s, &stmt.sql, host)?,
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
@@ -279,6 +289,47 @@ pub fn prepare(
     })
 }
 
+/// Binds INSERT/UPDATE/DELETE, twice as a SELECT is (parameter types
+/// learnt from every context first).
+fn prepare_modify(
+    s: &sqlparser::ast::Statement,
+    declared: &[Option<Ty>],
+    host: &dyn Host,
+) -> Result<Prepared, PgError> {
+    use sqlparser::ast::Statement as S;
+    let bind_once = |b: &mut Binder| match s {
+        S::Insert(i) => b.bind_insert(i),
+        S::Update(u) => b.bind_update(u),
+        S::Delete(d) => b.bind_delete(d),
+        _ => unreachable!("checked by the caller"),
+    };
+    let mut first = Binder::new(host, declared.to_vec());
+    bind_once(&mut first)?;
+    let mut inferred = first.params;
+    for (i, d) in declared.iter().enumerate() {
+        if let Some(d) = d {
+            inferred[i] = Some(*d);
+        }
+    }
+    let complete: Vec<Option<Ty>> = inferred
+        .iter()
+        .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
+        .collect();
+    let mut second = Binder::new(host, complete);
+    let (plan, columns) = bind_once(&mut second)?;
+    let param_types = second
+        .params
+        .iter()
+        .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
+        .collect();
+    Ok(Prepared {
+        command: Command::Other(plan.tag_word()),
+        plan: Plan::Modify(Box::new(plan)),
+        param_types,
+        columns,
+    })
+}
+
 /// Start executing a prepared statement: what a portal holds. `params`
 /// must match [`Prepared::param_types`] in number. A SELECT evaluates its
 /// LIMIT/OFFSET and opens its source (through `relations` for the
@@ -307,6 +358,10 @@ pub fn start(
             };
             let root = exec::build(plan, &mut cx, relations)?;
             Ok(Execution::tree(root, plan.visible, params))
+        }
+        Plan::Modify(m) => {
+            let (rows, tag) = modify::execute(m, &params, host, relations)?;
+            Ok(Execution::done(rows, tag))
         }
         Plan::Utility(u) => {
             let out = u.execute(host)?;

@@ -30,6 +30,12 @@ pub(crate) enum Source {
 pub(crate) enum AggCall {
     CountStar,
     Count(Expr),
+    /// sum(x) over an argument of type `.1`.
+    Sum(Expr, crate::types::Oid),
+    /// avg(x) over an argument of type `.1`.
+    Avg(Expr, crate::types::Oid),
+    Min(Expr),
+    Max(Expr),
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +53,9 @@ pub(crate) struct SelectPlan {
     /// Some: aggregate the filtered rows into one row of these values;
     /// targets, HAVING and sort keys then read that row.
     pub aggs: Option<Vec<AggCall>>,
+    /// GROUP BY: source columns; the aggregate node's rows are these keys
+    /// then the aggregates, one row per group (empty: one row in all).
+    pub group_by: Vec<usize>,
     pub having: Option<Expr>,
     /// Visible targets, then hidden sort targets.
     pub targets: Vec<Expr>,

@@ -203,6 +203,10 @@ impl Relations for FakeRelations {
             catalog::RelationSource::SystemView(catalog::SystemView::StatBgWriter) => {
                 Ok(Box::new(catalog::RowsScan::new(vec![])))
             }
+            catalog::RelationSource::Table(_) => Err(PgError::error(
+                tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
+                "the fake host has no tables",
+            )),
         }
     }
 }
@@ -719,10 +723,10 @@ fn error_sqlstates() {
         ("SELECT 1 ORDER BY 2", "42P10", "ORDER BY position 2 is not in select list"),
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
-        ("SELECT sum(pid) FROM pg_stat_activity", "0A000", "aggregate function sum() is not supported yet"),
+        ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
         ("SELECT 1 UNION SELECT 2", "0A000", "UNION is not supported yet"),
         ("SELECT DISTINCT 1", "0A000", "DISTINCT is not supported yet"),
-        ("CREATE TABLE t (a int)", "0A000", "CREATE TABLE is not supported yet"),
+        ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "0A000", "VACUUM is not supported yet"),
         ("ROLLBACK TO SAVEPOINT s", "0A000", "ROLLBACK TO SAVEPOINT is not supported by this host"),
         ("SELECT current_setting('nope')", "42704", "unrecognized configuration parameter \"nope\""),

@@ -42,6 +42,27 @@ pub(crate) enum Utility {
     Discard(&'static str),
     Deallocate(Option<String>),
     Checkpoint,
+    CreateTable {
+        schema: Option<String>,
+        name: String,
+        columns: Vec<catalog::ColumnDef>,
+        if_not_exists: bool,
+    },
+    /// DROP TABLE: each name, resolved when it runs.
+    DropTable {
+        names: Vec<(Option<String>, String)>,
+        if_exists: bool,
+    },
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+    },
+    DropSchema {
+        names: Vec<String>,
+        if_exists: bool,
+    },
+    /// TRUNCATE: each name, resolved when it runs.
+    Truncate(Vec<(Option<String>, String)>),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -170,7 +191,7 @@ fn command_words(sql: &str) -> String {
         .to_string()
 }
 
-fn check_table(name: &ast::ObjectName, what: &str) -> Result<Utility, PgError> {
+fn check_table(host: &dyn Host, name: &ast::ObjectName, what: &str) -> Result<Utility, PgError> {
     let parts: Vec<String> = name
         .0
         .iter()
@@ -180,14 +201,14 @@ fn check_table(name: &ast::ObjectName, what: &str) -> Result<Utility, PgError> {
         })
         .collect();
     match parts.as_slice() {
-        [t] => catalog::lookup(None, t)?,
-        [s, t] => catalog::lookup(Some(s), t)?,
-        _ => catalog::lookup(None, &parts.join("."))?,
+        [t] => catalog::lookup(host, None, t)?,
+        [s, t] => catalog::lookup(host, Some(s), t)?,
+        _ => catalog::lookup(host, None, &parts.join("."))?,
     };
     Err(not_supported(what))
 }
 
-pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
+pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Utility, PgError> {
     use ast::Statement as S;
     match s {
         S::Set(set) => match set {
@@ -347,27 +368,76 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str) -> Result<Utility, PgError> {
                 Ok(Utility::Deallocate(Some(ident_name(name))))
             }
         }
-        S::Insert(i) => match &i.table {
-            ast::TableObject::TableName(n) => check_table(n, "INSERT"),
-            _ => Err(not_supported("INSERT")),
-        },
-        S::Update(u) => match &u.table.relation {
-            ast::TableFactor::Table { name, .. } => check_table(name, "UPDATE"),
-            _ => Err(not_supported("UPDATE")),
-        },
-        S::Delete(d) => {
-            let from = match &d.from {
-                ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
-            };
-            match from.first().map(|t| &t.relation) {
-                Some(ast::TableFactor::Table { name, .. }) => check_table(name, "DELETE"),
-                _ => Err(not_supported("DELETE")),
+        S::CreateTable(ct) => create_table(ct),
+        S::Drop {
+            object_type: ast::ObjectType::Table,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
+            if *cascade {
+                return Err(not_supported("DROP TABLE ... CASCADE"));
             }
+            Ok(Utility::DropTable {
+                names: names
+                    .iter()
+                    .map(qualified_name)
+                    .collect::<Result<Vec<_>, _>>()?,
+                if_exists: *if_exists,
+            })
+        }
+        S::Truncate(t) => {
+            if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
+                return Err(not_supported("TRUNCATE ... CASCADE"));
+            }
+            if t.partitions.is_some() {
+                return Err(not_supported("TRUNCATE ... PARTITION"));
+            }
+            Ok(Utility::Truncate(
+                t.table_names
+                    .iter()
+                    .map(|n| qualified_name(&n.name))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+        }
+        S::CreateSchema {
+            schema_name: ast::SchemaName::Simple(n),
+            if_not_exists,
+            ..
+        } => match qualified_name(n)? {
+            (None, name) => Ok(Utility::CreateSchema {
+                name,
+                if_not_exists: *if_not_exists,
+            }),
+            _ => Err(syntax(format!("syntax error at or near \"{n}\""))),
+        },
+        S::Drop {
+            object_type: ast::ObjectType::Schema,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
+            if *cascade {
+                return Err(not_supported("DROP SCHEMA ... CASCADE"));
+            }
+            let names = names
+                .iter()
+                .map(|n| match qualified_name(n)? {
+                    (None, name) => Ok(name),
+                    _ => Err(syntax(format!("syntax error at or near \"{n}\""))),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Utility::DropSchema {
+                names,
+                if_exists: *if_exists,
+            })
         }
         S::Copy {
             source: ast::CopySource::Table { table_name, .. },
             ..
-        } => check_table(table_name, "COPY"),
+        } => check_table(host, table_name, "COPY"),
         _ => Err(not_supported(command_words(sql))),
     }
 }
@@ -379,6 +449,89 @@ fn text_col(name: &str) -> Column {
         type_len: -1,
         type_mod: -1,
     }
+}
+
+/// `[schema.]name` of a relation or schema, case-folded.
+fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
+    let parts: Vec<String> =
+        n.0.iter()
+            .map(|p| match p {
+                ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
+                ast::ObjectNamePart::Function(_) => {
+                    Err(syntax(format!("syntax error at or near \"{n}\"")))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+    match parts.as_slice() {
+        [t] => Ok((None, t.clone())),
+        [s, t] => Ok((Some(s.clone()), t.clone())),
+        _ => Err(syntax(format!(
+            "improper relation name (too many dotted names): {n}"
+        ))),
+    }
+}
+
+/// CREATE TABLE with columns, types, NOT NULL/NULL and DEFAULT. Keys,
+/// unique and check constraints need indexes and are refused (0A000)
+/// rather than accepted unenforced.
+fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
+    if ct.query.is_some() {
+        return Err(not_supported("CREATE TABLE ... AS"));
+    }
+    if ct.like.is_some() || ct.clone.is_some() {
+        return Err(not_supported("CREATE TABLE ... LIKE"));
+    }
+    if ct.temporary {
+        return Err(not_supported("temporary tables"));
+    }
+    if ct.partition_by.is_some() {
+        return Err(not_supported("partitioned tables"));
+    }
+    if !ct.constraints.is_empty() {
+        return Err(not_supported(
+            "table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY)",
+        ));
+    }
+    let (schema, name) = qualified_name(&ct.name)?;
+    let mut columns: Vec<catalog::ColumnDef> = Vec::new();
+    for c in &ct.columns {
+        let cname = ident_name(&c.name);
+        if columns.iter().any(|d| d.name == cname) {
+            return Err(PgError::error(
+                catalog::codes::DUPLICATE_COLUMN,
+                format!("column \"{cname}\" specified more than once"),
+            ));
+        }
+        let ty = crate::bind::data_type_to_ty(&c.data_type)?;
+        let mut def = catalog::ColumnDef::new(&cname, ty);
+        for o in &c.options {
+            match &o.option {
+                ast::ColumnOption::NotNull => def.not_null = true,
+                ast::ColumnOption::Null => def.not_null = false,
+                ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
+                ast::ColumnOption::PrimaryKey(_) => {
+                    return Err(not_supported("PRIMARY KEY (it needs indexes)"))
+                }
+                ast::ColumnOption::Unique(_) => {
+                    return Err(not_supported("UNIQUE (it needs indexes)"))
+                }
+                other => return Err(not_supported(format!("column option {other}"))),
+            }
+        }
+        columns.push(def);
+    }
+    if columns.len() > 1600 {
+        return Err(PgError::error(
+            sqlstate::TOO_MANY_COLUMNS,
+            "tables can have at most 1600 columns",
+        ));
+    }
+    Ok(Utility::CreateTable {
+        schema,
+        name,
+        columns,
+        if_not_exists: ct.if_not_exists,
+    })
 }
 
 impl Utility {
@@ -402,6 +555,11 @@ impl Utility {
             Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
             Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
             Utility::Checkpoint => Command::Other("CHECKPOINT"),
+            Utility::CreateTable { .. } => Command::Other("CREATE TABLE"),
+            Utility::DropTable { .. } => Command::Other("DROP TABLE"),
+            Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
+            Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
+            Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
         }
     }
 
@@ -516,6 +674,71 @@ impl Utility {
                 } else {
                     "DEALLOCATE ALL"
                 })
+            }
+            Utility::CreateTable {
+                schema,
+                name,
+                columns,
+                if_not_exists,
+            } => {
+                host.tables()?
+                    .create_table(schema.as_deref(), name, columns, *if_not_exists)?;
+                done("CREATE TABLE")
+            }
+            Utility::DropTable { names, if_exists } => {
+                // All names are resolved before any is dropped, as
+                // PostgreSQL's RemoveRelations: a missing one fails the
+                // statement without dropping the others.
+                let mut found = Vec::new();
+                for (schema, name) in names {
+                    let shown = match schema {
+                        Some(s) => format!("{s}.{name}"),
+                        None => name.clone(),
+                    };
+                    match host.lookup_table(schema.as_deref(), name)? {
+                        Some(rel) => found.push(rel),
+                        None if *if_exists => host.notice(PgError::new(
+                            tusk_common::Severity::Notice,
+                            sqlstate::SUCCESSFUL_COMPLETION,
+                            format!("table \"{shown}\" does not exist, skipping"),
+                        )),
+                        None => {
+                            return Err(PgError::error(
+                                sqlstate::UNDEFINED_TABLE,
+                                format!("table \"{shown}\" does not exist"),
+                            ))
+                        }
+                    }
+                }
+                for rel in &found {
+                    host.tables()?.drop_table(rel)?;
+                }
+                done("DROP TABLE")
+            }
+            Utility::Truncate(names) => {
+                let mut found = Vec::new();
+                for (schema, name) in names {
+                    let r = catalog::lookup(&*host, schema.as_deref(), name)?;
+                    r.table()?;
+                    found.push(r);
+                }
+                for rel in &found {
+                    host.tables()?.truncate(rel)?;
+                }
+                done("TRUNCATE TABLE")
+            }
+            Utility::CreateSchema {
+                name,
+                if_not_exists,
+            } => {
+                host.tables()?.create_schema(name, *if_not_exists)?;
+                done("CREATE SCHEMA")
+            }
+            Utility::DropSchema { names, if_exists } => {
+                for n in names {
+                    host.tables()?.drop_schema(n, *if_exists)?;
+                }
+                done("DROP SCHEMA")
             }
         }
     }

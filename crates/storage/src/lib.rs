@@ -63,6 +63,11 @@
 //!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
 //!   deadlock detection, a per-backend table released by the resource
 //!   owner, and pg_locks rows.
+//! - The catalog in tables: [`datum`] (the tuple codec between SQL values
+//!   and PostgreSQL's on-disk datum formats), [`catalog`] (the catalogs'
+//!   OIDs and column layouts, built-in rows, the bootstrap that writes
+//!   them at `tusk init`) and [`heapwal`] (the heap's WAL logger; a
+//!   placeholder until the heap WAL records land).
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -79,9 +84,11 @@
 pub mod bootstrap;
 pub mod buffer;
 pub mod bufmgr;
+pub mod catalog;
 pub mod clog;
 pub mod clogbuffers;
 pub mod control;
+pub mod datum;
 pub mod exit;
 pub mod fsm;
 pub mod heapam;

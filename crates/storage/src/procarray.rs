@@ -616,6 +616,11 @@ pub struct SharedControl {
     served_requests: std::sync::atomic::AtomicU64,
     /// pg_stat_bgwriter's counters.
     pub bgwriter: BgWriterStats,
+    /// The catalog's generation: bumped by every transaction that
+    /// committed catalog changes (DDL), after its commit. A backend whose
+    /// catalog cache was filled at an older generation drops it (the
+    /// shared invalidation signal; zero is a valid start).
+    pub catalog_generation: std::sync::atomic::AtomicU64,
 }
 
 /// pg_stat_bgwriter's counters (PostgreSQL 15's columns), kept in shared

@@ -241,7 +241,7 @@ impl ResourceOwner {
             if self.slots[i].1.as_ref().is_some_and(|r| r.phase() == phase) {
                 let r = self.slots[i].1.take().expect("checked above");
                 self.held -= 1;
-                if why == Release::Commit {
+                if why == Release::Commit && phase != ReleasePhase::Locks {
                     leaked.push(r.kind());
                 }
                 r.release(why);
@@ -265,7 +265,10 @@ impl ResourceOwner {
 
     /// Releases everything held, phase by phase, newest first within a
     /// phase. Returns the kinds released at [`Release::Commit`] (leaks,
-    /// for the caller's warning); empty otherwise.
+    /// for the caller's warning); empty otherwise. Heavyweight locks
+    /// ([`ReleasePhase::Locks`]) are held until the transaction ends by
+    /// design (relation locks, the lock on the transaction's own xid), so
+    /// releasing them at commit is no leak, as in PostgreSQL.
     pub fn release_all(&mut self, why: Release) -> Vec<&'static str> {
         let mut leaked = Vec::new();
         for phase in [
@@ -1159,6 +1162,16 @@ mod tests {
         assert_eq!(warnings[0].message, "resource was not closed: buffer pin");
         assert_eq!(*log.borrow(), ["buffer pin Commit"]);
 
+        // Locks are transaction-scoped: released at commit without a
+        // warning.
+        log.borrow_mut().clear();
+        x.start_command(150);
+        x.owner().remember(dummy("lock", ReleasePhase::Locks, &log));
+        let (ended, warnings) = x.commit_command();
+        assert_eq!(ended, Some(Ended::Committed));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(*log.borrow(), ["lock Commit"]);
+
         log.borrow_mut().clear();
         x.start_command(200);
         x.begin_block().unwrap();
@@ -1694,7 +1707,8 @@ mod tests {
         x.start_command(1);
         x.end_block().unwrap();
         let (_, warnings) = x.commit_command();
-        assert_eq!(warnings.len(), 2);
+        // Locks are transaction-scoped: released at commit, no warning.
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(
             *log.borrow(),
             ["buffer pin Commit", "a lock Commit", "top lock Commit"]

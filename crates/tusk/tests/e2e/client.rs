@@ -155,7 +155,10 @@ fn errors_never_end_the_session() {
     assert_eq!(simple_value(&mut c, "SELECT 1").as_deref(), Some("1"));
 
     // Statements the server does not support yet: a clean ERROR.
-    for sql in ["CREATE TABLE t (a int)", "SELECT * FROM nosuchtable"] {
+    for sql in [
+        "CREATE TABLE t (a int PRIMARY KEY)",
+        "SELECT * FROM nosuchtable",
+    ] {
         let e = expect_sqlstate(c.simple_query(sql), &["0A000", "42P01"]);
         assert_eq!(e.severity(), "ERROR", "{sql}");
         assert_eq!(

@@ -23,6 +23,9 @@
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 //! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO against PostgreSQL 15's answers.
+//! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
+//!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
+//!   concurrent updates, restart, a table larger than the buffer pool.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -36,6 +39,7 @@ mod savepoint;
 mod sessions;
 mod startup;
 mod stop;
+mod tables;
 mod txid;
 mod util;
 mod walkeep;

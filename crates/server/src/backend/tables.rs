@@ -1,0 +1,1410 @@
+//! Tables in a backend: the catalog read from its heap tables, heap scans as row sources, and the row changes and DDL of the SQL layer's `Tables`, over the shared buffer pool.
+//!
+//! Why this shape:
+//! - **A catalog cache reset by a shared generation.** A relation is
+//!   resolved by scanning pg_namespace, pg_class, pg_attribute (and
+//!   pg_attrdef) through the shared buffer pool with a fresh catalog
+//!   snapshot, and cached per backend. A transaction that changed the
+//!   catalog bumps the shared catalog generation after it commits; a
+//!   backend that sees the generation move drops its cache (the reset-all
+//!   form of PostgreSQL's invalidation queue: one counter cannot overflow
+//!   or lose a message, and DDL is rare).
+//! - **Copied tuples, short pins.** A scan pins one page, copies the tuples
+//!   its snapshot sees, unpins, and hands the rows out one at a time; it
+//!   keeps its snapshot (a copy) and its position between calls, never a
+//!   pin, so a portal suspended between Execute messages holds no buffer.
+//! - **Visibility is storage's** ([`tusk_storage::visibility`]): MVCC for
+//!   scans, the writer rules for update/delete, the vacuum rules for
+//!   pruning, against this backend's proc array entry and the commit log.
+//! - **Row locks by xid wait.** A writing transaction holds an exclusive
+//!   lock on its xid in the lock manager; an update or delete that meets a
+//!   row changed by a running transaction waits for a share lock on that
+//!   xid (deadlock detection, lock_timeout), then (READ COMMITTED) moves to
+//!   the newest version of the row and lets the SQL layer re-check it, or
+//!   (REPEATABLE READ) fails with 40001.
+//! - **Transactional files.** CREATE TABLE creates the file at once and
+//!   schedules its removal if the transaction aborts; DROP TABLE schedules
+//!   removal at commit (PostgreSQL's pending deletes). A crash between the
+//!   two leaves a file no catalog row names: harmless garbage.
+//! - **The extension lock is `flock`** on the relation's first segment:
+//!   process-wide, released by closing, and cheap while the lock manager
+//!   is not in the server.
+//!
+//! Not yet: OID allocation through a shared counter (a new relation takes
+//! the highest catalog OID + 1 and skips OIDs whose file exists, which is
+//! how concurrent CREATE TABLEs stay apart), relation locks, unique
+//! names under concurrent CREATE TABLE of one name (no unique index).
+//!
+//! Everything here runs in the backend that owns the session.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use tusk_common::{sqlstate, PgError, Severity};
+use tusk_sql::catalog::{codes, ColumnDef, Relation, RelationSource, TableRef};
+use tusk_sql::types::{Oid, Ty};
+use tusk_sql::{Row, RowSource, Value};
+use tusk_storage::bufmgr::BufMgr;
+use tusk_storage::catalog::{
+    self as cat, PG_ATTRDEF_OID, PG_ATTRIBUTE_OID, PG_CATALOG_NAMESPACE, PG_CLASS_OID,
+    PG_NAMESPACE_OID,
+};
+use tusk_storage::datum;
+use tusk_storage::heapam::{self, ExtensionLock, HeapRel, HtsvResult, TmResult, UpdateOutcome};
+use tusk_storage::heaptuple::{self, ItemPointer, SIZEOF_HEAP_TUPLE_HEADER};
+use tusk_storage::heapwal::XlogHeapWal;
+use tusk_storage::lmgr::{LockMode, LockTarget, WaitPolicy};
+use tusk_storage::lwlock::LwMode;
+use tusk_storage::page::{self, LP_NORMAL};
+use tusk_storage::smgr::{relpath, Fork, RelFileLocator, DEFAULTTABLESPACE_OID};
+use tusk_storage::snapshot::{self, Snapshot};
+use tusk_storage::visibility::{self, ComboCids, ProcXactState, UpdateResult, VacuumResult};
+use tusk_storage::xact::{Release, ResourceOwner};
+
+use super::{Engine, Session};
+use crate::shmem::ChildShared;
+
+/// The storage side of one session's tables: its buffer manager, its
+/// database, and the extension lock.
+pub(super) struct Store {
+    pub bm: BufMgr,
+    pub db: u32,
+    ext: FlockExt,
+    combos: ComboCids,
+}
+
+impl Store {
+    pub fn new(bm: BufMgr, db: u32, data_dir: PathBuf) -> Store {
+        Store {
+            bm,
+            db,
+            ext: FlockExt {
+                root: data_dir,
+                held: RefCell::new(HashMap::new()),
+            },
+            combos: ComboCids::default(),
+        }
+    }
+}
+
+/// The relation extension lock as an exclusive `flock` of the relation's
+/// first segment file (see the file comment).
+struct FlockExt {
+    root: PathBuf,
+    held: RefCell<HashMap<RelFileLocator, File>>,
+}
+
+impl ExtensionLock for FlockExt {
+    fn lock(&self, rel: RelFileLocator) {
+        // A missing file (never for a table CREATE TABLE made) leaves the
+        // extension unlocked: heapam then creates the fork itself.
+        if let Ok(f) = File::open(self.root.join(relpath(rel, Fork::Main))) {
+            loop {
+                // SAFETY: flock on a descriptor this function owns.
+                let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+                if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                    break;
+                }
+            }
+            self.held.borrow_mut().insert(rel, f);
+        }
+    }
+    fn unlock(&self, rel: RelFileLocator) {
+        // Closing the descriptor releases the lock.
+        self.held.borrow_mut().remove(&rel);
+    }
+}
+
+/// The tuple header of `t`, copied so that visibility may set hint bits
+/// on the copy (the page's own hint bits are left for later work).
+fn header(t: &[u8]) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    let n = t.len().min(SIZEOF_HEAP_TUPLE_HEADER);
+    h[..n].copy_from_slice(&t[..n]);
+    h
+}
+
+/// heapam's visibility oracle over storage's visibility rules for this
+/// backend. An error from the commit log is kept and reported by the
+/// caller after the heap call (the trait's methods cannot fail).
+struct Vis<'a> {
+    snap: &'a Snapshot,
+    x: ProcXactState<'a, ChildShared>,
+    horizon: std::cell::Cell<Option<u64>>,
+    err: RefCell<Option<PgError>>,
+}
+
+impl<'a> Vis<'a> {
+    fn new(
+        engine: &'a Engine,
+        store: &'a Store,
+        snap: &'a Snapshot,
+        current: &'a [u64],
+    ) -> Vis<'a> {
+        Vis {
+            snap,
+            x: ProcXactState {
+                transam: &engine.transam,
+                clog: engine.clog_for(),
+                current,
+                combos: &store.combos,
+            },
+            horizon: std::cell::Cell::new(None),
+            err: RefCell::new(None),
+        }
+    }
+    fn horizon(&self) -> u64 {
+        if let Some(h) = self.horizon.get() {
+            return h;
+        }
+        let h = snapshot::oldest_xmin(self.x.transam, self.x.clog.lw, self.x.clog.me);
+        self.horizon.set(Some(h));
+        h
+    }
+    fn keep(&self, e: PgError) {
+        self.err.borrow_mut().get_or_insert(e);
+    }
+    fn check(&self) -> Result<(), PgError> {
+        match self.err.borrow_mut().take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl heapam::Visibility for Vis<'_> {
+    fn visible(&self, t: &[u8]) -> bool {
+        let mut h = header(t);
+        visibility::satisfies_mvcc(&mut h, self.snap, &self.x).unwrap_or_else(|e| {
+            self.keep(e);
+            false
+        })
+    }
+    fn satisfies_update(&self, t: &[u8], cid: u32) -> TmResult {
+        let mut h = header(t);
+        match visibility::satisfies_update(&mut h, cid, ItemPointer::INVALID, &self.x) {
+            Ok(UpdateResult::Ok) => TmResult::Ok,
+            Ok(UpdateResult::Invisible) => TmResult::Invisible,
+            Ok(UpdateResult::SelfModified) => TmResult::SelfModified,
+            Ok(UpdateResult::BeingModified) => TmResult::BeingModified,
+            Ok(UpdateResult::Updated) => TmResult::Updated,
+            Ok(UpdateResult::Deleted) => TmResult::Deleted,
+            Err(e) => {
+                self.keep(e);
+                TmResult::Invisible
+            }
+        }
+    }
+    fn satisfies_vacuum(&self, t: &[u8]) -> HtsvResult {
+        let mut h = header(t);
+        match visibility::satisfies_vacuum(&mut h, self.horizon(), &self.x) {
+            Ok(VacuumResult::Dead) => HtsvResult::Dead,
+            Ok(VacuumResult::Live) => HtsvResult::Live,
+            Ok(VacuumResult::RecentlyDead) => HtsvResult::RecentlyDead,
+            Ok(VacuumResult::InsertInProgress) => HtsvResult::InsertInProgress,
+            Ok(VacuumResult::DeleteInProgress) => HtsvResult::DeleteInProgress,
+            Err(e) => {
+                self.keep(e);
+                HtsvResult::Live
+            }
+        }
+    }
+    fn may_prune(&self, prune_xid: u64) -> bool {
+        prune_xid < self.horizon()
+    }
+}
+
+/// The tuples of one page the snapshot sees, copied out (pin and share
+/// lock held only inside).
+fn read_page(
+    store: &Store,
+    vis: &Vis<'_>,
+    loc: RelFileLocator,
+    block: u32,
+) -> Result<Vec<(ItemPointer, Vec<u8>)>, PgError> {
+    let mut owner = ResourceOwner::default();
+    let pin = store.bm.read_buffer(&mut owner, loc, Fork::Main, block)?;
+    let r = (|| {
+        let l = store.bm.lock(&pin, LwMode::Shared);
+        let p = l.page();
+        let mut out = Vec::new();
+        if page::is_new(p) {
+            return Ok(out);
+        }
+        page::check_line_pointers(p).map_err(|e| e.to_pg_error())?;
+        for off in 1..=page::max_offset(p) {
+            let Some(id) = page::item_id(p, off) else {
+                continue;
+            };
+            if id.flags != LP_NORMAL {
+                continue;
+            }
+            let Some(t) = page::get_item(p, off) else {
+                continue;
+            };
+            heaptuple::check_header(t)?;
+            if heapam::Visibility::visible(vis, t) {
+                out.push((ItemPointer { block, offset: off }, t.to_vec()));
+            }
+        }
+        Ok(out)
+    })();
+    store.bm.release(&mut owner, pin);
+    owner.release_all(Release::Abort);
+    vis.check()?;
+    r
+}
+
+fn nblocks(store: &Store, loc: RelFileLocator) -> Result<u32, PgError> {
+    let mut smgr = store.bm.smgr();
+    if !smgr.exists(loc, Fork::Main)? {
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_FILE,
+            format!(
+                "could not open file \"{}\": No such file or directory",
+                relpath(loc, Fork::Main)
+            ),
+        ));
+    }
+    smgr.nblocks(loc, Fork::Main)
+}
+
+fn ctid_text(t: ItemPointer) -> String {
+    format!("({},{})", t.block, t.offset)
+}
+
+fn parse_ctid(s: &str) -> Result<ItemPointer, PgError> {
+    let bad = || PgError::error(sqlstate::INTERNAL_ERROR, format!("invalid ctid \"{s}\""));
+    let inner = s
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let (b, o) = inner.split_once(',').ok_or_else(bad)?;
+    Ok(ItemPointer {
+        block: b.trim().parse().map_err(|_| bad())?,
+        offset: o.trim().parse().map_err(|_| bad())?,
+    })
+}
+
+/// A scan of a stored table: the rows its snapshot sees, each followed by
+/// the system columns ctid, xmin, xmax, tableoid.
+pub(super) struct TableScan {
+    store: Rc<Store>,
+    engine: Rc<Engine>,
+    snap: Snapshot,
+    current: Vec<u64>,
+    loc: RelFileLocator,
+    types: Vec<Oid>,
+    tableoid: u32,
+    nblocks: u32,
+    next_block: u32,
+    rows: VecDeque<(ItemPointer, Vec<u8>)>,
+}
+
+impl TableScan {
+    pub fn open(
+        store: Rc<Store>,
+        engine: Rc<Engine>,
+        snap: Snapshot,
+        current: Vec<u64>,
+        rel: &Relation,
+        t: TableRef,
+    ) -> Result<TableScan, PgError> {
+        let loc = locator(store.db, t);
+        // Another backend may have dropped and re-created this relfilenode
+        // since this process last opened it.
+        store.bm.smgr().close(loc);
+        let n = nblocks(&store, loc)?;
+        Ok(TableScan {
+            store,
+            engine,
+            snap,
+            current,
+            loc,
+            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            tableoid: t.oid,
+            nblocks: n,
+            next_block: 0,
+            rows: VecDeque::new(),
+        })
+    }
+}
+
+fn with_system_columns(mut row: Row, tid: ItemPointer, t: &[u8], tableoid: u32) -> Row {
+    row.push(Value::Text(ctid_text(tid)));
+    row.push(Value::Xid8(heaptuple::xmin(t) & 0xFFFF_FFFF));
+    let xmax = if heaptuple::infomask(t) & heaptuple::HEAP_XMAX_INVALID != 0 {
+        0
+    } else {
+        heaptuple::xmax(t)
+    };
+    row.push(Value::Xid8(xmax & 0xFFFF_FFFF));
+    row.push(Value::Oid(tableoid));
+    row
+}
+
+impl RowSource for TableScan {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        loop {
+            if let Some((tid, t)) = self.rows.pop_front() {
+                let row = datum::deform_row(&t, &self.types)?;
+                return Ok(Some(with_system_columns(row, tid, &t, self.tableoid)));
+            }
+            if self.next_block >= self.nblocks {
+                return Ok(None);
+            }
+            let block = self.next_block;
+            self.next_block += 1;
+            let vis = Vis::new(&self.engine, &self.store, &self.snap, &self.current);
+            self.rows = read_page(&self.store, &vis, self.loc, block)?.into();
+        }
+    }
+    fn close(&mut self) {
+        self.rows.clear();
+        self.next_block = self.nblocks;
+    }
+}
+
+fn locator(db: u32, t: TableRef) -> RelFileLocator {
+    if t.shared {
+        RelFileLocator {
+            spc: tusk_storage::smgr::GLOBALTABLESPACE_OID,
+            db: 0,
+            rel: t.relfilenode,
+        }
+    } else {
+        RelFileLocator {
+            spc: DEFAULTTABLESPACE_OID,
+            db,
+            rel: t.relfilenode,
+        }
+    }
+}
+
+fn catalog_ref(oid: u32) -> TableRef {
+    let c = cat::catalog(oid);
+    TableRef {
+        oid,
+        relfilenode: oid,
+        shared: c.shared,
+        namespace: PG_CATALOG_NAMESPACE,
+    }
+}
+
+fn oid_of(v: &Value) -> u32 {
+    match v {
+        Value::Oid(o) => *o,
+        _ => 0,
+    }
+}
+
+fn name_of(v: &Value) -> &str {
+    match v {
+        Value::Name(s) | Value::Text(s) => s,
+        _ => "",
+    }
+}
+
+/// The per-backend catalog cache: resolved relations by (schema, name,
+/// search_path), valid for one catalog generation.
+#[derive(Default)]
+pub(super) struct RelCache {
+    generation: u64,
+    entries: HashMap<(Option<String>, String, String), Relation>,
+}
+
+/// What a statement needs to read tables: the pieces a scan keeps.
+pub(super) struct TableCtx {
+    pub store: Rc<Store>,
+    pub engine: Rc<Engine>,
+    pub snap: Snapshot,
+    pub current: Vec<u64>,
+}
+
+impl Session {
+    fn table_parts(&self) -> Result<(Rc<Store>, Rc<Engine>), PgError> {
+        match (&self.store, &self.engine) {
+            (Some(s), Some(e)) => Ok((s.clone(), e.clone())),
+            _ => Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "tables are not available in this session",
+            )
+            .with_hint(
+                "The buffer pool or the commit log could not be attached; see the server log.",
+            )),
+        }
+    }
+
+    fn current_xids(&self) -> Vec<u64> {
+        match self.xact.current_xid_if_any() {
+            0 => Vec::new(),
+            x => vec![x],
+        }
+    }
+
+    fn repeatable_read(&self) -> Result<bool, PgError> {
+        let iso = tusk_sql::Host::show(self, "transaction_isolation")?;
+        match iso.as_str() {
+            "repeatable read" => Ok(true),
+            "serializable" => Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "SERIALIZABLE isolation level is not supported",
+            )
+            .with_hint("Use REPEATABLE READ, which tusk runs as PostgreSQL does.")),
+            _ => Ok(false),
+        }
+    }
+
+    /// The snapshot of the running statement: a new one per statement in
+    /// READ COMMITTED, the transaction's first in REPEATABLE READ; its
+    /// command id is the current one.
+    pub(super) fn statement_snapshot(&self) -> Result<Snapshot, PgError> {
+        let (_, engine) = self.table_parts()?;
+        let cid = self.xact.command_id();
+        let rr = self.repeatable_read()?;
+        let mut kept = self.rr_snapshot.borrow_mut();
+        if rr {
+            if let Some(s) = kept.as_ref() {
+                let mut s = s.clone();
+                s.curcid = cid;
+                return Ok(s);
+            }
+        }
+        let mut s = Snapshot::with_capacity(self.procs.len());
+        snapshot::get_snapshot_data(
+            &engine.transam,
+            &self.shared,
+            self.slot as u32,
+            &mut s,
+            !rr || kept.is_none(),
+        );
+        s.curcid = cid;
+        if rr {
+            *kept = Some(s.clone());
+        }
+        Ok(s)
+    }
+
+    /// A snapshot for catalog reads: the latest committed state, and this
+    /// transaction's own earlier commands.
+    fn catalog_snapshot(&self) -> Result<Snapshot, PgError> {
+        let (_, engine) = self.table_parts()?;
+        let mut s = Snapshot::with_capacity(self.procs.len());
+        snapshot::get_snapshot_data(
+            &engine.transam,
+            &self.shared,
+            self.slot as u32,
+            &mut s,
+            false,
+        );
+        s.curcid = self.xact.command_id();
+        Ok(s)
+    }
+
+    /// What the executor needs to scan tables, for a statement that may
+    /// read them (SELECT, INSERT, UPDATE, DELETE): the statement's
+    /// snapshot is taken now. `None` for other statements; an error (no
+    /// storage, SERIALIZABLE) is kept for the first table scan to report.
+    pub(super) fn table_ctx(&self, p: &tusk_sql::Prepared) -> Option<Result<TableCtx, PgError>> {
+        use tusk_sql::Command;
+        if !matches!(
+            p.command(),
+            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE")
+        ) {
+            return None;
+        }
+        Some((|| {
+            let (store, engine) = self.table_parts()?;
+            let snap = self.statement_snapshot()?;
+            Ok(TableCtx {
+                store,
+                engine,
+                snap,
+                current: self.current_xids(),
+            })
+        })())
+    }
+
+    /// Every row of a catalog the catalog snapshot sees, with its TID.
+    fn catalog_rows(&self, oid: u32) -> Result<Vec<(ItemPointer, Vec<Value>)>, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let snap = self.catalog_snapshot()?;
+        let current = self.current_xids();
+        let c = cat::catalog(oid);
+        let loc = c.locator(store.db);
+        let types_ = c.types();
+        let vis = Vis::new(&engine, &store, &snap, &current);
+        let mut out = Vec::new();
+        for b in 0..nblocks(&store, loc)? {
+            for (tid, t) in read_page(&store, &vis, loc, b)? {
+                out.push((tid, datum::deform_row(&t, &types_)?));
+            }
+        }
+        Ok(out)
+    }
+
+    fn namespace_oid(&self, name: &str) -> Result<Option<u32>, PgError> {
+        let c = cat::catalog(PG_NAMESPACE_OID);
+        let (ni, oi) = (c.col("nspname"), c.col("oid"));
+        Ok(self
+            .catalog_rows(PG_NAMESPACE_OID)?
+            .into_iter()
+            .find(|(_, r)| name_of(&r[ni]) == name)
+            .map(|(_, r)| oid_of(&r[oi])))
+    }
+
+    /// search_path as namespace OIDs, pg_catalog first unless listed
+    /// ("$user" is the session user's schema, if it exists).
+    fn search_path(&self) -> Result<Vec<u32>, PgError> {
+        let sp = tusk_sql::Host::show(self, "search_path")?;
+        let c = cat::catalog(PG_NAMESPACE_OID);
+        let (ni, oi) = (c.col("nspname"), c.col("oid"));
+        let nss = self.catalog_rows(PG_NAMESPACE_OID)?;
+        let mut out = Vec::new();
+        for item in sp.split(',') {
+            let item = item.trim();
+            let name = if item == "\"$user\"" || item == "$user" {
+                self.id.user.clone()
+            } else if let Some(q) = item.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                q.replace("\"\"", "\"")
+            } else {
+                item.to_lowercase()
+            };
+            if let Some((_, r)) = nss.iter().find(|(_, r)| name_of(&r[ni]) == name) {
+                out.push(oid_of(&r[oi]));
+            }
+        }
+        if !out.contains(&PG_CATALOG_NAMESPACE) {
+            out.insert(0, PG_CATALOG_NAMESPACE);
+        }
+        Ok(out)
+    }
+
+    /// The pg_class row (TID, values) of `name` in the first namespace of
+    /// `nss` holding it.
+    fn find_class(
+        &self,
+        nss: &[u32],
+        name: &str,
+    ) -> Result<Option<(ItemPointer, Vec<Value>)>, PgError> {
+        let c = cat::catalog(PG_CLASS_OID);
+        let (ni, si) = (c.col("relname"), c.col("relnamespace"));
+        let rows = self.catalog_rows(PG_CLASS_OID)?;
+        for ns in nss {
+            if let Some(r) = rows
+                .iter()
+                .find(|(_, r)| oid_of(&r[si]) == *ns && name_of(&r[ni]) == name)
+            {
+                return Ok(Some(r.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    fn schema_or_error(&self, schema: &str) -> Result<u32, PgError> {
+        self.namespace_oid(schema)?.ok_or_else(|| {
+            PgError::error(
+                codes::INVALID_SCHEMA_NAME,
+                format!("schema \"{schema}\" does not exist"),
+            )
+        })
+    }
+
+    /// A table by name, from the catalog cache or the catalog. The cache
+    /// holds what the catalog said for (schema, name, search_path) and is
+    /// dropped whole when the shared catalog generation moved (another
+    /// session committed DDL) or this transaction does DDL itself. Only
+    /// found tables are cached: a table created later is found by the
+    /// next lookup.
+    pub(super) fn lookup_table_impl(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Relation>, PgError> {
+        // Resolve, lock AccessShare, and resolve again if a DDL committed
+        // meanwhile (the lock may have waited for it: PostgreSQL's
+        // RangeVarGetRelid retry after AcceptInvalidationMessages).
+        for _ in 0..10 {
+            let before = self.catalog_generation();
+            let Some(r) = self.resolve_table(schema, name)? else {
+                return Ok(None);
+            };
+            if let RelationSource::Table(t) = r.source {
+                self.lock_relation(t, LockMode::AccessShare)?;
+            }
+            if self.catalog_generation() == before {
+                return Ok(Some(r));
+            }
+        }
+        self.resolve_table(schema, name)
+    }
+
+    fn catalog_generation(&self) -> u64 {
+        self.shared
+            .control()
+            .catalog_generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn resolve_table(&self, schema: Option<&str>, name: &str) -> Result<Option<Relation>, PgError> {
+        if self.table_parts().is_err() {
+            return Ok(None);
+        }
+        let generation = self
+            .shared
+            .control()
+            .catalog_generation
+            .load(std::sync::atomic::Ordering::Acquire);
+        let key = (
+            schema.map(str::to_string),
+            name.to_string(),
+            tusk_sql::Host::show(self, "search_path")?,
+        );
+        {
+            let mut cache = self.relcache.borrow_mut();
+            if cache.generation != generation || self.catalog_changed {
+                cache.entries.clear();
+                cache.generation = generation;
+            } else if let Some(r) = cache.entries.get(&key) {
+                return Ok(Some(r.clone()));
+            }
+        }
+        let found = self.lookup_table_uncached(schema, name)?;
+        if let Some(r) = &found {
+            if !self.catalog_changed {
+                self.relcache.borrow_mut().entries.insert(key, r.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    fn lookup_table_uncached(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<Relation>, PgError> {
+        // A schema that does not exist is "relation does not exist" for a
+        // lookup (PostgreSQL's RangeVarGetRelid with missing_ok).
+        let nss = match schema {
+            Some(s) => match self.namespace_oid(s)? {
+                Some(o) => vec![o],
+                None => return Ok(None),
+            },
+            None => self.search_path()?,
+        };
+        let Some((_, class)) = self.find_class(&nss, name)? else {
+            return Ok(None);
+        };
+        let c = cat::catalog(PG_CLASS_OID);
+        let oid = oid_of(&class[c.col("oid")]);
+        let nsp = oid_of(&class[c.col("relnamespace")]);
+        let relkind = &class[c.col("relkind")];
+        if *relkind != Value::Char(b'r') {
+            return Ok(None);
+        }
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
+        for (_, r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
+            if oid_of(&r[a.col("attrelid")]) != oid {
+                continue;
+            }
+            let Value::Int2(num) = r[a.col("attnum")] else {
+                continue;
+            };
+            if num <= 0 || r[a.col("attisdropped")] == Value::Bool(true) {
+                continue;
+            }
+            let Value::Int4(typmod) = r[a.col("atttypmod")] else {
+                continue;
+            };
+            let mut d = ColumnDef::new(
+                name_of(&r[a.col("attname")]),
+                Ty::with_mod(oid_of(&r[a.col("atttypid")]), typmod),
+            );
+            d.not_null = r[a.col("attnotnull")] == Value::Bool(true);
+            cols.push((num, d, r[a.col("atthasdef")] == Value::Bool(true)));
+        }
+        cols.sort_by_key(|c| c.0);
+        if cols.iter().any(|c| c.2) {
+            let d = cat::catalog(PG_ATTRDEF_OID);
+            for (_, r) in self.catalog_rows(PG_ATTRDEF_OID)? {
+                if oid_of(&r[d.col("adrelid")]) != oid {
+                    continue;
+                }
+                let Value::Int2(num) = r[d.col("adnum")] else {
+                    continue;
+                };
+                if let Some(c) = cols.iter_mut().find(|c| c.0 == num) {
+                    c.1.default = Some(name_of(&r[d.col("adbin")]).to_string());
+                }
+            }
+        }
+        let schema_name = if nsp == PG_CATALOG_NAMESPACE {
+            "pg_catalog".to_string()
+        } else {
+            let n = cat::catalog(PG_NAMESPACE_OID);
+            self.catalog_rows(PG_NAMESPACE_OID)?
+                .into_iter()
+                .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
+                .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
+                .unwrap_or_default()
+        };
+        Ok(Some(Relation {
+            schema: schema_name,
+            name: name.to_string(),
+            columns: cols.into_iter().map(|c| c.1).collect(),
+            source: RelationSource::Table(TableRef {
+                oid,
+                relfilenode: oid_of(&class[c.col("relfilenode")]),
+                shared: class[c.col("relisshared")] == Value::Bool(true),
+                namespace: nsp,
+            }),
+        }))
+    }
+
+    /// Runs `f` with a heap handle on `t` and a visibility oracle over the
+    /// statement's snapshot.
+    fn with_heap<R>(
+        &self,
+        t: TableRef,
+        f: impl FnOnce(&HeapRel<'_>, &Vis<'_>, &mut ResourceOwner) -> Result<R, PgError>,
+    ) -> Result<R, PgError> {
+        let (store, engine) = self.table_parts()?;
+        // Writes judge rows by the commit log and the proc array, not by
+        // a snapshot (PostgreSQL's HeapTupleSatisfiesUpdate): none needed.
+        let snap = Snapshot::default();
+        let current = self.current_xids();
+        let wal = XlogHeapWal(&engine.xlog);
+        let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+        let vis = Vis::new(&engine, &store, &snap, &current);
+        let mut owner = ResourceOwner::default();
+        let r = f(&heap, &vis, &mut owner);
+        owner.release_all(Release::Abort);
+        vis.check()?;
+        r
+    }
+
+    fn insert_row(
+        &mut self,
+        t: TableRef,
+        types_: &[Oid],
+        row: &[Value],
+    ) -> Result<ItemPointer, PgError> {
+        let tuple = datum::form_row(types_, row)?;
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.with_heap(t, |h, vis, owner| h.insert(owner, vis, tuple, xid, cid))
+    }
+
+    fn insert_catalog(&mut self, oid: u32, row: &[Value]) -> Result<(), PgError> {
+        self.catalog_changed = true;
+        let types_ = cat::catalog(oid).types();
+        self.insert_row(catalog_ref(oid), &types_, row).map(|_| ())
+    }
+
+    /// Deletes a catalog row found by a catalog scan (PostgreSQL's
+    /// simple_heap_delete: a concurrent change is an error).
+    fn delete_catalog(&mut self, oid: u32, tid: ItemPointer) -> Result<(), PgError> {
+        self.catalog_changed = true;
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        match self.with_heap(catalog_ref(oid), |h, vis, owner| {
+            h.delete(owner, vis, tid, xid, cid)
+        })? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "tuple concurrently updated",
+            )),
+        }
+    }
+
+    /// A new OID for a relation: above every catalog OID in use and at
+    /// least FirstNormalObjectId, with no file of that number in this
+    /// database (the file is created here, claiming the OID).
+    fn new_relation_oid(&mut self) -> Result<u32, PgError> {
+        let (store, _) = self.table_parts()?;
+        let mut next = cat::FIRST_NORMAL_OBJECT_ID;
+        for (catoid, col) in [
+            (PG_CLASS_OID, "oid"),
+            (PG_CLASS_OID, "relfilenode"),
+            (PG_NAMESPACE_OID, "oid"),
+            (PG_ATTRDEF_OID, "oid"),
+        ] {
+            let i = cat::catalog(catoid).col(col);
+            for (_, r) in self.catalog_rows(catoid)? {
+                next = next.max(oid_of(&r[i]).saturating_add(1));
+            }
+        }
+        loop {
+            let loc = RelFileLocator {
+                spc: DEFAULTTABLESPACE_OID,
+                db: store.db,
+                rel: next,
+            };
+            let r = store.bm.smgr().create(loc, Fork::Main, false);
+            match r {
+                Ok(()) => return Ok(next),
+                Err(e) if e.code == sqlstate::DUPLICATE_FILE => next += 1,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn notice(&mut self, msg: String) {
+        tusk_sql::Host::notice(
+            self,
+            PgError::new(Severity::Notice, sqlstate::SUCCESSFUL_COMPLETION, msg),
+        );
+    }
+
+    /// The namespace CREATE puts an unqualified name in: the first
+    /// existing schema of search_path other than the implicit pg_catalog.
+    fn creation_namespace(&self, schema: Option<&str>) -> Result<u32, PgError> {
+        if let Some(s) = schema {
+            return self.schema_or_error(s);
+        }
+        let sp = tusk_sql::Host::show(self, "search_path")?;
+        let explicit_catalog = sp.split(',').any(|i| i.trim() == "pg_catalog");
+        self.search_path()?
+            .into_iter()
+            .find(|&o| o != PG_CATALOG_NAMESPACE || explicit_catalog)
+            .ok_or_else(|| {
+                PgError::error(
+                    codes::INVALID_SCHEMA_NAME,
+                    "no schema has been selected to create in",
+                )
+            })
+    }
+
+    /// Files to remove when the transaction ends: created ones at abort,
+    /// dropped ones at commit. Called by `transaction_ended`.
+    pub(super) fn run_pending_deletes(&mut self, committed: bool) {
+        let pending = std::mem::take(&mut self.pending_deletes);
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        for (loc, at_commit) in pending {
+            if at_commit != committed {
+                continue;
+            }
+            store.bm.drop_relation_buffers(loc, Fork::Main, 0);
+            let mut smgr = store.bm.smgr();
+            smgr.close(loc);
+            if let Err(e) = smgr.unlink(loc, Fork::Main) {
+                tusk_common::elog::report(&e.with_severity(Severity::Warning));
+            }
+        }
+    }
+
+    /// What the last transaction held for table access ends with it; a
+    /// committed catalog change is announced to every backend (after the
+    /// commit, so that a backend that sees the new generation also sees
+    /// the change), and this backend's cache is dropped either way.
+    pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
+        // The xid lock went with the transaction's resource owner.
+        self.xid_locked = 0;
+        if self.catalog_changed {
+            if committed {
+                self.shared
+                    .control()
+                    .catalog_generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            }
+            self.relcache.borrow_mut().entries.clear();
+            self.catalog_changed = false;
+        }
+        self.run_pending_deletes(committed);
+        *self.rr_snapshot.borrow_mut() = None;
+        if self.engine.is_some() {
+            self.procs.proc(self.slot).set_xmin(0);
+        }
+    }
+
+    /// The running transaction's xid, assigned now if needed, with this
+    /// backend holding the exclusive lock on it that others wait on
+    /// (PostgreSQL's XactLockTableInsert). Taken before the xid is
+    /// written into any tuple, released with the transaction's other
+    /// locks after its commit or abort.
+    fn write_xid(&mut self) -> Result<u64, PgError> {
+        let xid = self.xact.current_xid()?;
+        if self.xid_locked != xid {
+            if let Some(locks) = &self.locks {
+                let mut owner = self.xact.owner();
+                locks.lock(
+                    &mut owner,
+                    LockTarget::Transaction(xid),
+                    LockMode::Exclusive,
+                    &WaitPolicy::default(),
+                    &|| false,
+                )?;
+            }
+            self.xid_locked = xid;
+        }
+        Ok(xid)
+    }
+
+    /// How long a lock request may wait: lock_timeout, bounded by what is
+    /// left of statement_timeout, and deadlock_timeout.
+    fn wait_policy(&self) -> WaitPolicy {
+        let ms = |k| {
+            let v = self.settings.settings().get(k);
+            (v > 0).then(|| std::time::Duration::from_millis(v as u64))
+        };
+        let mut lock_timeout = ms(tusk_config::keys::LOCK_TIMEOUT);
+        if let Some(d) = self.statement_deadline {
+            let left = d.saturating_duration_since(std::time::Instant::now());
+            lock_timeout = Some(lock_timeout.map_or(left, |l| l.min(left)));
+        }
+        WaitPolicy {
+            dont_wait: false,
+            lock_timeout,
+            deadlock_timeout: ms(tusk_config::keys::DEADLOCK_TIMEOUT)
+                .unwrap_or(std::time::Duration::from_secs(1)),
+        }
+    }
+
+    /// Takes a relation lock for the rest of the transaction (PostgreSQL's
+    /// LockRelationOid): AccessShare for any use, RowExclusive to change
+    /// rows, AccessExclusive for DROP and TRUNCATE. Outside a transaction
+    /// (a Parse message) nothing is taken: the lock would outlive it.
+    fn lock_relation(&self, t: TableRef, mode: LockMode) -> Result<(), PgError> {
+        let (Some(locks), Some(store)) = (&self.locks, &self.store) else {
+            return Ok(());
+        };
+        if !self.xact.in_transaction() {
+            return Ok(());
+        }
+        let target = LockTarget::Relation {
+            db: if t.shared { 0 } else { store.db },
+            rel: t.oid,
+        };
+        let policy = self.wait_policy();
+        let interrupted = || {
+            crate::signals::pending(libc::SIGINT)
+                || crate::signals::pending(libc::SIGTERM)
+                || super::PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let mut owner = self.xact.owner();
+        locks.lock(&mut owner, target, mode, &policy, &interrupted)
+    }
+
+    /// Waits until transaction `xid` is no longer running (PostgreSQL's
+    /// XactLockTableWait): a share lock on its xid, granted when its
+    /// holder ends, then given back. Deadlocks are found after
+    /// deadlock_timeout (40P01); lock_timeout and statement_timeout end the
+    /// wait, as do cancel and termination. Without a lock table, polls.
+    fn wait_for_xid(&mut self, xid: u64) -> Result<(), PgError> {
+        let (_, engine) = self.table_parts()?;
+        let Some(locks) = self.locks.clone() else {
+            while engine
+                .transam
+                .is_in_progress(&self.shared, self.slot as u32, xid)
+            {
+                tusk_sql::Host::check_interrupts(self)?;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            return Ok(());
+        };
+        let policy = self.wait_policy();
+        let interrupted = || {
+            crate::signals::pending(libc::SIGINT)
+                || crate::signals::pending(libc::SIGTERM)
+                || super::PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let target = LockTarget::Transaction(xid);
+        let r = {
+            let mut owner = self.xact.owner();
+            locks.lock(&mut owner, target, LockMode::Share, &policy, &interrupted)
+        };
+        match r {
+            Ok(()) => {
+                locks.unlock(&mut self.xact.owner(), target, LockMode::Share);
+                // A transaction whose block failed gives its locks back at
+                // the error but keeps its xid running until ROLLBACK (the
+                // xact module aborts then): wait that out by polling.
+                while engine
+                    .transam
+                    .is_in_progress(&self.shared, self.slot as u32, xid)
+                {
+                    tusk_sql::Host::check_interrupts(self)?;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // A cancel, a termination or statement_timeout is reported
+                // as such, not as the lock failure it caused.
+                tusk_sql::Host::check_interrupts(self)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// After a failed update/delete: wait, skip, fail or move to the
+    /// newest version, as PostgreSQL's ExecUpdate/ExecDelete do.
+    fn after_conflict(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        f: heapam::TmFailure,
+        tid: ItemPointer,
+    ) -> Result<Option<Option<Row>>, PgError> {
+        let rr = self.repeatable_read()?;
+        match f.result {
+            TmResult::BeingModified => {
+                self.wait_for_xid(f.xmax)?;
+                Ok(None) // retry the same version
+            }
+            TmResult::SelfModified => Ok(Some(Some(Vec::new()))),
+            TmResult::Deleted if rr => Err(PgError::error(
+                codes::T_R_SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent delete",
+            )),
+            TmResult::Deleted => Ok(Some(Some(Vec::new()))),
+            TmResult::Updated if rr => Err(PgError::error(
+                codes::T_R_SERIALIZATION_FAILURE,
+                "could not serialize access due to concurrent update",
+            )),
+            TmResult::Updated => {
+                // READ COMMITTED: the newest version, as a fresh snapshot
+                // sees it (its updater has committed).
+                let chain = self.with_heap(t, |h, _, owner| h.update_chain(owner, tid))?;
+                let Some(&last) = chain.last() else {
+                    return Ok(Some(Some(Vec::new())));
+                };
+                let (store, engine) = self.table_parts()?;
+                let mut snap = self.catalog_snapshot()?;
+                snap.curcid = self.xact.command_id();
+                let current = self.current_xids();
+                let wal = XlogHeapWal(&engine.xlog);
+                let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+                let vis = Vis::new(&engine, &store, &snap, &current);
+                let mut owner = ResourceOwner::default();
+                let got = heap.fetch(&mut owner, &vis, last);
+                owner.release_all(Release::Abort);
+                vis.check()?;
+                match got? {
+                    None => Ok(Some(Some(Vec::new()))),
+                    Some(tuple) => {
+                        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+                        let row = datum::deform_row(&tuple, &types_)?;
+                        Ok(Some(Some(with_system_columns(row, last, &tuple, t.oid))))
+                    }
+                }
+            }
+            TmResult::Ok | TmResult::Invisible => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "attempted to update invisible tuple",
+            )),
+        }
+    }
+}
+
+impl tusk_sql::Tables for Session {
+    fn create_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        columns: &[ColumnDef],
+        if_not_exists: bool,
+    ) -> Result<bool, PgError> {
+        let nsp = self.creation_namespace(schema)?;
+        if self.find_class(&[nsp], name)?.is_some() {
+            if if_not_exists {
+                self.notice(format!("relation \"{name}\" already exists, skipping"));
+                return Ok(false);
+            }
+            return Err(PgError::error(
+                codes::DUPLICATE_TABLE,
+                format!("relation \"{name}\" already exists"),
+            ));
+        }
+        if let Some(c) = columns.iter().find(|c| !datum::storable(c.ty.oid)) {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "columns of type {} are not supported yet",
+                    tusk_sql::types::sql_name(c.ty.oid)
+                ),
+            ));
+        }
+        // The xid first: the file is claimed only by a transaction that
+        // can write its catalog rows.
+        self.write_xid()?;
+        let oid = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        self.pending_deletes.push((
+            RelFileLocator {
+                spc: DEFAULTTABLESPACE_OID,
+                db: store.db,
+                rel: oid,
+            },
+            false,
+        ));
+        self.insert_catalog(
+            PG_CLASS_OID,
+            &cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd'),
+        )?;
+        let mut def_oid = oid;
+        for (i, c) in columns.iter().enumerate() {
+            let num = i as i16 + 1;
+            self.insert_catalog(
+                PG_ATTRIBUTE_OID,
+                &cat::attribute_row(
+                    oid,
+                    num,
+                    &c.name,
+                    c.ty.oid,
+                    c.ty.typmod,
+                    c.not_null,
+                    c.default.is_some(),
+                ),
+            )?;
+            if let Some(d) = &c.default {
+                // pg_attrdef.adbin holds the expression's SQL text (not
+                // PostgreSQL's node tree) until tusk has one.
+                def_oid += 1;
+                let r = cat::row(
+                    cat::catalog(PG_ATTRDEF_OID),
+                    &[
+                        ("oid", Value::Oid(def_oid)),
+                        ("adrelid", Value::Oid(oid)),
+                        ("adnum", Value::Int2(num)),
+                        ("adbin", Value::Text(d.clone())),
+                    ],
+                );
+                self.insert_catalog(PG_ATTRDEF_OID, &r)?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
+        let t = rel.table()?;
+        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", rel.name),
+            ));
+        }
+        self.lock_relation(t, LockMode::AccessExclusive)?;
+        let c = cat::catalog(PG_CLASS_OID);
+        let ci = c.col("oid");
+        let Some((tid, _)) = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("table \"{}\" does not exist", rel.name),
+            ));
+        };
+        self.delete_catalog(PG_CLASS_OID, tid)?;
+        for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
+            let i = cat::catalog(catoid).col(col);
+            for (tid, r) in self.catalog_rows(catoid)? {
+                if oid_of(&r[i]) == t.oid {
+                    self.delete_catalog(catoid, tid)?;
+                }
+            }
+        }
+        let store = self.store.clone().expect("catalog rows were read");
+        self.pending_deletes.push((locator(store.db, t), true));
+        Ok(())
+    }
+
+    fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
+        let t = rel.table()?;
+        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", rel.name),
+            ));
+        }
+        self.lock_relation(t, LockMode::AccessExclusive)?;
+        let c = cat::catalog(PG_CLASS_OID);
+        let (ci, fi) = (c.col("oid"), c.col("relfilenode"));
+        let Some((tid, mut class)) = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", rel.name),
+            ));
+        };
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        let new_file = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        let new_loc = RelFileLocator {
+            spc: DEFAULTTABLESPACE_OID,
+            db: store.db,
+            rel: new_file,
+        };
+        self.pending_deletes.push((new_loc, false));
+        self.catalog_changed = true;
+        class[fi] = Value::Oid(new_file);
+        let tuple = datum::form_row(&c.types(), &class)?;
+        match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
+            h.update(owner, vis, tid, tuple, xid, cid)
+        })? {
+            UpdateOutcome::Updated { .. } => {}
+            UpdateOutcome::Failed(_) => {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    "tuple concurrently updated",
+                ))
+            }
+        }
+        self.pending_deletes.push((locator(store.db, t), true));
+        Ok(())
+    }
+
+    fn create_schema(&mut self, name: &str, if_not_exists: bool) -> Result<(), PgError> {
+        if self.namespace_oid(name)?.is_some() {
+            if if_not_exists {
+                self.notice(format!("schema \"{name}\" already exists, skipping"));
+                return Ok(());
+            }
+            return Err(PgError::error(
+                codes::DUPLICATE_SCHEMA,
+                format!("schema \"{name}\" already exists"),
+            ));
+        }
+        if name.starts_with("pg_") {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42939"),
+                format!("unacceptable schema name \"{name}\""),
+            )
+            .with_detail("The prefix \"pg_\" is reserved for system schemas."));
+        }
+        self.write_xid()?;
+        // A schema has no file: its OID is claimed by a file that is
+        // removed again at once (see new_relation_oid).
+        let oid = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        let loc = RelFileLocator {
+            spc: DEFAULTTABLESPACE_OID,
+            db: store.db,
+            rel: oid,
+        };
+        let _ = store.bm.smgr().unlink(loc, Fork::Main);
+        let r = cat::row(
+            cat::catalog(PG_NAMESPACE_OID),
+            &[
+                ("oid", Value::Oid(oid)),
+                ("nspname", Value::Name(name.into())),
+                (
+                    "nspowner",
+                    Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
+                ),
+            ],
+        );
+        self.insert_catalog(PG_NAMESPACE_OID, &r)
+    }
+
+    fn drop_schema(&mut self, name: &str, if_exists: bool) -> Result<(), PgError> {
+        let n = cat::catalog(PG_NAMESPACE_OID);
+        let (ni, oi) = (n.col("nspname"), n.col("oid"));
+        let Some((tid, r)) = self
+            .catalog_rows(PG_NAMESPACE_OID)?
+            .into_iter()
+            .find(|(_, r)| name_of(&r[ni]) == name)
+        else {
+            if if_exists {
+                self.notice(format!("schema \"{name}\" does not exist, skipping"));
+                return Ok(());
+            }
+            return Err(PgError::error(
+                codes::INVALID_SCHEMA_NAME,
+                format!("schema \"{name}\" does not exist"),
+            ));
+        };
+        let oid = oid_of(&r[oi]);
+        if oid == PG_CATALOG_NAMESPACE {
+            return Err(PgError::error(
+                codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("cannot drop schema {name} because it is required by the database system"),
+            ));
+        }
+        let c = cat::catalog(PG_CLASS_OID);
+        let (si, rn) = (c.col("relnamespace"), c.col("relname"));
+        let deps: Vec<String> = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .filter(|(_, r)| oid_of(&r[si]) == oid)
+            .map(|(_, r)| format!("table {name}.{} depends on schema {name}", name_of(&r[rn])))
+            .collect();
+        if !deps.is_empty() {
+            return Err(PgError::error(
+                codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("cannot drop schema {name} because other objects depend on it"),
+            )
+            .with_detail(deps.join("\n"))
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        self.delete_catalog(PG_NAMESPACE_OID, tid)
+    }
+
+    fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
+        let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        self.insert_row(t, &types_, row).map(|_| ())
+    }
+
+    fn update(
+        &mut self,
+        rel: &Relation,
+        ctid: &str,
+        row: &[Value],
+    ) -> Result<Option<Row>, PgError> {
+        let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
+        let tid = parse_ctid(ctid)?;
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        loop {
+            let tuple = datum::form_row(&types_, row)?;
+            let out = self.with_heap(t, |h, vis, owner| {
+                h.update(owner, vis, tid, tuple, xid, cid)
+            })?;
+            match out {
+                UpdateOutcome::Updated { .. } => return Ok(None),
+                UpdateOutcome::Failed(f) => {
+                    if let Some(next) = self.after_conflict(rel, t, f, tid)? {
+                        return Ok(next);
+                    }
+                }
+            }
+        }
+    }
+
+    fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
+        let t = rel.table()?;
+        self.lock_relation(t, LockMode::RowExclusive)?;
+        let tid = parse_ctid(ctid)?;
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        loop {
+            let out = self.with_heap(t, |h, vis, owner| h.delete(owner, vis, tid, xid, cid))?;
+            match out {
+                Ok(()) => return Ok(None),
+                Err(f) => {
+                    if let Some(next) = self.after_conflict(rel, t, f, tid)? {
+                        return Ok(next);
+                    }
+                }
+            }
+        }
+    }
+}

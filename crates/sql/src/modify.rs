@@ -1,0 +1,345 @@
+//! INSERT, UPDATE and DELETE: their bound plans and their execution over the host's [`Tables`](crate::catalog::Tables).
+//!
+//! Why they run to completion when started: a data-changing statement must
+//! change every row it qualifies whether or not the client fetches its
+//! RETURNING rows (PostgreSQL runs ModifyTable to the end and keeps the
+//! returned rows in a tuplestore for the portal). So [`execute`] changes
+//! the rows now and hands back what RETURNING produced; the portal then
+//! streams those rows.
+//!
+//! Rows are checked as PostgreSQL's ExecConstraints does before storing:
+//! each value gets its column's typmod with assignment rules (a varchar
+//! too long is 22001, not truncated, unless the excess is spaces), then
+//! NOT NULL (23502 with "Failing row contains (...)").
+//!
+//! UPDATE and DELETE find their rows with a table scan (the statement's
+//! snapshot) whose rows end with the system columns (`ctid` first). A row
+//! a concurrent transaction changed is the host's to wait for; in READ
+//! COMMITTED it returns the newest version, which is re-checked against
+//! the WHERE clause here and changed if it still qualifies (PostgreSQL's
+//! EvalPlanQual, for a single table).
+//!
+//! Called only by the backend running the statement.
+
+use tusk_common::{sqlstate, PgError};
+
+use crate::cast;
+use crate::catalog::{codes, Relation, SYSTEM_COLUMNS};
+use crate::exec::{self, Relations, Row};
+use crate::expr::{Ctx, Expr};
+use crate::host::Host;
+use crate::plan::SelectPlan;
+use crate::types::{self, Ty};
+use crate::value::{encode_text, Value};
+
+#[derive(Debug, Clone)]
+pub(crate) enum InsertRows {
+    /// VALUES rows: one expression per target column (None: DEFAULT).
+    Values(Vec<Vec<Option<Expr>>>),
+    /// INSERT ... SELECT, with the type of each selected column (cast to
+    /// the target column's type row by row).
+    Select(Box<SelectPlan>, Vec<types::Oid>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ModifyKind {
+    Insert {
+        rows: InsertRows,
+        /// Table column index of each source column.
+        targets: Vec<usize>,
+        /// Per table column: its DEFAULT, bound.
+        defaults: Vec<Option<Expr>>,
+    },
+    Update {
+        filter: Option<Expr>,
+        sets: Vec<(usize, Expr)>,
+    },
+    Delete {
+        filter: Option<Expr>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ModifyPlan {
+    pub rel: Relation,
+    pub kind: ModifyKind,
+    /// RETURNING, over the table's columns then its system columns.
+    pub returning: Vec<Expr>,
+}
+
+impl ModifyPlan {
+    pub fn tag_word(&self) -> &'static str {
+        match self.kind {
+            ModifyKind::Insert { .. } => "INSERT",
+            ModifyKind::Update { .. } => "UPDATE",
+            ModifyKind::Delete { .. } => "DELETE",
+        }
+    }
+}
+
+/// A column's typmod applied with assignment rules (PostgreSQL's
+/// varchar/bpchar length coercion with isExplicit = false).
+fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
+    if ty.typmod < 4 {
+        return cast::apply_typmod(v, ty);
+    }
+    let n = (ty.typmod - 4) as usize;
+    match (&v, ty.oid) {
+        (Value::Text(s), types::VARCHAR | types::BPCHAR) => {
+            if let Some((cut, _)) = s.char_indices().nth(n) {
+                if !s[cut..].chars().all(|c| c == ' ') {
+                    let what = if ty.oid == types::VARCHAR {
+                        "character varying"
+                    } else {
+                        "character"
+                    };
+                    return Err(PgError::error(
+                        sqlstate::STRING_DATA_RIGHT_TRUNCATION,
+                        format!("value too long for type {what}({n})"),
+                    ));
+                }
+            }
+            cast::apply_typmod(v, ty)
+        }
+        _ => cast::apply_typmod(v, ty),
+    }
+}
+
+/// "(1, null, abc)": the row as PostgreSQL's ExecBuildSlotValueDescription.
+fn describe_row(row: &[Value]) -> String {
+    let parts: Vec<String> = row
+        .iter()
+        .map(|v| match encode_text(v) {
+            Some(b) => String::from_utf8_lossy(&b).into_owned(),
+            None => "null".to_string(),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
+/// Typmods and NOT NULL, as the row is about to be stored.
+fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value>, PgError> {
+    for (v, c) in row.iter_mut().zip(&rel.columns) {
+        let taken = std::mem::replace(v, Value::Null);
+        *v = assign_typmod(taken, c.ty)?;
+    }
+    for (v, c) in row.iter().zip(&rel.columns) {
+        if c.not_null && v.is_null() {
+            return Err(PgError::error(
+                codes::NOT_NULL_VIOLATION,
+                format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    c.name, rel.name
+                ),
+            )
+            .with_detail(format!("Failing row contains {}.", describe_row(&row))));
+        }
+    }
+    Ok(row)
+}
+
+fn passes(filter: &Option<Expr>, row: &[Value], cx: &mut Ctx<'_>) -> Result<bool, PgError> {
+    match filter {
+        None => Ok(true),
+        Some(f) => Ok(matches!(f.eval(row, cx)?, Value::Bool(true))),
+    }
+}
+
+fn returned(p: &ModifyPlan, row: &[Value], cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+    if p.returning.is_empty() {
+        return Ok(None);
+    }
+    p.returning
+        .iter()
+        .map(|e| e.eval(row, cx))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+/// Runs the statement; returns the RETURNING rows and the command tag.
+pub(crate) fn execute(
+    p: &ModifyPlan,
+    params: &[Value],
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+) -> Result<(Vec<Row>, String), PgError> {
+    let table = p.rel.table()?;
+    let mut out = Vec::new();
+    let mut count: u64 = 0;
+    match &p.kind {
+        ModifyKind::Insert {
+            rows,
+            targets,
+            defaults,
+        } => {
+            let now = host.now();
+            let mut store =
+                |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
+                    let mut cx = Ctx { host, params };
+                    let mut row: Vec<Value> = Vec::with_capacity(p.rel.columns.len());
+                    for (i, d) in defaults.iter().enumerate() {
+                        let given = targets
+                            .iter()
+                            .position(|&t| t == i)
+                            .and_then(|k| supplied.get(k).cloned().flatten());
+                        row.push(match given {
+                            Some(v) => v,
+                            None => match d {
+                                Some(e) => e.eval(&[], &mut cx)?,
+                                None => Value::Null,
+                            },
+                        });
+                    }
+                    let row = check_row(&p.rel, row)?;
+                    host.tables()?.insert(&p.rel, &row)?;
+                    count += 1;
+                    if !p.returning.is_empty() {
+                        let mut full = row;
+                        full.extend([Value::Null, Value::Null, Value::Null, Value::Oid(table.oid)]);
+                        let mut cx = Ctx { host, params };
+                        if let Some(r) = returned(p, &full, &mut cx)? {
+                            out.push(r);
+                        }
+                    }
+                    Ok(())
+                };
+            match rows {
+                InsertRows::Values(vals) => {
+                    for r in vals {
+                        host.check_interrupts()?;
+                        let mut cx = Ctx { host, params };
+                        // A DEFAULT item is None here and takes the
+                        // column's default like an omitted column.
+                        let supplied = r
+                            .iter()
+                            .map(|e| e.as_ref().map(|e| e.eval(&[], &mut cx)).transpose())
+                            .collect::<Result<Vec<_>, _>>()?;
+                        store(host, supplied)?;
+                    }
+                }
+                InsertRows::Select(plan, from_types) => {
+                    let mut root = {
+                        let mut cx = Ctx { host, params };
+                        exec::build(plan, &mut cx, relations)?
+                    };
+                    let r = (|| {
+                        loop {
+                            let next = {
+                                let mut cx = Ctx {
+                                    host: &mut *host,
+                                    params,
+                                };
+                                root.next(&mut cx)?
+                            };
+                            let Some(r) = next else { break };
+                            let supplied = r
+                                .into_iter()
+                                .take(plan.visible)
+                                .zip(from_types)
+                                .zip(targets)
+                                .map(|((v, &from), &t)| {
+                                    let to = Ty::new(p.rel.columns[t].ty.oid);
+                                    if from == to.oid {
+                                        Ok(Some(v))
+                                    } else {
+                                        cast::cast(v, from, to, now).map(Some)
+                                    }
+                                })
+                                .collect::<Result<Vec<_>, PgError>>()?;
+                            store(&mut *host, supplied)?;
+                        }
+                        Ok::<(), PgError>(())
+                    })();
+                    root.close();
+                    r?;
+                }
+            }
+            Ok((out, format!("INSERT 0 {count}")))
+        }
+        ModifyKind::Update { filter, sets } => {
+            let ncols = p.rel.columns.len();
+            let mut scan = relations.open_scan(&p.rel)?;
+            let r = (|| {
+                while let Some(mut old) = scan.next_row()? {
+                    host.check_interrupts()?;
+                    loop {
+                        let mut cx = Ctx { host, params };
+                        if !passes(filter, &old, &mut cx)? {
+                            break;
+                        }
+                        let mut new: Vec<Value> = old[..ncols].to_vec();
+                        for (i, e) in sets {
+                            new[*i] = e.eval(&old, &mut cx)?;
+                        }
+                        let new = check_row(&p.rel, new)?;
+                        let ctid = ctid_of(&old, ncols)?;
+                        match host.tables()?.update(&p.rel, &ctid, &new)? {
+                            None => {
+                                count += 1;
+                                if !p.returning.is_empty() {
+                                    let mut full = new;
+                                    full.extend_from_slice(&old[ncols..]);
+                                    let mut cx = Ctx { host, params };
+                                    if let Some(r) = returned(p, &full, &mut cx)? {
+                                        out.push(r);
+                                    }
+                                }
+                                break;
+                            }
+                            Some(newer) if newer.is_empty() => break,
+                            Some(newer) => old = newer,
+                        }
+                    }
+                }
+                Ok::<(), PgError>(())
+            })();
+            scan.close();
+            r?;
+            Ok((out, format!("UPDATE {count}")))
+        }
+        ModifyKind::Delete { filter } => {
+            let ncols = p.rel.columns.len();
+            let mut scan = relations.open_scan(&p.rel)?;
+            let r = (|| {
+                while let Some(mut old) = scan.next_row()? {
+                    host.check_interrupts()?;
+                    loop {
+                        let mut cx = Ctx { host, params };
+                        if !passes(filter, &old, &mut cx)? {
+                            break;
+                        }
+                        let ctid = ctid_of(&old, ncols)?;
+                        match host.tables()?.delete(&p.rel, &ctid)? {
+                            None => {
+                                count += 1;
+                                let mut cx = Ctx { host, params };
+                                if let Some(r) = returned(p, &old, &mut cx)? {
+                                    out.push(r);
+                                }
+                                break;
+                            }
+                            Some(newer) if newer.is_empty() => break,
+                            Some(newer) => old = newer,
+                        }
+                    }
+                }
+                Ok::<(), PgError>(())
+            })();
+            scan.close();
+            r?;
+            Ok((out, format!("DELETE {count}")))
+        }
+    }
+}
+
+/// The `ctid` system column of a scanned row.
+fn ctid_of(row: &[Value], ncols: usize) -> Result<String, PgError> {
+    debug_assert_eq!(SYSTEM_COLUMNS[0].0, "ctid");
+    match row.get(ncols) {
+        Some(Value::Text(s)) => Ok(s.clone()),
+        _ => Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            "table scan row has no ctid",
+        )),
+    }
+}

@@ -1,0 +1,432 @@
+//! The tuple codec: SQL values (`tusk_types::Value`) to and from heap-tuple datums in PostgreSQL 15's on-disk formats.
+//!
+//! Why one codec in storage: the catalog (bootstrap rows, pg_class and
+//! pg_attribute reads and writes) and user tables store the same types, and
+//! a page written by tusk should read the same in PostgreSQL's own tools
+//! (pageinspect, a future pg_upgrade-like check). So every type is laid out
+//! as PostgreSQL lays it out: fixed-width by-value types little-endian in
+//! their typlen bytes, `name` as 64 NUL-padded bytes, text-like types and
+//! bytea as varlenas (the tuple former packs short ones into 1-byte
+//! headers), numeric in PostgreSQL's packed base-10000 form (the short
+//! header when weight and scale fit, as `make_result` does).
+//!
+//! Attribute layout (length, alignment, by-value) comes from the type's
+//! pg_type row ([`attr_for`]); types tusk cannot hold as values yet (arrays,
+//! pg_node_tree, aclitem) are still laid out correctly so that catalog rows
+//! with those columns NULL are byte-exact. Out-of-line (TOAST) and
+//! compressed values are refused with 0A000 on read: nothing writes them yet.
+//!
+//! Pure functions; any process may call them.
+
+use tusk_common::{sqlstate, PgError};
+use tusk_types::numeric::Numeric;
+use tusk_types::types::{self, Oid};
+use tusk_types::value::Value;
+
+use crate::heaptuple::{self, Align, Attr, Datum};
+
+/// `regproc` (catalog columns naming a function).
+pub const REGPROC: Oid = 24;
+/// `int2vector` (pg_index.indkey).
+pub const INT2VECTOR: Oid = 22;
+/// `oidvector` (pg_proc.proargtypes).
+pub const OIDVECTOR: Oid = 30;
+/// `pg_node_tree` (stored expressions).
+pub const PG_NODE_TREE: Oid = 194;
+/// `anyarray` (pg_attribute.attmissingval), aligned 'd'.
+pub const ANYARRAY: Oid = 2277;
+
+/// Tuple layout of a column of type `oid` (PostgreSQL's typlen, typalign,
+/// typbyval); `None` for a type with no pg_type row here.
+pub fn attr_for(oid: Oid) -> Option<Attr> {
+    if let Some(t) = types::type_info(oid) {
+        let align = match t.align {
+            types::Align::Char => Align::Char,
+            types::Align::Short => Align::Short,
+            types::Align::Int => Align::Int,
+            types::Align::Double => Align::Double,
+        };
+        return Some(Attr {
+            len: t.len,
+            align,
+            byval: t.by_val,
+        });
+    }
+    match oid {
+        REGPROC => Some(Attr::fixed(4, Align::Int, true)),
+        INT2VECTOR | OIDVECTOR | PG_NODE_TREE => Some(Attr::varlena(Align::Int)),
+        ANYARRAY => Some(Attr::varlena(Align::Double)),
+        // Arrays of int-aligned elements (aclitem[], text[], oid[], int2[],
+        // char[]): varlenas aligned 'i'.
+        1034 | 1009 | 1028 | 1005 | 1002 | 1021 => Some(Attr::varlena(Align::Int)),
+        _ => None,
+    }
+}
+
+/// The layout of every column, or 0A000 naming a type tusk cannot store.
+pub fn attrs_for(types_: &[Oid]) -> Result<Vec<Attr>, PgError> {
+    types_
+        .iter()
+        .map(|&t| {
+            attr_for(t).ok_or_else(|| {
+                PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("storing type {} is not supported yet", types::sql_name(t)),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Can a user table have a column of type `oid`: does the codec convert
+/// its values both ways? (`inet`, `interval`, arrays... not yet.)
+pub fn storable(oid: Oid) -> bool {
+    matches!(
+        oid,
+        types::BOOL
+            | types::CHAR
+            | types::INT2
+            | types::INT4
+            | types::INT8
+            | types::OID
+            | types::FLOAT4
+            | types::FLOAT8
+            | types::DATE
+            | types::TIMESTAMP
+            | types::TIMESTAMPTZ
+            | types::PG_LSN
+            | types::XID8
+            | types::NAME
+            | types::TEXT
+            | types::VARCHAR
+            | types::BPCHAR
+            | types::BYTEA
+            | types::NUMERIC
+    )
+}
+
+/// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owned {
+    ByVal(u64),
+    Ref(Vec<u8>),
+}
+
+impl Owned {
+    pub fn as_datum(&self) -> Datum<'_> {
+        match self {
+            Owned::ByVal(v) => Datum::ByVal(*v),
+            Owned::Ref(b) => Datum::Ref(b),
+        }
+    }
+}
+
+fn mismatch(v: &Value, oid: Oid) -> PgError {
+    PgError::error(
+        sqlstate::INTERNAL_ERROR,
+        format!(
+            "value {v:?} cannot be stored as type {}",
+            types::sql_name(oid)
+        ),
+    )
+}
+
+/// PostgreSQL's on-disk numeric (the varlena payload, without header).
+pub fn numeric_to_disk(n: &Numeric) -> Vec<u8> {
+    let b = n.to_binary();
+    let rd = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    let ndigits = rd(0) as usize;
+    let weight = rd(2) as i16;
+    let sign = rd(4);
+    let dscale = rd(6);
+    let mut out = Vec::with_capacity(4 + 2 * ndigits);
+    if sign >= 0xC000 {
+        // NaN, +Inf, -Inf: the special header alone.
+        out.extend_from_slice(&sign.to_le_bytes());
+        return out;
+    }
+    let neg = sign == 0x4000;
+    if (-64..=63).contains(&weight) && dscale <= 0x3F {
+        // NUMERIC_SHORT: 1 sign bit, 6 dscale bits, 7 weight bits.
+        let mut h: u16 = 0x8000 | (dscale << 7) | ((weight as u16) & 0x7F);
+        if neg {
+            h |= 0x2000;
+        }
+        out.extend_from_slice(&h.to_le_bytes());
+    } else {
+        let sd = if neg { 0x4000 } else { 0 } | (dscale & 0x3FFF);
+        out.extend_from_slice(&sd.to_le_bytes());
+        out.extend_from_slice(&weight.to_le_bytes());
+    }
+    for i in 0..ndigits {
+        out.extend_from_slice(&rd(8 + 2 * i).to_le_bytes());
+    }
+    out
+}
+
+/// Reads PostgreSQL's on-disk numeric (varlena payload).
+pub fn numeric_from_disk(p: &[u8]) -> Result<Numeric, PgError> {
+    let bad = || {
+        PgError::error(
+            sqlstate::DATA_CORRUPTED,
+            "invalid numeric value in tuple".to_string(),
+        )
+    };
+    if p.len() < 2 {
+        return Err(bad());
+    }
+    let h = u16::from_le_bytes([p[0], p[1]]);
+    let (sign, dscale, weight, digits) = match h & 0xC000 {
+        0xC000 => {
+            let mut b = vec![0u8; 8];
+            b[4..6].copy_from_slice(&(h & 0xF000).to_be_bytes());
+            return Numeric::from_binary(&b).ok_or_else(bad);
+        }
+        0x8000 => {
+            let neg = h & 0x2000 != 0;
+            let dscale = (h >> 7) & 0x3F;
+            let mut w = (h & 0x3F) as i16;
+            if h & 0x40 != 0 {
+                w -= 64;
+            }
+            (if neg { 0x4000u16 } else { 0 }, dscale, w, &p[2..])
+        }
+        _ => {
+            if p.len() < 4 {
+                return Err(bad());
+            }
+            let w = i16::from_le_bytes([p[2], p[3]]);
+            (h & 0x4000, h & 0x3FFF, w, &p[4..])
+        }
+    };
+    if digits.len() % 2 != 0 {
+        return Err(bad());
+    }
+    let n = digits.len() / 2;
+    let mut b = Vec::with_capacity(8 + digits.len());
+    b.extend_from_slice(&(n as u16).to_be_bytes());
+    b.extend_from_slice(&weight.to_be_bytes());
+    b.extend_from_slice(&sign.to_be_bytes());
+    b.extend_from_slice(&dscale.to_be_bytes());
+    for i in 0..n {
+        let d = u16::from_le_bytes([digits[2 * i], digits[2 * i + 1]]);
+        b.extend_from_slice(&d.to_be_bytes());
+    }
+    Numeric::from_binary(&b).ok_or_else(bad)
+}
+
+/// `v` as a datum of type `oid`; `None` for NULL. The value must already
+/// be of the column's type (the SQL layer coerces first); a mismatch is
+/// an internal error, never a silent conversion.
+pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
+    use Value as V;
+    Ok(Some(match (oid, v) {
+        (_, V::Null) => return Ok(None),
+        (types::BOOL, V::Bool(b)) => Owned::ByVal(*b as u64),
+        (types::CHAR, V::Char(c)) => Owned::ByVal(*c as u64),
+        (types::INT2, V::Int2(i)) => Owned::ByVal(*i as u16 as u64),
+        (types::INT4, V::Int4(i)) => Owned::ByVal(*i as u32 as u64),
+        (types::INT8, V::Int8(i)) => Owned::ByVal(*i as u64),
+        (types::OID | REGPROC, V::Oid(o)) => Owned::ByVal(*o as u64),
+        (types::XID, V::Xid8(x)) => Owned::ByVal(*x as u32 as u64),
+        (types::XID8, V::Xid8(x)) => Owned::ByVal(*x),
+        (types::FLOAT4, V::Float4(f)) => Owned::ByVal(f.to_bits() as u64),
+        (types::FLOAT8, V::Float8(f)) => Owned::ByVal(f.to_bits()),
+        (types::DATE, V::Date(d)) => Owned::ByVal(*d as u32 as u64),
+        (types::TIMESTAMP, V::Timestamp(t)) => Owned::ByVal(*t as u64),
+        (types::TIMESTAMPTZ, V::TimestampTz(t)) => Owned::ByVal(*t as u64),
+        (types::PG_LSN, V::Lsn(l)) => Owned::ByVal(*l),
+        (types::NAME, V::Name(s) | V::Text(s)) => {
+            // NAMEDATALEN 64: at most 63 bytes and a NUL, cut on a
+            // character boundary as PostgreSQL's truncate_identifier.
+            let mut end = s.len().min(63);
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut b = vec![0u8; 64];
+            b[..end].copy_from_slice(&s.as_bytes()[..end]);
+            Owned::Ref(b)
+        }
+        (types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE, V::Text(s) | V::Name(s)) => {
+            Owned::Ref(s.as_bytes().to_vec())
+        }
+        (types::BYTEA, V::Bytea(b)) => Owned::Ref(b.clone()),
+        (types::NUMERIC, V::Numeric(n)) => Owned::Ref(numeric_to_disk(n)),
+        _ => return Err(mismatch(v, oid)),
+    }))
+}
+
+/// A datum of type `oid` read back as a value.
+pub fn from_datum(d: Option<Datum<'_>>, oid: Oid) -> Result<Value, PgError> {
+    let Some(d) = d else {
+        return Ok(Value::Null);
+    };
+    let n = match d {
+        Datum::ByVal(n) => n,
+        Datum::Varlena(_) => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "out-of-line and compressed values are not supported yet",
+            ))
+        }
+        Datum::Ref(b) => {
+            return Ok(match oid {
+                types::NAME => {
+                    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+                    Value::Name(String::from_utf8_lossy(&b[..end]).into_owned())
+                }
+                types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE => {
+                    Value::Text(String::from_utf8_lossy(b).into_owned())
+                }
+                types::BYTEA => Value::Bytea(b.to_vec()),
+                types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
+                types::INTERVAL if b.len() == 16 => {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "type interval is not supported yet",
+                    ))
+                }
+                _ => {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!("reading type {} is not supported yet", types::sql_name(oid)),
+                    ))
+                }
+            });
+        }
+    };
+    Ok(match oid {
+        types::BOOL => Value::Bool(n & 0xFF != 0),
+        types::CHAR => Value::Char(n as u8),
+        types::INT2 => Value::Int2(n as u16 as i16),
+        types::INT4 => Value::Int4(n as u32 as i32),
+        types::INT8 => Value::Int8(n as i64),
+        types::OID | REGPROC => Value::Oid(n as u32),
+        types::XID => Value::Xid8(n as u32 as u64),
+        types::XID8 => Value::Xid8(n),
+        types::FLOAT4 => Value::Float4(f32::from_bits(n as u32)),
+        types::FLOAT8 => Value::Float8(f64::from_bits(n)),
+        types::DATE => Value::Date(n as u32 as i32),
+        types::TIMESTAMP => Value::Timestamp(n as i64),
+        types::TIMESTAMPTZ => Value::TimestampTz(n as i64),
+        types::PG_LSN => Value::Lsn(n),
+        _ => {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("reading type {} is not supported yet", types::sql_name(oid)),
+            ))
+        }
+    })
+}
+
+/// A heap tuple (header without transaction fields yet) holding `values`
+/// as columns of types `types_`.
+pub fn form_row(types_: &[Oid], values: &[Value]) -> Result<Vec<u8>, PgError> {
+    let attrs = attrs_for(types_)?;
+    let owned = types_
+        .iter()
+        .zip(values)
+        .map(|(&t, v)| to_datum(v, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let datums: Vec<Option<Datum>> = owned
+        .iter()
+        .map(|o| o.as_ref().map(Owned::as_datum))
+        .collect();
+    heaptuple::form_tuple(&attrs, &datums)
+}
+
+/// The columns of tuple `t` read as values of types `types_` (columns the
+/// tuple predates come back NULL).
+pub fn deform_row(t: &[u8], types_: &[Oid]) -> Result<Vec<Value>, PgError> {
+    let attrs = attrs_for(types_)?;
+    let datums = heaptuple::deform_tuple(t, &attrs)?;
+    datums
+        .into_iter()
+        .zip(types_)
+        .map(|(d, &t)| from_datum(d, t))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(ty: Oid, v: Value) {
+        let t = form_row(&[ty, types::INT4], &[v.clone(), Value::Null]).unwrap();
+        let back = deform_row(&t, &[ty, types::INT4]).unwrap();
+        assert_eq!(back, vec![v, Value::Null], "type {ty}");
+    }
+
+    #[test]
+    fn every_stored_type_round_trips() {
+        round_trip(types::BOOL, Value::Bool(true));
+        round_trip(types::CHAR, Value::Char(b'r'));
+        round_trip(types::INT2, Value::Int2(-7));
+        round_trip(types::INT4, Value::Int4(i32::MIN));
+        round_trip(types::INT8, Value::Int8(-1));
+        round_trip(types::OID, Value::Oid(4_000_000_000));
+        round_trip(types::FLOAT4, Value::Float4(1.5));
+        round_trip(types::FLOAT8, Value::Float8(-0.25));
+        round_trip(types::NAME, Value::Name("pg_class".into()));
+        round_trip(types::TEXT, Value::Text("héllo".into()));
+        round_trip(types::TEXT, Value::Text("x".repeat(300)));
+        round_trip(types::BYTEA, Value::Bytea(vec![0, 1, 255]));
+        round_trip(types::DATE, Value::Date(-3));
+        round_trip(types::TIMESTAMPTZ, Value::TimestampTz(123_456_789));
+        round_trip(types::TIMESTAMP, Value::Timestamp(-5));
+        for s in [
+            "0",
+            "1",
+            "-1",
+            "0.001",
+            "123456789.123456789",
+            "1e100",
+            "-1e-100",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "10000",
+            "0.00",
+        ] {
+            round_trip(types::NUMERIC, Value::Numeric(Numeric::parse(s).unwrap()));
+        }
+    }
+
+    #[test]
+    fn layouts_are_postgresqls() {
+        // int4 1 then int8: the int8 is 8-aligned after the 32-byte header.
+        let t = form_row(
+            &[types::INT4, types::INT8],
+            &[Value::Int4(1), Value::Int8(2)],
+        )
+        .unwrap();
+        let h = t[heaptuple::T_OFF_HOFF] as usize;
+        assert_eq!(h, 24 + 8, "header of 23 bytes maxaligned");
+        assert_eq!(&t[h..h + 4], &1i32.to_le_bytes());
+        assert_eq!(&t[h + 8..h + 16], &2i64.to_le_bytes());
+        // name: 64 bytes, NUL-padded.
+        let t = form_row(&[types::NAME], &[Value::Name("ab".into())]).unwrap();
+        let h = t[heaptuple::T_OFF_HOFF] as usize;
+        assert_eq!(t.len() - h, 64);
+        assert_eq!(&t[h..h + 3], b"ab\0");
+        // Numeric 1.5: short header (dscale 1, weight 0) then digits 1, 5000
+        // as PostgreSQL's numeric_in stores it.
+        let d = numeric_to_disk(&Numeric::parse("1.5").unwrap());
+        assert_eq!(d, [0x80, 0x80, 1, 0, 0x88, 0x13]);
+        // A NaN is the special header alone.
+        assert_eq!(numeric_to_disk(&Numeric::nan()), 0xC000u16.to_le_bytes());
+    }
+
+    #[test]
+    fn mismatched_value_is_an_error_not_a_conversion() {
+        let e = form_row(&[types::INT4], &[Value::Text("1".into())]).unwrap_err();
+        assert_eq!(e.code, sqlstate::INTERNAL_ERROR);
+    }
+
+    #[test]
+    fn long_names_are_cut_at_63_bytes() {
+        let t = form_row(&[types::NAME], &[Value::Name("é".repeat(40))]).unwrap();
+        let back = deform_row(&t, &[types::NAME]).unwrap();
+        assert_eq!(back, vec![Value::Name("é".repeat(31))]);
+    }
+}
