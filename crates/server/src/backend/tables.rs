@@ -1071,37 +1071,100 @@ impl Session {
                 "could not serialize access due to concurrent update",
             )),
             TmResult::Updated => {
-                // READ COMMITTED: the newest version, as a fresh snapshot
-                // sees it (its updater has committed).
-                let chain = self.with_heap(t, |h, _, owner| h.update_chain(owner, tid))?;
-                let Some(&last) = chain.last() else {
-                    return Ok(Some(Some(Vec::new())));
-                };
-                let (store, engine) = self.table_parts()?;
-                let mut snap = self.catalog_snapshot()?;
-                snap.curcid = self.xact.command_id();
-                let current = self.current_xids();
-                let wal = XlogHeapWal(&engine.xlog);
-                let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
-                let vis = Vis::new(&engine, &store, &snap, &current);
-                let mut owner = ResourceOwner::default();
-                let got = heap.fetch(&mut owner, &vis, last);
-                owner.release_all(Release::Abort);
-                vis.check()?;
-                match got? {
-                    None => Ok(Some(Some(Vec::new()))),
-                    Some(tuple) => {
-                        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-                        let row = datum::deform_row(&tuple, &types_)?;
-                        Ok(Some(Some(with_system_columns(row, last, &tuple, t.oid))))
+                // READ COMMITTED (EvalPlanQual, simplified): the newest
+                // version of the row. Its inserter may still be running
+                // (another waiter got there first): wait for it and look
+                // again, never skip the row because of it.
+                for _ in 0..10_000 {
+                    match self.newest_version(t, tid)? {
+                        Newest::Gone => return Ok(Some(Some(Vec::new()))),
+                        Newest::Running(x) => self.wait_for_xid(x)?,
+                        Newest::Found(v, tuple) => {
+                            let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+                            let row = datum::deform_row(&tuple, &types_)?;
+                            return Ok(Some(Some(with_system_columns(row, v, &tuple, t.oid))));
+                        }
                     }
                 }
+                Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    "could not find the newest version of an updated row",
+                ))
             }
             TmResult::Ok | TmResult::Invisible => Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "attempted to update invisible tuple",
             )),
         }
+    }
+}
+
+/// What the update chain of a row ends in.
+enum Newest {
+    /// A version whose inserter committed (it may itself be deleted or
+    /// updated since: the caller's next update attempt says so).
+    Found(ItemPointer, Vec<u8>),
+    /// A version inserted by this running transaction.
+    Running(u64),
+    /// Nothing left to change (this transaction already changed the row,
+    /// or the chain is broken).
+    Gone,
+}
+
+/// Sees every tuple: for following an update chain by its t_ctid links,
+/// where what each version's inserter did is decided by the caller.
+struct SeeAll;
+
+impl heapam::Visibility for SeeAll {
+    fn visible(&self, _: &[u8]) -> bool {
+        true
+    }
+    fn satisfies_update(&self, _: &[u8], _: u32) -> TmResult {
+        TmResult::Invisible
+    }
+    fn satisfies_vacuum(&self, _: &[u8]) -> HtsvResult {
+        HtsvResult::Live
+    }
+    fn may_prune(&self, _: u64) -> bool {
+        false
+    }
+}
+
+impl Session {
+    /// The newest version of the row at `tid` whose inserter did not
+    /// abort, following t_ctid (PostgreSQL's EvalPlanQualFetch walk).
+    fn newest_version(&mut self, t: TableRef, tid: ItemPointer) -> Result<Newest, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let chain = self.with_heap(t, |h, _, owner| h.update_chain(owner, tid))?;
+        let current = self.current_xids();
+        let wal = XlogHeapWal(&engine.xlog);
+        let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+        for &v in chain.iter().rev() {
+            let mut owner = ResourceOwner::default();
+            let got = heap.fetch(&mut owner, &SeeAll, v);
+            owner.release_all(Release::Abort);
+            let Some(tuple) = got? else { continue };
+            let xmin = heaptuple::xmin(&tuple);
+            if current.contains(&xmin) {
+                return Ok(Newest::Gone);
+            }
+            if engine
+                .transam
+                .is_in_progress(&self.shared, self.slot as u32, xmin)
+            {
+                return Ok(Newest::Running(xmin));
+            }
+            let committed = xmin < tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID
+                || engine
+                    .clog
+                    .get_status(&self.shared, self.slot as u32, xmin)?
+                    == tusk_storage::clog::XidStatus::Committed;
+            if committed {
+                return Ok(Newest::Found(v, tuple));
+            }
+            // Inserted by an aborted transaction: its predecessor is newer.
+        }
+        Ok(Newest::Gone)
     }
 }
 
