@@ -336,13 +336,14 @@ impl TableScan {
 
 fn with_system_columns(mut row: Row, tid: ItemPointer, t: &[u8], tableoid: u32) -> Row {
     row.push(Value::Text(ctid_text(tid)));
-    row.push(Value::Xid8(heaptuple::xmin(t) & 0xFFFF_FFFF));
+    // xid columns hold the low 32 bits, as 4-byte values (see datum.rs).
+    row.push(Value::Oid(heaptuple::xmin(t) as u32));
     let xmax = if heaptuple::infomask(t) & heaptuple::HEAP_XMAX_INVALID != 0 {
         0
     } else {
         heaptuple::xmax(t)
     };
-    row.push(Value::Xid8(xmax & 0xFFFF_FFFF));
+    row.push(Value::Oid(xmax as u32));
     row.push(Value::Oid(tableoid));
     row
 }

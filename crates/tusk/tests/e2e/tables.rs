@@ -295,6 +295,17 @@ fn update_and_delete_with_where_and_returning() {
     assert_eq!(r[0][2].as_deref(), Some("0"));
     let oid = simple_value(&mut c, "SELECT oid FROM pg_class WHERE relname = 'acc'");
     assert_eq!(r[0][3], oid);
+    // xmin is the inserting transaction's xid (its low 32 bits), and
+    // compares with an xid literal.
+    let xmin = r[0][1].clone().unwrap();
+    assert_eq!(
+        simple_value(
+            &mut c,
+            &format!("SELECT count(*) FROM acc WHERE id = 1 AND xmin = '{xmin}'")
+        )
+        .as_deref(),
+        Some("1")
+    );
     exec(&mut c, "DELETE FROM acc");
     assert_eq!(
         simple_value(&mut c, "SELECT count(*) FROM acc").as_deref(),
