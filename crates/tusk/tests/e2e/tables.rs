@@ -1022,3 +1022,69 @@ fn first_value(r: Result<Vec<postgres::SimpleQueryMessage>, postgres::Error>) ->
         })
         .expect("a row")
 }
+
+#[test]
+fn create_and_drop_database() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    exec(&mut c, "CREATE DATABASE d1");
+    let oid = simple_value(&mut c, "SELECT oid FROM pg_database WHERE datname = 'd1'").unwrap();
+    let dir = srv.data_dir().join("base").join(&oid);
+    assert!(dir.join("1259").exists(), "d1 has template1's catalogs");
+    // Its own catalog and tables, invisible from postgres.
+    let mut d = srv
+        .config(Via::Tcp)
+        .dbname("d1")
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
+    exec(
+        &mut d,
+        "CREATE TABLE only_in_d1 (a int); INSERT INTO only_in_d1 VALUES (42)",
+    );
+    assert_eq!(
+        simple_value(&mut d, "SELECT a FROM only_in_d1").as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        simple_value(&mut d, "SELECT current_database()").as_deref(),
+        Some("d1")
+    );
+    expect_sqlstate(c.simple_query("SELECT * FROM only_in_d1"), &["42P01"]);
+    // PostgreSQL 15's errors.
+    let e = expect_sqlstate(c.simple_query("CREATE DATABASE d1"), &["42P04"]);
+    assert_eq!(e.message(), "database \"d1\" already exists");
+    let e = expect_sqlstate(c.simple_query("BEGIN; CREATE DATABASE d2"), &["25001"]);
+    assert_eq!(
+        e.message(),
+        "CREATE DATABASE cannot run inside a transaction block"
+    );
+    exec(&mut c, "ROLLBACK");
+    let e = expect_sqlstate(d.simple_query("DROP DATABASE d1"), &["55006"]);
+    assert_eq!(e.message(), "cannot drop the currently open database");
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE d1"), &["55006"]);
+    assert_eq!(
+        e.message(),
+        "database \"d1\" is being accessed by other users"
+    );
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE template1"), &["42809"]);
+    assert_eq!(e.message(), "cannot drop a template database");
+    drop(d);
+    // The session's exit is asynchronous: wait until it is gone.
+    assert!(wait_until(Duration::from_secs(10), || {
+        simple_value(
+            &mut c,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'd1'",
+        )
+        .as_deref()
+            == Some("0")
+    }));
+    exec(&mut c, "DROP DATABASE d1");
+    exec(&mut c, "DROP DATABASE IF EXISTS d1");
+    assert!(!dir.exists(), "the database's directory is removed");
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE d1"), &["3D000"]);
+    assert_eq!(e.message(), "database \"d1\" does not exist");
+    match srv.config(Via::Tcp).dbname("d1").connect(postgres::NoTls) {
+        Ok(_) => panic!("connected to a dropped database"),
+        Err(e) => assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("3D000")),
+    }
+}
