@@ -308,6 +308,22 @@ pub trait Tables {
     /// TRUNCATE: the table gets a new, empty file (a new relfilenode);
     /// the old one goes at commit.
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// CREATE DATABASE (a copy of template1).
+    fn create_database(&mut self, name: &str) -> Result<(), PgError> {
+        let _ = name;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "CREATE DATABASE is not supported by this host",
+        ))
+    }
+    /// DROP DATABASE.
+    fn drop_database(&mut self, name: &str, if_exists: bool) -> Result<(), PgError> {
+        let _ = (name, if_exists);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "DROP DATABASE is not supported by this host",
+        ))
+    }
     /// DROP SCHEMA (RESTRICT: a schema holding tables is refused).
     fn drop_schema(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
     /// Store a new row (already coerced and checked).

@@ -63,6 +63,11 @@ pub(crate) enum Utility {
     },
     /// TRUNCATE: each name, resolved when it runs.
     Truncate(Vec<(Option<String>, String)>),
+    CreateDatabase(String),
+    DropDatabase {
+        name: String,
+        if_exists: bool,
+    },
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -387,6 +392,32 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 if_exists: *if_exists,
             })
         }
+        S::CreateDatabase {
+            db_name,
+            if_not_exists: false,
+            location: None,
+            managed_location: None,
+            or_replace: false,
+            ..
+        } => match qualified_name(db_name)? {
+            (None, name) => Ok(Utility::CreateDatabase(name)),
+            _ => Err(syntax(format!("syntax error at or near \"{db_name}\""))),
+        },
+        S::Drop {
+            object_type: ast::ObjectType::Database,
+            if_exists,
+            names,
+            ..
+        } => match names.as_slice() {
+            [n] => match qualified_name(n)? {
+                (None, name) => Ok(Utility::DropDatabase {
+                    name,
+                    if_exists: *if_exists,
+                }),
+                _ => Err(syntax(format!("syntax error at or near \"{n}\""))),
+            },
+            _ => Err(syntax("syntax error at or near \",\"")),
+        },
         S::Truncate(t) => {
             if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
                 return Err(not_supported("TRUNCATE ... CASCADE"));
@@ -560,6 +591,8 @@ impl Utility {
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
             Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
+            Utility::CreateDatabase(_) => Command::Other("CREATE DATABASE"),
+            Utility::DropDatabase { .. } => Command::Other("DROP DATABASE"),
         }
     }
 
@@ -714,6 +747,14 @@ impl Utility {
                     host.tables()?.drop_table(rel)?;
                 }
                 done("DROP TABLE")
+            }
+            Utility::CreateDatabase(name) => {
+                host.tables()?.create_database(name)?;
+                done("CREATE DATABASE")
+            }
+            Utility::DropDatabase { name, if_exists } => {
+                host.tables()?.drop_database(name, *if_exists)?;
+                done("DROP DATABASE")
             }
             Utility::Truncate(names) => {
                 let mut found = Vec::new();

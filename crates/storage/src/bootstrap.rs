@@ -10,9 +10,11 @@
 //! global/pg_database:  <oid> <name>
 //! ```
 //!
-//! They are replaced by `pg_authid` and `pg_database` tables when the SQL
-//! engine arrives; the format is deliberately trivial so that the
-//! migration reads them once.
+//! The pg_authid and pg_database tables exist now (catalog.rs), but
+//! connections are still checked against these files; CREATE and DROP
+//! DATABASE rewrite `global/pg_database` ([`write_databases`]) along with
+//! the table. The format is deliberately trivial so that the migration to
+//! reading the tables is simple.
 
 use std::io;
 use std::path::Path;
@@ -45,6 +47,28 @@ pub fn write_initial(data_dir: &Path, superuser: &str) -> io::Result<()> {
         g.join("pg_database"),
         "# oid name\n1 template1\n4 template0\n5 postgres\n",
     )
+}
+
+/// Rewrites `global/pg_database` with `dbs` (write a new file, fsync,
+/// rename over the old one, fsync the directory): what CREATE and DROP
+/// DATABASE change besides the pg_database table, since connections are
+/// still checked against this file. Called by the backend running the
+/// command.
+pub fn write_databases(data_dir: &Path, dbs: &[Database]) -> io::Result<()> {
+    use std::io::Write;
+    let g = data_dir.join("global");
+    let tmp = g.join("pg_database.tmp");
+    let mut text = String::from("# oid name\n");
+    for d in dbs {
+        text.push_str(&format!("{} {}\n", d.oid, d.name));
+    }
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, g.join("pg_database"))?;
+    std::fs::File::open(&g)?.sync_all()
 }
 
 fn lines(path: &Path) -> io::Result<Vec<Vec<String>>> {

@@ -229,6 +229,7 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (types::INT8, V::Int8(i)) => Owned::ByVal(*i as u64),
         (types::OID | REGPROC, V::Oid(o)) => Owned::ByVal(*o as u64),
         (types::XID, V::Xid8(x)) => Owned::ByVal(*x as u32 as u64),
+        (types::XID, V::Oid(x)) => Owned::ByVal(*x as u64),
         (types::XID8, V::Xid8(x)) => Owned::ByVal(*x),
         (types::FLOAT4, V::Float4(f)) => Owned::ByVal(f.to_bits() as u64),
         (types::FLOAT8, V::Float8(f)) => Owned::ByVal(f.to_bits()),
@@ -302,7 +303,9 @@ pub fn from_datum(d: Option<Datum<'_>>, oid: Oid) -> Result<Value, PgError> {
         types::INT4 => Value::Int4(n as u32 as i32),
         types::INT8 => Value::Int8(n as i64),
         types::OID | REGPROC => Value::Oid(n as u32),
-        types::XID => Value::Xid8(n as u32 as u64),
+        // A 32-bit xid reads as a 4-byte unsigned value: text and binary
+        // output then match PostgreSQL's xid (decimal; 4 bytes).
+        types::XID => Value::Oid(n as u32),
         types::XID8 => Value::Xid8(n),
         types::FLOAT4 => Value::Float4(f32::from_bits(n as u32)),
         types::FLOAT8 => Value::Float8(f64::from_bits(n)),
@@ -365,6 +368,7 @@ mod tests {
         round_trip(types::INT4, Value::Int4(i32::MIN));
         round_trip(types::INT8, Value::Int8(-1));
         round_trip(types::OID, Value::Oid(4_000_000_000));
+        round_trip(types::XID, Value::Oid(4_000_000_001));
         round_trip(types::FLOAT4, Value::Float4(1.5));
         round_trip(types::FLOAT8, Value::Float8(-0.25));
         round_trip(types::NAME, Value::Name("pg_class".into()));

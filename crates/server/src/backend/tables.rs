@@ -336,13 +336,14 @@ impl TableScan {
 
 fn with_system_columns(mut row: Row, tid: ItemPointer, t: &[u8], tableoid: u32) -> Row {
     row.push(Value::Text(ctid_text(tid)));
-    row.push(Value::Xid8(heaptuple::xmin(t) & 0xFFFF_FFFF));
+    // xid columns hold the low 32 bits, as 4-byte values (see datum.rs).
+    row.push(Value::Oid(heaptuple::xmin(t) as u32));
     let xmax = if heaptuple::infomask(t) & heaptuple::HEAP_XMAX_INVALID != 0 {
         0
     } else {
         heaptuple::xmax(t)
     };
-    row.push(Value::Xid8(xmax & 0xFFFF_FFFF));
+    row.push(Value::Oid(xmax as u32));
     row.push(Value::Oid(tableoid));
     row
 }
@@ -1071,37 +1072,100 @@ impl Session {
                 "could not serialize access due to concurrent update",
             )),
             TmResult::Updated => {
-                // READ COMMITTED: the newest version, as a fresh snapshot
-                // sees it (its updater has committed).
-                let chain = self.with_heap(t, |h, _, owner| h.update_chain(owner, tid))?;
-                let Some(&last) = chain.last() else {
-                    return Ok(Some(Some(Vec::new())));
-                };
-                let (store, engine) = self.table_parts()?;
-                let mut snap = self.catalog_snapshot()?;
-                snap.curcid = self.xact.command_id();
-                let current = self.current_xids();
-                let wal = XlogHeapWal(&engine.xlog);
-                let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
-                let vis = Vis::new(&engine, &store, &snap, &current);
-                let mut owner = ResourceOwner::default();
-                let got = heap.fetch(&mut owner, &vis, last);
-                owner.release_all(Release::Abort);
-                vis.check()?;
-                match got? {
-                    None => Ok(Some(Some(Vec::new()))),
-                    Some(tuple) => {
-                        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-                        let row = datum::deform_row(&tuple, &types_)?;
-                        Ok(Some(Some(with_system_columns(row, last, &tuple, t.oid))))
+                // READ COMMITTED (EvalPlanQual, simplified): the newest
+                // version of the row. Its inserter may still be running
+                // (another waiter got there first): wait for it and look
+                // again, never skip the row because of it.
+                for _ in 0..10_000 {
+                    match self.newest_version(t, tid)? {
+                        Newest::Gone => return Ok(Some(Some(Vec::new()))),
+                        Newest::Running(x) => self.wait_for_xid(x)?,
+                        Newest::Found(v, tuple) => {
+                            let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+                            let row = datum::deform_row(&tuple, &types_)?;
+                            return Ok(Some(Some(with_system_columns(row, v, &tuple, t.oid))));
+                        }
                     }
                 }
+                Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    "could not find the newest version of an updated row",
+                ))
             }
             TmResult::Ok | TmResult::Invisible => Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "attempted to update invisible tuple",
             )),
         }
+    }
+}
+
+/// What the update chain of a row ends in.
+enum Newest {
+    /// A version whose inserter committed (it may itself be deleted or
+    /// updated since: the caller's next update attempt says so).
+    Found(ItemPointer, Vec<u8>),
+    /// A version inserted by this running transaction.
+    Running(u64),
+    /// Nothing left to change (this transaction already changed the row,
+    /// or the chain is broken).
+    Gone,
+}
+
+/// Sees every tuple: for following an update chain by its t_ctid links,
+/// where what each version's inserter did is decided by the caller.
+struct SeeAll;
+
+impl heapam::Visibility for SeeAll {
+    fn visible(&self, _: &[u8]) -> bool {
+        true
+    }
+    fn satisfies_update(&self, _: &[u8], _: u32) -> TmResult {
+        TmResult::Invisible
+    }
+    fn satisfies_vacuum(&self, _: &[u8]) -> HtsvResult {
+        HtsvResult::Live
+    }
+    fn may_prune(&self, _: u64) -> bool {
+        false
+    }
+}
+
+impl Session {
+    /// The newest version of the row at `tid` whose inserter did not
+    /// abort, following t_ctid (PostgreSQL's EvalPlanQualFetch walk).
+    fn newest_version(&mut self, t: TableRef, tid: ItemPointer) -> Result<Newest, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let chain = self.with_heap(t, |h, _, owner| h.update_chain(owner, tid))?;
+        let current = self.current_xids();
+        let wal = XlogHeapWal(&engine.xlog);
+        let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+        for &v in chain.iter().rev() {
+            let mut owner = ResourceOwner::default();
+            let got = heap.fetch(&mut owner, &SeeAll, v);
+            owner.release_all(Release::Abort);
+            let Some(tuple) = got? else { continue };
+            let xmin = heaptuple::xmin(&tuple);
+            if current.contains(&xmin) {
+                return Ok(Newest::Gone);
+            }
+            if engine
+                .transam
+                .is_in_progress(&self.shared, self.slot as u32, xmin)
+            {
+                return Ok(Newest::Running(xmin));
+            }
+            let committed = xmin < tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID
+                || engine
+                    .clog
+                    .get_status(&self.shared, self.slot as u32, xmin)?
+                    == tusk_storage::clog::XidStatus::Committed;
+            if committed {
+                return Ok(Newest::Found(v, tuple));
+            }
+            // Inserted by an aborted transaction: its predecessor is newer.
+        }
+        Ok(Newest::Gone)
     }
 }
 
@@ -1265,6 +1329,222 @@ impl tusk_sql::Tables for Session {
             }
         }
         self.pending_deletes.push((locator(store.db, t), true));
+        Ok(())
+    }
+
+    /// CREATE DATABASE: template1's directory copied to base/<new oid>
+    /// after a checkpoint has written template1's pages (PostgreSQL's
+    /// FILE_COPY strategy), then the pg_database row and the connection
+    /// list (global/pg_database). Not in a transaction block.
+    fn create_database(&mut self, name: &str) -> Result<(), PgError> {
+        self.xact.prevent_in_transaction_block("CREATE DATABASE")?;
+        let d = cat::catalog(cat::PG_DATABASE_OID);
+        let (ni, oi) = (d.col("datname"), d.col("oid"));
+        let rows = self.catalog_rows(cat::PG_DATABASE_OID)?;
+        if rows.iter().any(|(_, r)| name_of(&r[ni]) == name) {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P04"),
+                format!("database \"{name}\" already exists"),
+            ));
+        }
+        let me = std::process::id() as i32;
+        let others = self
+            .procs
+            .snapshot()
+            .into_iter()
+            .filter(|p| p.datname == "template1" && p.pid != me)
+            .count();
+        if others > 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("55006"),
+                "source database \"template1\" is being accessed by other users",
+            )
+            .with_detail(format!(
+                "There {} {others} other session{} using the database.",
+                if others == 1 { "is" } else { "are" },
+                if others == 1 { "" } else { "s" }
+            )));
+        }
+        let base = self.data_dir.join("base");
+        let mut oid = cat::FIRST_NORMAL_OBJECT_ID;
+        for (_, r) in &rows {
+            oid = oid.max(oid_of(&r[oi]).saturating_add(1));
+        }
+        while base.join(oid.to_string()).exists() {
+            oid += 1;
+        }
+        // template1's pages on disk first: a checkpoint writes every dirty
+        // buffer (and fsyncs).
+        tusk_sql::Maintenance::checkpoint(self)?;
+        let io = |what: String, e: std::io::Error| {
+            PgError::error(sqlstate::IO_ERROR, format!("{what}: {e}"))
+                .with_hint("Check free disk space and the data directory's permissions.")
+        };
+        let src = base.join("1");
+        let dst = base.join(oid.to_string());
+        std::fs::create_dir(&dst)
+            .map_err(|e| io(format!("could not create directory \"base/{oid}\""), e))?;
+        let copied = (|| -> Result<(), PgError> {
+            for entry in std::fs::read_dir(&src)
+                .map_err(|e| io("could not read directory \"base/1\"".into(), e))?
+            {
+                let entry =
+                    entry.map_err(|e| io("could not read directory \"base/1\"".into(), e))?;
+                let to = dst.join(entry.file_name());
+                std::fs::copy(entry.path(), &to).map_err(|e| {
+                    io(
+                        format!("could not copy file \"{}\"", entry.path().display()),
+                        e,
+                    )
+                })?;
+                std::fs::File::open(&to)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| io(format!("could not fsync file \"{}\"", to.display()), e))?;
+            }
+            for dir in [&dst, &base] {
+                std::fs::File::open(dir)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| {
+                        io(
+                            format!("could not fsync directory \"{}\"", dir.display()),
+                            e,
+                        )
+                    })?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = copied {
+            let _ = std::fs::remove_dir_all(&dst);
+            return Err(e);
+        }
+        let r = cat::row(
+            d,
+            &[
+                ("oid", Value::Oid(oid)),
+                ("datname", Value::Name(name.into())),
+                (
+                    "datdba",
+                    Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
+                ),
+                ("encoding", Value::Int4(6)),
+                ("datlocprovider", Value::Char(b'c')),
+                ("datallowconn", Value::Bool(true)),
+                ("datconnlimit", Value::Int4(-1)),
+                (
+                    "datfrozenxid",
+                    Value::Xid8(tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID),
+                ),
+                ("datminmxid", Value::Xid8(1)),
+                ("dattablespace", Value::Oid(DEFAULTTABLESPACE_OID)),
+                ("datcollate", Value::Text("C".into())),
+                ("datctype", Value::Text("C".into())),
+            ],
+        );
+        if let Err(e) = self.insert_catalog(cat::PG_DATABASE_OID, &r) {
+            let _ = std::fs::remove_dir_all(&dst);
+            return Err(e);
+        }
+        // The connection list: a database is reachable once committed,
+        // which CREATE DATABASE (never in a block) is right after this.
+        let mut dbs = tusk_storage::bootstrap::databases(&self.data_dir).unwrap_or_default();
+        dbs.push(tusk_storage::bootstrap::Database {
+            oid,
+            name: name.to_string(),
+        });
+        tusk_storage::bootstrap::write_databases(&self.data_dir, &dbs)
+            .map_err(|e| io("could not write \"global/pg_database\"".into(), e))?;
+        Ok(())
+    }
+
+    /// DROP DATABASE: not the current one, not a template, not while
+    /// others are connected (PostgreSQL waits up to 5 s for them first;
+    /// tusk refuses at once); its buffers dropped and its directory
+    /// removed now, as PostgreSQL's dropdb.
+    fn drop_database(&mut self, name: &str, if_exists: bool) -> Result<(), PgError> {
+        self.xact.prevent_in_transaction_block("DROP DATABASE")?;
+        let d = cat::catalog(cat::PG_DATABASE_OID);
+        let (ni, oi, ti) = (d.col("datname"), d.col("oid"), d.col("datistemplate"));
+        let Some((tid, r)) = self
+            .catalog_rows(cat::PG_DATABASE_OID)?
+            .into_iter()
+            .find(|(_, r)| name_of(&r[ni]) == name)
+        else {
+            if if_exists {
+                self.notice(format!("database \"{name}\" does not exist, skipping"));
+                return Ok(());
+            }
+            return Err(PgError::error(
+                sqlstate::INVALID_CATALOG_NAME,
+                format!("database \"{name}\" does not exist"),
+            ));
+        };
+        if name == self.id.database {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("55006"),
+                "cannot drop the currently open database",
+            ));
+        }
+        if r[ti] == Value::Bool(true) {
+            return Err(PgError::error(
+                codes::WRONG_OBJECT_TYPE,
+                "cannot drop a template database",
+            ));
+        }
+        let oid = oid_of(&r[oi]);
+        let others = self
+            .procs
+            .snapshot()
+            .into_iter()
+            .filter(|p| p.datname == name)
+            .count();
+        if others > 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("55006"),
+                format!("database \"{name}\" is being accessed by other users"),
+            )
+            .with_detail(format!(
+                "There {} {others} other session{} using the database.",
+                if others == 1 { "is" } else { "are" },
+                if others == 1 { "" } else { "s" }
+            )));
+        }
+        self.delete_catalog(cat::PG_DATABASE_OID, tid)?;
+        let dbs: Vec<_> = tusk_storage::bootstrap::databases(&self.data_dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.name != name)
+            .collect();
+        tusk_storage::bootstrap::write_databases(&self.data_dir, &dbs).map_err(|e| {
+            PgError::error(
+                sqlstate::IO_ERROR,
+                format!("could not write \"global/pg_database\": {e}"),
+            )
+        })?;
+        let dir = self.data_dir.join("base").join(oid.to_string());
+        if let Some(store) = self.store.clone() {
+            if let Ok(rd) = std::fs::read_dir(&dir) {
+                for e in rd.flatten() {
+                    let f = e.file_name().to_string_lossy().into_owned();
+                    let rel = f.split(['_', '.']).next().unwrap_or("");
+                    if let Ok(rel) = rel.parse::<u32>() {
+                        let loc = RelFileLocator {
+                            spc: DEFAULTTABLESPACE_OID,
+                            db: oid,
+                            rel,
+                        };
+                        store.bm.drop_relation_buffers(loc, Fork::Main, 0);
+                        store.bm.smgr().close(loc);
+                    }
+                }
+            }
+        }
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            tusk_common::elog::report(&PgError::new(
+                Severity::Warning,
+                sqlstate::IO_ERROR,
+                format!("could not remove directory \"{}\": {e}", dir.display()),
+            ));
+        }
         Ok(())
     }
 

@@ -295,6 +295,17 @@ fn update_and_delete_with_where_and_returning() {
     assert_eq!(r[0][2].as_deref(), Some("0"));
     let oid = simple_value(&mut c, "SELECT oid FROM pg_class WHERE relname = 'acc'");
     assert_eq!(r[0][3], oid);
+    // xmin is the inserting transaction's xid (its low 32 bits), and
+    // compares with an xid literal.
+    let xmin = r[0][1].clone().unwrap();
+    assert_eq!(
+        simple_value(
+            &mut c,
+            &format!("SELECT count(*) FROM acc WHERE id = 1 AND xmin = '{xmin}'")
+        )
+        .as_deref(),
+        Some("1")
+    );
     exec(&mut c, "DELETE FROM acc");
     assert_eq!(
         simple_value(&mut c, "SELECT count(*) FROM acc").as_deref(),
@@ -855,7 +866,7 @@ fn concurrent_update_waits_then_rechecks_or_fails_in_repeatable_read() {
 /// How far pgbench gets: its schema, server-side data generation (the
 /// default client-side generation needs COPY FROM STDIN, and the vacuum
 /// and primary-key steps need VACUUM and indexes), then TPC-B
-/// transactions from two clients, whose balance updates must all land.
+/// transactions from eight clients, whose balance updates must all land.
 #[test]
 fn pgbench_initializes_server_side_and_runs_tpcb() {
     let srv = TestServer::start(Opts::new());
@@ -894,16 +905,31 @@ fn pgbench_initializes_server_side_and_runs_tpcb() {
         simple_value(&mut c, "SELECT count(*) FROM pgbench_tellers").as_deref(),
         Some("10")
     );
-    let bench = run(&["-n", "-c", "2", "-t", "2"]);
+    let bench = run(&["-n", "-c", "8", "-t", "2"]);
     assert_eq!(bench.code(), Some(0), "pgbench: {}", bench.describe());
     // Every transaction added its delta to one branch, one teller and one
     // account, and logged it in the history: the sums agree.
     let mut c = srv.connect();
     assert_eq!(
         simple_value(&mut c, "SELECT count(*) FROM pgbench_history").as_deref(),
-        Some("4")
+        Some("16")
     );
     let h = simple_value(&mut c, "SELECT sum(delta) FROM pgbench_history");
+    // One row updated by 8 clients 25 times each: no update is lost when
+    // several wait for the same row (the newest version's inserter may
+    // still be running when a waiter wakes: it waits again).
+    exec(
+        &mut c,
+        "CREATE TABLE counter (id int, v int); INSERT INTO counter VALUES (1, 0)",
+    );
+    let script = srv.tmp_dir().join("incr.sql");
+    std::fs::write(&script, "UPDATE counter SET v = v + 1 WHERE id = 1;\n").unwrap();
+    let incr = run(&["-n", "-c", "8", "-t", "25", "-f", script.to_str().unwrap()]);
+    assert_eq!(incr.code(), Some(0), "pgbench: {}", incr.describe());
+    assert_eq!(
+        simple_value(&mut c, "SELECT v FROM counter").as_deref(),
+        Some("200")
+    );
     assert_eq!(
         simple_value(&mut c, "SELECT sum(bbalance) FROM pgbench_branches"),
         h
@@ -995,4 +1021,70 @@ fn first_value(r: Result<Vec<postgres::SimpleQueryMessage>, postgres::Error>) ->
             _ => None,
         })
         .expect("a row")
+}
+
+#[test]
+fn create_and_drop_database() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    exec(&mut c, "CREATE DATABASE d1");
+    let oid = simple_value(&mut c, "SELECT oid FROM pg_database WHERE datname = 'd1'").unwrap();
+    let dir = srv.data_dir().join("base").join(&oid);
+    assert!(dir.join("1259").exists(), "d1 has template1's catalogs");
+    // Its own catalog and tables, invisible from postgres.
+    let mut d = srv
+        .config(Via::Tcp)
+        .dbname("d1")
+        .connect(postgres::NoTls)
+        .unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
+    exec(
+        &mut d,
+        "CREATE TABLE only_in_d1 (a int); INSERT INTO only_in_d1 VALUES (42)",
+    );
+    assert_eq!(
+        simple_value(&mut d, "SELECT a FROM only_in_d1").as_deref(),
+        Some("42")
+    );
+    assert_eq!(
+        simple_value(&mut d, "SELECT current_database()").as_deref(),
+        Some("d1")
+    );
+    expect_sqlstate(c.simple_query("SELECT * FROM only_in_d1"), &["42P01"]);
+    // PostgreSQL 15's errors.
+    let e = expect_sqlstate(c.simple_query("CREATE DATABASE d1"), &["42P04"]);
+    assert_eq!(e.message(), "database \"d1\" already exists");
+    let e = expect_sqlstate(c.simple_query("BEGIN; CREATE DATABASE d2"), &["25001"]);
+    assert_eq!(
+        e.message(),
+        "CREATE DATABASE cannot run inside a transaction block"
+    );
+    exec(&mut c, "ROLLBACK");
+    let e = expect_sqlstate(d.simple_query("DROP DATABASE d1"), &["55006"]);
+    assert_eq!(e.message(), "cannot drop the currently open database");
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE d1"), &["55006"]);
+    assert_eq!(
+        e.message(),
+        "database \"d1\" is being accessed by other users"
+    );
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE template1"), &["42809"]);
+    assert_eq!(e.message(), "cannot drop a template database");
+    drop(d);
+    // The session's exit is asynchronous: wait until it is gone.
+    assert!(wait_until(Duration::from_secs(10), || {
+        simple_value(
+            &mut c,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = 'd1'",
+        )
+        .as_deref()
+            == Some("0")
+    }));
+    exec(&mut c, "DROP DATABASE d1");
+    exec(&mut c, "DROP DATABASE IF EXISTS d1");
+    assert!(!dir.exists(), "the database's directory is removed");
+    let e = expect_sqlstate(c.simple_query("DROP DATABASE d1"), &["3D000"]);
+    assert_eq!(e.message(), "database \"d1\" does not exist");
+    match srv.config(Via::Tcp).dbname("d1").connect(postgres::NoTls) {
+        Ok(_) => panic!("connected to a dropped database"),
+        Err(e) => assert_eq!(e.as_db_error().map(|d| d.code().code()), Some("3D000")),
+    }
 }
