@@ -818,9 +818,9 @@ impl Xact {
         }
     }
 
-    /// A statement failed. Inside an explicit block the block fails and
-    /// stays (Abort) until ROLLBACK; anywhere else the transaction is
-    /// rolled back now. Returns how it ended, if it did: in both cases the
+    /// A statement failed. Inside an explicit block the transaction is
+    /// aborted now and the block stays failed (Abort) until ROLLBACK;
+    /// anywhere else the transaction is rolled back now. Returns how it ended, if it did: in both cases the
     /// engine's work is undone now, but the session's settings only when
     /// the transaction ends.
     pub fn abort_current(&mut self) -> Option<Ended> {
@@ -849,7 +849,18 @@ impl Xact {
                 self.cleanup_sub();
                 self.abort_current()
             }
+            // PostgreSQL's AbortTransaction now, CleanupTransaction at
+            // ROLLBACK: the xid is aborted and leaves the proc array at
+            // the error, so sessions waiting for its rows go on at once
+            // instead of waiting for this session's ROLLBACK.
             BlockState::InProgress => {
+                if self.xid != 0 {
+                    if let Some(engine) = self.engine.clone() {
+                        let _ = engine.abort(&self.subxids);
+                    }
+                }
+                self.xid = 0;
+                self.subxids.clear();
                 self.owner().release_all(Release::Abort);
                 self.block = BlockState::Abort;
                 None

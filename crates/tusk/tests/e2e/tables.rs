@@ -969,29 +969,25 @@ fn row_waits_detect_deadlocks_and_honour_lock_timeout() {
     // a now waits for b, which waits for a: one of them is chosen.
     let (rxa, ha) = in_thread(a, "UPDATE dl SET v = 1 WHERE id = 2");
     wait_active(&mut obs, a_pid);
-    // The victim fails at once (after deadlock_timeout); the other waits
-    // until the victim's transaction ends.
-    let (first, second, first_h, second_h) = loop {
-        if let Ok(r) = rxb.recv_timeout(Duration::from_millis(50)) {
-            break (r, rxa, hb, ha);
-        }
-        if let Ok(r) = rxa.recv_timeout(Duration::from_millis(50)) {
-            break (r, rxb, ha, hb);
-        }
-    };
-    let e = expect_sqlstate(first, &["40P01"]);
-    assert_eq!(e.message(), "deadlock detected");
-    assert!(
-        second.recv_timeout(Duration::from_millis(200)).is_err(),
-        "the survivor waits for the victim's ROLLBACK"
-    );
-    let mut victim = first_h.join().unwrap();
-    exec(&mut victim, "ROLLBACK");
-    second
+    // The victim fails at once (after deadlock_timeout) and its
+    // transaction is aborted at the error, as PostgreSQL's: the other
+    // proceeds without waiting for the victim's ROLLBACK.
+    let ra = rxa
         .recv_timeout(Duration::from_secs(20))
-        .expect("the survivor proceeds")
-        .unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
-    let mut survivor = second_h.join().unwrap();
+        .expect("a finished");
+    let rb = rxb
+        .recv_timeout(Duration::from_secs(20))
+        .expect("b finished");
+    let (a_conn, b_conn) = (ha.join().unwrap(), hb.join().unwrap());
+    let (victim_result, survivor_result, mut victim, mut survivor) = if ra.is_err() {
+        (ra, rb, a_conn, b_conn)
+    } else {
+        (rb, ra, b_conn, a_conn)
+    };
+    let e = expect_sqlstate(victim_result, &["40P01"]);
+    assert_eq!(e.message(), "deadlock detected");
+    survivor_result.unwrap_or_else(|e| panic!("{}", crate::util::describe_error(&e)));
+    exec(&mut victim, "ROLLBACK");
     exec(&mut survivor, "COMMIT");
     let (mut a, mut b) = (victim, survivor);
 
