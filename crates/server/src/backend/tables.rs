@@ -1025,9 +1025,11 @@ impl Session {
         match r {
             Ok(()) => {
                 locks.unlock(&mut self.xact.owner(), target, LockMode::Share);
-                // A transaction whose block failed gives its locks back at
-                // the error but keeps its xid running until ROLLBACK (the
-                // xact module aborts then): wait that out by polling.
+                // The lock is on the top-level xid: a row written by a
+                // subtransaction's xid (no lock of its own) may still be
+                // running when the lock is granted at once; wait that out
+                // by polling. A failed or ended transaction has left the
+                // proc array before its locks are released.
                 while engine
                     .transam
                     .is_in_progress(&self.shared, self.slot as u32, xid)
