@@ -253,6 +253,7 @@ keys! {
     BoolKey ESCAPE_STRING_WARNING = "escape_string_warning";
     BoolKey EXIT_ON_ERROR = "exit_on_error";
     BoolKey RESTART_AFTER_CRASH = "restart_after_crash";
+    StrKey RECOVERY_INIT_SYNC_METHOD = "recovery_init_sync_method";
     StrKey SERVER_VERSION = "server_version";
     IntKey SERVER_VERSION_NUM = "server_version_num";
     StrKey SERVER_ENCODING = "server_encoding";

@@ -406,6 +406,8 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
     // ---- Error handling.
     boolean("exit_on_error", "off", User, ERROR_HANDLING, "Terminate session on any error."),
     boolean("restart_after_crash", "on", Sighup, ERROR_HANDLING, "Reinitialize server after backend crash."),
+    enumeration("recovery_init_sync_method", &["fsync", "syncfs"], "fsync", Sighup, ERROR_HANDLING,
+        "Sets the method for synchronizing the data directory before crash recovery."),
     // ---- Preset (read-only) options.
     string("server_version", concat!("15.0 (tusk ", env!("CARGO_PKG_VERSION"), ")"), Internal, PRESET,
         "Shows the server version.")

@@ -536,6 +536,22 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 other.describe(),
             ));
             elog::log("database system was not properly shut down; automatic recovery in progress");
+            // What the crashed server wrote may still be only in the page
+            // cache: make it durable before redo trusts it.
+            let how = if env
+                .settings
+                .get(tusk_config::keys::RECOVERY_INIT_SYNC_METHOD)
+                == "syncfs"
+            {
+                crate::datadir::InitSync::Syncfs
+            } else {
+                crate::datadir::InitSync::Fsync
+            };
+            let (n, took) = crate::datadir::sync_data_directory(&env.data_dir, how);
+            elog::debug(format!(
+                "synced the data directory before recovery: {n} files in {:.3} s",
+                took.as_secs_f64()
+            ));
             let c = match w.update(|c| c.set_state(DbState::InCrashRecovery)) {
                 Ok(c) => c,
                 Err(e) => fail(e.into()),
