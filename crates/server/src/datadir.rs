@@ -292,10 +292,11 @@ pub fn sync_data_directory(dir: &Path, how: InitSync) -> (u64, std::time::Durati
         InitSync::Syncfs => {
             for d in [dir.to_path_buf(), dir.join("pg_wal")] {
                 match std::fs::File::open(&d) {
-                    // SAFETY: syncfs takes a valid open descriptor, which
-                    // the File keeps open for the call.
                     Ok(f) => {
-                        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&f)) } != 0 {
+                        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+                        // SAFETY: syncfs takes a valid open descriptor,
+                        // which `f` keeps open for the call.
+                        if unsafe { libc::syncfs(fd) } != 0 {
                             tusk_common::elog::log(format!(
                                 "could not synchronize file system for file \"{}\": {}",
                                 d.display(),
