@@ -513,6 +513,12 @@ pub struct Session {
     /// This transaction changed the catalog: bypass the cache, announce
     /// at commit.
     catalog_changed: bool,
+    /// The block each relation's last insert went to (PostgreSQL's
+    /// rd_targblock, kept across statements): a bulk insert goes straight
+    /// to that page instead of asking the free-space map for every row.
+    /// A hint only: a block past the relation's end is ignored.
+    heap_targets:
+        std::cell::RefCell<std::collections::HashMap<tusk_storage::smgr::RelFileLocator, u32>>,
     /// This backend's heavyweight locks (None: no lock table attached;
     /// xid waits then poll).
     locks: Option<Rc<tusk_storage::lmgr::LocalLocks<ChildShared>>>,
@@ -797,6 +803,7 @@ impl Session {
             pending_deletes: Vec::new(),
             relcache: std::cell::RefCell::new(tables::RelCache::default()),
             catalog_changed: false,
+            heap_targets: Default::default(),
             locks: env.shared.lockmgr().map(|m| {
                 Rc::new(tusk_storage::lmgr::LocalLocks::new(
                     m,

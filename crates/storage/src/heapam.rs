@@ -397,6 +397,13 @@ impl<'a> HeapRel<'a> {
         self.target.get()
     }
 
+    /// Sets the target block remembered from an earlier use of the
+    /// relation (the caller keeps it across `HeapRel`s, as PostgreSQL's
+    /// relcache keeps rd_targblock). A block past the end is ignored.
+    pub fn set_target_block(&self, b: Option<BlockNumber>) {
+        self.target.set(b);
+    }
+
     /// Adds a block under the extension lock and returns it pinned (not
     /// locked). Rule 1: the caller holds no content lock. Until CREATE
     /// TABLE creates relation files, the first extension creates the fork

@@ -780,10 +780,15 @@ impl Session {
         let snap = Snapshot::default();
         let current = self.current_xids();
         let wal = XlogHeapWal(&engine.xlog);
-        let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+        let loc = locator(store.db, t);
+        let heap = HeapRel::new(loc, &store.bm, &wal, &store.ext);
+        heap.set_target_block(self.heap_targets.borrow().get(&loc).copied());
         let vis = Vis::new(&engine, &store, &snap, &current);
         let mut owner = ResourceOwner::default();
         let r = f(&heap, &vis, &mut owner);
+        if let Some(b) = heap.target_block() {
+            self.heap_targets.borrow_mut().insert(loc, b);
+        }
         owner.release_all(Release::Abort);
         vis.check()?;
         r
