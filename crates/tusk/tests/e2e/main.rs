@@ -38,6 +38,7 @@ mod client;
 mod control;
 mod crash;
 mod fidelity;
+mod ledger;
 mod lockfile;
 mod psql;
 mod raw;
