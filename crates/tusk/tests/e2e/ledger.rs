@@ -296,7 +296,7 @@ fn crash_ledger_every_acknowledged_commit_survives_sigkill() {
         // A CHECKPOINT at a random moment in half the cycles, so that the
         // kill also lands during and after checkpoints (the timed ones
         // rarely fire: every crash restarts the checkpointer's clock).
-        let ckpt = (rng.next() % 2 == 0).then(|| {
+        let ckpt = rng.next().is_multiple_of(2).then(|| {
             let (cfg, s) = (srv.config(crate::util::Via::Tcp), stop.clone());
             let delay = Duration::from_millis(rng.range(0, 600));
             std::thread::spawn(move || {
