@@ -383,14 +383,23 @@ fn checkpoint(
     if log {
         elog::log(format!("checkpoint starting: {flags}"));
     }
-    // WAL before the commit log: an asynchronous commit sets its status
-    // before its record is flushed, and a status on disk without its
-    // commit record would resurrect the transaction after a crash.
-    x.flush_all()?;
-    xacts.write_back(w)?;
     let mut stats = FlushStats::default();
     let mut buffer_phase = Duration::ZERO;
     xlog::create_checkpoint(x, w, kind, &mut || {
+        // The commit log after the redo pointer is chosen, as PostgreSQL's
+        // CheckPointGuts: a transaction whose commit record lies before
+        // the pointer is not replayed, so its status must be on disk
+        // (written back before the pointer, a status set in between was
+        // lost: acknowledged commits vanished after a crash, found by the
+        // crash ledger), also of a commit still between its record and
+        // its status when the pointer was chosen. WAL before the commit log: an asynchronous commit
+        // sets its status before its record is flushed, and a status on
+        // disk without its commit record would resurrect the transaction.
+        if let Some(t) = xacts.shared.transam() {
+            t.wait_for_delaying_commits();
+        }
+        x.flush_all()?;
+        xacts.write_back(w)?;
         let Some(b) = &xacts.bufmgr else {
             return Ok(());
         };

@@ -127,6 +127,19 @@ pub fn os_user_name() -> String {
 /// `next_xid` (a test option) makes its first transaction id XID instead
 /// of 3, so that tests can run on both sides of 2^32.
 pub fn init(dir: &Path, superuser: Option<&str>, next_xid: Option<u64>) -> Result<String, String> {
+    init_with(dir, superuser, next_xid, false)
+}
+
+/// [`init`] with `data_checksums` (`tusk init -k`, initdb's
+/// --data-checksums): every relation page carries a checksum that is
+/// verified on read, so that a damaged page is an ERROR naming it
+/// instead of wrong data. Off by default, as in PostgreSQL 15.
+pub fn init_with(
+    dir: &Path,
+    superuser: Option<&str>,
+    next_xid: Option<u64>,
+    data_checksums: bool,
+) -> Result<String, String> {
     if let Some(x) = next_xid {
         if x < tusk_storage::clog::FIRST_NORMAL_TRANSACTION_ID || x == u64::MAX {
             return Err(format!(
@@ -190,6 +203,10 @@ pub fn init(dir: &Path, superuser: Option<&str>, next_xid: Option<u64>) -> Resul
     let mut control = tusk_storage::control::ControlFileData::new_cluster();
     if let Some(x) = next_xid {
         control.checkpoint_copy.next_xid = x;
+    }
+    if data_checksums {
+        // PG_DATA_CHECKSUM_VERSION.
+        control.data_checksum_version = 1;
     }
     // The catalog tables, written and fsynced before the initial
     // checkpoint exists (PostgreSQL's bootstrap mode: no WAL for them).

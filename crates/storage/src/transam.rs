@@ -118,6 +118,12 @@ pub struct SubxidCache {
     /// the transaction ends.
     overflowed: AtomicU32,
     xids: [AtomicU64; MAX_CACHED_SUBXIDS],
+    /// Odd while the proc is between writing its commit record and
+    /// setting its commit status (PostgreSQL's DELAY_CHKPT_START): a
+    /// checkpoint whose redo pointer follows the record waits for the
+    /// status before writing the commit log back. Bumped by the owner.
+    delay_chkpt: AtomicU32,
+    _pad: AtomicU32,
 }
 
 /// One entry of the subtransaction map: an overflowed subxid and its
@@ -129,7 +135,7 @@ pub struct SubtransEntry {
 }
 
 const _: () = assert!(std::mem::size_of::<TransamShared>() == 64);
-const _: () = assert!(std::mem::size_of::<SubxidCache>() == 520);
+const _: () = assert!(std::mem::size_of::<SubxidCache>() == 528);
 const _: () = assert!(std::mem::size_of::<SubtransEntry>() == 16);
 
 fn size(c: &SizeCalc) -> Result<usize, SizeError> {
@@ -572,11 +578,38 @@ impl Transam {
     ) -> Result<(), PgError> {
         let xid = self.procs.proc(me as usize).xid();
         if xid != INVALID_TRANSACTION_ID {
-            wal.log_commit(xid, subxids)?;
-            clog.set_tree_status(xid, subxids, XidStatus::Committed)?;
+            // Odd from before the record is inserted until the status is
+            // set, also when either fails (see wait_for_delaying_commits).
+            let delay = &self.cache(me as usize).delay_chkpt;
+            delay.fetch_add(1, Ordering::SeqCst);
+            let r = wal
+                .log_commit(xid, subxids)
+                .and_then(|_| clog.set_tree_status(xid, subxids, XidStatus::Committed));
+            delay.fetch_add(1, Ordering::SeqCst);
+            r?;
         }
         self.end_transaction(lw, me);
         Ok(())
+    }
+
+    /// Waits until every commit that was between its commit record and
+    /// its commit status when called has set the status (PostgreSQL's
+    /// GetVirtualXIDsDelayingChkpt loop). The checkpointer calls it after
+    /// choosing the redo pointer and before writing the commit log back:
+    /// a commit record before the pointer is not replayed after a crash,
+    /// so its status must be in what the checkpoint writes. Commits that
+    /// start later are not waited for (no starvation). Any process.
+    pub fn wait_for_delaying_commits(&self) {
+        let mut waiting: Vec<(usize, u32)> = (0..self.procs.len())
+            .filter_map(|i| {
+                let v = self.cache(i).delay_chkpt.load(Ordering::SeqCst);
+                (v % 2 == 1).then_some((i, v))
+            })
+            .collect();
+        while !waiting.is_empty() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            waiting.retain(|&(i, v)| self.cache(i).delay_chkpt.load(Ordering::SeqCst) == v);
+        }
     }
 
     /// Aborts proc `me`'s transaction: abort record, aborted statuses

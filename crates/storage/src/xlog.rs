@@ -1461,6 +1461,11 @@ pub fn create_checkpoint<P: LwProcs, Q: LwProcs>(
     ck.time = now;
     ck.redo = xlog.redo_point();
     write_buffers()?;
+    // The next xid as of the redo pointer or later (the server's
+    // `write_buffers` stores it in pg_control's copy after choosing the
+    // pointer): an xid assigned before the pointer whose records all lie
+    // before it is not seen by replay, so the record must count it.
+    ck.next_xid = ck.next_xid.max(w.load()?.checkpoint_copy.next_xid);
     if kind == CheckpointKind::Online {
         let mut d = Vec::with_capacity(16);
         d.extend_from_slice(&ck.next_xid.to_le_bytes());

@@ -60,6 +60,9 @@ struct InitArgs {
     /// 4294967290 to cross 2^32 soon).
     #[arg(long = "next-xid", value_name = "XID")]
     next_xid: Option<u64>,
+    /// Use checksums on data pages, verified on every read (initdb -k).
+    #[arg(short = 'k', long = "data-checksums")]
+    data_checksums: bool,
 }
 
 /// Run the tusk server (the postmaster) in the foreground.
@@ -231,7 +234,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Init(a) => {
-            match tusk_server::datadir::init(&a.data_dir, a.username.as_deref(), a.next_xid) {
+            match tusk_server::datadir::init_with(
+                &a.data_dir,
+                a.username.as_deref(),
+                a.next_xid,
+                a.data_checksums,
+            ) {
                 Ok(user) => {
                     println!(
                         "The files belonging to this database system will be owned by user \"{}\".",

@@ -898,11 +898,28 @@ impl Session {
             if at_commit != committed {
                 continue;
             }
-            store.bm.drop_relation_buffers(loc, Fork::Main, 0);
+            // WAL first: without the record, redo after a crash would
+            // recreate the files from the relation's earlier records
+            // (orphans). After a committed DROP/TRUNCATE or an aborted
+            // CREATE the relation is gone for good, so logging it in
+            // either case is right; a failure leaves orphans at worst.
+            if let Some(engine) = self.engine.clone() {
+                if let Err(e) = XlogHeapWal(&engine.xlog).log_smgr_unlink(loc) {
+                    tusk_common::elog::report(&e.with_severity(Severity::Warning));
+                }
+            }
+            // Every fork: the free-space map's buffers and `_fsm` file go
+            // too (a dirty map buffer left behind would later be written
+            // back by a checkpoint to a file that no longer exists).
+            for fork in Fork::ALL {
+                store.bm.drop_relation_buffers(loc, fork, 0);
+            }
             let mut smgr = store.bm.smgr();
             smgr.close(loc);
-            if let Err(e) = smgr.unlink(loc, Fork::Main) {
-                tusk_common::elog::report(&e.with_severity(Severity::Warning));
+            for fork in Fork::ALL {
+                if let Err(e) = smgr.unlink(loc, fork) {
+                    tusk_common::elog::report(&e.with_severity(Severity::Warning));
+                }
             }
         }
     }

@@ -23,6 +23,11 @@
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 //! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO against PostgreSQL 15's answers.
+//! - `crash`: tables after kill -9: DROP and rolled-back CREATE stay gone
+//!   (files included), a table 10x the buffer pool, xid 2^32, a flipped
+//!   byte in a page (checksums) or in the WAL tail.
+//! - `ledger`: the crash ledger: acknowledged commits survive SIGKILL of
+//!   the postmaster, a backend, the checkpointer or the walwriter.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -31,7 +36,9 @@
 
 mod client;
 mod control;
+mod crash;
 mod fidelity;
+mod ledger;
 mod lockfile;
 mod psql;
 mod raw;

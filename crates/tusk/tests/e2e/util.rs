@@ -397,6 +397,11 @@ impl TestServer {
     /// A fresh cluster (`tusk init`), a port and a socket directory; no
     /// server runs yet (see [`TestServer::start_postmaster`]).
     pub fn init(opts: Opts) -> TestServer {
+        TestServer::init_with(opts, &[])
+    }
+
+    /// [`TestServer::init`] with more `tusk init` arguments (`--next-xid N`).
+    pub fn init_with(opts: Opts, init_args: &[&str]) -> TestServer {
         let tmp = tempfile::Builder::new()
             .prefix("tusk-e2e-")
             .tempdir()
@@ -411,7 +416,8 @@ impl TestServer {
                 .arg("-D")
                 .arg(&data)
                 .arg("-U")
-                .arg(SUPERUSER),
+                .arg(SUPERUSER)
+                .args(init_args),
             Duration::from_secs(30),
         );
         assert_eq!(
