@@ -92,6 +92,7 @@ pub mod layout;
 pub mod lmgr;
 pub mod lock;
 pub mod lwlock;
+pub mod nbtree;
 pub mod page;
 pub mod procarray;
 pub mod smgr;
