@@ -100,6 +100,30 @@
 //!   varlena with a 1-byte header when short, unaligned then); a pivot
 //!   ends with the 6-byte heap TID of its tiebreaker.
 //! ```
+//!
+//! # WAL records
+//!
+//! ```text
+//! Btree (rmgr 11). xl_xid = 0 (index changes are not transactional).
+//! INSERT_LEAF (info 0x00) / INSERT_UPPER (info 0x10)
+//!   block 0: the page; data = the index tuple as stored
+//!   main:  off size field
+//!            0    2 offnum      where it goes (later items move up one)
+//! SPLIT_L (info 0x30): a page split, in one record
+//!   block 0: the left page, always a whole-page image
+//!   block 1: the new right page, always a whole-page image
+//!   block 2: the old right sibling (if any), no data: its btpo_prev
+//!            becomes the right page (an image only by the FPW rule)
+//!   main:    0    4 level       of the split pages
+//!            4    4 right       the new right page's block
+//! NEWROOT (info 0xA0): a split of the root page, with the new root
+//!   blocks 0..2 and main as SPLIT_L, plus
+//!   block 3: the new root, a whole-page image
+//!   block 4: the metapage, a whole-page image
+//! NEWPAGE (info 0xF0, tusk's own; PostgreSQL writes XLOG_FPI): one block,
+//!   a whole-page image: index creation and bulk build
+//! The downlink of a non-root split is a separate INSERT_UPPER record.
+//! ```
 
 use std::cmp::Ordering;
 
@@ -1373,11 +1397,10 @@ impl<'a> BtreeRel<'a> {
             k += 1;
         }
         let k = k.clamp(1, n - 1);
-        let right_blk;
         let (sep, new_left, new_right);
         let is_root = o.flags & BTP_ROOT != 0;
         let mut r = self.new_page(owner)?;
-        right_blk = r.blk;
+        let right_blk = r.blk;
         let leaf_flag = o.flags & BTP_LEAF;
         {
             let mut right_items: Vec<Vec<u8>> = items[k..].to_vec();
@@ -1902,12 +1925,12 @@ impl BtreeRel<'_> {
 
 /// The boxed pin of a [`Locked`], borrowed for as long as the `Locked`
 /// (a self-borrow the compiler cannot see).
-fn pinned<'x>(pin: &Box<Pin>) -> &'x Pin {
+fn pinned<'x>(pin: &Pin) -> &'x Pin {
     // SAFETY: the Pin lives on the heap in its Box, which `Locked` owns
     // and never replaces, so the address is stable when `Locked` moves;
     // the lock borrowing it is dropped before the Box (field order, and
     // `unlock` takes the lock out before releasing the pin).
-    unsafe { &*(&**pin as *const Pin) }
+    unsafe { &*(pin as *const Pin) }
 }
 
 /// Sorts bulk-build input by key, then heap TID.
