@@ -43,6 +43,8 @@ struct Shared {
     records: AtomicU64,
     splits: AtomicU64,
     started: AtomicU64,
+    /// Successful inserts of the concurrent unique test.
+    wins: AtomicU64,
     ext: LwLock,
     waiters: [LwWaiter; MAX_PROCS],
 }
@@ -385,6 +387,81 @@ fn concurrent_inserters_split_pages() {
             Value::Int4(i) => i as i64,
             _ => -1,
         })));
+    owner.release_all(Release::Commit);
+}
+
+/// Every existing entry counts as live.
+struct AllLive;
+impl UniqueCheck for AllLive {
+    fn check(&self, _: ItemPointer) -> Result<HeapCheck, PgError> {
+        Ok(HeapCheck::Live)
+    }
+}
+
+/// Four forked processes insert the same keys into a unique index at
+/// once: the unique check is serialised on the leaf, so each key is
+/// inserted exactly once and every other attempt is a 23505.
+fn concurrent_unique_inserts_one_winner_per_key() {
+    const P: u32 = 4;
+    const K: i32 = 2500;
+    let w = World::new(32);
+    let sh = w.shared();
+    {
+        let mgr = w.mgr(P);
+        let ext = w.ext(P);
+        let wal = CountingWal { sh };
+        let idx = BtreeRel::new(REL, "u", int_cols(), true, &mgr, &wal, &ext);
+        let mut owner = ResourceOwner::default();
+        idx.create(&mut owner).unwrap();
+        owner.release_all(Release::Commit);
+    }
+    let mut kids = Children(Vec::new());
+    for me in 0..P {
+        let w = &w;
+        kids.0.push(fork_child(move || {
+            let mgr = w.mgr(me);
+            let ext = w.ext(me);
+            let wal = CountingWal { sh };
+            let idx = BtreeRel::new(REL, "u", int_cols(), true, &mgr, &wal, &ext);
+            let mut owner = ResourceOwner::default();
+            sh.started.fetch_add(1, Ordering::SeqCst);
+            if !wait_for(&sh.started, P as u64, DEADLINE) {
+                return 2;
+            }
+            let keys: Vec<i32> = if me % 2 == 0 {
+                (0..K).collect()
+            } else {
+                shuffled(K, me as u64 + 1)
+            };
+            for k in keys {
+                let t = ItemPointer {
+                    block: 10 + me,
+                    offset: 1 + k as u16 % 200,
+                };
+                match idx.insert(&mut owner, &[Value::Int4(k)], t, Some(&AllLive)) {
+                    Ok(InsertOutcome::Inserted) => {
+                        sh.wins.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(e) if e.code == sqlstate::UNIQUE_VIOLATION => {}
+                    _ => return 3,
+                }
+            }
+            if mgr.pinned_buffers() != 0 || !owner.is_empty() {
+                return 4;
+            }
+            0
+        }));
+    }
+    assert_eq!(kids.wait_all(DEADLINE), vec![0; P as usize]);
+    assert_eq!(sh.wins.load(Ordering::SeqCst), K as u64, "winners");
+    let mgr = w.mgr(P);
+    let ext = w.ext(P);
+    let wal = CountingWal { sh };
+    let idx = BtreeRel::new(REL, "u", int_cols(), true, &mgr, &wal, &ext);
+    let mut owner = ResourceOwner::default();
+    assert_eq!(idx.verify(&mut owner).unwrap().leaf_tuples, K as u64);
+    let all = scan_all(&idx, &mut owner, None, None);
+    assert_eq!(int_keys(&all), (0..K).collect::<Vec<_>>());
     owner.release_all(Release::Commit);
 }
 
@@ -735,6 +812,10 @@ fn main() {
             concurrent_inserters_split_pages,
         ),
         ("unique_violations", unique_violations),
+        (
+            "concurrent_unique_inserts_one_winner_per_key",
+            concurrent_unique_inserts_one_winner_per_key,
+        ),
         (
             "bulk_build_equals_incremental",
             bulk_build_equals_incremental,
