@@ -44,9 +44,9 @@
 //! - **Scans copy a page at a time** and follow the right link remembered
 //!   with the copy (PostgreSQL's way): a split after the copy only moves
 //!   tuples the scan already has. No pin is held between pages, since no
-//!   page or index tuple is ever removed yet. Forward only: a backward
-//!   scan in a B-link tree must re-find its place after concurrent splits,
-//!   which is left for when the executor needs it.
+//!   page or index tuple is ever removed yet. A backward scan follows left
+//!   links; when the left page split after the copy, it moves right from
+//!   it to the page that now links to the current one (_bt_walk_left).
 //! - **Index entries are never deleted here.** A scan returns TIDs whose
 //!   heap tuples may be dead or gone (pruned, vacuumed); the caller
 //!   checks each in the heap with its snapshot. Removing entries is
@@ -1615,13 +1615,57 @@ impl<'a> BtreeRel<'a> {
         let (l, _) = self.descend(owner, &sk, 0, LwMode::Shared)?;
         let mut s = BtScan {
             idx: self,
+            lower: None,
             upper,
             items: Vec::new(),
             pos: 0,
             next: P_NONE,
+            cur: l.blk,
+            backward: false,
             done: false,
         };
         let r = s.load(l.lock.as_ref().unwrap().page(), Some(&sk));
+        self.unlock(owner, l);
+        r?;
+        Ok(s)
+    }
+
+    /// [`BtreeRel::scan`] in descending order: from the upper bound down
+    /// to the lower one, walking left links (PostgreSQL's _bt_walk_left:
+    /// when the left page split since the copy, move right from it to the
+    /// page that now links to ours). Any backend.
+    pub fn scan_backward(
+        &self,
+        owner: &mut ResourceOwner,
+        lower: Option<(Vec<Value>, bool)>,
+        upper: Option<(Vec<Value>, bool)>,
+    ) -> Result<BtScan<'_, 'a>, PgError> {
+        // Past the last entry <= the upper bound (or the last of all).
+        let sk = match &upper {
+            Some((v, incl)) => SearchKey {
+                vals: v.clone(),
+                tid: None,
+                after: *incl,
+            },
+            None => SearchKey {
+                vals: Vec::new(),
+                tid: None,
+                after: true,
+            },
+        };
+        let (l, _) = self.descend(owner, &sk, 0, LwMode::Shared)?;
+        let mut s = BtScan {
+            idx: self,
+            lower,
+            upper: None,
+            items: Vec::new(),
+            pos: 0,
+            next: P_NONE,
+            cur: l.blk,
+            backward: true,
+            done: false,
+        };
+        let r = s.load_backward(l.lock.as_ref().unwrap().page(), Some(&sk));
         self.unlock(owner, l);
         r?;
         Ok(s)
@@ -1949,10 +1993,16 @@ pub fn sort_entries(entries: &mut [(Vec<Value>, ItemPointer)]) {
 /// A forward scan: the current leaf's matching entries, copied.
 pub struct BtScan<'s, 'a> {
     idx: &'s BtreeRel<'a>,
+    /// The bound the scan ends at (lower for a backward scan).
+    lower: Option<(Vec<Value>, bool)>,
     upper: Option<(Vec<Value>, bool)>,
     items: Vec<(ItemPointer, Vec<Value>)>,
     pos: usize,
+    /// The page to read next: the right link (forward) or the left link
+    /// (backward) of `cur` as copied.
     next: BlockNumber,
+    cur: BlockNumber,
+    backward: bool,
     done: bool,
 }
 
@@ -2007,11 +2057,86 @@ impl BtScan<'_, '_> {
                 return Ok(None);
             }
             let idx = self.idx;
+            if self.backward {
+                self.step_left(owner)?;
+                continue;
+            }
             let l = idx.read(owner, self.next, LwMode::Shared)?;
+            self.cur = l.blk;
             let p = l.lock.as_ref().unwrap().page();
             let r = check_page(p, l.blk).and_then(|_| self.load(p, None));
             idx.unlock(owner, l);
             r?;
+        }
+    }
+
+    /// Copies the page's entries below the start key (all when None),
+    /// last first; stops the scan at the first entry below the lower
+    /// bound.
+    fn load_backward(&mut self, p: &PageBuf, start: Option<&SearchKey>) -> Result<(), PgError> {
+        let idx = self.idx;
+        let end = match start {
+            Some(sk) => idx.leaf_position(p, sk)?,
+            None => page::max_offset(p) + 1,
+        };
+        self.items.clear();
+        self.pos = 0;
+        let first = first_data(p);
+        for off in (first..end).rev() {
+            let t = item(p, off)?;
+            let (v, h) = idx.tuple_key(t)?;
+            if let Some((lo, incl)) = &self.lower {
+                let mut o = Ordering::Equal;
+                for (a, b) in v.iter().zip(lo) {
+                    o = cmp_value(a, b);
+                    if o != Ordering::Equal {
+                        break;
+                    }
+                }
+                if o == Ordering::Less || (o == Ordering::Equal && !incl) {
+                    self.done = true;
+                    break;
+                }
+            }
+            self.items.push((h.unwrap_or(ItemPointer::INVALID), v));
+        }
+        self.next = opaque(p).prev;
+        if self.next == P_NONE {
+            self.done = true;
+        }
+        Ok(())
+    }
+
+    /// Moves to the page left of `cur` and copies it. That is the page
+    /// whose right link is `cur` now: the remembered left page, or a page
+    /// split off it since, found by moving right from it.
+    fn step_left(&mut self, owner: &mut ResourceOwner) -> Result<(), PgError> {
+        let idx = self.idx;
+        let mut blk = self.next;
+        loop {
+            let l = idx.read(owner, blk, LwMode::Shared)?;
+            let p = l.lock.as_ref().unwrap().page();
+            let r = check_page(p, blk).and_then(|_| {
+                let o = opaque(p);
+                if o.next == self.cur {
+                    self.load_backward(p, None).map(|_| None)
+                } else if o.next == P_NONE {
+                    Err(corrupt(format!(
+                        "index \"{}\": no page left of block {}",
+                        idx.name, self.cur
+                    )))
+                } else {
+                    Ok(Some(o.next))
+                }
+            });
+            idx.unlock(owner, l);
+            match r? {
+                None => {
+                    self.cur = blk;
+                    return Ok(());
+                }
+                Some(n) => blk = n,
+            }
         }
     }
 }

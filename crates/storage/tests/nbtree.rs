@@ -163,6 +163,20 @@ fn scan_all(
     out
 }
 
+fn scan_back(
+    idx: &BtreeRel<'_>,
+    owner: &mut ResourceOwner,
+    lower: Option<(Vec<Value>, bool)>,
+    upper: Option<(Vec<Value>, bool)>,
+) -> Vec<(ItemPointer, Vec<Value>)> {
+    let mut s = idx.scan_backward(owner, lower, upper).unwrap();
+    let mut out = Vec::new();
+    while let Some(e) = s.next(owner).unwrap() {
+        out.push(e);
+    }
+    out
+}
+
 fn int_keys(v: &[(ItemPointer, Vec<Value>)]) -> Vec<i32> {
     v.iter()
         .map(|(_, k)| match k[0] {
@@ -217,6 +231,24 @@ fn random_inserts_then_every_key_found() {
     assert_eq!(int_keys(&r), (501..=40_000).collect::<Vec<_>>());
     let r = scan_all(&idx, &mut owner, None, Some((vec![Value::Int4(10)], false)));
     assert_eq!(int_keys(&r), (0..10).collect::<Vec<_>>());
+    // Backward: the same entries, last first.
+    let mut back = scan_back(&idx, &mut owner, None, None);
+    back.reverse();
+    assert_eq!(back, all);
+    let r = scan_back(
+        &idx,
+        &mut owner,
+        Some((vec![Value::Int4(500)], false)),
+        Some((vec![Value::Int4(40_000)], true)),
+    );
+    assert_eq!(int_keys(&r), (501..=40_000).rev().collect::<Vec<_>>());
+    let r = scan_back(
+        &idx,
+        &mut owner,
+        Some((vec![Value::Int4(7)], true)),
+        Some((vec![Value::Int4(9)], false)),
+    );
+    assert_eq!(int_keys(&r), vec![8, 7]);
     let r = scan_all(
         &idx,
         &mut owner,
@@ -312,6 +344,17 @@ fn duplicates_and_multicolumn_keys() {
         Some((vec![Value::Text("alpha".into()), Value::Int8(4)], true)),
     );
     assert!(!run.is_empty());
+    let mut bb = scan_back(
+        &idx,
+        &mut owner,
+        Some((vec![Value::Text("beta".into())], true)),
+        Some((vec![Value::Text("beta".into())], true)),
+    );
+    bb.reverse();
+    assert_eq!(bb, b);
+    let mut ab = scan_back(&idx, &mut owner, None, None);
+    ab.reverse();
+    assert_eq!(ab, all);
     assert!(run
         .windows(2)
         .all(|w| (w[0].0.block, w[0].0.offset) < (w[1].0.block, w[1].0.offset)));
@@ -382,6 +425,9 @@ fn concurrent_inserters_split_pages() {
     assert_eq!(st.leaf_tuples, (P as i32 * M) as u64);
     let all = scan_all(&idx, &mut owner, None, None);
     assert_eq!(int_keys(&all), (0..P as i32 * M).collect::<Vec<_>>());
+    let mut back = scan_back(&idx, &mut owner, None, None);
+    back.reverse();
+    assert_eq!(back, all);
     assert!(all.iter().all(|(t, k)| *t
         == tid_of(match k[0] {
             Value::Int4(i) => i as i64,
