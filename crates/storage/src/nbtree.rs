@@ -402,9 +402,19 @@ fn natts(t: &[u8], ncols: usize) -> usize {
     }
 }
 
-/// Decodes a tuple's key values. Bad bytes are XX002, never a panic.
-fn deform(cols: &[KeyColumn], t: &[u8]) -> Result<Vec<Value>, PgError> {
-    let bad = || corrupt("index tuple is corrupted");
+fn bad_tuple() -> PgError {
+    corrupt("index tuple is corrupted")
+}
+
+/// Walks a tuple's key attributes in order, handing `f` each one's raw
+/// bytes (None for NULL; a varlena without its header) until `f` says
+/// stop. Bad bytes are XX002, never a panic.
+fn for_each_datum<'t>(
+    cols: &[KeyColumn],
+    t: &'t [u8],
+    mut f: impl FnMut(usize, KeyType, Option<&'t [u8]>) -> Result<bool, PgError>,
+) -> Result<(), PgError> {
+    let bad = bad_tuple;
     if t.len() < 8 || (t_info(t) & INDEX_SIZE_MASK) as usize != t.len() {
         return Err(bad());
     }
@@ -426,63 +436,115 @@ fn deform(cols: &[KeyColumn], t: &[u8]) -> Result<Vec<Value>, PgError> {
     } else {
         t.len()
     };
-    let mut out = Vec::with_capacity(n);
     for (i, c) in cols.iter().take(n).enumerate() {
         if bitmap & (1 << i) == 0 {
-            out.push(Value::Null);
+            if !f(i, c.ty, None)? {
+                return Ok(());
+            }
             continue;
         }
         let (len, align) = c.ty.layout();
-        if len > 0 {
+        let raw = if len > 0 {
             off = align_to(off, align);
             let b = t
                 .get(off..off + len as usize)
-                .filter(|_| off + len as usize <= end);
-            let b = b.ok_or_else(bad)?;
+                .filter(|_| off + len as usize <= end)
+                .ok_or_else(bad)?;
             off += len as usize;
-            out.push(match c.ty {
-                KeyType::Bool => Value::Bool(b[0] != 0),
-                KeyType::Int2 => Value::Int2(i16::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Int4 => Value::Int4(i32::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Int8 => Value::Int8(i64::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Oid => Value::Oid(u32::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Float4 => Value::Float4(f32::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Float8 => Value::Float8(f64::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Date => Value::Date(i32::from_le_bytes(b.try_into().unwrap())),
-                KeyType::Timestamp => Value::Timestamp(i64::from_le_bytes(b.try_into().unwrap())),
-                KeyType::TimestampTz => {
-                    Value::TimestampTz(i64::from_le_bytes(b.try_into().unwrap()))
-                }
-                _ => return Err(bad()),
-            });
-            continue;
-        }
-        // A varlena: a non-zero byte here is a 1-byte header (padding is
-        // zero), else align for the 4-byte header (att_align_pointer).
-        if *t.get(off).ok_or_else(bad)? == 0 {
-            off = align_to(off, align);
-        }
-        let h = *t.get(off).ok_or_else(bad)?;
-        let (start, stop) = if h & 1 == 1 {
-            (off + 1, off + (h >> 1) as usize)
+            b
         } else {
-            if off + 4 > end {
+            // A varlena: a non-zero byte here is a 1-byte header (padding
+            // is zero), else align for the 4-byte header
+            // (att_align_pointer).
+            if *t.get(off).ok_or_else(bad)? == 0 {
+                off = align_to(off, align);
+            }
+            let h = *t.get(off).ok_or_else(bad)?;
+            let (start, stop) = if h & 1 == 1 {
+                (off + 1, off + (h >> 1) as usize)
+            } else {
+                if off + 4 > end {
+                    return Err(bad());
+                }
+                (off + 4, off + (get32(t, off) >> 2) as usize)
+            };
+            if stop < start || stop > end {
                 return Err(bad());
             }
-            (off + 4, off + (get32(t, off) >> 2) as usize)
+            off = stop;
+            &t[start..stop]
         };
-        if stop < start || stop > end {
-            return Err(bad());
+        if !f(i, c.ty, Some(raw))? {
+            return Ok(());
         }
-        let p = &t[start..stop];
-        off = stop;
-        out.push(match c.ty {
-            KeyType::Text => Value::Text(String::from_utf8(p.to_vec()).map_err(|_| bad())?),
-            KeyType::Numeric => Value::Numeric(Numeric::from_binary(p).ok_or_else(bad)?),
-            _ => return Err(bad()),
-        });
     }
+    Ok(())
+}
+
+/// The value of one attribute's raw bytes.
+fn value_of(ty: KeyType, raw: Option<&[u8]>) -> Result<Value, PgError> {
+    let Some(b) = raw else {
+        return Ok(Value::Null);
+    };
+    fn arr<const N: usize>(b: &[u8]) -> Result<[u8; N], PgError> {
+        b.try_into().map_err(|_| bad_tuple())
+    }
+    Ok(match ty {
+        KeyType::Bool => Value::Bool(*b.first().ok_or_else(bad_tuple)? != 0),
+        KeyType::Int2 => Value::Int2(i16::from_le_bytes(arr(b)?)),
+        KeyType::Int4 => Value::Int4(i32::from_le_bytes(arr(b)?)),
+        KeyType::Int8 => Value::Int8(i64::from_le_bytes(arr(b)?)),
+        KeyType::Oid => Value::Oid(u32::from_le_bytes(arr(b)?)),
+        KeyType::Float4 => Value::Float4(f32::from_le_bytes(arr(b)?)),
+        KeyType::Float8 => Value::Float8(f64::from_le_bytes(arr(b)?)),
+        KeyType::Date => Value::Date(i32::from_le_bytes(arr(b)?)),
+        KeyType::Timestamp => Value::Timestamp(i64::from_le_bytes(arr(b)?)),
+        KeyType::TimestampTz => Value::TimestampTz(i64::from_le_bytes(arr(b)?)),
+        KeyType::Text => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| bad_tuple())?),
+        KeyType::Numeric => Value::Numeric(Numeric::from_binary(b).ok_or_else(bad_tuple)?),
+    })
+}
+
+/// Decodes a tuple's key values. Bad bytes are XX002, never a panic.
+fn deform(cols: &[KeyColumn], t: &[u8]) -> Result<Vec<Value>, PgError> {
+    let mut out = Vec::with_capacity(cols.len());
+    for_each_datum(cols, t, |_, ty, raw| {
+        out.push(value_of(ty, raw)?);
+        Ok(true)
+    })?;
     Ok(out)
+}
+
+/// Order of a search value and a tuple's raw attribute, without decoding
+/// text into a String (the descent's hot path).
+fn cmp_raw(v: &Value, ty: KeyType, raw: Option<&[u8]>) -> Result<Ordering, PgError> {
+    Ok(match (v, raw) {
+        (Value::Null, None) => Ordering::Equal,
+        (Value::Null, Some(_)) => Ordering::Greater,
+        (_, None) => Ordering::Less,
+        (Value::Text(s), Some(b)) if ty == KeyType::Text => s.as_bytes().cmp(b),
+        (v, raw) => cmp_value(v, &value_of(ty, raw)?),
+    })
+}
+
+/// [`cmp_key`] against a tuple as stored.
+fn cmp_tuple(cols: &[KeyColumn], sk: &SearchKey, t: &[u8]) -> Result<Ordering, PgError> {
+    let mut ord = Ordering::Equal;
+    let mut seen = 0;
+    for_each_datum(cols, t, |i, ty, raw| {
+        if i >= sk.vals.len() {
+            return Ok(false);
+        }
+        seen = i + 1;
+        ord = cmp_raw(&sk.vals[i], ty, raw)?;
+        Ok(ord == Ordering::Equal)
+    })?;
+    if ord != Ordering::Equal {
+        return Ok(ord);
+    }
+    let n = natts(t, cols.len());
+    debug_assert!(seen == n.min(sk.vals.len()));
+    Ok(cmp_tail(sk, n, heap_tid(t)))
 }
 
 /// Order of two values of a column; NULL sorts last (PostgreSQL's default
@@ -514,11 +576,17 @@ fn cmp_key(sk: &SearchKey, vals: &[Value], tid: Option<ItemPointer>) -> Ordering
             return o;
         }
     }
-    if sk.vals.len() > vals.len() {
+    cmp_tail(sk, vals.len(), tid)
+}
+
+/// The order of a search key and a tuple with `natts` key attributes equal
+/// on the attributes both have.
+fn cmp_tail(sk: &SearchKey, natts: usize, tid: Option<ItemPointer>) -> Ordering {
+    if sk.vals.len() > natts {
         // A pivot with fewer attributes is minus infinity in the rest.
         return Ordering::Greater;
     }
-    if sk.vals.len() == vals.len() {
+    if sk.vals.len() == natts {
         if let (Some(a), Some(b)) = (sk.tid, tid) {
             let o = cmp_tid(a, b);
             if o != Ordering::Equal {
@@ -990,14 +1058,14 @@ impl<'a> BtreeRel<'a> {
             if is_rightmost(p) {
                 return Ok(l);
             }
-            let hk = match item(p, 1).and_then(|t| self.tuple_key(t)) {
-                Ok(k) => k,
+            let o = match item(p, 1).and_then(|t| cmp_tuple(&self.cols, sk, t)) {
+                Ok(o) => o,
                 Err(e) => {
                     self.unlock(owner, l);
                     return Err(e);
                 }
             };
-            if cmp_key(sk, &hk.0, hk.1) == Ordering::Less {
+            if o == Ordering::Less {
                 return Ok(l);
             }
             let next = opaque(p).next;
@@ -1019,8 +1087,7 @@ impl<'a> BtreeRel<'a> {
         let (mut lo, mut hi) = (first + 1, max + 1);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (v, t) = self.tuple_key(item(p, mid)?)?;
-            if cmp_key(sk, &v, t) == Ordering::Less {
+            if cmp_tuple(&self.cols, sk, item(p, mid)?)? == Ordering::Less {
                 hi = mid;
             } else {
                 lo = mid + 1;
@@ -1035,8 +1102,7 @@ impl<'a> BtreeRel<'a> {
         let (mut lo, mut hi) = (first_data(p), page::max_offset(p) + 1);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            let (v, t) = self.tuple_key(item(p, mid)?)?;
-            if cmp_key(sk, &v, t) == Ordering::Greater {
+            if cmp_tuple(&self.cols, sk, item(p, mid)?)? == Ordering::Greater {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -1154,8 +1220,7 @@ impl<'a> BtreeRel<'a> {
             if is_rightmost(p) {
                 return Ok(l);
             }
-            let hk = self.tuple_key(item(p, 1)?)?;
-            if cmp_key(sk, &hk.0, hk.1) == Ordering::Less {
+            if cmp_tuple(&self.cols, sk, item(p, 1)?)? == Ordering::Less {
                 return Ok(l);
             }
             let next = opaque(p).next;
@@ -2331,5 +2396,33 @@ mod tests {
         assert_eq!(cmp_key(&lo, &[Value::Null], None), Ordering::Less);
         // Minus infinity (no attributes) is below every key.
         assert_eq!(cmp_key(&lo, &[], None), Ordering::Greater);
+        // The raw comparison agrees with the decoded one.
+        let c = cols();
+        let keys = [
+            vec![Value::Int4(1), Value::Text("b".into()), Value::Int8(0)],
+            vec![Value::Int4(1), Value::Text("ab".into()), Value::Null],
+            vec![Value::Null, Value::Text("".into()), Value::Int8(-3)],
+        ];
+        for a in &keys {
+            for b in &keys {
+                for n in 0..=3 {
+                    for after in [false, true] {
+                        let sk = SearchKey {
+                            vals: a[..n].to_vec(),
+                            tid: (n == 3).then(|| tid(4)),
+                            after,
+                        };
+                        let leaf = form_tuple(&c, b, Some(tid(4)), None).unwrap();
+                        let piv = form_tuple(&c, b, Some(tid(5)), Some(9)).unwrap();
+                        for t in [leaf, piv] {
+                            assert_eq!(
+                                cmp_tuple(&c, &sk, &t).unwrap(),
+                                cmp_key(&sk, &deform(&c, &t).unwrap(), heap_tid(&t))
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -784,9 +784,15 @@ fn damaged_pages_are_errors() {
 }
 
 /// Inserts and lookups per second (single process, 4096-buffer pool, no
-/// WAL): printed; run with --release.
+/// WAL): printed; run with --release for the figures.
 fn throughput() {
-    const N: i32 = 200_000;
+    // A smaller run in debug builds keeps the suite's time down; the
+    // figures are meant for --release.
+    const N: i32 = if cfg!(debug_assertions) {
+        20_000
+    } else {
+        200_000
+    };
     let w = World::new(4096);
     let sh = w.shared();
     let mgr = w.mgr(0);
