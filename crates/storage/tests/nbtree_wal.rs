@@ -19,6 +19,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::rc::Rc;
+use std::time::Instant;
 
 use tusk_common::error::PgError;
 use tusk_storage::bufmgr::BufMgr;
@@ -470,4 +471,29 @@ fn bulk_build_then_inserts_survive_a_crash() {
         .crash(CrashMode::TearUnsynced(512))
         .unwrap();
     recover_and_check(w.dir.path(), &fault, &[(REL, &m)]);
+}
+
+/// Inserts per second through the real WAL (records in the WAL buffers,
+/// written at segment switches and checkpoints; a 1024-buffer pool),
+/// printed; run with --release for the figure. Also checks the result.
+#[test]
+fn wal_logged_insert_throughput() {
+    let w: World<Sh> = World::new(1024);
+    let (_fault, n) = setup(&w);
+    let per = if cfg!(debug_assertions) { 500 } else { 5000 };
+    let mut m = Model::default();
+    let mut rng = Rng(41);
+    let t = Instant::now();
+    let from = n.x.insert_lsn();
+    workload(&n, REL, &mut m, &mut rng, 20, per, 0);
+    let el = t.elapsed();
+    let bytes = n.x.insert_lsn() - from;
+    println!(
+        "btree with WAL: {} random (text, int4) inserts {:.0}/s, {} WAL bytes",
+        m.inserted.len(),
+        m.inserted.len() as f64 / el.as_secs_f64(),
+        bytes
+    );
+    m.durable = m.inserted.clone();
+    check_index(&n, REL, &m);
 }
