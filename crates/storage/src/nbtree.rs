@@ -2336,6 +2336,57 @@ mod tests {
         assert_eq!(t, vec![1, 0, 0x70, 0x11, 9, 0, 12, 0, 4, 3, 2, 1]);
     }
 
+    /// Malformed B-tree records are refused with an error naming them,
+    /// never a panic.
+    #[test]
+    fn malformed_records_are_refused() {
+        use crate::wal::{BlockRef, Record};
+        let rec = |info: u8, main: Vec<u8>, ids: &[u8]| DecodedRecord {
+            lsn: 0x3000,
+            end_lsn: 0x3040,
+            prev: 0x1000,
+            record: Record {
+                rmid: RM_BTREE_ID,
+                info,
+                xid: 0,
+                blocks: ids
+                    .iter()
+                    .map(|&id| BlockRef {
+                        id,
+                        rel: RelFileLocator {
+                            spc: 1663,
+                            db: 5,
+                            rel: 16390,
+                        },
+                        fork: Fork::Main,
+                        blkno: 1,
+                        will_init: false,
+                        image: None,
+                        data: vec![],
+                    })
+                    .collect(),
+                main_data: main,
+            },
+        };
+        let mut ctx = RedoCtx::default();
+        for (r, what) in [
+            (rec(XLOG_BTREE_INSERT_LEAF, vec![1], &[0]), "insert"),
+            (rec(XLOG_BTREE_SPLIT_L, vec![0; 7], &[0, 1]), "split"),
+            (rec(XLOG_BTREE_SPLIT_L, vec![0; 8], &[0]), "split"),
+            (rec(XLOG_BTREE_NEWROOT, vec![0; 8], &[0, 1, 2]), "split"),
+            (rec(XLOG_BTREE_NEWPAGE, vec![], &[]), "new page"),
+        ] {
+            let e = btree_redo(&r, &mut ctx).unwrap_err();
+            assert_eq!(e, format!("invalid btree {what} record at 0/3000"));
+        }
+        assert!(btree_redo(&rec(0x50, vec![], &[]), &mut ctx)
+            .unwrap_err()
+            .contains("unknown op code"));
+        // Well-formed, but no buffer pool here: said so.
+        let e = btree_redo(&rec(XLOG_BTREE_INSERT_LEAF, vec![1, 0], &[0]), &mut ctx).unwrap_err();
+        assert!(e.contains("buffer pool"), "{e}");
+    }
+
     /// Corrupt bytes are an error, never a panic.
     #[test]
     fn corrupt_tuples_are_refused() {
