@@ -2116,7 +2116,8 @@ impl BtScan<'_, '_> {
         loop {
             if self.pos < self.items.len() {
                 self.pos += 1;
-                return Ok(Some(std::mem::take(&mut self.items[self.pos - 1])));
+                let e = &mut self.items[self.pos - 1];
+                return Ok(Some((e.0, std::mem::take(&mut e.1))));
             }
             if self.done {
                 return Ok(None);
@@ -2203,12 +2204,6 @@ impl BtScan<'_, '_> {
                 Some(n) => blk = n,
             }
         }
-    }
-}
-
-impl Default for ItemPointer {
-    fn default() -> Self {
-        ItemPointer::INVALID
     }
 }
 
