@@ -172,8 +172,9 @@ pub const BTREE_NONLEAF_FILLFACTOR: usize = 70;
 
 /// Usable bytes of a B-tree page for items and line pointers.
 const PAGE_SPACE: usize = BLCKSZ - page::SIZE_OF_PAGE_HEADER - SIZE_OF_BT_OPAQUE;
-/// PostgreSQL's BTMaxItemSize: three items (and a high key's room) fit a
-/// page, so a split always succeeds.
+/// PostgreSQL's BTMaxItemSize: a third of a page's item space, less a
+/// heap TID, so that a high key (with its TID) and two items always fit a
+/// page and a split always succeeds.
 pub const BT_MAX_ITEM_SIZE: usize = 2704;
 
 /// B-tree record types (PostgreSQL's values, plus tusk's own NEWPAGE).
@@ -875,14 +876,15 @@ impl<'a> BtreeRel<'a> {
     fn leaf_tuple(&self, vals: &[Value], tid: ItemPointer) -> Result<Vec<u8>, PgError> {
         self.check_key(vals)?;
         let t = form_tuple(&self.cols, vals, Some(tid), None)?;
-        // Room for the pivot made from it (its TID appended).
-        if maxalign(t.len() + 6) > BT_MAX_ITEM_SIZE {
+        // PostgreSQL's limit (_bt_check_third_page): BT_MAX_ITEM_SIZE
+        // already leaves room for the TID a pivot made from it appends.
+        if maxalign(t.len()) > BT_MAX_ITEM_SIZE {
             return Err(PgError::error(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
                 format!(
                     "index row size {} exceeds btree version 4 maximum {} for index \"{}\"",
-                    t.len(),
-                    BT_MAX_ITEM_SIZE - 8,
+                    maxalign(t.len()),
+                    BT_MAX_ITEM_SIZE,
                     self.name
                 ),
             )

@@ -355,6 +355,44 @@ fn duplicates_and_multicolumn_keys() {
     let mut ab = scan_back(&idx, &mut owner, None, None);
     ab.reverse();
     assert_eq!(ab, all);
+    // Keys of the largest size allowed (2704 bytes): pages of two or
+    // three items still split, at every level.
+    let big = BtreeRel::new(
+        RelFileLocator {
+            rel: REL.rel + 1,
+            ..REL
+        },
+        "big",
+        vec![KeyColumn {
+            name: "t".into(),
+            ty: KeyType::Text,
+        }],
+        false,
+        &mgr,
+        &wal,
+        &ext,
+    );
+    big.create(&mut owner).unwrap();
+    let text = |i: i32| format!("{:06}{}", i, "z".repeat(2692 - 6));
+    for i in shuffled(300, 9) {
+        big.insert(&mut owner, &[Value::Text(text(i))], tid_of(i as i64), None)
+            .unwrap();
+    }
+    let e = big
+        .insert(&mut owner, &[Value::Text(text(1) + "!")], tid_of(1), None)
+        .unwrap_err();
+    assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
+    let st = big.verify(&mut owner).unwrap();
+    assert_eq!(st.leaf_tuples, 300);
+    assert!(st.root_level >= 2, "{st:?}");
+    let got: Vec<Value> = scan_all(&big, &mut owner, None, None)
+        .into_iter()
+        .map(|e| e.1[0].clone())
+        .collect();
+    assert_eq!(
+        got,
+        (0..300).map(|i| Value::Text(text(i))).collect::<Vec<_>>()
+    );
     assert!(run
         .windows(2)
         .all(|w| (w[0].0.block, w[0].0.offset) < (w[1].0.block, w[1].0.offset)));
@@ -633,7 +671,7 @@ fn unique_violations() {
     assert_eq!(e.code, sqlstate::PROGRAM_LIMIT_EXCEEDED);
     assert!(
         e.message.starts_with(
-            "index row size 3016 exceeds btree version 4 maximum 2696 for index \"t_pkey\""
+            "index row size 3016 exceeds btree version 4 maximum 2704 for index \"t_pkey\""
         ),
         "{}",
         e.message
