@@ -148,14 +148,17 @@ const SIZE_OF_PRUNE: usize = 16;
 /// postmaster reinitialises; recovery replays what reached the WAL).
 pub struct XlogHeapWal<'a, P: LwProcs>(pub &'a Xlog<P>);
 
-/// One block a record is about to log.
-struct Blk<'p> {
-    id: u8,
-    rel: RelFileLocator,
-    blkno: BlockNumber,
-    page: &'p PageBuf,
-    will_init: bool,
-    data: Vec<u8>,
+/// One block a record is about to log (also used by nbtree's records).
+pub(crate) struct Blk<'p> {
+    pub id: u8,
+    pub rel: RelFileLocator,
+    pub blkno: BlockNumber,
+    pub page: &'p PageBuf,
+    pub will_init: bool,
+    /// Log the whole page whatever the full-page-write rule says (B-tree
+    /// splits and new pages are logged as images).
+    pub force_image: bool,
+    pub data: Vec<u8>,
 }
 
 fn put16(d: &mut Vec<u8>, v: u16) {
@@ -208,7 +211,14 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
     /// rule asks for them, and returns its end LSN. Retries when a
     /// checkpoint moved the redo pointer between the decision and the
     /// insertion. Caller: the process holding the pages' content locks.
-    fn log(&self, rmid: u8, info: u8, xid: Xid, main: Vec<u8>, blocks: Vec<Blk<'_>>) -> Lsn {
+    pub(crate) fn log(
+        &self,
+        rmid: u8,
+        info: u8,
+        xid: Xid,
+        main: Vec<u8>,
+        blocks: Vec<Blk<'_>>,
+    ) -> Lsn {
         let x = self.0;
         let mut rec = Record {
             rmid,
@@ -224,7 +234,7 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
             rec.blocks.clear();
             for b in &blocks {
                 let lsn = page::lsn(b.page);
-                let image = fpw && !b.will_init && lsn <= redo;
+                let image = b.force_image || (fpw && !b.will_init && lsn <= redo);
                 if !image && !b.will_init {
                     fpw_lsn = Some(fpw_lsn.map_or(lsn, |m: u64| m.min(lsn)));
                 }
@@ -320,6 +330,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             blkno: tid.block,
             page,
             will_init: init_page,
+            force_image: false,
             data: t.to_vec(),
         };
         self.log(RM_HEAP_ID, info, heaptuple::xmin(t), main, vec![blk])
@@ -343,6 +354,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             blkno: tid.block,
             page,
             will_init: false,
+            force_image: false,
             data: Vec::new(),
         };
         self.log(RM_HEAP_ID, XLOG_HEAP_DELETE, xid, main, vec![blk])
@@ -373,6 +385,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             blkno: new.block,
             page: np,
             will_init: init_page,
+            force_image: false,
             data: t.to_vec(),
         }];
         if new.block != old.block {
@@ -382,6 +395,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
                 blkno: old.block,
                 page: old_page,
                 will_init: false,
+                force_image: false,
                 data: Vec::new(),
             });
         }
@@ -423,6 +437,7 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             blkno: block,
             page,
             will_init: false,
+            force_image: false,
             data,
         };
         self.log(RM_HEAP2_ID, XLOG_HEAP2_PRUNE, 0, main, vec![blk])

@@ -59,6 +59,9 @@
 //! - [`heapwal`]: the heap and storage resource managers: WAL records of
 //!   heap changes (with full-page images after a checkpoint) and of fork
 //!   creation and truncation, and their redo through shared buffers.
+//! - [`nbtree`]: B-tree indexes (issue 10): a B-link tree in shared
+//!   buffers on PostgreSQL's page format — insert with splits, the unique
+//!   check, forward scans returning heap TIDs, bulk build, WAL and redo.
 //! - [`lmgr`]: the heavyweight lock manager over [`lock`]: eight modes,
 //!   a partitioned shared hash, FIFO wait queues on latches, lock_timeout,
 //!   deadlock detection, a per-backend table released by the resource
@@ -99,6 +102,7 @@ pub mod layout;
 pub mod lmgr;
 pub mod lock;
 pub mod lwlock;
+pub mod nbtree;
 pub mod page;
 pub mod procarray;
 pub mod smgr;

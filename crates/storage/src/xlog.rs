@@ -911,6 +911,11 @@ pub static RMGRS: &[Rmgr] = &[
         redo: crate::heapwal::heap_redo,
     },
     Rmgr {
+        id: crate::wal::RM_BTREE_ID,
+        name: "Btree",
+        redo: crate::nbtree::btree_redo,
+    },
+    Rmgr {
         id: RM_LOGICALMSG_ID,
         name: "LogicalMessage",
         redo: logicalmsg_redo,
