@@ -96,6 +96,9 @@ pub struct PgError {
     /// 1-based character (not byte) position in the query string
     /// (ErrorResponse's `P`): psql prints `LINE n:` and a caret from it.
     pub position: Option<u32>,
+    /// Where the error happened (ErrorResponse's `W`, psql's CONTEXT
+    /// line): `COPY t, line 3, column a: "x"`.
+    pub context: Option<String>,
     /// `None` unless one of the names is set.
     pub objects: Option<Box<ObjectNames>>,
 }
@@ -110,6 +113,7 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
@@ -123,6 +127,7 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
@@ -136,12 +141,18 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> PgError {
         self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_context(mut self, context: impl Into<String>) -> PgError {
+        self.context = Some(context.into());
         self
     }
 

@@ -42,6 +42,9 @@ pub(crate) enum PreParsed {
     Unsupported(&'static str),
     /// `CHECKPOINT` (sqlparser has no grammar for it).
     Checkpoint,
+    /// `COPY`: read by copy.rs from the statement's text (sqlparser
+    /// knows too few of its option spellings).
+    Copy,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +154,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
         ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
+        ["COPY", ..] => Some(PreParsed::Copy),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,

@@ -513,7 +513,7 @@ impl Session {
         use tusk_sql::Command;
         if !matches!(
             p.command(),
-            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE")
+            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY")
         ) {
             return None;
         }
