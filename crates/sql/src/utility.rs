@@ -492,6 +492,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             "table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY)",
         ));
     }
+    check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
     for c in &ct.columns {
@@ -532,6 +533,64 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         columns,
         if_not_exists: ct.if_not_exists,
     })
+}
+
+/// CREATE TABLE's `WITH (storage_parameter = value)`, checked as
+/// PostgreSQL's parseRelOptions does. The values are validated, not kept:
+/// tusk's heap fills its pages whole (fillfactor 100 is all it does).
+fn check_reloptions(opts: &ast::CreateTableOptions) -> Result<(), PgError> {
+    let ast::CreateTableOptions::With(list) = opts else {
+        return Ok(());
+    };
+    let bad = |m: String| PgError::error(sqlstate::INVALID_PARAMETER_VALUE, m);
+    for o in list {
+        let (key, value) = match o {
+            ast::SqlOption::KeyValue { key, value } => {
+                let v = match value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::Number(n, _) => n.clone(),
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        ast::Value::Boolean(b) => b.to_string(),
+                        other => other.to_string(),
+                    },
+                    ast::Expr::Identifier(i) => i.value.clone(),
+                    other => other.to_string(),
+                };
+                (ident_name(key), v)
+            }
+            ast::SqlOption::Ident(i) => (ident_name(i), "true".to_string()),
+            other => {
+                return Err(syntax(format!("syntax error at or near \"{other}\"")));
+            }
+        };
+        match key.as_str() {
+            "fillfactor" => {
+                let n: i64 = value.trim().parse().map_err(|_| {
+                    bad(format!(
+                        "invalid value for integer option \"fillfactor\": {value}"
+                    ))
+                })?;
+                if !(10..=100).contains(&n) {
+                    return Err(bad(format!(
+                        "value {value} out of bounds for option \"fillfactor\""
+                    ))
+                    .with_detail("Valid values are between \"10\" and \"100\"."));
+                }
+            }
+            "autovacuum_enabled" => {
+                if !matches!(
+                    value.to_lowercase().as_str(),
+                    "true" | "false" | "on" | "off" | "1" | "0" | "yes" | "no" | "t" | "f"
+                ) {
+                    return Err(bad(format!(
+                        "invalid value for boolean option \"autovacuum_enabled\": {value}"
+                    )));
+                }
+            }
+            _ => return Err(bad(format!("unrecognized parameter \"{key}\""))),
+        }
+    }
+    Ok(())
 }
 
 impl Utility {
