@@ -66,6 +66,7 @@ mod modify;
 mod parse;
 mod plan;
 mod utility;
+mod vacuum;
 
 #[cfg(test)]
 mod tests;
@@ -291,6 +292,7 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
             Parsed::Pre(PreParsed::Copy) => unreachable!("bound above"),
+            Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

@@ -45,6 +45,8 @@ pub(crate) enum PreParsed {
     /// `COPY`: read by copy.rs from the statement's text (sqlparser
     /// knows too few of its option spellings).
     Copy,
+    /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
+    Vacuum,
 }
 
 #[derive(Debug, Clone)]
@@ -151,8 +153,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["RESET", "TRANSACTION", "ISOLATION", "LEVEL"] => {
             Some(PreParsed::Reset("transaction_isolation".into()))
         }
-        ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
-        ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
+        ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
@@ -440,7 +441,7 @@ mod tests {
         assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
         assert!(matches!(
             parse_with_position("vacuum analyze t").unwrap()[0].0,
-            Parsed::Pre(PreParsed::Unsupported("VACUUM"))
+            Parsed::Pre(PreParsed::Vacuum)
         ));
         assert!(
             matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone")

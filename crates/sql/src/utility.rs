@@ -63,6 +63,13 @@ pub(crate) enum Utility {
     },
     /// TRUNCATE: each name, resolved when it runs.
     Truncate(Vec<(Option<String>, String)>),
+    /// VACUUM, or ANALYZE alone (`analyze_only`: accepted, no statistics
+    /// are kept yet); no tables: every table of the database.
+    Vacuum {
+        opts: catalog::VacuumOptions,
+        analyze_only: bool,
+        tables: Vec<(Option<String>, String)>,
+    },
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -438,6 +445,24 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             source: ast::CopySource::Table { table_name, .. },
             ..
         } => check_table(host, table_name, "COPY"),
+        // pgbench's 'p' and 'f' init steps: named precisely, since they
+        // need B-tree indexes (and foreign keys), which tusk lacks yet.
+        S::AlterTable(at) => {
+            for op in &at.operations {
+                if let ast::AlterTableOperation::AddConstraint { constraint, .. } = op {
+                    let what = match constraint {
+                        ast::TableConstraint::PrimaryKey(_) => "ALTER TABLE ... ADD PRIMARY KEY",
+                        ast::TableConstraint::Unique(_) => "ALTER TABLE ... ADD UNIQUE",
+                        ast::TableConstraint::ForeignKey(_) => "ALTER TABLE ... ADD FOREIGN KEY",
+                        _ => continue,
+                    };
+                    return Err(not_supported(what).with_hint(
+                        "tusk has no indexes yet; use pgbench -I dtgv to skip the primary keys.",
+                    ));
+                }
+            }
+            Err(not_supported(command_words(sql)))
+        }
         _ => Err(not_supported(command_words(sql))),
     }
 }
@@ -619,6 +644,10 @@ impl Utility {
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
             Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
+            Utility::Vacuum {
+                analyze_only: true, ..
+            } => Command::Other("ANALYZE"),
+            Utility::Vacuum { .. } => Command::Other("VACUUM"),
         }
     }
 
@@ -785,6 +814,38 @@ impl Utility {
                     host.tables()?.truncate(rel)?;
                 }
                 done("TRUNCATE TABLE")
+            }
+            Utility::Vacuum {
+                opts,
+                analyze_only,
+                tables,
+            } => {
+                let mut found = Vec::new();
+                for (schema, name) in tables {
+                    let r = catalog::lookup(&*host, schema.as_deref(), name)?;
+                    found.push(r);
+                }
+                if *analyze_only {
+                    return done("ANALYZE");
+                }
+                if found.is_empty() {
+                    host.tables()?.vacuum(None, *opts)?;
+                }
+                for rel in &found {
+                    if rel.table().is_err() {
+                        host.notice(PgError::new(
+                            tusk_common::Severity::Warning,
+                            sqlstate::WARNING,
+                            format!(
+                                "skipping \"{}\" --- cannot vacuum non-tables or special system tables",
+                                rel.name
+                            ),
+                        ));
+                        continue;
+                    }
+                    host.tables()?.vacuum(Some(rel), *opts)?;
+                }
+                done("VACUUM")
             }
             Utility::CreateSchema {
                 name,

@@ -68,6 +68,8 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod vacuum;
+
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
 pub(super) struct Store {
@@ -1106,6 +1108,14 @@ impl Session {
 }
 
 impl tusk_sql::Tables for Session {
+    fn vacuum(
+        &mut self,
+        rel: Option<&Relation>,
+        opts: tusk_sql::catalog::VacuumOptions,
+    ) -> Result<(), PgError> {
+        self.vacuum_command(rel, opts)
+    }
+
     fn create_table(
         &mut self,
         schema: Option<&str>,
