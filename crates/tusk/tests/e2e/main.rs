@@ -23,6 +23,9 @@
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 //! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO against PostgreSQL 15's answers.
+//! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
+//! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
+//!   balances checked.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -31,8 +34,10 @@
 
 mod client;
 mod control;
+mod copy;
 mod fidelity;
 mod lockfile;
+mod pgbench;
 mod psql;
 mod raw;
 mod savepoint;
