@@ -97,8 +97,9 @@ pub struct PgError {
     /// (ErrorResponse's `P`): psql prints `LINE n:` and a caret from it.
     pub position: Option<u32>,
     /// Where the error happened (ErrorResponse's `W`, psql's CONTEXT
-    /// line): `COPY t, line 3, column a: "x"`.
-    pub context: Option<String>,
+    /// line): `COPY t, line 3, column a: "x"`. Boxed: rare, and the
+    /// error must stay small (see the test below).
+    pub context: Option<Box<String>>,
     /// `None` unless one of the names is set.
     pub objects: Option<Box<ObjectNames>>,
 }
@@ -152,7 +153,7 @@ impl PgError {
     }
 
     pub fn with_context(mut self, context: impl Into<String>) -> PgError {
-        self.context = Some(context.into());
+        self.context = Some(Box::new(context.into()));
         self
     }
 
