@@ -375,11 +375,8 @@ fn parse_options(p: &mut Parser) -> Result<Vec<(String, Arg)>, PgError> {
         return Ok(out);
     }
     // The old grammar: keywords, some with an `[AS] 'x'` argument.
-    loop {
-        let word = match p.peek_token().token {
-            Token::Word(w) => w.value.to_lowercase(),
-            _ => break,
-        };
+    while let Token::Word(w) = p.peek_token().token {
+        let word = w.value.to_lowercase();
         p.next_token();
         let string_arg = |p: &mut Parser| -> Result<Arg, PgError> {
             let _ = p.parse_keyword(Keyword::AS);
@@ -540,7 +537,7 @@ fn validate(raw: Vec<(String, Arg)>, to: bool) -> Result<Options, PgError> {
                 if norm != "utf8" && norm != "unicode" {
                     return Err(PgError::error(
                         sqlstate::INVALID_PARAMETER_VALUE,
-                        format!("argument to option \"encoding\" must be a valid encoding name"),
+                        "argument to option \"encoding\" must be a valid encoding name",
                     ));
                 }
             }

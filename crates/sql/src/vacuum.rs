@@ -135,7 +135,7 @@ pub(crate) fn bind(sql: &str) -> Result<Utility, PgError> {
             let cols = p
                 .parse_parenthesized_column_list(IsOptional::Optional, false)
                 .map_err(|_| near(&mut p))?;
-            if !cols.is_empty() && !(analyze_only || opts.analyze) {
+            if !(cols.is_empty() || analyze_only || opts.analyze) {
                 return Err(PgError::error(
                     sqlstate::INVALID_PARAMETER_VALUE,
                     "ANALYZE option must be specified when a column list is provided",
