@@ -173,6 +173,10 @@ pub fn report(e: &PgError) {
             let p = render_prefix(&mut s, e.code.as_str());
             line.push_str(&format!("{p}HINT:  {h}\n"));
         }
+        if let Some(c) = &e.context {
+            let p = render_prefix(&mut s, e.code.as_str());
+            line.push_str(&format!("{p}CONTEXT:  {c}\n"));
+        }
         write_stderr(line.as_bytes());
     });
 }

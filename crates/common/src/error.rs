@@ -96,6 +96,10 @@ pub struct PgError {
     /// 1-based character (not byte) position in the query string
     /// (ErrorResponse's `P`): psql prints `LINE n:` and a caret from it.
     pub position: Option<u32>,
+    /// Where the error happened (ErrorResponse's `W`, psql's CONTEXT
+    /// line): `COPY t, line 3, column a: "x"`. Boxed: rare, and the
+    /// error must stay small (see the test below).
+    pub context: Option<Box<String>>,
     /// `None` unless one of the names is set.
     pub objects: Option<Box<ObjectNames>>,
 }
@@ -110,6 +114,7 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
@@ -123,6 +128,7 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
@@ -136,12 +142,18 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
             objects: None,
         }
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> PgError {
         self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_context(mut self, context: impl Into<String>) -> PgError {
+        self.context = Some(Box::new(context.into()));
         self
     }
 

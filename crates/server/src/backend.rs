@@ -1300,27 +1300,30 @@ impl Session {
         // errors there, `SELECT 1/0`, come without RowDescription; tusk
         // does not fold.) A utility statement (SHOW) describes its result
         // only once it has one, as PostgreSQL's do.
-        let early = p.command() == Command::Select;
-        if early && !p.columns().is_empty() {
-            self.conn.row_description(&field_descs(p.columns(), &[]));
-        }
-        crate::pstitle::set_activity(p.command().tag());
-        let rels = ServerRelations {
-            procs: self.procs,
-            shared: self.shared.clone(),
-            tables: self.table_ctx(&p),
+        let tag = if let Some(dir) = p.copy_direction() {
+            self.run_copy(&p, dir, Vec::new())?
+        } else {
+            let early = p.command() == Command::Select;
+            if early && !p.columns().is_empty() {
+                self.conn.row_description(&field_descs(p.columns(), &[]));
+            }
+            crate::pstitle::set_activity(p.command().tag());
+            let rels = ServerRelations {
+                procs: self.procs,
+                shared: self.shared.clone(),
+                tables: self.table_ctx(&p),
+            };
+            let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
+            if !p.columns().is_empty() && !early {
+                self.conn.row_description(&field_descs(p.columns(), &[]));
+            }
+            // Each row goes out as the executor produces it.
+            while let Some(row) = ex.next(self)? {
+                send_row(&mut self.conn, &row, &[])?;
+                self.process_interrupts(false)?;
+            }
+            ex.tag()
         };
-        let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
-        if !p.columns().is_empty() && !early {
-            self.conn.row_description(&field_descs(p.columns(), &[]));
-        }
-        // Each row goes out as the executor produces it.
-        while let Some(row) = ex.next(self)? {
-            send_row(&mut self.conn, &row, &[])?;
-            self.process_interrupts(false)?;
-        }
-        let tag = ex.tag();
-        drop(ex);
         // As PostgreSQL's exec_simple_query: the last statement ends the
         // transaction (unless a block is open); BEGIN, COMMIT and ROLLBACK
         // take effect at once; other statements only advance the command
@@ -1537,6 +1540,23 @@ impl Session {
         self.start_xact_command();
         // Also a suspended portal: nothing runs in a failed transaction.
         self.check_failed_txn(p)?;
+        if let (PortalState::NotRun, Some(dir)) = (&portal.state, p.copy_direction()) {
+            // COPY runs whole in one Execute (its data is the COPY
+            // sub-protocol's, not rows a max_rows could cut).
+            self.arm_statement_timeout();
+            signals::take(libc::SIGINT);
+            self.procs
+                .status(self.slot)
+                .set_state(BackendState::Active, None, now_pg());
+            self.in_query = true;
+            let r = self.run_copy(p, dir, portal.params.clone());
+            self.in_query = false;
+            let tag = r?;
+            portal.state = PortalState::Done;
+            self.xact.command_counter_increment();
+            self.conn.command_complete(&tag);
+            return Ok(());
+        }
         if let PortalState::NotRun = portal.state {
             self.arm_statement_timeout();
             signals::take(libc::SIGINT);
@@ -1614,6 +1634,114 @@ impl Session {
             PortalState::NotRun => {}
         }
         Ok(())
+    }
+
+    /// A COPY's data over the COPY sub-protocol; returns its tag "COPY n".
+    ///
+    /// FROM STDIN: CopyInResponse, then CopyData messages until CopyDone
+    /// (CopyFail is the client's abort: 57014). Flush and Sync are ignored
+    /// meanwhile, as PostgreSQL does for clients (libpq, rust-postgres)
+    /// that send them right after the COPY statement. After an error the
+    /// main loop ignores the rest of the client's COPY messages.
+    /// TO STDOUT: CopyOutResponse, one CopyData per row, CopyDone.
+    fn run_copy(
+        &mut self,
+        p: &tusk_sql::Prepared,
+        dir: tusk_sql::CopyDirection,
+        params: Vec<Value>,
+    ) -> Result<String, PgError> {
+        crate::pstitle::set_activity("COPY");
+        let send_failed = |e: io::Error| {
+            PgError::fatal(
+                sqlstate::CONNECTION_FAILURE,
+                format!("could not send data to client: {e}"),
+            )
+        };
+        match dir {
+            tusk_sql::CopyDirection::In { columns } => {
+                let Some(mut cin) = p.copy_in() else {
+                    return Err(PgError::error(
+                        sqlstate::INTERNAL_ERROR,
+                        "COPY FROM without its plan",
+                    ));
+                };
+                self.conn.copy_in_response(0, &vec![0; columns]);
+                self.conn.flush().map_err(send_failed)?;
+                loop {
+                    let msg = match self.conn.read_message() {
+                        Ok(m) => m,
+                        Err(WireError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                            self.process_interrupts(false)?;
+                            continue;
+                        }
+                        Err(WireError::Eof) | Err(WireError::Io(_)) => {
+                            self.fatal(PgError::fatal(
+                                sqlstate::PROTOCOL_VIOLATION,
+                                "unexpected EOF on client connection with an open transaction",
+                            ));
+                        }
+                        Err(WireError::Lost(m)) => {
+                            elog::log(m);
+                            self.exit(0);
+                        }
+                        Err(e) => {
+                            return Err(e.to_pg_error().unwrap_or_else(|| {
+                                PgError::fatal(
+                                    sqlstate::PROTOCOL_VIOLATION,
+                                    "invalid frontend message",
+                                )
+                            }))
+                        }
+                    };
+                    match msg {
+                        FrontendMessage::CopyData(d) => {
+                            cin.feed(&d, self)?;
+                            self.process_interrupts(false)?;
+                        }
+                        FrontendMessage::CopyDone => return cin.finish(self),
+                        FrontendMessage::CopyFail(m) => {
+                            return Err(PgError::error(
+                                sqlstate::QUERY_CANCELED,
+                                format!("COPY from stdin failed: {m}"),
+                            ))
+                        }
+                        FrontendMessage::Flush | FrontendMessage::Sync => {}
+                        other => {
+                            return Err(PgError::error(
+                                sqlstate::PROTOCOL_VIOLATION,
+                                format!(
+                                    "unexpected message type 0x{:02X} during COPY from stdin",
+                                    other.type_byte()
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            tusk_sql::CopyDirection::Out { columns } => {
+                let rels = ServerRelations {
+                    procs: self.procs,
+                    shared: self.shared.clone(),
+                    tables: self.table_ctx(p),
+                };
+                let mut ex = tusk_sql::start(p, params, self, &rels)?;
+                self.conn.copy_out_response(0, &vec![0; columns]);
+                if let Some(h) = p.copy_out_header() {
+                    self.conn.copy_data(&h);
+                }
+                let mut n: u64 = 0;
+                while let Some(row) = ex.next(self)? {
+                    self.conn.copy_data(&p.copy_out_row(&row));
+                    n += 1;
+                    if self.conn.should_flush() {
+                        self.conn.flush().map_err(send_failed)?;
+                    }
+                    self.process_interrupts(false)?;
+                }
+                self.conn.copy_done();
+                Ok(format!("COPY {n}"))
+            }
+        }
     }
 
     fn send_changed(&mut self, names: Vec<&'static str>) {

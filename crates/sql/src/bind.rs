@@ -69,7 +69,7 @@ pub(crate) fn ident_name(i: &ast::Ident) -> String {
     }
 }
 
-fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
+pub(crate) fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgError> {
     n.0.iter()
         .map(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Ok(ident_name(i)),
@@ -2256,7 +2256,10 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 impl Binder<'_> {
     /// A column's DEFAULT expression (its SQL text from the catalog),
     /// bound with no columns in scope and coerced to the column's type.
-    fn bind_default(&mut self, col: &catalog::ColumnDef) -> Result<Option<Expr>, PgError> {
+    pub(crate) fn bind_default(
+        &mut self,
+        col: &catalog::ColumnDef,
+    ) -> Result<Option<Expr>, PgError> {
         let Some(text) = &col.default else {
             return Ok(None);
         };

@@ -288,6 +288,15 @@ impl RowSource for RowsScan {
     }
 }
 
+/// VACUUM's options (ANALYZE alone is not a vacuum).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VacuumOptions {
+    pub full: bool,
+    pub freeze: bool,
+    pub verbose: bool,
+    pub analyze: bool,
+}
+
 /// What the SQL layer asks of the host's storage: DDL and row changes of
 /// stored tables, in the running transaction (the host assigns its xid
 /// and command id). Called by the backend running the statement.
@@ -338,4 +347,14 @@ pub trait Tables {
         -> Result<Option<Row>, PgError>;
     /// Delete the row version at `ctid`; the same outcomes as `update`.
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError>;
+    /// VACUUM of one table, or of every table of the database (`None`);
+    /// VERBOSE's INFO lines go out as notices. A host without storage
+    /// maintenance refuses it.
+    fn vacuum(&mut self, rel: Option<&Relation>, opts: VacuumOptions) -> Result<(), PgError> {
+        let _ = (rel, opts);
+        Err(PgError::error(
+            tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
+            "VACUUM is not supported by this host",
+        ))
+    }
 }

@@ -57,6 +57,7 @@
 
 mod bind;
 pub mod catalog;
+mod copy;
 mod exec;
 mod expr;
 mod func;
@@ -65,6 +66,7 @@ mod modify;
 mod parse;
 mod plan;
 mod utility;
+mod vacuum;
 
 #[cfg(test)]
 mod tests;
@@ -75,6 +77,7 @@ use tusk_common::sqlstate;
 use tusk_common::PgError;
 
 pub use catalog::Tables;
+pub use copy::{CopyDirection, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl, WalPositions};
 pub use numeric::Numeric;
@@ -167,6 +170,7 @@ enum Plan {
     Select(Box<SelectPlan>),
     Modify(Box<modify::ModifyPlan>),
     Utility(Utility),
+    Copy(copy::CopyPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -192,6 +196,38 @@ impl Prepared {
 
     pub fn command(&self) -> Command {
         self.command
+    }
+
+    /// For a COPY: which way its data goes over the protocol.
+    pub fn copy_direction(&self) -> Option<CopyDirection> {
+        match &self.plan {
+            Plan::Copy(c) => Some(c.direction()),
+            _ => None,
+        }
+    }
+
+    /// For a COPY FROM STDIN: the state that takes its data.
+    pub fn copy_in(&self) -> Option<CopyIn<'_>> {
+        match &self.plan {
+            Plan::Copy(copy::CopyPlan::From(f)) => Some(CopyIn::new(f)),
+            _ => None,
+        }
+    }
+
+    /// For a COPY TO STDOUT with HEADER: the header line.
+    pub fn copy_out_header(&self) -> Option<Vec<u8>> {
+        match &self.plan {
+            Plan::Copy(copy::CopyPlan::To(t)) => t.header(),
+            _ => None,
+        }
+    }
+
+    /// For a COPY TO STDOUT: one row of its query as a line of data.
+    pub fn copy_out_row(&self, row: &[Value]) -> Vec<u8> {
+        match &self.plan {
+            Plan::Copy(copy::CopyPlan::To(t)) => t.format_row(row),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -227,6 +263,15 @@ pub fn prepare(
             }
         })
         .collect();
+    if let Parsed::Pre(PreParsed::Copy) = &stmt.parsed {
+        let plan = copy::bind(&stmt.sql, host)?;
+        return Ok(Prepared {
+            plan: Plan::Copy(plan),
+            param_types: declared_param_types.to_vec(),
+            columns: Vec::new(),
+            command: Command::Other("COPY"),
+        });
+    }
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
@@ -246,6 +291,8 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
+            Parsed::Pre(PreParsed::Copy) => unreachable!("bound above"),
+            Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {
@@ -367,6 +414,20 @@ pub fn start(
             let out = u.execute(host)?;
             Ok(Execution::done(out.rows, out.tag))
         }
+        // COPY TO runs its query here; the backend formats the rows.
+        // COPY FROM's rows come through `Prepared::copy_in` instead.
+        Plan::Copy(copy::CopyPlan::To(t)) => {
+            let mut cx = expr::Ctx {
+                host,
+                params: &params,
+            };
+            let root = exec::build(&t.plan, &mut cx, relations)?;
+            Ok(Execution::tree(root, t.plan.visible, params))
+        }
+        Plan::Copy(copy::CopyPlan::From(_)) => Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COPY FROM STDIN needs the COPY protocol",
+        )),
     }
 }
 

@@ -118,7 +118,7 @@ fn describe_row(row: &[Value]) -> String {
 }
 
 /// Typmods and NOT NULL, as the row is about to be stored.
-fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value>, PgError> {
+pub(crate) fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value>, PgError> {
     for (v, c) in row.iter_mut().zip(&rel.columns) {
         let taken = std::mem::replace(v, Value::Null);
         *v = assign_typmod(taken, c.ty)?;

@@ -42,6 +42,11 @@ pub(crate) enum PreParsed {
     Unsupported(&'static str),
     /// `CHECKPOINT` (sqlparser has no grammar for it).
     Checkpoint,
+    /// `COPY`: read by copy.rs from the statement's text (sqlparser
+    /// knows too few of its option spellings).
+    Copy,
+    /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
+    Vacuum,
 }
 
 #[derive(Debug, Clone)]
@@ -148,9 +153,9 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["RESET", "TRANSACTION", "ISOLATION", "LEVEL"] => {
             Some(PreParsed::Reset("transaction_isolation".into()))
         }
-        ["VACUUM", ..] => Some(PreParsed::Unsupported("VACUUM")),
-        ["ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Unsupported("ANALYZE")),
+        ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
+        ["COPY", ..] => Some(PreParsed::Copy),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,
@@ -436,7 +441,7 @@ mod tests {
         assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
         assert!(matches!(
             parse_with_position("vacuum analyze t").unwrap()[0].0,
-            Parsed::Pre(PreParsed::Unsupported("VACUUM"))
+            Parsed::Pre(PreParsed::Vacuum)
         ));
         assert!(
             matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone")

@@ -68,6 +68,13 @@ pub(crate) enum Utility {
         name: String,
         if_exists: bool,
     },
+    /// VACUUM, or ANALYZE alone (`analyze_only`: accepted, no statistics
+    /// are kept yet); no tables: every table of the database.
+    Vacuum {
+        opts: catalog::VacuumOptions,
+        analyze_only: bool,
+        tables: Vec<(Option<String>, String)>,
+    },
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -469,6 +476,24 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             source: ast::CopySource::Table { table_name, .. },
             ..
         } => check_table(host, table_name, "COPY"),
+        // pgbench's 'p' and 'f' init steps: named precisely, since they
+        // need B-tree indexes (and foreign keys), which tusk lacks yet.
+        S::AlterTable(at) => {
+            for op in &at.operations {
+                if let ast::AlterTableOperation::AddConstraint { constraint, .. } = op {
+                    let what = match constraint {
+                        ast::TableConstraint::PrimaryKey(_) => "ALTER TABLE ... ADD PRIMARY KEY",
+                        ast::TableConstraint::Unique(_) => "ALTER TABLE ... ADD UNIQUE",
+                        ast::TableConstraint::ForeignKey(_) => "ALTER TABLE ... ADD FOREIGN KEY",
+                        _ => continue,
+                    };
+                    return Err(not_supported(what).with_hint(
+                        "tusk has no indexes yet; use pgbench -I dtgv to skip the primary keys.",
+                    ));
+                }
+            }
+            Err(not_supported(command_words(sql)))
+        }
         _ => Err(not_supported(command_words(sql))),
     }
 }
@@ -523,6 +548,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             "table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY)",
         ));
     }
+    check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
     for c in &ct.columns {
@@ -565,6 +591,64 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     })
 }
 
+/// CREATE TABLE's `WITH (storage_parameter = value)`, checked as
+/// PostgreSQL's parseRelOptions does. The values are validated, not kept:
+/// tusk's heap fills its pages whole (fillfactor 100 is all it does).
+fn check_reloptions(opts: &ast::CreateTableOptions) -> Result<(), PgError> {
+    let ast::CreateTableOptions::With(list) = opts else {
+        return Ok(());
+    };
+    let bad = |m: String| PgError::error(sqlstate::INVALID_PARAMETER_VALUE, m);
+    for o in list {
+        let (key, value) = match o {
+            ast::SqlOption::KeyValue { key, value } => {
+                let v = match value {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::Number(n, _) => n.clone(),
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        ast::Value::Boolean(b) => b.to_string(),
+                        other => other.to_string(),
+                    },
+                    ast::Expr::Identifier(i) => i.value.clone(),
+                    other => other.to_string(),
+                };
+                (ident_name(key), v)
+            }
+            ast::SqlOption::Ident(i) => (ident_name(i), "true".to_string()),
+            other => {
+                return Err(syntax(format!("syntax error at or near \"{other}\"")));
+            }
+        };
+        match key.as_str() {
+            "fillfactor" => {
+                let n: i64 = value.trim().parse().map_err(|_| {
+                    bad(format!(
+                        "invalid value for integer option \"fillfactor\": {value}"
+                    ))
+                })?;
+                if !(10..=100).contains(&n) {
+                    return Err(bad(format!(
+                        "value {value} out of bounds for option \"fillfactor\""
+                    ))
+                    .with_detail("Valid values are between \"10\" and \"100\"."));
+                }
+            }
+            "autovacuum_enabled" => {
+                if !matches!(
+                    value.to_lowercase().as_str(),
+                    "true" | "false" | "on" | "off" | "1" | "0" | "yes" | "no" | "t" | "f"
+                ) {
+                    return Err(bad(format!(
+                        "invalid value for boolean option \"autovacuum_enabled\": {value}"
+                    )));
+                }
+            }
+            _ => return Err(bad(format!("unrecognized parameter \"{key}\""))),
+        }
+    }
+    Ok(())
+}
+
 impl Utility {
     pub fn command(&self) -> Command {
         match self {
@@ -593,6 +677,10 @@ impl Utility {
             Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
             Utility::CreateDatabase(_) => Command::Other("CREATE DATABASE"),
             Utility::DropDatabase { .. } => Command::Other("DROP DATABASE"),
+            Utility::Vacuum {
+                analyze_only: true, ..
+            } => Command::Other("ANALYZE"),
+            Utility::Vacuum { .. } => Command::Other("VACUUM"),
         }
     }
 
@@ -767,6 +855,38 @@ impl Utility {
                     host.tables()?.truncate(rel)?;
                 }
                 done("TRUNCATE TABLE")
+            }
+            Utility::Vacuum {
+                opts,
+                analyze_only,
+                tables,
+            } => {
+                let mut found = Vec::new();
+                for (schema, name) in tables {
+                    let r = catalog::lookup(&*host, schema.as_deref(), name)?;
+                    found.push(r);
+                }
+                if *analyze_only {
+                    return done("ANALYZE");
+                }
+                if found.is_empty() {
+                    host.tables()?.vacuum(None, *opts)?;
+                }
+                for rel in &found {
+                    if rel.table().is_err() {
+                        host.notice(PgError::new(
+                            tusk_common::Severity::Warning,
+                            sqlstate::WARNING,
+                            format!(
+                                "skipping \"{}\" --- cannot vacuum non-tables or special system tables",
+                                rel.name
+                            ),
+                        ));
+                        continue;
+                    }
+                    host.tables()?.vacuum(Some(rel), *opts)?;
+                }
+                done("VACUUM")
             }
             Utility::CreateSchema {
                 name,

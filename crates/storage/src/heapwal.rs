@@ -91,6 +91,8 @@
 //! XLOG (rmgr 0) FPI_FOR_HINT (info 0xA0): block 0 with an image, no data,
 //!   no main data: a page whose first change since the checkpoint was a
 //!   hint (pruning that only reset the prune hint or PD_PAGE_FULL)
+//! XLOG (rmgr 0) FPI (info 0xB0): the same shape: a page written from
+//!   scratch (VACUUM FULL's new relation), the block extended on redo
 //! Storage (rmgr 2)
 //! CREATE (info 0x10)
 //!   main:    0    4 spcOid   4 4 dbOid   8 4 relNumber   12 4 fork
@@ -131,6 +133,10 @@ pub const XLOG_HEAP2_PRUNE: u8 = 0x10;
 /// XLOG record type of a page image logged because only hints changed
 /// (PostgreSQL's value); replayed by [`fpi_redo`].
 pub const XLOG_FPI_FOR_HINT: u8 = 0xA0;
+/// XLOG record type of the image of a page written from scratch
+/// (PostgreSQL's XLOG_FPI, its log_newpage): VACUUM FULL's new pages.
+/// Replayed by [`fpi_redo`] like XLOG_FPI_FOR_HINT: one mechanism.
+pub const XLOG_FPI: u8 = 0xB0;
 /// Storage record types (PostgreSQL's).
 pub const XLOG_SMGR_CREATE: u8 = 0x10;
 pub const XLOG_SMGR_TRUNCATE: u8 = 0x20;
@@ -306,6 +312,46 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
             .flush(end)
             .map_err(|e| e.to_pg_error(Severity::Error))?;
         Ok(end)
+    }
+}
+
+/// Vacuum's records over the same WAL handle: truncation is the storage
+/// rmgr's XLOG_SMGR_TRUNCATE ([`XlogHeapWal::log_smgr_truncate`]), a new
+/// page is an XLOG_FPI image; both are replayed by the rmgr redo
+/// (`smgr_redo`, `fpi_redo`). Called by the backend running VACUUM.
+impl<P: LwProcs> crate::vacuum::VacuumWal for XlogHeapWal<'_, P> {
+    fn log_truncate(&self, rel: RelFileLocator, nblocks: BlockNumber) -> Result<Lsn, PgError> {
+        self.log_smgr_truncate(rel, Fork::Main, nblocks)
+    }
+
+    fn log_new_page(
+        &self,
+        rel: RelFileLocator,
+        fork: Fork,
+        block: BlockNumber,
+        page: &PageBuf,
+    ) -> Lsn {
+        // Always an image, whatever full_page_writes says: the page exists
+        // nowhere else (PostgreSQL's log_newpage).
+        let rec = Record {
+            rmid: RM_XLOG_ID,
+            info: XLOG_FPI,
+            xid: 0,
+            blocks: vec![BlockRef {
+                id: 0,
+                rel,
+                fork,
+                blkno: block,
+                will_init: false,
+                image: Some(BlockImage::of_page(page, true)),
+                data: Vec::new(),
+            }],
+            main_data: Vec::new(),
+        };
+        match self.0.insert_record(&rec) {
+            Ok((_, end)) => end,
+            Err(e) => panic_on(e),
+        }
     }
 }
 
@@ -708,7 +754,8 @@ pub fn heap_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
     Ok(())
 }
 
-/// Redo of XLOG_FPI_FOR_HINT (called by xlog_redo): restores the image.
+/// Redo of XLOG_FPI_FOR_HINT and XLOG_FPI (called by xlog_redo):
+/// restores the image, extending the fork if the block is new.
 pub fn fpi_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
     let b = r
         .record

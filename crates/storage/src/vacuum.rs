@@ -13,8 +13,10 @@
 //!   defragments, which gives the same page). Truncation and the new
 //!   relation's pages are logged through [`VacuumWal`], a separate trait so
 //!   that the heap's WAL trait stays as the WAL work defines it; the server
-//!   implements both with `xlog_insert` and calls [`redo_truncate`] and
-//!   [`redo_new_page`] from its resource-manager table.
+//!   implements both with heapwal.rs's `XlogHeapWal` (XLOG_SMGR_TRUNCATE
+//!   and XLOG_FPI), replayed by the resource-manager redo (`smgr_redo`,
+//!   `fpi_redo`). [`redo_truncate`] and [`redo_new_page`] do the same for
+//!   this module's storage tests, which log to memory.
 //! - **Truncation is crash-safe by WAL-first order**, as PostgreSQL's
 //!   `RelationTruncate`: (1) log XLOG_SMGR_TRUNCATE and flush WAL up to it,
 //!   (2) drop the buffers of the cut blocks, (3) ftruncate the main fork,

@@ -939,7 +939,9 @@ fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
             Ok(())
         }
         XLOG_NOOP => Ok(()),
-        crate::heapwal::XLOG_FPI_FOR_HINT => crate::heapwal::fpi_redo(r, ctx),
+        crate::heapwal::XLOG_FPI_FOR_HINT | crate::heapwal::XLOG_FPI => {
+            crate::heapwal::fpi_redo(r, ctx)
+        }
         other => Err(format!("xlog_redo: unknown op code {other}")),
     }
 }

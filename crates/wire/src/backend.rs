@@ -398,7 +398,7 @@ impl<S: Read + Write> Conn<S> {
 
 /// The fields of an ErrorResponse/NoticeResponse in PostgreSQL's order:
 /// S (localized severity), V (severity, never localized), C, M, then those
-/// present of D (detail), H (hint), P (cursor position), and s, t, c, d, n
+/// present of D (detail), H (hint), P (cursor position), W (context), and s, t, c, d, n
 /// (schema, table, column, datatype, constraint name), as PostgreSQL's
 /// `send_message_to_frontend` sends them.
 fn report_fields(e: &PgError) -> Vec<(u8, String)> {
@@ -417,6 +417,9 @@ fn report_fields(e: &PgError) -> Vec<(u8, String)> {
     }
     if let Some(p) = e.position {
         fields.push((b'P', p.to_string()));
+    }
+    if let Some(w) = &e.context {
+        fields.push((b'W', cstr(w)));
     }
     if let Some(o) = &e.objects {
         let names = [

@@ -68,6 +68,8 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod vacuum;
+
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
 pub(super) struct Store {
@@ -514,7 +516,7 @@ impl Session {
         use tusk_sql::Command;
         if !matches!(
             p.command(),
-            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE")
+            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY")
         ) {
             return None;
         }
@@ -1194,6 +1196,14 @@ impl Session {
 }
 
 impl tusk_sql::Tables for Session {
+    fn vacuum(
+        &mut self,
+        rel: Option<&Relation>,
+        opts: tusk_sql::catalog::VacuumOptions,
+    ) -> Result<(), PgError> {
+        self.vacuum_command(rel, opts)
+    }
+
     fn create_table(
         &mut self,
         schema: Option<&str>,

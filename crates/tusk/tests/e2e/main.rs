@@ -28,6 +28,9 @@
 //!   byte in a page (checksums) or in the WAL tail.
 //! - `ledger`: the crash ledger: acknowledged commits survive SIGKILL of
 //!   the postmaster, a backend, the checkpointer or the walwriter.
+//! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
+//! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
+//!   balances checked.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -37,9 +40,11 @@
 mod client;
 mod control;
 mod crash;
+mod copy;
 mod fidelity;
 mod ledger;
 mod lockfile;
+mod pgbench;
 mod psql;
 mod raw;
 mod savepoint;
