@@ -23,6 +23,7 @@
 //! - `stop`: clean stops, pg_isready, kill -9 of the postmaster and of a backend.
 //! - `xact`: multi-statement Queries as one implicit transaction, now().
 //! - `savepoint`: SAVEPOINT / RELEASE / ROLLBACK TO against PostgreSQL 15's answers.
+//! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -32,6 +33,7 @@
 mod client;
 mod control;
 mod fidelity;
+mod joins;
 mod lockfile;
 mod psql;
 mod raw;
