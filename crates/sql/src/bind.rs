@@ -21,7 +21,7 @@ use crate::catalog;
 use crate::expr::{ArithOp, CmpOp, Expr, SubLink, SubLinkKind};
 use crate::func::{self, Args, SIGNATURES};
 use crate::host::Host;
-use crate::plan::{AggCall, JoinKind, JoinPlan, SelectPlan, SortKey, Source};
+use crate::plan::{AggCall, JoinKind, JoinPlan, SelectPlan, SetOpKind, SetOpPlan, SortKey, Source};
 use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
@@ -1726,14 +1726,27 @@ impl<'h> Binder<'h> {
         {
             return Err(syntax(format!("syntax error at or near \"{q}\"")));
         }
-        let select = match q.body.as_ref() {
-            ast::SetExpr::Select(s) => s,
-            ast::SetExpr::Values(_) => return Err(not_supported("VALUES")),
-            ast::SetExpr::SetOperation { op, .. } => return Err(not_supported(op.to_string())),
-            ast::SetExpr::Query(_) => return Err(not_supported("parenthesized SELECT")),
-            ast::SetExpr::Table(_) => return Err(not_supported("TABLE")),
-            other => return Err(not_supported(format!("\"{other}\""))),
-        };
+        match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.bind_select(s, q.order_by.as_ref(), Some(q), false),
+            body => {
+                let (source, cols) = self.bind_set_source(body)?;
+                self.wrap_source(source, cols, q)
+            }
+        }
+    }
+
+    /// One SELECT: FROM, WHERE, GROUP BY, the select list, HAVING, and
+    /// the query's ORDER BY and LIMIT when given. `keep_unknown`: a
+    /// set operation's leaf leaves untyped outputs for the operation to
+    /// resolve against the other side.
+    fn bind_select(
+        &mut self,
+        select: &ast::Select,
+        order_by: Option<&ast::OrderBy>,
+        limit_q: Option<&ast::Query>,
+        keep_unknown: bool,
+    ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        self.ungrouped = None;
         self.check_select_clauses(select)?;
 
         // FROM
@@ -1806,7 +1819,7 @@ impl<'h> Binder<'h> {
         // PostgreSQL; done after the whole list so `SELECT $1, $1 + 1`
         // still types $1 from the second item.
         for t in targets.iter_mut() {
-            if t.is_unknown() {
+            if t.is_unknown() && !keep_unknown {
                 let b = std::mem::replace(
                     t,
                     Bound::new(Expr::Const(Value::Null), Ty::new(types::TEXT)),
@@ -1824,36 +1837,7 @@ impl<'h> Binder<'h> {
             None => None,
         };
 
-        let mut sort = Vec::new();
-        if let Some(ob) = &q.order_by {
-            let exprs = match &ob.kind {
-                ast::OrderByKind::Expressions(v) => v,
-                ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL")),
-            };
-            if ob.interpolate.is_some() {
-                return Err(syntax("syntax error at or near \"INTERPOLATE\""));
-            }
-            self.aggs_allowed = Some("ORDER BY");
-            for o in exprs {
-                if o.with_fill.is_some() {
-                    return Err(syntax("syntax error at or near \"WITH FILL\""));
-                }
-                let col = self.order_target(&o.expr, &mut targets, &names, visible)?;
-                let desc = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => {
-                        return Err(not_supported("ORDER BY ... USING"))
-                    }
-                };
-                let nulls_first = o.options.nulls_first.unwrap_or(desc);
-                sort.push(SortKey {
-                    col,
-                    desc,
-                    nulls_first,
-                });
-            }
-        }
+        let sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
@@ -1867,10 +1851,20 @@ impl<'h> Binder<'h> {
                 ));
             }
         }
+        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        if distinct && targets.len() > visible {
+            return Err(PgError::error(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+            ));
+        }
 
         // LIMIT / OFFSET: constants or parameters, bigint.
         let saved = self.scope.take();
-        let (limit, offset) = self.limit_offset(q)?;
+        let (limit, offset) = match limit_q {
+            Some(q) => self.limit_offset(q)?,
+            None => (None, None),
+        };
         self.scope = saved;
 
         let columns = targets[..visible]
@@ -1898,8 +1892,51 @@ impl<'h> Binder<'h> {
             sort,
             limit,
             offset,
+            distinct,
         };
         Ok((plan, columns))
+    }
+
+    /// ORDER BY of a query whose visible targets are `targets[..visible]`
+    /// named `names`; expressions not in the list become hidden targets.
+    fn bind_order_by(
+        &mut self,
+        order_by: Option<&ast::OrderBy>,
+        targets: &mut Vec<Bound>,
+        names: &[String],
+        visible: usize,
+    ) -> Result<Vec<SortKey>, PgError> {
+        let mut sort = Vec::new();
+        if let Some(ob) = order_by {
+            let exprs = match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v,
+                ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL")),
+            };
+            if ob.interpolate.is_some() {
+                return Err(syntax("syntax error at or near \"INTERPOLATE\""));
+            }
+            self.aggs_allowed = Some("ORDER BY");
+            for o in exprs {
+                if o.with_fill.is_some() {
+                    return Err(syntax("syntax error at or near \"WITH FILL\""));
+                }
+                let col = self.order_target(&o.expr, targets, names, visible)?;
+                let desc = match &o.options.sort {
+                    None | Some(ast::OrderBySort::Asc) => false,
+                    Some(ast::OrderBySort::Desc) => true,
+                    Some(ast::OrderBySort::Using(_)) => {
+                        return Err(not_supported("ORDER BY ... USING"))
+                    }
+                };
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                sort.push(SortKey {
+                    col,
+                    desc,
+                    nulls_first,
+                });
+            }
+        }
+        Ok(sort)
     }
 
     /// FROM: its items joined left to right (a comma is a cross join);
@@ -2273,6 +2310,16 @@ impl<'h> Binder<'h> {
         q: &ast::Query,
         sees_outer: bool,
     ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        self.nested(sees_outer, |b| b.bind_query(q))
+    }
+
+    /// Run `f` one query level down: this level's binding state is kept
+    /// aside (its names visible below if `sees_outer`) and restored.
+    fn nested<T>(
+        &mut self,
+        sees_outer: bool,
+        f: impl FnOnce(&mut Self) -> Result<T, PgError>,
+    ) -> Result<T, PgError> {
         let scope = if sees_outer { self.scope.clone() } else { None };
         let level = Level {
             scope,
@@ -2290,7 +2337,7 @@ impl<'h> Binder<'h> {
         let saved_scope = self.scope.take();
         let saved_grouping = self.grouping.take();
         self.outer.push(level);
-        let r = self.bind_query(q);
+        let r = f(self);
         let level = self.outer.pop().expect("pushed above");
         self.scope = saved_scope;
         self.grouping = saved_grouping;
@@ -2300,6 +2347,228 @@ impl<'h> Binder<'h> {
         self.ungrouped = level.ungrouped;
         self.track_ungrouped = level.track_ungrouped;
         r
+    }
+
+    /// The body of a query that is not a plain SELECT (a set operation,
+    /// VALUES, a parenthesized query) as a source, with its columns'
+    /// names and types. Each SELECT in it is bound one level down, as a
+    /// FROM subquery is (it sees enclosing queries, not its siblings).
+    fn bind_set_source(
+        &mut self,
+        e: &ast::SetExpr,
+    ) -> Result<(Source, Vec<(String, Ty)>), PgError> {
+        let cols_of = |cols: Vec<Column>| -> Vec<(String, Ty)> {
+            cols.into_iter()
+                .map(|c| {
+                    (
+                        c.name,
+                        Ty {
+                            oid: c.type_oid,
+                            typmod: c.type_mod,
+                        },
+                    )
+                })
+                .collect()
+        };
+        match e {
+            ast::SetExpr::Select(sel) => {
+                let (plan, cols) = self.nested(false, |b| b.bind_select(sel, None, None, true))?;
+                Ok((Source::Subquery(Box::new(plan)), cols_of(cols)))
+            }
+            ast::SetExpr::Query(q) => {
+                let (plan, cols) = self.bind_subquery(q, false)?;
+                Ok((Source::Subquery(Box::new(plan)), cols_of(cols)))
+            }
+            ast::SetExpr::Values(v) => self.nested(false, |b| b.bind_values(v)),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let kind = match op {
+                    ast::SetOperator::Union => SetOpKind::Union,
+                    ast::SetOperator::Intersect => SetOpKind::Intersect,
+                    ast::SetOperator::Except => SetOpKind::Except,
+                    ast::SetOperator::Minus => {
+                        return Err(syntax("syntax error at or near \"MINUS\""))
+                    }
+                };
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                    _ => return Err(syntax("syntax error at or near \"BY\"")),
+                };
+                let (mut ls, lc) = self.bind_set_source(left)?;
+                let (mut rs, rc) = self.bind_set_source(right)?;
+                if lc.len() != rc.len() {
+                    return Err(syntax(format!(
+                        "each {op} query must have the same number of columns"
+                    )));
+                }
+                let mut cols = Vec::with_capacity(lc.len());
+                for (i, ((name, lt), (_, rt))) in lc.iter().zip(&rc).enumerate() {
+                    let t = Ty::new(common_type(&[lt.oid, rt.oid], &op.to_string())?);
+                    let t = if lt == rt { *lt } else { t };
+                    self.coerce_source_col(&mut ls, i, *lt, t)?;
+                    self.coerce_source_col(&mut rs, i, *rt, t)?;
+                    cols.push((name.clone(), t));
+                }
+                Ok((
+                    Source::SetOp(Box::new(SetOpPlan {
+                        kind,
+                        all,
+                        left: ls,
+                        right: rs,
+                    })),
+                    cols,
+                ))
+            }
+            ast::SetExpr::Table(_) => Err(not_supported("TABLE")),
+            other => Err(not_supported(format!("\"{other}\""))),
+        }
+    }
+
+    /// Give column `i` of a set operation's input the type `to`, where
+    /// it is computed (a SELECT's target, each VALUES row), so that an
+    /// untyped literal is read as that type as PostgreSQL does.
+    fn coerce_source_col(
+        &mut self,
+        src: &mut Source,
+        i: usize,
+        from: Ty,
+        to: Ty,
+    ) -> Result<(), PgError> {
+        if from == to {
+            return Ok(());
+        }
+        let fix = |b: &mut Self, e: &mut Expr| -> Result<(), PgError> {
+            let x = std::mem::replace(e, Expr::Const(Value::Null));
+            *e = b.coerce(Bound::new(x, from), to)?.e;
+            Ok(())
+        };
+        match src {
+            Source::Subquery(p) => fix(self, &mut p.targets[i]),
+            Source::Values(rows) => {
+                for r in rows {
+                    fix(self, &mut r[i])?;
+                }
+                Ok(())
+            }
+            Source::SetOp(o) => {
+                self.coerce_source_col(&mut o.left, i, from, to)?;
+                self.coerce_source_col(&mut o.right, i, from, to)
+            }
+            _ => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "set operation over an unexpected input",
+            )),
+        }
+    }
+
+    /// VALUES rows: every row as long as the first, each column of one
+    /// type (PostgreSQL's "VALUES types ... cannot be matched"), named
+    /// column1, column2, ...
+    fn bind_values(&mut self, v: &ast::Values) -> Result<(Source, Vec<(String, Ty)>), PgError> {
+        let width = v.rows.first().map_or(0, |r| r.content.len());
+        let mut rows: Vec<Vec<Bound>> = Vec::with_capacity(v.rows.len());
+        for r in &v.rows {
+            if r.content.len() != width {
+                return Err(syntax("VALUES lists must all be the same length"));
+            }
+            let mut row = Vec::with_capacity(width);
+            for e in &r.content {
+                row.push(self.bind_expr(e)?);
+            }
+            rows.push(row);
+        }
+        let mut cols = Vec::with_capacity(width);
+        for i in 0..width {
+            let tys: Vec<Oid> = rows.iter().map(|r| r[i].ty.oid).collect();
+            let all_unknown = tys.iter().all(|&t| t == types::UNKNOWN);
+            let t = if all_unknown {
+                Ty::new(types::UNKNOWN)
+            } else {
+                let first = rows[0][i].ty;
+                if rows.iter().all(|r| r[i].ty == first) {
+                    first
+                } else {
+                    Ty::new(common_type(&tys, "VALUES")?)
+                }
+            };
+            if !all_unknown {
+                for r in rows.iter_mut() {
+                    if r[i].ty != t {
+                        let b =
+                            std::mem::replace(&mut r[i], Bound::new(Expr::Const(Value::Null), t));
+                        r[i] = self.coerce(b, t)?;
+                    }
+                }
+            }
+            cols.push((format!("column{}", i + 1), t));
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(|b| b.e).collect())
+            .collect();
+        Ok((Source::Values(rows), cols))
+    }
+
+    /// A query over a source that is not a SELECT's FROM (a set
+    /// operation, VALUES): its columns are the output, named as the
+    /// source names them, then the query's ORDER BY and LIMIT.
+    fn wrap_source(
+        &mut self,
+        source: Source,
+        mut cols: Vec<(String, Ty)>,
+        q: &ast::Query,
+    ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        // What is still untyped at the top is text, as in PostgreSQL.
+        let mut source = source;
+        for (i, c) in cols.iter_mut().enumerate() {
+            if c.1.oid == types::UNKNOWN {
+                let text = Ty::new(types::TEXT);
+                self.coerce_source_col(&mut source, i, c.1, text)?;
+                c.1 = text;
+            }
+        }
+        let n = cols.len();
+        self.scope = Some(Scope::single(None, None, cols.clone(), n));
+        let mut targets: Vec<Bound> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| Bound::new(Expr::Column(i), *t))
+            .collect();
+        let names: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+        self.aggs_allowed = None;
+        let sort = self.bind_order_by(q.order_by.as_ref(), &mut targets, &names, n)?;
+        self.scope = None;
+        let (limit, offset) = self.limit_offset(q)?;
+        let columns = cols
+            .into_iter()
+            .map(|(name, t)| Column {
+                name,
+                type_oid: t.oid,
+                type_len: types::typlen(t.oid),
+                type_mod: t.typmod,
+            })
+            .collect();
+        Ok((
+            SelectPlan {
+                source,
+                filter: None,
+                aggs: None,
+                group_by: Vec::new(),
+                having: None,
+                targets: targets.into_iter().map(|b| b.e).collect(),
+                visible: n,
+                sort,
+                limit,
+                offset,
+                distinct: false,
+            },
+            columns,
+        ))
     }
 
     /// A subquery in an expression: `kind` says how its rows are used.
@@ -2484,8 +2753,8 @@ impl<'h> Binder<'h> {
     }
 
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
-        if s.distinct.is_some() && !matches!(s.distinct, Some(ast::Distinct::All)) {
-            return Err(not_supported("DISTINCT"));
+        if let Some(ast::Distinct::On(_)) = s.distinct {
+            return Err(not_supported("DISTINCT ON"));
         }
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));

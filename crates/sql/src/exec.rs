@@ -29,7 +29,7 @@ use tusk_common::{sqlstate, PgError};
 use crate::catalog::Relation;
 use crate::expr::{Ctx, Expr, SubLink, SubLinkKind};
 use crate::host::Host;
-use crate::plan::{AggCall, JoinKind, SelectPlan, SortKey, Source};
+use crate::plan::{AggCall, JoinKind, SelectPlan, SetOpKind, SortKey, Source};
 use crate::value::{compare, Value};
 
 /// One row, its columns in the producing node's order.
@@ -678,7 +678,11 @@ fn materialize(
             materialize(&mut j.right, cx, relations)?;
         }
         Source::Subquery(p) => materialize(&mut p.source, cx, relations)?,
-        Source::Result | Source::Series { .. } | Source::Rows(_) => {}
+        Source::SetOp(o) => {
+            materialize(&mut o.left, cx, relations)?;
+            materialize(&mut o.right, cx, relations)?;
+        }
+        Source::Result | Source::Series { .. } | Source::Rows(_) | Source::Values(_) => {}
     }
     Ok(())
 }
@@ -1028,6 +1032,139 @@ impl Node for SubqueryNode {
     }
 }
 
+/// UNION / INTERSECT / EXCEPT [ALL]. UNION streams both inputs (left
+/// first), remembering the rows seen unless ALL; INTERSECT and EXCEPT
+/// read the right input first into a count per distinct row, then stream
+/// the left. Memory: the distinct rows seen (UNION) or the right input's
+/// distinct rows with counts; no work_mem limit yet.
+struct SetOpNode {
+    kind: SetOpKind,
+    all: bool,
+    left: Box<dyn Node>,
+    right: Box<dyn Node>,
+    on_right: bool,
+    /// Rows already emitted (distinct variants).
+    seen: std::collections::BTreeSet<GroupKey>,
+    /// INTERSECT/EXCEPT: how often each row occurs on the right.
+    counts: Option<std::collections::BTreeMap<GroupKey, usize>>,
+}
+
+impl Node for SetOpNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.kind == SetOpKind::Union {
+            loop {
+                let r = if self.on_right {
+                    self.right.next(cx)?
+                } else {
+                    match self.left.next(cx)? {
+                        Some(r) => Some(r),
+                        None => {
+                            self.left.close();
+                            self.on_right = true;
+                            continue;
+                        }
+                    }
+                };
+                let Some(r) = r else {
+                    self.close();
+                    return Ok(None);
+                };
+                if self.all || self.seen.insert(GroupKey(r.clone())) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        if self.counts.is_none() {
+            let mut counts = std::collections::BTreeMap::new();
+            while let Some(r) = self.right.next(cx)? {
+                *counts.entry(GroupKey(r)).or_insert(0usize) += 1;
+            }
+            self.right.close();
+            self.counts = Some(counts);
+        }
+        let counts = self.counts.as_mut().expect("read above");
+        while let Some(r) = self.left.next(cx)? {
+            let key = GroupKey(r);
+            let n = counts.get_mut(&key);
+            let keep = match (self.kind, n) {
+                (SetOpKind::Intersect, Some(n)) if *n > 0 => {
+                    if self.all {
+                        *n -= 1;
+                        true
+                    } else {
+                        self.seen.insert(GroupKey(key.0.clone()))
+                    }
+                }
+                (SetOpKind::Intersect, _) => false,
+                (_, Some(n)) if *n > 0 && self.all => {
+                    *n -= 1;
+                    false
+                }
+                (_, Some(n)) if *n > 0 => false,
+                _ => self.all || self.seen.insert(GroupKey(key.0.clone())),
+            };
+            if keep {
+                return Ok(Some(key.0));
+            }
+        }
+        self.close();
+        Ok(None)
+    }
+    fn close(&mut self) {
+        self.left.close();
+        self.right.close();
+        self.on_right = true;
+        self.seen = Default::default();
+        self.counts = Some(Default::default());
+    }
+}
+
+/// VALUES: one row per list, its expressions evaluated when pulled.
+struct ValuesNode {
+    rows: Vec<Vec<Expr>>,
+    pos: usize,
+}
+
+impl Node for ValuesNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let Some(exprs) = self.rows.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        cx.host.check_interrupts()?;
+        let mut row = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            row.push(e.eval(&[], cx)?);
+        }
+        Ok(Some(row))
+    }
+    fn close(&mut self) {
+        self.pos = self.rows.len();
+    }
+}
+
+/// SELECT DISTINCT: each projected row once, in input order; keeps the
+/// distinct rows seen (no work_mem limit yet).
+struct DistinctNode {
+    input: Box<dyn Node>,
+    seen: std::collections::BTreeSet<GroupKey>,
+}
+
+impl Node for DistinctNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        while let Some(r) = self.input.next(cx)? {
+            if self.seen.insert(GroupKey(r.clone())) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+    fn close(&mut self) {
+        self.input.close();
+        self.seen = Default::default();
+    }
+}
+
 /// Rows read earlier, handed out again (shared, not copied, between runs).
 struct RowsNode {
     rows: std::rc::Rc<Vec<Row>>,
@@ -1099,6 +1236,19 @@ fn build_source(
             input: build_plan(p, cx, relations)?,
             visible: p.visible,
         }),
+        Source::SetOp(o) => Box::new(SetOpNode {
+            kind: o.kind,
+            all: o.all,
+            left: build_source(&o.left, cx, relations)?,
+            right: build_source(&o.right, cx, relations)?,
+            on_right: false,
+            seen: Default::default(),
+            counts: None,
+        }),
+        Source::Values(rows) => Box::new(ValuesNode {
+            rows: rows.clone(),
+            pos: 0,
+        }),
         Source::Rows(rows) => Box::new(RowsNode {
             rows: rows.clone(),
             pos: 0,
@@ -1147,6 +1297,12 @@ fn build_plan(
         input: node,
         targets: plan.targets.clone(),
     });
+    if plan.distinct {
+        node = Box::new(DistinctNode {
+            input: node,
+            seen: Default::default(),
+        });
+    }
     if !plan.sort.is_empty() {
         node = Box::new(SortNode {
             input: node,

@@ -29,6 +29,11 @@ pub(crate) enum Source {
     Join(Box<JoinPlan>),
     /// `(SELECT ...)` in FROM: the subquery's visible columns.
     Subquery(Box<SelectPlan>),
+    /// UNION / INTERSECT / EXCEPT of two inputs of one row type.
+    SetOp(Box<SetOpPlan>),
+    /// `VALUES (...), (...)`: each row's expressions, evaluated when the
+    /// row is pulled.
+    Values(Vec<Vec<Expr>>),
     /// Rows read once when execution started (a relation scanned for a
     /// subquery that may run many times: see `exec::prepare_plan`).
     Rows(std::rc::Rc<Vec<crate::exec::Row>>),
@@ -40,6 +45,22 @@ pub(crate) enum JoinKind {
     Left,
     Right,
     Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SetOpPlan {
+    pub kind: SetOpKind,
+    /// ALL: keep duplicates (bag semantics); else rows are distinct.
+    pub all: bool,
+    pub left: Source,
+    pub right: Source,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +115,8 @@ pub(crate) struct SelectPlan {
     pub sort: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// SELECT DISTINCT: equal projected rows once (all targets visible).
+    pub distinct: bool,
 }
 
 impl AggCall {
@@ -137,6 +160,11 @@ impl Source {
                 }
             }
             Source::Subquery(p) => p.visit_exprs(level + 1, f),
+            Source::SetOp(o) => {
+                o.left.visit_exprs(level, f);
+                o.right.visit_exprs(level, f);
+            }
+            Source::Values(rows) => rows.iter_mut().flatten().for_each(|e| e.visit(level, f)),
         }
     }
 }

@@ -724,8 +724,8 @@ fn error_sqlstates() {
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
         ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
-        ("SELECT 1 UNION SELECT 2", "0A000", "UNION is not supported yet"),
-        ("SELECT DISTINCT 1", "0A000", "DISTINCT is not supported yet"),
+        ("SELECT * FROM generate_series(1,2) a, LATERAL (SELECT a) s", "0A000", "LATERAL is not supported yet"),
+        ("SELECT DISTINCT ON (1) 1", "0A000", "DISTINCT ON is not supported yet"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "0A000", "VACUUM is not supported yet"),
         ("ROLLBACK TO SAVEPOINT s", "0A000", "ROLLBACK TO SAVEPOINT is not supported by this host"),
@@ -1835,4 +1835,130 @@ fn join_star_columns() {
     .unwrap();
     let got: Vec<(&str, Oid)> = cols.iter().map(|c| (c.name.as_str(), c.type_oid)).collect();
     assert_eq!(got, vec![("x", INT4), ("y", INT8)]);
+}
+
+/// UNION/INTERSECT/EXCEPT [ALL], SELECT DISTINCT and VALUES; every
+/// expected output is PostgreSQL 15's (`psql -AtX -c`).
+#[test]
+fn set_operations_distinct_and_values_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT 1 UNION SELECT 2 UNION SELECT 1 ORDER BY 1",
+            "1\n2",
+        ),
+        (
+            "SELECT x FROM generate_series(1,3) x UNION ALL SELECT x FROM generate_series(2,3) x ORDER BY 1",
+            "1\n2\n2\n3\n3",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x INTERSECT SELECT y * 2 FROM generate_series(1,5) y ORDER BY 1",
+            "2\n4",
+        ),
+        (
+            "SELECT x % 3 FROM generate_series(1,7) x INTERSECT ALL SELECT x % 2 FROM generate_series(1,4) x ORDER BY 1",
+            "0\n0\n1\n1",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x EXCEPT SELECT 2 ORDER BY x DESC",
+            "5\n4\n3\n1",
+        ),
+        (
+            "SELECT x % 3 AS r FROM generate_series(1,7) x EXCEPT ALL SELECT 1 ORDER BY r",
+            "0\n0\n1\n1\n2\n2",
+        ),
+        (
+            "SELECT 1 AS a, NULL UNION SELECT 2, 'x' ORDER BY a",
+            "1|\n2|x",
+        ),
+        (
+            "SELECT NULL UNION SELECT NULL",
+            "",
+        ),
+        (
+            "SELECT 1.5 UNION SELECT 1 ORDER BY 1",
+            "1\n1.5",
+        ),
+        (
+            "SELECT DISTINCT x % 3 FROM generate_series(1,10) x ORDER BY 1",
+            "0\n1\n2",
+        ),
+        (
+            "SELECT DISTINCT x % 2, x % 3 FROM generate_series(1,10) x ORDER BY 1, 2",
+            "0|0\n0|1\n0|2\n1|0\n1|1\n1|2",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT DISTINCT x / 4 FROM generate_series(1,20) x) s",
+            "6",
+        ),
+        (
+            "VALUES (1, 'a'), (2, 'b') ORDER BY 1 DESC",
+            "2|b\n1|a",
+        ),
+        (
+            "SELECT * FROM (VALUES (1, 'one'), (2, 'two'), (3, NULL)) AS v(n, w) WHERE n > 1",
+            "2|two\n3|",
+        ),
+        (
+            "SELECT v.column1 + 1 FROM (VALUES (1), (2.5)) v",
+            "2\n3.5",
+        ),
+        (
+            "SELECT n, w FROM (VALUES (1, 'one'), (2, 'two')) AS v(n, w) JOIN generate_series(2,3) g ON g = n",
+            "2|two",
+        ),
+        (
+            "SELECT x FROM generate_series(1,4) x WHERE x IN (SELECT 1 UNION SELECT 3) ORDER BY 1",
+            "1\n3",
+        ),
+        (
+            "(SELECT 3 ORDER BY 1 LIMIT 1) UNION ALL (SELECT 1) ORDER BY 1 LIMIT 5",
+            "1\n3",
+        ),
+        (
+            "SELECT * FROM (SELECT 1 AS a UNION ALL SELECT 2) s ORDER BY a DESC",
+            "2\n1",
+        ),
+        (
+            "SELECT 1, 2 UNION SELECT 3, 4 EXCEPT SELECT 1, 2",
+            "3|4",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "SELECT 1 UNION SELECT 1, 2",
+            "42601",
+            "each UNION query must have the same number of columns",
+        ),
+        (
+            "SELECT 1 UNION SELECT 'a'",
+            "22P02",
+            "invalid input syntax for type integer: \"a\"",
+        ),
+        (
+            "SELECT 1 UNION SELECT true",
+            "42804",
+            "UNION types integer and boolean cannot be matched",
+        ),
+        (
+            "VALUES (1), (1, 2)",
+            "42601",
+            "VALUES lists must all be the same length",
+        ),
+        (
+            "SELECT DISTINCT x FROM generate_series(1,3) x ORDER BY -x",
+            "42P10",
+            "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
 }
