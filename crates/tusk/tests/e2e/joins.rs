@@ -1,4 +1,5 @@
-//! Joins and subqueries over real tables, as clients see them: the
+//! Joins, subqueries, set operations, DISTINCT and VALUES over real
+//! tables, as clients see them: the
 //! same script run by psql 15 against PostgreSQL 15 and against tusk
 //! must print the same rows, and the same errors; prepared statements
 //! with subqueries see the data of each execution.
@@ -79,12 +80,45 @@ eng|2
 law|0
 none|0
 ops|1
+10
+20
+30
+40
+
+10
+10
+10
+20
+20
+30
+40
+
+
+10
+20
+
+30
+10
+20
+30
+
+1|10
+1|20
+2|30
+2|
+|10
+ann|ten
+bob|ten
+eve|thirty
+eng
+law
+ops
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:25: ERROR:  more than one row returned by a subquery used as an expression
-psql:SCRIPT:26: ERROR:  column reference "id" is ambiguous
-psql:SCRIPT:27: ERROR:  table name "e" specified more than once
-psql:SCRIPT:28: ERROR:  missing FROM-clause entry for table "nope"
+psql:SCRIPT:34: ERROR:  column reference "id" is ambiguous
+psql:SCRIPT:35: ERROR:  table name "e" specified more than once
+psql:SCRIPT:36: ERROR:  missing FROM-clause entry for table "nope"
 "#;
 
 #[test]

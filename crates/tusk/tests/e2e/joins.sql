@@ -23,6 +23,14 @@ SELECT name, (SELECT title FROM dept WHERE dept.id = emp.dept) FROM emp ORDER BY
 SELECT name FROM emp WHERE id = (SELECT max(id) FROM emp);
 SELECT d.title, (SELECT count(*) FROM emp e WHERE e.dept = d.id) AS n FROM dept d ORDER BY 1;
 SELECT name FROM emp WHERE id = (SELECT id FROM emp WHERE dept = 10);
+SELECT dept FROM emp UNION SELECT id FROM dept ORDER BY 1;
+SELECT dept FROM emp UNION ALL SELECT id FROM dept ORDER BY 1;
+SELECT dept FROM emp INTERSECT SELECT id FROM dept ORDER BY 1;
+SELECT dept FROM emp EXCEPT SELECT id FROM dept ORDER BY 1;
+SELECT DISTINCT dept FROM emp ORDER BY 1;
+SELECT DISTINCT boss, dept FROM emp ORDER BY 1, 2;
+SELECT e.name, v.label FROM emp e JOIN (VALUES (10, 'ten'), (30, 'thirty')) AS v(d, label) ON e.dept = v.d ORDER BY 1;
+SELECT title FROM dept WHERE id IN (SELECT dept FROM emp WHERE boss = 1 UNION SELECT 40) ORDER BY 1;
 SELECT id FROM emp JOIN dept ON emp.dept = dept.id;
 SELECT * FROM emp e JOIN dept e ON true;
 SELECT nope.id FROM emp;
