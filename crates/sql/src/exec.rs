@@ -646,17 +646,38 @@ pub(crate) fn prepare_plan(
     relations: &dyn Relations,
 ) -> Result<(), PgError> {
     let mut err = None;
-    plan.visit_exprs(0, &mut |e, _| {
-        if let Expr::SubLink(s) = e {
-            if err.is_none() {
-                if let Err(x) = materialize(&mut s.plan.source, cx, relations) {
-                    err = Some(x);
-                }
-            }
-            s.cache = Some(Default::default());
-        }
-    });
+    plan.visit_exprs(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
     err.map_or(Ok(()), Err)
+}
+
+/// [`prepare_plan`] for the expressions of a statement that is not a
+/// SELECT (INSERT, UPDATE, DELETE: their WHERE, SET, VALUES, RETURNING).
+pub(crate) fn prepare_exprs<'e>(
+    exprs: impl Iterator<Item = &'e mut Expr>,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<(), PgError> {
+    let mut err = None;
+    for e in exprs {
+        e.visit(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
+    }
+    err.map_or(Ok(()), Err)
+}
+
+fn prepare_sublink(
+    e: &mut Expr,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+    err: &mut Option<PgError>,
+) {
+    if let Expr::SubLink(s) = e {
+        if err.is_none() {
+            if let Err(x) = materialize(&mut s.plan.source, cx, relations) {
+                *err = Some(x);
+            }
+        }
+        s.cache = Some(Default::default());
+    }
 }
 
 fn materialize(

@@ -183,7 +183,8 @@ impl SubLink {
 impl Expr {
     /// Call `f` on this expression and every one inside it, top down,
     /// with the query level each belongs to (`level` for this one, one
-    /// more inside a subquery's plan).
+    /// more inside a subquery's plan). Grows the stack as evaluation does.
+    #[recursive::recursive]
     pub fn visit(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
         f(self, level);
         match self {

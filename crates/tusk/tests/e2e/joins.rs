@@ -113,12 +113,19 @@ eve|thirty
 eng
 law
 ops
+cy|1
+UPDATE 1
+law
+none
+DELETE 2
+eng
+ops
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:25: ERROR:  more than one row returned by a subquery used as an expression
-psql:SCRIPT:34: ERROR:  column reference "id" is ambiguous
-psql:SCRIPT:35: ERROR:  table name "e" specified more than once
-psql:SCRIPT:36: ERROR:  missing FROM-clause entry for table "nope"
+psql:SCRIPT:37: ERROR:  column reference "id" is ambiguous
+psql:SCRIPT:38: ERROR:  table name "e" specified more than once
+psql:SCRIPT:39: ERROR:  missing FROM-clause entry for table "nope"
 "#;
 
 #[test]
