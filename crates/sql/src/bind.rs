@@ -2288,6 +2288,20 @@ impl<'h> Binder<'h> {
             1 => rest.pop(),
             _ => Some(Expr::And(rest)),
         };
+        // PostgreSQL runs a FULL JOIN only as a merge or hash join, so it
+        // needs an equality between the sides when there is a condition
+        // on the rows at all; tusk could, but answers as PostgreSQL does.
+        if kind == JoinKind::Full
+            && hash_keys.is_empty()
+            && qual
+                .as_ref()
+                .is_some_and(|q| !q.columns_used().0.is_empty())
+        {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
+            ));
+        }
         Ok((
             Source::Join(Box::new(JoinPlan {
                 kind,

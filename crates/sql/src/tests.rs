@@ -1644,6 +1644,14 @@ fn psql_rows(sql: &str) -> String {
 fn joins_and_subqueries_match_postgres() {
     let cases: &[(&str, &str)] = &[
         (
+            "SELECT * FROM generate_series(1,2) a FULL JOIN generate_series(1,2) b ON a = b AND b > 1 ORDER BY 1, 2",
+            "1|\n2|2\n|1",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a FULL JOIN generate_series(1,2) b ON true ORDER BY 1, 2",
+            "1|1\n1|2\n2|1\n2|2",
+        ),
+        (
             "SELECT * FROM generate_series(1,3) a, generate_series(1,2) b ORDER BY 1, 2",
             "1|1\n1|2\n2|1\n2|2\n3|1\n3|2",
         ),
@@ -1806,6 +1814,11 @@ fn join_and_subquery_errors_match_postgres() {
             "SELECT * FROM generate_series(1,2) a(x) JOIN generate_series(1,2) b(y) ON count(*) > 0",
             "42803",
             "aggregate functions are not allowed in JOIN conditions",
+        ),
+        (
+            "SELECT * FROM generate_series(1,4) a(x) FULL JOIN generate_series(2,6,2) b(y) ON a.x < b.y",
+            "0A000",
+            "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
         ),
         (
             "SELECT * FROM (SELECT 1 AS a) s(p, q)",
