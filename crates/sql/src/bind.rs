@@ -243,7 +243,8 @@ fn missing_from_entry(q: &[String]) -> PgError {
 enum SubUse<'a> {
     Exists(bool),
     Scalar,
-    In(&'a ast::Expr, bool),
+    /// `lhs op ANY|ALL (...)` (true: ALL), negated for NOT IN.
+    In(&'a ast::Expr, CmpOp, bool, bool),
 }
 
 /// An enclosing query's binding state, kept while a subquery is bound.
@@ -930,7 +931,33 @@ impl<'h> Binder<'h> {
                 expr,
                 subquery,
                 negated,
-            } => self.sublink(subquery, SubUse::In(expr, *negated)),
+            } => self.sublink(subquery, SubUse::In(expr, CmpOp::Eq, false, *negated)),
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } if matches!(right.as_ref(), E::Subquery(_)) => {
+                let E::Subquery(q) = right.as_ref() else {
+                    unreachable!("matched above")
+                };
+                let op = match compare_op {
+                    BinaryOperator::Eq => CmpOp::Eq,
+                    BinaryOperator::NotEq => CmpOp::Ne,
+                    BinaryOperator::Lt => CmpOp::Lt,
+                    BinaryOperator::LtEq => CmpOp::Le,
+                    BinaryOperator::Gt => CmpOp::Gt,
+                    BinaryOperator::GtEq => CmpOp::Ge,
+                    other => return Err(not_supported(format!("operator {other} with ANY/ALL"))),
+                };
+                let all = matches!(e, E::AllOp { .. });
+                self.sublink(q, SubUse::In(left, op, all, false))
+            }
             E::Array(_) => Err(not_supported("arrays")),
             E::Trim { .. }
             | E::Position { .. }
@@ -2589,7 +2616,7 @@ impl<'h> Binder<'h> {
     fn sublink(&mut self, q: &ast::Query, what: SubUse<'_>) -> Result<Bound, PgError> {
         // IN's left side is of this level: bind it before going down.
         let lhs = match &what {
-            SubUse::In(e, _) => Some(self.bind_expr(e)?),
+            SubUse::In(e, ..) => Some(self.bind_expr(e)?),
             _ => None,
         };
         let (plan, cols) = self.bind_subquery(q, true)?;
@@ -2632,17 +2659,19 @@ impl<'h> Binder<'h> {
                 let ty = out_ty.expect("one column");
                 Bound::new(link(SubLinkKind::Scalar), ty)
             }
-            SubUse::In(_, negated) => {
+            SubUse::In(_, op, all, negated) => {
                 let ty = out_ty.expect("one column");
                 let (l, r) = self.compare_bound(
                     lhs.expect("bound above"),
                     Bound::new(Expr::Column(0), ty),
-                    "=",
+                    op.symbol(),
                 )?;
                 Bound::new(
                     link(SubLinkKind::In {
                         lhs: l.e,
                         rhs: r.e,
+                        op,
+                        all,
                         negated,
                     }),
                     Ty::new(types::BOOL),

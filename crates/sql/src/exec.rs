@@ -783,12 +783,20 @@ fn sublink_result(
                 "more than one row returned by a subquery used as an expression",
             )),
         },
-        // PostgreSQL's ANY semantics: true on an equal value, else NULL
-        // if the left side or any compared value is NULL, else false;
-        // NOT IN is its negation (so one NULL in the list makes it NULL).
-        SubLinkKind::In { lhs, rhs, negated } => {
+        // PostgreSQL's ANY/ALL semantics: ANY is true on a true
+        // comparison, ALL false on a false one; otherwise a NULL (left
+        // side or compared value) makes it NULL; an empty subquery gives
+        // false for ANY and true for ALL. NOT IN is the negation of = ANY.
+        SubLinkKind::In {
+            lhs,
+            rhs,
+            op,
+            all,
+            negated,
+        } => {
+            let neg = |b: bool| Value::Bool(b != *negated);
             if rows.is_empty() {
-                return Ok(Value::Bool(*negated));
+                return Ok(neg(*all));
             }
             let l = lhs.eval(row, cx)?;
             if l.is_null() {
@@ -799,15 +807,11 @@ fn sublink_result(
                 let v = rhs.eval(r, cx)?;
                 if v.is_null() {
                     saw_null = true;
-                } else if compare(&l, &v) == Ordering::Equal {
-                    return Ok(Value::Bool(!negated));
+                } else if op.test(compare(&l, &v)) != *all {
+                    return Ok(neg(!*all));
                 }
             }
-            Ok(if saw_null {
-                Value::Null
-            } else {
-                Value::Bool(*negated)
-            })
+            Ok(if saw_null { Value::Null } else { neg(*all) })
         }
     }
 }

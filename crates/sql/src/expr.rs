@@ -63,7 +63,7 @@ impl CmpOp {
         }
     }
 
-    fn test(self, o: Ordering) -> bool {
+    pub(crate) fn test(self, o: Ordering) -> bool {
         match self {
             CmpOp::Eq => o == Ordering::Equal,
             CmpOp::Ne => o != Ordering::Equal,
@@ -140,11 +140,14 @@ pub(crate) enum SubLinkKind {
     Exists,
     /// `(SELECT x ...)`: one column, at most one row.
     Scalar,
-    /// `lhs [NOT] IN (SELECT x ...)`: `lhs` is over the row of the
-    /// expression, `rhs` over the subquery's row; both of one type.
+    /// `lhs op ANY|ALL (SELECT x ...)`, `[NOT] IN` being `= ANY`
+    /// (negated): `lhs` is over the row of the expression, `rhs` over the
+    /// subquery's row; both of one type.
     In {
         lhs: Expr,
         rhs: Expr,
+        op: CmpOp,
+        all: bool,
         negated: bool,
     },
 }

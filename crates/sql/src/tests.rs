@@ -1644,6 +1644,10 @@ fn psql_rows(sql: &str) -> String {
 fn joins_and_subqueries_match_postgres() {
     let cases: &[(&str, &str)] = &[
         (
+            "SELECT x, x > ALL (SELECT y FROM generate_series(1,3) y), x = ANY (SELECT y FROM generate_series(2,3) y), x < SOME (SELECT NULL::int UNION ALL SELECT 2), x <> ALL (SELECT 1 WHERE false) FROM generate_series(1,4) x ORDER BY 1",
+            "1|f|f|t|t\n2|f|t||t\n3|f|t||t\n4|t|f||t",
+        ),
+        (
             "SELECT * FROM generate_series(1,2) a FULL JOIN generate_series(1,2) b ON a = b AND b > 1 ORDER BY 1, 2",
             "1|\n2|2\n|1",
         ),
