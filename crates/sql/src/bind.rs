@@ -277,8 +277,8 @@ pub(crate) struct Binder<'h> {
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
-    /// First column referenced outside an aggregate in the select list,
-    /// HAVING or ORDER BY (an error if the query aggregates).
+    /// The error for the first column referenced outside an aggregate
+    /// in the select list, HAVING or ORDER BY (if the query aggregates).
     ungrouped: Option<String>,
     track_ungrouped: bool,
 }
@@ -671,7 +671,7 @@ impl<'h> Binder<'h> {
             };
         }
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
-            self.ungrouped = Some(owner);
+            self.ungrouped = Some(format!("column \"{owner}\" must appear in the GROUP BY clause or be used in an aggregate function"));
         }
         Ok(Bound::new(col.expr, col.ty))
     }
@@ -683,6 +683,7 @@ impl<'h> Binder<'h> {
         qualifier: Option<&[String]>,
         name: &str,
     ) -> Result<Bound, Option<PgError>> {
+        let mut found = None;
         for (d, level) in self.outer.iter().rev().enumerate() {
             let Some(scope) = &level.scope else { continue };
             if let Some(q) = qualifier {
@@ -725,9 +726,27 @@ impl<'h> Binder<'h> {
                     ),
                 )));
             }
-            return Ok(Bound::new(e, c.ty));
+            found = Some((e, c.ty, scope.shown(c), depth));
+            break;
         }
-        Err(None)
+        let Some((e, ty, shown, depth)) = found else {
+            return Err(None);
+        };
+        // Seen from the outer query this is a column used outside an
+        // aggregate: if that query aggregates without GROUP BY, it is the
+        // same error as a bare column there.
+        let n = self.outer.len();
+        let level = &mut self.outer[n - depth];
+        if level.grouping.is_none()
+            && level.track_ungrouped
+            && !level.in_agg
+            && level.ungrouped.is_none()
+        {
+            level.ungrouped = Some(format!(
+                "subquery uses ungrouped column \"{shown}\" from outer query"
+            ));
+        }
+        Ok(Bound::new(e, ty))
     }
 
     fn depth_guard(&mut self) -> Result<(), PgError> {
@@ -1871,10 +1890,10 @@ impl<'h> Binder<'h> {
         let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
         self.grouping = None;
         if aggregate {
-            if let Some(col) = &self.ungrouped {
+            if let Some(msg) = &self.ungrouped {
                 return Err(PgError::error(
                     tusk_common::sqlstate::GROUPING_ERROR,
-                    format!("column \"{col}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                    msg.clone(),
                 ));
             }
         }
@@ -2849,7 +2868,7 @@ impl<'h> Binder<'h> {
         };
         if self.track_ungrouped && self.ungrouped.is_none() {
             if let Some((.., shown)) = entries.first() {
-                self.ungrouped = Some(shown.clone());
+                self.ungrouped = Some(format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"));
             }
         }
         for (n, ty, e, shown) in entries {

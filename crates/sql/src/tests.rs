@@ -1644,6 +1644,10 @@ fn psql_rows(sql: &str) -> String {
 fn joins_and_subqueries_match_postgres() {
     let cases: &[(&str, &str)] = &[
         (
+            "SELECT x, (SELECT count(*) FROM generate_series(1,x) y WHERE y < x) FROM generate_series(1,3) x GROUP BY x ORDER BY 1",
+            "1|0\n2|1\n3|2",
+        ),
+        (
             "SELECT x, x > ALL (SELECT y FROM generate_series(1,3) y), x = ANY (SELECT y FROM generate_series(2,3) y), x < SOME (SELECT NULL::int UNION ALL SELECT 2), x <> ALL (SELECT 1 WHERE false) FROM generate_series(1,4) x ORDER BY 1",
             "1|f|f|t|t\n2|f|t||t\n3|f|t||t\n4|t|f||t",
         ),
@@ -1818,6 +1822,21 @@ fn join_and_subquery_errors_match_postgres() {
             "SELECT * FROM generate_series(1,2) a(x) JOIN generate_series(1,2) b(y) ON count(*) > 0",
             "42803",
             "aggregate functions are not allowed in JOIN conditions",
+        ),
+        (
+            "SELECT count(*), (SELECT x) FROM generate_series(1,3) x",
+            "42803",
+            "subquery uses ungrouped column \"x.x\" from outer query",
+        ),
+        (
+            "SELECT x % 2, (SELECT x % 2 + 1) FROM generate_series(1,3) x GROUP BY x % 2",
+            "0A000",
+            "GROUP BY of an expression is not supported yet",
+        ),
+        (
+            "SELECT y, (SELECT x) FROM generate_series(1,3) x, generate_series(1,2) y GROUP BY y",
+            "42803",
+            "subquery uses ungrouped column \"x.x\" from outer query",
         ),
         (
             "SELECT * FROM generate_series(1,4) a(x) FULL JOIN generate_series(2,6,2) b(y) ON a.x < b.y",
