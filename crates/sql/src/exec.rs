@@ -1004,7 +1004,7 @@ impl Node for JoinNode {
                 continue;
             };
             tried += 1;
-            if tried % 1024 == 0 {
+            if tried.is_multiple_of(1024) {
                 cx.host.check_interrupts()?;
             }
             if let (Some(k), Some(ik)) = (keys.as_ref(), self.inner_keys[i].as_ref()) {
@@ -1201,7 +1201,7 @@ impl Node for RowsNode {
         let r = self.rows.get(self.pos).cloned();
         if r.is_some() {
             self.pos += 1;
-            if self.pos % 1024 == 0 {
+            if self.pos.is_multiple_of(1024) {
                 cx.host.check_interrupts()?;
             }
         }
