@@ -18,10 +18,10 @@ use tusk_common::PgError;
 
 use crate::cast;
 use crate::catalog;
-use crate::expr::{ArithOp, CmpOp, Expr};
+use crate::expr::{ArithOp, CmpOp, Expr, SubLink, SubLinkKind};
 use crate::func::{self, Args, SIGNATURES};
 use crate::host::Host;
-use crate::plan::{AggCall, SelectPlan, SortKey, Source};
+use crate::plan::{AggCall, JoinKind, JoinPlan, SelectPlan, SetOpKind, SetOpPlan, SortKey, Source};
 use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
@@ -80,30 +80,137 @@ pub(crate) fn object_name_parts(n: &ast::ObjectName) -> Result<Vec<String>, PgEr
         .collect()
 }
 
-/// The FROM item in scope: the name it is known by, its schema (a
-/// function in FROM has none) and its columns.
-struct Scope {
-    alias: String,
+/// A column a name can resolve to: its expression over the FROM row
+/// (a column, or for a FULL JOIN's USING column the COALESCE of both).
+#[derive(Clone)]
+struct ScopeCol {
+    name: String,
+    ty: Ty,
+    expr: Expr,
+    /// A USING/NATURAL join merged this column into one: an unqualified
+    /// name finds the merged column, not this one.
+    merged: bool,
+}
+
+/// One FROM item in scope: the name it is known by (none for the merged
+/// columns of a join), its schema (a function or subquery has none) and
+/// its columns.
+#[derive(Clone)]
+struct RangeItem {
+    alias: Option<String>,
     schema: Option<String>,
-    cols: Vec<(String, Ty)>,
-    /// How many of `cols` `*` expands to (a table's system columns follow
-    /// them and are reachable only by name).
+    cols: Vec<ScopeCol>,
+    /// How many of `cols` `t.*` expands to (a table's system columns
+    /// follow them and are reachable only by name).
     visible: usize,
 }
 
-impl Scope {
-    /// A column's or star's qualifier (`t` or `schema.t`) must name this
-    /// relation as it is known in the query.
-    fn check_qualifier(&self, q: &[String]) -> Result<(), PgError> {
-        let ok = match q {
-            [t] => *t == self.alias,
-            [s, t] => Some(s) == self.schema.as_ref() && *t == self.alias,
+/// What the names of a query level resolve to: its FROM items, in order,
+/// over one row of `width` columns (a join's row is its left input's
+/// columns then its right input's).
+#[derive(Clone, Default)]
+struct Scope {
+    items: Vec<RangeItem>,
+    /// What `*` expands to (USING columns once, first): name, type,
+    /// expression and the name a grouping error shows (`t.a`).
+    star: Vec<(String, Ty, Expr, String)>,
+    width: usize,
+}
+
+impl RangeItem {
+    /// A qualifier (`t` or `schema.t`) names this item.
+    fn answers_to(&self, q: &[String]) -> bool {
+        match (q, &self.alias) {
+            ([t], Some(a)) => t == a,
+            ([s, t], Some(a)) => Some(s) == self.schema.as_ref() && t == a,
             _ => false,
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(missing_from_entry(q))
+        }
+    }
+}
+
+impl Scope {
+    /// A scope of one item whose columns are `0..cols.len()` of the row.
+    fn single(
+        alias: Option<String>,
+        schema: Option<String>,
+        cols: Vec<(String, Ty)>,
+        visible: usize,
+    ) -> Scope {
+        let cols: Vec<ScopeCol> = cols
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ty))| ScopeCol {
+                name,
+                ty,
+                expr: Expr::Column(i),
+                merged: false,
+            })
+            .collect();
+        let star = cols[..visible]
+            .iter()
+            .map(|c| {
+                let shown = match &alias {
+                    Some(a) => format!("{a}.{}", c.name),
+                    None => c.name.clone(),
+                };
+                (c.name.clone(), c.ty, c.expr.clone(), shown)
+            })
+            .collect();
+        Scope {
+            width: cols.len(),
+            items: vec![RangeItem {
+                alias,
+                schema,
+                cols,
+                visible,
+            }],
+            star,
+        }
+    }
+
+    /// The item a qualifier names, or 42P01.
+    fn item(&self, q: &[String]) -> Result<&RangeItem, PgError> {
+        self.items
+            .iter()
+            .find(|it| it.answers_to(q))
+            .ok_or_else(|| missing_from_entry(q))
+    }
+
+    /// Resolve a column name: `Ok(None)` if nothing here has it (an
+    /// enclosing query may), 42702 if several items do.
+    fn lookup(
+        &self,
+        qualifier: Option<&[String]>,
+        name: &str,
+    ) -> Result<Option<&ScopeCol>, PgError> {
+        if let Some(q) = qualifier {
+            return Ok(self.item(q)?.cols.iter().find(|c| c.name == name));
+        }
+        let mut found: Option<&ScopeCol> = None;
+        for c in self.items.iter().flat_map(|it| &it.cols) {
+            if c.name == name && !c.merged {
+                if found.is_some() {
+                    return Err(PgError::error(
+                        sqlstate::AMBIGUOUS_COLUMN,
+                        format!("column reference \"{name}\" is ambiguous"),
+                    ));
+                }
+                found = Some(c);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The name shown for a column in a grouping error (`t.a`).
+    fn shown(&self, c: &ScopeCol) -> String {
+        let owner = self
+            .items
+            .iter()
+            .find(|it| it.cols.iter().any(|x| std::ptr::eq(x, c)))
+            .and_then(|it| it.alias.clone());
+        match owner {
+            Some(a) => format!("{a}.{}", c.name),
+            None => c.name.clone(),
         }
     }
 }
@@ -118,12 +225,7 @@ fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
             cols.push((n.to_string(), Ty::new(t)));
         }
     }
-    Scope {
-        alias,
-        schema: Some(rel.schema.clone()),
-        cols,
-        visible,
-    }
+    Scope::single(Some(alias), Some(rel.schema.clone()), cols, visible)
 }
 
 /// A qualifier that names no relation in scope (42P01).
@@ -137,6 +239,26 @@ fn missing_from_entry(q: &[String]) -> PgError {
     )
 }
 
+/// How an expression uses a subquery's rows.
+enum SubUse<'a> {
+    Exists(bool),
+    Scalar,
+    /// `lhs op ANY|ALL (...)` (true: ALL), negated for NOT IN.
+    In(&'a ast::Expr, CmpOp, bool, bool),
+}
+
+/// An enclosing query's binding state, kept while a subquery is bound.
+#[derive(Default)]
+struct Level {
+    scope: Option<Scope>,
+    grouping: Option<Vec<usize>>,
+    aggs: Vec<AggCall>,
+    aggs_allowed: Option<&'static str>,
+    in_agg: bool,
+    ungrouped: Option<String>,
+    track_ungrouped: bool,
+}
+
 pub(crate) struct Binder<'h> {
     host: &'h dyn Host,
     /// Types of `$1..$n` so far (None = not yet known).
@@ -144,6 +266,9 @@ pub(crate) struct Binder<'h> {
     now: i64,
     depth: usize,
     scope: Option<Scope>,
+    /// The enclosing queries' names while a subquery is bound, innermost
+    /// last (a FROM subquery's level has no scope: it sees no siblings).
+    outer: Vec<Level>,
     aggs: Vec<AggCall>,
     /// GROUP BY: the source columns grouped on (their position in the
     /// aggregate's output row is their index here); set while the select
@@ -152,8 +277,8 @@ pub(crate) struct Binder<'h> {
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
-    /// First column referenced outside an aggregate in the select list,
-    /// HAVING or ORDER BY (an error if the query aggregates).
+    /// The error for the first column referenced outside an aggregate
+    /// in the select list, HAVING or ORDER BY (if the query aggregates).
     ungrouped: Option<String>,
     track_ungrouped: bool,
 }
@@ -313,6 +438,7 @@ impl<'h> Binder<'h> {
             now: host.now(),
             depth: 0,
             scope: None,
+            outer: Vec::new(),
             aggs: Vec::new(),
             grouping: None,
             aggs_allowed: None,
@@ -494,41 +620,133 @@ impl<'h> Binder<'h> {
             Some(q) => format!("{}.{name}", q.join(".")),
             None => name.to_string(),
         };
-        let Some(scope) = &self.scope else {
-            if let Some(q) = qualifier {
-                return Err(missing_from_entry(q));
-            }
-            return Err(PgError::error(
-                sqlstate::UNDEFINED_COLUMN,
-                format!("column \"{shown}\" does not exist"),
-            ));
-        };
-        if let Some(q) = qualifier {
-            scope.check_qualifier(q)?;
-        }
-        let Some((idx, (cname, cty))) = scope.cols.iter().enumerate().find(|(_, (n, _))| n == name)
-        else {
+        let not_found = || {
             let msg = match qualifier {
                 Some(_) => format!("column {shown} does not exist"),
                 None => format!("column \"{shown}\" does not exist"),
             };
-            return Err(PgError::error(sqlstate::UNDEFINED_COLUMN, msg));
+            PgError::error(sqlstate::UNDEFINED_COLUMN, msg)
+        };
+        let here = match &self.scope {
+            Some(scope) => match qualifier {
+                // A qualifier naming nothing here may name an enclosing
+                // query's item.
+                Some(q) if !scope.items.iter().any(|it| it.answers_to(q)) => None,
+                _ => Some(
+                    scope
+                        .lookup(qualifier, name)?
+                        .map(|c| (c.clone(), scope.shown(c))),
+                ),
+            },
+            None => None,
+        };
+        let (col, owner) = match here {
+            Some(Some(found)) => found,
+            Some(None) if qualifier.is_some() => return Err(not_found()),
+            _ => {
+                return self.outer_column(qualifier, name).map_err(|e| match e {
+                    Some(e) => e,
+                    None => match qualifier {
+                        Some(q) => missing_from_entry(q),
+                        None => not_found(),
+                    },
+                })
+            }
         };
         if let (Some(keys), false) = (&self.grouping, self.in_agg) {
             // Outside an aggregate, a grouped query's rows are groups: a
             // column is their key, or it is not allowed.
-            return match keys.iter().position(|&k| k == idx) {
-                Some(k) => Ok(Bound::new(Expr::Column(k), *cty)),
-                None => Err(PgError::error(
+            let grouping_err = || {
+                PgError::error(
                     tusk_common::sqlstate::GROUPING_ERROR,
-                    format!("column \"{}.{}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias, cname),
-                )),
+                    format!("column \"{owner}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                )
+            };
+            let Expr::Column(idx) = col.expr else {
+                return Err(grouping_err());
+            };
+            return match keys.iter().position(|&k| k == idx) {
+                Some(k) => Ok(Bound::new(Expr::Column(k), col.ty)),
+                None => Err(grouping_err()),
             };
         }
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
-            self.ungrouped = Some(format!("{}.{}", scope.alias, cname));
+            self.ungrouped = Some(format!("column \"{owner}\" must appear in the GROUP BY clause or be used in an aggregate function"));
         }
-        Ok(Bound::new(Expr::Column(idx), *cty))
+        Ok(Bound::new(col.expr, col.ty))
+    }
+
+    /// A name of an enclosing query (a correlated subquery's outer
+    /// reference): `Err(None)` if no level has it.
+    fn outer_column(
+        &mut self,
+        qualifier: Option<&[String]>,
+        name: &str,
+    ) -> Result<Bound, Option<PgError>> {
+        let mut found = None;
+        for (d, level) in self.outer.iter().rev().enumerate() {
+            let Some(scope) = &level.scope else { continue };
+            if let Some(q) = qualifier {
+                if !scope.items.iter().any(|it| it.answers_to(q)) {
+                    continue;
+                }
+            }
+            let Some(c) = scope.lookup(qualifier, name).map_err(Some)? else {
+                if qualifier.is_some() {
+                    let shown = format!("{}.{name}", qualifier.unwrap_or(&[]).join("."));
+                    return Err(Some(PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column {shown} does not exist"),
+                    )));
+                }
+                continue;
+            };
+            let depth = d + 1;
+            let mut e = c.expr.clone();
+            let mut bad = false;
+            let keys = level.grouping.clone();
+            e.visit(0, &mut |x, lvl| {
+                if let (Expr::Column(i), 0) = (&*x, lvl) {
+                    let col = match &keys {
+                        None => Some(*i),
+                        Some(k) => k.iter().position(|k| k == i),
+                    };
+                    match col {
+                        Some(col) => *x = Expr::Outer { depth, col },
+                        None => bad = true,
+                    }
+                }
+            });
+            if bad {
+                return Err(Some(PgError::error(
+                    tusk_common::sqlstate::GROUPING_ERROR,
+                    format!(
+                        "subquery uses ungrouped column \"{}\" from outer query",
+                        scope.shown(c)
+                    ),
+                )));
+            }
+            found = Some((e, c.ty, scope.shown(c), depth));
+            break;
+        }
+        let Some((e, ty, shown, depth)) = found else {
+            return Err(None);
+        };
+        // Seen from the outer query this is a column used outside an
+        // aggregate: if that query aggregates without GROUP BY, it is the
+        // same error as a bare column there.
+        let n = self.outer.len();
+        let level = &mut self.outer[n - depth];
+        if level.grouping.is_none()
+            && level.track_ungrouped
+            && !level.in_agg
+            && level.ungrouped.is_none()
+        {
+            level.ungrouped = Some(format!(
+                "subquery uses ungrouped column \"{shown}\" from outer query"
+            ));
+        }
+        Ok(Bound::new(e, ty))
     }
 
     fn depth_guard(&mut self) -> Result<(), PgError> {
@@ -726,8 +944,38 @@ impl<'h> Binder<'h> {
                 self.like(expr, pattern, escape_char.as_deref(), *negated, ci)
             }
             E::SimilarTo { .. } | E::RLike { .. } => Err(not_supported("SIMILAR TO")),
-            E::Subquery(_) | E::Exists { .. } | E::InSubquery { .. } => {
-                Err(not_supported("subqueries"))
+            E::Subquery(q) => self.sublink(q, SubUse::Scalar),
+            E::Exists { subquery, negated } => self.sublink(subquery, SubUse::Exists(*negated)),
+            E::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => self.sublink(subquery, SubUse::In(expr, CmpOp::Eq, false, *negated)),
+            E::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            }
+            | E::AllOp {
+                left,
+                compare_op,
+                right,
+            } if matches!(right.as_ref(), E::Subquery(_)) => {
+                let E::Subquery(q) = right.as_ref() else {
+                    unreachable!("matched above")
+                };
+                let op = match compare_op {
+                    BinaryOperator::Eq => CmpOp::Eq,
+                    BinaryOperator::NotEq => CmpOp::Ne,
+                    BinaryOperator::Lt => CmpOp::Lt,
+                    BinaryOperator::LtEq => CmpOp::Le,
+                    BinaryOperator::Gt => CmpOp::Gt,
+                    BinaryOperator::GtEq => CmpOp::Ge,
+                    other => return Err(not_supported(format!("operator {other} with ANY/ALL"))),
+                };
+                let all = matches!(e, E::AllOp { .. });
+                self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
             E::Trim { .. }
@@ -1524,72 +1772,31 @@ impl<'h> Binder<'h> {
         {
             return Err(syntax(format!("syntax error at or near \"{q}\"")));
         }
-        let select = match q.body.as_ref() {
-            ast::SetExpr::Select(s) => s,
-            ast::SetExpr::Values(_) => return Err(not_supported("VALUES")),
-            ast::SetExpr::SetOperation { op, .. } => return Err(not_supported(op.to_string())),
-            ast::SetExpr::Query(_) => return Err(not_supported("parenthesized SELECT")),
-            ast::SetExpr::Table(_) => return Err(not_supported("TABLE")),
-            other => return Err(not_supported(format!("\"{other}\""))),
-        };
+        match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.bind_select(s, q.order_by.as_ref(), Some(q), false),
+            body => {
+                let (source, cols) = self.bind_set_source(body)?;
+                self.wrap_source(source, cols, q)
+            }
+        }
+    }
+
+    /// One SELECT: FROM, WHERE, GROUP BY, the select list, HAVING, and
+    /// the query's ORDER BY and LIMIT when given. `keep_unknown`: a
+    /// set operation's leaf leaves untyped outputs for the operation to
+    /// resolve against the other side.
+    fn bind_select(
+        &mut self,
+        select: &ast::Select,
+        order_by: Option<&ast::OrderBy>,
+        limit_q: Option<&ast::Query>,
+        keep_unknown: bool,
+    ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        self.ungrouped = None;
         self.check_select_clauses(select)?;
 
         // FROM
-        let source = match select.from.as_slice() {
-            [] => Source::Result,
-            [twj] => {
-                if !twj.joins.is_empty() {
-                    return Err(not_supported("JOIN"));
-                }
-                match &twj.relation {
-                    ast::TableFactor::Table {
-                        name,
-                        alias,
-                        args: Some(args),
-                        ..
-                    } => self.function_in_from(name, alias.as_ref(), args)?,
-                    ast::TableFactor::Table { name, alias, .. } => {
-                        let parts = object_name_parts(name)?;
-                        let rel = match parts.as_slice() {
-                            [t] => catalog::lookup(self.host, None, t)?,
-                            [s, t] => catalog::lookup(self.host, Some(s), t)?,
-                            [d, s, t] => {
-                                if *d != self.host.identity().database {
-                                    return Err(not_supported(format!(
-                                        "cross-database references (\"{d}.{s}.{t}\")"
-                                    )));
-                                }
-                                catalog::lookup(self.host, Some(s), t)?
-                            }
-                            _ => {
-                                return Err(syntax(format!(
-                                    "improper relation name (too many dotted names): {name}"
-                                )))
-                            }
-                        };
-                        if let Some(a) = alias {
-                            if !a.columns.is_empty() {
-                                return Err(not_supported("column aliases in FROM"));
-                            }
-                        }
-                        let alias = alias
-                            .as_ref()
-                            .map(|a| ident_name(&a.name))
-                            .unwrap_or_else(|| rel.name.to_string());
-                        self.scope = Some(relation_scope(&rel, alias));
-                        Source::Relation(rel)
-                    }
-                    ast::TableFactor::Derived { .. } => {
-                        return Err(not_supported("subqueries in FROM"))
-                    }
-                    ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
-                        return Err(not_supported("functions in FROM"))
-                    }
-                    other => return Err(not_supported(format!("FROM item \"{other}\""))),
-                }
-            }
-            _ => return Err(not_supported("more than one FROM item")),
-        };
+        let source = self.bind_from(&select.from)?;
 
         // WHERE: no aggregates, columns of the source row.
         let filter = match &select.selection {
@@ -1658,7 +1865,7 @@ impl<'h> Binder<'h> {
         // PostgreSQL; done after the whole list so `SELECT $1, $1 + 1`
         // still types $1 from the second item.
         for t in targets.iter_mut() {
-            if t.is_unknown() {
+            if t.is_unknown() && !keep_unknown {
                 let b = std::mem::replace(
                     t,
                     Bound::new(Expr::Const(Value::Null), Ty::new(types::TEXT)),
@@ -1676,53 +1883,34 @@ impl<'h> Binder<'h> {
             None => None,
         };
 
-        let mut sort = Vec::new();
-        if let Some(ob) = &q.order_by {
-            let exprs = match &ob.kind {
-                ast::OrderByKind::Expressions(v) => v,
-                ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL")),
-            };
-            if ob.interpolate.is_some() {
-                return Err(syntax("syntax error at or near \"INTERPOLATE\""));
-            }
-            self.aggs_allowed = Some("ORDER BY");
-            for o in exprs {
-                if o.with_fill.is_some() {
-                    return Err(syntax("syntax error at or near \"WITH FILL\""));
-                }
-                let col = self.order_target(&o.expr, &mut targets, &names, visible)?;
-                let desc = match &o.options.sort {
-                    None | Some(ast::OrderBySort::Asc) => false,
-                    Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => {
-                        return Err(not_supported("ORDER BY ... USING"))
-                    }
-                };
-                let nulls_first = o.options.nulls_first.unwrap_or(desc);
-                sort.push(SortKey {
-                    col,
-                    desc,
-                    nulls_first,
-                });
-            }
-        }
+        let sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
         let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
         self.grouping = None;
         if aggregate {
-            if let Some(col) = &self.ungrouped {
+            if let Some(msg) = &self.ungrouped {
                 return Err(PgError::error(
                     tusk_common::sqlstate::GROUPING_ERROR,
-                    format!("column \"{col}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                    msg.clone(),
                 ));
             }
+        }
+        let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        if distinct && targets.len() > visible {
+            return Err(PgError::error(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+            ));
         }
 
         // LIMIT / OFFSET: constants or parameters, bigint.
         let saved = self.scope.take();
-        let (limit, offset) = self.limit_offset(q)?;
+        let (limit, offset) = match limit_q {
+            Some(q) => self.limit_offset(q)?,
+            None => (None, None),
+        };
         self.scope = saved;
 
         let columns = targets[..visible]
@@ -1750,8 +1938,765 @@ impl<'h> Binder<'h> {
             sort,
             limit,
             offset,
+            distinct,
         };
         Ok((plan, columns))
+    }
+
+    /// ORDER BY of a query whose visible targets are `targets[..visible]`
+    /// named `names`; expressions not in the list become hidden targets.
+    fn bind_order_by(
+        &mut self,
+        order_by: Option<&ast::OrderBy>,
+        targets: &mut Vec<Bound>,
+        names: &[String],
+        visible: usize,
+    ) -> Result<Vec<SortKey>, PgError> {
+        let mut sort = Vec::new();
+        if let Some(ob) = order_by {
+            let exprs = match &ob.kind {
+                ast::OrderByKind::Expressions(v) => v,
+                ast::OrderByKind::All(_) => return Err(not_supported("ORDER BY ALL")),
+            };
+            if ob.interpolate.is_some() {
+                return Err(syntax("syntax error at or near \"INTERPOLATE\""));
+            }
+            self.aggs_allowed = Some("ORDER BY");
+            for o in exprs {
+                if o.with_fill.is_some() {
+                    return Err(syntax("syntax error at or near \"WITH FILL\""));
+                }
+                let col = self.order_target(&o.expr, targets, names, visible)?;
+                let desc = match &o.options.sort {
+                    None | Some(ast::OrderBySort::Asc) => false,
+                    Some(ast::OrderBySort::Desc) => true,
+                    Some(ast::OrderBySort::Using(_)) => {
+                        return Err(not_supported("ORDER BY ... USING"))
+                    }
+                };
+                let nulls_first = o.options.nulls_first.unwrap_or(desc);
+                sort.push(SortKey {
+                    col,
+                    desc,
+                    nulls_first,
+                });
+            }
+        }
+        Ok(sort)
+    }
+
+    /// FROM: its items joined left to right (a comma is a cross join);
+    /// sets the query's scope.
+    fn bind_from(&mut self, from: &[ast::TableWithJoins]) -> Result<Source, PgError> {
+        self.scope = None;
+        let mut acc: Option<(Source, Scope)> = None;
+        for twj in from {
+            let item = self.bind_table_with_joins(twj)?;
+            acc = Some(match acc {
+                None => item,
+                Some(left) => self.join(left, item, JoinKind::Inner, &ast::JoinConstraint::None)?,
+            });
+        }
+        Ok(match acc {
+            None => Source::Result,
+            Some((src, scope)) => {
+                self.scope = Some(scope);
+                src
+            }
+        })
+    }
+
+    fn bind_table_with_joins(
+        &mut self,
+        twj: &ast::TableWithJoins,
+    ) -> Result<(Source, Scope), PgError> {
+        let mut acc = self.bind_factor(&twj.relation)?;
+        for j in &twj.joins {
+            use ast::JoinOperator as J;
+            let (kind, c) = match &j.join_operator {
+                J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                J::FullOuter(c) => (JoinKind::Full, c),
+                J::CrossJoin(c) => (JoinKind::Inner, c),
+                other => return Err(not_supported(format!("join \"{other:?}\""))),
+            };
+            if j.global {
+                return Err(syntax("syntax error at or near \"GLOBAL\""));
+            }
+            let right = self.bind_factor(&j.relation)?;
+            acc = self.join(acc, right, kind, c)?;
+        }
+        Ok(acc)
+    }
+
+    /// Column aliases `t (a, b)` rename the first columns of an item.
+    fn apply_alias(scope: &mut Scope, alias: &ast::TableAlias) -> Result<(), PgError> {
+        let t = ident_name(&alias.name);
+        let item = &mut scope.items[0];
+        if alias.columns.len() > item.visible {
+            return Err(PgError::error(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                format!(
+                    "table \"{t}\" has {} columns available but {} columns specified",
+                    item.visible,
+                    alias.columns.len()
+                ),
+            ));
+        }
+        for (c, a) in item.cols.iter_mut().zip(&alias.columns) {
+            c.name = ident_name(&a.name);
+        }
+        item.alias = Some(t.clone());
+        for (st, c) in scope.star.iter_mut().zip(&item.cols) {
+            st.0 = c.name.clone();
+            st.3 = format!("{t}.{}", c.name);
+        }
+        Ok(())
+    }
+
+    fn bind_factor(&mut self, tf: &ast::TableFactor) -> Result<(Source, Scope), PgError> {
+        match tf {
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } => self.function_in_from(name, alias.as_ref(), args),
+            ast::TableFactor::Table { name, alias, .. } => {
+                let parts = object_name_parts(name)?;
+                let rel = match parts.as_slice() {
+                    [t] => catalog::lookup(self.host, None, t)?,
+                    [s, t] => catalog::lookup(self.host, Some(s), t)?,
+                    [d, s, t] => {
+                        if *d != self.host.identity().database {
+                            return Err(not_supported(format!(
+                                "cross-database references (\"{d}.{s}.{t}\")"
+                            )));
+                        }
+                        catalog::lookup(self.host, Some(s), t)?
+                    }
+                    _ => {
+                        return Err(syntax(format!(
+                            "improper relation name (too many dotted names): {name}"
+                        )))
+                    }
+                };
+                let mut scope = relation_scope(&rel, rel.name.to_string());
+                if let Some(a) = alias {
+                    Self::apply_alias(&mut scope, a)?;
+                }
+                Ok((Source::Relation(rel), scope))
+            }
+            ast::TableFactor::Derived {
+                lateral,
+                subquery,
+                alias,
+                sample,
+            } => {
+                if *lateral {
+                    return Err(not_supported("LATERAL"));
+                }
+                if sample.is_some() {
+                    return Err(not_supported("TABLESAMPLE"));
+                }
+                let Some(alias) = alias else {
+                    return Err(syntax("subquery in FROM must have an alias")
+                        .with_hint("For example, FROM (SELECT ...) [AS] foo."));
+                };
+                let (plan, cols) = self.bind_subquery(subquery, false)?;
+                let cols: Vec<(String, Ty)> = cols
+                    .into_iter()
+                    .map(|c| {
+                        (
+                            c.name,
+                            Ty {
+                                oid: c.type_oid,
+                                typmod: c.type_mod,
+                            },
+                        )
+                    })
+                    .collect();
+                let n = cols.len();
+                let mut scope = Scope::single(None, None, cols, n);
+                Self::apply_alias(&mut scope, alias)?;
+                Ok((Source::Subquery(Box::new(plan)), scope))
+            }
+            ast::TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                let (src, mut scope) = self.bind_table_with_joins(table_with_joins)?;
+                if let Some(a) = alias {
+                    // An aliased join hides the names inside it: it is
+                    // one item whose columns are its `*`.
+                    let cols: Vec<ScopeCol> = scope
+                        .star
+                        .iter()
+                        .map(|(n, ty, e, _)| ScopeCol {
+                            name: n.clone(),
+                            ty: *ty,
+                            expr: e.clone(),
+                            merged: false,
+                        })
+                        .collect();
+                    let visible = cols.len();
+                    scope.items = vec![RangeItem {
+                        alias: None,
+                        schema: None,
+                        cols,
+                        visible,
+                    }];
+                    Self::apply_alias(&mut scope, a)?;
+                }
+                Ok((src, scope))
+            }
+            ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
+                Err(not_supported("functions in FROM"))
+            }
+            other => Err(not_supported(format!("FROM item \"{other}\""))),
+        }
+    }
+
+    /// Join two bound FROM items: the right item's columns follow the
+    /// left's in the row. USING and NATURAL merge each named pair into one
+    /// column (the left's, the right's for RIGHT JOIN, COALESCE of both
+    /// for FULL JOIN), listed first by `*`, as PostgreSQL does. Equality
+    /// conditions between the two sides become hash keys.
+    fn join(
+        &mut self,
+        (lsrc, l): (Source, Scope),
+        (rsrc, mut r): (Source, Scope),
+        kind: JoinKind,
+        constraint: &ast::JoinConstraint,
+    ) -> Result<(Source, Scope), PgError> {
+        for a in l.items.iter().filter_map(|i| i.alias.as_ref()) {
+            if r.items.iter().any(|i| i.alias.as_ref() == Some(a)) {
+                return Err(PgError::error(
+                    sqlstate::DUPLICATE_ALIAS,
+                    format!("table name \"{a}\" specified more than once"),
+                ));
+            }
+        }
+        let (lw, rw) = (l.width, r.width);
+        let shift = |e: &mut Expr| e.map_columns(&|i| i + lw);
+        for it in &mut r.items {
+            for c in &mut it.cols {
+                shift(&mut c.expr);
+            }
+        }
+        for st in &mut r.star {
+            shift(&mut st.2);
+        }
+        let using: Vec<String> = match constraint {
+            ast::JoinConstraint::Using(names) => {
+                let mut v = Vec::new();
+                for n in names {
+                    let parts = object_name_parts(n)?;
+                    let [name] = parts.as_slice() else {
+                        return Err(syntax(format!("syntax error at or near \"{n}\"")));
+                    };
+                    if v.contains(name) {
+                        return Err(PgError::error(
+                            sqlstate::DUPLICATE_COLUMN,
+                            format!(
+                                "column name \"{name}\" appears more than once in USING clause"
+                            ),
+                        ));
+                    }
+                    v.push(name.clone());
+                }
+                v
+            }
+            ast::JoinConstraint::Natural => l
+                .star
+                .iter()
+                .filter(|(n, ..)| r.star.iter().any(|(m, ..)| m == n))
+                .map(|(n, ..)| n.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut merged = Vec::new();
+        let mut conds: Vec<Expr> = Vec::new();
+        for name in &using {
+            let pick = |sc: &Scope, side: &str| -> Result<(Ty, Expr), PgError> {
+                let found: Vec<_> = sc.star.iter().filter(|(n, ..)| n == name).collect();
+                match found.as_slice() {
+                    [(_, ty, e, _)] => Ok((*ty, e.clone())),
+                    [] => Err(PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column \"{name}\" specified in USING clause does not exist in {side} table"),
+                    )),
+                    _ => Err(PgError::error(
+                        sqlstate::AMBIGUOUS_COLUMN,
+                        format!("common column name \"{name}\" appears more than once in {side} table"),
+                    )),
+                }
+            };
+            let (lt, le) = pick(&l, "left")?;
+            let (rt, re) = pick(&r, "right")?;
+            let (lb, rb) = self.compare_bound(Bound::new(le, lt), Bound::new(re, rt), "=")?;
+            let ty = lb.ty;
+            let expr = match kind {
+                JoinKind::Inner | JoinKind::Left => lb.e.clone(),
+                JoinKind::Right => rb.e.clone(),
+                JoinKind::Full => Expr::Coalesce(vec![lb.e.clone(), rb.e.clone()]),
+            };
+            conds.push(Expr::Cmp(CmpOp::Eq, Box::new(lb.e), Box::new(rb.e)));
+            merged.push(ScopeCol {
+                name: name.clone(),
+                ty,
+                expr,
+                merged: false,
+            });
+        }
+        let mut scope = Scope {
+            width: lw + rw,
+            star: Vec::new(),
+            items: Vec::new(),
+        };
+        for m in &merged {
+            scope
+                .star
+                .push((m.name.clone(), m.ty, m.expr.clone(), m.name.clone()));
+        }
+        for st in l.star.iter().chain(&r.star) {
+            if !using.contains(&st.0) {
+                scope.star.push(st.clone());
+            }
+        }
+        scope.items = l.items;
+        scope.items.extend(r.items);
+        for it in &mut scope.items {
+            let vis = it.visible;
+            for c in &mut it.cols[..vis] {
+                if using.contains(&c.name) {
+                    c.merged = true;
+                }
+            }
+        }
+        if !merged.is_empty() {
+            let visible = merged.len();
+            scope.items.push(RangeItem {
+                alias: None,
+                schema: None,
+                cols: merged,
+                visible,
+            });
+        }
+        if let ast::JoinConstraint::On(on) = constraint {
+            let saved = self.scope.replace(scope.clone());
+            let saved_allowed = self.aggs_allowed.take();
+            let b = self
+                .bind_expr(on)
+                .map_err(|e| where_agg(e, "JOIN conditions"));
+            self.scope = saved;
+            self.aggs_allowed = saved_allowed;
+            let b = self.coerce_bool(b?, "JOIN/ON")?;
+            match b.e {
+                Expr::And(v) => conds.extend(v),
+                e => conds.push(e),
+            }
+        }
+        // Split the condition: `left expr = right expr` conjuncts are hash
+        // keys (over each side's own row), the rest is checked per pair.
+        let mut hash_keys = Vec::new();
+        let mut rest = Vec::new();
+        let side = |e: &Expr| -> Option<bool> {
+            let (cols, sub) = e.columns_used();
+            if sub || cols.is_empty() {
+                None
+            } else if cols.iter().all(|&c| c < lw) {
+                Some(true)
+            } else if cols.iter().all(|&c| c >= lw) {
+                Some(false)
+            } else {
+                None
+            }
+        };
+        for c in conds {
+            if let Expr::Cmp(CmpOp::Eq, a, b) = &c {
+                let pair = match (side(a), side(b)) {
+                    (Some(true), Some(false)) => Some(((**a).clone(), (**b).clone())),
+                    (Some(false), Some(true)) => Some(((**b).clone(), (**a).clone())),
+                    _ => None,
+                };
+                if let Some((le, mut re)) = pair {
+                    re.map_columns(&|i| i - lw);
+                    hash_keys.push((le, re));
+                    continue;
+                }
+            }
+            rest.push(c);
+        }
+        let qual = match rest.len() {
+            0 => None,
+            1 => rest.pop(),
+            _ => Some(Expr::And(rest)),
+        };
+        // PostgreSQL runs a FULL JOIN only as a merge or hash join, so it
+        // needs an equality between the sides when there is a condition
+        // on the rows at all; tusk could, but answers as PostgreSQL does.
+        if kind == JoinKind::Full
+            && hash_keys.is_empty()
+            && qual
+                .as_ref()
+                .is_some_and(|q| !q.columns_used().0.is_empty())
+        {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
+            ));
+        }
+        Ok((
+            Source::Join(Box::new(JoinPlan {
+                kind,
+                left: lsrc,
+                right: rsrc,
+                left_width: lw,
+                right_width: rw,
+                hash_keys,
+                qual,
+            })),
+            scope,
+        ))
+    }
+
+    /// Bind a subquery one query level down. An expression's subquery
+    /// sees this level's names (`sees_outer`); a FROM subquery does not
+    /// (no LATERAL), but still sees the levels further out.
+    fn bind_subquery(
+        &mut self,
+        q: &ast::Query,
+        sees_outer: bool,
+    ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        self.nested(sees_outer, |b| b.bind_query(q))
+    }
+
+    /// Run `f` one query level down: this level's binding state is kept
+    /// aside (its names visible below if `sees_outer`) and restored.
+    fn nested<T>(
+        &mut self,
+        sees_outer: bool,
+        f: impl FnOnce(&mut Self) -> Result<T, PgError>,
+    ) -> Result<T, PgError> {
+        let scope = if sees_outer { self.scope.clone() } else { None };
+        let level = Level {
+            scope,
+            grouping: if self.in_agg {
+                None
+            } else {
+                self.grouping.clone()
+            },
+            aggs: std::mem::take(&mut self.aggs),
+            aggs_allowed: self.aggs_allowed.take(),
+            in_agg: std::mem::replace(&mut self.in_agg, false),
+            ungrouped: self.ungrouped.take(),
+            track_ungrouped: std::mem::replace(&mut self.track_ungrouped, false),
+        };
+        let saved_scope = self.scope.take();
+        let saved_grouping = self.grouping.take();
+        self.outer.push(level);
+        let r = f(self);
+        let level = self.outer.pop().expect("pushed above");
+        self.scope = saved_scope;
+        self.grouping = saved_grouping;
+        self.aggs = level.aggs;
+        self.aggs_allowed = level.aggs_allowed;
+        self.in_agg = level.in_agg;
+        self.ungrouped = level.ungrouped;
+        self.track_ungrouped = level.track_ungrouped;
+        r
+    }
+
+    /// The body of a query that is not a plain SELECT (a set operation,
+    /// VALUES, a parenthesized query) as a source, with its columns'
+    /// names and types. Each SELECT in it is bound one level down, as a
+    /// FROM subquery is (it sees enclosing queries, not its siblings).
+    fn bind_set_source(
+        &mut self,
+        e: &ast::SetExpr,
+    ) -> Result<(Source, Vec<(String, Ty)>), PgError> {
+        let cols_of = |cols: Vec<Column>| -> Vec<(String, Ty)> {
+            cols.into_iter()
+                .map(|c| {
+                    (
+                        c.name,
+                        Ty {
+                            oid: c.type_oid,
+                            typmod: c.type_mod,
+                        },
+                    )
+                })
+                .collect()
+        };
+        match e {
+            ast::SetExpr::Select(sel) => {
+                let (plan, cols) = self.nested(false, |b| b.bind_select(sel, None, None, true))?;
+                Ok((Source::Subquery(Box::new(plan)), cols_of(cols)))
+            }
+            ast::SetExpr::Query(q) => {
+                let (plan, cols) = self.bind_subquery(q, false)?;
+                Ok((Source::Subquery(Box::new(plan)), cols_of(cols)))
+            }
+            ast::SetExpr::Values(v) => self.nested(false, |b| b.bind_values(v)),
+            ast::SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let kind = match op {
+                    ast::SetOperator::Union => SetOpKind::Union,
+                    ast::SetOperator::Intersect => SetOpKind::Intersect,
+                    ast::SetOperator::Except => SetOpKind::Except,
+                    ast::SetOperator::Minus => {
+                        return Err(syntax("syntax error at or near \"MINUS\""))
+                    }
+                };
+                let all = match set_quantifier {
+                    ast::SetQuantifier::All => true,
+                    ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+                    _ => return Err(syntax("syntax error at or near \"BY\"")),
+                };
+                let (mut ls, lc) = self.bind_set_source(left)?;
+                let (mut rs, rc) = self.bind_set_source(right)?;
+                if lc.len() != rc.len() {
+                    return Err(syntax(format!(
+                        "each {op} query must have the same number of columns"
+                    )));
+                }
+                let mut cols = Vec::with_capacity(lc.len());
+                for (i, ((name, lt), (_, rt))) in lc.iter().zip(&rc).enumerate() {
+                    let t = Ty::new(common_type(&[lt.oid, rt.oid], &op.to_string())?);
+                    let t = if lt == rt { *lt } else { t };
+                    self.coerce_source_col(&mut ls, i, *lt, t)?;
+                    self.coerce_source_col(&mut rs, i, *rt, t)?;
+                    cols.push((name.clone(), t));
+                }
+                Ok((
+                    Source::SetOp(Box::new(SetOpPlan {
+                        kind,
+                        all,
+                        left: ls,
+                        right: rs,
+                    })),
+                    cols,
+                ))
+            }
+            ast::SetExpr::Table(_) => Err(not_supported("TABLE")),
+            other => Err(not_supported(format!("\"{other}\""))),
+        }
+    }
+
+    /// Give column `i` of a set operation's input the type `to`, where
+    /// it is computed (a SELECT's target, each VALUES row), so that an
+    /// untyped literal is read as that type as PostgreSQL does.
+    fn coerce_source_col(
+        &mut self,
+        src: &mut Source,
+        i: usize,
+        from: Ty,
+        to: Ty,
+    ) -> Result<(), PgError> {
+        if from == to {
+            return Ok(());
+        }
+        let fix = |b: &mut Self, e: &mut Expr| -> Result<(), PgError> {
+            let x = std::mem::replace(e, Expr::Const(Value::Null));
+            *e = b.coerce(Bound::new(x, from), to)?.e;
+            Ok(())
+        };
+        match src {
+            Source::Subquery(p) => fix(self, &mut p.targets[i]),
+            Source::Values(rows) => {
+                for r in rows {
+                    fix(self, &mut r[i])?;
+                }
+                Ok(())
+            }
+            Source::SetOp(o) => {
+                self.coerce_source_col(&mut o.left, i, from, to)?;
+                self.coerce_source_col(&mut o.right, i, from, to)
+            }
+            _ => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "set operation over an unexpected input",
+            )),
+        }
+    }
+
+    /// VALUES rows: every row as long as the first, each column of one
+    /// type (PostgreSQL's "VALUES types ... cannot be matched"), named
+    /// column1, column2, ...
+    fn bind_values(&mut self, v: &ast::Values) -> Result<(Source, Vec<(String, Ty)>), PgError> {
+        let width = v.rows.first().map_or(0, |r| r.content.len());
+        let mut rows: Vec<Vec<Bound>> = Vec::with_capacity(v.rows.len());
+        for r in &v.rows {
+            if r.content.len() != width {
+                return Err(syntax("VALUES lists must all be the same length"));
+            }
+            let mut row = Vec::with_capacity(width);
+            for e in &r.content {
+                row.push(self.bind_expr(e)?);
+            }
+            rows.push(row);
+        }
+        let mut cols = Vec::with_capacity(width);
+        for i in 0..width {
+            let tys: Vec<Oid> = rows.iter().map(|r| r[i].ty.oid).collect();
+            let all_unknown = tys.iter().all(|&t| t == types::UNKNOWN);
+            let t = if all_unknown {
+                Ty::new(types::UNKNOWN)
+            } else {
+                let first = rows[0][i].ty;
+                if rows.iter().all(|r| r[i].ty == first) {
+                    first
+                } else {
+                    Ty::new(common_type(&tys, "VALUES")?)
+                }
+            };
+            if !all_unknown {
+                for r in rows.iter_mut() {
+                    if r[i].ty != t {
+                        let b =
+                            std::mem::replace(&mut r[i], Bound::new(Expr::Const(Value::Null), t));
+                        r[i] = self.coerce(b, t)?;
+                    }
+                }
+            }
+            cols.push((format!("column{}", i + 1), t));
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| r.into_iter().map(|b| b.e).collect())
+            .collect();
+        Ok((Source::Values(rows), cols))
+    }
+
+    /// A query over a source that is not a SELECT's FROM (a set
+    /// operation, VALUES): its columns are the output, named as the
+    /// source names them, then the query's ORDER BY and LIMIT.
+    fn wrap_source(
+        &mut self,
+        source: Source,
+        mut cols: Vec<(String, Ty)>,
+        q: &ast::Query,
+    ) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        // What is still untyped at the top is text, as in PostgreSQL.
+        let mut source = source;
+        for (i, c) in cols.iter_mut().enumerate() {
+            if c.1.oid == types::UNKNOWN {
+                let text = Ty::new(types::TEXT);
+                self.coerce_source_col(&mut source, i, c.1, text)?;
+                c.1 = text;
+            }
+        }
+        let n = cols.len();
+        self.scope = Some(Scope::single(None, None, cols.clone(), n));
+        let mut targets: Vec<Bound> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, (_, t))| Bound::new(Expr::Column(i), *t))
+            .collect();
+        let names: Vec<String> = cols.iter().map(|c| c.0.clone()).collect();
+        self.aggs_allowed = None;
+        let sort = self.bind_order_by(q.order_by.as_ref(), &mut targets, &names, n)?;
+        self.scope = None;
+        let (limit, offset) = self.limit_offset(q)?;
+        let columns = cols
+            .into_iter()
+            .map(|(name, t)| Column {
+                name,
+                type_oid: t.oid,
+                type_len: types::typlen(t.oid),
+                type_mod: t.typmod,
+            })
+            .collect();
+        Ok((
+            SelectPlan {
+                source,
+                filter: None,
+                aggs: None,
+                group_by: Vec::new(),
+                having: None,
+                targets: targets.into_iter().map(|b| b.e).collect(),
+                visible: n,
+                sort,
+                limit,
+                offset,
+                distinct: false,
+            },
+            columns,
+        ))
+    }
+
+    /// A subquery in an expression: `kind` says how its rows are used.
+    fn sublink(&mut self, q: &ast::Query, what: SubUse<'_>) -> Result<Bound, PgError> {
+        // IN's left side is of this level: bind it before going down.
+        let lhs = match &what {
+            SubUse::In(e, ..) => Some(self.bind_expr(e)?),
+            _ => None,
+        };
+        let (plan, cols) = self.bind_subquery(q, true)?;
+        if !matches!(what, SubUse::Exists(_)) && cols.len() != 1 {
+            return Err(syntax(
+                if cols.is_empty() || matches!(what, SubUse::Scalar) {
+                    "subquery must return only one column"
+                } else {
+                    "subquery has too many columns"
+                },
+            ));
+        }
+        let mut correlated = false;
+        plan.clone().visit_exprs(1, &mut |e, lvl| {
+            if let Expr::Outer { depth, .. } = e {
+                if *depth >= lvl {
+                    correlated = true;
+                }
+            }
+        });
+        let out_ty = cols.first().map(|c| Ty {
+            oid: c.type_oid,
+            typmod: c.type_mod,
+        });
+        let link = |kind| {
+            Expr::SubLink(Box::new(SubLink {
+                kind,
+                plan,
+                correlated,
+                cache: None,
+            }))
+        };
+        Ok(match what {
+            SubUse::Exists(negated) => {
+                let e = link(SubLinkKind::Exists);
+                let e = if negated { Expr::Not(Box::new(e)) } else { e };
+                Bound::new(e, Ty::new(types::BOOL))
+            }
+            SubUse::Scalar => {
+                let ty = out_ty.expect("one column");
+                Bound::new(link(SubLinkKind::Scalar), ty)
+            }
+            SubUse::In(_, op, all, negated) => {
+                let ty = out_ty.expect("one column");
+                let (l, r) = self.compare_bound(
+                    lhs.expect("bound above"),
+                    Bound::new(Expr::Column(0), ty),
+                    op.symbol(),
+                )?;
+                Bound::new(
+                    link(SubLinkKind::In {
+                        lhs: l.e,
+                        rhs: r.e,
+                        op,
+                        all,
+                        negated,
+                    }),
+                    Ty::new(types::BOOL),
+                )
+            }
+        })
     }
 
     /// A function in FROM. Only `generate_series` over integers is a
@@ -1764,7 +2709,7 @@ impl<'h> Binder<'h> {
         name: &ast::ObjectName,
         alias: Option<&ast::TableAlias>,
         args: &ast::TableFunctionArgs,
-    ) -> Result<Source, PgError> {
+    ) -> Result<(Source, Scope), PgError> {
         let parts = object_name_parts(name)?;
         let fname = match parts.as_slice() {
             [n] => n.clone(),
@@ -1858,23 +2803,20 @@ impl<'h> Binder<'h> {
             }
             None => (fname.clone(), fname.clone()),
         };
-        self.scope = Some(Scope {
-            alias: alias_name,
-            schema: None,
-            cols: vec![(col, ty)],
-            visible: 1,
-        });
-        Ok(Source::Series {
-            start,
-            stop,
-            step,
-            int8,
-        })
+        Ok((
+            Source::Series {
+                start,
+                stop,
+                step,
+                int8,
+            },
+            Scope::single(Some(alias_name), None, vec![(col, ty)], 1),
+        ))
     }
 
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
-        if s.distinct.is_some() && !matches!(s.distinct, Some(ast::Distinct::All)) {
-            return Err(not_supported("DISTINCT"));
+        if let Some(ast::Distinct::On(_)) = s.distinct {
+            return Err(not_supported("DISTINCT ON"));
         }
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));
@@ -1909,28 +2851,44 @@ impl<'h> Binder<'h> {
         names: &mut Vec<String>,
     ) -> Result<(), PgError> {
         let Some(scope) = &self.scope else {
+            if let Some(q) = qual {
+                return Err(missing_from_entry(q));
+            }
             return Err(syntax("SELECT * with no tables specified is not valid"));
         };
-        if let Some(q) = qual {
-            scope.check_qualifier(q)?;
-        }
+        let entries: Vec<(String, Ty, Expr, String)> = match qual {
+            Some(q) => {
+                let item = scope.item(q)?;
+                item.cols[..item.visible]
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty, c.expr.clone(), scope.shown(c)))
+                    .collect()
+            }
+            None => scope.star.clone(),
+        };
         if self.track_ungrouped && self.ungrouped.is_none() {
-            if let Some((n, _)) = scope.cols.first() {
-                self.ungrouped = Some(format!("{}.{}", scope.alias, n));
+            if let Some((.., shown)) = entries.first() {
+                self.ungrouped = Some(format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"));
             }
         }
-        for (i, (n, ty)) in scope.cols.iter().enumerate().take(scope.visible) {
-            let i = match &self.grouping {
-                None => i,
-                Some(keys) => keys.iter().position(|&k| k == i).ok_or_else(|| {
-                    PgError::error(
-                        tusk_common::sqlstate::GROUPING_ERROR,
-                        format!("column \"{}.{n}\" must appear in the GROUP BY clause or be used in an aggregate function", scope.alias),
-                    )
-                })?,
+        for (n, ty, e, shown) in entries {
+            let e = match (&self.grouping, e) {
+                (None, e) => e,
+                (Some(keys), e) => {
+                    let pos = match e {
+                        Expr::Column(i) => keys.iter().position(|&k| k == i),
+                        _ => None,
+                    };
+                    Expr::Column(pos.ok_or_else(|| {
+                        PgError::error(
+                            tusk_common::sqlstate::GROUPING_ERROR,
+                            format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                        )
+                    })?)
+                }
             };
-            targets.push(Bound::new(Expr::Column(i), *ty));
-            names.push(n.clone());
+            targets.push(Bound::new(e, ty));
+            names.push(n);
         }
         Ok(())
     }

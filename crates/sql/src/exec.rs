@@ -27,9 +27,9 @@ use std::collections::VecDeque;
 use tusk_common::{sqlstate, PgError};
 
 use crate::catalog::Relation;
-use crate::expr::{Ctx, Expr};
+use crate::expr::{Ctx, Expr, SubLink, SubLinkKind};
 use crate::host::Host;
-use crate::plan::{AggCall, SelectPlan, SortKey, Source};
+use crate::plan::{AggCall, JoinKind, SelectPlan, SetOpKind, SortKey, Source};
 use crate::value::{compare, Value};
 
 /// One row, its columns in the producing node's order.
@@ -618,15 +618,606 @@ fn int_of(v: Value) -> Option<i64> {
 
 /// Build the node tree of a SELECT: LIMIT/OFFSET and the function
 /// arguments of the source are evaluated now (as PostgreSQL's executor
-/// start does), and the source is opened.
+/// start does), and the source is opened. The relations read by
+/// subqueries inside expressions are read now, once (see
+/// [`prepare_plan`]).
 pub(crate) fn build(
     plan: &SelectPlan,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
 ) -> Result<Box<dyn Node>, PgError> {
-    let limit = count_arg(&plan.limit, "LIMIT", cx)?;
-    let offset = count_arg(&plan.offset, "OFFSET", cx)?.unwrap_or(0);
-    let mut node: Box<dyn Node> = match &plan.source {
+    let mut plan = plan.clone();
+    prepare_plan(&mut plan, cx, relations)?;
+    build_plan(&plan, cx, relations)
+}
+
+/// Read every relation a subquery of `plan`'s expressions scans into
+/// memory, and give each uncorrelated subquery a fresh result cache.
+///
+/// Why: a correlated subquery runs once per outer row, and a
+/// [`RowSource`] cannot be rewound (and the [`Relations`] that opens one
+/// is not at hand while a portal's rows are fetched). So the subquery's
+/// relations are scanned once here and every run reads those rows.
+/// Memory: all rows of those relations, for the whole execution; no
+/// work_mem accounting yet.
+pub(crate) fn prepare_plan(
+    plan: &mut SelectPlan,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<(), PgError> {
+    let mut err = None;
+    plan.visit_exprs(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
+    err.map_or(Ok(()), Err)
+}
+
+/// [`prepare_plan`] for the expressions of a statement that is not a
+/// SELECT (INSERT, UPDATE, DELETE: their WHERE, SET, VALUES, RETURNING).
+pub(crate) fn prepare_exprs<'e>(
+    exprs: impl Iterator<Item = &'e mut Expr>,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<(), PgError> {
+    let mut err = None;
+    for e in exprs {
+        e.visit(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
+    }
+    err.map_or(Ok(()), Err)
+}
+
+fn prepare_sublink(
+    e: &mut Expr,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+    err: &mut Option<PgError>,
+) {
+    if let Expr::SubLink(s) = e {
+        if err.is_none() {
+            if let Err(x) = materialize(&mut s.plan.source, cx, relations) {
+                *err = Some(x);
+            }
+        }
+        s.cache = Some(Default::default());
+    }
+}
+
+fn materialize(
+    src: &mut Source,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<(), PgError> {
+    match src {
+        Source::Relation(rel) => {
+            let mut scan = ScanNode::new(relations.open_scan(rel)?);
+            let mut rows = Vec::new();
+            while let Some(r) = scan.next(cx)? {
+                rows.push(r);
+            }
+            *src = Source::Rows(std::rc::Rc::new(rows));
+        }
+        Source::Join(j) => {
+            materialize(&mut j.left, cx, relations)?;
+            materialize(&mut j.right, cx, relations)?;
+        }
+        Source::Subquery(p) => materialize(&mut p.source, cx, relations)?,
+        Source::SetOp(o) => {
+            materialize(&mut o.left, cx, relations)?;
+            materialize(&mut o.right, cx, relations)?;
+        }
+        Source::Result | Source::Series { .. } | Source::Rows(_) | Source::Values(_) => {}
+    }
+    Ok(())
+}
+
+/// Relations for a plan whose relations [`prepare_plan`] already read.
+struct NoRelations;
+
+impl Relations for NoRelations {
+    fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError> {
+        Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            format!(
+                "relation \"{}\" was not read before its subquery ran",
+                rel.name
+            ),
+        ))
+    }
+}
+
+/// The rows of a subquery, at most `max`, cut to its visible columns.
+fn run_rows(plan: &SelectPlan, cx: &mut Ctx<'_>, max: usize) -> Result<Vec<Row>, PgError> {
+    let mut node = build_plan(plan, cx, &NoRelations)?;
+    let mut rows = Vec::new();
+    while rows.len() < max {
+        match node.next(cx)? {
+            Some(mut r) => {
+                r.truncate(plan.visible);
+                rows.push(r);
+            }
+            None => break,
+        }
+    }
+    node.close();
+    Ok(rows)
+}
+
+/// Evaluate a subquery expression for the row `row` of its query: an
+/// uncorrelated one runs once per execution (its rows are cached), a
+/// correlated one runs again for every row with that row's values.
+pub(crate) fn eval_sublink(s: &SubLink, row: &[Value], cx: &mut Ctx<'_>) -> Result<Value, PgError> {
+    // EXISTS needs one row, a scalar subquery two (to report a second).
+    let max = match s.kind {
+        SubLinkKind::Exists => 1,
+        SubLinkKind::Scalar => 2,
+        SubLinkKind::In { .. } => usize::MAX,
+    };
+    if s.correlated {
+        let plan = s.bind_outer(row);
+        let rows = run_rows(&plan, cx, max)?;
+        return sublink_result(s, &rows, row, cx);
+    }
+    let Some(cache) = &s.cache else {
+        let rows = run_rows(&s.plan, cx, max)?;
+        return sublink_result(s, &rows, row, cx);
+    };
+    if cache.borrow().is_none() {
+        let rows = run_rows(&s.plan, cx, max)?;
+        *cache.borrow_mut() = Some(rows);
+    }
+    let rows = cache.borrow();
+    sublink_result(s, rows.as_deref().unwrap_or(&[]), row, cx)
+}
+
+fn sublink_result(
+    s: &SubLink,
+    rows: &[Row],
+    row: &[Value],
+    cx: &mut Ctx<'_>,
+) -> Result<Value, PgError> {
+    match &s.kind {
+        SubLinkKind::Exists => Ok(Value::Bool(!rows.is_empty())),
+        SubLinkKind::Scalar => match rows {
+            [] => Ok(Value::Null),
+            [r] => Ok(r.first().cloned().unwrap_or(Value::Null)),
+            _ => Err(PgError::error(
+                sqlstate::CARDINALITY_VIOLATION,
+                "more than one row returned by a subquery used as an expression",
+            )),
+        },
+        // PostgreSQL's ANY/ALL semantics: ANY is true on a true
+        // comparison, ALL false on a false one; otherwise a NULL (left
+        // side or compared value) makes it NULL; an empty subquery gives
+        // false for ANY and true for ALL. NOT IN is the negation of = ANY.
+        SubLinkKind::In {
+            lhs,
+            rhs,
+            op,
+            all,
+            negated,
+        } => {
+            let neg = |b: bool| Value::Bool(b != *negated);
+            if rows.is_empty() {
+                return Ok(neg(*all));
+            }
+            let l = lhs.eval(row, cx)?;
+            if l.is_null() {
+                return Ok(Value::Null);
+            }
+            let mut saw_null = false;
+            for r in rows {
+                let v = rhs.eval(r, cx)?;
+                if v.is_null() {
+                    saw_null = true;
+                } else if op.test(compare(&l, &v)) != *all {
+                    return Ok(neg(!*all));
+                }
+            }
+            Ok(if saw_null { Value::Null } else { neg(*all) })
+        }
+    }
+}
+
+/// A hash of join key values consistent with their equality: values
+/// `compare` calls equal hash alike (1.0 and 1.00, 0.0 and -0.0).
+fn hash_key(vals: &[Value]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for v in vals {
+        match v {
+            Value::Int2(i) => (*i as i64).hash(&mut h),
+            Value::Int4(i) => (*i as i64).hash(&mut h),
+            Value::Int8(i) => i.hash(&mut h),
+            Value::Float4(f) => float_bits(*f as f64).hash(&mut h),
+            Value::Float8(f) => float_bits(*f).hash(&mut h),
+            Value::Numeric(n) => {
+                let t = n.to_text();
+                let t = if t.contains('.') {
+                    t.trim_end_matches('0').trim_end_matches('.').to_string()
+                } else {
+                    t
+                };
+                t.hash(&mut h)
+            }
+            Value::Text(s) | Value::Name(s) => s.hash(&mut h),
+            other => format!("{other:?}").hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
+fn float_bits(f: f64) -> u64 {
+    if f == 0.0 {
+        0
+    } else if f.is_nan() {
+        u64::MAX
+    } else {
+        f.to_bits()
+    }
+}
+
+/// The inner rows a left row is tried against.
+enum Candidates {
+    /// Nested loop: every inner row, from this index on.
+    All(usize),
+    /// Hash join: the inner rows of the left row's hash bucket.
+    Bucket(Vec<usize>, usize),
+}
+
+/// A join of two inputs, left (outer) row by left row.
+///
+/// The right (inner) input is read once, into memory, on the first call:
+/// all of it is kept for the node's lifetime (a nested loop must rescan
+/// it, and RIGHT/FULL joins must remember which inner rows matched).
+/// With equi-join keys the inner rows are also indexed in a hash table
+/// on those keys, so each left row is tried only against its bucket
+/// (a hash join); without, against every inner row (a nested loop).
+/// Memory: the inner rows plus one index per row; no work_mem limit and
+/// no spilling to disk yet.
+pub(crate) struct JoinNode {
+    kind: JoinKind,
+    left: Box<dyn Node>,
+    right: Box<dyn Node>,
+    left_width: usize,
+    right_width: usize,
+    hash_keys: Vec<(Expr, Expr)>,
+    qual: Option<Expr>,
+    loaded: bool,
+    inner: Vec<Row>,
+    inner_keys: Vec<Option<Vec<Value>>>,
+    table: std::collections::HashMap<u64, Vec<usize>>,
+    matched: Vec<bool>,
+    cur: Option<(Row, Option<Vec<Value>>, Candidates, bool)>,
+    /// RIGHT/FULL: position in the inner rows while emitting those no
+    /// left row matched.
+    tail: Option<usize>,
+    done: bool,
+}
+
+impl JoinNode {
+    fn load(&mut self, cx: &mut Ctx<'_>) -> Result<(), PgError> {
+        while let Some(r) = self.right.next(cx)? {
+            let keys = if self.hash_keys.is_empty() {
+                None
+            } else {
+                let mut k = Vec::with_capacity(self.hash_keys.len());
+                for (_, e) in &self.hash_keys {
+                    k.push(e.eval(&r, cx)?);
+                }
+                // A NULL key equals nothing: never in the table.
+                if k.iter().any(Value::is_null) {
+                    None
+                } else {
+                    self.table
+                        .entry(hash_key(&k))
+                        .or_default()
+                        .push(self.inner.len());
+                    Some(k)
+                }
+            };
+            self.inner_keys.push(keys);
+            self.inner.push(r);
+        }
+        self.right.close();
+        self.matched = vec![false; self.inner.len()];
+        self.loaded = true;
+        Ok(())
+    }
+
+    fn null_row(n: usize) -> Row {
+        vec![Value::Null; n]
+    }
+}
+
+impl Node for JoinNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.done {
+            return Ok(None);
+        }
+        if !self.loaded {
+            self.load(cx)?;
+            if self.inner.is_empty() && matches!(self.kind, JoinKind::Inner | JoinKind::Right) {
+                self.close();
+                return Ok(None);
+            }
+        }
+        let mut tried = 0u32;
+        loop {
+            if let Some(pos) = &mut self.tail {
+                while *pos < self.inner.len() {
+                    let i = *pos;
+                    *pos += 1;
+                    if !self.matched[i] {
+                        let mut row = Self::null_row(self.left_width);
+                        row.extend(self.inner[i].iter().cloned());
+                        return Ok(Some(row));
+                    }
+                }
+                self.close();
+                return Ok(None);
+            }
+            if self.cur.is_none() {
+                cx.host.check_interrupts()?;
+                let Some(l) = self.left.next(cx)? else {
+                    self.left.close();
+                    if matches!(self.kind, JoinKind::Right | JoinKind::Full) {
+                        self.tail = Some(0);
+                        continue;
+                    }
+                    self.close();
+                    return Ok(None);
+                };
+                let (keys, cands) = if self.hash_keys.is_empty() {
+                    (None, Candidates::All(0))
+                } else {
+                    let mut k = Vec::with_capacity(self.hash_keys.len());
+                    for (e, _) in &self.hash_keys {
+                        k.push(e.eval(&l, cx)?);
+                    }
+                    let bucket = if k.iter().any(Value::is_null) {
+                        Vec::new()
+                    } else {
+                        self.table.get(&hash_key(&k)).cloned().unwrap_or_default()
+                    };
+                    (Some(k), Candidates::Bucket(bucket, 0))
+                };
+                self.cur = Some((l, keys, cands, false));
+            }
+            let (l, keys, cands, any) = self.cur.as_mut().expect("current left row");
+            let next = match cands {
+                Candidates::All(p) => {
+                    let i = *p;
+                    *p += 1;
+                    (i < self.inner.len()).then_some(i)
+                }
+                Candidates::Bucket(b, p) => {
+                    let i = b.get(*p).copied();
+                    *p += 1;
+                    i
+                }
+            };
+            let Some(i) = next else {
+                let (l, _, _, any) = self.cur.take().expect("current left row");
+                if !any && matches!(self.kind, JoinKind::Left | JoinKind::Full) {
+                    let mut row = l;
+                    row.extend(Self::null_row(self.right_width));
+                    return Ok(Some(row));
+                }
+                continue;
+            };
+            tried += 1;
+            if tried.is_multiple_of(1024) {
+                cx.host.check_interrupts()?;
+            }
+            if let (Some(k), Some(ik)) = (keys.as_ref(), self.inner_keys[i].as_ref()) {
+                if k.iter()
+                    .zip(ik)
+                    .any(|(a, b)| compare(a, b) != Ordering::Equal)
+                {
+                    continue;
+                }
+            }
+            let mut row = Vec::with_capacity(self.left_width + self.right_width);
+            row.extend(l.iter().cloned());
+            row.extend(self.inner[i].iter().cloned());
+            if let Some(q) = &self.qual {
+                if !is_true(&q.eval(&row, cx)?) {
+                    continue;
+                }
+            }
+            *any = true;
+            self.matched[i] = true;
+            return Ok(Some(row));
+        }
+    }
+    fn close(&mut self) {
+        self.done = true;
+        self.left.close();
+        self.right.close();
+        self.inner = Vec::new();
+        self.inner_keys = Vec::new();
+        self.table = Default::default();
+    }
+}
+
+/// A FROM subquery's rows cut to its visible columns (its hidden sort
+/// columns are not the FROM item's).
+struct SubqueryNode {
+    input: Box<dyn Node>,
+    visible: usize,
+}
+
+impl Node for SubqueryNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        Ok(self.input.next(cx)?.map(|mut r| {
+            r.truncate(self.visible);
+            r
+        }))
+    }
+    fn close(&mut self) {
+        self.input.close();
+    }
+}
+
+/// UNION / INTERSECT / EXCEPT [ALL]. UNION streams both inputs (left
+/// first), remembering the rows seen unless ALL; INTERSECT and EXCEPT
+/// read the right input first into a count per distinct row, then stream
+/// the left. Memory: the distinct rows seen (UNION) or the right input's
+/// distinct rows with counts; no work_mem limit yet.
+struct SetOpNode {
+    kind: SetOpKind,
+    all: bool,
+    left: Box<dyn Node>,
+    right: Box<dyn Node>,
+    on_right: bool,
+    /// Rows already emitted (distinct variants).
+    seen: std::collections::BTreeSet<GroupKey>,
+    /// INTERSECT/EXCEPT: how often each row occurs on the right.
+    counts: Option<std::collections::BTreeMap<GroupKey, usize>>,
+}
+
+impl Node for SetOpNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        if self.kind == SetOpKind::Union {
+            loop {
+                let r = if self.on_right {
+                    self.right.next(cx)?
+                } else {
+                    match self.left.next(cx)? {
+                        Some(r) => Some(r),
+                        None => {
+                            self.left.close();
+                            self.on_right = true;
+                            continue;
+                        }
+                    }
+                };
+                let Some(r) = r else {
+                    self.close();
+                    return Ok(None);
+                };
+                if self.all || self.seen.insert(GroupKey(r.clone())) {
+                    return Ok(Some(r));
+                }
+            }
+        }
+        if self.counts.is_none() {
+            let mut counts = std::collections::BTreeMap::new();
+            while let Some(r) = self.right.next(cx)? {
+                *counts.entry(GroupKey(r)).or_insert(0usize) += 1;
+            }
+            self.right.close();
+            self.counts = Some(counts);
+        }
+        let counts = self.counts.as_mut().expect("read above");
+        while let Some(r) = self.left.next(cx)? {
+            let key = GroupKey(r);
+            let n = counts.get_mut(&key);
+            let keep = match (self.kind, n) {
+                (SetOpKind::Intersect, Some(n)) if *n > 0 => {
+                    if self.all {
+                        *n -= 1;
+                        true
+                    } else {
+                        self.seen.insert(GroupKey(key.0.clone()))
+                    }
+                }
+                (SetOpKind::Intersect, _) => false,
+                (_, Some(n)) if *n > 0 && self.all => {
+                    *n -= 1;
+                    false
+                }
+                (_, Some(n)) if *n > 0 => false,
+                _ => self.all || self.seen.insert(GroupKey(key.0.clone())),
+            };
+            if keep {
+                return Ok(Some(key.0));
+            }
+        }
+        self.close();
+        Ok(None)
+    }
+    fn close(&mut self) {
+        self.left.close();
+        self.right.close();
+        self.on_right = true;
+        self.seen = Default::default();
+        self.counts = Some(Default::default());
+    }
+}
+
+/// VALUES: one row per list, its expressions evaluated when pulled.
+struct ValuesNode {
+    rows: Vec<Vec<Expr>>,
+    pos: usize,
+}
+
+impl Node for ValuesNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let Some(exprs) = self.rows.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        cx.host.check_interrupts()?;
+        let mut row = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            row.push(e.eval(&[], cx)?);
+        }
+        Ok(Some(row))
+    }
+    fn close(&mut self) {
+        self.pos = self.rows.len();
+    }
+}
+
+/// SELECT DISTINCT: each projected row once, in input order; keeps the
+/// distinct rows seen (no work_mem limit yet).
+struct DistinctNode {
+    input: Box<dyn Node>,
+    seen: std::collections::BTreeSet<GroupKey>,
+}
+
+impl Node for DistinctNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        while let Some(r) = self.input.next(cx)? {
+            if self.seen.insert(GroupKey(r.clone())) {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
+    }
+    fn close(&mut self) {
+        self.input.close();
+        self.seen = Default::default();
+    }
+}
+
+/// Rows read earlier, handed out again (shared, not copied, between runs).
+struct RowsNode {
+    rows: std::rc::Rc<Vec<Row>>,
+    pos: usize,
+}
+
+impl Node for RowsNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let r = self.rows.get(self.pos).cloned();
+        if r.is_some() {
+            self.pos += 1;
+            if self.pos.is_multiple_of(1024) {
+                cx.host.check_interrupts()?;
+            }
+        }
+        Ok(r)
+    }
+    fn close(&mut self) {
+        self.pos = self.rows.len();
+    }
+}
+
+fn build_source(
+    src: &Source,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn Node>, PgError> {
+    Ok(match src {
         Source::Result => Box::new(ResultNode { done: false }),
         Source::Relation(rel) => Box::new(ScanNode::new(relations.open_scan(rel)?)),
         Source::Series {
@@ -645,7 +1236,60 @@ pub(crate) fn build(
                 start, stop, step, *int8,
             )?)))
         }
-    };
+        Source::Join(j) => {
+            let left = build_source(&j.left, cx, relations)?;
+            let right = build_source(&j.right, cx, relations)?;
+            Box::new(JoinNode {
+                kind: j.kind,
+                left,
+                right,
+                left_width: j.left_width,
+                right_width: j.right_width,
+                hash_keys: j.hash_keys.clone(),
+                qual: j.qual.clone(),
+                loaded: false,
+                inner: Vec::new(),
+                inner_keys: Vec::new(),
+                table: Default::default(),
+                matched: Vec::new(),
+                cur: None,
+                tail: None,
+                done: false,
+            })
+        }
+        Source::Subquery(p) => Box::new(SubqueryNode {
+            input: build_plan(p, cx, relations)?,
+            visible: p.visible,
+        }),
+        Source::SetOp(o) => Box::new(SetOpNode {
+            kind: o.kind,
+            all: o.all,
+            left: build_source(&o.left, cx, relations)?,
+            right: build_source(&o.right, cx, relations)?,
+            on_right: false,
+            seen: Default::default(),
+            counts: None,
+        }),
+        Source::Values(rows) => Box::new(ValuesNode {
+            rows: rows.clone(),
+            pos: 0,
+        }),
+        Source::Rows(rows) => Box::new(RowsNode {
+            rows: rows.clone(),
+            pos: 0,
+        }),
+    })
+}
+
+/// Build the node tree of a plan already prepared by [`prepare_plan`].
+fn build_plan(
+    plan: &SelectPlan,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn Node>, PgError> {
+    let limit = count_arg(&plan.limit, "LIMIT", cx)?;
+    let offset = count_arg(&plan.offset, "OFFSET", cx)?.unwrap_or(0);
+    let mut node = build_source(&plan.source, cx, relations)?;
     if let Some(f) = &plan.filter {
         node = Box::new(FilterNode {
             input: node,
@@ -678,6 +1322,12 @@ pub(crate) fn build(
         input: node,
         targets: plan.targets.clone(),
     });
+    if plan.distinct {
+        node = Box::new(DistinctNode {
+            input: node,
+            seen: Default::default(),
+        });
+    }
     if !plan.sort.is_empty() {
         node = Box::new(SortNode {
             input: node,

@@ -63,7 +63,7 @@ impl CmpOp {
         }
     }
 
-    fn test(self, o: Ordering) -> bool {
+    pub(crate) fn test(self, o: Ordering) -> bool {
         match self {
             CmpOp::Eq => o == Ordering::Equal,
             CmpOp::Ne => o != Ordering::Equal,
@@ -123,6 +123,140 @@ pub(crate) enum Expr {
         negated: bool,
     },
     Func(Func, Vec<Expr>),
+    /// A column of an enclosing query's row (a correlated subquery):
+    /// `depth` query levels out. Replaced by the outer row's value before
+    /// the subquery runs ([`SubLink::bind_outer`]), so evaluation never
+    /// meets one.
+    Outer {
+        depth: usize,
+        col: usize,
+    },
+    /// A subquery used as an expression (scalar, EXISTS, IN).
+    SubLink(Box<SubLink>),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum SubLinkKind {
+    Exists,
+    /// `(SELECT x ...)`: one column, at most one row.
+    Scalar,
+    /// `lhs op ANY|ALL (SELECT x ...)`, `[NOT] IN` being `= ANY`
+    /// (negated): `lhs` is over the row of the expression, `rhs` over the
+    /// subquery's row; both of one type.
+    In {
+        lhs: Expr,
+        rhs: Expr,
+        op: CmpOp,
+        all: bool,
+        negated: bool,
+    },
+}
+
+/// A subquery inside an expression. Its plan's expressions see the
+/// enclosing rows only through [`Expr::Outer`].
+#[derive(Debug, Clone)]
+pub(crate) struct SubLink {
+    pub kind: SubLinkKind,
+    pub plan: crate::plan::SelectPlan,
+    /// Whether the plan refers to an enclosing query's row; if not, it
+    /// runs once per execution and its rows are kept in `cache`.
+    pub correlated: bool,
+    /// Set when execution starts (`exec::prepare_plan`): the rows of an
+    /// uncorrelated subquery once computed. Never shared between
+    /// executions, so a prepared statement sees fresh data each time.
+    pub cache: Option<std::rc::Rc<std::cell::RefCell<Option<Vec<crate::exec::Row>>>>>,
+}
+
+impl SubLink {
+    /// The plan with this row's values in place of the references to it
+    /// (`Outer` at depth 1 inside the plan, deeper in nested subqueries).
+    pub fn bind_outer(&self, row: &[Value]) -> crate::plan::SelectPlan {
+        let mut plan = self.plan.clone();
+        plan.visit_exprs(1, &mut |e, level| {
+            if let Expr::Outer { depth, col } = e {
+                if *depth == level {
+                    *e = Expr::Const(row.get(*col).cloned().unwrap_or(Value::Null));
+                }
+            }
+        });
+        plan
+    }
+}
+
+impl Expr {
+    /// Call `f` on this expression and every one inside it, top down,
+    /// with the query level each belongs to (`level` for this one, one
+    /// more inside a subquery's plan). Grows the stack as evaluation does.
+    #[recursive::recursive]
+    pub fn visit(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
+        f(self, level);
+        match self {
+            Expr::Const(_) | Expr::Param(..) | Expr::Column(_) | Expr::Outer { .. } => {}
+            Expr::Cast { arg, .. } | Expr::Neg(arg) | Expr::Not(arg) | Expr::IsNull(arg, _) => {
+                arg.visit(level, f)
+            }
+            Expr::IsBool { arg, .. } => arg.visit(level, f),
+            Expr::Arith(_, a, b)
+            | Expr::Cmp(_, a, b)
+            | Expr::Concat(a, b)
+            | Expr::IsDistinct(a, b, _)
+            | Expr::NullIf(a, b) => {
+                a.visit(level, f);
+                b.visit(level, f);
+            }
+            Expr::And(v) | Expr::Or(v) | Expr::Coalesce(v) | Expr::MinMax(v, _) => {
+                v.iter_mut().for_each(|e| e.visit(level, f))
+            }
+            Expr::Func(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
+            Expr::Case { whens, else_ } => {
+                for (c, r) in whens {
+                    c.visit(level, f);
+                    r.visit(level, f);
+                }
+                else_.visit(level, f);
+            }
+            Expr::InList(a, v, _) => {
+                a.visit(level, f);
+                v.iter_mut().for_each(|e| e.visit(level, f));
+            }
+            Expr::Like { arg, pattern, .. } => {
+                arg.visit(level, f);
+                pattern.visit(level, f);
+            }
+            Expr::SubLink(s) => {
+                if let SubLinkKind::In { lhs, rhs, .. } = &mut s.kind {
+                    lhs.visit(level, f);
+                    rhs.visit(level + 1, f);
+                }
+                s.plan.visit_exprs(level + 1, f);
+            }
+        }
+    }
+
+    /// The columns of this query level's row the expression reads, and
+    /// whether it reads anything else that pins it to the joined row
+    /// (a subquery).
+    pub fn columns_used(&self) -> (Vec<usize>, bool) {
+        let mut cols = Vec::new();
+        let mut sub = false;
+        self.clone().visit(0, &mut |e, level| match e {
+            Expr::Column(i) if level == 0 => cols.push(*i),
+            Expr::SubLink(_) if level == 0 => sub = true,
+            _ => {}
+        });
+        (cols, sub)
+    }
+
+    /// Renumber this query level's column references by `f`.
+    pub fn map_columns(&mut self, f: &dyn Fn(usize) -> usize) {
+        self.visit(0, &mut |e, level| {
+            if let Expr::Column(i) = e {
+                if level == 0 {
+                    *i = f(*i);
+                }
+            }
+        });
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -534,6 +668,13 @@ impl Expr {
                 }
                 func::call(*f, vals, ctx)?
             }
+            Expr::Outer { .. } => {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    "outer reference evaluated outside its subquery",
+                ))
+            }
+            Expr::SubLink(s) => crate::exec::eval_sublink(s, row, ctx)?,
         })
     }
 }

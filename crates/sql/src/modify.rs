@@ -163,6 +163,30 @@ pub(crate) fn execute(
     host: &mut dyn Host,
     relations: &dyn Relations,
 ) -> Result<(Vec<Row>, String), PgError> {
+    // Subqueries in the statement's expressions read their relations
+    // now, once (exec::prepare_plan), before any row changes.
+    let mut prepared = p.clone();
+    {
+        let mut cx = Ctx { host, params };
+        let p = &mut prepared;
+        let exprs: Vec<&mut Expr> = match &mut p.kind {
+            ModifyKind::Insert { rows, defaults, .. } => {
+                let mut v: Vec<&mut Expr> = defaults.iter_mut().flatten().collect();
+                if let InsertRows::Values(vals) = rows {
+                    v.extend(vals.iter_mut().flatten().flatten());
+                }
+                v
+            }
+            ModifyKind::Update { filter, sets } => filter
+                .iter_mut()
+                .chain(sets.iter_mut().map(|(_, e)| e))
+                .collect(),
+            ModifyKind::Delete { filter } => filter.iter_mut().collect(),
+        };
+        let exprs = exprs.into_iter().chain(p.returning.iter_mut());
+        exec::prepare_exprs(exprs, &mut cx, relations)?;
+    }
+    let p = &prepared;
     let table = p.rel.table()?;
     let mut out = Vec::new();
     let mut count: u64 = 0;

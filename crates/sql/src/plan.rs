@@ -24,6 +24,58 @@ pub(crate) enum Source {
         step: Option<Expr>,
         int8: bool,
     },
+    /// Two FROM items joined: the output row is the left row's columns
+    /// then the right row's (`left_width` + `right_width` of them).
+    Join(Box<JoinPlan>),
+    /// `(SELECT ...)` in FROM: the subquery's visible columns.
+    Subquery(Box<SelectPlan>),
+    /// UNION / INTERSECT / EXCEPT of two inputs of one row type.
+    SetOp(Box<SetOpPlan>),
+    /// `VALUES (...), (...)`: each row's expressions, evaluated when the
+    /// row is pulled.
+    Values(Vec<Vec<Expr>>),
+    /// Rows read once when execution started (a relation scanned for a
+    /// subquery that may run many times: see `exec::prepare_plan`).
+    Rows(std::rc::Rc<Vec<crate::exec::Row>>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SetOpPlan {
+    pub kind: SetOpKind,
+    /// ALL: keep duplicates (bag semantics); else rows are distinct.
+    pub all: bool,
+    pub left: Source,
+    pub right: Source,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct JoinPlan {
+    pub kind: JoinKind,
+    pub left: Source,
+    pub right: Source,
+    pub left_width: usize,
+    pub right_width: usize,
+    /// Equi-join keys: `.0` over the left row, `.1` over the right row,
+    /// both of one type. Non-empty: the executor joins by hashing the
+    /// right side on them.
+    pub hash_keys: Vec<(Expr, Expr)>,
+    /// The rest of the join condition, over the joined row (None: true).
+    pub qual: Option<Expr>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,4 +115,79 @@ pub(crate) struct SelectPlan {
     pub sort: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// SELECT DISTINCT: equal projected rows once (all targets visible).
+    pub distinct: bool,
+}
+
+impl AggCall {
+    fn arg_mut(&mut self) -> Option<&mut Expr> {
+        match self {
+            AggCall::CountStar => None,
+            AggCall::Count(e)
+            | AggCall::Sum(e, _)
+            | AggCall::Avg(e, _)
+            | AggCall::Min(e)
+            | AggCall::Max(e) => Some(e),
+        }
+    }
+}
+
+impl Source {
+    /// Every expression of this source (join conditions, function
+    /// arguments, a FROM subquery's plan one level down), as
+    /// [`Expr::visit`].
+    pub fn visit_exprs(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
+        match self {
+            Source::Result | Source::Relation(_) | Source::Rows(_) => {}
+            Source::Series {
+                start, stop, step, ..
+            } => {
+                start.visit(level, f);
+                stop.visit(level, f);
+                if let Some(s) = step {
+                    s.visit(level, f);
+                }
+            }
+            Source::Join(j) => {
+                j.left.visit_exprs(level, f);
+                j.right.visit_exprs(level, f);
+                for (l, r) in &mut j.hash_keys {
+                    l.visit(level, f);
+                    r.visit(level, f);
+                }
+                if let Some(q) = &mut j.qual {
+                    q.visit(level, f);
+                }
+            }
+            Source::Subquery(p) => p.visit_exprs(level + 1, f),
+            Source::SetOp(o) => {
+                o.left.visit_exprs(level, f);
+                o.right.visit_exprs(level, f);
+            }
+            Source::Values(rows) => rows.iter_mut().flatten().for_each(|e| e.visit(level, f)),
+        }
+    }
+}
+
+impl SelectPlan {
+    /// Every expression of the plan, its source's included, as
+    /// [`Expr::visit`]: `level` is this plan's query level.
+    pub fn visit_exprs(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
+        self.source.visit_exprs(level, f);
+        let exprs = self
+            .filter
+            .iter_mut()
+            .chain(self.having.iter_mut())
+            .chain(self.targets.iter_mut())
+            .chain(self.limit.iter_mut())
+            .chain(self.offset.iter_mut());
+        for e in exprs {
+            e.visit(level, f);
+        }
+        for a in self.aggs.iter_mut().flatten() {
+            if let Some(e) = a.arg_mut() {
+                e.visit(level, f);
+            }
+        }
+    }
 }

@@ -724,8 +724,8 @@ fn error_sqlstates() {
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
         ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
-        ("SELECT 1 UNION SELECT 2", "0A000", "UNION is not supported yet"),
-        ("SELECT DISTINCT 1", "0A000", "DISTINCT is not supported yet"),
+        ("SELECT * FROM generate_series(1,2) a, LATERAL (SELECT a) s", "0A000", "LATERAL is not supported yet"),
+        ("SELECT DISTINCT ON (1) 1", "0A000", "DISTINCT ON is not supported yet"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "42P01", "relation \"t\" does not exist"),
         ("VACUUM", "0A000", "tables are not available in this host"),
@@ -1627,4 +1627,380 @@ fn limit_and_offset_edges() {
     );
     assert_eq!(err(&format!("{q} LIMIT -1")).code, "2201W");
     assert_eq!(err(&format!("{q} OFFSET -1")).code, "2201X");
+}
+
+/// Rows as `psql -A -t` prints them: `|` between columns, NULL empty.
+fn psql_rows(sql: &str) -> String {
+    let mut h = FakeHost::new();
+    let (_, rows, _) = run(&mut h, sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| v.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Joins and subqueries over generate_series; every expected output is
+/// PostgreSQL 15's (`psql -AtX -c`) for the same query.
+#[test]
+fn joins_and_subqueries_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT x, (SELECT count(*) FROM generate_series(1,x) y WHERE y < x) FROM generate_series(1,3) x GROUP BY x ORDER BY 1",
+            "1|0\n2|1\n3|2",
+        ),
+        (
+            "SELECT x, x > ALL (SELECT y FROM generate_series(1,3) y), x = ANY (SELECT y FROM generate_series(2,3) y), x < SOME (SELECT NULL::int UNION ALL SELECT 2), x <> ALL (SELECT 1 WHERE false) FROM generate_series(1,4) x ORDER BY 1",
+            "1|f|f|t|t\n2|f|t||t\n3|f|t||t\n4|t|f||t",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a FULL JOIN generate_series(1,2) b ON a = b AND b > 1 ORDER BY 1, 2",
+            "1|\n2|2\n|1",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a FULL JOIN generate_series(1,2) b ON true ORDER BY 1, 2",
+            "1|1\n1|2\n2|1\n2|2",
+        ),
+        (
+            "SELECT * FROM generate_series(1,3) a, generate_series(1,2) b ORDER BY 1, 2",
+            "1|1\n1|2\n2|1\n2|2\n3|1\n3|2",
+        ),
+        (
+            "SELECT a.x, b.y FROM generate_series(1,4) a(x) JOIN generate_series(2,6,2) b(y) ON a.x = b.y ORDER BY 1",
+            "2|2\n4|4",
+        ),
+        (
+            "SELECT * FROM generate_series(1,4) a(x) LEFT JOIN generate_series(2,6,2) b(y) ON a.x = b.y ORDER BY 1",
+            "1|\n2|2\n3|\n4|4",
+        ),
+        (
+            "SELECT * FROM generate_series(1,4) a(x) RIGHT JOIN generate_series(2,6,2) b(y) ON a.x = b.y ORDER BY 2",
+            "2|2\n4|4\n|6",
+        ),
+        (
+            "SELECT * FROM generate_series(1,4) a(x) FULL JOIN generate_series(2,6,2) b(y) ON a.x = b.y ORDER BY 1, 2",
+            "1|\n2|2\n3|\n4|4\n|6",
+        ),
+        (
+            "SELECT * FROM generate_series(1,3) a(x) JOIN generate_series(2,4) b(x) USING (x) ORDER BY 1",
+            "2\n3",
+        ),
+        (
+            "SELECT x, a.x, b.x FROM generate_series(1,3) a(x) FULL JOIN generate_series(2,4) b(x) USING (x) ORDER BY 1",
+            "1|1|\n2|2|2\n3|3|3\n4||4",
+        ),
+        (
+            "SELECT * FROM generate_series(1,3) a(x) NATURAL JOIN generate_series(2,4) b(x)",
+            "2\n3",
+        ),
+        (
+            "SELECT * FROM generate_series(1,3) a(x) NATURAL JOIN generate_series(2,4) b(y) ORDER BY 1, 2 LIMIT 4",
+            "1|2\n1|3\n1|4\n2|2",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a CROSS JOIN generate_series(5,6) b ORDER BY 1, 2",
+            "1|5\n1|6\n2|5\n2|6",
+        ),
+        (
+            "SELECT a.*, 0 FROM generate_series(1,2) a, generate_series(5,6) b ORDER BY 1",
+            "1|0\n1|0\n2|0\n2|0",
+        ),
+        (
+            "SELECT count(*), sum(a.x * b.y) FROM generate_series(1,100) a(x) JOIN generate_series(1,100) b(y) ON a.x % 10 = b.y % 10",
+            "1000|2558500",
+        ),
+        (
+            "SELECT a.x, count(*) FROM generate_series(1,3) a(x) JOIN generate_series(1,5) b(y) ON b.y >= a.x GROUP BY a.x ORDER BY 1",
+            "1|5\n2|4\n3|3",
+        ),
+        (
+            "SELECT * FROM (SELECT x * 2 AS d FROM generate_series(1,3) x) s WHERE d > 2 ORDER BY d DESC",
+            "6\n4",
+        ),
+        (
+            "SELECT s.* FROM (SELECT 1 AS a, 'x' AS b) AS s(p)",
+            "1|x",
+        ),
+        (
+            "SELECT (SELECT max(x) FROM generate_series(1,10) x)",
+            "10",
+        ),
+        (
+            "SELECT (SELECT x FROM generate_series(1,10) x WHERE x > 20)",
+            "",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x WHERE x IN (SELECT y * 2 FROM generate_series(1,3) y) ORDER BY 1",
+            "2\n4",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x WHERE x NOT IN (SELECT y * 2 FROM generate_series(1,3) y) ORDER BY 1",
+            "1\n3\n5",
+        ),
+        (
+            "SELECT 1 NOT IN (SELECT NULL::int), 2 IN (SELECT CASE WHEN y = 1 THEN NULL ELSE y END FROM generate_series(1,2) y), NULL::int IN (SELECT 1 WHERE false), NULL::int NOT IN (SELECT 1)",
+            "|t|f|",
+        ),
+        (
+            "SELECT x, EXISTS (SELECT 1 FROM generate_series(1,3) y WHERE y = x) FROM generate_series(0,4) x ORDER BY 1",
+            "0|f\n1|t\n2|t\n3|t\n4|f",
+        ),
+        (
+            "SELECT x, (SELECT count(*) FROM generate_series(1,x) y) FROM generate_series(1,4) x ORDER BY 1",
+            "1|1\n2|2\n3|3\n4|4",
+        ),
+        (
+            "SELECT x FROM generate_series(1,6) x WHERE NOT EXISTS (SELECT 1 FROM generate_series(2,3) d WHERE x % d = 0 AND x <> d) ORDER BY x",
+            "1\n2\n3\n5",
+        ),
+        (
+            "SELECT x, (SELECT sum(y) FROM generate_series(1,3) y WHERE y < x AND y IN (SELECT z FROM generate_series(1,x) z WHERE z <> 2)) FROM generate_series(1,4) x ORDER BY 1",
+            "1|\n2|1\n3|1\n4|4",
+        ),
+        (
+            "SELECT a.x, b.y FROM generate_series(1,3) a(x) LEFT JOIN generate_series(1,3) b(y) ON a.x = b.y AND b.y <> 2 WHERE a.x > 1 ORDER BY 1",
+            "2|\n3|3",
+        ),
+        (
+            "SELECT t.x, u.x FROM generate_series(1,2) t(x) JOIN (generate_series(1,2) u(x) JOIN generate_series(2,3) v(x) ON u.x = v.x) ON t.x = u.x",
+            "2|2",
+        ),
+        (
+            "SELECT 1.0::numeric = 1.00, a, b FROM (SELECT 1.0::numeric AS a) p JOIN (SELECT 1.00::numeric AS b) q ON a = b",
+            "t|1.0|1.00",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+}
+
+#[test]
+fn join_and_subquery_errors_match_postgres() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "SELECT x FROM generate_series(1,2) a(x), generate_series(1,2) b(x)",
+            "42702",
+            "column reference \"x\" is ambiguous",
+        ),
+        (
+            "SELECT (SELECT x FROM generate_series(1,3) x)",
+            "21000",
+            "more than one row returned by a subquery used as an expression",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a, generate_series(1,2) a",
+            "42712",
+            "table name \"a\" specified more than once",
+        ),
+        (
+            "SELECT * FROM (SELECT 1)",
+            "42601",
+            "subquery in FROM must have an alias",
+        ),
+        (
+            "SELECT c.x FROM generate_series(1,2) a(x)",
+            "42P01",
+            "missing FROM-clause entry for table \"c\"",
+        ),
+        (
+            "SELECT a.z FROM generate_series(1,2) a(x)",
+            "42703",
+            "column a.z does not exist",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a(x) JOIN generate_series(1,2) b(y) USING (x)",
+            "42703",
+            "column \"x\" specified in USING clause does not exist in right table",
+        ),
+        ("SELECT 1 IN (SELECT 1, 2)", "42601", "subquery has too many columns"),
+        ("SELECT (SELECT 1, 2)", "42601", "subquery must return only one column"),
+        (
+            "SELECT * FROM generate_series(1,2) a(x) JOIN generate_series(1,2) b(y) ON 1",
+            "42804",
+            "argument of JOIN/ON must be type boolean, not type integer",
+        ),
+        (
+            "SELECT * FROM generate_series(1,2) a(x) JOIN generate_series(1,2) b(y) ON count(*) > 0",
+            "42803",
+            "aggregate functions are not allowed in JOIN conditions",
+        ),
+        (
+            "SELECT count(*), (SELECT x) FROM generate_series(1,3) x",
+            "42803",
+            "subquery uses ungrouped column \"x.x\" from outer query",
+        ),
+        (
+            "SELECT x % 2, (SELECT x % 2 + 1) FROM generate_series(1,3) x GROUP BY x % 2",
+            "0A000",
+            "GROUP BY of an expression is not supported yet",
+        ),
+        (
+            "SELECT y, (SELECT x) FROM generate_series(1,3) x, generate_series(1,2) y GROUP BY y",
+            "42803",
+            "subquery uses ungrouped column \"x.x\" from outer query",
+        ),
+        (
+            "SELECT * FROM generate_series(1,4) a(x) FULL JOIN generate_series(2,6,2) b(y) ON a.x < b.y",
+            "0A000",
+            "FULL JOIN is only supported with merge-joinable or hash-joinable join conditions",
+        ),
+        (
+            "SELECT * FROM (SELECT 1 AS a) s(p, q)",
+            "42P10",
+            "table \"s\" has 1 columns available but 2 columns specified",
+        ),
+    ];
+    for (sql, code, msg) in cases {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
+}
+
+/// Column names and types of a join's `*`: USING columns once, first.
+#[test]
+fn join_star_columns() {
+    let mut h = FakeHost::new();
+    let (cols, _, _) = run(
+        &mut h,
+        "SELECT * FROM generate_series(1,2) a(x), generate_series(1,2::int8) b(y) \
+         JOIN generate_series(1,2) c(y) USING (y)",
+    )
+    .unwrap();
+    let got: Vec<(&str, Oid)> = cols.iter().map(|c| (c.name.as_str(), c.type_oid)).collect();
+    assert_eq!(got, vec![("x", INT4), ("y", INT8)]);
+}
+
+/// UNION/INTERSECT/EXCEPT [ALL], SELECT DISTINCT and VALUES; every
+/// expected output is PostgreSQL 15's (`psql -AtX -c`).
+#[test]
+fn set_operations_distinct_and_values_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT 1 UNION SELECT 2 UNION SELECT 1 ORDER BY 1",
+            "1\n2",
+        ),
+        (
+            "SELECT x FROM generate_series(1,3) x UNION ALL SELECT x FROM generate_series(2,3) x ORDER BY 1",
+            "1\n2\n2\n3\n3",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x INTERSECT SELECT y * 2 FROM generate_series(1,5) y ORDER BY 1",
+            "2\n4",
+        ),
+        (
+            "SELECT x % 3 FROM generate_series(1,7) x INTERSECT ALL SELECT x % 2 FROM generate_series(1,4) x ORDER BY 1",
+            "0\n0\n1\n1",
+        ),
+        (
+            "SELECT x FROM generate_series(1,5) x EXCEPT SELECT 2 ORDER BY x DESC",
+            "5\n4\n3\n1",
+        ),
+        (
+            "SELECT x % 3 AS r FROM generate_series(1,7) x EXCEPT ALL SELECT 1 ORDER BY r",
+            "0\n0\n1\n1\n2\n2",
+        ),
+        (
+            "SELECT 1 AS a, NULL UNION SELECT 2, 'x' ORDER BY a",
+            "1|\n2|x",
+        ),
+        (
+            "SELECT NULL UNION SELECT NULL",
+            "",
+        ),
+        (
+            "SELECT 1.5 UNION SELECT 1 ORDER BY 1",
+            "1\n1.5",
+        ),
+        (
+            "SELECT DISTINCT x % 3 FROM generate_series(1,10) x ORDER BY 1",
+            "0\n1\n2",
+        ),
+        (
+            "SELECT DISTINCT x % 2, x % 3 FROM generate_series(1,10) x ORDER BY 1, 2",
+            "0|0\n0|1\n0|2\n1|0\n1|1\n1|2",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT DISTINCT x / 4 FROM generate_series(1,20) x) s",
+            "6",
+        ),
+        (
+            "VALUES (1, 'a'), (2, 'b') ORDER BY 1 DESC",
+            "2|b\n1|a",
+        ),
+        (
+            "SELECT * FROM (VALUES (1, 'one'), (2, 'two'), (3, NULL)) AS v(n, w) WHERE n > 1",
+            "2|two\n3|",
+        ),
+        (
+            "SELECT v.column1 + 1 FROM (VALUES (1), (2.5)) v",
+            "2\n3.5",
+        ),
+        (
+            "SELECT n, w FROM (VALUES (1, 'one'), (2, 'two')) AS v(n, w) JOIN generate_series(2,3) g ON g = n",
+            "2|two",
+        ),
+        (
+            "SELECT x FROM generate_series(1,4) x WHERE x IN (SELECT 1 UNION SELECT 3) ORDER BY 1",
+            "1\n3",
+        ),
+        (
+            "(SELECT 3 ORDER BY 1 LIMIT 1) UNION ALL (SELECT 1) ORDER BY 1 LIMIT 5",
+            "1\n3",
+        ),
+        (
+            "SELECT * FROM (SELECT 1 AS a UNION ALL SELECT 2) s ORDER BY a DESC",
+            "2\n1",
+        ),
+        (
+            "SELECT 1, 2 UNION SELECT 3, 4 EXCEPT SELECT 1, 2",
+            "3|4",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "SELECT 1 UNION SELECT 1, 2",
+            "42601",
+            "each UNION query must have the same number of columns",
+        ),
+        (
+            "SELECT 1 UNION SELECT 'a'",
+            "22P02",
+            "invalid input syntax for type integer: \"a\"",
+        ),
+        (
+            "SELECT 1 UNION SELECT true",
+            "42804",
+            "UNION types integer and boolean cannot be matched",
+        ),
+        (
+            "VALUES (1), (1, 2)",
+            "42601",
+            "VALUES lists must all be the same length",
+        ),
+        (
+            "SELECT DISTINCT x FROM generate_series(1,3) x ORDER BY -x",
+            "42P10",
+            "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
 }

@@ -31,6 +31,7 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -39,9 +40,10 @@
 
 mod client;
 mod control;
-mod crash;
 mod copy;
+mod crash;
 mod fidelity;
+mod joins;
 mod ledger;
 mod lockfile;
 mod pgbench;
