@@ -533,6 +533,47 @@ impl Session {
     }
 
     /// Every row of a catalog the catalog snapshot sees, with its TID.
+    /// `t`'s pg_class row (TID and columns), read now; `missing` is the
+    /// error when it is gone (dropped by a transaction that committed
+    /// since the name was resolved).
+    pub(super) fn class_row(
+        &self,
+        t: TableRef,
+        missing: impl FnOnce() -> PgError,
+    ) -> Result<(ItemPointer, Vec<Value>), PgError> {
+        let ci = cat::catalog(PG_CLASS_OID).col("oid");
+        self.catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
+            .ok_or_else(missing)
+    }
+
+    /// Points a table's pg_class row (`tid`, `class`) at a new file
+    /// (TRUNCATE, VACUUM FULL): an update of the catalog row by this
+    /// transaction, so the swap commits or aborts with it.
+    pub(super) fn set_relfilenode(
+        &mut self,
+        tid: ItemPointer,
+        mut class: Vec<Value>,
+        new_file: u32,
+        xid: u64,
+        cid: u32,
+    ) -> Result<(), PgError> {
+        let c = cat::catalog(PG_CLASS_OID);
+        self.catalog_changed = true;
+        class[c.col("relfilenode")] = Value::Oid(new_file);
+        let tuple = datum::form_row(&c.types(), &class)?;
+        match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
+            h.update(owner, vis, tid, tuple, xid, cid)
+        })? {
+            UpdateOutcome::Updated { .. } => Ok(()),
+            UpdateOutcome::Failed(_) => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "tuple concurrently updated",
+            )),
+        }
+    }
+
     fn catalog_rows(&self, oid: u32) -> Result<Vec<(ItemPointer, Vec<Value>)>, PgError> {
         let (store, engine) = self.table_parts()?;
         let snap = self.catalog_snapshot()?;
@@ -1291,18 +1332,12 @@ impl tusk_sql::Tables for Session {
             ));
         }
         self.lock_relation(t, LockMode::AccessExclusive)?;
-        let c = cat::catalog(PG_CLASS_OID);
-        let ci = c.col("oid");
-        let Some((tid, _)) = self
-            .catalog_rows(PG_CLASS_OID)?
-            .into_iter()
-            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
-        else {
-            return Err(PgError::error(
+        let (tid, _) = self.class_row(t, || {
+            PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!("table \"{}\" does not exist", rel.name),
-            ));
-        };
+            )
+        })?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
         for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
             let i = cat::catalog(catoid).col(col);
@@ -1326,18 +1361,12 @@ impl tusk_sql::Tables for Session {
             ));
         }
         self.lock_relation(t, LockMode::AccessExclusive)?;
-        let c = cat::catalog(PG_CLASS_OID);
-        let (ci, fi) = (c.col("oid"), c.col("relfilenode"));
-        let Some((tid, mut class)) = self
-            .catalog_rows(PG_CLASS_OID)?
-            .into_iter()
-            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
-        else {
-            return Err(PgError::error(
+        let (tid, class) = self.class_row(t, || {
+            PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!("relation \"{}\" does not exist", rel.name),
-            ));
-        };
+            )
+        })?;
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let new_file = self.new_relation_oid()?;
@@ -1348,20 +1377,7 @@ impl tusk_sql::Tables for Session {
             rel: new_file,
         };
         self.pending_deletes.push((new_loc, false));
-        self.catalog_changed = true;
-        class[fi] = Value::Oid(new_file);
-        let tuple = datum::form_row(&c.types(), &class)?;
-        match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
-            h.update(owner, vis, tid, tuple, xid, cid)
-        })? {
-            UpdateOutcome::Updated { .. } => {}
-            UpdateOutcome::Failed(_) => {
-                return Err(PgError::error(
-                    sqlstate::INTERNAL_ERROR,
-                    "tuple concurrently updated",
-                ))
-            }
-        }
+        self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((locator(store.db, t), true));
         Ok(())
     }

@@ -188,18 +188,13 @@ impl Session {
         if verbose {
             self.info(format!("vacuuming \"{qualified}\""));
         }
-        let c = cat::catalog(PG_CLASS_OID);
-        let (ci, fi) = (c.col("oid"), c.col("relfilenode"));
-        let Some((tid, mut class)) = self
-            .catalog_rows(PG_CLASS_OID)?
-            .into_iter()
-            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
-        else {
-            return Err(PgError::error(
+        let fi = cat::catalog(PG_CLASS_OID).col("relfilenode");
+        let (tid, class) = self.class_row(t, || {
+            PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!("relation \"{name}\" does not exist"),
-            ));
-        };
+            )
+        })?;
         // The catalog's current file (a TRUNCATE or VACUUM FULL earlier in
         // this transaction may have replaced the one the caller resolved).
         let t = TableRef {
@@ -235,20 +230,7 @@ impl Session {
             vis.check()?;
             r?
         };
-        self.catalog_changed = true;
-        class[fi] = Value::Oid(new_file);
-        let tuple = datum::form_row(&c.types(), &class)?;
-        match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
-            h.update(owner, vis, tid, tuple, xid, cid)
-        })? {
-            UpdateOutcome::Updated { .. } => {}
-            UpdateOutcome::Failed(_) => {
-                return Err(PgError::error(
-                    sqlstate::INTERNAL_ERROR,
-                    "tuple concurrently updated",
-                ))
-            }
-        }
+        self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((old_loc, true));
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
