@@ -67,12 +67,11 @@ fn pgbench_init_dtgv_then_tpcb_and_select_only() {
         simple_value(&mut c, "SELECT count(*) FROM pgbench_branches").as_deref(),
         Some("1")
     );
-    // TPC-B, 12 transactions; without -n pgbench first vacuums the
-    // branches and tellers and truncates the history. One client: with
-    // several, concurrent UPDATEs of the one branch row lose updates
-    // today (a READ COMMITTED bug of the UPDATE path, reported with this
-    // work), which this invariant check would catch.
-    let run = pgbench(&srv, &["-c", "1", "-t", "12"]);
+    // TPC-B, 4 clients x 3 transactions; without -n pgbench first
+    // vacuums the branches and tellers and truncates the history. All
+    // four update the one branch row: a lost update would break the
+    // invariant checked below.
+    let run = pgbench(&srv, &["-c", "4", "-j", "2", "-t", "3"]);
     assert_eq!(run.code(), Some(0), "pgbench: {}", run.describe());
     assert!(
         run.stdout
