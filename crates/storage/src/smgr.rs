@@ -169,6 +169,80 @@ pub trait Smgr {
     fn close(&mut self, rel: RelFileLocator);
 }
 
+/// One storage manager reached from two places in one process: the buffer
+/// manager owns a boxed [`Smgr`], and a crash test keeps a clone of this
+/// handle to the same [`FaultSmgr`] to crash it. Clones share the inner
+/// manager; every call borrows it for that call only.
+pub struct SharedSmgr<S>(pub std::rc::Rc<std::cell::RefCell<S>>);
+
+impl<S> SharedSmgr<S> {
+    pub fn new(s: S) -> SharedSmgr<S> {
+        SharedSmgr(std::rc::Rc::new(std::cell::RefCell::new(s)))
+    }
+}
+
+impl<S> Clone for SharedSmgr<S> {
+    fn clone(&self) -> Self {
+        SharedSmgr(self.0.clone())
+    }
+}
+
+impl<S: Smgr> Smgr for SharedSmgr<S> {
+    fn exists(&mut self, rel: RelFileLocator, fork: Fork) -> Result<bool, PgError> {
+        self.0.borrow_mut().exists(rel, fork)
+    }
+    fn create(&mut self, rel: RelFileLocator, fork: Fork, is_redo: bool) -> Result<(), PgError> {
+        self.0.borrow_mut().create(rel, fork, is_redo)
+    }
+    fn unlink(&mut self, rel: RelFileLocator, fork: Fork) -> Result<(), PgError> {
+        self.0.borrow_mut().unlink(rel, fork)
+    }
+    fn extend(
+        &mut self,
+        rel: RelFileLocator,
+        fork: Fork,
+        blkno: BlockNumber,
+        page: &PageBuf,
+    ) -> Result<(), PgError> {
+        self.0.borrow_mut().extend(rel, fork, blkno, page)
+    }
+    fn read(
+        &mut self,
+        rel: RelFileLocator,
+        fork: Fork,
+        blkno: BlockNumber,
+        page: &mut PageBuf,
+    ) -> Result<(), PgError> {
+        self.0.borrow_mut().read(rel, fork, blkno, page)
+    }
+    fn write(
+        &mut self,
+        rel: RelFileLocator,
+        fork: Fork,
+        blkno: BlockNumber,
+        page: &PageBuf,
+    ) -> Result<(), PgError> {
+        self.0.borrow_mut().write(rel, fork, blkno, page)
+    }
+    fn nblocks(&mut self, rel: RelFileLocator, fork: Fork) -> Result<BlockNumber, PgError> {
+        self.0.borrow_mut().nblocks(rel, fork)
+    }
+    fn truncate(
+        &mut self,
+        rel: RelFileLocator,
+        fork: Fork,
+        nblocks: BlockNumber,
+    ) -> Result<(), PgError> {
+        self.0.borrow_mut().truncate(rel, fork, nblocks)
+    }
+    fn sync(&mut self, rel: RelFileLocator, fork: Fork) -> Result<(), PgError> {
+        self.0.borrow_mut().sync(rel, fork)
+    }
+    fn close(&mut self, rel: RelFileLocator) {
+        self.0.borrow_mut().close(rel)
+    }
+}
+
 /// `%m`: the C library's text for the error, without Rust's
 /// " (os error N)" suffix, since that is what PostgreSQL prints and what
 /// operators grep for.

@@ -34,8 +34,8 @@ use tusk_storage::heaptuple::{self, Align, Attr, Datum, ItemPointer};
 use tusk_storage::heapwal::XlogHeapWal;
 use tusk_storage::layout::AreaId;
 use tusk_storage::lwlock::LwWaiter;
-use tusk_storage::page::{self, PageBuf};
-use tusk_storage::smgr::{BlockNumber, CrashMode, FaultPlan, FaultSmgr, Fork, Md, Smgr};
+use tusk_storage::page;
+use tusk_storage::smgr::{CrashMode, FaultPlan, FaultSmgr, Fork, Md, SharedSmgr, Smgr};
 use tusk_storage::wal::lsn_str;
 use tusk_storage::xact::{Release, ResourceOwner};
 use tusk_storage::xactwal::{XactRedo, XlogCommit};
@@ -73,73 +73,7 @@ impl Rng {
 
 /// The fault layer shared between the buffer manager (which owns a boxed
 /// smgr) and the test (which crashes it).
-#[derive(Clone)]
-struct Faulty(Rc<RefCell<FaultSmgr<Md>>>);
-
-impl Smgr for Faulty {
-    fn exists(&mut self, r: tusk_storage::smgr::RelFileLocator, f: Fork) -> Result<bool, PgError> {
-        self.0.borrow_mut().exists(r, f)
-    }
-    fn create(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-        redo: bool,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().create(r, f, redo)
-    }
-    fn unlink(&mut self, r: tusk_storage::smgr::RelFileLocator, f: Fork) -> Result<(), PgError> {
-        self.0.borrow_mut().unlink(r, f)
-    }
-    fn extend(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-        b: BlockNumber,
-        p: &PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().extend(r, f, b, p)
-    }
-    fn read(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-        b: BlockNumber,
-        p: &mut PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().read(r, f, b, p)
-    }
-    fn write(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-        b: BlockNumber,
-        p: &PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().write(r, f, b, p)
-    }
-    fn nblocks(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-    ) -> Result<BlockNumber, PgError> {
-        self.0.borrow_mut().nblocks(r, f)
-    }
-    fn truncate(
-        &mut self,
-        r: tusk_storage::smgr::RelFileLocator,
-        f: Fork,
-        n: BlockNumber,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().truncate(r, f, n)
-    }
-    fn sync(&mut self, r: tusk_storage::smgr::RelFileLocator, f: Fork) -> Result<(), PgError> {
-        self.0.borrow_mut().sync(r, f)
-    }
-    fn close(&mut self, r: tusk_storage::smgr::RelFileLocator) {
-        self.0.borrow_mut().close(r)
-    }
-}
+type Faulty = SharedSmgr<FaultSmgr<Md>>;
 
 /// One process: there is no other to race for the extension lock.
 struct NoExt;
@@ -548,7 +482,7 @@ fn check_first_touch_has_image(dir: &Path, redo: u64) -> (usize, usize) {
 /// A fresh cluster and its first start.
 fn setup(w: &World<Sh>) -> (Faulty, Node) {
     init_cluster(w.dir.path());
-    let fault = Faulty(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
+    let fault = SharedSmgr(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
         w.dir.path(),
         SEG_BLOCKS,
     )))));
@@ -814,7 +748,7 @@ fn dropped_relation_stays_dropped_and_missing_pages_are_named() {
     for (fpw, drop_it) in [(true, true), (false, true), (false, false)] {
         let w: World<Sh> = World::new(8);
         init_cluster(w.dir.path());
-        let fault = Faulty(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
+        let fault = SharedSmgr(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
             w.dir.path(),
             SEG_BLOCKS,
         )))));
@@ -875,7 +809,7 @@ fn dropped_relation_stays_dropped_and_missing_pages_are_named() {
 fn without_full_page_writes_a_torn_page_stops_recovery() {
     let w: World<Sh> = World::new(8);
     init_cluster(w.dir.path());
-    let fault = Faulty(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
+    let fault = SharedSmgr(Rc::new(RefCell::new(FaultSmgr::new(Md::new(
         w.dir.path(),
         SEG_BLOCKS,
     )))));

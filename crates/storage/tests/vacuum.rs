@@ -25,7 +25,8 @@ use tusk_storage::heaptuple::{self, Align, Attr, Datum, ItemPointer};
 use tusk_storage::lwlock::{LwLock, LwMode, LwWaiter};
 use tusk_storage::page::{self, PageBuf};
 use tusk_storage::smgr::{
-    BlockNumber, CrashMode, FaultSmgr, Fork, Md, RelFileLocator, Smgr, DEFAULTTABLESPACE_OID,
+    BlockNumber, CrashMode, FaultSmgr, Fork, Md, RelFileLocator, SharedSmgr, Smgr,
+    DEFAULTTABLESPACE_OID,
 };
 use tusk_storage::vacuum::*;
 use tusk_storage::xact::ResourceOwner;
@@ -668,61 +669,9 @@ fn an_old_snapshot_keeps_its_rows() {
     assert_eq!(scan(&h, &mut owner, &oracle(0, &[10], 0)).len(), 10);
 }
 
-/// An smgr shared between the buffer manager and the test, so the test
-/// can crash it.
-#[derive(Clone)]
-struct SharedSmgr(Rc<RefCell<FaultSmgr<Md>>>);
-
-impl Smgr for SharedSmgr {
-    fn exists(&mut self, rel: RelFileLocator, fork: Fork) -> Result<bool, PgError> {
-        self.0.borrow_mut().exists(rel, fork)
-    }
-    fn create(&mut self, rel: RelFileLocator, fork: Fork, redo: bool) -> Result<(), PgError> {
-        self.0.borrow_mut().create(rel, fork, redo)
-    }
-    fn unlink(&mut self, rel: RelFileLocator, fork: Fork) -> Result<(), PgError> {
-        self.0.borrow_mut().unlink(rel, fork)
-    }
-    fn extend(
-        &mut self,
-        rel: RelFileLocator,
-        fork: Fork,
-        b: BlockNumber,
-        p: &PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().extend(rel, fork, b, p)
-    }
-    fn read(
-        &mut self,
-        rel: RelFileLocator,
-        fork: Fork,
-        b: BlockNumber,
-        p: &mut PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().read(rel, fork, b, p)
-    }
-    fn write(
-        &mut self,
-        rel: RelFileLocator,
-        fork: Fork,
-        b: BlockNumber,
-        p: &PageBuf,
-    ) -> Result<(), PgError> {
-        self.0.borrow_mut().write(rel, fork, b, p)
-    }
-    fn nblocks(&mut self, rel: RelFileLocator, fork: Fork) -> Result<BlockNumber, PgError> {
-        self.0.borrow_mut().nblocks(rel, fork)
-    }
-    fn truncate(&mut self, rel: RelFileLocator, fork: Fork, n: BlockNumber) -> Result<(), PgError> {
-        self.0.borrow_mut().truncate(rel, fork, n)
-    }
-    fn sync(&mut self, rel: RelFileLocator, fork: Fork) -> Result<(), PgError> {
-        self.0.borrow_mut().sync(rel, fork)
-    }
-    fn close(&mut self, rel: RelFileLocator) {
-        self.0.borrow_mut().close(rel)
-    }
-}
+/// The fault layer shared between the buffer manager (which owns a boxed
+/// smgr) and the test (which crashes it).
+type Faulty = SharedSmgr<FaultSmgr<Md>>;
 
 /// Truncation across crashes (FaultSmgr): (a) the process dies after the
 /// truncate record is flushed but before the file is cut — redo cuts it;
@@ -737,7 +686,7 @@ fn truncation_survives_crashes() {
         let w = World::new(16);
         let sh = w.shared();
         let fault = SharedSmgr(Rc::new(RefCell::new(FaultSmgr::new(w.md()))));
-        let mk = |fault: &SharedSmgr| w.bufmgr(0, Box::new(fault.clone()), Box::new(NoWal), true);
+        let mk = |fault: &Faulty| w.bufmgr(0, Box::new(fault.clone()), Box::new(NoWal), true);
         let mgr = mk(&fault);
         let ext = w.ext(0);
         let mut wal = TestWal::new(sh);
