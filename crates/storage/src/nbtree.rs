@@ -569,15 +569,21 @@ fn cmp_tid(a: ItemPointer, b: ItemPointer) -> Ordering {
     (a.block, a.offset).cmp(&(b.block, b.offset))
 }
 
+/// Order of two keys on the columns both have (the shorter is a prefix).
+fn cmp_prefix(a: &[Value], b: &[Value]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| cmp_value(x, y))
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
+
 /// Compares a search key with a tuple's key (decoded) and TID.
 fn cmp_key(sk: &SearchKey, vals: &[Value], tid: Option<ItemPointer>) -> Ordering {
-    for (a, b) in sk.vals.iter().zip(vals) {
-        let o = cmp_value(a, b);
-        if o != Ordering::Equal {
-            return o;
-        }
+    match cmp_prefix(&sk.vals, vals) {
+        Ordering::Equal => cmp_tail(sk, vals.len(), tid),
+        o => o,
     }
-    cmp_tail(sk, vals.len(), tid)
 }
 
 /// The order of a search key and a tuple with `natts` key attributes equal
@@ -2088,13 +2094,7 @@ impl BtScan<'_, '_> {
             let t = item(p, off)?;
             let (v, h) = idx.tuple_key(t)?;
             if let Some((u, incl)) = &self.upper {
-                let mut o = Ordering::Equal;
-                for (a, b) in v.iter().zip(u) {
-                    o = cmp_value(a, b);
-                    if o != Ordering::Equal {
-                        break;
-                    }
-                }
+                let o = cmp_prefix(&v, u);
                 if o == Ordering::Greater || (o == Ordering::Equal && !incl) {
                     self.done = true;
                     break;
@@ -2154,13 +2154,7 @@ impl BtScan<'_, '_> {
             let t = item(p, off)?;
             let (v, h) = idx.tuple_key(t)?;
             if let Some((lo, incl)) = &self.lower {
-                let mut o = Ordering::Equal;
-                for (a, b) in v.iter().zip(lo) {
-                    o = cmp_value(a, b);
-                    if o != Ordering::Equal {
-                        break;
-                    }
-                }
+                let o = cmp_prefix(&v, lo);
                 if o == Ordering::Less || (o == Ordering::Equal && !incl) {
                     self.done = true;
                     break;
