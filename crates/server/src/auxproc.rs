@@ -309,7 +309,8 @@ impl XactRedo for RedoXacts {
                 "could not open directory \"pg_xact\"",
             ));
         };
-        clog.set_tree_status(&self.shared, self.slot, xid, subxids, status)?;
+        // A replayed commit's record is on disk: no group LSN.
+        clog.set_tree_status(&self.shared, self.slot, xid, subxids, status, 0)?;
         if let Some(t) = self.shared.transam() {
             t.advance_next_xid_past(subxids.iter().copied().fold(xid, u64::max));
         }
@@ -713,7 +714,9 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
     if let Err(e) = w.load() {
         elog::report(&e.to_pg_error(tusk_common::Severity::Error));
     }
-    let x = env.shared.xlog(&env.data_dir, &env.settings, slot);
+    // Shared with the commit log: a page holding asynchronous commits is
+    // written only after WAL is flushed past their records.
+    let x = std::rc::Rc::new(env.shared.xlog(&env.data_dir, &env.settings, slot));
     let xacts = CheckpointXacts {
         shared: env.shared.clone(),
         slot: slot as u32,
@@ -726,7 +729,11 @@ pub fn checkpointer_main(mut env: AuxEnv) -> ! {
             .shared
             .clog(&env.data_dir)
             .map_err(|e| elog::report(&e.with_severity(tusk_common::Severity::Warning)))
-            .ok(),
+            .ok()
+            .map(|mut c| {
+                c.set_wal(x.clone());
+                c
+            }),
     };
     let mut keep = WalKeep::new(&env.data_dir, &env.settings);
     // The max_wal_size trigger counts from the last checkpoint's redo

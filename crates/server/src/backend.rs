@@ -2416,7 +2416,9 @@ struct Engine {
     slot: u32,
     transam: tusk_storage::transam::Transam,
     clog: tusk_storage::clogbuffers::Clog,
-    xlog: tusk_storage::xlog::Xlog<ChildShared>,
+    /// Shared with `clog`, which flushes WAL through it before writing a
+    /// page that holds asynchronous commits.
+    xlog: std::rc::Rc<tusk_storage::xlog::Xlog<ChildShared>>,
     /// The session's `synchronous_commit` != off, as of the last
     /// statement start (the session updates it; COMMIT reads it).
     synchronous: std::cell::Cell<bool>,
@@ -2432,19 +2434,21 @@ impl Engine {
         slot: usize,
     ) -> Option<Engine> {
         let transam = shared.transam()?;
-        let clog = match shared.clog(data_dir) {
+        let mut clog = match shared.clog(data_dir) {
             Ok(c) => c,
             Err(e) => {
                 elog::report(&e.with_severity(Severity::Warning));
                 return None;
             }
         };
+        let xlog = std::rc::Rc::new(shared.xlog(data_dir, settings, slot));
+        clog.set_wal(xlog.clone());
         Some(Engine {
             shared: shared.clone(),
             slot: slot as u32,
             transam,
             clog,
-            xlog: shared.xlog(data_dir, settings, slot),
+            xlog,
             synchronous: std::cell::Cell::new(true),
         })
     }
@@ -2537,8 +2541,12 @@ impl tusk_storage::xact::XactEngine for Engine {
     fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError> {
         use tusk_storage::transam::{ClogStatus, CommitWal};
         let r = self.wal().log_abort(xid, children).and_then(|_| {
-            self.clog_for()
-                .set_tree_status(xid, children, tusk_storage::clog::XidStatus::Aborted)
+            self.clog_for().set_tree_status(
+                xid,
+                children,
+                tusk_storage::clog::XidStatus::Aborted,
+                0,
+            )
         });
         let mut gone = Vec::with_capacity(children.len() + 1);
         gone.push(xid);

@@ -19,10 +19,20 @@
 //! in profiles. A reader never sees half of a multi-page commit because
 //! [`Clog::set_tree_status`] holds the lock exclusively throughout.
 //!
-//! **Commit ordering.** The commit WAL record is flushed before the
-//! status is set here ([`crate::transam::CommitWal`]); so the commit log
-//! on disk may lag (a dirty page lost in a crash) but never runs ahead of
-//! WAL, and redo sets every status whose record survived. A commit whose
+//! **Commit ordering.** The commit log on disk may lag WAL (a dirty page
+//! lost in a crash: redo sets every status whose record survived) but must
+//! never run ahead of it. A synchronous commit flushes its record before
+//! the status is set here ([`crate::transam::CommitWal`]). An asynchronous
+//! one (`synchronous_commit = off`) sets the status at once, so each page
+//! keeps, per group of 1,024 xids, the highest commit-record LSN set in it
+//! (PostgreSQL's group LSNs, `CLOG_LSNS_PER_PAGE` = 32), and a page is
+//! written — evicted or checkpointed — only after WAL is flushed up to its
+//! highest group LSN ([`WalFlush`]). Otherwise a page written between the
+//! status and the record's flush, then a crash (even SIGKILL: the page
+//! write sits in the kernel), brings back a transaction "committed" whose
+//! later changes are not in WAL: half of it. The same LSNs tell visibility
+//! when a committed hint bit may be set ([`Clog::may_hint_committed`]): a
+//! page carrying the hint may reach disk before the record otherwise. A commit whose
 //! subtransactions sit on other pages marks them sub-committed first, then
 //! the top-level xid committed, then the subxids committed (PostgreSQL's
 //! TransactionIdSetTreeStatus), so a page written in between never shows
@@ -51,6 +61,9 @@
 //!         1600  512 dirty[128]           1 = changed since read/written
 //!         2112  512 lru_count[128]       cur_lru_count at last access
 //!         2624 1472 (padding to 4096, so the pages stay page-aligned)
+//! then nslots × 8192   pages
+//! then nslots × 32 × 8 group_lsn        u64 commit-record end LSN, per slot
+//!                                       and group of 1,024 xids (0: none)
 //! ```
 
 use crate::clog::{self, ClogPage, XidStatus, CLOG_XACTS_PER_PAGE};
@@ -68,6 +81,21 @@ pub const MAX_PAGES: usize = 128;
 pub const SLOT_EMPTY: u32 = 0;
 /// `SlruCtl::status` of a slot holding `page_number`'s page.
 pub const SLOT_VALID: u32 = 1;
+
+/// Groups of xids per commit-log page that keep their own LSN
+/// (PostgreSQL's CLOG_LSNS_PER_PAGE).
+pub const CLOG_LSNS_PER_PAGE: u64 = 32;
+/// Xids per group.
+const CLOG_XACTS_PER_LSN_GROUP: u64 = CLOG_XACTS_PER_PAGE / CLOG_LSNS_PER_PAGE;
+
+/// The WAL a commit-log page must wait for before it is written: the
+/// process's WAL handle ([`crate::xlog::Xlog`] implements it).
+pub trait WalFlush {
+    /// WAL is on disk up to here.
+    fn flushed(&self) -> u64;
+    /// Returns once WAL is on disk up to `lsn`.
+    fn flush_wal(&self, lsn: u64) -> Result<(), PgError>;
+}
 
 /// The directory of the commit log, under the data directory.
 pub const PG_XACT_DIR: &str = "pg_xact";
@@ -110,9 +138,10 @@ impl SlruCtl {
 }
 
 fn size(c: &SizeCalc) -> Result<usize, SizeError> {
+    let n = pages(c.z.shared_buffers);
     c.add(
-        std::mem::size_of::<SlruCtl>(),
-        c.mul(pages(c.z.shared_buffers), BLCKSZ)?,
+        c.add(std::mem::size_of::<SlruCtl>(), c.mul(n, BLCKSZ)?)?,
+        c.mul(n, CLOG_LSNS_PER_PAGE as usize * 8)?,
     )
 }
 
@@ -139,7 +168,13 @@ pub const AREA: AreaSpec = AreaSpec {
 pub struct Clog {
     ctl: *const SlruCtl,
     pages: *mut u8,
+    /// `nslots × CLOG_LSNS_PER_PAGE` group LSNs, after the pages.
+    group_lsn: *const AtomicU64,
     dir: OwnedFd,
+    /// The WAL to flush before writing a page with group LSNs. `None` in
+    /// a process that sets no asynchronous commit (the startup process:
+    /// replayed statuses carry no LSN) and in tests without WAL.
+    wal: Option<std::rc::Rc<dyn WalFlush>>,
 }
 
 fn io_error(what: String, xid: u64, e: std::io::Error) -> PgError {
@@ -168,12 +203,27 @@ impl Clog {
     /// # Safety
     /// `area` is an initialised [`AREA`], mapped for the life of the view.
     pub unsafe fn from_raw(area: *mut u8, dir: OwnedFd) -> Clog {
+        let ctl = area as *const SlruCtl;
+        // SAFETY: the caller's promise: an initialised area.
+        let nslots = unsafe { (*ctl).nslots.load(Ordering::Relaxed) } as usize;
+        // SAFETY: the pages follow the control block inside the area, the
+        // group LSNs follow the pages (`size`).
+        let pages = unsafe { area.add(std::mem::size_of::<SlruCtl>()) };
+        let group_lsn = unsafe { pages.add(nslots * BLCKSZ) } as *const AtomicU64;
         Clog {
-            ctl: area as *const SlruCtl,
-            // SAFETY: the pages follow the control block inside the area.
-            pages: unsafe { area.add(std::mem::size_of::<SlruCtl>()) },
+            ctl,
+            pages,
+            group_lsn,
             dir,
+            wal: None,
         }
+    }
+
+    /// Gives this process's view the WAL to flush before it writes a page
+    /// holding asynchronous commits. Every process that commits or
+    /// checkpoints sets it at its start.
+    pub fn set_wal(&mut self, wal: std::rc::Rc<dyn WalFlush>) {
+        self.wal = Some(wal);
     }
 
     /// # Safety
@@ -230,6 +280,45 @@ impl Clog {
         self.ctl()
             .must_exist_below
             .store(clog::page_of(next_xid), Ordering::SeqCst);
+    }
+
+    fn group_lsn(&self, slot: usize, group: usize) -> &AtomicU64 {
+        // SAFETY: slot < nslots, group < CLOG_LSNS_PER_PAGE: inside the
+        // array `from_raw` located.
+        unsafe {
+            &*self
+                .group_lsn
+                .add(slot * CLOG_LSNS_PER_PAGE as usize + group)
+        }
+    }
+
+    fn group_of(xid: u64) -> usize {
+        ((xid % CLOG_XACTS_PER_PAGE) / CLOG_XACTS_PER_LSN_GROUP) as usize
+    }
+
+    /// Forgets slot `s`'s group LSNs (it now holds another page, read from
+    /// disk or new: nothing in it waits for WAL). Exclusive lock.
+    fn clear_group_lsns(&self, s: usize) {
+        for g in 0..CLOG_LSNS_PER_PAGE as usize {
+            self.group_lsn(s, g).store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// May a committed hint bit be set for `xid` now: is its commit record
+    /// (as far as its group's LSN tells) on disk? PostgreSQL's
+    /// SetHintBits test. Any process; takes the lock shared.
+    pub fn may_hint_committed(&self, lw: &impl LwProcs, me: u32, xid: u64) -> bool {
+        let Some(wal) = &self.wal else {
+            return true;
+        };
+        let c = self.ctl();
+        c.lock.acquire(lw, me, LwMode::Shared);
+        let lsn = self.find(clog::page_of(xid)).map_or(0, |s| {
+            self.group_lsn(s, Self::group_of(xid))
+                .load(Ordering::Acquire)
+        });
+        c.lock.release(lw);
+        lsn <= wal.flushed()
     }
 
     fn find(&self, page: u64) -> Option<usize> {
@@ -301,6 +390,24 @@ impl Clog {
     /// fsyncs every segment written since the last one). Exclusive lock.
     fn write_slot(&self, s: usize, xid: u64) -> Result<(), PgError> {
         let c = self.ctl();
+        let lsn = (0..CLOG_LSNS_PER_PAGE as usize)
+            .map(|g| self.group_lsn(s, g).load(Ordering::Acquire))
+            .max()
+            .unwrap_or(0);
+        if lsn != 0 {
+            // WAL before the commit log (file comment). Flushing under the
+            // lock is safe: the WAL flush never takes it.
+            match &self.wal {
+                Some(w) if w.flushed() < lsn => w.flush_wal(lsn)?,
+                Some(_) => {}
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::INTERNAL_ERROR,
+                        format!("commit-log page of xid {xid} waits for WAL at {lsn:X} but this process has no WAL handle"),
+                    ))
+                }
+            }
+        }
         let page = c.page_number[s].load(Ordering::Acquire);
         let (segno, off) = clog::segment_of_page(page);
         let fd = self.open_segment(segno, libc::O_RDWR | libc::O_CREAT, xid)?;
@@ -374,6 +481,7 @@ impl Clog {
                 }
             },
         }
+        self.clear_group_lsns(s);
         c.page_number[s].store(page, Ordering::Release);
         c.dirty[s].store(0, Ordering::Release);
         c.status[s].store(SLOT_VALID, Ordering::Release);
@@ -412,17 +520,23 @@ impl Clog {
         r
     }
 
-    fn set_one(&self, xid: u64, status: XidStatus) -> Result<(), PgError> {
+    fn set_one(&self, xid: u64, status: XidStatus, lsn: u64) -> Result<(), PgError> {
         let s = self.load(clog::page_of(xid), xid)?;
         clog::set_status(self.page_mut(s), xid, status)?;
+        if lsn != 0 {
+            self.group_lsn(s, Self::group_of(xid))
+                .fetch_max(lsn, Ordering::AcqRel);
+        }
         self.ctl().dirty[s].store(1, Ordering::Release);
         Ok(())
     }
 
     /// Records the fate of `xid` and its `subxids` (PostgreSQL's
     /// TransactionIdSetTreeStatus): Committed or Aborted. For a commit,
-    /// the caller has flushed the commit record first. The committing or
-    /// aborting backend (or the startup process replaying WAL).
+    /// `commit_lsn` is the end of the commit record when it may not be
+    /// flushed yet (an asynchronous commit), else 0: the page is then not
+    /// written before WAL is flushed that far. The committing or aborting
+    /// backend (or the startup process replaying WAL, with 0).
     pub fn set_tree_status(
         &self,
         lw: &impl LwProcs,
@@ -430,6 +544,7 @@ impl Clog {
         xid: u64,
         subxids: &[u64],
         status: XidStatus,
+        commit_lsn: u64,
     ) -> Result<(), PgError> {
         let c = self.ctl();
         let top_page = clog::page_of(xid);
@@ -438,15 +553,15 @@ impl Clog {
             let elsewhere = subxids.iter().filter(|&&x| clog::page_of(x) != top_page);
             if status == XidStatus::Committed {
                 for &x in elsewhere.clone() {
-                    self.set_one(x, XidStatus::SubCommitted)?;
+                    self.set_one(x, XidStatus::SubCommitted, commit_lsn)?;
                 }
             }
             for &x in subxids.iter().filter(|&&x| clog::page_of(x) == top_page) {
-                self.set_one(x, status)?;
+                self.set_one(x, status, commit_lsn)?;
             }
-            self.set_one(xid, status)?;
+            self.set_one(xid, status, commit_lsn)?;
             for &x in elsewhere {
-                self.set_one(x, status)?;
+                self.set_one(x, status, commit_lsn)?;
             }
             Ok(())
         })();
@@ -471,6 +586,7 @@ impl Clog {
             .map_or_else(|| self.victim(xid), Ok)
             .map(|s| {
                 self.page_mut(s).fill(0);
+                self.clear_group_lsns(s);
                 c.page_number[s].store(page, Ordering::Release);
                 c.status[s].store(SLOT_VALID, Ordering::Release);
                 c.dirty[s].store(1, Ordering::Release);
@@ -601,9 +717,15 @@ impl<P: LwProcs> crate::transam::ClogStatus for ClogFor<'_, P> {
         self.clog.get_status(self.lw, self.me, xid)
     }
 
-    fn set_tree_status(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError> {
+    fn set_tree_status(
+        &self,
+        xid: u64,
+        subxids: &[u64],
+        status: XidStatus,
+        commit_lsn: u64,
+    ) -> Result<(), PgError> {
         self.clog
-            .set_tree_status(self.lw, self.me, xid, subxids, status)
+            .set_tree_status(self.lw, self.me, xid, subxids, status, commit_lsn)
     }
 }
 

@@ -45,9 +45,9 @@ type Records = Rc<RefCell<Vec<(&'static str, u64, Vec<u64>)>>>;
 struct RecordingWal(Records);
 
 impl CommitWal for RecordingWal {
-    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
+    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<u64, PgError> {
         self.0.borrow_mut().push(("commit", xid, subxids.to_vec()));
-        Ok(())
+        Ok(0)
     }
     fn log_abort(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
         self.0.borrow_mut().push(("abort", xid, subxids.to_vec()));
@@ -93,7 +93,7 @@ impl XactEngine for ShmemEngine {
     fn abort_subxact(&self, xid: u64, children: &[u64]) -> Result<(), PgError> {
         self.wal.log_abort(xid, children)?;
         self.clog_for()
-            .set_tree_status(xid, children, XidStatus::Aborted)?;
+            .set_tree_status(xid, children, XidStatus::Aborted, 0)?;
         let mut gone = vec![xid];
         gone.extend_from_slice(children);
         self.t.remove_subxids(&self.lw, self.me, &gone);

@@ -249,7 +249,11 @@ pub trait CommitWal {
     /// pg_xact says committed**, so a crash can never leave a committed status whose
     /// WAL is lost (the data pages of the transaction, written later under
     /// the WAL-before-data rule, would then be unrecoverable).
-    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError>;
+    ///
+    /// Returns 0 when the record is flushed, else (asynchronous commit)
+    /// the record's end, which the commit log keeps as the page's group
+    /// LSN so that the page is not written before the record.
+    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<u64, PgError>;
     /// Writes the abort record; no flush wait (an abort that is lost in a
     /// crash is still an abort: no commit record, no committed status).
     fn log_abort(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError>;
@@ -260,7 +264,15 @@ pub trait ClogStatus {
     fn get_status(&self, xid: u64) -> Result<XidStatus, PgError>;
     /// Sets `xid` and `subxids` to `status` (Committed or Aborted) so that
     /// no reader sees the subxids committed before `xid` is.
-    fn set_tree_status(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError>;
+    /// `commit_lsn`: what [`CommitWal::log_commit`] returned (0 for an
+    /// abort or a replayed record).
+    fn set_tree_status(
+        &self,
+        xid: u64,
+        subxids: &[u64],
+        status: XidStatus,
+        commit_lsn: u64,
+    ) -> Result<(), PgError>;
 }
 
 /// This process's view of the area. Copyable; any process may hold one.
@@ -584,7 +596,7 @@ impl Transam {
             delay.fetch_add(1, Ordering::SeqCst);
             let r = wal
                 .log_commit(xid, subxids)
-                .and_then(|_| clog.set_tree_status(xid, subxids, XidStatus::Committed));
+                .and_then(|lsn| clog.set_tree_status(xid, subxids, XidStatus::Committed, lsn));
             delay.fetch_add(1, Ordering::SeqCst);
             r?;
         }
@@ -630,7 +642,7 @@ impl Transam {
         if xid != INVALID_TRANSACTION_ID {
             r = wal
                 .log_abort(xid, subxids)
-                .and_then(|_| clog.set_tree_status(xid, subxids, XidStatus::Aborted));
+                .and_then(|_| clog.set_tree_status(xid, subxids, XidStatus::Aborted, 0));
         }
         self.end_transaction(lw, me);
         r

@@ -22,8 +22,10 @@
 //! PostgreSQL) and compares the infomask before and after to mark the
 //! buffer dirty (hint-only: no WAL, unless checksums require it —
 //! s1's). With `synchronous_commit = off` a committed hint must wait
-//! until the commit record is flushed; [`XactState::may_hint_committed`]
-//! is where s2's WAL answers that (always true until then).
+//! until the commit record is flushed ([`XactState::may_hint_committed`],
+//! answered from the commit log's group LSNs): a page with the hint could
+//! otherwise reach disk before the record, and the row would outlive a
+//! crash that lost its transaction.
 //!
 //! **Command ids, simplified combo ids.** `t_cid` holds cmin when only
 //! the inserting transaction's command matters, cmax when another
@@ -60,7 +62,7 @@ pub trait XactState {
     /// (cmin, cmax) of one of our combo command ids.
     fn combo(&self, combo: u32) -> (u32, u32);
     /// May a committed hint be set for `xid` now (its commit record
-    /// flushed)? Always, while every commit flushes (synchronous_commit).
+    /// flushed)? The default, for states without asynchronous commits.
     fn may_hint_committed(&self, _xid: u64) -> bool {
         true
     }
@@ -436,6 +438,12 @@ impl<P: crate::lwlock::LwProcs> XactState for ProcXactState<'_, P> {
 
     fn combo(&self, combo: u32) -> (u32, u32) {
         self.combos.lookup(combo)
+    }
+
+    fn may_hint_committed(&self, xid: u64) -> bool {
+        self.clog
+            .clog
+            .may_hint_committed(self.clog.lw, self.clog.me, xid)
     }
 }
 

@@ -18,11 +18,11 @@
 //!   never corrupts anything: its data pages cannot reach disk before its
 //!   WAL (the WAL-before-data rule covers the commit record too, since the
 //!   record precedes any later page LSN), and a checkpoint flushes all WAL
-//!   before it writes pg_xact back. **Not yet covered**: a commit-log page
-//!   evicted from the cache by a backend is written without flushing WAL
-//!   first, so with synchronous_commit = off a crash can leave a status
-//!   without its record (PostgreSQL keeps a per-page "group LSN" and
-//!   flushes up to it; to do).
+//!   before it writes pg_xact back. The status is never on disk before
+//!   its record: the commit log keeps the record's end as its page's
+//!   group LSN and flushes WAL that far before writing the page (evicted
+//!   or checkpointed), and no committed hint bit is set before the record
+//!   is flushed ([`crate::clogbuffers`]).
 //! - An abort record is never waited for: a lost abort is still an abort.
 //! - Redo (startup process only) hands each decided tree to an
 //!   [`XactRedo`] (the server's: set the commit log, advance the xid
@@ -139,7 +139,7 @@ pub struct XlogCommit<'a, P: LwProcs> {
 }
 
 impl<P: LwProcs> CommitWal for XlogCommit<'_, P> {
-    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
+    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<u64, PgError> {
         let end = self
             .xlog
             .xlog_insert(
@@ -156,8 +156,9 @@ impl<P: LwProcs> CommitWal for XlogCommit<'_, P> {
             self.xlog
                 .flush(end)
                 .map_err(|e| e.to_pg_error(Severity::Panic))?;
+            return Ok(0);
         }
-        Ok(())
+        Ok(end)
     }
 
     fn log_abort(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {

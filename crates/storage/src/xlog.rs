@@ -210,6 +210,19 @@ pub struct Xlog<P: LwProcs> {
     wake_checkpointer: Option<Box<dyn Fn()>>,
 }
 
+/// The commit log flushes WAL through the process's handle before it
+/// writes a page holding asynchronous commits.
+impl<P: LwProcs> crate::clogbuffers::WalFlush for Xlog<P> {
+    fn flushed(&self) -> u64 {
+        self.flush_lsn()
+    }
+
+    fn flush_wal(&self, lsn: u64) -> Result<(), PgError> {
+        // PostgreSQL PANICs when a WAL flush fails (its outcome unknown).
+        self.flush(lsn).map_err(|e| e.to_pg_error(Severity::Panic))
+    }
+}
+
 impl<P: LwProcs> Xlog<P> {
     /// Takes new `fsync` / `wal_sync_method` values after a configuration
     /// reload (both are SIGHUP settings). The process owning the handle.

@@ -44,7 +44,7 @@ fn twenty_pages_through_four_slots_survive_eviction_checkpoint_and_restart() {
         for &x in &xids {
             clog.extend(&lw, 0, x).unwrap();
             if fate(x) != XidStatus::InProgress {
-                clog.set_tree_status(&lw, 0, x, &[], fate(x)).unwrap();
+                clog.set_tree_status(&lw, 0, x, &[], fate(x), 0).unwrap();
             }
         }
         // Everything but the last 4 pages was evicted and written.
@@ -130,10 +130,10 @@ fn a_missing_page_is_an_error_below_the_start_point_and_zeros_above() {
     );
     // Rewriting history is refused and changes nothing.
     let x = 100 * PER_PAGE + 9;
-    clog.set_tree_status(&lw, 0, x, &[], XidStatus::Committed)
+    clog.set_tree_status(&lw, 0, x, &[], XidStatus::Committed, 0)
         .unwrap();
     assert!(clog
-        .set_tree_status(&lw, 0, x, &[], XidStatus::Aborted)
+        .set_tree_status(&lw, 0, x, &[], XidStatus::Aborted, 0)
         .is_err());
     assert_eq!(clog.get_status(&lw, 0, x).unwrap(), XidStatus::Committed);
 }
@@ -152,14 +152,14 @@ fn a_commit_spanning_more_pages_than_slots_is_complete() {
         .map(|p| (4 + p) * PER_PAGE + 11)
         .chain([top + 1])
         .collect();
-    clog.set_tree_status(&lw, 0, top, &subs, XidStatus::Committed)
+    clog.set_tree_status(&lw, 0, top, &subs, XidStatus::Committed, 0)
         .unwrap();
     for &x in subs.iter().chain([&top]) {
         assert_eq!(clog.get_status(&lw, 0, x).unwrap(), XidStatus::Committed);
     }
     let top2 = top + 2;
     let subs2: Vec<u64> = subs.iter().map(|x| x + 2).collect();
-    clog.set_tree_status(&lw, 0, top2, &subs2, XidStatus::Aborted)
+    clog.set_tree_status(&lw, 0, top2, &subs2, XidStatus::Aborted, 0)
         .unwrap();
     for &x in subs2.iter().chain([&top2]) {
         assert_eq!(clog.get_status(&lw, 0, x).unwrap(), XidStatus::Aborted);
@@ -195,7 +195,7 @@ fn forked_processes_set_and_read_statuses_concurrently() {
                     if i % KIDS == k
                         && round == 0
                         && fate(x) != XidStatus::InProgress
-                        && clog.set_tree_status(&lw, me, x, &[], fate(x)).is_err()
+                        && clog.set_tree_status(&lw, me, x, &[], fate(x), 0).is_err()
                     {
                         return 2;
                     }
@@ -246,13 +246,13 @@ fn a_crash_after_a_checkpoint_loses_no_checkpointed_status_and_invents_none() {
         clog.startup(0);
         for &x in &before {
             if fate(x) != XidStatus::InProgress {
-                clog.set_tree_status(&lw, 0, x, &[], fate(x)).unwrap();
+                clog.set_tree_status(&lw, 0, x, &[], fate(x), 0).unwrap();
             }
         }
         clog.checkpoint(&lw, 0).unwrap();
         for &x in &after {
             if fate(x) != XidStatus::InProgress {
-                clog.set_tree_status(&lw, 0, x, &[], fate(x)).unwrap();
+                clog.set_tree_status(&lw, 0, x, &[], fate(x), 0).unwrap();
             }
         }
         // Crash: the region is dropped with dirty pages in it.
@@ -276,4 +276,116 @@ fn a_crash_after_a_checkpoint_loses_no_checkpointed_status_and_invents_none() {
     // Two of the six later pages were evicted (and so written) before the
     // crash; the last four were lost with the memory.
     assert!(kept > 0, "evicted pages reached the files");
+}
+
+/// A WAL that is flushed only when asked, and checks at each flush what
+/// the commit log has on disk at that moment.
+struct FakeWal {
+    flushed: std::cell::Cell<u64>,
+    dir: std::path::PathBuf,
+    /// (lsn asked for, status of `watch` on disk then).
+    calls: std::cell::RefCell<Vec<(u64, XidStatus)>>,
+    watch: u64,
+}
+
+impl FakeWal {
+    fn on_disk(&self, xid: u64) -> XidStatus {
+        let page = clog::page_of(xid);
+        let (segno, off) = clog::segment_of_page(page);
+        let path = self
+            .dir
+            .join(PG_XACT_DIR)
+            .join(clog::segment_file_name(segno));
+        let Ok(bytes) = std::fs::read(path) else {
+            return XidStatus::InProgress;
+        };
+        let mut p = [0u8; BLCKSZ];
+        let off = off as usize;
+        if bytes.len() >= off + BLCKSZ {
+            p.copy_from_slice(&bytes[off..off + BLCKSZ]);
+        }
+        clog::get_status(as_clog_page(&p), xid)
+    }
+}
+
+fn as_clog_page(p: &[u8; BLCKSZ]) -> &ClogPage {
+    // SAFETY: ClogPage is a plain BLCKSZ byte page.
+    unsafe { &*(p.as_ptr() as *const ClogPage) }
+}
+
+impl WalFlush for FakeWal {
+    fn flushed(&self) -> u64 {
+        self.flushed.get()
+    }
+    fn flush_wal(&self, lsn: u64) -> Result<(), PgError> {
+        self.calls
+            .borrow_mut()
+            .push((lsn, self.on_disk(self.watch)));
+        self.flushed.set(self.flushed.get().max(lsn));
+        Ok(())
+    }
+}
+
+/// An asynchronous commit (status set before its record is flushed):
+/// neither a checkpoint nor an eviction writes its page before WAL is
+/// flushed past the record, and no committed hint is allowed until then.
+/// Without the group LSN a crash right after such a write brought back a
+/// transaction as committed whose later WAL was lost (the crash ledger's
+/// half transaction).
+#[test]
+fn an_asynchronous_commit_reaches_disk_only_after_its_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = TestRegion::new(1);
+    let lw = r.lw();
+    let mut clog = r.clog(dir.path());
+    let x = 3 * PER_PAGE + 1500;
+    let wal = std::rc::Rc::new(FakeWal {
+        flushed: std::cell::Cell::new(100),
+        dir: dir.path().to_path_buf(),
+        calls: Default::default(),
+        watch: x,
+    });
+    clog.set_wal(wal.clone());
+    clog.startup(0);
+    // A synchronous commit (lsn 0) next to it never waits.
+    clog.set_tree_status(&lw, 0, x - 1, &[], XidStatus::Committed, 0)
+        .unwrap();
+    assert!(clog.may_hint_committed(&lw, 0, x - 1));
+    clog.set_tree_status(&lw, 0, x, &[], XidStatus::Committed, 5000)
+        .unwrap();
+    assert_eq!(clog.get_status(&lw, 0, x).unwrap(), XidStatus::Committed);
+    assert!(!clog.may_hint_committed(&lw, 0, x), "record not flushed");
+    // Another group of the same page is not held back.
+    assert!(clog.may_hint_committed(&lw, 0, x + 2 * CLOG_XACTS_PER_LSN_GROUP));
+    clog.checkpoint(&lw, 0).unwrap();
+    assert_eq!(
+        *wal.calls.borrow(),
+        vec![(5000, XidStatus::InProgress)],
+        "WAL flushed to the record before the page was written"
+    );
+    assert_eq!(wal.on_disk(x), XidStatus::Committed);
+    assert!(clog.may_hint_committed(&lw, 0, x));
+
+    // Eviction: a second asynchronous commit, then four other pages push
+    // its page out of the 4 slots.
+    let y = x + 7;
+    wal.calls.borrow_mut().clear();
+    let wal2 = std::rc::Rc::new(FakeWal {
+        flushed: std::cell::Cell::new(wal.flushed()),
+        dir: dir.path().to_path_buf(),
+        calls: Default::default(),
+        watch: y,
+    });
+    clog.set_wal(wal2.clone());
+    clog.set_tree_status(&lw, 0, y, &[], XidStatus::Committed, 9000)
+        .unwrap();
+    for p in 10..14 {
+        clog.set_tree_status(&lw, 0, p * PER_PAGE, &[], XidStatus::Aborted, 0)
+            .unwrap();
+    }
+    assert_eq!(*wal2.calls.borrow(), vec![(9000, XidStatus::InProgress)]);
+    assert_eq!(wal2.on_disk(y), XidStatus::Committed);
+    // Read back in: its group LSNs start empty (the page came from disk).
+    assert_eq!(clog.get_status(&lw, 0, y).unwrap(), XidStatus::Committed);
+    assert!(clog.may_hint_committed(&lw, 0, y));
 }

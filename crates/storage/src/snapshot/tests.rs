@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 struct SilentWal;
 
 impl CommitWal for SilentWal {
-    fn log_commit(&self, _: u64, _: &[u64]) -> Result<(), PgError> {
-        Ok(())
+    fn log_commit(&self, _: u64, _: &[u64]) -> Result<u64, PgError> {
+        Ok(0)
     }
     fn log_abort(&self, _: u64, _: &[u64]) -> Result<(), PgError> {
         Ok(())

@@ -14,9 +14,9 @@ struct NoWal {
 }
 
 impl CommitWal for NoWal {
-    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
+    fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<u64, PgError> {
         self.log.borrow_mut().push((true, xid, subxids.to_vec()));
-        Ok(())
+        Ok(0)
     }
     fn log_abort(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
         self.log.borrow_mut().push((false, xid, subxids.to_vec()));
@@ -28,8 +28,8 @@ impl CommitWal for NoWal {
 struct SilentWal;
 
 impl CommitWal for SilentWal {
-    fn log_commit(&self, _: u64, _: &[u64]) -> Result<(), PgError> {
-        Ok(())
+    fn log_commit(&self, _: u64, _: &[u64]) -> Result<u64, PgError> {
+        Ok(0)
     }
     fn log_abort(&self, _: u64, _: &[u64]) -> Result<(), PgError> {
         Ok(())
@@ -93,7 +93,7 @@ fn subtransaction_ids_run_with_their_parent_and_leave_with_it() {
     }
     assert!(!t.is_in_progress(&lw, 1, 103));
     // ROLLBACK TO the savepoint of s2: aborted status first, then out.
-    clog.set_tree_status(&lw, 0, s2, &[], XidStatus::Aborted)
+    clog.set_tree_status(&lw, 0, s2, &[], XidStatus::Aborted, 0)
         .unwrap();
     t.remove_subxids(&lw, 0, &[s2]);
     assert!(!t.is_in_progress(&lw, 1, s2));
@@ -130,7 +130,7 @@ fn subtransaction_ids_run_with_their_parent_and_leave_with_it() {
     assert_eq!(t.subtrans().top_of(subs[0]), None, "cached: not in the map");
     assert!(subs.iter().all(|&x| t.is_in_progress(&lw, 1, x)));
     // A rolled-back overflowed subxid leaves the map.
-    clog.set_tree_status(&lw, 0, past, &[], XidStatus::Aborted)
+    clog.set_tree_status(&lw, 0, past, &[], XidStatus::Aborted, 0)
         .unwrap();
     t.remove_subxids(&lw, 0, &[past]);
     assert!(!t.is_in_progress(&lw, 1, past));
@@ -211,14 +211,14 @@ fn commit_record_comes_before_the_commit_status() {
         fail: bool,
     }
     impl CommitWal for CheckingWal<'_> {
-        fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<(), PgError> {
+        fn log_commit(&self, xid: u64, subxids: &[u64]) -> Result<u64, PgError> {
             for x in std::iter::once(&xid).chain(subxids) {
                 assert_eq!(self.c.get_status(*x).unwrap(), XidStatus::InProgress);
             }
             if self.fail {
                 return Err(PgError::error(sqlstate::IO_ERROR, "disk full"));
             }
-            Ok(())
+            Ok(0)
         }
         fn log_abort(&self, _: u64, _: &[u64]) -> Result<(), PgError> {
             Ok(())

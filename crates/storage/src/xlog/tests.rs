@@ -776,7 +776,8 @@ fn committed_subtransactions_are_committed_after_crash_and_redo() {
     assert_eq!((top, subs.as_slice()), (1000, &[1001, 1002, 1003][..]));
     // ROLLBACK TO the savepoint of 1002.
     wal.log_abort(1002, &[]).unwrap();
-    cf.set_tree_status(1002, &[], XidStatus::Aborted).unwrap();
+    cf.set_tree_status(1002, &[], XidStatus::Aborted, 0)
+        .unwrap();
     t.remove_subxids(&lw, me, &[1002]);
     // A second backend is in the middle of a transaction with a subxid.
     let other = 1;
@@ -803,7 +804,7 @@ fn committed_subtransactions_are_committed_after_crash_and_redo() {
     }
     impl XactRedo for Redo<'_> {
         fn replay(&self, xid: u64, subxids: &[u64], status: XidStatus) -> Result<(), PgError> {
-            self.clog.set_tree_status(xid, subxids, status)?;
+            self.clog.set_tree_status(xid, subxids, status, 0)?;
             self.t
                 .advance_next_xid_past(subxids.iter().copied().fold(xid, u64::max));
             Ok(())
