@@ -206,9 +206,9 @@ impl Clog {
         let ctl = area as *const SlruCtl;
         // SAFETY: the caller's promise: an initialised area.
         let nslots = unsafe { (*ctl).nslots.load(Ordering::Relaxed) } as usize;
-        // SAFETY: the pages follow the control block inside the area, the
-        // group LSNs follow the pages (`size`).
+        // SAFETY: the pages follow the control block inside the area.
         let pages = unsafe { area.add(std::mem::size_of::<SlruCtl>()) };
+        // SAFETY: the group LSNs follow the pages inside the area (`size`).
         let group_lsn = unsafe { pages.add(nslots * BLCKSZ) } as *const AtomicU64;
         Clog {
             ctl,
