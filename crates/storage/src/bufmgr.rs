@@ -781,6 +781,23 @@ impl BufMgr {
             .read_common(&self.0, owner, BufferTag::new(rel, fork, block), Fill::Read)
     }
 
+    /// The block pinned if its buffer is in the pool, else `None` without
+    /// any I/O. A cached buffer proves the block exists: buffers of a
+    /// truncated range are dropped before the file is cut. So the heap's
+    /// insert tries its remembered target block without asking the file
+    /// system for the relation's size (two statx calls per row). Same
+    /// callers and rules as [`BufMgr::read_buffer`].
+    pub fn read_buffer_if_cached(
+        &self,
+        owner: &mut ResourceOwner,
+        rel: RelFileLocator,
+        fork: Fork,
+        block: BlockNumber,
+    ) -> Result<Option<Pin>, PgError> {
+        self.0
+            .read_if_cached(&self.0, owner, BufferTag::new(rel, fork, block))
+    }
+
     /// [`BufMgr::read_buffer`] with a [`ReadMode`]. The block must exist
     /// in the fork (see [`BufMgr::extend_to`] for redo).
     pub fn read_buffer_extended(
@@ -1194,6 +1211,25 @@ impl Inner {
                 .acquire(&self.procs(), self.me, LwMode::Exclusive);
             d.content_lock.release(&self.procs());
         }
+    }
+
+    fn read_if_cached(
+        &self,
+        me: &Rc<Inner>,
+        owner: &mut ResourceOwner,
+        tag: BufferTag,
+    ) -> Result<Option<Pin>, PgError> {
+        let pool = &self.pool;
+        let bucket = pool.bucket_of(&tag);
+        let part = pool.partition_lock(self.partition_of(bucket));
+        part.acquire(&self.procs(), self.me, LwMode::Shared);
+        let Some(b) = pool.lookup(bucket, &tag) else {
+            part.release(&self.procs());
+            return Ok(None);
+        };
+        let pin = self.pin(me, owner, b);
+        part.release(&self.procs());
+        self.finish_hit(owner, pin, &tag, Fill::Read).map(Some)
     }
 
     fn read_common(

@@ -438,14 +438,36 @@ impl<'a> HeapRel<'a> {
         heaptuple::check_header(&tuple)?;
         check_size(tuple.len())?;
         stamp_new(&mut tuple, xid, cid, false);
-        let nblocks = self.nblocks()?;
+        let fsm = self.fsm();
         // PostgreSQL's order (RelationGetBufferForTuple): the target
         // block, the map's hints (a bounded number: each wrong one is
         // corrected before the next search), the last block, a new one.
-        let target = self.target.get().filter(|&t| t < nblocks);
-        let mut last = nblocks.checked_sub(1).filter(|&l| Some(l) != target);
+        // The target is tried first while its buffer is cached (then it
+        // exists: no size lookup, the common case of a bulk insert).
+        let mut tried = None;
+        if let Some(t) = self.target.get() {
+            if let Some(pin) = self
+                .bm
+                .read_buffer_if_cached(owner, self.rel, Fork::Main, t)?
+            {
+                let r = self.insert_on(&pin, t, vis, &mut tuple);
+                self.bm.release(owner, pin);
+                match r? {
+                    Ok(tid) => return Ok(tid),
+                    Err(free) => fsm.record(owner, t, free)?,
+                }
+                tried = Some(t);
+            }
+        }
+        let nblocks = self.nblocks()?;
+        let target = self
+            .target
+            .get()
+            .filter(|&t| t < nblocks && Some(t) != tried);
+        let mut last = nblocks
+            .checked_sub(1)
+            .filter(|&l| Some(l) != target && Some(l) != tried);
         let mut first = target;
-        let fsm = self.fsm();
         let needed = page::maxalign(tuple.len());
         let mut from_fsm = 0;
         loop {
