@@ -273,13 +273,16 @@ impl CheckpointXacts {
                     corrupt: false,
                 })?;
         }
-        let next_xid = self
+        let next = self
             .shared
             .transam()
             .filter(|t| t.is_loaded())
-            .map(|t| t.next_xid());
-        if let Some(n) = next_xid {
-            w.update(|c| c.checkpoint_copy.next_xid = n)?;
+            .map(|t| (t.next_xid(), t.next_oid_for_checkpoint()));
+        if let Some((xid, oid)) = next {
+            w.update(|c| {
+                c.checkpoint_copy.next_xid = xid;
+                c.checkpoint_copy.next_oid = oid;
+            })?;
         }
         Ok(())
     }
@@ -522,6 +525,7 @@ pub fn startup_main(env: AuxEnv) -> ! {
     let next_xid = c.checkpoint_copy.next_xid;
     if let Some(t) = env.shared.transam() {
         t.startup(next_xid);
+        t.set_next_oid(c.checkpoint_copy.next_oid);
     }
     match env.shared.clog(&env.data_dir) {
         Ok(clog) => clog.startup(next_xid),
@@ -591,6 +595,8 @@ pub fn startup_main(env: AuxEnv) -> ! {
                 Ok(r) => {
                     if let Some(t) = env.shared.transam() {
                         t.advance_next_xid_past(r.next_xid.saturating_sub(1));
+                        // The checkpoint's or the last NEXTOID record's.
+                        t.set_next_oid(r.next_oid);
                     }
                     elog::debug(format!(
                         "recovery replayed {} records; WAL ends at {}",

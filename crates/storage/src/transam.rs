@@ -30,6 +30,19 @@
 //! past every xid it replays: [`Transam::advance_next_xid_past`] is that
 //! hook, PostgreSQL's `AdvanceNextFullTransactionIdPastXid`.
 //!
+//! **OIDs** (PostgreSQL's GetNewObjectId): one 32-bit counter next to
+//! `next_xid`, taken under XidGenLock (PostgreSQL has a separate
+//! OidGenLock; OIDs are handed out by DDL only, so sharing the lock costs
+//! nothing measurable). WAL covers a range ahead of the counter: when the
+//! range is used up, a NEXTOID record naming `next_oid + 8192`
+//! (VAR_OID_PREFETCH) is inserted before the next OID is handed out, so
+//! redo after a crash restarts the counter beyond any OID given out
+//! (not flushed: anything using the OID is WAL-logged after the record).
+//! A checkpoint records `next_oid + oid_count`. The counter wraps to
+//! FirstNormalObjectId (16384), never below; callers check uniqueness
+//! where it matters (a relation's file, a catalog's rows), as
+//! PostgreSQL's GetNewOidWithIndex does.
+//!
 //! **Subtransactions.** A subtransaction that writes gets its own xid
 //! (lazily, as a top-level transaction). Other processes must see it as
 //! running exactly while its top-level transaction runs, so each proc has
@@ -74,7 +87,9 @@
 //!     32    8 next_xid              next id to hand out (u64)
 //!     40    8 latest_completed_xid  highest id that committed or aborted
 //!     48    4 loaded                1 once the startup process set next_xid
-//!     52   12 (padding)
+//!     52    4 next_oid              next OID to hand out (u32)
+//!     56    4 oid_count             OIDs left in the range WAL covers
+//!     60    4 (padding)
 //!     64      SubxidCache × total procs, 520 bytes each:
 //!               0   4 count  (u32)   4 4 overflowed (u32, 0 or 1)
 //!               8 512 xids [u64; 64], the first `count` valid
@@ -92,6 +107,13 @@ use crate::procarray::ProcArray;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use tusk_common::{sqlstate, PgError};
 
+/// OIDs one NEXTOID record covers (PostgreSQL's VAR_OID_PREFETCH).
+pub const VAR_OID_PREFETCH: u32 = 8192;
+
+/// The first OID handed out to user objects (PostgreSQL's
+/// FirstNormalObjectId).
+const FIRST_NORMAL_OBJECT_ID: u32 = crate::catalog::FIRST_NORMAL_OBJECT_ID;
+
 /// Running subxids a proc can publish (PostgreSQL's
 /// PGPROC_MAX_CACHED_SUBXIDS).
 pub const MAX_CACHED_SUBXIDS: usize = 64;
@@ -107,6 +129,10 @@ pub struct TransamShared {
     next_xid: AtomicU64,
     latest_completed_xid: AtomicU64,
     loaded: AtomicU32,
+    /// The next OID to hand out (PostgreSQL's ShmemVariableCache->nextOid).
+    next_oid: AtomicU32,
+    /// OIDs left before the next NEXTOID record must be written.
+    oid_count: AtomicU32,
 }
 
 /// One proc's running subtransaction ids.
@@ -370,6 +396,68 @@ impl Transam {
         s.next_xid.store(next, Ordering::SeqCst);
         s.latest_completed_xid.store(next - 1, Ordering::SeqCst);
         s.loaded.store(1, Ordering::SeqCst);
+    }
+
+    /// Sets the OID counter (startup process: from the checkpoint, then
+    /// from redo). No range is covered by WAL yet: the first OID handed
+    /// out writes a NEXTOID record.
+    pub fn set_next_oid(&self, next_oid: u32) {
+        let s = self.shared();
+        s.next_oid
+            .store(next_oid.max(FIRST_NORMAL_OBJECT_ID), Ordering::SeqCst);
+        s.oid_count.store(0, Ordering::SeqCst);
+    }
+
+    /// The OID a checkpoint records: beyond every OID handed out and
+    /// every one the WAL range covers. Any process; no lock (as
+    /// [`Self::next_xid`]).
+    pub fn next_oid_for_checkpoint(&self) -> u32 {
+        let s = self.shared();
+        let n = s.next_oid.load(Ordering::SeqCst);
+        let c = s.oid_count.load(Ordering::SeqCst);
+        match n.checked_add(c) {
+            Some(v) if v >= FIRST_NORMAL_OBJECT_ID => v,
+            _ => FIRST_NORMAL_OBJECT_ID,
+        }
+    }
+
+    /// Hands out a new OID (PostgreSQL's GetNewObjectId), writing a
+    /// NEXTOID record through `log_next_oid` first when the range WAL
+    /// covers is used up (module comment). Any process with a proc slot
+    /// (`me`); the caller checks the OID is unused where it must be.
+    pub fn new_oid(
+        &self,
+        lw: &impl LwProcs,
+        me: u32,
+        log_next_oid: &dyn Fn(u32) -> Result<(), PgError>,
+    ) -> Result<u32, PgError> {
+        if !self.is_loaded() {
+            return Err(PgError::error(
+                sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                "cannot assign OIDs before the startup process set the next one",
+            ));
+        }
+        let s = self.shared();
+        s.xid_gen_lock.acquire(lw, me, LwMode::Exclusive);
+        let r = (|| {
+            let mut next = s.next_oid.load(Ordering::SeqCst);
+            if next < FIRST_NORMAL_OBJECT_ID {
+                // Wrapped around (or never set): start again above the
+                // bootstrap objects, with a new WAL range.
+                next = FIRST_NORMAL_OBJECT_ID;
+                s.oid_count.store(0, Ordering::SeqCst);
+            }
+            let mut count = s.oid_count.load(Ordering::SeqCst);
+            if count == 0 {
+                log_next_oid(next.wrapping_add(VAR_OID_PREFETCH))?;
+                count = VAR_OID_PREFETCH;
+            }
+            s.next_oid.store(next.wrapping_add(1), Ordering::SeqCst);
+            s.oid_count.store(count - 1, Ordering::SeqCst);
+            Ok(next)
+        })();
+        s.xid_gen_lock.release(lw);
+        r
     }
 
     /// Whether [`Self::startup`] ran (no xid can be handed out before).

@@ -78,6 +78,8 @@ use tusk_common::{elog, sqlstate, PgError, Severity};
 pub const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
 pub const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
 pub const XLOG_NOOP: u8 = 0x20;
+/// The OID counter's WAL range (main data: the next OID, u32 LE); PostgreSQL's XLOG_NEXTOID.
+pub const XLOG_NEXTOID: u8 = 0x30;
 /// The standby resource manager and its running-transactions record.
 pub const RM_STANDBY_ID: u8 = 8;
 pub const XLOG_RUNNING_XACTS: u8 = 0x10;
@@ -952,6 +954,18 @@ fn xlog_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
             Ok(())
         }
         XLOG_NOOP => Ok(()),
+        XLOG_NEXTOID => {
+            let b: [u8; 4] = r
+                .record
+                .main_data
+                .get(..4)
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("invalid NEXTOID record at {}", lsn_str(r.lsn)))?;
+            // The latest record wins, as in PostgreSQL (the counter may
+            // have wrapped, so no max).
+            ctx.next_oid = u32::from_le_bytes(b);
+            Ok(())
+        }
         crate::heapwal::XLOG_FPI_FOR_HINT | crate::heapwal::XLOG_FPI => {
             crate::heapwal::fpi_redo(r, ctx)
         }
@@ -1485,7 +1499,11 @@ pub fn create_checkpoint<P: LwProcs, Q: LwProcs>(
     // `write_buffers` stores it in pg_control's copy after choosing the
     // pointer): an xid assigned before the pointer whose records all lie
     // before it is not seen by replay, so the record must count it.
-    ck.next_xid = ck.next_xid.max(w.load()?.checkpoint_copy.next_xid);
+    // The OID counter likewise (the copy holds next_oid plus the range
+    // WAL covers; a wrapped counter is smaller, so no max).
+    let after = w.load()?.checkpoint_copy;
+    ck.next_xid = ck.next_xid.max(after.next_xid);
+    ck.next_oid = after.next_oid;
     if kind == CheckpointKind::Online {
         let mut d = Vec::with_capacity(16);
         d.extend_from_slice(&ck.next_xid.to_le_bytes());

@@ -30,10 +30,12 @@
 //!   process-wide, released by closing, and cheap while the lock manager
 //!   is not in the server.
 //!
-//! Not yet: OID allocation through a shared counter (a new relation takes
-//! the highest catalog OID + 1 and skips OIDs whose file exists, which is
-//! how concurrent CREATE TABLEs stay apart), relation locks, unique
-//! names under concurrent CREATE TABLE of one name (no unique index).
+//! OIDs come from the cluster's shared counter (transam.rs, WAL-logged
+//! ranges); a new relation's OID is also checked unused in pg_class and
+//! claimed by creating its file, a database's by its directory.
+//!
+//! Not yet: unique names under concurrent CREATE TABLE of one name (no
+//! unique index).
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -872,24 +874,60 @@ impl Session {
         }
     }
 
-    /// A new OID for a relation: above every catalog OID in use and at
-    /// least FirstNormalObjectId, with no file of that number in this
-    /// database (the file is created here, claiming the OID).
-    fn new_relation_oid(&mut self) -> Result<u32, PgError> {
-        let (store, _) = self.table_parts()?;
-        let mut next = cat::FIRST_NORMAL_OBJECT_ID;
-        for (catoid, col) in [
-            (PG_CLASS_OID, "oid"),
-            (PG_CLASS_OID, "relfilenode"),
-            (PG_NAMESPACE_OID, "oid"),
-            (PG_ATTRDEF_OID, "oid"),
-        ] {
+    /// A new OID from the cluster's shared counter (PostgreSQL's
+    /// GetNewObjectId; the NEXTOID record goes through this backend's
+    /// WAL). Callers check it is unused where that matters
+    /// ([`Self::new_unused_oid`]).
+    pub(crate) fn new_oid(&self) -> Result<u32, PgError> {
+        let (_, engine) = self.table_parts()?;
+        let log = |next: u32| {
+            engine
+                .xlog
+                .xlog_insert(
+                    tusk_storage::wal::RM_XLOG_ID,
+                    tusk_storage::xlog::XLOG_NEXTOID,
+                    0,
+                    &next.to_le_bytes(),
+                    vec![],
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_pg_error(tusk_common::Severity::Error))
+        };
+        engine.transam.new_oid(&self.shared, self.slot as u32, &log)
+    }
+
+    /// A new OID that no row of the catalogs `cols` ((catalog OID, column)
+    /// pairs) holds: PostgreSQL's GetNewOidWithIndex, by a scan until the
+    /// catalogs have indexes. Collisions happen only after the 32-bit
+    /// counter wrapped.
+    pub(crate) fn new_unused_oid(&mut self, cols: &[(u32, &str)]) -> Result<u32, PgError> {
+        let mut used = std::collections::HashSet::new();
+        for &(catoid, col) in cols {
             let i = cat::catalog(catoid).col(col);
             for (_, r) in self.catalog_rows(catoid)? {
-                next = next.max(oid_of(&r[i]).saturating_add(1));
+                used.insert(oid_of(&r[i]));
             }
         }
         loop {
+            let oid = self.new_oid()?;
+            if !used.contains(&oid) {
+                return Ok(oid);
+            }
+        }
+    }
+
+    /// A new OID for a relation: from the shared counter, unused in
+    /// pg_class (as an OID or a file number), with no file of that number
+    /// in this database (the file is created here, claiming the OID).
+    fn new_relation_oid(&mut self) -> Result<u32, PgError> {
+        let (store, _) = self.table_parts()?;
+        loop {
+            let next = self.new_unused_oid(&[
+                (PG_CLASS_OID, "oid"),
+                (PG_CLASS_OID, "relfilenode"),
+                (PG_NAMESPACE_OID, "oid"),
+                (PG_ATTRDEF_OID, "oid"),
+            ])?;
             let loc = RelFileLocator {
                 spc: DEFAULTTABLESPACE_OID,
                 db: store.db,
@@ -898,7 +936,7 @@ impl Session {
             let r = store.bm.smgr().create(loc, Fork::Main, false);
             match r {
                 Ok(()) => return Ok(next),
-                Err(e) if e.code == sqlstate::DUPLICATE_FILE => next += 1,
+                Err(e) if e.code == sqlstate::DUPLICATE_FILE => continue,
                 Err(e) => return Err(e),
             }
         }
@@ -1416,12 +1454,11 @@ impl tusk_sql::Tables for Session {
             )));
         }
         let base = self.data_dir.join("base");
-        let mut oid = cat::FIRST_NORMAL_OBJECT_ID;
-        for (_, r) in &rows {
-            oid = oid.max(oid_of(&r[oi]).saturating_add(1));
-        }
-        while base.join(oid.to_string()).exists() {
-            oid += 1;
+        let used: std::collections::HashSet<u32> =
+            rows.iter().map(|(_, r)| oid_of(&r[oi])).collect();
+        let mut oid = self.new_oid()?;
+        while used.contains(&oid) || base.join(oid.to_string()).exists() {
+            oid = self.new_oid()?;
         }
         // template1's pages on disk first: a checkpoint writes every dirty
         // buffer (and fsyncs).

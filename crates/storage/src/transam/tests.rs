@@ -328,3 +328,40 @@ fn xid_assignment_is_strictly_increasing_across_processes() {
     }
     assert_eq!(c.get_status(t.next_xid()).unwrap(), XidStatus::InProgress);
 }
+
+/// OIDs: one NEXTOID record per 8,192 handed out, written before the
+/// first OID of its range; a checkpoint records beyond the range; the
+/// counter restarts from what redo found and wraps to 16384.
+#[test]
+fn oids_come_from_one_counter_with_logged_ranges() {
+    let r = TestRegion::new(1);
+    let lw = r.lw();
+    let t = r.transam();
+    let logged = std::cell::RefCell::new(Vec::new());
+    let log = |n: u32| {
+        logged.borrow_mut().push(n);
+        Ok(())
+    };
+    assert!(t.new_oid(&lw, 0, &log).is_err(), "not before startup");
+    t.startup(FIRST_NORMAL_TRANSACTION_ID);
+    t.set_next_oid(0);
+    let first = t.new_oid(&lw, 0, &log).unwrap();
+    assert_eq!(first, 16384, "never below FirstNormalObjectId");
+    assert_eq!(*logged.borrow(), vec![16384 + VAR_OID_PREFETCH]);
+    for i in 1..VAR_OID_PREFETCH {
+        assert_eq!(t.new_oid(&lw, 0, &log).unwrap(), 16384 + i);
+    }
+    assert_eq!(logged.borrow().len(), 1, "one record per range");
+    assert_eq!(t.next_oid_for_checkpoint(), 16384 + VAR_OID_PREFETCH);
+    assert_eq!(t.new_oid(&lw, 0, &log).unwrap(), 16384 + VAR_OID_PREFETCH);
+    assert_eq!(logged.borrow()[1], 16384 + 2 * VAR_OID_PREFETCH);
+    // A failed NEXTOID record hands out nothing.
+    t.set_next_oid(50_000);
+    let fail = |_: u32| Err(PgError::error(sqlstate::IO_ERROR, "disk full"));
+    assert!(t.new_oid(&lw, 0, &fail).is_err());
+    assert_eq!(t.new_oid(&lw, 0, &log).unwrap(), 50_000);
+    // Wraparound: past u32::MAX the counter starts again at 16384.
+    t.set_next_oid(u32::MAX);
+    assert_eq!(t.new_oid(&lw, 0, &log).unwrap(), u32::MAX);
+    assert_eq!(t.new_oid(&lw, 0, &log).unwrap(), 16384);
+}
