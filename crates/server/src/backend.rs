@@ -1311,6 +1311,7 @@ impl Session {
             let rels = ServerRelations {
                 procs: self.procs,
                 shared: self.shared.clone(),
+                slot: self.slot as u32,
                 tables: self.table_ctx(&p),
             };
             let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
@@ -1567,6 +1568,7 @@ impl Session {
             let rels = ServerRelations {
                 procs: self.procs,
                 shared: self.shared.clone(),
+                slot: self.slot as u32,
                 tables: self.table_ctx(p),
             };
             self.in_query = true;
@@ -1722,6 +1724,7 @@ impl Session {
                 let rels = ServerRelations {
                     procs: self.procs,
                     shared: self.shared.clone(),
+                    slot: self.slot as u32,
                     tables: self.table_ctx(p),
                 };
                 let mut ex = tusk_sql::start(p, params, self, &rels)?;
@@ -1908,6 +1911,9 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 struct ServerRelations {
     procs: ProcArray,
     shared: ChildShared,
+    /// This backend's proc number (pg_locks takes the lock table's
+    /// partition locks).
+    slot: u32,
     /// The statement's snapshot and storage, for table scans (None: the
     /// statement reads no tables; an error: reported by the first scan).
     tables: Option<Result<tables::TableCtx, PgError>>,
@@ -1997,6 +2003,28 @@ impl tusk_sql::Relations for ServerRelations {
         match rel.source {
             RelationSource::SystemView(SystemView::StatActivity) => {
                 Ok(Box::new(ActivityScan::new(self.activity())))
+            }
+            RelationSource::SystemView(SystemView::Locks) => {
+                let rows = self
+                    .shared
+                    .lockmgr()
+                    .map(|m| m.lock_status(&self.shared, self.slot))
+                    .unwrap_or_default();
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(
+                    rows.into_iter()
+                        .map(|r| {
+                            tusk_sql::catalog::lock_row(tusk_sql::catalog::LockRow {
+                                locktype: r.locktype,
+                                database: r.database,
+                                relation: r.relation,
+                                transactionid: r.transactionid.map(|x| x as u32),
+                                pid: r.pid,
+                                mode: r.mode,
+                                granted: r.granted,
+                            })
+                        })
+                        .collect(),
+                )))
             }
             RelationSource::SystemView(SystemView::StatBgWriter) => {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(vec![

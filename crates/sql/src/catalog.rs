@@ -58,6 +58,7 @@ impl ColumnDef {
 pub enum SystemView {
     StatActivity,
     StatBgWriter,
+    Locks,
 }
 
 /// A table stored in heap files, as the catalog describes it.
@@ -169,6 +170,64 @@ fn stat_bgwriter() -> Vec<ColumnDef> {
     ]
 }
 
+/// pg_locks' columns, in PostgreSQL 15's order and types.
+fn locks() -> Vec<ColumnDef> {
+    vec![
+        col("locktype", types::TEXT),
+        col("database", types::OID),
+        col("relation", types::OID),
+        col("page", types::INT4),
+        col("tuple", types::INT2),
+        col("virtualxid", types::TEXT),
+        col("transactionid", types::XID),
+        col("classid", types::OID),
+        col("objid", types::OID),
+        col("objsubid", types::INT2),
+        col("virtualtransaction", types::TEXT),
+        col("pid", types::INT4),
+        col("mode", types::TEXT),
+        col("granted", types::BOOL),
+        col("fastpath", types::BOOL),
+        col("waitstart", types::TIMESTAMPTZ),
+    ]
+}
+
+/// One pg_locks row as the host reads it from the lock table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRow {
+    pub locktype: &'static str,
+    pub database: Option<u32>,
+    pub relation: Option<u32>,
+    /// The low 32 bits of a transaction id lock's xid (the `xid` type).
+    pub transactionid: Option<u32>,
+    pub pid: i32,
+    pub mode: &'static str,
+    pub granted: bool,
+}
+
+/// A pg_locks row, in the view's column order.
+pub fn lock_row(r: LockRow) -> Row {
+    let oid = |v: Option<u32>| v.map(Value::Oid).unwrap_or(Value::Null);
+    vec![
+        Value::Text(r.locktype.into()),
+        oid(r.database),
+        oid(r.relation),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        oid(r.transactionid),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Int4(r.pid),
+        Value::Text(r.mode.into()),
+        Value::Bool(r.granted),
+        Value::Bool(false),
+        Value::Null,
+    ]
+}
+
 /// Find a relation by (optional schema and) name, both already
 /// case-normalized: the views the server computes first, then the
 /// host's catalog (stored tables, searched along search_path).
@@ -188,6 +247,14 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             name: "pg_stat_bgwriter".into(),
             columns: stat_bgwriter(),
             source: RelationSource::SystemView(SystemView::StatBgWriter),
+        });
+    }
+    if in_catalog && name == "pg_locks" {
+        return Ok(Relation {
+            schema: "pg_catalog".into(),
+            name: "pg_locks".into(),
+            columns: locks(),
+            source: RelationSource::SystemView(SystemView::Locks),
         });
     }
     if let Some(r) = host.lookup_table(schema, name)? {
@@ -317,6 +384,28 @@ pub trait Tables {
     /// TRUNCATE: the table gets a new, empty file (a new relfilenode);
     /// the old one goes at commit.
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// LOCK TABLE: resolves the table taking lock mode `mode` (1 =
+    /// ACCESS SHARE ... 8 = ACCESS EXCLUSIVE) and no other, held until the
+    /// transaction ends; `nowait`: 55P03 at once instead of waiting.
+    fn lock_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        mode: u8,
+        nowait: bool,
+    ) -> Result<(), PgError> {
+        let _ = (schema, name, mode, nowait);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "LOCK TABLE is not supported by this host",
+        ))
+    }
+    /// 25P01 "<what> can only be used in transaction blocks" outside a
+    /// transaction block (PostgreSQL's RequireTransactionBlock).
+    fn require_transaction_block(&self, what: &str) -> Result<(), PgError> {
+        let _ = what;
+        Ok(())
+    }
     /// CREATE DATABASE (a copy of template1).
     fn create_database(&mut self, name: &str) -> Result<(), PgError> {
         let _ = name;

@@ -47,6 +47,8 @@ pub(crate) enum PreParsed {
     Copy,
     /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
     Vacuum,
+    /// `LOCK [TABLE]`: read by lock.rs.
+    Lock,
 }
 
 #[derive(Debug, Clone)]
@@ -155,6 +157,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
+        ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),

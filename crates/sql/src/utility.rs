@@ -75,6 +75,12 @@ pub(crate) enum Utility {
         analyze_only: bool,
         tables: Vec<(Option<String>, String)>,
     },
+    /// LOCK TABLE: `mode` numbered as the lock manager's (1..=8).
+    Lock {
+        tables: Vec<(Option<String>, String)>,
+        mode: u8,
+        nowait: bool,
+    },
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -681,6 +687,7 @@ impl Utility {
                 analyze_only: true, ..
             } => Command::Other("ANALYZE"),
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
+            Utility::Lock { .. } => Command::Other("LOCK TABLE"),
         }
     }
 
@@ -887,6 +894,30 @@ impl Utility {
                     host.tables()?.vacuum(Some(rel), *opts)?;
                 }
                 done("VACUUM")
+            }
+            Utility::Lock {
+                tables,
+                mode,
+                nowait,
+            } => {
+                // PostgreSQL's RequireTransactionBlock comes first, then
+                // each name is resolved and locked in order.
+                host.tables()?.require_transaction_block("LOCK TABLE")?;
+                for (schema, name) in tables {
+                    if matches!(schema.as_deref(), None | Some("pg_catalog"))
+                        && ["pg_stat_activity", "pg_stat_bgwriter", "pg_locks"]
+                            .contains(&name.as_str())
+                    {
+                        return Err(PgError::error(
+                            crate::catalog::codes::WRONG_OBJECT_TYPE,
+                            format!("cannot lock relation \"{name}\""),
+                        )
+                        .with_detail("This operation is not supported for views."));
+                    }
+                    host.tables()?
+                        .lock_table(schema.as_deref(), name, *mode, *nowait)?;
+                }
+                done("LOCK TABLE")
             }
             Utility::CreateSchema {
                 name,

@@ -671,16 +671,28 @@ impl Session {
         schema: Option<&str>,
         name: &str,
     ) -> Result<Option<Relation>, PgError> {
-        // Resolve, lock AccessShare, and resolve again if a DDL committed
-        // meanwhile (the lock may have waited for it: PostgreSQL's
-        // RangeVarGetRelid retry after AcceptInvalidationMessages).
+        self.lookup_locked(schema, name, LockMode::AccessShare, false)
+    }
+
+    /// [`Self::lookup_table_impl`] taking `mode` (LOCK TABLE's) instead of
+    /// AccessShare; `nowait` fails at once when the lock is taken.
+    fn lookup_locked(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+        mode: LockMode,
+        nowait: bool,
+    ) -> Result<Option<Relation>, PgError> {
+        // Resolve, lock, and resolve again if a DDL committed meanwhile
+        // (the lock may have waited for it: PostgreSQL's RangeVarGetRelid
+        // retry after AcceptInvalidationMessages).
         for _ in 0..10 {
             let before = self.catalog_generation();
             let Some(r) = self.resolve_table(schema, name)? else {
                 return Ok(None);
             };
             if let RelationSource::Table(t) = r.source {
-                self.lock_relation(t, LockMode::AccessShare)?;
+                self.lock_relation_with(t, mode, nowait)?;
             }
             if self.catalog_generation() == before {
                 return Ok(Some(r));
@@ -1077,6 +1089,12 @@ impl Session {
     /// rows, AccessExclusive for DROP and TRUNCATE. Outside a transaction
     /// (a Parse message) nothing is taken: the lock would outlive it.
     fn lock_relation(&self, t: TableRef, mode: LockMode) -> Result<(), PgError> {
+        self.lock_relation_with(t, mode, false)
+    }
+
+    /// [`Self::lock_relation`], failing at once when `nowait` and the
+    /// lock is taken.
+    fn lock_relation_with(&self, t: TableRef, mode: LockMode, nowait: bool) -> Result<(), PgError> {
         let (Some(locks), Some(store)) = (&self.locks, &self.store) else {
             return Ok(());
         };
@@ -1087,7 +1105,8 @@ impl Session {
             db: if t.shared { 0 } else { store.db },
             rel: t.oid,
         };
-        let policy = self.wait_policy();
+        let mut policy = self.wait_policy();
+        policy.dont_wait = nowait;
         let interrupted = || {
             crate::signals::pending(libc::SIGINT)
                 || crate::signals::pending(libc::SIGTERM)
@@ -1388,6 +1407,56 @@ impl tusk_sql::Tables for Session {
         let store = self.store.clone().expect("catalog rows were read");
         self.pending_deletes.push((locator(store.db, t), true));
         Ok(())
+    }
+
+    fn require_transaction_block(&self, what: &str) -> Result<(), PgError> {
+        if self.xact.is_transaction_block() {
+            return Ok(());
+        }
+        Err(PgError::error(
+            sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+            format!("{what} can only be used in transaction blocks"),
+        ))
+    }
+
+    /// LOCK TABLE: PostgreSQL's LockTableCommand (no inheritance or
+    /// views here); NOWAIT fails with its "could not obtain lock on
+    /// relation" text.
+    fn lock_table(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        mode: u8,
+        nowait: bool,
+    ) -> Result<(), PgError> {
+        let mode = LockMode::from_u32(mode as u32).ok_or_else(|| {
+            PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("unrecognized lock mode: {mode}"),
+            )
+        })?;
+        let found = self
+            .lookup_locked(schema, name, mode, nowait)
+            .map_err(|e| {
+                if nowait && e.code == tusk_storage::lmgr::LOCK_NOT_AVAILABLE {
+                    PgError::error(
+                        tusk_storage::lmgr::LOCK_NOT_AVAILABLE,
+                        format!("could not obtain lock on relation \"{name}\""),
+                    )
+                } else {
+                    e
+                }
+            })?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!(
+                    "relation \"{}\" does not exist",
+                    schema.map_or(name.to_string(), |s| format!("{s}.{name}"))
+                ),
+            )),
+        }
     }
 
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {

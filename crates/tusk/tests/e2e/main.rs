@@ -46,6 +46,7 @@ mod fidelity;
 mod joins;
 mod ledger;
 mod lockfile;
+mod locks;
 mod pgbench;
 mod psql;
 mod raw;
