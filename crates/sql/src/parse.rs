@@ -47,6 +47,9 @@ pub(crate) enum PreParsed {
     Copy,
     /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
     Vacuum,
+    /// CREATE/DROP FUNCTION or PROCEDURE, DO, CALL: read by routine.rs
+    /// (sqlparser has no grammar for DO or PostgreSQL's routine bodies).
+    Routine,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +159,11 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COPY", ..] => Some(PreParsed::Copy),
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        | ["DROP", "FUNCTION" | "PROCEDURE", ..]
+        | ["DO", ..]
+        | ["CALL", ..] => Some(PreParsed::Routine),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,

@@ -983,6 +983,34 @@ impl Xact {
         Ok(())
     }
 
+    /// BeginInternalSubTransaction (a PL/pgSQL exception block): a
+    /// subtransaction level that opens now, in or out of a transaction
+    /// block, and is closed by the same statement with
+    /// [`Self::release_internal_sub`] or [`Self::rollback_internal_sub`].
+    /// Called by the backend running the statement.
+    pub fn begin_internal_sub(&mut self) {
+        self.push_sub(String::new(), BlockState::SubInProgress);
+    }
+
+    /// ReleaseCurrentSubTransaction: the innermost level commits into its
+    /// parent; returns leak warnings.
+    pub fn release_internal_sub(&mut self) -> Vec<PgError> {
+        let leaks = self.commit_sub();
+        self.command_counter_increment();
+        leaks
+    }
+
+    /// RollbackAndReleaseCurrentSubTransaction: the innermost level's
+    /// work is undone and the level goes.
+    pub fn rollback_internal_sub(&mut self) {
+        if self.subs.is_empty() {
+            return;
+        }
+        self.abort_sub();
+        self.cleanup_sub();
+        self.command_counter_increment();
+    }
+
     fn push_sub(&mut self, name: String, state: BlockState) {
         self.owners.borrow_mut().push(ResourceOwner::default());
         self.events.push(SubEvent::Started);

@@ -68,6 +68,7 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod funcs;
 mod vacuum;
 
 /// The storage side of one session's tables: its buffer manager, its
