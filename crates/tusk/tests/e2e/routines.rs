@@ -247,7 +247,7 @@ fn runaway_recursion_is_54001_and_the_backend_lives_on() {
     let mut c = srv.connect();
     c.batch_execute(
         "CREATE FUNCTION down(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN down(n + 1); END $$;
-         CREATE FUNCTION sqldown(n int) RETURNS int LANGUAGE sql AS 'SELECT sqldown(n + 1)'",
+         CREATE FUNCTION sqldown(n int) RETURNS int LANGUAGE sql AS 'SELECT down(n + 1)'",
     )
     .expect("create");
     for q in ["SELECT down(1)", "SELECT sqldown(1)"] {
