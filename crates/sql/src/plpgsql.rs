@@ -2711,3 +2711,69 @@ fn value_type(v: &Value) -> Oid {
         Value::Void => types::VOID,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raise_format_fills_placeholders_and_keeps_double_percent() {
+        let args = vec!["1".to_string(), "<NULL>".to_string()];
+        assert_eq!(format_raise("a % b % c %%", &args), "a 1 b <NULL> c %");
+        assert_eq!(count_placeholders("% %% %"), 2);
+    }
+
+    #[test]
+    fn for_headers_split_into_range_and_step() {
+        assert!(header_has_range("1..n"));
+        assert!(!header_has_range("SELECT '..' FROM t"));
+        assert_eq!(
+            split_range("a + 1 .. b"),
+            ("a + 1".to_string(), "b".to_string())
+        );
+        assert_eq!(
+            split_by("10 BY 3"),
+            ("10".to_string(), Some("3".to_string()))
+        );
+        assert_eq!(split_by("maybe"), ("maybe".to_string(), None));
+    }
+
+    #[test]
+    fn variables_become_parameters_but_columns_and_aliases_do_not() {
+        let vars = ["x", "r", "n"];
+        let mut params = Vec::new();
+        let out = substitute_vars(
+            "INSERT INTO t (x, n) SELECT x AS n, r.a, t.x, n + x FROM t",
+            &|name, field| {
+                let slot = vars.iter().position(|v| *v == name)?;
+                Some(match (name, field) {
+                    ("r", Some(f)) => ParamRef::Field(slot, f.to_string()),
+                    _ => ParamRef::Var(slot),
+                })
+            },
+            &mut params,
+        );
+        assert_eq!(
+            out,
+            "INSERT INTO t (x, n) SELECT $1 AS n, $2, t.x, $3 + $1 FROM t"
+        );
+        assert_eq!(
+            params,
+            vec![
+                ParamRef::Var(0),
+                ParamRef::Field(1, "a".into()),
+                ParamRef::Var(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn condition_names_map_to_sqlstates_and_others_skips_cancel() {
+        assert_eq!(condition_code("division_by_zero"), Some("22012"));
+        assert_eq!(condition_code("no_such_condition"), None);
+        assert!(matches_cond(&["OTHERS".into()], "22012"));
+        assert!(!matches_cond(&["OTHERS".into()], "57014"));
+        assert!(matches_cond(&["22000".into()], "22012"));
+        assert!(!matches_cond(&["23505".into()], "23502"));
+    }
+}

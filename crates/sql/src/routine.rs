@@ -1277,3 +1277,35 @@ fn drop_one(
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_names_are_replaced_outside_qualified_names() {
+        let out = substitute("SELECT a + t.a, f(a) FROM t WHERE b = a", &|n| match n {
+            "a" => Some(1),
+            "f" => Some(2),
+            _ => None,
+        });
+        assert_eq!(out, "SELECT $1 + t.a, f($1) FROM t WHERE b = $1");
+    }
+
+    #[test]
+    fn argument_declarations_split_into_mode_name_type_default() {
+        let toks = |s: &str| tokens(s).unwrap();
+        assert_eq!(
+            parse_arg(toks("a integer DEFAULT 3")).unwrap(),
+            ("IN".into(), "a".into(), "integer".into(), Some("3".into()))
+        );
+        assert_eq!(
+            parse_arg(toks("double precision")).unwrap(),
+            ("IN".into(), "".into(), "double precision".into(), None)
+        );
+        assert_eq!(
+            parse_arg(toks("OUT total numeric")).unwrap(),
+            ("OUT".into(), "total".into(), "numeric".into(), None)
+        );
+    }
+}
