@@ -1667,6 +1667,40 @@ mod tests {
         );
     }
 
+    /// PL/pgSQL's exception blocks: internal levels open at once, outside
+    /// a transaction block too, and close within the statement; a rolled
+    /// back one aborts only its own xid, a released one commits with the
+    /// top level.
+    #[test]
+    fn internal_subtransactions_open_and_close_within_a_statement() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        x.start_command(1);
+        x.current_xid().unwrap();
+        x.begin_internal_sub();
+        assert_eq!(x.block_state(), BlockState::SubInProgress);
+        x.current_xid().unwrap();
+        x.rollback_internal_sub();
+        assert_eq!(x.subtransaction_depth(), 0);
+        x.begin_internal_sub();
+        x.current_xid().unwrap();
+        assert!(x.release_internal_sub().is_empty());
+        assert_eq!(x.subtransaction_depth(), 0);
+        assert_eq!(x.block_state(), BlockState::Started);
+        assert!(matches!(x.commit_command().0, Some(Ended::Committed)));
+        assert_eq!(
+            *e.calls.borrow(),
+            [
+                "assign 1000",
+                "sub 1001",
+                "subabort 1001 []",
+                "sub 1002",
+                "commit [1002]"
+            ]
+        );
+    }
+
     #[test]
     fn commit_of_a_failed_subtransaction_rolls_back_everything() {
         let e = engine(false);
