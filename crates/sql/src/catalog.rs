@@ -380,8 +380,12 @@ pub struct FuncDef {
     pub ret: types::Oid,
     /// proretset: SETOF / RETURNS TABLE.
     pub retset: bool,
-    /// RETURNS TABLE's columns (name, type): proargmodes 't'.
+    /// RETURNS TABLE's columns (name, type): proargmodes 't'; or the
+    /// columns of a table named as the result type (mode 'r', tusk's own:
+    /// it has no composite types in pg_type yet).
     pub out_cols: Vec<(String, types::Oid)>,
+    /// Whether `out_cols` are also PL/pgSQL variables (RETURNS TABLE).
+    pub out_vars: bool,
     /// `sql` or `plpgsql`.
     pub language: String,
     /// prosrc: the body as written.

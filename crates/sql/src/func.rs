@@ -65,6 +65,12 @@ pub(crate) enum Func {
     TruncNumeric,
     TruncNumericScale,
     Concat,
+    /// `format(fmt, ...)`, `quote_ident`, `quote_literal`,
+    /// `quote_nullable`: dynamic SQL's helpers (routine.rs).
+    Format,
+    QuoteIdent,
+    QuoteLiteral,
+    QuoteNullable,
     Repeat,
     Substr,
     SubstrLen,
@@ -258,6 +264,15 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         ret: Some(TEXT),
         func: Func::Concat,
     },
+    Signature {
+        name: "format",
+        args: Args::VariadicAny,
+        ret: Some(TEXT),
+        func: Func::Format,
+    },
+    sig("quote_ident", &[TEXT], TEXT, Func::QuoteIdent),
+    sig("quote_literal", &[TEXT], TEXT, Func::QuoteLiteral),
+    sig("quote_nullable", &[TEXT], TEXT, Func::QuoteNullable),
     sig("repeat", &[TEXT, INT4], TEXT, Func::Repeat),
     sig("substr", &[TEXT, INT4], TEXT, Func::Substr),
     sig("substr", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
@@ -364,7 +379,11 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
 fn is_strict(f: Func) -> bool {
     !matches!(
         f,
-        Func::Concat | Func::CurrentSettingMissingOk | Func::SetConfig
+        Func::Concat
+            | Func::CurrentSettingMissingOk
+            | Func::SetConfig
+            | Func::Format
+            | Func::QuoteNullable
     )
 }
 
@@ -591,6 +610,13 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             }
             Value::Text(s)
         }
+        Func::Format => crate::routine::format(&args)?,
+        Func::QuoteIdent => Value::Text(crate::routine::quote_ident(&text_arg(&a(0)))),
+        Func::QuoteLiteral => Value::Text(crate::routine::quote_literal(&text_arg(&a(0)))),
+        Func::QuoteNullable => match to_text(&a(0)) {
+            Some(t) => Value::Text(crate::routine::quote_literal(&t)),
+            None => Value::Text("NULL".into()),
+        },
         Func::Repeat => {
             let s = text_arg(&a(0));
             let n = int_arg(&a(1)).max(0) as usize;

@@ -1559,8 +1559,10 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         args.push(dollar);
     }
     let mut outs = Vec::new();
-    for (n, t) in &def.out_cols {
-        outs.push(p.declare(n, VarType::Scalar(Ty::new(*t))));
+    if def.out_vars {
+        for (n, t) in &def.out_cols {
+            outs.push(p.declare(n, VarType::Scalar(Ty::new(*t))));
+        }
     }
     let label = p.label()?;
     let block = p.block(label)?;
@@ -2300,6 +2302,33 @@ impl<'a> Interp<'a> {
                         sqlstate::SYNTAX_ERROR,
                         "cannot use RETURN NEXT in a non-SETOF function",
                     ));
+                }
+                // A row or record variable: its fields are the row.
+                if let Some(e) = e {
+                    if let ([ParamRef::Var(slot)], "SELECT $1") =
+                        (e.params.as_slice(), e.text.trim())
+                    {
+                        if let Val::Row(r) = &self.vals[*slot] {
+                            let Some(r) = r else {
+                                return Err(PgError::error(
+                                    SqlState::new("55000"),
+                                    format!("record \"{}\" is not assigned yet", self.f.vars[*slot].name),
+                                )
+                                .with_detail("The tuple structure of a not-yet-assigned record is indeterminate."));
+                            };
+                            let mut row = Vec::with_capacity(r.len());
+                            for (i, (_, t, v)) in r.iter().enumerate() {
+                                let want = self.def.out_cols.get(i).map_or(*t, |c| c.1);
+                                row.push(if v.is_null() || want == *t {
+                                    v.clone()
+                                } else {
+                                    crate::cast::cast(v.clone(), *t, Ty::new(want), self.now)?
+                                });
+                            }
+                            self.set.push(row);
+                            return Ok(Flow::Normal);
+                        }
+                    }
                 }
                 match e {
                     Some(e) if self.f.outs.is_empty() => {

@@ -438,6 +438,7 @@ fn bind_create(
         ret: types::VOID,
         retset: false,
         out_cols: Vec::new(),
+        out_vars: false,
         language: String::new(),
         src: String::new(),
         strict: false,
@@ -495,6 +496,7 @@ fn bind_create(
                     def.out_cols.push((n, resolve_type(host, &ty)?.oid));
                 }
                 def.retset = true;
+                def.out_vars = true;
                 def.ret = if def.out_cols.len() == 1 {
                     def.out_cols[0].1
                 } else {
@@ -875,6 +877,195 @@ pub(crate) fn substitute(sql: &str, lookup: &dyn Fn(&str) -> Option<usize>) -> S
     out
 }
 
+// ---- dynamic SQL helpers ----
+
+/// PostgreSQL's quote_ident: double quotes unless the name is a plain
+/// lower-case identifier and not a reserved word.
+pub(crate) fn quote_ident(s: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lateral",
+        "leading",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "select",
+        "session_user",
+        "some",
+        "symmetric",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !RESERVED.contains(&s);
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+/// PostgreSQL's quote_literal: single quotes, an E'' string when the
+/// text holds a backslash.
+pub(crate) fn quote_literal(s: &str) -> String {
+    let body = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
+    }
+}
+
+/// `format(fmt, args...)`: `%s`, `%I`, `%L`, `%%` and positions `%n$s`.
+pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
+    let Some(fmt) = args.first().and_then(crate::value::to_text) else {
+        return Ok(Value::Null);
+    };
+    let rest = &args[1..];
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut next = 0usize;
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            it.next();
+        }
+        let idx = if !digits.is_empty() && it.peek() == Some(&'$') {
+            it.next();
+            let n: usize = digits.parse().unwrap_or(0);
+            if n == 0 {
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "format specifies argument 0, but arguments are numbered from 1",
+                ));
+            }
+            next = n;
+            n - 1
+        } else {
+            next += 1;
+            next - 1
+        };
+        let Some(kind) = it.next() else {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "unterminated format() type specifier",
+            )
+            .with_hint("For a single \"%\" use \"%%\"."));
+        };
+        if kind == '%' {
+            out.push('%');
+            next -= 1;
+            continue;
+        }
+        let Some(v) = rest.get(idx) else {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "too few arguments for format()",
+            ));
+        };
+        let t = crate::value::to_text(v);
+        match kind {
+            's' => out.push_str(t.as_deref().unwrap_or("")),
+            'I' => match t {
+                Some(t) => out.push_str(&quote_ident(&t)),
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::NULL_VALUE_NOT_ALLOWED,
+                        "null values cannot be formatted as an SQL identifier",
+                    ))
+                }
+            },
+            'L' => match t {
+                Some(t) => out.push_str(&quote_literal(&t)),
+                None => out.push_str("NULL"),
+            },
+            other => {
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized format() type specifier \"{other}\""),
+                )
+                .with_hint("For a single \"%\" use \"%%\"."))
+            }
+        }
+    }
+    Ok(Value::Text(out))
+}
+
 // ---- calls ----
 
 thread_local! {
@@ -1190,6 +1381,7 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 ret: types::VOID,
                 retset: false,
                 out_cols: Vec::new(),
+                out_vars: false,
                 language: "plpgsql".into(),
                 src: body.clone(),
                 strict: false,

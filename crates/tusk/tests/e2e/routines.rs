@@ -78,6 +78,21 @@ CREATE PROCEDURE
 CALL
 5
 DROP PROCEDURE
+CREATE TABLE
+INSERT 0 2
+CREATE FUNCTION
+a earns 15
+CREATE FUNCTION
+1|a|20
+2|b|40
+DO
+1|a|10
+2|b|21
+3|c|31
+DO
+DO
+CREATE FUNCTION
+3
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:11: ERROR:  function "add_one" already exists with same argument types
@@ -139,6 +154,22 @@ psql:SCRIPT:216: ERROR:  deposit(integer, integer) is a procedure
 HINT:  To call a procedure, use CALL.
 psql:SCRIPT:217: ERROR:  fact(integer) is not a procedure
 HINT:  To call a function, use SELECT.
+psql:SCRIPT:249: NOTICE:  n=2
+CONTEXT:  PL/pgSQL function inline_code_block line 5 at RAISE
+psql:SCRIPT:249: NOTICE:  inserted 3
+CONTEXT:  PL/pgSQL function inline_code_block line 7 at RAISE
+psql:SCRIPT:249: NOTICE:  updated 2
+CONTEXT:  PL/pgSQL function inline_code_block line 10 at RAISE
+psql:SCRIPT:251: NOTICE:  f
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
+psql:SCRIPT:268: NOTICE:  got it: custom
+CONTEXT:  PL/pgSQL function inline_code_block line 6 at RAISE
+psql:SCRIPT:268: NOTICE:  stacked division by zero 22012
+CONTEXT:  PL/pgSQL function inline_code_block line 14 at RAISE
+psql:SCRIPT:282: NOTICE:  retry 1
+CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
+psql:SCRIPT:282: NOTICE:  retry 2
+CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
 "#;
 
 /// Output lines of a cursor position (`LINE n: ...` and its caret line).

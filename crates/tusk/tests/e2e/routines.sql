@@ -216,3 +216,67 @@ SELECT balance FROM acct WHERE id = 3;
 SELECT deposit(3, 5);
 CALL fact(3);
 DROP PROCEDURE deposit;
+CREATE TABLE emp(id int, name text, salary numeric);
+INSERT INTO emp VALUES (1,'a',10),(2,'b',20);
+CREATE FUNCTION f_rt(i int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE e emp%ROWTYPE; c CONSTANT int := 5; t text;
+BEGIN
+  SELECT * INTO e FROM emp WHERE id = i;
+  e.salary := e.salary + c;
+  t := format('%s earns %s', e.name, e.salary);
+  RETURN t;
+END $$;
+SELECT f_rt(1);
+CREATE FUNCTION f_all() RETURNS SETOF emp LANGUAGE plpgsql AS $$
+DECLARE r emp%ROWTYPE;
+BEGIN
+  FOR r IN SELECT * FROM emp ORDER BY id LOOP
+    r.salary := r.salary * 2;
+    RETURN NEXT r;
+  END LOOP;
+END $$;
+SELECT * FROM f_all();
+DO $$
+DECLARE n int;
+BEGIN
+  EXECUTE format('SELECT count(*) FROM %I', 'emp') INTO n;
+  RAISE NOTICE 'n=%', n;
+  INSERT INTO emp VALUES (3, 'c', 30) RETURNING id INTO n;
+  RAISE NOTICE 'inserted %', n;
+  UPDATE emp SET salary = salary + 1 WHERE id > 1;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RAISE NOTICE 'updated %', n;
+END $$;
+SELECT * FROM emp ORDER BY id;
+DO $$ BEGIN PERFORM pg_sleep(0); IF NOT FOUND THEN RAISE NOTICE 'nf'; ELSE RAISE NOTICE 'f'; END IF; END $$;
+DO $$
+BEGIN
+  BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'custom', ERRCODE = '22012';
+  EXCEPTION WHEN division_by_zero THEN
+    RAISE NOTICE 'got it: %', SQLERRM;
+  END;
+  BEGIN
+    PERFORM 1/0;
+  EXCEPTION WHEN others THEN
+    DECLARE m text; d text;
+    BEGIN
+      GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = RETURNED_SQLSTATE;
+      RAISE NOTICE 'stacked % %', m, d;
+    END;
+  END;
+END $$;
+CREATE FUNCTION retry() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE tries int := 0;
+BEGIN
+  LOOP
+    BEGIN
+      tries := tries + 1;
+      IF tries < 3 THEN RAISE EXCEPTION 'transient'; END IF;
+      RETURN tries;
+    EXCEPTION WHEN raise_exception THEN
+      RAISE NOTICE 'retry %', tries;
+    END;
+  END LOOP;
+END $$;
+SELECT retry();

@@ -179,7 +179,9 @@ impl Session {
             for (i, m) in modes.iter().enumerate() {
                 let n = all_names.get(i).cloned().unwrap_or_default();
                 match m {
-                    b't' | b'o' => out_cols.push((n, all_types.get(i).copied().unwrap_or(0))),
+                    b't' | b'o' | b'r' => {
+                        out_cols.push((n, all_types.get(i).copied().unwrap_or(0)))
+                    }
                     b'b' => {
                         arg_names.push(n.clone());
                         out_cols.push((n, all_types.get(i).copied().unwrap_or(0)));
@@ -189,7 +191,7 @@ impl Session {
             }
         }
         // A single OUT/INOUT parameter is the result itself, not a row.
-        if !modes.contains(&b't') && out_cols.len() == 1 {
+        if !modes.contains(&b't') && !modes.contains(&b'r') && out_cols.len() == 1 {
             out_cols.clear();
         }
         let defaults = match g("proargdefaults") {
@@ -211,6 +213,7 @@ impl Session {
             defaults,
             ret: oid_of(g("prorettype")),
             retset: *g("proretset") == Value::Bool(true),
+            out_vars: modes.contains(&b't'),
             out_cols,
             language: if oid_of(g("prolang")) == SQL_LANG {
                 "sql".into()
@@ -344,7 +347,7 @@ impl Session {
             let mut modes: Vec<Vec<u8>> = vec![vec![b'i']; def.arg_types.len()];
             for (n, t) in &def.out_cols {
                 all.push(*t);
-                modes.push(vec![b't']);
+                modes.push(vec![if def.out_vars { b't' } else { b'r' }]);
                 names.push(n.clone());
             }
             set("proallargtypes", Value::Bytea(oid_array(&all, 1)));
