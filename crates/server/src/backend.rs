@@ -2048,6 +2048,9 @@ impl Host for Session {
     ) -> Result<Vec<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
         self.lookup_routines_impl(schema, name)
     }
+    fn routine_by_oid(&self, oid: u32) -> Result<Option<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
+        self.routine_by_oid_impl(oid)
+    }
     fn routines(&mut self) -> Result<&mut dyn tusk_sql::Routines, PgError> {
         Ok(self)
     }

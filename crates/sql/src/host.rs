@@ -193,6 +193,15 @@ pub trait Host {
         let _ = (schema, name);
         Ok(Vec::new())
     }
+    /// The user-defined routine with pg_proc oid `oid`, if any (psql's
+    /// `\df` through pg_get_function_arguments and friends).
+    fn routine_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<std::rc::Rc<crate::catalog::FuncDef>>, PgError> {
+        let _ = oid;
+        Ok(None)
+    }
     /// Where CREATE/DROP FUNCTION store their rows.
     fn routines(&mut self) -> Result<&mut dyn crate::catalog::Routines, PgError> {
         Err(PgError::error(

@@ -1066,6 +1066,51 @@ pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
     Ok(Value::Text(out))
 }
 
+/// pg_get_function_result: `integer`, `SETOF integer`, `TABLE(a
+/// integer)`; NULL for a procedure.
+pub(crate) fn result_text(d: &FuncDef) -> Value {
+    if d.kind == b'p' {
+        return Value::Null;
+    }
+    let cols = |c: &[(String, Oid)]| {
+        c.iter()
+            .map(|(n, t)| format!("{} {}", n, types::sql_name(*t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Value::Text(if d.out_vars {
+        format!("TABLE({})", cols(&d.out_cols))
+    } else if d.retset {
+        format!("SETOF {}", types::sql_name(d.ret))
+    } else {
+        types::sql_name(d.ret)
+    })
+}
+
+/// pg_get_function_arguments: `a integer, b integer DEFAULT 10` (the
+/// input arguments: RETURNS TABLE's columns are not listed).
+pub(crate) fn arguments_text(d: &FuncDef) -> String {
+    let first_default = d.arg_types.len() - d.defaults.len();
+    d.arg_types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut s = String::new();
+            if let Some(n) = d.arg_names.get(i).filter(|n| !n.is_empty()) {
+                s.push_str(n);
+                s.push(' ');
+            }
+            s.push_str(&types::sql_name(*t));
+            if i >= first_default {
+                s.push_str(" DEFAULT ");
+                s.push_str(&d.defaults[i - first_default]);
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 // ---- calls ----
 
 thread_local! {

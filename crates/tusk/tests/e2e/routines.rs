@@ -267,6 +267,22 @@ fn functions_survive_a_restart_and_are_transactional() {
         .as_deref(),
         Some("2")
     );
+    // psql's \df, as PostgreSQL 15 prints it (greet's default would be
+    // shown deparsed, 'world'::text, which tusk does not do yet).
+    c.batch_execute("DROP FUNCTION greet").expect("drop greet");
+    let df = srv.psql(Via::Unix, &["-X", "-c", "\\df"]);
+    assert_eq!(
+        df.stdout,
+        r#"                       List of functions
+ Schema | Name  | Result data type | Argument data types | Type 
+--------+-------+------------------+---------------------+------
+ public | twice | integer          | x integer           | func
+(1 row)
+
+"#,
+        "{}",
+        df.describe()
+    );
     c.batch_execute("DROP FUNCTION twice(int)").expect("drop");
     let e = expect_sqlstate(c.simple_query("SELECT twice(1)").map(|_| ()), &["42883"]);
     assert_eq!(e.message(), "function twice(integer) does not exist");

@@ -307,6 +307,24 @@ impl Session {
         Ok(found)
     }
 
+    /// The routine with pg_proc oid `oid` (psql's `\df`). Called by the
+    /// backend running the statement.
+    pub(in crate::backend) fn routine_by_oid_impl(
+        &self,
+        oid: u32,
+    ) -> Result<Option<Rc<FuncDef>>, PgError> {
+        if self.table_parts().is_err() {
+            return Ok(None);
+        }
+        let i = cat::catalog(PG_PROC_OID).col("oid");
+        let schemas = self.schema_names()?;
+        Ok(self
+            .catalog_rows(PG_PROC_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[i]) == oid)
+            .map(|(_, r)| Rc::new(self.proc_def(&r, &schemas))))
+    }
+
     fn proc_row(&self, def: &FuncDef, oid: u32, ns: u32) -> Vec<Value> {
         let c = cat::catalog(PG_PROC_OID);
         let mut r = vec![Value::Null; c.cols.len()];
