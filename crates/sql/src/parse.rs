@@ -161,9 +161,18 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]
         | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
-        | ["DROP", "FUNCTION" | "PROCEDURE", ..]
         | ["DO", ..]
         | ["CALL", ..] => Some(PreParsed::Routine),
+        // A name must follow; anything else is left to sqlparser, whose
+        // syntax error carries the position PostgreSQL reports.
+        ["DROP", "FUNCTION" | "PROCEDURE", name, ..]
+            if name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '"' || c == '_') =>
+        {
+            Some(PreParsed::Routine)
+        }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,
