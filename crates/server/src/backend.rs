@@ -2069,6 +2069,33 @@ impl Host for Session {
     fn tables(&mut self) -> Result<&mut dyn tusk_sql::Tables, PgError> {
         Ok(self)
     }
+    fn lookup_routines(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
+        self.lookup_routines_impl(schema, name)
+    }
+    fn routine_by_oid(&self, oid: u32) -> Result<Option<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
+        self.routine_by_oid_impl(oid)
+    }
+    fn routines(&mut self) -> Result<&mut dyn tusk_sql::Routines, PgError> {
+        Ok(self)
+    }
+    fn nested_relations(&self) -> Box<dyn tusk_sql::Relations> {
+        Box::new(ServerRelations {
+            procs: self.procs,
+            shared: self.shared.clone(),
+            slot: self.slot as u32,
+            tables: self.nested_table_ctx(),
+        })
+    }
+    fn command_counter_increment(&mut self) {
+        self.xact.command_counter_increment();
+    }
+    fn plan_generation(&self) -> Option<u64> {
+        self.routine_plan_generation()
+    }
 
     fn show_all(&self) -> Vec<(String, String, String)> {
         self.settings.show_all()

@@ -307,7 +307,7 @@ fn op_not_unique(op: &str, l: Oid, r: Oid) -> PgError {
 }
 
 /// PostgreSQL's implicit casts among the types tusk has.
-fn implicit_ok(from: Oid, to: Oid) -> bool {
+pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
     use types::*;
     from == to
         || from == UNKNOWN
@@ -1377,6 +1377,7 @@ impl<'h> Binder<'h> {
         let name = match parts.as_slice() {
             [n] => n.clone(),
             [s, n] if s == "pg_catalog" => n.clone(),
+            [s, n] => return self.schema_function(s, n, f),
             _ => {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
@@ -1719,6 +1720,12 @@ impl<'h> Binder<'h> {
             }
         }
         let Some((sig, _, _)) = best else {
+            let arg_types: Vec<Oid> = args.iter().map(|a| a.ty.oid).collect();
+            let args = match self.user_function(None, name, args, false)? {
+                Ok(b) => return Ok(b),
+                Err(args) => args,
+            };
+            let _ = arg_types;
             let shown: Vec<String> = args.iter().map(|a| types::sql_name(a.ty.oid)).collect();
             return Err(PgError::error(
                 sqlstate::UNDEFINED_FUNCTION,
@@ -1754,6 +1761,110 @@ impl<'h> Binder<'h> {
             Expr::Func(sig.func, bound.into_iter().map(|b| b.e).collect()),
             ret,
         ))
+    }
+
+    /// `schema.name(args)`: a user routine of that schema.
+    fn schema_function(
+        &mut self,
+        schema: &str,
+        name: &str,
+        f: &ast::Function,
+    ) -> Result<Bound, PgError> {
+        let list = match &f.args {
+            ast::FunctionArguments::None => Vec::new(),
+            ast::FunctionArguments::List(l) => l.args.iter().collect(),
+            ast::FunctionArguments::Subquery(_) => return Err(not_supported("subqueries")),
+        };
+        let mut args = Vec::new();
+        for a in list {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    args.push(self.bind_expr(e)?)
+                }
+                _ => return Err(not_supported("named function arguments")),
+            }
+        }
+        match self.user_function(Some(schema), name, args, false)? {
+            Ok(b) => Ok(b),
+            Err(args) => {
+                let shown: Vec<String> = args.iter().map(|a| types::sql_name(a.ty.oid)).collect();
+                Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {schema}.{name}({}) does not exist", shown.join(", ")),
+                )
+                .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+            }
+        }
+    }
+
+    /// A call of a user-defined routine (routine.rs), after the
+    /// built-in functions found no match: `Err(args)` gives the
+    /// arguments back when no routine of that name accepts them.
+    fn user_function(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        args: Vec<Bound>,
+        allow_set: bool,
+    ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        let cands = self.host.lookup_routines(schema, name)?;
+        if cands.is_empty() {
+            return Ok(Err(args));
+        }
+        let arg_types: Vec<Oid> = args.iter().map(|a| a.ty.oid).collect();
+        let Some(def) = crate::routine::choose(&cands, &arg_types, &implicit_ok)? else {
+            return Ok(Err(args));
+        };
+        let calling = crate::routine::calling_procedure();
+        // PostgreSQL names the call by the argument types given.
+        let called = format!(
+            "{name}({})",
+            arg_types
+                .iter()
+                .map(|&t| types::sql_name(t))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if def.kind == b'p' && !calling {
+            return Err(PgError::error(
+                crate::routine::codes::WRONG_OBJECT_TYPE,
+                format!("{called} is a procedure"),
+            )
+            .with_hint("To call a procedure, use CALL."));
+        }
+        if def.kind != b'p' && calling {
+            return Err(PgError::error(
+                crate::routine::codes::WRONG_OBJECT_TYPE,
+                format!("{called} is not a procedure"),
+            )
+            .with_hint("To call a function, use SELECT."));
+        }
+        let mut bound = Vec::with_capacity(def.arg_types.len());
+        let given = args.len();
+        for (a, &p) in args.into_iter().zip(def.arg_types.iter()) {
+            bound.push(self.coerce(a, Ty::new(p))?.e);
+        }
+        let first_default = def.arg_types.len() - def.defaults.len();
+        for i in given..def.arg_types.len() {
+            let text = &def.defaults[i - first_default];
+            let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                .try_with_sql(text)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| syntax(format!("syntax error in default {text}: {e}")))?;
+            let b = self.bind_expr(&e)?;
+            bound.push(self.coerce(b, Ty::new(def.arg_types[i]))?.e);
+        }
+        if def.retset && !calling && !allow_set {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "set-returning function {}() is only supported in FROM",
+                    def.name
+                ),
+            ));
+        }
+        let ty = Ty::new(def.ret);
+        Ok(Ok(Bound::new(Expr::UserFunc(def, bound), ty)))
     }
 
     // ---- SELECT ----
@@ -2738,6 +2849,12 @@ impl<'h> Binder<'h> {
                 _ => return Err(not_supported("named function arguments")),
             }
         }
+        if fname != "generate_series" {
+            if let Some(r) = self.set_function_in_from(&fname, alias, bound)? {
+                return Ok(r);
+            }
+            return Err(not_supported(format!("function {fname}() in FROM")));
+        }
         let is_int = |b: &Bound| matches!(b.ty.oid, types::INT2 | types::INT4 | types::INT8);
         if fname == "generate_series"
             && (2..=3).contains(&bound.len())
@@ -2812,6 +2929,51 @@ impl<'h> Binder<'h> {
             },
             Scope::single(Some(alias_name), None, vec![(col, ty)], 1),
         ))
+    }
+
+    /// A user-defined function in FROM: its rows (one per call for a
+    /// scalar function), its columns named by RETURNS TABLE or by the
+    /// function (or the alias).
+    fn set_function_in_from(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        bound: Vec<Bound>,
+    ) -> Result<Option<(Source, Scope)>, PgError> {
+        let b = match self.user_function(None, fname, bound, true)? {
+            Ok(b) => b,
+            Err(args) => {
+                // PostgreSQL's 42883 for the name and argument types.
+                self.call_function(fname, args)?;
+                return Ok(None);
+            }
+        };
+        let Expr::UserFunc(def, args) = b.e else {
+            return Ok(None);
+        };
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        let mut cols: Vec<(String, Ty)> = if def.out_cols.is_empty() {
+            vec![(alias_name.clone(), Ty::new(def.ret))]
+        } else {
+            def.out_cols
+                .iter()
+                .map(|(n, t)| (n.clone(), Ty::new(*t)))
+                .collect()
+        };
+        if let Some(a) = alias {
+            for (i, c) in a.columns.iter().enumerate() {
+                if let Some(col) = cols.get_mut(i) {
+                    col.0 = ident_name(&c.name);
+                }
+            }
+        }
+        let n = cols.len();
+        Ok(Some((
+            Source::Function { def, args },
+            Scope::single(Some(alias_name), None, cols, n),
+        )))
     }
 
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {

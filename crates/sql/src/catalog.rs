@@ -447,3 +447,71 @@ pub trait Tables {
         ))
     }
 }
+
+/// A user-defined function or procedure, as its pg_proc row describes it
+/// (routine.rs creates and calls it; the host stores and finds it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FuncDef {
+    /// pg_proc.oid (0 until stored).
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// pg_proc.prokind: `b'f'` function, `b'p'` procedure.
+    pub kind: u8,
+    /// The input arguments' types (proargtypes).
+    pub arg_types: Vec<types::Oid>,
+    /// The input arguments' names, `""` for an unnamed one.
+    pub arg_names: Vec<String>,
+    /// SQL text of the defaults of the last `defaults.len()` inputs.
+    pub defaults: Vec<String>,
+    /// prorettype: `void` for a procedure, `record` for RETURNS TABLE
+    /// of several columns.
+    pub ret: types::Oid,
+    /// proretset: SETOF / RETURNS TABLE.
+    pub retset: bool,
+    /// RETURNS TABLE's columns (name, type): proargmodes 't'; or the
+    /// columns of a table named as the result type (mode 'r', tusk's own:
+    /// it has no composite types in pg_type yet).
+    pub out_cols: Vec<(String, types::Oid)>,
+    /// Whether `out_cols` are also PL/pgSQL variables (RETURNS TABLE).
+    pub out_vars: bool,
+    /// `sql` or `plpgsql`.
+    pub language: String,
+    /// prosrc: the body as written.
+    pub src: String,
+    pub strict: bool,
+    /// provolatile: `b'i'`, `b's'` or `b'v'`.
+    pub volatility: u8,
+}
+
+impl FuncDef {
+    /// `name(integer, text)` as PostgreSQL's format_procedure shows it
+    /// in messages and CONTEXT lines.
+    pub fn signature(&self) -> String {
+        let args: Vec<String> = self.arg_types.iter().map(|&t| types::sql_name(t)).collect();
+        format!("{}({})", self.name, args.join(", "))
+    }
+
+    /// `name(integer,text)`: the form of PL/pgSQL's CONTEXT lines
+    /// (format_procedure without spaces, as PostgreSQL prints it there).
+    pub fn context_signature(&self) -> String {
+        let args: Vec<String> = self.arg_types.iter().map(|&t| types::sql_name(t)).collect();
+        format!("{}({})", self.name, args.join(","))
+    }
+}
+
+/// What the SQL layer asks of the host's catalog for routines: store,
+/// replace and drop pg_proc rows in the running transaction. Called by
+/// the backend running CREATE/DROP FUNCTION.
+pub trait Routines {
+    /// CREATE [OR REPLACE] FUNCTION/PROCEDURE; `schema` None: the
+    /// creation schema of search_path.
+    fn create_routine(
+        &mut self,
+        schema: Option<&str>,
+        def: &FuncDef,
+        replace: bool,
+    ) -> Result<(), PgError>;
+    /// DROP FUNCTION/PROCEDURE of one stored routine (by its oid).
+    fn drop_routine(&mut self, def: &FuncDef) -> Result<(), PgError>;
+}

@@ -703,13 +703,17 @@ fn materialize(
             materialize(&mut o.left, cx, relations)?;
             materialize(&mut o.right, cx, relations)?;
         }
-        Source::Result | Source::Series { .. } | Source::Rows(_) | Source::Values(_) => {}
+        Source::Result
+        | Source::Series { .. }
+        | Source::Function { .. }
+        | Source::Rows(_)
+        | Source::Values(_) => {}
     }
     Ok(())
 }
 
 /// Relations for a plan whose relations [`prepare_plan`] already read.
-struct NoRelations;
+pub(crate) struct NoRelations;
 
 impl Relations for NoRelations {
     fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError> {
@@ -1235,6 +1239,14 @@ fn build_source(
             Box::new(ScanNode::new(Box::new(GenerateSeries::new(
                 start, stop, step, *int8,
             )?)))
+        }
+        Source::Function { def, args } => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(a.eval(&[], cx)?);
+            }
+            let rows = crate::routine::call_set(cx.host, def, vals)?;
+            Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
         }
         Source::Join(j) => {
             let left = build_source(&j.left, cx, relations)?;

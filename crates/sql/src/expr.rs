@@ -133,6 +133,9 @@ pub(crate) enum Expr {
     },
     /// A subquery used as an expression (scalar, EXISTS, IN).
     SubLink(Box<SubLink>),
+    /// A call of a user-defined function (routine.rs), arguments
+    /// already coerced to its input types and defaults filled in.
+    UserFunc(std::rc::Rc<crate::catalog::FuncDef>, Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -207,7 +210,7 @@ impl Expr {
             Expr::And(v) | Expr::Or(v) | Expr::Coalesce(v) | Expr::MinMax(v, _) => {
                 v.iter_mut().for_each(|e| e.visit(level, f))
             }
-            Expr::Func(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
+            Expr::Func(_, v) | Expr::UserFunc(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
             Expr::Case { whens, else_ } => {
                 for (c, r) in whens {
                     c.visit(level, f);
@@ -675,6 +678,13 @@ impl Expr {
                 ))
             }
             Expr::SubLink(s) => crate::exec::eval_sublink(s, row, ctx)?,
+            Expr::UserFunc(def, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                crate::routine::call_scalar(ctx.host, def, vals)?
+            }
         })
     }
 }

@@ -65,6 +65,17 @@ pub(crate) enum Func {
     TruncNumeric,
     TruncNumericScale,
     Concat,
+    /// `format(fmt, ...)`, `quote_ident`, `quote_literal`,
+    /// `quote_nullable`: dynamic SQL's helpers (routine.rs).
+    Format,
+    QuoteIdent,
+    QuoteLiteral,
+    QuoteNullable,
+    /// psql's `\df`: pg_get_function_result / _arguments,
+    /// pg_function_is_visible over user routines (routine.rs).
+    FunctionResult,
+    FunctionArguments,
+    FunctionIsVisible,
     Repeat,
     Substr,
     SubstrLen,
@@ -258,6 +269,33 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         ret: Some(TEXT),
         func: Func::Concat,
     },
+    Signature {
+        name: "format",
+        args: Args::VariadicAny,
+        ret: Some(TEXT),
+        func: Func::Format,
+    },
+    sig("quote_ident", &[TEXT], TEXT, Func::QuoteIdent),
+    sig("quote_literal", &[TEXT], TEXT, Func::QuoteLiteral),
+    sig("quote_nullable", &[TEXT], TEXT, Func::QuoteNullable),
+    sig(
+        "pg_get_function_result",
+        &[types::OID],
+        TEXT,
+        Func::FunctionResult,
+    ),
+    sig(
+        "pg_get_function_arguments",
+        &[types::OID],
+        TEXT,
+        Func::FunctionArguments,
+    ),
+    sig(
+        "pg_function_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::FunctionIsVisible,
+    ),
     sig("repeat", &[TEXT, INT4], TEXT, Func::Repeat),
     sig("substr", &[TEXT, INT4], TEXT, Func::Substr),
     sig("substr", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
@@ -364,7 +402,11 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
 fn is_strict(f: Func) -> bool {
     !matches!(
         f,
-        Func::Concat | Func::CurrentSettingMissingOk | Func::SetConfig
+        Func::Concat
+            | Func::CurrentSettingMissingOk
+            | Func::SetConfig
+            | Func::Format
+            | Func::QuoteNullable
     )
 }
 
@@ -591,6 +633,31 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             }
             Value::Text(s)
         }
+        Func::Format => crate::routine::format(&args)?,
+        Func::FunctionResult | Func::FunctionArguments | Func::FunctionIsVisible => {
+            let Value::Oid(oid) = cast_oid(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            match ctx.host.routine_by_oid(oid)? {
+                None => Value::Null,
+                Some(d) => match f {
+                    Func::FunctionResult => crate::routine::result_text(&d),
+                    Func::FunctionArguments => Value::Text(crate::routine::arguments_text(&d)),
+                    _ => Value::Bool(
+                        ctx.host
+                            .lookup_routines(None, &d.name)?
+                            .iter()
+                            .any(|r| r.oid == oid),
+                    ),
+                },
+            }
+        }
+        Func::QuoteIdent => Value::Text(crate::routine::quote_ident(&text_arg(&a(0)))),
+        Func::QuoteLiteral => Value::Text(crate::routine::quote_literal(&text_arg(&a(0)))),
+        Func::QuoteNullable => match to_text(&a(0)) {
+            Some(t) => Value::Text(crate::routine::quote_literal(&t)),
+            None => Value::Text("NULL".into()),
+        },
         Func::Repeat => {
             let s = text_arg(&a(0));
             let n = int_arg(&a(1)).max(0) as usize;
@@ -640,5 +707,15 @@ mod tests {
         assert_eq!(substr("hello", 10, None).unwrap(), "");
         assert_eq!(substr("hello", 1, Some(-1)).unwrap_err().code, "22011");
         assert_eq!(substr("hello", i64::MAX, Some(i64::MAX)).unwrap(), "");
+    }
+}
+
+/// An oid argument (an int given where an oid is expected arrives cast).
+fn cast_oid(v: &Value) -> Value {
+    match v {
+        Value::Oid(o) => Value::Oid(*o),
+        Value::Int4(i) => Value::Oid(*i as u32),
+        Value::Int8(i) => Value::Oid(*i as u32),
+        _ => Value::Null,
     }
 }

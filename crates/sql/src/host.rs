@@ -182,6 +182,47 @@ pub trait Host {
     }
     /// The storage behind stored tables, for DDL and row changes; 0A000
     /// in a host without it.
+    /// The user-defined functions and procedures named `name` (in
+    /// `schema`, or along search_path), for overload resolution. A host
+    /// without a catalog has none.
+    fn lookup_routines(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<std::rc::Rc<crate::catalog::FuncDef>>, PgError> {
+        let _ = (schema, name);
+        Ok(Vec::new())
+    }
+    /// The user-defined routine with pg_proc oid `oid`, if any (psql's
+    /// `\df` through pg_get_function_arguments and friends).
+    fn routine_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<std::rc::Rc<crate::catalog::FuncDef>>, PgError> {
+        let _ = oid;
+        Ok(None)
+    }
+    /// Where CREATE/DROP FUNCTION store their rows.
+    fn routines(&mut self) -> Result<&mut dyn crate::catalog::Routines, PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "functions are not supported by this host",
+        ))
+    }
+    /// Table scans for a statement run inside a function (a fresh
+    /// statement snapshot at the current command id).
+    fn nested_relations(&self) -> Box<dyn crate::exec::Relations> {
+        Box::new(crate::exec::NoRelations)
+    }
+    /// Makes the changes of a function's earlier statements visible to
+    /// its next ones (CommandCounterIncrement).
+    fn command_counter_increment(&mut self) {}
+    /// A number that changes whenever cached plans may have gone stale
+    /// (the shared catalog generation); `None`: do not cache (this
+    /// transaction changed the catalog itself).
+    fn plan_generation(&self) -> Option<u64> {
+        Some(0)
+    }
     fn tables(&mut self) -> Result<&mut dyn crate::catalog::Tables, PgError> {
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
@@ -232,6 +273,24 @@ pub trait TransactionControl {
             "ROLLBACK TO SAVEPOINT is not supported by this host",
         ))
     }
+    /// Opens a subtransaction inside the running statement (PL/pgSQL's
+    /// exception block: PostgreSQL's BeginInternalSubTransaction). It
+    /// must be closed by [`Self::release_internal`] or
+    /// [`Self::rollback_internal`] before the statement ends.
+    fn begin_internal(&mut self) -> Result<(), PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "subtransactions are not supported by this host",
+        ))
+    }
+    /// Commits the innermost internal subtransaction into its parent.
+    fn release_internal(&mut self) -> Result<(), PgError> {
+        Ok(())
+    }
+    /// Undoes the innermost internal subtransaction and closes it.
+    fn rollback_internal(&mut self) -> Result<(), PgError> {
+        Ok(())
+    }
 }
 
 /// The backend's transaction state is the xact module's; called by the
@@ -254,6 +313,20 @@ impl TransactionControl for tusk_storage::xact::Xact {
     }
     fn rollback_to(&mut self, name: &str) -> Result<(), PgError> {
         self.rollback_to_savepoint(name)
+    }
+    fn begin_internal(&mut self) -> Result<(), PgError> {
+        self.begin_internal_sub();
+        Ok(())
+    }
+    fn release_internal(&mut self) -> Result<(), PgError> {
+        for w in self.release_internal_sub() {
+            tusk_common::elog::report(&w);
+        }
+        Ok(())
+    }
+    fn rollback_internal(&mut self) -> Result<(), PgError> {
+        self.rollback_internal_sub();
+        Ok(())
     }
 }
 

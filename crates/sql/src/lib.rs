@@ -66,6 +66,8 @@ mod lock;
 mod modify;
 mod parse;
 mod plan;
+mod plpgsql;
+mod routine;
 mod utility;
 mod vacuum;
 
@@ -77,7 +79,7 @@ pub use tusk_types::{cast, datetime, numeric, types, value};
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use catalog::Tables;
+pub use catalog::{FuncDef, Routines, Tables};
 pub use copy::{CopyDirection, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl, WalPositions};
@@ -172,6 +174,7 @@ enum Plan {
     Modify(Box<modify::ModifyPlan>),
     Utility(Utility),
     Copy(copy::CopyPlan),
+    Routine(routine::RoutineStmt),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -273,6 +276,15 @@ pub fn prepare(
             command: Command::Other("COPY"),
         });
     }
+    if let Parsed::Pre(PreParsed::Routine) = &stmt.parsed {
+        let r = routine::bind(&stmt.sql, host)?;
+        return Ok(Prepared {
+            command: Command::Other(r.tag()),
+            plan: Plan::Routine(r),
+            param_types: declared_param_types.to_vec(),
+            columns: Vec::new(),
+        });
+    }
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
@@ -292,7 +304,7 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
-            Parsed::Pre(PreParsed::Copy) => unreachable!("bound above"),
+            Parsed::Pre(PreParsed::Copy | PreParsed::Routine) => unreachable!("bound above"),
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
         };
@@ -414,6 +426,10 @@ pub fn start(
         }
         Plan::Utility(u) => {
             let out = u.execute(host)?;
+            Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Routine(r) => {
+            let out = routine::execute(r, host)?;
             Ok(Execution::done(out.rows, out.tag))
         }
         // COPY TO runs its query here; the backend formats the rows.

@@ -49,6 +49,9 @@ pub(crate) enum PreParsed {
     Vacuum,
     /// `LOCK [TABLE]`: read by lock.rs.
     Lock,
+    /// CREATE/DROP FUNCTION or PROCEDURE, DO, CALL: read by routine.rs
+    /// (sqlparser has no grammar for DO or PostgreSQL's routine bodies).
+    Routine,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +162,20 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
+        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        | ["DO", ..]
+        | ["CALL", ..] => Some(PreParsed::Routine),
+        // A name must follow; anything else is left to sqlparser, whose
+        // syntax error carries the position PostgreSQL reports.
+        ["DROP", "FUNCTION" | "PROCEDURE", name, ..]
+            if name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '"' || c == '_') =>
+        {
+            Some(PreParsed::Routine)
+        }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
         _ => None,

@@ -24,6 +24,12 @@ pub(crate) enum Source {
         step: Option<Expr>,
         int8: bool,
     },
+    /// A user-defined function in FROM (routine.rs): called once when
+    /// execution starts, its rows kept.
+    Function {
+        def: std::rc::Rc<crate::catalog::FuncDef>,
+        args: Vec<Expr>,
+    },
     /// Two FROM items joined: the output row is the left row's columns
     /// then the right row's (`left_width` + `right_width` of them).
     Join(Box<JoinPlan>),
@@ -139,6 +145,7 @@ impl Source {
     pub fn visit_exprs(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
         match self {
             Source::Result | Source::Relation(_) | Source::Rows(_) => {}
+            Source::Function { args, .. } => args.iter_mut().for_each(|e| e.visit(level, f)),
             Source::Series {
                 start, stop, step, ..
             } => {

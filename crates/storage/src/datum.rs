@@ -252,6 +252,11 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
             Owned::Ref(s.as_bytes().to_vec())
         }
         (types::BYTEA, V::Bytea(b)) => Owned::Ref(b.clone()),
+        // oidvector and the catalog arrays (oid[], "char"[], text[]) have
+        // no Value of their own: their callers pass the array's bytes
+        // after the varlena header (PostgreSQL's ArrayType), and get them
+        // back the same way.
+        (OIDVECTOR | 1028 | 1002 | 1009, V::Bytea(b)) => Owned::Ref(b.clone()),
         (types::NUMERIC, V::Numeric(n)) => Owned::Ref(numeric_to_disk(n)),
         _ => return Err(mismatch(v, oid)),
     }))
@@ -279,7 +284,7 @@ pub fn from_datum(d: Option<Datum<'_>>, oid: Oid) -> Result<Value, PgError> {
                 types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE => {
                     Value::Text(String::from_utf8_lossy(b).into_owned())
                 }
-                types::BYTEA => Value::Bytea(b.to_vec()),
+                types::BYTEA | OIDVECTOR | 1028 | 1002 | 1009 => Value::Bytea(b.to_vec()),
                 types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
                 types::INTERVAL if b.len() == 16 => {
                     return Err(PgError::error(

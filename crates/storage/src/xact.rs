@@ -983,6 +983,34 @@ impl Xact {
         Ok(())
     }
 
+    /// BeginInternalSubTransaction (a PL/pgSQL exception block): a
+    /// subtransaction level that opens now, in or out of a transaction
+    /// block, and is closed by the same statement with
+    /// [`Self::release_internal_sub`] or [`Self::rollback_internal_sub`].
+    /// Called by the backend running the statement.
+    pub fn begin_internal_sub(&mut self) {
+        self.push_sub(String::new(), BlockState::SubInProgress);
+    }
+
+    /// ReleaseCurrentSubTransaction: the innermost level commits into its
+    /// parent; returns leak warnings.
+    pub fn release_internal_sub(&mut self) -> Vec<PgError> {
+        let leaks = self.commit_sub();
+        self.command_counter_increment();
+        leaks
+    }
+
+    /// RollbackAndReleaseCurrentSubTransaction: the innermost level's
+    /// work is undone and the level goes.
+    pub fn rollback_internal_sub(&mut self) {
+        if self.subs.is_empty() {
+            return;
+        }
+        self.abort_sub();
+        self.cleanup_sub();
+        self.command_counter_increment();
+    }
+
     fn push_sub(&mut self, name: String, state: BlockState) {
         self.owners.borrow_mut().push(ResourceOwner::default());
         self.events.push(SubEvent::Started);
@@ -1635,6 +1663,40 @@ mod tests {
                 "sub 1007",
                 "subabort 1007 []",
                 "abort [1006]"
+            ]
+        );
+    }
+
+    /// PL/pgSQL's exception blocks: internal levels open at once, outside
+    /// a transaction block too, and close within the statement; a rolled
+    /// back one aborts only its own xid, a released one commits with the
+    /// top level.
+    #[test]
+    fn internal_subtransactions_open_and_close_within_a_statement() {
+        let e = engine(false);
+        let mut x = Xact::new();
+        x.set_engine(e.clone());
+        x.start_command(1);
+        x.current_xid().unwrap();
+        x.begin_internal_sub();
+        assert_eq!(x.block_state(), BlockState::SubInProgress);
+        x.current_xid().unwrap();
+        x.rollback_internal_sub();
+        assert_eq!(x.subtransaction_depth(), 0);
+        x.begin_internal_sub();
+        x.current_xid().unwrap();
+        assert!(x.release_internal_sub().is_empty());
+        assert_eq!(x.subtransaction_depth(), 0);
+        assert_eq!(x.block_state(), BlockState::Started);
+        assert!(matches!(x.commit_command().0, Some(Ended::Committed)));
+        assert_eq!(
+            *e.calls.borrow(),
+            [
+                "assign 1000",
+                "sub 1001",
+                "subabort 1001 []",
+                "sub 1002",
+                "commit [1002]"
             ]
         );
     }

@@ -70,6 +70,7 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod funcs;
 mod vacuum;
 
 /// The storage side of one session's tables: its buffer manager, its
@@ -912,7 +913,7 @@ impl Session {
     /// pairs) holds: PostgreSQL's GetNewOidWithIndex, by a scan until the
     /// catalogs have indexes. Collisions happen only after the 32-bit
     /// counter wrapped.
-    pub(crate) fn new_unused_oid(&mut self, cols: &[(u32, &str)]) -> Result<u32, PgError> {
+    pub(crate) fn new_unused_oid(&self, cols: &[(u32, &str)]) -> Result<u32, PgError> {
         let mut used = std::collections::HashSet::new();
         for &(catoid, col) in cols {
             let i = cat::catalog(catoid).col(col);

@@ -32,6 +32,8 @@
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
+//! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
+//!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -50,6 +52,7 @@ mod locks;
 mod pgbench;
 mod psql;
 mod raw;
+mod routines;
 mod savepoint;
 mod sessions;
 mod startup;

@@ -1,0 +1,1548 @@
+//! User-defined routines: CREATE/DROP FUNCTION and PROCEDURE, DO, CALL,
+//! and calling a stored function from an expression.
+//!
+//! Why it is built this way: the statements are read here from their
+//! text with sqlparser's tokenizer (routed around sqlparser's grammar,
+//! which lacks DO, PROCEDURE bodies, defaults and RETURNS TABLE as
+//! PostgreSQL writes them), and a definition is a [`FuncDef`] that the
+//! host stores as a pg_proc row (so it survives restart and other
+//! sessions see it at commit). A call runs the body through this crate's
+//! own `prepare`/`start` with the arguments as parameters: a SQL
+//! function's statements and every PL/pgSQL expression are ordinary
+//! statements whose `$n` are the arguments or variables (names are
+//! replaced by `$n` at the token level, see [`substitute`]). Nested calls
+//! are counted ([`enter`]): past max_stack_depth's share the call fails
+//! with PostgreSQL's 54001 instead of overflowing the backend's stack,
+//! and each level runs on a stack that grows on demand.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use tusk_common::sqlstate;
+use tusk_common::PgError;
+
+use crate::catalog::FuncDef;
+use crate::exec::Row;
+use crate::host::Host;
+use crate::types::{self, Oid, Ty};
+use crate::value::Value;
+
+/// SQLSTATEs of routine definitions and calls (PostgreSQL's errcodes).
+pub mod codes {
+    use tusk_common::sqlstate::SqlState;
+    pub const INVALID_FUNCTION_DEFINITION: SqlState = SqlState::new("42P13");
+    pub const AMBIGUOUS_FUNCTION: SqlState = SqlState::new("42725");
+    pub const WRONG_OBJECT_TYPE: SqlState = SqlState::new("42809");
+    pub const STATEMENT_TOO_COMPLEX: SqlState = SqlState::new("54001");
+    pub const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
+}
+
+/// A parsed routine statement, bound when prepared.
+#[derive(Debug, Clone)]
+pub(crate) enum RoutineStmt {
+    Create {
+        schema: Option<String>,
+        def: Box<FuncDef>,
+        replace: bool,
+    },
+    Drop {
+        procedure: bool,
+        if_exists: bool,
+        items: Vec<(Option<String>, String, Option<Vec<Oid>>)>,
+    },
+    Do {
+        body: String,
+    },
+    /// `CALL p(args)`: run as `SELECT p(args)` with procedures allowed.
+    Call {
+        select: String,
+    },
+}
+
+impl RoutineStmt {
+    pub fn tag(&self) -> &'static str {
+        match self {
+            RoutineStmt::Create { def, .. } if def.kind == b'p' => "CREATE PROCEDURE",
+            RoutineStmt::Create { .. } => "CREATE FUNCTION",
+            RoutineStmt::Drop {
+                procedure: true, ..
+            } => "DROP PROCEDURE",
+            RoutineStmt::Drop { .. } => "DROP FUNCTION",
+            RoutineStmt::Do { .. } => "DO",
+            RoutineStmt::Call { .. } => "CALL",
+        }
+    }
+}
+
+fn syntax(msg: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, msg)
+}
+
+/// The significant tokens of `sql` (whitespace and comments dropped).
+fn tokens(sql: &str) -> Result<Vec<Token>, PgError> {
+    let toks = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .map_err(|e| syntax(format!("syntax error: {e}")))?;
+    Ok(toks
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .collect())
+}
+
+/// Tokens with their positions (for PL/pgSQL line numbers and text).
+pub(crate) fn tokens_with_spans(sql: &str) -> Result<Vec<TokenWithSpan>, PgError> {
+    Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| syntax(format!("syntax error: {e}")))
+}
+
+/// A cursor over significant tokens.
+struct Cur {
+    t: Vec<Token>,
+    i: usize,
+}
+
+impl Cur {
+    fn peek(&self) -> Option<&Token> {
+        self.t.get(self.i)
+    }
+    fn next(&mut self) -> Option<Token> {
+        let t = self.t.get(self.i).cloned();
+        self.i += 1;
+        t
+    }
+    fn word(&self) -> Option<String> {
+        match self.peek() {
+            Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+            _ => None,
+        }
+    }
+    fn eat(&mut self, kw: &str) -> bool {
+        if self.word().as_deref() == Some(kw) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect(&mut self, kw: &str) -> Result<(), PgError> {
+        if self.eat(kw) {
+            Ok(())
+        } else {
+            Err(self.unexpected())
+        }
+    }
+    fn eat_tok(&mut self, t: &Token) -> bool {
+        if self.peek() == Some(t) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn unexpected(&self) -> PgError {
+        match self.peek() {
+            Some(t) => syntax(format!("syntax error at or near \"{t}\"")),
+            None => syntax("syntax error at end of input"),
+        }
+    }
+    /// An identifier, folded to lower case unless quoted.
+    fn ident(&mut self) -> Result<String, PgError> {
+        match self.next() {
+            Some(Token::Word(w)) => Ok(if w.quote_style.is_some() {
+                w.value
+            } else {
+                w.value.to_lowercase()
+            }),
+            Some(t) => Err(syntax(format!("syntax error at or near \"{t}\""))),
+            None => Err(syntax("syntax error at end of input")),
+        }
+    }
+    /// `[schema.]name`.
+    fn qualified(&mut self) -> Result<(Option<String>, String), PgError> {
+        let a = self.ident()?;
+        if self.eat_tok(&Token::Period) {
+            let b = self.ident()?;
+            Ok((Some(a), b))
+        } else {
+            Ok((None, a))
+        }
+    }
+    /// Tokens up to (not including) a top-level token for which `stop`
+    /// holds, as text.
+    fn until(&mut self, stop: &dyn Fn(&Token, usize) -> bool) -> String {
+        let mut depth = 0usize;
+        let mut out = String::new();
+        while let Some(t) = self.peek() {
+            if stop(t, depth) {
+                break;
+            }
+            match t {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&t.to_string());
+            self.i += 1;
+        }
+        out
+    }
+    /// A string constant: `'...'`, `E'...'` or `$$...$$`.
+    fn string(&mut self) -> Result<String, PgError> {
+        match self.next() {
+            Some(Token::SingleQuotedString(s))
+            | Some(Token::EscapedStringLiteral(s))
+            | Some(Token::NationalStringLiteral(s)) => Ok(s),
+            Some(Token::DollarQuotedString(d)) => Ok(d.value),
+            Some(t) => Err(syntax(format!("syntax error at or near \"{t}\""))),
+            None => Err(syntax("syntax error at end of input")),
+        }
+    }
+}
+
+/// The type named by `text` (`integer`, `varchar(10)`, `double
+/// precision`), resolved as a cast target is.
+pub(crate) fn resolve_type(host: &dyn Host, text: &str) -> Result<Ty, PgError> {
+    let t = text.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower == "void" {
+        return Ok(Ty::new(types::VOID));
+    }
+    if lower == "record" {
+        return Ok(Ty::new(types::RECORD));
+    }
+    let stmts = crate::parse(&format!("SELECT NULL::{t}"))
+        .map_err(|_| syntax(format!("syntax error at or near \"{t}\"")))?;
+    let Some(s) = stmts.first() else {
+        return Err(syntax("syntax error at end of input"));
+    };
+    let p = crate::prepare(s, &[], host)?;
+    let c = &p.columns()[0];
+    Ok(Ty::with_mod(c.type_oid, c.type_mod))
+}
+
+fn is_type_start_pair(a: &str, b: &str) -> bool {
+    matches!(
+        (a, b),
+        ("double", "precision")
+            | ("character" | "char" | "bit" | "national", "varying")
+            | ("timestamp" | "time", "with" | "without")
+    )
+}
+
+/// Parses one argument declaration: `[mode] [name] type [DEFAULT expr]`.
+fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<String>), PgError> {
+    let mut c = Cur {
+        t: text_tokens,
+        i: 0,
+    };
+    let mut mode = "IN".to_string();
+    if let Some(w) = c.word() {
+        if matches!(w.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC") {
+            mode = w;
+            c.i += 1;
+        }
+    }
+    // Name or type: a name is followed by more of the type.
+    let rest: Vec<&Token> = c.t[c.i..]
+        .iter()
+        .take_while(|t| {
+            !matches!(t, Token::Eq)
+                && !matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("default"))
+        })
+        .collect();
+    let mut name = String::new();
+    if rest.len() >= 2 {
+        if let (Token::Word(a), Token::Word(b)) = (rest[0], rest[1]) {
+            let a_l = a.value.to_ascii_lowercase();
+            let b_l = b.value.to_ascii_lowercase();
+            if !is_type_start_pair(&a_l, &b_l) || a.quote_style.is_some() {
+                name = c.ident()?;
+            }
+        }
+    }
+    let ty = c.until(&|t, d| {
+        d == 0
+            && (matches!(t, Token::Eq)
+                || matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("default")))
+    });
+    let default = if c.peek().is_some() {
+        c.i += 1;
+        Some(c.until(&|_, _| false))
+    } else {
+        None
+    };
+    Ok((mode, name, ty, default))
+}
+
+/// Split a parenthesized list's tokens at top-level commas.
+fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
+    if !c.eat_tok(&Token::LParen) {
+        return Err(c.unexpected());
+    }
+    let mut items = Vec::new();
+    let mut cur = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        let Some(t) = c.next() else {
+            return Err(syntax("syntax error at end of input"));
+        };
+        match t {
+            Token::RParen if depth == 0 => break,
+            Token::Comma if depth == 0 => {
+                items.push(std::mem::take(&mut cur));
+                continue;
+            }
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth -= 1,
+            _ => {}
+        }
+        cur.push(t);
+    }
+    if !cur.is_empty() {
+        items.push(cur);
+    }
+    Ok(items)
+}
+
+/// Reads a routine statement (the caller routed it here by its leading
+/// words). Types are resolved now, through `host`.
+pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
+    let mut c = Cur {
+        t: tokens(sql)?,
+        i: 0,
+    };
+    match c.word().as_deref() {
+        Some("CREATE") => {
+            c.i += 1;
+            let replace = if c.eat("OR") {
+                c.expect("REPLACE")?;
+                true
+            } else {
+                false
+            };
+            let procedure = if c.eat("PROCEDURE") {
+                true
+            } else {
+                c.expect("FUNCTION")?;
+                false
+            };
+            bind_create(&mut c, host, replace, procedure)
+        }
+        Some("DROP") => {
+            c.i += 1;
+            let procedure = if c.eat("PROCEDURE") {
+                true
+            } else {
+                c.expect("FUNCTION")?;
+                false
+            };
+            let if_exists = if c.eat("IF") {
+                c.expect("EXISTS")?;
+                true
+            } else {
+                false
+            };
+            let mut items = Vec::new();
+            loop {
+                let (schema, name) = c.qualified()?;
+                let args = if c.peek() == Some(&Token::LParen) {
+                    let mut tys = Vec::new();
+                    for a in split_list(&mut c)? {
+                        let (mode, _, ty, _) = parse_arg(a)?;
+                        if mode == "OUT" {
+                            continue;
+                        }
+                        tys.push(resolve_type(host, &ty)?.oid);
+                    }
+                    Some(tys)
+                } else {
+                    None
+                };
+                items.push((schema, name, args));
+                if !c.eat_tok(&Token::Comma) {
+                    break;
+                }
+            }
+            if c.eat("CASCADE") {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "DROP FUNCTION ... CASCADE is not supported yet",
+                ));
+            }
+            c.eat("RESTRICT");
+            if c.peek().is_some() {
+                return Err(c.unexpected());
+            }
+            Ok(RoutineStmt::Drop {
+                procedure,
+                if_exists,
+                items,
+            })
+        }
+        Some("DO") => {
+            c.i += 1;
+            let mut body = None;
+            let mut lang = "plpgsql".to_string();
+            while c.peek().is_some() {
+                if c.eat("LANGUAGE") {
+                    lang = c.ident()?;
+                } else {
+                    body = Some(c.string()?);
+                }
+            }
+            let Some(body) = body else {
+                return Err(syntax("no inline code specified"));
+            };
+            if lang != "plpgsql" {
+                return Err(PgError::error(
+                    codes::UNDEFINED_OBJECT,
+                    format!("language \"{lang}\" does not exist"),
+                ));
+            }
+            Ok(RoutineStmt::Do { body })
+        }
+        Some("CALL") => {
+            c.i += 1;
+            let rest = sql.trim_start();
+            let rest = rest[4..].trim();
+            Ok(RoutineStmt::Call {
+                select: format!("SELECT {rest}"),
+            })
+        }
+        _ => Err(c.unexpected()),
+    }
+}
+
+fn bind_create(
+    c: &mut Cur,
+    host: &dyn Host,
+    replace: bool,
+    procedure: bool,
+) -> Result<RoutineStmt, PgError> {
+    let (schema, name) = c.qualified()?;
+    let mut def = FuncDef {
+        oid: 0,
+        schema: schema.clone().unwrap_or_default(),
+        name,
+        kind: if procedure { b'p' } else { b'f' },
+        arg_types: Vec::new(),
+        arg_names: Vec::new(),
+        defaults: Vec::new(),
+        ret: types::VOID,
+        retset: false,
+        out_cols: Vec::new(),
+        out_vars: false,
+        language: String::new(),
+        src: String::new(),
+        strict: false,
+        volatility: b'v',
+    };
+    let mut outs: Vec<(String, Oid)> = Vec::new();
+    for a in split_list(c)? {
+        let (mode, name, ty, default) = parse_arg(a)?;
+        let t = resolve_type(host, &ty)?;
+        if mode == "VARIADIC" {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "VARIADIC arguments are not supported yet",
+            ));
+        }
+        if mode == "OUT" || mode == "INOUT" {
+            outs.push((name.clone(), t.oid));
+        }
+        if mode == "OUT" {
+            continue;
+        }
+        match default {
+            Some(d) => def.defaults.push(d),
+            None if !def.defaults.is_empty() => {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "input parameters after one with a default value must also have defaults",
+                ))
+            }
+            None => {}
+        }
+        def.arg_types.push(t.oid);
+        def.arg_names.push(name);
+    }
+    let mut have_ret = false;
+    let mut body: Option<String> = None;
+    while c.peek().is_some() {
+        let Some(w) = c.word() else {
+            if c.eat_tok(&Token::SemiColon) {
+                continue;
+            }
+            return Err(c.unexpected());
+        };
+        c.i += 1;
+        match w.as_str() {
+            "RETURNS" if c.eat("SETOF") => {
+                let ty = c.until(&|t, d| d == 0 && is_option_word(t));
+                resolve_result(host, &ty, &mut def)?;
+                def.retset = true;
+                have_ret = true;
+            }
+            "RETURNS" if c.eat("TABLE") => {
+                for col in split_list(c)? {
+                    let (_, n, ty, _) = parse_arg(col)?;
+                    def.out_cols.push((n, resolve_type(host, &ty)?.oid));
+                }
+                def.retset = true;
+                def.out_vars = true;
+                def.ret = if def.out_cols.len() == 1 {
+                    def.out_cols[0].1
+                } else {
+                    types::RECORD
+                };
+                have_ret = true;
+            }
+            "RETURNS" => {
+                if c.eat("NULL") {
+                    c.expect("ON")?;
+                    c.expect("NULL")?;
+                    c.expect("INPUT")?;
+                    def.strict = true;
+                    continue;
+                }
+                let ty = c.until(&|t, d| d == 0 && is_option_word(t));
+                resolve_result(host, &ty, &mut def)?;
+                have_ret = true;
+            }
+            "LANGUAGE" => def.language = c.ident()?,
+            "AS" => {
+                body = Some(c.string()?);
+                if c.eat_tok(&Token::Comma) {
+                    return Err(PgError::error(
+                        codes::INVALID_FUNCTION_DEFINITION,
+                        "only one AS item needed for language",
+                    ));
+                }
+            }
+            "RETURN" => {
+                let e = c.until(&|t, d| d == 0 && matches!(t, Token::SemiColon));
+                body = Some(format!("SELECT {e}"));
+                if def.language.is_empty() {
+                    def.language = "sql".into();
+                }
+            }
+            "IMMUTABLE" => def.volatility = b'i',
+            "STABLE" => def.volatility = b's',
+            "VOLATILE" => def.volatility = b'v',
+            "STRICT" => def.strict = true,
+            "CALLED" => {
+                c.expect("ON")?;
+                c.expect("NULL")?;
+                c.expect("INPUT")?;
+                def.strict = false;
+            }
+            "SECURITY" => {
+                if c.eat("DEFINER") {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "SECURITY DEFINER functions are not supported yet",
+                    ));
+                }
+                c.expect("INVOKER")?;
+            }
+            "EXTERNAL" => {
+                c.expect("SECURITY")?;
+                if !c.eat("INVOKER") {
+                    c.expect("DEFINER")?;
+                }
+            }
+            "LEAKPROOF" => {}
+            "NOT" => c.expect("LEAKPROOF")?,
+            "PARALLEL" => {
+                c.ident()?;
+            }
+            "COST" | "ROWS" => {
+                c.next();
+            }
+            "SET" => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "SET clauses of functions are not supported yet",
+                ))
+            }
+            "BEGIN" => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "BEGIN ATOMIC function bodies are not supported yet",
+                ))
+            }
+            "WINDOW" => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "window functions written in SQL are not supported",
+                ))
+            }
+            _ => {
+                c.i -= 1;
+                return Err(c.unexpected());
+            }
+        }
+    }
+    if !outs.is_empty() && def.out_cols.is_empty() {
+        if outs.len() == 1 {
+            if !have_ret {
+                def.ret = outs[0].1;
+                have_ret = true;
+            }
+        } else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "functions with several OUT parameters are not supported yet",
+            ));
+        }
+    }
+    if procedure {
+        if have_ret {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                "procedure cannot have a return type",
+            ));
+        }
+    } else if !have_ret {
+        return Err(PgError::error(
+            codes::INVALID_FUNCTION_DEFINITION,
+            "function result type must be specified",
+        ));
+    }
+    let Some(body) = body else {
+        return Err(PgError::error(
+            codes::INVALID_FUNCTION_DEFINITION,
+            "no function body specified",
+        ));
+    };
+    if def.language.is_empty() {
+        return Err(PgError::error(
+            codes::INVALID_FUNCTION_DEFINITION,
+            "no language specified",
+        ));
+    }
+    if !matches!(def.language.as_str(), "sql" | "plpgsql") {
+        return Err(PgError::error(
+            codes::UNDEFINED_OBJECT,
+            format!("language \"{}\" does not exist", def.language),
+        ));
+    }
+    def.src = body;
+    validate(host, &def)?;
+    Ok(RoutineStmt::Create {
+        schema,
+        def: Box::new(def),
+        replace,
+    })
+}
+
+/// A result type: a type name, or a table's name for its row type
+/// (whose columns become the result's, as RETURNS TABLE's; tusk has no
+/// composite types in pg_type yet).
+fn resolve_result(host: &dyn Host, text: &str, def: &mut FuncDef) -> Result<(), PgError> {
+    match resolve_type(host, text) {
+        Ok(t) => {
+            def.ret = t.oid;
+            Ok(())
+        }
+        Err(e) => {
+            let t = text.trim().to_lowercase();
+            let (schema, name) = match t.split_once('.') {
+                Some((s, n)) => (Some(s.trim()), n.trim()),
+                None => (None, t.as_str()),
+            };
+            match crate::catalog::lookup(host, schema, name) {
+                Ok(rel) => {
+                    def.out_cols = rel
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.clone(), c.ty.oid))
+                        .collect();
+                    def.ret = types::RECORD;
+                    Ok(())
+                }
+                Err(_) => Err(e),
+            }
+        }
+    }
+}
+
+fn is_option_word(t: &Token) -> bool {
+    match t {
+        Token::Word(w) if w.quote_style.is_none() => matches!(
+            w.value.to_ascii_uppercase().as_str(),
+            "LANGUAGE"
+                | "AS"
+                | "IMMUTABLE"
+                | "STABLE"
+                | "VOLATILE"
+                | "STRICT"
+                | "CALLED"
+                | "SECURITY"
+                | "EXTERNAL"
+                | "LEAKPROOF"
+                | "PARALLEL"
+                | "COST"
+                | "ROWS"
+                | "SET"
+                | "RETURN"
+                | "BEGIN"
+                | "WINDOW"
+                | "NOT"
+                | "RETURNS"
+        ),
+        Token::SemiColon => true,
+        _ => false,
+    }
+}
+
+/// check_function_bodies: a SQL function's statements are bound now
+/// (unless an earlier one is a utility statement, whose effect binding
+/// cannot see) and its last statement must return the declared type; a
+/// PL/pgSQL body is parsed.
+fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
+    validate_body(host, def).map_err(|e| {
+        if def.language == "sql" {
+            add_context(e, &format!("SQL function \"{}\"", def.name))
+        } else {
+            e
+        }
+    })
+}
+
+fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
+    if def.language == "plpgsql" {
+        crate::plpgsql::compile(host, def).map(|_| ())
+    } else {
+        let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+        let mut last = None;
+        for s in &stmts {
+            let p = crate::prepare(s, &def.arg_types, host)?;
+            let utility = !matches!(
+                p.command(),
+                crate::Command::Select | crate::Command::Other("INSERT" | "UPDATE" | "DELETE")
+            );
+            last = Some(p);
+            if utility {
+                return Ok(());
+            }
+        }
+        if def.ret == types::VOID {
+            return Ok(());
+        }
+        let Some(p) = last else {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                format!(
+                    "return type mismatch in function declared to return {}",
+                    types::sql_name(def.ret)
+                ),
+            )
+            .with_detail(
+                "Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.",
+            ));
+        };
+        let cols = p.columns();
+        let want: Vec<Oid> = if def.ret == types::RECORD {
+            def.out_cols.iter().map(|c| c.1).collect()
+        } else {
+            vec![def.ret]
+        };
+        if cols.is_empty() {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                format!(
+                    "return type mismatch in function declared to return {}",
+                    types::sql_name(def.ret)
+                ),
+            )
+            .with_detail(
+                "Function's final statement must be SELECT or INSERT/UPDATE/DELETE RETURNING.",
+            ));
+        }
+        if cols.len() != want.len() && want.len() == 1 {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                format!(
+                    "return type mismatch in function declared to return {}",
+                    types::sql_name(def.ret)
+                ),
+            )
+            .with_detail("Final statement must return exactly one column."));
+        }
+        for (c, &w) in cols.iter().zip(want.iter()) {
+            // PostgreSQL coerces the result by assignment: implicit casts,
+            // and any type to a string type.
+            let assignable = c.type_oid == w
+                || crate::bind::implicit_ok(c.type_oid, w)
+                || (matches!(w, types::TEXT | types::VARCHAR | types::BPCHAR)
+                    && crate::cast::castable(c.type_oid, w))
+                || matches!(
+                    (c.type_oid, w),
+                    (types::INT8, types::INT4 | types::INT2)
+                        | (types::INT4, types::INT2)
+                        | (
+                            types::NUMERIC | types::FLOAT8 | types::FLOAT4,
+                            types::INT2 | types::INT4 | types::INT8 | types::NUMERIC
+                        )
+                        | (types::FLOAT8, types::FLOAT4)
+                );
+            if !assignable {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    format!(
+                        "return type mismatch in function declared to return {}",
+                        types::sql_name(def.ret)
+                    ),
+                )
+                .with_detail(format!(
+                    "Actual return type is {}.",
+                    types::sql_name(c.type_oid)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// 1-based parameter number of a SQL function's argument `name`.
+fn arg_index(def: &FuncDef, name: &str) -> Option<usize> {
+    def.arg_names
+        .iter()
+        .position(|n| !n.is_empty() && n == name)
+        .map(|i| i + 1)
+}
+
+/// Replaces each identifier `lookup` knows (not qualified, not a
+/// function name, not an alias after AS, not a column of INSERT's
+/// column list) by `$n`. Text outside identifiers is kept as written.
+pub(crate) fn substitute(sql: &str, lookup: &dyn Fn(&str) -> Option<usize>) -> String {
+    let Ok(toks) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        return sql.to_string();
+    };
+    let sig: Vec<usize> = (0..toks.len())
+        .filter(|&i| !matches!(toks[i], Token::Whitespace(_) | Token::EOF))
+        .collect();
+    let mut replace: HashMap<usize, usize> = HashMap::new();
+    let mut insert_cols = false;
+    for (k, &i) in sig.iter().enumerate() {
+        let prev = k.checked_sub(1).map(|p| &toks[sig[p]]);
+        let next = sig.get(k + 1).map(|&n| &toks[n]);
+        if let Token::Word(w) = &toks[i] {
+            let name = if w.quote_style.is_some() {
+                w.value.clone()
+            } else {
+                w.value.to_lowercase()
+            };
+            // INSERT INTO t (a, b): the column list names columns.
+            if k >= 2
+                && matches!(prev, Some(Token::Word(p)) if p.value.eq_ignore_ascii_case("into"))
+            {
+                if let Some(Token::LParen) = next {
+                    insert_cols = true;
+                }
+                continue;
+            }
+            if insert_cols {
+                continue;
+            }
+            if matches!(prev, Some(Token::Period))
+                || matches!(next, Some(Token::LParen) | Some(Token::Period))
+                || matches!(prev, Some(Token::Word(p)) if p.quote_style.is_none() && p.value.eq_ignore_ascii_case("as"))
+                || matches!(prev, Some(Token::DoubleColon))
+            {
+                continue;
+            }
+            if let Some(n) = lookup(&name) {
+                replace.insert(i, n);
+            }
+        } else if insert_cols && matches!(toks[i], Token::RParen) {
+            insert_cols = false;
+        }
+    }
+    let mut out = String::with_capacity(sql.len());
+    for (i, t) in toks.iter().enumerate() {
+        match replace.get(&i) {
+            Some(n) => out.push_str(&format!("${n}")),
+            None => out.push_str(&t.to_string()),
+        }
+    }
+    out
+}
+
+// ---- dynamic SQL helpers ----
+
+/// PostgreSQL's quote_ident: double quotes unless the name is a plain
+/// lower-case identifier and not a reserved word.
+pub(crate) fn quote_ident(s: &str) -> String {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lateral",
+        "leading",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "select",
+        "session_user",
+        "some",
+        "symmetric",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !RESERVED.contains(&s);
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
+}
+
+/// PostgreSQL's quote_literal: single quotes, an E'' string when the
+/// text holds a backslash.
+pub(crate) fn quote_literal(s: &str) -> String {
+    let body = s.replace('\'', "''");
+    if s.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
+    }
+}
+
+/// `format(fmt, args...)`: `%s`, `%I`, `%L`, `%%` and positions `%n$s`.
+pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
+    let Some(fmt) = args.first().and_then(crate::value::to_text) else {
+        return Ok(Value::Null);
+    };
+    let rest = &args[1..];
+    let mut out = String::new();
+    let mut it = fmt.chars().peekable();
+    let mut next = 0usize;
+    while let Some(c) = it.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            it.next();
+        }
+        let idx = if !digits.is_empty() && it.peek() == Some(&'$') {
+            it.next();
+            let n: usize = digits.parse().unwrap_or(0);
+            if n == 0 {
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    "format specifies argument 0, but arguments are numbered from 1",
+                ));
+            }
+            next = n;
+            n - 1
+        } else {
+            next += 1;
+            next - 1
+        };
+        let Some(kind) = it.next() else {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "unterminated format() type specifier",
+            )
+            .with_hint("For a single \"%\" use \"%%\"."));
+        };
+        if kind == '%' {
+            out.push('%');
+            next -= 1;
+            continue;
+        }
+        let Some(v) = rest.get(idx) else {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "too few arguments for format()",
+            ));
+        };
+        let t = crate::value::to_text(v);
+        match kind {
+            's' => out.push_str(t.as_deref().unwrap_or("")),
+            'I' => match t {
+                Some(t) => out.push_str(&quote_ident(&t)),
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::NULL_VALUE_NOT_ALLOWED,
+                        "null values cannot be formatted as an SQL identifier",
+                    ))
+                }
+            },
+            'L' => match t {
+                Some(t) => out.push_str(&quote_literal(&t)),
+                None => out.push_str("NULL"),
+            },
+            other => {
+                return Err(PgError::error(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized format() type specifier \"{other}\""),
+                )
+                .with_hint("For a single \"%\" use \"%%\"."))
+            }
+        }
+    }
+    Ok(Value::Text(out))
+}
+
+/// pg_get_function_result: `integer`, `SETOF integer`, `TABLE(a
+/// integer)`; NULL for a procedure.
+pub(crate) fn result_text(d: &FuncDef) -> Value {
+    if d.kind == b'p' {
+        return Value::Null;
+    }
+    let cols = |c: &[(String, Oid)]| {
+        c.iter()
+            .map(|(n, t)| format!("{} {}", n, types::sql_name(*t)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Value::Text(if d.out_vars {
+        format!("TABLE({})", cols(&d.out_cols))
+    } else if d.retset {
+        format!("SETOF {}", types::sql_name(d.ret))
+    } else {
+        types::sql_name(d.ret)
+    })
+}
+
+/// pg_get_function_arguments: `a integer, b integer DEFAULT 10` (the
+/// input arguments: RETURNS TABLE's columns are not listed).
+pub(crate) fn arguments_text(d: &FuncDef) -> String {
+    let first_default = d.arg_types.len() - d.defaults.len();
+    d.arg_types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut s = String::new();
+            if let Some(n) = d.arg_names.get(i).filter(|n| !n.is_empty()) {
+                s.push_str(n);
+                s.push(' ');
+            }
+            s.push_str(&types::sql_name(*t));
+            if i >= first_default {
+                s.push_str(" DEFAULT ");
+                s.push_str(&d.defaults[i - first_default]);
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---- calls ----
+
+thread_local! {
+    /// Nesting depth of routine calls in this backend.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Set while CALL binds its `SELECT p(args)`: procedures may be named.
+    static CALLING: Cell<bool> = const { Cell::new(false) };
+    /// A SQL function's bound statements, by oid, with the source and
+    /// the plan generation they were bound at.
+    static SQL_PLANS: RefCell<HashMap<u32, (String, u64, Rc<Vec<crate::Prepared>>)>> =
+        RefCell::new(HashMap::new());
+}
+
+pub(crate) fn calling_procedure() -> bool {
+    CALLING.with(|c| c.get())
+}
+
+/// Leaves one call level when dropped.
+pub(crate) struct DepthGuard;
+
+impl Drop for DepthGuard {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
+/// Enters one call level: 54001 past the depth max_stack_depth allows
+/// (8 kB per level: a call's frames in an unoptimized build; the stack
+/// itself grows on demand, so the limit is the setting's, never the
+/// kernel's).
+pub(crate) fn enter(host: &dyn Host) -> Result<DepthGuard, PgError> {
+    let kb = host
+        .show("max_stack_depth")
+        .ok()
+        .and_then(|s| {
+            let s = s.trim();
+            if let Some(m) = s.strip_suffix("MB") {
+                m.trim().parse::<usize>().ok().map(|m| m * 1024)
+            } else if let Some(k) = s.strip_suffix("kB") {
+                k.trim().parse::<usize>().ok()
+            } else {
+                s.parse::<usize>().ok()
+            }
+        })
+        .unwrap_or(2048);
+    let limit = (kb / 8).max(10);
+    let d = DEPTH.with(|d| {
+        let v = d.get() + 1;
+        d.set(v);
+        v
+    });
+    let guard = DepthGuard;
+    if d > limit {
+        return Err(PgError::error(codes::STATEMENT_TOO_COMPLEX, "stack depth limit exceeded")
+            .with_hint(format!(
+                "Increase the configuration parameter \"max_stack_depth\" (currently {kb}kB), after ensuring the platform's stack depth limit is adequate."
+            )));
+    }
+    Ok(guard)
+}
+
+/// Runs `f` on a stack with room for another call level.
+pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(256 * 1024, 2 * 1024 * 1024, f)
+}
+
+/// Appends one CONTEXT line to an error (innermost first, as
+/// PostgreSQL's error context stack prints them).
+pub(crate) fn add_context(mut e: PgError, line: &str) -> PgError {
+    e.context = Some(Box::new(match e.context.take() {
+        Some(c) if !c.is_empty() => format!("{c}\n{line}"),
+        _ => line.to_string(),
+    }));
+    e
+}
+
+/// What a call returns: one value, or a set's rows.
+pub(crate) enum CallResult {
+    Scalar(Value),
+    Set(Vec<Row>),
+}
+
+/// Calls a stored routine with evaluated arguments. Called by the
+/// backend running the statement (through expression evaluation).
+pub(crate) fn call(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    args: Vec<Value>,
+) -> Result<CallResult, PgError> {
+    if def.strict && args.iter().any(Value::is_null) {
+        return Ok(if def.retset {
+            CallResult::Set(Vec::new())
+        } else {
+            CallResult::Scalar(Value::Null)
+        });
+    }
+    host.check_interrupts()?;
+    let _g = enter(host)?;
+    with_stack(|| {
+        if def.language == "plpgsql" {
+            crate::plpgsql::call(host, def, args)
+        } else {
+            call_sql(host, def, args)
+        }
+    })
+}
+
+fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepared>>, PgError> {
+    let generation = host.plan_generation();
+    if def.oid != 0 {
+        if let Some(g) = generation {
+            let hit = SQL_PLANS.with(|c| {
+                c.borrow()
+                    .get(&def.oid)
+                    .filter(|(src, gen, _)| *src == def.src && *gen == g)
+                    .map(|(_, _, p)| p.clone())
+            });
+            if let Some(p) = hit {
+                return Ok(p);
+            }
+        }
+    }
+    let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+    let mut plans = Vec::with_capacity(stmts.len());
+    for s in &stmts {
+        plans.push(crate::prepare(s, &def.arg_types, &*host)?);
+    }
+    let plans = Rc::new(plans);
+    if let (Some(g), true) = (generation, def.oid != 0) {
+        SQL_PLANS.with(|c| {
+            c.borrow_mut()
+                .insert(def.oid, (def.src.clone(), g, plans.clone()))
+        });
+    }
+    Ok(plans)
+}
+
+fn call_sql(host: &mut dyn Host, def: &FuncDef, args: Vec<Value>) -> Result<CallResult, PgError> {
+    let context = format!("SQL function \"{}\" statement", def.name);
+    let plans = sql_plans(host, def)
+        .map_err(|e| add_context(e, &format!("SQL function \"{}\"", def.name)))?;
+    let mut last_rows: Vec<Row> = Vec::new();
+    let mut last_cols: Vec<Oid> = Vec::new();
+    for (i, p) in plans.iter().enumerate() {
+        let run = |host: &mut dyn Host| -> Result<Vec<Row>, PgError> {
+            let rels = host.nested_relations();
+            let mut ex = crate::start(p, args.clone(), host, &*rels)?;
+            let mut rows = Vec::new();
+            let want_all = def.retset || i + 1 < plans.len();
+            while let Some(r) = ex.next(host)? {
+                rows.push(r);
+                if !want_all && i + 1 == plans.len() && !p.columns().is_empty() {
+                    break;
+                }
+            }
+            Ok(rows)
+        };
+        let rows = run(host).map_err(|e| add_context(e, &format!("{context} {}", i + 1)))?;
+        host.command_counter_increment();
+        last_cols = p.columns().iter().map(|c| c.type_oid).collect();
+        last_rows = rows;
+    }
+    let now = host.now();
+    let want: Vec<Oid> = if def.ret == types::RECORD {
+        def.out_cols.iter().map(|c| c.1).collect()
+    } else {
+        vec![def.ret]
+    };
+    let convert = |row: Row| -> Result<Row, PgError> {
+        let mut out = Vec::with_capacity(want.len());
+        for (k, &w) in want.iter().enumerate() {
+            let v = row.get(k).cloned().unwrap_or(Value::Null);
+            let from = last_cols.get(k).copied().unwrap_or(w);
+            out.push(if from == w || v.is_null() {
+                v
+            } else {
+                crate::cast::cast(v, from, Ty::new(w), now)?
+            });
+        }
+        Ok(out)
+    };
+    if def.retset {
+        let mut out = Vec::with_capacity(last_rows.len());
+        for r in last_rows {
+            out.push(convert(r)?);
+        }
+        return Ok(CallResult::Set(out));
+    }
+    if def.ret == types::VOID {
+        return Ok(CallResult::Scalar(Value::Void));
+    }
+    match last_rows.into_iter().next() {
+        None => Ok(CallResult::Scalar(Value::Null)),
+        Some(r) => Ok(CallResult::Scalar(
+            convert(r)?.into_iter().next().unwrap_or(Value::Null),
+        )),
+    }
+}
+
+/// A scalar call from an expression.
+pub(crate) fn call_scalar(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    args: Vec<Value>,
+) -> Result<Value, PgError> {
+    match call(host, def, args)? {
+        CallResult::Scalar(v) => Ok(v),
+        CallResult::Set(rows) => Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .unwrap_or(Value::Null)),
+    }
+}
+
+/// A set-returning call in FROM: its rows.
+pub(crate) fn call_set(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    args: Vec<Value>,
+) -> Result<Vec<Row>, PgError> {
+    match call(host, def, args)? {
+        CallResult::Set(rows) => Ok(rows),
+        CallResult::Scalar(v) => Ok(vec![vec![v]]),
+    }
+}
+
+// ---- binding calls ----
+
+/// Overload resolution among user routines: the candidate whose input
+/// types accept `arg_types` (fewer arguments when defaults fill the
+/// rest), preferring exact matches. `Ok(None)`: no candidate.
+pub(crate) fn choose(
+    cands: &[Rc<FuncDef>],
+    arg_types: &[Oid],
+    implicit_ok: &dyn Fn(Oid, Oid) -> bool,
+) -> Result<Option<Rc<FuncDef>>, PgError> {
+    let mut best: Vec<(usize, Rc<FuncDef>)> = Vec::new();
+    for f in cands {
+        let n = f.arg_types.len();
+        if arg_types.len() > n || arg_types.len() + f.defaults.len() < n {
+            continue;
+        }
+        let mut exact = 0;
+        let mut ok = true;
+        for (a, p) in arg_types.iter().zip(f.arg_types.iter()) {
+            if a == p {
+                exact += 1;
+            } else if !implicit_ok(*a, *p) {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            best.push((exact, f.clone()));
+        }
+    }
+    let Some(max) = best.iter().map(|b| b.0).max() else {
+        return Ok(None);
+    };
+    let top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
+    if top.len() > 1 {
+        let shown: Vec<String> = arg_types.iter().map(|&t| types::sql_name(t)).collect();
+        return Err(PgError::error(
+            codes::AMBIGUOUS_FUNCTION,
+            format!("function {}({}) is not unique", top[0].1.name, shown.join(", ")),
+        )
+        .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+    }
+    Ok(Some(top[0].1.clone()))
+}
+
+// ---- executing the statements ----
+
+/// Runs CREATE/DROP FUNCTION, DO and CALL. Called by the backend running
+/// the statement.
+pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::Outcome, PgError> {
+    let tag = stmt.tag().to_string();
+    match stmt {
+        RoutineStmt::Create {
+            schema,
+            def,
+            replace,
+        } => {
+            host.routines()?
+                .create_routine(schema.as_deref(), def, *replace)?;
+        }
+        RoutineStmt::Drop {
+            procedure,
+            if_exists,
+            items,
+        } => {
+            for (schema, name, args) in items {
+                drop_one(
+                    host,
+                    *procedure,
+                    *if_exists,
+                    schema.as_deref(),
+                    name,
+                    args.as_deref(),
+                )?;
+            }
+        }
+        RoutineStmt::Do { body } => {
+            let def = FuncDef {
+                oid: 0,
+                schema: String::new(),
+                name: "inline_code_block".into(),
+                kind: b'p',
+                arg_types: Vec::new(),
+                arg_names: Vec::new(),
+                defaults: Vec::new(),
+                ret: types::VOID,
+                retset: false,
+                out_cols: Vec::new(),
+                out_vars: false,
+                language: "plpgsql".into(),
+                src: body.clone(),
+                strict: false,
+                volatility: b'v',
+            };
+            call(host, &def, Vec::new())?;
+        }
+        RoutineStmt::Call { select } => {
+            let stmts = crate::parse(select)?;
+            let Some(s) = stmts.first() else {
+                return Err(syntax("syntax error at end of input"));
+            };
+            CALLING.with(|c| c.set(true));
+            let p = crate::prepare(s, &[], &*host);
+            CALLING.with(|c| c.set(false));
+            let p = p?;
+            let rels = host.nested_relations();
+            let mut ex = crate::start(&p, Vec::new(), host, &*rels)?;
+            while ex.next(host)?.is_some() {}
+        }
+    }
+    Ok(crate::Outcome {
+        rows: Vec::new(),
+        tag,
+    })
+}
+
+fn drop_one(
+    host: &mut dyn Host,
+    procedure: bool,
+    if_exists: bool,
+    schema: Option<&str>,
+    name: &str,
+    args: Option<&[Oid]>,
+) -> Result<(), PgError> {
+    let what = if procedure { "procedure" } else { "function" };
+    let cands = host.lookup_routines(schema, name)?;
+    let shown_name = match schema {
+        Some(s) => format!("{s}.{name}"),
+        None => name.to_string(),
+    };
+    let found: Vec<Rc<FuncDef>> = match args {
+        Some(a) => cands.into_iter().filter(|f| f.arg_types == a).collect(),
+        None => cands,
+    };
+    let missing = || match args {
+        Some(a) => {
+            let shown: Vec<String> = a.iter().map(|&t| types::sql_name(t)).collect();
+            format!("{what} {shown_name}({}) does not exist", shown.join(", "))
+        }
+        None => format!("could not find a {what} named \"{shown_name}\""),
+    };
+    match found.len() {
+        0 if if_exists => {
+            host.notice(PgError::new(
+                tusk_common::Severity::Notice,
+                sqlstate::SUCCESSFUL_COMPLETION,
+                format!("{}, skipping", missing()),
+            ));
+            Ok(())
+        }
+        0 => Err(PgError::error(sqlstate::UNDEFINED_FUNCTION, missing())),
+        1 => {
+            let f = &found[0];
+            if procedure && f.kind != b'p' {
+                return Err(PgError::error(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("{} is not a procedure", f.signature()),
+                ));
+            }
+            if !procedure && f.kind == b'p' {
+                return Err(PgError::error(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("{} is not a function", f.signature()),
+                ));
+            }
+            host.routines()?.drop_routine(f)
+        }
+        _ => Err(PgError::error(
+            codes::AMBIGUOUS_FUNCTION,
+            format!("{what} name \"{shown_name}\" is not unique"),
+        )
+        .with_hint(format!(
+            "Specify the argument list to select the {what} unambiguously."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_names_are_replaced_outside_qualified_names() {
+        let out = substitute("SELECT a + t.a, f(a) FROM t WHERE b = a", &|n| match n {
+            "a" => Some(1),
+            "f" => Some(2),
+            _ => None,
+        });
+        assert_eq!(out, "SELECT $1 + t.a, f($1) FROM t WHERE b = $1");
+    }
+
+    #[test]
+    fn argument_declarations_split_into_mode_name_type_default() {
+        let toks = |s: &str| tokens(s).unwrap();
+        assert_eq!(
+            parse_arg(toks("a integer DEFAULT 3")).unwrap(),
+            ("IN".into(), "a".into(), "integer".into(), Some("3".into()))
+        );
+        assert_eq!(
+            parse_arg(toks("double precision")).unwrap(),
+            ("IN".into(), "".into(), "double precision".into(), None)
+        );
+        assert_eq!(
+            parse_arg(toks("OUT total numeric")).unwrap(),
+            ("OUT".into(), "total".into(), "numeric".into(), None)
+        );
+    }
+}
