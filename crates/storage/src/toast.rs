@@ -391,6 +391,48 @@ mod tests {
         assert_eq!(back, payload);
     }
 
+    fn unhex(h: &str) -> Vec<u8> {
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Datums written by PostgreSQL 15 (pageinspect's heap_page_item_attrs
+    /// on a real cluster) read back here.
+    #[test]
+    fn reads_postgresqls_own_datums() {
+        // INSERT INTO c VALUES (repeat('the quick brown fox jumps over the
+        // lazy dog ', 60) || 'end'): compressed inline with pglz.
+        let c = unhex(concat!(
+            "6e010000530a0000007468652071756963006b2062726f776e2000666f78206a",
+            "756d708073206f76657220011f006c617a7920646f67ff020d0f2cff0f2cff0f",
+            "2cff0f2cff0f2cff0f2cff0f2cff070f2cff0f2cff0f2c75656e64"
+        ));
+        assert!(is_compressed_inline(&c));
+        let want = format!(
+            "{}end",
+            "the quick brown fox jumps over the lazy dog ".repeat(60)
+        );
+        assert_eq!(
+            detoast(&c, &mut |_| unreachable!()).unwrap(),
+            want.as_bytes()
+        );
+        // repeat('x', 5000) with SET STORAGE EXTERNAL: its pointer (toast
+        // table 16435, value 16437, chunks of 1996, 1996, 1008 there).
+        let p = ExternalPointer::decode(&unhex("01128c130000881300003540000033400000")).unwrap();
+        assert_eq!(
+            p,
+            ExternalPointer {
+                rawsize: 5004,
+                extinfo: 5000,
+                valueid: 16437,
+                toastrelid: 16435
+            }
+        );
+        assert!(!p.is_compressed());
+    }
+
     fn size_of(v: &[ToastValue]) -> Result<usize, PgError> {
         Ok(32 + v.iter().map(|x| x.size()).sum::<usize>())
     }

@@ -460,7 +460,9 @@ pub(super) struct RelCache {
     generation: u64,
     entries: HashMap<(Option<String>, String, String), Relation>,
     /// Toast tables by main table OID (tables/toast.rs `toast_of`).
-    toast: HashMap<u32, Option<TableRef>>,
+    /// (the toast table, None = valid across commands, or the command id
+    /// it is valid for).
+    toast: HashMap<u32, (Option<TableRef>, Option<u32>)>,
 }
 
 /// What a statement needs to read tables: the pieces a scan keeps.
@@ -1427,6 +1429,7 @@ impl tusk_sql::Tables for Session {
         for g in gone {
             self.pending_deletes.push((locator(store.db, g), true));
         }
+        self.forget_toast();
         Ok(())
     }
 
@@ -1479,6 +1482,7 @@ impl tusk_sql::Tables for Session {
             ));
             self.set_relfilenode(ttid, tclass, new_toast, xid, cid)?;
             self.pending_deletes.push((locator(store.db, tr), true));
+            self.forget_toast();
         }
         Ok(())
     }
@@ -1843,13 +1847,11 @@ impl tusk_sql::Tables for Session {
             match out {
                 Ok(()) => {
                     // The row's out-of-line values die with it.
-                    if let Some(old) = self.stored_tuple(t, tid)? {
-                        let ptrs = datum::external_pointers(&old, &types_)?;
-                        if !ptrs.is_empty() {
-                            if let Some(tr) = self.toast_of(t)? {
-                                let v: Vec<_> = ptrs.into_iter().map(|p| p.1).collect();
-                                self.delete_values(tr, &v)?;
-                            }
+                    if let Some(tr) = self.toast_of(t)? {
+                        if let Some(old) = self.stored_tuple(t, tid)? {
+                            let ptrs = datum::external_pointers(&old, &types_)?;
+                            let v: Vec<_> = ptrs.into_iter().map(|p| p.1).collect();
+                            self.delete_values(tr, &v)?;
                         }
                     }
                     return Ok(None);

@@ -317,17 +317,24 @@ fn page_header_estimate(natts: usize) -> usize {
 
 impl Session {
     /// The toast table of `t` (its pg_class reltoastrelid, and that
-    /// table's current file), cached with the relation cache.
+    /// table's current file), cached with the relation cache: across
+    /// statements while this transaction has not changed the catalog,
+    /// else for the current command only (a command id is never reused,
+    /// not even after ROLLBACK TO SAVEPOINT). TRUNCATE, DROP and VACUUM
+    /// FULL drop the cache ([`Session::forget_toast`]).
     pub(crate) fn toast_of(&self, t: TableRef) -> Result<Option<TableRef>, PgError> {
         let generation = self.catalog_generation();
+        let cid = self.xact.command_id();
         {
             let mut cache = self.relcache.borrow_mut();
-            if cache.generation != generation || self.catalog_changed {
+            if cache.generation != generation {
                 cache.entries.clear();
                 cache.toast.clear();
                 cache.generation = generation;
-            } else if let Some(r) = cache.toast.get(&t.oid) {
-                return Ok(*r);
+            } else if let Some(&(r, valid)) = cache.toast.get(&t.oid) {
+                if valid.is_none_or(|c| c == cid) {
+                    return Ok(r);
+                }
             }
         }
         let c = cat::catalog(PG_CLASS_OID);
@@ -349,10 +356,17 @@ impl Session {
             }),
             _ => None,
         };
-        if !self.catalog_changed {
-            self.relcache.borrow_mut().toast.insert(t.oid, found);
-        }
+        let valid = self.catalog_changed.then_some(cid);
+        self.relcache
+            .borrow_mut()
+            .toast
+            .insert(t.oid, (found, valid));
         Ok(found)
+    }
+
+    /// Drops the cached toast links after this transaction changed one.
+    pub(crate) fn forget_toast(&self) {
+        self.relcache.borrow_mut().toast.clear();
     }
 
     /// Creates `pg_toast.pg_toast_<rel_oid>` with OID and file `toast_oid`
@@ -552,6 +566,10 @@ impl Session {
         types_: &[Oid],
         row: &[Value],
     ) -> Result<(Vec<Option<ExternalPointer>>, Vec<ExternalPointer>), PgError> {
+        // Without a toast table no row holds a pointer: no fetch needed.
+        let Some(tr) = self.toast_of(t)? else {
+            return Ok((Vec::new(), Vec::new()));
+        };
         let Some(old) = self.stored_tuple(t, tid)? else {
             return Ok((Vec::new(), Vec::new()));
         };
@@ -559,9 +577,6 @@ impl Session {
         if ptrs.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        let Some(tr) = self.toast_of(t)? else {
-            return Ok((Vec::new(), Vec::new()));
-        };
         let (store, engine) = self.table_parts()?;
         let current = self.current_xids();
         let loc = locator(store.db, tr);

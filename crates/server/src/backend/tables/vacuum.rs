@@ -244,6 +244,8 @@ impl Session {
         };
         self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((old_loc, true));
+        // A toast table's new file: the cached link names the old one.
+        self.forget_toast();
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
             tusk_sql::Host::notice(
