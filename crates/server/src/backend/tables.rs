@@ -1391,7 +1391,10 @@ impl tusk_sql::Tables for Session {
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
-        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+        if t.namespace == PG_CATALOG_NAMESPACE
+            || t.namespace == cat::PG_TOAST_NAMESPACE
+            || t.oid < cat::FIRST_NORMAL_OBJECT_ID
+        {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
@@ -1435,7 +1438,10 @@ impl tusk_sql::Tables for Session {
 
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
-        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+        if t.namespace == PG_CATALOG_NAMESPACE
+            || t.namespace == cat::PG_TOAST_NAMESPACE
+            || t.oid < cat::FIRST_NORMAL_OBJECT_ID
+        {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
@@ -1791,6 +1797,7 @@ impl tusk_sql::Tables for Session {
 
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         self.insert_row(t, &types_, row).map(|_| ())
@@ -1803,6 +1810,7 @@ impl tusk_sql::Tables for Session {
         row: &[Value],
     ) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
@@ -1837,6 +1845,7 @@ impl tusk_sql::Tables for Session {
 
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();

@@ -220,6 +220,18 @@ fn update_keeps_unchanged_values_and_delete_and_vacuum_remove_chunks() {
         &mut c,
         "SELECT relfilenode FROM pg_class WHERE relname LIKE 'pg_toast_%'",
     );
+    // The toast table is the toaster's: no direct changes.
+    for (sql, code) in [
+        (format!("DELETE FROM {toast}"), "42809"),
+        (
+            format!("INSERT INTO {toast} VALUES (1, 0, '\\x00')"),
+            "42809",
+        ),
+        (format!("DROP TABLE {toast}"), "42501"),
+    ] {
+        let e = crate::util::expect_sqlstate(c.batch_execute(&sql), &[code]);
+        assert!(e.message().contains("pg_toast_"), "{sql}: {}", e.message());
+    }
     exec(&mut c, "DROP TABLE u");
     assert!(!srv.data_dir().join("base/5").join(&toast_file).exists());
     assert_eq!(

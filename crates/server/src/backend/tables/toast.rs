@@ -32,7 +32,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tusk_common::{sqlstate, PgError};
-use tusk_sql::catalog::{ColumnDef, TableRef};
+use tusk_sql::catalog::{codes, ColumnDef, Relation, TableRef};
 use tusk_sql::types::{self as sqltypes, Oid};
 use tusk_sql::Value;
 use tusk_storage::catalog::{self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_TOAST_NAMESPACE};
@@ -268,6 +268,18 @@ pub(crate) fn fetch_value(
             p.valueid
         ),
     ))
+}
+
+/// INSERT, UPDATE and DELETE of a toast table itself are refused, as
+/// PostgreSQL's CheckValidResultRel does: its rows belong to the toaster.
+pub(crate) fn refuse_change(rel: &Relation, t: TableRef) -> Result<(), PgError> {
+    if t.namespace == PG_TOAST_NAMESPACE {
+        return Err(PgError::error(
+            codes::WRONG_OBJECT_TYPE,
+            format!("cannot change TOAST relation \"{}\"", rel.name),
+        ));
+    }
+    Ok(())
 }
 
 /// The largest size a column of this type can take, or None when it is
