@@ -110,6 +110,8 @@ pub const PG_NAMESPACE_OID: u32 = 2615;
 
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
 pub const PUBLIC_NAMESPACE: u32 = 2200;
+/// The schema of toast tables (PostgreSQL's PG_TOAST_NAMESPACE).
+pub const PG_TOAST_NAMESPACE: u32 = 99;
 /// OIDs below this are built in (PostgreSQL's FirstNormalObjectId).
 pub const FIRST_NORMAL_OBJECT_ID: u32 = 16384;
 /// The heap access method (pg_am) row PostgreSQL gives OID 2.
@@ -705,6 +707,7 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
     let ns = catalog(PG_NAMESPACE_OID);
     for (oid, name) in [
         (PG_CATALOG_NAMESPACE, "pg_catalog"),
+        (PG_TOAST_NAMESPACE, "pg_toast"),
         (PUBLIC_NAMESPACE, "public"),
     ] {
         push(

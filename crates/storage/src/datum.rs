@@ -13,8 +13,10 @@
 //! Attribute layout (length, alignment, by-value) comes from the type's
 //! pg_type row ([`attr_for`]); types tusk cannot hold as values yet (arrays,
 //! pg_node_tree, aclitem) are still laid out correctly so that catalog rows
-//! with those columns NULL are byte-exact. Out-of-line (TOAST) and
-//! compressed values are refused with 0A000 on read: nothing writes them yet.
+//! with those columns NULL are byte-exact. Compressed inline and
+//! out-of-line (TOAST) values are detoasted on read ([`deform_row_detoast`],
+//! the caller fetching out-of-line chunks), and [`form_row_toasted`] runs
+//! the toaster (toast.rs) on a row too wide for a page.
 //!
 //! Pure functions; any process may call them.
 
@@ -24,6 +26,7 @@ use tusk_types::types::{self, Oid};
 use tusk_types::value::Value;
 
 use crate::heaptuple::{self, Align, Attr, Datum};
+use crate::toast::{self, ExternalPointer, ToastValue};
 
 /// `regproc` (catalog columns naming a function).
 pub const REGPROC: Oid = 24;
@@ -110,6 +113,8 @@ pub fn storable(oid: Oid) -> bool {
 pub enum Owned {
     ByVal(u64),
     Ref(Vec<u8>),
+    /// A varlena with its header: compressed inline or a TOAST pointer.
+    Varlena(Vec<u8>),
 }
 
 impl Owned {
@@ -117,6 +122,7 @@ impl Owned {
         match self {
             Owned::ByVal(v) => Datum::ByVal(*v),
             Owned::Ref(b) => Datum::Ref(b),
+            Owned::Varlena(b) => Datum::Varlena(b),
         }
     }
 }
@@ -262,18 +268,34 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
     }))
 }
 
-/// A datum of type `oid` read back as a value.
+/// Fetches the stored bytes of an out-of-line value from its toast table.
+pub type ToastFetch<'f> = &'f mut dyn FnMut(&ExternalPointer) -> Result<Vec<u8>, PgError>;
+
+/// A datum of type `oid` read back as a value. A compressed value is
+/// decompressed; an out-of-line one needs [`from_datum_detoast`].
 pub fn from_datum(d: Option<Datum<'_>>, oid: Oid) -> Result<Value, PgError> {
+    from_datum_detoast(d, oid, &mut |p| {
+        Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            format!("toast value {} read without its toast table", p.valueid),
+        ))
+    })
+}
+
+/// [`from_datum`], fetching out-of-line values with `fetch`.
+pub fn from_datum_detoast(
+    d: Option<Datum<'_>>,
+    oid: Oid,
+    fetch: ToastFetch<'_>,
+) -> Result<Value, PgError> {
     let Some(d) = d else {
         return Ok(Value::Null);
     };
     let n = match d {
         Datum::ByVal(n) => n,
-        Datum::Varlena(_) => {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "out-of-line and compressed values are not supported yet",
-            ))
+        Datum::Varlena(raw) => {
+            let plain = toast::detoast(raw, fetch)?;
+            return from_datum(Some(Datum::Ref(&plain)), oid);
         }
         Datum::Ref(b) => {
             return Ok(match oid {
@@ -344,7 +366,8 @@ pub fn form_row(types_: &[Oid], values: &[Value]) -> Result<Vec<u8>, PgError> {
 }
 
 /// The columns of tuple `t` read as values of types `types_` (columns the
-/// tuple predates come back NULL).
+/// tuple predates come back NULL). Compressed values are decompressed; an
+/// out-of-line value is an error (use [`deform_row_detoast`]).
 pub fn deform_row(t: &[u8], types_: &[Oid]) -> Result<Vec<Value>, PgError> {
     let attrs = attrs_for(types_)?;
     let datums = heaptuple::deform_tuple(t, &attrs)?;
@@ -353,6 +376,123 @@ pub fn deform_row(t: &[u8], types_: &[Oid]) -> Result<Vec<Value>, PgError> {
         .zip(types_)
         .map(|(d, &t)| from_datum(d, t))
         .collect()
+}
+
+/// [`deform_row`] with out-of-line values fetched by `fetch`.
+pub fn deform_row_detoast(
+    t: &[u8],
+    types_: &[Oid],
+    fetch: ToastFetch<'_>,
+) -> Result<Vec<Value>, PgError> {
+    let attrs = attrs_for(types_)?;
+    let datums = heaptuple::deform_tuple(t, &attrs)?;
+    datums
+        .into_iter()
+        .zip(types_)
+        .map(|(d, &t)| from_datum_detoast(d, t, &mut *fetch))
+        .collect()
+}
+
+/// The out-of-line pointers of tuple `t` (with their column numbers from
+/// 0): what DELETE must remove and UPDATE may keep.
+pub fn external_pointers(
+    t: &[u8],
+    types_: &[Oid],
+) -> Result<Vec<(usize, ExternalPointer)>, PgError> {
+    if heaptuple::infomask(t) & heaptuple::HEAP_HASEXTERNAL == 0 {
+        return Ok(Vec::new());
+    }
+    let attrs = attrs_for(types_)?;
+    let datums = heaptuple::deform_tuple(t, &attrs)?;
+    Ok(datums
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, d)| match d {
+            Some(Datum::Varlena(raw)) => ExternalPointer::decode(raw).map(|p| (i, p)),
+            _ => None,
+        })
+        .collect())
+}
+
+fn as_datums(owned: &[Option<Owned>]) -> Vec<Option<Datum<'_>>> {
+    owned
+        .iter()
+        .map(|o| o.as_ref().map(Owned::as_datum))
+        .collect()
+}
+
+/// Writes one out-of-line value: (stored bytes, va_rawsize, va_extinfo)
+/// to its pointer.
+pub type ToastSave<'f> = &'f mut dyn FnMut(&[u8], i32, u32) -> Result<ExternalPointer, PgError>;
+
+/// [`form_row`] through the toaster: a row whose tuple exceeds
+/// TOAST_TUPLE_THRESHOLD has its varlenas compressed and moved out of line
+/// by storage strategy (`storage`, pg_attribute.attstorage per column) as
+/// PostgreSQL does. `keep[i]`, when set, is an out-of-line pointer an
+/// UPDATE re-uses for column i instead of its value. `save` writes a
+/// value's chunks (None: no toast table, compression only).
+pub fn form_row_toasted(
+    types_: &[Oid],
+    values: &[Value],
+    storage: &[u8],
+    keep: &[Option<ExternalPointer>],
+    save: Option<ToastSave<'_>>,
+) -> Result<Vec<u8>, PgError> {
+    let attrs = attrs_for(types_)?;
+    let mut owned = types_
+        .iter()
+        .zip(values)
+        .map(|(&t, v)| to_datum(v, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (i, k) in keep.iter().enumerate() {
+        if let (Some(p), Some(o)) = (k, owned.get_mut(i)) {
+            *o = Some(Owned::Varlena(p.encode()));
+        }
+    }
+    let size = heaptuple::tuple_size(&attrs, &as_datums(&owned))?;
+    let has_external = owned.iter().any(|o| matches!(o, Some(Owned::Varlena(_))));
+    if size <= toast::TOAST_TUPLE_THRESHOLD && !has_external {
+        return heaptuple::form_tuple(&attrs, &as_datums(&owned));
+    }
+    if size > toast::TOAST_TUPLE_THRESHOLD {
+        let mut tv: Vec<ToastValue> = owned
+            .iter()
+            .zip(&attrs)
+            .map(|(o, a)| match (o, a.len) {
+                (Some(Owned::Ref(p)), -1) => ToastValue::Plain(p.clone()),
+                (Some(Owned::Varlena(r)), -1) => ToastValue::Raw(r.clone()),
+                _ => ToastValue::Other,
+            })
+            .collect();
+        let bitmap = if owned.iter().any(|o| o.is_none()) {
+            attrs.len().div_ceil(8)
+        } else {
+            0
+        };
+        let hoff = crate::page::maxalign(heaptuple::SIZEOF_HEAP_TUPLE_HEADER + bitmap);
+        // The row's size with the toaster's current values in place.
+        let measure = |tv: &[ToastValue]| -> Result<usize, PgError> {
+            let d: Vec<Option<Datum>> = owned
+                .iter()
+                .zip(tv)
+                .map(|(o, t)| match t {
+                    ToastValue::Plain(p) => Some(Datum::Ref(p)),
+                    ToastValue::Raw(r) => Some(Datum::Varlena(r)),
+                    ToastValue::Other => o.as_ref().map(Owned::as_datum),
+                })
+                .collect();
+            heaptuple::tuple_size(&attrs, &d)
+        };
+        toast::toast_row(storage, &mut tv, &measure, hoff, save)?;
+        for (o, t) in owned.iter_mut().zip(tv) {
+            match t {
+                ToastValue::Plain(p) => *o = Some(Owned::Ref(p)),
+                ToastValue::Raw(r) => *o = Some(Owned::Varlena(r)),
+                ToastValue::Other => {}
+            }
+        }
+    }
+    heaptuple::form_tuple(&attrs, &as_datums(&owned))
 }
 
 #[cfg(test)]
@@ -430,6 +570,64 @@ mod tests {
     fn mismatched_value_is_an_error_not_a_conversion() {
         let e = form_row(&[types::INT4], &[Value::Text("1".into())]).unwrap_err();
         assert_eq!(e.code, sqlstate::INTERNAL_ERROR);
+    }
+
+    #[test]
+    fn wide_rows_are_toasted_and_read_back() {
+        let tys = [types::INT4, types::TEXT, types::BYTEA];
+        let text = "toast me ".repeat(3000);
+        let mut seed = 3u64;
+        let noise: Vec<u8> = (0..20_000)
+            .map(|_| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (seed >> 33) as u8
+            })
+            .collect();
+        let row = vec![
+            Value::Int4(7),
+            Value::Text(text.clone()),
+            Value::Bytea(noise.clone()),
+        ];
+        let storage = [b'p', b'x', b'x'];
+        // Without a toast table: the text compresses inline, the random
+        // bytea cannot shrink, so the row is too big for a page later.
+        let t = form_row_toasted(&tys, &row, &storage, &[], None).unwrap();
+        assert!(t.len() > toast::TOAST_TUPLE_THRESHOLD);
+        assert_eq!(deform_row(&t, &tys).unwrap(), row);
+        // With one: the bytea goes out of line in chunks, the text stays
+        // compressed inline, and the whole row fits the threshold.
+        let store: std::cell::RefCell<Vec<Vec<u8>>> = Default::default();
+        let mut save = |b: &[u8], raw: i32, ext: u32| {
+            store.borrow_mut().push(b.to_vec());
+            Ok(ExternalPointer {
+                rawsize: raw,
+                extinfo: ext,
+                valueid: store.borrow().len() as u32,
+                toastrelid: 16_500,
+            })
+        };
+        let t = form_row_toasted(&tys, &row, &storage, &[], Some(&mut save)).unwrap();
+        assert!(t.len() <= toast::TOAST_TUPLE_THRESHOLD, "{}", t.len());
+        assert_eq!(
+            heaptuple::infomask(&t) & heaptuple::HEAP_HASEXTERNAL,
+            heaptuple::HEAP_HASEXTERNAL
+        );
+        let ptrs = external_pointers(&t, &tys).unwrap();
+        assert_eq!(ptrs.len(), 1);
+        assert_eq!(ptrs[0].0, 2);
+        assert_eq!(ptrs[0].1.rawsize, 20_004);
+        assert!(deform_row(&t, &tys).is_err(), "no fetcher, no value");
+        let back = deform_row_detoast(&t, &tys, &mut |p| {
+            Ok(store.borrow()[p.valueid as usize - 1].clone())
+        })
+        .unwrap();
+        assert_eq!(back, row);
+        // An UPDATE keeping the pointer stores no new chunk.
+        let before = store.borrow().len();
+        let keep = [None, None, Some(ptrs[0].1)];
+        let t2 = form_row_toasted(&tys, &row, &storage, &keep, Some(&mut save)).unwrap();
+        assert_eq!(store.borrow().len(), before);
+        assert_eq!(external_pointers(&t2, &tys).unwrap(), ptrs);
     }
 
     #[test]

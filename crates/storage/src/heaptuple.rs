@@ -372,6 +372,17 @@ fn fill_data(
     infomask
 }
 
+/// Length of the tuple [`form_tuple`] would build from `values`
+/// (header, bitmap and data): the TOAST toaster's measure.
+pub fn tuple_size(attrs: &[Attr], values: &[Option<Datum>]) -> Result<usize, PgError> {
+    let bitmap_len = if values.iter().any(|v| v.is_none()) {
+        attrs.len().div_ceil(8)
+    } else {
+        0
+    };
+    Ok(page::maxalign(SIZEOF_HEAP_TUPLE_HEADER + bitmap_len) + data_size(attrs, values)?)
+}
+
 /// Build a tuple from `values` (one per attribute, None = NULL): header
 /// with no transaction ids yet (the inserter sets xmin, cid, ctid and
 /// HEAP_XMAX_INVALID), null bitmap if any value is NULL, then the data.

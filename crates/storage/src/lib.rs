@@ -71,6 +71,9 @@
 //!   OIDs and column layouts, built-in rows, the bootstrap that writes
 //!   them at `tusk init`) and [`heapwal`] (the heap's WAL logger; a
 //!   placeholder until the heap WAL records land).
+//! - [`toast`] and [`pglz`]: TOAST's formats (compressed inline values,
+//!   out-of-line pointers, chunk size) and the toaster's choice of what to
+//!   compress or move out of a too-wide row; the pglz stream format.
 //! - [`xact`]: a backend's transaction-block state machine and the
 //!   resource owner that releases pins and locks at commit, abort and exit.
 //! - [`exit`]: `proc_exit` and the before/on-shmem-exit callback lists that
@@ -104,6 +107,7 @@ pub mod lock;
 pub mod lwlock;
 pub mod nbtree;
 pub mod page;
+pub mod pglz;
 pub mod procarray;
 pub mod smgr;
 pub mod snapshot;
@@ -111,6 +115,7 @@ pub mod snapshot;
 mod subxact_tests;
 #[cfg(test)]
 mod testutil;
+pub mod toast;
 pub mod transam;
 pub mod vacuum;
 pub mod visibility;

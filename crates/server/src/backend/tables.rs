@@ -71,6 +71,7 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod funcs;
+mod toast;
 mod vacuum;
 
 /// The storage side of one session's tables: its buffer manager, its
@@ -80,6 +81,8 @@ pub(super) struct Store {
     pub db: u32,
     ext: FlockExt,
     combos: ComboCids,
+    /// Chunk maps of toast relation files (tables/toast.rs).
+    toast_maps: RefCell<HashMap<RelFileLocator, toast::ChunkMap>>,
 }
 
 impl Store {
@@ -92,6 +95,7 @@ impl Store {
                 held: RefCell::new(HashMap::new()),
             },
             combos: ComboCids::default(),
+            toast_maps: RefCell::new(HashMap::new()),
         }
     }
 }
@@ -308,6 +312,8 @@ pub(super) struct TableScan {
     nblocks: u32,
     next_block: u32,
     rows: VecDeque<(ItemPointer, Vec<u8>)>,
+    /// The toast table file of the pointers met so far (by toast OID).
+    toast: Option<(u32, RelFileLocator)>,
 }
 
 impl TableScan {
@@ -335,6 +341,7 @@ impl TableScan {
             nblocks: n,
             next_block: 0,
             rows: VecDeque::new(),
+            toast: None,
         })
     }
 }
@@ -353,11 +360,36 @@ fn with_system_columns(mut row: Row, tid: ItemPointer, t: &[u8], tableoid: u32) 
     row
 }
 
+impl TableScan {
+    /// A row holding out-of-line values, fetched from the toast table
+    /// its pointers name (resolved once per scan).
+    fn deform_detoast(&mut self, t: &[u8]) -> Result<Row, PgError> {
+        let (store, engine) = (self.store.clone(), self.engine.clone());
+        let (snap, current) = (&self.snap, &self.current);
+        let cached = &mut self.toast;
+        datum::deform_row_detoast(t, &self.types, &mut |p| {
+            let loc = match *cached {
+                Some((oid, loc)) if oid == p.toastrelid => loc,
+                _ => {
+                    let loc = toast::toast_locator(&store, &engine, snap, current, p.toastrelid)?;
+                    *cached = Some((p.toastrelid, loc));
+                    loc
+                }
+            };
+            toast::fetch_value(&store, &engine, current, loc, p)
+        })
+    }
+}
+
 impl RowSource for TableScan {
     fn next_row(&mut self) -> Result<Option<Row>, PgError> {
         loop {
             if let Some((tid, t)) = self.rows.pop_front() {
-                let row = datum::deform_row(&t, &self.types)?;
+                let row = if heaptuple::infomask(&t) & heaptuple::HEAP_HASEXTERNAL != 0 {
+                    self.deform_detoast(&t)?
+                } else {
+                    datum::deform_row(&t, &self.types)?
+                };
                 return Ok(Some(with_system_columns(row, tid, &t, self.tableoid)));
             }
             if self.next_block >= self.nblocks {
@@ -421,6 +453,10 @@ fn name_of(v: &Value) -> &str {
 pub(super) struct RelCache {
     generation: u64,
     entries: HashMap<(Option<String>, String, String), Relation>,
+    /// Toast tables by main table OID (tables/toast.rs `toast_of`).
+    /// (the toast table, None = valid across commands, or the command id
+    /// it is valid for).
+    toast: HashMap<u32, (Option<TableRef>, Option<u32>)>,
 }
 
 /// What a statement needs to read tables: the pieces a scan keeps.
@@ -727,6 +763,7 @@ impl Session {
             let mut cache = self.relcache.borrow_mut();
             if cache.generation != generation || self.catalog_changed {
                 cache.entries.clear();
+                cache.toast.clear();
                 cache.generation = generation;
             } else if let Some(r) = cache.entries.get(&key) {
                 return Ok(Some(r.clone()));
@@ -762,7 +799,8 @@ impl Session {
         let oid = oid_of(&class[c.col("oid")]);
         let nsp = oid_of(&class[c.col("relnamespace")]);
         let relkind = &class[c.col("relkind")];
-        if *relkind != Value::Char(b'r') {
+        // Toast tables ('t') can be read like tables, as in PostgreSQL.
+        if *relkind != Value::Char(b'r') && *relkind != Value::Char(b't') {
             return Ok(None);
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
@@ -858,7 +896,7 @@ impl Session {
         types_: &[Oid],
         row: &[Value],
     ) -> Result<ItemPointer, PgError> {
-        let tuple = datum::form_row(types_, row)?;
+        let (tuple, _) = self.form_toasted(t, types_, row, &[])?;
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.with_heap(t, |h, vis, owner| h.insert(owner, vis, tuple, xid, cid))
@@ -1033,6 +1071,7 @@ impl Session {
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
             self.relcache.borrow_mut().entries.clear();
+            self.relcache.borrow_mut().toast.clear();
             self.catalog_changed = false;
         }
         self.run_pending_deletes(committed);
@@ -1207,7 +1246,7 @@ impl Session {
                         Newest::Running(x) => self.wait_for_xid(x)?,
                         Newest::Found(v, tuple) => {
                             let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-                            let row = datum::deform_row(&tuple, &types_)?;
+                            let row = self.deform_detoast(t, &tuple, &types_)?;
                             return Ok(Some(Some(with_system_columns(row, v, &tuple, t.oid))));
                         }
                     }
@@ -1343,11 +1382,29 @@ impl tusk_sql::Tables for Session {
             },
             false,
         ));
-        self.insert_catalog(
-            PG_CLASS_OID,
-            &cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd'),
-        )?;
-        let mut def_oid = oid;
+        // The toast table's OID and file next (the file claims the OID
+        // before any catalog row names it), when a row may be too wide.
+        let toast_oid = if toast::needs_toast_table(columns) {
+            let t = self.new_relation_oid()?;
+            self.pending_deletes.push((
+                RelFileLocator {
+                    spc: DEFAULTTABLESPACE_OID,
+                    db: store.db,
+                    rel: t,
+                },
+                false,
+            ));
+            t
+        } else {
+            0
+        };
+        let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
+        class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
+        self.insert_catalog(PG_CLASS_OID, &class)?;
+        if toast_oid != 0 {
+            self.create_toast_table(oid, toast_oid)?;
+        }
+        let mut def_oid = oid.max(toast_oid);
         for (i, c) in columns.iter().enumerate() {
             let num = i as i16 + 1;
             self.insert_catalog(
@@ -1383,7 +1440,10 @@ impl tusk_sql::Tables for Session {
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
-        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+        if t.namespace == PG_CATALOG_NAMESPACE
+            || t.namespace == cat::PG_TOAST_NAMESPACE
+            || t.oid < cat::FIRST_NORMAL_OBJECT_ID
+        {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
@@ -1396,17 +1456,32 @@ impl tusk_sql::Tables for Session {
                 format!("table \"{}\" does not exist", rel.name),
             )
         })?;
+        let toast_rel = self.toast_of(t)?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
+        let mut gone = vec![t];
+        if let Some(tr) = toast_rel {
+            let (ttid, _) = self.class_row(tr, || {
+                PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("toast table of \"{}\" does not exist", rel.name),
+                )
+            })?;
+            self.delete_catalog(PG_CLASS_OID, ttid)?;
+            gone.push(tr);
+        }
         for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
-                if oid_of(&r[i]) == t.oid {
+                if gone.iter().any(|g| g.oid == oid_of(&r[i])) {
                     self.delete_catalog(catoid, tid)?;
                 }
             }
         }
         let store = self.store.clone().expect("catalog rows were read");
-        self.pending_deletes.push((locator(store.db, t), true));
+        for g in gone {
+            self.pending_deletes.push((locator(store.db, g), true));
+        }
+        self.forget_toast();
         Ok(())
     }
 
@@ -1462,7 +1537,10 @@ impl tusk_sql::Tables for Session {
 
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
-        if t.namespace == PG_CATALOG_NAMESPACE || t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+        if t.namespace == PG_CATALOG_NAMESPACE
+            || t.namespace == cat::PG_TOAST_NAMESPACE
+            || t.oid < cat::FIRST_NORMAL_OBJECT_ID
+        {
             return Err(PgError::error(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
                 format!("permission denied: \"{}\" is a system catalog", rel.name),
@@ -1485,8 +1563,32 @@ impl tusk_sql::Tables for Session {
             rel: new_file,
         };
         self.pending_deletes.push((new_loc, false));
+        let toast_rel = self.toast_of(t)?;
         self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((locator(store.db, t), true));
+        // The toast table is emptied the same way (PostgreSQL truncates
+        // both in heap_truncate_one_rel).
+        if let Some(tr) = toast_rel {
+            let cid = self.xact.command_id();
+            let (ttid, tclass) = self.class_row(tr, || {
+                PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("toast table of \"{}\" does not exist", rel.name),
+                )
+            })?;
+            let new_toast = self.new_relation_oid()?;
+            self.pending_deletes.push((
+                RelFileLocator {
+                    spc: DEFAULTTABLESPACE_OID,
+                    db: store.db,
+                    rel: new_toast,
+                },
+                false,
+            ));
+            self.set_relfilenode(ttid, tclass, new_toast, xid, cid)?;
+            self.pending_deletes.push((locator(store.db, tr), true));
+            self.forget_toast();
+        }
         Ok(())
     }
 
@@ -1793,6 +1895,7 @@ impl tusk_sql::Tables for Session {
 
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         self.insert_row(t, &types_, row).map(|_| ())
@@ -1805,19 +1908,31 @@ impl tusk_sql::Tables for Session {
         row: &[Value],
     ) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {
-            let tuple = datum::form_row(&types_, row)?;
+            // Out-of-line values of the old version whose value is
+            // unchanged are kept (no new chunks); the others die with it.
+            let (keep, replaced) = self.toast_keep(t, tid, &types_, row)?;
+            let (tuple, saved) = self.form_toasted(t, &types_, row, &keep)?;
             let out = self.with_heap(t, |h, vis, owner| {
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
             match out {
-                UpdateOutcome::Updated { .. } => return Ok(None),
+                UpdateOutcome::Updated { .. } => {
+                    if let Some(tr) = self.toast_of(t)? {
+                        self.delete_values(tr, &replaced)?;
+                    }
+                    return Ok(None);
+                }
                 UpdateOutcome::Failed(f) => {
+                    if let Some(tr) = self.toast_of(t)? {
+                        self.delete_values(tr, &saved)?;
+                    }
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);
                     }
@@ -1828,14 +1943,26 @@ impl tusk_sql::Tables for Session {
 
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
+        toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {
             let out = self.with_heap(t, |h, vis, owner| h.delete(owner, vis, tid, xid, cid))?;
             match out {
-                Ok(()) => return Ok(None),
+                Ok(()) => {
+                    // The row's out-of-line values die with it.
+                    if let Some(tr) = self.toast_of(t)? {
+                        if let Some(old) = self.stored_tuple(t, tid)? {
+                            let ptrs = datum::external_pointers(&old, &types_)?;
+                            let v: Vec<_> = ptrs.into_iter().map(|p| p.1).collect();
+                            self.delete_values(tr, &v)?;
+                        }
+                    }
+                    return Ok(None);
+                }
                 Err(f) => {
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);

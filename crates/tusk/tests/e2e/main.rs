@@ -37,6 +37,9 @@
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
+//! - `toast`: values of 1 kB to 10 MB (compressible or not, text and
+//!   bytea) through INSERT/SELECT/UPDATE/DELETE/COPY/VACUUM/TRUNCATE/DROP
+//!   and kill -9, and where their chunks go.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -58,6 +61,7 @@ mod sessions;
 mod startup;
 mod stop;
 mod tables;
+mod toast;
 mod txid;
 mod util;
 mod walkeep;

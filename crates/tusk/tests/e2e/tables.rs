@@ -67,7 +67,11 @@ fn catalog_tables_are_bootstrapped() {
     );
     assert_eq!(
         rows(&mut c, "SELECT oid, nspname FROM pg_namespace ORDER BY oid"),
-        vec![row(&["11", "pg_catalog"]), row(&["2200", "public"])]
+        vec![
+            row(&["11", "pg_catalog"]),
+            row(&["99", "pg_toast"]),
+            row(&["2200", "public"])
+        ]
     );
     assert_eq!(
         rows(

@@ -65,10 +65,22 @@ impl Session {
         };
         for (schema, name, t) in targets {
             tusk_sql::Host::check_interrupts(self)?;
+            // The toast table is resolved first: VACUUM FULL changes the
+            // main table's file, not the toast table's link.
+            let toast_rel = self.toast_of(t)?;
             if opts.full {
                 self.vacuum_full(&schema, &name, t, opts.verbose)?;
             } else {
                 self.vacuum_lazy(&schema, &name, t, opts.verbose)?;
+            }
+            // Its toast table with it, as PostgreSQL's vacuum_rel does.
+            if let Some(tr) = toast_rel {
+                let tname = format!("pg_toast_{}", t.oid);
+                if opts.full {
+                    self.vacuum_full("pg_toast", &tname, tr, opts.verbose)?;
+                } else {
+                    self.vacuum_lazy("pg_toast", &tname, tr, opts.verbose)?;
+                }
             }
         }
         Ok(())
@@ -232,6 +244,8 @@ impl Session {
         };
         self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((old_loc, true));
+        // A toast table's new file: the cached link names the old one.
+        self.forget_toast();
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
             tusk_sql::Host::notice(
