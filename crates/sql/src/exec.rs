@@ -58,6 +58,17 @@ pub trait RowSource {
 /// runs the statement, when its execution starts.
 pub trait Relations {
     fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError>;
+    /// An index scan of `rel` returning (at least) the rows that satisfy
+    /// every qual, if the host has an index for them (crate::index); None:
+    /// the caller scans sequentially. The caller re-checks every row.
+    fn open_index_scan(
+        &self,
+        rel: &Relation,
+        quals: &[crate::index::ScanQual],
+    ) -> Result<Option<Box<dyn RowSource>>, PgError> {
+        let _ = (rel, quals);
+        Ok(None)
+    }
 }
 
 /// `generate_series(start, stop [, step])` over int4 or int8, as
@@ -1289,7 +1300,12 @@ fn build_plan(
 ) -> Result<Box<dyn Node>, PgError> {
     let limit = count_arg(&plan.limit, "LIMIT", cx)?;
     let offset = count_arg(&plan.offset, "OFFSET", cx)?.unwrap_or(0);
-    let mut node = build_source(&plan.source, cx, relations)?;
+    let mut node = match &plan.source {
+        Source::Relation(rel) if plan.filter.is_some() => Box::new(ScanNode::new(
+            crate::index::open_filtered(relations, rel, plan.filter.as_ref(), cx)?,
+        )),
+        src => build_source(src, cx, relations)?,
+    };
     if let Some(f) = &plan.filter {
         node = Box::new(FilterNode {
             input: node,

@@ -47,6 +47,8 @@ pub(crate) enum PreParsed {
     Copy,
     /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
     Vacuum,
+    /// `REINDEX`: read by index.rs.
+    Reindex,
 }
 
 #[derive(Debug, Clone)]
@@ -157,7 +159,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
-        ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
+        ["REINDEX", ..] => Some(PreParsed::Reindex),
         _ => None,
     }
 }

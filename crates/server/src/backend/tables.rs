@@ -68,7 +68,10 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod index;
 mod vacuum;
+
+pub(super) use index::open_index_scan;
 
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
@@ -679,6 +682,8 @@ impl Session {
             };
             if let RelationSource::Table(t) = r.source {
                 self.lock_relation(t, LockMode::AccessShare)?;
+                // Index scans find the table's indexes in the cache.
+                self.indexes_of(t)?;
             }
             if self.catalog_generation() == before {
                 return Ok(Some(r));
@@ -982,6 +987,7 @@ impl Session {
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
             self.relcache.borrow_mut().entries.clear();
+            index::forget_cache();
             self.catalog_changed = false;
         }
         self.run_pending_deletes(committed);
@@ -1320,6 +1326,8 @@ impl tusk_sql::Tables for Session {
                 self.insert_catalog(PG_ATTRDEF_OID, &r)?;
             }
         }
+        // The statement's constraints (indexes) find the new table.
+        self.xact.command_counter_increment();
         Ok(true)
     }
 
@@ -1339,6 +1347,7 @@ impl tusk_sql::Tables for Session {
             )
         })?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
+        self.drop_table_indexes(t)?;
         for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
@@ -1379,7 +1388,12 @@ impl tusk_sql::Tables for Session {
         self.pending_deletes.push((new_loc, false));
         self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((locator(store.db, t), true));
-        Ok(())
+        // Its indexes start empty in new files too.
+        let emptied = TableRef {
+            relfilenode: new_file,
+            ..t
+        };
+        self.rebuild_table_indexes(rel, emptied)
     }
 
     /// CREATE DATABASE: template1's directory copied to base/<new oid>
@@ -1688,7 +1702,29 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        self.insert_row(t, &types_, row).map(|_| ())
+        let tid = self.insert_row(t, &types_, row)?;
+        self.index_insert(rel, t, row, tid)
+    }
+
+    fn create_index(
+        &mut self,
+        rel: &Relation,
+        spec: &tusk_sql::index::IndexSpec,
+    ) -> Result<bool, PgError> {
+        self.create_index_impl(rel, spec)
+    }
+
+    fn drop_index(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<(), PgError> {
+        self.drop_index_impl(schema, name, if_exists)
+    }
+
+    fn reindex(&mut self, target: &tusk_sql::index::ReindexTarget) -> Result<(), PgError> {
+        self.reindex_impl(target)
     }
 
     fn update(
@@ -1703,13 +1739,22 @@ impl tusk_sql::Tables for Session {
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
+        let indexes = self.indexes_of(t)?;
         loop {
             let tuple = datum::form_row(&types_, row)?;
+            // HOT only when no indexed column changes (index.rs).
+            let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
             let out = self.with_heap(t, |h, vis, owner| {
+                h.set_hot_allowed(hot_ok);
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
             match out {
-                UpdateOutcome::Updated { .. } => return Ok(None),
+                UpdateOutcome::Updated { new, hot } => {
+                    if !hot {
+                        self.index_insert(rel, t, row, new)?;
+                    }
+                    return Ok(None);
+                }
                 UpdateOutcome::Failed(f) => {
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);

@@ -232,6 +232,14 @@ impl Session {
         };
         self.set_relfilenode(tid, class, new_file, xid, cid)?;
         self.pending_deletes.push((old_loc, true));
+        // The rows moved: every index is built again over the new file.
+        if let Some(rel) = self.lookup_table_impl(Some(schema), name)? {
+            let moved = TableRef {
+                relfilenode: new_file,
+                ..t
+            };
+            self.rebuild_table_indexes(&rel, moved)?;
+        }
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
             tusk_sql::Host::notice(
