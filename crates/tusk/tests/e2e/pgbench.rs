@@ -126,12 +126,15 @@ fn pgbench_full_init_then_every_script_in_every_mode() {
     );
     let mut c = srv.connect();
     assert_eq!(
-        simple_value(
+        crate::util::simple_rows(
             &mut c,
-            "SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'i'"
-        )
-        .as_deref(),
-        Some("pgbench_accounts_pkey,pgbench_branches_pkey,pgbench_tellers_pkey")
+            "SELECT relname FROM pg_class WHERE relkind = 'i' ORDER BY relname"
+        ),
+        [
+            [Some("pgbench_accounts_pkey".to_string())],
+            [Some("pgbench_branches_pkey".to_string())],
+            [Some("pgbench_tellers_pkey".to_string())]
+        ]
     );
     let sum = |c: &mut postgres::Client, sql: &str| simple_value(c, sql).unwrap_or_default();
     let mut done = 0;
