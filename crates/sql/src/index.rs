@@ -154,6 +154,34 @@ pub(crate) fn open_filtered(
     relations.open_scan(rel)
 }
 
+/// For a SELECT over one table without aggregates or DISTINCT ordered by
+/// one of the table's columns (in the default NULLS order): a scan in that
+/// order from the host's index, if it has one leading with the column.
+pub(crate) fn open_ordered(
+    plan: &crate::plan::SelectPlan,
+    relations: &dyn crate::Relations,
+    cx: &mut Ctx<'_>,
+) -> Result<Option<Box<dyn crate::RowSource>>, PgError> {
+    let crate::plan::Source::Relation(rel) = &plan.source else {
+        return Ok(None);
+    };
+    if plan.aggs.is_some() || plan.distinct || plan.sort.len() != 1 {
+        return Ok(None);
+    }
+    if !matches!(rel.source, crate::catalog::RelationSource::Table(_)) {
+        return Ok(None);
+    }
+    let k = &plan.sort[0];
+    let Some(Expr::Column(col)) = plan.targets.get(k.col) else {
+        return Ok(None);
+    };
+    if k.nulls_first != k.desc {
+        return Ok(None);
+    }
+    let quals = scan_quals(plan.filter.as_ref(), cx)?;
+    relations.open_ordered_scan(rel, &quals, *col, k.desc)
+}
+
 fn keys_of(cols: &[ast::IndexColumn]) -> Result<Vec<IndexKey>, PgError> {
     cols.iter()
         .map(|c| {

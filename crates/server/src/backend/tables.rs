@@ -71,7 +71,7 @@ use crate::shmem::ChildShared;
 mod index;
 mod vacuum;
 
-pub(super) use index::open_index_scan;
+pub(super) use index::{open_index_scan, open_ordered_scan};
 
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.

@@ -68,6 +68,15 @@ fn unique_violations_read_as_postgresql() {
     assert_eq!(e.detail(), Some("Key (aid)=(2) already exists."));
     exec(&mut c, "UPDATE acc SET n = n + 1 WHERE aid = 1");
     exec(&mut c, "UPDATE acc SET aid = 4 WHERE aid = 3");
+    // A key a released savepoint inserted is this transaction's own: a
+    // violation at once, not a wait (statement_timeout bounds a hang).
+    exec(
+        &mut c,
+        "SET statement_timeout = '10s'; BEGIN; SAVEPOINT s; INSERT INTO acc VALUES (7, 's', 0); RELEASE s",
+    );
+    let e = db_error(c.execute("INSERT INTO acc VALUES (7, 't', 0)", &[]));
+    assert_eq!(e.detail(), Some("Key (aid)=(7) already exists."));
+    exec(&mut c, "ROLLBACK; RESET statement_timeout");
     // A deleted key may come back; a PRIMARY KEY column is NOT NULL.
     exec(
         &mut c,
@@ -263,6 +272,32 @@ fn index_scans_answer_what_sequential_scans_answer() {
         }
     };
     check(&mut c, "after the changes");
+    // ORDER BY an indexed column (with LIMIT, ranges, DESC, across batches
+    // of entries and duplicate keys) in the order a sort gives.
+    for (idx, seq) in [
+        (
+            "SELECT a, b FROM big ORDER BY a LIMIT 20",
+            "SELECT a, b FROM big ORDER BY a + 0 LIMIT 20",
+        ),
+        (
+            "SELECT a FROM big WHERE a > 9000 ORDER BY a DESC LIMIT 700",
+            "SELECT a FROM big WHERE a + 0 > 9000 ORDER BY a + 0 DESC LIMIT 700",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT c FROM big ORDER BY c) s",
+            "SELECT count(*) FROM big",
+        ),
+        (
+            "SELECT a FROM big WHERE a BETWEEN 10 AND 3000 ORDER BY a",
+            "SELECT a FROM big WHERE a + 0 BETWEEN 10 AND 3000 ORDER BY a + 0",
+        ),
+    ] {
+        assert_eq!(rows(&mut c, idx), rows(&mut c, seq), "{idx}");
+    }
+    let cs = rows(&mut c, "SELECT c FROM big ORDER BY c DESC");
+    let mut sorted = cs.clone();
+    sorted.sort_by(|x, y| y.cmp(x));
+    assert_eq!(cs, sorted);
     // Updates and deletes through the index.
     exec(&mut c, "UPDATE big SET b = 'u' WHERE a = 5");
     exec(&mut c, "DELETE FROM big WHERE a BETWEEN 20 AND 30");

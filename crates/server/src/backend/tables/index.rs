@@ -21,10 +21,12 @@
 //!   the entry's key (a recycled TID holding another key is skipped) and
 //!   returns a TID once; the unique check does the same comparison before
 //!   it calls an equal key a conflict.
-//! - **Index scans read their TIDs when opened** (all entries in the
-//!   bounds, then the heap tuples one at a time): no index page is held
-//!   between rows, and an UPDATE through an index never meets the entries
-//!   of its own new versions (the Halloween problem).
+//! - **Index scans read entries a batch at a time** (up to 512, ending on a
+//!   key boundary, then the heap tuples one at a time; the next batch
+//!   starts after the last key): no index page is held between rows, and
+//!   ORDER BY ... LIMIT reads only the start of the index. An UPDATE
+//!   through an index may meet the entries of its own new versions in a
+//!   later batch; its snapshot's command id hides those versions.
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -372,7 +374,9 @@ impl Session {
                 let outcome = {
                     let (store, engine) = self.table_parts()?;
                     let snap = Snapshot::default();
-                    let current = self.current_xids();
+                    // All of this transaction's xids, subtransactions' included:
+                    // a key our own savepoint inserted is ours, not a wait.
+                    let current = self.xact.current_xids();
                     let wal = XlogHeapWal(&engine.xlog);
                     let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
                     let vis = Vis::new(&engine, &store, &snap, &current);
@@ -1063,8 +1067,13 @@ fn bounds(
     Some((score * 2 + range.min(1), with(lower), with(upper)))
 }
 
-/// An index scan: the TIDs of the entries in the bounds, read when it was
-/// opened, then each heap tuple fetched with the statement's snapshot.
+/// Entries an index scan reads from the tree at a time (then it lets go
+/// of the tree and continues after the last key when these are used).
+const BATCH: usize = 512;
+
+/// An index scan: the entries in the bounds read from the tree a batch at
+/// a time (whole keys: a batch ends where the key changes), then each
+/// heap tuple fetched with the statement's snapshot.
 pub(in crate::backend) struct IndexScan {
     store: Rc<Store>,
     engine: Rc<Engine>,
@@ -1073,14 +1082,101 @@ pub(in crate::backend) struct IndexScan {
     loc: RelFileLocator,
     types: Vec<Oid>,
     tableoid: u32,
-    cols: Vec<usize>,
+    index: IndexInfo,
+    keycols: Vec<KeyColumn>,
+    lower: Option<(Vec<Value>, bool)>,
+    upper: Option<(Vec<Value>, bool)>,
+    backward: bool,
+    /// No entries left in the tree beyond `entries`.
+    exhausted: bool,
     entries: std::vec::IntoIter<(ItemPointer, Vec<Value>)>,
     seen: HashSet<(u32, u16)>,
 }
 
-/// Opens an index scan of `rel` for `quals` if one of `indexes` fits
-/// (the most equality columns, then a range). Called by the backend's
-/// `Relations` when a statement's execution starts.
+impl IndexScan {
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        c: &TableCtx,
+        rel: &Relation,
+        t: TableRef,
+        idx: &IndexInfo,
+        lower: Option<(Vec<Value>, bool)>,
+        upper: Option<(Vec<Value>, bool)>,
+        backward: bool,
+    ) -> Result<IndexScan, PgError> {
+        let store = c.store.clone();
+        let iloc = index_locator(store.db, idx.relfilenode);
+        store.bm.smgr().close(iloc);
+        let loc = locator(store.db, t);
+        store.bm.smgr().close(loc);
+        Ok(IndexScan {
+            store,
+            engine: c.engine.clone(),
+            snap: c.snap.clone(),
+            current: c.current.clone(),
+            loc,
+            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            tableoid: t.oid,
+            index: idx.clone(),
+            keycols: key_columns(rel, idx)?,
+            lower,
+            upper,
+            backward,
+            exhausted: false,
+            entries: Vec::new().into_iter(),
+            seen: HashSet::new(),
+        })
+    }
+
+    /// The next batch of entries from where the last one ended.
+    fn refill(&mut self) -> Result<(), PgError> {
+        let store = self.store.clone();
+        let wal = XlogHeapWal(&self.engine.xlog);
+        let bt = BtreeRel::new(
+            index_locator(store.db, self.index.relfilenode),
+            self.index.name.clone(),
+            self.keycols.clone(),
+            self.index.unique,
+            &store.bm,
+            &wal,
+            &store.ext,
+        );
+        let mut owner = ResourceOwner::default();
+        let r = (|| {
+            let mut scan = if self.backward {
+                bt.scan_backward(&mut owner, self.lower.clone(), self.upper.clone())?
+            } else {
+                bt.scan(&mut owner, self.lower.clone(), self.upper.clone())?
+            };
+            let mut out: Vec<(ItemPointer, Vec<Value>)> = Vec::new();
+            while let Some(e) = scan.next(&mut owner)? {
+                if out.len() >= BATCH && out.last().is_some_and(|l| !same_key(&l.1, &e.1)) {
+                    return Ok::<_, PgError>((out, false));
+                }
+                out.push(e);
+            }
+            Ok((out, true))
+        })();
+        owner.release_all(Release::Abort);
+        let (out, done) = r?;
+        self.exhausted = done;
+        if let Some(last) = out.last() {
+            // The next batch starts after this key.
+            let resume = Some((last.1.clone(), false));
+            if self.backward {
+                self.upper = resume;
+            } else {
+                self.lower = resume;
+            }
+        }
+        self.entries = out.into_iter();
+        Ok(())
+    }
+}
+
+/// Opens an index scan of `rel` for `quals` if one of the table's indexes
+/// fits (the most equality columns, then a range). Called by the
+/// backend's `Relations` when a statement's execution starts.
 pub(in crate::backend) fn open_index_scan(
     c: &TableCtx,
     rel: &Relation,
@@ -1097,53 +1193,57 @@ pub(in crate::backend) fn open_index_scan(
     let Some((idx, (_, lower, upper))) = best else {
         return Ok(None);
     };
-    let store = c.store.clone();
-    let engine = c.engine.clone();
-    let wal = XlogHeapWal(&engine.xlog);
-    let cols = key_columns(rel, idx)?;
-    let iloc = index_locator(store.db, idx.relfilenode);
-    store.bm.smgr().close(iloc);
-    let bt = BtreeRel::new(
-        iloc,
-        idx.name.clone(),
-        cols,
-        idx.unique,
-        &store.bm,
-        &wal,
-        &store.ext,
-    );
-    let mut owner = ResourceOwner::default();
-    let r = (|| {
-        let mut scan = bt.scan(&mut owner, lower, upper)?;
-        let mut out = Vec::new();
-        while let Some(e) = scan.next(&mut owner)? {
-            out.push(e);
+    IndexScan::open(c, rel, t, idx, lower, upper, false).map(Some)
+}
+
+/// Opens a scan of `rel` in the order of column `col` through an index
+/// leading with it (backward for `desc`), bounded by the quals on `col`.
+pub(in crate::backend) fn open_ordered_scan(
+    c: &TableCtx,
+    rel: &Relation,
+    t: TableRef,
+    quals: &[ScanQual],
+    col: usize,
+    desc: bool,
+) -> Result<Option<IndexScan>, PgError> {
+    let Some(indexes) = CACHE.with(|cache| cache.borrow().get(&t.oid).map(|e| e.1.clone())) else {
+        return Ok(None);
+    };
+    let Some(idx) = indexes
+        .iter()
+        .filter(|i| i.cols.first() == Some(&col))
+        .min_by_key(|i| i.cols.len())
+    else {
+        return Ok(None);
+    };
+    let mut lower = None;
+    let mut upper = None;
+    for q in quals.iter().filter(|q| q.col == col) {
+        let b = Some((
+            vec![q.value.clone()],
+            q.op != QualOp::Gt && q.op != QualOp::Lt,
+        ));
+        match q.op {
+            QualOp::Gt | QualOp::Ge => lower = b,
+            QualOp::Lt | QualOp::Le => upper = b,
+            QualOp::Eq => {
+                lower = b.clone();
+                upper = b;
+            }
         }
-        Ok::<_, PgError>(out)
-    })();
-    owner.release_all(Release::Abort);
-    let entries = r?;
-    let loc = locator(store.db, t);
-    store.bm.smgr().close(loc);
-    Ok(Some(IndexScan {
-        store: store.clone(),
-        engine: engine.clone(),
-        snap: c.snap.clone(),
-        current: c.current.clone(),
-        loc,
-        types: rel.columns.iter().map(|c| c.ty.oid).collect(),
-        tableoid: t.oid,
-        cols: idx.cols.clone(),
-        entries: entries.into_iter(),
-        seen: HashSet::new(),
-    }))
+    }
+    IndexScan::open(c, rel, t, idx, lower, upper, desc).map(Some)
 }
 
 impl RowSource for IndexScan {
     fn next_row(&mut self) -> Result<Option<Row>, PgError> {
         loop {
             let Some((tid, key)) = self.entries.next() else {
-                return Ok(None);
+                if self.exhausted {
+                    return Ok(None);
+                }
+                self.refill()?;
+                continue;
             };
             let wal = XlogHeapWal(&self.engine.xlog);
             let heap = HeapRel::new(self.loc, &self.store.bm, &wal, &self.store.ext);
@@ -1168,7 +1268,7 @@ impl RowSource for IndexScan {
                 continue;
             }
             let row = datum::deform_row(&t, &self.types)?;
-            if !same_key(&key_of_cols(&row, &self.cols), &key) {
+            if !same_key(&key_of_cols(&row, &self.index.cols), &key) {
                 continue;
             }
             self.seen.insert((at.block, at.offset));
@@ -1177,5 +1277,6 @@ impl RowSource for IndexScan {
     }
     fn close(&mut self) {
         self.entries = Vec::new().into_iter();
+        self.exhausted = true;
     }
 }
