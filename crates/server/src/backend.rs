@@ -1995,6 +1995,33 @@ impl ServerRelations {
 }
 
 impl tusk_sql::Relations for ServerRelations {
+    fn open_index_scan(
+        &self,
+        rel: &tusk_sql::catalog::Relation,
+        quals: &[tusk_sql::index::ScanQual],
+    ) -> Result<Option<Box<dyn tusk_sql::RowSource>>, PgError> {
+        let (tusk_sql::catalog::RelationSource::Table(t), Some(Ok(c))) = (rel.source, &self.tables)
+        else {
+            return Ok(None);
+        };
+        Ok(tables::open_index_scan(c, rel, t, quals)?
+            .map(|s| Box::new(s) as Box<dyn tusk_sql::RowSource>))
+    }
+    fn open_ordered_scan(
+        &self,
+        rel: &tusk_sql::catalog::Relation,
+        quals: &[tusk_sql::index::ScanQual],
+        col: usize,
+        desc: bool,
+    ) -> Result<Option<Box<dyn tusk_sql::RowSource>>, PgError> {
+        let (tusk_sql::catalog::RelationSource::Table(t), Some(Ok(c))) = (rel.source, &self.tables)
+        else {
+            return Ok(None);
+        };
+        Ok(tables::open_ordered_scan(c, rel, t, quals, col, desc)?
+            .map(|s| Box::new(s) as Box<dyn tusk_sql::RowSource>))
+    }
+
     fn open_scan(
         &self,
         rel: &tusk_sql::catalog::Relation,

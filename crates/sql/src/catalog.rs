@@ -436,6 +436,41 @@ pub trait Tables {
         -> Result<Option<Row>, PgError>;
     /// Delete the row version at `ctid`; the same outcomes as `update`.
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError>;
+    /// CREATE INDEX, a PRIMARY KEY or a UNIQUE constraint on `rel`: the
+    /// catalog rows and a sorted build over the table's rows. `Ok(false)`:
+    /// it exists and `spec.if_not_exists` (the host sent the NOTICE).
+    fn create_index(
+        &mut self,
+        rel: &Relation,
+        spec: &crate::index::IndexSpec,
+    ) -> Result<bool, PgError> {
+        let _ = (rel, spec);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "indexes are not supported by this host",
+        ))
+    }
+    /// DROP INDEX (an index that backs a constraint is refused, 2BP01).
+    fn drop_index(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<(), PgError> {
+        let _ = (schema, name, if_exists);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "indexes are not supported by this host",
+        ))
+    }
+    /// REINDEX TABLE / INDEX: each index rebuilt into a new file.
+    fn reindex(&mut self, target: &crate::index::ReindexTarget) -> Result<(), PgError> {
+        let _ = target;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "indexes are not supported by this host",
+        ))
+    }
     /// VACUUM of one table, or of every table of the database (`None`);
     /// VERBOSE's INFO lines go out as notices. A host without storage
     /// maintenance refuses it.

@@ -58,6 +58,31 @@ pub trait RowSource {
 /// runs the statement, when its execution starts.
 pub trait Relations {
     fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError>;
+    /// An index scan of `rel` returning (at least) the rows that satisfy
+    /// every qual, if the host has an index for them (crate::index); None:
+    /// the caller scans sequentially. The caller re-checks every row.
+    fn open_index_scan(
+        &self,
+        rel: &Relation,
+        quals: &[crate::index::ScanQual],
+    ) -> Result<Option<Box<dyn RowSource>>, PgError> {
+        let _ = (rel, quals);
+        Ok(None)
+    }
+    /// An index scan of `rel` returning its rows in the order of column
+    /// `col` (descending if `desc`; NULLs last ascending, first
+    /// descending), within the quals on that column if any; None when no
+    /// index leads with `col`. The caller re-checks every row.
+    fn open_ordered_scan(
+        &self,
+        rel: &Relation,
+        quals: &[crate::index::ScanQual],
+        col: usize,
+        desc: bool,
+    ) -> Result<Option<Box<dyn RowSource>>, PgError> {
+        let _ = (rel, quals, col, desc);
+        Ok(None)
+    }
 }
 
 /// `generate_series(start, stop [, step])` over int4 or int8, as
@@ -1301,7 +1326,17 @@ fn build_plan(
 ) -> Result<Box<dyn Node>, PgError> {
     let limit = count_arg(&plan.limit, "LIMIT", cx)?;
     let offset = count_arg(&plan.offset, "OFFSET", cx)?.unwrap_or(0);
-    let mut node = build_source(&plan.source, cx, relations)?;
+    // ORDER BY one column an index leads with: the index gives the order
+    // and the sort goes (crate::index).
+    let ordered = crate::index::open_ordered(plan, relations, cx)?;
+    let presorted = ordered.is_some();
+    let mut node: Box<dyn Node> = match (&plan.source, ordered) {
+        (_, Some(scan)) => Box::new(ScanNode::new(scan)),
+        (Source::Relation(rel), None) if plan.filter.is_some() => Box::new(ScanNode::new(
+            crate::index::open_filtered(relations, rel, plan.filter.as_ref(), cx)?,
+        )),
+        (src, None) => build_source(src, cx, relations)?,
+    };
     if let Some(f) = &plan.filter {
         node = Box::new(FilterNode {
             input: node,
@@ -1340,7 +1375,7 @@ fn build_plan(
             seen: Default::default(),
         });
     }
-    if !plan.sort.is_empty() {
+    if !plan.sort.is_empty() && !presorted {
         node = Box::new(SortNode {
             input: node,
             keys: plan.sort.clone(),

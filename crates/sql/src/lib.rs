@@ -62,6 +62,7 @@ mod exec;
 mod expr;
 mod func;
 mod host;
+pub mod index;
 mod lock;
 mod modify;
 mod parse;
@@ -307,6 +308,10 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Copy | PreParsed::Routine) => unreachable!("bound above"),
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
+            Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
+                Some(t) => Utility::Reindex(t?),
+                None => return Err(bind::not_supported("REINDEX")),
+            },
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

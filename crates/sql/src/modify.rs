@@ -282,7 +282,10 @@ pub(crate) fn execute(
         }
         ModifyKind::Update { filter, sets } => {
             let ncols = p.rel.columns.len();
-            let mut scan = relations.open_scan(&p.rel)?;
+            let mut scan = {
+                let mut cx = Ctx { host, params };
+                crate::index::open_filtered(relations, &p.rel, filter.as_ref(), &mut cx)?
+            };
             let r = (|| {
                 while let Some(mut old) = scan.next_row()? {
                     host.check_interrupts()?;
@@ -323,7 +326,10 @@ pub(crate) fn execute(
         }
         ModifyKind::Delete { filter } => {
             let ncols = p.rel.columns.len();
-            let mut scan = relations.open_scan(&p.rel)?;
+            let mut scan = {
+                let mut cx = Ctx { host, params };
+                crate::index::open_filtered(relations, &p.rel, filter.as_ref(), &mut cx)?
+            };
             let r = (|| {
                 while let Some(mut old) = scan.next_row()? {
                     host.check_interrupts()?;

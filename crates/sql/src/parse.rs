@@ -52,6 +52,8 @@ pub(crate) enum PreParsed {
     /// CREATE/DROP FUNCTION or PROCEDURE, DO, CALL: read by routine.rs
     /// (sqlparser has no grammar for DO or PostgreSQL's routine bodies).
     Routine,
+    /// `REINDEX`: read by index.rs.
+    Reindex,
 }
 
 #[derive(Debug, Clone)]
@@ -177,7 +179,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Routine)
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
-        ["REINDEX", ..] => Some(PreParsed::Unsupported("REINDEX")),
+        ["REINDEX", ..] => Some(PreParsed::Reindex),
         _ => None,
     }
 }

@@ -47,7 +47,21 @@ pub(crate) enum Utility {
         name: String,
         columns: Vec<catalog::ColumnDef>,
         if_not_exists: bool,
+        /// PRIMARY KEY / UNIQUE constraints, created after the table.
+        indexes: Vec<crate::index::IndexSpec>,
     },
+    /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
+    CreateIndex {
+        schema: Option<String>,
+        table: String,
+        specs: Vec<crate::index::IndexSpec>,
+        alter: bool,
+    },
+    DropIndex {
+        names: Vec<(Option<String>, String)>,
+        if_exists: bool,
+    },
+    Reindex(crate::index::ReindexTarget),
     /// DROP TABLE: each name, resolved when it runs.
     DropTable {
         names: Vec<(Option<String>, String)>,
@@ -387,6 +401,39 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             }
         }
         S::CreateTable(ct) => create_table(ct),
+        S::CreateIndex(ci) => {
+            let (table, schema, spec) = crate::index::create_index(ci)?;
+            let (tschema, table) = qualified_name(&table)?;
+            if schema.is_some() && schema != tschema {
+                return Err(syntax(
+                    "index and table must be in the same schema (qualify the table)",
+                ));
+            }
+            Ok(Utility::CreateIndex {
+                schema: tschema,
+                table,
+                specs: vec![spec],
+                alter: false,
+            })
+        }
+        S::Drop {
+            object_type: ast::ObjectType::Index,
+            if_exists,
+            names,
+            cascade,
+            ..
+        } => {
+            if *cascade {
+                return Err(not_supported("DROP INDEX ... CASCADE"));
+            }
+            Ok(Utility::DropIndex {
+                names: names
+                    .iter()
+                    .map(qualified_name)
+                    .collect::<Result<Vec<_>, _>>()?,
+                if_exists: *if_exists,
+            })
+        }
         S::Drop {
             object_type: ast::ObjectType::Table,
             if_exists,
@@ -485,6 +532,28 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
         // pgbench's 'p' and 'f' init steps: named precisely, since they
         // need B-tree indexes (and foreign keys), which tusk lacks yet.
         S::AlterTable(at) => {
+            // ALTER TABLE t ADD [CONSTRAINT n] PRIMARY KEY / UNIQUE (...),
+            // every action of that kind (index.rs).
+            let mut specs = Vec::new();
+            for op in &at.operations {
+                if let ast::AlterTableOperation::AddConstraint { constraint, .. } = op {
+                    if let Some(spec) = crate::index::table_constraint(constraint)? {
+                        specs.push(spec);
+                        continue;
+                    }
+                }
+                specs.clear();
+                break;
+            }
+            if !specs.is_empty() {
+                let (schema, table) = qualified_name(&at.name)?;
+                return Ok(Utility::CreateIndex {
+                    schema,
+                    table,
+                    specs,
+                    alter: true,
+                });
+            }
             for op in &at.operations {
                 if let ast::AlterTableOperation::AddConstraint { constraint, .. } = op {
                     let what = match constraint {
@@ -549,10 +618,13 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.partition_by.is_some() {
         return Err(not_supported("partitioned tables"));
     }
-    if !ct.constraints.is_empty() {
-        return Err(not_supported(
-            "table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY)",
-        ));
+    let mut indexes = Vec::new();
+    let mut table_indexes = Vec::new();
+    for c in &ct.constraints {
+        match crate::index::table_constraint(c)? {
+            Some(spec) => table_indexes.push(spec),
+            None => return Err(not_supported("table constraints (CHECK, FOREIGN KEY)")),
+        }
     }
     check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
@@ -573,15 +645,25 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 ast::ColumnOption::Null => def.not_null = false,
                 ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
                 ast::ColumnOption::PrimaryKey(_) => {
-                    return Err(not_supported("PRIMARY KEY (it needs indexes)"))
+                    def.not_null = true;
+                    indexes.push(crate::index::column_constraint(&cname, &o.name, true));
                 }
                 ast::ColumnOption::Unique(_) => {
-                    return Err(not_supported("UNIQUE (it needs indexes)"))
+                    indexes.push(crate::index::column_constraint(&cname, &o.name, false));
                 }
                 other => return Err(not_supported(format!("column option {other}"))),
             }
         }
         columns.push(def);
+    }
+    // Column constraints first, then table constraints (PostgreSQL's order).
+    indexes.extend(table_indexes);
+    for spec in indexes.iter().filter(|s| s.primary) {
+        for k in &spec.keys {
+            if let Some(c) = columns.iter_mut().find(|c| c.name == k.column) {
+                c.not_null = true;
+            }
+        }
     }
     if columns.len() > 1600 {
         return Err(PgError::error(
@@ -594,6 +676,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         name,
         columns,
         if_not_exists: ct.if_not_exists,
+        indexes,
     })
 }
 
@@ -678,6 +761,10 @@ impl Utility {
             Utility::Checkpoint => Command::Other("CHECKPOINT"),
             Utility::CreateTable { .. } => Command::Other("CREATE TABLE"),
             Utility::DropTable { .. } => Command::Other("DROP TABLE"),
+            Utility::CreateIndex { alter: false, .. } => Command::Other("CREATE INDEX"),
+            Utility::CreateIndex { alter: true, .. } => Command::Other("ALTER TABLE"),
+            Utility::DropIndex { .. } => Command::Other("DROP INDEX"),
+            Utility::Reindex(_) => Command::Other("REINDEX"),
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
             Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
@@ -808,10 +895,49 @@ impl Utility {
                 name,
                 columns,
                 if_not_exists,
+                indexes,
             } => {
-                host.tables()?
-                    .create_table(schema.as_deref(), name, columns, *if_not_exists)?;
+                let created = host.tables()?.create_table(
+                    schema.as_deref(),
+                    name,
+                    columns,
+                    *if_not_exists,
+                )?;
+                if created && !indexes.is_empty() {
+                    let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
+                    for spec in indexes {
+                        host.tables()?.create_index(&rel, spec)?;
+                    }
+                }
                 done("CREATE TABLE")
+            }
+            Utility::CreateIndex {
+                schema,
+                table,
+                specs,
+                alter,
+            } => {
+                let rel = catalog::lookup(&*host, schema.as_deref(), table)?;
+                rel.table()?;
+                for spec in specs {
+                    host.tables()?.create_index(&rel, spec)?;
+                }
+                done(if *alter {
+                    "ALTER TABLE"
+                } else {
+                    "CREATE INDEX"
+                })
+            }
+            Utility::DropIndex { names, if_exists } => {
+                for (schema, name) in names {
+                    host.tables()?
+                        .drop_index(schema.as_deref(), name, *if_exists)?;
+                }
+                done("DROP INDEX")
+            }
+            Utility::Reindex(t) => {
+                host.tables()?.reindex(t)?;
+                done("REINDEX")
             }
             Utility::DropTable { names, if_exists } => {
                 // All names are resolved before any is dropped, as

@@ -39,6 +39,80 @@ pub const PG_NODE_TREE: Oid = 194;
 /// `anyarray` (pg_attribute.attmissingval), aligned 'd'.
 pub const ANYARRAY: Oid = 2277;
 
+/// `int2[]` (pg_constraint.conkey).
+pub const INT2_ARRAY: Oid = 1005;
+
+/// A one-dimensional array of int2 or oid without NULLs in PostgreSQL's
+/// on-disk form (the varlena payload: ndim, dataoffset 0, element type,
+/// length, lower bound, then the elements), from its text form: "1 2"
+/// for int2vector/oidvector (lower bound 0), "{1,2}" for int2[] (lower
+/// bound 1). Catalog columns only (pg_index.indkey, pg_constraint.conkey):
+/// tusk has no array values, so the SQL layer sees the text form.
+fn vector_to_disk(s: &str, oid: Oid) -> Option<Vec<u8>> {
+    let (elem, lbound, inner) = match oid {
+        INT2VECTOR => (types::INT2, 0i32, s),
+        OIDVECTOR => (types::OID, 0, s),
+        _ => (
+            types::INT2,
+            1,
+            s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))?,
+        ),
+    };
+    let items: Vec<&str> = inner
+        .split(|c: char| c == ' ' || c == ',')
+        .filter(|x| !x.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    out.extend_from_slice(&1i32.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&elem.to_le_bytes());
+    out.extend_from_slice(&(items.len() as i32).to_le_bytes());
+    out.extend_from_slice(&lbound.to_le_bytes());
+    for i in items {
+        if elem == types::INT2 {
+            out.extend_from_slice(&i.parse::<i16>().ok()?.to_le_bytes());
+        } else {
+            out.extend_from_slice(&i.parse::<u32>().ok()?.to_le_bytes());
+        }
+    }
+    Some(out)
+}
+
+/// The text form of an array written by `vector_to_disk` (or by
+/// PostgreSQL, same layout).
+fn vector_from_disk(b: &[u8], oid: Oid) -> Result<String, PgError> {
+    let bad = || {
+        PgError::error(
+            sqlstate::DATA_CORRUPTED,
+            format!("invalid {} datum", types::sql_name(oid)),
+        )
+    };
+    let g = |at: usize| -> Result<i32, PgError> {
+        Ok(i32::from_le_bytes(
+            b.get(at..at + 4).ok_or_else(bad)?.try_into().unwrap(),
+        ))
+    };
+    let (ndim, elem) = (g(0)?, g(8)? as u32);
+    let n = if ndim == 0 { 0 } else { g(12)?.max(0) as usize };
+    let start = if ndim == 0 { 12 } else { 20 };
+    let width = if elem == types::INT2 { 2 } else { 4 };
+    let mut parts = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = start + i * width;
+        let d = b.get(at..at + width).ok_or_else(bad)?;
+        parts.push(if width == 2 {
+            i16::from_le_bytes(d.try_into().unwrap()).to_string()
+        } else {
+            u32::from_le_bytes(d.try_into().unwrap()).to_string()
+        });
+    }
+    Ok(if oid == INT2_ARRAY {
+        format!("{{{}}}", parts.join(","))
+    } else {
+        parts.join(" ")
+    })
+}
+
 /// Tuple layout of a column of type `oid` (PostgreSQL's typlen, typalign,
 /// typbyval); `None` for a type with no pg_type row here.
 pub fn attr_for(oid: Oid) -> Option<Attr> {
@@ -264,6 +338,9 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         // back the same way.
         (OIDVECTOR | 1028 | 1002 | 1009, V::Bytea(b)) => Owned::Ref(b.clone()),
         (types::NUMERIC, V::Numeric(n)) => Owned::Ref(numeric_to_disk(n)),
+        (INT2VECTOR | OIDVECTOR | INT2_ARRAY, V::Text(s)) => {
+            Owned::Ref(vector_to_disk(s, oid).ok_or_else(|| mismatch(v, oid))?)
+        }
         _ => return Err(mismatch(v, oid)),
     }))
 }
@@ -308,6 +385,7 @@ pub fn from_datum_detoast(
                 }
                 types::BYTEA | OIDVECTOR | 1028 | 1002 | 1009 => Value::Bytea(b.to_vec()),
                 types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
+                INT2VECTOR | INT2_ARRAY => Value::Text(vector_from_disk(b, oid)?),
                 types::INTERVAL if b.len() == 16 => {
                     return Err(PgError::error(
                         sqlstate::FEATURE_NOT_SUPPORTED,

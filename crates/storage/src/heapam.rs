@@ -259,6 +259,10 @@ pub struct HeapRel<'a> {
     pub(crate) ext: &'a dyn ExtensionLock,
     /// The block this backend last inserted into (rd_targblock).
     target: Cell<Option<BlockNumber>>,
+    /// May a same-page update be HOT? False for a table with indexes
+    /// (tusk does not yet compare indexed columns, so every new version
+    /// gets its own index entries and must be reachable by its own TID).
+    hot_ok: Cell<bool>,
 }
 
 fn corrupt(msg: String) -> PgError {
@@ -375,7 +379,14 @@ impl<'a> HeapRel<'a> {
             wal,
             ext,
             target: Cell::new(None),
+            hot_ok: Cell::new(true),
         }
+    }
+
+    /// Whether same-page updates may be HOT (see `hot_ok`); the backend
+    /// turns it off for a table that has indexes.
+    pub fn set_hot_allowed(&self, ok: bool) {
+        self.hot_ok.set(ok);
     }
 
     /// Blocks in the relation's main fork (0 if it has no file yet).
@@ -770,29 +781,37 @@ impl<'a> HeapRel<'a> {
                 block: tid.block,
                 offset: off,
             };
+            // Without HOT (a table with indexes) the new version is an
+            // ordinary tuple on the same page: no flags, a plain UPDATE record.
+            let hot = self.hot_ok.get();
+            let (only, updated) = if hot {
+                (HEAP_ONLY_TUPLE, HEAP_HOT_UPDATED)
+            } else {
+                (0, 0)
+            };
             {
                 let nt = page::get_item_mut(p, off).expect("item just added");
                 heaptuple::set_ctid(nt, new);
                 let m2 = heaptuple::infomask2(nt);
-                heaptuple::set_infomask2(nt, m2 | HEAP_ONLY_TUPLE);
+                heaptuple::set_infomask2(nt, m2 | only);
             }
             {
                 let ot = page::get_item_mut(p, tid.offset).expect("checked above");
                 stamp_xmax(ot, xid, cid);
                 heaptuple::set_ctid(ot, new);
                 let m2 = heaptuple::infomask2(ot);
-                heaptuple::set_infomask2(ot, m2 | HEAP_HOT_UPDATED);
+                heaptuple::set_infomask2(ot, m2 | updated);
             }
             note_prunable(p, xid);
             heaptuple::set_ctid(&mut tuple, new);
             let m2 = heaptuple::infomask2(&tuple);
-            heaptuple::set_infomask2(&mut tuple, m2 | HEAP_ONLY_TUPLE);
+            heaptuple::set_infomask2(&mut tuple, m2 | only);
             l.mark_dirty();
             let lsn =
                 self.wal
-                    .log_heap_update(self.rel, l.page(), None, tid, new, true, false, &tuple);
+                    .log_heap_update(self.rel, l.page(), None, tid, new, hot, false, &tuple);
             page::set_lsn(l.page_mut(), lsn);
-            Ok(Some(UpdateOutcome::Updated { new, hot: true }))
+            Ok(Some(UpdateOutcome::Updated { new, hot }))
         })();
         match same {
             Ok(Some(out)) => {

@@ -71,8 +71,11 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod funcs;
+mod index;
 mod toast;
 mod vacuum;
+
+pub(super) use index::{open_index_scan, open_ordered_scan};
 
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
@@ -730,6 +733,8 @@ impl Session {
             };
             if let RelationSource::Table(t) = r.source {
                 self.lock_relation_with(t, mode, nowait)?;
+                // Index scans find the table's indexes in the cache.
+                self.indexes_of(t)?;
             }
             if self.catalog_generation() == before {
                 return Ok(Some(r));
@@ -1072,6 +1077,7 @@ impl Session {
             }
             self.relcache.borrow_mut().entries.clear();
             self.relcache.borrow_mut().toast.clear();
+            index::forget_cache();
             self.catalog_changed = false;
         }
         self.run_pending_deletes(committed);
@@ -1435,6 +1441,8 @@ impl tusk_sql::Tables for Session {
                 self.insert_catalog(PG_ATTRDEF_OID, &r)?;
             }
         }
+        // The statement's constraints (indexes) find the new table.
+        self.xact.command_counter_increment();
         Ok(true)
     }
 
@@ -1469,6 +1477,7 @@ impl tusk_sql::Tables for Session {
             self.delete_catalog(PG_CLASS_OID, ttid)?;
             gone.push(tr);
         }
+        self.drop_table_indexes(t)?;
         for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
@@ -1589,7 +1598,12 @@ impl tusk_sql::Tables for Session {
             self.pending_deletes.push((locator(store.db, tr), true));
             self.forget_toast();
         }
-        Ok(())
+        // Its indexes start empty in new files too.
+        let emptied = TableRef {
+            relfilenode: new_file,
+            ..t
+        };
+        self.rebuild_table_indexes(rel, emptied)
     }
 
     /// CREATE DATABASE: template1's directory copied to base/<new oid>
@@ -1898,7 +1912,29 @@ impl tusk_sql::Tables for Session {
         toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        self.insert_row(t, &types_, row).map(|_| ())
+        let tid = self.insert_row(t, &types_, row)?;
+        self.index_insert(rel, t, row, tid)
+    }
+
+    fn create_index(
+        &mut self,
+        rel: &Relation,
+        spec: &tusk_sql::index::IndexSpec,
+    ) -> Result<bool, PgError> {
+        self.create_index_impl(rel, spec)
+    }
+
+    fn drop_index(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<(), PgError> {
+        self.drop_index_impl(schema, name, if_exists)
+    }
+
+    fn reindex(&mut self, target: &tusk_sql::index::ReindexTarget) -> Result<(), PgError> {
+        self.reindex_impl(target)
     }
 
     fn update(
@@ -1914,18 +1950,25 @@ impl tusk_sql::Tables for Session {
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
+        let indexes = self.indexes_of(t)?;
         loop {
             // Out-of-line values of the old version whose value is
             // unchanged are kept (no new chunks); the others die with it.
             let (keep, replaced) = self.toast_keep(t, tid, &types_, row)?;
             let (tuple, saved) = self.form_toasted(t, &types_, row, &keep)?;
+            // HOT only when no indexed column changes (index.rs).
+            let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
             let out = self.with_heap(t, |h, vis, owner| {
+                h.set_hot_allowed(hot_ok);
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
             match out {
-                UpdateOutcome::Updated { .. } => {
+                UpdateOutcome::Updated { new, hot } => {
                     if let Some(tr) = self.toast_of(t)? {
                         self.delete_values(tr, &replaced)?;
+                    }
+                    if !hot {
+                        self.index_insert(rel, t, row, new)?;
                     }
                     return Ok(None);
                 }

@@ -48,6 +48,7 @@ mod control;
 mod copy;
 mod crash;
 mod fidelity;
+mod indexes;
 mod joins;
 mod ledger;
 mod lockfile;

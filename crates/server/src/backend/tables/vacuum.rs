@@ -246,6 +246,14 @@ impl Session {
         self.pending_deletes.push((old_loc, true));
         // A toast table's new file: the cached link names the old one.
         self.forget_toast();
+        // The rows moved: every index is built again over the new file.
+        if let Some(rel) = self.lookup_table_impl(Some(schema), name)? {
+            let moved = TableRef {
+                relfilenode: new_file,
+                ..t
+            };
+            self.rebuild_table_indexes(&rel, moved)?;
+        }
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
             tusk_sql::Host::notice(

@@ -1,0 +1,1283 @@
+//! B-tree indexes of stored tables in a backend: their catalog rows (pg_class relkind 'i', pg_index, pg_attribute, pg_constraint), CREATE/DROP/REINDEX with a sorted build, index entries for every new heap tuple with the unique check, and index scans as row sources.
+//!
+//! Why this shape:
+//! - **The storage-level tree is nbtree.rs**; this file only maps the
+//!   catalog to `BtreeRel`s and the SQL layer's requests to calls on them.
+//! - **A per-backend index list per table**, cached for one catalog
+//!   generation like the relation cache (tables.rs): index maintenance runs
+//!   for every inserted row and must not scan pg_index each time. A
+//!   transaction that changed the catalog reads it fresh and drops the
+//!   cache when it ends.
+//! - **HOT as PostgreSQL**: an UPDATE that changes no indexed column may
+//!   put the new version on the same page as a heap-only tuple and add no
+//!   index entry; an entry then names the root of a chain, and scans and
+//!   the unique check walk the update chain (`HeapRel::update_chain`,
+//!   through redirects) to the version they need. An update that changes
+//!   a key, or moves to another page, adds entries in every index.
+//! - **Index entries are never removed yet** (nbtree has no VACUUM pass):
+//!   an entry may name a dead tuple or a line pointer VACUUM gave to a
+//!   newer row. So every use of an entry re-checks the heap tuple: a scan
+//!   fetches it with its snapshot, compares the tuple's key columns with
+//!   the entry's key (a recycled TID holding another key is skipped) and
+//!   returns a TID once; the unique check does the same comparison before
+//!   it calls an equal key a conflict.
+//! - **Index scans read entries a batch at a time** (up to 512, ending on a
+//!   key boundary, then the heap tuples one at a time; the next batch
+//!   starts after the last key): no index page is held between rows, and
+//!   ORDER BY ... LIMIT reads only the start of the index. An UPDATE
+//!   through an index may meet the entries of its own new versions in a
+//!   later batch; its snapshot's command id hides those versions.
+//!
+//! Everything here runs in the backend that owns the session.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use tusk_common::{sqlstate, PgError};
+use tusk_sql::catalog::{codes, Relation, TableRef};
+use tusk_sql::index::{IndexSpec, QualOp, ReindexTarget, ScanQual};
+use tusk_sql::types::{self, Oid};
+use tusk_sql::{Row, RowSource, Value};
+use tusk_storage::catalog::{
+    self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_CONSTRAINT_OID, PG_INDEX_OID,
+};
+use tusk_storage::datum;
+use tusk_storage::heapam::{self, HeapRel, HtsvResult};
+use tusk_storage::heaptuple::{self, ItemPointer};
+use tusk_storage::heapwal::XlogHeapWal;
+use tusk_storage::lmgr::LockMode;
+use tusk_storage::lwlock::LwMode;
+use tusk_storage::nbtree::{self, BtreeRel, HeapCheck, InsertOutcome, KeyColumn, KeyType};
+use tusk_storage::page::{self, LP_NORMAL};
+use tusk_storage::smgr::{Fork, RelFileLocator, DEFAULTTABLESPACE_OID};
+use tusk_storage::snapshot::Snapshot;
+use tusk_storage::xact::{Release, ResourceOwner};
+
+use super::{
+    locator, name_of, nblocks, oid_of, with_system_columns, SeeAll, Session, Store, TableCtx, Vis,
+};
+use crate::backend::Engine;
+
+/// pg_am.oid of btree.
+const BTREE_AM_OID: u32 = 403;
+/// pg_index.indoption bits.
+const INDOPTION_DESC: i16 = 1;
+const INDOPTION_NULLS_FIRST: i16 = 2;
+
+/// An index of a table, as pg_class and pg_index describe it.
+#[derive(Debug, Clone)]
+pub(in crate::backend) struct IndexInfo {
+    pub oid: u32,
+    pub name: String,
+    pub relfilenode: u32,
+    /// The key columns: positions in the table's row (0-based).
+    pub cols: Vec<usize>,
+    pub unique: bool,
+    pub primary: bool,
+}
+
+thread_local! {
+    /// Indexes per table OID, with the catalog generation they were read
+    /// at (see the file comment).
+    static CACHE: RefCell<HashMap<u32, (u64, Vec<IndexInfo>)>> = RefCell::new(HashMap::new());
+}
+
+/// Forgets every cached index list (a transaction that changed the
+/// catalog ended).
+pub(super) fn forget_cache() {
+    CACHE.with(|c| c.borrow_mut().clear());
+}
+
+/// The B-tree key type of a column type, or None when tusk has no
+/// comparator for it.
+fn key_type(oid: Oid) -> Option<KeyType> {
+    Some(match oid {
+        types::BOOL => KeyType::Bool,
+        types::INT2 => KeyType::Int2,
+        types::INT4 => KeyType::Int4,
+        types::INT8 => KeyType::Int8,
+        types::OID => KeyType::Oid,
+        types::FLOAT4 => KeyType::Float4,
+        types::FLOAT8 => KeyType::Float8,
+        types::DATE => KeyType::Date,
+        types::TIMESTAMP => KeyType::Timestamp,
+        types::TIMESTAMPTZ => KeyType::TimestampTz,
+        types::TEXT | types::VARCHAR | types::BPCHAR => KeyType::Text,
+        types::NUMERIC => KeyType::Numeric,
+        _ => return None,
+    })
+}
+
+/// PostgreSQL's default btree operator class of a type (pg_index.indclass).
+fn opclass(oid: Oid) -> u32 {
+    match oid {
+        types::BOOL => 424,
+        types::INT2 => 1979,
+        types::INT4 => 1978,
+        types::INT8 => 3124,
+        types::OID => 1981,
+        types::FLOAT4 => 1970,
+        types::FLOAT8 => 1971,
+        types::DATE => 3122,
+        types::TIMESTAMP => 3128,
+        types::TIMESTAMPTZ => 3127,
+        types::TEXT | types::VARCHAR => 3126,
+        types::BPCHAR => 426,
+        types::NUMERIC => 3125,
+        _ => 0,
+    }
+}
+
+fn key_columns(rel: &Relation, idx: &IndexInfo) -> Result<Vec<KeyColumn>, PgError> {
+    idx.cols
+        .iter()
+        .map(|&c| {
+            let col = &rel.columns[c];
+            Ok(KeyColumn {
+                name: col.name.clone(),
+                ty: key_type(col.ty.oid).ok_or_else(|| no_index_type(col.ty.oid))?,
+            })
+        })
+        .collect()
+}
+
+fn no_index_type(oid: Oid) -> PgError {
+    PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!(
+            "indexes on columns of type {} are not supported yet",
+            types::sql_name(oid)
+        ),
+    )
+}
+
+fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
+    RelFileLocator {
+        spc: DEFAULTTABLESPACE_OID,
+        db,
+        rel: relfilenode,
+    }
+}
+
+/// The key of `row` (the table's columns) for index `idx`.
+fn key_of(row: &[Value], idx: &IndexInfo) -> Vec<Value> {
+    idx.cols.iter().map(|&c| row[c].clone()).collect()
+}
+
+fn key_of_cols(row: &[Value], cols: &[usize]) -> Vec<Value> {
+    cols.iter().map(|&c| row[c].clone()).collect()
+}
+
+/// Equal keys by the B-tree's own order (numeric 1.0 = 1, as the tree
+/// compares them).
+fn same_key(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| tusk_sql::value::compare(x, y) == std::cmp::Ordering::Equal)
+}
+
+/// The heap tuple at `tid` whatever its visibility, or None.
+fn raw_tuple(heap: &HeapRel<'_>, tid: ItemPointer) -> Result<Option<Vec<u8>>, PgError> {
+    let mut owner = ResourceOwner::default();
+    let r = heap.fetch(&mut owner, &SeeAll, tid);
+    owner.release_all(Release::Abort);
+    r
+}
+
+/// The unique check's view of the heap (PostgreSQL's SnapshotDirty):
+/// is the tuple an equal entry names alive, dead, or in the hands of a
+/// running transaction?
+struct Checker<'a> {
+    heap: &'a HeapRel<'a>,
+    vis: &'a Vis<'a>,
+    current: &'a [u64],
+    types: &'a [Oid],
+    idx: &'a IndexInfo,
+    key: &'a [Value],
+    /// The heap tuple the entry is being made for.
+    inserting: ItemPointer,
+}
+
+impl nbtree::UniqueCheck for Checker<'_> {
+    /// The entry's update chain (its HOT versions share the entry): a live
+    /// or running version with the key decides; none is no conflict. The
+    /// tuple being inserted is not a conflict with itself.
+    fn check(&self, tid: ItemPointer) -> Result<HeapCheck, PgError> {
+        let chain = {
+            let mut owner = ResourceOwner::default();
+            let r = self.heap.update_chain(&mut owner, tid);
+            owner.release_all(Release::Abort);
+            r?
+        };
+        for m in chain {
+            if m == self.inserting {
+                continue;
+            }
+            match self.check_one(m)? {
+                HeapCheck::Dead => continue,
+                other => return Ok(other),
+            }
+        }
+        Ok(HeapCheck::Dead)
+    }
+}
+
+impl Checker<'_> {
+    fn check_one(&self, tid: ItemPointer) -> Result<HeapCheck, PgError> {
+        let Some(t) = raw_tuple(self.heap, tid)? else {
+            return Ok(HeapCheck::Dead);
+        };
+        // A line pointer recycled for a row with another key, or a version
+        // whose key changed: not this key (see the file comment).
+        let row = datum::deform_row(&t, self.types)?;
+        if !same_key(&key_of(&row, self.idx), self.key) {
+            return Ok(HeapCheck::Dead);
+        }
+        let mine = |x: u64| self.current.contains(&x);
+        Ok(match heapam::Visibility::satisfies_vacuum(self.vis, &t) {
+            HtsvResult::Dead | HtsvResult::RecentlyDead => HeapCheck::Dead,
+            HtsvResult::Live => HeapCheck::Live,
+            HtsvResult::InsertInProgress => {
+                let x = heaptuple::xmin(&t);
+                if mine(x) {
+                    // Our own row, unless we deleted it again.
+                    let xmax_valid = heaptuple::infomask(&t) & heaptuple::HEAP_XMAX_INVALID == 0;
+                    if xmax_valid && mine(heaptuple::xmax(&t)) {
+                        HeapCheck::Dead
+                    } else {
+                        HeapCheck::Live
+                    }
+                } else {
+                    HeapCheck::InProgress(x)
+                }
+            }
+            HtsvResult::DeleteInProgress => {
+                let x = heaptuple::xmax(&t);
+                if mine(x) {
+                    HeapCheck::Dead
+                } else {
+                    HeapCheck::InProgress(x)
+                }
+            }
+        })
+    }
+}
+
+impl Session {
+    /// The indexes of table `t`, from the cache when it is valid.
+    pub(in crate::backend) fn indexes_of(&self, t: TableRef) -> Result<Vec<IndexInfo>, PgError> {
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Ok(Vec::new());
+        }
+        let generation = self.catalog_generation();
+        if !self.catalog_changed {
+            if let Some(v) = CACHE.with(|c| {
+                c.borrow()
+                    .get(&t.oid)
+                    .filter(|e| e.0 == generation)
+                    .map(|e| e.1.clone())
+            }) {
+                return Ok(v);
+            }
+        }
+        let list = self.read_indexes(t.oid)?;
+        CACHE.with(|c| c.borrow_mut().insert(t.oid, (generation, list.clone())));
+        Ok(list)
+    }
+
+    fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
+        let x = cat::catalog(PG_INDEX_OID);
+        let rows: Vec<Vec<Value>> = self
+            .catalog_rows(PG_INDEX_OID)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| oid_of(&r[x.col("indrelid")]) == table)
+            .collect();
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let c = cat::catalog(PG_CLASS_OID);
+        let classes = self.catalog_rows(PG_CLASS_OID)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let oid = oid_of(&r[x.col("indexrelid")]);
+            let Some((_, class)) = classes
+                .iter()
+                .find(|(_, k)| oid_of(&k[c.col("oid")]) == oid)
+            else {
+                continue;
+            };
+            let cols = name_of(&r[x.col("indkey")])
+                .split_whitespace()
+                .filter_map(|n| n.parse::<usize>().ok())
+                .map(|n| n - 1)
+                .collect();
+            out.push(IndexInfo {
+                oid,
+                name: name_of(&class[c.col("relname")]).to_string(),
+                relfilenode: oid_of(&class[c.col("relfilenode")]),
+                cols,
+                unique: r[x.col("indisunique")] == Value::Bool(true),
+                primary: r[x.col("indisprimary")] == Value::Bool(true),
+            });
+        }
+        out.sort_by_key(|i| i.oid);
+        Ok(out)
+    }
+
+    /// Runs `f` with a `BtreeRel` on index `idx` of `rel`.
+    fn with_btree<R>(
+        &self,
+        rel: &Relation,
+        idx: &IndexInfo,
+        f: impl FnOnce(&BtreeRel<'_>, &mut ResourceOwner) -> Result<R, PgError>,
+    ) -> Result<R, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let wal = XlogHeapWal(&engine.xlog);
+        let cols = key_columns(rel, idx)?;
+        let bt = BtreeRel::new(
+            index_locator(store.db, idx.relfilenode),
+            idx.name.clone(),
+            cols,
+            idx.unique,
+            &store.bm,
+            &wal,
+            &store.ext,
+        );
+        let mut owner = ResourceOwner::default();
+        let r = f(&bt, &mut owner);
+        owner.release_all(Release::Abort);
+        r
+    }
+
+    /// Index entries for a new heap tuple at `tid` (INSERT, UPDATE's new
+    /// version, COPY), in every index of the table; a unique index waits
+    /// for a running inserter of an equal key and then checks again
+    /// (PostgreSQL's _bt_check_unique + XactLockTableWait).
+    pub(super) fn index_insert(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        row: &[Value],
+        tid: ItemPointer,
+    ) -> Result<(), PgError> {
+        let indexes = self.indexes_of(t)?;
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        for idx in &indexes {
+            let key = key_of(row, idx);
+            loop {
+                let outcome = {
+                    let (store, engine) = self.table_parts()?;
+                    let snap = Snapshot::default();
+                    // All of this transaction's xids, subtransactions' included:
+                    // a key our own savepoint inserted is ours, not a wait.
+                    let current = self.xact.current_xids();
+                    let wal = XlogHeapWal(&engine.xlog);
+                    let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+                    let vis = Vis::new(&engine, &store, &snap, &current);
+                    let check = Checker {
+                        heap: &heap,
+                        vis: &vis,
+                        current: &current,
+                        types: &types_,
+                        idx,
+                        key: &key,
+                        inserting: tid,
+                    };
+                    let r = self.with_btree(rel, idx, |bt, owner| {
+                        bt.insert(owner, &key, tid, Some(&check))
+                    });
+                    vis.check()?;
+                    r?
+                };
+                match outcome {
+                    InsertOutcome::Inserted => break,
+                    InsertOutcome::WaitFor(xid) => self.wait_for_xid(xid)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Would replacing the tuple at `tid` by `row` change a key of one of
+    /// `indexes`? (No: the update may be HOT and add no entries.)
+    pub(super) fn key_changed(
+        &self,
+        rel: &Relation,
+        t: TableRef,
+        indexes: &[IndexInfo],
+        tid: ItemPointer,
+        row: &[Value],
+    ) -> Result<bool, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let wal = XlogHeapWal(&engine.xlog);
+        let heap = HeapRel::new(locator(store.db, t), &store.bm, &wal, &store.ext);
+        let Some(old) = raw_tuple(&heap, tid)? else {
+            return Ok(true);
+        };
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let old = datum::deform_row(&old, &types_)?;
+        Ok(indexes
+            .iter()
+            .any(|i| !same_key(&key_of(&old, i), &key_of(row, i))))
+    }
+
+    /// The pg_class row of an index or table named `name` in `nsp`.
+    fn class_named(
+        &self,
+        nsp: u32,
+        name: &str,
+    ) -> Result<Option<(ItemPointer, Vec<Value>)>, PgError> {
+        self.find_class(&[nsp], name)
+    }
+
+    /// PostgreSQL's ChooseRelationName: `base` cut to fit NAMEDATALEN, then
+    /// a number appended until no relation of the namespace has the name.
+    fn choose_name(
+        &self,
+        nsp: u32,
+        table: &str,
+        cols: &[&str],
+        label: &str,
+    ) -> Result<String, PgError> {
+        let mut base = table.to_string();
+        for c in cols {
+            base.push('_');
+            base.push_str(c);
+        }
+        let mut n = 0;
+        loop {
+            let suffix = if n == 0 {
+                format!("_{label}")
+            } else {
+                format!("_{label}{n}")
+            };
+            let mut b = base.clone();
+            while b.len() + suffix.len() > 63 {
+                b.pop();
+            }
+            let name = format!("{b}{suffix}");
+            if self.class_named(nsp, &name)?.is_none() {
+                return Ok(name);
+            }
+            n += 1;
+        }
+    }
+
+    /// CREATE INDEX / PRIMARY KEY / UNIQUE (see `Tables::create_index`).
+    pub(super) fn create_index_impl(
+        &mut self,
+        rel: &Relation,
+        spec: &IndexSpec,
+    ) -> Result<bool, PgError> {
+        let t = rel.table()?;
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied: \"{}\" is a system catalog", rel.name),
+            ));
+        }
+        // ALTER TABLE ADD PRIMARY KEY also sets NOT NULL: the stronger lock.
+        self.lock_relation(
+            t,
+            if spec.constraint {
+                LockMode::AccessExclusive
+            } else {
+                LockMode::Share
+            },
+        )?;
+        let mut cols = Vec::new();
+        for k in &spec.keys {
+            let Some(i) = rel.columns.iter().position(|c| c.name == k.column) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{}\" does not exist", k.column),
+                ));
+            };
+            if key_type(rel.columns[i].ty.oid).is_none() {
+                return Err(no_index_type(rel.columns[i].ty.oid));
+            }
+            cols.push(i);
+        }
+        if cols.len() > 32 {
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                "cannot use more than 32 columns in an index",
+            ));
+        }
+        let existing = self.indexes_of(t)?;
+        if spec.primary && existing.iter().any(|i| i.primary) {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P16"),
+                format!(
+                    "multiple primary keys for table \"{}\" are not allowed",
+                    rel.name
+                ),
+            ));
+        }
+        let nsp = t.namespace;
+        let name = match &spec.name {
+            Some(n) => {
+                if self.class_named(nsp, n)?.is_some() {
+                    if spec.if_not_exists {
+                        self.notice(format!("relation \"{n}\" already exists, skipping"));
+                        return Ok(false);
+                    }
+                    return Err(PgError::error(
+                        codes::DUPLICATE_TABLE,
+                        format!("relation \"{n}\" already exists"),
+                    ));
+                }
+                n.clone()
+            }
+            None => {
+                let names: Vec<&str> = spec.keys.iter().map(|k| k.column.as_str()).collect();
+                if spec.primary {
+                    self.choose_name(nsp, &rel.name, &[], "pkey")?
+                } else if spec.constraint {
+                    self.choose_name(nsp, &rel.name, &names, "key")?
+                } else {
+                    self.choose_name(nsp, &rel.name, &names, "idx")?
+                }
+            }
+        };
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        let oid = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        self.pending_deletes
+            .push((index_locator(store.db, oid), false));
+        // pg_class: relkind 'i', btree, no row type.
+        let c = cat::catalog(PG_CLASS_OID);
+        let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, cols.len() as i16, b'n');
+        class[c.col("relkind")] = Value::Char(b'i');
+        class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
+        self.insert_catalog(PG_CLASS_OID, &class)?;
+        for (n, &ci) in cols.iter().enumerate() {
+            let col = &rel.columns[ci];
+            self.insert_catalog(
+                PG_ATTRIBUTE_OID,
+                &cat::attribute_row(
+                    oid,
+                    n as i16 + 1,
+                    &col.name,
+                    col.ty.oid,
+                    col.ty.typmod,
+                    false,
+                    false,
+                ),
+            )?;
+        }
+        let vec_of = |v: Vec<String>| Value::Text(v.join(" "));
+        let x = cat::catalog(PG_INDEX_OID);
+        let index_row = cat::row(
+            x,
+            &[
+                ("indexrelid", Value::Oid(oid)),
+                ("indrelid", Value::Oid(t.oid)),
+                ("indnatts", Value::Int2(cols.len() as i16)),
+                ("indnkeyatts", Value::Int2(cols.len() as i16)),
+                ("indisunique", Value::Bool(spec.unique)),
+                ("indisprimary", Value::Bool(spec.primary)),
+                ("indimmediate", Value::Bool(true)),
+                ("indisvalid", Value::Bool(true)),
+                ("indisready", Value::Bool(true)),
+                ("indislive", Value::Bool(true)),
+                (
+                    "indkey",
+                    vec_of(cols.iter().map(|c| (c + 1).to_string()).collect()),
+                ),
+                (
+                    "indcollation",
+                    vec_of(
+                        cols.iter()
+                            .map(|&c| cat::typcollation(rel.columns[c].ty.oid).to_string())
+                            .collect(),
+                    ),
+                ),
+                (
+                    "indclass",
+                    vec_of(
+                        cols.iter()
+                            .map(|&c| opclass(rel.columns[c].ty.oid).to_string())
+                            .collect(),
+                    ),
+                ),
+                (
+                    "indoption",
+                    vec_of(
+                        spec.keys
+                            .iter()
+                            .map(|k| {
+                                let mut o = 0;
+                                if k.desc {
+                                    o |= INDOPTION_DESC;
+                                }
+                                if k.nulls_first {
+                                    o |= INDOPTION_NULLS_FIRST;
+                                }
+                                o.to_string()
+                            })
+                            .collect(),
+                    ),
+                ),
+            ],
+        );
+        self.insert_catalog(PG_INDEX_OID, &index_row)?;
+        if spec.constraint {
+            let con_oid = self.new_unused_oid(&[(PG_CONSTRAINT_OID, "oid")])?;
+            let k = cat::catalog(PG_CONSTRAINT_OID);
+            let con = cat::row(
+                k,
+                &[
+                    ("oid", Value::Oid(con_oid)),
+                    ("conname", Value::Name(name.clone())),
+                    ("connamespace", Value::Oid(nsp)),
+                    (
+                        "contype",
+                        Value::Char(if spec.primary { b'p' } else { b'u' }),
+                    ),
+                    ("convalidated", Value::Bool(true)),
+                    ("conrelid", Value::Oid(t.oid)),
+                    ("conindid", Value::Oid(oid)),
+                    ("confupdtype", Value::Char(b' ')),
+                    ("confdeltype", Value::Char(b' ')),
+                    ("confmatchtype", Value::Char(b' ')),
+                    ("conislocal", Value::Bool(true)),
+                    ("connoinherit", Value::Bool(true)),
+                    (
+                        "conkey",
+                        Value::Text(format!(
+                            "{{{}}}",
+                            cols.iter()
+                                .map(|c| (c + 1).to_string())
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        )),
+                    ),
+                ],
+            );
+            self.insert_catalog(PG_CONSTRAINT_OID, &con)?;
+        }
+        if spec.primary {
+            self.set_not_null(rel, t, &cols, xid, cid)?;
+        }
+        self.set_has_index(t, xid, cid)?;
+        let info = IndexInfo {
+            oid,
+            name,
+            relfilenode: oid,
+            cols,
+            unique: spec.unique,
+            primary: spec.primary,
+        };
+        self.build_index(rel, t, &info)?;
+        // The next index of the same statement (CREATE TABLE with two
+        // constraints) sees this one's rows and updates.
+        self.xact.command_counter_increment();
+        Ok(true)
+    }
+
+    /// PRIMARY KEY's columns become NOT NULL (pg_attribute.attnotnull).
+    fn set_not_null(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        cols: &[usize],
+        xid: u64,
+        cid: u32,
+    ) -> Result<(), PgError> {
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        for (tid, mut r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
+            if oid_of(&r[a.col("attrelid")]) != t.oid {
+                continue;
+            }
+            let Value::Int2(num) = r[a.col("attnum")] else {
+                continue;
+            };
+            if num < 1 || !cols.contains(&(num as usize - 1)) {
+                continue;
+            }
+            if r[a.col("attnotnull")] == Value::Bool(true) {
+                continue;
+            }
+            let _ = rel;
+            r[a.col("attnotnull")] = Value::Bool(true);
+            self.update_catalog(PG_ATTRIBUTE_OID, tid, &r, xid, cid)?;
+        }
+        Ok(())
+    }
+
+    fn set_has_index(&mut self, t: TableRef, xid: u64, cid: u32) -> Result<(), PgError> {
+        let (tid, mut class) = self.class_row(t, || {
+            PgError::error(sqlstate::UNDEFINED_TABLE, "table was dropped")
+        })?;
+        let c = cat::catalog(PG_CLASS_OID);
+        if class[c.col("relhasindex")] == Value::Bool(true) {
+            return Ok(());
+        }
+        class[c.col("relhasindex")] = Value::Bool(true);
+        self.update_catalog(PG_CLASS_OID, tid, &class, xid, cid)
+    }
+
+    fn update_catalog(
+        &mut self,
+        catoid: u32,
+        tid: ItemPointer,
+        row: &[Value],
+        xid: u64,
+        cid: u32,
+    ) -> Result<(), PgError> {
+        self.catalog_changed = true;
+        let tuple = datum::form_row(&cat::catalog(catoid).types(), row)?;
+        match self.with_heap(super::catalog_ref(catoid), |h, vis, owner| {
+            h.update(owner, vis, tid, tuple, xid, cid)
+        })? {
+            heapam::UpdateOutcome::Updated { .. } => Ok(()),
+            heapam::UpdateOutcome::Failed(_) => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "tuple concurrently updated",
+            )),
+        }
+    }
+
+    /// Fills the new, empty index `idx` from the table's rows: every tuple
+    /// not yet dead to everyone, sorted, then nbtree's bulk build (which
+    /// reports duplicates of a unique index as 23505). NULLs in a primary
+    /// key are 23502 as PostgreSQL's ALTER TABLE reports them.
+    fn build_index(&mut self, rel: &Relation, t: TableRef, idx: &IndexInfo) -> Result<(), PgError> {
+        let (store, engine) = self.table_parts()?;
+        let snap = Snapshot::default();
+        let current = self.current_xids();
+        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let loc = locator(store.db, t);
+        store.bm.smgr().close(loc);
+        let n = nblocks(&store, loc)?;
+        let vis = Vis::new(&engine, &store, &snap, &current);
+        let mut entries = Vec::new();
+        for block in 0..n {
+            let mut owner = ResourceOwner::default();
+            let pin = store.bm.read_buffer(&mut owner, loc, Fork::Main, block)?;
+            let r = (|| -> Result<(), PgError> {
+                let l = store.bm.lock(&pin, LwMode::Shared);
+                let p = l.page();
+                if page::is_new(p) {
+                    return Ok(());
+                }
+                for off in 1..=page::max_offset(p) {
+                    let Some(id) = page::item_id(p, off) else {
+                        continue;
+                    };
+                    if id.flags != LP_NORMAL {
+                        continue;
+                    }
+                    let Some(tup) = page::get_item(p, off) else {
+                        continue;
+                    };
+                    match heapam::Visibility::satisfies_vacuum(&vis, tup) {
+                        HtsvResult::Dead | HtsvResult::RecentlyDead => continue,
+                        _ => {}
+                    }
+                    let row = datum::deform_row(tup, &types_)?;
+                    entries.push((key_of(&row, idx), ItemPointer { block, offset: off }));
+                }
+                Ok(())
+            })();
+            store.bm.release(&mut owner, pin);
+            owner.release_all(Release::Abort);
+            r?;
+        }
+        vis.check()?;
+        if idx.primary {
+            for (k, _) in &entries {
+                if let Some(i) = k.iter().position(Value::is_null) {
+                    return Err(PgError::error(
+                        codes::NOT_NULL_VIOLATION,
+                        format!(
+                            "column \"{}\" of relation \"{}\" contains null values",
+                            rel.columns[idx.cols[i]].name, rel.name
+                        ),
+                    ));
+                }
+            }
+        }
+        nbtree::sort_entries(&mut entries);
+        self.with_btree(rel, idx, |bt, owner| bt.build(owner, &entries))
+    }
+
+    /// Drops every index (and constraint) of table `t` with it.
+    pub(super) fn drop_table_indexes(&mut self, t: TableRef) -> Result<(), PgError> {
+        let list = self.read_indexes(t.oid)?;
+        for idx in list {
+            self.drop_index_rows(&idx)?;
+        }
+        Ok(())
+    }
+
+    fn drop_index_rows(&mut self, idx: &IndexInfo) -> Result<(), PgError> {
+        let ci = cat::catalog(PG_CLASS_OID).col("oid");
+        for (tid, r) in self.catalog_rows(PG_CLASS_OID)? {
+            if oid_of(&r[ci]) == idx.oid {
+                self.delete_catalog(PG_CLASS_OID, tid)?;
+            }
+        }
+        for (catoid, col) in [
+            (PG_ATTRIBUTE_OID, "attrelid"),
+            (PG_INDEX_OID, "indexrelid"),
+            (PG_CONSTRAINT_OID, "conindid"),
+        ] {
+            let i = cat::catalog(catoid).col(col);
+            for (tid, r) in self.catalog_rows(catoid)? {
+                if oid_of(&r[i]) == idx.oid {
+                    self.delete_catalog(catoid, tid)?;
+                }
+            }
+        }
+        let store = self.store.clone().expect("catalog rows were read");
+        self.pending_deletes
+            .push((index_locator(store.db, idx.relfilenode), true));
+        Ok(())
+    }
+
+    /// An index by (schema-qualified) name: its table and its entry.
+    fn find_index(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> Result<Option<(Relation, IndexInfo)>, PgError> {
+        let nss = match schema {
+            Some(s) => match self.namespace_oid(s)? {
+                Some(o) => vec![o],
+                None => return Ok(None),
+            },
+            None => self.search_path()?,
+        };
+        let Some((_, class)) = self.find_class(&nss, name)? else {
+            return Ok(None);
+        };
+        let c = cat::catalog(PG_CLASS_OID);
+        if class[c.col("relkind")] != Value::Char(b'i') {
+            return Ok(None);
+        }
+        let oid = oid_of(&class[c.col("oid")]);
+        let x = cat::catalog(PG_INDEX_OID);
+        let Some((_, irow)) = self
+            .catalog_rows(PG_INDEX_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[x.col("indexrelid")]) == oid)
+        else {
+            return Ok(None);
+        };
+        let table = oid_of(&irow[x.col("indrelid")]);
+        let Some((_, tclass)) = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[c.col("oid")]) == table)
+        else {
+            return Ok(None);
+        };
+        let tname = name_of(&tclass[c.col("relname")]).to_string();
+        let tnsp = oid_of(&tclass[c.col("relnamespace")]);
+        let nsname = self.namespace_name(tnsp)?;
+        let Some(rel) = self.lookup_table_impl(Some(&nsname), &tname)? else {
+            return Ok(None);
+        };
+        let Some(info) = self.read_indexes(table)?.into_iter().find(|i| i.oid == oid) else {
+            return Ok(None);
+        };
+        Ok(Some((rel, info)))
+    }
+
+    fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
+        let n = cat::catalog(cat::PG_NAMESPACE_OID);
+        Ok(self
+            .catalog_rows(cat::PG_NAMESPACE_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
+            .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
+            .unwrap_or_default())
+    }
+
+    /// DROP INDEX (see `Tables::drop_index`).
+    pub(super) fn drop_index_impl(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        if_exists: bool,
+    ) -> Result<(), PgError> {
+        let Some((rel, idx)) = self.find_index(schema, name)? else {
+            if if_exists {
+                self.notice(format!("index \"{name}\" does not exist, skipping"));
+                return Ok(());
+            }
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("index \"{name}\" does not exist"),
+            ));
+        };
+        let k = cat::catalog(PG_CONSTRAINT_OID);
+        if let Some((_, con)) = self
+            .catalog_rows(PG_CONSTRAINT_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[k.col("conindid")]) == idx.oid)
+        {
+            let cname = name_of(&con[k.col("conname")]).to_string();
+            return Err(PgError::error(
+                codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!(
+                    "cannot drop index {} because constraint {} on table {} requires it",
+                    idx.name, cname, rel.name
+                ),
+            )
+            .with_hint(format!(
+                "You can drop constraint {} on table {} instead.",
+                cname, rel.name
+            )));
+        }
+        let t = rel.table()?;
+        self.lock_relation(t, LockMode::AccessExclusive)?;
+        self.write_xid()?;
+        self.drop_index_rows(&idx)
+    }
+
+    /// Gives index `idx` a new relfilenode and builds it again from the
+    /// table (REINDEX, TRUNCATE, VACUUM FULL): the old file goes at commit,
+    /// the new one if the transaction aborts.
+    pub(super) fn rebuild_index(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        idx: &IndexInfo,
+    ) -> Result<(), PgError> {
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        let new_file = self.new_relation_oid()?;
+        let store = self.store.clone().expect("checked by new_relation_oid");
+        self.pending_deletes
+            .push((index_locator(store.db, new_file), false));
+        let idx_ref = TableRef {
+            oid: idx.oid,
+            relfilenode: idx.relfilenode,
+            shared: false,
+            namespace: t.namespace,
+        };
+        let (tid, class) = self.class_row(idx_ref, || {
+            PgError::error(sqlstate::UNDEFINED_OBJECT, "index was dropped")
+        })?;
+        self.set_relfilenode(tid, class, new_file, xid, cid)?;
+        self.pending_deletes
+            .push((index_locator(store.db, idx.relfilenode), true));
+        let mut fresh = idx.clone();
+        fresh.relfilenode = new_file;
+        self.build_index(rel, t, &fresh)
+    }
+
+    /// Every index of the table rebuilt (its heap `t` as it is now).
+    pub(super) fn rebuild_table_indexes(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+    ) -> Result<(), PgError> {
+        for idx in self.read_indexes(t.oid)? {
+            self.rebuild_index(rel, t, &idx)?;
+        }
+        Ok(())
+    }
+
+    /// REINDEX TABLE / INDEX.
+    pub(super) fn reindex_impl(&mut self, target: &ReindexTarget) -> Result<(), PgError> {
+        match target {
+            ReindexTarget::Table(schema, name) => {
+                let rel = tusk_sql::catalog::lookup(self, schema.as_deref(), name)?;
+                let t = rel.table()?;
+                self.lock_relation(t, LockMode::Share)?;
+                self.rebuild_table_indexes(&rel, t)
+            }
+            ReindexTarget::Index(schema, name) => {
+                let Some((rel, idx)) = self.find_index(schema.as_deref(), name)? else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_TABLE,
+                        format!("relation \"{name}\" does not exist"),
+                    ));
+                };
+                let t = rel.table()?;
+                self.lock_relation(t, LockMode::Share)?;
+                self.rebuild_index(&rel, t, &idx)
+            }
+        }
+    }
+}
+
+/// Bounds of a B-tree scan from the quals on an index's columns: equality
+/// on a prefix of the columns, then a range on the next one. None when the
+/// leading column has no qual.
+#[allow(clippy::type_complexity)]
+fn bounds(
+    idx: &IndexInfo,
+    quals: &[ScanQual],
+) -> Option<(
+    usize,
+    Option<(Vec<Value>, bool)>,
+    Option<(Vec<Value>, bool)>,
+)> {
+    let mut prefix = Vec::new();
+    for &c in &idx.cols {
+        match quals.iter().find(|q| q.col == c && q.op == QualOp::Eq) {
+            Some(q) => prefix.push(q.value.clone()),
+            None => break,
+        }
+    }
+    let score = prefix.len();
+    if prefix.len() == idx.cols.len() {
+        return Some((
+            score * 2,
+            Some((prefix.clone(), true)),
+            Some((prefix, true)),
+        ));
+    }
+    let next = idx.cols[prefix.len()];
+    let mut lower = None;
+    let mut upper = None;
+    for q in quals.iter().filter(|q| q.col == next) {
+        match q.op {
+            QualOp::Gt | QualOp::Ge => lower = Some((q.value.clone(), q.op == QualOp::Ge)),
+            QualOp::Lt | QualOp::Le => upper = Some((q.value.clone(), q.op == QualOp::Le)),
+            QualOp::Eq => {}
+        }
+    }
+    if prefix.is_empty() && lower.is_none() && upper.is_none() {
+        return None;
+    }
+    let with = |b: Option<(Value, bool)>| -> Option<(Vec<Value>, bool)> {
+        match b {
+            Some((v, incl)) => {
+                let mut p = prefix.clone();
+                p.push(v);
+                Some((p, incl))
+            }
+            None if prefix.is_empty() => None,
+            None => Some((prefix.clone(), true)),
+        }
+    };
+    let range = lower.is_some() as usize + upper.is_some() as usize;
+    Some((score * 2 + range.min(1), with(lower), with(upper)))
+}
+
+/// Entries an index scan reads from the tree at a time (then it lets go
+/// of the tree and continues after the last key when these are used).
+const BATCH: usize = 512;
+
+/// An index scan: the entries in the bounds read from the tree a batch at
+/// a time (whole keys: a batch ends where the key changes), then each
+/// heap tuple fetched with the statement's snapshot.
+pub(in crate::backend) struct IndexScan {
+    store: Rc<Store>,
+    engine: Rc<Engine>,
+    snap: Snapshot,
+    current: Vec<u64>,
+    loc: RelFileLocator,
+    types: Vec<Oid>,
+    tableoid: u32,
+    index: IndexInfo,
+    keycols: Vec<KeyColumn>,
+    lower: Option<(Vec<Value>, bool)>,
+    upper: Option<(Vec<Value>, bool)>,
+    backward: bool,
+    /// No entries left in the tree beyond `entries`.
+    exhausted: bool,
+    entries: std::vec::IntoIter<(ItemPointer, Vec<Value>)>,
+    seen: HashSet<(u32, u16)>,
+}
+
+impl IndexScan {
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        c: &TableCtx,
+        rel: &Relation,
+        t: TableRef,
+        idx: &IndexInfo,
+        lower: Option<(Vec<Value>, bool)>,
+        upper: Option<(Vec<Value>, bool)>,
+        backward: bool,
+    ) -> Result<IndexScan, PgError> {
+        let store = c.store.clone();
+        let iloc = index_locator(store.db, idx.relfilenode);
+        store.bm.smgr().close(iloc);
+        let loc = locator(store.db, t);
+        store.bm.smgr().close(loc);
+        Ok(IndexScan {
+            store,
+            engine: c.engine.clone(),
+            snap: c.snap.clone(),
+            current: c.current.clone(),
+            loc,
+            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            tableoid: t.oid,
+            index: idx.clone(),
+            keycols: key_columns(rel, idx)?,
+            lower,
+            upper,
+            backward,
+            exhausted: false,
+            entries: Vec::new().into_iter(),
+            seen: HashSet::new(),
+        })
+    }
+
+    /// The next batch of entries from where the last one ended.
+    fn refill(&mut self) -> Result<(), PgError> {
+        let store = self.store.clone();
+        let wal = XlogHeapWal(&self.engine.xlog);
+        let bt = BtreeRel::new(
+            index_locator(store.db, self.index.relfilenode),
+            self.index.name.clone(),
+            self.keycols.clone(),
+            self.index.unique,
+            &store.bm,
+            &wal,
+            &store.ext,
+        );
+        let mut owner = ResourceOwner::default();
+        let r = (|| {
+            let mut scan = if self.backward {
+                bt.scan_backward(&mut owner, self.lower.clone(), self.upper.clone())?
+            } else {
+                bt.scan(&mut owner, self.lower.clone(), self.upper.clone())?
+            };
+            let mut out: Vec<(ItemPointer, Vec<Value>)> = Vec::new();
+            while let Some(e) = scan.next(&mut owner)? {
+                if out.len() >= BATCH && out.last().is_some_and(|l| !same_key(&l.1, &e.1)) {
+                    return Ok::<_, PgError>((out, false));
+                }
+                out.push(e);
+            }
+            Ok((out, true))
+        })();
+        owner.release_all(Release::Abort);
+        let (out, done) = r?;
+        self.exhausted = done;
+        if let Some(last) = out.last() {
+            // The next batch starts after this key.
+            let resume = Some((last.1.clone(), false));
+            if self.backward {
+                self.upper = resume;
+            } else {
+                self.lower = resume;
+            }
+        }
+        self.entries = out.into_iter();
+        Ok(())
+    }
+}
+
+/// Opens an index scan of `rel` for `quals` if one of the table's indexes
+/// fits (the most equality columns, then a range). Called by the
+/// backend's `Relations` when a statement's execution starts.
+pub(in crate::backend) fn open_index_scan(
+    c: &TableCtx,
+    rel: &Relation,
+    t: TableRef,
+    quals: &[ScanQual],
+) -> Result<Option<IndexScan>, PgError> {
+    let Some(indexes) = CACHE.with(|cache| cache.borrow().get(&t.oid).map(|e| e.1.clone())) else {
+        return Ok(None);
+    };
+    let best = indexes
+        .iter()
+        .filter_map(|i| bounds(i, quals).map(|b| (i, b)))
+        .max_by_key(|(i, b)| (b.0, i.unique));
+    let Some((idx, (_, lower, upper))) = best else {
+        return Ok(None);
+    };
+    IndexScan::open(c, rel, t, idx, lower, upper, false).map(Some)
+}
+
+/// Opens a scan of `rel` in the order of column `col` through an index
+/// leading with it (backward for `desc`), bounded by the quals on `col`.
+pub(in crate::backend) fn open_ordered_scan(
+    c: &TableCtx,
+    rel: &Relation,
+    t: TableRef,
+    quals: &[ScanQual],
+    col: usize,
+    desc: bool,
+) -> Result<Option<IndexScan>, PgError> {
+    let Some(indexes) = CACHE.with(|cache| cache.borrow().get(&t.oid).map(|e| e.1.clone())) else {
+        return Ok(None);
+    };
+    let Some(idx) = indexes
+        .iter()
+        .filter(|i| i.cols.first() == Some(&col))
+        .min_by_key(|i| i.cols.len())
+    else {
+        return Ok(None);
+    };
+    let mut lower = None;
+    let mut upper = None;
+    for q in quals.iter().filter(|q| q.col == col) {
+        let b = Some((
+            vec![q.value.clone()],
+            q.op != QualOp::Gt && q.op != QualOp::Lt,
+        ));
+        match q.op {
+            QualOp::Gt | QualOp::Ge => lower = b,
+            QualOp::Lt | QualOp::Le => upper = b,
+            QualOp::Eq => {
+                lower = b.clone();
+                upper = b;
+            }
+        }
+    }
+    IndexScan::open(c, rel, t, idx, lower, upper, desc).map(Some)
+}
+
+impl RowSource for IndexScan {
+    fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        loop {
+            let Some((tid, key)) = self.entries.next() else {
+                if self.exhausted {
+                    return Ok(None);
+                }
+                self.refill()?;
+                continue;
+            };
+            let wal = XlogHeapWal(&self.engine.xlog);
+            let heap = HeapRel::new(self.loc, &self.store.bm, &wal, &self.store.ext);
+            let vis = Vis::new(&self.engine, &self.store, &self.snap, &self.current);
+            let mut owner = ResourceOwner::default();
+            // The version the snapshot sees along the entry's update chain
+            // (HOT updates add no entry), PostgreSQL's heap_hot_search.
+            let r = (|| -> Result<Option<(ItemPointer, Vec<u8>)>, PgError> {
+                for m in heap.update_chain(&mut owner, tid)? {
+                    if let Some(t) = heap.fetch(&mut owner, &vis, m)? {
+                        return Ok(Some((m, t)));
+                    }
+                }
+                Ok(None)
+            })();
+            owner.release_all(Release::Abort);
+            vis.check()?;
+            let Some((at, t)) = r? else {
+                continue;
+            };
+            if self.seen.contains(&(at.block, at.offset)) {
+                continue;
+            }
+            let row = datum::deform_row(&t, &self.types)?;
+            if !same_key(&key_of_cols(&row, &self.index.cols), &key) {
+                continue;
+            }
+            self.seen.insert((at.block, at.offset));
+            return Ok(Some(with_system_columns(row, at, &t, self.tableoid)));
+        }
+    }
+    fn close(&mut self) {
+        self.entries = Vec::new().into_iter();
+        self.exhausted = true;
+    }
+}
