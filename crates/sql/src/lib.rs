@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+pub mod alter;
 mod bind;
 pub mod catalog;
 mod copy;
@@ -171,6 +172,7 @@ enum Plan {
     Modify(Box<modify::ModifyPlan>),
     Utility(Utility),
     Copy(copy::CopyPlan),
+    Alter(alter::AlterPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -276,6 +278,14 @@ pub fn prepare(
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
             return prepare_modify(s, &declared, host);
+        }
+        if let S::AlterTable(at) = s.as_ref() {
+            return Ok(Prepared {
+                plan: Plan::Alter(alter::bind(at)?),
+                param_types: declared_param_types.to_vec(),
+                columns: Vec::new(),
+                command: Command::Other("ALTER TABLE"),
+            });
         }
     }
     let query = match &stmt.parsed {
@@ -413,6 +423,10 @@ pub fn start(
         Plan::Utility(u) => {
             let out = u.execute(host)?;
             Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Alter(a) => {
+            alter::execute(a, host, relations)?;
+            Ok(Execution::done(Vec::new(), "ALTER TABLE".into()))
         }
         // COPY TO runs its query here; the backend formats the rows.
         // COPY FROM's rows come through `Prepared::copy_in` instead.

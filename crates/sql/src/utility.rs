@@ -47,6 +47,9 @@ pub(crate) enum Utility {
         name: String,
         columns: Vec<catalog::ColumnDef>,
         if_not_exists: bool,
+        /// CHECK constraints (name if given, expression), added after
+        /// the table is created (`alter.rs`).
+        checks: Vec<(Option<String>, ast::Expr)>,
     },
     /// DROP TABLE: each name, resolved when it runs.
     DropTable {
@@ -543,10 +546,19 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.partition_by.is_some() {
         return Err(not_supported("partitioned tables"));
     }
-    if !ct.constraints.is_empty() {
-        return Err(not_supported(
-            "table constraints (PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY)",
-        ));
+    let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
+    let mut table_checks = Vec::new();
+    for c in &ct.constraints {
+        match c {
+            ast::TableConstraint::Check(c) => {
+                table_checks.push((c.name.as_ref().map(ident_name), (*c.expr).clone()))
+            }
+            _ => {
+                return Err(not_supported(
+                    "table constraints (PRIMARY KEY, UNIQUE, FOREIGN KEY)",
+                ))
+            }
+        }
     }
     check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
@@ -559,22 +571,8 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 format!("column \"{cname}\" specified more than once"),
             ));
         }
-        let ty = crate::bind::data_type_to_ty(&c.data_type)?;
-        let mut def = catalog::ColumnDef::new(&cname, ty);
-        for o in &c.options {
-            match &o.option {
-                ast::ColumnOption::NotNull => def.not_null = true,
-                ast::ColumnOption::Null => def.not_null = false,
-                ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
-                ast::ColumnOption::PrimaryKey(_) => {
-                    return Err(not_supported("PRIMARY KEY (it needs indexes)"))
-                }
-                ast::ColumnOption::Unique(_) => {
-                    return Err(not_supported("UNIQUE (it needs indexes)"))
-                }
-                other => return Err(not_supported(format!("column option {other}"))),
-            }
-        }
+        let (def, col_checks) = crate::alter::column_def(c)?;
+        checks.extend(col_checks.into_iter().map(|e| (None, e)));
         columns.push(def);
     }
     if columns.len() > 1600 {
@@ -583,11 +581,14 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             "tables can have at most 1600 columns",
         ));
     }
+    // PostgreSQL adds column constraints before table constraints.
+    checks.extend(table_checks);
     Ok(Utility::CreateTable {
         schema,
         name,
         columns,
         if_not_exists: ct.if_not_exists,
+        checks,
     })
 }
 
@@ -801,9 +802,17 @@ impl Utility {
                 name,
                 columns,
                 if_not_exists,
+                checks,
             } => {
-                host.tables()?
-                    .create_table(schema.as_deref(), name, columns, *if_not_exists)?;
+                let created = host.tables()?.create_table(
+                    schema.as_deref(),
+                    name,
+                    columns,
+                    *if_not_exists,
+                )?;
+                if created {
+                    crate::alter::create_checks(host, schema.as_deref(), name, checks)?;
+                }
                 done("CREATE TABLE")
             }
             Utility::DropTable { names, if_exists } => {

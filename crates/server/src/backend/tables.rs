@@ -68,6 +68,7 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod alter;
 mod vacuum;
 
 /// The storage side of one session's tables: its buffer manager, its
@@ -301,6 +302,8 @@ pub(super) struct TableScan {
     current: Vec<u64>,
     loc: RelFileLocator,
     types: Vec<Oid>,
+    /// Stored places of dropped columns, removed from each row.
+    rel: Relation,
     tableoid: u32,
     nblocks: u32,
     next_block: u32,
@@ -327,7 +330,8 @@ impl TableScan {
             snap,
             current,
             loc,
-            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            types: rel.physical_types(),
+            rel: rel.clone(),
             tableoid: t.oid,
             nblocks: n,
             next_block: 0,
@@ -354,7 +358,7 @@ impl RowSource for TableScan {
     fn next_row(&mut self) -> Result<Option<Row>, PgError> {
         loop {
             if let Some((tid, t)) = self.rows.pop_front() {
-                let row = datum::deform_row(&t, &self.types)?;
+                let row = self.rel.from_physical(datum::deform_row(&t, &self.types)?);
                 return Ok(Some(with_system_columns(row, tid, &t, self.tableoid)));
             }
             if self.next_block >= self.nblocks {
@@ -516,7 +520,8 @@ impl Session {
         use tusk_sql::Command;
         if !matches!(
             p.command(),
-            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY")
+            Command::Select
+                | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE")
         ) {
             return None;
         }
@@ -752,6 +757,7 @@ impl Session {
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
+        let mut dropped: Vec<(usize, Oid)> = Vec::new();
         for (_, r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
             if oid_of(&r[a.col("attrelid")]) != oid {
                 continue;
@@ -759,7 +765,11 @@ impl Session {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
-            if num <= 0 || r[a.col("attisdropped")] == Value::Bool(true) {
+            if num <= 0 {
+                continue;
+            }
+            if r[a.col("attisdropped")] == Value::Bool(true) {
+                dropped.push((num as usize - 1, oid_of(&r[a.col("atttypid")])));
                 continue;
             }
             let Value::Int4(typmod) = r[a.col("atttypmod")] else {
@@ -797,17 +807,23 @@ impl Session {
                 .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
                 .unwrap_or_default()
         };
-        Ok(Some(Relation {
-            schema: schema_name,
-            name: name.to_string(),
-            columns: cols.into_iter().map(|c| c.1).collect(),
-            source: RelationSource::Table(TableRef {
+        dropped.sort_unstable();
+        let mut rel = Relation::new(
+            &schema_name,
+            name,
+            cols.into_iter().map(|c| c.1).collect(),
+            RelationSource::Table(TableRef {
                 oid,
                 relfilenode: oid_of(&class[c.col("relfilenode")]),
                 shared: class[c.col("relisshared")] == Value::Bool(true),
                 namespace: nsp,
             }),
-        }))
+        );
+        rel.dropped = dropped;
+        if class[c.col("relchecks")] != Value::Int2(0) {
+            rel.checks = self.check_constraints(oid)?;
+        }
+        Ok(Some(rel))
     }
 
     /// Runs `f` with a heap handle on `t` and a visibility oracle over the
@@ -1148,8 +1164,8 @@ impl Session {
                         Newest::Gone => return Ok(Some(Some(Vec::new()))),
                         Newest::Running(x) => self.wait_for_xid(x)?,
                         Newest::Found(v, tuple) => {
-                            let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-                            let row = datum::deform_row(&tuple, &types_)?;
+                            let types_ = rel.physical_types();
+                            let row = rel.from_physical(datum::deform_row(&tuple, &types_)?);
                             return Ok(Some(Some(with_system_columns(row, v, &tuple, t.oid))));
                         }
                     }
@@ -1245,6 +1261,18 @@ impl tusk_sql::Tables for Session {
         self.vacuum_command(rel, opts)
     }
 
+    fn alter_table(
+        &mut self,
+        rel: &Relation,
+        op: &tusk_sql::alter::AlterOp,
+    ) -> Result<(), PgError> {
+        self.alter_table_impl(rel, op)
+    }
+
+    fn rewrite_table(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), PgError> {
+        self.rewrite_table_impl(rel, rows)
+    }
+
     fn create_table(
         &mut self,
         schema: Option<&str>,
@@ -1320,6 +1348,8 @@ impl tusk_sql::Tables for Session {
                 self.insert_catalog(PG_ATTRDEF_OID, &r)?;
             }
         }
+        // The rest of the statement (CHECK constraints) sees the table.
+        self.xact.command_counter_increment();
         Ok(true)
     }
 
@@ -1339,7 +1369,11 @@ impl tusk_sql::Tables for Session {
             )
         })?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
-        for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
+        for (catoid, col) in [
+            (PG_ATTRIBUTE_OID, "attrelid"),
+            (PG_ATTRDEF_OID, "adrelid"),
+            (cat::PG_CONSTRAINT_OID, "conrelid"),
+        ] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
                 if oid_of(&r[i]) == t.oid {
@@ -1687,8 +1721,9 @@ impl tusk_sql::Tables for Session {
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
         self.lock_relation(t, LockMode::RowExclusive)?;
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        self.insert_row(t, &types_, row).map(|_| ())
+        let types_ = rel.physical_types();
+        self.insert_row(t, &types_, &rel.to_physical(row))
+            .map(|_| ())
     }
 
     fn update(
@@ -1700,11 +1735,12 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let types_ = rel.physical_types();
+        let row = rel.to_physical(row);
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {
-            let tuple = datum::form_row(&types_, row)?;
+            let tuple = datum::form_row(&types_, &row)?;
             let out = self.with_heap(t, |h, vis, owner| {
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
