@@ -448,7 +448,9 @@ fn add_check(
     rows: Option<&[Vec<Value>]>,
 ) -> Result<(), PgError> {
     let t = rel.table()?;
-    let bound = rowexpr::bind_check(&*host, rel, expr)?;
+    rowexpr::refuse_in_ddl(expr, "check constraint")?;
+    let bound = rowexpr::bind_check(&*host, rel, expr)
+        .map_err(|e| rowexpr::ddl_agg_error(e, "check constraint"))?;
     let text = check_text(expr);
     let taken: Vec<String> = rel.checks.iter().map(|c| c.name.clone()).collect();
     let name = match name {
@@ -507,6 +509,20 @@ pub(crate) fn create_checks(
         add_check(host, &rel, cname.clone(), e, false, None)?;
     }
     Ok(())
+}
+
+/// A column's DEFAULT bound, refused as PostgreSQL refuses it at
+/// definition (subqueries, parameters, aggregates).
+pub(crate) fn bind_default_checked(
+    host: &dyn Host,
+    def: &ColumnDef,
+) -> Result<Option<Expr>, PgError> {
+    if let Some(text) = &def.default {
+        let e = rowexpr::parse_stored(text, "default")?;
+        rowexpr::refuse_in_ddl(&e, "DEFAULT expression")?;
+    }
+    rowexpr::bind_column_default(host, def)
+        .map_err(|e| rowexpr::ddl_agg_error(e, "DEFAULT expression"))
 }
 
 fn needs_rows(c: &Cmd) -> bool {
@@ -593,7 +609,7 @@ pub(crate) fn execute(
                     }
                     return Err(PgError::error(codes::DUPLICATE_COLUMN, msg));
                 }
-                let bound = rowexpr::bind_column_default(&*host, def)?;
+                let bound = bind_default_checked(&*host, def)?;
                 if let Some(rows) = rows.as_mut() {
                     let mut cx = Ctx { host, params: &[] };
                     for r in rows.iter_mut() {
@@ -701,7 +717,7 @@ pub(crate) fn execute(
                     // rather than every later INSERT.
                     let mut probe = rel.columns[i].clone();
                     probe.default = Some(text.clone());
-                    rowexpr::bind_column_default(&*host, &probe)?;
+                    bind_default_checked(&*host, &probe)?;
                 }
                 host.tables()?.alter_table(
                     &rel,

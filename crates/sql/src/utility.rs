@@ -804,6 +804,9 @@ impl Utility {
                 if_not_exists,
                 checks,
             } => {
+                for c in columns {
+                    crate::alter::bind_default_checked(&*host, c)?;
+                }
                 let created = host.tables()?.create_table(
                     schema.as_deref(),
                     name,

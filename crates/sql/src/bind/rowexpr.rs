@@ -108,3 +108,47 @@ pub(crate) fn pad_row(row: &[Value], tableoid: u32) -> Vec<Value> {
     out.extend([Value::Null, Value::Null, Value::Null, Value::Oid(tableoid)]);
     out
 }
+
+/// What a CHECK or DEFAULT may not contain, refused as PostgreSQL does
+/// when it is defined: subqueries (0A000 "cannot use subquery in check
+/// constraint"), parameters (42P02) and aggregates (42803, found when
+/// the expression is bound: [`ddl_agg_error`]). `what` is "check
+/// constraint" or "DEFAULT expression".
+pub(crate) fn refuse_in_ddl(e: &ast::Expr, what: &str) -> Result<(), PgError> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let text = e.to_string();
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    for t in Tokenizer::new(&dialect, &text)
+        .tokenize()
+        .unwrap_or_default()
+    {
+        match t {
+            Token::Word(w) if w.keyword == Keyword::SELECT && w.quote_style.is_none() => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("cannot use subquery in {what}"),
+                ))
+            }
+            Token::Placeholder(p) => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_PARAMETER,
+                    format!("there is no parameter {p}"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The binder's "aggregate functions are not allowed here" in
+/// PostgreSQL's words for a CHECK or DEFAULT (`what` as for
+/// [`refuse_in_ddl`]).
+pub(crate) fn ddl_agg_error(e: PgError, what: &str) -> PgError {
+    let clause = match what {
+        "check constraint" => "check constraints",
+        _ => "DEFAULT expressions",
+    };
+    where_agg(e, clause)
+}

@@ -92,6 +92,14 @@ two_check
 two_x_check
 DROP TABLE
 0
+CREATE TABLE
+ALTER TABLE
+sq_a_check
+sq_b_check
+sq_b_check1
+ALTER TABLE
+INSERT 0 1
+8|4
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:2: ERROR:  new row for relation "t" violates check constraint "t_a_check"
@@ -132,6 +140,16 @@ psql:SCRIPT:65: ERROR:  new row for relation "two" violates check constraint "tw
 DETAIL:  Failing row contains (2, 1).
 psql:SCRIPT:66: ERROR:  new row for relation "two" violates check constraint "two_x_check"
 DETAIL:  Failing row contains (0, 1).
+psql:SCRIPT:71: ERROR:  cannot use subquery in check constraint
+psql:SCRIPT:72: ERROR:  aggregate functions are not allowed in check constraints
+psql:SCRIPT:73: ERROR:  there is no parameter $1
+psql:SCRIPT:74: ERROR:  cannot use subquery in DEFAULT expression
+psql:SCRIPT:76: ERROR:  cannot use subquery in DEFAULT expression
+psql:SCRIPT:77: ERROR:  aggregate functions are not allowed in DEFAULT expressions
+psql:SCRIPT:79: ERROR:  new row for relation "sq" violates check constraint "sq_b_check1"
+DETAIL:  Failing row contains (1, 10).
+psql:SCRIPT:82: ERROR:  new row for relation "sq" violates check constraint "sq_a_check1"
+DETAIL:  Failing row contains (7, 4).
 "#;
 
 #[test]
