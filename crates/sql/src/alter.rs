@@ -146,6 +146,18 @@ fn needs_indexes(what: &str) -> PgError {
         .with_hint("tusk has no indexes yet; use pgbench -I dtgv to skip the primary keys.")
 }
 
+/// `[NOT] ENFORCED` after a CHECK is PostgreSQL 18's; PostgreSQL 15
+/// rejects it as a syntax error, and so does tusk rather than ignore it.
+pub(crate) fn refuse_enforced(c: &ast::CheckConstraint) -> Result<(), PgError> {
+    match c.enforced {
+        Some(_) => Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            "syntax error at or near \"ENFORCED\"",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A column definition of ADD COLUMN or CREATE TABLE: type, NULL / NOT
 /// NULL, DEFAULT and CHECK (returned apart).
 pub(crate) fn column_def(c: &ast::ColumnDef) -> Result<(ColumnDef, Vec<ast::Expr>), PgError> {
@@ -157,7 +169,10 @@ pub(crate) fn column_def(c: &ast::ColumnDef) -> Result<(ColumnDef, Vec<ast::Expr
             ast::ColumnOption::NotNull => def.not_null = true,
             ast::ColumnOption::Null => def.not_null = false,
             ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
-            ast::ColumnOption::Check(ck) => checks.push((*ck.expr).clone()),
+            ast::ColumnOption::Check(ck) => {
+                refuse_enforced(ck)?;
+                checks.push((*ck.expr).clone())
+            }
             ast::ColumnOption::PrimaryKey(_) => {
                 return Err(not_supported("PRIMARY KEY (it needs indexes)"))
             }
@@ -239,11 +254,14 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                 constraint,
                 not_valid,
             } => match constraint {
-                ast::TableConstraint::Check(c) => Cmd::AddCheck {
-                    name: c.name.as_ref().map(ident_name),
-                    expr: (*c.expr).clone(),
-                    not_valid: *not_valid,
-                },
+                ast::TableConstraint::Check(c) => {
+                    refuse_enforced(c)?;
+                    Cmd::AddCheck {
+                        name: c.name.as_ref().map(ident_name),
+                        expr: (*c.expr).clone(),
+                        not_valid: *not_valid,
+                    }
+                }
                 ast::TableConstraint::PrimaryKey(_) => {
                     return Err(needs_indexes("ALTER TABLE ... ADD PRIMARY KEY"))
                 }

@@ -551,6 +551,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     for c in &ct.constraints {
         match c {
             ast::TableConstraint::Check(c) => {
+                crate::alter::refuse_enforced(c)?;
                 table_checks.push((c.name.as_ref().map(ident_name), (*c.expr).clone()))
             }
             _ => {

@@ -150,6 +150,9 @@ psql:SCRIPT:79: ERROR:  new row for relation "sq" violates check constraint "sq_
 DETAIL:  Failing row contains (1, 10).
 psql:SCRIPT:82: ERROR:  new row for relation "sq" violates check constraint "sq_a_check1"
 DETAIL:  Failing row contains (7, 4).
+psql:SCRIPT:85: ERROR:  syntax error at or near "ENFORCED"
+psql:SCRIPT:86: ERROR:  syntax error at or near "ENFORCED"
+psql:SCRIPT:87: ERROR:  syntax error at or near "ENFORCED"
 "#;
 
 #[test]
