@@ -26,6 +26,8 @@ use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
 
+pub(crate) mod rowexpr;
+
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
 const MAX_DEPTH: usize = 1000;

@@ -29,6 +29,9 @@ pub mod codes {
     pub const DUPLICATE_COLUMN: SqlState = SqlState::new("42701");
     pub const T_R_SERIALIZATION_FAILURE: SqlState = SqlState::new("40001");
     pub const UNDEFINED_TABLE: SqlState = tusk_common::sqlstate::UNDEFINED_TABLE;
+    pub const CHECK_VIOLATION: SqlState = SqlState::new("23514");
+    pub const DUPLICATE_OBJECT: SqlState = SqlState::new("42710");
+    pub const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
 }
 
 /// A column of a relation.
@@ -82,6 +85,17 @@ pub enum RelationSource {
     Table(TableRef),
 }
 
+/// A CHECK constraint of a table (pg_constraint, contype 'c').
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckDef {
+    pub name: String,
+    /// The expression's SQL text over the table's column names, as
+    /// stored in conbin (tusk keeps SQL text, not a node tree).
+    pub expr: String,
+    /// false for NOT VALID: new rows are checked, existing ones were not.
+    pub validated: bool,
+}
+
 /// A resolved relation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
@@ -89,9 +103,60 @@ pub struct Relation {
     pub name: String,
     pub columns: Vec<ColumnDef>,
     pub source: RelationSource,
+    /// Dropped columns that still occupy a place in the stored tuples
+    /// (pg_attribute.attisdropped): (position among all stored columns,
+    /// from 0; the type the column had), ascending. Stored rows carry a
+    /// NULL there; see [`Relation::physical_types`].
+    pub dropped: Vec<(usize, types::Oid)>,
+    /// CHECK constraints, checked on every stored row.
+    pub checks: Vec<CheckDef>,
 }
 
 impl Relation {
+    /// A relation with no dropped columns and no constraints.
+    pub fn new(schema: &str, name: &str, columns: Vec<ColumnDef>, source: RelationSource) -> Self {
+        Relation {
+            schema: schema.to_string(),
+            name: name.to_string(),
+            columns,
+            source,
+            dropped: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    /// The types of the stored tuple's attributes: the live columns with
+    /// the dropped ones in their old places.
+    pub fn physical_types(&self) -> Vec<types::Oid> {
+        let mut out: Vec<types::Oid> = self.columns.iter().map(|c| c.ty.oid).collect();
+        for &(pos, ty) in &self.dropped {
+            out.insert(pos.min(out.len()), ty);
+        }
+        out
+    }
+
+    /// A row of live columns as it is stored: NULL in each dropped place.
+    pub fn to_physical(&self, row: &[Value]) -> Vec<Value> {
+        if self.dropped.is_empty() {
+            return row.to_vec();
+        }
+        let mut out = row.to_vec();
+        for &(pos, _) in &self.dropped {
+            out.insert(pos.min(out.len()), Value::Null);
+        }
+        out
+    }
+
+    /// A stored row without its dropped columns.
+    pub fn from_physical(&self, mut row: Vec<Value>) -> Vec<Value> {
+        for &(pos, _) in self.dropped.iter().rev() {
+            if pos < row.len() {
+                row.remove(pos);
+            }
+        }
+        row
+    }
+
     /// The stored table, or PostgreSQL's error for writing to anything
     /// else (42809 "cannot change relation ...").
     pub fn table(&self) -> Result<TableRef, PgError> {
@@ -234,28 +299,28 @@ pub fn lock_row(r: LockRow) -> Row {
 pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relation, PgError> {
     let in_catalog = matches!(schema, None | Some("pg_catalog"));
     if in_catalog && name == "pg_stat_activity" {
-        return Ok(Relation {
-            schema: "pg_catalog".into(),
-            name: "pg_stat_activity".into(),
-            columns: stat_activity(),
-            source: RelationSource::SystemView(SystemView::StatActivity),
-        });
+        return Ok(Relation::new(
+            "pg_catalog",
+            "pg_stat_activity",
+            stat_activity(),
+            RelationSource::SystemView(SystemView::StatActivity),
+        ));
     }
     if in_catalog && name == "pg_stat_bgwriter" {
-        return Ok(Relation {
-            schema: "pg_catalog".into(),
-            name: "pg_stat_bgwriter".into(),
-            columns: stat_bgwriter(),
-            source: RelationSource::SystemView(SystemView::StatBgWriter),
-        });
+        return Ok(Relation::new(
+            "pg_catalog",
+            "pg_stat_bgwriter",
+            stat_bgwriter(),
+            RelationSource::SystemView(SystemView::StatBgWriter),
+        ));
     }
     if in_catalog && name == "pg_locks" {
-        return Ok(Relation {
-            schema: "pg_catalog".into(),
-            name: "pg_locks".into(),
-            columns: locks(),
-            source: RelationSource::SystemView(SystemView::Locks),
-        });
+        return Ok(Relation::new(
+            "pg_catalog",
+            "pg_locks",
+            locks(),
+            RelationSource::SystemView(SystemView::Locks),
+        ));
     }
     if let Some(r) = host.lookup_table(schema, name)? {
         return Ok(r);
@@ -469,6 +534,26 @@ pub trait Tables {
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "indexes are not supported by this host",
+        ))
+    }
+    /// One ALTER TABLE subcommand's catalog change on `rel` (as resolved
+    /// after the previous subcommand), under an AccessExclusiveLock the
+    /// host takes; the rows are the SQL layer's (`alter.rs`).
+    fn alter_table(&mut self, rel: &Relation, op: &crate::alter::AlterOp) -> Result<(), PgError> {
+        let _ = (rel, op);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "ALTER TABLE is not supported by this host",
+        ))
+    }
+    /// Replace every row of `rel` with `rows` (live columns of `rel`'s
+    /// current layout) in a new file, as TRUNCATE swaps files: the old
+    /// file goes at commit, the new one at abort.
+    fn rewrite_table(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), PgError> {
+        let _ = (rel, rows);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "table rewrites are not supported by this host",
         ))
     }
     /// VACUUM of one table, or of every table of the database (`None`);

@@ -688,6 +688,8 @@ pub struct CopyIn<'p> {
     count: u64,
     /// The end-of-data marker `\.` was seen: the rest is ignored.
     ended: bool,
+    /// The table's CHECK constraints, bound at the first row.
+    checks: Option<Vec<(String, Expr)>>,
 }
 
 impl<'p> CopyIn<'p> {
@@ -700,6 +702,7 @@ impl<'p> CopyIn<'p> {
             line_no: 0,
             count: 0,
             ended: false,
+            checks: None,
         }
     }
 
@@ -925,6 +928,12 @@ impl<'p> CopyIn<'p> {
             });
         }
         let row = crate::modify::check_row(&self.plan.rel, row)
+            .map_err(|e| e.with_context(self.line_context(text)))?;
+        if self.checks.is_none() {
+            self.checks = Some(crate::bind::rowexpr::bind_checks(&*host, &self.plan.rel)?);
+        }
+        let checks = self.checks.as_deref().unwrap_or_default();
+        crate::modify::check_constraints(&self.plan.rel, checks, &row, host)
             .map_err(|e| e.with_context(self.line_context(text)))?;
         host.tables()?
             .insert(&self.plan.rel, &row)

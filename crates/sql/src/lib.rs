@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+pub mod alter;
 mod bind;
 pub mod catalog;
 mod copy;
@@ -176,6 +177,7 @@ enum Plan {
     Utility(Utility),
     Copy(copy::CopyPlan),
     Routine(routine::RoutineStmt),
+    Alter(alter::AlterPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -290,6 +292,25 @@ pub fn prepare(
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
             return prepare_modify(s, &declared, host);
+        }
+        // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
+        // constraint is an index build (utility.rs); the rest is alter.rs's.
+        let only_indexes = |at: &sqlparser::ast::AlterTable| {
+            at.operations.iter().all(|op| {
+                matches!(op, sqlparser::ast::AlterTableOperation::AddConstraint { constraint, .. }
+                    if matches!(constraint, sqlparser::ast::TableConstraint::PrimaryKey(_)
+                        | sqlparser::ast::TableConstraint::Unique(_)))
+            })
+        };
+        if let S::AlterTable(at) = s.as_ref() {
+            if !only_indexes(at) {
+                return Ok(Prepared {
+                    plan: Plan::Alter(alter::bind(at)?),
+                    param_types: declared_param_types.to_vec(),
+                    columns: Vec::new(),
+                    command: Command::Other("ALTER TABLE"),
+                });
+            }
         }
     }
     let query = match &stmt.parsed {
@@ -436,6 +457,10 @@ pub fn start(
         Plan::Routine(r) => {
             let out = routine::execute(r, host)?;
             Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Alter(a) => {
+            alter::execute(a, host, relations)?;
+            Ok(Execution::done(Vec::new(), "ALTER TABLE".into()))
         }
         // COPY TO runs its query here; the backend formats the rows.
         // COPY FROM's rows come through `Prepared::copy_in` instead.

@@ -79,7 +79,7 @@ impl ModifyPlan {
 
 /// A column's typmod applied with assignment rules (PostgreSQL's
 /// varchar/bpchar length coercion with isExplicit = false).
-fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
+pub(crate) fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
     if ty.typmod < 4 {
         return cast::apply_typmod(v, ty);
     }
@@ -138,6 +138,35 @@ pub(crate) fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value
     Ok(row)
 }
 
+/// The table's CHECK constraints on a row about to be stored, in name
+/// order (PostgreSQL's ExecRelCheck: NULL passes, false is 23514).
+pub(crate) fn check_constraints(
+    rel: &Relation,
+    checks: &[(String, Expr)],
+    row: &[Value],
+    host: &mut dyn Host,
+) -> Result<(), PgError> {
+    if checks.is_empty() {
+        return Ok(());
+    }
+    let tableoid = rel.table().map(|t| t.oid).unwrap_or(0);
+    let padded = crate::bind::rowexpr::pad_row(row, tableoid);
+    let mut cx = Ctx { host, params: &[] };
+    for (name, e) in checks {
+        if e.eval(&padded, &mut cx)? == Value::Bool(false) {
+            return Err(PgError::error(
+                codes::CHECK_VIOLATION,
+                format!(
+                    "new row for relation \"{}\" violates check constraint \"{name}\"",
+                    rel.name
+                ),
+            )
+            .with_detail(format!("Failing row contains {}.", describe_row(row))));
+        }
+    }
+    Ok(())
+}
+
 fn passes(filter: &Option<Expr>, row: &[Value], cx: &mut Ctx<'_>) -> Result<bool, PgError> {
     match filter {
         None => Ok(true),
@@ -188,6 +217,7 @@ pub(crate) fn execute(
     }
     let p = &prepared;
     let table = p.rel.table()?;
+    let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
     match &p.kind {
@@ -215,6 +245,7 @@ pub(crate) fn execute(
                         });
                     }
                     let row = check_row(&p.rel, row)?;
+                    check_constraints(&p.rel, &checks, &row, host)?;
                     host.tables()?.insert(&p.rel, &row)?;
                     count += 1;
                     if !p.returning.is_empty() {
@@ -299,6 +330,7 @@ pub(crate) fn execute(
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
                         let new = check_row(&p.rel, new)?;
+                        check_constraints(&p.rel, &checks, &new, host)?;
                         let ctid = ctid_of(&old, ncols)?;
                         match host.tables()?.update(&p.rel, &ctid, &new)? {
                             None => {

@@ -49,6 +49,9 @@ pub(crate) enum Utility {
         if_not_exists: bool,
         /// PRIMARY KEY / UNIQUE constraints, created after the table.
         indexes: Vec<crate::index::IndexSpec>,
+        /// CHECK constraints (name if given, expression), added after
+        /// the table is created (`alter.rs`).
+        checks: Vec<(Option<String>, ast::Expr)>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -620,10 +623,17 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     }
     let mut indexes = Vec::new();
     let mut table_indexes = Vec::new();
+    let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
+    let mut table_checks = Vec::new();
     for c in &ct.constraints {
+        if let ast::TableConstraint::Check(c) = c {
+            crate::alter::refuse_enforced(c)?;
+            table_checks.push((c.name.as_ref().map(ident_name), (*c.expr).clone()));
+            continue;
+        }
         match crate::index::table_constraint(c)? {
             Some(spec) => table_indexes.push(spec),
-            None => return Err(not_supported("table constraints (CHECK, FOREIGN KEY)")),
+            None => return Err(not_supported("table constraints (FOREIGN KEY)")),
         }
     }
     check_reloptions(&ct.table_options)?;
@@ -637,23 +647,9 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 format!("column \"{cname}\" specified more than once"),
             ));
         }
-        let ty = crate::bind::data_type_to_ty(&c.data_type)?;
-        let mut def = catalog::ColumnDef::new(&cname, ty);
-        for o in &c.options {
-            match &o.option {
-                ast::ColumnOption::NotNull => def.not_null = true,
-                ast::ColumnOption::Null => def.not_null = false,
-                ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
-                ast::ColumnOption::PrimaryKey(_) => {
-                    def.not_null = true;
-                    indexes.push(crate::index::column_constraint(&cname, &o.name, true));
-                }
-                ast::ColumnOption::Unique(_) => {
-                    indexes.push(crate::index::column_constraint(&cname, &o.name, false));
-                }
-                other => return Err(not_supported(format!("column option {other}"))),
-            }
-        }
+        let (def, col_checks, col_indexes) = crate::alter::column_def_with_indexes(c)?;
+        checks.extend(col_checks.into_iter().map(|e| (None, e)));
+        indexes.extend(col_indexes);
         columns.push(def);
     }
     // Column constraints first, then table constraints (PostgreSQL's order).
@@ -671,12 +667,15 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             "tables can have at most 1600 columns",
         ));
     }
+    // PostgreSQL adds column constraints before table constraints.
+    checks.extend(table_checks);
     Ok(Utility::CreateTable {
         schema,
         name,
         columns,
         if_not_exists: ct.if_not_exists,
         indexes,
+        checks,
     })
 }
 
@@ -896,13 +895,20 @@ impl Utility {
                 columns,
                 if_not_exists,
                 indexes,
+                checks,
             } => {
+                for c in columns {
+                    crate::alter::bind_default_checked(&*host, c)?;
+                }
                 let created = host.tables()?.create_table(
                     schema.as_deref(),
                     name,
                     columns,
                     *if_not_exists,
                 )?;
+                if created {
+                    crate::alter::create_checks(host, schema.as_deref(), name, checks)?;
+                }
                 if created && !indexes.is_empty() {
                     let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
                     for spec in indexes {

@@ -70,6 +70,7 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+mod alter;
 mod funcs;
 mod index;
 mod toast;
@@ -311,6 +312,8 @@ pub(super) struct TableScan {
     current: Vec<u64>,
     loc: RelFileLocator,
     types: Vec<Oid>,
+    /// Stored places of dropped columns, removed from each row.
+    rel: Relation,
     tableoid: u32,
     nblocks: u32,
     next_block: u32,
@@ -339,7 +342,8 @@ impl TableScan {
             snap,
             current,
             loc,
-            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            types: rel.physical_types(),
+            rel: rel.clone(),
             tableoid: t.oid,
             nblocks: n,
             next_block: 0,
@@ -393,6 +397,7 @@ impl RowSource for TableScan {
                 } else {
                     datum::deform_row(&t, &self.types)?
                 };
+                let row = self.rel.from_physical(row);
                 return Ok(Some(with_system_columns(row, tid, &t, self.tableoid)));
             }
             if self.next_block >= self.nblocks {
@@ -558,7 +563,8 @@ impl Session {
         use tusk_sql::Command;
         if !matches!(
             p.command(),
-            Command::Select | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY")
+            Command::Select
+                | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE")
         ) {
             return None;
         }
@@ -810,6 +816,7 @@ impl Session {
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
+        let mut dropped: Vec<(usize, Oid)> = Vec::new();
         for (_, r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
             if oid_of(&r[a.col("attrelid")]) != oid {
                 continue;
@@ -817,7 +824,11 @@ impl Session {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
-            if num <= 0 || r[a.col("attisdropped")] == Value::Bool(true) {
+            if num <= 0 {
+                continue;
+            }
+            if r[a.col("attisdropped")] == Value::Bool(true) {
+                dropped.push((num as usize - 1, oid_of(&r[a.col("atttypid")])));
                 continue;
             }
             let Value::Int4(typmod) = r[a.col("atttypmod")] else {
@@ -855,17 +866,23 @@ impl Session {
                 .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
                 .unwrap_or_default()
         };
-        Ok(Some(Relation {
-            schema: schema_name,
-            name: name.to_string(),
-            columns: cols.into_iter().map(|c| c.1).collect(),
-            source: RelationSource::Table(TableRef {
+        dropped.sort_unstable();
+        let mut rel = Relation::new(
+            &schema_name,
+            name,
+            cols.into_iter().map(|c| c.1).collect(),
+            RelationSource::Table(TableRef {
                 oid,
                 relfilenode: oid_of(&class[c.col("relfilenode")]),
                 shared: class[c.col("relisshared")] == Value::Bool(true),
                 namespace: nsp,
             }),
-        }))
+        );
+        rel.dropped = dropped;
+        if class[c.col("relchecks")] != Value::Int2(0) {
+            rel.checks = self.check_constraints(oid)?;
+        }
+        Ok(Some(rel))
     }
 
     /// Runs `f` with a heap handle on `t` and a visibility oracle over the
@@ -1251,8 +1268,8 @@ impl Session {
                         Newest::Gone => return Ok(Some(Some(Vec::new()))),
                         Newest::Running(x) => self.wait_for_xid(x)?,
                         Newest::Found(v, tuple) => {
-                            let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-                            let row = self.deform_detoast(t, &tuple, &types_)?;
+                            let types_ = rel.physical_types();
+                            let row = rel.from_physical(self.deform_detoast(t, &tuple, &types_)?);
                             return Ok(Some(Some(with_system_columns(row, v, &tuple, t.oid))));
                         }
                     }
@@ -1348,6 +1365,18 @@ impl tusk_sql::Tables for Session {
         self.vacuum_command(rel, opts)
     }
 
+    fn alter_table(
+        &mut self,
+        rel: &Relation,
+        op: &tusk_sql::alter::AlterOp,
+    ) -> Result<(), PgError> {
+        self.alter_table_impl(rel, op)
+    }
+
+    fn rewrite_table(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), PgError> {
+        self.rewrite_table_impl(rel, rows)
+    }
+
     fn create_table(
         &mut self,
         schema: Option<&str>,
@@ -1441,7 +1470,8 @@ impl tusk_sql::Tables for Session {
                 self.insert_catalog(PG_ATTRDEF_OID, &r)?;
             }
         }
-        // The statement's constraints (indexes) find the new table.
+        // The rest of the statement (indexes, CHECK constraints) sees the
+        // table.
         self.xact.command_counter_increment();
         Ok(true)
     }
@@ -1478,9 +1508,20 @@ impl tusk_sql::Tables for Session {
             gone.push(tr);
         }
         self.drop_table_indexes(t)?;
-        for (catoid, col) in [(PG_ATTRIBUTE_OID, "attrelid"), (PG_ATTRDEF_OID, "adrelid")] {
+        for (catoid, col) in [
+            (PG_ATTRIBUTE_OID, "attrelid"),
+            (PG_ATTRDEF_OID, "adrelid"),
+            (cat::PG_CONSTRAINT_OID, "conrelid"),
+        ] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
+                // Constraints backed by an index (PRIMARY KEY, UNIQUE)
+                // went with their index above.
+                if catoid == cat::PG_CONSTRAINT_OID
+                    && oid_of(&r[cat::catalog(catoid).col("conindid")]) != 0
+                {
+                    continue;
+                }
                 if gone.iter().any(|g| g.oid == oid_of(&r[i])) {
                     self.delete_catalog(catoid, tid)?;
                 }
@@ -1911,8 +1952,8 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        let tid = self.insert_row(t, &types_, row)?;
+        let types_ = rel.physical_types();
+        let tid = self.insert_row(t, &types_, &rel.to_physical(row))?;
         self.index_insert(rel, t, row, tid)
     }
 
@@ -1947,15 +1988,16 @@ impl tusk_sql::Tables for Session {
         toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let types_ = rel.physical_types();
+        let prow = rel.to_physical(row);
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let indexes = self.indexes_of(t)?;
         loop {
             // Out-of-line values of the old version whose value is
             // unchanged are kept (no new chunks); the others die with it.
-            let (keep, replaced) = self.toast_keep(t, tid, &types_, row)?;
-            let (tuple, saved) = self.form_toasted(t, &types_, row, &keep)?;
+            let (keep, replaced) = self.toast_keep(t, tid, &types_, &prow)?;
+            let (tuple, saved) = self.form_toasted(t, &types_, &prow, &keep)?;
             // HOT only when no indexed column changes (index.rs).
             let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
             let out = self.with_heap(t, |h, vis, owner| {
@@ -1989,7 +2031,7 @@ impl tusk_sql::Tables for Session {
         toast::refuse_change(rel, t)?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let types_ = rel.physical_types();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         loop {

@@ -473,15 +473,8 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
     }) - buffer_areas(&z);
     let wal = cost(&z, |s| s.wal_buffers += 1);
     let max_buffers = i32::MAX as usize / 2;
-    let commit_pages = |sb: usize| {
-        area_size(
-            &Sizing {
-                shared_buffers: sb,
-                ..z
-            },
-            AreaId::CommitStatus,
-        ) / BLCKSZ
-    };
+    // Each commit-status page costs its 8 kB and its group LSNs.
+    let commit_pages = tusk_storage::clogbuffers::pages;
     let commit_rule = StepRule::derive(commit_pages, 16, max_buffers);
     let wal_rule = if plan.wal_auto {
         StepRule::derive(|sb| resolve_wal_buffers(-1, sb), 16, max_buffers)
@@ -489,7 +482,7 @@ pub fn memory_table(plan: &Plan) -> MemoryTable {
         None
     };
     let commit_now = commit_pages(z.shared_buffers) as u64;
-    let commit_per_page = BLCKSZ as u64;
+    let commit_per_page = BLCKSZ as u64 + tusk_storage::clogbuffers::CLOG_LSNS_PER_PAGE * 8;
 
     let row = |setting, value: usize, per: u64, bytes: bool| TableRow {
         setting,

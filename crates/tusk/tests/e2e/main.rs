@@ -8,6 +8,8 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
+//!   output; ALTER's lock, rewrite files and restart.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
@@ -43,6 +45,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod alter;
 mod client;
 mod control;
 mod copy;

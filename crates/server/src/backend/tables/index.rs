@@ -193,7 +193,10 @@ struct Checker<'a> {
     heap: &'a HeapRel<'a>,
     vis: &'a Vis<'a>,
     current: &'a [u64],
+    /// Stored column types (dropped columns included) and the table that
+    /// maps a stored row to its live columns.
     types: &'a [Oid],
+    rel: &'a Relation,
     idx: &'a IndexInfo,
     key: &'a [Value],
     /// The heap tuple the entry is being made for.
@@ -231,7 +234,7 @@ impl Checker<'_> {
         };
         // A line pointer recycled for a row with another key, or a version
         // whose key changed: not this key (see the file comment).
-        let row = datum::deform_row(&t, self.types)?;
+        let row = self.rel.from_physical(datum::deform_row(&t, self.types)?);
         if !same_key(&key_of(&row, self.idx), self.key) {
             return Ok(HeapCheck::Dead);
         }
@@ -367,7 +370,7 @@ impl Session {
         if indexes.is_empty() {
             return Ok(());
         }
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let types_ = rel.physical_types();
         for idx in &indexes {
             let key = key_of(row, idx);
             loop {
@@ -385,6 +388,7 @@ impl Session {
                         vis: &vis,
                         current: &current,
                         types: &types_,
+                        rel,
                         idx,
                         key: &key,
                         inserting: tid,
@@ -420,8 +424,8 @@ impl Session {
         let Some(old) = raw_tuple(&heap, tid)? else {
             return Ok(true);
         };
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        let old = datum::deform_row(&old, &types_)?;
+        let types_ = rel.physical_types();
+        let old = rel.from_physical(self.deform_detoast(t, &old, &types_)?);
         Ok(indexes
             .iter()
             .any(|i| !same_key(&key_of(&old, i), &key_of(row, i))))
@@ -708,7 +712,7 @@ impl Session {
             }
             let _ = rel;
             r[a.col("attnotnull")] = Value::Bool(true);
-            self.update_catalog(PG_ATTRIBUTE_OID, tid, &r, xid, cid)?;
+            self.update_catalog_as(PG_ATTRIBUTE_OID, tid, &r, xid, cid)?;
         }
         Ok(())
     }
@@ -722,10 +726,10 @@ impl Session {
             return Ok(());
         }
         class[c.col("relhasindex")] = Value::Bool(true);
-        self.update_catalog(PG_CLASS_OID, tid, &class, xid, cid)
+        self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
     }
 
-    fn update_catalog(
+    fn update_catalog_as(
         &mut self,
         catoid: u32,
         tid: ItemPointer,
@@ -754,12 +758,15 @@ impl Session {
         let (store, engine) = self.table_parts()?;
         let snap = Snapshot::default();
         let current = self.current_xids();
-        let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
+        let types_ = rel.physical_types();
         let loc = locator(store.db, t);
         store.bm.smgr().close(loc);
         let n = nblocks(&store, loc)?;
         let vis = Vis::new(&engine, &store, &snap, &current);
         let mut entries = Vec::new();
+        // Rows with out-of-line values, deformed after the page lock is
+        // given back (their chunks are read from the toast table).
+        let mut external = Vec::new();
         for block in 0..n {
             let mut owner = ResourceOwner::default();
             let pin = store.bm.read_buffer(&mut owner, loc, Fork::Main, block)?;
@@ -783,8 +790,13 @@ impl Session {
                         HtsvResult::Dead | HtsvResult::RecentlyDead => continue,
                         _ => {}
                     }
-                    let row = datum::deform_row(tup, &types_)?;
-                    entries.push((key_of(&row, idx), ItemPointer { block, offset: off }));
+                    let at = ItemPointer { block, offset: off };
+                    if heaptuple::infomask(tup) & heaptuple::HEAP_HASEXTERNAL != 0 {
+                        external.push((tup.to_vec(), at));
+                        continue;
+                    }
+                    let row = rel.from_physical(datum::deform_row(tup, &types_)?);
+                    entries.push((key_of(&row, idx), at));
                 }
                 Ok(())
             })();
@@ -793,6 +805,10 @@ impl Session {
             r?;
         }
         vis.check()?;
+        for (tup, at) in external {
+            let row = rel.from_physical(self.deform_detoast(t, &tup, &types_)?);
+            entries.push((key_of(&row, idx), at));
+        }
         if idx.primary {
             for (k, _) in &entries {
                 if let Some(i) = k.iter().position(Value::is_null) {
@@ -1081,7 +1097,13 @@ pub(in crate::backend) struct IndexScan {
     snap: Snapshot,
     current: Vec<u64>,
     loc: RelFileLocator,
+    /// The stored (physical) column types, dropped columns included.
     types: Vec<Oid>,
+    /// The table as the statement sees it: maps stored rows to live
+    /// columns.
+    rel: Relation,
+    /// The toast table's file, once a row needed it.
+    toast: Option<(u32, RelFileLocator)>,
     tableoid: u32,
     index: IndexInfo,
     keycols: Vec<KeyColumn>,
@@ -1116,7 +1138,9 @@ impl IndexScan {
             snap: c.snap.clone(),
             current: c.current.clone(),
             loc,
-            types: rel.columns.iter().map(|c| c.ty.oid).collect(),
+            types: rel.physical_types(),
+            rel: rel.clone(),
+            toast: None,
             tableoid: t.oid,
             index: idx.clone(),
             keycols: key_columns(rel, idx)?,
@@ -1268,7 +1292,30 @@ impl RowSource for IndexScan {
             if self.seen.contains(&(at.block, at.offset)) {
                 continue;
             }
-            let row = datum::deform_row(&t, &self.types)?;
+            let row = if heaptuple::infomask(&t) & heaptuple::HEAP_HASEXTERNAL != 0 {
+                let (store, engine) = (self.store.clone(), self.engine.clone());
+                let (snap, current, cached) = (&self.snap, &self.current, &mut self.toast);
+                datum::deform_row_detoast(&t, &self.types, &mut |p| {
+                    let loc = match *cached {
+                        Some((oid, loc)) if oid == p.toastrelid => loc,
+                        _ => {
+                            let loc = super::toast::toast_locator(
+                                &store,
+                                &engine,
+                                snap,
+                                current,
+                                p.toastrelid,
+                            )?;
+                            *cached = Some((p.toastrelid, loc));
+                            loc
+                        }
+                    };
+                    super::toast::fetch_value(&store, &engine, current, loc, p)
+                })?
+            } else {
+                datum::deform_row(&t, &self.types)?
+            };
+            let row = self.rel.from_physical(row);
             if !same_key(&key_of_cols(&row, &self.index.cols), &key) {
                 continue;
             }
