@@ -281,6 +281,9 @@ pub(crate) struct Binder<'h> {
     /// in the select list, HAVING or ORDER BY (if the query aggregates).
     ungrouped: Option<String>,
     track_ungrouped: bool,
+    /// The WITH queries in scope, innermost last (crates/sql/src/cte.rs).
+    pub(crate) ctes: Vec<crate::cte::CteEntry>,
+    pub(crate) next_cte_id: usize,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -445,6 +448,8 @@ impl<'h> Binder<'h> {
             in_agg: false,
             ungrouped: None,
             track_ungrouped: false,
+            ctes: Vec::new(),
+            next_cte_id: 0,
         }
     }
 
@@ -1759,9 +1764,18 @@ impl<'h> Binder<'h> {
     // ---- SELECT ----
 
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
-        if q.with.is_some() {
-            return Err(not_supported("WITH"));
-        }
+        // WITH names are visible to the query and everything in it, and
+        // gone after it (crates/sql/src/cte.rs).
+        let mark = self.ctes.len();
+        let r = match &q.with {
+            Some(w) => self.bind_with(w).and_then(|_| self.bind_query_body(q)),
+            None => self.bind_query_body(q),
+        };
+        self.ctes.truncate(mark);
+        r
+    }
+
+    fn bind_query_body(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
         if !q.locks.is_empty() {
             return Err(not_supported("SELECT ... FOR UPDATE/SHARE"));
         }
@@ -2065,6 +2079,16 @@ impl<'h> Binder<'h> {
             } => self.function_in_from(name, alias.as_ref(), args),
             ast::TableFactor::Table { name, alias, .. } => {
                 let parts = object_name_parts(name)?;
+                if let [t] = parts.as_slice() {
+                    if let Some((src, cols)) = self.cte_source(t)? {
+                        let n = cols.len();
+                        let mut scope = Scope::single(Some(t.clone()), None, cols, n);
+                        if let Some(a) = alias {
+                            Self::apply_alias(&mut scope, a)?;
+                        }
+                        return Ok((src, scope));
+                    }
+                }
                 let rel = match parts.as_slice() {
                     [t] => catalog::lookup(self.host, None, t)?,
                     [s, t] => catalog::lookup(self.host, Some(s), t)?,
@@ -2365,7 +2389,7 @@ impl<'h> Binder<'h> {
     /// Bind a subquery one query level down. An expression's subquery
     /// sees this level's names (`sees_outer`); a FROM subquery does not
     /// (no LATERAL), but still sees the levels further out.
-    fn bind_subquery(
+    pub(crate) fn bind_subquery(
         &mut self,
         q: &ast::Query,
         sees_outer: bool,
@@ -2413,7 +2437,7 @@ impl<'h> Binder<'h> {
     /// VALUES, a parenthesized query) as a source, with its columns'
     /// names and types. Each SELECT in it is bound one level down, as a
     /// FROM subquery is (it sees enclosing queries, not its siblings).
-    fn bind_set_source(
+    pub(crate) fn bind_set_source(
         &mut self,
         e: &ast::SetExpr,
     ) -> Result<(Source, Vec<(String, Ty)>), PgError> {
@@ -2492,7 +2516,7 @@ impl<'h> Binder<'h> {
     /// Give column `i` of a set operation's input the type `to`, where
     /// it is computed (a SELECT's target, each VALUES row), so that an
     /// untyped literal is read as that type as PostgreSQL does.
-    fn coerce_source_col(
+    pub(crate) fn coerce_source_col(
         &mut self,
         src: &mut Source,
         i: usize,

@@ -410,7 +410,7 @@ impl Node for AggNode {
 
 /// A group's key, ordered as ORDER BY orders values (so 1.0 and 1.00
 /// are one group, as PostgreSQL's equality says).
-pub(crate) struct GroupKey(Vec<Value>);
+pub(crate) struct GroupKey(pub(crate) Vec<Value>);
 
 impl PartialEq for GroupKey {
     fn eq(&self, o: &Self) -> bool {
@@ -645,6 +645,7 @@ pub(crate) fn prepare_plan(
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
 ) -> Result<(), PgError> {
+    crate::cte::resolve_plan(plan, cx, relations, &mut Default::default())?;
     let mut err = None;
     plan.visit_exprs(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
     err.map_or(Ok(()), Err)
@@ -658,7 +659,9 @@ pub(crate) fn prepare_exprs<'e>(
     relations: &dyn Relations,
 ) -> Result<(), PgError> {
     let mut err = None;
+    let mut ctes = Default::default();
     for e in exprs {
+        crate::cte::resolve_expr(e, cx, relations, &mut ctes)?;
         e.visit(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
     }
     err.map_or(Ok(()), Err)
@@ -680,7 +683,7 @@ fn prepare_sublink(
     }
 }
 
-fn materialize(
+pub(crate) fn materialize(
     src: &mut Source,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
@@ -703,13 +706,24 @@ fn materialize(
             materialize(&mut o.left, cx, relations)?;
             materialize(&mut o.right, cx, relations)?;
         }
-        Source::Result | Source::Series { .. } | Source::Rows(_) | Source::Values(_) => {}
+        Source::RecursiveUnion(r) => {
+            materialize(&mut r.nonrec, cx, relations)?;
+            materialize(&mut r.rec, cx, relations)?;
+        }
+        Source::Result
+        | Source::Series { .. }
+        | Source::Rows(_)
+        | Source::Values(_)
+        | Source::Cte(_)
+        | Source::CteScan(_)
+        | Source::WorkTable(_)
+        | Source::WorkTableScan(_) => {}
     }
     Ok(())
 }
 
 /// Relations for a plan whose relations [`prepare_plan`] already read.
-struct NoRelations;
+pub(crate) struct NoRelations;
 
 impl Relations for NoRelations {
     fn open_scan(&self, rel: &Relation) -> Result<Box<dyn RowSource>, PgError> {
@@ -1212,7 +1226,7 @@ impl Node for RowsNode {
     }
 }
 
-fn build_source(
+pub(crate) fn build_source(
     src: &Source,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
@@ -1278,11 +1292,20 @@ fn build_source(
             rows: rows.clone(),
             pos: 0,
         }),
+        Source::CteScan(h) => crate::cte::scan_node(h),
+        Source::RecursiveUnion(r) => crate::cte::recursive_node(r, cx, relations)?,
+        Source::WorkTableScan(w) => crate::cte::work_node(w),
+        Source::Cte(_) | Source::WorkTable(_) => {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "WITH query reference was not resolved before execution",
+            ))
+        }
     })
 }
 
 /// Build the node tree of a plan already prepared by [`prepare_plan`].
-fn build_plan(
+pub(crate) fn build_plan(
     plan: &SelectPlan,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,

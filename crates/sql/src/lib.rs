@@ -58,6 +58,7 @@
 mod bind;
 pub mod catalog;
 mod copy;
+mod cte;
 mod exec;
 mod expr;
 mod func;

@@ -37,6 +37,20 @@ pub(crate) enum Source {
     /// Rows read once when execution started (a relation scanned for a
     /// subquery that may run many times: see `exec::prepare_plan`).
     Rows(std::rc::Rc<Vec<crate::exec::Row>>),
+    /// A WITH query named in FROM (crates/sql/src/cte.rs): every
+    /// reference shares one [`crate::cte::CteDef`], run once per execution.
+    Cte(std::rc::Rc<crate::cte::CteDef>),
+    /// A [`Source::Cte`] once execution started: a reader of the rows
+    /// the query produced so far, shared by all its references.
+    CteScan(crate::cte::CteHandle),
+    /// WITH RECURSIVE: the non-recursive term, then the recursive term
+    /// run again over the rows of the previous round until none come.
+    RecursiveUnion(Box<crate::cte::RecursivePlan>),
+    /// The recursive term's reference to its own query (the id of its
+    /// [`crate::cte::RecursivePlan`]): the previous round's rows.
+    WorkTable(usize),
+    /// A [`Source::WorkTable`] once execution started.
+    WorkTableScan(crate::cte::WorkHandle),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +152,17 @@ impl Source {
     /// [`Expr::visit`].
     pub fn visit_exprs(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
         match self {
-            Source::Result | Source::Relation(_) | Source::Rows(_) => {}
+            Source::Result
+            | Source::Relation(_)
+            | Source::Rows(_)
+            | Source::Cte(_)
+            | Source::CteScan(_)
+            | Source::WorkTable(_)
+            | Source::WorkTableScan(_) => {}
+            Source::RecursiveUnion(r) => {
+                r.nonrec.visit_exprs(level, f);
+                r.rec.visit_exprs(level, f);
+            }
             Source::Series {
                 start, stop, step, ..
             } => {

@@ -2004,3 +2004,104 @@ fn set_operations_distinct_and_values_match_postgres() {
         );
     }
 }
+
+/// WITH and WITH RECURSIVE; every expected output is PostgreSQL 15's
+/// (`psql -AtX`) for the same query.
+#[test]
+fn with_queries_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        ("WITH t AS (SELECT 1 AS a, 'x' AS b) SELECT * FROM t", "1|x"),
+        (
+            "WITH t(x) AS (SELECT g FROM generate_series(1,3) g), u AS (SELECT x * 10 AS y FROM t) \
+             SELECT t.x, u.y FROM t JOIN u ON u.y = t.x * 10 ORDER BY 1",
+            "1|10\n2|20\n3|30",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n+1 FROM t WHERE n < 5) SELECT sum(n) FROM t",
+            "15",
+        ),
+        // An endless recursion read under a LIMIT: rows are produced on demand.
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM t) SELECT * FROM t LIMIT 4",
+            "1\n2\n3\n4",
+        ),
+        // UNION (not ALL) stops when a round adds no new row.
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION SELECT (n % 3) + 1 FROM t) SELECT * FROM t ORDER BY 1",
+            "1\n2\n3",
+        ),
+        // A correlated subquery reads the WITH query's rows each time.
+        (
+            "WITH t AS (SELECT g FROM generate_series(1,4) g) \
+             SELECT g, (SELECT count(*) FROM t WHERE t.g < o.g) FROM t o ORDER BY 1",
+            "1|0\n2|1\n3|2\n4|3",
+        ),
+        (
+            "WITH RECURSIVE fib(a, b) AS (SELECT 0::bigint, 1::bigint UNION ALL SELECT b, a + b FROM fib WHERE b < 50) SELECT a FROM fib",
+            "0\n1\n1\n2\n3\n5\n8\n13\n21\n34",
+        ),
+        ("WITH RECURSIVE t AS (SELECT 1 AS n) SELECT * FROM t", "1"),
+        (
+            "SELECT * FROM (WITH t AS (SELECT 5 AS v) SELECT v + 1 AS w FROM t) s",
+            "6",
+        ),
+        ("WITH t AS (SELECT 1 AS a) SELECT * FROM t x(b)", "1"),
+        (
+            "WITH t AS (SELECT 'a' AS s UNION ALL SELECT 'b') SELECT s || 'z' FROM t",
+            "az\nbz",
+        ),
+        // A WITH name hides a relation of that name; an inner WITH an outer one.
+        (
+            "WITH t AS (SELECT 1 AS a) SELECT (WITH t AS (SELECT 2 AS a) SELECT a FROM t), a FROM t",
+            "2|1",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let mut h = FakeHost::new();
+    let (cols, _, _) = run(
+        &mut h,
+        "WITH t(x, y) AS (SELECT 1, 2::int8, 'u') SELECT * FROM t",
+    )
+    .unwrap();
+    let got: Vec<(&str, Oid)> = cols.iter().map(|c| (c.name.as_str(), c.type_oid)).collect();
+    assert_eq!(got, vec![("x", INT4), ("y", INT8), ("?column?", TEXT)]);
+
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "WITH t AS (SELECT 1), t AS (SELECT 2) SELECT * FROM t",
+            "42712",
+            "WITH query name \"t\" specified more than once",
+        ),
+        (
+            "WITH t(a, b) AS (SELECT 1) SELECT * FROM t",
+            "42P10",
+            "WITH query \"t\" has 1 columns available but 2 columns specified",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n::bigint + 1 FROM t WHERE n < 3) SELECT * FROM t",
+            "42804",
+            "recursive query \"t\" column 1 has type integer in non-recursive term but type bigint overall",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT t1.n + 1 FROM t t1, t t2 WHERE t1.n < 3) SELECT * FROM t",
+            "42P19",
+            "recursive reference to query \"t\" must not appear more than once",
+        ),
+        // Not RECURSIVE: the query does not see itself.
+        (
+            "WITH t AS (SELECT 1 UNION ALL SELECT 2 FROM t) SELECT * FROM t",
+            "42P01",
+            "relation \"t\" does not exist",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
+}
