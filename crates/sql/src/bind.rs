@@ -1897,7 +1897,13 @@ impl<'h> Binder<'h> {
             None => None,
         };
 
-        let sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
+        let mut sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
+        let distinct_on = match &select.distinct {
+            Some(ast::Distinct::On(exprs)) => {
+                Some(self.bind_distinct_on(exprs, &mut targets, &names, visible, &mut sort)?)
+            }
+            _ => None,
+        };
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
@@ -1953,6 +1959,7 @@ impl<'h> Binder<'h> {
             limit,
             offset,
             distinct,
+            distinct_on,
         };
         Ok((plan, columns))
     }
@@ -2650,6 +2657,7 @@ impl<'h> Binder<'h> {
                 limit,
                 offset,
                 distinct: false,
+                distinct_on: None,
             },
             columns,
         ))
@@ -2839,9 +2847,6 @@ impl<'h> Binder<'h> {
     }
 
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
-        if let Some(ast::Distinct::On(_)) = s.distinct {
-            return Err(not_supported("DISTINCT ON"));
-        }
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));
         }
@@ -2919,7 +2924,7 @@ impl<'h> Binder<'h> {
 
     /// The target-list index an ORDER BY item sorts on: a position, an
     /// output column name, or a new hidden target.
-    fn order_target(
+    pub(crate) fn order_target(
         &mut self,
         e: &ast::Expr,
         targets: &mut Vec<Bound>,

@@ -119,6 +119,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         limit: None,
         offset: None,
         distinct: false,
+        distinct_on: None,
     }
 }
 

@@ -1351,7 +1351,20 @@ pub(crate) fn build_plan(
             seen: Default::default(),
         });
     }
-    if !plan.sort.is_empty() {
+    if let Some(keys) = &plan.distinct_on {
+        // Sort, then keep the first row of each key (the sort leads with
+        // the DISTINCT ON columns).
+        node = Box::new(SortNode {
+            input: node,
+            keys: plan.sort.clone(),
+            sorted: None,
+        });
+        node = Box::new(crate::distinct::DistinctOnNode {
+            input: node,
+            keys: keys.clone(),
+            last: None,
+        });
+    } else if !plan.sort.is_empty() {
         node = Box::new(SortNode {
             input: node,
             keys: plan.sort.clone(),

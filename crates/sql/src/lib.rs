@@ -59,6 +59,7 @@ mod bind;
 pub mod catalog;
 mod copy;
 mod cte;
+mod distinct;
 mod exec;
 mod expr;
 mod func;

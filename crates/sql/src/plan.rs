@@ -131,6 +131,10 @@ pub(crate) struct SelectPlan {
     pub offset: Option<Expr>,
     /// SELECT DISTINCT: equal projected rows once (all targets visible).
     pub distinct: bool,
+    /// SELECT DISTINCT ON: the projected columns compared; `sort` leads
+    /// with them, and the first row of each run of equal keys is kept
+    /// (crates/sql/src/distinct.rs).
+    pub distinct_on: Option<Vec<usize>>,
 }
 
 impl AggCall {

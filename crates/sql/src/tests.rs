@@ -2105,3 +2105,38 @@ fn with_queries_match_postgres() {
         );
     }
 }
+
+/// SELECT DISTINCT ON; every expected output is PostgreSQL 15's (`psql -AtX`).
+#[test]
+fn distinct_on_matches_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT DISTINCT ON (x % 3) x % 3 AS k, x FROM generate_series(1,10) x ORDER BY x % 3, x DESC",
+            "0|9\n1|10\n2|8",
+        ),
+        (
+            "SELECT DISTINCT ON (1) x % 3 AS k, x FROM generate_series(1,10) x ORDER BY 1, 2",
+            "0|3\n1|1\n2|2",
+        ),
+        // ON expressions missing from ORDER BY are sorted on after it.
+        (
+            "SELECT DISTINCT ON (x / 4, x % 2) x FROM generate_series(1,10) x ORDER BY x % 2, x / 4, x DESC",
+            "2\n6\n10\n3\n7\n9",
+        ),
+        (
+            "SELECT DISTINCT ON (x / 4) x FROM generate_series(1,10) x ORDER BY x / 4 DESC, x LIMIT 2",
+            "8\n4",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let e = err("SELECT DISTINCT ON (x / 4) x FROM generate_series(1,10) x ORDER BY x DESC");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42P10",
+            "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+        )
+    );
+}
