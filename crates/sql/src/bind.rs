@@ -52,10 +52,10 @@ pub(crate) struct Bound {
 }
 
 impl Bound {
-    fn new(e: Expr, ty: Ty) -> Bound {
+    pub(crate) fn new(e: Expr, ty: Ty) -> Bound {
         Bound { e, ty }
     }
-    fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         self.ty.oid == types::UNKNOWN
     }
 }
@@ -269,14 +269,14 @@ pub(crate) struct Binder<'h> {
     /// The enclosing queries' names while a subquery is bound, innermost
     /// last (a FROM subquery's level has no scope: it sees no siblings).
     outer: Vec<Level>,
-    aggs: Vec<AggCall>,
+    pub(crate) aggs: Vec<AggCall>,
     /// GROUP BY: the source columns grouped on (their position in the
     /// aggregate's output row is their index here); set while the select
     /// list, HAVING and ORDER BY are bound.
     grouping: Option<Vec<usize>>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
-    aggs_allowed: Option<&'static str>,
-    in_agg: bool,
+    pub(crate) aggs_allowed: Option<&'static str>,
+    pub(crate) in_agg: bool,
     /// The error for the first column referenced outside an aggregate
     /// in the select list, HAVING or ORDER BY (if the query aggregates).
     ungrouped: Option<String>,
@@ -284,6 +284,13 @@ pub(crate) struct Binder<'h> {
     /// The WITH queries in scope, innermost last (crates/sql/src/cte.rs).
     pub(crate) ctes: Vec<crate::cte::CteEntry>,
     pub(crate) next_cte_id: usize,
+    /// This query level's window functions (crates/sql/src/window.rs),
+    /// its WINDOW clause, and whether a window function's (or a window
+    /// aggregate's argument) is being bound.
+    pub(crate) windows: Vec<crate::window::WindowCall>,
+    pub(crate) named_windows: Vec<(String, ast::WindowSpec)>,
+    pub(crate) in_window: bool,
+    pub(crate) window_arg: bool,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -450,13 +457,17 @@ impl<'h> Binder<'h> {
             track_ungrouped: false,
             ctes: Vec::new(),
             next_cte_id: 0,
+            windows: Vec::new(),
+            named_windows: Vec::new(),
+            in_window: false,
+            window_arg: false,
         }
     }
 
     /// Give an unknown-typed expression (literal, NULL, untyped `$n`) the
     /// type `target`; a typed one is cast if PostgreSQL would do so
     /// implicitly, or refused.
-    fn coerce(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+    pub(crate) fn coerce(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if b.ty.oid == target.oid && (target.typmod < 0 || b.ty.typmod == target.typmod) {
             return Ok(b);
         }
@@ -1389,11 +1400,7 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
-        if f.filter.is_some()
-            || f.over.is_some()
-            || !f.within_group.is_empty()
-            || f.null_treatment.is_some()
-        {
+        if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"
             )));
@@ -1416,6 +1423,15 @@ impl<'h> Binder<'h> {
         }
         let raw_args: Vec<&ast::FunctionArg> =
             list.map(|l| l.args.iter().collect()).unwrap_or_default();
+        if f.over.is_some() {
+            return match name.as_str() {
+                "count" => self.window_aggregate(f, |b| b.count(&raw_args)),
+                "sum" | "avg" | "min" | "max" => {
+                    self.window_aggregate(f, |b| b.simple_aggregate(&name, &raw_args))
+                }
+                _ => self.window_function(&name, f, &raw_args),
+            };
+        }
         if name == "count" {
             return self.count(&raw_args);
         }
@@ -1522,7 +1538,8 @@ impl<'h> Binder<'h> {
         let call = match args {
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] => AggCall::CountStar,
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
-                self.in_agg = true;
+                // A window aggregate's own argument is over the select list's row.
+                self.in_agg = !std::mem::replace(&mut self.window_arg, false);
                 let b = self.bind_expr(e);
                 self.in_agg = false;
                 AggCall::Count(b?.e)
@@ -1628,7 +1645,8 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
-        self.in_agg = true;
+        // A window aggregate's own argument is over the select list's row.
+        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
         let b = self.bind_expr(e);
         self.in_agg = false;
         let mut b = b?;
@@ -1808,6 +1826,8 @@ impl<'h> Binder<'h> {
     ) -> Result<(SelectPlan, Vec<Column>), PgError> {
         self.ungrouped = None;
         self.check_select_clauses(select)?;
+        self.windows.clear();
+        self.bind_named_windows(&select.named_window)?;
 
         // FROM
         let source = self.bind_from(&select.from)?;
@@ -1908,6 +1928,19 @@ impl<'h> Binder<'h> {
         self.aggs_allowed = None;
 
         let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
+        let windows = std::mem::take(&mut self.windows);
+        if !windows.is_empty() {
+            // Window results follow the window node's input row: the
+            // aggregate's row (keys, aggregates) or the FROM row.
+            let input_width = if aggregate {
+                group_keys.as_ref().map_or(0, Vec::len) + self.aggs.len()
+            } else {
+                self.scope.as_ref().map_or(0, |s| s.width)
+            };
+            for t in targets.iter_mut() {
+                crate::window::place_window_columns(&mut t.e, input_width);
+            }
+        }
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
@@ -1960,6 +1993,7 @@ impl<'h> Binder<'h> {
             offset,
             distinct,
             distinct_on,
+            windows,
         };
         Ok((plan, columns))
     }
@@ -2427,8 +2461,16 @@ impl<'h> Binder<'h> {
         };
         let saved_scope = self.scope.take();
         let saved_grouping = self.grouping.take();
+        let saved_windows = std::mem::take(&mut self.windows);
+        let saved_named = std::mem::take(&mut self.named_windows);
+        let saved_in_window = std::mem::replace(&mut self.in_window, false);
+        let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
         self.outer.push(level);
         let r = f(self);
+        self.windows = saved_windows;
+        self.named_windows = saved_named;
+        self.in_window = saved_in_window;
+        self.window_arg = saved_window_arg;
         let level = self.outer.pop().expect("pushed above");
         self.scope = saved_scope;
         self.grouping = saved_grouping;
@@ -2658,6 +2700,7 @@ impl<'h> Binder<'h> {
                 offset,
                 distinct: false,
                 distinct_on: None,
+                windows: Vec::new(),
             },
             columns,
         ))
@@ -2853,9 +2896,6 @@ impl<'h> Binder<'h> {
         if !matches!(&s.group_by, ast::GroupByExpr::Expressions(_, m) if m.is_empty()) {
             return Err(not_supported("GROUP BY ALL and grouping modifiers"));
         }
-        if !s.named_window.is_empty() {
-            return Err(not_supported("WINDOW"));
-        }
         if s.top.is_some()
             || s.prewhere.is_some()
             || !s.lateral_views.is_empty()
@@ -3029,7 +3069,12 @@ impl<'h> Binder<'h> {
 }
 
 fn where_agg(e: PgError, clause: &str) -> PgError {
-    if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
+    if e.code == "42P20" && e.message == "window functions are not allowed here" {
+        PgError::error(
+            tusk_common::sqlstate::SqlState::new("42P20"),
+            format!("window functions are not allowed in {clause}"),
+        )
+    } else if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
         PgError::error(
             tusk_common::sqlstate::GROUPING_ERROR,
             format!("aggregate functions are not allowed in {clause}"),

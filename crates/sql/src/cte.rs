@@ -120,6 +120,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         offset: None,
         distinct: false,
         distinct_on: None,
+        windows: Vec::new(),
     }
 }
 

@@ -237,6 +237,7 @@ pub(crate) struct AggNode {
 }
 
 /// The running state of one aggregate (PostgreSQL's transition value).
+#[derive(Clone)]
 pub(crate) enum AggState {
     Count(i64),
     /// Integer sums and averages: exact in i128.
@@ -256,7 +257,7 @@ pub(crate) enum AggState {
     Best(Option<Value>),
 }
 
-fn agg_state(a: &AggCall) -> AggState {
+pub(crate) fn agg_state(a: &AggCall) -> AggState {
     use crate::types as t;
     match a {
         AggCall::CountStar | AggCall::Count(_) => AggState::Count(0),
@@ -272,7 +273,7 @@ fn agg_state(a: &AggCall) -> AggState {
     }
 }
 
-fn agg_step(
+pub(crate) fn agg_step(
     a: &AggCall,
     st: &mut AggState,
     row: &[Value],
@@ -348,7 +349,7 @@ fn int8_overflow() -> PgError {
 /// The aggregate's result, typed as PostgreSQL's: sum(int2/int4) is
 /// bigint, sum(int8) and avg of integers numeric, float sums keep their
 /// type, avg(float) is float8.
-fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
+pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
     use crate::numeric::Numeric;
     use crate::types as t;
     Ok(match (a, st) {
@@ -505,7 +506,7 @@ impl Node for ProjectNode {
     }
 }
 
-fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for k in keys {
         let (x, y) = (&a[k.col], &b[k.col]);
         let o = match (x.is_null(), y.is_null()) {
@@ -1340,6 +1341,13 @@ pub(crate) fn build_plan(
                 pred: h.clone(),
             });
         }
+    }
+    if !plan.windows.is_empty() {
+        node = Box::new(crate::window::WindowNode {
+            input: node,
+            calls: plan.windows.clone(),
+            out: None,
+        });
     }
     node = Box::new(ProjectNode {
         input: node,

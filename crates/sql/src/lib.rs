@@ -69,6 +69,7 @@ mod parse;
 mod plan;
 mod utility;
 mod vacuum;
+mod window;
 
 #[cfg(test)]
 mod tests;

@@ -135,6 +135,10 @@ pub(crate) struct SelectPlan {
     /// with them, and the first row of each run of equal keys is kept
     /// (crates/sql/src/distinct.rs).
     pub distinct_on: Option<Vec<usize>>,
+    /// Window functions, computed after HAVING over its rows (or the
+    /// FROM rows): their results follow the row's columns
+    /// (crates/sql/src/window.rs).
+    pub windows: Vec<crate::window::WindowCall>,
 }
 
 impl AggCall {
@@ -214,6 +218,11 @@ impl SelectPlan {
         }
         for a in self.aggs.iter_mut().flatten() {
             if let Some(e) = a.arg_mut() {
+                e.visit(level, f);
+            }
+        }
+        for w in &mut self.windows {
+            for e in w.exprs_mut() {
                 e.visit(level, f);
             }
         }

@@ -725,7 +725,6 @@ fn error_sqlstates() {
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
         ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
         ("SELECT * FROM generate_series(1,2) a, LATERAL (SELECT a) s", "0A000", "LATERAL is not supported yet"),
-        ("SELECT DISTINCT ON (1) 1", "0A000", "DISTINCT ON is not supported yet"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "42P01", "relation \"t\" does not exist"),
         ("VACUUM", "0A000", "tables are not available in this host"),
@@ -2139,4 +2138,70 @@ fn distinct_on_matches_postgres() {
             "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
         )
     );
+}
+
+/// Window functions; every expected output is PostgreSQL 15's (`psql -AtX`).
+#[test]
+fn window_functions_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT x, x % 3 AS p, row_number() OVER (PARTITION BY x % 3 ORDER BY x), rank() OVER (ORDER BY x / 3), dense_rank() OVER (ORDER BY x / 3) FROM generate_series(1,7) x ORDER BY x",
+            "1|1|1|1|1\n2|2|1|1|1\n3|0|1|3|2\n4|1|2|3|2\n5|2|2|3|2\n6|0|2|6|3\n7|1|3|6|3",
+        ),
+        // The default frame ends at the current row's last peer.
+        (
+            "SELECT x, sum(x) OVER (ORDER BY x / 2), count(*) OVER (), avg(x) OVER (PARTITION BY x % 2) FROM generate_series(1,6) x ORDER BY x",
+            "1|1|6|3.0000000000000000\n2|6|6|4.0000000000000000\n3|6|6|3.0000000000000000\n4|15|6|4.0000000000000000\n5|15|6|3.0000000000000000\n6|21|6|4.0000000000000000",
+        ),
+        (
+            "SELECT x, lag(x) OVER (ORDER BY x), lead(x, 2, -1) OVER (ORDER BY x), first_value(x) OVER w, last_value(x) OVER w, nth_value(x, 2) OVER w FROM generate_series(1,5) x WINDOW w AS (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) ORDER BY x",
+            "1||3|1|2|2\n2|1|4|1|3|2\n3|2|5|2|4|3\n4|3|-1|3|5|4\n5|4|-1|4|5|5",
+        ),
+        (
+            "SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), min(x) OVER (ORDER BY x DESC ROWS 2 PRECEDING), max(x) OVER (ORDER BY x RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM generate_series(1,5) x ORDER BY x",
+            "1|15|1|5\n2|15|2|5\n3|15|3|5\n4|15|4|5\n5|15|5|5",
+        ),
+        (
+            "SELECT x, ntile(3) OVER (ORDER BY x), percent_rank() OVER (ORDER BY x / 2), cume_dist() OVER (ORDER BY x / 2) FROM generate_series(1,7) x ORDER BY x",
+            "1|1|0|0.14285714285714285\n2|1|0.16666666666666666|0.42857142857142855\n3|1|0.16666666666666666|0.42857142857142855\n4|2|0.5|0.7142857142857143\n5|2|0.5|0.7142857142857143\n6|3|0.8333333333333334|1\n7|3|0.8333333333333334|1",
+        ),
+        // Over a grouped query: the windows read the groups.
+        (
+            "SELECT k, sum(x), sum(sum(x)) OVER (), rank() OVER (ORDER BY sum(x) DESC) FROM (SELECT x % 2 AS k, x FROM generate_series(1,5) x) s GROUP BY k ORDER BY 1",
+            "0|6|15|2\n1|9|15|1",
+        ),
+        // Without ORDER BY, rows come out in the window's order.
+        (
+            "SELECT x, row_number() OVER (ORDER BY x DESC) FROM generate_series(1,3) x",
+            "3|1\n2|2\n1|3",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "SELECT x FROM generate_series(1,3) x WHERE row_number() OVER () > 1",
+            "42P20",
+            "window functions are not allowed in WHERE",
+        ),
+        (
+            "SELECT sum(row_number() OVER ()) FROM generate_series(1,3) x",
+            "42803",
+            "aggregate function calls cannot contain window function calls",
+        ),
+        (
+            "SELECT x, abs(x) OVER () FROM generate_series(1,3) x",
+            "42809",
+            "OVER specified, but abs is not a window function nor an aggregate function",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
 }
