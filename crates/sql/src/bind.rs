@@ -2046,7 +2046,16 @@ impl<'h> Binder<'h> {
         self.scope = None;
         let mut acc: Option<(Source, Scope)> = None;
         for twj in from {
-            let item = self.bind_table_with_joins(twj)?;
+            // A LATERAL subquery sees the items before it.
+            if matches!(
+                &twj.relation,
+                ast::TableFactor::Derived { lateral: true, .. }
+            ) {
+                self.scope = acc.as_ref().map(|(_, s)| s.clone());
+            }
+            let item = self.bind_table_with_joins(twj);
+            self.scope = None;
+            let item = item?;
             acc = Some(match acc {
                 None => item,
                 Some(left) => self.join(left, item, JoinKind::Inner, &ast::JoinConstraint::None)?,
@@ -2079,8 +2088,20 @@ impl<'h> Binder<'h> {
             if j.global {
                 return Err(syntax("syntax error at or near \"GLOBAL\""));
             }
-            let right = self.bind_factor(&j.relation)?;
-            acc = self.join(acc, right, kind, c)?;
+            let lateral = matches!(&j.relation, ast::TableFactor::Derived { lateral: true, .. });
+            if lateral && matches!(kind, JoinKind::Right | JoinKind::Full) {
+                return Err(not_supported("RIGHT and FULL JOIN with LATERAL"));
+            }
+            // A LATERAL subquery sees the items joined before it (not
+            // earlier comma-separated items: they are not in this join's
+            // left row).
+            let saved = self.scope.take();
+            if lateral {
+                self.scope = Some(acc.1.clone());
+            }
+            let right = self.bind_factor(&j.relation);
+            self.scope = saved;
+            acc = self.join(acc, right?, kind, c)?;
         }
         Ok(acc)
     }
@@ -2159,9 +2180,6 @@ impl<'h> Binder<'h> {
                 alias,
                 sample,
             } => {
-                if *lateral {
-                    return Err(not_supported("LATERAL"));
-                }
                 if sample.is_some() {
                     return Err(not_supported("TABLESAMPLE"));
                 }
@@ -2169,7 +2187,9 @@ impl<'h> Binder<'h> {
                     return Err(syntax("subquery in FROM must have an alias")
                         .with_hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                let (plan, cols) = self.bind_subquery(subquery, false)?;
+                // LATERAL: the items to the left are its enclosing scope
+                // (the caller put them in `self.scope`).
+                let (plan, cols) = self.bind_subquery(subquery, *lateral)?;
                 let cols: Vec<(String, Ty)> = cols
                     .into_iter()
                     .map(|c| {
@@ -2185,6 +2205,9 @@ impl<'h> Binder<'h> {
                 let n = cols.len();
                 let mut scope = Scope::single(None, None, cols, n);
                 Self::apply_alias(&mut scope, alias)?;
+                if *lateral {
+                    return Ok((Source::LateralSubquery(Box::new(plan)), scope));
+                }
                 Ok((Source::Subquery(Box::new(plan)), scope))
             }
             ast::TableFactor::NestedJoin {

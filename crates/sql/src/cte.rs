@@ -326,7 +326,7 @@ fn walk_source(src: &mut Source, f: &mut dyn FnMut(&mut Source)) {
             walk_source(&mut j.left, f);
             walk_source(&mut j.right, f);
         }
-        Source::Subquery(p) => walk_source(&mut p.source, f),
+        Source::Subquery(p) | Source::LateralSubquery(p) => walk_source(&mut p.source, f),
         Source::SetOp(o) => {
             walk_source(&mut o.left, f);
             walk_source(&mut o.right, f);

@@ -702,7 +702,9 @@ pub(crate) fn materialize(
             materialize(&mut j.left, cx, relations)?;
             materialize(&mut j.right, cx, relations)?;
         }
-        Source::Subquery(p) => materialize(&mut p.source, cx, relations)?,
+        Source::Subquery(p) | Source::LateralSubquery(p) => {
+            materialize(&mut p.source, cx, relations)?
+        }
         Source::SetOp(o) => {
             materialize(&mut o.left, cx, relations)?;
             materialize(&mut o.right, cx, relations)?;
@@ -1250,6 +1252,30 @@ pub(crate) fn build_source(
             Box::new(ScanNode::new(Box::new(GenerateSeries::new(
                 start, stop, step, *int8,
             )?)))
+        }
+        Source::Join(j) if matches!(j.right, Source::LateralSubquery(_)) => {
+            let mut plan = match &j.right {
+                Source::LateralSubquery(p) => (**p).clone(),
+                _ => return Err(PgError::error(sqlstate::INTERNAL_ERROR, "LATERAL join")),
+            };
+            // The subquery runs once per left row, after this call: read
+            // its relations now.
+            materialize(&mut plan.source, cx, relations)?;
+            Box::new(crate::lateral::LateralNode {
+                kind: j.kind,
+                left: build_source(&j.left, cx, relations)?,
+                plan,
+                right_width: j.right_width,
+                hash_keys: j.hash_keys.clone(),
+                qual: j.qual.clone(),
+                cur: None,
+            })
+        }
+        Source::LateralSubquery(_) => {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "LATERAL subquery outside a join",
+            ))
         }
         Source::Join(j) => {
             let left = build_source(&j.left, cx, relations)?;

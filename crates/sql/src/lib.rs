@@ -64,6 +64,7 @@ mod exec;
 mod expr;
 mod func;
 mod host;
+mod lateral;
 mod modify;
 mod parse;
 mod plan;

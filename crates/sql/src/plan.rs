@@ -51,6 +51,10 @@ pub(crate) enum Source {
     WorkTable(usize),
     /// A [`Source::WorkTable`] once execution started.
     WorkTableScan(crate::cte::WorkHandle),
+    /// `LATERAL (SELECT ...)` as a join's right input: run again for each
+    /// left row, its depth-1 outer references read that row
+    /// (crates/sql/src/lateral.rs).
+    LateralSubquery(Box<SelectPlan>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +195,7 @@ impl Source {
                     q.visit(level, f);
                 }
             }
-            Source::Subquery(p) => p.visit_exprs(level + 1, f),
+            Source::Subquery(p) | Source::LateralSubquery(p) => p.visit_exprs(level + 1, f),
             Source::SetOp(o) => {
                 o.left.visit_exprs(level, f);
                 o.right.visit_exprs(level, f);

@@ -32,6 +32,8 @@
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
+//! - `queries`: WITH [RECURSIVE], DISTINCT ON, window functions and queries
+//!   without columns against PostgreSQL 15's output.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -48,6 +50,7 @@ mod ledger;
 mod lockfile;
 mod pgbench;
 mod psql;
+mod queries;
 mod raw;
 mod savepoint;
 mod sessions;
