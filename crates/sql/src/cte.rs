@@ -105,6 +105,9 @@ fn cols_of(cols: Vec<Column>) -> Vec<(String, Ty)> {
         .collect()
 }
 
+/// A reference to a WITH query in FROM: its source and columns.
+pub(crate) type CteRef = (Source, Vec<(String, Ty)>);
+
 /// A plan that hands out its source's `cols` unchanged.
 fn plain_plan(source: Source, width: usize) -> SelectPlan {
     SelectPlan {
@@ -270,10 +273,7 @@ impl Binder<'_> {
 
     /// An unqualified name in FROM that is a WITH query in scope: its
     /// source and columns (innermost WITH first, as PostgreSQL looks).
-    pub(crate) fn cte_source(
-        &mut self,
-        name: &str,
-    ) -> Result<Option<(Source, Vec<(String, Ty)>)>, PgError> {
+    pub(crate) fn cte_source(&mut self, name: &str) -> Result<Option<CteRef>, PgError> {
         let Some(entry) = self.ctes.iter_mut().rev().find(|c| c.name == name) else {
             return Ok(None);
         };

@@ -285,12 +285,8 @@ impl Binder<'_> {
                 let mut rest = rest.into_iter();
                 let mut args = Vec::new();
                 if let Some(off) = rest.next() {
-                    let off_ty = if name == "nth_value" {
-                        types::INT4
-                    } else {
-                        types::INT4
-                    };
-                    args.push(self.coerce(off, Ty::new(off_ty))?.e);
+                    // The offset (lag/lead) or position (nth_value) is int4.
+                    args.push(self.coerce(off, Ty::new(types::INT4))?.e);
                 }
                 if let Some(d) = rest.next() {
                     // lag(x, n, default): one type for both.
