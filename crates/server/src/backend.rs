@@ -1304,7 +1304,9 @@ impl Session {
             self.run_copy(&p, dir, Vec::new())?
         } else {
             let early = p.command() == Command::Select;
-            if early && !p.columns().is_empty() {
+            // A query with no columns (`SELECT FROM t`) still describes
+            // its (empty) rows, as PostgreSQL does.
+            if early {
                 self.conn.row_description(&field_descs(p.columns(), &[]));
             }
             crate::pstitle::set_activity(p.command().tag());
@@ -1489,7 +1491,7 @@ impl Session {
                 };
                 self.conn.parameter_description(&stmt.param_types);
                 match &stmt.prepared {
-                    Some(p) if !p.columns().is_empty() => {
+                    Some(p) if !p.columns().is_empty() || p.command() == Command::Select => {
                         let f = field_descs(p.columns(), &[]);
                         self.conn.row_description(&f);
                     }
@@ -1504,7 +1506,7 @@ impl Session {
                     ));
                 };
                 match &portal.stmt.prepared {
-                    Some(p) if !p.columns().is_empty() => {
+                    Some(p) if !p.columns().is_empty() || p.command() == Command::Select => {
                         let f = field_descs(p.columns(), &portal.result_formats);
                         self.conn.row_description(&f);
                     }

@@ -54,10 +54,10 @@ pub(crate) struct Bound {
 }
 
 impl Bound {
-    fn new(e: Expr, ty: Ty) -> Bound {
+    pub(crate) fn new(e: Expr, ty: Ty) -> Bound {
         Bound { e, ty }
     }
-    fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         self.ty.oid == types::UNKNOWN
     }
 }
@@ -271,18 +271,28 @@ pub(crate) struct Binder<'h> {
     /// The enclosing queries' names while a subquery is bound, innermost
     /// last (a FROM subquery's level has no scope: it sees no siblings).
     outer: Vec<Level>,
-    aggs: Vec<AggCall>,
+    pub(crate) aggs: Vec<AggCall>,
     /// GROUP BY: the source columns grouped on (their position in the
     /// aggregate's output row is their index here); set while the select
     /// list, HAVING and ORDER BY are bound.
     grouping: Option<Vec<usize>>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
-    aggs_allowed: Option<&'static str>,
-    in_agg: bool,
+    pub(crate) aggs_allowed: Option<&'static str>,
+    pub(crate) in_agg: bool,
     /// The error for the first column referenced outside an aggregate
     /// in the select list, HAVING or ORDER BY (if the query aggregates).
     ungrouped: Option<String>,
     track_ungrouped: bool,
+    /// The WITH queries in scope, innermost last (crates/sql/src/cte.rs).
+    pub(crate) ctes: Vec<crate::cte::CteEntry>,
+    pub(crate) next_cte_id: usize,
+    /// This query level's window functions (crates/sql/src/window.rs),
+    /// its WINDOW clause, and whether a window function's (or a window
+    /// aggregate's argument) is being bound.
+    pub(crate) windows: Vec<crate::window::WindowCall>,
+    pub(crate) named_windows: Vec<(String, ast::WindowSpec)>,
+    pub(crate) in_window: bool,
+    pub(crate) window_arg: bool,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -447,13 +457,19 @@ impl<'h> Binder<'h> {
             in_agg: false,
             ungrouped: None,
             track_ungrouped: false,
+            ctes: Vec::new(),
+            next_cte_id: 0,
+            windows: Vec::new(),
+            named_windows: Vec::new(),
+            in_window: false,
+            window_arg: false,
         }
     }
 
     /// Give an unknown-typed expression (literal, NULL, untyped `$n`) the
     /// type `target`; a typed one is cast if PostgreSQL would do so
     /// implicitly, or refused.
-    fn coerce(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+    pub(crate) fn coerce(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if b.ty.oid == target.oid && (target.typmod < 0 || b.ty.typmod == target.typmod) {
             return Ok(b);
         }
@@ -1387,11 +1403,7 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
-        if f.filter.is_some()
-            || f.over.is_some()
-            || !f.within_group.is_empty()
-            || f.null_treatment.is_some()
-        {
+        if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"
             )));
@@ -1414,6 +1426,15 @@ impl<'h> Binder<'h> {
         }
         let raw_args: Vec<&ast::FunctionArg> =
             list.map(|l| l.args.iter().collect()).unwrap_or_default();
+        if f.over.is_some() {
+            return match name.as_str() {
+                "count" => self.window_aggregate(f, |b| b.count(&raw_args)),
+                "sum" | "avg" | "min" | "max" => {
+                    self.window_aggregate(f, |b| b.simple_aggregate(&name, &raw_args))
+                }
+                _ => self.window_function(&name, f, &raw_args),
+            };
+        }
         if name == "count" {
             return self.count(&raw_args);
         }
@@ -1520,7 +1541,8 @@ impl<'h> Binder<'h> {
         let call = match args {
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)] => AggCall::CountStar,
             [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] => {
-                self.in_agg = true;
+                // A window aggregate's own argument is over the select list's row.
+                self.in_agg = !std::mem::replace(&mut self.window_arg, false);
                 let b = self.bind_expr(e);
                 self.in_agg = false;
                 AggCall::Count(b?.e)
@@ -1626,7 +1648,8 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
-        self.in_agg = true;
+        // A window aggregate's own argument is over the select list's row.
+        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
         let b = self.bind_expr(e);
         self.in_agg = false;
         let mut b = b?;
@@ -1872,9 +1895,18 @@ impl<'h> Binder<'h> {
     // ---- SELECT ----
 
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
-        if q.with.is_some() {
-            return Err(not_supported("WITH"));
-        }
+        // WITH names are visible to the query and everything in it, and
+        // gone after it (crates/sql/src/cte.rs).
+        let mark = self.ctes.len();
+        let r = match &q.with {
+            Some(w) => self.bind_with(w).and_then(|_| self.bind_query_body(q)),
+            None => self.bind_query_body(q),
+        };
+        self.ctes.truncate(mark);
+        r
+    }
+
+    fn bind_query_body(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
         if !q.locks.is_empty() {
             return Err(not_supported("SELECT ... FOR UPDATE/SHARE"));
         }
@@ -1907,6 +1939,8 @@ impl<'h> Binder<'h> {
     ) -> Result<(SelectPlan, Vec<Column>), PgError> {
         self.ungrouped = None;
         self.check_select_clauses(select)?;
+        self.windows.clear();
+        self.bind_named_windows(&select.named_window)?;
 
         // FROM
         let source = self.bind_from(&select.from)?;
@@ -1996,11 +2030,30 @@ impl<'h> Binder<'h> {
             None => None,
         };
 
-        let sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
+        let mut sort = self.bind_order_by(order_by, &mut targets, &names, visible)?;
+        let distinct_on = match &select.distinct {
+            Some(ast::Distinct::On(exprs)) => {
+                Some(self.bind_distinct_on(exprs, &mut targets, &names, visible, &mut sort)?)
+            }
+            _ => None,
+        };
         self.track_ungrouped = false;
         self.aggs_allowed = None;
 
         let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
+        let windows = std::mem::take(&mut self.windows);
+        if !windows.is_empty() {
+            // Window results follow the window node's input row: the
+            // aggregate's row (keys, aggregates) or the FROM row.
+            let input_width = if aggregate {
+                group_keys.as_ref().map_or(0, Vec::len) + self.aggs.len()
+            } else {
+                self.scope.as_ref().map_or(0, |s| s.width)
+            };
+            for t in targets.iter_mut() {
+                crate::window::place_window_columns(&mut t.e, input_width);
+            }
+        }
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
@@ -2052,6 +2105,8 @@ impl<'h> Binder<'h> {
             limit,
             offset,
             distinct,
+            distinct_on,
+            windows,
         };
         Ok((plan, columns))
     }
@@ -2104,7 +2159,16 @@ impl<'h> Binder<'h> {
         self.scope = None;
         let mut acc: Option<(Source, Scope)> = None;
         for twj in from {
-            let item = self.bind_table_with_joins(twj)?;
+            // A LATERAL subquery sees the items before it.
+            if matches!(
+                &twj.relation,
+                ast::TableFactor::Derived { lateral: true, .. }
+            ) {
+                self.scope = acc.as_ref().map(|(_, s)| s.clone());
+            }
+            let item = self.bind_table_with_joins(twj);
+            self.scope = None;
+            let item = item?;
             acc = Some(match acc {
                 None => item,
                 Some(left) => self.join(left, item, JoinKind::Inner, &ast::JoinConstraint::None)?,
@@ -2137,8 +2201,20 @@ impl<'h> Binder<'h> {
             if j.global {
                 return Err(syntax("syntax error at or near \"GLOBAL\""));
             }
-            let right = self.bind_factor(&j.relation)?;
-            acc = self.join(acc, right, kind, c)?;
+            let lateral = matches!(&j.relation, ast::TableFactor::Derived { lateral: true, .. });
+            if lateral && matches!(kind, JoinKind::Right | JoinKind::Full) {
+                return Err(not_supported("RIGHT and FULL JOIN with LATERAL"));
+            }
+            // A LATERAL subquery sees the items joined before it (not
+            // earlier comma-separated items: they are not in this join's
+            // left row).
+            let saved = self.scope.take();
+            if lateral {
+                self.scope = Some(acc.1.clone());
+            }
+            let right = self.bind_factor(&j.relation);
+            self.scope = saved;
+            acc = self.join(acc, right?, kind, c)?;
         }
         Ok(acc)
     }
@@ -2178,6 +2254,16 @@ impl<'h> Binder<'h> {
             } => self.function_in_from(name, alias.as_ref(), args),
             ast::TableFactor::Table { name, alias, .. } => {
                 let parts = object_name_parts(name)?;
+                if let [t] = parts.as_slice() {
+                    if let Some((src, cols)) = self.cte_source(t)? {
+                        let n = cols.len();
+                        let mut scope = Scope::single(Some(t.clone()), None, cols, n);
+                        if let Some(a) = alias {
+                            Self::apply_alias(&mut scope, a)?;
+                        }
+                        return Ok((src, scope));
+                    }
+                }
                 let rel = match parts.as_slice() {
                     [t] => catalog::lookup(self.host, None, t)?,
                     [s, t] => catalog::lookup(self.host, Some(s), t)?,
@@ -2207,9 +2293,6 @@ impl<'h> Binder<'h> {
                 alias,
                 sample,
             } => {
-                if *lateral {
-                    return Err(not_supported("LATERAL"));
-                }
                 if sample.is_some() {
                     return Err(not_supported("TABLESAMPLE"));
                 }
@@ -2217,7 +2300,9 @@ impl<'h> Binder<'h> {
                     return Err(syntax("subquery in FROM must have an alias")
                         .with_hint("For example, FROM (SELECT ...) [AS] foo."));
                 };
-                let (plan, cols) = self.bind_subquery(subquery, false)?;
+                // LATERAL: the items to the left are its enclosing scope
+                // (the caller put them in `self.scope`).
+                let (plan, cols) = self.bind_subquery(subquery, *lateral)?;
                 let cols: Vec<(String, Ty)> = cols
                     .into_iter()
                     .map(|c| {
@@ -2233,6 +2318,9 @@ impl<'h> Binder<'h> {
                 let n = cols.len();
                 let mut scope = Scope::single(None, None, cols, n);
                 Self::apply_alias(&mut scope, alias)?;
+                if *lateral {
+                    return Ok((Source::LateralSubquery(Box::new(plan)), scope));
+                }
                 Ok((Source::Subquery(Box::new(plan)), scope))
             }
             ast::TableFactor::NestedJoin {
@@ -2478,7 +2566,7 @@ impl<'h> Binder<'h> {
     /// Bind a subquery one query level down. An expression's subquery
     /// sees this level's names (`sees_outer`); a FROM subquery does not
     /// (no LATERAL), but still sees the levels further out.
-    fn bind_subquery(
+    pub(crate) fn bind_subquery(
         &mut self,
         q: &ast::Query,
         sees_outer: bool,
@@ -2509,8 +2597,16 @@ impl<'h> Binder<'h> {
         };
         let saved_scope = self.scope.take();
         let saved_grouping = self.grouping.take();
+        let saved_windows = std::mem::take(&mut self.windows);
+        let saved_named = std::mem::take(&mut self.named_windows);
+        let saved_in_window = std::mem::replace(&mut self.in_window, false);
+        let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
         self.outer.push(level);
         let r = f(self);
+        self.windows = saved_windows;
+        self.named_windows = saved_named;
+        self.in_window = saved_in_window;
+        self.window_arg = saved_window_arg;
         let level = self.outer.pop().expect("pushed above");
         self.scope = saved_scope;
         self.grouping = saved_grouping;
@@ -2526,7 +2622,7 @@ impl<'h> Binder<'h> {
     /// VALUES, a parenthesized query) as a source, with its columns'
     /// names and types. Each SELECT in it is bound one level down, as a
     /// FROM subquery is (it sees enclosing queries, not its siblings).
-    fn bind_set_source(
+    pub(crate) fn bind_set_source(
         &mut self,
         e: &ast::SetExpr,
     ) -> Result<(Source, Vec<(String, Ty)>), PgError> {
@@ -2605,7 +2701,7 @@ impl<'h> Binder<'h> {
     /// Give column `i` of a set operation's input the type `to`, where
     /// it is computed (a SELECT's target, each VALUES row), so that an
     /// untyped literal is read as that type as PostgreSQL does.
-    fn coerce_source_col(
+    pub(crate) fn coerce_source_col(
         &mut self,
         src: &mut Source,
         i: usize,
@@ -2739,6 +2835,8 @@ impl<'h> Binder<'h> {
                 limit,
                 offset,
                 distinct: false,
+                distinct_on: None,
+                windows: Vec::new(),
             },
             columns,
         ))
@@ -2979,17 +3077,11 @@ impl<'h> Binder<'h> {
     }
 
     fn check_select_clauses(&self, s: &ast::Select) -> Result<(), PgError> {
-        if let Some(ast::Distinct::On(_)) = s.distinct {
-            return Err(not_supported("DISTINCT ON"));
-        }
         if s.into.is_some() {
             return Err(not_supported("SELECT INTO"));
         }
         if !matches!(&s.group_by, ast::GroupByExpr::Expressions(_, m) if m.is_empty()) {
             return Err(not_supported("GROUP BY ALL and grouping modifiers"));
-        }
-        if !s.named_window.is_empty() {
-            return Err(not_supported("WINDOW"));
         }
         if s.top.is_some()
             || s.prewhere.is_some()
@@ -3059,7 +3151,7 @@ impl<'h> Binder<'h> {
 
     /// The target-list index an ORDER BY item sorts on: a position, an
     /// output column name, or a new hidden target.
-    fn order_target(
+    pub(crate) fn order_target(
         &mut self,
         e: &ast::Expr,
         targets: &mut Vec<Bound>,
@@ -3164,7 +3256,12 @@ impl<'h> Binder<'h> {
 }
 
 fn where_agg(e: PgError, clause: &str) -> PgError {
-    if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
+    if e.code == "42P20" && e.message == "window functions are not allowed here" {
+        PgError::error(
+            tusk_common::sqlstate::SqlState::new("42P20"),
+            format!("window functions are not allowed in {clause}"),
+        )
+    } else if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
         PgError::error(
             tusk_common::sqlstate::GROUPING_ERROR,
             format!("aggregate functions are not allowed in {clause}"),

@@ -262,6 +262,7 @@ pub(crate) struct AggNode {
 }
 
 /// The running state of one aggregate (PostgreSQL's transition value).
+#[derive(Clone)]
 pub(crate) enum AggState {
     Count(i64),
     /// Integer sums and averages: exact in i128.
@@ -281,7 +282,7 @@ pub(crate) enum AggState {
     Best(Option<Value>),
 }
 
-fn agg_state(a: &AggCall) -> AggState {
+pub(crate) fn agg_state(a: &AggCall) -> AggState {
     use crate::types as t;
     match a {
         AggCall::CountStar | AggCall::Count(_) => AggState::Count(0),
@@ -297,7 +298,7 @@ fn agg_state(a: &AggCall) -> AggState {
     }
 }
 
-fn agg_step(
+pub(crate) fn agg_step(
     a: &AggCall,
     st: &mut AggState,
     row: &[Value],
@@ -373,7 +374,7 @@ fn int8_overflow() -> PgError {
 /// The aggregate's result, typed as PostgreSQL's: sum(int2/int4) is
 /// bigint, sum(int8) and avg of integers numeric, float sums keep their
 /// type, avg(float) is float8.
-fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
+pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
     use crate::numeric::Numeric;
     use crate::types as t;
     Ok(match (a, st) {
@@ -435,7 +436,7 @@ impl Node for AggNode {
 
 /// A group's key, ordered as ORDER BY orders values (so 1.0 and 1.00
 /// are one group, as PostgreSQL's equality says).
-pub(crate) struct GroupKey(Vec<Value>);
+pub(crate) struct GroupKey(pub(crate) Vec<Value>);
 
 impl PartialEq for GroupKey {
     fn eq(&self, o: &Self) -> bool {
@@ -530,7 +531,7 @@ impl Node for ProjectNode {
     }
 }
 
-fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
+pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
     for k in keys {
         let (x, y) = (&a[k.col], &b[k.col]);
         let o = match (x.is_null(), y.is_null()) {
@@ -670,6 +671,7 @@ pub(crate) fn prepare_plan(
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
 ) -> Result<(), PgError> {
+    crate::cte::resolve_plan(plan, cx, relations, &mut Default::default())?;
     let mut err = None;
     plan.visit_exprs(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
     err.map_or(Ok(()), Err)
@@ -683,7 +685,9 @@ pub(crate) fn prepare_exprs<'e>(
     relations: &dyn Relations,
 ) -> Result<(), PgError> {
     let mut err = None;
+    let mut ctes = Default::default();
     for e in exprs {
+        crate::cte::resolve_expr(e, cx, relations, &mut ctes)?;
         e.visit(0, &mut |e, _| prepare_sublink(e, cx, relations, &mut err));
     }
     err.map_or(Ok(()), Err)
@@ -705,7 +709,7 @@ fn prepare_sublink(
     }
 }
 
-fn materialize(
+pub(crate) fn materialize(
     src: &mut Source,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
@@ -723,16 +727,26 @@ fn materialize(
             materialize(&mut j.left, cx, relations)?;
             materialize(&mut j.right, cx, relations)?;
         }
-        Source::Subquery(p) => materialize(&mut p.source, cx, relations)?,
+        Source::Subquery(p) | Source::LateralSubquery(p) => {
+            materialize(&mut p.source, cx, relations)?
+        }
         Source::SetOp(o) => {
             materialize(&mut o.left, cx, relations)?;
             materialize(&mut o.right, cx, relations)?;
+        }
+        Source::RecursiveUnion(r) => {
+            materialize(&mut r.nonrec, cx, relations)?;
+            materialize(&mut r.rec, cx, relations)?;
         }
         Source::Result
         | Source::Series { .. }
         | Source::Function { .. }
         | Source::Rows(_)
-        | Source::Values(_) => {}
+        | Source::Values(_)
+        | Source::Cte(_)
+        | Source::CteScan(_)
+        | Source::WorkTable(_)
+        | Source::WorkTableScan(_) => {}
     }
     Ok(())
 }
@@ -1241,7 +1255,7 @@ impl Node for RowsNode {
     }
 }
 
-fn build_source(
+pub(crate) fn build_source(
     src: &Source,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
@@ -1272,6 +1286,30 @@ fn build_source(
             }
             let rows = crate::routine::call_set(cx.host, def, vals)?;
             Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
+        }
+        Source::Join(j) if matches!(j.right, Source::LateralSubquery(_)) => {
+            let mut plan = match &j.right {
+                Source::LateralSubquery(p) => (**p).clone(),
+                _ => return Err(PgError::error(sqlstate::INTERNAL_ERROR, "LATERAL join")),
+            };
+            // The subquery runs once per left row, after this call: read
+            // its relations now.
+            materialize(&mut plan.source, cx, relations)?;
+            Box::new(crate::lateral::LateralNode {
+                kind: j.kind,
+                left: build_source(&j.left, cx, relations)?,
+                plan,
+                right_width: j.right_width,
+                hash_keys: j.hash_keys.clone(),
+                qual: j.qual.clone(),
+                cur: None,
+            })
+        }
+        Source::LateralSubquery(_) => {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "LATERAL subquery outside a join",
+            ))
         }
         Source::Join(j) => {
             let left = build_source(&j.left, cx, relations)?;
@@ -1315,11 +1353,20 @@ fn build_source(
             rows: rows.clone(),
             pos: 0,
         }),
+        Source::CteScan(h) => crate::cte::scan_node(h),
+        Source::RecursiveUnion(r) => crate::cte::recursive_node(r, cx, relations)?,
+        Source::WorkTableScan(w) => crate::cte::work_node(w),
+        Source::Cte(_) | Source::WorkTable(_) => {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "WITH query reference was not resolved before execution",
+            ))
+        }
     })
 }
 
 /// Build the node tree of a plan already prepared by [`prepare_plan`].
-fn build_plan(
+pub(crate) fn build_plan(
     plan: &SelectPlan,
     cx: &mut Ctx<'_>,
     relations: &dyn Relations,
@@ -1365,6 +1412,13 @@ fn build_plan(
             });
         }
     }
+    if !plan.windows.is_empty() {
+        node = Box::new(crate::window::WindowNode {
+            input: node,
+            calls: plan.windows.clone(),
+            out: None,
+        });
+    }
     node = Box::new(ProjectNode {
         input: node,
         targets: plan.targets.clone(),
@@ -1375,7 +1429,20 @@ fn build_plan(
             seen: Default::default(),
         });
     }
-    if !plan.sort.is_empty() && !presorted {
+    if let Some(keys) = &plan.distinct_on {
+        // Sort, then keep the first row of each key (the sort leads with
+        // the DISTINCT ON columns).
+        node = Box::new(SortNode {
+            input: node,
+            keys: plan.sort.clone(),
+            sorted: None,
+        });
+        node = Box::new(crate::distinct::DistinctOnNode {
+            input: node,
+            keys: keys.clone(),
+            last: None,
+        });
+    } else if !plan.sort.is_empty() && !presorted {
         node = Box::new(SortNode {
             input: node,
             keys: plan.sort.clone(),

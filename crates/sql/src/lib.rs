@@ -59,11 +59,14 @@ pub mod alter;
 mod bind;
 pub mod catalog;
 mod copy;
+mod cte;
+mod distinct;
 mod exec;
 mod expr;
 mod func;
 mod host;
 pub mod index;
+mod lateral;
 mod lock;
 mod modify;
 mod parse;
@@ -72,6 +75,7 @@ mod plpgsql;
 mod routine;
 mod utility;
 mod vacuum;
+mod window;
 
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,24 @@ pub(crate) enum Source {
     /// Rows read once when execution started (a relation scanned for a
     /// subquery that may run many times: see `exec::prepare_plan`).
     Rows(std::rc::Rc<Vec<crate::exec::Row>>),
+    /// A WITH query named in FROM (crates/sql/src/cte.rs): every
+    /// reference shares one [`crate::cte::CteDef`], run once per execution.
+    Cte(std::rc::Rc<crate::cte::CteDef>),
+    /// A [`Source::Cte`] once execution started: a reader of the rows
+    /// the query produced so far, shared by all its references.
+    CteScan(crate::cte::CteHandle),
+    /// WITH RECURSIVE: the non-recursive term, then the recursive term
+    /// run again over the rows of the previous round until none come.
+    RecursiveUnion(Box<crate::cte::RecursivePlan>),
+    /// The recursive term's reference to its own query (the id of its
+    /// [`crate::cte::RecursivePlan`]): the previous round's rows.
+    WorkTable(usize),
+    /// A [`Source::WorkTable`] once execution started.
+    WorkTableScan(crate::cte::WorkHandle),
+    /// `LATERAL (SELECT ...)` as a join's right input: run again for each
+    /// left row, its depth-1 outer references read that row
+    /// (crates/sql/src/lateral.rs).
+    LateralSubquery(Box<SelectPlan>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +141,14 @@ pub(crate) struct SelectPlan {
     pub offset: Option<Expr>,
     /// SELECT DISTINCT: equal projected rows once (all targets visible).
     pub distinct: bool,
+    /// SELECT DISTINCT ON: the projected columns compared; `sort` leads
+    /// with them, and the first row of each run of equal keys is kept
+    /// (crates/sql/src/distinct.rs).
+    pub distinct_on: Option<Vec<usize>>,
+    /// Window functions, computed after HAVING over its rows (or the
+    /// FROM rows): their results follow the row's columns
+    /// (crates/sql/src/window.rs).
+    pub windows: Vec<crate::window::WindowCall>,
 }
 
 impl AggCall {
@@ -144,8 +170,18 @@ impl Source {
     /// [`Expr::visit`].
     pub fn visit_exprs(&mut self, level: usize, f: &mut dyn FnMut(&mut Expr, usize)) {
         match self {
-            Source::Result | Source::Relation(_) | Source::Rows(_) => {}
+            Source::Result
+            | Source::Relation(_)
+            | Source::Rows(_)
+            | Source::Cte(_)
+            | Source::CteScan(_)
+            | Source::WorkTable(_)
+            | Source::WorkTableScan(_) => {}
             Source::Function { args, .. } => args.iter_mut().for_each(|e| e.visit(level, f)),
+            Source::RecursiveUnion(r) => {
+                r.nonrec.visit_exprs(level, f);
+                r.rec.visit_exprs(level, f);
+            }
             Source::Series {
                 start, stop, step, ..
             } => {
@@ -166,7 +202,7 @@ impl Source {
                     q.visit(level, f);
                 }
             }
-            Source::Subquery(p) => p.visit_exprs(level + 1, f),
+            Source::Subquery(p) | Source::LateralSubquery(p) => p.visit_exprs(level + 1, f),
             Source::SetOp(o) => {
                 o.left.visit_exprs(level, f);
                 o.right.visit_exprs(level, f);
@@ -193,6 +229,11 @@ impl SelectPlan {
         }
         for a in self.aggs.iter_mut().flatten() {
             if let Some(e) = a.arg_mut() {
+                e.visit(level, f);
+            }
+        }
+        for w in &mut self.windows {
+            for e in w.exprs_mut() {
                 e.visit(level, f);
             }
         }

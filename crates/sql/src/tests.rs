@@ -724,8 +724,6 @@ fn error_sqlstates() {
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
         ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
-        ("SELECT * FROM generate_series(1,2) a, LATERAL (SELECT a) s", "0A000", "LATERAL is not supported yet"),
-        ("SELECT DISTINCT ON (1) 1", "0A000", "DISTINCT ON is not supported yet"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "42P01", "relation \"t\" does not exist"),
         ("VACUUM", "0A000", "tables are not available in this host"),
@@ -2002,5 +2000,237 @@ fn set_operations_distinct_and_values_match_postgres() {
             (*code, *msg),
             "{sql}"
         );
+    }
+}
+
+/// WITH and WITH RECURSIVE; every expected output is PostgreSQL 15's
+/// (`psql -AtX`) for the same query.
+#[test]
+fn with_queries_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        ("WITH t AS (SELECT 1 AS a, 'x' AS b) SELECT * FROM t", "1|x"),
+        (
+            "WITH t(x) AS (SELECT g FROM generate_series(1,3) g), u AS (SELECT x * 10 AS y FROM t) \
+             SELECT t.x, u.y FROM t JOIN u ON u.y = t.x * 10 ORDER BY 1",
+            "1|10\n2|20\n3|30",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (VALUES (1) UNION ALL SELECT n+1 FROM t WHERE n < 5) SELECT sum(n) FROM t",
+            "15",
+        ),
+        // An endless recursion read under a LIMIT: rows are produced on demand.
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM t) SELECT * FROM t LIMIT 4",
+            "1\n2\n3\n4",
+        ),
+        // UNION (not ALL) stops when a round adds no new row.
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION SELECT (n % 3) + 1 FROM t) SELECT * FROM t ORDER BY 1",
+            "1\n2\n3",
+        ),
+        // A correlated subquery reads the WITH query's rows each time.
+        (
+            "WITH t AS (SELECT g FROM generate_series(1,4) g) \
+             SELECT g, (SELECT count(*) FROM t WHERE t.g < o.g) FROM t o ORDER BY 1",
+            "1|0\n2|1\n3|2\n4|3",
+        ),
+        (
+            "WITH RECURSIVE fib(a, b) AS (SELECT 0::bigint, 1::bigint UNION ALL SELECT b, a + b FROM fib WHERE b < 50) SELECT a FROM fib",
+            "0\n1\n1\n2\n3\n5\n8\n13\n21\n34",
+        ),
+        ("WITH RECURSIVE t AS (SELECT 1 AS n) SELECT * FROM t", "1"),
+        (
+            "SELECT * FROM (WITH t AS (SELECT 5 AS v) SELECT v + 1 AS w FROM t) s",
+            "6",
+        ),
+        ("WITH t AS (SELECT 1 AS a) SELECT * FROM t x(b)", "1"),
+        (
+            "WITH t AS (SELECT 'a' AS s UNION ALL SELECT 'b') SELECT s || 'z' FROM t",
+            "az\nbz",
+        ),
+        // A WITH name hides a relation of that name; an inner WITH an outer one.
+        (
+            "WITH t AS (SELECT 1 AS a) SELECT (WITH t AS (SELECT 2 AS a) SELECT a FROM t), a FROM t",
+            "2|1",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let mut h = FakeHost::new();
+    let (cols, _, _) = run(
+        &mut h,
+        "WITH t(x, y) AS (SELECT 1, 2::int8, 'u') SELECT * FROM t",
+    )
+    .unwrap();
+    let got: Vec<(&str, Oid)> = cols.iter().map(|c| (c.name.as_str(), c.type_oid)).collect();
+    assert_eq!(got, vec![("x", INT4), ("y", INT8), ("?column?", TEXT)]);
+
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "WITH t AS (SELECT 1), t AS (SELECT 2) SELECT * FROM t",
+            "42712",
+            "WITH query name \"t\" specified more than once",
+        ),
+        (
+            "WITH t(a, b) AS (SELECT 1) SELECT * FROM t",
+            "42P10",
+            "WITH query \"t\" has 1 columns available but 2 columns specified",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n::bigint + 1 FROM t WHERE n < 3) SELECT * FROM t",
+            "42804",
+            "recursive query \"t\" column 1 has type integer in non-recursive term but type bigint overall",
+        ),
+        (
+            "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT t1.n + 1 FROM t t1, t t2 WHERE t1.n < 3) SELECT * FROM t",
+            "42P19",
+            "recursive reference to query \"t\" must not appear more than once",
+        ),
+        // Not RECURSIVE: the query does not see itself.
+        (
+            "WITH t AS (SELECT 1 UNION ALL SELECT 2 FROM t) SELECT * FROM t",
+            "42P01",
+            "relation \"t\" does not exist",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
+}
+
+/// SELECT DISTINCT ON; every expected output is PostgreSQL 15's (`psql -AtX`).
+#[test]
+fn distinct_on_matches_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT DISTINCT ON (x % 3) x % 3 AS k, x FROM generate_series(1,10) x ORDER BY x % 3, x DESC",
+            "0|9\n1|10\n2|8",
+        ),
+        (
+            "SELECT DISTINCT ON (1) x % 3 AS k, x FROM generate_series(1,10) x ORDER BY 1, 2",
+            "0|3\n1|1\n2|2",
+        ),
+        // ON expressions missing from ORDER BY are sorted on after it.
+        (
+            "SELECT DISTINCT ON (x / 4, x % 2) x FROM generate_series(1,10) x ORDER BY x % 2, x / 4, x DESC",
+            "2\n6\n10\n3\n7\n9",
+        ),
+        (
+            "SELECT DISTINCT ON (x / 4) x FROM generate_series(1,10) x ORDER BY x / 4 DESC, x LIMIT 2",
+            "8\n4",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let e = err("SELECT DISTINCT ON (x / 4) x FROM generate_series(1,10) x ORDER BY x DESC");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42P10",
+            "SELECT DISTINCT ON expressions must match initial ORDER BY expressions"
+        )
+    );
+}
+
+/// Window functions; every expected output is PostgreSQL 15's (`psql -AtX`).
+#[test]
+fn window_functions_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT x, x % 3 AS p, row_number() OVER (PARTITION BY x % 3 ORDER BY x), rank() OVER (ORDER BY x / 3), dense_rank() OVER (ORDER BY x / 3) FROM generate_series(1,7) x ORDER BY x",
+            "1|1|1|1|1\n2|2|1|1|1\n3|0|1|3|2\n4|1|2|3|2\n5|2|2|3|2\n6|0|2|6|3\n7|1|3|6|3",
+        ),
+        // The default frame ends at the current row's last peer.
+        (
+            "SELECT x, sum(x) OVER (ORDER BY x / 2), count(*) OVER (), avg(x) OVER (PARTITION BY x % 2) FROM generate_series(1,6) x ORDER BY x",
+            "1|1|6|3.0000000000000000\n2|6|6|4.0000000000000000\n3|6|6|3.0000000000000000\n4|15|6|4.0000000000000000\n5|15|6|3.0000000000000000\n6|21|6|4.0000000000000000",
+        ),
+        (
+            "SELECT x, lag(x) OVER (ORDER BY x), lead(x, 2, -1) OVER (ORDER BY x), first_value(x) OVER w, last_value(x) OVER w, nth_value(x, 2) OVER w FROM generate_series(1,5) x WINDOW w AS (ORDER BY x ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) ORDER BY x",
+            "1||3|1|2|2\n2|1|4|1|3|2\n3|2|5|2|4|3\n4|3|-1|3|5|4\n5|4|-1|4|5|5",
+        ),
+        (
+            "SELECT x, sum(x) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING), min(x) OVER (ORDER BY x DESC ROWS 2 PRECEDING), max(x) OVER (ORDER BY x RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM generate_series(1,5) x ORDER BY x",
+            "1|15|1|5\n2|15|2|5\n3|15|3|5\n4|15|4|5\n5|15|5|5",
+        ),
+        (
+            "SELECT x, ntile(3) OVER (ORDER BY x), percent_rank() OVER (ORDER BY x / 2), cume_dist() OVER (ORDER BY x / 2) FROM generate_series(1,7) x ORDER BY x",
+            "1|1|0|0.14285714285714285\n2|1|0.16666666666666666|0.42857142857142855\n3|1|0.16666666666666666|0.42857142857142855\n4|2|0.5|0.7142857142857143\n5|2|0.5|0.7142857142857143\n6|3|0.8333333333333334|1\n7|3|0.8333333333333334|1",
+        ),
+        // Over a grouped query: the windows read the groups.
+        (
+            "SELECT k, sum(x), sum(sum(x)) OVER (), rank() OVER (ORDER BY sum(x) DESC) FROM (SELECT x % 2 AS k, x FROM generate_series(1,5) x) s GROUP BY k ORDER BY 1",
+            "0|6|15|2\n1|9|15|1",
+        ),
+        // Without ORDER BY, rows come out in the window's order.
+        (
+            "SELECT x, row_number() OVER (ORDER BY x DESC) FROM generate_series(1,3) x",
+            "3|1\n2|2\n1|3",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
+    }
+    let errors: &[(&str, &str, &str)] = &[
+        (
+            "SELECT x FROM generate_series(1,3) x WHERE row_number() OVER () > 1",
+            "42P20",
+            "window functions are not allowed in WHERE",
+        ),
+        (
+            "SELECT sum(row_number() OVER ()) FROM generate_series(1,3) x",
+            "42803",
+            "aggregate function calls cannot contain window function calls",
+        ),
+        (
+            "SELECT x, abs(x) OVER () FROM generate_series(1,3) x",
+            "42809",
+            "OVER specified, but abs is not a window function nor an aggregate function",
+        ),
+    ];
+    for (sql, code, msg) in errors {
+        let e = err(sql);
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            (*code, *msg),
+            "{sql}"
+        );
+    }
+}
+
+/// LATERAL subqueries; every expected output is PostgreSQL 15's (`psql -AtX`).
+#[test]
+fn lateral_subqueries_match_postgres() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT a, s.b FROM generate_series(1,3) a, LATERAL (SELECT a * 10 AS b) s ORDER BY 1",
+            "1|10\n2|20\n3|30",
+        ),
+        (
+            "SELECT a, s.c FROM generate_series(1,3) a, LATERAL (SELECT count(*) AS c FROM generate_series(1, a) g) s ORDER BY 1",
+            "1|1\n2|2\n3|3",
+        ),
+        (
+            "SELECT a, s.g FROM generate_series(1,3) a LEFT JOIN LATERAL (SELECT g FROM generate_series(1,3) g WHERE g < a) s ON true ORDER BY 1, 2",
+            "1|\n2|1\n3|1\n3|2",
+        ),
+        (
+            "SELECT a, s.g FROM generate_series(1,3) a JOIN LATERAL (SELECT g FROM generate_series(1,3) g WHERE g <= a) s ON s.g = a ORDER BY 1",
+            "1|1\n2|2\n3|3",
+        ),
+        (
+            "SELECT a, s.m FROM generate_series(1,4) a CROSS JOIN LATERAL (SELECT max(g) AS m FROM generate_series(1,10) g WHERE g % a = 0) s ORDER BY 1",
+            "1|10\n2|10\n3|9\n4|8",
+        ),
+    ];
+    for (sql, want) in cases {
+        assert_eq!(psql_rows(sql), *want, "{sql}");
     }
 }

@@ -36,6 +36,8 @@
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
+//! - `queries`: WITH [RECURSIVE], DISTINCT ON, window functions and queries
+//!   without columns against PostgreSQL 15's output.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -58,6 +60,7 @@ mod lockfile;
 mod locks;
 mod pgbench;
 mod psql;
+mod queries;
 mod raw;
 mod routines;
 mod savepoint;

@@ -1,0 +1,14 @@
+CREATE TABLE emp (id int, name text, dept int, boss int, pay int);
+INSERT INTO emp VALUES (1, 'ann', 10, NULL, 300), (2, 'bob', 10, 1, 200), (3, 'cy', 20, 1, 250), (4, 'dee', 20, 3, 100), (5, 'eve', 30, 2, 150), (6, 'fay', 10, 2, 200);
+WITH RECURSIVE chain(id, name, depth) AS (SELECT id, name, 0 FROM emp WHERE boss IS NULL UNION ALL SELECT e.id, e.name, c.depth + 1 FROM emp e JOIN chain c ON e.boss = c.id) SELECT * FROM chain ORDER BY depth, id;
+WITH d AS (SELECT dept, sum(pay) AS total FROM emp GROUP BY dept) SELECT e.name, d.total FROM emp e JOIN d ON d.dept = e.dept WHERE e.pay * 3 > d.total ORDER BY 1;
+WITH big AS (SELECT * FROM emp WHERE pay >= 200) SELECT count(*), (SELECT max(pay) FROM big) FROM big;
+SELECT DISTINCT ON (dept) dept, name, pay FROM emp ORDER BY dept, pay DESC, name;
+SELECT name, dept, pay, rank() OVER (PARTITION BY dept ORDER BY pay DESC), sum(pay) OVER (PARTITION BY dept), lag(name) OVER (ORDER BY id) FROM emp ORDER BY id;
+SELECT dept, sum(pay), row_number() OVER (ORDER BY sum(pay) DESC) FROM emp GROUP BY dept ORDER BY dept;
+SELECT FROM emp WHERE pay > 200;
+SELECT name, avg(pay) OVER w FROM emp WINDOW w AS (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING) ORDER BY id;
+WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT n, count(*) OVER () FROM t;
+WITH t AS (SELECT 1), t AS (SELECT 2) SELECT * FROM t;
+SELECT name FROM emp WHERE rank() OVER (ORDER BY pay) = 1;
+SELECT DISTINCT ON (dept) name FROM emp ORDER BY name;
