@@ -1,12 +1,20 @@
 //! `pg_hba.conf`: which client may connect to which database as which
 //! user, and how it proves it.
 //!
-//! PostgreSQL's format, first matching line wins:
-//! `local DATABASE USER METHOD` and `host|hostnossl DATABASE USER ADDRESS
-//! METHOD` (ADDRESS as CIDR, as `address mask`, or `all`). `hostssl`
-//! lines never match (tusk has no TLS yet). Methods: `trust` and `reject`;
-//! any other method is refused with a message saying tusk does not support
-//! it yet, rather than silently trusting.
+//! PostgreSQL's format, first matching line wins (no fall-through: a
+//! failed password does not try the next line):
+//! `local DATABASE USER METHOD [OPTIONS]` and `host|hostssl|hostnossl
+//! DATABASE USER ADDRESS METHOD [OPTIONS]` (ADDRESS as CIDR, as `address
+//! mask`, `all`, `samehost` or `samenet`). DATABASE and USER are comma
+//! lists; `all`, `sameuser`, `samerole`/`samegroup`, `+group` (members of
+//! a role) and `@file` (names read from a file next to pg_hba.conf) work
+//! as in PostgreSQL. `hostssl` lines never match until the TLS work lands.
+//! Methods: trust, reject, password, md5, scram-sha-256 and peer (Unix
+//! sockets only) are carried out by the backend (backend/auth.rs); the
+//! other PostgreSQL methods load but refuse the connection with a message
+//! saying tusk lacks them, rather than silently trusting. The file is
+//! checked whole when loaded: a bad line keeps the previous rules (the
+//! postmaster logs why), as PostgreSQL's reload does.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -23,6 +31,10 @@ enum ConnType {
 enum AddrMatch {
     All,
     Net(IpAddr, u8),
+    /// One of the server's own addresses.
+    SameHost,
+    /// Any subnet the server is directly on.
+    SameNet,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +45,80 @@ pub struct HbaLine {
     users: Vec<String>,
     addr: Option<AddrMatch>,
     pub method: String,
+    /// The line as written (for "Connection matched pg_hba.conf line N").
+    raw: String,
+}
+
+/// PostgreSQL's method names; the ones tusk carries out are [`SUPPORTED`].
+const METHODS: &[&str] = &[
+    "trust",
+    "reject",
+    "md5",
+    "password",
+    "scram-sha-256",
+    "peer",
+    "ident",
+    "gss",
+    "sspi",
+    "pam",
+    "bsd",
+    "ldap",
+    "radius",
+    "cert",
+];
+pub const SUPPORTED: &[&str] = &[
+    "trust",
+    "reject",
+    "md5",
+    "password",
+    "scram-sha-256",
+    "peer",
+];
+
+/// The server's interface addresses with their netmask prefix
+/// (getifaddrs(3)); empty when the call fails.
+fn interfaces() -> Vec<(IpAddr, u8)> {
+    fn ip_of(sa: *const libc::sockaddr) -> Option<IpAddr> {
+        if sa.is_null() {
+            return None;
+        }
+        // SAFETY: getifaddrs hands out sockaddrs of the family they name.
+        unsafe {
+            match (*sa).sa_family as i32 {
+                libc::AF_INET => {
+                    let s = &*(sa as *const libc::sockaddr_in);
+                    Some(IpAddr::V4(std::net::Ipv4Addr::from(u32::from_be(
+                        s.sin_addr.s_addr,
+                    ))))
+                }
+                libc::AF_INET6 => {
+                    let s = &*(sa as *const libc::sockaddr_in6);
+                    Some(IpAddr::V6(std::net::Ipv6Addr::from(s.sin6_addr.s6_addr)))
+                }
+                _ => None,
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: head is a live local the call fills; freed below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return out;
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: cur walks the list getifaddrs returned.
+        let ifa = unsafe { &*cur };
+        if let (Some(ip), Some(m)) = (ip_of(ifa.ifa_addr), ip_of(ifa.ifa_netmask)) {
+            if let Some(p) = prefix_from_mask(m) {
+                out.push((ip, p));
+            }
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: head came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    out
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,10 +172,15 @@ impl Hba {
     pub fn load(path: &Path) -> Result<Hba, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("could not open file \"{}\": {e}", path.display()))?;
-        Hba::parse(&text, &path.display().to_string())
+        Hba::parse_in(&text, &path.display().to_string(), path.parent())
     }
 
     pub fn parse(text: &str, name: &str) -> Result<Hba, String> {
+        Hba::parse_in(text, name, None)
+    }
+
+    /// Parses `text`; `@file` names are read relative to `dir`.
+    pub fn parse_in(text: &str, name: &str, dir: Option<&Path>) -> Result<Hba, String> {
         let mut lines = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
@@ -117,15 +208,43 @@ impl Hba {
                     f.len()
                 )));
             }
-            let list = |s: &str| {
-                s.split(',')
-                    .map(|x| x.trim_matches('"').to_string())
-                    .collect::<Vec<_>>()
+            let list = |s: &str| -> Result<Vec<String>, String> {
+                let mut out = Vec::new();
+                for x in s.split(',') {
+                    match x.strip_prefix('@') {
+                        Some(file) => {
+                            let p = match dir {
+                                Some(d) => d.join(file),
+                                None => Path::new(file).to_path_buf(),
+                            };
+                            let t = std::fs::read_to_string(&p).map_err(|e| {
+                                err(format!(
+                                    "could not open secondary authentication file \"@{file}\" as \"{}\": {e}",
+                                    p.display()
+                                ))
+                            })?;
+                            for l in t.lines() {
+                                let l = l.split('#').next().unwrap_or("");
+                                out.extend(
+                                    l.split(|c: char| c == ',' || c.is_whitespace())
+                                        .filter(|w| !w.is_empty())
+                                        .map(str::to_string),
+                                );
+                            }
+                        }
+                        None => out.push(x.to_string()),
+                    }
+                }
+                Ok(out)
             };
             let (addr, method_at) = if conn == ConnType::Local {
                 (None, 3)
-            } else if f[3] == "all" || f[3] == "samehost" || f[3] == "samenet" {
+            } else if f[3] == "all" {
                 (Some(AddrMatch::All), 4)
+            } else if f[3] == "samehost" {
+                (Some(AddrMatch::SameHost), 4)
+            } else if f[3] == "samenet" {
+                (Some(AddrMatch::SameNet), 4)
             } else if let Some((a, p)) = f[3].split_once('/') {
                 let ip: IpAddr = a
                     .parse()
@@ -154,20 +273,44 @@ impl Hba {
             } else {
                 return Err(err(format!("host names in pg_hba.conf are not supported by tusk yet: \"{}\"; use an IP address with a mask", f[3])));
             };
+            let method = f[method_at].to_string();
+            if !METHODS.contains(&method.as_str()) {
+                return Err(err(format!("invalid authentication method \"{method}\"")));
+            }
+            if method == "peer" && conn != ConnType::Local {
+                return Err(err(
+                    "peer authentication is only supported on local sockets".into(),
+                ));
+            }
             lines.push(HbaLine {
                 line_no,
                 conn,
-                databases: list(f[1]),
-                users: list(f[2]),
+                databases: list(f[1])?,
+                users: list(f[2])?,
                 addr,
-                method: f[method_at].to_string(),
+                method,
+                raw: raw.trim_end().to_string(),
             });
         }
         Ok(Hba { lines })
     }
 
-    /// The first line matching the connection, or None.
+    /// The first line matching the connection, or None; memberships
+    /// (`+group`, `samerole`) count as none.
     pub fn find(&self, client: Option<IpAddr>, database: &str, user: &str) -> Option<&HbaLine> {
+        self.find_with(client, database, user, &|_, _| false)
+    }
+
+    /// The first line matching the connection, or None.
+    /// `is_member(user, role)` answers `+role` and `samerole`.
+    pub fn find_with(
+        &self,
+        client: Option<IpAddr>,
+        database: &str,
+        user: &str,
+        is_member: &dyn Fn(&str, &str) -> bool,
+    ) -> Option<&HbaLine> {
+        let ifaces = std::cell::OnceCell::new();
         self.lines.iter().find(|l| {
             let conn_ok = matches!(
                 (&l.conn, client),
@@ -176,13 +319,27 @@ impl Hba {
             let addr_ok = match (&l.addr, client) {
                 (None, None) | (Some(AddrMatch::All), Some(_)) => true,
                 (Some(AddrMatch::Net(n, p)), Some(ip)) => in_net(ip, *n, *p),
+                (Some(AddrMatch::SameHost), Some(ip)) => ifaces
+                    .get_or_init(interfaces)
+                    .iter()
+                    .any(|(a, _)| in_net(ip, *a, if a.is_ipv4() { 32 } else { 128 })),
+                (Some(AddrMatch::SameNet), Some(ip)) => ifaces
+                    .get_or_init(interfaces)
+                    .iter()
+                    .any(|(a, p)| in_net(ip, *a, *p)),
                 _ => false,
             };
-            let db_ok = l
-                .databases
-                .iter()
-                .any(|d| d == "all" || d == database || (d == "sameuser" && database == user));
-            let user_ok = l.users.iter().any(|u| u == "all" || u == user);
+            let db_ok = l.databases.iter().any(|d| {
+                d == "all"
+                    || d == database
+                    || (d == "sameuser" && database == user)
+                    || ((d == "samerole" || d == "samegroup") && is_member(user, database))
+            });
+            let user_ok = l.users.iter().any(|u| {
+                u == "all"
+                    || u.trim_matches('"') == user
+                    || u.strip_prefix('+').is_some_and(|g| is_member(user, g))
+            });
             conn_ok && addr_ok && db_ok && user_ok
         })
     }
@@ -192,6 +349,120 @@ impl HbaLine {
     pub fn line_no(&self) -> usize {
         self.line_no
     }
+
+    /// The line's text as written in the file.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+fn array_text(items: &[String]) -> String {
+    let quoted: Vec<String> = items
+        .iter()
+        .map(|s| {
+            if s.is_empty() || s.contains([',', '{', '}', '"', '\\', ' ']) {
+                format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+            } else {
+                s.clone()
+            }
+        })
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}
+
+fn mask_of(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::from(if prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - prefix as u32)
+        })),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - prefix as u32)
+        })),
+    }
+}
+
+/// pg_hba_file_rules: one row per rule line of the file as it is on disk
+/// now (not necessarily the rules in force), with the error of a bad
+/// line in the last column, as PostgreSQL's view.
+pub fn file_rules(path: &Path) -> Vec<Vec<tusk_sql::Value>> {
+    use tusk_sql::Value;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut row = vec![Value::Null; 9];
+            row[8] = Value::Text(format!("could not open file \"{}\": {e}", path.display()));
+            return vec![row];
+        }
+    };
+    let name = path.display().to_string();
+    let mut rows = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        if raw.split('#').next().unwrap_or("").trim().is_empty() {
+            continue;
+        }
+        let line_no = Value::Int4(i as i32 + 1);
+        match Hba::parse_in(raw, &name, path.parent()) {
+            Ok(h) => {
+                let Some(l) = h.lines.first() else { continue };
+                let t = |s: &str| Value::Text(s.to_string());
+                let (addr, mask) = match &l.addr {
+                    None => (Value::Null, Value::Null),
+                    Some(AddrMatch::All) => (t("all"), Value::Null),
+                    Some(AddrMatch::SameHost) => (t("samehost"), Value::Null),
+                    Some(AddrMatch::SameNet) => (t("samenet"), Value::Null),
+                    Some(AddrMatch::Net(ip, p)) => {
+                        (t(&ip.to_string()), t(&mask_of(*ip, *p).to_string()))
+                    }
+                };
+                rows.push(vec![
+                    line_no,
+                    t(match l.conn {
+                        ConnType::Local => "local",
+                        ConnType::Host => "host",
+                        ConnType::HostSsl => "hostssl",
+                        ConnType::HostNoSsl => "hostnossl",
+                    }),
+                    t(&array_text(&l.databases)),
+                    t(&array_text(&l.users)),
+                    addr,
+                    mask,
+                    t(&l.method),
+                    Value::Null,
+                    Value::Null,
+                ]);
+            }
+            Err(e) => {
+                let msg = e.split_once(": ").map(|(_, m)| m).unwrap_or(&e);
+                let mut row = vec![Value::Null; 9];
+                row[0] = line_no;
+                row[8] = Value::Text(msg.to_string());
+                rows.push(row);
+            }
+        }
+    }
+    rows
+}
+
+/// The pg_hba.conf `tusk init --auth-local L --auth-host H` writes.
+pub fn initial_hba(local: &str, host: &str) -> String {
+    format!(
+        "\
+# tusk client authentication configuration file (PostgreSQL's pg_hba.conf format)
+#
+# TYPE  DATABASE        USER            ADDRESS                 METHOD
+
+# \"local\" is for Unix domain socket connections only
+local   all             all                                     {local}
+# IPv4 local connections:
+host    all             all             127.0.0.1/32            {host}
+# IPv6 local connections:
+host    all             all             ::1/128                 {host}
+"
+    )
 }
 
 /// The pg_hba.conf `tusk init` writes.
@@ -200,9 +471,9 @@ pub const DEFAULT_HBA: &str = "\
 #
 # TYPE  DATABASE        USER            ADDRESS                 METHOD
 #
-# tusk supports the methods \"trust\" and \"reject\" for now. Trust lets
-# anyone who can reach the socket connect as any role: keep
-# listen_addresses on localhost until password methods exist.
+# Trust lets anyone who can reach the socket connect as any role: use
+# scram-sha-256 (tusk init --auth=scram-sha-256 --pwfile=FILE) before
+# listening beyond localhost.
 
 # \"local\" is for Unix domain socket connections only
 local   all             all                                     trust

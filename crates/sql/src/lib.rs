@@ -65,6 +65,7 @@ mod host;
 mod modify;
 mod parse;
 mod plan;
+pub mod role;
 mod utility;
 mod vacuum;
 
@@ -293,6 +294,7 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
             Parsed::Pre(PreParsed::Copy) => unreachable!("bound above"),
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
+            Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

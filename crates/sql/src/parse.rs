@@ -47,6 +47,9 @@ pub(crate) enum PreParsed {
     Copy,
     /// `VACUUM`, `ANALYZE`: read by vacuum.rs.
     Vacuum,
+    /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
+    /// role.rs.
+    Role,
 }
 
 #[derive(Debug, Clone)]
@@ -374,6 +377,16 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         };
         let text = sql.get(start_byte..end_byte).unwrap_or(sql).to_string();
         check_nesting(piece)?;
+        if crate::role::is_role_statement(
+            &leading_words(piece, 3)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            &text,
+        ) {
+            out.push((Parsed::Pre(PreParsed::Role), text));
+            continue;
+        }
         if let Some(pre) = pre_dispatch(piece) {
             out.push((Parsed::Pre(pre), text));
             continue;

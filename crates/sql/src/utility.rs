@@ -75,6 +75,8 @@ pub(crate) enum Utility {
         analyze_only: bool,
         tables: Vec<(Option<String>, String)>,
     },
+    /// A role statement (role.rs), carried out by the host.
+    Role(crate::role::RoleCommand),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -681,6 +683,7 @@ impl Utility {
                 analyze_only: true, ..
             } => Command::Other("ANALYZE"),
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
+            Utility::Role(r) => Command::Other(r.tag()),
         }
     }
 
@@ -776,6 +779,10 @@ impl Utility {
             Utility::Discard(what) => {
                 host.discard(what)?;
                 done(&format!("DISCARD {what}"))
+            }
+            Utility::Role(r) => {
+                host.role_command(r)?;
+                done(r.tag())
             }
             Utility::Checkpoint => {
                 match host.maintenance() {
