@@ -300,6 +300,7 @@ pub(crate) fn is_role_statement(words: &[&str], sql: &str) -> bool {
         ["CREATE" | "ALTER", "ROLE" | "USER" | "GROUP", ..] => true,
         ["DROP", "ROLE" | "USER" | "GROUP", ..] => true,
         ["SET", "ROLE", ..] | ["SET", "SESSION", "ROLE", ..] | ["RESET", "ROLE"] => true,
+        ["RESET", "SESSION", "AUTHORIZATION"] => true,
         ["SET", "SESSION", "AUTHORIZATION", ..] | ["SET", "LOCAL", "ROLE", ..] => true,
         ["GRANT" | "REVOKE", ..] => match tokens(sql) {
             Ok(t) => !t.iter().any(|t| matches!(t, T::Word(k, _) if k == "ON")),
@@ -418,6 +419,7 @@ pub fn parse(sql: &str) -> Result<RoleCommand, PgError> {
                 admin_only,
             })
         }
+        "RESET" if p.kw("SESSION") => Ok(RoleCommand::SetSessionAuthorization(None)),
         "RESET" => Ok(RoleCommand::SetRole(None)),
         "SET" => {
             if p.kw("LOCAL") {

@@ -114,16 +114,18 @@ impl Session {
                             .map_err(|e| PgError::error(sqlstate::INTERNAL_ERROR, e))?,
                     );
                 }
-                RoleOption::ValidUntil(t) => role.valid_until = Some(
-                    tusk_sql::datetime::parse_timestamptz(t, now_pg()).map_err(|_| {
-                        PgError::error(
-                            sqlstate::SqlState::new("22007"),
-                            format!(
+                RoleOption::ValidUntil(t) => {
+                    role.valid_until = Some(
+                        tusk_sql::datetime::parse_timestamptz(t, now_pg()).map_err(|_| {
+                            PgError::error(
+                                sqlstate::SqlState::new("22007"),
+                                format!(
                                 "invalid input syntax for type timestamp with time zone: \"{t}\""
                             ),
-                        )
-                    })?,
-                ),
+                            )
+                        })?,
+                    )
+                }
                 RoleOption::InRole(v) => in_role.extend(v.iter().cloned()),
                 RoleOption::Role(v) => members.extend(v.iter().cloned()),
                 RoleOption::Admin(v) => admins.extend(v.iter().cloned()),

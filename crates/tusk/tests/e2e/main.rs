@@ -10,6 +10,8 @@
 //! Modules, one per topic:
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
+//!   against PostgreSQL 15's answers; malformed SASL; init --auth/--pwfile.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
 //!   errors, aborted transactions, SET rules.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
@@ -38,6 +40,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod auth;
 mod client;
 mod control;
 mod copy;
