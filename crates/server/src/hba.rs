@@ -181,6 +181,19 @@ impl Hba {
 
     /// Parses `text`; `@file` names are read relative to `dir`.
     pub fn parse_in(text: &str, name: &str, dir: Option<&Path>) -> Result<Hba, String> {
+        Hba::parse_depth(text, name, dir, 0)
+    }
+
+    /// `include FILE`, `include_if_exists FILE` and `include_dir DIR`
+    /// (PostgreSQL 16's directives; a relative name is relative to the
+    /// including file's directory) splice the named files' rules in
+    /// place, at most 10 levels deep.
+    fn parse_depth(
+        text: &str,
+        name: &str,
+        dir: Option<&Path>,
+        depth: usize,
+    ) -> Result<Hba, String> {
         let mut lines = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
@@ -190,6 +203,62 @@ impl Hba {
             }
             let f: Vec<&str> = l.split_whitespace().collect();
             let err = |m: String| format!("{name}:{line_no}: {m}");
+            if matches!(f[0], "include" | "include_if_exists" | "include_dir") {
+                if f.len() != 2 {
+                    return Err(err(format!(
+                        "invalid syntax: \"{}\" takes one file name",
+                        f[0]
+                    )));
+                }
+                if depth >= 10 {
+                    return Err(err(format!(
+                        "could not open file \"{}\": maximum nesting depth exceeded",
+                        f[1]
+                    )));
+                }
+                let target = f[1].trim_matches('"');
+                let path = match dir {
+                    Some(d) => d.join(target),
+                    None => Path::new(target).to_path_buf(),
+                };
+                let files = if f[0] == "include_dir" {
+                    let mut v: Vec<std::path::PathBuf> = std::fs::read_dir(&path)
+                        .map_err(|e| {
+                            err(format!(
+                                "could not open directory \"{}\": {e}",
+                                path.display()
+                            ))
+                        })?
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+                        .collect();
+                    v.sort();
+                    v
+                } else {
+                    vec![path]
+                };
+                for p in files {
+                    let text = match std::fs::read_to_string(&p) {
+                        Ok(t) => t,
+                        Err(e)
+                            if f[0] == "include_if_exists"
+                                && e.kind() == std::io::ErrorKind::NotFound =>
+                        {
+                            continue
+                        }
+                        Err(e) => {
+                            return Err(err(format!(
+                                "could not open file \"{}\": {e}",
+                                p.display()
+                            )))
+                        }
+                    };
+                    let sub =
+                        Hba::parse_depth(&text, &p.display().to_string(), p.parent(), depth + 1)?;
+                    lines.extend(sub.lines);
+                }
+                continue;
+            }
             let conn = match f[0] {
                 "local" => ConnType::Local,
                 "host" => ConnType::Host,
@@ -506,6 +575,63 @@ mod tests {
                 .line_no(),
             14
         );
+    }
+
+    #[test]
+    fn includes_groups_and_files() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("admins"), "root, alice\n# comment\nbob\n").unwrap();
+        std::fs::write(
+            d.path().join("inc.conf"),
+            "host all @admins 10.0.0.0/8 md5\n",
+        )
+        .unwrap();
+        let text = "include inc.conf\ninclude_if_exists missing.conf\nhost samerole +staff all scram-sha-256\nlocal all all peer\n";
+        std::fs::write(d.path().join("pg_hba.conf"), text).unwrap();
+        let h = Hba::load(&d.path().join("pg_hba.conf")).unwrap();
+        let ip = Some("10.1.1.1".parse().unwrap());
+        let l = h.find(ip, "db", "bob").unwrap();
+        assert_eq!((l.method.as_str(), l.line_no()), ("md5", 1));
+        assert!(l.raw().starts_with("host all @admins"));
+        // +staff and samerole need membership.
+        assert!(h
+            .find(Some("192.0.2.1".parse().unwrap()), "staff", "carol")
+            .is_none());
+        let member = |u: &str, g: &str| u == "carol" && g == "staff";
+        let l = h
+            .find_with(
+                Some("192.0.2.1".parse().unwrap()),
+                "staff",
+                "carol",
+                &member,
+            )
+            .unwrap();
+        assert_eq!(l.method, "scram-sha-256");
+        assert!(h
+            .find_with(
+                Some("192.0.2.1".parse().unwrap()),
+                "other",
+                "carol",
+                &member
+            )
+            .is_none());
+        assert_eq!(h.find(None, "x", "y").unwrap().method, "peer");
+        // Bad files: a missing include, peer on a host line, an unknown method.
+        for bad in [
+            "include nosuch.conf",
+            "host all all 1.2.3.4/32 peer",
+            "host all all 1.2.3.4/32 trusty",
+        ] {
+            assert!(Hba::parse_in(bad, "f", Some(d.path())).is_err(), "{bad}");
+        }
+        // samehost matches the loopback address (an interface of any host).
+        let h = Hba::parse("host all all samehost trust\n", "f").unwrap();
+        assert!(h
+            .find(Some("127.0.0.1".parse().unwrap()), "d", "u")
+            .is_some());
+        assert!(h
+            .find(Some("192.0.2.77".parse().unwrap()), "d", "u")
+            .is_none());
     }
 
     #[test]

@@ -131,6 +131,37 @@ fn each_method_accepts_and_refuses_as_postgresql() {
         "{}",
         bad.stderr
     );
+    // asyncpg (its own SCRAM, md5 and cleartext code): the same answers.
+    let script = r#"
+import asyncio, sys
+try:
+    import asyncpg
+except ImportError:
+    sys.exit("asyncpg is not installed: pip install asyncpg (scripts/test.sh does)")
+async def one(port, u, p, d):
+    try:
+        c = await asyncio.wait_for(asyncpg.connect(host="127.0.0.1", port=port, user=u,
+            password=p, database=d, ssl=False), 20)
+        await c.close()
+        return "OK"
+    except asyncpg.PostgresError as e:
+        return "%s %s" % (e.sqlstate, e)
+async def main(port, cases):
+    for c in cases:
+        u, p, d = c.split(":")
+        print(await one(port, u, p, d))
+asyncio.run(main(int(sys.argv[1]), sys.argv[2:]))
+"#;
+    let mut args = vec!["-c".to_string(), script.to_string(), s.port().to_string()];
+    args.extend(CASES.iter().map(|(u, p, d, _)| format!("{u}:{p}:{d}")));
+    let run = run_bounded(
+        std::process::Command::new("python3").args(&args),
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.describe());
+    let got: Vec<&str> = run.stdout.lines().collect();
+    let want: Vec<&str> = CASES.iter().map(|c| c.3).collect();
+    assert_eq!(got, want, "asyncpg");
     // The log has PostgreSQL's DETAIL (never sent to the client), and
     // never a password or verifier.
     let log = s.log();
