@@ -461,6 +461,11 @@ impl Session {
         };
         self.id.user = target.name.clone();
         self.id.is_superuser = target.superuser;
+        // is_superuser follows the current role and is reported.
+        let session_user = self.id.session_user.clone();
+        self.settings
+            .set_session_user(&session_user, target.superuser);
+        self.send_changed(vec!["is_superuser"]);
         Ok(())
     }
 
@@ -478,6 +483,8 @@ impl Session {
         self.id.session_user = t.name.clone();
         self.id.user = t.name.clone();
         self.id.is_superuser = t.superuser;
+        self.settings.set_session_user(&t.name, t.superuser);
+        self.send_changed(vec!["session_authorization", "is_superuser"]);
         Ok(())
     }
 }
