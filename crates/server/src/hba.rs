@@ -8,7 +8,9 @@
 //! mask`, `all`, `samehost` or `samenet`). DATABASE and USER are comma
 //! lists; `all`, `sameuser`, `samerole`/`samegroup`, `+group` (members of
 //! a role) and `@file` (names read from a file next to pg_hba.conf) work
-//! as in PostgreSQL. `hostssl` lines never match until the TLS work lands.
+//! as in PostgreSQL; `include`, `include_if_exists` and `include_dir`
+//! (PostgreSQL 16's directives) splice other files in. `hostssl` lines
+//! never match until the TLS work lands.
 //! Methods: trust, reject, password, md5, scram-sha-256 and peer (Unix
 //! sockets only) are carried out by the backend (backend/auth.rs); the
 //! other PostgreSQL methods load but refuse the connection with a message
