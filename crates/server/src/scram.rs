@@ -263,7 +263,7 @@ pub struct ScramExchange {
 }
 
 /// One attribute `x=value` at the front of `s`; returns value and rest.
-fn attr<'a>(s: &'a str, name: char) -> Result<(&'a str, &'a str), ScramError> {
+fn attr(s: &str, name: char) -> Result<(&str, &str), ScramError> {
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if c == name => {}

@@ -349,6 +349,7 @@ fn scram_exchange(
 /// (getsockopt(SO_PEERCRED), then getpwuid_r).
 fn peer_user(conn: &Conn<ClientSocket>) -> Result<String, String> {
     let fd = conn.get_ref().fd.as_raw_fd();
+    // SAFETY: ucred is plain integers; all-zero is a valid value.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
     // SAFETY: cred and len are live locals of the sizes passed.
@@ -367,6 +368,8 @@ fn peer_user(conn: &Conn<ClientSocket>) -> Result<String, String> {
             std::io::Error::last_os_error()
         ));
     }
+    // SAFETY: passwd is integers and pointers; all-zero (null) is valid
+    // and getpwuid_r fills it before it is read.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut buf = vec![0u8; 16384];
     let mut out: *mut libc::passwd = std::ptr::null_mut();

@@ -69,6 +69,9 @@ fn check_name(name: &str) -> Result<(), PgError> {
     Ok(())
 }
 
+/// IN ROLE, ROLE and ADMIN names of a CREATE ROLE.
+type Memberships = (Vec<String>, Vec<String>, Vec<String>);
+
 impl Session {
     /// The current role's row (None if it was dropped meanwhile).
     fn current_role<'a>(&self, r: &'a Roles) -> Option<&'a RoleRow> {
@@ -80,7 +83,7 @@ impl Session {
         role: &mut RoleRow,
         opts: &[RoleOption],
         roles_now: &Roles,
-    ) -> Result<(Vec<String>, Vec<String>, Vec<String>), PgError> {
+    ) -> Result<Memberships, PgError> {
         let (mut in_role, mut members, mut admins) = (Vec::new(), Vec::new(), Vec::new());
         for o in opts {
             match o {
@@ -246,7 +249,7 @@ impl Session {
                         "must be superuser to alter superuser roles or change superuser attribute",
                     ));
                 }
-                if !may_createrole && !(role.oid == me.oid && only_password) {
+                if !(may_createrole || (role.oid == me.oid && only_password)) {
                     return Err(denied("permission denied"));
                 }
                 if role.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID
