@@ -36,6 +36,8 @@ use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
+mod auth;
+mod rolecmd;
 mod tables;
 
 /// A startup packet: protocol major and minor version, and its parameters.
@@ -647,36 +649,53 @@ impl Session {
                 None => elog::log("connection received: host=[local]"),
             }
         }
-        // Authentication (pg_hba.conf).
-        let Some(line) = env.hba.find(env.peer.map(|a| a.ip()), &database, &user) else {
+        // Authentication (pg_hba.conf, then the line's method: auth.rs).
+        let roles = crate::roles::Roles::load(&env.data_dir).unwrap_or_default();
+        let is_member = |u: &str, g: &str| match (roles.by_name(u), roles.by_name(g)) {
+            (Some(u), Some(g)) => roles.is_member_of(u.oid, g.oid),
+            _ => false,
+        };
+        let Some(line) = env
+            .hba
+            .find_with(env.peer.map(|a| a.ip()), &database, &user, &is_member)
+        else {
             bail!(PgError::fatal(
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                 format!("no pg_hba.conf entry for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
             ));
         };
-        match line.method.as_str() {
-            // Authenticated: PostgreSQL says so (AuthenticationOk) before
-            // it looks up the role and the database, so their FATALs
-            // follow it, and clients expect that order.
-            "trust" => conn.auth_ok(),
-            "reject" => bail!(PgError::fatal(
-                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-                format!("pg_hba.conf rejects connection for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
-            )),
-            m => bail!(PgError::fatal(
-                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-                format!("authentication method \"{m}\" of pg_hba.conf line {} is not supported by tusk yet", line.line_no())
-            )
-            .with_hint("Use \"trust\" or \"reject\" for now.")),
-        }
-        let roles = tusk_storage::bootstrap::roles(&env.data_dir).unwrap_or_default();
-        let Some(role) = roles.iter().find(|r| r.name == user) else {
+        auth::authenticate(
+            &mut conn,
+            line,
+            &auth::Client {
+                user: &user,
+                database: &database,
+                peer: env.peer,
+                // Set by the TLS code once connections can be encrypted.
+                channel_binding: None,
+            },
+            &roles,
+            env.settings.str("password_encryption"),
+        );
+        // Authenticated: PostgreSQL says so (AuthenticationOk) before it
+        // looks up the role and the database, so their FATALs follow it,
+        // and clients expect that order.
+        conn.auth_ok();
+        let Some(role) = roles.by_name(&user) else {
             bail!(PgError::fatal(
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                 format!("role \"{user}\" does not exist")
             ));
         };
+        if !role.login {
+            bail!(PgError::fatal(
+                sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
+                format!("role \"{user}\" is not permitted to log in")
+            ));
+        }
         let is_superuser = role.superuser;
+        rolecmd::set_authenticated(&user, is_superuser);
+        let role_connlimit = role.connlimit;
         if env.cac == Cac::SuperuserOnly && !is_superuser {
             bail!(PgError::fatal(
                 sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -746,6 +765,23 @@ impl Session {
         let s = procs.status(slot);
         s.set_cancel_key(env.cancel_key);
         s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
+        // CONNECTION LIMIT, counted as PostgreSQL's CountUserBackends once
+        // this backend is in the proc array (so "more than the limit").
+        if role_connlimit >= 0 && !is_superuser {
+            let n = procs
+                .snapshot()
+                .iter()
+                .filter(|p| {
+                    p.usename == user && p.kind == tusk_storage::procarray::ProcKind::ClientBackend
+                })
+                .count();
+            if n > role_connlimit as usize {
+                bail!(PgError::fatal(
+                    sqlstate::TOO_MANY_CONNECTIONS,
+                    format!("too many connections for role \"{user}\"")
+                ));
+            }
+        }
         elog::set_session(
             &user,
             &database,
@@ -1311,6 +1347,8 @@ impl Session {
             }
             crate::pstitle::set_activity(p.command().tag());
             let rels = ServerRelations {
+                data_dir: self.data_dir.clone(),
+                superuser: self.id.is_superuser,
                 procs: self.procs,
                 shared: self.shared.clone(),
                 slot: self.slot as u32,
@@ -1568,6 +1606,8 @@ impl Session {
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
             let rels = ServerRelations {
+                data_dir: self.data_dir.clone(),
+                superuser: self.id.is_superuser,
                 procs: self.procs,
                 shared: self.shared.clone(),
                 slot: self.slot as u32,
@@ -1724,6 +1764,8 @@ impl Session {
             }
             tusk_sql::CopyDirection::Out { columns } => {
                 let rels = ServerRelations {
+                    data_dir: self.data_dir.clone(),
+                    superuser: self.id.is_superuser,
                     procs: self.procs,
                     shared: self.shared.clone(),
                     slot: self.slot as u32,
@@ -1911,6 +1953,10 @@ fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Re
 /// the session, so an execution can be started while the session is
 /// borrowed as the Host.
 struct ServerRelations {
+    /// For the role views (rolecmd.rs): where the role store is, and
+    /// whether the current role may see pg_authid.
+    data_dir: PathBuf,
+    superuser: bool,
     procs: ProcArray,
     shared: ChildShared,
     /// This backend's proc number (pg_locks takes the lock table's
@@ -2055,6 +2101,11 @@ impl tusk_sql::Relations for ServerRelations {
                         .collect(),
                 )))
             }
+            RelationSource::SystemView(SystemView::Role(v)) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(
+                    rolecmd::view_rows(&self.data_dir, self.superuser, v)?,
+                )))
+            }
             RelationSource::SystemView(SystemView::StatBgWriter) => {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(vec![
                     self.bgwriter_row()
@@ -2116,6 +2167,8 @@ impl Host for Session {
             procs: self.procs,
             shared: self.shared.clone(),
             slot: self.slot as u32,
+            data_dir: self.data_dir.clone(),
+            superuser: self.id.is_superuser,
             tables: self.nested_table_ctx(),
         })
     }
@@ -2181,6 +2234,10 @@ impl Host for Session {
 
     fn identity(&self) -> &tusk_sql::SessionIdentity {
         &self.id
+    }
+
+    fn role_command(&mut self, cmd: &tusk_sql::role::RoleCommand) -> Result<(), PgError> {
+        self.run_role_command(cmd)
     }
 
     /// As PostgreSQL's pg_sleep: NaN, zero and negative durations return

@@ -31,6 +31,8 @@ pub mod oom;
 pub mod postmaster;
 pub mod pstitle;
 pub mod resources;
+pub mod roles;
+pub mod scram;
 pub mod shmem;
 pub mod signals;
 pub mod sockets;

@@ -62,6 +62,86 @@ pub enum SystemView {
     StatActivity,
     StatBgWriter,
     Locks,
+    /// pg_authid, pg_roles, pg_user, pg_auth_members, pg_hba_file_rules:
+    /// rows from the server's role store and pg_hba.conf.
+    Role(RoleView),
+}
+
+/// The views over the role store (see [`role_view_columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleView {
+    Authid,
+    Roles,
+    User,
+    AuthMembers,
+    HbaFileRules,
+}
+
+/// The role views' columns in PostgreSQL 15's order and types (array
+/// columns are text until tusk has arrays: rolconfig, useconfig and
+/// pg_hba_file_rules' lists show as PostgreSQL's array text).
+pub fn role_view_columns(v: RoleView) -> Vec<ColumnDef> {
+    use types::{BOOL, INT4, NAME, OID, TEXT, TIMESTAMPTZ};
+    let c = |list: &[(&str, types::Oid)]| list.iter().map(|(n, t)| col(n, *t)).collect();
+    match v {
+        RoleView::Authid => c(&[
+            ("oid", OID),
+            ("rolname", NAME),
+            ("rolsuper", BOOL),
+            ("rolinherit", BOOL),
+            ("rolcreaterole", BOOL),
+            ("rolcreatedb", BOOL),
+            ("rolcanlogin", BOOL),
+            ("rolreplication", BOOL),
+            ("rolbypassrls", BOOL),
+            ("rolconnlimit", INT4),
+            ("rolpassword", TEXT),
+            ("rolvaliduntil", TIMESTAMPTZ),
+        ]),
+        RoleView::Roles => c(&[
+            ("rolname", NAME),
+            ("rolsuper", BOOL),
+            ("rolinherit", BOOL),
+            ("rolcreaterole", BOOL),
+            ("rolcreatedb", BOOL),
+            ("rolcanlogin", BOOL),
+            ("rolreplication", BOOL),
+            ("rolconnlimit", INT4),
+            ("rolpassword", TEXT),
+            ("rolvaliduntil", TIMESTAMPTZ),
+            ("rolbypassrls", BOOL),
+            ("rolconfig", TEXT),
+            ("oid", OID),
+        ]),
+        RoleView::User => c(&[
+            ("usename", NAME),
+            ("usesysid", OID),
+            ("usecreatedb", BOOL),
+            ("usesuper", BOOL),
+            ("userepl", BOOL),
+            ("usebypassrls", BOOL),
+            ("passwd", TEXT),
+            ("valuntil", TIMESTAMPTZ),
+            ("useconfig", TEXT),
+        ]),
+        RoleView::AuthMembers => c(&[
+            ("roleid", OID),
+            ("member", OID),
+            ("grantor", OID),
+            ("admin_option", BOOL),
+        ]),
+        RoleView::HbaFileRules => c(&[
+            ("line_number", INT4),
+            ("type", TEXT),
+            ("database", TEXT),
+            ("user_name", TEXT),
+            ("address", TEXT),
+            ("netmask", TEXT),
+            ("auth_method", TEXT),
+            ("options", TEXT),
+            ("error", TEXT),
+        ]),
+    }
 }
 
 /// A table stored in heap files, as the catalog describes it.
@@ -320,6 +400,22 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             "pg_locks",
             locks(),
             RelationSource::SystemView(SystemView::Locks),
+        ));
+    }
+    let role_view = match name {
+        "pg_authid" => Some(RoleView::Authid),
+        "pg_roles" => Some(RoleView::Roles),
+        "pg_user" => Some(RoleView::User),
+        "pg_auth_members" => Some(RoleView::AuthMembers),
+        "pg_hba_file_rules" => Some(RoleView::HbaFileRules),
+        _ => None,
+    };
+    if let (true, Some(v)) = (in_catalog, role_view) {
+        return Ok(Relation::new(
+            "pg_catalog",
+            name,
+            role_view_columns(v),
+            RelationSource::SystemView(SystemView::Role(v)),
         ));
     }
     if let Some(r) = host.lookup_table(schema, name)? {

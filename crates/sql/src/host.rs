@@ -229,6 +229,15 @@ pub trait Host {
             "tables are not available in this host",
         ))
     }
+    /// Carries out a role statement (role.rs); 0A000 in a host without
+    /// roles.
+    fn role_command(&mut self, cmd: &crate::role::RoleCommand) -> Result<(), PgError> {
+        let _ = cmd;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "roles are not available in this host",
+        ))
+    }
     /// The canonical spelling of a setting's name (`DateStyle` for
     /// `datestyle`), used to head SHOW's column. `None`: the name as
     /// written, lower-cased.

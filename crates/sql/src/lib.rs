@@ -72,6 +72,7 @@ mod modify;
 mod parse;
 mod plan;
 mod plpgsql;
+pub mod role;
 mod routine;
 mod utility;
 mod vacuum;
@@ -337,6 +338,7 @@ pub fn prepare(
                 Some(t) => Utility::Reindex(t?),
                 None => return Err(bind::not_supported("REINDEX")),
             },
+            Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

@@ -54,6 +54,9 @@ pub(crate) enum PreParsed {
     Routine,
     /// `REINDEX`: read by index.rs.
     Reindex,
+    /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
+    /// role.rs.
+    Role,
 }
 
 #[derive(Debug, Clone)]
@@ -396,6 +399,16 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         };
         let text = sql.get(start_byte..end_byte).unwrap_or(sql).to_string();
         check_nesting(piece)?;
+        if crate::role::is_role_statement(
+            &leading_words(piece, 3)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            &text,
+        ) {
+            out.push((Parsed::Pre(PreParsed::Role), text));
+            continue;
+        }
         if let Some(pre) = pre_dispatch(piece) {
             out.push((Parsed::Pre(pre), text));
             continue;

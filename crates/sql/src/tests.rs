@@ -201,7 +201,9 @@ impl Relations for FakeRelations {
                 Ok(Box::new(catalog::ActivityScan::new(self.0.clone())))
             }
             catalog::RelationSource::SystemView(
-                catalog::SystemView::StatBgWriter | catalog::SystemView::Locks,
+                catalog::SystemView::StatBgWriter
+                | catalog::SystemView::Locks
+                | catalog::SystemView::Role(_),
             ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
             catalog::RelationSource::Table(_) => Err(PgError::error(
                 tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,

@@ -98,6 +98,8 @@ pub(crate) enum Utility {
         mode: u8,
         nowait: bool,
     },
+    /// A role statement (role.rs), carried out by the host.
+    Role(crate::role::RoleCommand),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -774,6 +776,7 @@ impl Utility {
             } => Command::Other("ANALYZE"),
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
+            Utility::Role(r) => Command::Other(r.tag()),
         }
     }
 
@@ -869,6 +872,10 @@ impl Utility {
             Utility::Discard(what) => {
                 host.discard(what)?;
                 done(&format!("DISCARD {what}"))
+            }
+            Utility::Role(r) => {
+                host.role_command(r)?;
+                done(r.tag())
             }
             Utility::Checkpoint => {
                 match host.maintenance() {

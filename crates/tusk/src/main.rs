@@ -63,6 +63,21 @@ struct InitArgs {
     /// Use checksums on data pages, verified on every read (initdb -k).
     #[arg(short = 'k', long = "data-checksums")]
     data_checksums: bool,
+    /// Default authentication method for local and host connections (initdb -A).
+    #[arg(short = 'A', long = "auth", value_name = "METHOD")]
+    auth: Option<String>,
+    /// Authentication method for local (Unix-socket) connections.
+    #[arg(long = "auth-local", value_name = "METHOD")]
+    auth_local: Option<String>,
+    /// Authentication method for TCP/IP connections.
+    #[arg(long = "auth-host", value_name = "METHOD")]
+    auth_host: Option<String>,
+    /// Read the new superuser's password from the first line of this file.
+    #[arg(long = "pwfile", value_name = "FILE")]
+    pwfile: Option<PathBuf>,
+    /// Prompt for a password for the new superuser.
+    #[arg(short = 'W', long = "pwprompt")]
+    pwprompt: bool,
 }
 
 /// Run the tusk server (the postmaster) in the foreground.
@@ -234,12 +249,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Init(a) => {
+            // Authentication choices are checked before anything is written.
+            let auth = match tusk_server::roles::InitAuth::from_args(
+                a.auth.as_deref(),
+                a.auth_local.as_deref(),
+                a.auth_host.as_deref(),
+                a.pwfile.as_deref(),
+                a.pwprompt,
+            ) {
+                Ok(x) => x,
+                Err(e) => {
+                    eprintln!("tusk init: error: {e}");
+                    return ExitCode::from(1);
+                }
+            };
             match tusk_server::datadir::init_with(
                 &a.data_dir,
                 a.username.as_deref(),
                 a.next_xid,
                 a.data_checksums,
-            ) {
+            )
+            .and_then(|user| auth.apply(&a.data_dir).map(|()| user))
+            {
                 Ok(user) => {
                     println!(
                         "The files belonging to this database system will be owned by user \"{}\".",

@@ -12,6 +12,8 @@
 //!   output; ALTER's lock, rewrite files and restart.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
+//!   against PostgreSQL 15's answers; malformed SASL; init --auth/--pwfile.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
 //!   errors, aborted transactions, SET rules.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
@@ -48,6 +50,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod alter;
+mod auth;
 mod client;
 mod control;
 mod copy;
