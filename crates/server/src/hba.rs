@@ -3,10 +3,13 @@
 //!
 //! PostgreSQL's format, first matching line wins:
 //! `local DATABASE USER METHOD` and `host|hostnossl DATABASE USER ADDRESS
-//! METHOD` (ADDRESS as CIDR, as `address mask`, or `all`). `hostssl`
-//! lines never match (tusk has no TLS yet). Methods: `trust` and `reject`;
-//! any other method is refused with a message saying tusk does not support
-//! it yet, rather than silently trusting.
+//! METHOD` (ADDRESS as CIDR, as `address mask`, or `all`); `hostssl`
+//! lines match TLS connections only, `hostnossl` plain ones. Methods:
+//! `trust`, `reject` and `cert` (hostssl only); any other method is
+//! refused with a message saying tusk does not support it yet, rather
+//! than silently trusting. The option `clientcert=verify-ca|verify-full`
+//! (hostssl only) asks for a client certificate the CA signed (and whose
+//! CN is the user).
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -25,6 +28,14 @@ enum AddrMatch {
     Net(IpAddr, u8),
 }
 
+/// A line's `clientcert` option (`cert` implies verify-full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCert {
+    Off,
+    VerifyCa,
+    VerifyFull,
+}
+
 #[derive(Debug, Clone)]
 pub struct HbaLine {
     line_no: usize,
@@ -33,6 +44,9 @@ pub struct HbaLine {
     users: Vec<String>,
     addr: Option<AddrMatch>,
     pub method: String,
+    pub clientcert: ClientCert,
+    /// The line as written (without comment), for log DETAILs.
+    text: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -154,25 +168,68 @@ impl Hba {
             } else {
                 return Err(err(format!("host names in pg_hba.conf are not supported by tusk yet: \"{}\"; use an IP address with a mask", f[3])));
             };
+            let method = f[method_at].to_string();
+            let mut clientcert = ClientCert::Off;
+            if method == "cert" {
+                if conn != ConnType::HostSsl {
+                    return Err(err(
+                        "cert authentication is only supported on hostssl connections".into(),
+                    ));
+                }
+                clientcert = ClientCert::VerifyFull;
+            }
+            for opt in &f[method_at + 1..] {
+                let Some(v) = opt.strip_prefix("clientcert=") else {
+                    continue;
+                };
+                if conn != ConnType::HostSsl {
+                    return Err(err(
+                        "clientcert can only be configured for \"hostssl\" rows".into(),
+                    ));
+                }
+                clientcert = match v {
+                    "verify-full" => ClientCert::VerifyFull,
+                    "verify-ca" if method == "cert" => {
+                        return Err(err("clientcert only accepts \"verify-full\" when using \"cert\" authentication".into()))
+                    }
+                    "verify-ca" => ClientCert::VerifyCa,
+                    _ => return Err(err(format!("invalid value for clientcert: \"{v}\""))),
+                };
+            }
             lines.push(HbaLine {
                 line_no,
                 conn,
                 databases: list(f[1]),
                 users: list(f[2]),
                 addr,
-                method: f[method_at].to_string(),
+                method,
+                clientcert,
+                text: l.to_string(),
             });
         }
         Ok(Hba { lines })
     }
 
-    /// The first line matching the connection, or None.
+    /// The first line matching a plain (not TLS) connection, or None.
     pub fn find(&self, client: Option<IpAddr>, database: &str, user: &str) -> Option<&HbaLine> {
+        self.find_tls(client, false, database, user)
+    }
+
+    /// The first line matching the connection, TLS (`ssl`) or not.
+    pub fn find_tls(
+        &self,
+        client: Option<IpAddr>,
+        ssl: bool,
+        database: &str,
+        user: &str,
+    ) -> Option<&HbaLine> {
         self.lines.iter().find(|l| {
-            let conn_ok = matches!(
-                (&l.conn, client),
-                (ConnType::Local, None) | (ConnType::Host | ConnType::HostNoSsl, Some(_))
-            );
+            let conn_ok = match (&l.conn, client) {
+                (ConnType::Local, None) | (ConnType::Host, Some(_)) => true,
+                (ConnType::HostSsl, Some(_)) => ssl,
+                (ConnType::HostNoSsl, Some(_)) => !ssl,
+                _ => false,
+            };
             let addr_ok = match (&l.addr, client) {
                 (None, None) | (Some(AddrMatch::All), Some(_)) => true,
                 (Some(AddrMatch::Net(n, p)), Some(ip)) => in_net(ip, *n, *p),
@@ -191,6 +248,10 @@ impl Hba {
 impl HbaLine {
     pub fn line_no(&self) -> usize {
         self.line_no
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
     }
 }
 
@@ -235,6 +296,52 @@ mod tests {
                 .line_no(),
             14
         );
+    }
+
+    #[test]
+    fn hostssl_hostnossl_and_clientcert() {
+        let h = Hba::parse(
+            "hostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\nhostssl all all 0.0.0.0/0 cert\n",
+            "f",
+        )
+        .unwrap();
+        let ip = Some("127.0.0.1".parse().unwrap());
+        assert_eq!(h.find_tls(ip, false, "d", "u").unwrap().method, "reject");
+        let l = h.find_tls(ip, true, "d", "u").unwrap();
+        assert_eq!(
+            (l.method.as_str(), l.clientcert),
+            ("trust", ClientCert::VerifyCa)
+        );
+        let l = h
+            .find_tls(Some("10.0.0.1".parse().unwrap()), true, "d", "u")
+            .unwrap();
+        assert_eq!(
+            (l.method.as_str(), l.clientcert),
+            ("cert", ClientCert::VerifyFull)
+        );
+        assert!(h
+            .find_tls(Some("10.0.0.1".parse().unwrap()), false, "d", "u")
+            .is_none());
+        for (bad, why) in [
+            (
+                "host all all 0.0.0.0/0 cert",
+                "cert authentication is only supported on hostssl connections",
+            ),
+            (
+                "host all all 0.0.0.0/0 trust clientcert=verify-ca",
+                "clientcert can only be configured for \"hostssl\" rows",
+            ),
+            (
+                "hostssl all all 0.0.0.0/0 cert clientcert=verify-ca",
+                "clientcert only accepts \"verify-full\" when using \"cert\" authentication",
+            ),
+            (
+                "hostssl all all 0.0.0.0/0 trust clientcert=1",
+                "invalid value for clientcert: \"1\"",
+            ),
+        ] {
+            assert_eq!(Hba::parse(bad, "f").unwrap_err(), format!("f:1: {why}"));
+        }
     }
 
     #[test]

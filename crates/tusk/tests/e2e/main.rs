@@ -35,6 +35,9 @@
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
+//! - `tls`: SSLRequest 'S' and TLS with psql (require, verify-full),
+//!   hostssl/hostnossl and client certificates, the key file check,
+//!   garbage after 'S', a bad certificate on reload.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -54,6 +57,7 @@ mod sessions;
 mod startup;
 mod stop;
 mod tables;
+mod tls;
 mod txid;
 mod util;
 mod walkeep;
