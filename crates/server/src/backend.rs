@@ -859,6 +859,7 @@ impl Session {
         let s = procs.status(slot);
         s.set_cancel_key(env.cancel_key);
         s.set_identity(&database, &user, &app, env.peer, is_superuser, now);
+        s.set_ssl(conn.get_ref().ssl_info().map(|i| i.status()).as_ref());
         elog::set_session(
             &user,
             &database,
@@ -2116,6 +2117,9 @@ impl tusk_sql::Relations for ServerRelations {
                     self.bgwriter_row()
                 ])))
             }
+            RelationSource::SystemView(SystemView::StatSsl) => Ok(Box::new(
+                tusk_sql::catalog::RowsScan::new(crate::tls::stat_ssl_rows(&self.procs.snapshot())),
+            )),
             RelationSource::Table(t) => {
                 let c = match &self.tables {
                     Some(Ok(c)) => c,

@@ -292,6 +292,58 @@ pub struct SslInfo {
     pub issuer_dn: Option<String>,
 }
 
+impl SslInfo {
+    /// What pg_stat_ssl publishes of it (the proc array's form).
+    pub fn status(&self) -> tusk_storage::procarray::SslStatus {
+        tusk_storage::procarray::SslStatus {
+            version: self.version.clone(),
+            cipher: self.cipher.clone(),
+            bits: self.bits,
+            client_dn: self.client_dn.clone(),
+            client_serial: self.client_serial.clone(),
+            issuer_dn: self.issuer_dn.clone(),
+        }
+    }
+}
+
+/// pg_stat_ssl's rows from a snapshot of the proc array: every client
+/// backend, TLS or not (PostgreSQL's view lists every process with a
+/// client port). Called by the backend running the query.
+pub fn stat_ssl_rows(procs: &[tusk_storage::procarray::ProcInfo]) -> Vec<Vec<tusk_sql::Value>> {
+    use tusk_sql::Value;
+    let text = |s: &Option<String>| s.clone().map(Value::Text).unwrap_or(Value::Null);
+    procs
+        .iter()
+        .filter(|p| p.kind == tusk_storage::procarray::ProcKind::ClientBackend)
+        .map(|p| match &p.ssl {
+            None => vec![
+                Value::Int4(p.pid),
+                Value::Bool(false),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ],
+            Some(s) => vec![
+                Value::Int4(p.pid),
+                Value::Bool(true),
+                Value::Text(s.version.clone()),
+                Value::Text(s.cipher.clone()),
+                Value::Int4(s.bits),
+                text(&s.client_dn),
+                s.client_serial
+                    .as_deref()
+                    .and_then(|d| tusk_sql::Numeric::parse(d).ok())
+                    .map(Value::Numeric)
+                    .unwrap_or(Value::Null),
+                text(&s.issuer_dn),
+            ],
+        })
+        .collect()
+}
+
 /// OpenSSL's names for rustls' suites, and their key sizes.
 fn suite_name(s: CipherSuite) -> (&'static str, i32) {
     match s {

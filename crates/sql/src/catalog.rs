@@ -58,6 +58,8 @@ impl ColumnDef {
 pub enum SystemView {
     StatActivity,
     StatBgWriter,
+    /// pg_stat_ssl: one row per client backend (the server's tls.rs).
+    StatSsl,
 }
 
 /// A table stored in heap files, as the catalog describes it.
@@ -152,6 +154,20 @@ fn stat_activity() -> Vec<ColumnDef> {
     ]
 }
 
+/// pg_stat_ssl's columns, in PostgreSQL 15's order and types.
+pub fn stat_ssl() -> Vec<ColumnDef> {
+    vec![
+        col("pid", types::INT4),
+        col("ssl", types::BOOL),
+        col("version", types::TEXT),
+        col("cipher", types::TEXT),
+        col("bits", types::INT4),
+        col("client_dn", types::TEXT),
+        col("client_serial", types::NUMERIC),
+        col("issuer_dn", types::TEXT),
+    ]
+}
+
 /// pg_stat_bgwriter's columns, in PostgreSQL 15's order and types.
 fn stat_bgwriter() -> Vec<ColumnDef> {
     vec![
@@ -188,6 +204,14 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             name: "pg_stat_bgwriter".into(),
             columns: stat_bgwriter(),
             source: RelationSource::SystemView(SystemView::StatBgWriter),
+        });
+    }
+    if in_catalog && name == "pg_stat_ssl" {
+        return Ok(Relation {
+            schema: "pg_catalog".into(),
+            name: "pg_stat_ssl".into(),
+            columns: stat_ssl(),
+            source: RelationSource::SystemView(SystemView::StatSsl),
         });
     }
     if let Some(r) = host.lookup_table(schema, name)? {

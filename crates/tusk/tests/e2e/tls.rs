@@ -395,6 +395,29 @@ fn client_certificates() {
     let user = SUPERUSER;
     // cert: the CN must be the user.
     ok(run(&with("client")));
+    // pg_stat_ssl shows what PostgreSQL 15 showed for the same
+    // certificate and libpq (a plain session alongside: ssl false).
+    let mut plain = srv.connect_unix();
+    let out = psql_tls(
+        &srv,
+        "localhost",
+        &with("client"),
+        "SELECT ssl, version, cipher, bits, client_dn, client_serial, issuer_dn \
+         FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        out.stdout.trim(),
+        "t|TLSv1.3|TLS_AES_256_GCM_SHA384|256|/O=tusk tests/CN=postgres|4660|/CN=tusk test CA"
+    );
+    let row = plain
+        .query_one(
+            "SELECT ssl, version IS NULL FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .map(|r| (r.get::<_, bool>(0), r.get::<_, bool>(1)))
+        .unwrap_or_else(|e| panic!("{}", describe_error(&e)));
+    assert_eq!(row, (false, true));
     assert_eq!(
         fatal_of(&run(no_cert)),
         "connection requires a valid client certificate"
