@@ -12,6 +12,9 @@
 #   bench/connect_select1.sh pg15|tusk
 # Environment: REPS (default 3), SECS (default 10), TUSKBIN (default
 # /tmp/tusk-bench-bin/tusk, a copy postgres can execute), PGBIN.
+# TLS=1: both servers get ssl = on with the same kind of certificate (an
+# EC P-256 server certificate made by the openssl CLI, no client
+# certificate), pgbench connects with PGSSLMODE=require, TCP only.
 # Prints one line per run: kind via rep conn_per_s avg_conn_ms server_cpu_ms_per_conn
 set -euo pipefail
 
@@ -48,15 +51,26 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 as_pg() { runuser -u postgres -- "$@"; }
+TLS=${TLS:-0}
+SSLOPT=()
+# A self-signed P-256 server certificate in the data directory (where
+# ssl_cert_file/ssl_key_file's defaults look), key mode 0600.
+make_cert() {
+  as_pg openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$W/data/server.key" -out "$W/data/server.crt" -days 2 -subj /CN=localhost 2>/dev/null
+  chmod 600 "$W/data/server.key"
+}
 
 if [ "$KIND" = pg15 ]; then
   as_pg "$PGBIN/initdb" -D "$W/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$W/init.log" 2>&1
-  as_pg "$PGBIN/postgres" -D "$W/data" -p "$PORT" -c listen_addresses=$HOST \
+  [ "$TLS" = 1 ] && { make_cert; SSLOPT=(-c ssl=on); }
+  as_pg "$PGBIN/postgres" -D "$W/data" -p "$PORT" -c listen_addresses=$HOST "${SSLOPT[@]}" \
     -c unix_socket_directories="$W/sock" -c shared_buffers=128MB -c max_connections=100 \
     >"$W/server.log" 2>&1 &
 else
   as_pg "$TUSKBIN" init -D "$W/data" -U postgres >"$W/init.log" 2>&1
-  as_pg "$TUSKBIN" server -D "$W/data" -p "$PORT" -h $HOST -k "$W/sock" \
+  [ "$TLS" = 1 ] && { make_cert; SSLOPT=(-c ssl=on); }
+  as_pg "$TUSKBIN" server -D "$W/data" -p "$PORT" -h $HOST -k "$W/sock" "${SSLOPT[@]}" \
     -c shared_buffers=128MB -c max_connections=100 >"$W/server.log" 2>&1 &
 fi
 
@@ -73,17 +87,19 @@ server_ticks() { awk '{ s = $0; sub(/^.*\) /, "", s); split(s, f, " "); print f[
 
 echo 'SELECT 1;' >"$W/select1.sql"
 export PGSSLMODE=disable PGGSSENCMODE=disable
+VIAS="tcp unix"
+if [ "$TLS" = 1 ]; then export PGSSLMODE=require; VIAS=tcp; fi
 run_pgbench() { # via seconds
   local h=$HOST
   [ "$1" = unix ] && h="$W/sock"
   "$PGBIN/pgbench" -h "$h" -p "$PORT" -U postgres -n -C -c 2 -j 2 -T "$2" -f "$W/select1.sql" postgres 2>&1
 }
 
-for via in tcp unix; do
+for via in $VIAS; do
   run_pgbench "$via" 2 >/dev/null   # warm-up, not measured
 done
 for rep in $(seq 1 "$REPS"); do
-  for via in tcp unix; do
+  for via in $VIAS; do
     t0=$(server_ticks)
     out=$(run_pgbench "$via" "$SECS")
     t1=$(server_ticks)
@@ -94,6 +110,7 @@ for rep in $(seq 1 "$REPS"); do
       echo "pgbench failed ($KIND $via):" >&2; echo "$out" >&2; exit 1
     fi
     cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) * 1000 / hz / n }')
+    [ "$TLS" = 1 ] && via=tls
     echo "$KIND $via $rep $tps $conn $cpu"
   done
 done

@@ -87,9 +87,6 @@ fn check_hook(
     current: Option<&Value>,
 ) -> Result<Value, ValueError> {
     let Value::Str(text) = &value else {
-        if def.name == "ssl" && value == Value::Bool(true) {
-            return Err(rejected("tusk does not support SSL connections yet.", None));
-        }
         return Ok(value);
     };
     let checked = match def.name {
@@ -620,10 +617,7 @@ mod tests {
             parse("lc_numeric", "xx_NOWHERE.UTF-8"),
             Err(ValueError::Rejected { .. })
         ));
-        assert!(matches!(
-            parse("ssl", "on"),
-            Err(ValueError::Rejected { .. })
-        ));
+        assert_eq!(parse("ssl", "on"), Ok(Value::Bool(true)));
         assert_eq!(parse("ssl", "off"), Ok(Value::Bool(false)));
         assert_eq!(
             parse("timezone_abbreviations", "default"),

@@ -40,6 +40,10 @@ mod auth;
 mod rolecmd;
 mod tables;
 
+/// The client connection: the socket, or a TLS session over it once an
+/// SSLRequest was accepted (crate::tls).
+type Client = crate::tls::Stream<ClientSocket>;
+
 /// A startup packet: protocol major and minor version, and its parameters.
 type Startup = (u16, u16, Vec<(String, String)>);
 
@@ -71,6 +75,8 @@ pub struct BackendEnv {
     /// requests are checked against it, never against shared memory.
     pub children: Vec<Child>,
     pub hba: Hba,
+    /// The server's TLS configuration when ssl = on and it loaded.
+    pub tls: Option<std::sync::Arc<crate::tls::TlsConfig>>,
     /// `-c` and short flags of the server command line: they win over
     /// postgresql.conf on reload too.
     pub overrides: Vec<(String, String)>,
@@ -283,8 +289,10 @@ pub fn run(mut env: BackendEnv) -> ! {
         deadline: Some(Instant::now() + env.auth_timeout),
         idle_wait: None,
     };
-    let mut conn = Conn::new(sock);
-    let startup = match negotiate(&mut conn, &env.children) {
+    let mut conn = Conn::new(crate::tls::Stream::Plain(sock));
+    // TLS is offered on TCP only, as PostgreSQL does.
+    let tls = env.tls.clone().filter(|_| env.peer.is_some());
+    let startup = match negotiate(&mut conn, &env.children, tls.as_deref()) {
         Some(s) => s,
         None => proc_exit(0),
     };
@@ -329,7 +337,13 @@ pub fn run(mut env: BackendEnv) -> ! {
     // Only now does the client expect protocol messages; before, a SIGQUIT
     // just ends the process (the client may be waiting for the one-byte
     // SSL answer).
-    let raw_fd = session.conn.get_ref().fd.as_raw_fd();
+    // Over TLS the handler cannot write plaintext into the stream: the
+    // client just sees the connection close.
+    let raw_fd = if session.conn.get_ref().is_tls() {
+        -1
+    } else {
+        session.conn.get_ref().socket().fd.as_raw_fd()
+    };
     signals::set_quit_messages(
         raw_fd,
         &shared.control().quit_reason,
@@ -343,18 +357,39 @@ pub fn run(mut env: BackendEnv) -> ! {
     session.main_loop()
 }
 
-/// Reads the startup packet, answering SSL/GSS requests with 'N' and
-/// handling a cancel request. Returns None when the connection is done
-/// (cancel, or a client that went away).
-fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startup> {
+/// Reads the startup packet, answering an SSLRequest with 'S' and a TLS
+/// handshake when `tls` is given (else 'N'), a GSSENCRequest with 'N', and
+/// handling a cancel request. Each negotiation is allowed once, and none
+/// after TLS started, as in PostgreSQL. Returns None when the connection
+/// is done (cancel, a failed handshake, or a client that went away).
+fn negotiate(
+    conn: &mut Conn<Client>,
+    children: &[Child],
+    tls: Option<&crate::tls::TlsConfig>,
+) -> Option<Startup> {
+    let (mut ssl_done, mut gss_done) = (false, false);
     loop {
         match conn.read_startup() {
-            Ok(req @ (StartupRequest::Ssl | StartupRequest::GssEnc)) => {
+            Ok(req @ (StartupRequest::Ssl | StartupRequest::GssEnc))
+                if !(if req == StartupRequest::Ssl {
+                    ssl_done
+                } else {
+                    gss_done
+                }) =>
+            {
+                let accept = tls.filter(|_| req == StartupRequest::Ssl);
+                if req == StartupRequest::Ssl {
+                    ssl_done = true;
+                } else {
+                    gss_done = true;
+                }
                 // The one-byte answer goes first, as in PostgreSQL: bytes
                 // that came in with the request were sent before any
                 // encryption could start, and the client is told so in
-                // a FATAL after the 'N' it is waiting for.
-                let sent = if req == StartupRequest::Ssl {
+                // a FATAL after the answer it is waiting for.
+                let sent = if accept.is_some() {
+                    conn.send_ssl_accept()
+                } else if req == StartupRequest::Ssl {
                     conn.send_ssl_refusal()
                 } else {
                     conn.send_gssenc_refusal()
@@ -371,6 +406,30 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
                     fatal_before_session(conn, PgError::fatal(sqlstate::PROTOCOL_VIOLATION, format!("received unencrypted data after {what} request"))
                         .with_detail("This could be either a client-software bug or evidence of an attempted man-in-the-middle attack."));
                 }
+                if let Some(cfg) = accept {
+                    if !start_tls(conn, cfg) {
+                        // PostgreSQL's backend ends quietly (exit 0): the
+                        // reason is in the log, the client cannot read it.
+                        proc_exit(0);
+                    }
+                    gss_done = true;
+                }
+            }
+            Ok(req @ (StartupRequest::Ssl | StartupRequest::GssEnc)) => {
+                let code = if req == StartupRequest::Ssl {
+                    5679
+                } else {
+                    5680
+                };
+                fatal_before_session(
+                    conn,
+                    PgError::fatal(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!(
+                            "unsupported frontend protocol 1234.{code}: server supports 3.0 to 3.0"
+                        ),
+                    ),
+                );
             }
             Ok(StartupRequest::Cancel { pid, key }) => {
                 handle_cancel(children, pid, key);
@@ -418,6 +477,41 @@ fn negotiate(conn: &mut Conn<ClientSocket>, children: &[Child]) -> Option<Startu
     }
 }
 
+/// Runs the TLS handshake after the 'S'. False when it failed (logged as
+/// PostgreSQL logs it); the authentication_timeout and termination
+/// requests apply as while the startup packet is read. Backend only.
+fn start_tls(conn: &mut Conn<Client>, cfg: &crate::tls::TlsConfig) -> bool {
+    if let Err(e) = conn.get_mut().start_tls(cfg) {
+        elog::log(format!("could not initialize SSL connection: {e}"));
+        return false;
+    }
+    let Some(t) = conn.get_mut().tls_mut() else {
+        return false;
+    };
+    loop {
+        match t.handshake() {
+            Ok(()) => return true,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                if signals::take(libc::SIGHUP) {
+                    RELOAD_AFTER_STARTUP.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                if interrupt_pending() {
+                    proc_exit(1);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => proc_exit(1),
+            Err(e) => {
+                let why = match e.kind() {
+                    io::ErrorKind::UnexpectedEof => "EOF detected".to_string(),
+                    _ => e.to_string(),
+                };
+                elog::log(format!("could not accept SSL connection: {why}"));
+                return false;
+            }
+        }
+    }
+}
+
 /// A cancel request: signal the backend only if both PID and key match a
 /// backend the postmaster knew. Nothing is ever sent back.
 fn handle_cancel(children: &[Child], pid: i32, key: i32) {
@@ -438,7 +532,7 @@ fn handle_cancel(children: &[Child], pid: i32, key: i32) {
     }
 }
 
-fn fatal_before_session(conn: &mut Conn<ClientSocket>, e: PgError) -> ! {
+fn fatal_before_session(conn: &mut Conn<Client>, e: PgError) -> ! {
     let e = e.with_severity(Severity::Fatal);
     elog::report(&e);
     conn.error(&e);
@@ -469,7 +563,7 @@ struct Portal {
 }
 
 pub struct Session {
-    conn: Conn<ClientSocket>,
+    conn: Conn<Client>,
     settings: SessionSettings,
     procs: ProcArray,
     slot: usize,
@@ -585,11 +679,11 @@ fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
 
 impl Session {
     fn start(
-        mut conn: Conn<ClientSocket>,
+        mut conn: Conn<Client>,
         env: BackendEnv,
         minor: u16,
         params: Vec<(String, String)>,
-    ) -> Result<Session, Box<(Conn<ClientSocket>, PgError)>> {
+    ) -> Result<Session, Box<(Conn<Client>, PgError)>> {
         macro_rules! bail {
             ($e:expr) => {
                 return Err(Box::new((conn, $e)))
@@ -650,33 +744,54 @@ impl Session {
             }
         }
         // Authentication (pg_hba.conf, then the line's method: auth.rs).
+        let ssl_info = conn.get_ref().ssl_info();
+        let encryption = if ssl_info.is_some() {
+            "SSL encryption"
+        } else {
+            "no encryption"
+        };
         let roles = crate::roles::Roles::load(&env.data_dir).unwrap_or_default();
         let is_member = |u: &str, g: &str| match (roles.by_name(u), roles.by_name(g)) {
             (Some(u), Some(g)) => roles.is_member_of(u.oid, g.oid),
             _ => false,
         };
-        let Some(line) = env
-            .hba
-            .find_with(env.peer.map(|a| a.ip()), &database, &user, &is_member)
-        else {
+        let Some(line) = env.hba.find_with(
+            env.peer.map(|a| a.ip()),
+            ssl_info.is_some(),
+            &database,
+            &user,
+            &is_member,
+        ) else {
             bail!(PgError::fatal(
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
-                format!("no pg_hba.conf entry for host \"{host}\", user \"{user}\", database \"{database}\", no encryption")
+                format!("no pg_hba.conf entry for host \"{host}\", user \"{user}\", database \"{database}\", {encryption}")
             ));
         };
-        auth::authenticate(
-            &mut conn,
-            line,
-            &auth::Client {
-                user: &user,
-                database: &database,
-                peer: env.peer,
-                // Set by the TLS code once connections can be encrypted.
-                channel_binding: None,
-            },
-            &roles,
-            env.settings.str("password_encryption"),
-        );
+        // A client certificate the line asks for (clientcert=, cert),
+        // then the line's method.
+        if let Err(e) = crate::tls::check_client_cert(line, env.tls.as_deref(), ssl_info.as_ref()) {
+            bail!(e);
+        }
+        if let Err(e) = crate::tls::check_cert_user(line, &user, ssl_info.as_ref()) {
+            bail!(e);
+        }
+        if line.method != "cert" {
+            auth::authenticate(
+                &mut conn,
+                line,
+                &auth::Client {
+                    user: &user,
+                    database: &database,
+                    peer: env.peer,
+                    encryption,
+                    // SCRAM-SHA-256-PLUS is not offered yet (the TLS
+                    // end-point hash is there: Stream::tls_server_end_point).
+                    channel_binding: None,
+                },
+                &roles,
+                env.settings.str("password_encryption"),
+            );
+        }
         // Authenticated: PostgreSQL says so (AuthenticationOk) before it
         // looks up the role and the database, so their FATALs follow it,
         // and clients expect that order.
@@ -782,6 +897,7 @@ impl Session {
                 ));
             }
         }
+        s.set_ssl(conn.get_ref().ssl_info().map(|i| i.status()).as_ref());
         elog::set_session(
             &user,
             &database,
@@ -794,8 +910,8 @@ impl Session {
                 "connection authorized: user={user} database={database} application_name={app}"
             ));
         }
-        conn.get_mut().deadline = None;
-        conn.get_mut().idle_wait = Some((procs, slot));
+        conn.get_mut().socket_mut().deadline = None;
+        conn.get_mut().socket_mut().idle_wait = Some((procs, slot));
         for (name, value) in settings.reported() {
             conn.parameter_status(name, &value);
         }
@@ -1920,7 +2036,7 @@ fn field_descs(cols: &[tusk_sql::Column], formats: &[i16]) -> Vec<FieldDesc> {
         .collect()
 }
 
-fn send_row(conn: &mut Conn<ClientSocket>, row: &[Value], formats: &[i16]) -> Result<(), PgError> {
+fn send_row(conn: &mut Conn<Client>, row: &[Value], formats: &[i16]) -> Result<(), PgError> {
     let mut cells: Vec<Option<Vec<u8>>> = Vec::with_capacity(row.len());
     for (i, v) in row.iter().enumerate() {
         let f = match formats.len() {
@@ -2111,6 +2227,9 @@ impl tusk_sql::Relations for ServerRelations {
                     self.bgwriter_row()
                 ])))
             }
+            RelationSource::SystemView(SystemView::StatSsl) => Ok(Box::new(
+                tusk_sql::catalog::RowsScan::new(crate::tls::stat_ssl_rows(&self.procs.snapshot())),
+            )),
             RelationSource::Table(t) => {
                 let c = match &self.tables {
                     Some(Ok(c)) => c,

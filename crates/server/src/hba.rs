@@ -10,7 +10,10 @@
 //! a role) and `@file` (names read from a file next to pg_hba.conf) work
 //! as in PostgreSQL; `include`, `include_if_exists` and `include_dir`
 //! (PostgreSQL 16's directives) splice other files in. `hostssl` lines
-//! never match until the TLS work lands.
+//! match TLS connections only, `hostnossl` plain ones; the option
+//! `clientcert=verify-ca|verify-full` (hostssl only) asks for a client
+//! certificate the CA signed (and whose CN is the user), and `cert`
+//! (hostssl only) authenticates by it.
 //! Methods: trust, reject, password, md5, scram-sha-256 and peer (Unix
 //! sockets only) are carried out by the backend (backend/auth.rs); the
 //! other PostgreSQL methods load but refuse the connection with a message
@@ -39,6 +42,14 @@ enum AddrMatch {
     SameNet,
 }
 
+/// A line's `clientcert` option (`cert` implies verify-full).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCert {
+    Off,
+    VerifyCa,
+    VerifyFull,
+}
+
 #[derive(Debug, Clone)]
 pub struct HbaLine {
     line_no: usize,
@@ -47,6 +58,8 @@ pub struct HbaLine {
     users: Vec<String>,
     addr: Option<AddrMatch>,
     pub method: String,
+    /// `clientcert=` (or `cert`'s implied verify-full).
+    pub clientcert: ClientCert,
     /// The line as written (for "Connection matched pg_hba.conf line N").
     raw: String,
 }
@@ -71,6 +84,7 @@ const METHODS: &[&str] = &[
 pub const SUPPORTED: &[&str] = &[
     "trust",
     "reject",
+    "cert",
     "md5",
     "password",
     "scram-sha-256",
@@ -353,6 +367,33 @@ impl Hba {
                     "peer authentication is only supported on local sockets".into(),
                 ));
             }
+            let mut clientcert = ClientCert::Off;
+            if method == "cert" {
+                if conn != ConnType::HostSsl {
+                    return Err(err(
+                        "cert authentication is only supported on hostssl connections".into(),
+                    ));
+                }
+                clientcert = ClientCert::VerifyFull;
+            }
+            for opt in &f[method_at + 1..] {
+                let Some(v) = opt.strip_prefix("clientcert=") else {
+                    continue;
+                };
+                if conn != ConnType::HostSsl {
+                    return Err(err(
+                        "clientcert can only be configured for \"hostssl\" rows".into(),
+                    ));
+                }
+                clientcert = match v {
+                    "verify-full" => ClientCert::VerifyFull,
+                    "verify-ca" if method == "cert" => {
+                        return Err(err("clientcert only accepts \"verify-full\" when using \"cert\" authentication".into()))
+                    }
+                    "verify-ca" => ClientCert::VerifyCa,
+                    _ => return Err(err(format!("invalid value for clientcert: \"{v}\""))),
+                };
+            }
             lines.push(HbaLine {
                 line_no,
                 conn,
@@ -361,32 +402,48 @@ impl Hba {
                 addr,
                 method,
                 raw: raw.trim_end().to_string(),
+                clientcert,
             });
         }
         Ok(Hba { lines })
     }
 
-    /// The first line matching the connection, or None; memberships
-    /// (`+group`, `samerole`) count as none.
+    /// The first plain (not TLS) line matching the connection, or None;
+    /// memberships (`+group`, `samerole`) count as none.
     pub fn find(&self, client: Option<IpAddr>, database: &str, user: &str) -> Option<&HbaLine> {
-        self.find_with(client, database, user, &|_, _| false)
+        self.find_with(client, false, database, user, &|_, _| false)
     }
 
-    /// The first line matching the connection, or None.
+    /// The first line matching the connection, TLS (`ssl`) or not;
+    /// memberships count as none.
+    pub fn find_tls(
+        &self,
+        client: Option<IpAddr>,
+        ssl: bool,
+        database: &str,
+        user: &str,
+    ) -> Option<&HbaLine> {
+        self.find_with(client, ssl, database, user, &|_, _| false)
+    }
+
+    /// The first line matching the connection, TLS (`ssl`) or not.
     /// `is_member(user, role)` answers `+role` and `samerole`.
     pub fn find_with(
         &self,
         client: Option<IpAddr>,
+        ssl: bool,
         database: &str,
         user: &str,
         is_member: &dyn Fn(&str, &str) -> bool,
     ) -> Option<&HbaLine> {
         let ifaces = std::cell::OnceCell::new();
         self.lines.iter().find(|l| {
-            let conn_ok = matches!(
-                (&l.conn, client),
-                (ConnType::Local, None) | (ConnType::Host | ConnType::HostNoSsl, Some(_))
-            );
+            let conn_ok = match (&l.conn, client) {
+                (ConnType::Local, None) | (ConnType::Host, Some(_)) => true,
+                (ConnType::HostSsl, Some(_)) => ssl,
+                (ConnType::HostNoSsl, Some(_)) => !ssl,
+                _ => false,
+            };
             let addr_ok = match (&l.addr, client) {
                 (None, None) | (Some(AddrMatch::All), Some(_)) => true,
                 (Some(AddrMatch::Net(n, p)), Some(ip)) => in_net(ip, *n, *p),
@@ -423,6 +480,11 @@ impl HbaLine {
 
     /// The line's text as written in the file.
     pub fn raw(&self) -> &str {
+        &self.raw
+    }
+
+    /// The line as written (the log DETAIL's text).
+    pub fn text(&self) -> &str {
         &self.raw
     }
 }
@@ -603,6 +665,7 @@ mod tests {
         let l = h
             .find_with(
                 Some("192.0.2.1".parse().unwrap()),
+                false,
                 "staff",
                 "carol",
                 &member,
@@ -612,6 +675,7 @@ mod tests {
         assert!(h
             .find_with(
                 Some("192.0.2.1".parse().unwrap()),
+                false,
                 "other",
                 "carol",
                 &member
@@ -634,6 +698,52 @@ mod tests {
         assert!(h
             .find(Some("192.0.2.77".parse().unwrap()), "d", "u")
             .is_none());
+    }
+
+    #[test]
+    fn hostssl_hostnossl_and_clientcert() {
+        let h = Hba::parse(
+            "hostnossl all all 127.0.0.1/32 reject\nhostssl all all 127.0.0.1/32 trust clientcert=verify-ca\nhostssl all all 0.0.0.0/0 cert\n",
+            "f",
+        )
+        .unwrap();
+        let ip = Some("127.0.0.1".parse().unwrap());
+        assert_eq!(h.find_tls(ip, false, "d", "u").unwrap().method, "reject");
+        let l = h.find_tls(ip, true, "d", "u").unwrap();
+        assert_eq!(
+            (l.method.as_str(), l.clientcert),
+            ("trust", ClientCert::VerifyCa)
+        );
+        let l = h
+            .find_tls(Some("10.0.0.1".parse().unwrap()), true, "d", "u")
+            .unwrap();
+        assert_eq!(
+            (l.method.as_str(), l.clientcert),
+            ("cert", ClientCert::VerifyFull)
+        );
+        assert!(h
+            .find_tls(Some("10.0.0.1".parse().unwrap()), false, "d", "u")
+            .is_none());
+        for (bad, why) in [
+            (
+                "host all all 0.0.0.0/0 cert",
+                "cert authentication is only supported on hostssl connections",
+            ),
+            (
+                "host all all 0.0.0.0/0 trust clientcert=verify-ca",
+                "clientcert can only be configured for \"hostssl\" rows",
+            ),
+            (
+                "hostssl all all 0.0.0.0/0 cert clientcert=verify-ca",
+                "clientcert only accepts \"verify-full\" when using \"cert\" authentication",
+            ),
+            (
+                "hostssl all all 0.0.0.0/0 trust clientcert=1",
+                "invalid value for clientcert: \"1\"",
+            ),
+        ] {
+            assert_eq!(Hba::parse(bad, "f").unwrap_err(), format!("f:1: {why}"));
+        }
     }
 
     #[test]

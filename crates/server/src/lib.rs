@@ -36,6 +36,7 @@ pub mod scram;
 pub mod shmem;
 pub mod signals;
 pub mod sockets;
+pub mod tls;
 
 use std::path::PathBuf;
 use tusk_common::{elog, PgError};
@@ -177,6 +178,16 @@ pub fn run(opts: ServerOptions) -> i32 {
             )
         }
     };
+    // With ssl = on a certificate or key that cannot be loaded stops the
+    // start, as in PostgreSQL; on reload it only keeps the old ones.
+    let tls = if settings.get(tusk_config::keys::SSL) {
+        match tls::load(&settings, &data_dir) {
+            Ok(t) => Some(std::sync::Arc::new(t)),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
     postmaster::PM_PID.store(
         std::process::id() as i32,
         std::sync::atomic::Ordering::SeqCst,
@@ -190,7 +201,10 @@ pub fn run(opts: ServerOptions) -> i32 {
     // environment strings so that children can use the area for titles.
     pstitle::init();
     match postmaster::Postmaster::start(opts, data_dir, settings, hba) {
-        Ok(pm) => pm.run(),
+        Ok(mut pm) => {
+            pm.set_tls(tls);
+            pm.run()
+        }
         Err(e) => fail(e),
     }
 }

@@ -99,6 +99,9 @@ pub struct Postmaster {
     pub settings: Settings,
     opts: ServerOptions,
     hba: crate::hba::Hba,
+    /// The loaded certificate and key (None: ssl = off, or it was turned
+    /// on by a reload that could not load them).
+    tls: Option<std::sync::Arc<crate::tls::TlsConfig>>,
     lock_path: PathBuf,
     shared: Option<Shared>,
     listeners: Vec<Listener>,
@@ -223,6 +226,7 @@ impl Postmaster {
             settings,
             opts,
             hba,
+            tls: None,
             lock_path,
             shared: Some(shared),
             listeners: opened.listeners,
@@ -447,6 +451,29 @@ impl Postmaster {
         }
     }
 
+    /// The TLS configuration loaded at start (postmaster only, before
+    /// `run`).
+    pub fn set_tls(&mut self, tls: Option<std::sync::Arc<crate::tls::TlsConfig>>) {
+        self.tls = tls;
+    }
+
+    /// Reloads certificate and key as PostgreSQL does: a file that cannot
+    /// be loaded keeps the old configuration (and says why); ssl = off
+    /// drops it. Postmaster only.
+    fn reload_tls(&mut self) {
+        if !self.settings.get(keys::SSL) {
+            self.tls = None;
+            return;
+        }
+        match crate::tls::load(&self.settings, &self.data_dir) {
+            Ok(t) => self.tls = Some(std::sync::Arc::new(t)),
+            Err(e) => {
+                elog::report(&e.with_severity(Severity::Log));
+                elog::log("SSL configuration was not reloaded");
+            }
+        }
+    }
+
     fn reload(&mut self) {
         if self.shutdown > Shutdown::Smart {
             return;
@@ -486,6 +513,7 @@ impl Postmaster {
             Ok(h) => self.hba = h,
             Err(e) => elog::log(format!("pg_hba.conf was not reloaded: {e}")),
         }
+        self.reload_tls();
         self.signal_children(libc::SIGHUP, |c| c.kind != ChildKind::DeadEnd);
     }
 
@@ -979,6 +1007,7 @@ impl Postmaster {
                 shared: unsafe { self.shared().child_handle() },
                 children: self.children.clone(),
                 hba: self.hba.clone(),
+                tls: self.tls.clone(),
                 overrides: self.opts.overrides.clone(),
                 death_fd: self.death_pipe.0,
                 self_pipe: pipe,

@@ -65,6 +65,8 @@ pub enum SystemView {
     /// pg_authid, pg_roles, pg_user, pg_auth_members, pg_hba_file_rules:
     /// rows from the server's role store and pg_hba.conf.
     Role(RoleView),
+    /// pg_stat_ssl: one row per client backend (the server's tls.rs).
+    StatSsl,
 }
 
 /// The views over the role store (see [`role_view_columns`]).
@@ -298,6 +300,20 @@ fn stat_activity() -> Vec<ColumnDef> {
     ]
 }
 
+/// pg_stat_ssl's columns, in PostgreSQL 15's order and types.
+pub fn stat_ssl() -> Vec<ColumnDef> {
+    vec![
+        col("pid", types::INT4),
+        col("ssl", types::BOOL),
+        col("version", types::TEXT),
+        col("cipher", types::TEXT),
+        col("bits", types::INT4),
+        col("client_dn", types::TEXT),
+        col("client_serial", types::NUMERIC),
+        col("issuer_dn", types::TEXT),
+    ]
+}
+
 /// pg_stat_bgwriter's columns, in PostgreSQL 15's order and types.
 fn stat_bgwriter() -> Vec<ColumnDef> {
     vec![
@@ -416,6 +432,14 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             name,
             role_view_columns(v),
             RelationSource::SystemView(SystemView::Role(v)),
+        ));
+    }
+    if in_catalog && name == "pg_stat_ssl" {
+        return Ok(Relation::new(
+            "pg_catalog",
+            "pg_stat_ssl",
+            stat_ssl(),
+            RelationSource::SystemView(SystemView::StatSsl),
         ));
     }
     if let Some(r) = host.lookup_table(schema, name)? {

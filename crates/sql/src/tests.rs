@@ -203,7 +203,8 @@ impl Relations for FakeRelations {
             catalog::RelationSource::SystemView(
                 catalog::SystemView::StatBgWriter
                 | catalog::SystemView::Locks
-                | catalog::SystemView::Role(_),
+                | catalog::SystemView::Role(_)
+                | catalog::SystemView::StatSsl,
             ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
             catalog::RelationSource::Table(_) => Err(PgError::error(
                 tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,

@@ -189,6 +189,27 @@ struct SlotText {
     client_family: u8,
     client_addr: [u8; 16],
     query: [u8; QUERY_TEXT_SIZE],
+    /// pg_stat_ssl; an empty version: not a TLS connection. Strings are
+    /// cut at NAMEDATALEN - 1 bytes, as PostgreSQL's PgBackendSSLStatus.
+    ssl_version: [u8; 16],
+    ssl_cipher: [u8; NAMEDATALEN],
+    /// i32, native byte order (bytes keep SlotText free of padding).
+    ssl_bits: [u8; 4],
+    ssl_client_dn: [u8; NAMEDATALEN],
+    ssl_client_serial: [u8; NAMEDATALEN],
+    ssl_issuer_dn: [u8; NAMEDATALEN],
+}
+
+/// One session's TLS state as pg_stat_ssl shows it; the client fields are
+/// None without a client certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SslStatus {
+    pub version: String,
+    pub cipher: String,
+    pub bits: i32,
+    pub client_dn: Option<String>,
+    pub client_serial: Option<String>,
+    pub issuer_dn: Option<String>,
 }
 
 const TEXT_WORDS: usize = std::mem::size_of::<SlotText>().div_ceil(8);
@@ -411,6 +432,8 @@ pub struct ProcInfo {
     pub query_start: Option<i64>,
     pub state_change: Option<i64>,
     pub query: String,
+    /// None: not a TLS connection.
+    pub ssl: Option<SslStatus>,
 }
 
 impl BackendStatus {
@@ -467,6 +490,23 @@ impl BackendStatus {
                 }
                 None => t.client_family = 0,
             }
+        });
+    }
+
+    /// Publishes the connection's TLS state for pg_stat_ssl. Called once
+    /// by the owning backend after authentication.
+    pub fn set_ssl(&self, ssl: Option<&SslStatus>) {
+        self.write_text(|t| {
+            let s = ssl.cloned().unwrap_or_default();
+            put(&mut t.ssl_version, &s.version);
+            put(&mut t.ssl_cipher, &s.cipher);
+            t.ssl_bits = s.bits.to_ne_bytes();
+            put(&mut t.ssl_client_dn, s.client_dn.as_deref().unwrap_or(""));
+            put(
+                &mut t.ssl_client_serial,
+                s.client_serial.as_deref().unwrap_or(""),
+            );
+            put(&mut t.ssl_issuer_dn, s.issuer_dn.as_deref().unwrap_or(""));
         });
     }
 
@@ -549,6 +589,19 @@ impl BackendStatus {
                 query_start: opt(self.query_start.load(Ordering::Acquire)),
                 state_change: opt(self.state_change.load(Ordering::Acquire)),
                 query: get(&text.query),
+                ssl: if text.ssl_version[0] == 0 {
+                    None
+                } else {
+                    let opt = |b: &[u8]| Some(get(b)).filter(|s| !s.is_empty());
+                    Some(SslStatus {
+                        version: get(&text.ssl_version),
+                        cipher: get(&text.ssl_cipher),
+                        bits: i32::from_ne_bytes(text.ssl_bits),
+                        client_dn: opt(&text.ssl_client_dn),
+                        client_serial: opt(&text.ssl_client_serial),
+                        issuer_dn: opt(&text.ssl_issuer_dn),
+                    })
+                },
             });
         }
         None
@@ -574,6 +627,12 @@ impl BackendStatus {
             t.application_name.fill(0);
             t.query.fill(0);
             t.client_family = 0;
+            t.ssl_version.fill(0);
+            t.ssl_cipher.fill(0);
+            t.ssl_bits = [0; 4];
+            t.ssl_client_dn.fill(0);
+            t.ssl_client_serial.fill(0);
+            t.ssl_issuer_dn.fill(0);
         });
     }
 }

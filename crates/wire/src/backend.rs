@@ -148,6 +148,15 @@ impl<S: Read + Write> Conn<S> {
         self.flush()
     }
 
+    /// Answer an SSLRequest with `S` (the TLS handshake follows) and send
+    /// it at once.
+    pub fn send_ssl_accept(&mut self) -> std::io::Result<()> {
+        SslResponse::Accept
+            .encode_body(&mut self.outbuf)
+            .map_err(std::io::Error::other)?;
+        self.flush()
+    }
+
     /// Answer a GSSENCRequest with `N` and send it at once.
     pub fn send_gssenc_refusal(&mut self) -> std::io::Result<()> {
         GssEncResponse::Refuse

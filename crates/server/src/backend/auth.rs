@@ -30,6 +30,8 @@ pub(super) struct Client<'a> {
     pub user: &'a str,
     pub database: &'a str,
     pub peer: Option<SocketAddr>,
+    /// "SSL encryption" or "no encryption", as PostgreSQL's messages end.
+    pub encryption: &'a str,
     /// `tls-server-end-point` channel-binding data (the hash of the
     /// server certificate) when the connection is over TLS; the TLS
     /// code passes it in and SCRAM-SHA-256-PLUS is offered only then.
@@ -46,7 +48,7 @@ fn host_text(peer: Option<SocketAddr>) -> String {
 /// Ends the process with PostgreSQL's auth_failed report: `e` to the
 /// client, `e` plus `log_detail` and the matching line to the log.
 fn fail(
-    conn: &mut Conn<ClientSocket>,
+    conn: &mut Conn<crate::tls::Stream<ClientSocket>>,
     e: PgError,
     log_detail: Option<String>,
     line: &HbaLine,
@@ -68,7 +70,7 @@ fn fail(
 }
 
 /// A protocol error during authentication: FATAL to both, as PostgreSQL.
-fn protocol_fail(conn: &mut Conn<ClientSocket>, e: PgError) -> ! {
+fn protocol_fail(conn: &mut Conn<crate::tls::Stream<ClientSocket>>, e: PgError) -> ! {
     let e = e.with_severity(Severity::Fatal);
     elog::report(&e);
     conn.error(&e);
@@ -78,7 +80,7 @@ fn protocol_fail(conn: &mut Conn<ClientSocket>, e: PgError) -> ! {
 
 /// Flushes what was queued and reads the client's 'p' message body.
 /// Hang-up or timeout end the process quietly, as in PostgreSQL.
-fn read_password_message(conn: &mut Conn<ClientSocket>) -> Vec<u8> {
+fn read_password_message(conn: &mut Conn<crate::tls::Stream<ClientSocket>>) -> Vec<u8> {
     if conn.flush().is_err() {
         proc_exit(0);
     }
@@ -146,7 +148,7 @@ fn password_failed(user: &str) -> PgError {
 /// authenticated (the caller then sends AuthenticationOk); ends the
 /// process otherwise.
 pub(super) fn authenticate(
-    conn: &mut Conn<ClientSocket>,
+    conn: &mut Conn<crate::tls::Stream<ClientSocket>>,
     line: &HbaLine,
     client: &Client,
     roles: &Roles,
@@ -160,9 +162,10 @@ pub(super) fn authenticate(
             PgError::fatal(
                 sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,
                 format!(
-                    "pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{}\", no encryption",
+                    "pg_hba.conf rejects connection for host \"{}\", user \"{user}\", database \"{}\", {}",
                     host_text(client.peer),
-                    client.database
+                    client.database,
+                    client.encryption
                 ),
             ),
         ),
@@ -226,7 +229,7 @@ pub(super) fn authenticate(
 }
 
 fn md5_exchange(
-    conn: &mut Conn<ClientSocket>,
+    conn: &mut Conn<crate::tls::Stream<ClientSocket>>,
     line: &HbaLine,
     user: &str,
     stored: Result<String, String>,
@@ -267,7 +270,7 @@ fn md5_exchange(
 }
 
 fn scram_exchange(
-    conn: &mut Conn<ClientSocket>,
+    conn: &mut Conn<crate::tls::Stream<ClientSocket>>,
     line: &HbaLine,
     client: &Client,
     stored: Result<String, String>,
@@ -295,37 +298,39 @@ fn scram_exchange(
             ),
         );
     }
-    let report =
-        |conn: &mut Conn<ClientSocket>, e: ScramError, stored: &Result<String, String>| -> ! {
-            match e {
-                ScramError::Malformed(d) => protocol_fail(
-                    conn,
-                    PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "malformed SCRAM message")
-                        .with_detail(d),
-                ),
-                ScramError::ChannelBinding {
-                    code,
-                    message,
-                    detail,
-                } => {
-                    let mut e = PgError::fatal(sqlstate::SqlState::new(code), message);
-                    if let Some(d) = detail {
-                        e = e.with_detail(d);
-                    }
-                    protocol_fail(conn, e)
+    let report = |conn: &mut Conn<crate::tls::Stream<ClientSocket>>,
+                  e: ScramError,
+                  stored: &Result<String, String>|
+     -> ! {
+        match e {
+            ScramError::Malformed(d) => protocol_fail(
+                conn,
+                PgError::fatal(sqlstate::PROTOCOL_VIOLATION, "malformed SCRAM message")
+                    .with_detail(d),
+            ),
+            ScramError::ChannelBinding {
+                code,
+                message,
+                detail,
+            } => {
+                let mut e = PgError::fatal(sqlstate::SqlState::new(code), message);
+                if let Some(d) = detail {
+                    e = e.with_detail(d);
                 }
-                ScramError::Failed => {
-                    let detail = match stored {
-                        Err(d) => Some(d.clone()),
-                        Ok(s) if scram::password_type(s) != PasswordType::Scram => Some(format!(
-                            "User \"{user}\" does not have a valid SCRAM secret."
-                        )),
-                        Ok(_) => None,
-                    };
-                    fail(conn, password_failed(user), detail, line)
-                }
+                protocol_fail(conn, e)
             }
-        };
+            ScramError::Failed => {
+                let detail = match stored {
+                    Err(d) => Some(d.clone()),
+                    Ok(s) if scram::password_type(s) != PasswordType::Scram => Some(format!(
+                        "User \"{user}\" does not have a valid SCRAM secret."
+                    )),
+                    Ok(_) => None,
+                };
+                fail(conn, password_failed(user), detail, line)
+            }
+        }
+    };
     let Some(data) = first.data else {
         report(
             conn,
@@ -347,8 +352,8 @@ fn scram_exchange(
 
 /// The operating-system user at the other end of a Unix socket
 /// (getsockopt(SO_PEERCRED), then getpwuid_r).
-fn peer_user(conn: &Conn<ClientSocket>) -> Result<String, String> {
-    let fd = conn.get_ref().fd.as_raw_fd();
+fn peer_user(conn: &Conn<crate::tls::Stream<ClientSocket>>) -> Result<String, String> {
+    let fd = conn.get_ref().socket().fd.as_raw_fd();
     // SAFETY: ucred is plain integers; all-zero is a valid value.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -399,7 +404,7 @@ fn peer_user(conn: &Conn<ClientSocket>) -> Result<String, String> {
     Ok(name.to_string_lossy().into_owned())
 }
 
-fn peer(conn: &mut Conn<ClientSocket>, line: &HbaLine, client: &Client) {
+fn peer(conn: &mut Conn<crate::tls::Stream<ClientSocket>>, line: &HbaLine, client: &Client) {
     let user = client.user;
     let failed = PgError::fatal(
         sqlstate::INVALID_AUTHORIZATION_SPECIFICATION,

@@ -46,6 +46,9 @@
 //! - `toast`: values of 1 kB to 10 MB (compressible or not, text and
 //!   bytea) through INSERT/SELECT/UPDATE/DELETE/COPY/VACUUM/TRUNCATE/DROP
 //!   and kill -9, and where their chunks go.
+//! - `tls`: SSLRequest 'S' and TLS with psql (require, verify-full),
+//!   hostssl/hostnossl and client certificates, the key file check,
+//!   garbage after 'S', a bad certificate on reload.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -71,6 +74,7 @@ mod sessions;
 mod startup;
 mod stop;
 mod tables;
+mod tls;
 mod toast;
 mod txid;
 mod util;
