@@ -264,6 +264,13 @@ fn client_title(peer: Option<SocketAddr>) -> String {
 }
 
 /// Entry point in the forked child. Never returns.
+/// This process is an autovacuum worker (`autovacuum::worker_main`):
+/// its process title says so and its plain VACUUM is autovacuum's. The
+/// worker only, before [`run`].
+pub fn mark_autovacuum_worker() {
+    tables::stats::AUTOVACUUM_WORKER.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
     let (cluster, update) = (
@@ -701,7 +708,11 @@ impl Session {
         crate::pstitle::set_fixed(
             env.settings.get(keys::CLUSTER_NAME),
             env.settings.get(keys::UPDATE_PROCESS_TITLE),
-            &format!("{user} {database} {}", client_title(env.peer)),
+            &if tables::stats::AUTOVACUUM_WORKER.load(std::sync::atomic::Ordering::Relaxed) {
+                format!("autovacuum worker {database}")
+            } else {
+                format!("{user} {database} {}", client_title(env.peer))
+            },
             "startup",
         );
         // Session settings: file + command line, then the startup packet.
@@ -2002,6 +2013,11 @@ impl tusk_sql::Relations for ServerRelations {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(vec![
                     self.bgwriter_row()
                 ])))
+            }
+            RelationSource::SystemView(SystemView::StatUserTables) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(
+                    tables::stats::user_tables_rows(self.tables.as_ref(), &self.shared)?,
+                )))
             }
             RelationSource::Table(t) => {
                 let c = match &self.tables {

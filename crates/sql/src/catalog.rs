@@ -58,6 +58,9 @@ impl ColumnDef {
 pub enum SystemView {
     StatActivity,
     StatBgWriter,
+    /// pg_stat_user_tables: the shared per-table counters joined with
+    /// pg_class (tusk_storage::pgstat).
+    StatUserTables,
 }
 
 /// A table stored in heap files, as the catalog describes it.
@@ -169,6 +172,48 @@ fn stat_bgwriter() -> Vec<ColumnDef> {
     ]
 }
 
+/// pg_stat_user_tables' columns, in PostgreSQL 15's order and types.
+pub fn stat_user_tables() -> Vec<ColumnDef> {
+    let mut v = vec![
+        col("relid", types::OID),
+        col("schemaname", types::NAME),
+        col("relname", types::NAME),
+    ];
+    for c in [
+        "seq_scan",
+        "seq_tup_read",
+        "idx_scan",
+        "idx_tup_fetch",
+        "n_tup_ins",
+        "n_tup_upd",
+        "n_tup_del",
+        "n_tup_hot_upd",
+        "n_live_tup",
+        "n_dead_tup",
+        "n_mod_since_analyze",
+        "n_ins_since_vacuum",
+    ] {
+        v.push(col(c, types::INT8));
+    }
+    for c in [
+        "last_vacuum",
+        "last_autovacuum",
+        "last_analyze",
+        "last_autoanalyze",
+    ] {
+        v.push(col(c, types::TIMESTAMPTZ));
+    }
+    for c in [
+        "vacuum_count",
+        "autovacuum_count",
+        "analyze_count",
+        "autoanalyze_count",
+    ] {
+        v.push(col(c, types::INT8));
+    }
+    v
+}
+
 /// Find a relation by (optional schema and) name, both already
 /// case-normalized: the views the server computes first, then the
 /// host's catalog (stored tables, searched along search_path).
@@ -188,6 +233,14 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             name: "pg_stat_bgwriter".into(),
             columns: stat_bgwriter(),
             source: RelationSource::SystemView(SystemView::StatBgWriter),
+        });
+    }
+    if in_catalog && name == "pg_stat_user_tables" {
+        return Ok(Relation {
+            schema: "pg_catalog".into(),
+            name: "pg_stat_user_tables".into(),
+            columns: stat_user_tables(),
+            source: RelationSource::SystemView(SystemView::StatUserTables),
         });
     }
     if let Some(r) = host.lookup_table(schema, name)? {

@@ -200,9 +200,9 @@ impl Relations for FakeRelations {
             catalog::RelationSource::SystemView(catalog::SystemView::StatActivity) => {
                 Ok(Box::new(catalog::ActivityScan::new(self.0.clone())))
             }
-            catalog::RelationSource::SystemView(catalog::SystemView::StatBgWriter) => {
-                Ok(Box::new(catalog::RowsScan::new(vec![])))
-            }
+            catalog::RelationSource::SystemView(
+                catalog::SystemView::StatBgWriter | catalog::SystemView::StatUserTables,
+            ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
             catalog::RelationSource::Table(_) => Err(PgError::error(
                 tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
                 "the fake host has no tables",

@@ -104,6 +104,7 @@ pub mod lock;
 pub mod lwlock;
 pub mod nbtree;
 pub mod page;
+pub mod pgstat;
 pub mod procarray;
 pub mod smgr;
 pub mod snapshot;

@@ -70,6 +70,7 @@ use tusk_storage::xact::{Release, ResourceOwner};
 use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
+pub(crate) mod stats;
 mod vacuum;
 
 /// The storage side of one session's tables: its buffer manager, its
@@ -1012,6 +1013,7 @@ impl Session {
     pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
         // The xid lock went with the transaction's resource owner.
         self.xid_locked = 0;
+        stats::transaction_ended(&self.shared, self.store.as_ref().map(|s| s.db), committed);
         if self.catalog_changed {
             if committed {
                 self.shared
@@ -1725,7 +1727,9 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_: Vec<Oid> = rel.columns.iter().map(|c| c.ty.oid).collect();
-        self.insert_row(t, &types_, row).map(|_| ())
+        self.insert_row(t, &types_, row)?;
+        stats::count(t.oid, stats::Change::Insert);
+        Ok(())
     }
 
     fn update(
@@ -1746,7 +1750,10 @@ impl tusk_sql::Tables for Session {
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
             match out {
-                UpdateOutcome::Updated { .. } => return Ok(None),
+                UpdateOutcome::Updated { .. } => {
+                    stats::count(t.oid, stats::Change::Update);
+                    return Ok(None);
+                }
                 UpdateOutcome::Failed(f) => {
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);
@@ -1765,7 +1772,10 @@ impl tusk_sql::Tables for Session {
         loop {
             let out = self.with_heap(t, |h, vis, owner| h.delete(owner, vis, tid, xid, cid))?;
             match out {
-                Ok(()) => return Ok(None),
+                Ok(()) => {
+                    stats::count(t.oid, stats::Change::Delete);
+                    return Ok(None);
+                }
                 Err(f) => {
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);
