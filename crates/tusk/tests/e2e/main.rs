@@ -8,6 +8,7 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
@@ -38,6 +39,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod autovacuum;
 mod client;
 mod control;
 mod copy;
