@@ -5,6 +5,7 @@
 
 use crate::util::{simple_rows, simple_value, wait_for, wait_until, Opts, TestServer};
 use std::time::Duration;
+use std::time::Instant;
 
 fn stat(c: &mut postgres::Client, table: &str) -> Vec<Option<String>> {
     let q = format!(
@@ -12,7 +13,10 @@ fn stat(c: &mut postgres::Client, table: &str) -> Vec<Option<String>> {
          autovacuum_count, last_vacuum IS NOT NULL, last_autovacuum IS NOT NULL \
          FROM pg_stat_user_tables WHERE relname = '{table}'"
     );
-    simple_rows(c, &q).into_iter().next().expect("a row for the table")
+    simple_rows(c, &q)
+        .into_iter()
+        .next()
+        .expect("a row for the table")
 }
 
 fn strs(v: &[Option<String>]) -> Vec<&str> {
@@ -49,14 +53,21 @@ fn counters_follow_commits_and_aborts_and_vacuum() {
     );
     assert_eq!(
         cols,
-        [vec![Some("t".into()), Some("public".into()), Some("t".into())]]
+        [vec![
+            Some("t".into()),
+            Some("public".into()),
+            Some("t".into())
+        ]]
     );
 }
 
 /// Bytes of `table`'s main fork on disk.
 fn table_bytes(srv: &TestServer, c: &mut postgres::Client, table: &str) -> u64 {
-    let db = simple_value(c, "SELECT oid FROM pg_database WHERE datname = current_database()")
-        .unwrap();
+    let db = simple_value(
+        c,
+        "SELECT oid FROM pg_database WHERE datname = current_database()",
+    )
+    .unwrap();
     let node = simple_value(
         c,
         &format!("SELECT relfilenode FROM pg_class WHERE relname = '{table}'"),
@@ -89,7 +100,12 @@ fn autovacuum_keeps_an_updated_table_small() {
             c.batch_execute("UPDATE av SET a = a + 1").unwrap();
             if on {
                 let done = wait_until(Duration::from_secs(60), || {
-                    stat(&mut c, "av")[6].as_deref().unwrap().parse::<u32>().unwrap() > round
+                    stat(&mut c, "av")[6]
+                        .as_deref()
+                        .unwrap()
+                        .parse::<u32>()
+                        .unwrap()
+                        > round
                 });
                 assert!(done, "round {round}: no autovacuum: {}", srv.log());
             }
@@ -113,4 +129,81 @@ fn autovacuum_keeps_an_updated_table_small() {
         log.contains("automatic vacuum of table \"postgres.public.av\""),
         "{log}"
     );
+}
+
+/// The process title of `pid` ("tusk: autovacuum worker postgres ...").
+fn title(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Makes enough dead tuples that a worker's VACUUM takes a while, and
+/// returns a running worker's PID once one is seen (deadline 60 s).
+fn busy_worker(srv: &TestServer, c: &mut postgres::Client, round: usize) -> i32 {
+    if round == 0 {
+        c.batch_execute(
+            "CREATE TABLE big (a int, b text); \
+             INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g;",
+        )
+        .unwrap();
+    }
+    c.batch_execute("UPDATE big SET a = a + 1").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_for(deadline - Instant::now(), || {
+        srv.children()
+            .into_iter()
+            .find(|p| title(p.pid).starts_with("tusk: autovacuum worker postgres"))
+            .map(|p| p.pid)
+    })
+    .unwrap_or_else(|| panic!("round {round}: no autovacuum worker: {}", srv.log()))
+}
+
+/// SIGKILL of a worker is a crash restart (as PostgreSQL: it had shared
+/// memory attached), after which the data is intact; then a fast stop
+/// while another worker runs ends the worker and the server cleanly.
+#[test]
+fn killed_worker_is_a_crash_restart_and_stop_ends_a_running_worker() {
+    let mut srv = TestServer::start(
+        Opts::new()
+            .set("autovacuum_naptime", "1s")
+            .set("max_connections", "10"),
+    );
+    let mut c = srv.connect();
+    let pid = busy_worker(&srv, &mut c, 0);
+    assert!(crate::util::signal(pid, libc::SIGKILL));
+    assert!(
+        wait_until(Duration::from_secs(10), || srv.log().contains(&format!(
+            "autovacuum worker (PID {pid}) was terminated by signal 9"
+        ))),
+        "{}",
+        srv.log()
+    );
+    drop(c);
+    let mut c = wait_for(Duration::from_secs(60), || srv.try_connect().ok())
+        .expect("connections are accepted again");
+    assert!(srv
+        .log()
+        .contains("all server processes terminated; reinitializing"));
+    assert_eq!(
+        simple_rows(&mut c, "SELECT count(*), sum(a) FROM big"),
+        [vec![
+            Some("200000".into()),
+            Some((200000u64 * 200001 / 2 + 200000).to_string())
+        ]]
+    );
+    // Counters start again from zero after the restart (new shared
+    // memory): the next update is what the launcher sees.
+    let worker = busy_worker(&srv, &mut c, 1);
+    let w = crate::util::Proc::of(worker).expect("the worker");
+    drop(c);
+    let st = srv.stop_with(libc::SIGINT);
+    assert!(st.success(), "fast stop: {st}\n{}", srv.log());
+    assert!(!w.is_running(), "the worker outlived the stop");
+    srv.assert_no_ipc_left();
 }
