@@ -232,6 +232,12 @@ keys! {
     BoolKey UPDATE_PROCESS_TITLE = "update_process_title";
     BoolKey AUTOVACUUM = "autovacuum";
     IntKey AUTOVACUUM_MAX_WORKERS = "autovacuum_max_workers";
+    IntKey AUTOVACUUM_NAPTIME = "autovacuum_naptime";
+    IntKey AUTOVACUUM_VACUUM_THRESHOLD = "autovacuum_vacuum_threshold";
+    RealKey AUTOVACUUM_VACUUM_SCALE_FACTOR = "autovacuum_vacuum_scale_factor";
+    IntKey AUTOVACUUM_VACUUM_INSERT_THRESHOLD = "autovacuum_vacuum_insert_threshold";
+    RealKey AUTOVACUUM_VACUUM_INSERT_SCALE_FACTOR = "autovacuum_vacuum_insert_scale_factor";
+    IntKey LOG_AUTOVACUUM_MIN_DURATION = "log_autovacuum_min_duration";
     StrKey CLIENT_MIN_MESSAGES = "client_min_messages";
     StrKey SEARCH_PATH = "search_path";
     StrKey DEFAULT_TABLESPACE = "default_tablespace";

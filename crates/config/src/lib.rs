@@ -55,8 +55,8 @@
 //!
 //! Tusk-specific choices (documented where they are defined):
 //! `shared_memory_type` defaults to `sysv` (the seeds' model, where the
-//! whole region is one System V segment); `max_wal_senders` is 0 and
-//! `autovacuum` off because tusk has neither yet; `jit` is off;
+//! whole region is one System V segment); `max_wal_senders` is 0
+//! because tusk has no replication yet; `jit` is off;
 //! `client_encoding` accepts only UTF8 (and SQL_ASCII, which PostgreSQL
 //! also accepts against a UTF8 server as "no conversion").
 

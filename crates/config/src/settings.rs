@@ -519,7 +519,7 @@ mod tests {
             ("restart_after_crash", "on", "on"),
             ("fsync", "on", "on"),
             ("jit", "off", "off"),
-            ("autovacuum", "off", "off"),
+            ("autovacuum", "on", "on"),
             ("max_wal_senders", "0", "0"),
             ("DateStyle", "ISO, MDY", "ISO, MDY"),
             ("TimeZone", "UTC", "UTC"),

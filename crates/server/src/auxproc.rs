@@ -67,6 +67,8 @@ pub enum Aux {
     Checkpointer = 1,
     WalWriter = 2,
     BgWriter = 3,
+    /// Owns no proc slot (autovacuum.rs).
+    AutovacLauncher = 4,
 }
 
 /// When the postmaster starts an auxiliary process.
@@ -132,7 +134,7 @@ pub struct AuxSpec {
 }
 
 /// Every auxiliary process, indexed by [`Aux`].
-pub static AUX_PROCESSES: [AuxSpec; 4] = [
+pub static AUX_PROCESSES: [AuxSpec; 5] = [
     AuxSpec {
         aux: Aux::Startup,
         name: "startup",
@@ -181,6 +183,20 @@ pub static AUX_PROCESSES: [AuxSpec; 4] = [
         ready: None,
         // Stopped with the backends: the shutdown checkpoint writes
         // whatever it left dirty.
+        stop: StopPhase::WithBackends,
+        stop_signal: libc::SIGTERM,
+        on_failure: OnFailure::CrashRestart,
+        clean_exit: CleanExit::Stopped,
+    },
+    AuxSpec {
+        aux: Aux::AutovacLauncher,
+        name: "autovacuum launcher",
+        describe: "autovacuum launcher process",
+        main: crate::autovacuum::launcher_main,
+        start: StartPhase::AfterRecovery,
+        ready: None,
+        // As PostgreSQL: stopped with the backends (its workers are
+        // backends and get SIGTERM with them).
         stop: StopPhase::WithBackends,
         stop_signal: libc::SIGTERM,
         on_failure: OnFailure::CrashRestart,
@@ -1108,11 +1124,16 @@ mod tests {
         assert_eq!(bw.clean_exit, CleanExit::Stopped);
         assert_eq!(bw.on_failure, OnFailure::CrashRestart);
         assert_eq!(ProcKind::BgWriter.backend_type(), bw.name);
+        // One proc slot each, but the autovacuum launcher, which owns none.
         assert_eq!(
-            AUX_PROCESSES.len(),
+            AUX_PROCESSES.len() - 1,
             tusk_storage::layout::NUM_AUXILIARY_PROCS,
             "one proc slot each"
         );
+        let av = Aux::AutovacLauncher.spec();
+        assert_eq!(av.stop, StopPhase::WithBackends);
+        assert_eq!(av.on_failure, OnFailure::CrashRestart);
+        assert_eq!(av.start, StartPhase::AfterRecovery);
         // Exactly one boots the cluster and reports recovery finished.
         assert_eq!(
             AUX_PROCESSES

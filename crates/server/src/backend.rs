@@ -272,6 +272,13 @@ fn client_title(peer: Option<SocketAddr>) -> String {
 }
 
 /// Entry point in the forked child. Never returns.
+/// This process is an autovacuum worker (`autovacuum::worker_main`):
+/// its process title says so and its plain VACUUM is autovacuum's. The
+/// worker only, before [`run`].
+pub fn mark_autovacuum_worker() {
+    tables::stats::AUTOVACUUM_WORKER.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 pub fn run(mut env: BackendEnv) -> ! {
     let shared = env.shared.clone();
     let (cluster, update) = (
@@ -835,7 +842,11 @@ impl Session {
         crate::pstitle::set_fixed(
             env.settings.get(keys::CLUSTER_NAME),
             env.settings.get(keys::UPDATE_PROCESS_TITLE),
-            &format!("{user} {database} {}", client_title(env.peer)),
+            &if tables::stats::AUTOVACUUM_WORKER.load(std::sync::atomic::Ordering::Relaxed) {
+                format!("autovacuum worker {database}")
+            } else {
+                format!("{user} {database} {}", client_title(env.peer))
+            },
             "startup",
         );
         // Session settings: file + command line, then the startup packet.
@@ -2230,6 +2241,11 @@ impl tusk_sql::Relations for ServerRelations {
             RelationSource::SystemView(SystemView::StatSsl) => Ok(Box::new(
                 tusk_sql::catalog::RowsScan::new(crate::tls::stat_ssl_rows(&self.procs.snapshot())),
             )),
+            RelationSource::SystemView(SystemView::StatUserTables) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(
+                    tables::stats::user_tables_rows(self.tables.as_ref(), &self.shared)?,
+                )))
+            }
             RelationSource::Table(t) => {
                 let c = match &self.tables {
                     Some(Ok(c)) => c,

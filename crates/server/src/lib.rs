@@ -22,6 +22,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod autovacuum;
 pub mod auxproc;
 pub mod backend;
 pub mod datadir;

@@ -50,6 +50,11 @@ pub enum ChildKind {
     DeadEnd,
     /// An auxiliary process, described by its `auxproc::AUX_PROCESSES` entry.
     Aux(Aux),
+    /// A backend without a client that runs VACUUM for the autovacuum
+    /// launcher (autovacuum.rs): stopped and crash-supervised as a
+    /// backend, but not counted as a connection, and a smart shutdown
+    /// does not wait for it.
+    AutovacWorker,
 }
 
 impl ChildKind {
@@ -57,6 +62,7 @@ impl ChildKind {
         match self {
             ChildKind::Backend | ChildKind::DeadEnd => "server process",
             ChildKind::Aux(a) => a.spec().describe,
+            ChildKind::AutovacWorker => "autovacuum worker",
         }
     }
 }
@@ -534,7 +540,7 @@ impl Postmaster {
             match child.kind {
                 ChildKind::DeadEnd => {}
                 ChildKind::Aux(a) => self.reap_aux(&child, a, status),
-                ChildKind::Backend => {
+                ChildKind::Backend | ChildKind::AutovacWorker => {
                     if !clean {
                         self.handle_crash(&child, status);
                     }
@@ -613,8 +619,32 @@ impl Postmaster {
                     }
                     self.enter_run_if_ready();
                 }
+                PmSignal::StartAutovacWorker => self.start_autovac_worker(),
             }
         }
+    }
+
+    /// The launcher asked for a worker: forked while the server runs
+    /// normally and fewer than autovacuum_max_workers exist. The request
+    /// is taken either way, so the launcher may ask again next round.
+    fn start_autovac_worker(&mut self) {
+        let Some(stats) = self.shared().child_table_stats() else {
+            return;
+        };
+        let db = stats
+            .header()
+            .av_target_db
+            .swap(0, std::sync::atomic::Ordering::AcqRel);
+        let max = self.settings.int("autovacuum_max_workers").max(1) as usize;
+        if db == 0
+            || self.state != PmState::Run
+            || self.shutdown > Shutdown::None
+            || self.fatal_error
+            || self.count(|c| c.kind == ChildKind::AutovacWorker) >= max
+        {
+            return;
+        }
+        self.fork_autovac_worker(db);
     }
 
     fn log_child_exit(&self, c: &Child, status: i32) {
@@ -740,7 +770,7 @@ impl Postmaster {
         if self.state == PmState::StopBackends {
             for c in &self.children {
                 let sig = match c.kind {
-                    ChildKind::Backend => libc::SIGTERM,
+                    ChildKind::Backend | ChildKind::AutovacWorker => libc::SIGTERM,
                     ChildKind::Aux(a) if a.spec().stop == StopPhase::WithBackends => {
                         a.spec().stop_signal
                     }
@@ -770,7 +800,7 @@ impl Postmaster {
                     self.state = PmState::NoChildren;
                 }
             } else if self.count(|c| match c.kind {
-                ChildKind::Backend => true,
+                ChildKind::Backend | ChildKind::AutovacWorker => true,
                 ChildKind::Aux(a) => a.spec().stop == StopPhase::WithBackends,
                 ChildKind::DeadEnd => false,
             }) == 0
@@ -1027,6 +1057,58 @@ impl Postmaster {
         self.children.push(Child {
             pid,
             kind,
+            cancel_key,
+            ready: false,
+        });
+    }
+
+    /// Forks an autovacuum worker for database `db` (a backend fed by a
+    /// socket pair: autovacuum.rs). A failed fork is logged; the launcher
+    /// asks again next round.
+    fn fork_autovac_worker(&mut self, db: u32) {
+        let cancel_key = random_i32();
+        let old_mask = block_all_signals();
+        // SAFETY: as in `fork_backend`: a single-threaded parent and every
+        // signal blocked until the child's handlers are in place.
+        let pid = unsafe { libc::fork() };
+        if pid != 0 {
+            restore_signals(&old_mask);
+        }
+        if pid < 0 {
+            elog::log(format!(
+                "could not fork autovacuum worker process: {}",
+                std::io::Error::last_os_error()
+            ));
+            return;
+        }
+        if pid == 0 {
+            let pipe = self.become_child("autovacuum worker");
+            let env = BackendEnv {
+                socket: None,
+                peer: None,
+                cac: Cac::Ok,
+                cancel_key,
+                auth_timeout: Duration::from_secs(
+                    self.settings.get(keys::AUTHENTICATION_TIMEOUT).max(1) as u64,
+                ),
+                settings: self.settings.clone(),
+                data_dir: self.data_dir.clone(),
+                // SAFETY: in the forked child, which keeps the segment
+                // mapped until it exits (the worker never returns).
+                shared: unsafe { self.shared().child_handle() },
+                children: self.children.clone(),
+                hba: self.hba.clone(),
+                tls: None,
+                overrides: self.opts.overrides.clone(),
+                death_fd: self.death_pipe.0,
+                self_pipe: pipe,
+                superuser_reserved: 0,
+            };
+            crate::autovacuum::worker_main(env, db);
+        }
+        self.children.push(Child {
+            pid,
+            kind: ChildKind::AutovacWorker,
             cancel_key,
             ready: false,
         });

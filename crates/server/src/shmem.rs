@@ -92,6 +92,8 @@ pub struct ChildShared {
     pool: Option<SharedPool>,
     /// The heavyweight lock table; `None` as `transam`.
     lockmgr: Option<tusk_storage::lmgr::LockMgr>,
+    /// Per-table activity counters; `None` as `transam`.
+    table_stats: Option<tusk_storage::pgstat::TableStats>,
 }
 
 impl ChildShared {
@@ -104,6 +106,12 @@ impl ChildShared {
     /// slot.
     pub fn lockmgr(&self) -> Option<tusk_storage::lmgr::LockMgr> {
         self.lockmgr
+    }
+
+    /// The per-table activity counters (pg_stat_user_tables,
+    /// autovacuum). Any child.
+    pub fn table_stats(&self) -> Option<tusk_storage::pgstat::TableStats> {
+        self.table_stats
     }
 
     /// This process's view of the commit-status cache, with its own
@@ -454,7 +462,21 @@ impl Shared {
                     self.procs(),
                 )
             }),
+            // SAFETY: as for the pool: zero-filled at creation, mapped for
+            // the process's life.
+            table_stats: Some(unsafe {
+                tusk_storage::pgstat::TableStats::attach(self.base(), &self.layout)
+            }),
         }
+    }
+
+    /// The table-statistics area, for the postmaster (which takes the
+    /// launcher's worker requests from it).
+    pub fn child_table_stats(&self) -> Option<tusk_storage::pgstat::TableStats> {
+        // SAFETY: the area lies inside the mapping, which the postmaster
+        // keeps for as long as this `Shared` exists; the view is used only
+        // within one call.
+        Some(unsafe { tusk_storage::pgstat::TableStats::attach(self.base(), &self.layout) })
     }
 
     pub fn key(&self) -> i32 {
@@ -674,6 +696,7 @@ mod tests {
             clog_area: std::ptr::null_mut(),
             pool: None,
             lockmgr: None,
+            table_stats: None,
         };
         let mut pids = Vec::new();
         for me in 0..N as u32 {

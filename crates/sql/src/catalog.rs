@@ -67,6 +67,9 @@ pub enum SystemView {
     Role(RoleView),
     /// pg_stat_ssl: one row per client backend (the server's tls.rs).
     StatSsl,
+    /// pg_stat_user_tables: the shared per-table counters joined with
+    /// pg_class (tusk_storage::pgstat).
+    StatUserTables,
 }
 
 /// The views over the role store (see [`role_view_columns`]).
@@ -389,6 +392,48 @@ pub fn lock_row(r: LockRow) -> Row {
     ]
 }
 
+/// pg_stat_user_tables' columns, in PostgreSQL 15's order and types.
+pub fn stat_user_tables() -> Vec<ColumnDef> {
+    let mut v = vec![
+        col("relid", types::OID),
+        col("schemaname", types::NAME),
+        col("relname", types::NAME),
+    ];
+    for c in [
+        "seq_scan",
+        "seq_tup_read",
+        "idx_scan",
+        "idx_tup_fetch",
+        "n_tup_ins",
+        "n_tup_upd",
+        "n_tup_del",
+        "n_tup_hot_upd",
+        "n_live_tup",
+        "n_dead_tup",
+        "n_mod_since_analyze",
+        "n_ins_since_vacuum",
+    ] {
+        v.push(col(c, types::INT8));
+    }
+    for c in [
+        "last_vacuum",
+        "last_autovacuum",
+        "last_analyze",
+        "last_autoanalyze",
+    ] {
+        v.push(col(c, types::TIMESTAMPTZ));
+    }
+    for c in [
+        "vacuum_count",
+        "autovacuum_count",
+        "analyze_count",
+        "autoanalyze_count",
+    ] {
+        v.push(col(c, types::INT8));
+    }
+    v
+}
+
 /// Find a relation by (optional schema and) name, both already
 /// case-normalized: the views the server computes first, then the
 /// host's catalog (stored tables, searched along search_path).
@@ -440,6 +485,14 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             "pg_stat_ssl",
             stat_ssl(),
             RelationSource::SystemView(SystemView::StatSsl),
+        ));
+    }
+    if in_catalog && name == "pg_stat_user_tables" {
+        return Ok(Relation::new(
+            "pg_catalog",
+            "pg_stat_user_tables",
+            stat_user_tables(),
+            RelationSource::SystemView(SystemView::StatUserTables),
         ));
     }
     if let Some(r) = host.lookup_table(schema, name)? {

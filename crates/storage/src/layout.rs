@@ -211,6 +211,8 @@ pub enum AreaId {
     BufferMapping = 10,
     /// The xid counter, ProcArrayLock, per-proc subtransaction ids.
     Transam = 11,
+    /// Per-table activity counters (pg_stat_user_tables, autovacuum).
+    TableStats = 12,
 }
 
 /// One area, declared by the subsystem that owns it.
@@ -271,6 +273,7 @@ pub const AREAS: &[AreaSpec] = &[
     crate::walbuffers::AREA,
     crate::clogbuffers::AREA,
     crate::transam::AREA,
+    crate::pgstat::AREA,
 ];
 
 /// The spec of an area.

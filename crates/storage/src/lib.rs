@@ -108,6 +108,7 @@ pub mod lwlock;
 pub mod nbtree;
 pub mod page;
 pub mod pglz;
+pub mod pgstat;
 pub mod procarray;
 pub mod smgr;
 pub mod snapshot;

@@ -828,10 +828,17 @@ pub enum PmSignal {
     /// The checkpointer holds its proc slot and handles requests
     /// (CHECKPOINT, the shutdown checkpoint).
     CheckpointerReady = 1,
+    /// The autovacuum launcher wants a worker for the database it wrote
+    /// into the table-statistics area (`pgstat::StatsHeader`).
+    StartAutovacWorker = 2,
 }
 
 impl PmSignal {
-    pub const ALL: [PmSignal; 2] = [PmSignal::RecoveryFinished, PmSignal::CheckpointerReady];
+    pub const ALL: [PmSignal; 3] = [
+        PmSignal::RecoveryFinished,
+        PmSignal::CheckpointerReady,
+        PmSignal::StartAutovacWorker,
+    ];
 
     pub fn bit(self) -> u32 {
         1 << self as u32

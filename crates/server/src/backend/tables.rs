@@ -73,6 +73,7 @@ use crate::shmem::ChildShared;
 mod alter;
 mod funcs;
 mod index;
+pub(crate) mod stats;
 mod toast;
 mod vacuum;
 
@@ -1085,6 +1086,7 @@ impl Session {
     pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
         // The xid lock went with the transaction's resource owner.
         self.xid_locked = 0;
+        stats::transaction_ended(&self.shared, self.store.as_ref().map(|s| s.db), committed);
         if self.catalog_changed {
             if committed {
                 self.shared
@@ -1954,7 +1956,9 @@ impl tusk_sql::Tables for Session {
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
         let tid = self.insert_row(t, &types_, &rel.to_physical(row))?;
-        self.index_insert(rel, t, row, tid)
+        self.index_insert(rel, t, row, tid)?;
+        stats::count(t.oid, stats::Change::Insert);
+        Ok(())
     }
 
     fn create_index(
@@ -2012,6 +2016,7 @@ impl tusk_sql::Tables for Session {
                     if !hot {
                         self.index_insert(rel, t, row, new)?;
                     }
+                    stats::count(t.oid, stats::Change::Update);
                     return Ok(None);
                 }
                 UpdateOutcome::Failed(f) => {
@@ -2046,6 +2051,7 @@ impl tusk_sql::Tables for Session {
                             self.delete_values(tr, &v)?;
                         }
                     }
+                    stats::count(t.oid, stats::Change::Delete);
                     return Ok(None);
                 }
                 Err(f) => {

@@ -10,6 +10,7 @@
 //! Modules, one per topic:
 //! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
 //!   output; ALTER's lock, rewrite files and restart.
+//! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
@@ -54,6 +55,7 @@
 
 mod alter;
 mod auth;
+mod autovacuum;
 mod client;
 mod control;
 mod copy;

@@ -61,7 +61,14 @@ impl Session {
                 }
                 vec![(r.schema.clone(), r.name.clone(), t)]
             }
-            None => self.vacuum_targets(opts.full)?,
+            None => {
+                let mut all = self.vacuum_targets(opts.full)?;
+                if let Some(db) = self.store.as_ref().map(|s| s.db) {
+                    let t = crate::autovacuum::thresholds(self.settings.settings());
+                    super::stats::keep_autovacuum_targets(&self.shared, db, &t, &mut all);
+                }
+                all
+            }
         };
         for (schema, name, t) in targets {
             tusk_sql::Host::check_interrupts(self)?;
@@ -152,6 +159,7 @@ impl Session {
             // Never written (created or truncated and left empty).
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let snap = Snapshot::default();
         let current = self.current_xids();
         let wal = XlogHeapWal(&engine.xlog);
@@ -172,6 +180,25 @@ impl Session {
         owner.release_all(Release::Abort);
         vis.check()?;
         let st = r?;
+        super::stats::vacuumed(
+            &self.shared,
+            store.db,
+            t.oid,
+            st.tuples_remaining - st.tuples_recently_dead,
+            st.tuples_recently_dead,
+        );
+        let log_min = self.settings.settings().int("log_autovacuum_min_duration");
+        if super::stats::AUTOVACUUM_WORKER.load(std::sync::atomic::Ordering::Relaxed)
+            && log_min >= 0
+            && started.elapsed().as_millis() as i64 >= log_min
+        {
+            let mut m = format!("automatic vacuum of table \"{qualified}\": index scans: 0");
+            for l in st.verbose_lines() {
+                m.push('\n');
+                m.push_str(&l);
+            }
+            tusk_common::elog::log(m);
+        }
         if verbose {
             if let Some(m) = st.truncate_message(name) {
                 self.info(m);
