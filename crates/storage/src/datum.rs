@@ -59,7 +59,7 @@ fn vector_to_disk(s: &str, oid: Oid) -> Option<Vec<u8>> {
         ),
     };
     let items: Vec<&str> = inner
-        .split(|c: char| c == ' ' || c == ',')
+        .split([' ', ','])
         .filter(|x| !x.is_empty())
         .collect();
     let mut out = Vec::new();

@@ -239,12 +239,16 @@ impl ToastValue {
 /// row; `save(stored bytes, rawsize, extinfo)` writes one value's chunks
 /// and returns its pointer; without a toast table (`save` = None) only
 /// compression happens.
+/// Stores one value's bytes out of line (data, raw size, extinfo) and
+/// returns its pointer: the server's toast-table writer.
+pub type SaveValue<'a> = dyn FnMut(&[u8], i32, u32) -> Result<ExternalPointer, PgError> + 'a;
+
 pub fn toast_row(
     storage: &[u8],
     values: &mut [ToastValue],
     tuple_size: &dyn Fn(&[ToastValue]) -> Result<usize, PgError>,
     hoff: usize,
-    mut save: Option<&mut dyn FnMut(&[u8], i32, u32) -> Result<ExternalPointer, PgError>>,
+    mut save: Option<&mut SaveValue<'_>>,
 ) -> Result<(), PgError> {
     let n = values.len();
     let has_toast = save.is_some();
