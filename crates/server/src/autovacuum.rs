@@ -65,12 +65,9 @@ pub fn launcher_main(mut env: AuxEnv) -> ! {
             proc_exit(0);
         }
         if signals::take(libc::SIGHUP) {
-            match tusk_config::load(&env.data_dir, &env.overrides) {
-                Ok(new) => {
-                    env.settings = new;
-                    crate::configure_log(&env.settings);
-                }
-                Err(_) => {}
+            if let Ok(new) = tusk_config::load(&env.data_dir, &env.overrides) {
+                env.settings = new;
+                crate::configure_log(&env.settings);
             }
         }
         signals::take(libc::SIGINT);

@@ -694,6 +694,16 @@ fn maintenance<'c>(ctx: &'c mut Ctx<'_>) -> Result<&'c mut dyn crate::Maintenanc
         .ok_or_else(|| crate::host::no_maintenance("online backups are not supported by this host"))
 }
 
+/// An oid argument (an int given where an oid is expected arrives cast).
+fn cast_oid(v: &Value) -> Value {
+    match v {
+        Value::Oid(o) => Value::Oid(*o),
+        Value::Int4(i) => Value::Oid(*i as u32),
+        Value::Int8(i) => Value::Oid(*i as u32),
+        _ => Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -707,15 +717,5 @@ mod tests {
         assert_eq!(substr("hello", 10, None).unwrap(), "");
         assert_eq!(substr("hello", 1, Some(-1)).unwrap_err().code, "22011");
         assert_eq!(substr("hello", i64::MAX, Some(i64::MAX)).unwrap(), "");
-    }
-}
-
-/// An oid argument (an int given where an oid is expected arrives cast).
-fn cast_oid(v: &Value) -> Value {
-    match v {
-        Value::Oid(o) => Value::Oid(*o),
-        Value::Int4(i) => Value::Oid(*i as u32),
-        Value::Int8(i) => Value::Oid(*i as u32),
-        _ => Value::Null,
     }
 }

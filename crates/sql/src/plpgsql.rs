@@ -15,6 +15,10 @@
 //! host's transaction. Loops check the host's interrupts on every
 //! iteration, so statement_timeout and cancel stop an endless loop.
 
+// Interpreter state is tuples of plans, types and rows; naming each
+// shape would add aliases used once.
+#![allow(clippy::type_complexity)]
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -210,7 +214,7 @@ pub(crate) struct Function {
 
 thread_local! {
     /// The name of the function being compiled, for CONTEXT lines.
-    static COMPILING: RefCell<String> = RefCell::new(String::new());
+    static COMPILING: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 fn compile_context(line: usize) -> String {
@@ -2406,7 +2410,7 @@ impl<'a> Interp<'a> {
                     let Some(v) = to_text(&v) else {
                         return Err(PgError::error(
                             SqlState::new("22004"),
-                            format!("RAISE statement option cannot be null"),
+                            "RAISE statement option cannot be null".to_string(),
                         ));
                     };
                     match name.as_str() {

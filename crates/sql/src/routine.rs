@@ -15,6 +15,10 @@
 //! with PostgreSQL's 54001 instead of overflowing the backend's stack,
 //! and each level runs on a stack that grows on demand.
 
+// Interpreter state is tuples of plans, types and rows; naming each
+// shape would add aliases used once.
+#![allow(clippy::type_complexity)]
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;

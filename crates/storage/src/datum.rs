@@ -58,10 +58,7 @@ fn vector_to_disk(s: &str, oid: Oid) -> Option<Vec<u8>> {
             s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))?,
         ),
     };
-    let items: Vec<&str> = inner
-        .split([' ', ','])
-        .filter(|x| !x.is_empty())
-        .collect();
+    let items: Vec<&str> = inner.split([' ', ',']).filter(|x| !x.is_empty()).collect();
     let mut out = Vec::new();
     out.extend_from_slice(&1i32.to_le_bytes());
     out.extend_from_slice(&0i32.to_le_bytes());

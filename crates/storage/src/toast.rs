@@ -459,7 +459,7 @@ mod tests {
             ToastValue::Plain("xyz".repeat(1000).into_bytes()),
         ];
         toast_row(
-            &[b'p', b'x'],
+            b"px",
             &mut v,
             &size_of,
             32,
@@ -480,7 +480,7 @@ mod tests {
             ToastValue::Plain(noise.clone()),
         ];
         toast_row(
-            &[b'x', b'x'],
+            b"xx",
             &mut v,
             &size_of,
             32,
@@ -497,10 +497,10 @@ mod tests {
         // PLAIN columns are never touched; MAIN ones are compressed but
         // not moved while the row fits a page.
         let mut v = vec![ToastValue::Plain(noise.clone())];
-        toast_row(&[b'm'], &mut v, &size_of, 32, None).unwrap();
+        toast_row(b"m", &mut v, &size_of, 32, None).unwrap();
         assert_eq!(v[0], ToastValue::Plain(noise.clone()));
         let mut v = vec![ToastValue::Plain(noise.clone())];
-        toast_row(&[b'p'], &mut v, &size_of, 32, None).unwrap();
+        toast_row(b"p", &mut v, &size_of, 32, None).unwrap();
         assert_eq!(v[0], ToastValue::Plain(noise));
     }
 }

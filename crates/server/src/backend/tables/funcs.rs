@@ -30,9 +30,12 @@ use super::{name_of, oid_of, Session, TableCtx};
 const SQL_LANG: Oid = 14;
 const PLPGSQL_LANG: Oid = 13_999;
 
+/// Routines by (schema, name, search_path).
+type RoutineMap = HashMap<(Option<String>, String, String), Vec<Rc<FuncDef>>>;
+
 thread_local! {
-    /// (catalog generation, (schema, name, search_path) -> routines).
-    static CACHE: RefCell<(u64, HashMap<(Option<String>, String, String), Vec<Rc<FuncDef>>>)> =
+    /// (catalog generation, routines found).
+    static CACHE: RefCell<(u64, RoutineMap)> =
         RefCell::new((u64::MAX, HashMap::new()));
 }
 
@@ -433,7 +436,7 @@ impl tusk_sql::Routines for Session {
                 if old.kind != def.kind {
                     return Err(PgError::error(
                         tusk_common::sqlstate::SqlState::new("42809"),
-                        format!("cannot change routine kind"),
+                        "cannot change routine kind".to_string(),
                     )
                     .with_detail(format!(
                         "\"{}\" is a {}.",
