@@ -142,9 +142,9 @@ for cycle in $(seq 1 "$CYCLES"); do
                    (SELECT count(*) FROM pgbench_history)") || fail "cycle $cycle: query after restart"
   IFS='|' read -r a t b h hist <<<"$sums"
   [ "$a" = "$t" ] && [ "$t" = "$b" ] && [ "$b" = "$h" ] \
-    || fail "cycle $cycle: TPC-B invariant broken: accounts $a, tellers $t, branches $b, history $h"
+    || fail "cycle $cycle (killed the $target): TPC-B invariant broken: accounts $a, tellers $t, branches $b, history $h"
   [ "$hist" -ge "$logged" ] \
-    || fail "cycle $cycle: history has $hist rows but pgbench logged $logged transactions as done"
+    || fail "cycle $cycle (killed the $target): history has $hist rows but pgbench logged $logged transactions as done"
   printf 'cycle %4d: killed %-20s  %5d logged, history %7d, balance sum %s\n' \
     "$cycle" "$target" "$n" "$hist" "$a"
 done
