@@ -37,12 +37,11 @@ use tusk_storage::catalog::{
     PG_CONSTRAINT_OID,
 };
 use tusk_storage::datum;
-use tusk_storage::heapam::UpdateOutcome;
 use tusk_storage::heaptuple::ItemPointer;
 use tusk_storage::lmgr::LockMode;
 use tusk_storage::smgr::{RelFileLocator, DEFAULTTABLESPACE_OID};
 
-use super::{catalog_ref, locator, name_of, oid_of, Session};
+use super::{locator, name_of, oid_of, Session};
 
 impl Session {
     /// The CHECK constraints of table `rel`, by name (PostgreSQL checks
@@ -68,19 +67,9 @@ impl Session {
     /// Replaces a catalog row found by a catalog scan (PostgreSQL's
     /// simple_heap_update: a concurrent change is an error).
     fn update_catalog(&mut self, oid: u32, tid: ItemPointer, row: &[Value]) -> Result<(), PgError> {
-        self.catalog_changed = true;
-        let tuple = datum::form_row(&cat::catalog(oid).types(), row)?;
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
-        match self.with_heap(catalog_ref(oid), |h, vis, owner| {
-            h.update(owner, vis, tid, tuple, xid, cid)
-        })? {
-            UpdateOutcome::Updated { .. } => Ok(()),
-            UpdateOutcome::Failed(_) => Err(PgError::error(
-                sqlstate::INTERNAL_ERROR,
-                "tuple concurrently updated",
-            )),
-        }
+        self.update_catalog_as(oid, tid, row, xid, cid)
     }
 
     /// Every pg_attribute row of table `rel` with attnum > 0.

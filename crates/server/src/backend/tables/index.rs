@@ -729,7 +729,9 @@ impl Session {
         self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
     }
 
-    fn update_catalog_as(
+    /// Replaces catalog row `tid` of catalog `catoid` by `row` as `xid`/`cid`
+    /// (a concurrent change is an error, as simple_heap_update).
+    pub(super) fn update_catalog_as(
         &mut self,
         catoid: u32,
         tid: ItemPointer,
