@@ -290,6 +290,28 @@ impl Session {
         Ok(list)
     }
 
+    /// 0-based physical positions of `table`'s dropped columns
+    /// (pg_attribute.attisdropped): index keys are stored as physical
+    /// attnums, as PostgreSQL's indkey, while rows reach the index code
+    /// with live columns only.
+    fn dropped_positions(&self, table: u32) -> Result<Vec<usize>, PgError> {
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let mut v: Vec<usize> = self
+            .catalog_rows(PG_ATTRIBUTE_OID)?
+            .into_iter()
+            .filter(|(_, r)| {
+                oid_of(&r[a.col("attrelid")]) == table
+                    && r[a.col("attisdropped")] == Value::Bool(true)
+            })
+            .filter_map(|(_, r)| match r[a.col("attnum")] {
+                Value::Int2(n) if n > 0 => Some(n as usize - 1),
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable();
+        Ok(v)
+    }
+
     fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
         let x = cat::catalog(PG_INDEX_OID);
         let rows: Vec<Vec<Value>> = self
@@ -303,6 +325,7 @@ impl Session {
         }
         let c = cat::catalog(PG_CLASS_OID);
         let classes = self.catalog_rows(PG_CLASS_OID)?;
+        let dropped = self.dropped_positions(table)?;
         let mut out = Vec::new();
         for r in rows {
             let oid = oid_of(&r[x.col("indexrelid")]);
@@ -312,10 +335,21 @@ impl Session {
             else {
                 continue;
             };
-            let cols = name_of(&r[x.col("indkey")])
+            // Physical attnums to live-column positions; an index on a
+            // dropped column is unusable (PostgreSQL drops it with the
+            // column) and is left out rather than read with wrong keys.
+            let physical: Vec<usize> = name_of(&r[x.col("indkey")])
                 .split_whitespace()
                 .filter_map(|n| n.parse::<usize>().ok())
+                .filter(|&n| n > 0)
                 .map(|n| n - 1)
+                .collect();
+            if physical.iter().any(|p| dropped.contains(p)) {
+                continue;
+            }
+            let cols = physical
+                .iter()
+                .map(|&p| p - dropped.iter().filter(|&&d| d < p).count())
                 .collect();
             out.push(IndexInfo {
                 oid,
@@ -552,6 +586,7 @@ impl Session {
         };
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
+        let dropped = self.dropped_positions(t.oid)?;
         let oid = self.new_relation_oid()?;
         let store = self.store.clone().expect("checked by new_relation_oid");
         self.pending_deletes
@@ -594,7 +629,11 @@ impl Session {
                 ("indislive", Value::Bool(true)),
                 (
                     "indkey",
-                    vec_of(cols.iter().map(|c| (c + 1).to_string()).collect()),
+                    vec_of(
+                        cols.iter()
+                            .map(|&c| (physical_of(c, &dropped) + 1).to_string())
+                            .collect(),
+                    ),
                 ),
                 (
                     "indcollation",
@@ -697,6 +736,7 @@ impl Session {
         cid: u32,
     ) -> Result<(), PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let dropped = self.dropped_positions(t.oid)?;
         for (tid, mut r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
             if oid_of(&r[a.col("attrelid")]) != t.oid {
                 continue;
@@ -704,7 +744,13 @@ impl Session {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
-            if num < 1 || !cols.contains(&(num as usize - 1)) {
+            if num < 1 {
+                continue;
+            }
+            let p = num as usize - 1;
+            if dropped.contains(&p)
+                || !cols.contains(&(p - dropped.iter().filter(|&&d| d < p).count()))
+            {
                 continue;
             }
             if r[a.col("attnotnull")] == Value::Bool(true) {
@@ -1328,5 +1374,21 @@ impl RowSource for IndexScan {
     fn close(&mut self) {
         self.entries = Vec::new().into_iter();
         self.exhausted = true;
+    }
+}
+
+/// The physical (stored) position of live column `logical`, skipping the
+/// dropped positions `dropped` (sorted).
+fn physical_of(logical: usize, dropped: &[usize]) -> usize {
+    let mut p = 0;
+    let mut live = 0;
+    loop {
+        if !dropped.contains(&p) {
+            if live == logical {
+                return p;
+            }
+            live += 1;
+        }
+        p += 1;
     }
 }
