@@ -434,66 +434,51 @@ pub fn stat_user_tables() -> Vec<ColumnDef> {
     v
 }
 
+/// The view the server computes under pg_catalog's `name`, if any.
+pub fn system_view(name: &str) -> Option<SystemView> {
+    Some(match name {
+        "pg_stat_activity" => SystemView::StatActivity,
+        "pg_stat_bgwriter" => SystemView::StatBgWriter,
+        "pg_locks" => SystemView::Locks,
+        "pg_authid" => SystemView::Role(RoleView::Authid),
+        "pg_roles" => SystemView::Role(RoleView::Roles),
+        "pg_user" => SystemView::Role(RoleView::User),
+        "pg_auth_members" => SystemView::Role(RoleView::AuthMembers),
+        "pg_hba_file_rules" => SystemView::Role(RoleView::HbaFileRules),
+        "pg_stat_ssl" => SystemView::StatSsl,
+        "pg_stat_user_tables" => SystemView::StatUserTables,
+        _ => return None,
+    })
+}
+
+impl SystemView {
+    /// The view's columns in PostgreSQL 15's order and types.
+    pub fn columns(self) -> Vec<ColumnDef> {
+        match self {
+            SystemView::StatActivity => stat_activity(),
+            SystemView::StatBgWriter => stat_bgwriter(),
+            SystemView::Locks => locks(),
+            SystemView::Role(v) => role_view_columns(v),
+            SystemView::StatSsl => stat_ssl(),
+            SystemView::StatUserTables => stat_user_tables(),
+        }
+    }
+}
+
 /// Find a relation by (optional schema and) name, both already
 /// case-normalized: the views the server computes first, then the
 /// host's catalog (stored tables, searched along search_path).
 pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relation, PgError> {
     let in_catalog = matches!(schema, None | Some("pg_catalog"));
-    if in_catalog && name == "pg_stat_activity" {
-        return Ok(Relation::new(
-            "pg_catalog",
-            "pg_stat_activity",
-            stat_activity(),
-            RelationSource::SystemView(SystemView::StatActivity),
-        ));
-    }
-    if in_catalog && name == "pg_stat_bgwriter" {
-        return Ok(Relation::new(
-            "pg_catalog",
-            "pg_stat_bgwriter",
-            stat_bgwriter(),
-            RelationSource::SystemView(SystemView::StatBgWriter),
-        ));
-    }
-    if in_catalog && name == "pg_locks" {
-        return Ok(Relation::new(
-            "pg_catalog",
-            "pg_locks",
-            locks(),
-            RelationSource::SystemView(SystemView::Locks),
-        ));
-    }
-    let role_view = match name {
-        "pg_authid" => Some(RoleView::Authid),
-        "pg_roles" => Some(RoleView::Roles),
-        "pg_user" => Some(RoleView::User),
-        "pg_auth_members" => Some(RoleView::AuthMembers),
-        "pg_hba_file_rules" => Some(RoleView::HbaFileRules),
-        _ => None,
-    };
-    if let (true, Some(v)) = (in_catalog, role_view) {
-        return Ok(Relation::new(
-            "pg_catalog",
-            name,
-            role_view_columns(v),
-            RelationSource::SystemView(SystemView::Role(v)),
-        ));
-    }
-    if in_catalog && name == "pg_stat_ssl" {
-        return Ok(Relation::new(
-            "pg_catalog",
-            "pg_stat_ssl",
-            stat_ssl(),
-            RelationSource::SystemView(SystemView::StatSsl),
-        ));
-    }
-    if in_catalog && name == "pg_stat_user_tables" {
-        return Ok(Relation::new(
-            "pg_catalog",
-            "pg_stat_user_tables",
-            stat_user_tables(),
-            RelationSource::SystemView(SystemView::StatUserTables),
-        ));
+    if in_catalog {
+        if let Some(view) = system_view(name) {
+            return Ok(Relation::new(
+                "pg_catalog",
+                name,
+                view.columns(),
+                RelationSource::SystemView(view),
+            ));
+        }
     }
     if let Some(r) = host.lookup_table(schema, name)? {
         return Ok(r);

@@ -1044,8 +1044,7 @@ impl Utility {
                 host.tables()?.require_transaction_block("LOCK TABLE")?;
                 for (schema, name) in tables {
                     if matches!(schema.as_deref(), None | Some("pg_catalog"))
-                        && ["pg_stat_activity", "pg_stat_bgwriter", "pg_locks"]
-                            .contains(&name.as_str())
+                        && catalog::system_view(name).is_some()
                     {
                         return Err(PgError::error(
                             crate::catalog::codes::WRONG_OBJECT_TYPE,

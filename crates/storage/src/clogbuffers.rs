@@ -55,7 +55,8 @@
 //!           32    8 min_written_page     lowest page written since the last
 //!                                        checkpoint's fsync (u64::MAX: none)
 //!           40    8 max_written_page     highest such page
-//!           48   16 (padding)
+//!           48    8 max_group_lsn        highest group LSN ever set (0: none)
+//!           56    8 (padding)
 //!           64 1024 page_number[128]     u64 page held by each slot
 //!         1088  512 status[128]          SLOT_EMPTY / SLOT_VALID
 //!         1600  512 dirty[128]           1 = changed since read/written
@@ -115,7 +116,10 @@ pub struct SlruCtl {
     must_exist_below: AtomicU64,
     min_written_page: AtomicU64,
     max_written_page: AtomicU64,
-    _pad: [u64; 2],
+    /// Highest group LSN ever set: while WAL is flushed past it, no page
+    /// waits for WAL and every committed hint is allowed without the lock.
+    max_group_lsn: AtomicU64,
+    _pad: [u64; 1],
     pub page_number: [AtomicU64; MAX_PAGES],
     pub status: [AtomicU32; MAX_PAGES],
     pub dirty: [AtomicU32; MAX_PAGES],
@@ -312,13 +316,19 @@ impl Clog {
             return true;
         };
         let c = self.ctl();
+        let flushed = wal.flushed();
+        // Every synchronous commit, and every asynchronous one whose
+        // record is flushed: no lookup, no lock.
+        if c.max_group_lsn.load(Ordering::Acquire) <= flushed {
+            return true;
+        }
         c.lock.acquire(lw, me, LwMode::Shared);
         let lsn = self.find(clog::page_of(xid)).map_or(0, |s| {
             self.group_lsn(s, Self::group_of(xid))
                 .load(Ordering::Acquire)
         });
         c.lock.release(lw);
-        lsn <= wal.flushed()
+        lsn <= flushed
     }
 
     fn find(&self, page: u64) -> Option<usize> {
@@ -526,6 +536,7 @@ impl Clog {
         if lsn != 0 {
             self.group_lsn(s, Self::group_of(xid))
                 .fetch_max(lsn, Ordering::AcqRel);
+            self.ctl().max_group_lsn.fetch_max(lsn, Ordering::AcqRel);
         }
         self.ctl().dirty[s].store(1, Ordering::Release);
         Ok(())
