@@ -9,7 +9,7 @@
 # cycle so a long run can be watched and a failure replayed from its seed.
 #
 # Each cycle: pgbench -c 4 -j 2 runs TPC-B with per-transaction logging
-# (-l); after a random 0.3-2.5 s one process is killed with SIGKILL,
+# (-l); after a random 0.3-KILL_AFTER s (default 3) one process is killed with SIGKILL,
 # chosen at random among the postmaster, a backend, the checkpointer, the
 # walwriter, the background writer and the autovacuum launcher (when it
 # runs). A killed child makes the postmaster reinitialise (crash restart);
@@ -27,6 +27,7 @@
 #
 # Usage: scripts/torture.sh [CYCLES] (default 20)
 # Environment: TUSK (binary, default target/debug/tusk), SCALE (default 1),
+# KILL_AFTER (longest run before the kill, whole seconds, default 3),
 # INIT_STEPS (pgbench -I, default dtgvp),
 # CRASH_SEED (replays a run's choices), KEEP (keep the scratch dir).
 # Runs inside its own IPC namespace (unshare --ipc), so nothing can leak
@@ -41,6 +42,8 @@ fi
 cd "$(dirname "$0")/.."
 TUSK=$(realpath "${TUSK:-target/debug/tusk}")
 SCALE=${SCALE:-1}
+KILL_AFTER=${KILL_AFTER:-3}
+[ "$KILL_AFTER" -ge 1 ] 2>/dev/null || { echo "torture: KILL_AFTER must be a whole number of seconds >= 1, not '$KILL_AFTER'" >&2; exit 2; }
 SEED=${CRASH_SEED:-$(( $(date +%s%N) % 1000000007 ))}
 RANDOM=$(( SEED % 32768 ))
 echo "torture: $CYCLES cycles, scale $SCALE, CRASH_SEED=$SEED, binary $TUSK"
@@ -104,7 +107,8 @@ for cycle in $(seq 1 "$CYCLES"); do
   BENCH=$!
   # The random kill moment (this is the workload's duration, not a wait
   # for a condition).
-  sleep "$(( RANDOM % 23 / 10 )).$(( RANDOM % 10 ))"
+  tenths=$(( RANDOM % (KILL_AFTER * 10 - 2) ))
+  sleep "$(( tenths / 10 )).$(( tenths % 10 ))"
   sleep 0.3
   targets=(postmaster backend checkpointer walwriter "background writer")
   [ -n "$(child_titled 'autovacuum launcher')" ] && targets+=("autovacuum launcher")

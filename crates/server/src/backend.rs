@@ -1372,6 +1372,9 @@ impl Session {
     /// After a unit of work: commits, or finishes a rollback, as the
     /// transaction block says (see tusk_storage::xact).
     fn finish_xact_command(&mut self) {
+        if let Some(e) = &self.engine {
+            e.announce_catalog.set(self.catalog_changed);
+        }
         let (ended, leaks) = self.xact.commit_command();
         for w in leaks {
             elog::report(&w);
@@ -2698,6 +2701,13 @@ struct Engine {
     /// The session's `synchronous_commit` != off, as of the last
     /// statement start (the session updates it; COMMIT reads it).
     synchronous: std::cell::Cell<bool>,
+    /// This transaction changed the catalog: the commit announces it
+    /// (bumps the shared catalog generation) once its status is set and
+    /// before its locks go, so that a session that waited on one of those
+    /// locks sees the new generation and reads the catalog again
+    /// (PostgreSQL sends its invalidations at the same point). Announcing
+    /// after the locks went let a waiter use its stale cache.
+    announce_catalog: std::cell::Cell<bool>,
 }
 
 impl Engine {
@@ -2726,6 +2736,7 @@ impl Engine {
             clog,
             xlog,
             synchronous: std::cell::Cell::new(true),
+            announce_catalog: std::cell::Cell::new(false),
         })
     }
 
@@ -2788,7 +2799,14 @@ impl tusk_storage::xact::XactEngine for Engine {
             subxids,
             &self.wal(),
             &self.clog_for(),
-        )
+        )?;
+        if self.announce_catalog.replace(false) {
+            self.shared
+                .control()
+                .catalog_generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        }
+        Ok(())
     }
 
     fn abort(&self, subxids: &[u64]) -> Result<(), PgError> {

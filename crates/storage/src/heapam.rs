@@ -293,6 +293,69 @@ fn tuple_at(p: &PageBuf, block: BlockNumber, off: u16) -> Result<Option<&[u8]>, 
     Ok(Some(t))
 }
 
+/// PostgreSQL's heap_get_root_tuples: for every line pointer of a heap
+/// page, the offset of the root of the HOT chain its tuple belongs to (a
+/// tuple that is not heap-only is its own root; a redirect's chain starts
+/// at the redirect), 0 for none (unused, dead, or a heap-only tuple no
+/// chain reaches). Index entries name roots: CREATE INDEX uses this so
+/// that a heap-only version is indexed under the TID its chain is
+/// reached by. The caller holds the page's content lock (share is
+/// enough).
+pub fn hot_roots(p: &PageBuf) -> Vec<u16> {
+    let n = page::max_offset(p) as usize;
+    let mut root_of = vec![0u16; n + 1];
+    for root in 1..=n as u16 {
+        let Some(id) = page::item_id(p, root) else {
+            continue;
+        };
+        let mut off = match id.flags {
+            LP_REDIRECT => id.off,
+            LP_NORMAL => {
+                let Some(t) = page::get_item(p, root) else {
+                    continue;
+                };
+                if t.len() < heaptuple::SIZEOF_HEAP_TUPLE_HEADER
+                    || heaptuple::infomask2(t) & HEAP_ONLY_TUPLE != 0
+                {
+                    continue;
+                }
+                root
+            }
+            _ => continue,
+        };
+        let mut prior_xmax: Option<Xid> = None;
+        for _ in 0..=n {
+            let Some(id) = page::item_id(p, off) else {
+                break;
+            };
+            if id.flags != LP_NORMAL {
+                break;
+            }
+            let Some(t) = page::get_item(p, off) else {
+                break;
+            };
+            if t.len() < heaptuple::SIZEOF_HEAP_TUPLE_HEADER
+                || (off != root && heaptuple::infomask2(t) & HEAP_ONLY_TUPLE == 0)
+                || prior_xmax.is_some_and(|x| x != heaptuple::xmin(t))
+                || root_of[off as usize] != 0
+            {
+                break;
+            }
+            root_of[off as usize] = root;
+            let next = heaptuple::ctid(t);
+            if heaptuple::infomask2(t) & HEAP_HOT_UPDATED == 0
+                || next.offset == off
+                || next.offset as usize > n
+            {
+                break;
+            }
+            prior_xmax = Some(heaptuple::xmax(t));
+            off = next.offset;
+        }
+    }
+    root_of
+}
+
 /// A page just read, checked as a heap page: pointers consistent, line
 /// pointers inside the item area (PostgreSQL checks these in
 /// heapgetpage/heap_page_prune). XX001 otherwise, never wrong data.
@@ -588,6 +651,96 @@ impl<'a> HeapRel<'a> {
             Ok(tuple_at(l.page(), tid.block, tid.offset)?
                 .filter(|t| vis.visible(t))
                 .map(|t| t.to_vec()))
+        })();
+        self.bm.release(owner, pin);
+        r
+    }
+
+    /// PostgreSQL's heap_hot_search_buffer: the in-page HOT chain that an
+    /// index entry naming `tid` stands for, walked under ONE share lock of
+    /// the page; `pick` is called on each member (oldest first, the
+    /// tuple's bytes as they are on the page) until it returns Some, which
+    /// is returned with the member's TID.
+    ///
+    /// Why one lock and only in-page links: pruning (under the exclusive
+    /// lock) removes a chain's dead prefix, points the root's redirect
+    /// past it and frees those line pointers for reuse. A walk that let go
+    /// of the lock between members could hold the TID of a member pruned
+    /// meanwhile, find nothing (or another row's tuple) there, and end
+    /// before the version it was looking for: an UPDATE through the
+    /// primary key then skipped its row, silently (found by
+    /// scripts/torture.sh as a TPC-B balance that missed one transaction's
+    /// delta). Under one lock the chain cannot change. A version on
+    /// another page was put there by a non-HOT update, which gave it its
+    /// own index entries: an index user never needs to leave the page.
+    ///
+    /// An entry naming a heap-only tuple directly (not through the root's
+    /// redirect) names a recycled line pointer: nothing (index entries are
+    /// not removed by VACUUM yet, so a stale one may name a slot that a
+    /// newer heap-only tuple took). Any process with a pin-capable owner.
+    pub fn hot_search<R>(
+        &self,
+        owner: &mut ResourceOwner,
+        tid: ItemPointer,
+        pick: &mut dyn FnMut(ItemPointer, &[u8]) -> Result<Option<R>, PgError>,
+    ) -> Result<Option<(ItemPointer, R)>, PgError> {
+        if tid.block >= self.nblocks()? {
+            return Ok(None);
+        }
+        let pin = self
+            .bm
+            .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+        let r = (|| {
+            let l = self.bm.lock(&pin, LwMode::Shared);
+            let p = l.page();
+            check_page(p)?;
+            let mut off = tid.offset;
+            let mut at_start = true;
+            let mut prior_xmax: Option<Xid> = None;
+            let mut steps = 0usize;
+            loop {
+                steps += 1;
+                if steps > MAX_HEAP_TUPLES_PER_PAGE as usize + 1 {
+                    return Ok(None); // a cycle: only a corrupt page has one
+                }
+                let Some(id) = page::item_id(p, off) else {
+                    return Ok(None);
+                };
+                if id.flags == LP_REDIRECT {
+                    if !at_start {
+                        return Ok(None);
+                    }
+                    off = id.off;
+                    at_start = false;
+                    continue;
+                }
+                let Some(t) = tuple_at(p, tid.block, off)? else {
+                    return Ok(None);
+                };
+                if at_start && heaptuple::infomask2(t) & HEAP_ONLY_TUPLE != 0 {
+                    return Ok(None);
+                }
+                at_start = false;
+                if prior_xmax.is_some_and(|x| x != heaptuple::xmin(t)) {
+                    return Ok(None);
+                }
+                let at = ItemPointer {
+                    block: tid.block,
+                    offset: off,
+                };
+                if let Some(v) = pick(at, t)? {
+                    return Ok(Some((at, v)));
+                }
+                let next = heaptuple::ctid(t);
+                if heaptuple::infomask2(t) & HEAP_HOT_UPDATED == 0
+                    || next.block != tid.block
+                    || next == at
+                {
+                    return Ok(None);
+                }
+                prior_xmax = Some(heaptuple::xmax(t));
+                off = next.offset;
+            }
         })();
         self.bm.release(owner, pin);
         r

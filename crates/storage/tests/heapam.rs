@@ -501,6 +501,38 @@ fn delete_update_and_update_chains() {
     };
     assert_eq!(h.update_chain(&mut owner, c).unwrap(), vec![c, c2, c3]);
     assert_eq!(h.update_chain(&mut owner, b).unwrap(), vec![b, b2]);
+    // What an index entry stands for (hot_search): the in-page HOT chain
+    // from the entry's TID, never a link off the page (that version has
+    // entries of its own), never a heap-only tuple named directly (a
+    // recycled line pointer).
+    let now = oracle(0, 0, &[10, 20, 40, 60, 80, 90, 91]);
+    let visible = |h: &HeapRel, owner: &mut ResourceOwner, tid| {
+        h.hot_search(owner, tid, &mut |_, t| Ok(now.visible(t).then_some(())))
+            .unwrap()
+            .map(|(at, ())| at)
+    };
+    assert_eq!(visible(&h, &mut owner, b), Some(b2), "b → b2 (HOT)");
+    assert_eq!(visible(&h, &mut owner, b2), None, "b2 is heap-only");
+    assert_eq!(visible(&h, &mut owner, c), None, "c → c2 left the page");
+    assert_eq!(visible(&h, &mut owner, c2), Some(c3), "c2 → c3 (HOT)");
+    let mut members = Vec::new();
+    let none: Option<(ItemPointer, ())> = h
+        .hot_search(&mut owner, b, &mut |at, _| {
+            members.push(at);
+            Ok(None)
+        })
+        .unwrap();
+    assert_eq!((none, members), (None, vec![b, b2]));
+    // CREATE INDEX's view of the same page: both versions of b under b's
+    // TID, c under its own.
+    let pin = mgr
+        .read_buffer(&mut owner, REL, Fork::Main, b.block)
+        .unwrap();
+    let roots = hot_roots(mgr.lock(&pin, LwMode::Shared).page());
+    mgr.release(&mut owner, pin);
+    assert_eq!(roots[b.offset as usize], b.offset);
+    assert_eq!(roots[b2.offset as usize], b.offset);
+    assert_eq!(roots[c.offset as usize], c.offset);
     let all = [10, 20, 40, 60, 80, 90, 91];
     let rows = scan_all(&h, &mut owner, &oracle(0, 0, &all));
     let mut got: Vec<(i32, String)> = rows

@@ -1080,20 +1080,26 @@ impl Session {
     }
 
     /// What the last transaction held for table access ends with it; a
-    /// committed catalog change is announced to every backend (after the
-    /// commit, so that a backend that sees the new generation also sees
-    /// the change), and this backend's cache is dropped either way.
+    /// committed catalog change was announced to every backend by the
+    /// commit itself (the engine's, after the commit status and before the
+    /// locks go: a backend that sees the new generation also sees the
+    /// change, and one that waited on a lock sees the generation), and
+    /// this backend's cache is dropped either way.
     pub(super) fn tables_transaction_ended(&mut self, committed: bool) {
         // The xid lock went with the transaction's resource owner.
         self.xid_locked = 0;
         stats::transaction_ended(&self.shared, self.store.as_ref().map(|s| s.db), committed);
-        if self.catalog_changed {
-            if committed {
+        if let Some(e) = &self.engine {
+            if e.announce_catalog.replace(false) && committed {
+                // A commit without an xid (nothing written): nothing to
+                // announce to others, but keep the generation honest.
                 self.shared
                     .control()
                     .catalog_generation
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             }
+        }
+        if self.catalog_changed {
             self.relcache.borrow_mut().entries.clear();
             self.relcache.borrow_mut().toast.clear();
             index::forget_cache();

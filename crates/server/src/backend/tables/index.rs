@@ -10,10 +10,14 @@
 //!   cache when it ends.
 //! - **HOT as PostgreSQL**: an UPDATE that changes no indexed column may
 //!   put the new version on the same page as a heap-only tuple and add no
-//!   index entry; an entry then names the root of a chain, and scans and
-//!   the unique check walk the update chain (`HeapRel::update_chain`,
-//!   through redirects) to the version they need. An update that changes
-//!   a key, or moves to another page, adds entries in every index.
+//!   index entry; an entry then names the root of a chain (CREATE INDEX
+//!   too indexes a heap-only version under its root, `heapam::hot_roots`),
+//!   and scans and the unique check walk the in-page HOT chain under one
+//!   page lock (`HeapRel::hot_search`, PostgreSQL's heap_hot_search_buffer)
+//!   to the version they need: a walk that let go of the lock between
+//!   members could be cut short by pruning and miss the row. An update
+//!   that changes a key, or moves to another page, adds entries in every
+//!   index, so no index user follows a link off the page.
 //! - **Index entries are never removed yet** (nbtree has no VACUUM pass):
 //!   an entry may name a dead tuple or a line pointer VACUUM gave to a
 //!   newer row. So every use of an entry re-checks the heap tuple: a scan
@@ -207,31 +211,27 @@ impl nbtree::UniqueCheck for Checker<'_> {
     /// The entry's update chain (its HOT versions share the entry): a live
     /// or running version with the key decides; none is no conflict. The
     /// tuple being inserted is not a conflict with itself.
+    /// Walked under one page lock (`HeapRel::hot_search`): a version
+    /// moved to another page by a non-HOT update has an entry of its own,
+    /// which the check visits too.
     fn check(&self, tid: ItemPointer) -> Result<HeapCheck, PgError> {
-        let chain = {
-            let mut owner = ResourceOwner::default();
-            let r = self.heap.update_chain(&mut owner, tid);
-            owner.release_all(Release::Abort);
-            r?
-        };
-        for m in chain {
+        let mut owner = ResourceOwner::default();
+        let r = self.heap.hot_search(&mut owner, tid, &mut |m, t| {
             if m == self.inserting {
-                continue;
+                return Ok(None);
             }
-            match self.check_one(m)? {
-                HeapCheck::Dead => continue,
-                other => return Ok(other),
-            }
-        }
-        Ok(HeapCheck::Dead)
+            Ok(match self.check_one(t)? {
+                HeapCheck::Dead => None,
+                other => Some(other),
+            })
+        });
+        owner.release_all(Release::Abort);
+        Ok(r?.map_or(HeapCheck::Dead, |(_, c)| c))
     }
 }
 
 impl Checker<'_> {
-    fn check_one(&self, tid: ItemPointer) -> Result<HeapCheck, PgError> {
-        let Some(t) = raw_tuple(self.heap, tid)? else {
-            return Ok(HeapCheck::Dead);
-        };
+    fn check_one(&self, t: &[u8]) -> Result<HeapCheck, PgError> {
         // A line pointer recycled for a row with another key, or a version
         // whose key changed: not this key (see the file comment).
         let row = self.rel.from_physical(datum::deform_row(&t, self.types)?);
@@ -824,6 +824,9 @@ impl Session {
                 if page::is_new(p) {
                     return Ok(());
                 }
+                // A live heap-only version is indexed under its chain's
+                // root, the TID scans reach it by (heapam::hot_search).
+                let roots = heapam::hot_roots(p);
                 for off in 1..=page::max_offset(p) {
                     let Some(id) = page::item_id(p, off) else {
                         continue;
@@ -838,7 +841,14 @@ impl Session {
                         HtsvResult::Dead | HtsvResult::RecentlyDead => continue,
                         _ => {}
                     }
-                    let at = ItemPointer { block, offset: off };
+                    let root = roots[off as usize];
+                    if root == 0 {
+                        continue; // a heap-only tuple no chain reaches
+                    }
+                    let at = ItemPointer {
+                        block,
+                        offset: root,
+                    };
                     if heaptuple::infomask(tup) & heaptuple::HEAP_HASEXTERNAL != 0 {
                         external.push((tup.to_vec(), at));
                         continue;
@@ -871,6 +881,9 @@ impl Session {
             }
         }
         nbtree::sort_entries(&mut entries);
+        // Two versions of one HOT chain (this transaction's update and the
+        // version it replaced) share the root: one entry for both.
+        entries.dedup_by(|a, b| a.1 == b.1 && same_key(&a.0, &b.0));
         self.with_btree(rel, idx, |bt, owner| bt.build(owner, &entries))
     }
 
@@ -1322,16 +1335,12 @@ impl RowSource for IndexScan {
             let heap = HeapRel::new(self.loc, &self.store.bm, &wal, &self.store.ext);
             let vis = Vis::new(&self.engine, &self.store, &self.snap, &self.current);
             let mut owner = ResourceOwner::default();
-            // The version the snapshot sees along the entry's update chain
-            // (HOT updates add no entry), PostgreSQL's heap_hot_search.
-            let r = (|| -> Result<Option<(ItemPointer, Vec<u8>)>, PgError> {
-                for m in heap.update_chain(&mut owner, tid)? {
-                    if let Some(t) = heap.fetch(&mut owner, &vis, m)? {
-                        return Ok(Some((m, t)));
-                    }
-                }
-                Ok(None)
-            })();
+            // The version the snapshot sees along the entry's HOT chain
+            // (HOT updates add no entry), PostgreSQL's heap_hot_search:
+            // walked under one page lock, so pruning cannot cut it short.
+            let r = heap.hot_search(&mut owner, tid, &mut |_, t| {
+                Ok(heapam::Visibility::visible(&vis, t).then(|| t.to_vec()))
+            });
             owner.release_all(Release::Abort);
             vis.check()?;
             let Some((at, t)) = r? else {
