@@ -33,3 +33,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 # End-to-end tests wait on servers and timeouts more than on CPU: run more
 # of them than there are cores.
 cargo test --workspace -- --test-threads "${TUSK_TEST_THREADS:-6}"
+# Crash torture, short: 20 cycles of pgbench TPC-B under SIGKILL of a
+# random server process, checking the TPC-B invariant and that every
+# transaction pgbench saw acknowledged survived (scripts/torture.sh; long
+# runs and their figures are in bench/README.md).
+scripts/torture.sh "${TUSK_TORTURE_CYCLES:-20}"
