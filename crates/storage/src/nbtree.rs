@@ -44,13 +44,22 @@
 //! - **Scans copy a page at a time** and follow the right link remembered
 //!   with the copy (PostgreSQL's way): a split after the copy only moves
 //!   tuples the scan already has. No pin is held between pages, since no
-//!   page or index tuple is ever removed yet. A backward scan follows left
+//!   page is ever removed (VACUUM removes entries only; a scan's copy may
+//!   name a TID that is then freed, which the heap check handles, below).
+//!   A backward scan follows left
 //!   links; when the left page split after the copy, it moves right from
 //!   it to the page that now links to the current one (_bt_walk_left).
-//! - **Index entries are never deleted here.** A scan returns TIDs whose
-//!   heap tuples may be dead or gone (pruned, vacuumed); the caller
-//!   checks each in the heap with its snapshot. Removing entries is
-//!   VACUUM's job (issue 10 follow-up).
+//! - **VACUUM removes leaf entries, never pages** ([`BtreeRel::bulk_delete`],
+//!   PostgreSQL's btbulkdelete without page deletion): it walks the leaf
+//!   level left to right by right links, each leaf under its exclusive
+//!   lock, and removes the entries whose heap TIDs the heap's VACUUM is
+//!   about to free. A split behind the walk only moves entries already
+//!   examined; one ahead of it is met through the right link. The tree's
+//!   structure (pages, high keys, downlinks) never changes, so descents
+//!   and scans are unaffected. Until the heap frees those TIDs a scan may
+//!   still return them, and afterwards a recycled TID may hold another
+//!   tuple: the caller checks each TID in the heap with its snapshot
+//!   (and the key), as before.
 //! - **WAL**: an insert logs the tuple and its offset; a split logs both
 //!   halves as page images (always, whatever the full-page-write rule),
 //!   which makes its redo a copy; a root split adds the new root and the
@@ -120,6 +129,9 @@
 //!   blocks 0..2 and main as SPLIT_L, plus
 //!   block 3: the new root, a whole-page image
 //!   block 4: the metapage, a whole-page image
+//! VACUUM (info 0x80): entries VACUUM removed from one leaf
+//!   block 0: the leaf; data = the removed items' offsets (2 bytes each,
+//!   ascending, as they were before the removal)
 //! NEWPAGE (info 0xF0, tusk's own; PostgreSQL writes XLOG_FPI): one block,
 //!   a whole-page image: index creation and bulk build
 //! The downlink of a non-root split is a separate INSERT_UPPER record.
@@ -181,6 +193,7 @@ pub const BT_MAX_ITEM_SIZE: usize = 2704;
 pub const XLOG_BTREE_INSERT_LEAF: u8 = 0x00;
 pub const XLOG_BTREE_INSERT_UPPER: u8 = 0x10;
 pub const XLOG_BTREE_SPLIT_L: u8 = 0x30;
+pub const XLOG_BTREE_VACUUM: u8 = 0x80;
 pub const XLOG_BTREE_NEWROOT: u8 = 0xA0;
 /// tusk's own: page images written by index creation and bulk build
 /// (PostgreSQL logs them as XLOG_FPI).
@@ -732,6 +745,24 @@ fn build_page(o: Opaque, hikey: Option<&[u8]>, items: &[Vec<u8>]) -> Result<Box<
 
 fn item_space(t: &[u8]) -> usize {
     maxalign(t.len()) + page::ITEM_ID_SIZE
+}
+
+/// Removes the items at `offs` (ascending) from a page, keeping the order
+/// of the rest and the special space: VACUUM and its redo.
+fn delete_items(p: &mut PageBuf, offs: &[u16]) -> Result<(), PgError> {
+    let o = opaque(p);
+    let n = page::max_offset(p);
+    let mut keep = Vec::with_capacity(n as usize);
+    for off in 1..=n {
+        if offs.binary_search(&off).is_err() {
+            keep.push(item(p, off)?.to_vec());
+        }
+    }
+    let lsn = page::lsn(p);
+    let img = build_page(o, None, &keep)?;
+    p.copy_from_slice(&img[..]);
+    page::set_lsn(p, lsn);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1703,6 +1734,86 @@ impl<'a> BtreeRel<'a> {
         Ok(s)
     }
 
+    /// PostgreSQL's btbulkdelete: removes every leaf entry whose heap TID
+    /// `dead` says VACUUM will free, walking the leaf level left to right
+    /// (module comment); each changed leaf is logged (VACUUM record).
+    /// Returns the number of entries removed. The backend running VACUUM,
+    /// before the heap frees those TIDs.
+    pub fn bulk_delete(
+        &self,
+        owner: &mut ResourceOwner,
+        dead: &dyn Fn(ItemPointer) -> bool,
+    ) -> Result<u64, PgError> {
+        if self.nblocks()? == 0 {
+            return Ok(0);
+        }
+        let meta = self.meta(owner)?;
+        if meta.root == P_NONE {
+            return Ok(0);
+        }
+        // The leftmost leaf: down the "minus infinity" downlinks.
+        let mut blk = meta.root;
+        loop {
+            let l = self.read(owner, blk, LwMode::Shared)?;
+            let r = (|| {
+                let p = l.lock.as_ref().unwrap().page();
+                check_page(p, blk)?;
+                if opaque(p).flags & BTP_LEAF != 0 {
+                    return Ok(None);
+                }
+                Ok(Some(downlink(item(p, first_data(p))?)))
+            })();
+            self.unlock(owner, l);
+            match r? {
+                Some(child) => blk = child,
+                None => break,
+            }
+        }
+        let mut removed = 0u64;
+        while blk != P_NONE {
+            let mut l = self.read(owner, blk, LwMode::Exclusive)?;
+            let r = (|| {
+                let lock = l.lock.as_mut().unwrap();
+                let p = lock.page();
+                check_page(p, blk)?;
+                let next = opaque(p).next;
+                let mut offs = Vec::new();
+                for off in first_data(p)..=page::max_offset(p) {
+                    if heap_tid(item(p, off)?).is_some_and(dead) {
+                        offs.push(off);
+                    }
+                }
+                if !offs.is_empty() {
+                    delete_items(lock.page_mut(), &offs)?;
+                    lock.mark_dirty();
+                    let mut data = Vec::with_capacity(2 * offs.len());
+                    for &o in &offs {
+                        data.extend_from_slice(&o.to_le_bytes());
+                    }
+                    let lsn = self.wal.log_btree(
+                        self.rel,
+                        XLOG_BTREE_VACUUM,
+                        Vec::new(),
+                        vec![BtBlock {
+                            id: 0,
+                            blkno: blk,
+                            page: lock.page(),
+                            image: false,
+                            data,
+                        }],
+                    );
+                    page::set_lsn(lock.page_mut(), lsn);
+                }
+                Ok((next, offs.len() as u64))
+            })();
+            self.unlock(owner, l);
+            let (next, n) = r?;
+            removed += n;
+            blk = next;
+        }
+        Ok(removed)
+    }
+
     /// [`BtreeRel::scan`] in descending order: from the upper bound down
     /// to the lower one, walking left links (PostgreSQL's _bt_walk_left:
     /// when the left page split since the copy, move right from it to the
@@ -2256,6 +2367,24 @@ pub fn btree_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String
                 redo_block(ctx, r, 3, image_only)?;
                 redo_block(ctx, r, 4, image_only)?;
             }
+        }
+        XLOG_BTREE_VACUUM => {
+            if !d.is_empty() {
+                return Err(bad(r, "vacuum"));
+            }
+            redo_block(ctx, r, 0, |p, data| {
+                if data.is_empty() || data.len() % 2 != 0 {
+                    return Err("btree vacuum record without offsets".into());
+                }
+                let offs: Vec<u16> = data.chunks(2).map(|c| get16(c, 0)).collect();
+                if offs.windows(2).any(|w| w[0] >= w[1])
+                    || page::special(p).len() != SIZE_OF_BT_OPAQUE
+                    || offs.last().is_some_and(|&o| o > page::max_offset(p))
+                {
+                    return Err("btree vacuum record does not fit its page".into());
+                }
+                delete_items(p, &offs).map_err(|e| e.message)
+            })?;
         }
         XLOG_BTREE_NEWPAGE => {
             if r.record.blocks.len() != 1 {

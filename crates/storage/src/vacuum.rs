@@ -2,11 +2,15 @@
 //!
 //! Why this shape (PostgreSQL's `vacuumlazy.c`, `rewriteheap.c`):
 //!
-//! - **One pass.** With no indexes yet, a line pointer left LP_DEAD by
-//!   pruning is referenced by nothing, so [`vacuum_heap`] frees it
-//!   (LP_UNUSED) on the same visit: PostgreSQL's single-pass case for a
-//!   table without indexes. Once indexes exist, dead items must first be
-//!   removed from them, and this becomes the two-pass algorithm.
+//! - **One pass without indexes, two with.** A line pointer left LP_DEAD
+//!   by pruning is referenced by nothing but index entries. Without
+//!   indexes [`vacuum_heap`] frees it (LP_UNUSED) on the same visit:
+//!   PostgreSQL's single-pass case. With indexes
+//!   ([`vacuum_heap_with_indexes`]) the dead TIDs are collected, the
+//!   indexes drop their entries ([`IndexCleanup`], nbtree's
+//!   `bulk_delete`), and a second pass frees exactly those line pointers:
+//!   a line pointer freed while an entry still named it could be reused
+//!   by another row that the stale entry would then lead to.
 //! - **WAL through traits.** Pruning is logged by heapam's
 //!   `HeapWal::log_heap_prune` (the freeing of dead items is one more prune
 //!   record with only `unused` entries: its redo repeats it and
@@ -162,6 +166,9 @@ pub struct VacuumStats {
     pub truncate_skipped: bool,
     /// Free bytes recorded in the free-space map over all pages.
     pub free_space: u64,
+    /// Passes over the indexes, and the entries they removed.
+    pub index_scans: u32,
+    pub index_entries_removed: u64,
 }
 
 /// `part` of `whole` as PostgreSQL's VACUUM VERBOSE prints it (100.00
@@ -203,7 +210,8 @@ impl VacuumStats {
                 self.tuples_removed, self.tuples_remaining, self.tuples_recently_dead
             ),
             format!(
-                "index scan not needed: {} pages from table ({}% of total) had {} dead item identifiers removed",
+                "index scan {}needed: {} pages from table ({}% of total) had {} dead item identifiers removed",
+                if self.index_scans > 0 { "" } else { "not " },
                 self.pages_with_dead_items,
                 percent(self.pages_with_dead_items, self.pages_scanned),
                 self.dead_items_freed
@@ -219,12 +227,29 @@ const NEW_PAGE_FREE: usize = BLCKSZ - page::SIZE_OF_PAGE_HEADER - ITEM_ID_SIZE;
 struct BlockResult {
     empty: bool,
     free: usize,
+    /// LP_DEAD line pointers left for the index pass (two-pass VACUUM).
+    dead: Vec<u16>,
 }
 
-/// Lazy VACUUM of one heap (PostgreSQL's heap_vacuum_rel without indexes):
-/// every block is pruned, its dead line pointers freed and its free space
-/// recorded; then empty end pages are cut off if the relation lock is free
-/// (module comment).
+/// The indexes of the heap being vacuumed (PostgreSQL's ambulkdelete):
+/// removes every entry naming a TID for which `dead` is true, returning
+/// how many went. The server implements it over the relation's B-trees.
+pub trait IndexCleanup {
+    fn bulk_delete(
+        &mut self,
+        owner: &mut ResourceOwner,
+        dead: &dyn Fn(ItemPointer) -> bool,
+    ) -> Result<u64, PgError>;
+}
+
+/// Dead line pointers collected before the indexes are cleaned (PostgreSQL
+/// bounds them by maintenance_work_mem): 1M TIDs, 8 MB.
+const MAX_DEAD_TIDS: usize = 1 << 20;
+
+/// Lazy VACUUM of one heap without indexes (PostgreSQL's one-pass
+/// heap_vacuum_rel): every block is pruned, its dead line pointers freed
+/// and its free space recorded; then empty end pages are cut off if the
+/// relation lock is free (module comment).
 pub fn vacuum_heap(
     owner: &mut ResourceOwner,
     h: &HeapRel,
@@ -232,20 +257,50 @@ pub fn vacuum_heap(
     wal: &dyn VacuumWal,
     lock: &dyn TruncateLock,
 ) -> Result<VacuumStats, PgError> {
+    vacuum_heap_with_indexes(owner, h, vis, wal, lock, None)
+}
+
+/// Lazy VACUUM of one heap and, when `indexes` is given, its indexes
+/// (PostgreSQL's two-pass heap_vacuum_rel): the first pass prunes every
+/// block and collects the TIDs pruning left LP_DEAD; the indexes then
+/// drop their entries for those TIDs; only then does a second pass make
+/// exactly those line pointers LP_UNUSED (a line pointer freed while an
+/// entry still named it could be reused by another row). More than
+/// [`MAX_DEAD_TIDS`] dead TIDs are handled in rounds.
+pub fn vacuum_heap_with_indexes(
+    owner: &mut ResourceOwner,
+    h: &HeapRel,
+    vis: &dyn Visibility,
+    wal: &dyn VacuumWal,
+    lock: &dyn TruncateLock,
+    mut indexes: Option<&mut dyn IndexCleanup>,
+) -> Result<VacuumStats, PgError> {
     let mut st = VacuumStats::default();
     let nblocks = h.nblocks()?;
     st.pages_scanned = nblocks;
     let fsm = h.fsm();
     // Blocks 0..nonempty hold at least one used line pointer.
     let mut nonempty: BlockNumber = 0;
+    // TIDs left LP_DEAD, in (block, offset) order, waiting for the indexes.
+    let mut dead: Vec<ItemPointer> = Vec::new();
     for block in 0..nblocks {
         st.tuples_removed += h.prune_page(owner, vis, block)?.removed as u64;
-        let r = free_dead_items(owner, h, vis, block, &mut st)?;
+        let free_now = indexes.is_none();
+        let r = free_dead_items(owner, h, vis, block, &mut st, free_now)?;
         if !r.empty {
             nonempty = block + 1;
         }
-        st.free_space += r.free as u64;
-        fsm.record(owner, block, r.free)?;
+        if r.dead.is_empty() {
+            st.free_space += r.free as u64;
+            fsm.record(owner, block, r.free)?;
+        } else {
+            dead.extend(r.dead.iter().map(|&offset| ItemPointer { block, offset }));
+        }
+        if let Some(ix) = indexes.as_deref_mut() {
+            if dead.len() >= MAX_DEAD_TIDS || (block + 1 == nblocks && !dead.is_empty()) {
+                clean_indexes_then_heap(owner, h, ix, &mut dead, &mut st)?;
+            }
+        }
     }
     st.pages_remaining = nblocks;
     let freeable = nblocks - nonempty;
@@ -265,15 +320,90 @@ pub fn vacuum_heap(
     Ok(st)
 }
 
+/// The index pass and the heap's second pass over what `dead` collected:
+/// every index drops its entries for those TIDs, then the heap frees
+/// exactly those line pointers and records the blocks' free space.
+fn clean_indexes_then_heap(
+    owner: &mut ResourceOwner,
+    h: &HeapRel,
+    ix: &mut dyn IndexCleanup,
+    dead: &mut Vec<ItemPointer>,
+    st: &mut VacuumStats,
+) -> Result<(), PgError> {
+    let set: &[ItemPointer] = dead;
+    st.index_entries_removed += ix.bulk_delete(owner, &|t| {
+        set.binary_search_by(|d| (d.block, d.offset).cmp(&(t.block, t.offset)))
+            .is_ok()
+    })?;
+    st.index_scans += 1;
+    let fsm = h.fsm();
+    let mut i = 0;
+    while i < dead.len() {
+        let block = dead[i].block;
+        let j = i + dead[i..].iter().take_while(|t| t.block == block).count();
+        let offs: Vec<u16> = dead[i..j].iter().map(|t| t.offset).collect();
+        let free = free_listed(owner, h, block, &offs, st)?;
+        st.free_space += free as u64;
+        fsm.record(owner, block, free)?;
+        i = j;
+    }
+    dead.clear();
+    Ok(())
+}
+
+/// The heap's second pass on one block: the collected LP_DEAD line
+/// pointers `offs` become LP_UNUSED (a prune record with only `unused`).
+/// Returns the block's free space.
+fn free_listed(
+    owner: &mut ResourceOwner,
+    h: &HeapRel,
+    block: BlockNumber,
+    offs: &[u16],
+    st: &mut VacuumStats,
+) -> Result<usize, PgError> {
+    let pin = h.bm.read_buffer(owner, h.rel, Fork::Main, block)?;
+    let r = (|| {
+        let mut l = h.bm.lock(&pin, LwMode::Exclusive);
+        page::check_line_pointers(l.page()).map_err(|e| e.to_pg_error())?;
+        // Only VACUUM (one at a time per table) turns LP_DEAD into
+        // anything else: they are all still dead.
+        let offs: Vec<u16> = offs
+            .iter()
+            .copied()
+            .filter(|&o| page::item_id(l.page(), o).is_some_and(|id| id.flags == LP_DEAD))
+            .collect();
+        if !offs.is_empty() {
+            let bad = |e: page::PageError| e.to_pg_error();
+            let p = l.page_mut();
+            for &o in &offs {
+                page::mark_unused(p, o).map_err(bad)?;
+            }
+            page::repair_fragmentation(p).map_err(bad)?;
+            l.mark_dirty();
+            let lsn = h
+                .wal
+                .log_heap_prune(h.rel, l.page(), block, &[], &[], &offs);
+            page::set_lsn(l.page_mut(), lsn);
+            st.dead_items_freed += offs.len() as u64;
+            st.pages_with_dead_items += 1;
+        }
+        Ok(page::heap_free_space(l.page(), MAX_HEAP_TUPLES_PER_PAGE))
+    })();
+    h.bm.release(owner, pin);
+    r
+}
+
 /// Second step on one pruned block, under its exclusive content lock:
-/// LP_DEAD items become LP_UNUSED (logged as a prune record with only
-/// `unused`), tuples left are counted, and the free space measured.
+/// tuples left are counted and the free space measured; LP_DEAD items
+/// become LP_UNUSED when `free_now` (no indexes: logged as a prune record
+/// with only `unused`), else they are returned for the index pass.
 fn free_dead_items(
     owner: &mut ResourceOwner,
     h: &HeapRel,
     vis: &dyn Visibility,
     block: BlockNumber,
     st: &mut VacuumStats,
+    free_now: bool,
 ) -> Result<BlockResult, PgError> {
     let pin = h.bm.read_buffer(owner, h.rel, Fork::Main, block)?;
     let r = (|| {
@@ -282,6 +412,7 @@ fn free_dead_items(
             return Ok(BlockResult {
                 empty: true,
                 free: NEW_PAGE_FREE,
+                dead: Vec::new(),
             });
         }
         page::check_line_pointers(l.page()).map_err(|e| e.to_pg_error())?;
@@ -310,6 +441,15 @@ fn free_dead_items(
                 }
             }
         }
+        if !free_now {
+            // Dead line pointers keep the page non-empty until the second
+            // pass frees them.
+            return Ok(BlockResult {
+                empty: !used && dead.is_empty(),
+                free: page::heap_free_space(l.page(), MAX_HEAP_TUPLES_PER_PAGE),
+                dead,
+            });
+        }
         if !dead.is_empty() {
             // Critical section (heapam's rule 3).
             let bad = |e: page::PageError| e.to_pg_error();
@@ -329,6 +469,7 @@ fn free_dead_items(
         Ok(BlockResult {
             empty: !used,
             free: page::heap_free_space(l.page(), MAX_HEAP_TUPLES_PER_PAGE),
+            dead: Vec::new(),
         })
     })();
     h.bm.release(owner, pin);

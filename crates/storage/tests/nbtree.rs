@@ -271,6 +271,68 @@ fn random_inserts_then_every_key_found() {
     owner.release_all(Release::Commit);
 }
 
+/// VACUUM's bulk delete: entries whose heap TIDs are dead go from every
+/// leaf of a multi-level tree (duplicates of one key across pages
+/// included), the rest stay findable in order, the tree stays
+/// consistent, and inserting after it still works.
+fn bulk_delete_removes_exactly_the_dead_tids() {
+    const N: i32 = 20_000;
+    let w = World::new(64);
+    let sh = w.shared();
+    let mgr = w.mgr(0);
+    let ext = w.ext(0);
+    let wal = CountingWal { sh };
+    let idx = BtreeRel::new(REL, "t_a_idx", int_cols(), false, &mgr, &wal, &ext);
+    let mut owner = ResourceOwner::default();
+    idx.create(&mut owner).unwrap();
+    for k in shuffled(N, 11) {
+        idx.insert(&mut owner, &[Value::Int4(k)], tid_of(k as i64), None)
+            .unwrap();
+    }
+    // 2,000 duplicates of key -1 spread over several leaves.
+    for d in 0..2_000i64 {
+        idx.insert(&mut owner, &[Value::Int4(-1)], tid_of(N as i64 + d), None)
+            .unwrap();
+    }
+    // Every third key's TID and every other duplicate are dead (tid_of's
+    // inverse gives the number a TID was made from).
+    let is_dead = |t: ItemPointer| {
+        let k = t.block as i64 * 100 + t.offset as i64 - 1;
+        (k < N as i64 && k % 3 == 0) || (k >= N as i64 && k % 2 == 0)
+    };
+    let removed = idx.bulk_delete(&mut owner, &is_dead).unwrap();
+    let want_removed = (0..N as i64).filter(|k| k % 3 == 0).count()
+        + (N as i64..N as i64 + 2_000).filter(|k| k % 2 == 0).count();
+    assert_eq!(removed, want_removed as u64);
+    let st = idx.verify(&mut owner).unwrap();
+    assert_eq!(st.leaf_tuples, (N as u64 + 2_000) - removed);
+    let all = scan_all(&idx, &mut owner, None, None);
+    assert!(all.iter().all(|(t, _)| !is_dead(*t)));
+    let live: Vec<i32> = (0..N).filter(|k| k % 3 != 0).collect();
+    let dups = all.iter().filter(|(_, v)| v[0] == Value::Int4(-1)).count();
+    assert_eq!(dups, 1_000);
+    assert_eq!(
+        int_keys(&all)
+            .into_iter()
+            .filter(|&k| k >= 0)
+            .collect::<Vec<_>>(),
+        live
+    );
+    // A second pass finds nothing more; new entries go in as before.
+    assert_eq!(idx.bulk_delete(&mut owner, &is_dead).unwrap(), 0);
+    idx.insert(&mut owner, &[Value::Int4(3)], tid_of(3), None)
+        .unwrap();
+    let e = scan_all(
+        &idx,
+        &mut owner,
+        Some((vec![Value::Int4(3)], true)),
+        Some((vec![Value::Int4(3)], true)),
+    );
+    assert_eq!(e.len(), 1);
+    assert_eq!(mgr.pinned_buffers(), 0);
+    owner.release_all(Release::Commit);
+}
+
 /// Duplicates of one key and multi-column text keys: equal keys kept in
 /// TID order across pages, prefix scans on the first column.
 fn duplicates_and_multicolumn_keys() {
@@ -911,6 +973,10 @@ fn main() {
             bulk_build_equals_incremental,
         ),
         ("damaged_pages_are_errors", damaged_pages_are_errors),
+        (
+            "bulk_delete_removes_exactly_the_dead_tids",
+            bulk_delete_removes_exactly_the_dead_tids,
+        ),
         ("throughput", throughput),
     ]);
 }

@@ -149,7 +149,7 @@ fn busy_worker(srv: &TestServer, c: &mut postgres::Client, round: usize) -> i32 
     if round == 0 {
         c.batch_execute(
             "CREATE TABLE big (a int, b text); \
-             INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 200000) g;",
+             INSERT INTO big SELECT g, repeat('x', 100) FROM generate_series(1, 80000) g;",
         )
         .unwrap();
     }
@@ -193,8 +193,8 @@ fn killed_worker_is_a_crash_restart_and_stop_ends_a_running_worker() {
     assert_eq!(
         simple_rows(&mut c, "SELECT count(*), sum(a) FROM big"),
         [vec![
-            Some("200000".into()),
-            Some((200000u64 * 200001 / 2 + 200000).to_string())
+            Some("80000".into()),
+            Some((80000u64 * 80001 / 2 + 80000).to_string())
         ]]
     );
     // Counters start again from zero after the restart (new shared

@@ -18,9 +18,11 @@
 //!   members could be cut short by pruning and miss the row. An update
 //!   that changes a key, or moves to another page, adds entries in every
 //!   index, so no index user follows a link off the page.
-//! - **Index entries are never removed yet** (nbtree has no VACUUM pass):
-//!   an entry may name a dead tuple or a line pointer VACUUM gave to a
-//!   newer row. So every use of an entry re-checks the heap tuple: a scan
+//! - **VACUUM removes an entry before it frees the entry's line pointer**
+//!   (tables/vacuum.rs's `TableIndexes`), but until then an entry may name
+//!   a dead tuple, and a scan's copy of a leaf may name a TID freed and
+//!   reused before the scan reaches it. So every use of an entry re-checks
+//!   the heap tuple: a scan
 //!   fetches it with its snapshot, compares the tuple's key columns with
 //!   the entry's key (a recycled TID holding another key is skipped) and
 //!   returns a TID once; the unique check does the same comparison before
@@ -156,7 +158,7 @@ fn no_index_type(oid: Oid) -> PgError {
     )
 }
 
-fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
+pub(super) fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
     RelFileLocator {
         spc: DEFAULTTABLESPACE_OID,
         db,

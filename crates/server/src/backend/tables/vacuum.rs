@@ -26,8 +26,43 @@
 
 use super::*;
 use tusk_sql::catalog::VacuumOptions;
+use tusk_storage::nbtree::{BtreeRel, BtreeWal};
 use tusk_storage::smgr::BlockNumber;
-use tusk_storage::vacuum::{self, LmgrTruncateLock, TruncateLock};
+use tusk_storage::vacuum::{self, IndexCleanup, LmgrTruncateLock, TruncateLock};
+
+/// VACUUM's index pass over the B-trees of one table: each drops the
+/// entries naming the TIDs the heap is about to free. Key columns are not
+/// needed to remove entries by heap TID.
+struct TableIndexes<'a> {
+    bm: &'a tusk_storage::bufmgr::BufMgr,
+    wal: &'a dyn BtreeWal,
+    ext: &'a dyn tusk_storage::heapam::ExtensionLock,
+    db: u32,
+    list: Vec<super::index::IndexInfo>,
+}
+
+impl IndexCleanup for TableIndexes<'_> {
+    fn bulk_delete(
+        &mut self,
+        owner: &mut ResourceOwner,
+        dead: &dyn Fn(ItemPointer) -> bool,
+    ) -> Result<u64, PgError> {
+        let mut removed = 0;
+        for idx in &self.list {
+            let bt = BtreeRel::new(
+                super::index::index_locator(self.db, idx.relfilenode),
+                idx.name.clone(),
+                Vec::new(),
+                idx.unique,
+                self.bm,
+                self.wal,
+                self.ext,
+            );
+            removed += bt.bulk_delete(owner, dead)?;
+        }
+        Ok(removed)
+    }
+}
 
 /// No lock table attached: truncation is never attempted.
 struct NoTruncate;
@@ -165,6 +200,19 @@ impl Session {
         let wal = XlogHeapWal(&engine.xlog);
         let heap = HeapRel::new(loc, &store.bm, &wal, &store.ext);
         let vis = Vis::new(&engine, &store, &snap, &current);
+        let list = self.indexes_of(t)?;
+        let mut indexes = TableIndexes {
+            bm: &store.bm,
+            wal: &wal,
+            ext: &store.ext,
+            db: store.db,
+            list,
+        };
+        let ix: Option<&mut dyn IndexCleanup> = if indexes.list.is_empty() {
+            None
+        } else {
+            Some(&mut indexes)
+        };
         let mut owner = ResourceOwner::default();
         let r = match &self.locks {
             Some(locks) => {
@@ -173,9 +221,11 @@ impl Session {
                     db: store.db,
                     rel_oid: t.oid,
                 };
-                vacuum::vacuum_heap(&mut owner, &heap, &vis, &wal, &lock)
+                vacuum::vacuum_heap_with_indexes(&mut owner, &heap, &vis, &wal, &lock, ix)
             }
-            None => vacuum::vacuum_heap(&mut owner, &heap, &vis, &wal, &NoTruncate),
+            None => {
+                vacuum::vacuum_heap_with_indexes(&mut owner, &heap, &vis, &wal, &NoTruncate, ix)
+            }
         };
         owner.release_all(Release::Abort);
         vis.check()?;
@@ -192,7 +242,10 @@ impl Session {
             && log_min >= 0
             && started.elapsed().as_millis() as i64 >= log_min
         {
-            let mut m = format!("automatic vacuum of table \"{qualified}\": index scans: 0");
+            let mut m = format!(
+                "automatic vacuum of table \"{qualified}\": index scans: {}",
+                st.index_scans
+            );
             for l in st.verbose_lines() {
                 m.push('\n');
                 m.push_str(&l);
@@ -203,7 +256,10 @@ impl Session {
             if let Some(m) = st.truncate_message(name) {
                 self.info(m);
             }
-            let mut m = format!("finished vacuuming \"{qualified}\": index scans: 0");
+            let mut m = format!(
+                "finished vacuuming \"{qualified}\": index scans: {}",
+                st.index_scans
+            );
             for l in st.verbose_lines() {
                 m.push('\n');
                 m.push_str(&l);
