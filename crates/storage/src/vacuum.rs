@@ -835,6 +835,8 @@ mod tests {
             pages_remaining: 6,
             truncate_skipped: false,
             free_space: 0,
+            index_scans: 0,
+            index_entries_removed: 0,
         };
         assert_eq!(
             st.truncate_message("t").unwrap(),
