@@ -1453,6 +1453,11 @@ impl<'h> Binder<'h> {
                 _ => return Err(not_supported("named function arguments")),
             }
         }
+        if crate::sequence::takes_regclass(&name) {
+            if let Some(first) = exprs.first_mut() {
+                *first = crate::sequence::strip_regclass(first);
+            }
+        }
         match name.as_str() {
             "coalesce" | "greatest" | "least" => {
                 if exprs.is_empty() {
@@ -3648,6 +3653,10 @@ impl Binder<'_> {
                         for (e, &t) in r.iter().zip(&targets) {
                             out.push(if is_default_keyword(e) {
                                 None
+                            } else if rel.columns[t].identity == Some(b'a') {
+                                return Err(crate::sequence::always_identity_error(
+                                    &rel.columns[t].name,
+                                ));
                             } else {
                                 Some(self.assigned(e, &rel.columns[t])?)
                             });
@@ -3669,6 +3678,11 @@ impl Binder<'_> {
                     }
                     let mut casts = Vec::with_capacity(cols.len());
                     for (c, &t) in cols.iter().zip(&targets) {
+                        if rel.columns[t].identity == Some(b'a') {
+                            return Err(crate::sequence::always_identity_error(
+                                &rel.columns[t].name,
+                            ));
+                        }
                         let to = rel.columns[t].ty.oid;
                         if c.type_oid != to && !cast::castable(c.type_oid, to) {
                             return Err(PgError::error(

@@ -74,6 +74,7 @@ mod plan;
 mod plpgsql;
 pub mod role;
 mod routine;
+pub mod sequence;
 mod utility;
 mod vacuum;
 mod window;
@@ -339,6 +340,7 @@ pub fn prepare(
                 None => return Err(bind::not_supported("REINDEX")),
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

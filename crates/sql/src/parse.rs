@@ -57,6 +57,8 @@ pub(crate) enum PreParsed {
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
+    /// CREATE/ALTER/DROP SEQUENCE: read by sequence.rs.
+    Sequence,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +185,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
+        w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         _ => None,
     }
 }

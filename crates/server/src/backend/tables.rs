@@ -73,6 +73,7 @@ use crate::shmem::ChildShared;
 mod alter;
 mod funcs;
 mod index;
+pub(super) mod sequence;
 pub(crate) mod stats;
 mod toast;
 mod vacuum;
@@ -812,7 +813,9 @@ impl Session {
         let nsp = oid_of(&class[c.col("relnamespace")]);
         let relkind = &class[c.col("relkind")];
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
-        if *relkind != Value::Char(b'r') && *relkind != Value::Char(b't') {
+        // A sequence ('S') reads as its one row (last_value, log_cnt,
+        // is_called), as in PostgreSQL.
+        if !matches!(relkind, Value::Char(b'r' | b't' | b'S')) {
             return Ok(None);
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
@@ -840,6 +843,9 @@ impl Session {
                 Ty::with_mod(oid_of(&r[a.col("atttypid")]), typmod),
             );
             d.not_null = r[a.col("attnotnull")] == Value::Bool(true);
+            if let Value::Char(k @ (b'a' | b'd')) = r[a.col("attidentity")] {
+                d.identity = Some(k);
+            }
             cols.push((num, d, r[a.col("atthasdef")] == Value::Bool(true)));
         }
         cols.sort_by_key(|c| c.0);
@@ -1510,6 +1516,7 @@ impl tusk_sql::Tables for Session {
             gone.push(tr);
         }
         self.drop_table_indexes(t)?;
+        self.drop_owned_sequences(t.oid)?;
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),
@@ -1535,6 +1542,10 @@ impl tusk_sql::Tables for Session {
         }
         self.forget_toast();
         Ok(())
+    }
+
+    fn sequence_command(&mut self, stmt: &tusk_sql::sequence::SeqStmt) -> Result<(), PgError> {
+        self.sequence_command_impl(stmt)
     }
 
     fn require_transaction_block(&self, what: &str) -> Result<(), PgError> {
