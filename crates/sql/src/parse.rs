@@ -416,7 +416,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             out.push((Parsed::Pre(pre), text));
             continue;
         }
-        let toks: Vec<TokenWithSpan> = piece
+        let mut toks: Vec<TokenWithSpan> = piece
             .iter()
             .filter(|t| {
                 !matches!(
@@ -428,6 +428,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             })
             .cloned()
             .collect();
+        crate::sequence::strip_overriding(&mut toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

@@ -773,6 +773,58 @@ pub(crate) fn always_identity_error(column: &str) -> PgError {
     .with_hint("Use OVERRIDING SYSTEM VALUE to override.")
 }
 
+fn overriding_at(words: &[String]) -> Option<(usize, u8)> {
+    if words.first().map(String::as_str) != Some("INSERT") {
+        return None;
+    }
+    words.windows(3).enumerate().find_map(|(i, w)| {
+        match (w[0].as_str(), w[1].as_str(), w[2].as_str()) {
+            ("OVERRIDING", "SYSTEM", "VALUE") => Some((i, b's')),
+            ("OVERRIDING", "USER", "VALUE") => Some((i, b'u')),
+            _ => None,
+        }
+    })
+}
+
+fn upper_words(tokens: &[sqlparser::tokenizer::TokenWithSpan]) -> Vec<(usize, String)> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_)))
+        .map(|(i, t)| {
+            (
+                i,
+                match &t.token {
+                    Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+                    other => other.to_string(),
+                },
+            )
+        })
+        .collect()
+}
+
+/// `INSERT ... OVERRIDING {SYSTEM|USER} VALUE`: removes the three words
+/// from the tokens sqlparser reads (its grammar lacks them); the binder
+/// learns the choice from the statement's text ([`overriding`]).
+pub(crate) fn strip_overriding(tokens: &mut Vec<sqlparser::tokenizer::TokenWithSpan>) {
+    let words = upper_words(tokens);
+    let only: Vec<String> = words.iter().map(|(_, w)| w.clone()).collect();
+    if let Some((i, _)) = overriding_at(&only) {
+        let (from, to) = (words[i].0, words[i + 2].0);
+        tokens.drain(from..=to);
+    }
+}
+
+/// The OVERRIDING clause of an INSERT's text: `b's'` SYSTEM, `b'u'` USER.
+pub(crate) fn overriding(sql: &str) -> Option<u8> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let words: Vec<String> = upper_words(&tokens).into_iter().map(|(_, w)| w).collect();
+    overriding_at(&words).map(|(_, k)| k)
+}
+
 /// CREATE TABLE's serial columns, before the table: one sequence each
 /// (`AS` the column's type).
 pub(crate) fn create_serial_sequences(

@@ -366,6 +366,33 @@ fn identity_columns() {
         Some("Column \"a\" is an identity column defined as GENERATED ALWAYS.")
     );
     assert_eq!(e.hint(), Some("Use OVERRIDING SYSTEM VALUE to override."));
+    exec(
+        &mut c,
+        "INSERT INTO i (a, v) OVERRIDING SYSTEM VALUE VALUES (50, 'sys')",
+    );
+    exec(
+        &mut c,
+        "INSERT INTO i (b, v) OVERRIDING USER VALUE VALUES (999, 'usr')",
+    );
+    assert_eq!(
+        simple_rows(
+            &mut c,
+            "SELECT a, b FROM i WHERE v IN ('sys', 'usr') ORDER BY v"
+        ),
+        vec![
+            vec![Some("50".into()), Some("25".into())],
+            vec![Some("5".into()), Some("30".into())],
+        ]
+    );
+    exec(&mut c, "DELETE FROM i WHERE v IN ('sys', 'usr')");
+    // A sequence change is a write: refused in a read-only transaction.
+    exec(&mut c, "BEGIN READ ONLY");
+    let e = expect_sqlstate(c.batch_execute("SELECT nextval('i_a_seq')"), &["25006"]);
+    assert_eq!(
+        e.message(),
+        "cannot execute nextval() in a read-only transaction"
+    );
+    exec(&mut c, "ROLLBACK");
     assert_eq!(
         simple_rows(
             &mut c,

@@ -264,6 +264,23 @@ impl Session {
         &mut self,
         call: SeqCall,
     ) -> Result<Value, PgError> {
+        // PostgreSQL's PreventCommandIfReadOnly: a sequence change writes
+        // even though it is not transactional.
+        let writes = match &call {
+            SeqCall::Nextval(_) => Some("nextval()"),
+            SeqCall::Setval { .. } => Some("setval()"),
+            _ => None,
+        };
+        if let Some(what) = writes {
+            if tusk_sql::Host::current_setting(self, "transaction_read_only", true)?.as_deref()
+                == Some("on")
+            {
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("25006"),
+                    format!("cannot execute {what} in a read-only transaction"),
+                ));
+            }
+        }
         match call {
             SeqCall::Nextval(text) => {
                 let info = self.seq_by_text(&text, LockMode::RowExclusive)?;
