@@ -818,6 +818,9 @@ impl Session {
         if !matches!(relkind, Value::Char(b'r' | b't' | b'S')) {
             return Ok(None);
         }
+        if *relkind == Value::Char(b'S') {
+            sequence::note_sequence(oid);
+        }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
         let mut dropped: Vec<(usize, Oid)> = Vec::new();
@@ -1486,6 +1489,7 @@ impl tusk_sql::Tables for Session {
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
+        sequence::refuse_change(rel, t, "drop")?;
         if t.namespace == PG_CATALOG_NAMESPACE
             || t.namespace == cat::PG_TOAST_NAMESPACE
             || t.oid < cat::FIRST_NORMAL_OBJECT_ID
@@ -1600,6 +1604,7 @@ impl tusk_sql::Tables for Session {
 
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
+        sequence::refuse_change(rel, t, "truncate")?;
         if t.namespace == PG_CATALOG_NAMESPACE
             || t.namespace == cat::PG_TOAST_NAMESPACE
             || t.oid < cat::FIRST_NORMAL_OBJECT_ID
@@ -1964,6 +1969,7 @@ impl tusk_sql::Tables for Session {
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
         let tid = self.insert_row(t, &types_, &rel.to_physical(row))?;
@@ -2001,6 +2007,7 @@ impl tusk_sql::Tables for Session {
     ) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();
@@ -2045,6 +2052,7 @@ impl tusk_sql::Tables for Session {
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();

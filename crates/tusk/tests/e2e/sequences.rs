@@ -163,6 +163,21 @@ fn options_functions_and_errors_as_postgresql() {
         "sequence \"nosuch\" does not exist",
     );
     exec(&mut c, "DROP SEQUENCE IF EXISTS nosuch");
+    // The one row belongs to nextval.
+    error(
+        &mut c,
+        "UPDATE d SET log_cnt = 1",
+        "42809",
+        "cannot change sequence \"d\"",
+    );
+    error(
+        &mut c,
+        "DELETE FROM d",
+        "42809",
+        "cannot change sequence \"d\"",
+    );
+    error(&mut c, "TRUNCATE d", "42809", "\"d\" is not a table");
+    error(&mut c, "DROP TABLE d", "42809", "\"d\" is not a table");
     exec(&mut c, "ALTER SEQUENCE d RENAME TO d2");
     assert_eq!(int(&mut c, "SELECT nextval('d2')"), -5);
     exec(&mut c, "DROP SEQUENCE s, d2");

@@ -79,6 +79,46 @@ thread_local! {
     static SEQS: RefCell<SessionSeqs> = RefCell::new(SessionSeqs::default());
 }
 
+thread_local! {
+    /// OIDs of relations this backend resolved as sequences (relkind 'S'),
+    /// so that table writes refuse them without a catalog read.
+    static KNOWN: RefCell<std::collections::HashSet<u32>> = RefCell::new(Default::default());
+}
+
+/// Remembers that relation `oid` is a sequence (the relation lookup calls
+/// it). The session's backend.
+pub(crate) fn note_sequence(oid: u32) {
+    KNOWN.with(|k| k.borrow_mut().insert(oid));
+}
+
+/// A sequence's one row belongs to nextval: INSERT/UPDATE/DELETE are
+/// 42809 "cannot change sequence", TRUNCATE and DROP TABLE 42809 "is not
+/// a table", as PostgreSQL's CheckValidResultRel and RemoveRelations.
+pub(crate) fn refuse_change(
+    rel: &tusk_sql::catalog::Relation,
+    t: TableRef,
+    what: &str,
+) -> Result<(), PgError> {
+    if !KNOWN.with(|k| k.borrow().contains(&t.oid)) {
+        return Ok(());
+    }
+    Err(match what {
+        "change" => PgError::error(
+            codes::WRONG_OBJECT_TYPE,
+            format!("cannot change sequence \"{}\"", rel.name),
+        ),
+        "drop" => PgError::error(
+            codes::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is not a table", rel.name),
+        )
+        .with_hint("Use DROP SEQUENCE to remove a sequence."),
+        _ => PgError::error(
+            codes::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is not a table", rel.name),
+        ),
+    })
+}
+
 /// DISCARD SEQUENCES / DISCARD ALL: forget currval/lastval and the values
 /// fetched ahead. The session's backend.
 pub(crate) fn discard_sequences() {
