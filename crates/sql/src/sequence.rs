@@ -729,26 +729,10 @@ pub(crate) fn identity_column(
             ..
         } = &o.option
         {
-            let kind = match generated_as {
-                ast::GeneratedAs::Always => b'a',
-                ast::GeneratedAs::ByDefault => b'd',
-                _ => continue,
-            };
-            let mut opts = Vec::new();
-            for so in sequence_options.iter().flatten() {
-                opts.push(match so {
-                    ast::SequenceOptions::IncrementBy(e, _) => SeqOpt::Increment(option_int(e)?),
-                    ast::SequenceOptions::MinValue(e) => {
-                        SeqOpt::MinValue(e.as_ref().map(option_int).transpose()?)
-                    }
-                    ast::SequenceOptions::MaxValue(e) => {
-                        SeqOpt::MaxValue(e.as_ref().map(option_int).transpose()?)
-                    }
-                    ast::SequenceOptions::StartWith(e, _) => SeqOpt::Start(option_int(e)?),
-                    ast::SequenceOptions::Cache(e) => SeqOpt::Cache(option_int(e)?),
-                    ast::SequenceOptions::Cycle(no) => SeqOpt::Cycle(!*no),
-                });
+            if matches!(generated_as, ast::GeneratedAs::ExpStored) {
+                continue;
             }
+            let (kind, opts) = identity_spec(&Some(generated_as.clone()), sequence_options)?;
             found = Some((i, kind, opts));
         }
     }
@@ -758,6 +742,93 @@ pub(crate) fn identity_column(
     let mut plain = c.clone();
     plain.options.remove(i);
     Ok(Some((plain, kind, opts)))
+}
+
+/// The kind (`b'a'` ALWAYS, `b'd'` BY DEFAULT) and sequence options of
+/// an identity specification.
+pub(crate) fn identity_spec(
+    generated_as: &Option<ast::GeneratedAs>,
+    sequence_options: &Option<Vec<ast::SequenceOptions>>,
+) -> Result<(u8, Vec<SeqOpt>), PgError> {
+    let kind = match generated_as {
+        Some(ast::GeneratedAs::ByDefault) => b'd',
+        _ => b'a',
+    };
+    let mut opts = Vec::new();
+    for so in sequence_options.iter().flatten() {
+        opts.push(match so {
+            ast::SequenceOptions::IncrementBy(e, _) => SeqOpt::Increment(option_int(e)?),
+            ast::SequenceOptions::MinValue(e) => {
+                SeqOpt::MinValue(e.as_ref().map(option_int).transpose()?)
+            }
+            ast::SequenceOptions::MaxValue(e) => {
+                SeqOpt::MaxValue(e.as_ref().map(option_int).transpose()?)
+            }
+            ast::SequenceOptions::StartWith(e, _) => SeqOpt::Start(option_int(e)?),
+            ast::SequenceOptions::Cache(e) => SeqOpt::Cache(option_int(e)?),
+            ast::SequenceOptions::Cycle(no) => SeqOpt::Cycle(!*no),
+        });
+    }
+    Ok((kind, opts))
+}
+
+/// ALTER TABLE ... ALTER COLUMN ... ADD GENERATED ... AS IDENTITY on
+/// column `i` of `rel`: PostgreSQL's checks (55000, 22023), then the
+/// sequence, the column's nextval DEFAULT and the identity ownership.
+pub(crate) fn add_identity(
+    host: &mut dyn crate::host::Host,
+    rel: &crate::catalog::Relation,
+    i: usize,
+    kind: u8,
+    opts: &[SeqOpt],
+) -> Result<(), PgError> {
+    let col = &rel.columns[i];
+    let state = |m: String| PgError::error(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, m);
+    if !matches!(col.ty.oid, types::INT2 | types::INT4 | types::INT8) {
+        return Err(bad(
+            "identity column type must be smallint, integer, or bigint".into(),
+        ));
+    }
+    if !col.not_null {
+        return Err(state(format!(
+            "column \"{}\" of relation \"{}\" must be declared NOT NULL before identity can be added",
+            col.name, rel.name
+        )));
+    }
+    if col.identity.is_some() {
+        return Err(state(format!(
+            "column \"{}\" of relation \"{}\" is already an identity column",
+            col.name, rel.name
+        )));
+    }
+    if col.default.is_some() {
+        return Err(state(format!(
+            "column \"{}\" of relation \"{}\" already has a default value",
+            col.name, rel.name
+        )));
+    }
+    let schema = Some(rel.schema.clone());
+    let spec = SerialSpec {
+        column: col.name.clone(),
+        seq: serial_sequence_name(&rel.name, &col.name),
+        ty: col.ty.oid,
+        identity: Some(kind),
+        opts: opts.to_vec(),
+    };
+    create_serial_sequences(host, schema.as_deref(), std::slice::from_ref(&spec))?;
+    host.tables()?.alter_table(
+        rel,
+        &crate::alter::AlterOp::SetDefault {
+            column: col.name.clone(),
+            default: Some(serial_default(schema.as_deref(), &spec.seq)),
+        },
+    )?;
+    own_serial_sequences(
+        host,
+        schema.as_deref(),
+        &rel.name,
+        std::slice::from_ref(&spec),
+    )
 }
 
 /// 428C9 for a value given to a GENERATED ALWAYS column (tusk has no
