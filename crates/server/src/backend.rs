@@ -2378,6 +2378,10 @@ impl Host for Session {
         self.run_role_command(cmd)
     }
 
+    fn sequence_call(&mut self, call: tusk_sql::sequence::SeqCall) -> Result<Value, PgError> {
+        self.sequence_call_impl(call)
+    }
+
     /// As PostgreSQL's pg_sleep: NaN, zero and negative durations return
     /// at once, +infinity sleeps until the statement is cancelled or the
     /// session ended.
@@ -2453,8 +2457,12 @@ impl Host for Session {
     }
 
     fn discard(&mut self, what: &str) -> Result<(), PgError> {
+        if what == "SEQUENCES" {
+            tables::sequence::discard_sequences();
+        }
         if what == "ALL" {
             self.xact.prevent_in_transaction_block("DISCARD ALL")?;
+            tables::sequence::discard_sequences();
             self.statements.retain(|k, _| k.is_empty());
             self.portals.clear();
             return self.reset(None);

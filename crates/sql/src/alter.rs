@@ -93,6 +93,12 @@ enum Cmd {
         column: String,
         default: Option<ast::Expr>,
     },
+    /// ALTER COLUMN ... ADD GENERATED ... AS IDENTITY (sequence.rs).
+    AddIdentity {
+        column: String,
+        kind: u8,
+        opts: Vec<crate::sequence::SeqOpt>,
+    },
     SetNotNull(String),
     DropNotNull(String),
     SetType {
@@ -259,6 +265,14 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                         column,
                         default: None,
                     },
+                    ast::AlterColumnOperation::AddGenerated {
+                        generated_as,
+                        sequence_options,
+                    } => {
+                        let (kind, opts) =
+                            crate::sequence::identity_spec(generated_as, sequence_options)?;
+                        Cmd::AddIdentity { column, kind, opts }
+                    }
                     ast::AlterColumnOperation::SetDataType {
                         data_type, using, ..
                     } => Cmd::SetType {
@@ -266,7 +280,6 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                         ty: data_type_to_ty(data_type)?,
                         using: using.clone(),
                     },
-                    other => return Err(not_supported(format!("ALTER COLUMN ... {other}"))),
                 }
             }
             Op::AddConstraint {
@@ -767,6 +780,11 @@ pub(crate) fn execute(
                         default: text,
                     },
                 )?;
+                rel = refetch(&*host, &rel)?;
+            }
+            Cmd::AddIdentity { column, kind, opts } => {
+                let i = column_index(&rel, column)?;
+                crate::sequence::add_identity(host, &rel, i, *kind, opts)?;
                 rel = refetch(&*host, &rel)?;
             }
             Cmd::SetNotNull(column) | Cmd::DropNotNull(column) => {

@@ -292,6 +292,9 @@ pub(crate) struct Binder<'h> {
     pub(crate) windows: Vec<crate::window::WindowCall>,
     pub(crate) named_windows: Vec<(String, ast::WindowSpec)>,
     pub(crate) in_window: bool,
+    /// INSERT ... OVERRIDING SYSTEM VALUE (`b's'`) / USER VALUE (`b'u'`)
+    /// for identity columns (sequence.rs; sqlparser has no grammar for it).
+    pub(crate) overriding: Option<u8>,
     pub(crate) window_arg: bool,
 }
 
@@ -463,6 +466,7 @@ impl<'h> Binder<'h> {
             named_windows: Vec::new(),
             in_window: false,
             window_arg: false,
+            overriding: None,
         }
     }
 
@@ -1451,6 +1455,11 @@ impl<'h> Binder<'h> {
                     )))
                 }
                 _ => return Err(not_supported("named function arguments")),
+            }
+        }
+        if crate::sequence::takes_regclass(&name) {
+            if let Some(first) = exprs.first_mut() {
+                *first = crate::sequence::strip_regclass(first);
             }
         }
         match name.as_str() {
@@ -3648,6 +3657,18 @@ impl Binder<'_> {
                         for (e, &t) in r.iter().zip(&targets) {
                             out.push(if is_default_keyword(e) {
                                 None
+                            } else if rel.columns[t].identity.is_some()
+                                && self.overriding == Some(b'u')
+                            {
+                                // OVERRIDING USER VALUE: the identity's
+                                // value, not the one given.
+                                None
+                            } else if rel.columns[t].identity == Some(b'a')
+                                && self.overriding != Some(b's')
+                            {
+                                return Err(crate::sequence::always_identity_error(
+                                    &rel.columns[t].name,
+                                ));
                             } else {
                                 Some(self.assigned(e, &rel.columns[t])?)
                             });
@@ -3669,6 +3690,11 @@ impl Binder<'_> {
                     }
                     let mut casts = Vec::with_capacity(cols.len());
                     for (c, &t) in cols.iter().zip(&targets) {
+                        if rel.columns[t].identity == Some(b'a') && self.overriding.is_none() {
+                            return Err(crate::sequence::always_identity_error(
+                                &rel.columns[t].name,
+                            ));
+                        }
                         let to = rel.columns[t].ty.oid;
                         if c.type_oid != to && !cast::castable(c.type_oid, to) {
                             return Err(PgError::error(

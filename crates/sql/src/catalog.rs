@@ -43,6 +43,9 @@ pub struct ColumnDef {
     pub not_null: bool,
     /// The DEFAULT expression's SQL text (pg_attrdef), evaluated at insert.
     pub default: Option<String>,
+    /// pg_attribute.attidentity: `b'a'` GENERATED ALWAYS, `b'd'` BY
+    /// DEFAULT AS IDENTITY (sequence.rs); None for other columns.
+    pub identity: Option<u8>,
 }
 
 impl ColumnDef {
@@ -52,6 +55,7 @@ impl ColumnDef {
             ty,
             not_null: false,
             default: None,
+            identity: None,
         }
     }
 }
@@ -712,6 +716,15 @@ pub trait Tables {
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "table rewrites are not supported by this host",
+        ))
+    }
+    /// CREATE/ALTER/DROP SEQUENCE (sequence.rs): the catalog rows and the
+    /// sequence's page.
+    fn sequence_command(&mut self, stmt: &crate::sequence::SeqStmt) -> Result<(), PgError> {
+        let _ = stmt;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "sequences are not supported by this host",
         ))
     }
     /// VACUUM of one table, or of every table of the database (`None`);

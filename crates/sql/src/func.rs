@@ -19,6 +19,12 @@ use crate::value::{to_text, Value};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Func {
     Version,
+    Nextval,
+    Currval,
+    Lastval,
+    Setval,
+    Setval3,
+    SerialSequence,
     CurrentSetting,
     CurrentSettingMissingOk,
     SetConfig,
@@ -123,6 +129,19 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("set_config", &[TEXT, TEXT, BOOL], TEXT, Func::SetConfig),
     sig("pg_backend_pid", &[], INT4, Func::BackendPid),
+    // Sequences (sequence.rs): the name as text; a `'s'::regclass`
+    // argument is read as its text by the binder.
+    sig("nextval", &[TEXT], INT8, Func::Nextval),
+    sig("currval", &[TEXT], INT8, Func::Currval),
+    sig("lastval", &[], INT8, Func::Lastval),
+    sig("setval", &[TEXT, INT8], INT8, Func::Setval),
+    sig("setval", &[TEXT, INT8, BOOL], INT8, Func::Setval3),
+    sig(
+        "pg_get_serial_sequence",
+        &[TEXT, TEXT],
+        TEXT,
+        Func::SerialSequence,
+    ),
     sig("txid_current", &[], INT8, Func::TxidCurrent),
     sig("pg_current_xact_id", &[], types::XID8, Func::CurrentXactId),
     sig(
@@ -446,6 +465,33 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
         }
         Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
+        Func::Nextval | Func::Currval | Func::Lastval | Func::Setval | Func::Setval3 => {
+            use crate::sequence::SeqCall;
+            let int = |v: Value| match v {
+                Value::Int8(i) => i,
+                Value::Int4(i) => i as i64,
+                Value::Int2(i) => i as i64,
+                _ => 0,
+            };
+            let call = match f {
+                Func::Nextval => SeqCall::Nextval(text_arg(&a(0))),
+                Func::Currval => SeqCall::Currval(text_arg(&a(0))),
+                Func::Lastval => SeqCall::Lastval,
+                _ => SeqCall::Setval {
+                    seq: text_arg(&a(0)),
+                    value: int(a(1)),
+                    is_called: f == Func::Setval || a(2) == Value::Bool(true),
+                },
+            };
+            ctx.host.sequence_call(call)?
+        }
+        Func::SerialSequence => {
+            ctx.host
+                .sequence_call(crate::sequence::SeqCall::SerialSequence {
+                    table: text_arg(&a(0)),
+                    column: text_arg(&a(1)),
+                })?
+        }
         // The xid is assigned on demand, as PostgreSQL's
         // GetTopTransactionId: txid_current() in a read-only transaction
         // gives it one.

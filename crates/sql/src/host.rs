@@ -229,6 +229,18 @@ pub trait Host {
             "tables are not available in this host",
         ))
     }
+    /// nextval, currval, lastval, setval and pg_get_serial_sequence
+    /// (sequence.rs): sequences live in the host's storage.
+    fn sequence_call(
+        &mut self,
+        call: crate::sequence::SeqCall,
+    ) -> Result<crate::value::Value, PgError> {
+        let _ = call;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "sequences are not supported by this host",
+        ))
+    }
     /// Carries out a role statement (role.rs); 0A000 in a host without
     /// roles.
     fn role_command(&mut self, cmd: &crate::role::RoleCommand) -> Result<(), PgError> {

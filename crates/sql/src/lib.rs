@@ -74,6 +74,7 @@ mod plan;
 mod plpgsql;
 pub mod role;
 mod routine;
+pub mod sequence;
 mod utility;
 mod vacuum;
 mod window;
@@ -296,7 +297,7 @@ pub fn prepare(
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
-            return prepare_modify(s, &declared, host);
+            return prepare_modify(s, &declared, host, sequence::overriding(&stmt.sql));
         }
         // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
         // constraint is an index build (utility.rs); the rest is alter.rs's.
@@ -339,6 +340,7 @@ pub fn prepare(
                 None => return Err(bind::not_supported("REINDEX")),
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {
@@ -388,14 +390,24 @@ fn prepare_modify(
     s: &sqlparser::ast::Statement,
     declared: &[Option<Ty>],
     host: &dyn Host,
+    overriding: Option<u8>,
 ) -> Result<Prepared, PgError> {
-    use sqlparser::ast::Statement as S;
-    let bind_once = |b: &mut Binder| match s {
-        S::Insert(i) => b.bind_insert(i),
-        S::Update(u) => b.bind_update(u),
-        S::Delete(d) => b.bind_delete(d),
-        _ => unreachable!("checked by the caller"),
+    let bind_once = |b: &mut Binder| {
+        b.overriding = overriding;
+        bind_modify(b, s)
     };
+    fn bind_modify(
+        b: &mut Binder,
+        s: &sqlparser::ast::Statement,
+    ) -> Result<(modify::ModifyPlan, Vec<Column>), PgError> {
+        use sqlparser::ast::Statement as S;
+        match s {
+            S::Insert(i) => b.bind_insert(i),
+            S::Update(u) => b.bind_update(u),
+            S::Delete(d) => b.bind_delete(d),
+            _ => unreachable!("checked by the caller"),
+        }
+    }
     let mut first = Binder::new(host, declared.to_vec());
     bind_once(&mut first)?;
     let mut inferred = first.params;

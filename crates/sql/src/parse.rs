@@ -57,6 +57,8 @@ pub(crate) enum PreParsed {
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
+    /// CREATE/ALTER/DROP SEQUENCE: read by sequence.rs.
+    Sequence,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +185,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
+        w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         _ => None,
     }
 }
@@ -413,7 +416,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             out.push((Parsed::Pre(pre), text));
             continue;
         }
-        let toks: Vec<TokenWithSpan> = piece
+        let mut toks: Vec<TokenWithSpan> = piece
             .iter()
             .filter(|t| {
                 !matches!(
@@ -425,6 +428,8 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             })
             .cloned()
             .collect();
+        crate::sequence::strip_overriding(&mut toks);
+        crate::sequence::reorder_identity_options(&mut toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

@@ -52,6 +52,10 @@ pub(crate) enum Utility {
         /// CHECK constraints (name if given, expression), added after
         /// the table is created (`alter.rs`).
         checks: Vec<(Option<String>, ast::Expr)>,
+        /// serial columns: (column, sequence name, integer type); each
+        /// sequence is created before the table and owned by its column
+        /// after (sequence.rs).
+        serials: Vec<crate::sequence::SerialSpec>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -100,6 +104,11 @@ pub(crate) enum Utility {
     },
     /// A role statement (role.rs), carried out by the host.
     Role(crate::role::RoleCommand),
+    /// CREATE/ALTER/DROP SEQUENCE (sequence.rs), carried out by the host.
+    Sequence(crate::sequence::SeqStmt),
+    /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
+    /// its tables' columns own restarted (sequence.rs).
+    RestartIdentity(Box<Utility>),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -490,12 +499,15 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             if t.partitions.is_some() {
                 return Err(not_supported("TRUNCATE ... PARTITION"));
             }
-            Ok(Utility::Truncate(
-                t.table_names
-                    .iter()
-                    .map(|n| qualified_name(&n.name))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ))
+            let names = t
+                .table_names
+                .iter()
+                .map(|n| qualified_name(&n.name))
+                .collect::<Result<Vec<_>, _>>()?;
+            if matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)) {
+                return Ok(Utility::RestartIdentity(Box::new(Utility::Truncate(names))));
+            }
+            Ok(Utility::Truncate(names))
         }
         S::CreateSchema {
             schema_name: ast::SchemaName::Simple(n),
@@ -641,6 +653,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
+    let mut serials = Vec::new();
     for c in &ct.columns {
         let cname = ident_name(&c.name);
         if columns.iter().any(|d| d.name == cname) {
@@ -649,7 +662,39 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 format!("column \"{cname}\" specified more than once"),
             ));
         }
-        let (def, col_checks, col_indexes) = crate::alter::column_def_with_indexes(c)?;
+        let serial = crate::sequence::serial_column(c);
+        let identity = crate::sequence::identity_column(c)?;
+        let (mut def, col_checks, col_indexes) = match (&serial, &identity) {
+            (Some((plain, _)), _) => crate::alter::column_def_with_indexes(plain)?,
+            (None, Some((plain, _, _))) => crate::alter::column_def_with_indexes(plain)?,
+            (None, None) => crate::alter::column_def_with_indexes(c)?,
+        };
+        let generated = match (serial, identity) {
+            (Some((_, ty)), None) => Some((ty, None, Vec::new())),
+            (_, Some((_, kind, opts))) => {
+                if !matches!(def.ty.oid, types::INT2 | types::INT4 | types::INT8) {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        "identity column type must be smallint, integer, or bigint",
+                    ));
+                }
+                Some((def.ty.oid, Some(kind), opts))
+            }
+            (None, None) => None,
+        };
+        if let Some((ty, identity, opts)) = generated {
+            let seq = crate::sequence::serial_sequence_name(&name, &cname);
+            def.not_null = true;
+            def.default = Some(crate::sequence::serial_default(schema.as_deref(), &seq));
+            def.identity = identity;
+            serials.push(crate::sequence::SerialSpec {
+                column: cname.clone(),
+                seq,
+                ty,
+                identity,
+                opts,
+            });
+        }
         checks.extend(col_checks.into_iter().map(|e| (None, e)));
         indexes.extend(col_indexes);
         columns.push(def);
@@ -678,6 +723,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         if_not_exists: ct.if_not_exists,
         indexes,
         checks,
+        serials,
     })
 }
 
@@ -777,6 +823,8 @@ impl Utility {
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::Role(r) => Command::Other(r.tag()),
+            Utility::Sequence(s) => Command::Other(s.tag()),
+            Utility::RestartIdentity(u) => u.command(),
         }
     }
 
@@ -877,6 +925,17 @@ impl Utility {
                 host.role_command(r)?;
                 done(r.tag())
             }
+            Utility::Sequence(s) => {
+                host.tables()?.sequence_command(s)?;
+                done(s.tag())
+            }
+            Utility::RestartIdentity(u) => {
+                let out = u.execute(host)?;
+                if let Utility::Truncate(names) = u.as_ref() {
+                    crate::sequence::restart_owned(host, names)?;
+                }
+                Ok(out)
+            }
             Utility::Checkpoint => {
                 match host.maintenance() {
                     Some(m) => m.checkpoint()?,
@@ -903,9 +962,16 @@ impl Utility {
                 if_not_exists,
                 indexes,
                 checks,
+                serials,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
+                }
+                // serial: the sequences first (PostgreSQL's order), unless
+                // IF NOT EXISTS finds the table (then nothing is created).
+                let skip = *if_not_exists && host.lookup_table(schema.as_deref(), name)?.is_some();
+                if !skip {
+                    crate::sequence::create_serial_sequences(host, schema.as_deref(), serials)?;
                 }
                 let created = host.tables()?.create_table(
                     schema.as_deref(),
@@ -914,6 +980,7 @@ impl Utility {
                     *if_not_exists,
                 )?;
                 if created {
+                    crate::sequence::own_serial_sequences(host, schema.as_deref(), name, serials)?;
                     crate::alter::create_checks(host, schema.as_deref(), name, checks)?;
                 }
                 if created && !indexes.is_empty() {

@@ -107,6 +107,8 @@ pub const PG_DEPEND_OID: u32 = 2608;
 pub const PG_DESCRIPTION_OID: u32 = 2609;
 pub const PG_INDEX_OID: u32 = 2610;
 pub const PG_NAMESPACE_OID: u32 = 2615;
+/// pg_sequence: one row of parameters per sequence relation.
+pub const PG_SEQUENCE_OID: u32 = 2224;
 
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
 pub const PUBLIC_NAMESPACE: u32 = 2200;
@@ -287,6 +289,16 @@ pub static PG_INDEX_COLS: &[CatCol] = &[
     c("indexprs", 194, false),
     c("indpred", 194, false),
 ];
+pub static PG_SEQUENCE_COLS: &[CatCol] = &[
+    c("seqrelid", 26, true),
+    c("seqtypid", 26, true),
+    c("seqstart", 20, true),
+    c("seqincrement", 20, true),
+    c("seqmax", 20, true),
+    c("seqmin", 20, true),
+    c("seqcache", 20, true),
+    c("seqcycle", 16, true),
+];
 pub static PG_NAMESPACE_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("nspname", 19, true),
@@ -445,6 +457,13 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10047,
         cols: PG_NAMESPACE_COLS,
+    },
+    Catalog {
+        oid: PG_SEQUENCE_OID,
+        name: "pg_sequence",
+        shared: false,
+        rowtype: 10105,
+        cols: PG_SEQUENCE_COLS,
     },
 ];
 

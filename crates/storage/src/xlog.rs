@@ -931,6 +931,11 @@ pub static RMGRS: &[Rmgr] = &[
         redo: crate::nbtree::btree_redo,
     },
     Rmgr {
+        id: crate::sequence::RM_SEQ_ID,
+        name: "Sequence",
+        redo: crate::sequence::seq_redo,
+    },
+    Rmgr {
         id: RM_LOGICALMSG_ID,
         name: "LogicalMessage",
         redo: logicalmsg_redo,

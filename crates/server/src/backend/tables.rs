@@ -73,6 +73,7 @@ use crate::shmem::ChildShared;
 mod alter;
 mod funcs;
 mod index;
+pub(super) mod sequence;
 pub(crate) mod stats;
 mod toast;
 mod vacuum;
@@ -812,8 +813,13 @@ impl Session {
         let nsp = oid_of(&class[c.col("relnamespace")]);
         let relkind = &class[c.col("relkind")];
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
-        if *relkind != Value::Char(b'r') && *relkind != Value::Char(b't') {
+        // A sequence ('S') reads as its one row (last_value, log_cnt,
+        // is_called), as in PostgreSQL.
+        if !matches!(relkind, Value::Char(b'r' | b't' | b'S')) {
             return Ok(None);
+        }
+        if *relkind == Value::Char(b'S') {
+            sequence::note_sequence(oid);
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
@@ -840,6 +846,9 @@ impl Session {
                 Ty::with_mod(oid_of(&r[a.col("atttypid")]), typmod),
             );
             d.not_null = r[a.col("attnotnull")] == Value::Bool(true);
+            if let Value::Char(k @ (b'a' | b'd')) = r[a.col("attidentity")] {
+                d.identity = Some(k);
+            }
             cols.push((num, d, r[a.col("atthasdef")] == Value::Bool(true)));
         }
         cols.sort_by_key(|c| c.0);
@@ -1486,6 +1495,7 @@ impl tusk_sql::Tables for Session {
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
+        sequence::refuse_change(rel, t, "drop")?;
         if t.namespace == PG_CATALOG_NAMESPACE
             || t.namespace == cat::PG_TOAST_NAMESPACE
             || t.oid < cat::FIRST_NORMAL_OBJECT_ID
@@ -1516,6 +1526,7 @@ impl tusk_sql::Tables for Session {
             gone.push(tr);
         }
         self.drop_table_indexes(t)?;
+        self.drop_owned_sequences(t.oid)?;
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),
@@ -1541,6 +1552,10 @@ impl tusk_sql::Tables for Session {
         }
         self.forget_toast();
         Ok(())
+    }
+
+    fn sequence_command(&mut self, stmt: &tusk_sql::sequence::SeqStmt) -> Result<(), PgError> {
+        self.sequence_command_impl(stmt)
     }
 
     fn require_transaction_block(&self, what: &str) -> Result<(), PgError> {
@@ -1595,6 +1610,7 @@ impl tusk_sql::Tables for Session {
 
     fn truncate(&mut self, rel: &Relation) -> Result<(), PgError> {
         let t = rel.table()?;
+        sequence::refuse_change(rel, t, "truncate")?;
         if t.namespace == PG_CATALOG_NAMESPACE
             || t.namespace == cat::PG_TOAST_NAMESPACE
             || t.oid < cat::FIRST_NORMAL_OBJECT_ID
@@ -1959,6 +1975,7 @@ impl tusk_sql::Tables for Session {
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
         let tid = self.insert_row(t, &types_, &rel.to_physical(row))?;
@@ -1996,6 +2013,7 @@ impl tusk_sql::Tables for Session {
     ) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();
@@ -2040,6 +2058,7 @@ impl tusk_sql::Tables for Session {
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
+        sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();

@@ -21,6 +21,9 @@
 //! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
 //!   before Sync (also through asyncpg), FunctionCall, malformed messages
 //!   as ERRORs, and the startup and SQLSTATE details.
+//! - `sequences`: CREATE/ALTER/DROP SEQUENCE and nextval/currval/setval
+//!   against PostgreSQL 15's texts, nontransactional nextval, sessions
+//!   sharing a sequence, serial columns, no value twice after kill -9.
 //! - `sessions`: connection limits, cancel, pg_terminate_backend, pg_stat_activity.
 //! - `lockfile`: postmaster.pid format, a second server, a stale file.
 //! - `startup`: root refusal, bad settings, `-C`.
@@ -72,6 +75,7 @@ mod queries;
 mod raw;
 mod routines;
 mod savepoint;
+mod sequences;
 mod sessions;
 mod startup;
 mod stop;
