@@ -110,6 +110,10 @@ enum Cmd {
         if_exists: bool,
     },
     Validate(String),
+    AddForeignKey {
+        spec: crate::fkey::FkSpec,
+        not_valid: bool,
+    },
 }
 
 /// A bound ALTER TABLE.
@@ -288,12 +292,10 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                     return Err(mixed("ALTER TABLE ... ADD PRIMARY KEY"))
                 }
                 ast::TableConstraint::Unique(_) => return Err(mixed("ALTER TABLE ... ADD UNIQUE")),
-                ast::TableConstraint::ForeignKey(_) => return Err(not_supported(
-                    "ALTER TABLE ... ADD FOREIGN KEY",
-                )
-                .with_hint(
-                    "tusk has no foreign keys yet; use pgbench -I dtgvp (without f) to skip them.",
-                )),
+                ast::TableConstraint::ForeignKey(f) => Cmd::AddForeignKey {
+                    spec: crate::fkey::spec(f, None, None)?,
+                    not_valid: *not_valid,
+                },
                 other => return Err(not_supported(format!("ALTER TABLE ... ADD {other}"))),
             },
             Op::DropConstraint {
@@ -851,8 +853,14 @@ pub(crate) fn execute(
                 add_check(host, &rel, name.clone(), expr, *not_valid, rows.as_deref())?;
                 rel = refetch(&*host, &rel)?;
             }
+            Cmd::AddForeignKey { spec, not_valid } => {
+                crate::fkey::add(host, &rel, spec, *not_valid, true)?;
+                rel = refetch(&*host, &rel)?;
+            }
             Cmd::DropConstraint { name, if_exists } => {
-                if !rel.checks.iter().any(|c| &c.name == name) {
+                if !rel.checks.iter().any(|c| &c.name == name)
+                    && !rel.foreign_keys.iter().any(|c| &c.name == name)
+                {
                     let msg = format!(
                         "constraint \"{name}\" of relation \"{}\" does not exist",
                         rel.name
@@ -868,6 +876,15 @@ pub(crate) fn execute(
                 rel = refetch(&*host, &rel)?;
             }
             Cmd::Validate(name) => {
+                if let Some(fk) = rel.foreign_keys.iter().find(|f| &f.name == name).cloned() {
+                    if !fk.validated {
+                        crate::fkey::validate(host, &fk)?;
+                        host.tables()?
+                            .alter_table(&rel, &AlterOp::ValidateConstraint(name.clone()))?;
+                        rel = refetch(&*host, &rel)?;
+                    }
+                    continue;
+                }
                 let Some(c) = rel.checks.iter().find(|c| &c.name == name).cloned() else {
                     return Err(PgError::error(
                         codes::UNDEFINED_OBJECT,

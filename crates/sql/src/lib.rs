@@ -63,6 +63,7 @@ mod cte;
 mod distinct;
 mod exec;
 mod expr;
+mod fkey;
 mod func;
 mod host;
 pub mod index;

@@ -52,6 +52,9 @@ pub(crate) enum Utility {
         /// CHECK constraints (name if given, expression), added after
         /// the table is created (`alter.rs`).
         checks: Vec<(Option<String>, ast::Expr)>,
+        /// FOREIGN KEYs (column REFERENCES, then table constraints),
+        /// added last (`fkey.rs`).
+        foreign_keys: Vec<crate::fkey::FkSpec>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -69,6 +72,9 @@ pub(crate) enum Utility {
     DropTable {
         names: Vec<(Option<String>, String)>,
         if_exists: bool,
+        /// CASCADE: FOREIGN KEYs of other tables that reference a dropped
+        /// one are dropped (RESTRICT refuses, 2BP01).
+        cascade: bool,
     },
     CreateSchema {
         name: String,
@@ -79,7 +85,9 @@ pub(crate) enum Utility {
         if_exists: bool,
     },
     /// TRUNCATE: each name, resolved when it runs.
-    Truncate(Vec<(Option<String>, String)>),
+    /// TRUNCATE of the names; true for CASCADE (tables referencing them
+    /// through FOREIGN KEYs are truncated too).
+    Truncate(Vec<(Option<String>, String)>, bool),
     CreateDatabase(String),
     DropDatabase {
         name: String,
@@ -445,18 +453,14 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             names,
             cascade,
             ..
-        } => {
-            if *cascade {
-                return Err(not_supported("DROP TABLE ... CASCADE"));
-            }
-            Ok(Utility::DropTable {
-                names: names
-                    .iter()
-                    .map(qualified_name)
-                    .collect::<Result<Vec<_>, _>>()?,
-                if_exists: *if_exists,
-            })
-        }
+        } => Ok(Utility::DropTable {
+            names: names
+                .iter()
+                .map(qualified_name)
+                .collect::<Result<Vec<_>, _>>()?,
+            if_exists: *if_exists,
+            cascade: *cascade,
+        }),
         S::CreateDatabase {
             db_name,
             if_not_exists: false,
@@ -484,9 +488,6 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             _ => Err(syntax("syntax error at or near \",\"")),
         },
         S::Truncate(t) => {
-            if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
-                return Err(not_supported("TRUNCATE ... CASCADE"));
-            }
             if t.partitions.is_some() {
                 return Err(not_supported("TRUNCATE ... PARTITION"));
             }
@@ -495,6 +496,7 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                     .iter()
                     .map(|n| qualified_name(&n.name))
                     .collect::<Result<Vec<_>, _>>()?,
+                matches!(t.cascade, Some(ast::CascadeOption::Cascade)),
             ))
         }
         S::CreateSchema {
@@ -627,7 +629,13 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     let mut table_indexes = Vec::new();
     let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
     let mut table_checks = Vec::new();
+    let mut foreign_keys = Vec::new();
+    let mut table_fks = Vec::new();
     for c in &ct.constraints {
+        if let ast::TableConstraint::ForeignKey(f) = c {
+            table_fks.push(crate::fkey::spec(f, None, None)?);
+            continue;
+        }
         if let ast::TableConstraint::Check(c) = c {
             crate::alter::refuse_enforced(c)?;
             table_checks.push((c.name.as_ref().map(ident_name), (*c.expr).clone()));
@@ -649,7 +657,19 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 format!("column \"{cname}\" specified more than once"),
             ));
         }
-        let (def, col_checks, col_indexes) = crate::alter::column_def_with_indexes(c)?;
+        // REFERENCES is a FOREIGN KEY of the table, added after it.
+        let mut c = c.clone();
+        let mut kept = Vec::new();
+        for o in c.options {
+            match &o.option {
+                ast::ColumnOption::ForeignKey(f) => {
+                    foreign_keys.push(crate::fkey::spec(f, Some(&cname), o.name.as_ref())?)
+                }
+                _ => kept.push(o),
+            }
+        }
+        c.options = kept;
+        let (def, col_checks, col_indexes) = crate::alter::column_def_with_indexes(&c)?;
         checks.extend(col_checks.into_iter().map(|e| (None, e)));
         indexes.extend(col_indexes);
         columns.push(def);
@@ -671,6 +691,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     }
     // PostgreSQL adds column constraints before table constraints.
     checks.extend(table_checks);
+    foreign_keys.extend(table_fks);
     Ok(Utility::CreateTable {
         schema,
         name,
@@ -678,6 +699,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         if_not_exists: ct.if_not_exists,
         indexes,
         checks,
+        foreign_keys,
     })
 }
 
@@ -768,7 +790,7 @@ impl Utility {
             Utility::Reindex(_) => Command::Other("REINDEX"),
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
-            Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
+            Utility::Truncate(..) => Command::Other("TRUNCATE TABLE"),
             Utility::CreateDatabase(_) => Command::Other("CREATE DATABASE"),
             Utility::DropDatabase { .. } => Command::Other("DROP DATABASE"),
             Utility::Vacuum {
@@ -845,6 +867,13 @@ impl Utility {
                 done(tag)
             }
             Utility::Commit => {
+                // Deferred FOREIGN KEY checks fail the COMMIT, which then
+                // rolls back, as PostgreSQL's.
+                if let Err(e) = crate::fkey::at_commit(host) {
+                    crate::fkey::at_rollback();
+                    host.transactions().rollback()?;
+                    return Err(e);
+                }
                 let (committed, warning) = host.transactions().commit()?;
                 if let Some(w) = warning {
                     host.notice(w);
@@ -852,6 +881,7 @@ impl Utility {
                 done(if committed { "COMMIT" } else { "ROLLBACK" })
             }
             Utility::Rollback => {
+                crate::fkey::at_rollback();
                 if let Some(w) = host.transactions().rollback()? {
                     host.notice(w);
                 }
@@ -903,6 +933,7 @@ impl Utility {
                 if_not_exists,
                 indexes,
                 checks,
+                foreign_keys,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
@@ -920,6 +951,12 @@ impl Utility {
                     let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
                     for spec in indexes {
                         host.tables()?.create_index(&rel, spec)?;
+                    }
+                }
+                if created {
+                    for f in foreign_keys {
+                        let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
+                        crate::fkey::add(host, &rel, f, false, false)?;
                     }
                 }
                 done("CREATE TABLE")
@@ -952,7 +989,11 @@ impl Utility {
                 host.tables()?.reindex(t)?;
                 done("REINDEX")
             }
-            Utility::DropTable { names, if_exists } => {
+            Utility::DropTable {
+                names,
+                if_exists,
+                cascade,
+            } => {
                 // All names are resolved before any is dropped, as
                 // PostgreSQL's RemoveRelations: a missing one fails the
                 // statement without dropping the others.
@@ -977,8 +1018,14 @@ impl Utility {
                         }
                     }
                 }
+                crate::fkey::before_drop(host, &found, *cascade)?;
                 for rel in &found {
-                    host.tables()?.drop_table(rel)?;
+                    // Re-read: a cascade may have dropped its FOREIGN KEYs.
+                    let rel = match rel.table() {
+                        Ok(_) => catalog::lookup(&*host, Some(&rel.schema), &rel.name)?,
+                        Err(_) => rel.clone(),
+                    };
+                    host.tables()?.drop_table(&rel)?;
                 }
                 done("DROP TABLE")
             }
@@ -990,13 +1037,14 @@ impl Utility {
                 host.tables()?.drop_database(name, *if_exists)?;
                 done("DROP DATABASE")
             }
-            Utility::Truncate(names) => {
+            Utility::Truncate(names, cascade) => {
                 let mut found = Vec::new();
                 for (schema, name) in names {
                     let r = catalog::lookup(&*host, schema.as_deref(), name)?;
                     r.table()?;
                     found.push(r);
                 }
+                crate::fkey::before_truncate(host, &mut found, *cascade)?;
                 for rel in &found {
                     host.tables()?.truncate(rel)?;
                 }

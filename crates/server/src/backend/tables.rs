@@ -71,6 +71,7 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod alter;
+mod fkey;
 mod funcs;
 mod index;
 pub(crate) mod stats;
@@ -883,6 +884,9 @@ impl Session {
         if class[c.col("relchecks")] != Value::Int2(0) {
             rel.checks = self.check_constraints(oid)?;
         }
+        if class[c.col("relhastriggers")] == Value::Bool(true) {
+            (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
+        }
         Ok(Some(rel))
     }
 
@@ -1377,6 +1381,27 @@ impl tusk_sql::Tables for Session {
 
     fn rewrite_table(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), PgError> {
         self.rewrite_table_impl(rel, rows)
+    }
+
+    fn unique_keys(&mut self, rel: &Relation) -> Result<Vec<(u32, bool, Vec<usize>)>, PgError> {
+        self.unique_keys_impl(rel)
+    }
+
+    fn add_foreign_key(
+        &mut self,
+        rel: &Relation,
+        fk: &tusk_sql::catalog::ForeignKey,
+    ) -> Result<(), PgError> {
+        self.add_foreign_key_impl(rel, fk)
+    }
+
+    fn lock_referenced_key(
+        &mut self,
+        ref_table: u32,
+        key_hash: u64,
+        exclusive: bool,
+    ) -> Result<(), PgError> {
+        self.lock_referenced_key_impl(ref_table, key_hash, exclusive)
     }
 
     fn create_table(
