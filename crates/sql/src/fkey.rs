@@ -287,13 +287,15 @@ pub(crate) fn add(
         dedup.dedup();
         match found {
             Some(k) if dedup.len() == want.len() => (k.0, ref_cols),
-            _ => return Err(PgError::error(
-                codes::INVALID_FOREIGN_KEY,
-                format!(
+            _ => {
+                return Err(PgError::error(
+                    codes::INVALID_FOREIGN_KEY,
+                    format!(
                     "there is no unique constraint matching given keys for referenced table \"{}\"",
                     parent.name
                 ),
-            )),
+                ))
+            }
         }
     };
     if cols.len() != ref_cols.len() {
@@ -616,6 +618,22 @@ fn col_types(host: &dyn Host, side: &FkSide) -> Result<Vec<Oid>, PgError> {
     Ok(side.cols.iter().map(|&i| rel.columns[i].ty.oid).collect())
 }
 
+fn still_referenced(fk: &ForeignKey, old: &[Value]) -> PgError {
+    let (r, t) = (&fk.ref_table, &fk.table);
+    PgError::error(
+        codes::FOREIGN_KEY_VIOLATION,
+        format!(
+            "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
+            r.name, fk.name, t.name
+        ),
+    )
+    .with_detail(format!(
+        "{} is still referenced from table \"{}\".",
+        key_text(&r.col_names, old),
+        t.name
+    ))
+}
+
 fn run_check(host: &mut dyn Host, c: &Check) -> Result<(), PgError> {
     match c {
         Check::Referencing { fk, key } => {
@@ -694,22 +712,21 @@ fn run_check(host: &mut dyn Host, c: &Check) -> Result<(), PgError> {
                         sets.join(", ")
                     );
                     run(host, &sql, &ref_types, old.clone())?;
+                    // A row whose key was the default already kept it
+                    // unchecked: still referenced is NO ACTION's error
+                    // (PostgreSQL's ri_setdefault does the same).
+                    if act == b'd' {
+                        let sql =
+                            format!("SELECT 1 FROM {} WHERE {matching} LIMIT 1", qualified(t));
+                        if run(host, &sql, &ref_types, old.clone())?.is_some() {
+                            return Err(still_referenced(fk, old));
+                        }
+                    }
                 }
                 _ => {
                     let sql = format!("SELECT 1 FROM {} WHERE {matching} LIMIT 1", qualified(t));
                     if run(host, &sql, &ref_types, old.clone())?.is_some() {
-                        return Err(PgError::error(
-                            codes::FOREIGN_KEY_VIOLATION,
-                            format!(
-                                "update or delete on table \"{}\" violates foreign key constraint \"{}\" on table \"{}\"",
-                                r.name, fk.name, t.name
-                            ),
-                        )
-                        .with_detail(format!(
-                            "{} is still referenced from table \"{}\".",
-                            key_text(&r.col_names, old),
-                            t.name
-                        )));
+                        return Err(still_referenced(fk, old));
                     }
                 }
             }

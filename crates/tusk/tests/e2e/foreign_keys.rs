@@ -51,13 +51,15 @@ fn definitions_and_their_errors_read_as_postgresql() {
     assert_eq!(
         rows(
             &mut c,
-            "SELECT conname, contype, confrelid = 'p'::regclass, conkey, confkey, confupdtype,
+            "SELECT conname, contype, f.relname, conkey, confkey, confupdtype,
                     confdeltype, confmatchtype, condeferrable, condeferred, convalidated
-             FROM pg_constraint WHERE conrelid = 'c'::regclass ORDER BY conname"
+             FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid
+             JOIN pg_class f ON f.oid = k.confrelid
+             WHERE r.relname = 'c' ORDER BY conname"
         ),
         [
-            "c_code_fkey|f|t|{3}|{2}|a|c|s|t|f|t",
-            "c_pid_fkey|f|t|{2}|{1}|a|a|s|f|f|t"
+            "c_code_fkey|f|p|{3}|{2}|a|c|s|t|f|t",
+            "c_pid_fkey|f|p|{2}|{1}|a|a|s|f|f|t"
         ]
     );
     // conindid is the referenced unique index.
