@@ -103,6 +103,13 @@ pub(crate) fn spec(
     };
     let (mut deferrable, mut deferred) = (false, false);
     if let Some(ch) = &c.characteristics {
+        // PostgreSQL 15 has no [NOT] ENFORCED (18 has).
+        if ch.enforced.is_some() {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "syntax error at or near \"ENFORCED\"",
+            ));
+        }
         if let Some(d) = ch.deferrable {
             deferrable = d;
         }

@@ -1543,9 +1543,11 @@ impl tusk_sql::Tables for Session {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
                 // Constraints backed by an index (PRIMARY KEY, UNIQUE)
-                // went with their index above.
+                // went with their index above; a FOREIGN KEY's conindid
+                // is the referenced table's index.
                 if catoid == cat::PG_CONSTRAINT_OID
                     && oid_of(&r[cat::catalog(catoid).col("conindid")]) != 0
+                    && r[cat::catalog(catoid).col("contype")] != Value::Char(b'f')
                 {
                     continue;
                 }
