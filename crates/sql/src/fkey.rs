@@ -530,10 +530,19 @@ thread_local! {
     static DEFERRED: RefCell<Vec<(u64, Check)>> = const { RefCell::new(Vec::new()) };
 }
 
-fn deferred(c: &Check) -> bool {
+thread_local! {
+    /// SET CONSTRAINTS of the transaction with this top-level xid: the
+    /// ALL setting, then per constraint OID (later statements override).
+    static MODES: RefCell<(u64, Option<bool>, std::collections::HashMap<u32, bool>)> =
+        RefCell::new((0, None, std::collections::HashMap::new()));
+}
+
+/// Whether check `c` waits for COMMIT in transaction `xid`.
+fn deferred(c: &Check, xid: u64) -> bool {
     let fk = match c {
         Check::Referencing { fk, .. } => fk,
         Check::Referenced { fk, new, .. } => {
+            // Only NO ACTION is deferrable; the other actions act at once.
             let act = if new.is_some() {
                 fk.on_update
             } else {
@@ -545,7 +554,158 @@ fn deferred(c: &Check) -> bool {
             fk
         }
     };
-    fk.deferred
+    if !fk.deferrable {
+        return false;
+    }
+    MODES.with(|m| {
+        let m = m.borrow();
+        if m.0 != xid || xid == 0 {
+            return fk.deferred;
+        }
+        m.2.get(&fk.oid).copied().or(m.1).unwrap_or(fk.deferred)
+    })
+}
+
+/// `SET CONSTRAINTS ...` as a utility statement (the grammar is a list of
+/// names or ALL, then DEFERRED or IMMEDIATE).
+pub(crate) fn bind_set_constraints(sql: &str) -> Result<crate::utility::Utility, PgError> {
+    let body = sql.trim().trim_end_matches(';').trim();
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let syntax = |w: &str| {
+        PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!("syntax error at or near \"{w}\""),
+        )
+    };
+    let Some(last) = words.last().filter(|_| words.len() >= 4) else {
+        return Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            "syntax error at end of input",
+        ));
+    };
+    let deferred = match last.to_ascii_uppercase().as_str() {
+        "DEFERRED" => true,
+        "IMMEDIATE" => false,
+        _ => return Err(syntax(last)),
+    };
+    let list = words[2..words.len() - 1].join(" ");
+    if list.eq_ignore_ascii_case("ALL") {
+        return Ok(crate::utility::Utility::SetConstraints {
+            names: None,
+            deferred,
+        });
+    }
+    let names = list
+        .split(',')
+        .map(|n| {
+            let n = n.trim();
+            // The constraint's own name; a schema qualification is
+            // accepted and not used.
+            let n = n.rsplit('.').next().unwrap_or(n);
+            if let Some(q) = n.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                Ok(q.replace("\"\"", "\""))
+            } else if n.is_empty() {
+                Err(syntax(","))
+            } else {
+                Ok(n.to_lowercase())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::utility::Utility::SetConstraints {
+        names: Some(names),
+        deferred,
+    })
+}
+
+/// SET CONSTRAINTS: records the mode for the rest of the transaction;
+/// IMMEDIATE runs the checks deferred so far at once (PostgreSQL's
+/// AfterTriggerSetState). Outside a transaction block a WARNING.
+pub(crate) fn set_constraints(
+    host: &mut dyn Host,
+    names: Option<&[String]>,
+    deferred_mode: bool,
+) -> Result<(), PgError> {
+    if host
+        .tables()?
+        .require_transaction_block("SET CONSTRAINTS")
+        .is_err()
+    {
+        host.notice(PgError::new(
+            tusk_common::Severity::Warning,
+            sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+            "SET CONSTRAINTS can only be used in transaction blocks",
+        ));
+        return Ok(());
+    }
+    let mut oids = Vec::new();
+    if let Some(names) = names {
+        for n in names {
+            let sql = "SELECT oid, condeferrable FROM pg_catalog.pg_constraint WHERE conname = $1";
+            let Some(row) = run(host, sql, &[types::TEXT], vec![Value::Text(n.clone())])? else {
+                return Err(PgError::error(
+                    codes::UNDEFINED_OBJECT,
+                    format!("constraint \"{n}\" does not exist"),
+                ));
+            };
+            if row.get(1) != Some(&Value::Bool(true)) {
+                return Err(PgError::error(
+                    sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    format!("constraint \"{n}\" is not deferrable"),
+                ));
+            }
+            if let Some(Value::Oid(o)) = row.first() {
+                oids.push(*o);
+            }
+        }
+    }
+    let xid = host.current_xid(true)?.unwrap_or(0);
+    MODES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.0 != xid {
+            *m = (xid, None, std::collections::HashMap::new());
+        }
+        if names.is_none() {
+            m.1 = Some(deferred_mode);
+            m.2.clear();
+        }
+        for o in &oids {
+            m.2.insert(*o, deferred_mode);
+        }
+    });
+    if deferred_mode {
+        return Ok(());
+    }
+    // The checks now immediate run now.
+    let all = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    let (later, now): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .filter(|(x, _)| *x == xid)
+        .partition(|(_, c)| deferred(c, xid));
+    DEFERRED.with(|d| d.borrow_mut().extend(later));
+    host.command_counter_increment();
+    for (_, c) in now {
+        run_deferred_check(host, &c)?;
+    }
+    Ok(())
+}
+
+/// A deferred check when its time comes: a referencing key is checked
+/// only while some row still has it (a row inserted and deleted again in
+/// the transaction leaves nothing to check).
+fn run_deferred_check(host: &mut dyn Host, c: &Check) -> Result<(), PgError> {
+    if let Check::Referencing { fk, key } = c {
+        let t = &fk.table;
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE {} LIMIT 1",
+            qualified(t),
+            where_eq(&t.col_names, 1)
+        );
+        let types = col_types(&*host, t)?;
+        if run(host, &sql, &types, key.clone())?.is_none() {
+            return Ok(());
+        }
+    }
+    run_check(host, c)
 }
 
 /// Runs the statement's queued checks (see the file comment); deferred
@@ -561,7 +721,7 @@ pub(crate) fn run_pending(host: &mut dyn Host, pending: Pending) -> Result<(), P
         .is_ok();
     let xid = host.current_xid(false)?.unwrap_or(0);
     for c in pending.0 {
-        if in_block && deferred(&c) {
+        if in_block && deferred(&c, xid) {
             DEFERRED.with(|d| d.borrow_mut().push((xid, c)));
             continue;
         }
@@ -580,7 +740,7 @@ pub(crate) fn at_commit(host: &mut dyn Host) -> Result<(), PgError> {
     host.command_counter_increment();
     for (x, c) in all {
         if x == xid {
-            run_check(host, &c)?;
+            run_deferred_check(host, &c)?;
         }
     }
     Ok(())

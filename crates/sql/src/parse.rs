@@ -54,6 +54,8 @@ pub(crate) enum PreParsed {
     Routine,
     /// `REINDEX`: read by index.rs.
     Reindex,
+    /// `SET CONSTRAINTS`: read by fkey.rs.
+    SetConstraints,
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
@@ -183,6 +185,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
+        ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         _ => None,
     }
 }

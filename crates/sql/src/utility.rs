@@ -42,6 +42,12 @@ pub(crate) enum Utility {
     Discard(&'static str),
     Deallocate(Option<String>),
     Checkpoint,
+    /// SET CONSTRAINTS { ALL | name, ... } { DEFERRED | IMMEDIATE }
+    /// (`names` None: ALL).
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
+    },
     CreateTable {
         schema: Option<String>,
         name: String,
@@ -782,6 +788,7 @@ impl Utility {
             Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
             Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
             Utility::Checkpoint => Command::Other("CHECKPOINT"),
+            Utility::SetConstraints { .. } => Command::Other("SET CONSTRAINTS"),
             Utility::CreateTable { .. } => Command::Other("CREATE TABLE"),
             Utility::DropTable { .. } => Command::Other("DROP TABLE"),
             Utility::CreateIndex { alter: false, .. } => Command::Other("CREATE INDEX"),
@@ -906,6 +913,10 @@ impl Utility {
             Utility::Role(r) => {
                 host.role_command(r)?;
                 done(r.tag())
+            }
+            Utility::SetConstraints { names, deferred } => {
+                crate::fkey::set_constraints(host, names.as_deref(), *deferred)?;
+                done("SET CONSTRAINTS")
             }
             Utility::Checkpoint => {
                 match host.maintenance() {
