@@ -83,6 +83,8 @@ enum Cmd {
     DropColumn {
         name: String,
         if_exists: bool,
+        /// CASCADE: FOREIGN KEYs referencing the column go too.
+        cascade: bool,
     },
     RenameColumn {
         old: String,
@@ -229,11 +231,13 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
             Op::DropColumn {
                 column_names,
                 if_exists,
+                drop_behavior,
                 ..
             } => match column_names.as_slice() {
                 [c] => Cmd::DropColumn {
                     name: ident_name(c),
                     if_exists: *if_exists,
+                    cascade: matches!(drop_behavior, Some(ast::DropBehavior::Cascade)),
                 },
                 _ => return Err(not_supported("DROP COLUMN of several columns")),
             },
@@ -677,7 +681,11 @@ pub(crate) fn execute(
                     rel = refetch(&*host, &rel)?;
                 }
             }
-            Cmd::DropColumn { name, if_exists } => {
+            Cmd::DropColumn {
+                name,
+                if_exists,
+                cascade,
+            } => {
                 let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
                     if *if_exists {
                         notice(
@@ -691,6 +699,9 @@ pub(crate) fn execute(
                     }
                     return Err(undefined_column(name, &rel));
                 };
+                // FOREIGN KEYs of the column go with it; those referencing
+                // it only with CASCADE (fkey.rs).
+                crate::fkey::before_drop_column(host, &rel, i, *cascade)?;
                 // CHECK constraints on the column go with it (PostgreSQL's
                 // automatic dependency), whether CASCADE was said or not.
                 for c in rel.checks.clone() {

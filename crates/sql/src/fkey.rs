@@ -982,6 +982,86 @@ pub(crate) fn before_drop(
     Ok(())
 }
 
+/// ALTER TABLE DROP COLUMN of `rel`'s column `col`: its own FOREIGN KEYs
+/// on the column go silently (an automatic dependency); keys of other
+/// tables referencing it are 2BP01 unless CASCADE, as PostgreSQL's.
+pub(crate) fn before_drop_column(
+    host: &mut dyn Host,
+    rel: &Relation,
+    col: usize,
+    cascade: bool,
+) -> Result<(), PgError> {
+    let name = &rel.columns[col].name;
+    let oid = rel.table()?.oid;
+    let deps: Vec<&ForeignKey> = rel
+        .referenced_by
+        .iter()
+        .filter(|f| {
+            f.ref_table.cols.contains(&col) && !(f.table.oid == oid && f.table.cols.contains(&col))
+        })
+        .collect();
+    if !deps.is_empty() {
+        let lines: Vec<String> = deps
+            .iter()
+            .map(|f| {
+                if cascade {
+                    format!(
+                        "drop cascades to constraint {} on table {}",
+                        f.name, f.table.name
+                    )
+                } else {
+                    format!(
+                        "constraint {} on table {} depends on column {name} of table {}",
+                        f.name, f.table.name, rel.name
+                    )
+                }
+            })
+            .collect();
+        if !cascade {
+            return Err(PgError::error(
+                codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!(
+                    "cannot drop column {name} of table {} because other objects depend on it",
+                    rel.name
+                ),
+            )
+            .with_detail(lines.join("\n"))
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        let n = if lines.len() == 1 {
+            PgError::new(
+                tusk_common::Severity::Notice,
+                sqlstate::SUCCESSFUL_COMPLETION,
+                lines[0].clone(),
+            )
+        } else {
+            PgError::new(
+                tusk_common::Severity::Notice,
+                sqlstate::SUCCESSFUL_COMPLETION,
+                format!("drop cascades to {} other objects", lines.len()),
+            )
+            .with_detail(lines.join("\n"))
+        };
+        host.notice(n);
+        for f in deps {
+            let child = catalog::lookup(&*host, Some(&f.table.schema), &f.table.name)?;
+            host.tables()?
+                .alter_table(&child, &crate::alter::AlterOp::Lock)?;
+            host.tables()?.alter_table(
+                &child,
+                &crate::alter::AlterOp::DropConstraint(f.name.clone()),
+            )?;
+        }
+    }
+    for f in &rel.foreign_keys {
+        if f.table.cols.contains(&col) {
+            host.tables()?
+                .alter_table(rel, &crate::alter::AlterOp::DropConstraint(f.name.clone()))?;
+        }
+    }
+    Ok(())
+}
+
 /// TRUNCATE of `found`: a table referenced from a table not truncated
 /// with it is refused (0A000, PostgreSQL's texts) or, with CASCADE, the
 /// referencing table joins the list.

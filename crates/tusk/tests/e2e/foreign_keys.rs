@@ -281,6 +281,35 @@ fn deferred_checks_run_at_commit() {
     // Outside a transaction block a statement is checked at its end.
     let e = db_error(c.execute("INSERT INTO c VALUES (3)", &[]));
     assert_eq!(e.code().code(), "23503");
+    // SET CONSTRAINTS ... IMMEDIATE checks what was deferred at once.
+    exec(&mut c, "BEGIN; INSERT INTO c VALUES (5)");
+    let e = db_error(c.batch_execute("SET CONSTRAINTS ALL IMMEDIATE"));
+    assert_eq!(
+        e.detail(),
+        Some("Key (pid)=(5) is not present in table \"p\".")
+    );
+    exec(&mut c, "ROLLBACK");
+    exec(
+        &mut c,
+        "BEGIN; SET CONSTRAINTS c_pid_fkey IMMEDIATE; INSERT INTO c VALUES (1); COMMIT",
+    );
+    exec(&mut c, "BEGIN; SET CONSTRAINTS c_pid_fkey IMMEDIATE");
+    let e = db_error(c.batch_execute("INSERT INTO c VALUES (6)"));
+    assert_eq!(e.code().code(), "23503");
+    exec(&mut c, "ROLLBACK");
+    // A row inserted and deleted again leaves nothing to check.
+    exec(
+        &mut c,
+        "BEGIN; INSERT INTO c VALUES (7); DELETE FROM c WHERE pid = 7; COMMIT",
+    );
+    // COPY checks its rows when the data ends.
+    let mut w = c.copy_in("COPY c FROM STDIN").unwrap();
+    std::io::Write::write_all(&mut w, b"1\n8\n").unwrap();
+    let e = db_error(w.finish());
+    assert_eq!(
+        e.detail(),
+        Some("Key (pid)=(8) is not present in table \"p\".")
+    );
     // A rolled-back transaction leaves nothing to check.
     exec(
         &mut c,
@@ -328,6 +357,22 @@ fn truncate_and_drop_of_a_referenced_table() {
     assert_eq!(
         e.hint(),
         Some("Use DROP ... CASCADE to drop the dependent objects too.")
+    );
+    // DROP COLUMN: a referencing column takes its key along; a
+    // referenced one needs CASCADE.
+    exec(
+        &mut c,
+        "CREATE TABLE c2 (pid int REFERENCES p, x int); ALTER TABLE c2 DROP COLUMN pid",
+    );
+    let e = db_error(c.batch_execute("ALTER TABLE p DROP COLUMN id"));
+    assert_eq!(e.code().code(), "2BP01");
+    assert_eq!(
+        e.message(),
+        "cannot drop column id of table p because other objects depend on it"
+    );
+    assert_eq!(
+        e.detail(),
+        Some("constraint c_pid_fkey on table c depends on column id of table p")
     );
     exec(&mut c, "DROP TABLE p CASCADE");
     assert_eq!(
