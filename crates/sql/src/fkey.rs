@@ -943,14 +943,12 @@ pub(crate) fn before_drop(
         })
         .collect();
     if !cascade {
-        let what = if deps.len() == 1 {
-            format!("table {}", deps[0].0.name)
-        } else {
-            format!("table {}", deps[0].0.name)
-        };
         return Err(PgError::error(
             codes::DEPENDENT_OBJECTS_STILL_EXIST,
-            format!("cannot drop {what} because other objects depend on it"),
+            format!(
+                "cannot drop table {} because other objects depend on it",
+                deps[0].0.name
+            ),
         )
         .with_detail(lines.join("\n"))
         .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
@@ -1108,6 +1106,106 @@ pub(crate) fn before_truncate(
         i += 1;
     }
     Ok(())
+}
+
+/// pg_get_constraintdef of constraint `oid` as PostgreSQL 15 prints it:
+/// `FOREIGN KEY (a) REFERENCES p(id) MATCH FULL ON UPDATE CASCADE ON
+/// DELETE SET NULL DEFERRABLE INITIALLY DEFERRED NOT VALID`, `PRIMARY
+/// KEY (a, b)`, `UNIQUE (a)`, `CHECK (expr)` (the expression as stored);
+/// NULL for an unknown OID.
+pub(crate) fn constraint_def(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> {
+    let sql = "SELECT contype, conrelid, confrelid, conkey, confkey, confupdtype, confdeltype, \
+               confmatchtype, condeferrable, condeferred, convalidated, conbin \
+               FROM pg_catalog.pg_constraint WHERE oid = $1";
+    let Some(r) = run(host, sql, &[types::OID], vec![Value::Oid(oid)])? else {
+        return Ok(Value::Null);
+    };
+    let text = |v: &Value| {
+        encode_text(v)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
+    let attnums = |v: &Value| -> Vec<i16> {
+        text(v)
+            .trim_matches(|c| c == '{' || c == '}')
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect()
+    };
+    let cols = |host: &mut dyn Host, rel: &Value, nums: Vec<i16>| -> Result<String, PgError> {
+        let mut out = Vec::new();
+        for n in nums {
+            let sql =
+                "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2";
+            let name = run(
+                host,
+                sql,
+                &[types::OID, types::INT2],
+                vec![rel.clone(), Value::Int2(n)],
+            )?
+            .and_then(|r| r.into_iter().next())
+            .map(|v| text(&v))
+            .unwrap_or_default();
+            out.push(crate::routine::quote_ident(&name));
+        }
+        Ok(out.join(", "))
+    };
+    let action = |v: &Value| match v {
+        Value::Char(b'r') => "RESTRICT",
+        Value::Char(b'c') => "CASCADE",
+        Value::Char(b'n') => "SET NULL",
+        Value::Char(b'd') => "SET DEFAULT",
+        _ => "",
+    };
+    let out = match r[0] {
+        Value::Char(b'f') => {
+            let mine = cols(host, &r[1], attnums(&r[3]))?;
+            let theirs = cols(host, &r[2], attnums(&r[4]))?;
+            let table = run(
+                host,
+                "SELECT relname FROM pg_catalog.pg_class WHERE oid = $1",
+                &[types::OID],
+                vec![r[2].clone()],
+            )?
+            .and_then(|r| r.into_iter().next())
+            .map(|v| text(&v))
+            .unwrap_or_default();
+            let mut s = format!(
+                "FOREIGN KEY ({mine}) REFERENCES {}({theirs})",
+                crate::routine::quote_ident(&table)
+            );
+            if r[7] == Value::Char(b'f') {
+                s.push_str(" MATCH FULL");
+            }
+            for (word, v) in [("UPDATE", &r[5]), ("DELETE", &r[6])] {
+                let a = action(v);
+                if !a.is_empty() {
+                    s.push_str(&format!(" ON {word} {a}"));
+                }
+            }
+            if r[8] == Value::Bool(true) {
+                s.push_str(" DEFERRABLE");
+            }
+            if r[9] == Value::Bool(true) {
+                s.push_str(" INITIALLY DEFERRED");
+            }
+            if r[10] == Value::Bool(false) {
+                s.push_str(" NOT VALID");
+            }
+            s
+        }
+        Value::Char(b'p') => format!("PRIMARY KEY ({})", cols(host, &r[1], attnums(&r[3]))?),
+        Value::Char(b'u') => format!("UNIQUE ({})", cols(host, &r[1], attnums(&r[3]))?),
+        Value::Char(b'c') => {
+            let mut s = format!("CHECK ({})", text(&r[11]));
+            if r[10] == Value::Bool(false) {
+                s.push_str(" NOT VALID");
+            }
+            s
+        }
+        _ => return Ok(Value::Null),
+    };
+    Ok(Value::Text(out))
 }
 
 #[cfg(test)]

@@ -71,6 +71,18 @@ fn definitions_and_their_errors_read_as_postgresql() {
         ),
         ["p_pkey"]
     );
+    // pg_get_constraintdef, as psql's \\d shows the keys.
+    assert_eq!(
+        rows(
+            &mut c,
+            "SELECT pg_get_constraintdef(oid, true) FROM pg_constraint
+             WHERE contype = 'f' ORDER BY conname"
+        ),
+        [
+            "FOREIGN KEY (code) REFERENCES p(code) ON DELETE CASCADE DEFERRABLE",
+            "FOREIGN KEY (pid) REFERENCES p(id)"
+        ]
+    );
     exec(&mut c, "INSERT INTO p VALUES (1, 'a', 0), (2, 'b', 0)");
     exec(
         &mut c,
