@@ -1225,6 +1225,27 @@ mod tests {
     }
 
     #[test]
+    fn set_constraints_reads_names_and_modes() {
+        use crate::utility::Utility;
+        match bind_set_constraints("SET CONSTRAINTS ALL DEFERRED;").unwrap() {
+            Utility::SetConstraints { names, deferred } => {
+                assert_eq!(names, None);
+                assert!(deferred);
+            }
+            _ => panic!("not SET CONSTRAINTS"),
+        }
+        match bind_set_constraints("set constraints A, s.\"B c\" immediate").unwrap() {
+            Utility::SetConstraints { names, deferred } => {
+                assert_eq!(names, Some(vec!["a".to_string(), "B c".to_string()]));
+                assert!(!deferred);
+            }
+            _ => panic!("not SET CONSTRAINTS"),
+        }
+        let e = bind_set_constraints("SET CONSTRAINTS ALL LATER").unwrap_err();
+        assert_eq!(e.message, "syntax error at or near \"LATER\"");
+    }
+
+    #[test]
     fn key_text_is_postgresqls() {
         assert_eq!(
             key_text(&["a".into(), "b".into()], &[Value::Int4(1), Value::Null]),

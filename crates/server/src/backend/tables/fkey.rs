@@ -136,7 +136,7 @@ impl Session {
     }
 
     /// The FOREIGN KEYs of table `oid` (outgoing) and those referencing
-    /// it (incoming), by name.
+    /// it (incoming), in creation (OID) order.
     pub(super) fn foreign_keys(
         &self,
         oid: u32,
@@ -178,8 +178,10 @@ impl Session {
                 inc.push(fk);
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        inc.sort_by(|a, b| a.name.cmp(&b.name));
+        // PostgreSQL fires RI triggers in creation order: the first key
+        // made is the first checked (and reported).
+        out.sort_by_key(|f| f.oid);
+        inc.sort_by_key(|f| f.oid);
         Ok((out, inc))
     }
 
