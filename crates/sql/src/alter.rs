@@ -16,8 +16,9 @@
 //!   (PostgreSQL's phase 3). The rows are held in memory: fine for the
 //!   tables DDL is run on today, a spill to disk is left for later.
 //! - **PostgreSQL's words** for every refusal (texts and SQLSTATEs
-//!   checked against PostgreSQL 15); PRIMARY KEY, UNIQUE and FOREIGN KEY
-//!   are refused with 0A000 until indexes are reachable from SQL.
+//!   checked against PostgreSQL 15); PRIMARY KEY and UNIQUE mixed with
+//!   other subcommands are refused with 0A000 (alone they are index.rs's
+//!   builds); FOREIGN KEY is fkey.rs's.
 //! - **Constraint names** as PostgreSQL chooses them: `<table>_<first
 //!   column the expression names>_check` (`<table>_check` with none), a
 //!   number appended while the name is taken.

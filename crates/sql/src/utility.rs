@@ -615,9 +615,9 @@ fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgErr
     }
 }
 
-/// CREATE TABLE with columns, types, NOT NULL/NULL and DEFAULT. Keys,
-/// unique and check constraints need indexes and are refused (0A000)
-/// rather than accepted unenforced.
+/// CREATE TABLE with columns, types, NOT NULL/NULL and DEFAULT; PRIMARY
+/// KEY / UNIQUE (index.rs), CHECK (alter.rs) and FOREIGN KEY (fkey.rs)
+/// constraints are added after the table.
 fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.query.is_some() {
         return Err(not_supported("CREATE TABLE ... AS"));
