@@ -32,6 +32,9 @@ pub mod codes {
     pub const CHECK_VIOLATION: SqlState = SqlState::new("23514");
     pub const DUPLICATE_OBJECT: SqlState = SqlState::new("42710");
     pub const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
+    pub const FOREIGN_KEY_VIOLATION: SqlState = SqlState::new("23503");
+    pub const INVALID_FOREIGN_KEY: SqlState = SqlState::new("42830");
+    pub const DATATYPE_MISMATCH: SqlState = SqlState::new("42804");
 }
 
 /// A column of a relation.
@@ -185,6 +188,43 @@ pub struct CheckDef {
     pub validated: bool,
 }
 
+/// One side of a FOREIGN KEY: a table by OID and name, and its key
+/// columns as live positions and names (crates/sql/src/fkey.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FkSide {
+    pub oid: u32,
+    pub schema: String,
+    pub name: String,
+    /// Positions among the table's live columns, in the key's order.
+    pub cols: Vec<usize>,
+    pub col_names: Vec<String>,
+}
+
+/// A FOREIGN KEY constraint (pg_constraint, contype 'f'): `table`'s
+/// `cols` reference `ref_table`'s unique `ref_cols`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// pg_constraint.oid (0 until stored).
+    pub oid: u32,
+    pub name: String,
+    /// The referencing side (conrelid, conkey).
+    pub table: FkSide,
+    /// The referenced side (confrelid, confkey).
+    pub ref_table: FkSide,
+    /// confupdtype / confdeltype: b'a' NO ACTION, b'r' RESTRICT, b'c'
+    /// CASCADE, b'n' SET NULL, b'd' SET DEFAULT.
+    pub on_update: u8,
+    pub on_delete: u8,
+    /// confmatchtype: b's' SIMPLE, b'f' FULL.
+    pub match_type: u8,
+    pub deferrable: bool,
+    pub deferred: bool,
+    /// false for NOT VALID until VALIDATE CONSTRAINT.
+    pub validated: bool,
+    /// conindid: the referenced table's unique index.
+    pub index: u32,
+}
+
 /// A resolved relation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
@@ -199,6 +239,10 @@ pub struct Relation {
     pub dropped: Vec<(usize, types::Oid)>,
     /// CHECK constraints, checked on every stored row.
     pub checks: Vec<CheckDef>,
+    /// FOREIGN KEYs of this table (it is the referencing side).
+    pub foreign_keys: Vec<ForeignKey>,
+    /// FOREIGN KEYs of any table that reference this one.
+    pub referenced_by: Vec<ForeignKey>,
 }
 
 impl Relation {
@@ -211,7 +255,21 @@ impl Relation {
             source,
             dropped: Vec::new(),
             checks: Vec::new(),
+            foreign_keys: Vec::new(),
+            referenced_by: Vec::new(),
         }
+    }
+
+    /// pg_attribute.attnum of live column `live` (dropped columns keep
+    /// their numbers).
+    pub fn attnum(&self, live: usize) -> i16 {
+        let mut phys = live;
+        for &(pos, _) in &self.dropped {
+            if pos <= phys {
+                phys += 1;
+            }
+        }
+        (phys + 1) as i16
     }
 
     /// The types of the stored tuple's attributes: the live columns with
@@ -726,6 +784,35 @@ pub trait Tables {
             sqlstate::FEATURE_NOT_SUPPORTED,
             "sequences are not supported by this host",
         ))
+    }
+    /// The unique indexes of `rel` usable as a FOREIGN KEY's target:
+    /// (index OID, is the primary key, key columns as live positions).
+    fn unique_keys(&mut self, rel: &Relation) -> Result<Vec<(u32, bool, Vec<usize>)>, PgError> {
+        let _ = rel;
+        Ok(Vec::new())
+    }
+    /// Stores FOREIGN KEY `fk` of `rel` (its pg_constraint row; both
+    /// tables marked relhastriggers so that their lookups read it).
+    fn add_foreign_key(&mut self, rel: &Relation, fk: &ForeignKey) -> Result<(), PgError> {
+        let _ = (rel, fk);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "foreign keys are not supported by this host",
+        ))
+    }
+    /// The heavyweight lock that stands in for PostgreSQL's FOR KEY SHARE
+    /// row lock (see crates/sql/src/fkey.rs `lock_referenced_row`):
+    /// `exclusive` false for a referencing insert/update, true for a
+    /// delete or key update of the referenced row; held to the end of
+    /// the transaction.
+    fn lock_referenced_key(
+        &mut self,
+        ref_table: u32,
+        key_hash: u64,
+        exclusive: bool,
+    ) -> Result<(), PgError> {
+        let _ = (ref_table, key_hash, exclusive);
+        Ok(())
     }
     /// VACUUM of one table, or of every table of the database (`None`);
     /// VERBOSE's INFO lines go out as notices. A host without storage

@@ -690,6 +690,8 @@ pub struct CopyIn<'p> {
     ended: bool,
     /// The table's CHECK constraints, bound at the first row.
     checks: Option<Vec<(String, Expr)>>,
+    /// FOREIGN KEY checks of the rows stored, run at the end (fkey.rs).
+    pending: crate::fkey::Pending,
 }
 
 impl<'p> CopyIn<'p> {
@@ -703,6 +705,7 @@ impl<'p> CopyIn<'p> {
             count: 0,
             ended: false,
             checks: None,
+            pending: crate::fkey::Pending::default(),
         }
     }
 
@@ -753,6 +756,7 @@ impl<'p> CopyIn<'p> {
             }
             self.line(&line, host)?;
         }
+        crate::fkey::run_pending(host, std::mem::take(&mut self.pending))?;
         Ok(format!("COPY {}", self.count))
     }
 
@@ -937,6 +941,9 @@ impl<'p> CopyIn<'p> {
             .map_err(|e| e.with_context(self.line_context(text)))?;
         host.tables()?
             .insert(&self.plan.rel, &row)
+            .map_err(|e| e.with_context(self.line_context(text)))?;
+        self.pending
+            .row_stored(&self.plan.rel, None, &row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
         self.count += 1;
         Ok(())

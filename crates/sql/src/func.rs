@@ -82,6 +82,8 @@ pub(crate) enum Func {
     FunctionResult,
     FunctionArguments,
     FunctionIsVisible,
+    /// pg_get_constraintdef(oid [, pretty]) (fkey.rs).
+    ConstraintDef,
     Repeat,
     Substr,
     SubstrLen,
@@ -314,6 +316,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         &[types::OID],
         BOOL,
         Func::FunctionIsVisible,
+    ),
+    sig(
+        "pg_get_constraintdef",
+        &[types::OID],
+        TEXT,
+        Func::ConstraintDef,
+    ),
+    sig(
+        "pg_get_constraintdef",
+        &[types::OID, BOOL],
+        TEXT,
+        Func::ConstraintDef,
     ),
     sig("repeat", &[TEXT, INT4], TEXT, Func::Repeat),
     sig("substr", &[TEXT, INT4], TEXT, Func::Substr),
@@ -698,6 +712,10 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 },
             }
         }
+        Func::ConstraintDef => match cast_oid(&a(0)) {
+            Value::Oid(oid) => crate::fkey::constraint_def(ctx.host, oid)?,
+            _ => Value::Null,
+        },
         Func::QuoteIdent => Value::Text(crate::routine::quote_ident(&text_arg(&a(0)))),
         Func::QuoteLiteral => Value::Text(crate::routine::quote_literal(&text_arg(&a(0)))),
         Func::QuoteNullable => match to_text(&a(0)) {

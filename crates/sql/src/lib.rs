@@ -63,6 +63,7 @@ mod cte;
 mod distinct;
 mod exec;
 mod expr;
+mod fkey;
 mod func;
 mod host;
 pub mod index;
@@ -335,6 +336,7 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Copy | PreParsed::Routine) => unreachable!("bound above"),
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
+            Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
                 Some(t) => Utility::Reindex(t?),
                 None => return Err(bind::not_supported("REINDEX")),

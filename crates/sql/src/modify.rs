@@ -220,6 +220,9 @@ pub(crate) fn execute(
     let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
+    // FOREIGN KEY checks queued per row, run when the rows are all
+    // changed (crate::fkey).
+    let mut pending = crate::fkey::Pending::default();
     match &p.kind {
         ModifyKind::Insert {
             rows,
@@ -247,6 +250,7 @@ pub(crate) fn execute(
                     let row = check_row(&p.rel, row)?;
                     check_constraints(&p.rel, &checks, &row, host)?;
                     host.tables()?.insert(&p.rel, &row)?;
+                    pending.row_stored(&p.rel, None, &row)?;
                     count += 1;
                     if !p.returning.is_empty() {
                         let mut full = row;
@@ -309,6 +313,7 @@ pub(crate) fn execute(
                     r?;
                 }
             }
+            crate::fkey::run_pending(host, pending)?;
             Ok((out, format!("INSERT 0 {count}")))
         }
         ModifyKind::Update { filter, sets } => {
@@ -335,6 +340,7 @@ pub(crate) fn execute(
                         match host.tables()?.update(&p.rel, &ctid, &new)? {
                             None => {
                                 count += 1;
+                                pending.row_stored(&p.rel, Some(&old[..ncols]), &new)?;
                                 if !p.returning.is_empty() {
                                     let mut full = new;
                                     full.extend_from_slice(&old[ncols..]);
@@ -354,6 +360,7 @@ pub(crate) fn execute(
             })();
             scan.close();
             r?;
+            crate::fkey::run_pending(host, pending)?;
             Ok((out, format!("UPDATE {count}")))
         }
         ModifyKind::Delete { filter } => {
@@ -374,6 +381,7 @@ pub(crate) fn execute(
                         match host.tables()?.delete(&p.rel, &ctid)? {
                             None => {
                                 count += 1;
+                                pending.referenced_row_changed(&p.rel, &old[..ncols], None);
                                 let mut cx = Ctx { host, params };
                                 if let Some(r) = returned(p, &old, &mut cx)? {
                                     out.push(r);
@@ -389,6 +397,7 @@ pub(crate) fn execute(
             })();
             scan.close();
             r?;
+            crate::fkey::run_pending(host, pending)?;
             Ok((out, format!("DELETE {count}")))
         }
     }

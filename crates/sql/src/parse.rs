@@ -54,6 +54,8 @@ pub(crate) enum PreParsed {
     Routine,
     /// `REINDEX`: read by index.rs.
     Reindex,
+    /// `SET CONSTRAINTS`: read by fkey.rs.
+    SetConstraints,
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
@@ -186,6 +188,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
+        ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         _ => None,
     }
 }

@@ -42,6 +42,12 @@ pub(crate) enum Utility {
     Discard(&'static str),
     Deallocate(Option<String>),
     Checkpoint,
+    /// SET CONSTRAINTS { ALL | name, ... } { DEFERRED | IMMEDIATE }
+    /// (`names` None: ALL).
+    SetConstraints {
+        names: Option<Vec<String>>,
+        deferred: bool,
+    },
     CreateTable {
         schema: Option<String>,
         name: String,
@@ -56,6 +62,9 @@ pub(crate) enum Utility {
         /// sequence is created before the table and owned by its column
         /// after (sequence.rs).
         serials: Vec<crate::sequence::SerialSpec>,
+        /// FOREIGN KEYs (column REFERENCES, then table constraints),
+        /// added last (`fkey.rs`).
+        foreign_keys: Vec<crate::fkey::FkSpec>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -73,6 +82,9 @@ pub(crate) enum Utility {
     DropTable {
         names: Vec<(Option<String>, String)>,
         if_exists: bool,
+        /// CASCADE: FOREIGN KEYs of other tables that reference a dropped
+        /// one are dropped (RESTRICT refuses, 2BP01).
+        cascade: bool,
     },
     CreateSchema {
         name: String,
@@ -83,7 +95,9 @@ pub(crate) enum Utility {
         if_exists: bool,
     },
     /// TRUNCATE: each name, resolved when it runs.
-    Truncate(Vec<(Option<String>, String)>),
+    /// TRUNCATE of the names; true for CASCADE (tables referencing them
+    /// through FOREIGN KEYs are truncated too).
+    Truncate(Vec<(Option<String>, String)>, bool),
     CreateDatabase(String),
     DropDatabase {
         name: String,
@@ -454,18 +468,14 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             names,
             cascade,
             ..
-        } => {
-            if *cascade {
-                return Err(not_supported("DROP TABLE ... CASCADE"));
-            }
-            Ok(Utility::DropTable {
-                names: names
-                    .iter()
-                    .map(qualified_name)
-                    .collect::<Result<Vec<_>, _>>()?,
-                if_exists: *if_exists,
-            })
-        }
+        } => Ok(Utility::DropTable {
+            names: names
+                .iter()
+                .map(qualified_name)
+                .collect::<Result<Vec<_>, _>>()?,
+            if_exists: *if_exists,
+            cascade: *cascade,
+        }),
         S::CreateDatabase {
             db_name,
             if_not_exists: false,
@@ -493,9 +503,6 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             _ => Err(syntax("syntax error at or near \",\"")),
         },
         S::Truncate(t) => {
-            if matches!(t.cascade, Some(ast::CascadeOption::Cascade)) {
-                return Err(not_supported("TRUNCATE ... CASCADE"));
-            }
             if t.partitions.is_some() {
                 return Err(not_supported("TRUNCATE ... PARTITION"));
             }
@@ -504,10 +511,13 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 .iter()
                 .map(|n| qualified_name(&n.name))
                 .collect::<Result<Vec<_>, _>>()?;
+            let cascade = matches!(t.cascade, Some(ast::CascadeOption::Cascade));
             if matches!(t.identity, Some(ast::TruncateIdentityOption::Restart)) {
-                return Ok(Utility::RestartIdentity(Box::new(Utility::Truncate(names))));
+                return Ok(Utility::RestartIdentity(Box::new(Utility::Truncate(
+                    names, cascade,
+                ))));
             }
-            Ok(Utility::Truncate(names))
+            Ok(Utility::Truncate(names, cascade))
         }
         S::CreateSchema {
             schema_name: ast::SchemaName::Simple(n),
@@ -619,9 +629,9 @@ fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgErr
     }
 }
 
-/// CREATE TABLE with columns, types, NOT NULL/NULL and DEFAULT. Keys,
-/// unique and check constraints need indexes and are refused (0A000)
-/// rather than accepted unenforced.
+/// CREATE TABLE with columns, types, NOT NULL/NULL and DEFAULT; PRIMARY
+/// KEY / UNIQUE (index.rs), CHECK (alter.rs) and FOREIGN KEY (fkey.rs)
+/// constraints are added after the table.
 fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.query.is_some() {
         return Err(not_supported("CREATE TABLE ... AS"));
@@ -639,7 +649,13 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     let mut table_indexes = Vec::new();
     let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
     let mut table_checks = Vec::new();
+    let mut foreign_keys = Vec::new();
+    let mut table_fks = Vec::new();
     for c in &ct.constraints {
+        if let ast::TableConstraint::ForeignKey(f) = c {
+            table_fks.push(crate::fkey::spec(f, None, None)?);
+            continue;
+        }
         if let ast::TableConstraint::Check(c) = c {
             crate::alter::refuse_enforced(c)?;
             table_checks.push((c.name.as_ref().map(ident_name), (*c.expr).clone()));
@@ -662,12 +678,24 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 format!("column \"{cname}\" specified more than once"),
             ));
         }
-        let serial = crate::sequence::serial_column(c);
-        let identity = crate::sequence::identity_column(c)?;
+        // REFERENCES is a FOREIGN KEY of the table, added after it.
+        let mut c = c.clone();
+        let mut kept = Vec::new();
+        for o in c.options {
+            match &o.option {
+                ast::ColumnOption::ForeignKey(f) => {
+                    foreign_keys.push(crate::fkey::spec(f, Some(&cname), o.name.as_ref())?)
+                }
+                _ => kept.push(o),
+            }
+        }
+        c.options = kept;
+        let serial = crate::sequence::serial_column(&c);
+        let identity = crate::sequence::identity_column(&c)?;
         let (mut def, col_checks, col_indexes) = match (&serial, &identity) {
             (Some((plain, _)), _) => crate::alter::column_def_with_indexes(plain)?,
             (None, Some((plain, _, _))) => crate::alter::column_def_with_indexes(plain)?,
-            (None, None) => crate::alter::column_def_with_indexes(c)?,
+            (None, None) => crate::alter::column_def_with_indexes(&c)?,
         };
         let generated = match (serial, identity) {
             (Some((_, ty)), None) => Some((ty, None, Vec::new())),
@@ -716,6 +744,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     }
     // PostgreSQL adds column constraints before table constraints.
     checks.extend(table_checks);
+    foreign_keys.extend(table_fks);
     Ok(Utility::CreateTable {
         schema,
         name,
@@ -724,6 +753,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         indexes,
         checks,
         serials,
+        foreign_keys,
     })
 }
 
@@ -806,6 +836,7 @@ impl Utility {
             Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
             Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
             Utility::Checkpoint => Command::Other("CHECKPOINT"),
+            Utility::SetConstraints { .. } => Command::Other("SET CONSTRAINTS"),
             Utility::CreateTable { .. } => Command::Other("CREATE TABLE"),
             Utility::DropTable { .. } => Command::Other("DROP TABLE"),
             Utility::CreateIndex { alter: false, .. } => Command::Other("CREATE INDEX"),
@@ -814,7 +845,7 @@ impl Utility {
             Utility::Reindex(_) => Command::Other("REINDEX"),
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
-            Utility::Truncate(_) => Command::Other("TRUNCATE TABLE"),
+            Utility::Truncate(..) => Command::Other("TRUNCATE TABLE"),
             Utility::CreateDatabase(_) => Command::Other("CREATE DATABASE"),
             Utility::DropDatabase { .. } => Command::Other("DROP DATABASE"),
             Utility::Vacuum {
@@ -893,6 +924,13 @@ impl Utility {
                 done(tag)
             }
             Utility::Commit => {
+                // Deferred FOREIGN KEY checks fail the COMMIT, which then
+                // rolls back, as PostgreSQL's.
+                if let Err(e) = crate::fkey::at_commit(host) {
+                    crate::fkey::at_rollback();
+                    host.transactions().rollback()?;
+                    return Err(e);
+                }
                 let (committed, warning) = host.transactions().commit()?;
                 if let Some(w) = warning {
                     host.notice(w);
@@ -900,6 +938,7 @@ impl Utility {
                 done(if committed { "COMMIT" } else { "ROLLBACK" })
             }
             Utility::Rollback => {
+                crate::fkey::at_rollback();
                 if let Some(w) = host.transactions().rollback()? {
                     host.notice(w);
                 }
@@ -931,10 +970,14 @@ impl Utility {
             }
             Utility::RestartIdentity(u) => {
                 let out = u.execute(host)?;
-                if let Utility::Truncate(names) = u.as_ref() {
+                if let Utility::Truncate(names, _) = u.as_ref() {
                     crate::sequence::restart_owned(host, names)?;
                 }
                 Ok(out)
+            }
+            Utility::SetConstraints { names, deferred } => {
+                crate::fkey::set_constraints(host, names.as_deref(), *deferred)?;
+                done("SET CONSTRAINTS")
             }
             Utility::Checkpoint => {
                 match host.maintenance() {
@@ -963,6 +1006,7 @@ impl Utility {
                 indexes,
                 checks,
                 serials,
+                foreign_keys,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
@@ -987,6 +1031,12 @@ impl Utility {
                     let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
                     for spec in indexes {
                         host.tables()?.create_index(&rel, spec)?;
+                    }
+                }
+                if created {
+                    for f in foreign_keys {
+                        let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
+                        crate::fkey::add(host, &rel, f, false, false)?;
                     }
                 }
                 done("CREATE TABLE")
@@ -1019,7 +1069,11 @@ impl Utility {
                 host.tables()?.reindex(t)?;
                 done("REINDEX")
             }
-            Utility::DropTable { names, if_exists } => {
+            Utility::DropTable {
+                names,
+                if_exists,
+                cascade,
+            } => {
                 // All names are resolved before any is dropped, as
                 // PostgreSQL's RemoveRelations: a missing one fails the
                 // statement without dropping the others.
@@ -1044,8 +1098,14 @@ impl Utility {
                         }
                     }
                 }
+                crate::fkey::before_drop(host, &found, *cascade)?;
                 for rel in &found {
-                    host.tables()?.drop_table(rel)?;
+                    // Re-read: a cascade may have dropped its FOREIGN KEYs.
+                    let rel = match rel.table() {
+                        Ok(_) => catalog::lookup(&*host, Some(&rel.schema), &rel.name)?,
+                        Err(_) => rel.clone(),
+                    };
+                    host.tables()?.drop_table(&rel)?;
                 }
                 done("DROP TABLE")
             }
@@ -1057,13 +1117,14 @@ impl Utility {
                 host.tables()?.drop_database(name, *if_exists)?;
                 done("DROP DATABASE")
             }
-            Utility::Truncate(names) => {
+            Utility::Truncate(names, cascade) => {
                 let mut found = Vec::new();
                 for (schema, name) in names {
                     let r = catalog::lookup(&*host, schema.as_deref(), name)?;
                     r.table()?;
                     found.push(r);
                 }
+                crate::fkey::before_truncate(host, &mut found, *cascade)?;
                 for rel in &found {
                     host.tables()?.truncate(rel)?;
                 }

@@ -71,6 +71,7 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod alter;
+mod fkey;
 mod funcs;
 mod index;
 pub(super) mod sequence;
@@ -892,6 +893,9 @@ impl Session {
         if class[c.col("relchecks")] != Value::Int2(0) {
             rel.checks = self.check_constraints(oid)?;
         }
+        if class[c.col("relhastriggers")] == Value::Bool(true) {
+            (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
+        }
         Ok(Some(rel))
     }
 
@@ -1394,6 +1398,27 @@ impl tusk_sql::Tables for Session {
         self.rewrite_table_impl(rel, rows)
     }
 
+    fn unique_keys(&mut self, rel: &Relation) -> Result<Vec<(u32, bool, Vec<usize>)>, PgError> {
+        self.unique_keys_impl(rel)
+    }
+
+    fn add_foreign_key(
+        &mut self,
+        rel: &Relation,
+        fk: &tusk_sql::catalog::ForeignKey,
+    ) -> Result<(), PgError> {
+        self.add_foreign_key_impl(rel, fk)
+    }
+
+    fn lock_referenced_key(
+        &mut self,
+        ref_table: u32,
+        key_hash: u64,
+        exclusive: bool,
+    ) -> Result<(), PgError> {
+        self.lock_referenced_key_impl(ref_table, key_hash, exclusive)
+    }
+
     fn create_table(
         &mut self,
         schema: Option<&str>,
@@ -1535,9 +1560,11 @@ impl tusk_sql::Tables for Session {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
                 // Constraints backed by an index (PRIMARY KEY, UNIQUE)
-                // went with their index above.
+                // went with their index above; a FOREIGN KEY's conindid
+                // is the referenced table's index.
                 if catoid == cat::PG_CONSTRAINT_OID
                     && oid_of(&r[cat::catalog(catoid).col("conindid")]) != 0
+                    && r[cat::catalog(catoid).col("contype")] != Value::Char(b'f')
                 {
                     continue;
                 }

@@ -64,6 +64,7 @@ mod control;
 mod copy;
 mod crash;
 mod fidelity;
+mod foreign_keys;
 mod indexes;
 mod joins;
 mod ledger;

@@ -211,13 +211,15 @@ fn create_insert_select_with_defaults_typmods_and_errors() {
     // A type the tuple codec cannot store yet: refused at CREATE.
     let e = expect_sqlstate(c.simple_query("CREATE TABLE ip (a inet)"), &["0A000"]);
     assert_eq!(e.message(), "columns of type inet are not supported yet");
-    // Constraints tusk cannot enforce yet: refused, not accepted
-    // unenforced (keys are enforced by indexes: e2e indexes; CHECK: e2e
-    // alter).
-    expect_sqlstate(
+    // A key to a table that does not exist fails the CREATE (keys are
+    // enforced by indexes: e2e indexes; CHECK: e2e alter; FOREIGN KEY:
+    // e2e foreign_keys), which leaves no table behind.
+    let e = expect_sqlstate(
         c.simple_query("CREATE TABLE k (a int REFERENCES nope (a))"),
-        &["0A000"],
+        &["42P01"],
     );
+    assert_eq!(e.message(), "relation \"nope\" does not exist");
+    expect_sqlstate(c.simple_query("SELECT * FROM k"), &["42P01"]);
     // Nothing of the failed statements was stored.
     assert_eq!(
         simple_value(&mut c, "SELECT count(*) FROM items").as_deref(),

@@ -912,6 +912,13 @@ impl Session {
         ] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
+                // A FOREIGN KEY naming this index as the referenced one
+                // goes with its own table (or DROP ... CASCADE), not here.
+                if catoid == PG_CONSTRAINT_OID
+                    && r[cat::catalog(catoid).col("contype")] == Value::Char(b'f')
+                {
+                    continue;
+                }
                 if oid_of(&r[i]) == idx.oid {
                     self.delete_catalog(catoid, tid)?;
                 }
