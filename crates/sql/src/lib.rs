@@ -74,6 +74,7 @@ mod plan;
 mod plpgsql;
 pub mod role;
 mod routine;
+pub mod rowlock;
 mod utility;
 mod vacuum;
 mod window;

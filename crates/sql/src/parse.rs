@@ -425,6 +425,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             })
             .cloned()
             .collect();
+        let toks = crate::rowlock::rewrite_tokens(toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

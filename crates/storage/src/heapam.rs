@@ -145,6 +145,18 @@ pub trait HeapWal {
         dead: &[u16],
         unused: &[u16],
     ) -> Lsn;
+    /// The tuple at `tid` got a lock-only xmax `xid` with its lock-mode
+    /// bits (XLOG_HEAP_LOCK, rowlock.rs). The default logs nothing
+    /// (WAL-less test loggers) and returns 0: the page LSN is then kept.
+    fn log_heap_lock(
+        &self,
+        _rel: RelFileLocator,
+        _page: &PageBuf,
+        _tid: ItemPointer,
+        _xid: Xid,
+    ) -> Lsn {
+        0
+    }
     /// Only hint fields of `block` changed (prune hint, PD_PAGE_FULL):
     /// returns the LSN of a full-page image record if the page needed one
     /// (its first change since the checkpoint), else 0 and nothing is
@@ -211,6 +223,12 @@ pub trait Visibility {
     /// xid older than the removal horizon? Saves a pass over a full page
     /// whose deleters are still needed.
     fn may_prune(&self, prune_xid: Xid) -> bool;
+    /// Is `xid` one of the current transaction's (top level or a live
+    /// subtransaction)? Lets a writer go ahead on a row it locked itself
+    /// (rowlock.rs). The default, for oracles without lockers: no.
+    fn is_current_xid(&self, _xid: Xid) -> bool {
+        false
+    }
 }
 
 /// The relation extension lock (the lock manager's, issue 10). Held for
@@ -263,20 +281,28 @@ pub struct HeapRel<'a> {
     /// (tusk does not yet compare indexed columns, so every new version
     /// gets its own index entries and must be reachable by its own TID).
     hot_ok: Cell<bool>,
+    /// Does the next update change a key column (one of a unique index)?
+    /// Then the old version gets HEAP_KEYS_UPDATED: the update conflicts
+    /// with FOR KEY SHARE (rowlock.rs); else it is a FOR NO KEY UPDATE.
+    key_update: Cell<bool>,
 }
 
 fn corrupt(msg: String) -> PgError {
     PgError::error(sqlstate::DATA_CORRUPTED, msg)
 }
 
-fn internal(msg: impl Into<String>) -> PgError {
+pub(crate) fn internal(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::INTERNAL_ERROR, msg.into())
 }
 
 /// The tuple at `off` on a locked page, its header checked; `None` when the
 /// line pointer is not a normal one. A bad line pointer or header is
 /// XX001.
-fn tuple_at(p: &PageBuf, block: BlockNumber, off: u16) -> Result<Option<&[u8]>, PgError> {
+pub(crate) fn tuple_at(
+    p: &PageBuf,
+    block: BlockNumber,
+    off: u16,
+) -> Result<Option<&[u8]>, PgError> {
     let Some(id) = page::item_id(p, off) else {
         return Ok(None);
     };
@@ -296,7 +322,7 @@ fn tuple_at(p: &PageBuf, block: BlockNumber, off: u16) -> Result<Option<&[u8]>, 
 /// A page just read, checked as a heap page: pointers consistent, line
 /// pointers inside the item area (PostgreSQL checks these in
 /// heapgetpage/heap_page_prune). XX001 otherwise, never wrong data.
-fn check_page(p: &PageBuf) -> Result<(), PgError> {
+pub(crate) fn check_page(p: &PageBuf) -> Result<(), PgError> {
     if page::is_new(p) {
         return Ok(());
     }
@@ -380,13 +406,28 @@ impl<'a> HeapRel<'a> {
             ext,
             target: Cell::new(None),
             hot_ok: Cell::new(true),
+            key_update: Cell::new(false),
         }
+    }
+
+    /// Whether the next update changes a key column (see `key_update`).
+    pub fn set_key_update(&self, yes: bool) {
+        self.key_update.set(yes);
     }
 
     /// Whether same-page updates may be HOT (see `hot_ok`); the backend
     /// turns it off for a table that has indexes.
     pub fn set_hot_allowed(&self, ok: bool) {
         self.hot_ok.set(ok);
+    }
+
+    /// HEAP_KEYS_UPDATED if the update being made changes a key column.
+    fn keys_bit(&self) -> u16 {
+        if self.key_update.get() {
+            HEAP_KEYS_UPDATED
+        } else {
+            0
+        }
     }
 
     /// Blocks in the relation's main fork (0 if it has no file yet).
@@ -670,6 +711,11 @@ impl<'a> HeapRel<'a> {
         let xmax = heaptuple::xmax(t);
         let result = match vis.satisfies_update(t, cid) {
             TmResult::Ok => return Ok(Ok(())),
+            // A row this transaction locked itself (SELECT FOR UPDATE,
+            // rowlock.rs): the lock is ours, go ahead.
+            TmResult::BeingModified if crate::rowlock::lock_only(t) && vis.is_current_xid(xmax) => {
+                return Ok(Ok(()))
+            }
             TmResult::Invisible => {
                 return Err(internal(format!("attempted to {what} invisible tuple")))
             }
@@ -799,8 +845,8 @@ impl<'a> HeapRel<'a> {
                 let ot = page::get_item_mut(p, tid.offset).expect("checked above");
                 stamp_xmax(ot, xid, cid);
                 heaptuple::set_ctid(ot, new);
-                let m2 = heaptuple::infomask2(ot);
-                heaptuple::set_infomask2(ot, m2 | updated);
+                let m2 = heaptuple::infomask2(ot) & !HEAP_KEYS_UPDATED;
+                heaptuple::set_infomask2(ot, m2 | updated | self.keys_bit());
             }
             note_prunable(p, xid);
             heaptuple::set_ctid(&mut tuple, new);
@@ -956,8 +1002,8 @@ impl<'a> HeapRel<'a> {
             let ot = page::get_item_mut(op, tid.offset).expect("checked above");
             stamp_xmax(ot, xid, cid);
             heaptuple::set_ctid(ot, new);
-            let m2 = heaptuple::infomask2(ot) & !HEAP_HOT_UPDATED;
-            heaptuple::set_infomask2(ot, m2);
+            let m2 = heaptuple::infomask2(ot) & !(HEAP_HOT_UPDATED | HEAP_KEYS_UPDATED);
+            heaptuple::set_infomask2(ot, m2 | self.keys_bit());
         }
         note_prunable(op, xid);
         ol.mark_dirty();

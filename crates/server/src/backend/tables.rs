@@ -73,6 +73,7 @@ use crate::shmem::ChildShared;
 mod alter;
 mod funcs;
 mod index;
+mod rowlock;
 pub(crate) mod stats;
 mod toast;
 mod vacuum;
@@ -229,6 +230,9 @@ impl heapam::Visibility for Vis<'_> {
     }
     fn may_prune(&self, prune_xid: u64) -> bool {
         prune_xid < self.horizon()
+    }
+    fn is_current_xid(&self, xid: u64) -> bool {
+        visibility::XactState::is_current(&self.x, xid)
     }
 }
 
@@ -2004,8 +2008,13 @@ impl tusk_sql::Tables for Session {
             let (tuple, saved) = self.form_toasted(t, &types_, &prow, &keep)?;
             // HOT only when no indexed column changes (index.rs).
             let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
+            // A key column (of a unique index) changed: a FOR UPDATE-strength
+            // update, else FOR NO KEY UPDATE (rowlock.rs).
+            let keys: Vec<_> = indexes.iter().filter(|i| i.unique).cloned().collect();
+            let key_update = !keys.is_empty() && self.key_changed(rel, t, &keys, tid, row)?;
             let out = self.with_heap(t, |h, vis, owner| {
                 h.set_hot_allowed(hot_ok);
+                h.set_key_update(key_update);
                 h.update(owner, vis, tid, tuple, xid, cid)
             })?;
             match out {
@@ -2029,6 +2038,20 @@ impl tusk_sql::Tables for Session {
                 }
             }
         }
+    }
+
+    fn lock_row(
+        &mut self,
+        rel: &Relation,
+        ctid: &str,
+        strength: tusk_sql::rowlock::RowLockStrength,
+        wait: tusk_sql::rowlock::RowLockWait,
+    ) -> Result<tusk_sql::rowlock::RowLockOutcome, PgError> {
+        self.lock_row_impl(rel, ctid, strength, wait)
+    }
+
+    fn row_share_lock(&mut self, rel: &Relation) -> Result<(), PgError> {
+        self.lock_relation(rel.table()?, LockMode::RowShare)
     }
 
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError> {
