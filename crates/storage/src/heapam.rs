@@ -188,6 +188,11 @@ pub enum TmResult {
     Deleted,
     /// Changed by a transaction still in progress.
     BeingModified,
+    /// Locked by a running transaction in a mode that does not conflict,
+    /// or carrying HEAP_XMAX_IS_MULTI (more lockers than xmax, holding
+    /// tuple locks in the lock manager; rowlock.rs): take the tuple lock
+    /// in the request's mode, then call again with the row "probed".
+    ShareLocked,
 }
 
 /// A tuple's status for pruning (PostgreSQL's HTSV_Result).
@@ -285,6 +290,9 @@ pub struct HeapRel<'a> {
     /// Then the old version gets HEAP_KEYS_UPDATED: the update conflicts
     /// with FOR KEY SHARE (rowlock.rs); else it is a FOR NO KEY UPDATE.
     key_update: Cell<bool>,
+    /// The caller holds the tuple lock of the next row it changes or
+    /// locks (after a [`TmResult::ShareLocked`]; rowlock.rs).
+    probed: Cell<bool>,
 }
 
 fn corrupt(msg: String) -> PgError {
@@ -407,7 +415,17 @@ impl<'a> HeapRel<'a> {
             target: Cell::new(None),
             hot_ok: Cell::new(true),
             key_update: Cell::new(false),
+            probed: Cell::new(false),
         }
+    }
+
+    /// Whether the caller holds the tuple lock of the row (see `probed`).
+    pub fn set_probed(&self, yes: bool) {
+        self.probed.set(yes);
+    }
+
+    pub(crate) fn probed(&self) -> bool {
+        self.probed.get()
     }
 
     /// Whether the next update changes a key column (see `key_update`).
@@ -702,20 +720,45 @@ impl<'a> HeapRel<'a> {
         vis: &dyn Visibility,
         cid: CommandId,
         what: &str,
-    ) -> Result<Result<(), TmFailure>, PgError> {
+    ) -> Result<Result<Option<crate::rowlock::Carry>, TmFailure>, PgError> {
+        use crate::rowlock::{self as rl, RowLockMode};
         check_page(p)?;
         let Some(t) = tuple_at(p, tid.block, tid.offset)? else {
             return Err(internal(format!("attempted to {what} invisible tuple")));
         };
         let ctid = heaptuple::ctid(t);
         let xmax = heaptuple::xmax(t);
-        let result = match vis.satisfies_update(t, cid) {
-            TmResult::Ok => return Ok(Ok(())),
+        // The strength of this change (rowlock.rs): a delete or key
+        // update is FOR UPDATE, any other update FOR NO KEY UPDATE.
+        let mode = if what == "delete" || self.key_update.get() {
+            RowLockMode::Update
+        } else {
+            RowLockMode::NoKeyUpdate
+        };
+        let lock_only = rl::lock_only(t);
+        let ours = lock_only && vis.is_current_xid(xmax);
+        // Lockers beyond xmax hold tuple locks: take ours first.
+        let probe = lock_only && rl::has_joiners(t) && !self.probed.get();
+        let sat = vis.satisfies_update(t, cid);
+        let compatible = lock_only && !rl::xmax_mode(t).is_some_and(|m| m.conflicts(mode));
+        if probe
+            && (sat == TmResult::Ok || (sat == TmResult::BeingModified && (ours || compatible)))
+        {
+            return Ok(Err(TmFailure {
+                result: TmResult::ShareLocked,
+                ctid,
+                xmax,
+            }));
+        }
+        let result = match sat {
+            TmResult::Ok => return Ok(Ok(None)),
             // A row this transaction locked itself (SELECT FOR UPDATE,
             // rowlock.rs): the lock is ours, go ahead.
-            TmResult::BeingModified if crate::rowlock::lock_only(t) && vis.is_current_xid(xmax) => {
-                return Ok(Ok(()))
-            }
+            TmResult::BeingModified if ours => return Ok(Ok(None)),
+            // Locked by another running transaction in a mode this change
+            // does not conflict with (FOR KEY SHARE and a non-key update):
+            // go ahead; the new version carries the lock.
+            TmResult::BeingModified if compatible => return Ok(Ok(Some(rl::carry_of(t)))),
             TmResult::Invisible => {
                 return Err(internal(format!("attempted to {what} invisible tuple")))
             }
@@ -749,6 +792,7 @@ impl<'a> HeapRel<'a> {
             .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
         let r = (|| {
             let mut l = self.bm.lock(&pin, LwMode::Exclusive);
+            // A delete conflicts with every lock: never a lock to carry.
             if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "delete")? {
                 return Ok(Err(f));
             }
@@ -809,8 +853,9 @@ impl<'a> HeapRel<'a> {
         // Same page first.
         let same = (|| -> Result<Option<UpdateOutcome>, PgError> {
             let mut l = self.bm.lock(&old_pin, LwMode::Exclusive);
-            if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "update")? {
-                return Ok(Some(UpdateOutcome::Failed(f)));
+            match self.check_modifiable(l.page(), tid, vis, cid, "update")? {
+                Err(f) => return Ok(Some(UpdateOutcome::Failed(f))),
+                Ok(carry) => crate::rowlock::set_carry(&mut tuple, carry),
             }
             if !fits(l.page(), tuple.len()) && self.prune_worthwhile(l.page(), vis) {
                 // Pruning keeps the old tuple (visible to us, so not dead)
@@ -975,8 +1020,9 @@ impl<'a> HeapRel<'a> {
             let n = self.bm.lock(new_pin, LwMode::Exclusive);
             (self.bm.lock(old_pin, LwMode::Exclusive), n)
         };
-        if let Err(f) = self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
-            return Ok(Ok(UpdateOutcome::Failed(f)));
+        match self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
+            Err(f) => return Ok(Ok(UpdateOutcome::Failed(f))),
+            Ok(carry) => crate::rowlock::set_carry(tuple, carry),
         }
         check_page(nl.page())?;
         let mut init = false;

@@ -23,10 +23,33 @@
 //! NO KEY UPDATE otherwise. Conflicts are PostgreSQL's table of tuple lock
 //! modes ([`RowLockMode::conflicts`]).
 //!
-//! One locker per row: xmax holds one xid. A second locker whose mode
-//! would not conflict (two FOR SHARE) still waits for the first, where
-//! PostgreSQL makes a MultiXactId of both; that is the one behaviour left
-//! to do here.
+//! **More lockers than xmax holds** (two FOR SHARE, FOR KEY SHARE beside
+//! FOR NO KEY UPDATE), where PostgreSQL makes a MultiXactId: the first
+//! locker stays in xmax; each further one whose mode does not conflict
+//! with it *joins* by taking a heavyweight tuple lock (the lock manager's
+//! LOCKTAG_TUPLE, PostgreSQL's mapping of row modes to table-lock modes:
+//! KEY SHARE AccessShare, SHARE RowShare, NO KEY UPDATE Exclusive, UPDATE
+//! AccessExclusive, whose conflicts are the row table's) held to the end
+//! of its transaction, and marks the tuple HEAP_XMAX_IS_MULTI, which here
+//! means "lockers beyond xmax hold tuple locks" (tusk has no MultiXactIds).
+//! Anyone else who would change or lock such a tuple first takes the
+//! tuple lock in its own mode ([`TmResult::ShareLocked`]: the caller
+//! takes it, then calls again with the row probed), so it waits for
+//! conflicting joiners with deadlock detection and lock_timeout, and
+//! compatible ones stay. The mark goes when a FOR UPDATE-strength change
+//! got its tuple lock (no joiner can remain). Joiners live in shared
+//! memory only, so a restart forgets them as it must: nothing runs after
+//! it. A lock table entry per joining row, not per locked row: the common
+//! single locker costs none. Only a conflicting or joining request pays
+//! the extra lock-manager round trip.
+//!
+//! **A non-key UPDATE beside a FOR KEY SHARE holder** (PostgreSQL's
+//! foreign-key case) does not wait: the old version gets the updater's
+//! xmax and the new version carries the holder's lock-only xmax
+//! ([`Carry`]), so a later delete or key update of the new version still
+//! waits for the holder. Left to do (PostgreSQL keeps both in a
+//! MultiXactId): if that updater aborts, the old version has lost the
+//! holder's lock; joiners' tuple locks stay on the old version's TID.
 //!
 //! The caller decides what to do about a conflict (wait on the holder's
 //! xid lock, NOWAIT, SKIP LOCKED, follow the update chain): [`HeapRel::lock_tuple`]
@@ -98,6 +121,53 @@ impl RowLockMode {
     }
 }
 
+/// A running holder's lock-only xmax that a non-key update's new version
+/// carries over: (xmax, infomask lock bits, infomask2 lock bits).
+pub type Carry = (Xid, u16, u16);
+
+/// The lock a new version carries from its predecessor.
+pub fn carry_of(t: &[u8]) -> Carry {
+    (
+        heaptuple::xmax(t),
+        heaptuple::infomask(t)
+            & (HEAP_XMAX_LOCK_ONLY
+                | HEAP_XMAX_EXCL_LOCK
+                | HEAP_XMAX_KEYSHR_LOCK
+                | HEAP_XMAX_IS_MULTI),
+        heaptuple::infomask2(t) & HEAP_KEYS_UPDATED,
+    )
+}
+
+/// Sets (or clears) the carried lock on a new version not yet stored.
+pub fn set_carry(t: &mut [u8], carry: Option<Carry>) {
+    let m = heaptuple::infomask(t)
+        & !(HEAP_XMAX_INVALID
+            | HEAP_XMAX_COMMITTED
+            | HEAP_XMAX_IS_MULTI
+            | HEAP_XMAX_LOCK_ONLY
+            | HEAP_XMAX_EXCL_LOCK
+            | HEAP_XMAX_KEYSHR_LOCK);
+    let m2 = heaptuple::infomask2(t) & !HEAP_KEYS_UPDATED;
+    match carry {
+        Some((xmax, bits, bits2)) => {
+            heaptuple::set_xmax(t, xmax);
+            heaptuple::set_infomask(t, m | bits);
+            heaptuple::set_infomask2(t, m2 | bits2);
+        }
+        None => {
+            heaptuple::set_xmax(t, 0);
+            heaptuple::set_infomask(t, m | HEAP_XMAX_INVALID);
+            heaptuple::set_infomask2(t, m2);
+        }
+    }
+}
+
+/// May lockers beyond xmax hold tuple locks on it (HEAP_XMAX_IS_MULTI on
+/// a lock-only xmax, see the file comment)?
+pub fn has_joiners(t: &[u8]) -> bool {
+    heaptuple::infomask(t) & HEAP_XMAX_IS_MULTI != 0 && lock_only(t)
+}
+
 /// Is the tuple's xmax a lock only (no delete or update)?
 pub fn lock_only(t: &[u8]) -> bool {
     heaptuple::infomask(t) & HEAP_XMAX_LOCK_ONLY != 0
@@ -130,9 +200,13 @@ pub fn xmax_mode(t: &[u8]) -> Option<RowLockMode> {
 
 /// Puts a lock-only xmax `xid` in `mode` on the tuple. Its t_cid and
 /// t_ctid stay: cmin still matters to our own transaction, and a lock is
-/// no new version.
+/// no new version. The joiners' mark stays unless `mode` is FOR UPDATE,
+/// whose tuple lock proved that none remain.
 fn stamp_lock(t: &mut [u8], xid: Xid, mode: RowLockMode) {
-    let (bits, bits2) = mode.bits();
+    let (mut bits, bits2) = mode.bits();
+    if has_joiners(t) && mode != RowLockMode::Update {
+        bits |= HEAP_XMAX_IS_MULTI;
+    }
     let m = heaptuple::infomask(t)
         & !(HEAP_XMAX_INVALID
             | HEAP_XMAX_COMMITTED
@@ -149,13 +223,17 @@ fn stamp_lock(t: &mut [u8], xid: Xid, mode: RowLockMode) {
 impl HeapRel<'_> {
     /// PostgreSQL's heap_lock_tuple without the waiting: locks the tuple
     /// at `tid` in `mode` for transaction `xid` (command `cid` decides
-    /// what it sees), or says why not. `Ok(Ok(()))`: locked (or already
-    /// held by this transaction at least as strongly: nothing written).
-    /// `Ok(Err(f))`: `f.result` is BeingModified (another running
-    /// transaction holds or changes it: wait for `f.xmax`, then call
-    /// again), Updated (a committed update: the newer version is at
-    /// `f.ctid`), Deleted, or SelfModified (changed by this transaction's
-    /// later command). Called by the backend owning `xid`.
+    /// what it sees), or says why not. `Ok(Ok(joined))`: locked — in
+    /// xmax (false; or already held by this transaction at least as
+    /// strongly: nothing written), or, when the caller holds the tuple
+    /// lock (`set_probed`), beside a running holder of a mode that does
+    /// not conflict (true: the tuple lock *is* the row lock, keep it).
+    /// `Ok(Err(f))`: `f.result` is ShareLocked (take the tuple lock in
+    /// `mode`, then call again probed), BeingModified (another running
+    /// transaction holds or changes it in a conflicting mode: wait for
+    /// `f.xmax`, then call again), Updated (a committed update: the newer
+    /// version is at `f.ctid`), Deleted, or SelfModified (changed by this
+    /// transaction's later command). Called by the backend owning `xid`.
     #[allow(clippy::too_many_arguments)]
     pub fn lock_tuple(
         &self,
@@ -165,13 +243,14 @@ impl HeapRel<'_> {
         xid: Xid,
         cid: CommandId,
         mode: RowLockMode,
-    ) -> Result<Result<(), TmFailure>, PgError> {
+    ) -> Result<Result<bool, TmFailure>, PgError> {
         if tid.block >= self.nblocks()? {
             return Err(internal("attempted to lock invisible tuple"));
         }
         let pin = self
             .bm
             .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
+        let probed = self.probed();
         let r = (|| {
             let mut l = self.bm.lock(&pin, LwMode::Exclusive);
             check_page(l.page())?;
@@ -182,14 +261,18 @@ impl HeapRel<'_> {
             let xmax = heaptuple::xmax(t);
             let fail = |result| Ok(Err(TmFailure { result, ctid, xmax }));
             let ours = lock_only(t) && vis.is_current_xid(xmax);
-            match vis.satisfies_update(t, cid) {
+            let sat = vis.satisfies_update(t, cid);
+            let compatible = lock_only(t) && !xmax_mode(t).is_some_and(|held| held.conflicts(mode));
+            let mut join = false;
+            match sat {
                 TmResult::Ok | TmResult::BeingModified if ours => {
                     // Our own lock: enough as it is, or made stronger.
                     if xmax_mode(t).is_some_and(|held| held >= mode) {
-                        return Ok(Ok(()));
+                        return Ok(Ok(false));
                     }
                 }
                 TmResult::Ok => {}
+                TmResult::BeingModified if compatible => join = true,
                 TmResult::Invisible => return Err(internal("attempted to lock invisible tuple")),
                 TmResult::Updated | TmResult::Deleted => {
                     return fail(if ctid == tid {
@@ -200,15 +283,25 @@ impl HeapRel<'_> {
                 }
                 r => return fail(r),
             }
+            if (join || has_joiners(t)) && !probed {
+                return fail(TmResult::ShareLocked);
+            }
             let p = l.page_mut();
             let t = page::get_item_mut(p, tid.offset).expect("checked above");
-            stamp_lock(t, xid, mode);
+            if join {
+                if has_joiners(t) {
+                    return Ok(Ok(true));
+                }
+                heaptuple::set_infomask(t, heaptuple::infomask(t) | HEAP_XMAX_IS_MULTI);
+            } else {
+                stamp_lock(t, xid, mode);
+            }
             l.mark_dirty();
             let lsn = self.wal.log_heap_lock(self.rel, l.page(), tid, xid);
             if lsn != 0 {
                 page::set_lsn(l.page_mut(), lsn);
             }
-            Ok(Ok(()))
+            Ok(Ok(join))
         })();
         self.bm.release(owner, pin);
         r

@@ -1285,6 +1285,8 @@ impl Session {
                     "could not find the newest version of an updated row",
                 ))
             }
+            // Handled by the callers (they take the tuple lock first).
+            TmResult::ShareLocked => Ok(None),
             TmResult::Ok | TmResult::Invisible => Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "attempted to update invisible tuple",
@@ -2001,6 +2003,8 @@ impl tusk_sql::Tables for Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let indexes = self.indexes_of(t)?;
+        // Holding the row's tuple lock (joiners, storage rowlock.rs).
+        let mut probed: Option<tusk_storage::rowlock::RowLockMode> = None;
         loop {
             // Out-of-line values of the old version whose value is
             // unchanged are kept (no new chunks); the others die with it.
@@ -2015,8 +2019,13 @@ impl tusk_sql::Tables for Session {
             let out = self.with_heap(t, |h, vis, owner| {
                 h.set_hot_allowed(hot_ok);
                 h.set_key_update(key_update);
+                h.set_probed(probed.is_some());
                 h.update(owner, vis, tid, tuple, xid, cid)
-            })?;
+            });
+            if let Some(m) = probed.take() {
+                self.tuple_unlock(t, tid, m);
+            }
+            let out = out?;
             match out {
                 UpdateOutcome::Updated { new, hot } => {
                     if let Some(tr) = self.toast_of(t)? {
@@ -2031,6 +2040,22 @@ impl tusk_sql::Tables for Session {
                 UpdateOutcome::Failed(f) => {
                     if let Some(tr) = self.toast_of(t)? {
                         self.delete_values(tr, &saved)?;
+                    }
+                    if f.result == TmResult::ShareLocked {
+                        let m = if key_update {
+                            tusk_storage::rowlock::RowLockMode::Update
+                        } else {
+                            tusk_storage::rowlock::RowLockMode::NoKeyUpdate
+                        };
+                        self.tuple_lock(
+                            t,
+                            tid,
+                            m,
+                            tusk_sql::rowlock::RowLockWait::Block,
+                            &rel.name,
+                        )?;
+                        probed = Some(m);
+                        continue;
                     }
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {
                         return Ok(next);
@@ -2062,8 +2087,17 @@ impl tusk_sql::Tables for Session {
         let types_ = rel.physical_types();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
+        let mut probed = false;
         loop {
-            let out = self.with_heap(t, |h, vis, owner| h.delete(owner, vis, tid, xid, cid))?;
+            let out = self.with_heap(t, |h, vis, owner| {
+                h.set_probed(probed);
+                h.delete(owner, vis, tid, xid, cid)
+            });
+            let m = tusk_storage::rowlock::RowLockMode::Update;
+            if std::mem::take(&mut probed) {
+                self.tuple_unlock(t, tid, m);
+            }
+            let out = out?;
             match out {
                 Ok(()) => {
                     // The row's out-of-line values die with it.
@@ -2076,6 +2110,10 @@ impl tusk_sql::Tables for Session {
                     }
                     stats::count(t.oid, stats::Change::Delete);
                     return Ok(None);
+                }
+                Err(f) if f.result == TmResult::ShareLocked => {
+                    self.tuple_lock(t, tid, m, tusk_sql::rowlock::RowLockWait::Block, &rel.name)?;
+                    probed = true;
                 }
                 Err(f) => {
                     if let Some(next) = self.after_conflict(rel, t, f, tid)? {

@@ -15,7 +15,7 @@ use tusk_common::PgError;
 use tusk_sql::catalog::{codes, Relation};
 use tusk_sql::rowlock::{RowLockOutcome, RowLockStrength, RowLockWait};
 use tusk_storage::heapam::TmResult;
-use tusk_storage::lmgr::{LockMode, LOCK_NOT_AVAILABLE};
+use tusk_storage::lmgr::{LockMode, LockTarget, LOCK_NOT_AVAILABLE};
 use tusk_storage::rowlock::RowLockMode;
 
 use super::parse_ctid;
@@ -30,7 +30,96 @@ fn storage_mode(s: RowLockStrength) -> RowLockMode {
     }
 }
 
+/// The lock-manager mode of a tuple lock in row mode `m` (PostgreSQL's
+/// tupleLockExtraInfo: the table-lock conflicts are the row table's).
+pub(super) fn tuple_lock_mode(m: RowLockMode) -> LockMode {
+    match m {
+        RowLockMode::KeyShare => LockMode::AccessShare,
+        RowLockMode::Share => LockMode::RowShare,
+        RowLockMode::NoKeyUpdate => LockMode::Exclusive,
+        RowLockMode::Update => LockMode::AccessExclusive,
+    }
+}
+
 impl Session {
+    /// Takes the heavyweight tuple lock of row `tid` of `t` in row mode
+    /// `m` (storage rowlock.rs: joining lockers hold it, and whoever would
+    /// change or lock a row marked with joiners takes it first). `Ok(false)`:
+    /// not free and `wait` said not to wait (`Skip`); `NoWait` is 55P03
+    /// with the row text. Held until [`Self::tuple_unlock`] or the end of
+    /// the transaction.
+    pub(super) fn tuple_lock(
+        &mut self,
+        t: tusk_sql::catalog::TableRef,
+        tid: tusk_storage::heaptuple::ItemPointer,
+        m: RowLockMode,
+        wait: RowLockWait,
+        relname: &str,
+    ) -> Result<bool, PgError> {
+        let (Some(locks), Some(store)) = (self.locks.clone(), self.store.clone()) else {
+            return Ok(true);
+        };
+        let mut policy = self.wait_policy();
+        policy.dont_wait = wait != RowLockWait::Block;
+        let interrupted = || {
+            crate::signals::pending(libc::SIGINT)
+                || crate::signals::pending(libc::SIGTERM)
+                || crate::backend::PM_DEAD.load(std::sync::atomic::Ordering::SeqCst)
+        };
+        let target = LockTarget::Tuple {
+            db: if t.shared { 0 } else { store.db },
+            rel: t.oid,
+            block: tid.block,
+            offset: tid.offset,
+        };
+        let r = {
+            let mut owner = self.xact.owner();
+            locks.lock(
+                &mut owner,
+                target,
+                tuple_lock_mode(m),
+                &policy,
+                &interrupted,
+            )
+        };
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if wait != RowLockWait::Block && e.code == LOCK_NOT_AVAILABLE => {
+                if wait == RowLockWait::Skip {
+                    Ok(false)
+                } else {
+                    Err(PgError::error(
+                        LOCK_NOT_AVAILABLE,
+                        format!("could not obtain lock on row in relation \"{relname}\""),
+                    ))
+                }
+            }
+            Err(e) => {
+                tusk_sql::Host::check_interrupts(self)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back a tuple lock taken only to look past a row's joiners.
+    pub(super) fn tuple_unlock(
+        &mut self,
+        t: tusk_sql::catalog::TableRef,
+        tid: tusk_storage::heaptuple::ItemPointer,
+        m: RowLockMode,
+    ) {
+        let (Some(locks), Some(store)) = (self.locks.clone(), self.store.clone()) else {
+            return;
+        };
+        let target = LockTarget::Tuple {
+            db: if t.shared { 0 } else { store.db },
+            rel: t.oid,
+            block: tid.block,
+            offset: tid.offset,
+        };
+        locks.unlock(&mut self.xact.owner(), target, tuple_lock_mode(m));
+    }
+
     /// Locks the row version at `ctid` of `rel` in `strength` for the
     /// running transaction (PostgreSQL's heap_lock_tuple with its waits,
     /// as ExecLockRows drives it). Takes RowShareLock on the table. A
@@ -53,15 +142,29 @@ impl Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let mode = storage_mode(strength);
+        let mut probed = false;
         loop {
             let out = self.with_heap(t, |h, vis, owner| {
+                h.set_probed(probed);
                 h.lock_tuple(owner, vis, tid, xid, cid, mode)
-            })?;
-            let f = match out {
-                Ok(()) => return Ok(RowLockOutcome::Locked),
+            });
+            // A tuple lock taken to look past joiners is kept only when
+            // it became the row lock (joined).
+            if probed && !matches!(out, Ok(Ok(true))) {
+                self.tuple_unlock(t, tid, mode);
+            }
+            probed = false;
+            let f = match out? {
+                Ok(_) => return Ok(RowLockOutcome::Locked),
                 Err(f) => f,
             };
             match f.result {
+                TmResult::ShareLocked => {
+                    if !self.tuple_lock(t, tid, mode, wait, &rel.name)? {
+                        return Ok(RowLockOutcome::Skipped);
+                    }
+                    probed = true;
+                }
                 TmResult::BeingModified => match wait {
                     RowLockWait::Skip => return Ok(RowLockOutcome::Skipped),
                     RowLockWait::NoWait => {
