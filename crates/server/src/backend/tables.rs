@@ -2014,8 +2014,14 @@ impl tusk_sql::Tables for Session {
             let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
             // A key column (of a unique index) changed: a FOR UPDATE-strength
             // update, else FOR NO KEY UPDATE (rowlock.rs).
+            // (With only unique indexes, as pgbench's tables, that is the
+            // answer HOT already got: no second read of the old version.)
             let keys: Vec<_> = indexes.iter().filter(|i| i.unique).cloned().collect();
-            let key_update = !keys.is_empty() && self.key_changed(rel, t, &keys, tid, row)?;
+            let key_update = if keys.len() == indexes.len() {
+                !hot_ok
+            } else {
+                !keys.is_empty() && self.key_changed(rel, t, &keys, tid, row)?
+            };
             let out = self.with_heap(t, |h, vis, owner| {
                 h.set_hot_allowed(hot_ok);
                 h.set_key_update(key_update);
