@@ -1917,7 +1917,7 @@ impl<'h> Binder<'h> {
 
     fn bind_query_body(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
         if !q.locks.is_empty() {
-            return Err(not_supported("SELECT ... FOR UPDATE/SHARE"));
+            return self.bind_locking_query(q);
         }
         if q.for_clause.is_some()
             || q.settings.is_some()
@@ -1933,6 +1933,29 @@ impl<'h> Binder<'h> {
                 self.wrap_source(source, cols, q)
             }
         }
+    }
+
+    /// A SELECT with FOR UPDATE/SHARE clauses (crates/sql/src/rowlock.rs).
+    fn bind_locking_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
+        let clauses = crate::rowlock::read_clauses(&q.locks)?;
+        let ast::SetExpr::Select(s) = q.body.as_ref() else {
+            return Err(crate::rowlock::not_allowed(
+                clauses[0].strength,
+                "UNION/INTERSECT/EXCEPT",
+            ));
+        };
+        let (mut plan, cols) = self.bind_select(s, q.order_by.as_ref(), Some(q), false)?;
+        let scope = self.scope.clone().unwrap_or_default();
+        let aliases: Vec<(String, usize)> = scope
+            .items
+            .iter()
+            .filter_map(|it| match (&it.alias, it.cols.first().map(|c| &c.expr)) {
+                (Some(a), Some(Expr::Column(o))) => Some((a.clone(), *o)),
+                _ => None,
+            })
+            .collect();
+        crate::rowlock::attach(&mut plan, &clauses, &aliases, scope.width)?;
+        Ok((plan, cols))
     }
 
     /// One SELECT: FROM, WHERE, GROUP BY, the select list, HAVING, and
@@ -2116,6 +2139,7 @@ impl<'h> Binder<'h> {
             distinct,
             distinct_on,
             windows,
+            row_locks: None,
         };
         Ok((plan, columns))
     }
@@ -2846,6 +2870,7 @@ impl<'h> Binder<'h> {
                 distinct: false,
                 distinct_on: None,
                 windows: Vec::new(),
+                row_locks: None,
             },
             columns,
         ))

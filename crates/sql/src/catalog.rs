@@ -721,6 +721,30 @@ pub trait Tables {
         -> Result<Option<Row>, PgError>;
     /// Delete the row version at `ctid`; the same outcomes as `update`.
     fn delete(&mut self, rel: &Relation, ctid: &str) -> Result<Option<Row>, PgError>;
+    /// Locks the row version at `ctid` of `rel` in `strength` for the
+    /// running transaction (SELECT FOR UPDATE/SHARE, and what foreign-key
+    /// checks call with FOR KEY SHARE), waiting for a conflicting holder
+    /// unless `wait` says to skip or fail (55P03). See
+    /// [`crate::rowlock::RowLockOutcome`] for what comes back.
+    fn lock_row(
+        &mut self,
+        rel: &Relation,
+        ctid: &str,
+        strength: crate::rowlock::RowLockStrength,
+        wait: crate::rowlock::RowLockWait,
+    ) -> Result<crate::rowlock::RowLockOutcome, PgError> {
+        let _ = (rel, ctid, strength, wait);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "row locks are not supported by this host",
+        ))
+    }
+    /// The RowShareLock a locking SELECT takes on each table it locks
+    /// rows of, held until the transaction ends.
+    fn row_share_lock(&mut self, rel: &Relation) -> Result<(), PgError> {
+        let _ = rel;
+        Ok(())
+    }
     /// CREATE INDEX, a PRIMARY KEY or a UNIQUE constraint on `rel`: the
     /// catalog rows and a sorted build over the table's rows. `Ok(false)`:
     /// it exists and `spec.if_not_exists` (the host sent the NOTICE).

@@ -124,6 +124,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         distinct: false,
         distinct_on: None,
         windows: Vec::new(),
+        row_locks: None,
     }
 }
 

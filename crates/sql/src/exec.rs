@@ -1449,6 +1449,15 @@ pub(crate) fn build_plan(
             sorted: None,
         });
     }
+    if let Some(l) = &plan.row_locks {
+        node = Box::new(crate::rowlock::LockRowsNode {
+            input: node,
+            locks: (**l).clone(),
+            filter: plan.filter.clone(),
+            targets: plan.targets[..l.base].to_vec(),
+            started: false,
+        });
+    }
     if limit.is_some() || offset > 0 {
         node = Box::new(LimitNode {
             input: node,

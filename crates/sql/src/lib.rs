@@ -75,6 +75,7 @@ mod plan;
 mod plpgsql;
 pub mod role;
 mod routine;
+pub mod rowlock;
 pub mod sequence;
 mod utility;
 mod vacuum;

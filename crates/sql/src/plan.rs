@@ -149,6 +149,9 @@ pub(crate) struct SelectPlan {
     /// FROM rows): their results follow the row's columns
     /// (crates/sql/src/window.rs).
     pub windows: Vec<crate::window::WindowCall>,
+    /// SELECT ... FOR UPDATE/SHARE: the tables whose rows are locked
+    /// between ORDER BY and LIMIT (crates/sql/src/rowlock.rs).
+    pub row_locks: Option<Box<crate::rowlock::RowLocks>>,
 }
 
 impl AggCall {

@@ -145,6 +145,18 @@ pub trait HeapWal {
         dead: &[u16],
         unused: &[u16],
     ) -> Lsn;
+    /// The tuple at `tid` got a lock-only xmax `xid` with its lock-mode
+    /// bits (XLOG_HEAP_LOCK, rowlock.rs). The default logs nothing
+    /// (WAL-less test loggers) and returns 0: the page LSN is then kept.
+    fn log_heap_lock(
+        &self,
+        _rel: RelFileLocator,
+        _page: &PageBuf,
+        _tid: ItemPointer,
+        _xid: Xid,
+    ) -> Lsn {
+        0
+    }
     /// Only hint fields of `block` changed (prune hint, PD_PAGE_FULL):
     /// returns the LSN of a full-page image record if the page needed one
     /// (its first change since the checkpoint), else 0 and nothing is
@@ -176,6 +188,11 @@ pub enum TmResult {
     Deleted,
     /// Changed by a transaction still in progress.
     BeingModified,
+    /// Locked by a running transaction in a mode that does not conflict,
+    /// or carrying HEAP_XMAX_IS_MULTI (more lockers than xmax, holding
+    /// tuple locks in the lock manager; rowlock.rs): take the tuple lock
+    /// in the request's mode, then call again with the row "probed".
+    ShareLocked,
 }
 
 /// A tuple's status for pruning (PostgreSQL's HTSV_Result).
@@ -211,6 +228,12 @@ pub trait Visibility {
     /// xid older than the removal horizon? Saves a pass over a full page
     /// whose deleters are still needed.
     fn may_prune(&self, prune_xid: Xid) -> bool;
+    /// Is `xid` one of the current transaction's (top level or a live
+    /// subtransaction)? Lets a writer go ahead on a row it locked itself
+    /// (rowlock.rs). The default, for oracles without lockers: no.
+    fn is_current_xid(&self, _xid: Xid) -> bool {
+        false
+    }
 }
 
 /// The relation extension lock (the lock manager's, issue 10). Held for
@@ -263,20 +286,31 @@ pub struct HeapRel<'a> {
     /// (tusk does not yet compare indexed columns, so every new version
     /// gets its own index entries and must be reachable by its own TID).
     hot_ok: Cell<bool>,
+    /// Does the next update change a key column (one of a unique index)?
+    /// Then the old version gets HEAP_KEYS_UPDATED: the update conflicts
+    /// with FOR KEY SHARE (rowlock.rs); else it is a FOR NO KEY UPDATE.
+    key_update: Cell<bool>,
+    /// The caller holds the tuple lock of the next row it changes or
+    /// locks (after a [`TmResult::ShareLocked`]; rowlock.rs).
+    probed: Cell<bool>,
 }
 
 fn corrupt(msg: String) -> PgError {
     PgError::error(sqlstate::DATA_CORRUPTED, msg)
 }
 
-fn internal(msg: impl Into<String>) -> PgError {
+pub(crate) fn internal(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::INTERNAL_ERROR, msg.into())
 }
 
 /// The tuple at `off` on a locked page, its header checked; `None` when the
 /// line pointer is not a normal one. A bad line pointer or header is
 /// XX001.
-fn tuple_at(p: &PageBuf, block: BlockNumber, off: u16) -> Result<Option<&[u8]>, PgError> {
+pub(crate) fn tuple_at(
+    p: &PageBuf,
+    block: BlockNumber,
+    off: u16,
+) -> Result<Option<&[u8]>, PgError> {
     let Some(id) = page::item_id(p, off) else {
         return Ok(None);
     };
@@ -359,7 +393,7 @@ pub fn hot_roots(p: &PageBuf) -> Vec<u16> {
 /// A page just read, checked as a heap page: pointers consistent, line
 /// pointers inside the item area (PostgreSQL checks these in
 /// heapgetpage/heap_page_prune). XX001 otherwise, never wrong data.
-fn check_page(p: &PageBuf) -> Result<(), PgError> {
+pub(crate) fn check_page(p: &PageBuf) -> Result<(), PgError> {
     if page::is_new(p) {
         return Ok(());
     }
@@ -443,13 +477,38 @@ impl<'a> HeapRel<'a> {
             ext,
             target: Cell::new(None),
             hot_ok: Cell::new(true),
+            key_update: Cell::new(false),
+            probed: Cell::new(false),
         }
+    }
+
+    /// Whether the caller holds the tuple lock of the row (see `probed`).
+    pub fn set_probed(&self, yes: bool) {
+        self.probed.set(yes);
+    }
+
+    pub(crate) fn probed(&self) -> bool {
+        self.probed.get()
+    }
+
+    /// Whether the next update changes a key column (see `key_update`).
+    pub fn set_key_update(&self, yes: bool) {
+        self.key_update.set(yes);
     }
 
     /// Whether same-page updates may be HOT (see `hot_ok`); the backend
     /// turns it off for a table that has indexes.
     pub fn set_hot_allowed(&self, ok: bool) {
         self.hot_ok.set(ok);
+    }
+
+    /// HEAP_KEYS_UPDATED if the update being made changes a key column.
+    fn keys_bit(&self) -> u16 {
+        if self.key_update.get() {
+            HEAP_KEYS_UPDATED
+        } else {
+            0
+        }
     }
 
     /// Blocks in the relation's main fork (0 if it has no file yet).
@@ -814,15 +873,45 @@ impl<'a> HeapRel<'a> {
         vis: &dyn Visibility,
         cid: CommandId,
         what: &str,
-    ) -> Result<Result<(), TmFailure>, PgError> {
+    ) -> Result<Result<Option<crate::rowlock::Carry>, TmFailure>, PgError> {
+        use crate::rowlock::{self as rl, RowLockMode};
         check_page(p)?;
         let Some(t) = tuple_at(p, tid.block, tid.offset)? else {
             return Err(internal(format!("attempted to {what} invisible tuple")));
         };
         let ctid = heaptuple::ctid(t);
         let xmax = heaptuple::xmax(t);
-        let result = match vis.satisfies_update(t, cid) {
-            TmResult::Ok => return Ok(Ok(())),
+        // The strength of this change (rowlock.rs): a delete or key
+        // update is FOR UPDATE, any other update FOR NO KEY UPDATE.
+        let mode = if what == "delete" || self.key_update.get() {
+            RowLockMode::Update
+        } else {
+            RowLockMode::NoKeyUpdate
+        };
+        let lock_only = rl::lock_only(t);
+        let ours = lock_only && vis.is_current_xid(xmax);
+        // Lockers beyond xmax hold tuple locks: take ours first.
+        let probe = lock_only && rl::has_joiners(t) && !self.probed.get();
+        let sat = vis.satisfies_update(t, cid);
+        let compatible = lock_only && !rl::xmax_mode(t).is_some_and(|m| m.conflicts(mode));
+        if probe
+            && (sat == TmResult::Ok || (sat == TmResult::BeingModified && (ours || compatible)))
+        {
+            return Ok(Err(TmFailure {
+                result: TmResult::ShareLocked,
+                ctid,
+                xmax,
+            }));
+        }
+        let result = match sat {
+            TmResult::Ok => return Ok(Ok(None)),
+            // A row this transaction locked itself (SELECT FOR UPDATE,
+            // rowlock.rs): the lock is ours, go ahead.
+            TmResult::BeingModified if ours => return Ok(Ok(None)),
+            // Locked by another running transaction in a mode this change
+            // does not conflict with (FOR KEY SHARE and a non-key update):
+            // go ahead; the new version carries the lock.
+            TmResult::BeingModified if compatible => return Ok(Ok(Some(rl::carry_of(t)))),
             TmResult::Invisible => {
                 return Err(internal(format!("attempted to {what} invisible tuple")))
             }
@@ -856,6 +945,7 @@ impl<'a> HeapRel<'a> {
             .read_buffer(owner, self.rel, Fork::Main, tid.block)?;
         let r = (|| {
             let mut l = self.bm.lock(&pin, LwMode::Exclusive);
+            // A delete conflicts with every lock: never a lock to carry.
             if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "delete")? {
                 return Ok(Err(f));
             }
@@ -916,8 +1006,9 @@ impl<'a> HeapRel<'a> {
         // Same page first.
         let same = (|| -> Result<Option<UpdateOutcome>, PgError> {
             let mut l = self.bm.lock(&old_pin, LwMode::Exclusive);
-            if let Err(f) = self.check_modifiable(l.page(), tid, vis, cid, "update")? {
-                return Ok(Some(UpdateOutcome::Failed(f)));
+            match self.check_modifiable(l.page(), tid, vis, cid, "update")? {
+                Err(f) => return Ok(Some(UpdateOutcome::Failed(f))),
+                Ok(carry) => crate::rowlock::set_carry(&mut tuple, carry),
             }
             if !fits(l.page(), tuple.len()) && self.prune_worthwhile(l.page(), vis) {
                 // Pruning keeps the old tuple (visible to us, so not dead)
@@ -952,8 +1043,8 @@ impl<'a> HeapRel<'a> {
                 let ot = page::get_item_mut(p, tid.offset).expect("checked above");
                 stamp_xmax(ot, xid, cid);
                 heaptuple::set_ctid(ot, new);
-                let m2 = heaptuple::infomask2(ot);
-                heaptuple::set_infomask2(ot, m2 | updated);
+                let m2 = heaptuple::infomask2(ot) & !HEAP_KEYS_UPDATED;
+                heaptuple::set_infomask2(ot, m2 | updated | self.keys_bit());
             }
             note_prunable(p, xid);
             heaptuple::set_ctid(&mut tuple, new);
@@ -1082,8 +1173,9 @@ impl<'a> HeapRel<'a> {
             let n = self.bm.lock(new_pin, LwMode::Exclusive);
             (self.bm.lock(old_pin, LwMode::Exclusive), n)
         };
-        if let Err(f) = self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
-            return Ok(Ok(UpdateOutcome::Failed(f)));
+        match self.check_modifiable(ol.page(), tid, vis, cid, "update")? {
+            Err(f) => return Ok(Ok(UpdateOutcome::Failed(f))),
+            Ok(carry) => crate::rowlock::set_carry(tuple, carry),
         }
         check_page(nl.page())?;
         let mut init = false;
@@ -1109,8 +1201,8 @@ impl<'a> HeapRel<'a> {
             let ot = page::get_item_mut(op, tid.offset).expect("checked above");
             stamp_xmax(ot, xid, cid);
             heaptuple::set_ctid(ot, new);
-            let m2 = heaptuple::infomask2(ot) & !HEAP_HOT_UPDATED;
-            heaptuple::set_infomask2(ot, m2);
+            let m2 = heaptuple::infomask2(ot) & !(HEAP_HOT_UPDATED | HEAP_KEYS_UPDATED);
+            heaptuple::set_infomask2(ot, m2 | self.keys_bit());
         }
         note_prunable(op, xid);
         ol.mark_dirty();

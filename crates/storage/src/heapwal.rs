@@ -69,7 +69,13 @@
 //!            2    2 new_offnum
 //!            4   28 old-tuple fields (below): the old tuple after the
 //!                   update; its t_ctid becomes (block 0, new_offnum)
-//! old-tuple fields (at offset 4 of DELETE and UPDATE):
+//! LOCK (info 0x60, PostgreSQL's XLOG_HEAP_LOCK; rowlock.rs)
+//!   block 0: the page, no data
+//!   main:    0    2 offnum      the locked tuple
+//!            2    2 (zero)
+//!            4   28 old-tuple fields (below): the tuple after the lock
+//!                   (lock-only xmax = the locker, its mode bits)
+//! old-tuple fields (at offset 4 of DELETE, UPDATE and LOCK):
 //!            4    2 infomask         t_infomask
 //!            6    2 infomask2        t_infomask2 (HOT_UPDATED or not)
 //!            8    8 xmax             64-bit
@@ -125,6 +131,8 @@ pub const XLOG_HEAP_INSERT: u8 = 0x00;
 pub const XLOG_HEAP_DELETE: u8 = 0x10;
 pub const XLOG_HEAP_UPDATE: u8 = 0x20;
 pub const XLOG_HEAP_HOT_UPDATE: u8 = 0x40;
+/// A row lock (SELECT FOR UPDATE/SHARE; PostgreSQL's XLOG_HEAP_LOCK).
+pub const XLOG_HEAP_LOCK: u8 = 0x60;
 /// The record's block 0 starts from a freshly initialised page.
 pub const XLOG_HEAP_INIT_PAGE: u8 = 0x80;
 pub const XLOG_HEAP_OPMASK: u8 = 0x70;
@@ -404,6 +412,29 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             data: Vec::new(),
         };
         self.log(RM_HEAP_ID, XLOG_HEAP_DELETE, xid, main, vec![blk])
+    }
+
+    fn log_heap_lock(
+        &self,
+        rel: RelFileLocator,
+        page: &PageBuf,
+        tid: ItemPointer,
+        xid: Xid,
+    ) -> Lsn {
+        let mut main = Vec::with_capacity(SIZE_OF_DELETE);
+        put16(&mut main, tid.offset);
+        put16(&mut main, 0);
+        old_tuple_fields(&mut main, page, tid.offset);
+        let blk = Blk {
+            id: 0,
+            rel,
+            blkno: tid.block,
+            page,
+            will_init: false,
+            force_image: false,
+            data: Vec::new(),
+        };
+        self.log(RM_HEAP_ID, XLOG_HEAP_LOCK, xid, main, vec![blk])
     }
 
     fn log_heap_update(
@@ -709,9 +740,16 @@ pub fn heap_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String>
             let off = get16(d, 0);
             redo_block(ctx, r, 0, |p, tuple| put_tuple(p, off, tuple))?;
         }
-        XLOG_HEAP_DELETE => {
+        op @ (XLOG_HEAP_DELETE | XLOG_HEAP_LOCK) => {
             if d.len() != SIZE_OF_DELETE {
-                return Err(bad(r, "heap delete"));
+                return Err(bad(
+                    r,
+                    if op == XLOG_HEAP_LOCK {
+                        "heap lock"
+                    } else {
+                        "heap delete"
+                    },
+                ));
             }
             let off = get16(d, 0);
             redo_block(ctx, r, 0, |p, _| set_old_tuple(p, off, &d[4..], None))?;

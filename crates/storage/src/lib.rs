@@ -110,6 +110,7 @@ pub mod page;
 pub mod pglz;
 pub mod pgstat;
 pub mod procarray;
+pub mod rowlock;
 pub mod sequence;
 pub mod smgr;
 pub mod snapshot;

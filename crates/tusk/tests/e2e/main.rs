@@ -42,6 +42,10 @@
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
+//! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
+//!   the conflict table across two sessions, NOWAIT, SKIP LOCKED job
+//!   queues, waits in pg_locks, re-checked newer versions, locks ending
+//!   with their (sub)transaction, refusals, a locked row after kill -9.
 //! - `queries`: WITH [RECURSIVE], DISTINCT ON, window functions and queries
 //!   without columns against PostgreSQL 15's output.
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
@@ -75,6 +79,7 @@ mod psql;
 mod queries;
 mod raw;
 mod routines;
+mod row_locks;
 mod savepoint;
 mod sequences;
 mod sessions;
