@@ -791,7 +791,7 @@ pub(crate) fn eval_sublink(s: &SubLink, row: &[Value], cx: &mut Ctx<'_>) -> Resu
     let max = match s.kind {
         SubLinkKind::Exists => 1,
         SubLinkKind::Scalar => 2,
-        SubLinkKind::In { .. } => usize::MAX,
+        SubLinkKind::In { .. } | SubLinkKind::Array(_) => usize::MAX,
     };
     if s.correlated {
         let plan = s.bind_outer(row);
@@ -818,6 +818,14 @@ fn sublink_result(
 ) -> Result<Value, PgError> {
     match &s.kind {
         SubLinkKind::Exists => Ok(Value::Bool(!rows.is_empty())),
+        SubLinkKind::Array(elem) => Ok(Value::Array(Box::new(
+            crate::types::array::Array::from_items(
+                *elem,
+                rows.iter()
+                    .map(|r| r.first().cloned().unwrap_or(Value::Null))
+                    .collect(),
+            ),
+        ))),
         SubLinkKind::Scalar => match rows {
             [] => Ok(Value::Null),
             [r] => Ok(r.first().cloned().unwrap_or(Value::Null)),

@@ -56,6 +56,7 @@
 //! [`types`].
 
 pub mod alter;
+mod arrays;
 mod bind;
 pub mod catalog;
 mod copy;
@@ -70,6 +71,7 @@ mod lateral;
 mod lock;
 mod modify;
 mod parse;
+mod pattern;
 mod plan;
 mod plpgsql;
 pub mod role;
