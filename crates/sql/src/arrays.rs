@@ -73,6 +73,54 @@ pub(crate) enum ArrOp {
     Pattern(crate::pattern::PatOp),
 }
 
+/// A set-returning function in FROM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SrfOp {
+    /// unnest(anyarray): each element, in storage order.
+    Unnest,
+    /// generate_subscripts(array, dim [, reverse]).
+    Subscripts,
+    /// regexp_split_to_table(text, pattern [, flags]).
+    SplitToTable,
+    /// regexp_matches(text, pattern [, flags]): each match's groups.
+    Matches,
+}
+
+/// The rows of a set-returning function over its evaluated arguments.
+pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
+    let a0 = args.first().unwrap_or(&Value::Null);
+    Ok(match op {
+        SrfOp::Unnest => match arr(a0) {
+            Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
+            None => Vec::new(),
+        },
+        SrfOp::Subscripts => {
+            let (Some(a), Some(d)) = (arr(a0), args.get(1).and_then(int)) else {
+                return Ok(Vec::new());
+            };
+            if d < 1 || d as usize > a.ndim() {
+                return Ok(Vec::new());
+            }
+            let (n, lb) = a.dims[d as usize - 1];
+            let mut out: Vec<Vec<Value>> = (lb..lb + n).map(|i| vec![Value::Int4(i)]).collect();
+            if matches!(args.get(2), Some(Value::Bool(true))) {
+                out.reverse();
+            }
+            out
+        }
+        SrfOp::SplitToTable => {
+            match crate::pattern::eval(&crate::pattern::PatOp::RegexpSplit, args)? {
+                Value::Array(a) => a.items.into_iter().map(|v| vec![v]).collect(),
+                _ => Vec::new(),
+            }
+        }
+        SrfOp::Matches => crate::pattern::matches(args)?
+            .into_iter()
+            .map(|v| vec![v])
+            .collect(),
+    })
+}
+
 fn arr(v: &Value) -> Option<&Array> {
     match v {
         Value::Array(a) => Some(a),

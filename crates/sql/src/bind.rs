@@ -2367,6 +2367,19 @@ impl<'h> Binder<'h> {
             ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
                 Err(not_supported("functions in FROM"))
             }
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } if array_exprs.len() == 1 => {
+                let arg = self.bind_expr(&array_exprs[0])?;
+                match self.array_set_function("unnest", alias.as_ref(), vec![arg])? {
+                    Ok(r) => Ok(r),
+                    Err(_) => Err(not_supported("unnest() in FROM")),
+                }
+            }
             other => Err(not_supported(format!("FROM item \"{other}\""))),
         }
     }
@@ -2961,6 +2974,10 @@ impl<'h> Binder<'h> {
                 _ => return Err(not_supported("named function arguments")),
             }
         }
+        let bound = match self.array_set_function(&fname, alias, bound)? {
+            Ok(r) => return Ok(r),
+            Err(bound) => bound,
+        };
         if fname != "generate_series" {
             if let Some(r) = self.set_function_in_from(&fname, alias, bound)? {
                 return Ok(r);

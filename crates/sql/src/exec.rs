@@ -741,6 +741,7 @@ pub(crate) fn materialize(
         Source::Result
         | Source::Series { .. }
         | Source::Function { .. }
+        | Source::SetFunc { .. }
         | Source::Rows(_)
         | Source::Values(_)
         | Source::Cte(_)
@@ -1286,6 +1287,14 @@ pub(crate) fn build_source(
             Box::new(ScanNode::new(Box::new(GenerateSeries::new(
                 start, stop, step, *int8,
             )?)))
+        }
+        Source::SetFunc { op, args } => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(a.eval(&[], cx)?);
+            }
+            let rows = crate::arrays::srf_rows(*op, vals)?;
+            Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
         }
         Source::Function { def, args } => {
             let mut vals = Vec::with_capacity(args.len());

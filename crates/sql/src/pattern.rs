@@ -432,6 +432,36 @@ pub(crate) fn eval(op: &PatOp, args: Vec<Value>) -> Result<Value, PgError> {
     })
 }
 
+/// regexp_matches: one text[] per match (every match with the `g` flag,
+/// else the first), the groups or else the whole match.
+pub(crate) fn matches(args: Vec<Value>) -> Result<Vec<Value>, PgError> {
+    let (Some(s), Some(p)) = (text(args.first()), text(args.get(1))) else {
+        return Ok(Vec::new());
+    };
+    if args.get(2).is_some_and(Value::is_null) {
+        return Ok(Vec::new());
+    }
+    let f = parse_flags(text(args.get(2)).as_deref())?;
+    let re = compile(&p, f)?;
+    let mut out = Vec::new();
+    for c in re.captures_iter(&s) {
+        out.push(if c.len() == 1 {
+            text_array(vec![Value::Text(c[0].to_string())])
+        } else {
+            text_array(
+                c.iter()
+                    .skip(1)
+                    .map(|m| m.map_or(Value::Null, |m| Value::Text(m.as_str().into())))
+                    .collect(),
+            )
+        });
+        if !f.global {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// regexp_split_to_array: the pieces between matches; an empty match at
 /// the start or end of the string or right after the previous match
 /// splits nothing.

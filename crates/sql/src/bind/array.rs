@@ -549,6 +549,78 @@ impl Binder<'_> {
         }))
     }
 
+    /// unnest, generate_subscripts, regexp_split_to_table and
+    /// regexp_matches in FROM; `Err(args)` for any other function.
+    pub(super) fn array_set_function(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        args: Vec<Bound>,
+    ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        use crate::arrays::SrfOp;
+        let (op, specs): (SrfOp, &[P]) = match (fname, args.len()) {
+            ("unnest", 1) => (SrfOp::Unnest, &[P::Arr]),
+            ("generate_subscripts", 2) => (SrfOp::Subscripts, &[P::Arr, P::Int]),
+            ("generate_subscripts", 3) => (SrfOp::Subscripts, &[P::Arr, P::Int, P::Elem]),
+            ("regexp_split_to_table", 2 | 3) => (SrfOp::SplitToTable, &[P::Text, P::Text, P::Text]),
+            ("regexp_matches", 2 | 3) => (SrfOp::Matches, &[P::Text, P::Text, P::Text]),
+            _ => return Ok(Err(args)),
+        };
+        let mut bound = Vec::with_capacity(args.len());
+        let mut col_ty = Ty::new(types::INT4);
+        for (a, p) in args.into_iter().zip(specs.iter()) {
+            let b = match p {
+                P::Arr => {
+                    if a.is_unknown() {
+                        return Err(no_polymorphic(fname));
+                    }
+                    let Some(elem) = tarr::elem_type(a.ty.oid) else {
+                        let shown = types::sql_name(a.ty.oid);
+                        return Err(PgError::error(
+                            sqlstate::UNDEFINED_FUNCTION,
+                            format!("function {fname}({shown}) does not exist"),
+                        )
+                        .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+                    };
+                    col_ty = Ty::with_mod(elem, a.ty.typmod);
+                    a
+                }
+                P::Int => self.coerce(a, Ty::new(types::INT4))?,
+                P::Elem => self.coerce(a, Ty::new(types::BOOL))?,
+                P::Text => self.coerce(a, Ty::new(types::TEXT))?,
+            };
+            bound.push(b.e);
+        }
+        let col_ty = match op {
+            SrfOp::Unnest => col_ty,
+            SrfOp::Subscripts => Ty::new(types::INT4),
+            SrfOp::SplitToTable => Ty::new(types::TEXT),
+            SrfOp::Matches => Ty::new(1009),
+        };
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        if let Some(a) = alias {
+            if a.columns.len() > 1 {
+                return Err(PgError::error(
+                    sqlstate::INVALID_COLUMN_REFERENCE,
+                    format!(
+                        "table \"{alias_name}\" has 1 columns available but {} columns specified",
+                        a.columns.len()
+                    ),
+                ));
+            }
+        }
+        let col = alias
+            .and_then(|a| a.columns.first())
+            .map(|c| ident_name(&c.name))
+            .unwrap_or_else(|| alias_name.clone());
+        Ok(Ok((
+            Source::SetFunc { op, args: bound },
+            Scope::single(Some(alias_name), None, vec![(col, col_ty)], 1),
+        )))
+    }
+
     /// The array, regexp and string_to_array functions; `Err(args)` gives
     /// the arguments back when `name` is none of them.
     pub(crate) fn array_function(

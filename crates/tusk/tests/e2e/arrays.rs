@@ -3,7 +3,8 @@
 //! errors, DETAILs and HINTs (array columns stored and read back, text
 //! I/O with quoting, multi-dimensional arrays and lower bounds,
 //! subscripts and slices, ANY/ALL, the array operators and functions,
-//! the `~` family, SIMILAR TO, regexp_*); the postgres crate's typed
+//! the `~` family, SIMILAR TO, regexp_*, unnest and the other set-returning
+//! functions in FROM); the postgres crate's typed
 //! arrays round-trip in text and binary; array columns survive a
 //! restart.
 //!
@@ -39,6 +40,22 @@ INSERT 0 3
 {1,2}|{2,2}|{}|text[]|bigint[]
 t|t|f|f|t|f
 {bar,beque}|ThM|fooXarYXazY|{hello,world}|mas|t|3
+3
+1
+2
+a
+
+2
+3
+4
+0
+1
+2
+a
+b
+c
+{1,NULL}
+{2,2}
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:13: ERROR:  malformed array literal: "{1,2"

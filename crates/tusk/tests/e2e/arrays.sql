@@ -19,3 +19,9 @@ SELECT 'abc' ~ '^a', 'abc' ~* '^A', 'abc' !~ 'b', 'abc' !~* 'B', 'a.c' SIMILAR T
 SELECT regexp_match('foobarbequebaz', '(bar)(beque)'), regexp_replace('Thomas', '.[mN]a.', 'M'), regexp_replace('foobarbaz', 'b(..)', 'X\1Y', 'g'), regexp_split_to_array('hello world', '\s+'), substring('Thomas' from '...$'), regexp_like('Hello', 'h', 'i'), regexp_count('ababab', 'ab');
 SELECT 'a' ~ '(';
 SELECT regexp_match('a', 'a', 'g');
+SELECT * FROM unnest(ARRAY[3,1,2]);
+SELECT u FROM unnest('{a,NULL}'::text[]) AS u;
+SELECT x FROM unnest(ARRAY[[1,2],[3,4]]) AS t(x) WHERE x > 1;
+SELECT * FROM generate_subscripts('[0:2]={a,b,c}'::text[], 1);
+SELECT * FROM regexp_split_to_table('a1b22c', '\d+');
+SELECT * FROM regexp_matches('a1b22c', '(\d)(\d)?', 'g');
