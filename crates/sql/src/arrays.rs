@@ -102,7 +102,9 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
                 return Ok(Vec::new());
             }
             let (n, lb) = a.dims[d as usize - 1];
-            let mut out: Vec<Vec<Value>> = (lb..lb + n).map(|i| vec![Value::Int4(i)]).collect();
+            let mut out: Vec<Vec<Value>> = (lb as i64..lb as i64 + n as i64)
+                .map(|i| vec![Value::Int4(i as i32)])
+                .collect();
             if matches!(args.get(2), Some(Value::Bool(true))) {
                 out.reverse();
             }
@@ -223,7 +225,7 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
             Value::Int4(match op {
                 A::Length => n,
                 A::Lower => lb,
-                _ => lb + n - 1,
+                _ => (lb as i64 + n as i64 - 1) as i32,
             })
         }
         A::Ndims => match arr(a0) {
@@ -234,7 +236,7 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
             Some(a) if a.ndim() > 0 => Value::Text(
                 a.dims
                     .iter()
-                    .map(|(n, lb)| format!("[{}:{}]", lb, lb + n - 1))
+                    .map(|(n, lb)| format!("[{}:{}]", lb, *lb as i64 + *n as i64 - 1))
                     .collect(),
             ),
             _ => Value::Null,
@@ -291,7 +293,7 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| (a1.is_null() && v.is_null()) || eq(v, a1))
-                .map(|(i, _)| Value::Int4(i as i32 + lb))
+                .map(|(i, _)| Value::Int4((i as i64 + lb as i64) as i32))
                 .collect();
             wrap(Array::from_items(types::INT4, found))
         }

@@ -97,6 +97,29 @@ pub fn is_array(oid: Oid) -> bool {
     elem_type(oid).is_some()
 }
 
+/// PostgreSQL's MaxArraySize.
+const MAX_ITEMS: i64 = (1 << 30) / 8 - 1;
+
+fn too_big() -> PgError {
+    PgError::error(
+        sqlstate::PROGRAM_LIMIT_EXCEEDED,
+        format!("array size exceeds the maximum allowed ({MAX_ITEMS})"),
+    )
+}
+
+/// ArrayCheckBounds: lower bound plus length must fit an int4.
+fn check_bounds(dims: &[(i32, i32)]) -> Result<(), PgError> {
+    for &(n, lb) in dims {
+        if lb as i64 + n as i64 > i32::MAX as i64 {
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                format!("array lower bound is too large: {lb}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn malformed(s: &str, detail: &str) -> PgError {
     PgError::error(
         sqlstate::INVALID_TEXT_REPRESENTATION,
@@ -350,7 +373,11 @@ fn parse_bounds(p: &mut Parser<'_>) -> Result<Option<Vec<(i32, i32)>>, PgError> 
                 "upper bound cannot be less than lower bound",
             ));
         }
-        dims.push((hi - lo + 1, lo));
+        let n = hi as i64 - lo as i64 + 1;
+        if n > MAX_ITEMS {
+            return Err(too_big());
+        }
+        dims.push((n as i32, lo));
         if dims.len() > MAXDIM {
             return Err(too_many_dims(dims.len()));
         }
@@ -402,6 +429,7 @@ pub fn parse(s: &str, elem: Ty, now: i64) -> Result<Array, PgError> {
     } else {
         dims.iter().map(|&n| (n, 1)).collect()
     };
+    check_bounds(&dims)?;
     let mut items = Vec::with_capacity(texts.len());
     for t in texts {
         items.push(match t {
@@ -445,7 +473,7 @@ pub fn to_text(a: &Array) -> String {
     }
     if a.dims.iter().any(|&(_, lb)| lb != 1) {
         for &(n, lb) in &a.dims {
-            out.push_str(&format!("[{}:{}]", lb, lb + n - 1));
+            out.push_str(&format!("[{}:{}]", lb, lb as i64 + n as i64 - 1));
         }
         out.push('=');
     }
@@ -552,14 +580,12 @@ pub fn recv(b: &[u8], elem: Oid) -> Result<Array, PgError> {
             ));
         }
         total *= n as i64;
-        if total > (1 << 27) {
-            return Err(PgError::error(
-                sqlstate::PROGRAM_LIMIT_EXCEEDED,
-                "array size exceeds the maximum allowed (134217727)",
-            ));
+        if total > MAX_ITEMS {
+            return Err(too_big());
         }
         dims.push((n, lb));
     }
+    check_bounds(&dims)?;
     if ndim == 0 || total == 0 {
         return Ok(Array {
             elem,
