@@ -213,6 +213,44 @@ impl Binder<'_> {
                 let all = matches!(e, E::AllOp { .. });
                 self.any_all(left, compare_op, right, all)?
             }
+            E::Collate { expr, collation } => {
+                // tusk compares strings bytewise, which is what the C and
+                // default collations give for psql's catalog queries
+                // (`relname OPERATOR(pg_catalog.~) '^(t)$' COLLATE
+                // pg_catalog.default`); other collations are refused.
+                let parts = object_name_parts(collation)?;
+                let name = parts.last().map(String::as_str).unwrap_or("");
+                if !matches!(name, "default" | "C" | "POSIX" | "ucs_basic") {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!(
+                            "collation \"{}\" for encoding \"UTF8\" does not exist",
+                            parts.join(".")
+                        ),
+                    ));
+                }
+                self.bind_expr(expr)?
+            }
+            E::BinaryOp {
+                left,
+                op: BinaryOperator::PGCustomBinaryOperator(parts),
+                right,
+            } if parts.len() == 2
+                && parts[0] == "pg_catalog"
+                && matches!(parts[1].as_str(), "~" | "~*" | "!~" | "!~*") =>
+            {
+                let ci = parts[1].contains('*');
+                let negated = parts[1].starts_with('!');
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                let l = self.coerce(l, Ty::new(types::TEXT))?;
+                let r = self.coerce(r, Ty::new(types::TEXT))?;
+                node(
+                    ArrOp::Pattern(PatOp::Match { ci, negated }),
+                    vec![l, r],
+                    Ty::new(types::BOOL),
+                )
+            }
             E::BinaryOp { left, op, right } => {
                 use BinaryOperator as B;
                 let (op, ci, negated) = match op {

@@ -56,6 +56,7 @@ b
 c
 {1,NULL}
 {2,2}
+t|f
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:13: ERROR:  malformed array literal: "{1,2"

@@ -25,3 +25,4 @@ SELECT x FROM unnest(ARRAY[[1,2],[3,4]]) AS t(x) WHERE x > 1;
 SELECT * FROM generate_subscripts('[0:2]={a,b,c}'::text[], 1);
 SELECT * FROM regexp_split_to_table('a1b22c', '\d+');
 SELECT * FROM regexp_matches('a1b22c', '(\d)(\d)?', 'g');
+SELECT 'abc' OPERATOR(pg_catalog.~) '^(a)' COLLATE pg_catalog.default, 'ABC' OPERATOR(pg_catalog.!~*) 'b';
