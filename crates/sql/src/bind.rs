@@ -26,6 +26,7 @@ use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
 
+pub(crate) mod array;
 pub(crate) mod rowexpr;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
@@ -793,6 +794,9 @@ impl<'h> Binder<'h> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
         use ast::Expr as E;
+        if let Some(b) = self.bind_array_expr(e)? {
+            return Ok(b);
+        }
         match e {
             E::Value(v) => self.literal(&v.value),
             E::Identifier(i) => {
@@ -1202,6 +1206,10 @@ impl<'h> Binder<'h> {
             B::StringConcat => {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
+                let (l, r) = match self.array_concat(l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match (l.is_unknown(), r.is_unknown()) {
                     (true, true) => (
                         self.coerce(l, Ty::new(types::TEXT))?,
@@ -1715,6 +1723,10 @@ impl<'h> Binder<'h> {
 
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
+        let args = match self.array_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
         let candidates: Vec<&func::Signature> =
             SIGNATURES.iter().filter(|s| s.name == name).collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
@@ -2388,6 +2400,19 @@ impl<'h> Binder<'h> {
             ast::TableFactor::Function { .. } | ast::TableFactor::TableFunction { .. } => {
                 Err(not_supported("functions in FROM"))
             }
+            ast::TableFactor::UNNEST {
+                alias,
+                array_exprs,
+                with_offset: false,
+                with_ordinality: false,
+                ..
+            } if array_exprs.len() == 1 => {
+                let arg = self.bind_expr(&array_exprs[0])?;
+                match self.array_set_function("unnest", alias.as_ref(), vec![arg])? {
+                    Ok(r) => Ok(r),
+                    Err(_) => Err(not_supported("unnest() in FROM")),
+                }
+            }
             other => Err(not_supported(format!("FROM item \"{other}\""))),
         }
     }
@@ -2983,6 +3008,10 @@ impl<'h> Binder<'h> {
                 _ => return Err(not_supported("named function arguments")),
             }
         }
+        let bound = match self.array_set_function(&fname, alias, bound)? {
+            Ok(r) => return Ok(r),
+            Err(bound) => bound,
+        };
         if fname != "generate_series" {
             if let Some(r) = self.set_function_in_from(&fname, alias, bound)? {
                 return Ok(r);
@@ -3336,11 +3365,11 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             Some((n, s)) if s > 1 => Some((n, s)),
             _ => data_type_to_ty(data_type)
                 .ok()
-                .map(|t| (types::typname(t.oid).to_string(), 1)),
+                .map(|t| (cast_colname(t.oid), 1)),
         },
         E::TypedString(ts) => data_type_to_ty(&ts.data_type)
             .ok()
-            .map(|t| (types::typname(t.oid).to_string(), 1)),
+            .map(|t| (cast_colname(t.oid), 1)),
         // The grammar turns TRUE/FALSE into 't'::bool, hence "bool".
         E::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         E::Case { .. } => Some(("case".into(), 1)),
@@ -3351,6 +3380,12 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Array(_) => Some(("array".into(), 2)),
         _ => None,
     }
+}
+
+/// A cast's column name: the type's name, an array's element's
+/// (`'{1}'::int[]` is headed `int4`, as in PostgreSQL).
+fn cast_colname(oid: Oid) -> String {
+    types::typname(types::array::elem_type(oid).unwrap_or(oid)).to_string()
 }
 
 fn char_len(l: &Option<ast::CharacterLength>) -> Result<Vec<i64>, PgError> {
@@ -3425,6 +3460,21 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             (name, mods)
         }
         D::Interval { .. } => return Err(not_supported("type interval")),
+        D::Array(
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::Qualified(inner, _),
+        ) => {
+            let e = data_type_to_ty(inner)?;
+            let arr = types::array::array_type(e.oid)
+                .or(types::array::elem_type(e.oid).map(|_| e.oid))
+                .ok_or_else(|| {
+                    PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("type {}[] does not exist", types::sql_name(e.oid)),
+                    )
+                })?;
+            return Ok(Ty::with_mod(arr, e.typmod));
+        }
         D::Array(_) => return Err(not_supported("array types")),
         D::JSON
         | D::JSONB

@@ -741,6 +741,7 @@ pub(crate) fn materialize(
         Source::Result
         | Source::Series { .. }
         | Source::Function { .. }
+        | Source::SetFunc { .. }
         | Source::Rows(_)
         | Source::Values(_)
         | Source::Cte(_)
@@ -791,7 +792,7 @@ pub(crate) fn eval_sublink(s: &SubLink, row: &[Value], cx: &mut Ctx<'_>) -> Resu
     let max = match s.kind {
         SubLinkKind::Exists => 1,
         SubLinkKind::Scalar => 2,
-        SubLinkKind::In { .. } => usize::MAX,
+        SubLinkKind::In { .. } | SubLinkKind::Array(_) => usize::MAX,
     };
     if s.correlated {
         let plan = s.bind_outer(row);
@@ -818,6 +819,14 @@ fn sublink_result(
 ) -> Result<Value, PgError> {
     match &s.kind {
         SubLinkKind::Exists => Ok(Value::Bool(!rows.is_empty())),
+        SubLinkKind::Array(elem) => Ok(Value::Array(Box::new(
+            crate::types::array::Array::from_items(
+                *elem,
+                rows.iter()
+                    .map(|r| r.first().cloned().unwrap_or(Value::Null))
+                    .collect(),
+            ),
+        ))),
         SubLinkKind::Scalar => match rows {
             [] => Ok(Value::Null),
             [r] => Ok(r.first().cloned().unwrap_or(Value::Null)),
@@ -1278,6 +1287,14 @@ pub(crate) fn build_source(
             Box::new(ScanNode::new(Box::new(GenerateSeries::new(
                 start, stop, step, *int8,
             )?)))
+        }
+        Source::SetFunc { op, args } => {
+            let mut vals = Vec::with_capacity(args.len());
+            for a in args {
+                vals.push(a.eval(&[], cx)?);
+            }
+            let rows = crate::arrays::srf_rows(*op, vals)?;
+            Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
         }
         Source::Function { def, args } => {
             let mut vals = Vec::with_capacity(args.len());

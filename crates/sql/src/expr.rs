@@ -136,6 +136,9 @@ pub(crate) enum Expr {
     /// A call of a user-defined function (routine.rs), arguments
     /// already coerced to its input types and defaults filled in.
     UserFunc(std::rc::Rc<crate::catalog::FuncDef>, Vec<Expr>),
+    /// An array or pattern-matching operation over its arguments
+    /// (crates/sql/src/arrays.rs).
+    Array(crate::arrays::ArrOp, Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -143,6 +146,9 @@ pub(crate) enum SubLinkKind {
     Exists,
     /// `(SELECT x ...)`: one column, at most one row.
     Scalar,
+    /// `ARRAY(SELECT x ...)`: every row's value, an array of this
+    /// element type.
+    Array(Oid),
     /// `lhs op ANY|ALL (SELECT x ...)`, `[NOT] IN` being `= ANY`
     /// (negated): `lhs` is over the row of the expression, `rhs` over the
     /// subquery's row; both of one type.
@@ -210,7 +216,9 @@ impl Expr {
             Expr::And(v) | Expr::Or(v) | Expr::Coalesce(v) | Expr::MinMax(v, _) => {
                 v.iter_mut().for_each(|e| e.visit(level, f))
             }
-            Expr::Func(_, v) | Expr::UserFunc(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
+            Expr::Func(_, v) | Expr::UserFunc(_, v) | Expr::Array(_, v) => {
+                v.iter_mut().for_each(|e| e.visit(level, f))
+            }
             Expr::Case { whens, else_ } => {
                 for (c, r) in whens {
                     c.visit(level, f);
@@ -678,6 +686,13 @@ impl Expr {
                 ))
             }
             Expr::SubLink(s) => crate::exec::eval_sublink(s, row, ctx)?,
+            Expr::Array(op, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                crate::arrays::eval(op, vals)?
+            }
             Expr::UserFunc(def, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
@@ -713,6 +728,7 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Xid8(_) => types::XID8,
         Value::Record(_) => types::RECORD,
         Value::Text(_) => types::TEXT,
+        Value::Array(a) => return types::array::array_type(a.elem),
         Value::Null => return None,
     })
 }

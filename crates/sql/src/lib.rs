@@ -56,6 +56,7 @@
 //! [`types`].
 
 pub mod alter;
+mod arrays;
 mod bind;
 pub mod catalog;
 mod copy;
@@ -71,6 +72,7 @@ mod lateral;
 mod lock;
 mod modify;
 mod parse;
+mod pattern;
 mod plan;
 mod plpgsql;
 pub mod role;

@@ -24,6 +24,13 @@ pub(crate) enum Source {
         step: Option<Expr>,
         int8: bool,
     },
+    /// A built-in set-returning function over arrays or patterns in FROM
+    /// (unnest, generate_subscripts, regexp_split_to_table,
+    /// regexp_matches; arrays.rs): its rows computed when execution starts.
+    SetFunc {
+        op: crate::arrays::SrfOp,
+        args: Vec<Expr>,
+    },
     /// A user-defined function in FROM (routine.rs): called once when
     /// execution starts, its rows kept.
     Function {
@@ -180,7 +187,9 @@ impl Source {
             | Source::CteScan(_)
             | Source::WorkTable(_)
             | Source::WorkTableScan(_) => {}
-            Source::Function { args, .. } => args.iter_mut().for_each(|e| e.visit(level, f)),
+            Source::Function { args, .. } | Source::SetFunc { args, .. } => {
+                args.iter_mut().for_each(|e| e.visit(level, f))
+            }
             Source::RecursiveUnion(r) => {
                 r.nonrec.visit_exprs(level, f);
                 r.rec.visit_exprs(level, f);

@@ -2742,6 +2742,7 @@ fn value_type(v: &Value) -> Oid {
         Value::Xid8(_) => types::XID8,
         Value::Record(_) => types::RECORD,
         Value::Void => types::VOID,
+        Value::Array(a) => crate::types::array::array_type(a.elem).unwrap_or(types::TEXT),
     }
 }
 

@@ -110,6 +110,189 @@ fn vector_from_disk(b: &[u8], oid: Oid) -> Result<String, PgError> {
     })
 }
 
+/// PostgreSQL's ArrayType payload (after the varlena header) of `a`:
+/// ndim, dataoffset (0 without NULLs), element type, dims, lower bounds,
+/// the null bitmap when there are NULLs, padding to MAXALIGN, then the
+/// non-null elements each aligned by the element type's typalign (as in a
+/// heap tuple, offsets counted from the varlena header) and varlena
+/// elements with 4-byte headers, as array_in and construct_md_array store
+/// them.
+pub fn array_to_disk(a: &tusk_types::array::Array) -> Result<Vec<u8>, PgError> {
+    let attr = attr_for(a.elem)
+        .filter(|_| storable(a.elem))
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "storing type {}[] is not supported yet",
+                    types::sql_name(a.elem)
+                ),
+            )
+        })?;
+    // `buf` starts with a placeholder for the 4-byte varlena header so that
+    // alignment is counted as PostgreSQL counts it.
+    let mut buf = vec![0u8; 4];
+    let ndim = a.dims.len();
+    buf.extend_from_slice(&(ndim as i32).to_le_bytes());
+    let nulls = a.has_nulls();
+    buf.extend_from_slice(&0i32.to_le_bytes());
+    buf.extend_from_slice(&a.elem.to_le_bytes());
+    for &(n, _) in &a.dims {
+        buf.extend_from_slice(&n.to_le_bytes());
+    }
+    for &(_, lb) in &a.dims {
+        buf.extend_from_slice(&lb.to_le_bytes());
+    }
+    if ndim > 0 {
+        if nulls {
+            let mut bits = vec![0u8; a.items.len().div_ceil(8)];
+            for (i, v) in a.items.iter().enumerate() {
+                if !v.is_null() {
+                    bits[i / 8] |= 1 << (i % 8);
+                }
+            }
+            buf.extend_from_slice(&bits);
+        }
+        while buf.len() % 8 != 0 {
+            buf.push(0);
+        }
+        if nulls {
+            let off = buf.len() as i32;
+            buf[8..12].copy_from_slice(&off.to_le_bytes());
+        }
+        let align = match attr.align {
+            Align::Char => 1,
+            Align::Short => 2,
+            Align::Int => 4,
+            Align::Double => 8,
+        };
+        for v in &a.items {
+            let Some(d) = to_datum(v, a.elem)? else {
+                continue;
+            };
+            while buf.len() % align != 0 {
+                buf.push(0);
+            }
+            match d {
+                Owned::ByVal(n) => buf.extend_from_slice(&n.to_le_bytes()[..attr.len as usize]),
+                Owned::Ref(b) if attr.len > 0 => buf.extend_from_slice(&b),
+                Owned::Ref(b) => {
+                    buf.extend_from_slice(&(((b.len() + 4) as u32) << 2).to_le_bytes());
+                    buf.extend_from_slice(&b);
+                }
+                Owned::Varlena(b) => buf.extend_from_slice(&b),
+            }
+        }
+    }
+    buf.drain(..4);
+    Ok(buf)
+}
+
+/// An ArrayType payload (after its varlena header) back as an array.
+pub fn array_from_disk(p: &[u8], oid: Oid) -> Result<tusk_types::array::Array, PgError> {
+    let bad = || {
+        PgError::error(
+            sqlstate::DATA_CORRUPTED,
+            format!("invalid {} datum", types::sql_name(oid)),
+        )
+    };
+    let mut buf = vec![0u8; 4];
+    buf.extend_from_slice(p);
+    let g = |at: usize| -> Result<i32, PgError> {
+        Ok(i32::from_le_bytes(
+            buf.get(at..at + 4).ok_or_else(bad)?.try_into().unwrap(),
+        ))
+    };
+    let ndim = g(4)?;
+    let dataoffset = g(8)?;
+    let elem = g(12)? as u32;
+    if !(0..=tusk_types::array::MAXDIM as i32).contains(&ndim) {
+        return Err(bad());
+    }
+    let ndim = ndim as usize;
+    let mut dims = Vec::with_capacity(ndim);
+    let mut total: usize = if ndim == 0 { 0 } else { 1 };
+    for d in 0..ndim {
+        let n = g(16 + 4 * d)?;
+        let lb = g(16 + 4 * (ndim + d))?;
+        if n < 0 {
+            return Err(bad());
+        }
+        total = total.checked_mul(n as usize).ok_or_else(bad)?;
+        dims.push((n, lb));
+    }
+    if total > p.len() * 8 + 8 {
+        return Err(bad());
+    }
+    let attr = attr_for(elem).ok_or_else(bad)?;
+    let bitmap_at = 16 + 8 * ndim;
+    let bitmap = if dataoffset != 0 {
+        Some(
+            buf.get(bitmap_at..bitmap_at + total.div_ceil(8))
+                .ok_or_else(bad)?,
+        )
+    } else {
+        None
+    };
+    let mut off = if dataoffset != 0 {
+        dataoffset as usize
+    } else {
+        (bitmap_at + 7) / 8 * 8
+    };
+    let align = match attr.align {
+        Align::Char => 1,
+        Align::Short => 2,
+        Align::Int => 4,
+        Align::Double => 8,
+    };
+    let mut items = Vec::with_capacity(total);
+    for i in 0..total {
+        if bitmap.is_some_and(|b| b[i / 8] & (1 << (i % 8)) == 0) {
+            items.push(Value::Null);
+            continue;
+        }
+        // A pad byte is zero; a short varlena header never is (as
+        // PostgreSQL's att_align_pointer).
+        if attr.len != -1 || buf.get(off) == Some(&0) {
+            off = off.div_ceil(align) * align;
+        }
+        let v = if attr.byval {
+            let l = attr.len as usize;
+            let b = buf.get(off..off + l).ok_or_else(bad)?;
+            let mut w = [0u8; 8];
+            w[..l].copy_from_slice(b);
+            off += l;
+            from_datum(Some(Datum::ByVal(u64::from_le_bytes(w))), elem)?
+        } else if attr.len > 0 {
+            let l = attr.len as usize;
+            let b = buf.get(off..off + l).ok_or_else(bad)?;
+            off += l;
+            from_datum(Some(Datum::Ref(b)), elem)?
+        } else {
+            let h = *buf.get(off).ok_or_else(bad)?;
+            let (start, len) = if h & 1 == 1 {
+                (off + 1, (h >> 1) as usize)
+            } else {
+                let l =
+                    (u32::from_le_bytes(buf.get(off..off + 4).ok_or_else(bad)?.try_into().unwrap())
+                        >> 2) as usize;
+                (off + 4, l)
+            };
+            if len < start - off {
+                return Err(bad());
+            }
+            let b = buf.get(start..off + len).ok_or_else(bad)?;
+            off += len;
+            from_datum(Some(Datum::Ref(b)), elem)?
+        };
+        items.push(v);
+    }
+    if ndim > 0 && total == 0 {
+        dims.clear();
+    }
+    Ok(tusk_types::array::Array { elem, dims, items })
+}
+
 /// Tuple layout of a column of type `oid` (PostgreSQL's typlen, typalign,
 /// typbyval); `None` for a type with no pg_type row here.
 pub fn attr_for(oid: Oid) -> Option<Attr> {
@@ -176,7 +359,7 @@ pub fn storable(oid: Oid) -> bool {
             | types::BPCHAR
             | types::BYTEA
             | types::NUMERIC
-    )
+    ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
 }
 
 /// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
@@ -335,6 +518,9 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         // back the same way.
         (OIDVECTOR | 1028 | 1002 | 1009, V::Bytea(b)) => Owned::Ref(b.clone()),
         (types::NUMERIC, V::Numeric(n)) => Owned::Ref(numeric_to_disk(n)),
+        (o, V::Array(a)) if tusk_types::array::is_array(o) || o == OIDVECTOR || o == INT2VECTOR => {
+            Owned::Ref(array_to_disk(a)?)
+        }
         (INT2VECTOR | OIDVECTOR | INT2_ARRAY, V::Text(s)) => {
             Owned::Ref(vector_to_disk(s, oid).ok_or_else(|| mismatch(v, oid))?)
         }
@@ -380,9 +566,12 @@ pub fn from_datum_detoast(
                 types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE => {
                     Value::Text(String::from_utf8_lossy(b).into_owned())
                 }
-                types::BYTEA | OIDVECTOR | 1028 | 1002 | 1009 => Value::Bytea(b.to_vec()),
+                types::BYTEA => Value::Bytea(b.to_vec()),
                 types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
-                INT2VECTOR | INT2_ARRAY => Value::Text(vector_from_disk(b, oid)?),
+                INT2VECTOR | OIDVECTOR => Value::Text(vector_from_disk(b, oid)?),
+                o if tusk_types::array::is_array(o) => {
+                    Value::Array(Box::new(array_from_disk(b, oid)?))
+                }
                 types::INTERVAL if b.len() == 16 => {
                     return Err(PgError::error(
                         sqlstate::FEATURE_NOT_SUPPORTED,
@@ -703,6 +892,46 @@ mod tests {
         let t2 = form_row_toasted(&tys, &row, &storage, &keep, Some(&mut save)).unwrap();
         assert_eq!(store.borrow().len(), before);
         assert_eq!(external_pointers(&t2, &tys).unwrap(), ptrs);
+    }
+
+    #[test]
+    fn arrays_round_trip_in_postgres_layout() {
+        use tusk_types::array::{parse, Array};
+        let arr =
+            |s: &str, elem: Oid| Value::Array(Box::new(parse(s, types::Ty::new(elem), 0).unwrap()));
+        round_trip(1007, arr("{1,2,NULL}", types::INT4));
+        round_trip(1007, arr("[0:1][3:4]={{1,2},{3,4}}", types::INT4));
+        round_trip(1007, arr("{}", types::INT4));
+        round_trip(1009, arr(r#"{"a b",NULL,"x"}"#, types::TEXT));
+        round_trip(1016, arr("{1,NULL,-3}", types::INT8));
+        round_trip(1231, arr("{1.5,NULL,-3e10}", types::NUMERIC));
+        round_trip(1003, arr("{a,b}", types::NAME));
+        round_trip(1000, arr("{t,f}", types::BOOL));
+        round_trip(1022, arr("{1.5,2}", types::FLOAT8));
+        // PostgreSQL 15's bytes for '{1,2}'::int4[] after the header:
+        // ndim 1, dataoffset 0, elemtype 23, dim 2, lbound 1, 1, 2.
+        let Value::Array(a) = arr("{1,2}", types::INT4) else {
+            unreachable!()
+        };
+        let d = array_to_disk(&a).unwrap();
+        let w: Vec<i32> = d
+            .chunks(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        assert_eq!(w, vec![1, 0, 23, 2, 1, 1, 2]);
+        // With a NULL: bitmap 0b101 after lbound, data at MAXALIGN(16+8+1)=32.
+        let Value::Array(a) = arr("{1,NULL,3}", types::INT4) else {
+            unreachable!()
+        };
+        let d = array_to_disk(&a).unwrap();
+        assert_eq!(i32::from_le_bytes(d[4..8].try_into().unwrap()), 32);
+        assert_eq!(d[20], 0b101);
+        assert_eq!(&d[28..36], &[1, 0, 0, 0, 3, 0, 0, 0]);
+        let empty = Array::from_items(types::TEXT, vec![]);
+        assert_eq!(
+            array_to_disk(&empty).unwrap(),
+            [0, 0, 0, 0, 0, 0, 0, 0, 25, 0, 0, 0]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+use crate::array;
 use crate::datetime::{self, DtError};
 use crate::numeric::{Numeric, NumericParseError};
 use crate::types::{self, Oid, Ty};
@@ -303,6 +304,14 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         }
         types::INET => Value::Inet(parse_inet(s)?),
         types::VOID => Value::Void,
+        other if array::is_array(other) => {
+            let elem = array::elem_type(other).unwrap_or(types::TEXT);
+            return Ok(Value::Array(Box::new(array::parse(
+                s,
+                Ty::with_mod(elem, ty.typmod),
+                now,
+            )?)));
+        }
         other => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -333,6 +342,12 @@ pub fn castable(from: Oid, to: Oid) -> bool {
     if !types::is_supported(to) || to == types::UNKNOWN {
         return from == to;
     }
+    if let (Some(f), Some(t)) = (array::elem_type(from), array::elem_type(to)) {
+        return castable(f, t);
+    }
+    if array::is_array(from) && !is_string(to) {
+        return false;
+    }
     from == to
         || from == types::UNKNOWN
         || is_string(to)
@@ -358,6 +373,16 @@ pub fn apply_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
     if ty.typmod < 0 {
         return Ok(v);
     }
+    let v = match (v, array::elem_type(ty.oid)) {
+        (Value::Array(mut a), Some(elem)) => {
+            let et = Ty::with_mod(elem, ty.typmod);
+            for it in a.items.iter_mut() {
+                *it = apply_typmod(std::mem::replace(it, Value::Null), et)?;
+            }
+            return Ok(Value::Array(a));
+        }
+        (v, _) => v,
+    };
     Ok(match (v, ty.oid) {
         (Value::Text(s), types::VARCHAR) if ty.typmod >= 4 => {
             let n = (ty.typmod - 4) as usize;
@@ -487,6 +512,18 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
     }
     if !castable(from, to.oid) {
         return Err(cannot_cast(from, to.oid));
+    }
+    // Array to array: each element (array_map with the element cast).
+    if let (Value::Array(a), Some(fe), Some(te)) =
+        (&v, array::elem_type(from), array::elem_type(to.oid))
+    {
+        let mut a = a.clone();
+        let et = Ty::with_mod(te, to.typmod);
+        for it in a.items.iter_mut() {
+            *it = cast(std::mem::replace(it, Value::Null), fe, et, now)?;
+        }
+        a.elem = te;
+        return Ok(Value::Array(a));
     }
     // To a string type: the output function (booleans spell themselves out).
     if is_string(to.oid) || to.oid == types::CHAR {

@@ -18,11 +18,13 @@
 //!   encodings, parameter decoding and the total order ([`compare`]).
 //! - [`numeric`]: [`Numeric`], PostgreSQL's arbitrary-precision decimal.
 //! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O.
+//! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
 //!
 //! Main types: [`TypeInfo`], [`Ty`], [`Oid`], [`Value`], [`Numeric`].
 
+pub mod array;
 pub mod cast;
 pub mod datetime;
 pub mod numeric;

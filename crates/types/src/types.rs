@@ -12,6 +12,9 @@
 //! against a PostgreSQL 15 `pg_type`) must agree with each other; one row
 //! per type keeps them side by side and lets a test check their rules.
 
+/// Arrays of these types (re-exported so `types::array` names them).
+pub use crate::array;
+
 /// A PostgreSQL object identifier; here, always a type OID.
 pub type Oid = u32;
 
@@ -156,20 +159,40 @@ pub const TYPES: &[TypeInfo] = {
         row(TEXT, "text", -1, I, false, X),
         row(OID, "oid", 4, I, true, P),
         row(XID, "xid", 4, I, true, P),
+        row(271, "_xid8", -1, D, false, X),
         row(FLOAT4, "float4", 4, I, true, P),
         row(FLOAT8, "float8", 8, D, true, P),
         row(UNKNOWN, "unknown", -2, C, false, P),
         row(INET, "inet", -1, I, false, M),
+        row(1000, "_bool", -1, I, false, X),
+        row(1001, "_bytea", -1, I, false, X),
+        row(1002, "_char", -1, I, false, X),
+        row(1003, "_name", -1, I, false, X),
+        row(1005, "_int2", -1, I, false, X),
+        row(1007, "_int4", -1, I, false, X),
+        row(1009, "_text", -1, I, false, X),
+        row(1014, "_bpchar", -1, I, false, X),
+        row(1015, "_varchar", -1, I, false, X),
+        row(1016, "_int8", -1, D, false, X),
+        row(1021, "_float4", -1, I, false, X),
+        row(1022, "_float8", -1, D, false, X),
+        row(1028, "_oid", -1, I, false, X),
+        row(1041, "_inet", -1, I, false, X),
         row(BPCHAR, "bpchar", -1, I, false, X),
         row(VARCHAR, "varchar", -1, I, false, X),
         row(DATE, "date", 4, I, true, P),
         row(TIMESTAMP, "timestamp", 8, D, true, P),
+        row(1115, "_timestamp", -1, D, false, X),
+        row(1182, "_date", -1, I, false, X),
         row(TIMESTAMPTZ, "timestamptz", 8, D, true, P),
+        row(1185, "_timestamptz", -1, D, false, X),
         row(INTERVAL, "interval", 16, D, false, P),
+        row(1231, "_numeric", -1, I, false, X),
         row(NUMERIC, "numeric", -1, I, false, M),
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
+        row(3221, "_pg_lsn", -1, D, false, X),
         row(XID8, "xid8", 8, D, true, P),
     ]
 };
@@ -211,6 +234,7 @@ pub fn sql_name(oid: Oid) -> String {
         VARCHAR => "character varying".into(),
         TIMESTAMP => "timestamp without time zone".into(),
         TIMESTAMPTZ => "timestamp with time zone".into(),
+        o if crate::array::is_array(o) => crate::array::sql_name(o).unwrap_or_default(),
         o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),
     }
@@ -241,6 +265,7 @@ pub enum Category {
     String,
     DateTime,
     Network,
+    Array,
     Other,
     Unknown,
 }
@@ -252,6 +277,7 @@ pub fn category(oid: Oid) -> Category {
         TEXT | VARCHAR | BPCHAR | NAME | CHAR => Category::String,
         DATE | TIMESTAMP | TIMESTAMPTZ | INTERVAL => Category::DateTime,
         INET => Category::Network,
+        o if crate::array::is_array(o) => Category::Array,
         UNKNOWN => Category::Unknown,
         _ => Category::Other,
     }
@@ -315,6 +341,13 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "interval" => INTERVAL,
         "numeric" | "decimal" | "dec" => NUMERIC,
         "void" => VOID,
+        // `_int4` spells int4[] (pg_type's array type names).
+        n if n.starts_with('_') => {
+            let elem = lookup_type_name(&n[1..], &[])?;
+            let arr = crate::array::array_type(elem.oid)?;
+            let m = lookup_type_name(&n[1..], mods)?;
+            return Some(Ty::with_mod(arr, m.typmod));
+        }
         _ => return None,
     };
     let typmod = match (oid, mods) {

@@ -51,6 +51,8 @@ pub enum Value {
     /// The result of a function returning `void`: an empty string in text,
     /// zero bytes in binary.
     Void,
+    /// An array of any element type (crate::array).
+    Array(Box<crate::array::Array>),
 }
 
 impl Value {
@@ -183,6 +185,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Xid8(x) => x.to_string(),
         Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
+        Value::Array(a) => crate::array::to_text(a),
     })
 }
 
@@ -238,6 +241,7 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
             out
         }
         Value::Void => Vec::new(),
+        Value::Array(a) => crate::array::send(a),
     })
 }
 
@@ -394,6 +398,10 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             }
         }
         types::VOID => Value::Void,
+        other if crate::array::is_array(other) => {
+            let elem = crate::array::elem_type(other).unwrap_or(types::TEXT);
+            Value::Array(Box::new(crate::array::recv(b, elem)?))
+        }
         other => {
             // sql_name already says "type with OID N" for a type it
             // cannot name.
@@ -442,6 +450,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Date(x), Date(y)) => x.cmp(y),
         (Inet(x), Inet(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) | (Xid8(x), Xid8(y)) => x.cmp(y),
+        (Array(x), Array(y)) => crate::array::compare(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -473,6 +482,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Lsn(_) => 18,
         Value::Record(_) => 19,
         Value::Xid8(_) => 20,
+        Value::Array(_) => 21,
     }
 }
 
@@ -626,12 +636,12 @@ mod tests {
             (e.code.as_str(), e.message.as_str()),
             ("22P03", "incorrect binary data format in bind parameter 2")
         );
-        let e = decode_param(1007, 1, &[0, 0, 0, 0]).unwrap_err();
+        let e = decode_param(1186, 1, &[0, 0, 0, 0]).unwrap_err();
         assert_eq!(
             (e.code.as_str(), e.message.as_str()),
             (
                 "0A000",
-                "binary format for type with OID 1007 is not supported yet"
+                "binary format for type interval is not supported yet"
             )
         );
         let e = decode_param(types::INTERVAL, 1, &[0; 16]).unwrap_err();

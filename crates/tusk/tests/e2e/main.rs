@@ -61,6 +61,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod alter;
+mod arrays;
 mod auth;
 mod autovacuum;
 mod client;

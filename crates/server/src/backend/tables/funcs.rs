@@ -120,10 +120,17 @@ fn array_elems(b: &[u8], elem_len: Option<usize>) -> Vec<Vec<u8>> {
     out
 }
 
-fn bytes_of(v: &Value) -> &[u8] {
+/// The ArrayType bytes of a pg_proc array column as read back: oidvector
+/// reads as its text form, the other arrays as array values.
+fn bytes_of(v: &Value) -> Vec<u8> {
     match v {
-        Value::Bytea(b) => b,
-        _ => &[],
+        Value::Bytea(b) => b.clone(),
+        Value::Array(a) => tusk_storage::datum::array_to_disk(a).unwrap_or_default(),
+        Value::Text(_) => match tusk_storage::datum::to_datum(v, tusk_storage::datum::OIDVECTOR) {
+            Ok(Some(tusk_storage::datum::Owned::Ref(b))) => b,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
     }
 }
 
@@ -156,19 +163,19 @@ impl Session {
     fn proc_def(&self, r: &[Value], schemas: &HashMap<u32, String>) -> FuncDef {
         let c = cat::catalog(PG_PROC_OID);
         let g = |n: &str| &r[c.col(n)];
-        let arg_types: Vec<Oid> = array_elems(bytes_of(g("proargtypes")), Some(4))
+        let arg_types: Vec<Oid> = array_elems(&bytes_of(g("proargtypes")), Some(4))
             .iter()
             .map(|e| u32::from_le_bytes(e[..4].try_into().unwrap_or([0; 4])))
             .collect();
-        let all_names: Vec<String> = array_elems(bytes_of(g("proargnames")), None)
+        let all_names: Vec<String> = array_elems(&bytes_of(g("proargnames")), None)
             .into_iter()
             .map(|e| String::from_utf8_lossy(&e).into_owned())
             .collect();
-        let modes: Vec<u8> = array_elems(bytes_of(g("proargmodes")), Some(1))
+        let modes: Vec<u8> = array_elems(&bytes_of(g("proargmodes")), Some(1))
             .into_iter()
             .map(|e| e[0])
             .collect();
-        let all_types: Vec<Oid> = array_elems(bytes_of(g("proallargtypes")), Some(4))
+        let all_types: Vec<Oid> = array_elems(&bytes_of(g("proallargtypes")), Some(4))
             .iter()
             .map(|e| u32::from_le_bytes(e[..4].try_into().unwrap_or([0; 4])))
             .collect();
