@@ -342,6 +342,17 @@ fn locks_end_with_commit_rollback_and_rollback_to_savepoint() {
     // A failed transaction's locks end with it.
     exec(&mut a, "BEGIN; SELECT * FROM rl FOR UPDATE");
     assert!(a.simple_query("SELECT 1/0").is_err());
+    // The client returns at the ErrorResponse; the abort (which ends the
+    // locks) is complete when the server is ready for the next query, as
+    // in PostgreSQL: one more round trip (25P02) waits for that.
+    let again = a
+        .simple_query("SELECT 1")
+        .map(|_| ())
+        .map_err(|e| e.code().cloned());
+    assert_eq!(
+        again,
+        Err(Some(postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION))
+    );
     assert!(!conflicts(&mut b, probe));
     exec(&mut a, "ROLLBACK");
 }
