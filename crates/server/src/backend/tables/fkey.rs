@@ -55,6 +55,16 @@ thread_local! {
 /// "{1,2}" → [1, 2].
 fn int2_list(v: &Value) -> Vec<i16> {
     match v {
+        // int2[] as the catalog reads it back since arrays exist.
+        Value::Array(a) => a
+            .items
+            .iter()
+            .filter_map(|x| match x {
+                Value::Int2(n) => Some(*n),
+                Value::Int4(n) => i16::try_from(*n).ok(),
+                _ => None,
+            })
+            .collect(),
         Value::Text(s) => s
             .trim_matches(|c| c == '{' || c == '}')
             .split(',')
