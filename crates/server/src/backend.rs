@@ -2297,6 +2297,15 @@ impl Host for Session {
     fn routines(&mut self) -> Result<&mut dyn tusk_sql::Routines, PgError> {
         Ok(self)
     }
+    fn triggers(&mut self) -> Result<&mut dyn tusk_sql::trigger::Triggers, PgError> {
+        Ok(self)
+    }
+    fn lookup_triggers(
+        &self,
+        relid: u32,
+    ) -> Result<std::rc::Rc<Vec<tusk_sql::trigger::TriggerDef>>, PgError> {
+        self.lookup_triggers_impl(relid)
+    }
     fn nested_relations(&self) -> Box<dyn tusk_sql::Relations> {
         Box::new(ServerRelations {
             procs: self.procs,

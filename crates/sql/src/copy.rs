@@ -690,6 +690,9 @@ pub struct CopyIn<'p> {
     ended: bool,
     /// The table's CHECK constraints, bound at the first row.
     checks: Option<Vec<(String, Expr)>>,
+    /// The table's INSERT triggers (trigger.rs), loaded and their BEFORE
+    /// STATEMENT ones fired at the first row (or at the end).
+    fire: Option<Option<crate::trigger::Fire>>,
 }
 
 impl<'p> CopyIn<'p> {
@@ -703,7 +706,29 @@ impl<'p> CopyIn<'p> {
             count: 0,
             ended: false,
             checks: None,
+            fire: None,
         }
+    }
+
+    /// The table's INSERT triggers, loaded at first use (BEFORE
+    /// STATEMENT triggers fire then).
+    fn triggers(
+        &mut self,
+        host: &mut dyn Host,
+    ) -> Result<Option<&mut crate::trigger::Fire>, PgError> {
+        if self.fire.is_none() {
+            let mut f = crate::trigger::Fire::load(
+                &*host,
+                &self.plan.rel,
+                crate::trigger::Event::Insert,
+                &[],
+            )?;
+            if let Some(f) = f.as_mut() {
+                f.before_statement(host)?;
+            }
+            self.fire = Some(f);
+        }
+        Ok(self.fire.as_mut().and_then(Option::as_mut))
     }
 
     /// The data of one CopyData message: every complete line in it (and
@@ -752,6 +777,9 @@ impl<'p> CopyIn<'p> {
                 );
             }
             self.line(&line, host)?;
+        }
+        if let Some(f) = self.triggers(host)? {
+            f.after_statement(host)?;
         }
         Ok(format!("COPY {}", self.count))
     }
@@ -927,6 +955,17 @@ impl<'p> CopyIn<'p> {
                 },
             });
         }
+        let ctx = self.line_context(text);
+        let row = match self.triggers(host)? {
+            Some(f) => match f
+                .before_row(host, None, Some(row))
+                .map_err(|e| crate::routine::add_context(e, &ctx))?
+            {
+                Some(r) => r,
+                None => return Ok(()),
+            },
+            None => row,
+        };
         let row = crate::modify::check_row(&self.plan.rel, row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
         if self.checks.is_none() {
@@ -938,6 +977,9 @@ impl<'p> CopyIn<'p> {
         host.tables()?
             .insert(&self.plan.rel, &row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
+        if let Some(f) = self.triggers(host)? {
+            f.after_row(host, None, Some(&row))?;
+        }
         self.count += 1;
         Ok(())
     }

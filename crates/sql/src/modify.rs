@@ -220,7 +220,21 @@ pub(crate) fn execute(
     let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
-    match &p.kind {
+    // The table's triggers for this statement (trigger.rs); None when
+    // it has none, and then no trigger work is done per row.
+    let (event, updated): (_, Vec<usize>) = match &p.kind {
+        ModifyKind::Insert { .. } => (crate::trigger::Event::Insert, Vec::new()),
+        ModifyKind::Update { sets, .. } => (
+            crate::trigger::Event::Update,
+            sets.iter().map(|(i, _)| *i).collect(),
+        ),
+        ModifyKind::Delete { .. } => (crate::trigger::Event::Delete, Vec::new()),
+    };
+    let mut fire = crate::trigger::Fire::load(&*host, &p.rel, event, &updated)?;
+    if let Some(f) = fire.as_mut() {
+        f.before_statement(host)?;
+    }
+    let done = match &p.kind {
         ModifyKind::Insert {
             rows,
             targets,
@@ -244,9 +258,19 @@ pub(crate) fn execute(
                             },
                         });
                     }
+                    let row = match fire.as_mut() {
+                        Some(f) => match f.before_row(host, None, Some(row))? {
+                            Some(r) => r,
+                            None => return Ok(()),
+                        },
+                        None => row,
+                    };
                     let row = check_row(&p.rel, row)?;
                     check_constraints(&p.rel, &checks, &row, host)?;
                     host.tables()?.insert(&p.rel, &row)?;
+                    if let Some(f) = fire.as_mut() {
+                        f.after_row(host, None, Some(&row))?;
+                    }
                     count += 1;
                     if !p.returning.is_empty() {
                         let mut full = row;
@@ -309,7 +333,7 @@ pub(crate) fn execute(
                     r?;
                 }
             }
-            Ok((out, format!("INSERT 0 {count}")))
+            (out, format!("INSERT 0 {count}"))
         }
         ModifyKind::Update { filter, sets } => {
             let ncols = p.rel.columns.len();
@@ -329,11 +353,21 @@ pub(crate) fn execute(
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
+                        let new = match fire.as_mut() {
+                            Some(f) => match f.before_row(host, Some(&old[..ncols]), Some(new))? {
+                                Some(r) => r,
+                                None => break,
+                            },
+                            None => new,
+                        };
                         let new = check_row(&p.rel, new)?;
                         check_constraints(&p.rel, &checks, &new, host)?;
                         let ctid = ctid_of(&old, ncols)?;
                         match host.tables()?.update(&p.rel, &ctid, &new)? {
                             None => {
+                                if let Some(f) = fire.as_mut() {
+                                    f.after_row(host, Some(&old[..ncols]), Some(&new))?;
+                                }
                                 count += 1;
                                 if !p.returning.is_empty() {
                                     let mut full = new;
@@ -354,7 +388,7 @@ pub(crate) fn execute(
             })();
             scan.close();
             r?;
-            Ok((out, format!("UPDATE {count}")))
+            (out, format!("UPDATE {count}"))
         }
         ModifyKind::Delete { filter } => {
             let ncols = p.rel.columns.len();
@@ -370,9 +404,17 @@ pub(crate) fn execute(
                         if !passes(filter, &old, &mut cx)? {
                             break;
                         }
+                        if let Some(f) = fire.as_mut() {
+                            if f.before_row(host, Some(&old[..ncols]), None)?.is_none() {
+                                break;
+                            }
+                        }
                         let ctid = ctid_of(&old, ncols)?;
                         match host.tables()?.delete(&p.rel, &ctid)? {
                             None => {
+                                if let Some(f) = fire.as_mut() {
+                                    f.after_row(host, Some(&old[..ncols]), None)?;
+                                }
                                 count += 1;
                                 let mut cx = Ctx { host, params };
                                 if let Some(r) = returned(p, &old, &mut cx)? {
@@ -389,9 +431,13 @@ pub(crate) fn execute(
             })();
             scan.close();
             r?;
-            Ok((out, format!("DELETE {count}")))
+            (out, format!("DELETE {count}"))
         }
+    };
+    if let Some(f) = fire.as_mut() {
+        f.after_statement(host)?;
     }
+    Ok(done)
 }
 
 /// The `ctid` system column of a scanned row.

@@ -54,6 +54,9 @@ pub(crate) enum PreParsed {
     Routine,
     /// `REINDEX`: read by index.rs.
     Reindex,
+    /// CREATE/DROP TRIGGER, ALTER TABLE ... ENABLE/DISABLE TRIGGER: read
+    /// by trigger.rs.
+    Trigger,
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
@@ -155,7 +158,17 @@ fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
 fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
     let w = leading_words(tokens, 5);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    if matches!(w.as_slice(), ["ALTER", "TABLE", ..]) {
+        let long = leading_words(tokens, 12);
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        if crate::trigger::is_enable_disable(&long) {
+            return Some(PreParsed::Trigger);
+        }
+    }
     match w.as_slice() {
+        ["CREATE", "TRIGGER" | "CONSTRAINT", ..]
+        | ["CREATE", "OR", "REPLACE", "TRIGGER" | "CONSTRAINT", ..]
+        | ["DROP", "TRIGGER", ..] => Some(PreParsed::Trigger),
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
         ["RESET", "SESSION", "AUTHORIZATION"] => {
             Some(PreParsed::Reset("session_authorization".into()))

@@ -75,6 +75,7 @@ mod funcs;
 mod index;
 pub(crate) mod stats;
 mod toast;
+mod triggers;
 mod vacuum;
 
 pub(super) use index::{open_index_scan, open_ordered_scan};
@@ -1514,6 +1515,7 @@ impl tusk_sql::Tables for Session {
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),
             (cat::PG_CONSTRAINT_OID, "conrelid"),
+            (cat::PG_TRIGGER_OID, "tgrelid"),
         ] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {
