@@ -2306,6 +2306,12 @@ impl Host for Session {
     ) -> Result<std::rc::Rc<Vec<tusk_sql::trigger::TriggerDef>>, PgError> {
         self.lookup_triggers_impl(relid)
     }
+    fn trigger_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<(tusk_sql::trigger::TriggerDef, tusk_sql::catalog::Relation)>, PgError> {
+        self.trigger_with_table_impl(oid)
+    }
     fn nested_relations(&self) -> Box<dyn tusk_sql::Relations> {
         Box::new(ServerRelations {
             procs: self.procs,

@@ -76,6 +76,8 @@ pub(crate) enum Func {
     FunctionResult,
     FunctionArguments,
     FunctionIsVisible,
+    /// pg_get_triggerdef(oid [, pretty]) over pg_trigger (trigger.rs).
+    TriggerDef,
     Repeat,
     Substr,
     SubstrLen,
@@ -289,6 +291,13 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         &[types::OID],
         TEXT,
         Func::FunctionArguments,
+    ),
+    sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
+    sig(
+        "pg_get_triggerdef",
+        &[types::OID, BOOL],
+        TEXT,
+        Func::TriggerDef,
     ),
     sig(
         "pg_function_is_visible",
@@ -650,6 +659,24 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                             .any(|r| r.oid == oid),
                     ),
                 },
+            }
+        }
+        Func::TriggerDef => {
+            let Value::Oid(oid) = cast_oid(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let pretty = args.get(1) == Some(&Value::Bool(true));
+            match ctx.host.trigger_by_oid(oid)? {
+                None => Value::Null,
+                Some((d, rel)) => {
+                    let func = ctx.host.routine_by_oid(d.func)?;
+                    Value::Text(crate::trigger::triggerdef(
+                        &d,
+                        &rel,
+                        func.as_deref(),
+                        pretty,
+                    ))
+                }
             }
         }
         Func::QuoteIdent => Value::Text(crate::routine::quote_ident(&text_arg(&a(0)))),

@@ -226,6 +226,15 @@ pub trait Host {
         let _ = relid;
         Ok(std::rc::Rc::new(Vec::new()))
     }
+    /// The trigger with pg_trigger oid `oid` and its table, if any
+    /// (pg_get_triggerdef).
+    fn trigger_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<(crate::trigger::TriggerDef, crate::catalog::Relation)>, PgError> {
+        let _ = oid;
+        Ok(None)
+    }
     /// Table scans for a statement run inside a function (a fresh
     /// statement snapshot at the current command id).
     fn nested_relations(&self) -> Box<dyn crate::exec::Relations> {

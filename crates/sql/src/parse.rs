@@ -389,6 +389,35 @@ pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32
 
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
+/// PostgreSQL's postfix `x ISNULL` / `x NOTNULL` as `IS [NOT] NULL`
+/// (sqlparser would read the word as a column alias). Both words are
+/// reserved in PostgreSQL, so a bare one is never a name.
+fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
+    let words: &[&str] = match &t.token {
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("isnull") => {
+            &["IS", "NULL"]
+        }
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("notnull") => {
+            &["IS", "NOT", "NULL"]
+        }
+        _ => return vec![t],
+    };
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(TokenWithSpan {
+                token: Token::Whitespace(Whitespace::Space),
+                span: t.span,
+            });
+        }
+        out.push(TokenWithSpan {
+            token: Token::make_keyword(w),
+            span: t.span,
+        });
+    }
+    out
+}
+
 pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
     let dialect = PostgreSqlDialect {};
     let idx = LineIndex::new(sql);
@@ -437,6 +466,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 )
             })
             .cloned()
+            .flat_map(postfix_null_test)
             .collect();
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)

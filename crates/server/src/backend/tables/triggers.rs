@@ -22,7 +22,7 @@ use tusk_common::{sqlstate, PgError};
 use tusk_sql::catalog::Relation;
 use tusk_sql::trigger::{TriggerDef, TriggerSel};
 use tusk_sql::Value;
-use tusk_storage::catalog::{self as cat, PG_CLASS_OID, PG_TRIGGER_OID};
+use tusk_storage::catalog::{self as cat, PG_CLASS_OID, PG_NAMESPACE_OID, PG_TRIGGER_OID};
 use tusk_storage::heaptuple::ItemPointer;
 use tusk_storage::lmgr::LockMode;
 
@@ -120,10 +120,7 @@ impl Session {
 
     /// The trigger with pg_trigger oid `oid` (pg_get_triggerdef). Called
     /// by the backend running the statement.
-    pub(in crate::backend) fn trigger_by_oid_impl(
-        &self,
-        oid: u32,
-    ) -> Result<Option<TriggerDef>, PgError> {
+    fn trigger_by_oid_impl(&self, oid: u32) -> Result<Option<TriggerDef>, PgError> {
         if self.table_parts().is_err() {
             return Ok(None);
         }
@@ -133,6 +130,37 @@ impl Session {
             .into_iter()
             .find(|(_, r)| oid_of(&r[oi]) == oid)
             .map(|(_, r)| trigger_def(&r)))
+    }
+
+    /// The trigger with pg_trigger oid `oid` and its table
+    /// (pg_get_triggerdef). Called by the backend running the statement.
+    pub(in crate::backend) fn trigger_with_table_impl(
+        &self,
+        oid: u32,
+    ) -> Result<Option<(TriggerDef, Relation)>, PgError> {
+        let Some(d) = self.trigger_by_oid_impl(oid)? else {
+            return Ok(None);
+        };
+        let c = cat::catalog(PG_CLASS_OID);
+        let Some((_, class)) = self
+            .catalog_rows(PG_CLASS_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[c.col("oid")]) == d.relid)
+        else {
+            return Ok(None);
+        };
+        let ns = oid_of(&class[c.col("relnamespace")]);
+        let n = cat::catalog(PG_NAMESPACE_OID);
+        let Some(schema) = self
+            .catalog_rows(PG_NAMESPACE_OID)?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[n.col("oid")]) == ns)
+            .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
+        else {
+            return Ok(None);
+        };
+        let rel = self.resolve_table(Some(&schema), name_of(&class[c.col("relname")]))?;
+        Ok(rel.map(|r| (d, r)))
     }
 
     /// The table's pg_trigger rows (TID, definition).
