@@ -78,6 +78,8 @@ pub(crate) enum Func {
     FunctionIsVisible,
     /// pg_get_triggerdef(oid [, pretty]) over pg_trigger (trigger.rs).
     TriggerDef,
+    /// `TG_ARGV[i]` inside a trigger function (trigger.rs).
+    TgArgv,
     Repeat,
     Substr,
     SubstrLen,
@@ -293,6 +295,7 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::FunctionArguments,
     ),
     sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
+    sig("tusk_tg_argv", &[INT8], TEXT, Func::TgArgv),
     sig(
         "pg_get_triggerdef",
         &[types::OID, BOOL],
@@ -661,6 +664,11 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 },
             }
         }
+        Func::TgArgv => match a(0) {
+            Value::Int8(i) => crate::trigger::tg_argv(i),
+            Value::Int4(i) => crate::trigger::tg_argv(i.into()),
+            _ => Value::Null,
+        },
         Func::TriggerDef => {
             let Value::Oid(oid) = cast_oid(&a(0)) else {
                 return Ok(Value::Null);

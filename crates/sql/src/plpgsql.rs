@@ -253,6 +253,9 @@ struct Parser<'a> {
     /// Visible names, innermost scope last.
     scopes: Vec<Vec<(String, usize)>>,
     host: &'a dyn Host,
+    /// A trigger function: `TG_ARGV[i]` is read through the running
+    /// trigger's arguments.
+    trigger: bool,
 }
 
 fn is_sig(t: &Token) -> bool {
@@ -425,8 +428,15 @@ impl<'a> Parser<'a> {
     fn sql(&self, text: &str) -> Sql {
         let mut params: Vec<ParamRef> = Vec::new();
         let vars = &self.vars;
+        let argv;
+        let run_text = if self.trigger {
+            argv = crate::trigger::rewrite_tg_argv(text);
+            argv.as_str()
+        } else {
+            text
+        };
         let out = substitute_vars(
-            text,
+            run_text,
             &|name, field| {
                 let slot = self.lookup(name)?;
                 let r = match (&vars[slot].ty, field) {
@@ -1565,6 +1575,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
         host,
+        trigger: def.ret == crate::trigger::TRIGGER,
     };
     let found = p.declare("found", VarType::Scalar(Ty::new(types::BOOL)));
     let mut args = Vec::new();

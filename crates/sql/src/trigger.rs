@@ -22,8 +22,8 @@
 //! own table ends in 54001, never in a crashed backend.
 //!
 //! Not yet: transition tables (REFERENCING), deferred constraint
-//! triggers, INSTEAD OF triggers (tusk has no views), TG_ARGV (no arrays
-//! yet; TG_NARGS is there).
+//! triggers, INSTEAD OF triggers (tusk has no views). TG_ARGV[i] is read
+//! through a private function (no arrays yet), not as an array value.
 
 use std::rc::Rc;
 
@@ -833,6 +833,68 @@ pub fn triggerdef(
 
 // ---- firing ----
 
+thread_local! {
+    /// The arguments of the trigger calls running in this backend,
+    /// innermost last (TG_ARGV of the innermost).
+    static ARGV: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `TG_ARGV[i]` of the running trigger (0-based; NULL out of range, as
+/// PostgreSQL). Called by expression evaluation in the backend.
+pub(crate) fn tg_argv(i: i64) -> Value {
+    ARGV.with(|a| {
+        a.borrow()
+            .last()
+            .and_then(|args| usize::try_from(i).ok().and_then(|i| args.get(i)))
+            .map_or(Value::Null, |s| Value::Text(s.clone()))
+    })
+}
+
+/// A trigger function's SQL text with each `TG_ARGV[expr]` read through
+/// [`tg_argv`] (tusk has no arrays yet, so TG_ARGV is not a variable).
+pub(crate) fn rewrite_tg_argv(text: &str) -> String {
+    let Ok(toks) = crate::routine::tokens_with_spans(text) else {
+        return text.to_string();
+    };
+    let toks: Vec<Token> = toks.into_iter().map(|t| t.token).collect();
+    if !toks.iter().any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("tg_argv"))) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if let Token::Word(w) = &toks[i] {
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("tg_argv") {
+                let mut j = i + 1;
+                while matches!(toks.get(j), Some(Token::Whitespace(_))) {
+                    j += 1;
+                }
+                if let Some(Token::LBracket) = toks.get(j) {
+                    out.push_str("tusk_tg_argv((");
+                    let mut depth = 0usize;
+                    j += 1;
+                    while let Some(t) = toks.get(j) {
+                        match t {
+                            Token::LBracket => depth += 1,
+                            Token::RBracket if depth == 0 => break,
+                            Token::RBracket => depth -= 1,
+                            _ => {}
+                        }
+                        out.push_str(&t.to_string());
+                        j += 1;
+                    }
+                    out.push_str("))");
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out.push_str(&toks[i].to_string());
+        i += 1;
+    }
+    out
+}
+
 /// What a trigger function sees of its event (NEW, OLD and TG_*).
 pub(crate) struct TrigCall<'a> {
     pub name: &'a str,
@@ -1039,7 +1101,9 @@ impl Fire {
                 .map(|c| (c.name.clone(), c.ty.oid, Value::Null))
                 .collect(),
         };
+        ARGV.with(|v| v.borrow_mut().push(a.def.args.clone()));
         let r = crate::routine::call_trigger(host, &a.func, &data);
+        ARGV.with(|v| v.borrow_mut().pop());
         host.command_counter_increment();
         r
     }
@@ -1197,6 +1261,16 @@ mod tests {
                 ("old".to_string(), "a".to_string())
             ]
         );
+    }
+
+    #[test]
+    fn tg_argv_subscripts_become_calls() {
+        assert_eq!(
+            rewrite_tg_argv("substr(new.a, 1, 2) != tg_argv[0]"),
+            "substr(new.a, 1, 2) <> tusk_tg_argv((0))"
+        );
+        assert_eq!(rewrite_tg_argv("TG_ARGV[i + 1]"), "tusk_tg_argv((i + 1))");
+        assert_eq!(rewrite_tg_argv("x + 1"), "x + 1");
     }
 
     #[test]

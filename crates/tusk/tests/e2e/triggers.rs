@@ -24,10 +24,10 @@ CREATE TRIGGER
 INSERT 0 2
 UPDATE 1
 DELETE 1
-1|INSERT|ROW|items||1|items_audit/AFTER/2
-2|INSERT|ROW|items||2|items_audit/AFTER/2
-3|UPDATE|ROW|items|2|2|items_audit/AFTER/2
-4|DELETE|ROW|items|1||items_audit/AFTER/2
+1|INSERT|ROW|items||1|items_audit/AFTER/2/b-
+2|INSERT|ROW|items||2|items_audit/AFTER/2/b-
+3|UPDATE|ROW|items|2|2|items_audit/AFTER/2/b-
+4|DELETE|ROW|items|1||items_audit/AFTER/2/b-
 CREATE FUNCTION
 CREATE TRIGGER
 INSERT 0 1

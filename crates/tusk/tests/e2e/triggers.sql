@@ -4,7 +4,7 @@ CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO audit SELECT coalesce(max(seq), 0) + 1, TG_OP, TG_LEVEL, TG_TABLE_NAME,
     CASE WHEN TG_OP <> 'INSERT' THEN OLD.id END,
-    CASE WHEN TG_OP <> 'DELETE' THEN NEW.id END, TG_NAME || '/' || TG_WHEN || '/' || TG_NARGS
+    CASE WHEN TG_OP <> 'DELETE' THEN NEW.id END, TG_NAME || '/' || TG_WHEN || '/' || TG_NARGS || '/' || TG_ARGV[1] || coalesce(TG_ARGV[2], '-')
     FROM audit;
   RETURN NULL;
 END $$;
