@@ -80,6 +80,8 @@ pub(crate) enum Func {
     TriggerDef,
     /// `TG_ARGV[i]` inside a trigger function (trigger.rs).
     TgArgv,
+    /// pg_trigger_depth() (trigger.rs).
+    TriggerDepth,
     Repeat,
     Substr,
     SubstrLen,
@@ -296,6 +298,7 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
     sig("tusk_tg_argv", &[INT8], TEXT, Func::TgArgv),
+    sig("pg_trigger_depth", &[], INT4, Func::TriggerDepth),
     sig(
         "pg_get_triggerdef",
         &[types::OID, BOOL],
@@ -664,6 +667,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 },
             }
         }
+        Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
         Func::TgArgv => match a(0) {
             Value::Int8(i) => crate::trigger::tg_argv(i),
             Value::Int4(i) => crate::trigger::tg_argv(i.into()),

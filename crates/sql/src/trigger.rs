@@ -839,6 +839,12 @@ thread_local! {
     static ARGV: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// pg_trigger_depth(): how many trigger calls are running in this
+/// backend (0 outside any).
+pub(crate) fn depth() -> i32 {
+    ARGV.with(|a| a.borrow().len() as i32)
+}
+
 /// `TG_ARGV[i]` of the running trigger (0-based; NULL out of range, as
 /// PostgreSQL). Called by expression evaluation in the backend.
 pub(crate) fn tg_argv(i: i64) -> Value {

@@ -32,8 +32,8 @@ CREATE FUNCTION
 CREATE TRIGGER
 INSERT 0 1
 UPDATE 1
-2|KIWI|6|set by a_stamp
-3|PLUM|7|set by a_stamp
+2|KIWI|6|set by a_stamp at depth 1
+3|PLUM|7|set by a_stamp at depth 1
 CREATE FUNCTION
 CREATE TRIGGER
 INSERT 0 1

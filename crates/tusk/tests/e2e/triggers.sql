@@ -17,7 +17,7 @@ SELECT * FROM audit ORDER BY seq;
 CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.name := upper(NEW.name);
-  NEW.note := 'set by ' || TG_NAME;
+  NEW.note := 'set by ' || TG_NAME || ' at depth ' || pg_trigger_depth();
   RETURN NEW;
 END $$;
 CREATE TRIGGER a_stamp BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION stamp();
