@@ -952,14 +952,17 @@ struct Armed {
     when: Option<(crate::Prepared, Vec<(bool, usize)>)>,
 }
 
+/// A queued AFTER ROW event: (trigger, old row, new row).
+type AfterEvent = (usize, Option<Vec<Value>>, Option<Vec<Value>>);
+
 /// A statement's triggers on one table, and its queue of AFTER ROW
 /// events. Used only by the backend running the statement.
 pub(crate) struct Fire {
     rel: Relation,
     event: Event,
     trigs: Vec<Armed>,
-    /// AFTER ROW events: (trigger, old row, new row).
-    queue: Vec<(usize, Option<Vec<Value>>, Option<Vec<Value>>)>,
+    /// AFTER ROW events, in the order the rows changed.
+    queue: Vec<AfterEvent>,
 }
 
 impl Fire {

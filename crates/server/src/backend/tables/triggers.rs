@@ -28,10 +28,12 @@ use tusk_storage::lmgr::LockMode;
 
 use super::{name_of, oid_of, Session};
 
+/// Triggers by table oid.
+type TriggerMap = HashMap<u32, Rc<Vec<TriggerDef>>>;
+
 thread_local! {
     /// (catalog generation, triggers by table oid).
-    static CACHE: RefCell<(u64, HashMap<u32, Rc<Vec<TriggerDef>>>)> =
-        RefCell::new((u64::MAX, HashMap::new()));
+    static CACHE: RefCell<(u64, TriggerMap)> = RefCell::new((u64::MAX, HashMap::new()));
 }
 
 fn trigger_def(r: &[Value]) -> TriggerDef {
