@@ -2300,6 +2300,21 @@ impl Host for Session {
     fn routines(&mut self) -> Result<&mut dyn tusk_sql::Routines, PgError> {
         Ok(self)
     }
+    fn triggers(&mut self) -> Result<&mut dyn tusk_sql::trigger::Triggers, PgError> {
+        Ok(self)
+    }
+    fn lookup_triggers(
+        &self,
+        relid: u32,
+    ) -> Result<std::rc::Rc<Vec<tusk_sql::trigger::TriggerDef>>, PgError> {
+        self.lookup_triggers_impl(relid)
+    }
+    fn trigger_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<(tusk_sql::trigger::TriggerDef, tusk_sql::catalog::Relation)>, PgError> {
+        self.trigger_with_table_impl(oid)
+    }
     fn nested_relations(&self) -> Box<dyn tusk_sql::Relations> {
         Box::new(ServerRelations {
             procs: self.procs,

@@ -1327,6 +1327,21 @@ impl<'h> Binder<'h> {
         } else {
             self.coerce(r, t)?
         };
+        // character(n) compares without its trailing spaces (bpchareq):
+        // both sides are compared as their text (the cast strips them).
+        if t.oid == types::BPCHAR {
+            let strip = |b: Bound| {
+                Bound::new(
+                    Expr::Cast {
+                        arg: Box::new(b.e),
+                        from: types::BPCHAR,
+                        to: Ty::new(types::TEXT),
+                    },
+                    Ty::new(types::TEXT),
+                )
+            };
+            return Ok((strip(l), strip(r)));
+        }
         Ok((l, r))
     }
 

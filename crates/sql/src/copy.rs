@@ -692,6 +692,9 @@ pub struct CopyIn<'p> {
     checks: Option<Vec<(String, Expr)>>,
     /// FOREIGN KEY checks of the rows stored, run at the end (fkey.rs).
     pending: crate::fkey::Pending,
+    /// The table's INSERT triggers (trigger.rs), loaded and their BEFORE
+    /// STATEMENT ones fired at the first row (or at the end).
+    fire: Option<Option<crate::trigger::Fire>>,
 }
 
 impl<'p> CopyIn<'p> {
@@ -706,7 +709,29 @@ impl<'p> CopyIn<'p> {
             ended: false,
             checks: None,
             pending: crate::fkey::Pending::default(),
+            fire: None,
         }
+    }
+
+    /// The table's INSERT triggers, loaded at first use (BEFORE
+    /// STATEMENT triggers fire then).
+    fn triggers(
+        &mut self,
+        host: &mut dyn Host,
+    ) -> Result<Option<&mut crate::trigger::Fire>, PgError> {
+        if self.fire.is_none() {
+            let mut f = crate::trigger::Fire::load(
+                &*host,
+                &self.plan.rel,
+                crate::trigger::Event::Insert,
+                &[],
+            )?;
+            if let Some(f) = f.as_mut() {
+                f.before_statement(host)?;
+            }
+            self.fire = Some(f);
+        }
+        Ok(self.fire.as_mut().and_then(Option::as_mut))
     }
 
     /// The data of one CopyData message: every complete line in it (and
@@ -757,6 +782,9 @@ impl<'p> CopyIn<'p> {
             self.line(&line, host)?;
         }
         crate::fkey::run_pending(host, std::mem::take(&mut self.pending))?;
+        if let Some(f) = self.triggers(host)? {
+            f.after_statement(host)?;
+        }
         Ok(format!("COPY {}", self.count))
     }
 
@@ -931,6 +959,17 @@ impl<'p> CopyIn<'p> {
                 },
             });
         }
+        let ctx = self.line_context(text);
+        let row = match self.triggers(host)? {
+            Some(f) => match f
+                .before_row(host, None, Some(row))
+                .map_err(|e| crate::routine::add_context(e, &ctx))?
+            {
+                Some(r) => r,
+                None => return Ok(()),
+            },
+            None => row,
+        };
         let row = crate::modify::check_row(&self.plan.rel, row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
         if self.checks.is_none() {
@@ -945,6 +984,9 @@ impl<'p> CopyIn<'p> {
         self.pending
             .row_stored(&self.plan.rel, None, &row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
+        if let Some(f) = self.triggers(host)? {
+            f.after_row(host, None, Some(&row))?;
+        }
         self.count += 1;
         Ok(())
     }

@@ -84,6 +84,12 @@ pub(crate) enum Func {
     FunctionIsVisible,
     /// pg_get_constraintdef(oid [, pretty]) (fkey.rs).
     ConstraintDef,
+    /// pg_get_triggerdef(oid [, pretty]) over pg_trigger (trigger.rs).
+    TriggerDef,
+    /// `TG_ARGV[i]` inside a trigger function (trigger.rs).
+    TgArgv,
+    /// pg_trigger_depth() (trigger.rs).
+    TriggerDepth,
     Repeat,
     Substr,
     SubstrLen,
@@ -310,6 +316,15 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         &[types::OID],
         TEXT,
         Func::FunctionArguments,
+    ),
+    sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
+    sig("tusk_tg_argv", &[INT8], TEXT, Func::TgArgv),
+    sig("pg_trigger_depth", &[], INT4, Func::TriggerDepth),
+    sig(
+        "pg_get_triggerdef",
+        &[types::OID, BOOL],
+        TEXT,
+        Func::TriggerDef,
     ),
     sig(
         "pg_function_is_visible",
@@ -716,6 +731,30 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Oid(oid) => crate::fkey::constraint_def(ctx.host, oid)?,
             _ => Value::Null,
         },
+        Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
+        Func::TgArgv => match a(0) {
+            Value::Int8(i) => crate::trigger::tg_argv(i),
+            Value::Int4(i) => crate::trigger::tg_argv(i.into()),
+            _ => Value::Null,
+        },
+        Func::TriggerDef => {
+            let Value::Oid(oid) = cast_oid(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let pretty = args.get(1) == Some(&Value::Bool(true));
+            match ctx.host.trigger_by_oid(oid)? {
+                None => Value::Null,
+                Some((d, rel)) => {
+                    let func = ctx.host.routine_by_oid(d.func)?;
+                    Value::Text(crate::trigger::triggerdef(
+                        &d,
+                        &rel,
+                        func.as_deref(),
+                        pretty,
+                    ))
+                }
+            }
+        }
         Func::QuoteIdent => Value::Text(crate::routine::quote_ident(&text_arg(&a(0)))),
         Func::QuoteLiteral => Value::Text(crate::routine::quote_literal(&text_arg(&a(0)))),
         Func::QuoteNullable => match to_text(&a(0)) {

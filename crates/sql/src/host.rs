@@ -209,6 +209,32 @@ pub trait Host {
             "functions are not supported by this host",
         ))
     }
+    /// Where CREATE/DROP TRIGGER and ENABLE/DISABLE TRIGGER store their
+    /// rows.
+    fn triggers(&mut self) -> Result<&mut dyn crate::trigger::Triggers, PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "triggers are not supported by this host",
+        ))
+    }
+    /// The triggers of table `relid` (pg_trigger rows), for every
+    /// statement that changes its rows. A host without a catalog has none.
+    fn lookup_triggers(
+        &self,
+        relid: u32,
+    ) -> Result<std::rc::Rc<Vec<crate::trigger::TriggerDef>>, PgError> {
+        let _ = relid;
+        Ok(std::rc::Rc::new(Vec::new()))
+    }
+    /// The trigger with pg_trigger oid `oid` and its table, if any
+    /// (pg_get_triggerdef).
+    fn trigger_by_oid(
+        &self,
+        oid: u32,
+    ) -> Result<Option<(crate::trigger::TriggerDef, crate::catalog::Relation)>, PgError> {
+        let _ = oid;
+        Ok(None)
+    }
     /// Table scans for a statement run inside a function (a fresh
     /// statement snapshot at the current command id).
     fn nested_relations(&self) -> Box<dyn crate::exec::Relations> {

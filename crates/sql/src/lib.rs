@@ -79,6 +79,7 @@ pub mod role;
 mod routine;
 pub mod rowlock;
 pub mod sequence;
+pub mod trigger;
 mod utility;
 mod vacuum;
 mod window;
@@ -187,6 +188,7 @@ enum Plan {
     Utility(Utility),
     Copy(copy::CopyPlan),
     Routine(routine::RoutineStmt),
+    Trigger(trigger::TriggerStmt),
     Alter(alter::AlterPlan),
 }
 
@@ -289,6 +291,15 @@ pub fn prepare(
             command: Command::Other("COPY"),
         });
     }
+    if let Parsed::Pre(PreParsed::Trigger) = &stmt.parsed {
+        let t = trigger::bind(&stmt.sql)?;
+        return Ok(Prepared {
+            command: Command::Other(t.tag()),
+            plan: Plan::Trigger(t),
+            param_types: declared_param_types.to_vec(),
+            columns: Vec::new(),
+        });
+    }
     if let Parsed::Pre(PreParsed::Routine) = &stmt.parsed {
         let r = routine::bind(&stmt.sql, host)?;
         return Ok(Prepared {
@@ -336,7 +347,9 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
-            Parsed::Pre(PreParsed::Copy | PreParsed::Routine) => unreachable!("bound above"),
+            Parsed::Pre(PreParsed::Copy | PreParsed::Routine | PreParsed::Trigger) => {
+                unreachable!("bound above")
+            }
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
@@ -479,6 +492,10 @@ pub fn start(
         }
         Plan::Routine(r) => {
             let out = routine::execute(r, host)?;
+            Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Trigger(t) => {
+            let out = trigger::execute(t, host)?;
             Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Alter(a) => {

@@ -223,7 +223,21 @@ pub(crate) fn execute(
     // FOREIGN KEY checks queued per row, run when the rows are all
     // changed (crate::fkey).
     let mut pending = crate::fkey::Pending::default();
-    match &p.kind {
+    // The table's triggers for this statement (trigger.rs); None when
+    // it has none, and then no trigger work is done per row.
+    let (event, updated): (_, Vec<usize>) = match &p.kind {
+        ModifyKind::Insert { .. } => (crate::trigger::Event::Insert, Vec::new()),
+        ModifyKind::Update { sets, .. } => (
+            crate::trigger::Event::Update,
+            sets.iter().map(|(i, _)| *i).collect(),
+        ),
+        ModifyKind::Delete { .. } => (crate::trigger::Event::Delete, Vec::new()),
+    };
+    let mut fire = crate::trigger::Fire::load(&*host, &p.rel, event, &updated)?;
+    if let Some(f) = fire.as_mut() {
+        f.before_statement(host)?;
+    }
+    let done = match &p.kind {
         ModifyKind::Insert {
             rows,
             targets,
@@ -247,10 +261,20 @@ pub(crate) fn execute(
                             },
                         });
                     }
+                    let row = match fire.as_mut() {
+                        Some(f) => match f.before_row(host, None, Some(row))? {
+                            Some(r) => r,
+                            None => return Ok(()),
+                        },
+                        None => row,
+                    };
                     let row = check_row(&p.rel, row)?;
                     check_constraints(&p.rel, &checks, &row, host)?;
                     host.tables()?.insert(&p.rel, &row)?;
                     pending.row_stored(&p.rel, None, &row)?;
+                    if let Some(f) = fire.as_mut() {
+                        f.after_row(host, None, Some(&row))?;
+                    }
                     count += 1;
                     if !p.returning.is_empty() {
                         let mut full = row;
@@ -314,7 +338,7 @@ pub(crate) fn execute(
                 }
             }
             crate::fkey::run_pending(host, pending)?;
-            Ok((out, format!("INSERT 0 {count}")))
+            (out, format!("INSERT 0 {count}"))
         }
         ModifyKind::Update { filter, sets } => {
             let ncols = p.rel.columns.len();
@@ -334,11 +358,21 @@ pub(crate) fn execute(
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
+                        let new = match fire.as_mut() {
+                            Some(f) => match f.before_row(host, Some(&old[..ncols]), Some(new))? {
+                                Some(r) => r,
+                                None => break,
+                            },
+                            None => new,
+                        };
                         let new = check_row(&p.rel, new)?;
                         check_constraints(&p.rel, &checks, &new, host)?;
                         let ctid = ctid_of(&old, ncols)?;
                         match host.tables()?.update(&p.rel, &ctid, &new)? {
                             None => {
+                                if let Some(f) = fire.as_mut() {
+                                    f.after_row(host, Some(&old[..ncols]), Some(&new))?;
+                                }
                                 count += 1;
                                 pending.row_stored(&p.rel, Some(&old[..ncols]), &new)?;
                                 if !p.returning.is_empty() {
@@ -361,7 +395,7 @@ pub(crate) fn execute(
             scan.close();
             r?;
             crate::fkey::run_pending(host, pending)?;
-            Ok((out, format!("UPDATE {count}")))
+            (out, format!("UPDATE {count}"))
         }
         ModifyKind::Delete { filter } => {
             let ncols = p.rel.columns.len();
@@ -377,9 +411,17 @@ pub(crate) fn execute(
                         if !passes(filter, &old, &mut cx)? {
                             break;
                         }
+                        if let Some(f) = fire.as_mut() {
+                            if f.before_row(host, Some(&old[..ncols]), None)?.is_none() {
+                                break;
+                            }
+                        }
                         let ctid = ctid_of(&old, ncols)?;
                         match host.tables()?.delete(&p.rel, &ctid)? {
                             None => {
+                                if let Some(f) = fire.as_mut() {
+                                    f.after_row(host, Some(&old[..ncols]), None)?;
+                                }
                                 count += 1;
                                 pending.referenced_row_changed(&p.rel, &old[..ncols], None);
                                 let mut cx = Ctx { host, params };
@@ -398,9 +440,13 @@ pub(crate) fn execute(
             scan.close();
             r?;
             crate::fkey::run_pending(host, pending)?;
-            Ok((out, format!("DELETE {count}")))
+            (out, format!("DELETE {count}"))
         }
+    };
+    if let Some(f) = fire.as_mut() {
+        f.after_statement(host)?;
     }
+    Ok(done)
 }
 
 /// The `ctid` system column of a scanned row.

@@ -56,6 +56,9 @@ pub(crate) enum PreParsed {
     Reindex,
     /// `SET CONSTRAINTS`: read by fkey.rs.
     SetConstraints,
+    /// CREATE/DROP TRIGGER, ALTER TABLE ... ENABLE/DISABLE TRIGGER: read
+    /// by trigger.rs.
+    Trigger,
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
@@ -159,7 +162,17 @@ fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
 fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
     let w = leading_words(tokens, 5);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    if matches!(w.as_slice(), ["ALTER", "TABLE", ..]) {
+        let long = leading_words(tokens, 12);
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        if crate::trigger::is_enable_disable(&long) {
+            return Some(PreParsed::Trigger);
+        }
+    }
     match w.as_slice() {
+        ["CREATE", "TRIGGER" | "CONSTRAINT", ..]
+        | ["CREATE", "OR", "REPLACE", "TRIGGER" | "CONSTRAINT", ..]
+        | ["DROP", "TRIGGER", ..] => Some(PreParsed::Trigger),
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
         ["RESET", "SESSION", "AUTHORIZATION"] => {
             Some(PreParsed::Reset("session_authorization".into()))
@@ -382,6 +395,35 @@ pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32
 
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
+/// PostgreSQL's postfix `x ISNULL` / `x NOTNULL` as `IS [NOT] NULL`
+/// (sqlparser would read the word as a column alias). Both words are
+/// reserved in PostgreSQL, so a bare one is never a name.
+fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
+    let words: &[&str] = match &t.token {
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("isnull") => {
+            &["IS", "NULL"]
+        }
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("notnull") => {
+            &["IS", "NOT", "NULL"]
+        }
+        _ => return vec![t],
+    };
+    let mut out = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(TokenWithSpan {
+                token: Token::Whitespace(Whitespace::Space),
+                span: t.span,
+            });
+        }
+        out.push(TokenWithSpan {
+            token: Token::make_keyword(w),
+            span: t.span,
+        });
+    }
+    out
+}
+
 pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
     let dialect = PostgreSqlDialect {};
     let idx = LineIndex::new(sql);
@@ -430,6 +472,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 )
             })
             .cloned()
+            .flat_map(postfix_null_test)
             .collect();
         crate::sequence::strip_overriding(&mut toks);
         crate::sequence::reorder_identity_options(&mut toks);

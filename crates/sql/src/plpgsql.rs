@@ -210,6 +210,19 @@ pub(crate) struct Function {
     /// RETURNS TABLE's column variables.
     outs: Vec<usize>,
     found: usize,
+    /// A trigger function's NEW, OLD and TG_* variables.
+    trig: Option<TrigSlots>,
+}
+
+/// Slots of a trigger function's special variables, in the order
+/// [`crate::trigger::TrigCall`] fills them.
+#[derive(Debug)]
+struct TrigSlots {
+    new: usize,
+    old: usize,
+    /// tg_name, tg_when, tg_level, tg_op, tg_relid, tg_relname,
+    /// tg_table_name, tg_table_schema, tg_nargs.
+    scalars: [usize; 9],
 }
 
 thread_local! {
@@ -240,6 +253,9 @@ struct Parser<'a> {
     /// Visible names, innermost scope last.
     scopes: Vec<Vec<(String, usize)>>,
     host: &'a dyn Host,
+    /// A trigger function: `TG_ARGV[i]` is read through the running
+    /// trigger's arguments.
+    trigger: bool,
 }
 
 fn is_sig(t: &Token) -> bool {
@@ -412,8 +428,15 @@ impl<'a> Parser<'a> {
     fn sql(&self, text: &str) -> Sql {
         let mut params: Vec<ParamRef> = Vec::new();
         let vars = &self.vars;
+        let argv;
+        let run_text = if self.trigger {
+            argv = crate::trigger::rewrite_tg_argv(text);
+            argv.as_str()
+        } else {
+            text
+        };
         let out = substitute_vars(
-            text,
+            run_text,
             &|name, field| {
                 let slot = self.lookup(name)?;
                 let r = match (&vars[slot].ty, field) {
@@ -1552,6 +1575,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         vars: Vec::new(),
         scopes: vec![Vec::new()],
         host,
+        trigger: def.ret == crate::trigger::TRIGGER,
     };
     let found = p.declare("found", VarType::Scalar(Ty::new(types::BOOL)));
     let mut args = Vec::new();
@@ -1568,6 +1592,32 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
             outs.push(p.declare(n, VarType::Scalar(Ty::new(*t))));
         }
     }
+    // A trigger function's variables, declared in the function's
+    // outermost scope as PL/pgSQL's compiler does for a trigger call.
+    let trig = if def.ret == crate::trigger::TRIGGER {
+        let new = p.declare("new", VarType::Record);
+        let old = p.declare("old", VarType::Record);
+        let mut scalars = [0usize; 9];
+        for (i, (n, t)) in [
+            ("tg_name", types::NAME),
+            ("tg_when", types::TEXT),
+            ("tg_level", types::TEXT),
+            ("tg_op", types::TEXT),
+            ("tg_relid", types::OID),
+            ("tg_relname", types::NAME),
+            ("tg_table_name", types::NAME),
+            ("tg_table_schema", types::NAME),
+            ("tg_nargs", types::INT4),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            scalars[i] = p.declare(n, VarType::Scalar(Ty::new(t)));
+        }
+        Some(TrigSlots { new, old, scalars })
+    } else {
+        None
+    };
     let label = p.label()?;
     let block = p.block(label)?;
     if p.peek() == Some(&Token::SemiColon) {
@@ -1582,6 +1632,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         args,
         outs,
         found,
+        trig,
     })
 }
 
@@ -1614,6 +1665,9 @@ enum Flow {
 struct Interp<'a> {
     f: &'a Function,
     def: &'a FuncDef,
+    /// A trigger's NEW or OLD that is NULL for its event (RETURN gives
+    /// NULL).
+    null_rows: Vec<usize>,
     vals: Vec<Val>,
     ret: Option<Value>,
     set: Vec<crate::exec::Row>,
@@ -1632,6 +1686,39 @@ pub(crate) fn call(
     def: &FuncDef,
     args: Vec<Value>,
 ) -> Result<CallResult, PgError> {
+    invoke(host, def, args, None)
+}
+
+/// Calls a trigger function for one event: NEW, OLD and TG_* are set
+/// from `data`; the result is the returned row as a `Value::Record`, or
+/// NULL. Called by the backend running the triggering statement.
+pub(crate) fn call_trigger(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    data: &crate::trigger::TrigCall<'_>,
+) -> Result<Value, PgError> {
+    match invoke(host, def, Vec::new(), Some(data))? {
+        CallResult::Scalar(v) => Ok(v),
+        CallResult::Set(_) => Ok(Value::Null),
+    }
+}
+
+fn invoke(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    args: Vec<Value>,
+    trig: Option<&crate::trigger::TrigCall<'_>>,
+) -> Result<CallResult, PgError> {
+    if def.ret == crate::trigger::TRIGGER && trig.is_none() {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "trigger functions can only be called as triggers",
+        )
+        .with_context(format!(
+            "compilation of PL/pgSQL function \"{}\" near line 1",
+            def.name
+        )));
+    }
     let f = if def.oid != 0 {
         let hit = FUNCS.with(|c| {
             c.borrow()
@@ -1667,9 +1754,38 @@ pub(crate) fn call(
         vals[*slot] = Val::Scalar(a);
     }
     vals[f.found] = Val::Scalar(Value::Bool(false));
+    if let (Some(slots), Some(t)) = (&f.trig, trig) {
+        // An absent NEW or OLD is a NULL row of the table's type: its
+        // fields read as NULL, and RETURNing it returns NULL.
+        vals[slots.new] = Val::Row(Some(t.new.clone().unwrap_or_else(|| t.shape.clone())));
+        vals[slots.old] = Val::Row(Some(t.old.clone().unwrap_or_else(|| t.shape.clone())));
+        let scalars = [
+            Value::Name(t.name.to_string()),
+            Value::Text(t.when.to_string()),
+            Value::Text(t.level.to_string()),
+            Value::Text(t.op.to_string()),
+            Value::Oid(t.relid),
+            Value::Name(t.table.to_string()),
+            Value::Name(t.table.to_string()),
+            Value::Name(t.schema.to_string()),
+            Value::Int4(t.args.len() as i32),
+        ];
+        for (slot, v) in slots.scalars.iter().zip(scalars) {
+            vals[*slot] = Val::Scalar(v);
+        }
+    }
+    let null_rows = match (&f.trig, trig) {
+        (Some(slots), Some(t)) => [(slots.new, t.new.is_none()), (slots.old, t.old.is_none())]
+            .into_iter()
+            .filter(|x| x.1)
+            .map(|x| x.0)
+            .collect(),
+        _ => Vec::new(),
+    };
     let mut it = Interp {
         f: &f,
         def,
+        null_rows,
         vals,
         ret: None,
         set: Vec::new(),
@@ -1686,7 +1802,11 @@ pub(crate) fn call(
     if !returned && def.ret != types::VOID && def.kind != b'p' {
         return Err(PgError::error(
             SqlState::new("2F005"),
-            "control reached end of function without RETURN",
+            if def.ret == crate::trigger::TRIGGER {
+                "control reached end of trigger procedure without RETURN"
+            } else {
+                "control reached end of function without RETURN"
+            },
         )
         .with_context(format!("PL/pgSQL function {}", it.sig())));
     }
@@ -1820,7 +1940,16 @@ impl<'a> Interp<'a> {
                 p
             }
         };
-        run_prepared(host, &p, vals, limit)
+        // An error while the statement runs (in a trigger or function it
+        // calls) names the statement, as PostgreSQL's SPI does; simple
+        // expressions run outside SPI there and get no such line.
+        run_prepared(host, &p, vals, limit).map_err(|e| {
+            if sql.is_expr {
+                e
+            } else {
+                add_context(e, &format!("SQL statement \"{}\"", sql.orig))
+            }
+        })
     }
 
     /// The value of an expression (`SELECT expr`), converted to `want`.
@@ -1849,6 +1978,34 @@ impl<'a> Interp<'a> {
             }
             Some(t) if t.typmod >= 0 && !v.is_null() => crate::cast::apply_typmod(v, t),
             _ => Ok(v),
+        }
+    }
+
+    /// A trigger function's RETURN: a row variable's fields (RETURN NEW),
+    /// or any expression yielding a row or NULL.
+    fn trigger_result(&mut self, host: &mut dyn Host, e: &Sql) -> Result<Value, PgError> {
+        if let [ParamRef::Var(s)] = e.params.as_slice() {
+            if e.text.trim() == "SELECT $1" {
+                if self.null_rows.contains(s) {
+                    return Ok(Value::Null);
+                }
+                if let Val::Row(r) = &self.vals[*s] {
+                    return Ok(match r {
+                        Some(fields) => {
+                            Value::Record(fields.iter().map(|(_, t, v)| (*t, v.clone())).collect())
+                        }
+                        None => Value::Null,
+                    });
+                }
+            }
+        }
+        match self.eval(host, e, None)? {
+            v @ (Value::Record(_) | Value::Null) => Ok(v),
+            _ => Err(PgError::error(
+                SqlState::new("42804"),
+                "returned row structure does not match the structure of the triggering table",
+            )
+            .with_detail("Returned type is not a row.")),
         }
     }
 
@@ -2285,6 +2442,10 @@ impl<'a> Interp<'a> {
                 });
             }
             Stmt::Return(_, e) => {
+                if let (Some(e), true) = (e, self.def.ret == crate::trigger::TRIGGER) {
+                    self.ret = Some(self.trigger_result(host, e)?);
+                    return Ok(Flow::Return);
+                }
                 if let Some(e) = e {
                     if self.def.retset || self.def.ret == types::VOID {
                         if self.def.kind == b'p' {

@@ -86,7 +86,7 @@ fn syntax(msg: impl Into<String>) -> PgError {
 }
 
 /// The significant tokens of `sql` (whitespace and comments dropped).
-fn tokens(sql: &str) -> Result<Vec<Token>, PgError> {
+pub(crate) fn tokens(sql: &str) -> Result<Vec<Token>, PgError> {
     let toks = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize()
         .map_err(|e| syntax(format!("syntax error: {e}")))?;
@@ -104,27 +104,27 @@ pub(crate) fn tokens_with_spans(sql: &str) -> Result<Vec<TokenWithSpan>, PgError
 }
 
 /// A cursor over significant tokens.
-struct Cur {
-    t: Vec<Token>,
-    i: usize,
+pub(crate) struct Cur {
+    pub(crate) t: Vec<Token>,
+    pub(crate) i: usize,
 }
 
 impl Cur {
-    fn peek(&self) -> Option<&Token> {
+    pub(crate) fn peek(&self) -> Option<&Token> {
         self.t.get(self.i)
     }
-    fn next(&mut self) -> Option<Token> {
+    pub(crate) fn next(&mut self) -> Option<Token> {
         let t = self.t.get(self.i).cloned();
         self.i += 1;
         t
     }
-    fn word(&self) -> Option<String> {
+    pub(crate) fn word(&self) -> Option<String> {
         match self.peek() {
             Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
             _ => None,
         }
     }
-    fn eat(&mut self, kw: &str) -> bool {
+    pub(crate) fn eat(&mut self, kw: &str) -> bool {
         if self.word().as_deref() == Some(kw) {
             self.i += 1;
             true
@@ -132,14 +132,14 @@ impl Cur {
             false
         }
     }
-    fn expect(&mut self, kw: &str) -> Result<(), PgError> {
+    pub(crate) fn expect(&mut self, kw: &str) -> Result<(), PgError> {
         if self.eat(kw) {
             Ok(())
         } else {
             Err(self.unexpected())
         }
     }
-    fn eat_tok(&mut self, t: &Token) -> bool {
+    pub(crate) fn eat_tok(&mut self, t: &Token) -> bool {
         if self.peek() == Some(t) {
             self.i += 1;
             true
@@ -147,14 +147,14 @@ impl Cur {
             false
         }
     }
-    fn unexpected(&self) -> PgError {
+    pub(crate) fn unexpected(&self) -> PgError {
         match self.peek() {
             Some(t) => syntax(format!("syntax error at or near \"{t}\"")),
             None => syntax("syntax error at end of input"),
         }
     }
     /// An identifier, folded to lower case unless quoted.
-    fn ident(&mut self) -> Result<String, PgError> {
+    pub(crate) fn ident(&mut self) -> Result<String, PgError> {
         match self.next() {
             Some(Token::Word(w)) => Ok(if w.quote_style.is_some() {
                 w.value
@@ -166,7 +166,7 @@ impl Cur {
         }
     }
     /// `[schema.]name`.
-    fn qualified(&mut self) -> Result<(Option<String>, String), PgError> {
+    pub(crate) fn qualified(&mut self) -> Result<(Option<String>, String), PgError> {
         let a = self.ident()?;
         if self.eat_tok(&Token::Period) {
             let b = self.ident()?;
@@ -220,6 +220,9 @@ pub(crate) fn resolve_type(host: &dyn Host, text: &str) -> Result<Ty, PgError> {
     }
     if lower == "record" {
         return Ok(Ty::new(types::RECORD));
+    }
+    if lower == "trigger" {
+        return Ok(Ty::new(crate::trigger::TRIGGER));
     }
     let stmts = crate::parse(&format!("SELECT NULL::{t}"))
         .map_err(|_| syntax(format!("syntax error at or near \"{t}\"")))?;
@@ -639,6 +642,29 @@ fn bind_create(
         ));
     }
     def.src = body;
+    if def.ret == crate::trigger::TRIGGER {
+        // PostgreSQL's validators: only procedural languages write
+        // trigger functions, and those take no declared arguments.
+        if def.language == "sql" {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                "SQL functions cannot return type trigger",
+            ));
+        }
+        if !def.arg_types.is_empty() {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                "trigger functions cannot have declared arguments",
+            )
+            .with_hint(
+                "The arguments of the trigger can be accessed through TG_NARGS and TG_ARGV instead.",
+            )
+            .with_context(format!(
+                "compilation of PL/pgSQL function \"{}\" near line 1",
+                def.name
+            )));
+        }
+    }
     validate(host, &def)?;
     Ok(RoutineStmt::Create {
         schema,
@@ -1220,6 +1246,19 @@ pub(crate) fn call(
             call_sql(host, def, args)
         }
     })
+}
+
+/// Calls a trigger function for one event (see
+/// [`crate::plpgsql::call_trigger`]), counted as a call level like any
+/// routine call. Called by the backend running the triggering statement.
+pub(crate) fn call_trigger(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    data: &crate::trigger::TrigCall<'_>,
+) -> Result<Value, PgError> {
+    host.check_interrupts()?;
+    let _g = enter(host)?;
+    with_stack(|| crate::plpgsql::call_trigger(host, def, data))
 }
 
 fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepared>>, PgError> {

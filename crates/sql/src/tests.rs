@@ -254,6 +254,8 @@ fn expressions_and_casts() {
     // (sql, text value, column name, type)
     let cases: &[(&str, Option<&str>, &str, Oid)] = &[
         ("SELECT 1", Some("1"), "?column?", INT4),
+        ("SELECT 1 ISNULL", Some("f"), "?column?", BOOL),
+        ("SELECT NULL::int notnull", Some("f"), "?column?", BOOL),
         ("SELECT 1 + 2 * 3", Some("7"), "?column?", INT4),
         ("SELECT 7 / 2", Some("3"), "?column?", INT4),
         ("SELECT -7 / 2", Some("-3"), "?column?", INT4),

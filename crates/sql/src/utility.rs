@@ -1125,8 +1125,26 @@ impl Utility {
                     found.push(r);
                 }
                 crate::fkey::before_truncate(host, &mut found, *cascade)?;
+                // TRUNCATE triggers (statement level only): every
+                // table's BEFORE ones, the truncation, then the AFTER ones.
+                let mut fires = Vec::new();
+                for rel in &found {
+                    let f = crate::trigger::Fire::load(
+                        &*host,
+                        rel,
+                        crate::trigger::Event::Truncate,
+                        &[],
+                    )?;
+                    if let Some(mut f) = f {
+                        f.before_statement(host)?;
+                        fires.push(f);
+                    }
+                }
                 for rel in &found {
                     host.tables()?.truncate(rel)?;
+                }
+                for f in &mut fires {
+                    f.after_statement(host)?;
                 }
                 done("TRUNCATE TABLE")
             }

@@ -109,6 +109,7 @@ pub const PG_INDEX_OID: u32 = 2610;
 pub const PG_NAMESPACE_OID: u32 = 2615;
 /// pg_sequence: one row of parameters per sequence relation.
 pub const PG_SEQUENCE_OID: u32 = 2224;
+pub const PG_TRIGGER_OID: u32 = 2620;
 
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
 pub const PUBLIC_NAMESPACE: u32 = 2200;
@@ -305,6 +306,27 @@ pub static PG_NAMESPACE_COLS: &[CatCol] = &[
     c("nspowner", 26, true),
     c("nspacl", 1034, false),
 ];
+pub static PG_TRIGGER_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("tgrelid", 26, true),
+    c("tgparentid", 26, true),
+    c("tgname", 19, true),
+    c("tgfoid", 26, true),
+    c("tgtype", 21, true),
+    c("tgenabled", 18, true),
+    c("tgisinternal", 16, true),
+    c("tgconstrrelid", 26, true),
+    c("tgconstrindid", 26, true),
+    c("tgconstraint", 26, true),
+    c("tgdeferrable", 16, true),
+    c("tginitdeferred", 16, true),
+    c("tgnargs", 21, true),
+    c("tgattr", 22, true),
+    c("tgargs", 17, true),
+    c("tgqual", 194, false),
+    c("tgoldtable", 19, false),
+    c("tgnewtable", 19, false),
+];
 pub static PG_PROC_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("proname", 19, true),
@@ -464,6 +486,13 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10105,
         cols: PG_SEQUENCE_COLS,
+    },
+    Catalog {
+        oid: PG_TRIGGER_OID,
+        name: "pg_trigger",
+        shared: false,
+        rowtype: 10037,
+        cols: PG_TRIGGER_COLS,
     },
 ];
 

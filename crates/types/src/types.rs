@@ -191,6 +191,7 @@ pub const TYPES: &[TypeInfo] = {
         row(NUMERIC, "numeric", -1, I, false, M),
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
+        row(2279, "trigger", 4, I, true, P),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
         row(XID8, "xid8", 8, D, true, P),

@@ -78,6 +78,7 @@ mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;
 mod toast;
+mod triggers;
 mod vacuum;
 
 pub(super) use index::{open_index_scan, open_ordered_scan};
@@ -1562,6 +1563,7 @@ impl tusk_sql::Tables for Session {
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),
             (cat::PG_CONSTRAINT_OID, "conrelid"),
+            (cat::PG_TRIGGER_OID, "tgrelid"),
         ] {
             let i = cat::catalog(catoid).col(col);
             for (tid, r) in self.catalog_rows(catoid)? {

@@ -54,6 +54,8 @@
 //! - `toast`: values of 1 kB to 10 MB (compressible or not, text and
 //!   bytea) through INSERT/SELECT/UPDATE/DELETE/COPY/VACUUM/TRUNCATE/DROP
 //!   and kill -9, and where their chunks go.
+//! - `triggers`: CREATE/DROP TRIGGER, ENABLE/DISABLE, PL/pgSQL trigger
+//!   functions against PostgreSQL 15's output; recursion, restart, COPY.
 //! - `tls`: SSLRequest 'S' and TLS with psql (require, verify-full),
 //!   hostssl/hostnossl and client certificates, the key file check,
 //!   garbage after 'S', a bad certificate on reload.
@@ -89,6 +91,7 @@ mod stop;
 mod tables;
 mod tls;
 mod toast;
+mod triggers;
 mod txid;
 mod util;
 mod walkeep;

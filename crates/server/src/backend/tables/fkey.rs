@@ -209,8 +209,9 @@ impl Session {
             .collect())
     }
 
-    /// Sets pg_class.relhastriggers of table `oid`.
-    fn set_has_triggers(&mut self, oid: u32) -> Result<(), PgError> {
+    /// Sets pg_class.relhastriggers of table `oid` (foreign keys and
+    /// CREATE TRIGGER: its lookups then read pg_constraint/pg_trigger).
+    pub(super) fn set_has_triggers(&mut self, oid: u32) -> Result<(), PgError> {
         let c = cat::catalog(PG_CLASS_OID);
         let Some((tid, mut class)) = self
             .catalog_rows(PG_CLASS_OID)?

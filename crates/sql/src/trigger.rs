@@ -1,0 +1,1294 @@
+//! Triggers: CREATE/DROP TRIGGER, ALTER TABLE ENABLE/DISABLE TRIGGER, and
+//! firing a table's triggers around the rows an INSERT, UPDATE, DELETE or
+//! COPY FROM changes.
+//!
+//! Why it is built this way: a trigger is one pg_trigger row in
+//! PostgreSQL 15's layout (tgtype bits, tgenabled, tgattr, tgargs), stored
+//! by the host through [`Triggers`] and read back per statement through
+//! `Host::lookup_triggers` (cached by the host under the catalog
+//! generation), so a statement on a table without triggers pays one cache
+//! lookup. The statements are read here from their tokens (sqlparser has
+//! no CREATE TRIGGER grammar for PostgreSQL). A statement that changes
+//! rows holds a [`Fire`] for its table: BEFORE ROW triggers run as each row
+//! is about to be stored and may replace it or skip it; AFTER ROW events
+//! are queued with their rows and run when the statement's rows are all
+//! changed, followed by the AFTER STATEMENT triggers (PostgreSQL's
+//! after-trigger queue, for one statement). The WHEN condition is kept as
+//! SQL text over `new.col`/`old.col` (tusk keeps SQL text where
+//! PostgreSQL keeps a node tree) and is run as `SELECT cond` with those
+//! columns as parameters. Trigger functions are PL/pgSQL only (a SQL
+//! function cannot return trigger, as in PostgreSQL); each call goes
+//! through the routine call depth count, so a trigger that changes its
+//! own table ends in 54001, never in a crashed backend.
+//!
+//! Not yet: transition tables (REFERENCING), deferred constraint
+//! triggers, INSTEAD OF triggers (tusk has no views). TG_ARGV[i] is read
+//! through a private function (no arrays yet), not as an array value.
+
+use std::rc::Rc;
+
+use sqlparser::tokenizer::Token;
+use tusk_common::sqlstate::{self, SqlState};
+use tusk_common::{PgError, Severity};
+
+use crate::catalog::{FuncDef, Relation};
+use crate::host::Host;
+use crate::routine::Cur;
+use crate::types::{self, Oid, Ty};
+use crate::value::Value;
+
+/// The `trigger` pseudo-type (PostgreSQL's TRIGGEROID).
+pub const TRIGGER: Oid = 2279;
+
+/// tgtype bits (PostgreSQL's TRIGGER_TYPE_*).
+pub const TYPE_ROW: i16 = 1;
+pub const TYPE_BEFORE: i16 = 2;
+pub const TYPE_INSERT: i16 = 4;
+pub const TYPE_DELETE: i16 = 8;
+pub const TYPE_UPDATE: i16 = 16;
+pub const TYPE_TRUNCATE: i16 = 32;
+pub const TYPE_INSTEAD: i16 = 64;
+
+const INVALID_OBJECT_DEFINITION: SqlState = SqlState::new("42P17");
+const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
+const WRONG_OBJECT_TYPE: SqlState = SqlState::new("42809");
+const DATATYPE_MISMATCH: SqlState = SqlState::new("42804");
+
+/// One pg_trigger row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerDef {
+    pub oid: u32,
+    pub relid: u32,
+    pub name: String,
+    /// pg_proc oid of the trigger function.
+    pub func: u32,
+    pub tgtype: i16,
+    /// 'O' fires, 'D' is disabled ('A' always, 'R' replica).
+    pub enabled: u8,
+    /// Arguments given to the function, as text.
+    pub args: Vec<String>,
+    /// UPDATE OF: the columns' attnums (physical, from 1).
+    pub attrs: Vec<i16>,
+    /// WHEN condition: SQL text over `new.col` / `old.col`.
+    pub when: Option<String>,
+    pub constraint: bool,
+    pub deferrable: bool,
+    pub initdeferred: bool,
+}
+
+/// Which triggers ALTER TABLE ENABLE/DISABLE TRIGGER names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TriggerSel {
+    Name(String),
+    /// ALL: user and internal triggers.
+    All,
+    /// USER: all but internal ones.
+    User,
+}
+
+/// Where the trigger statements keep their rows (the server's pg_trigger).
+/// Called by the backend running the statement.
+pub trait Triggers {
+    /// Stores `def` (oid and relid filled in by the host); with
+    /// `replace`, an existing trigger of that name is replaced, else it
+    /// is 42710.
+    fn create_trigger(
+        &mut self,
+        rel: &Relation,
+        def: &TriggerDef,
+        replace: bool,
+    ) -> Result<(), PgError>;
+    /// Drops the table's trigger `name`; false when there is none.
+    fn drop_trigger(&mut self, rel: &Relation, name: &str) -> Result<bool, PgError>;
+    /// Sets tgenabled of the selected triggers; false when a named one
+    /// does not exist.
+    fn set_trigger_enabled(
+        &mut self,
+        rel: &Relation,
+        which: &TriggerSel,
+        enabled: u8,
+    ) -> Result<bool, PgError>;
+}
+
+/// A parsed trigger statement.
+#[derive(Debug, Clone)]
+pub(crate) enum TriggerStmt {
+    Create {
+        replace: bool,
+        table: (Option<String>, String),
+        func: (Option<String>, String),
+        def: Box<TriggerDef>,
+        /// UPDATE OF column names (resolved to attnums at execution).
+        cols: Vec<String>,
+        /// REFERENCING was given.
+        transition: bool,
+    },
+    Drop {
+        if_exists: bool,
+        name: String,
+        table: (Option<String>, String),
+    },
+    Enable {
+        table: (Option<String>, String),
+        which: TriggerSel,
+        enabled: u8,
+    },
+}
+
+impl TriggerStmt {
+    pub fn tag(&self) -> &'static str {
+        match self {
+            TriggerStmt::Create { .. } => "CREATE TRIGGER",
+            TriggerStmt::Drop { .. } => "DROP TRIGGER",
+            TriggerStmt::Enable { .. } => "ALTER TABLE",
+        }
+    }
+}
+
+fn syntax(msg: impl Into<String>) -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, msg)
+}
+
+/// Tokens as SQL text, spaced as PostgreSQL's deparser spaces simple
+/// expressions (`new.a > 0`, `f(x, y)`).
+fn join_tokens(toks: &[Token]) -> String {
+    let mut out = String::new();
+    let mut prev: Option<&Token> = None;
+    for (i, t) in toks.iter().enumerate() {
+        let next_is_period = matches!(toks.get(i + 1), Some(Token::Period));
+        let glue = matches!(
+            t,
+            Token::Period | Token::RParen | Token::Comma | Token::RBracket | Token::DoubleColon
+        ) || matches!(t, Token::LParen | Token::LBracket)
+            && matches!(prev, Some(Token::Word(_)))
+            || matches!(
+                prev,
+                Some(Token::Period | Token::LParen | Token::LBracket | Token::DoubleColon)
+            );
+        if prev.is_some() && !glue {
+            out.push(' ');
+        }
+        match t {
+            // Qualified names (new.a) as the deparser prints them.
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && (matches!(prev, Some(Token::Period)) || next_is_period) =>
+            {
+                out.push_str(&w.value.to_lowercase())
+            }
+            _ => out.push_str(&t.to_string()),
+        }
+        prev = Some(t);
+    }
+    out
+}
+
+/// True when `sql` is ALTER TABLE ... {ENABLE|DISABLE} [ALWAYS|REPLICA]
+/// TRIGGER (routed here by the parser).
+pub(crate) fn is_enable_disable(words: &[&str]) -> bool {
+    matches!(words, ["ALTER", "TABLE", ..])
+        && words.windows(2).any(|w| {
+            matches!(w[0], "ENABLE" | "DISABLE" | "ALWAYS" | "REPLICA") && w[1] == "TRIGGER"
+        })
+}
+
+/// Reads a trigger statement. Names are resolved when it runs.
+pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
+    let mut c = Cur {
+        t: crate::routine::tokens(sql)?,
+        i: 0,
+    };
+    if c.eat("ALTER") {
+        c.expect("TABLE")?;
+        if c.eat("IF") {
+            c.expect("EXISTS")?;
+        }
+        c.eat("ONLY");
+        let table = c.qualified()?;
+        let enabled = if c.eat("ENABLE") {
+            if c.eat("ALWAYS") {
+                b'A'
+            } else if c.eat("REPLICA") {
+                b'R'
+            } else {
+                b'O'
+            }
+        } else {
+            c.expect("DISABLE")?;
+            b'D'
+        };
+        c.expect("TRIGGER")?;
+        let which = if c.eat("ALL") {
+            TriggerSel::All
+        } else if c.eat("USER") {
+            TriggerSel::User
+        } else {
+            TriggerSel::Name(c.ident()?)
+        };
+        c.eat_tok(&Token::SemiColon);
+        if c.peek().is_some() {
+            return Err(c.unexpected());
+        }
+        return Ok(TriggerStmt::Enable {
+            table,
+            which,
+            enabled,
+        });
+    }
+    if c.eat("DROP") {
+        c.expect("TRIGGER")?;
+        let if_exists = if c.eat("IF") {
+            c.expect("EXISTS")?;
+            true
+        } else {
+            false
+        };
+        let name = c.ident()?;
+        c.expect("ON")?;
+        let table = c.qualified()?;
+        if c.eat("CASCADE") {
+            // Nothing depends on a trigger here.
+        } else {
+            c.eat("RESTRICT");
+        }
+        c.eat_tok(&Token::SemiColon);
+        if c.peek().is_some() {
+            return Err(c.unexpected());
+        }
+        return Ok(TriggerStmt::Drop {
+            if_exists,
+            name,
+            table,
+        });
+    }
+    c.expect("CREATE")?;
+    let replace = if c.eat("OR") {
+        c.expect("REPLACE")?;
+        true
+    } else {
+        false
+    };
+    let constraint = c.eat("CONSTRAINT");
+    c.expect("TRIGGER")?;
+    let name = c.ident()?;
+    let mut tgtype: i16 = 0;
+    if c.eat("BEFORE") {
+        tgtype |= TYPE_BEFORE;
+    } else if c.eat("INSTEAD") {
+        c.expect("OF")?;
+        tgtype |= TYPE_INSTEAD;
+    } else {
+        c.expect("AFTER")?;
+    }
+    let mut cols = Vec::new();
+    loop {
+        let ev = c.word();
+        match ev.as_deref() {
+            Some("INSERT") => tgtype |= TYPE_INSERT,
+            Some("DELETE") => tgtype |= TYPE_DELETE,
+            Some("TRUNCATE") => tgtype |= TYPE_TRUNCATE,
+            Some("UPDATE") => {
+                c.i += 1;
+                tgtype |= TYPE_UPDATE;
+                if c.eat("OF") {
+                    loop {
+                        cols.push(c.ident()?);
+                        if !c.eat_tok(&Token::Comma) {
+                            break;
+                        }
+                    }
+                }
+                if c.eat("OR") {
+                    continue;
+                }
+                break;
+            }
+            _ => return Err(c.unexpected()),
+        }
+        c.i += 1;
+        if !c.eat("OR") {
+            break;
+        }
+    }
+    c.expect("ON")?;
+    let table = c.qualified()?;
+    let (mut deferrable, mut initdeferred, mut transition) = (false, false, false);
+    let mut row = false;
+    let mut when = None;
+    loop {
+        if c.eat("FROM") {
+            c.qualified()?;
+        } else if c.eat("NOT") {
+            c.expect("DEFERRABLE")?;
+            deferrable = false;
+        } else if c.eat("DEFERRABLE") {
+            deferrable = true;
+        } else if c.eat("INITIALLY") {
+            if c.eat("DEFERRED") {
+                initdeferred = true;
+            } else {
+                c.expect("IMMEDIATE")?;
+            }
+        } else if c.eat("REFERENCING") {
+            transition = true;
+            while matches!(c.word().as_deref(), Some("OLD" | "NEW")) {
+                c.i += 1;
+                if !c.eat("TABLE") {
+                    c.expect("ROW")?;
+                }
+                c.eat("AS");
+                c.ident()?;
+            }
+        } else if c.eat("FOR") {
+            c.eat("EACH");
+            if c.eat("ROW") {
+                row = true;
+            } else {
+                c.expect("STATEMENT")?;
+            }
+        } else if c.eat("WHEN") {
+            if c.peek() != Some(&Token::LParen) {
+                return Err(c.unexpected());
+            }
+            c.i += 1;
+            let start = c.i;
+            let mut depth = 0usize;
+            loop {
+                match c.peek() {
+                    None => return Err(syntax("syntax error at end of input")),
+                    Some(Token::LParen) => depth += 1,
+                    Some(Token::RParen) if depth == 0 => break,
+                    Some(Token::RParen) => depth -= 1,
+                    _ => {}
+                }
+                c.i += 1;
+            }
+            when = Some(join_tokens(&c.t[start..c.i]));
+            c.i += 1;
+        } else {
+            break;
+        }
+    }
+    if !c.eat("EXECUTE") {
+        return Err(c.unexpected());
+    }
+    if !c.eat("FUNCTION") {
+        c.expect("PROCEDURE")?;
+    }
+    let func = c.qualified()?;
+    if c.peek() != Some(&Token::LParen) {
+        return Err(c.unexpected());
+    }
+    c.i += 1;
+    let mut args = Vec::new();
+    while c.peek() != Some(&Token::RParen) {
+        let a = match c.next() {
+            Some(Token::SingleQuotedString(s))
+            | Some(Token::EscapedStringLiteral(s))
+            | Some(Token::NationalStringLiteral(s)) => s,
+            Some(Token::Number(n, _)) => n,
+            Some(Token::Minus) => match c.next() {
+                Some(Token::Number(n, _)) => format!("-{n}"),
+                _ => return Err(c.unexpected()),
+            },
+            Some(Token::Word(w)) => {
+                if w.quote_style.is_some() {
+                    w.value
+                } else {
+                    w.value.to_lowercase()
+                }
+            }
+            Some(t) => return Err(syntax(format!("syntax error at or near \"{t}\""))),
+            None => return Err(syntax("syntax error at end of input")),
+        };
+        args.push(a);
+        if !c.eat_tok(&Token::Comma) && c.peek() != Some(&Token::RParen) {
+            return Err(c.unexpected());
+        }
+    }
+    c.i += 1;
+    c.eat_tok(&Token::SemiColon);
+    if c.peek().is_some() {
+        return Err(c.unexpected());
+    }
+    if row {
+        tgtype |= TYPE_ROW;
+    }
+    Ok(TriggerStmt::Create {
+        replace,
+        table,
+        func,
+        cols,
+        transition,
+        def: Box::new(TriggerDef {
+            oid: 0,
+            relid: 0,
+            name,
+            func: 0,
+            tgtype,
+            enabled: b'O',
+            args,
+            attrs: Vec::new(),
+            when,
+            constraint,
+            deferrable,
+            initdeferred,
+        }),
+    })
+}
+
+fn table_of(
+    host: &dyn Host,
+    table: &(Option<String>, String),
+) -> Result<Option<Relation>, PgError> {
+    host.lookup_table(table.0.as_deref(), &table.1)
+}
+
+fn no_relation(table: &(Option<String>, String)) -> String {
+    match &table.0 {
+        Some(s) => format!("relation \"{s}.{}\" does not exist", table.1),
+        None => format!("relation \"{}\" does not exist", table.1),
+    }
+}
+
+/// The physical attnum (from 1) of live column `idx`.
+fn attnum_of(rel: &Relation, idx: usize) -> i16 {
+    let mut live = 0usize;
+    let n = rel.columns.len() + rel.dropped.len();
+    for pos in 0..n {
+        if rel.dropped.iter().any(|d| d.0 == pos) {
+            continue;
+        }
+        if live == idx {
+            return (pos + 1) as i16;
+        }
+        live += 1;
+    }
+    (idx + 1) as i16
+}
+
+/// The live column index of physical attnum `att`.
+fn column_of(rel: &Relation, att: i16) -> Option<usize> {
+    (0..rel.columns.len()).find(|&i| attnum_of(rel, i) == att)
+}
+
+/// Runs a trigger statement. Called by the backend running it.
+pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::Outcome, PgError> {
+    let tag = stmt.tag().to_string();
+    match stmt {
+        TriggerStmt::Create {
+            replace,
+            table,
+            func,
+            def,
+            cols,
+            transition,
+        } => {
+            let Some(rel) = table_of(&*host, table)? else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    no_relation(table),
+                ));
+            };
+            let mut def = (**def).clone();
+            check_create(&*host, &rel, &mut def, cols, *transition)?;
+            let cands = host.lookup_routines(func.0.as_deref(), &func.1)?;
+            let Some(f) = cands.iter().find(|f| f.arg_types.is_empty()) else {
+                let shown = match &func.0 {
+                    Some(s) => format!("{s}.{}", func.1),
+                    None => func.1.clone(),
+                };
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {shown}() does not exist"),
+                ));
+            };
+            if f.ret != TRIGGER {
+                return Err(PgError::error(
+                    INVALID_OBJECT_DEFINITION,
+                    format!("function {} must return type trigger", f.name),
+                ));
+            }
+            def.func = f.oid;
+            host.triggers()?.create_trigger(&rel, &def, *replace)?;
+        }
+        TriggerStmt::Drop {
+            if_exists,
+            name,
+            table,
+        } => {
+            let Some(rel) = table_of(&*host, table)? else {
+                if *if_exists {
+                    host.notice(PgError::new(
+                        Severity::Notice,
+                        sqlstate::SUCCESSFUL_COMPLETION,
+                        format!("{}, skipping", no_relation(table)),
+                    ));
+                    return Ok(crate::Outcome {
+                        rows: Vec::new(),
+                        tag,
+                    });
+                }
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    no_relation(table),
+                ));
+            };
+            if !host.triggers()?.drop_trigger(&rel, name)? {
+                if *if_exists {
+                    host.notice(PgError::new(
+                        Severity::Notice,
+                        sqlstate::SUCCESSFUL_COMPLETION,
+                        format!(
+                            "trigger \"{name}\" for relation \"{}\" does not exist, skipping",
+                            rel.name
+                        ),
+                    ));
+                } else {
+                    return Err(PgError::error(
+                        UNDEFINED_OBJECT,
+                        format!(
+                            "trigger \"{name}\" for table \"{}\" does not exist",
+                            rel.name
+                        ),
+                    ));
+                }
+            }
+        }
+        TriggerStmt::Enable {
+            table,
+            which,
+            enabled,
+        } => {
+            let Some(rel) = table_of(&*host, table)? else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    no_relation(table),
+                ));
+            };
+            if !host
+                .triggers()?
+                .set_trigger_enabled(&rel, which, *enabled)?
+            {
+                let TriggerSel::Name(n) = which else {
+                    unreachable!("ALL and USER always match")
+                };
+                return Err(PgError::error(
+                    UNDEFINED_OBJECT,
+                    format!("trigger \"{n}\" for table \"{}\" does not exist", rel.name),
+                ));
+            }
+        }
+    }
+    Ok(crate::Outcome {
+        rows: Vec::new(),
+        tag,
+    })
+}
+
+/// CreateTrigger's checks of the definition against its table.
+fn check_create(
+    host: &dyn Host,
+    rel: &Relation,
+    def: &mut TriggerDef,
+    cols: &[String],
+    transition: bool,
+) -> Result<(), PgError> {
+    rel.table()?;
+    let row = def.tgtype & TYPE_ROW != 0;
+    if def.tgtype & TYPE_INSTEAD != 0 {
+        return Err(
+            PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a table", rel.name))
+                .with_detail("Tables cannot have INSTEAD OF triggers."),
+        );
+    }
+    if def.tgtype & TYPE_TRUNCATE != 0 && row {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "TRUNCATE FOR EACH ROW triggers are not supported",
+        ));
+    }
+    if def.constraint {
+        if def.tgtype & TYPE_BEFORE != 0 || !row {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                if row {
+                    "constraint triggers must be AFTER ROW triggers"
+                } else {
+                    "constraint triggers must be FOR EACH ROW"
+                },
+            ));
+        }
+        if def.initdeferred {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "INITIALLY DEFERRED constraint triggers are not supported yet",
+            ));
+        }
+    }
+    if transition {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "transition tables (REFERENCING) are not supported yet",
+        ));
+    }
+    for name in cols {
+        let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!(
+                    "column \"{name}\" of relation \"{}\" does not exist",
+                    rel.name
+                ),
+            ));
+        };
+        let a = attnum_of(rel, i);
+        if def.attrs.contains(&a) {
+            return Err(PgError::error(
+                SqlState::new("42701"),
+                format!("column \"{name}\" specified more than once"),
+            ));
+        }
+        def.attrs.push(a);
+    }
+    if let Some(w) = &def.when {
+        let (text, refs) = when_params(w);
+        let uses = |which: &str| refs.iter().any(|(o, _)| o == which);
+        if !row && (uses("new") || uses("old")) {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                "statement trigger's WHEN condition cannot reference column values",
+            ));
+        }
+        if def.tgtype & TYPE_INSERT != 0 && uses("old") {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                "INSERT trigger's WHEN condition cannot reference OLD values",
+            ));
+        }
+        if def.tgtype & TYPE_DELETE != 0 && uses("new") {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                "DELETE trigger's WHEN condition cannot reference NEW values",
+            ));
+        }
+        // Bind it now: unknown columns are CREATE TRIGGER's error.
+        let mut tys = Vec::new();
+        for (_, col) in &refs {
+            let Some(c) = rel.columns.iter().find(|c| &c.name == col) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{col}\" does not exist"),
+                ));
+            };
+            tys.push(c.ty.oid);
+        }
+        let stmts = crate::parse(&text)?;
+        let Some(s) = stmts.first() else {
+            return Err(syntax("syntax error at end of input"));
+        };
+        let p = crate::prepare(s, &tys, host)?;
+        if p.columns().first().map(|c| c.type_oid) != Some(types::BOOL) {
+            return Err(PgError::error(
+                DATATYPE_MISMATCH,
+                format!(
+                    "argument of WHEN must be type boolean, not type {}",
+                    types::sql_name(p.columns().first().map_or(types::UNKNOWN, |c| c.type_oid))
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `SELECT (cond)` with each `new.col` / `old.col` replaced by `$n`, and
+/// the (new|old, column) of each `$n`.
+fn when_params(cond: &str) -> (String, Vec<(String, String)>) {
+    let toks = crate::routine::tokens(cond).unwrap_or_default();
+    let mut out: Vec<Token> = Vec::new();
+    let mut refs: Vec<(String, String)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if let (Token::Word(w), Some(Token::Period), Some(Token::Word(col))) =
+            (&toks[i], toks.get(i + 1), toks.get(i + 2))
+        {
+            let q = w.value.to_lowercase();
+            if w.quote_style.is_none() && (q == "new" || q == "old") {
+                let col = if col.quote_style.is_some() {
+                    col.value.clone()
+                } else {
+                    col.value.to_lowercase()
+                };
+                let key = (q, col);
+                let n = match refs.iter().position(|r| *r == key) {
+                    Some(p) => p + 1,
+                    None => {
+                        refs.push(key);
+                        refs.len()
+                    }
+                };
+                out.push(Token::Placeholder(format!("${n}")));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    let body: Vec<String> = out.iter().map(|t| t.to_string()).collect();
+    (format!("SELECT ({})", body.join(" ")), refs)
+}
+
+/// pg_get_triggerdef: the CREATE TRIGGER statement of a trigger
+/// (`pretty` as psql's `\d` asks for it: the table unqualified and the
+/// WHEN condition without the deparser's extra parentheses).
+pub fn triggerdef(
+    def: &TriggerDef,
+    rel: &Relation,
+    func: Option<&FuncDef>,
+    pretty: bool,
+) -> String {
+    let mut s = String::from("CREATE ");
+    if def.constraint {
+        s.push_str("CONSTRAINT ");
+    }
+    s.push_str("TRIGGER ");
+    s.push_str(&crate::routine::quote_ident(&def.name));
+    s.push(' ');
+    s.push_str(if def.tgtype & TYPE_BEFORE != 0 {
+        "BEFORE"
+    } else if def.tgtype & TYPE_INSTEAD != 0 {
+        "INSTEAD OF"
+    } else {
+        "AFTER"
+    });
+    let mut events = Vec::new();
+    if def.tgtype & TYPE_INSERT != 0 {
+        events.push("INSERT".to_string());
+    }
+    if def.tgtype & TYPE_DELETE != 0 {
+        events.push("DELETE".to_string());
+    }
+    if def.tgtype & TYPE_UPDATE != 0 {
+        let mut u = "UPDATE".to_string();
+        if !def.attrs.is_empty() {
+            let names: Vec<String> = def
+                .attrs
+                .iter()
+                .filter_map(|&a| column_of(rel, a))
+                .map(|i| crate::routine::quote_ident(&rel.columns[i].name))
+                .collect();
+            u.push_str(" OF ");
+            u.push_str(&names.join(", "));
+        }
+        events.push(u);
+    }
+    if def.tgtype & TYPE_TRUNCATE != 0 {
+        events.push("TRUNCATE".to_string());
+    }
+    s.push(' ');
+    s.push_str(&events.join(" OR "));
+    s.push_str(" ON ");
+    if !pretty {
+        s.push_str(&crate::routine::quote_ident(&rel.schema));
+        s.push('.');
+    }
+    s.push_str(&crate::routine::quote_ident(&rel.name));
+    if def.constraint {
+        s.push_str(if def.deferrable {
+            " DEFERRABLE"
+        } else {
+            " NOT DEFERRABLE"
+        });
+        s.push_str(if def.initdeferred {
+            " INITIALLY DEFERRED"
+        } else {
+            " INITIALLY IMMEDIATE"
+        });
+    }
+    s.push_str(if def.tgtype & TYPE_ROW != 0 {
+        " FOR EACH ROW"
+    } else {
+        " FOR EACH STATEMENT"
+    });
+    if let Some(w) = &def.when {
+        if pretty {
+            s.push_str(&format!(" WHEN ({w})"));
+        } else {
+            s.push_str(&format!(" WHEN (({w}))"));
+        }
+    }
+    let name = match func {
+        Some(f) => crate::routine::quote_ident(&f.name),
+        None => format!("\"{}\"", def.func),
+    };
+    let args: Vec<String> = def
+        .args
+        .iter()
+        .map(|a| crate::routine::quote_literal(a))
+        .collect();
+    s.push_str(&format!(" EXECUTE FUNCTION {name}({})", args.join(", ")));
+    s
+}
+
+// ---- firing ----
+
+thread_local! {
+    /// The arguments of the trigger calls running in this backend,
+    /// innermost last (TG_ARGV of the innermost).
+    static ARGV: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// pg_trigger_depth(): how many trigger calls are running in this
+/// backend (0 outside any).
+pub(crate) fn depth() -> i32 {
+    ARGV.with(|a| a.borrow().len() as i32)
+}
+
+/// `TG_ARGV[i]` of the running trigger (0-based; NULL out of range, as
+/// PostgreSQL). Called by expression evaluation in the backend.
+pub(crate) fn tg_argv(i: i64) -> Value {
+    ARGV.with(|a| {
+        a.borrow()
+            .last()
+            .and_then(|args| usize::try_from(i).ok().and_then(|i| args.get(i)))
+            .map_or(Value::Null, |s| Value::Text(s.clone()))
+    })
+}
+
+/// A trigger function's SQL text with each `TG_ARGV[expr]` read through
+/// [`tg_argv`] (tusk has no arrays yet, so TG_ARGV is not a variable).
+pub(crate) fn rewrite_tg_argv(text: &str) -> String {
+    let Ok(toks) = crate::routine::tokens_with_spans(text) else {
+        return text.to_string();
+    };
+    let toks: Vec<Token> = toks.into_iter().map(|t| t.token).collect();
+    if !toks.iter().any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("tg_argv"))) {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if let Token::Word(w) = &toks[i] {
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("tg_argv") {
+                let mut j = i + 1;
+                while matches!(toks.get(j), Some(Token::Whitespace(_))) {
+                    j += 1;
+                }
+                if let Some(Token::LBracket) = toks.get(j) {
+                    out.push_str("tusk_tg_argv((");
+                    let mut depth = 0usize;
+                    j += 1;
+                    while let Some(t) = toks.get(j) {
+                        match t {
+                            Token::LBracket => depth += 1,
+                            Token::RBracket if depth == 0 => break,
+                            Token::RBracket => depth -= 1,
+                            _ => {}
+                        }
+                        out.push_str(&t.to_string());
+                        j += 1;
+                    }
+                    out.push_str("))");
+                    i = j + 1;
+                    continue;
+                }
+            }
+        }
+        out.push_str(&toks[i].to_string());
+        i += 1;
+    }
+    out
+}
+
+/// What a trigger function sees of its event (NEW, OLD and TG_*).
+pub(crate) struct TrigCall<'a> {
+    pub name: &'a str,
+    pub when: &'static str,
+    pub level: &'static str,
+    pub op: &'static str,
+    pub relid: u32,
+    pub table: &'a str,
+    pub schema: &'a str,
+    pub args: &'a [String],
+    pub new: Option<Vec<(String, Oid, Value)>>,
+    pub old: Option<Vec<(String, Oid, Value)>>,
+    /// The table's columns with NULL values (an absent NEW or OLD).
+    pub shape: Vec<(String, Oid, Value)>,
+}
+
+/// The event a statement fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    Insert,
+    Update,
+    Delete,
+    Truncate,
+}
+
+impl Event {
+    fn bit(self) -> i16 {
+        match self {
+            Event::Insert => TYPE_INSERT,
+            Event::Update => TYPE_UPDATE,
+            Event::Delete => TYPE_DELETE,
+            Event::Truncate => TYPE_TRUNCATE,
+        }
+    }
+    fn op(self) -> &'static str {
+        match self {
+            Event::Insert => "INSERT",
+            Event::Update => "UPDATE",
+            Event::Delete => "DELETE",
+            Event::Truncate => "TRUNCATE",
+        }
+    }
+}
+
+struct Armed {
+    def: TriggerDef,
+    func: Rc<FuncDef>,
+    /// The WHEN condition bound: plan and (new?, column) of each `$n`.
+    when: Option<(crate::Prepared, Vec<(bool, usize)>)>,
+}
+
+/// A queued AFTER ROW event: (trigger, old row, new row).
+type AfterEvent = (usize, Option<Vec<Value>>, Option<Vec<Value>>);
+
+/// A statement's triggers on one table, and its queue of AFTER ROW
+/// events. Used only by the backend running the statement.
+pub(crate) struct Fire {
+    rel: Relation,
+    event: Event,
+    trigs: Vec<Armed>,
+    /// AFTER ROW events, in the order the rows changed.
+    queue: Vec<AfterEvent>,
+}
+
+impl Fire {
+    /// The enabled triggers of `rel` for `event`, in name order; `None`
+    /// when there are none (the statement then does no trigger work).
+    /// `updated`: for UPDATE, the columns its SET list assigns (UPDATE OF
+    /// fires when one of them is assigned).
+    pub fn load(
+        host: &dyn Host,
+        rel: &Relation,
+        event: Event,
+        updated: &[usize],
+    ) -> Result<Option<Fire>, PgError> {
+        let Ok(t) = rel.table() else {
+            return Ok(None);
+        };
+        let all = host.lookup_triggers(t.oid)?;
+        if all.is_empty() {
+            return Ok(None);
+        }
+        let mut defs: Vec<&TriggerDef> = all
+            .iter()
+            .filter(|d| d.tgtype & event.bit() != 0 && matches!(d.enabled, b'O' | b'A'))
+            .filter(|d| {
+                event != Event::Update
+                    || d.attrs.is_empty()
+                    || d.tgtype & TYPE_ROW == 0
+                    || d.attrs
+                        .iter()
+                        .any(|&a| column_of(rel, a).is_some_and(|c| updated.contains(&c)))
+            })
+            .collect();
+        if defs.is_empty() {
+            return Ok(None);
+        }
+        defs.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut trigs = Vec::with_capacity(defs.len());
+        for d in defs {
+            let Some(func) = host.routine_by_oid(d.func)? else {
+                return Err(PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!("cache lookup failed for function {}", d.func),
+                ));
+            };
+            let when =
+                match &d.when {
+                    Some(w) => {
+                        let (text, refs) = when_params(w);
+                        let mut tys = Vec::new();
+                        let mut cols = Vec::new();
+                        for (which, col) in &refs {
+                            let i = rel.columns.iter().position(|c| &c.name == col).ok_or_else(
+                                || {
+                                    PgError::error(
+                                        sqlstate::UNDEFINED_COLUMN,
+                                        format!("column \"{col}\" does not exist"),
+                                    )
+                                },
+                            )?;
+                            tys.push(rel.columns[i].ty.oid);
+                            cols.push((which == "new", i));
+                        }
+                        let stmts = crate::parse(&text)?;
+                        let Some(s) = stmts.first() else {
+                            return Err(syntax("syntax error at end of input"));
+                        };
+                        Some((crate::prepare(s, &tys, host)?, cols))
+                    }
+                    None => None,
+                };
+            trigs.push(Armed {
+                def: d.clone(),
+                func,
+                when,
+            });
+        }
+        Ok(Some(Fire {
+            rel: rel.clone(),
+            event,
+            trigs,
+            queue: Vec::new(),
+        }))
+    }
+
+    fn fields(&self, row: &[Value]) -> Vec<(String, Oid, Value)> {
+        self.rel
+            .columns
+            .iter()
+            .zip(row)
+            .map(|(c, v)| (c.name.clone(), c.ty.oid, v.clone()))
+            .collect()
+    }
+
+    fn when_passes(
+        &self,
+        host: &mut dyn Host,
+        k: usize,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<bool, PgError> {
+        let Some((plan, cols)) = &self.trigs[k].when else {
+            return Ok(true);
+        };
+        let params: Vec<Value> = cols
+            .iter()
+            .map(|&(is_new, i)| {
+                let r = if is_new { new } else { old };
+                r.and_then(|r| r.get(i).cloned()).unwrap_or(Value::Null)
+            })
+            .collect();
+        let rels = host.nested_relations();
+        let mut ex = crate::start(plan, params, host, &*rels)?;
+        let v = ex.next(host)?;
+        Ok(matches!(
+            v.as_ref().and_then(|r| r.first()),
+            Some(Value::Bool(true))
+        ))
+    }
+
+    fn call(
+        &self,
+        host: &mut dyn Host,
+        k: usize,
+        when: &'static str,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<Value, PgError> {
+        let a = &self.trigs[k];
+        let row = a.def.tgtype & TYPE_ROW != 0;
+        let data = TrigCall {
+            name: &a.def.name,
+            when,
+            level: if row { "ROW" } else { "STATEMENT" },
+            op: self.event.op(),
+            relid: a.def.relid,
+            table: &self.rel.name,
+            schema: &self.rel.schema,
+            args: &a.def.args,
+            new: new.map(|r| self.fields(r)),
+            old: old.map(|r| self.fields(r)),
+            shape: self
+                .rel
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.oid, Value::Null))
+                .collect(),
+        };
+        ARGV.with(|v| v.borrow_mut().push(a.def.args.clone()));
+        let r = crate::routine::call_trigger(host, &a.func, &data);
+        ARGV.with(|v| v.borrow_mut().pop());
+        host.command_counter_increment();
+        r
+    }
+
+    /// A trigger's returned value as a row of the table (cast by
+    /// position), or None for NULL.
+    fn returned_row(&self, v: Value) -> Result<Option<Vec<Value>>, PgError> {
+        match v {
+            Value::Record(fields) => {
+                if fields.len() != self.rel.columns.len() {
+                    return Err(PgError::error(
+                        DATATYPE_MISMATCH,
+                        "returned row structure does not match the structure of the triggering table",
+                    )
+                    .with_detail("Number of returned columns does not match expected column count."));
+                }
+                let mut out = Vec::with_capacity(fields.len());
+                for ((t, v), c) in fields.into_iter().zip(&self.rel.columns) {
+                    out.push(if v.is_null() || t == c.ty.oid {
+                        v
+                    } else {
+                        crate::cast::cast(v, t, Ty::new(c.ty.oid), 0)?
+                    });
+                }
+                Ok(Some(out))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn statement(&mut self, host: &mut dyn Host, before: bool) -> Result<(), PgError> {
+        for k in 0..self.trigs.len() {
+            let t = self.trigs[k].def.tgtype;
+            if t & TYPE_ROW != 0 || (t & TYPE_BEFORE != 0) != before {
+                continue;
+            }
+            if !self.when_passes(host, k, None, None)? {
+                continue;
+            }
+            self.call(host, k, if before { "BEFORE" } else { "AFTER" }, None, None)?;
+        }
+        Ok(())
+    }
+
+    /// BEFORE STATEMENT triggers; call once before the first row.
+    pub fn before_statement(&mut self, host: &mut dyn Host) -> Result<(), PgError> {
+        self.statement(host, true)
+    }
+
+    /// BEFORE ROW triggers on a row about to be stored (`new`, for INSERT
+    /// and UPDATE) or deleted (`old` alone): the row to store, or None
+    /// when a trigger returned NULL (the row is skipped). For DELETE the
+    /// returned row only says whether to go on.
+    pub fn before_row(
+        &mut self,
+        host: &mut dyn Host,
+        old: Option<&[Value]>,
+        new: Option<Vec<Value>>,
+    ) -> Result<Option<Vec<Value>>, PgError> {
+        let mut cur = new;
+        for k in 0..self.trigs.len() {
+            let t = self.trigs[k].def.tgtype;
+            if t & TYPE_ROW == 0 || t & TYPE_BEFORE == 0 {
+                continue;
+            }
+            if !self.when_passes(host, k, old, cur.as_deref())? {
+                continue;
+            }
+            let v = self.call(host, k, "BEFORE", old, cur.as_deref())?;
+            match self.returned_row(v)? {
+                None => return Ok(None),
+                Some(r) => {
+                    if self.event != Event::Delete {
+                        cur = Some(r);
+                    }
+                }
+            }
+        }
+        Ok(match self.event {
+            Event::Delete => Some(old.map(<[Value]>::to_vec).unwrap_or_default()),
+            _ => cur,
+        })
+    }
+
+    /// Queues the AFTER ROW events of a changed row (WHEN is evaluated
+    /// now, on the row as stored, as PostgreSQL does).
+    pub fn after_row(
+        &mut self,
+        host: &mut dyn Host,
+        old: Option<&[Value]>,
+        new: Option<&[Value]>,
+    ) -> Result<(), PgError> {
+        for k in 0..self.trigs.len() {
+            let t = self.trigs[k].def.tgtype;
+            if t & TYPE_ROW == 0 || t & TYPE_BEFORE != 0 {
+                continue;
+            }
+            if !self.when_passes(host, k, old, new)? {
+                continue;
+            }
+            self.queue
+                .push((k, old.map(<[Value]>::to_vec), new.map(<[Value]>::to_vec)));
+        }
+        Ok(())
+    }
+
+    /// At the statement's end: the queued AFTER ROW events in order, then
+    /// the AFTER STATEMENT triggers.
+    pub fn after_statement(&mut self, host: &mut dyn Host) -> Result<(), PgError> {
+        let queue = std::mem::take(&mut self.queue);
+        for (k, old, new) in queue {
+            host.check_interrupts()?;
+            self.call(host, k, "AFTER", old.as_deref(), new.as_deref())?;
+        }
+        self.statement(host, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_trigger_reads_events_level_when_and_arguments() {
+        let s = bind(
+            "CREATE TRIGGER tr1 BEFORE INSERT OR UPDATE OF b ON t FOR EACH ROW WHEN (NEW.a > 0) EXECUTE FUNCTION f('x', 'y')",
+        )
+        .unwrap();
+        let TriggerStmt::Create {
+            def,
+            cols,
+            table,
+            func,
+            ..
+        } = s
+        else {
+            panic!("not a create")
+        };
+        assert_eq!(def.tgtype, 23);
+        assert_eq!(cols, vec!["b".to_string()]);
+        assert_eq!(table, (None, "t".to_string()));
+        assert_eq!(func, (None, "f".to_string()));
+        assert_eq!(def.args, vec!["x".to_string(), "y".to_string()]);
+        assert_eq!(def.when.as_deref(), Some("new.a > 0"));
+    }
+
+    #[test]
+    fn when_condition_columns_become_parameters() {
+        let (text, refs) = when_params("new.a > old.a AND new.a <> 3");
+        assert_eq!(text, "SELECT ($1 > $2 AND $1 <> 3)");
+        assert_eq!(
+            refs,
+            vec![
+                ("new".to_string(), "a".to_string()),
+                ("old".to_string(), "a".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn tg_argv_subscripts_become_calls() {
+        assert_eq!(
+            rewrite_tg_argv("substr(new.a, 1, 2) != tg_argv[0]"),
+            "substr(new.a, 1, 2) <> tusk_tg_argv((0))"
+        );
+        assert_eq!(rewrite_tg_argv("TG_ARGV[i + 1]"), "tusk_tg_argv((i + 1))");
+        assert_eq!(rewrite_tg_argv("x + 1"), "x + 1");
+    }
+
+    #[test]
+    fn enable_disable_is_recognised_among_alter_table() {
+        assert!(is_enable_disable(&[
+            "ALTER", "TABLE", "t", "DISABLE", "TRIGGER"
+        ]));
+        assert!(!is_enable_disable(&[
+            "ALTER", "TABLE", "t", "ADD", "COLUMN"
+        ]));
+    }
+}
