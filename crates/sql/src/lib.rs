@@ -62,6 +62,7 @@ mod copy;
 mod cte;
 mod distinct;
 mod exec;
+mod explain;
 mod expr;
 mod func;
 mod host;
@@ -183,6 +184,7 @@ enum Plan {
     Copy(copy::CopyPlan),
     Routine(routine::RoutineStmt),
     Alter(alter::AlterPlan),
+    Explain(explain::ExplainPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -293,6 +295,15 @@ pub fn prepare(
             columns: Vec::new(),
         });
     }
+    if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
+        let e = explain::bind(&stmt.sql, declared_param_types, host)?;
+        return Ok(Prepared {
+            param_types: e.inner.param_types.clone(),
+            plan: Plan::Explain(e),
+            columns: explain::columns(),
+            command: Command::Other("EXPLAIN"),
+        });
+    }
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
@@ -331,7 +342,9 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
-            Parsed::Pre(PreParsed::Copy | PreParsed::Routine) => unreachable!("bound above"),
+            Parsed::Pre(PreParsed::Copy | PreParsed::Routine | PreParsed::Explain) => {
+                unreachable!("bound above")
+            }
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
@@ -463,6 +476,10 @@ pub fn start(
         Plan::Routine(r) => {
             let out = routine::execute(r, host)?;
             Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Explain(e) => {
+            let rows = explain::execute(e, &params, host, relations)?;
+            Ok(Execution::done(rows, "EXPLAIN".into()))
         }
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;

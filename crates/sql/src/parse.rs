@@ -57,6 +57,8 @@ pub(crate) enum PreParsed {
     /// CREATE/ALTER/DROP ROLE, GRANT/REVOKE of roles, SET ROLE: read by
     /// role.rs.
     Role,
+    /// `EXPLAIN`: options read by explain.rs, the rest parsed again.
+    Explain,
 }
 
 #[derive(Debug, Clone)]
@@ -183,6 +185,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
+        ["EXPLAIN", ..] => Some(PreParsed::Explain),
         _ => None,
     }
 }

@@ -77,7 +77,7 @@ pub(crate) mod stats;
 mod toast;
 mod vacuum;
 
-pub(super) use index::{open_index_scan, open_ordered_scan};
+pub(super) use index::{heap_blocks, index_choice, open_index_scan, open_ordered_scan};
 
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
