@@ -195,6 +195,9 @@ pub struct Relation {
     pub dropped: Vec<(usize, types::Oid)>,
     /// CHECK constraints, checked on every stored row.
     pub checks: Vec<CheckDef>,
+    /// The FROM item's alias as written (`FROM t t1`), which EXPLAIN
+    /// shows; None without one.
+    pub alias: Option<String>,
 }
 
 impl Relation {
@@ -207,6 +210,7 @@ impl Relation {
             source,
             dropped: Vec::new(),
             checks: Vec::new(),
+            alias: None,
         }
     }
 

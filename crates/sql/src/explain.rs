@@ -155,6 +155,13 @@ fn bool_opt(name: &str, v: Option<&Tok>) -> Result<bool, PgError> {
 /// from the statement text: the options and the byte offset where the
 /// explained statement starts.
 pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
+    parse_options_at(sql).map_err(|(e, _)| e)
+}
+
+/// A syntax error at byte `at` of the statement.
+type Located = (PgError, Option<usize>);
+
+fn parse_options_at(sql: &str) -> Result<(Options, usize), Located> {
     let mut o = Options {
         analyze: false,
         verbose: false,
@@ -165,22 +172,25 @@ pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
         format: Format::Text,
     };
     let Some((Tok::Word(w), _, mut pos)) = next_tok(sql, 0) else {
-        return Err(syntax("syntax error"));
+        return Err((syntax("syntax error"), None));
     };
     debug_assert_eq!(w, "explain");
     match next_tok(sql, pos) {
         Some((Tok::Punct('('), _, p)) => {
             pos = p;
             loop {
-                let (name, at) = match next_tok(sql, pos) {
-                    Some((Tok::Word(w), _, p)) => (w, p),
+                let (name, name_at, at) = match next_tok(sql, pos) {
+                    Some((Tok::Word(w), s, p)) => (w, s, p),
                     Some((t, s, _)) => {
-                        return Err(syntax(format!(
-                            "syntax error at or near \"{}\"",
-                            tok_text(&t, sql, s)
-                        )))
+                        return Err((
+                            syntax(format!(
+                                "syntax error at or near \"{}\"",
+                                tok_text(&t, sql, s)
+                            )),
+                            Some(s),
+                        ))
                     }
-                    None => return Err(syntax("syntax error at end of input")),
+                    None => return Err((syntax("syntax error at end of input"), Some(sql.len()))),
                 };
                 pos = at;
                 // An optional value, then `,` or `)`.
@@ -192,23 +202,36 @@ pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
                         pos = p;
                     }
                     Some((t, s, _)) => {
-                        return Err(syntax(format!(
-                            "syntax error at or near \"{}\"",
-                            tok_text(&t, sql, s)
-                        )))
+                        return Err((
+                            syntax(format!(
+                                "syntax error at or near \"{}\"",
+                                tok_text(&t, sql, s)
+                            )),
+                            Some(s),
+                        ))
                     }
-                    None => return Err(syntax("syntax error at end of input")),
+                    None => return Err((syntax("syntax error at end of input"), Some(sql.len()))),
                 }
                 match name.as_str() {
-                    "analyze" | "analyse" => o.analyze = bool_opt(&name, value.as_ref())?,
-                    "verbose" => o.verbose = bool_opt(&name, value.as_ref())?,
-                    "costs" => o.costs = bool_opt(&name, value.as_ref())?,
-                    "buffers" => o.buffers = bool_opt(&name, value.as_ref())?,
-                    "settings" | "wal" => {
-                        bool_opt(&name, value.as_ref())?;
+                    "analyze" | "analyse" => {
+                        o.analyze = bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?
                     }
-                    "timing" => o.timing = Some(bool_opt(&name, value.as_ref())?),
-                    "summary" => o.summary = Some(bool_opt(&name, value.as_ref())?),
+                    "verbose" => {
+                        o.verbose = bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?
+                    }
+                    "costs" => o.costs = bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?,
+                    "buffers" => {
+                        o.buffers = bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?
+                    }
+                    "settings" | "wal" => {
+                        bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?;
+                    }
+                    "timing" => {
+                        o.timing = Some(bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?)
+                    }
+                    "summary" => {
+                        o.summary = Some(bool_opt(&name, value.as_ref()).map_err(|e| (e, None))?)
+                    }
                     "format" => {
                         let v = match &value {
                             Some(Tok::Word(w) | Tok::Str(w)) => w.to_ascii_lowercase(),
@@ -219,18 +242,22 @@ pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
                             "json" => Format::Json,
                             "yaml" => Format::Yaml,
                             "xml" => Format::Xml,
-                            _ => {
-                                return Err(PgError::error(
+                            _ => return Err((
+                                PgError::error(
                                     sqlstate::INVALID_PARAMETER_VALUE,
                                     format!(
                                         "unrecognized value for EXPLAIN option \"format\": \"{v}\""
                                     ),
-                                ))
-                            }
+                                ),
+                                Some(name_at),
+                            )),
                         };
                     }
                     _ => {
-                        return Err(syntax(format!("unrecognized EXPLAIN option \"{name}\"")));
+                        return Err((
+                            syntax(format!("unrecognized EXPLAIN option \"{name}\"")),
+                            Some(name_at),
+                        ));
                     }
                 }
                 match next_tok(sql, pos) {
@@ -240,12 +267,15 @@ pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
                         break;
                     }
                     Some((t, s, _)) => {
-                        return Err(syntax(format!(
-                            "syntax error at or near \"{}\"",
-                            tok_text(&t, sql, s)
-                        )))
+                        return Err((
+                            syntax(format!(
+                                "syntax error at or near \"{}\"",
+                                tok_text(&t, sql, s)
+                            )),
+                            Some(s),
+                        ))
                     }
-                    None => return Err(syntax("syntax error at end of input")),
+                    None => return Err((syntax("syntax error at end of input"), Some(sql.len()))),
                 }
             }
         }
@@ -265,9 +295,12 @@ pub(crate) fn parse_options(sql: &str) -> Result<(Options, usize), PgError> {
         }
     }
     if o.timing == Some(true) && !o.analyze {
-        return Err(PgError::error(
-            sqlstate::INVALID_PARAMETER_VALUE,
-            "EXPLAIN option TIMING requires ANALYZE",
+        return Err((
+            PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "EXPLAIN option TIMING requires ANALYZE",
+            ),
+            None,
         ));
     }
     Ok((o, pos))
@@ -282,6 +315,128 @@ fn tok_text(t: &Tok, sql: &str, start: usize) -> String {
             .unwrap_or("")
             .to_string(),
     }
+}
+
+/// The syntax check of `EXPLAIN ...` when the query is parsed, so that
+/// its errors carry PostgreSQL's cursor position: the options, then the
+/// explained statement, which must be one PostgreSQL's grammar lets
+/// EXPLAIN take. The position is a 0-based character index in `text`.
+pub(crate) fn check(text: &str) -> Result<(), (PgError, Option<usize>)> {
+    let chars = |b: usize| text[..b.min(text.len())].chars().count();
+    let (_, at) = parse_options_at(text).map_err(|(e, p)| (e, p.map(chars)))?;
+    let rest = &text[at..];
+    let base = chars(at);
+    let stmts =
+        crate::parse_with_position(rest).map_err(|(e, p)| (e, p.map(|p| base + p as usize - 1)))?;
+    let explainable = match stmts.as_slice() {
+        [stmt] => match &stmt.parsed {
+            crate::parse::Parsed::Ast(s) => matches!(
+                s.as_ref(),
+                sqlparser::ast::Statement::Query(_)
+                    | sqlparser::ast::Statement::Insert(_)
+                    | sqlparser::ast::Statement::Update(_)
+                    | sqlparser::ast::Statement::Delete(_)
+            ),
+            crate::parse::Parsed::Pre(_) => false,
+        },
+        [] => {
+            return Err((
+                syntax("syntax error at end of input"),
+                Some(chars(text.len())),
+            ))
+        }
+        _ => false,
+    };
+    if explainable {
+        return Ok(());
+    }
+    let first = rest.split_whitespace().next().unwrap_or("");
+    if first.eq_ignore_ascii_case("execute") {
+        return Err((
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "EXPLAIN EXECUTE is not supported",
+            ),
+            None,
+        ));
+    }
+    let (msg, pos) = not_explainable(rest);
+    if msg == "syntax error at or near \"as\"" || msg == "syntax error at or near \"AS\"" {
+        return Err((
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "EXPLAIN CREATE TABLE AS is not supported",
+            ),
+            None,
+        ));
+    }
+    Err((syntax(msg), pos.map(|p| base + rest[..p].chars().count())))
+}
+
+/// Where PostgreSQL's grammar stops reading a statement EXPLAIN cannot
+/// take: at its first word, except for CREATE TABLE, which EXPLAIN takes
+/// in the form CREATE TABLE name [(column, ...)] AS query, so the error
+/// is at the first token that does not fit that form.
+fn not_explainable(rest: &str) -> (String, Option<usize>) {
+    let mut toks = Vec::new();
+    let mut pos = 0;
+    while let Some((t, s, e)) = next_tok(rest, pos) {
+        toks.push((t, s));
+        pos = e;
+    }
+    let word = |i: usize| match toks.get(i) {
+        Some((Tok::Word(w), _)) => Some(w.as_str()),
+        _ => None,
+    };
+    let at = |i: usize| -> (String, Option<usize>) {
+        match toks.get(i) {
+            Some((t, s)) => (
+                format!("syntax error at or near \"{}\"", tok_text(t, rest, *s)),
+                Some(*s),
+            ),
+            None => ("syntax error at end of input".into(), Some(rest.len())),
+        }
+    };
+    if word(0) != Some("create") {
+        return at(0);
+    }
+    let mut i = 1;
+    if matches!(word(i), Some("temp" | "temporary" | "unlogged")) {
+        i += 1;
+    }
+    if word(i) != Some("table") {
+        return at(i.min(1));
+    }
+    i += 1;
+    if word(i) == Some("if") {
+        i += 3;
+    }
+    // The name, possibly qualified.
+    if word(i).is_none() {
+        return at(i);
+    }
+    i += 1;
+    while matches!(toks.get(i), Some((Tok::Punct('.'), _))) {
+        i += 2;
+    }
+    if matches!(toks.get(i), Some((Tok::Punct('('), _))) {
+        i += 1;
+        loop {
+            if word(i).is_none() {
+                return at(i);
+            }
+            i += 1;
+            match toks.get(i) {
+                Some((Tok::Punct(','), _)) => i += 1,
+                Some((Tok::Punct(')'), _)) => {
+                    i += 1;
+                    break;
+                }
+                _ => return at(i),
+            }
+        }
+    }
+    at(i)
 }
 
 /// Binds `EXPLAIN ... stmt`: the options, then the statement, which must
@@ -393,6 +548,11 @@ struct PNode {
     strategy: Option<&'static str>,
     join_type: Option<&'static str>,
     relation: Option<(String, String, String)>,
+    /// The FROM alias of a scanned relation.
+    alias: Option<String>,
+    /// "SubPlan 1" / "InitPlan 1 (returns $0)": the label printed above
+    /// a subquery's plan.
+    subplan_name: Option<String>,
     /// Function Scan, Values Scan, CTE Scan, Subquery Scan: the name shown.
     scan_name: Option<String>,
     function_name: Option<String>,
@@ -445,11 +605,23 @@ struct Names {
     cols: Vec<(Option<String>, String, types::Ty)>,
 }
 
+/// Marks a column name that is already deparsed text (an aggregate's
+/// result read by HAVING or ORDER BY).
+const RAW: &str = "\u{1}";
+
 /// Deparsing state: whether column names are qualified (more than one
 /// relation in the query, or VERBOSE), and the subplans numbered so far.
 struct Dp {
     qualify: bool,
     subplans: usize,
+    /// Exec parameters numbered so far (an InitPlan's result is `$n`).
+    params: usize,
+    /// Subqueries met while deparsing, not yet placed in the tree: their
+    /// label, whether an InitPlan, and their plan.
+    subs: Vec<(String, bool, SelectPlan)>,
+    /// The rows of the enclosing queries, innermost last (what an
+    /// `Expr::Outer` of a correlated subquery reads).
+    outer: Vec<Names>,
 }
 
 fn literal(v: &Value) -> String {
@@ -460,6 +632,7 @@ fn literal(v: &Value) -> String {
         Value::Int4(i) if *i >= 0 => i.to_string(),
         Value::Int4(i) => q(&i.to_string(), "integer"),
         Value::Int2(i) => q(&i.to_string(), "smallint"),
+        Value::Int8(i) if *i >= 0 && *i <= i32::MAX as i64 => i.to_string(),
         Value::Int8(i) => q(&i.to_string(), "bigint"),
         Value::Numeric(n) => {
             let s = n.to_string();
@@ -497,6 +670,7 @@ fn func_name(f: crate::func::Func) -> &'static str {
 impl Dp {
     fn col(&self, names: &Names, i: usize) -> String {
         match names.cols.get(i) {
+            Some((None, n, _)) if n.starts_with(RAW) => n[RAW.len()..].to_string(),
             Some((Some(q), n, _)) if self.qualify => format!("{}.{}", quote(q), quote(n)),
             Some((_, n, _)) => quote(n),
             None => format!("col{i}"),
@@ -510,7 +684,21 @@ impl Dp {
             Expr::Const(v) => literal(v),
             Expr::Param(n, _) => format!("${}", n + 1),
             Expr::Column(i) => self.col(names, *i),
-            Expr::Outer { col, .. } => format!("outer.col{col}"),
+            Expr::Outer { depth, col } => {
+                let Some(names) = self
+                    .outer
+                    .len()
+                    .checked_sub(*depth)
+                    .and_then(|i| self.outer.get(i))
+                else {
+                    return format!("outer.col{col}");
+                };
+                let q = self.qualify;
+                self.qualify = true;
+                let s = self.col(&names.clone(), *col);
+                self.qualify = q;
+                s
+            }
             Expr::Cast { arg, to, .. } => match &**arg {
                 Expr::Const(v) if !v.is_null() => {
                     format!(
@@ -635,15 +823,31 @@ impl Dp {
                 self.subplans += 1;
                 let n = self.subplans;
                 match &s.kind {
-                    SubLinkKind::Exists | SubLinkKind::Scalar => format!("(SubPlan {n})"),
-                    SubLinkKind::In {
-                        lhs, op, negated, ..
-                    } => {
-                        let l = self.expr(lhs, names);
-                        let sub = format!(
-                            "({l} {} (SubPlan {n}))",
-                            if *op == CmpOp::Eq { "=" } else { op.symbol() }
-                        );
+                    // An uncorrelated scalar or EXISTS subquery runs once
+                    // (its result is cached): PostgreSQL's InitPlan.
+                    SubLinkKind::Exists | SubLinkKind::Scalar if !s.correlated => {
+                        let k = self.params;
+                        self.params += 1;
+                        self.subs.push((
+                            format!("InitPlan {n} (returns ${k})"),
+                            true,
+                            s.plan.clone(),
+                        ));
+                        format!("${k}")
+                    }
+                    SubLinkKind::Exists | SubLinkKind::Scalar => {
+                        self.subs
+                            .push((format!("SubPlan {n}"), false, s.plan.clone()));
+                        format!("(SubPlan {n})")
+                    }
+                    SubLinkKind::In { negated, .. } => {
+                        self.subs
+                            .push((format!("SubPlan {n}"), false, s.plan.clone()));
+                        let sub = if s.correlated {
+                            format!("(SubPlan {n})")
+                        } else {
+                            format!("(hashed SubPlan {n})")
+                        };
                         if *negated {
                             format!("(NOT {sub})")
                         } else {
@@ -812,9 +1016,9 @@ struct Walk<'r> {
     dp: Dp,
     relations: &'r dyn Relations,
     verbose: bool,
-    /// SubPlans and InitPlans met in expressions, attached to the node
-    /// whose expressions hold them.
-    pending: Vec<PNode>,
+    /// The statement reads more than one relation (Output lists are
+    /// qualified then).
+    multi: bool,
 }
 
 type Built = (PNode, Option<Box<dyn Node>>);
@@ -835,18 +1039,26 @@ impl Walk<'_> {
     /// Names of the row `src` produces.
     fn source_names(&self, src: &Source) -> Names {
         match src {
-            Source::Relation(rel) => {
-                Names {
-                    cols: rel
-                        .columns
-                        .iter()
-                        .map(|c| (Some(rel.name.clone()), c.name.clone(), c.ty))
-                        .chain(crate::catalog::SYSTEM_COLUMNS.iter().map(|(n, t)| {
-                            (Some(rel.name.clone()), n.to_string(), types::Ty::new(*t))
-                        }))
-                        .collect(),
-                }
-            }
+            Source::Relation(rel) => Names {
+                cols: rel
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        (
+                            Some(rel.alias.clone().unwrap_or_else(|| rel.name.clone())),
+                            c.name.clone(),
+                            c.ty,
+                        )
+                    })
+                    .chain(crate::catalog::SYSTEM_COLUMNS.iter().map(|(n, t)| {
+                        (
+                            Some(rel.alias.clone().unwrap_or_else(|| rel.name.clone())),
+                            n.to_string(),
+                            types::Ty::new(*t),
+                        )
+                    }))
+                    .collect(),
+            },
             Source::Join(j) => {
                 let mut l = self.source_names(&j.left);
                 l.cols.truncate(j.left_width);
@@ -909,12 +1121,16 @@ impl Walk<'_> {
         let names = self.source_names(&Source::Relation(rel.clone()));
         let quals: Vec<Expr> = filter.map(conjuncts).unwrap_or_default();
         let mut p = PNode::default();
-        let shown = if self.verbose {
+        let mut shown = if self.verbose {
             format!("{}.{}", quote(&rel.schema), quote(&rel.name))
         } else {
             quote(&rel.name)
         };
+        if let Some(a) = rel.alias.as_ref().filter(|a| **a != rel.name) {
+            shown = format!("{shown} {}", quote(a));
+        }
         p.relation = Some((rel.name.clone(), rel.schema.clone(), shown));
+        p.alias = rel.alias.clone();
         let width: u32 = rel.columns.iter().map(|c| type_width(c.ty)).sum();
         // Table size: its pages now, 10 if it never had any (PostgreSQL's
         // estimate for a table never vacuumed or analyzed).
@@ -974,7 +1190,8 @@ impl Walk<'_> {
             let ipages = (pages * isel).ceil().max(1.0);
             p.startup = if icond.is_empty() { 0.29 } else { 0.15 };
             p.total = p.startup
-                + fetched * (CPU_TUPLE + CPU_OP * (1.0 + icond.len() as f64))
+                + fetched * (CPU_TUPLE + CPU_OP)
+                + RANDOM_PAGE
                 + ipages.min(fetched) * RANDOM_PAGE
                 + 4.0 * CPU_OP
                 + fetched * CPU_OP * (nops - icond.len() as f64).max(0.0);
@@ -991,9 +1208,13 @@ impl Walk<'_> {
             p.props.push(("Filter", Prop::Text(t)));
         }
         if self.verbose {
+            // Output lists are qualified only when the query reads more
+            // than one relation (PostgreSQL's show_plan_tlist).
+            let q = std::mem::replace(&mut self.dp.qualify, self.multi);
             p.output = (0..rel.columns.len())
                 .map(|i| self.dp.col(&names, i))
                 .collect();
+            self.dp.qualify = q;
         }
         let node = match ex {
             None => None,
@@ -1175,19 +1396,43 @@ impl Walk<'_> {
                 self.delegate(src, ex)?,
             ),
             Source::SetOp(o) => {
-                let (mut l, _) = self.source(&o.left, &mut None)?;
-                let (mut r, _) = self.source(&o.right, &mut None)?;
+                // UNION's members flattened into one Append, each
+                // member's own plan under it (PostgreSQL pulls them up).
+                let mut members = Vec::new();
+                flatten_members(src, o.kind, o.all, &mut members);
+                let mut kids = Vec::new();
+                for m in &members {
+                    let (mut c, _) = match m {
+                        Source::Subquery(sp) => self.plan(sp, &mut None)?,
+                        other => self.source(other, &mut None)?,
+                    };
+                    c.parent = Some("Member");
+                    kids.push(c);
+                }
                 let mut app = PNode {
                     node_type: "Append",
-                    startup: l.startup,
-                    total: l.total + r.total,
-                    rows: l.rows + r.rows,
-                    width: l.width.max(r.width),
+                    startup: kids.first().map_or(0.0, |k| k.startup),
+                    total: kids.iter().map(|k| k.total).sum(),
+                    rows: kids.iter().map(|k| k.rows).sum(),
+                    width: kids.iter().map(|k| k.width).max().unwrap_or(0),
+                    children: kids,
                     ..Default::default()
                 };
-                l.parent = Some("Member");
-                r.parent = Some("Member");
-                app.children = vec![l, r];
+                let group_key = match members.first() {
+                    Some(Source::Subquery(sp)) => {
+                        let names = self.source_names(&sp.source);
+                        let q = std::mem::replace(&mut self.dp.qualify, true);
+                        let k: Vec<String> = sp
+                            .targets
+                            .iter()
+                            .take(sp.visible)
+                            .map(|t| self.dp.expr(t, &names))
+                            .collect();
+                        self.dp.qualify = q;
+                        k
+                    }
+                    _ => Vec::new(),
+                };
                 let node = self.delegate(src, ex)?;
                 if o.kind == SetOpKind::Union && o.all {
                     (app, node)
@@ -1209,7 +1454,7 @@ impl Walk<'_> {
                         }),
                         width: app.width,
                         props: match o.kind {
-                            SetOpKind::Union => Vec::new(),
+                            SetOpKind::Union => vec![("Group Key", Prop::List(group_key))],
                             SetOpKind::Intersect => vec![(
                                 "Command",
                                 Prop::Text(
@@ -1298,6 +1543,7 @@ impl Walk<'_> {
     fn plan(&mut self, plan: &SelectPlan, ex: &mut Option<Exec>) -> Result<Built, PgError> {
         let timing = ex.as_ref().is_some_and(|e| e.timing);
         let names = self.source_names(&plan.source);
+        let subs_mark = self.dp.subs.len();
         let (limit, offset) = match ex {
             Some(e) => (
                 crate::exec::count_arg(&plan.limit, "LIMIT", e.cx)?,
@@ -1361,6 +1607,10 @@ impl Walk<'_> {
                 (p, node)
             }
         };
+        // A scan's row holds only the columns the steps above it read.
+        if let Source::Relation(rel) = &plan.source {
+            p.width = needed_width(plan, rel);
+        }
         // The filter is part of the scan node: count the rows it passes.
         if let Some(f) = &plan.filter {
             let raw = Rc::new(RefCell::new(Stats::default()));
@@ -1408,7 +1658,9 @@ impl Walk<'_> {
             }
             for a in aggs {
                 let t = self.dp.agg(a, &names);
-                agg_names.cols.push((None, t, types::Ty::new(types::INT8)));
+                agg_names
+                    .cols
+                    .push((None, format!("{RAW}{t}"), types::Ty::new(types::INT8)));
             }
             let input_rows = p.rows;
             let mut a = PNode::default();
@@ -1468,6 +1720,48 @@ impl Walk<'_> {
             names_after = agg_names;
         }
         if !plan.windows.is_empty() {
+            // The window node sorts its input by PARTITION BY, then
+            // ORDER BY: shown as PostgreSQL's Sort below the WindowAgg.
+            let w0 = &plan.windows[0];
+            let mut keys: Vec<String> = Vec::new();
+            let wnames = if plan.aggs.is_some() {
+                names_after.clone()
+            } else {
+                names.clone()
+            };
+            for e in &w0.partition {
+                keys.push(self.dp.expr(e, &wnames));
+            }
+            for (e, desc, nulls_first) in &w0.order {
+                let mut k = self.dp.expr(e, &wnames);
+                if *desc {
+                    k += " DESC";
+                    if !nulls_first {
+                        k += " NULLS LAST";
+                    }
+                } else if *nulls_first {
+                    k += " NULLS FIRST";
+                }
+                keys.push(k);
+            }
+            if !keys.is_empty() {
+                p.parent = Some("Outer");
+                let n = p.rows.max(2.0);
+                let startup = p.total + 2.0 * CPU_OP * n * n.log2();
+                let stats = p.stats.clone();
+                let srt = PNode {
+                    node_type: "Sort",
+                    props: vec![("Sort Key", Prop::List(keys))],
+                    startup,
+                    total: startup + CPU_OP * p.rows,
+                    rows: p.rows,
+                    width: p.width,
+                    stats,
+                    children: vec![std::mem::take(&mut p)],
+                    ..Default::default()
+                };
+                p = srt;
+            }
             p.parent = Some("Outer");
             let w = PNode {
                 node_type: "WindowAgg",
@@ -1508,13 +1802,20 @@ impl Walk<'_> {
         if plan.aggs.is_none() {
             p.width = width;
         }
-        if self.verbose {
-            p.output = plan
+        {
+            // Deparsed also without VERBOSE: the subqueries of the target
+            // list are shown as SubPlans either way.
+            let q = std::mem::replace(&mut self.dp.qualify, self.multi);
+            let out: Vec<String> = plan
                 .targets
                 .iter()
                 .take(plan.visible)
                 .map(|t| self.dp.expr(t, &names_after))
                 .collect();
+            self.dp.qualify = q;
+            if self.verbose {
+                p.output = out;
+            }
         }
         node = node.map(|n| {
             Box::new(crate::exec::ProjectNode {
@@ -1643,13 +1944,97 @@ impl Walk<'_> {
             });
             node = instr(node, &mut p, timing);
         }
-        // Subqueries met in this plan's expressions.
-        let subs = std::mem::take(&mut self.pending);
-        p.children.extend(subs);
+        // Subqueries met in this plan's expressions: InitPlans before the
+        // node's inputs, SubPlans after, as PostgreSQL prints them.
+        let subs: Vec<(String, bool, SelectPlan)> = self.dp.subs.drain(subs_mark..).collect();
+        if !subs.is_empty() {
+            self.dp.outer.push(names.clone());
+            let qualify = self.dp.qualify;
+            let mut init = Vec::new();
+            for (label, is_init, sp) in subs {
+                self.dp.qualify = self.verbose
+                    || !matches!(
+                        sp.source,
+                        Source::Relation(_) | Source::Result | Source::Values(_)
+                    );
+                let (mut c, _) = self.plan(&sp, &mut None)?;
+                c.subplan_name = Some(label);
+                c.parent = Some(if is_init { "InitPlan" } else { "SubPlan" });
+                if is_init {
+                    init.push(c);
+                } else {
+                    p.children.push(c);
+                }
+            }
+            self.dp.qualify = qualify;
+            self.dp.outer.pop();
+            let rest = std::mem::take(&mut p.children);
+            p.children = init;
+            p.children.extend(rest);
+        }
         if p.stats.is_none() {
             node = instr(node, &mut p, timing);
         }
         Ok((p, node))
+    }
+}
+
+/// The width of the columns of `rel` that a plan's steps above its scan
+/// read (PostgreSQL's scan target list): targets, or group keys and
+/// aggregate arguments; not the columns only the filter reads.
+fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
+    let mut used = std::collections::BTreeSet::new();
+    let mut mark = |e: &Expr| {
+        let mut e = e.clone();
+        e.visit(0, &mut |x, lvl| {
+            if let (Expr::Column(c), 0) = (&*x, lvl) {
+                used.insert(*c);
+            }
+        });
+    };
+    match &plan.aggs {
+        Some(aggs) => {
+            for a in aggs {
+                match a {
+                    AggCall::CountStar => {}
+                    AggCall::Count(e)
+                    | AggCall::Sum(e, _)
+                    | AggCall::Avg(e, _)
+                    | AggCall::Min(e)
+                    | AggCall::Max(e) => mark(e),
+                }
+            }
+            for g in &plan.group_by {
+                mark(&Expr::Column(*g));
+            }
+        }
+        None => {
+            for t in &plan.targets {
+                mark(t);
+            }
+            for w in &plan.windows {
+                let mut w = w.clone();
+                for e in w.exprs_mut() {
+                    mark(e);
+                }
+            }
+        }
+    }
+    used.iter()
+        .filter_map(|c| rel.columns.get(*c))
+        .map(|c| type_width(c.ty))
+        .sum()
+}
+
+/// The inputs of a chain of one set operation (`a UNION b UNION c`),
+/// left to right.
+fn flatten_members<'s>(src: &'s Source, kind: SetOpKind, all: bool, out: &mut Vec<&'s Source>) {
+    match src {
+        Source::SetOp(o) if o.kind == kind && o.all == all && kind == SetOpKind::Union => {
+            flatten_members(&o.left, kind, all, out);
+            flatten_members(&o.right, kind, all, out);
+        }
+        other => out.push(other),
     }
 }
 
@@ -1729,10 +2114,13 @@ pub(crate) fn execute(
         dp: Dp {
             qualify: o.verbose || multi,
             subplans: 0,
+            params: 0,
+            subs: Vec::new(),
+            outer: Vec::new(),
         },
         relations,
         verbose: o.verbose,
-        pending: Vec::new(),
+        multi,
     };
     let t0 = Instant::now();
     let mut root = match &e.inner.plan {
@@ -1883,17 +2271,15 @@ impl<'o> Output<'o> {
     fn heading(&self, p: &PNode) -> String {
         let mut s = String::new();
         match p.node_type {
-            "Hash Join" | "Nested Loop" | "Merge Join" => {
-                s += p.node_type;
-                match p.join_type {
-                    Some("Inner") | None => {}
-                    Some(j) => {
-                        s += " ";
-                        s += j;
-                        s += " Join";
-                    }
+            "Hash Join" | "Nested Loop" | "Merge Join" => match p.join_type {
+                Some("Inner") | None => s += p.node_type,
+                Some(j) => {
+                    s += p.node_type.trim_end_matches(" Join");
+                    s += " ";
+                    s += j;
+                    s += " Join";
                 }
-            }
+            },
             "Index Scan" => {
                 s += "Index Scan";
                 if p.backward {
@@ -1961,7 +2347,7 @@ impl<'o> Output<'o> {
     fn root(&mut self, p: &PNode, planning: Option<f64>, execution: Option<f64>) {
         match self.format {
             Format::Text => {
-                self.text(p, 0);
+                self.text(p, None);
                 if let Some(t) = planning {
                     self.lines.push(format!("Planning Time: {} ms", ms(t)));
                 }
@@ -2019,10 +2405,12 @@ impl<'o> Output<'o> {
         }
     }
 
-    fn text(&mut self, p: &PNode, depth: usize) {
+    /// One node and its children; `head_pad`: the spaces before its
+    /// `->  ` (None: the root, which has no arrow).
+    fn text(&mut self, p: &PNode, head_pad: Option<usize>) {
         let mut head = String::new();
-        if depth > 0 {
-            head += &" ".repeat(6 * depth - 4);
+        if let Some(hp) = head_pad {
+            head += &" ".repeat(hp);
             head += "->  ";
         }
         head += &self.heading(p);
@@ -2031,11 +2419,12 @@ impl<'o> Output<'o> {
             head += &self.est(p);
         }
         if let Some(a) = self.actual(p) {
-            head += if self.opts.costs { " " } else { "  " };
+            head += " ";
             head += &a;
         }
         self.lines.push(head);
-        let pad = " ".repeat(if depth == 0 { 2 } else { 6 * depth + 2 });
+        let props_pad = head_pad.map_or(2, |h| h + 6);
+        let pad = " ".repeat(props_pad);
         if !p.output.is_empty() {
             self.lines
                 .push(format!("{pad}Output: {}", p.output.join(", ")));
@@ -2050,14 +2439,20 @@ impl<'o> Output<'o> {
             };
             self.lines.push(format!("{pad}{k}: {v}"));
             if *k == "Filter" {
-                if let Some(removed) = self.removed(p) {
+                if let Some(removed) = self.removed(p).filter(|r| *r > 0) {
                     self.lines
                         .push(format!("{pad}Rows Removed by Filter: {removed}"));
                 }
             }
         }
         for c in &p.children {
-            self.text(c, depth + 1);
+            match &c.subplan_name {
+                Some(label) => {
+                    self.lines.push(format!("{pad}{label}"));
+                    self.text(c, Some(props_pad + 2));
+                }
+                None => self.text(c, Some(props_pad)),
+            }
         }
     }
 
@@ -2096,6 +2491,9 @@ impl<'o> Output<'o> {
         if let Some(par) = p.parent {
             f.push(("Parent Relationship".into(), s(par)));
         }
+        if let Some(name) = &p.subplan_name {
+            f.push(("Subplan Name".into(), s(name)));
+        }
         f.push(("Parallel Aware".into(), Field::Bool(false)));
         f.push(("Async Capable".into(), Field::Bool(false)));
         if let Some(j) = p.join_type {
@@ -2113,7 +2511,7 @@ impl<'o> Output<'o> {
             if self.opts.verbose {
                 f.push(("Schema".into(), s(schema)));
             }
-            f.push(("Alias".into(), s(name)));
+            f.push(("Alias".into(), s(p.alias.as_deref().unwrap_or(name))));
         }
         if let Some(fname) = &p.function_name {
             f.push(("Function Name".into(), s(fname)));
@@ -2343,6 +2741,9 @@ mod tests {
         Dp {
             qualify,
             subplans: 0,
+            params: 0,
+            subs: Vec::new(),
+            outer: Vec::new(),
         }
     }
 
@@ -2365,7 +2766,12 @@ mod tests {
         let e = Expr::Cmp(CmpOp::Lt, col(0), c(Value::Int4(-3)));
         assert_eq!(dp(false).expr(&e, &n), "(a < '-3'::integer)");
         let e = Expr::Cmp(CmpOp::Eq, col(2), c(Value::Int8(7)));
-        assert_eq!(dp(false).expr(&e, &n), "(\"Mixed\" = '7'::bigint)");
+        assert_eq!(dp(false).expr(&e, &n), "(\"Mixed\" = 7)");
+        let e = Expr::Cmp(CmpOp::Eq, col(2), c(Value::Int8(1 << 40)));
+        assert_eq!(
+            dp(false).expr(&e, &n),
+            "(\"Mixed\" = '1099511627776'::bigint)"
+        );
     }
 
     #[test]

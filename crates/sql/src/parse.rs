@@ -413,6 +413,10 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             continue;
         }
         if let Some(pre) = pre_dispatch(piece) {
+            if pre == PreParsed::Explain {
+                crate::explain::check(&text)
+                    .map_err(|(e, p)| (e, p.map(|p| (start + p + 1) as u32)))?;
+            }
             out.push((Parsed::Pre(pre), text));
             continue;
         }

@@ -565,7 +565,9 @@ impl Session {
         if !matches!(
             p.command(),
             Command::Select
-                | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE")
+                | Command::Other(
+                    "INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE" | "EXPLAIN"
+                )
         ) {
             return None;
         }
