@@ -242,15 +242,17 @@ fn parse_options_at(sql: &str) -> Result<(Options, usize), Located> {
                             "json" => Format::Json,
                             "yaml" => Format::Yaml,
                             "xml" => Format::Xml,
-                            _ => return Err((
-                                PgError::error(
-                                    sqlstate::INVALID_PARAMETER_VALUE,
-                                    format!(
+                            _ => {
+                                return Err((
+                                    PgError::error(
+                                        sqlstate::INVALID_PARAMETER_VALUE,
+                                        format!(
                                         "unrecognized value for EXPLAIN option \"format\": \"{v}\""
                                     ),
-                                ),
-                                Some(name_at),
-                            )),
+                                    ),
+                                    Some(name_at),
+                                ))
+                            }
                         };
                     }
                     _ => {
@@ -2154,18 +2156,30 @@ pub(crate) fn execute(
             let mut p = p;
             if o.analyze {
                 let t = Instant::now();
-                let (_, tag) = crate::modify::execute(m, params, host, relations)?;
+                let (returned, tag) = crate::modify::execute(m, params, host, relations)?;
                 let _ = rows;
-                let _ = tag;
-                let stats = Rc::new(RefCell::new(Stats {
-                    rows: 0,
-                    loops: 1,
-                    started: true,
-                    total: t.elapsed().as_secs_f64() * 1000.0,
-                    first: Some(t.elapsed().as_secs_f64() * 1000.0),
-                    input: None,
-                }));
-                p.stats = Some(stats);
+                let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+                // The rows the statement changed came out of its input;
+                // the modify node hands up only RETURNING rows.
+                let changed: u64 = tag
+                    .rsplit(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                let counted = |rows: u64| {
+                    Rc::new(RefCell::new(Stats {
+                        rows,
+                        loops: 1,
+                        started: true,
+                        total: elapsed,
+                        first: Some(elapsed),
+                        input: None,
+                    }))
+                };
+                p.stats = Some(counted(returned.len() as u64));
+                if let Some(c) = p.children.first_mut() {
+                    c.stats = Some(counted(changed));
+                }
             }
             p
         }
@@ -2703,7 +2717,7 @@ fn json_str(s: &str) -> String {
 }
 
 fn yaml_key(s: &str) -> String {
-    format!("\"{s}\"")
+    s.to_string()
 }
 
 /// YAML scalar as PostgreSQL's escape_yaml: quoted always.

@@ -60,6 +60,7 @@ mod client;
 mod control;
 mod copy;
 mod crash;
+mod explain;
 mod fidelity;
 mod indexes;
 mod joins;
