@@ -2354,7 +2354,10 @@ impl<'o> Output<'o> {
                     format!("(actual rows={} loops={})", s.rows, s.loops)
                 }
             }
-            _ => "(never executed)".into(),
+            Some(_) => "(never executed)".into(),
+            // Not counted (a subquery's plan, run by the expression that
+            // holds it): no figures rather than wrong ones.
+            None => return None,
         })
     }
 
@@ -2556,6 +2559,7 @@ impl<'o> Output<'o> {
                     f.push(("Actual Rows".into(), Field::Num(st.rows.to_string())));
                     f.push(("Actual Loops".into(), Field::Num(st.loops.to_string())));
                 }
+                None => {}
                 _ => {
                     if self.opts.timing != Some(false) {
                         f.push(("Actual Startup Time".into(), Field::Num("0.000".into())));
