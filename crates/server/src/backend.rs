@@ -2181,6 +2181,9 @@ impl tusk_sql::Relations for ServerRelations {
         };
         tables::index_choice(t, quals, order)
     }
+    fn buffer_usage(&self) -> Option<fn() -> (u64, u64)> {
+        Some(tusk_storage::bufmgr::backend_usage)
+    }
     fn heap_blocks(&self, rel: &tusk_sql::catalog::Relation) -> Option<u32> {
         let (tusk_sql::catalog::RelationSource::Table(t), Some(Ok(c))) = (rel.source, &self.tables)
         else {

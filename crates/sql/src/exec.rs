@@ -96,6 +96,12 @@ pub trait Relations {
         let _ = (rel, quals, order);
         None
     }
+    /// The function that reads this process's buffer counters (shared
+    /// hits, shared reads) for EXPLAIN (ANALYZE, BUFFERS); None: not
+    /// counted.
+    fn buffer_usage(&self) -> Option<fn() -> (u64, u64)> {
+        None
+    }
     /// The number of pages of `rel`'s heap now, for EXPLAIN's cost
     /// estimates; None when unknown.
     fn heap_blocks(&self, rel: &Relation) -> Option<u32> {

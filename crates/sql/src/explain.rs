@@ -497,6 +497,15 @@ pub(crate) struct Stats {
     first: Option<f64>,
     total: f64,
     started: bool,
+    /// Buffer hits and reads while this node (and those below it) ran.
+    hit: u64,
+    read: u64,
+}
+
+thread_local! {
+    /// The buffer counter reader while an EXPLAIN (ANALYZE, BUFFERS) builds
+    /// its nodes (set and cleared by [`execute`]).
+    static USAGE: std::cell::Cell<Option<fn() -> (u64, u64)>> = const { std::cell::Cell::new(None) };
 }
 
 /// Counts the rows a node hands up and the time spent in it.
@@ -505,13 +514,21 @@ struct Instr {
     stats: Rc<RefCell<Stats>>,
     timing: bool,
     done: bool,
+    /// The buffer counters to read around each call (BUFFERS).
+    usage: Option<fn() -> (u64, u64)>,
 }
 
 impl Node for Instr {
     fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
         let t0 = self.timing.then(Instant::now);
+        let before = self.usage.map(|f| f());
         let r = self.input.next(cx)?;
         let mut s = self.stats.borrow_mut();
+        if let (Some(f), Some((h0, r0))) = (self.usage, before) {
+            let (h1, r1) = f();
+            s.hit += h1.saturating_sub(h0);
+            s.read += r1.saturating_sub(r0);
+        }
         if !s.started {
             s.started = true;
             s.loops = 1;
@@ -1034,6 +1051,7 @@ fn instr(node: Option<Box<dyn Node>>, p: &mut PNode, timing: bool) -> Option<Box
         stats,
         timing,
         done: false,
+        usage: USAGE.with(|u| u.get()),
     }))
 }
 
@@ -1623,6 +1641,7 @@ impl Walk<'_> {
                         stats: raw.clone(),
                         timing: false,
                         done: false,
+                        usage: None,
                     }),
                     pred: f.clone(),
                 }) as Box<dyn Node>
@@ -1637,6 +1656,7 @@ impl Walk<'_> {
                         stats: stats.clone(),
                         timing,
                         done: false,
+                        usage: USAGE.with(|u| u.get()),
                     }) as Box<dyn Node>
                 });
                 p.stats = Some(stats);
@@ -2128,6 +2148,13 @@ pub(crate) fn execute(
     let mut root = match &e.inner.plan {
         crate::Plan::Select(plan) => {
             if o.analyze {
+                USAGE.with(|u| {
+                    u.set(if o.buffers {
+                        relations.buffer_usage()
+                    } else {
+                        None
+                    })
+                });
                 let mut plan = (**plan).clone();
                 let mut cx = Ctx { host, params };
                 crate::exec::prepare_plan(&mut plan, &mut cx, relations)?;
@@ -2136,7 +2163,9 @@ pub(crate) fn execute(
                     relations,
                     timing,
                 });
-                let (p, node) = w.plan(&plan, &mut ex)?;
+                let built = w.plan(&plan, &mut ex);
+                USAGE.with(|u| u.set(None));
+                let (p, node) = built?;
                 let Some(mut node) = node else {
                     return Err(PgError::error(
                         sqlstate::INTERNAL_ERROR,
@@ -2174,6 +2203,7 @@ pub(crate) fn execute(
                         total: elapsed,
                         first: Some(elapsed),
                         input: None,
+                        ..Default::default()
                     }))
                 };
                 p.stats = Some(counted(returned.len() as u64));
@@ -2462,6 +2492,16 @@ impl<'o> Output<'o> {
                 }
             }
         }
+        if let Some((hit, read)) = self.buffers(p) {
+            let mut b = String::from("Buffers: shared");
+            if hit > 0 {
+                b += &format!(" hit={hit}");
+            }
+            if read > 0 {
+                b += &format!(" read={read}");
+            }
+            self.lines.push(format!("{pad}{b}"));
+        }
         for c in &p.children {
             match &c.subplan_name {
                 Some(label) => {
@@ -2471,6 +2511,16 @@ impl<'o> Output<'o> {
                 None => self.text(c, Some(props_pad)),
             }
         }
+    }
+
+    /// The node's buffer counts when BUFFERS asked for them and any was
+    /// counted (text omits an all-zero line, as PostgreSQL).
+    fn buffers(&self, p: &PNode) -> Option<(u64, u64)> {
+        if !(self.opts.analyze && self.opts.buffers) {
+            return None;
+        }
+        let s = p.stats.as_ref()?.borrow();
+        (s.hit > 0 || s.read > 0).then_some((s.hit, s.read))
     }
 
     fn removed(&self, p: &PNode) -> Option<u64> {
@@ -2583,6 +2633,14 @@ impl<'o> Output<'o> {
                     f.push(("Rows Removed by Filter".into(), Field::Num(r.to_string())));
                 }
             }
+        }
+        if self.opts.analyze && self.opts.buffers {
+            let (hit, read) = p
+                .stats
+                .as_ref()
+                .map_or((0, 0), |s| (s.borrow().hit, s.borrow().read));
+            f.push(("Shared Hit Blocks".into(), Field::Num(hit.to_string())));
+            f.push(("Shared Read Blocks".into(), Field::Num(read.to_string())));
         }
         f
     }

@@ -3,7 +3,8 @@
 //! were taken from a PostgreSQL 15.18 server given the same statements),
 //! PostgreSQL's default cost figures for a table never analyzed, EXPLAIN
 //! ANALYZE's real row counts (and its INSERT/DELETE really changing rows
-//! inside the transaction), JSON that parses with PostgreSQL's keys, and
+//! inside the transaction; BUFFERS' page counts), JSON that parses with
+//! PostgreSQL's keys, and
 //! PostgreSQL's errors for bad options and statements EXPLAIN cannot take.
 
 use crate::util::{Opts, TestServer};
@@ -213,6 +214,18 @@ fn analyze_reports_real_rows_and_runs_the_statement() {
             "              Rows Removed by Filter: 2"
         ]
     );
+    // BUFFERS: the pages the scan found in the pool (all of them: the
+    // table was just written).
+    let lines = plan(
+        &mut c,
+        "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM ex_t",
+    );
+    assert_eq!(lines[0], "Seq Scan on ex_t (actual rows=10 loops=1)");
+    let hits: u64 = lines[1]
+        .strip_prefix("  Buffers: shared hit=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no buffer line: {lines:?}"));
+    assert!(hits >= 1, "{lines:?}");
     // With timing and summary: the shape of each figure.
     let lines = plan(&mut c, "EXPLAIN ANALYZE SELECT count(*) FROM ex_t");
     assert_eq!(lines.len(), 4, "{lines:?}");
