@@ -4,8 +4,8 @@
 //! PostgreSQL's default cost figures for a table never analyzed, EXPLAIN
 //! ANALYZE's real row counts (and its INSERT/DELETE really changing rows
 //! inside the transaction; BUFFERS' page counts), JSON that parses with
-//! PostgreSQL's keys, and
-//! PostgreSQL's errors for bad options and statements EXPLAIN cannot take.
+//! PostgreSQL's keys, and PostgreSQL's errors for bad options and
+//! statements EXPLAIN cannot take.
 
 use crate::util::{Opts, TestServer};
 
