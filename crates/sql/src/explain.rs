@@ -1419,7 +1419,8 @@ impl Walk<'_> {
                 // UNION's members flattened into one Append, each
                 // member's own plan under it (PostgreSQL pulls them up).
                 let mut members = Vec::new();
-                flatten_members(src, o.kind, o.all, &mut members);
+                flatten_members(&o.left, o.kind, o.all, &mut members);
+                flatten_members(&o.right, o.kind, o.all, &mut members);
                 let mut kids = Vec::new();
                 for m in &members {
                     let (mut c, _) = match m {
@@ -2048,8 +2049,8 @@ fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
         .sum()
 }
 
-/// The inputs of a chain of one set operation (`a UNION b UNION c`),
-/// left to right.
+/// The inputs under one side of a set operation, with a chain of UNIONs
+/// of the same kind (`a UNION b UNION c`) flattened, left to right.
 fn flatten_members<'s>(src: &'s Source, kind: SetOpKind, all: bool, out: &mut Vec<&'s Source>) {
     match src {
         Source::SetOp(o) if o.kind == kind && o.all == all && kind == SetOpKind::Union => {
