@@ -2173,6 +2173,27 @@ impl ServerRelations {
 }
 
 impl tusk_sql::Relations for ServerRelations {
+    fn index_choice(
+        &self,
+        rel: &tusk_sql::catalog::Relation,
+        quals: &[tusk_sql::index::ScanQual],
+        order: Option<(usize, bool)>,
+    ) -> Option<tusk_sql::index::IndexChoice> {
+        let tusk_sql::catalog::RelationSource::Table(t) = rel.source else {
+            return None;
+        };
+        tables::index_choice(t, quals, order)
+    }
+    fn buffer_usage(&self) -> Option<fn() -> (u64, u64)> {
+        Some(tusk_storage::bufmgr::backend_usage)
+    }
+    fn heap_blocks(&self, rel: &tusk_sql::catalog::Relation) -> Option<u32> {
+        let (tusk_sql::catalog::RelationSource::Table(t), Some(Ok(c))) = (rel.source, &self.tables)
+        else {
+            return None;
+        };
+        tables::heap_blocks(c, t)
+    }
     fn open_index_scan(
         &self,
         rel: &tusk_sql::catalog::Relation,

@@ -2342,8 +2342,10 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let mut scope = relation_scope(&rel, rel.name.to_string());
+                let mut rel = rel;
                 if let Some(a) = alias {
                     Self::apply_alias(&mut scope, a)?;
+                    rel.alias = Some(ident_name(&a.name));
                 }
                 Ok((Source::Relation(rel), scope))
             }

@@ -243,6 +243,9 @@ pub struct Relation {
     pub foreign_keys: Vec<ForeignKey>,
     /// FOREIGN KEYs of any table that reference this one.
     pub referenced_by: Vec<ForeignKey>,
+    /// The FROM item's alias as written (`FROM t t1`), which EXPLAIN
+    /// shows; None without one.
+    pub alias: Option<String>,
 }
 
 impl Relation {
@@ -257,6 +260,7 @@ impl Relation {
             checks: Vec::new(),
             foreign_keys: Vec::new(),
             referenced_by: Vec::new(),
+            alias: None,
         }
     }
 

@@ -83,6 +83,31 @@ pub trait Relations {
         let _ = (rel, quals, col, desc);
         Ok(None)
     }
+    /// Which index a scan of `rel` with `quals` (and, with `order`, in
+    /// the order of that column) would read: what EXPLAIN prints
+    /// (crate::explain). Must pick as `open_index_scan` /
+    /// `open_ordered_scan` do. None: a sequential scan (or no index).
+    fn index_choice(
+        &self,
+        rel: &Relation,
+        quals: &[crate::index::ScanQual],
+        order: Option<(usize, bool)>,
+    ) -> Option<crate::index::IndexChoice> {
+        let _ = (rel, quals, order);
+        None
+    }
+    /// The function that reads this process's buffer counters (shared
+    /// hits, shared reads) for EXPLAIN (ANALYZE, BUFFERS); None: not
+    /// counted.
+    fn buffer_usage(&self) -> Option<fn() -> (u64, u64)> {
+        None
+    }
+    /// The number of pages of `rel`'s heap now, for EXPLAIN's cost
+    /// estimates; None when unknown.
+    fn heap_blocks(&self, rel: &Relation) -> Option<u32> {
+        let _ = rel;
+        None
+    }
 }
 
 /// `generate_series(start, stop [, step])` over int4 or int8, as
@@ -613,7 +638,11 @@ impl Node for LimitNode {
     }
 }
 
-fn count_arg(e: &Option<Expr>, what: &str, cx: &mut Ctx<'_>) -> Result<Option<usize>, PgError> {
+pub(crate) fn count_arg(
+    e: &Option<Expr>,
+    what: &str,
+    cx: &mut Ctx<'_>,
+) -> Result<Option<usize>, PgError> {
     let Some(e) = e else { return Ok(None) };
     match e.eval(&[], cx)? {
         Value::Null => Ok(None),
@@ -1331,28 +1360,9 @@ pub(crate) fn build_source(
         Source::Join(j) => {
             let left = build_source(&j.left, cx, relations)?;
             let right = build_source(&j.right, cx, relations)?;
-            Box::new(JoinNode {
-                kind: j.kind,
-                left,
-                right,
-                left_width: j.left_width,
-                right_width: j.right_width,
-                hash_keys: j.hash_keys.clone(),
-                qual: j.qual.clone(),
-                loaded: false,
-                inner: Vec::new(),
-                inner_keys: Vec::new(),
-                table: Default::default(),
-                matched: Vec::new(),
-                cur: None,
-                tail: None,
-                done: false,
-            })
+            join_node(j, left, right)
         }
-        Source::Subquery(p) => Box::new(SubqueryNode {
-            input: build_plan(p, cx, relations)?,
-            visible: p.visible,
-        }),
+        Source::Subquery(p) => subquery_node(build_plan(p, cx, relations)?, p.visible),
         Source::SetOp(o) => Box::new(SetOpNode {
             kind: o.kind,
             all: o.all,
@@ -1379,6 +1389,45 @@ pub(crate) fn build_source(
                 "WITH query reference was not resolved before execution",
             ))
         }
+    })
+}
+
+/// The join node of `j` over its two inputs (also for EXPLAIN ANALYZE's
+/// counted inputs, crate::explain).
+pub(crate) fn join_node(
+    j: &crate::plan::JoinPlan,
+    left: Box<dyn Node>,
+    right: Box<dyn Node>,
+) -> Box<dyn Node> {
+    Box::new(JoinNode {
+        kind: j.kind,
+        left,
+        right,
+        left_width: j.left_width,
+        right_width: j.right_width,
+        hash_keys: j.hash_keys.clone(),
+        qual: j.qual.clone(),
+        loaded: false,
+        inner: Vec::new(),
+        inner_keys: Vec::new(),
+        table: Default::default(),
+        matched: Vec::new(),
+        cur: None,
+        tail: None,
+        done: false,
+    })
+}
+
+/// A FROM subquery's node over its plan's node.
+pub(crate) fn subquery_node(input: Box<dyn Node>, visible: usize) -> Box<dyn Node> {
+    Box::new(SubqueryNode { input, visible })
+}
+
+/// SELECT DISTINCT's node over its input.
+pub(crate) fn distinct_node(input: Box<dyn Node>) -> Box<dyn Node> {
+    Box::new(DistinctNode {
+        input,
+        seen: Default::default(),
     })
 }
 
@@ -1441,10 +1490,7 @@ pub(crate) fn build_plan(
         targets: plan.targets.clone(),
     });
     if plan.distinct {
-        node = Box::new(DistinctNode {
-            input: node,
-            seen: Default::default(),
-        });
+        node = distinct_node(node);
     }
     if let Some(keys) = &plan.distinct_on {
         // Sort, then keep the first row of each key (the sort leads with

@@ -75,6 +75,15 @@ pub struct ScanQual {
     pub value: Value,
 }
 
+/// The index a scan would read, as the host chose it (for EXPLAIN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexChoice {
+    pub name: String,
+    /// Its key columns: positions in the relation's row (0-based).
+    pub cols: Vec<usize>,
+    pub unique: bool,
+}
+
 fn is_const(e: &Expr) -> bool {
     match e {
         Expr::Const(_) | Expr::Param(..) => true,

@@ -63,6 +63,7 @@ mod copy;
 mod cte;
 mod distinct;
 mod exec;
+mod explain;
 mod expr;
 mod fkey;
 mod func;
@@ -190,6 +191,7 @@ enum Plan {
     Routine(routine::RoutineStmt),
     Trigger(trigger::TriggerStmt),
     Alter(alter::AlterPlan),
+    Explain(explain::ExplainPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -309,6 +311,15 @@ pub fn prepare(
             columns: Vec::new(),
         });
     }
+    if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
+        let e = explain::bind(&stmt.sql, declared_param_types, host)?;
+        return Ok(Prepared {
+            param_types: e.inner.param_types.clone(),
+            plan: Plan::Explain(e),
+            columns: explain::columns(),
+            command: Command::Other("EXPLAIN"),
+        });
+    }
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
@@ -347,7 +358,9 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
-            Parsed::Pre(PreParsed::Copy | PreParsed::Routine | PreParsed::Trigger) => {
+            Parsed::Pre(
+                PreParsed::Copy | PreParsed::Routine | PreParsed::Trigger | PreParsed::Explain,
+            ) => {
                 unreachable!("bound above")
             }
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
@@ -497,6 +510,10 @@ pub fn start(
         Plan::Trigger(t) => {
             let out = trigger::execute(t, host)?;
             Ok(Execution::done(out.rows, out.tag))
+        }
+        Plan::Explain(e) => {
+            let rows = explain::execute(e, &params, host, relations)?;
+            Ok(Execution::done(rows, "EXPLAIN".into()))
         }
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;

@@ -64,6 +64,8 @@ pub(crate) enum PreParsed {
     Role,
     /// CREATE/ALTER/DROP SEQUENCE: read by sequence.rs.
     Sequence,
+    /// `EXPLAIN`: options read by explain.rs, the rest parsed again.
+    Explain,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +204,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
+        ["EXPLAIN", ..] => Some(PreParsed::Explain),
         _ => None,
     }
 }
@@ -458,6 +461,10 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             continue;
         }
         if let Some(pre) = pre_dispatch(piece) {
+            if pre == PreParsed::Explain {
+                crate::explain::check(&text)
+                    .map_err(|(e, p)| (e, p.map(|p| (start + p + 1) as u32)))?;
+            }
             out.push((Parsed::Pre(pre), text));
             continue;
         }

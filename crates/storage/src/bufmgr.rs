@@ -113,6 +113,22 @@ use crate::buffer::{BufferDesc, BufferTag, FREE_END};
 use crate::layout::{AreaId, AreaSpec, Layout, SizeCalc, SizeError, Sizing, BLCKSZ};
 use crate::lwlock::{LwLock, LwMode, LwProcs, LwWaiter};
 use crate::page::{self, PageBuf};
+
+/// This process's buffer accesses since it started: pages found in the
+/// pool, pages read from disk (EXPLAIN (ANALYZE, BUFFERS) prints their
+/// growth per node). Process-local: a backend is one process, so a static
+/// counts exactly that backend, with no shared-memory traffic.
+static SHARED_HIT: AtomicU64 = AtomicU64::new(0);
+static SHARED_READ: AtomicU64 = AtomicU64::new(0);
+
+/// (shared hits, shared reads) of this process so far; any process may
+/// call it, each sees its own.
+pub fn backend_usage() -> (u64, u64) {
+    (
+        SHARED_HIT.load(Ordering::Relaxed),
+        SHARED_READ.load(Ordering::Relaxed),
+    )
+}
 use crate::smgr::{relpath, BlockNumber, Fork, RelFileLocator, Smgr};
 use crate::xact::{Release, ReleasePhase, Resource, ResourceId, ResourceOwner};
 
@@ -1327,6 +1343,7 @@ impl Inner {
         tag: &BufferTag,
         fill: Fill,
     ) -> Result<Pin, PgError> {
+        SHARED_HIT.fetch_add(1, Ordering::Relaxed);
         let d = self.pool.desc(pin.buf);
         loop {
             let st = d.state.load(Ordering::SeqCst);
@@ -1371,21 +1388,23 @@ impl Inner {
                 page.fill(0);
                 Ok(())
             }
-            Fill::Read => self
-                .smgr
-                .borrow_mut()
-                .read(tag.rel(), tag.fork(), tag.block, page)
-                .and_then(|()| {
-                    page::verify(page, tag.block, self.checksums).map_err(|e| {
-                        if let Some(w) = e.warning() {
-                            elog::warning(w);
-                        }
-                        // Never leave a damaged page where a reader could
-                        // take it for data.
-                        page.fill(0);
-                        e.to_pg_error(tag.block, &relpath(tag.rel(), tag.fork()))
+            Fill::Read => {
+                SHARED_READ.fetch_add(1, Ordering::Relaxed);
+                self.smgr
+                    .borrow_mut()
+                    .read(tag.rel(), tag.fork(), tag.block, page)
+                    .and_then(|()| {
+                        page::verify(page, tag.block, self.checksums).map_err(|e| {
+                            if let Some(w) = e.warning() {
+                                elog::warning(w);
+                            }
+                            // Never leave a damaged page where a reader could
+                            // take it for data.
+                            page.fill(0);
+                            e.to_pg_error(tag.block, &relpath(tag.rel(), tag.fork()))
+                        })
                     })
-                }),
+            }
         };
         let d = self.pool.desc(buf);
         let st = lock_hdr(d);

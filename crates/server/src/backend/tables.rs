@@ -81,7 +81,7 @@ mod toast;
 mod triggers;
 mod vacuum;
 
-pub(super) use index::{open_index_scan, open_ordered_scan};
+pub(super) use index::{heap_blocks, index_choice, open_index_scan, open_ordered_scan};
 
 /// The storage side of one session's tables: its buffer manager, its
 /// database, and the extension lock.
@@ -572,7 +572,9 @@ impl Session {
         if !matches!(
             p.command(),
             Command::Select
-                | Command::Other("INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE")
+                | Command::Other(
+                    "INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE" | "EXPLAIN"
+                )
         ) {
             return None;
         }

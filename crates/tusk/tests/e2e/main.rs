@@ -70,6 +70,7 @@ mod client;
 mod control;
 mod copy;
 mod crash;
+mod explain;
 mod fidelity;
 mod foreign_keys;
 mod indexes;

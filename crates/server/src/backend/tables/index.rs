@@ -1291,6 +1291,39 @@ pub(in crate::backend) fn open_index_scan(
     IndexScan::open(c, rel, t, idx, lower, upper, false).map(Some)
 }
 
+/// The index [`open_index_scan`] (no `order`) or [`open_ordered_scan`]
+/// (`order` = (col, desc)) would read, by the same rule, for EXPLAIN.
+/// Called by the backend's `Relations`.
+pub(in crate::backend) fn index_choice(
+    t: TableRef,
+    quals: &[ScanQual],
+    order: Option<(usize, bool)>,
+) -> Option<tusk_sql::index::IndexChoice> {
+    let indexes = CACHE.with(|cache| cache.borrow().get(&t.oid).map(|e| e.1.clone()))?;
+    let idx = match order {
+        None => indexes
+            .iter()
+            .filter_map(|i| bounds(i, quals).map(|b| (i, b)))
+            .max_by_key(|(i, b)| (b.0, i.unique))
+            .map(|(i, _)| i)?,
+        Some((col, _)) => indexes
+            .iter()
+            .filter(|i| i.cols.first() == Some(&col))
+            .min_by_key(|i| i.cols.len())?,
+    };
+    Some(tusk_sql::index::IndexChoice {
+        name: idx.name.clone(),
+        cols: idx.cols.clone(),
+        unique: idx.unique,
+    })
+}
+
+/// The number of blocks of `t`'s heap now (EXPLAIN's cost estimate).
+pub(in crate::backend) fn heap_blocks(c: &TableCtx, t: TableRef) -> Option<u32> {
+    let loc = locator(c.store.db, t);
+    c.store.bm.smgr().nblocks(loc, Fork::Main).ok()
+}
+
 /// Opens a scan of `rel` in the order of column `col` through an index
 /// leading with it (backward for `desc`), bounded by the quals on `col`.
 pub(in crate::backend) fn open_ordered_scan(
