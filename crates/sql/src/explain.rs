@@ -502,10 +502,13 @@ pub(crate) struct Stats {
     read: u64,
 }
 
+/// Reads this process's buffer hit and read counters.
+type UsageFn = fn() -> (u64, u64);
+
 thread_local! {
     /// The buffer counter reader while an EXPLAIN (ANALYZE, BUFFERS) builds
     /// its nodes (set and cleared by [`execute`]).
-    static USAGE: std::cell::Cell<Option<fn() -> (u64, u64)>> = const { std::cell::Cell::new(None) };
+    static USAGE: std::cell::Cell<Option<UsageFn>> = const { std::cell::Cell::new(None) };
 }
 
 /// Counts the rows a node hands up and the time spent in it.
@@ -1964,7 +1967,7 @@ impl Walk<'_> {
                 ..Default::default()
             };
             p = d;
-            node = node.map(|n| crate::exec::distinct_node(n));
+            node = node.map(crate::exec::distinct_node);
             node = instr(node, &mut p, timing);
         }
         let needs_sort = plan.distinct_on.is_some() || (!plan.sort.is_empty() && !presorted);

@@ -153,7 +153,7 @@ pub fn array_to_disk(a: &tusk_types::array::Array) -> Result<Vec<u8>, PgError> {
             }
             buf.extend_from_slice(&bits);
         }
-        while buf.len() % 8 != 0 {
+        while !buf.len().is_multiple_of(8) {
             buf.push(0);
         }
         if nulls {
@@ -170,7 +170,7 @@ pub fn array_to_disk(a: &tusk_types::array::Array) -> Result<Vec<u8>, PgError> {
             let Some(d) = to_datum(v, a.elem)? else {
                 continue;
             };
-            while buf.len() % align != 0 {
+            while !buf.len().is_multiple_of(align) {
                 buf.push(0);
             }
             match d {
@@ -237,7 +237,7 @@ pub fn array_from_disk(p: &[u8], oid: Oid) -> Result<tusk_types::array::Array, P
     let mut off = if dataoffset != 0 {
         dataoffset as usize
     } else {
-        (bitmap_at + 7) / 8 * 8
+        bitmap_at.div_ceil(8) * 8
     };
     let align = match attr.align {
         Align::Char => 1,

@@ -390,6 +390,10 @@ pub fn hot_roots(p: &PageBuf) -> Vec<u16> {
     root_of
 }
 
+/// What [`HeapRel::hot_search`] asks of each member of a HOT chain: its
+/// TID and bytes in, Some to stop there.
+pub type HotPick<'a, R> = dyn FnMut(ItemPointer, &[u8]) -> Result<Option<R>, PgError> + 'a;
+
 /// A page just read, checked as a heap page: pointers consistent, line
 /// pointers inside the item area (PostgreSQL checks these in
 /// heapgetpage/heap_page_prune). XX001 otherwise, never wrong data.
@@ -741,7 +745,7 @@ impl<'a> HeapRel<'a> {
         &self,
         owner: &mut ResourceOwner,
         tid: ItemPointer,
-        pick: &mut dyn FnMut(ItemPointer, &[u8]) -> Result<Option<R>, PgError>,
+        pick: &mut HotPick<'_, R>,
     ) -> Result<Option<(ItemPointer, R)>, PgError> {
         if tid.block >= self.nblocks()? {
             return Ok(None);

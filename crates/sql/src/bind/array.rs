@@ -176,7 +176,7 @@ fn node(op: ArrOp, args: Vec<Bound>, ty: Ty) -> Bound {
 fn no_polymorphic(name: &str) -> PgError {
     PgError::error(
         sqlstate::DATATYPE_MISMATCH,
-        format!("could not determine polymorphic type because input has type unknown"),
+        "could not determine polymorphic type because input has type unknown".to_string(),
     )
     .with_context(format!("{name}()"))
 }
@@ -494,7 +494,7 @@ impl Binder<'_> {
         let Some(elem) = tarr::elem_type(r.ty.oid) else {
             return Err(PgError::error(
                 tusk_common::SqlState::new("42809"),
-                format!("op ANY/ALL (array) requires array on right side"),
+                "op ANY/ALL (array) requires array on right side".to_string(),
             ));
         };
         // Resolve the comparison as `l op elem`, then bring the array to

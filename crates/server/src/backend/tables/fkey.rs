@@ -44,11 +44,15 @@ use super::{name_of, oid_of, Session};
 /// the whole table's keys at once.
 const KEYS_PER_TABLE: usize = 64;
 
+/// Per (referenced table, exclusive?): the key buckets locked, or None
+/// once the table-wide lock is held.
+type HeldKeys = HashMap<(u32, bool), Option<HashSet<u16>>>;
+
 thread_local! {
     /// Per (top-level xid, referenced table): the buckets locked, or None
     /// once the table-wide lock is held; per mode (false shared, true
     /// exclusive).
-    static HELD: RefCell<(u64, HashMap<(u32, bool), Option<HashSet<u16>>>)> =
+    static HELD: RefCell<(u64, HeldKeys)> =
         RefCell::new((0, HashMap::new()));
 }
 

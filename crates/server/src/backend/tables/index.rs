@@ -236,20 +236,20 @@ impl Checker<'_> {
     fn check_one(&self, t: &[u8]) -> Result<HeapCheck, PgError> {
         // A line pointer recycled for a row with another key, or a version
         // whose key changed: not this key (see the file comment).
-        let row = self.rel.from_physical(datum::deform_row(&t, self.types)?);
+        let row = self.rel.from_physical(datum::deform_row(t, self.types)?);
         if !same_key(&key_of(&row, self.idx), self.key) {
             return Ok(HeapCheck::Dead);
         }
         let mine = |x: u64| self.current.contains(&x);
-        Ok(match heapam::Visibility::satisfies_vacuum(self.vis, &t) {
+        Ok(match heapam::Visibility::satisfies_vacuum(self.vis, t) {
             HtsvResult::Dead | HtsvResult::RecentlyDead => HeapCheck::Dead,
             HtsvResult::Live => HeapCheck::Live,
             HtsvResult::InsertInProgress => {
-                let x = heaptuple::xmin(&t);
+                let x = heaptuple::xmin(t);
                 if mine(x) {
                     // Our own row, unless we deleted it again.
-                    let xmax_valid = heaptuple::infomask(&t) & heaptuple::HEAP_XMAX_INVALID == 0;
-                    if xmax_valid && mine(heaptuple::xmax(&t)) {
+                    let xmax_valid = heaptuple::infomask(t) & heaptuple::HEAP_XMAX_INVALID == 0;
+                    if xmax_valid && mine(heaptuple::xmax(t)) {
                         HeapCheck::Dead
                     } else {
                         HeapCheck::Live
@@ -259,7 +259,7 @@ impl Checker<'_> {
                 }
             }
             HtsvResult::DeleteInProgress => {
-                let x = heaptuple::xmax(&t);
+                let x = heaptuple::xmax(t);
                 if mine(x) {
                     HeapCheck::Dead
                 } else {
