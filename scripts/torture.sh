@@ -122,7 +122,14 @@ for cycle in $(seq 1 "$CYCLES"); do
     victim=$PM; target=postmaster
   fi
   kids=$(children)
-  kill -KILL "$victim"
+  if ! kill -KILL "$victim" 2>/dev/null; then
+    # The victim ended on its own between the choice and the signal (a
+    # backend whose client finished): the postmaster instead, so that
+    # every cycle ends in a crash.
+    victim=$PM; target=postmaster
+    kids=$(children)
+    kill -KILL "$victim"
+  fi
   kills[$target]=$(( ${kills[$target]:-0} + 1 ))
   if [ "$target" = postmaster ]; then
     wait "$PM" 2>/dev/null || true
