@@ -4,12 +4,8 @@
 
 use std::io::{Read, Write};
 
+use crate::util::exec;
 use crate::util::{expect_sqlstate, simple_rows, simple_value, Opts, TestServer, Via};
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
 
 fn copy_out(c: &mut postgres::Client, sql: &str) -> String {
     let mut r = c.copy_out(sql).expect("copy_out");

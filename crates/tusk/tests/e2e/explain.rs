@@ -7,12 +7,8 @@
 //! PostgreSQL's keys, and PostgreSQL's errors for bad options and
 //! statements EXPLAIN cannot take.
 
+use crate::util::{db_error, exec};
 use crate::util::{Opts, TestServer};
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
 
 /// The lines of EXPLAIN's one text column.
 fn plan(c: &mut postgres::Client, sql: &str) -> Vec<String> {
@@ -24,13 +20,6 @@ fn plan(c: &mut postgres::Client, sql: &str) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn db_error(r: Result<impl std::fmt::Debug, postgres::Error>) -> postgres::error::DbError {
-    match r {
-        Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => e.as_db_error().cloned().unwrap_or_else(|| panic!("{e}")),
-    }
 }
 
 const SETUP: &str = "CREATE TABLE ex_one (a int); \

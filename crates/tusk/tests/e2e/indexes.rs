@@ -8,35 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::util::{backend_pid, simple_value, wait_until, Opts, TestServer};
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
-
-fn db_error(r: Result<impl std::fmt::Debug, postgres::Error>) -> postgres::error::DbError {
-    match r {
-        Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => e.as_db_error().cloned().unwrap_or_else(|| panic!("{e}")),
-    }
-}
+use crate::util::{db_error, exec, rows};
 
 /// The rows of a query as text, in order.
-fn rows(c: &mut postgres::Client, sql: &str) -> Vec<String> {
-    c.simple_query(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)))
-        .into_iter()
-        .filter_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
-                    .collect::<Vec<_>>()
-                    .join("|"),
-            ),
-            _ => None,
-        })
-        .collect()
-}
 
 #[test]
 fn unique_violations_read_as_postgresql() {

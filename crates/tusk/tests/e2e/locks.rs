@@ -8,13 +8,9 @@
 //! `LOCK t IN ACCESS SHARE MODE NOWAIT` against an ACCESS EXCLUSIVE
 //! holder, and pg_locks' mode names.
 
+use crate::util::exec;
 use crate::util::{backend_pid, expect_sqlstate, simple_rows, wait_until, Opts, TestServer};
 use std::time::Duration;
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
 
 #[test]
 fn lock_table_conflicts_show_in_pg_locks_and_fail_fast_with_nowait() {

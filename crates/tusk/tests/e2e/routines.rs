@@ -11,6 +11,7 @@
 //! report a cursor position for a call it cannot resolve yet, and the test
 //! removes those lines from tusk's output too should it start to.
 
+use crate::util::without_positions;
 use crate::util::{expect_sqlstate, simple_value, wait_until, Opts, TestServer, Via};
 use std::time::{Duration, Instant};
 
@@ -173,22 +174,6 @@ CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
 "#;
 
 /// Output lines of a cursor position (`LINE n: ...` and its caret line).
-fn without_positions(s: &str) -> String {
-    let mut out = Vec::new();
-    let mut skip = false;
-    for l in s.split('\n') {
-        if skip {
-            skip = false;
-            continue;
-        }
-        if l.starts_with("LINE ") {
-            skip = true;
-            continue;
-        }
-        out.push(l);
-    }
-    out.join("\n")
-}
 
 #[test]
 fn routines_script_matches_postgresql() {

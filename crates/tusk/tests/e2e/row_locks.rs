@@ -9,13 +9,9 @@
 //!
 //! Texts and SQLSTATEs compared with PostgreSQL 15.
 
+use crate::util::exec;
 use crate::util::{backend_pid, expect_sqlstate, simple_rows, wait_until, Opts, TestServer};
 use std::time::Duration;
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
 
 fn one(c: &mut postgres::Client, sql: &str) -> Option<String> {
     simple_rows(c, sql)

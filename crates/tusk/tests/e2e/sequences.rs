@@ -4,15 +4,9 @@
 //! SQLSTATE for each error, and values that never repeat whatever
 //! happened to the server; the texts here were taken from PostgreSQL 15.
 
-use crate::util::{
-    describe_error, expect_sqlstate, simple_rows, simple_value, wait_until, Opts, TestServer,
-};
+use crate::util::exec;
+use crate::util::{expect_sqlstate, simple_rows, simple_value, wait_until, Opts, TestServer};
 use std::time::Duration;
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", describe_error(&e)));
-}
 
 fn value(c: &mut postgres::Client, sql: &str) -> String {
     simple_value(c, sql).unwrap_or_else(|| panic!("{sql}: NULL"))

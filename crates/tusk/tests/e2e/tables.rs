@@ -8,6 +8,7 @@
 //! Expected error texts and SQLSTATEs are PostgreSQL 15's for the same
 //! statements (checked against PostgreSQL 15 with psql).
 
+use crate::util::exec;
 use crate::util::{expect_sqlstate, simple_rows, simple_value, wait_until, Opts, TestServer, Via};
 use std::collections::BTreeSet;
 use std::sync::mpsc;
@@ -40,11 +41,6 @@ fn row(vals: &[&str]) -> Vec<Option<String>> {
             }
         })
         .collect()
-}
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
 }
 
 #[test]

@@ -10,15 +10,11 @@
 //! none for a value that compressed inline, and none left once the row is
 //! deleted and vacuumed.
 
+use crate::util::exec;
 use crate::util::{simple_value, wait_until, Opts, TestServer};
 use std::time::Duration;
 
 const CHUNK: usize = 1988;
-
-fn exec(c: &mut postgres::Client, sql: &str) {
-    c.batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
-}
 
 fn value(c: &mut postgres::Client, sql: &str) -> String {
     simple_value(c, sql).unwrap_or_else(|| panic!("{sql}: NULL"))

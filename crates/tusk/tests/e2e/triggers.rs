@@ -13,6 +13,7 @@
 //! reports no cursor position for them, and the test removes those lines
 //! from tusk's output too should it start to.
 
+use crate::util::without_positions;
 use crate::util::{expect_sqlstate, simple_value, Opts, TestServer, Via};
 
 const SCRIPT: &str = include_str!("triggers.sql");
@@ -113,22 +114,6 @@ CONTEXT:  PL/pgSQL function no_ret()
 "#;
 
 /// Output lines of a cursor position (`LINE n: ...` and its caret line).
-fn without_positions(s: &str) -> String {
-    let mut out = Vec::new();
-    let mut skip = false;
-    for l in s.split('\n') {
-        if skip {
-            skip = false;
-            continue;
-        }
-        if l.starts_with("LINE ") {
-            skip = true;
-            continue;
-        }
-        out.push(l);
-    }
-    out.join("\n")
-}
 
 #[test]
 fn triggers_script_matches_postgresql() {

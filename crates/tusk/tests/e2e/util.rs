@@ -1241,3 +1241,58 @@ impl RawConn {
         }
     }
 }
+
+// Helpers the test files share.
+
+/// Runs `sql` (one or more statements), panicking with the server's
+/// error in full if it fails.
+pub fn exec(c: &mut postgres::Client, sql: &str) {
+    c.batch_execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)));
+}
+
+/// The server's error of a call expected to fail (panics on success or on
+/// a client-side error).
+pub fn db_error(r: Result<impl std::fmt::Debug, postgres::Error>) -> postgres::error::DbError {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.as_db_error().cloned().unwrap_or_else(|| panic!("{e}")),
+    }
+}
+
+/// The rows of a query as text, in order: columns joined by `|`, NULL as
+/// "NULL" (simple protocol).
+pub fn rows(c: &mut postgres::Client, sql: &str) -> Vec<String> {
+    c.simple_query(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {}", crate::util::describe_error(&e)))
+        .into_iter()
+        .filter_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// psql's stderr without cursor positions (`LINE n: ...` and its caret
+/// line), which differ where tusk does not place a cursor yet.
+pub fn without_positions(s: &str) -> String {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for l in s.split('\n') {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if l.starts_with("LINE ") {
+            skip = true;
+            continue;
+        }
+        out.push(l);
+    }
+    out.join("\n")
+}
