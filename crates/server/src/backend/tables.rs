@@ -1110,14 +1110,10 @@ impl Session {
         self.xid_locked = 0;
         stats::transaction_ended(&self.shared, self.store.as_ref().map(|s| s.db), committed);
         if let Some(e) = &self.engine {
-            if e.announce_catalog.replace(false) && committed {
-                // A commit without an xid (nothing written): nothing to
-                // announce to others, but keep the generation honest.
-                self.shared
-                    .control()
-                    .catalog_generation
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-            }
+            // Still set only when the engine's commit did not run: an
+            // abort, or a transaction without an xid, which wrote no
+            // catalog row. Nothing to announce either way.
+            e.announce_catalog.set(false);
         }
         if self.catalog_changed {
             self.relcache.borrow_mut().entries.clear();
