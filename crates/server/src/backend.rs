@@ -783,6 +783,9 @@ impl Session {
             bail!(e);
         }
         if line.method != "cert" {
+            // Over TLS, SCRAM-SHA-256-PLUS is offered with the certificate's
+            // tls-server-end-point hash as the channel-binding data (RFC 5929).
+            let channel_binding = conn.get_ref().tls_server_end_point().map(<[u8]>::to_vec);
             auth::authenticate(
                 &mut conn,
                 line,
@@ -791,9 +794,7 @@ impl Session {
                     database: &database,
                     peer: env.peer,
                     encryption,
-                    // SCRAM-SHA-256-PLUS is not offered yet (the TLS
-                    // end-point hash is there: Stream::tls_server_end_point).
-                    channel_binding: None,
+                    channel_binding,
                 },
                 &roles,
                 env.settings.str("password_encryption"),

@@ -470,3 +470,70 @@ fn client_certificates() {
         srv.log()
     );
 }
+
+/// SCRAM-SHA-256-PLUS: over TLS the server offers channel binding
+/// (tls-server-end-point, RFC 5929) and libpq uses it by default;
+/// `channel_binding=require` succeeds only over TLS, and a wrong password
+/// is still refused with PostgreSQL's 28P01 text.
+#[test]
+fn scram_with_channel_binding_over_tls() {
+    let mut srv = tls_server(TRUST_ALL);
+    srv.start_postmaster();
+    let mut c = srv.connect();
+    c.batch_execute("SET password_encryption = 'scram-sha-256'")
+        .unwrap();
+    c.batch_execute("CREATE ROLE bound LOGIN PASSWORD 'secret pw'")
+        .unwrap();
+    fs::write(
+        srv.data_dir().join("pg_hba.conf"),
+        "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    srv.signal_postmaster(libc::SIGHUP);
+    assert!(
+        wait_until(Duration::from_secs(10), || srv
+            .log()
+            .contains("received SIGHUP")),
+        "{}",
+        srv.log()
+    );
+    let psql_as = |extra: &str, pw: &str| {
+        let conninfo = format!(
+            "host=localhost hostaddr=127.0.0.1 port={} user=bound dbname={DATABASE} connect_timeout=10 {extra}",
+            srv.port()
+        );
+        let mut cmd = Command::new(require_pg_program("psql"));
+        clean_pg_env(&mut cmd);
+        cmd.env("PGPASSWORD", pw).args([
+            "-X",
+            "-A",
+            "-t",
+            "-q",
+            "-d",
+            &conninfo,
+            "-c",
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ]);
+        run_bounded(&mut cmd, Duration::from_secs(60))
+    };
+    // Channel binding required and given: only possible if the server
+    // offered SCRAM-SHA-256-PLUS and verified the certificate hash.
+    let out = psql_as("sslmode=require channel_binding=require", "secret pw");
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(out.stdout.trim(), "t");
+    // Without TLS there is nothing to bind to: libpq refuses itself, and
+    // plain SCRAM still works when binding is not required.
+    let out = psql_as("sslmode=disable channel_binding=require", "secret pw");
+    assert_ne!(out.code(), Some(0), "{}", out.describe());
+    let out = psql_as("sslmode=disable channel_binding=prefer", "secret pw");
+    assert_eq!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(out.stdout.trim(), "f");
+    // A wrong password over the bound exchange: PostgreSQL's refusal.
+    let out = psql_as("sslmode=require channel_binding=require", "wrong");
+    assert_ne!(out.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        fatal_of(&out),
+        "password authentication failed for user \"bound\""
+    );
+    assert!(!srv.log().contains("secret pw"), "{}", srv.log());
+}
