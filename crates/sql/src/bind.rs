@@ -28,6 +28,7 @@ use crate::Column;
 
 pub(crate) mod array;
 pub(crate) mod rowexpr;
+pub(crate) mod upsert;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
@@ -3681,10 +3682,17 @@ impl Binder<'_> {
             ast::TableObject::TableName(n) => n,
             _ => return Err(not_supported("INSERT into a function")),
         };
-        if i.on.is_some() {
-            return Err(not_supported("INSERT ... ON CONFLICT"));
-        }
+        let on_conflict = match &i.on {
+            None => None,
+            Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
+            Some(_) => return Err(not_supported("INSERT ... ON DUPLICATE KEY UPDATE")),
+        };
         let rel = dml_target(self.host, name)?;
+        let alias = i
+            .table_alias
+            .as_ref()
+            .map(|a| ident_name(&a.alias))
+            .unwrap_or_else(|| rel.name.clone());
         // The target columns, in the order the source supplies them.
         let mut targets: Vec<usize> = Vec::new();
         if i.columns.is_empty() {
@@ -3806,7 +3814,11 @@ impl Binder<'_> {
                 }
             },
         };
-        self.scope = Some(relation_scope(&rel, rel.name.clone()));
+        let on_conflict = match on_conflict {
+            Some(oc) => Some(self.bind_on_conflict(&rel, &alias, oc)?),
+            None => None,
+        };
+        self.scope = Some(relation_scope(&rel, alias));
         let (returning, columns) = self.returning(&i.returning)?;
         Ok((
             ModifyPlan {
@@ -3815,6 +3827,7 @@ impl Binder<'_> {
                     rows,
                     targets,
                     defaults,
+                    on_conflict,
                 },
                 returning,
             },

@@ -715,6 +715,34 @@ pub trait Tables {
     fn drop_schema(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
     /// Store a new row (already coerced and checked).
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError>;
+    /// INSERT ... ON CONFLICT: stores `row` (coerced and checked) unless
+    /// a live row has an equal key in one of the unique indexes
+    /// `arbiters` (all of the table's unique indexes when empty); a
+    /// running transaction that inserted or deleted such a key is waited
+    /// for first. `Ok(None)`: stored, with its index entries. `Ok(Some((
+    /// row, same_command)))`: the conflicting row (columns then system
+    /// columns) and whether this very command inserted it.
+    fn insert_unless_conflict(
+        &mut self,
+        rel: &Relation,
+        row: &[Value],
+        arbiters: &[u32],
+    ) -> Result<Option<(Row, bool)>, PgError> {
+        let _ = (rel, row, arbiters);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "INSERT ... ON CONFLICT is not supported by this host",
+        ))
+    }
+    /// The unique indexes of `rel` for ON CONFLICT's inference: (index
+    /// OID, index name = constraint name, key columns as live positions).
+    fn unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, String, Vec<usize>)>, PgError> {
+        let _ = rel;
+        Ok(Vec::new())
+    }
     /// Replace the row version at `ctid` (as a table scan gave it) with
     /// `row`. `Ok(None)`: done. `Ok(Some(newer))`: a concurrent
     /// transaction updated the row and committed (READ COMMITTED): the

@@ -23,6 +23,7 @@
 
 use tusk_common::{sqlstate, PgError};
 
+use crate::bind::upsert::{ConflictAction, OnConflict};
 use crate::cast;
 use crate::catalog::{codes, Relation, SYSTEM_COLUMNS};
 use crate::exec::{self, Relations, Row};
@@ -49,6 +50,8 @@ pub(crate) enum ModifyKind {
         targets: Vec<usize>,
         /// Per table column: its DEFAULT, bound.
         defaults: Vec<Option<Expr>>,
+        /// ON CONFLICT (bind/upsert.rs).
+        on_conflict: Option<crate::bind::upsert::OnConflict>,
     },
     Update {
         filter: Option<Expr>,
@@ -199,10 +202,23 @@ pub(crate) fn execute(
         let mut cx = Ctx { host, params };
         let p = &mut prepared;
         let exprs: Vec<&mut Expr> = match &mut p.kind {
-            ModifyKind::Insert { rows, defaults, .. } => {
+            ModifyKind::Insert {
+                rows,
+                defaults,
+                on_conflict,
+                ..
+            } => {
                 let mut v: Vec<&mut Expr> = defaults.iter_mut().flatten().collect();
                 if let InsertRows::Values(vals) = rows {
                     v.extend(vals.iter_mut().flatten().flatten());
+                }
+                if let Some(OnConflict {
+                    action: ConflictAction::Update { sets, filter },
+                    ..
+                }) = on_conflict
+                {
+                    v.extend(sets.iter_mut().map(|(_, e)| e));
+                    v.extend(filter.iter_mut());
                 }
                 v
             }
@@ -242,8 +258,34 @@ pub(crate) fn execute(
             rows,
             targets,
             defaults,
+            on_conflict,
         } => {
             let now = host.now();
+            // ON CONFLICT: the arbiter indexes, and DO UPDATE's triggers.
+            let arbiters = match on_conflict {
+                Some(oc) => crate::bind::upsert::arbiters(host.tables()?, &p.rel, &oc.target)?,
+                None => Vec::new(),
+            };
+            let mut fire_update = match on_conflict {
+                Some(OnConflict {
+                    action: ConflictAction::Update { sets, .. },
+                    ..
+                }) => {
+                    let cols: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+                    crate::trigger::Fire::load(
+                        &*host,
+                        &p.rel,
+                        crate::trigger::Event::Update,
+                        &cols,
+                    )?
+                }
+                _ => None,
+            };
+            // PostgreSQL's order: statement-level BEFORE INSERT, then
+            // BEFORE UPDATE; at the end AFTER UPDATE, then AFTER INSERT.
+            if let Some(f) = fire_update.as_mut() {
+                f.before_statement(host)?;
+            }
             let mut store =
                 |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
@@ -270,7 +312,25 @@ pub(crate) fn execute(
                     };
                     let row = check_row(&p.rel, row)?;
                     check_constraints(&p.rel, &checks, &row, host)?;
-                    host.tables()?.insert(&p.rel, &row)?;
+                    match on_conflict {
+                        None => host.tables()?.insert(&p.rel, &row)?,
+                        Some(oc) => {
+                            let mut env = Upsert {
+                                p,
+                                params,
+                                checks: &checks,
+                                arbiters: &arbiters,
+                                fire: &mut fire_update,
+                                pending: &mut pending,
+                                count: &mut count,
+                                out: &mut out,
+                            };
+                            if !env.row(host, oc, &row)? {
+                                // The conflict path took the row.
+                                return Ok(());
+                            }
+                        }
+                    }
                     pending.row_stored(&p.rel, None, &row)?;
                     if let Some(f) = fire.as_mut() {
                         f.after_row(host, None, Some(&row))?;
@@ -338,6 +398,12 @@ pub(crate) fn execute(
                 }
             }
             crate::fkey::run_pending(host, pending)?;
+            if let Some(f) = fire_update.as_mut() {
+                if let Some(i) = fire.as_mut() {
+                    i.after_rows(host)?;
+                }
+                f.after_statement(host)?;
+            }
             (out, format!("INSERT 0 {count}"))
         }
         ModifyKind::Update { filter, sets } => {
@@ -447,6 +513,114 @@ pub(crate) fn execute(
         f.after_statement(host)?;
     }
     Ok(done)
+}
+
+/// What ON CONFLICT's per-row work needs from the statement.
+struct Upsert<'a, 'f> {
+    p: &'a ModifyPlan,
+    params: &'a [Value],
+    checks: &'a [(String, Expr)],
+    arbiters: &'a [u32],
+    /// DO UPDATE's UPDATE triggers.
+    fire: &'f mut Option<crate::trigger::Fire>,
+    pending: &'f mut crate::fkey::Pending,
+    count: &'f mut u64,
+    out: &'f mut Vec<Row>,
+}
+
+impl Upsert<'_, '_> {
+    /// Inserts `row` unless it conflicts on an arbiter index; then DO
+    /// NOTHING leaves it, DO UPDATE locks the existing row FOR UPDATE and
+    /// changes it as its SET and WHERE say. A conflicting row changed
+    /// while it was being locked starts the row over, as PostgreSQL's
+    /// ExecOnConflictUpdate does. `Ok(true)`: the row was inserted and the
+    /// caller goes on as for a plain INSERT.
+    fn row(
+        &mut self,
+        host: &mut dyn Host,
+        oc: &OnConflict,
+        row: &[Value],
+    ) -> Result<bool, PgError> {
+        use crate::rowlock::{RowLockOutcome, RowLockStrength, RowLockWait};
+        let p = self.p;
+        let ncols = p.rel.columns.len();
+        loop {
+            host.check_interrupts()?;
+            let Some((existing, same_command)) =
+                host.tables()?
+                    .insert_unless_conflict(&p.rel, row, self.arbiters)?
+            else {
+                return Ok(true);
+            };
+            let ConflictAction::Update { sets, filter } = &oc.action else {
+                return Ok(false);
+            };
+            if same_command {
+                return Err(PgError::error(
+                    sqlstate::CARDINALITY_VIOLATION,
+                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                )
+                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+            }
+            let ctid = ctid_of(&existing, ncols)?;
+            match host.tables()?.lock_row(
+                &p.rel,
+                &ctid,
+                RowLockStrength::Update,
+                RowLockWait::Block,
+            )? {
+                RowLockOutcome::Locked => {}
+                RowLockOutcome::Skipped | RowLockOutcome::Updated(_) => continue,
+            }
+            // The existing row, its system columns, then `excluded`.
+            let mut joined = existing.clone();
+            joined.extend_from_slice(row);
+            let mut cx = Ctx {
+                host,
+                params: self.params,
+            };
+            if !passes(filter, &joined, &mut cx)? {
+                return Ok(false);
+            }
+            let mut new: Vec<Value> = existing[..ncols].to_vec();
+            for (i, e) in sets {
+                new[*i] = e.eval(&joined, &mut cx)?;
+            }
+            let new = match self.fire.as_mut() {
+                Some(f) => match f.before_row(host, Some(&existing[..ncols]), Some(new))? {
+                    Some(r) => r,
+                    None => return Ok(false),
+                },
+                None => new,
+            };
+            let new = check_row(&p.rel, new)?;
+            check_constraints(&p.rel, self.checks, &new, host)?;
+            match host.tables()?.update(&p.rel, &ctid, &new)? {
+                None => {}
+                // Locked above: a change in between is not expected, but
+                // if one came, the row starts over like any other.
+                Some(_) => continue,
+            }
+            if let Some(f) = self.fire.as_mut() {
+                f.after_row(host, Some(&existing[..ncols]), Some(&new))?;
+            }
+            *self.count += 1;
+            self.pending
+                .row_stored(&p.rel, Some(&existing[..ncols]), &new)?;
+            if !p.returning.is_empty() {
+                let mut full = new;
+                full.extend_from_slice(&existing[ncols..]);
+                let mut cx = Ctx {
+                    host,
+                    params: self.params,
+                };
+                if let Some(r) = returned(p, &full, &mut cx)? {
+                    self.out.push(r);
+                }
+            }
+            return Ok(false);
+        }
+    }
 }
 
 /// The `ctid` system column of a scanned row.

@@ -1222,12 +1222,20 @@ impl Fire {
     /// At the statement's end: the queued AFTER ROW events in order, then
     /// the AFTER STATEMENT triggers.
     pub fn after_statement(&mut self, host: &mut dyn Host) -> Result<(), PgError> {
+        self.after_rows(host)?;
+        self.statement(host, false)
+    }
+
+    /// Fires the queued AFTER ROW events now (INSERT ... ON CONFLICT DO
+    /// UPDATE: the inserted rows' events come before the UPDATE's
+    /// statement-level AFTER triggers, as in PostgreSQL's one queue).
+    pub fn after_rows(&mut self, host: &mut dyn Host) -> Result<(), PgError> {
         let queue = std::mem::take(&mut self.queue);
         for (k, old, new) in queue {
             host.check_interrupts()?;
             self.call(host, k, "AFTER", old.as_deref(), new.as_deref())?;
         }
-        self.statement(host, false)
+        Ok(())
     }
 }
 

@@ -2017,6 +2017,27 @@ impl tusk_sql::Tables for Session {
         Ok(())
     }
 
+    fn insert_unless_conflict(
+        &mut self,
+        rel: &Relation,
+        row: &[Value],
+        arbiters: &[u32],
+    ) -> Result<Option<(Row, bool)>, PgError> {
+        self.insert_unless_conflict_impl(rel, row, arbiters)
+    }
+
+    fn unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, String, Vec<usize>)>, PgError> {
+        Ok(self
+            .indexes_of(rel.table()?)?
+            .into_iter()
+            .filter(|i| i.unique)
+            .map(|i| (i.oid, i.name, i.cols))
+            .collect())
+    }
+
     fn create_index(
         &mut self,
         rel: &Relation,

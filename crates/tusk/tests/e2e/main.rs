@@ -58,7 +58,10 @@
 //!   functions against PostgreSQL 15's output; recursion, restart, COPY.
 //! - `tls`: SSLRequest 'S' and TLS with psql (require, verify-full),
 //!   hostssl/hostnossl and client certificates, the key file check,
-//!   garbage after 'S', a bad certificate on reload.
+//!   garbage after 'S', a bad certificate on reload, SCRAM with channel
+//!   binding.
+//! - `upsert`: INSERT ... ON CONFLICT against PostgreSQL 15's output;
+//!   concurrent upserts of one key.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -94,6 +97,7 @@ mod tls;
 mod toast;
 mod triggers;
 mod txid;
+mod upsert;
 mod util;
 mod walkeep;
 mod xact;

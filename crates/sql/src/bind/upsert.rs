@@ -1,0 +1,212 @@
+//! INSERT ... ON CONFLICT: the arbiter indexes inferred from the conflict target, and DO UPDATE's SET and WHERE bound over the existing row and `excluded`.
+//!
+//! Why this shape: PostgreSQL infers arbiters as every unique index whose
+//! key columns are exactly the target's columns (in any order), or the
+//! one index behind a named constraint; DO NOTHING without a target
+//! arbitrates on all unique indexes. DO UPDATE's expressions see one row:
+//! the conflicting row (its columns, then its system columns) followed by
+//! the row proposed for insertion under the name `excluded` — the same
+//! layout the executor (modify.rs) builds, so the binding is the ordinary
+//! expression binding over a two-item scope.
+
+use sqlparser::ast;
+use tusk_common::{sqlstate, PgError};
+
+use super::{ident_name, is_default_keyword, not_supported, object_name_parts, relation_scope};
+use super::{Binder, Scope};
+use crate::catalog::{self, Relation};
+use crate::expr::Expr;
+use crate::value::Value;
+
+/// What a bound ON CONFLICT clause does.
+#[derive(Debug, Clone)]
+pub(crate) struct OnConflict {
+    pub target: Target,
+    pub action: ConflictAction,
+}
+
+/// The conflict target, resolved to arbiter indexes when the statement
+/// runs (the binder has no mutable catalog access; [`arbiters`]).
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// No target (DO NOTHING only): every unique index.
+    All,
+    /// `(a, b)`: the sorted, deduplicated column positions.
+    Columns(Vec<usize>),
+    /// `ON CONSTRAINT name`.
+    Constraint(String),
+}
+
+/// The arbiter unique indexes (OIDs; empty = all) of `target` on `rel`:
+/// 42P10 when no unique index has exactly the target's columns, 42704
+/// for an unknown constraint.
+pub(crate) fn arbiters(
+    tables: &mut dyn crate::catalog::Tables,
+    rel: &Relation,
+    target: &Target,
+) -> Result<Vec<u32>, PgError> {
+    let found: Vec<u32> = match target {
+        Target::All => return Ok(Vec::new()),
+        Target::Columns(want) => tables
+            .unique_indexes(rel)?
+            .into_iter()
+            .filter(|(_, _, k)| {
+                let mut k = k.clone();
+                k.sort_unstable();
+                k.dedup();
+                k == *want
+            })
+            .map(|(oid, ..)| oid)
+            .collect(),
+        Target::Constraint(name) => {
+            let v: Vec<u32> = tables
+                .unique_indexes(rel)?
+                .into_iter()
+                .filter(|(_, n, _)| n == name)
+                .map(|(oid, ..)| oid)
+                .collect();
+            if v.is_empty() {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!(
+                        "constraint \"{name}\" for table \"{}\" does not exist",
+                        rel.name
+                    ),
+                ));
+            }
+            v
+        }
+    };
+    if found.is_empty() {
+        return Err(no_matching_index());
+    }
+    Ok(found)
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ConflictAction {
+    Nothing,
+    /// SET (column, expression) and WHERE, over the existing row, its
+    /// system columns, then `excluded`.
+    Update {
+        sets: Vec<(usize, Expr)>,
+        filter: Option<Expr>,
+    },
+}
+
+impl Binder<'_> {
+    /// Binds `ON CONFLICT ...` of an INSERT into `rel` (aliased `alias`).
+    pub(super) fn bind_on_conflict(
+        &mut self,
+        rel: &Relation,
+        alias: &str,
+        oc: &ast::OnConflict,
+    ) -> Result<OnConflict, PgError> {
+        let target = match &oc.conflict_target {
+            None => {
+                if matches!(oc.action, ast::OnConflictAction::DoUpdate(_)) {
+                    return Err(PgError::error(
+                        sqlstate::SYNTAX_ERROR,
+                        "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+                    )
+                    .with_hint("For example, ON CONFLICT (column_name)."));
+                }
+                Target::All
+            }
+            Some(ast::ConflictTarget::Columns(cols)) => {
+                let mut want: Vec<usize> = Vec::new();
+                for c in cols {
+                    let name = ident_name(c);
+                    let Some(i) = rel.columns.iter().position(|d| d.name == name) else {
+                        return Err(PgError::error(
+                            sqlstate::UNDEFINED_COLUMN,
+                            format!("column \"{name}\" does not exist"),
+                        ));
+                    };
+                    if !want.contains(&i) {
+                        want.push(i);
+                    }
+                }
+                want.sort_unstable();
+                Target::Columns(want)
+            }
+            Some(ast::ConflictTarget::OnConstraint(name)) => {
+                let parts = object_name_parts(name)?;
+                Target::Constraint(parts.last().cloned().unwrap_or_default())
+            }
+        };
+        let action = match &oc.action {
+            ast::OnConflictAction::DoNothing => ConflictAction::Nothing,
+            ast::OnConflictAction::DoUpdate(u) => {
+                self.scope = Some(conflict_scope(rel, alias));
+                let mut sets: Vec<(usize, Expr)> = Vec::new();
+                for a in &u.assignments {
+                    let cname = match &a.target {
+                        ast::AssignmentTarget::ColumnName(n) => {
+                            match object_name_parts(n)?.as_slice() {
+                                [n] => n.clone(),
+                                _ => return Err(not_supported("UPDATE of a column's field")),
+                            }
+                        }
+                        ast::AssignmentTarget::Tuple(_) => {
+                            return Err(not_supported("ON CONFLICT DO UPDATE SET (a, b) = ..."))
+                        }
+                    };
+                    let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                        return Err(PgError::error(
+                            sqlstate::UNDEFINED_COLUMN,
+                            format!(
+                                "column \"{cname}\" of relation \"{}\" does not exist",
+                                rel.name
+                            ),
+                        ));
+                    };
+                    if sets.iter().any(|(i, _)| *i == idx) {
+                        return Err(PgError::error(
+                            catalog::codes::DUPLICATE_COLUMN,
+                            format!("multiple assignments to same column \"{cname}\""),
+                        ));
+                    }
+                    let e = if is_default_keyword(&a.value) {
+                        match self.bind_default(&rel.columns[idx])? {
+                            Some(e) => e,
+                            None => Expr::Const(Value::Null),
+                        }
+                    } else {
+                        self.aggs_allowed = None;
+                        self.assigned(&a.value, &rel.columns[idx])?
+                    };
+                    sets.push((idx, e));
+                }
+                let filter = self.dml_filter(&u.selection)?;
+                self.scope = None;
+                ConflictAction::Update { sets, filter }
+            }
+        };
+        Ok(OnConflict { target, action })
+    }
+}
+
+fn no_matching_index() -> PgError {
+    PgError::error(
+        sqlstate::SqlState::new("42P10"),
+        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+    )
+}
+
+/// The target table (its columns, then its system columns) followed by
+/// `excluded` (the proposed row's columns).
+fn conflict_scope(rel: &Relation, alias: &str) -> Scope {
+    let mut scope = relation_scope(rel, alias.to_string());
+    let width = scope.width;
+    let cols = rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
+    let mut ex = Scope::single(Some("excluded".into()), None, cols, rel.columns.len());
+    for it in &mut ex.items {
+        for c in &mut it.cols {
+            c.expr.map_columns(&|i| i + width);
+        }
+    }
+    scope.items.extend(ex.items);
+    scope.width += ex.width;
+    scope
+}
