@@ -399,3 +399,31 @@ fn config_file_on_the_command_line_replaces_postgresql_conf() {
     assert_eq!(s.int("port"), 2222);
     assert_eq!(s.str("config_file"), other.display().to_string());
 }
+
+/// The planner settings scripts set (`SET enable_seqscan = off` opens
+/// many of PostgreSQL's regression scripts): accepted, shown as PostgreSQL
+/// 15 shows their defaults (values read from a PostgreSQL 15's SHOW), and
+/// range-checked.
+#[test]
+fn planner_settings_show_postgresql_defaults_and_take_values() {
+    let dir = data_dir("enable_seqscan = off\nvacuum_cost_delay = 2ms\n");
+    let s = load(dir.path(), &[]).expect("valid");
+    for (name, shown) in [
+        ("enable_seqscan", "off"),
+        ("enable_hashjoin", "on"),
+        ("enable_partitionwise_join", "off"),
+        ("min_parallel_table_scan_size", "8MB"),
+        ("min_parallel_index_scan_size", "512kB"),
+        ("jit_above_cost", "100000"),
+        ("cpu_operator_cost", "0.0025"),
+        ("hash_mem_multiplier", "2"),
+        ("constraint_exclusion", "partition"),
+        ("plan_cache_mode", "auto"),
+        ("default_statistics_target", "100"),
+        ("vacuum_cost_delay", "2ms"),
+    ] {
+        assert_eq!(s.show(name).as_deref(), Some(shown), "{name}");
+    }
+    let e = load_err(dir.path(), &[("default_statistics_target", "0")]);
+    assert!(e.to_string().contains("default_statistics_target"), "{e}");
+}
