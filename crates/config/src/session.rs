@@ -32,7 +32,7 @@ use tusk_common::{sqlstate, PgError, Severity};
 use crate::registry::index_of;
 use crate::settings::{Key, Slot};
 use crate::value::{parse_value, show_value, suggest, valid_custom_name};
-use crate::{flags, registry, Context, SettingDef, Settings, Source, Value};
+use crate::{flags, registry, Context, Kind, SettingDef, Settings, Source, Value};
 
 use tusk_common::sqlstate::INVALID_NAME;
 
@@ -639,3 +639,96 @@ fn xact_scoped_pairs() -> &'static [(usize, usize)] {
 
 #[cfg(test)]
 mod tests;
+
+/// One row of `pg_settings`: PostgreSQL 15's columns as text (NULL as
+/// None), `sourceline` and `pending_restart` typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgSettingsRow {
+    /// name, setting, unit, category, short_desc, extra_desc, context,
+    /// vartype, source, min_val, max_val.
+    pub text: [Option<String>; 11],
+    pub enumvals: Option<Vec<String>>,
+    /// boot_val, reset_val, sourcefile.
+    pub tail: [Option<String>; 3],
+    pub sourceline: Option<i32>,
+    pub pending_restart: bool,
+}
+
+/// pg_settings.setting / boot_val / reset_val: the raw value in the
+/// setting's base unit (`1024` with unit `8kB`), as PostgreSQL shows it.
+fn raw_value(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => if *b { "on" } else { "off" }.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Real(r) => crate::units::format_g(*r),
+        Value::Str(s) => s.clone(),
+    }
+}
+
+impl SessionSettings {
+    /// The rows of `pg_settings`, sorted by name as PostgreSQL lists
+    /// them. `superuser` decides whether file locations are shown
+    /// (PostgreSQL hides sourcefile/sourceline from others).
+    pub fn pg_settings_rows(&self, superuser: bool) -> Vec<PgSettingsRow> {
+        let mut rows: Vec<PgSettingsRow> = self
+            .current
+            .entries()
+            .zip(self.reset.entries())
+            .filter(|((def, _, _), _)| !def.has_flag(flags::NO_SHOW_ALL))
+            .map(|((def, value, source), (_, reset, _))| {
+                let (vartype, min, max, enumvals) = match def.kind {
+                    Kind::Bool => ("bool", None, None, None),
+                    Kind::Int { min, max } => (
+                        "integer",
+                        Some(min.to_string()),
+                        Some(max.to_string()),
+                        None,
+                    ),
+                    Kind::Real { min, max } => (
+                        "real",
+                        Some(crate::units::format_g(min)),
+                        Some(crate::units::format_g(max)),
+                        None,
+                    ),
+                    Kind::String => ("string", None, None, None),
+                    Kind::Enum(opts) => (
+                        "enum",
+                        None,
+                        None,
+                        Some(opts.iter().map(|s| s.to_string()).collect()),
+                    ),
+                };
+                let boot = parse_value(def, def.default, None)
+                    .map(|v| raw_value(&v))
+                    .ok();
+                let (file, line) = match source {
+                    Source::File { path, line } if superuser => {
+                        (Some(path.display().to_string()), Some(*line as i32))
+                    }
+                    _ => (None, None),
+                };
+                PgSettingsRow {
+                    text: [
+                        Some(def.name.to_string()),
+                        Some(raw_value(value)),
+                        def.unit.name().map(str::to_string),
+                        Some(def.category.to_string()),
+                        Some(def.description.to_string()),
+                        None,
+                        Some(def.context.as_str().to_string()),
+                        Some(vartype.to_string()),
+                        Some(source.as_str().to_string()),
+                        min,
+                        max,
+                    ],
+                    enumvals,
+                    tail: [boot, Some(raw_value(reset)), file],
+                    sourceline: line,
+                    pending_restart: false,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| a.text[0].cmp(&b.text[0]));
+        rows
+    }
+}

@@ -2266,6 +2266,10 @@ impl tusk_sql::Relations for ServerRelations {
             RelationSource::SystemView(SystemView::StatSsl) => Ok(Box::new(
                 tusk_sql::catalog::RowsScan::new(crate::tls::stat_ssl_rows(&self.procs.snapshot())),
             )),
+            // Read through the host (Host::pg_settings) by the executor.
+            RelationSource::SystemView(SystemView::Settings) => {
+                Ok(Box::new(tusk_sql::catalog::RowsScan::new(Vec::new())))
+            }
             RelationSource::SystemView(SystemView::StatUserTables) => {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(
                     tables::stats::user_tables_rows(self.tables.as_ref(), &self.shared)?,
@@ -2298,6 +2302,13 @@ impl tusk_sql::Relations for ServerRelations {
 impl Host for Session {
     fn show(&self, name: &str) -> Result<String, PgError> {
         self.settings.show(name)
+    }
+    fn pg_settings(&self) -> Vec<tusk_sql::Row> {
+        self.settings
+            .pg_settings_rows(self.id.is_superuser)
+            .into_iter()
+            .map(settings_row)
+            .collect()
     }
     fn lookup_table(
         &self,
@@ -2898,4 +2909,21 @@ impl tusk_storage::xact::XactEngine for Engine {
         }
         r
     }
+}
+
+/// One pg_settings row as values (tusk_sql::catalog::settings_columns).
+fn settings_row(r: tusk_config::session::PgSettingsRow) -> tusk_sql::Row {
+    let text = |t: Option<String>| t.map(Value::Text).unwrap_or(Value::Null);
+    let mut v: Vec<Value> = r.text.into_iter().map(text).collect();
+    v.push(match r.enumvals {
+        Some(items) => Value::Array(Box::new(tusk_sql::array::Array::from_items(
+            tusk_sql::types::TEXT,
+            items.into_iter().map(Value::Text).collect(),
+        ))),
+        None => Value::Null,
+    });
+    v.extend(r.tail.into_iter().map(text));
+    v.push(r.sourceline.map(Value::Int4).unwrap_or(Value::Null));
+    v.push(Value::Bool(r.pending_restart));
+    v
 }

@@ -77,6 +77,8 @@ pub enum SystemView {
     /// pg_stat_user_tables: the shared per-table counters joined with
     /// pg_class (tusk_storage::pgstat).
     StatUserTables,
+    /// pg_settings: the session's settings (tusk_config).
+    Settings,
 }
 
 /// The views over the role store (see [`role_view_columns`]).
@@ -500,6 +502,33 @@ pub fn stat_user_tables() -> Vec<ColumnDef> {
     v
 }
 
+/// pg_settings' columns, in PostgreSQL 15's order and types.
+pub fn settings_columns() -> Vec<ColumnDef> {
+    let mut v: Vec<ColumnDef> = [
+        "name",
+        "setting",
+        "unit",
+        "category",
+        "short_desc",
+        "extra_desc",
+        "context",
+        "vartype",
+        "source",
+        "min_val",
+        "max_val",
+    ]
+    .iter()
+    .map(|n| col(n, types::TEXT))
+    .collect();
+    v.push(col("enumvals", 1009));
+    for n in ["boot_val", "reset_val", "sourcefile"] {
+        v.push(col(n, types::TEXT));
+    }
+    v.push(col("sourceline", types::INT4));
+    v.push(col("pending_restart", types::BOOL));
+    v
+}
+
 /// The view the server computes under pg_catalog's `name`, if any.
 pub fn system_view(name: &str) -> Option<SystemView> {
     Some(match name {
@@ -513,6 +542,7 @@ pub fn system_view(name: &str) -> Option<SystemView> {
         "pg_hba_file_rules" => SystemView::Role(RoleView::HbaFileRules),
         "pg_stat_ssl" => SystemView::StatSsl,
         "pg_stat_user_tables" => SystemView::StatUserTables,
+        "pg_settings" => SystemView::Settings,
         _ => return None,
     })
 }
@@ -527,6 +557,7 @@ impl SystemView {
             SystemView::Role(v) => role_view_columns(v),
             SystemView::StatSsl => stat_ssl(),
             SystemView::StatUserTables => stat_user_tables(),
+            SystemView::Settings => settings_columns(),
         }
     }
 }

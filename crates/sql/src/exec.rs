@@ -745,7 +745,7 @@ pub(crate) fn materialize(
 ) -> Result<(), PgError> {
     match src {
         Source::Relation(rel) => {
-            let mut scan = ScanNode::new(relations.open_scan(rel)?);
+            let mut scan = ScanNode::new(open_scan(rel, cx, relations)?);
             let mut rows = Vec::new();
             while let Some(r) = scan.next(cx)? {
                 rows.push(r);
@@ -1293,6 +1293,20 @@ impl Node for RowsNode {
     }
 }
 
+/// A scan of `rel`: the host's relations, except pg_settings, which the
+/// session itself answers (its settings are not the relations' to see).
+pub(crate) fn open_scan(
+    rel: &crate::catalog::Relation,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn RowSource>, PgError> {
+    use crate::catalog::{RelationSource, RowsScan, SystemView};
+    if let RelationSource::SystemView(SystemView::Settings) = rel.source {
+        return Ok(Box::new(RowsScan::new(cx.host.pg_settings())));
+    }
+    relations.open_scan(rel)
+}
+
 pub(crate) fn build_source(
     src: &Source,
     cx: &mut Ctx<'_>,
@@ -1300,7 +1314,7 @@ pub(crate) fn build_source(
 ) -> Result<Box<dyn Node>, PgError> {
     Ok(match src {
         Source::Result => Box::new(ResultNode { done: false }),
-        Source::Relation(rel) => Box::new(ScanNode::new(relations.open_scan(rel)?)),
+        Source::Relation(rel) => Box::new(ScanNode::new(open_scan(rel, cx, relations)?)),
         Source::Series {
             start,
             stop,

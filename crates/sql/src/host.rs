@@ -68,6 +68,10 @@ pub trait Host {
     fn show(&self, name: &str) -> Result<String, PgError>;
     /// `SHOW ALL`: (name, setting, description) for every setting.
     fn show_all(&self) -> Vec<(String, String, String)>;
+    /// The rows of `pg_settings` (catalog::settings_columns).
+    fn pg_settings(&self) -> Vec<crate::Row> {
+        Vec::new()
+    }
     /// `SET [LOCAL] name = value`; `None` is `DEFAULT`. The host sends
     /// ParameterStatus itself when a reported setting changes.
     fn set(&mut self, name: &str, value: Option<&str>, local: bool) -> Result<(), PgError>;

@@ -160,7 +160,7 @@ pub(crate) fn open_filtered(
             }
         }
     }
-    relations.open_scan(rel)
+    crate::exec::open_scan(rel, cx, relations)
 }
 
 /// For a SELECT over one table without aggregates or DISTINCT ordered by

@@ -88,6 +88,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
+pub use tusk_types::array;
 pub use tusk_types::{cast, datetime, numeric, types, value};
 
 use tusk_common::sqlstate;

@@ -205,7 +205,8 @@ impl Relations for FakeRelations {
                 | catalog::SystemView::Locks
                 | catalog::SystemView::Role(_)
                 | catalog::SystemView::StatSsl
-                | catalog::SystemView::StatUserTables,
+                | catalog::SystemView::StatUserTables
+                | catalog::SystemView::Settings,
             ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
             catalog::RelationSource::Table(_) => Err(PgError::error(
                 tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,

@@ -153,3 +153,31 @@ fn psql_shows_syntax_error_position() {
         Some(&postgres::error::ErrorPosition::Original(11))
     );
 }
+
+/// pg_settings as PostgreSQL 15 shows it (rows taken from a PostgreSQL 15
+/// with default settings; work_mem changed by SET shows the session's
+/// value with source "session" and the old reset value).
+#[test]
+fn pg_settings_rows_are_postgresql_15s() {
+    let srv = TestServer::start(crate::util::Opts::new());
+    let out = srv.psql_c(
+        Via::Unix,
+        &[
+            "SET work_mem = '8MB'",
+            "SELECT name, setting, unit, category, short_desc, context, vartype, source, min_val, \
+             max_val, enumvals, boot_val, reset_val, pending_restart FROM pg_settings \
+             WHERE name IN ('enable_seqscan', 'min_parallel_table_scan_size', 'jit_above_cost', \
+             'constraint_exclusion', 'vacuum_cost_delay', 'work_mem') ORDER BY 1",
+        ],
+    );
+    assert_eq!(
+        out,
+        "constraint_exclusion|partition||Query Tuning / Other Planner Options|Enables the planner to use constraints to optimize queries.|user|enum|default|||{partition,on,off}|partition|partition|f
+enable_seqscan|on||Query Tuning / Planner Method Configuration|Enables the planner's use of sequential-scan plans.|user|bool|default||||on|on|f
+jit_above_cost|100000||Query Tuning / Planner Cost Constants|Perform JIT compilation if query is more expensive.|user|real|default|-1|1.79769e+308||100000|100000|f
+min_parallel_table_scan_size|1024|8kB|Query Tuning / Planner Cost Constants|Sets the minimum amount of table data for a parallel scan.|user|integer|default|0|715827882||1024|1024|f
+vacuum_cost_delay|0|ms|Resource Usage / Cost-Based Vacuum Delay|Vacuum cost delay in milliseconds.|user|real|default|0|100||0|0|f
+work_mem|8192|kB|Resource Usage / Memory|Sets the maximum memory to be used for query workspaces.|user|integer|session|64|2147483647||4096|4096|f
+"
+    );
+}
