@@ -729,6 +729,9 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Record(_) => types::RECORD,
         Value::Text(_) => types::TEXT,
         Value::Array(a) => return types::array::array_type(a.elem),
+        Value::Interval(_) => types::INTERVAL,
+        Value::Time(_) => types::TIME,
+        Value::TimeTz(_) => types::TIMETZ,
         Value::Null => return None,
     })
 }
