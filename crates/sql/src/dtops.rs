@@ -1039,7 +1039,7 @@ mod tests {
         assert_eq!(f("century", &t), "21");
         assert_eq!(f("epoch", &t), "982355920.500000");
         let iv = Value::Interval(parse("1 year 2 mons 3 days 04:05:06").unwrap());
-        assert_eq!(f("epoch", &iv), "37091106.000000");
+        assert_eq!(f("epoch", &iv), "37015506.000000");
         assert_eq!(f("month", &iv), "2");
     }
 }

@@ -89,7 +89,7 @@ mod window;
 #[cfg(test)]
 mod tests;
 
-pub use tusk_types::{cast, datetime, numeric, types, value};
+pub use tusk_types::{cast, datetime, interval, numeric, types, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;
