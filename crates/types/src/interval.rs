@@ -679,7 +679,10 @@ pub fn parse(s: &str) -> Result<Interval, IntervalError> {
                     ago = true;
                     continue;
                 }
-                pending = Some(unit_word(w).ok_or(Bad)?);
+                // PostgreSQL looks words up by their first 10 characters
+                // (TOKMAXLEN): "millenniums", "microseconds" are units too.
+                let key: String = w.chars().take(10).collect();
+                pending = Some(unit_word(&key).ok_or(Bad)?);
             }
             Tok::Num(n) => {
                 let neg = n.starts_with('-');
@@ -783,8 +786,9 @@ pub fn parse(s: &str) -> Result<Interval, IntervalError> {
             }
         }
     }
-    // A unit word with no number before it ("day", "1 day hours").
-    if !any || pending.is_some() && !matches!(toks.first(), Some(Tok::Num(_))) {
+    // Nothing but unit words ("day") is malformed; a leading unit word
+    // that no number takes ("hour 5 months") is ignored, as in PostgreSQL.
+    if !any {
         return Err(Bad);
     }
     let mut iv = acc.finish()?;
@@ -961,6 +965,12 @@ mod tests {
             ("-1-2", "-1 years -2 mons"),
             ("1 2:03", "1 day 02:03:00"),
             ("+1 -1:00", "1 day -01:00:00"),
+            ("hour 5 months", "5 mons"),
+            (
+                "4 millenniums 5 centuries 4 decades 1 year 4 months 4 days 17 minutes 31 seconds",
+                "4541 years 4 mons 4 days 00:17:31",
+            ),
+            ("2 microseconds", "00:00:00.000002"),
         ] {
             assert_eq!(p(i), o, "input {i}");
         }

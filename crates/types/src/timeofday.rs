@@ -168,9 +168,11 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
         }
         let end = rest.find(' ').unwrap_or(rest.len());
         let word = &rest[..end];
-        match word {
-            "z" | "utc" | "gmt" | "zulu" | "ut" if offset.is_none() => offset = Some(0),
-            _ => return Err(DtError::UnknownZone(t[i..i + end].to_string())),
+        match crate::datetime::zone_abbrev(word) {
+            Some(off) if offset.is_none() => offset = Some(off as i32),
+            // A full zone name needs a date to find its offset; PostgreSQL
+            // refuses it here as bad syntax, as it does an unknown word.
+            _ => return Err(DtError::Syntax),
         }
         i += end;
     }
@@ -287,6 +289,8 @@ mod tests {
             ("04:05:06", "04:05:06+00"),
             ("04:05:06 UTC", "04:05:06+00"),
             ("04:05:06.5-0800", "04:05:06.5-08"),
+            ("23:59:59.99 PDT", "23:59:59.99-07"),
+            ("11:59 EDT", "11:59:00-04"),
         ] {
             assert_eq!(format_timetz(&parse_timetz(i, 0).unwrap()), o, "{i}");
         }

@@ -140,6 +140,11 @@ impl<'h> Binder<'h> {
             r = self.coerce(r, Ty::new(t))?;
         }
         let (a, b) = (l.ty.oid, r.ty.oid);
+        if op == ArithOp::Add && a == TIME && b == TIME {
+            // time + time could be time + interval or interval + time
+            // after the implicit cast: PostgreSQL calls that ambiguous.
+            return Err(op_not_unique("+", a, b));
+        }
         match result_type(op, a, b) {
             Some(ret) => Ok(Ok(dt(DtOp::Arith(op), vec![l, r], ret))),
             None => Err(op_not_exist(op.symbol(), Some(a), b)),
