@@ -925,6 +925,10 @@ impl Session {
         conn.get_mut().socket_mut().deadline = None;
         conn.get_mut().socket_mut().idle_wait = Some((procs, slot));
         for (name, value) in settings.reported() {
+            if name == "IntervalStyle" {
+                // interval_out reads the session's style from the types crate.
+                tusk_sql::interval::set_style(&value);
+            }
             conn.parameter_status(name, &value);
         }
         conn.backend_key_data(pid, env.cancel_key);
@@ -1928,6 +1932,9 @@ impl Session {
                 if n.eq_ignore_ascii_case("application_name") {
                     self.procs.status(self.slot).set_application_name(&v);
                     elog::set_application(&v);
+                }
+                if n == "IntervalStyle" {
+                    tusk_sql::interval::set_style(&v);
                 }
                 self.conn.parameter_status(n, &v);
             }

@@ -27,6 +27,7 @@ use crate::value::Value;
 use crate::Column;
 
 pub(crate) mod array;
+pub(crate) mod datetime;
 pub(crate) mod rowexpr;
 pub(crate) mod upsert;
 
@@ -949,7 +950,14 @@ impl<'h> Binder<'h> {
                 }
                 self.call_function("substring", args)
             }
-            E::Interval(_) => Err(not_supported("type interval")),
+            E::Interval(iv) => self.interval_literal(iv),
+            E::Extract { field, expr, .. } => {
+                let f = match field {
+                    ast::DateTimeField::Custom(i) => i.value.clone(),
+                    other => other.to_string(),
+                };
+                self.extract(&f, expr)
+            }
             E::Like {
                 negated,
                 any,
@@ -1008,7 +1016,6 @@ impl<'h> Binder<'h> {
             E::Trim { .. }
             | E::Position { .. }
             | E::Overlay { .. }
-            | E::Extract { .. }
             | E::Ceil { .. }
             | E::Floor { .. } => Err(not_supported(format!("{e}"))),
             other => Err(not_supported(format!("expression \"{other}\""))),
@@ -1120,6 +1127,14 @@ impl<'h> Binder<'h> {
                     )
                     .with_hint("Could not choose a best candidate operator. You might need to add explicit type casts."));
                 }
+                if op == UnaryOperator::Plus && b.ty.oid == types::INTERVAL {
+                    return Ok(b);
+                }
+                let b = match self.interval_neg(b) {
+                    Ok(neg) if op == UnaryOperator::Minus => return Ok(neg),
+                    Ok(neg) => neg,
+                    Err((b,)) => b,
+                };
                 if types::numeric_rank(b.ty.oid).is_none() {
                     return Err(op_not_exist(sym, None, b.ty.oid));
                 }
@@ -1231,11 +1246,35 @@ impl<'h> Binder<'h> {
                     Ty::new(types::TEXT),
                 ))
             }
+            B::Overlaps => {
+                // (s1, e1) OVERLAPS (s2, e2): two row constructors of two.
+                let mut args = Vec::with_capacity(4);
+                for side in [left, right] {
+                    match side {
+                        ast::Expr::Tuple(items) if items.len() == 2 => {
+                            for it in items {
+                                args.push(self.bind_expr(it)?);
+                            }
+                        }
+                        _ => {
+                            return Err(PgError::error(
+                                sqlstate::SYNTAX_ERROR,
+                                "wrong number of parameters on left side of OVERLAPS expression",
+                            ))
+                        }
+                    }
+                }
+                self.call_function("overlaps", args)
+            }
             other => Err(not_supported(format!("operator {other}"))),
         }
     }
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let (l, r) = match self.datetime_arith(op, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let sym = op.symbol();
         let (l, r) = match (l.is_unknown(), r.is_unknown()) {
             (true, true) => return Err(op_not_unique(sym, types::UNKNOWN, types::UNKNOWN)),
@@ -1251,11 +1290,6 @@ impl<'h> Binder<'h> {
             _ => (l, r),
         };
         let (a, b) = (l.ty.oid, r.ty.oid);
-        if types::category(a) == Category::DateTime && matches!(op, ArithOp::Add | ArithOp::Sub) {
-            // PostgreSQL has these (timestamptz - timestamptz is an
-            // interval); tusk has no interval type yet.
-            return Err(not_supported("date/time arithmetic"));
-        }
         if types::numeric_rank(a).is_none() || types::numeric_rank(b).is_none() {
             return Err(op_not_exist(sym, Some(a), b));
         }
@@ -1740,6 +1774,10 @@ impl<'h> Binder<'h> {
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
         let args = match self.array_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.datetime_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -3395,6 +3433,7 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             Some((if *shorthand { "substr" } else { "substring" }.into(), 2))
         }
         E::Interval(_) => Some(("interval".into(), 1)),
+        E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
         _ => None,
     }
@@ -3477,7 +3516,14 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             }
             (name, mods)
         }
-        D::Interval { .. } => return Err(not_supported("type interval")),
+        D::Interval { .. } => ("interval".into(), vec![]),
+        D::Time(p, tz) => {
+            let name = match tz {
+                ast::TimezoneInfo::Tz | ast::TimezoneInfo::WithTimeZone => "timetz",
+                _ => "time",
+            };
+            (name.into(), p.iter().map(|p| *p as i64).collect())
+        }
         D::Array(
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::Qualified(inner, _),
@@ -3501,7 +3547,6 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         | D::Bit(_)
         | D::BitVarying(_)
         | D::VarBit(_)
-        | D::Time(..)
         | D::TsVector
         | D::TsQuery => {
             return Err(not_supported(format!(
@@ -3524,9 +3569,6 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         "json",
         "jsonb",
         "uuid",
-        "interval",
-        "time",
-        "timetz",
         "money",
         "point",
         "xml",

@@ -842,6 +842,7 @@ impl Dp {
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),
+            Expr::DateTime(op, args) => format!("{op:?}({})", self.list(args, names)),
             Expr::SubLink(s) => {
                 self.subplans += 1;
                 let n = self.subplans;

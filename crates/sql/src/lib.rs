@@ -62,6 +62,7 @@ pub mod catalog;
 mod copy;
 mod cte;
 mod distinct;
+mod dtops;
 mod exec;
 mod explain;
 mod expr;
@@ -89,7 +90,7 @@ mod window;
 mod tests;
 
 pub use tusk_types::array;
-pub use tusk_types::{cast, datetime, numeric, types, value};
+pub use tusk_types::{cast, datetime, interval, numeric, types, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;

@@ -336,7 +336,7 @@ pub fn attrs_for(types_: &[Oid]) -> Result<Vec<Attr>, PgError> {
 }
 
 /// Can a user table have a column of type `oid`: does the codec convert
-/// its values both ways? (`inet`, `interval`, arrays... not yet.)
+/// its values both ways? (`inet` not yet.)
 pub fn storable(oid: Oid) -> bool {
     matches!(
         oid,
@@ -359,6 +359,9 @@ pub fn storable(oid: Oid) -> bool {
             | types::BPCHAR
             | types::BYTEA
             | types::NUMERIC
+            | types::INTERVAL
+            | types::TIME
+            | types::TIMETZ
     ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
 }
 
@@ -497,6 +500,23 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (types::TIMESTAMP, V::Timestamp(t)) => Owned::ByVal(*t as u64),
         (types::TIMESTAMPTZ, V::TimestampTz(t)) => Owned::ByVal(*t as u64),
         (types::PG_LSN, V::Lsn(l)) => Owned::ByVal(*l),
+        // PostgreSQL's layouts, native (little-endian) order: Interval is
+        // time i64, day i32, month i32 (16 bytes); TimeTzADT time i64,
+        // zone i32 (12); time a by-value i64.
+        (types::TIME, V::Time(t)) => Owned::ByVal(*t as u64),
+        (types::INTERVAL, V::Interval(iv)) => {
+            let mut b = Vec::with_capacity(16);
+            b.extend_from_slice(&iv.micros.to_le_bytes());
+            b.extend_from_slice(&iv.days.to_le_bytes());
+            b.extend_from_slice(&iv.months.to_le_bytes());
+            Owned::Ref(b)
+        }
+        (types::TIMETZ, V::TimeTz(t)) => {
+            let mut b = Vec::with_capacity(12);
+            b.extend_from_slice(&t.micros.to_le_bytes());
+            b.extend_from_slice(&t.zone.to_le_bytes());
+            Owned::Ref(b)
+        }
         (types::NAME, V::Name(s) | V::Text(s)) => {
             // NAMEDATALEN 64: at most 63 bytes and a NUL, cut on a
             // character boundary as PostgreSQL's truncate_identifier.
@@ -573,11 +593,20 @@ pub fn from_datum_detoast(
                     Value::Array(Box::new(array_from_disk(b, oid)?))
                 }
                 types::INTERVAL if b.len() == 16 => {
-                    return Err(PgError::error(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "type interval is not supported yet",
-                    ))
+                    let i64_at =
+                        |o: usize| i64::from_le_bytes(b[o..o + 8].try_into().unwrap_or_default());
+                    let i32_at =
+                        |o: usize| i32::from_le_bytes(b[o..o + 4].try_into().unwrap_or_default());
+                    Value::Interval(tusk_types::interval::Interval {
+                        micros: i64_at(0),
+                        days: i32_at(8),
+                        months: i32_at(12),
+                    })
                 }
+                types::TIMETZ if b.len() == 12 => Value::TimeTz(tusk_types::timeofday::TimeTz {
+                    micros: i64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
+                    zone: i32::from_le_bytes(b[8..12].try_into().unwrap_or_default()),
+                }),
                 _ => {
                     return Err(PgError::error(
                         sqlstate::FEATURE_NOT_SUPPORTED,
@@ -603,6 +632,7 @@ pub fn from_datum_detoast(
         types::DATE => Value::Date(n as u32 as i32),
         types::TIMESTAMP => Value::Timestamp(n as i64),
         types::TIMESTAMPTZ => Value::TimestampTz(n as i64),
+        types::TIME => Value::Time(n as i64),
         types::PG_LSN => Value::Lsn(n),
         _ => {
             return Err(PgError::error(
@@ -787,6 +817,18 @@ mod tests {
         round_trip(types::DATE, Value::Date(-3));
         round_trip(types::TIMESTAMPTZ, Value::TimestampTz(123_456_789));
         round_trip(types::TIMESTAMP, Value::Timestamp(-5));
+        round_trip(types::TIME, Value::Time(86_400_000_000));
+        round_trip(
+            types::INTERVAL,
+            Value::Interval(tusk_types::interval::Interval::new(-14, 3, -5_000_001)),
+        );
+        round_trip(
+            types::TIMETZ,
+            Value::TimeTz(tusk_types::timeofday::TimeTz {
+                micros: 3_600_000_000,
+                zone: -19_800,
+            }),
+        );
         for s in [
             "0",
             "1",

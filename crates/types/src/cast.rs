@@ -100,6 +100,26 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
     }
 }
 
+/// interval_in's errors: PostgreSQL turns a field overflow into 22015.
+pub fn interval_error(e: crate::interval::IntervalError, s: &str) -> PgError {
+    use crate::interval::IntervalError as E;
+    match e {
+        E::Syntax => PgError::error(
+            sqlstate::INVALID_DATETIME_FORMAT,
+            format!("invalid input syntax for type interval: \"{s}\""),
+        ),
+        E::FieldOverflow => PgError::error(
+            sqlstate::INTERVAL_FIELD_OVERFLOW,
+            format!("interval field value out of range: \"{s}\""),
+        ),
+        E::OutOfRange => interval_out_of_range(),
+    }
+}
+
+pub fn interval_out_of_range() -> PgError {
+    PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, "interval out of range")
+}
+
 /// `name` values hold at most 63 bytes; longer input is cut at a
 /// character boundary, as PostgreSQL does.
 pub fn truncate_name(s: &str) -> &str {
@@ -303,6 +323,15 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             Value::Date(datetime::parse_date(s, now).map_err(|e| dt_error(e, ty.oid, s))?)
         }
         types::INET => Value::Inet(parse_inet(s)?),
+        types::INTERVAL => {
+            Value::Interval(crate::interval::parse(s).map_err(|e| interval_error(e, s))?)
+        }
+        types::TIME => {
+            Value::Time(crate::timeofday::parse_time(s, now).map_err(|e| dt_error(e, ty.oid, s))?)
+        }
+        types::TIMETZ => Value::TimeTz(
+            crate::timeofday::parse_timetz(s, now).map_err(|e| dt_error(e, ty.oid, s))?,
+        ),
         types::VOID => Value::Void,
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
@@ -337,6 +366,20 @@ fn is_datetime(oid: Oid) -> bool {
     matches!(oid, types::TIMESTAMPTZ | types::TIMESTAMP | types::DATE)
 }
 
+/// Casts among interval, time, timetz and the timestamps (pg_cast).
+fn is_time_cast(from: Oid, to: Oid) -> bool {
+    use types::*;
+    matches!(
+        (from, to),
+        (INTERVAL, TIME)
+            | (TIME, INTERVAL)
+            | (TIME, TIMETZ)
+            | (TIMETZ, TIME)
+            | (TIMESTAMP | TIMESTAMPTZ, TIME)
+            | (TIMESTAMPTZ, TIMETZ)
+    )
+}
+
 /// Whether an explicit cast from `from` to `to` exists.
 pub fn castable(from: Oid, to: Oid) -> bool {
     if !types::is_supported(to) || to == types::UNKNOWN {
@@ -365,6 +408,7 @@ pub fn castable(from: Oid, to: Oid) -> bool {
             (types::BOOL, types::INT4) | (types::INT4, types::BOOL)
         )
         || is_datetime(from) && is_datetime(to)
+        || is_time_cast(from, to)
 }
 
 /// Truncate (varchar) or pad (char) to a length modifier; round numerics
@@ -405,6 +449,14 @@ pub fn apply_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
         (Value::Numeric(n), types::NUMERIC) => Value::Numeric(n.apply_typmod(ty.typmod)?),
         (Value::TimestampTz(t), types::TIMESTAMPTZ) => Value::TimestampTz(round_ts(t, ty.typmod)),
         (Value::Timestamp(t), types::TIMESTAMP) => Value::Timestamp(round_ts(t, ty.typmod)),
+        (Value::Time(t), types::TIME) => Value::Time(crate::timeofday::round_time(t, ty.typmod)),
+        (Value::TimeTz(mut t), types::TIMETZ) => {
+            t.micros = crate::timeofday::round_time(t.micros, ty.typmod);
+            Value::TimeTz(t)
+        }
+        (Value::Interval(iv), types::INTERVAL) => {
+            Value::Interval(crate::interval::round_to(iv, ty.typmod & 0xFFFF))
+        }
         (v, _) => v,
     })
 }
@@ -574,6 +626,34 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             } else {
                 Value::TimestampTz(t)
             }
+        }
+        (Value::Interval(iv), types::TIME) => {
+            Value::Time(iv.micros.rem_euclid(crate::timeofday::USECS_PER_DAY))
+        }
+        (Value::Time(t), types::INTERVAL) => {
+            Value::Interval(crate::interval::Interval::new(0, 0, t))
+        }
+        (Value::Time(t), types::TIMETZ) => {
+            Value::TimeTz(crate::timeofday::TimeTz { micros: t, zone: 0 })
+        }
+        (Value::TimeTz(t), types::TIME) => Value::Time(t.micros),
+        (Value::Timestamp(t) | Value::TimestampTz(t), types::TIME) => {
+            if t == datetime::TS_NOBEGIN || t == datetime::TS_NOEND {
+                return Ok(Value::Null);
+            }
+            Value::Time(t.rem_euclid(crate::timeofday::USECS_PER_DAY))
+        }
+        (Value::TimestampTz(t), types::TIMETZ) => {
+            if t == datetime::TS_NOBEGIN || t == datetime::TS_NOEND {
+                return Err(PgError::error(
+                    sqlstate::DATETIME_FIELD_OVERFLOW,
+                    "timestamp out of range",
+                ));
+            }
+            Value::TimeTz(crate::timeofday::TimeTz {
+                micros: t.rem_euclid(crate::timeofday::USECS_PER_DAY),
+                zone: 0,
+            })
         }
         (v, _) if from == to.oid => v,
         _ => return Err(cannot_cast(from, to.oid)),

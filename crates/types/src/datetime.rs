@@ -19,6 +19,58 @@ pub const DATE_NOEND: i32 = i32::MAX;
 const MIN_TS: i64 = -211_813_488_000_000_000;
 const MAX_TS: i64 = 9_223_371_331_200_000_000;
 
+/// The zone abbreviations of PostgreSQL's `Default` set that are in
+/// everyday use, with their offsets in seconds east of UTC. A fixed table
+/// (as PostgreSQL's timezone_abbreviations file is) rather than a zone
+/// database lookup: an abbreviation names one offset, DST included.
+const ZONE_ABBREVS: &[(&str, i64)] = &[
+    ("acdt", 37_800),
+    ("acst", 34_200),
+    ("adt", -10_800),
+    ("aedt", 39_600),
+    ("aest", 36_000),
+    ("akdt", -28_800),
+    ("akst", -32_400),
+    ("ast", -14_400),
+    ("bst", 3_600),
+    ("cdt", -18_000),
+    ("cest", 7_200),
+    ("cet", 3_600),
+    ("cst", -21_600),
+    ("edt", -14_400),
+    ("eest", 10_800),
+    ("eet", 7_200),
+    ("est", -18_000),
+    ("gmt", 0),
+    ("hst", -36_000),
+    ("ist", 7_200),
+    ("jst", 32_400),
+    ("kst", 32_400),
+    ("mdt", -21_600),
+    ("msk", 10_800),
+    ("mst", -25_200),
+    ("nzdt", 46_800),
+    ("nzst", 43_200),
+    ("pdt", -25_200),
+    ("pst", -28_800),
+    ("uct", 0),
+    ("ut", 0),
+    ("utc", 0),
+    ("wet", 0),
+    ("west", 3_600),
+    ("z", 0),
+    ("zulu", 0),
+];
+
+/// A zone abbreviation's offset (seconds east of UTC), case-insensitive.
+pub fn zone_abbrev(word: &str) -> Option<i64> {
+    let w = word.to_ascii_lowercase();
+    ZONE_ABBREVS
+        .iter()
+        .find(|(n, _)| *n == w)
+        .map(|(_, off)| *off)
+}
+
 /// Why a date/time input was refused; the caller words the message
 /// (PostgreSQL's 22007 / 22008 / 22023 errors).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,8 +316,8 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
         let lw = word.to_ascii_lowercase();
         match lw.as_str() {
             "" => {}
-            "z" | "utc" | "gmt" | "zulu" | "ut" => {
-                offset_secs = Some(0);
+            w if zone_abbrev(w).is_some() => {
+                offset_secs = zone_abbrev(w);
                 c.i += word_end;
             }
             "bc" | "ad" => {}

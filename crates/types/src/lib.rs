@@ -18,6 +18,9 @@
 //!   encodings, parameter decoding and the total order ([`compare`]).
 //! - [`numeric`]: [`Numeric`], PostgreSQL's arbitrary-precision decimal.
 //! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O.
+//! - [`interval`]: `interval` (months, days, microseconds): input in
+//!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
+//! - [`timeofday`]: `time` and `timetz` text I/O and order.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
@@ -27,7 +30,9 @@
 pub mod array;
 pub mod cast;
 pub mod datetime;
+pub mod interval;
 pub mod numeric;
+pub mod timeofday;
 pub mod types;
 pub mod value;
 

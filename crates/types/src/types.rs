@@ -35,9 +35,11 @@ pub const INET: Oid = 869;
 pub const BPCHAR: Oid = 1042;
 pub const VARCHAR: Oid = 1043;
 pub const DATE: Oid = 1082;
+pub const TIME: Oid = 1083;
 pub const TIMESTAMP: Oid = 1114;
 pub const TIMESTAMPTZ: Oid = 1184;
 pub const INTERVAL: Oid = 1186;
+pub const TIMETZ: Oid = 1266;
 pub const NUMERIC: Oid = 1700;
 pub const VOID: Oid = 2278;
 pub const RECORD: Oid = 2249;
@@ -181,13 +183,18 @@ pub const TYPES: &[TypeInfo] = {
         row(BPCHAR, "bpchar", -1, I, false, X),
         row(VARCHAR, "varchar", -1, I, false, X),
         row(DATE, "date", 4, I, true, P),
+        row(TIME, "time", 8, D, true, P),
         row(TIMESTAMP, "timestamp", 8, D, true, P),
         row(1115, "_timestamp", -1, D, false, X),
         row(1182, "_date", -1, I, false, X),
+        row(1183, "_time", -1, D, false, X),
         row(TIMESTAMPTZ, "timestamptz", 8, D, true, P),
         row(1185, "_timestamptz", -1, D, false, X),
         row(INTERVAL, "interval", 16, D, false, P),
+        row(1187, "_interval", -1, D, false, X),
         row(1231, "_numeric", -1, I, false, X),
+        row(TIMETZ, "timetz", 12, D, false, P),
+        row(1270, "_timetz", -1, D, false, X),
         row(NUMERIC, "numeric", -1, I, false, M),
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
@@ -235,6 +242,8 @@ pub fn sql_name(oid: Oid) -> String {
         VARCHAR => "character varying".into(),
         TIMESTAMP => "timestamp without time zone".into(),
         TIMESTAMPTZ => "timestamp with time zone".into(),
+        TIME => "time without time zone".into(),
+        TIMETZ => "time with time zone".into(),
         o if crate::array::is_array(o) => crate::array::sql_name(o).unwrap_or_default(),
         o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),
@@ -276,7 +285,7 @@ pub fn category(oid: Oid) -> Category {
         BOOL => Category::Bool,
         INT2 | INT4 | INT8 | FLOAT4 | FLOAT8 | NUMERIC | OID => Category::Numeric,
         TEXT | VARCHAR | BPCHAR | NAME | CHAR => Category::String,
-        DATE | TIMESTAMP | TIMESTAMPTZ | INTERVAL => Category::DateTime,
+        DATE | TIMESTAMP | TIMESTAMPTZ | INTERVAL | TIME | TIMETZ => Category::DateTime,
         INET => Category::Network,
         o if crate::array::is_array(o) => Category::Array,
         UNKNOWN => Category::Unknown,
@@ -302,7 +311,7 @@ pub fn numeric_rank(oid: Oid) -> Option<u8> {
 
 /// True for types tusk can store in a [`crate::Value`] and convert.
 pub fn is_supported(oid: Oid) -> bool {
-    type_info(oid).is_some() && oid != INTERVAL
+    type_info(oid).is_some()
 }
 
 /// Resolve a type name as written in SQL (already lower-cased unless it
@@ -340,6 +349,8 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "timestamp" | "timestamp without time zone" => TIMESTAMP,
         "timestamptz" | "timestamp with time zone" => TIMESTAMPTZ,
         "interval" => INTERVAL,
+        "time" | "time without time zone" => TIME,
+        "timetz" | "time with time zone" => TIMETZ,
         "numeric" | "decimal" | "dec" => NUMERIC,
         "void" => VOID,
         // `_int4` spells int4[] (pg_type's array type names).
@@ -365,7 +376,9 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         (NUMERIC, [p, s]) if (1..=1000).contains(p) && (0..=*p).contains(s) => {
             ((*p as i32) << 16 | *s as i32) + 4
         }
-        (TIMESTAMP | TIMESTAMPTZ, [p]) if (0..=6).contains(p) => *p as i32,
+        (TIMESTAMP | TIMESTAMPTZ | TIME | TIMETZ, [p]) if (0..=6).contains(p) => *p as i32,
+        // interval(p): PostgreSQL's INTERVAL_FULL_RANGE with precision p.
+        (INTERVAL, [p]) if (0..=6).contains(p) => (0x7FFF << 16) | *p as i32,
         _ => return None,
     };
     Some(Ty::with_mod(oid, typmod))

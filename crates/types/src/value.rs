@@ -53,6 +53,12 @@ pub enum Value {
     Void,
     /// An array of any element type (crate::array).
     Array(Box<crate::array::Array>),
+    /// `interval` (crate::interval).
+    Interval(crate::interval::Interval),
+    /// `time`: microseconds since midnight.
+    Time(i64),
+    /// `timetz`: time of day and zone (crate::timeofday).
+    TimeTz(crate::timeofday::TimeTz),
 }
 
 impl Value {
@@ -186,6 +192,9 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
         Value::Array(a) => crate::array::to_text(a),
+        Value::Interval(iv) => crate::interval::format(iv),
+        Value::Time(t) => crate::timeofday::format_time(*t),
+        Value::TimeTz(t) => crate::timeofday::format_timetz(t),
     })
 }
 
@@ -242,6 +251,13 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         }
         Value::Void => Vec::new(),
         Value::Array(a) => crate::array::send(a),
+        Value::Interval(iv) => crate::interval::send(iv),
+        Value::Time(t) => t.to_be_bytes().to_vec(),
+        Value::TimeTz(t) => {
+            let mut out = t.micros.to_be_bytes().to_vec();
+            out.extend_from_slice(&t.zone.to_be_bytes());
+            out
+        }
     })
 }
 
@@ -379,6 +395,36 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::TIMESTAMPTZ => Value::TimestampTz(i64::from_be_bytes(fixed(n, b)?)),
         types::TIMESTAMP => Value::Timestamp(i64::from_be_bytes(fixed(n, b)?)),
         types::DATE => Value::Date(i32::from_be_bytes(fixed(n, b)?)),
+        types::INTERVAL => Value::Interval(crate::interval::recv(&fixed(n, b)?)),
+        types::TIME => {
+            // time_recv refuses a value outside 00:00 ..= 24:00.
+            let t = i64::from_be_bytes(fixed(n, b)?);
+            if !(0..=crate::timeofday::USECS_PER_DAY).contains(&t) {
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "time out of range",
+                ));
+            }
+            Value::Time(t)
+        }
+        types::TIMETZ => {
+            let a: [u8; 12] = fixed(n, b)?;
+            let micros = i64::from_be_bytes(a[..8].try_into().unwrap_or_default());
+            let zone = i32::from_be_bytes(a[8..].try_into().unwrap_or_default());
+            if !(0..=crate::timeofday::USECS_PER_DAY).contains(&micros) {
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "time out of range",
+                ));
+            }
+            if !(-15 * 3600 - 59 * 60..=15 * 3600 + 59 * 60).contains(&zone) {
+                return Err(PgError::error(
+                    sqlstate::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+                    "time zone displacement out of range",
+                ));
+            }
+            Value::TimeTz(crate::timeofday::TimeTz { micros, zone })
+        }
         types::INET => {
             if b.len() < 4 || b[2] > 1 {
                 return Err(bad_binary(n));
@@ -451,6 +497,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Inet(x), Inet(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) | (Xid8(x), Xid8(y)) => x.cmp(y),
         (Array(x), Array(y)) => crate::array::compare(x, y),
+        (Interval(x), Interval(y)) => crate::interval::compare(x, y),
+        (Time(x), Time(y)) => x.cmp(y),
+        (TimeTz(x), TimeTz(y)) => crate::timeofday::compare_timetz(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -483,6 +532,9 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Record(_) => 19,
         Value::Xid8(_) => 20,
         Value::Array(_) => 21,
+        Value::Interval(_) => 22,
+        Value::Time(_) => 23,
+        Value::TimeTz(_) => 24,
     }
 }
 
@@ -636,18 +688,25 @@ mod tests {
             (e.code.as_str(), e.message.as_str()),
             ("22P03", "incorrect binary data format in bind parameter 2")
         );
-        let e = decode_param(1186, 1, &[0, 0, 0, 0]).unwrap_err();
+        // interval_recv: usec, days, months.
+        let mut iv = 3_000_000i64.to_be_bytes().to_vec();
+        iv.extend_from_slice(&2i32.to_be_bytes());
+        iv.extend_from_slice(&(-1i32).to_be_bytes());
+        let v = decode_param(types::INTERVAL, 1, &iv).unwrap();
+        assert_eq!(t(v.clone()), "-1 mons +2 days 00:00:03");
+        assert_eq!(encode_binary(&v).unwrap(), iv);
+        let e = decode_param(types::INTERVAL, 1, &[0; 4]).unwrap_err();
+        assert_eq!(e.code, "08P01");
+        let e = decode_param(types::TIME, 1, &(-1i64).to_be_bytes()).unwrap_err();
         assert_eq!(
             (e.code.as_str(), e.message.as_str()),
-            (
-                "0A000",
-                "binary format for type interval is not supported yet"
-            )
+            ("22003", "time out of range")
         );
-        let e = decode_param(types::INTERVAL, 1, &[0; 16]).unwrap_err();
+        let mut tz = 3_600_000_000i64.to_be_bytes().to_vec();
+        tz.extend_from_slice(&(-7200i32).to_be_bytes());
         assert_eq!(
-            e.message.as_str(),
-            "binary format for type interval is not supported yet"
+            t(decode_param(types::TIMETZ, 1, &tz).unwrap()),
+            "01:00:00+02"
         );
         let e = decode_param(types::TEXT, 1, &[0xff]).unwrap_err();
         assert_eq!(e.code, "22021");

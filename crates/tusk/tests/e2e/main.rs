@@ -10,6 +10,8 @@
 //! Modules, one per topic:
 //! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
 //!   output; ALTER's lock, rewrite files and restart.
+//! - `datetime`: interval, time, timetz and the date/time operators and
+//!   functions against PostgreSQL 15's output; binary I/O; restart.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
@@ -73,6 +75,7 @@ mod client;
 mod control;
 mod copy;
 mod crash;
+mod datetime;
 mod explain;
 mod fidelity;
 mod foreign_keys;
