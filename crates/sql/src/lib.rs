@@ -75,6 +75,7 @@ mod modify;
 mod parse;
 mod pattern;
 mod plan;
+mod plfast;
 mod plpgsql;
 pub mod role;
 mod routine;
