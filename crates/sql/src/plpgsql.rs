@@ -1697,6 +1697,32 @@ thread_local! {
 
 // ---- execution ----
 
+thread_local! {
+    /// Set by a top-level CALL or DO just before it invokes its routine:
+    /// that procedure or DO block may COMMIT and ROLLBACK (PostgreSQL's
+    /// non-atomic execution context). Taken by the first procedure or DO
+    /// invoked, so functions it calls stay atomic.
+    static NONATOMIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    /// Whether the innermost running PL/pgSQL routine is non-atomic: a
+    /// CALL it runs is non-atomic too.
+    static RUNNING_NONATOMIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the innermost running PL/pgSQL routine may end transactions.
+/// Called by the backend running CALL.
+pub(crate) fn in_nonatomic() -> bool {
+    RUNNING_NONATOMIC.with(|c| c.get())
+}
+
+/// Marks (or clears) the next procedure or DO block invoked as allowed
+/// to end transactions. Called by the backend running CALL or DO.
+pub(crate) fn set_nonatomic(on: bool) {
+    NONATOMIC.with(|c| c.set(on));
+}
+
 #[derive(Debug, Clone)]
 enum Val {
     Scalar(Value),
@@ -1726,6 +1752,11 @@ struct Interp<'a> {
     /// Whether the error in flight already carries this call's line.
     ctx_done: bool,
     now: i64,
+    /// A procedure or DO run by a top-level CALL/DO: COMMIT and ROLLBACK
+    /// may end the transaction.
+    nonatomic: bool,
+    /// Exception blocks open (each a subtransaction).
+    sub_depth: usize,
 }
 
 /// Calls a PL/pgSQL function or DO block. Called by the backend running
@@ -1831,7 +1862,10 @@ fn invoke(
             .collect(),
         _ => Vec::new(),
     };
+    let nonatomic = (def.kind == b'p' || def.oid == 0) && NONATOMIC.with(|c| c.replace(false));
     let mut it = Interp {
+        nonatomic,
+        sub_depth: 0,
         f: &f,
         def,
         null_rows,
@@ -1843,7 +1877,10 @@ fn invoke(
         ctx_done: false,
         now: host.now(),
     };
-    let flow = it.block(host, &f.block, 0)?;
+    let outer_nonatomic = RUNNING_NONATOMIC.with(|c| c.replace(nonatomic));
+    let flow = it.block(host, &f.block, 0);
+    RUNNING_NONATOMIC.with(|c| c.set(outer_nonatomic));
+    let flow = flow?;
     let returned = matches!(flow, Flow::Return);
     if def.retset {
         return Ok(CallResult::Set(std::mem::take(&mut it.set)));
@@ -2268,7 +2305,9 @@ impl<'a> Interp<'a> {
             return self.stmts(host, &b.body);
         }
         host.transactions().begin_internal()?;
+        self.sub_depth += 1;
         let r = self.stmts(host, &b.body);
+        self.sub_depth -= 1;
         match r {
             Ok(flow) => {
                 host.transactions().release_internal()?;
@@ -2814,11 +2853,25 @@ impl<'a> Interp<'a> {
                 }
             }
             Stmt::Transaction(_, what) => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!("{what} inside a PL/pgSQL procedure is not supported yet"),
-                )
-                .with_hint("Commit from the client between calls."));
+                let commit = *what == "COMMIT";
+                if !self.nonatomic {
+                    return Err(PgError::error(
+                        SqlState::new("2D000"),
+                        "invalid transaction termination",
+                    ));
+                }
+                if self.sub_depth > 0 {
+                    return Err(PgError::error(
+                        SqlState::new("2D000"),
+                        if commit {
+                            "cannot commit while a subtransaction is active"
+                        } else {
+                            "cannot roll back while a subtransaction is active"
+                        },
+                    ));
+                }
+                host.end_transaction_in_procedure(commit)?;
+                self.now = host.now();
             }
         }
         Ok(Flow::Normal)
