@@ -2371,6 +2371,26 @@ impl Host for Session {
     fn plan_generation(&self) -> Option<u64> {
         self.routine_plan_generation()
     }
+    fn end_transaction_in_procedure(&mut self, commit: bool) -> Result<(), PgError> {
+        // Inside BEGIN ... COMMIT (or a multi-statement Query) the block
+        // owns the transaction: PostgreSQL refuses, so does tusk.
+        if self.xact.is_transaction_block() {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("2D000"),
+                "invalid transaction termination",
+            ));
+        }
+        if commit {
+            self.finish_xact_command();
+        } else {
+            self.abort_current_transaction();
+        }
+        // The next transaction starts now (PostgreSQL's xact start inside
+        // a procedure is the clock, not the CALL's statement start).
+        self.stmt_start = now_pg();
+        self.start_xact_command();
+        Ok(())
+    }
 
     fn show_all(&self) -> Vec<(String, String, String)> {
         self.settings.show_all()

@@ -247,6 +247,16 @@ pub trait Host {
     /// Makes the changes of a function's earlier statements visible to
     /// its next ones (CommandCounterIncrement).
     fn command_counter_increment(&mut self) {}
+    /// COMMIT or ROLLBACK inside a procedure or DO run by a top-level
+    /// CALL/DO: ends the statement's transaction and starts the next one,
+    /// in which the procedure goes on. 2D000 inside a transaction block.
+    fn end_transaction_in_procedure(&mut self, commit: bool) -> Result<(), PgError> {
+        let _ = commit;
+        Err(PgError::error(
+            tusk_common::sqlstate::SqlState::new("2D000"),
+            "invalid transaction termination",
+        ))
+    }
     /// A number that changes whenever cached plans may have gone stale
     /// (the shared catalog generation); `None`: do not cache (this
     /// transaction changed the catalog itself).

@@ -76,6 +76,7 @@ mod modify;
 mod parse;
 mod pattern;
 mod plan;
+mod plfast;
 mod plpgsql;
 pub mod role;
 mod routine;

@@ -52,8 +52,16 @@ struct Sql {
     /// An expression (`SQL expression`) rather than a statement.
     is_expr: bool,
     params: Vec<ParamRef>,
-    /// (plan generation, parameter types, plan).
-    plan: RefCell<Option<(u64, Vec<Oid>, Rc<crate::Prepared>)>>,
+    /// (plan generation, parameter types, plan, its expressions when it
+    /// is a simple expression: crates/sql/src/plfast.rs).
+    plan: RefCell<
+        Option<(
+            u64,
+            Vec<Oid>,
+            Rc<crate::Prepared>,
+            Option<Rc<Vec<crate::expr::Expr>>>,
+        )>,
+    >,
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +144,17 @@ enum Stmt {
     Return(usize, Option<Sql>),
     ReturnNext(usize, Option<Sql>),
     ReturnQuery(usize, Sql),
+    /// RETURN QUERY EXECUTE text [USING ...].
+    ReturnQueryExec(usize, Sql, Vec<Sql>),
+    /// FOREACH target [SLICE n] IN ARRAY expr LOOP.
+    Foreach {
+        line: usize,
+        label: Option<String>,
+        targets: Vec<Target>,
+        slice: i64,
+        array: Sql,
+        body: Vec<Stmt>,
+    },
     Raise {
         line: usize,
         level: Severity,
@@ -186,7 +205,8 @@ impl Stmt {
             Stmt::Exit { line, cont, .. } => (*line, if *cont { "CONTINUE" } else { "EXIT" }),
             Stmt::Return(l, _) => (*l, "RETURN"),
             Stmt::ReturnNext(l, _) => (*l, "RETURN NEXT"),
-            Stmt::ReturnQuery(l, _) => (*l, "RETURN QUERY"),
+            Stmt::ReturnQuery(l, _) | Stmt::ReturnQueryExec(l, ..) => (*l, "RETURN QUERY"),
+            Stmt::Foreach { line, .. } => (*line, "FOREACH over array"),
             Stmt::Raise { line, .. } | Stmt::Reraise(line) => (*line, "RAISE"),
             Stmt::Perform(l, _) => (*l, "PERFORM"),
             Stmt::Exec { line, .. } => (*line, "SQL statement"),
@@ -877,10 +897,40 @@ impl<'a> Parser<'a> {
                     body,
                 })
             }
-            "FOREACH" => Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "FOREACH is not supported: tusk has no array types yet",
-            )),
+            "FOREACH" => {
+                self.i += 1;
+                let vars_text = self
+                    .text_until(&|t, _| matches!(kw(t).as_deref(), Some("IN") | Some("SLICE")))?;
+                let slice = if self.eat_kw("SLICE") {
+                    match self.next() {
+                        Some(Token::Number(n, _)) => n.parse::<i64>().map_err(|_| {
+                            syntax_err(format!("syntax error at or near \"{n}\""), line)
+                        })?,
+                        Some(Token::Minus) => match self.next() {
+                            Some(Token::Number(n, _)) => -n.parse::<i64>().unwrap_or(0),
+                            _ => return Err(self.err_here()),
+                        },
+                        _ => return Err(self.err_here()),
+                    }
+                } else {
+                    0
+                };
+                self.expect_kw("IN")?;
+                self.expect_kw("ARRAY")?;
+                let e = self.text_until(&|t, _| kw(t).as_deref() == Some("LOOP"))?;
+                self.i += 1;
+                let targets = self.targets(&vars_text)?;
+                let array = self.expr(&e);
+                let body = self.loop_body()?;
+                Ok(Stmt::Foreach {
+                    line,
+                    label,
+                    targets,
+                    slice,
+                    array,
+                    body,
+                })
+            }
             "EXIT" | "CONTINUE" => {
                 self.i += 1;
                 let cont = k == "CONTINUE";
@@ -921,10 +971,9 @@ impl<'a> Parser<'a> {
                     let e = self.text_until(&|t, _| *t == Token::SemiColon)?;
                     self.expect_semi()?;
                     if dynamic {
-                        return Err(PgError::error(
-                            sqlstate::FEATURE_NOT_SUPPORTED,
-                            "RETURN QUERY EXECUTE is not supported yet",
-                        ));
+                        let (e, using) = split_using(&e);
+                        let using = using.iter().map(|u| self.expr(u)).collect();
+                        return Ok(Stmt::ReturnQueryExec(line, self.expr(&e), using));
                     }
                     return Ok(Stmt::ReturnQuery(line, self.sql(&e)));
                 }
@@ -1648,6 +1697,32 @@ thread_local! {
 
 // ---- execution ----
 
+thread_local! {
+    /// Set by a top-level CALL or DO just before it invokes its routine:
+    /// that procedure or DO block may COMMIT and ROLLBACK (PostgreSQL's
+    /// non-atomic execution context). Taken by the first procedure or DO
+    /// invoked, so functions it calls stay atomic.
+    static NONATOMIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    /// Whether the innermost running PL/pgSQL routine is non-atomic: a
+    /// CALL it runs is non-atomic too.
+    static RUNNING_NONATOMIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the innermost running PL/pgSQL routine may end transactions.
+/// Called by the backend running CALL.
+pub(crate) fn in_nonatomic() -> bool {
+    RUNNING_NONATOMIC.with(|c| c.get())
+}
+
+/// Marks (or clears) the next procedure or DO block invoked as allowed
+/// to end transactions. Called by the backend running CALL or DO.
+pub(crate) fn set_nonatomic(on: bool) {
+    NONATOMIC.with(|c| c.set(on));
+}
+
 #[derive(Debug, Clone)]
 enum Val {
     Scalar(Value),
@@ -1677,6 +1752,11 @@ struct Interp<'a> {
     /// Whether the error in flight already carries this call's line.
     ctx_done: bool,
     now: i64,
+    /// A procedure or DO run by a top-level CALL/DO: COMMIT and ROLLBACK
+    /// may end the transaction.
+    nonatomic: bool,
+    /// Exception blocks open (each a subtransaction).
+    sub_depth: usize,
 }
 
 /// Calls a PL/pgSQL function or DO block. Called by the backend running
@@ -1782,7 +1862,10 @@ fn invoke(
             .collect(),
         _ => Vec::new(),
     };
+    let nonatomic = (def.kind == b'p' || def.oid == 0) && NONATOMIC.with(|c| c.replace(false));
     let mut it = Interp {
+        nonatomic,
+        sub_depth: 0,
         f: &f,
         def,
         null_rows,
@@ -1794,7 +1877,10 @@ fn invoke(
         ctx_done: false,
         now: host.now(),
     };
-    let flow = it.block(host, &f.block, 0)?;
+    let outer_nonatomic = RUNNING_NONATOMIC.with(|c| c.replace(nonatomic));
+    let flow = it.block(host, &f.block, 0);
+    RUNNING_NONATOMIC.with(|c| c.set(outer_nonatomic));
+    let flow = flow?;
     let returned = matches!(flow, Flow::Return);
     if def.retset {
         return Ok(CallResult::Set(std::mem::take(&mut it.set)));
@@ -1909,11 +1995,13 @@ impl<'a> Interp<'a> {
         let (tys, vals) = self.param_values(sql, &*host)?;
         let generation = host.plan_generation();
         let cached = match (&*sql.plan.borrow(), generation) {
-            (Some((g, t, p)), Some(gen)) if *g == gen && *t == tys => Some(p.clone()),
+            (Some((g, t, p, simple)), Some(gen)) if *g == gen && *t == tys => {
+                Some((p.clone(), simple.clone()))
+            }
             _ => None,
         };
-        let p = match cached {
-            Some(p) => p,
+        let (p, simple) = match cached {
+            Some(c) => c,
             None => {
                 let planned = (|| {
                     let stmts = crate::parse(&sql.text)?;
@@ -1934,12 +2022,24 @@ impl<'a> Interp<'a> {
                     };
                     add_context(e, &format!("{what} \"{}\"", sql.orig))
                 })?);
+                let simple = crate::plfast::simple_exprs(&p).map(Rc::new);
                 if let Some(g) = generation {
-                    *sql.plan.borrow_mut() = Some((g, tys.clone(), p.clone()));
+                    *sql.plan.borrow_mut() = Some((g, tys.clone(), p.clone(), simple.clone()));
                 }
-                p
+                (p, simple)
             }
         };
+        if let (Some(exprs), true) = (simple, sql.is_expr) {
+            // No table is read: evaluate in place (plfast.rs). Errors get
+            // no statement line, as PostgreSQL's simple expressions.
+            let row = crate::plfast::eval(&exprs, &vals, host)?;
+            let cols = p
+                .columns()
+                .iter()
+                .map(|c| (c.name.clone(), c.type_oid))
+                .collect();
+            return Ok((cols, vec![row], "SELECT 1".to_string()));
+        }
         // An error while the statement runs (in a trigger or function it
         // calls) names the statement, as PostgreSQL's SPI does; simple
         // expressions run outside SPI there and get no such line.
@@ -2205,7 +2305,9 @@ impl<'a> Interp<'a> {
             return self.stmts(host, &b.body);
         }
         host.transactions().begin_internal()?;
+        self.sub_depth += 1;
         let r = self.stmts(host, &b.body);
+        self.sub_depth -= 1;
         match r {
             Ok(flow) => {
                 host.transactions().release_internal()?;
@@ -2545,6 +2647,26 @@ impl<'a> Interp<'a> {
                 self.set_found(!rows.is_empty());
                 self.set.extend(rows);
             }
+            Stmt::ReturnQueryExec(_, q, using) => {
+                if !self.def.retset {
+                    return Err(PgError::error(
+                        sqlstate::SYNTAX_ERROR,
+                        "cannot use RETURN QUERY in a non-SETOF function",
+                    ));
+                }
+                let (_, rows, _) = self.dynamic(host, q, using, None)?;
+                self.row_count = rows.len() as i64;
+                self.set_found(!rows.is_empty());
+                self.set.extend(rows);
+            }
+            Stmt::Foreach {
+                label,
+                targets,
+                slice,
+                array,
+                body,
+                ..
+            } => return self.foreach(host, label, targets, *slice, array, body),
             Stmt::Raise {
                 level,
                 code,
@@ -2731,13 +2853,138 @@ impl<'a> Interp<'a> {
                 }
             }
             Stmt::Transaction(_, what) => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!("{what} inside a PL/pgSQL procedure is not supported yet"),
-                )
-                .with_hint("Commit from the client between calls."));
+                let commit = *what == "COMMIT";
+                if !self.nonatomic {
+                    return Err(PgError::error(
+                        SqlState::new("2D000"),
+                        "invalid transaction termination",
+                    ));
+                }
+                if self.sub_depth > 0 {
+                    return Err(PgError::error(
+                        SqlState::new("2D000"),
+                        if commit {
+                            "cannot commit while a subtransaction is active"
+                        } else {
+                            "cannot roll back while a subtransaction is active"
+                        },
+                    ));
+                }
+                host.end_transaction_in_procedure(commit)?;
+                self.now = host.now();
             }
         }
+        Ok(Flow::Normal)
+    }
+
+    /// FOREACH over an array's elements (SLICE 0) or its slices of the
+    /// last `slice` dimensions, each an array with lower bounds 1.
+    fn foreach(
+        &mut self,
+        host: &mut dyn Host,
+        label: &Option<String>,
+        targets: &[Target],
+        slice: i64,
+        array: &Sql,
+        body: &[Stmt],
+    ) -> Result<Flow, PgError> {
+        let (cols, rows, _) = self.run(host, array, Some(2))?;
+        let ty = cols.first().map_or(types::UNKNOWN, |c| c.1);
+        let v = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .unwrap_or(Value::Null);
+        let a = match v {
+            Value::Null => {
+                return Err(PgError::error(
+                    SqlState::new("22004"),
+                    "FOREACH expression must not be null",
+                ))
+            }
+            Value::Array(a) => a,
+            _ => {
+                return Err(PgError::error(
+                    SqlState::new("42804"),
+                    format!(
+                        "FOREACH expression must yield an array, not type {}",
+                        crate::types::sql_name(ty)
+                    ),
+                ))
+            }
+        };
+        let ndim = a.dims.len() as i64;
+        if slice < 0 || slice > ndim {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!("slice dimension ({slice}) is out of the valid range 0..{ndim}"),
+            ));
+        }
+        if slice > 0 {
+            if let [Target::Var(s)] = targets {
+                let is_array = match &self.f.vars[*s].ty {
+                    VarType::Scalar(t) => crate::types::array::elem_type(t.oid).is_some(),
+                    _ => false,
+                };
+                if !is_array {
+                    return Err(PgError::error(
+                        SqlState::new("42804"),
+                        "FOREACH ... SLICE loop variable must be of an array type",
+                    ));
+                }
+            }
+        }
+        let slice = slice as usize;
+        let inner_dims: Vec<(i32, i32)> = a.dims[a.dims.len() - slice..]
+            .iter()
+            .map(|d| (d.0, 1))
+            .collect();
+        let step: usize = inner_dims.iter().map(|d| d.0 as usize).product();
+        let elem = a.elem;
+        let from = if slice == 0 { elem } else { ty };
+        let mut found = false;
+        let mut items = a.items.into_iter();
+        loop {
+            let v = if slice == 0 {
+                match items.next() {
+                    Some(v) => v,
+                    None => break,
+                }
+            } else {
+                let part: Vec<Value> = items.by_ref().take(step).collect();
+                if part.is_empty() {
+                    break;
+                }
+                Value::Array(Box::new(crate::types::array::Array {
+                    elem,
+                    dims: inner_dims.clone(),
+                    items: part,
+                }))
+            };
+            found = true;
+            match targets {
+                [t] if !matches!(v, Value::Record(_)) => self.assign(t, v, from)?,
+                _ => {
+                    let (cols, row) = match v {
+                        Value::Record(fields) => (
+                            fields
+                                .iter()
+                                .enumerate()
+                                .map(|(i, f)| (format!("f{}", i + 1), f.0))
+                                .collect::<Vec<_>>(),
+                            fields.into_iter().map(|f| f.1).collect(),
+                        ),
+                        v => (vec![("x".to_string(), from)], vec![v]),
+                    };
+                    self.assign_row(targets, &cols, Some(row))?;
+                }
+            }
+            if let Some(f) = self.loop_step(host, label, body)? {
+                self.set_found(true);
+                return Ok(f);
+            }
+        }
+        self.set_found(found);
         Ok(Flow::Normal)
     }
 

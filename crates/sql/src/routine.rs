@@ -1475,7 +1475,11 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 strict: false,
                 volatility: b'v',
             };
-            call(host, &def, Vec::new())?;
+            // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
+            crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);
+            let r = call(host, &def, Vec::new());
+            crate::plpgsql::set_nonatomic(false);
+            r?;
         }
         RoutineStmt::Call { select } => {
             let stmts = crate::parse(select)?;
@@ -1487,8 +1491,19 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
             CALLING.with(|c| c.set(false));
             let p = p?;
             let rels = host.nested_relations();
-            let mut ex = crate::start(&p, Vec::new(), host, &*rels)?;
-            while ex.next(host)?.is_some() {}
+            // A CALL at top level may COMMIT (plpgsql.rs), and so may one
+            // run by such a procedure; one from inside a function runs in
+            // its caller's transaction.
+            crate::plpgsql::set_nonatomic(
+                DEPTH.with(|d| d.get()) == 0 || crate::plpgsql::in_nonatomic(),
+            );
+            let r = (|| {
+                let mut ex = crate::start(&p, Vec::new(), host, &*rels)?;
+                while ex.next(host)?.is_some() {}
+                Ok::<(), PgError>(())
+            })();
+            crate::plpgsql::set_nonatomic(false);
+            r?;
         }
     }
     Ok(crate::Outcome {

@@ -42,6 +42,8 @@
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
+//! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
+//!   expressions, against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
@@ -85,6 +87,7 @@ mod ledger;
 mod lockfile;
 mod locks;
 mod pgbench;
+mod plpgsql_more;
 mod psql;
 mod queries;
 mod raw;
