@@ -11,6 +11,9 @@
 //! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
 //!   output; ALTER's lock, rewrite files and restart.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
+//! - `catalog_index`: the system catalogs' indexes: lookups by name agree
+//!   with catalog scans after DDL in another session, rolled-back DDL,
+//!   kill -9, and thousands of tables created and dropped.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
@@ -66,6 +69,7 @@ mod alter;
 mod arrays;
 mod auth;
 mod autovacuum;
+mod catalog_index;
 mod client;
 mod control;
 mod copy;
