@@ -80,7 +80,13 @@ fn catalog_indexes_are_in_the_catalog() {
         vec![
             vec!["2662", "pg_class_oid_index", "403", "1", "t"],
             vec!["2663", "pg_class_relname_nsp_index", "403", "2 3", "t"],
-            vec!["3455", "pg_class_tblspc_relfilenode_index", "403", "9 8", "t"],
+            vec![
+                "3455",
+                "pg_class_tblspc_relfilenode_index",
+                "403",
+                "9 8",
+                "t"
+            ],
         ]
     );
     assert_eq!(
@@ -131,7 +137,10 @@ fn lookups_right_after_ddl_in_another_session() {
         assert_eq!(looked_up(&mut a, &t), Ok(vec!["only_one".into()]));
         exec(&mut b, &format!("ALTER TABLE {t} RENAME TO r{i}"));
         assert_eq!(looked_up(&mut a, &t), Err("42P01".into()));
-        assert_eq!(looked_up(&mut a, &format!("r{i}")), Ok(vec!["only_one".into()]));
+        assert_eq!(
+            looked_up(&mut a, &format!("r{i}")),
+            Ok(vec!["only_one".into()])
+        );
         agree(&mut a, &t);
         agree(&mut a, &format!("r{i}"));
     }
@@ -162,12 +171,19 @@ fn rolled_back_ddl_leaves_no_index_entry_visible() {
         assert_eq!(looked_up(&mut c, "rb"), Ok(vec!["a".into(), "b".into()]));
         assert_eq!(looked_up(&mut other, "rb"), Err("42P01".into()));
         exec(&mut c, "ROLLBACK");
-        assert_eq!(looked_up(&mut c, "rb"), Err("42P01".into()), "round {round}");
+        assert_eq!(
+            looked_up(&mut c, "rb"),
+            Err("42P01".into()),
+            "round {round}"
+        );
         assert_eq!(looked_up(&mut c, "keep"), Ok(vec!["k".into()]));
         agree(&mut c, "rb");
         agree(&mut c, "keep");
         assert_eq!(
-            value(&mut c, "SELECT count(*) FROM pg_class WHERE relname IN ('rb', 'rb_a')"),
+            value(
+                &mut c,
+                "SELECT count(*) FROM pg_class WHERE relname IN ('rb', 'rb_a')"
+            ),
             "0"
         );
     }
@@ -195,12 +211,15 @@ fn catalog_index_agrees_with_the_catalog_after_kill9() {
     let mut c = srv.connect();
     let n = 150;
     for i in 0..n {
-        exec(&mut c, &format!("CREATE TABLE k{i} (a int, b text, c{i} int)"));
+        exec(
+            &mut c,
+            &format!("CREATE TABLE k{i} (a int, b text, c{i} int)"),
+        );
     }
     for i in (0..n).step_by(3) {
         exec(&mut c, &format!("DROP TABLE k{i}"));
     }
-    for i in (1..n).step_by(5) {
+    for i in (1..n).step_by(5).filter(|i| i % 3 != 0) {
         exec(&mut c, &format!("ALTER TABLE k{i} RENAME COLUMN a TO a{i}"));
     }
     exec(&mut c, "BEGIN; CREATE TABLE uncommitted (u int)");
@@ -258,7 +277,11 @@ fn thousands_of_tables_created_and_dropped() {
             .collect();
         exec(&mut c, &format!("BEGIN; {sql} COMMIT"));
     }
-    for chunk in (0..n).filter(|i| i % 4 != 0).collect::<Vec<_>>().chunks(250) {
+    for chunk in (0..n)
+        .filter(|i| i % 4 != 0)
+        .collect::<Vec<_>>()
+        .chunks(250)
+    {
         let sql: String = chunk.iter().map(|i| format!("DROP TABLE m{i};")).collect();
         exec(&mut c, &format!("BEGIN; {sql} COMMIT"));
     }
@@ -279,11 +302,17 @@ fn thousands_of_tables_created_and_dropped() {
         agree(&mut other, &format!("m{i}"));
     }
     assert_eq!(looked_up(&mut other, "m1"), Ok(vec!["second_life".into()]));
-    assert_eq!(looked_up(&mut other, "m4"), Ok(vec!["id".into(), "v4".into()]));
+    assert_eq!(
+        looked_up(&mut other, "m4"),
+        Ok(vec!["id".into(), "v4".into()])
+    );
     assert_eq!(looked_up(&mut other, "m2"), Err("42P01".into()));
     // One new table and its lookup in a catalog this size.
     let t = std::time::Instant::now();
-    exec(&mut other, "CREATE TABLE late (x int); INSERT INTO late VALUES (1)");
+    exec(
+        &mut other,
+        "CREATE TABLE late (x int); INSERT INTO late VALUES (1)",
+    );
     assert_eq!(value(&mut c, "SELECT x FROM late"), "1");
     let took = t.elapsed();
     assert!(
