@@ -504,6 +504,288 @@ pub fn catalog(oid: u32) -> &'static Catalog {
         .unwrap_or_else(|| panic!("no catalog {oid}"))
 }
 
+/// One index on a system catalog (PostgreSQL 15's OID, name and key
+/// columns; relfilenode = OID like the catalogs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatIndex {
+    pub oid: u32,
+    pub name: &'static str,
+    /// The catalog it indexes.
+    pub heap: u32,
+    /// Key column names of the catalog, in key order.
+    pub cols: &'static [&'static str],
+}
+
+/// The B-tree access method's pg_am OID.
+pub const BTREE_AM_OID: u32 = 403;
+
+const fn ci(oid: u32, name: &'static str, heap: u32, cols: &'static [&'static str]) -> CatIndex {
+    CatIndex {
+        oid,
+        name,
+        heap,
+        cols,
+    }
+}
+
+/// The catalog indexes tusk keeps, by catalog: PostgreSQL 15's unique
+/// indexes on the columns lookups search by (issue 9 item 7). All are
+/// unique in PostgreSQL and flagged so in pg_index; tusk's B-tree does
+/// not run the unique check on them (the DDL code checks names and OIDs
+/// before inserting, through these indexes), so each lookup re-checks
+/// the key on the heap tuple it fetches. Shared catalogs (pg_authid,
+/// pg_database) have none yet.
+pub static CATALOG_INDEXES: &[CatIndex] = &[
+    ci(2703, "pg_type_oid_index", PG_TYPE_OID, &["oid"]),
+    ci(
+        2704,
+        "pg_type_typname_nsp_index",
+        PG_TYPE_OID,
+        &["typname", "typnamespace"],
+    ),
+    ci(
+        2658,
+        "pg_attribute_relid_attnam_index",
+        PG_ATTRIBUTE_OID,
+        &["attrelid", "attname"],
+    ),
+    ci(
+        2659,
+        "pg_attribute_relid_attnum_index",
+        PG_ATTRIBUTE_OID,
+        &["attrelid", "attnum"],
+    ),
+    ci(2690, "pg_proc_oid_index", PG_PROC_OID, &["oid"]),
+    ci(2662, "pg_class_oid_index", PG_CLASS_OID, &["oid"]),
+    ci(
+        2663,
+        "pg_class_relname_nsp_index",
+        PG_CLASS_OID,
+        &["relname", "relnamespace"],
+    ),
+    ci(
+        3455,
+        "pg_class_tblspc_relfilenode_index",
+        PG_CLASS_OID,
+        &["reltablespace", "relfilenode"],
+    ),
+    ci(
+        2656,
+        "pg_attrdef_adrelid_adnum_index",
+        PG_ATTRDEF_OID,
+        &["adrelid", "adnum"],
+    ),
+    ci(2657, "pg_attrdef_oid_index", PG_ATTRDEF_OID, &["oid"]),
+    ci(
+        2665,
+        "pg_constraint_conrelid_contypid_conname_index",
+        PG_CONSTRAINT_OID,
+        &["conrelid", "contypid", "conname"],
+    ),
+    ci(2667, "pg_constraint_oid_index", PG_CONSTRAINT_OID, &["oid"]),
+    ci(
+        2673,
+        "pg_depend_depender_index",
+        PG_DEPEND_OID,
+        &["classid", "objid", "objsubid"],
+    ),
+    ci(
+        2674,
+        "pg_depend_reference_index",
+        PG_DEPEND_OID,
+        &["refclassid", "refobjid", "refobjsubid"],
+    ),
+    ci(
+        2675,
+        "pg_description_o_c_o_index",
+        PG_DESCRIPTION_OID,
+        &["objoid", "classoid", "objsubid"],
+    ),
+    ci(2678, "pg_index_indrelid_index", PG_INDEX_OID, &["indrelid"]),
+    ci(
+        2679,
+        "pg_index_indexrelid_index",
+        PG_INDEX_OID,
+        &["indexrelid"],
+    ),
+    ci(
+        2684,
+        "pg_namespace_nspname_index",
+        PG_NAMESPACE_OID,
+        &["nspname"],
+    ),
+    ci(2685, "pg_namespace_oid_index", PG_NAMESPACE_OID, &["oid"]),
+    ci(
+        5002,
+        "pg_sequence_seqrelid_index",
+        PG_SEQUENCE_OID,
+        &["seqrelid"],
+    ),
+    ci(2699, "pg_trigger_oid_index", PG_TRIGGER_OID, &["oid"]),
+    ci(
+        2701,
+        "pg_trigger_tgrelid_tgname_index",
+        PG_TRIGGER_OID,
+        &["tgrelid", "tgname"],
+    ),
+];
+
+pub const PG_CLASS_OID_INDEX: u32 = 2662;
+pub const PG_CLASS_RELNAME_NSP_INDEX: u32 = 2663;
+pub const PG_CLASS_TBLSPC_RELFILENODE_INDEX: u32 = 3455;
+pub const PG_ATTRIBUTE_RELID_ATTNAM_INDEX: u32 = 2658;
+pub const PG_ATTRIBUTE_RELID_ATTNUM_INDEX: u32 = 2659;
+pub const PG_ATTRDEF_ADRELID_ADNUM_INDEX: u32 = 2656;
+pub const PG_CONSTRAINT_CONRELID_CONTYPID_CONNAME_INDEX: u32 = 2665;
+pub const PG_DEPEND_DEPENDER_INDEX: u32 = 2673;
+pub const PG_DEPEND_REFERENCE_INDEX: u32 = 2674;
+pub const PG_INDEX_INDRELID_INDEX: u32 = 2678;
+pub const PG_INDEX_INDEXRELID_INDEX: u32 = 2679;
+pub const PG_NAMESPACE_NSPNAME_INDEX: u32 = 2684;
+pub const PG_NAMESPACE_OID_INDEX: u32 = 2685;
+pub const PG_SEQUENCE_SEQRELID_INDEX: u32 = 5002;
+pub const PG_TRIGGER_TGRELID_TGNAME_INDEX: u32 = 2701;
+
+/// The index on column `oid` alone of catalog `heap`, if it has one.
+pub fn oid_index_of(heap: u32) -> Option<u32> {
+    indexes_of_catalog(heap)
+        .find(|i| i.cols == ["oid"])
+        .map(|i| i.oid)
+}
+
+/// The catalog index with this OID.
+pub fn catalog_index(oid: u32) -> &'static CatIndex {
+    CATALOG_INDEXES
+        .iter()
+        .find(|i| i.oid == oid)
+        .unwrap_or_else(|| panic!("no catalog index {oid}"))
+}
+
+/// The indexes of catalog `heap`.
+pub fn indexes_of_catalog(heap: u32) -> impl Iterator<Item = &'static CatIndex> {
+    CATALOG_INDEXES.iter().filter(move |i| i.heap == heap)
+}
+
+impl CatIndex {
+    /// Where the index's file is in database `db` (catalogs with indexes
+    /// are per database).
+    pub fn locator(&self, db: u32) -> RelFileLocator {
+        RelFileLocator {
+            spc: DEFAULTTABLESPACE_OID,
+            db,
+            rel: self.oid,
+        }
+    }
+
+    /// (column position in the catalog, type) of each key column.
+    fn key_cols(&self) -> impl Iterator<Item = (usize, Oid)> + '_ {
+        let cat = catalog(self.heap);
+        self.cols.iter().map(move |n| {
+            let i = cat.col(n);
+            (i, cat.cols[i].ty)
+        })
+    }
+
+    /// The B-tree's key columns: `name` compares as text in byte order
+    /// (the C collation PostgreSQL's name_ops uses), stored as a varlena
+    /// rather than PostgreSQL's 64 bytes.
+    pub fn key_columns(&self) -> Vec<crate::nbtree::KeyColumn> {
+        use crate::nbtree::KeyType;
+        self.key_cols()
+            .zip(self.cols)
+            .map(|((_, ty), n)| crate::nbtree::KeyColumn {
+                name: n.to_string(),
+                ty: match ty {
+                    types::INT2 => KeyType::Int2,
+                    types::INT4 => KeyType::Int4,
+                    types::NAME => KeyType::Text,
+                    _ => KeyType::Oid,
+                },
+            })
+            .collect()
+    }
+
+    /// The index key of catalog row `row`.
+    pub fn key_of(&self, row: &[Value]) -> Vec<Value> {
+        self.key_cols().map(|(i, _)| key_value(&row[i])).collect()
+    }
+
+    /// The pg_class row of the index.
+    pub fn class_row(&self) -> Vec<Value> {
+        let c = catalog(PG_CLASS_OID);
+        let mut r = class_row(
+            self.oid,
+            self.name,
+            PG_CATALOG_NAMESPACE,
+            0,
+            self.oid,
+            false,
+            self.cols.len() as i16,
+            b'n',
+        );
+        r[c.col("relkind")] = Value::Char(b'i');
+        r[c.col("relam")] = Value::Oid(BTREE_AM_OID);
+        r
+    }
+
+    /// The pg_attribute rows of the index's columns.
+    pub fn attribute_rows(&self) -> Vec<Vec<Value>> {
+        self.key_cols()
+            .zip(self.cols)
+            .enumerate()
+            .map(|(n, ((_, ty), name))| {
+                attribute_row(self.oid, n as i16 + 1, name, ty, -1, false, false)
+            })
+            .collect()
+    }
+
+    /// The pg_index row of the index (PostgreSQL's: unique, valid, keys
+    /// as attnums with their default opclasses).
+    pub fn index_row(&self) -> Vec<Value> {
+        let keys: Vec<(usize, Oid)> = self.key_cols().collect();
+        let join = |f: &dyn Fn(&(usize, Oid)) -> String| {
+            Value::Text(keys.iter().map(f).collect::<Vec<_>>().join(" "))
+        };
+        row(
+            catalog(PG_INDEX_OID),
+            &[
+                ("indexrelid", Value::Oid(self.oid)),
+                ("indrelid", Value::Oid(self.heap)),
+                ("indnatts", Value::Int2(keys.len() as i16)),
+                ("indnkeyatts", Value::Int2(keys.len() as i16)),
+                ("indisunique", Value::Bool(true)),
+                ("indimmediate", Value::Bool(true)),
+                ("indisvalid", Value::Bool(true)),
+                ("indisready", Value::Bool(true)),
+                ("indislive", Value::Bool(true)),
+                ("indkey", join(&|k| (k.0 + 1).to_string())),
+                ("indcollation", join(&|k| typcollation(k.1).to_string())),
+                (
+                    "indclass",
+                    join(&|k| {
+                        match k.1 {
+                            types::INT2 => 1979,
+                            types::INT4 => 1978,
+                            types::NAME => 1986,
+                            _ => 1981,
+                        }
+                        .to_string()
+                    }),
+                ),
+                ("indoption", join(&|_| "0".to_string())),
+            ],
+        )
+    }
+}
+
+/// A catalog value as a catalog index stores it (`name` as text).
+pub fn key_value(v: &Value) -> Value {
+    match v {
+        Value::Name(s) => Value::Text(s.clone()),
+        v => v.clone(),
+    }
+}
+
 /// A pg_type row of a built-in type (PostgreSQL 15's values): oid, name,
 /// typlen, typbyval, typtype, typcategory, typispreferred, typsubscript,
 /// typelem, typarray, typinput, typoutput, typreceive, typsend, typmodin,
@@ -827,6 +1109,35 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
             );
         }
     }
+    let c = catalog(PG_CLASS_OID);
+    for idx in CATALOG_INDEXES {
+        push(PG_CLASS_OID, idx.class_row());
+        for a in idx.attribute_rows() {
+            push(PG_ATTRIBUTE_OID, a);
+        }
+        push(PG_INDEX_OID, idx.index_row());
+    }
+    for (oid, rows) in out.iter_mut() {
+        if *oid != PG_CLASS_OID {
+            continue;
+        }
+        for r in rows.iter_mut() {
+            let me = match r[c.col("oid")] {
+                Value::Oid(o) => o,
+                _ => 0,
+            };
+            if CATALOG_INDEXES.iter().any(|i| i.heap == me) {
+                r[c.col("relhasindex")] = Value::Bool(true);
+            }
+        }
+    }
+    let mut push = |cat: u32, r: Vec<Value>| {
+        out.iter_mut()
+            .find(|(o, _)| *o == cat)
+            .expect("catalog")
+            .1
+            .push(r);
+    };
     push(
         PG_AUTHID_OID,
         row(
@@ -930,6 +1241,43 @@ pub fn bootstrap_pages(tuples: &[Vec<u8>], checksums: bool) -> Result<Vec<Box<Pa
     Ok(pages)
 }
 
+/// The pages of catalog index `idx` over the bootstrap heap pages
+/// `heap` of its catalog (rows of layout `types_`).
+fn bootstrap_index_pages(
+    idx: &CatIndex,
+    types_: &[Oid],
+    heap: &[Box<PageBuf>],
+    checksums: bool,
+) -> Result<Vec<Box<PageBuf>>, PgError> {
+    let mut entries = Vec::new();
+    for (b, p) in heap.iter().enumerate() {
+        for off in 1..=page::max_offset(p) {
+            let t = page::get_item(p, off).expect("bootstrap tuple");
+            let r = datum::deform_row(t, types_)?;
+            entries.push((
+                idx.key_of(&r),
+                ItemPointer {
+                    block: b as u32,
+                    offset: off,
+                },
+            ));
+        }
+    }
+    crate::nbtree::sort_entries(&mut entries);
+    let cols = idx.key_columns();
+    let tuples = entries
+        .iter()
+        .map(|(k, tid)| crate::nbtree::leaf_tuple_of(&cols, k, *tid))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut pages = crate::nbtree::build_images(&cols, tuples)?;
+    if checksums {
+        for (i, p) in pages.iter_mut().enumerate() {
+            page::set_checksum(p, i as u32);
+        }
+    }
+    Ok(pages)
+}
+
 fn fsync_dir(dir: &Path) -> Result<(), PgError> {
     std::fs::File::open(dir)
         .and_then(|f| f.sync_all())
@@ -973,6 +1321,19 @@ pub fn write_bootstrap(data_dir: &Path, superuser: &str, checksums: bool) -> Res
                 md.extend(loc, Fork::Main, i as u32, p)?;
             }
             md.sync(loc, Fork::Main)?;
+        }
+        // The catalog's indexes over the rows just laid out (their TIDs
+        // are the ones the pages give them), in every database.
+        for idx in indexes_of_catalog(*oid) {
+            let pages = bootstrap_index_pages(idx, &types_, &pages, checksums)?;
+            for (db, _) in BOOTSTRAP_DATABASES {
+                let loc = idx.locator(db);
+                md.create(loc, Fork::Main, false)?;
+                for (i, p) in pages.iter().enumerate() {
+                    md.extend(loc, Fork::Main, i as u32, p)?;
+                }
+                md.sync(loc, Fork::Main)?;
+            }
         }
     }
     for (db, _) in BOOTSTRAP_DATABASES {
@@ -1050,7 +1411,15 @@ mod tests {
             }
         }
         assert!(names.contains(&"pg_class".to_string()));
-        assert_eq!(names.len(), CATALOGS.len());
+        assert!(names.contains(&"pg_class_relname_nsp_index".to_string()));
+        assert_eq!(names.len(), CATALOGS.len() + CATALOG_INDEXES.len());
+        for idx in CATALOG_INDEXES {
+            assert!(
+                d.path().join(format!("base/5/{}", idx.oid)).exists(),
+                "{}",
+                idx.name
+            );
+        }
         // pg_database is shared: one file, three rows.
         let db = catalog(PG_DATABASE_OID);
         let mut p = [0u8; BLCKSZ];

@@ -1908,120 +1908,127 @@ impl<'a> BtreeRel<'a> {
         for (v, t) in entries {
             tuples.push(self.leaf_tuple(v, *t)?);
         }
-        // Block 0 is the metapage, written last; pages are numbered as
-        // they are written.
-        let mut meta: Box<PageBuf> = Box::new([0u8; BLCKSZ]);
-        write_meta(&mut meta, Meta { root: 1, level: 0 });
-        self.write_new_page(owner, 0, &meta)?;
-        let mut next_blk: BlockNumber = 1;
-        let mut level = 0u32;
-        // (first tuple of the page, its block) of the level just written.
-        let mut level_items = tuples;
-        loop {
-            let fill = if level == 0 {
-                BTREE_DEFAULT_FILLFACTOR
-            } else {
-                BTREE_NONLEAF_FILLFACTOR
-            };
-            let limit = PAGE_SPACE * fill / 100;
-            // Cut the level into pages.
-            let mut pages: Vec<(usize, usize)> = Vec::new();
-            let mut start = 0;
-            let mut used = 0;
-            for (i, t) in level_items.iter().enumerate() {
-                let s = item_space(t);
-                // Room for a high key as big as the next page's first item.
-                if i > start && used + s + item_space(t) + 8 > limit {
-                    pages.push((start, i));
-                    start = i;
-                    used = 0;
-                }
-                used += s;
-            }
-            pages.push((start, level_items.len()));
-            let npages = pages.len();
-            let first_blk = next_blk;
-            let mut ups = Vec::with_capacity(npages);
-            for (pi, &(a, b)) in pages.iter().enumerate() {
-                let blk = first_blk + pi as u32;
-                let mut items: Vec<Vec<u8>> = level_items[a..b].to_vec();
-                let hikey = if pi + 1 < npages {
-                    let nxt = &level_items[pages[pi + 1].0];
-                    Some(if level == 0 {
-                        self.pivot_of(nxt, P_NONE)?
-                    } else {
-                        let v = deform(&self.cols, nxt)?;
-                        form_tuple(&self.cols, &v, heap_tid(nxt), Some(P_NONE))?
-                    })
-                } else {
-                    None
-                };
-                // The downlink to this page from the level above.
-                let up = if pi == 0 {
-                    form_tuple(&self.cols, &[], None, Some(blk))?
-                } else if level == 0 {
-                    self.pivot_of(&items[0], blk)?
-                } else {
-                    let v = deform(&self.cols, &items[0])?;
-                    form_tuple(&self.cols, &v, heap_tid(&items[0]), Some(blk))?
-                };
-                ups.push(up);
-                if level > 0 && !items.is_empty() {
-                    // The first downlink of an internal page is minus
-                    // infinity.
-                    items[0] = form_tuple(&self.cols, &[], None, Some(downlink(&items[0])))?;
-                }
-                let mut flags = if level == 0 { BTP_LEAF } else { 0 };
-                if npages == 1 {
-                    flags |= BTP_ROOT;
-                }
-                let img = build_page(
-                    Opaque {
-                        prev: if pi == 0 { P_NONE } else { blk - 1 },
-                        next: if pi + 1 < npages { blk + 1 } else { P_NONE },
-                        level,
-                        flags,
-                    },
-                    hikey.as_deref(),
-                    &items,
-                )?;
-                self.write_new_page(owner, blk, &img)?;
-            }
-            next_blk += npages as u32;
-            if npages == 1 {
-                let pin = self
-                    .bm
-                    .read_buffer(owner, self.rel, Fork::Main, BTREE_METAPAGE)?;
-                {
-                    let mut l = self.bm.lock(&pin, LwMode::Exclusive);
-                    write_meta(
-                        l.page_mut(),
-                        Meta {
-                            root: first_blk,
-                            level,
-                        },
-                    );
-                    l.mark_dirty();
-                    let lsn = self.wal.log_btree(
-                        self.rel,
-                        XLOG_BTREE_NEWPAGE,
-                        Vec::new(),
-                        vec![BtBlock {
-                            id: 0,
-                            blkno: BTREE_METAPAGE,
-                            page: l.page(),
-                            image: true,
-                            data: Vec::new(),
-                        }],
-                    );
-                    page::set_lsn(l.page_mut(), lsn);
-                }
-                self.bm.release(owner, pin);
-                return Ok(());
-            }
-            level_items = ups;
-            level += 1;
+        // Block 0 (the metapage, already naming the final root) first,
+        // then the others: each is a whole-page image record.
+        for (blk, img) in build_images(&self.cols, tuples)?.iter().enumerate() {
+            self.write_new_page(owner, blk as BlockNumber, img)?;
         }
+        Ok(())
+    }
+}
+
+/// A leaf tuple of (`vals`, `tid`) as [`BtreeRel::insert`] stores it, for
+/// [`build_images`] (the bootstrap's catalog indexes, whose keys are far
+/// below the item size limit).
+pub fn leaf_tuple_of(
+    cols: &[KeyColumn],
+    vals: &[Value],
+    tid: ItemPointer,
+) -> Result<Vec<u8>, PgError> {
+    form_tuple(cols, vals, Some(tid), None)
+}
+
+/// The pages of a bulk-built tree over the sorted leaf tuples `tuples`,
+/// block 0 (the metapage) first: leaves at the default fillfactor, each
+/// level above cut the same way, until one page is the root. A pure
+/// function, so that `tusk init` can write the catalogs' indexes straight
+/// to files (catalog.rs) as [`BtreeRel::build`] writes them through the
+/// buffer pool.
+pub fn build_images(
+    cols: &[KeyColumn],
+    tuples: Vec<Vec<u8>>,
+) -> Result<Vec<Box<PageBuf>>, PgError> {
+    let pivot_of = |t: &[u8], downlink_to: BlockNumber| -> Result<Vec<u8>, PgError> {
+        let vals = deform(cols, t)?;
+        form_tuple(cols, &vals, heap_tid(t), Some(downlink_to))
+    };
+    let mut out: Vec<Box<PageBuf>> = vec![Box::new([0u8; BLCKSZ])];
+    let mut next_blk: BlockNumber = 1;
+    let mut level = 0u32;
+    // (first tuple of the page, its block) of the level just written.
+    let mut level_items = tuples;
+    loop {
+        let fill = if level == 0 {
+            BTREE_DEFAULT_FILLFACTOR
+        } else {
+            BTREE_NONLEAF_FILLFACTOR
+        };
+        let limit = PAGE_SPACE * fill / 100;
+        // Cut the level into pages.
+        let mut pages: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        let mut used = 0;
+        for (i, t) in level_items.iter().enumerate() {
+            let s = item_space(t);
+            // Room for a high key as big as the next page's first item.
+            if i > start && used + s + item_space(t) + 8 > limit {
+                pages.push((start, i));
+                start = i;
+                used = 0;
+            }
+            used += s;
+        }
+        pages.push((start, level_items.len()));
+        let npages = pages.len();
+        let first_blk = next_blk;
+        let mut ups = Vec::with_capacity(npages);
+        for (pi, &(a, b)) in pages.iter().enumerate() {
+            let blk = first_blk + pi as u32;
+            let mut items: Vec<Vec<u8>> = level_items[a..b].to_vec();
+            let hikey = if pi + 1 < npages {
+                let nxt = &level_items[pages[pi + 1].0];
+                Some(if level == 0 {
+                    pivot_of(nxt, P_NONE)?
+                } else {
+                    let v = deform(cols, nxt)?;
+                    form_tuple(cols, &v, heap_tid(nxt), Some(P_NONE))?
+                })
+            } else {
+                None
+            };
+            // The downlink to this page from the level above.
+            let up = if pi == 0 {
+                form_tuple(cols, &[], None, Some(blk))?
+            } else if level == 0 {
+                pivot_of(&items[0], blk)?
+            } else {
+                let v = deform(cols, &items[0])?;
+                form_tuple(cols, &v, heap_tid(&items[0]), Some(blk))?
+            };
+            ups.push(up);
+            if level > 0 && !items.is_empty() {
+                // The first downlink of an internal page is minus
+                // infinity.
+                items[0] = form_tuple(cols, &[], None, Some(downlink(&items[0])))?;
+            }
+            let mut flags = if level == 0 { BTP_LEAF } else { 0 };
+            if npages == 1 {
+                flags |= BTP_ROOT;
+            }
+            out.push(build_page(
+                Opaque {
+                    prev: if pi == 0 { P_NONE } else { blk - 1 },
+                    next: if pi + 1 < npages { blk + 1 } else { P_NONE },
+                    level,
+                    flags,
+                },
+                hikey.as_deref(),
+                &items,
+            )?);
+        }
+        next_blk += npages as u32;
+        if npages == 1 {
+            write_meta(
+                &mut out[0],
+                Meta {
+                    root: first_blk,
+                    level,
+                },
+            );
+            return Ok(out);
+        }
+        level_items = ups;
+        level += 1;
     }
 }
 

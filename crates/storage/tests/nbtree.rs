@@ -949,6 +949,163 @@ fn throughput() {
     owner.release_all(Release::Commit);
 }
 
+/// `tusk init`'s catalog indexes (catalog.rs writes them straight to
+/// files from [`build_images`]) read back through the buffer pool: each is
+/// a consistent tree holding exactly one entry per catalog row, at the
+/// row's TID with the row's key; then the entries a backend's catalog
+/// writes add (pg_class names, pg_attribute (relid, attnum)) go in one at
+/// a time, splitting pages, and every one is found by its full key and
+/// by its leading column, as the backend's lookups search.
+fn bootstrap_catalog_indexes_match_their_catalogs() {
+    use tusk_storage::catalog::{self as cat, CATALOG_INDEXES};
+    use tusk_storage::page::{self, BLCKSZ};
+    let w = World::new(64);
+    let sh = w.shared();
+    std::fs::create_dir_all(w.dir.path().join("global")).unwrap();
+    std::fs::create_dir_all(w.dir.path().join("base")).unwrap();
+    cat::write_bootstrap(w.dir.path(), "alice", true).unwrap();
+    let mgr = w.mgr(0);
+    let ext = w.ext(0);
+    let wal = CountingWal { sh };
+    let mut owner = ResourceOwner::default();
+    let mut md = w.md();
+    for idx in CATALOG_INDEXES {
+        let c = cat::catalog(idx.heap);
+        let loc = c.locator(5);
+        let mut expect = Vec::new();
+        for b in 0..md.nblocks(loc, Fork::Main).unwrap() {
+            let mut p = [0u8; BLCKSZ];
+            md.read(loc, Fork::Main, b, &mut p).unwrap();
+            for off in 1..=page::max_offset(&p) {
+                let r =
+                    tusk_storage::datum::deform_row(page::get_item(&p, off).unwrap(), &c.types())
+                        .unwrap();
+                expect.push((
+                    ItemPointer {
+                        block: b,
+                        offset: off,
+                    },
+                    idx.key_of(&r),
+                ));
+            }
+        }
+        // (pg_proc, pg_depend... start empty: an empty root leaf.)
+        let bt = BtreeRel::new(
+            idx.locator(5),
+            idx.name,
+            idx.key_columns(),
+            false,
+            &mgr,
+            &wal,
+            &ext,
+        );
+        let st = bt.verify(&mut owner).unwrap();
+        assert_eq!(st.leaf_tuples, expect.len() as u64, "{}", idx.name);
+        let mut got = scan_all(&bt, &mut owner, None, None);
+        let by_tid = |v: &mut Vec<(ItemPointer, Vec<Value>)>| {
+            v.sort_by_key(|e| (e.0.block, e.0.offset));
+        };
+        by_tid(&mut got);
+        by_tid(&mut expect);
+        assert_eq!(got, expect, "{}", idx.name);
+        // Every row is found by an equality scan on its whole key.
+        for (tid, key) in &expect {
+            let e = scan_all(
+                &bt,
+                &mut owner,
+                Some((key.clone(), true)),
+                Some((key.clone(), true)),
+            );
+            assert!(e.iter().any(|(t, _)| t == tid), "{} {key:?}", idx.name);
+        }
+    }
+    // What the backend adds for new relations.
+    const N: u32 = 3000;
+    let names = cat::catalog_index(cat::PG_CLASS_RELNAME_NSP_INDEX);
+    let nbt = BtreeRel::new(
+        names.locator(5),
+        names.name,
+        names.key_columns(),
+        false,
+        &mgr,
+        &wal,
+        &ext,
+    );
+    let atts = cat::catalog_index(cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX);
+    let abt = BtreeRel::new(
+        atts.locator(5),
+        atts.name,
+        atts.key_columns(),
+        false,
+        &mgr,
+        &wal,
+        &ext,
+    );
+    let tid = |i: u32| ItemPointer {
+        block: 100 + i / 50,
+        offset: (i % 50 + 1) as u16,
+    };
+    for i in 0..N {
+        let name = Value::Text(format!("table_{}", (i * 7919) % N));
+        nbt.insert(&mut owner, &[name, Value::Oid(2200)], tid(i), None)
+            .unwrap();
+        for a in 1..=3i16 {
+            abt.insert(
+                &mut owner,
+                &[Value::Oid(16384 + i), Value::Int2(a)],
+                tid(i),
+                None,
+            )
+            .unwrap();
+        }
+    }
+    nbt.verify(&mut owner).unwrap();
+    abt.verify(&mut owner).unwrap();
+    for i in 0..N {
+        let name = Value::Text(format!("table_{}", (i * 7919) % N));
+        let full = vec![name.clone(), Value::Oid(2200)];
+        let e = scan_all(
+            &nbt,
+            &mut owner,
+            Some((full.clone(), true)),
+            Some((full, true)),
+        );
+        assert_eq!(e.iter().map(|e| e.0).collect::<Vec<_>>(), vec![tid(i)]);
+        let e = scan_all(
+            &nbt,
+            &mut owner,
+            Some((vec![name.clone()], true)),
+            Some((vec![name], true)),
+        );
+        assert_eq!(e.len(), 1);
+        let rel = vec![Value::Oid(16384 + i)];
+        let e = scan_all(
+            &abt,
+            &mut owner,
+            Some((rel.clone(), true)),
+            Some((rel, true)),
+        );
+        assert_eq!(
+            e.iter().map(|e| e.1[1].clone()).collect::<Vec<_>>(),
+            vec![Value::Int2(1), Value::Int2(2), Value::Int2(3)]
+        );
+    }
+    // A bootstrap row is still found among the new ones.
+    let key = vec![Value::Text("pg_class".into()), Value::Oid(11)];
+    assert_eq!(
+        scan_all(
+            &nbt,
+            &mut owner,
+            Some((key.clone(), true)),
+            Some((key, true))
+        )
+        .len(),
+        1
+    );
+    assert_eq!(mgr.pinned_buffers(), 0);
+    owner.release_all(Release::Commit);
+}
+
 fn main() {
     support::run(&[
         (
@@ -976,6 +1133,10 @@ fn main() {
         (
             "bulk_delete_removes_exactly_the_dead_tids",
             bulk_delete_removes_exactly_the_dead_tids,
+        ),
+        (
+            "bootstrap_catalog_indexes_match_their_catalogs",
+            bootstrap_catalog_indexes_match_their_catalogs,
         ),
         ("throughput", throughput),
     ]);

@@ -2,9 +2,9 @@
 //!
 //! Why this shape:
 //! - **A catalog cache reset by a shared generation.** A relation is
-//!   resolved by scanning pg_namespace, pg_class, pg_attribute (and
-//!   pg_attrdef) through the shared buffer pool with a fresh catalog
-//!   snapshot, and cached per backend. A transaction that changed the
+//!   resolved through the indexes of pg_namespace, pg_class, pg_attribute
+//!   (and pg_attrdef) in the shared buffer pool with a fresh catalog
+//!   snapshot (tables/catindex.rs), and cached per backend. A transaction that changed the
 //!   catalog bumps the shared catalog generation after it commits; a
 //!   backend that sees the generation move drops its cache (the reset-all
 //!   form of PostgreSQL's invalidation queue: one counter cannot overflow
@@ -34,8 +34,8 @@
 //! ranges); a new relation's OID is also checked unused in pg_class and
 //! claimed by creating its file, a database's by its directory.
 //!
-//! Not yet: unique names under concurrent CREATE TABLE of one name (no
-//! unique index).
+//! Not yet: unique names under concurrent CREATE TABLE of one name (the
+//! catalog indexes are not unique-checked, tables/catindex.rs).
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -71,6 +71,7 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod alter;
+mod catindex;
 mod fkey;
 mod funcs;
 mod index;
@@ -599,10 +600,7 @@ impl Session {
         t: TableRef,
         missing: impl FnOnce() -> PgError,
     ) -> Result<(ItemPointer, Vec<Value>), PgError> {
-        let ci = cat::catalog(PG_CLASS_OID).col("oid");
-        self.catalog_rows(PG_CLASS_OID)?
-            .into_iter()
-            .find(|(_, r)| oid_of(&r[ci]) == t.oid)
+        self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, t.oid)?
             .ok_or_else(missing)
     }
 
@@ -624,7 +622,9 @@ impl Session {
         match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
             h.update(owner, vis, tid, tuple, xid, cid)
         })? {
-            UpdateOutcome::Updated { .. } => Ok(()),
+            UpdateOutcome::Updated { new, .. } => {
+                self.catalog_index_insert(PG_CLASS_OID, &class, new)
+            }
             UpdateOutcome::Failed(_) => Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "tuple concurrently updated",
@@ -650,12 +650,11 @@ impl Session {
     }
 
     fn namespace_oid(&self, name: &str) -> Result<Option<u32>, PgError> {
-        let c = cat::catalog(PG_NAMESPACE_OID);
-        let (ni, oi) = (c.col("nspname"), c.col("oid"));
+        let oi = cat::catalog(PG_NAMESPACE_OID).col("oid");
         Ok(self
-            .catalog_rows(PG_NAMESPACE_OID)?
+            .catalog_lookup(cat::PG_NAMESPACE_NSPNAME_INDEX, &[Value::Name(name.into())])?
             .into_iter()
-            .find(|(_, r)| name_of(&r[ni]) == name)
+            .next()
             .map(|(_, r)| oid_of(&r[oi])))
     }
 
@@ -663,9 +662,6 @@ impl Session {
     /// ("$user" is the session user's schema, if it exists).
     fn search_path(&self) -> Result<Vec<u32>, PgError> {
         let sp = tusk_sql::Host::show(self, "search_path")?;
-        let c = cat::catalog(PG_NAMESPACE_OID);
-        let (ni, oi) = (c.col("nspname"), c.col("oid"));
-        let nss = self.catalog_rows(PG_NAMESPACE_OID)?;
         let mut out = Vec::new();
         for item in sp.split(',') {
             let item = item.trim();
@@ -676,8 +672,8 @@ impl Session {
             } else {
                 item.to_lowercase()
             };
-            if let Some((_, r)) = nss.iter().find(|(_, r)| name_of(&r[ni]) == name) {
-                out.push(oid_of(&r[oi]));
+            if let Some(o) = self.namespace_oid(&name)? {
+                out.push(o);
             }
         }
         if !out.contains(&PG_CATALOG_NAMESPACE) {
@@ -693,15 +689,14 @@ impl Session {
         nss: &[u32],
         name: &str,
     ) -> Result<Option<(ItemPointer, Vec<Value>)>, PgError> {
-        let c = cat::catalog(PG_CLASS_OID);
-        let (ni, si) = (c.col("relname"), c.col("relnamespace"));
-        let rows = self.catalog_rows(PG_CLASS_OID)?;
         for ns in nss {
-            if let Some(r) = rows
-                .iter()
-                .find(|(_, r)| oid_of(&r[si]) == *ns && name_of(&r[ni]) == name)
+            let key = [Value::Name(name.into()), Value::Oid(*ns)];
+            if let Some(r) = self
+                .catalog_lookup(cat::PG_CLASS_RELNAME_NSP_INDEX, &key)?
+                .into_iter()
+                .next()
             {
-                return Ok(Some(r.clone()));
+                return Ok(Some(r));
             }
         }
         Ok(None)
@@ -832,10 +827,9 @@ impl Session {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
         let mut dropped: Vec<(usize, Oid)> = Vec::new();
-        for (_, r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
-            if oid_of(&r[a.col("attrelid")]) != oid {
-                continue;
-            }
+        for (_, r) in
+            self.catalog_lookup(cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX, &[Value::Oid(oid)])?
+        {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
@@ -862,10 +856,9 @@ impl Session {
         cols.sort_by_key(|c| c.0);
         if cols.iter().any(|c| c.2) {
             let d = cat::catalog(PG_ATTRDEF_OID);
-            for (_, r) in self.catalog_rows(PG_ATTRDEF_OID)? {
-                if oid_of(&r[d.col("adrelid")]) != oid {
-                    continue;
-                }
+            for (_, r) in
+                self.catalog_lookup(cat::PG_ATTRDEF_ADRELID_ADNUM_INDEX, &[Value::Oid(oid)])?
+            {
                 let Value::Int2(num) = r[d.col("adnum")] else {
                     continue;
                 };
@@ -878,9 +871,7 @@ impl Session {
             "pg_catalog".to_string()
         } else {
             let n = cat::catalog(PG_NAMESPACE_OID);
-            self.catalog_rows(PG_NAMESPACE_OID)?
-                .into_iter()
-                .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
+            self.catalog_by_oid(cat::PG_NAMESPACE_OID_INDEX, nsp)?
                 .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
                 .unwrap_or_default()
         };
@@ -922,6 +913,11 @@ impl Session {
         let loc = locator(store.db, t);
         let heap = HeapRel::new(loc, &store.bm, &wal, &store.ext);
         heap.set_target_block(self.heap_targets.borrow().get(&loc).copied());
+        if cat::indexes_of_catalog(t.oid).next().is_some() {
+            // A catalog with indexes: every version gets its own index
+            // entries (tables/catindex.rs), so none may be heap-only.
+            heap.set_hot_allowed(false);
+        }
         let vis = Vis::new(&engine, &store, &snap, &current);
         let mut owner = ResourceOwner::default();
         let r = f(&heap, &vis, &mut owner);
@@ -948,7 +944,8 @@ impl Session {
     fn insert_catalog(&mut self, oid: u32, row: &[Value]) -> Result<(), PgError> {
         self.catalog_changed = true;
         let types_ = cat::catalog(oid).types();
-        self.insert_row(catalog_ref(oid), &types_, row).map(|_| ())
+        let tid = self.insert_row(catalog_ref(oid), &types_, row)?;
+        self.catalog_index_insert(oid, row, tid)
     }
 
     /// Deletes a catalog row found by a catalog scan (PostgreSQL's
@@ -995,18 +992,43 @@ impl Session {
     /// catalogs have indexes. Collisions happen only after the 32-bit
     /// counter wrapped.
     pub(crate) fn new_unused_oid(&self, cols: &[(u32, &str)]) -> Result<u32, PgError> {
+        // Columns with an index are probed per candidate (PostgreSQL's
+        // GetNewOidWithIndex); any other is collected by one scan.
+        let mut probes: Vec<(u32, &[Value])> = Vec::new();
         let mut used = std::collections::HashSet::new();
         for &(catoid, col) in cols {
-            let i = cat::catalog(catoid).col(col);
-            for (_, r) in self.catalog_rows(catoid)? {
-                used.insert(oid_of(&r[i]));
+            match (catoid, col) {
+                (PG_CLASS_OID, "relfilenode") => {
+                    probes.push((cat::PG_CLASS_TBLSPC_RELFILENODE_INDEX, &[Value::Oid(0)]));
+                    probes.push((
+                        cat::PG_CLASS_TBLSPC_RELFILENODE_INDEX,
+                        &[Value::Oid(tusk_storage::smgr::GLOBALTABLESPACE_OID)],
+                    ));
+                }
+                _ => match cat::oid_index_of(catoid).filter(|_| col == "oid") {
+                    Some(idx) => probes.push((idx, &[])),
+                    None => {
+                        let i = cat::catalog(catoid).col(col);
+                        for (_, r) in self.catalog_rows(catoid)? {
+                            used.insert(oid_of(&r[i]));
+                        }
+                    }
+                },
             }
         }
-        loop {
+        'next: loop {
             let oid = self.new_oid()?;
-            if !used.contains(&oid) {
-                return Ok(oid);
+            if used.contains(&oid) {
+                continue;
             }
+            for (idx, prefix) in &probes {
+                let mut key = prefix.to_vec();
+                key.push(Value::Oid(oid));
+                if !self.catalog_lookup(*idx, &key)?.is_empty() {
+                    continue 'next;
+                }
+            }
+            return Ok(oid);
         }
     }
 
@@ -1564,7 +1586,11 @@ impl tusk_sql::Tables for Session {
             (cat::PG_TRIGGER_OID, "tgrelid"),
         ] {
             let i = cat::catalog(catoid).col(col);
-            for (tid, r) in self.catalog_rows(catoid)? {
+            let mut rows = Vec::new();
+            for g in &gone {
+                rows.extend(self.catalog_rows_by(catoid, col, Value::Oid(g.oid))?);
+            }
+            for (tid, r) in rows {
                 // Constraints backed by an index (PRIMARY KEY, UNIQUE)
                 // went with their index above; a FOREIGN KEY's conindid
                 // is the referenced table's index.
@@ -2011,8 +2037,10 @@ impl tusk_sql::Tables for Session {
         sequence::refuse_change(rel, t, "change")?;
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
-        let tid = self.insert_row(t, &types_, &rel.to_physical(row))?;
+        let prow = rel.to_physical(row);
+        let tid = self.insert_row(t, &types_, &prow)?;
         self.index_insert(rel, t, row, tid)?;
+        self.catalog_index_insert(t.oid, &prow, tid)?;
         stats::count(t.oid, stats::Change::Insert);
         Ok(())
     }
@@ -2083,7 +2111,8 @@ impl tusk_sql::Tables for Session {
             let (keep, replaced) = self.toast_keep(t, tid, &types_, &prow)?;
             let (tuple, saved) = self.form_toasted(t, &types_, &prow, &keep)?;
             // HOT only when no indexed column changes (index.rs).
-            let hot_ok = indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?;
+            let hot_ok = (indexes.is_empty() || !self.key_changed(rel, t, &indexes, tid, row)?)
+                && cat::indexes_of_catalog(t.oid).next().is_none();
             // A key column (of a unique index) changed: a FOR UPDATE-strength
             // update, else FOR NO KEY UPDATE (rowlock.rs).
             // (With only unique indexes, as pgbench's tables, that is the
@@ -2111,6 +2140,9 @@ impl tusk_sql::Tables for Session {
                     }
                     if !hot {
                         self.index_insert(rel, t, row, new)?;
+                        // A catalog row changed by SQL (a superuser's
+                        // UPDATE pg_class ...): its catalog indexes too.
+                        self.catalog_index_insert(t.oid, &prow, new)?;
                     }
                     stats::count(t.oid, stats::Change::Update);
                     return Ok(None);

@@ -62,12 +62,14 @@ fn unique_violations_read_as_postgresql() {
         rows(&mut c, "SELECT aid, code, n FROM acc ORDER BY aid"),
         ["1|a|1", "2|x|0", "4|NULL|0"]
     );
-    // The catalog as PostgreSQL has it.
+    // The catalog as PostgreSQL has it (the table's indexes; the system
+    // catalogs' own indexes are in pg_index too, as in PostgreSQL).
     assert_eq!(
         rows(
             &mut c,
             "SELECT c.relname, c.relkind, c.relam, i.indisunique, i.indisprimary, i.indkey \
-             FROM pg_index i, pg_class c WHERE c.oid = i.indexrelid ORDER BY c.relname"
+             FROM pg_index i, pg_class c WHERE c.oid = i.indexrelid \
+             AND c.relnamespace = 2200 ORDER BY c.relname"
         ),
         ["acc_code_key|i|403|t|f|2", "acc_pkey|i|403|t|t|1"]
     );

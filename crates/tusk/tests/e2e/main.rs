@@ -13,6 +13,9 @@
 //! - `datetime`: interval, time, timetz and the date/time operators and
 //!   functions against PostgreSQL 15's output; binary I/O; restart.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
+//! - `catalog_index`: the system catalogs' indexes: lookups by name agree
+//!   with catalog scans after DDL in another session, rolled-back DDL,
+//!   kill -9, and thousands of tables created and dropped.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
@@ -73,6 +76,7 @@ mod alter;
 mod arrays;
 mod auth;
 mod autovacuum;
+mod catalog_index;
 mod client;
 mod control;
 mod copy;

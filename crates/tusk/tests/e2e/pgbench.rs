@@ -128,7 +128,7 @@ fn pgbench_full_init_then_every_script_in_every_mode() {
     assert_eq!(
         crate::util::simple_rows(
             &mut c,
-            "SELECT relname FROM pg_class WHERE relkind = 'i' ORDER BY relname"
+            "SELECT relname FROM pg_class WHERE relkind = 'i' AND relnamespace = 2200 ORDER BY relname"
         ),
         [
             [Some("pgbench_accounts_pkey".to_string())],

@@ -49,7 +49,7 @@ impl Session {
     pub(super) fn check_constraints(&self, rel: u32) -> Result<Vec<CheckDef>, PgError> {
         let c = cat::catalog(PG_CONSTRAINT_OID);
         let mut out: Vec<CheckDef> = self
-            .catalog_rows(PG_CONSTRAINT_OID)?
+            .catalog_rows_by(PG_CONSTRAINT_OID, "conrelid", Value::Oid(rel))?
             .into_iter()
             .filter(|(_, r)| {
                 oid_of(&r[c.col("conrelid")]) == rel && r[c.col("contype")] == Value::Char(b'c')
@@ -76,7 +76,7 @@ impl Session {
     fn attributes(&self, rel: u32) -> Result<Vec<(ItemPointer, Vec<Value>)>, PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         Ok(self
-            .catalog_rows(PG_ATTRIBUTE_OID)?
+            .catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(rel))?
             .into_iter()
             .filter(|(_, r)| {
                 oid_of(&r[a.col("attrelid")]) == rel
@@ -133,7 +133,7 @@ impl Session {
 
     fn delete_defaults(&mut self, table: u32, attnum: i16) -> Result<(), PgError> {
         let d = cat::catalog(PG_ATTRDEF_OID);
-        for (tid, r) in self.catalog_rows(PG_ATTRDEF_OID)? {
+        for (tid, r) in self.catalog_rows_by(PG_ATTRDEF_OID, "adrelid", Value::Oid(table))? {
             if oid_of(&r[d.col("adrelid")]) == table && r[d.col("adnum")] == Value::Int2(attnum) {
                 self.delete_catalog(PG_ATTRDEF_OID, tid)?;
             }
@@ -180,7 +180,7 @@ impl Session {
         name: &str,
     ) -> Result<(ItemPointer, Vec<Value>), PgError> {
         let c = cat::catalog(PG_CONSTRAINT_OID);
-        self.catalog_rows(PG_CONSTRAINT_OID)?
+        self.catalog_rows_by(PG_CONSTRAINT_OID, "conrelid", Value::Oid(table))?
             .into_iter()
             .find(|(_, r)| {
                 oid_of(&r[c.col("conrelid")]) == table && name_of(&r[c.col("conname")]) == name

@@ -94,7 +94,7 @@ impl Session {
     fn fk_side(&self, oid: u32, attnums: &[i16]) -> Result<FkSide, PgError> {
         let c = cat::catalog(PG_CLASS_OID);
         let (name, nsp) = self
-            .catalog_rows(PG_CLASS_OID)?
+            .catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(oid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[c.col("oid")]) == oid)
             .map(|(_, r)| {
@@ -108,7 +108,7 @@ impl Session {
             "pg_catalog".to_string()
         } else {
             let n = cat::catalog(PG_NAMESPACE_OID);
-            self.catalog_rows(PG_NAMESPACE_OID)?
+            self.catalog_rows_by(PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
                 .into_iter()
                 .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
                 .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
@@ -116,7 +116,7 @@ impl Session {
         };
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut live: Vec<(i16, String)> = self
-            .catalog_rows(PG_ATTRIBUTE_OID)?
+            .catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(oid))?
             .into_iter()
             .filter(|(_, r)| {
                 oid_of(&r[a.col("attrelid")]) == oid
@@ -218,7 +218,7 @@ impl Session {
     pub(super) fn set_has_triggers(&mut self, oid: u32) -> Result<(), PgError> {
         let c = cat::catalog(PG_CLASS_OID);
         let Some((tid, mut class)) = self
-            .catalog_rows(PG_CLASS_OID)?
+            .catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(oid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[c.col("oid")]) == oid)
         else {

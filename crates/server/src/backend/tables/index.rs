@@ -299,7 +299,7 @@ impl Session {
     fn dropped_positions(&self, table: u32) -> Result<Vec<usize>, PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut v: Vec<usize> = self
-            .catalog_rows(PG_ATTRIBUTE_OID)?
+            .catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(table))?
             .into_iter()
             .filter(|(_, r)| {
                 oid_of(&r[a.col("attrelid")]) == table
@@ -317,7 +317,7 @@ impl Session {
     fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
         let x = cat::catalog(PG_INDEX_OID);
         let rows: Vec<Vec<Value>> = self
-            .catalog_rows(PG_INDEX_OID)?
+            .catalog_rows_by(PG_INDEX_OID, "indrelid", Value::Oid(table))?
             .into_iter()
             .map(|(_, r)| r)
             .filter(|r| oid_of(&r[x.col("indrelid")]) == table)
@@ -326,7 +326,11 @@ impl Session {
             return Ok(Vec::new());
         }
         let c = cat::catalog(PG_CLASS_OID);
-        let classes = self.catalog_rows(PG_CLASS_OID)?;
+        let mut classes = Vec::new();
+        for r in &rows {
+            let oid = oid_of(&r[x.col("indexrelid")]);
+            classes.extend(self.catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(oid))?);
+        }
         let dropped = self.dropped_positions(table)?;
         let mut out = Vec::new();
         for r in rows {
@@ -739,7 +743,7 @@ impl Session {
     ) -> Result<(), PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let dropped = self.dropped_positions(t.oid)?;
-        for (tid, mut r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
+        for (tid, mut r) in self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(t.oid))? {
             if oid_of(&r[a.col("attrelid")]) != t.oid {
                 continue;
             }
@@ -792,7 +796,9 @@ impl Session {
         match self.with_heap(super::catalog_ref(catoid), |h, vis, owner| {
             h.update(owner, vis, tid, tuple, xid, cid)
         })? {
-            heapam::UpdateOutcome::Updated { .. } => Ok(()),
+            heapam::UpdateOutcome::Updated { new, .. } => {
+                self.catalog_index_insert(catoid, row, new)
+            }
             heapam::UpdateOutcome::Failed(_) => Err(PgError::error(
                 sqlstate::INTERNAL_ERROR,
                 "tuple concurrently updated",
@@ -900,7 +906,7 @@ impl Session {
 
     fn drop_index_rows(&mut self, idx: &IndexInfo) -> Result<(), PgError> {
         let ci = cat::catalog(PG_CLASS_OID).col("oid");
-        for (tid, r) in self.catalog_rows(PG_CLASS_OID)? {
+        for (tid, r) in self.catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(idx.oid))? {
             if oid_of(&r[ci]) == idx.oid {
                 self.delete_catalog(PG_CLASS_OID, tid)?;
             }
@@ -911,7 +917,7 @@ impl Session {
             (PG_CONSTRAINT_OID, "conindid"),
         ] {
             let i = cat::catalog(catoid).col(col);
-            for (tid, r) in self.catalog_rows(catoid)? {
+            for (tid, r) in self.catalog_rows_by(catoid, col, Value::Oid(idx.oid))? {
                 // A FOREIGN KEY naming this index as the referenced one
                 // goes with its own table (or DROP ... CASCADE), not here.
                 if catoid == PG_CONSTRAINT_OID
@@ -953,7 +959,7 @@ impl Session {
         let oid = oid_of(&class[c.col("oid")]);
         let x = cat::catalog(PG_INDEX_OID);
         let Some((_, irow)) = self
-            .catalog_rows(PG_INDEX_OID)?
+            .catalog_rows_by(PG_INDEX_OID, "indexrelid", Value::Oid(oid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[x.col("indexrelid")]) == oid)
         else {
@@ -961,7 +967,7 @@ impl Session {
         };
         let table = oid_of(&irow[x.col("indrelid")]);
         let Some((_, tclass)) = self
-            .catalog_rows(PG_CLASS_OID)?
+            .catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(table))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[c.col("oid")]) == table)
         else {
@@ -982,7 +988,7 @@ impl Session {
     fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
         let n = cat::catalog(cat::PG_NAMESPACE_OID);
         Ok(self
-            .catalog_rows(cat::PG_NAMESPACE_OID)?
+            .catalog_rows_by(cat::PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
             .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())

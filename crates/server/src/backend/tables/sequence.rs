@@ -219,7 +219,7 @@ impl Session {
         let oid = oid_of(&class[c.col("oid")]);
         let s = cat::catalog(PG_SEQUENCE_OID);
         let Some((tid, r)) = self
-            .catalog_rows(PG_SEQUENCE_OID)?
+            .catalog_rows_by(PG_SEQUENCE_OID, "seqrelid", Value::Oid(oid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[s.col("seqrelid")]) == oid)
         else {
@@ -356,7 +356,7 @@ impl Session {
                 // The sequence may have been dropped since.
                 let c = cat::catalog(PG_CLASS_OID);
                 if !self
-                    .catalog_rows(PG_CLASS_OID)?
+                    .catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(oid))?
                     .iter()
                     .any(|(_, r)| oid_of(&r[c.col("oid")]) == oid)
                 {
@@ -655,7 +655,10 @@ impl Session {
             }
         };
         let d = cat::catalog(PG_DEPEND_OID);
-        for (tid, r) in self.catalog_rows(PG_DEPEND_OID)? {
+        for (tid, r) in self.catalog_lookup(
+            cat::PG_DEPEND_DEPENDER_INDEX,
+            &[Value::Oid(PG_CLASS_OID), Value::Oid(info.oid)],
+        )? {
             if oid_of(&r[d.col("classid")]) == PG_CLASS_OID
                 && oid_of(&r[d.col("objid")]) == info.oid
                 && matches!(r[d.col("deptype")], Value::Char(b'a' | b'i'))
@@ -683,7 +686,7 @@ impl Session {
             if let Some(kind) = identity {
                 let a = cat::catalog(PG_ATTRIBUTE_OID);
                 if let Some((atid, mut row)) = self
-                    .catalog_rows(PG_ATTRIBUTE_OID)?
+                    .catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(table))?
                     .into_iter()
                     .find(|(_, r)| {
                         oid_of(&r[a.col("attrelid")]) == table
@@ -704,7 +707,7 @@ impl Session {
     fn seq_attnum(&self, rel: u32, column: &str) -> Result<Option<i16>, PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         Ok(self
-            .catalog_rows(PG_ATTRIBUTE_OID)?
+            .catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(rel))?
             .into_iter()
             .find(|(_, r)| {
                 oid_of(&r[a.col("attrelid")]) == rel

@@ -107,7 +107,7 @@ impl Session {
         }
         let ri = cat::catalog(PG_TRIGGER_OID).col("tgrelid");
         let mut found: Vec<TriggerDef> = self
-            .catalog_rows(PG_TRIGGER_OID)?
+            .catalog_rows_by(PG_TRIGGER_OID, "tgrelid", Value::Oid(relid))?
             .into_iter()
             .filter(|(_, r)| oid_of(&r[ri]) == relid)
             .map(|(_, r)| trigger_def(&r))
@@ -128,7 +128,7 @@ impl Session {
         }
         let oi = cat::catalog(PG_TRIGGER_OID).col("oid");
         Ok(self
-            .catalog_rows(PG_TRIGGER_OID)?
+            .catalog_rows_by(PG_TRIGGER_OID, "oid", Value::Oid(oid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[oi]) == oid)
             .map(|(_, r)| trigger_def(&r)))
@@ -145,7 +145,7 @@ impl Session {
         };
         let c = cat::catalog(PG_CLASS_OID);
         let Some((_, class)) = self
-            .catalog_rows(PG_CLASS_OID)?
+            .catalog_rows_by(PG_CLASS_OID, "oid", Value::Oid(d.relid))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[c.col("oid")]) == d.relid)
         else {
@@ -154,7 +154,7 @@ impl Session {
         let ns = oid_of(&class[c.col("relnamespace")]);
         let n = cat::catalog(PG_NAMESPACE_OID);
         let Some(schema) = self
-            .catalog_rows(PG_NAMESPACE_OID)?
+            .catalog_rows_by(PG_NAMESPACE_OID, "oid", Value::Oid(ns))?
             .into_iter()
             .find(|(_, r)| oid_of(&r[n.col("oid")]) == ns)
             .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
@@ -169,7 +169,7 @@ impl Session {
     fn trigger_rows(&self, relid: u32) -> Result<Vec<(ItemPointer, TriggerDef)>, PgError> {
         let ri = cat::catalog(PG_TRIGGER_OID).col("tgrelid");
         Ok(self
-            .catalog_rows(PG_TRIGGER_OID)?
+            .catalog_rows_by(PG_TRIGGER_OID, "tgrelid", Value::Oid(relid))?
             .into_iter()
             .filter(|(_, r)| oid_of(&r[ri]) == relid)
             .map(|(tid, r)| (tid, trigger_def(&r)))
