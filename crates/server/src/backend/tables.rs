@@ -1101,9 +1101,11 @@ impl Session {
         }
         let sp = tusk_sql::Host::show(self, "search_path")?;
         let explicit_catalog = sp.split(',').any(|i| i.trim() == "pg_catalog");
+        // The temporary schema is a target only when named (`pg_temp`).
+        let temp = view::my_temp_namespace();
         self.search_path()?
             .into_iter()
-            .find(|&o| o != PG_CATALOG_NAMESPACE || explicit_catalog)
+            .find(|&o| (o != PG_CATALOG_NAMESPACE || explicit_catalog) && Some(o) != temp)
             .ok_or_else(|| {
                 PgError::error(
                     codes::INVALID_SCHEMA_NAME,

@@ -95,5 +95,6 @@ mod toast;
 mod triggers;
 mod txid;
 mod util;
+mod views;
 mod walkeep;
 mod xact;
