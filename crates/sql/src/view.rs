@@ -957,6 +957,44 @@ fn dependents(
     Ok(())
 }
 
+/// pg_get_viewdef(oid | name): the stored query text, shaped as
+/// PostgreSQL prints a definition (a leading space, a closing `;`) but not
+/// deparsed as PostgreSQL's ruleutils would (tusk keeps the text as
+/// written); NULL for a relation that is not a view.
+pub(crate) fn viewdef(
+    host: &mut dyn Host,
+    arg: &crate::value::Value,
+) -> Result<crate::value::Value, PgError> {
+    use crate::value::Value;
+    let oid = match arg {
+        Value::Null => return Ok(Value::Null),
+        Value::Text(name) => {
+            let parts: Vec<&str> = name.split('.').collect();
+            let rel = match parts.as_slice() {
+                [t] => catalog::lookup(&*host, None, &t.to_lowercase())?,
+                [s, t] => catalog::lookup(&*host, Some(&s.to_lowercase()), &t.to_lowercase())?,
+                _ => return Ok(Value::Null),
+            };
+            match relation_oid(&rel) {
+                Some(o) => o,
+                None => return Ok(Value::Null),
+            }
+        }
+        Value::Oid(o) => *o,
+        Value::Int4(i) => *i as u32,
+        Value::Int8(i) => *i as u32,
+        _ => return Ok(Value::Null),
+    };
+    let stmts = crate::parse("SELECT ev_action FROM pg_catalog.pg_rewrite WHERE ev_class = $1")?;
+    let p = crate::prepare(&stmts[0], &[types::OID], &*host)?;
+    let rels = host.nested_relations();
+    let mut ex = crate::start(&p, vec![Value::Oid(oid)], host, &*rels)?;
+    Ok(match ex.next(host)?.and_then(|r| r.into_iter().next()) {
+        Some(Value::Text(t)) => Value::Text(format!(" {t};")),
+        _ => Value::Null,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -298,6 +298,18 @@ fn views_join_replace_depend_and_survive_restart() {
         ),
         "SELECT a, b FROM t WHERE a >= 2"
     );
+    // pg_get_viewdef: the text as written (not PostgreSQL's deparse).
+    assert_eq!(
+        value(&mut c, "SELECT pg_get_viewdef('v')"),
+        " SELECT a, b FROM t WHERE a >= 2;"
+    );
+    assert_eq!(
+        value(
+            &mut c,
+            "SELECT pg_get_viewdef(oid, true) FROM pg_class WHERE relname = 'w'"
+        ),
+        " SELECT a, upper(b) FROM t;"
+    );
     // OR REPLACE: columns may be added at the end only.
     exec(
         &mut c,
