@@ -1012,6 +1012,11 @@ impl Session {
     /// [`proc_exit`] runs the exit callbacks (backup abort, proc slot).
     fn exit(&mut self, code: i32) -> ! {
         let _ = self.conn.flush();
+        // Temporary relations go with the session (not when the
+        // postmaster is gone: nothing may be written then).
+        if !PM_DEAD.load(std::sync::atomic::Ordering::SeqCst) {
+            self.drop_temp_relations();
+        }
         proc_exit(code);
     }
 
@@ -2235,6 +2240,10 @@ impl tusk_sql::Relations for ServerRelations {
     ) -> Result<Box<dyn tusk_sql::RowSource>, PgError> {
         use tusk_sql::catalog::{ActivityScan, RelationSource, SystemView};
         match rel.source {
+            RelationSource::View(_) => Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                format!("view \"{}\" was not expanded", rel.name),
+            )),
             RelationSource::SystemView(SystemView::StatActivity) => {
                 Ok(Box::new(ActivityScan::new(self.activity())))
             }

@@ -30,6 +30,7 @@ pub(crate) mod array;
 pub(crate) mod datetime;
 pub(crate) mod rowexpr;
 pub(crate) mod upsert;
+mod viewref;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
@@ -2380,6 +2381,9 @@ impl<'h> Binder<'h> {
                         )))
                     }
                 };
+                if let catalog::RelationSource::View(_) = rel.source {
+                    return self.view_in_from(&rel, alias.as_ref());
+                }
                 let mut scope = relation_scope(&rel, rel.name.to_string());
                 let mut rel = rel;
                 if let Some(a) = alias {

@@ -177,6 +177,9 @@ pub enum RelationSource {
     /// A heap table: a scan of it yields its columns followed by the
     /// system columns of [`SYSTEM_COLUMNS`], in that order.
     Table(TableRef),
+    /// A view (relkind 'v'): no rows of its own; the binder expands its
+    /// stored query ([`Relation::view_query`], crates/sql/src/view.rs).
+    View(TableRef),
 }
 
 /// A CHECK constraint of a table (pg_constraint, contype 'c').
@@ -248,6 +251,8 @@ pub struct Relation {
     /// The FROM item's alias as written (`FROM t t1`), which EXPLAIN
     /// shows; None without one.
     pub alias: Option<String>,
+    /// A view's or materialized view's query text (pg_rewrite.ev_action).
+    pub view_query: Option<String>,
 }
 
 impl Relation {
@@ -263,6 +268,7 @@ impl Relation {
             foreign_keys: Vec::new(),
             referenced_by: Vec::new(),
             alias: None,
+            view_query: None,
         }
     }
 
@@ -319,6 +325,11 @@ impl Relation {
                 codes::WRONG_OBJECT_TYPE,
                 format!("cannot change view \"{}\"", self.name),
             )),
+            RelationSource::View(_) => Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("cannot change view \"{}\"", self.name),
+            )
+            .with_detail("Views that are not updatable are not supported yet.")),
         }
     }
 }
@@ -699,6 +710,20 @@ pub trait Tables {
     ) -> Result<bool, PgError>;
     /// DROP TABLE of a resolved table.
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW (view.rs):
+    /// pg_class, pg_attribute, pg_rewrite and pg_depend rows (a
+    /// materialized view also a heap file). A view is dropped by
+    /// `drop_table`.
+    fn create_view(&mut self, def: &crate::view::ViewDef) -> Result<(), PgError> {
+        let _ = def;
+        Err(crate::bind::not_supported("views"))
+    }
+    /// (schema, name) of the views and materialized views whose query
+    /// names relation `oid` (pg_depend rows of their rules).
+    fn dependent_views(&mut self, oid: u32) -> Result<Vec<(String, String)>, PgError> {
+        let _ = oid;
+        Ok(Vec::new())
+    }
     /// CREATE SCHEMA.
     fn create_schema(&mut self, name: &str, if_not_exists: bool) -> Result<(), PgError>;
     /// TRUNCATE: the table gets a new, empty file (a new relfilenode);

@@ -1227,7 +1227,7 @@ impl Walk<'_> {
                 let density = ((8192.0 - 24.0) / (tuple_width + 4.0)).floor().max(1.0);
                 (pages, (density * pages).round())
             }
-            RelationSource::SystemView(_) => (10.0, 1000.0),
+            RelationSource::SystemView(_) | RelationSource::View(_) => (10.0, 1000.0),
         };
         let sel: f64 = quals.iter().map(selectivity).product();
         let nops: f64 = quals.iter().map(ops_of).sum();

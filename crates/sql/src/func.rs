@@ -90,6 +90,8 @@ pub(crate) enum Func {
     TgArgv,
     /// pg_trigger_depth() (trigger.rs).
     TriggerDepth,
+    /// pg_get_viewdef(oid | name [, pretty]) over pg_rewrite (view.rs).
+    ViewDef,
     Repeat,
     Substr,
     SubstrLen,
@@ -320,6 +322,11 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
     sig("tusk_tg_argv", &[INT8], TEXT, Func::TgArgv),
     sig("pg_trigger_depth", &[], INT4, Func::TriggerDepth),
+    // The text forms first: an unknown literal ('v') is a name.
+    sig("pg_get_viewdef", &[TEXT], TEXT, Func::ViewDef),
+    sig("pg_get_viewdef", &[TEXT, BOOL], TEXT, Func::ViewDef),
+    sig("pg_get_viewdef", &[types::OID], TEXT, Func::ViewDef),
+    sig("pg_get_viewdef", &[types::OID, BOOL], TEXT, Func::ViewDef),
     sig(
         "pg_get_triggerdef",
         &[types::OID, BOOL],
@@ -732,6 +739,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             _ => Value::Null,
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
+        Func::ViewDef => crate::view::viewdef(ctx.host, &a(0))?,
         Func::TgArgv => match a(0) {
             Value::Int8(i) => crate::trigger::tg_argv(i),
             Value::Int4(i) => crate::trigger::tg_argv(i.into()),

@@ -85,6 +85,7 @@ pub mod sequence;
 pub mod trigger;
 mod utility;
 mod vacuum;
+pub mod view;
 mod window;
 
 #[cfg(test)]
@@ -195,6 +196,7 @@ enum Plan {
     Trigger(trigger::TriggerStmt),
     Alter(alter::AlterPlan),
     Explain(explain::ExplainPlan),
+    View(view::ViewPlan),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -314,6 +316,28 @@ pub fn prepare(
             columns: Vec::new(),
         });
     }
+    if let Parsed::Pre(PreParsed::View) = &stmt.parsed {
+        let v = view::bind(view::parse(&stmt.sql)?, host)?;
+        return Ok(Prepared {
+            command: Command::Other(v.tag()),
+            plan: Plan::View(v),
+            param_types: declared_param_types.to_vec(),
+            columns: Vec::new(),
+        });
+    }
+    if let Parsed::Ast(s) = &stmt.parsed {
+        if let sqlparser::ast::Statement::Query(q) = s.as_ref() {
+            if let Some(v) = view::select_into(q)? {
+                let v = view::bind(v, host)?;
+                return Ok(Prepared {
+                    command: Command::Other("SELECT"),
+                    plan: Plan::View(v),
+                    param_types: declared_param_types.to_vec(),
+                    columns: Vec::new(),
+                });
+            }
+        }
+    }
     if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
         let e = explain::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
@@ -362,7 +386,11 @@ pub fn prepare(
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,
             Parsed::Pre(
-                PreParsed::Copy | PreParsed::Routine | PreParsed::Trigger | PreParsed::Explain,
+                PreParsed::Copy
+                | PreParsed::Routine
+                | PreParsed::Trigger
+                | PreParsed::Explain
+                | PreParsed::View,
             ) => {
                 unreachable!("bound above")
             }
@@ -517,6 +545,10 @@ pub fn start(
         Plan::Explain(e) => {
             let rows = explain::execute(e, &params, host, relations)?;
             Ok(Execution::done(rows, "EXPLAIN".into()))
+        }
+        Plan::View(v) => {
+            let out = view::execute(v, host, relations)?;
+            Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;

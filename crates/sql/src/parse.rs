@@ -66,6 +66,9 @@ pub(crate) enum PreParsed {
     Sequence,
     /// `EXPLAIN`: options read by explain.rs, the rest parsed again.
     Explain,
+    /// CREATE TABLE ... AS, CREATE/DROP [MATERIALIZED] VIEW, REFRESH
+    /// MATERIALIZED VIEW: read by view.rs.
+    View,
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +208,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         ["EXPLAIN", ..] => Some(PreParsed::Explain),
+        _ if crate::view::is_view_statement(&w, tokens) => Some(PreParsed::View),
         _ => None,
     }
 }

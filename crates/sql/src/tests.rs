@@ -208,10 +208,12 @@ impl Relations for FakeRelations {
                 | catalog::SystemView::StatUserTables
                 | catalog::SystemView::Settings,
             ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
-            catalog::RelationSource::Table(_) => Err(PgError::error(
-                tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
-                "the fake host has no tables",
-            )),
+            catalog::RelationSource::Table(_) | catalog::RelationSource::View(_) => {
+                Err(PgError::error(
+                    tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
+                    "the fake host has no tables",
+                ))
+            }
         }
     }
 }

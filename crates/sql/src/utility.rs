@@ -639,8 +639,17 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.like.is_some() || ct.clone.is_some() {
         return Err(not_supported("CREATE TABLE ... LIKE"));
     }
-    if ct.temporary {
-        return Err(not_supported("temporary tables"));
+    match ct.on_commit {
+        None => {}
+        Some(_) if !ct.temporary => {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P16"),
+                "ON COMMIT can only be used on temporary tables",
+            ))
+        }
+        Some(ast::OnCommit::PreserveRows) => {}
+        Some(ast::OnCommit::DeleteRows) => return Err(not_supported("ON COMMIT DELETE ROWS")),
+        Some(ast::OnCommit::Drop) => return Err(not_supported("ON COMMIT DROP")),
     }
     if ct.partition_by.is_some() {
         return Err(not_supported("partitioned tables"));
@@ -668,6 +677,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     }
     check_reloptions(&ct.table_options)?;
     let (schema, name) = qualified_name(&ct.name)?;
+    let schema = crate::view::temp_schema(schema, ct.temporary)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
     let mut serials = Vec::new();
     for c in &ct.columns {
@@ -1084,6 +1094,16 @@ impl Utility {
                         None => name.clone(),
                     };
                     match host.lookup_table(schema.as_deref(), name)? {
+                        Some(rel)
+                            if matches!(rel.source, catalog::RelationSource::View(_))
+                                || rel.view_query.is_some() =>
+                        {
+                            return Err(PgError::error(
+                                catalog::codes::WRONG_OBJECT_TYPE,
+                                format!("\"{name}\" is not a table"),
+                            )
+                            .with_hint(crate::view::wrong_drop_hint(&rel)))
+                        }
                         Some(rel) => found.push(rel),
                         None if *if_exists => host.notice(PgError::new(
                             tusk_common::Severity::Notice,
@@ -1099,14 +1119,10 @@ impl Utility {
                     }
                 }
                 crate::fkey::before_drop(host, &found, *cascade)?;
-                for rel in &found {
-                    // Re-read: a cascade may have dropped its FOREIGN KEYs.
-                    let rel = match rel.table() {
-                        Ok(_) => catalog::lookup(&*host, Some(&rel.schema), &rel.name)?,
-                        Err(_) => rel.clone(),
-                    };
-                    host.tables()?.drop_table(&rel)?;
-                }
+                // Views over the tables: 2BP01, or dropped first with
+                // CASCADE; then each table, re-read (a cascade may have
+                // dropped its FOREIGN KEYs).
+                crate::view::drop_relations(host, &found, *cascade)?;
                 done("DROP TABLE")
             }
             Utility::CreateDatabase(name) => {

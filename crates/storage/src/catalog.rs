@@ -110,6 +110,8 @@ pub const PG_NAMESPACE_OID: u32 = 2615;
 /// pg_sequence: one row of parameters per sequence relation.
 pub const PG_SEQUENCE_OID: u32 = 2224;
 pub const PG_TRIGGER_OID: u32 = 2620;
+/// pg_rewrite: one row per view (its `_RETURN` rule; crates/server/src/backend/tables/view.rs).
+pub const PG_REWRITE_OID: u32 = 2618;
 
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
 pub const PUBLIC_NAMESPACE: u32 = 2200;
@@ -306,6 +308,16 @@ pub static PG_NAMESPACE_COLS: &[CatCol] = &[
     c("nspowner", 26, true),
     c("nspacl", 1034, false),
 ];
+pub static PG_REWRITE_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("rulename", 19, true),
+    c("ev_class", 26, true),
+    c("ev_type", 18, true),
+    c("ev_enabled", 18, true),
+    c("is_instead", 16, true),
+    c("ev_qual", 194, true),
+    c("ev_action", 194, true),
+];
 pub static PG_TRIGGER_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("tgrelid", 26, true),
@@ -486,6 +498,13 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10105,
         cols: PG_SEQUENCE_COLS,
+    },
+    Catalog {
+        oid: PG_REWRITE_OID,
+        name: "pg_rewrite",
+        shared: false,
+        rowtype: 10035,
+        cols: PG_REWRITE_COLS,
     },
     Catalog {
         oid: PG_TRIGGER_OID,

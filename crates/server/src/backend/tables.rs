@@ -81,6 +81,7 @@ pub(crate) mod stats;
 mod toast;
 mod triggers;
 mod vacuum;
+mod view;
 
 pub(super) use index::{heap_blocks, index_choice, open_index_scan, open_ordered_scan};
 
@@ -574,7 +575,17 @@ impl Session {
             p.command(),
             Command::Select
                 | Command::Other(
-                    "INSERT" | "UPDATE" | "DELETE" | "COPY" | "ALTER TABLE" | "EXPLAIN"
+                    "INSERT"
+                        | "UPDATE"
+                        | "DELETE"
+                        | "COPY"
+                        | "ALTER TABLE"
+                        | "EXPLAIN"
+                        // view.rs: CREATE TABLE AS, SELECT INTO, materialized views
+                        | "CREATE TABLE AS"
+                        | "SELECT"
+                        | "CREATE MATERIALIZED VIEW"
+                        | "REFRESH MATERIALIZED VIEW"
                 )
         ) {
             return None;
@@ -650,6 +661,9 @@ impl Session {
     }
 
     fn namespace_oid(&self, name: &str) -> Result<Option<u32>, PgError> {
+        if name == "pg_temp" {
+            return Ok(view::my_temp_namespace());
+        }
         let oi = cat::catalog(PG_NAMESPACE_OID).col("oid");
         Ok(self
             .catalog_lookup(cat::PG_NAMESPACE_NSPNAME_INDEX, &[Value::Name(name.into())])?
@@ -678,6 +692,30 @@ impl Session {
         }
         if !out.contains(&PG_CATALOG_NAMESPACE) {
             out.insert(0, PG_CATALOG_NAMESPACE);
+        }
+        // The session's temporary schema is searched first unless listed
+        // (`pg_temp`), as PostgreSQL's.
+        if let Some(t) = view::my_temp_namespace() {
+            let listed = sp.split(',').position(|i| i.trim() == "pg_temp");
+            if listed.is_none() {
+                out.insert(0, t);
+            } else {
+                let mut with = Vec::new();
+                for item in sp.split(',') {
+                    let item = item.trim();
+                    if item == "pg_temp" {
+                        with.push(t);
+                    } else if let Some(o) = self.namespace_oid(item.trim_matches('"'))? {
+                        if out.contains(&o) && !with.contains(&o) {
+                            with.push(o);
+                        }
+                    }
+                }
+                if !with.contains(&PG_CATALOG_NAMESPACE) {
+                    with.insert(0, PG_CATALOG_NAMESPACE);
+                }
+                out = with;
+            }
         }
         Ok(out)
     }
@@ -818,7 +856,7 @@ impl Session {
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
         // A sequence ('S') reads as its one row (last_value, log_cnt,
         // is_called), as in PostgreSQL.
-        if !matches!(relkind, Value::Char(b'r' | b't' | b'S')) {
+        if !matches!(relkind, Value::Char(b'r' | b't' | b'S' | b'v' | b'm')) {
             return Ok(None);
         }
         if *relkind == Value::Char(b'S') {
@@ -888,6 +926,14 @@ impl Session {
             }),
         );
         rel.dropped = dropped;
+        if matches!(relkind, Value::Char(b'v' | b'm')) {
+            rel.view_query = self.view_query(oid)?;
+            if *relkind == Value::Char(b'v') {
+                if let RelationSource::Table(t) = rel.source {
+                    rel.source = RelationSource::View(t);
+                }
+            }
+        }
         if class[c.col("relchecks")] != Value::Int2(0) {
             rel.checks = self.check_constraints(oid)?;
         }
@@ -1073,9 +1119,11 @@ impl Session {
         }
         let sp = tusk_sql::Host::show(self, "search_path")?;
         let explicit_catalog = sp.split(',').any(|i| i.trim() == "pg_catalog");
+        // The temporary schema is a target only when named (`pg_temp`).
+        let temp = view::my_temp_namespace();
         self.search_path()?
             .into_iter()
-            .find(|&o| o != PG_CATALOG_NAMESPACE || explicit_catalog)
+            .find(|&o| (o != PG_CATALOG_NAMESPACE || explicit_catalog) && Some(o) != temp)
             .ok_or_else(|| {
                 PgError::error(
                     codes::INVALID_SCHEMA_NAME,
@@ -1144,6 +1192,7 @@ impl Session {
             self.catalog_changed = false;
         }
         self.run_pending_deletes(committed);
+        view::temp_transaction_ended(committed);
         *self.rr_snapshot.borrow_mut() = None;
         if self.engine.is_some() {
             self.procs.proc(self.slot).set_xmin(0);
@@ -1453,7 +1502,11 @@ impl tusk_sql::Tables for Session {
         columns: &[ColumnDef],
         if_not_exists: bool,
     ) -> Result<bool, PgError> {
-        let nsp = self.creation_namespace(schema)?;
+        let nsp = if schema == Some("pg_temp") {
+            self.temp_namespace()?
+        } else {
+            self.creation_namespace(schema)?
+        };
         if self.find_class(&[nsp], name)?.is_some() {
             if if_not_exists {
                 self.notice(format!("relation \"{name}\" already exists, skipping"));
@@ -1504,6 +1557,9 @@ impl tusk_sql::Tables for Session {
         };
         let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
+        if Some(nsp) == view::my_temp_namespace() {
+            class[cat::catalog(PG_CLASS_OID).col("relpersistence")] = Value::Char(b't');
+        }
         self.insert_catalog(PG_CLASS_OID, &class)?;
         if toast_oid != 0 {
             self.create_toast_table(oid, toast_oid)?;
@@ -1546,6 +1602,9 @@ impl tusk_sql::Tables for Session {
     }
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
+        if let RelationSource::View(t) = rel.source {
+            return self.drop_view(t, &rel.name);
+        }
         let t = rel.table()?;
         sequence::refuse_change(rel, t, "drop")?;
         if t.namespace == PG_CATALOG_NAMESPACE
@@ -1579,6 +1638,7 @@ impl tusk_sql::Tables for Session {
         }
         self.drop_table_indexes(t)?;
         self.drop_owned_sequences(t.oid)?;
+        self.drop_rules(t.oid)?;
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),
@@ -1615,6 +1675,14 @@ impl tusk_sql::Tables for Session {
 
     fn sequence_command(&mut self, stmt: &tusk_sql::sequence::SeqStmt) -> Result<(), PgError> {
         self.sequence_command_impl(stmt)
+    }
+
+    fn create_view(&mut self, def: &tusk_sql::view::ViewDef) -> Result<(), PgError> {
+        self.create_view_impl(def)
+    }
+
+    fn dependent_views(&mut self, oid: u32) -> Result<Vec<(String, String)>, PgError> {
+        self.dependent_views_impl(oid)
     }
 
     fn require_transaction_block(&self, what: &str) -> Result<(), PgError> {

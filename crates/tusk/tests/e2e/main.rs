@@ -109,5 +109,6 @@ mod triggers;
 mod txid;
 mod upsert;
 mod util;
+mod views;
 mod walkeep;
 mod xact;
