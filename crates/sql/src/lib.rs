@@ -80,6 +80,7 @@ pub mod role;
 mod routine;
 pub mod rowlock;
 pub mod sequence;
+mod sysinfo;
 pub mod trigger;
 mod utility;
 mod vacuum;
