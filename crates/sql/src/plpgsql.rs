@@ -2904,6 +2904,7 @@ fn value_type(v: &Value) -> Oid {
         Value::Record(_) => types::RECORD,
         Value::Void => types::VOID,
         Value::Array(a) => crate::types::array::array_type(a.elem).unwrap_or(types::TEXT),
+        Value::Reg(..) => types::OID,
     }
 }
 

@@ -166,7 +166,12 @@ fn split_path(path: &str) -> Vec<String> {
 /// Whether the object named `name` in schema `nsp` is the one an
 /// unqualified `name` finds: its schema is on the path and no schema
 /// before it has an object of that name (`probe` counts them).
-fn visible(host: &mut dyn Host, nsp: u32, name: &str, probe: &str) -> Result<bool, PgError> {
+pub(crate) fn visible(
+    host: &mut dyn Host,
+    nsp: u32,
+    name: &str,
+    probe: &str,
+) -> Result<bool, PgError> {
     for s in search_path(host)? {
         if s == nsp {
             return Ok(true);
@@ -362,8 +367,8 @@ pub(crate) fn size_pretty(n: i64) -> String {
 }
 
 /// format_type(type, typmod): the SQL spelling of a type, its modifier
-/// when one is given (`None` is SQL NULL: "no modifier", which for bpchar
-/// prints the internal name), `[]` for arrays, `???` for an unknown OID.
+/// when one is given (`None` is SQL NULL: "no modifier"), `[]` for
+/// arrays, `???` for an unknown OID.
 pub(crate) fn format_type(
     host: &mut dyn Host,
     oid: u32,
@@ -374,7 +379,9 @@ pub(crate) fn format_type(
         return Ok(format!("{}[]", format_type(host, elem, typmod)?));
     }
     let base = match oid {
-        types::BPCHAR if typmod.is_none() => return Ok("bpchar".into()),
+        // bpchar with an explicit -1 is not character(1): PostgreSQL
+        // prints the internal name so that it reads back the same.
+        types::BPCHAR if typmod.is_some_and(|m| m < 0) => return Ok("bpchar".into()),
         types::BPCHAR => "character".to_string(),
         types::VARCHAR => "character varying".to_string(),
         types::NUMERIC => "numeric".to_string(),

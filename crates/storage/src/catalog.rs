@@ -769,6 +769,13 @@ static TYPE_ROWS: &[TypeRow] = &[
     (3220, "pg_lsn", 8, true, b'b', b'U', false, 0, 0, 3221, 3229, 3230, 3238, 3239, 0, 0, b'd', b'p', 0),
     (3221, "_pg_lsn", -1, false, b'b', b'A', false, 2750, 3220, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
     (5069, "xid8", 8, true, b'b', b'U', false, 0, 0, 271, 5070, 5081, 5082, 5083, 0, 0, b'd', b'p', 0),
+    // The reg* alias types (psql casts to them).
+    (2202, "regprocedure", 4, true, b'b', b'N', false, 0, 0, 2207, 2212, 2213, 2446, 2447, 0, 0, b'i', b'p', 0),
+    (2203, "regoper", 4, true, b'b', b'N', false, 0, 0, 2208, 2214, 2215, 2448, 2449, 0, 0, b'i', b'p', 0),
+    (2205, "regclass", 4, true, b'b', b'N', false, 0, 0, 2210, 2218, 2219, 2452, 2453, 0, 0, b'i', b'p', 0),
+    (2206, "regtype", 4, true, b'b', b'N', false, 0, 0, 2211, 2220, 2221, 2454, 2455, 0, 0, b'i', b'p', 0),
+    (4089, "regnamespace", 4, true, b'b', b'N', false, 0, 0, 4090, 4084, 4085, 4087, 4088, 0, 0, b'i', b'p', 0),
+    (4096, "regrole", 4, true, b'b', b'N', false, 0, 0, 4097, 4098, 4092, 4094, 4095, 0, 0, b'i', b'p', 0),
 ];
 
 /// pg_type's typstorage of a built-in type (b'p' when unknown).

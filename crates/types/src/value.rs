@@ -53,6 +53,12 @@ pub enum Value {
     Void,
     /// An array of any element type (crate::array).
     Array(Box<crate::array::Array>),
+    /// A reg* alias value (regclass, regtype, ...) on its way to the
+    /// client: the oid (its binary form and its order) with the name its
+    /// output function gave (its text form). tusk-sql's reg.rs makes it
+    /// where the catalog can be read; everywhere else a reg* value is an
+    /// [`Value::Oid`].
+    Reg(u32, String),
 }
 
 impl Value {
@@ -186,6 +192,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
         Value::Array(a) => crate::array::to_text(a),
+        Value::Reg(_, name) => name.clone(),
     })
 }
 
@@ -242,6 +249,7 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         }
         Value::Void => Vec::new(),
         Value::Array(a) => crate::array::send(a),
+        Value::Reg(o, _) => o.to_be_bytes().to_vec(),
     })
 }
 
@@ -445,7 +453,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         }
         (Char(x), Char(y)) => x.cmp(y),
         (Bytea(x), Bytea(y)) => x.cmp(y),
-        (Oid(x), Oid(y)) => x.cmp(y),
+        (Oid(x) | Reg(x, _), Oid(y) | Reg(y, _)) => x.cmp(y),
         (TimestampTz(x), TimestampTz(y)) | (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
         (Inet(x), Inet(y)) => x.cmp(y),
@@ -483,6 +491,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Record(_) => 19,
         Value::Xid8(_) => 20,
         Value::Array(_) => 21,
+        Value::Reg(..) => 12,
     }
 }
 
