@@ -13,6 +13,8 @@
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `psql_describe`: psql's \d family and the reg* types against a
+//!   PostgreSQL 15 the test starts on the same schema, byte for byte.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
 //!   against PostgreSQL 15's answers; malformed SASL; init --auth/--pwfile.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
@@ -80,6 +82,7 @@ mod lockfile;
 mod locks;
 mod pgbench;
 mod psql;
+mod psql_describe;
 mod queries;
 mod raw;
 mod routines;
