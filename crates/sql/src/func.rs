@@ -14,6 +14,9 @@ use tusk_common::PgError;
 use crate::expr::Ctx;
 use crate::numeric::Numeric;
 use crate::sysinfo::Sys;
+
+/// `pg_node_tree`: tusk stores an expression's SQL text in it.
+const PG_NODE_TREE: Oid = 194;
 use crate::types::{self, Oid};
 use crate::value::{to_text, Value};
 
@@ -413,6 +416,42 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::TablespaceLocation),
     ),
     sig("pg_size_pretty", &[INT8], TEXT, Func::Sys(Sys::SizePretty)),
+    sig(
+        "pg_get_expr",
+        &[PG_NODE_TREE, types::OID],
+        TEXT,
+        Func::Sys(Sys::GetExpr),
+    ),
+    sig(
+        "pg_get_expr",
+        &[PG_NODE_TREE, types::OID, BOOL],
+        TEXT,
+        Func::Sys(Sys::GetExpr),
+    ),
+    sig(
+        "pg_get_indexdef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::IndexDef),
+    ),
+    sig(
+        "pg_get_indexdef",
+        &[types::OID, INT4, BOOL],
+        TEXT,
+        Func::Sys(Sys::IndexDef),
+    ),
+    sig(
+        "pg_get_statisticsobjdef_columns",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::StatisticsColumns),
+    ),
+    sig(
+        "pg_relation_is_publishable",
+        &[types::REGCLASS],
+        BOOL,
+        Func::Sys(Sys::RelationIsPublishable),
+    ),
 ];
 
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the

@@ -32,6 +32,14 @@ pub(crate) enum Sys {
     ShobjDescription,
     TablespaceLocation,
     SizePretty,
+    /// pg_get_expr(pg_node_tree, relation [, pretty]).
+    GetExpr,
+    /// pg_get_indexdef(index [, column, pretty]).
+    IndexDef,
+    /// pg_get_statisticsobjdef_columns: tusk has no extended statistics.
+    StatisticsColumns,
+    /// pg_relation_is_publishable: tusk has no publications.
+    RelationIsPublishable,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -277,7 +285,131 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             Some(n) => Value::Text(size_pretty(n)),
             None => Value::Null,
         },
+        Sys::GetExpr => match (to_text(&a(0)), oid_arg(&a(1))) {
+            (Some(e), Some(rel)) => Value::Text(get_expr(host, &e, rel)?),
+            _ => Value::Null,
+        },
+        Sys::IndexDef => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let column = int_arg(&a(1)).unwrap_or(0);
+            index_def(host, oid, column)?
+        }
+        Sys::StatisticsColumns => Value::Null,
+        Sys::RelationIsPublishable => Value::Bool(false),
     })
+}
+
+/// pg_get_expr over tusk's pg_node_tree columns, which hold the
+/// expression's SQL text: a bare string literal is shown with the cast to
+/// its column's type that PostgreSQL's deparser prints (`'x'::text`),
+/// anything else as stored.
+fn get_expr(host: &mut dyn Host, expr: &str, rel: u32) -> Result<String, PgError> {
+    let e = expr.trim();
+    let bare_string = e.len() >= 2
+        && e.starts_with('\'')
+        && e.ends_with('\'')
+        && !e[1..e.len() - 1].replace("''", "").contains('\'');
+    if !bare_string {
+        return Ok(expr.to_string());
+    }
+    let rows = query(
+        host,
+        "SELECT a.atttypid, a.atttypmod FROM pg_catalog.pg_attrdef d, pg_catalog.pg_attribute a \
+         WHERE d.adrelid = $1 AND d.adbin = $2 AND a.attrelid = d.adrelid AND a.attnum = d.adnum",
+        &[types::OID, types::TEXT],
+        vec![Value::Oid(rel), Value::Text(expr.to_string())],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(expr.to_string());
+    };
+    let ty = oid_arg(&r[0]).unwrap_or(types::TEXT);
+    let typmod = int_arg(&r[1]).map(|m| m as i32);
+    Ok(format!("{e}::{}", format_type(host, ty, typmod)?))
+}
+
+/// pg_get_indexdef: `CREATE [UNIQUE] INDEX name ON schema.table USING
+/// btree (cols)` for column 0, else that key column's name. Columns with
+/// DESC / NULLS FIRST (pg_index.indoption bits 1 and 2) say so.
+fn index_def(host: &mut dyn Host, oid: u32, column: i64) -> Result<Value, PgError> {
+    let rows = query(
+        host,
+        "SELECT i.indrelid, i.indisunique, i.indkey::text, i.indoption::text, c.relname, \
+         t.relname, n.nspname, am.amname FROM pg_catalog.pg_index i \
+         JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+         LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam \
+         WHERE i.indexrelid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(Value::Null);
+    };
+    let rel = oid_arg(&r[0]).unwrap_or(0);
+    let nums = |v: &Value| -> Vec<i64> {
+        text(v)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
+    let keys = nums(&r[2]);
+    let options = nums(&r[3]);
+    let mut cols = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let name = query(
+            host,
+            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
+            &[types::OID, types::INT2],
+            vec![Value::Oid(rel), Value::Int2(*k as i16)],
+        )?;
+        let mut c = crate::routine::quote_ident(
+            &name
+                .first()
+                .and_then(|r| r.first())
+                .map(text)
+                .unwrap_or_default(),
+        );
+        if column > 0 {
+            if column as usize == i + 1 {
+                return Ok(Value::Text(c));
+            }
+            continue;
+        }
+        let opt = options.get(i).copied().unwrap_or(0);
+        let desc = opt & 1 != 0;
+        let nulls_first = opt & 2 != 0;
+        if desc {
+            c.push_str(" DESC");
+        }
+        if nulls_first != desc {
+            c.push_str(if nulls_first {
+                " NULLS FIRST"
+            } else {
+                " NULLS LAST"
+            });
+        }
+        cols.push(c);
+    }
+    if column > 0 {
+        return Ok(Value::Text(String::new()));
+    }
+    let q = crate::routine::quote_ident;
+    let am = to_text(&r[7]).unwrap_or_else(|| "btree".into());
+    Ok(Value::Text(format!(
+        "CREATE {}INDEX {} ON {}.{} USING {am} ({})",
+        if r[1] == Value::Bool(true) {
+            "UNIQUE "
+        } else {
+            ""
+        },
+        q(&text(&r[4])),
+        q(&text(&r[6])),
+        q(&text(&r[5])),
+        cols.join(", ")
+    )))
 }
 
 /// The name of role `oid`, if it exists.

@@ -345,6 +345,10 @@ fn is_datetime(oid: Oid) -> bool {
     matches!(oid, types::TIMESTAMPTZ | types::TIMESTAMP | types::DATE)
 }
 
+/// `int2vector` and `int2[]` (pg_type OIDs).
+const INT2VECTOR: Oid = 22;
+const INT2_ARRAY: Oid = 1005;
+
 /// Whether an explicit cast from `from` to `to` exists.
 pub fn castable(from: Oid, to: Oid) -> bool {
     if !types::is_supported(to) || to == types::UNKNOWN {
@@ -377,6 +381,8 @@ pub fn castable(from: Oid, to: Oid) -> bool {
         || types::is_reg(from)
             && (types::is_reg(to) || matches!(to, types::OID | types::INT4 | types::INT8))
         || types::is_reg(to) && matches!(from, types::OID | types::INT2 | types::INT4 | types::INT8)
+        // int2vector (pg_index.indkey, stored as its text "1 2") to int2[].
+        || from == INT2VECTOR && to == INT2_ARRAY
         || is_datetime(from) && is_datetime(to)
 }
 
@@ -551,6 +557,18 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             _ => Value::Text(s),
         };
         return apply_typmod(out, to);
+    }
+    if from == INT2VECTOR && to.oid == INT2_ARRAY {
+        let mut items = Vec::new();
+        for x in to_text(&v).unwrap_or_default().split_whitespace() {
+            items.push(input(x, Ty::new(types::INT2), now)?);
+        }
+        // int2vector counts from 0, and so does the array it becomes.
+        let mut a = array::Array::from_items(types::INT2, items);
+        for d in a.dims.iter_mut() {
+            d.1 = 0;
+        }
+        return Ok(Value::Array(Box::new(a)));
     }
     // From a string type: the input function.
     if let Value::Text(s) | Value::Name(s) = &v {

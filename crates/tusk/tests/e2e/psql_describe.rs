@@ -1,5 +1,5 @@
 //! psql's backslash commands (`\d`, `\dt`, `\di`, `\ds`, `\dT`, `\df`,
-//! `\du`, `\dx`, ...) and the reg* types, against a PostgreSQL 15 started
+//! `\du`, `\dx`, `\d index`, `\d sequence`, ...) and the reg* types, against a PostgreSQL 15 started
 //! by the test on the same schema: psql's output must be byte-equal.
 //!
 //! Why a real PostgreSQL here: psql builds its catalog queries itself and
@@ -172,6 +172,13 @@ fn describe_commands_print_what_postgresql_prints() {
         "\\dt hidden.*",
         "\\dt *.secret",
         "\\di mixed*",
+        // An index and a sequence described.
+        "\\d items_pkey",
+        "\\d mixed_a",
+        "\\d items_name",
+        "\\d counter",
+        "\\d items_id_seq",
+        "\\d+ counter",
     ] {
         same(&tusk, &pg, &["-X", "-c", cmd]);
     }
@@ -221,6 +228,12 @@ fn reg_types_read_and_print_names() {
          pg_size_pretty(1000000000000000000::int8)",
         "select pg_get_userbyid(10), pg_get_userbyid(1), pg_encoding_to_char(6), \
          pg_table_is_visible(1259), pg_table_is_visible(999999), pg_type_is_visible(23)",
+        "select c.relname, pg_get_indexdef(i.indexrelid), pg_get_indexdef(i.indexrelid, 1, true) \
+         from pg_index i join pg_class c on c.oid = i.indexrelid where c.oid >= 16384 order by 1",
+        "create table d(a int default 1, b text default 'x', c varchar(5) default 'y'); \
+         select a.attname, pg_get_expr(d.adbin, d.adrelid, true) from pg_attrdef d \
+         join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum \
+         where d.adrelid = 'd'::regclass order by 1",
     ] {
         same(&tusk, &pg, &["-X", "-c", q]);
     }
