@@ -316,17 +316,23 @@ fn get_expr(host: &mut dyn Host, expr: &str, rel: u32) -> Result<String, PgError
     }
     let rows = query(
         host,
-        "SELECT a.atttypid, a.atttypmod FROM pg_catalog.pg_attrdef d, pg_catalog.pg_attribute a \
-         WHERE d.adrelid = $1 AND d.adbin = $2 AND a.attrelid = d.adrelid AND a.attnum = d.adnum",
-        &[types::OID, types::TEXT],
-        vec![Value::Oid(rel), Value::Text(expr.to_string())],
+        "SELECT d.adbin, a.atttypid, a.atttypmod \
+         FROM pg_catalog.pg_attrdef d, pg_catalog.pg_attribute a \
+         WHERE d.adrelid = $1 AND a.attrelid = d.adrelid AND a.attnum = d.adnum",
+        &[types::OID],
+        vec![Value::Oid(rel)],
     )?;
-    let Some(r) = rows.first() else {
+    let Some(r) = rows
+        .iter()
+        .find(|r| to_text(&r[0]).as_deref() == Some(expr))
+    else {
         return Ok(expr.to_string());
     };
+    let r = &r[1..];
     let ty = oid_arg(&r[0]).unwrap_or(types::TEXT);
-    let typmod = int_arg(&r[1]).map(|m| m as i32);
-    Ok(format!("{e}::{}", format_type(host, ty, typmod)?))
+    // The constant is of the column's type without its modifier (the
+    // length check is a separate coercion PostgreSQL does not print).
+    Ok(format!("{e}::{}", format_type(host, ty, None)?))
 }
 
 /// pg_get_indexdef: `CREATE [UNIQUE] INDEX name ON schema.table USING
