@@ -330,6 +330,8 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
     use types::*;
     from == to
         || from == UNKNOWN
+        || is_reg(from) && to == OID
+        || is_reg(to) && matches!(from, OID | INT2 | INT4 | INT8)
         || matches!(
             (from, to),
             (INT2, INT4 | INT8 | FLOAT4 | FLOAT8 | NUMERIC | OID)
@@ -392,6 +394,11 @@ fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
     let (ra, rb) = (types::numeric_rank(a), types::numeric_rank(b));
     if ra.is_some() && rb.is_some() {
         return Some(numeric_common(a, b));
+    }
+    // reg* aliases compare as their oids (PostgreSQL's oideq & co).
+    let oidish = |o: Oid| o == types::OID || types::is_reg(o) || is_int(o);
+    if (types::is_reg(a) && oidish(b)) || (types::is_reg(b) && oidish(a)) {
+        return Some(types::OID);
     }
     if (a == types::OID && rb.is_some() && is_int(b))
         || (b == types::OID && ra.is_some() && is_int(a))
@@ -484,6 +491,16 @@ impl<'h> Binder<'h> {
         if b.is_unknown() {
             return match b.e {
                 Expr::Const(Value::Null) => Ok(Bound::new(Expr::Const(Value::Null), target)),
+                // A reg* name is looked up when the statement runs (the
+                // binder cannot read the catalog): reg.rs.
+                Expr::Const(Value::Text(s)) if types::is_reg(target.oid) => Ok(Bound::new(
+                    Expr::Cast {
+                        arg: Box::new(Expr::Const(Value::Text(s))),
+                        from: types::UNKNOWN,
+                        to: target,
+                    },
+                    target,
+                )),
                 Expr::Const(Value::Text(s)) => Ok(Bound::new(
                     Expr::Const(cast::input(&s, target, self.now)?),
                     target,
@@ -535,6 +552,16 @@ impl<'h> Binder<'h> {
             return Err(cast::cannot_cast(b.ty.oid, target.oid));
         }
         if let Expr::Const(v) = b.e {
+            if crate::reg::needs_catalog(b.ty.oid, target.oid) {
+                return Ok(Bound::new(
+                    Expr::Cast {
+                        arg: Box::new(Expr::Const(v)),
+                        from: b.ty.oid,
+                        to: target,
+                    },
+                    target,
+                ));
+            }
             return Ok(Bound::new(
                 Expr::Const(cast::cast(v, b.ty.oid, target, self.now)?),
                 target,
@@ -3528,6 +3555,7 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             };
             (name.into(), p.iter().map(|p| *p as i64).collect())
         }
+        D::Regclass => ("regclass".into(), vec![]),
         D::Array(
             ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | ast::ArrayElemTypeDef::Qualified(inner, _),
@@ -3547,7 +3575,6 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         D::JSON
         | D::JSONB
         | D::Uuid
-        | D::Regclass
         | D::Bit(_)
         | D::BitVarying(_)
         | D::VarBit(_)

@@ -1562,6 +1562,9 @@ pub struct Execution {
     params: Vec<Value>,
     produced: u64,
     finished: bool,
+    /// The result column types when some are reg*: their values are
+    /// given names on the way out (reg.rs).
+    reg_types: Option<Vec<crate::types::Oid>>,
 }
 
 impl Execution {
@@ -1571,7 +1574,13 @@ impl Execution {
             params,
             produced: 0,
             finished: false,
+            reg_types: None,
         }
+    }
+
+    /// Show the reg*-typed columns of `types` by name.
+    pub(crate) fn name_reg_columns(&mut self, types: Vec<crate::types::Oid>) {
+        self.reg_types = Some(types);
     }
 
     pub(crate) fn done(rows: Vec<Row>, tag: String) -> Execution {
@@ -1583,6 +1592,7 @@ impl Execution {
             params: Vec::new(),
             produced: 0,
             finished: false,
+            reg_types: None,
         }
     }
 
@@ -1602,6 +1612,12 @@ impl Execution {
                 match root.next(&mut cx) {
                     Ok(Some(mut r)) => {
                         r.truncate(*visible);
+                        if let Some(t) = &self.reg_types {
+                            if let Err(e) = crate::reg::name_output(&mut r, t, host) {
+                                self.close();
+                                return Err(e);
+                            }
+                        }
                         Some(r)
                     }
                     Ok(None) => None,

@@ -517,7 +517,11 @@ impl Expr {
             Expr::Column(i) => row.get(*i).cloned().unwrap_or(Value::Null),
             Expr::Cast { arg, from, to } => {
                 let v = arg.eval(row, ctx)?;
-                cast::cast(v, *from, *to, ctx.host.now())?
+                if crate::reg::needs_catalog(*from, to.oid) {
+                    crate::reg::cast(v, *from, *to, ctx.host)?
+                } else {
+                    cast::cast(v, *from, *to, ctx.host.now())?
+                }
             }
             Expr::Neg(a) => negate(a.eval(row, ctx)?)?,
             Expr::Arith(op, a, b) => {
@@ -727,7 +731,7 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Name(_) => types::NAME,
         Value::Char(_) => types::CHAR,
         Value::Bytea(_) => types::BYTEA,
-        Value::Oid(_) => types::OID,
+        Value::Oid(_) | Value::Reg(..) => types::OID,
         Value::TimestampTz(_) => types::TIMESTAMPTZ,
         Value::Timestamp(_) => types::TIMESTAMP,
         Value::Date(_) => types::DATE,

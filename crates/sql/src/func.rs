@@ -13,6 +13,10 @@ use tusk_common::PgError;
 
 use crate::expr::Ctx;
 use crate::numeric::Numeric;
+use crate::sysinfo::Sys;
+
+/// `pg_node_tree`: tusk stores an expression's SQL text in it.
+const PG_NODE_TREE: Oid = 194;
 use crate::types::{self, Oid};
 use crate::value::{to_text, Value};
 
@@ -95,6 +99,8 @@ pub(crate) enum Func {
     Repeat,
     Substr,
     SubstrLen,
+    /// psql's system information functions (sysinfo.rs).
+    Sys(crate::sysinfo::Sys),
 }
 
 /// Argument list of a signature.
@@ -356,6 +362,103 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("substr", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
     sig("substring", &[TEXT, INT4], TEXT, Func::Substr),
     sig("substring", &[TEXT, INT4, INT4], TEXT, Func::SubstrLen),
+    sig(
+        "pg_table_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TableIsVisible),
+    ),
+    sig(
+        "pg_type_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TypeIsVisible),
+    ),
+    sig(
+        "pg_get_userbyid",
+        &[types::OID],
+        NAME,
+        Func::Sys(Sys::UserById),
+    ),
+    sig(
+        "pg_encoding_to_char",
+        &[INT4],
+        NAME,
+        Func::Sys(Sys::EncodingToChar),
+    ),
+    sig(
+        "format_type",
+        &[types::OID, INT4],
+        TEXT,
+        Func::Sys(Sys::FormatType),
+    ),
+    sig(
+        "obj_description",
+        &[types::OID, NAME],
+        TEXT,
+        Func::Sys(Sys::ObjDescription),
+    ),
+    sig(
+        "obj_description",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::ObjDescriptionOid),
+    ),
+    sig(
+        "col_description",
+        &[types::OID, INT4],
+        TEXT,
+        Func::Sys(Sys::ColDescription),
+    ),
+    sig(
+        "shobj_description",
+        &[types::OID, NAME],
+        TEXT,
+        Func::Sys(Sys::ShobjDescription),
+    ),
+    sig(
+        "pg_tablespace_location",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::TablespaceLocation),
+    ),
+    sig("pg_size_pretty", &[INT8], TEXT, Func::Sys(Sys::SizePretty)),
+    sig(
+        "pg_get_expr",
+        &[PG_NODE_TREE, types::OID],
+        TEXT,
+        Func::Sys(Sys::GetExpr),
+    ),
+    sig(
+        "pg_get_expr",
+        &[PG_NODE_TREE, types::OID, BOOL],
+        TEXT,
+        Func::Sys(Sys::GetExpr),
+    ),
+    sig(
+        "pg_get_indexdef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::IndexDef),
+    ),
+    sig(
+        "pg_get_indexdef",
+        &[types::OID, INT4, BOOL],
+        TEXT,
+        Func::Sys(Sys::IndexDef),
+    ),
+    sig(
+        "pg_get_statisticsobjdef_columns",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::StatisticsColumns),
+    ),
+    sig(
+        "pg_relation_is_publishable",
+        &[types::REGCLASS],
+        BOOL,
+        Func::Sys(Sys::RelationIsPublishable),
+    ),
 ];
 
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the
@@ -455,6 +558,9 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
 /// Whether NULL in any argument makes the result NULL without a call
 /// (PostgreSQL's STRICT).
 fn is_strict(f: Func) -> bool {
+    if let Func::Sys(s) = f {
+        return crate::sysinfo::is_strict(s);
+    }
     !matches!(
         f,
         Func::Concat
@@ -777,6 +883,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             }
             Value::Text(s.repeat(n))
         }
+        Func::Sys(s) => crate::sysinfo::call(s, &args, ctx.host)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(
             &text_arg(&a(0)),

@@ -78,10 +78,12 @@ mod pattern;
 mod plan;
 mod plfast;
 mod plpgsql;
+mod reg;
 pub mod role;
 mod routine;
 pub mod rowlock;
 pub mod sequence;
+mod sysinfo;
 pub mod trigger;
 mod utility;
 mod vacuum;
@@ -524,7 +526,12 @@ pub fn start(
                 params: &params,
             };
             let root = exec::build(plan, &mut cx, relations)?;
-            Ok(Execution::tree(root, plan.visible, params))
+            let mut ex = Execution::tree(root, plan.visible, params);
+            // reg* columns are shown by name (reg.rs).
+            if p.columns.iter().any(|c| types::is_reg(c.type_oid)) {
+                ex.name_reg_columns(p.columns.iter().map(|c| c.type_oid).collect());
+            }
+            Ok(ex)
         }
         Plan::Modify(m) => {
             let (rows, tag) = modify::execute(m, &params, host, relations)?;

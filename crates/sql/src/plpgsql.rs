@@ -3154,6 +3154,7 @@ fn value_type(v: &Value) -> Oid {
         Value::Interval(_) => types::INTERVAL,
         Value::Time(_) => types::TIME,
         Value::TimeTz(_) => types::TIMETZ,
+        Value::Reg(..) => types::OID,
     }
 }
 

@@ -406,7 +406,118 @@ pub static PG_TYPE_COLS: &[CatCol] = &[
     c("typacl", 1034, false),
 ];
 
-/// Every catalog tusk has, in OID order.
+// psql's catalogs (generated from PostgreSQL 15's pg_attribute like the
+// ones above): the access methods, tablespaces, extensions and collations
+// it names in \d output, and the catalogs it LEFT JOINs that stay empty
+// in tusk (no inheritance, row-level security, extended statistics,
+// publications or foreign tables yet).
+pub const PG_AM_OID: u32 = 2601;
+pub const PG_TABLESPACE_OID: u32 = 1213;
+pub const PG_EXTENSION_OID: u32 = 3079;
+pub const PG_COLLATION_OID: u32 = 3456;
+pub const PG_INHERITS_OID: u32 = 2611;
+pub const PG_POLICY_OID: u32 = 3256;
+pub const PG_STATISTIC_EXT_OID: u32 = 3381;
+pub const PG_PUBLICATION_REL_OID: u32 = 6106;
+pub const PG_FOREIGN_TABLE_OID: u32 = 3118;
+pub const PG_PUBLICATION_OID: u32 = 6104;
+pub const PG_PUBLICATION_NAMESPACE_OID: u32 = 6237;
+/// The plpgsql extension's OID in a PostgreSQL 15 initdb.
+pub const PLPGSQL_EXTENSION_OID: u32 = 13559;
+pub static PG_AM_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("amname", 19, true),
+    c("amhandler", 24, true),
+    c("amtype", 18, true),
+];
+pub static PG_TABLESPACE_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("spcname", 19, true),
+    c("spcowner", 26, true),
+    c("spcacl", 1034, false),
+    c("spcoptions", 1009, false),
+];
+pub static PG_EXTENSION_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("extname", 19, true),
+    c("extowner", 26, true),
+    c("extnamespace", 26, true),
+    c("extrelocatable", 16, true),
+    c("extversion", 25, true),
+    c("extconfig", 1028, false),
+    c("extcondition", 1009, false),
+];
+pub static PG_COLLATION_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("collname", 19, true),
+    c("collnamespace", 26, true),
+    c("collowner", 26, true),
+    c("collprovider", 18, true),
+    c("collisdeterministic", 16, true),
+    c("collencoding", 23, true),
+    c("collcollate", 25, false),
+    c("collctype", 25, false),
+    c("colliculocale", 25, false),
+    c("collversion", 25, false),
+];
+pub static PG_INHERITS_COLS: &[CatCol] = &[
+    c("inhrelid", 26, true),
+    c("inhparent", 26, true),
+    c("inhseqno", 23, true),
+    c("inhdetachpending", 16, true),
+];
+pub static PG_POLICY_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("polname", 19, true),
+    c("polrelid", 26, true),
+    c("polcmd", 18, true),
+    c("polpermissive", 16, true),
+    c("polroles", 1028, true),
+    c("polqual", 194, false),
+    c("polwithcheck", 194, false),
+];
+pub static PG_STATISTIC_EXT_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("stxrelid", 26, true),
+    c("stxname", 19, true),
+    c("stxnamespace", 26, true),
+    c("stxowner", 26, true),
+    c("stxstattarget", 23, true),
+    c("stxkeys", 22, true),
+    c("stxkind", 1002, true),
+    c("stxexprs", 194, false),
+];
+pub static PG_PUBLICATION_REL_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("prpubid", 26, true),
+    c("prrelid", 26, true),
+    c("prqual", 194, false),
+    c("prattrs", 22, false),
+];
+pub static PG_FOREIGN_TABLE_COLS: &[CatCol] = &[
+    c("ftrelid", 26, true),
+    c("ftserver", 26, true),
+    c("ftoptions", 1009, false),
+];
+pub static PG_PUBLICATION_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("pubname", 19, true),
+    c("pubowner", 26, true),
+    c("puballtables", 16, true),
+    c("pubinsert", 16, true),
+    c("pubupdate", 16, true),
+    c("pubdelete", 16, true),
+    c("pubtruncate", 16, true),
+    c("pubviaroot", 16, true),
+];
+pub static PG_PUBLICATION_NAMESPACE_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("pnpubid", 26, true),
+    c("pnnspid", 26, true),
+];
+
+/// Every catalog tusk has (in OID order up to pg_trigger; psql's
+/// catalogs after it).
 pub static CATALOGS: &[Catalog] = &[
     Catalog {
         oid: PG_TYPE_OID,
@@ -512,6 +623,83 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10037,
         cols: PG_TRIGGER_COLS,
+    },
+    Catalog {
+        oid: PG_AM_OID,
+        name: "pg_am",
+        shared: false,
+        rowtype: 10015,
+        cols: PG_AM_COLS,
+    },
+    Catalog {
+        oid: PG_TABLESPACE_OID,
+        name: "pg_tablespace",
+        shared: true,
+        rowtype: 10056,
+        cols: PG_TABLESPACE_COLS,
+    },
+    Catalog {
+        oid: PG_EXTENSION_OID,
+        name: "pg_extension",
+        shared: false,
+        rowtype: 10074,
+        cols: PG_EXTENSION_COLS,
+    },
+    Catalog {
+        oid: PG_COLLATION_OID,
+        name: "pg_collation",
+        shared: false,
+        rowtype: 10095,
+        cols: PG_COLLATION_COLS,
+    },
+    Catalog {
+        oid: PG_INHERITS_OID,
+        name: "pg_inherits",
+        shared: false,
+        rowtype: 10005,
+        cols: PG_INHERITS_COLS,
+    },
+    Catalog {
+        oid: PG_POLICY_OID,
+        name: "pg_policy",
+        shared: false,
+        rowtype: 10084,
+        cols: PG_POLICY_COLS,
+    },
+    Catalog {
+        oid: PG_STATISTIC_EXT_OID,
+        name: "pg_statistic_ext",
+        shared: false,
+        rowtype: 10031,
+        cols: PG_STATISTIC_EXT_COLS,
+    },
+    Catalog {
+        oid: PG_PUBLICATION_REL_OID,
+        name: "pg_publication_rel",
+        shared: false,
+        rowtype: 10111,
+        cols: PG_PUBLICATION_REL_COLS,
+    },
+    Catalog {
+        oid: PG_FOREIGN_TABLE_OID,
+        name: "pg_foreign_table",
+        shared: false,
+        rowtype: 10082,
+        cols: PG_FOREIGN_TABLE_COLS,
+    },
+    Catalog {
+        oid: PG_PUBLICATION_OID,
+        name: "pg_publication",
+        shared: false,
+        rowtype: 10107,
+        cols: PG_PUBLICATION_COLS,
+    },
+    Catalog {
+        oid: PG_PUBLICATION_NAMESPACE_OID,
+        name: "pg_publication_namespace",
+        shared: false,
+        rowtype: 10109,
+        cols: PG_PUBLICATION_NAMESPACE_COLS,
     },
 ];
 
@@ -887,6 +1075,13 @@ static TYPE_ROWS: &[TypeRow] = &[
     (3220, "pg_lsn", 8, true, b'b', b'U', false, 0, 0, 3221, 3229, 3230, 3238, 3239, 0, 0, b'd', b'p', 0),
     (3221, "_pg_lsn", -1, false, b'b', b'A', false, 2750, 3220, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
     (5069, "xid8", 8, true, b'b', b'U', false, 0, 0, 271, 5070, 5081, 5082, 5083, 0, 0, b'd', b'p', 0),
+    // The reg* alias types (psql casts to them).
+    (2202, "regprocedure", 4, true, b'b', b'N', false, 0, 0, 2207, 2212, 2213, 2446, 2447, 0, 0, b'i', b'p', 0),
+    (2203, "regoper", 4, true, b'b', b'N', false, 0, 0, 2208, 2214, 2215, 2448, 2449, 0, 0, b'i', b'p', 0),
+    (2205, "regclass", 4, true, b'b', b'N', false, 0, 0, 2210, 2218, 2219, 2452, 2453, 0, 0, b'i', b'p', 0),
+    (2206, "regtype", 4, true, b'b', b'N', false, 0, 0, 2211, 2220, 2221, 2454, 2455, 0, 0, b'i', b'p', 0),
+    (4089, "regnamespace", 4, true, b'b', b'N', false, 0, 0, 4090, 4084, 4085, 4087, 4088, 0, 0, b'i', b'p', 0),
+    (4096, "regrole", 4, true, b'b', b'N', false, 0, 0, 4097, 4098, 4092, 4094, 4095, 0, 0, b'i', b'p', 0),
 ];
 
 /// pg_type's typstorage of a built-in type (b'p' when unknown).
@@ -1208,7 +1403,108 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
             ),
         );
     }
+    psql_catalog_rows(&mut push);
     out
+}
+
+/// The rows of psql's catalogs: PostgreSQL 15's access methods,
+/// tablespaces, the plpgsql extension (with its pg_description) and the
+/// three built-in collations, with their OIDs, so that `\d` joins find
+/// what PostgreSQL's do.
+fn psql_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
+    let su = Value::Oid(crate::bootstrap::BOOTSTRAP_SUPERUSER_OID);
+    let am = catalog(PG_AM_OID);
+    for (oid, name, handler, kind) in [
+        (HEAP_TABLE_AM_OID, "heap", 3, b't'),
+        (403, "btree", 330, b'i'),
+        (405, "hash", 331, b'i'),
+        (783, "gist", 332, b'i'),
+        (2742, "gin", 333, b'i'),
+        (4000, "spgist", 334, b'i'),
+        (3580, "brin", 335, b'i'),
+    ] {
+        push(
+            PG_AM_OID,
+            row(
+                am,
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("amname", Value::Name(name.into())),
+                    ("amhandler", Value::Oid(handler)),
+                    ("amtype", Value::Char(kind)),
+                ],
+            ),
+        );
+    }
+    for (oid, name) in [
+        (DEFAULTTABLESPACE_OID, "pg_default"),
+        (GLOBALTABLESPACE_OID, "pg_global"),
+    ] {
+        push(
+            PG_TABLESPACE_OID,
+            row(
+                catalog(PG_TABLESPACE_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("spcname", Value::Name(name.into())),
+                    ("spcowner", su.clone()),
+                ],
+            ),
+        );
+    }
+    push(
+        PG_EXTENSION_OID,
+        row(
+            catalog(PG_EXTENSION_OID),
+            &[
+                ("oid", Value::Oid(PLPGSQL_EXTENSION_OID)),
+                ("extname", Value::Name("plpgsql".into())),
+                ("extowner", su.clone()),
+                ("extnamespace", Value::Oid(PG_CATALOG_NAMESPACE)),
+                ("extrelocatable", Value::Bool(false)),
+                ("extversion", Value::Text("1.0".into())),
+            ],
+        ),
+    );
+    push(
+        PG_DESCRIPTION_OID,
+        row(
+            catalog(PG_DESCRIPTION_OID),
+            &[
+                ("objoid", Value::Oid(PLPGSQL_EXTENSION_OID)),
+                ("classoid", Value::Oid(PG_EXTENSION_OID)),
+                ("objsubid", Value::Int4(0)),
+                (
+                    "description",
+                    Value::Text("PL/pgSQL procedural language".into()),
+                ),
+            ],
+        ),
+    );
+    for (oid, name, provider, locale) in [
+        (100, "default", b'd', None),
+        (950, "C", b'c', Some("C")),
+        (951, "POSIX", b'c', Some("POSIX")),
+    ] {
+        let text = |l: Option<&str>| l.map_or(Value::Null, |l| Value::Text(l.into()));
+        push(
+            PG_COLLATION_OID,
+            row(
+                catalog(PG_COLLATION_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("collname", Value::Name(name.into())),
+                    ("collnamespace", Value::Oid(PG_CATALOG_NAMESPACE)),
+                    ("collowner", su.clone()),
+                    ("collprovider", Value::Char(provider)),
+                    ("collisdeterministic", Value::Bool(true)),
+                    ("collencoding", Value::Int4(-1)),
+                    ("collcollate", text(locale)),
+                    ("collctype", text(locale)),
+                ],
+            ),
+        );
+    }
 }
 
 /// The databases `tusk init` creates (OID, name), as PostgreSQL's initdb.

@@ -491,6 +491,7 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (types::INT4, V::Int4(i)) => Owned::ByVal(*i as u32 as u64),
         (types::INT8, V::Int8(i)) => Owned::ByVal(*i as u64),
         (types::OID | REGPROC, V::Oid(o)) => Owned::ByVal(*o as u64),
+        (t, V::Oid(o) | V::Reg(o, _)) if types::is_reg(t) => Owned::ByVal(*o as u64),
         (types::XID, V::Xid8(x)) => Owned::ByVal(*x as u32 as u64),
         (types::XID, V::Oid(x)) => Owned::ByVal(*x as u64),
         (types::XID8, V::Xid8(x)) => Owned::ByVal(*x),
@@ -623,6 +624,7 @@ pub fn from_datum_detoast(
         types::INT4 => Value::Int4(n as u32 as i32),
         types::INT8 => Value::Int8(n as i64),
         types::OID | REGPROC => Value::Oid(n as u32),
+        t if types::is_reg(t) => Value::Oid(n as u32),
         // A 32-bit xid reads as a 4-byte unsigned value: text and binary
         // output then match PostgreSQL's xid (decimal; 4 bytes).
         types::XID => Value::Oid(n as u32),

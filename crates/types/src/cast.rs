@@ -333,6 +333,14 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             crate::timeofday::parse_timetz(s, now).map_err(|e| dt_error(e, ty.oid, s))?,
         ),
         types::VOID => Value::Void,
+        // A reg* value sent as a number (a parameter); names need the
+        // catalog, which tusk-sql's reg.rs reads.
+        t if types::is_reg(t)
+            && !s.trim().is_empty()
+            && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Value::Oid(parse_int(s, types::OID, 0, u32::MAX as i128)? as u32)
+        }
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(
@@ -379,6 +387,9 @@ fn is_time_cast(from: Oid, to: Oid) -> bool {
             | (TIMESTAMPTZ, TIMETZ)
     )
 }
+/// `int2vector` and `int2[]` (pg_type OIDs).
+const INT2VECTOR: Oid = 22;
+const INT2_ARRAY: Oid = 1005;
 
 /// Whether an explicit cast from `from` to `to` exists.
 pub fn castable(from: Oid, to: Oid) -> bool {
@@ -407,6 +418,13 @@ pub fn castable(from: Oid, to: Oid) -> bool {
             (from, to),
             (types::BOOL, types::INT4) | (types::INT4, types::BOOL)
         )
+        // The reg* aliases convert to and from oid and the integers by
+        // value; their text forms need the catalog (tusk-sql's reg.rs).
+        || types::is_reg(from)
+            && (types::is_reg(to) || matches!(to, types::OID | types::INT4 | types::INT8))
+        || types::is_reg(to) && matches!(from, types::OID | types::INT2 | types::INT4 | types::INT8)
+        // int2vector (pg_index.indkey, stored as its text "1 2") to int2[].
+        || from == INT2VECTOR && to == INT2_ARRAY
         || is_datetime(from) && is_datetime(to)
         || is_time_cast(from, to)
 }
@@ -591,6 +609,18 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
         };
         return apply_typmod(out, to);
     }
+    if from == INT2VECTOR && to.oid == INT2_ARRAY {
+        let mut items = Vec::new();
+        for x in to_text(&v).unwrap_or_default().split_whitespace() {
+            items.push(input(x, Ty::new(types::INT2), now)?);
+        }
+        // int2vector counts from 0, and so does the array it becomes.
+        let mut a = array::Array::from_items(types::INT2, items);
+        for d in a.dims.iter_mut() {
+            d.1 = 0;
+        }
+        return Ok(Value::Array(Box::new(a)));
+    }
     // From a string type: the input function.
     if let Value::Text(s) | Value::Name(s) = &v {
         return input(s, to, now);
@@ -598,7 +628,16 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
     if let Value::Char(c) = v {
         return input(&to_text(&Value::Char(c)).unwrap_or_default(), to, now);
     }
+    // A reg* value's name is shown only on output; by value it is an oid.
+    let v = match v {
+        Value::Reg(o, _) => Value::Oid(o),
+        v => v,
+    };
     let out = match (v, to.oid) {
+        (Value::Oid(o), t) if types::is_reg(t) || t == types::OID => Value::Oid(o),
+        (Value::Int2(i), t) if types::is_reg(t) => int_to(i as i128, types::OID)?,
+        (Value::Int4(i), t) if types::is_reg(t) => int_to(i as i128, types::OID)?,
+        (Value::Int8(i), t) if types::is_reg(t) => int_to(i as i128, types::OID)?,
         (Value::Int2(i), t) => int_to(i as i128, t)?,
         (Value::Int4(i), types::OID) => Value::Oid(i as u32),
         (Value::Int4(i), t) => int_to(i as i128, t)?,

@@ -45,6 +45,23 @@ pub const VOID: Oid = 2278;
 pub const RECORD: Oid = 2249;
 pub const PG_LSN: Oid = 3220;
 pub const XID8: Oid = 5069;
+/// The object-identifier alias types (reg.rs in tusk-sql): an oid whose
+/// text form is the name of the object it points at.
+pub const REGPROC: Oid = 24;
+pub const REGPROCEDURE: Oid = 2202;
+pub const REGOPER: Oid = 2203;
+pub const REGCLASS: Oid = 2205;
+pub const REGTYPE: Oid = 2206;
+pub const REGNAMESPACE: Oid = 4089;
+pub const REGROLE: Oid = 4096;
+
+/// Whether `oid` is one of the reg* alias types.
+pub fn is_reg(oid: Oid) -> bool {
+    matches!(
+        oid,
+        REGPROC | REGPROCEDURE | REGOPER | REGCLASS | REGTYPE | REGNAMESPACE | REGROLE
+    )
+}
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -158,6 +175,7 @@ pub const TYPES: &[TypeInfo] = {
         row(INT8, "int8", 8, D, true, P),
         row(INT2, "int2", 2, S, true, P),
         row(INT4, "int4", 4, I, true, P),
+        row(REGPROC, "regproc", 4, I, true, P),
         row(TEXT, "text", -1, I, false, X),
         row(OID, "oid", 4, I, true, P),
         row(XID, "xid", 4, I, true, P),
@@ -196,11 +214,17 @@ pub const TYPES: &[TypeInfo] = {
         row(TIMETZ, "timetz", 12, D, false, P),
         row(1270, "_timetz", -1, D, false, X),
         row(NUMERIC, "numeric", -1, I, false, M),
+        row(REGPROCEDURE, "regprocedure", 4, I, true, P),
+        row(REGOPER, "regoper", 4, I, true, P),
+        row(REGCLASS, "regclass", 4, I, true, P),
+        row(REGTYPE, "regtype", 4, I, true, P),
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(2279, "trigger", 4, I, true, P),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
+        row(REGNAMESPACE, "regnamespace", 4, I, true, P),
+        row(REGROLE, "regrole", 4, I, true, P),
         row(XID8, "xid8", 8, D, true, P),
     ]
 };
@@ -353,6 +377,13 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "timetz" | "time with time zone" => TIMETZ,
         "numeric" | "decimal" | "dec" => NUMERIC,
         "void" => VOID,
+        "regproc" => REGPROC,
+        "regprocedure" => REGPROCEDURE,
+        "regoper" => REGOPER,
+        "regclass" => REGCLASS,
+        "regtype" => REGTYPE,
+        "regnamespace" => REGNAMESPACE,
+        "regrole" => REGROLE,
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

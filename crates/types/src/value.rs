@@ -59,6 +59,12 @@ pub enum Value {
     Time(i64),
     /// `timetz`: time of day and zone (crate::timeofday).
     TimeTz(crate::timeofday::TimeTz),
+    /// A reg* alias value (regclass, regtype, ...) on its way to the
+    /// client: the oid (its binary form and its order) with the name its
+    /// output function gave (its text form). tusk-sql's reg.rs makes it
+    /// where the catalog can be read; everywhere else a reg* value is an
+    /// [`Value::Oid`].
+    Reg(u32, String),
 }
 
 impl Value {
@@ -195,6 +201,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Interval(iv) => crate::interval::format(iv),
         Value::Time(t) => crate::timeofday::format_time(*t),
         Value::TimeTz(t) => crate::timeofday::format_timetz(t),
+        Value::Reg(_, name) => name.clone(),
     })
 }
 
@@ -258,6 +265,7 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
             out.extend_from_slice(&t.zone.to_be_bytes());
             out
         }
+        Value::Reg(o, _) => o.to_be_bytes().to_vec(),
     })
 }
 
@@ -491,7 +499,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         }
         (Char(x), Char(y)) => x.cmp(y),
         (Bytea(x), Bytea(y)) => x.cmp(y),
-        (Oid(x), Oid(y)) => x.cmp(y),
+        (Oid(x) | Reg(x, _), Oid(y) | Reg(y, _)) => x.cmp(y),
         (TimestampTz(x), TimestampTz(y)) | (Timestamp(x), Timestamp(y)) => x.cmp(y),
         (Date(x), Date(y)) => x.cmp(y),
         (Inet(x), Inet(y)) => x.cmp(y),
@@ -535,6 +543,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Interval(_) => 22,
         Value::Time(_) => 23,
         Value::TimeTz(_) => 24,
+        Value::Reg(..) => 12,
     }
 }
 

@@ -408,7 +408,11 @@ impl Binder<'_> {
         root: &ast::Expr,
         chain: &[ast::AccessExpr],
     ) -> Result<Bound, PgError> {
-        let base = self.bind_expr(root)?;
+        let mut base = self.bind_expr(root)?;
+        // int2vector (pg_index.indkey) subscripts as the int2[] it casts to.
+        if base.ty.oid == 22 {
+            base = self.coerce(base, Ty::new(1005))?;
+        }
         let Some(elem) = tarr::elem_type(base.ty.oid) else {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,

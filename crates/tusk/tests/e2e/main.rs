@@ -18,6 +18,8 @@
 //!   kill -9, and thousands of tables created and dropped.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `psql_describe`: psql's \d family and the reg* types against a
+//!   PostgreSQL 15 the test starts on the same schema, byte for byte.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
 //!   against PostgreSQL 15's answers; malformed SASL; init --auth/--pwfile.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
@@ -93,6 +95,7 @@ mod locks;
 mod pgbench;
 mod plpgsql_more;
 mod psql;
+mod psql_describe;
 mod queries;
 mod raw;
 mod routines;

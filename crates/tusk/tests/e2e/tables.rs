@@ -15,6 +15,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// Relation files of database `postgres` (OID 5).
+/// The relation files of database postgres, less the free-space maps of
+/// the catalogs: an insert into a catalog may create its FSM fork (as in
+/// PostgreSQL, and kept after a rollback), which is not a file of the
+/// relation the test creates.
 fn files(srv: &TestServer) -> BTreeSet<String> {
     std::fs::read_dir(srv.data_dir().join("base").join("5"))
         .expect("base/5")
@@ -23,6 +27,11 @@ fn files(srv: &TestServer) -> BTreeSet<String> {
                 .file_name()
                 .to_string_lossy()
                 .into_owned()
+        })
+        .filter(|n| {
+            !n.strip_suffix("_fsm")
+                .and_then(|o| o.parse::<u32>().ok())
+                .is_some_and(|o| o < 16384)
         })
         .collect()
 }

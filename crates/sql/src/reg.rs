@@ -1,0 +1,505 @@
+//! The object-identifier alias types regclass, regtype, regproc,
+//! regprocedure, regoper, regnamespace and regrole: an oid whose text form
+//! is the name of the object it points at.
+//!
+//! Why here and not in tusk-types: reading and writing the name needs the
+//! catalog (search_path, pg_class, pg_type, ...), which only a statement
+//! running in a backend can read. So a reg* value is an ordinary
+//! [`Value::Oid`] everywhere (comparisons, storage, the casts to and from
+//! oid and the integers in tusk-types' cast.rs), and only two places turn
+//! names into oids and back: casts from and to the string types
+//! ([`cast`], called by the executor's Cast node instead of cast::cast),
+//! and the rows a query hands out ([`name_output`], which makes the
+//! [`Value::Reg`] the client sees). Unknown oids print as numbers and 0 as
+//! `-`, and numeric input is taken without a lookup, as PostgreSQL does.
+//! Which process may call: the backend running the statement.
+
+use tusk_common::{sqlstate, PgError};
+
+use crate::exec::Row;
+use crate::host::Host;
+use crate::routine::quote_ident;
+use crate::types::{self, Oid, Ty};
+use crate::value::{to_text, Value};
+
+/// Whether the cast `from` -> `to` has to read the catalog: string to
+/// reg* (input) or reg* to string (output).
+pub(crate) fn needs_catalog(from: Oid, to: Oid) -> bool {
+    (types::is_reg(to) && is_string(from)) || (types::is_reg(from) && is_string(to))
+}
+
+fn is_string(oid: Oid) -> bool {
+    matches!(
+        oid,
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME | types::UNKNOWN
+    )
+}
+
+/// A cast that needs the catalog (see [`needs_catalog`]).
+pub(crate) fn cast(v: Value, from: Oid, to: Ty, host: &mut dyn Host) -> Result<Value, PgError> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    if types::is_reg(to.oid) {
+        let text = to_text(&v).unwrap_or_default();
+        return Ok(Value::Oid(input(host, to.oid, &text)?));
+    }
+    let oid = match v {
+        Value::Oid(o) | Value::Reg(o, _) => o,
+        other => return crate::cast::cast(other, from, to, host.now()),
+    };
+    let name = output(host, from, oid)?;
+    crate::cast::cast(Value::Text(name), types::TEXT, to, host.now())
+}
+
+/// Gives the reg*-typed columns of `row` their names (`types` are the
+/// query's result column types), for the client.
+pub(crate) fn name_output(
+    row: &mut Row,
+    types: &[Oid],
+    host: &mut dyn Host,
+) -> Result<(), PgError> {
+    for (v, &t) in row.iter_mut().zip(types) {
+        if let (true, Value::Oid(o)) = (types::is_reg(t), &*v) {
+            let o = *o;
+            *v = Value::Reg(o, output(host, t, o)?);
+        }
+    }
+    Ok(())
+}
+
+/// All rows of a nested catalog query.
+fn query(
+    host: &mut dyn Host,
+    sql: &str,
+    param_types: &[Oid],
+    params: Vec<Value>,
+) -> Result<Vec<Row>, PgError> {
+    let stmts = crate::parse(sql)?;
+    let Some(stmt) = stmts.first() else {
+        return Ok(Vec::new());
+    };
+    let p = crate::prepare(stmt, param_types, &*host)?;
+    let rels = host.nested_relations();
+    let mut ex = crate::start(&p, params, host, &*rels)?;
+    let mut out = Vec::new();
+    while let Some(r) = ex.next(host)? {
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn first_oid(rows: &[Row]) -> Option<u32> {
+    match rows.first().and_then(|r| r.first()) {
+        Some(Value::Oid(o)) | Some(Value::Reg(o, _)) => Some(*o),
+        _ => None,
+    }
+}
+
+fn first_text(rows: &[Row], col: usize) -> Option<String> {
+    rows.first().and_then(|r| r.get(col)).and_then(to_text)
+}
+
+fn invalid_name() -> PgError {
+    PgError::error(sqlstate::INVALID_NAME, "invalid name syntax")
+}
+
+/// A dotted name as PostgreSQL's stringToQualifiedNameList reads it:
+/// double-quoted parts kept as written, bare ones lower-cased, white
+/// space around parts ignored.
+pub(crate) fn split_name(s: &str) -> Result<Vec<String>, PgError> {
+    let mut parts = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut part = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err(invalid_name()),
+                    Some('"') if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(c) => part.push(c),
+                }
+            }
+            if part.is_empty() {
+                return Err(invalid_name());
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' || c.is_whitespace() || c == '"' {
+                    break;
+                }
+                part.extend(c.to_lowercase());
+                chars.next();
+            }
+            if part.is_empty() {
+                return Err(invalid_name());
+            }
+        }
+        parts.push(crate::cast::truncate_name(&part).to_string());
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Ok(parts),
+            Some('.') => {}
+            Some(_) => return Err(invalid_name()),
+        }
+    }
+}
+
+/// The oid of the schema named `name`: 3F000 when there is none.
+fn schema_oid(host: &mut dyn Host, name: &str) -> Result<u32, PgError> {
+    let rows = query(
+        host,
+        "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1",
+        &[types::NAME],
+        vec![Value::Name(name.into())],
+    )?;
+    first_oid(&rows).ok_or_else(|| {
+        PgError::error(
+            crate::catalog::codes::INVALID_SCHEMA_NAME,
+            format!("schema \"{name}\" does not exist"),
+        )
+    })
+}
+
+/// Finds `name` in the schemas of a qualified name (`parts` minus the
+/// last) or along search_path: `probe` takes ($1 name, $2 schema oid).
+fn find_in_schemas(
+    host: &mut dyn Host,
+    parts: &[String],
+    probe: &str,
+) -> Result<Option<u32>, PgError> {
+    let (name, schemas) = match parts {
+        [n] => (n, crate::sysinfo::search_path(host)?),
+        [s, n] => (n, vec![schema_oid(host, s)?]),
+        [db, s, n] => {
+            if *db != host.identity().database {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "cross-database references are not implemented: \"{}\"",
+                        parts.join(".")
+                    ),
+                ));
+            }
+            (n, vec![schema_oid(host, s)?])
+        }
+        _ => {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                format!(
+                    "improper qualified name (too many dotted names): {}",
+                    parts.join(".")
+                ),
+            ))
+        }
+    };
+    for nsp in schemas {
+        let rows = query(
+            host,
+            probe,
+            &[types::NAME, types::OID],
+            vec![Value::Name(name.clone()), Value::Oid(nsp)],
+        )?;
+        if let Some(o) = first_oid(&rows) {
+            return Ok(Some(o));
+        }
+    }
+    Ok(None)
+}
+
+/// The input function of reg* type `ty`: a number is taken as the oid
+/// itself, `-` as 0, anything else looked up by name.
+pub(crate) fn input(host: &mut dyn Host, ty: Oid, text: &str) -> Result<u32, PgError> {
+    let s = text.trim();
+    if s == "-" {
+        return Ok(0);
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match crate::cast::input(s, Ty::new(types::OID), 0)? {
+            Value::Oid(o) => Ok(o),
+            _ => Err(invalid_name()),
+        };
+    }
+    match ty {
+        types::REGCLASS => {
+            let parts = split_name(s)?;
+            if parts.len() > 3 {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!(
+                        "improper relation name (too many dotted names): {}",
+                        parts.join(".")
+                    ),
+                ));
+            }
+            find_in_schemas(
+                host,
+                &parts,
+                "SELECT oid FROM pg_catalog.pg_class WHERE relname = $1 AND relnamespace = $2",
+            )?
+            .ok_or_else(|| {
+                PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("relation \"{}\" does not exist", parts.join(".")),
+                )
+            })
+        }
+        types::REGTYPE => {
+            // Built-in types by their SQL spelling (modifiers dropped, as
+            // regtypein does), then the database's own types by name.
+            if let Some(t) = builtin_type(s) {
+                return Ok(t);
+            }
+            let parts = split_name(s).map_err(|_| undefined_type(s))?;
+            find_in_schemas(
+                host,
+                &parts,
+                "SELECT oid FROM pg_catalog.pg_type WHERE typname = $1 AND typnamespace = $2",
+            )?
+            .ok_or_else(|| undefined_type(s))
+        }
+        types::REGNAMESPACE => {
+            let parts = split_name(s)?;
+            if parts.len() != 1 {
+                return Err(invalid_name());
+            }
+            schema_oid(host, &parts[0])
+        }
+        types::REGROLE => {
+            let parts = split_name(s)?;
+            if parts.len() != 1 {
+                return Err(invalid_name());
+            }
+            let rows = query(
+                host,
+                "SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1",
+                &[types::NAME],
+                vec![Value::Name(parts[0].clone())],
+            )?;
+            first_oid(&rows).ok_or_else(|| {
+                PgError::error(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("role \"{}\" does not exist", parts[0]),
+                )
+            })
+        }
+        types::REGPROC | types::REGPROCEDURE => {
+            // regproc: a unique function name; regprocedure: the name
+            // with argument types, compared with each candidate's output.
+            let (name_part, args) = match s.find('(') {
+                Some(i) if ty == types::REGPROCEDURE => (&s[..i], Some(&s[i..])),
+                _ => (s, None),
+            };
+            let missing = || {
+                PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function \"{s}\" does not exist"),
+                )
+            };
+            let parts = split_name(name_part)?;
+            let name = parts.last().cloned().unwrap_or_default();
+            let rows = query(
+                host,
+                "SELECT oid FROM pg_catalog.pg_proc WHERE proname = $1 ORDER BY oid",
+                &[types::NAME],
+                vec![Value::Name(name)],
+            )?;
+            let oids: Vec<u32> = rows
+                .iter()
+                .filter_map(|r| first_oid(&[r.clone()]))
+                .collect();
+            match args {
+                None => match oids.as_slice() {
+                    [] => Err(missing()),
+                    [one] => Ok(*one),
+                    _ => Err(PgError::error(
+                        sqlstate::AMBIGUOUS_FUNCTION,
+                        format!("more than one function named \"{s}\""),
+                    )),
+                },
+                Some(_) => {
+                    let want: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+                    for o in oids {
+                        let have: String = output(host, types::REGPROCEDURE, o)?
+                            .chars()
+                            .filter(|c| !c.is_whitespace())
+                            .collect();
+                        if have == want {
+                            return Ok(o);
+                        }
+                    }
+                    Err(missing())
+                }
+            }
+        }
+        // tusk has no pg_operator rows: only numeric regoper input.
+        _ => Err(PgError::error(
+            sqlstate::UNDEFINED_FUNCTION,
+            format!("operator does not exist: {s}"),
+        )),
+    }
+}
+
+fn undefined_type(s: &str) -> PgError {
+    PgError::error(
+        sqlstate::UNDEFINED_OBJECT,
+        format!("type \"{s}\" does not exist"),
+    )
+}
+
+/// A built-in type by its SQL spelling (`character varying(10)`,
+/// `int4[]`), as the binder reads a type name.
+fn builtin_type(s: &str) -> Option<Oid> {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let mut p = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(s)
+        .ok()?;
+    let dt = p.parse_data_type().ok()?;
+    if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
+        return None;
+    }
+    crate::bind::data_type_to_ty(&dt).ok().map(|t| t.oid)
+}
+
+/// The output function of reg* type `ty` for `oid`: the object's name,
+/// schema-qualified when search_path would not find it; the number when
+/// no such object exists; `-` for 0.
+pub(crate) fn output(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgError> {
+    if oid == 0 {
+        return Ok("-".into());
+    }
+    let qualified = |host: &mut dyn Host, nsp: u32, name: &str, probe: &str| {
+        if crate::sysinfo::visible(host, nsp, name, probe)? {
+            return Ok::<_, PgError>(quote_ident(name));
+        }
+        let ns = query(
+            host,
+            "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1",
+            &[types::OID],
+            vec![Value::Oid(nsp)],
+        )?;
+        let ns = first_text(&ns, 0).unwrap_or_default();
+        Ok(format!("{}.{}", quote_ident(&ns), quote_ident(name)))
+    };
+    let one =
+        |host: &mut dyn Host, sql: &str| query(host, sql, &[types::OID], vec![Value::Oid(oid)]);
+    let out = match ty {
+        types::REGCLASS => {
+            let rows = one(
+                host,
+                "SELECT relname, relnamespace FROM pg_catalog.pg_class WHERE oid = $1",
+            )?;
+            match rows.first() {
+                None => None,
+                Some(r) => {
+                    let name = to_text(&r[0]).unwrap_or_default();
+                    let nsp = match r[1] {
+                        Value::Oid(o) => o,
+                        _ => 0,
+                    };
+                    Some(qualified(
+                        host,
+                        nsp,
+                        &name,
+                        "SELECT 1 FROM pg_catalog.pg_class WHERE relname = $1 AND relnamespace = $2",
+                    )?)
+                }
+            }
+        }
+        types::REGTYPE => {
+            let s = crate::sysinfo::format_type(host, oid, None)?;
+            (s != "???").then_some(s)
+        }
+        types::REGNAMESPACE => first_text(
+            &one(
+                host,
+                "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1",
+            )?,
+            0,
+        )
+        .map(|n| quote_ident(&n)),
+        types::REGROLE => first_text(
+            &one(
+                host,
+                "SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1",
+            )?,
+            0,
+        )
+        .map(|n| quote_ident(&n)),
+        types::REGPROC | types::REGPROCEDURE => {
+            let rows = one(
+                host,
+                "SELECT proname, pronamespace FROM pg_catalog.pg_proc WHERE oid = $1",
+            )?;
+            match rows.first() {
+                None => None,
+                Some(r) => {
+                    let name = to_text(&r[0]).unwrap_or_default();
+                    let nsp = match r[1] {
+                        Value::Oid(o) => o,
+                        _ => 0,
+                    };
+                    let base = qualified(
+                        host,
+                        nsp,
+                        &name,
+                        "SELECT 1 FROM pg_catalog.pg_proc WHERE proname = $1 AND pronamespace = $2",
+                    )?;
+                    if ty == types::REGPROC {
+                        Some(base)
+                    } else {
+                        let args = match host.routine_by_oid(oid)? {
+                            Some(d) => {
+                                let mut a = Vec::new();
+                                for t in &d.arg_types {
+                                    a.push(crate::sysinfo::format_type(host, *t, None)?);
+                                }
+                                a.join(",")
+                            }
+                            None => String::new(),
+                        };
+                        Some(format!("{base}({args})"))
+                    }
+                }
+            }
+        }
+        _ => None,
+    };
+    Ok(out.unwrap_or_else(|| oid.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_as_postgres_reads_them() {
+        assert_eq!(split_name(" T ").unwrap(), vec!["t"]);
+        assert_eq!(
+            split_name("Public.\"My T\"").unwrap(),
+            vec!["public", "My T"]
+        );
+        assert_eq!(split_name("\"a\"\"b\"").unwrap(), vec!["a\"b"]);
+        for bad in ["a b", "", "a.", "\"\"", "\"open"] {
+            assert_eq!(split_name(bad).unwrap_err().code, "42602", "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_string_casts_need_the_catalog() {
+        assert!(needs_catalog(types::UNKNOWN, types::REGCLASS));
+        assert!(needs_catalog(types::REGTYPE, types::TEXT));
+        assert!(!needs_catalog(types::OID, types::REGCLASS));
+        assert!(!needs_catalog(types::REGCLASS, types::INT8));
+    }
+}

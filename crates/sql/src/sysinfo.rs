@@ -1,0 +1,619 @@
+//! System information functions psql's backslash commands call: name
+//! visibility (pg_table_is_visible, pg_type_is_visible), owners
+//! (pg_get_userbyid), format_type, comments (obj_description & co),
+//! encodings, tablespaces and sizes.
+//!
+//! Why catalog queries: every answer is a row of pg_class, pg_type,
+//! pg_roles or pg_description, which tusk keeps in heap tables, so each
+//! function reads them with a nested SQL query ([`query`]) through the
+//! session's host, as PostgreSQL's own versions read the syscache. That
+//! keeps this module free of storage knowledge and sees the statement's
+//! snapshot, so a table created earlier in the same transaction is found.
+//! Which process may call: the backend running the statement.
+
+use tusk_common::PgError;
+
+use crate::exec::Row;
+use crate::host::Host;
+use crate::types::{self, Oid};
+use crate::value::{to_text, Value};
+
+/// The functions of this module (one `Func::Sys` variant in func.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sys {
+    TableIsVisible,
+    TypeIsVisible,
+    UserById,
+    EncodingToChar,
+    FormatType,
+    ObjDescription,
+    ObjDescriptionOid,
+    ColDescription,
+    ShobjDescription,
+    TablespaceLocation,
+    SizePretty,
+    /// pg_get_expr(pg_node_tree, relation [, pretty]).
+    GetExpr,
+    /// pg_get_indexdef(index [, column, pretty]).
+    IndexDef,
+    /// pg_get_statisticsobjdef_columns: tusk has no extended statistics.
+    StatisticsColumns,
+    /// pg_relation_is_publishable: tusk has no publications.
+    RelationIsPublishable,
+}
+
+/// Whether NULL arguments make the result NULL without a call: all but
+/// format_type, whose NULL typmod means "no modifier given".
+pub(crate) fn is_strict(f: Sys) -> bool {
+    f != Sys::FormatType
+}
+
+/// All rows of a nested catalog query (at most a handful here).
+fn query(
+    host: &mut dyn Host,
+    sql: &str,
+    param_types: &[Oid],
+    params: Vec<Value>,
+) -> Result<Vec<Row>, PgError> {
+    let stmts = crate::parse(sql)?;
+    let Some(stmt) = stmts.first() else {
+        return Ok(Vec::new());
+    };
+    let p = crate::prepare(stmt, param_types, &*host)?;
+    let rels = host.nested_relations();
+    let mut ex = crate::start(&p, params, host, &*rels)?;
+    let mut out = Vec::new();
+    while let Some(r) = ex.next(host)? {
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn oid_arg(v: &Value) -> Option<u32> {
+    match v {
+        Value::Oid(o) => Some(*o),
+        Value::Int4(i) => Some(*i as u32),
+        Value::Int8(i) => Some(*i as u32),
+        _ => None,
+    }
+}
+
+fn int_arg(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int2(i) => Some(*i as i64),
+        Value::Int4(i) => Some(*i as i64),
+        Value::Int8(i) => Some(*i),
+        Value::Oid(o) => Some(*o as i64),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> String {
+    to_text(v).unwrap_or_default()
+}
+
+/// The schemas of search_path in lookup order, as PostgreSQL's
+/// recomputeNamespacePath: pg_catalog first unless listed, `$user` as the
+/// current user's name, schemas that do not exist left out.
+pub(crate) fn search_path(host: &mut dyn Host) -> Result<Vec<u32>, PgError> {
+    let path = host
+        .show("search_path")
+        .unwrap_or_else(|_| "\"$user\", public".into());
+    let user = host.identity().user.clone();
+    let mut names = Vec::new();
+    for part in split_path(&path) {
+        names.push(if part == "$user" { user.clone() } else { part });
+    }
+    let mut oids = Vec::new();
+    for n in names {
+        let rows = query(
+            host,
+            "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1",
+            &[types::NAME],
+            vec![Value::Name(n)],
+        )?;
+        if let Some(o) = rows.first().and_then(|r| r.first()).and_then(oid_arg) {
+            if !oids.contains(&o) {
+                oids.push(o);
+            }
+        }
+    }
+    const PG_CATALOG: u32 = 11;
+    if !oids.contains(&PG_CATALOG) {
+        oids.insert(0, PG_CATALOG);
+    }
+    Ok(oids)
+}
+
+/// search_path's elements: comma-separated identifiers, double-quoted
+/// ones kept as written, bare ones folded to lower case.
+fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = path.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '"' {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        item.push('"');
+                    } else {
+                        break;
+                    }
+                } else {
+                    item.push(c);
+                }
+            }
+            while chars.peek().is_some_and(|c| *c != ',') {
+                chars.next();
+            }
+        } else {
+            while let Some(c) = chars.peek().copied() {
+                if c == ',' {
+                    break;
+                }
+                item.push(c);
+                chars.next();
+            }
+            item = item.trim().to_lowercase();
+        }
+        if !item.is_empty() {
+            out.push(item);
+        }
+        if chars.next().is_none() {
+            return out;
+        }
+    }
+}
+
+/// Whether the object named `name` in schema `nsp` is the one an
+/// unqualified `name` finds: its schema is on the path and no schema
+/// before it has an object of that name (`probe` counts them).
+pub(crate) fn visible(
+    host: &mut dyn Host,
+    nsp: u32,
+    name: &str,
+    probe: &str,
+) -> Result<bool, PgError> {
+    for s in search_path(host)? {
+        if s == nsp {
+            return Ok(true);
+        }
+        let hit = query(
+            host,
+            probe,
+            &[types::NAME, types::OID],
+            vec![Value::Name(name.into()), Value::Oid(s)],
+        )?;
+        if !hit.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(false)
+}
+
+/// One call. `args` are already evaluated (NULLs filtered for strict ones).
+pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value, PgError> {
+    let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
+    Ok(match f {
+        Sys::TableIsVisible | Sys::TypeIsVisible => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let (get, probe) = if f == Sys::TableIsVisible {
+                (
+                    "SELECT relnamespace, relname FROM pg_catalog.pg_class WHERE oid = $1",
+                    "SELECT 1 FROM pg_catalog.pg_class WHERE relname = $1 AND relnamespace = $2",
+                )
+            } else {
+                (
+                    "SELECT typnamespace, typname FROM pg_catalog.pg_type WHERE oid = $1",
+                    "SELECT 1 FROM pg_catalog.pg_type WHERE typname = $1 AND typnamespace = $2",
+                )
+            };
+            let rows = query(host, get, &[types::OID], vec![Value::Oid(oid)])?;
+            // PostgreSQL answers NULL for an OID that names nothing.
+            let Some(r) = rows.first() else {
+                return Ok(Value::Null);
+            };
+            let nsp = oid_arg(&r[0]).unwrap_or(0);
+            Value::Bool(visible(host, nsp, &text(&r[1]), probe)?)
+        }
+        Sys::UserById => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            Value::Name(role_name(host, oid)?.unwrap_or_else(|| format!("unknown (OID={oid})")))
+        }
+        Sys::EncodingToChar => Value::Name(
+            encoding_name(int_arg(&a(0)).unwrap_or(-1))
+                .unwrap_or("")
+                .into(),
+        ),
+        Sys::FormatType => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let typmod = int_arg(&a(1)).map(|m| m as i32);
+            Value::Text(format_type(host, oid, typmod)?)
+        }
+        Sys::ObjDescription | Sys::ObjDescriptionOid | Sys::ColDescription => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let (sql, ptypes, params): (&str, &[Oid], Vec<Value>) = match f {
+                Sys::ObjDescription => (
+                    "SELECT d.description FROM pg_catalog.pg_description d, pg_catalog.pg_class c \
+                     WHERE d.objoid = $1 AND d.classoid = c.oid AND c.relname = $2 \
+                     AND c.relnamespace = 11 AND d.objsubid = 0",
+                    &[types::OID, types::NAME],
+                    vec![Value::Oid(oid), Value::Name(text(&a(1)))],
+                ),
+                Sys::ObjDescriptionOid => (
+                    "SELECT description FROM pg_catalog.pg_description \
+                     WHERE objoid = $1 AND objsubid = 0",
+                    &[types::OID],
+                    vec![Value::Oid(oid)],
+                ),
+                _ => (
+                    "SELECT description FROM pg_catalog.pg_description \
+                     WHERE objoid = $1 AND classoid = 1259 AND objsubid = $2",
+                    &[types::OID, types::INT4],
+                    vec![
+                        Value::Oid(oid),
+                        Value::Int4(int_arg(&a(1)).unwrap_or(0) as i32),
+                    ],
+                ),
+            };
+            let rows = query(host, sql, ptypes, params)?;
+            rows.into_iter()
+                .next()
+                .and_then(|r| r.into_iter().next())
+                .unwrap_or(Value::Null)
+        }
+        // tusk keeps no descriptions of shared objects yet.
+        Sys::ShobjDescription => Value::Null,
+        // Only the built-in tablespaces exist; PostgreSQL shows both of
+        // them with an empty location.
+        Sys::TablespaceLocation => Value::Text(String::new()),
+        Sys::SizePretty => match int_arg(&a(0)) {
+            Some(n) => Value::Text(size_pretty(n)),
+            None => Value::Null,
+        },
+        Sys::GetExpr => match (to_text(&a(0)), oid_arg(&a(1))) {
+            (Some(e), Some(rel)) => Value::Text(get_expr(host, &e, rel)?),
+            _ => Value::Null,
+        },
+        Sys::IndexDef => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let column = int_arg(&a(1)).unwrap_or(0);
+            index_def(host, oid, column)?
+        }
+        Sys::StatisticsColumns => Value::Null,
+        Sys::RelationIsPublishable => Value::Bool(false),
+    })
+}
+
+/// pg_get_expr over tusk's pg_node_tree columns, which hold the
+/// expression's SQL text: a bare string literal is shown with the cast to
+/// its column's type that PostgreSQL's deparser prints (`'x'::text`),
+/// anything else as stored.
+fn get_expr(host: &mut dyn Host, expr: &str, rel: u32) -> Result<String, PgError> {
+    let e = expr.trim();
+    let bare_string = e.len() >= 2
+        && e.starts_with('\'')
+        && e.ends_with('\'')
+        && !e[1..e.len() - 1].replace("''", "").contains('\'');
+    if !bare_string {
+        return Ok(expr.to_string());
+    }
+    let rows = query(
+        host,
+        "SELECT d.adbin, a.atttypid, a.atttypmod \
+         FROM pg_catalog.pg_attrdef d, pg_catalog.pg_attribute a \
+         WHERE d.adrelid = $1 AND a.attrelid = d.adrelid AND a.attnum = d.adnum",
+        &[types::OID],
+        vec![Value::Oid(rel)],
+    )?;
+    let Some(r) = rows
+        .iter()
+        .find(|r| to_text(&r[0]).as_deref() == Some(expr))
+    else {
+        return Ok(expr.to_string());
+    };
+    let r = &r[1..];
+    let ty = oid_arg(&r[0]).unwrap_or(types::TEXT);
+    // The constant is of the column's type without its modifier (the
+    // length check is a separate coercion PostgreSQL does not print).
+    Ok(format!("{e}::{}", format_type(host, ty, None)?))
+}
+
+/// pg_get_indexdef: `CREATE [UNIQUE] INDEX name ON schema.table USING
+/// btree (cols)` for column 0, else that key column's name. Columns with
+/// DESC / NULLS FIRST (pg_index.indoption bits 1 and 2) say so.
+fn index_def(host: &mut dyn Host, oid: u32, column: i64) -> Result<Value, PgError> {
+    let rows = query(
+        host,
+        "SELECT i.indrelid, i.indisunique, i.indkey::text, i.indoption::text, c.relname, \
+         t.relname, n.nspname, am.amname FROM pg_catalog.pg_index i \
+         JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
+         LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam \
+         WHERE i.indexrelid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(Value::Null);
+    };
+    let rel = oid_arg(&r[0]).unwrap_or(0);
+    let nums = |v: &Value| -> Vec<i64> {
+        text(v)
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect()
+    };
+    let keys = nums(&r[2]);
+    let options = nums(&r[3]);
+    let mut cols = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let name = query(
+            host,
+            "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
+            &[types::OID, types::INT2],
+            vec![Value::Oid(rel), Value::Int2(*k as i16)],
+        )?;
+        let mut c = crate::routine::quote_ident(
+            &name
+                .first()
+                .and_then(|r| r.first())
+                .map(text)
+                .unwrap_or_default(),
+        );
+        if column > 0 {
+            if column as usize == i + 1 {
+                return Ok(Value::Text(c));
+            }
+            continue;
+        }
+        let opt = options.get(i).copied().unwrap_or(0);
+        let desc = opt & 1 != 0;
+        let nulls_first = opt & 2 != 0;
+        if desc {
+            c.push_str(" DESC");
+        }
+        if nulls_first != desc {
+            c.push_str(if nulls_first {
+                " NULLS FIRST"
+            } else {
+                " NULLS LAST"
+            });
+        }
+        cols.push(c);
+    }
+    if column > 0 {
+        return Ok(Value::Text(String::new()));
+    }
+    let q = crate::routine::quote_ident;
+    let am = to_text(&r[7]).unwrap_or_else(|| "btree".into());
+    Ok(Value::Text(format!(
+        "CREATE {}INDEX {} ON {}.{} USING {am} ({})",
+        if r[1] == Value::Bool(true) {
+            "UNIQUE "
+        } else {
+            ""
+        },
+        q(&text(&r[4])),
+        q(&text(&r[6])),
+        q(&text(&r[5])),
+        cols.join(", ")
+    )))
+}
+
+/// The name of role `oid`, if it exists.
+fn role_name(host: &mut dyn Host, oid: u32) -> Result<Option<String>, PgError> {
+    let rows = query(
+        host,
+        "SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    Ok(rows.first().and_then(|r| r.first()).map(text))
+}
+
+/// PostgreSQL's encoding names by number (pg_wchar.h's order).
+pub(crate) fn encoding_name(n: i64) -> Option<&'static str> {
+    const NAMES: &[&str] = &[
+        "SQL_ASCII",
+        "EUC_JP",
+        "EUC_CN",
+        "EUC_KR",
+        "EUC_TW",
+        "EUC_JIS_2004",
+        "UTF8",
+        "MULE_INTERNAL",
+        "LATIN1",
+        "LATIN2",
+        "LATIN3",
+        "LATIN4",
+        "LATIN5",
+        "LATIN6",
+        "LATIN7",
+        "LATIN8",
+        "LATIN9",
+        "LATIN10",
+        "WIN1256",
+        "WIN1258",
+        "WIN866",
+        "WIN874",
+        "KOI8R",
+        "WIN1251",
+        "WIN1252",
+        "ISO_8859_5",
+        "ISO_8859_6",
+        "ISO_8859_7",
+        "ISO_8859_8",
+        "WIN1250",
+        "WIN1253",
+        "WIN1254",
+        "WIN1255",
+        "WIN1257",
+        "KOI8U",
+        "SJIS",
+        "BIG5",
+        "GBK",
+        "UHC",
+        "GB18030",
+        "JOHAB",
+        "SHIFT_JIS_2004",
+    ];
+    usize::try_from(n).ok().and_then(|i| NAMES.get(i).copied())
+}
+
+/// pg_size_pretty(bigint): bytes, then kB, MB, GB, TB, PB, each unit
+/// taken once the value reaches 10240 of the previous one, halves
+/// rounded away from zero as PostgreSQL's half_rounded.
+pub(crate) fn size_pretty(n: i64) -> String {
+    const UNITS: &[&str] = &["kB", "MB", "GB", "TB", "PB"];
+    let mut size = n as i128;
+    if size.abs() < 10 * 1024 {
+        return format!("{size} bytes");
+    }
+    // Each step keeps one extra bit so the last division can round.
+    size >>= 9;
+    for (i, unit) in UNITS.iter().enumerate() {
+        let last = i == UNITS.len() - 1;
+        if last || size.abs() < 20 * 1024 - 1 {
+            let half = if size >= 0 {
+                (size + 1) / 2
+            } else {
+                (size - 1) / 2
+            };
+            return format!("{half} {unit}");
+        }
+        size >>= 10;
+    }
+    unreachable!()
+}
+
+/// format_type(type, typmod): the SQL spelling of a type, its modifier
+/// when one is given (`None` is SQL NULL: "no modifier"), `[]` for
+/// arrays, `???` for an unknown OID.
+pub(crate) fn format_type(
+    host: &mut dyn Host,
+    oid: u32,
+    typmod: Option<i32>,
+) -> Result<String, PgError> {
+    let m = typmod.unwrap_or(-1);
+    if let Some(elem) = types::array::elem_type(oid).filter(|_| types::type_info(oid).is_some()) {
+        return Ok(format!("{}[]", format_type(host, elem, typmod)?));
+    }
+    let base = match oid {
+        // bpchar with an explicit -1 is not character(1): PostgreSQL
+        // prints the internal name so that it reads back the same.
+        types::BPCHAR if typmod.is_some_and(|m| m < 0) => return Ok("bpchar".into()),
+        types::BPCHAR => "character".to_string(),
+        types::VARCHAR => "character varying".to_string(),
+        types::NUMERIC => "numeric".to_string(),
+        types::TIMESTAMP | types::TIMESTAMPTZ => {
+            let zone = if oid == types::TIMESTAMP {
+                "without"
+            } else {
+                "with"
+            };
+            return Ok(if m >= 0 {
+                format!("timestamp({m}) {zone} time zone")
+            } else {
+                format!("timestamp {zone} time zone")
+            });
+        }
+        o if types::type_info(o).is_some() => types::sql_name(o),
+        o => {
+            // A type of the database (not built in): its name, qualified
+            // when search_path does not find it.
+            let rows = query(
+                host,
+                "SELECT typname, typnamespace FROM pg_catalog.pg_type WHERE oid = $1",
+                &[types::OID],
+                vec![Value::Oid(o)],
+            )?;
+            let Some(r) = rows.first() else {
+                return Ok("???".into());
+            };
+            let name = text(&r[0]);
+            let nsp = oid_arg(&r[1]).unwrap_or(0);
+            let probe = "SELECT 1 FROM pg_catalog.pg_type WHERE typname = $1 AND typnamespace = $2";
+            if visible(host, nsp, &name, probe)? {
+                crate::routine::quote_ident(&name)
+            } else {
+                let ns = query(
+                    host,
+                    "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1",
+                    &[types::OID],
+                    vec![Value::Oid(nsp)],
+                )?;
+                let ns = ns
+                    .first()
+                    .and_then(|r| r.first())
+                    .map(text)
+                    .unwrap_or_default();
+                format!(
+                    "{}.{}",
+                    crate::routine::quote_ident(&ns),
+                    crate::routine::quote_ident(&name)
+                )
+            }
+        }
+    };
+    Ok(match oid {
+        types::BPCHAR | types::VARCHAR if m >= 4 => format!("{base}({})", m - 4),
+        types::NUMERIC if m >= 4 => {
+            let v = m - 4;
+            format!(
+                "{base}({},{})",
+                (v >> 16) & 0xffff,
+                ((v & 0x7ff) ^ 1024) - 1024
+            )
+        }
+        _ => base,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_pretty_matches_postgres() {
+        // Values checked against PostgreSQL 15's pg_size_pretty.
+        assert_eq!(size_pretty(0), "0 bytes");
+        assert_eq!(size_pretty(10239), "10239 bytes");
+        assert_eq!(size_pretty(10240), "10 kB");
+        assert_eq!(size_pretty(8192 * 1024), "8192 kB");
+        assert_eq!(size_pretty(20 * 1024 * 1024), "20 MB");
+        assert_eq!(size_pretty(-10240), "-10 kB");
+        assert_eq!(size_pretty(1_000_000_000_000_000_000), "888 PB");
+    }
+
+    #[test]
+    fn search_path_is_split_as_identifiers() {
+        assert_eq!(split_path("\"$user\", public"), vec!["$user", "public"]);
+        assert_eq!(split_path("A, \"My \"\"S\"\"\""), vec!["a", "My \"S\""]);
+        assert_eq!(split_path(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn encodings_by_number() {
+        assert_eq!(encoding_name(6), Some("UTF8"));
+        assert_eq!(encoding_name(0), Some("SQL_ASCII"));
+        assert_eq!(encoding_name(-1), None);
+    }
+}
