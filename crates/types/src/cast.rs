@@ -304,6 +304,11 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         }
         types::INET => Value::Inet(parse_inet(s)?),
         types::VOID => Value::Void,
+        types::JSON => {
+            crate::json::validate_json(s)?;
+            Value::Json(s.to_string())
+        }
+        types::JSONB => Value::Jsonb(Box::new(crate::json::parse_jsonb(s)?)),
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(
@@ -365,6 +370,11 @@ pub fn castable(from: Oid, to: Oid) -> bool {
             (types::BOOL, types::INT4) | (types::INT4, types::BOOL)
         )
         || is_datetime(from) && is_datetime(to)
+        || matches!(
+            (from, to),
+            (types::JSON, types::JSONB) | (types::JSONB, types::JSON)
+        )
+        || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
 }
 
 /// Truncate (varchar) or pad (char) to a length modifier; round numerics
@@ -537,6 +547,10 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             types::CHAR => Value::Char(s.as_bytes().first().copied().unwrap_or(0)),
             _ => Value::Text(s),
         };
+        return apply_typmod(out, to);
+    }
+    // json <-> jsonb and jsonb's scalar casts (crate::json).
+    if let Some(out) = crate::json::cast(&v, to.oid)? {
         return apply_typmod(out, to);
     }
     // From a string type: the input function.

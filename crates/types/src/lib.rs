@@ -27,6 +27,7 @@
 pub mod array;
 pub mod cast;
 pub mod datetime;
+pub mod json;
 pub mod numeric;
 pub mod types;
 pub mod value;

@@ -53,6 +53,10 @@ pub enum Value {
     Void,
     /// An array of any element type (crate::array).
     Array(Box<crate::array::Array>),
+    /// `json`: the validated text exactly as written (crate::json).
+    Json(String),
+    /// `jsonb`: the normalised tree (crate::json).
+    Jsonb(Box<crate::json::Jsonb>),
 }
 
 impl Value {
@@ -186,6 +190,8 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Record(fields) => record_text(fields),
         Value::Void => String::new(),
         Value::Array(a) => crate::array::to_text(a),
+        Value::Json(s) => s.clone(),
+        Value::Jsonb(j) => crate::json::to_text(j),
     })
 }
 
@@ -242,6 +248,8 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         }
         Value::Void => Vec::new(),
         Value::Array(a) => crate::array::send(a),
+        Value::Json(s) => s.as_bytes().to_vec(),
+        Value::Jsonb(j) => crate::json::send_jsonb(j),
     })
 }
 
@@ -398,6 +406,12 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             }
         }
         types::VOID => Value::Void,
+        types::JSON => {
+            let s = utf8(b)?;
+            crate::json::validate_json(s)?;
+            Value::Json(s.to_string())
+        }
+        types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
         other if crate::array::is_array(other) => {
             let elem = crate::array::elem_type(other).unwrap_or(types::TEXT);
             Value::Array(Box::new(crate::array::recv(b, elem)?))
@@ -451,6 +465,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Inet(x), Inet(y)) => x.cmp(y),
         (Lsn(x), Lsn(y)) | (Xid8(x), Xid8(y)) => x.cmp(y),
         (Array(x), Array(y)) => crate::array::compare(x, y),
+        (Jsonb(x), Jsonb(y)) => crate::json::compare(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -483,6 +498,8 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Record(_) => 19,
         Value::Xid8(_) => 20,
         Value::Array(_) => 21,
+        Value::Json(_) => 22,
+        Value::Jsonb(_) => 23,
     }
 }
 
