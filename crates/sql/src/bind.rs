@@ -27,6 +27,7 @@ use crate::value::Value;
 use crate::Column;
 
 pub(crate) mod array;
+pub(crate) mod json;
 pub(crate) mod rowexpr;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
@@ -794,6 +795,9 @@ impl<'h> Binder<'h> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
         use ast::Expr as E;
+        if let Some(b) = self.bind_json_expr(e)? {
+            return Ok(b);
+        }
         if let Some(b) = self.bind_array_expr(e)? {
             return Ok(b);
         }
@@ -1210,6 +1214,10 @@ impl<'h> Binder<'h> {
                     Ok(b) => return Ok(b),
                     Err(lr) => lr,
                 };
+                let (l, r) = match self.json_concat(l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match (l.is_unknown(), r.is_unknown()) {
                     (true, true) => (
                         self.coerce(l, Ty::new(types::TEXT))?,
@@ -1235,6 +1243,13 @@ impl<'h> Binder<'h> {
     }
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let (l, r) = match op {
+            ArithOp::Sub => match self.json_minus(l, r)? {
+                Ok(b) => return Ok(b),
+                Err(lr) => lr,
+            },
+            _ => (l, r),
+        };
         let sym = op.symbol();
         let (l, r) = match (l.is_unknown(), r.is_unknown()) {
             (true, true) => return Err(op_not_unique(sym, types::UNKNOWN, types::UNKNOWN)),
@@ -1739,6 +1754,10 @@ impl<'h> Binder<'h> {
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
         let args = match self.array_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.json_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -3026,6 +3045,10 @@ impl<'h> Binder<'h> {
             }
         }
         let bound = match self.array_set_function(&fname, alias, bound)? {
+            Ok(r) => return Ok(r),
+            Err(bound) => bound,
+        };
+        let bound = match self.json_set_function(&fname, alias, bound)? {
             Ok(r) => return Ok(r),
             Err(bound) => bound,
         };

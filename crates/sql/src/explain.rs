@@ -842,6 +842,13 @@ impl Dp {
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),
+            Expr::Json(op, args) if op.is_operator() && args.len() == 2 => format!(
+                "({} {} {})",
+                self.expr(&args[0], names),
+                op.name(),
+                self.expr(&args[1], names)
+            ),
+            Expr::Json(op, args) => format!("{}({})", op.name(), self.list(args, names)),
             Expr::SubLink(s) => {
                 self.subplans += 1;
                 let n = self.subplans;
@@ -2880,6 +2887,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Subscripts => "generate_subscripts",
         SrfOp::SplitToTable => "regexp_split_to_table",
         SrfOp::Matches => "regexp_matches",
+        SrfOp::Json(..) => "json_each",
     }
 }
 

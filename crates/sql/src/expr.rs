@@ -139,6 +139,8 @@ pub(crate) enum Expr {
     /// An array or pattern-matching operation over its arguments
     /// (crates/sql/src/arrays.rs).
     Array(crate::arrays::ArrOp, Vec<Expr>),
+    /// A json or jsonb operation over its arguments (crates/sql/src/json.rs).
+    Json(crate::json::JsonOp, Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -216,7 +218,7 @@ impl Expr {
             Expr::And(v) | Expr::Or(v) | Expr::Coalesce(v) | Expr::MinMax(v, _) => {
                 v.iter_mut().for_each(|e| e.visit(level, f))
             }
-            Expr::Func(_, v) | Expr::UserFunc(_, v) | Expr::Array(_, v) => {
+            Expr::Func(_, v) | Expr::UserFunc(_, v) | Expr::Array(_, v) | Expr::Json(_, v) => {
                 v.iter_mut().for_each(|e| e.visit(level, f))
             }
             Expr::Case { whens, else_ } => {
@@ -693,6 +695,13 @@ impl Expr {
                 }
                 crate::arrays::eval(op, vals)?
             }
+            Expr::Json(op, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                crate::json::eval(*op, vals)?
+            }
             Expr::UserFunc(def, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
@@ -729,6 +738,8 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Record(_) => types::RECORD,
         Value::Text(_) => types::TEXT,
         Value::Array(a) => return types::array::array_type(a.elem),
+        Value::Json(_) => types::JSON,
+        Value::Jsonb(_) => types::JSONB,
         Value::Null => return None,
     })
 }

@@ -69,6 +69,7 @@ mod fkey;
 mod func;
 mod host;
 pub mod index;
+mod json;
 mod lateral;
 mod lock;
 mod modify;
