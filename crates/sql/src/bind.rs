@@ -1483,6 +1483,9 @@ impl<'h> Binder<'h> {
         if matches!(name.as_str(), "sum" | "avg" | "min" | "max") {
             return self.simple_aggregate(&name, &raw_args);
         }
+        if let Some(b) = self.json_aggregate(&name, &raw_args)? {
+            return Ok(b);
+        }
         let mut exprs = Vec::with_capacity(raw_args.len());
         for a in &raw_args {
             match a {
@@ -3516,9 +3519,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             return Ok(Ty::with_mod(arr, e.typmod));
         }
         D::Array(_) => return Err(not_supported("array types")),
-        D::JSON
-        | D::JSONB
-        | D::Uuid
+        D::JSON => ("json".into(), vec![]),
+        D::JSONB => ("jsonb".into(), vec![]),
+        D::Uuid
         | D::Regclass
         | D::Bit(_)
         | D::BitVarying(_)

@@ -974,6 +974,12 @@ impl Dp {
             AggCall::Avg(e, _) => format!("avg({})", self.expr(e, names)),
             AggCall::Min(e) => format!("min({})", self.expr(e, names)),
             AggCall::Max(e) => format!("max({})", self.expr(e, names)),
+            AggCall::Json { b, object, arg } => format!(
+                "{}{}({})",
+                if *b { "jsonb" } else { "json" },
+                if *object { "_object_agg" } else { "_agg" },
+                self.expr(arg, names)
+            ),
         }
     }
 }
@@ -2108,7 +2114,8 @@ fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
                     | AggCall::Sum(e, _)
                     | AggCall::Avg(e, _)
                     | AggCall::Min(e)
-                    | AggCall::Max(e) => mark(e),
+                    | AggCall::Max(e)
+                    | AggCall::Json { arg: e, .. } => mark(e),
                 }
             }
             for g in &plan.group_by {

@@ -67,6 +67,8 @@ pub(crate) enum JsonOp {
     Insert,
     StripNulls,
     Pretty,
+    /// The (key, value) argument pair of json(b)_object_agg, as a record.
+    Pair,
 }
 
 impl JsonOp {
@@ -101,6 +103,7 @@ impl JsonOp {
             JsonOp::Insert => "jsonb_insert",
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
+            JsonOp::Pair => "ROW",
         }
     }
 
@@ -120,6 +123,7 @@ impl JsonOp {
                 | JsonOp::Insert
                 | JsonOp::StripNulls
                 | JsonOp::Pretty
+                | JsonOp::Pair
         )
     }
 }
@@ -235,6 +239,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             | JsonOp::BuildArray { .. }
             | JsonOp::Set
             | JsonOp::Insert
+            | JsonOp::Pair
     );
     if strict && args.iter().any(Value::is_null) {
         return Ok(Value::Null);
@@ -263,6 +268,11 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
                     Some(r) => raw_result(r, text)?,
                     None => Value::Null,
                 },
+                // A top-level scalar is a one-element array to jsonb's
+                // element access (PostgreSQL's raw scalar).
+                Value::Jsonb(j) if j.is_scalar() => {
+                    jsonb_result((i == 0 || i == -1).then_some(&**j), text)
+                }
                 Value::Jsonb(j) => jsonb_result(j.index(i), text),
                 _ => Value::Null,
             }
@@ -473,6 +483,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             _ => jb(strip_nulls(tree(&a0)?.unwrap_or(Jsonb::Null))),
         },
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
+        JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::Set | JsonOp::Insert => {
             if a0.is_null() || a1.is_null() {
                 return Ok(Value::Null);
@@ -958,4 +969,45 @@ pub(crate) fn srf_columns(op: JsonSrf, json: bool) -> Vec<(&'static str, Oid)> {
         JsonSrf::Elements { text } => vec![("value", if text { types::TEXT } else { jt })],
         JsonSrf::ObjectKeys => vec![("json_object_keys", types::TEXT)],
     }
+}
+
+/// The aggregates json_agg / jsonb_agg (`object` false: each value) and
+/// json_object_agg / jsonb_object_agg (`object`: each a [`JsonOp::Pair`]
+/// record): the final value over the collected inputs; NULL for none.
+pub(crate) fn agg_final(b: bool, object: bool, items: Vec<Value>) -> Result<Value, PgError> {
+    if items.is_empty() {
+        return Ok(Value::Null);
+    }
+    if !object {
+        return Ok(if b {
+            jb(Jsonb::Array(items.iter().map(to_jsonb).collect()))
+        } else {
+            let parts: Vec<String> = items.iter().map(|v| json_text(v, false)).collect();
+            Value::Json(format!("[{}]", parts.join(", ")))
+        });
+    }
+    let mut pairs = Vec::with_capacity(items.len());
+    for it in items {
+        let Value::Record(mut f) = it else { continue };
+        let v = f.pop().map(|x| x.1).unwrap_or(Value::Null);
+        let k = f.pop().map(|x| x.1).unwrap_or(Value::Null);
+        let Some(k) = key_text(&k) else {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "field name must not be null",
+            ));
+        };
+        pairs.push((k, v));
+    }
+    Ok(if b {
+        jb(Jsonb::object(
+            pairs.into_iter().map(|(k, v)| (k, to_jsonb(&v))).collect(),
+        ))
+    } else {
+        let parts: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{} : {}", tj::escape(k), json_text(v, false)))
+            .collect();
+        Value::Json(format!("{{ {} }}", parts.join(", ")))
+    })
 }

@@ -424,6 +424,7 @@ impl<'a> Lexer<'a> {
                         cp
                     };
                     if cp == 0 && self.mode == Mode::Jsonb {
+                        self.tok = Tok::Str;
                         return Err(PgError::error(
                             UNTRANSLATABLE_CHARACTER,
                             "unsupported Unicode escape sequence",
@@ -792,7 +793,7 @@ fn write_pretty(v: &Jsonb, level: usize, out: &mut String) {
         }
     };
     match v {
-        Jsonb::Array(a) if !a.is_empty() => {
+        Jsonb::Array(a) => {
             out.push_str("[\n");
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
@@ -801,11 +802,13 @@ fn write_pretty(v: &Jsonb, level: usize, out: &mut String) {
                 pad(out, level + 1);
                 write_pretty(x, level + 1, out);
             }
-            out.push('\n');
+            if !a.is_empty() {
+                out.push('\n');
+            }
             pad(out, level);
             out.push(']');
         }
-        Jsonb::Object(p) if !p.is_empty() => {
+        Jsonb::Object(p) => {
             out.push_str("{\n");
             for (i, (k, x)) in p.iter().enumerate() {
                 if i > 0 {
@@ -816,7 +819,9 @@ fn write_pretty(v: &Jsonb, level: usize, out: &mut String) {
                 out.push_str(": ");
                 write_pretty(x, level + 1, out);
             }
-            out.push('\n');
+            if !p.is_empty() {
+                out.push('\n');
+            }
             pad(out, level);
             out.push('}');
         }
@@ -848,10 +853,31 @@ fn rank(v: &Jsonb) -> u8 {
     }
 }
 
-/// jsonb's btree order (compareJsonbContainers): by kind null < string <
-/// number < boolean < array < object; arrays by length then elements,
-/// objects by pair count then key/value pairs in storage order.
+/// jsonb's btree order (compareJsonbContainers). A top-level scalar is
+/// stored as a one-element "raw scalar" array, so at the top a scalar
+/// sorts among arrays by length (`[]` < `null` < `[1]` < `[1, 2]`), below
+/// a real array of the same length; objects sort above all of them.
 pub fn compare(a: &Jsonb, b: &Jsonb) -> Ordering {
+    let len = |v: &Jsonb| match v {
+        Jsonb::Array(x) => x.len(),
+        _ => 1,
+    };
+    match (a, b) {
+        (Jsonb::Object(_), _) | (_, Jsonb::Object(_)) => compare_inner(a, b),
+        _ => len(a)
+            .cmp(&len(b))
+            .then_with(|| match (a.is_scalar(), b.is_scalar()) {
+                (true, false) => Ordering::Less,
+                (false, true) => Ordering::Greater,
+                _ => compare_inner(a, b),
+            }),
+    }
+}
+
+/// Below the top: by kind null < string < number < boolean < array <
+/// object; arrays by length then elements, objects by pair count then
+/// key/value pairs in storage order.
+fn compare_inner(a: &Jsonb, b: &Jsonb) -> Ordering {
     match (a, b) {
         (Jsonb::Null, Jsonb::Null) => Ordering::Equal,
         (Jsonb::String(x), Jsonb::String(y)) => x.as_bytes().cmp(y.as_bytes()),
@@ -859,7 +885,7 @@ pub fn compare(a: &Jsonb, b: &Jsonb) -> Ordering {
         (Jsonb::Bool(x), Jsonb::Bool(y)) => x.cmp(y),
         (Jsonb::Array(x), Jsonb::Array(y)) => x.len().cmp(&y.len()).then_with(|| {
             for (p, q) in x.iter().zip(y) {
-                let c = compare(p, q);
+                let c = compare_inner(p, q);
                 if c != Ordering::Equal {
                     return c;
                 }
@@ -868,7 +894,10 @@ pub fn compare(a: &Jsonb, b: &Jsonb) -> Ordering {
         }),
         (Jsonb::Object(x), Jsonb::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
             for ((kp, p), (kq, q)) in x.iter().zip(y) {
-                let c = kp.as_bytes().cmp(kq.as_bytes()).then_with(|| compare(p, q));
+                let c = kp
+                    .as_bytes()
+                    .cmp(kq.as_bytes())
+                    .then_with(|| compare_inner(p, q));
                 if c != Ordering::Equal {
                     return c;
                 }
@@ -877,6 +906,30 @@ pub fn compare(a: &Jsonb, b: &Jsonb) -> Ordering {
         }),
         _ => rank(a).cmp(&rank(b)),
     }
+}
+
+/// A text of `v` equal for jsonb values [`compare`] calls equal (numbers
+/// without trailing fractional zeros), for hashing (jsonb_hash).
+pub fn hash_form(v: &Jsonb) -> String {
+    fn norm(v: &Jsonb) -> Jsonb {
+        match v {
+            Jsonb::Number(n) => {
+                let t = n.to_text();
+                let t = if t.contains('.') && !t.contains('e') {
+                    t.trim_end_matches('0').trim_end_matches('.').to_string()
+                } else {
+                    t
+                };
+                Jsonb::String(format!("#{t}"))
+            }
+            Jsonb::Array(a) => Jsonb::Array(a.iter().map(norm).collect()),
+            Jsonb::Object(p) => {
+                Jsonb::Object(p.iter().map(|(k, x)| (k.clone(), norm(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    to_text(&norm(v))
 }
 
 /// `a @> b` (JsonbDeepContains): every member of `b` is in `a`; an array
@@ -1075,11 +1128,12 @@ mod tests {
     fn order_and_containment() {
         let p = |s: &str| parse_jsonb(s).unwrap();
         let order = [
+            "[]",
             "null",
             "\"a\"",
             "1",
             "true",
-            "[]",
+            "[1]",
             "[1,2]",
             "{}",
             "{\"a\":1}",

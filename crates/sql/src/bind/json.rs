@@ -399,4 +399,80 @@ impl Binder<'_> {
             Scope::single(Some(alias_name), None, cols, width),
         )))
     }
+
+    /// json_agg, jsonb_agg, json_object_agg, jsonb_object_agg; `None`
+    /// for any other name.
+    pub(crate) fn json_aggregate(
+        &mut self,
+        name: &str,
+        args: &[&ast::FunctionArg],
+    ) -> Result<Option<Bound>, PgError> {
+        let (b, object) = match name {
+            "json_agg" => (false, false),
+            "jsonb_agg" => (true, false),
+            "json_object_agg" => (false, true),
+            "jsonb_object_agg" => (true, true),
+            _ => return Ok(None),
+        };
+        if self.aggs_allowed.is_none() {
+            return Err(PgError::error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed here",
+            ));
+        }
+        if self.in_agg {
+            return Err(PgError::error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
+        }
+        let mut exprs = Vec::with_capacity(args.len());
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
+                _ => return Err(not_supported(format!("these arguments of {name}()"))),
+            }
+        }
+        if exprs.len() != if object { 2 } else { 1 } {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!(
+                    "function {name} with {} arguments does not exist",
+                    exprs.len()
+                ),
+            ));
+        }
+        self.in_agg = true;
+        let mut bound = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            match self.bind_expr(e) {
+                Ok(x) => bound.push(x),
+                Err(err) => {
+                    self.in_agg = false;
+                    return Err(err);
+                }
+            }
+        }
+        self.in_agg = false;
+        let mut es = Vec::with_capacity(bound.len());
+        for x in bound {
+            let x = if x.is_unknown() {
+                self.coerce(x, Ty::new(types::TEXT))?
+            } else {
+                x
+            };
+            es.push(x.e);
+        }
+        let arg = if object {
+            Expr::Json(JsonOp::Pair, es)
+        } else {
+            es.pop().expect("one argument")
+        };
+        self.aggs
+            .push(crate::plan::AggCall::Json { b, object, arg });
+        Ok(Some(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(if b { types::JSONB } else { types::JSON }),
+        )))
+    }
 }
