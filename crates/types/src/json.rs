@@ -354,8 +354,10 @@ impl<'a> Lexer<'a> {
         let mut run = p;
         loop {
             if p >= b.len() {
+                // An unterminated string is one invalid token to the end.
                 self.tok = Tok::End;
-                return Err(self.error("The input string ended unexpectedly.".into(), p));
+                let start = self.pos;
+                return Err(self.error(format!("Token \"{}\" is invalid.", &self.s[start..]), p));
             }
             let c = b[p];
             if c == b'"' {
@@ -367,7 +369,7 @@ impl<'a> Lexer<'a> {
                 self.tok = Tok::Str;
                 return Err(self.error(
                     format!("Character with value 0x{c:02x} must be escaped."),
-                    p + 1,
+                    p,
                 ));
             }
             if c != b'\\' {
@@ -377,8 +379,10 @@ impl<'a> Lexer<'a> {
             out.push_str(&self.s[run..p]);
             p += 1;
             if p >= b.len() {
+                // An unterminated string is one invalid token to the end.
                 self.tok = Tok::End;
-                return Err(self.error("The input string ended unexpectedly.".into(), p));
+                let start = self.pos;
+                return Err(self.error(format!("Token \"{}\" is invalid.", &self.s[start..]), p));
             }
             match b[p] {
                 b'"' => out.push('"'),
@@ -507,8 +511,11 @@ struct Parser<'a> {
     depth: usize,
 }
 
-/// Nesting beyond this is refused as PostgreSQL's stack check would.
-const MAX_DEPTH: usize = 6400;
+/// Nesting beyond this is refused as PostgreSQL's stack check would
+/// (its default 2MB max_stack_depth), well before a debug build's
+/// recursive parse, print, compare or drop of the tree could overflow the
+/// backend's stack.
+const MAX_DEPTH: usize = 1000;
 
 impl<'a> Parser<'a> {
     /// Parse one value whose first token is current; leaves the token
@@ -546,7 +553,7 @@ impl<'a> Parser<'a> {
                 sqlstate::STATEMENT_TOO_COMPLEX,
                 "stack depth limit exceeded",
             )
-            .with_hint("The JSON value nests arrays and objects too deeply."));
+            .with_hint("Increase the configuration parameter \"max_stack_depth\" (currently 2048kB), after ensuring the platform's stack depth limit is adequate."));
         }
         Ok(())
     }
@@ -1122,6 +1129,8 @@ mod tests {
         assert_eq!(e.code, "22P05");
         assert!(validate_json("\"\\u0000\"").is_ok());
         assert_eq!(err("").1, "The input string ended unexpectedly.");
+        assert_eq!(err("\"abc").1, "Token \"\"abc\" is invalid.");
+        assert_eq!(err("\"abc\ndef\"").2, "JSON data, line 1: \"abc");
     }
 
     #[test]
@@ -1159,6 +1168,16 @@ mod tests {
             panic!()
         };
         assert_eq!(a, vec!["1", "{\"x\" : 2}"]);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let e = parse_jsonb(&"[".repeat(100_000)).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("54001", "stack depth limit exceeded")
+        );
+        assert!(parse_jsonb(&format!("{}{}", "[".repeat(500), "]".repeat(500))).is_ok());
     }
 
     #[test]

@@ -298,7 +298,23 @@ impl Binder<'_> {
         }
         // Fixed signatures: (base, jsonb only, params after the json
         // argument, op, result).
+        let int_second = args
+            .get(1)
+            .is_some_and(|a| matches!(a.ty.oid, types::INT2 | types::INT4 | types::INT8));
         let (op, params, ret): (JsonOp, &[Oid], Oid) = match (base, args.len()) {
+            // The functions behind jsonb's operators, callable by name.
+            ("contains", 2) if b => (JsonOp::Contains, &[types::JSONB], types::BOOL),
+            ("contained", 2) if b => (JsonOp::ContainedBy, &[types::JSONB], types::BOOL),
+            ("exists", 2) if b => (JsonOp::Exists, &[types::TEXT], types::BOOL),
+            ("exists_any", 2) if b => (JsonOp::ExistsAny, &[TEXT_ARRAY], types::BOOL),
+            ("exists_all", 2) if b => (JsonOp::ExistsAll, &[TEXT_ARRAY], types::BOOL),
+            ("concat", 2) if b => (JsonOp::Concat, &[types::JSONB], jt),
+            ("delete", 2) if b && int_second => (JsonOp::DeleteIndex, &[types::INT4], jt),
+            ("delete", 2) if b && args[1].ty.oid == TEXT_ARRAY => {
+                (JsonOp::DeleteKeys, &[TEXT_ARRAY], jt)
+            }
+            ("delete", 2) if b => (JsonOp::DeleteKey, &[types::TEXT], jt),
+            ("delete_path", 2) if b => (JsonOp::DeletePath, &[TEXT_ARRAY], jt),
             ("typeof", 1) => (JsonOp::Typeof, &[], types::TEXT),
             ("array_length", 1) => (JsonOp::ArrayLength, &[], types::INT4),
             ("strip_nulls", 1) => (JsonOp::StripNulls, &[], jt),
