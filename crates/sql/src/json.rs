@@ -417,7 +417,18 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             }
             let mut pairs = Vec::with_capacity(args.len() / 2);
             for (i, kv) in args.chunks(2).enumerate() {
+                if matches!(
+                    kv[0],
+                    Value::Array(_) | Value::Record(_) | Value::Json(_) | Value::Jsonb(_)
+                ) {
+                    return Err(bad(
+                        "key value must be scalar, not array, composite, or json",
+                    ));
+                }
                 let Some(k) = key_text(&kv[0]) else {
+                    if b {
+                        return Err(bad(format!("argument {}: key must not be null", 2 * i + 1)));
+                    }
                     return Err(PgError::error(
                         sqlstate::NULL_VALUE_NOT_ALLOWED,
                         format!("argument {} cannot be null", 2 * i + 1),
@@ -544,7 +555,13 @@ fn object_pairs(args: &[Value]) -> Result<Vec<(String, Option<String>)>, PgError
                 return Ok(Vec::new());
             };
             let it = items(a);
-            if arr.dims.len() == 2 && arr.dims[1].0 != 2 || arr.dims.len() > 2 {
+            if arr.dims.len() > 2 {
+                return Err(PgError::error(
+                    sqlstate::ARRAY_SUBSCRIPT_ERROR,
+                    "wrong number of array subscripts",
+                ));
+            }
+            if arr.dims.len() == 2 && arr.dims[1].0 != 2 {
                 return Err(PgError::error(
                     sqlstate::ARRAY_SUBSCRIPT_ERROR,
                     "array must have two columns",
@@ -569,6 +586,16 @@ fn object_pairs(args: &[Value]) -> Result<Vec<(String, Option<String>)>, PgError
             Ok(out)
         }
         [k, v] => {
+            let ndims = |x: &Value| match x {
+                Value::Array(a) => a.dims.len(),
+                _ => 0,
+            };
+            if ndims(k) > 1 || ndims(v) > 1 {
+                return Err(PgError::error(
+                    sqlstate::ARRAY_SUBSCRIPT_ERROR,
+                    "wrong number of array subscripts",
+                ));
+            }
             let (k, v) = (items(k), items(v));
             if k.len() != v.len() {
                 return Err(PgError::error(

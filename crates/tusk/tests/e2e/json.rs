@@ -86,6 +86,8 @@ y
 a|[1, 3]|[{"p": 1}, null]
 b|[2]|[[]]
 t
+t|t|{"a": {"c": 2}}|[
+]
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:26: ERROR:  invalid input syntax for type json
@@ -113,6 +115,11 @@ HINT:  The arguments of json_build_object() must consist of alternating keys and
 psql:SCRIPT:37: ERROR:  cannot cast jsonb string to type numeric
 psql:SCRIPT:38: ERROR:  operator does not exist: json ? unknown
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:42: ERROR:  argument 1: key must not be null
+psql:SCRIPT:43: ERROR:  argument 1 cannot be null
+HINT:  Object keys should be text.
+psql:SCRIPT:44: ERROR:  key value must be scalar, not array, composite, or json
+psql:SCRIPT:45: ERROR:  wrong number of array subscripts
 "#;
 
 #[test]

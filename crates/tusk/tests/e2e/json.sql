@@ -39,3 +39,8 @@ SELECT '{"a":1}'::json ? 'a';
 SELECT json_agg(x), jsonb_agg(x), json_object_agg(k, x), jsonb_object_agg(k, x) FROM (VALUES ('a', 1), ('b', NULL), ('a', 3)) v(k, x);
 SELECT k, jsonb_agg(x), json_agg(j) FROM (VALUES ('a', 1, '{"p": 1}'::json), ('b', 2, '[]'), ('a', 3, 'null')) v(k, x, j) GROUP BY k ORDER BY k;
 SELECT json_agg(x) IS NULL FROM (SELECT 1 WHERE false) s(x);
+SELECT jsonb_build_object(NULL, 1);
+SELECT json_build_object(NULL, 1);
+SELECT jsonb_build_object(ARRAY[1], 1);
+SELECT jsonb_object('{{{a}}}');
+SELECT jsonb_contains('{"a":[1,2]}', '{"a":[2]}'), jsonb_exists_any('["x"]', '{x,y}'), jsonb_delete_path('{"a":{"b":1,"c":2}}', '{a,b}'), jsonb_pretty('[]');
