@@ -84,12 +84,18 @@ pub(crate) enum SrfOp {
     SplitToTable,
     /// regexp_matches(text, pattern [, flags]): each match's groups.
     Matches,
+    /// A json set-returning function (json.rs); `.1`: over json, not jsonb.
+    Json(crate::json::JsonSrf, bool),
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
 pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
+    if let SrfOp::Json(op, json) = op {
+        return crate::json::srf_rows(op, args, json);
+    }
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
+        SrfOp::Json(..) => Vec::new(),
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => Vec::new(),

@@ -28,6 +28,7 @@ use crate::Column;
 
 pub(crate) mod array;
 pub(crate) mod datetime;
+pub(crate) mod json;
 pub(crate) mod rowexpr;
 pub(crate) mod upsert;
 mod viewref;
@@ -824,6 +825,9 @@ impl<'h> Binder<'h> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
         use ast::Expr as E;
+        if let Some(b) = self.bind_json_expr(e)? {
+            return Ok(b);
+        }
         if let Some(b) = self.bind_array_expr(e)? {
             return Ok(b);
         }
@@ -1254,6 +1258,10 @@ impl<'h> Binder<'h> {
                     Ok(b) => return Ok(b),
                     Err(lr) => lr,
                 };
+                let (l, r) = match self.json_concat(l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match (l.is_unknown(), r.is_unknown()) {
                     (true, true) => (
                         self.coerce(l, Ty::new(types::TEXT))?,
@@ -1302,6 +1310,13 @@ impl<'h> Binder<'h> {
         let (l, r) = match self.datetime_arith(op, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
+        };
+        let (l, r) = match op {
+            ArithOp::Sub => match self.json_minus(l, r)? {
+                Ok(b) => return Ok(b),
+                Err(lr) => lr,
+            },
+            _ => (l, r),
         };
         let sym = op.symbol();
         let (l, r) = match (l.is_unknown(), r.is_unknown()) {
@@ -1530,6 +1545,9 @@ impl<'h> Binder<'h> {
         }
         if matches!(name.as_str(), "sum" | "avg" | "min" | "max") {
             return self.simple_aggregate(&name, &raw_args);
+        }
+        if let Some(b) = self.json_aggregate(&name, &raw_args)? {
+            return Ok(b);
         }
         let mut exprs = Vec::with_capacity(raw_args.len());
         for a in &raw_args {
@@ -1806,6 +1824,10 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let args = match self.datetime_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.json_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -3099,6 +3121,10 @@ impl<'h> Binder<'h> {
             Ok(r) => return Ok(r),
             Err(bound) => bound,
         };
+        let bound = match self.json_set_function(&fname, alias, bound)? {
+            Ok(r) => return Ok(r),
+            Err(bound) => bound,
+        };
         if fname != "generate_series" {
             if let Some(r) = self.set_function_in_from(&fname, alias, bound)? {
                 return Ok(r);
@@ -3572,14 +3598,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
             return Ok(Ty::with_mod(arr, e.typmod));
         }
         D::Array(_) => return Err(not_supported("array types")),
-        D::JSON
-        | D::JSONB
-        | D::Uuid
-        | D::Bit(_)
-        | D::BitVarying(_)
-        | D::VarBit(_)
-        | D::TsVector
-        | D::TsQuery => {
+        D::JSON => ("json".into(), vec![]),
+        D::JSONB => ("jsonb".into(), vec![]),
+        D::Uuid | D::Bit(_) | D::BitVarying(_) | D::VarBit(_) | D::TsVector | D::TsQuery => {
             return Err(not_supported(format!(
                 "type {}",
                 dt.to_string().to_lowercase()

@@ -305,6 +305,8 @@ pub(crate) enum AggState {
     },
     /// min/max: the best value so far.
     Best(Option<Value>),
+    /// json_agg and friends: every input, NULLs included.
+    List(Vec<Value>),
 }
 
 pub(crate) fn agg_state(a: &AggCall) -> AggState {
@@ -320,6 +322,7 @@ pub(crate) fn agg_state(a: &AggCall) -> AggState {
             },
         },
         AggCall::Min(_) | AggCall::Max(_) => AggState::Best(None),
+        AggCall::Json { .. } => AggState::List(Vec::new()),
     }
 }
 
@@ -341,6 +344,13 @@ pub(crate) fn agg_step(
         | AggCall::Avg(e, _)
         | AggCall::Min(e)
         | AggCall::Max(e) => e.eval(row, cx)?,
+        AggCall::Json { arg, .. } => {
+            let v = arg.eval(row, cx)?;
+            if let AggState::List(items) = st {
+                items.push(v);
+            }
+            return Ok(());
+        }
     };
     if arg.is_null() {
         return Ok(());
@@ -388,6 +398,7 @@ pub(crate) fn agg_step(
                 *best = Some(arg);
             }
         }
+        AggState::List(items) => items.push(arg),
     }
     Ok(())
 }
@@ -429,6 +440,10 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
         (_, AggState::Float { sum, n }) => Value::Float8(sum / n as f64),
         (_, AggState::Numeric { sum, n }) => Value::Numeric(sum.div(&Numeric::from_i64(n))?),
         (_, AggState::Best(b)) => b.unwrap_or(Value::Null),
+        (AggCall::Json { b, object, .. }, AggState::List(items)) => {
+            crate::json::agg_final(*b, *object, items)?
+        }
+        (_, AggState::List(_)) => Value::Null,
     })
 }
 
@@ -919,6 +934,7 @@ fn hash_key(vals: &[Value]) -> u64 {
                 t.hash(&mut h)
             }
             Value::Text(s) | Value::Name(s) => s.hash(&mut h),
+            Value::Jsonb(j) => tusk_types::json::hash_form(j).hash(&mut h),
             other => format!("{other:?}").hash(&mut h),
         }
     }

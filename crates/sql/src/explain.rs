@@ -843,6 +843,13 @@ impl Dp {
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),
             Expr::DateTime(op, args) => format!("{op:?}({})", self.list(args, names)),
+            Expr::Json(op, args) if op.is_operator() && args.len() == 2 => format!(
+                "({} {} {})",
+                self.expr(&args[0], names),
+                op.name(),
+                self.expr(&args[1], names)
+            ),
+            Expr::Json(op, args) => format!("{}({})", op.name(), self.list(args, names)),
             Expr::SubLink(s) => {
                 self.subplans += 1;
                 let n = self.subplans;
@@ -968,6 +975,12 @@ impl Dp {
             AggCall::Avg(e, _) => format!("avg({})", self.expr(e, names)),
             AggCall::Min(e) => format!("min({})", self.expr(e, names)),
             AggCall::Max(e) => format!("max({})", self.expr(e, names)),
+            AggCall::Json { b, object, arg } => format!(
+                "{}{}({})",
+                if *b { "jsonb" } else { "json" },
+                if *object { "_object_agg" } else { "_agg" },
+                self.expr(arg, names)
+            ),
         }
     }
 }
@@ -2102,7 +2115,8 @@ fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
                     | AggCall::Sum(e, _)
                     | AggCall::Avg(e, _)
                     | AggCall::Min(e)
-                    | AggCall::Max(e) => mark(e),
+                    | AggCall::Max(e)
+                    | AggCall::Json { arg: e, .. } => mark(e),
                 }
             }
             for g in &plan.group_by {
@@ -2881,6 +2895,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Subscripts => "generate_subscripts",
         SrfOp::SplitToTable => "regexp_split_to_table",
         SrfOp::Matches => "regexp_matches",
+        SrfOp::Json(..) => "json_each",
     }
 }
 

@@ -141,6 +141,8 @@ pub(crate) enum Expr {
     Array(crate::arrays::ArrOp, Vec<Expr>),
     /// A date/time operator or function (crates/sql/src/dtops.rs).
     DateTime(crate::dtops::DtOp, Vec<Expr>),
+    /// A json or jsonb operation over its arguments (crates/sql/src/json.rs).
+    Json(crate::json::JsonOp, Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -218,9 +220,11 @@ impl Expr {
             Expr::And(v) | Expr::Or(v) | Expr::Coalesce(v) | Expr::MinMax(v, _) => {
                 v.iter_mut().for_each(|e| e.visit(level, f))
             }
-            Expr::Func(_, v) | Expr::UserFunc(_, v) | Expr::Array(_, v) | Expr::DateTime(_, v) => {
-                v.iter_mut().for_each(|e| e.visit(level, f))
-            }
+            Expr::Func(_, v)
+            | Expr::UserFunc(_, v)
+            | Expr::Array(_, v)
+            | Expr::DateTime(_, v)
+            | Expr::Json(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
             Expr::Case { whens, else_ } => {
                 for (c, r) in whens {
                     c.visit(level, f);
@@ -706,6 +710,13 @@ impl Expr {
                 }
                 crate::dtops::eval(op, vals, ctx.host.now())?
             }
+            Expr::Json(op, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                crate::json::eval(*op, vals)?
+            }
             Expr::UserFunc(def, args) => {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
@@ -745,6 +756,8 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Interval(_) => types::INTERVAL,
         Value::Time(_) => types::TIME,
         Value::TimeTz(_) => types::TIMETZ,
+        Value::Json(_) => types::JSON,
+        Value::Jsonb(_) => types::JSONB,
         Value::Null => return None,
     })
 }

@@ -70,6 +70,7 @@ mod fkey;
 mod func;
 mod host;
 pub mod index;
+mod json;
 mod lateral;
 mod lock;
 mod modify;

@@ -119,6 +119,13 @@ pub(crate) enum AggCall {
     Avg(Expr, crate::types::Oid),
     Min(Expr),
     Max(Expr),
+    /// json_agg / jsonb_agg (`b`), or with `object` json(b)_object_agg
+    /// whose argument is a `JsonOp::Pair` (crates/sql/src/json.rs).
+    Json {
+        b: bool,
+        object: bool,
+        arg: Expr,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -169,7 +176,8 @@ impl AggCall {
             | AggCall::Sum(e, _)
             | AggCall::Avg(e, _)
             | AggCall::Min(e)
-            | AggCall::Max(e) => Some(e),
+            | AggCall::Max(e)
+            | AggCall::Json { arg: e, .. } => Some(e),
         }
     }
 }

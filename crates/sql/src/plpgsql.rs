@@ -3150,6 +3150,8 @@ fn value_type(v: &Value) -> Oid {
         Value::Xid8(_) => types::XID8,
         Value::Record(_) => types::RECORD,
         Value::Void => types::VOID,
+        Value::Json(_) => types::JSON,
+        Value::Jsonb(_) => types::JSONB,
         Value::Array(a) => crate::types::array::array_type(a.elem).unwrap_or(types::TEXT),
         Value::Interval(_) => types::INTERVAL,
         Value::Time(_) => types::TIME,

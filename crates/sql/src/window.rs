@@ -84,7 +84,8 @@ impl WindowCall {
                 | AggCall::Sum(e, _)
                 | AggCall::Avg(e, _)
                 | AggCall::Min(e)
-                | AggCall::Max(e),
+                | AggCall::Max(e)
+                | AggCall::Json { arg: e, .. },
             ) => Some(e),
             _ => None,
         };

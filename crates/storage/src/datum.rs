@@ -362,6 +362,8 @@ pub fn storable(oid: Oid) -> bool {
             | types::INTERVAL
             | types::TIME
             | types::TIMETZ
+            | types::JSON
+            | types::JSONB
     ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
 }
 
@@ -539,6 +541,11 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         // back the same way.
         (OIDVECTOR | 1028 | 1002 | 1009, V::Bytea(b)) => Owned::Ref(b.clone()),
         (types::NUMERIC, V::Numeric(n)) => Owned::Ref(numeric_to_disk(n)),
+        // json: its text. jsonb: tusk's own format, not PostgreSQL's
+        // JsonbContainer: a version byte 1 and the normalised text (the
+        // jsonb_send form); docs/architecture.md section 12.
+        (types::JSON, V::Json(s)) => Owned::Ref(s.as_bytes().to_vec()),
+        (types::JSONB, V::Jsonb(j)) => Owned::Ref(tusk_types::json::send_jsonb(j)),
         (o, V::Array(a)) if tusk_types::array::is_array(o) || o == OIDVECTOR || o == INT2VECTOR => {
             Owned::Ref(array_to_disk(a)?)
         }
@@ -589,6 +596,8 @@ pub fn from_datum_detoast(
                 }
                 types::BYTEA => Value::Bytea(b.to_vec()),
                 types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
+                types::JSON => Value::Json(String::from_utf8_lossy(b).into_owned()),
+                types::JSONB => Value::Jsonb(Box::new(tusk_types::json::recv_jsonb(b)?)),
                 INT2VECTOR | OIDVECTOR => Value::Text(vector_from_disk(b, oid)?),
                 o if tusk_types::array::is_array(o) => {
                     Value::Array(Box::new(array_from_disk(b, oid)?))
@@ -830,6 +839,13 @@ mod tests {
                 micros: 3_600_000_000,
                 zone: -19_800,
             }),
+        );
+        round_trip(types::JSON, Value::Json("{\"b\": 1,  \"a\":[2]}".into()));
+        round_trip(
+            types::JSONB,
+            Value::Jsonb(Box::new(
+                tusk_types::json::parse_jsonb("{\"b\": 1.50, \"a\": [2, null]}").unwrap(),
+            )),
         );
         for s in [
             "0",

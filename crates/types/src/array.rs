@@ -78,6 +78,8 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1231, types::NUMERIC),
     (3221, types::PG_LSN),
     (271, types::XID8),
+    (199, types::JSON),
+    (3807, types::JSONB),
 ];
 
 /// The element type of an array type, `None` for a non-array.

@@ -341,6 +341,11 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         {
             Value::Oid(parse_int(s, types::OID, 0, u32::MAX as i128)? as u32)
         }
+        types::JSON => {
+            crate::json::validate_json(s)?;
+            Value::Json(s.to_string())
+        }
+        types::JSONB => Value::Jsonb(Box::new(crate::json::parse_jsonb(s)?)),
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(
@@ -427,6 +432,11 @@ pub fn castable(from: Oid, to: Oid) -> bool {
         || from == INT2VECTOR && to == INT2_ARRAY
         || is_datetime(from) && is_datetime(to)
         || is_time_cast(from, to)
+        || matches!(
+            (from, to),
+            (types::JSON, types::JSONB) | (types::JSONB, types::JSON)
+        )
+        || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
 }
 
 /// Truncate (varchar) or pad (char) to a length modifier; round numerics
@@ -620,6 +630,10 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             d.1 = 0;
         }
         return Ok(Value::Array(Box::new(a)));
+    }
+    // json <-> jsonb and jsonb's scalar casts (crate::json).
+    if let Some(out) = crate::json::cast(&v, to.oid)? {
+        return apply_typmod(out, to);
     }
     // From a string type: the input function.
     if let Value::Text(s) | Value::Name(s) = &v {

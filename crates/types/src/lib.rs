@@ -31,6 +31,7 @@ pub mod array;
 pub mod cast;
 pub mod datetime;
 pub mod interval;
+pub mod json;
 pub mod numeric;
 pub mod timeofday;
 pub mod types;

@@ -28,6 +28,7 @@ pub const INT4: Oid = 23;
 pub const TEXT: Oid = 25;
 pub const OID: Oid = 26;
 pub const XID: Oid = 28;
+pub const JSON: Oid = 114;
 pub const FLOAT4: Oid = 700;
 pub const FLOAT8: Oid = 701;
 pub const UNKNOWN: Oid = 705;
@@ -62,6 +63,7 @@ pub fn is_reg(oid: Oid) -> bool {
         REGPROC | REGPROCEDURE | REGOPER | REGCLASS | REGTYPE | REGNAMESPACE | REGROLE
     )
 }
+pub const JSONB: Oid = 3802;
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -179,6 +181,8 @@ pub const TYPES: &[TypeInfo] = {
         row(TEXT, "text", -1, I, false, X),
         row(OID, "oid", 4, I, true, P),
         row(XID, "xid", 4, I, true, P),
+        row(JSON, "json", -1, I, false, X),
+        row(199, "_json", -1, I, false, X),
         row(271, "_xid8", -1, D, false, X),
         row(FLOAT4, "float4", 4, I, true, P),
         row(FLOAT8, "float8", 8, D, true, P),
@@ -225,6 +229,8 @@ pub const TYPES: &[TypeInfo] = {
         row(3221, "_pg_lsn", -1, D, false, X),
         row(REGNAMESPACE, "regnamespace", 4, I, true, P),
         row(REGROLE, "regrole", 4, I, true, P),
+        row(JSONB, "jsonb", -1, I, false, X),
+        row(3807, "_jsonb", -1, I, false, X),
         row(XID8, "xid8", 8, D, true, P),
     ]
 };
@@ -384,6 +390,8 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "regtype" => REGTYPE,
         "regnamespace" => REGNAMESPACE,
         "regrole" => REGROLE,
+        "json" => JSON,
+        "jsonb" => JSONB,
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

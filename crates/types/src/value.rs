@@ -65,6 +65,10 @@ pub enum Value {
     /// where the catalog can be read; everywhere else a reg* value is an
     /// [`Value::Oid`].
     Reg(u32, String),
+    /// `json`: the validated text exactly as written (crate::json).
+    Json(String),
+    /// `jsonb`: the normalised tree (crate::json).
+    Jsonb(Box<crate::json::Jsonb>),
 }
 
 impl Value {
@@ -202,6 +206,8 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Time(t) => crate::timeofday::format_time(*t),
         Value::TimeTz(t) => crate::timeofday::format_timetz(t),
         Value::Reg(_, name) => name.clone(),
+        Value::Json(s) => s.clone(),
+        Value::Jsonb(j) => crate::json::to_text(j),
     })
 }
 
@@ -266,6 +272,8 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
             out
         }
         Value::Reg(o, _) => o.to_be_bytes().to_vec(),
+        Value::Json(s) => s.as_bytes().to_vec(),
+        Value::Jsonb(j) => crate::json::send_jsonb(j),
     })
 }
 
@@ -452,6 +460,12 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             }
         }
         types::VOID => Value::Void,
+        types::JSON => {
+            let s = utf8(b)?;
+            crate::json::validate_json(s)?;
+            Value::Json(s.to_string())
+        }
+        types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
         other if crate::array::is_array(other) => {
             let elem = crate::array::elem_type(other).unwrap_or(types::TEXT);
             Value::Array(Box::new(crate::array::recv(b, elem)?))
@@ -508,6 +522,7 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Interval(x), Interval(y)) => crate::interval::compare(x, y),
         (Time(x), Time(y)) => x.cmp(y),
         (TimeTz(x), TimeTz(y)) => crate::timeofday::compare_timetz(x, y),
+        (Jsonb(x), Jsonb(y)) => crate::json::compare(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -544,6 +559,8 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Time(_) => 23,
         Value::TimeTz(_) => 24,
         Value::Reg(..) => 12,
+        Value::Json(_) => 22,
+        Value::Jsonb(_) => 23,
     }
 }
 

@@ -554,6 +554,19 @@ impl Binder<'_> {
         Ok((l, r))
     }
 
+    /// `a @> b` / `a <@ b` over arrays, their operands already bound
+    /// (bind/json.rs binds them first to tell jsonb from arrays).
+    pub(crate) fn array_containment(
+        &mut self,
+        op: ArrOp,
+        l: Bound,
+        r: Bound,
+        sym: &str,
+    ) -> Result<Bound, PgError> {
+        let (l, r) = self.two_arrays(l, r, sym)?;
+        Ok(node(op, vec![l, r], Ty::new(types::BOOL)))
+    }
+
     /// `||` when either side is an array: array_cat, array_append or
     /// array_prepend. `None` when neither is.
     pub(crate) fn array_concat(
@@ -638,6 +651,7 @@ impl Binder<'_> {
             SrfOp::Subscripts => Ty::new(types::INT4),
             SrfOp::SplitToTable => Ty::new(types::TEXT),
             SrfOp::Matches => Ty::new(1009),
+            SrfOp::Json(..) => Ty::new(types::TEXT),
         };
         let alias_name = alias
             .map(|a| ident_name(&a.name))

@@ -46,6 +46,8 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `json`: json and jsonb types, operators, functions and errors against
+//!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
 //!   expressions, against PostgreSQL 15's output.
@@ -89,6 +91,7 @@ mod fidelity;
 mod foreign_keys;
 mod indexes;
 mod joins;
+mod json;
 mod ledger;
 mod lockfile;
 mod locks;

@@ -1,0 +1,494 @@
+//! Binding json and jsonb syntax: the operators (-> ->> #> #>> @> <@ ?
+//! ?| ?& || - #-), the json functions, and the json set-returning
+//! functions in FROM, into `Expr::Json` nodes and `SrfOp::Json` sources
+//! (crates/sql/src/json.rs evaluates them).
+//!
+//! Why a child of the binder: it needs the binder's coercion, but keeping
+//! it in its own file leaves the hooks in bind.rs to one call each.
+//!
+//! Called by the backend binding a statement.
+
+use super::*;
+use crate::json::{JsonOp, JsonSrf};
+
+const TEXT_ARRAY: Oid = 1009;
+
+fn is_json(oid: Oid) -> bool {
+    oid == types::JSON || oid == types::JSONB
+}
+
+fn jnode(op: JsonOp, args: Vec<Bound>, ty: Oid) -> Bound {
+    Bound::new(
+        Expr::Json(op, args.into_iter().map(|b| b.e).collect()),
+        Ty::new(ty),
+    )
+}
+
+fn no_function(name: &str, args: &[Bound]) -> PgError {
+    let shown: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.is_unknown() {
+                "unknown".to_string()
+            } else {
+                types::sql_name(a.ty.oid)
+            }
+        })
+        .collect();
+    PgError::error(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!("function {name}({}) does not exist", shown.join(", ")),
+    )
+    .with_hint(
+        "No function matches the given name and argument types. You might need to add explicit type casts.",
+    )
+}
+
+impl Binder<'_> {
+    /// Bring `b` to `ty` when it is of that type or an untyped literal;
+    /// anything else is no match.
+    fn json_want(&mut self, b: Bound, ty: Oid) -> Result<Result<Bound, Bound>, PgError> {
+        if b.ty.oid == ty {
+            return Ok(Ok(b));
+        }
+        if b.is_unknown() {
+            return Ok(Ok(self.coerce(b, Ty::new(ty))?));
+        }
+        if ty == types::TEXT && is_stringish(b.ty.oid) {
+            return Ok(Ok(self.coerce(b, Ty::new(ty))?));
+        }
+        if ty == types::INT4 && matches!(b.ty.oid, types::INT2 | types::INT4) {
+            return Ok(Ok(self.coerce(b, Ty::new(ty))?));
+        }
+        Ok(Err(b))
+    }
+
+    /// The json operators; `None` for any other expression. Runs before
+    /// the array operators because `@>` / `<@` serve both.
+    pub(crate) fn bind_json_expr(&mut self, e: &ast::Expr) -> Result<Option<Bound>, PgError> {
+        use BinaryOperator as B;
+        let ast::Expr::BinaryOp { left, op, right } = e else {
+            return Ok(None);
+        };
+        let sym = match op {
+            B::Arrow => "->",
+            B::LongArrow => "->>",
+            B::HashArrow => "#>",
+            B::HashLongArrow => "#>>",
+            B::AtArrow => "@>",
+            B::ArrowAt => "<@",
+            B::Question => "?",
+            B::QuestionPipe => "?|",
+            B::QuestionAnd => "?&",
+            B::HashMinus => "#-",
+            _ => return Ok(None),
+        };
+        let l = self.bind_expr(left)?;
+        let r = self.bind_expr(right)?;
+        if matches!(op, B::AtArrow | B::ArrowAt) && !is_json(l.ty.oid) && !is_json(r.ty.oid) {
+            let aop = if *op == B::AtArrow {
+                crate::arrays::ArrOp::Contains
+            } else {
+                crate::arrays::ArrOp::ContainedBy
+            };
+            return Ok(Some(self.array_containment(aop, l, r, sym)?));
+        }
+        let lt = l.ty.oid;
+        let rt = r.ty.oid;
+        let fail = || op_not_exist(sym, Some(lt), rt);
+        if !is_json(lt) && !(matches!(op, B::ArrowAt) && l.is_unknown()) {
+            return Err(fail());
+        }
+        let jsonb_only = !matches!(
+            op,
+            B::Arrow | B::LongArrow | B::HashArrow | B::HashLongArrow
+        );
+        if jsonb_only && lt == types::JSON {
+            return Err(fail());
+        }
+        let text = matches!(op, B::LongArrow | B::HashLongArrow);
+        let out_json = if text { types::TEXT } else { lt };
+        Ok(Some(match op {
+            B::Arrow | B::LongArrow => {
+                if matches!(rt, types::INT2 | types::INT4 | types::INT8) {
+                    let r = self.coerce(r, Ty::new(types::INT4))?;
+                    jnode(JsonOp::Index { text }, vec![l, r], out_json)
+                } else {
+                    let r = self.json_want(r, types::TEXT)?.map_err(|_| fail())?;
+                    jnode(JsonOp::Field { text }, vec![l, r], out_json)
+                }
+            }
+            B::HashArrow | B::HashLongArrow => {
+                let r = self.json_want(r, TEXT_ARRAY)?.map_err(|_| fail())?;
+                jnode(JsonOp::Path { text }, vec![l, r], out_json)
+            }
+            B::AtArrow | B::ArrowAt => {
+                let l = self.json_want(l, types::JSONB)?.map_err(|_| fail())?;
+                let r = self.json_want(r, types::JSONB)?.map_err(|_| fail())?;
+                let jop = if *op == B::AtArrow {
+                    JsonOp::Contains
+                } else {
+                    JsonOp::ContainedBy
+                };
+                jnode(jop, vec![l, r], types::BOOL)
+            }
+            B::Question => {
+                let r = self.json_want(r, types::TEXT)?.map_err(|_| fail())?;
+                jnode(JsonOp::Exists, vec![l, r], types::BOOL)
+            }
+            B::QuestionPipe | B::QuestionAnd => {
+                let r = self.json_want(r, TEXT_ARRAY)?.map_err(|_| fail())?;
+                let jop = if *op == B::QuestionPipe {
+                    JsonOp::ExistsAny
+                } else {
+                    JsonOp::ExistsAll
+                };
+                jnode(jop, vec![l, r], types::BOOL)
+            }
+            _ => {
+                let r = self.json_want(r, TEXT_ARRAY)?.map_err(|_| fail())?;
+                jnode(JsonOp::DeletePath, vec![l, r], types::JSONB)
+            }
+        }))
+    }
+
+    /// `jsonb || jsonb`; `Err` hands the operands back when neither is
+    /// jsonb.
+    pub(crate) fn json_concat(
+        &mut self,
+        l: Bound,
+        r: Bound,
+    ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        if l.ty.oid != types::JSONB && r.ty.oid != types::JSONB {
+            return Ok(Err((l, r)));
+        }
+        let (lt, rt) = (l.ty.oid, r.ty.oid);
+        let l = self
+            .json_want(l, types::JSONB)?
+            .map_err(|_| op_not_exist("||", Some(lt), rt))?;
+        let r = self
+            .json_want(r, types::JSONB)?
+            .map_err(|_| op_not_exist("||", Some(lt), rt))?;
+        Ok(Ok(jnode(JsonOp::Concat, vec![l, r], types::JSONB)))
+    }
+
+    /// `jsonb - text | int | text[]`; `Err` when the left side is not
+    /// jsonb.
+    pub(crate) fn json_minus(
+        &mut self,
+        l: Bound,
+        r: Bound,
+    ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        if l.ty.oid != types::JSONB {
+            return Ok(Err((l, r)));
+        }
+        let rt = r.ty.oid;
+        let (op, r) = if matches!(rt, types::INT2 | types::INT4 | types::INT8) {
+            (JsonOp::DeleteIndex, self.coerce(r, Ty::new(types::INT4))?)
+        } else if rt == TEXT_ARRAY {
+            (JsonOp::DeleteKeys, r)
+        } else {
+            match self.json_want(r, types::TEXT)? {
+                Ok(r) => (JsonOp::DeleteKey, r),
+                Err(_) => return Err(op_not_exist("-", Some(types::JSONB), rt)),
+            }
+        };
+        Ok(Ok(jnode(op, vec![l, r], types::JSONB)))
+    }
+
+    /// The json functions; `Err(args)` gives the arguments back when
+    /// `name` is none of them.
+    pub(crate) fn json_function(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+    ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        let (b, base) = if let Some(r) = name.strip_prefix("jsonb_") {
+            (true, r)
+        } else if let Some(r) = name.strip_prefix("json_") {
+            (false, r)
+        } else {
+            match name {
+                "to_json" | "to_jsonb" => {
+                    if args.len() != 1 {
+                        return Ok(Err(args));
+                    }
+                    let b = name == "to_jsonb";
+                    let mut args = args;
+                    let a = args.pop().expect("one argument");
+                    let a = if a.is_unknown() {
+                        return Err(PgError::error(
+                            sqlstate::INDETERMINATE_DATATYPE,
+                            "could not determine polymorphic type because input has type unknown",
+                        ));
+                    } else {
+                        a
+                    };
+                    let ty = if b { types::JSONB } else { types::JSON };
+                    return Ok(Ok(jnode(JsonOp::ToJson { b }, vec![a], ty)));
+                }
+                "row_to_json" | "array_to_json" if args.len() == 1 => {
+                    let op = if name == "row_to_json" {
+                        JsonOp::RowToJson
+                    } else {
+                        JsonOp::ArrayToJson
+                    };
+                    return Ok(Ok(jnode(op, args, types::JSON)));
+                }
+                _ => return Ok(Err(args)),
+            }
+        };
+        let jt = if b { types::JSONB } else { types::JSON };
+        // Variadic "any" builders: unknown literals are text.
+        if matches!(base, "build_object" | "build_array") {
+            let mut bound = Vec::with_capacity(args.len());
+            for a in args {
+                bound.push(if a.is_unknown() {
+                    self.coerce(a, Ty::new(types::TEXT))?
+                } else {
+                    a
+                });
+            }
+            let op = if base == "build_object" {
+                JsonOp::BuildObject { b }
+            } else {
+                JsonOp::BuildArray { b }
+            };
+            return Ok(Ok(jnode(op, bound, jt)));
+        }
+        if base == "object" && (1..=2).contains(&args.len()) {
+            let mut bound = Vec::with_capacity(args.len());
+            for a in args {
+                let shown = a.ty.oid;
+                match self.json_want(a, TEXT_ARRAY)? {
+                    Ok(a) => bound.push(a),
+                    Err(a) => {
+                        let _ = shown;
+                        let mut all = bound;
+                        all.push(a);
+                        return Err(no_function(name, &all));
+                    }
+                }
+            }
+            return Ok(Ok(jnode(JsonOp::Object { b }, bound, jt)));
+        }
+        if matches!(base, "extract_path" | "extract_path_text") && !args.is_empty() {
+            let text = base.ends_with("_text");
+            let mut it = args.into_iter();
+            let first = it.next().expect("non-empty");
+            let Ok(first) = self.json_want(first, jt)? else {
+                return Err(no_function(name, &[]));
+            };
+            let mut bound = vec![first];
+            for a in it {
+                match self.json_want(a, types::TEXT)? {
+                    Ok(a) => bound.push(a),
+                    Err(a) => {
+                        // A text[] passed as VARIADIC.
+                        if a.ty.oid == TEXT_ARRAY {
+                            bound.push(a)
+                        } else {
+                            return Err(no_function(name, &[a]));
+                        }
+                    }
+                }
+            }
+            let ty = if text { types::TEXT } else { jt };
+            return Ok(Ok(jnode(JsonOp::Path { text }, bound, ty)));
+        }
+        // Fixed signatures: (base, jsonb only, params after the json
+        // argument, op, result).
+        let int_second = args
+            .get(1)
+            .is_some_and(|a| matches!(a.ty.oid, types::INT2 | types::INT4 | types::INT8));
+        let (op, params, ret): (JsonOp, &[Oid], Oid) = match (base, args.len()) {
+            // The functions behind jsonb's operators, callable by name.
+            ("contains", 2) if b => (JsonOp::Contains, &[types::JSONB], types::BOOL),
+            ("contained", 2) if b => (JsonOp::ContainedBy, &[types::JSONB], types::BOOL),
+            ("exists", 2) if b => (JsonOp::Exists, &[types::TEXT], types::BOOL),
+            ("exists_any", 2) if b => (JsonOp::ExistsAny, &[TEXT_ARRAY], types::BOOL),
+            ("exists_all", 2) if b => (JsonOp::ExistsAll, &[TEXT_ARRAY], types::BOOL),
+            ("concat", 2) if b => (JsonOp::Concat, &[types::JSONB], jt),
+            ("delete", 2) if b && int_second => (JsonOp::DeleteIndex, &[types::INT4], jt),
+            ("delete", 2) if b && args[1].ty.oid == TEXT_ARRAY => {
+                (JsonOp::DeleteKeys, &[TEXT_ARRAY], jt)
+            }
+            ("delete", 2) if b => (JsonOp::DeleteKey, &[types::TEXT], jt),
+            ("delete_path", 2) if b => (JsonOp::DeletePath, &[TEXT_ARRAY], jt),
+            ("typeof", 1) => (JsonOp::Typeof, &[], types::TEXT),
+            ("array_length", 1) => (JsonOp::ArrayLength, &[], types::INT4),
+            ("strip_nulls", 1) => (JsonOp::StripNulls, &[], jt),
+            ("pretty", 1) if b => (JsonOp::Pretty, &[], types::TEXT),
+            ("set", 3) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB], jt),
+            ("set", 4) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            ("insert", 3) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB], jt),
+            ("insert", 4) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            _ => return Ok(Err(args)),
+        };
+        let mut it = args.into_iter();
+        let first = it.next().expect("one argument");
+        let first = match self.json_want(first, jt)? {
+            Ok(f) => f,
+            Err(f) => {
+                let mut all = vec![f];
+                all.extend(it);
+                return Err(no_function(name, &all));
+            }
+        };
+        let mut bound = vec![first];
+        for (a, &p) in it.zip(params.iter()) {
+            match self.json_want(a, p)? {
+                Ok(a) => bound.push(a),
+                Err(a) if p == types::BOOL && a.ty.oid == types::BOOL => bound.push(a),
+                Err(a) => return Err(no_function(name, &[a])),
+            }
+        }
+        Ok(Ok(jnode(op, bound, ret)))
+    }
+
+    /// json(b)_each(_text), json(b)_array_elements(_text) and
+    /// json(b)_object_keys in FROM; `Err(args)` for any other function.
+    pub(super) fn json_set_function(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        args: Vec<Bound>,
+    ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let (json, base) = if let Some(r) = fname.strip_prefix("jsonb_") {
+            (false, r)
+        } else if let Some(r) = fname.strip_prefix("json_") {
+            (true, r)
+        } else {
+            return Ok(Err(args));
+        };
+        let op = match base {
+            "each" => JsonSrf::Each { text: false },
+            "each_text" => JsonSrf::Each { text: true },
+            "array_elements" => JsonSrf::Elements { text: false },
+            "array_elements_text" => JsonSrf::Elements { text: true },
+            "object_keys" => JsonSrf::ObjectKeys,
+            _ => return Ok(Err(args)),
+        };
+        if args.len() != 1 {
+            return Ok(Err(args));
+        }
+        let jt = if json { types::JSON } else { types::JSONB };
+        let a = args.into_iter().next().expect("one argument");
+        let a = match self.json_want(a, jt)? {
+            Ok(a) => a,
+            Err(a) => return Err(no_function(fname, &[a])),
+        };
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        let mut cols: Vec<(String, Ty)> = crate::json::srf_columns(op, json)
+            .into_iter()
+            .map(|(n, t)| (n.to_string(), Ty::new(t)))
+            .collect();
+        if op == JsonSrf::ObjectKeys {
+            cols[0].0 = fname.to_string();
+            if alias.is_some() {
+                cols[0].0 = alias_name.clone();
+            }
+        }
+        if let Some(al) = alias {
+            if al.columns.len() > cols.len() {
+                return Err(PgError::error(
+                    sqlstate::INVALID_COLUMN_REFERENCE,
+                    format!(
+                        "table \"{alias_name}\" has {} columns available but {} columns specified",
+                        cols.len(),
+                        al.columns.len()
+                    ),
+                ));
+            }
+            for (c, n) in cols.iter_mut().zip(al.columns.iter()) {
+                c.0 = ident_name(&n.name);
+            }
+        }
+        let width = cols.len();
+        Ok(Ok((
+            Source::SetFunc {
+                op: crate::arrays::SrfOp::Json(op, json),
+                args: vec![a.e],
+            },
+            Scope::single(Some(alias_name), None, cols, width),
+        )))
+    }
+
+    /// json_agg, jsonb_agg, json_object_agg, jsonb_object_agg; `None`
+    /// for any other name.
+    pub(crate) fn json_aggregate(
+        &mut self,
+        name: &str,
+        args: &[&ast::FunctionArg],
+    ) -> Result<Option<Bound>, PgError> {
+        let (b, object) = match name {
+            "json_agg" => (false, false),
+            "jsonb_agg" => (true, false),
+            "json_object_agg" => (false, true),
+            "jsonb_object_agg" => (true, true),
+            _ => return Ok(None),
+        };
+        if self.aggs_allowed.is_none() {
+            return Err(PgError::error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate functions are not allowed here",
+            ));
+        }
+        if self.in_agg {
+            return Err(PgError::error(
+                sqlstate::GROUPING_ERROR,
+                "aggregate function calls cannot be nested",
+            ));
+        }
+        let mut exprs = Vec::with_capacity(args.len());
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
+                _ => return Err(not_supported(format!("these arguments of {name}()"))),
+            }
+        }
+        if exprs.len() != if object { 2 } else { 1 } {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!(
+                    "function {name} with {} arguments does not exist",
+                    exprs.len()
+                ),
+            ));
+        }
+        self.in_agg = true;
+        let mut bound = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            match self.bind_expr(e) {
+                Ok(x) => bound.push(x),
+                Err(err) => {
+                    self.in_agg = false;
+                    return Err(err);
+                }
+            }
+        }
+        self.in_agg = false;
+        let mut es = Vec::with_capacity(bound.len());
+        for x in bound {
+            let x = if x.is_unknown() {
+                self.coerce(x, Ty::new(types::TEXT))?
+            } else {
+                x
+            };
+            es.push(x.e);
+        }
+        let arg = if object {
+            Expr::Json(JsonOp::Pair, es)
+        } else {
+            es.pop().expect("one argument")
+        };
+        self.aggs
+            .push(crate::plan::AggCall::Json { b, object, arg });
+        Ok(Some(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(if b { types::JSONB } else { types::JSON }),
+        )))
+    }
+}
