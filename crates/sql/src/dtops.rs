@@ -598,7 +598,7 @@ fn trunc_ts(field: &str, t: i64, ty: &str) -> Result<i64, PgError> {
             } else {
                 -((8 - (y - 1)) / 10) * 10 + 1
             };
-            at(if y > 0 { yy } else { yy }, 1, 1)
+            at(yy, 1, 1)
         }
         "century" => {
             let c = if y > 0 {
@@ -933,7 +933,7 @@ fn make_date(y: i64, m: i64, d: i64) -> Result<i64, PgError> {
 fn make_time(h: i64, m: i64, s: f64) -> Result<i64, PgError> {
     let us = (s * 1e6).round_ties_even() as i64;
     let total = h * USECS_PER_HOUR + m * USECS_PER_MINUTE + us;
-    if !(0..=23).contains(&h) && !(h == 24 && m == 0 && us == 0)
+    if !((0..=23).contains(&h) || h == 24 && m == 0 && us == 0)
         || !(0..=59).contains(&m)
         || !(0.0..=60.0).contains(&s)
         || total > USECS_PER_DAY

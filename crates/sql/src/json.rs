@@ -403,7 +403,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         },
         JsonOp::ArrayToJson => Value::Json(json_text(&a0, false)),
         JsonOp::BuildObject { b } => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 let f = if b {
                     "jsonb_build_object"
                 } else {
@@ -516,11 +516,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             let mut x = tree(&a0)?.unwrap_or(Jsonb::Null);
             let path = text_items(&a1).unwrap_or_default();
             if x.is_scalar() {
-                return Err(bad(if op == JsonOp::Set {
-                    "cannot set path in scalar"
-                } else {
-                    "cannot set path in scalar"
-                }));
+                return Err(bad("cannot set path in scalar"));
             }
             if !path.is_empty() {
                 set_path(&mut x, &path, 0, new, op == JsonOp::Insert, flag)?;

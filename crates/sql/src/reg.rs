@@ -316,7 +316,7 @@ pub(crate) fn input(host: &mut dyn Host, ty: Oid, text: &str) -> Result<u32, PgE
             )?;
             let oids: Vec<u32> = rows
                 .iter()
-                .filter_map(|r| first_oid(&[r.clone()]))
+                .filter_map(|r| first_oid(std::slice::from_ref(r)))
                 .collect();
             match args {
                 None => match oids.as_slice() {

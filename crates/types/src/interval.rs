@@ -380,7 +380,7 @@ pub fn format_style(iv: &Interval, style: IntervalStyle) -> String {
             let pos = year > 0 || mon > 0 || day > 0 || hour > 0 || min > 0 || sec > 0 || fsec > 0;
             let has_ym = year != 0 || mon != 0;
             let has_dt = day != 0 || hour != 0 || min != 0 || sec != 0 || fsec != 0;
-            let standard = !(neg && pos) && !(has_ym && has_dt);
+            let standard = !(neg && pos || has_ym && has_dt);
             if neg && standard {
                 out.push('-');
                 (year, mon, day, hour, min, sec, fsec) =

@@ -96,7 +96,7 @@ impl Binder<'_> {
         let lt = l.ty.oid;
         let rt = r.ty.oid;
         let fail = || op_not_exist(sym, Some(lt), rt);
-        if !is_json(lt) && !(matches!(op, B::ArrowAt) && l.is_unknown()) {
+        if !(is_json(lt) || matches!(op, B::ArrowAt) && l.is_unknown()) {
             return Err(fail());
         }
         let jsonb_only = !matches!(

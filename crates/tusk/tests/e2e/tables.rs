@@ -29,9 +29,9 @@ fn files(srv: &TestServer) -> BTreeSet<String> {
                 .into_owned()
         })
         .filter(|n| {
-            !n.strip_suffix("_fsm")
+            n.strip_suffix("_fsm")
                 .and_then(|o| o.parse::<u32>().ok())
-                .is_some_and(|o| o < 16384)
+                .is_none_or(|o| o >= 16384)
         })
         .collect()
 }
