@@ -227,10 +227,10 @@ pub const TYPES: &[TypeInfo] = {
         row(2279, "trigger", 4, I, true, P),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
-        row(REGNAMESPACE, "regnamespace", 4, I, true, P),
-        row(REGROLE, "regrole", 4, I, true, P),
         row(JSONB, "jsonb", -1, I, false, X),
         row(3807, "_jsonb", -1, I, false, X),
+        row(REGNAMESPACE, "regnamespace", 4, I, true, P),
+        row(REGROLE, "regrole", 4, I, true, P),
         row(XID8, "xid8", 8, D, true, P),
     ]
 };
