@@ -3947,8 +3947,29 @@ impl Binder<'_> {
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
         self.scope = Some(relation_scope(&rel, alias));
+        let sets = self.bind_sets(&rel, &u.assignments)?;
+        let filter = self.dml_filter(&u.selection)?;
+        let (returning, columns) = self.returning(&u.returning)?;
+        Ok((
+            ModifyPlan {
+                rel,
+                kind: ModifyKind::Update { filter, sets },
+                returning,
+            },
+            columns,
+        ))
+    }
+
+    /// SET's assignments of an UPDATE (or ON CONFLICT DO UPDATE) over the
+    /// scope already set: (column position, bound expression), DEFAULT as
+    /// the column's default, 42703 / 42701 as PostgreSQL.
+    pub(crate) fn bind_sets(
+        &mut self,
+        rel: &catalog::Relation,
+        assignments: &[ast::Assignment],
+    ) -> Result<Vec<(usize, Expr)>, PgError> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
-        for a in &u.assignments {
+        for a in assignments {
             let cname = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
                     [n] => n.clone(),
@@ -3984,16 +4005,7 @@ impl Binder<'_> {
             };
             sets.push((idx, e));
         }
-        let filter = self.dml_filter(&u.selection)?;
-        let (returning, columns) = self.returning(&u.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Update { filter, sets },
-                returning,
-            },
-            columns,
-        ))
+        Ok(sets)
     }
 
     fn dml_filter(&mut self, w: &Option<ast::Expr>) -> Result<Option<Expr>, PgError> {

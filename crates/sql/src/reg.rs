@@ -19,6 +19,7 @@ use tusk_common::{sqlstate, PgError};
 use crate::exec::Row;
 use crate::host::Host;
 use crate::routine::quote_ident;
+use crate::sysinfo::query;
 use crate::types::{self, Oid, Ty};
 use crate::value::{to_text, Value};
 
@@ -66,27 +67,6 @@ pub(crate) fn name_output(
         }
     }
     Ok(())
-}
-
-/// All rows of a nested catalog query.
-fn query(
-    host: &mut dyn Host,
-    sql: &str,
-    param_types: &[Oid],
-    params: Vec<Value>,
-) -> Result<Vec<Row>, PgError> {
-    let stmts = crate::parse(sql)?;
-    let Some(stmt) = stmts.first() else {
-        return Ok(Vec::new());
-    };
-    let p = crate::prepare(stmt, param_types, &*host)?;
-    let rels = host.nested_relations();
-    let mut ex = crate::start(&p, params, host, &*rels)?;
-    let mut out = Vec::new();
-    while let Some(r) = ex.next(host)? {
-        out.push(r);
-    }
-    Ok(out)
 }
 
 fn first_oid(rows: &[Row]) -> Option<u32> {

@@ -48,8 +48,9 @@ pub(crate) fn is_strict(f: Sys) -> bool {
     f != Sys::FormatType
 }
 
-/// All rows of a nested catalog query (at most a handful here).
-fn query(
+/// All rows of a nested catalog query, run with a fresh snapshot (the
+/// system information functions, reg*'s name lookups, pg_get_viewdef).
+pub(crate) fn query(
     host: &mut dyn Host,
     sql: &str,
     param_types: &[Oid],

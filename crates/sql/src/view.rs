@@ -985,14 +985,18 @@ pub(crate) fn viewdef(
         Value::Int8(i) => *i as u32,
         _ => return Ok(Value::Null),
     };
-    let stmts = crate::parse("SELECT ev_action FROM pg_catalog.pg_rewrite WHERE ev_class = $1")?;
-    let p = crate::prepare(&stmts[0], &[types::OID], &*host)?;
-    let rels = host.nested_relations();
-    let mut ex = crate::start(&p, vec![Value::Oid(oid)], host, &*rels)?;
-    Ok(match ex.next(host)?.and_then(|r| r.into_iter().next()) {
-        Some(Value::Text(t)) => Value::Text(format!(" {t};")),
-        _ => Value::Null,
-    })
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT ev_action FROM pg_catalog.pg_rewrite WHERE ev_class = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    Ok(
+        match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
+            Some(Value::Text(t)) => Value::Text(format!(" {t};")),
+            _ => Value::Null,
+        },
+    )
 }
 
 #[cfg(test)]

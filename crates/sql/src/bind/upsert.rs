@@ -12,11 +12,10 @@
 use sqlparser::ast;
 use tusk_common::{sqlstate, PgError};
 
-use super::{ident_name, is_default_keyword, not_supported, object_name_parts, relation_scope};
+use super::{ident_name, object_name_parts, relation_scope};
 use super::{Binder, Scope};
-use crate::catalog::{self, Relation};
+use crate::catalog::Relation;
 use crate::expr::Expr;
-use crate::value::Value;
 
 /// What a bound ON CONFLICT clause does.
 #[derive(Debug, Clone)]
@@ -139,45 +138,7 @@ impl Binder<'_> {
             ast::OnConflictAction::DoNothing => ConflictAction::Nothing,
             ast::OnConflictAction::DoUpdate(u) => {
                 self.scope = Some(conflict_scope(rel, alias));
-                let mut sets: Vec<(usize, Expr)> = Vec::new();
-                for a in &u.assignments {
-                    let cname = match &a.target {
-                        ast::AssignmentTarget::ColumnName(n) => {
-                            match object_name_parts(n)?.as_slice() {
-                                [n] => n.clone(),
-                                _ => return Err(not_supported("UPDATE of a column's field")),
-                            }
-                        }
-                        ast::AssignmentTarget::Tuple(_) => {
-                            return Err(not_supported("ON CONFLICT DO UPDATE SET (a, b) = ..."))
-                        }
-                    };
-                    let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
-                        return Err(PgError::error(
-                            sqlstate::UNDEFINED_COLUMN,
-                            format!(
-                                "column \"{cname}\" of relation \"{}\" does not exist",
-                                rel.name
-                            ),
-                        ));
-                    };
-                    if sets.iter().any(|(i, _)| *i == idx) {
-                        return Err(PgError::error(
-                            catalog::codes::DUPLICATE_COLUMN,
-                            format!("multiple assignments to same column \"{cname}\""),
-                        ));
-                    }
-                    let e = if is_default_keyword(&a.value) {
-                        match self.bind_default(&rel.columns[idx])? {
-                            Some(e) => e,
-                            None => Expr::Const(Value::Null),
-                        }
-                    } else {
-                        self.aggs_allowed = None;
-                        self.assigned(&a.value, &rel.columns[idx])?
-                    };
-                    sets.push((idx, e));
-                }
+                let sets = self.bind_sets(rel, &u.assignments)?;
                 let filter = self.dml_filter(&u.selection)?;
                 self.scope = None;
                 ConflictAction::Update { sets, filter }

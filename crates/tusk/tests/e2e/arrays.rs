@@ -75,18 +75,10 @@ HINT:  Use the regexp_matches function instead.
 #[test]
 fn array_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("arrays.sql");
-    std::fs::write(&path, SCRIPT).expect("write the script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "arrays.sql", SCRIPT);
     assert_eq!(r.code(), Some(0), "{}", r.describe());
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
-    let errors: String = r
-        .stderr
-        .lines()
-        .filter(|l| l.starts_with("psql:") || l.starts_with("DETAIL:") || l.starts_with("HINT:"))
-        .map(|l| format!("{}\n", l.replace(&format!("psql:{path}:"), "psql:SCRIPT:")))
-        .collect();
+    let errors = crate::util::error_lines(&errs);
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
 }
 

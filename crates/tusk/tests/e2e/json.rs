@@ -125,14 +125,10 @@ psql:SCRIPT:45: ERROR:  wrong number of array subscripts
 #[test]
 fn json_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("json.sql");
-    std::fs::write(&path, SCRIPT).expect("write the script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "json.sql", SCRIPT);
     assert_eq!(r.code(), Some(0), "{}", r.describe());
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
-    let errors: String = r
-        .stderr
+    let errors: String = errs
         .lines()
         .filter(|l| {
             l.starts_with("psql:")
@@ -140,7 +136,7 @@ fn json_script_matches_postgresql() {
                 || l.starts_with("HINT:")
                 || l.starts_with("CONTEXT:")
         })
-        .map(|l| format!("{}\n", l.replace(&format!("psql:{path}:"), "psql:SCRIPT:")))
+        .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
 }

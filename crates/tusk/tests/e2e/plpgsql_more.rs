@@ -11,7 +11,7 @@
 //! (plpgsql_more.sql, plpgsql_commit.sql, captured with psql 15 against PostgreSQL 15 with
 //! `-X -A -t -f`; stderr's script path replaced by SCRIPT).
 
-use crate::util::{Opts, TestServer, Via};
+use crate::util::{Opts, TestServer};
 
 const SCRIPT: &str = include_str!("plpgsql_more.sql");
 
@@ -89,17 +89,9 @@ CONTEXT:  PL/pgSQL function fail_after() line 6 at RAISE
 /// Runs `script` with psql and compares its output with PostgreSQL's.
 fn script_matches(name: &str, script: &str, stdout: &str, stderr: &str) {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join(name);
-    std::fs::write(&path, script).expect("write script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, name, script);
     assert_eq!(r.stdout, stdout, "stdout: {}", r.describe());
-    assert_eq!(
-        r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:"),
-        stderr,
-        "stderr: {}",
-        r.describe()
-    );
+    assert_eq!(errs.clone(), stderr, "stderr: {}", r.describe());
 }
 
 #[test]

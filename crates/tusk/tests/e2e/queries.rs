@@ -9,7 +9,7 @@
 //! `psql:` lines of stderr are compared: tusk does not yet point at the
 //! position of these errors (PostgreSQL's `LINE 1:`).
 
-use crate::util::{Opts, TestServer, Via};
+use crate::util::{Opts, TestServer};
 
 const SCRIPT: &str = include_str!("queries.sql");
 
@@ -56,17 +56,13 @@ psql:SCRIPT:14: ERROR:  SELECT DISTINCT ON expressions must match initial ORDER 
 #[test]
 fn query_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("queries.sql");
-    std::fs::write(&path, SCRIPT).expect("write the script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "queries.sql", SCRIPT);
     assert_eq!(r.code(), Some(0), "{}", r.describe());
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
-    let errors: String = r
-        .stderr
+    let errors: String = errs
         .lines()
         .filter(|l| l.starts_with("psql:"))
-        .map(|l| format!("{}\n", l.replace(&format!("psql:{path}:"), "psql:SCRIPT:")))
+        .map(|l| format!("{l}\n"))
         .collect();
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
 }

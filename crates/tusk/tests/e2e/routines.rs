@@ -178,13 +178,10 @@ CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
 #[test]
 fn routines_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("routines.sql");
-    std::fs::write(&path, SCRIPT).expect("write script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "routines.sql", SCRIPT);
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
     assert_eq!(
-        without_positions(&r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:")),
+        without_positions(&errs),
         PG_STDERR,
         "stderr: {}",
         r.describe()

@@ -113,18 +113,10 @@ psql:SCRIPT:77: ERROR:  division by zero
 #[test]
 fn savepoint_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("savepoint.sql");
-    std::fs::write(&path, SCRIPT).expect("write the script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "savepoint.sql", SCRIPT);
     assert_eq!(r.code(), Some(0), "{}", r.describe());
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
-    assert_eq!(
-        r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:"),
-        PG_STDERR,
-        "stderr: {}",
-        r.describe()
-    );
+    assert_eq!(errs.clone(), PG_STDERR, "stderr: {}", r.describe());
 }
 
 /// What one exchange (up to ReadyForQuery) brought back: the

@@ -14,7 +14,7 @@
 //! from tusk's output too should it start to.
 
 use crate::util::without_positions;
-use crate::util::{expect_sqlstate, simple_value, Opts, TestServer, Via};
+use crate::util::{expect_sqlstate, simple_value, Opts, TestServer};
 
 const SCRIPT: &str = include_str!("triggers.sql");
 
@@ -118,13 +118,10 @@ CONTEXT:  PL/pgSQL function no_ret()
 #[test]
 fn triggers_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("triggers.sql");
-    std::fs::write(&path, SCRIPT).expect("write script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "triggers.sql", SCRIPT);
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
     assert_eq!(
-        without_positions(&r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:")),
+        without_positions(&errs),
         PG_STDERR,
         "stderr: {}",
         r.describe()

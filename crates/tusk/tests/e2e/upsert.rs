@@ -8,7 +8,7 @@
 //! The expected output below is PostgreSQL 15's for upsert.sql, captured
 //! with psql 15 `-X -A -t -f` (stderr's script path replaced by SCRIPT).
 
-use crate::util::{rows, without_positions, Opts, TestServer, Via};
+use crate::util::{rows, without_positions, Opts, TestServer};
 
 const SCRIPT: &str = include_str!("upsert.sql");
 
@@ -105,13 +105,10 @@ DETAIL:  Key (s)=(one) already exists.
 #[test]
 fn upsert_script_matches_postgresql() {
     let srv = TestServer::start(Opts::new());
-    let path = srv.tmp_dir().join("upsert.sql");
-    std::fs::write(&path, SCRIPT).expect("write script");
-    let path = path.display().to_string();
-    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let (r, errs) = crate::util::psql_script(&srv, "upsert.sql", SCRIPT);
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
     assert_eq!(
-        without_positions(&r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:")),
+        without_positions(&errs),
         PG_STDERR,
         "stderr: {}",
         r.describe()

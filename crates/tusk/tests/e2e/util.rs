@@ -1296,3 +1296,26 @@ pub fn without_positions(s: &str) -> String {
     }
     out.join("\n")
 }
+
+/// Runs `script` through `psql -X -A -t -f` over the Unix socket, written
+/// as `name` in the server's temp dir; returns the run and its stderr with
+/// the script's path replaced by `SCRIPT`, as the expected outputs taken
+/// from PostgreSQL 15 write it.
+pub fn psql_script(srv: &TestServer, name: &str, script: &str) -> (Finished, String) {
+    let path = srv.tmp_dir().join(name);
+    std::fs::write(&path, script).expect("write the script");
+    let path = path.display().to_string();
+    let r = srv.psql(Via::Unix, &["-X", "-A", "-t", "-f", &path]);
+    let errs = r.stderr.replace(&format!("psql:{path}:"), "psql:SCRIPT:");
+    (r, errs)
+}
+
+/// The lines of psql's stderr that carry errors: `psql:...` (the ERROR
+/// line), `DETAIL:` and `HINT:`, each ending in a newline.
+pub fn error_lines(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("psql:") || l.starts_with("DETAIL:") || l.starts_with("HINT:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
