@@ -790,6 +790,12 @@ pub trait Tables {
             "INSERT ... ON CONFLICT is not supported by this host",
         ))
     }
+    /// The index behind `rel`'s PRIMARY KEY or UNIQUE constraint `name`
+    /// (ON CONFLICT ON CONSTRAINT); None when no such constraint exists.
+    fn constraint_index(&mut self, rel: &Relation, name: &str) -> Result<Option<u32>, PgError> {
+        let _ = (rel, name);
+        Ok(None)
+    }
     /// The unique indexes of `rel` for ON CONFLICT's inference: (index
     /// OID, index name = constraint name, key columns as live positions).
     fn unique_indexes(

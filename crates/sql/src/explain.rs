@@ -2276,6 +2276,7 @@ pub(crate) fn execute(
         crate::Plan::Modify(m) => {
             let (p, rows) = modify_node(&mut w, m)?;
             let mut p = p;
+            conflict_props(&mut p, m, host)?;
             if o.analyze {
                 let t = Instant::now();
                 let (returned, tag) = crate::modify::execute(m, params, host, relations)?;
@@ -2320,6 +2321,46 @@ pub(crate) fn execute(
         (summary && o.analyze).then_some(exec_ms),
     );
     Ok(out.finish())
+}
+
+/// ON CONFLICT's lines of an `Insert` node, as PostgreSQL's
+/// ExplainModifyTarget: the action, then the arbiter indexes by name in
+/// OID order (none listed for DO NOTHING without a target).
+fn conflict_props(
+    p: &mut PNode,
+    m: &crate::modify::ModifyPlan,
+    host: &mut dyn Host,
+) -> Result<(), PgError> {
+    use crate::bind::upsert::{arbiters, ConflictAction};
+    let crate::modify::ModifyKind::Insert {
+        on_conflict: Some(oc),
+        ..
+    } = &m.kind
+    else {
+        return Ok(());
+    };
+    let action = match oc.action {
+        ConflictAction::Nothing => "NOTHING",
+        ConflictAction::Update { .. } => "UPDATE",
+    };
+    p.props
+        .push(("Conflict Resolution", Prop::Text(action.to_string())));
+    let tables = host.tables()?;
+    let oids = arbiters(tables, &m.rel, &oc.target)?;
+    if !oids.is_empty() {
+        let mut named: Vec<(u32, String)> = tables
+            .unique_indexes(&m.rel)?
+            .into_iter()
+            .filter(|(o, ..)| oids.contains(o))
+            .map(|(o, n, _)| (o, n))
+            .collect();
+        named.sort();
+        p.props.push((
+            "Conflict Arbiter Indexes",
+            Prop::List(named.into_iter().map(|(_, n)| n).collect()),
+        ));
+    }
+    Ok(())
 }
 
 /// INSERT/UPDATE/DELETE as PostgreSQL shows them: `Insert on t` over its

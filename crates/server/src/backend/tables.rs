@@ -2122,6 +2122,20 @@ impl tusk_sql::Tables for Session {
         self.insert_unless_conflict_impl(rel, row, arbiters)
     }
 
+    fn constraint_index(&mut self, rel: &Relation, name: &str) -> Result<Option<u32>, PgError> {
+        let t = rel.table()?;
+        let c = cat::catalog(cat::PG_CONSTRAINT_OID);
+        Ok(self
+            .catalog_rows_by(cat::PG_CONSTRAINT_OID, "conrelid", Value::Oid(t.oid))?
+            .into_iter()
+            .find(|(_, r)| {
+                oid_of(&r[c.col("conrelid")]) == t.oid
+                    && name_of(&r[c.col("conname")]) == name
+                    && matches!(r[c.col("contype")], Value::Char(b'p' | b'u'))
+            })
+            .map(|(_, r)| oid_of(&r[c.col("conindid")])))
+    }
+
     fn unique_indexes(
         &mut self,
         rel: &Relation,

@@ -58,12 +58,7 @@ pub(crate) fn arbiters(
             .map(|(oid, ..)| oid)
             .collect(),
         Target::Constraint(name) => {
-            let v: Vec<u32> = tables
-                .unique_indexes(rel)?
-                .into_iter()
-                .filter(|(_, n, _)| n == name)
-                .map(|(oid, ..)| oid)
-                .collect();
+            let v: Vec<u32> = tables.constraint_index(rel, name)?.into_iter().collect();
             if v.is_empty() {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_OBJECT,

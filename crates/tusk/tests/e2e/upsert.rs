@@ -89,6 +89,25 @@ INSERT 0 1
 INSERT 0 1
 ROLLBACK
 0
+CREATE TABLE
+CREATE INDEX
+CREATE INDEX
+CREATE INDEX
+Insert on ict
+  Conflict Resolution: NOTHING
+  ->  Result
+Insert on ict
+  Conflict Resolution: NOTHING
+  Conflict Arbiter Indexes: a_key, c_key
+  ->  Result
+Insert on ict
+  Conflict Resolution: UPDATE
+  Conflict Arbiter Indexes: b_key
+  ->  Result
+Insert on t
+  Conflict Resolution: NOTHING
+  Conflict Arbiter Indexes: t_pkey
+  ->  Result
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:7: ERROR:  ON CONFLICT DO UPDATE command cannot affect row a second time
@@ -100,6 +119,7 @@ psql:SCRIPT:27: ERROR:  duplicate key value violates unique constraint "w_s_key"
 DETAIL:  Key (s)=(one) already exists.
 psql:SCRIPT:29: ERROR:  duplicate key value violates unique constraint "w_s_key"
 DETAIL:  Key (s)=(one) already exists.
+psql:SCRIPT:63: ERROR:  constraint "c_key" for table "ict" does not exist
 "#;
 
 #[test]
