@@ -1424,6 +1424,114 @@ pub(crate) fn build_source(
 
 /// The join node of `j` over its two inputs (also for EXPLAIN ANALYZE's
 /// counted inputs, crate::explain).
+/// The conjuncts of a WHERE clause.
+fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
+    match e {
+        None => Vec::new(),
+        Some(Expr::And(v)) => v.into_iter().flat_map(|c| conjuncts(Some(c))).collect(),
+        Some(c) => vec![c],
+    }
+}
+
+fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
+    match v.len() {
+        0 => None,
+        1 => v.pop(),
+        _ => Some(Expr::And(v)),
+    }
+}
+
+/// Builds `src` with the WHERE conjuncts `conds` (over `src`'s row, each
+/// using columns and no subquery) placed where PostgreSQL's planner puts
+/// them: through inner joins, a conjunct over one side's columns goes to
+/// that side, an equality between the two sides becomes a hash key, and
+/// the rest joins the join's condition; at any other source they filter
+/// its rows (a table's through an index when one fits). An inner join is
+/// associative with its WHERE, so this changes no result — only how many
+/// pairs a comma-joined FROM list (psql's catalog queries) forms.
+fn build_pushed(
+    src: &Source,
+    conds: Vec<Expr>,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn Node>, PgError> {
+    let Source::Join(j) = src else {
+        let pred = and_all(conds);
+        let node: Box<dyn Node> = match (src, &pred) {
+            (Source::Relation(rel), Some(_)) => Box::new(ScanNode::new(
+                crate::index::open_filtered(relations, rel, pred.as_ref(), cx)?,
+            )),
+            _ => build_source(src, cx, relations)?,
+        };
+        return Ok(match pred {
+            Some(pred) => Box::new(FilterNode { input: node, pred }),
+            None => node,
+        });
+    };
+    if j.kind != JoinKind::Inner {
+        let node = build_source(src, cx, relations)?;
+        return Ok(match and_all(conds) {
+            Some(pred) => Box::new(FilterNode { input: node, pred }),
+            None => node,
+        });
+    }
+    let lw = j.left_width;
+    let side = |e: &Expr| -> Option<bool> {
+        let (cols, sub) = e.columns_used();
+        if sub || cols.is_empty() {
+            None
+        } else if cols.iter().all(|&c| c < lw) {
+            Some(true)
+        } else if cols.iter().all(|&c| c >= lw) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    let (mut lconds, mut rconds, mut keys, mut rest) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for c in conds {
+        match side(&c) {
+            Some(true) => lconds.push(c),
+            Some(false) => {
+                let mut c = c;
+                c.map_columns(&|i| i - lw);
+                rconds.push(c);
+            }
+            None => {
+                if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = &c {
+                    let pair = match (side(a), side(b)) {
+                        (Some(true), Some(false)) => Some(((**a).clone(), (**b).clone())),
+                        (Some(false), Some(true)) => Some(((**b).clone(), (**a).clone())),
+                        _ => None,
+                    };
+                    if let Some((le, mut re)) = pair {
+                        re.map_columns(&|i| i - lw);
+                        keys.push((le, re));
+                        continue;
+                    }
+                }
+                rest.push(c);
+            }
+        }
+    }
+    let left = build_pushed(&j.left, lconds, cx, relations)?;
+    let right = build_pushed(&j.right, rconds, cx, relations)?;
+    let mut jp = crate::plan::JoinPlan {
+        kind: j.kind,
+        left: Source::Result,
+        right: Source::Result,
+        left_width: j.left_width,
+        right_width: j.right_width,
+        hash_keys: j.hash_keys.clone(),
+        qual: None,
+    };
+    jp.hash_keys.extend(keys);
+    rest.extend(j.qual.clone());
+    jp.qual = and_all(rest);
+    Ok(join_node(&jp, left, right))
+}
+
 pub(crate) fn join_node(
     j: &crate::plan::JoinPlan,
     left: Box<dyn Node>,
@@ -1473,17 +1581,34 @@ pub(crate) fn build_plan(
     // and the sort goes (crate::index).
     let ordered = crate::index::open_ordered(plan, relations, cx)?;
     let presorted = ordered.is_some();
+    // WHERE over inner joins goes down to where its columns are (below).
+    // Not under row locks: their re-check of a newer version evaluates
+    // the plan's WHERE as a whole (rowlock.rs).
+    let pushed = matches!(plan.source, Source::Join(_))
+        && plan.filter.is_some()
+        && plan.row_locks.is_none()
+        && ordered.is_none();
+    let mut top_filter = plan.filter.clone();
     let mut node: Box<dyn Node> = match (&plan.source, ordered) {
         (_, Some(scan)) => Box::new(ScanNode::new(scan)),
         (Source::Relation(rel), None) if plan.filter.is_some() => Box::new(ScanNode::new(
             crate::index::open_filtered(relations, rel, plan.filter.as_ref(), cx)?,
         )),
+        (src, None) if pushed => {
+            let (down, stay): (Vec<Expr>, Vec<Expr>) =
+                conjuncts(plan.filter.clone()).into_iter().partition(|c| {
+                    let (cols, sub) = c.columns_used();
+                    !sub && !cols.is_empty()
+                });
+            top_filter = and_all(stay);
+            build_pushed(src, down, cx, relations)?
+        }
         (src, None) => build_source(src, cx, relations)?,
     };
-    if let Some(f) = &plan.filter {
+    if let Some(f) = top_filter {
         node = Box::new(FilterNode {
             input: node,
-            pred: f.clone(),
+            pred: f,
         });
     }
     if let Some(aggs) = &plan.aggs {
