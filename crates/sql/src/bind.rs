@@ -2666,37 +2666,9 @@ impl<'h> Binder<'h> {
                 e => conds.push(e),
             }
         }
-        // Split the condition: `left expr = right expr` conjuncts are hash
-        // keys (over each side's own row), the rest is checked per pair.
-        let mut hash_keys = Vec::new();
-        let mut rest = Vec::new();
-        let side = |e: &Expr| -> Option<bool> {
-            let (cols, sub) = e.columns_used();
-            if sub || cols.is_empty() {
-                None
-            } else if cols.iter().all(|&c| c < lw) {
-                Some(true)
-            } else if cols.iter().all(|&c| c >= lw) {
-                Some(false)
-            } else {
-                None
-            }
-        };
-        for c in conds {
-            if let Expr::Cmp(CmpOp::Eq, a, b) = &c {
-                let pair = match (side(a), side(b)) {
-                    (Some(true), Some(false)) => Some(((**a).clone(), (**b).clone())),
-                    (Some(false), Some(true)) => Some(((**b).clone(), (**a).clone())),
-                    _ => None,
-                };
-                if let Some((le, mut re)) = pair {
-                    re.map_columns(&|i| i - lw);
-                    hash_keys.push((le, re));
-                    continue;
-                }
-            }
-            rest.push(c);
-        }
+        // `left expr = right expr` conjuncts are hash keys, the rest is
+        // checked per pair (exec::split_join_conds).
+        let (hash_keys, mut rest) = crate::exec::split_join_conds(conds, lw);
         let qual = match rest.len() {
             0 => None,
             1 => rest.pop(),

@@ -1441,6 +1441,46 @@ fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
     }
 }
 
+/// Which side of a join row (`lw` left columns) `e` reads: Some(true)
+/// only the left, Some(false) only the right, None both, neither, or a
+/// subquery.
+fn join_side(e: &Expr, lw: usize) -> Option<bool> {
+    let (cols, sub) = e.columns_used();
+    if sub || cols.is_empty() {
+        None
+    } else if cols.iter().all(|&c| c < lw) {
+        Some(true)
+    } else if cols.iter().all(|&c| c >= lw) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Splits join conjuncts over a row of `lw` left columns into hash keys
+/// (`left expr = right expr`, each over its own side's row) and the rest.
+/// The binder's JOIN ... ON and the executor's pushed-down WHERE use it.
+pub(crate) fn split_join_conds(conds: Vec<Expr>, lw: usize) -> (Vec<(Expr, Expr)>, Vec<Expr>) {
+    let mut keys = Vec::new();
+    let mut rest = Vec::new();
+    for c in conds {
+        if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = &c {
+            let pair = match (join_side(a, lw), join_side(b, lw)) {
+                (Some(true), Some(false)) => Some(((**a).clone(), (**b).clone())),
+                (Some(false), Some(true)) => Some(((**b).clone(), (**a).clone())),
+                _ => None,
+            };
+            if let Some((le, mut re)) = pair {
+                re.map_columns(&|i| i - lw);
+                keys.push((le, re));
+                continue;
+            }
+        }
+        rest.push(c);
+    }
+    (keys, rest)
+}
+
 /// Builds `src` with the WHERE conjuncts `conds` (over `src`'s row, each
 /// using columns and no subquery) placed where PostgreSQL's planner puts
 /// them: through inner joins, a conjunct over one side's columns goes to
@@ -1476,43 +1516,17 @@ fn build_pushed(
         });
     }
     let lw = j.left_width;
-    let side = |e: &Expr| -> Option<bool> {
-        let (cols, sub) = e.columns_used();
-        if sub || cols.is_empty() {
-            None
-        } else if cols.iter().all(|&c| c < lw) {
-            Some(true)
-        } else if cols.iter().all(|&c| c >= lw) {
-            Some(false)
-        } else {
-            None
-        }
-    };
-    let (mut lconds, mut rconds, mut keys, mut rest) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (keys, conds) = split_join_conds(conds, lw);
+    let (mut lconds, mut rconds, mut rest) = (Vec::new(), Vec::new(), Vec::new());
     for c in conds {
-        match side(&c) {
+        match join_side(&c, lw) {
             Some(true) => lconds.push(c),
             Some(false) => {
                 let mut c = c;
                 c.map_columns(&|i| i - lw);
                 rconds.push(c);
             }
-            None => {
-                if let Expr::Cmp(crate::expr::CmpOp::Eq, a, b) = &c {
-                    let pair = match (side(a), side(b)) {
-                        (Some(true), Some(false)) => Some(((**a).clone(), (**b).clone())),
-                        (Some(false), Some(true)) => Some(((**b).clone(), (**a).clone())),
-                        _ => None,
-                    };
-                    if let Some((le, mut re)) = pair {
-                        re.map_columns(&|i| i - lw);
-                        keys.push((le, re));
-                        continue;
-                    }
-                }
-                rest.push(c);
-            }
+            None => rest.push(c),
         }
     }
     let left = build_pushed(&j.left, lconds, cx, relations)?;
