@@ -358,7 +358,11 @@ fn kill9_of_the_walwriter_or_checkpointer_is_a_crash_restart_with_recovery() {
         let mut c = crate::util::wait_for(Duration::from_secs(30), || srv.try_connect().ok())
             .expect("connections are accepted again");
         let new_pid = crate::util::wait_for(Duration::from_secs(10), || {
-            simple_value(&mut c, &q).filter(|p| p != &pid.to_string())
+            // No row yet while the restarted process starts: keep waiting.
+            crate::util::simple_rows(&mut c, &q)
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .filter(|p| p != &pid.to_string())
         })
         .unwrap_or_else(|| panic!("round {round}: no new {kind}"));
         assert_ne!(new_pid, pid.to_string());
