@@ -1855,7 +1855,16 @@ impl<'h> Binder<'h> {
                         if a.ty.oid == p {
                             exact += 1;
                         } else if implicit_ok(a.ty.oid, p) {
-                            if is_preferred(p) {
+                            // An unknown literal leans to the string
+                            // category, as PostgreSQL's resolution does:
+                            // has_table_privilege('u', 't', 'select')
+                            // takes the role as a name, not an oid.
+                            let leans = if a.is_unknown() {
+                                matches!(p, types::TEXT | types::NAME)
+                            } else {
+                                is_preferred(p)
+                            };
+                            if leans {
                                 preferred += 1;
                             }
                         } else {

@@ -588,6 +588,11 @@ pub fn lookup(host: &dyn Host, schema: Option<&str>, name: &str) -> Result<Relat
             ));
         }
     }
+    if in_catalog || schema == Some("information_schema") {
+        if let Some(r) = crate::sysviews::lookup(schema, name) {
+            return Ok(r);
+        }
+    }
     if let Some(r) = host.lookup_table(schema, name)? {
         return Ok(r);
     }
@@ -699,6 +704,10 @@ pub struct VacuumOptions {
 /// stored tables, in the running transaction (the host assigns its xid
 /// and command id). Called by the backend running the statement.
 pub trait Tables {
+    /// This session's temporary schema (pg_temp_N) once it has one.
+    fn my_temp_namespace(&self) -> Option<u32> {
+        None
+    }
     /// CREATE TABLE; `Ok(false)` when it exists and `if_not_exists` (the
     /// host has sent the NOTICE).
     fn create_table(

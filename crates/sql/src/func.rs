@@ -13,7 +13,7 @@ use tusk_common::PgError;
 
 use crate::expr::Ctx;
 use crate::numeric::Numeric;
-use crate::sysinfo::Sys;
+use crate::sysinfo::{PrivilegeOn, Sys};
 
 /// `pg_node_tree`: tusk stores an expression's SQL text in it.
 const PG_NODE_TREE: Oid = 194;
@@ -423,6 +423,204 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::TablespaceLocation),
     ),
     sig("pg_size_pretty", &[INT8], TEXT, Func::Sys(Sys::SizePretty)),
+    sig(
+        "pg_my_temp_schema",
+        &[],
+        types::OID,
+        Func::Sys(Sys::MyTempSchema),
+    ),
+    sig(
+        "pg_is_other_temp_schema",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::IsOtherTempSchema),
+    ),
+    sig(
+        "pg_sequence_last_value",
+        &[types::REGCLASS],
+        INT8,
+        Func::Sys(Sys::SequenceLastValue),
+    ),
+    sig(
+        "has_table_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_table_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_table_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_table_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_table_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_table_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Table)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_sequence_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Sequence)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_schema_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Schema)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_function_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Function)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
+    sig(
+        "has_database_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Database)),
+    ),
     sig(
         "pg_get_expr",
         &[PG_NODE_TREE, types::OID],

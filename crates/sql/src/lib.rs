@@ -85,6 +85,7 @@ mod routine;
 pub mod rowlock;
 pub mod sequence;
 mod sysinfo;
+mod sysviews;
 pub mod trigger;
 mod utility;
 mod vacuum;

@@ -40,6 +40,24 @@ pub(crate) enum Sys {
     StatisticsColumns,
     /// pg_relation_is_publishable: tusk has no publications.
     RelationIsPublishable,
+    /// pg_my_temp_schema(): this session's pg_temp_N, 0 before it has one.
+    MyTempSchema,
+    /// pg_is_other_temp_schema(oid): another session's temporary schema.
+    IsOtherTempSchema,
+    /// pg_sequence_last_value(regclass): NULL until nextval was called.
+    SequenceLastValue,
+    /// has_<kind>_privilege([user,] object, privileges).
+    Privilege(PrivilegeOn),
+}
+
+/// The objects has_*_privilege asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrivilegeOn {
+    Table,
+    Sequence,
+    Schema,
+    Function,
+    Database,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -299,7 +317,212 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         }
         Sys::StatisticsColumns => Value::Null,
         Sys::RelationIsPublishable => Value::Bool(false),
+        Sys::MyTempSchema => Value::Oid(host.tables()?.my_temp_namespace().unwrap_or(0)),
+        Sys::IsOtherTempSchema => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let rows = query(
+                host,
+                "SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = $1",
+                &[types::OID],
+                vec![Value::Oid(oid)],
+            )?;
+            let temp = rows.first().is_some_and(|r| {
+                let n = text(&r[0]);
+                n.starts_with("pg_temp_") || n.starts_with("pg_toast_temp_")
+            });
+            Value::Bool(temp && host.tables()?.my_temp_namespace() != Some(oid))
+        }
+        Sys::SequenceLastValue => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            sequence_last_value(host, oid)?
+        }
+        Sys::Privilege(on) => privilege(host, on, args)?,
     })
+}
+
+/// pg_sequence_last_value: the sequence's last_value once a nextval (or
+/// setval) has set is_called, else NULL, read from the sequence's row.
+fn sequence_last_value(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> {
+    let rows = query(
+        host,
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(PgError::error(
+            tusk_common::sqlstate::UNDEFINED_TABLE,
+            format!("could not open relation with OID {oid}"),
+        ));
+    };
+    let (nsp, rel) = (text(&r[0]), text(&r[1]));
+    if text(&r[2]) != "S" {
+        return Err(PgError::error(
+            crate::catalog::codes::WRONG_OBJECT_TYPE,
+            format!("\"{rel}\" is not a sequence"),
+        ));
+    }
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let rows = query(
+        host,
+        &format!("SELECT last_value, is_called FROM {}.{}", q(&nsp), q(&rel)),
+        &[],
+        Vec::new(),
+    )?;
+    Ok(match rows.first() {
+        Some(r) if r.get(1) == Some(&Value::Bool(true)) => r[0].clone(),
+        _ => Value::Null,
+    })
+}
+
+/// has_table_privilege and its siblings. tusk grants every privilege to
+/// every role (GRANT/REVOKE and ACL checks are not built yet), so the
+/// answer is true whenever the question is well formed; the checks are
+/// PostgreSQL's: the role and a named object must exist (an OID that names
+/// nothing is NULL) and each privilege must be one the object has.
+fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Value, PgError> {
+    let (user, object) = match args {
+        [u, o, _] => (Some(u), o),
+        [o, _] => (None, o),
+        _ => return Ok(Value::Null),
+    };
+    if let Some(u) = user {
+        match u {
+            Value::Oid(oid) => {
+                if role_name(host, *oid)?.is_none() {
+                    return Err(PgError::error(
+                        tusk_common::sqlstate::UNDEFINED_OBJECT,
+                        format!("role with OID {oid} does not exist"),
+                    ));
+                }
+            }
+            other => {
+                crate::reg::input(host, types::REGROLE, &text(other))?;
+            }
+        }
+    }
+    let oid = match object {
+        Value::Oid(o) => {
+            let (catalog, column) = match on {
+                PrivilegeOn::Table | PrivilegeOn::Sequence => ("pg_class", "oid"),
+                PrivilegeOn::Schema => ("pg_namespace", "oid"),
+                PrivilegeOn::Function => ("pg_proc", "oid"),
+                PrivilegeOn::Database => ("pg_database", "oid"),
+            };
+            let rows = query(
+                host,
+                &format!("SELECT 1 FROM pg_catalog.{catalog} WHERE {column} = $1"),
+                &[types::OID],
+                vec![Value::Oid(*o)],
+            )?;
+            if rows.is_empty() {
+                return Ok(Value::Null);
+            }
+            *o
+        }
+        other => {
+            let name = text(other);
+            match on {
+                PrivilegeOn::Table | PrivilegeOn::Sequence => {
+                    crate::reg::input(host, types::REGCLASS, &name)?
+                }
+                PrivilegeOn::Schema => crate::reg::input(host, types::REGNAMESPACE, &name)?,
+                PrivilegeOn::Function => {
+                    match crate::reg::input(host, types::REGPROCEDURE, &name) {
+                        Ok(o) => o,
+                        // Built-in functions have no pg_proc rows in tusk;
+                        // one of that name exists, so the question stands.
+                        Err(e) => {
+                            let base = name.split('(').next().unwrap_or("").trim();
+                            let base = base.rsplit('.').next().unwrap_or(base).to_lowercase();
+                            if !crate::func::SIGNATURES.iter().any(|s| s.name == base) {
+                                return Err(e);
+                            }
+                            0
+                        }
+                    }
+                }
+                PrivilegeOn::Database => {
+                    let rows = query(
+                        host,
+                        "SELECT oid FROM pg_catalog.pg_database WHERE datname = $1",
+                        &[types::NAME],
+                        vec![Value::Name(name.clone())],
+                    )?;
+                    match rows.first().and_then(|r| r.first()).and_then(oid_arg) {
+                        Some(o) => o,
+                        None => {
+                            return Err(PgError::error(
+                                tusk_common::sqlstate::INVALID_CATALOG_NAME,
+                                format!("database \"{name}\" does not exist"),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if on == PrivilegeOn::Sequence {
+        let rows = query(
+            host,
+            "SELECT relname, relkind FROM pg_catalog.pg_class WHERE oid = $1",
+            &[types::OID],
+            vec![Value::Oid(oid)],
+        )?;
+        if let Some(r) = rows.first() {
+            if text(&r[1]) != "S" {
+                return Err(PgError::error(
+                    crate::catalog::codes::WRONG_OBJECT_TYPE,
+                    format!("\"{}\" is not a sequence", text(&r[0])),
+                ));
+            }
+        }
+    }
+    check_privilege_names(on, &text(args.last().unwrap_or(&Value::Null)))?;
+    Ok(Value::Bool(true))
+}
+
+/// A has_*_privilege privilege list: comma-separated names, any case,
+/// each optionally `WITH GRANT OPTION`; 22023 for a name `on` lacks.
+pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), PgError> {
+    let allowed: &[&str] = match on {
+        PrivilegeOn::Table => &[
+            "SELECT",
+            "INSERT",
+            "UPDATE",
+            "DELETE",
+            "TRUNCATE",
+            "REFERENCES",
+            "TRIGGER",
+        ],
+        PrivilegeOn::Sequence => &["USAGE", "SELECT", "UPDATE"],
+        PrivilegeOn::Schema => &["CREATE", "USAGE"],
+        PrivilegeOn::Function => &["EXECUTE"],
+        PrivilegeOn::Database => &["CREATE", "CONNECT", "TEMPORARY", "TEMP"],
+    };
+    for item in list.split(',') {
+        let words: Vec<String> = item
+            .split_whitespace()
+            .map(|w| w.to_ascii_uppercase())
+            .collect();
+        let name = match words.as_slice() {
+            [p] => p,
+            [p, w, g, o] if w == "WITH" && g == "GRANT" && o == "OPTION" => p,
+            _ => "",
+        };
+        if !allowed.contains(&name) {
+            return Err(PgError::error(
+                tusk_common::sqlstate::INVALID_PARAMETER_VALUE,
+                format!("unrecognized privilege type: \"{}\"", item.trim()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// pg_get_expr over tusk's pg_node_tree columns, which hold the

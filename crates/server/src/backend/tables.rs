@@ -1454,6 +1454,9 @@ impl Session {
 }
 
 impl tusk_sql::Tables for Session {
+    fn my_temp_namespace(&self) -> Option<u32> {
+        view::my_temp_namespace()
+    }
     fn vacuum(
         &mut self,
         rel: Option<&Relation>,

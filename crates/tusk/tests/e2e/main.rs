@@ -108,6 +108,7 @@ mod sequences;
 mod sessions;
 mod startup;
 mod stop;
+mod sysviews;
 mod tables;
 mod tls;
 mod toast;
