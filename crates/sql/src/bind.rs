@@ -3915,9 +3915,16 @@ impl Binder<'_> {
         u: &ast::Update,
     ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
         use crate::modify::{ModifyKind, ModifyPlan};
-        if u.from.is_some() || !u.table.joins.is_empty() {
-            return Err(not_supported("UPDATE ... FROM"));
+        if !u.table.joins.is_empty() {
+            return Err(not_supported("UPDATE of a join"));
         }
+        let from_items = match &u.from {
+            None => None,
+            Some(ast::UpdateTableFromKind::AfterSet(v)) => Some(v),
+            Some(ast::UpdateTableFromKind::BeforeSet(_)) => {
+                return Err(syntax("syntax error at or near \"FROM\""))
+            }
+        };
         let (name, alias) = match &u.table.relation {
             ast::TableFactor::Table { name, alias, .. } => (name, alias),
             _ => return Err(not_supported("UPDATE of this target")),
@@ -3927,14 +3934,14 @@ impl Binder<'_> {
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        self.scope = Some(relation_scope(&rel, alias));
+        let from = self.dml_from(&rel, alias, from_items.map(Vec::as_slice))?;
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
         Ok((
             ModifyPlan {
                 rel,
-                kind: ModifyKind::Update { filter, sets },
+                kind: ModifyKind::Update { filter, sets, from },
                 returning,
             },
             columns,
@@ -3989,6 +3996,39 @@ impl Binder<'_> {
         Ok(sets)
     }
 
+    /// The scope of an UPDATE's or DELETE's target and, for UPDATE ...
+    /// FROM / DELETE ... USING, the plan that joins the target with those
+    /// items: its rows are the target's columns and system columns, then
+    /// the items' columns, which the WHERE, SET and RETURNING see (as in
+    /// PostgreSQL, where the target is joined to the other FROM items).
+    fn dml_from(
+        &mut self,
+        rel: &catalog::Relation,
+        alias: String,
+        items: Option<&[ast::TableWithJoins]>,
+    ) -> Result<Option<Box<crate::plan::SelectPlan>>, PgError> {
+        let target = relation_scope(rel, alias.clone());
+        let Some(items) = items.filter(|v| !v.is_empty()) else {
+            self.scope = Some(target);
+            return Ok(None);
+        };
+        let src = self.bind_from(items)?;
+        let others = self.scope.take().unwrap_or_default();
+        let mut trel = rel.clone();
+        if alias != rel.name {
+            trel.alias = Some(alias);
+        }
+        let (src, scope) = self.join(
+            (Source::Relation(trel), target),
+            (src, others),
+            JoinKind::Inner,
+            &ast::JoinConstraint::None,
+        )?;
+        let width = scope.width;
+        self.scope = Some(scope);
+        Ok(Some(Box::new(crate::cte::plain_plan(src, width))))
+    }
+
     fn dml_filter(&mut self, w: &Option<ast::Expr>) -> Result<Option<Expr>, PgError> {
         match w {
             Some(w) => {
@@ -4005,8 +4045,8 @@ impl Binder<'_> {
         d: &ast::Delete,
     ) -> Result<(crate::modify::ModifyPlan, Vec<Column>), PgError> {
         use crate::modify::{ModifyKind, ModifyPlan};
-        if d.using.is_some() || !d.tables.is_empty() {
-            return Err(not_supported("DELETE ... USING"));
+        if !d.tables.is_empty() {
+            return Err(not_supported("DELETE of several tables"));
         }
         let from = match &d.from {
             ast::FromTable::WithFromKeyword(v) | ast::FromTable::WithoutKeyword(v) => v,
@@ -4023,13 +4063,13 @@ impl Binder<'_> {
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        self.scope = Some(relation_scope(&rel, alias));
+        let from = self.dml_from(&rel, alias, d.using.as_deref())?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
         Ok((
             ModifyPlan {
                 rel,
-                kind: ModifyKind::Delete { filter },
+                kind: ModifyKind::Delete { filter, from },
                 returning,
             },
             columns,

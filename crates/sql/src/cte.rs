@@ -109,7 +109,7 @@ fn cols_of(cols: Vec<Column>) -> Vec<(String, Ty)> {
 pub(crate) type CteRef = (Source, Vec<(String, Ty)>);
 
 /// A plan that hands out its source's `cols` unchanged.
-fn plain_plan(source: Source, width: usize) -> SelectPlan {
+pub(crate) fn plain_plan(source: Source, width: usize) -> SelectPlan {
     SelectPlan {
         source,
         filter: None,

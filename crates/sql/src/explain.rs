@@ -2405,13 +2405,21 @@ fn modify_node(w: &mut Walk, m: &crate::modify::ModifyPlan) -> Result<(PNode, f6
                 }
             }
         }
-        ModifyKind::Update { filter, .. } => {
-            p.node_type = "Update";
-            w.scan(rel, filter.as_ref(), None, &mut None)?.0
-        }
-        ModifyKind::Delete { filter } => {
-            p.node_type = "Delete";
-            w.scan(rel, filter.as_ref(), None, &mut None)?.0
+        ModifyKind::Update { filter, from, .. } | ModifyKind::Delete { filter, from } => {
+            p.node_type = if matches!(m.kind, ModifyKind::Update { .. }) {
+                "Update"
+            } else {
+                "Delete"
+            };
+            match from {
+                // UPDATE ... FROM / DELETE ... USING: the join under it.
+                Some(fp) => {
+                    let mut fp = (**fp).clone();
+                    fp.filter = filter.clone();
+                    w.plan(&fp, &mut None)?.0
+                }
+                None => w.scan(rel, filter.as_ref(), None, &mut None)?.0,
+            }
         }
     };
     child.parent = Some("Outer");

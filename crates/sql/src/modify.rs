@@ -56,9 +56,14 @@ pub(crate) enum ModifyKind {
     Update {
         filter: Option<Expr>,
         sets: Vec<(usize, Expr)>,
+        /// UPDATE ... FROM: the target joined with the FROM items
+        /// (bind.rs `dml_from`); `filter` and `sets` read its rows.
+        from: Option<Box<SelectPlan>>,
     },
     Delete {
         filter: Option<Expr>,
+        /// DELETE ... USING, as UPDATE's `from`.
+        from: Option<Box<SelectPlan>>,
     },
 }
 
@@ -222,11 +227,11 @@ pub(crate) fn execute(
                 }
                 v
             }
-            ModifyKind::Update { filter, sets } => filter
+            ModifyKind::Update { filter, sets, .. } => filter
                 .iter_mut()
                 .chain(sets.iter_mut().map(|(_, e)| e))
                 .collect(),
-            ModifyKind::Delete { filter } => filter.iter_mut().collect(),
+            ModifyKind::Delete { filter, .. } => filter.iter_mut().collect(),
         };
         let exprs = exprs.into_iter().chain(p.returning.iter_mut());
         exec::prepare_exprs(exprs, &mut cx, relations)?;
@@ -406,15 +411,19 @@ pub(crate) fn execute(
             }
             (out, format!("INSERT 0 {count}"))
         }
-        ModifyKind::Update { filter, sets } => {
+        ModifyKind::Update { filter, sets, from } => {
             let ncols = p.rel.columns.len();
             let mut scan = {
                 let mut cx = Ctx { host, params };
-                crate::index::open_filtered(relations, &p.rel, filter.as_ref(), &mut cx)?
+                target_rows(relations, &p.rel, filter.as_ref(), from, &mut cx)?
             };
+            let mut done = Done::default();
             let r = (|| {
                 while let Some(mut old) = scan.next_row()? {
                     host.check_interrupts()?;
+                    if !done.first(from, &old, ncols) {
+                        continue;
+                    }
                     loop {
                         let mut cx = Ctx { host, params };
                         if !passes(filter, &old, &mut cx)? {
@@ -452,7 +461,7 @@ pub(crate) fn execute(
                                 break;
                             }
                             Some(newer) if newer.is_empty() => break,
-                            Some(newer) => old = newer,
+                            Some(newer) => old = with_joined(newer, old),
                         }
                     }
                 }
@@ -463,15 +472,19 @@ pub(crate) fn execute(
             crate::fkey::run_pending(host, pending)?;
             (out, format!("UPDATE {count}"))
         }
-        ModifyKind::Delete { filter } => {
+        ModifyKind::Delete { filter, from } => {
             let ncols = p.rel.columns.len();
             let mut scan = {
                 let mut cx = Ctx { host, params };
-                crate::index::open_filtered(relations, &p.rel, filter.as_ref(), &mut cx)?
+                target_rows(relations, &p.rel, filter.as_ref(), from, &mut cx)?
             };
+            let mut done = Done::default();
             let r = (|| {
                 while let Some(mut old) = scan.next_row()? {
                     host.check_interrupts()?;
+                    if !done.first(from, &old, ncols) {
+                        continue;
+                    }
                     loop {
                         let mut cx = Ctx { host, params };
                         if !passes(filter, &old, &mut cx)? {
@@ -497,7 +510,7 @@ pub(crate) fn execute(
                                 break;
                             }
                             Some(newer) if newer.is_empty() => break,
-                            Some(newer) => old = newer,
+                            Some(newer) => old = with_joined(newer, old),
                         }
                     }
                 }
@@ -513,6 +526,67 @@ pub(crate) fn execute(
         f.after_statement(host)?;
     }
     Ok(done)
+}
+
+/// The rows an UPDATE or DELETE considers: the target table's (through
+/// an index when the WHERE allows), or with FROM / USING the rows of the
+/// target joined with those items, read to the end first so that the
+/// changes cannot feed the join (each row: the target's columns and
+/// system columns, then the other items' columns).
+fn target_rows(
+    relations: &dyn Relations,
+    rel: &Relation,
+    filter: Option<&Expr>,
+    from: &Option<Box<SelectPlan>>,
+    cx: &mut Ctx<'_>,
+) -> Result<Box<dyn crate::RowSource>, PgError> {
+    let Some(plan) = from else {
+        return crate::index::open_filtered(relations, rel, filter, cx);
+    };
+    let mut plan = (**plan).clone();
+    // The WHERE joins the items: given to the plan, it is placed on the
+    // join (a hash key for an equality) rather than over its product.
+    plan.filter = filter.cloned();
+    let mut root = exec::build(&plan, cx, relations)?;
+    let mut rows = Vec::new();
+    let r = (|| {
+        while let Some(r) = root.next(cx)? {
+            cx.host.check_interrupts()?;
+            rows.push(r);
+        }
+        Ok::<(), PgError>(())
+    })();
+    root.close();
+    r?;
+    Ok(Box::new(crate::catalog::RowsScan::new(rows)))
+}
+
+/// The target rows an UPDATE ... FROM or DELETE ... USING has taken: a
+/// target row that joins several rows of the other items is changed once,
+/// with the first of them (PostgreSQL leaves which one unspecified).
+#[derive(Default)]
+struct Done(std::collections::HashSet<String>);
+
+impl Done {
+    /// Whether `row` is the first row of its target row (always without
+    /// FROM, where each target row comes once).
+    fn first(&mut self, from: &Option<Box<SelectPlan>>, row: &[Value], ncols: usize) -> bool {
+        if from.is_none() {
+            return true;
+        }
+        let ctid = row.get(ncols).map(|v| format!("{v:?}")).unwrap_or_default();
+        self.0.insert(ctid)
+    }
+}
+
+/// The newest version of a target row a concurrent transaction changed,
+/// followed by the joined items' columns of the row it replaces (an
+/// UPDATE ... FROM re-checks its WHERE on that combination).
+fn with_joined(newer: Row, old: Row) -> Row {
+    let n = newer.len();
+    let mut r = newer;
+    r.extend(old.into_iter().skip(n));
+    r
 }
 
 /// What ON CONFLICT's per-row work needs from the statement.

@@ -114,6 +114,7 @@ mod tls;
 mod toast;
 mod triggers;
 mod txid;
+mod update_from;
 mod upsert;
 mod util;
 mod views;
