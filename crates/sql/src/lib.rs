@@ -62,6 +62,7 @@ pub mod catalog;
 mod copy;
 mod cte;
 mod distinct;
+mod dropschema;
 mod dtops;
 mod exec;
 mod explain;

@@ -93,6 +93,8 @@ pub(crate) enum Utility {
     DropSchema {
         names: Vec<String>,
         if_exists: bool,
+        /// CASCADE: the schema's objects are dropped first (dropschema.rs).
+        cascade: bool,
     },
     /// TRUNCATE: each name, resolved when it runs.
     /// TRUNCATE of the names; true for CASCADE (tables referencing them
@@ -141,7 +143,7 @@ fn is_list_quote(name: &str) -> bool {
     )
 }
 
-fn quote_identifier(s: &str) -> String {
+pub(crate) fn quote_identifier(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .next()
@@ -537,9 +539,6 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             cascade,
             ..
         } => {
-            if *cascade {
-                return Err(not_supported("DROP SCHEMA ... CASCADE"));
-            }
             let names = names
                 .iter()
                 .map(|n| match qualified_name(n)? {
@@ -550,6 +549,7 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             Ok(Utility::DropSchema {
                 names,
                 if_exists: *if_exists,
+                cascade: *cascade,
             })
         }
         S::Copy {
@@ -1226,8 +1226,15 @@ impl Utility {
                 host.tables()?.create_schema(name, *if_not_exists)?;
                 done("CREATE SCHEMA")
             }
-            Utility::DropSchema { names, if_exists } => {
+            Utility::DropSchema {
+                names,
+                if_exists,
+                cascade,
+            } => {
                 for n in names {
+                    crate::dropschema::drop_contents(host, n, *cascade)?;
+                    // The schema's own check must see those drops.
+                    host.command_counter_increment();
                     host.tables()?.drop_schema(n, *if_exists)?;
                 }
                 done("DROP SCHEMA")

@@ -86,6 +86,7 @@ mod control;
 mod copy;
 mod crash;
 mod datetime;
+mod drop_schema;
 mod explain;
 mod fidelity;
 mod foreign_keys;
