@@ -28,6 +28,7 @@ use crate::Column;
 
 pub(crate) mod array;
 pub(crate) mod datetime;
+mod errpos;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
 pub(crate) mod upsert;
@@ -56,11 +57,15 @@ fn syntax(msg: impl Into<String>) -> PgError {
 pub(crate) struct Bound {
     pub e: Expr,
     pub ty: Ty,
+    /// For a literal as written (still of type unknown): its position in
+    /// the client's query string, given to the error if its input
+    /// conversion fails (`'x'::int`, `intcol = 'x'`, `VALUES ('x')`).
+    pub pos: Option<u32>,
 }
 
 impl Bound {
     pub(crate) fn new(e: Expr, ty: Ty) -> Bound {
-        Bound { e, ty }
+        Bound { e, ty, pos: None }
     }
     pub(crate) fn is_unknown(&self) -> bool {
         self.ty.oid == types::UNKNOWN
@@ -301,6 +306,9 @@ pub(crate) struct Binder<'h> {
     /// for identity columns (sequence.rs; sqlparser has no grammar for it).
     pub(crate) overriding: Option<u8>,
     pub(crate) window_arg: bool,
+    /// The client's query string, when the statement came from one: the
+    /// cursor positions of errors (parse.rs's `SourceMap`).
+    pub(crate) src: Option<std::sync::Arc<crate::parse::SourceMap>>,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -479,6 +487,7 @@ impl<'h> Binder<'h> {
             in_window: false,
             window_arg: false,
             overriding: None,
+            src: None,
         }
     }
 
@@ -490,6 +499,7 @@ impl<'h> Binder<'h> {
             return Ok(b);
         }
         if b.is_unknown() {
+            let pos = b.pos;
             return match b.e {
                 Expr::Const(Value::Null) => Ok(Bound::new(Expr::Const(Value::Null), target)),
                 // A reg* name is looked up when the statement runs (the
@@ -503,7 +513,9 @@ impl<'h> Binder<'h> {
                     target,
                 )),
                 Expr::Const(Value::Text(s)) => Ok(Bound::new(
-                    Expr::Const(cast::input(&s, target, self.now)?),
+                    Expr::Const(
+                        cast::input(&s, target, self.now).map_err(|e| e.with_position(pos))?,
+                    ),
                     target,
                 )),
                 Expr::Param(i, _) if matches!(self.params.get(i), Some(Some(_))) => {
@@ -832,25 +844,32 @@ impl<'h> Binder<'h> {
             return Ok(b);
         }
         match e {
-            E::Value(v) => self.literal(&v.value),
+            E::Value(v) => self.positioned_literal(v),
             E::Identifier(i) => {
                 let name = ident_name(i);
                 if i.quote_style.is_none() && func::is_niladic_keyword(&name) {
                     return self.call_function(&name, Vec::new());
                 }
                 self.column(None, &name)
+                    .map_err(|err| self.column_pos(err, i.span))
             }
             E::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
-                match names.split_last() {
+                let r = match names.split_last() {
                     Some((last, quals)) if !quals.is_empty() => self.column(Some(quals), last),
                     Some((last, _)) => self.column(None, last),
                     None => Err(syntax("syntax error")),
-                }
+                };
+                r.map_err(|err| match parts.first() {
+                    Some(p) => self.column_pos(err, p.span),
+                    None => err,
+                })
             }
             E::Nested(inner) => self.bind_expr(inner),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
-            E::BinaryOp { left, op, right } => self.binary(left, op, right),
+            E::BinaryOp { left, op, right } => self
+                .binary(left, op, right)
+                .map_err(|err| self.operator_pos(err, left)),
             E::Cast {
                 kind: _,
                 expr,
@@ -860,13 +879,14 @@ impl<'h> Binder<'h> {
                 if format.is_some() {
                     return Err(not_supported("CAST ... FORMAT"));
                 }
-                let target = data_type_to_ty(data_type)?;
+                let target =
+                    data_type_to_ty(data_type).map_err(|err| self.cast_type_pos(err, expr))?;
                 let b = self.bind_expr(expr)?;
                 self.explicit_cast(b, target)
             }
             E::TypedString(ts) => {
                 let target = data_type_to_ty(&ts.data_type)?;
-                let b = self.literal(&ts.value.value)?;
+                let b = self.positioned_literal(&ts.value)?;
                 self.explicit_cast(b, target)
             }
             E::IsNull(a) | E::IsNotNull(a) => {
@@ -965,7 +985,7 @@ impl<'h> Binder<'h> {
                 else_result,
                 ..
             } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
-            E::Function(f) => self.function(f),
+            E::Function(f) => self.function(f).map_err(|err| self.function_pos(err, f)),
             E::Substring {
                 expr,
                 substring_from,
@@ -2413,16 +2433,16 @@ impl<'h> Binder<'h> {
                         return Ok((src, scope));
                     }
                 }
-                let rel = match parts.as_slice() {
-                    [t] => catalog::lookup(self.host, None, t)?,
-                    [s, t] => catalog::lookup(self.host, Some(s), t)?,
+                let found = match parts.as_slice() {
+                    [t] => catalog::lookup(self.host, None, t),
+                    [s, t] => catalog::lookup(self.host, Some(s), t),
                     [d, s, t] => {
                         if *d != self.host.identity().database {
                             return Err(not_supported(format!(
                                 "cross-database references (\"{d}.{s}.{t}\")"
                             )));
                         }
-                        catalog::lookup(self.host, Some(s), t)?
+                        catalog::lookup(self.host, Some(s), t)
                     }
                     _ => {
                         return Err(syntax(format!(
@@ -2430,6 +2450,7 @@ impl<'h> Binder<'h> {
                         )))
                     }
                 };
+                let rel = found.map_err(|e| self.relation_pos(e, name))?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
@@ -2452,7 +2473,8 @@ impl<'h> Binder<'h> {
                 }
                 let Some(alias) = alias else {
                     return Err(syntax("subquery in FROM must have an alias")
-                        .with_hint("For example, FROM (SELECT ...) [AS] foo."));
+                        .with_hint("For example, FROM (SELECT ...) [AS] foo.")
+                        .with_position(self.subquery_pos(subquery)));
                 };
                 // LATERAL: the items to the left are its enclosing scope
                 // (the caller put them in `self.scope`).
@@ -3753,7 +3775,7 @@ impl Binder<'_> {
             Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
             Some(_) => return Err(not_supported("INSERT ... ON DUPLICATE KEY UPDATE")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
@@ -3776,13 +3798,15 @@ impl Binder<'_> {
                             "column \"{cname}\" of relation \"{}\" does not exist",
                             rel.name
                         ),
-                    ));
+                    )
+                    .with_position(self.name_at(c)));
                 };
                 if targets.contains(&idx) {
                     return Err(PgError::error(
                         catalog::codes::DUPLICATE_COLUMN,
                         format!("column \"{cname}\" specified more than once"),
-                    ));
+                    )
+                    .with_position(self.name_at(c)));
                 }
                 targets.push(idx);
             }
@@ -3845,6 +3869,7 @@ impl Binder<'_> {
                 }
                 _ => {
                     let mut sub = Binder::new(self.host, std::mem::take(&mut self.params));
+                    sub.src = self.src.clone();
                     let r = sub.bind_query(q);
                     self.params = std::mem::take(&mut sub.params);
                     let (plan, cols) = r?;
@@ -3913,7 +3938,7 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias),
             _ => return Err(not_supported("UPDATE of this target")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -3951,6 +3976,10 @@ impl Binder<'_> {
                     return Err(not_supported("UPDATE ... SET (a, b) = ..."))
                 }
             };
+            let target_at = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => self.name_at(n),
+                ast::AssignmentTarget::Tuple(_) => None,
+            };
             let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_COLUMN,
@@ -3958,13 +3987,15 @@ impl Binder<'_> {
                         "column \"{cname}\" of relation \"{}\" does not exist",
                         rel.name
                     ),
-                ));
+                )
+                .with_position(target_at));
             };
             if sets.iter().any(|(i, _)| *i == idx) {
                 return Err(PgError::error(
                     catalog::codes::DUPLICATE_COLUMN,
                     format!("multiple assignments to same column \"{cname}\""),
-                ));
+                )
+                .with_position(target_at));
             }
             let e = if is_default_keyword(&a.value) {
                 match self.bind_default(&rel.columns[idx])? {
@@ -4009,7 +4040,7 @@ impl Binder<'_> {
             },
             _ => return Err(not_supported("DELETE from several tables")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

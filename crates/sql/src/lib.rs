@@ -119,6 +119,9 @@ use utility::Utility;
 pub struct Statement {
     parsed: Parsed,
     sql: String,
+    /// The client's query string, for error positions (parse.rs's
+    /// `SourceMap`); None for text parsed on the server's own behalf.
+    src: Option<std::sync::Arc<parse::SourceMap>>,
 }
 
 impl Statement {
@@ -262,16 +265,36 @@ impl Prepared {
 
 /// Parse a query string into its statements. `""`, `";"` and comments
 /// alone give an empty vector (the caller sends EmptyQueryResponse).
+///
+/// For text the server runs on its own behalf (function bodies, view
+/// definitions): errors found when binding it carry no cursor position,
+/// which would point into a string the client never sent.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
-    parse_with_position(sql).map_err(|(e, _)| e)
+    Ok(parse::parse_with_position(sql)
+        .map_err(|(e, _)| e)?
+        .into_iter()
+        .map(|(parsed, sql)| Statement {
+            parsed,
+            sql,
+            src: None,
+        })
+        .collect())
 }
 
-/// [`parse`], also giving the 1-based character position of a syntax
-/// error (ErrorResponse's `P` field) when it is known.
+/// Parse the query string a client sent: a syntax error comes with its
+/// 1-based character position (ErrorResponse's `P` field) when it is
+/// known, and the statements keep the string so that [`prepare`]'s
+/// errors about names and literals carry their position in it too.
 pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
-    Ok(parse::parse_with_position(sql)?
+    let parsed = parse::parse_with_position(sql)?;
+    let src = std::sync::Arc::new(parse::SourceMap::new(sql));
+    Ok(parsed
         .into_iter()
-        .map(|(parsed, sql)| Statement { parsed, sql })
+        .map(|(parsed, sql)| Statement {
+            parsed,
+            sql,
+            src: Some(src.clone()),
+        })
         .collect())
 }
 
@@ -353,7 +376,7 @@ pub fn prepare(
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
-            return prepare_modify(s, &declared, host, sequence::overriding(&stmt.sql));
+            return prepare_modify(stmt, s, &declared, host, sequence::overriding(&stmt.sql));
         }
         // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
         // constraint is an index build (utility.rs); the rest is alter.rs's.
@@ -422,6 +445,7 @@ pub fn prepare(
     };
     // First pass: learn every parameter's type from its contexts.
     let mut first = Binder::new(host, declared.clone());
+    first.src = stmt.src.clone();
     first.bind_query(q)?;
     let mut inferred = first.params;
     for (i, d) in declared.iter().enumerate() {
@@ -435,6 +459,7 @@ pub fn prepare(
         .collect();
     // Second pass: bind with all types known, so every occurrence agrees.
     let mut second = Binder::new(host, complete);
+    second.src = stmt.src.clone();
     let (plan, columns) = second.bind_query(q)?;
     let param_types = second
         .params
@@ -452,6 +477,7 @@ pub fn prepare(
 /// Binds INSERT/UPDATE/DELETE, twice as a SELECT is (parameter types
 /// learnt from every context first).
 fn prepare_modify(
+    stmt: &Statement,
     s: &sqlparser::ast::Statement,
     declared: &[Option<Ty>],
     host: &dyn Host,
@@ -459,6 +485,7 @@ fn prepare_modify(
 ) -> Result<Prepared, PgError> {
     let bind_once = |b: &mut Binder| {
         b.overriding = overriding;
+        b.src = stmt.src.clone();
         bind_modify(b, s)
     };
     fn bind_modify(

@@ -78,6 +78,7 @@ pub(crate) enum Parsed {
 }
 
 /// Maps sqlparser's line/column locations back to character positions.
+#[derive(Debug)]
 struct LineIndex {
     /// Character index of the first character of each line.
     line_starts: Vec<usize>,
@@ -101,6 +102,78 @@ impl LineIndex {
         }
         let start = *self.line_starts.get(loc.line as usize - 1)?;
         Some(start + loc.column as usize - 1)
+    }
+}
+
+/// Where a bound statement's AST nodes are in the query string the
+/// client sent, for the cursor position (ErrorResponse's `P`) of errors
+/// the binder finds: relation, column, function, operator and type names,
+/// and literals whose input fails.
+///
+/// Why kept beside the statement rather than converted at parse time:
+/// sqlparser's spans are line/column pairs of the whole query string (a
+/// multi-statement string is tokenized once, `parse_with_position`), and
+/// only the few nodes that fail need a character position. One map is
+/// shared by every statement of a query string. Statements parsed from
+/// text the client did not send (function bodies, view definitions,
+/// triggers) have none, so their errors carry no position that would
+/// point into the wrong string.
+#[derive(Debug)]
+pub(crate) struct SourceMap {
+    index: LineIndex,
+    /// The query string as the client sent it.
+    text: String,
+}
+
+impl SourceMap {
+    pub(crate) fn new(sql: &str) -> SourceMap {
+        SourceMap {
+            index: LineIndex::new(sql),
+            text: sql.to_string(),
+        }
+    }
+
+    /// 1-based character position of a span's start; None for a span
+    /// sqlparser left empty.
+    pub(crate) fn position(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        self.index.char_index(span.start).map(|c| (c + 1) as u32)
+    }
+
+    /// 1-based position of the first character at or after the end of
+    /// `span` that is not white space, a `--` comment or one of `skip`:
+    /// the operator after a left operand.
+    pub(crate) fn next_token_after(
+        &self,
+        span: sqlparser::tokenizer::Span,
+        skip: &[char],
+    ) -> Option<u32> {
+        let from = self.index.char_index(span.end)?;
+        let mut chars = self.text.chars().skip(from).enumerate().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c.is_whitespace() || skip.contains(&c) {
+                continue;
+            }
+            if c == '-' && chars.peek().map(|p| p.1) == Some('-') {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            return Some((from + i + 1) as u32);
+        }
+        None
+    }
+
+    /// 1-based position of the last character before the start of `span`
+    /// that is not white space (the `(` opening a FROM subquery, whose
+    /// span starts at its SELECT).
+    pub(crate) fn prev_token_before(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        let to = self.index.char_index(span.start)?;
+        let before: Vec<char> = self.text.chars().take(to).collect();
+        let i = before.iter().rposition(|c| !c.is_whitespace())?;
+        Some((i + 1) as u32)
     }
 }
 
