@@ -309,6 +309,8 @@ pub(crate) struct Binder<'h> {
     /// The client's query string, when the statement came from one: the
     /// cursor positions of errors (parse.rs's `SourceMap`).
     pub(crate) src: Option<std::sync::Arc<crate::parse::SourceMap>>,
+    /// Where the column of `ungrouped` is referenced (bind/errpos.rs).
+    pub(crate) ungrouped_pos: Option<u32>,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -488,6 +490,7 @@ impl<'h> Binder<'h> {
             window_arg: false,
             overriding: None,
             src: None,
+            ungrouped_pos: None,
         }
     }
 
@@ -850,28 +853,29 @@ impl<'h> Binder<'h> {
                 if i.quote_style.is_none() && func::is_niladic_keyword(&name) {
                     return self.call_function(&name, Vec::new());
                 }
-                self.column(None, &name)
-                    .map_err(|err| self.column_pos(err, i.span))
+                self.positioned_column(None, &name, i.span)
             }
             E::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
-                let r = match names.split_last() {
-                    Some((last, quals)) if !quals.is_empty() => self.column(Some(quals), last),
-                    Some((last, _)) => self.column(None, last),
+                let span = parts
+                    .first()
+                    .map(|p| p.span)
+                    .unwrap_or(sqlparser::tokenizer::Span::empty());
+                match names.split_last() {
+                    Some((last, quals)) if !quals.is_empty() => {
+                        self.positioned_column(Some(quals), last, span)
+                    }
+                    Some((last, _)) => self.positioned_column(None, last, span),
                     None => Err(syntax("syntax error")),
-                };
-                r.map_err(|err| match parts.first() {
-                    Some(p) => self.column_pos(err, p.span),
-                    None => err,
-                })
+                }
             }
             E::Nested(inner) => self.bind_expr(inner),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self
                 .binary(left, op, right)
-                .map_err(|err| self.operator_pos(err, left)),
+                .map_err(|err| self.operator_pos(err, left, op)),
             E::Cast {
-                kind: _,
+                kind,
                 expr,
                 data_type,
                 format,
@@ -883,6 +887,7 @@ impl<'h> Binder<'h> {
                     data_type_to_ty(data_type).map_err(|err| self.cast_type_pos(err, expr))?;
                 let b = self.bind_expr(expr)?;
                 self.explicit_cast(b, target)
+                    .map_err(|err| self.cast_pos(err, e, expr, kind))
             }
             E::TypedString(ts) => {
                 let target = data_type_to_ty(&ts.data_type)?;
@@ -2225,10 +2230,10 @@ impl<'h> Binder<'h> {
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
-                return Err(PgError::error(
-                    tusk_common::sqlstate::GROUPING_ERROR,
-                    msg.clone(),
-                ));
+                return Err(
+                    PgError::error(tusk_common::sqlstate::GROUPING_ERROR, msg.clone())
+                        .with_position(self.ungrouped_pos),
+                );
             }
         }
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
@@ -2420,7 +2425,9 @@ impl<'h> Binder<'h> {
                 alias,
                 args: Some(args),
                 ..
-            } => self.function_in_from(name, alias.as_ref(), args),
+            } => self
+                .function_in_from(name, alias.as_ref(), args)
+                .map_err(|e| self.function_name_pos(e, name)),
             ast::TableFactor::Table { name, alias, .. } => {
                 let parts = object_name_parts(name)?;
                 if let [t] = parts.as_slice() {
@@ -2762,8 +2769,10 @@ impl<'h> Binder<'h> {
         let saved_named = std::mem::take(&mut self.named_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
+        let saved_ungrouped_pos = self.ungrouped_pos.take();
         self.outer.push(level);
         let r = f(self);
+        self.ungrouped_pos = saved_ungrouped_pos;
         self.windows = saved_windows;
         self.named_windows = saved_named;
         self.in_window = saved_in_window;

@@ -139,31 +139,72 @@ impl SourceMap {
         self.index.char_index(span.start).map(|c| (c + 1) as u32)
     }
 
-    /// 1-based position of the first character at or after the end of
-    /// `span` that is not white space, a `--` comment or one of `skip`:
-    /// the operator after a left operand.
-    pub(crate) fn next_token_after(
+    /// 1-based position of the `nth` (0-based) token after the end of
+    /// `span` that satisfies `want`, among those at the bracket depth the
+    /// span ends at; the search stops at a closing bracket of an enclosing
+    /// level or a `;`. Finds what sqlparser keeps no span for: the
+    /// operator after a left operand, the `::` of a cast.
+    pub(crate) fn find_after(
         &self,
         span: sqlparser::tokenizer::Span,
-        skip: &[char],
+        nth: usize,
+        want: impl Fn(&Token) -> bool,
     ) -> Option<u32> {
         let from = self.index.char_index(span.end)?;
-        let mut chars = self.text.chars().skip(from).enumerate().peekable();
-        while let Some((i, c)) = chars.next() {
-            if c.is_whitespace() || skip.contains(&c) {
-                continue;
-            }
-            if c == '-' && chars.peek().map(|p| p.1) == Some('-') {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
+        let rest = &self.text[char_to_byte(&self.text, from)..];
+        let tokens = Tokenizer::new(&PostgreSqlDialect {}, rest)
+            .tokenize_with_location()
+            .ok()?;
+        let local = LineIndex::new(rest);
+        let mut depth = 0i32;
+        let mut seen = 0;
+        for t in &tokens {
+            match t.token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => {
+                    depth -= 1;
+                    if depth < 0 {
+                        // A bracket closing the operand itself (`(a) + b`
+                        // where the span ends inside) is stepped over.
+                        depth = 0;
                     }
                 }
-                continue;
+                Token::SemiColon => return None,
+                _ if depth == 0 && want(&t.token) => {
+                    if seen == nth {
+                        let at = local.char_index(t.span.start)?;
+                        return Some((from + at + 1) as u32);
+                    }
+                    seen += 1;
+                }
+                _ => {}
             }
-            return Some((from + i + 1) as u32);
         }
         None
+    }
+
+    /// 1-based position of the first character at or after the 0-based
+    /// character index `from` that is not white space.
+    pub(crate) fn next_non_space(&self, from: usize) -> Option<u32> {
+        let i = self
+            .text
+            .chars()
+            .skip(from)
+            .position(|c| !c.is_whitespace())?;
+        Some((from + i + 1) as u32)
+    }
+
+    /// 1-based position of the start of the word ending just before the
+    /// 0-based character index `before` (white space between skipped):
+    /// the CAST of `CAST (`.
+    pub(crate) fn word_before(&self, before: usize) -> Option<u32> {
+        let chars: Vec<char> = self.text.chars().take(before).collect();
+        let end = chars.iter().rposition(|c| !c.is_whitespace())? + 1;
+        let start = chars[..end]
+            .iter()
+            .rposition(|c| !(c.is_alphanumeric() || *c == '_'))
+            .map_or(0, |i| i + 1);
+        (start < end).then_some((start + 1) as u32)
     }
 
     /// 1-based position of the last character before the start of `span`
