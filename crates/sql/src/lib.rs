@@ -122,6 +122,8 @@ pub struct Statement {
     /// The client's query string, for error positions (parse.rs's
     /// `SourceMap`); None for text parsed on the server's own behalf.
     src: Option<std::sync::Arc<parse::SourceMap>>,
+    /// 0-based character index of `sql` in the query string.
+    start: usize,
 }
 
 impl Statement {
@@ -273,10 +275,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
     Ok(parse::parse_with_position(sql)
         .map_err(|(e, _)| e)?
         .into_iter()
-        .map(|(parsed, sql)| Statement {
+        .map(|(parsed, sql, start)| Statement {
             parsed,
             sql,
             src: None,
+            start,
         })
         .collect())
 }
@@ -290,10 +293,11 @@ pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option
     let src = std::sync::Arc::new(parse::SourceMap::new(sql));
     Ok(parsed
         .into_iter()
-        .map(|(parsed, sql)| Statement {
+        .map(|(parsed, sql, start)| Statement {
             parsed,
             sql,
             src: Some(src.clone()),
+            start,
         })
         .collect())
 }
@@ -365,7 +369,10 @@ pub fn prepare(
         }
     }
     if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
-        let e = explain::bind(&stmt.sql, declared_param_types, host)?;
+        // The explained statement is parsed again from the text after the
+        // options; its errors' positions are shifted to the client's string.
+        let base = stmt.src.as_ref().map(|_| stmt.start);
+        let e = explain::bind(&stmt.sql, declared_param_types, host, base)?;
         return Ok(Prepared {
             param_types: e.inner.param_types.clone(),
             plan: Plan::Explain(e),

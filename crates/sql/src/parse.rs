@@ -510,9 +510,10 @@ fn check_nesting(piece: &[TokenWithSpan]) -> Result<(), (PgError, Option<u32>)> 
     Ok(())
 }
 
-/// Statements with their source text, or an error with the 1-based
+/// Statements with their source text and the 0-based character index
+/// where it starts in the query string, or an error with the 1-based
 /// character position when known.
-pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32>)>;
+pub(crate) type ParseResult = Result<Vec<(Parsed, String, usize)>, (PgError, Option<u32>)>;
 
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
@@ -575,7 +576,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 .collect::<Vec<_>>(),
             &text,
         ) {
-            out.push((Parsed::Pre(PreParsed::Role), text));
+            out.push((Parsed::Pre(PreParsed::Role), text, start));
             continue;
         }
         if let Some(pre) = pre_dispatch(piece) {
@@ -583,7 +584,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 crate::explain::check(&text)
                     .map_err(|(e, p)| (e, p.map(|p| (start + p + 1) as u32)))?;
             }
-            out.push((Parsed::Pre(pre), text));
+            out.push((Parsed::Pre(pre), text, start));
             continue;
         }
         let mut toks: Vec<TokenWithSpan> = piece
@@ -614,7 +615,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             1 => {
                 let s = stmts.into_iter().next().map(Box::new);
                 if let Some(s) = s {
-                    out.push((Parsed::Ast(s), text));
+                    out.push((Parsed::Ast(s), text, start));
                 }
             }
             // sqlparser read two statements where PostgreSQL needs a
@@ -649,7 +650,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let v = parse_with_position("BEGIN; SELECT 'a;b' ;COMMIT").unwrap();
-        let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
+        let texts: Vec<&str> = v.iter().map(|(_, t, _)| t.as_str()).collect();
         assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
         assert!(matches!(
             parse_with_position("vacuum analyze t").unwrap()[0].0,

@@ -195,6 +195,12 @@ fn positions_count_characters_of_the_whole_query_string() {
         "column \"nosuch2\" does not exist",
         26,
     );
+    // EXPLAIN's statement, parsed again after the options.
+    at(
+        "select 1; explain (costs off) select nosuch from (values (1)) v(a)",
+        "column \"nosuch\" does not exist",
+        38,
+    );
     // Characters, not bytes: é is two bytes in UTF-8.
     at(
         "select 'é' || nosuch from (values (1)) v(a)",
