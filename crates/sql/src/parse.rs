@@ -207,14 +207,48 @@ impl SourceMap {
         (start < end).then_some((start + 1) as u32)
     }
 
-    /// 1-based position of the last character before the start of `span`
-    /// that is not white space (the `(` opening a FROM subquery, whose
-    /// span starts at its SELECT).
+    /// 1-based position of the outermost of the `(` just before the start
+    /// of `span`: the bracket opening a FROM subquery, whose span starts
+    /// at its SELECT (PostgreSQL points at the first of `((SELECT`).
     pub(crate) fn prev_token_before(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
         let to = self.index.char_index(span.start)?;
         let before: Vec<char> = self.text.chars().take(to).collect();
-        let i = before.iter().rposition(|c| !c.is_whitespace())?;
-        Some((i + 1) as u32)
+        let mut found = None;
+        let mut i = before.len();
+        while let Some(j) = before[..i].iter().rposition(|c| !c.is_whitespace()) {
+            if before[j] != '(' {
+                break;
+            }
+            found = Some(j);
+            i = j;
+        }
+        found
+            .or_else(|| before.iter().rposition(|c| !c.is_whitespace()))
+            .map(|j| (j + 1) as u32)
+    }
+
+    /// 1-based position of the CAST of `CAST (x AS t)`, given the span of
+    /// `x`: the word before the nearest unmatched `(` before it (a typed
+    /// literal's span starts at its string, after its type's words).
+    pub(crate) fn cast_keyword_before(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        let to = self.index.char_index(span.start)?;
+        let before: Vec<char> = self.text.chars().take(to).collect();
+        let mut depth = 0usize;
+        let mut i = before.len();
+        while i > 0 {
+            i -= 1;
+            match before[i] {
+                ')' => depth += 1,
+                '(' if depth > 0 => depth -= 1,
+                '(' => {
+                    if let Some(p) = self.word_before(i) {
+                        return Some(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 }
 

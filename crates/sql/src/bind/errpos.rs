@@ -108,10 +108,10 @@ impl Binder<'_> {
         let p = match kind {
             ast::CastKind::DoubleColon => self.double_colon_at(operand),
             // `CAST (x AS t)`: at CAST, the word before the bracket.
-            _ => self.src.as_ref().and_then(|s| {
-                let bracket = s.prev_token_before(cast.span())?;
-                s.word_before(bracket as usize - 1)
-            }),
+            _ => self
+                .src
+                .as_ref()
+                .and_then(|s| s.cast_keyword_before(cast.span())),
         };
         e.with_position(p)
     }

@@ -90,6 +90,11 @@ fn names_point_at_their_start() {
         "subquery in FROM must have an alias",
         15,
     );
+    at(
+        "select * from ((select 1 as x))",
+        "subquery in FROM must have an alias",
+        15,
+    );
 }
 
 #[test]
@@ -117,6 +122,11 @@ fn operators_and_casts_point_at_their_symbol() {
     at(
         "select cast(''::bytea as int4)",
         "cannot cast type bytea to integer",
+        8,
+    );
+    at(
+        "select CAST(interval '02:03' AS time with time zone)",
+        "cannot cast type interval to time with time zone",
         8,
     );
 }
