@@ -3846,11 +3846,15 @@ impl Binder<'_> {
                     let mut rows = Vec::with_capacity(v.rows.len());
                     for r in &v.rows {
                         let r = &r.content;
+                        // PostgreSQL points at the first expression or
+                        // target column left without a partner.
                         if r.len() > targets.len() {
-                            return Err(too_many());
+                            let at = r.get(targets.len()).and_then(|e| self.expr_at(e));
+                            return Err(too_many().with_position(at));
                         }
                         if r.len() < targets.len() && !i.columns.is_empty() {
-                            return Err(too_few());
+                            let at = i.columns.get(r.len()).and_then(|c| self.name_at(c));
+                            return Err(too_few().with_position(at));
                         }
                         let mut out = Vec::with_capacity(r.len());
                         for (e, &t) in r.iter().zip(&targets) {

@@ -477,11 +477,9 @@ pub(crate) fn bind(
         return Err(syntax(format!("syntax error at or near \"{word}\"")));
     }
     let t0 = Instant::now();
-    let inner = crate::prepare(stmt, declared, host).map_err(|mut e| {
-        if let (Some(base), Some(p)) = (base, e.position) {
-            e.position = Some(p + (base + sql[..at].chars().count()) as u32);
-        }
-        e
+    let inner = crate::prepare(stmt, declared, host).map_err(|e| match base {
+        Some(base) => crate::shift_position(e, base + sql[..at].chars().count()),
+        None => e,
     })?;
     Ok(ExplainPlan {
         opts,

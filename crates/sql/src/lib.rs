@@ -302,6 +302,15 @@ pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option
         .collect())
 }
 
+/// `e` with its position (from a map of a statement's own text) moved by
+/// `by` characters, to count in the client's whole query string.
+pub(crate) fn shift_position(mut e: PgError, by: usize) -> PgError {
+    if let Some(p) = e.position {
+        e.position = Some(p + by as u32);
+    }
+    e
+}
+
 /// Bind a statement. `declared_param_types` are Parse's types (0 =
 /// infer); more parameters than declared may appear in the statement.
 pub fn prepare(
@@ -347,7 +356,15 @@ pub fn prepare(
         });
     }
     if let Parsed::Pre(PreParsed::View) = &stmt.parsed {
-        let v = view::bind(view::parse(&stmt.sql)?, host)?;
+        // view.rs parses the statement's own text again: its spans are
+        // in that text, which starts at `stmt.start` in the client's.
+        let src = stmt.src.as_ref().map(|_| {
+            (
+                std::sync::Arc::new(parse::SourceMap::new(&stmt.sql)),
+                stmt.start,
+            )
+        });
+        let v = view::bind(view::parse(&stmt.sql)?, host, src)?;
         return Ok(Prepared {
             command: Command::Other(v.tag()),
             plan: Plan::View(v),
@@ -358,7 +375,7 @@ pub fn prepare(
     if let Parsed::Ast(s) = &stmt.parsed {
         if let sqlparser::ast::Statement::Query(q) = s.as_ref() {
             if let Some(v) = view::select_into(q)? {
-                let v = view::bind(v, host)?;
+                let v = view::bind(v, host, stmt.src.clone().map(|m| (m, 0)))?;
                 return Ok(Prepared {
                     command: Command::Other("SELECT"),
                     plan: Plan::View(v),

@@ -201,4 +201,9 @@ impl Binder<'_> {
             |t| matches!(t, Token::Word(w) if w.keyword == sqlparser::keywords::Keyword::COLLATE),
         )
     }
+
+    /// Position of an expression's start.
+    pub(crate) fn expr_at(&self, e: &ast::Expr) -> Option<u32> {
+        self.at(e.span())
+    }
 }

@@ -211,6 +211,22 @@ fn positions_count_characters_of_the_whole_query_string() {
         "column \"nosuch\" does not exist",
         38,
     );
+    // CREATE VIEW / CREATE TABLE AS: view.rs parses the statement again.
+    at(
+        "select 1;\ncreate view w as select nosuch from (values (1)) v(a)",
+        "column \"nosuch\" does not exist",
+        35,
+    );
+    at(
+        "create table w as select a, nosuch from (values (1)) v(a)",
+        "column \"nosuch\" does not exist",
+        29,
+    );
+    at(
+        "select nosuch into w from (values (1)) v(a)",
+        "column \"nosuch\" does not exist",
+        8,
+    );
     // Characters, not bytes: é is two bytes in UTF-8.
     at(
         "select 'é' || nosuch from (values (1)) v(a)",
