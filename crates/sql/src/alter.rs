@@ -837,10 +837,7 @@ pub(crate) fn execute(
                         })?
                     }
                     None => {
-                        let b = Bound {
-                            e: Expr::Column(i),
-                            ty: rel.columns[i].ty,
-                        };
+                        let b = Bound::new(Expr::Column(i), rel.columns[i].ty);
                         rowexpr::coerce_to(&*host, b, *ty)?.ok_or_else(|| {
                             let tn = types::sql_name(ty.oid);
                             PgError::error(

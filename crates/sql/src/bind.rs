@@ -28,6 +28,7 @@ use crate::Column;
 
 pub(crate) mod array;
 pub(crate) mod datetime;
+mod errpos;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
 pub(crate) mod upsert;
@@ -56,11 +57,15 @@ fn syntax(msg: impl Into<String>) -> PgError {
 pub(crate) struct Bound {
     pub e: Expr,
     pub ty: Ty,
+    /// For a literal as written (still of type unknown): its position in
+    /// the client's query string, given to the error if its input
+    /// conversion fails (`'x'::int`, `intcol = 'x'`, `VALUES ('x')`).
+    pub pos: Option<u32>,
 }
 
 impl Bound {
     pub(crate) fn new(e: Expr, ty: Ty) -> Bound {
-        Bound { e, ty }
+        Bound { e, ty, pos: None }
     }
     pub(crate) fn is_unknown(&self) -> bool {
         self.ty.oid == types::UNKNOWN
@@ -301,6 +306,11 @@ pub(crate) struct Binder<'h> {
     /// for identity columns (sequence.rs; sqlparser has no grammar for it).
     pub(crate) overriding: Option<u8>,
     pub(crate) window_arg: bool,
+    /// The client's query string, when the statement came from one: the
+    /// cursor positions of errors (parse.rs's `SourceMap`).
+    pub(crate) src: Option<std::sync::Arc<crate::parse::SourceMap>>,
+    /// Where the column of `ungrouped` is referenced (bind/errpos.rs).
+    pub(crate) ungrouped_pos: Option<u32>,
 }
 
 fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
@@ -479,6 +489,8 @@ impl<'h> Binder<'h> {
             in_window: false,
             window_arg: false,
             overriding: None,
+            src: None,
+            ungrouped_pos: None,
         }
     }
 
@@ -490,6 +502,7 @@ impl<'h> Binder<'h> {
             return Ok(b);
         }
         if b.is_unknown() {
+            let pos = b.pos;
             return match b.e {
                 Expr::Const(Value::Null) => Ok(Bound::new(Expr::Const(Value::Null), target)),
                 // A reg* name is looked up when the statement runs (the
@@ -503,7 +516,9 @@ impl<'h> Binder<'h> {
                     target,
                 )),
                 Expr::Const(Value::Text(s)) => Ok(Bound::new(
-                    Expr::Const(cast::input(&s, target, self.now)?),
+                    Expr::Const(
+                        cast::input(&s, target, self.now).map_err(|e| e.with_position(pos))?,
+                    ),
                     target,
                 )),
                 Expr::Param(i, _) if matches!(self.params.get(i), Some(Some(_))) => {
@@ -832,27 +847,35 @@ impl<'h> Binder<'h> {
             return Ok(b);
         }
         match e {
-            E::Value(v) => self.literal(&v.value),
+            E::Value(v) => self.positioned_literal(v),
             E::Identifier(i) => {
                 let name = ident_name(i);
                 if i.quote_style.is_none() && func::is_niladic_keyword(&name) {
                     return self.call_function(&name, Vec::new());
                 }
-                self.column(None, &name)
+                self.positioned_column(None, &name, i.span)
             }
             E::CompoundIdentifier(parts) => {
                 let names: Vec<String> = parts.iter().map(ident_name).collect();
+                let span = parts
+                    .first()
+                    .map(|p| p.span)
+                    .unwrap_or(sqlparser::tokenizer::Span::empty());
                 match names.split_last() {
-                    Some((last, quals)) if !quals.is_empty() => self.column(Some(quals), last),
-                    Some((last, _)) => self.column(None, last),
+                    Some((last, quals)) if !quals.is_empty() => {
+                        self.positioned_column(Some(quals), last, span)
+                    }
+                    Some((last, _)) => self.positioned_column(None, last, span),
                     None => Err(syntax("syntax error")),
                 }
             }
             E::Nested(inner) => self.bind_expr(inner),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
-            E::BinaryOp { left, op, right } => self.binary(left, op, right),
+            E::BinaryOp { left, op, right } => self
+                .binary(left, op, right)
+                .map_err(|err| self.operator_pos(err, left, op)),
             E::Cast {
-                kind: _,
+                kind,
                 expr,
                 data_type,
                 format,
@@ -860,13 +883,15 @@ impl<'h> Binder<'h> {
                 if format.is_some() {
                     return Err(not_supported("CAST ... FORMAT"));
                 }
-                let target = data_type_to_ty(data_type)?;
+                let target =
+                    data_type_to_ty(data_type).map_err(|err| self.cast_type_pos(err, expr))?;
                 let b = self.bind_expr(expr)?;
                 self.explicit_cast(b, target)
+                    .map_err(|err| self.cast_pos(err, e, expr, kind))
             }
             E::TypedString(ts) => {
                 let target = data_type_to_ty(&ts.data_type)?;
-                let b = self.literal(&ts.value.value)?;
+                let b = self.positioned_literal(&ts.value)?;
                 self.explicit_cast(b, target)
             }
             E::IsNull(a) | E::IsNotNull(a) => {
@@ -965,7 +990,7 @@ impl<'h> Binder<'h> {
                 else_result,
                 ..
             } => self.case(operand.as_deref(), conditions, else_result.as_deref()),
-            E::Function(f) => self.function(f),
+            E::Function(f) => self.function(f).map_err(|err| self.function_pos(err, f)),
             E::Substring {
                 expr,
                 substring_from,
@@ -2214,10 +2239,10 @@ impl<'h> Binder<'h> {
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
-                return Err(PgError::error(
-                    tusk_common::sqlstate::GROUPING_ERROR,
-                    msg.clone(),
-                ));
+                return Err(
+                    PgError::error(tusk_common::sqlstate::GROUPING_ERROR, msg.clone())
+                        .with_position(self.ungrouped_pos),
+                );
             }
         }
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
@@ -2409,7 +2434,9 @@ impl<'h> Binder<'h> {
                 alias,
                 args: Some(args),
                 ..
-            } => self.function_in_from(name, alias.as_ref(), args),
+            } => self
+                .function_in_from(name, alias.as_ref(), args)
+                .map_err(|e| self.function_name_pos(e, name)),
             ast::TableFactor::Table { name, alias, .. } => {
                 let parts = object_name_parts(name)?;
                 if let [t] = parts.as_slice() {
@@ -2422,16 +2449,16 @@ impl<'h> Binder<'h> {
                         return Ok((src, scope));
                     }
                 }
-                let rel = match parts.as_slice() {
-                    [t] => catalog::lookup(self.host, None, t)?,
-                    [s, t] => catalog::lookup(self.host, Some(s), t)?,
+                let found = match parts.as_slice() {
+                    [t] => catalog::lookup(self.host, None, t),
+                    [s, t] => catalog::lookup(self.host, Some(s), t),
                     [d, s, t] => {
                         if *d != self.host.identity().database {
                             return Err(not_supported(format!(
                                 "cross-database references (\"{d}.{s}.{t}\")"
                             )));
                         }
-                        catalog::lookup(self.host, Some(s), t)?
+                        catalog::lookup(self.host, Some(s), t)
                     }
                     _ => {
                         return Err(syntax(format!(
@@ -2439,6 +2466,7 @@ impl<'h> Binder<'h> {
                         )))
                     }
                 };
+                let rel = found.map_err(|e| self.relation_pos(e, name))?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
@@ -2461,7 +2489,8 @@ impl<'h> Binder<'h> {
                 }
                 let Some(alias) = alias else {
                     return Err(syntax("subquery in FROM must have an alias")
-                        .with_hint("For example, FROM (SELECT ...) [AS] foo."));
+                        .with_hint("For example, FROM (SELECT ...) [AS] foo.")
+                        .with_position(self.subquery_pos(subquery)));
                 };
                 // LATERAL: the items to the left are its enclosing scope
                 // (the caller put them in `self.scope`).
@@ -2749,8 +2778,10 @@ impl<'h> Binder<'h> {
         let saved_named = std::mem::take(&mut self.named_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
+        let saved_ungrouped_pos = self.ungrouped_pos.take();
         self.outer.push(level);
         let r = f(self);
+        self.ungrouped_pos = saved_ungrouped_pos;
         self.windows = saved_windows;
         self.named_windows = saved_named;
         self.in_window = saved_in_window;
@@ -3762,7 +3793,7 @@ impl Binder<'_> {
             Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
             Some(_) => return Err(not_supported("INSERT ... ON DUPLICATE KEY UPDATE")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
@@ -3785,13 +3816,15 @@ impl Binder<'_> {
                             "column \"{cname}\" of relation \"{}\" does not exist",
                             rel.name
                         ),
-                    ));
+                    )
+                    .with_position(self.name_at(c)));
                 };
                 if targets.contains(&idx) {
                     return Err(PgError::error(
                         catalog::codes::DUPLICATE_COLUMN,
                         format!("column \"{cname}\" specified more than once"),
-                    ));
+                    )
+                    .with_position(self.name_at(c)));
                 }
                 targets.push(idx);
             }
@@ -3822,11 +3855,15 @@ impl Binder<'_> {
                     let mut rows = Vec::with_capacity(v.rows.len());
                     for r in &v.rows {
                         let r = &r.content;
+                        // PostgreSQL points at the first expression or
+                        // target column left without a partner.
                         if r.len() > targets.len() {
-                            return Err(too_many());
+                            let at = r.get(targets.len()).and_then(|e| self.expr_at(e));
+                            return Err(too_many().with_position(at));
                         }
                         if r.len() < targets.len() && !i.columns.is_empty() {
-                            return Err(too_few());
+                            let at = i.columns.get(r.len()).and_then(|c| self.name_at(c));
+                            return Err(too_few().with_position(at));
                         }
                         let mut out = Vec::with_capacity(r.len());
                         for (e, &t) in r.iter().zip(&targets) {
@@ -3854,6 +3891,7 @@ impl Binder<'_> {
                 }
                 _ => {
                     let mut sub = Binder::new(self.host, std::mem::take(&mut self.params));
+                    sub.src = self.src.clone();
                     let r = sub.bind_query(q);
                     self.params = std::mem::take(&mut sub.params);
                     let (plan, cols) = r?;
@@ -3929,7 +3967,7 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias),
             _ => return Err(not_supported("UPDATE of this target")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -3967,6 +4005,10 @@ impl Binder<'_> {
                     return Err(not_supported("UPDATE ... SET (a, b) = ..."))
                 }
             };
+            let target_at = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => self.name_at(n),
+                ast::AssignmentTarget::Tuple(_) => None,
+            };
             let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_COLUMN,
@@ -3974,13 +4016,15 @@ impl Binder<'_> {
                         "column \"{cname}\" of relation \"{}\" does not exist",
                         rel.name
                     ),
-                ));
+                )
+                .with_position(target_at));
             };
             if sets.iter().any(|(i, _)| *i == idx) {
                 return Err(PgError::error(
                     catalog::codes::DUPLICATE_COLUMN,
                     format!("multiple assignments to same column \"{cname}\""),
-                ));
+                )
+                .with_position(target_at));
             }
             let e = if is_default_keyword(&a.value) {
                 match self.bind_default(&rel.columns[idx])? {
@@ -4058,7 +4102,7 @@ impl Binder<'_> {
             },
             _ => return Err(not_supported("DELETE from several tables")),
         };
-        let rel = dml_target(self.host, name)?;
+        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

@@ -443,11 +443,22 @@ fn not_explainable(rest: &str) -> (String, Option<usize>) {
 
 /// Binds `EXPLAIN ... stmt`: the options, then the statement, which must
 /// be one PostgreSQL can explain (a query, INSERT, UPDATE, DELETE); any
-/// other is PostgreSQL's syntax error at its first word.
-pub(crate) fn bind(sql: &str, declared: &[Oid], host: &dyn Host) -> Result<ExplainPlan, PgError> {
+/// other is PostgreSQL's syntax error at its first word. `base`: where
+/// `sql` starts (0-based, in characters) in the query string the client
+/// sent, if it came from one: the statement's errors then carry their
+/// position in that string.
+pub(crate) fn bind(
+    sql: &str,
+    declared: &[Oid],
+    host: &dyn Host,
+    base: Option<usize>,
+) -> Result<ExplainPlan, PgError> {
     let (opts, at) = parse_options(sql)?;
     let rest = &sql[at..];
-    let stmts = crate::parse(rest)?;
+    let stmts = match base {
+        Some(_) => crate::parse_with_position(rest).map_err(|(e, _)| e)?,
+        None => crate::parse(rest)?,
+    };
     let [stmt] = stmts.as_slice() else {
         return Err(syntax("syntax error at end of input"));
     };
@@ -466,7 +477,10 @@ pub(crate) fn bind(sql: &str, declared: &[Oid], host: &dyn Host) -> Result<Expla
         return Err(syntax(format!("syntax error at or near \"{word}\"")));
     }
     let t0 = Instant::now();
-    let inner = crate::prepare(stmt, declared, host)?;
+    let inner = crate::prepare(stmt, declared, host).map_err(|e| match base {
+        Some(base) => crate::shift_position(e, base + sql[..at].chars().count()),
+        None => e,
+    })?;
     Ok(ExplainPlan {
         opts,
         inner: Box::new(inner),

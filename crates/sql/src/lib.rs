@@ -121,6 +121,11 @@ use utility::Utility;
 pub struct Statement {
     parsed: Parsed,
     sql: String,
+    /// The client's query string, for error positions (parse.rs's
+    /// `SourceMap`); None for text parsed on the server's own behalf.
+    src: Option<std::sync::Arc<parse::SourceMap>>,
+    /// 0-based character index of `sql` in the query string.
+    start: usize,
 }
 
 impl Statement {
@@ -264,17 +269,48 @@ impl Prepared {
 
 /// Parse a query string into its statements. `""`, `";"` and comments
 /// alone give an empty vector (the caller sends EmptyQueryResponse).
+///
+/// For text the server runs on its own behalf (function bodies, view
+/// definitions): errors found when binding it carry no cursor position,
+/// which would point into a string the client never sent.
 pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
-    parse_with_position(sql).map_err(|(e, _)| e)
+    Ok(parse::parse_with_position(sql)
+        .map_err(|(e, _)| e)?
+        .into_iter()
+        .map(|(parsed, sql, start)| Statement {
+            parsed,
+            sql,
+            src: None,
+            start,
+        })
+        .collect())
 }
 
-/// [`parse`], also giving the 1-based character position of a syntax
-/// error (ErrorResponse's `P` field) when it is known.
+/// Parse the query string a client sent: a syntax error comes with its
+/// 1-based character position (ErrorResponse's `P` field) when it is
+/// known, and the statements keep the string so that [`prepare`]'s
+/// errors about names and literals carry their position in it too.
 pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
-    Ok(parse::parse_with_position(sql)?
+    let parsed = parse::parse_with_position(sql)?;
+    let src = std::sync::Arc::new(parse::SourceMap::new(sql));
+    Ok(parsed
         .into_iter()
-        .map(|(parsed, sql)| Statement { parsed, sql })
+        .map(|(parsed, sql, start)| Statement {
+            parsed,
+            sql,
+            src: Some(src.clone()),
+            start,
+        })
         .collect())
+}
+
+/// `e` with its position (from a map of a statement's own text) moved by
+/// `by` characters, to count in the client's whole query string.
+pub(crate) fn shift_position(mut e: PgError, by: usize) -> PgError {
+    if let Some(p) = e.position {
+        e.position = Some(p + by as u32);
+    }
+    e
 }
 
 /// Bind a statement. `declared_param_types` are Parse's types (0 =
@@ -322,7 +358,15 @@ pub fn prepare(
         });
     }
     if let Parsed::Pre(PreParsed::View) = &stmt.parsed {
-        let v = view::bind(view::parse(&stmt.sql)?, host)?;
+        // view.rs parses the statement's own text again: its spans are
+        // in that text, which starts at `stmt.start` in the client's.
+        let src = stmt.src.as_ref().map(|_| {
+            (
+                std::sync::Arc::new(parse::SourceMap::new(&stmt.sql)),
+                stmt.start,
+            )
+        });
+        let v = view::bind(view::parse(&stmt.sql)?, host, src)?;
         return Ok(Prepared {
             command: Command::Other(v.tag()),
             plan: Plan::View(v),
@@ -333,7 +377,7 @@ pub fn prepare(
     if let Parsed::Ast(s) = &stmt.parsed {
         if let sqlparser::ast::Statement::Query(q) = s.as_ref() {
             if let Some(v) = view::select_into(q)? {
-                let v = view::bind(v, host)?;
+                let v = view::bind(v, host, stmt.src.clone().map(|m| (m, 0)))?;
                 return Ok(Prepared {
                     command: Command::Other("SELECT"),
                     plan: Plan::View(v),
@@ -344,7 +388,10 @@ pub fn prepare(
         }
     }
     if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
-        let e = explain::bind(&stmt.sql, declared_param_types, host)?;
+        // The explained statement is parsed again from the text after the
+        // options; its errors' positions are shifted to the client's string.
+        let base = stmt.src.as_ref().map(|_| stmt.start);
+        let e = explain::bind(&stmt.sql, declared_param_types, host, base)?;
         return Ok(Prepared {
             param_types: e.inner.param_types.clone(),
             plan: Plan::Explain(e),
@@ -355,7 +402,7 @@ pub fn prepare(
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
-            return prepare_modify(s, &declared, host, sequence::overriding(&stmt.sql));
+            return prepare_modify(stmt, s, &declared, host, sequence::overriding(&stmt.sql));
         }
         // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
         // constraint is an index build (utility.rs); the rest is alter.rs's.
@@ -424,6 +471,7 @@ pub fn prepare(
     };
     // First pass: learn every parameter's type from its contexts.
     let mut first = Binder::new(host, declared.clone());
+    first.src = stmt.src.clone();
     first.bind_query(q)?;
     let mut inferred = first.params;
     for (i, d) in declared.iter().enumerate() {
@@ -437,6 +485,7 @@ pub fn prepare(
         .collect();
     // Second pass: bind with all types known, so every occurrence agrees.
     let mut second = Binder::new(host, complete);
+    second.src = stmt.src.clone();
     let (plan, columns) = second.bind_query(q)?;
     let param_types = second
         .params
@@ -454,6 +503,7 @@ pub fn prepare(
 /// Binds INSERT/UPDATE/DELETE, twice as a SELECT is (parameter types
 /// learnt from every context first).
 fn prepare_modify(
+    stmt: &Statement,
     s: &sqlparser::ast::Statement,
     declared: &[Option<Ty>],
     host: &dyn Host,
@@ -461,6 +511,7 @@ fn prepare_modify(
 ) -> Result<Prepared, PgError> {
     let bind_once = |b: &mut Binder| {
         b.overriding = overriding;
+        b.src = stmt.src.clone();
         bind_modify(b, s)
     };
     fn bind_modify(

@@ -78,6 +78,7 @@ pub(crate) enum Parsed {
 }
 
 /// Maps sqlparser's line/column locations back to character positions.
+#[derive(Debug)]
 struct LineIndex {
     /// Character index of the first character of each line.
     line_starts: Vec<usize>,
@@ -101,6 +102,153 @@ impl LineIndex {
         }
         let start = *self.line_starts.get(loc.line as usize - 1)?;
         Some(start + loc.column as usize - 1)
+    }
+}
+
+/// Where a bound statement's AST nodes are in the query string the
+/// client sent, for the cursor position (ErrorResponse's `P`) of errors
+/// the binder finds: relation, column, function, operator and type names,
+/// and literals whose input fails.
+///
+/// Why kept beside the statement rather than converted at parse time:
+/// sqlparser's spans are line/column pairs of the whole query string (a
+/// multi-statement string is tokenized once, `parse_with_position`), and
+/// only the few nodes that fail need a character position. One map is
+/// shared by every statement of a query string. Statements parsed from
+/// text the client did not send (function bodies, view definitions,
+/// triggers) have none, so their errors carry no position that would
+/// point into the wrong string.
+#[derive(Debug)]
+pub(crate) struct SourceMap {
+    index: LineIndex,
+    /// The query string as the client sent it.
+    text: String,
+}
+
+impl SourceMap {
+    pub(crate) fn new(sql: &str) -> SourceMap {
+        SourceMap {
+            index: LineIndex::new(sql),
+            text: sql.to_string(),
+        }
+    }
+
+    /// 1-based character position of a span's start; None for a span
+    /// sqlparser left empty.
+    pub(crate) fn position(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        self.index.char_index(span.start).map(|c| (c + 1) as u32)
+    }
+
+    /// 1-based position of the `nth` (0-based) token after the end of
+    /// `span` that satisfies `want`, among those at the bracket depth the
+    /// span ends at; the search stops at a closing bracket of an enclosing
+    /// level or a `;`. Finds what sqlparser keeps no span for: the
+    /// operator after a left operand, the `::` of a cast.
+    pub(crate) fn find_after(
+        &self,
+        span: sqlparser::tokenizer::Span,
+        nth: usize,
+        want: impl Fn(&Token) -> bool,
+    ) -> Option<u32> {
+        let from = self.index.char_index(span.end)?;
+        let rest = &self.text[char_to_byte(&self.text, from)..];
+        let tokens = Tokenizer::new(&PostgreSqlDialect {}, rest)
+            .tokenize_with_location()
+            .ok()?;
+        let local = LineIndex::new(rest);
+        let mut depth = 0i32;
+        let mut seen = 0;
+        for t in &tokens {
+            match t.token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => {
+                    depth -= 1;
+                    if depth < 0 {
+                        // A bracket closing the operand itself (`(a) + b`
+                        // where the span ends inside) is stepped over.
+                        depth = 0;
+                    }
+                }
+                Token::SemiColon => return None,
+                _ if depth == 0 && want(&t.token) => {
+                    if seen == nth {
+                        let at = local.char_index(t.span.start)?;
+                        return Some((from + at + 1) as u32);
+                    }
+                    seen += 1;
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// 1-based position of the first character at or after the 0-based
+    /// character index `from` that is not white space.
+    pub(crate) fn next_non_space(&self, from: usize) -> Option<u32> {
+        let i = self
+            .text
+            .chars()
+            .skip(from)
+            .position(|c| !c.is_whitespace())?;
+        Some((from + i + 1) as u32)
+    }
+
+    /// 1-based position of the start of the word ending just before the
+    /// 0-based character index `before` (white space between skipped):
+    /// the CAST of `CAST (`.
+    pub(crate) fn word_before(&self, before: usize) -> Option<u32> {
+        let chars: Vec<char> = self.text.chars().take(before).collect();
+        let end = chars.iter().rposition(|c| !c.is_whitespace())? + 1;
+        let start = chars[..end]
+            .iter()
+            .rposition(|c| !(c.is_alphanumeric() || *c == '_'))
+            .map_or(0, |i| i + 1);
+        (start < end).then_some((start + 1) as u32)
+    }
+
+    /// 1-based position of the outermost of the `(` just before the start
+    /// of `span`: the bracket opening a FROM subquery, whose span starts
+    /// at its SELECT (PostgreSQL points at the first of `((SELECT`).
+    pub(crate) fn prev_token_before(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        let to = self.index.char_index(span.start)?;
+        let before: Vec<char> = self.text.chars().take(to).collect();
+        let mut found = None;
+        let mut i = before.len();
+        while let Some(j) = before[..i].iter().rposition(|c| !c.is_whitespace()) {
+            if before[j] != '(' {
+                break;
+            }
+            found = Some(j);
+            i = j;
+        }
+        found
+            .or_else(|| before.iter().rposition(|c| !c.is_whitespace()))
+            .map(|j| (j + 1) as u32)
+    }
+
+    /// 1-based position of the CAST of `CAST (x AS t)`, given the span of
+    /// `x`: the word before the nearest unmatched `(` before it (a typed
+    /// literal's span starts at its string, after its type's words).
+    pub(crate) fn cast_keyword_before(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
+        let to = self.index.char_index(span.start)?;
+        let before: Vec<char> = self.text.chars().take(to).collect();
+        let mut depth = 0usize;
+        let mut i = before.len();
+        while i > 0 {
+            i -= 1;
+            match before[i] {
+                ')' => depth += 1,
+                '(' if depth > 0 => depth -= 1,
+                '(' => {
+                    if let Some(p) = self.word_before(i) {
+                        return Some(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
     }
 }
 
@@ -396,9 +544,10 @@ fn check_nesting(piece: &[TokenWithSpan]) -> Result<(), (PgError, Option<u32>)> 
     Ok(())
 }
 
-/// Statements with their source text, or an error with the 1-based
+/// Statements with their source text and the 0-based character index
+/// where it starts in the query string, or an error with the 1-based
 /// character position when known.
-pub(crate) type ParseResult = Result<Vec<(Parsed, String)>, (PgError, Option<u32>)>;
+pub(crate) type ParseResult = Result<Vec<(Parsed, String, usize)>, (PgError, Option<u32>)>;
 
 /// Parse `sql` into statements with their source text; errors carry the
 /// 1-based character position when known.
@@ -461,7 +610,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 .collect::<Vec<_>>(),
             &text,
         ) {
-            out.push((Parsed::Pre(PreParsed::Role), text));
+            out.push((Parsed::Pre(PreParsed::Role), text, start));
             continue;
         }
         if let Some(pre) = pre_dispatch(piece) {
@@ -469,7 +618,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 crate::explain::check(&text)
                     .map_err(|(e, p)| (e, p.map(|p| (start + p + 1) as u32)))?;
             }
-            out.push((Parsed::Pre(pre), text));
+            out.push((Parsed::Pre(pre), text, start));
             continue;
         }
         let mut toks: Vec<TokenWithSpan> = piece
@@ -500,7 +649,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             1 => {
                 let s = stmts.into_iter().next().map(Box::new);
                 if let Some(s) = s {
-                    out.push((Parsed::Ast(s), text));
+                    out.push((Parsed::Ast(s), text, start));
                 }
             }
             // sqlparser read two statements where PostgreSQL needs a
@@ -535,7 +684,7 @@ mod tests {
             .unwrap()
             .is_empty());
         let v = parse_with_position("BEGIN; SELECT 'a;b' ;COMMIT").unwrap();
-        let texts: Vec<&str> = v.iter().map(|(_, t)| t.as_str()).collect();
+        let texts: Vec<&str> = v.iter().map(|(_, t, _)| t.as_str()).collect();
         assert_eq!(texts, vec!["BEGIN", "SELECT 'a;b'", "COMMIT"]);
         assert!(matches!(
             parse_with_position("vacuum analyze t").unwrap()[0].0,

@@ -2244,3 +2244,6 @@ fn lateral_subqueries_match_postgres() {
         assert_eq!(psql_rows(sql), *want, "{sql}");
     }
 }
+
+/// Error cursor positions (bind/errpos.rs).
+mod errpos;

@@ -483,8 +483,14 @@ pub(crate) fn select_into(q: &ast::Query) -> Result<Option<ViewStmt>, PgError> {
 }
 
 /// Binds a statement: a query is bound now, so that its errors and its
-/// columns are known at Parse, as PostgreSQL's.
-pub(crate) fn bind(stmt: ViewStmt, host: &dyn Host) -> Result<ViewPlan, PgError> {
+/// columns are known at Parse, as PostgreSQL's. `src`: the map of the
+/// text the query's spans are in and where that text starts in the
+/// client's query string, for its errors' positions (lib.rs).
+pub(crate) fn bind(
+    stmt: ViewStmt,
+    host: &dyn Host,
+    src: Option<(std::sync::Arc<crate::parse::SourceMap>, usize)>,
+) -> Result<ViewPlan, PgError> {
     let bound = match &stmt {
         ViewStmt::CreateAs {
             query, col_names, ..
@@ -493,7 +499,12 @@ pub(crate) fn bind(stmt: ViewStmt, host: &dyn Host) -> Result<ViewPlan, PgError>
             query, col_names, ..
         } => {
             let is_view = matches!(stmt, ViewStmt::CreateView { .. });
-            let (plan, mut cols) = Binder::new(host, Vec::new()).bind_query(query)?;
+            let mut binder = Binder::new(host, Vec::new());
+            let shift = src.as_ref().map_or(0, |(_, start)| *start);
+            binder.src = src.map(|(map, _)| map);
+            let (plan, mut cols) = binder
+                .bind_query(query)
+                .map_err(|e| crate::shift_position(e, shift))?;
             if col_names.len() > cols.len() {
                 return Err(syntax(if is_view {
                     "CREATE VIEW specifies more column names than columns"

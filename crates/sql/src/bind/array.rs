@@ -227,7 +227,8 @@ impl Binder<'_> {
                             "collation \"{}\" for encoding \"UTF8\" does not exist",
                             parts.join(".")
                         ),
-                    ));
+                    )
+                    .with_position(self.collate_pos(expr)));
                 }
                 self.bind_expr(expr)?
             }

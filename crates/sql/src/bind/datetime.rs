@@ -61,7 +61,7 @@ impl<'h> Binder<'h> {
             let t = s.trim();
             if !t.is_empty() && t.parse::<f64>().is_ok() {
                 let v = tusk_types::interval::parse(&format!("{t} {u}"))
-                    .map_err(|e| tusk_types::cast::interval_error(e, s))?;
+                    .map_err(|e| tusk_types::cast::interval_error(e, s).with_position(b.pos))?;
                 return Ok(Bound::new(
                     Expr::Const(Value::Interval(v)),
                     Ty::new(INTERVAL),

@@ -41,8 +41,11 @@ impl Binder<'_> {
             ));
         }
         DEPTH.set(DEPTH.get() + 1);
-        // The view's query sees nothing of the query using it.
+        // The view's query sees nothing of the query using it, and its
+        // spans are in the stored text, not the client's (no positions).
+        let src = self.src.take();
         let r = self.bind_subquery(&q, false);
+        self.src = src;
         DEPTH.set(DEPTH.get() - 1);
         let (plan, cols) = r?;
         let cols: Vec<(String, Ty)> = cols

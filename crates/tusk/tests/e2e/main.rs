@@ -18,6 +18,8 @@
 //!   kill -9, and thousands of tables created and dropped.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `errpos`: error cursor positions (LINE n: and caret) for errors
+//!   found after parsing, against PostgreSQL 15's psql output.
 //! - `psql_describe`: psql's \d family and the reg* types against a
 //!   PostgreSQL 15 the test starts on the same schema, byte for byte.
 //! - `auth`: roles and pg_hba.conf methods (password, md5, SCRAM, peer)
@@ -87,6 +89,7 @@ mod copy;
 mod crash;
 mod datetime;
 mod drop_schema;
+mod errpos;
 mod explain;
 mod fidelity;
 mod foreign_keys;
