@@ -26,6 +26,7 @@ use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
 
+pub(crate) mod agg;
 pub(crate) mod array;
 pub(crate) mod datetime;
 pub(crate) mod json;
@@ -1508,6 +1509,9 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
+        if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
+            return self.aggregate_call(&name, f);
+        }
         if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"
@@ -1536,6 +1540,9 @@ impl<'h> Binder<'h> {
                 "count" => self.window_aggregate(f, |b| b.count(&raw_args)),
                 "sum" | "avg" | "min" | "max" => {
                     self.window_aggregate(f, |b| b.simple_aggregate(&name, &raw_args))
+                }
+                n if crate::agg::is_ext(n) => {
+                    self.window_aggregate(f, |b| b.ext_aggregate(&name, &raw_args))
                 }
                 _ => self.window_function(&name, f, &raw_args),
             };

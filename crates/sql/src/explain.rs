@@ -981,6 +981,19 @@ impl Dp {
                 if *object { "_object_agg" } else { "_agg" },
                 self.expr(arg, names)
             ),
+            AggCall::Ext(f) => {
+                let args: Vec<String> = f.args.iter().map(|e| self.expr(e, names)).collect();
+                format!("{}({})", f.name, args.join(", "))
+            }
+            AggCall::Modified(m) => {
+                let args: Vec<String> = m.args.iter().map(|e| self.expr(e, names)).collect();
+                format!(
+                    "{}({}{})",
+                    m.inner.name(),
+                    if m.distinct { "DISTINCT " } else { "" },
+                    args.join(", ")
+                )
+            }
         }
     }
 }
@@ -2109,14 +2122,8 @@ fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
     match &plan.aggs {
         Some(aggs) => {
             for a in aggs {
-                match a {
-                    AggCall::CountStar => {}
-                    AggCall::Count(e)
-                    | AggCall::Sum(e, _)
-                    | AggCall::Avg(e, _)
-                    | AggCall::Min(e)
-                    | AggCall::Max(e)
-                    | AggCall::Json { arg: e, .. } => mark(e),
+                for e in a.clone().exprs_mut() {
+                    mark(e);
                 }
             }
             for g in &plan.group_by {

@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+mod agg;
 pub mod alter;
 mod arrays;
 mod bind;

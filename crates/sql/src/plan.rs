@@ -126,6 +126,11 @@ pub(crate) enum AggCall {
         object: bool,
         arg: Expr,
     },
+    /// string_agg, array_agg, bool_*, bit_*, the statistics
+    /// (crates/sql/src/agg.rs).
+    Ext(Box<crate::agg::AggFn>),
+    /// Any call with DISTINCT, ORDER BY or FILTER (crates/sql/src/agg.rs).
+    Modified(Box<crate::agg::Modified>),
 }
 
 #[derive(Debug, Clone)]
@@ -166,20 +171,6 @@ pub(crate) struct SelectPlan {
     /// SELECT ... FOR UPDATE/SHARE: the tables whose rows are locked
     /// between ORDER BY and LIMIT (crates/sql/src/rowlock.rs).
     pub row_locks: Option<Box<crate::rowlock::RowLocks>>,
-}
-
-impl AggCall {
-    fn arg_mut(&mut self) -> Option<&mut Expr> {
-        match self {
-            AggCall::CountStar => None,
-            AggCall::Count(e)
-            | AggCall::Sum(e, _)
-            | AggCall::Avg(e, _)
-            | AggCall::Min(e)
-            | AggCall::Max(e)
-            | AggCall::Json { arg: e, .. } => Some(e),
-        }
-    }
 }
 
 impl Source {
@@ -248,7 +239,7 @@ impl SelectPlan {
             e.visit(level, f);
         }
         for a in self.aggs.iter_mut().flatten() {
-            if let Some(e) = a.arg_mut() {
+            for e in a.exprs_mut() {
                 e.visit(level, f);
             }
         }

@@ -1,0 +1,277 @@
+//! Binding aggregate calls with DISTINCT, ORDER BY or FILTER, and the
+//! aggregates of crates/sql/src/agg.rs (string_agg, array_agg, bool_*,
+//! bit_*, the statistics).
+//!
+//! Why the modifiers are bound around the existing per-function binders:
+//! each function keeps its own argument typing (count's, sum's, json_agg's),
+//! and the modifiers only need the call it pushed, which they take back,
+//! wrap in an [`crate::agg::Modified`] and push again at the same position
+//! (so the column the call's result was bound to stays right). Binder
+//! code; runs in the backend that plans the statement.
+
+use super::*;
+use crate::agg::{self, AggFn, Modified};
+
+fn not_supported_pg(msg: &str) -> PgError {
+    PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, msg.to_string())
+}
+
+fn grouping(msg: &str) -> PgError {
+    PgError::error(sqlstate::GROUPING_ERROR, msg.to_string())
+}
+
+impl Binder<'_> {
+    /// An aggregate call with or without DISTINCT, ORDER BY inside the
+    /// call and FILTER (WHERE ...); with OVER (only FILTER then) it is a
+    /// window aggregate (crates/sql/src/window.rs).
+    pub(crate) fn aggregate_call(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+    ) -> Result<Bound, PgError> {
+        if f.over.is_some() {
+            return self.window_aggregate(f, |b| b.aggregate_call_at(name, f, true));
+        }
+        self.aggregate_call_at(name, f, false)
+    }
+
+    fn aggregate_call_at(
+        &mut self,
+        name: &str,
+        f: &ast::Function,
+        window: bool,
+    ) -> Result<Bound, PgError> {
+        let list = match &f.args {
+            ast::FunctionArguments::None => None,
+            ast::FunctionArguments::List(l) => Some(l),
+            ast::FunctionArguments::Subquery(_) => return Err(not_supported("subqueries")),
+        };
+        if !f.within_group.is_empty() {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("42809"),
+                format!("{name} is not an ordered-set aggregate, so it cannot have WITHIN GROUP"),
+            ));
+        }
+        if f.null_treatment.is_some() {
+            return Err(not_supported(format!("IGNORE NULLS on {name}()")));
+        }
+        let distinct = list.is_some_and(|l| {
+            matches!(
+                l.duplicate_treatment,
+                Some(ast::DuplicateTreatment::Distinct)
+            )
+        });
+        let mut order: &[ast::OrderByExpr] = &[];
+        for c in list.map(|l| l.clauses.as_slice()).unwrap_or_default() {
+            match c {
+                ast::FunctionArgumentClause::OrderBy(v) => order = v,
+                _ => return Err(not_supported(format!("clauses inside {name}()"))),
+            }
+        }
+        if window && distinct {
+            return Err(not_supported_pg(
+                "DISTINCT is not implemented for window functions",
+            ));
+        }
+        if window && !order.is_empty() {
+            return Err(not_supported_pg(
+                "aggregate ORDER BY is not implemented for window functions",
+            ));
+        }
+        if self.aggs_allowed.is_none() {
+            return Err(grouping("aggregate functions are not allowed here"));
+        }
+        if self.in_agg {
+            return Err(grouping("aggregate function calls cannot be nested"));
+        }
+        let raw_args: Vec<&ast::FunctionArg> =
+            list.map(|l| l.args.iter().collect()).unwrap_or_default();
+        let b = match name {
+            "count" => self.count(&raw_args)?,
+            "sum" | "avg" | "min" | "max" => self.simple_aggregate(name, &raw_args)?,
+            _ => match self.json_aggregate(name, &raw_args)? {
+                Some(b) => b,
+                None => self.ext_aggregate(name, &raw_args)?,
+            },
+        };
+        if !distinct && order.is_empty() && f.filter.is_none() {
+            return Ok(b);
+        }
+        let mut inner = self.aggs.pop().expect("the aggregate was bound");
+        if matches!(inner, AggCall::CountStar) && distinct {
+            return Err(syntax("syntax error at or near \"*\""));
+        }
+        let args = agg::take_args(&mut inner);
+        // A window aggregate's FILTER, like its argument, reads the
+        // select list's row.
+        self.in_agg = !window;
+        let r = self.bind_modifiers(order, f.filter.as_deref(), distinct, &args);
+        self.in_agg = false;
+        let (order, filter) = r?;
+        self.aggs.push(AggCall::Modified(Box::new(Modified {
+            inner,
+            args,
+            order,
+            distinct,
+            filter,
+        })));
+        Ok(b)
+    }
+
+    /// ORDER BY keys and FILTER of an aggregate call, over its input row.
+    #[allow(clippy::type_complexity)]
+    fn bind_modifiers(
+        &mut self,
+        order: &[ast::OrderByExpr],
+        filter: Option<&ast::Expr>,
+        distinct: bool,
+        args: &[Expr],
+    ) -> Result<(Vec<(Expr, bool, bool)>, Option<Expr>), PgError> {
+        let mut keys = Vec::with_capacity(order.len());
+        for o in order {
+            let desc = match &o.options.sort {
+                None | Some(ast::OrderBySort::Asc) => false,
+                Some(ast::OrderBySort::Desc) => true,
+                Some(ast::OrderBySort::Using(_)) => {
+                    return Err(not_supported("ORDER BY ... USING"))
+                }
+            };
+            let nulls_first = o.options.nulls_first.unwrap_or(desc);
+            let mut b = self.bind_expr(&o.expr)?;
+            if b.is_unknown() {
+                b = self.coerce(b, Ty::new(types::TEXT))?;
+            }
+            if distinct {
+                let shown = format!("{:?}", b.e);
+                if !args.iter().any(|a| format!("{a:?}") == shown) {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_COLUMN_REFERENCE,
+                        "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+                    ));
+                }
+            }
+            keys.push((b.e, desc, nulls_first));
+        }
+        let filter = match filter {
+            None => None,
+            Some(e) => {
+                let b = self.bind_expr(e)?;
+                let b = if b.is_unknown() {
+                    self.coerce(b, Ty::new(types::BOOL))?
+                } else {
+                    b
+                };
+                if b.ty.oid != types::BOOL {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "argument of FILTER must be type boolean, not type {}",
+                            types::sql_name(b.ty.oid)
+                        ),
+                    ));
+                }
+                Some(b.e)
+            }
+        };
+        Ok((keys, filter))
+    }
+
+    /// string_agg, array_agg, bool_and/bool_or/every, bit_and/bit_or/
+    /// bit_xor and the statistics, typed as PostgreSQL 15's.
+    pub(crate) fn ext_aggregate(
+        &mut self,
+        name: &str,
+        args: &[&ast::FunctionArg],
+    ) -> Result<Bound, PgError> {
+        if self.aggs_allowed.is_none() {
+            return Err(grouping("aggregate functions are not allowed here"));
+        }
+        if self.in_agg {
+            return Err(grouping("aggregate function calls cannot be nested"));
+        }
+        let mut exprs = Vec::with_capacity(args.len());
+        for a in args {
+            match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
+                ast::FunctionArg::Unnamed(_) => {
+                    return Err(syntax(format!(
+                        "syntax error: * is only allowed in count(*), not in {name}()"
+                    )))
+                }
+                _ => return Err(not_supported("named function arguments")),
+            }
+        }
+        // A window aggregate's own argument is over the select list's row.
+        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
+        let mut bound = Vec::with_capacity(exprs.len());
+        let mut err = None;
+        for e in exprs {
+            match self.bind_expr(e) {
+                Ok(b) => bound.push(b),
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        self.in_agg = false;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let statistic = name.starts_with("var")
+            || name.starts_with("stddev")
+            || name.starts_with("regr_")
+            || name.starts_with("co");
+        let mut tys = Vec::with_capacity(bound.len());
+        for b in &bound {
+            tys.push(if b.is_unknown() {
+                if statistic {
+                    types::FLOAT8
+                } else {
+                    types::TEXT
+                }
+            } else {
+                b.ty.oid
+            });
+        }
+        if name == "string_agg" && tys.first() == Some(&types::BYTEA) {
+            // An untyped delimiter takes the value's type, as PostgreSQL's
+            // resolution of string_agg(bytea, unknown) does.
+            for (t, b) in tys.iter_mut().zip(&bound) {
+                if b.is_unknown() {
+                    *t = types::BYTEA;
+                }
+            }
+        }
+        let Some((fname, kind, params, ret)) = agg::resolve(name, &tys) else {
+            let shown: Vec<String> = bound
+                .iter()
+                .map(|b| types::sql_name(b.ty.oid).to_string())
+                .collect();
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", shown.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+        };
+        let mut es = Vec::with_capacity(bound.len());
+        for (b, p) in bound.into_iter().zip(params) {
+            let b = if b.ty.oid == p {
+                b
+            } else {
+                self.coerce(b, Ty::new(p))?
+            };
+            es.push(b.e);
+        }
+        self.aggs.push(AggCall::Ext(Box::new(AggFn {
+            name: fname,
+            kind,
+            args: es,
+            ret,
+        })));
+        Ok(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(ret),
+        ))
+    }
+}
