@@ -801,3 +801,27 @@ pub(crate) fn take_args(call: &mut AggCall) -> Vec<Expr> {
         .map(|(i, e)| std::mem::replace(e, Expr::Column(i)))
         .collect()
 }
+
+/// GROUP BY expressions: each input row with the expressions' values
+/// appended (the key columns `SelectPlan::group_by` names past the
+/// source's columns). Pulls one row per row; any backend runs it.
+pub(crate) struct ExtendNode {
+    pub input: Box<dyn crate::exec::Node>,
+    pub exprs: Vec<Expr>,
+}
+
+impl crate::exec::Node for ExtendNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<crate::exec::Row>, PgError> {
+        let Some(mut r) = self.input.next(cx)? else {
+            return Ok(None);
+        };
+        for e in &self.exprs {
+            let v = e.eval(&r, cx)?;
+            r.push(v);
+        }
+        Ok(Some(r))
+    }
+    fn close(&mut self) {
+        self.input.close();
+    }
+}

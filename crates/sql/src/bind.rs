@@ -260,6 +260,7 @@ enum SubUse<'a> {
 struct Level {
     scope: Option<Scope>,
     grouping: Option<Vec<usize>>,
+    group_exprs: Vec<(String, Expr, Ty, usize)>,
     aggs: Vec<AggCall>,
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
@@ -282,6 +283,10 @@ pub(crate) struct Binder<'h> {
     /// aggregate's output row is their index here); set while the select
     /// list, HAVING and ORDER BY are bound.
     grouping: Option<Vec<usize>>,
+    /// GROUP BY expressions that are not plain columns (crates/sql/src/
+    /// bind/agg.rs): their text (to match the select list's), bound
+    /// expression, type and key column.
+    pub(crate) group_exprs: Vec<(String, Expr, Ty, usize)>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     pub(crate) aggs_allowed: Option<&'static str>,
     pub(crate) in_agg: bool,
@@ -469,6 +474,7 @@ impl<'h> Binder<'h> {
             outer: Vec::new(),
             aggs: Vec::new(),
             grouping: None,
+            group_exprs: Vec::new(),
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -826,6 +832,9 @@ impl<'h> Binder<'h> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
         use ast::Expr as E;
+        if let Some(b) = self.grouped_expr(e) {
+            return Ok(b);
+        }
         if let Some(b) = self.bind_json_expr(e)? {
             return Ok(b);
         }
@@ -1698,6 +1707,7 @@ impl<'h> Binder<'h> {
             ast::GroupByExpr::Expressions(v, m) if m.is_empty() => v,
             _ => return Err(not_supported("GROUP BY ALL and grouping modifiers")),
         };
+        self.group_exprs.clear();
         if exprs.is_empty() {
             return Ok(None);
         }
@@ -1723,16 +1733,24 @@ impl<'h> Binder<'h> {
                 _ => e,
             };
             self.aggs_allowed = None;
-            let b = self
-                .bind_expr(e)
-                .map_err(|err| where_agg(err, "GROUP BY"))?;
-            match b.e {
-                Expr::Column(i) => {
-                    if !keys.contains(&i) {
-                        keys.push(i);
+            let mut e = e;
+            let b = match self.bind_expr(e) {
+                Err(err) if err.code == sqlstate::UNDEFINED_COLUMN => {
+                    // An output column's name that is no input column's.
+                    match crate::bind::agg::output_alias(select, e) {
+                        Some(x) => {
+                            e = x;
+                            self.bind_expr(x)
+                        }
+                        None => Err(err),
                     }
                 }
-                _ => return Err(not_supported("GROUP BY of an expression")),
+                r => r,
+            }
+            .map_err(|err| where_agg(err, "GROUP BY"))?;
+            let key = self.group_key(e, b);
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
         Ok(Some(keys))
@@ -2253,6 +2271,10 @@ impl<'h> Binder<'h> {
                 None
             },
             group_by: group_keys.unwrap_or_default(),
+            group_exprs: std::mem::take(&mut self.group_exprs)
+                .into_iter()
+                .map(|g| g.1)
+                .collect(),
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -2735,6 +2757,7 @@ impl<'h> Binder<'h> {
             } else {
                 self.grouping.clone()
             },
+            group_exprs: std::mem::take(&mut self.group_exprs),
             aggs: std::mem::take(&mut self.aggs),
             aggs_allowed: self.aggs_allowed.take(),
             in_agg: std::mem::replace(&mut self.in_agg, false),
@@ -2756,6 +2779,7 @@ impl<'h> Binder<'h> {
         let level = self.outer.pop().expect("pushed above");
         self.scope = saved_scope;
         self.grouping = saved_grouping;
+        self.group_exprs = level.group_exprs;
         self.aggs = level.aggs;
         self.aggs_allowed = level.aggs_allowed;
         self.in_agg = level.in_agg;
@@ -2974,6 +2998,7 @@ impl<'h> Binder<'h> {
                 filter: None,
                 aggs: None,
                 group_by: Vec::new(),
+                group_exprs: Vec::new(),
                 having: None,
                 targets: targets.into_iter().map(|b| b.e).collect(),
                 visible: n,

@@ -115,6 +115,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         filter: None,
         aggs: None,
         group_by: Vec::new(),
+        group_exprs: Vec::new(),
         having: None,
         targets: (0..width).map(Expr::Column).collect(),
         visible: width,

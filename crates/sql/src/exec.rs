@@ -1645,6 +1645,12 @@ pub(crate) fn build_plan(
             pred: f,
         });
     }
+    if !plan.group_exprs.is_empty() {
+        node = Box::new(crate::agg::ExtendNode {
+            input: node,
+            exprs: plan.group_exprs.clone(),
+        });
+    }
     if let Some(aggs) = &plan.aggs {
         node = if plan.group_by.is_empty() {
             Box::new(AggNode {

@@ -1774,6 +1774,21 @@ impl Walk<'_> {
         }
         // The columns after aggregation: group keys, then aggregates.
         let mut names_after = names.clone();
+        let mut names = names.clone();
+        if !plan.group_exprs.is_empty() {
+            for g in &plan.group_exprs {
+                let t = self.dp.expr(g, &names);
+                names
+                    .cols
+                    .push((None, format!("{RAW}{t}"), types::Ty::new(0)));
+            }
+            node = node.map(|n| {
+                Box::new(crate::agg::ExtendNode {
+                    input: n,
+                    exprs: plan.group_exprs.clone(),
+                }) as Box<dyn Node>
+            });
+        }
         if let Some(aggs) = &plan.aggs {
             let mut agg_names = Names::default();
             for &g in &plan.group_by {

@@ -151,6 +151,11 @@ pub(crate) struct SelectPlan {
     /// GROUP BY: source columns; the aggregate node's rows are these keys
     /// then the aggregates, one row per group (empty: one row in all).
     pub group_by: Vec<usize>,
+    /// GROUP BY expressions that are not plain columns: evaluated over
+    /// each filtered source row and appended to it before grouping, so
+    /// `group_by` names them as the columns after the source's
+    /// (crates/sql/src/agg.rs).
+    pub group_exprs: Vec<Expr>,
     pub having: Option<Expr>,
     /// Visible targets, then hidden sort targets.
     pub targets: Vec<Expr>,
@@ -232,6 +237,7 @@ impl SelectPlan {
             .filter
             .iter_mut()
             .chain(self.having.iter_mut())
+            .chain(self.group_exprs.iter_mut())
             .chain(self.targets.iter_mut())
             .chain(self.limit.iter_mut())
             .chain(self.offset.iter_mut());

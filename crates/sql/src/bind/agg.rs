@@ -275,3 +275,59 @@ impl Binder<'_> {
         ))
     }
 }
+
+/// The text a GROUP BY expression is matched by: its SQL without the
+/// parentheses around it.
+fn group_text(mut e: &ast::Expr) -> String {
+    while let ast::Expr::Nested(inner) = e {
+        e = inner;
+    }
+    e.to_string()
+}
+
+/// GROUP BY `name` where `name` is no input column: the select-list
+/// expression of that alias, as PostgreSQL's findTargetlistEntrySQL92.
+pub(crate) fn output_alias<'a>(select: &'a ast::Select, e: &ast::Expr) -> Option<&'a ast::Expr> {
+    let ast::Expr::Identifier(id) = e else {
+        return None;
+    };
+    let name = ident_name(id);
+    let mut found = select.projection.iter().filter_map(|item| match item {
+        ast::SelectItem::ExprWithAlias { expr, alias } if ident_name(alias) == name => Some(expr),
+        _ => None,
+    });
+    let first = found.next()?;
+    Some(first)
+}
+
+impl Binder<'_> {
+    /// The source-row column a bound GROUP BY item groups on: its column,
+    /// or for an expression a new column after the source's (appended by
+    /// [`crate::agg::ExtendNode`]), one per distinct expression text.
+    pub(crate) fn group_key(&mut self, e: &ast::Expr, b: Bound) -> usize {
+        if let Expr::Column(i) = b.e {
+            return i;
+        }
+        let text = group_text(e);
+        if let Some(g) = self.group_exprs.iter().find(|g| g.0 == text) {
+            return g.3;
+        }
+        let width = self.scope.as_ref().map_or(0, |s| s.width);
+        let col = width + self.group_exprs.len();
+        self.group_exprs.push((text, b.e, b.ty, col));
+        col
+    }
+
+    /// A select-list, HAVING or ORDER BY expression of a grouped query
+    /// that is one of its GROUP BY expressions: that group key's column.
+    pub(crate) fn grouped_expr(&mut self, e: &ast::Expr) -> Option<Bound> {
+        if self.group_exprs.is_empty() || self.in_agg {
+            return None;
+        }
+        let keys = self.grouping.as_ref()?;
+        let text = group_text(e);
+        let g = self.group_exprs.iter().find(|g| g.0 == text)?;
+        let k = keys.iter().position(|&k| k == g.3)?;
+        Some(Bound::new(Expr::Column(k), g.2))
+    }
+}
