@@ -31,6 +31,7 @@ pub(crate) mod array;
 pub(crate) mod datetime;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
+mod srf;
 pub(crate) mod upsert;
 mod viewref;
 
@@ -287,6 +288,8 @@ pub(crate) struct Binder<'h> {
     /// bind/agg.rs): their text (to match the select list's), bound
     /// expression, type and key column.
     pub(crate) group_exprs: Vec<(String, Expr, Ty, usize)>,
+    /// The select list's set-returning functions (crates/sql/src/srf.rs).
+    pub(crate) srfs: Vec<Source>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     pub(crate) aggs_allowed: Option<&'static str>,
     pub(crate) in_agg: bool,
@@ -475,6 +478,7 @@ impl<'h> Binder<'h> {
             aggs: Vec::new(),
             grouping: None,
             group_exprs: Vec::new(),
+            srfs: Vec::new(),
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -1518,6 +1522,29 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
+        if f.over.is_none()
+            && crate::srf::is_srf_name(&name)
+            && self.aggs_allowed == Some("select list")
+            && !self.in_agg
+            && !self.in_window
+        {
+            return self.select_list_srf(&name, f);
+        }
+        if f.over.is_none() && crate::srf::is_srf_name(&name) {
+            if self.in_agg && self.aggs_allowed.is_some() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "aggregate function calls cannot contain set-returning function calls",
+                )
+                .with_hint("You might be able to move the set-returning function into a LATERAL FROM item."));
+            }
+            if self.aggs_allowed.is_none() && self.scope.is_some() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "set-returning functions are not allowed here",
+                ));
+            }
+        }
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
         }
@@ -2227,6 +2254,19 @@ impl<'h> Binder<'h> {
                 crate::window::place_window_columns(&mut t.e, input_width);
             }
         }
+        let srfs = std::mem::take(&mut self.srfs);
+        if !srfs.is_empty() {
+            // SRF values follow the window node's row: the aggregate's
+            // row or the FROM row, then the window results.
+            let at = if aggregate {
+                group_keys.as_ref().map_or(0, Vec::len) + self.aggs.len()
+            } else {
+                self.scope.as_ref().map_or(0, |s| s.width)
+            } + windows.len();
+            for t in targets.iter_mut() {
+                crate::srf::place_srf_columns(&mut t.e, at);
+            }
+        }
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
@@ -2275,6 +2315,7 @@ impl<'h> Binder<'h> {
                 .into_iter()
                 .map(|g| g.1)
                 .collect(),
+            srfs,
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -2767,12 +2808,14 @@ impl<'h> Binder<'h> {
         let saved_scope = self.scope.take();
         let saved_grouping = self.grouping.take();
         let saved_windows = std::mem::take(&mut self.windows);
+        let saved_srfs = std::mem::take(&mut self.srfs);
         let saved_named = std::mem::take(&mut self.named_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
         self.outer.push(level);
         let r = f(self);
         self.windows = saved_windows;
+        self.srfs = saved_srfs;
         self.named_windows = saved_named;
         self.in_window = saved_in_window;
         self.window_arg = saved_window_arg;
@@ -2999,6 +3042,7 @@ impl<'h> Binder<'h> {
                 aggs: None,
                 group_by: Vec::new(),
                 group_exprs: Vec::new(),
+                srfs: Vec::new(),
                 having: None,
                 targets: targets.into_iter().map(|b| b.e).collect(),
                 visible: n,
@@ -3440,6 +3484,11 @@ fn where_agg(e: PgError, clause: &str) -> PgError {
         PgError::error(
             tusk_common::sqlstate::SqlState::new("42P20"),
             format!("window functions are not allowed in {clause}"),
+        )
+    } else if e.code == "0A000" && e.message == "set-returning functions are not allowed here" {
+        PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("set-returning functions are not allowed in {clause}"),
         )
     } else if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
         PgError::error(

@@ -116,6 +116,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         aggs: None,
         group_by: Vec::new(),
         group_exprs: Vec::new(),
+        srfs: Vec::new(),
         having: None,
         targets: (0..width).map(Expr::Column).collect(),
         visible: width,

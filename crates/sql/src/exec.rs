@@ -1680,6 +1680,13 @@ pub(crate) fn build_plan(
             out: None,
         });
     }
+    if !plan.srfs.is_empty() {
+        node = Box::new(crate::srf::ProjectSetNode {
+            input: node,
+            srfs: plan.srfs.clone(),
+            pending: VecDeque::new(),
+        });
+    }
     node = Box::new(ProjectNode {
         input: node,
         targets: plan.targets.clone(),

@@ -1924,6 +1924,28 @@ impl Walk<'_> {
             });
             node = instr(node, &mut p, timing);
         }
+        if !plan.srfs.is_empty() {
+            p.parent = Some("Outer");
+            let rows = p.rows * 1000.0;
+            let ps = PNode {
+                node_type: "ProjectSet",
+                startup: p.startup,
+                total: p.total + rows * CPU_OP,
+                rows,
+                width: p.width + 4,
+                children: vec![std::mem::take(&mut p)],
+                ..Default::default()
+            };
+            p = ps;
+            node = node.map(|n| {
+                Box::new(crate::srf::ProjectSetNode {
+                    input: n,
+                    srfs: plan.srfs.clone(),
+                    pending: Default::default(),
+                }) as Box<dyn Node>
+            });
+            node = instr(node, &mut p, timing);
+        }
         // Width of the projected row, and VERBOSE's Output.
         let width: u32 = plan
             .targets

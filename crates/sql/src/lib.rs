@@ -85,6 +85,7 @@ pub mod role;
 mod routine;
 pub mod rowlock;
 pub mod sequence;
+mod srf;
 mod sysinfo;
 pub mod trigger;
 mod utility;

@@ -156,6 +156,10 @@ pub(crate) struct SelectPlan {
     /// `group_by` names them as the columns after the source's
     /// (crates/sql/src/agg.rs).
     pub group_exprs: Vec<Expr>,
+    /// Set-returning functions of the select list, run over each row
+    /// after the window node; their values follow its row
+    /// (crates/sql/src/srf.rs).
+    pub srfs: Vec<Source>,
     pub having: Option<Expr>,
     /// Visible targets, then hidden sort targets.
     pub targets: Vec<Expr>,
@@ -248,6 +252,9 @@ impl SelectPlan {
             for e in a.exprs_mut() {
                 e.visit(level, f);
             }
+        }
+        for s in &mut self.srfs {
+            s.visit_exprs(level, f);
         }
         for w in &mut self.windows {
             for e in w.exprs_mut() {
