@@ -80,6 +80,7 @@ mod pattern;
 mod plan;
 mod plfast;
 mod plpgsql;
+mod random;
 mod reg;
 pub mod role;
 mod routine;
