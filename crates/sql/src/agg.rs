@@ -48,6 +48,10 @@ pub(crate) enum AggKind {
     Stat1(Stat1, bool),
     /// The two-argument float8 statistics (Y, X).
     Stat2(Stat2),
+    /// GROUPING(...): its arguments are the group keys' positions as
+    /// constants; 0 outside grouping sets, else computed by
+    /// [`GroupingSetsNode`].
+    Grouping,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +278,7 @@ pub(crate) fn ext_state(f: &AggFn) -> ExtState {
             sx: Numeric::zero(),
             sxx: Numeric::zero(),
         },
+        AggKind::Grouping => ExtState::Bool(None),
         AggKind::Stat2(_) => ExtState::Float2 {
             n: 0.0,
             sx: 0.0,
@@ -334,6 +339,9 @@ pub(crate) fn ext_step(
     row: &[Value],
     cx: &mut Ctx<'_>,
 ) -> Result<(), PgError> {
+    if f.kind == AggKind::Grouping {
+        return Ok(());
+    }
     let mut vals = Vec::with_capacity(f.args.len());
     for a in &f.args {
         vals.push(a.eval(row, cx)?);
@@ -527,6 +535,7 @@ pub(crate) fn ext_step(
 /// The result of an [`AggFn`] at the end of its group.
 pub(crate) fn ext_final(f: &AggFn, st: ExtState) -> Result<Value, PgError> {
     Ok(match (f.kind, st) {
+        (AggKind::Grouping, _) => Value::Int4(0),
         (AggKind::StringAgg(bytea), ExtState::Bytes(acc)) => match acc {
             None => Value::Null,
             Some(b) if bytea => Value::Bytea(b),
@@ -822,6 +831,95 @@ impl crate::exec::Node for ExtendNode {
         Ok(Some(r))
     }
     fn close(&mut self) {
+        self.input.close();
+    }
+}
+
+/// GROUPING(...) in a row of grouping set `set` (positions in the group
+/// keys): bit i (counted from the last argument) is set when argument i is
+/// not grouped on in that set.
+fn grouping_value(f: &AggFn, set: &[usize]) -> Value {
+    let mut mask = 0i32;
+    for a in &f.args {
+        mask <<= 1;
+        if let Expr::Const(Value::Int4(k)) = a {
+            if !set.contains(&(*k as usize)) {
+                mask |= 1;
+            }
+        }
+    }
+    Value::Int4(mask)
+}
+
+/// GROUP BY GROUPING SETS / ROLLUP / CUBE: one pass over the input keeps a
+/// transition state per (set, group); then each set's groups leave in key
+/// order, set after set, the keys outside the set NULL (an empty set gives
+/// its one row even over no input, as a plain aggregate does).
+pub(crate) struct GroupingSetsNode {
+    pub input: Box<dyn crate::exec::Node>,
+    pub aggs: Vec<AggCall>,
+    pub keys: Vec<usize>,
+    pub sets: Vec<Vec<usize>>,
+    pub out: Option<std::vec::IntoIter<crate::exec::Row>>,
+}
+
+impl crate::exec::Node for GroupingSetsNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<crate::exec::Row>, PgError> {
+        use crate::exec::{agg_final, agg_state, agg_step, GroupKey};
+        if self.out.is_none() {
+            let mut maps: Vec<std::collections::BTreeMap<GroupKey, Vec<AggState>>> =
+                self.sets.iter().map(|_| Default::default()).collect();
+            while let Some(r) = self.input.next(cx)? {
+                for (set, map) in self.sets.iter().zip(maps.iter_mut()) {
+                    let key = GroupKey(
+                        self.keys
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &k)| {
+                                if set.contains(&i) {
+                                    r[k].clone()
+                                } else {
+                                    Value::Null
+                                }
+                            })
+                            .collect(),
+                    );
+                    let states = map
+                        .entry(key)
+                        .or_insert_with(|| self.aggs.iter().map(agg_state).collect());
+                    for (st, a) in states.iter_mut().zip(&self.aggs) {
+                        agg_step(a, st, &r, cx)?;
+                    }
+                }
+            }
+            self.input.close();
+            let mut rows = Vec::new();
+            for (set, mut map) in self.sets.iter().zip(maps) {
+                if map.is_empty() && set.is_empty() {
+                    map.insert(
+                        GroupKey(vec![Value::Null; self.keys.len()]),
+                        self.aggs.iter().map(agg_state).collect(),
+                    );
+                }
+                for (key, states) in map {
+                    let mut row = key.0;
+                    for (a, st) in self.aggs.iter().zip(states) {
+                        row.push(match a {
+                            AggCall::Ext(f) if f.kind == AggKind::Grouping => {
+                                grouping_value(f, set)
+                            }
+                            _ => agg_final(a, st, cx)?,
+                        });
+                    }
+                    rows.push(row);
+                }
+            }
+            self.out = Some(rows.into_iter());
+        }
+        Ok(self.out.as_mut().and_then(Iterator::next))
+    }
+    fn close(&mut self) {
+        self.out = Some(Vec::new().into_iter());
         self.input.close();
     }
 }

@@ -288,6 +288,9 @@ pub(crate) struct Binder<'h> {
     /// bind/agg.rs): their text (to match the select list's), bound
     /// expression, type and key column.
     pub(crate) group_exprs: Vec<(String, Expr, Ty, usize)>,
+    /// GROUPING SETS / ROLLUP / CUBE: each set's positions in the group
+    /// keys (crates/sql/src/bind/agg.rs).
+    pub(crate) grouping_sets: Option<Vec<Vec<usize>>>,
     /// The select list's set-returning functions (crates/sql/src/srf.rs).
     pub(crate) srfs: Vec<Source>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
@@ -479,6 +482,7 @@ impl<'h> Binder<'h> {
             grouping: None,
             group_exprs: Vec::new(),
             srfs: Vec::new(),
+            grouping_sets: None,
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -1545,6 +1549,9 @@ impl<'h> Binder<'h> {
                 ));
             }
         }
+        if name == "grouping" && f.over.is_none() {
+            return self.grouping_call(f);
+        }
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
         }
@@ -1735,52 +1742,66 @@ impl<'h> Binder<'h> {
             _ => return Err(not_supported("GROUP BY ALL and grouping modifiers")),
         };
         self.group_exprs.clear();
+        self.grouping_sets = None;
         if exprs.is_empty() {
             return Ok(None);
         }
+        if let Some(sets) = crate::bind::agg::expand_grouping_sets(exprs) {
+            return self.bind_grouping_sets(select, sets).map(Some);
+        }
         let mut keys = Vec::new();
         for e in exprs {
-            let e = match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::Number(n, _) => {
-                        let pos: usize = n.parse().unwrap_or(0);
-                        match select.projection.get(pos.wrapping_sub(1)) {
-                            Some(ast::SelectItem::UnnamedExpr(x))
-                            | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
-                            _ => {
-                                return Err(PgError::error(
-                                    tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
-                                    format!("GROUP BY position {n} is not in select list"),
-                                ))
-                            }
-                        }
-                    }
-                    _ => e,
-                },
-                _ => e,
-            };
-            self.aggs_allowed = None;
-            let mut e = e;
-            let b = match self.bind_expr(e) {
-                Err(err) if err.code == sqlstate::UNDEFINED_COLUMN => {
-                    // An output column's name that is no input column's.
-                    match crate::bind::agg::output_alias(select, e) {
-                        Some(x) => {
-                            e = x;
-                            self.bind_expr(x)
-                        }
-                        None => Err(err),
-                    }
-                }
-                r => r,
-            }
-            .map_err(|err| where_agg(err, "GROUP BY"))?;
-            let key = self.group_key(e, b);
+            let key = self.group_item(select, e)?;
             if !keys.contains(&key) {
                 keys.push(key);
             }
         }
         Ok(Some(keys))
+    }
+
+    /// One GROUP BY item (a column, a select-list position or alias, an
+    /// expression): the source-row column it groups on.
+    pub(crate) fn group_item(
+        &mut self,
+        select: &ast::Select,
+        e: &ast::Expr,
+    ) -> Result<usize, PgError> {
+        let e = match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => {
+                    let pos: usize = n.parse().unwrap_or(0);
+                    match select.projection.get(pos.wrapping_sub(1)) {
+                        Some(ast::SelectItem::UnnamedExpr(x))
+                        | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
+                        _ => {
+                            return Err(PgError::error(
+                                tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
+                                format!("GROUP BY position {n} is not in select list"),
+                            ))
+                        }
+                    }
+                }
+                _ => e,
+            },
+            _ => e,
+        };
+        self.aggs_allowed = None;
+        let mut e = e;
+        let b = match self.bind_expr(e) {
+            Err(err) if err.code == sqlstate::UNDEFINED_COLUMN => {
+                // An output column's name that is no input column's.
+                match crate::bind::agg::output_alias(select, e) {
+                    Some(x) => {
+                        e = x;
+                        self.bind_expr(x)
+                    }
+                    None => Err(err),
+                }
+            }
+            r => r,
+        }
+        .map_err(|err| where_agg(err, "GROUP BY"))?;
+        Ok(self.group_key(e, b))
     }
 
     /// sum, avg, min, max of one expression, typed as PostgreSQL 15's.
@@ -2316,6 +2337,7 @@ impl<'h> Binder<'h> {
                 .map(|g| g.1)
                 .collect(),
             srfs,
+            grouping_sets: self.grouping_sets.take(),
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -2809,6 +2831,7 @@ impl<'h> Binder<'h> {
         let saved_grouping = self.grouping.take();
         let saved_windows = std::mem::take(&mut self.windows);
         let saved_srfs = std::mem::take(&mut self.srfs);
+        let saved_sets = self.grouping_sets.take();
         let saved_named = std::mem::take(&mut self.named_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
@@ -2816,6 +2839,7 @@ impl<'h> Binder<'h> {
         let r = f(self);
         self.windows = saved_windows;
         self.srfs = saved_srfs;
+        self.grouping_sets = saved_sets;
         self.named_windows = saved_named;
         self.in_window = saved_in_window;
         self.window_arg = saved_window_arg;
@@ -3043,6 +3067,7 @@ impl<'h> Binder<'h> {
                 group_by: Vec::new(),
                 group_exprs: Vec::new(),
                 srfs: Vec::new(),
+                grouping_sets: None,
                 having: None,
                 targets: targets.into_iter().map(|b| b.e).collect(),
                 visible: n,

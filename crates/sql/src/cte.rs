@@ -117,6 +117,7 @@ fn plain_plan(source: Source, width: usize) -> SelectPlan {
         group_by: Vec::new(),
         group_exprs: Vec::new(),
         srfs: Vec::new(),
+        grouping_sets: None,
         having: None,
         targets: (0..width).map(Expr::Column).collect(),
         visible: width,

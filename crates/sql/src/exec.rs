@@ -1652,7 +1652,15 @@ pub(crate) fn build_plan(
         });
     }
     if let Some(aggs) = &plan.aggs {
-        node = if plan.group_by.is_empty() {
+        node = if let Some(sets) = &plan.grouping_sets {
+            Box::new(crate::agg::GroupingSetsNode {
+                input: node,
+                aggs: aggs.clone(),
+                keys: plan.group_by.clone(),
+                sets: sets.clone(),
+                out: None,
+            })
+        } else if plan.group_by.is_empty() {
             Box::new(AggNode {
                 input: node,
                 aggs: aggs.clone(),

@@ -1808,7 +1808,22 @@ impl Walk<'_> {
             let mut a = PNode::default();
             let aggcost = input_rows * CPU_OP * aggs.len() as f64;
             p.parent = Some("Outer");
-            if plan.group_by.is_empty() {
+            if let Some(sets) = &plan.grouping_sets {
+                a.node_type = "MixedAggregate";
+                a.strategy = Some("Mixed");
+                a.startup = p.total + aggcost;
+                a.total = a.startup + CPU_TUPLE * sets.len() as f64;
+                a.rows = clamp_rows(10.0 * sets.len() as f64);
+                node = node.map(|n| {
+                    Box::new(crate::agg::GroupingSetsNode {
+                        input: n,
+                        aggs: aggs.clone(),
+                        keys: plan.group_by.clone(),
+                        sets: sets.clone(),
+                        out: None,
+                    }) as Box<dyn Node>
+                });
+            } else if plan.group_by.is_empty() {
                 a.node_type = "Aggregate";
                 a.strategy = Some("Plain");
                 a.startup = p.total + aggcost;

@@ -160,6 +160,10 @@ pub(crate) struct SelectPlan {
     /// after the window node; their values follow its row
     /// (crates/sql/src/srf.rs).
     pub srfs: Vec<Source>,
+    /// GROUPING SETS / ROLLUP / CUBE: each set's positions in
+    /// `group_by`; the keys not in a set are NULL in its rows
+    /// (crates/sql/src/agg.rs).
+    pub grouping_sets: Option<Vec<Vec<usize>>>,
     pub having: Option<Expr>,
     /// Visible targets, then hidden sort targets.
     pub targets: Vec<Expr>,

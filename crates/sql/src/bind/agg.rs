@@ -331,3 +331,148 @@ impl Binder<'_> {
         Some(Bound::new(Expr::Column(k), g.2))
     }
 }
+
+/// The grouping sets a GROUP BY list means, each a list of plain
+/// expressions, or None when it has no GROUPING SETS, ROLLUP or CUBE. The
+/// list is the cross product of its items' sets (a plain item is one set
+/// of itself), as PostgreSQL's expand_grouping_sets.
+pub(crate) fn expand_grouping_sets(items: &[ast::Expr]) -> Option<Vec<Vec<&ast::Expr>>> {
+    fn is_set(e: &ast::Expr) -> bool {
+        matches!(
+            e,
+            ast::Expr::GroupingSets(_) | ast::Expr::Rollup(_) | ast::Expr::Cube(_)
+        )
+    }
+    fn product<'a>(parts: Vec<Vec<Vec<&'a ast::Expr>>>) -> Vec<Vec<&'a ast::Expr>> {
+        let mut out: Vec<Vec<&ast::Expr>> = vec![Vec::new()];
+        for p in parts {
+            let mut next = Vec::with_capacity(out.len() * p.len());
+            for a in &out {
+                for b in &p {
+                    let mut s = a.clone();
+                    s.extend(b.iter().copied());
+                    next.push(s);
+                }
+            }
+            out = next;
+        }
+        out
+    }
+    fn expand(e: &ast::Expr) -> Vec<Vec<&ast::Expr>> {
+        match e {
+            ast::Expr::GroupingSets(sets) => sets
+                .iter()
+                .flat_map(|s| product(s.iter().map(expand).collect()))
+                .collect(),
+            ast::Expr::Rollup(elems) => (0..=elems.len())
+                .rev()
+                .map(|n| elems[..n].iter().flatten().collect())
+                .collect(),
+            ast::Expr::Cube(elems) => {
+                let n = elems.len().min(12);
+                (0..1usize << n)
+                    .rev()
+                    .map(|mask| {
+                        (0..n)
+                            .filter(|i| mask & (1 << (n - 1 - i)) != 0)
+                            .flat_map(|i| elems[i].iter())
+                            .collect()
+                    })
+                    .collect()
+            }
+            ast::Expr::Nested(inner) if is_set(inner) => expand(inner),
+            other => vec![vec![other]],
+        }
+    }
+    if !items.iter().any(is_set) {
+        return None;
+    }
+    Some(product(items.iter().map(expand).collect()))
+}
+
+impl Binder<'_> {
+    /// GROUP BY with grouping sets: every expression bound once as a group
+    /// key; each set kept as the keys' positions.
+    pub(crate) fn bind_grouping_sets(
+        &mut self,
+        select: &ast::Select,
+        sets: Vec<Vec<&ast::Expr>>,
+    ) -> Result<Vec<usize>, PgError> {
+        if sets.len() > 4096 {
+            return Err(PgError::error(
+                sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                "too many grouping sets present (maximum 4096)",
+            ));
+        }
+        let mut keys: Vec<usize> = Vec::new();
+        let mut out = Vec::with_capacity(sets.len());
+        for set in sets {
+            let mut positions = Vec::with_capacity(set.len());
+            for e in set {
+                let col = self.group_item(select, e)?;
+                let pos = match keys.iter().position(|&k| k == col) {
+                    Some(p) => p,
+                    None => {
+                        keys.push(col);
+                        keys.len() - 1
+                    }
+                };
+                if !positions.contains(&pos) {
+                    positions.push(pos);
+                }
+            }
+            out.push(positions);
+        }
+        self.grouping_sets = Some(out);
+        Ok(keys)
+    }
+
+    /// GROUPING(expr, ...): each argument a group key of this query.
+    pub(crate) fn grouping_call(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        let args = match &f.args {
+            ast::FunctionArguments::List(l) if !l.args.is_empty() => &l.args,
+            _ => return Err(syntax("syntax error at or near \")\"")),
+        };
+        if self.aggs_allowed.is_none() {
+            return Err(grouping("grouping operations are not allowed here"));
+        }
+        let not_key = || {
+            grouping(
+                "arguments to GROUPING must be grouping expressions of the associated query level",
+            )
+        };
+        let Some(nkeys) = self.grouping.as_ref().map(Vec::len) else {
+            return Err(not_key());
+        };
+        if args.len() > 31 {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("54023"),
+                "GROUPING must have fewer than 32 arguments",
+            ));
+        }
+        let mut positions = Vec::with_capacity(args.len());
+        for a in args {
+            let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a else {
+                return Err(not_key());
+            };
+            match self.bind_expr(e) {
+                Ok(Bound {
+                    e: Expr::Column(k), ..
+                }) if k < nkeys => positions.push(Expr::Const(Value::Int4(k as i32))),
+                Ok(_) => return Err(not_key()),
+                Err(e) if e.code == sqlstate::GROUPING_ERROR => return Err(not_key()),
+                Err(e) => return Err(e),
+            }
+        }
+        self.aggs.push(AggCall::Ext(Box::new(AggFn {
+            name: "grouping",
+            kind: agg::AggKind::Grouping,
+            args: positions,
+            ret: types::INT4,
+        })));
+        Ok(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(types::INT4),
+        ))
+    }
+}
