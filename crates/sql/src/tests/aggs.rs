@@ -182,3 +182,57 @@ fn aggregate_errors_are_postgresqls() {
         );
     }
 }
+
+#[test]
+fn grouping_sets_rollup_cube_and_grouping() {
+    let rollup = "select a, b, sum(v), grouping(a), grouping(a,b) \
+                  from (values (1,1,10),(1,2,20),(2,1,30),(2,2,40),(2,2,5)) gs(a,b,v) \
+                  group by rollup (a, b) order by a nulls last, b nulls last";
+    assert_eq!(
+        rows(rollup),
+        [
+            ["1", "1", "10", "0", "0"],
+            ["1", "2", "20", "0", "0"],
+            ["1", "NULL", "30", "0", "1"],
+            ["2", "1", "30", "0", "0"],
+            ["2", "2", "45", "0", "0"],
+            ["2", "NULL", "75", "0", "1"],
+            ["NULL", "NULL", "105", "1", "3"],
+        ]
+    );
+    let cube = "select a, b, count(*), grouping(b, a) from (values (1,1),(1,2),(2,2)) gs(a,b) \
+                group by cube (a, b) having count(*) > 1 order by 1 nulls last, 2 nulls last";
+    assert_eq!(
+        rows(cube),
+        [
+            ["1", "NULL", "2", "2"],
+            ["NULL", "2", "2", "1"],
+            ["NULL", "NULL", "3", "3"],
+        ]
+    );
+    // The empty set gives its row over no input; (a) gives none.
+    assert_eq!(
+        rows("select count(*) from (values (1)) v(a) where false group by grouping sets ((), (a))"),
+        [["0"]]
+    );
+    let e = err("select grouping(a) from (values (1)) v(a)");
+    assert_eq!(
+        (e.code.as_str(), e.message.as_str()),
+        (
+            "42803",
+            "arguments to GROUPING must be grouping expressions of the associated query level"
+        )
+    );
+}
+
+#[test]
+fn set_returning_functions_in_the_select_list_run_in_lockstep() {
+    assert_eq!(
+        rows("select generate_series(1, 3), unnest(array['a', 'b'])"),
+        [["1", "a"], ["2", "b"], ["3", "NULL"]]
+    );
+    assert_eq!(
+        rows("select a, generate_series(1, a) from (values (1), (0), (2)) v(a)"),
+        [["1", "1"], ["2", "1"], ["2", "2"]]
+    );
+}

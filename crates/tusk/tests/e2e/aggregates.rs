@@ -5,7 +5,8 @@
 //! array_agg of arrays, bool/bit aggregates, the statistics digit for
 //! digit, GROUP BY an alias, a position and an expression with HAVING,
 //! generate_series/unnest in lockstep in the select list and feeding an
-//! INSERT, random() after setseed(), PostgreSQL's errors); the postgres
+//! INSERT, ROLLUP and CUBE with GROUPING() and HAVING, random() after
+//! setseed(), PostgreSQL's errors); the postgres
 //! crate reads the aggregates' result types in binary.
 //!
 //! The expected output is PostgreSQL 15's for aggregates.sql (captured
@@ -43,20 +44,39 @@ INSERT 0 3
 1|2|1+2
 2|3|3+4+5
 3|3|10+11+12
+1|0|2|0|0
+1|1|1|0|0
+1||3|0|1
+2|0|4|0|0
+2|1|8|0|0
+2||12|0|1
+3|0|22|0|0
+3|1|11|0|0
+3||33|0|1
+||48|1|3
+1|f|2
+1||2
+2|f|2
+2||3
+3|t|3
+3||3
+|f|4
+|t|4
+||8
 
 0.9851677175347999|0.825301858027981
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:16: ERROR:  column "m.id" must appear in the GROUP BY clause or be used in an aggregate function
-psql:SCRIPT:17: ERROR:  function string_agg(integer, unknown) does not exist
+const PG_STDERR: &str = r#"psql:SCRIPT:18: ERROR:  column "m.id" must appear in the GROUP BY clause or be used in an aggregate function
+psql:SCRIPT:19: ERROR:  function string_agg(integer, unknown) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
-psql:SCRIPT:18: ERROR:  argument of FILTER must be type boolean, not type integer
-psql:SCRIPT:19: ERROR:  in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list
-psql:SCRIPT:20: ERROR:  cannot accumulate arrays of different dimensionality
-psql:SCRIPT:21: ERROR:  set-returning functions are not allowed in WHERE
-psql:SCRIPT:22: ERROR:  aggregate function calls cannot contain set-returning function calls
+psql:SCRIPT:20: ERROR:  argument of FILTER must be type boolean, not type integer
+psql:SCRIPT:21: ERROR:  in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list
+psql:SCRIPT:22: ERROR:  cannot accumulate arrays of different dimensionality
+psql:SCRIPT:23: ERROR:  set-returning functions are not allowed in WHERE
+psql:SCRIPT:24: ERROR:  aggregate function calls cannot contain set-returning function calls
 HINT:  You might be able to move the set-returning function into a LATERAL FROM item.
-psql:SCRIPT:23: ERROR:  setseed parameter 2 is out of allowed range [-1,1]
+psql:SCRIPT:25: ERROR:  setseed parameter 2 is out of allowed range [-1,1]
 "#;
 
 #[test]

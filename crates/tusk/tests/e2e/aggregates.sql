@@ -11,6 +11,8 @@ SELECT id, unnest(arr), generate_series(1, id % 3) FROM m WHERE id <= 3 ORDER BY
 SELECT generate_series(1, 3) AS k, 'x';
 INSERT INTO m (id, g) SELECT generate_series(10, 12), 3;
 SELECT g, count(*), string_agg(id::text, '+' ORDER BY id) FROM m GROUP BY g ORDER BY g;
+SELECT g, id % 2, sum(id), grouping(g), grouping(g, id % 2) FROM m GROUP BY ROLLUP (g, id % 2) ORDER BY 1 NULLS LAST, 2 NULLS LAST;
+SELECT g, s IS NULL, count(*) FROM m GROUP BY CUBE (g, s IS NULL) HAVING count(*) > 1 ORDER BY 1 NULLS LAST, 2 NULLS LAST;
 SELECT setseed(0.5);
 SELECT random(), random();
 SELECT id, s FROM m GROUP BY id % 2;
