@@ -26,11 +26,13 @@ use crate::types::{self, Category, Oid, Ty};
 use crate::value::Value;
 use crate::Column;
 
+pub(crate) mod agg;
 pub(crate) mod array;
 pub(crate) mod datetime;
 mod errpos;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
+mod srf;
 pub(crate) mod upsert;
 mod viewref;
 
@@ -264,6 +266,7 @@ enum SubUse<'a> {
 struct Level {
     scope: Option<Scope>,
     grouping: Option<Vec<usize>>,
+    group_exprs: Vec<(String, Expr, Ty, usize)>,
     aggs: Vec<AggCall>,
     aggs_allowed: Option<&'static str>,
     in_agg: bool,
@@ -286,6 +289,15 @@ pub(crate) struct Binder<'h> {
     /// aggregate's output row is their index here); set while the select
     /// list, HAVING and ORDER BY are bound.
     grouping: Option<Vec<usize>>,
+    /// GROUP BY expressions that are not plain columns (crates/sql/src/
+    /// bind/agg.rs): their text (to match the select list's), bound
+    /// expression, type and key column.
+    pub(crate) group_exprs: Vec<(String, Expr, Ty, usize)>,
+    /// GROUPING SETS / ROLLUP / CUBE: each set's positions in the group
+    /// keys (crates/sql/src/bind/agg.rs).
+    pub(crate) grouping_sets: Option<Vec<Vec<usize>>>,
+    /// The select list's set-returning functions (crates/sql/src/srf.rs).
+    pub(crate) srfs: Vec<Source>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
     pub(crate) aggs_allowed: Option<&'static str>,
     pub(crate) in_agg: bool,
@@ -478,6 +490,9 @@ impl<'h> Binder<'h> {
             outer: Vec::new(),
             aggs: Vec::new(),
             grouping: None,
+            group_exprs: Vec::new(),
+            srfs: Vec::new(),
+            grouping_sets: None,
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -840,6 +855,9 @@ impl<'h> Binder<'h> {
 
     fn bind_expr_inner(&mut self, e: &ast::Expr) -> Result<Bound, PgError> {
         use ast::Expr as E;
+        if let Some(b) = self.grouped_expr(e) {
+            return Ok(b);
+        }
         if let Some(b) = self.bind_json_expr(e)? {
             return Ok(b);
         }
@@ -1533,6 +1551,35 @@ impl<'h> Binder<'h> {
                 ))
             }
         };
+        if f.over.is_none()
+            && crate::srf::is_srf_name(&name)
+            && self.aggs_allowed == Some("select list")
+            && !self.in_agg
+            && !self.in_window
+        {
+            return self.select_list_srf(&name, f);
+        }
+        if f.over.is_none() && crate::srf::is_srf_name(&name) {
+            if self.in_agg && self.aggs_allowed.is_some() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "aggregate function calls cannot contain set-returning function calls",
+                )
+                .with_hint("You might be able to move the set-returning function into a LATERAL FROM item."));
+            }
+            if self.aggs_allowed.is_none() && self.scope.is_some() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "set-returning functions are not allowed here",
+                ));
+            }
+        }
+        if name == "grouping" && f.over.is_none() {
+            return self.grouping_call(f);
+        }
+        if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
+            return self.aggregate_call(&name, f);
+        }
         if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"
@@ -1561,6 +1608,9 @@ impl<'h> Binder<'h> {
                 "count" => self.window_aggregate(f, |b| b.count(&raw_args)),
                 "sum" | "avg" | "min" | "max" => {
                     self.window_aggregate(f, |b| b.simple_aggregate(&name, &raw_args))
+                }
+                n if crate::agg::is_ext(n) => {
+                    self.window_aggregate(f, |b| b.ext_aggregate(&name, &raw_args))
                 }
                 _ => self.window_function(&name, f, &raw_args),
             };
@@ -1716,44 +1766,67 @@ impl<'h> Binder<'h> {
             ast::GroupByExpr::Expressions(v, m) if m.is_empty() => v,
             _ => return Err(not_supported("GROUP BY ALL and grouping modifiers")),
         };
+        self.group_exprs.clear();
+        self.grouping_sets = None;
         if exprs.is_empty() {
             return Ok(None);
         }
+        if let Some(sets) = crate::bind::agg::expand_grouping_sets(exprs) {
+            return self.bind_grouping_sets(select, sets).map(Some);
+        }
         let mut keys = Vec::new();
         for e in exprs {
-            let e = match e {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::Number(n, _) => {
-                        let pos: usize = n.parse().unwrap_or(0);
-                        match select.projection.get(pos.wrapping_sub(1)) {
-                            Some(ast::SelectItem::UnnamedExpr(x))
-                            | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
-                            _ => {
-                                return Err(PgError::error(
-                                    tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
-                                    format!("GROUP BY position {n} is not in select list"),
-                                ))
-                            }
-                        }
-                    }
-                    _ => e,
-                },
-                _ => e,
-            };
-            self.aggs_allowed = None;
-            let b = self
-                .bind_expr(e)
-                .map_err(|err| where_agg(err, "GROUP BY"))?;
-            match b.e {
-                Expr::Column(i) => {
-                    if !keys.contains(&i) {
-                        keys.push(i);
-                    }
-                }
-                _ => return Err(not_supported("GROUP BY of an expression")),
+            let key = self.group_item(select, e)?;
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
         Ok(Some(keys))
+    }
+
+    /// One GROUP BY item (a column, a select-list position or alias, an
+    /// expression): the source-row column it groups on.
+    pub(crate) fn group_item(
+        &mut self,
+        select: &ast::Select,
+        e: &ast::Expr,
+    ) -> Result<usize, PgError> {
+        let e = match e {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Number(n, _) => {
+                    let pos: usize = n.parse().unwrap_or(0);
+                    match select.projection.get(pos.wrapping_sub(1)) {
+                        Some(ast::SelectItem::UnnamedExpr(x))
+                        | Some(ast::SelectItem::ExprWithAlias { expr: x, .. }) => x,
+                        _ => {
+                            return Err(PgError::error(
+                                tusk_common::sqlstate::INVALID_COLUMN_REFERENCE,
+                                format!("GROUP BY position {n} is not in select list"),
+                            ))
+                        }
+                    }
+                }
+                _ => e,
+            },
+            _ => e,
+        };
+        self.aggs_allowed = None;
+        let mut e = e;
+        let b = match self.bind_expr(e) {
+            Err(err) if err.code == sqlstate::UNDEFINED_COLUMN => {
+                // An output column's name that is no input column's.
+                match crate::bind::agg::output_alias(select, e) {
+                    Some(x) => {
+                        e = x;
+                        self.bind_expr(x)
+                    }
+                    None => Err(err),
+                }
+            }
+            r => r,
+        }
+        .map_err(|err| where_agg(err, "GROUP BY"))?;
+        Ok(self.group_key(e, b))
     }
 
     /// sum, avg, min, max of one expression, typed as PostgreSQL 15's.
@@ -2236,6 +2309,19 @@ impl<'h> Binder<'h> {
                 crate::window::place_window_columns(&mut t.e, input_width);
             }
         }
+        let srfs = std::mem::take(&mut self.srfs);
+        if !srfs.is_empty() {
+            // SRF values follow the window node's row: the aggregate's
+            // row or the FROM row, then the window results.
+            let at = if aggregate {
+                group_keys.as_ref().map_or(0, Vec::len) + self.aggs.len()
+            } else {
+                self.scope.as_ref().map_or(0, |s| s.width)
+            } + windows.len();
+            for t in targets.iter_mut() {
+                crate::srf::place_srf_columns(&mut t.e, at);
+            }
+        }
         self.grouping = None;
         if aggregate {
             if let Some(msg) = &self.ungrouped {
@@ -2280,6 +2366,12 @@ impl<'h> Binder<'h> {
                 None
             },
             group_by: group_keys.unwrap_or_default(),
+            group_exprs: std::mem::take(&mut self.group_exprs)
+                .into_iter()
+                .map(|g| g.1)
+                .collect(),
+            srfs,
+            grouping_sets: self.grouping_sets.take(),
             having,
             targets: targets.into_iter().map(|b| b.e).collect(),
             visible,
@@ -2766,6 +2858,7 @@ impl<'h> Binder<'h> {
             } else {
                 self.grouping.clone()
             },
+            group_exprs: std::mem::take(&mut self.group_exprs),
             aggs: std::mem::take(&mut self.aggs),
             aggs_allowed: self.aggs_allowed.take(),
             in_agg: std::mem::replace(&mut self.in_agg, false),
@@ -2775,6 +2868,8 @@ impl<'h> Binder<'h> {
         let saved_scope = self.scope.take();
         let saved_grouping = self.grouping.take();
         let saved_windows = std::mem::take(&mut self.windows);
+        let saved_srfs = std::mem::take(&mut self.srfs);
+        let saved_sets = self.grouping_sets.take();
         let saved_named = std::mem::take(&mut self.named_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
@@ -2783,12 +2878,15 @@ impl<'h> Binder<'h> {
         let r = f(self);
         self.ungrouped_pos = saved_ungrouped_pos;
         self.windows = saved_windows;
+        self.srfs = saved_srfs;
+        self.grouping_sets = saved_sets;
         self.named_windows = saved_named;
         self.in_window = saved_in_window;
         self.window_arg = saved_window_arg;
         let level = self.outer.pop().expect("pushed above");
         self.scope = saved_scope;
         self.grouping = saved_grouping;
+        self.group_exprs = level.group_exprs;
         self.aggs = level.aggs;
         self.aggs_allowed = level.aggs_allowed;
         self.in_agg = level.in_agg;
@@ -3007,6 +3105,9 @@ impl<'h> Binder<'h> {
                 filter: None,
                 aggs: None,
                 group_by: Vec::new(),
+                group_exprs: Vec::new(),
+                srfs: Vec::new(),
+                grouping_sets: None,
                 having: None,
                 targets: targets.into_iter().map(|b| b.e).collect(),
                 visible: n,
@@ -3448,6 +3549,11 @@ fn where_agg(e: PgError, clause: &str) -> PgError {
         PgError::error(
             tusk_common::sqlstate::SqlState::new("42P20"),
             format!("window functions are not allowed in {clause}"),
+        )
+    } else if e.code == "0A000" && e.message == "set-returning functions are not allowed here" {
+        PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("set-returning functions are not allowed in {clause}"),
         )
     } else if e.code == "42803" && e.message == "aggregate functions are not allowed here" {
         PgError::error(

@@ -307,6 +307,8 @@ pub(crate) enum AggState {
     Best(Option<Value>),
     /// json_agg and friends: every input, NULLs included.
     List(Vec<Value>),
+    /// The aggregates of crates/sql/src/agg.rs and modified calls.
+    Ext(Box<crate::agg::ExtState>),
 }
 
 pub(crate) fn agg_state(a: &AggCall) -> AggState {
@@ -323,6 +325,8 @@ pub(crate) fn agg_state(a: &AggCall) -> AggState {
         },
         AggCall::Min(_) | AggCall::Max(_) => AggState::Best(None),
         AggCall::Json { .. } => AggState::List(Vec::new()),
+        AggCall::Ext(f) => AggState::Ext(Box::new(crate::agg::ext_state(f))),
+        AggCall::Modified(m) => AggState::Ext(Box::new(crate::agg::modified_state(m))),
     }
 }
 
@@ -348,6 +352,18 @@ pub(crate) fn agg_step(
             let v = arg.eval(row, cx)?;
             if let AggState::List(items) = st {
                 items.push(v);
+            }
+            return Ok(());
+        }
+        AggCall::Ext(f) => {
+            if let AggState::Ext(s) = st {
+                crate::agg::ext_step(f, s, row, cx)?;
+            }
+            return Ok(());
+        }
+        AggCall::Modified(m) => {
+            if let AggState::Ext(s) = st {
+                crate::agg::modified_step(m, s, row, cx)?;
             }
             return Ok(());
         }
@@ -399,6 +415,7 @@ pub(crate) fn agg_step(
             }
         }
         AggState::List(items) => items.push(arg),
+        AggState::Ext(_) => {}
     }
     Ok(())
 }
@@ -410,7 +427,7 @@ fn int8_overflow() -> PgError {
 /// The aggregate's result, typed as PostgreSQL's: sum(int2/int4) is
 /// bigint, sum(int8) and avg of integers numeric, float sums keep their
 /// type, avg(float) is float8.
-pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
+pub(crate) fn agg_final(a: &AggCall, st: AggState, cx: &mut Ctx<'_>) -> Result<Value, PgError> {
     use crate::numeric::Numeric;
     use crate::types as t;
     Ok(match (a, st) {
@@ -444,6 +461,9 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState) -> Result<Value, PgError> {
             crate::json::agg_final(*b, *object, items)?
         }
         (_, AggState::List(_)) => Value::Null,
+        (AggCall::Ext(f), AggState::Ext(s)) => crate::agg::ext_final(f, *s)?,
+        (AggCall::Modified(m), AggState::Ext(s)) => crate::agg::modified_final(m, *s, cx)?,
+        (_, AggState::Ext(_)) => Value::Null,
     })
 }
 
@@ -464,7 +484,7 @@ impl Node for AggNode {
             .aggs
             .iter()
             .zip(states)
-            .map(|(a, st)| agg_final(a, st))
+            .map(|(a, st)| agg_final(a, st, cx))
             .collect::<Result<Row, PgError>>()?;
         Ok(Some(out))
     }
@@ -538,7 +558,7 @@ impl Node for GroupAggNode {
         };
         let mut row = key.0;
         for (a, st) in self.aggs.iter().zip(states) {
-            row.push(agg_final(a, st)?);
+            row.push(agg_final(a, st, cx)?);
         }
         Ok(Some(row))
     }
@@ -1625,8 +1645,22 @@ pub(crate) fn build_plan(
             pred: f,
         });
     }
+    if !plan.group_exprs.is_empty() {
+        node = Box::new(crate::agg::ExtendNode {
+            input: node,
+            exprs: plan.group_exprs.clone(),
+        });
+    }
     if let Some(aggs) = &plan.aggs {
-        node = if plan.group_by.is_empty() {
+        node = if let Some(sets) = &plan.grouping_sets {
+            Box::new(crate::agg::GroupingSetsNode {
+                input: node,
+                aggs: aggs.clone(),
+                keys: plan.group_by.clone(),
+                sets: sets.clone(),
+                out: None,
+            })
+        } else if plan.group_by.is_empty() {
             Box::new(AggNode {
                 input: node,
                 aggs: aggs.clone(),
@@ -1652,6 +1686,13 @@ pub(crate) fn build_plan(
             input: node,
             calls: plan.windows.clone(),
             out: None,
+        });
+    }
+    if !plan.srfs.is_empty() {
+        node = Box::new(crate::srf::ProjectSetNode {
+            input: node,
+            srfs: plan.srfs.clone(),
+            pending: VecDeque::new(),
         });
     }
     node = Box::new(ProjectNode {

@@ -995,6 +995,19 @@ impl Dp {
                 if *object { "_object_agg" } else { "_agg" },
                 self.expr(arg, names)
             ),
+            AggCall::Ext(f) => {
+                let args: Vec<String> = f.args.iter().map(|e| self.expr(e, names)).collect();
+                format!("{}({})", f.name, args.join(", "))
+            }
+            AggCall::Modified(m) => {
+                let args: Vec<String> = m.args.iter().map(|e| self.expr(e, names)).collect();
+                format!(
+                    "{}({}{})",
+                    m.inner.name(),
+                    if m.distinct { "DISTINCT " } else { "" },
+                    args.join(", ")
+                )
+            }
         }
     }
 }
@@ -1775,6 +1788,21 @@ impl Walk<'_> {
         }
         // The columns after aggregation: group keys, then aggregates.
         let mut names_after = names.clone();
+        let mut names = names.clone();
+        if !plan.group_exprs.is_empty() {
+            for g in &plan.group_exprs {
+                let t = self.dp.expr(g, &names);
+                names
+                    .cols
+                    .push((None, format!("{RAW}{t}"), types::Ty::new(0)));
+            }
+            node = node.map(|n| {
+                Box::new(crate::agg::ExtendNode {
+                    input: n,
+                    exprs: plan.group_exprs.clone(),
+                }) as Box<dyn Node>
+            });
+        }
         if let Some(aggs) = &plan.aggs {
             let mut agg_names = Names::default();
             for &g in &plan.group_by {
@@ -1794,7 +1822,22 @@ impl Walk<'_> {
             let mut a = PNode::default();
             let aggcost = input_rows * CPU_OP * aggs.len() as f64;
             p.parent = Some("Outer");
-            if plan.group_by.is_empty() {
+            if let Some(sets) = &plan.grouping_sets {
+                a.node_type = "MixedAggregate";
+                a.strategy = Some("Mixed");
+                a.startup = p.total + aggcost;
+                a.total = a.startup + CPU_TUPLE * sets.len() as f64;
+                a.rows = clamp_rows(10.0 * sets.len() as f64);
+                node = node.map(|n| {
+                    Box::new(crate::agg::GroupingSetsNode {
+                        input: n,
+                        aggs: aggs.clone(),
+                        keys: plan.group_by.clone(),
+                        sets: sets.clone(),
+                        out: None,
+                    }) as Box<dyn Node>
+                });
+            } else if plan.group_by.is_empty() {
                 a.node_type = "Aggregate";
                 a.strategy = Some("Plain");
                 a.startup = p.total + aggcost;
@@ -1906,6 +1949,28 @@ impl Walk<'_> {
                     input: n,
                     calls: plan.windows.clone(),
                     out: None,
+                }) as Box<dyn Node>
+            });
+            node = instr(node, &mut p, timing);
+        }
+        if !plan.srfs.is_empty() {
+            p.parent = Some("Outer");
+            let rows = p.rows * 1000.0;
+            let ps = PNode {
+                node_type: "ProjectSet",
+                startup: p.startup,
+                total: p.total + rows * CPU_OP,
+                rows,
+                width: p.width + 4,
+                children: vec![std::mem::take(&mut p)],
+                ..Default::default()
+            };
+            p = ps;
+            node = node.map(|n| {
+                Box::new(crate::srf::ProjectSetNode {
+                    input: n,
+                    srfs: plan.srfs.clone(),
+                    pending: Default::default(),
                 }) as Box<dyn Node>
             });
             node = instr(node, &mut p, timing);
@@ -2123,14 +2188,8 @@ fn needed_width(plan: &SelectPlan, rel: &Relation) -> u32 {
     match &plan.aggs {
         Some(aggs) => {
             for a in aggs {
-                match a {
-                    AggCall::CountStar => {}
-                    AggCall::Count(e)
-                    | AggCall::Sum(e, _)
-                    | AggCall::Avg(e, _)
-                    | AggCall::Min(e)
-                    | AggCall::Max(e)
-                    | AggCall::Json { arg: e, .. } => mark(e),
+                for e in a.clone().exprs_mut() {
+                    mark(e);
                 }
             }
             for g in &plan.group_by {

@@ -56,6 +56,9 @@ pub(crate) enum Func {
     Now,
     StatementTimestamp,
     ClockTimestamp,
+    /// random() / setseed() (crates/sql/src/random.rs).
+    Random,
+    SetSeed,
     LocalTimestamp,
     CurrentDate,
     CurrentDatabase,
@@ -239,6 +242,8 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::StatementTimestamp,
     ),
     sig("clock_timestamp", &[], TIMESTAMPTZ, Func::ClockTimestamp),
+    sig("random", &[], FLOAT8, Func::Random),
+    sig("setseed", &[FLOAT8], VOID, Func::SetSeed),
     sig("localtimestamp", &[], TIMESTAMP, Func::LocalTimestamp),
     sig("current_date", &[], DATE, Func::CurrentDate),
     sig("current_database", &[], NAME, Func::CurrentDatabase),
@@ -937,6 +942,14 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::Now => Value::TimestampTz(ctx.host.now()),
         Func::StatementTimestamp => Value::TimestampTz(ctx.host.statement_timestamp()),
         Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),
+        Func::Random => Value::Float8(crate::random::random()),
+        Func::SetSeed => match a(0) {
+            Value::Float8(x) => {
+                crate::random::setseed(x)?;
+                Value::Void
+            }
+            _ => Value::Null,
+        },
         Func::LocalTimestamp => Value::Timestamp(ctx.host.now()),
         Func::CurrentDate => Value::Date(crate::datetime::timestamp_to_date(ctx.host.now())),
         Func::CurrentDatabase => Value::Name(ctx.host.identity().database.clone()),

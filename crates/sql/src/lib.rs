@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+mod agg;
 pub mod alter;
 mod arrays;
 mod bind;
@@ -80,11 +81,13 @@ mod pattern;
 mod plan;
 mod plfast;
 mod plpgsql;
+mod random;
 mod reg;
 pub mod role;
 mod routine;
 pub mod rowlock;
 pub mod sequence;
+mod srf;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;

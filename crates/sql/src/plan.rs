@@ -126,6 +126,11 @@ pub(crate) enum AggCall {
         object: bool,
         arg: Expr,
     },
+    /// string_agg, array_agg, bool_*, bit_*, the statistics
+    /// (crates/sql/src/agg.rs).
+    Ext(Box<crate::agg::AggFn>),
+    /// Any call with DISTINCT, ORDER BY or FILTER (crates/sql/src/agg.rs).
+    Modified(Box<crate::agg::Modified>),
 }
 
 #[derive(Debug, Clone)]
@@ -146,6 +151,19 @@ pub(crate) struct SelectPlan {
     /// GROUP BY: source columns; the aggregate node's rows are these keys
     /// then the aggregates, one row per group (empty: one row in all).
     pub group_by: Vec<usize>,
+    /// GROUP BY expressions that are not plain columns: evaluated over
+    /// each filtered source row and appended to it before grouping, so
+    /// `group_by` names them as the columns after the source's
+    /// (crates/sql/src/agg.rs).
+    pub group_exprs: Vec<Expr>,
+    /// Set-returning functions of the select list, run over each row
+    /// after the window node; their values follow its row
+    /// (crates/sql/src/srf.rs).
+    pub srfs: Vec<Source>,
+    /// GROUPING SETS / ROLLUP / CUBE: each set's positions in
+    /// `group_by`; the keys not in a set are NULL in its rows
+    /// (crates/sql/src/agg.rs).
+    pub grouping_sets: Option<Vec<Vec<usize>>>,
     pub having: Option<Expr>,
     /// Visible targets, then hidden sort targets.
     pub targets: Vec<Expr>,
@@ -166,20 +184,6 @@ pub(crate) struct SelectPlan {
     /// SELECT ... FOR UPDATE/SHARE: the tables whose rows are locked
     /// between ORDER BY and LIMIT (crates/sql/src/rowlock.rs).
     pub row_locks: Option<Box<crate::rowlock::RowLocks>>,
-}
-
-impl AggCall {
-    fn arg_mut(&mut self) -> Option<&mut Expr> {
-        match self {
-            AggCall::CountStar => None,
-            AggCall::Count(e)
-            | AggCall::Sum(e, _)
-            | AggCall::Avg(e, _)
-            | AggCall::Min(e)
-            | AggCall::Max(e)
-            | AggCall::Json { arg: e, .. } => Some(e),
-        }
-    }
 }
 
 impl Source {
@@ -241,6 +245,7 @@ impl SelectPlan {
             .filter
             .iter_mut()
             .chain(self.having.iter_mut())
+            .chain(self.group_exprs.iter_mut())
             .chain(self.targets.iter_mut())
             .chain(self.limit.iter_mut())
             .chain(self.offset.iter_mut());
@@ -248,9 +253,12 @@ impl SelectPlan {
             e.visit(level, f);
         }
         for a in self.aggs.iter_mut().flatten() {
-            if let Some(e) = a.arg_mut() {
+            for e in a.exprs_mut() {
                 e.visit(level, f);
             }
+        }
+        for s in &mut self.srfs {
+            s.visit_exprs(level, f);
         }
         for w in &mut self.windows {
             for e in w.exprs_mut() {

@@ -32,6 +32,7 @@ pub(crate) fn simple_exprs(p: &Prepared) -> Option<Vec<Expr>> {
         && plan.filter.is_none()
         && plan.aggs.is_none()
         && plan.group_by.is_empty()
+        && plan.srfs.is_empty()
         && plan.having.is_none()
         && plan.windows.is_empty()
         && plan.sort.is_empty()

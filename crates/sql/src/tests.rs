@@ -733,7 +733,7 @@ fn error_sqlstates() {
         ("SELECT 1 ORDER BY 2", "42P10", "ORDER BY position 2 is not in select list"),
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
-        ("SELECT stddev(pid) FROM pg_stat_activity", "0A000", "aggregate function stddev() is not supported yet"),
+        ("SELECT mode() WITHIN GROUP (ORDER BY pid) FROM pg_stat_activity", "0A000", "FILTER, OVER and WITHIN GROUP on mode() is not supported yet"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "42P01", "relation \"t\" does not exist"),
         ("VACUUM", "0A000", "tables are not available in this host"),
@@ -1844,8 +1844,8 @@ fn join_and_subquery_errors_match_postgres() {
         ),
         (
             "SELECT x % 2, (SELECT x % 2 + 1) FROM generate_series(1,3) x GROUP BY x % 2",
-            "0A000",
-            "GROUP BY of an expression is not supported yet",
+            "42803",
+            "subquery uses ungrouped column \"x.x\" from outer query",
         ),
         (
             "SELECT y, (SELECT x) FROM generate_series(1,3) x, generate_series(1,2) y GROUP BY y",
@@ -2247,3 +2247,4 @@ fn lateral_subqueries_match_postgres() {
 
 /// Error cursor positions (bind/errpos.rs).
 mod errpos;
+mod aggs;

@@ -79,15 +79,8 @@ pub(crate) struct WindowCall {
 impl WindowCall {
     pub fn exprs_mut(&mut self) -> impl Iterator<Item = &mut Expr> {
         let agg = match &mut self.func {
-            WinFunc::Agg(
-                AggCall::Count(e)
-                | AggCall::Sum(e, _)
-                | AggCall::Avg(e, _)
-                | AggCall::Min(e)
-                | AggCall::Max(e)
-                | AggCall::Json { arg: e, .. },
-            ) => Some(e),
-            _ => None,
+            WinFunc::Agg(a) => a.exprs_mut(),
+            _ => Vec::new(),
         };
         self.args
             .iter_mut()
@@ -714,7 +707,7 @@ fn partition(
                         *upto += 1;
                         agg_step(a, st, &rows[part[*upto as usize].0], cx)?;
                     }
-                    agg_final(a, st.clone())?
+                    agg_final(a, st.clone(), cx)?
                 } else {
                     let mut st = agg_state(a);
                     let mut t = s;
@@ -722,7 +715,7 @@ fn partition(
                         agg_step(a, &mut st, &rows[part[t as usize].0], cx)?;
                         t += 1;
                     }
-                    agg_final(a, st)?
+                    agg_final(a, st, cx)?
                 }
             }
         };

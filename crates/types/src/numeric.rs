@@ -984,6 +984,62 @@ impl std::fmt::Display for Numeric {
     }
 }
 
+/// What the statistical aggregates over numeric (stddev, variance of
+/// integers and numerics; tusk-sql's agg.rs) need beyond the operators:
+/// PostgreSQL's result scale of a division, and a square root at that
+/// scale, so that `stddev(int4)` prints the digits PostgreSQL prints.
+impl Numeric {
+    /// The scale PostgreSQL's `numeric / numeric` gives (select_div_scale).
+    pub fn quotient_scale(&self, other: &Numeric) -> u32 {
+        self.div_scale(other)
+    }
+
+    /// Division rounded to `rscale` digits after the point.
+    pub fn div_at(&self, other: &Numeric, rscale: u32) -> Result<Numeric, PgError> {
+        if other.is_zero() {
+            return Err(div_zero());
+        }
+        self.div_round(other, rscale, true)
+    }
+
+    /// The square root rounded to `rscale` digits: Newton's iteration at a
+    /// few guard digits from float8's estimate (quadratic convergence, so
+    /// a handful of rounds), then one rounding.
+    pub fn sqrt_at(&self, rscale: u32) -> Result<Numeric, PgError> {
+        if self.is_nan() || (self.kind == Kind::Inf && !self.neg) {
+            return Ok(self.clone());
+        }
+        if self.neg && !self.is_zero() {
+            return Err(PgError::error(
+                tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                "cannot take square root of a negative number",
+            ));
+        }
+        if self.is_zero() {
+            return Ok(Numeric::zero().round(rscale as i64));
+        }
+        let work = rscale + 8;
+        let two = Numeric::from_i64(2);
+        let est = self.to_f64().sqrt();
+        let mut y = if est.is_finite() && est > 0.0 {
+            Numeric::from_f64(est, 17)?
+        } else {
+            self.clone()
+        };
+        for _ in 0..2000 {
+            let next = self
+                .div_round(&y, work, true)?
+                .add(&y)?
+                .div_round(&two, work, true)?;
+            if next.cmp_total(&y) == Ordering::Equal {
+                break;
+            }
+            y = next;
+        }
+        Ok(y.round(rscale as i64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

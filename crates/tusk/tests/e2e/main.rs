@@ -78,6 +78,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod aggregates;
 mod alter;
 mod arrays;
 mod auth;
