@@ -61,6 +61,7 @@ mod bind;
 pub mod catalog;
 mod copy;
 mod cte;
+pub mod cursor;
 mod distinct;
 mod dtops;
 mod exec;
@@ -79,6 +80,7 @@ mod pattern;
 mod plan;
 mod plfast;
 mod plpgsql;
+mod prepare;
 mod reg;
 pub mod role;
 mod routine;
@@ -200,6 +202,8 @@ enum Plan {
     Alter(alter::AlterPlan),
     Explain(explain::ExplainPlan),
     View(view::ViewPlan),
+    Cursor(cursor::CursorStmt),
+    Prepare(prepare::PrepareStmt),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -341,6 +345,34 @@ pub fn prepare(
             }
         }
     }
+    if let Parsed::Pre(PreParsed::Cursor) = &stmt.parsed {
+        let (c, columns, param_types) = cursor::bind(&stmt.sql, declared_param_types, host)?;
+        return Ok(Prepared {
+            command: Command::Other(c.tag()),
+            plan: Plan::Cursor(c),
+            param_types,
+            columns,
+        });
+    }
+    if let Parsed::Pre(PreParsed::Prepare) = &stmt.parsed {
+        let upper = stmt.sql.trim_start().to_ascii_uppercase();
+        if upper.starts_with("PREPARE") {
+            let (p, _) = prepare::bind_prepare(&stmt.sql, host)?;
+            return Ok(Prepared {
+                command: Command::Other("PREPARE"),
+                plan: Plan::Prepare(p),
+                param_types: declared_param_types.to_vec(),
+                columns: Vec::new(),
+            });
+        }
+        let (p, columns, command) = prepare::bind_execute(&stmt.sql, host)?;
+        return Ok(Prepared {
+            command,
+            plan: Plan::Prepare(p),
+            param_types: Vec::new(),
+            columns,
+        });
+    }
     if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
         let e = explain::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
@@ -393,7 +425,9 @@ pub fn prepare(
                 | PreParsed::Routine
                 | PreParsed::Trigger
                 | PreParsed::Explain
-                | PreParsed::View,
+                | PreParsed::View
+                | PreParsed::Cursor
+                | PreParsed::Prepare,
             ) => {
                 unreachable!("bound above")
             }
@@ -558,6 +592,8 @@ pub fn start(
             let out = view::execute(v, host, relations)?;
             Ok(Execution::done(out.rows, out.tag))
         }
+        Plan::Cursor(c) => cursor::execute(c, params, host, relations),
+        Plan::Prepare(s) => prepare::execute(s, host, relations),
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;
             Ok(Execution::done(Vec::new(), "ALTER TABLE".into()))
