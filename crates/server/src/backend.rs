@@ -1427,6 +1427,11 @@ impl Session {
     /// transaction's own end, if that came in the same step).
     fn subtransactions_ended(&mut self) {
         for ev in self.xact.take_sub_events() {
+            match ev {
+                SubEvent::Started => self.cursors.subtransaction_started(),
+                SubEvent::Committed => self.cursors.subtransaction_ended(true),
+                SubEvent::Aborted => self.cursors.subtransaction_ended(false),
+            }
             let changed = match ev {
                 SubEvent::Started => {
                     self.settings.begin_subtransaction();

@@ -99,6 +99,9 @@ pub struct Cursor {
     /// Declared in the running transaction (an abort closes it even when
     /// it is WITH HOLD).
     new: bool,
+    /// The subtransaction nesting level it was declared at (a ROLLBACK TO
+    /// that undoes that level closes it).
+    level: usize,
 }
 
 impl Cursor {
@@ -124,6 +127,7 @@ impl Cursor {
             total: None,
             pos: 0,
             new: true,
+            level: 0,
         }
     }
 
@@ -300,6 +304,8 @@ impl Cursor {
 #[derive(Default)]
 pub struct Cursors {
     map: HashMap<String, Cursor>,
+    /// The running subtransaction nesting (0: top level).
+    depth: usize,
 }
 
 impl Cursors {
@@ -316,7 +322,8 @@ impl Cursors {
     }
 
     /// Adds a cursor; 42P03 when the name is taken.
-    pub fn insert(&mut self, c: Cursor) -> Result<(), PgError> {
+    pub fn insert(&mut self, mut c: Cursor) -> Result<(), PgError> {
+        c.level = self.depth;
         if self.map.contains_key(&c.name) {
             return Err(PgError::error(
                 sqlstate::DUPLICATE_CURSOR,
@@ -366,7 +373,31 @@ impl Cursors {
             .retain(|_, c| c.opts.hold && c.exec.is_none() && (committed || !c.new));
         for c in self.map.values_mut() {
             c.new = false;
+            c.level = 0;
         }
+        self.depth = 0;
+    }
+
+    /// A savepoint (or an internal subtransaction) started.
+    pub fn subtransaction_started(&mut self) {
+        self.depth += 1;
+    }
+
+    /// The innermost subtransaction ended: on commit its cursors join the
+    /// parent; on rollback those declared in it close, as PostgreSQL's
+    /// AtSubAbort_Portals drops them.
+    pub fn subtransaction_ended(&mut self, committed: bool) {
+        let d = self.depth;
+        if committed {
+            for c in self.map.values_mut() {
+                if c.level >= d {
+                    c.level = d.saturating_sub(1);
+                }
+            }
+        } else {
+            self.map.retain(|_, c| c.level < d);
+        }
+        self.depth = d.saturating_sub(1);
     }
 
     /// pg_cursors' rows: name, statement, is_holdable, is_binary,

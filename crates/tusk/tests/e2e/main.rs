@@ -85,6 +85,7 @@ mod client;
 mod control;
 mod copy;
 mod crash;
+mod cursors;
 mod datetime;
 mod explain;
 mod fidelity;
