@@ -57,6 +57,8 @@ pub(crate) enum CursorStmt {
         opts: CursorOptions,
         query: Box<Prepared>,
         sql: String,
+        /// Hidden trailing columns (ctid, tableoid) for WHERE CURRENT OF.
+        hidden: usize,
     },
     Fetch {
         name: String,
@@ -86,6 +88,9 @@ pub struct Cursor {
     creation_time: i64,
     opts: CursorOptions,
     columns: Vec<Column>,
+    /// Columns the query has after the visible ones: 2 when DECLARE added
+    /// the scanned table's ctid and tableoid for WHERE CURRENT OF.
+    hidden: usize,
     /// The running query; None once it has produced its last row.
     exec: Option<Execution>,
     /// Rows produced and still reachable: row number `base + i + 1` is
@@ -121,6 +126,7 @@ impl Cursor {
             creation_time,
             opts,
             columns,
+            hidden: 0,
             exec: Some(exec),
             rows: Vec::new(),
             base: 0,
@@ -178,9 +184,10 @@ impl Cursor {
             if forward {
                 let target = self.pos + 1;
                 match self.load(target, host)? {
-                    Some(r) => {
+                    Some(mut r) => {
                         self.pos = target;
                         if let Some(o) = out.as_deref_mut() {
+                            r.truncate(r.len() - self.hidden);
                             o.push(r);
                         }
                         n += 1;
@@ -198,16 +205,18 @@ impl Cursor {
                 let target = self.pos - 1;
                 let r = self.load(target, host)?;
                 self.pos = target;
-                if let (Some(o), Some(r)) = (out.as_deref_mut(), r) {
+                if let (Some(o), Some(mut r)) = (out.as_deref_mut(), r) {
+                    r.truncate(r.len() - self.hidden);
                     o.push(r);
                 }
                 n += 1;
             }
             host.check_interrupts()?;
         }
-        if self.no_scroll() && self.pos > self.base {
-            // Nothing behind the position can be asked for again.
-            let drop = (self.pos - self.base).min(self.rows.len());
+        if self.no_scroll() && self.pos > self.base + 1 {
+            // Nothing behind the position can be asked for again (the
+            // current row can: WHERE CURRENT OF).
+            let drop = (self.pos - 1 - self.base).min(self.rows.len());
             self.rows.drain(..drop);
             self.base += drop;
         }
@@ -551,10 +560,12 @@ pub(crate) fn bind(
             let columns = if is_move {
                 Vec::new()
             } else {
-                match host.cursor_store().and_then(|c| c.get(&name)) {
-                    Some(c) => c.columns.clone(),
-                    None => return Err(missing(&name)),
-                }
+                // A missing cursor is reported when the FETCH runs (after
+                // the aborted-transaction check, as in PostgreSQL).
+                host.cursor_store()
+                    .and_then(|c| c.get(&name))
+                    .map(|c| c.columns.clone())
+                    .unwrap_or_default()
             };
             Ok((
                 CursorStmt::Fetch { name, dir, is_move },
@@ -629,7 +640,13 @@ fn bind_declare(
     let [inner] = stmts.as_slice() else {
         return Err(syntax_at(sql, toks, i + 1));
     };
-    let query = crate::prepare(inner, declared, host)?;
+    let (query, hidden) = match with_row_identity(inner) {
+        Some(st) => match crate::prepare(&st, declared, host) {
+            Ok(q) => (q, 2),
+            Err(_) => (crate::prepare(inner, declared, host)?, 0),
+        },
+        None => (crate::prepare(inner, declared, host)?, 0),
+    };
     if query.command != crate::Command::Select || !matches!(query.plan, crate::Plan::Select(_)) {
         return Err(syntax_at(sql, toks, i + 1));
     }
@@ -640,6 +657,7 @@ fn bind_declare(
             opts,
             query: Box::new(query),
             sql: sql.to_string(),
+            hidden,
         },
         Vec::new(),
         params,
@@ -734,6 +752,7 @@ pub(crate) fn execute(
             opts,
             query,
             sql,
+            hidden,
         } => {
             if !opts.hold && !host.in_transaction_block() {
                 return Err(PgError::error(
@@ -750,7 +769,16 @@ pub(crate) fn execute(
             let ex = crate::start(query, params, host, relations)?;
             let now = host.statement_timestamp();
             let text = host.query_text().unwrap_or_else(|| sql.clone());
-            let c = Cursor::new(name, &text, now, *opts, query.columns.clone(), ex);
+            let visible = query.columns.len() - hidden;
+            let mut c = Cursor::new(
+                name,
+                &text,
+                now,
+                *opts,
+                query.columns[..visible].to_vec(),
+                ex,
+            );
+            c.hidden = *hidden;
             host.cursors().ok_or_else(no_cursors)?.insert(c)?;
             Ok(Execution::done(Vec::new(), "DECLARE CURSOR".into()))
         }
@@ -776,4 +804,137 @@ pub(crate) fn execute(
             Ok(Execution::done(Vec::new(), s.tag().into()))
         }
     }
+}
+
+/// For a cursor over one table (a plain SELECT of a single table, no
+/// DISTINCT, grouping or set operation): the same query with the table's
+/// ctid and tableoid appended, which WHERE CURRENT OF reads from the
+/// cursor's current row. None when the query is not of that shape.
+fn with_row_identity(inner: &crate::Statement) -> Option<crate::Statement> {
+    use sqlparser::ast;
+    let crate::parse::Parsed::Ast(s) = &inner.parsed else {
+        return None;
+    };
+    let ast::Statement::Query(q) = s.as_ref() else {
+        return None;
+    };
+    let mut q = q.clone();
+    let ast::SetExpr::Select(sel) = q.body.as_mut() else {
+        return None;
+    };
+    let simple = sel.from.len() == 1
+        && sel.from[0].joins.is_empty()
+        && matches!(sel.from[0].relation, ast::TableFactor::Table { .. })
+        && sel.distinct.is_none()
+        && sel.having.is_none()
+        && matches!(&sel.group_by, ast::GroupByExpr::Expressions(v, _) if v.is_empty());
+    if !simple || q.with.is_some() {
+        return None;
+    }
+    for col in ["ctid", "tableoid"] {
+        sel.projection
+            .push(ast::SelectItem::UnnamedExpr(ast::Expr::Identifier(
+                ast::Ident::new(col),
+            )));
+    }
+    Some(crate::Statement {
+        parsed: crate::parse::Parsed::Ast(Box::new(ast::Statement::Query(q))),
+        sql: inner.sql.clone(),
+    })
+}
+
+/// WHERE CURRENT OF `name` on a row of table `tableoid` (named `table`):
+/// the ctid of the cursor's current row when it is a row of that table.
+/// 34000 no such cursor, 24000 not on a row, 55000 not a scan of the
+/// table, as PostgreSQL's execCurrentOf.
+pub(crate) fn current_ctid(
+    host: &mut dyn Host,
+    name: &Value,
+    tableoid: &Value,
+    table: &Value,
+) -> Result<Value, PgError> {
+    let name = crate::value::to_text(name).unwrap_or_default();
+    let table = crate::value::to_text(table).unwrap_or_default();
+    let store = host.cursor_store().ok_or_else(no_cursors)?;
+    let c = store.get(&name).ok_or_else(|| missing(&name))?;
+    let not_scan = || {
+        PgError::error(
+            sqlstate::INVALID_CURSOR_STATE,
+            format!("cursor \"{name}\" is not a simply updatable scan of table \"{table}\""),
+        )
+    };
+    if c.hidden == 0 {
+        return Err(not_scan());
+    }
+    if !c.on_row() || c.pos <= c.base || c.pos > c.base + c.rows.len() {
+        return Err(PgError::error(
+            sqlstate::INVALID_CURSOR_STATE,
+            format!("cursor \"{name}\" is not positioned on a row"),
+        ));
+    }
+    let row = &c.rows[c.pos - c.base - 1];
+    let n = row.len();
+    if &row[n - 1] != tableoid {
+        return Err(not_scan());
+    }
+    Ok(row[n - 2].clone())
+}
+
+/// UPDATE/DELETE ... WHERE CURRENT OF c, which sqlparser cannot read:
+/// the three words become `ctid = tusk_cursor_ctid('c', tableoid,
+/// 'table')`, a test of each row against the cursor's current row
+/// evaluated when the statement runs (so a statement prepared once
+/// follows the cursor), with PostgreSQL's errors from [`current_ctid`].
+pub(crate) fn rewrite_current_of(
+    toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    let idx: Vec<usize> = (0..toks.len())
+        .filter(|&i| !matches!(toks[i].token, Token::Whitespace(_)))
+        .collect();
+    let w = |k: usize| idx.get(k).and_then(|&i| word(&toks[i].token));
+    let table_at = match w(0).as_deref() {
+        Some("UPDATE") => 1,
+        Some("DELETE") if w(1).as_deref() == Some("FROM") => 2,
+        _ => return toks,
+    };
+    let Some(k) = (0..idx.len()).find(|&k| {
+        w(k).as_deref() == Some("WHERE")
+            && w(k + 1).as_deref() == Some("CURRENT")
+            && w(k + 2).as_deref() == Some("OF")
+    }) else {
+        return toks;
+    };
+    let Some(cursor) = idx.get(k + 3).and_then(|&i| name_of(&toks[i].token)) else {
+        return toks;
+    };
+    let mut t = table_at;
+    if w(t).as_deref() == Some("ONLY") {
+        t += 1;
+    }
+    if matches!(idx.get(t + 1).map(|&i| &toks[i].token), Some(Token::Period)) {
+        t += 2;
+    }
+    let table = idx
+        .get(t)
+        .and_then(|&i| name_of(&toks[i].token))
+        .unwrap_or_default();
+    let quote = |s: &str| s.replace('\'', "''");
+    let text = format!(
+        "ctid = tusk_cursor_ctid('{}', tableoid, '{}')",
+        quote(&cursor),
+        quote(&table)
+    );
+    let span = toks[idx[k + 1]].span;
+    let Ok(new) = Tokenizer::new(&PostgreSqlDialect {}, &text).tokenize() else {
+        return toks;
+    };
+    let (from, to) = (idx[k + 1], idx[k + 3]);
+    let mut out = Vec::with_capacity(toks.len() + new.len());
+    out.extend_from_slice(&toks[..from]);
+    out.extend(
+        new.into_iter()
+            .map(|token| sqlparser::tokenizer::TokenWithSpan { token, span }),
+    );
+    out.extend_from_slice(&toks[to + 1..]);
+    out
 }
