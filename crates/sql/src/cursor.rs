@@ -863,7 +863,15 @@ pub(crate) fn current_ctid(
             format!("cursor \"{name}\" is not a simply updatable scan of table \"{table}\""),
         )
     };
-    if c.hidden == 0 {
+    if c.opts.hold && !c.new {
+        return Err(PgError::error(
+            sqlstate::INVALID_CURSOR_STATE,
+            format!("cursor \"{name}\" is held from a previous transaction"),
+        ));
+    }
+    // Which table it scans is known from any row it has read.
+    let scans_other = c.rows.first().is_some_and(|r| &r[r.len() - 1] != tableoid);
+    if c.hidden == 0 || scans_other {
         return Err(not_scan());
     }
     if !c.on_row() || c.pos <= c.base || c.pos > c.base + c.rows.len() {
