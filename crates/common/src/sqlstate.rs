@@ -111,6 +111,7 @@ pub const INVALID_CATALOG_NAME: SqlState = SqlState::new("3D000");
 /// `S_E_INVALID_SPECIFICATION`: RELEASE / ROLLBACK TO of an unknown savepoint.
 pub const INVALID_SAVEPOINT_SPECIFICATION: SqlState = SqlState::new("3B001");
 pub const INVALID_SQL_STATEMENT_NAME: SqlState = SqlState::new("26000");
+pub const INVALID_CURSOR_STATE: SqlState = SqlState::new("24000");
 pub const INVALID_CURSOR_NAME: SqlState = SqlState::new("34000");
 pub const DATA_EXCEPTION: SqlState = SqlState::new("22000");
 pub const NUMERIC_VALUE_OUT_OF_RANGE: SqlState = SqlState::new("22003");

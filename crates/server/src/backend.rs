@@ -37,6 +37,7 @@ use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
 mod auth;
+mod portal;
 mod rolecmd;
 mod tables;
 
@@ -547,9 +548,16 @@ fn fatal_before_session(conn: &mut Conn<Client>, e: PgError) -> ! {
     proc_exit(1);
 }
 
+/// A prepared statement of the session: the protocol's Parse and SQL's
+/// PREPARE share this store, as in PostgreSQL.
 struct StmtEntry {
-    prepared: Option<tusk_sql::Prepared>,
+    prepared: Option<Rc<tusk_sql::Prepared>>,
     param_types: Vec<Oid>,
+    /// The query text (Parse's query, or the whole PREPARE statement),
+    /// when it was prepared, and whether by PREPARE: pg_prepared_statements.
+    sql: String,
+    prepare_time: i64,
+    from_sql: bool,
 }
 
 /// A portal's progress. A started portal holds the executor's state (not
@@ -589,6 +597,10 @@ pub struct Session {
     stmt_start: i64,
     statements: HashMap<String, Rc<StmtEntry>>,
     portals: HashMap<String, Portal>,
+    /// SQL cursors (DECLARE, PL/pgSQL's OPEN): tusk_sql::cursor.
+    cursors: tusk_sql::cursor::Cursors,
+    /// The text of the query being run (Host::query_text).
+    query_text: String,
     /// In the extended protocol, after an error: skip messages until Sync.
     skip_till_sync: bool,
     in_query: bool,
@@ -998,6 +1010,8 @@ impl Session {
             stmt_start: 0,
             statements: HashMap::new(),
             portals: HashMap::new(),
+            cursors: Default::default(),
+            query_text: String::new(),
             skip_till_sync: false,
             in_query: false,
             data_dir: env.data_dir,
@@ -1328,6 +1342,7 @@ impl Session {
     }
 
     fn start_statement(&mut self, sql: &str) {
+        self.query_text = sql.to_string();
         self.in_query = true;
         self.stmt_start = now_pg();
         self.start_xact_command();
@@ -1385,6 +1400,7 @@ impl Session {
         if let Some(e) = &self.engine {
             e.announce_catalog.set(self.catalog_changed);
         }
+        self.hold_cursors_before_commit();
         let (ended, leaks) = self.xact.commit_command();
         for w in leaks {
             elog::report(&w);
@@ -1411,6 +1427,11 @@ impl Session {
     /// transaction's own end, if that came in the same step).
     fn subtransactions_ended(&mut self) {
         for ev in self.xact.take_sub_events() {
+            match ev {
+                SubEvent::Started => self.cursors.subtransaction_started(),
+                SubEvent::Committed => self.cursors.subtransaction_ended(true),
+                SubEvent::Aborted => self.cursors.subtransaction_ended(false),
+            }
             let changed = match ev {
                 SubEvent::Started => {
                     self.settings.begin_subtransaction();
@@ -1433,8 +1454,9 @@ impl Session {
         self.tables_transaction_ended(how == Ended::Committed);
         self.txn_generation += 1;
         self.procs.status(self.slot).set_xact_start(0);
-        // Portals do not outlive their transaction.
+        // Portals do not outlive their transaction; held cursors do.
         self.portals.clear();
+        self.cursors.transaction_ended(how == Ended::Committed);
         self.send_changed(changed);
     }
 
@@ -1545,12 +1567,18 @@ impl Session {
                 self.check_failed_txn(&p)?;
                 StmtEntry {
                     param_types: p.param_types().to_vec(),
-                    prepared: Some(p),
+                    prepared: Some(Rc::new(p)),
+                    sql: query.clone(),
+                    prepare_time: self.stmt_start,
+                    from_sql: false,
                 }
             }
             None => StmtEntry {
                 prepared: None,
                 param_types: param_types.clone(),
+                sql: query.clone(),
+                prepare_time: self.stmt_start,
+                from_sql: false,
             },
         };
         self.statements.insert(name, Rc::new(entry));
@@ -1717,6 +1745,7 @@ impl Session {
             self.conn.empty_query();
             return Ok(());
         };
+        self.query_text.clone_from(&portal.stmt.sql);
         self.stmt_start = now_pg();
         self.start_xact_command();
         // Also a suspended portal: nothing runs in a failed transaction.
@@ -2283,9 +2312,9 @@ impl tusk_sql::Relations for ServerRelations {
                 tusk_sql::catalog::RowsScan::new(crate::tls::stat_ssl_rows(&self.procs.snapshot())),
             )),
             // Read through the host (Host::pg_settings) by the executor.
-            RelationSource::SystemView(SystemView::Settings) => {
-                Ok(Box::new(tusk_sql::catalog::RowsScan::new(Vec::new())))
-            }
+            RelationSource::SystemView(
+                SystemView::Settings | SystemView::PreparedStatements | SystemView::Cursors,
+            ) => Ok(Box::new(tusk_sql::catalog::RowsScan::new(Vec::new()))),
             RelationSource::SystemView(SystemView::StatUserTables) => {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(
                     tables::stats::user_tables_rows(self.tables.as_ref(), &self.shared)?,
@@ -2525,6 +2554,59 @@ impl Host for Session {
         self.conn.notice(&n);
     }
 
+    fn prepared_statement(&self, name: &str) -> Option<Rc<tusk_sql::Prepared>> {
+        if name.is_empty() {
+            return None;
+        }
+        self.statements.get(name).and_then(|e| e.prepared.clone())
+    }
+    fn add_prepared_statement(
+        &mut self,
+        name: &str,
+        p: Rc<tusk_sql::Prepared>,
+        sql: &str,
+    ) -> Result<(), PgError> {
+        if self.statements.contains_key(name) {
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_PREPARED_STATEMENT,
+                format!("prepared statement \"{name}\" already exists"),
+            ));
+        }
+        let entry = StmtEntry {
+            param_types: p.param_types().to_vec(),
+            prepared: Some(p),
+            sql: sql.to_string(),
+            prepare_time: self.stmt_start,
+            from_sql: true,
+        };
+        self.statements.insert(name.to_string(), Rc::new(entry));
+        Ok(())
+    }
+    fn prepared_statement_rows(&self) -> Vec<tusk_sql::Row> {
+        portal::prepared_statement_rows(self.statements.iter().filter(|(k, _)| !k.is_empty()).map(
+            |(k, e)| {
+                (
+                    k.as_str(),
+                    e.sql.as_str(),
+                    e.prepare_time,
+                    &e.param_types[..],
+                    e.from_sql,
+                )
+            },
+        ))
+    }
+    fn query_text(&self) -> Option<String> {
+        Some(self.query_text.clone())
+    }
+    fn cursors(&mut self) -> Option<&mut tusk_sql::cursor::Cursors> {
+        Some(&mut self.cursors)
+    }
+    fn cursor_store(&self) -> Option<&tusk_sql::cursor::Cursors> {
+        Some(&self.cursors)
+    }
+    fn in_transaction_block(&self) -> bool {
+        self.xact.is_transaction_block()
+    }
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
         match name {
             None => self.statements.retain(|k, _| k.is_empty()),
@@ -2549,6 +2631,7 @@ impl Host for Session {
             tables::sequence::discard_sequences();
             self.statements.retain(|k, _| k.is_empty());
             self.portals.clear();
+            self.cursors = Default::default();
             return self.reset(None);
         }
         Ok(())

@@ -79,6 +79,10 @@ pub enum SystemView {
     StatUserTables,
     /// pg_settings: the session's settings (tusk_config).
     Settings,
+    /// pg_prepared_statements, pg_cursors: the session's stores
+    /// (prepare.rs, cursor.rs).
+    PreparedStatements,
+    Cursors,
 }
 
 /// The views over the role store (see [`role_view_columns`]).
@@ -554,6 +558,8 @@ pub fn system_view(name: &str) -> Option<SystemView> {
         "pg_stat_ssl" => SystemView::StatSsl,
         "pg_stat_user_tables" => SystemView::StatUserTables,
         "pg_settings" => SystemView::Settings,
+        "pg_prepared_statements" => SystemView::PreparedStatements,
+        "pg_cursors" => SystemView::Cursors,
         _ => return None,
     })
 }
@@ -569,6 +575,23 @@ impl SystemView {
             SystemView::StatSsl => stat_ssl(),
             SystemView::StatUserTables => stat_user_tables(),
             SystemView::Settings => settings_columns(),
+            SystemView::PreparedStatements => vec![
+                col("name", types::TEXT),
+                col("statement", types::TEXT),
+                col("prepare_time", types::TIMESTAMPTZ),
+                col("parameter_types", 1009),
+                col("from_sql", types::BOOL),
+                col("generic_plans", types::INT8),
+                col("custom_plans", types::INT8),
+            ],
+            SystemView::Cursors => vec![
+                col("name", types::TEXT),
+                col("statement", types::TEXT),
+                col("is_holdable", types::BOOL),
+                col("is_binary", types::BOOL),
+                col("is_scrollable", types::BOOL),
+                col("creation_time", types::TIMESTAMPTZ),
+            ],
         }
     }
 }

@@ -1337,8 +1337,18 @@ pub(crate) fn open_scan(
     relations: &dyn Relations,
 ) -> Result<Box<dyn RowSource>, PgError> {
     use crate::catalog::{RelationSource, RowsScan, SystemView};
-    if let RelationSource::SystemView(SystemView::Settings) = rel.source {
-        return Ok(Box::new(RowsScan::new(cx.host.pg_settings())));
+    match rel.source {
+        RelationSource::SystemView(SystemView::Settings) => {
+            return Ok(Box::new(RowsScan::new(cx.host.pg_settings())));
+        }
+        RelationSource::SystemView(SystemView::PreparedStatements) => {
+            return Ok(Box::new(RowsScan::new(cx.host.prepared_statement_rows())));
+        }
+        RelationSource::SystemView(SystemView::Cursors) => {
+            let rows = cx.host.cursor_store().map(|c| c.rows()).unwrap_or_default();
+            return Ok(Box::new(RowsScan::new(rows)));
+        }
+        _ => {}
     }
     relations.open_scan(rel)
 }

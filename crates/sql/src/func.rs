@@ -33,6 +33,9 @@ pub(crate) enum Func {
     CurrentSettingMissingOk,
     SetConfig,
     BackendPid,
+    /// WHERE CURRENT OF's hidden test (cursor.rs): the ctid of the row a
+    /// cursor is on, checked against the scanned table.
+    CursorCtid,
     TxidCurrent,
     CurrentXactId,
     TxidCurrentIfAssigned,
@@ -148,6 +151,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("set_config", &[TEXT, TEXT, BOOL], TEXT, Func::SetConfig),
     sig("pg_backend_pid", &[], INT4, Func::BackendPid),
+    sig(
+        "tusk_cursor_ctid",
+        &[TEXT, types::OID, TEXT],
+        crate::catalog::SYSTEM_COLUMNS[0].1,
+        Func::CursorCtid,
+    ),
     // Sequences (sequence.rs): the name as text; a `'s'::regclass`
     // argument is read as its text by the binder.
     sig("nextval", &[TEXT], INT8, Func::Nextval),
@@ -810,6 +819,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(ctx.host.set_config(&text_arg(&a(0)), &value, local)?)
         }
         Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
+        Func::CursorCtid => crate::cursor::current_ctid(ctx.host, &a(0), &a(1), &a(2))?,
         Func::Nextval | Func::Currval | Func::Lastval | Func::Setval | Func::Setval3 => {
             use crate::sequence::SeqCall;
             let int = |v: Value| match v {

@@ -158,6 +158,49 @@ pub trait Host {
     }
     /// `DEALLOCATE name` / `DEALLOCATE ALL` (`None`): drop prepared
     /// statements. 26000 when the name is unknown.
+    /// The whole text of the client's query being run (the Query
+    /// message's or Parse's), which PREPARE and DECLARE record as their
+    /// statement text as PostgreSQL does; None when not known.
+    fn query_text(&self) -> Option<String> {
+        None
+    }
+    /// A statement in the session's prepared-statement store (PREPARE or
+    /// the protocol's named Parse), for EXECUTE.
+    fn prepared_statement(&self, name: &str) -> Option<std::rc::Rc<crate::Prepared>> {
+        let _ = name;
+        None
+    }
+    /// PREPARE: stores `p` under `name` (42P05 when taken); `sql` is the
+    /// PREPARE statement's text, for pg_prepared_statements.
+    fn add_prepared_statement(
+        &mut self,
+        name: &str,
+        p: std::rc::Rc<crate::Prepared>,
+        sql: &str,
+    ) -> Result<(), PgError> {
+        let _ = (name, p, sql);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "PREPARE is not supported by this host",
+        ))
+    }
+    /// pg_prepared_statements' rows.
+    fn prepared_statement_rows(&self) -> Vec<crate::Row> {
+        Vec::new()
+    }
+    /// The session's open cursors (cursor.rs); None: this host keeps none.
+    fn cursors(&mut self) -> Option<&mut crate::cursor::Cursors> {
+        None
+    }
+    /// The same store, read-only (binding FETCH needs its columns).
+    fn cursor_store(&self) -> Option<&crate::cursor::Cursors> {
+        None
+    }
+    /// Whether statements share a transaction with the ones around them
+    /// (PostgreSQL's IsTransactionBlock: DECLARE without HOLD needs one).
+    fn in_transaction_block(&self) -> bool {
+        false
+    }
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
         let _ = name;
         Ok(())

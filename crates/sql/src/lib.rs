@@ -62,6 +62,7 @@ mod bind;
 pub mod catalog;
 mod copy;
 mod cte;
+pub mod cursor;
 mod distinct;
 mod dropschema;
 mod dtops;
@@ -82,6 +83,7 @@ mod plan;
 mod plfast;
 mod plpgsql;
 mod random;
+mod prepare;
 mod reg;
 pub mod role;
 mod routine;
@@ -210,6 +212,8 @@ enum Plan {
     Alter(alter::AlterPlan),
     Explain(explain::ExplainPlan),
     View(view::ViewPlan),
+    Cursor(cursor::CursorStmt),
+    Prepare(prepare::PrepareStmt),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -390,6 +394,34 @@ pub fn prepare(
             }
         }
     }
+    if let Parsed::Pre(PreParsed::Cursor) = &stmt.parsed {
+        let (c, columns, param_types) = cursor::bind(&stmt.sql, declared_param_types, host)?;
+        return Ok(Prepared {
+            command: Command::Other(c.tag()),
+            plan: Plan::Cursor(c),
+            param_types,
+            columns,
+        });
+    }
+    if let Parsed::Pre(PreParsed::Prepare) = &stmt.parsed {
+        let upper = stmt.sql.trim_start().to_ascii_uppercase();
+        if upper.starts_with("PREPARE") {
+            let (p, _) = prepare::bind_prepare(&stmt.sql, host)?;
+            return Ok(Prepared {
+                command: Command::Other("PREPARE"),
+                plan: Plan::Prepare(p),
+                param_types: declared_param_types.to_vec(),
+                columns: Vec::new(),
+            });
+        }
+        let (p, columns, command) = prepare::bind_execute(&stmt.sql, host)?;
+        return Ok(Prepared {
+            command,
+            plan: Plan::Prepare(p),
+            param_types: Vec::new(),
+            columns,
+        });
+    }
     if let Parsed::Pre(PreParsed::Explain) = &stmt.parsed {
         // The explained statement is parsed again from the text after the
         // options; its errors' positions are shifted to the client's string.
@@ -445,7 +477,9 @@ pub fn prepare(
                 | PreParsed::Routine
                 | PreParsed::Trigger
                 | PreParsed::Explain
-                | PreParsed::View,
+                | PreParsed::View
+                | PreParsed::Cursor
+                | PreParsed::Prepare,
             ) => {
                 unreachable!("bound above")
             }
@@ -614,6 +648,8 @@ pub fn start(
             let out = view::execute(v, host, relations)?;
             Ok(Execution::done(out.rows, out.tag))
         }
+        Plan::Cursor(c) => cursor::execute(c, params, host, relations),
+        Plan::Prepare(s) => prepare::execute(s, host, relations),
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;
             Ok(Execution::done(Vec::new(), "ALTER TABLE".into()))

@@ -69,6 +69,10 @@ pub(crate) enum PreParsed {
     /// CREATE TABLE ... AS, CREATE/DROP [MATERIALIZED] VIEW, REFRESH
     /// MATERIALIZED VIEW: read by view.rs.
     View,
+    /// DECLARE ... CURSOR, FETCH, MOVE, CLOSE: read by cursor.rs.
+    Cursor,
+    /// PREPARE, EXECUTE: read by prepare.rs.
+    Prepare,
 }
 
 #[derive(Debug, Clone)]
@@ -356,6 +360,12 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         ["EXPLAIN", ..] => Some(PreParsed::Explain),
+        ["DECLARE", _, ..] | ["FETCH", ..] | ["MOVE", ..] | ["CLOSE", _, ..] => {
+            Some(PreParsed::Cursor)
+        }
+        ["PREPARE", name, ..] | ["EXECUTE", name, ..] if *name != "TRANSACTION" => {
+            Some(PreParsed::Prepare)
+        }
         _ if crate::view::is_view_statement(&w, tokens) => Some(PreParsed::View),
         _ => None,
     }
@@ -637,6 +647,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         crate::sequence::strip_overriding(&mut toks);
         crate::sequence::reorder_identity_options(&mut toks);
         let toks = crate::rowlock::rewrite_tokens(toks);
+        let toks = crate::cursor::rewrite_current_of(toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

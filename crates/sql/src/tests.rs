@@ -206,7 +206,9 @@ impl Relations for FakeRelations {
                 | catalog::SystemView::Role(_)
                 | catalog::SystemView::StatSsl
                 | catalog::SystemView::StatUserTables
-                | catalog::SystemView::Settings,
+                | catalog::SystemView::Settings
+                | catalog::SystemView::PreparedStatements
+                | catalog::SystemView::Cursors,
             ) => Ok(Box::new(catalog::RowsScan::new(vec![]))),
             catalog::RelationSource::Table(_) | catalog::RelationSource::View(_) => {
                 Err(PgError::error(

@@ -581,6 +581,7 @@ impl Session {
                         | "COPY"
                         | "ALTER TABLE"
                         | "EXPLAIN"
+                        | "DECLARE CURSOR"
                         // view.rs: CREATE TABLE AS, SELECT INTO, materialized views
                         | "CREATE TABLE AS"
                         | "SELECT"

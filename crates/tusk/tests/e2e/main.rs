@@ -88,6 +88,7 @@ mod client;
 mod control;
 mod copy;
 mod crash;
+mod cursors;
 mod datetime;
 mod drop_schema;
 mod errpos;
