@@ -1831,6 +1831,10 @@ impl<'h> Binder<'h> {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
+        let args = match crate::usertype::enum_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
         let candidates: Vec<&func::Signature> =
             SIGNATURES.iter().filter(|s| s.name == name).collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
@@ -3608,6 +3612,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         "tsquery",
         "int4range",
     ];
+    if let Some(t) = crate::usertype::lookup(&name) {
+        return Ok(t);
+    }
     if KNOWN_UNSUPPORTED.contains(&name.as_str()) {
         return Err(not_supported(format!("type {name}")));
     }

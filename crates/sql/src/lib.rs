@@ -86,6 +86,7 @@ pub mod rowlock;
 pub mod sequence;
 mod sysinfo;
 pub mod trigger;
+pub mod usertype;
 mod utility;
 mod vacuum;
 pub mod view;
