@@ -205,7 +205,9 @@ pub(crate) fn enum_function(
     if !matches!(name, "enum_first" | "enum_last" | "enum_range") {
         return Ok(Err(args));
     }
-    let Some(t) = args.first().and_then(|a| reg::enum_type(a.ty.oid)) else {
+    // The type comes from the first enum-typed argument (enum_range(NULL,
+    // 'x'::e) resolves its unknown first argument from the second).
+    let Some(t) = args.iter().find_map(|a| reg::enum_type(a.ty.oid)) else {
         return Ok(Err(args));
     };
     let all: Vec<Value> = t.labels.iter().map(|l| reg::value_of(&t, l)).collect();
@@ -248,7 +250,10 @@ pub(crate) fn enum_function(
                     _ => None,
                 }
             };
-            if args[1].ty.oid != t.oid && args[1].ty.oid != types::UNKNOWN {
+            if args
+                .iter()
+                .any(|a| a.ty.oid != t.oid && a.ty.oid != types::UNKNOWN)
+            {
                 return Ok(Err(args));
             }
             let (Some(lo), Some(hi)) = (bound(&args[0]), bound(&args[1])) else {

@@ -52,12 +52,14 @@ curly|ok
 joe|blah
 larry|sad
 shemp|
-_mood|b|A|-1|f|i|x|array_in|array_out|array_recv|array_send
-mood|e|E|4|t|i|p|enum_in|enum_out|enum_recv|enum_send
+_mood|b|A|-1|f|i|x|750|751|2400|2401
+mood|e|E|4|t|i|p|3506|3507|3532|3533
 _mood|mood
 {sad,happy}|{ok,fine}
 CREATE INDEX
 curly
+moe|happy
+ann|ecstatic
 DROP TYPE
 CREATE TYPE
 {}
@@ -79,14 +81,14 @@ psql:SCRIPT:20: NOTICE:  enum label "ok" already exists, skipping
 psql:SCRIPT:21: ERROR:  "zz" is not an existing enum label
 psql:SCRIPT:25: ERROR:  "zz" is not an existing enum label
 psql:SCRIPT:26: ERROR:  enum label "sad" already exists
-psql:SCRIPT:34: ERROR:  invalid enum label "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+psql:SCRIPT:35: ERROR:  invalid enum label "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 DETAIL:  Labels must be 63 bytes or less.
-psql:SCRIPT:35: ERROR:  cannot drop type mood because other objects depend on it
+psql:SCRIPT:36: ERROR:  cannot drop type mood because other objects depend on it
 DETAIL:  column current_mood of table person depends on type mood
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:36: ERROR:  type "nosuch" does not exist
-psql:SCRIPT:37: NOTICE:  type "nosuch" does not exist, skipping
-psql:SCRIPT:38: ERROR:  type "nosuch" does not exist
+psql:SCRIPT:37: ERROR:  type "nosuch" does not exist
+psql:SCRIPT:38: NOTICE:  type "nosuch" does not exist, skipping
+psql:SCRIPT:39: ERROR:  type "nosuch" does not exist
 "#;
 
 #[test]
@@ -153,7 +155,7 @@ fn enum_changes_of_other_sessions_are_seen() {
 
 /// t's labels in enum order, as text, read by session `c`.
 fn labels(c: &mut postgres::Client) -> Vec<String> {
-    c.simple_query("SELECT l::text FROM t ORDER BY l")
+    c.simple_query("SELECT l::text AS label FROM t ORDER BY t.l")
         .expect("select the labels")
         .iter()
         .filter_map(|m| match m {

@@ -490,15 +490,25 @@ impl Session {
                 if (ty == t.oid || ty == t.array) && r[ac.col("attisdropped")] != Value::Bool(true)
                 {
                     let rel = oid_of(&r[ac.col("attrelid")]);
-                    let relname = self
+                    let Some((_, class)) = self
                         .catalog_lookup(cat::PG_CLASS_OID_INDEX, &[Value::Oid(rel)])?
                         .into_iter()
                         .next()
-                        .map(|(_, c)| name_of(&c[cc.col("relname")]).to_string())
-                        .unwrap_or_else(|| rel.to_string());
+                    else {
+                        continue;
+                    };
+                    // An index's column depends on its table's column,
+                    // not on the type (PostgreSQL names only the latter).
+                    let kind = match class[cc.col("relkind")] {
+                        Value::Char(b'i') => continue,
+                        Value::Char(b'v') => "view",
+                        Value::Char(b'm') => "materialized view",
+                        _ => "table",
+                    };
                     users.push(format!(
-                        "column {} of table {relname} depends on type {}",
+                        "column {} of {kind} {} depends on type {}",
                         name_of(&r[ac.col("attname")]),
+                        name_of(&class[cc.col("relname")]),
                         t.name
                     ));
                 }
