@@ -9,7 +9,7 @@
 //! cannot read the catalog themselves.
 //!
 //! Not yet: composite types (CREATE TYPE ... AS (...)), domains, range
-//! and base types, ALTER TYPE ... RENAME / OWNER / SET SCHEMA, DROP TYPE
+//! and base types, ALTER TYPE ... OWNER / SET SCHEMA, DROP TYPE
 //! ... CASCADE.
 
 use sqlparser::ast;
@@ -55,13 +55,20 @@ pub enum TypeCmd {
         names: Vec<TypeName>,
         if_exists: bool,
     },
+    /// ALTER TYPE ... RENAME TO (the array type follows, `_new`).
+    Rename {
+        name: TypeName,
+        new_name: String,
+    },
 }
 
 impl TypeCmd {
     pub fn tag(&self) -> &'static str {
         match self {
             TypeCmd::CreateEnum { .. } => "CREATE TYPE",
-            TypeCmd::AddValue { .. } | TypeCmd::RenameValue { .. } => "ALTER TYPE",
+            TypeCmd::AddValue { .. } | TypeCmd::RenameValue { .. } | TypeCmd::Rename { .. } => {
+                "ALTER TYPE"
+            }
             TypeCmd::Drop { .. } => "DROP TYPE",
         }
     }
@@ -140,9 +147,10 @@ pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
                     from: r.from.value.clone(),
                     to: label(&r.to)?,
                 }),
-                ast::AlterTypeOperation::Rename(_) => {
-                    Err(not_supported("ALTER TYPE ... RENAME TO"))
-                }
+                ast::AlterTypeOperation::Rename(r) => Ok(TypeCmd::Rename {
+                    name,
+                    new_name: ident_name(&r.new_name),
+                }),
             }
         })(),
         S::Drop {

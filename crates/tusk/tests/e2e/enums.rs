@@ -3,9 +3,9 @@
 //! rows, errors, DETAILs and HINTs (columns of an enum type ordered by the
 //! labels' sort order, comparisons with literals, casts to and from text,
 //! enum_first/enum_last/enum_range, ALTER TYPE ... ADD VALUE [BEFORE|AFTER]
-//! [IF NOT EXISTS] and RENAME VALUE, pg_type and pg_enum rows, arrays of
+//! [IF NOT EXISTS], RENAME VALUE and RENAME TO, pg_type and pg_enum rows, arrays of
 //! an enum, an index on an enum column, DROP TYPE refused while a column
-//! uses the type); stored enum values survive a restart; a type and a
+//! uses the type; a rolled-back CREATE TYPE is forgotten); stored enum values survive a restart; a type and a
 //! label another session created are seen by a running session.
 //!
 //! The expected output is PostgreSQL 15's for enums.sql (captured with
@@ -68,6 +68,15 @@ DROP TABLE
 DROP TYPE
 0
 0
+CREATE TYPE
+ALTER TYPE
+good|_bogon
+good|bogon
+DROP TYPE
+BEGIN
+CREATE TYPE
+{a,b}|t
+ROLLBACK
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:2: ERROR:  type "mood" already exists
@@ -89,6 +98,9 @@ HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 psql:SCRIPT:37: ERROR:  type "nosuch" does not exist
 psql:SCRIPT:38: NOTICE:  type "nosuch" does not exist, skipping
 psql:SCRIPT:39: ERROR:  type "nosuch" does not exist
+psql:SCRIPT:49: ERROR:  type "bogon" already exists
+psql:SCRIPT:51: ERROR:  type "bogus" does not exist
+psql:SCRIPT:57: ERROR:  type "tmp" does not exist
 "#;
 
 #[test]

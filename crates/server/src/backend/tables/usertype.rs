@@ -15,14 +15,14 @@
 //!   keeps every enum type in tusk_types' registry
 //!   ([`Session::refresh_user_types`]): reloaded when the shared catalog
 //!   generation moved (another session committed DDL) and on every
-//!   statement of a transaction that changed the catalog itself (its own
+//!   statement of a transaction that ran type DDL itself (its own
 //!   uncommitted types are then visible, and an abort is forgotten at
-//!   the next statement).
+//!   the next statement after it).
 //! - DROP TYPE refuses while a column uses the type or its array type
 //!   (PostgreSQL finds them through pg_depend; tusk scans pg_attribute).
 //!
 //! Not yet: pg_depend rows for types, DROP TYPE ... CASCADE, ALTER TYPE
-//! ... RENAME TO / OWNER / SET SCHEMA, composite and domain types.
+//! ... OWNER / SET SCHEMA, composite and domain types.
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -57,6 +57,9 @@ thread_local! {
     /// The catalog generation the registry was loaded at
     /// ([`TYPE_GEN_UNSET`]: must reload).
     static LOADED_AT: Cell<u64> = const { Cell::new(TYPE_GEN_UNSET) };
+    /// Whether the running transaction ran type DDL (its uncommitted
+    /// types are in the registry).
+    static OWN_TYPE_DDL: Cell<bool> = const { Cell::new(false) };
 }
 
 fn float(v: &Value) -> f32 {
@@ -76,7 +79,15 @@ impl Session {
             return Ok(());
         }
         let generation = self.catalog_generation();
-        if !self.catalog_changed && LOADED_AT.with(Cell::get) == generation {
+        // This transaction's own type DDL is seen only by reloading; once
+        // it ended (committed: the generation moved; aborted: not), the
+        // registry is read again to forget what an abort undid.
+        let own = OWN_TYPE_DDL.with(Cell::get) && self.catalog_changed;
+        if !self.catalog_changed && OWN_TYPE_DDL.with(Cell::get) {
+            OWN_TYPE_DDL.with(|o| o.set(false));
+            LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
+        }
+        if !own && LOADED_AT.with(Cell::get) == generation {
             return Ok(());
         }
         let c = cat::catalog(PG_ENUM_OID);
@@ -157,13 +168,7 @@ impl Session {
             )
         });
         reg::install(types);
-        LOADED_AT.with(|l| {
-            l.set(if self.catalog_changed {
-                TYPE_GEN_UNSET
-            } else {
-                generation
-            })
-        });
+        LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
 
@@ -188,9 +193,11 @@ impl Session {
             } => self.add_enum_value(name, label, position, *if_not_exists),
             TypeCmd::RenameValue { name, from, to } => self.rename_enum_value(name, from, to),
             TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
+            TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
         };
         // The next statement (and this one's callers) see the change.
         self.xact.command_counter_increment();
+        OWN_TYPE_DDL.with(|o| o.set(true));
         LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
         self.refresh_user_types()?;
         r
@@ -310,6 +317,38 @@ impl Session {
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
         for (i, (l, o)) in labels.iter().zip(oids).enumerate() {
             self.insert_enum_row(o, oid, (i + 1) as f32, l)?;
+        }
+        Ok(())
+    }
+
+    /// ALTER TYPE ... RENAME TO: the type's pg_type row and its array
+    /// type's (`_new`, as RenameTypeInternal renames it along).
+    fn rename_type(&mut self, name: &TypeName, new_name: &str) -> Result<(), PgError> {
+        let t = self.enum_named(name)?;
+        let taken = !self
+            .catalog_lookup(
+                cat::PG_TYPE_TYPNAME_NSP_INDEX,
+                &[Value::Name(new_name.to_string()), Value::Oid(t.namespace)],
+            )?
+            .is_empty()
+            || self.find_class(&[t.namespace], new_name)?.is_some();
+        if taken {
+            return Err(PgError::error(
+                codes::DUPLICATE_OBJECT,
+                format!("type \"{new_name}\" already exists"),
+            ));
+        }
+        self.write_xid()?;
+        let tc = cat::catalog(PG_TYPE_OID);
+        for (o, n) in [
+            (t.oid, new_name.to_string()),
+            (t.array, array_name(new_name)),
+        ] {
+            for (tid, mut row) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(o)])? {
+                self.delete_catalog(PG_TYPE_OID, tid)?;
+                row[tc.col("typname")] = Value::Name(n.clone());
+                self.insert_catalog(PG_TYPE_OID, &row)?;
+            }
         }
         Ok(())
     }
