@@ -1387,6 +1387,11 @@ impl<'h> Binder<'h> {
         let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         };
+        // Row comparisons compare field by field with their own NULL rules
+        // (not the total order `compare` keeps for sorting): not yet.
+        if t == types::RECORD {
+            return Err(not_supported("comparison of row values"));
+        }
         if matches!(t, types::BYTEA | types::VOID | types::XID)
             && sym != "="
             && sym != "<>"
@@ -1832,6 +1837,10 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let args = match crate::usertype::enum_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match crate::usertype::row_function(self, name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };

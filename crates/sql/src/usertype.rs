@@ -282,3 +282,28 @@ pub(crate) fn enum_function(
         _ => return Ok(Err(args)),
     }))
 }
+
+/// `ROW(a, b, ...)` (sqlparser hands it over as a function named `row`):
+/// an anonymous record, `Ok(bound)`, or `Err(args)` for any other name.
+/// Untyped literals become text, as PostgreSQL resolves them in a row.
+pub(crate) fn row_function(
+    b: &mut crate::bind::Binder<'_>,
+    name: &str,
+    args: Vec<Bound>,
+) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+    if name != "row" {
+        return Ok(Err(args));
+    }
+    let mut out = Vec::with_capacity(args.len());
+    for a in args {
+        out.push(if a.is_unknown() {
+            b.coerce(a, Ty::new(types::TEXT))?.e
+        } else {
+            a.e
+        });
+    }
+    Ok(Ok(Bound::new(
+        Expr::Func(crate::func::Func::Row, out),
+        Ty::new(types::RECORD),
+    )))
+}

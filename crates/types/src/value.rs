@@ -531,6 +531,22 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (TimeTz(x), TimeTz(y)) => crate::timeofday::compare_timetz(x, y),
         (Jsonb(x), Jsonb(y)) => crate::json::compare(x, y),
         (Enum(x), Enum(y)) => crate::usertype::compare(x, y),
+        // record_cmp's order for sorting: field by field, a NULL field
+        // after any value, then the shorter record first.
+        (Record(x), Record(y)) => {
+            for ((_, a), (_, b)) in x.iter().zip(y) {
+                let o = match (a.is_null(), b.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => compare(a, b),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,

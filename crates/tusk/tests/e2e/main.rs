@@ -104,6 +104,7 @@ mod queries;
 mod raw;
 mod routines;
 mod row_locks;
+mod rows;
 mod savepoint;
 mod sequences;
 mod sessions;
