@@ -1485,6 +1485,7 @@ impl Session {
     ) -> Result<(), PgError> {
         self.start_xact_command();
         self.arm_statement_timeout();
+        self.refresh_user_types_for_bind();
         let p = tusk_sql::prepare(st, &[], self)?;
         self.check_failed_txn(&p)?;
         if implicit {
@@ -1563,6 +1564,7 @@ impl Session {
         }
         let entry = match stmts.first() {
             Some(st) => {
+                self.refresh_user_types_for_bind();
                 let p = tusk_sql::prepare(st, &param_types, self)?;
                 self.check_failed_txn(&p)?;
                 StmtEntry {

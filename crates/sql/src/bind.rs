@@ -1430,6 +1430,11 @@ impl<'h> Binder<'h> {
         let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         };
+        // Row comparisons compare field by field with their own NULL rules
+        // (not the total order `compare` keeps for sorting): not yet.
+        if t == types::RECORD {
+            return Err(not_supported("comparison of row values"));
+        }
         if matches!(t, types::BYTEA | types::VOID | types::XID)
             && sym != "="
             && sym != "<>"
@@ -1926,6 +1931,14 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let args = match self.json_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match crate::usertype::enum_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match crate::usertype::row_function(self, name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -3754,6 +3767,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         "tsquery",
         "int4range",
     ];
+    if let Some(t) = crate::usertype::lookup(&name) {
+        return Ok(t);
+    }
     if KNOWN_UNSUPPORTED.contains(&name.as_str()) {
         return Err(not_supported(format!("type {name}")));
     }

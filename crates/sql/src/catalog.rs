@@ -935,6 +935,11 @@ pub trait Tables {
             "sequences are not supported by this host",
         ))
     }
+    /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs): the
+    /// pg_type and pg_enum rows.
+    fn type_command(&mut self, cmd: &crate::usertype::TypeCmd) -> Result<(), PgError> {
+        Err(crate::bind::not_supported(cmd.tag()))
+    }
     /// The unique indexes of `rel` usable as a FOREIGN KEY's target:
     /// (index OID, is the primary key, key columns as live positions).
     fn unique_keys(&mut self, rel: &Relation) -> Result<Vec<(u32, bool, Vec<usize>)>, PgError> {

@@ -758,6 +758,7 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::TimeTz(_) => types::TIMETZ,
         Value::Json(_) => types::JSON,
         Value::Jsonb(_) => types::JSONB,
+        Value::Enum(e) => e.typ,
         Value::Null => return None,
     })
 }

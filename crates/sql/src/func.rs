@@ -107,6 +107,8 @@ pub(crate) enum Func {
     SubstrLen,
     /// psql's system information functions (sysinfo.rs).
     Sys(crate::sysinfo::Sys),
+    /// `ROW(a, b, ...)`: an anonymous record of its arguments (usertype.rs).
+    Row,
 }
 
 /// Argument list of a signature.
@@ -780,6 +782,7 @@ fn is_strict(f: Func) -> bool {
             | Func::SetConfig
             | Func::Format
             | Func::QuoteNullable
+            | Func::Row
     )
 }
 
@@ -789,6 +792,13 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
     }
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     Ok(match f {
+        // Each field keeps its value's type (text for text-like values and
+        // NULLs), which only record_send shows.
+        Func::Row => Value::Record(
+            args.into_iter()
+                .map(|v| (crate::expr::value_oid(&v).unwrap_or(TEXT), v))
+                .collect(),
+        ),
         Func::Version => Value::Text(format!(
             "PostgreSQL 15.0 (tusk {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
             env!("CARGO_PKG_VERSION")

@@ -93,6 +93,7 @@ mod srf;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;
+pub mod usertype;
 mod utility;
 mod vacuum;
 pub mod view;

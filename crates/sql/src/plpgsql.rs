@@ -3157,6 +3157,7 @@ fn value_type(v: &Value) -> Oid {
         Value::Time(_) => types::TIME,
         Value::TimeTz(_) => types::TIMETZ,
         Value::Reg(..) => types::OID,
+        Value::Enum(e) => e.typ,
     }
 }
 

@@ -122,6 +122,8 @@ pub(crate) enum Utility {
     Role(crate::role::RoleCommand),
     /// CREATE/ALTER/DROP SEQUENCE (sequence.rs), carried out by the host.
     Sequence(crate::sequence::SeqStmt),
+    /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
+    Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
     /// its tables' columns own restarted (sequence.rs).
     RestartIdentity(Box<Utility>),
@@ -272,6 +274,9 @@ fn check_table(host: &dyn Host, name: &ast::ObjectName, what: &str) -> Result<Ut
 
 pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Utility, PgError> {
     use ast::Statement as S;
+    if let Some(t) = crate::usertype::parse(s) {
+        return Ok(Utility::Type(t?));
+    }
     match s {
         S::Set(set) => match set {
             ast::Set::SingleAssignment {
@@ -865,6 +870,7 @@ impl Utility {
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::Role(r) => Command::Other(r.tag()),
             Utility::Sequence(s) => Command::Other(s.tag()),
+            Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
     }
@@ -977,6 +983,10 @@ impl Utility {
             Utility::Sequence(s) => {
                 host.tables()?.sequence_command(s)?;
                 done(s.tag())
+            }
+            Utility::Type(t) => {
+                host.tables()?.type_command(t)?;
+                done(t.tag())
             }
             Utility::RestartIdentity(u) => {
                 let out = u.execute(host)?;

@@ -422,6 +422,9 @@ pub const PG_PUBLICATION_REL_OID: u32 = 6106;
 pub const PG_FOREIGN_TABLE_OID: u32 = 3118;
 pub const PG_PUBLICATION_OID: u32 = 6104;
 pub const PG_PUBLICATION_NAMESPACE_OID: u32 = 6237;
+/// pg_enum: the labels of enum types (CREATE TYPE ... AS ENUM), one row
+/// per label with its sort order.
+pub const PG_ENUM_OID: u32 = 3501;
 /// The plpgsql extension's OID in a PostgreSQL 15 initdb.
 pub const PLPGSQL_EXTENSION_OID: u32 = 13559;
 pub static PG_AM_COLS: &[CatCol] = &[
@@ -509,6 +512,12 @@ pub static PG_PUBLICATION_COLS: &[CatCol] = &[
     c("pubdelete", 16, true),
     c("pubtruncate", 16, true),
     c("pubviaroot", 16, true),
+];
+pub static PG_ENUM_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("enumtypid", 26, true),
+    c("enumsortorder", 700, true),
+    c("enumlabel", 19, true),
 ];
 pub static PG_PUBLICATION_NAMESPACE_COLS: &[CatCol] = &[
     c("oid", 26, true),
@@ -701,6 +710,13 @@ pub static CATALOGS: &[Catalog] = &[
         rowtype: 10109,
         cols: PG_PUBLICATION_NAMESPACE_COLS,
     },
+    Catalog {
+        oid: PG_ENUM_OID,
+        name: "pg_enum",
+        shared: false,
+        rowtype: 10045,
+        cols: PG_ENUM_COLS,
+    },
 ];
 
 /// The catalog with this OID.
@@ -744,6 +760,7 @@ const fn ci(oid: u32, name: &'static str, heap: u32, cols: &'static [&'static st
 /// pg_database) have none yet.
 pub static CATALOG_INDEXES: &[CatIndex] = &[
     ci(2703, "pg_type_oid_index", PG_TYPE_OID, &["oid"]),
+    ci(3502, "pg_enum_oid_index", PG_ENUM_OID, &["oid"]),
     ci(
         2704,
         "pg_type_typname_nsp_index",
@@ -838,6 +855,8 @@ pub static CATALOG_INDEXES: &[CatIndex] = &[
 ];
 
 pub const PG_CLASS_OID_INDEX: u32 = 2662;
+pub const PG_TYPE_OID_INDEX: u32 = 2703;
+pub const PG_TYPE_TYPNAME_NSP_INDEX: u32 = 2704;
 pub const PG_CLASS_RELNAME_NSP_INDEX: u32 = 2663;
 pub const PG_CLASS_TBLSPC_RELFILENODE_INDEX: u32 = 3455;
 pub const PG_ATTRIBUTE_RELID_ATTNAM_INDEX: u32 = 2658;

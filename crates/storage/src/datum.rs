@@ -365,6 +365,7 @@ pub fn storable(oid: Oid) -> bool {
             | types::JSON
             | types::JSONB
     ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
+        || tusk_types::usertype::is_enum(oid)
 }
 
 /// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
@@ -503,6 +504,8 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (types::TIMESTAMP, V::Timestamp(t)) => Owned::ByVal(*t as u64),
         (types::TIMESTAMPTZ, V::TimestampTz(t)) => Owned::ByVal(*t as u64),
         (types::PG_LSN, V::Lsn(l)) => Owned::ByVal(*l),
+        // An enum is stored as PostgreSQL stores it: its pg_enum row's OID.
+        (o, V::Enum(e)) if e.typ == o => Owned::ByVal(e.oid as u64),
         // PostgreSQL's layouts, native (little-endian) order: Interval is
         // time i64, day i32, month i32 (16 bytes); TimeTzADT time i64,
         // zone i32 (12); time a by-value i64.
@@ -645,6 +648,7 @@ pub fn from_datum_detoast(
         types::TIMESTAMPTZ => Value::TimestampTz(n as i64),
         types::TIME => Value::Time(n as i64),
         types::PG_LSN => Value::Lsn(n),
+        o if tusk_types::usertype::is_enum(o) => tusk_types::usertype::from_label_oid(o, n as u32)?,
         _ => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,

@@ -215,6 +215,9 @@ pub enum KeyType {
     TimestampTz,
     Text,
     Numeric,
+    /// An enum type (its pg_type OID): stored as the label's pg_enum OID,
+    /// ordered by the labels' sort order (tusk_types::usertype).
+    Enum(u32),
 }
 
 impl KeyType {
@@ -223,7 +226,9 @@ impl KeyType {
         match self {
             KeyType::Bool => (1, 1),
             KeyType::Int2 => (2, 2),
-            KeyType::Int4 | KeyType::Oid | KeyType::Float4 | KeyType::Date => (4, 4),
+            KeyType::Int4 | KeyType::Oid | KeyType::Float4 | KeyType::Date | KeyType::Enum(_) => {
+                (4, 4)
+            }
             KeyType::Int8 | KeyType::Float8 | KeyType::Timestamp | KeyType::TimestampTz => (8, 8),
             KeyType::Text => (-1, 4),
             // Numeric's payload is its binary (wire) form, not PostgreSQL's
@@ -277,6 +282,7 @@ fn encode_datum(out: &mut Vec<u8>, ty: KeyType, v: &Value) -> Result<(), PgError
         (KeyType::Int4, Value::Int4(i)) => Some(i.to_le_bytes().to_vec()),
         (KeyType::Int8, Value::Int8(i)) => Some(i.to_le_bytes().to_vec()),
         (KeyType::Oid, Value::Oid(i)) => Some(i.to_le_bytes().to_vec()),
+        (KeyType::Enum(t), Value::Enum(e)) if e.typ == t => Some(e.oid.to_le_bytes().to_vec()),
         (KeyType::Float4, Value::Float4(f)) => Some(f.to_le_bytes().to_vec()),
         (KeyType::Float8, Value::Float8(f)) => Some(f.to_le_bytes().to_vec()),
         (KeyType::Date, Value::Date(d)) => Some(d.to_le_bytes().to_vec()),
@@ -516,6 +522,7 @@ fn value_of(ty: KeyType, raw: Option<&[u8]>) -> Result<Value, PgError> {
         KeyType::TimestampTz => Value::TimestampTz(i64::from_le_bytes(arr(b)?)),
         KeyType::Text => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| bad_tuple())?),
         KeyType::Numeric => Value::Numeric(Numeric::from_binary(b).ok_or_else(bad_tuple)?),
+        KeyType::Enum(t) => tusk_types::usertype::from_label_oid(t, u32::from_le_bytes(arr(b)?))?,
     })
 }
 

@@ -88,6 +88,7 @@ pub fn elem_type(array: Oid) -> Option<Oid> {
         .iter()
         .find(|(a, _)| *a == array)
         .map(|(_, e)| *e)
+        .or_else(|| crate::usertype::array_elem(array))
 }
 
 /// The array type of an element type, `None` when it has none here.
@@ -96,6 +97,7 @@ pub fn array_type(elem: Oid) -> Option<Oid> {
         .iter()
         .find(|(_, e)| *e == elem)
         .map(|(a, _)| *a)
+        .or_else(|| crate::usertype::array_of(elem))
 }
 
 pub fn is_array(oid: Oid) -> bool {

@@ -286,6 +286,7 @@ fn parse_inet(s: &str) -> Result<IpAddr, PgError> {
 /// `now` resolves 'now'/'today' for date and time types.
 pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
     let v = match ty.oid {
+        o if crate::usertype::is_enum(o) => crate::usertype::enum_in(o, s)?,
         types::BOOL => Value::Bool(parse_bool(s).ok_or_else(|| syntax(types::BOOL, s))?),
         types::INT2 => {
             Value::Int2(parse_int(s, ty.oid, i16::MIN as i128, i16::MAX as i128)? as i16)

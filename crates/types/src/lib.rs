@@ -22,6 +22,8 @@
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
+//! - [`usertype`]: the registry of user-defined (enum) types and enum
+//!   values' input, output and order.
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
 //!
@@ -35,6 +37,7 @@ pub mod json;
 pub mod numeric;
 pub mod timeofday;
 pub mod types;
+pub mod usertype;
 pub mod value;
 
 pub use cast::castable;

@@ -242,6 +242,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
         .binary_search_by_key(&oid, |t| t.oid)
         .ok()
         .map(|i| &TYPES[i])
+        .or_else(|| crate::usertype::type_info(oid))
 }
 
 /// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C

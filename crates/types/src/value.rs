@@ -69,6 +69,8 @@ pub enum Value {
     Json(String),
     /// `jsonb`: the normalised tree (crate::json).
     Jsonb(Box<crate::json::Jsonb>),
+    /// A value of a user-defined enum type (crate::usertype).
+    Enum(Box<crate::usertype::EnumValue>),
 }
 
 impl Value {
@@ -208,6 +210,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Reg(_, name) => name.clone(),
         Value::Json(s) => s.clone(),
         Value::Jsonb(j) => crate::json::to_text(j),
+        Value::Enum(e) => e.label.clone(),
     })
 }
 
@@ -274,6 +277,8 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Reg(o, _) => o.to_be_bytes().to_vec(),
         Value::Json(s) => s.as_bytes().to_vec(),
         Value::Jsonb(j) => crate::json::send_jsonb(j),
+        // enum_send: the label's text.
+        Value::Enum(e) => e.label.as_bytes().to_vec(),
     })
 }
 
@@ -466,6 +471,8 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
+        // enum_recv: the label's text.
+        other if crate::usertype::is_enum(other) => crate::usertype::enum_in(other, utf8(b)?)?,
         other if crate::array::is_array(other) => {
             let elem = crate::array::elem_type(other).unwrap_or(types::TEXT);
             Value::Array(Box::new(crate::array::recv(b, elem)?))
@@ -523,6 +530,23 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Time(x), Time(y)) => x.cmp(y),
         (TimeTz(x), TimeTz(y)) => crate::timeofday::compare_timetz(x, y),
         (Jsonb(x), Jsonb(y)) => crate::json::compare(x, y),
+        (Enum(x), Enum(y)) => crate::usertype::compare(x, y),
+        // record_cmp's order for sorting: field by field, a NULL field
+        // after any value, then the shorter record first.
+        (Record(x), Record(y)) => {
+            for ((_, a), (_, b)) in x.iter().zip(y) {
+                let o = match (a.is_null(), b.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => compare(a, b),
+                };
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -561,6 +585,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Reg(..) => 12,
         Value::Json(_) => 22,
         Value::Jsonb(_) => 23,
+        Value::Enum(_) => 25,
     }
 }
 

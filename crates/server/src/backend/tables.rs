@@ -80,6 +80,7 @@ pub(super) mod sequence;
 pub(crate) mod stats;
 mod toast;
 mod triggers;
+mod usertype;
 mod vacuum;
 mod view;
 
@@ -571,6 +572,10 @@ impl Session {
     /// storage, SERIALIZABLE) is kept for the first table scan to report.
     pub(super) fn table_ctx(&self, p: &tusk_sql::Prepared) -> Option<Result<TableCtx, PgError>> {
         use tusk_sql::Command;
+        // Stored enum values are read through the type registry.
+        if let Err(e) = self.refresh_user_types() {
+            return Some(Err(e));
+        }
         if !matches!(
             p.command(),
             Command::Select
@@ -1675,6 +1680,10 @@ impl tusk_sql::Tables for Session {
         }
         self.forget_toast();
         Ok(())
+    }
+
+    fn type_command(&mut self, cmd: &tusk_sql::usertype::TypeCmd) -> Result<(), PgError> {
+        self.type_command_impl(cmd)
     }
 
     fn sequence_command(&mut self, stmt: &tusk_sql::sequence::SeqStmt) -> Result<(), PgError> {

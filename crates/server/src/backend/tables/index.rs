@@ -111,6 +111,7 @@ fn key_type(oid: Oid) -> Option<KeyType> {
         types::TIMESTAMPTZ => KeyType::TimestampTz,
         types::TEXT | types::VARCHAR | types::BPCHAR => KeyType::Text,
         types::NUMERIC => KeyType::Numeric,
+        o if tusk_sql::usertype::reg::is_enum(o) => KeyType::Enum(o),
         _ => return None,
     })
 }
@@ -131,6 +132,8 @@ fn opclass(oid: Oid) -> u32 {
         types::TEXT | types::VARCHAR => 3126,
         types::BPCHAR => 426,
         types::NUMERIC => 3125,
+        // enum_ops
+        o if tusk_sql::usertype::reg::is_enum(o) => 10069,
         _ => 0,
     }
 }
