@@ -685,6 +685,7 @@ fn text_of(v: &Value) -> String {
 fn func_name(f: crate::func::Func) -> &'static str {
     crate::func::SIGNATURES
         .iter()
+        .chain(crate::scalars::SIGNATURES)
         .find(|s| s.func == f)
         .map_or("?", |s| s.name)
 }

@@ -758,6 +758,9 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::TimeTz(_) => types::TIMETZ,
         Value::Json(_) => types::JSON,
         Value::Jsonb(_) => types::JSONB,
+        Value::Uuid(_) => types::UUID,
+        Value::Money(_) => types::MONEY,
+        Value::Bits(_) => types::VARBIT,
         Value::Null => return None,
     })
 }

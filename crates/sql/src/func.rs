@@ -101,6 +101,8 @@ pub(crate) enum Func {
     SubstrLen,
     /// psql's system information functions (sysinfo.rs).
     Sys(crate::sysinfo::Sys),
+    /// uuid, money and bit/varbit functions and operators (scalars.rs).
+    Scalar(crate::scalars::Sc),
 }
 
 /// Argument list of a signature.
@@ -884,6 +886,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(s.repeat(n))
         }
         Func::Sys(s) => crate::sysinfo::call(s, &args, ctx.host)?,
+        Func::Scalar(s) => crate::scalars::call(s, &args)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(
             &text_arg(&a(0)),

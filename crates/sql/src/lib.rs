@@ -83,6 +83,7 @@ mod reg;
 pub mod role;
 mod routine;
 pub mod rowlock;
+mod scalars;
 pub mod sequence;
 mod sysinfo;
 pub mod trigger;

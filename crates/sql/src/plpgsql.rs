@@ -3157,6 +3157,9 @@ fn value_type(v: &Value) -> Oid {
         Value::Time(_) => types::TIME,
         Value::TimeTz(_) => types::TIMETZ,
         Value::Reg(..) => types::OID,
+        Value::Uuid(_) => types::UUID,
+        Value::Money(_) => types::MONEY,
+        Value::Bits(_) => types::VARBIT,
     }
 }
 

@@ -28,13 +28,16 @@
 //! Main types: [`TypeInfo`], [`Ty`], [`Oid`], [`Value`], [`Numeric`].
 
 pub mod array;
+pub mod bits;
 pub mod cast;
 pub mod datetime;
 pub mod interval;
 pub mod json;
+pub mod money;
 pub mod numeric;
 pub mod timeofday;
 pub mod types;
+pub mod uuid;
 pub mod value;
 
 pub use cast::castable;

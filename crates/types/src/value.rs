@@ -69,6 +69,12 @@ pub enum Value {
     Json(String),
     /// `jsonb`: the normalised tree (crate::json).
     Jsonb(Box<crate::json::Jsonb>),
+    /// `uuid`: its 16 bytes (crate::uuid).
+    Uuid([u8; 16]),
+    /// `money`: cents (crate::money).
+    Money(i64),
+    /// `bit(n)` and `varbit(n)` (crate::bits).
+    Bits(Box<crate::bits::BitString>),
 }
 
 impl Value {
@@ -208,6 +214,9 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Reg(_, name) => name.clone(),
         Value::Json(s) => s.clone(),
         Value::Jsonb(j) => crate::json::to_text(j),
+        Value::Uuid(u) => crate::uuid::format(u),
+        Value::Money(m) => crate::money::format(*m),
+        Value::Bits(b) => crate::bits::format(b),
     })
 }
 
@@ -274,6 +283,9 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Reg(o, _) => o.to_be_bytes().to_vec(),
         Value::Json(s) => s.as_bytes().to_vec(),
         Value::Jsonb(j) => crate::json::send_jsonb(j),
+        Value::Uuid(u) => u.to_vec(),
+        Value::Money(m) => m.to_be_bytes().to_vec(),
+        Value::Bits(b) => crate::bits::send(b),
     })
 }
 
@@ -460,6 +472,11 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             }
         }
         types::VOID => Value::Void,
+        types::UUID => Value::Uuid(fixed(n, b)?),
+        types::MONEY => Value::Money(i64::from_be_bytes(fixed(n, b)?)),
+        types::BIT | types::VARBIT => {
+            Value::Bits(Box::new(crate::bits::recv(b).ok_or_else(|| bad_binary(n))?))
+        }
         types::JSON => {
             let s = utf8(b)?;
             crate::json::validate_json(s)?;
@@ -523,6 +540,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Time(x), Time(y)) => x.cmp(y),
         (TimeTz(x), TimeTz(y)) => crate::timeofday::compare_timetz(x, y),
         (Jsonb(x), Jsonb(y)) => crate::json::compare(x, y),
+        (Uuid(x), Uuid(y)) => x.cmp(y),
+        (Money(x), Money(y)) => x.cmp(y),
+        (Bits(x), Bits(y)) => crate::bits::compare(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -561,6 +581,9 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Reg(..) => 12,
         Value::Json(_) => 22,
         Value::Jsonb(_) => 23,
+        Value::Uuid(_) => 25,
+        Value::Money(_) => 26,
+        Value::Bits(_) => 27,
     }
 }
 

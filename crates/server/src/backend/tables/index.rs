@@ -111,6 +111,9 @@ fn key_type(oid: Oid) -> Option<KeyType> {
         types::TIMESTAMPTZ => KeyType::TimestampTz,
         types::TEXT | types::VARCHAR | types::BPCHAR => KeyType::Text,
         types::NUMERIC => KeyType::Numeric,
+        types::UUID => KeyType::Uuid,
+        types::MONEY => KeyType::Money,
+        types::BIT | types::VARBIT => KeyType::Bits,
         _ => return None,
     })
 }
@@ -131,6 +134,11 @@ fn opclass(oid: Oid) -> u32 {
         types::TEXT | types::VARCHAR => 3126,
         types::BPCHAR => 426,
         types::NUMERIC => 3125,
+        // uuid_ops, money_ops, bit_ops, varbit_ops.
+        types::UUID => 10065,
+        types::MONEY => 10047,
+        types::BIT => 10002,
+        types::VARBIT => 10043,
         _ => 0,
     }
 }
