@@ -989,6 +989,22 @@ impl<'h> Binder<'h> {
                 }
                 self.call_function("substring", args)
             }
+            E::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr)?,
+                    self.bind_expr(overlay_what)?,
+                    self.bind_expr(overlay_from)?,
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call_function("overlay", args)
+            }
             E::Position { expr, r#in } => {
                 let sub = self.bind_expr(expr)?;
                 let s = self.bind_expr(r#in)?;
@@ -1057,9 +1073,7 @@ impl<'h> Binder<'h> {
                 self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
-            E::Trim { .. } | E::Overlay { .. } | E::Ceil { .. } | E::Floor { .. } => {
-                Err(not_supported(format!("{e}")))
-            }
+            E::Trim { .. } | E::Ceil { .. } | E::Floor { .. } => Err(not_supported(format!("{e}"))),
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
@@ -3496,6 +3510,8 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             Some((if *shorthand { "substr" } else { "substring" }.into(), 2))
         }
         E::Interval(_) => Some(("interval".into(), 1)),
+        E::Position { .. } => Some(("position".into(), 2)),
+        E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
         _ => None,

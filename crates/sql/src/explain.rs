@@ -674,6 +674,9 @@ fn literal(v: &Value) -> String {
         Value::Oid(_) => q(&text_of(v), "oid"),
         Value::Bytea(_) => q(&text_of(v), "bytea"),
         Value::Char(_) => q(&text_of(v), "\"char\""),
+        Value::Uuid(_) => q(&text_of(v), "uuid"),
+        Value::Money(_) => q(&text_of(v), "money"),
+        Value::Bits(_) => q(&text_of(v), "bit"),
         other => q(&text_of(other), "unknown"),
     }
 }

@@ -43,6 +43,8 @@ pub(crate) enum Sc {
     GetBit,
     SetBit,
     BitCount,
+    BitOverlay,
+    BitOverlayLen,
 }
 
 const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, f: Sc) -> Signature {
@@ -74,6 +76,13 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("set_bit", &[BIT, INT4, INT4], BIT, Sc::SetBit),
     sig("set_bit", &[VARBIT, INT4, INT4], VARBIT, Sc::SetBit),
     sig("bit_count", &[VARBIT], INT8, Sc::BitCount),
+    sig("overlay", &[VARBIT, VARBIT, INT4], VARBIT, Sc::BitOverlay),
+    sig(
+        "overlay",
+        &[VARBIT, VARBIT, INT4, INT4],
+        VARBIT,
+        Sc::BitOverlayLen,
+    ),
 ];
 
 /// Whether `oid` is bit or varbit.
@@ -218,5 +227,25 @@ pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
             int(&a(2)) as i32,
         )?),
         Sc::BitCount => Value::Int8(bits::bit_count(&bits_of(&a(0)))),
+        // overlay(s PLACING p FROM f [FOR n]): s's bits before f, p, then
+        // s's bits from f + n on (n defaults to p's length), as bitoverlay.
+        Sc::BitOverlay | Sc::BitOverlayLen => {
+            let (s, p) = (bits_of(&a(0)), bits_of(&a(1)));
+            let from = int(&a(2)) as i32;
+            let n = if f == Sc::BitOverlayLen {
+                int(&a(3)) as i32
+            } else {
+                p.len as i32
+            };
+            if n < 0 {
+                return Err(PgError::error(
+                    tusk_common::sqlstate::SUBSTRING_ERROR,
+                    "negative substring length not allowed",
+                ));
+            }
+            let head = bits::substring(&s, 1, Some(from.saturating_sub(1).max(0)))?;
+            let tail = bits::substring(&s, from.saturating_add(n), None)?;
+            bitv(bits::concat(&bits::concat(&head, &p), &tail))
+        }
     })
 }

@@ -269,8 +269,12 @@ pub fn substring(a: &BitString, start: i32, len: Option<i32>) -> Result<BitStrin
     Ok(BitString::from_bits((from..to).map(|i| a.get(i))))
 }
 
-/// position(sub IN b): 1-based, 0 when absent; an empty sub is at 1.
+/// position(sub IN b): 1-based, 0 when absent; an empty sub is at 1
+/// of a non-empty string, and nowhere in an empty one (bitposition).
 pub fn position(sub: &BitString, a: &BitString) -> i32 {
+    if a.len == 0 {
+        return 0;
+    }
     if sub.len == 0 {
         return 1;
     }
@@ -420,6 +424,9 @@ mod tests {
         assert_eq!(format(&substring(&b("0101011"), 0, Some(2)).unwrap()), "0");
         assert_eq!(position(&b("11"), &b("0101011")), 6);
         assert_eq!(position(&b("111"), &b("0101011")), 0);
+        assert_eq!(position(&b(""), &b("0101011")), 1);
+        assert_eq!(position(&b(""), &b("")), 0);
+        assert_eq!(position(&b("0"), &b("")), 0);
         assert_eq!(get_bit(&b("0100"), 1).unwrap(), 1);
         assert_eq!(
             get_bit(&b("0100"), 4).unwrap_err().message,
