@@ -45,6 +45,9 @@ pub(crate) enum Sc {
     BitCount,
     BitOverlay,
     BitOverlayLen,
+    LsnDiff,
+    LsnAdd,
+    LsnSub,
 }
 
 const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, f: Sc) -> Signature {
@@ -226,6 +229,17 @@ pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
             int(&a(1)) as i32,
             int(&a(2)) as i32,
         )?),
+        Sc::LsnDiff => match (&a(0), &a(1)) {
+            (Value::Lsn(x), Value::Lsn(y)) => Value::Numeric(tusk_types::lsn::diff(*x, *y)),
+            _ => Value::Null,
+        },
+        // numeric + pg_lsn arrives in either order.
+        Sc::LsnAdd | Sc::LsnSub => match (&a(0), &a(1)) {
+            (Value::Lsn(l), Value::Numeric(n)) | (Value::Numeric(n), Value::Lsn(l)) => {
+                Value::Lsn(tusk_types::lsn::add(*l, n, f == Sc::LsnSub)?)
+            }
+            _ => Value::Null,
+        },
         Sc::BitCount => Value::Int8(bits::bit_count(&bits_of(&a(0)))),
         // overlay(s PLACING p FROM f [FOR n]): s's bits before f, p, then
         // s's bits from f + n on (n defaults to p's length), as bitoverlay.

@@ -341,6 +341,7 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         }
         types::UUID => Value::Uuid(crate::uuid::parse(s).ok_or_else(|| syntax(types::UUID, s))?),
         types::MONEY => Value::Money(crate::money::parse(s)?),
+        types::PG_LSN => Value::Lsn(crate::lsn::parse(s).ok_or_else(|| syntax(types::PG_LSN, s))?),
         // A reg* value sent as a number (a parameter); names need the
         // catalog, which tusk-sql's reg.rs reads.
         t if types::is_reg(t)

@@ -21,6 +21,8 @@
 //! - [`interval`]: `interval` (months, days, microseconds): input in
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
+//! - [`uuid`], [`money`], [`bits`] (bit / varbit), [`lsn`] (pg_lsn
+//!   input and arithmetic): the scalar types of their own files.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
@@ -33,6 +35,7 @@ pub mod cast;
 pub mod datetime;
 pub mod interval;
 pub mod json;
+pub mod lsn;
 pub mod money;
 pub mod numeric;
 pub mod timeofday;

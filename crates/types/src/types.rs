@@ -387,6 +387,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "unknown" => UNKNOWN,
         "inet" => INET,
         "uuid" => UUID,
+        "pg_lsn" => PG_LSN,
         "money" => MONEY,
         "bit" => BIT,
         "varbit" | "bit varying" => VARBIT,

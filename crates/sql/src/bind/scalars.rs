@@ -125,6 +125,29 @@ impl<'h> Binder<'h> {
         Ok(Ok(call(Sc::BitConcat, vec![l, r], VARBIT)))
     }
 
+    /// pg_lsn - pg_lsn (numeric), pg_lsn ± numeric, numeric + pg_lsn.
+    fn lsn_arith(
+        &mut self,
+        op: ArithOp,
+        l: Bound,
+        r: Bound,
+    ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        use types::PG_LSN;
+        let (l, r) = self.same_as(l, r)?;
+        let (a, b) = (l.ty.oid, r.ty.oid);
+        let num = |o| types::numeric_rank(o).is_some_and(|r| r <= 4);
+        let (f, ret) = match (op, a, b) {
+            (ArithOp::Sub, PG_LSN, PG_LSN) => (Sc::LsnDiff, NUMERIC),
+            (ArithOp::Add, PG_LSN, x) | (ArithOp::Add, x, PG_LSN) if num(x) => (Sc::LsnAdd, PG_LSN),
+            (ArithOp::Sub, PG_LSN, x) if num(x) => (Sc::LsnSub, PG_LSN),
+            _ => return Err(op_not_exist(op.symbol(), Some(a), b)),
+        };
+        let to = |o: Oid| if o == PG_LSN { PG_LSN } else { NUMERIC };
+        let l = self.coerce(l, Ty::new(to(a)))?;
+        let r = self.coerce(r, Ty::new(to(b)))?;
+        Ok(Ok(call(f, vec![l, r], ret)))
+    }
+
     /// money's arithmetic: money ± money, money × / number, number ×
     /// money, money / money (float8). `Err((l, r))` when neither side is
     /// money.
@@ -134,6 +157,9 @@ impl<'h> Binder<'h> {
         l: Bound,
         r: Bound,
     ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        if l.ty.oid == types::PG_LSN || r.ty.oid == types::PG_LSN {
+            return self.lsn_arith(op, l, r);
+        }
         if l.ty.oid != MONEY && r.ty.oid != MONEY {
             return Ok(Err((l, r)));
         }
