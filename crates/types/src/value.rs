@@ -474,6 +474,7 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::VOID => Value::Void,
         types::UUID => Value::Uuid(fixed(n, b)?),
         types::MONEY => Value::Money(i64::from_be_bytes(fixed(n, b)?)),
+        types::PG_LSN => Value::Lsn(u64::from_be_bytes(fixed(n, b)?)),
         types::BIT | types::VARBIT => {
             Value::Bits(Box::new(crate::bits::recv(b).ok_or_else(|| bad_binary(n))?))
         }
