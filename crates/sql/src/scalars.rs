@@ -45,6 +45,13 @@ pub(crate) enum Sc {
     BitCount,
     BitOverlay,
     BitOverlayLen,
+    /// The integers' & | # ~ << >> (int2, int4, int8 alike).
+    IntAnd,
+    IntOr,
+    IntXor,
+    IntNot,
+    IntShl,
+    IntShr,
     LsnDiff,
     LsnAdd,
     LsnSub,
@@ -152,6 +159,31 @@ fn random_uuid() -> Result<[u8; 16], PgError> {
     Ok(tusk_types::uuid::from_random(b))
 }
 
+/// An integer bitwise operator on the left operand's type; shift counts
+/// wrap at the type's width as the C shifts PostgreSQL compiles to do on
+/// x86-64 (int2's are done in int4, then truncated, as int2shl).
+fn int_op(f: Sc, l: &Value, r: &Value) -> Value {
+    let y = int(r);
+    let go = |x: i64, bits: u32| -> i64 {
+        match f {
+            Sc::IntAnd => x & y,
+            Sc::IntOr => x | y,
+            Sc::IntXor => x ^ y,
+            Sc::IntNot => !x,
+            Sc::IntShl if bits == 64 => x.wrapping_shl(y as u32),
+            Sc::IntShl => (x as i32).wrapping_shl(y as u32) as i64,
+            Sc::IntShr if bits == 64 => x.wrapping_shr(y as u32),
+            _ => (x as i32).wrapping_shr(y as u32) as i64,
+        }
+    };
+    match l {
+        Value::Int2(x) => Value::Int2(go(*x as i64, 16) as i16),
+        Value::Int4(x) => Value::Int4(go(*x as i64, 32) as i32),
+        Value::Int8(x) => Value::Int8(go(*x, 64)),
+        _ => Value::Null,
+    }
+}
+
 /// Evaluate one call; NULL arguments never arrive (all are strict).
 pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
@@ -229,6 +261,9 @@ pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
             int(&a(1)) as i32,
             int(&a(2)) as i32,
         )?),
+        Sc::IntAnd | Sc::IntOr | Sc::IntXor | Sc::IntNot | Sc::IntShl | Sc::IntShr => {
+            int_op(f, &a(0), &a(1))
+        }
         Sc::LsnDiff => match (&a(0), &a(1)) {
             (Value::Lsn(x), Value::Lsn(y)) => Value::Numeric(tusk_types::lsn::diff(*x, *y)),
             _ => Value::Null,

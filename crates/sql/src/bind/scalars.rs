@@ -48,8 +48,7 @@ impl<'h> Binder<'h> {
         })
     }
 
-    /// `& | # << >>` on bit strings (integers' bitwise operators are
-    /// not in tusk yet).
+    /// `& | # << >>` on bit strings and on integers.
     pub(crate) fn bitwise_operator(
         &mut self,
         op: &BinaryOperator,
@@ -64,6 +63,10 @@ impl<'h> Binder<'h> {
             B::PGBitwiseShiftLeft => "<<",
             _ => ">>",
         };
+        let intish = |o| matches!(o, INT2 | INT4 | INT8);
+        if !is_bits(l.ty.oid) && !is_bits(r.ty.oid) && (intish(l.ty.oid) || intish(r.ty.oid)) {
+            return self.int_bitwise(sym, l, r);
+        }
         if matches!(op, B::PGBitwiseShiftLeft | B::PGBitwiseShiftRight) {
             let l = if l.is_unknown() {
                 self.coerce(l, Ty::new(BIT))?
@@ -95,8 +98,59 @@ impl<'h> Binder<'h> {
         Ok(call(f, vec![l, r], t))
     }
 
-    /// `~` on a bit string.
+    /// The integers' `& | # << >>`: both sides in the wider integer type
+    /// (an unknown literal takes the other side's); a shift keeps the left
+    /// operand's type and counts in int4.
+    fn int_bitwise(&mut self, sym: &str, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let intish = |o| matches!(o, INT2 | INT4 | INT8);
+        let shift = matches!(sym, "<<" | ">>");
+        let (l, r) = if shift {
+            let l = if l.is_unknown() {
+                self.coerce(l, Ty::new(INT4))?
+            } else {
+                l
+            };
+            let r = if r.is_unknown() || r.ty.oid == INT2 {
+                self.coerce(r, Ty::new(INT4))?
+            } else {
+                r
+            };
+            (l, r)
+        } else {
+            self.same_as(l, r)?
+        };
+        let (a, b) = (l.ty.oid, r.ty.oid);
+        if !intish(a) || !intish(b) || shift && b != INT4 {
+            return Err(op_not_exist(sym, Some(a), b));
+        }
+        let f = match sym {
+            "&" => Sc::IntAnd,
+            "|" => Sc::IntOr,
+            "#" => Sc::IntXor,
+            "<<" => Sc::IntShl,
+            _ => Sc::IntShr,
+        };
+        if shift {
+            return Ok(call(f, vec![l, r], a));
+        }
+        let t = if a == INT8 || b == INT8 {
+            INT8
+        } else if a == INT4 || b == INT4 {
+            INT4
+        } else {
+            INT2
+        };
+        let l = self.coerce(l, Ty::new(t))?;
+        let r = self.coerce(r, Ty::new(t))?;
+        Ok(call(f, vec![l, r], t))
+    }
+
+    /// `~` on a bit string or an integer.
     pub(crate) fn bitwise_not(&mut self, b: Bound) -> Result<Bound, PgError> {
+        if matches!(b.ty.oid, INT2 | INT4 | INT8) {
+            let t = b.ty.oid;
+            return Ok(call(Sc::IntNot, vec![b], t));
+        }
         let b = if b.is_unknown() {
             self.coerce(b, Ty::new(BIT))?
         } else {

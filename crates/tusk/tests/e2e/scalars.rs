@@ -1,6 +1,6 @@
 //! uuid, money, bit/varbit and pg_lsn as clients see them: stored (uuid
 //! as a primary key), compared, ordered and printed; their operators,
-//! functions, casts and errors. One script run by psql 15 against
+//! functions, casts and errors, and the integers' bitwise operators. One script run by psql 15 against
 //! PostgreSQL 15 and against tusk prints the same rows and errors. The
 //! postgres crate sends and reads the four types in binary (PostgreSQL's
 //! send/recv layouts: uuid's 16 bytes, money's int8, bit's count and
@@ -35,22 +35,23 @@ One million two hundred thirty four thousand five hundred sixty seven dollars an
 5|5|2|101|6|1|0101|4|0001011100
 0101|111111|10|10100|10|10|t
 1|0/16AE807|0/16AE7E7|t
+8|14|6|-13|8|-4|-32768|1|2|-6|3|integer
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:15: ERROR:  invalid input syntax for type uuid: "not-a-uuid"
-psql:SCRIPT:16: ERROR:  duplicate key value violates unique constraint "acct_pkey"
+const PG_STDERR: &str = r#"psql:SCRIPT:16: ERROR:  invalid input syntax for type uuid: "not-a-uuid"
+psql:SCRIPT:17: ERROR:  duplicate key value violates unique constraint "acct_pkey"
 DETAIL:  Key (id)=(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11) already exists.
-psql:SCRIPT:17: ERROR:  invalid input syntax for type money: "1.2.3"
-psql:SCRIPT:18: ERROR:  value "92233720368547758.08" is out of range for type money
-psql:SCRIPT:19: ERROR:  division by zero
-psql:SCRIPT:20: ERROR:  money out of range
-psql:SCRIPT:21: ERROR:  bit string length 3 does not match type bit(4)
-psql:SCRIPT:22: ERROR:  bit string too long for type bit varying(8)
-psql:SCRIPT:23: ERROR:  cannot AND bit strings of different sizes
-psql:SCRIPT:24: ERROR:  "2" is not a valid binary digit
-psql:SCRIPT:25: ERROR:  bit index 4 out of valid range (0..3)
-psql:SCRIPT:26: ERROR:  invalid input syntax for type pg_lsn: "G/0"
-psql:SCRIPT:27: ERROR:  pg_lsn out of range
+psql:SCRIPT:18: ERROR:  invalid input syntax for type money: "1.2.3"
+psql:SCRIPT:19: ERROR:  value "92233720368547758.08" is out of range for type money
+psql:SCRIPT:20: ERROR:  division by zero
+psql:SCRIPT:21: ERROR:  money out of range
+psql:SCRIPT:22: ERROR:  bit string length 3 does not match type bit(4)
+psql:SCRIPT:23: ERROR:  bit string too long for type bit varying(8)
+psql:SCRIPT:24: ERROR:  cannot AND bit strings of different sizes
+psql:SCRIPT:25: ERROR:  "2" is not a valid binary digit
+psql:SCRIPT:26: ERROR:  bit index 4 out of valid range (0..3)
+psql:SCRIPT:27: ERROR:  invalid input syntax for type pg_lsn: "G/0"
+psql:SCRIPT:28: ERROR:  pg_lsn out of range
 "#;
 
 #[test]

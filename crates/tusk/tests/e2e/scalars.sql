@@ -12,6 +12,7 @@ SELECT B'1100' & B'1010', B'1100' | B'1010', B'1100' # B'1010', ~B'1100', B'1101
 SELECT length(B'10110'), bit_length(B'10110'), octet_length(B'101101011'), substring(B'0101011' from 2 for 3), position(B'11' in B'0101011'), get_bit(B'0100', 1), set_bit(B'0100', 3, 1), bit_count(B'10111'), overlay(B'0101011100' placing B'001' from 2 for 3);
 SELECT 5::bit(4), (-1)::bit(6), B'1010'::int4, B'101'::bit(5), B'10111'::bit(2), B'101'::varbit(2), B'1' = B'1'::varbit;
 SELECT '0/16AE7F8'::pg_lsn - '0/16AE7F7'::pg_lsn, '0/16AE7F7'::pg_lsn + 16, '0/16AE7F7'::pg_lsn - 16::numeric, '0/1'::pg_lsn < '1/0'::pg_lsn;
+SELECT 12 & 10, 12 | 10, 12 # 10, ~12, 1 << 3, -16 >> 2, 1::int2 << 15, 5::int8 & 3, 1 << 33, ~5::int2, 7 & '3', pg_typeof(1::int2 & 1);
 SELECT 'not-a-uuid'::uuid;
 INSERT INTO acct (id) VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11');
 SELECT '1.2.3'::money;
