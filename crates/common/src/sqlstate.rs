@@ -122,6 +122,7 @@ pub const ARRAY_SUBSCRIPT_ERROR: SqlState = SqlState::new("2202E");
 pub const INVALID_REGULAR_EXPRESSION: SqlState = SqlState::new("2201B");
 pub const INVALID_BINARY_REPRESENTATION: SqlState = SqlState::new("22P03");
 pub const STRING_DATA_RIGHT_TRUNCATION: SqlState = SqlState::new("22001");
+pub const STRING_DATA_LENGTH_MISMATCH: SqlState = SqlState::new("22026");
 pub const INVALID_DATETIME_FORMAT: SqlState = SqlState::new("22007");
 pub const DATETIME_FIELD_OVERFLOW: SqlState = SqlState::new("22008");
 pub const INTERVAL_FIELD_OVERFLOW: SqlState = SqlState::new("22015");

@@ -33,6 +33,7 @@ mod errpos;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
 mod srf;
+mod scalars;
 pub(crate) mod upsert;
 mod viewref;
 
@@ -367,6 +368,7 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
                 | (VARCHAR, NAME)
                 | (DATE, TIMESTAMP | TIMESTAMPTZ)
                 | (TIMESTAMP, TIMESTAMPTZ)
+                | (BIT, VARBIT)
         )
 }
 
@@ -430,6 +432,10 @@ fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
     }
     if is_stringish(a) && is_stringish(b) {
         return Some(types::TEXT);
+    }
+    // bit against varbit: both as bit strings (biteq & co. take either).
+    if crate::scalars::is_bits(a) && crate::scalars::is_bits(b) {
+        return Some(types::VARBIT);
     }
     let dt = |o| matches!(o, types::DATE | types::TIMESTAMP | types::TIMESTAMPTZ);
     if dt(a) && dt(b) {
@@ -692,9 +698,10 @@ impl<'h> Binder<'h> {
                 Ty::new(types::UNKNOWN),
             )),
             V::Placeholder(p) => self.param(p),
-            V::HexStringLiteral(_) | V::SingleQuotedByteStringLiteral(_) => {
-                Err(not_supported("type bit"))
-            }
+            // B'0101' and X'1F': bit constants, as PostgreSQL's lexer
+            // makes them (bit_in with its b / x prefix).
+            V::HexStringLiteral(s) => self.bit_literal(&format!("x{s}")),
+            V::SingleQuotedByteStringLiteral(s) => self.bit_literal(&format!("b{s}")),
             other => Err(syntax(format!("syntax error at or near \"{other}\""))),
         }
     }
@@ -1025,6 +1032,27 @@ impl<'h> Binder<'h> {
                 }
                 self.call_function("substring", args)
             }
+            E::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
+                let mut args = vec![
+                    self.bind_expr(expr)?,
+                    self.bind_expr(overlay_what)?,
+                    self.bind_expr(overlay_from)?,
+                ];
+                if let Some(f) = overlay_for {
+                    args.push(self.bind_expr(f)?);
+                }
+                self.call_function("overlay", args)
+            }
+            E::Position { expr, r#in } => {
+                let sub = self.bind_expr(expr)?;
+                let s = self.bind_expr(r#in)?;
+                self.call_function("position", vec![sub, s])
+            }
             E::Interval(iv) => self.interval_literal(iv),
             E::Extract { field, expr, .. } => {
                 let f = match field {
@@ -1088,11 +1116,7 @@ impl<'h> Binder<'h> {
                 self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
-            E::Trim { .. }
-            | E::Position { .. }
-            | E::Overlay { .. }
-            | E::Ceil { .. }
-            | E::Floor { .. } => Err(not_supported(format!("{e}"))),
+            E::Trim { .. } | E::Ceil { .. } | E::Floor { .. } => Err(not_supported(format!("{e}"))),
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
@@ -1218,6 +1242,10 @@ impl<'h> Binder<'h> {
                 }
                 Ok(Bound::new(Expr::Neg(Box::new(b.e)), b.ty))
             }
+            UnaryOperator::BitwiseNot => {
+                let b = self.bind_expr(expr)?;
+                self.bitwise_not(b)
+            }
             other => Err(not_supported(format!("operator {other}"))),
         }
     }
@@ -1305,6 +1333,10 @@ impl<'h> Binder<'h> {
                     Ok(b) => return Ok(b),
                     Err(lr) => lr,
                 };
+                let (l, r) = match self.bits_concat(l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match (l.is_unknown(), r.is_unknown()) {
                     (true, true) => (
                         self.coerce(l, Ty::new(types::TEXT))?,
@@ -1324,6 +1356,15 @@ impl<'h> Binder<'h> {
                     Expr::Concat(Box::new(l.e), Box::new(r.e)),
                     Ty::new(types::TEXT),
                 ))
+            }
+            B::BitwiseAnd
+            | B::BitwiseOr
+            | B::PGBitwiseXor
+            | B::PGBitwiseShiftLeft
+            | B::PGBitwiseShiftRight => {
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                self.bitwise_operator(op, l, r)
             }
             B::Overlaps => {
                 // (s1, e1) OVERLAPS (s2, e2): two row constructors of two.
@@ -1351,6 +1392,10 @@ impl<'h> Binder<'h> {
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
         let (l, r) = match self.datetime_arith(op, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
+        let (l, r) = match self.money_arith(op, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
         };
@@ -1942,8 +1987,11 @@ impl<'h> Binder<'h> {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
-        let candidates: Vec<&func::Signature> =
-            SIGNATURES.iter().filter(|s| s.name == name).collect();
+        let candidates: Vec<&func::Signature> = SIGNATURES
+            .iter()
+            .chain(crate::scalars::SIGNATURES)
+            .filter(|s| s.name == name)
+            .collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
             return Err(not_supported(format!("aggregate function {name}()")));
         }
@@ -3621,6 +3669,8 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             Some((if *shorthand { "substr" } else { "substring" }.into(), 2))
         }
         E::Interval(_) => Some(("interval".into(), 1)),
+        E::Position { .. } => Some(("position".into(), 2)),
+        E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
         _ => None,
@@ -3731,7 +3781,10 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         D::Array(_) => return Err(not_supported("array types")),
         D::JSON => ("json".into(), vec![]),
         D::JSONB => ("jsonb".into(), vec![]),
-        D::Uuid | D::Bit(_) | D::BitVarying(_) | D::VarBit(_) | D::TsVector | D::TsQuery => {
+        D::Uuid => ("uuid".into(), vec![]),
+        D::Bit(n) => ("bit".into(), n.iter().map(|&n| n as i64).collect()),
+        D::BitVarying(n) | D::VarBit(n) => ("varbit".into(), n.iter().map(|&n| n as i64).collect()),
+        D::TsVector | D::TsQuery => {
             return Err(not_supported(format!(
                 "type {}",
                 dt.to_string().to_lowercase()

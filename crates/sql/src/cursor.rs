@@ -840,6 +840,9 @@ fn with_row_identity(inner: &crate::Statement) -> Option<crate::Statement> {
     Some(crate::Statement {
         parsed: crate::parse::Parsed::Ast(Box::new(ast::Statement::Query(q))),
         sql: inner.sql.clone(),
+        // The rewritten query has no text of its own to point into.
+        src: None,
+        start: 0,
     })
 }
 

@@ -688,6 +688,9 @@ fn literal(v: &Value) -> String {
         Value::Oid(_) => q(&text_of(v), "oid"),
         Value::Bytea(_) => q(&text_of(v), "bytea"),
         Value::Char(_) => q(&text_of(v), "\"char\""),
+        Value::Uuid(_) => q(&text_of(v), "uuid"),
+        Value::Money(_) => q(&text_of(v), "money"),
+        Value::Bits(_) => q(&text_of(v), "bit"),
         other => q(&text_of(other), "unknown"),
     }
 }
@@ -699,6 +702,7 @@ fn text_of(v: &Value) -> String {
 fn func_name(f: crate::func::Func) -> &'static str {
     crate::func::SIGNATURES
         .iter()
+        .chain(crate::scalars::SIGNATURES)
         .find(|s| s.func == f)
         .map_or("?", |s| s.name)
 }

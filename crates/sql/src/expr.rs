@@ -759,6 +759,9 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Json(_) => types::JSON,
         Value::Jsonb(_) => types::JSONB,
         Value::Enum(e) => e.typ,
+        Value::Uuid(_) => types::UUID,
+        Value::Money(_) => types::MONEY,
+        Value::Bits(_) => types::VARBIT,
         Value::Null => return None,
     })
 }

@@ -109,6 +109,8 @@ pub(crate) enum Func {
     Sys(crate::sysinfo::Sys),
     /// `ROW(a, b, ...)`: an anonymous record of its arguments (usertype.rs).
     Row,
+    /// uuid, money and bit/varbit functions and operators (scalars.rs).
+    Scalar(crate::scalars::Sc),
 }
 
 /// Argument list of a signature.
@@ -1115,6 +1117,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(s.repeat(n))
         }
         Func::Sys(s) => crate::sysinfo::call(s, &args, ctx.host)?,
+        Func::Scalar(s) => crate::scalars::call(s, &args)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(
             &text_arg(&a(0)),

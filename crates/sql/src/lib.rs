@@ -88,6 +88,7 @@ mod reg;
 pub mod role;
 mod routine;
 pub mod rowlock;
+mod scalars;
 pub mod sequence;
 mod srf;
 mod sysinfo;

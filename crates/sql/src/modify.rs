@@ -88,6 +88,10 @@ impl ModifyPlan {
 /// A column's typmod applied with assignment rules (PostgreSQL's
 /// varchar/bpchar length coercion with isExplicit = false).
 pub(crate) fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
+    if let Value::Bits(b) = v {
+        // bit(n) refuses another length, varbit(n) a longer string.
+        return Ok(Value::Bits(Box::new(cast::bits_typmod(*b, ty, false)?)));
+    }
     if ty.typmod < 4 {
         return cast::apply_typmod(v, ty);
     }

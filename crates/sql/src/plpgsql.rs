@@ -3158,6 +3158,9 @@ fn value_type(v: &Value) -> Oid {
         Value::TimeTz(_) => types::TIMETZ,
         Value::Reg(..) => types::OID,
         Value::Enum(e) => e.typ,
+        Value::Uuid(_) => types::UUID,
+        Value::Money(_) => types::MONEY,
+        Value::Bits(_) => types::VARBIT,
     }
 }
 

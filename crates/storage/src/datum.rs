@@ -364,6 +364,10 @@ pub fn storable(oid: Oid) -> bool {
             | types::TIMETZ
             | types::JSON
             | types::JSONB
+            | types::UUID
+            | types::MONEY
+            | types::BIT
+            | types::VARBIT
     ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
         || tusk_types::usertype::is_enum(oid)
 }
@@ -506,6 +510,16 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (types::PG_LSN, V::Lsn(l)) => Owned::ByVal(*l),
         // An enum is stored as PostgreSQL stores it: its pg_enum row's OID.
         (o, V::Enum(e)) if e.typ == o => Owned::ByVal(e.oid as u64),
+        // uuid: its 16 bytes; money: int64 cents by value; bit/varbit:
+        // PostgreSQL's VarBit body (int32 bit count, native order, then
+        // the bits).
+        (types::UUID, V::Uuid(u)) => Owned::Ref(u.to_vec()),
+        (types::MONEY, V::Money(m)) => Owned::ByVal(*m as u64),
+        (types::BIT | types::VARBIT, V::Bits(bits)) => {
+            let mut b = (bits.len as i32).to_le_bytes().to_vec();
+            b.extend_from_slice(&bits.data);
+            Owned::Ref(b)
+        }
         // PostgreSQL's layouts, native (little-endian) order: Interval is
         // time i64, day i32, month i32 (16 bytes); TimeTzADT time i64,
         // zone i32 (12); time a by-value i64.
@@ -616,6 +630,15 @@ pub fn from_datum_detoast(
                         months: i32_at(12),
                     })
                 }
+                types::UUID if b.len() == 16 => Value::Uuid(b.try_into().unwrap_or_default()),
+                types::BIT | types::VARBIT if b.len() >= 4 => {
+                    let mut wire = b[..4].to_vec();
+                    wire.reverse();
+                    wire.extend_from_slice(&b[4..]);
+                    Value::Bits(Box::new(tusk_types::bits::recv(&wire).ok_or_else(
+                        || PgError::error(sqlstate::DATA_CORRUPTED, "invalid stored bit string"),
+                    )?))
+                }
                 types::TIMETZ if b.len() == 12 => Value::TimeTz(tusk_types::timeofday::TimeTz {
                     micros: i64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
                     zone: i32::from_le_bytes(b[8..12].try_into().unwrap_or_default()),
@@ -649,6 +672,7 @@ pub fn from_datum_detoast(
         types::TIME => Value::Time(n as i64),
         types::PG_LSN => Value::Lsn(n),
         o if tusk_types::usertype::is_enum(o) => tusk_types::usertype::from_label_oid(o, n as u32)?,
+        types::MONEY => Value::Money(n as i64),
         _ => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -833,6 +857,13 @@ mod tests {
         round_trip(types::TIMESTAMPTZ, Value::TimestampTz(123_456_789));
         round_trip(types::TIMESTAMP, Value::Timestamp(-5));
         round_trip(types::TIME, Value::Time(86_400_000_000));
+        round_trip(types::MONEY, Value::Money(-12_345));
+        round_trip(types::UUID, Value::Uuid(*b"0123456789abcdef"));
+        for s in ["", "1", "10110", "101100111"] {
+            let bits = tusk_types::bits::parse(s).unwrap();
+            round_trip(types::BIT, Value::Bits(Box::new(bits.clone())));
+            round_trip(types::VARBIT, Value::Bits(Box::new(bits)));
+        }
         round_trip(
             types::INTERVAL,
             Value::Interval(tusk_types::interval::Interval::new(-14, 3, -5_000_001)),

@@ -218,6 +218,12 @@ pub enum KeyType {
     /// An enum type (its pg_type OID): stored as the label's pg_enum OID,
     /// ordered by the labels' sort order (tusk_types::usertype).
     Enum(u32),
+    /// uuid: its 16 bytes (order = byte order).
+    Uuid,
+    /// money: int64 cents.
+    Money,
+    /// bit / varbit: the bit_send form as a varlena payload.
+    Bits,
 }
 
 impl KeyType {
@@ -234,6 +240,9 @@ impl KeyType {
             // Numeric's payload is its binary (wire) form, not PostgreSQL's
             // on-disk digits: the order comes from decoding it.
             KeyType::Numeric => (-1, 4),
+            KeyType::Uuid => (16, 1),
+            KeyType::Money => (8, 8),
+            KeyType::Bits => (-1, 4),
         }
     }
 }
@@ -288,7 +297,11 @@ fn encode_datum(out: &mut Vec<u8>, ty: KeyType, v: &Value) -> Result<(), PgError
         (KeyType::Date, Value::Date(d)) => Some(d.to_le_bytes().to_vec()),
         (KeyType::Timestamp, Value::Timestamp(t)) => Some(t.to_le_bytes().to_vec()),
         (KeyType::TimestampTz, Value::TimestampTz(t)) => Some(t.to_le_bytes().to_vec()),
-        (KeyType::Text, Value::Text(_)) | (KeyType::Numeric, Value::Numeric(_)) => None,
+        (KeyType::Uuid, Value::Uuid(u)) => Some(u.to_vec()),
+        (KeyType::Money, Value::Money(m)) => Some(m.to_le_bytes().to_vec()),
+        (KeyType::Text, Value::Text(_))
+        | (KeyType::Numeric, Value::Numeric(_))
+        | (KeyType::Bits, Value::Bits(_)) => None,
         _ => {
             return Err(internal(format!(
                 "key value {v:?} does not match type {ty:?}"
@@ -304,6 +317,7 @@ fn encode_datum(out: &mut Vec<u8>, ty: KeyType, v: &Value) -> Result<(), PgError
     let payload: Vec<u8> = match v {
         Value::Text(s) => s.as_bytes().to_vec(),
         Value::Numeric(n) => n.to_binary(),
+        Value::Bits(b) => tusk_types::bits::send(b),
         _ => unreachable!(),
     };
     if payload.len() < 127 {
@@ -523,6 +537,9 @@ fn value_of(ty: KeyType, raw: Option<&[u8]>) -> Result<Value, PgError> {
         KeyType::Text => Value::Text(String::from_utf8(b.to_vec()).map_err(|_| bad_tuple())?),
         KeyType::Numeric => Value::Numeric(Numeric::from_binary(b).ok_or_else(bad_tuple)?),
         KeyType::Enum(t) => tusk_types::usertype::from_label_oid(t, u32::from_le_bytes(arr(b)?))?,
+        KeyType::Uuid => Value::Uuid(arr(b)?),
+        KeyType::Money => Value::Money(i64::from_le_bytes(arr(b)?)),
+        KeyType::Bits => Value::Bits(Box::new(tusk_types::bits::recv(b).ok_or_else(bad_tuple)?)),
     })
 }
 

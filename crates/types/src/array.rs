@@ -80,6 +80,10 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (271, types::XID8),
     (199, types::JSON),
     (3807, types::JSONB),
+    (791, types::MONEY),
+    (1561, types::BIT),
+    (1563, types::VARBIT),
+    (2951, types::UUID),
 ];
 
 /// The element type of an array type, `None` for a non-array.

@@ -334,6 +334,15 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             crate::timeofday::parse_timetz(s, now).map_err(|e| dt_error(e, ty.oid, s))?,
         ),
         types::VOID => Value::Void,
+        // bit_in / varbit_in check the length against the typmod
+        // themselves, with assignment rules (an error, not a cut).
+        types::BIT | types::VARBIT => {
+            let b = crate::bits::parse(s)?;
+            return Ok(Value::Bits(Box::new(bits_typmod(b, ty, false)?)));
+        }
+        types::UUID => Value::Uuid(crate::uuid::parse(s).ok_or_else(|| syntax(types::UUID, s))?),
+        types::MONEY => Value::Money(crate::money::parse(s)?),
+        types::PG_LSN => Value::Lsn(crate::lsn::parse(s).ok_or_else(|| syntax(types::PG_LSN, s))?),
         // A reg* value sent as a number (a parameter); names need the
         // catalog, which tusk-sql's reg.rs reads.
         t if types::is_reg(t)
@@ -438,6 +447,84 @@ pub fn castable(from: Oid, to: Oid) -> bool {
             (types::JSON, types::JSONB) | (types::JSONB, types::JSON)
         )
         || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
+        || is_scalar_cast(from, to)
+}
+
+/// pg_cast's rows among money, bit, varbit and their neighbours.
+fn is_scalar_cast(from: Oid, to: Oid) -> bool {
+    use types::*;
+    matches!(
+        (from, to),
+        (MONEY, NUMERIC)
+            | (NUMERIC | INT4 | INT8, MONEY)
+            | (BIT, VARBIT)
+            | (VARBIT, BIT)
+            | (INT4 | INT8, BIT)
+            | (BIT, INT4 | INT8)
+    )
+}
+
+/// A bit string meeting its column's or cast's length: `explicit` casts
+/// pad or cut, assignments and input refuse (crate::bits).
+pub fn bits_typmod(
+    b: crate::bits::BitString,
+    ty: Ty,
+    explicit: bool,
+) -> Result<crate::bits::BitString, PgError> {
+    if ty.typmod < 0 {
+        return Ok(b);
+    }
+    let n = ty.typmod as usize;
+    if ty.oid == types::BIT {
+        crate::bits::to_bit(b, n, explicit)
+    } else {
+        crate::bits::to_varbit(b, n, explicit)
+    }
+}
+
+/// The casts of [`is_scalar_cast`]; `None` when `v` is not one of them.
+fn scalar_cast(v: &Value, to: Ty) -> Result<Option<Value>, PgError> {
+    use crate::bits;
+    let bit_len = || {
+        if to.typmod >= 0 {
+            to.typmod as usize
+        } else {
+            1
+        }
+    };
+    Ok(Some(match (v, to.oid) {
+        (Value::Money(m), types::NUMERIC) => {
+            let sign = if *m < 0 { "-" } else { "" };
+            let mag = m.unsigned_abs();
+            let n = Numeric::parse(&format!("{sign}{}.{:02}", mag / 100, mag % 100))
+                .map_err(|_| crate::money::out_of_range())?;
+            Value::Numeric(n)
+        }
+        (Value::Numeric(n), types::MONEY) => {
+            // numeric_cash: scale by 100, then numeric_int8's rounding.
+            let c = n
+                .mul(&Numeric::from_i64(100))?
+                .to_i64_rounded()
+                .ok_or_else(|| {
+                    PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
+                })?;
+            Value::Money(c)
+        }
+        (Value::Int4(i), types::MONEY) => Value::Money(*i as i64 * 100),
+        (Value::Int8(i), types::MONEY) => {
+            Value::Money(i.checked_mul(100).ok_or_else(crate::money::out_of_range)?)
+        }
+        (Value::Int4(i), types::BIT) => {
+            Value::Bits(Box::new(bits::from_int(*i as i64, 32, bit_len())))
+        }
+        (Value::Int8(i), types::BIT) => Value::Bits(Box::new(bits::from_int(*i, 64, bit_len()))),
+        (Value::Bits(b), types::INT4) => Value::Int4(bits::to_int(b, 32)? as i32),
+        (Value::Bits(b), types::INT8) => Value::Int8(bits::to_int(b, 64)?),
+        (Value::Bits(b), types::BIT | types::VARBIT) => {
+            Value::Bits(Box::new(bits_typmod((**b).clone(), to, true)?))
+        }
+        _ => return Ok(None),
+    }))
 }
 
 /// Truncate (varchar) or pad (char) to a length modifier; round numerics
@@ -485,6 +572,9 @@ pub fn apply_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
         }
         (Value::Interval(iv), types::INTERVAL) => {
             Value::Interval(crate::interval::round_to(iv, ty.typmod & 0xFFFF))
+        }
+        (Value::Bits(b), types::BIT | types::VARBIT) => {
+            Value::Bits(Box::new(bits_typmod(*b, ty, true)?))
         }
         (v, _) => v,
     })
@@ -648,6 +738,9 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
         Value::Reg(o, _) => Value::Oid(o),
         v => v,
     };
+    if let Some(out) = scalar_cast(&v, to)? {
+        return Ok(out);
+    }
     let out = match (v, to.oid) {
         (Value::Oid(o), t) if types::is_reg(t) || t == types::OID => Value::Oid(o),
         (Value::Int2(i), t) if types::is_reg(t) => int_to(i as i128, types::OID)?,

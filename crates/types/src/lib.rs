@@ -21,6 +21,8 @@
 //! - [`interval`]: `interval` (months, days, microseconds): input in
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
+//! - [`uuid`], [`money`], [`bits`] (bit / varbit), [`lsn`] (pg_lsn
+//!   input and arithmetic): the scalar types of their own files.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`usertype`]: the registry of user-defined (enum) types and enum
 //!   values' input, output and order.
@@ -30,14 +32,18 @@
 //! Main types: [`TypeInfo`], [`Ty`], [`Oid`], [`Value`], [`Numeric`].
 
 pub mod array;
+pub mod bits;
 pub mod cast;
 pub mod datetime;
 pub mod interval;
 pub mod json;
+pub mod lsn;
+pub mod money;
 pub mod numeric;
 pub mod timeofday;
 pub mod types;
 pub mod usertype;
+pub mod uuid;
 pub mod value;
 
 pub use cast::castable;

@@ -32,6 +32,7 @@ pub const JSON: Oid = 114;
 pub const FLOAT4: Oid = 700;
 pub const FLOAT8: Oid = 701;
 pub const UNKNOWN: Oid = 705;
+pub const MONEY: Oid = 790;
 pub const INET: Oid = 869;
 pub const BPCHAR: Oid = 1042;
 pub const VARCHAR: Oid = 1043;
@@ -41,9 +42,12 @@ pub const TIMESTAMP: Oid = 1114;
 pub const TIMESTAMPTZ: Oid = 1184;
 pub const INTERVAL: Oid = 1186;
 pub const TIMETZ: Oid = 1266;
+pub const BIT: Oid = 1560;
+pub const VARBIT: Oid = 1562;
 pub const NUMERIC: Oid = 1700;
 pub const VOID: Oid = 2278;
 pub const RECORD: Oid = 2249;
+pub const UUID: Oid = 2950;
 pub const PG_LSN: Oid = 3220;
 pub const XID8: Oid = 5069;
 /// The object-identifier alias types (reg.rs in tusk-sql): an oid whose
@@ -187,6 +191,8 @@ pub const TYPES: &[TypeInfo] = {
         row(FLOAT4, "float4", 4, I, true, P),
         row(FLOAT8, "float8", 8, D, true, P),
         row(UNKNOWN, "unknown", -2, C, false, P),
+        row(MONEY, "money", 8, D, true, P),
+        row(791, "_money", -1, D, false, X),
         row(INET, "inet", -1, I, false, M),
         row(1000, "_bool", -1, I, false, X),
         row(1001, "_bytea", -1, I, false, X),
@@ -217,6 +223,10 @@ pub const TYPES: &[TypeInfo] = {
         row(1231, "_numeric", -1, I, false, X),
         row(TIMETZ, "timetz", 12, D, false, P),
         row(1270, "_timetz", -1, D, false, X),
+        row(BIT, "bit", -1, I, false, X),
+        row(1561, "_bit", -1, I, false, X),
+        row(VARBIT, "varbit", -1, I, false, X),
+        row(1563, "_varbit", -1, I, false, X),
         row(NUMERIC, "numeric", -1, I, false, M),
         row(REGPROCEDURE, "regprocedure", 4, I, true, P),
         row(REGOPER, "regoper", 4, I, true, P),
@@ -225,6 +235,8 @@ pub const TYPES: &[TypeInfo] = {
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(2279, "trigger", 4, I, true, P),
+        row(UUID, "uuid", 16, C, false, P),
+        row(2951, "_uuid", -1, I, false, X),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
         row(JSONB, "jsonb", -1, I, false, X),
@@ -275,6 +287,7 @@ pub fn sql_name(oid: Oid) -> String {
         TIMESTAMPTZ => "timestamp with time zone".into(),
         TIME => "time without time zone".into(),
         TIMETZ => "time with time zone".into(),
+        VARBIT => "bit varying".into(),
         o if crate::array::is_array(o) => crate::array::sql_name(o).unwrap_or_default(),
         o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),
@@ -374,6 +387,11 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         }
         "unknown" => UNKNOWN,
         "inet" => INET,
+        "uuid" => UUID,
+        "pg_lsn" => PG_LSN,
+        "money" => MONEY,
+        "bit" => BIT,
+        "varbit" | "bit varying" => VARBIT,
         "bpchar" | "char" | "character" => BPCHAR,
         "varchar" | "character varying" => VARCHAR,
         "date" => DATE,
@@ -407,6 +425,9 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
             // A bare char / character means char(1), as in PostgreSQL.
             if oid == BPCHAR && name != "bpchar" {
                 5
+            } else if oid == BIT && name == "bit" {
+                // A bare bit means bit(1), as a bare char means char(1).
+                1
             } else {
                 -1
             }
@@ -416,6 +437,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         (NUMERIC, [p, s]) if (1..=1000).contains(p) && (0..=*p).contains(s) => {
             ((*p as i32) << 16 | *s as i32) + 4
         }
+        (BIT | VARBIT, [n]) if (1..=83_886_080).contains(n) => *n as i32,
         (TIMESTAMP | TIMESTAMPTZ | TIME | TIMETZ, [p]) if (0..=6).contains(p) => *p as i32,
         // interval(p): PostgreSQL's INTERVAL_FULL_RANGE with precision p.
         (INTERVAL, [p]) if (0..=6).contains(p) => (0x7FFF << 16) | *p as i32,

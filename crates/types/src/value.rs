@@ -71,6 +71,12 @@ pub enum Value {
     Jsonb(Box<crate::json::Jsonb>),
     /// A value of a user-defined enum type (crate::usertype).
     Enum(Box<crate::usertype::EnumValue>),
+    /// `uuid`: its 16 bytes (crate::uuid).
+    Uuid([u8; 16]),
+    /// `money`: cents (crate::money).
+    Money(i64),
+    /// `bit(n)` and `varbit(n)` (crate::bits).
+    Bits(Box<crate::bits::BitString>),
 }
 
 impl Value {
@@ -211,6 +217,9 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Json(s) => s.clone(),
         Value::Jsonb(j) => crate::json::to_text(j),
         Value::Enum(e) => e.label.clone(),
+        Value::Uuid(u) => crate::uuid::format(u),
+        Value::Money(m) => crate::money::format(*m),
+        Value::Bits(b) => crate::bits::format(b),
     })
 }
 
@@ -279,6 +288,9 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Jsonb(j) => crate::json::send_jsonb(j),
         // enum_send: the label's text.
         Value::Enum(e) => e.label.as_bytes().to_vec(),
+        Value::Uuid(u) => u.to_vec(),
+        Value::Money(m) => m.to_be_bytes().to_vec(),
+        Value::Bits(b) => crate::bits::send(b),
     })
 }
 
@@ -465,6 +477,12 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             }
         }
         types::VOID => Value::Void,
+        types::UUID => Value::Uuid(fixed(n, b)?),
+        types::MONEY => Value::Money(i64::from_be_bytes(fixed(n, b)?)),
+        types::PG_LSN => Value::Lsn(u64::from_be_bytes(fixed(n, b)?)),
+        types::BIT | types::VARBIT => {
+            Value::Bits(Box::new(crate::bits::recv(b).ok_or_else(|| bad_binary(n))?))
+        }
         types::JSON => {
             let s = utf8(b)?;
             crate::json::validate_json(s)?;
@@ -547,6 +565,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
             }
             x.len().cmp(&y.len())
         }
+        (Uuid(x), Uuid(y)) => x.cmp(y),
+        (Money(x), Money(y)) => x.cmp(y),
+        (Bits(x), Bits(y)) => crate::bits::compare(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -585,7 +606,10 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Reg(..) => 12,
         Value::Json(_) => 22,
         Value::Jsonb(_) => 23,
-        Value::Enum(_) => 25,
+        Value::Enum(_) => 28,
+        Value::Uuid(_) => 25,
+        Value::Money(_) => 26,
+        Value::Bits(_) => 27,
     }
 }
 

@@ -48,6 +48,9 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
+//!   against PostgreSQL 15's output; binary I/O through the postgres
+//!   crate; restart.
 //! - `json`: json and jsonb types, operators, functions and errors against
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
@@ -112,6 +115,7 @@ mod routines;
 mod row_locks;
 mod rows;
 mod savepoint;
+mod scalars;
 mod sequences;
 mod sessions;
 mod startup;

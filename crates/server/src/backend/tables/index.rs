@@ -112,6 +112,9 @@ fn key_type(oid: Oid) -> Option<KeyType> {
         types::TEXT | types::VARCHAR | types::BPCHAR => KeyType::Text,
         types::NUMERIC => KeyType::Numeric,
         o if tusk_sql::usertype::reg::is_enum(o) => KeyType::Enum(o),
+        types::UUID => KeyType::Uuid,
+        types::MONEY => KeyType::Money,
+        types::BIT | types::VARBIT => KeyType::Bits,
         _ => return None,
     })
 }
@@ -134,6 +137,11 @@ fn opclass(oid: Oid) -> u32 {
         types::NUMERIC => 3125,
         // enum_ops
         o if tusk_sql::usertype::reg::is_enum(o) => 10069,
+        // uuid_ops, money_ops, bit_ops, varbit_ops.
+        types::UUID => 10065,
+        types::MONEY => 10047,
+        types::BIT => 10002,
+        types::VARBIT => 10043,
         _ => 0,
     }
 }
