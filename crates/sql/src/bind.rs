@@ -19,7 +19,7 @@ use tusk_common::PgError;
 use crate::cast;
 use crate::catalog;
 use crate::expr::{ArithOp, CmpOp, Expr, SubLink, SubLinkKind};
-use crate::func::{self, Args, SIGNATURES};
+use crate::func::{self, Args};
 use crate::host::Host;
 use crate::plan::{AggCall, JoinKind, JoinPlan, SelectPlan, SetOpKind, SetOpPlan, SortKey, Source};
 use crate::types::{self, Category, Oid, Ty};
@@ -1045,11 +1045,25 @@ impl<'h> Binder<'h> {
                 self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
+            E::Trim { .. } if crate::strfuncs::trim_call(e).is_some() => {
+                let (name, args) = crate::strfuncs::trim_call(e).expect("checked");
+                let mut bound = Vec::with_capacity(args.len());
+                for a in args {
+                    bound.push(self.bind_expr(a)?);
+                }
+                self.call_function(name, bound)
+            }
             E::Trim { .. }
             | E::Position { .. }
             | E::Overlay { .. }
             | E::Ceil { .. }
-            | E::Floor { .. } => Err(not_supported(format!("{e}"))),
+            | E::Floor { .. } => match crate::mathfuncs::ceil_floor_call(e) {
+                Some((name, arg)) => {
+                    let b = self.bind_expr(arg)?;
+                    self.call_function(name, vec![b])
+                }
+                None => Err(not_supported(format!("{e}"))),
+            },
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
@@ -1174,6 +1188,12 @@ impl<'h> Binder<'h> {
                     return Ok(b);
                 }
                 Ok(Bound::new(Expr::Neg(Box::new(b.e)), b.ty))
+            }
+            UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs => {
+                // |/ ||/ @: the functions under their operator names.
+                let b = self.bind_expr(expr)?;
+                let name = crate::mathfuncs::prefix_op_function(op);
+                self.call_function(name, vec![b])
             }
             other => Err(not_supported(format!("operator {other}"))),
         }
@@ -1832,7 +1852,7 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let candidates: Vec<&func::Signature> =
-            SIGNATURES.iter().filter(|s| s.name == name).collect();
+            func::all_signatures().filter(|s| s.name == name).collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
             return Err(not_supported(format!("aggregate function {name}()")));
         }

@@ -13,6 +13,10 @@ use std::cmp::Ordering;
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+#[path = "numeric_math.rs"]
+mod math;
+pub use math::width_bucket;
+
 /// Largest number of decimal digits a value may carry. PostgreSQL allows
 /// 131072 before the point; tusk refuses earlier because its schoolbook
 /// arithmetic is quadratic and a backend must stay responsive.
@@ -632,12 +636,7 @@ impl Numeric {
                 "a negative number raised to a non-integer power yields a complex result",
             ));
         }
-        let f = self.to_f64().powf(exp.to_f64());
-        if !f.is_finite() {
-            return Err(overflow());
-        }
-        let r = Numeric::from_f64(f, 17)?;
-        Ok(r.round(rscale as i64))
+        self.pow_real(exp)
     }
 
     fn pow_int(&self, e: i64, rscale: u32) -> Result<Numeric, PgError> {
