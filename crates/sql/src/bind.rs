@@ -3484,6 +3484,10 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Interval(_) => Some(("interval".into(), 1)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
+        E::Ceil { .. } | E::Floor { .. } => {
+            crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
+        }
+        E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
         _ => None,
     }
 }

@@ -485,17 +485,17 @@ fn float_width_bucket(op: f64, b1: f64, b2: f64, count: i32) -> Result<i32, PgEr
             "lower and upper bounds must be finite",
         ));
     }
+    // PostgreSQL 15's arithmetic, overflow included: count * (op - low)
+    // / (high - low) + 1 in float8, converted as C converts (an
+    // out-of-range or NaN value becomes INT_MIN on x86-64).
     let c = count as f64;
-    let frac = |num: f64, den: f64, half_num: f64, half_den: f64| {
-        let mut r = if den.is_infinite() {
-            (c * (half_num / half_den)) as i32
+    let frac = |num: f64, den: f64| {
+        let d = c * num / den + 1.0;
+        if d.is_nan() || !(-2147483648.0..2147483648.0).contains(&d) {
+            i32::MIN
         } else {
-            (c * (num / den)) as i32
-        };
-        if r >= count {
-            r = count - 1;
+            d as i32
         }
-        r + 1
     };
     if b1 < b2 {
         if op < b1 {
@@ -503,12 +503,7 @@ fn float_width_bucket(op: f64, b1: f64, b2: f64, count: i32) -> Result<i32, PgEr
         } else if op >= b2 {
             count.checked_add(1).ok_or_else(int_range)
         } else {
-            Ok(frac(
-                op - b1,
-                b2 - b1,
-                op / 2.0 - b1 / 2.0,
-                b2 / 2.0 - b1 / 2.0,
-            ))
+            Ok(frac(op - b1, b2 - b1))
         }
     } else if b1 > b2 {
         if op > b1 {
@@ -516,12 +511,7 @@ fn float_width_bucket(op: f64, b1: f64, b2: f64, count: i32) -> Result<i32, PgEr
         } else if op <= b2 {
             count.checked_add(1).ok_or_else(int_range)
         } else {
-            Ok(frac(
-                b1 - op,
-                b1 - b2,
-                b1 / 2.0 - op / 2.0,
-                b1 / 2.0 - b2 / 2.0,
-            ))
+            Ok(frac(b1 - op, b1 - b2))
         }
     } else {
         Err(PgError::error(
@@ -575,50 +565,9 @@ fn num_fn(f: MathFn, a: &Numeric, b: Option<&Numeric>) -> Result<Value, PgError>
     }))
 }
 
-/// `numeric ^ numeric` / `power(numeric, numeric)`, with PostgreSQL's
-/// rules for NaN and infinite operands around the finite algorithm.
+/// `power(numeric, numeric)`: the `^` operator's numeric algorithm.
 fn power(a: &Numeric, b: &Numeric) -> Result<Numeric, PgError> {
-    if a.is_finite() && b.is_finite() {
-        return a.pow(b);
-    }
-    let one = Numeric::from_i64(1);
-    if a.is_nan() {
-        return Ok(if b.is_zero() { one } else { Numeric::nan() });
-    }
-    if b.is_nan() {
-        return Ok(if a.cmp_total(&one).is_eq() {
-            one
-        } else {
-            Numeric::nan()
-        });
-    }
-    // One operand infinite: decide by float8 semantics, which PostgreSQL's
-    // numeric rules follow, after its own errors.
-    if a.is_zero() && b.is_negative() {
-        return Err(PgError::error(
-            sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-            "zero raised to a negative power is undefined",
-        ));
-    }
-    if a.is_negative() && a.is_finite() && b.is_finite() {
-        let bt = b.trunc(0);
-        if !bt.cmp_total(b).is_eq() {
-            return Err(PgError::error(
-                sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-                "a negative number raised to a non-integer power yields a complex result",
-            ));
-        }
-    }
-    let r = a.to_f64().powf(b.to_f64());
-    Ok(if r.is_nan() {
-        Numeric::nan()
-    } else if r.is_infinite() {
-        Numeric::infinity(r < 0.0)
-    } else if r == 0.0 {
-        Numeric::zero()
-    } else {
-        Numeric::from_i64(r as i64)
-    })
+    a.pow(b)
 }
 
 fn int_gcd(a: i64, b: i64) -> u64 {

@@ -604,15 +604,8 @@ impl Numeric {
     /// then rounded to max(16, base dscale) digits); other exponents go
     /// through float8, which is within a unit in the last place.
     pub fn pow(&self, exp: &Numeric) -> Result<Numeric, PgError> {
-        if self.is_nan() || exp.is_nan() {
-            if self.is_nan() && exp.is_zero() {
-                return Ok(Numeric::from_i64(1));
-            }
-            return Ok(Numeric::nan());
-        }
-        if !self.is_finite() || !exp.is_finite() {
-            let f = self.to_f64().powf(exp.to_f64());
-            return Numeric::from_f64(f, 15);
+        if let Some(r) = self.pow_special(exp) {
+            return r;
         }
         if self.is_zero() && exp.neg {
             return Err(PgError::error(
@@ -626,8 +619,14 @@ impl Numeric {
             .iter()
             .all(|&d| d == 0);
         if exp_is_int {
-            if let Some(e) = exp.trunc_to_i64() {
-                return self.pow_int(e, rscale);
+            match exp.trunc_to_i64() {
+                Some(e)
+                    if (self.digits.len() as i64).saturating_mul(e.abs())
+                        <= MAX_DIGITS as i64 * 2 =>
+                {
+                    return self.pow_int(e, rscale);
+                }
+                _ => return self.pow_int_huge(exp, rscale as i64),
             }
         }
         if self.neg {

@@ -17,6 +17,7 @@
 //! process may call them.
 
 use std::cmp::Ordering;
+use std::ops::Not;
 
 use tusk_common::sqlstate::{self, SqlState};
 use tusk_common::PgError;
@@ -563,6 +564,103 @@ impl Numeric {
         v.exp_to(rscale)
     }
 
+    /// PostgreSQL 15's `numeric ^ numeric` when an operand is NaN or
+    /// infinite (POSIX pow's rules, after its errors); `None` for two
+    /// finite operands.
+    pub(super) fn pow_special(&self, exp: &Numeric) -> Option<Result<Numeric, PgError>> {
+        if self.is_finite() && exp.is_finite() {
+            return None;
+        }
+        let one = Numeric::from_i64(1);
+        if self.is_nan() {
+            return Some(Ok(if exp.is_zero() { one } else { Numeric::nan() }));
+        }
+        if exp.is_nan() {
+            return Some(Ok(if self.cmp_total(&one) == Ordering::Equal {
+                one
+            } else {
+                Numeric::nan()
+            }));
+        }
+        let sign = |n: &Numeric| {
+            if n.is_zero() {
+                0
+            } else if n.neg {
+                -1
+            } else {
+                1
+            }
+        };
+        let (s1, s2) = (sign(self), sign(exp));
+        let integral = !exp.is_finite() || exp.trunc(0).cmp_total(exp) == Ordering::Equal;
+        if s1 == 0 && s2 < 0 {
+            return Some(Err(PgError::error(
+                sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                "zero raised to a negative power is undefined",
+            )));
+        }
+        if s1 < 0 && !integral {
+            return Some(Err(PgError::error(
+                sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+                "a negative number raised to a non-integer power yields a complex result",
+            )));
+        }
+        let inf = Numeric::infinity(false);
+        Some(Ok(if exp.kind == Kind::Inf {
+            let c = self.abs().cmp_total(&one);
+            match (c, exp.neg) {
+                (Ordering::Equal, _) => one,
+                (Ordering::Less, false) | (Ordering::Greater, true) => Numeric::zero(),
+                _ => inf,
+            }
+        } else if s2 == 0 {
+            one
+        } else if s1 > 0 {
+            if s2 > 0 {
+                inf
+            } else {
+                Numeric::zero()
+            }
+        } else {
+            // -Infinity to a finite integer power: odd keeps the sign.
+            let odd = exp
+                .rem(&Numeric::from_i64(2))
+                .map(|r| !r.is_zero())
+                .unwrap_or(false);
+            if s2 < 0 {
+                Numeric::zero()
+            } else if odd {
+                Numeric::infinity(true)
+            } else {
+                inf
+            }
+        }))
+    }
+
+    /// `base ^ e` for an integer exponent too large to multiply out:
+    /// e^(e * ln|base|) at the integer power's scale, with the sign of an
+    /// odd power of a negative base.
+    pub(super) fn pow_int_huge(&self, exp: &Numeric, rscale: i64) -> Result<Numeric, PgError> {
+        let one = Numeric::from_i64(1);
+        let base = self.abs();
+        let odd = exp.rem(&Numeric::from_i64(2))?.is_zero().not();
+        if base.cmp_total(&one) == Ordering::Equal {
+            return Ok((if self.neg && odd { one.neg() } else { one }).round(rscale));
+        }
+        let val = exp.to_f64() * base.to_f64().log10();
+        if val > MAX_RESULT_SCALE * 3.0 * std::f64::consts::LOG10_E {
+            return Err(overflow());
+        }
+        if val < -(rscale as f64) - 2.0 {
+            return Ok(Numeric::zero().round(rscale));
+        }
+        let sig = (rscale + val as i64).max(0);
+        let ed = exp.msd_exponent().unwrap_or(0).max(0) + 1;
+        let v = base.ln_to(sig + ed + 12).mul(exp)?.round(sig + 12);
+        let r = v.exp_to(rscale)?;
+        Ok(if self.neg && odd { r.neg() } else { r })
+    }
+
     /// `scale(numeric)`: the display scale; NULL for NaN and infinities.
     pub fn display_scale(&self) -> Option<i32> {
         self.is_finite().then_some(self.scale as i32)
@@ -573,6 +671,9 @@ impl Numeric {
     pub fn min_scale(&self) -> Option<i32> {
         if !self.is_finite() {
             return None;
+        }
+        if self.digits.is_empty() {
+            return Some(0);
         }
         let zeros = self.digits.iter().rev().take_while(|&&d| d == 0).count();
         Some((self.scale as i64 - zeros as i64).max(0) as i32)
@@ -688,9 +789,17 @@ pub fn width_bucket(
     }
     let cnt = Numeric::from_i64(count as i64);
     let bucket = |num: Numeric, den: Numeric| -> Result<i32, PgError> {
-        // floor(num * count / den) + 1, exactly.
-        let q = num.mul(&cnt)?.div_round(&den, 0, false)?;
-        Ok(q.trunc_to_i64().unwrap_or(0) as i32 + 1)
+        // PostgreSQL 15 divides first (rounded at the division's scale),
+        // then multiplies by the count, adds one and takes the floor; the
+        // rounding is part of its answer (1e100 / (1e100 + 1) is 1).
+        let q = num.div(&den)?.mul(&cnt)?.add(&Numeric::from_i64(1))?;
+        let f = q.trunc(0);
+        let f = if q.neg && f.cmp_total(&q) != Ordering::Equal {
+            f.sub(&Numeric::from_i64(1))?
+        } else {
+            f
+        };
+        Ok(f.trunc_to_i64().unwrap_or(0) as i32)
     };
     let overflow_bucket = || {
         count.checked_add(1).ok_or_else(|| {
@@ -760,5 +869,11 @@ mod tests {
         assert_eq!(width_bucket(&n("5"), &n("0"), &n("10"), 5).unwrap(), 3);
         assert_eq!(width_bucket(&n("10"), &n("0"), &n("10"), 5).unwrap(), 6);
         assert_eq!(width_bucket(&n("5"), &n("10"), &n("0"), 5).unwrap(), 3);
+        // PostgreSQL 15's rounding of the quotient.
+        assert_eq!(
+            width_bucket(&n("0"), &n("-1e100"), &n("1"), 10).unwrap(),
+            11
+        );
+        assert_eq!(n("0.00").min_scale(), Some(0));
     }
 }
