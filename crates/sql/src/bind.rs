@@ -1053,17 +1053,20 @@ impl<'h> Binder<'h> {
                 }
                 self.call_function(name, bound)
             }
-            E::Trim { .. }
-            | E::Position { .. }
-            | E::Overlay { .. }
-            | E::Ceil { .. }
-            | E::Floor { .. } => match crate::mathfuncs::ceil_floor_call(e) {
-                Some((name, arg)) => {
-                    let b = self.bind_expr(arg)?;
-                    self.call_function(name, vec![b])
+            E::Position { .. } => {
+                let [s, sub] = crate::strfuncs::position_call(e).expect("a POSITION");
+                let args = vec![self.bind_expr(s)?, self.bind_expr(sub)?];
+                self.call_function("position", args)
+            }
+            E::Trim { .. } | E::Overlay { .. } | E::Ceil { .. } | E::Floor { .. } => {
+                match crate::mathfuncs::ceil_floor_call(e) {
+                    Some((name, arg)) => {
+                        let b = self.bind_expr(arg)?;
+                        self.call_function(name, vec![b])
+                    }
+                    None => Err(not_supported(format!("{e}"))),
                 }
-                None => Err(not_supported(format!("{e}"))),
-            },
+            }
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
@@ -3488,6 +3491,7 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
         }
         E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
+        E::Position { .. } => Some(("position".into(), 2)),
         _ => None,
     }
 }

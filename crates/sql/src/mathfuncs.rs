@@ -337,17 +337,7 @@ fn float_fn(f: MathFn, a: f64, b: f64) -> Result<f64, PgError> {
         }
         M::Ceil => a.ceil(),
         M::Floor => a.floor(),
-        M::Power => {
-            return crate::expr::arith(
-                crate::expr::ArithOp::Pow,
-                Value::Float8(a),
-                Value::Float8(b),
-            )
-            .map(|v| match v {
-                Value::Float8(f) => f,
-                _ => f64::NAN,
-            })
-        }
+        M::Power => dpow(a, b)?,
         M::Sqrt => {
             if a < 0.0 {
                 return Err(PgError::error(
@@ -450,7 +440,7 @@ fn float_fn(f: MathFn, a: f64, b: f64) -> Result<f64, PgError> {
             a.acosh()
         }
         M::Atanh => {
-            if !(-1.0..=1.0).contains(&a) {
+            if a < -1.0 || a > 1.0 {
                 return Err(out_of_range());
             }
             if a == 1.0 {
@@ -464,6 +454,79 @@ fn float_fn(f: MathFn, a: f64, b: f64) -> Result<f64, PgError> {
         M::WidthBucket => unreachable!("four arguments"),
         _ => f64::NAN,
     })
+}
+
+/// float8 `^` and power(): PostgreSQL's dpow, which gives POSIX pow's
+/// answers for NaN and infinite operands and errors only for a finite
+/// result out of range.
+pub(crate) fn dpow(a: f64, b: f64) -> Result<f64, PgError> {
+    if a.is_nan() {
+        return Ok(if b.is_nan() || b != 0.0 {
+            f64::NAN
+        } else {
+            1.0
+        });
+    }
+    if b.is_nan() {
+        return Ok(if a != 1.0 { f64::NAN } else { 1.0 });
+    }
+    if a == 0.0 && b < 0.0 {
+        return Err(PgError::error(
+            sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "zero raised to a negative power is undefined",
+        ));
+    }
+    if a < 0.0 && b.floor() != b {
+        return Err(PgError::error(
+            sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
+            "a negative number raised to a non-integer power yields a complex result",
+        ));
+    }
+    if b.is_infinite() {
+        let ax = a.abs();
+        return Ok(if ax == 1.0 {
+            1.0
+        } else if b > 0.0 {
+            if ax > 1.0 {
+                b
+            } else {
+                0.0
+            }
+        } else if ax > 1.0 {
+            0.0
+        } else {
+            -b
+        });
+    }
+    if a.is_infinite() {
+        if b == 0.0 {
+            return Ok(1.0);
+        }
+        if a > 0.0 {
+            return Ok(if b > 0.0 { a } else { 0.0 });
+        }
+        let half = b / 2.0;
+        let odd = half.floor() != half;
+        return Ok(if b > 0.0 {
+            if odd {
+                a
+            } else {
+                -a
+            }
+        } else if odd {
+            -0.0
+        } else {
+            0.0
+        });
+    }
+    let r = a.powf(b);
+    if r.is_infinite() {
+        return Err(float_overflow());
+    }
+    if r == 0.0 && a != 0.0 {
+        return Err(underflow());
+    }
+    Ok(r)
 }
 
 fn float_width_bucket(op: f64, b1: f64, b2: f64, count: i32) -> Result<i32, PgError> {

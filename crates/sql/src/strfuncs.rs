@@ -16,7 +16,7 @@ use tusk_common::PgError;
 
 use crate::func::{check_text_len, Args, Func, Signature};
 use crate::numeric::Numeric;
-use crate::types::{BOOL, INT4, INT8, NUMERIC, TEXT};
+use crate::types::{BOOL, BYTEA, INT4, INT8, NUMERIC, TEXT};
 use crate::value::{to_text, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +67,8 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     s("translate", &[TEXT, TEXT, TEXT], TEXT, S::Translate),
     s("reverse", &[TEXT], TEXT, S::Reverse),
     s("strpos", &[TEXT, TEXT], INT4, S::Strpos),
+    s("position", &[TEXT, TEXT], INT4, S::Strpos),
+    s("position", &[BYTEA, BYTEA], INT4, S::Strpos),
     s("left", &[TEXT, INT4], TEXT, S::Left),
     s("right", &[TEXT, INT4], TEXT, S::Right),
     s("starts_with", &[TEXT, TEXT], BOOL, S::StartsWith),
@@ -320,7 +322,6 @@ fn regexp(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
         return Err(bad_param("start", start));
     }
     let n = n_at.map_or(1, |i| if args.len() > i { int(args.get(i)) } else { 1 });
-    let replace_all = f == S::RegexpReplace && args.len() == 4;
     if n < 0 || (n == 0 && f != S::RegexpReplace) {
         return Err(bad_param("n", n));
     }
@@ -385,7 +386,8 @@ fn regexp(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
             // regexp_replace(source, pattern, replacement, start [, N
             // [, flags]]): N = 0 (or the g flag with no N) replaces all.
             let rep = txt(args.get(2));
-            let all = replace_all || n == 0 || (global && args.len() < 5);
+            // N defaults to 1, or to 0 (all) with the g flag.
+            let all = if args.len() > 4 { n == 0 } else { global };
             let mut out = String::with_capacity(src.len());
             let mut last = 0;
             let caps: Vec<_> = {
@@ -553,6 +555,14 @@ pub(crate) fn call(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
         }
         S::Reverse => t(0).chars().rev().collect(),
         S::Strpos => {
+            if let (Some(Value::Bytea(h)), Some(Value::Bytea(n))) = (args.first(), args.get(1)) {
+                let at = if n.is_empty() {
+                    Some(0)
+                } else {
+                    h.windows(n.len()).position(|w| w == n.as_slice())
+                };
+                return Ok(Value::Int4(at.map_or(0, |p| p as i32 + 1)));
+            }
             let (h, n) = (t(0), t(1));
             return Ok(Value::Int4(match h.find(&n) {
                 Some(b) => char_pos(&h, b) + 1,
@@ -632,6 +642,15 @@ pub(crate) fn trim_call(
         args.push(w.as_ref());
     }
     Some((name, args))
+}
+
+/// `POSITION(sub IN s)`, which the parser reads as syntax: the
+/// arguments of `position(s, sub)`.
+pub(crate) fn position_call(e: &sqlparser::ast::Expr) -> Option<[&sqlparser::ast::Expr; 2]> {
+    match e {
+        sqlparser::ast::Expr::Position { expr, r#in } => Some([r#in.as_ref(), expr.as_ref()]),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -789,10 +789,10 @@ pub fn width_bucket(
     }
     let cnt = Numeric::from_i64(count as i64);
     let bucket = |num: Numeric, den: Numeric| -> Result<i32, PgError> {
-        // PostgreSQL 15 divides first (rounded at the division's scale),
-        // then multiplies by the count, adds one and takes the floor; the
-        // rounding is part of its answer (1e100 / (1e100 + 1) is 1).
-        let q = num.div(&den)?.mul(&cnt)?.add(&Numeric::from_i64(1))?;
+        // PostgreSQL 15 multiplies by the count, divides (rounded at the
+        // division's scale), adds one and takes the floor; the rounding is
+        // part of its answer (10 * 1e100 / (1e100 + 1) is 10).
+        let q = num.mul(&cnt)?.div(&den)?.add(&Numeric::from_i64(1))?;
         let f = q.trunc(0);
         let f = if q.neg && f.cmp_total(&q) != Ordering::Equal {
             f.sub(&Numeric::from_i64(1))?
@@ -875,5 +875,6 @@ mod tests {
             11
         );
         assert_eq!(n("0.00").min_scale(), Some(0));
+        assert_eq!(width_bucket(&n("20"), &n("10"), &n("100"), 9).unwrap(), 2);
     }
 }
