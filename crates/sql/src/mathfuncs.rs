@@ -103,6 +103,9 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     s("sqrt", &[FLOAT8], FLOAT8, M::Sqrt),
     s("sqrt", &[NUMERIC], NUMERIC, M::Sqrt),
     s("cbrt", &[FLOAT8], FLOAT8, M::Cbrt),
+    // The functions behind the |/ and ||/ operators: float8 only.
+    s("dsqrt", &[FLOAT8], FLOAT8, M::Sqrt),
+    s("dcbrt", &[FLOAT8], FLOAT8, M::Cbrt),
     s("exp", &[FLOAT8], FLOAT8, M::Exp),
     s("exp", &[NUMERIC], NUMERIC, M::Exp),
     s("ln", &[FLOAT8], FLOAT8, M::Ln),
@@ -730,8 +733,8 @@ pub(crate) fn ceil_floor_call(
 pub(crate) fn prefix_op_function(op: sqlparser::ast::UnaryOperator) -> &'static str {
     use sqlparser::ast::UnaryOperator as U;
     match op {
-        U::PGSquareRoot => "sqrt",
-        U::PGCubeRoot => "cbrt",
+        U::PGSquareRoot => "dsqrt",
+        U::PGCubeRoot => "dcbrt",
         _ => "abs",
     }
 }

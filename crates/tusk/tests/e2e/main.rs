@@ -89,6 +89,7 @@ mod datetime;
 mod explain;
 mod fidelity;
 mod foreign_keys;
+mod functions;
 mod indexes;
 mod joins;
 mod json;
