@@ -696,18 +696,24 @@ impl Numeric {
     /// (negative: to tens, hundreds...). The display scale becomes
     /// max(scale, 0).
     pub fn round(&self, scale: i64) -> Numeric {
-        self.round_or_trunc(scale, true)
+        self.round_or_trunc(scale, true, MAX_DISPLAY_SCALE)
     }
 
     pub fn trunc(&self, scale: i64) -> Numeric {
-        self.round_or_trunc(scale, false)
+        self.round_or_trunc(scale, false, MAX_DISPLAY_SCALE)
     }
 
-    fn round_or_trunc(&self, scale: i64, round: bool) -> Numeric {
+    /// Round to `scale` digits even beyond the display limit: the
+    /// intermediate values of numeric_math.rs carry guard digits.
+    fn round_wide(&self, scale: i64) -> Numeric {
+        self.round_or_trunc(scale, true, MAX_DIGITS as i64)
+    }
+
+    fn round_or_trunc(&self, scale: i64, round: bool, max_scale: i64) -> Numeric {
         if !self.is_finite() {
             return self.clone();
         }
-        let scale = scale.clamp(-(MAX_DIGITS as i64), MAX_DISPLAY_SCALE);
+        let scale = scale.clamp(-(MAX_DIGITS as i64), max_scale);
         let new_scale = scale.max(0) as u32;
         if scale >= self.scale as i64 {
             return Numeric {

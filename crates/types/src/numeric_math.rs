@@ -249,8 +249,19 @@ fn lexp(r: &[u32], neg: bool, l: usize) -> Limbs {
     norm(y.into_iter().skip(lw - l).collect())
 }
 
+/// `v` with its `n` lowest limbs dropped (fewer fractional limbs).
+fn drop_low(v: &[u32], n: usize) -> Limbs {
+    if v.len() <= n {
+        Vec::new()
+    } else {
+        norm(v[n..].to_vec())
+    }
+}
+
 /// ln(m) for 1 <= m <= 10 at `l` fractional limbs: Newton's iteration
-/// y += m * e^-y - 1, which doubles the correct digits each step.
+/// y += m * e^-y - 1, which doubles the correct digits each step; each
+/// step works at only the precision its result can have, so the cost is
+/// about two exponentials at full precision.
 fn lln(m: &[u32], l: usize) -> Limbs {
     let lw = l + 1;
     let m = {
@@ -261,28 +272,49 @@ fn lln(m: &[u32], l: usize) -> Limbs {
     let mf = from_limbs(&m, lw, false).to_f64();
     let y0 = Numeric::from_f64(mf.ln(), 15).unwrap_or_else(|_| Numeric::zero());
     let mut y = to_limbs(&y0, lw);
-    let one = lone(lw);
-    let mut good = 14.0f64;
+    let mut good = 14usize;
     loop {
-        let t = lmul(&m, &lexp(&y, true, lw), lw);
-        let (c, below) = ldiff(&t, &one);
-        if below {
-            y = lsub(&y, &c);
-        } else {
-            y = ladd(&y, &c);
-        }
-        good *= 2.0;
-        if good > 9.0 * lw as f64 + 9.0 || c.is_empty() {
+        let p = ((2 * good).div_ceil(9) + 2).min(lw);
+        let drop = lw - p;
+        let (mp, yp) = (drop_low(&m, drop), drop_low(&y, drop));
+        let t = lmul(&mp, &lexp(&yp, true, p), p);
+        let (c, below) = ldiff(&t, &lone(p));
+        let yp = if below { lsub(&yp, &c) } else { ladd(&yp, &c) };
+        y = std::iter::repeat_n(0u32, drop).chain(yp).collect();
+        y = norm(y);
+        good *= 2;
+        if p == lw && (good > 9 * lw + 9 || c.is_empty()) {
             break;
         }
     }
-    norm(y.into_iter().skip(1).collect())
+    drop_low(&y, 1)
+}
+
+thread_local! {
+    /// ln(10) at the most limbs computed so far in this backend: every
+    /// ln and exp of a value far from 1 needs it.
+    static LN10: std::cell::RefCell<Option<(usize, Limbs)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// ln(10) to `digits` places.
 fn ln10(digits: i64) -> Numeric {
     let l = limbs_for(digits + 5);
-    from_limbs(&lln(&to_limbs(&Numeric::from_i64(10), l), l), l, false)
+    let cached = LN10.with(|c| {
+        c.borrow()
+            .as_ref()
+            .filter(|(have, _)| *have >= l)
+            .map(|(have, v)| drop_low(v, have - l))
+    });
+    let v = match cached {
+        Some(v) => v,
+        None => {
+            let v = lln(&to_limbs(&Numeric::from_i64(10), l), l);
+            LN10.with(|c| *c.borrow_mut() = Some((l, v.clone())));
+            v
+        }
+    };
+    from_limbs(&v, l, false)
 }
 
 impl Numeric {
@@ -495,7 +527,7 @@ impl Numeric {
         // Both logarithms with more significant digits than the result.
         let lb = b.ln_to(rscale + result_dweight - bd + 12);
         let lx = x.ln_to(rscale + result_dweight - xd + 12);
-        if lb.round(rscale + result_dweight - bd + 8).is_zero() {
+        if lb.round_wide(rscale + result_dweight - bd + 8).is_zero() {
             return Err(super::div_zero());
         }
         lx.div_round(&lb, rscale.max(0) as u32, true)
@@ -536,8 +568,8 @@ impl Numeric {
         let ln_dweight = self.ln_dweight();
         // A low-precision e*ln(b) first, as PostgreSQL's estimate.
         let local = (8 - ln_dweight).max(0);
-        let ln_base = self.ln_to(local + 5).round(local);
-        let ln_num = ln_base.mul(exp)?.round(local);
+        let ln_base = self.ln_to(local + 5).round_wide(local);
+        let ln_num = ln_base.mul(exp)?.round_wide(local);
         let val = ln_num.to_f64();
         if val.abs() > MAX_RESULT_SCALE * 3.01 {
             if val > 0.0 {
@@ -554,7 +586,7 @@ impl Numeric {
         let ed = exp.msd_exponent().unwrap_or(0).max(0) + 1;
         let lnb = self.ln_to(sig + ed + 12);
         let v = lnb.mul(exp)?;
-        let v = v.round(sig + 12);
+        let v = v.round_wide(sig + 12);
         if v.to_f64().abs() > MAX_RESULT_SCALE * 3.0 {
             if v.neg {
                 return Ok(Numeric::zero().round(rscale));
@@ -656,7 +688,7 @@ impl Numeric {
         }
         let sig = (rscale + val as i64).max(0);
         let ed = exp.msd_exponent().unwrap_or(0).max(0) + 1;
-        let v = base.ln_to(sig + ed + 12).mul(exp)?.round(sig + 12);
+        let v = base.ln_to(sig + ed + 12).mul(exp)?.round_wide(sig + 12);
         let r = v.exp_to(rscale)?;
         Ok(if self.neg && odd { r.neg() } else { r })
     }
@@ -845,6 +877,35 @@ mod tests {
             n("2").pow(&n("0.5")).unwrap().to_text(),
             "1.4142135623730950"
         );
+    }
+
+    #[test]
+    fn long_results_match_a_second_computation() {
+        // ln(10) at 1000 places from the cache truncated equals a fresh
+        // computation at 200 places, and exp(ln(x)) gives x back.
+        let a = ln10(1000).round(200);
+        LN10.with(|c| *c.borrow_mut() = None);
+        assert_eq!(ln10(200).round(200), a);
+        assert!(a
+            .to_text()
+            .starts_with("2.302585092994045684017991454684364207601"));
+        let x = n("123.456");
+        let back = x.ln_to(60).exp_to(50).unwrap();
+        assert_eq!(
+            back.round(40).to_text(),
+            format!("123.456{}", "0".repeat(37))
+        );
+    }
+
+    #[test]
+    fn results_at_the_display_limit_keep_their_guard_digits() {
+        // PostgreSQL 15: power(1.333...(999 threes), 123.456) at scale 999
+        // ends ...4487255108624018 (checked with Python's decimal too).
+        let b = n(&format!("1.{}", "3".repeat(999)));
+        let r = b.pow(&n("123.456")).unwrap().to_text();
+        assert_eq!(r.len(), 16 + 1 + 999);
+        assert!(r.starts_with("2657276009994007.42902980325084999312"));
+        assert!(r.ends_with("4487255108624018"), "{}", &r[r.len() - 30..]);
     }
 
     #[test]
