@@ -44,6 +44,12 @@ pub(crate) enum StrFn {
     RegexpReplace,
     SizeBytes,
     SizePretty,
+    Md5,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+    ConcatWs,
 }
 
 use StrFn as S;
@@ -157,11 +163,23 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     s("pg_size_bytes", &[TEXT], INT8, S::SizeBytes),
     s("pg_size_pretty", &[NUMERIC], TEXT, S::SizePretty),
+    Signature {
+        name: "concat_ws",
+        args: Args::VariadicAny,
+        ret: Some(TEXT),
+        func: Func::Str(S::ConcatWs),
+    },
+    s("md5", &[TEXT], TEXT, S::Md5),
+    s("md5", &[BYTEA], TEXT, S::Md5),
+    s("sha224", &[BYTEA], BYTEA, S::Sha224),
+    s("sha256", &[BYTEA], BYTEA, S::Sha256),
+    s("sha384", &[BYTEA], BYTEA, S::Sha384),
+    s("sha512", &[BYTEA], BYTEA, S::Sha512),
 ];
 
-/// All are STRICT.
-pub(crate) fn is_strict(_f: StrFn) -> bool {
-    true
+/// All are STRICT but concat_ws, which skips NULL values.
+pub(crate) fn is_strict(f: StrFn) -> bool {
+    f != S::ConcatWs
 }
 
 fn txt(v: Option<&Value>) -> String {
@@ -533,6 +551,22 @@ fn size_pretty(n: &Numeric) -> Result<String, PgError> {
     unreachable!("the last unit returns")
 }
 
+/// md5 (as hex text) and the SHA-2 digests (as bytea).
+fn digest(f: StrFn, data: &[u8]) -> Value {
+    use md5::Digest;
+    let bytes: Vec<u8> = match f {
+        S::Md5 => {
+            let h = md5::Md5::digest(data);
+            return Value::Text(h.iter().map(|b| format!("{b:02x}")).collect());
+        }
+        S::Sha224 => sha2::Sha224::digest(data).to_vec(),
+        S::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        S::Sha384 => sha2::Sha384::digest(data).to_vec(),
+        _ => sha2::Sha512::digest(data).to_vec(),
+    };
+    Value::Bytea(bytes)
+}
+
 /// Evaluate a string function over its already-cast arguments.
 pub(crate) fn call(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
     let t = |i: usize| txt(args.get(i));
@@ -607,6 +641,31 @@ pub(crate) fn call(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
             return regexp(f, args)
         }
         S::SizeBytes => return Ok(Value::Int8(size_bytes(&t(0))?)),
+        S::ConcatWs => {
+            let Some(sep) = args.first().and_then(to_text) else {
+                return Ok(Value::Null);
+            };
+            let mut out = String::new();
+            let mut first = true;
+            for v in &args[1..] {
+                if let Some(t) = to_text(v) {
+                    if !first {
+                        out.push_str(&sep);
+                    }
+                    check_text_len(out.len() + t.len())?;
+                    out.push_str(&t);
+                    first = false;
+                }
+            }
+            out
+        }
+        S::Md5 | S::Sha224 | S::Sha256 | S::Sha384 | S::Sha512 => {
+            let data = match args.first() {
+                Some(Value::Bytea(b)) => b.clone(),
+                _ => t(0).into_bytes(),
+            };
+            return Ok(digest(f, &data));
+        }
         S::SizePretty => match args.first() {
             Some(Value::Numeric(n)) => size_pretty(n)?,
             _ => return Ok(Value::Null),
@@ -656,6 +715,18 @@ pub(crate) fn position_call(e: &sqlparser::ast::Expr) -> Option<[&sqlparser::ast
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_match_known_values() {
+        assert_eq!(
+            digest(S::Md5, b""),
+            Value::Text("d41d8cd98f00b204e9800998ecf8427e".into())
+        );
+        let Value::Bytea(b) = digest(S::Sha256, b"abc") else {
+            panic!("bytea")
+        };
+        assert_eq!(b[..4], [0xba, 0x78, 0x16, 0xbf]);
+    }
 
     #[test]
     fn split_part_counts_from_either_end() {

@@ -2,7 +2,8 @@
 //! log, exp and power digit for digit with PostgreSQL 15's result scales;
 //! float8 math, degree and hyperbolic functions; mod, div, gcd, lcm,
 //! factorial, scale, width_bucket; split_part, pads, trims, translate,
-//! the positional regexp functions; pg_size_bytes / pg_size_pretty; and
+//! the positional regexp functions; md5, sha2, concat_ws; pg_size_bytes /
+//! pg_size_pretty; and
 //! their errors with PostgreSQL's messages. One script run by psql 15
 //! against PostgreSQL 15 and against tusk prints the same rows and errors.
 //!
@@ -32,31 +33,32 @@ ab|cde|t|A|120|Hi Thomas O'Neil|aXXcaXXc
 hi|hi |hi|hi|hi|ff|ffffffffffffffff
 3|4|5|6|a|A PostgrXSQL function
 1024|1610612736|-2251799813685248|10 kB|909 TB|-10 MB
+900150983cd24fb0d6963f7d28e17f72|d07d34efac6328007ad67c7e0a985e00|\xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad|\xd14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f|1,b,2.5|
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:19: ERROR:  cannot take logarithm of zero
-psql:SCRIPT:20: ERROR:  cannot take logarithm of a negative number
-psql:SCRIPT:21: ERROR:  cannot take logarithm of zero
-psql:SCRIPT:22: ERROR:  cannot take square root of a negative number
+const PG_STDERR: &str = r#"psql:SCRIPT:20: ERROR:  cannot take logarithm of zero
+psql:SCRIPT:21: ERROR:  cannot take logarithm of a negative number
+psql:SCRIPT:22: ERROR:  cannot take logarithm of zero
 psql:SCRIPT:23: ERROR:  cannot take square root of a negative number
-psql:SCRIPT:24: ERROR:  zero raised to a negative power is undefined
-psql:SCRIPT:25: ERROR:  a negative number raised to a non-integer power yields a complex result
-psql:SCRIPT:26: ERROR:  division by zero
-psql:SCRIPT:27: ERROR:  value overflows numeric format
-psql:SCRIPT:28: ERROR:  factorial of a negative number is undefined
-psql:SCRIPT:29: ERROR:  integer out of range
-psql:SCRIPT:30: ERROR:  lower bound cannot equal upper bound
-psql:SCRIPT:31: ERROR:  count must be greater than zero
-psql:SCRIPT:32: ERROR:  input is out of range
-psql:SCRIPT:33: ERROR:  field position must not be zero
-psql:SCRIPT:34: ERROR:  null character not permitted
-psql:SCRIPT:35: ERROR:  invalid value for parameter "start": 0
-psql:SCRIPT:36: ERROR:  regexp_count() does not support the "global" option
-psql:SCRIPT:37: ERROR:  invalid size: "1 AB"
+psql:SCRIPT:24: ERROR:  cannot take square root of a negative number
+psql:SCRIPT:25: ERROR:  zero raised to a negative power is undefined
+psql:SCRIPT:26: ERROR:  a negative number raised to a non-integer power yields a complex result
+psql:SCRIPT:27: ERROR:  division by zero
+psql:SCRIPT:28: ERROR:  value overflows numeric format
+psql:SCRIPT:29: ERROR:  factorial of a negative number is undefined
+psql:SCRIPT:30: ERROR:  integer out of range
+psql:SCRIPT:31: ERROR:  lower bound cannot equal upper bound
+psql:SCRIPT:32: ERROR:  count must be greater than zero
+psql:SCRIPT:33: ERROR:  input is out of range
+psql:SCRIPT:34: ERROR:  field position must not be zero
+psql:SCRIPT:35: ERROR:  null character not permitted
+psql:SCRIPT:36: ERROR:  invalid value for parameter "start": 0
+psql:SCRIPT:37: ERROR:  regexp_count() does not support the "global" option
+psql:SCRIPT:38: ERROR:  invalid size: "1 AB"
 DETAIL:  Invalid size unit: "AB".
 HINT:  Valid units are "bytes", "kB", "MB", "GB", "TB", and "PB".
-psql:SCRIPT:38: ERROR:  invalid size: "kb"
-psql:SCRIPT:39: ERROR:  bigint out of range
+psql:SCRIPT:39: ERROR:  invalid size: "kb"
+psql:SCRIPT:40: ERROR:  bigint out of range
 "#;
 
 #[test]

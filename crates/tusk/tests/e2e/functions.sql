@@ -16,6 +16,7 @@ SELECT left('abcde', 2), right('abcde', -2), starts_with('alphabet', 'alph'), ch
 SELECT btrim('xxhixx', 'x'), ltrim('  hi '), rtrim('hi  '), trim(both 'x' from 'xxhixx'), trim(leading 'x' from 'xhi'), to_hex(255), to_hex(-1::bigint);
 SELECT regexp_count('ABCABCAXYaxy', 'A.'), regexp_count('ABCABCAXYaxy', 'A.', 1, 'i'), regexp_instr('abcabc', 'b', 3), regexp_instr('abcabc', 'b', 1, 2, 1), regexp_substr('abcabc', 'c(a)b', 1, 1, '', 1), regexp_replace('A PostgreSQL function', 'a|e|i|o|u', 'X', 1, 3, 'i');
 SELECT pg_size_bytes('1kB'), pg_size_bytes(' 1.5 GB '), pg_size_bytes('-2 PB'), pg_size_pretty(10240::numeric), pg_size_pretty(1000000000000000.5), pg_size_pretty(-10485248::bigint);
+SELECT md5('abc'), md5('\x00ff'::bytea), sha256('abc'), sha224(''), concat_ws(',', 1, NULL, 'b', 2.5), concat_ws(NULL, 'a');
 SELECT ln(0::numeric);
 SELECT ln(-1::numeric);
 SELECT log(0::float8);
