@@ -19,7 +19,7 @@ use tusk_common::PgError;
 use crate::cast;
 use crate::catalog;
 use crate::expr::{ArithOp, CmpOp, Expr, SubLink, SubLinkKind};
-use crate::func::{self, Args, SIGNATURES};
+use crate::func::{self, Args};
 use crate::host::Host;
 use crate::plan::{AggCall, JoinKind, JoinPlan, SelectPlan, SetOpKind, SetOpPlan, SortKey, Source};
 use crate::types::{self, Category, Oid, Ty};
@@ -1048,11 +1048,6 @@ impl<'h> Binder<'h> {
                 }
                 self.call_function("overlay", args)
             }
-            E::Position { expr, r#in } => {
-                let sub = self.bind_expr(expr)?;
-                let s = self.bind_expr(r#in)?;
-                self.call_function("position", vec![sub, s])
-            }
             E::Interval(iv) => self.interval_literal(iv),
             E::Extract { field, expr, .. } => {
                 let f = match field {
@@ -1116,7 +1111,28 @@ impl<'h> Binder<'h> {
                 self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
-            E::Trim { .. } | E::Ceil { .. } | E::Floor { .. } => Err(not_supported(format!("{e}"))),
+            E::Trim { .. } if crate::strfuncs::trim_call(e).is_some() => {
+                let (name, args) = crate::strfuncs::trim_call(e).expect("checked");
+                let mut bound = Vec::with_capacity(args.len());
+                for a in args {
+                    bound.push(self.bind_expr(a)?);
+                }
+                self.call_function(name, bound)
+            }
+            E::Position { .. } => {
+                let [s, sub] = crate::strfuncs::position_call(e).expect("a POSITION");
+                let args = vec![self.bind_expr(s)?, self.bind_expr(sub)?];
+                self.call_function("position", args)
+            }
+            E::Trim { .. } | E::Ceil { .. } | E::Floor { .. } => {
+                match crate::mathfuncs::ceil_floor_call(e) {
+                    Some((name, arg)) => {
+                        let b = self.bind_expr(arg)?;
+                        self.call_function(name, vec![b])
+                    }
+                    None => Err(not_supported(format!("{e}"))),
+                }
+            }
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }
@@ -1245,6 +1261,12 @@ impl<'h> Binder<'h> {
             UnaryOperator::BitwiseNot => {
                 let b = self.bind_expr(expr)?;
                 self.bitwise_not(b)
+            }
+            UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs => {
+                // |/ ||/ @: the functions under their operator names.
+                let b = self.bind_expr(expr)?;
+                let name = crate::mathfuncs::prefix_op_function(op);
+                self.call_function(name, vec![b])
             }
             other => Err(not_supported(format!("operator {other}"))),
         }
@@ -1987,11 +2009,8 @@ impl<'h> Binder<'h> {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
-        let candidates: Vec<&func::Signature> = SIGNATURES
-            .iter()
-            .chain(crate::scalars::SIGNATURES)
-            .filter(|s| s.name == name)
-            .collect();
+        let candidates: Vec<&func::Signature> =
+            func::all_signatures().filter(|s| s.name == name).collect();
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
             return Err(not_supported(format!("aggregate function {name}()")));
         }
@@ -3673,6 +3692,10 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
+        E::Ceil { .. } | E::Floor { .. } => {
+            crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
+        }
+        E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
         _ => None,
     }
 }

@@ -700,9 +700,7 @@ fn text_of(v: &Value) -> String {
 }
 
 fn func_name(f: crate::func::Func) -> &'static str {
-    crate::func::SIGNATURES
-        .iter()
-        .chain(crate::scalars::SIGNATURES)
+    crate::func::all_signatures()
         .find(|s| s.func == f)
         .map_or("?", |s| s.name)
 }

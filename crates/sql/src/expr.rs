@@ -380,22 +380,6 @@ macro_rules! int_arith {
     }};
 }
 
-fn float_pow(a: f64, b: f64) -> Result<f64, PgError> {
-    if a == 0.0 && b < 0.0 {
-        return Err(PgError::error(
-            tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-            "zero raised to a negative power is undefined",
-        ));
-    }
-    if a < 0.0 && b.fract() != 0.0 && b.is_finite() {
-        return Err(PgError::error(
-            tusk_common::sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION,
-            "a negative number raised to a non-integer power yields a complex result",
-        ));
-    }
-    Ok(a.powf(b))
-}
-
 fn float_result(r: f64, a: f64, b: f64, op: ArithOp) -> Result<f64, PgError> {
     if r.is_infinite() && a.is_finite() && b.is_finite() {
         return Err(float_overflow());
@@ -416,7 +400,8 @@ fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, PgError> {
         ArithOp::Sub => a - b,
         ArithOp::Mul => a * b,
         ArithOp::Div => {
-            if b == 0.0 {
+            // NaN / 0 is NaN, as in PostgreSQL's float8div.
+            if b == 0.0 && !a.is_nan() {
                 return Err(div_zero());
             }
             a / b
@@ -427,7 +412,7 @@ fn float_arith(op: ArithOp, a: f64, b: f64) -> Result<f64, PgError> {
             }
             a % b
         }
-        ArithOp::Pow => float_pow(a, b)?,
+        ArithOp::Pow => return crate::mathfuncs::dpow(a, b),
     };
     float_result(r, a, b, op)
 }

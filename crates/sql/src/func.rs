@@ -111,6 +111,10 @@ pub(crate) enum Func {
     Row,
     /// uuid, money and bit/varbit functions and operators (scalars.rs).
     Scalar(crate::scalars::Sc),
+    /// Math functions (mathfuncs.rs).
+    Math(crate::mathfuncs::MathFn),
+    /// String functions (strfuncs.rs).
+    Str(crate::strfuncs::StrFn),
 }
 
 /// Argument list of a signature.
@@ -677,6 +681,16 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
 ];
 
+/// Every built-in signature: this file's, then the math and string
+/// modules' tables.
+pub(crate) fn all_signatures() -> impl Iterator<Item = &'static Signature> {
+    SIGNATURES
+        .iter()
+        .chain(crate::mathfuncs::SIGNATURES.iter())
+        .chain(crate::strfuncs::SIGNATURES.iter())
+        .chain(crate::scalars::SIGNATURES.iter())
+}
+
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the
 /// error says "not supported" instead of "does not exist".
 pub(crate) const UNSUPPORTED_AGGREGATES: &[&str] = &[
@@ -776,6 +790,9 @@ fn substr(s: &str, start: i64, len: Option<i64>) -> Result<String, PgError> {
 fn is_strict(f: Func) -> bool {
     if let Func::Sys(s) = f {
         return crate::sysinfo::is_strict(s);
+    }
+    if let Func::Str(s) = f {
+        return crate::strfuncs::is_strict(s);
     }
     !matches!(
         f,
@@ -1118,6 +1135,8 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         }
         Func::Sys(s) => crate::sysinfo::call(s, &args, ctx.host)?,
         Func::Scalar(s) => crate::scalars::call(s, &args)?,
+        Func::Math(m) => crate::mathfuncs::call(m, &args)?,
+        Func::Str(s) => crate::strfuncs::call(s, &args)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(
             &text_arg(&a(0)),

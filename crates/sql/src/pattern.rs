@@ -180,6 +180,18 @@ thread_local! {
     static CACHE: RefCell<HashMap<(String, Flags), Regex>> = RefCell::new(HashMap::new());
 }
 
+/// A pattern compiled with a regexp_* flags string, and whether the
+/// flags asked for `g` (strfuncs.rs's positional regexp functions).
+pub(crate) fn compile_flags(p: &str, flags: Option<&str>) -> Result<(Regex, bool), PgError> {
+    let f = parse_flags(flags)?;
+    Ok((compile(p, f)?, f.global))
+}
+
+/// regexp_replace's replacement text with its group references expanded.
+pub(crate) fn expand_replacement(rep: &str, caps: &regex::Captures<'_>, out: &mut String) {
+    expand(rep, caps, out)
+}
+
 fn compile(p: &str, f: Flags) -> Result<Regex, PgError> {
     if let Some(r) = CACHE.with(|c| c.borrow().get(&(p.to_string(), f)).cloned()) {
         return Ok(r);

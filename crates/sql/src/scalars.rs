@@ -253,8 +253,8 @@ pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
             int(&a(1)) as i32,
             Some(int(&a(2)) as i32),
         )?),
-        // position(sub IN s) arrives as position(sub, s).
-        Sc::BitPosition => Value::Int4(bits::position(&bits_of(&a(0)), &bits_of(&a(1)))),
+        // position(sub IN s) arrives as position(s, sub), bitposition's order.
+        Sc::BitPosition => Value::Int4(bits::position(&bits_of(&a(1)), &bits_of(&a(0)))),
         Sc::GetBit => Value::Int4(bits::get_bit(&bits_of(&a(0)), int(&a(1)) as i32)?),
         Sc::SetBit => bitv(bits::set_bit(
             &bits_of(&a(0)),

@@ -440,7 +440,7 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                         Err(e) => {
                             let base = name.split('(').next().unwrap_or("").trim();
                             let base = base.rsplit('.').next().unwrap_or(base).to_lowercase();
-                            if !crate::func::SIGNATURES.iter().any(|s| s.name == base) {
+                            if !crate::func::all_signatures().any(|s| s.name == base) {
                                 return Err(e);
                             }
                             0

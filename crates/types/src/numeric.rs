@@ -13,6 +13,10 @@ use std::cmp::Ordering;
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+#[path = "numeric_math.rs"]
+mod math;
+pub use math::width_bucket;
+
 /// Largest number of decimal digits a value may carry. PostgreSQL allows
 /// 131072 before the point; tusk refuses earlier because its schoolbook
 /// arithmetic is quadratic and a backend must stay responsive.
@@ -600,15 +604,8 @@ impl Numeric {
     /// then rounded to max(16, base dscale) digits); other exponents go
     /// through float8, which is within a unit in the last place.
     pub fn pow(&self, exp: &Numeric) -> Result<Numeric, PgError> {
-        if self.is_nan() || exp.is_nan() {
-            if self.is_nan() && exp.is_zero() {
-                return Ok(Numeric::from_i64(1));
-            }
-            return Ok(Numeric::nan());
-        }
-        if !self.is_finite() || !exp.is_finite() {
-            let f = self.to_f64().powf(exp.to_f64());
-            return Numeric::from_f64(f, 15);
+        if let Some(r) = self.pow_special(exp) {
+            return r;
         }
         if self.is_zero() && exp.neg {
             return Err(PgError::error(
@@ -622,8 +619,14 @@ impl Numeric {
             .iter()
             .all(|&d| d == 0);
         if exp_is_int {
-            if let Some(e) = exp.trunc_to_i64() {
-                return self.pow_int(e, rscale);
+            match exp.trunc_to_i64() {
+                Some(e)
+                    if (self.digits.len() as i64).saturating_mul(e.abs())
+                        <= MAX_DIGITS as i64 * 2 =>
+                {
+                    return self.pow_int(e, rscale);
+                }
+                _ => return self.pow_int_huge(exp, rscale as i64),
             }
         }
         if self.neg {
@@ -632,12 +635,7 @@ impl Numeric {
                 "a negative number raised to a non-integer power yields a complex result",
             ));
         }
-        let f = self.to_f64().powf(exp.to_f64());
-        if !f.is_finite() {
-            return Err(overflow());
-        }
-        let r = Numeric::from_f64(f, 17)?;
-        Ok(r.round(rscale as i64))
+        self.pow_real(exp)
     }
 
     fn pow_int(&self, e: i64, rscale: u32) -> Result<Numeric, PgError> {
@@ -698,18 +696,24 @@ impl Numeric {
     /// (negative: to tens, hundreds...). The display scale becomes
     /// max(scale, 0).
     pub fn round(&self, scale: i64) -> Numeric {
-        self.round_or_trunc(scale, true)
+        self.round_or_trunc(scale, true, MAX_DISPLAY_SCALE)
     }
 
     pub fn trunc(&self, scale: i64) -> Numeric {
-        self.round_or_trunc(scale, false)
+        self.round_or_trunc(scale, false, MAX_DISPLAY_SCALE)
     }
 
-    fn round_or_trunc(&self, scale: i64, round: bool) -> Numeric {
+    /// Round to `scale` digits even beyond the display limit: the
+    /// intermediate values of numeric_math.rs carry guard digits.
+    fn round_wide(&self, scale: i64) -> Numeric {
+        self.round_or_trunc(scale, true, MAX_DIGITS as i64)
+    }
+
+    fn round_or_trunc(&self, scale: i64, round: bool, max_scale: i64) -> Numeric {
         if !self.is_finite() {
             return self.clone();
         }
-        let scale = scale.clamp(-(MAX_DIGITS as i64), MAX_DISPLAY_SCALE);
+        let scale = scale.clamp(-(MAX_DIGITS as i64), max_scale);
         let new_scale = scale.max(0) as u32;
         if scale >= self.scale as i64 {
             return Numeric {

@@ -99,6 +99,7 @@ mod enums;
 mod explain;
 mod fidelity;
 mod foreign_keys;
+mod functions;
 mod indexes;
 mod joins;
 mod json;
