@@ -1374,16 +1374,8 @@ fn dch_from_char(nodes: &[Node<Dk>], input: &str) -> Result<FromChar, PgError> {
                     .ok()
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(0);
-                let years = mil
-                    .checked_mul(1000)
-                    .and_then(|m| m.checked_add(yrs))
-                    .filter(|v| i32::try_from(*v).is_ok())
-                    .ok_or_else(|| {
-                        PgError::error(
-                            sqlstate::DATETIME_FIELD_OVERFLOW,
-                            "value for \"Y,YYY\" in source string is out of range",
-                        )
-                    })?;
+                // sscanf's %d and PostgreSQL 15's sum wrap at 32 bits.
+                let years = (mil as i32).wrapping_mul(1000).wrapping_add(yrs as i32) as i64;
                 set_int(&mut out.year, years, name)?;
                 out.yysz = 4;
                 r.p += used + 1 + k;
@@ -1498,16 +1490,22 @@ fn do_to_timestamp(input: &str, fmt: &str) -> Result<Parsed, PgError> {
             if f.bc != 0 {
                 f.cc = -f.cc;
             }
-            year = f.year % 100;
-            if year != 0 {
-                if f.cc >= 0 {
-                    year += (f.cc - 1) * 100;
+            // PostgreSQL 15 does this in wrapping 32-bit arithmetic.
+            let cc = f.cc as i32;
+            let y = (f.year % 100) as i32;
+            year = if y != 0 {
+                if cc >= 0 {
+                    y.wrapping_add(cc.wrapping_sub(1).wrapping_mul(100))
                 } else {
-                    year = (f.cc + 1) * 100 - year + 1;
+                    cc.wrapping_add(1)
+                        .wrapping_mul(100)
+                        .wrapping_sub(y)
+                        .wrapping_add(1)
                 }
             } else {
-                year = f.cc * 100 + if f.cc >= 0 { 0 } else { 1 };
-            }
+                cc.wrapping_mul(100)
+                    .wrapping_add(if cc >= 0 { 0 } else { 1 })
+            } as i64;
         } else {
             year = f.year;
             if f.bc != 0 {
@@ -1522,11 +1520,12 @@ fn do_to_timestamp(input: &str, fmt: &str) -> Result<Parsed, PgError> {
         if f.bc != 0 {
             f.cc = -f.cc;
         }
-        year = if f.cc >= 0 {
-            (f.cc - 1) * 100 + 1
+        let cc = f.cc as i32;
+        year = if cc >= 0 {
+            cc.wrapping_sub(1).wrapping_mul(100).wrapping_add(1)
         } else {
-            f.cc * 100 + 1
-        };
+            cc.wrapping_mul(100).wrapping_add(1)
+        } as i64;
         has_year = true;
     }
     if f.j != 0 {
@@ -1558,11 +1557,14 @@ fn do_to_timestamp(input: &str, fmt: &str) -> Result<Parsed, PgError> {
             has_mon = true;
             has_day = true;
         } else {
-            f.ddd = (f.ww - 1) * 7 + 1;
+            f.ddd = (f.ww as i32)
+                .wrapping_sub(1)
+                .wrapping_mul(7)
+                .wrapping_add(1) as i64;
         }
     }
     if f.w != 0 {
-        f.dd = (f.w - 1) * 7 + 1;
+        f.dd = (f.w as i32).wrapping_sub(1).wrapping_mul(7).wrapping_add(1) as i64;
     }
     if f.dd != 0 {
         mday = f.dd;
@@ -1608,12 +1610,14 @@ fn do_to_timestamp(input: &str, fmt: &str) -> Result<Parsed, PgError> {
             has_day = true;
         }
     }
+    let mut fs32 = 0i32;
     if f.ms != 0 {
-        fsec += f.ms * 1000;
+        fs32 = fs32.wrapping_add((f.ms as i32).wrapping_mul(1000));
     }
     if f.us != 0 {
-        fsec += f.us;
+        fs32 = fs32.wrapping_add(f.us as i32);
     }
+    fsec += fs32 as i64;
     if has_year || has_mon || has_day {
         let bad_mon = has_mon && !(1..=12).contains(&mon);
         let bad_day = has_day && !(1..=31).contains(&mday);
@@ -2338,16 +2342,24 @@ pub(crate) fn numeric_to_char(v: &Numeric, fmt: &str) -> Result<String, PgError>
     }
     let (nodes, mut d) = parse_num_template(fmt)?;
     if d.has(F_ROMAN) {
-        let n = if v.is_finite() {
-            v.round(0).to_i64_rounded().unwrap_or(i32::MAX as i64)
-        } else {
-            i32::MAX as i64
-        };
-        let n = if i32::try_from(n).is_ok() {
-            n
-        } else {
-            i32::MAX as i64
-        };
+        // PostgreSQL 15 converts through int4, with its errors.
+        if v.is_nan() {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot convert NaN to integer",
+            ));
+        }
+        if !v.is_finite() {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot convert infinity to integer",
+            ));
+        }
+        let n = v
+            .round(0)
+            .to_i64_rounded()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .ok_or_else(|| tusk_types::cast::int_out_of_range(tusk_types::types::INT4))?;
         return number_to_char(&nodes, d, &int_to_roman(n), 0, 0);
     }
     if d.has(F_EEEE) {
@@ -2380,12 +2392,11 @@ pub(crate) fn int_to_char(v: i64, fmt: &str) -> Result<String, PgError> {
     }
     let (nodes, mut d) = parse_num_template(fmt)?;
     if d.has(F_ROMAN) {
-        let n = if i32::try_from(v).is_ok() {
-            v
-        } else {
-            i32::MAX as i64
-        };
-        return number_to_char(&nodes, d, &int_to_roman(n), 0, 0);
+        // PostgreSQL 15 converts int8 to int4 first, with its error.
+        if i32::try_from(v).is_err() {
+            return Err(tusk_types::cast::int_out_of_range(tusk_types::types::INT4));
+        }
+        return number_to_char(&nodes, d, &int_to_roman(v), 0, 0);
     }
     if d.has(F_EEEE) {
         let o = numeric_sci(&Numeric::from_i64(v), d.post)?;
