@@ -15,7 +15,7 @@
 //! Pure functions: any backend may call them.
 
 use tusk_common::sqlstate;
-use tusk_common::time::{civil_from_days, days_from_civil};
+use tusk_common::time::civil_from_days;
 use tusk_common::PgError;
 use tusk_types::interval::Interval;
 use tusk_types::Numeric;
@@ -70,8 +70,25 @@ pub(crate) fn local_of_timestamptz(us: i64) -> (i64, i32, String) {
     (us, 0, "UTC".to_string())
 }
 
+/// Julian day of a (proleptic Gregorian) date; PostgreSQL's arithmetic,
+/// so that out-of-range fields (an interval's months) give its numbers.
 fn date2j(y: i64, m: u32, d: u32) -> i64 {
-    days_from_civil(y, m, d) + UNIX_EPOCH_JDATE
+    date2j_any(y, m as i64, d as i64)
+}
+
+fn date2j_any(y: i64, m: i64, d: i64) -> i64 {
+    let (mut year, mut month) = (y, m);
+    if month > 2 {
+        month += 1;
+        year += 4800;
+    } else {
+        month += 13;
+        year += 4799;
+    }
+    let century = year / 100;
+    let mut julian = year * 365 - 32167;
+    julian += year / 4 - century + century / 4;
+    julian + 7834 * month / 256 + d
 }
 
 fn j2date(j: i64) -> (i64, u32, u32) {
@@ -103,8 +120,8 @@ fn isoweek2j(year: i64, week: i64) -> i64 {
     (week - 1) * 7 + (day4 - day0)
 }
 
-fn date2isoweek(y: i64, m: u32, d: u32) -> i64 {
-    let dayn = date2j(y, m, d);
+fn date2isoweek(y: i64, m: i64, d: i64) -> i64 {
+    let dayn = date2j_any(y, m, d);
     let mut day4 = date2j(y, 1, 4);
     let mut day0 = j2day(day4 - 1);
     if dayn < day4 - day0 {
@@ -122,8 +139,8 @@ fn date2isoweek(y: i64, m: u32, d: u32) -> i64 {
     result
 }
 
-fn date2isoyear(y: i64, m: u32, d: u32) -> i64 {
-    let dayn = date2j(y, m, d);
+fn date2isoyear(y: i64, m: i64, d: i64) -> i64 {
+    let dayn = date2j_any(y, m, d);
     let mut year = y;
     let mut day4 = date2j(year, 1, 4);
     let mut day0 = j2day(day4 - 1);
@@ -143,8 +160,8 @@ fn date2isoyear(y: i64, m: u32, d: u32) -> i64 {
     year
 }
 
-fn date2isoyearday(y: i64, m: u32, d: u32) -> i64 {
-    date2j(y, m, d) - isoweek2j(date2isoyear(y, m, d), 1) + 1
+fn date2isoyearday(y: i64, m: i64, d: i64) -> i64 {
+    date2j_any(y, m, d) - isoweek2j(date2isoyear(y, m, d), 1) + 1
 }
 
 // ---------------------------------------------------------------------
@@ -748,7 +765,7 @@ fn dch_to_char(nodes: &[Node<Dk>], tm: &Tm) -> Result<String, PgError> {
                 let v = if key == DDD {
                     tm.yday
                 } else {
-                    date2isoyearday(tm.year, tm.mon as u32, tm.mday as u32)
+                    date2isoyearday(tm.year, tm.mon, tm.mday)
                 };
                 num = Some(zpad(v, if fm { 0 } else { 3 }));
             }
@@ -763,7 +780,7 @@ fn dch_to_char(nodes: &[Node<Dk>], tm: &Tm) -> Result<String, PgError> {
             }
             WW => num = Some(zpad((tm.yday - 1) / 7 + 1, if fm { 0 } else { 2 })),
             IW => {
-                let v = date2isoweek(tm.year, tm.mon as u32, tm.mday as u32);
+                let v = date2isoweek(tm.year, tm.mon, tm.mday);
                 num = Some(zpad(v, if fm { 0 } else { 2 }));
             }
             Q => {
@@ -795,8 +812,10 @@ fn dch_to_char(nodes: &[Node<Dk>], tm: &Tm) -> Result<String, PgError> {
                 let y = if matches!(key, YYYY | YYY | YY | Y) {
                     adjust_year(tm.year)
                 } else {
-                    adjust_year(date2isoyear(tm.year, tm.mon as u32, tm.mday as u32))
+                    adjust_year(date2isoyear(tm.year, tm.mon, tm.mday))
                 };
+                // The width follows the calendar year even for ISO years.
+                let width_year = adjust_year(tm.year);
                 let (w, v) = match key {
                     YYYY | IYYY => (4, y),
                     YYY | IYY => (3, y % 1000),
@@ -809,7 +828,7 @@ fn dch_to_char(nodes: &[Node<Dk>], tm: &Tm) -> Result<String, PgError> {
                     } else {
                         0
                     }
-                } else if y >= 0 {
+                } else if width_year >= 0 {
                     w
                 } else {
                     w + 1
@@ -843,7 +862,7 @@ fn dch_to_char(nodes: &[Node<Dk>], tm: &Tm) -> Result<String, PgError> {
                 }
             }
             W => num = Some(((tm.mday - 1) / 7 + 1).to_string()),
-            J => num = Some(date2j(tm.year, tm.mon as u32, tm.mday as u32).to_string()),
+            J => num = Some(date2j_any(tm.year, tm.mon, tm.mday).to_string()),
             FX => {}
         }
         if let Some(s) = num {
@@ -2316,16 +2335,14 @@ fn numeric_sci(v: &Numeric, post: i64) -> Result<String, PgError> {
     let (ip, fp) = text.split_once('.').unwrap_or((&text, ""));
     let digits: String = format!("{ip}{fp}");
     let first = digits.find(|c: char| c != '0').unwrap_or(0);
-    let mut exp = ip.len() as i64 - 1 - first as i64;
+    let exp = ip.len() as i64 - 1 - first as i64;
     let shifted = |exp: i64| -> Result<Numeric, PgError> {
         let p = Numeric::parse(&format!("1e{}", -exp)).unwrap_or_else(|_| Numeric::zero());
         Ok(v.abs().mul(&p)?.round(post))
     };
-    let mut m = shifted(exp)?;
-    if m.to_text().split('.').next().map(|s| s.len()).unwrap_or(1) > 1 {
-        exp += 1;
-        m = shifted(exp)?;
-    }
+    // PostgreSQL 15 keeps the exponent when rounding carries into a new
+    // digit (9.995 → 10.00e+00), and so does this.
+    let m = shifted(exp)?;
     let sign = if v.is_negative() { "-" } else { "" };
     Ok(format!(
         "{sign}{}e{}{:02}",
