@@ -70,6 +70,7 @@ mod exec;
 mod explain;
 mod expr;
 mod fkey;
+mod formatting;
 mod func;
 mod host;
 pub mod index;

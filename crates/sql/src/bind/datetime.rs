@@ -323,6 +323,35 @@ impl<'h> Binder<'h> {
                 let a = self.coerce_all(args, &[FLOAT8])?;
                 dt(DtOp::ToTimestamp, a, TIMESTAMPTZ)
             }
+            ("to_char", 2) => {
+                let t = match args[0].ty.oid {
+                    DATE | types::UNKNOWN => TIMESTAMPTZ,
+                    types::INT2 => INT4,
+                    o if matches!(
+                        o,
+                        TIMESTAMP | TIMESTAMPTZ | INTERVAL | NUMERIC | INT4 | types::INT8
+                    ) || o == types::FLOAT4
+                        || o == FLOAT8 =>
+                    {
+                        o
+                    }
+                    _ => return Ok(Err(args)),
+                };
+                let a = self.coerce_all(args, &[t, TEXT])?;
+                dt(DtOp::ToChar, a, TEXT)
+            }
+            ("to_number", 2) => {
+                let a = self.coerce_all(args, &[TEXT, TEXT])?;
+                dt(DtOp::ToNumber, a, NUMERIC)
+            }
+            ("to_date", 2) => {
+                let a = self.coerce_all(args, &[TEXT, TEXT])?;
+                dt(DtOp::ToDate, a, DATE)
+            }
+            ("to_timestamp", 2) => {
+                let a = self.coerce_all(args, &[TEXT, TEXT])?;
+                dt(DtOp::ToTimestampFmt, a, TIMESTAMPTZ)
+            }
             ("isfinite", 1) if fits(args[0].ty.oid, &[DATE, TIMESTAMP, TIMESTAMPTZ, INTERVAL]) => {
                 let t = if args[0].is_unknown() {
                     TIMESTAMPTZ

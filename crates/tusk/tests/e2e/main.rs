@@ -12,6 +12,8 @@
 //!   output; ALTER's lock, rewrite files and restart.
 //! - `datetime`: interval, time, timetz and the date/time operators and
 //!   functions against PostgreSQL 15's output; binary I/O; restart.
+//! - `formatting`: to_char / to_number / to_date / to_timestamp templates
+//!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
@@ -100,6 +102,7 @@ mod explain;
 mod fidelity;
 mod foreign_keys;
 mod functions;
+mod formatting;
 mod indexes;
 mod joins;
 mod json;
