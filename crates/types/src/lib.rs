@@ -21,6 +21,8 @@
 //! - [`interval`]: `interval` (months, days, microseconds): input in
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
+//! - [`tz`]: time zones from the system tzdata (TZif, POSIX rules) and
+//!   the session's `TimeZone` and `DateStyle`.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
@@ -34,6 +36,7 @@ pub mod interval;
 pub mod json;
 pub mod numeric;
 pub mod timeofday;
+pub mod tz;
 pub mod types;
 pub mod value;
 
