@@ -36,8 +36,8 @@ pub mod interval;
 pub mod json;
 pub mod numeric;
 pub mod timeofday;
-pub mod tz;
 pub mod types;
+pub mod tz;
 pub mod value;
 
 pub use cast::castable;

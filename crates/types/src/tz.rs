@@ -144,7 +144,9 @@ impl Zone {
             let rest = b.get(p..).unwrap_or(&[]);
             let rest = rest.strip_prefix(b"\n").unwrap_or(rest);
             let end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
-            std::str::from_utf8(&rest[..end]).ok().and_then(Posix::parse)
+            std::str::from_utf8(&rest[..end])
+                .ok()
+                .and_then(Posix::parse)
         } else {
             None
         };
@@ -602,7 +604,10 @@ mod tests {
         assert_eq!(la(utc(1997, 7, 10, 12, 0)).abbr, "PDT");
         // Local mean time before 1883-11-18.
         let lmt = la(utc(1800, 1, 1, 0, 0));
-        assert_eq!((lmt.off, lmt.abbr.as_str()), (-(7 * 3600 + 52 * 60 + 58), "LMT"));
+        assert_eq!(
+            (lmt.off, lmt.abbr.as_str()),
+            (-(7 * 3600 + 52 * 60 + 58), "LMT")
+        );
         // Far future: the footer rule.
         assert_eq!(la(utc(2400, 7, 1, 0, 0)).abbr, "PDT");
         // Gap: 2026-03-08 02:30 does not exist; PostgreSQL reads it as PST.
