@@ -95,8 +95,11 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
         DtError::UnknownZone(z) => PgError::error(
             sqlstate::INVALID_PARAMETER_VALUE,
             format!("time zone \"{z}\" not recognized"),
-        )
-        .with_hint("tusk knows only UTC and numeric offsets such as +02:00 so far."),
+        ),
+        DtError::TzOverflow => PgError::error(
+            sqlstate::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            format!("time zone displacement out of range: \"{s}\""),
+        ),
     }
 }
 

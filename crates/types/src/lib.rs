@@ -17,7 +17,8 @@
 //! - [`value`]: [`Value`], one SQL value; the text and binary wire
 //!   encodings, parameter decoding and the total order ([`compare`]).
 //! - [`numeric`]: [`Numeric`], PostgreSQL's arbitrary-precision decimal.
-//! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O.
+//! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O;
+//!   [`dtparse`] reads every input form PostgreSQL's parser takes.
 //! - [`interval`]: `interval` (months, days, microseconds): input in
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
@@ -32,6 +33,7 @@
 pub mod array;
 pub mod cast;
 pub mod datetime;
+pub mod dtparse;
 pub mod interval;
 pub mod json;
 pub mod numeric;
