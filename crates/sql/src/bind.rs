@@ -1045,6 +1045,14 @@ impl<'h> Binder<'h> {
                 self.sublink(q, SubUse::In(left, op, all, false))
             }
             E::Array(_) => Err(not_supported("arrays")),
+            E::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let z = self.bind_expr(time_zone)?;
+                let t = self.bind_expr(timestamp)?;
+                self.at_time_zone(vec![z, t])
+            }
             E::Trim { .. }
             | E::Position { .. }
             | E::Overlay { .. }
