@@ -86,6 +86,7 @@ mod control;
 mod copy;
 mod crash;
 mod datetime;
+mod timezones;
 mod explain;
 mod fidelity;
 mod foreign_keys;
