@@ -96,6 +96,11 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
             sqlstate::INVALID_PARAMETER_VALUE,
             format!("time zone \"{z}\" not recognized"),
         ),
+        DtError::MdFieldOverflow => PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            format!("date/time field value out of range: \"{s}\""),
+        )
+        .with_hint("Perhaps you need a different \"datestyle\" setting."),
         DtError::TzOverflow => PgError::error(
             sqlstate::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
             format!("time zone displacement out of range: \"{s}\""),

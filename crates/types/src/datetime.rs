@@ -84,6 +84,8 @@ pub enum DtError {
     UnknownZone(String),
     /// A numeric zone offset past 15 hours.
     TzOverflow,
+    /// A month past 12 or a day past 31 (PostgreSQL hints at DateStyle).
+    MdFieldOverflow,
 }
 
 const MONTHS: [&str; 12] = [
@@ -327,7 +329,12 @@ fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
     } else {
         let month = d.month.ok_or(DtError::Syntax)? as i64;
         let day = d.day.ok_or(DtError::Syntax)?;
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            // Month or day impossible whatever the month: maybe the field
+            // order is not the one meant.
+            return Err(DtError::MdFieldOverflow);
+        }
+        if day > days_in_month(year, month) {
             return Err(DtError::FieldOverflow);
         }
         days_from_civil(year, month as u32, day as u32)
@@ -530,6 +537,14 @@ mod tests {
             Err(DtError::FieldOverflow)
         );
         assert_eq!(parse_timestamptz("+infinity", 0), Err(DtError::Syntax));
+        let v = parse_timestamptz("2001-12-27 04:05:06-08", 0);
+        assert_eq!(parse_timestamptz("20011227T040506-08", 0), v);
+        assert_eq!(parse_timestamptz("J2452271 04:05:06-08", 0), v);
+        assert_eq!(parse_timestamptz("J2452271T040506-08", 0), v);
+        assert_eq!(
+            parse_timestamptz("27/12/2001 04:05:06.789-08", 0),
+            Err(DtError::MdFieldOverflow)
+        );
         assert_eq!(
             parse_date("January 8, 1999", 0),
             parse_date("1999-01-08", 0)

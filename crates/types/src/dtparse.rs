@@ -272,7 +272,7 @@ impl Decoded {
             }
             F::M => {
                 if !(1..=12).contains(&val) {
-                    return Err(DtError::FieldOverflow);
+                    return Err(DtError::MdFieldOverflow);
                 }
                 self.month = Some(val as u32);
             }
@@ -416,12 +416,40 @@ pub(crate) fn decode(s: &str) -> Result<Decoded, DtError> {
     let toks = tokenize(&lower)?;
     let order = tz::datestyle().1;
     let mut d = Decoded::default();
+    let mut julian = false;
     for tok in &toks {
+        if julian && !matches!(tok, Tok::Num(_)) {
+            return Err(DtError::Syntax);
+        }
         match tok {
-            Tok::Date(t) => {
-                if d.date_full() && t.contains('-') && d.offset_secs.is_none() {
+            Tok::Date(t) if d.date_full() => {
+                // A run-together time with its offset: "040506-08".
+                let Some(at) = t.find('-') else {
+                    return Err(DtError::Syntax);
+                };
+                if d.offset_secs.is_some() || d.zone.is_some() || !d.number_field(&t[..at])? {
                     return Err(DtError::Syntax);
                 }
+                d.offset_secs = Some(parse_offset(&t[at..])?);
+            }
+            Tok::Num(t) if julian => {
+                // J2452271[.5]: a Julian day, a fraction of it the time.
+                julian = false;
+                let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+                let jd: i64 = int.parse().map_err(|_| DtError::FieldOverflow)?;
+                if !(0..=2_147_483_647).contains(&jd) {
+                    return Err(DtError::FieldOverflow);
+                }
+                let (y, m, dd) = tusk_common::time::civil_from_days(jd - 2_440_588);
+                d.year = Some(y);
+                d.month = Some(m);
+                d.day = Some(dd as i64);
+                if !frac.is_empty() {
+                    let f: f64 = format!("0.{frac}").parse().map_err(|_| DtError::Syntax)?;
+                    d.tod_us = Some((f * 86_400_000_000.0).round() as i64);
+                }
+            }
+            Tok::Date(t) => {
                 let fields: Vec<&str> = t.split(['-', '/', '.']).collect();
                 if fields.iter().any(|f| f.is_empty()) {
                     return Err(DtError::Syntax);
@@ -482,6 +510,7 @@ pub(crate) fn decode(s: &str) -> Result<Decoded, DtError> {
                 "ad" => {}
                 "bc" => d.bc = true,
                 "t" | "at" | "on" => {}
+                "j" => julian = true,
                 "allballs" => d.tod_us = Some(0),
                 "epoch" | "now" | "today" | "tomorrow" | "yesterday" | "infinity" | "-infinity" => {
                     if d.special.is_some() {
