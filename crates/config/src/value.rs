@@ -252,7 +252,8 @@ fn zoneinfo_dir() -> PathBuf {
 }
 
 /// TimeZone: UTC/GMT, a name from the zoneinfo database (matched
-/// case-insensitively and shown with the database's spelling), or a number
+/// case-insensitively and shown with the database's spelling), a POSIX TZ
+/// string (as written), or a number
 /// of hours east of Greenwich as `SET TIME ZONE -7` sends, shown in
 /// PostgreSQL's POSIX form "<-07>+07".
 fn check_timezone(text: &str) -> Result<String, ValueError> {
@@ -276,19 +277,27 @@ fn check_timezone(text: &str) -> Result<String, ValueError> {
     let valid_chars = text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
-    if text.is_empty()
-        || !valid_chars
-        || text.starts_with('/')
-        || text
-            .split('/')
-            .any(|part| part.is_empty() || part.starts_with('.'))
-        || text.eq_ignore_ascii_case("localtime")
-        || text.eq_ignore_ascii_case("posixrules")
-    {
+    if text.eq_ignore_ascii_case("localtime") || text.eq_ignore_ascii_case("posixrules") {
         return Err(invalid());
     }
-    if let Some(name) = find_zone(&zoneinfo_dir(), text) {
-        return Ok(name);
+    let file_like = !text.is_empty()
+        && valid_chars
+        && !text.starts_with('/')
+        && !text
+            .split('/')
+            .any(|part| part.is_empty() || part.starts_with('.'));
+    if file_like {
+        if let Some(name) = find_zone(&zoneinfo_dir(), text) {
+            return Ok(name);
+        }
+    }
+    // A POSIX TZ string ('UTC+3', '<+05>-05', 'EST5EDT,M3.2.0,M11.1.0'),
+    // kept as written, as PostgreSQL shows it.
+    if tusk_types::tz::Posix::parse(text).is_some() {
+        return Ok(text.to_string());
+    }
+    if !file_like {
+        return Err(invalid());
     }
     // Etc/UTC and friends even without a zoneinfo database.
     for fixed in ["Etc/UTC", "Etc/GMT", "Etc/UCT", "Etc/Universal", "Etc/Zulu"] {

@@ -937,10 +937,8 @@ impl Session {
         conn.get_mut().socket_mut().deadline = None;
         conn.get_mut().socket_mut().idle_wait = Some((procs, slot));
         for (name, value) in settings.reported() {
-            if name == "IntervalStyle" {
-                // interval_out reads the session's style from the types crate.
-                tusk_sql::interval::set_style(&value);
-            }
+            // The output functions read these from the types crate.
+            apply_datetime_setting(name, &value);
             conn.parameter_status(name, &value);
         }
         conn.backend_key_data(pid, env.cancel_key);
@@ -1962,6 +1960,8 @@ impl Session {
         }
     }
 
+    /// Sends ParameterStatus for changed reported settings, and hands the
+    /// date/time ones to the types crate's session state first.
     fn send_changed(&mut self, names: Vec<&'static str>) {
         for n in names {
             if let Ok(v) = self.settings.show(n) {
@@ -1969,9 +1969,7 @@ impl Session {
                     self.procs.status(self.slot).set_application_name(&v);
                     elog::set_application(&v);
                 }
-                if n == "IntervalStyle" {
-                    tusk_sql::interval::set_style(&v);
-                }
+                apply_datetime_setting(n, &v);
                 self.conn.parameter_status(n, &v);
             }
         }
@@ -3047,4 +3045,17 @@ fn settings_row(r: tusk_config::session::PgSettingsRow) -> tusk_sql::Row {
     v.push(r.sourceline.map(Value::Int4).unwrap_or(Value::Null));
     v.push(Value::Bool(r.pending_restart));
     v
+}
+
+/// IntervalStyle, TimeZone and DateStyle live in the types crate's
+/// session state, where the output and input functions read them (as
+/// PostgreSQL's read its globals). Called by the backend process that
+/// owns the session, at start and on every change (SET, RESET, rollback).
+fn apply_datetime_setting(name: &str, value: &str) {
+    match name {
+        "IntervalStyle" => tusk_sql::interval::set_style(value),
+        "TimeZone" => tusk_sql::tz::set_session_zone(value),
+        "DateStyle" => tusk_sql::tz::set_datestyle(value),
+        _ => {}
+    }
 }

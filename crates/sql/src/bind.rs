@@ -1133,6 +1133,14 @@ impl<'h> Binder<'h> {
                     None => Err(not_supported(format!("{e}"))),
                 }
             }
+            E::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let z = self.bind_expr(time_zone)?;
+                let t = self.bind_expr(timestamp)?;
+                self.at_time_zone(vec![z, t])
+            }
             other => Err(not_supported(format!("expression \"{other}\""))),
         }
     }

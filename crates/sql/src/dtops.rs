@@ -75,6 +75,8 @@ pub(crate) enum DtOp {
     ToDate,
     /// to_timestamp(text, template).
     ToTimestampFmt,
+    /// `x AT TIME ZONE zone` / timezone(zone, x): arguments (zone, x).
+    AtZone,
 }
 
 fn ts_out_of_range() -> PgError {
@@ -142,6 +144,32 @@ pub(crate) fn ts_plus_interval(ts: i64, iv: &Interval) -> Result<i64, PgError> {
     check_ts(t as i128 + iv.micros as i128)
 }
 
+/// timestamptz_pl_interval: months and days move the calendar in the
+/// session zone's local time (so a day across a DST change is 23 or 25
+/// hours), then the time part is added to the instant.
+pub(crate) fn tstz_plus_interval(ts: i64, iv: &Interval) -> Result<i64, PgError> {
+    if ts == TS_NOBEGIN || ts == TS_NOEND {
+        return Ok(ts);
+    }
+    let mut t = ts;
+    if iv.months != 0 || iv.days != 0 {
+        let z = tusk_types::tz::session_zone();
+        let local = tusk_types::datetime::tstz_to_local_in(t, &z);
+        let local = ts_plus_interval(local, &Interval::new(iv.months, iv.days, 0))?;
+        t = tusk_types::datetime::local_to_tstz_in(local, &z);
+    }
+    check_ts(t as i128 + iv.micros as i128)
+}
+
+/// `ts + iv` for either timestamp type.
+fn plus_interval(like: &Value, iv: &Interval) -> Result<Value, PgError> {
+    let t = ts_value(like).unwrap_or(0);
+    Ok(match like {
+        Value::TimestampTz(_) => Value::TimestampTz(tstz_plus_interval(t, iv)?),
+        _ => Value::Timestamp(ts_plus_interval(t, iv)?),
+    })
+}
+
 fn ts_value(v: &Value) -> Option<i64> {
     match v {
         Value::Timestamp(t) | Value::TimestampTz(t) => Some(*t),
@@ -192,15 +220,11 @@ fn arith(op: ArithOp, a: &Value, b: &Value) -> Result<Value, PgError> {
         (ArithOp::Sub, Interval(x), Interval(y)) => {
             Interval(x.checked_sub(y).ok_or_else(iv_out_of_range)?)
         }
-        (ArithOp::Add, Timestamp(_) | TimestampTz(_), Interval(iv)) => {
-            same_ts(a, ts_plus_interval(ts_value(a).unwrap_or(0), iv)?)
-        }
-        (ArithOp::Add, Interval(iv), Timestamp(_) | TimestampTz(_)) => {
-            same_ts(b, ts_plus_interval(ts_value(b).unwrap_or(0), iv)?)
-        }
+        (ArithOp::Add, Timestamp(_) | TimestampTz(_), Interval(iv)) => plus_interval(a, iv)?,
+        (ArithOp::Add, Interval(iv), Timestamp(_) | TimestampTz(_)) => plus_interval(b, iv)?,
         (ArithOp::Sub, Timestamp(_) | TimestampTz(_), Interval(iv)) => {
             let n = iv.checked_neg().ok_or_else(iv_out_of_range)?;
-            same_ts(a, ts_plus_interval(ts_value(a).unwrap_or(0), &n)?)
+            plus_interval(a, &n)?
         }
         (ArithOp::Sub, Timestamp(x) | TimestampTz(x), Timestamp(y) | TimestampTz(y)) => {
             if [*x, *y].iter().any(|t| *t == TS_NOBEGIN || *t == TS_NOEND) {
@@ -353,7 +377,15 @@ fn canon(field: &str) -> String {
 }
 
 /// Fields of a timestamp (as value*10^scale, scale).
-fn ts_field(field: &str, t: i64, tz: bool, ty: &str) -> Result<(i128, u32), PgError> {
+fn ts_field(field: &str, utc: i64, tz: bool, ty: &str) -> Result<(i128, u32), PgError> {
+    // A timestamptz's fields are those of its local time in the session
+    // zone; its epoch stays the instant's.
+    let off = if tz {
+        tusk_types::tz::local_type_at(&tusk_types::tz::session_zone(), utc).off
+    } else {
+        0
+    };
+    let t = utc + off * 1_000_000;
     let days = t.div_euclid(USECS_PER_DAY);
     let tod = t.rem_euclid(USECS_PER_DAY);
     let (y, m, d) = ymd(days);
@@ -402,7 +434,7 @@ fn ts_field(field: &str, t: i64, tz: bool, ty: &str) -> Result<(i128, u32), PgEr
         }
         "doy" => ((days - from_ymd(y, 1, 1) + 1) as i128, 0),
         "epoch" => (
-            (t as i128) + PG_EPOCH_DAYS as i128 * USECS_PER_DAY as i128,
+            (utc as i128) + PG_EPOCH_DAYS as i128 * USECS_PER_DAY as i128,
             6,
         ),
         "julian" => {
@@ -417,7 +449,9 @@ fn ts_field(field: &str, t: i64, tz: bool, ty: &str) -> Result<(i128, u32), PgEr
                 ));
             }
         }
-        "timezone" | "timezone_hour" | "timezone_minute" if tz => (0, 0),
+        "timezone" if tz => (off as i128, 0),
+        "timezone_hour" if tz => ((off / 3600) as i128, 0),
+        "timezone_minute" if tz => ((off / 60 % 60) as i128, 0),
         "timezone" | "timezone_hour" | "timezone_minute" => {
             return Err(unit_unsupported(field, ty))
         }
@@ -644,6 +678,58 @@ fn trunc_ts(field: &str, t: i64, ty: &str) -> Result<i64, PgError> {
     })
 }
 
+/// date_trunc on a timestamptz: truncated in the session zone's (or the
+/// named zone's) local time; units of a day and up take the offset in
+/// force at the truncated time, smaller ones keep the original offset,
+/// as PostgreSQL's timestamptz_trunc does.
+fn trunc_tstz(field: &str, t: i64, zone: Option<&Value>) -> Result<i64, PgError> {
+    if t == TS_NOBEGIN || t == TS_NOEND {
+        return Ok(t);
+    }
+    let z = match zone {
+        Some(v) => zone_arg(v)?,
+        None => tusk_types::tz::session_zone(),
+    };
+    let off = tusk_types::tz::local_type_at(&z, t).off * 1_000_000;
+    let local = trunc_ts(field, t + off, "timestamp with time zone")?;
+    Ok(match field {
+        "microseconds" | "milliseconds" | "second" | "minute" | "hour" => local - off,
+        _ => tusk_types::datetime::local_to_tstz_in(local, &z),
+    })
+}
+
+/// A zone argument (AT TIME ZONE, timezone(), date_trunc's third,
+/// make_timestamptz's seventh): an abbreviation of the Default set, a zone
+/// name or POSIX string, or an interval east of UTC.
+pub(crate) fn zone_arg(v: &Value) -> Result<std::rc::Rc<tusk_types::tz::Zone>, PgError> {
+    use tusk_types::tz::Zone;
+    if let Value::Interval(iv) = v {
+        if iv.months != 0 || iv.days != 0 {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                format!(
+                    "interval time zone \"{}\" must not include months or days",
+                    tusk_types::interval::format(iv)
+                ),
+            ));
+        }
+        return Ok(std::rc::Rc::new(Zone::fixed(iv.micros / 1_000_000, "")));
+    }
+    let name = text_arg(v);
+    if let Some(off) = tusk_types::datetime::zone_abbrev(&name) {
+        return Ok(std::rc::Rc::new(Zone::fixed(
+            off,
+            &name.to_ascii_uppercase(),
+        )));
+    }
+    tusk_types::tz::lookup(&name).ok_or_else(|| {
+        PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("time zone \"{name}\" not recognized"),
+        )
+    })
+}
+
 fn trunc_interval(field: &str, iv: &Interval) -> Result<Interval, PgError> {
     let fl = tusk_types::interval::fields(iv);
     let years = fl.year;
@@ -771,9 +857,7 @@ pub(crate) fn eval(op: &DtOp, args: Vec<Value>, now: i64) -> Result<Value, PgErr
                 Value::Timestamp(t) => {
                     Value::Timestamp(trunc_ts(&field, *t, "timestamp without time zone")?)
                 }
-                Value::TimestampTz(t) => {
-                    Value::TimestampTz(trunc_ts(&field, *t, "timestamp with time zone")?)
-                }
+                Value::TimestampTz(t) => Value::TimestampTz(trunc_tstz(&field, *t, args.get(2))?),
                 Value::Interval(iv) => Value::Interval(trunc_interval(&field, iv)?),
                 other => other.clone(),
             }
@@ -824,9 +908,37 @@ pub(crate) fn eval(op: &DtOp, args: Vec<Value>, now: i64) -> Result<Value, PgErr
             let t = make_time(v[3], v[4], float_arg(&args[5]))?;
             let ts = check_ts(d as i128 * USECS_PER_DAY as i128 + t as i128)?;
             if *tz {
-                Value::TimestampTz(ts)
+                // Local time in the given zone, else the session's.
+                let z = match args.get(6) {
+                    Some(v) => zone_arg(v)?,
+                    None => tusk_types::tz::session_zone(),
+                };
+                Value::TimestampTz(check_ts(
+                    tusk_types::datetime::local_to_tstz_in(ts, &z) as i128
+                )?)
             } else {
                 Value::Timestamp(ts)
+            }
+        }
+        DtOp::AtZone => {
+            let z = zone_arg(&args[0])?;
+            match &args[1] {
+                Value::TimestampTz(t) => {
+                    Value::Timestamp(tusk_types::datetime::tstz_to_local_in(*t, &z))
+                }
+                Value::Timestamp(t) => Value::TimestampTz(check_ts(
+                    tusk_types::datetime::local_to_tstz_in(*t, &z) as i128,
+                )?),
+                Value::TimeTz(tt) => {
+                    // The zone's offset now, as PostgreSQL's timetz_zone.
+                    let off = tusk_types::tz::local_type_at(&z, now).off;
+                    let utc = tt.micros + tt.zone as i64 * 1_000_000;
+                    Value::TimeTz(tusk_types::timeofday::TimeTz {
+                        micros: (utc + off * 1_000_000).rem_euclid(USECS_PER_DAY),
+                        zone: -off as i32,
+                    })
+                }
+                other => other.clone(),
             }
         }
         DtOp::MakeInterval => {

@@ -11,7 +11,7 @@
 //! regression outputs expect byte for byte, and those rules only fall out
 //! of the same walk. Locale-dependent pieces (D, G, L, S, TM) use the C
 //! locale, as tusk's databases do. The session time zone comes from
-//! [`local_of_timestamptz`], the one place a zone-aware conversion plugs in.
+//! [`local_of_timestamptz`], which reads the session's TimeZone.
 //! Pure functions: any backend may call them.
 
 use tusk_common::sqlstate;
@@ -64,10 +64,10 @@ const RM_LOWER: [&str; 12] = [
 ];
 
 /// The session's view of a timestamptz: (local microseconds, offset in
-/// seconds east of UTC, zone abbreviation). tusk's session zone is UTC
-/// today; a zone-aware conversion replaces this body.
+/// seconds east of UTC, zone abbreviation) in the session's TimeZone.
 pub(crate) fn local_of_timestamptz(us: i64) -> (i64, i32, String) {
-    (us, 0, "UTC".to_string())
+    let lt = tusk_types::tz::local_type_at(&tusk_types::tz::session_zone(), us);
+    (us + lt.off * 1_000_000, lt.off as i32, lt.abbr)
 }
 
 /// Julian day of a (proleptic Gregorian) date; PostgreSQL's arithmetic,
@@ -1691,7 +1691,8 @@ pub(crate) fn to_timestamp(input: &str, fmt: &str) -> Result<i64, PgError> {
     if !valid_julian(p.year, p.mon, p.mday) {
         return Err(out_of_range());
     }
-    // No zone in the input: the session zone's offset (UTC today).
+    // A zone in the input is seconds west of UTC; without one the time
+    // is local to the session zone (converted below, once in range).
     let tz = p.gmtoffset.unwrap_or(0);
     let days = date2j(p.year, p.mon as u32, p.mday as u32) - date2j(2000, 1, 1);
     let t = days as i128 * USECS_PER_DAY as i128
@@ -1702,6 +1703,9 @@ pub(crate) fn to_timestamp(input: &str, fmt: &str) -> Result<i64, PgError> {
         return Err(out_of_range());
     }
     let mut t = t as i64;
+    if p.gmtoffset.is_none() {
+        t = tusk_types::tz::local_to_utc(&tusk_types::tz::session_zone(), t);
+    }
     if p.fprec > 0 && p.fprec < 6 {
         let unit = 10i64.pow(6 - p.fprec as u32);
         let r = t.rem_euclid(unit);

@@ -189,6 +189,38 @@ fn value_text(e: &ast::Expr, list_quote: bool) -> Result<String, PgError> {
     }
 }
 
+/// SET TIME ZONE INTERVAL '-08:00' HOUR TO MINUTE: the offset as the
+/// hours east that TimeZone takes ("-8"), refused if it has months or
+/// days, as PostgreSQL's check_timezone refuses them.
+fn interval_zone(iv: &ast::Interval) -> Result<String, PgError> {
+    let text = match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            other => return Err(syntax(format!("syntax error at or near \"{other}\""))),
+        },
+        other => return Err(syntax(format!("syntax error at or near \"{other}\""))),
+    };
+    let v = tusk_types::interval::parse(&text).map_err(|_| {
+        PgError::error(
+            sqlstate::INVALID_DATETIME_FORMAT,
+            format!("invalid input syntax for type interval: \"{text}\""),
+        )
+    })?;
+    let bad = |what: &str| {
+        PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            format!("invalid interval value for time zone: {what} not allowed"),
+        )
+    };
+    if v.months != 0 {
+        return Err(bad("month"));
+    }
+    if v.days != 0 {
+        return Err(bad("day"));
+    }
+    Ok(format!("{}", v.micros as f64 / 3_600_000_000.0))
+}
+
 /// SET's value list as text; `None` for DEFAULT.
 fn set_value(name: &str, values: &[ast::Expr]) -> Result<Option<String>, PgError> {
     if let [ast::Expr::Identifier(i)] = values {
@@ -308,7 +340,7 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                     {
                         None
                     }
-                    ast::Expr::Interval(_) => return Err(not_supported("SET TIME ZONE INTERVAL")),
+                    ast::Expr::Interval(iv) => Some(interval_zone(iv)?),
                     other => Some(value_text(other, false)?),
                 };
                 Ok(Utility::Set {

@@ -95,8 +95,16 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
         DtError::UnknownZone(z) => PgError::error(
             sqlstate::INVALID_PARAMETER_VALUE,
             format!("time zone \"{z}\" not recognized"),
+        ),
+        DtError::MdFieldOverflow => PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            format!("date/time field value out of range: \"{s}\""),
         )
-        .with_hint("tusk knows only UTC and numeric offsets such as +02:00 so far."),
+        .with_hint("Perhaps you need a different \"datestyle\" setting."),
+        DtError::TzOverflow => PgError::error(
+            sqlstate::INVALID_TIME_ZONE_DISPLACEMENT_VALUE,
+            format!("time zone displacement out of range: \"{s}\""),
+        ),
     }
 }
 
@@ -756,11 +764,13 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
         (Value::Float8(f), t) => float_to(f, types::FLOAT8, t)?,
         (Value::Numeric(n), t) => numeric_to(&n, t)?,
         (Value::Bool(b), types::INT4) => Value::Int4(b as i32),
-        (Value::TimestampTz(t), types::TIMESTAMP) => Value::Timestamp(t),
-        (Value::Timestamp(t), types::TIMESTAMPTZ) => Value::TimestampTz(t),
-        (Value::TimestampTz(t) | Value::Timestamp(t), types::DATE) => {
-            Value::Date(datetime::timestamp_to_date(t))
+        // Between timestamptz and the local types: the session zone.
+        (Value::TimestampTz(t), types::TIMESTAMP) => Value::Timestamp(datetime::tstz_to_local(t)),
+        (Value::Timestamp(t), types::TIMESTAMPTZ) => Value::TimestampTz(datetime::local_to_tstz(t)),
+        (Value::TimestampTz(t), types::DATE) => {
+            Value::Date(datetime::timestamp_to_date(datetime::tstz_to_local(t)))
         }
+        (Value::Timestamp(t), types::DATE) => Value::Date(datetime::timestamp_to_date(t)),
         (Value::Date(d), types::TIMESTAMP | types::TIMESTAMPTZ) => {
             let t = datetime::date_to_timestamp(d).ok_or_else(|| {
                 PgError::error(
@@ -771,7 +781,7 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             if to.oid == types::TIMESTAMP {
                 Value::Timestamp(t)
             } else {
-                Value::TimestampTz(t)
+                Value::TimestampTz(datetime::local_to_tstz(t))
             }
         }
         (Value::Interval(iv), types::TIME) => {
@@ -780,14 +790,20 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
         (Value::Time(t), types::INTERVAL) => {
             Value::Interval(crate::interval::Interval::new(0, 0, t))
         }
-        (Value::Time(t), types::TIMETZ) => {
-            Value::TimeTz(crate::timeofday::TimeTz { micros: t, zone: 0 })
-        }
+        (Value::Time(t), types::TIMETZ) => Value::TimeTz(crate::timeofday::TimeTz {
+            micros: t,
+            zone: -crate::timeofday::session_offset(now),
+        }),
         (Value::TimeTz(t), types::TIME) => Value::Time(t.micros),
         (Value::Timestamp(t) | Value::TimestampTz(t), types::TIME) => {
             if t == datetime::TS_NOBEGIN || t == datetime::TS_NOEND {
                 return Ok(Value::Null);
             }
+            let t = if from == types::TIMESTAMPTZ {
+                datetime::tstz_to_local(t)
+            } else {
+                t
+            };
             Value::Time(t.rem_euclid(crate::timeofday::USECS_PER_DAY))
         }
         (Value::TimestampTz(t), types::TIMETZ) => {
@@ -797,9 +813,13 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
                     "timestamp out of range",
                 ));
             }
+            let z = crate::tz::session_zone();
+            let off = crate::tz::local_type_at(&z, t).off;
+            let local = datetime::tstz_to_local_in(t, &z);
+            // TimeTz keeps its zone as PostgreSQL does: seconds west.
             Value::TimeTz(crate::timeofday::TimeTz {
-                micros: t.rem_euclid(crate::timeofday::USECS_PER_DAY),
-                zone: 0,
+                micros: local.rem_euclid(crate::timeofday::USECS_PER_DAY),
+                zone: -off as i32,
             })
         }
         (v, _) if from == to.oid => v,

@@ -2,11 +2,14 @@
 //!
 //! Values are PostgreSQL's: microseconds (timestamps) or days (date) since
 //! 2000-01-01, with i64::MIN / i64::MAX (i32 for dates) as -infinity /
-//! infinity. tusk has no time zone database yet, so the session zone is
-//! taken as UTC: output always carries `+00`, input without a zone is UTC,
-//! and numeric offsets (`+05:30`, `Z`, `UTC`, `GMT`) are honoured exactly.
+//! infinity. A timestamptz is UTC; it is shown as local time in the
+//! session's TimeZone (crate::tz) in the session's DateStyle, and input
+//! without a zone is local time there. Input may name an offset
+//! (`+05:30`), an abbreviation (`PST`, `Z`) or a zone ('Europe/Paris').
 
 use tusk_common::time::{civil_from_days, days_from_civil};
+
+use crate::tz::{self, DateOrder, DateStyle};
 
 /// Days from 1970-01-01 to 2000-01-01.
 const PG_EPOCH_DAYS: i64 = 10_957;
@@ -79,42 +82,143 @@ pub enum DtError {
     FieldOverflow,
     OutOfRange,
     UnknownZone(String),
+    /// A numeric zone offset past 15 hours.
+    TzOverflow,
+    /// A month past 12 or a day past 31 (PostgreSQL hints at DateStyle).
+    MdFieldOverflow,
 }
 
-fn fmt_date(days_since_2000: i64, out: &mut String) -> bool {
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/// Year (as printed, BC years counted down from 1), month, day and
+/// whether it is BC, of days since 2000-01-01.
+fn ymd_bc(days_since_2000: i64) -> (i64, u32, u32, bool) {
     let (y, m, d) = civil_from_days(days_since_2000 + PG_EPOCH_DAYS);
-    let (year, bc) = if y <= 0 { (1 - y, true) } else { (y, false) };
-    out.push_str(&format!("{year:04}-{m:02}-{d:02}"));
-    bc
+    if y <= 0 {
+        (1 - y, m, d, true)
+    } else {
+        (y, m, d, false)
+    }
 }
 
-/// Text output of a timestamp: `2026-11-22 01:30:55.123456+00` (the zone
-/// suffix only `with_tz`), trailing zeros of the fraction dropped.
-pub fn format_timestamp(us: i64, with_tz: bool) -> String {
-    match us {
-        TS_NOBEGIN => return "-infinity".into(),
-        TS_NOEND => return "infinity".into(),
-        _ => {}
+/// A date in a DateStyle: ISO 1997-02-10, SQL 02/10/1997 (DMY 10/02),
+/// Postgres 02-10-1997 (DMY 10-02), German 10.02.1997.
+fn push_date(out: &mut String, y: i64, m: u32, d: u32, style: DateStyle, order: DateOrder) {
+    let dmy = order == DateOrder::Dmy;
+    match style {
+        DateStyle::Iso => out.push_str(&format!("{y:04}-{m:02}-{d:02}")),
+        DateStyle::Sql if dmy => out.push_str(&format!("{d:02}/{m:02}/{y:04}")),
+        DateStyle::Sql => out.push_str(&format!("{m:02}/{d:02}/{y:04}")),
+        DateStyle::Postgres if dmy => out.push_str(&format!("{d:02}-{m:02}-{y:04}")),
+        DateStyle::Postgres => out.push_str(&format!("{m:02}-{d:02}-{y:04}")),
+        DateStyle::German => out.push_str(&format!("{d:02}.{m:02}.{y:04}")),
     }
-    let days = us.div_euclid(USECS_PER_DAY);
-    let tod = us.rem_euclid(USECS_PER_DAY);
-    let mut s = String::with_capacity(32);
-    let bc = fmt_date(days, &mut s);
+}
+
+/// hh:mm:ss[.ffffff] with the fraction's trailing zeros dropped.
+fn push_time(out: &mut String, tod: i64) {
     let secs = tod / 1_000_000;
     let frac = tod % 1_000_000;
-    s.push_str(&format!(
-        " {:02}:{:02}:{:02}",
+    out.push_str(&format!(
+        "{:02}:{:02}:{:02}",
         secs / 3600,
         secs / 60 % 60,
         secs % 60
     ));
     if frac != 0 {
         let f = format!("{frac:06}");
-        s.push('.');
-        s.push_str(f.trim_end_matches('0'));
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
     }
+}
+
+/// A numeric zone offset (seconds east) as PostgreSQL prints it: +hh,
+/// then :mm and :ss only when not zero.
+pub fn push_offset(out: &mut String, east: i64) {
+    let a = east.abs();
+    out.push(if east < 0 { '-' } else { '+' });
+    out.push_str(&format!("{:02}", a / 3600));
+    if a % 3600 != 0 {
+        out.push_str(&format!(":{:02}", a / 60 % 60));
+        if a % 60 != 0 {
+            out.push_str(&format!(":{:02}", a % 60));
+        }
+    }
+}
+
+/// Text output of a timestamp in the session's DateStyle; a
+/// `timestamptz` (`with_tz`) is shown in the session's TimeZone.
+pub fn format_timestamp(us: i64, with_tz: bool) -> String {
+    let (style, order) = tz::datestyle();
     if with_tz {
-        s.push_str("+00");
+        format_timestamp_in(us, Some(&tz::session_zone()), style, order)
+    } else {
+        format_timestamp_in(us, None, style, order)
+    }
+}
+
+/// Text output of a timestamp in an explicit style; `zone` for a
+/// timestamptz (shown as local time there with offset or abbreviation).
+pub fn format_timestamp_in(
+    us: i64,
+    zone: Option<&tz::Zone>,
+    style: DateStyle,
+    order: DateOrder,
+) -> String {
+    match us {
+        TS_NOBEGIN => return "-infinity".into(),
+        TS_NOEND => return "infinity".into(),
+        _ => {}
+    }
+    let lt = zone.map(|z| tz::local_type_at(z, us));
+    let local = us + lt.as_ref().map_or(0, |t| t.off * 1_000_000);
+    let days = local.div_euclid(USECS_PER_DAY);
+    let tod = local.rem_euclid(USECS_PER_DAY);
+    let (y, m, d, bc) = ymd_bc(days);
+    let mut s = String::with_capacity(40);
+    let push_zone = |s: &mut String| {
+        if let Some(t) = &lt {
+            s.push(' ');
+            if t.abbr.is_empty() {
+                push_offset(s, t.off);
+            } else {
+                s.push_str(&t.abbr);
+            }
+        }
+    };
+    match style {
+        DateStyle::Iso => {
+            push_date(&mut s, y, m, d, style, order);
+            s.push(' ');
+            push_time(&mut s, tod);
+            if let Some(t) = &lt {
+                push_offset(&mut s, t.off);
+            }
+        }
+        DateStyle::Sql | DateStyle::German => {
+            push_date(&mut s, y, m, d, style, order);
+            s.push(' ');
+            push_time(&mut s, tod);
+            push_zone(&mut s);
+        }
+        DateStyle::Postgres => {
+            let dow = (days + PG_EPOCH_DAYS + 4).rem_euclid(7) as usize;
+            s.push_str(DAYS[dow]);
+            s.push(' ');
+            let mon = MONTHS[m as usize - 1];
+            if order == DateOrder::Dmy {
+                s.push_str(&format!("{d:02} {mon}"));
+            } else {
+                s.push_str(&format!("{mon} {d:02}"));
+            }
+            s.push(' ');
+            push_time(&mut s, tod);
+            s.push_str(&format!(" {y:04}"));
+            push_zone(&mut s);
+        }
     }
     if bc {
         s.push_str(" BC");
@@ -122,54 +226,26 @@ pub fn format_timestamp(us: i64, with_tz: bool) -> String {
     s
 }
 
+/// Text output of a date in the session's DateStyle.
 pub fn format_date(days: i32) -> String {
+    let (style, order) = tz::datestyle();
+    format_date_in(days, style, order)
+}
+
+pub fn format_date_in(days: i32, style: DateStyle, order: DateOrder) -> String {
     match days {
         DATE_NOBEGIN => return "-infinity".into(),
         DATE_NOEND => return "infinity".into(),
         _ => {}
     }
     let mut s = String::with_capacity(16);
-    if fmt_date(days as i64, &mut s) {
+    let (y, m, d, bc) = ymd_bc(days as i64);
+    // A date in Postgres style prints like SQL's fields with dashes.
+    push_date(&mut s, y, m, d, style, order);
+    if bc {
         s.push_str(" BC");
     }
     s
-}
-
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl Cursor<'_> {
-    fn digits(&mut self, max: usize) -> Option<(i64, usize)> {
-        let start = self.i;
-        let mut v: i64 = 0;
-        while self.i < self.b.len() && self.b[self.i].is_ascii_digit() && self.i - start < max {
-            v = v * 10 + (self.b[self.i] - b'0') as i64;
-            self.i += 1;
-        }
-        if self.i == start {
-            None
-        } else {
-            Some((v, self.i - start))
-        }
-    }
-    fn eat(&mut self, c: u8) -> bool {
-        if self.b.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn skip_ws(&mut self) {
-        while self.i < self.b.len() && self.b[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-    fn rest(&self) -> &str {
-        std::str::from_utf8(&self.b[self.i..]).unwrap_or("")
-    }
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -191,166 +267,83 @@ struct Parsed {
     days: i64,
     tod_us: i64,
     offset_secs: Option<i64>,
+    /// A zone named in the input ('America/New_York'): its offset at
+    /// that local time applies.
+    zone: Option<std::rc::Rc<tz::Zone>>,
 }
 
 fn parse_fields(s: &str, now_us: i64) -> Result<Parsed, DtError> {
-    let t = s.trim();
-    let lower = t.to_ascii_lowercase();
-    let today = now_us.div_euclid(USECS_PER_DAY);
-    let special = |days: i64| {
-        Ok(Parsed {
-            days,
-            tod_us: 0,
-            offset_secs: Some(0),
-        })
-    };
-    match lower.as_str() {
-        "epoch" => return special(-PG_EPOCH_DAYS),
-        "now" => {
-            return Ok(Parsed {
-                days: today,
-                tod_us: now_us.rem_euclid(USECS_PER_DAY),
-                offset_secs: Some(0),
-            })
-        }
-        "today" => return special(today),
-        "tomorrow" => return special(today + 1),
-        "yesterday" => return special(today - 1),
-        _ => {}
-    }
-    let mut c = Cursor {
-        b: t.as_bytes(),
-        i: 0,
-    };
-    let (year, ylen) = c.digits(7).ok_or(DtError::Syntax)?;
-    if ylen < 3 && ylen != 0 {
-        // PostgreSQL reads 2-digit years as 19xx/20xx; refuse to guess.
-        return Err(DtError::Syntax);
-    }
-    if !c.eat(b'-') {
-        return Err(DtError::Syntax);
-    }
-    let (month, _) = c.digits(2).ok_or(DtError::Syntax)?;
-    if !c.eat(b'-') {
-        return Err(DtError::Syntax);
-    }
-    let (day, _) = c.digits(2).ok_or(DtError::Syntax)?;
-    let mut tod_us = 0i64;
-    let mut offset_secs = None;
-    // Time part, after 'T' or whitespace.
-    let save = c.i;
-    let had_sep = c.eat(b'T') || c.eat(b't') || {
-        c.skip_ws();
-        c.i > save
-    };
-    if had_sep && c.b.get(c.i).is_some_and(|b| b.is_ascii_digit()) {
-        let (h, _) = c.digits(2).ok_or(DtError::Syntax)?;
-        if !c.eat(b':') {
+    let d = crate::dtparse::decode(s)?;
+    // 'now' and 'today' are the session zone's local time.
+    let now_off = tz::local_type_at(&tz::session_zone(), now_us).off;
+    let local_now = now_us + now_off * 1_000_000;
+    let today = local_now.div_euclid(USECS_PER_DAY);
+    if let Some(sp) = d.special {
+        let dated = d.year.is_some() || d.month.is_some() || d.day.is_some() || d.bc;
+        if dated || (sp != "today" && sp != "tomorrow" && sp != "yesterday" && d.tod_us.is_some()) {
             return Err(DtError::Syntax);
         }
-        let (mi, _) = c.digits(2).ok_or(DtError::Syntax)?;
-        let mut sec = 0i64;
-        let mut frac_us = 0i64;
-        if c.eat(b':') {
-            sec = c.digits(2).ok_or(DtError::Syntax)?.0;
-            if c.eat(b'.') {
-                let start = c.i;
-                let mut n = 0usize;
-                let mut v = 0i64;
-                let mut round_up = false;
-                while c.i < c.b.len() && c.b[c.i].is_ascii_digit() {
-                    let d = (c.b[c.i] - b'0') as i64;
-                    if n < 6 {
-                        v = v * 10 + d;
-                    } else if n == 6 {
-                        round_up = d >= 5;
-                    }
-                    n += 1;
-                    c.i += 1;
-                }
-                if c.i == start {
-                    return Err(DtError::Syntax);
-                }
-                for _ in n..6 {
-                    v *= 10;
-                }
-                frac_us = v + round_up as i64;
-            }
-        }
-        if h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi > 0 || sec > 0 || frac_us > 0)) {
-            return Err(DtError::FieldOverflow);
-        }
-        tod_us = ((h * 60 + mi) * 60 + sec) * 1_000_000 + frac_us;
-    } else {
-        c.i = save;
-    }
-    // Zone.
-    c.skip_ws();
-    if c.i < c.b.len() && (c.b[c.i] == b'+' || c.b[c.i] == b'-') {
-        let neg = c.b[c.i] == b'-';
-        c.i += 1;
-        let (first, flen) = c.digits(6).ok_or(DtError::Syntax)?;
-        let (h, mut m, mut sec) = match flen {
-            1 | 2 => (first, 0, 0),
-            4 => (first / 100, first % 100, 0),
-            6 => (first / 10000, first / 100 % 100, first % 100),
+        let (days, tod_us, offset_secs) = match sp {
+            "epoch" => (-PG_EPOCH_DAYS, 0, Some(0)),
+            "now" => (today, local_now.rem_euclid(USECS_PER_DAY), Some(now_off)),
+            "today" => (today, 0, d.offset_secs),
+            "tomorrow" => (today + 1, 0, d.offset_secs),
+            "yesterday" => (today - 1, 0, d.offset_secs),
             _ => return Err(DtError::Syntax),
         };
-        if flen <= 2 && c.eat(b':') {
-            m = c.digits(2).ok_or(DtError::Syntax)?.0;
-            if c.eat(b':') {
-                sec = c.digits(2).ok_or(DtError::Syntax)?.0;
-            }
-        }
-        if h > 15 || m > 59 || sec > 59 {
-            return Err(DtError::FieldOverflow);
-        }
-        let off = h * 3600 + m * 60 + sec;
-        offset_secs = Some(if neg { -off } else { off });
-    } else {
-        let rest = c.rest();
-        let word_end = rest
-            .find(|ch: char| ch.is_ascii_whitespace())
-            .unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        let lw = word.to_ascii_lowercase();
-        match lw.as_str() {
-            "" => {}
-            w if zone_abbrev(w).is_some() => {
-                offset_secs = zone_abbrev(w);
-                c.i += word_end;
-            }
-            "bc" | "ad" => {}
-            _ => return Err(DtError::UnknownZone(word.to_string())),
-        }
+        let (offset_secs, zone) = if sp == "epoch" || sp == "now" {
+            (offset_secs, None)
+        } else {
+            (offset_secs, d.zone)
+        };
+        return Ok(Parsed {
+            days,
+            tod_us: tod_us
+                + if sp == "epoch" || sp == "now" {
+                    0
+                } else {
+                    d.tod_us.unwrap_or(0)
+                },
+            offset_secs,
+            zone,
+        });
     }
-    c.skip_ws();
-    let mut year = year;
-    let rest = c.rest().to_ascii_lowercase();
-    if rest == "bc" {
-        if year == 0 {
+    let mut year = d.year.ok_or(DtError::Syntax)?;
+    if d.bc {
+        if year <= 0 {
             return Err(DtError::FieldOverflow);
         }
         year = 1 - year;
-        c.i = c.b.len();
-    } else if rest == "ad" {
-        c.i = c.b.len();
-    }
-    if c.i != c.b.len() {
-        return Err(DtError::Syntax);
-    }
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || year == 0 && ylen > 0 && rest != "bc"
-    {
+    } else if year == 0 {
         return Err(DtError::FieldOverflow);
     }
-    let days = days_from_civil(year, month as u32, day as u32) - PG_EPOCH_DAYS;
+    if year.abs() > 10_000_000 {
+        return Err(DtError::OutOfRange);
+    }
+    let days = if let Some(doy) = d.doy {
+        let len = 365 + ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0) as i64;
+        if doy < 1 || doy > len {
+            return Err(DtError::FieldOverflow);
+        }
+        days_from_civil(year, 1, 1) + doy - 1
+    } else {
+        let month = d.month.ok_or(DtError::Syntax)? as i64;
+        let day = d.day.ok_or(DtError::Syntax)?;
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            // Month or day impossible whatever the month: maybe the field
+            // order is not the one meant.
+            return Err(DtError::MdFieldOverflow);
+        }
+        if day > days_in_month(year, month) {
+            return Err(DtError::FieldOverflow);
+        }
+        days_from_civil(year, month as u32, day as u32)
+    } - PG_EPOCH_DAYS;
     Ok(Parsed {
         days,
-        tod_us,
-        offset_secs,
+        tod_us: d.tod_us.unwrap_or(0),
+        offset_secs: d.offset_secs,
+        zone: d.zone,
     })
 }
 
@@ -364,7 +357,7 @@ fn check_ts(us: i128) -> Result<i64, DtError> {
 
 fn special_ts(s: &str) -> Option<i64> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "infinity" | "+infinity" => Some(TS_NOEND),
+        "infinity" => Some(TS_NOEND),
         "-infinity" => Some(TS_NOBEGIN),
         _ => None,
     }
@@ -377,7 +370,16 @@ pub fn parse_timestamptz(s: &str, now_us: i64) -> Result<i64, DtError> {
     }
     let p = parse_fields(s, now_us)?;
     let local = p.days as i128 * USECS_PER_DAY as i128 + p.tod_us as i128;
-    check_ts(local - p.offset_secs.unwrap_or(0) as i128 * 1_000_000)
+    let off = match (p.offset_secs, &p.zone) {
+        (Some(o), _) => o,
+        (None, z) => {
+            // Local time in the named or the session zone.
+            let z = z.clone().unwrap_or_else(tz::session_zone);
+            let l = check_ts(local)?;
+            (l - tz::local_to_utc(&z, l)) / 1_000_000
+        }
+    };
+    check_ts(local - off as i128 * 1_000_000)
 }
 
 /// `timestamp` (without time zone) input: a zone, if given, is ignored,
@@ -392,7 +394,7 @@ pub fn parse_timestamp(s: &str, now_us: i64) -> Result<i64, DtError> {
 
 pub fn parse_date(s: &str, now_us: i64) -> Result<i32, DtError> {
     match s.trim().to_ascii_lowercase().as_str() {
-        "infinity" | "+infinity" => return Ok(DATE_NOEND),
+        "infinity" => return Ok(DATE_NOEND),
         "-infinity" => return Ok(DATE_NOBEGIN),
         _ => {}
     }
@@ -416,6 +418,34 @@ pub fn date_to_timestamp(d: i32) -> Option<i64> {
         DATE_NOEND => Some(TS_NOEND),
         _ => check_ts(d as i128 * USECS_PER_DAY as i128).ok(),
     }
+}
+
+/// A timestamptz as local time (a `timestamp`) in zone `z`; infinities
+/// stay infinite.
+pub fn tstz_to_local_in(us: i64, z: &tz::Zone) -> i64 {
+    match us {
+        TS_NOBEGIN | TS_NOEND => us,
+        _ => us.saturating_add(tz::local_type_at(z, us).off * 1_000_000),
+    }
+}
+
+/// A local time (a `timestamp`) in zone `z` as a timestamptz.
+pub fn local_to_tstz_in(us: i64, z: &tz::Zone) -> i64 {
+    match us {
+        TS_NOBEGIN | TS_NOEND => us,
+        _ => tz::local_to_utc(z, us),
+    }
+}
+
+/// [`tstz_to_local_in`] the session zone (the timestamptz -> timestamp
+/// and -> date casts).
+pub fn tstz_to_local(us: i64) -> i64 {
+    tstz_to_local_in(us, &tz::session_zone())
+}
+
+/// [`local_to_tstz_in`] the session zone (timestamp/date -> timestamptz).
+pub fn local_to_tstz(us: i64) -> i64 {
+    local_to_tstz_in(us, &tz::session_zone())
 }
 
 /// Microseconds since 2000-01-01 from the real-time clock.
@@ -466,11 +496,143 @@ mod tests {
         assert_eq!(parse_timestamptz("garbage", 0), Err(DtError::Syntax));
         assert_eq!(
             parse_timestamptz("2000-01-01 00:00 Mars/Base", 0),
-            Err(DtError::UnknownZone("Mars/Base".into()))
+            Err(DtError::UnknownZone("mars/base".into()))
         );
         assert_eq!(parse_timestamp("2000-01-01 00:00:00+05", 0), Ok(0));
         assert_eq!(parse_date("2000-01-02", 0), Ok(1));
         assert_eq!(parse_date("0001-12-31 BC", 0), Ok(-730_120));
         assert!(parse_timestamptz("9999999-01-01", 0).is_err());
+        // PostgreSQL's other input forms (session zone UTC, MDY).
+        let v = parse_timestamptz("1997-02-10 17:32:01+00", 0).unwrap();
+        for s in [
+            "Mon Feb 10 17:32:01 1997 UTC",
+            "02-10-1997 17:32:01 Z",
+            "1997/02/10 17:32:01+0000",
+            "19970210 173201 -0000",
+            "Feb 10 5:32:01PM 1997",
+            "Feb-10-1997 17:32:01 GMT",
+            "1997.041 17:32:01 UTC",
+            "2000-03-15 09:32:01 GMT+8",
+            "10.02.1997 17:32:01 zulu",
+        ] {
+            if s.starts_with("2000") {
+                assert_eq!(
+                    parse_timestamptz(s, 0),
+                    parse_timestamptz("2000-03-15 17:32:01", 0),
+                    "{s}"
+                );
+                continue;
+            }
+            if s.starts_with("10.02") {
+                continue;
+            }
+            assert_eq!(parse_timestamptz(s, 0), Ok(v), "{s}");
+        }
+        assert_eq!(
+            parse_timestamptz("Feb 16 17:32:01 -0097", 0),
+            Err(DtError::TzOverflow)
+        );
+        assert_eq!(
+            parse_timestamptz("Feb 29 17:32:01 1997", 0),
+            Err(DtError::FieldOverflow)
+        );
+        assert_eq!(parse_timestamptz("+infinity", 0), Err(DtError::Syntax));
+        let v = parse_timestamptz("2001-12-27 04:05:06-08", 0);
+        assert_eq!(parse_timestamptz("20011227T040506-08", 0), v);
+        assert_eq!(parse_timestamptz("J2452271 04:05:06-08", 0), v);
+        assert_eq!(parse_timestamptz("J2452271T040506-08", 0), v);
+        assert_eq!(
+            parse_timestamptz("27/12/2001 04:05:06.789-08", 0),
+            Err(DtError::MdFieldOverflow)
+        );
+        assert_eq!(
+            parse_date("January 8, 1999", 0),
+            parse_date("1999-01-08", 0)
+        );
+    }
+
+    /// Outputs checked against PostgreSQL 15 (TimeZone America/Los_Angeles).
+    #[test]
+    fn styles_in_a_zone() {
+        let Some(la) = tz::lookup("America/Los_Angeles") else {
+            return;
+        };
+        let t = |s: &str| {
+            let l = parse_timestamp(s, 0).unwrap();
+            tz::local_to_utc(&la, l)
+        };
+        let f = |us, st, o| format_timestamp_in(us, Some(&la), st, o);
+        let v = t("1997-02-10 17:32:01");
+        assert_eq!(
+            f(v, DateStyle::Iso, DateOrder::Mdy),
+            "1997-02-10 17:32:01-08"
+        );
+        assert_eq!(
+            f(v, DateStyle::Postgres, DateOrder::Mdy),
+            "Mon Feb 10 17:32:01 1997 PST"
+        );
+        assert_eq!(
+            f(v, DateStyle::Postgres, DateOrder::Dmy),
+            "Mon 10 Feb 17:32:01 1997 PST"
+        );
+        assert_eq!(
+            f(v, DateStyle::Sql, DateOrder::Mdy),
+            "02/10/1997 17:32:01 PST"
+        );
+        assert_eq!(
+            f(v, DateStyle::Sql, DateOrder::Dmy),
+            "10/02/1997 17:32:01 PST"
+        );
+        assert_eq!(
+            f(v, DateStyle::German, DateOrder::Mdy),
+            "10.02.1997 17:32:01 PST"
+        );
+        let v = t("1997-07-10 17:32:01.25");
+        assert_eq!(
+            f(v, DateStyle::Postgres, DateOrder::Mdy),
+            "Thu Jul 10 17:32:01.25 1997 PDT"
+        );
+        // Local mean time before 1883.
+        let v = t("1800-01-01 00:00:00");
+        assert_eq!(
+            f(v, DateStyle::Iso, DateOrder::Mdy),
+            "1800-01-01 00:00:00-07:52:58"
+        );
+        assert_eq!(
+            f(v, DateStyle::Postgres, DateOrder::Mdy),
+            "Wed Jan 01 00:00:00 1800 LMT"
+        );
+        let v = t("0001-01-01 00:00:00 BC");
+        assert_eq!(
+            f(v, DateStyle::Postgres, DateOrder::Mdy),
+            "Sat Jan 01 00:00:00 0001 LMT BC"
+        );
+        let ts = |s, st, o| format_timestamp_in(parse_timestamp(s, 0).unwrap(), None, st, o);
+        assert_eq!(
+            ts("1997-02-10 17:32:01", DateStyle::Postgres, DateOrder::Mdy),
+            "Mon Feb 10 17:32:01 1997"
+        );
+        let d = parse_date("1997-02-10", 0).unwrap();
+        assert_eq!(
+            format_date_in(d, DateStyle::Postgres, DateOrder::Mdy),
+            "02-10-1997"
+        );
+        assert_eq!(
+            format_date_in(d, DateStyle::Sql, DateOrder::Dmy),
+            "10/02/1997"
+        );
+        assert_eq!(
+            format_date_in(d, DateStyle::German, DateOrder::Mdy),
+            "10.02.1997"
+        );
+        // A named zone in the input.
+        assert_eq!(
+            parse_timestamptz("1997-02-10 20:32:01 America/New_York", 0),
+            Ok(v_of(&la, "1997-02-10 17:32:01"))
+        );
+    }
+
+    fn v_of(z: &tz::Zone, s: &str) -> i64 {
+        tz::local_to_utc(z, parse_timestamp(s, 0).unwrap())
     }
 }

@@ -17,12 +17,15 @@
 //! - [`value`]: [`Value`], one SQL value; the text and binary wire
 //!   encodings, parameter decoding and the total order ([`compare`]).
 //! - [`numeric`]: [`Numeric`], PostgreSQL's arbitrary-precision decimal.
-//! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O.
+//! - [`datetime`]: `date`, `timestamp` and `timestamptz` text I/O;
+//!   [`dtparse`] reads every input form PostgreSQL's parser takes.
 //! - [`interval`]: `interval` (months, days, microseconds): input in
 //!   every PostgreSQL form, output per `IntervalStyle`, order, arithmetic.
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
 //! - [`uuid`], [`money`], [`bits`] (bit / varbit), [`lsn`] (pg_lsn
 //!   input and arithmetic): the scalar types of their own files.
+//! - [`tz`]: time zones from the system tzdata (TZif, POSIX rules) and
+//!   the session's `TimeZone` and `DateStyle`.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
 //! - [`usertype`]: the registry of user-defined (enum) types and enum
 //!   values' input, output and order.
@@ -35,6 +38,7 @@ pub mod array;
 pub mod bits;
 pub mod cast;
 pub mod datetime;
+pub mod dtparse;
 pub mod interval;
 pub mod json;
 pub mod lsn;
@@ -44,6 +48,7 @@ pub mod timeofday;
 pub mod types;
 pub mod usertype;
 pub mod uuid;
+pub mod tz;
 pub mod value;
 
 pub use cast::castable;

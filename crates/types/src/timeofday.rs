@@ -4,9 +4,10 @@
 //! Why the offset is kept, in seconds *west* of UTC: that is PostgreSQL's
 //! TimeTzADT (and so its binary wire form and 12-byte on-disk datum);
 //! `timetz` does not normalise to UTC, `'12:00+02'` prints back as
-//! written. Order is by the UTC instant, then by zone. tusk has no zone
-//! database yet, so only numeric offsets and UTC/GMT/Z are read. Nothing
-//! here does I/O; any process may call it.
+//! written. Order is by the UTC instant, then by zone. Numeric offsets
+//! and abbreviations are read; without one the session zone's offset
+//! today applies (a full zone name needs a date, so it is refused here as
+//! PostgreSQL does). Any process may call it.
 
 use std::cmp::Ordering;
 
@@ -191,13 +192,19 @@ pub fn parse_time(s: &str, now_us: i64) -> Result<i64, DtError> {
     parse_fields(s, now_us).map(|p| p.micros)
 }
 
-/// timetz_in: without a zone, the session's (UTC in tusk).
+/// timetz_in: without a zone, the session zone's offset today (as
+/// PostgreSQL takes it from the current date).
 pub fn parse_timetz(s: &str, now_us: i64) -> Result<TimeTz, DtError> {
     let p = parse_fields(s, now_us)?;
     Ok(TimeTz {
         micros: p.micros,
-        zone: -p.offset.unwrap_or(0),
+        zone: -p.offset.unwrap_or_else(|| session_offset(now_us)),
     })
+}
+
+/// The session zone's offset (seconds east) at `now_us`.
+pub fn session_offset(now_us: i64) -> i32 {
+    crate::tz::local_type_at(&crate::tz::session_zone(), now_us).off as i32
 }
 
 pub fn format_time(us: i64) -> String {

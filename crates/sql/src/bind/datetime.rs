@@ -197,6 +197,29 @@ impl<'h> Binder<'h> {
         Ok(out)
     }
 
+    /// `x AT TIME ZONE zone` (and timezone(zone, x)): a timestamptz gives
+    /// the local timestamp there, a timestamp the instant it names there,
+    /// a timetz the same instant at the zone's offset now.
+    pub(crate) fn at_time_zone(&mut self, args: Vec<Bound>) -> Result<Bound, PgError> {
+        let t = match args[1].ty.oid {
+            TIMESTAMP => TIMESTAMP,
+            TIMETZ => TIMETZ,
+            _ => TIMESTAMPTZ,
+        };
+        let z = if args[0].ty.oid == INTERVAL {
+            INTERVAL
+        } else {
+            TEXT
+        };
+        let ret = match t {
+            TIMESTAMP => TIMESTAMPTZ,
+            TIMETZ => TIMETZ,
+            _ => TIMESTAMP,
+        };
+        let a = self.coerce_all(args, &[z, t])?;
+        Ok(dt(DtOp::AtZone, a, ret))
+    }
+
     /// The date/time functions; `Err(args)` gives the arguments back when
     /// `name` is none of them (or the argument count does not fit).
     pub(crate) fn datetime_function(
@@ -235,29 +258,16 @@ impl<'h> Binder<'h> {
                 if n == 3 && t != TIMESTAMPTZ {
                     return Ok(Err(args));
                 }
-                let mut a = self.coerce_all(args, &[TEXT, t, TEXT])?;
-                if n == 3 {
-                    // The zone argument: tusk's zone is UTC; other zones
-                    // cannot be honoured yet.
-                    if let Some(Bound {
-                        e: Expr::Const(Value::Text(z)),
-                        ..
-                    }) = a.get(2)
-                    {
-                        if !matches!(
-                            z.to_ascii_lowercase().as_str(),
-                            "utc" | "gmt" | "z" | "etc/utc"
-                        ) {
-                            return Err(PgError::error(
-                                sqlstate::INVALID_PARAMETER_VALUE,
-                                format!("time zone \"{z}\" not recognized"),
-                            )
-                            .with_hint("tusk knows only UTC so far."));
-                        }
-                    }
-                    a.truncate(2);
-                }
+                let a = self.coerce_all(args, &[TEXT, t, TEXT])?;
                 dt(DtOp::Trunc, a, t)
+            }
+            ("timezone", 2)
+                if fits(
+                    args[0].ty.oid,
+                    &[TEXT, types::VARCHAR, types::BPCHAR, types::NAME, INTERVAL],
+                ) && fits(args[1].ty.oid, &[TIMESTAMP, TIMESTAMPTZ, TIMETZ, DATE]) =>
+            {
+                return self.at_time_zone(args).map(Ok);
             }
             ("age", 1 | 2)
                 if args
@@ -294,8 +304,8 @@ impl<'h> Binder<'h> {
                 let a = self.coerce_all(args, &[INT4, INT4, FLOAT8])?;
                 dt(DtOp::MakeTime, a, TIME)
             }
-            ("make_timestamp", 6) | ("make_timestamptz", 6) => {
-                let a = self.coerce_all(args, &[INT4, INT4, INT4, INT4, INT4, FLOAT8])?;
+            ("make_timestamp", 6) | ("make_timestamptz", 6 | 7) => {
+                let a = self.coerce_all(args, &[INT4, INT4, INT4, INT4, INT4, FLOAT8, TEXT])?;
                 let tz = name == "make_timestamptz";
                 dt(
                     DtOp::MakeTimestamp { tz },

@@ -98,6 +98,7 @@ mod datetime;
 mod drop_schema;
 mod errpos;
 mod enums;
+mod timezones;
 mod explain;
 mod fidelity;
 mod foreign_keys;
