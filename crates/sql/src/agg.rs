@@ -424,16 +424,16 @@ pub(crate) fn ext_step(
                 });
             }
         }
-        (AggKind::BitAnd | AggKind::BitOr | AggKind::BitXor, ExtState::Bits(acc)) => {
-            if !vals[0].is_null() {
-                let b = as_i64(&vals[0]);
-                *acc = Some(match (*acc, f.kind) {
-                    (None, _) => b,
-                    (Some(x), AggKind::BitAnd) => x & b,
-                    (Some(x), AggKind::BitOr) => x | b,
-                    (Some(x), _) => x ^ b,
-                });
-            }
+        (AggKind::BitAnd | AggKind::BitOr | AggKind::BitXor, ExtState::Bits(acc))
+            if !vals[0].is_null() =>
+        {
+            let b = as_i64(&vals[0]);
+            *acc = Some(match (*acc, f.kind) {
+                (None, _) => b,
+                (Some(x), AggKind::BitAnd) => x & b,
+                (Some(x), AggKind::BitOr) => x | b,
+                (Some(x), _) => x ^ b,
+            });
         }
         (AggKind::Stat1(..), ExtState::Float1 { n, sx, sxx }) => {
             if vals[0].is_null() {
@@ -548,14 +548,12 @@ pub(crate) fn ext_final(f: &AggFn, st: ExtState) -> Result<Value, PgError> {
                 Value::Array(Box::new(crate::array::Array::from_items(elem, items)))
             }
         }
-        (AggKind::ArrayAggArrays(elem), ExtState::Items(items, dims, count)) => match dims {
-            None => Value::Null,
-            Some(inner) => {
-                let mut dims = vec![(count as i32, 1)];
-                dims.extend(inner);
-                Value::Array(Box::new(crate::array::Array { elem, dims, items }))
-            }
-        },
+        (AggKind::ArrayAggArrays(_), ExtState::Items(_, None, _)) => Value::Null,
+        (AggKind::ArrayAggArrays(elem), ExtState::Items(items, Some(inner), count)) => {
+            let mut dims = vec![(count as i32, 1)];
+            dims.extend(inner);
+            Value::Array(Box::new(crate::array::Array { elem, dims, items }))
+        }
         (_, ExtState::Bool(b)) => b.map_or(Value::Null, Value::Bool),
         (_, ExtState::Bits(b)) => match (b, f.ret) {
             (None, _) => Value::Null,

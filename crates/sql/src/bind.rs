@@ -32,8 +32,8 @@ pub(crate) mod datetime;
 mod errpos;
 pub(crate) mod json;
 pub(crate) mod rowexpr;
-mod srf;
 mod scalars;
+mod srf;
 pub(crate) mod upsert;
 mod viewref;
 

@@ -1115,6 +1115,32 @@ fn overlaps(a: &[Value]) -> Value {
     }
 }
 
+/// The template functions: the template is the second argument.
+fn format_op(op: &DtOp, args: &[Value]) -> Result<Value, PgError> {
+    use crate::formatting as f;
+    let fmt = text_arg(&args[1]);
+    let text = |o: Option<String>| o.map(Value::Text).unwrap_or(Value::Null);
+    Ok(match op {
+        DtOp::ToChar => match &args[0] {
+            Value::Timestamp(t) => text(f::timestamp_to_char(*t, false, &fmt)?),
+            Value::TimestampTz(t) => text(f::timestamp_to_char(*t, true, &fmt)?),
+            Value::Interval(iv) => text(f::interval_to_char(iv, &fmt)?),
+            Value::Numeric(n) => Value::Text(f::numeric_to_char(n, &fmt)?),
+            Value::Int2(i) => Value::Text(f::int_to_char(*i as i64, &fmt)?),
+            Value::Int4(i) => Value::Text(f::int_to_char(*i as i64, &fmt)?),
+            Value::Int8(i) => Value::Text(f::int_to_char(*i, &fmt)?),
+            Value::Float4(x) => Value::Text(f::float_to_char(*x as f64, &fmt, 6)?),
+            Value::Float8(x) => Value::Text(f::float_to_char(*x, &fmt, 15)?),
+            _ => Value::Null,
+        },
+        DtOp::ToNumber => f::to_number(&text_arg(&args[0]), &fmt)?
+            .map(Value::Numeric)
+            .unwrap_or(Value::Null),
+        DtOp::ToDate => Value::Date(f::to_date(&text_arg(&args[0]), &fmt)?),
+        _ => Value::TimestampTz(f::to_timestamp(&text_arg(&args[0]), &fmt)?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1165,30 +1191,4 @@ mod tests {
         assert_eq!(f("epoch", &iv), "37015506.000000");
         assert_eq!(f("month", &iv), "2");
     }
-}
-
-/// The template functions: the template is the second argument.
-fn format_op(op: &DtOp, args: &[Value]) -> Result<Value, PgError> {
-    use crate::formatting as f;
-    let fmt = text_arg(&args[1]);
-    let text = |o: Option<String>| o.map(Value::Text).unwrap_or(Value::Null);
-    Ok(match op {
-        DtOp::ToChar => match &args[0] {
-            Value::Timestamp(t) => text(f::timestamp_to_char(*t, false, &fmt)?),
-            Value::TimestampTz(t) => text(f::timestamp_to_char(*t, true, &fmt)?),
-            Value::Interval(iv) => text(f::interval_to_char(iv, &fmt)?),
-            Value::Numeric(n) => Value::Text(f::numeric_to_char(n, &fmt)?),
-            Value::Int2(i) => Value::Text(f::int_to_char(*i as i64, &fmt)?),
-            Value::Int4(i) => Value::Text(f::int_to_char(*i as i64, &fmt)?),
-            Value::Int8(i) => Value::Text(f::int_to_char(*i, &fmt)?),
-            Value::Float4(x) => Value::Text(f::float_to_char(*x as f64, &fmt, 6)?),
-            Value::Float8(x) => Value::Text(f::float_to_char(*x, &fmt, 15)?),
-            _ => Value::Null,
-        },
-        DtOp::ToNumber => f::to_number(&text_arg(&args[0]), &fmt)?
-            .map(Value::Numeric)
-            .unwrap_or(Value::Null),
-        DtOp::ToDate => Value::Date(f::to_date(&text_arg(&args[0]), &fmt)?),
-        _ => Value::TimestampTz(f::to_timestamp(&text_arg(&args[0]), &fmt)?),
-    })
 }

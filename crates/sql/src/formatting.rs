@@ -1884,10 +1884,8 @@ fn parse_num_template(fmt: &str) -> Result<(Vec<Node<Nk>>, NumDesc), PgError> {
                 }
                 d.zero_end = d.pre + d.post;
             }
-            Nk::B => {
-                if d.pre == 0 && d.post == 0 && !d.has(F_ZERO) {
-                    d.flag |= F_BLANK;
-                }
+            Nk::B if d.pre == 0 && d.post == 0 && !d.has(F_ZERO) => {
+                d.flag |= F_BLANK;
             }
             Nk::D | Nk::Dec => {
                 if *key == Nk::D {
@@ -2123,7 +2121,7 @@ fn number_to_char(
     }
     let sign_wrote;
     if d.has(F_PLUS) || d.has(F_MINUS) {
-        sign_wrote = !(d.has(F_PLUS) && !d.has(F_MINUS));
+        sign_wrote = !d.has(F_PLUS) || d.has(F_MINUS);
     } else {
         if sign != b'-' && d.has(F_FILLMODE) {
             d.flag &= !F_BRACKET;
@@ -2226,10 +2224,8 @@ fn number_to_char(
                     p.out.push(b' ');
                 }
             }
-            Nk::SG => {
-                if p.sign != 0 {
-                    p.out.push(p.sign);
-                }
+            Nk::SG if p.sign != 0 => {
+                p.out.push(p.sign);
             }
             _ => {}
         }

@@ -443,7 +443,7 @@ fn float_fn(f: MathFn, a: f64, b: f64) -> Result<f64, PgError> {
             a.acosh()
         }
         M::Atanh => {
-            if a < -1.0 || a > 1.0 {
+            if !(-1.0..=1.0).contains(&a) {
                 return Err(out_of_range());
             }
             if a == 1.0 {

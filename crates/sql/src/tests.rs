@@ -2247,6 +2247,6 @@ fn lateral_subqueries_match_postgres() {
     }
 }
 
+mod aggs;
 /// Error cursor positions (bind/errpos.rs).
 mod errpos;
-mod aggs;

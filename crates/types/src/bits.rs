@@ -44,7 +44,7 @@ impl BitString {
     fn from_bits(bits: impl Iterator<Item = bool>) -> BitString {
         let mut out = BitString::zeros(0);
         for b in bits {
-            if out.len % 8 == 0 {
+            if out.len.is_multiple_of(8) {
                 out.data.push(0);
             }
             out.len += 1;
@@ -60,7 +60,7 @@ impl BitString {
     /// Zero the bits past `len` in the last byte.
     fn clean(mut self) -> BitString {
         self.data.truncate(self.len.div_ceil(8));
-        if self.len % 8 != 0 {
+        if !self.len.is_multiple_of(8) {
             if let Some(last) = self.data.last_mut() {
                 *last &= 0xFFu8 << (8 - self.len % 8);
             }
@@ -113,7 +113,7 @@ pub fn parse(s: &str) -> Result<BitString, PgError> {
 }
 
 fn push(mut b: BitString, bit: bool) -> BitString {
-    if b.len % 8 == 0 {
+    if b.len.is_multiple_of(8) {
         b.data.push(0);
     }
     b.len += 1;

@@ -481,11 +481,8 @@ pub(crate) fn decode(s: &str) -> Result<Decoded, DtError> {
                     d.number(b, order)?;
                 } else if (t.contains('.') && t.find('.').unwrap_or(0) > 2)
                     || (t.len() >= 6 && (!d.date_full() || d.tod_us.is_none()))
+                    || d.date_full()
                 {
-                    if !d.number_field(t)? {
-                        return Err(DtError::Syntax);
-                    }
-                } else if d.date_full() {
                     if !d.number_field(t)? {
                         return Err(DtError::Syntax);
                     }
@@ -555,7 +552,7 @@ pub(crate) fn decode(s: &str) -> Result<Decoded, DtError> {
     if let Some(pm) = d.pm {
         let t = d.tod_us.ok_or(DtError::Syntax)?;
         let h = t / 3_600_000_000;
-        if !(1..=12).contains(&h) && !(h == 0 && !pm) {
+        if !((1..=12).contains(&h) || h == 0 && !pm) {
             return Err(DtError::FieldOverflow);
         }
         let rest = t % 3_600_000_000;

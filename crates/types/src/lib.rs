@@ -46,9 +46,9 @@ pub mod money;
 pub mod numeric;
 pub mod timeofday;
 pub mod types;
+pub mod tz;
 pub mod usertype;
 pub mod uuid;
-pub mod tz;
 pub mod value;
 
 pub use cast::castable;

@@ -119,7 +119,7 @@ pub fn format(v: i64) -> String {
     }
     out.push('$');
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -180,7 +180,7 @@ fn num_word(v: u64) -> String {
     if tu == 0 {
         return format!("{hundreds} hundred");
     }
-    let rest = if v % 10 == 0 && tu > 10 {
+    let rest = if v.is_multiple_of(10) && tu > 10 {
         tens(tu / 10).to_string()
     } else if tu < 20 {
         SMALL[tu as usize].to_string()
@@ -188,7 +188,7 @@ fn num_word(v: u64) -> String {
         format!("{} {}", tens(tu / 10), SMALL[(v % 10) as usize])
     };
     if v > 99 {
-        if v % 10 == 0 && tu > 10 {
+        if v.is_multiple_of(10) && tu > 10 {
             format!("{hundreds} hundred {rest}")
         } else if tu < 20 {
             format!("{hundreds} hundred and {rest}")

@@ -577,6 +577,9 @@ impl Numeric {
             }
             return Ok(Numeric::zero().round(MAX_DISPLAY_SCALE));
         }
+        // PostgreSQL's literal, not LOG10_E: the scale estimate must
+        // truncate exactly where PostgreSQL's does.
+        #[allow(clippy::approx_constant)]
         let val = val * 0.434294481903252;
         let rscale = (MIN_SIG_DIGITS - val as i64)
             .max(self.scale as i64)

@@ -343,7 +343,7 @@ pub(crate) fn expand_grouping_sets(items: &[ast::Expr]) -> Option<Vec<Vec<&ast::
             ast::Expr::GroupingSets(_) | ast::Expr::Rollup(_) | ast::Expr::Cube(_)
         )
     }
-    fn product<'a>(parts: Vec<Vec<Vec<&'a ast::Expr>>>) -> Vec<Vec<&'a ast::Expr>> {
+    fn product(parts: Vec<Vec<Vec<&ast::Expr>>>) -> Vec<Vec<&ast::Expr>> {
         let mut out: Vec<Vec<&ast::Expr>> = vec![Vec::new()];
         for p in parts {
             let mut next = Vec::with_capacity(out.len() * p.len());

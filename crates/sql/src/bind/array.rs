@@ -690,10 +690,10 @@ impl Binder<'_> {
             .find(|(n, k, _, _)| *n == name && *k == args.len())
             // regexp_replace(s, p, r, start): strfuncs.rs's.
             .filter(|_| {
-                !(name == "regexp_replace"
-                    && args.len() == 4
-                    && !args[3].is_unknown()
-                    && !is_stringish(args[3].ty.oid))
+                name != "regexp_replace"
+                    || args.len() != 4
+                    || args[3].is_unknown()
+                    || is_stringish(args[3].ty.oid)
             })
         {
             let mut bound = Vec::with_capacity(args.len());

@@ -241,7 +241,7 @@ fn text_the_client_did_not_send_has_no_position() {
     // position would point into a string the client never saw.
     let h = FakeHost::new();
     let stmts = parse("select nosuch from (values (1)) v(a)").unwrap();
-    let e = prepare(&stmts[0], &[], &h).err().expect("an error");
+    let e = prepare(&stmts[0], &[], &h).expect_err("an error");
     assert_eq!(e.message, "column \"nosuch\" does not exist");
     assert_eq!(e.position, None);
     // Errors PostgreSQL reports without a position stay without one.
