@@ -86,6 +86,10 @@ pub(crate) enum SrfOp {
     Matches,
     /// A json set-returning function (json.rs); `.1`: over json, not jsonb.
     Json(crate::json::JsonSrf, bool),
+    /// pg_partition_ancestors / pg_partition_tree (`true`): tusk has no
+    /// partitioned tables, and PostgreSQL gives no rows for a relation that
+    /// is neither a partition nor partitioned.
+    Partitions(bool),
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
@@ -95,7 +99,7 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     }
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
-        SrfOp::Json(..) => Vec::new(),
+        SrfOp::Json(..) | SrfOp::Partitions(_) => Vec::new(),
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => Vec::new(),

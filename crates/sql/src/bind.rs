@@ -2013,7 +2013,7 @@ impl<'h> Binder<'h> {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
-        let args = match crate::usertype::row_function(self, name, args)? {
+        let mut args = match crate::usertype::row_function(self, name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -2061,6 +2061,18 @@ impl<'h> Binder<'h> {
                     if ok && best.is_none_or(|(_, e, p)| (exact, preferred) > (e, p)) {
                         best = Some((s, exact, preferred));
                     }
+                }
+            }
+        }
+        if let Some((_, exact, _)) = best {
+            // A user function matching more argument types exactly wins
+            // over a built-in reached through casts (div(int, int) of the
+            // user's over pg_catalog.div(numeric, numeric)), as PostgreSQL
+            // ranks candidates from every schema together.
+            if exact < args.len() && self.user_function_exactness(name, &args)? > exact {
+                match self.user_function(None, name, args, false)? {
+                    Ok(b) => return Ok(b),
+                    Err(a) => args = a,
                 }
             }
         }
@@ -2145,6 +2157,27 @@ impl<'h> Binder<'h> {
     /// A call of a user-defined routine (routine.rs), after the
     /// built-in functions found no match: `Err(args)` gives the
     /// arguments back when no routine of that name accepts them.
+    /// How many of `args`' types the user function `name` that a call
+    /// would choose takes exactly (0 when none applies).
+    fn user_function_exactness(&self, name: &str, args: &[Bound]) -> Result<usize, PgError> {
+        let cands = self.host.lookup_routines(None, name)?;
+        if cands.is_empty() {
+            return Ok(0);
+        }
+        let arg_types: Vec<Oid> = args.iter().map(|a| a.ty.oid).collect();
+        Ok(
+            match crate::routine::choose(&cands, &arg_types, &implicit_ok)? {
+                Some(def) => def
+                    .arg_types
+                    .iter()
+                    .zip(&arg_types)
+                    .filter(|(p, a)| p == a)
+                    .count(),
+                None => 0,
+            },
+        )
+    }
+
     fn user_function(
         &mut self,
         schema: Option<&str>,
@@ -2613,6 +2646,16 @@ impl<'h> Binder<'h> {
                 name,
                 alias,
                 args: Some(args),
+                with_ordinality: true,
+                ..
+            } => self.with_ordinality(alias.as_ref(), |b, bare| {
+                b.function_in_from(name, bare, args)
+                    .map_err(|e| b.function_name_pos(e, name))
+            }),
+            ast::TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
                 ..
             } => self
                 .function_in_from(name, alias.as_ref(), args)
@@ -2731,17 +2774,54 @@ impl<'h> Binder<'h> {
                 alias,
                 array_exprs,
                 with_offset: false,
-                with_ordinality: false,
+                with_ordinality,
                 ..
             } if array_exprs.len() == 1 => {
-                let arg = self.bind_expr(&array_exprs[0])?;
-                match self.array_set_function("unnest", alias.as_ref(), vec![arg])? {
-                    Ok(r) => Ok(r),
-                    Err(_) => Err(not_supported("unnest() in FROM")),
+                let unnest = |b: &mut Self, alias: Option<&ast::TableAlias>| {
+                    let arg = b.bind_expr(&array_exprs[0])?;
+                    match b.array_set_function("unnest", alias, vec![arg])? {
+                        Ok(r) => Ok(r),
+                        Err(_) => Err(not_supported("unnest() in FROM")),
+                    }
+                };
+                if *with_ordinality {
+                    self.with_ordinality(alias.as_ref(), unnest)
+                } else {
+                    unnest(self, alias.as_ref())
                 }
             }
             other => Err(not_supported(format!("FROM item \"{other}\""))),
         }
+    }
+
+    /// `f(...) WITH ORDINALITY [AS a(cols)]`: the function bound by `bind`
+    /// under the alias's name only, then one int8 column `ordinality`
+    /// appended, the alias's column list covering it too.
+    fn with_ordinality(
+        &mut self,
+        alias: Option<&ast::TableAlias>,
+        bind: impl FnOnce(&mut Self, Option<&ast::TableAlias>) -> Result<(Source, Scope), PgError>,
+    ) -> Result<(Source, Scope), PgError> {
+        let bare = alias.map(|a| ast::TableAlias {
+            columns: Vec::new(),
+            ..a.clone()
+        });
+        let (src, scope) = bind(self, bare.as_ref())?;
+        let item = &scope.items[0];
+        if scope.width != item.visible {
+            return Err(not_supported("WITH ORDINALITY on this function"));
+        }
+        let mut cols: Vec<(String, Ty)> = item.cols[..item.visible]
+            .iter()
+            .map(|c| (c.name.clone(), c.ty))
+            .collect();
+        cols.push(("ordinality".into(), Ty::new(types::INT8)));
+        let n = cols.len();
+        let mut scope = Scope::single(item.alias.clone(), None, cols, n);
+        if let Some(a) = alias {
+            Self::apply_alias(&mut scope, a)?;
+        }
+        Ok((Source::Ordinality(Box::new(src)), scope))
     }
 
     /// Join two bound FROM items: the right item's columns follow the
@@ -3326,6 +3406,10 @@ impl<'h> Binder<'h> {
             Ok(r) => return Ok(r),
             Err(bound) => bound,
         };
+        let bound = match self.partition_set_function(&fname, alias, bound)? {
+            Ok(r) => return Ok(r),
+            Err(bound) => bound,
+        };
         if fname != "generate_series" {
             if let Some(r) = self.set_function_in_from(&fname, alias, bound)? {
                 return Ok(r);
@@ -3406,6 +3490,59 @@ impl<'h> Binder<'h> {
             },
             Scope::single(Some(alias_name), None, vec![(col, ty)], 1),
         ))
+    }
+
+    /// pg_partition_ancestors(regclass) and pg_partition_tree(regclass) in
+    /// FROM (psql's \d asks for a table's trigger ancestors with the
+    /// first); `Err(args)` for any other call.
+    fn partition_set_function(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        args: Vec<Bound>,
+    ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let regclass = || Ty::new(types::REGCLASS);
+        let (tree, mut cols) = match (fname, args.len()) {
+            ("pg_partition_ancestors", 1) => (false, vec![("relid".to_string(), regclass())]),
+            ("pg_partition_tree", 1) => (
+                true,
+                vec![
+                    ("relid".to_string(), regclass()),
+                    ("parentrelid".to_string(), regclass()),
+                    ("isleaf".to_string(), Ty::new(types::BOOL)),
+                    ("level".to_string(), Ty::new(types::INT4)),
+                ],
+            ),
+            _ => return Ok(Err(args)),
+        };
+        let arg = args.into_iter().next().expect("one argument");
+        let arg = self.coerce(arg, regclass())?;
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        if let Some(al) = alias {
+            if al.columns.len() > cols.len() {
+                return Err(PgError::error(
+                    sqlstate::INVALID_COLUMN_REFERENCE,
+                    format!(
+                        "table \"{alias_name}\" has {} columns available but {} columns specified",
+                        cols.len(),
+                        al.columns.len()
+                    ),
+                ));
+            }
+            for (c, n) in cols.iter_mut().zip(al.columns.iter()) {
+                c.0 = ident_name(&n.name);
+            }
+        }
+        let width = cols.len();
+        Ok(Ok((
+            Source::SetFunc {
+                op: crate::arrays::SrfOp::Partitions(tree),
+                args: vec![arg.e],
+            },
+            Scope::single(Some(alias_name), None, cols, width),
+        )))
     }
 
     /// A user-defined function in FROM: its rows (one per call for a

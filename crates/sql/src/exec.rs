@@ -194,6 +194,27 @@ pub(crate) trait Node {
     fn close(&mut self);
 }
 
+/// `WITH ORDINALITY`: each row of a function in FROM with its number.
+struct OrdinalityNode {
+    input: Box<dyn Node>,
+    n: i64,
+}
+
+impl Node for OrdinalityNode {
+    fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let Some(mut row) = self.input.next(cx)? else {
+            return Ok(None);
+        };
+        self.n += 1;
+        row.push(Value::Int8(self.n));
+        Ok(Some(row))
+    }
+
+    fn close(&mut self) {
+        self.input.close();
+    }
+}
+
 /// No FROM: one row with no columns.
 pub(crate) struct ResultNode {
     pub done: bool,
@@ -804,6 +825,7 @@ pub(crate) fn materialize(
         }
         Source::Result
         | Source::Series { .. }
+        | Source::Ordinality(_)
         | Source::Function { .. }
         | Source::SetFunc { .. }
         | Source::Rows(_)
@@ -1385,6 +1407,10 @@ pub(crate) fn build_source(
             let rows = crate::arrays::srf_rows(*op, vals)?;
             Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
         }
+        Source::Ordinality(inner) => Box::new(OrdinalityNode {
+            input: build_source(inner, cx, relations)?,
+            n: 0,
+        }),
         Source::Function { def, args } => {
             let mut vals = Vec::with_capacity(args.len());
             for a in args {

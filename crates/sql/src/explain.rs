@@ -1509,6 +1509,11 @@ impl Walk<'_> {
                     self.delegate(src, ex)?,
                 )
             }
+            // The function's own node; the numbering costs nothing.
+            Source::Ordinality(inner) => {
+                let (p, _) = self.source(inner, &mut None)?;
+                (p, self.delegate(src, ex)?)
+            }
             Source::SetFunc { op, .. } => (
                 PNode {
                     node_type: "Function Scan",
@@ -3020,6 +3025,8 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::SplitToTable => "regexp_split_to_table",
         SrfOp::Matches => "regexp_matches",
         SrfOp::Json(..) => "json_each",
+        SrfOp::Partitions(false) => "pg_partition_ancestors",
+        SrfOp::Partitions(true) => "pg_partition_tree",
     }
 }
 

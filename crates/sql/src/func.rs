@@ -446,6 +446,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("pg_size_pretty", &[INT8], TEXT, Func::Sys(Sys::SizePretty)),
     sig(
+        "pg_partition_root",
+        &[types::REGCLASS],
+        types::REGCLASS,
+        Func::Sys(Sys::PartitionRoot),
+    ),
+    sig(
         "pg_my_temp_schema",
         &[],
         types::OID,

@@ -31,6 +31,9 @@ pub(crate) enum Source {
         op: crate::arrays::SrfOp,
         args: Vec<Expr>,
     },
+    /// `f(...) WITH ORDINALITY`: the function's rows, each followed by
+    /// its number from 1 (int8).
+    Ordinality(Box<Source>),
     /// A user-defined function in FROM (routine.rs): called once when
     /// execution starts, its rows kept.
     Function {
@@ -202,6 +205,7 @@ impl Source {
             Source::Function { args, .. } | Source::SetFunc { args, .. } => {
                 args.iter_mut().for_each(|e| e.visit(level, f))
             }
+            Source::Ordinality(inner) => inner.visit_exprs(level, f),
             Source::RecursiveUnion(r) => {
                 r.nonrec.visit_exprs(level, f);
                 r.rec.visit_exprs(level, f);

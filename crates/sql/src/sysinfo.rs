@@ -42,6 +42,9 @@ pub(crate) enum Sys {
     RelationIsPublishable,
     /// pg_my_temp_schema(): this session's pg_temp_N, 0 before it has one.
     MyTempSchema,
+    /// pg_partition_root(regclass): NULL, as for any relation outside a
+    /// partition tree (tusk has no partitioned tables).
+    PartitionRoot,
     /// pg_is_other_temp_schema(oid): another session's temporary schema.
     IsOtherTempSchema,
     /// pg_sequence_last_value(regclass): NULL until nextval was called.
@@ -317,6 +320,7 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         }
         Sys::StatisticsColumns => Value::Null,
         Sys::RelationIsPublishable => Value::Bool(false),
+        Sys::PartitionRoot => Value::Null,
         Sys::MyTempSchema => Value::Oid(host.tables()?.my_temp_namespace().unwrap_or(0)),
         Sys::IsOtherTempSchema => {
             let Some(oid) = oid_arg(&a(0)) else {

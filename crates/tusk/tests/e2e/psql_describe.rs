@@ -127,6 +127,10 @@ create table hidden.secret(x int);
 create table \"Mixed Case\"(a bigint);
 create unique index mixed_a on \"Mixed Case\"(a);
 create function add1(i int) returns int language sql as 'select i + 1';
+create table orders(id int primary key, item int references items on delete cascade);
+create function touch() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger orders_touch before insert or update on orders
+    for each row execute function touch();
 ";
 
 /// Runs `sql` on both servers and asserts psql printed the same.
@@ -179,6 +183,10 @@ fn describe_commands_print_what_postgresql_prints() {
         "\\d counter",
         "\\d items_id_seq",
         "\\d+ counter",
+        // Tables with a trigger and with foreign keys both ways: psql asks
+        // for partition ancestors (WITH ORDINALITY, in the select list).
+        "\\d items",
+        "\\d orders",
     ] {
         same(&tusk, &pg, &["-X", "-c", cmd]);
     }

@@ -46,11 +46,23 @@ fay|175.0000000000000000
 1|3
 2|3
 3|3
+a|1
+b|2
+c|3
+b|2
+c|3
+5|1|1
+6|2|2
+7|3|3
+a|1|1
+b|2|2
+|0
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once
 psql:SCRIPT:13: ERROR:  window functions are not allowed in WHERE
 psql:SCRIPT:14: ERROR:  SELECT DISTINCT ON expressions must match initial ORDER BY expressions
+psql:SCRIPT:19: ERROR:  table "u" has 2 columns available but 3 columns specified
 "#;
 
 #[test]

@@ -12,3 +12,10 @@ WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELE
 WITH t AS (SELECT 1), t AS (SELECT 2) SELECT * FROM t;
 SELECT name FROM emp WHERE rank() OVER (ORDER BY pay) = 1;
 SELECT DISTINCT ON (dept) name FROM emp ORDER BY name;
+SELECT * FROM unnest(ARRAY['a','b','c']) WITH ORDINALITY;
+SELECT * FROM unnest(ARRAY['a','b','c']) WITH ORDINALITY AS u(x, n) WHERE n > 1;
+SELECT u.*, ordinality FROM generate_series(5, 7) WITH ORDINALITY u;
+SELECT * FROM jsonb_each('{"a":1,"b":2}') WITH ORDINALITY AS j(k, v, i);
+SELECT * FROM unnest(ARRAY[1]) WITH ORDINALITY AS u(a, b, c);
+SELECT * FROM pg_partition_ancestors('emp');
+SELECT pg_partition_root('emp'), (SELECT count(*) FROM pg_partition_tree('emp'));
