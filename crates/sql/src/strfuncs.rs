@@ -50,6 +50,8 @@ pub(crate) enum StrFn {
     Sha384,
     Sha512,
     ConcatWs,
+    /// overlay(s PLACING r FROM p [FOR n]) of text or bytea.
+    Overlay,
 }
 
 use StrFn as S;
@@ -169,6 +171,10 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         ret: Some(TEXT),
         func: Func::Str(S::ConcatWs),
     },
+    s("overlay", &[TEXT, TEXT, INT4], TEXT, S::Overlay),
+    s("overlay", &[TEXT, TEXT, INT4, INT4], TEXT, S::Overlay),
+    s("overlay", &[BYTEA, BYTEA, INT4], BYTEA, S::Overlay),
+    s("overlay", &[BYTEA, BYTEA, INT4, INT4], BYTEA, S::Overlay),
     s("md5", &[TEXT], TEXT, S::Md5),
     s("md5", &[BYTEA], TEXT, S::Md5),
     s("sha224", &[BYTEA], BYTEA, S::Sha224),
@@ -551,6 +557,26 @@ fn size_pretty(n: &Numeric) -> Result<String, PgError> {
     unreachable!("the last unit returns")
 }
 
+/// PostgreSQL's textoverlay/byteaoverlay: the part of `s` before
+/// position `p` (1-based), then `r`, then `s` from position `p + n` on.
+fn overlay<T: Clone>(s: &[T], r: &[T], p: i64, n: i64) -> Result<Vec<T>, PgError> {
+    let end = i32::try_from(p + n)
+        .map_err(|_| PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range"))?
+        as i64;
+    if p < 1 {
+        return Err(PgError::error(
+            sqlstate::SUBSTRING_ERROR,
+            "negative substring length not allowed",
+        ));
+    }
+    let head = ((p - 1) as usize).min(s.len());
+    let tail = ((end.max(1) - 1) as usize).min(s.len());
+    let mut out = s[..head].to_vec();
+    out.extend_from_slice(r);
+    out.extend_from_slice(&s[tail..]);
+    Ok(out)
+}
+
 /// md5 (as hex text) and the SHA-2 digests (as bytea).
 fn digest(f: StrFn, data: &[u8]) -> Value {
     use md5::Digest;
@@ -641,6 +667,17 @@ pub(crate) fn call(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
             return regexp(f, args)
         }
         S::SizeBytes => return Ok(Value::Int8(size_bytes(&t(0))?)),
+        S::Overlay => {
+            let (p, n) = (i(2), args.get(3).map(|v| int(Some(v))));
+            if let (Some(Value::Bytea(a)), Some(Value::Bytea(b))) = (args.first(), args.get(1)) {
+                let n = n.unwrap_or(b.len() as i64);
+                return Ok(Value::Bytea(overlay(a, b, p, n)?));
+            }
+            let a: Vec<char> = t(0).chars().collect();
+            let b: Vec<char> = t(1).chars().collect();
+            let n = n.unwrap_or(b.len() as i64);
+            overlay(&a, &b, p, n)?.into_iter().collect()
+        }
         S::ConcatWs => {
             let Some(sep) = args.first().and_then(to_text) else {
                 return Ok(Value::Null);

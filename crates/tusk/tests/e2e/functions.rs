@@ -34,6 +34,15 @@ hi|hi |hi|hi|hi|ff|ffffffffffffffff
 3|4|5|6|a|A PostgrXSQL function
 1024|1610612736|-2251799813685248|10 kB|909 TB|-10 MB
 900150983cd24fb0d6963f7d28e17f72|d07d34efac6328007ad67c7e0a985e00|\xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad|\xd14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f|1,b,2.5|
+Thomas
+Thomxas
+abcxyz
+ab
+axabc
+\x12020390
+0111011
+hÜllo wörld
+
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:20: ERROR:  cannot take logarithm of zero
@@ -59,6 +68,8 @@ DETAIL:  Invalid size unit: "AB".
 HINT:  Valid units are "bytes", "kB", "MB", "GB", "TB", and "PB".
 psql:SCRIPT:39: ERROR:  invalid size: "kb"
 psql:SCRIPT:40: ERROR:  bigint out of range
+psql:SCRIPT:45: ERROR:  negative substring length not allowed
+psql:SCRIPT:47: ERROR:  integer out of range
 "#;
 
 #[test]
