@@ -2562,7 +2562,13 @@ impl<'h> Binder<'h> {
             ) {
                 self.scope = acc.as_ref().map(|(_, s)| s.clone());
             }
-            let item = self.bind_table_with_joins(twj);
+            let item = match self.bind_table_with_joins(twj) {
+                Err(e) if Self::wants_lateral(&twj.relation, &e) && twj.joins.is_empty() => {
+                    let left = acc.as_ref().map(|(_, s)| s.clone());
+                    self.bind_function_laterally(&twj.relation, left, e)
+                }
+                r => r,
+            };
             self.scope = None;
             let item = item?;
             acc = Some(match acc {
@@ -2608,11 +2614,117 @@ impl<'h> Binder<'h> {
             if lateral {
                 self.scope = Some(acc.1.clone());
             }
-            let right = self.bind_factor(&j.relation);
+            let right = match self.bind_factor(&j.relation) {
+                Err(e) if !lateral && Self::wants_lateral(&j.relation, &e) => {
+                    if matches!(kind, JoinKind::Right | JoinKind::Full) {
+                        Err(e)
+                    } else {
+                        self.bind_function_laterally(&j.relation, Some(acc.1.clone()), e)
+                    }
+                }
+                r => r,
+            };
             self.scope = saved;
             acc = self.join(acc, right?, kind, c)?;
         }
         Ok(acc)
+    }
+
+    /// Whether a FROM item that failed to bind with `e` may be a function
+    /// reading columns of the items before it: PostgreSQL's functions in
+    /// FROM are implicitly LATERAL.
+    fn wants_lateral(tf: &ast::TableFactor, e: &PgError) -> bool {
+        match tf {
+            ast::TableFactor::Function { .. } => true,
+            ast::TableFactor::Table { args: Some(_), .. } | ast::TableFactor::UNNEST { .. } => {
+                e.code == sqlstate::UNDEFINED_COLUMN || e.code == sqlstate::UNDEFINED_TABLE
+            }
+            _ => false,
+        }
+    }
+
+    /// A function in FROM over the items to its left (`left`), bound as
+    /// `LATERAL (SELECT * FROM f(...) AS a) AS a`: the LATERAL subquery
+    /// machinery runs it once per left row. `first` is the error of the
+    /// plain binding, returned when there is nothing to the left.
+    fn bind_function_laterally(
+        &mut self,
+        tf: &ast::TableFactor,
+        left: Option<Scope>,
+        first: PgError,
+    ) -> Result<(Source, Scope), PgError> {
+        let Some(left) = left else {
+            return Err(first);
+        };
+        let (alias, text) = match tf {
+            ast::TableFactor::Function {
+                name,
+                args,
+                alias,
+                with_ordinality,
+                ..
+            } => {
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                let ord = if *with_ordinality {
+                    " WITH ORDINALITY"
+                } else {
+                    ""
+                };
+                let shown = alias
+                    .as_ref()
+                    .map(|a| format!(" AS {a}"))
+                    .unwrap_or_default();
+                (
+                    alias.clone(),
+                    format!("{name}({}){ord}{shown}", args.join(", ")),
+                )
+            }
+            other => {
+                let alias = match other {
+                    ast::TableFactor::Table { alias, .. }
+                    | ast::TableFactor::UNNEST { alias, .. } => alias.clone(),
+                    _ => return Err(first),
+                };
+                (alias, other.to_string())
+            }
+        };
+        let fname = match tf {
+            ast::TableFactor::Table { name, .. } | ast::TableFactor::Function { name, .. } => {
+                object_name_parts(name)?.pop().unwrap_or_default()
+            }
+            _ => "unnest".to_string(),
+        };
+        let sql = format!("SELECT * FROM {text}");
+        let Ok(mut stmts) =
+            sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &sql)
+        else {
+            return Err(first);
+        };
+        let Some(ast::Statement::Query(q)) = stmts.pop() else {
+            return Err(first);
+        };
+        let outer = ast::TableAlias {
+            columns: Vec::new(),
+            ..alias.unwrap_or_else(|| ast::TableAlias {
+                explicit: true,
+                name: ast::Ident::new(fname),
+                columns: Vec::new(),
+                at: None,
+            })
+        };
+        let derived = ast::TableFactor::Derived {
+            lateral: true,
+            subquery: q,
+            alias: Some(outer),
+            sample: None,
+        };
+        // The rewritten text's spans are not the client's: no positions.
+        let saved_src = self.src.take();
+        let saved = self.scope.replace(left);
+        let r = self.bind_factor(&derived);
+        self.scope = saved;
+        self.src = saved_src;
+        r
     }
 
     /// Column aliases `t (a, b)` rename the first columns of an item.

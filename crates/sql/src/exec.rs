@@ -1564,7 +1564,9 @@ fn build_pushed(
             None => node,
         });
     };
-    if j.kind != JoinKind::Inner {
+    // A LATERAL right side runs per left row inside its own node
+    // (build_source's lateral arm): the conditions stay above that join.
+    if j.kind != JoinKind::Inner || matches!(j.right, Source::LateralSubquery(_)) {
         let node = build_source(src, cx, relations)?;
         return Ok(match and_all(conds) {
             Some(pred) => Box::new(FilterNode { input: node, pred }),

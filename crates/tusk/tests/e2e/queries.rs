@@ -57,12 +57,41 @@ c|3
 a|1|1
 b|2|2
 |0
+CREATE TABLE
+INSERT 0 3
+ann|a|1
+ann|n|2
+ann|n|3
+ann|1
+ann|2
+cy|7
+ann|1|1
+ann|2|2
+cy|7|1
+ann|1
+bob|1
+bob|2
+cy|1
+cy|2
+cy|3
+ann|1
+ann|2
+bob|
+cy|7
+ann|1
+ann|2
+cy|7
+1|ann|{1,2}|k|1
+2|bob|{}|k|2
+3|cy|{7}|k|3
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once
 psql:SCRIPT:13: ERROR:  window functions are not allowed in WHERE
 psql:SCRIPT:14: ERROR:  SELECT DISTINCT ON expressions must match initial ORDER BY expressions
 psql:SCRIPT:19: ERROR:  table "u" has 2 columns available but 3 columns specified
+psql:SCRIPT:31: ERROR:  missing FROM-clause entry for table "nope"
+psql:SCRIPT:32: ERROR:  column e.nope does not exist
 "#;
 
 #[test]
