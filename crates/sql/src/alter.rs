@@ -175,6 +175,7 @@ pub(crate) fn refuse_enforced(c: &ast::CheckConstraint) -> Result<(), PgError> {
 /// NULL, DEFAULT and CHECK (returned apart).
 pub(crate) fn column_def(c: &ast::ColumnDef) -> Result<(ColumnDef, Vec<ast::Expr>), PgError> {
     let (def, checks, indexes) = column_def_with_indexes(c)?;
+    let checks = checks.into_iter().map(|(_, e)| e).collect();
     if !indexes.is_empty() {
         return Err(not_supported(
             "ADD COLUMN with PRIMARY KEY or UNIQUE (add the column, then the constraint)",
@@ -187,7 +188,14 @@ pub(crate) fn column_def(c: &ast::ColumnDef) -> Result<(ColumnDef, Vec<ast::Expr
 /// and UNIQUE become index specifications, created after the table.
 pub(crate) fn column_def_with_indexes(
     c: &ast::ColumnDef,
-) -> Result<(ColumnDef, Vec<ast::Expr>, Vec<crate::index::IndexSpec>), PgError> {
+) -> Result<
+    (
+        ColumnDef,
+        Vec<(Option<String>, ast::Expr)>,
+        Vec<crate::index::IndexSpec>,
+    ),
+    PgError,
+> {
     let ty = data_type_to_ty(&c.data_type)?;
     let cname = ident_name(&c.name);
     let mut def = ColumnDef::new(&cname, ty);
@@ -200,7 +208,9 @@ pub(crate) fn column_def_with_indexes(
             ast::ColumnOption::Default(e) => def.default = Some(e.to_string()),
             ast::ColumnOption::Check(ck) => {
                 refuse_enforced(ck)?;
-                checks.push((*ck.expr).clone())
+                // `CONSTRAINT name CHECK (...)` on the column names it.
+                let name = o.name.as_ref().or(ck.name.as_ref()).map(ident_name);
+                checks.push((name, (*ck.expr).clone()))
             }
             ast::ColumnOption::PrimaryKey(_) => {
                 def.not_null = true;

@@ -60,6 +60,7 @@ pub mod alter;
 mod arrays;
 mod bind;
 pub mod catalog;
+mod comment;
 mod copy;
 mod cte;
 pub mod cursor;
@@ -496,6 +497,7 @@ pub fn prepare(
                 None => return Err(bind::not_supported("REINDEX")),
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();

@@ -73,6 +73,8 @@ pub(crate) enum PreParsed {
     Cursor,
     /// PREPARE, EXECUTE: read by prepare.rs.
     Prepare,
+    /// COMMENT ON: read by comment.rs.
+    Comment,
 }
 
 #[derive(Debug, Clone)]
@@ -339,6 +341,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
+        ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]

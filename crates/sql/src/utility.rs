@@ -122,6 +122,8 @@ pub(crate) enum Utility {
     Role(crate::role::RoleCommand),
     /// CREATE/ALTER/DROP SEQUENCE (sequence.rs), carried out by the host.
     Sequence(crate::sequence::SeqStmt),
+    /// COMMENT ON (comment.rs).
+    Comment(crate::comment::Comment),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -770,7 +772,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
                 opts,
             });
         }
-        checks.extend(col_checks.into_iter().map(|e| (None, e)));
+        checks.extend(col_checks);
         indexes.extend(col_indexes);
         columns.push(def);
     }
@@ -902,6 +904,7 @@ impl Utility {
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::Role(r) => Command::Other(r.tag()),
             Utility::Sequence(s) => Command::Other(s.tag()),
+            Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1011,6 +1014,10 @@ impl Utility {
             Utility::Role(r) => {
                 host.role_command(r)?;
                 done(r.tag())
+            }
+            Utility::Comment(c) => {
+                crate::comment::run(c, host)?;
+                done("COMMENT")
             }
             Utility::Sequence(s) => {
                 host.tables()?.sequence_command(s)?;

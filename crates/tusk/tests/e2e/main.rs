@@ -47,6 +47,8 @@
 //!   byte in a page (checksums) or in the WAL tail.
 //! - `ledger`: the crash ledger: acknowledged commits survive SIGKILL of
 //!   the postmaster, a backend, the checkpointer or the walwriter.
+//! - `comment`: COMMENT ON each kind of object against PostgreSQL 15's
+//!   output: pg_description rows, obj_description, errors, rollback.
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
@@ -90,6 +92,7 @@ mod auth;
 mod autovacuum;
 mod catalog_index;
 mod client;
+mod comment;
 mod control;
 mod copy;
 mod crash;

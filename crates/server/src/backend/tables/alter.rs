@@ -117,18 +117,13 @@ impl Session {
             })
     }
 
-    /// An OID for a pg_attrdef or pg_constraint row: above every OID
-    /// those catalogs and pg_class use (OIDs are unique per catalog in
-    /// PostgreSQL; tusk keeps them apart from relation OIDs too).
+    /// An OID for a pg_attrdef or pg_constraint row, unused in both.
     fn new_object_oid(&self) -> Result<u32, PgError> {
-        let mut next = cat::FIRST_NORMAL_OBJECT_ID;
-        for catoid in [PG_CLASS_OID, PG_ATTRDEF_OID, PG_CONSTRAINT_OID] {
-            let i = cat::catalog(catoid).col("oid");
-            for (_, r) in self.catalog_rows(catoid)? {
-                next = next.max(oid_of(&r[i]).saturating_add(1));
-            }
-        }
-        Ok(next)
+        // From the cluster's one OID counter like every other object, so
+        // that a constraint or default never shares an OID with a
+        // relation (descriptions and dependencies are keyed by OID and
+        // catalog; a private max+1 scan collided with the counter's OIDs).
+        self.new_unused_oid(&[(PG_ATTRDEF_OID, "oid"), (PG_CONSTRAINT_OID, "oid")])
     }
 
     fn delete_defaults(&mut self, table: u32, attnum: i16) -> Result<(), PgError> {
