@@ -184,18 +184,14 @@ pub(crate) fn column_def(c: &ast::ColumnDef) -> Result<(ColumnDef, Vec<ast::Expr
     Ok((def, checks))
 }
 
+/// A CHECK constraint with its name when one was given.
+pub(crate) type NamedCheck = (Option<String>, ast::Expr);
+
 /// [`column_def`] for CREATE TABLE: PRIMARY KEY (which implies NOT NULL)
 /// and UNIQUE become index specifications, created after the table.
 pub(crate) fn column_def_with_indexes(
     c: &ast::ColumnDef,
-) -> Result<
-    (
-        ColumnDef,
-        Vec<(Option<String>, ast::Expr)>,
-        Vec<crate::index::IndexSpec>,
-    ),
-    PgError,
-> {
+) -> Result<(ColumnDef, Vec<NamedCheck>, Vec<crate::index::IndexSpec>), PgError> {
     let ty = data_type_to_ty(&c.data_type)?;
     let cname = ident_name(&c.name);
     let mut def = ColumnDef::new(&cname, ty);

@@ -229,7 +229,7 @@ fn name_parts(toks: &[Token]) -> Result<Vec<String>, PgError> {
             _ => return Err(syntax_at(&t.to_string())),
         }
     }
-    if toks.len() % 2 == 0 {
+    if toks.len().is_multiple_of(2) {
         return Err(syntax_at(
             &toks.last().map(|t| t.to_string()).unwrap_or_default(),
         ));
