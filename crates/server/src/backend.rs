@@ -1418,14 +1418,11 @@ impl Session {
             e.announce_catalog.set(self.catalog_changed);
         }
         self.hold_cursors_before_commit();
-        {
-            use tusk_storage::xact::BlockState as B;
-            if matches!(self.xact.block_state(), B::Started | B::End | B::SubCommit) {
-                // A full notification queue fails the commit (the
-                // transaction rolls back), as PostgreSQL's PreCommit_Notify.
-                if let Err(e) = self.notify_pre_commit() {
-                    return self.report_error(e, false);
-                }
+        if self.commits_now() {
+            // A full notification queue fails the commit (the transaction
+            // rolls back), as PostgreSQL's PreCommit_Notify.
+            if let Err(e) = self.notify_pre_commit() {
+                return self.report_error(e, false);
             }
         }
         let (ended, leaks) = self.xact.commit_command();
@@ -1437,6 +1434,27 @@ impl Session {
         if let Some(how) = ended {
             self.transaction_ended(how);
         }
+    }
+
+    /// Whether [`Self::finish_xact_command`] now commits the top-level
+    /// transaction.
+    fn commits_now(&self) -> bool {
+        use tusk_storage::xact::BlockState as B;
+        matches!(self.xact.block_state(), B::Started | B::End | B::SubCommit)
+    }
+
+    /// [`Self::finish_xact_command`] for a caller that reports errors
+    /// itself: a commit that cannot queue its notifications rolls back and
+    /// fails the statement (COMMIT then gets no CommandComplete).
+    fn commit_xact_command(&mut self) -> Result<(), PgError> {
+        if self.commits_now() {
+            if let Err(e) = self.notify_pre_commit() {
+                self.abort_current_transaction();
+                return Err(e);
+            }
+        }
+        self.finish_xact_command();
+        Ok(())
     }
 
     /// A statement failed: the transaction rolls back now, or an explicit
@@ -1580,9 +1598,9 @@ impl Session {
             if implicit {
                 self.xact.end_implicit_block();
             }
-            self.finish_xact_command();
+            self.commit_xact_command()?;
         } else if is_transaction_command(&p) {
-            self.finish_xact_command();
+            self.commit_xact_command()?;
         } else {
             self.xact.command_counter_increment();
         }
@@ -1879,7 +1897,7 @@ impl Session {
                     // A completed BEGIN/COMMIT/ROLLBACK takes effect now;
                     // anything else stays in the transaction until Sync.
                     if is_transaction_command(p) {
-                        self.finish_xact_command();
+                        self.commit_xact_command()?;
                     } else {
                         self.xact.command_counter_increment();
                     }
@@ -2477,16 +2495,18 @@ impl Host for Session {
                 "invalid transaction termination",
             ));
         }
-        if commit {
-            self.finish_xact_command();
+        let ended = if commit {
+            self.commit_xact_command()
         } else {
             self.abort_current_transaction();
-        }
+            Ok(())
+        };
         // The next transaction starts now (PostgreSQL's xact start inside
-        // a procedure is the clock, not the CALL's statement start).
+        // a procedure is the clock, not the CALL's statement start), also
+        // after a commit that failed and rolled back.
         self.stmt_start = now_pg();
         self.start_xact_command();
-        Ok(())
+        ended
     }
 
     fn show_all(&self) -> Vec<(String, String, String)> {

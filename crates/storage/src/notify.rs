@@ -249,6 +249,8 @@ impl NotifyQueue {
             }
             h.reserved.fetch_sub(reserved, Ordering::SeqCst);
             h.head.store(head, Ordering::SeqCst);
+            // With nobody behind, the entries are consumed at once.
+            self.advance_tail();
             for i in 0..self.nprocs {
                 let l = self.listener(i);
                 if l.db.load(Ordering::SeqCst) != 0 && l.pos.load(Ordering::SeqCst) < head {
