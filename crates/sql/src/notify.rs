@@ -14,6 +14,20 @@ pub const NAMEDATALEN: usize = 64;
 /// PostgreSQL's NOTIFY_PAYLOAD_MAX_LENGTH (BLCKSZ - NAMEDATALEN - 128).
 pub const PAYLOAD_MAX: usize = 8000;
 
+/// A channel named by an identifier in LISTEN/UNLISTEN/NOTIFY: folded
+/// as identifiers are, and cut to 63 bytes (on a character boundary) as
+/// PostgreSQL's scanner cuts every identifier (its NOTICE saying so is
+/// not sent: tusk's parser does not truncate identifiers yet).
+pub(crate) fn channel_name(i: &sqlparser::ast::Ident) -> String {
+    let mut name = crate::bind::ident_name(i);
+    let mut end = name.len().min(NAMEDATALEN - 1);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    name
+}
+
 /// Checks a notification as Async_Notify does (22023 for each failure);
 /// a NULL channel (pg_notify(NULL, ...)) is an empty one.
 pub fn check(channel: &str, payload: &str) -> Result<(), PgError> {

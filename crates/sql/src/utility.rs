@@ -466,16 +466,16 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             ast::DiscardObject::SEQUENCES => "SEQUENCES",
             ast::DiscardObject::TEMP => "TEMP",
         })),
-        S::LISTEN { channel } => Ok(Utility::Listen(ident_name(channel))),
+        S::LISTEN { channel } => Ok(Utility::Listen(crate::notify::channel_name(channel))),
         S::UNLISTEN { channel } => Ok(Utility::Unlisten(
             if channel.quote_style.is_none() && channel.value == "*" {
                 None
             } else {
-                Some(ident_name(channel))
+                Some(crate::notify::channel_name(channel))
             },
         )),
         S::NOTIFY { channel, payload } => Ok(Utility::Notify(
-            ident_name(channel),
+            crate::notify::channel_name(channel),
             payload.clone().unwrap_or_default(),
         )),
         S::Deallocate { name, prepare: _ } => {

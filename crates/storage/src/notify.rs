@@ -328,3 +328,91 @@ impl NotifyQueue {
         used as f64 / QUEUE_BYTES as f64
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::TestRegion;
+
+    fn entries(n: usize, payload_len: usize) -> Vec<(String, String)> {
+        (0..n)
+            .map(|i| {
+                (
+                    format!("ch{}", i % 3),
+                    format!("{i}:{}", "p".repeat(payload_len)),
+                )
+            })
+            .collect()
+    }
+
+    fn send(
+        q: &NotifyQueue,
+        lw: &crate::testutil::RegionProcs,
+        me: u32,
+        db: u32,
+        e: &[(String, String)],
+    ) {
+        let bytes = e.iter().map(|(c, p)| entry_size(c, p)).sum();
+        q.reserve(lw, me, bytes).expect("room");
+        q.append(lw, me, 4242, db, bytes, e);
+    }
+
+    /// Entries come back in order with their database filtered, also
+    /// when they straddle the ring's end; a listener that does not read
+    /// holds the queue until it leaves; usage follows it.
+    #[test]
+    fn entries_round_trip_across_the_wrap_and_a_slow_listener_fills_the_ring() {
+        let r = TestRegion::new(4);
+        let lw = r.lw();
+        // SAFETY: the region stays mapped while `r` lives.
+        let q = unsafe { NotifyQueue::attach(r.mem.base(), &r.layout, r.procs) };
+        // SAFETY: plain system call.
+        let me = r
+            .procs
+            .acquire_backend(unsafe { libc::getpid() }, false, 0)
+            .unwrap() as u32;
+        let slow = r.procs.acquire_backend(i32::MAX - 1, false, 0).unwrap() as u32;
+        assert_eq!(q.usage(&lw, me), 0.0);
+        q.listen(&lw, me, 5);
+        let mut got = Vec::new();
+        // Over three times the ring, read as it goes: positions wrap.
+        for round in 0..40 {
+            let e = entries(13, 900 + round);
+            send(&q, &lw, me, 5, &e);
+            send(&q, &lw, me, 6, &entries(2, 10));
+            assert!(q.signalled(me));
+            got.clear();
+            q.read(&lw, me, 5, &mut got);
+            assert!(!q.signalled(me));
+            let want: Vec<_> = e
+                .iter()
+                .map(|(c, p)| Notification {
+                    pid: 4242,
+                    channel: c.clone(),
+                    payload: p.clone(),
+                })
+                .collect();
+            assert_eq!(got, want, "round {round}");
+            assert_eq!(q.usage(&lw, me), 0.0);
+        }
+        // A listener that never reads: the ring fills and refuses.
+        q.listen(&lw, slow, 5);
+        let e = entries(1, 7900);
+        let one = entry_size(&e[0].0, &e[0].1);
+        let mut sent = 0u64;
+        while q.reserve(&lw, me, one).is_ok() {
+            q.append(&lw, me, 4242, 5, one, &e);
+            sent += one;
+        }
+        assert!(sent + one > QUEUE_BYTES as u64 && sent <= QUEUE_BYTES as u64);
+        got.clear();
+        q.read(&lw, me, 5, &mut got);
+        assert_eq!(got.len() as u64, sent / one);
+        assert!(q.usage(&lw, me) > 0.9, "the slow listener holds the ring");
+        assert_eq!(q.reserve(&lw, me, one), Err(QueueFull));
+        q.unlisten(&lw, slow);
+        assert_eq!(q.usage(&lw, me), 0.0);
+        assert_eq!(q.reserve(&lw, me, one), Ok(()));
+        q.unreserve(&lw, me, one);
+    }
+}
