@@ -105,7 +105,12 @@ fn an_idle_listener_is_woken_and_a_block_delays_delivery() {
     // The postgres crate's notification stream, on an idle client.
     let mut c = srv.connect();
     exec(&mut c, "LISTEN crate_channel");
-    exec(&mut n, "SELECT pg_notify('crate_channel', 'via pg_notify')");
+    // Sent through the extended protocol: queued at Sync's commit.
+    n.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&"crate_channel", &"via pg_notify"],
+    )
+    .expect("pg_notify with parameters");
     let mut notes = c.notifications();
     let got = notes
         .timeout_iter(Duration::from_secs(10))
