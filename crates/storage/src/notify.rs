@@ -50,6 +50,9 @@ struct Header {
     tail: AtomicU64,
     /// Bytes reserved by transactions about to commit.
     reserved: AtomicU64,
+    /// When the last "queue is n% full" warning was given (ms since the
+    /// epoch; 0: never).
+    last_warning_ms: AtomicU64,
 }
 
 /// One proc slot's listener state.
@@ -89,6 +92,18 @@ pub struct Notification {
 /// The queue full: the caller reports 54000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
+
+/// PostgreSQL's asyncQueueFillWarning: the queue is at least half full
+/// (`fill`, 0..1), and the slowest listener, if any, is `oldest_pid`.
+/// Given at most every [`WARNING_INTERVAL_MS`], server-wide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillWarning {
+    pub fill: f64,
+    pub oldest_pid: Option<i32>,
+}
+
+/// PostgreSQL's QUEUE_FULL_WARN_INTERVAL.
+pub const WARNING_INTERVAL_MS: u64 = 5000;
 
 /// A view of the area. Any process attached to the region; every method
 /// is called by the process owning proc slot `me`.
@@ -193,19 +208,55 @@ impl NotifyQueue {
         self.advance_tail();
     }
 
-    /// Reserves `bytes` for a transaction about to commit; `QueueFull`
-    /// when the queue cannot take them.
-    pub fn reserve<P: LwProcs>(&self, lw: &P, me: u32, bytes: u64) -> Result<(), QueueFull> {
+    /// Reserves `bytes` for a transaction about to commit. The warning,
+    /// when the queue is half full and none was given for a while, comes
+    /// first (as PostgreSQL checks the fill before it refuses); then
+    /// `QueueFull` when the queue cannot take the bytes.
+    pub fn reserve<P: LwProcs>(
+        &self,
+        lw: &P,
+        me: u32,
+        bytes: u64,
+    ) -> (Option<FillWarning>, Result<(), QueueFull>) {
         let h = self.header();
         let _g = h.lock.lock(lw, me, LwMode::Exclusive);
         self.advance_tail();
+        let warning = self.fill_warning();
         let used = h.head.load(Ordering::SeqCst) - h.tail.load(Ordering::SeqCst)
             + h.reserved.load(Ordering::SeqCst);
         if used + bytes > QUEUE_BYTES as u64 {
-            return Err(QueueFull);
+            return (warning, Err(QueueFull));
         }
         h.reserved.fetch_add(bytes, Ordering::SeqCst);
-        Ok(())
+        (warning, Ok(()))
+    }
+
+    /// PostgreSQL's asyncQueueFillWarning, under the lock.
+    fn fill_warning(&self) -> Option<FillWarning> {
+        let h = self.header();
+        let fill = (h.head.load(Ordering::SeqCst) - h.tail.load(Ordering::SeqCst)) as f64
+            / QUEUE_BYTES as f64;
+        if fill < 0.5 {
+            return None;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_millis() as u64)
+            .max(1);
+        let last = h.last_warning_ms.load(Ordering::SeqCst);
+        if last != 0 && now.saturating_sub(last) < WARNING_INTERVAL_MS {
+            return None;
+        }
+        h.last_warning_ms.store(now, Ordering::SeqCst);
+        let tail = h.tail.load(Ordering::SeqCst);
+        let oldest_pid = (0..self.nprocs)
+            .find(|&i| {
+                let l = self.listener(i);
+                l.db.load(Ordering::SeqCst) != 0 && l.pos.load(Ordering::SeqCst) == tail
+            })
+            .map(|i| self.procs.proc(i).pid())
+            .filter(|&pid| pid != 0);
+        Some(FillWarning { fill, oldest_pid })
     }
 
     /// Gives back a reservation (the transaction aborted after all).
@@ -353,7 +404,7 @@ mod tests {
         e: &[(String, String)],
     ) {
         let bytes = e.iter().map(|(c, p)| entry_size(c, p)).sum();
-        q.reserve(lw, me, bytes).expect("room");
+        q.reserve(lw, me, bytes).1.expect("room");
         q.append(lw, me, 4242, db, bytes, e);
     }
 
@@ -400,19 +451,36 @@ mod tests {
         let e = entries(1, 7900);
         let one = entry_size(&e[0].0, &e[0].1);
         let mut sent = 0u64;
-        while q.reserve(&lw, me, one).is_ok() {
+        let mut warnings = 0;
+        loop {
+            let (w, r) = q.reserve(&lw, me, one);
+            if let Some(w) = w {
+                assert!(w.fill >= 0.5);
+                // Both listeners are at the tail (neither read yet).
+                // SAFETY: plain system call.
+                let mine = unsafe { libc::getpid() };
+                assert!(
+                    [Some(mine), Some(i32::MAX - 1)].contains(&w.oldest_pid),
+                    "{w:?}"
+                );
+                warnings += 1;
+            }
+            if r.is_err() {
+                break;
+            }
             q.append(&lw, me, 4242, 5, one, &e);
             sent += one;
         }
+        assert_eq!(warnings, 1, "one warning per interval");
         assert!(sent + one > QUEUE_BYTES as u64 && sent <= QUEUE_BYTES as u64);
         got.clear();
         q.read(&lw, me, 5, &mut got);
         assert_eq!(got.len() as u64, sent / one);
         assert!(q.usage(&lw, me) > 0.9, "the slow listener holds the ring");
-        assert_eq!(q.reserve(&lw, me, one), Err(QueueFull));
+        assert_eq!(q.reserve(&lw, me, one), (None, Err(QueueFull)));
         q.unlisten(&lw, slow);
         assert_eq!(q.usage(&lw, me), 0.0);
-        assert_eq!(q.reserve(&lw, me, one), Ok(()));
+        assert_eq!(q.reserve(&lw, me, one), (None, Ok(())));
         q.unreserve(&lw, me, one);
     }
 }

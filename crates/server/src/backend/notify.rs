@@ -21,7 +21,7 @@
 
 use super::Session;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
-use tusk_common::{sqlstate, PgError};
+use tusk_common::{sqlstate, PgError, Severity};
 use tusk_storage::notify::{entry_size, Notification, NotifyQueue, QueueFull};
 
 /// What a transaction asked for, applied at its commit.
@@ -181,8 +181,26 @@ impl Session {
                 .iter()
                 .map(|(_, c, p)| entry_size(c, p))
                 .sum();
-            q.reserve(&self.shared, me, bytes)
-                .map_err(|QueueFull| queue_full())?;
+            let (warning, reserved) = q.reserve(&self.shared, me, bytes);
+            if let Some(w) = warning {
+                let mut e = PgError::new(
+                    Severity::Warning,
+                    sqlstate::WARNING,
+                    format!("NOTIFY queue is {:.0}% full", w.fill * 100.0),
+                );
+                if let Some(pid) = w.oldest_pid {
+                    e = e
+                        .with_detail(format!(
+                            "The server process with PID {pid} is among those with the oldest transactions."
+                        ))
+                        .with_hint(
+                            "The NOTIFY queue cannot be emptied until that process ends its current transaction.",
+                        );
+                }
+                tusk_common::elog::report(&e);
+                self.conn.notice(&e);
+            }
+            reserved.map_err(|QueueFull| queue_full())?;
             self.notify.reserved = bytes;
         }
         Ok(())

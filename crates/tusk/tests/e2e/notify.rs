@@ -162,7 +162,37 @@ fn a_full_queue_fails_the_commit_and_usage_follows_the_slowest_listener() {
     );
     assert_eq!(msgs[msgs.len() - 1].body, b"I".to_vec());
     assert_eq!(usage(&mut n), used);
-    // Once the listener leaves its block it reads the 50, and the queue
+    // Past half full, a committing NOTIFY is warned who holds the queue
+    // (PostgreSQL's asyncQueueFillWarning, at most every 5 s).
+    let slow_pid = crate::util::backend_pid(&mut slow);
+    exec(
+        &mut n,
+        "SELECT pg_notify('q', repeat('x', 7990) || g) FROM generate_series(51, 80) g",
+    );
+    let (mut warned, _) = srv.raw_session();
+    warned.send(&query_message("NOTIFY q, 'x81'")).unwrap();
+    let msgs = warned.read_until_ready();
+    let w = msgs
+        .iter()
+        .find(|m| m.tag == b'N')
+        .unwrap_or_else(|| panic!("no warning: {:?}", crate::util::summaries(&msgs)));
+    let text = w.field(b'M').unwrap_or_default();
+    assert!(
+        text.starts_with("NOTIFY queue is ") && text.ends_with("% full"),
+        "{text}"
+    );
+    assert_eq!(w.field(b'V').as_deref(), Some("WARNING"));
+    assert_eq!(
+        w.field(b'D'),
+        Some(format!(
+            "The server process with PID {slow_pid} is among those with the oldest transactions."
+        ))
+    );
+    assert_eq!(
+        w.field(b'H').as_deref(),
+        Some("The NOTIFY queue cannot be emptied until that process ends its current transaction.")
+    );
+    // Once the listener leaves its block it reads the 81, and the queue
     // empties.
     let got: Vec<String> = {
         exec(&mut slow, "COMMIT");
@@ -176,7 +206,7 @@ fn a_full_queue_fails_the_commit_and_usage_follows_the_slowest_listener() {
     };
     assert_eq!(
         got.len(),
-        50,
+        81,
         "the listener got {} notifications",
         got.len()
     );
