@@ -36,7 +36,9 @@ use tusk_storage::procarray::{BackendState, ProcArray, SlotError, WaitEvent};
 use tusk_storage::xact::{Ended, Status, SubEvent, Xact};
 use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStatus, WireError};
 
+mod advisory;
 mod auth;
+mod notify;
 mod portal;
 mod rolecmd;
 mod tables;
@@ -136,7 +138,7 @@ impl Read for ClientSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             latch::my_latch().reset();
-            if interrupt_pending() {
+            if interrupt_pending() || notify::idle_delivery_wanted() {
                 return Err(io::Error::new(
                     io::ErrorKind::Interrupted,
                     "interrupt pending",
@@ -362,6 +364,8 @@ pub fn run(mut env: BackendEnv) -> ! {
                 .with_hint("In a moment you should be able to reconnect to the database and repeat your command."),
         ),
     );
+    session.attach_notify();
+    session.release_session_locks_at_exit();
     session.main_loop()
 }
 
@@ -639,6 +643,10 @@ pub struct Session {
     locks: Option<Rc<tusk_storage::lmgr::LocalLocks<ChildShared>>>,
     /// The xid this transaction holds its own exclusive lock on (0: none).
     xid_locked: u64,
+    /// The session's database (advisory lock keys, notifications).
+    db_oid: u32,
+    /// LISTEN/NOTIFY: channels, and what the transaction asked for.
+    notify: notify::NotifyState,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -991,6 +999,8 @@ impl Session {
                 ))
             }),
             xid_locked: 0,
+            db_oid: db_oid.unwrap_or(0),
+            notify: Default::default(),
             conn,
             settings,
             procs,
@@ -1062,6 +1072,9 @@ impl Session {
             .set_state(state, None, now_pg());
         crate::pstitle::set_update(self.settings.settings().get(keys::UPDATE_PROCESS_TITLE));
         crate::pstitle::set_activity(state.as_str().unwrap_or("idle"));
+        // PostgreSQL 15 sends what arrived before ReadyForQuery, outside
+        // a transaction block.
+        self.deliver_notifications();
         let st = self.tx_status();
         self.conn.ready_for_query(st);
     }
@@ -1143,11 +1156,17 @@ impl Session {
             if self.conn.flush().is_err() {
                 self.exit(0);
             }
-            let msg = match self.conn.read_message() {
+            // Notifications may interrupt the wait only outside a
+            // transaction, as PostgreSQL's ProcessClientReadInterrupt.
+            notify::set_idle_outside_block(!self.xact.in_transaction());
+            let read = self.conn.read_message();
+            notify::set_idle_outside_block(false);
+            let msg = match read {
                 Ok(m) => m,
                 Err(WireError::Eof) => self.exit(0),
                 Err(WireError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {
                     let _ = self.process_interrupts(true);
+                    self.deliver_notifications();
                     continue;
                 }
                 Err(WireError::Io(_)) => self.exit(0),
@@ -1399,6 +1418,13 @@ impl Session {
             e.announce_catalog.set(self.catalog_changed);
         }
         self.hold_cursors_before_commit();
+        if self.commits_now() {
+            // A full notification queue fails the commit (the transaction
+            // rolls back), as PostgreSQL's PreCommit_Notify.
+            if let Err(e) = self.notify_pre_commit() {
+                return self.report_error(e, false);
+            }
+        }
         let (ended, leaks) = self.xact.commit_command();
         for w in leaks {
             elog::report(&w);
@@ -1408,6 +1434,27 @@ impl Session {
         if let Some(how) = ended {
             self.transaction_ended(how);
         }
+    }
+
+    /// Whether [`Self::finish_xact_command`] now commits the top-level
+    /// transaction.
+    fn commits_now(&self) -> bool {
+        use tusk_storage::xact::BlockState as B;
+        matches!(self.xact.block_state(), B::Started | B::End | B::SubCommit)
+    }
+
+    /// [`Self::finish_xact_command`] for a caller that reports errors
+    /// itself: a commit that cannot queue its notifications rolls back and
+    /// fails the statement (COMMIT then gets no CommandComplete).
+    fn commit_xact_command(&mut self) -> Result<(), PgError> {
+        if self.commits_now() {
+            if let Err(e) = self.notify_pre_commit() {
+                self.abort_current_transaction();
+                return Err(e);
+            }
+        }
+        self.finish_xact_command();
+        Ok(())
     }
 
     /// A statement failed: the transaction rolls back now, or an explicit
@@ -1424,7 +1471,23 @@ impl Session {
     /// parent at RELEASE and are undone at ROLLBACK TO (before the
     /// transaction's own end, if that came in the same step).
     fn subtransactions_ended(&mut self) {
-        for ev in self.xact.take_sub_events() {
+        let events = self.xact.take_sub_events();
+        // The depth before the events, replayed to know each one's level.
+        let mut depth = self.xact.subtransaction_depth();
+        for ev in &events {
+            match ev {
+                SubEvent::Started => depth -= 1,
+                SubEvent::Committed | SubEvent::Aborted => depth += 1,
+            }
+        }
+        for ev in events {
+            match ev {
+                SubEvent::Started => depth += 1,
+                SubEvent::Committed | SubEvent::Aborted => {
+                    depth -= 1;
+                    self.notify_subtransaction_ended(depth, ev == SubEvent::Aborted);
+                }
+            }
             match ev {
                 SubEvent::Started => self.cursors.subtransaction_started(),
                 SubEvent::Committed => self.cursors.subtransaction_ended(true),
@@ -1450,6 +1513,7 @@ impl Session {
             Ended::Aborted => self.settings.abort_transaction(),
         };
         self.tables_transaction_ended(how == Ended::Committed);
+        self.notify_transaction_ended(how == Ended::Committed);
         self.txn_generation += 1;
         self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction; held cursors do.
@@ -1534,9 +1598,9 @@ impl Session {
             if implicit {
                 self.xact.end_implicit_block();
             }
-            self.finish_xact_command();
+            self.commit_xact_command()?;
         } else if is_transaction_command(&p) {
-            self.finish_xact_command();
+            self.commit_xact_command()?;
         } else {
             self.xact.command_counter_increment();
         }
@@ -1833,7 +1897,7 @@ impl Session {
                     // A completed BEGIN/COMMIT/ROLLBACK takes effect now;
                     // anything else stays in the transaction until Sync.
                     if is_transaction_command(p) {
-                        self.finish_xact_command();
+                        self.commit_xact_command()?;
                     } else {
                         self.xact.command_counter_increment();
                     }
@@ -2285,7 +2349,20 @@ impl tusk_sql::Relations for ServerRelations {
                 Ok(Box::new(tusk_sql::catalog::RowsScan::new(
                     rows.into_iter()
                         .map(|r| {
+                            use tusk_storage::lmgr::LockTarget as T;
+                            let (classid, objid, objsubid) = match r.target {
+                                Some(T::Object {
+                                    class, obj, sub, ..
+                                }) => (Some(class), Some(obj), Some(sub as i16)),
+                                Some(T::Advisory {
+                                    key1, key2, kind, ..
+                                }) => (Some(key1), Some(key2), Some(kind as i16)),
+                                _ => (None, None, None),
+                            };
                             tusk_sql::catalog::lock_row(tusk_sql::catalog::LockRow {
+                                classid,
+                                objid,
+                                objsubid,
                                 locktype: r.locktype,
                                 database: r.database,
                                 relation: r.relation,
@@ -2418,16 +2495,18 @@ impl Host for Session {
                 "invalid transaction termination",
             ));
         }
-        if commit {
-            self.finish_xact_command();
+        let ended = if commit {
+            self.commit_xact_command()
         } else {
             self.abort_current_transaction();
-        }
+            Ok(())
+        };
         // The next transaction starts now (PostgreSQL's xact start inside
-        // a procedure is the clock, not the CALL's statement start).
+        // a procedure is the clock, not the CALL's statement start), also
+        // after a commit that failed and rolled back.
         self.stmt_start = now_pg();
         self.start_xact_command();
-        Ok(())
+        ended
     }
 
     fn show_all(&self) -> Vec<(String, String, String)> {
@@ -2554,6 +2633,34 @@ impl Host for Session {
         self.conn.notice(&n);
     }
 
+    fn advisory(
+        &mut self,
+        f: tusk_sql::AdvisoryFn,
+        key: tusk_sql::AdvisoryKey,
+    ) -> Result<bool, PgError> {
+        self.advisory_call(f, key)
+    }
+
+    fn advisory_unlock_all(&mut self) {
+        Session::advisory_unlock_all(self)
+    }
+
+    fn notify(&mut self, channel: &str, payload: &str) -> Result<(), PgError> {
+        self.notify_send(channel, payload)
+    }
+
+    fn listen(&mut self, channel: Option<&str>, listen: bool) -> Result<(), PgError> {
+        self.notify_listen(channel, listen)
+    }
+
+    fn listening_channels(&self) -> Vec<String> {
+        Session::listening_channels(self)
+    }
+
+    fn notification_queue_usage(&self) -> f64 {
+        self.queue_usage()
+    }
+
     fn prepared_statement(&self, name: &str) -> Option<Rc<tusk_sql::Prepared>> {
         if name.is_empty() {
             return None;
@@ -2632,6 +2739,8 @@ impl Host for Session {
             self.statements.retain(|k, _| k.is_empty());
             self.portals.clear();
             self.cursors = Default::default();
+            self.unlisten_all_now();
+            self.advisory_unlock_all();
             return self.reset(None);
         }
         Ok(())

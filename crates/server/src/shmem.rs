@@ -94,6 +94,8 @@ pub struct ChildShared {
     lockmgr: Option<tusk_storage::lmgr::LockMgr>,
     /// Per-table activity counters; `None` as `transam`.
     table_stats: Option<tusk_storage::pgstat::TableStats>,
+    /// LISTEN/NOTIFY's queue; `None` as `transam`.
+    notify: Option<tusk_storage::notify::NotifyQueue>,
 }
 
 impl ChildShared {
@@ -106,6 +108,12 @@ impl ChildShared {
     /// slot.
     pub fn lockmgr(&self) -> Option<tusk_storage::lmgr::LockMgr> {
         self.lockmgr
+    }
+
+    /// The notification queue (LISTEN/NOTIFY). Any child with a proc
+    /// slot.
+    pub fn notify_queue(&self) -> Option<tusk_storage::notify::NotifyQueue> {
+        self.notify
     }
 
     /// The per-table activity counters (pg_stat_user_tables,
@@ -467,6 +475,11 @@ impl Shared {
             table_stats: Some(unsafe {
                 tusk_storage::pgstat::TableStats::attach(self.base(), &self.layout)
             }),
+            // SAFETY: as for the pool: zero-filled at creation, mapped for
+            // the process's life.
+            notify: Some(unsafe {
+                tusk_storage::notify::NotifyQueue::attach(self.base(), &self.layout, self.procs())
+            }),
         }
     }
 
@@ -697,6 +710,7 @@ mod tests {
             pool: None,
             lockmgr: None,
             table_stats: None,
+            notify: None,
         };
         let mut pids = Vec::new();
         for me in 0..N as u32 {

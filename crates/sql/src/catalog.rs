@@ -447,6 +447,11 @@ pub struct LockRow {
     pub relation: Option<u32>,
     /// The low 32 bits of a transaction id lock's xid (the `xid` type).
     pub transactionid: Option<u32>,
+    /// Object and advisory locks' keys (an advisory bigint key as its
+    /// high and low halves with objsubid 1, two int4 keys with 2).
+    pub classid: Option<u32>,
+    pub objid: Option<u32>,
+    pub objsubid: Option<i16>,
     pub pid: i32,
     pub mode: &'static str,
     pub granted: bool,
@@ -463,9 +468,9 @@ pub fn lock_row(r: LockRow) -> Row {
         Value::Null,
         Value::Null,
         oid(r.transactionid),
-        Value::Null,
-        Value::Null,
-        Value::Null,
+        oid(r.classid),
+        oid(r.objid),
+        r.objsubid.map(Value::Int2).unwrap_or(Value::Null),
         Value::Null,
         Value::Int4(r.pid),
         Value::Text(r.mode.into()),

@@ -17,6 +17,7 @@ use crate::sysinfo::{PrivilegeOn, Sys};
 
 /// `pg_node_tree`: tusk stores an expression's SQL text in it.
 const PG_NODE_TREE: Oid = 194;
+use crate::host::{AdvisoryKey, AdvisoryOp};
 use crate::types::{self, Oid};
 use crate::value::{to_text, Value};
 
@@ -56,6 +57,14 @@ pub(crate) enum Func {
     WalfileName,
     LogicalEmitMessage,
     AdvisoryUnlockAll,
+    /// pg_advisory_lock and its family; true: the (int4, int4) key.
+    Advisory(crate::host::AdvisoryFn, bool),
+    /// pg_notify(channel, payload).
+    Notify,
+    NotificationQueueUsage,
+    /// The channels of pg_listening_channels() as a text[], which the
+    /// binder unnests (bind/array.rs).
+    ListeningChannels,
     Now,
     StatementTimestamp,
     ClockTimestamp,
@@ -136,6 +145,10 @@ use types::{
     BOOL, BYTEA, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, TEXT, TIMESTAMP,
     TIMESTAMPTZ, VOID,
 };
+
+const fn adv(op: AdvisoryOp, shared: bool, xact: bool) -> crate::host::AdvisoryFn {
+    crate::host::AdvisoryFn { op, shared, xact }
+}
 
 const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, func: Func) -> Signature {
     Signature {
@@ -249,6 +262,133 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::BackupStopWait,
     ),
     sig("pg_advisory_unlock_all", &[], VOID, Func::AdvisoryUnlockAll),
+    sig(
+        "pg_advisory_lock",
+        &[INT8],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, false, false), false),
+    ),
+    sig(
+        "pg_advisory_lock",
+        &[INT4, INT4],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, false, false), true),
+    ),
+    sig(
+        "pg_advisory_xact_lock",
+        &[INT8],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, false, true), false),
+    ),
+    sig(
+        "pg_advisory_xact_lock",
+        &[INT4, INT4],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, false, true), true),
+    ),
+    sig(
+        "pg_try_advisory_lock",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, false, false), false),
+    ),
+    sig(
+        "pg_try_advisory_lock",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, false, false), true),
+    ),
+    sig(
+        "pg_try_advisory_xact_lock",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, false, true), false),
+    ),
+    sig(
+        "pg_try_advisory_xact_lock",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, false, true), true),
+    ),
+    sig(
+        "pg_advisory_unlock",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Unlock, false, false), false),
+    ),
+    sig(
+        "pg_advisory_unlock",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Unlock, false, false), true),
+    ),
+    sig(
+        "pg_advisory_lock_shared",
+        &[INT8],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, true, false), false),
+    ),
+    sig(
+        "pg_advisory_lock_shared",
+        &[INT4, INT4],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, true, false), true),
+    ),
+    sig(
+        "pg_advisory_xact_lock_shared",
+        &[INT8],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, true, true), false),
+    ),
+    sig(
+        "pg_advisory_xact_lock_shared",
+        &[INT4, INT4],
+        VOID,
+        Func::Advisory(adv(AdvisoryOp::Lock, true, true), true),
+    ),
+    sig(
+        "pg_try_advisory_lock_shared",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, true, false), false),
+    ),
+    sig(
+        "pg_try_advisory_lock_shared",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, true, false), true),
+    ),
+    sig(
+        "pg_try_advisory_xact_lock_shared",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, true, true), false),
+    ),
+    sig(
+        "pg_try_advisory_xact_lock_shared",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Try, true, true), true),
+    ),
+    sig(
+        "pg_advisory_unlock_shared",
+        &[INT8],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Unlock, true, false), false),
+    ),
+    sig(
+        "pg_advisory_unlock_shared",
+        &[INT4, INT4],
+        BOOL,
+        Func::Advisory(adv(AdvisoryOp::Unlock, true, false), true),
+    ),
+    sig("pg_notify", &[TEXT, TEXT], VOID, Func::Notify),
+    sig(
+        "pg_notification_queue_usage",
+        &[],
+        FLOAT8,
+        Func::NotificationQueueUsage,
+    ),
     sig("now", &[], TIMESTAMPTZ, Func::Now),
     sig("transaction_timestamp", &[], TIMESTAMPTZ, Func::Now),
     sig("current_timestamp", &[], TIMESTAMPTZ, Func::Now),
@@ -808,6 +948,7 @@ fn is_strict(f: Func) -> bool {
             | Func::Format
             | Func::QuoteNullable
             | Func::Row
+            | Func::Notify
     )
 }
 
@@ -981,9 +1122,40 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                     .emit_wal_message(transactional, &text_arg(&a(1)), &content)?,
             )
         }
-        // tusk has no advisory locks yet, so none are held (asyncpg's pool
-        // reset calls this).
-        Func::AdvisoryUnlockAll => Value::Void,
+        Func::AdvisoryUnlockAll => {
+            ctx.host.advisory_unlock_all();
+            Value::Void
+        }
+        Func::Advisory(af, pair) => {
+            let key = if pair {
+                AdvisoryKey::Pair(int_arg(&a(0)) as i32, int_arg(&a(1)) as i32)
+            } else {
+                AdvisoryKey::Int8(int_arg(&a(0)))
+            };
+            let got = ctx.host.advisory(af, key)?;
+            match af.op {
+                AdvisoryOp::Lock => Value::Void,
+                AdvisoryOp::Try | AdvisoryOp::Unlock => Value::Bool(got),
+            }
+        }
+        // Not strict, as PostgreSQL's: a NULL channel is an empty one, a
+        // NULL payload an empty payload.
+        Func::Notify => {
+            let channel = to_text(&a(0)).unwrap_or_default();
+            let payload = to_text(&a(1)).unwrap_or_default();
+            crate::notify::check(&channel, &payload)?;
+            ctx.host.notify(&channel, &payload)?;
+            Value::Void
+        }
+        Func::NotificationQueueUsage => Value::Float8(ctx.host.notification_queue_usage()),
+        Func::ListeningChannels => Value::Array(Box::new(tusk_types::array::Array::from_items(
+            TEXT,
+            ctx.host
+                .listening_channels()
+                .into_iter()
+                .map(Value::Text)
+                .collect(),
+        ))),
         Func::Now => Value::TimestampTz(ctx.host.now()),
         Func::StatementTimestamp => Value::TimestampTz(ctx.host.statement_timestamp()),
         Func::ClockTimestamp => Value::TimestampTz(ctx.host.clock_timestamp()),

@@ -333,6 +333,48 @@ pub trait Host {
             "roles are not available in this host",
         ))
     }
+    /// An advisory lock function (pg_advisory_lock and its family) on
+    /// `key`: the lock functions answer true, the try functions whether
+    /// they got the lock, the unlock functions whether it was held.
+    /// 0A000 in a host without a lock table.
+    fn advisory(&mut self, f: AdvisoryFn, key: AdvisoryKey) -> Result<bool, PgError> {
+        let _ = (f, key);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "advisory locks are not available in this host",
+        ))
+    }
+    /// `pg_advisory_unlock_all()`: gives back the session's advisory
+    /// locks. A host without a lock table holds none.
+    fn advisory_unlock_all(&mut self) {}
+    /// `NOTIFY channel [, payload]` / `pg_notify`: queued for the
+    /// listeners when the transaction commits (checked by
+    /// [`crate::notify::check`] first).
+    fn notify(&mut self, channel: &str, payload: &str) -> Result<(), PgError> {
+        let _ = (channel, payload);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "NOTIFY is not available in this host",
+        ))
+    }
+    /// `LISTEN channel` (`listen`) or `UNLISTEN channel` / `UNLISTEN *`
+    /// (`channel` None), effective when the transaction commits.
+    fn listen(&mut self, channel: Option<&str>, listen: bool) -> Result<(), PgError> {
+        let _ = (channel, listen);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "LISTEN is not available in this host",
+        ))
+    }
+    /// `pg_listening_channels()`: the channels this session listens on.
+    fn listening_channels(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// `pg_notification_queue_usage()`: the fraction of the notification
+    /// queue in use.
+    fn notification_queue_usage(&self) -> f64 {
+        0.0
+    }
     /// The canonical spelling of a setting's name (`DateStyle` for
     /// `datestyle`), used to head SHOW's column. `None`: the name as
     /// written, lower-cased.
@@ -340,6 +382,36 @@ pub trait Host {
         let _ = name;
         None
     }
+}
+
+/// Which advisory lock function: its operation, lock mode and lifetime
+/// (PostgreSQL's pg_advisory_* family; the key type is [`AdvisoryKey`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdvisoryFn {
+    pub op: AdvisoryOp,
+    /// The `_shared` forms: ShareLock instead of ExclusiveLock.
+    pub shared: bool,
+    /// The `_xact_` forms: released at the transaction's end, not held by
+    /// the session.
+    pub xact: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvisoryOp {
+    /// Wait for the lock.
+    Lock,
+    /// Take it if free, else answer false.
+    Try,
+    /// Give back one session hold.
+    Unlock,
+}
+
+/// An advisory lock's key: one bigint, or two integers (distinct keys in
+/// pg_locks' objsubid: 1 and 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdvisoryKey {
+    Int8(i64),
+    Pair(i32, i32),
 }
 
 /// Transaction-block control, as tusk_storage's xact module implements it.

@@ -79,7 +79,9 @@ mod json;
 mod lateral;
 mod lock;
 mod mathfuncs;
+
 mod modify;
+pub mod notify;
 mod parse;
 mod pattern;
 mod plan;
@@ -116,7 +118,10 @@ use tusk_common::PgError;
 pub use catalog::{FuncDef, Routines, Tables};
 pub use copy::{CopyDirection, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
-pub use host::{ActivityRow, Host, Maintenance, SessionIdentity, TransactionControl, WalPositions};
+pub use host::{
+    ActivityRow, AdvisoryFn, AdvisoryKey, AdvisoryOp, Host, Maintenance, SessionIdentity,
+    TransactionControl, WalPositions,
+};
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};

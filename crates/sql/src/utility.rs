@@ -40,6 +40,12 @@ pub(crate) enum Utility {
     Release(String),
     RollbackTo(String),
     Discard(&'static str),
+    /// LISTEN channel.
+    Listen(String),
+    /// UNLISTEN channel; None: UNLISTEN *.
+    Unlisten(Option<String>),
+    /// NOTIFY channel [, payload].
+    Notify(String, String),
     Deallocate(Option<String>),
     Checkpoint,
     /// SET CONSTRAINTS { ALL | name, ... } { DEFERRED | IMMEDIATE }
@@ -462,6 +468,18 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             ast::DiscardObject::SEQUENCES => "SEQUENCES",
             ast::DiscardObject::TEMP => "TEMP",
         })),
+        S::LISTEN { channel } => Ok(Utility::Listen(crate::notify::channel_name(channel))),
+        S::UNLISTEN { channel } => Ok(Utility::Unlisten(
+            if channel.quote_style.is_none() && channel.value == "*" {
+                None
+            } else {
+                Some(crate::notify::channel_name(channel))
+            },
+        )),
+        S::NOTIFY { channel, payload } => Ok(Utility::Notify(
+            crate::notify::channel_name(channel),
+            payload.clone().unwrap_or_default(),
+        )),
         S::Deallocate { name, prepare: _ } => {
             if name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all") {
                 Ok(Utility::Deallocate(None))
@@ -882,6 +900,9 @@ impl Utility {
                 "SEQUENCES" => "DISCARD SEQUENCES",
                 _ => "DISCARD TEMP",
             }),
+            Utility::Listen(_) => Command::Other("LISTEN"),
+            Utility::Unlisten(_) => Command::Other("UNLISTEN"),
+            Utility::Notify(..) => Command::Other("NOTIFY"),
             Utility::Deallocate(None) => Command::Other("DEALLOCATE ALL"),
             Utility::Deallocate(Some(_)) => Command::Other("DEALLOCATE"),
             Utility::Checkpoint => Command::Other("CHECKPOINT"),
@@ -1006,6 +1027,19 @@ impl Utility {
             Utility::RollbackTo(name) => {
                 host.transactions().rollback_to(name)?;
                 done("ROLLBACK")
+            }
+            Utility::Listen(channel) => {
+                host.listen(Some(channel), true)?;
+                done("LISTEN")
+            }
+            Utility::Unlisten(channel) => {
+                host.listen(channel.as_deref(), false)?;
+                done("UNLISTEN")
+            }
+            Utility::Notify(channel, payload) => {
+                crate::notify::check(channel, payload)?;
+                host.notify(channel, payload)?;
+                done("NOTIFY")
             }
             Utility::Discard(what) => {
                 host.discard(what)?;

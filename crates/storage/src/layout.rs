@@ -213,6 +213,8 @@ pub enum AreaId {
     Transam = 11,
     /// Per-table activity counters (pg_stat_user_tables, autovacuum).
     TableStats = 12,
+    /// LISTEN/NOTIFY's queue and listeners.
+    NotifyQueue = 13,
 }
 
 /// One area, declared by the subsystem that owns it.
@@ -274,6 +276,7 @@ pub const AREAS: &[AreaSpec] = &[
     crate::clogbuffers::AREA,
     crate::transam::AREA,
     crate::pgstat::AREA,
+    crate::notify::AREA,
 ];
 
 /// The spec of an area.

@@ -106,6 +106,7 @@ pub mod lmgr;
 pub mod lock;
 pub mod lwlock;
 pub mod nbtree;
+pub mod notify;
 pub mod page;
 pub mod pglz;
 pub mod pgstat;

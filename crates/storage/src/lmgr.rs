@@ -1265,21 +1265,64 @@ impl LockMgr {
 
 /// A backend's locks: re-entrant counts per (object, mode) over the shared
 /// table, each first hold remembered by the transaction's resource owner.
-/// Only the owning backend uses it.
+/// Session holds (advisory locks taken by `pg_advisory_lock`) are counted
+/// apart, as PostgreSQL's LOCALLOCK counts per owner: the shared lock is
+/// held while either count is above zero, so a transaction's end gives
+/// back only its own holds. Only the owning backend uses it.
 pub struct LocalLocks<P: LwProcs + Clone + 'static> {
     inner: Rc<RefCell<LocalInner<P>>>,
+}
+
+/// The holds of one (object, mode): by the transaction (remembered by its
+/// resource owner as `id`) and by the session.
+struct Held {
+    xact: u32,
+    session: u32,
+    id: Option<ResourceId>,
 }
 
 struct LocalInner<P> {
     mgr: LockMgr,
     lw: P,
     me: u32,
-    held: HashMap<(LockTag, LockMode), (u32, Option<ResourceId>)>,
+    held: HashMap<(LockTag, LockMode), Held>,
     scratch: DeadlockScratch,
 }
 
-/// One held (object, mode) in a resource owner: released whole at the
-/// transaction's end.
+impl<P: LwProcs> LocalInner<P> {
+    /// Drops the entry of `key` and the shared lock once nothing holds it.
+    fn release_if_unheld(&mut self, key: (LockTag, LockMode)) {
+        if self
+            .held
+            .get(&key)
+            .is_some_and(|h| h.xact == 0 && h.session == 0)
+        {
+            self.held.remove(&key);
+            self.mgr.release(&self.lw, self.me, &key.0, key.1);
+        }
+    }
+
+    /// Takes the shared lock for a first hold of `key`.
+    fn acquire(
+        &mut self,
+        key: (LockTag, LockMode),
+        policy: &WaitPolicy,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<(), LockFail> {
+        self.mgr.acquire(
+            &self.lw,
+            self.me,
+            &key.0,
+            key.1,
+            policy,
+            &mut self.scratch,
+            interrupted,
+        )
+    }
+}
+
+/// One held (object, mode) in a resource owner: the transaction's holds,
+/// released whole at the transaction's end.
 struct HeldLock<P: LwProcs + Clone + 'static> {
     inner: Weak<RefCell<LocalInner<P>>>,
     tag: LockTag,
@@ -1298,8 +1341,11 @@ impl<P: LwProcs + Clone + 'static> Resource for HeldLock<P> {
     fn release(self: Box<Self>, _why: Release) {
         if let Some(inner) = self.inner.upgrade() {
             let mut i = inner.borrow_mut();
-            if i.held.remove(&(self.tag, self.mode)).is_some() {
-                i.mgr.release(&i.lw, i.me, &self.tag, self.mode);
+            let key = (self.tag, self.mode);
+            if let Some(h) = i.held.get_mut(&key) {
+                h.xact = 0;
+                h.id = None;
+                i.release_if_unheld(key);
             }
         }
     }
@@ -1327,52 +1373,138 @@ impl<P: LwProcs + Clone + 'static> LocalLocks<P> {
         policy: &WaitPolicy,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<(), PgError> {
-        let tag = target.tag();
+        self.try_lock(owner, target, mode, policy, interrupted)
+            .map_err(|f| f.to_error(&target.tag(), &self.inner.borrow().scratch))
+    }
+
+    /// [`Self::lock`], the failure left as a [`LockFail`] (so NOWAIT's
+    /// `NotAvailable` can answer false, as pg_try_advisory_xact_lock).
+    pub fn try_lock(
+        &self,
+        owner: &mut ResourceOwner,
+        target: LockTarget,
+        mode: LockMode,
+        policy: &WaitPolicy,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<(), LockFail> {
+        let key = (target.tag(), mode);
         let mut guard = self.inner.borrow_mut();
         let i = &mut *guard;
-        if let Some(e) = i.held.get_mut(&(tag, mode)) {
-            e.0 += 1;
-            return Ok(());
+        if !i.held.contains_key(&key) {
+            i.acquire(key, policy, interrupted)?;
+            i.held.insert(
+                key,
+                Held {
+                    xact: 0,
+                    session: 0,
+                    id: None,
+                },
+            );
         }
-        i.mgr
-            .acquire(&i.lw, i.me, &tag, mode, policy, &mut i.scratch, interrupted)
-            .map_err(|f| f.to_error(&tag, &i.scratch))?;
-        let id = owner.remember(Box::new(HeldLock {
-            inner: Rc::downgrade(&self.inner),
-            tag,
-            mode,
-        }));
-        i.held.insert((tag, mode), (1, Some(id)));
+        let h = i.held.get_mut(&key).expect("just inserted");
+        h.xact += 1;
+        if h.id.is_none() {
+            h.id = Some(owner.remember(Box::new(HeldLock {
+                inner: Rc::downgrade(&self.inner),
+                tag: key.0,
+                mode,
+            })));
+        }
         Ok(())
     }
 
-    /// Gives back one hold; the shared lock goes when the count reaches 0.
-    /// False if not held.
+    /// Takes `target` in `mode` for the session: held across transaction
+    /// ends until [`Self::unlock_session`] or the process's exit
+    /// (pg_advisory_lock).
+    pub fn lock_session(
+        &self,
+        target: LockTarget,
+        mode: LockMode,
+        policy: &WaitPolicy,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<(), LockFail> {
+        let key = (target.tag(), mode);
+        let mut guard = self.inner.borrow_mut();
+        let i = &mut *guard;
+        match i.held.get_mut(&key) {
+            Some(h) => h.session += 1,
+            None => {
+                i.acquire(key, policy, interrupted)?;
+                i.held.insert(
+                    key,
+                    Held {
+                        xact: 0,
+                        session: 1,
+                        id: None,
+                    },
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The failure of the last request as PostgreSQL reports it.
+    pub fn fail_error(&self, f: LockFail, target: LockTarget) -> PgError {
+        f.to_error(&target.tag(), &self.inner.borrow().scratch)
+    }
+
+    /// Gives back one transaction hold; the shared lock goes when nothing
+    /// holds it any more. False if the transaction does not hold it.
     pub fn unlock(&self, owner: &mut ResourceOwner, target: LockTarget, mode: LockMode) -> bool {
-        let tag = target.tag();
+        let key = (target.tag(), mode);
         let mut i = self.inner.borrow_mut();
-        let Some(e) = i.held.get_mut(&(tag, mode)) else {
+        let Some(h) = i.held.get_mut(&key).filter(|h| h.xact > 0) else {
             return false;
         };
-        e.0 -= 1;
-        if e.0 > 0 {
-            return true;
+        h.xact -= 1;
+        if h.xact == 0 {
+            if let Some(id) = h.id.take() {
+                owner.forget(id);
+            }
+            i.release_if_unheld(key);
         }
-        let (_, id) = i.held.remove(&(tag, mode)).expect("just seen");
-        if let Some(id) = id {
-            owner.forget(id);
-        }
-        i.mgr.release(&i.lw, i.me, &tag, mode);
         true
     }
 
-    /// How many times `target` is held in `mode`.
+    /// Gives back one session hold (pg_advisory_unlock). False if the
+    /// session does not hold it.
+    pub fn unlock_session(&self, target: LockTarget, mode: LockMode) -> bool {
+        let key = (target.tag(), mode);
+        let mut i = self.inner.borrow_mut();
+        let Some(h) = i.held.get_mut(&key).filter(|h| h.session > 0) else {
+            return false;
+        };
+        h.session -= 1;
+        i.release_if_unheld(key);
+        true
+    }
+
+    /// Gives back every session hold of the user lock method's locks
+    /// (pg_advisory_unlock_all, DISCARD ALL); transaction holds stay.
+    pub fn unlock_all_session(&self) {
+        let mut i = self.inner.borrow_mut();
+        let keys: Vec<_> = i
+            .held
+            .iter()
+            .filter(|(k, h)| k.0.lockmethod == USER_LOCKMETHOD && h.session > 0)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in keys {
+            if let Some(h) = i.held.get_mut(&key) {
+                h.session = 0;
+            }
+            i.release_if_unheld(key);
+        }
+    }
+
+    /// How many times `target` is held in `mode`, by the transaction and
+    /// the session together.
     pub fn held_count(&self, target: LockTarget, mode: LockMode) -> u32 {
         self.inner
             .borrow()
             .held
             .get(&(target.tag(), mode))
-            .map_or(0, |e| e.0)
+            .map_or(0, |h| h.xact + h.session)
     }
 
     /// Releases every lock (PostgreSQL's LockReleaseAll), for a process

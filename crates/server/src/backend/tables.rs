@@ -1230,7 +1230,7 @@ impl Session {
 
     /// How long a lock request may wait: lock_timeout, bounded by what is
     /// left of statement_timeout, and deadlock_timeout.
-    fn wait_policy(&self) -> WaitPolicy {
+    pub(super) fn wait_policy(&self) -> WaitPolicy {
         let ms = |k| {
             let v = self.settings.settings().get(k);
             (v > 0).then(|| std::time::Duration::from_millis(v as u64))

@@ -614,6 +614,30 @@ impl Binder<'_> {
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
         use crate::arrays::SrfOp;
+        if fname == "pg_listening_channels" && args.is_empty() {
+            // The session's channels, as unnest of a text[] the host gives.
+            let list = Bound::new(
+                Expr::Func(crate::func::Func::ListeningChannels, Vec::new()),
+                Ty::new(1009),
+            );
+            return self
+                .array_set_function("unnest", None, vec![list])
+                .map(|r| {
+                    r.map(|(src, _)| {
+                        let name = alias
+                            .map(|a| ident_name(&a.name))
+                            .unwrap_or_else(|| fname.to_string());
+                        let col = alias
+                            .and_then(|a| a.columns.first())
+                            .map(|c| ident_name(&c.name))
+                            .unwrap_or_else(|| name.clone());
+                        (
+                            src,
+                            Scope::single(Some(name), None, vec![(col, Ty::new(types::TEXT))], 1),
+                        )
+                    })
+                });
+        }
         let (op, specs): (SrfOp, &[P]) = match (fname, args.len()) {
             ("unnest", 1) => (SrfOp::Unnest, &[P::Arr]),
             ("generate_subscripts", 2) => (SrfOp::Subscripts, &[P::Arr, P::Int]),

@@ -575,6 +575,52 @@ fn the_resource_owner_releases_locks_at_abort() {
     assert!(owner.release_all(Release::Abort).is_empty(), "a no-op now");
 }
 
+/// Session holds (pg_advisory_lock) and transaction holds
+/// (pg_advisory_xact_lock) of one lock are counted apart: the
+/// transaction's end gives back only its own, session unlocks only the
+/// session's, and the shared lock goes when neither holds it.
+#[test]
+fn session_and_transaction_holds_are_counted_apart() {
+    let f = fixture(4);
+    let local = LocalLocks::new(f.mgr, f.lw, f.me, f.r.procs.len());
+    let mut owner = ResourceOwner::default();
+    let target = LockTarget::Advisory {
+        db: 5,
+        key1: 0,
+        key2: 1,
+        kind: 1,
+    };
+    let m = LockMode::Exclusive;
+    let p = WaitPolicy::default();
+    local.lock_session(target, m, &p, &|| false).unwrap();
+    local.lock_session(target, m, &p, &|| false).unwrap();
+    local
+        .try_lock(&mut owner, target, m, &p, &|| false)
+        .unwrap();
+    assert_eq!(local.held_count(target, m), 3);
+    assert_eq!(f.mgr.lock_status(&f.lw, f.me).len(), 1, "one shared hold");
+    assert!(owner.release_all(Release::Commit).is_empty());
+    assert_eq!(local.held_count(target, m), 2, "the session's two stay");
+    assert!(local.unlock_session(target, m));
+    assert!(local.unlock_session(target, m));
+    assert!(!local.unlock_session(target, m), "nothing left to unlock");
+    assert!(f.mgr.lock_status(&f.lw, f.me).is_empty());
+    // A transaction hold is not a session one; unlock_all_session leaves
+    // it and takes every session hold of advisory locks.
+    local
+        .try_lock(&mut owner, target, m, &p, &|| false)
+        .unwrap();
+    assert!(!local.unlock_session(target, m));
+    local
+        .lock_session(target, LockMode::Share, &p, &|| false)
+        .unwrap();
+    local.unlock_all_session();
+    assert_eq!(local.held_count(target, LockMode::Share), 0);
+    assert_eq!(local.held_count(target, m), 1);
+    assert!(owner.release_all(Release::Abort).is_empty());
+    assert!(f.mgr.lock_status(&f.lw, f.me).is_empty());
+}
+
 /// Filling the lock table fails with 53200 and PostgreSQL's hint; a freed
 /// entry is usable again.
 #[test]

@@ -8,6 +8,11 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `advisory`: advisory locks against PostgreSQL 15's output; waits in
+//!   pg_locks, timeouts, cancel, deadlock DETAIL, release at disconnect
+//!   and crash.
+//! - `notify`: LISTEN/NOTIFY/UNLISTEN against PostgreSQL 15's psql
+//!   output; an idle listener woken, a full queue (54000), queue usage.
 //! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
 //!   output; ALTER's lock, rewrite files and restart.
 //! - `datetime`: interval, time, timetz and the date/time operators and
@@ -85,6 +90,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod advisory;
 mod aggregates;
 mod alter;
 mod arrays;
@@ -112,6 +118,7 @@ mod json;
 mod ledger;
 mod lockfile;
 mod locks;
+mod notify;
 mod pgbench;
 mod plpgsql_more;
 mod psql;
