@@ -338,6 +338,7 @@ pub(crate) fn check(text: &str) -> Result<(), (PgError, Option<usize>)> {
                     | sqlparser::ast::Statement::Insert(_)
                     | sqlparser::ast::Statement::Update(_)
                     | sqlparser::ast::Statement::Delete(_)
+                    | sqlparser::ast::Statement::Merge(_)
             ),
             crate::parse::Parsed::Pre(_) => false,
         },
@@ -469,6 +470,7 @@ pub(crate) fn bind(
                 | sqlparser::ast::Statement::Insert(_)
                 | sqlparser::ast::Statement::Update(_)
                 | sqlparser::ast::Statement::Delete(_)
+                | sqlparser::ast::Statement::Merge(_)
         ),
         crate::parse::Parsed::Pre(_) => false,
     };
@@ -2298,6 +2300,13 @@ pub(crate) fn execute(
             p.source,
             Source::Relation(_) | Source::Result | Source::Values(_)
         ),
+        // A MERGE, UPDATE ... FROM or DELETE ... USING reads a join.
+        crate::Plan::Modify(m) => matches!(
+            m.kind,
+            crate::modify::ModifyKind::Merge(_)
+                | crate::modify::ModifyKind::Update { from: Some(_), .. }
+                | crate::modify::ModifyKind::Delete { from: Some(_), .. }
+        ),
         _ => false,
     };
     let mut w = Walk {
@@ -2480,6 +2489,16 @@ fn modify_node(w: &mut Walk, m: &crate::modify::ModifyPlan) -> Result<(PNode, f6
                 }
             }
         }
+        ModifyKind::Merge(mp) => {
+            // `Merge on t` over the join of the source with the target.
+            p.node_type = "Merge";
+            if let Some((_, _, shown)) = p.relation.as_mut() {
+                if let Some(a) = rel.alias.as_ref().filter(|a| **a != rel.name) {
+                    *shown = format!("{shown} {}", quote(a));
+                }
+            }
+            w.plan(&mp.join, &mut None)?.0
+        }
         ModifyKind::Update { filter, from, .. } | ModifyKind::Delete { filter, from } => {
             p.node_type = if matches!(m.kind, ModifyKind::Update { .. }) {
                 "Update"
@@ -2551,7 +2570,7 @@ impl<'o> Output<'o> {
                     s += &format!(" on {shown}");
                 }
             }
-            "Insert" | "Update" | "Delete" | "Seq Scan" => {
+            "Insert" | "Update" | "Delete" | "Merge" | "Seq Scan" => {
                 s += p.node_type;
                 if let Some((_, _, shown)) = &p.relation {
                     s += &format!(" on {shown}");
@@ -2757,13 +2776,13 @@ impl<'o> Output<'o> {
         f.push((
             "Node Type".into(),
             s(match p.node_type {
-                "Insert" | "Update" | "Delete" => "ModifyTable",
+                "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable",
                 "HashAggregate" => "Aggregate",
                 "HashSetOp" => "SetOp",
                 n => n,
             }),
         ));
-        if matches!(p.node_type, "Insert" | "Update" | "Delete") {
+        if matches!(p.node_type, "Insert" | "Update" | "Delete" | "Merge") {
             f.push(("Operation".into(), s(p.node_type)));
         }
         if let Some(st) = p.strategy {

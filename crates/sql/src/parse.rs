@@ -645,6 +645,13 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .flat_map(postfix_null_test)
             .collect();
         crate::sequence::strip_overriding(&mut toks);
+        let mut toks = crate::merge::rewrite_tokens(toks).map_err(|(word, at)| {
+            syntax_error(
+                sql,
+                &format!("syntax error at or near \"{word}\""),
+                idx.char_index(at),
+            )
+        })?;
         crate::sequence::reorder_identity_options(&mut toks);
         let toks = crate::rowlock::rewrite_tokens(toks);
         let toks = crate::cursor::rewrite_current_of(toks);
