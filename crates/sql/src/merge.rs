@@ -391,25 +391,86 @@ fn upper(t: &TokenWithSpan) -> Option<String> {
     }
 }
 
-/// PostgreSQL 15's MERGE grammar over sqlparser's: `WHEN NOT MATCHED BY
-/// ...` and `RETURNING` (newer PostgreSQL) are syntax errors at that
-/// word; `INSERT DEFAULT VALUES` becomes `INSERT VALUES (DEFAULT)` (the
-/// same row: omitted columns take their defaults); `OVERRIDING ... VALUE`
-/// is removed (the binder reads it from the text: [`overridings`]).
-/// Other statements pass unchanged. Err: the word and where it is.
-pub(crate) fn rewrite_tokens(
-    mut tokens: Vec<TokenWithSpan>,
-) -> Result<Vec<TokenWithSpan>, (String, Location)> {
+/// The syntax errors PostgreSQL 15's grammar gives a MERGE that
+/// sqlparser would accept, for every MERGE in the statement (also one
+/// inside `COPY (...)` or a WITH query): `WHEN NOT MATCHED BY ...` and
+/// `RETURNING` (newer PostgreSQL) at that word, and a second VALUES row
+/// at its comma. Called on each statement's tokens before dispatch.
+/// Err: the word and where it is.
+pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Location)> {
+    let sig: Vec<&TokenWithSpan> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+        .collect();
+    let mut depth = 0i32;
+    // The depth of each MERGE being read, innermost last.
+    let mut merges: Vec<i32> = Vec::new();
+    // A VALUES list of a MERGE's INSERT: (open, just closed).
+    let mut values = (false, false);
+    for (k, t) in sig.iter().enumerate() {
+        let prev = k.checked_sub(1).map(|p| sig[p]);
+        let w = upper(t);
+        if values.1 && t.token != Token::Comma {
+            values = (false, false);
+        }
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                while merges.last().is_some_and(|&d| d > depth) {
+                    merges.pop();
+                }
+                if values.0 && merges.last() == Some(&depth) {
+                    values = (false, true);
+                }
+            }
+            Token::Comma if values.1 => return Err((",".into(), t.span.start)),
+            _ => {}
+        }
+        if w.as_deref() == Some("MERGE") && prev.is_none_or(|p| p.token == Token::LParen) {
+            merges.push(depth);
+            continue;
+        }
+        if merges.last() != Some(&depth) {
+            continue;
+        }
+        match w.as_deref() {
+            Some("RETURNING") => return Err(("RETURNING".into(), t.span.start)),
+            Some("BY") if prev.and_then(upper).as_deref() == Some("MATCHED") => {
+                return Err(("BY".into(), t.span.start))
+            }
+            Some("VALUES") => values = (true, false),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// sqlparser's MERGE grammar made to read PostgreSQL 15's: `INSERT
+/// DEFAULT VALUES` becomes `INSERT VALUES (DEFAULT)` (the same row:
+/// omitted columns take their defaults); `OVERRIDING ... VALUE` is
+/// removed (the binder reads it from the text: [`overridings`]); a source
+/// that is a join (`USING a JOIN b ON ... ON ...`) is parenthesized, as
+/// sqlparser reads only one table factor there; `ONLY` before the target
+/// or source is dropped. Other statements pass unchanged.
+pub(crate) fn rewrite_tokens(mut tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     if !is_merge(&tokens) {
-        return Ok(tokens);
+        return tokens;
     }
     let sig: Vec<usize> = (0..tokens.len())
         .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
         .collect();
     let word = |k: usize| sig.get(k).and_then(|&i| upper(&tokens[i]));
+    // (from, to, replacement) token ranges, applied back to front so
+    // that earlier indexes stay valid.
+    let mut edits: Vec<(usize, usize, Vec<TokenWithSpan>)> = Vec::new();
     let mut depth = 0i32;
-    let mut default_values = Vec::new();
-    let mut strip = Vec::new();
+    let mut case = 0i32;
+    let mut seen_merge = false;
+    let mut using: Option<usize> = None;
+    let mut last_on: Option<usize> = None;
+    let mut join_in_source = false;
+    let mut source_done = false;
     for k in 0..sig.len() {
         let t = &tokens[sig[k]];
         match t.token {
@@ -420,51 +481,66 @@ pub(crate) fn rewrite_tokens(
         if depth != 0 {
             continue;
         }
-        let w = word(k);
-        match w.as_deref() {
-            Some("RETURNING") => return Err(("RETURNING".into(), t.span.start)),
-            Some("BY") if word(k.wrapping_sub(1)).as_deref() == Some("MATCHED") => {
-                return Err(("BY".into(), t.span.start))
+        let in_source = using.is_some() && !source_done;
+        match word(k).as_deref() {
+            Some("MERGE") => seen_merge = true,
+            Some("CASE") => case += 1,
+            Some("END") => case -= 1,
+            Some("USING") if seen_merge && using.is_none() => using = Some(k),
+            // ONLY: tusk has no inheritance, so every table is its own
+            // ONLY (sqlparser has no ONLY here).
+            Some("ONLY")
+                if seen_merge
+                    && matches!(word(k.wrapping_sub(1)).as_deref(), Some("INTO" | "USING")) =>
+            {
+                edits.push((sig[k], sig[k] + 1, Vec::new()));
+            }
+            Some("ON") if in_source && case == 0 => last_on = Some(k),
+            Some("JOIN") if in_source => join_in_source = true,
+            Some("WHEN") if in_source && case == 0 => {
+                source_done = true;
+                if let (true, Some(u), Some(on)) = (join_in_source, using, last_on) {
+                    let at = |i: usize, token| TokenWithSpan {
+                        token,
+                        span: tokens[sig[i]].span,
+                    };
+                    edits.push((sig[u] + 1, sig[u] + 1, vec![at(u, Token::LParen)]));
+                    edits.push((sig[on], sig[on], vec![at(on, Token::RParen)]));
+                }
             }
             Some("DEFAULT")
                 if word(k.wrapping_sub(1)).as_deref() == Some("INSERT")
                     && word(k + 1).as_deref() == Some("VALUES") =>
             {
-                default_values.push(k);
+                // DEFAULT VALUES -> VALUES ( DEFAULT )
+                let (d, v) = (sig[k], sig[k + 1]);
+                let span = tokens[d].span;
+                let at = |token| TokenWithSpan { token, span };
+                edits.push((
+                    d,
+                    v + 1,
+                    vec![
+                        tokens[v].clone(),
+                        at(Token::LParen),
+                        tokens[d].clone(),
+                        at(Token::RParen),
+                    ],
+                ));
             }
             Some("OVERRIDING")
                 if matches!(word(k + 1).as_deref(), Some("SYSTEM" | "USER"))
                     && word(k + 2).as_deref() == Some("VALUE") =>
             {
-                strip.push(k);
+                edits.push((sig[k], sig[k + 2] + 1, Vec::new()));
             }
             _ => {}
         }
     }
-    // Back to front, so earlier indexes stay valid.
-    let mut edits: Vec<(usize, bool)> = default_values
-        .into_iter()
-        .map(|k| (k, true))
-        .chain(strip.into_iter().map(|k| (k, false)))
-        .collect();
     edits.sort_by_key(|e| std::cmp::Reverse(e.0));
-    for (k, is_default) in edits {
-        if is_default {
-            // DEFAULT VALUES -> VALUES ( DEFAULT )
-            let (d, v) = (sig[k], sig[k + 1]);
-            let span = tokens[d].span;
-            let at = |token| TokenWithSpan { token, span };
-            let values = tokens[v].clone();
-            let default = tokens[d].clone();
-            tokens.splice(
-                d..=v,
-                [values, at(Token::LParen), default, at(Token::RParen)],
-            );
-        } else {
-            tokens.drain(sig[k]..=sig[k + 2]);
-        }
+    for (from, to, with) in edits {
+        tokens.splice(from..to, with);
     }
-    Ok(tokens)
+    tokens
 }
 
 /// Each WHEN clause's OVERRIDING choice, in clause order: `b's'` SYSTEM
@@ -545,23 +621,39 @@ mod tests {
         let out = rewrite_tokens(toks(
             "MERGE INTO t USING s ON true WHEN NOT MATCHED AND s.a THEN INSERT DEFAULT VALUES \
              WHEN NOT MATCHED THEN INSERT (a) OVERRIDING USER VALUE VALUES (1)",
-        ))
-        .unwrap();
+        ));
         assert_eq!(
             text(out),
             "MERGE INTO t USING s ON true WHEN NOT MATCHED AND s . a THEN INSERT VALUES ( DEFAULT ) \
              WHEN NOT MATCHED THEN INSERT ( a ) VALUES ( 1 )"
         );
-        let e = rewrite_tokens(toks(
+        let e = check_grammar(&toks(
             "MERGE INTO t USING s ON true WHEN NOT MATCHED BY SOURCE THEN DELETE",
         ));
         assert_eq!(e.unwrap_err().0, "BY");
-        let e = rewrite_tokens(toks(
-            "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE RETURNING *",
+        let e = check_grammar(&toks(
+            "COPY (MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE RETURNING *) TO STDOUT",
         ));
         assert_eq!(e.unwrap_err().0, "RETURNING");
+        let e = check_grammar(&toks(
+            "MERGE INTO t USING s ON true WHEN NOT MATCHED THEN INSERT (a, b) VALUES (1, 2), (3, 4)",
+        ));
+        assert_eq!(e.unwrap_err().0, ",");
+        assert!(check_grammar(&toks(
+            "MERGE INTO t USING s ON true WHEN NOT MATCHED THEN INSERT VALUES (1, 2) \
+             WHEN MATCHED THEN UPDATE SET a = 1, b = 2"
+        ))
+        .is_ok());
+        // A join as the source is parenthesized.
+        let out = rewrite_tokens(toks(
+            "MERGE INTO t USING a JOIN b ON a.x = b.x ON t.x = CASE WHEN a.x > 0 THEN 1 END WHEN MATCHED THEN DELETE",
+        ));
+        assert_eq!(
+            text(out),
+            "MERGE INTO t USING ( a JOIN b ON a . x = b . x ) ON t . x = CASE WHEN a . x > 0 THEN 1 END WHEN MATCHED THEN DELETE"
+        );
         // Not a MERGE: untouched.
         let plain = toks("SELECT 1 RETURNING");
-        assert_eq!(rewrite_tokens(plain.clone()).unwrap(), plain);
+        assert_eq!(rewrite_tokens(plain.clone()), plain);
     }
 }

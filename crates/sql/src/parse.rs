@@ -623,6 +623,13 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             out.push((Parsed::Pre(PreParsed::Role), text, start));
             continue;
         }
+        crate::merge::check_grammar(piece).map_err(|(word, at)| {
+            syntax_error(
+                sql,
+                &format!("syntax error at or near \"{word}\""),
+                idx.char_index(at),
+            )
+        })?;
         if let Some(pre) = pre_dispatch(piece) {
             if pre == PreParsed::Explain {
                 crate::explain::check(&text)
@@ -645,13 +652,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .flat_map(postfix_null_test)
             .collect();
         crate::sequence::strip_overriding(&mut toks);
-        let mut toks = crate::merge::rewrite_tokens(toks).map_err(|(word, at)| {
-            syntax_error(
-                sql,
-                &format!("syntax error at or near \"{word}\""),
-                idx.char_index(at),
-            )
-        })?;
+        let mut toks = crate::merge::rewrite_tokens(toks);
         crate::sequence::reorder_identity_options(&mut toks);
         let toks = crate::rowlock::rewrite_tokens(toks);
         let toks = crate::cursor::rewrite_current_of(toks);

@@ -59,22 +59,30 @@ impl Binder<'_> {
             ))),
         }
         .map_err(|e| self.relation_pos(e, name))?;
-        if !matches!(rel.source, catalog::RelationSource::Table(_)) {
+        // A materialized view is a table with a stored query.
+        let what = match (&rel.source, &rel.view_query) {
+            (catalog::RelationSource::Table(_), None) => None,
+            (catalog::RelationSource::Table(_), Some(_)) => Some("materialized views"),
+            _ => Some("views"),
+        };
+        if let Some(what) = what {
             return Err(PgError::error(
                 catalog::codes::WRONG_OBJECT_TYPE,
                 format!("cannot execute MERGE on relation \"{}\"", rel.name),
             )
-            .with_detail("This operation is not supported for views."));
+            .with_detail(format!("This operation is not supported for {what}.")));
         }
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
         let target = relation_scope(&rel, alias.clone());
-        let src = self.bind_from(&[ast::TableWithJoins {
-            relation: m.source.clone(),
-            joins: Vec::new(),
-        }])?;
+        let src = self
+            .bind_from(&[ast::TableWithJoins {
+                relation: m.source.clone(),
+                joins: Vec::new(),
+            }])
+            .map_err(|e| invalid_target_reference(e, false, &alias))?;
         let others = self.scope.take().unwrap_or_default();
         if others
             .items
@@ -136,20 +144,31 @@ impl Binder<'_> {
             if c.predicate.is_none() {
                 unconditional[matched as usize] = true;
             }
-            self.scope = Some(if matched {
-                scope.clone()
-            } else {
-                source_only.clone()
-            });
+            let clause_scope = if matched { &scope } else { &source_only };
+            // A WHEN condition sees no system column but tableoid.
+            let mut cond_scope = clause_scope.clone();
+            for it in &mut cond_scope.items {
+                let visible = it.visible;
+                let mut k = 0;
+                it.cols.retain(|c| {
+                    k += 1;
+                    k <= visible || c.name == "tableoid"
+                });
+            }
+            self.scope = Some(cond_scope);
             let not_target = |e: PgError| invalid_target_reference(e, matched, &alias);
             let cond = match &c.predicate {
                 Some(p) => {
                     self.aggs_allowed = None;
-                    let b = self.bind_expr(p).map_err(not_target)?;
+                    let b = self
+                        .bind_expr(p)
+                        .map_err(not_target)
+                        .map_err(system_column)?;
                     Some(self.coerce_bool(b, "WHERE")?.e)
                 }
                 None => None,
             };
+            self.scope = Some(clause_scope.clone());
             let kind = match &c.action {
                 ast::MergeAction::DoNothing { .. } => ActionKind::Nothing,
                 ast::MergeAction::Delete { .. } => ActionKind::Delete,
@@ -245,4 +264,32 @@ fn invalid_target_reference(e: PgError, matched: bool, alias: &str) -> PgError {
     ));
     e2.position = e.position;
     e2
+}
+
+/// A system column named in a WHEN condition: PostgreSQL 15's error in
+/// place of "column ... does not exist" (the condition's scope has none).
+fn system_column(e: PgError) -> PgError {
+    let name = e
+        .message
+        .strip_prefix("column ")
+        .and_then(|r| r.strip_suffix(" does not exist"))
+        .map(|r| {
+            r.rsplit('.')
+                .next()
+                .unwrap_or(r)
+                .trim_matches('"')
+                .to_string()
+        });
+    let system = ["ctid", "xmin", "xmax", "cmin", "cmax"];
+    match name {
+        Some(n) if system.contains(&n.as_str()) => {
+            let mut e2 = PgError::error(
+                sqlstate::INVALID_COLUMN_REFERENCE,
+                format!("cannot use system column \"{n}\" in MERGE WHEN condition"),
+            );
+            e2.position = e.position;
+            e2
+        }
+        _ => e,
+    }
 }

@@ -80,6 +80,21 @@ Merge on target t
         ->  Seq Scan on source s
         ->  Hash
               ->  Seq Scan on target t
+CREATE TABLE
+CREATE TABLE
+INSERT 0 3
+INSERT 0 3
+MERGE 2
+1|1|a
+3|0|new
+4|40|new
+5|0|new
+7|70|new
+8|8|new
+9|0|nine
+50|0|c
+100|0|new
+SELECT 1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:22: ERROR:  MERGE command cannot affect row a second time
@@ -98,6 +113,15 @@ DETAIL:  This operation is not supported for views.
 psql:SCRIPT:61: ERROR:  cannot insert a non-DEFAULT value into column "id"
 DETAIL:  Column "id" is an identity column defined as GENERATED ALWAYS.
 HINT:  Use OVERRIDING SYSTEM VALUE to override.
+psql:SCRIPT:75: ERROR:  invalid reference to FROM-clause entry for table "t"
+HINT:  There is an entry for table "t", but it cannot be referenced from this part of the query.
+psql:SCRIPT:76: ERROR:  cannot use system column "xmin" in MERGE WHEN condition
+psql:SCRIPT:77: ERROR:  syntax error at or near ","
+psql:SCRIPT:78: ERROR:  syntax error at or near "BY"
+psql:SCRIPT:79: ERROR:  MERGE not supported in WITH query
+psql:SCRIPT:80: ERROR:  MERGE not supported in COPY
+psql:SCRIPT:82: ERROR:  cannot execute MERGE on relation "mv"
+DETAIL:  This operation is not supported for materialized views.
 "#;
 
 #[test]

@@ -63,3 +63,20 @@ MERGE INTO ident i USING (SELECT 7 AS v) s ON i.v = s.v
   WHEN NOT MATCHED THEN INSERT OVERRIDING SYSTEM VALUE VALUES (100, s.v);
 SELECT * FROM ident ORDER BY id;
 EXPLAIN (COSTS OFF) MERGE INTO target t USING source s ON t.tid = s.sid WHEN MATCHED THEN DELETE;
+-- a join as the source, ONLY, errors PostgreSQL 15 gives
+CREATE TABLE s1 (k int, cat int);
+CREATE TABLE s2 (k int, label text);
+INSERT INTO s1 VALUES (1, 10), (2, 20), (50, 10);
+INSERT INTO s2 VALUES (1, 'a'), (2, 'b'), (50, 'c');
+MERGE INTO ONLY target t USING s1 INNER JOIN s2 ON s1.k = s2.k AND s1.cat = 10 ON t.tid = s1.k
+  WHEN MATCHED THEN UPDATE SET note = s2.label
+  WHEN NOT MATCHED THEN INSERT (tid, note) VALUES (s1.k, s2.label);
+SELECT tid, balance, note FROM target ORDER BY tid;
+MERGE INTO target t USING (SELECT * FROM s1 WHERE t.tid = k) s ON t.tid = s.k WHEN MATCHED THEN DELETE;
+MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED AND t.xmin = t.xmax THEN DELETE;
+MERGE INTO target t USING s1 ON t.tid = s1.k WHEN NOT MATCHED THEN INSERT VALUES (1, 1), (2, 2);
+MERGE INTO target t USING s1 ON t.tid = s1.k WHEN NOT MATCHED BY SOURCE THEN DELETE;
+WITH m AS (MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED THEN DELETE) SELECT 1;
+COPY (MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED THEN DELETE) TO STDOUT;
+CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;
+MERGE INTO mv USING s1 ON mv.a = s1.k WHEN MATCHED THEN DELETE;
