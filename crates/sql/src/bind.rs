@@ -4242,11 +4242,11 @@ impl Binder<'_> {
                 .with_position(target_at));
             };
             if sets.iter().any(|(i, _)| *i == idx) {
+                // PostgreSQL gives no position here.
                 return Err(PgError::error(
                     catalog::codes::DUPLICATE_COLUMN,
                     format!("multiple assignments to same column \"{cname}\""),
-                )
-                .with_position(target_at));
+                ));
             }
             let e = if is_default_keyword(&a.value) {
                 match self.bind_default(&rel.columns[idx])? {

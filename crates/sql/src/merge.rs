@@ -395,8 +395,9 @@ fn upper(t: &TokenWithSpan) -> Option<String> {
 /// sqlparser would accept, for every MERGE in the statement (also one
 /// inside `COPY (...)` or a WITH query): `WHEN NOT MATCHED BY ...` and
 /// `RETURNING` (newer PostgreSQL) at that word, and a second VALUES row
-/// at its comma. Called on each statement's tokens before dispatch.
-/// Err: the word and where it is.
+/// at its comma; a MERGE with no WHEN clause ends too early (an empty
+/// word: the caller reports its end). Called on each statement's tokens
+/// before dispatch. Err: the word and where it is.
 pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Location)> {
     let sig: Vec<&TokenWithSpan> = tokens
         .iter()
@@ -407,6 +408,8 @@ pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Loc
     let mut merges: Vec<i32> = Vec::new();
     // A VALUES list of a MERGE's INSERT: (open, just closed).
     let mut values = (false, false);
+    // A statement that is a MERGE: whether a WHEN clause was seen.
+    let mut statement_merge: Option<bool> = None;
     for (k, t) in sig.iter().enumerate() {
         let prev = k.checked_sub(1).map(|p| sig[p]);
         let w = upper(t);
@@ -428,6 +431,9 @@ pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Loc
             _ => {}
         }
         if w.as_deref() == Some("MERGE") && prev.is_none_or(|p| p.token == Token::LParen) {
+            if prev.is_none() {
+                statement_merge = Some(false);
+            }
             merges.push(depth);
             continue;
         }
@@ -435,6 +441,7 @@ pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Loc
             continue;
         }
         match w.as_deref() {
+            Some("WHEN") if depth == 0 && statement_merge.is_some() => statement_merge = Some(true),
             Some("RETURNING") => return Err(("RETURNING".into(), t.span.start)),
             Some("BY") if prev.and_then(upper).as_deref() == Some("MATCHED") => {
                 return Err(("BY".into(), t.span.start))
@@ -443,7 +450,10 @@ pub(crate) fn check_grammar(tokens: &[TokenWithSpan]) -> Result<(), (String, Loc
             _ => {}
         }
     }
-    Ok(())
+    match (statement_merge, sig.last()) {
+        (Some(false), Some(last)) => Err((String::new(), last.span.end)),
+        _ => Ok(()),
+    }
 }
 
 /// sqlparser's MERGE grammar made to read PostgreSQL 15's: `INSERT

@@ -624,6 +624,18 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             continue;
         }
         crate::merge::check_grammar(piece).map_err(|(word, at)| {
+            if word.is_empty() {
+                // The statement ended early: at its `;`, or at the end.
+                let after = &sql[end_byte.min(sql.len())..];
+                let gap = after.len() - after.trim_start().len();
+                let end = end.unwrap_or_else(|| sql.chars().count());
+                return if after.trim_start().starts_with(';') {
+                    let at = end + after[..gap].chars().count();
+                    syntax_error(sql, "syntax error at or near \";\"", Some(at))
+                } else {
+                    syntax_error(sql, "syntax error at end of input", Some(end))
+                };
+            }
             syntax_error(
                 sql,
                 &format!("syntax error at or near \"{word}\""),

@@ -11,7 +11,7 @@
 use sqlparser::ast;
 use tusk_common::{sqlstate, PgError};
 
-use super::{ident_name, not_supported, object_name_parts, relation_scope, syntax};
+use super::{ident_name, not_supported, object_name_parts, relation_scope, syntax, where_agg};
 use super::{Binder, JoinKind, Source};
 use crate::catalog;
 use crate::merge::{Action, ActionKind, MergePlan};
@@ -163,8 +163,19 @@ impl Binder<'_> {
                     let b = self
                         .bind_expr(p)
                         .map_err(not_target)
-                        .map_err(system_column)?;
-                    Some(self.coerce_bool(b, "WHERE")?.e)
+                        .map_err(system_column)
+                        .map_err(|e| {
+                            let at = e.position;
+                            let mut e = where_agg(e, "MERGE WHEN conditions");
+                            e.position = e.position.or(at);
+                            e
+                        })?;
+                    let at = self.expr_at(p);
+                    Some(
+                        self.coerce_bool(b, "WHEN")
+                            .map_err(|e| e.with_position(at))?
+                            .e,
+                    )
                 }
                 None => None,
             };

@@ -95,6 +95,10 @@ MERGE 2
 50|0|c
 100|0|new
 SELECT 1
+CREATE FUNCTION
+
+
+200|y
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:22: ERROR:  MERGE command cannot affect row a second time
@@ -122,6 +126,9 @@ psql:SCRIPT:79: ERROR:  MERGE not supported in WITH query
 psql:SCRIPT:80: ERROR:  MERGE not supported in COPY
 psql:SCRIPT:82: ERROR:  cannot execute MERGE on relation "mv"
 DETAIL:  This operation is not supported for materialized views.
+psql:SCRIPT:83: ERROR:  argument of WHEN must be type boolean, not type integer
+psql:SCRIPT:84: ERROR:  multiple assignments to same column "note"
+psql:SCRIPT:85: ERROR:  syntax error at or near ";"
 "#;
 
 #[test]
@@ -223,4 +230,34 @@ fn merge_in_repeatable_read_fails_on_a_concurrent_update() {
         rows,
         vec![vec![Some("1".to_string()), Some("0".to_string())]]
     );
+}
+
+/// Parameters through the extended protocol: their types are learnt from
+/// the column each is assigned to or compared with, as PostgreSQL infers
+/// them ({integer,text,bigint} in PostgreSQL 15's pg_prepared_statements
+/// for this statement), and one prepared MERGE runs with several values.
+#[test]
+fn merge_takes_parameters_through_the_extended_protocol() {
+    let srv = TestServer::start(Opts::new());
+    let mut a = srv.connect();
+    exec(
+        &mut a,
+        "CREATE TABLE kv (k int PRIMARY KEY, v text, n bigint)",
+    );
+    let st = a
+        .prepare(
+            "MERGE INTO kv USING (SELECT 1) s ON kv.k = $1 \
+             WHEN MATCHED AND $2 = 'drop' THEN DELETE \
+             WHEN MATCHED THEN UPDATE SET v = $2, n = kv.n + $3 \
+             WHEN NOT MATCHED THEN INSERT VALUES ($1, $2, $3)",
+        )
+        .unwrap();
+    let types: Vec<String> = st.params().iter().map(|t| t.name().to_string()).collect();
+    assert_eq!(types, ["int4", "text", "int8"]);
+    for (k, v, n) in [(1, "a", 10i64), (2, "b", 20), (1, "c", 5), (2, "drop", 0)] {
+        assert_eq!(a.execute(&st, &[&k, &v, &n]).unwrap(), 1);
+    }
+    let rows = simple_rows(&mut a, "SELECT k, v, n FROM kv ORDER BY k");
+    let s = |x: &str| Some(x.to_string());
+    assert_eq!(rows, vec![vec![s("1"), s("c"), s("15")]]);
 }

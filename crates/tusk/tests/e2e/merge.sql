@@ -80,3 +80,16 @@ WITH m AS (MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED THEN DELETE
 COPY (MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED THEN DELETE) TO STDOUT;
 CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a;
 MERGE INTO mv USING s1 ON mv.a = s1.k WHEN MATCHED THEN DELETE;
+MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED AND s1.cat THEN DELETE;
+MERGE INTO target t USING s1 ON t.tid = s1.k WHEN MATCHED THEN UPDATE SET note = 'a', note = 'b';
+MERGE INTO target t USING s1 ON t.tid = s1.k;
+-- in PL/pgSQL
+CREATE FUNCTION upsert_note(k int, n text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  MERGE INTO target t USING (SELECT k AS tid, n AS note) s ON t.tid = s.tid
+    WHEN MATCHED THEN UPDATE SET note = s.note
+    WHEN NOT MATCHED THEN INSERT (tid, note) VALUES (s.tid, s.note);
+END $$;
+SELECT upsert_note(200, 'x');
+SELECT upsert_note(200, 'y');
+SELECT tid, note FROM target WHERE tid = 200;
