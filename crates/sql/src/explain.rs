@@ -2361,7 +2361,30 @@ pub(crate) fn execute(
             let (p, rows) = modify_node(&mut w, m)?;
             let mut p = p;
             conflict_props(&mut p, m, host)?;
-            if o.analyze {
+            if let (true, crate::modify::ModifyKind::Merge(mp)) = (o.analyze, &m.kind) {
+                // MERGE: the join's rows and what became of them.
+                let t = Instant::now();
+                let c = crate::merge::execute_counted(&m.rel, mp, params, host, relations)?;
+                let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+                let counted = |rows: u64| {
+                    Rc::new(RefCell::new(Stats {
+                        rows,
+                        loops: 1,
+                        started: true,
+                        total: elapsed,
+                        first: Some(elapsed),
+                        input: None,
+                        ..Default::default()
+                    }))
+                };
+                p.stats = Some(counted(0));
+                if let Some(line) = c.line() {
+                    p.props.push(("Tuples", Prop::Text(line)));
+                }
+                if let Some(ch) = p.children.first_mut() {
+                    ch.stats = Some(counted(c.joined));
+                }
+            } else if o.analyze {
                 let t = Instant::now();
                 let (returned, tag) = crate::modify::execute(m, params, host, relations)?;
                 let _ = rows;

@@ -145,6 +145,41 @@ impl Triggers {
     }
 }
 
+/// What a MERGE did, for EXPLAIN ANALYZE's `Tuples:` line.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Counts {
+    /// Rows the join produced.
+    pub joined: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+impl Counts {
+    /// PostgreSQL's `Tuples: inserted=1 updated=2 skipped=3` (the kinds
+    /// that are not zero; None when the join produced no rows).
+    pub fn line(&self) -> Option<String> {
+        if self.joined == 0 {
+            return None;
+        }
+        let skipped = self
+            .joined
+            .saturating_sub(self.inserted + self.updated + self.deleted);
+        let mut s = String::new();
+        for (what, n) in [
+            ("inserted", self.inserted),
+            ("updated", self.updated),
+            ("deleted", self.deleted),
+            ("skipped", skipped),
+        ] {
+            if n > 0 {
+                s += &format!(" {what}={n}");
+            }
+        }
+        Some(s.trim_start().to_string())
+    }
+}
+
 /// Runs a MERGE; returns no rows (RETURNING is PostgreSQL 17's) and the
 /// command tag `MERGE n` (rows inserted, updated and deleted).
 pub(crate) fn execute(
@@ -154,6 +189,21 @@ pub(crate) fn execute(
     host: &mut dyn Host,
     relations: &dyn Relations,
 ) -> Result<(Vec<Row>, String), PgError> {
+    let c = execute_counted(rel, m, params, host, relations)?;
+    Ok((
+        Vec::new(),
+        format!("MERGE {}", c.inserted + c.updated + c.deleted),
+    ))
+}
+
+/// Runs a MERGE and says what it did.
+pub(crate) fn execute_counted(
+    rel: &Relation,
+    m: &MergePlan,
+    params: &[Value],
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+) -> Result<Counts, PgError> {
     let mut prepared = m.clone();
     {
         let mut cx = Ctx { host, params };
@@ -222,7 +272,10 @@ pub(crate) fn execute(
     let mut pending = crate::fkey::Pending::default();
     // The target rows this statement changed (their ctids as joined).
     let mut changed: HashSet<String> = HashSet::new();
-    let mut count: u64 = 0;
+    let mut counts = Counts {
+        joined: rows.len() as u64,
+        ..Counts::default()
+    };
     for mut row in rows {
         host.check_interrupts()?;
         let sw = m.source_width;
@@ -264,7 +317,7 @@ pub(crate) fn execute(
                     )?;
                     trig.queued(Event::Insert, before);
                     if stored.is_some() {
-                        count += 1;
+                        counts.inserted += 1;
                     }
                     break;
                 }
@@ -308,7 +361,10 @@ pub(crate) fn execute(
             match outcome {
                 (Changed::Done(_), ctid) => {
                     changed.insert(ctid);
-                    count += 1;
+                    match a.kind {
+                        ActionKind::Delete => counts.deleted += 1,
+                        _ => counts.updated += 1,
+                    }
                     break;
                 }
                 (Changed::Skipped, _) => break,
@@ -339,7 +395,7 @@ pub(crate) fn execute(
             f.after_statement(host)?;
         }
     }
-    Ok((Vec::new(), format!("MERGE {count}")))
+    Ok(counts)
 }
 
 /// The MERGE of a parsed statement (`MERGE ...`, or `WITH ... MERGE`,
@@ -602,6 +658,27 @@ pub(crate) fn overridings(sql: &str) -> Vec<Option<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn explain_analyze_tuples_line_is_postgresql_s() {
+        let c = Counts {
+            joined: 100,
+            inserted: 10,
+            updated: 9,
+            deleted: 5,
+        };
+        assert_eq!(
+            c.line().as_deref(),
+            Some("inserted=10 updated=9 deleted=5 skipped=76")
+        );
+        let c = Counts {
+            joined: 50,
+            updated: 50,
+            ..Counts::default()
+        };
+        assert_eq!(c.line().as_deref(), Some("updated=50"));
+        assert_eq!(Counts::default().line(), None);
+    }
 
     #[test]
     fn overriding_is_read_per_clause() {
