@@ -31,6 +31,7 @@ pub(crate) mod array;
 pub(crate) mod datetime;
 mod errpos;
 pub(crate) mod json;
+mod merge;
 pub(crate) mod rowexpr;
 mod scalars;
 mod srf;
@@ -4254,36 +4255,7 @@ impl Binder<'_> {
             .as_ref()
             .map(|a| ident_name(&a.alias))
             .unwrap_or_else(|| rel.name.clone());
-        // The target columns, in the order the source supplies them.
-        let mut targets: Vec<usize> = Vec::new();
-        if i.columns.is_empty() {
-            targets.extend(0..rel.columns.len());
-        } else {
-            for c in &i.columns {
-                let cname = match object_name_parts(c)?.as_slice() {
-                    [n] => n.clone(),
-                    _ => return Err(not_supported("INSERT into a column's field")),
-                };
-                let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
-                    return Err(PgError::error(
-                        sqlstate::UNDEFINED_COLUMN,
-                        format!(
-                            "column \"{cname}\" of relation \"{}\" does not exist",
-                            rel.name
-                        ),
-                    )
-                    .with_position(self.name_at(c)));
-                };
-                if targets.contains(&idx) {
-                    return Err(PgError::error(
-                        catalog::codes::DUPLICATE_COLUMN,
-                        format!("column \"{cname}\" specified more than once"),
-                    )
-                    .with_position(self.name_at(c)));
-                }
-                targets.push(idx);
-            }
-        }
+        let targets = self.insert_targets(&rel, &i.columns)?;
         let mut defaults = Vec::with_capacity(rel.columns.len());
         for c in &rel.columns {
             defaults.push(self.bind_default(c)?);
@@ -4322,23 +4294,7 @@ impl Binder<'_> {
                         }
                         let mut out = Vec::with_capacity(r.len());
                         for (e, &t) in r.iter().zip(&targets) {
-                            out.push(if is_default_keyword(e) {
-                                None
-                            } else if rel.columns[t].identity.is_some()
-                                && self.overriding == Some(b'u')
-                            {
-                                // OVERRIDING USER VALUE: the identity's
-                                // value, not the one given.
-                                None
-                            } else if rel.columns[t].identity == Some(b'a')
-                                && self.overriding != Some(b's')
-                            {
-                                return Err(crate::sequence::always_identity_error(
-                                    &rel.columns[t].name,
-                                ));
-                            } else {
-                                Some(self.assigned(e, &rel.columns[t])?)
-                            });
+                            out.push(self.insert_value(e, &rel.columns[t])?);
                         }
                         rows.push(out);
                     }
@@ -4401,6 +4357,66 @@ impl Binder<'_> {
             },
             columns,
         ))
+    }
+
+    /// An INSERT's target columns, in the order its values come: every
+    /// column when none are named; 42703 / 42701 as PostgreSQL.
+    pub(crate) fn insert_targets(
+        &self,
+        rel: &catalog::Relation,
+        columns: &[ast::ObjectName],
+    ) -> Result<Vec<usize>, PgError> {
+        let mut targets: Vec<usize> = Vec::new();
+        if columns.is_empty() {
+            targets.extend(0..rel.columns.len());
+            return Ok(targets);
+        }
+        for c in columns {
+            let cname = match object_name_parts(c)?.as_slice() {
+                [n] => n.clone(),
+                _ => return Err(not_supported("INSERT into a column's field")),
+            };
+            let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{cname}\" of relation \"{}\" does not exist",
+                        rel.name
+                    ),
+                )
+                .with_position(self.name_at(c)));
+            };
+            if targets.contains(&idx) {
+                return Err(PgError::error(
+                    catalog::codes::DUPLICATE_COLUMN,
+                    format!("column \"{cname}\" specified more than once"),
+                )
+                .with_position(self.name_at(c)));
+            }
+            targets.push(idx);
+        }
+        Ok(targets)
+    }
+
+    /// One VALUES item of an INSERT for column `col`: None for DEFAULT
+    /// (and for an identity column under OVERRIDING USER VALUE); an
+    /// ALWAYS identity refuses a value without OVERRIDING SYSTEM VALUE.
+    pub(crate) fn insert_value(
+        &mut self,
+        e: &ast::Expr,
+        col: &catalog::ColumnDef,
+    ) -> Result<Option<Expr>, PgError> {
+        Ok(if is_default_keyword(e) {
+            None
+        } else if col.identity.is_some() && self.overriding == Some(b'u') {
+            // OVERRIDING USER VALUE: the identity's value, not the one
+            // given.
+            None
+        } else if col.identity == Some(b'a') && self.overriding != Some(b's') {
+            return Err(crate::sequence::always_identity_error(&col.name));
+        } else {
+            Some(self.assigned(e, col)?)
+        })
     }
 
     pub fn bind_update(
@@ -4475,11 +4491,11 @@ impl Binder<'_> {
                 .with_position(target_at));
             };
             if sets.iter().any(|(i, _)| *i == idx) {
+                // PostgreSQL gives no position here.
                 return Err(PgError::error(
                     catalog::codes::DUPLICATE_COLUMN,
                     format!("multiple assignments to same column \"{cname}\""),
-                )
-                .with_position(target_at));
+                ));
             }
             let e = if is_default_keyword(&a.value) {
                 match self.bind_default(&rel.columns[idx])? {

@@ -189,6 +189,12 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
     match (source, to) {
         (Source::Query(_), false) => Err(syntax("syntax error at or near \"(\"")),
         (Source::Query(q), true) => {
+            if matches!(q.body.as_ref(), sqlparser::ast::SetExpr::Merge(_)) {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "MERGE not supported in COPY",
+                ));
+            }
             let mut b = Binder::new(host, Vec::new());
             let (plan, cols) = b.bind_query(&q)?;
             to_plan(plan, cols, opts)

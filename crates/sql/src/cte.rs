@@ -145,6 +145,13 @@ impl Binder<'_> {
                     format!("WITH query name \"{name}\" specified more than once"),
                 ));
             }
+            if matches!(cte.query.body.as_ref(), ast::SetExpr::Merge(_)) {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "MERGE not supported in WITH query",
+                )
+                .with_position(self.at(cte.alias.name.span)));
+            }
             if !matches!(
                 cte.query.body.as_ref(),
                 ast::SetExpr::Select(_)

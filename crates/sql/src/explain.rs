@@ -338,6 +338,7 @@ pub(crate) fn check(text: &str) -> Result<(), (PgError, Option<usize>)> {
                     | sqlparser::ast::Statement::Insert(_)
                     | sqlparser::ast::Statement::Update(_)
                     | sqlparser::ast::Statement::Delete(_)
+                    | sqlparser::ast::Statement::Merge(_)
             ),
             crate::parse::Parsed::Pre(_) => false,
         },
@@ -469,6 +470,7 @@ pub(crate) fn bind(
                 | sqlparser::ast::Statement::Insert(_)
                 | sqlparser::ast::Statement::Update(_)
                 | sqlparser::ast::Statement::Delete(_)
+                | sqlparser::ast::Statement::Merge(_)
         ),
         crate::parse::Parsed::Pre(_) => false,
     };
@@ -2303,6 +2305,13 @@ pub(crate) fn execute(
             p.source,
             Source::Relation(_) | Source::Result | Source::Values(_)
         ),
+        // A MERGE, UPDATE ... FROM or DELETE ... USING reads a join.
+        crate::Plan::Modify(m) => matches!(
+            m.kind,
+            crate::modify::ModifyKind::Merge(_)
+                | crate::modify::ModifyKind::Update { from: Some(_), .. }
+                | crate::modify::ModifyKind::Delete { from: Some(_), .. }
+        ),
         _ => false,
     };
     let mut w = Walk {
@@ -2357,7 +2366,30 @@ pub(crate) fn execute(
             let (p, rows) = modify_node(&mut w, m)?;
             let mut p = p;
             conflict_props(&mut p, m, host)?;
-            if o.analyze {
+            if let (true, crate::modify::ModifyKind::Merge(mp)) = (o.analyze, &m.kind) {
+                // MERGE: the join's rows and what became of them.
+                let t = Instant::now();
+                let c = crate::merge::execute_counted(&m.rel, mp, params, host, relations)?;
+                let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+                let counted = |rows: u64| {
+                    Rc::new(RefCell::new(Stats {
+                        rows,
+                        loops: 1,
+                        started: true,
+                        total: elapsed,
+                        first: Some(elapsed),
+                        input: None,
+                        ..Default::default()
+                    }))
+                };
+                p.stats = Some(counted(0));
+                if let Some(line) = c.line() {
+                    p.props.push(("Tuples", Prop::Text(line)));
+                }
+                if let Some(ch) = p.children.first_mut() {
+                    ch.stats = Some(counted(c.joined));
+                }
+            } else if o.analyze {
                 let t = Instant::now();
                 let (returned, tag) = crate::modify::execute(m, params, host, relations)?;
                 let _ = rows;
@@ -2485,6 +2517,16 @@ fn modify_node(w: &mut Walk, m: &crate::modify::ModifyPlan) -> Result<(PNode, f6
                 }
             }
         }
+        ModifyKind::Merge(mp) => {
+            // `Merge on t` over the join of the source with the target.
+            p.node_type = "Merge";
+            if let Some((_, _, shown)) = p.relation.as_mut() {
+                if let Some(a) = rel.alias.as_ref().filter(|a| **a != rel.name) {
+                    *shown = format!("{shown} {}", quote(a));
+                }
+            }
+            w.plan(&mp.join, &mut None)?.0
+        }
         ModifyKind::Update { filter, from, .. } | ModifyKind::Delete { filter, from } => {
             p.node_type = if matches!(m.kind, ModifyKind::Update { .. }) {
                 "Update"
@@ -2556,7 +2598,7 @@ impl<'o> Output<'o> {
                     s += &format!(" on {shown}");
                 }
             }
-            "Insert" | "Update" | "Delete" | "Seq Scan" => {
+            "Insert" | "Update" | "Delete" | "Merge" | "Seq Scan" => {
                 s += p.node_type;
                 if let Some((_, _, shown)) = &p.relation {
                     s += &format!(" on {shown}");
@@ -2762,13 +2804,13 @@ impl<'o> Output<'o> {
         f.push((
             "Node Type".into(),
             s(match p.node_type {
-                "Insert" | "Update" | "Delete" => "ModifyTable",
+                "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable",
                 "HashAggregate" => "Aggregate",
                 "HashSetOp" => "SetOp",
                 n => n,
             }),
         ));
-        if matches!(p.node_type, "Insert" | "Update" | "Delete") {
+        if matches!(p.node_type, "Insert" | "Update" | "Delete" | "Merge") {
             f.push(("Operation".into(), s(p.node_type)));
         }
         if let Some(st) = p.strategy {

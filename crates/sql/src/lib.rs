@@ -79,7 +79,7 @@ mod json;
 mod lateral;
 mod lock;
 mod mathfuncs;
-
+mod merge;
 mod modify;
 pub mod notify;
 mod parse;
@@ -450,6 +450,9 @@ pub fn prepare(
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
             return prepare_modify(stmt, s, &declared, host, sequence::overriding(&stmt.sql));
         }
+        if merge::of(s).is_some() {
+            return prepare_modify(stmt, s, &declared, host, None);
+        }
         // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
         // constraint is an index build (utility.rs); the rest is alter.rs's.
         let only_indexes = |at: &sqlparser::ast::AlterTable| {
@@ -558,16 +561,24 @@ fn prepare_modify(
     host: &dyn Host,
     overriding: Option<u8>,
 ) -> Result<Prepared, PgError> {
+    let merge_overriding = match merge::of(s) {
+        Some(_) => merge::overridings(&stmt.sql),
+        None => Vec::new(),
+    };
     let bind_once = |b: &mut Binder| {
         b.overriding = overriding;
         b.src = stmt.src.clone();
-        bind_modify(b, s)
+        bind_modify(b, s, &merge_overriding)
     };
     fn bind_modify(
         b: &mut Binder,
         s: &sqlparser::ast::Statement,
+        merge_overriding: &[Option<u8>],
     ) -> Result<(modify::ModifyPlan, Vec<Column>), PgError> {
         use sqlparser::ast::Statement as S;
+        if let Some((with, m)) = merge::of(s) {
+            return b.bind_merge(with, m, merge_overriding);
+        }
         match s {
             S::Insert(i) => b.bind_insert(i),
             S::Update(u) => b.bind_update(u),

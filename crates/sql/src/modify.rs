@@ -65,6 +65,8 @@ pub(crate) enum ModifyKind {
         /// DELETE ... USING, as UPDATE's `from`.
         from: Option<Box<SelectPlan>>,
     },
+    /// MERGE (crate::merge): its join and WHEN clauses.
+    Merge(Box<crate::merge::MergePlan>),
 }
 
 #[derive(Debug, Clone)]
@@ -81,6 +83,7 @@ impl ModifyPlan {
             ModifyKind::Insert { .. } => "INSERT",
             ModifyKind::Update { .. } => "UPDATE",
             ModifyKind::Delete { .. } => "DELETE",
+            ModifyKind::Merge(_) => "MERGE",
         }
     }
 }
@@ -179,7 +182,11 @@ pub(crate) fn check_constraints(
     Ok(())
 }
 
-fn passes(filter: &Option<Expr>, row: &[Value], cx: &mut Ctx<'_>) -> Result<bool, PgError> {
+pub(crate) fn passes(
+    filter: &Option<Expr>,
+    row: &[Value],
+    cx: &mut Ctx<'_>,
+) -> Result<bool, PgError> {
     match filter {
         None => Ok(true),
         Some(f) => Ok(matches!(f.eval(row, cx)?, Value::Bool(true))),
@@ -204,6 +211,9 @@ pub(crate) fn execute(
     host: &mut dyn Host,
     relations: &dyn Relations,
 ) -> Result<(Vec<Row>, String), PgError> {
+    if let ModifyKind::Merge(m) = &p.kind {
+        return crate::merge::execute(&p.rel, m, params, host, relations);
+    }
     // Subqueries in the statement's expressions read their relations
     // now, once (exec::prepare_plan), before any row changes.
     let mut prepared = p.clone();
@@ -236,6 +246,7 @@ pub(crate) fn execute(
                 .chain(sets.iter_mut().map(|(_, e)| e))
                 .collect(),
             ModifyKind::Delete { filter, .. } => filter.iter_mut().collect(),
+            ModifyKind::Merge(_) => unreachable!("MERGE returned above"),
         };
         let exprs = exprs.into_iter().chain(p.returning.iter_mut());
         exec::prepare_exprs(exprs, &mut cx, relations)?;
@@ -256,7 +267,9 @@ pub(crate) fn execute(
             crate::trigger::Event::Update,
             sets.iter().map(|(i, _)| *i).collect(),
         ),
-        ModifyKind::Delete { .. } => (crate::trigger::Event::Delete, Vec::new()),
+        ModifyKind::Delete { .. } | ModifyKind::Merge(_) => {
+            (crate::trigger::Event::Delete, Vec::new())
+        }
     };
     let mut fire = crate::trigger::Fire::load(&*host, &p.rel, event, &updated)?;
     if let Some(f) = fire.as_mut() {
@@ -312,18 +325,23 @@ pub(crate) fn execute(
                             },
                         });
                     }
-                    let row = match fire.as_mut() {
-                        Some(f) => match f.before_row(host, None, Some(row))? {
-                            Some(r) => r,
-                            None => return Ok(()),
-                        },
-                        None => row,
-                    };
-                    let row = check_row(&p.rel, row)?;
-                    check_constraints(&p.rel, &checks, &row, host)?;
-                    match on_conflict {
-                        None => host.tables()?.insert(&p.rel, &row)?,
+                    let row = match on_conflict {
+                        None => {
+                            match insert_row(host, &p.rel, &checks, &mut fire, &mut pending, row)? {
+                                Some(r) => r,
+                                None => return Ok(()),
+                            }
+                        }
                         Some(oc) => {
+                            let row = match fire.as_mut() {
+                                Some(f) => match f.before_row(host, None, Some(row))? {
+                                    Some(r) => r,
+                                    None => return Ok(()),
+                                },
+                                None => row,
+                            };
+                            let row = check_row(&p.rel, row)?;
+                            check_constraints(&p.rel, &checks, &row, host)?;
                             let mut env = Upsert {
                                 p,
                                 params,
@@ -338,12 +356,13 @@ pub(crate) fn execute(
                                 // The conflict path took the row.
                                 return Ok(());
                             }
+                            pending.row_stored(&p.rel, None, &row)?;
+                            if let Some(f) = fire.as_mut() {
+                                f.after_row(host, None, Some(&row))?;
+                            }
+                            row
                         }
-                    }
-                    pending.row_stored(&p.rel, None, &row)?;
-                    if let Some(f) = fire.as_mut() {
-                        f.after_row(host, None, Some(&row))?;
-                    }
+                    };
                     count += 1;
                     if !p.returning.is_empty() {
                         let mut full = row;
@@ -437,23 +456,10 @@ pub(crate) fn execute(
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
-                        let new = match fire.as_mut() {
-                            Some(f) => match f.before_row(host, Some(&old[..ncols]), Some(new))? {
-                                Some(r) => r,
-                                None => break,
-                            },
-                            None => new,
-                        };
-                        let new = check_row(&p.rel, new)?;
-                        check_constraints(&p.rel, &checks, &new, host)?;
-                        let ctid = ctid_of(&old, ncols)?;
-                        match host.tables()?.update(&p.rel, &ctid, &new)? {
-                            None => {
-                                if let Some(f) = fire.as_mut() {
-                                    f.after_row(host, Some(&old[..ncols]), Some(&new))?;
-                                }
+                        match update_row(host, &p.rel, &checks, &mut fire, &mut pending, &old, new)?
+                        {
+                            Changed::Done(new) => {
                                 count += 1;
-                                pending.row_stored(&p.rel, Some(&old[..ncols]), &new)?;
                                 if !p.returning.is_empty() {
                                     let mut full = new;
                                     full.extend_from_slice(&old[ncols..]);
@@ -464,8 +470,8 @@ pub(crate) fn execute(
                                 }
                                 break;
                             }
-                            Some(newer) if newer.is_empty() => break,
-                            Some(newer) => old = with_joined(newer, old),
+                            Changed::Skipped | Changed::Gone => break,
+                            Changed::Newer(newer) => old = with_joined(newer, old),
                         }
                     }
                 }
@@ -494,27 +500,17 @@ pub(crate) fn execute(
                         if !passes(filter, &old, &mut cx)? {
                             break;
                         }
-                        if let Some(f) = fire.as_mut() {
-                            if f.before_row(host, Some(&old[..ncols]), None)?.is_none() {
-                                break;
-                            }
-                        }
-                        let ctid = ctid_of(&old, ncols)?;
-                        match host.tables()?.delete(&p.rel, &ctid)? {
-                            None => {
-                                if let Some(f) = fire.as_mut() {
-                                    f.after_row(host, Some(&old[..ncols]), None)?;
-                                }
+                        match delete_row(host, &p.rel, &mut fire, &mut pending, &old)? {
+                            Changed::Done(_) => {
                                 count += 1;
-                                pending.referenced_row_changed(&p.rel, &old[..ncols], None);
                                 let mut cx = Ctx { host, params };
                                 if let Some(r) = returned(p, &old, &mut cx)? {
                                     out.push(r);
                                 }
                                 break;
                             }
-                            Some(newer) if newer.is_empty() => break,
-                            Some(newer) => old = with_joined(newer, old),
+                            Changed::Skipped | Changed::Gone => break,
+                            Changed::Newer(newer) => old = with_joined(newer, old),
                         }
                     }
                 }
@@ -525,11 +521,117 @@ pub(crate) fn execute(
             crate::fkey::run_pending(host, pending)?;
             (out, format!("DELETE {count}"))
         }
+        ModifyKind::Merge(_) => unreachable!("MERGE returned above"),
     };
     if let Some(f) = fire.as_mut() {
         f.after_statement(host)?;
     }
     Ok(done)
+}
+
+/// What became of one row a statement set out to store, change or
+/// delete (the per-row work INSERT, UPDATE, DELETE and MERGE share).
+pub(crate) enum Changed {
+    /// Done: the row as stored (empty for a delete).
+    Done(Vec<Value>),
+    /// A BEFORE ROW trigger returned NULL: nothing was done.
+    Skipped,
+    /// A concurrent transaction deleted the row (READ COMMITTED).
+    Gone,
+    /// A concurrent transaction updated the row (READ COMMITTED): its
+    /// newest version with its system columns, to be re-checked.
+    Newer(Row),
+}
+
+/// Stores a new row of `rel`: BEFORE ROW triggers, typmods, NOT NULL,
+/// CHECK, the insert, its FOREIGN KEY checks queued and its AFTER ROW
+/// events queued. None when a BEFORE trigger skipped it.
+pub(crate) fn insert_row(
+    host: &mut dyn Host,
+    rel: &Relation,
+    checks: &[(String, Expr)],
+    fire: &mut Option<crate::trigger::Fire>,
+    pending: &mut crate::fkey::Pending,
+    row: Vec<Value>,
+) -> Result<Option<Vec<Value>>, PgError> {
+    let row = match fire.as_mut() {
+        Some(f) => match f.before_row(host, None, Some(row))? {
+            Some(r) => r,
+            None => return Ok(None),
+        },
+        None => row,
+    };
+    let row = check_row(rel, row)?;
+    check_constraints(rel, checks, &row, host)?;
+    host.tables()?.insert(rel, &row)?;
+    pending.row_stored(rel, None, &row)?;
+    if let Some(f) = fire.as_mut() {
+        f.after_row(host, None, Some(&row))?;
+    }
+    Ok(Some(row))
+}
+
+/// Replaces the row `old` (the table's columns, then its system columns
+/// as a scan gives them) with `new`, as [`insert_row`] stores one.
+pub(crate) fn update_row(
+    host: &mut dyn Host,
+    rel: &Relation,
+    checks: &[(String, Expr)],
+    fire: &mut Option<crate::trigger::Fire>,
+    pending: &mut crate::fkey::Pending,
+    old: &[Value],
+    new: Vec<Value>,
+) -> Result<Changed, PgError> {
+    let ncols = rel.columns.len();
+    let new = match fire.as_mut() {
+        Some(f) => match f.before_row(host, Some(&old[..ncols]), Some(new))? {
+            Some(r) => r,
+            None => return Ok(Changed::Skipped),
+        },
+        None => new,
+    };
+    let new = check_row(rel, new)?;
+    check_constraints(rel, checks, &new, host)?;
+    let ctid = ctid_of(old, ncols)?;
+    match host.tables()?.update(rel, &ctid, &new)? {
+        None => {
+            if let Some(f) = fire.as_mut() {
+                f.after_row(host, Some(&old[..ncols]), Some(&new))?;
+            }
+            pending.row_stored(rel, Some(&old[..ncols]), &new)?;
+            Ok(Changed::Done(new))
+        }
+        Some(newer) if newer.is_empty() => Ok(Changed::Gone),
+        Some(newer) => Ok(Changed::Newer(newer)),
+    }
+}
+
+/// Deletes the row `old` (columns, then system columns).
+pub(crate) fn delete_row(
+    host: &mut dyn Host,
+    rel: &Relation,
+    fire: &mut Option<crate::trigger::Fire>,
+    pending: &mut crate::fkey::Pending,
+    old: &[Value],
+) -> Result<Changed, PgError> {
+    let ncols = rel.columns.len();
+    if let Some(f) = fire.as_mut() {
+        if f.before_row(host, Some(&old[..ncols]), None)?.is_none() {
+            return Ok(Changed::Skipped);
+        }
+    }
+    let ctid = ctid_of(old, ncols)?;
+    match host.tables()?.delete(rel, &ctid)? {
+        None => {
+            if let Some(f) = fire.as_mut() {
+                f.after_row(host, Some(&old[..ncols]), None)?;
+            }
+            pending.referenced_row_changed(rel, &old[..ncols], None);
+            Ok(Changed::Done(Vec::new()))
+        }
+        Some(newer) if newer.is_empty() => Ok(Changed::Gone),
+        Some(newer) => Ok(Changed::Newer(newer)),
+    }
 }
 
 /// The rows an UPDATE or DELETE considers: the target table's (through
@@ -586,7 +688,7 @@ impl Done {
 /// The newest version of a target row a concurrent transaction changed,
 /// followed by the joined items' columns of the row it replaces (an
 /// UPDATE ... FROM re-checks its WHERE on that combination).
-fn with_joined(newer: Row, old: Row) -> Row {
+pub(crate) fn with_joined(newer: Row, old: Row) -> Row {
     let n = newer.len();
     let mut r = newer;
     r.extend(old.into_iter().skip(n));
@@ -702,7 +804,7 @@ impl Upsert<'_, '_> {
 }
 
 /// The `ctid` system column of a scanned row.
-fn ctid_of(row: &[Value], ncols: usize) -> Result<String, PgError> {
+pub(crate) fn ctid_of(row: &[Value], ncols: usize) -> Result<String, PgError> {
     debug_assert_eq!(SYSTEM_COLUMNS[0].0, "ctid");
     match row.get(ncols) {
         Some(Value::Text(s)) => Ok(s.clone()),

@@ -626,6 +626,25 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             out.push((Parsed::Pre(PreParsed::Role), text, start));
             continue;
         }
+        crate::merge::check_grammar(piece).map_err(|(word, at)| {
+            if word.is_empty() {
+                // The statement ended early: at its `;`, or at the end.
+                let after = &sql[end_byte.min(sql.len())..];
+                let gap = after.len() - after.trim_start().len();
+                let end = end.unwrap_or_else(|| sql.chars().count());
+                return if after.trim_start().starts_with(';') {
+                    let at = end + after[..gap].chars().count();
+                    syntax_error(sql, "syntax error at or near \";\"", Some(at))
+                } else {
+                    syntax_error(sql, "syntax error at end of input", Some(end))
+                };
+            }
+            syntax_error(
+                sql,
+                &format!("syntax error at or near \"{word}\""),
+                idx.char_index(at),
+            )
+        })?;
         if let Some(pre) = pre_dispatch(piece) {
             if pre == PreParsed::Explain {
                 crate::explain::check(&text)
@@ -648,6 +667,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .flat_map(postfix_null_test)
             .collect();
         crate::sequence::strip_overriding(&mut toks);
+        let mut toks = crate::merge::rewrite_tokens(toks);
         crate::sequence::reorder_identity_options(&mut toks);
         let toks = crate::rowlock::rewrite_tokens(toks);
         let toks = crate::cursor::rewrite_current_of(toks);

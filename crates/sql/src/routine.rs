@@ -757,7 +757,8 @@ fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
             let p = crate::prepare(s, &def.arg_types, host)?;
             let utility = !matches!(
                 p.command(),
-                crate::Command::Select | crate::Command::Other("INSERT" | "UPDATE" | "DELETE")
+                crate::Command::Select
+                    | crate::Command::Other("INSERT" | "UPDATE" | "DELETE" | "MERGE")
             );
             last = Some(p);
             if utility {

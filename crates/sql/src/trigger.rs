@@ -1226,6 +1226,24 @@ impl Fire {
         self.statement(host, false)
     }
 
+    /// How many AFTER ROW events are queued.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Fires the first `n` queued AFTER ROW events (MERGE interleaves the
+    /// queues of its INSERT, UPDATE and DELETE triggers in the order the
+    /// rows changed, as PostgreSQL's one after-trigger queue does).
+    pub fn after_rows_first(&mut self, host: &mut dyn Host, n: usize) -> Result<(), PgError> {
+        let n = n.min(self.queue.len());
+        let first: Vec<AfterEvent> = self.queue.drain(..n).collect();
+        for (k, old, new) in first {
+            host.check_interrupts()?;
+            self.call(host, k, "AFTER", old.as_deref(), new.as_deref())?;
+        }
+        Ok(())
+    }
+
     /// Fires the queued AFTER ROW events now (INSERT ... ON CONFLICT DO
     /// UPDATE: the inserted rows' events come before the UPDATE's
     /// statement-level AFTER triggers, as in PostgreSQL's one queue).

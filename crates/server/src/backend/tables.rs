@@ -583,6 +583,7 @@ impl Session {
                     "INSERT"
                         | "UPDATE"
                         | "DELETE"
+                        | "MERGE"
                         | "COPY"
                         | "ALTER TABLE"
                         | "EXPLAIN"

@@ -63,6 +63,9 @@
 //! - `json`: json and jsonb types, operators, functions and errors against
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
+//! - `merge`: MERGE against PostgreSQL 15's output (clauses, triggers,
+//!   constraints, identity, PREPARE, EXPLAIN, errors); concurrent changes
+//!   of matched rows in READ COMMITTED and REPEATABLE READ.
 //! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
 //!   expressions, against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
@@ -118,6 +121,7 @@ mod json;
 mod ledger;
 mod lockfile;
 mod locks;
+mod merge;
 mod notify;
 mod pgbench;
 mod plpgsql_more;
