@@ -235,11 +235,31 @@ impl Binder<'_> {
         if !matches!(me.kind, CteKind::SelfRef(_, true)) {
             return Ok(None);
         }
+        // PostgreSQL's checkWellFormedRecursion, in its order.
+        let refuse = |what: &str| {
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("{what} in a recursive query is not implemented"),
+            )
+        };
         if q.order_by.is_some() {
-            return Err(not_supported("ORDER BY in a recursive query"));
+            return Err(refuse("ORDER BY"));
         }
-        if q.limit_clause.is_some() {
-            return Err(not_supported("LIMIT in a recursive query"));
+        let (limit, offset) = match &q.limit_clause {
+            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
+                (limit.is_some(), offset.is_some())
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => (true, true),
+            None => (false, false),
+        };
+        if offset {
+            return Err(refuse("OFFSET"));
+        }
+        if limit {
+            return Err(refuse("LIMIT"));
+        }
+        if !q.locks.is_empty() {
+            return Err(refuse("FOR UPDATE/SHARE"));
         }
         if rcols.len() != cols.len() {
             return Err(PgError::error(
@@ -264,6 +284,20 @@ impl Binder<'_> {
                 )
                 .with_hint("Cast the output of the non-recursive term to the correct type."));
             }
+        }
+        // UNION (not ALL) keeps the rows seen in a hash table in
+        // PostgreSQL, which refuses types without a hash opclass at plan
+        // time; without the refusal such a query may recurse for ever.
+        if !all
+            && cols
+                .iter()
+                .any(|(_, t)| matches!(t.oid, types::BIT | types::VARBIT | types::JSON))
+        {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "could not implement recursive UNION",
+            )
+            .with_detail("All column datatypes must be hashable."));
         }
         let width = cols.len();
         let plan = plain_plan(

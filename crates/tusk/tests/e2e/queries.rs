@@ -92,6 +92,10 @@ psql:SCRIPT:14: ERROR:  SELECT DISTINCT ON expressions must match initial ORDER 
 psql:SCRIPT:19: ERROR:  table "u" has 2 columns available but 3 columns specified
 psql:SCRIPT:31: ERROR:  missing FROM-clause entry for table "nope"
 psql:SCRIPT:32: ERROR:  column e.nope does not exist
+psql:SCRIPT:33: ERROR:  could not implement recursive UNION
+psql:SCRIPT:34: ERROR:  FOR UPDATE/SHARE in a recursive query is not implemented
+psql:SCRIPT:35: ERROR:  OFFSET in a recursive query is not implemented
+psql:SCRIPT:36: ERROR:  ORDER BY in a recursive query is not implemented
 "#;
 
 #[test]

@@ -30,3 +30,7 @@ SELECT e.name, unnest FROM la e, unnest(e.arr) ORDER BY 1, 2;
 SELECT * FROM la e, jsonb_each(jsonb_build_object('k', e.id)) j ORDER BY e.id;
 SELECT * FROM unnest(nope.arr);
 SELECT * FROM la e, unnest(e.nope);
+WITH RECURSIVE t(n) AS (VALUES ('01'::varbit) UNION SELECT n || '10'::varbit FROM t WHERE n < '100'::varbit) SELECT n FROM t;
+WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x FOR UPDATE) SELECT * FROM x;
+WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x LIMIT 10 OFFSET 1) SELECT * FROM x;
+WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x ORDER BY 1) SELECT * FROM x;
