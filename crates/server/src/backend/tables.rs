@@ -500,11 +500,12 @@ impl Session {
         }
     }
 
+    /// Every xid of this transaction a row written by it may carry: the
+    /// top level's and its subtransactions' not rolled back
+    /// (TransactionIdIsCurrentTransactionId). Only the innermost level's
+    /// made the parent's own rows invisible inside a savepoint.
     fn current_xids(&self) -> Vec<u64> {
-        match self.xact.current_xid_if_any() {
-            0 => Vec::new(),
-            x => vec![x],
-        }
+        self.xact.current_xids()
     }
 
     fn repeatable_read(&self) -> Result<bool, PgError> {

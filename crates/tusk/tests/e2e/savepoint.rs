@@ -436,3 +436,55 @@ fn rollback_to_reports_the_restored_setting() {
     assert_eq!(row.body, b"\x00\x01\x00\x00\x00\x04kept");
     assert_eq!(answer(&msgs).status, 'I');
 }
+
+/// Rows the transaction wrote before a savepoint stay its own inside it:
+/// visible, updatable and deletable there (not taken for another
+/// transaction's rows still running, which hid them and made an UPDATE
+/// wait on its own transaction for ever), and after ROLLBACK TO.
+#[test]
+fn rows_written_before_a_savepoint_are_the_transactions_own_inside_it() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    c.batch_execute(
+        "CREATE TABLE acct(id int PRIMARY KEY, balance numeric);
+         INSERT INTO acct VALUES (1, 0);
+         SET statement_timeout = '20s'",
+    )
+    .unwrap();
+    let sum = |t: &mut postgres::Transaction<'_>| -> String {
+        simple_value_tx(
+            t,
+            "SELECT string_agg(id || ':' || balance, ',' ORDER BY id) FROM acct",
+        )
+    };
+    let mut t = c.transaction().expect("BEGIN");
+    t.query("SELECT * FROM acct WHERE id = 1 FOR UPDATE", &[])
+        .unwrap();
+    t.execute("UPDATE acct SET balance = balance + 400 WHERE id = 1", &[])
+        .unwrap();
+    t.execute("INSERT INTO acct VALUES (2, 2)", &[]).unwrap();
+    {
+        let mut sp = t.savepoint("sp").expect("SAVEPOINT");
+        assert_eq!(sum(&mut sp), "1:400,2:2");
+        let n = sp
+            .execute("UPDATE acct SET balance = balance - 100 WHERE id = 1", &[])
+            .expect("UPDATE of the parent's new row version");
+        assert_eq!(n, 1);
+        assert_eq!(sp.execute("DELETE FROM acct WHERE id = 2", &[]).unwrap(), 1);
+        assert_eq!(sum(&mut sp), "1:300");
+        // Dropped: ROLLBACK TO sp.
+    }
+    assert_eq!(sum(&mut t), "1:400,2:2");
+    let rows = t
+        .query(
+            "SELECT balance::text FROM acct WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .expect("FOR UPDATE after ROLLBACK TO");
+    assert_eq!(rows[0].get::<_, String>(0), "400");
+    t.commit().expect("COMMIT");
+    assert_eq!(
+        simple_value(&mut c, "SELECT count(*) FROM acct").as_deref(),
+        Some("2")
+    );
+}
