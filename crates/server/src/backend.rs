@@ -2487,6 +2487,10 @@ impl Host for Session {
         &self.id
     }
 
+    fn acl_roles(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
+        self.role_set()
+    }
+
     fn role_command(&mut self, cmd: &tusk_sql::role::RoleCommand) -> Result<(), PgError> {
         self.run_role_command(cmd)
     }

@@ -631,6 +631,7 @@ pub(crate) fn execute(
         ));
     };
     let t = rel.table()?;
+    crate::acl::check_owner(&*host, &rel)?;
     host.tables()?.alter_table(&rel, &AlterOp::Lock)?;
     // The lock may have waited for another DDL: read the table anew.
     rel = refetch(&*host, &rel)?;

@@ -2647,6 +2647,7 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
+                crate::acl::check_relation(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
@@ -3866,7 +3867,12 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
 // ---- INSERT / UPDATE / DELETE ----
 
 /// The target table of a DML statement, resolved.
-fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relation, PgError> {
+/// `needed`: the privileges the statement uses (crates/sql/src/acl.rs).
+fn dml_target(
+    host: &dyn Host,
+    name: &ast::ObjectName,
+    needed: u32,
+) -> Result<catalog::Relation, PgError> {
     let parts = object_name_parts(name)?;
     let rel = match parts.as_slice() {
         [t] => catalog::lookup(host, None, t)?,
@@ -3878,6 +3884,7 @@ fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relati
         }
     };
     rel.table()?;
+    crate::acl::check_relation(host, &rel, needed)?;
     Ok(rel)
 }
 
@@ -3999,7 +4006,21 @@ impl Binder<'_> {
             Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
             Some(_) => return Err(not_supported("INSERT ... ON DUPLICATE KEY UPDATE")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        let needed = crate::acl::INSERT
+            | if i.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            }
+            | if matches!(
+                on_conflict.map(|oc| &oc.action),
+                Some(ast::OnConflictAction::DoUpdate(_))
+            ) {
+                crate::acl::UPDATE
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
@@ -4173,7 +4194,14 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias),
             _ => return Err(not_supported("UPDATE of this target")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        // Reading rows (WHERE, RETURNING) also needs SELECT.
+        let needed = crate::acl::UPDATE
+            | if u.selection.is_some() || u.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -4308,7 +4336,13 @@ impl Binder<'_> {
             },
             _ => return Err(not_supported("DELETE from several tables")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        let needed = crate::acl::DELETE
+            | if d.selection.is_some() || d.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

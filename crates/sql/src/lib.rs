@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+pub mod acl;
 mod agg;
 pub mod alter;
 mod arrays;
@@ -496,6 +497,7 @@ pub fn prepare(
                 None => return Err(bind::not_supported("REINDEX")),
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();

@@ -64,6 +64,8 @@ pub(crate) enum PreParsed {
     Role,
     /// CREATE/ALTER/DROP SEQUENCE: read by sequence.rs.
     Sequence,
+    /// GRANT/REVOKE ... ON objects: read by acl.rs.
+    Grant,
     /// `EXPLAIN`: options read by explain.rs, the rest parsed again.
     Explain,
     /// CREATE TABLE ... AS, CREATE/DROP [MATERIALIZED] VIEW, REFRESH
@@ -338,6 +340,8 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Reset("transaction_isolation".into()))
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
+        // Role statements (without ON) were taken before this.
+        ["GRANT" | "REVOKE", ..] => Some(PreParsed::Grant),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),

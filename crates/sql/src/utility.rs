@@ -120,6 +120,8 @@ pub(crate) enum Utility {
     },
     /// A role statement (role.rs), carried out by the host.
     Role(crate::role::RoleCommand),
+    /// GRANT/REVOKE ... ON objects (crates/sql/src/acl.rs).
+    Grant(crate::acl::GrantStmt),
     /// CREATE/ALTER/DROP SEQUENCE (sequence.rs), carried out by the host.
     Sequence(crate::sequence::SeqStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
@@ -901,6 +903,7 @@ impl Utility {
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::Role(r) => Command::Other(r.tag()),
+            Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
@@ -1011,6 +1014,10 @@ impl Utility {
             Utility::Role(r) => {
                 host.role_command(r)?;
                 done(r.tag())
+            }
+            Utility::Grant(g) => {
+                crate::acl::run(host, g)?;
+                done(if g.grant { "GRANT" } else { "REVOKE" })
             }
             Utility::Sequence(s) => {
                 host.tables()?.sequence_command(s)?;
@@ -1180,6 +1187,7 @@ impl Utility {
                 for (schema, name) in names {
                     let r = catalog::lookup(&*host, schema.as_deref(), name)?;
                     r.table()?;
+                    crate::acl::check_relation(&*host, &r, crate::acl::TRUNCATE)?;
                     found.push(r);
                 }
                 crate::fkey::before_truncate(host, &mut found, *cascade)?;

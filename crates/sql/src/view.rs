@@ -875,6 +875,9 @@ pub(crate) fn drop_relations(
     rels: &[Relation],
     cascade: bool,
 ) -> Result<(), PgError> {
+    for rel in rels {
+        crate::acl::check_owner(&*host, rel)?;
+    }
     let mut order: Vec<Relation> = Vec::new();
     let mut lines = Vec::new();
     for rel in rels {

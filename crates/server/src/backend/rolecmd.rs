@@ -161,6 +161,7 @@ impl Session {
     /// Runs one role statement (see the module comment).
     pub(super) fn run_role_command(&mut self, cmd: &RoleCommand) -> Result<(), PgError> {
         match cmd {
+            RoleCommand::Reset(inner) => return self.run_role_command(inner),
             RoleCommand::SetRole(r) => return self.set_role(r.as_deref()),
             RoleCommand::SetSessionAuthorization(r) => {
                 return self.set_session_authorization(r.as_deref())
@@ -440,10 +441,40 @@ impl Session {
                     }
                 }
             }
-            RoleCommand::SetRole(_) | RoleCommand::SetSessionAuthorization(_) => unreachable!(),
+            RoleCommand::SetRole(_)
+            | RoleCommand::SetSessionAuthorization(_)
+            | RoleCommand::Reset(_) => unreachable!(),
         }
         r.save(&dir)
             .map_err(|e| io_err("write \"global/pg_authid\"", e))
+    }
+
+    /// The role store as the privilege checks see it (crates/sql/src/acl.rs),
+    /// read now so that a GRANT of a role by another session counts at once.
+    pub(super) fn role_set(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
+        let r = Roles::load(&self.data_dir).map_err(|e| io_err("read \"global/pg_authid\"", e))?;
+        Ok(tusk_sql::acl::RoleSet {
+            roles: r
+                .roles
+                .iter()
+                .map(|x| tusk_sql::acl::RoleInfo {
+                    oid: x.oid,
+                    name: x.name.clone(),
+                    superuser: x.superuser,
+                    inherit: x.inherit,
+                })
+                .collect(),
+            members: r.members.iter().map(|m| (m.role, m.member)).collect(),
+        })
+    }
+
+    /// The current user's OID: the owner of what this session creates.
+    pub(super) fn current_role_oid(&self) -> Result<u32, PgError> {
+        Ok(self
+            .role_set()?
+            .by_name(&self.id.user)
+            .map(|r| r.oid)
+            .unwrap_or(tusk_sql::acl::BOOTSTRAP_SUPERUSER))
     }
 
     fn set_role(&mut self, role: Option<&str>) -> Result<(), PgError> {
