@@ -279,6 +279,29 @@ impl RoleSet {
         }
         false
     }
+    /// is_member_of_role: `member` is `role` or a member of it through any
+    /// chain (INHERIT does not matter), superusers of everything.
+    pub fn is_member_of(&self, member: u32, role: u32) -> bool {
+        if member == role || self.by_oid(member).is_some_and(|r| r.superuser) {
+            return true;
+        }
+        let mut seen = vec![member];
+        let mut i = 0;
+        while i < seen.len() {
+            let cur = seen[i];
+            i += 1;
+            for &(r, m) in &self.members {
+                if m == cur && !seen.contains(&r) {
+                    if r == role {
+                        return true;
+                    }
+                    seen.push(r);
+                }
+            }
+        }
+        false
+    }
+
     /// The roles whose privileges `member` has (itself first).
     fn privs_roles(&self, member: u32) -> Vec<u32> {
         let mut v: Vec<u32> = vec![member];
@@ -289,6 +312,29 @@ impl RoleSet {
         }
         v
     }
+}
+
+/// aclnewowner: every entry of `old` (as grantee or grantor) becomes
+/// `new`'s, entries that then coincide merged.
+pub fn new_owner(acl: &[AclItem], old: u32, new: u32) -> Vec<AclItem> {
+    let mut out: Vec<AclItem> = Vec::new();
+    for i in acl {
+        let mut i = *i;
+        if i.grantee == old {
+            i.grantee = new;
+        }
+        if i.grantor == old {
+            i.grantor = new;
+        }
+        match out
+            .iter_mut()
+            .find(|o| o.grantee == i.grantee && o.grantor == i.grantor)
+        {
+            Some(o) => o.privs |= i.privs,
+            None => out.push(i),
+        }
+    }
+    out
 }
 
 /// aclmask: the privileges (and, in the high bits, grant options) that
@@ -373,6 +419,21 @@ fn denied(rel: &Relation) -> PgError {
 /// carry no ACL (their rows are filtered by the host where PostgreSQL
 /// restricts them).
 pub fn check_relation(host: &dyn Host, rel: &Relation, needed: u32) -> Result<(), PgError> {
+    check_relation_as(host, rel, needed, true)
+}
+
+/// [`check_relation`] passing when any one privilege of `any_of` is held
+/// (nextval: USAGE or UPDATE; currval: SELECT or USAGE).
+pub fn check_relation_any(host: &dyn Host, rel: &Relation, any_of: u32) -> Result<(), PgError> {
+    check_relation_as(host, rel, any_of, false)
+}
+
+fn check_relation_as(
+    host: &dyn Host,
+    rel: &Relation,
+    needed: u32,
+    all: bool,
+) -> Result<(), PgError> {
     if matches!(rel.source, RelationSource::SystemView(_)) || needed == 0 {
         return Ok(());
     }
@@ -389,7 +450,8 @@ pub fn check_relation(host: &dyn Host, rel: &Relation, needed: u32) -> Result<()
         ObjType::Table
     };
     let acl = acl_of(rel.acl.as_deref(), kind, rel.owner);
-    if mask(&acl, kind, role, rel.owner, &roles) & needed == needed {
+    let held = mask(&acl, kind, role, rel.owner, &roles) & needed;
+    if (all && held == needed) || (!all && held != 0) {
         Ok(())
     } else {
         Err(denied(rel))
