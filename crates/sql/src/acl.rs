@@ -406,6 +406,7 @@ pub fn relkind_word(rel: &Relation) -> &'static str {
     }
 }
 
+/// 42501 for a relation the role lacks privileges on.
 fn denied(rel: &Relation) -> PgError {
     PgError::error(
         sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -437,25 +438,125 @@ fn check_relation_as(
     if matches!(rel.source, RelationSource::SystemView(_)) || needed == 0 {
         return Ok(());
     }
-    if checking_role(host, None)?.is_none() {
+    let c = Check {
+        schema: rel.schema.clone(),
+        name: rel.name.clone(),
+        word: relkind_word(rel),
+        sequence: rel.relkind == b'S',
+        owner: rel.owner,
+        acl: rel.acl.clone(),
+        needed,
+        all,
+        as_owner: CHECK_AS.get(),
+    };
+    let r = verify(host, &c);
+    RECORD.with(|rec| {
+        if let Some(v) = rec.borrow_mut().as_mut() {
+            v.push(c);
+        }
+    });
+    r
+}
+
+/// One privilege check made while a statement was bound, kept with the
+/// statement so that it can be made again for another role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    schema: String,
+    name: String,
+    word: &'static str,
+    sequence: bool,
+    owner: u32,
+    acl: Option<String>,
+    needed: u32,
+    all: bool,
+    as_owner: u32,
+}
+
+fn verify(host: &dyn Host, c: &Check) -> Result<(), PgError> {
+    let prev = CHECK_AS.replace(c.as_owner);
+    let r = (|| {
+        if checking_role(host, None)?.is_none() {
+            return Ok(());
+        }
+        let roles = host.acl_roles()?;
+        let Some(role) = checking_role(host, Some(&roles))? else {
+            return Ok(());
+        };
+        let kind = if c.sequence {
+            ObjType::Sequence
+        } else {
+            ObjType::Table
+        };
+        let acl = acl_of(c.acl.as_deref(), kind, c.owner);
+        let held = mask(&acl, kind, role, c.owner, &roles) & c.needed;
+        if (c.all && held == c.needed) || (!c.all && held != 0) {
+            Ok(())
+        } else {
+            Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for {} {}", c.word, c.name),
+            ))
+        }
+    })();
+    CHECK_AS.set(prev);
+    r
+}
+
+thread_local! {
+    /// The checks of the statement being bound ([`recording`]).
+    static RECORD: std::cell::RefCell<Option<Vec<Check>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The checks a bound statement made, and for whom: a prepared
+/// statement or cached plan run later by another role (SET ROLE, SET
+/// SESSION AUTHORIZATION), or after the catalog changed, makes them again
+/// ([`recheck`]), as PostgreSQL checks at executor start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rechecks {
+    user: String,
+    /// The plan generation at binding ([`Host::plan_generation`]): a GRANT
+    /// or REVOKE since then changed it.
+    generation: Option<u64>,
+    checks: Vec<Check>,
+}
+
+/// Runs `f` (binding one statement) and returns the checks it made; a
+/// statement bound inside it (a catalog query) keeps its own.
+pub fn recording<R>(host: &dyn Host, f: impl FnOnce() -> R) -> (R, Rechecks) {
+    let prev = RECORD.with(|r| r.replace(Some(Vec::new())));
+    let out = f();
+    let checks = RECORD.with(|r| r.replace(prev)).unwrap_or_default();
+    (
+        out,
+        Rechecks {
+            user: host.identity().user.clone(),
+            generation: host.plan_generation(),
+            checks,
+        },
+    )
+}
+
+/// Makes a statement's checks again, against the relations' ACLs as they
+/// are now, when the role running it is not the one that bound it or
+/// the catalog changed since (a GRANT, REVOKE or OWNER TO).
+pub fn recheck(host: &dyn Host, r: &Rechecks) -> Result<(), PgError> {
+    if r.checks.is_empty() {
         return Ok(());
     }
-    let roles = host.acl_roles()?;
-    let Some(role) = checking_role(host, Some(&roles))? else {
+    let generation = host.plan_generation();
+    if host.identity().user == r.user && generation.is_some() && generation == r.generation {
         return Ok(());
-    };
-    let kind = if rel.relkind == b'S' {
-        ObjType::Sequence
-    } else {
-        ObjType::Table
-    };
-    let acl = acl_of(rel.acl.as_deref(), kind, rel.owner);
-    let held = mask(&acl, kind, role, rel.owner, &roles) & needed;
-    if (all && held == needed) || (!all && held != 0) {
-        Ok(())
-    } else {
-        Err(denied(rel))
     }
+    for c in &r.checks {
+        let mut c = c.clone();
+        if let Some(rel) = host.lookup_table(Some(&c.schema), &c.name)? {
+            c.owner = rel.owner;
+            c.acl = rel.acl;
+        }
+        verify(host, &c)?;
+    }
+    Ok(())
 }
 
 /// Owner-only DDL (ALTER, DROP, ...): the current user must have the

@@ -52,12 +52,15 @@ f
 GRANT
 t
 REVOKE
+PREPARE
 SET
 RESET
 GRANT
 SET
 2
+2
 RESET
+DEALLOCATE
 SET
 RESET
 SET
@@ -104,15 +107,16 @@ psql:SCRIPT:49: ERROR:  "t" is not a sequence
 psql:SCRIPT:50: ERROR:  role "nosuch" does not exist
 psql:SCRIPT:51: ERROR:  relation "nosuch" does not exist
 psql:SCRIPT:52: ERROR:  grant options can only be granted to roles
-psql:SCRIPT:55: ERROR:  permission denied for table t
-psql:SCRIPT:62: ERROR:  permission denied for sequence s
-psql:SCRIPT:63: ERROR:  permission denied for sequence s
-psql:SCRIPT:64: ERROR:  permission denied for sequence s
-psql:SCRIPT:65: ERROR:  permission denied for sequence s
-psql:SCRIPT:70: ERROR:  permission denied for sequence s
-psql:SCRIPT:79: ERROR:  must be member of role "regress_bob"
-psql:SCRIPT:83: ERROR:  permission denied for table o
-psql:SCRIPT:84: ERROR:  must be owner of table o
+psql:SCRIPT:56: ERROR:  permission denied for table t
+psql:SCRIPT:57: ERROR:  permission denied for table t
+psql:SCRIPT:66: ERROR:  permission denied for sequence s
+psql:SCRIPT:67: ERROR:  permission denied for sequence s
+psql:SCRIPT:68: ERROR:  permission denied for sequence s
+psql:SCRIPT:69: ERROR:  permission denied for sequence s
+psql:SCRIPT:74: ERROR:  permission denied for sequence s
+psql:SCRIPT:83: ERROR:  must be member of role "regress_bob"
+psql:SCRIPT:87: ERROR:  permission denied for table o
+psql:SCRIPT:88: ERROR:  must be owner of table o
 "#;
 
 #[test]
