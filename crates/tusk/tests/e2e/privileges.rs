@@ -26,6 +26,11 @@ GRANT
 SET
 1|one
 t|f
+BEGIN
+LOCK TABLE
+ROLLBACK
+BEGIN
+ROLLBACK
 GRANT
 RESET
 SET
@@ -94,29 +99,31 @@ psql:SCRIPT:15: ERROR:  permission denied for table t
 psql:SCRIPT:16: ERROR:  permission denied for table t
 psql:SCRIPT:17: ERROR:  must be owner of table t
 psql:SCRIPT:18: ERROR:  must be owner of table t
-psql:SCRIPT:20: WARNING:  no privileges were granted for "t"
+psql:SCRIPT:22: ERROR:  permission denied for table t
 psql:SCRIPT:25: ERROR:  permission denied for table t
-psql:SCRIPT:26: ERROR:  permission denied for table t
-psql:SCRIPT:27: ERROR:  permission denied for table t
+psql:SCRIPT:27: WARNING:  no privileges were granted for "t"
 psql:SCRIPT:32: ERROR:  permission denied for table t
-psql:SCRIPT:37: WARNING:  no privileges were granted for "t"
-psql:SCRIPT:38: WARNING:  not all privileges were granted for "t"
-psql:SCRIPT:41: ERROR:  dependent privileges exist
+psql:SCRIPT:33: ERROR:  permission denied for table t
+psql:SCRIPT:34: ERROR:  permission denied for table t
+psql:SCRIPT:39: ERROR:  permission denied for table t
+psql:SCRIPT:44: WARNING:  no privileges were granted for "t"
+psql:SCRIPT:45: WARNING:  not all privileges were granted for "t"
+psql:SCRIPT:48: ERROR:  dependent privileges exist
 HINT:  Use CASCADE to revoke them too.
-psql:SCRIPT:49: ERROR:  "t" is not a sequence
-psql:SCRIPT:50: ERROR:  role "nosuch" does not exist
-psql:SCRIPT:51: ERROR:  relation "nosuch" does not exist
-psql:SCRIPT:52: ERROR:  grant options can only be granted to roles
-psql:SCRIPT:56: ERROR:  permission denied for table t
-psql:SCRIPT:57: ERROR:  permission denied for table t
-psql:SCRIPT:66: ERROR:  permission denied for sequence s
-psql:SCRIPT:67: ERROR:  permission denied for sequence s
-psql:SCRIPT:68: ERROR:  permission denied for sequence s
-psql:SCRIPT:69: ERROR:  permission denied for sequence s
+psql:SCRIPT:56: ERROR:  "t" is not a sequence
+psql:SCRIPT:57: ERROR:  role "nosuch" does not exist
+psql:SCRIPT:58: ERROR:  relation "nosuch" does not exist
+psql:SCRIPT:59: ERROR:  grant options can only be granted to roles
+psql:SCRIPT:63: ERROR:  permission denied for table t
+psql:SCRIPT:64: ERROR:  permission denied for table t
+psql:SCRIPT:73: ERROR:  permission denied for sequence s
 psql:SCRIPT:74: ERROR:  permission denied for sequence s
-psql:SCRIPT:83: ERROR:  must be member of role "regress_bob"
-psql:SCRIPT:87: ERROR:  permission denied for table o
-psql:SCRIPT:88: ERROR:  must be owner of table o
+psql:SCRIPT:75: ERROR:  permission denied for sequence s
+psql:SCRIPT:76: ERROR:  permission denied for sequence s
+psql:SCRIPT:81: ERROR:  permission denied for sequence s
+psql:SCRIPT:90: ERROR:  must be member of role "regress_bob"
+psql:SCRIPT:94: ERROR:  permission denied for table o
+psql:SCRIPT:95: ERROR:  must be owner of table o
 "#;
 
 #[test]
