@@ -2266,6 +2266,13 @@ impl<'h> Binder<'h> {
             })
             .collect();
         crate::rowlock::attach(&mut plan, &clauses, &aliases, scope.width)?;
+        // Locking rows needs UPDATE on their table, whatever the strength
+        // (PostgreSQL's ACL_SELECT_FOR_UPDATE).
+        if let Some(rl) = &plan.row_locks {
+            for t in &rl.tables {
+                crate::acl::check_relation(self.host, &t.rel, crate::acl::UPDATE)?;
+            }
+        }
         Ok((plan, cols))
     }
 

@@ -101,29 +101,31 @@ psql:SCRIPT:17: ERROR:  must be owner of table t
 psql:SCRIPT:18: ERROR:  must be owner of table t
 psql:SCRIPT:22: ERROR:  permission denied for table t
 psql:SCRIPT:25: ERROR:  permission denied for table t
-psql:SCRIPT:27: WARNING:  no privileges were granted for "t"
-psql:SCRIPT:32: ERROR:  permission denied for table t
-psql:SCRIPT:33: ERROR:  permission denied for table t
+psql:SCRIPT:27: ERROR:  permission denied for table t
+psql:SCRIPT:28: ERROR:  permission denied for table t
+psql:SCRIPT:29: WARNING:  no privileges were granted for "t"
 psql:SCRIPT:34: ERROR:  permission denied for table t
-psql:SCRIPT:39: ERROR:  permission denied for table t
-psql:SCRIPT:44: WARNING:  no privileges were granted for "t"
-psql:SCRIPT:45: WARNING:  not all privileges were granted for "t"
-psql:SCRIPT:48: ERROR:  dependent privileges exist
+psql:SCRIPT:35: ERROR:  permission denied for table t
+psql:SCRIPT:36: ERROR:  permission denied for table t
+psql:SCRIPT:41: ERROR:  permission denied for table t
+psql:SCRIPT:46: WARNING:  no privileges were granted for "t"
+psql:SCRIPT:47: WARNING:  not all privileges were granted for "t"
+psql:SCRIPT:50: ERROR:  dependent privileges exist
 HINT:  Use CASCADE to revoke them too.
-psql:SCRIPT:56: ERROR:  "t" is not a sequence
-psql:SCRIPT:57: ERROR:  role "nosuch" does not exist
-psql:SCRIPT:58: ERROR:  relation "nosuch" does not exist
-psql:SCRIPT:59: ERROR:  grant options can only be granted to roles
-psql:SCRIPT:63: ERROR:  permission denied for table t
-psql:SCRIPT:64: ERROR:  permission denied for table t
-psql:SCRIPT:73: ERROR:  permission denied for sequence s
-psql:SCRIPT:74: ERROR:  permission denied for sequence s
+psql:SCRIPT:58: ERROR:  "t" is not a sequence
+psql:SCRIPT:59: ERROR:  role "nosuch" does not exist
+psql:SCRIPT:60: ERROR:  relation "nosuch" does not exist
+psql:SCRIPT:61: ERROR:  grant options can only be granted to roles
+psql:SCRIPT:65: ERROR:  permission denied for table t
+psql:SCRIPT:66: ERROR:  permission denied for table t
 psql:SCRIPT:75: ERROR:  permission denied for sequence s
 psql:SCRIPT:76: ERROR:  permission denied for sequence s
-psql:SCRIPT:81: ERROR:  permission denied for sequence s
-psql:SCRIPT:90: ERROR:  must be member of role "regress_bob"
-psql:SCRIPT:94: ERROR:  permission denied for table o
-psql:SCRIPT:95: ERROR:  must be owner of table o
+psql:SCRIPT:77: ERROR:  permission denied for sequence s
+psql:SCRIPT:78: ERROR:  permission denied for sequence s
+psql:SCRIPT:83: ERROR:  permission denied for sequence s
+psql:SCRIPT:92: ERROR:  must be member of role "regress_bob"
+psql:SCRIPT:96: ERROR:  permission denied for table o
+psql:SCRIPT:97: ERROR:  must be owner of table o
 "#;
 
 #[test]
