@@ -3925,7 +3925,15 @@ impl Binder<'_> {
         let saved = self.scope.take();
         let b = self.bind_expr(&e);
         self.scope = saved;
-        Ok(Some(self.coerce(b?, Ty::new(col.ty.oid))?.e))
+        let mut e = self.coerce(b?, Ty::new(col.ty.oid))?.e;
+        if col.identity.is_some() {
+            e.visit(0, &mut |x, _| {
+                if let Expr::Func(f @ crate::func::Func::Nextval, _) = x {
+                    *f = crate::func::Func::IdentityNextval;
+                }
+            });
+        }
+        Ok(Some(e))
     }
 
     /// An expression assigned to a column: coerced to the column's type

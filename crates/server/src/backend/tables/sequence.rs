@@ -322,7 +322,7 @@ impl Session {
         // PostgreSQL's PreventCommandIfReadOnly: a sequence change writes
         // even though it is not transactional.
         let writes = match &call {
-            SeqCall::Nextval(_) => Some("nextval()"),
+            SeqCall::Nextval(_) | SeqCall::IdentityNextval(_) => Some("nextval()"),
             SeqCall::Setval { .. } => Some("setval()"),
             _ => None,
         };
@@ -343,7 +343,7 @@ impl Session {
             _ => {}
         }
         match call {
-            SeqCall::Nextval(text) => {
+            SeqCall::Nextval(text) | SeqCall::IdentityNextval(text) => {
                 let info = self.seq_by_text(&text, LockMode::RowExclusive)?;
                 self.nextval(&info).map(Value::Int8)
             }
