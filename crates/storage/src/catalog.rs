@@ -1333,13 +1333,17 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
             b'n',
         );
         // Everyone may read the catalogs but pg_authid and pg_statistic
-        // (PostgreSQL's initdb grants SELECT to PUBLIC the same way).
-        if !matches!(cat.name, "pg_authid" | "pg_statistic") {
-            class[catalog(PG_CLASS_OID).col("relacl")] = Value::Text(format!(
-                "{{{0}=arwdDxt/{0},=r/{0}}}",
-                crate::bootstrap::BOOTSTRAP_SUPERUSER_OID
-            ));
-        }
+        // (PostgreSQL's initdb grants SELECT to PUBLIC the same way); the
+        // ACLs are written out, not left NULL, as initdb leaves them.
+        let public = if matches!(cat.name, "pg_authid" | "pg_statistic") {
+            String::new()
+        } else {
+            format!(",=r/{}", crate::bootstrap::BOOTSTRAP_SUPERUSER_OID)
+        };
+        class[catalog(PG_CLASS_OID).col("relacl")] = Value::Text(format!(
+            "{{{0}=arwdDxt/{0}{public}}}",
+            crate::bootstrap::BOOTSTRAP_SUPERUSER_OID
+        ));
         push(PG_CLASS_OID, class);
         for (i, col) in cat.cols.iter().enumerate() {
             push(

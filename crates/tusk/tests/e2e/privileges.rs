@@ -23,6 +23,8 @@ CREATE VIEW
 CREATE SEQUENCE
 GRANT
 GRANT
+{postgres=arwdDxt/postgres,regress_alice=r/postgres,regress_staff=aw/postgres}
+
 SET
 1|one
 t|f
@@ -80,6 +82,7 @@ INSERT 0 1
 GRANT
 ALTER TABLE
 RESET
+{regress_alice=arwdDxt/regress_alice,regress_bob=r/regress_alice,regress_staff=r/regress_alice}
 SET
 1|
 RESET
@@ -100,39 +103,39 @@ DROP ROLE
 DROP ROLE
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:13: ERROR:  permission denied for table t
-psql:SCRIPT:14: ERROR:  permission denied for view v
-psql:SCRIPT:15: ERROR:  permission denied for table t
+const PG_STDERR: &str = r#"psql:SCRIPT:14: ERROR:  permission denied for table t
+psql:SCRIPT:15: ERROR:  permission denied for view v
 psql:SCRIPT:16: ERROR:  permission denied for table t
-psql:SCRIPT:17: ERROR:  must be owner of table t
+psql:SCRIPT:17: ERROR:  permission denied for table t
 psql:SCRIPT:18: ERROR:  must be owner of table t
-psql:SCRIPT:22: ERROR:  permission denied for table t
-psql:SCRIPT:25: ERROR:  permission denied for table t
-psql:SCRIPT:27: ERROR:  permission denied for table t
+psql:SCRIPT:19: ERROR:  must be owner of table t
+psql:SCRIPT:23: ERROR:  permission denied for table t
+psql:SCRIPT:26: ERROR:  permission denied for table t
 psql:SCRIPT:28: ERROR:  permission denied for table t
-psql:SCRIPT:29: WARNING:  no privileges were granted for "t"
-psql:SCRIPT:34: ERROR:  permission denied for table t
+psql:SCRIPT:29: ERROR:  permission denied for table t
+psql:SCRIPT:30: WARNING:  no privileges were granted for "t"
 psql:SCRIPT:35: ERROR:  permission denied for table t
 psql:SCRIPT:36: ERROR:  permission denied for table t
-psql:SCRIPT:41: ERROR:  permission denied for table t
-psql:SCRIPT:46: WARNING:  no privileges were granted for "t"
-psql:SCRIPT:47: WARNING:  not all privileges were granted for "t"
-psql:SCRIPT:50: ERROR:  dependent privileges exist
+psql:SCRIPT:37: ERROR:  permission denied for table t
+psql:SCRIPT:42: ERROR:  permission denied for table t
+psql:SCRIPT:47: WARNING:  no privileges were granted for "t"
+psql:SCRIPT:48: WARNING:  not all privileges were granted for "t"
+psql:SCRIPT:51: ERROR:  dependent privileges exist
 HINT:  Use CASCADE to revoke them too.
-psql:SCRIPT:58: ERROR:  "t" is not a sequence
-psql:SCRIPT:59: ERROR:  role "nosuch" does not exist
-psql:SCRIPT:60: ERROR:  relation "nosuch" does not exist
-psql:SCRIPT:61: ERROR:  grant options can only be granted to roles
-psql:SCRIPT:65: ERROR:  permission denied for table t
+psql:SCRIPT:59: ERROR:  "t" is not a sequence
+psql:SCRIPT:60: ERROR:  role "nosuch" does not exist
+psql:SCRIPT:61: ERROR:  relation "nosuch" does not exist
+psql:SCRIPT:62: ERROR:  grant options can only be granted to roles
 psql:SCRIPT:66: ERROR:  permission denied for table t
-psql:SCRIPT:75: ERROR:  permission denied for sequence s
+psql:SCRIPT:67: ERROR:  permission denied for table t
 psql:SCRIPT:76: ERROR:  permission denied for sequence s
 psql:SCRIPT:77: ERROR:  permission denied for sequence s
 psql:SCRIPT:78: ERROR:  permission denied for sequence s
-psql:SCRIPT:83: ERROR:  permission denied for sequence s
-psql:SCRIPT:92: ERROR:  must be member of role "regress_bob"
-psql:SCRIPT:96: ERROR:  permission denied for table o
-psql:SCRIPT:97: ERROR:  must be owner of table o
+psql:SCRIPT:79: ERROR:  permission denied for sequence s
+psql:SCRIPT:84: ERROR:  permission denied for sequence s
+psql:SCRIPT:93: ERROR:  must be member of role "regress_bob"
+psql:SCRIPT:98: ERROR:  permission denied for table o
+psql:SCRIPT:99: ERROR:  must be owner of table o
 "#;
 
 #[test]
