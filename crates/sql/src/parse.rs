@@ -360,6 +360,9 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Routine)
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
+        ["ALTER", "DEFAULT", "PRIVILEGES", ..] => {
+            Some(PreParsed::Unsupported("ALTER DEFAULT PRIVILEGES"))
+        }
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
