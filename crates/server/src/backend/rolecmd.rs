@@ -16,6 +16,15 @@
 use super::{now_pg, Session};
 use crate::roles::{self, Membership, RoleRow, Roles};
 use std::sync::OnceLock;
+
+/// The (inode, mtime) stamps of global/pg_authid and global/pg_auth_members.
+type RoleStamp = (Option<(u64, i64, i64)>, Option<(u64, i64, i64)>);
+
+thread_local! {
+    /// This backend's last read of the role store, by the files' stamps.
+    static ROLE_SET: std::cell::RefCell<Option<(RoleStamp, tusk_sql::acl::RoleSet)>> =
+        const { std::cell::RefCell::new(None) };
+}
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::role::{RoleCommand, RoleOption};
 use tusk_sql::Value;
@@ -450,10 +459,31 @@ impl Session {
     }
 
     /// The role store as the privilege checks see it (crates/sql/src/acl.rs),
-    /// read now so that a GRANT of a role by another session counts at once.
+    /// current so that a GRANT of a role by another session counts at once:
+    /// the files are read again only when either changed (every change
+    /// renames a new file in, so its inode or mtime moves), which keeps a
+    /// non-superuser's checks to two stat calls.
     pub(super) fn role_set(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
+        use std::os::unix::fs::MetadataExt;
+        let g = self.data_dir.join("global");
+        let stamp = |name: &str| {
+            std::fs::metadata(g.join(name))
+                .map(|m| (m.ino(), m.mtime(), m.mtime_nsec()))
+                .ok()
+        };
+        let key = (stamp("pg_authid"), stamp("pg_auth_members"));
+        if key.0.is_some() {
+            if let Some(hit) = ROLE_SET.with(|c| {
+                c.borrow()
+                    .as_ref()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, r)| r.clone())
+            }) {
+                return Ok(hit);
+            }
+        }
         let r = Roles::load(&self.data_dir).map_err(|e| io_err("read \"global/pg_authid\"", e))?;
-        Ok(tusk_sql::acl::RoleSet {
+        let set = tusk_sql::acl::RoleSet {
             roles: r
                 .roles
                 .iter()
@@ -465,7 +495,9 @@ impl Session {
                 })
                 .collect(),
             members: r.members.iter().map(|m| (m.role, m.member)).collect(),
-        })
+        };
+        ROLE_SET.with(|c| *c.borrow_mut() = Some((key, set.clone())));
+        Ok(set)
     }
 
     /// The current user's OID: the owner of what this session creates.
