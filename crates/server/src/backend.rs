@@ -1584,7 +1584,9 @@ impl Session {
                 self.conn.row_description(&field_descs(p.columns(), &[]));
             }
             // Each row goes out as the executor produces it.
-            while let Some(row) = ex.next(self)? {
+            let acl_cols = acl_columns(p.columns());
+            while let Some(mut row) = ex.next(self)? {
+                self.show_acls(&acl_cols, &mut row);
                 send_row(&mut self.conn, &row, &[])?;
                 self.process_interrupts(false)?;
             }
@@ -1857,6 +1859,7 @@ impl Session {
             self.arm_statement_timeout();
         }
         let formats = portal.result_formats.clone();
+        let acl_cols = acl_columns(p.columns());
         match &mut portal.state {
             PortalState::Running(ex) => {
                 // max_rows 0 means all; otherwise stop after that many and
@@ -1872,7 +1875,8 @@ impl Session {
                 self.in_query = true;
                 let res = (|| {
                     while sent < limit {
-                        let Some(row) = ex.next(self)? else { break };
+                        let Some(mut row) = ex.next(self)? else { break };
+                        self.show_acls(&acl_cols, &mut row);
                         send_row(&mut self.conn, &row, &formats)?;
                         sent += 1;
                         // Between rows, as PostgreSQL's executor checks before
@@ -2154,6 +2158,34 @@ fn field_descs(cols: &[tusk_sql::Column], formats: &[i16]) -> Vec<FieldDesc> {
             },
         })
         .collect()
+}
+
+/// The result columns of type aclitem[] (pg_class.relacl ...).
+fn acl_columns(cols: &[tusk_sql::Column]) -> Vec<usize> {
+    cols.iter()
+        .enumerate()
+        .filter(|(_, c)| c.type_oid == tusk_storage::datum::ACLITEM_ARRAY)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+impl Session {
+    /// aclitem[] values leave in PostgreSQL's output form, role names for
+    /// the OIDs of the stored form (crates/sql/src/acl.rs), as aclitemout
+    /// prints them.
+    fn show_acls(&self, cols: &[usize], row: &mut [Value]) {
+        if cols.is_empty() {
+            return;
+        }
+        let Ok(roles) = self.role_set() else {
+            return;
+        };
+        for &i in cols {
+            if let Some(Value::Text(t)) = row.get_mut(i) {
+                *t = tusk_sql::acl::display(t, &roles);
+            }
+        }
+    }
 }
 
 fn send_row(conn: &mut Conn<Client>, row: &[Value], formats: &[i16]) -> Result<(), PgError> {
@@ -2564,6 +2596,10 @@ impl Host for Session {
 
     fn identity(&self) -> &tusk_sql::SessionIdentity {
         &self.id
+    }
+
+    fn acl_roles(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
+        self.role_set()
     }
 
     fn role_command(&mut self, cmd: &tusk_sql::role::RoleCommand) -> Result<(), PgError> {

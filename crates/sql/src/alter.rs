@@ -71,6 +71,12 @@ pub enum AlterOp {
     DropConstraint(String),
     /// Mark a NOT VALID constraint validated.
     ValidateConstraint(String),
+    /// OWNER TO: the new pg_class.relowner and relacl (the ACL with the
+    /// old owner's entries moved to the new one; None stays NULL).
+    OwnerTo {
+        owner: u32,
+        acl: Option<String>,
+    },
 }
 
 /// One subcommand as written.
@@ -119,6 +125,8 @@ enum Cmd {
         if_exists: bool,
     },
     Validate(String),
+    /// OWNER TO role (None: CURRENT_USER / CURRENT_ROLE; Some("") never).
+    OwnerTo(Option<String>),
     AddForeignKey {
         spec: crate::fkey::FkSpec,
         not_valid: bool,
@@ -329,6 +337,11 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                 if_exists: *if_exists,
             },
             Op::ValidateConstraint { name } => Cmd::Validate(ident_name(name)),
+            Op::OwnerTo { new_owner } => Cmd::OwnerTo(match new_owner {
+                ast::Owner::Ident(i) => Some(ident_name(i)),
+                ast::Owner::SessionUser => Some(String::new()),
+                _ => None,
+            }),
             other => return Err(not_supported(format!("ALTER TABLE ... {other}"))),
         });
     }
@@ -474,6 +487,46 @@ fn violated(
         }
     }
     Ok(false)
+}
+
+/// ALTER TABLE ... OWNER TO: the new owner must exist and, unless a
+/// superuser runs it, the current user must be a member of it (PostgreSQL
+/// 15's check); the ACL's entries of the old owner move to the new one
+/// (aclnewowner).
+fn owner_to(host: &dyn Host, rel: &Relation, name: Option<&str>) -> Result<AlterOp, PgError> {
+    let roles = host.acl_roles()?;
+    let who = match name {
+        None => host.identity().user.clone(),
+        Some("") => host.identity().session_user.clone(),
+        Some(n) => n.to_string(),
+    };
+    let Some(new) = roles.by_name(&who).map(|r| r.oid) else {
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!("role \"{who}\" does not exist"),
+        ));
+    };
+    if new == rel.owner {
+        return Ok(AlterOp::OwnerTo {
+            owner: new,
+            acl: rel.acl.clone(),
+        });
+    }
+    if !host.identity().is_superuser {
+        let me = crate::acl::current_user_oid(host)?;
+        if !roles.is_member_of(me, new) {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be member of role \"{who}\""),
+            ));
+        }
+    }
+    let acl = rel
+        .acl
+        .as_deref()
+        .and_then(crate::acl::parse_stored)
+        .map(|a| crate::acl::to_stored(&crate::acl::new_owner(&a, rel.owner, new)));
+    Ok(AlterOp::OwnerTo { owner: new, acl })
 }
 
 fn refetch(host: &dyn Host, rel: &Relation) -> Result<Relation, PgError> {
@@ -637,6 +690,7 @@ pub(crate) fn execute(
         ));
     };
     let t = rel.table()?;
+    crate::acl::check_owner(&*host, &rel)?;
     host.tables()?.alter_table(&rel, &AlterOp::Lock)?;
     // The lock may have waited for another DDL: read the table anew.
     rel = refetch(&*host, &rel)?;
@@ -660,6 +714,11 @@ pub(crate) fn execute(
     let mut rewrite = false;
     for cmd in &p.cmds {
         match cmd {
+            Cmd::OwnerTo(name) => {
+                let op = owner_to(&*host, &rel, name.as_deref())?;
+                host.tables()?.alter_table(&rel, &op)?;
+                rel = refetch(&*host, &rel)?;
+            }
             Cmd::AddColumn {
                 def,
                 checks,

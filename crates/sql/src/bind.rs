@@ -2300,6 +2300,13 @@ impl<'h> Binder<'h> {
             })
             .collect();
         crate::rowlock::attach(&mut plan, &clauses, &aliases, scope.width)?;
+        // Locking rows needs UPDATE on their table, whatever the strength
+        // (PostgreSQL's ACL_SELECT_FOR_UPDATE).
+        if let Some(rl) = &plan.row_locks {
+            for t in &rl.tables {
+                crate::acl::check_relation(self.host, &t.rel, crate::acl::UPDATE)?;
+            }
+        }
         Ok((plan, cols))
     }
 
@@ -2803,6 +2810,7 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
+                crate::acl::check_relation(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
@@ -4116,7 +4124,12 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
 // ---- INSERT / UPDATE / DELETE ----
 
 /// The target table of a DML statement, resolved.
-fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relation, PgError> {
+/// `needed`: the privileges the statement uses (crates/sql/src/acl.rs).
+fn dml_target(
+    host: &dyn Host,
+    name: &ast::ObjectName,
+    needed: u32,
+) -> Result<catalog::Relation, PgError> {
     let parts = object_name_parts(name)?;
     let rel = match parts.as_slice() {
         [t] => catalog::lookup(host, None, t)?,
@@ -4128,6 +4141,7 @@ fn dml_target(host: &dyn Host, name: &ast::ObjectName) -> Result<catalog::Relati
         }
     };
     rel.table()?;
+    crate::acl::check_relation(host, &rel, needed)?;
     Ok(rel)
 }
 
@@ -4161,7 +4175,15 @@ impl Binder<'_> {
         let saved = self.scope.take();
         let b = self.bind_expr(&e);
         self.scope = saved;
-        Ok(Some(self.coerce(b?, Ty::new(col.ty.oid))?.e))
+        let mut e = self.coerce(b?, Ty::new(col.ty.oid))?.e;
+        if col.identity.is_some() {
+            e.visit(0, &mut |x, _| {
+                if let Expr::Func(f @ crate::func::Func::Nextval, _) = x {
+                    *f = crate::func::Func::IdentityNextval;
+                }
+            });
+        }
+        Ok(Some(e))
     }
 
     /// An expression assigned to a column: coerced to the column's type
@@ -4249,7 +4271,21 @@ impl Binder<'_> {
             Some(ast::OnInsert::OnConflict(oc)) => Some(oc),
             Some(_) => return Err(not_supported("INSERT ... ON DUPLICATE KEY UPDATE")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        let needed = crate::acl::INSERT
+            | if i.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            }
+            | if matches!(
+                on_conflict.map(|oc| &oc.action),
+                Some(ast::OnConflictAction::DoUpdate(_))
+            ) {
+                crate::acl::UPDATE
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
@@ -4438,7 +4474,14 @@ impl Binder<'_> {
             ast::TableFactor::Table { name, alias, .. } => (name, alias),
             _ => return Err(not_supported("UPDATE of this target")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        // Reading rows (WHERE, RETURNING) also needs SELECT.
+        let needed = crate::acl::UPDATE
+            | if u.selection.is_some() || u.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -4573,7 +4616,13 @@ impl Binder<'_> {
             },
             _ => return Err(not_supported("DELETE from several tables")),
         };
-        let rel = dml_target(self.host, name).map_err(|e| self.relation_pos(e, name))?;
+        let needed = crate::acl::DELETE
+            | if d.selection.is_some() || d.returning.is_some() {
+                crate::acl::SELECT
+            } else {
+                0
+            };
+        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

@@ -257,6 +257,13 @@ pub struct Relation {
     pub alias: Option<String>,
     /// A view's or materialized view's query text (pg_rewrite.ev_action).
     pub view_query: Option<String>,
+    /// pg_class.relowner.
+    pub owner: u32,
+    /// pg_class.relacl in its stored text form (crates/sql/src/acl.rs);
+    /// None: the owner's defaults.
+    pub acl: Option<String>,
+    /// pg_class.relkind (b'r' table, b'v' view, b'S' sequence, ...).
+    pub relkind: u8,
 }
 
 impl Relation {
@@ -273,6 +280,9 @@ impl Relation {
             referenced_by: Vec::new(),
             alias: None,
             view_query: None,
+            owner: crate::acl::BOOTSTRAP_SUPERUSER,
+            acl: None,
+            relkind: b'r',
         }
     }
 
@@ -747,6 +757,14 @@ pub trait Tables {
     ) -> Result<bool, PgError>;
     /// DROP TABLE of a resolved table.
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// Stores `acl` (acl.rs's stored text form) as `rel`'s pg_class.relacl.
+    fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
+        let _ = (rel, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "GRANT is not supported by this host",
+        ))
+    }
     /// CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW (view.rs):
     /// pg_class, pg_attribute, pg_rewrite and pg_depend rows (a
     /// materialized view also a heap file). A view is dropped by

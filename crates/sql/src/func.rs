@@ -25,6 +25,9 @@ use crate::value::{to_text, Value};
 pub(crate) enum Func {
     Version,
     Nextval,
+    /// nextval of an identity column's DEFAULT: no privilege check on the
+    /// sequence, as PostgreSQL's NextValueExpr (bind_default makes it).
+    IdentityNextval,
     Currval,
     Lastval,
     Setval,
@@ -996,7 +999,12 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         }
         Func::BackendPid => Value::Int4(ctx.host.identity().backend_pid),
         Func::CursorCtid => crate::cursor::current_ctid(ctx.host, &a(0), &a(1), &a(2))?,
-        Func::Nextval | Func::Currval | Func::Lastval | Func::Setval | Func::Setval3 => {
+        Func::Nextval
+        | Func::IdentityNextval
+        | Func::Currval
+        | Func::Lastval
+        | Func::Setval
+        | Func::Setval3 => {
             use crate::sequence::SeqCall;
             let int = |v: Value| match v {
                 Value::Int8(i) => i,
@@ -1006,6 +1014,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             };
             let call = match f {
                 Func::Nextval => SeqCall::Nextval(text_arg(&a(0))),
+                Func::IdentityNextval => SeqCall::IdentityNextval(text_arg(&a(0))),
                 Func::Currval => SeqCall::Currval(text_arg(&a(0))),
                 Func::Lastval => SeqCall::Lastval,
                 _ => SeqCall::Setval {

@@ -85,6 +85,12 @@ pub trait Host {
     fn transactions(&mut self) -> &mut dyn TransactionControl;
     /// Who and where the session is.
     fn identity(&self) -> &SessionIdentity;
+    /// The roles and memberships, for privilege checks and ACL display
+    /// (crates/sql/src/acl.rs). A host without a role store has none:
+    /// its sessions are superusers.
+    fn acl_roles(&self) -> Result<crate::acl::RoleSet, PgError> {
+        Ok(crate::acl::RoleSet::default())
+    }
     /// `pg_sleep`: sleep interruptibly; 57014 when cancelled.
     fn sleep(&mut self, seconds: f64) -> Result<(), PgError>;
     /// `pg_terminate_backend(pid, timeout)`.

@@ -55,6 +55,7 @@
 //! [`ActivityRow`], and the type OIDs in
 //! [`types`].
 
+pub mod acl;
 mod agg;
 pub mod alter;
 mod arrays;
@@ -230,6 +231,9 @@ enum Plan {
 /// A bound statement, ready to execute any number of times.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The privilege checks binding made, made again when another role
+    /// runs the statement (crates/sql/src/acl.rs).
+    rechecks: acl::Rechecks,
     plan: Plan,
     param_types: Vec<Oid>,
     columns: Vec<Column>,
@@ -338,6 +342,18 @@ pub fn prepare(
     declared_param_types: &[Oid],
     host: &dyn Host,
 ) -> Result<Prepared, PgError> {
+    let (p, rechecks) =
+        acl::recording(host, || prepare_unchecked(stmt, declared_param_types, host));
+    let mut p = p?;
+    p.rechecks = rechecks;
+    Ok(p)
+}
+
+fn prepare_unchecked(
+    stmt: &Statement,
+    declared_param_types: &[Oid],
+    host: &dyn Host,
+) -> Result<Prepared, PgError> {
     let declared: Vec<Option<Ty>> = declared_param_types
         .iter()
         .map(|&o| {
@@ -351,6 +367,7 @@ pub fn prepare(
     if let Parsed::Pre(PreParsed::Copy) = &stmt.parsed {
         let plan = copy::bind(&stmt.sql, host)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             plan: Plan::Copy(plan),
             param_types: declared_param_types.to_vec(),
             columns: Vec::new(),
@@ -360,6 +377,7 @@ pub fn prepare(
     if let Parsed::Pre(PreParsed::Trigger) = &stmt.parsed {
         let t = trigger::bind(&stmt.sql)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             command: Command::Other(t.tag()),
             plan: Plan::Trigger(t),
             param_types: declared_param_types.to_vec(),
@@ -369,6 +387,7 @@ pub fn prepare(
     if let Parsed::Pre(PreParsed::Routine) = &stmt.parsed {
         let r = routine::bind(&stmt.sql, host)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             command: Command::Other(r.tag()),
             plan: Plan::Routine(r),
             param_types: declared_param_types.to_vec(),
@@ -386,6 +405,7 @@ pub fn prepare(
         });
         let v = view::bind(view::parse(&stmt.sql)?, host, src)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             command: Command::Other(v.tag()),
             plan: Plan::View(v),
             param_types: declared_param_types.to_vec(),
@@ -397,6 +417,7 @@ pub fn prepare(
             if let Some(v) = view::select_into(q)? {
                 let v = view::bind(v, host, stmt.src.clone().map(|m| (m, 0)))?;
                 return Ok(Prepared {
+                    rechecks: Default::default(),
                     command: Command::Other("SELECT"),
                     plan: Plan::View(v),
                     param_types: declared_param_types.to_vec(),
@@ -408,6 +429,7 @@ pub fn prepare(
     if let Parsed::Pre(PreParsed::Cursor) = &stmt.parsed {
         let (c, columns, param_types) = cursor::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             command: Command::Other(c.tag()),
             plan: Plan::Cursor(c),
             param_types,
@@ -419,6 +441,7 @@ pub fn prepare(
         if upper.starts_with("PREPARE") {
             let (p, _) = prepare::bind_prepare(&stmt.sql, host)?;
             return Ok(Prepared {
+                rechecks: Default::default(),
                 command: Command::Other("PREPARE"),
                 plan: Plan::Prepare(p),
                 param_types: declared_param_types.to_vec(),
@@ -427,6 +450,7 @@ pub fn prepare(
         }
         let (p, columns, command) = prepare::bind_execute(&stmt.sql, host)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             command,
             plan: Plan::Prepare(p),
             param_types: Vec::new(),
@@ -439,6 +463,7 @@ pub fn prepare(
         let base = stmt.src.as_ref().map(|_| stmt.start);
         let e = explain::bind(&stmt.sql, declared_param_types, host, base)?;
         return Ok(Prepared {
+            rechecks: Default::default(),
             param_types: e.inner.param_types.clone(),
             plan: Plan::Explain(e),
             columns: explain::columns(),
@@ -465,6 +490,7 @@ pub fn prepare(
         if let S::AlterTable(at) = s.as_ref() {
             if !only_indexes(at) {
                 return Ok(Prepared {
+                    rechecks: Default::default(),
                     plan: Plan::Alter(alter::bind(at)?),
                     param_types: declared_param_types.to_vec(),
                     columns: Vec::new(),
@@ -506,6 +532,7 @@ pub fn prepare(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
@@ -515,6 +542,7 @@ pub fn prepare(
             }
         }
         return Ok(Prepared {
+            rechecks: Default::default(),
             command: u.command(),
             columns: u.columns(host),
             plan: Plan::Utility(u),
@@ -545,6 +573,7 @@ pub fn prepare(
         .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
         .collect();
     Ok(Prepared {
+        rechecks: Default::default(),
         plan: Plan::Select(Box::new(plan)),
         param_types,
         columns,
@@ -606,6 +635,7 @@ fn prepare_modify(
         .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
         .collect();
     Ok(Prepared {
+        rechecks: Default::default(),
         command: Command::Other(plan.tag_word()),
         plan: Plan::Modify(Box::new(plan)),
         param_types,
@@ -625,6 +655,7 @@ pub fn start(
     host: &mut dyn Host,
     relations: &dyn Relations,
 ) -> Result<Execution, PgError> {
+    acl::recheck(&*host, &p.rechecks)?;
     // A Bind checks its count itself; this is a simple Query using `$n`,
     // which PostgreSQL answers with "there is no parameter $n".
     if params.len() < p.param_types.len() {

@@ -64,6 +64,8 @@ pub(crate) enum PreParsed {
     Role,
     /// CREATE/ALTER/DROP SEQUENCE: read by sequence.rs.
     Sequence,
+    /// GRANT/REVOKE ... ON objects: read by acl.rs.
+    Grant,
     /// `EXPLAIN`: options read by explain.rs, the rest parsed again.
     Explain,
     /// CREATE TABLE ... AS, CREATE/DROP [MATERIALIZED] VIEW, REFRESH
@@ -340,6 +342,8 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Reset("transaction_isolation".into()))
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
+        // Role statements (without ON) were taken before this.
+        ["GRANT" | "REVOKE", ..] => Some(PreParsed::Grant),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         ["LOCK", ..] => Some(PreParsed::Lock),
@@ -359,6 +363,9 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Routine)
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
+        ["ALTER", "DEFAULT", "PRIVILEGES", ..] => {
+            Some(PreParsed::Unsupported("ALTER DEFAULT PRIVILEGES"))
+        }
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),

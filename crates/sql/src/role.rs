@@ -74,6 +74,9 @@ pub enum RoleCommand {
     SetRole(Option<String>),
     /// None: SET SESSION AUTHORIZATION DEFAULT / RESET.
     SetSessionAuthorization(Option<String>),
+    /// RESET ROLE / RESET SESSION AUTHORIZATION: the SET to None, with
+    /// PostgreSQL's tag RESET.
+    Reset(Box<RoleCommand>),
 }
 
 impl RoleCommand {
@@ -86,12 +89,13 @@ impl RoleCommand {
             RoleCommand::Grant { .. } => "GRANT ROLE",
             RoleCommand::Revoke { .. } => "REVOKE ROLE",
             RoleCommand::SetRole(_) | RoleCommand::SetSessionAuthorization(_) => "SET",
+            RoleCommand::Reset(_) => "RESET",
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum T {
+pub(crate) enum T {
     /// An unquoted word, upper-cased for keywords, with its folded
     /// (lower-case) form for names.
     Word(String, String),
@@ -103,7 +107,7 @@ enum T {
     Other(String),
 }
 
-fn tokens(sql: &str) -> Result<Vec<T>, PgError> {
+pub(crate) fn tokens(sql: &str) -> Result<Vec<T>, PgError> {
     let toks = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize()
         .map_err(|e| PgError::error(sqlstate::SYNTAX_ERROR, e.message))?;
@@ -129,7 +133,7 @@ struct P {
     i: usize,
 }
 
-fn syntax_at(t: Option<&T>) -> PgError {
+pub(crate) fn syntax_at(t: Option<&T>) -> PgError {
     let m = match t {
         None => "syntax error at end of input".to_string(),
         Some(T::Word(_, w)) => format!("syntax error at or near \"{w}\""),
@@ -419,8 +423,10 @@ pub fn parse(sql: &str) -> Result<RoleCommand, PgError> {
                 admin_only,
             })
         }
-        "RESET" if p.kw("SESSION") => Ok(RoleCommand::SetSessionAuthorization(None)),
-        "RESET" => Ok(RoleCommand::SetRole(None)),
+        "RESET" if p.kw("SESSION") => Ok(RoleCommand::Reset(Box::new(
+            RoleCommand::SetSessionAuthorization(None),
+        ))),
+        "RESET" => Ok(RoleCommand::Reset(Box::new(RoleCommand::SetRole(None)))),
         "SET" => {
             if p.kw("LOCAL") {
                 return Err(PgError::error(

@@ -84,6 +84,8 @@ impl SeqStmt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeqCall {
     Nextval(String),
+    /// An identity column's DEFAULT: nextval without the privilege check.
+    IdentityNextval(String),
     Currval(String),
     Lastval,
     Setval {

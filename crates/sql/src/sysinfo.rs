@@ -384,9 +384,9 @@ fn sequence_last_value(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> 
     })
 }
 
-/// has_table_privilege and its siblings. tusk grants every privilege to
-/// every role (GRANT/REVOKE and ACL checks are not built yet), so the
-/// answer is true whenever the question is well formed; the checks are
+/// has_table_privilege and its siblings. Tables and sequences answer from
+/// their ACL; schemas, functions and databases have no GRANT yet and
+/// answer true whenever the question is well formed. The checks are
 /// PostgreSQL's: the role and a named object must exist (an OID that names
 /// nothing is NULL) and each privilege must be one the object has.
 fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Value, PgError> {
@@ -487,8 +487,50 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             }
         }
     }
-    check_privilege_names(on, &text(args.last().unwrap_or(&Value::Null)))?;
-    Ok(Value::Bool(true))
+    let list = text(args.last().unwrap_or(&Value::Null));
+    check_privilege_names(on, &list)?;
+    // Tables and sequences answer from their ACL (crates/sql/src/acl.rs);
+    // the other kinds have no GRANT yet, so every role holds everything.
+    if !matches!(on, PrivilegeOn::Table | PrivilegeOn::Sequence) {
+        return Ok(Value::Bool(true));
+    }
+    let roles = host.acl_roles()?;
+    let role = match user {
+        Some(Value::Oid(o)) => *o,
+        Some(other) => {
+            let n = text(other);
+            match roles.by_name(&n) {
+                Some(r) => r.oid,
+                None => return Ok(Value::Bool(true)),
+            }
+        }
+        None => match roles.by_name(&host.identity().user) {
+            Some(r) => r.oid,
+            None => return Ok(Value::Bool(true)),
+        },
+    };
+    let rows = query(
+        host,
+        "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(Value::Null);
+    };
+    let owner = oid_arg(&r[0]).unwrap_or(crate::acl::BOOTSTRAP_SUPERUSER);
+    let stored = match &r[1] {
+        Value::Text(t) => Some(t.as_str()),
+        _ => None,
+    };
+    let kind = if text(&r[2]) == "S" {
+        crate::acl::ObjType::Sequence
+    } else {
+        crate::acl::ObjType::Table
+    };
+    Ok(Value::Bool(crate::acl::has_privilege(
+        stored, kind, owner, role, &list, &roles,
+    )))
 }
 
 /// A has_*_privilege privilege list: comma-separated names, any case,

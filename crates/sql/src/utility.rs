@@ -126,6 +126,8 @@ pub(crate) enum Utility {
     },
     /// A role statement (role.rs), carried out by the host.
     Role(crate::role::RoleCommand),
+    /// GRANT/REVOKE ... ON objects (crates/sql/src/acl.rs).
+    Grant(crate::acl::GrantStmt),
     /// CREATE/ALTER/DROP SEQUENCE (sequence.rs), carried out by the host.
     Sequence(crate::sequence::SeqStmt),
     /// COMMENT ON (comment.rs).
@@ -924,6 +926,7 @@ impl Utility {
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::Role(r) => Command::Other(r.tag()),
+            Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Type(t) => Command::Other(t.tag()),
@@ -1052,6 +1055,10 @@ impl Utility {
             Utility::Comment(c) => {
                 crate::comment::run(c, host)?;
                 done("COMMENT")
+            }
+            Utility::Grant(g) => {
+                crate::acl::run(host, g)?;
+                done(if g.grant { "GRANT" } else { "REVOKE" })
             }
             Utility::Sequence(s) => {
                 host.tables()?.sequence_command(s)?;
@@ -1221,6 +1228,7 @@ impl Utility {
                 for (schema, name) in names {
                     let r = catalog::lookup(&*host, schema.as_deref(), name)?;
                     r.table()?;
+                    crate::acl::check_relation(&*host, &r, crate::acl::TRUNCATE)?;
                     found.push(r);
                 }
                 crate::fkey::before_truncate(host, &mut found, *cascade)?;
@@ -1296,6 +1304,16 @@ impl Utility {
                             format!("cannot lock relation \"{name}\""),
                         )
                         .with_detail("This operation is not supported for views."));
+                    }
+                    // PostgreSQL 15's LockTableAclCheck: any one of these.
+                    if let Some(rel) = host.lookup_table(schema.as_deref(), name)? {
+                        use crate::acl::{DELETE, INSERT, SELECT, TRUNCATE, UPDATE};
+                        let any_of = match *mode {
+                            1 => SELECT,
+                            3 => INSERT | UPDATE | DELETE | TRUNCATE,
+                            _ => UPDATE | DELETE | TRUNCATE,
+                        };
+                        crate::acl::check_relation_any(&*host, &rel, any_of)?;
                     }
                     host.tables()?
                         .lock_table(schema.as_deref(), name, *mode, *nowait)?;

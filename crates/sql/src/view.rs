@@ -502,9 +502,14 @@ pub(crate) fn bind(
             let mut binder = Binder::new(host, Vec::new());
             let shift = src.as_ref().map_or(0, |(_, start)| *start);
             binder.src = src.map(|(map, _)| map);
-            let (plan, mut cols) = binder
-                .bind_query(query)
-                .map_err(|e| crate::shift_position(e, shift))?;
+            // CREATE VIEW only stores the query: PostgreSQL checks the
+            // privileges on its tables when the view is used, not here.
+            let bound = if is_view {
+                crate::acl::unchecked(|| binder.bind_query(query))
+            } else {
+                binder.bind_query(query)
+            };
+            let (plan, mut cols) = bound.map_err(|e| crate::shift_position(e, shift))?;
             if col_names.len() > cols.len() {
                 return Err(syntax(if is_view {
                     "CREATE VIEW specifies more column names than columns"
@@ -875,6 +880,9 @@ pub(crate) fn drop_relations(
     rels: &[Relation],
     cascade: bool,
 ) -> Result<(), PgError> {
+    for rel in rels {
+        crate::acl::check_owner(&*host, rel)?;
+    }
     let mut order: Vec<Relation> = Vec::new();
     let mut lines = Vec::new();
     for rel in rels {

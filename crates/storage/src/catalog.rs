@@ -1322,19 +1322,29 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
         );
     }
     for cat in CATALOGS {
-        push(
-            PG_CLASS_OID,
-            class_row(
-                cat.oid,
-                cat.name,
-                PG_CATALOG_NAMESPACE,
-                cat.rowtype,
-                cat.oid,
-                cat.shared,
-                cat.cols.len() as i16,
-                b'n',
-            ),
+        let mut class = class_row(
+            cat.oid,
+            cat.name,
+            PG_CATALOG_NAMESPACE,
+            cat.rowtype,
+            cat.oid,
+            cat.shared,
+            cat.cols.len() as i16,
+            b'n',
         );
+        // Everyone may read the catalogs but pg_authid and pg_statistic
+        // (PostgreSQL's initdb grants SELECT to PUBLIC the same way); the
+        // ACLs are written out, not left NULL, as initdb leaves them.
+        let public = if matches!(cat.name, "pg_authid" | "pg_statistic") {
+            String::new()
+        } else {
+            format!(",=r/{}", crate::bootstrap::BOOTSTRAP_SUPERUSER_OID)
+        };
+        class[catalog(PG_CLASS_OID).col("relacl")] = Value::Text(format!(
+            "{{{0}=arwdDxt/{0}{public}}}",
+            crate::bootstrap::BOOTSTRAP_SUPERUSER_OID
+        ));
+        push(PG_CLASS_OID, class);
         for (i, col) in cat.cols.iter().enumerate() {
             push(
                 PG_ATTRIBUTE_OID,

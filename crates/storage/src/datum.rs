@@ -42,6 +42,96 @@ pub const ANYARRAY: Oid = 2277;
 /// `int2[]` (pg_constraint.conkey).
 pub const INT2_ARRAY: Oid = 1005;
 
+/// `aclitem[]` (relacl, nspacl, proacl, datacl, attacl).
+pub const ACLITEM_ARRAY: Oid = 1034;
+/// `aclitem`: 12 bytes (grantee oid, grantor oid, a uint32 AclMode whose
+/// low 16 bits are privileges and high 16 bits their grant options, as in
+/// PostgreSQL 15).
+pub const ACLITEM: Oid = 1033;
+
+/// PostgreSQL's privilege letters by bit (ACL_ALL_RIGHTS_STR).
+pub const ACL_LETTERS: &[u8; 14] = b"arwdDxtXUCTcsA";
+
+/// An `aclitem[]` in its stored text form (`{10=arwdDxt/10,=r/10}`:
+/// grantee and grantor as OIDs, an empty grantee for PUBLIC; tusk-sql's
+/// acl.rs turns it into names) as PostgreSQL's on-disk array.
+fn acl_to_disk(s: &str) -> Option<Vec<u8>> {
+    let inner = s.strip_prefix('{')?.strip_suffix('}')?;
+    let mut items = Vec::new();
+    for it in inner.split(',').filter(|x| !x.is_empty()) {
+        let (grantee, rest) = it.split_once('=')?;
+        let (letters, grantor) = rest.split_once('/')?;
+        let grantee: u32 = if grantee.is_empty() {
+            0
+        } else {
+            grantee.parse().ok()?
+        };
+        let grantor: u32 = grantor.parse().ok()?;
+        let mut mode = 0u32;
+        let mut last = None;
+        for ch in letters.bytes() {
+            if ch == b'*' {
+                mode |= 1u32 << (last? + 16);
+                continue;
+            }
+            let bit = ACL_LETTERS.iter().position(|&l| l == ch)?;
+            mode |= 1u32 << bit;
+            last = Some(bit);
+        }
+        items.push((grantee, grantor, mode));
+    }
+    let mut out = Vec::new();
+    let ndim: i32 = if items.is_empty() { 0 } else { 1 };
+    out.extend_from_slice(&ndim.to_le_bytes());
+    out.extend_from_slice(&0i32.to_le_bytes());
+    out.extend_from_slice(&ACLITEM.to_le_bytes());
+    if ndim == 1 {
+        out.extend_from_slice(&(items.len() as i32).to_le_bytes());
+        out.extend_from_slice(&1i32.to_le_bytes());
+    }
+    for (g, r, m) in items {
+        out.extend_from_slice(&g.to_le_bytes());
+        out.extend_from_slice(&r.to_le_bytes());
+        out.extend_from_slice(&m.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// The stored text form of an on-disk `aclitem[]` ([`acl_to_disk`]).
+fn acl_from_disk(b: &[u8]) -> Result<String, PgError> {
+    let bad = || PgError::error(sqlstate::DATA_CORRUPTED, "invalid aclitem[] datum");
+    let u = |at: usize| -> Result<u32, PgError> {
+        Ok(u32::from_le_bytes(
+            b.get(at..at + 4)
+                .ok_or_else(bad)?
+                .try_into()
+                .map_err(|_| bad())?,
+        ))
+    };
+    let ndim = u(0)?;
+    let n = if ndim == 0 { 0 } else { u(12)? as usize };
+    let start = if ndim == 0 { 12 } else { 20 };
+    let mut parts = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = start + i * 12;
+        let (g, r, m) = (u(at)?, u(at + 4)?, u(at + 8)?);
+        let mut s = if g == 0 { String::new() } else { g.to_string() };
+        s.push('=');
+        for (bit, &l) in ACL_LETTERS.iter().enumerate() {
+            if m & (1 << bit) != 0 {
+                s.push(l as char);
+                if m & (1 << (bit + 16)) != 0 {
+                    s.push('*');
+                }
+            }
+        }
+        s.push('/');
+        s.push_str(&r.to_string());
+        parts.push(s);
+    }
+    Ok(format!("{{{}}}", parts.join(",")))
+}
+
 /// A one-dimensional array of int2 or oid without NULLs in PostgreSQL's
 /// on-disk form (the varlena payload: ndim, dataoffset 0, element type,
 /// length, lower bound, then the elements), from its text form: "1 2"
@@ -569,6 +659,7 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (INT2VECTOR | OIDVECTOR | INT2_ARRAY, V::Text(s)) => {
             Owned::Ref(vector_to_disk(s, oid).ok_or_else(|| mismatch(v, oid))?)
         }
+        (ACLITEM_ARRAY, V::Text(s)) => Owned::Ref(acl_to_disk(s).ok_or_else(|| mismatch(v, oid))?),
         _ => return Err(mismatch(v, oid)),
     }))
 }
@@ -616,6 +707,7 @@ pub fn from_datum_detoast(
                 types::JSON => Value::Json(String::from_utf8_lossy(b).into_owned()),
                 types::JSONB => Value::Jsonb(Box::new(tusk_types::json::recv_jsonb(b)?)),
                 INT2VECTOR | OIDVECTOR => Value::Text(vector_from_disk(b, oid)?),
+                ACLITEM_ARRAY => Value::Text(acl_from_disk(b)?),
                 o if tusk_types::array::is_array(o) => {
                     Value::Array(Box::new(array_from_disk(b, oid)?))
                 }
@@ -836,6 +928,23 @@ mod tests {
         let t = form_row(&[ty, types::INT4], &[v.clone(), Value::Null]).unwrap();
         let back = deform_row(&t, &[ty, types::INT4]).unwrap();
         assert_eq!(back, vec![v, Value::Null], "type {ty}");
+    }
+
+    #[test]
+    fn aclitem_arrays_have_postgresql_layout() {
+        let text = "{10=arwdDxt/10,16384=r*w/10,=U/10}";
+        let b = acl_to_disk(text).unwrap();
+        // ndim 1, no nulls, element aclitem, 3 items from 1, then 12 bytes each.
+        assert_eq!(
+            &b[..20],
+            &[1, 0, 0, 0, 0, 0, 0, 0, 0x09, 4, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0]
+        );
+        assert_eq!(b.len(), 20 + 36);
+        // r with its grant option: bit 1 and bit 17; w: bit 2.
+        assert_eq!(&b[32..44], &[0, 0x40, 0, 0, 10, 0, 0, 0, 6, 0, 2, 0]);
+        assert_eq!(acl_from_disk(&b).unwrap(), text);
+        assert_eq!(acl_from_disk(&acl_to_disk("{}").unwrap()).unwrap(), "{}");
+        round_trip(ACLITEM_ARRAY, Value::Text(text.into()));
     }
 
     #[test]

@@ -16,6 +16,15 @@
 use super::{now_pg, Session};
 use crate::roles::{self, Membership, RoleRow, Roles};
 use std::sync::OnceLock;
+
+/// The (inode, mtime) stamps of global/pg_authid and global/pg_auth_members.
+type RoleStamp = (Option<(u64, i64, i64)>, Option<(u64, i64, i64)>);
+
+thread_local! {
+    /// This backend's last read of the role store, by the files' stamps.
+    static ROLE_SET: std::cell::RefCell<Option<(RoleStamp, tusk_sql::acl::RoleSet)>> =
+        const { std::cell::RefCell::new(None) };
+}
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::role::{RoleCommand, RoleOption};
 use tusk_sql::Value;
@@ -161,6 +170,7 @@ impl Session {
     /// Runs one role statement (see the module comment).
     pub(super) fn run_role_command(&mut self, cmd: &RoleCommand) -> Result<(), PgError> {
         match cmd {
+            RoleCommand::Reset(inner) => return self.run_role_command(inner),
             RoleCommand::SetRole(r) => return self.set_role(r.as_deref()),
             RoleCommand::SetSessionAuthorization(r) => {
                 return self.set_session_authorization(r.as_deref())
@@ -440,10 +450,63 @@ impl Session {
                     }
                 }
             }
-            RoleCommand::SetRole(_) | RoleCommand::SetSessionAuthorization(_) => unreachable!(),
+            RoleCommand::SetRole(_)
+            | RoleCommand::SetSessionAuthorization(_)
+            | RoleCommand::Reset(_) => unreachable!(),
         }
         r.save(&dir)
             .map_err(|e| io_err("write \"global/pg_authid\"", e))
+    }
+
+    /// The role store as the privilege checks see it (crates/sql/src/acl.rs),
+    /// current so that a GRANT of a role by another session counts at once:
+    /// the files are read again only when either changed (every change
+    /// renames a new file in, so its inode or mtime moves), which keeps a
+    /// non-superuser's checks to two stat calls.
+    pub(super) fn role_set(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
+        use std::os::unix::fs::MetadataExt;
+        let g = self.data_dir.join("global");
+        let stamp = |name: &str| {
+            std::fs::metadata(g.join(name))
+                .map(|m| (m.ino(), m.mtime(), m.mtime_nsec()))
+                .ok()
+        };
+        let key = (stamp("pg_authid"), stamp("pg_auth_members"));
+        if key.0.is_some() {
+            if let Some(hit) = ROLE_SET.with(|c| {
+                c.borrow()
+                    .as_ref()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, r)| r.clone())
+            }) {
+                return Ok(hit);
+            }
+        }
+        let r = Roles::load(&self.data_dir).map_err(|e| io_err("read \"global/pg_authid\"", e))?;
+        let set = tusk_sql::acl::RoleSet {
+            roles: r
+                .roles
+                .iter()
+                .map(|x| tusk_sql::acl::RoleInfo {
+                    oid: x.oid,
+                    name: x.name.clone(),
+                    superuser: x.superuser,
+                    inherit: x.inherit,
+                })
+                .collect(),
+            members: r.members.iter().map(|m| (m.role, m.member)).collect(),
+        };
+        ROLE_SET.with(|c| *c.borrow_mut() = Some((key, set.clone())));
+        Ok(set)
+    }
+
+    /// The current user's OID: the owner of what this session creates.
+    pub(super) fn current_role_oid(&self) -> Result<u32, PgError> {
+        Ok(self
+            .role_set()?
+            .by_name(&self.id.user)
+            .map(|r| r.oid)
+            .unwrap_or(tusk_sql::acl::BOOTSTRAP_SUPERUSER))
     }
 
     fn set_role(&mut self, role: Option<&str>) -> Result<(), PgError> {

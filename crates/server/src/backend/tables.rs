@@ -934,6 +934,13 @@ impl Session {
             }),
         );
         rel.dropped = dropped;
+        rel.owner = oid_of(&class[c.col("relowner")]);
+        if let Value::Text(acl) = &class[c.col("relacl")] {
+            rel.acl = Some(acl.clone());
+        }
+        if let Value::Char(k) = relkind {
+            rel.relkind = *k;
+        }
         if matches!(relkind, Value::Char(b'v' | b'm')) {
             rel.view_query = self.view_query(oid)?;
             if *relkind == Value::Char(b'v') {
@@ -1567,6 +1574,7 @@ impl tusk_sql::Tables for Session {
             0
         };
         let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
+        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
         if Some(nsp) == view::my_temp_namespace() {
             class[cat::catalog(PG_CLASS_OID).col("relpersistence")] = Value::Char(b't');
@@ -1610,6 +1618,23 @@ impl tusk_sql::Tables for Session {
         // table.
         self.xact.command_counter_increment();
         Ok(true)
+    }
+
+    fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
+        let t = match rel.source {
+            RelationSource::Table(t) | RelationSource::View(t) => t,
+            RelationSource::SystemView(_) => return Ok(()),
+        };
+        let (tid, mut class) = self.class_row(t, || {
+            PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", rel.name),
+            )
+        })?;
+        class[cat::catalog(PG_CLASS_OID).col("relacl")] = Value::Text(acl.to_string());
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
     }
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {

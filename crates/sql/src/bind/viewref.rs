@@ -44,7 +44,8 @@ impl Binder<'_> {
         // The view's query sees nothing of the query using it, and its
         // spans are in the stored text, not the client's (no positions).
         let src = self.src.take();
-        let r = self.bind_subquery(&q, false);
+        // The view's tables are checked with its owner's rights.
+        let r = crate::acl::as_owner(rel.owner, || self.bind_subquery(&q, false));
         self.src = src;
         DEPTH.set(DEPTH.get() - 1);
         let (plan, cols) = r?;

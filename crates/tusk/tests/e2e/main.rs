@@ -24,6 +24,9 @@
 //!   with catalog scans after DDL in another session, rolled-back DDL,
 //!   kill -9, and thousands of tables created and dropped.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
+//! - `privileges`: GRANT/REVOKE ON tables and sequences, 42501 checks
+//!   and ownership against PostgreSQL 15's output; logins of other roles;
+//!   ACLs across a restart.
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
 //!   found after parsing, against PostgreSQL 15's psql output.
@@ -125,6 +128,7 @@ mod merge;
 mod notify;
 mod pgbench;
 mod plpgsql_more;
+mod privileges;
 mod psql;
 mod psql_describe;
 mod queries;

@@ -279,6 +279,18 @@ impl Session {
                 class[cat::catalog(PG_CLASS_OID).col("relname")] = Value::Name(new.clone());
                 self.update_catalog(PG_CLASS_OID, tid, &class)?;
             }
+            AlterOp::OwnerTo { owner, acl } => {
+                let (tid, mut class) = self.class_row(t, || {
+                    PgError::error(
+                        sqlstate::UNDEFINED_TABLE,
+                        format!("relation \"{}\" does not exist", rel.name),
+                    )
+                })?;
+                let c = cat::catalog(PG_CLASS_OID);
+                class[c.col("relowner")] = Value::Oid(*owner);
+                class[c.col("relacl")] = acl.clone().map(Value::Text).unwrap_or(Value::Null);
+                self.update_catalog(PG_CLASS_OID, tid, &class)?;
+            }
             AlterOp::SetDefault { column, default } => {
                 let (tid, mut r, num) = self.attribute(rel, t.oid, column)?;
                 self.delete_defaults(t.oid, num)?;

@@ -27,6 +27,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use tusk_sql::acl;
 
 use tusk_common::{sqlstate, PgError};
 use tusk_sql::catalog::{codes, TableRef};
@@ -290,6 +291,20 @@ impl Session {
         Ok(info)
     }
 
+    /// nextval/currval/setval's privilege check: the role must hold one of
+    /// `any_of` on the sequence (42501 "permission denied for sequence s").
+    /// A name that resolves to nothing is left to the call's own error.
+    fn seq_acl_check(&self, text: &str, any_of: u32) -> Result<(), PgError> {
+        if self.id.is_superuser {
+            return Ok(());
+        }
+        let (schema, name) = sq::text_to_qualified_name(text)?;
+        match tusk_sql::Host::lookup_table(self, schema.as_deref(), &name)? {
+            Some(rel) => acl::check_relation_any(self, &rel, any_of),
+            None => Ok(()),
+        }
+    }
+
     fn seq_ref(&self, i: &SeqInfo) -> TableRef {
         TableRef {
             oid: i.oid,
@@ -307,7 +322,7 @@ impl Session {
         // PostgreSQL's PreventCommandIfReadOnly: a sequence change writes
         // even though it is not transactional.
         let writes = match &call {
-            SeqCall::Nextval(_) => Some("nextval()"),
+            SeqCall::Nextval(_) | SeqCall::IdentityNextval(_) => Some("nextval()"),
             SeqCall::Setval { .. } => Some("setval()"),
             _ => None,
         };
@@ -321,8 +336,14 @@ impl Session {
                 ));
             }
         }
+        match &call {
+            SeqCall::Nextval(t) => self.seq_acl_check(t, acl::USAGE | acl::UPDATE)?,
+            SeqCall::Currval(t) => self.seq_acl_check(t, acl::SELECT | acl::USAGE)?,
+            SeqCall::Setval { seq, .. } => self.seq_acl_check(seq, acl::UPDATE)?,
+            _ => {}
+        }
         match call {
-            SeqCall::Nextval(text) => {
+            SeqCall::Nextval(text) | SeqCall::IdentityNextval(text) => {
                 let info = self.seq_by_text(&text, LockMode::RowExclusive)?;
                 self.nextval(&info).map(Value::Int8)
             }
@@ -594,6 +615,7 @@ impl Session {
         self.pending_deletes.push((loc, false));
         let mut class = cat::class_row(oid, &name.1, nsp, 0, oid, false, 3, b'n');
         class[cat::catalog(PG_CLASS_OID).col("relkind")] = Value::Char(b'S');
+        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
         self.insert_catalog(PG_CLASS_OID, &class)?;
         for (i, (col, ty)) in seqdisk::SEQ_COLUMN_NAMES
             .iter()

@@ -345,6 +345,7 @@ impl Session {
         );
         class[c.col("relkind")] = Value::Char(b'v');
         class[c.col("relam")] = Value::Oid(0);
+        class[c.col("relowner")] = Value::Oid(self.current_role_oid()?);
         if Some(nsp) == MY_TEMP.get() {
             class[c.col("relpersistence")] = Value::Char(b't');
         }
