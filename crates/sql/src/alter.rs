@@ -191,6 +191,7 @@ pub(crate) fn column_def_with_indexes(
     let ty = data_type_to_ty(&c.data_type)?;
     let cname = ident_name(&c.name);
     let mut def = ColumnDef::new(&cname, ty);
+    def.domain = crate::domain::domain_of_data_type(&c.data_type).map(|d| d.oid);
     let mut checks = Vec::new();
     let mut indexes = Vec::new();
     for o in &c.options {

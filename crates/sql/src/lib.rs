@@ -64,6 +64,7 @@ mod copy;
 mod cte;
 pub mod cursor;
 mod distinct;
+pub mod domain;
 mod dropschema;
 mod dtops;
 mod exec;
@@ -497,6 +498,7 @@ pub fn prepare(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Domain) => Utility::Type(domain::parse(&stmt.sql)?),
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

@@ -158,6 +158,7 @@ pub(crate) fn check_constraints(
     row: &[Value],
     host: &mut dyn Host,
 ) -> Result<(), PgError> {
+    crate::domain::check_row(rel, row, host)?;
     if checks.is_empty() {
         return Ok(());
     }

@@ -73,6 +73,8 @@ pub(crate) enum PreParsed {
     Cursor,
     /// PREPARE, EXECUTE: read by prepare.rs.
     Prepare,
+    /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
+    Domain,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +360,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
+        w if crate::domain::is_domain_statement(w) => Some(PreParsed::Domain),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         ["EXPLAIN", ..] => Some(PreParsed::Explain),
         ["DECLARE", _, ..] | ["FETCH", ..] | ["MOVE", ..] | ["CLOSE", _, ..] => {

@@ -60,6 +60,17 @@ pub enum TypeCmd {
         name: TypeName,
         new_name: String,
     },
+    /// CREATE DOMAIN (crates/sql/src/domain.rs).
+    CreateDomain(Box<crate::domain::DomainDef>),
+    AlterDomain {
+        name: TypeName,
+        op: crate::domain::DomainOp,
+    },
+    DropDomain {
+        names: Vec<TypeName>,
+        if_exists: bool,
+        cascade: bool,
+    },
 }
 
 impl TypeCmd {
@@ -70,6 +81,9 @@ impl TypeCmd {
                 "ALTER TYPE"
             }
             TypeCmd::Drop { .. } => "DROP TYPE",
+            TypeCmd::CreateDomain(_) => "CREATE DOMAIN",
+            TypeCmd::AlterDomain { .. } => "ALTER DOMAIN",
+            TypeCmd::DropDomain { .. } => "DROP DOMAIN",
         }
     }
 }

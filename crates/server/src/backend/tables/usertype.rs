@@ -120,7 +120,13 @@ impl Session {
         // Types with no label yet (CREATE TYPE e AS ENUM ()) have no
         // pg_enum row: find them by typtype in pg_type, which is small.
         let tc = cat::catalog(PG_TYPE_OID);
-        for (_, r) in self.catalog_rows(PG_TYPE_OID)? {
+        let type_rows = self.catalog_rows(PG_TYPE_OID)?;
+        let domain_rows: Vec<Vec<Value>> = type_rows
+            .iter()
+            .filter(|(_, r)| r[tc.col("typtype")] == Value::Char(b'd'))
+            .map(|(_, r)| r.clone())
+            .collect();
+        for (_, r) in type_rows {
             if r[tc.col("typtype")] != Value::Char(b'e') {
                 continue;
             }
@@ -168,6 +174,7 @@ impl Session {
             )
         });
         reg::install(types);
+        reg::install_domains(self.load_domains(&domain_rows)?);
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
@@ -194,6 +201,13 @@ impl Session {
             TypeCmd::RenameValue { name, from, to } => self.rename_enum_value(name, from, to),
             TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
             TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
+            TypeCmd::CreateDomain(def) => self.create_domain(def),
+            TypeCmd::AlterDomain { name, op } => self.alter_domain(name, op),
+            TypeCmd::DropDomain {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_domains(names, *if_exists, *cascade),
         };
         // The next statement (and this one's callers) see the change.
         self.xact.command_counter_increment();
@@ -580,7 +594,7 @@ impl Session {
 }
 
 /// makeArrayTypeName: `_name`, cut to NAMEDATALEN - 1 bytes.
-fn array_name(name: &str) -> String {
+pub(super) fn array_name(name: &str) -> String {
     let mut s = format!("_{name}");
     let mut end = s.len().min(tusk_sql::types::NAME_MAX_BYTES);
     while !s.is_char_boundary(end) {
