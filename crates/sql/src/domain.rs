@@ -673,35 +673,22 @@ pub(crate) fn validate_stored(
     domain: Oid,
     check: Option<&Expr>,
 ) -> Result<(), PgError> {
-    let mut domains = vec![domain];
-    // Domains over this one hold its values too.
-    loop {
-        let before = domains.len();
-        for d in all_domains() {
-            if domains.contains(&d.base) && !domains.contains(&d.oid) {
-                domains.push(d.oid);
-            }
-        }
-        if domains.len() == before {
-            break;
-        }
-    }
-    let list = domains
-        .iter()
-        .map(|o| o.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT n.nspname, c.relname, a.attname FROM pg_catalog.pg_attribute a \
-         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
-         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         WHERE a.atttypid IN ({list}) AND c.relkind IN ('r', 'm') AND NOT a.attisdropped \
-         AND a.attnum > 0 ORDER BY c.oid, a.attnum"
-    );
-    let cols = run_all(host, &sql)?;
-    for r in cols {
-        let text = |v: &Value| crate::value::to_text(v).unwrap_or_default();
-        let (schema, table, col) = (text(&r[0]), text(&r[1]), text(&r[2]));
+    let Some(d) = reg::domain_type(domain) else {
+        return Ok(());
+    };
+    let mut deps = Vec::new();
+    dependents(host, &d, &mut deps, 0)?;
+    for dep in deps {
+        let Dep::Column {
+            schema,
+            table,
+            col,
+            kind: "table",
+            ..
+        } = dep.what
+        else {
+            continue;
+        };
         let q = crate::routine::quote_ident;
         let scan = format!("SELECT {} FROM {}.{}", q(&col), q(&schema), q(&table));
         for v in run_all(host, &scan)? {
@@ -735,9 +722,101 @@ pub(crate) fn validate_stored(
     Ok(())
 }
 
-fn all_domains() -> Vec<Rc<DomainType>> {
-    // The registry lists domains by name; every name's list is wanted.
-    reg::all_domains()
+/// Something that depends on a domain.
+#[derive(Debug, Clone)]
+enum Dep {
+    Domain(Rc<DomainType>),
+    Column {
+        schema: String,
+        table: String,
+        col: String,
+        /// "table", "view" or "materialized view".
+        kind: &'static str,
+    },
+}
+
+/// A dependent and the name of the type it depends on.
+#[derive(Debug, Clone)]
+struct DepEntry {
+    what: Dep,
+    on: String,
+}
+
+impl DepEntry {
+    /// "type small" / "column a of table t", as PostgreSQL names them.
+    fn describe(&self) -> String {
+        match &self.what {
+            Dep::Domain(d) => format!("type {}", d.name),
+            Dep::Column {
+                table, col, kind, ..
+            } => format!("column {col} of {kind} {table}"),
+        }
+    }
+}
+
+/// What depends on domain `d`, depth first: the domains over it (each
+/// followed by its own dependents) and the columns of it or its array,
+/// in the order they were created (OIDs: a domain's, a column's
+/// table's), which is PostgreSQL's pg_depend order for them.
+fn dependents(
+    host: &mut dyn Host,
+    d: &DomainType,
+    out: &mut Vec<DepEntry>,
+    depth: usize,
+) -> Result<(), PgError> {
+    if depth > 64 {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT c.oid, n.nspname, c.relname, a.attname, c.relkind FROM pg_catalog.pg_attribute a \
+         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE a.atttypid IN ({}, {}) AND c.relkind IN ('r', 'v', 'm') \
+         AND NOT a.attisdropped AND a.attnum > 0 ORDER BY c.oid, a.attnum",
+        d.oid, d.array
+    );
+    let text = |v: &Value| crate::value::to_text(v).unwrap_or_default();
+    let mut items: Vec<(Oid, Dep)> = Vec::new();
+    for r in run_all(host, &sql)? {
+        let oid = match r[0] {
+            Value::Oid(o) => o,
+            _ => 0,
+        };
+        let kind = match text(&r[4]).as_str() {
+            "v" => "view",
+            "m" => "materialized view",
+            _ => "table",
+        };
+        items.push((
+            oid,
+            Dep::Column {
+                schema: text(&r[1]),
+                table: text(&r[2]),
+                col: text(&r[3]),
+                kind,
+            },
+        ));
+    }
+    for x in reg::all_domains() {
+        if x.base == d.oid {
+            items.push((x.oid, Dep::Domain(x)));
+        }
+    }
+    items.sort_by_key(|i| i.0);
+    for (_, what) in items {
+        let sub = match &what {
+            Dep::Domain(x) => Some(x.clone()),
+            Dep::Column { .. } => None,
+        };
+        out.push(DepEntry {
+            what,
+            on: d.name.clone(),
+        });
+        if let Some(x) = sub {
+            dependents(host, &x, out, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs a query of the SQL layer's own making to its end.
@@ -840,20 +919,16 @@ pub(crate) fn before_command(
                 _ => Ok(()),
             }
         }
-        TypeCmd::DropDomain {
-            names,
-            cascade: true,
-            ..
-        } => drop_cascade(host, names),
+        TypeCmd::DropDomain { names, cascade, .. } => drop_dependents(host, names, *cascade),
         _ => Ok(()),
     }
 }
 
-/// DROP DOMAIN ... CASCADE's dependents: the domains over the dropped
-/// ones (the catalog side drops them with the domain) and the columns of
-/// any of them, dropped here as ALTER TABLE ... DROP COLUMN would; the
-/// NOTICE lists them in PostgreSQL's words.
-fn drop_cascade(host: &mut dyn Host, names: &[TypeName]) -> Result<(), PgError> {
+/// DROP DOMAIN's dependents, found as PostgreSQL's dependency walk
+/// finds them: without CASCADE, 2BP01 naming each; with CASCADE, the
+/// NOTICE naming each, and the columns dropped here as ALTER TABLE ...
+/// DROP COLUMN drops them (the catalog side drops the domains).
+fn drop_dependents(host: &mut dyn Host, names: &[TypeName], cascade: bool) -> Result<(), PgError> {
     let roots: Vec<Rc<DomainType>> = names
         .iter()
         .filter_map(|n| {
@@ -863,47 +938,40 @@ fn drop_cascade(host: &mut dyn Host, names: &[TypeName]) -> Result<(), PgError> 
             })
         })
         .collect();
-    let mut queue = roots.clone();
-    let mut seen: Vec<Oid> = Vec::new();
-    let mut said: Vec<String> = Vec::new();
-    let mut columns: Vec<(String, String, String)> = Vec::new();
-    let mut i = 0;
-    while i < queue.len() {
-        let d = queue[i].clone();
-        i += 1;
-        if seen.contains(&d.oid) {
-            continue;
+    let mut all: Vec<DepEntry> = Vec::new();
+    for r in &roots {
+        let mut deps = Vec::new();
+        dependents(host, r, &mut deps, 0)?;
+        // What is dropped anyway is no dependent (DROP DOMAIN a, b).
+        deps.retain(|e| !matches!(&e.what, Dep::Domain(x) if roots.iter().any(|r| r.oid == x.oid)));
+        if !cascade && !deps.is_empty() {
+            return Err(PgError::error(
+                codes::DEPENDENT_OBJECTS_STILL_EXIST,
+                format!(
+                    "cannot drop type {} because other objects depend on it",
+                    r.name
+                ),
+            )
+            .with_detail(
+                deps.iter()
+                    .map(|e| format!("{} depends on type {}", e.describe(), e.on))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
-        seen.push(d.oid);
-        let sql = format!(
-            "SELECT n.nspname, c.relname, a.attname, c.relkind FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
-             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-             WHERE a.atttypid IN ({}, {}) AND c.relkind IN ('r', 'v', 'm') \
-             AND NOT a.attisdropped AND a.attnum > 0 ORDER BY c.oid, a.attnum",
-            d.oid, d.array
-        );
-        for r in run_all(host, &sql)? {
-            let text = |v: &Value| crate::value::to_text(v).unwrap_or_default();
-            let kind = match text(&r[3]).as_str() {
-                "v" => "view",
-                "m" => "materialized view",
-                _ => "table",
-            };
-            if kind != "table" {
-                return Err(crate::bind::not_supported(
-                    "DROP DOMAIN ... CASCADE of a domain a view's column uses",
-                ));
-            }
-            said.push(format!("column {} of {kind} {}", text(&r[2]), text(&r[1])));
-            columns.push((text(&r[0]), text(&r[1]), text(&r[2])));
-        }
-        for x in reg::all_domains() {
-            if x.base == d.oid && !roots.iter().any(|r| r.oid == x.oid) {
-                said.push(format!("type {}", x.name));
-                queue.push(x);
-            }
-        }
+        all.extend(deps);
+    }
+    if !cascade || all.is_empty() {
+        return Ok(());
+    }
+    if all
+        .iter()
+        .any(|e| matches!(&e.what, Dep::Column { kind, .. } if *kind != "table"))
+    {
+        return Err(crate::bind::not_supported(
+            "DROP DOMAIN ... CASCADE of a domain a view's column uses",
+        ));
     }
     let notice = |msg: String, detail: Option<String>| {
         let e = PgError::new(
@@ -916,28 +984,36 @@ fn drop_cascade(host: &mut dyn Host, names: &[TypeName]) -> Result<(), PgError> 
             None => e,
         }
     };
-    match said.len() {
-        0 => {}
-        1 => host.notice(notice(format!("drop cascades to {}", said[0]), None)),
-        n => host.notice(notice(
-            format!("drop cascades to {n} other objects"),
+    if all.len() == 1 {
+        host.notice(notice(
+            format!("drop cascades to {}", all[0].describe()),
+            None,
+        ));
+    } else {
+        host.notice(notice(
+            format!("drop cascades to {} other objects", all.len()),
             Some(
-                said.iter()
-                    .map(|s| format!("drop cascades to {s}"))
+                all.iter()
+                    .map(|e| format!("drop cascades to {}", e.describe()))
                     .collect::<Vec<_>>()
                     .join("\n"),
             ),
-        )),
+        ));
     }
     let q = crate::routine::quote_ident;
-    for (schema, table, col) in columns {
-        let sql = format!(
-            "ALTER TABLE {}.{} DROP COLUMN {}",
-            q(&schema),
-            q(&table),
-            q(&col)
-        );
-        run_all(host, &sql)?;
+    for e in all {
+        if let Dep::Column {
+            schema, table, col, ..
+        } = e.what
+        {
+            let sql = format!(
+                "ALTER TABLE {}.{} DROP COLUMN {}",
+                q(&schema),
+                q(&table),
+                q(&col)
+            );
+            run_all(host, &sql)?;
+        }
     }
     Ok(())
 }

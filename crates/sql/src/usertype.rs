@@ -8,7 +8,9 @@
 //! layers that need a type's layout or labels (storage, casts, the wire)
 //! cannot read the catalog themselves.
 //!
-//! Not yet: composite types (CREATE TYPE ... AS (...)), domains, range
+//! Domains are [`TypeCmd`]s too (read by crates/sql/src/domain.rs).
+//!
+//! Not yet: composite types (CREATE TYPE ... AS (...)), range
 //! and base types, ALTER TYPE ... OWNER / SET SCHEMA, DROP TYPE
 //! ... CASCADE.
 

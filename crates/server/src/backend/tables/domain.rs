@@ -128,12 +128,19 @@ impl Session {
         if let Some(d) = tusk_sql::domain::lookup(&w) {
             return Ok(d);
         }
-        if tusk_sql::usertype::lookup_type(&w).is_some()
+        // Another type (a table's name is its row type's) is not a
+        // domain; PostgreSQL names it unquoted (format_type_be).
+        let is_table = match &name.0 {
+            Some(s) => self.lookup_table_uncached(Some(s), &name.1)?.is_some(),
+            None => self.lookup_table_uncached(None, &name.1)?.is_some(),
+        };
+        if is_table
+            || tusk_sql::usertype::lookup_type(&w).is_some()
             || tusk_sql::types::lookup_type_name(&w, &[]).is_some()
         {
             return Err(PgError::error(
                 codes::WRONG_OBJECT_TYPE,
-                format!("\"{w}\" is not a domain"),
+                format!("{w} is not a domain"),
             ));
         }
         Err(PgError::error(

@@ -21,8 +21,11 @@
 //! - DROP TYPE refuses while a column uses the type or its array type
 //!   (PostgreSQL finds them through pg_depend; tusk scans pg_attribute).
 //!
+//! Domains are loaded into the same registry by domain.rs
+//! ([`Session::refresh_user_types`] calls it).
+//!
 //! Not yet: pg_depend rows for types, DROP TYPE ... CASCADE, ALTER TYPE
-//! ... OWNER / SET SCHEMA, composite and domain types.
+//! ... OWNER / SET SCHEMA, composite types.
 //!
 //! Everything here runs in the backend that owns the session.
 
