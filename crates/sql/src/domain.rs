@@ -1017,3 +1017,113 @@ fn drop_dependents(host: &mut dyn Host, names: &[TypeName], cascade: bool) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::usertype::TypeCmd;
+
+    fn create(sql: &str) -> DomainDef {
+        match parse(sql) {
+            Ok(TypeCmd::CreateDomain(d)) => *d,
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_domain_reads_postgresql_clauses() {
+        let d = create(
+            "CREATE DOMAIN s.d varchar(5) NOT NULL DEFAULT 'x' CONSTRAINT c CHECK (value <> '') CHECK (length(VALUE) > 1)",
+        );
+        assert_eq!(d.name, (Some("s".into()), "d".into()));
+        assert_eq!((d.base, d.typmod), (crate::types::VARCHAR, 9));
+        assert!(d.not_null);
+        assert_eq!(d.default.as_deref(), Some("'x'::character varying"));
+        assert_eq!(d.checks[0].name.as_deref(), Some("c"));
+        assert_eq!(d.checks[0].expr, "(VALUE <> '')");
+        assert_eq!(d.checks[1].name, None);
+        assert_eq!(d.checks[1].expr, "(length(VALUE) > 1)");
+        // DEFAULT stops before NOT NULL (b_expr).
+        let d = create("CREATE DOMAIN d AS int DEFAULT 3 NOT NULL");
+        assert_eq!((d.default.as_deref(), d.not_null), (Some("3"), true));
+    }
+
+    #[test]
+    fn create_domain_refuses_as_postgresql() {
+        let msg = |sql: &str| parse(sql).map(|_| ()).unwrap_err().message;
+        assert_eq!(
+            msg("CREATE DOMAIN d int NOT NULL NULL"),
+            "conflicting NULL/NOT NULL constraints"
+        );
+        assert_eq!(
+            msg("CREATE DOMAIN d int DEFAULT 1 DEFAULT 2"),
+            "multiple default expressions"
+        );
+        assert_eq!(
+            msg("CREATE DOMAIN d int UNIQUE"),
+            "unique constraints not possible for domains"
+        );
+        assert_eq!(
+            msg("CREATE DOMAIN d int CHECK (VALUE > 1) NO INHERIT"),
+            "check constraints for domains cannot be marked NO INHERIT"
+        );
+        assert_eq!(
+            msg("CREATE DOMAIN d int NOT NULL NO INHERIT"),
+            "syntax error at or near \"NO\""
+        );
+        assert_eq!(
+            msg("CREATE DOMAIN d nosuch"),
+            "type \"nosuch\" does not exist"
+        );
+    }
+
+    #[test]
+    fn alter_and_drop_domain_read_their_actions() {
+        let alter = |sql: &str| match parse(sql) {
+            Ok(TypeCmd::AlterDomain { op, .. }) => op,
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(
+            alter("ALTER DOMAIN d DROP CONSTRAINT IF EXISTS c CASCADE"),
+            DomainOp::DropConstraint {
+                name: "c".into(),
+                if_exists: true
+            }
+        );
+        assert_eq!(
+            alter("ALTER DOMAIN d ADD CHECK (VALUE < 3) NOT VALID"),
+            DomainOp::AddCheck(DomainCheck {
+                name: None,
+                expr: "(VALUE < 3)".into(),
+                validated: false
+            })
+        );
+        assert_eq!(
+            alter("ALTER DOMAIN d SET NOT NULL"),
+            DomainOp::SetNotNull(true)
+        );
+        assert_eq!(
+            alter("ALTER DOMAIN d RENAME CONSTRAINT a TO b"),
+            DomainOp::RenameConstraint {
+                from: "a".into(),
+                to: "b".into()
+            }
+        );
+        assert_eq!(
+            parse("DROP DOMAIN IF EXISTS a, s.b CASCADE").ok(),
+            Some(TypeCmd::DropDomain {
+                names: vec![(None, "a".into()), (Some("s".into()), "b".into())],
+                if_exists: true,
+                cascade: true
+            })
+        );
+    }
+
+    #[test]
+    fn value_is_capitalised_outside_quotes_only() {
+        assert_eq!(
+            value_upper("value > 0 AND 'value''s' <> \"value\" AND values_x = 1"),
+            "VALUE > 0 AND 'value''s' <> \"value\" AND values_x = 1"
+        );
+    }
+}
