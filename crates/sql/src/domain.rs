@@ -305,6 +305,16 @@ pub(crate) fn parse(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
                 def.default = Some(default_expr(&mut p, def.base)?);
             } else if cname.is_none() && take(&mut p, "COLLATE") {
                 let c = ident(&mut p)?;
+                let base = reg::domain_base(def.base).map_or(def.base, |b| b.0);
+                if crate::types::category(base) != crate::types::Category::String {
+                    return Err(PgError::error(
+                        codes::DATATYPE_MISMATCH,
+                        format!(
+                            "collations are not supported by type {}",
+                            crate::types::sql_name(base)
+                        ),
+                    ));
+                }
                 if c != "default" && c != "C" && c != "POSIX" {
                     return Err(crate::bind::not_supported(format!("collation \"{c}\"")));
                 }
@@ -378,11 +388,9 @@ pub(crate) fn parse(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
             } else {
                 None
             };
-            if take(&mut p, "NOT") {
-                expect(&mut p, "NULL")?;
-                return Err(crate::bind::not_supported(
-                    "ALTER DOMAIN ... ADD NOT NULL (use SET NOT NULL)",
-                ));
+            if peek_word(&mut p).as_deref() == Some("NOT") {
+                // PostgreSQL 15's grammar has no ADD NOT NULL for domains.
+                return Err(near(&mut p));
             }
             if take(&mut p, "UNIQUE") {
                 return Err(not_possible("unique"));
@@ -457,6 +465,36 @@ pub(crate) fn parse(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
 fn base_of(dt: &ast::DataType) -> Result<(Oid, i32), PgError> {
     if let Some(d) = domain_of_data_type(dt) {
         return Ok((d.oid, -1));
+    }
+    // Pseudo-types tusk has no pg_type row for are refused by name.
+    if let ast::DataType::Custom(n, _) = dt {
+        let name = n.to_string().to_ascii_lowercase();
+        const PSEUDO: &[&str] = &[
+            "any",
+            "anyelement",
+            "anyarray",
+            "anynonarray",
+            "anyenum",
+            "anyrange",
+            "anymultirange",
+            "anycompatible",
+            "anycompatiblearray",
+            "anycompatiblenonarray",
+            "anycompatiblerange",
+            "cstring",
+            "internal",
+            "record",
+            "trigger",
+            "event_trigger",
+            "void",
+            "unknown",
+        ];
+        if PSEUDO.contains(&name.as_str()) {
+            return Err(PgError::error(
+                codes::DATATYPE_MISMATCH,
+                format!("\"{name}\" is not a valid base type for a domain"),
+            ));
+        }
     }
     let t = crate::bind::data_type_to_ty(dt)?;
     if matches!(
@@ -643,6 +681,35 @@ impl Coercion {
     }
 }
 
+/// The first domain column of a row holding NULL where its domain (or a
+/// domain under it) is NOT NULL: checked with the typmods, before the
+/// table's own NOT NULL (modify.rs's check_row), as PostgreSQL coerces
+/// to the domain in the target list. Needs no binding.
+pub(crate) fn null_violation(rel: &Relation, row: &[Value]) -> Option<PgError> {
+    for (c, v) in rel.columns.iter().zip(row) {
+        let (Some(d), true) = (c.domain, v.is_null()) else {
+            continue;
+        };
+        let mut cur = reg::domain_type(d);
+        let mut depth = 0;
+        while let Some(x) = cur {
+            if x.not_null {
+                let name = reg::domain_type(d).map_or_else(String::new, |o| o.name.clone());
+                return Some(PgError::error(
+                    codes::NOT_NULL_VIOLATION,
+                    format!("domain {name} does not allow null values"),
+                ));
+            }
+            depth += 1;
+            if depth > 64 {
+                break;
+            }
+            cur = reg::domain_type(x.base);
+        }
+    }
+    None
+}
+
 /// The domain columns of a row about to be stored into `rel` (its live
 /// columns in order), checked against their domains (modify.rs's
 /// check_constraints, for INSERT, UPDATE and COPY alike).
@@ -755,9 +822,11 @@ impl DepEntry {
 }
 
 /// What depends on domain `d`, depth first: the domains over it (each
-/// followed by its own dependents) and the columns of it or its array,
-/// in the order they were created (OIDs: a domain's, a column's
-/// table's), which is PostgreSQL's pg_depend order for them.
+/// followed by its own dependents) and the columns of it or its array.
+/// The order is the one PostgreSQL reports: its deletion walk visits
+/// dependents by OID descending (a domain's, a column's table's; columns
+/// of one table by attnum ascending) and lists each after its own
+/// dependents, and the report reads that list backwards.
 fn dependents(
     host: &mut dyn Host,
     d: &DomainType,
@@ -772,7 +841,7 @@ fn dependents(
          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE a.atttypid IN ({}, {}) AND c.relkind IN ('r', 'v', 'm') \
-         AND NOT a.attisdropped AND a.attnum > 0 ORDER BY c.oid, a.attnum",
+         AND NOT a.attisdropped AND a.attnum > 0 ORDER BY c.oid, a.attnum DESC",
         d.oid, d.array
     );
     let text = |v: &Value| crate::value::to_text(v).unwrap_or_default();

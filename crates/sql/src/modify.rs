@@ -135,6 +135,9 @@ pub(crate) fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value
         let taken = std::mem::replace(v, Value::Null);
         *v = assign_typmod(taken, c.ty)?;
     }
+    if let Some(e) = crate::domain::null_violation(rel, &row) {
+        return Err(e);
+    }
     for (v, c) in row.iter().zip(&rel.columns) {
         if c.not_null && v.is_null() {
             return Err(PgError::error(
