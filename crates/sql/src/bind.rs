@@ -3710,7 +3710,8 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
 /// The column name of a cast to `dt`: a domain's own name, else the
 /// type's ([`cast_colname`]).
 fn cast_type_colname(dt: &ast::DataType) -> Option<(String, u8)> {
-    if let Some(d) = crate::domain::domain_of_data_type(dt) {
+    if let Some(t) = crate::domain::coercion_target(dt) {
+        let d = crate::domain::array_domain(t).or_else(|| crate::usertype::reg::domain_type(t))?;
         return Some((d.name.clone(), 1));
     }
     data_type_to_ty(dt).ok().map(|t| (cast_colname(t.oid), 1))
@@ -3902,13 +3903,14 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 impl Binder<'_> {
     /// `b` (already cast to the base type) coerced to the domain
     /// `written` names, if it names one (crates/sql/src/domain.rs).
-    fn coerce_to_domain(&mut self, b: Bound, written: &ast::DataType) -> Result<Bound, PgError> {
-        match crate::domain::domain_of_data_type(written) {
+    pub(crate) fn coerce_to_domain(
+        &mut self,
+        b: Bound,
+        written: &ast::DataType,
+    ) -> Result<Bound, PgError> {
+        match crate::domain::coercion_target(written) {
             Some(d) => Ok(Bound::new(
-                Expr::Domain(
-                    Box::new(b.e),
-                    crate::domain::bind_coercion(self.host, d.oid)?,
-                ),
+                Expr::Domain(Box::new(b.e), crate::domain::bind_coercion(self.host, d)?),
                 b.ty,
             )),
             None => Ok(b),

@@ -23,9 +23,13 @@
 //!   constraints first, each level's NOT NULL before its CHECKs, CHECKs
 //!   in name order (PostgreSQL's domain constraint cache order).
 //!
+//! An array of a domain (`d[]`) holds the base type's array; coercing to
+//! it checks every element ([`Coercion`]'s `elements`).
+//!
 //! Not yet: domains as function argument or result types are their base
-//! type (unchecked), pg_typeof shows the base type, arrays of a domain
-//! are arrays of its base type, ALTER DOMAIN ... OWNER / SET SCHEMA.
+//! type (unchecked), pg_typeof shows the base type, a domain over an
+//! array of a domain does not check the elements, ALTER DOMAIN ... OWNER
+//! / SET SCHEMA.
 
 use std::rc::Rc;
 
@@ -539,6 +543,28 @@ pub(crate) fn domain_of_data_type(dt: &ast::DataType) -> Option<Rc<DomainType>> 
     lookup(&parts.join("."))
 }
 
+/// What a type as written coerces to, when a domain is involved: the
+/// domain's OID, or for `d[]` the domain's array type (whose elements
+/// are each checked).
+pub(crate) fn coercion_target(dt: &ast::DataType) -> Option<Oid> {
+    if let Some(d) = domain_of_data_type(dt) {
+        return Some(d.oid);
+    }
+    match dt {
+        ast::DataType::Array(
+            ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | ast::ArrayElemTypeDef::Qualified(inner, _)
+            | ast::ArrayElemTypeDef::AngleBracket(inner),
+        ) => domain_of_data_type(inner).map(|d| d.array),
+        _ => None,
+    }
+}
+
+/// The domain whose array type `oid` is.
+pub fn array_domain(oid: Oid) -> Option<Rc<DomainType>> {
+    reg::array_elem(oid).and_then(reg::domain_type)
+}
+
 /// The type values of domain `d` have (its base type through domains
 /// over domains, with the innermost typmod given).
 pub fn base_ty(d: &DomainType) -> Ty {
@@ -562,6 +588,9 @@ pub(crate) struct Level {
 pub(crate) struct Coercion {
     name: String,
     levels: Vec<Level>,
+    /// A coercion to an array of the domain: each element is checked
+    /// (a NULL array passes).
+    elements: bool,
 }
 
 thread_local! {
@@ -599,6 +628,17 @@ pub(crate) fn bind_coercion(host: &dyn Host, oid: Oid) -> Result<Rc<Coercion>, P
 }
 
 fn bind_coercion_uncached(host: &dyn Host, oid: Oid) -> Result<Rc<Coercion>, PgError> {
+    if let Some(d) = array_domain(oid) {
+        let inner = bind_coercion_uncached(host, d.oid)?;
+        return Ok(Rc::new(Coercion {
+            name: inner.name.clone(),
+            levels: match Rc::try_unwrap(inner) {
+                Ok(c) => c.levels,
+                Err(_) => Vec::new(),
+            },
+            elements: true,
+        }));
+    }
     let mut levels = Vec::new();
     let mut cur = reg::domain_type(oid);
     while let Some(d) = cur {
@@ -618,7 +658,11 @@ fn bind_coercion_uncached(host: &dyn Host, oid: Oid) -> Result<Rc<Coercion>, PgE
     }
     levels.reverse();
     let name = reg::domain_type(oid).map_or_else(String::new, |d| d.name.clone());
-    Ok(Rc::new(Coercion { name, levels }))
+    Ok(Rc::new(Coercion {
+        name,
+        levels,
+        elements: false,
+    }))
 }
 
 /// A domain CHECK's text bound to a boolean over a one-column row
@@ -653,6 +697,18 @@ impl Coercion {
     /// `v` checked against every level: 23502 for NULL under NOT NULL,
     /// 23514 for a CHECK that is false (NULL passes, as in a table CHECK).
     pub fn apply(&self, v: &Value, cx: &mut Ctx<'_>) -> Result<(), PgError> {
+        if self.elements {
+            if let Value::Array(a) = v {
+                for item in &a.items {
+                    self.apply_one(item, cx)?;
+                }
+            }
+            return Ok(());
+        }
+        self.apply_one(v, cx)
+    }
+
+    fn apply_one(&self, v: &Value, cx: &mut Ctx<'_>) -> Result<(), PgError> {
         let row = std::slice::from_ref(v);
         for l in &self.levels {
             if l.not_null && v.is_null() {
@@ -679,6 +735,21 @@ impl Coercion {
         }
         Ok(())
     }
+}
+
+/// The DEFAULT a column of domain `oid` takes when it has none of its
+/// own: the domain's, else the nearest one of the domains under it.
+pub fn default_of(oid: Oid) -> Option<String> {
+    let mut cur = reg::domain_type(oid);
+    let mut depth = 0;
+    while let Some(d) = cur {
+        if d.default.is_some() || depth > 64 {
+            return d.default.clone();
+        }
+        depth += 1;
+        cur = reg::domain_type(d.base);
+    }
+    None
 }
 
 /// The first domain column of a row holding NULL where its domain (or a
@@ -718,7 +789,7 @@ pub(crate) fn check_row(rel: &Relation, row: &[Value], host: &mut dyn Host) -> R
         let Some(d) = c.domain else {
             continue;
         };
-        if reg::domain_type(d).is_none() {
+        if reg::domain_type(d).is_none() && array_domain(d).is_none() {
             continue;
         }
         let coercion = bind_coercion(&*host, d)?;
@@ -751,25 +822,47 @@ pub(crate) fn validate_stored(
             table,
             col,
             kind: "table",
-            ..
+            array,
         } = dep.what
         else {
             continue;
         };
+        if array {
+            // PostgreSQL 15 cannot check the elements of stored arrays.
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "cannot alter type \"{}\" because column \"{table}.{col}\" uses it",
+                    d.name
+                ),
+            ));
+        }
         let q = crate::routine::quote_ident;
         let scan = format!("SELECT {} FROM {}.{}", q(&col), q(&schema), q(&table));
         for v in run_all(host, &scan)? {
             let v = v.into_iter().next().unwrap_or(Value::Null);
-            let bad = match check {
-                None => v.is_null(),
-                Some(e) => {
-                    let mut cx = Ctx {
-                        host: &mut *host,
-                        params: &[],
-                    };
-                    e.eval(std::slice::from_ref(&v), &mut cx)? == Value::Bool(false)
-                }
+            // An array column of the domain: its elements are the values.
+            let values = match (array, v) {
+                (true, Value::Array(a)) => a.items,
+                (true, _) => Vec::new(),
+                (false, v) => vec![v],
             };
+            let mut bad = false;
+            for v in values {
+                bad = match check {
+                    None => v.is_null(),
+                    Some(e) => {
+                        let mut cx = Ctx {
+                            host: &mut *host,
+                            params: &[],
+                        };
+                        e.eval(std::slice::from_ref(&v), &mut cx)? == Value::Bool(false)
+                    }
+                };
+                if bad {
+                    break;
+                }
+            }
             if bad {
                 return Err(match check {
                     None => PgError::error(
@@ -799,6 +892,8 @@ enum Dep {
         col: String,
         /// "table", "view" or "materialized view".
         kind: &'static str,
+        /// The column is an array of the domain.
+        array: bool,
     },
 }
 
@@ -837,7 +932,7 @@ fn dependents(
         return Ok(());
     }
     let sql = format!(
-        "SELECT c.oid, n.nspname, c.relname, a.attname, c.relkind FROM pg_catalog.pg_attribute a \
+        "SELECT c.oid, n.nspname, c.relname, a.attname, c.relkind, a.atttypid FROM pg_catalog.pg_attribute a \
          JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE a.atttypid IN ({}, {}) AND c.relkind IN ('r', 'v', 'm') \
@@ -863,6 +958,7 @@ fn dependents(
                 table: text(&r[2]),
                 col: text(&r[3]),
                 kind,
+                array: r[5] == Value::Oid(d.array),
             },
         ));
     }

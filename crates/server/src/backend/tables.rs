@@ -890,27 +890,33 @@ impl Session {
             };
             let typid = oid_of(&r[a.col("atttypid")]);
             // A domain column: its values are the base type's (the
-            // registry is current before tables are read).
+            // registry is current before tables are read); an array of
+            // a domain holds the base type's array.
             let domain = tusk_sql::usertype::reg::domain_type(typid);
             let ty = match &domain {
                 Some(d) => {
                     let base = tusk_sql::domain::base_ty(d);
                     Ty::with_mod(base.oid, if typmod >= 0 { typmod } else { base.typmod })
                 }
-                None => Ty::with_mod(typid, typmod),
+                None => match tusk_sql::domain::array_domain(typid) {
+                    Some(e) => {
+                        let base = tusk_sql::domain::base_ty(&e);
+                        let arr = tusk_sql::types::array::array_type(base.oid).unwrap_or(typid);
+                        Ty::with_mod(arr, base.typmod)
+                    }
+                    None => Ty::with_mod(typid, typmod),
+                },
             };
             let mut d = ColumnDef::new(name_of(&r[a.col("attname")]), ty);
+            if tusk_sql::domain::array_domain(typid).is_some() {
+                d.domain = Some(typid);
+            }
             if let Some(dom) = &domain {
                 d.domain = Some(dom.oid);
                 // A column without a default of its own takes its
-                // domain's (the innermost one that has one).
-                let mut cur = Some(dom.clone());
-                while let Some(x) = cur {
-                    if x.default.is_some() {
-                        d.default = x.default.clone();
-                        break;
-                    }
-                    cur = tusk_sql::usertype::reg::domain_type(x.base);
+                // domain's (the nearest one that has one).
+                if d.default.is_none() {
+                    d.default = tusk_sql::domain::default_of(dom.oid);
                 }
             }
             d.not_null = r[a.col("attnotnull")] == Value::Bool(true);

@@ -196,7 +196,8 @@ impl Binder<'_> {
                 };
                 let hint = tarr::elem_type(target.oid).map(|el| Ty::with_mod(el, target.typmod));
                 let b = self.array_constructor(a, hint)?;
-                self.explicit_cast(b, target)?
+                let b = self.explicit_cast(b, target)?;
+                self.coerce_to_domain(b, data_type)?
             }
             E::CompoundFieldAccess { root, access_chain } => self.subscripts(root, access_chain)?,
             E::AnyOp {

@@ -5,10 +5,11 @@
 //! defaults, domains over domains, ALTER DOMAIN's actions and their
 //! validation of stored values, pg_type/pg_constraint rows, format_type,
 //! DROP DOMAIN refused, IF EXISTS and CASCADE, a rolled-back CREATE DOMAIN
-//! forgotten); domain columns and their checks survive a restart; values
-//! of a domain travel in binary as their base type's (RowDescription
-//! carries the base type's OID); COPY FROM checks domains; a domain
-//! another session created is seen by a running session.
+//! forgotten, arrays of a domain, ALTER TABLE ADD COLUMN of a domain);
+//! domain columns and their checks survive a restart; values of a domain
+//! travel in binary as their base type's (RowDescription carries the base
+//! type's OID); COPY FROM checks domains; a domain another session
+//! created is seen by a running session.
 //!
 //! The expected output is PostgreSQL 15's for domains.sql (captured with
 //! `psql -X -A -t -f`; the script path in stderr replaced by SCRIPT). Of
@@ -74,6 +75,19 @@ anon|
 bolt|a
 DROP TABLE
 DROP DOMAIN
+CREATE DOMAIN
+CREATE TABLE
+INSERT 0 1
+{42}
+{1,2}|{3}
+pd[]
+CREATE DOMAIN
+CREATE DOMAIN
+CREATE DOMAIN
+ALTER TABLE
+{42}|bar
+DROP TABLE
+DROP DOMAIN
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  value for domain posint violates check constraint "posint_check"
@@ -110,6 +124,12 @@ psql:SCRIPT:63: NOTICE:  type "nosuch" does not exist, skipping
 psql:SCRIPT:72: ERROR:  type "tmpd" does not exist
 psql:SCRIPT:73: NOTICE:  drop cascades to 3 other objects
 DETAIL:  drop cascades to type small
+psql:SCRIPT:80: ERROR:  value for domain pd violates check constraint "pd_check"
+psql:SCRIPT:81: ERROR:  value for domain pd violates check constraint "pd_check"
+psql:SCRIPT:84: ERROR:  value for domain pd violates check constraint "pd_check"
+psql:SCRIPT:86: ERROR:  cannot alter type "pd" because column "pit.f" uses it
+psql:SCRIPT:88: ERROR:  domain str_domain does not allow null values
+psql:SCRIPT:90: ERROR:  value for domain str_domain2 violates check constraint "str_domain2_check"
 "#;
 
 #[test]
