@@ -27,7 +27,8 @@
 //! it checks every element ([`Coercion`]'s `elements`).
 //!
 //! Not yet: domains as function argument or result types are their base
-//! type (unchecked), pg_typeof shows the base type, a domain over an
+//! type (unchecked), pg_typeof shows the base type except of a cast to
+//! the domain, a domain over an
 //! array of a domain does not check the elements, ALTER DOMAIN ... OWNER
 //! / SET SCHEMA.
 
@@ -692,6 +693,15 @@ impl Coercion {
     /// The name of the outermost domain.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The type coerced to, as format_type names it (`d`, `d[]`).
+    pub fn type_name(&self) -> String {
+        if self.elements {
+            format!("{}[]", self.name)
+        } else {
+            self.name.clone()
+        }
     }
 
     /// `v` checked against every level: 23502 for NULL under NOT NULL,

@@ -707,7 +707,11 @@ impl Binder<'_> {
             // regtype's output is format_type's name; tusk has no regtype
             // yet, so the name is given as text.
             let t = args[0].ty.oid;
-            let shown = if t == types::UNKNOWN {
+            // A value just coerced to a domain has the domain's type
+            // (the binder's types are base types otherwise).
+            let shown = if let Expr::Domain(_, c) = &args[0].e {
+                c.type_name()
+            } else if t == types::UNKNOWN {
                 "unknown".to_string()
             } else {
                 types::sql_name(t)

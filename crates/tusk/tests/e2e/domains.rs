@@ -5,7 +5,8 @@
 //! defaults, domains over domains, ALTER DOMAIN's actions and their
 //! validation of stored values, pg_type/pg_constraint rows, format_type,
 //! DROP DOMAIN refused, IF EXISTS and CASCADE, a rolled-back CREATE DOMAIN
-//! forgotten, arrays of a domain, ALTER TABLE ADD COLUMN of a domain);
+//! forgotten, arrays of a domain, ALTER TABLE ADD COLUMN of a domain,
+//! pg_typeof of a cast, ALTER TYPE ... RENAME and DROP TYPE of a domain);
 //! domain columns and their checks survive a restart; values of a domain
 //! travel in binary as their base type's (RowDescription carries the base
 //! type's OID); COPY FROM checks domains; a domain another session
@@ -88,6 +89,12 @@ ALTER TABLE
 {42}|bar
 DROP TABLE
 DROP DOMAIN
+CREATE DOMAIN
+ALTER DOMAIN
+ALTER TYPE
+testdomain3|testdomain3[]|integer
+DROP TYPE
+DROP TYPE
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  value for domain posint violates check constraint "posint_check"
@@ -130,6 +137,7 @@ psql:SCRIPT:84: ERROR:  value for domain pd violates check constraint "pd_check"
 psql:SCRIPT:86: ERROR:  cannot alter type "pd" because column "pit.f" uses it
 psql:SCRIPT:88: ERROR:  domain str_domain does not allow null values
 psql:SCRIPT:90: ERROR:  value for domain str_domain2 violates check constraint "str_domain2_check"
+psql:SCRIPT:101: NOTICE:  type "testdomain3" does not exist, skipping
 "#;
 
 #[test]

@@ -202,6 +202,13 @@ impl Session {
                 if_not_exists,
             } => self.add_enum_value(name, label, position, *if_not_exists),
             TypeCmd::RenameValue { name, from, to } => self.rename_enum_value(name, from, to),
+            // DROP TYPE and ALTER TYPE ... RENAME TO work on domains too.
+            TypeCmd::Drop { names, if_exists } if names.iter().all(is_domain) => {
+                self.drop_domains(names, *if_exists, false)
+            }
+            TypeCmd::Rename { name, new_name } if is_domain(name) => {
+                self.alter_domain(name, &tusk_sql::domain::DomainOp::Rename(new_name.clone()))
+            }
             TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
             TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
             TypeCmd::CreateDomain(def) => self.create_domain(def),
@@ -594,6 +601,15 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Does `name` name a domain?
+fn is_domain(name: &TypeName) -> bool {
+    let written = match &name.0 {
+        Some(s) => format!("{s}.{}", name.1),
+        None => name.1.clone(),
+    };
+    tusk_sql::domain::lookup(&written).is_some()
 }
 
 /// makeArrayTypeName: `_name`, cut to NAMEDATALEN - 1 bytes.
