@@ -98,11 +98,33 @@ fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
 
+/// A syntax error at the next token, positioned (1-based, in characters
+/// of the statement's text; lib.rs shifts it into the client's string).
 fn near(p: &mut Parser) -> PgError {
-    match p.peek_token().token {
+    let t = p.peek_token();
+    let e = match t.token {
         Token::EOF => syntax("syntax error at end of input"),
-        t => syntax(format!("syntax error at or near \"{t}\"")),
-    }
+        tok => syntax(format!("syntax error at or near \"{tok}\"")),
+    };
+    let pos = TEXT.with(|text| {
+        let text = text.borrow();
+        let (line, col) = (t.span.start.line as usize, t.span.start.column as usize);
+        if line == 0 || col == 0 {
+            return None;
+        }
+        let before: usize = text
+            .split('\n')
+            .take(line - 1)
+            .map(|l| l.chars().count() + 1)
+            .sum();
+        Some((before + col) as u32)
+    });
+    e.with_position(pos)
+}
+
+thread_local! {
+    /// The text [`parse`] is reading, for [`near`]'s positions.
+    static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 fn peek_word(p: &mut Parser) -> Option<String> {
@@ -252,6 +274,13 @@ fn not_possible(what: &str) -> PgError {
 /// resolved here (42704 for an unknown one), so the registry must be
 /// current (it is before a statement is bound).
 pub(crate) fn parse(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
+    TEXT.with(|t| *t.borrow_mut() = sql.to_string());
+    let r = parse_text(sql);
+    TEXT.with(|t| t.borrow_mut().clear());
+    r
+}
+
+fn parse_text(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
     use crate::usertype::TypeCmd;
     let dialect = PostgreSqlDialect {};
     let mut p = Parser::new(&dialect)
@@ -1292,6 +1321,19 @@ mod tests {
                 cascade: true
             })
         );
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_token() {
+        let e = parse("ALTER DOMAIN d ADD NOT NULL")
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.message, "syntax error at or near \"NOT\"");
+        assert_eq!(e.position, Some(20));
+        let e = parse("CREATE DOMAIN d\nint4 not null no inherit")
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(e.position, Some(31));
     }
 
     #[test]

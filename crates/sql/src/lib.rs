@@ -498,7 +498,17 @@ pub fn prepare(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
-            Parsed::Pre(PreParsed::Domain) => Utility::Type(domain::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Domain) => {
+                Utility::Type(domain::parse(&stmt.sql).map_err(|e| {
+                    // Positions are in the statement's text: shifted into
+                    // the client's string, dropped for server-made text.
+                    let pos = match (&stmt.src, e.position) {
+                        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+                        _ => None,
+                    };
+                    e.with_position(pos)
+                })?)
+            }
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {
