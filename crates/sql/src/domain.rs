@@ -855,6 +855,9 @@ pub(crate) fn validate_stored(
     };
     let mut deps = Vec::new();
     dependents(host, &d, &mut deps, 0)?;
+    // Table by table, each row's domain columns in column order, as
+    // PostgreSQL's validateDomainConstraint reads them.
+    let mut tables: Vec<((String, String), Vec<String>)> = Vec::new();
     for dep in deps {
         let Dep::Column {
             schema,
@@ -876,45 +879,43 @@ pub(crate) fn validate_stored(
                 ),
             ));
         }
-        let q = crate::routine::quote_ident;
-        let scan = format!("SELECT {} FROM {}.{}", q(&col), q(&schema), q(&table));
-        for v in run_all(host, &scan)? {
-            let v = v.into_iter().next().unwrap_or(Value::Null);
-            // An array column of the domain: its elements are the values.
-            let values = match (array, v) {
-                (true, Value::Array(a)) => a.items,
-                (true, _) => Vec::new(),
-                (false, v) => vec![v],
-            };
-            let mut bad = false;
-            for v in values {
-                bad = match check {
+        let key = (schema, table);
+        match tables.iter_mut().find(|t| t.0 == key) {
+            // Listed by attnum descending (see `dependents`).
+            Some(t) => t.1.insert(0, col),
+            None => tables.push((key, vec![col])),
+        }
+    }
+    let q = crate::routine::quote_ident;
+    for ((schema, table), cols) in tables {
+        let list = cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
+        let scan = format!("SELECT {list} FROM {}.{}", q(&schema), q(&table));
+        for row in run_all(host, &scan)? {
+            for (v, col) in row.iter().zip(&cols) {
+                let bad = match check {
                     None => v.is_null(),
                     Some(e) => {
                         let mut cx = Ctx {
                             host: &mut *host,
                             params: &[],
                         };
-                        e.eval(std::slice::from_ref(&v), &mut cx)? == Value::Bool(false)
+                        e.eval(std::slice::from_ref(v), &mut cx)? == Value::Bool(false)
                     }
                 };
                 if bad {
-                    break;
-                }
-            }
-            if bad {
-                return Err(match check {
-                    None => PgError::error(
-                        codes::NOT_NULL_VIOLATION,
-                        format!("column \"{col}\" of table \"{table}\" contains null values"),
-                    ),
-                    Some(_) => PgError::error(
-                        codes::CHECK_VIOLATION,
-                        format!(
-                            "column \"{col}\" of table \"{table}\" contains values that violate the new constraint"
+                    return Err(match check {
+                        None => PgError::error(
+                            codes::NOT_NULL_VIOLATION,
+                            format!("column \"{col}\" of table \"{table}\" contains null values"),
                         ),
-                    ),
-                });
+                        Some(_) => PgError::error(
+                            codes::CHECK_VIOLATION,
+                            format!(
+                                "column \"{col}\" of table \"{table}\" contains values that violate the new constraint"
+                            ),
+                        ),
+                    });
+                }
             }
         }
     }
