@@ -154,6 +154,7 @@ pub const UNDEFINED_PARAMETER: SqlState = SqlState::new("42P02");
 pub const DUPLICATE_PREPARED_STATEMENT: SqlState = SqlState::new("42P05");
 pub const DUPLICATE_CURSOR: SqlState = SqlState::new("42P03");
 pub const DATATYPE_MISMATCH: SqlState = SqlState::new("42804");
+pub const INVALID_OBJECT_DEFINITION: SqlState = SqlState::new("42P17");
 pub const AMBIGUOUS_FUNCTION: SqlState = SqlState::new("42725");
 pub const INDETERMINATE_DATATYPE: SqlState = SqlState::new("42P18");
 pub const CANNOT_COERCE: SqlState = SqlState::new("42846");

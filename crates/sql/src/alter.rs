@@ -203,6 +203,7 @@ pub(crate) fn column_def_with_indexes(
     let ty = data_type_to_ty(&c.data_type)?;
     let cname = ident_name(&c.name);
     let mut def = ColumnDef::new(&cname, ty);
+    def.domain = crate::domain::coercion_target(&c.data_type);
     let mut checks = Vec::new();
     let mut indexes = Vec::new();
     for o in &c.options {
@@ -648,7 +649,7 @@ pub(crate) fn bind_default_checked(
 fn needs_rows(c: &Cmd) -> bool {
     match c {
         Cmd::AddColumn { def, checks, .. } => {
-            def.default.is_some() || def.not_null || !checks.is_empty()
+            def.default.is_some() || def.not_null || !checks.is_empty() || def.domain.is_some()
         }
         Cmd::SetNotNull(_) | Cmd::SetType { .. } | Cmd::Validate(_) => true,
         Cmd::AddCheck { not_valid, .. } => !not_valid,
@@ -735,7 +736,18 @@ pub(crate) fn execute(
                     }
                     return Err(PgError::error(codes::DUPLICATE_COLUMN, msg));
                 }
-                let bound = bind_default_checked(&*host, def)?;
+                // Existing rows of a domain column get the domain's
+                // default when the column has none, and must pass the
+                // domain's constraints (PostgreSQL rewrites the table).
+                let mut probe = def.clone();
+                if probe.default.is_none() {
+                    probe.default = def.domain.and_then(crate::domain::default_of);
+                }
+                let bound = bind_default_checked(&*host, &probe)?;
+                let coercion = match def.domain {
+                    Some(d) if rows.is_some() => Some(crate::domain::bind_coercion(&*host, d)?),
+                    _ => None,
+                };
                 if let Some(rows) = rows.as_mut() {
                     let mut cx = Ctx { host, params: &[] };
                     for r in rows.iter_mut() {
@@ -743,6 +755,9 @@ pub(crate) fn execute(
                             Some(e) => crate::modify::assign_typmod(e.eval(&[], &mut cx)?, def.ty)?,
                             None => Value::Null,
                         };
+                        if let Some(c) = &coercion {
+                            c.apply(&v, &mut cx)?;
+                        }
                         if !v.is_null() {
                             rewrite = true;
                         }

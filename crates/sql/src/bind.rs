@@ -912,13 +912,16 @@ impl<'h> Binder<'h> {
                 let target =
                     data_type_to_ty(data_type).map_err(|err| self.cast_type_pos(err, expr))?;
                 let b = self.bind_expr(expr)?;
-                self.explicit_cast(b, target)
-                    .map_err(|err| self.cast_pos(err, e, expr, kind))
+                let b = self
+                    .explicit_cast(b, target)
+                    .map_err(|err| self.cast_pos(err, e, expr, kind))?;
+                self.coerce_to_domain(b, data_type)
             }
             E::TypedString(ts) => {
                 let target = data_type_to_ty(&ts.data_type)?;
                 let b = self.positioned_literal(&ts.value)?;
-                self.explicit_cast(b, target)
+                let b = self.explicit_cast(b, target)?;
+                self.coerce_to_domain(b, &ts.data_type)
             }
             E::IsNull(a) | E::IsNotNull(a) => {
                 let b = self.bind_expr(a)?;
@@ -3940,13 +3943,9 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             expr, data_type, ..
         } => match figure_colname(expr) {
             Some((n, s)) if s > 1 => Some((n, s)),
-            _ => data_type_to_ty(data_type)
-                .ok()
-                .map(|t| (cast_colname(t.oid), 1)),
+            _ => cast_type_colname(data_type),
         },
-        E::TypedString(ts) => data_type_to_ty(&ts.data_type)
-            .ok()
-            .map(|t| (cast_colname(t.oid), 1)),
+        E::TypedString(ts) => cast_type_colname(&ts.data_type),
         // The grammar turns TRUE/FALSE into 't'::bool, hence "bool".
         E::Value(v) if matches!(v.value, ast::Value::Boolean(_)) => Some(("bool".into(), 1)),
         E::Case { .. } => Some(("case".into(), 1)),
@@ -3964,6 +3963,16 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
         _ => None,
     }
+}
+
+/// The column name of a cast to `dt`: a domain's own name, else the
+/// type's ([`cast_colname`]).
+fn cast_type_colname(dt: &ast::DataType) -> Option<(String, u8)> {
+    if let Some(t) = crate::domain::coercion_target(dt) {
+        let d = crate::domain::array_domain(t).or_else(|| crate::usertype::reg::domain_type(t))?;
+        return Some((d.name.clone(), 1));
+    }
+    data_type_to_ty(dt).ok().map(|t| (cast_colname(t.oid), 1))
 }
 
 /// A cast's column name: the type's name, an array's element's
@@ -4112,6 +4121,11 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
     if let Some(t) = crate::usertype::lookup(&name) {
         return Ok(t);
     }
+    if mods.is_empty() {
+        if let Some(d) = crate::domain::lookup(&name) {
+            return Ok(crate::domain::base_ty(&d));
+        }
+    }
     if KNOWN_UNSUPPORTED.contains(&name.as_str()) {
         return Err(not_supported(format!("type {name}")));
     }
@@ -4151,6 +4165,22 @@ fn is_default_keyword(e: &ast::Expr) -> bool {
 }
 
 impl Binder<'_> {
+    /// `b` (already cast to the base type) coerced to the domain
+    /// `written` names, if it names one (crates/sql/src/domain.rs).
+    pub(crate) fn coerce_to_domain(
+        &mut self,
+        b: Bound,
+        written: &ast::DataType,
+    ) -> Result<Bound, PgError> {
+        match crate::domain::coercion_target(written) {
+            Some(d) => Ok(Bound::new(
+                Expr::Domain(Box::new(b.e), crate::domain::bind_coercion(self.host, d)?),
+                b.ty,
+            )),
+            None => Ok(b),
+        }
+    }
+
     /// A column's DEFAULT expression (its SQL text from the catalog),
     /// bound with no columns in scope and coerced to the column's type.
     pub(crate) fn bind_default(

@@ -14,7 +14,7 @@ use tusk_common::PgError;
 
 use crate::exec::{Row, RowSource};
 use crate::host::{ActivityRow, Host};
-use crate::types::{self, Ty};
+use crate::types::{self, Oid, Ty};
 use crate::value::Value;
 
 /// SQLSTATEs of the table commands (PostgreSQL's errcodes).
@@ -49,6 +49,9 @@ pub struct ColumnDef {
     /// pg_attribute.attidentity: `b'a'` GENERATED ALWAYS, `b'd'` BY
     /// DEFAULT AS IDENTITY (sequence.rs); None for other columns.
     pub identity: Option<u8>,
+    /// The domain the column was declared as (pg_attribute.atttypid),
+    /// `ty` then being its base type (crates/sql/src/domain.rs).
+    pub domain: Option<Oid>,
 }
 
 impl ColumnDef {
@@ -59,6 +62,7 @@ impl ColumnDef {
             not_null: false,
             default: None,
             identity: None,
+            domain: None,
         }
     }
 }

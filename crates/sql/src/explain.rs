@@ -868,6 +868,7 @@ impl Dp {
                 self.expr(&args[1], names)
             ),
             Expr::Json(op, args) => format!("{}({})", op.name(), self.list(args, names)),
+            Expr::Domain(arg, c) => format!("({})::{}", self.expr(arg, names), c.name()),
             Expr::SubLink(s) => {
                 self.subplans += 1;
                 let n = self.subplans;

@@ -143,6 +143,10 @@ pub(crate) enum Expr {
     DateTime(crate::dtops::DtOp, Vec<Expr>),
     /// A json or jsonb operation over its arguments (crates/sql/src/json.rs).
     Json(crate::json::JsonOp, Vec<Expr>),
+    /// A value coerced to a domain: the argument (already of the base
+    /// type) checked against the domain's constraints
+    /// (crates/sql/src/domain.rs), PostgreSQL's CoerceToDomain.
+    Domain(Box<Expr>, std::rc::Rc<crate::domain::Coercion>),
 }
 
 #[derive(Debug, Clone)]
@@ -205,9 +209,11 @@ impl Expr {
         f(self, level);
         match self {
             Expr::Const(_) | Expr::Param(..) | Expr::Column(_) | Expr::Outer { .. } => {}
-            Expr::Cast { arg, .. } | Expr::Neg(arg) | Expr::Not(arg) | Expr::IsNull(arg, _) => {
-                arg.visit(level, f)
-            }
+            Expr::Cast { arg, .. }
+            | Expr::Neg(arg)
+            | Expr::Not(arg)
+            | Expr::IsNull(arg, _)
+            | Expr::Domain(arg, _) => arg.visit(level, f),
             Expr::IsBool { arg, .. } => arg.visit(level, f),
             Expr::Arith(_, a, b)
             | Expr::Cmp(_, a, b)
@@ -701,6 +707,11 @@ impl Expr {
                     vals.push(a.eval(row, ctx)?);
                 }
                 crate::json::eval(*op, vals)?
+            }
+            Expr::Domain(arg, c) => {
+                let v = arg.eval(row, ctx)?;
+                c.apply(&v, ctx)?;
+                v
             }
             Expr::UserFunc(def, args) => {
                 let mut vals = Vec::with_capacity(args.len());

@@ -1113,7 +1113,13 @@ pub(crate) fn before_truncate(
 /// DELETE SET NULL DEFERRABLE INITIALLY DEFERRED NOT VALID`, `PRIMARY
 /// KEY (a, b)`, `UNIQUE (a)`, `CHECK (expr)` (the expression as stored);
 /// NULL for an unknown OID.
-pub(crate) fn constraint_def(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> {
+/// `pretty` (psql's \d and \dD) drops the parentheses around a CHECK's
+/// whole expression, as PostgreSQL's pretty printer does.
+pub(crate) fn constraint_def(
+    host: &mut dyn Host,
+    oid: u32,
+    pretty: bool,
+) -> Result<Value, PgError> {
     let sql = "SELECT contype, conrelid, confrelid, conkey, confkey, confupdtype, confdeltype, \
                confmatchtype, condeferrable, condeferred, convalidated, conbin \
                FROM pg_catalog.pg_constraint WHERE oid = $1";
@@ -1197,7 +1203,13 @@ pub(crate) fn constraint_def(host: &mut dyn Host, oid: u32) -> Result<Value, PgE
         Value::Char(b'p') => format!("PRIMARY KEY ({})", cols(host, &r[1], attnums(&r[3]))?),
         Value::Char(b'u') => format!("UNIQUE ({})", cols(host, &r[1], attnums(&r[3]))?),
         Value::Char(b'c') => {
-            let mut s = format!("CHECK ({})", text(&r[11]));
+            let body = text(&r[11]);
+            let body = if pretty {
+                outer_parens_stripped(&body)
+            } else {
+                &body
+            };
+            let mut s = format!("CHECK ({body})");
             if r[10] == Value::Bool(false) {
                 s.push_str(" NOT VALID");
             }
@@ -1208,9 +1220,46 @@ pub(crate) fn constraint_def(host: &mut dyn Host, oid: u32) -> Result<Value, PgE
     Ok(Value::Text(out))
 }
 
+/// `(x)` as `x` when the first parenthesis closes at the end (not in
+/// `(a) AND (b)`); quotes are skipped.
+fn outer_parens_stripped(s: &str) -> &str {
+    let t = s.trim();
+    if !t.starts_with('(') || !t.ends_with(')') {
+        return s;
+    }
+    let mut depth = 0;
+    let mut quote: Option<char> = None;
+    for (i, c) in t.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return if i == t.len() - 1 { &t[1..i] } else { s };
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretty_check_text_loses_only_enclosing_parentheses() {
+        assert_eq!(outer_parens_stripped("(VALUE > 0)"), "VALUE > 0");
+        assert_eq!(outer_parens_stripped("(a) AND (b)"), "(a) AND (b)");
+        assert_eq!(outer_parens_stripped("a > 0"), "a > 0");
+        assert_eq!(outer_parens_stripped("(x = ')')"), "x = ')'");
+    }
 
     #[test]
     fn names_follow_postgresql() {

@@ -1278,7 +1278,10 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             }
         }
         Func::ConstraintDef => match cast_oid(&a(0)) {
-            Value::Oid(oid) => crate::fkey::constraint_def(ctx.host, oid)?,
+            Value::Oid(oid) => {
+                let pretty = args.len() > 1 && a(1) == Value::Bool(true);
+                crate::fkey::constraint_def(ctx.host, oid, pretty)?
+            }
             _ => Value::Null,
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),

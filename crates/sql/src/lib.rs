@@ -66,6 +66,7 @@ mod copy;
 mod cte;
 pub mod cursor;
 mod distinct;
+pub mod domain;
 mod dropschema;
 mod dtops;
 mod exec;
@@ -534,6 +535,17 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Domain) => {
+                Utility::Type(domain::parse(&stmt.sql).map_err(|e| {
+                    // Positions are in the statement's text: shifted into
+                    // the client's string, dropped for server-made text.
+                    let pos = match (&stmt.src, e.position) {
+                        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+                        _ => None,
+                    };
+                    e.with_position(pos)
+                })?)
+            }
         };
         let mut param_types: Vec<Oid> = declared_param_types.to_vec();
         for p in param_types.iter_mut() {

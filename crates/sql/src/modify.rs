@@ -138,6 +138,9 @@ pub(crate) fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value
         let taken = std::mem::replace(v, Value::Null);
         *v = assign_typmod(taken, c.ty)?;
     }
+    if let Some(e) = crate::domain::null_violation(rel, &row) {
+        return Err(e);
+    }
     for (v, c) in row.iter().zip(&rel.columns) {
         if c.not_null && v.is_null() {
             return Err(PgError::error(
@@ -161,6 +164,7 @@ pub(crate) fn check_constraints(
     row: &[Value],
     host: &mut dyn Host,
 ) -> Result<(), PgError> {
+    crate::domain::check_row(rel, row, host)?;
     if checks.is_empty() {
         return Ok(());
     }

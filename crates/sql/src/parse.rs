@@ -77,6 +77,8 @@ pub(crate) enum PreParsed {
     Prepare,
     /// COMMENT ON: read by comment.rs.
     Comment,
+    /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
+    Domain,
 }
 
 #[derive(Debug, Clone)]
@@ -368,6 +370,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
+        w if crate::domain::is_domain_statement(w) => Some(PreParsed::Domain),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
         ["EXPLAIN", ..] => Some(PreParsed::Explain),
         ["DECLARE", _, ..] | ["FETCH", ..] | ["MOVE", ..] | ["CLOSE", _, ..] => {

@@ -348,6 +348,10 @@ fn builtin_type(s: &str) -> Option<Oid> {
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
         return None;
     }
+    // A domain is its own type here, not its base type.
+    if let Some(d) = crate::domain::domain_of_data_type(&dt) {
+        return Some(d.oid);
+    }
     crate::bind::data_type_to_ty(&dt).ok().map(|t| t.oid)
 }
 

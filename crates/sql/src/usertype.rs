@@ -8,7 +8,9 @@
 //! layers that need a type's layout or labels (storage, casts, the wire)
 //! cannot read the catalog themselves.
 //!
-//! Not yet: composite types (CREATE TYPE ... AS (...)), domains, range
+//! Domains are [`TypeCmd`]s too (read by crates/sql/src/domain.rs).
+//!
+//! Not yet: composite types (CREATE TYPE ... AS (...)), range
 //! and base types, ALTER TYPE ... OWNER / SET SCHEMA, DROP TYPE
 //! ... CASCADE.
 
@@ -60,6 +62,17 @@ pub enum TypeCmd {
         name: TypeName,
         new_name: String,
     },
+    /// CREATE DOMAIN (crates/sql/src/domain.rs).
+    CreateDomain(Box<crate::domain::DomainDef>),
+    AlterDomain {
+        name: TypeName,
+        op: crate::domain::DomainOp,
+    },
+    DropDomain {
+        names: Vec<TypeName>,
+        if_exists: bool,
+        cascade: bool,
+    },
 }
 
 impl TypeCmd {
@@ -70,6 +83,9 @@ impl TypeCmd {
                 "ALTER TYPE"
             }
             TypeCmd::Drop { .. } => "DROP TYPE",
+            TypeCmd::CreateDomain(_) => "CREATE DOMAIN",
+            TypeCmd::AlterDomain { .. } => "ALTER DOMAIN",
+            TypeCmd::DropDomain { .. } => "DROP DOMAIN",
         }
     }
 }

@@ -1065,6 +1065,7 @@ impl Utility {
                 done(s.tag())
             }
             Utility::Type(t) => {
+                crate::domain::before_command(host, t)?;
                 host.tables()?.type_command(t)?;
                 done(t.tag())
             }

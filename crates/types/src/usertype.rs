@@ -1,4 +1,4 @@
-//! User-defined types (CREATE TYPE ... AS ENUM): the per-process registry of the enum types the catalog holds, and enum values' input, output and order.
+//! User-defined types (CREATE TYPE ... AS ENUM, CREATE DOMAIN): the per-process registry of the enum types and domains the catalog holds, and enum values' input, output and order.
 //!
 //! Why a registry here and not catalog reads at each use: a type is an OID
 //! everywhere below the binder (tuple layout in tusk-storage, casts, the
@@ -14,6 +14,13 @@
 //! position between its neighbours, as PostgreSQL does). On disk an enum is
 //! PostgreSQL's: the 4-byte OID of its pg_enum row, turned back into a value
 //! through the registry.
+//!
+//! A domain ([`DomainType`]) is kept here too: its base type, typmod,
+//! NOT NULL, default and CHECK texts, so that the binder can resolve its
+//! name to the base type and bind its checks, and `type_info` of a domain
+//! OID (pg_attribute.atttypid of a domain column) gives the base type's
+//! layout. Values of a domain are values of its base type, as in
+//! PostgreSQL: nothing below the binder needs more.
 //!
 //! The registry is thread-local: a backend runs its session on one thread,
 //! and unit tests running in parallel threads each see only their own types.
@@ -57,9 +64,33 @@ pub struct EnumValue {
     pub label: String,
 }
 
+/// A domain (a pg_type row with typtype 'd' and its pg_constraint rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DomainType {
+    pub oid: Oid,
+    pub array: Oid,
+    pub namespace: Oid,
+    pub schema: String,
+    pub name: String,
+    /// typbasetype: a built-in or enum type, or another domain.
+    pub base: Oid,
+    /// typtypmod: the base type's modifier (`varchar(5)`), -1 for none.
+    pub typmod: i32,
+    /// typnotnull.
+    pub not_null: bool,
+    /// typdefault: the DEFAULT expression's SQL text.
+    pub default: Option<String>,
+    /// CHECK constraints (conname, expression text over `VALUE`), in
+    /// name order as PostgreSQL checks them.
+    pub checks: Vec<(String, String)>,
+}
+
 #[derive(Default)]
 struct Registry {
     enums: HashMap<Oid, Rc<EnumType>>,
+    domains: HashMap<Oid, Rc<DomainType>>,
+    /// Domain OIDs in installation order (search_path order).
+    domain_order: Vec<Oid>,
     /// Type OIDs in installation order.
     order: Vec<Oid>,
     arrays: HashMap<Oid, Oid>,
@@ -67,6 +98,9 @@ struct Registry {
     /// once per (OID, name), so a process leaks at most one small struct
     /// per type it ever saw.
     infos: HashMap<Oid, &'static TypeInfo>,
+    /// Bumped at every [`install_domains`]: what was derived from the
+    /// domains (bound constraints, crates/sql/src/domain.rs) is stale.
+    domain_generation: u64,
 }
 
 thread_local! {
@@ -92,6 +126,83 @@ pub fn install(types: Vec<EnumType>) {
             r.enums.insert(t.oid, Rc::new(t));
         }
     })
+}
+
+/// Replaces the registry's domains with `types` (the catalog's, in
+/// search_path order). Called by the backend's catalog reader.
+pub fn install_domains(types: Vec<DomainType>) {
+    REGISTRY.with(|r| {
+        let mut r = r.borrow_mut();
+        let old: Vec<Oid> = r.domains.values().map(|d| d.array).collect();
+        for a in old {
+            r.arrays.remove(&a);
+        }
+        r.domains.clear();
+        r.domain_order.clear();
+        r.domain_generation += 1;
+        for mut t in types {
+            t.checks.sort();
+            r.domain_order.push(t.oid);
+            r.arrays.insert(t.array, t.oid);
+            r.domains.insert(t.oid, Rc::new(t));
+        }
+    })
+}
+
+/// Changes whenever the domains are reinstalled.
+pub fn domain_generation() -> u64 {
+    REGISTRY.with(|r| r.borrow().domain_generation)
+}
+
+/// The domain of OID `oid`, if the registry holds it.
+pub fn domain_type(oid: Oid) -> Option<Rc<DomainType>> {
+    REGISTRY.with(|r| r.borrow().domains.get(&oid).cloned())
+}
+
+/// Domains named `name`, in search_path order (see [`by_name`]).
+pub fn domains_by_name(name: &str) -> Vec<Rc<DomainType>> {
+    REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.domain_order
+            .iter()
+            .filter_map(|o| r.domains.get(o))
+            .filter(|t| t.name == name)
+            .cloned()
+            .collect()
+    })
+}
+
+/// Every domain, in search_path order.
+pub fn all_domains() -> Vec<Rc<DomainType>> {
+    REGISTRY.with(|r| {
+        let r = r.borrow();
+        r.domain_order
+            .iter()
+            .filter_map(|o| r.domains.get(o))
+            .cloned()
+            .collect()
+    })
+}
+
+/// The type a domain's values have: its base type, followed through
+/// domains over domains (the typmod is the innermost one given).
+pub fn domain_base(oid: Oid) -> Option<(Oid, i32)> {
+    let mut d = domain_type(oid)?;
+    let mut typmod = d.typmod;
+    // A cycle cannot be created (a domain's base exists before it); the
+    // bound only keeps a corrupt catalog from looping.
+    for _ in 0..64 {
+        match domain_type(d.base) {
+            Some(inner) => {
+                if typmod < 0 {
+                    typmod = inner.typmod;
+                }
+                d = inner;
+            }
+            None => return Some((d.base, typmod)),
+        }
+    }
+    None
 }
 
 /// The enum type of OID `oid`, if the registry holds it.
@@ -125,28 +236,38 @@ pub fn array_elem(array: Oid) -> Option<Oid> {
 
 /// The array type of an enum type.
 pub fn array_of(elem: Oid) -> Option<Oid> {
-    enum_type(elem).map(|t| t.array)
+    enum_type(elem)
+        .map(|t| t.array)
+        .or_else(|| domain_type(elem).map(|d| d.array))
 }
 
 /// The pg_type descriptor of an enum type (4 bytes by value, int-aligned,
 /// as PostgreSQL's enums) or of its array type.
 pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
-    REGISTRY.with(|r| {
-        let mut r = r.borrow_mut();
+    REGISTRY.with(|reg| {
+        let mut r = reg.borrow_mut();
+        let mut align = Align::Int;
         let (name, len, by_val, storage) = if let Some(t) = r.enums.get(&oid) {
             (t.name.clone(), 4, true, Storage::Plain)
+        } else if let Some(d) = r.domains.get(&oid).cloned() {
+            drop(r);
+            let (base, _) = domain_base(oid)?;
+            let b = crate::types::type_info(base)?;
+            r = reg.borrow_mut();
+            align = b.align;
+            (d.name.clone(), b.len, b.by_val, b.storage)
         } else if let Some(e) = r.arrays.get(&oid) {
-            (
-                format!("_{}", r.enums[e].name),
-                -1,
-                false,
-                Storage::Extended,
-            )
+            let elem = match (r.enums.get(e), r.domains.get(e)) {
+                (Some(t), _) => t.name.clone(),
+                (_, Some(d)) => d.name.clone(),
+                _ => return None,
+            };
+            (format!("_{elem}"), -1, false, Storage::Extended)
         } else {
             return None;
         };
         if let Some(i) = r.infos.get(&oid) {
-            if i.name == name {
+            if i.name == name && i.len == len && i.align == align {
                 return Some(*i);
             }
         }
@@ -154,7 +275,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
             oid,
             name: Box::leak(name.into_boxed_str()),
             len,
-            align: Align::Int,
+            align,
             by_val,
             storage,
         }));

@@ -72,6 +72,7 @@ use crate::shmem::ChildShared;
 
 mod alter;
 mod catindex;
+mod domain;
 mod fkey;
 mod funcs;
 mod index;
@@ -889,10 +890,37 @@ impl Session {
             let Value::Int4(typmod) = r[a.col("atttypmod")] else {
                 continue;
             };
-            let mut d = ColumnDef::new(
-                name_of(&r[a.col("attname")]),
-                Ty::with_mod(oid_of(&r[a.col("atttypid")]), typmod),
-            );
+            let typid = oid_of(&r[a.col("atttypid")]);
+            // A domain column: its values are the base type's (the
+            // registry is current before tables are read); an array of
+            // a domain holds the base type's array.
+            let domain = tusk_sql::usertype::reg::domain_type(typid);
+            let ty = match &domain {
+                Some(d) => {
+                    let base = tusk_sql::domain::base_ty(d);
+                    Ty::with_mod(base.oid, if typmod >= 0 { typmod } else { base.typmod })
+                }
+                None => match tusk_sql::domain::array_domain(typid) {
+                    Some(e) => {
+                        let base = tusk_sql::domain::base_ty(&e);
+                        let arr = tusk_sql::types::array::array_type(base.oid).unwrap_or(typid);
+                        Ty::with_mod(arr, base.typmod)
+                    }
+                    None => Ty::with_mod(typid, typmod),
+                },
+            };
+            let mut d = ColumnDef::new(name_of(&r[a.col("attname")]), ty);
+            if tusk_sql::domain::array_domain(typid).is_some() {
+                d.domain = Some(typid);
+            }
+            if let Some(dom) = &domain {
+                d.domain = Some(dom.oid);
+                // A column without a default of its own takes its
+                // domain's (the nearest one that has one).
+                if d.default.is_none() {
+                    d.default = tusk_sql::domain::default_of(dom.oid);
+                }
+            }
             d.not_null = r[a.col("attnotnull")] == Value::Bool(true);
             if let Value::Char(k @ (b'a' | b'd')) = r[a.col("attidentity")] {
                 d.identity = Some(k);
@@ -1588,14 +1616,17 @@ impl tusk_sql::Tables for Session {
             let num = i as i16 + 1;
             self.insert_catalog(
                 PG_ATTRIBUTE_OID,
-                &cat::attribute_row(
-                    oid,
-                    num,
-                    &c.name,
-                    c.ty.oid,
-                    c.ty.typmod,
-                    c.not_null,
-                    c.default.is_some(),
+                &domain_column(
+                    cat::attribute_row(
+                        oid,
+                        num,
+                        &c.name,
+                        c.ty.oid,
+                        c.ty.typmod,
+                        c.not_null,
+                        c.default.is_some(),
+                    ),
+                    c,
                 ),
             )?;
             if let Some(d) = &c.default {
@@ -2356,4 +2387,16 @@ impl tusk_sql::Tables for Session {
             }
         }
     }
+}
+
+/// A pg_attribute row (laid out for the column's base type) naming the
+/// column's domain as its type, as PostgreSQL stores a domain column.
+pub(super) fn domain_column(mut row: Vec<Value>, c: &ColumnDef) -> Vec<Value> {
+    if let Some(d) = c.domain {
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        row[a.col("atttypid")] = Value::Oid(d);
+        // The typmod is the domain's (typtypmod), not the column's.
+        row[a.col("atttypmod")] = Value::Int4(-1);
+    }
+    row
 }

@@ -196,7 +196,8 @@ impl Binder<'_> {
                 };
                 let hint = tarr::elem_type(target.oid).map(|el| Ty::with_mod(el, target.typmod));
                 let b = self.array_constructor(a, hint)?;
-                self.explicit_cast(b, target)?
+                let b = self.explicit_cast(b, target)?;
+                self.coerce_to_domain(b, data_type)?
             }
             E::CompoundFieldAccess { root, access_chain } => self.subscripts(root, access_chain)?,
             E::AnyOp {
@@ -730,7 +731,11 @@ impl Binder<'_> {
             // regtype's output is format_type's name; tusk has no regtype
             // yet, so the name is given as text.
             let t = args[0].ty.oid;
-            let shown = if t == types::UNKNOWN {
+            // A value just coerced to a domain has the domain's type
+            // (the binder's types are base types otherwise).
+            let shown = if let Expr::Domain(_, c) = &args[0].e {
+                c.type_name()
+            } else if t == types::UNKNOWN {
                 "unknown".to_string()
             } else {
                 types::sql_name(t)

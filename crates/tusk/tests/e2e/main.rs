@@ -17,6 +17,8 @@
 //!   output; ALTER's lock, rewrite files and restart.
 //! - `datetime`: interval, time, timetz and the date/time operators and
 //!   functions against PostgreSQL 15's output; binary I/O; restart.
+//! - `domains`: CREATE/ALTER/DROP DOMAIN against PostgreSQL 15's output;
+//!   restart, binary I/O and COPY through the postgres crate, other sessions.
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
@@ -110,6 +112,7 @@ mod copy;
 mod crash;
 mod cursors;
 mod datetime;
+mod domains;
 mod drop_schema;
 mod enums;
 mod errpos;

@@ -234,14 +234,17 @@ impl Session {
                 }
                 self.insert_catalog(
                     PG_ATTRIBUTE_OID,
-                    &cat::attribute_row(
-                        t.oid,
-                        num,
-                        &def.name,
-                        def.ty.oid,
-                        def.ty.typmod,
-                        def.not_null,
-                        def.default.is_some(),
+                    &super::domain_column(
+                        cat::attribute_row(
+                            t.oid,
+                            num,
+                            &def.name,
+                            def.ty.oid,
+                            def.ty.typmod,
+                            def.not_null,
+                            def.default.is_some(),
+                        ),
+                        def,
                     ),
                 )?;
                 if let Some(d) = &def.default {
@@ -255,6 +258,14 @@ impl Session {
                 r[a.col("attname")] = Value::Name(format!("........pg.dropped.{num}........"));
                 r[a.col("attnotnull")] = Value::Bool(false);
                 r[a.col("atthasdef")] = Value::Bool(false);
+                // A dropped column's type gives the layout of its stored
+                // bytes: a domain may be dropped later, its base type
+                // stays (PostgreSQL keeps attlen/attalign instead).
+                if let Some((base, _)) =
+                    tusk_sql::usertype::reg::domain_base(oid_of(&r[a.col("atttypid")]))
+                {
+                    r[a.col("atttypid")] = Value::Oid(base);
+                }
                 self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
                 self.delete_defaults(t.oid, num)?;
             }

@@ -21,8 +21,11 @@
 //! - DROP TYPE refuses while a column uses the type or its array type
 //!   (PostgreSQL finds them through pg_depend; tusk scans pg_attribute).
 //!
+//! Domains are loaded into the same registry by domain.rs
+//! ([`Session::refresh_user_types`] calls it).
+//!
 //! Not yet: pg_depend rows for types, DROP TYPE ... CASCADE, ALTER TYPE
-//! ... OWNER / SET SCHEMA, composite and domain types.
+//! ... OWNER / SET SCHEMA, composite types.
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -120,7 +123,13 @@ impl Session {
         // Types with no label yet (CREATE TYPE e AS ENUM ()) have no
         // pg_enum row: find them by typtype in pg_type, which is small.
         let tc = cat::catalog(PG_TYPE_OID);
-        for (_, r) in self.catalog_rows(PG_TYPE_OID)? {
+        let type_rows = self.catalog_rows(PG_TYPE_OID)?;
+        let domain_rows: Vec<Vec<Value>> = type_rows
+            .iter()
+            .filter(|(_, r)| r[tc.col("typtype")] == Value::Char(b'd'))
+            .map(|(_, r)| r.clone())
+            .collect();
+        for (_, r) in type_rows {
             if r[tc.col("typtype")] != Value::Char(b'e') {
                 continue;
             }
@@ -168,6 +177,7 @@ impl Session {
             )
         });
         reg::install(types);
+        reg::install_domains(self.load_domains(&domain_rows)?);
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
@@ -192,8 +202,22 @@ impl Session {
                 if_not_exists,
             } => self.add_enum_value(name, label, position, *if_not_exists),
             TypeCmd::RenameValue { name, from, to } => self.rename_enum_value(name, from, to),
+            // DROP TYPE and ALTER TYPE ... RENAME TO work on domains too.
+            TypeCmd::Drop { names, if_exists } if names.iter().all(is_domain) => {
+                self.drop_domains(names, *if_exists, false)
+            }
+            TypeCmd::Rename { name, new_name } if is_domain(name) => {
+                self.alter_domain(name, &tusk_sql::domain::DomainOp::Rename(new_name.clone()))
+            }
             TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
             TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
+            TypeCmd::CreateDomain(def) => self.create_domain(def),
+            TypeCmd::AlterDomain { name, op } => self.alter_domain(name, op),
+            TypeCmd::DropDomain {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_domains(names, *if_exists, *cascade),
         };
         // The next statement (and this one's callers) see the change.
         self.xact.command_counter_increment();
@@ -579,8 +603,17 @@ impl Session {
     }
 }
 
+/// Does `name` name a domain?
+fn is_domain(name: &TypeName) -> bool {
+    let written = match &name.0 {
+        Some(s) => format!("{s}.{}", name.1),
+        None => name.1.clone(),
+    };
+    tusk_sql::domain::lookup(&written).is_some()
+}
+
 /// makeArrayTypeName: `_name`, cut to NAMEDATALEN - 1 bytes.
-fn array_name(name: &str) -> String {
+pub(super) fn array_name(name: &str) -> String {
     let mut s = format!("_{name}");
     let mut end = s.len().min(tusk_sql::types::NAME_MAX_BYTES);
     while !s.is_char_boundary(end) {
