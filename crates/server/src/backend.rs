@@ -1472,8 +1472,10 @@ impl Session {
     /// transaction's own end, if that came in the same step).
     fn subtransactions_ended(&mut self) {
         let events = self.xact.take_sub_events();
-        // The depth before the events, replayed to know each one's level.
-        let mut depth = self.xact.subtransaction_depth();
+        // The depth before the events, replayed to know each one's level
+        // (signed: a transaction ended by a procedure's COMMIT leaves
+        // depth 0 after events that began deeper).
+        let mut depth = self.xact.subtransaction_depth() as isize;
         for ev in &events {
             match ev {
                 SubEvent::Started => depth -= 1,
@@ -1485,7 +1487,10 @@ impl Session {
                 SubEvent::Started => depth += 1,
                 SubEvent::Committed | SubEvent::Aborted => {
                     depth -= 1;
-                    self.notify_subtransaction_ended(depth, ev == SubEvent::Aborted);
+                    self.notify_subtransaction_ended(
+                        depth.max(0) as usize,
+                        ev == SubEvent::Aborted,
+                    );
                 }
             }
             match ev {

@@ -3644,21 +3644,7 @@ impl<'h> Binder<'h> {
         let alias_name = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| fname.to_string());
-        if let Some(al) = alias {
-            if al.columns.len() > cols.len() {
-                return Err(PgError::error(
-                    sqlstate::INVALID_COLUMN_REFERENCE,
-                    format!(
-                        "table \"{alias_name}\" has {} columns available but {} columns specified",
-                        cols.len(),
-                        al.columns.len()
-                    ),
-                ));
-            }
-            for (c, n) in cols.iter_mut().zip(al.columns.iter()) {
-                c.0 = ident_name(&n.name);
-            }
-        }
+        rename_function_columns(alias, &alias_name, &mut cols)?;
         let width = cols.len();
         Ok(Ok((
             Source::SetFunc {
@@ -3929,6 +3915,32 @@ fn check_wildcard_opts(o: &ast::WildcardAdditionalOptions) -> Result<(), PgError
 /// PostgreSQL's FigureColname: the result column name of an unaliased
 /// expression and how strongly it was chosen (2 = a column or function
 /// name, 1 = a fallback like "case" or a type name).
+/// A FROM function's alias column list `f(...) AS a(x, y)` renames its
+/// first columns; more names than columns is PostgreSQL's 42P10.
+pub(crate) fn rename_function_columns(
+    alias: Option<&ast::TableAlias>,
+    alias_name: &str,
+    cols: &mut [(String, Ty)],
+) -> Result<(), PgError> {
+    let Some(al) = alias else {
+        return Ok(());
+    };
+    if al.columns.len() > cols.len() {
+        return Err(PgError::error(
+            sqlstate::INVALID_COLUMN_REFERENCE,
+            format!(
+                "table \"{alias_name}\" has {} columns available but {} columns specified",
+                cols.len(),
+                al.columns.len()
+            ),
+        ));
+    }
+    for (c, n) in cols.iter_mut().zip(al.columns.iter()) {
+        c.0 = ident_name(&n.name);
+    }
+    Ok(())
+}
+
 pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
     use ast::Expr as E;
     match e {

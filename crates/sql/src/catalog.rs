@@ -791,13 +791,14 @@ pub trait Tables {
     /// LOCK TABLE: resolves the table taking lock mode `mode` (1 =
     /// ACCESS SHARE ... 8 = ACCESS EXCLUSIVE) and no other, held until the
     /// transaction ends; `nowait`: 55P03 at once instead of waiting.
+    /// Returns the relation locked.
     fn lock_table(
         &mut self,
         schema: Option<&str>,
         name: &str,
         mode: u8,
         nowait: bool,
-    ) -> Result<(), PgError> {
+    ) -> Result<Relation, PgError> {
         let _ = (schema, name, mode, nowait);
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,

@@ -45,6 +45,7 @@ use crate::bind::object_name_parts;
 use crate::catalog::{codes, ColumnDef, Relation};
 use crate::expr::{Ctx, Expr};
 use crate::host::Host;
+use crate::parse::{peek_word, take_word as take};
 use crate::types::{Oid, Ty};
 use crate::usertype::{reg, TypeName};
 use crate::Value;
@@ -125,21 +126,6 @@ fn near(p: &mut Parser) -> PgError {
 thread_local! {
     /// The text [`parse`] is reading, for [`near`]'s positions.
     static TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
-}
-
-fn peek_word(p: &mut Parser) -> Option<String> {
-    match p.peek_token().token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
-fn take(p: &mut Parser, word: &str) -> bool {
-    let yes = peek_word(p).as_deref() == Some(word);
-    if yes {
-        p.next_token();
-    }
-    yes
 }
 
 fn expect(p: &mut Parser, word: &str) -> Result<(), PgError> {

@@ -16,6 +16,7 @@ use sqlparser::tokenizer::Token;
 use tusk_common::{sqlstate, PgError};
 
 use crate::bind::object_name_parts;
+use crate::parse::{peek_word, take_word as take};
 use crate::utility::Utility;
 
 /// PostgreSQL's table lock modes by their LOCK TABLE spelling, numbered
@@ -41,21 +42,6 @@ fn near(p: &mut Parser) -> PgError {
         Token::EOF => syntax("syntax error at end of input"),
         t => syntax(format!("syntax error at or near \"{t}\"")),
     }
-}
-
-fn peek_word(p: &mut Parser) -> Option<String> {
-    match p.peek_token().token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
-fn take(p: &mut Parser, word: &str) -> bool {
-    let yes = peek_word(p).as_deref() == Some(word);
-    if yes {
-        p.next_token();
-    }
-    yes
 }
 
 /// `LOCK ...` as a utility statement.

@@ -710,6 +710,25 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
     Ok(out)
 }
 
+/// The next token as an upper-cased keyword, when it is an unquoted word:
+/// the token walks of the statements sqlparser cannot read (sequence.rs,
+/// view.rs, lock.rs, vacuum.rs, domain.rs) look ahead with it.
+pub(crate) fn peek_word(p: &mut sqlparser::parser::Parser) -> Option<String> {
+    match p.peek_token().token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+/// Consume the keyword `word` if it comes next.
+pub(crate) fn take_word(p: &mut sqlparser::parser::Parser, word: &str) -> bool {
+    let yes = peek_word(p).as_deref() == Some(word);
+    if yes {
+        p.next_token();
+    }
+    yes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use tusk_common::{sqlstate, PgError};
 pub use tusk_storage::sequence::{SeqParams, SeqTuple};
 
 use crate::bind::object_name_parts;
+use crate::parse::{peek_word, take_word as take};
 use crate::types::{self, Oid};
 
 /// A name as (schema, relation).
@@ -109,21 +110,6 @@ fn near(p: &mut Parser) -> PgError {
         Token::EOF => syntax("syntax error at end of input"),
         t => syntax(format!("syntax error at or near \"{t}\"")),
     }
-}
-
-fn peek_word(p: &mut Parser) -> Option<String> {
-    match p.peek_token().token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
-fn take(p: &mut Parser, word: &str) -> bool {
-    let yes = peek_word(p).as_deref() == Some(word);
-    if yes {
-        p.next_token();
-    }
-    yes
 }
 
 fn expect(p: &mut Parser, word: &str) -> Result<(), PgError> {

@@ -1306,18 +1306,20 @@ impl Utility {
                         )
                         .with_detail("This operation is not supported for views."));
                     }
-                    // PostgreSQL 15's LockTableAclCheck: any one of these.
-                    if let Some(rel) = host.lookup_table(schema.as_deref(), name)? {
-                        use crate::acl::{DELETE, INSERT, SELECT, TRUNCATE, UPDATE};
-                        let any_of = match *mode {
-                            1 => SELECT,
-                            3 => INSERT | UPDATE | DELETE | TRUNCATE,
-                            _ => UPDATE | DELETE | TRUNCATE,
-                        };
-                        crate::acl::check_relation_any(&*host, &rel, any_of)?;
-                    }
-                    host.tables()?
+                    let rel = host
+                        .tables()?
                         .lock_table(schema.as_deref(), name, *mode, *nowait)?;
+                    // PostgreSQL 15's LockTableAclCheck: any one of these.
+                    // Checked on the relation the lock resolved (a lookup
+                    // of its own would take an AccessShareLock more); a
+                    // refusal aborts the transaction, releasing the lock.
+                    use crate::acl::{DELETE, INSERT, SELECT, TRUNCATE, UPDATE};
+                    let any_of = match *mode {
+                        1 => SELECT,
+                        3 => INSERT | UPDATE | DELETE | TRUNCATE,
+                        _ => UPDATE | DELETE | TRUNCATE,
+                    };
+                    crate::acl::check_relation_any(&*host, &rel, any_of)?;
                 }
                 done("LOCK TABLE")
             }

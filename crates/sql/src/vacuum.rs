@@ -17,6 +17,7 @@ use tusk_common::{sqlstate, PgError};
 
 use crate::bind::{ident_name, object_name_parts};
 use crate::catalog::VacuumOptions;
+use crate::parse::peek_word;
 use crate::utility::Utility;
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -31,13 +32,6 @@ fn near(p: &mut Parser) -> PgError {
 }
 
 /// The next token as an unquoted keyword, upper-cased, if it is one.
-fn peek_word(p: &mut Parser) -> Option<String> {
-    match p.peek_token().token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
 /// `VACUUM ...` or `ANALYZE ...` as a utility statement.
 pub(crate) fn bind(sql: &str) -> Result<Utility, PgError> {
     let dialect = PostgreSqlDialect {};

@@ -36,6 +36,7 @@ use crate::bind::{ident_name, not_supported, object_name_parts, Binder};
 use crate::catalog::{self, ColumnDef, Relation, RelationSource};
 use crate::exec::Relations;
 use crate::host::Host;
+use crate::parse::take_word as take;
 use crate::plan::SelectPlan;
 use crate::types::{self, Ty};
 use crate::{Column, Outcome};
@@ -181,21 +182,6 @@ fn near(p: &mut Parser) -> PgError {
         Token::EOF => syntax("syntax error at end of input"),
         t => syntax(format!("syntax error at or near \"{t}\"")),
     }
-}
-
-fn peek_word(p: &mut Parser) -> Option<String> {
-    match p.peek_token().token {
-        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
-        _ => None,
-    }
-}
-
-fn take(p: &mut Parser, word: &str) -> bool {
-    let yes = peek_word(p).as_deref() == Some(word);
-    if yes {
-        p.next_token();
-    }
-    yes
 }
 
 fn expect(p: &mut Parser, word: &str) -> Result<(), PgError> {

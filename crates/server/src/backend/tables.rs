@@ -1775,7 +1775,7 @@ impl tusk_sql::Tables for Session {
         name: &str,
         mode: u8,
         nowait: bool,
-    ) -> Result<(), PgError> {
+    ) -> Result<Relation, PgError> {
         let mode = LockMode::from_u32(mode as u32).ok_or_else(|| {
             PgError::error(
                 sqlstate::INTERNAL_ERROR,
@@ -1795,7 +1795,7 @@ impl tusk_sql::Tables for Session {
                 }
             })?;
         match found {
-            Some(_) => Ok(()),
+            Some(r) => Ok(r),
             None => Err(PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!(

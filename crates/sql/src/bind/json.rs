@@ -391,21 +391,7 @@ impl Binder<'_> {
                 cols[0].0 = alias_name.clone();
             }
         }
-        if let Some(al) = alias {
-            if al.columns.len() > cols.len() {
-                return Err(PgError::error(
-                    sqlstate::INVALID_COLUMN_REFERENCE,
-                    format!(
-                        "table \"{alias_name}\" has {} columns available but {} columns specified",
-                        cols.len(),
-                        al.columns.len()
-                    ),
-                ));
-            }
-            for (c, n) in cols.iter_mut().zip(al.columns.iter()) {
-                c.0 = ident_name(&n.name);
-            }
-        }
+        super::rename_function_columns(alias, &alias_name, &mut cols)?;
         let width = cols.len();
         Ok(Ok((
             Source::SetFunc {
