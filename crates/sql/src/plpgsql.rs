@@ -1451,6 +1451,20 @@ fn substitute_vars(
         };
         let prev = k.checked_sub(1).map(|p| &toks[sig[p]]);
         let next = sig.get(k + 1).map(|&n| &toks[n]);
+        // `$1`: the function's first argument, declared under that name.
+        if let Token::Placeholder(ph) = t {
+            if let Some(r) = lookup(ph, None) {
+                let n = match params.iter().position(|p| *p == r) {
+                    Some(p) => p + 1,
+                    None => {
+                        params.push(r);
+                        params.len()
+                    }
+                };
+                out.push_str(&format!("${n}"));
+                continue;
+            }
+        }
         if let Token::Word(w) = t {
             let name = if w.quote_style.is_some() {
                 w.value.clone()
