@@ -199,6 +199,12 @@ fn find_in_schemas(
 
 /// The input function of reg* type `ty`: a number is taken as the oid
 /// itself, `-` as 0, anything else looked up by name.
+///
+/// Names found are remembered per backend under the catalog generation
+/// and search_path (`Host::plan_generation`: none while this transaction
+/// changed the catalog), so that `WHERE attrelid = 't'::regclass` does
+/// not look `t` up again for every row it filters. Role names are not
+/// kept: roles live outside the catalog generation.
 pub(crate) fn input(host: &mut dyn Host, ty: Oid, text: &str) -> Result<u32, PgError> {
     let s = text.trim();
     if s == "-" {
@@ -210,6 +216,50 @@ pub(crate) fn input(host: &mut dyn Host, ty: Oid, text: &str) -> Result<u32, PgE
             _ => Err(invalid_name()),
         };
     }
+    let key = match host.plan_generation() {
+        Some(g) if ty != types::REGROLE => {
+            let path = host.show("search_path").unwrap_or_default();
+            Some((g, (ty, s.to_string(), path)))
+        }
+        _ => None,
+    };
+    if let Some((g, k)) = &key {
+        let hit = NAME_CACHE.with(|c| {
+            let c = c.borrow();
+            if c.0 == *g {
+                c.1.get(k).copied()
+            } else {
+                None
+            }
+        });
+        if let Some(o) = hit {
+            return Ok(o);
+        }
+    }
+    let oid = lookup(host, ty, s)?;
+    if let Some((g, k)) = key {
+        NAME_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != g {
+                c.1.clear();
+                c.0 = g;
+            }
+            c.1.insert(k, oid);
+        });
+    }
+    Ok(oid)
+}
+
+type NameKey = (Oid, String, String);
+
+thread_local! {
+    /// (catalog generation, (type, name, search_path) -> oid).
+    static NAME_CACHE: std::cell::RefCell<(u64, std::collections::HashMap<NameKey, u32>)> =
+        std::cell::RefCell::new((u64::MAX, std::collections::HashMap::new()));
+}
+
+/// [`input`]'s catalog lookup of a name.
+fn lookup(host: &mut dyn Host, ty: Oid, s: &str) -> Result<u32, PgError> {
     match ty {
         types::REGCLASS => {
             let parts = split_name(s)?;
