@@ -589,6 +589,36 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     ),
     sig("pg_size_pretty", &[INT8], TEXT, Func::Sys(Sys::SizePretty)),
     sig(
+        "pg_relation_size",
+        &[types::REGCLASS],
+        INT8,
+        Func::Sys(Sys::RelationSize),
+    ),
+    sig(
+        "pg_relation_size",
+        &[types::REGCLASS, TEXT],
+        INT8,
+        Func::Sys(Sys::RelationSize),
+    ),
+    sig(
+        "pg_table_size",
+        &[types::REGCLASS],
+        INT8,
+        Func::Sys(Sys::TableSize),
+    ),
+    sig(
+        "pg_indexes_size",
+        &[types::REGCLASS],
+        INT8,
+        Func::Sys(Sys::IndexesSize),
+    ),
+    sig(
+        "pg_total_relation_size",
+        &[types::REGCLASS],
+        INT8,
+        Func::Sys(Sys::TotalRelationSize),
+    ),
+    sig(
         "pg_partition_root",
         &[types::REGCLASS],
         types::REGCLASS,

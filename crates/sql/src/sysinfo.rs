@@ -32,6 +32,14 @@ pub(crate) enum Sys {
     ShobjDescription,
     TablespaceLocation,
     SizePretty,
+    /// pg_relation_size(regclass [, fork]): one fork's files.
+    RelationSize,
+    /// pg_table_size: every fork, plus the TOAST table and its index.
+    TableSize,
+    /// pg_indexes_size: the relation's indexes.
+    IndexesSize,
+    /// pg_total_relation_size: table and indexes.
+    TotalRelationSize,
     /// pg_get_expr(pg_node_tree, relation [, pretty]).
     GetExpr,
     /// pg_get_indexdef(index [, column, pretty]).
@@ -303,6 +311,26 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         // Only the built-in tablespaces exist; PostgreSQL shows both of
         // them with an empty location.
         Sys::TablespaceLocation => Value::Text(String::new()),
+        Sys::RelationSize | Sys::TableSize | Sys::IndexesSize | Sys::TotalRelationSize => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let fork = if args.len() > 1 {
+                text(&a(1))
+            } else {
+                "main".into()
+            };
+            let size = match f {
+                Sys::RelationSize => fork_size(host, oid, &fork)?,
+                Sys::TableSize => table_size(host, oid)?,
+                Sys::IndexesSize => indexes_size(host, oid)?,
+                _ => match (table_size(host, oid)?, indexes_size(host, oid)?) {
+                    (Some(t), Some(i)) => Some(t + i),
+                    _ => None,
+                },
+            };
+            size.map_or(Value::Null, Value::Int8)
+        }
         Sys::SizePretty => match int_arg(&a(0)) {
             Some(n) => Value::Text(size_pretty(n)),
             None => Value::Null,
@@ -751,6 +779,122 @@ pub(crate) fn encoding_name(n: i64) -> Option<&'static str> {
 /// pg_size_pretty(bigint): bytes, then kB, MB, GB, TB, PB, each unit
 /// taken once the value reaches 10240 of the previous one, halves
 /// rounded away from zero as PostgreSQL's half_rounded.
+/// The bytes of one fork of relation `oid` on disk: its file and 1 GB
+/// segments (`base/<db>/<relfilenode>[_fsm|_vm|_init][.N]`, `global/` for
+/// shared catalogs; the backend runs in the data directory). None for
+/// an OID that is no relation, as PostgreSQL answers NULL; 0 for a
+/// relation without storage.
+fn fork_size(host: &mut dyn Host, oid: u32, fork: &str) -> Result<Option<i64>, PgError> {
+    let suffix = match fork {
+        "main" => "",
+        "fsm" => "_fsm",
+        "vm" => "_vm",
+        "init" => "_init",
+        _ => {
+            return Err(PgError::error(
+                tusk_common::sqlstate::INVALID_PARAMETER_VALUE,
+                "invalid fork name",
+            )
+            .with_hint("Valid fork names are \"main\", \"fsm\", \"vm\", and \"init\"."))
+        }
+    };
+    let rows = query(
+        host,
+        "SELECT relfilenode, relisshared, \
+         (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) \
+         FROM pg_catalog.pg_class WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let (Some(node), Some(db)) = (oid_arg(&r[0]), oid_arg(&r[2])) else {
+        return Ok(Some(0));
+    };
+    if node == 0 {
+        return Ok(Some(0));
+    }
+    let base = if r[1] == Value::Bool(true) {
+        format!("global/{node}{suffix}")
+    } else {
+        format!("base/{db}/{node}{suffix}")
+    };
+    let mut total = 0i64;
+    for seg in 0.. {
+        let path = if seg == 0 {
+            base.clone()
+        } else {
+            format!("{base}.{seg}")
+        };
+        match std::fs::metadata(&path) {
+            Ok(m) => total += m.len() as i64,
+            Err(_) => break,
+        }
+    }
+    Ok(Some(total))
+}
+
+/// Every fork of `oid`.
+fn all_forks(host: &mut dyn Host, oid: u32) -> Result<Option<i64>, PgError> {
+    let mut total = None;
+    for fork in ["main", "fsm", "vm", "init"] {
+        if let Some(n) = fork_size(host, oid, fork)? {
+            total = Some(total.unwrap_or(0) + n);
+        }
+    }
+    Ok(total)
+}
+
+/// pg_table_size: the relation's forks, its TOAST table's and that
+/// table's index's.
+fn table_size(host: &mut dyn Host, oid: u32) -> Result<Option<i64>, PgError> {
+    let Some(mut total) = all_forks(host, oid)? else {
+        return Ok(None);
+    };
+    let toast = query(
+        host,
+        "SELECT reltoastrelid FROM pg_catalog.pg_class WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    if let Some(t) = toast
+        .first()
+        .and_then(|r| oid_arg(&r[0]))
+        .filter(|&t| t != 0)
+    {
+        total += all_forks(host, t)?.unwrap_or(0);
+        total += indexes_size(host, t)?.unwrap_or(0);
+    }
+    Ok(Some(total))
+}
+
+/// pg_indexes_size: the forks of every index on `oid`.
+fn indexes_size(host: &mut dyn Host, oid: u32) -> Result<Option<i64>, PgError> {
+    let exists = query(
+        host,
+        "SELECT 1 FROM pg_catalog.pg_class WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    if exists.is_empty() {
+        return Ok(None);
+    }
+    let idx = query(
+        host,
+        "SELECT indexrelid FROM pg_catalog.pg_index WHERE indrelid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let mut total = 0;
+    for r in idx {
+        if let Some(i) = oid_arg(&r[0]) {
+            total += all_forks(host, i)?.unwrap_or(0);
+        }
+    }
+    Ok(Some(total))
+}
+
 pub(crate) fn size_pretty(n: i64) -> String {
     const UNITS: &[&str] = &["kB", "MB", "GB", "TB", "PB"];
     let mut size = n as i128;

@@ -136,3 +136,51 @@ fn views_are_not_updatable_and_other_sessions_temp_tables_are_hidden() {
     );
     assert_eq!(rows, vec![vec![Some("NO".to_string())]]);
 }
+
+/// pg_relation_size and friends read the relation's files: whole pages,
+/// growing with the rows, the total the sum of table and indexes, NULL
+/// for an OID that is no relation and PostgreSQL's error for a bad fork.
+/// (Exact byte counts differ from PostgreSQL's where the page layouts of
+/// an empty B-tree or the free-space map do, so the checks are relations
+/// between the numbers.)
+#[test]
+fn relation_size_functions_read_the_files() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    c.batch_execute("CREATE TABLE sz(a int PRIMARY KEY, b text)")
+        .unwrap();
+    let sizes = |c: &mut postgres::Client| -> (i64, i64, i64, i64) {
+        let r = c
+            .query_one(
+                "SELECT pg_relation_size('sz'), pg_table_size('sz'), \
+                 pg_indexes_size('sz'), pg_total_relation_size('sz')",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2), r.get(3))
+    };
+    let (rel0, _, _, _) = sizes(&mut c);
+    c.batch_execute("INSERT INTO sz SELECT g, repeat('x', 100) FROM generate_series(1, 2000) g")
+        .unwrap();
+    let (rel, table, idx, total) = sizes(&mut c);
+    assert!(rel > rel0, "{rel} after 2000 rows, {rel0} before");
+    assert_eq!(rel % 8192, 0, "whole pages: {rel}");
+    assert!(rel >= 2000 * 100, "{rel} bytes hold 200 kB of rows");
+    assert!(table >= rel && idx >= 8192, "{table} {idx}");
+    assert_eq!(total, table + idx);
+    let main: i64 = c
+        .query_one("SELECT pg_relation_size('sz', 'main')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(main, rel);
+    let none: Option<i64> = c
+        .query_one("SELECT pg_relation_size(12345678::regclass)", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(none, None);
+    let e = crate::util::expect_sqlstate(
+        c.query("SELECT pg_relation_size('sz', 'nope')", &[]),
+        &["22023"],
+    );
+    assert_eq!(e.message(), "invalid fork name");
+}
