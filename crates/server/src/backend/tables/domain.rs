@@ -439,7 +439,7 @@ impl Session {
 
     /// What depends on type `oid` (or its array `array`): columns of
     /// tables and views ("column c of table t"), and domains over it.
-    fn type_dependents(
+    pub(super) fn type_dependents(
         &self,
         oid: u32,
         array: u32,

@@ -37,7 +37,7 @@ use tusk_sql::usertype::reg::{self, EnumLabel, EnumType};
 use tusk_sql::usertype::{Position, TypeCmd, TypeName};
 use tusk_sql::Value;
 use tusk_storage::catalog::{
-    self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_ENUM_OID, PG_NAMESPACE_OID, PG_TYPE_OID,
+    self as cat, PG_CLASS_OID, PG_ENUM_OID, PG_NAMESPACE_OID, PG_TYPE_OID,
 };
 
 use super::{name_of, oid_of};
@@ -544,38 +544,13 @@ impl Session {
             return Ok(());
         }
         // Columns of the types (or their arrays) still in use.
-        let ac = cat::catalog(PG_ATTRIBUTE_OID);
-        let cc = cat::catalog(PG_CLASS_OID);
         for t in &found {
-            let mut users = Vec::new();
-            for (_, r) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
-                let ty = oid_of(&r[ac.col("atttypid")]);
-                if (ty == t.oid || ty == t.array) && r[ac.col("attisdropped")] != Value::Bool(true)
-                {
-                    let rel = oid_of(&r[ac.col("attrelid")]);
-                    let Some((_, class)) = self
-                        .catalog_lookup(cat::PG_CLASS_OID_INDEX, &[Value::Oid(rel)])?
-                        .into_iter()
-                        .next()
-                    else {
-                        continue;
-                    };
-                    // An index's column depends on its table's column,
-                    // not on the type (PostgreSQL names only the latter).
-                    let kind = match class[cc.col("relkind")] {
-                        Value::Char(b'i') => continue,
-                        Value::Char(b'v') => "view",
-                        Value::Char(b'm') => "materialized view",
-                        _ => "table",
-                    };
-                    users.push(format!(
-                        "column {} of {kind} {} depends on type {}",
-                        name_of(&r[ac.col("attname")]),
-                        name_of(&class[cc.col("relname")]),
-                        t.name
-                    ));
-                }
-            }
+            let users: Vec<String> = self
+                .type_dependents(t.oid, t.array)?
+                .0
+                .into_iter()
+                .map(|c| format!("{c} depends on type {}", t.name))
+                .collect();
             if !users.is_empty() {
                 return Err(PgError::error(
                     codes::DEPENDENT_OBJECTS_STILL_EXIST,
