@@ -1708,6 +1708,12 @@ impl<'h> Binder<'h> {
         if let Some(b) = self.json_aggregate(&name, &raw_args)? {
             return Ok(b);
         }
+        if raw_args
+            .iter()
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)))
+        {
+            return self.named_call(None, &name, &raw_args);
+        }
         let mut exprs = Vec::with_capacity(raw_args.len());
         for a in &raw_args {
             match a {
@@ -1717,7 +1723,7 @@ impl<'h> Binder<'h> {
                         "syntax error: * is only allowed in count(*), not in {name}()"
                     )))
                 }
-                _ => return Err(not_supported("named function arguments")),
+                _ => unreachable!("named arguments are bound by named_call"),
             }
         }
         if crate::sequence::takes_regclass(&name) {
@@ -2136,6 +2142,12 @@ impl<'h> Binder<'h> {
             ast::FunctionArguments::List(l) => l.args.iter().collect(),
             ast::FunctionArguments::Subquery(_) => return Err(not_supported("subqueries")),
         };
+        if list
+            .iter()
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)))
+        {
+            return self.named_call(Some(schema), name, &list);
+        }
         let mut args = Vec::new();
         for a in list {
             match a {
@@ -2180,6 +2192,138 @@ impl<'h> Binder<'h> {
                 None => 0,
             },
         )
+    }
+
+    /// A call of a user routine with named arguments (`f(1, c => 2)`,
+    /// `:=` too): positional ones first, each name a parameter after
+    /// them, every parameter left out one with a default, as PostgreSQL's
+    /// named notation. The arguments are put in parameter order (defaults
+    /// bound for the gaps) and the call bound as a positional one.
+    fn named_call(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        raw: &[&ast::FunctionArg],
+    ) -> Result<Bound, PgError> {
+        let mut positional = Vec::new();
+        let mut named: Vec<(String, Bound)> = Vec::new();
+        for a in raw {
+            let (n, arg) = match *a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    if !named.is_empty() {
+                        return Err(syntax("positional argument cannot follow named argument"));
+                    }
+                    positional.push(self.bind_expr(e)?);
+                    continue;
+                }
+                ast::FunctionArg::Named {
+                    name,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => (ident_name(name), e),
+                ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(i),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => (ident_name(i), e),
+                _ => return Err(syntax(format!("syntax error in arguments of {name}()"))),
+            };
+            if named.iter().any(|(m, _)| *m == n) {
+                return Err(syntax(format!("argument name \"{n}\" used more than once")));
+            }
+            let b = self.bind_expr(arg)?;
+            named.push((n, b));
+        }
+        let cands = self.host.lookup_routines(schema, name)?;
+        let fits = |def: &catalog::FuncDef| -> Option<Vec<Option<usize>>> {
+            let n = def.arg_types.len();
+            if positional.len() > n {
+                return None;
+            }
+            // For each parameter: Some(k) = named argument k, None = a
+            // positional one or the default.
+            let mut slot: Vec<Option<usize>> = vec![None; n];
+            for (k, (m, b)) in named.iter().enumerate() {
+                let i = def.arg_names.iter().position(|a| a == m)?;
+                if i < positional.len() {
+                    return None;
+                }
+                if !(b.is_unknown()
+                    || b.ty.oid == def.arg_types[i]
+                    || implicit_ok(b.ty.oid, def.arg_types[i]))
+                {
+                    return None;
+                }
+                slot[i] = Some(k);
+            }
+            let first_default = n - def.defaults.len();
+            for (i, s) in slot.iter().enumerate().skip(positional.len()) {
+                if s.is_none() && i < first_default {
+                    return None;
+                }
+            }
+            Some(slot)
+        };
+        let found: Vec<(std::rc::Rc<catalog::FuncDef>, Vec<Option<usize>>)> = cands
+            .iter()
+            .filter_map(|d| fits(d).map(|s| (d.clone(), s)))
+            .collect();
+        let shown = {
+            let mut parts: Vec<String> = positional
+                .iter()
+                .map(|b| types::sql_name(b.ty.oid))
+                .collect();
+            parts.extend(
+                named
+                    .iter()
+                    .map(|(n, b)| format!("{n} => {}", types::sql_name(b.ty.oid))),
+            );
+            let q = schema.map(|s| format!("{s}.")).unwrap_or_default();
+            format!("{q}{name}({})", parts.join(", "))
+        };
+        let Some((def, slot)) = found.first().cloned() else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {shown} does not exist"),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+        };
+        if found.len() > 1 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42725"),
+                format!("function {shown} is not unique"),
+            )
+            .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."));
+        }
+        let n = def.arg_types.len();
+        let first_default = n - def.defaults.len();
+        let mut named: Vec<Option<Bound>> = named.into_iter().map(|(_, b)| Some(b)).collect();
+        let mut args = positional;
+        let given = args.len();
+        for (i, s) in slot.iter().enumerate().skip(given) {
+            let b = match *s {
+                Some(k) => named[k].take().ok_or_else(|| {
+                    PgError::error(sqlstate::INTERNAL_ERROR, "named argument used twice")
+                })?,
+                None => {
+                    let text = &def.defaults[i - first_default];
+                    let e =
+                        sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                            .try_with_sql(text)
+                            .and_then(|mut p| p.parse_expr())
+                            .map_err(|e| syntax(format!("syntax error in default {text}: {e}")))?;
+                    self.bind_expr(&e)?
+                }
+            };
+            args.push(self.coerce(b, Ty::new(def.arg_types[i]))?);
+        }
+        match self.user_function(schema, name, args, false)? {
+            Ok(b) => Ok(b),
+            Err(_) => Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {shown} does not exist"),
+            )),
+        }
     }
 
     fn user_function(

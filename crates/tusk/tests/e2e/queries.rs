@@ -84,6 +84,11 @@ cy|7
 1|ann|{1,2}|k|1
 2|bob|{}|k|2
 3|cy|{7}|k|3
+CREATE FUNCTION
+1-2-3|1-2-5|7-2-3|1-2-9|0-0-3
+CREATE FUNCTION
+XY|onlydy
+3-2-4
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once
@@ -96,6 +101,11 @@ psql:SCRIPT:33: ERROR:  could not implement recursive UNION
 psql:SCRIPT:34: ERROR:  FOR UPDATE/SHARE in a recursive query is not implemented
 psql:SCRIPT:35: ERROR:  OFFSET in a recursive query is not implemented
 psql:SCRIPT:36: ERROR:  ORDER BY in a recursive query is not implemented
+psql:SCRIPT:42: ERROR:  function nf(integer, a => integer) does not exist
+psql:SCRIPT:43: ERROR:  function nf(c => integer) does not exist
+psql:SCRIPT:44: ERROR:  argument name "a" used more than once
+psql:SCRIPT:45: ERROR:  function nf(d => integer) does not exist
+psql:SCRIPT:46: ERROR:  positional argument cannot follow named argument
 "#;
 
 #[test]

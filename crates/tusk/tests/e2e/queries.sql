@@ -34,3 +34,13 @@ WITH RECURSIVE t(n) AS (VALUES ('01'::varbit) UNION SELECT n || '10'::varbit FRO
 WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x FOR UPDATE) SELECT * FROM x;
 WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x LIMIT 10 OFFSET 1) SELECT * FROM x;
 WITH RECURSIVE x(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM x ORDER BY 1) SELECT * FROM x;
+create function nf(a int, b int default 2, c int default 3) returns text language sql as $$ select a || '-' || b || '-' || c $$;
+select nf(1), nf(1, c => 5), nf(a => 7), nf(c => 9, a => 1), nf(b => 0, a => 0);
+create function nf2(x text, y text default 'dy') returns text language plpgsql as $$ begin return x || y; end $$;
+select nf2(y => 'Y', x => 'X'), nf2(x => 'only');
+select public.nf(a => 3, c => 4);
+select nf(1, a => 2);
+select nf(c => 1);
+select nf(a => 1, a => 2);
+select nf(d => 1);
+select nf(a => 1, 2);
