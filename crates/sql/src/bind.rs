@@ -2205,6 +2205,24 @@ impl<'h> Binder<'h> {
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Bound, PgError> {
+        let (args, shown) = self.named_to_positional(schema, name, raw)?;
+        match self.user_function(schema, name, args, false)? {
+            Ok(b) => Ok(b),
+            Err(_) => Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {shown} does not exist"),
+            )),
+        }
+    }
+
+    /// [`Self::named_call`]'s arguments in parameter order, with the call
+    /// as PostgreSQL shows it in errors (`f(integer, c => integer)`).
+    fn named_to_positional(
+        &mut self,
+        schema: Option<&str>,
+        name: &str,
+        raw: &[&ast::FunctionArg],
+    ) -> Result<(Vec<Bound>, String), PgError> {
         let mut positional = Vec::new();
         let mut named: Vec<(String, Bound)> = Vec::new();
         for a in raw {
@@ -2317,13 +2335,7 @@ impl<'h> Binder<'h> {
             };
             args.push(self.coerce(b, Ty::new(def.arg_types[i]))?);
         }
-        match self.user_function(schema, name, args, false)? {
-            Ok(b) => Ok(b),
-            Err(_) => Err(PgError::error(
-                sqlstate::UNDEFINED_FUNCTION,
-                format!("function {shown} does not exist"),
-            )),
-        }
+        Ok((args, shown))
     }
 
     fn user_function(
@@ -3653,7 +3665,15 @@ impl<'h> Binder<'h> {
             return Err(syntax(format!("syntax error at or near \"{name}\"")));
         }
         let mut bound = Vec::with_capacity(args.args.len());
-        for a in &args.args {
+        let named = args
+            .args
+            .iter()
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)));
+        if named {
+            let raw: Vec<&ast::FunctionArg> = args.args.iter().collect();
+            bound = self.named_to_positional(None, &fname, &raw)?.0;
+        }
+        for a in args.args.iter().filter(|_| !named) {
             match a {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                     bound.push(self.bind_expr(e)?)

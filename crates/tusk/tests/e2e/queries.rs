@@ -89,6 +89,15 @@ CREATE FUNCTION
 CREATE FUNCTION
 XY|onlydy
 3-2-4
+CREATE FUNCTION
+1
+3
+5
+1
+4
+7
+1
+2
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once

@@ -44,3 +44,7 @@ select nf(c => 1);
 select nf(a => 1, a => 2);
 select nf(d => 1);
 select nf(a => 1, 2);
+create function srf_n(n int, step int default 1) returns setof int language sql as $$ select generate_series(1, n, step) $$;
+select * from srf_n(n => 5, step => 2);
+select * from srf_n(step => 3, n => 7) as s(v);
+select x from srf_n(n => 2) x;
