@@ -27,7 +27,7 @@ use tusk_sql::usertype::reg;
 use tusk_sql::usertype::TypeName;
 use tusk_sql::Value;
 use tusk_storage::catalog::{
-    self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_CONSTRAINT_OID, PG_NAMESPACE_OID, PG_TYPE_OID,
+    self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_CONSTRAINT_OID, PG_TYPE_OID,
 };
 use tusk_storage::heaptuple::ItemPointer;
 
@@ -99,25 +99,7 @@ impl Session {
                     .push((name_of(&r[cc.col("conname")]).to_string(), expr));
             }
         }
-        let nc = cat::catalog(PG_NAMESPACE_OID);
-        for d in out.iter_mut() {
-            if let Some((_, r)) = self
-                .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(d.namespace)])?
-                .into_iter()
-                .next()
-            {
-                d.schema = name_of(&r[nc.col("nspname")]).to_string();
-            }
-        }
-        let path = self.search_path()?;
-        out.sort_by_key(|d| {
-            (
-                path.iter()
-                    .position(|&n| n == d.namespace)
-                    .unwrap_or(usize::MAX),
-                d.oid,
-            )
-        });
+        self.name_schemas_in_path_order(&mut out)?;
         Ok(out)
     }
 

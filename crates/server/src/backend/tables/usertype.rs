@@ -156,26 +156,7 @@ impl Session {
         // Label rows of a type whose pg_type row this snapshot does not
         // see cannot happen (one transaction writes both); drop them anyway.
         types.retain(|t| !t.name.is_empty());
-        let nc = cat::catalog(PG_NAMESPACE_OID);
-        for t in types.iter_mut() {
-            if let Some((_, r)) = self
-                .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(t.namespace)])?
-                .into_iter()
-                .next()
-            {
-                t.schema = name_of(&r[nc.col("nspname")]).to_string();
-            }
-        }
-        // search_path order first: an unqualified name is the first match.
-        let path = self.search_path()?;
-        types.sort_by_key(|t| {
-            (
-                path.iter()
-                    .position(|&n| n == t.namespace)
-                    .unwrap_or(usize::MAX),
-                t.oid,
-            )
-        });
+        self.name_schemas_in_path_order(&mut types)?;
         reg::install(types);
         reg::install_domains(self.load_domains(&domain_rows)?);
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
@@ -596,4 +577,66 @@ pub(super) fn array_name(name: &str) -> String {
     }
     s.truncate(end);
     s
+}
+
+/// A registered user type: where it lives and its schema's name.
+pub(super) trait InSchema {
+    fn namespace(&self) -> u32;
+    fn oid(&self) -> u32;
+    fn set_schema(&mut self, schema: String);
+}
+
+impl InSchema for EnumType {
+    fn namespace(&self) -> u32 {
+        self.namespace
+    }
+    fn oid(&self) -> u32 {
+        self.oid
+    }
+    fn set_schema(&mut self, schema: String) {
+        self.schema = schema;
+    }
+}
+
+impl InSchema for reg::DomainType {
+    fn namespace(&self) -> u32 {
+        self.namespace
+    }
+    fn oid(&self) -> u32 {
+        self.oid
+    }
+    fn set_schema(&mut self, schema: String) {
+        self.schema = schema;
+    }
+}
+
+impl Session {
+    /// Each type's schema name, then search_path order (an unqualified
+    /// name is the first match), OID order within a schema: how the enum
+    /// and domain registries are kept. The backend process, loading them.
+    pub(super) fn name_schemas_in_path_order<T: InSchema>(
+        &self,
+        items: &mut [T],
+    ) -> Result<(), PgError> {
+        let nc = cat::catalog(PG_NAMESPACE_OID);
+        for t in items.iter_mut() {
+            if let Some((_, r)) = self
+                .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(t.namespace())])?
+                .into_iter()
+                .next()
+            {
+                t.set_schema(name_of(&r[nc.col("nspname")]).to_string());
+            }
+        }
+        let path = self.search_path()?;
+        items.sort_by_key(|t| {
+            (
+                path.iter()
+                    .position(|&n| n == t.namespace())
+                    .unwrap_or(usize::MAX),
+                t.oid(),
+            )
+        });
+        Ok(())
+    }
 }
