@@ -181,6 +181,8 @@ pub const UNIQUE_VIOLATION: SqlState = SqlState::new("23505");
 pub const SYSTEM_ERROR: SqlState = SqlState::new("58000");
 pub const IO_ERROR: SqlState = SqlState::new("58030");
 pub const DUPLICATE_FILE: SqlState = SqlState::new("58P02");
+pub const WRONG_OBJECT_TYPE: SqlState = SqlState::new("42809");
+pub const EXTERNAL_ROUTINE_EXCEPTION: SqlState = SqlState::new("38000");
 
 #[cfg(test)]
 mod tests {

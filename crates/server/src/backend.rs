@@ -38,6 +38,7 @@ use tusk_wire::{Conn, FieldDesc, FrontendMessage, StartupRequest, Target, TxStat
 
 mod advisory;
 mod auth;
+mod copyfile;
 mod notify;
 mod portal;
 mod rolecmd;
@@ -1937,6 +1938,11 @@ impl Session {
         params: Vec<Value>,
     ) -> Result<String, PgError> {
         crate::pstitle::set_activity("COPY");
+        if let Some(ep) = p.copy_endpoint() {
+            if *ep != tusk_sql::CopyEndpoint::Client {
+                return self.run_copy_server(p, ep.clone(), params);
+            }
+        }
         let send_failed = |e: io::Error| {
             PgError::fatal(
                 sqlstate::CONNECTION_FAILURE,

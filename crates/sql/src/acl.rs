@@ -410,6 +410,22 @@ fn checking_role(host: &dyn Host, roles: Option<&RoleSet>) -> Result<Option<u32>
     Ok(Some(oid))
 }
 
+/// has_privs_of_role for the current role and the role called `name`
+/// (a predefined role such as pg_read_server_files): superusers have
+/// them all; a role that does not exist is held by nobody else.
+pub fn has_privs_of_named_role(host: &dyn Host, name: &str) -> Result<bool, PgError> {
+    if checking_role(host, None)?.is_none() {
+        return Ok(true);
+    }
+    let roles = host.acl_roles()?;
+    let Some(me) = checking_role(host, Some(&roles))? else {
+        return Ok(true);
+    };
+    Ok(roles
+        .by_name(name)
+        .is_some_and(|r| roles.has_privs_of(me, r.oid)))
+}
+
 /// The kind of relation for error messages ("table", "view", ...).
 pub fn relkind_word(rel: &Relation) -> &'static str {
     match (rel.source, rel.relkind) {

@@ -21,8 +21,13 @@
 //! [`CopyIn::finish`] at CopyDone. Errors name their place as PostgreSQL's
 //! do (CONTEXT `COPY t, line 3, column a: "x"`).
 //!
-//! COPY to or from a server file or program is refused (0A000): tusk
-//! offers only the client's side (FROM STDIN / TO STDOUT, psql's \copy).
+//! COPY to or from a server file or program (`FROM '/path'`, `TO PROGRAM
+//! 'cmd'`) moves the same lines through the same [`CopyIn`] and
+//! [`CopyToPlan::format_row`]; only the other end differs, so the plan
+//! carries a [`CopyEndpoint`] and the backend opens the file or starts the
+//! program (`sh -c`) in place of the COPY sub-protocol. As in PostgreSQL,
+//! that needs superuser or the privileges of pg_read_server_files,
+//! pg_write_server_files or pg_execute_server_program, checked at bind.
 //!
 //! Called only by the backend running the statement.
 
@@ -67,9 +72,23 @@ pub(crate) struct Options {
     force_null: Vec<String>,
 }
 
-/// COPY t [(cols)] FROM STDIN.
+/// Where a COPY's data comes from or goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyEndpoint {
+    /// STDIN / STDOUT: the client, over the COPY sub-protocol.
+    Client,
+    /// A file the server process reads or writes: an absolute path, or
+    /// for COPY FROM one relative to the data directory.
+    File(String),
+    /// A shell command whose standard output (COPY FROM) or input (COPY
+    /// TO) carries the data.
+    Program(String),
+}
+
+/// COPY t [(cols)] FROM STDIN | 'file' | PROGRAM 'cmd'.
 #[derive(Debug, Clone)]
 pub(crate) struct CopyFromPlan {
+    pub(crate) endpoint: CopyEndpoint,
     rel: Relation,
     /// Table column of each field of a line, in order.
     targets: Vec<usize>,
@@ -82,9 +101,10 @@ pub(crate) struct CopyFromPlan {
     force_null: Vec<bool>,
 }
 
-/// COPY t|(query) TO STDOUT.
+/// COPY t|(query) TO STDOUT | 'file' | PROGRAM 'cmd'.
 #[derive(Debug, Clone)]
 pub(crate) struct CopyToPlan {
+    pub(crate) endpoint: CopyEndpoint,
     pub plan: SelectPlan,
     names: Vec<String>,
     opts: Options,
@@ -108,6 +128,13 @@ pub enum CopyDirection {
 }
 
 impl CopyPlan {
+    pub(crate) fn endpoint(&self) -> &CopyEndpoint {
+        match self {
+            CopyPlan::From(f) => &f.endpoint,
+            CopyPlan::To(t) => &t.endpoint,
+        }
+    }
+
     pub(crate) fn direction(&self) -> CopyDirection {
         match self {
             CopyPlan::From(f) => CopyDirection::In {
@@ -167,20 +194,22 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
         Some(_) => false,
         None => return Err(syntax(near(&mut p))),
     };
-    match p.next_token().token {
-        Token::Word(w) if w.keyword == Keyword::STDIN && !to => {}
-        Token::Word(w) if w.keyword == Keyword::STDOUT && to => {}
+    // PostgreSQL's grammar takes STDIN and STDOUT alike in either
+    // direction (copy_file_name).
+    let endpoint = match p.next_token().token {
         Token::Word(w) if w.keyword == Keyword::STDIN || w.keyword == Keyword::STDOUT => {
-            return Err(syntax(format!("syntax error at or near \"{}\"", w.value)));
+            CopyEndpoint::Client
         }
-        _ => {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "COPY to or from a file or program is not supported",
-            )
-            .with_hint("Use COPY ... FROM STDIN or TO STDOUT, or psql's \\copy."))
-        }
-    }
+        Token::SingleQuotedString(f) | Token::EscapedStringLiteral(f) => CopyEndpoint::File(f),
+        Token::Word(w) if w.value.eq_ignore_ascii_case("program") => match p.next_token().token {
+            Token::SingleQuotedString(c) | Token::EscapedStringLiteral(c) => {
+                CopyEndpoint::Program(c)
+            }
+            t => return Err(syntax(format!("syntax error at or near \"{t}\""))),
+        },
+        t => return Err(syntax(format!("syntax error at or near \"{t}\""))),
+    };
+    check_server_side(host, &endpoint, to)?;
     let raw = parse_options(&mut p)?;
     if p.peek_token().token != Token::EOF {
         return Err(syntax(near(&mut p)));
@@ -197,7 +226,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
             }
             let mut b = Binder::new(host, Vec::new());
             let (plan, cols) = b.bind_query(&q)?;
-            to_plan(plan, cols, opts)
+            to_plan(plan, cols, opts, endpoint)
         }
         (Source::Table(name, cols), to) => {
             let parts = object_name_parts(&name)?;
@@ -247,7 +276,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                     .map_err(perr)?;
                 let mut b = Binder::new(host, Vec::new());
                 let (plan, cols) = b.bind_query(&q)?;
-                to_plan(plan, cols, opts)
+                to_plan(plan, cols, opts, endpoint)
             } else {
                 let mut b = Binder::new(host, Vec::new());
                 let mut defaults = Vec::with_capacity(rel.columns.len());
@@ -272,6 +301,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                 let not_null = field_flags(&opts.force_not_null)?;
                 let force_null = field_flags(&opts.force_null)?;
                 Ok(CopyPlan::From(Box::new(CopyFromPlan {
+                    endpoint,
                     rel,
                     targets,
                     defaults,
@@ -282,6 +312,30 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
             }
         }
     }
+}
+
+/// DoCopy's check: a server file or program needs superuser or the
+/// privileges of the predefined role for that kind of access.
+fn check_server_side(host: &dyn Host, endpoint: &CopyEndpoint, to: bool) -> Result<(), PgError> {
+    let (role, what) = match (endpoint, to) {
+        (CopyEndpoint::Client, _) => return Ok(()),
+        (CopyEndpoint::Program(_), _) => (
+            "pg_execute_server_program",
+            "COPY to or from an external program",
+        ),
+        (CopyEndpoint::File(_), false) => ("pg_read_server_files", "COPY from a file"),
+        (CopyEndpoint::File(_), true) => ("pg_write_server_files", "COPY to a file"),
+    };
+    if crate::acl::has_privs_of_named_role(host, role)? {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!("must be superuser or have privileges of the {role} role to {what}"),
+    )
+    .with_hint(
+        "Anyone can COPY to stdout or from stdin. psql's \\copy command also works for anyone.",
+    ))
 }
 
 fn near(p: &mut Parser) -> String {
@@ -295,7 +349,20 @@ fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn to_plan(plan: SelectPlan, cols: Vec<Column>, opts: Options) -> Result<CopyPlan, PgError> {
+fn to_plan(
+    plan: SelectPlan,
+    cols: Vec<Column>,
+    opts: Options,
+    endpoint: CopyEndpoint,
+) -> Result<CopyPlan, PgError> {
+    if let CopyEndpoint::File(f) = &endpoint {
+        if !f.starts_with('/') {
+            return Err(PgError::error(
+                sqlstate::INVALID_NAME,
+                "relative path not allowed for COPY to file",
+            ));
+        }
+    }
     let names: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
     let mut force_quote = vec![opts.force_quote_all; names.len()];
     for n in &opts.force_quote {
@@ -310,6 +377,7 @@ fn to_plan(plan: SelectPlan, cols: Vec<Column>, opts: Options) -> Result<CopyPla
         }
     }
     Ok(CopyPlan::To(Box::new(CopyToPlan {
+        endpoint,
         plan,
         names,
         opts,
@@ -926,17 +994,21 @@ impl<'p> CopyIn<'p> {
             .with_context(self.line_context(text)));
         }
         // An empty line is one empty field (or NULL), as in PostgreSQL.
-        if fields.len() < n {
-            let col = &self.plan.rel.columns[self.plan.targets[fields.len()]];
-            return Err(PgError::error(
-                BAD_COPY_FILE_FORMAT,
-                format!("missing data for column \"{}\"", col.name),
-            )
-            .with_context(self.line_context(text)));
-        }
+        // Fields convert in order, so a bad first field is reported before
+        // a missing last one, as PostgreSQL's NextCopyFrom does.
+        let have = fields.len();
+        let mut fields = fields.into_iter();
         let mut supplied: Vec<Option<Value>> = vec![None; self.plan.rel.columns.len()];
-        for (k, ((f, quoted), &t)) in fields.into_iter().zip(&self.plan.targets).enumerate() {
+        for (k, &t) in self.plan.targets.iter().enumerate() {
             let col = &self.plan.rel.columns[t];
+            let Some((f, quoted)) = fields.next() else {
+                debug_assert!(k >= have);
+                return Err(PgError::error(
+                    BAD_COPY_FILE_FORMAT,
+                    format!("missing data for column \"{}\"", col.name),
+                )
+                .with_context(self.line_context(text)));
+            };
             let is_null = match &f {
                 None => !self.plan.not_null[k],
                 Some(s) => self.plan.force_null[k] && quoted && *s == self.plan.opts.null,

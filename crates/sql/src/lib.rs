@@ -118,7 +118,7 @@ use tusk_common::sqlstate;
 use tusk_common::PgError;
 
 pub use catalog::{FuncDef, Routines, Tables};
-pub use copy::{CopyDirection, CopyIn};
+pub use copy::{CopyDirection, CopyEndpoint, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{
     ActivityRow, AdvisoryFn, AdvisoryKey, AdvisoryOp, Host, Maintenance, SessionIdentity,
@@ -265,7 +265,15 @@ impl Prepared {
         }
     }
 
-    /// For a COPY FROM STDIN: the state that takes its data.
+    /// For a COPY: the client (STDIN/STDOUT), a server file or a program.
+    pub fn copy_endpoint(&self) -> Option<&CopyEndpoint> {
+        match &self.plan {
+            Plan::Copy(c) => Some(c.endpoint()),
+            _ => None,
+        }
+    }
+
+    /// For a COPY FROM: the state that takes its data.
     pub fn copy_in(&self) -> Option<CopyIn<'_>> {
         match &self.plan {
             Plan::Copy(copy::CopyPlan::From(f)) => Some(CopyIn::new(f)),

@@ -246,7 +246,7 @@ impl<S: Smgr> Smgr for SharedSmgr<S> {
 /// `%m`: the C library's text for the error, without Rust's
 /// " (os error N)" suffix, since that is what PostgreSQL prints and what
 /// operators grep for.
-fn m(e: &io::Error) -> String {
+pub fn strerror(e: &io::Error) -> String {
     let s = e.to_string();
     match s.rfind(" (os error ") {
         Some(i) => s[..i].to_string(),
@@ -255,7 +255,7 @@ fn m(e: &io::Error) -> String {
 }
 
 /// PostgreSQL's errcode_for_file_access.
-fn file_access_code(e: &io::Error) -> tusk_common::SqlState {
+pub fn file_access_code(e: &io::Error) -> tusk_common::SqlState {
     match e.raw_os_error() {
         Some(libc::ENOENT) => UNDEFINED_FILE,
         Some(libc::EEXIST) => DUPLICATE_FILE,
@@ -333,7 +333,7 @@ impl Md {
                     };
                     io_err(
                         &e,
-                        format!("could not open file \"{rp}\": {}", m(&e)),
+                        format!("could not open file \"{rp}\": {}", strerror(&e)),
                         format!("open(\"{rp}\", {flags})"),
                     )
                 })?;
@@ -378,7 +378,7 @@ impl Md {
                 let rp = segment_path(rel, fork, segno);
                 Err(io_err(
                     &e,
-                    format!("could not seek to end of file \"{rp}\": {}", m(&e)),
+                    format!("could not seek to end of file \"{rp}\": {}", strerror(&e)),
                     format!("fstat(\"{rp}\")"),
                 ))
             }
@@ -401,7 +401,7 @@ impl Smgr for Md {
                     format!(
                         "could not create directory \"{}\": {}",
                         dir.strip_prefix(&self.root).unwrap_or(dir).display(),
-                        m(&e)
+                        strerror(&e)
                     ),
                     format!(
                         "mkdir(\"{}\", 0700)",
@@ -425,14 +425,14 @@ impl Smgr for Md {
                 .map_err(|e| {
                     io_err(
                         &e,
-                        format!("could not open file \"{rp}\": {}", m(&e)),
+                        format!("could not open file \"{rp}\": {}", strerror(&e)),
                         format!("open(\"{rp}\", O_RDWR)"),
                     )
                 })?,
             Err(e) => {
                 return Err(io_err(
                     &e,
-                    format!("could not create file \"{rp}\": {}", m(&e)),
+                    format!("could not create file \"{rp}\": {}", strerror(&e)),
                     format!("open(\"{rp}\", O_RDWR | O_CREAT | O_EXCL, 0600)"),
                 ))
             }
@@ -458,7 +458,7 @@ impl Smgr for Md {
                 Err(e) => {
                     return Err(io_err(
                         &e,
-                        format!("could not remove file \"{rp}\": {}", m(&e)),
+                        format!("could not remove file \"{rp}\": {}", strerror(&e)),
                         format!("unlink(\"{rp}\")"),
                     ))
                 }
@@ -496,7 +496,7 @@ impl Smgr for Md {
             .with_hint("Check free disk space.")),
             Err(e) => Err(io_err(
                 &e,
-                format!("could not extend file \"{rp}\": {}", m(&e)),
+                format!("could not extend file \"{rp}\": {}", strerror(&e)),
                 format!("pwrite(\"{rp}\", {BLCKSZ}, {off})"),
             )
             .with_hint("Check free disk space.")),
@@ -522,7 +522,10 @@ impl Smgr for Md {
                 Err(e) => {
                     return Err(io_err(
                         &e,
-                        format!("could not read block {blkno} in file \"{rp}\": {}", m(&e)),
+                        format!(
+                            "could not read block {blkno} in file \"{rp}\": {}",
+                            strerror(&e)
+                        ),
                         format!("pread(\"{rp}\", {}, {})", BLCKSZ - done, off + done as u64),
                     ));
                 }
@@ -556,7 +559,7 @@ impl Smgr for Md {
             .with_hint("Check free disk space.")),
             Err(e) => Err(io_err(
                 &e,
-                format!("could not write block {blkno} in file \"{rp}\": {}", m(&e)),
+                format!("could not write block {blkno} in file \"{rp}\": {}", strerror(&e)),
                 format!("pwrite(\"{rp}\", {BLCKSZ}, {off})"),
             )),
         }
@@ -624,7 +627,7 @@ impl Smgr for Md {
                     &e,
                     format!(
                         "could not truncate file \"{rp}\" to {nblocks} blocks: {}",
-                        m(&e)
+                        strerror(&e)
                     ),
                     format!("ftruncate(\"{rp}\", {})", keep * BLCKSZ as u64),
                 )
@@ -640,7 +643,7 @@ impl Smgr for Md {
                 let rp = segment_path(rel, fork, segno);
                 return Err(io_err(
                     &e,
-                    format!("could not fsync file \"{rp}\": {}", m(&e)),
+                    format!("could not fsync file \"{rp}\": {}", strerror(&e)),
                     format!("fsync(\"{rp}\")"),
                 )
                 .with_severity(Severity::Panic));
@@ -874,7 +877,7 @@ impl<S: Smgr> FaultSmgr<S> {
                 format!(
                     "could not write block {blkno} in file \"{}\": {}",
                     relpath(rel, fork),
-                    m(&e)
+                    strerror(&e)
                 ),
                 format!(
                     "pwrite (block {blkno} of \"{}\"), failed on purpose by FaultSmgr",
@@ -1019,7 +1022,11 @@ impl<S: Smgr> Smgr for FaultSmgr<S> {
             let e = io::Error::from_raw_os_error(libc::EIO);
             return Err(io_err(
                 &e,
-                format!("could not fsync file \"{}\": {}", relpath(rel, fork), m(&e)),
+                format!(
+                    "could not fsync file \"{}\": {}",
+                    relpath(rel, fork),
+                    strerror(&e)
+                ),
                 format!(
                     "fsync(\"{}\"), failed on purpose by FaultSmgr",
                     relpath(rel, fork)
