@@ -130,6 +130,7 @@ pub const INVALID_TIME_ZONE_DISPLACEMENT_VALUE: SqlState = SqlState::new("22009"
 pub const NULL_VALUE_NOT_ALLOWED: SqlState = SqlState::new("22004");
 pub const INVALID_NAME: SqlState = SqlState::new("42602");
 pub const CHARACTER_NOT_IN_REPERTOIRE: SqlState = SqlState::new("22021");
+pub const UNTRANSLATABLE_CHARACTER: SqlState = SqlState::new("22P05");
 pub const UNDEFINED_FILE: SqlState = SqlState::new("58P01");
 pub const SUBSTRING_ERROR: SqlState = SqlState::new("22011");
 pub const INVALID_ESCAPE_CHARACTER: SqlState = SqlState::new("22019");

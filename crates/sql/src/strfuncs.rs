@@ -2,7 +2,8 @@
 //! left/right, starts_with, chr/ascii, initcap, replace, the trims,
 //! to_hex, PostgreSQL 15's positional regexp functions (regexp_count,
 //! regexp_instr, regexp_substr, regexp_replace with start and N), and
-//! pg_size_bytes / pg_size_pretty(numeric).
+//! pg_size_bytes / pg_size_pretty(numeric), encode/decode and
+//! convert_to/convert_from.
 //!
 //! Why a table of its own: as mathfuncs.rs, the signatures are data the
 //! binder resolves overloads from, chained after func.rs's; the regular
@@ -52,6 +53,14 @@ pub(crate) enum StrFn {
     ConcatWs,
     /// overlay(s PLACING r FROM p [FOR n]) of text or bytea.
     Overlay,
+    /// encode(bytea, 'hex' | 'base64' | 'escape') -> text.
+    Encode,
+    /// decode(text, 'hex' | 'base64' | 'escape') -> bytea.
+    Decode,
+    /// convert_to(text, encoding) -> bytea.
+    ConvertTo,
+    /// convert_from(bytea, encoding) -> text.
+    ConvertFrom,
 }
 
 use StrFn as S;
@@ -181,6 +190,10 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     s("sha256", &[BYTEA], BYTEA, S::Sha256),
     s("sha384", &[BYTEA], BYTEA, S::Sha384),
     s("sha512", &[BYTEA], BYTEA, S::Sha512),
+    s("encode", &[BYTEA, TEXT], TEXT, S::Encode),
+    s("decode", &[TEXT, TEXT], BYTEA, S::Decode),
+    s("convert_to", &[TEXT, TEXT], BYTEA, S::ConvertTo),
+    s("convert_from", &[BYTEA, TEXT], TEXT, S::ConvertFrom),
 ];
 
 /// All are STRICT but concat_ws, which skips NULL values.
@@ -577,6 +590,209 @@ fn overlay<T: Clone>(s: &[T], r: &[T], p: i64, n: i64) -> Result<Vec<T>, PgError
     Ok(out)
 }
 
+/// The character encodings convert_to/convert_from know: the server's
+/// own (UTF8; SQL_ASCII passes bytes as they are) and LATIN1.
+enum Enc {
+    Utf8,
+    Latin1,
+}
+
+/// PostgreSQL's encoding-name lookup: case and punctuation do not matter
+/// (`utf-8`, `UTF8`, `Unicode`).
+fn encoding(name: &str, which: &str) -> Result<Enc, PgError> {
+    let key: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match key.as_str() {
+        "utf8" | "unicode" | "sqlascii" => Ok(Enc::Utf8),
+        "latin1" | "iso88591" => Ok(Enc::Latin1),
+        _ => Err(bad_encoding_arg(format!(
+            "invalid {which} encoding name \"{name}\""
+        ))),
+    }
+}
+
+fn bad_encoding_arg(msg: String) -> PgError {
+    PgError::error(sqlstate::INVALID_PARAMETER_VALUE, msg)
+}
+
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// encode(): PostgreSQL's binary-to-text encodings (encode.c's formats:
+/// base64 wraps its lines at 76 characters; escape writes NUL, backslash
+/// and bytes with the high bit set as octal escapes).
+fn encode(b: &[u8], how: &str) -> Result<String, PgError> {
+    let mut out = String::with_capacity(b.len() * 2);
+    match how.to_ascii_lowercase().as_str() {
+        "hex" => {
+            for x in b {
+                out.push_str(&format!("{x:02x}"));
+            }
+        }
+        "base64" => {
+            // A newline after each group that fills a line to 76, even
+            // the last, as encode.c writes it.
+            let mut line = 0;
+            for chunk in b.chunks(3) {
+                let n = (chunk[0] as u32) << 16
+                    | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+                    | *chunk.get(2).unwrap_or(&0) as u32;
+                for k in 0..4 {
+                    if k <= chunk.len() {
+                        out.push(BASE64[(n >> (18 - 6 * k) & 63) as usize] as char);
+                    } else {
+                        out.push('=');
+                    }
+                }
+                line += 4;
+                if line >= 76 && chunk.len() == 3 {
+                    out.push('\n');
+                    line = 0;
+                }
+            }
+        }
+        "escape" => {
+            for &x in b {
+                match x {
+                    b'\\' => out.push_str("\\\\"),
+                    0 | 0x80..=0xff => out.push_str(&format!("\\{x:03o}")),
+                    _ => out.push(x as char),
+                }
+            }
+        }
+        _ => {
+            return Err(bad_encoding_arg(format!(
+                "unrecognized encoding: \"{how}\""
+            )))
+        }
+    }
+    check_text_len(out.len())?;
+    Ok(out)
+}
+
+/// decode(): the inverse of [`encode`], with encode.c's errors (hex and
+/// base64 skip whitespace between groups).
+fn decode(s: &str, how: &str) -> Result<Vec<u8>, PgError> {
+    let src = s.as_bytes();
+    let mut out = Vec::with_capacity(src.len());
+    match how.to_ascii_lowercase().as_str() {
+        "hex" => {
+            let digit = |i: usize| -> Result<u8, PgError> {
+                let c = src[i];
+                (c as char).to_digit(16).map(|d| d as u8).ok_or_else(|| {
+                    let ch = s[i..].chars().next().unwrap_or('?');
+                    bad_encoding_arg(format!("invalid hexadecimal digit: \"{ch}\""))
+                })
+            };
+            let mut i = 0;
+            while i < src.len() {
+                if matches!(src[i], b' ' | b'\n' | b'\t' | b'\r') {
+                    i += 1;
+                    continue;
+                }
+                let hi = digit(i)?;
+                if i + 1 >= src.len() {
+                    return Err(bad_encoding_arg(
+                        "invalid hexadecimal data: odd number of digits".into(),
+                    ));
+                }
+                out.push(hi << 4 | digit(i + 1)?);
+                i += 2;
+            }
+        }
+        "base64" => {
+            // encode.c's state machine: `=` at the third or fourth place
+            // of a group ends the data (1 or 2 bytes in that group); the
+            // end stays set for any group after it.
+            let end_err = || {
+                bad_encoding_arg("invalid base64 end sequence".into()).with_hint(
+                    "Input data is missing padding, is truncated, or is otherwise corrupted.",
+                )
+            };
+            let (mut buf, mut pos, mut end) = (0u32, 0, 0);
+            for (i, &c) in src.iter().enumerate() {
+                if matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+                    continue;
+                }
+                let v = if c == b'=' {
+                    if end == 0 {
+                        end = match pos {
+                            2 => 1,
+                            3 => 2,
+                            _ => {
+                                return Err(bad_encoding_arg(
+                                    "unexpected \"=\" while decoding base64 sequence".into(),
+                                ))
+                            }
+                        };
+                    }
+                    0
+                } else {
+                    match BASE64.iter().position(|&x| x == c) {
+                        Some(p) => p as u32,
+                        None => {
+                            let ch = s[i..].chars().next().unwrap_or('?');
+                            return Err(bad_encoding_arg(format!(
+                                "invalid symbol \"{ch}\" found while decoding base64 sequence"
+                            )));
+                        }
+                    }
+                };
+                buf = buf << 6 | v;
+                pos += 1;
+                if pos == 4 {
+                    out.push((buf >> 16) as u8);
+                    if end == 0 || end > 1 {
+                        out.push((buf >> 8) as u8);
+                    }
+                    if end == 0 || end > 2 {
+                        out.push(buf as u8);
+                    }
+                    buf = 0;
+                    pos = 0;
+                }
+            }
+            if pos != 0 {
+                return Err(end_err());
+            }
+        }
+        "escape" => {
+            let mut i = 0;
+            while i < src.len() {
+                if src[i] != b'\\' {
+                    out.push(src[i]);
+                    i += 1;
+                } else if src.get(i + 1) == Some(&b'\\') {
+                    out.push(b'\\');
+                    i += 2;
+                } else if i + 3 < src.len()
+                    && (b'0'..=b'3').contains(&src[i + 1])
+                    && (b'0'..=b'7').contains(&src[i + 2])
+                    && (b'0'..=b'7').contains(&src[i + 3])
+                {
+                    out.push(
+                        (src[i + 1] - b'0') << 6 | (src[i + 2] - b'0') << 3 | (src[i + 3] - b'0'),
+                    );
+                    i += 4;
+                } else {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_TEXT_REPRESENTATION,
+                        "invalid input syntax for type bytea",
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(bad_encoding_arg(format!(
+                "unrecognized encoding: \"{how}\""
+            )))
+        }
+    }
+    Ok(out)
+}
+
 /// md5 (as hex text) and the SHA-2 digests (as bytea).
 fn digest(f: StrFn, data: &[u8]) -> Value {
     use md5::Digest;
@@ -702,6 +918,62 @@ pub(crate) fn call(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
                 _ => t(0).into_bytes(),
             };
             return Ok(digest(f, &data));
+        }
+        S::Encode => {
+            let Some(Value::Bytea(b)) = args.first() else {
+                return Ok(Value::Null);
+            };
+            encode(b, &t(1))?
+        }
+        S::Decode => return Ok(Value::Bytea(decode(&t(0), &t(1))?)),
+        S::ConvertTo => {
+            let text = t(0);
+            return Ok(Value::Bytea(match encoding(&t(1), "destination")? {
+                Enc::Utf8 => text.into_bytes(),
+                Enc::Latin1 => {
+                    let mut out = Vec::with_capacity(text.len());
+                    for c in text.chars() {
+                        if (c as u32) > 0xff {
+                            let mut b = [0u8; 4];
+                            let hex: Vec<String> = c
+                                .encode_utf8(&mut b)
+                                .bytes()
+                                .map(|x| format!("0x{x:02x}"))
+                                .collect();
+                            return Err(PgError::error(
+                                sqlstate::UNTRANSLATABLE_CHARACTER,
+                                format!("character with byte sequence {} in encoding \"UTF8\" has no equivalent in encoding \"LATIN1\"", hex.join(" ")),
+                            ));
+                        }
+                        out.push(c as u8);
+                    }
+                    out
+                }
+            }));
+        }
+        S::ConvertFrom => {
+            let Some(Value::Bytea(b)) = args.first() else {
+                return Ok(Value::Null);
+            };
+            match encoding(&t(1), "source")? {
+                Enc::Latin1 => b.iter().map(|&x| x as char).collect(),
+                Enc::Utf8 => match std::str::from_utf8(b) {
+                    Ok(s) => s.to_string(),
+                    Err(e) => {
+                        let bad = &b[e.valid_up_to()..];
+                        let n = e.error_len().unwrap_or(bad.len()).min(bad.len());
+                        let hex: Vec<String> =
+                            bad[..n].iter().map(|x| format!("0x{x:02x}")).collect();
+                        return Err(PgError::error(
+                            sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
+                            format!(
+                                "invalid byte sequence for encoding \"UTF8\": {}",
+                                hex.join(" ")
+                            ),
+                        ));
+                    }
+                },
+            }
         }
         S::SizePretty => match args.first() {
             Some(Value::Numeric(n)) => size_pretty(n)?,

@@ -3,7 +3,8 @@
 //! float8 math, degree and hyperbolic functions; mod, div, gcd, lcm,
 //! factorial, scale, width_bucket; split_part, pads, trims, translate,
 //! the positional regexp functions; md5, sha2, concat_ws; pg_size_bytes /
-//! pg_size_pretty; and
+//! pg_size_pretty; encode/decode (hex, base64, escape), convert_to/
+//! convert_from; and
 //! their errors with PostgreSQL's messages. One script run by psql 15
 //! against PostgreSQL 15 and against tusk prints the same rows and errors.
 //!
@@ -43,6 +44,18 @@ axabc
 0111011
 hÜllo wörld
 
+ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+\000\377\\A
+eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4
+
+AQ==|AQI=|
+q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6ur
+q6ur
+\x616263|\x6162|\x61|\x61
+\x6161
+\x615c6201ff
+41
+é|é|\xe9
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:20: ERROR:  cannot take logarithm of zero
@@ -70,6 +83,21 @@ psql:SCRIPT:39: ERROR:  invalid size: "kb"
 psql:SCRIPT:40: ERROR:  bigint out of range
 psql:SCRIPT:45: ERROR:  negative substring length not allowed
 psql:SCRIPT:47: ERROR:  integer out of range
+psql:SCRIPT:58: ERROR:  invalid base64 end sequence
+HINT:  Input data is missing padding, is truncated, or is otherwise corrupted.
+psql:SCRIPT:59: ERROR:  invalid base64 end sequence
+HINT:  Input data is missing padding, is truncated, or is otherwise corrupted.
+psql:SCRIPT:60: ERROR:  invalid symbol "*" found while decoding base64 sequence
+psql:SCRIPT:62: ERROR:  invalid hexadecimal digit: " "
+psql:SCRIPT:63: ERROR:  invalid hexadecimal data: odd number of digits
+psql:SCRIPT:64: ERROR:  invalid hexadecimal digit: "z"
+psql:SCRIPT:66: ERROR:  invalid input syntax for type bytea
+psql:SCRIPT:67: ERROR:  unrecognized encoding: "foo"
+psql:SCRIPT:68: ERROR:  invalid hexadecimal digit: "x"
+psql:SCRIPT:71: ERROR:  invalid byte sequence for encoding "UTF8": 0xe9
+psql:SCRIPT:72: ERROR:  character with byte sequence 0xe2 0x82 0xac in encoding "UTF8" has no equivalent in encoding "LATIN1"
+psql:SCRIPT:73: ERROR:  invalid destination encoding name "nope"
+psql:SCRIPT:74: ERROR:  invalid source encoding name "nope"
 "#;
 
 #[test]
