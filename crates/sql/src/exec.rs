@@ -1351,6 +1351,116 @@ impl Node for RowsNode {
     }
 }
 
+/// Below this many rows a subquery's prefetched relation is scanned
+/// whole; above, an equality qual looks its rows up in a hash table.
+const ROWS_HASH_MIN: usize = 256;
+
+thread_local! {
+    /// Hash tables over prefetched relations (`Source::Rows`), per rows
+    /// and column: built on the first correlated run that can use one and
+    /// kept while the rows live (the Weak tells; a live Weak also keeps
+    /// the address from being reused).
+    #[allow(clippy::type_complexity)]
+    static ROWS_HASH: std::cell::RefCell<
+        std::collections::HashMap<
+            (usize, usize),
+            (std::rc::Weak<Vec<Row>>, std::rc::Rc<std::collections::HashMap<u64, Vec<u32>>>),
+        >,
+    > = Default::default();
+}
+
+/// The scan of a subquery's prefetched rows under its WHERE clause. A
+/// correlated subquery runs once per outer row over the same rows, and
+/// its outer references are constants by then (`SubLink::bind_outer`):
+/// with a `col = value` conjunct only that value's hash bucket is read,
+/// as PostgreSQL's index scan or Memoize would, instead of every row each
+/// time. The WHERE clause is still applied to every row returned.
+fn rows_node(
+    rows: &std::rc::Rc<Vec<Row>>,
+    filter: Option<&Expr>,
+    cx: &mut Ctx<'_>,
+) -> Result<Box<dyn Node>, PgError> {
+    let whole = || {
+        Box::new(RowsNode {
+            rows: rows.clone(),
+            pos: 0,
+        }) as Box<dyn Node>
+    };
+    if rows.len() < ROWS_HASH_MIN {
+        return Ok(whole());
+    }
+    let quals = crate::index::scan_quals(filter, cx)?;
+    // Only types whose hash_key equality is their `=` (not text: bpchar's
+    // `=` ignores trailing blanks; not interval: '1 day' = '24 hours').
+    let Some(q) = quals.iter().find(|q| {
+        q.op == crate::index::QualOp::Eq
+            && matches!(
+                q.value,
+                Value::Int2(_)
+                    | Value::Int4(_)
+                    | Value::Int8(_)
+                    | Value::Oid(_)
+                    | Value::Name(_)
+                    | Value::Date(_)
+                    | Value::Timestamp(_)
+                    | Value::TimestampTz(_)
+                    | Value::Bool(_)
+            )
+    }) else {
+        return Ok(whole());
+    };
+    let key = (std::rc::Rc::as_ptr(rows) as usize, q.col);
+    let table = ROWS_HASH.with(|h| {
+        let mut h = h.borrow_mut();
+        if let Some((w, t)) = h.get(&key) {
+            if w.upgrade().is_some_and(|r| std::rc::Rc::ptr_eq(&r, rows)) {
+                return t.clone();
+            }
+        }
+        h.retain(|_, (w, _)| w.strong_count() > 0);
+        let mut t: std::collections::HashMap<u64, Vec<u32>> = Default::default();
+        for (i, r) in rows.iter().enumerate() {
+            if let Some(v) = r.get(q.col).filter(|v| !v.is_null()) {
+                t.entry(hash_key(std::slice::from_ref(v)))
+                    .or_default()
+                    .push(i as u32);
+            }
+        }
+        let t = std::rc::Rc::new(t);
+        h.insert(key, (std::rc::Rc::downgrade(rows), t.clone()));
+        t
+    });
+    let picks = table
+        .get(&hash_key(std::slice::from_ref(&q.value)))
+        .cloned()
+        .unwrap_or_default();
+    Ok(Box::new(RowsPickNode {
+        rows: rows.clone(),
+        picks,
+        pos: 0,
+    }))
+}
+
+/// Some of a prefetched relation's rows, by position (see [`rows_node`]).
+struct RowsPickNode {
+    rows: std::rc::Rc<Vec<Row>>,
+    picks: Vec<u32>,
+    pos: usize,
+}
+
+impl Node for RowsPickNode {
+    fn next(&mut self, _cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
+        let Some(&i) = self.picks.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        Ok(self.rows.get(i as usize).cloned())
+    }
+    fn close(&mut self) {
+        self.pos = self.picks.len();
+    }
+}
+
 /// A scan of `rel`: the host's relations, except pg_settings, which the
 /// session itself answers (its settings are not the relations' to see).
 pub(crate) fn open_scan(
@@ -1666,6 +1776,9 @@ pub(crate) fn build_plan(
         (Source::Relation(rel), None) if plan.filter.is_some() => Box::new(ScanNode::new(
             crate::index::open_filtered(relations, rel, plan.filter.as_ref(), cx)?,
         )),
+        (Source::Rows(rows), None) if plan.filter.is_some() => {
+            rows_node(rows, plan.filter.as_ref(), cx)?
+        }
         (src, None) if pushed => {
             let (down, stay): (Vec<Expr>, Vec<Expr>) =
                 conjuncts(plan.filter.clone()).into_iter().partition(|c| {

@@ -1116,12 +1116,8 @@ fn ops_of(e: &Expr) -> f64 {
 
 /// Is this conjunct one an index can answer on column `col`?
 fn index_col_of(e: &Expr) -> Option<usize> {
-    let is_const = |e: &Expr| match e {
-        Expr::Const(v) => !v.is_null(),
-        Expr::Param(..) => true,
-        Expr::Cast { arg, .. } => matches!(&**arg, Expr::Const(_) | Expr::Param(..)),
-        _ => false,
-    };
+    let is_const =
+        |e: &Expr| !matches!(e, Expr::Const(v) if v.is_null()) && crate::index::is_const(e);
     match e {
         Expr::Cmp(op, l, r) if *op != CmpOp::Ne => match (&**l, &**r) {
             (Expr::Column(c), v) if is_const(v) => Some(*c),

@@ -35,6 +35,10 @@ pub struct IndexKey {
     pub desc: bool,
     /// NULLS FIRST (the default for DESC, as PostgreSQL).
     pub nulls_first: bool,
+    /// A B-tree operator class named for the column (`unique1 int4_ops`):
+    /// checked against the column's type by [`check_opclass`]; every one
+    /// tusk accepts orders as the type's default does.
+    pub opclass: Option<String>,
 }
 
 /// What the host needs to create a B-tree index.
@@ -84,10 +88,15 @@ pub struct IndexChoice {
     pub unique: bool,
 }
 
-fn is_const(e: &Expr) -> bool {
+/// Whether `e` has one value for the whole scan: constants, parameters,
+/// and arithmetic or casts of them (a correlated subquery's outer
+/// references are constants by the time its scan opens, so
+/// `t2.thousand = t1.tenthous + 1` is an index qual there).
+pub(crate) fn is_const(e: &Expr) -> bool {
     match e {
         Expr::Const(_) | Expr::Param(..) => true,
-        Expr::Cast { arg, .. } => is_const(arg),
+        Expr::Cast { arg, .. } | Expr::Neg(arg) => is_const(arg),
+        Expr::Arith(_, a, b) => is_const(a) && is_const(b),
         _ => false,
     }
 }
@@ -200,9 +209,12 @@ fn keys_of(cols: &[ast::IndexColumn]) -> Result<Vec<IndexKey>, PgError> {
                     return Err(not_supported(format!("index on the expression {other}")));
                 }
             };
-            if c.operator_class.is_some() {
-                return Err(not_supported("index operator classes"));
-            }
+            let opclass = c.operator_class.as_ref().map(|o| {
+                o.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(ident_name)
+                    .unwrap_or_default()
+            });
             let desc = match &c.column.options.sort {
                 None | Some(ast::OrderBySort::Asc) => false,
                 Some(ast::OrderBySort::Desc) => true,
@@ -214,9 +226,69 @@ fn keys_of(cols: &[ast::IndexColumn]) -> Result<Vec<IndexKey>, PgError> {
                 column: name,
                 desc,
                 nulls_first: c.column.options.nulls_first.unwrap_or(desc),
+                opclass,
             })
         })
         .collect()
+}
+
+/// PostgreSQL 15's B-tree operator classes for the types tusk indexes,
+/// with the type each takes (opcintype). The `*_pattern_ops` classes and
+/// varchar_ops compare bytewise, which is how tusk's default (C) ordering
+/// of text already compares, so all of these order as the default does.
+const BTREE_OPCLASSES: &[(&str, u32)] = &[
+    ("bit_ops", 1560),
+    ("bool_ops", 16),
+    ("bpchar_ops", 1042),
+    ("bpchar_pattern_ops", 1042),
+    ("bytea_ops", 17),
+    ("char_ops", 18),
+    ("date_ops", 1082),
+    ("float4_ops", 700),
+    ("float8_ops", 701),
+    ("int2_ops", 21),
+    ("int4_ops", 23),
+    ("int8_ops", 20),
+    ("interval_ops", 1186),
+    ("jsonb_ops", 3802),
+    ("money_ops", 790),
+    ("name_ops", 19),
+    ("numeric_ops", 1700),
+    ("oid_ops", 26),
+    ("pg_lsn_ops", 3220),
+    ("text_ops", 25),
+    ("text_pattern_ops", 25),
+    ("time_ops", 1083),
+    ("timestamp_ops", 1114),
+    ("timestamptz_ops", 1184),
+    ("timetz_ops", 1266),
+    ("uuid_ops", 2950),
+    ("varbit_ops", 1562),
+    ("varchar_ops", 25),
+    ("varchar_pattern_ops", 25),
+];
+
+/// DefineIndex's operator-class check for a key column of type `ty`:
+/// the class must exist for btree (42704) and take the type, or one
+/// binary-coercible to it (varchar to text; 42804).
+pub fn check_opclass(opclass: &str, ty: u32) -> Result<(), PgError> {
+    let Some(&(_, takes)) = BTREE_OPCLASSES.iter().find(|(n, _)| *n == opclass) else {
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!("operator class \"{opclass}\" does not exist for access method \"btree\""),
+        ));
+    };
+    const VARCHAR: u32 = 1043;
+    if ty == takes || (takes == 25 && ty == VARCHAR) {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::DATATYPE_MISMATCH,
+        format!(
+            "operator class \"{opclass}\" does not accept data type {}",
+            crate::types::sql_name(ty)
+        ),
+    ))
 }
 
 fn btree_only(using: &Option<ast::IndexType>) -> Result<(), PgError> {
@@ -336,6 +408,7 @@ pub(crate) fn column_constraint(
             column: column.to_string(),
             desc: false,
             nulls_first: false,
+            opclass: None,
         }],
         unique: true,
         primary,

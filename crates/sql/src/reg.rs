@@ -408,10 +408,56 @@ fn builtin_type(s: &str) -> Option<Oid> {
 /// The output function of reg* type `ty` for `oid`: the object's name,
 /// schema-qualified when search_path would not find it; the number when
 /// no such object exists; `-` for 0.
+///
+/// Cached as [`input`] is (per catalog generation and search_path), so
+/// that `attrelid::regclass::text` over pg_attribute does not query the
+/// catalog again for every row.
 pub(crate) fn output(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgError> {
     if oid == 0 {
         return Ok("-".into());
     }
+    let key = match host.plan_generation() {
+        Some(g) if ty != types::REGROLE => {
+            let path = host.show("search_path").unwrap_or_default();
+            Some((g, (ty, oid, path)))
+        }
+        _ => None,
+    };
+    if let Some((g, k)) = &key {
+        let hit = OID_CACHE.with(|c| {
+            let c = c.borrow();
+            if c.0 == *g {
+                c.1.get(k).cloned()
+            } else {
+                None
+            }
+        });
+        if let Some(s) = hit {
+            return Ok(s);
+        }
+    }
+    let out = output_uncached(host, ty, oid)?;
+    if let Some((g, k)) = key {
+        OID_CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != g {
+                c.1.clear();
+                c.0 = g;
+            }
+            c.1.insert(k, out.clone());
+        });
+    }
+    Ok(out)
+}
+
+thread_local! {
+    /// (catalog generation, (type, oid, search_path) -> name).
+    #[allow(clippy::type_complexity)]
+    static OID_CACHE: std::cell::RefCell<(u64, std::collections::HashMap<(Oid, u32, String), String>)> =
+        std::cell::RefCell::new((u64::MAX, std::collections::HashMap::new()));
+}
+
+fn output_uncached(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgError> {
     let qualified = |host: &mut dyn Host, nsp: u32, name: &str, probe: &str| {
         if crate::sysinfo::visible(host, nsp, name, probe)? {
             return Ok::<_, PgError>(quote_ident(name));

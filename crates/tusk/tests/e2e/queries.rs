@@ -98,6 +98,16 @@ CREATE FUNCTION
 7
 1
 2
+SELECT 1000
+CREATE INDEX
+CREATE INDEX
+143
+1503
+993
+995
+1|3
+2|3
+3|3
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once
@@ -115,6 +125,8 @@ psql:SCRIPT:43: ERROR:  function nf(c => integer) does not exist
 psql:SCRIPT:44: ERROR:  argument name "a" used more than once
 psql:SCRIPT:45: ERROR:  function nf(d => integer) does not exist
 psql:SCRIPT:46: ERROR:  positional argument cannot follow named argument
+psql:SCRIPT:57: ERROR:  operator class "text_ops" does not accept data type integer
+psql:SCRIPT:58: ERROR:  operator class "nosuch_ops" does not exist for access method "btree"
 "#;
 
 #[test]

@@ -48,3 +48,16 @@ create function srf_n(n int, step int default 1) returns setof int language sql 
 select * from srf_n(n => 5, step => 2);
 select * from srf_n(step => 3, n => 7) as s(v);
 select x from srf_n(n => 2) x;
+-- Index operator classes (the B-tree ones for the column's type), and
+-- correlated subqueries over a prefetched relation looked up by an
+-- equality (hash buckets): the same rows as a full scan.
+CREATE TABLE big AS SELECT g AS k, g % 7 AS m, 'n' || (g % 5) AS t FROM generate_series(1, 1000) g;
+CREATE INDEX big_k ON big (k int4_ops);
+CREATE INDEX big_t ON big (t text_pattern_ops, m int4_ops DESC);
+CREATE INDEX big_bad ON big (k text_ops);
+CREATE INDEX big_bad2 ON big (k nosuch_ops);
+SELECT count(*) FROM big o WHERE EXISTS (SELECT 1 FROM big i WHERE i.k = o.k + 1 AND i.m = 3);
+SELECT sum((SELECT i.m FROM big i WHERE i.k = o.k * 2)) FROM big o;
+SELECT count(*) FROM big o WHERE o.m = (SELECT max(i.m) FROM big i WHERE i.k = o.k - 7);
+SELECT count(*) FROM big o WHERE EXISTS (SELECT 1 FROM big i WHERE i.t = o.t AND i.k = o.k + 5);
+SELECT o.k, (SELECT count(*) FROM big i WHERE i.m = o.m AND i.k < 20) FROM big o WHERE o.k <= 3 ORDER BY 1;

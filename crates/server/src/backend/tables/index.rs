@@ -557,6 +557,9 @@ impl Session {
             if key_type(rel.columns[i].ty.oid).is_none() {
                 return Err(no_index_type(rel.columns[i].ty.oid));
             }
+            if let Some(opc) = &k.opclass {
+                tusk_sql::index::check_opclass(opc, rel.columns[i].ty.oid)?;
+            }
             cols.push(i);
         }
         if cols.len() > 32 {
