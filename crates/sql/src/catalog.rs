@@ -268,6 +268,21 @@ pub struct Relation {
     pub acl: Option<String>,
     /// pg_class.relkind (b'r' table, b'v' view, b'S' sequence, ...).
     pub relkind: u8,
+    /// The tables inheriting from this one, all levels, breadth first
+    /// (crates/sql/src/inherit.rs): a scan of this relation reads them
+    /// too unless the query said ONLY. Empty for a table without any.
+    pub children: Vec<InheritChild>,
+}
+
+/// A descendant of a scanned table (INHERITS): its relation (without
+/// children of its own: the list is flat) and, for each column of the
+/// ancestor, the position of the column of that name in the descendant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InheritChild {
+    pub rel: Relation,
+    pub map: Vec<usize>,
+    /// The name of the parent it was found through (DROP's DETAIL).
+    pub parent: String,
 }
 
 impl Relation {
@@ -287,6 +302,7 @@ impl Relation {
             owner: crate::acl::BOOTSTRAP_SUPERUSER,
             acl: None,
             relkind: b'r',
+            children: Vec::new(),
         }
     }
 
@@ -761,6 +777,15 @@ pub trait Tables {
     ) -> Result<bool, PgError>;
     /// DROP TABLE of a resolved table.
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// Records that table `child` inherits from `parents` (in order):
+    /// pg_inherits rows and the parents' relhassubclass (inherit.rs).
+    fn set_inheritance(&mut self, child: u32, parents: &[u32]) -> Result<(), PgError> {
+        let _ = (child, parents);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "table inheritance is not supported",
+        ))
+    }
     /// Stores `acl` (acl.rs's stored text form) as `rel`'s pg_class.relacl.
     fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
         let _ = (rel, acl);

@@ -77,6 +77,7 @@ mod formatting;
 mod func;
 mod host;
 pub mod index;
+mod inherit;
 mod json;
 mod lateral;
 mod lock;

@@ -460,8 +460,21 @@ pub(crate) fn execute(
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
-                        match update_row(host, &p.rel, &checks, &mut fire, &mut pending, &old, new)?
-                        {
+                        let changed = match crate::inherit::owner(&p.rel, &old) {
+                            None => update_row(
+                                host,
+                                &p.rel,
+                                &checks,
+                                &mut fire,
+                                &mut pending,
+                                &old,
+                                new,
+                            )?,
+                            Some(c) => {
+                                update_child(host, relations, params, c, &old, new, &mut pending)?
+                            }
+                        };
+                        match changed {
                             Changed::Done(new) => {
                                 count += 1;
                                 if !p.returning.is_empty() {
@@ -504,7 +517,19 @@ pub(crate) fn execute(
                         if !passes(filter, &old, &mut cx)? {
                             break;
                         }
-                        match delete_row(host, &p.rel, &mut fire, &mut pending, &old)? {
+                        let changed = match crate::inherit::owner(&p.rel, &old) {
+                            None => delete_row(host, &p.rel, &mut fire, &mut pending, &old)?,
+                            Some(c) => {
+                                let mine = crate::inherit::to_child_layout(c, ncols, &old);
+                                match delete_row(host, &c.rel, &mut None, &mut pending, &mine)? {
+                                    Changed::Newer(r) => {
+                                        Changed::Newer(crate::inherit::to_parent_layout(c, &r))
+                                    }
+                                    other => other,
+                                }
+                            }
+                        };
+                        match changed {
                             Changed::Done(_) => {
                                 count += 1;
                                 let mut cx = Ctx { host, params };
@@ -608,6 +633,44 @@ pub(crate) fn update_row(
         Some(newer) if newer.is_empty() => Ok(Changed::Gone),
         Some(newer) => Ok(Changed::Newer(newer)),
     }
+}
+
+/// UPDATE through an ancestor of a row of descendant `c` (`old` in the
+/// ancestor's layout, `new` its new columns): the descendant's own
+/// columns keep their values, its CHECK constraints apply (its triggers
+/// do not fire yet).
+fn update_child(
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+    params: &[Value],
+    c: &crate::catalog::InheritChild,
+    old: &[Value],
+    new: Vec<Value>,
+    pending: &mut crate::fkey::Pending,
+) -> Result<Changed, PgError> {
+    let ncols = new.len();
+    let full = {
+        let mut cx = Ctx {
+            host: &mut *host,
+            params,
+        };
+        crate::inherit::child_row(c, ncols, old, &mut cx, relations)?
+    };
+    let Some(full) = full else {
+        return Ok(Changed::Gone);
+    };
+    let mut mine = full[..c.rel.columns.len()].to_vec();
+    for (i, &m) in c.map.iter().enumerate() {
+        mine[m] = new[i].clone();
+    }
+    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    Ok(
+        match update_row(host, &c.rel, &checks, &mut None, pending, &full, mine)? {
+            Changed::Done(r) => Changed::Done(c.map.iter().map(|&i| r[i].clone()).collect()),
+            Changed::Newer(r) => Changed::Newer(crate::inherit::to_parent_layout(c, &r)),
+            other => other,
+        },
+    )
 }
 
 /// Deletes the row `old` (columns, then system columns).

@@ -71,6 +71,8 @@ pub(crate) enum Utility {
         /// FOREIGN KEYs (column REFERENCES, then table constraints),
         /// added last (`fkey.rs`).
         foreign_keys: Vec<crate::fkey::FkSpec>,
+        /// INHERITS (parent, ...) (inherit.rs).
+        inherits: Vec<(Option<String>, String)>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -814,6 +816,12 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     // PostgreSQL adds column constraints before table constraints.
     checks.extend(table_checks);
     foreign_keys.extend(table_fks);
+    let inherits = ct
+        .inherits
+        .iter()
+        .flatten()
+        .map(qualified_name)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Utility::CreateTable {
         schema,
         name,
@@ -823,6 +831,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         checks,
         serials,
         foreign_keys,
+        inherits,
     })
 }
 
@@ -1108,10 +1117,27 @@ impl Utility {
                 checks,
                 serials,
                 foreign_keys,
+                inherits,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
                 }
+                let mut checks = checks.clone();
+                let (columns, parents) = if inherits.is_empty() {
+                    (columns.clone(), Vec::new())
+                } else {
+                    let (cols, parents, inherited) =
+                        crate::inherit::merge_columns(host, inherits, columns)?;
+                    for ch in inherited.iter().rev() {
+                        if checks.iter().any(|(n, _)| n.as_deref() == Some(&ch.name)) {
+                            continue;
+                        }
+                        let e = crate::bind::rowexpr::parse_stored(&ch.expr, "check constraint")?;
+                        checks.insert(0, (Some(ch.name.clone()), e));
+                    }
+                    (cols, parents)
+                };
+                let (columns, checks) = (&columns, &checks);
                 // serial: the sequences first (PostgreSQL's order), unless
                 // IF NOT EXISTS finds the table (then nothing is created).
                 let skip = *if_not_exists && host.lookup_table(schema.as_deref(), name)?.is_some();
@@ -1124,6 +1150,16 @@ impl Utility {
                     columns,
                     *if_not_exists,
                 )?;
+                if created && !parents.is_empty() {
+                    let me = catalog::lookup(&*host, schema.as_deref(), name)?
+                        .table()?
+                        .oid;
+                    let oids = parents
+                        .iter()
+                        .map(|p| p.table().map(|t| t.oid))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    host.tables()?.set_inheritance(me, &oids)?;
+                }
                 if created {
                     crate::sequence::own_serial_sequences(host, schema.as_deref(), name, serials)?;
                     crate::alter::create_checks(host, schema.as_deref(), name, checks)?;
@@ -1209,6 +1245,7 @@ impl Utility {
                         }
                     }
                 }
+                crate::inherit::before_drop(host, &mut found, *cascade)?;
                 crate::fkey::before_drop(host, &found, *cascade)?;
                 // Views over the tables: 2BP01, or dropped first with
                 // CASCADE; then each table, re-read (a cascade may have

@@ -76,6 +76,7 @@ mod domain;
 mod fkey;
 mod funcs;
 mod index;
+mod inherit;
 mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;
@@ -983,6 +984,9 @@ impl Session {
         if class[c.col("relhastriggers")] == Value::Bool(true) {
             (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
         }
+        if class[c.col("relhassubclass")] == Value::Bool(true) {
+            rel.children = self.inherit_descendants(&rel)?;
+        }
         Ok(Some(rel))
     }
 
@@ -1651,6 +1655,10 @@ impl tusk_sql::Tables for Session {
         Ok(true)
     }
 
+    fn set_inheritance(&mut self, child: u32, parents: &[u32]) -> Result<(), PgError> {
+        self.set_inheritance_impl(child, parents)
+    }
+
     fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
         let t = match rel.source {
             RelationSource::Table(t) | RelationSource::View(t) => t,
@@ -1704,6 +1712,7 @@ impl tusk_sql::Tables for Session {
             gone.push(tr);
         }
         self.drop_table_indexes(t)?;
+        self.drop_inheritance(t.oid)?;
         self.drop_owned_sequences(t.oid)?;
         self.drop_rules(t.oid)?;
         for (catoid, col) in [

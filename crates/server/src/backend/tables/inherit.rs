@@ -1,0 +1,159 @@
+//! Table inheritance in the catalog: pg_inherits rows and relhassubclass,
+//! and a table's descendants resolved for the sql crate's scans.
+//!
+//! Why this shape: PostgreSQL keeps one pg_inherits row per (child,
+//! parent) with the parent's position in INHERITS (inhseqno), and marks
+//! a parent relhassubclass so that a lookup of a table without children
+//! reads nothing more. A lookup of a marked table here follows
+//! pg_inherits breadth first (children in OID order at each level, as
+//! find_all_inheritors), each descendant once, and maps the ancestor's
+//! columns to the descendant's by name (inherited columns keep their
+//! names; a descendant's positions differ when it has columns of its
+//! own or several parents). pg_inherits has no index yet: it is read by
+//! a scan, which only tables marked relhassubclass pay for.
+//!
+//! Called only by the backend that owns the session.
+
+use tusk_common::{sqlstate, PgError};
+use tusk_sql::catalog::{InheritChild, Relation, RelationSource};
+use tusk_sql::Value;
+use tusk_storage::catalog::{self as cat, PG_CLASS_OID, PG_NAMESPACE_OID};
+
+use super::{name_of, oid_of, Session};
+
+impl Session {
+    /// The rows of pg_inherits naming `oid` in `col` (inhrelid or
+    /// inhparent).
+    fn inherits_rows(
+        &self,
+        col: &str,
+        oid: u32,
+    ) -> Result<Vec<(tusk_storage::heaptuple::ItemPointer, Vec<Value>)>, PgError> {
+        self.catalog_rows_by(cat::PG_INHERITS_OID, col, Value::Oid(oid))
+    }
+
+    /// The relation with OID `oid`, resolved as a lookup by name would.
+    fn relation_by_oid(&self, oid: u32) -> Result<Option<Relation>, PgError> {
+        let Some((_, class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, oid)? else {
+            return Ok(None);
+        };
+        let c = cat::catalog(PG_CLASS_OID);
+        let nsp = oid_of(&class[c.col("relnamespace")]);
+        let n = cat::catalog(PG_NAMESPACE_OID);
+        let Some((_, ns)) = self.catalog_by_oid(cat::PG_NAMESPACE_OID_INDEX, nsp)? else {
+            return Ok(None);
+        };
+        self.lookup_table_uncached(
+            Some(name_of(&ns[n.col("nspname")])),
+            name_of(&class[c.col("relname")]),
+        )
+    }
+
+    /// Every descendant of `rel` (pg_class.relhassubclass), breadth
+    /// first, with `rel`'s columns mapped into each.
+    pub(super) fn inherit_descendants(&self, rel: &Relation) -> Result<Vec<InheritChild>, PgError> {
+        let RelationSource::Table(top) = rel.source else {
+            return Ok(Vec::new());
+        };
+        let i = cat::catalog(cat::PG_INHERITS_OID);
+        let mut out: Vec<InheritChild> = Vec::new();
+        let mut seen = vec![top.oid];
+        let mut level = vec![(top.oid, rel.name.clone())];
+        while !level.is_empty() {
+            let mut next = Vec::new();
+            for (parent, pname) in &level {
+                let mut kids: Vec<u32> = self
+                    .inherits_rows("inhparent", *parent)?
+                    .iter()
+                    .map(|(_, r)| oid_of(&r[i.col("inhrelid")]))
+                    .collect();
+                kids.sort_unstable();
+                for k in kids {
+                    if seen.contains(&k) {
+                        continue;
+                    }
+                    seen.push(k);
+                    let Some(mut child) = self.relation_by_oid(k)? else {
+                        continue;
+                    };
+                    child.children.clear();
+                    let map = rel
+                        .columns
+                        .iter()
+                        .map(|pc| {
+                            child
+                                .columns
+                                .iter()
+                                .position(|cc| cc.name == pc.name)
+                                .ok_or_else(|| {
+                                    PgError::error(
+                                        sqlstate::INTERNAL_ERROR,
+                                        format!(
+                                            "column \"{}\" of \"{}\" is missing in its child \"{}\"",
+                                            pc.name, rel.name, child.name
+                                        ),
+                                    )
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    next.push((k, child.name.clone()));
+                    out.push(InheritChild {
+                        rel: child,
+                        map,
+                        parent: pname.clone(),
+                    });
+                }
+            }
+            level = next;
+        }
+        Ok(out)
+    }
+
+    /// pg_inherits rows for `child` under each of `parents`, and the
+    /// parents marked relhassubclass.
+    pub(super) fn set_inheritance_impl(
+        &mut self,
+        child: u32,
+        parents: &[u32],
+    ) -> Result<(), PgError> {
+        let i = cat::catalog(cat::PG_INHERITS_OID);
+        let c = cat::catalog(PG_CLASS_OID);
+        for (seq, &p) in parents.iter().enumerate() {
+            let row = cat::row(
+                i,
+                &[
+                    ("inhrelid", Value::Oid(child)),
+                    ("inhparent", Value::Oid(p)),
+                    ("inhseqno", Value::Int4(seq as i32 + 1)),
+                    ("inhdetachpending", Value::Bool(false)),
+                ],
+            );
+            self.insert_catalog(cat::PG_INHERITS_OID, &row)?;
+            if let Some((tid, mut class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, p)? {
+                if class[c.col("relhassubclass")] != Value::Bool(true) {
+                    class[c.col("relhassubclass")] = Value::Bool(true);
+                    let xid = self.write_xid()?;
+                    let cid = self.xact.command_id();
+                    self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)?;
+                }
+            }
+        }
+        self.xact.command_counter_increment();
+        Ok(())
+    }
+
+    /// DROP TABLE: the pg_inherits rows naming the table either way.
+    pub(super) fn drop_inheritance(&mut self, oid: u32) -> Result<(), PgError> {
+        let mut rows = self.inherits_rows("inhrelid", oid)?;
+        rows.extend(self.inherits_rows("inhparent", oid)?);
+        let any = !rows.is_empty();
+        for (tid, _) in rows {
+            self.delete_catalog(cat::PG_INHERITS_OID, tid)?;
+        }
+        // The next table of the same DROP must not meet these rows again.
+        if any {
+            self.xact.command_counter_increment();
+        }
+        Ok(())
+    }
+}
