@@ -272,6 +272,26 @@ pub struct Relation {
     /// (crates/sql/src/inherit.rs): a scan of this relation reads them
     /// too unless the query said ONLY. Empty for a table without any.
     pub children: Vec<InheritChild>,
+    /// A partitioned table's key (pg_partitioned_table; partition.rs).
+    pub partkey: Option<PartKey>,
+    /// A partition's bound as pg_get_expr prints it (relpartbound).
+    pub partbound: Option<String>,
+}
+
+/// The partition key of a partitioned table: the strategy (b'r' range,
+/// b'l' list, b'h' hash) and its items.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartKey {
+    pub strategy: u8,
+    pub keys: Vec<PartKeyCol>,
+}
+
+/// A partition key item: a live column's position, or an expression's
+/// SQL text over the table's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartKeyCol {
+    Column(usize),
+    Expr(String),
 }
 
 /// A descendant of a scanned table (INHERITS): its relation (without
@@ -303,6 +323,8 @@ impl Relation {
             acl: None,
             relkind: b'r',
             children: Vec::new(),
+            partkey: None,
+            partbound: None,
         }
     }
 
@@ -784,6 +806,24 @@ pub trait Tables {
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "table inheritance is not supported",
+        ))
+    }
+    /// Makes table `rel` partitioned by `key` (relkind 'p', its
+    /// pg_partitioned_table row; partition.rs).
+    fn set_partitioned(&mut self, rel: u32, key: &PartKey) -> Result<(), PgError> {
+        let _ = (rel, key);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "partitioned tables are not supported",
+        ))
+    }
+    /// Marks table `rel` a partition with bound text `bound`
+    /// (relispartition, relpartbound), or no longer one (None: DETACH).
+    fn set_partition_bound(&mut self, rel: u32, bound: Option<&str>) -> Result<(), PgError> {
+        let _ = (rel, bound);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "partitioned tables are not supported",
         ))
     }
     /// Stores `acl` (acl.rs's stored text form) as `rel`'s pg_class.relacl.

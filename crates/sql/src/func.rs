@@ -625,6 +625,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::PartitionRoot),
     ),
     sig(
+        "pg_get_partkeydef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::PartKeyDef),
+    ),
+    sig(
         "pg_my_temp_schema",
         &[],
         types::OID,

@@ -86,6 +86,8 @@ mod merge;
 mod modify;
 pub mod notify;
 mod parse;
+mod parthash;
+mod partition;
 mod pattern;
 mod plan;
 mod plfast;

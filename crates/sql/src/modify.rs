@@ -312,6 +312,7 @@ pub(crate) fn execute(
             if let Some(f) = fire_update.as_mut() {
                 f.before_statement(host)?;
             }
+            let mut router = crate::partition::Router::default();
             let mut store =
                 |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
@@ -330,6 +331,18 @@ pub(crate) fn execute(
                         });
                     }
                     let row = match on_conflict {
+                        None if p.rel.relkind == b'p' => {
+                            match crate::partition::insert_routed(
+                                host,
+                                &p.rel,
+                                &mut router,
+                                &mut pending,
+                                row,
+                            )? {
+                                Some(r) => r,
+                                None => return Ok(()),
+                            }
+                        }
                         None => {
                             match insert_row(host, &p.rel, &checks, &mut fire, &mut pending, row)? {
                                 Some(r) => r,
@@ -470,9 +483,15 @@ pub(crate) fn execute(
                                 &old,
                                 new,
                             )?,
-                            Some(c) => {
-                                update_child(host, relations, params, c, &old, new, &mut pending)?
-                            }
+                            Some(c) => update_child(
+                                host,
+                                relations,
+                                params,
+                                (&p.rel, c),
+                                &old,
+                                new,
+                                &mut pending,
+                            )?,
                         };
                         match changed {
                             Changed::Done(new) => {
@@ -643,12 +662,31 @@ fn update_child(
     host: &mut dyn Host,
     relations: &dyn Relations,
     params: &[Value],
-    c: &crate::catalog::InheritChild,
+    (top, c): (&Relation, &crate::catalog::InheritChild),
     old: &[Value],
     new: Vec<Value>,
     pending: &mut crate::fkey::Pending,
 ) -> Result<Changed, PgError> {
     let ncols = new.len();
+    // Through a partitioned table, a row whose key moves it to another
+    // partition is deleted from its own and inserted into that one.
+    if top.relkind == b'p' {
+        let mut router = crate::partition::Router::default();
+        let to = router.route(host, top, &new)?;
+        if top.children[to].rel.source != c.rel.source {
+            let mine = crate::inherit::to_child_layout(c, ncols, old);
+            return match delete_row(host, &c.rel, &mut None, pending, &mine)? {
+                Changed::Done(_) => {
+                    match crate::partition::insert_routed(host, top, &mut router, pending, new)? {
+                        Some(r) => Ok(Changed::Done(r)),
+                        None => Ok(Changed::Skipped),
+                    }
+                }
+                Changed::Newer(r) => Ok(Changed::Newer(crate::inherit::to_parent_layout(c, &r))),
+                other => Ok(other),
+            };
+        }
+    }
     let full = {
         let mut cx = Ctx {
             host: &mut *host,

@@ -73,6 +73,8 @@ pub(crate) enum Utility {
         foreign_keys: Vec<crate::fkey::FkSpec>,
         /// INHERITS (parent, ...) (inherit.rs).
         inherits: Vec<(Option<String>, String)>,
+        /// PARTITION BY / PARTITION OF (partition.rs).
+        partition: Option<Box<crate::partition::CreateSpec>>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -671,7 +673,7 @@ fn text_col(name: &str) -> Column {
 }
 
 /// `[schema.]name` of a relation or schema, case-folded.
-fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
+pub(crate) fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
     let parts: Vec<String> =
         n.0.iter()
             .map(|p| match p {
@@ -712,9 +714,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         Some(ast::OnCommit::DeleteRows) => return Err(not_supported("ON COMMIT DELETE ROWS")),
         Some(ast::OnCommit::Drop) => return Err(not_supported("ON COMMIT DROP")),
     }
-    if ct.partition_by.is_some() {
-        return Err(not_supported("partitioned tables"));
-    }
+    let partition = crate::partition::create_spec(ct)?.map(Box::new);
     let mut indexes = Vec::new();
     let mut table_indexes = Vec::new();
     let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
@@ -832,6 +832,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         serials,
         foreign_keys,
         inherits,
+        partition,
     })
 }
 
@@ -1118,12 +1119,29 @@ impl Utility {
                 serials,
                 foreign_keys,
                 inherits,
+                partition,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
                 }
                 let mut checks = checks.clone();
-                let (columns, parents) = if inherits.is_empty() {
+                let part_of = partition.as_ref().and_then(|p| p.of.as_ref());
+                let mut bound = None;
+                let (columns, parents) = if let Some(((ps, pn), fv)) = part_of {
+                    let parent = catalog::lookup(&*host, ps.as_deref(), pn)?;
+                    bound = Some(crate::partition::check_new_partition(
+                        host, &parent, name, fv,
+                    )?);
+                    let mut cols = parent.columns.clone();
+                    for c in &mut cols {
+                        c.identity = None;
+                    }
+                    for ch in parent.checks.iter().rev() {
+                        let e = crate::bind::rowexpr::parse_stored(&ch.expr, "check constraint")?;
+                        checks.insert(0, (Some(ch.name.clone()), e));
+                    }
+                    (cols, vec![parent])
+                } else if inherits.is_empty() {
                     (columns.clone(), Vec::new())
                 } else {
                     let (cols, parents, inherited) =
@@ -1159,6 +1177,18 @@ impl Utility {
                         .map(|p| p.table().map(|t| t.oid))
                         .collect::<Result<Vec<_>, _>>()?;
                     host.tables()?.set_inheritance(me, &oids)?;
+                    if let Some(b) = &bound {
+                        host.tables()?.set_partition_bound(me, Some(b))?;
+                    }
+                }
+                if let (true, Some((strategy, items))) =
+                    (created, partition.as_ref().and_then(|p| p.by.as_ref()))
+                {
+                    let key = crate::partition::key_of(*strategy, items, columns)?;
+                    let me = catalog::lookup(&*host, schema.as_deref(), name)?
+                        .table()?
+                        .oid;
+                    host.tables()?.set_partitioned(me, &key)?;
                 }
                 if created {
                     crate::sequence::own_serial_sequences(host, schema.as_deref(), name, serials)?;

@@ -866,7 +866,10 @@ impl Session {
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
         // A sequence ('S') reads as its one row (last_value, log_cnt,
         // is_called), as in PostgreSQL.
-        if !matches!(relkind, Value::Char(b'r' | b't' | b'S' | b'v' | b'm')) {
+        if !matches!(
+            relkind,
+            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p')
+        ) {
             return Ok(None);
         }
         if *relkind == Value::Char(b'S') {
@@ -983,6 +986,12 @@ impl Session {
         }
         if class[c.col("relhastriggers")] == Value::Bool(true) {
             (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
+        }
+        if *relkind == Value::Char(b'p') {
+            rel.partkey = self.partition_key(&rel, oid)?;
+        }
+        if let Value::Text(b) = &class[c.col("relpartbound")] {
+            rel.partbound = Some(b.clone());
         }
         if class[c.col("relhassubclass")] == Value::Bool(true) {
             rel.children = self.inherit_descendants(&rel)?;
@@ -1657,6 +1666,18 @@ impl tusk_sql::Tables for Session {
 
     fn set_inheritance(&mut self, child: u32, parents: &[u32]) -> Result<(), PgError> {
         self.set_inheritance_impl(child, parents)
+    }
+
+    fn set_partitioned(
+        &mut self,
+        rel: u32,
+        key: &tusk_sql::catalog::PartKey,
+    ) -> Result<(), PgError> {
+        self.set_partitioned_impl(rel, key)
+    }
+
+    fn set_partition_bound(&mut self, rel: u32, bound: Option<&str>) -> Result<(), PgError> {
+        self.set_partition_bound_impl(rel, bound)
     }
 
     fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {

@@ -146,6 +146,11 @@ impl Session {
     pub(super) fn drop_inheritance(&mut self, oid: u32) -> Result<(), PgError> {
         let mut rows = self.inherits_rows("inhrelid", oid)?;
         rows.extend(self.inherits_rows("inhparent", oid)?);
+        for (tid, _) in
+            self.catalog_rows_by(cat::PG_PARTITIONED_TABLE_OID, "partrelid", Value::Oid(oid))?
+        {
+            self.delete_catalog(cat::PG_PARTITIONED_TABLE_OID, tid)?;
+        }
         let any = !rows.is_empty();
         for (tid, _) in rows {
             self.delete_catalog(cat::PG_INHERITS_OID, tid)?;
@@ -155,5 +160,130 @@ impl Session {
             self.xact.command_counter_increment();
         }
         Ok(())
+    }
+}
+
+impl Session {
+    /// CREATE TABLE ... PARTITION BY: relkind 'p' and the key's
+    /// pg_partitioned_table row (attnums, 0 for an expression item whose
+    /// SQL text goes to partexprs, one per line).
+    pub(super) fn set_partitioned_impl(
+        &mut self,
+        rel: u32,
+        key: &tusk_sql::catalog::PartKey,
+    ) -> Result<(), PgError> {
+        use tusk_sql::catalog::PartKeyCol;
+        let c = cat::catalog(PG_CLASS_OID);
+        let Some((tid, mut class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, rel)? else {
+            return Ok(());
+        };
+        class[c.col("relkind")] = Value::Char(b'p');
+        // No rows of its own: no access method, as in PostgreSQL.
+        class[c.col("relam")] = Value::Oid(0);
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)?;
+        let attrs: Vec<String> = key
+            .keys
+            .iter()
+            .map(|k| match k {
+                PartKeyCol::Column(i) => (i + 1).to_string(),
+                PartKeyCol::Expr(_) => "0".into(),
+            })
+            .collect();
+        let exprs: Vec<&str> = key
+            .keys
+            .iter()
+            .filter_map(|k| match k {
+                PartKeyCol::Expr(e) => Some(e.as_str()),
+                PartKeyCol::Column(_) => None,
+            })
+            .collect();
+        let zeros = vec!["0"; key.keys.len()].join(" ");
+        let row = cat::row(
+            cat::catalog(cat::PG_PARTITIONED_TABLE_OID),
+            &[
+                ("partrelid", Value::Oid(rel)),
+                ("partstrat", Value::Char(key.strategy)),
+                ("partnatts", Value::Int2(key.keys.len() as i16)),
+                ("partdefid", Value::Oid(0)),
+                ("partattrs", Value::Text(attrs.join(" "))),
+                ("partclass", Value::Text(zeros.clone())),
+                ("partcollation", Value::Text(zeros)),
+                (
+                    "partexprs",
+                    if exprs.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Text(exprs.join("\n"))
+                    },
+                ),
+            ],
+        );
+        self.insert_catalog(cat::PG_PARTITIONED_TABLE_OID, &row)?;
+        self.xact.command_counter_increment();
+        Ok(())
+    }
+
+    /// relispartition and relpartbound of `rel`.
+    pub(super) fn set_partition_bound_impl(
+        &mut self,
+        rel: u32,
+        bound: Option<&str>,
+    ) -> Result<(), PgError> {
+        let c = cat::catalog(PG_CLASS_OID);
+        let Some((tid, mut class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, rel)? else {
+            return Ok(());
+        };
+        class[c.col("relispartition")] = Value::Bool(bound.is_some());
+        class[c.col("relpartbound")] = match bound {
+            Some(b) => Value::Text(b.to_string()),
+            None => Value::Null,
+        };
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)?;
+        self.xact.command_counter_increment();
+        Ok(())
+    }
+
+    /// The partition key of partitioned table `rel` (live column
+    /// positions), from its pg_partitioned_table row.
+    pub(super) fn partition_key(
+        &self,
+        rel: &Relation,
+        oid: u32,
+    ) -> Result<Option<tusk_sql::catalog::PartKey>, PgError> {
+        use tusk_sql::catalog::PartKeyCol;
+        let p = cat::catalog(cat::PG_PARTITIONED_TABLE_OID);
+        let rows =
+            self.catalog_rows_by(cat::PG_PARTITIONED_TABLE_OID, "partrelid", Value::Oid(oid))?;
+        let Some((_, r)) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let Value::Char(strategy) = r[p.col("partstrat")] else {
+            return Ok(None);
+        };
+        let attrs = match &r[p.col("partattrs")] {
+            Value::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        let exprs: Vec<String> = match &r[p.col("partexprs")] {
+            Value::Text(t) => t.lines().map(str::to_string).collect(),
+            _ => Vec::new(),
+        };
+        let mut exprs = exprs.into_iter();
+        let mut keys = Vec::new();
+        for a in attrs.split_whitespace() {
+            let n: usize = a.parse().unwrap_or(0);
+            if n == 0 {
+                keys.push(PartKeyCol::Expr(exprs.next().unwrap_or_default()));
+            } else {
+                let phys = n - 1;
+                let before = rel.dropped.iter().filter(|d| d.0 < phys).count();
+                keys.push(PartKeyCol::Column(phys - before));
+            }
+        }
+        Ok(Some(tusk_sql::catalog::PartKey { strategy, keys }))
     }
 }

@@ -1,0 +1,706 @@
+//! Declarative partitioning: PARTITION BY, PARTITION OF ... FOR VALUES,
+//! the bounds' checks and text, and tuple routing of INSERT/COPY/UPDATE.
+//!
+//! Why this shape: a partitioned table is an inheritance parent (its
+//! partitions are pg_inherits children, as in PostgreSQL) with relkind
+//! 'p', a pg_partitioned_table row holding its key, and no rows of its
+//! own; so scans, UPDATE and DELETE through it are inherit.rs's. Each
+//! partition keeps its bound in pg_class.relpartbound as the text
+//! pg_get_expr prints (`FOR VALUES FROM (1) TO (10)`), which is also
+//! valid input: [`parse_bound`] reads it back through sqlparser's
+//! PARTITION OF grammar and coerces the values to the key's types, once
+//! per statement ([`Router`]). Routing compares the row's key with each
+//! partition's bound (list membership, range lower <= key < upper with
+//! MINVALUE/MAXVALUE, hash modulus/remainder), the DEFAULT partition
+//! last, descending into sub-partitioned partitions.
+
+use std::cmp::Ordering;
+
+use sqlparser::ast;
+
+use tusk_common::{sqlstate, PgError};
+
+use crate::catalog::{self, ColumnDef, InheritChild, PartKey, PartKeyCol, Relation};
+use crate::expr::{Ctx, Expr};
+use crate::host::Host;
+use crate::types::{self, Ty};
+use crate::value::Value;
+
+const INVALID_OBJECT_DEFINITION: sqlstate::SqlState = sqlstate::SqlState::new("42P17");
+const INVALID_TABLE_DEFINITION: sqlstate::SqlState = sqlstate::SqlState::new("42P16");
+
+/// What CREATE TABLE says about partitioning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CreateSpec {
+    /// PARTITION BY: the strategy (b'r', b'l', b'h') and key items.
+    pub by: Option<(u8, Vec<ast::Expr>)>,
+    /// PARTITION OF parent FOR VALUES ...
+    pub of: Option<((Option<String>, String), ast::ForValues)>,
+}
+
+/// Reads PARTITION BY (sqlparser gives `RANGE (a, b)` as a call) and
+/// PARTITION OF from CREATE TABLE.
+pub(crate) fn create_spec(ct: &ast::CreateTable) -> Result<Option<CreateSpec>, PgError> {
+    let by = match ct.partition_by.as_deref() {
+        None => None,
+        Some(ast::Expr::Function(f)) => {
+            let strat = f.name.to_string().to_lowercase();
+            let strategy = match strat.as_str() {
+                "range" => b'r',
+                "list" => b'l',
+                "hash" => b'h',
+                _ => {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("unrecognized partitioning strategy \"{strat}\""),
+                    ))
+                }
+            };
+            let ast::FunctionArguments::List(list) = &f.args else {
+                return Err(syntax_error());
+            };
+            let mut keys = Vec::new();
+            for a in &list.args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                        keys.push(e.clone())
+                    }
+                    _ => return Err(syntax_error()),
+                }
+            }
+            if strategy == b'l' && keys.len() > 1 {
+                return Err(PgError::error(
+                    INVALID_OBJECT_DEFINITION,
+                    "cannot use \"list\" partition strategy with more than one column",
+                ));
+            }
+            Some((strategy, keys))
+        }
+        Some(_) => return Err(syntax_error()),
+    };
+    let of = match (&ct.partition_of, &ct.for_values) {
+        (Some(p), Some(fv)) => Some((crate::utility::qualified_name(p)?, fv.clone())),
+        (None, None) => None,
+        _ => return Err(syntax_error()),
+    };
+    if by.is_none() && of.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(CreateSpec { by, of }))
+}
+
+fn syntax_error() -> PgError {
+    PgError::error(
+        sqlstate::SYNTAX_ERROR,
+        "syntax error at or near \"PARTITION\"",
+    )
+}
+
+/// The partition key of a new table over its columns `cols`: plain
+/// columns by position, other expressions as SQL text.
+pub(crate) fn key_of(
+    strategy: u8,
+    items: &[ast::Expr],
+    cols: &[ColumnDef],
+) -> Result<PartKey, PgError> {
+    let mut keys = Vec::new();
+    for e in items {
+        let e = match e {
+            ast::Expr::Nested(inner) => inner.as_ref(),
+            e => e,
+        };
+        match e {
+            ast::Expr::Identifier(i) => {
+                let name = crate::bind::ident_name(i);
+                let Some(pos) = cols.iter().position(|c| c.name == name) else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column \"{name}\" named in partition key does not exist"),
+                    ));
+                };
+                keys.push(PartKeyCol::Column(pos));
+            }
+            other => keys.push(PartKeyCol::Expr(other.to_string())),
+        }
+    }
+    Ok(PartKey { strategy, keys })
+}
+
+/// pg_get_partkeydef's text: `RANGE (a, (a + b))`.
+pub(crate) fn keydef(key: &PartKey, cols: &[ColumnDef]) -> String {
+    let strat = match key.strategy {
+        b'r' => "RANGE",
+        b'l' => "LIST",
+        _ => "HASH",
+    };
+    let items: Vec<String> = key
+        .keys
+        .iter()
+        .map(|k| match k {
+            PartKeyCol::Column(i) => cols
+                .get(*i)
+                .map(|c| crate::utility::quote_identifier(&c.name))
+                .unwrap_or_default(),
+            PartKeyCol::Expr(e) => format!("({e})"),
+        })
+        .collect();
+    format!("{strat} ({})", items.join(", "))
+}
+
+/// A range bound item.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RVal {
+    Min,
+    Val(Value),
+    Max,
+}
+
+/// A partition's bound with its values of the key's types.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Bound {
+    List(Vec<Value>),
+    Range(Vec<RVal>, Vec<RVal>),
+    Hash(u64, u64),
+    Default,
+}
+
+/// The key's item types and names (for messages) over `rel`.
+struct KeyInfo {
+    types: Vec<Ty>,
+    names: Vec<String>,
+    exprs: Vec<Option<Expr>>,
+}
+
+fn key_info(host: &dyn Host, rel: &Relation, key: &PartKey) -> Result<KeyInfo, PgError> {
+    let mut k = KeyInfo {
+        types: Vec::new(),
+        names: Vec::new(),
+        exprs: Vec::new(),
+    };
+    for item in &key.keys {
+        match item {
+            PartKeyCol::Column(i) => {
+                let c = rel.columns.get(*i).ok_or_else(|| {
+                    PgError::error(
+                        sqlstate::INTERNAL_ERROR,
+                        "partition key column out of range",
+                    )
+                })?;
+                k.types.push(c.ty);
+                k.names.push(c.name.clone());
+                k.exprs.push(None);
+            }
+            PartKeyCol::Expr(text) => {
+                let e = crate::bind::rowexpr::parse_stored(text, "partition key")?;
+                let b = crate::bind::rowexpr::bind_over_row(host, rel, &e)?;
+                k.types.push(b.ty);
+                k.names.push(text.clone());
+                k.exprs.push(Some(b.e));
+            }
+        }
+    }
+    Ok(k)
+}
+
+/// A constant of a bound coerced to the key item's type.
+fn bound_value(host: &mut dyn Host, e: &ast::Expr, ty: Ty) -> Result<Value, PgError> {
+    let mut col = ColumnDef::new("bound", ty);
+    col.default = Some(e.to_string());
+    let Some(b) = crate::bind::rowexpr::bind_column_default(&*host, &col)? else {
+        return Ok(Value::Null);
+    };
+    let mut cx = Ctx { host, params: &[] };
+    b.eval(&[], &mut cx)
+}
+
+fn bound_of(host: &mut dyn Host, fv: &ast::ForValues, k: &KeyInfo) -> Result<Bound, PgError> {
+    Ok(match fv {
+        ast::ForValues::Default => Bound::Default,
+        ast::ForValues::With { modulus, remainder } => Bound::Hash(*modulus, *remainder),
+        ast::ForValues::In(list) => {
+            let ty = k.types.first().copied().unwrap_or(Ty::new(types::TEXT));
+            let mut vals = Vec::new();
+            for e in list {
+                let v = bound_value(host, e, ty)?;
+                if !vals.contains(&v) {
+                    vals.push(v);
+                }
+            }
+            Bound::List(vals)
+        }
+        ast::ForValues::From { from, to } => {
+            let side = |host: &mut dyn Host,
+                        items: &[ast::PartitionBoundValue],
+                        which: &str|
+             -> Result<Vec<RVal>, PgError> {
+                if items.len() != k.types.len() {
+                    return Err(PgError::error(
+                        INVALID_OBJECT_DEFINITION,
+                        format!(
+                            "{which} partition bound must have as many items as partition key columns"
+                        ),
+                    ));
+                }
+                let mut out = Vec::new();
+                for (it, ty) in items.iter().zip(&k.types) {
+                    out.push(match it {
+                        ast::PartitionBoundValue::MinValue => RVal::Min,
+                        ast::PartitionBoundValue::MaxValue => RVal::Max,
+                        ast::PartitionBoundValue::Expr(e) => {
+                            let v = bound_value(host, e, *ty)?;
+                            if v.is_null() {
+                                return Err(PgError::error(
+                                    INVALID_TABLE_DEFINITION,
+                                    "cannot specify NULL in range bound",
+                                ));
+                            }
+                            RVal::Val(v)
+                        }
+                    });
+                }
+                // After MINVALUE/MAXVALUE only the same may follow.
+                let mut seen: Option<RVal> = None;
+                for v in &mut out {
+                    match (&seen, &*v) {
+                        (None, RVal::Min | RVal::Max) => seen = Some(v.clone()),
+                        (Some(s), x) if s != x => {
+                            return Err(PgError::error(
+                                INVALID_OBJECT_DEFINITION,
+                                "every bound following MAXVALUE must also be MAXVALUE",
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(out)
+            };
+            Bound::Range(side(host, from, "FROM")?, side(host, to, "TO")?)
+        }
+    })
+}
+
+/// PostgreSQL's text of a bound constant (get_const_expr without a
+/// cast): numbers bare unless negative, booleans bare, others quoted.
+fn const_text(v: &Value) -> String {
+    let Some(s) = crate::value::to_text(v) else {
+        return "NULL".into();
+    };
+    match v {
+        Value::Int2(_)
+        | Value::Int4(_)
+        | Value::Int8(_)
+        | Value::Float4(_)
+        | Value::Float8(_)
+        | Value::Numeric(_)
+        | Value::Oid(_)
+            if !s.starts_with('-')
+                && s.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == '+') =>
+        {
+            s
+        }
+        Value::Bool(b) => (if *b { "true" } else { "false" }).into(),
+        _ => format!("'{}'", s.replace('\'', "''")),
+    }
+}
+
+/// The bound as pg_get_expr(relpartbound) prints it.
+fn bound_text(b: &Bound) -> String {
+    let rv = |v: &RVal| match v {
+        RVal::Min => "MINVALUE".to_string(),
+        RVal::Max => "MAXVALUE".to_string(),
+        RVal::Val(v) => const_text(v),
+    };
+    match b {
+        Bound::Default => "DEFAULT".into(),
+        Bound::Hash(m, r) => format!("FOR VALUES WITH (modulus {m}, remainder {r})"),
+        Bound::List(vals) => format!(
+            "FOR VALUES IN ({})",
+            vals.iter().map(const_text).collect::<Vec<_>>().join(", ")
+        ),
+        Bound::Range(lo, hi) => format!(
+            "FOR VALUES FROM ({}) TO ({})",
+            lo.iter().map(rv).collect::<Vec<_>>().join(", "),
+            hi.iter().map(rv).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// A stored bound text read back.
+fn parse_bound(text: &str) -> Result<ast::ForValues, PgError> {
+    let sql = format!("CREATE TABLE x PARTITION OF y {text}");
+    let stmts =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::PostgreSqlDialect {}, &sql)
+            .map_err(|e| {
+                PgError::error(
+                    sqlstate::INTERNAL_ERROR,
+                    format!("stored partition bound cannot be parsed: {e}"),
+                )
+            })?;
+    match stmts.first() {
+        Some(ast::Statement::CreateTable(ct)) => ct.for_values.clone().ok_or_else(|| {
+            PgError::error(sqlstate::INTERNAL_ERROR, "stored partition bound is empty")
+        }),
+        _ => Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            "stored partition bound cannot be parsed",
+        )),
+    }
+}
+
+fn rcmp(a: &RVal, b: &RVal) -> Ordering {
+    match (a, b) {
+        (RVal::Min, RVal::Min) | (RVal::Max, RVal::Max) => Ordering::Equal,
+        (RVal::Min, _) | (_, RVal::Max) => Ordering::Less,
+        (_, RVal::Min) | (RVal::Max, _) => Ordering::Greater,
+        (RVal::Val(x), RVal::Val(y)) => crate::value::compare(x, y),
+    }
+}
+
+fn range_cmp(a: &[RVal], b: &[RVal]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        match rcmp(x, y) {
+            Ordering::Equal => continue,
+            o => return o,
+        }
+    }
+    Ordering::Equal
+}
+
+fn key_cmp(key: &[Value], bound: &[RVal]) -> Ordering {
+    for (k, b) in key.iter().zip(bound) {
+        let o = match b {
+            RVal::Min => Ordering::Greater,
+            RVal::Max => Ordering::Less,
+            RVal::Val(v) => crate::value::compare(k, v),
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+        if !matches!(b, RVal::Val(_)) {
+            break;
+        }
+    }
+    Ordering::Equal
+}
+
+fn overlap_error(new: &str, old: &str) -> PgError {
+    PgError::error(
+        INVALID_OBJECT_DEFINITION,
+        format!("partition \"{new}\" would overlap partition \"{old}\""),
+    )
+}
+
+/// The direct partitions of `name` among a partitioned table's flat
+/// descendant list.
+fn direct<'a>(all: &'a [InheritChild], name: &str) -> impl Iterator<Item = &'a InheritChild> {
+    let name = name.to_string();
+    all.iter().filter(move |c| c.parent == name)
+}
+
+/// CREATE TABLE name PARTITION OF parent FOR VALUES ...: the parent
+/// (partitioned, 42809 otherwise), checked against its partitions'
+/// bounds, and the bound's text for relpartbound.
+pub(crate) fn check_new_partition(
+    host: &mut dyn Host,
+    parent: &Relation,
+    name: &str,
+    fv: &ast::ForValues,
+) -> Result<String, PgError> {
+    let Some(key) = &parent.partkey else {
+        return Err(PgError::error(
+            catalog::codes::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is not partitioned", parent.name),
+        ));
+    };
+    let k = key_info(&*host, parent, key)?;
+    match (key.strategy, fv) {
+        (_, ast::ForValues::Default) => {}
+        (b'l', ast::ForValues::In(_)) | (b'r', ast::ForValues::From { .. }) => {}
+        (b'h', ast::ForValues::With { .. }) => {}
+        (s, _) => {
+            let what = match s {
+                b'l' => "list",
+                b'r' => "range",
+                _ => "hash",
+            };
+            return Err(PgError::error(
+                INVALID_TABLE_DEFINITION,
+                format!("invalid bound specification for a {what} partition"),
+            ));
+        }
+    }
+    if key.strategy == b'h' && matches!(fv, ast::ForValues::Default) {
+        return Err(PgError::error(
+            INVALID_TABLE_DEFINITION,
+            "a hash-partitioned table may not have a default partition",
+        ));
+    }
+    let new = bound_of(host, fv, &k)?;
+    if let Bound::Range(lo, hi) = &new {
+        if range_cmp(lo, hi) != Ordering::Less {
+            let show = |v: &[RVal]| {
+                v.iter()
+                    .map(|x| match x {
+                        RVal::Min => "MINVALUE".to_string(),
+                        RVal::Max => "MAXVALUE".to_string(),
+                        RVal::Val(v) => crate::value::to_text(v).unwrap_or_default(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                format!("empty range bound specified for partition \"{name}\""),
+            )
+            .with_detail(format!(
+                "Specified lower bound ({}) is greater than or equal to upper bound ({}).",
+                show(lo),
+                show(hi)
+            )));
+        }
+    }
+    if let Bound::Hash(m, r) = &new {
+        if *m == 0 {
+            return Err(PgError::error(
+                INVALID_TABLE_DEFINITION,
+                "modulus for hash partition must be an integer value greater than zero",
+            ));
+        }
+        if r >= m {
+            return Err(PgError::error(
+                INVALID_TABLE_DEFINITION,
+                "remainder for hash partition must be less than modulus",
+            ));
+        }
+    }
+    for sib in direct(&parent.children, &parent.name) {
+        let Some(text) = &sib.rel.partbound else {
+            continue;
+        };
+        let old = bound_of(host, &parse_bound(text)?, &k)?;
+        let clash = match (&new, &old) {
+            (Bound::Default, Bound::Default) => {
+                return Err(PgError::error(
+                    INVALID_OBJECT_DEFINITION,
+                    format!(
+                        "partition \"{name}\" conflicts with existing default partition \"{}\"",
+                        sib.rel.name
+                    ),
+                ))
+            }
+            (Bound::List(a), Bound::List(b)) => a.iter().any(|v| b.contains(v)),
+            (Bound::Range(alo, ahi), Bound::Range(blo, bhi)) => {
+                range_cmp(alo, bhi) == Ordering::Less && range_cmp(blo, ahi) == Ordering::Less
+            }
+            (Bound::Hash(m1, r1), Bound::Hash(m2, r2)) => {
+                let (small, big) = if m1 <= m2 {
+                    ((m1, r1), (m2, r2))
+                } else {
+                    ((m2, r2), (m1, r1))
+                };
+                if big.0 % small.0 != 0 {
+                    return Err(PgError::error(
+                        INVALID_OBJECT_DEFINITION,
+                        "every hash partition modulus must be a factor of the next larger modulus",
+                    ));
+                }
+                big.1 % small.0 == *small.1
+            }
+            _ => false,
+        };
+        if clash {
+            return Err(overlap_error(name, &sib.rel.name));
+        }
+    }
+    Ok(bound_text(&new))
+}
+
+/// Where rows of one statement go: each partitioned table's key and its
+/// partitions' bounds, read once.
+#[derive(Default)]
+pub(crate) struct Router {
+    levels: Vec<(String, KeyInfo, Vec<(usize, Bound)>)>,
+}
+
+impl Router {
+    fn level(
+        &mut self,
+        host: &mut dyn Host,
+        top: &Relation,
+        at: &Relation,
+    ) -> Result<usize, PgError> {
+        if let Some(i) = self.levels.iter().position(|l| l.0 == at.name) {
+            return Ok(i);
+        }
+        let key = at.partkey.as_ref().ok_or_else(|| {
+            PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "routing through a table that is not partitioned",
+            )
+        })?;
+        let k = key_info(&*host, at, key)?;
+        let mut bounds = Vec::new();
+        for (i, c) in top.children.iter().enumerate() {
+            if c.parent != at.name {
+                continue;
+            }
+            if let Some(text) = &c.rel.partbound {
+                bounds.push((i, bound_of(host, &parse_bound(text)?, &k)?));
+            }
+        }
+        self.levels.push((at.name.clone(), k, bounds));
+        Ok(self.levels.len() - 1)
+    }
+
+    /// The leaf partition of `top` (a partitioned table) a row (in
+    /// `top`'s layout, without system columns) goes to: an index into
+    /// `top.children`; 23514 when none takes it.
+    pub(crate) fn route(
+        &mut self,
+        host: &mut dyn Host,
+        top: &Relation,
+        row: &[Value],
+    ) -> Result<usize, PgError> {
+        let mut at: Option<usize> = None;
+        loop {
+            let (rel, local): (&Relation, Vec<Value>) = match at {
+                None => (top, row.to_vec()),
+                Some(i) => {
+                    let c = &top.children[i];
+                    let mut r = vec![Value::Null; c.rel.columns.len()];
+                    for (j, &m) in c.map.iter().enumerate() {
+                        r[m] = row[j].clone();
+                    }
+                    (&c.rel, r)
+                }
+            };
+            if rel.relkind != b'p' {
+                return at.ok_or_else(|| {
+                    PgError::error(sqlstate::INTERNAL_ERROR, "routing a row of a plain table")
+                });
+            }
+            let li = self.level(host, top, rel)?;
+            let key = rel.partkey.clone().unwrap_or_default();
+            let k = &self.levels[li].1;
+            let padded = crate::bind::rowexpr::pad_row(&local, 0);
+            let mut vals = Vec::new();
+            for (item, e) in key.keys.iter().zip(&k.exprs) {
+                vals.push(match (item, e) {
+                    (PartKeyCol::Column(i), _) => local.get(*i).cloned().unwrap_or(Value::Null),
+                    (_, Some(e)) => {
+                        let mut cx = Ctx { host, params: &[] };
+                        e.eval(&padded, &mut cx)?
+                    }
+                    _ => Value::Null,
+                });
+            }
+            let (_, k, bounds) = &self.levels[li];
+            if key.strategy == b'h' && crate::parthash::row_hash(&vals).is_none() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "hash partitioning on keys of this type is not supported yet",
+                ));
+            }
+            let found = find(&vals, bounds, key.strategy);
+            match found {
+                Some(i) => at = Some(i),
+                None => {
+                    let shown: Vec<String> = vals
+                        .iter()
+                        .map(|v| crate::value::to_text(v).unwrap_or_else(|| "null".into()))
+                        .collect();
+                    return Err(PgError::error(
+                        catalog::codes::CHECK_VIOLATION,
+                        format!("no partition of relation \"{}\" found for row", rel.name),
+                    )
+                    .with_detail(format!(
+                        "Partition key of the failing row contains ({}) = ({}).",
+                        k.names.join(", "),
+                        shown.join(", ")
+                    )));
+                }
+            }
+        }
+    }
+}
+
+fn find(vals: &[Value], bounds: &[(usize, Bound)], strategy: u8) -> Option<usize> {
+    let mut default = None;
+    for (i, b) in bounds {
+        let hit = match b {
+            Bound::Default => {
+                default = Some(*i);
+                false
+            }
+            Bound::List(list) => {
+                let v = &vals[0];
+                list.iter().any(|x| {
+                    (x.is_null() && v.is_null())
+                        || (!x.is_null()
+                            && !v.is_null()
+                            && crate::value::compare(x, v) == Ordering::Equal)
+                })
+            }
+            Bound::Range(lo, hi) => {
+                !vals.iter().any(|v| v.is_null())
+                    && key_cmp(vals, lo) != Ordering::Less
+                    && key_cmp(vals, hi) == Ordering::Less
+            }
+            Bound::Hash(m, r) => {
+                strategy == b'h' && crate::parthash::row_hash(vals).is_some_and(|h| h % m == *r)
+            }
+        };
+        if hit {
+            return Some(*i);
+        }
+    }
+    default
+}
+
+/// INSERT (or COPY) of `row` (in `top`'s layout, defaults applied) into
+/// partitioned table `top`: routed to its leaf partition and stored
+/// there as an insert into that table stores it (its NOT NULL, CHECK
+/// and FOREIGN KEYs). The stored row back in `top`'s layout.
+pub(crate) fn insert_routed(
+    host: &mut dyn Host,
+    top: &Relation,
+    router: &mut Router,
+    pending: &mut crate::fkey::Pending,
+    row: Vec<Value>,
+) -> Result<Option<Vec<Value>>, PgError> {
+    let i = router.route(host, top, &row)?;
+    let c = &top.children[i];
+    let mut mine = vec![Value::Null; c.rel.columns.len()];
+    for (j, &m) in c.map.iter().enumerate() {
+        mine[m] = row[j].clone();
+    }
+    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    let stored = crate::modify::insert_row(host, &c.rel, &checks, &mut None, pending, mine)?;
+    Ok(stored.map(|r| c.map.iter().map(|&m| r[m].clone()).collect()))
+}
+
+/// pg_get_partkeydef(oid): NULL for a relation that is not partitioned.
+pub(crate) fn keydef_of(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> {
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(Value::Null);
+    };
+    let (Some(nsp), Some(name)) = (crate::value::to_text(&r[0]), crate::value::to_text(&r[1]))
+    else {
+        return Ok(Value::Null);
+    };
+    let Some(rel) = host.lookup_table(Some(&nsp), &name)? else {
+        return Ok(Value::Null);
+    };
+    Ok(match &rel.partkey {
+        Some(k) => Value::Text(keydef(k, &rel.columns)),
+        None => Value::Null,
+    })
+}
