@@ -808,6 +808,15 @@ pub trait Tables {
             "table inheritance is not supported",
         ))
     }
+    /// Removes the pg_inherits row of `child` under `parent` (DETACH
+    /// PARTITION, NO INHERIT).
+    fn remove_inheritance(&mut self, child: u32, parent: u32) -> Result<(), PgError> {
+        let _ = (child, parent);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "table inheritance is not supported",
+        ))
+    }
     /// Makes table `rel` partitioned by `key` (relkind 'p', its
     /// pg_partitioned_table row; partition.rs).
     fn set_partitioned(&mut self, rel: u32, key: &PartKey) -> Result<(), PgError> {

@@ -529,6 +529,9 @@ fn prepare_unchecked(
             }
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
+            Parsed::Pre(PreParsed::AlterLink) => {
+                Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
+            }
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
                 Some(t) => Utility::Reindex(t?),

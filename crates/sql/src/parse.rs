@@ -79,6 +79,9 @@ pub(crate) enum PreParsed {
     Comment,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
+    /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
+    /// partition.rs.
+    AlterLink,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +333,9 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
         if crate::trigger::is_enable_disable(&long) {
             return Some(PreParsed::Trigger);
+        }
+        if crate::partition::is_alter_link(&long) {
+            return Some(PreParsed::AlterLink);
         }
     }
     match w.as_slice() {

@@ -704,3 +704,308 @@ pub(crate) fn keydef_of(host: &mut dyn Host, oid: u32) -> Result<Value, PgError>
         None => Value::Null,
     })
 }
+
+/// ALTER TABLE ... ATTACH/DETACH PARTITION and INHERIT/NO INHERIT, which
+/// sqlparser does not read: taken from the statement's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AlterLink {
+    Attach {
+        table: (Option<String>, String),
+        part: (Option<String>, String),
+        bound: String,
+    },
+    Detach {
+        table: (Option<String>, String),
+        part: (Option<String>, String),
+    },
+    Inherit {
+        table: (Option<String>, String),
+        parent: (Option<String>, String),
+        add: bool,
+    },
+}
+
+impl AlterLink {
+    pub(crate) fn tag(&self) -> &'static str {
+        "ALTER TABLE"
+    }
+}
+
+/// Whether `ALTER TABLE ...` (leading words) is one of [`AlterLink`]'s.
+pub(crate) fn is_alter_link(words: &[&str]) -> bool {
+    let rest: &[&str] = match words {
+        ["ALTER", "TABLE", "IF", "EXISTS", "ONLY", _, rest @ ..] => rest,
+        ["ALTER", "TABLE", "IF", "EXISTS", _, rest @ ..] => rest,
+        ["ALTER", "TABLE", "ONLY", _, rest @ ..] => rest,
+        ["ALTER", "TABLE", _, rest @ ..] => rest,
+        _ => return false,
+    };
+    // A schema-qualified name shows as `s . t` in the words.
+    let rest = match rest {
+        [".", _, r @ ..] => r,
+        r => r,
+    };
+    matches!(
+        rest,
+        ["ATTACH", "PARTITION", ..]
+            | ["DETACH", "PARTITION", ..]
+            | ["INHERIT", ..]
+            | ["NO", "INHERIT", ..]
+    )
+}
+
+/// Reads an [`AlterLink`] statement.
+pub(crate) fn parse_alter_link(sql: &str) -> Result<AlterLink, PgError> {
+    use crate::parse::{peek_word, take_word};
+    let syntax = |m: String| PgError::error(sqlstate::SYNTAX_ERROR, m);
+    let mut p = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .map_err(|e| syntax(e.to_string()))?;
+    let name = |p: &mut sqlparser::parser::Parser| -> Result<(Option<String>, String), PgError> {
+        let n = p
+            .parse_object_name(false)
+            .map_err(|e| syntax(e.to_string()))?;
+        crate::utility::qualified_name(&n)
+    };
+    take_word(&mut p, "ALTER");
+    take_word(&mut p, "TABLE");
+    if take_word(&mut p, "IF") {
+        take_word(&mut p, "EXISTS");
+    }
+    take_word(&mut p, "ONLY");
+    let table = name(&mut p)?;
+    let near = |p: &mut sqlparser::parser::Parser| {
+        let t = p.peek_token().token;
+        syntax(format!("syntax error at or near \"{t}\""))
+    };
+    match peek_word(&mut p).as_deref() {
+        Some("ATTACH") => {
+            p.next_token();
+            take_word(&mut p, "PARTITION");
+            let part = name(&mut p)?;
+            // The rest is the bound, as CREATE TABLE ... PARTITION OF has it.
+            let at = p.peek_token().span.start;
+            let lines: Vec<&str> = sql.split('\n').collect();
+            let mut off = 0usize;
+            for l in lines.iter().take(at.line.saturating_sub(1) as usize) {
+                off += l.chars().count() + 1;
+            }
+            off += at.column.saturating_sub(1) as usize;
+            let bound: String = sql.chars().skip(off).collect();
+            let bound = bound.trim().trim_end_matches(';').trim().to_string();
+            parse_bound(&bound).map_err(|_| near(&mut p))?;
+            Ok(AlterLink::Attach { table, part, bound })
+        }
+        Some("DETACH") => {
+            p.next_token();
+            take_word(&mut p, "PARTITION");
+            let part = name(&mut p)?;
+            if peek_word(&mut p).is_some() {
+                return Err(crate::bind::not_supported(
+                    "DETACH PARTITION CONCURRENTLY / FINALIZE",
+                ));
+            }
+            Ok(AlterLink::Detach { table, part })
+        }
+        Some("INHERIT") => {
+            p.next_token();
+            let parent = name(&mut p)?;
+            Ok(AlterLink::Inherit {
+                table,
+                parent,
+                add: true,
+            })
+        }
+        Some("NO") => {
+            p.next_token();
+            take_word(&mut p, "INHERIT");
+            let parent = name(&mut p)?;
+            Ok(AlterLink::Inherit {
+                table,
+                parent,
+                add: false,
+            })
+        }
+        _ => Err(near(&mut p)),
+    }
+}
+
+/// Each column of `parent` must be in `child` with its type (42804
+/// otherwise, PostgreSQL's MergeAttributesIntoExisting); with
+/// `exact`, `child` may have no others (ATTACH PARTITION).
+fn check_columns(parent: &Relation, child: &Relation, exact: bool) -> Result<(), PgError> {
+    let mismatch = |m: String| PgError::error(catalog::codes::DATATYPE_MISMATCH, m);
+    if exact {
+        if let Some(c) = child
+            .columns
+            .iter()
+            .find(|c| !parent.columns.iter().any(|p| p.name == c.name))
+        {
+            return Err(mismatch(format!(
+                "table \"{}\" contains column \"{}\" not found in parent \"{}\"",
+                child.name, c.name, parent.name
+            ))
+            .with_detail("The new partition may contain only the columns present in parent."));
+        }
+    }
+    for pc in &parent.columns {
+        match child.columns.iter().find(|c| c.name == pc.name) {
+            None => {
+                return Err(mismatch(format!(
+                    "child table is missing column \"{}\"",
+                    pc.name
+                )))
+            }
+            Some(c) if c.ty != pc.ty || c.domain != pc.domain => {
+                return Err(mismatch(format!(
+                    "child table \"{}\" has different type for column \"{}\"",
+                    child.name, pc.name
+                )))
+            }
+            Some(c) if pc.not_null && !c.not_null => {
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("42804"),
+                    format!(
+                        "column \"{}\" in child table must be marked NOT NULL",
+                        pc.name
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Carries out an [`AlterLink`].
+pub(crate) fn execute(host: &mut dyn Host, cmd: &AlterLink) -> Result<(), PgError> {
+    let table_oid = |r: &Relation| r.table().map(|t| t.oid);
+    match cmd {
+        AlterLink::Attach { table, part, bound } => {
+            let parent = catalog::lookup(&*host, table.0.as_deref(), &table.1)?;
+            let child = catalog::lookup(&*host, part.0.as_deref(), &part.1)?;
+            if parent.partkey.is_none() {
+                return Err(PgError::error(
+                    catalog::codes::WRONG_OBJECT_TYPE,
+                    format!("table \"{}\" is not partitioned", parent.name),
+                ));
+            }
+            if child.partbound.is_some() {
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("42P17"),
+                    format!("\"{}\" is already a partition", child.name),
+                ));
+            }
+            check_columns(&parent, &child, true)?;
+            let fv = parse_bound(bound)?;
+            let text = check_new_partition(host, &parent, &child.name, &fv)?;
+            // Every row already in the table must belong to the bound.
+            let key = parent.partkey.clone().unwrap_or_default();
+            let k = key_info(&*host, &parent, &key)?;
+            let b = bound_of(host, &fv, &k)?;
+            let cols: Vec<String> = parent
+                .columns
+                .iter()
+                .map(|c| crate::utility::quote_identifier(&c.name))
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM ONLY {}.{}",
+                cols.join(", "),
+                crate::utility::quote_identifier(&child.schema),
+                crate::utility::quote_identifier(&child.name)
+            );
+            let rows = crate::sysinfo::query(host, &sql, &[], Vec::new())?;
+            for r in rows {
+                let padded = crate::bind::rowexpr::pad_row(&r, 0);
+                let mut vals = Vec::new();
+                for (item, e) in key.keys.iter().zip(&k.exprs) {
+                    vals.push(match (item, e) {
+                        (PartKeyCol::Column(i), _) => r.get(*i).cloned().unwrap_or(Value::Null),
+                        (_, Some(e)) => {
+                            let mut cx = Ctx { host, params: &[] };
+                            e.eval(&padded, &mut cx)?
+                        }
+                        _ => Value::Null,
+                    });
+                }
+                if b != Bound::Default && find(&vals, &[(0, b.clone())], key.strategy).is_none() {
+                    return Err(PgError::error(
+                        catalog::codes::CHECK_VIOLATION,
+                        format!(
+                            "partition constraint of relation \"{}\" is violated by some row",
+                            child.name
+                        ),
+                    ));
+                }
+            }
+            let (me, up) = (table_oid(&child)?, table_oid(&parent)?);
+            host.tables()?.set_inheritance(me, &[up])?;
+            host.tables()?.set_partition_bound(me, Some(&text))
+        }
+        AlterLink::Detach { table, part } => {
+            let parent = catalog::lookup(&*host, table.0.as_deref(), &table.1)?;
+            let child = catalog::lookup(&*host, part.0.as_deref(), &part.1)?;
+            if !direct(&parent.children, &parent.name).any(|c| c.rel.source == child.source)
+                || child.partbound.is_none()
+            {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!(
+                        "relation \"{}\" is not a partition of relation \"{}\"",
+                        child.name, parent.name
+                    ),
+                ));
+            }
+            let (me, up) = (table_oid(&child)?, table_oid(&parent)?);
+            host.tables()?.remove_inheritance(me, up)?;
+            host.tables()?.set_partition_bound(me, None)
+        }
+        AlterLink::Inherit { table, parent, add } => {
+            let child = catalog::lookup(&*host, table.0.as_deref(), &table.1)?;
+            let parent = catalog::lookup(&*host, parent.0.as_deref(), &parent.1)?;
+            let (me, up) = (table_oid(&child)?, table_oid(&parent)?);
+            let is_child =
+                direct(&parent.children, &parent.name).any(|c| c.rel.source == child.source);
+            if *add {
+                if parent.relkind == b'p' {
+                    return Err(PgError::error(
+                        catalog::codes::WRONG_OBJECT_TYPE,
+                        "cannot change inheritance of a partitioned table",
+                    ));
+                }
+                if me == up || child.children.iter().any(|c| c.rel.source == parent.source) {
+                    return Err(PgError::error(
+                        catalog::codes::DUPLICATE_TABLE,
+                        "circular inheritance not allowed",
+                    )
+                    .with_detail(format!(
+                        "\"{}\" is already a child of \"{}\".",
+                        parent.name, child.name
+                    )));
+                }
+                if is_child {
+                    return Err(PgError::error(
+                        catalog::codes::DUPLICATE_TABLE,
+                        format!(
+                            "relation \"{}\" would be inherited from more than once",
+                            parent.name
+                        ),
+                    ));
+                }
+                check_columns(&parent, &child, false)?;
+                host.tables()?.set_inheritance(me, &[up])
+            } else {
+                if !is_child {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_TABLE,
+                        format!(
+                            "relation \"{}\" is not a parent of relation \"{}\"",
+                            parent.name, child.name
+                        ),
+                    ));
+                }
+                host.tables()?.remove_inheritance(me, up)
+            }
+        }
+    }
+}

@@ -128,6 +128,9 @@ pub(crate) enum Utility {
         mode: u8,
         nowait: bool,
     },
+    /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT
+    /// (partition.rs).
+    AlterLink(crate::partition::AlterLink),
     /// A role statement (role.rs), carried out by the host.
     Role(crate::role::RoleCommand),
     /// GRANT/REVOKE ... ON objects (crates/sql/src/acl.rs).
@@ -935,6 +938,7 @@ impl Utility {
             } => Command::Other("ANALYZE"),
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
+            Utility::AlterLink(a) => Command::Other(a.tag()),
             Utility::Role(r) => Command::Other(r.tag()),
             Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
             Utility::Sequence(s) => Command::Other(s.tag()),
@@ -1354,6 +1358,10 @@ impl Utility {
                     host.tables()?.vacuum(Some(rel), *opts)?;
                 }
                 done("VACUUM")
+            }
+            Utility::AlterLink(a) => {
+                crate::partition::execute(host, a)?;
+                done("ALTER TABLE")
             }
             Utility::Lock {
                 tables,

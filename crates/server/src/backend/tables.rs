@@ -1668,6 +1668,10 @@ impl tusk_sql::Tables for Session {
         self.set_inheritance_impl(child, parents)
     }
 
+    fn remove_inheritance(&mut self, child: u32, parent: u32) -> Result<(), PgError> {
+        self.remove_inheritance_impl(child, parent)
+    }
+
     fn set_partitioned(
         &mut self,
         rel: u32,

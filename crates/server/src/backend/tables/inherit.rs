@@ -118,7 +118,9 @@ impl Session {
     ) -> Result<(), PgError> {
         let i = cat::catalog(cat::PG_INHERITS_OID);
         let c = cat::catalog(PG_CLASS_OID);
+        let before = self.inherits_rows("inhrelid", child)?.len();
         for (seq, &p) in parents.iter().enumerate() {
+            let seq = seq + before;
             let row = cat::row(
                 i,
                 &[
@@ -136,6 +138,22 @@ impl Session {
                     let cid = self.xact.command_id();
                     self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)?;
                 }
+            }
+        }
+        self.xact.command_counter_increment();
+        Ok(())
+    }
+
+    /// The pg_inherits row of `child` under `parent` removed.
+    pub(super) fn remove_inheritance_impl(
+        &mut self,
+        child: u32,
+        parent: u32,
+    ) -> Result<(), PgError> {
+        let i = cat::catalog(cat::PG_INHERITS_OID);
+        for (tid, r) in self.inherits_rows("inhrelid", child)? {
+            if oid_of(&r[i.col("inhparent")]) == parent {
+                self.delete_catalog(cat::PG_INHERITS_OID, tid)?;
             }
         }
         self.xact.command_counter_increment();
