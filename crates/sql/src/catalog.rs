@@ -273,9 +273,9 @@ pub struct Relation {
     /// too unless the query said ONLY. Empty for a table without any.
     pub children: Vec<InheritChild>,
     /// A partitioned table's key (pg_partitioned_table; partition.rs).
-    pub partkey: Option<PartKey>,
+    pub partkey: Option<Box<PartKey>>,
     /// A partition's bound as pg_get_expr prints it (relpartbound).
-    pub partbound: Option<String>,
+    pub partbound: Option<Box<str>>,
 }
 
 /// The partition key of a partitioned table: the strategy (b'r' range,
@@ -293,6 +293,9 @@ pub enum PartKeyCol {
     Column(usize),
     Expr(String),
 }
+
+/// The [`InheritChild::map`] entry of a column the descendant lacks.
+pub const INHERIT_ABSENT: usize = usize::MAX;
 
 /// A descendant of a scanned table (INHERITS): its relation (without
 /// children of its own: the list is flat) and, for each column of the

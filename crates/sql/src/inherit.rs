@@ -57,10 +57,8 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let t = &toks[i];
         match &t.token {
             Token::LParen => in_from.push(false),
-            Token::RParen => {
-                if in_from.len() > 1 {
-                    in_from.pop();
-                }
+            Token::RParen if in_from.len() > 1 => {
+                in_from.pop();
             }
             Token::Word(w) if w.quote_style.is_none() => match w.keyword {
                 Keyword::FROM => *in_from.last_mut().unwrap_or(&mut false) = true,
@@ -159,11 +157,22 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     out
 }
 
+/// Column `i` of a descendant's row; NULL for
+/// [`catalog::INHERIT_ABSENT`].
+pub(crate) fn pick(row: &[Value], i: usize) -> Value {
+    row.get(i).cloned().unwrap_or(Value::Null)
+}
+
 /// A scan of a table and its descendants (or, for a partitioned table,
 /// of its partitions only): each member's rows in turn, in the
 /// ancestor's column layout, each followed by its own system columns.
+/// One member of an [`AppendScan`]: its scan, the map of the
+/// ancestor's columns into its rows (None: the ancestor itself) and its
+/// column count.
+type Member = (Box<dyn RowSource>, Option<Vec<usize>>, usize);
+
 struct AppendScan {
-    parts: Vec<(Box<dyn RowSource>, Option<Vec<usize>>, usize)>,
+    parts: Vec<Member>,
     at: usize,
 }
 
@@ -176,7 +185,7 @@ impl RowSource for AppendScan {
                         return Ok(Some(row));
                     };
                     let ncols = *ncols;
-                    let mut out: Row = map.iter().map(|&i| row[i].clone()).collect();
+                    let mut out: Row = map.iter().map(|&i| pick(&row, i)).collect();
                     out.extend(row.into_iter().skip(ncols));
                     return Ok(Some(out));
                 }
@@ -268,7 +277,9 @@ pub(crate) fn child_row(
 pub(crate) fn to_child_layout(c: &InheritChild, ancestor_cols: usize, row: &[Value]) -> Row {
     let mut out = vec![Value::Null; c.rel.columns.len()];
     for (i, &m) in c.map.iter().enumerate() {
-        out[m] = row[i].clone();
+        if let Some(slot) = out.get_mut(m) {
+            *slot = row[i].clone();
+        }
     }
     out.extend(row[ancestor_cols..].iter().cloned());
     out
@@ -277,7 +288,7 @@ pub(crate) fn to_child_layout(c: &InheritChild, ancestor_cols: usize, row: &[Val
 /// The ancestor-layout row of a descendant-layout one.
 pub(crate) fn to_parent_layout(c: &InheritChild, row: &[Value]) -> Row {
     let n = c.rel.columns.len();
-    let mut out: Row = c.map.iter().map(|&i| row[i].clone()).collect();
+    let mut out: Row = c.map.iter().map(|&i| pick(row, i)).collect();
     out.extend(row.iter().skip(n).cloned());
     out
 }
@@ -296,6 +307,9 @@ fn type_name(host: &mut dyn Host, c: &ColumnDef) -> Result<String, PgError> {
     crate::sysinfo::format_type(host, oid, Some(m))
 }
 
+/// A new child's columns, its parents and the CHECKs it inherits.
+pub(crate) type Merged = (Vec<ColumnDef>, Vec<Relation>, Vec<catalog::CheckDef>);
+
 /// The parents of a new table, resolved and checked as PostgreSQL's
 /// MergeAttributes checks them, and the table's columns: the parents'
 /// (merged by name, NOTICE for each merge), then the new table's own
@@ -305,7 +319,7 @@ pub(crate) fn merge_columns(
     host: &mut dyn Host,
     parents: &[(Option<String>, String)],
     local: &[ColumnDef],
-) -> Result<(Vec<ColumnDef>, Vec<Relation>, Vec<catalog::CheckDef>), PgError> {
+) -> Result<Merged, PgError> {
     let mut rels: Vec<Relation> = Vec::new();
     for (schema, name) in parents {
         let rel = catalog::lookup(&*host, schema.as_deref(), name)?;

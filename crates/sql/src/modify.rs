@@ -699,12 +699,16 @@ fn update_child(
     };
     let mut mine = full[..c.rel.columns.len()].to_vec();
     for (i, &m) in c.map.iter().enumerate() {
-        mine[m] = new[i].clone();
+        if let Some(slot) = mine.get_mut(m) {
+            *slot = new[i].clone();
+        }
     }
     let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
     Ok(
         match update_row(host, &c.rel, &checks, &mut None, pending, &full, mine)? {
-            Changed::Done(r) => Changed::Done(c.map.iter().map(|&i| r[i].clone()).collect()),
+            Changed::Done(r) => {
+                Changed::Done(c.map.iter().map(|&i| crate::inherit::pick(&r, i)).collect())
+            }
             Changed::Newer(r) => Changed::Newer(crate::inherit::to_parent_layout(c, &r)),
             other => other,
         },

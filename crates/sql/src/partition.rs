@@ -516,11 +516,15 @@ pub(crate) fn check_new_partition(
     Ok(bound_text(&new))
 }
 
+/// A partitioned table's name, key and partitions' bounds (indexes
+/// into the top table's children).
+type Level = (String, KeyInfo, Vec<(usize, Bound)>);
+
 /// Where rows of one statement go: each partitioned table's key and its
 /// partitions' bounds, read once.
 #[derive(Default)]
 pub(crate) struct Router {
-    levels: Vec<(String, KeyInfo, Vec<(usize, Bound)>)>,
+    levels: Vec<Level>,
 }
 
 impl Router {
@@ -570,7 +574,9 @@ impl Router {
                     let c = &top.children[i];
                     let mut r = vec![Value::Null; c.rel.columns.len()];
                     for (j, &m) in c.map.iter().enumerate() {
-                        r[m] = row[j].clone();
+                        if let Some(slot) = r.get_mut(m) {
+                            *slot = row[j].clone();
+                        }
                     }
                     (&c.rel, r)
                 }
@@ -673,11 +679,13 @@ pub(crate) fn insert_routed(
     let c = &top.children[i];
     let mut mine = vec![Value::Null; c.rel.columns.len()];
     for (j, &m) in c.map.iter().enumerate() {
-        mine[m] = row[j].clone();
+        if let Some(slot) = mine.get_mut(m) {
+            *slot = row[j].clone();
+        }
     }
     let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
     let stored = crate::modify::insert_row(host, &c.rel, &checks, &mut None, pending, mine)?;
-    Ok(stored.map(|r| c.map.iter().map(|&m| r[m].clone()).collect()))
+    Ok(stored.map(|r| c.map.iter().map(|&m| crate::inherit::pick(&r, m)).collect()))
 }
 
 /// pg_get_partkeydef(oid): NULL for a relation that is not partitioned.

@@ -409,8 +409,8 @@ pub static PG_TYPE_COLS: &[CatCol] = &[
 // psql's catalogs (generated from PostgreSQL 15's pg_attribute like the
 // ones above): the access methods, tablespaces, extensions and collations
 // it names in \d output, and the catalogs it LEFT JOINs that stay empty
-// in tusk (no inheritance, row-level security, extended statistics,
-// publications or foreign tables yet).
+// in tusk (no row-level security, extended statistics, publications or
+// foreign tables yet; pg_inherits holds inheritance and partitions).
 pub const PG_AM_OID: u32 = 2601;
 pub const PG_TABLESPACE_OID: u32 = 1213;
 pub const PG_EXTENSION_OID: u32 = 3079;

@@ -988,10 +988,10 @@ impl Session {
             (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
         }
         if *relkind == Value::Char(b'p') {
-            rel.partkey = self.partition_key(&rel, oid)?;
+            rel.partkey = self.partition_key(&rel, oid)?.map(Box::new);
         }
         if let Value::Text(b) = &class[c.col("relpartbound")] {
-            rel.partbound = Some(b.clone());
+            rel.partbound = Some(b.as_str().into());
         }
         if class[c.col("relhassubclass")] == Value::Bool(true) {
             rel.children = self.inherit_descendants(&rel)?;

@@ -14,7 +14,7 @@
 //!
 //! Called only by the backend that owns the session.
 
-use tusk_common::{sqlstate, PgError};
+use tusk_common::PgError;
 use tusk_sql::catalog::{InheritChild, Relation, RelationSource};
 use tusk_sql::Value;
 use tusk_storage::catalog::{self as cat, PG_CLASS_OID, PG_NAMESPACE_OID};
@@ -77,6 +77,8 @@ impl Session {
                         continue;
                     };
                     child.children.clear();
+                    // A column missing in the child is one ALTER TABLE
+                    // is adding down the hierarchy right now.
                     let map = rel
                         .columns
                         .iter()
@@ -85,17 +87,9 @@ impl Session {
                                 .columns
                                 .iter()
                                 .position(|cc| cc.name == pc.name)
-                                .ok_or_else(|| {
-                                    PgError::error(
-                                        sqlstate::INTERNAL_ERROR,
-                                        format!(
-                                            "column \"{}\" of \"{}\" is missing in its child \"{}\"",
-                                            pc.name, rel.name, child.name
-                                        ),
-                                    )
-                                })
+                                .unwrap_or(tusk_sql::catalog::INHERIT_ABSENT)
                         })
-                        .collect::<Result<Vec<_>, _>>()?;
+                        .collect::<Vec<_>>();
                     next.push((k, child.name.clone()));
                     out.push(InheritChild {
                         rel: child,
