@@ -625,6 +625,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::PartitionRoot),
     ),
     sig(
+        "pg_get_partition_constraintdef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::PartConstraintDef),
+    ),
+    sig(
         "pg_get_partkeydef",
         &[types::OID],
         TEXT,

@@ -141,10 +141,83 @@ pub(crate) fn keydef(key: &PartKey, cols: &[ColumnDef]) -> String {
                 .get(*i)
                 .map(|c| crate::utility::quote_identifier(&c.name))
                 .unwrap_or_default(),
-            PartKeyCol::Expr(e) => format!("({e})"),
+            PartKeyCol::Expr(e) => keydef_item_text(e),
         })
         .collect();
     format!("{strat} ({})", items.join(", "))
+}
+
+/// An expression key item as PostgreSQL prints it: a bare function call
+/// as is, anything else in parentheses.
+fn expr_item_text(e: &str) -> String {
+    match crate::bind::rowexpr::parse_stored(e, "partition key") {
+        Ok(ast::Expr::Function(_)) => e.to_string(),
+        // sqlparser has its own node (and spelling) for substr().
+        Ok(ast::Expr::Substring { .. }) if e.starts_with("SUBSTR(") => {
+            format!("substr{}", &e["SUBSTR".len()..])
+        }
+        _ => format!("({e})"),
+    }
+}
+
+/// pg_get_partkeydef's spelling of an expression item: an operator
+/// expression keeps the parentheses PostgreSQL's deparser gives it.
+fn keydef_item_text(e: &str) -> String {
+    match crate::bind::rowexpr::parse_stored(e, "partition key") {
+        Ok(ast::Expr::BinaryOp { .. }) => format!("(({e}))"),
+        _ => expr_item_text(e),
+    }
+}
+
+/// Binds each expression item of a new partitioned table's key over its
+/// columns, refusing what PostgreSQL refuses there (subqueries,
+/// aggregates, window and set-returning functions).
+pub(crate) fn check_key(host: &dyn Host, key: &PartKey, cols: &[ColumnDef]) -> Result<(), PgError> {
+    let rel = Relation::new(
+        "",
+        "",
+        cols.to_vec(),
+        catalog::RelationSource::Table(catalog::TableRef {
+            oid: 0,
+            relfilenode: 0,
+            shared: false,
+            namespace: 0,
+        }),
+    );
+    for k in &key.keys {
+        let PartKeyCol::Expr(text) = k else {
+            continue;
+        };
+        let e = crate::bind::rowexpr::parse_stored(text, "partition key")?;
+        if crate::bind::rowexpr::refuse_in_ddl(&e, "partition key expression").is_err() {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot use subquery in partition key expression",
+            ));
+        }
+        let shown = e.to_string().to_lowercase();
+        if shown.contains(" over ") || shown.contains(" over(") {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P20"),
+                "window functions are not allowed in partition key expressions",
+            ));
+        }
+        match crate::bind::rowexpr::bind_over_row(host, &rel, &e) {
+            Err(err)
+                if err
+                    .message
+                    .starts_with("aggregate functions are not allowed") =>
+            {
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("42803"),
+                    "aggregate functions are not allowed in partition key expressions",
+                ))
+            }
+            Err(err) => return Err(err),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A range bound item.
@@ -194,7 +267,7 @@ fn key_info(host: &dyn Host, rel: &Relation, key: &PartKey) -> Result<KeyInfo, P
                 let e = crate::bind::rowexpr::parse_stored(text, "partition key")?;
                 let b = crate::bind::rowexpr::bind_over_row(host, rel, &e)?;
                 k.types.push(b.ty);
-                k.names.push(text.clone());
+                k.names.push(expr_item_text(text));
                 k.exprs.push(Some(b.e));
             }
         }
@@ -286,19 +359,8 @@ fn const_text(v: &Value) -> String {
         return "NULL".into();
     };
     match v {
-        Value::Int2(_)
-        | Value::Int4(_)
-        | Value::Int8(_)
-        | Value::Float4(_)
-        | Value::Float8(_)
-        | Value::Numeric(_)
-        | Value::Oid(_)
-            if !s.starts_with('-')
-                && s.chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == '+') =>
-        {
-            s
-        }
+        Value::Int4(_) if !s.starts_with('-') => s,
+        Value::Numeric(_) if s.starts_with(|c: char| c.is_ascii_digit()) => s,
         Value::Bool(b) => (if *b { "true" } else { "false" }).into(),
         _ => format!("'{}'", s.replace('\'', "''")),
     }
@@ -1016,4 +1078,113 @@ pub(crate) fn execute(host: &mut dyn Host, cmd: &AlterLink) -> Result<(), PgErro
             }
         }
     }
+}
+
+/// The relation with OID `oid`, looked up by its name.
+fn relation_by_oid(host: &mut dyn Host, oid: u32) -> Result<Option<Relation>, PgError> {
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let (Some(nsp), Some(name)) = (crate::value::to_text(&r[0]), crate::value::to_text(&r[1]))
+    else {
+        return Ok(None);
+    };
+    host.lookup_table(Some(&nsp), &name)
+}
+
+/// A bound constant as PostgreSQL deparses it with its type shown.
+fn typed_const(host: &mut dyn Host, v: &Value, ty: Ty) -> Result<String, PgError> {
+    let text = crate::value::to_text(v).unwrap_or_default();
+    let quoted = format!("'{}'", text.replace('\'', "''"));
+    Ok(match v {
+        Value::Int4(x) if *x >= 0 => text,
+        Value::Bool(b) => (if *b { "true" } else { "false" }).into(),
+        Value::Numeric(_) if text.contains('.') && !text.starts_with('-') => text,
+        Value::Numeric(_) if !text.starts_with('-') => format!("{text}::numeric"),
+        _ => format!(
+            "{quoted}::{}",
+            crate::sysinfo::format_type(host, ty.oid, Some(ty.typmod))?
+        ),
+    })
+}
+
+/// pg_get_partition_constraintdef(oid): the implicit constraint of a
+/// partition of a table partitioned on columns, for single-column range,
+/// list (without NULL) and hash bounds; NULL otherwise (not yet).
+pub(crate) fn constraintdef_of(host: &mut dyn Host, oid: u32) -> Result<Value, PgError> {
+    let Some(rel) = relation_by_oid(host, oid)? else {
+        return Ok(Value::Null);
+    };
+    let Some(text) = rel.partbound.clone() else {
+        return Ok(Value::Null);
+    };
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(Value::Oid(parent_oid)) = rows.first().and_then(|r| r.first()).cloned() else {
+        return Ok(Value::Null);
+    };
+    let Some(parent) = relation_by_oid(host, parent_oid)? else {
+        return Ok(Value::Null);
+    };
+    let Some(key) = parent.partkey.clone() else {
+        return Ok(Value::Null);
+    };
+    let mut names = Vec::new();
+    for k in &key.keys {
+        match k {
+            PartKeyCol::Column(i) => names.push(
+                parent
+                    .columns
+                    .get(*i)
+                    .map(|c| crate::utility::quote_identifier(&c.name))
+                    .unwrap_or_default(),
+            ),
+            PartKeyCol::Expr(_) => return Ok(Value::Null),
+        }
+    }
+    let k = key_info(&*host, &parent, &key)?;
+    let b = bound_of(host, &parse_bound(&text)?, &k)?;
+    let out = match (&b, names.as_slice()) {
+        (Bound::Hash(m, r), _) => format!(
+            "satisfies_hash_partition('{parent_oid}'::oid, {m}, {r}, {})",
+            names.join(", ")
+        ),
+        (Bound::Range(lo, hi), [a]) => {
+            let mut parts = vec![format!("({a} IS NOT NULL)")];
+            if let Some(RVal::Val(v)) = lo.first() {
+                parts.push(format!("({a} >= {})", typed_const(host, v, k.types[0])?));
+            }
+            if let Some(RVal::Val(v)) = hi.first() {
+                parts.push(format!("({a} < {})", typed_const(host, v, k.types[0])?));
+            }
+            format!("({})", parts.join(" AND "))
+        }
+        (Bound::List(vals), [a]) if !vals.is_empty() && !vals.iter().any(Value::is_null) => {
+            let consts = vals
+                .iter()
+                .map(|v| typed_const(host, v, k.types[0]))
+                .collect::<Result<Vec<_>, _>>()?;
+            if consts.len() == 1 {
+                format!("(({a} IS NOT NULL) AND ({a} = {}))", consts[0])
+            } else {
+                format!(
+                    "(({a} IS NOT NULL) AND ({a} = ANY (ARRAY[{}])))",
+                    consts.join(", ")
+                )
+            }
+        }
+        _ => return Ok(Value::Null),
+    };
+    Ok(Value::Text(out))
 }

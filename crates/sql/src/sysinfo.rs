@@ -55,6 +55,9 @@ pub(crate) enum Sys {
     PartitionRoot,
     /// pg_get_partkeydef(oid): a partitioned table's key (partition.rs).
     PartKeyDef,
+    /// pg_get_partition_constraintdef(oid): a partition's implicit
+    /// constraint (partition.rs).
+    PartConstraintDef,
     /// pg_is_other_temp_schema(oid): another session's temporary schema.
     IsOtherTempSchema,
     /// pg_sequence_last_value(regclass): NULL until nextval was called.
@@ -351,6 +354,10 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         Sys::StatisticsColumns => Value::Null,
         Sys::RelationIsPublishable => Value::Bool(false),
         Sys::PartitionRoot => Value::Null,
+        Sys::PartConstraintDef => match oid_arg(&a(0)) {
+            Some(oid) => crate::partition::constraintdef_of(host, oid)?,
+            None => Value::Null,
+        },
         Sys::PartKeyDef => match oid_arg(&a(0)) {
             Some(oid) => crate::partition::keydef_of(host, oid)?,
             None => Value::Null,

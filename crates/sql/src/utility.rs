@@ -1129,6 +1129,12 @@ impl Utility {
                     crate::alter::bind_default_checked(&*host, c)?;
                 }
                 let mut checks = checks.clone();
+                if !inherits.is_empty() && partition.as_ref().is_some_and(|p| p.by.is_some()) {
+                    return Err(PgError::error(
+                        catalog::codes::WRONG_OBJECT_TYPE,
+                        "cannot create partitioned table as inheritance child",
+                    ));
+                }
                 let part_of = partition.as_ref().and_then(|p| p.of.as_ref());
                 let mut bound = None;
                 let (columns, parents) = if let Some(((ps, pn), fv)) = part_of {
@@ -1160,6 +1166,10 @@ impl Utility {
                     (cols, parents)
                 };
                 let (columns, checks) = (&columns, &checks);
+                if let Some((strategy, items)) = partition.as_ref().and_then(|p| p.by.as_ref()) {
+                    let key = crate::partition::key_of(*strategy, items, columns)?;
+                    crate::partition::check_key(&*host, &key, columns)?;
+                }
                 // serial: the sequences first (PostgreSQL's order), unless
                 // IF NOT EXISTS finds the table (then nothing is created).
                 let skip = *if_not_exists && host.lookup_table(schema.as_deref(), name)?.is_some();

@@ -169,6 +169,30 @@ z|integer|||
 w|text|||'w'::text
 ALTER TABLE
 ALTER TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+a|integer||||plain|||
+b|text||||extended|||
+a|integer||||plain|||
+b|text||||extended|||
+a|integer||||plain|||
+b|text||||extended|||
+a|integer||||plain|||
+b|text||||extended|||
+a|integer||||plain|||
+b|text||||extended|||
+CREATE TABLE
+CREATE TABLE
+a|bigint||||plain|||
+b|numeric||||main|||
+c|character varying(5)||||extended|||
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:3: NOTICE:  moving and merging column "b" with inherited definition
@@ -215,6 +239,12 @@ DETAIL:  Partition key of the failing row contains (a) = (25).
 psql:SCRIPT:132: NOTICE:  merging column "x" with inherited definition
 psql:SCRIPT:134: NOTICE:  merging definition of column "z" for child "c"
 psql:SCRIPT:140: ERROR:  column must be added to child tables too
+psql:SCRIPT:152: ERROR:  no partition of relation "x2_5" found for row
+DETAIL:  Partition key of the failing row contains ((a + 1), substr(b, 1, 5)) = (2, hello).
+psql:SCRIPT:158: ERROR:  aggregate functions are not allowed in partition key expressions
+psql:SCRIPT:159: ERROR:  cannot use subquery in partition key expression
+psql:SCRIPT:160: ERROR:  cannot create partitioned table as inheritance child
+psql:SCRIPT:161: ERROR:  cannot inherit from partitioned table "r9"
 "#;
 
 #[test]

@@ -140,3 +140,25 @@ alter table a drop column ww;
 alter table only a add column q int;
 select * from b;
 select * from a;
+create table r9 (a int, b text) partition by range (a);
+create table r1_5 partition of r9 for values from (1) to (10);
+create table r2_5 partition of r9 for values from (minvalue) to (1);
+create table l_5 (a int, b text) partition by list (b);
+create table l1_5 partition of l_5 for values in ('a', 'b');
+create table l2_5 partition of l_5 for values in ('c');
+create table h_5 (a int) partition by hash (a);
+create table h0_5 partition of h_5 for values with (modulus 2, remainder 0);
+create table x2_5 (a int, b text) partition by range ((a+1), substr(b, 1, 5));
+insert into x2_5 values (1, 'hello');
+\d+ x2_5
+\d+ r1_5
+\d+ r2_5
+\d+ l1_5
+\d+ l2_5
+create table bad (a int) partition by range ((avg(a)));
+create table bad (a int) partition by range ((a like (select 1)));
+create table bad (a int) inherits (r9) partition by list (a);
+create table bad () inherits (r9);
+create table n_5 (a bigint, b numeric, c varchar(5)) partition by list (a);
+create table n1_5 partition of n_5 for values in (1, 2);
+\d+ n1_5
