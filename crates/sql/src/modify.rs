@@ -121,7 +121,7 @@ pub(crate) fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
 }
 
 /// "(1, null, abc)": the row as PostgreSQL's ExecBuildSlotValueDescription.
-fn describe_row(row: &[Value]) -> String {
+pub(crate) fn describe_row(row: &[Value]) -> String {
     let parts: Vec<String> = row
         .iter()
         .map(|v| match encode_text(v) {
@@ -313,6 +313,12 @@ pub(crate) fn execute(
                 f.before_statement(host)?;
             }
             let mut router = crate::partition::Router::default();
+            // A partition written directly: its bound is checked.
+            let part_check = if p.rel.partbound.is_some() {
+                crate::partition::PartCheck::load(host, &p.rel)?
+            } else {
+                None
+            };
             let mut store =
                 |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
@@ -329,6 +335,9 @@ pub(crate) fn execute(
                                 None => Value::Null,
                             },
                         });
+                    }
+                    if let Some(pc) = &part_check {
+                        pc.check(host, &p.rel, &row)?;
                     }
                     let row = match on_conflict {
                         None if p.rel.relkind == b'p' => {

@@ -1188,3 +1188,103 @@ pub(crate) fn constraintdef_of(host: &mut dyn Host, oid: u32) -> Result<Value, P
     };
     Ok(Value::Text(out))
 }
+
+/// The bound of a partition written directly (INSERT into the
+/// partition itself), checked as PostgreSQL's ExecPartitionCheck: the
+/// row in its parent's layout must fall within the bound (the parent's
+/// own bound, for a sub-partition, is not checked yet).
+pub(crate) struct PartCheck {
+    key: PartKey,
+    info: KeyInfo,
+    bound: Bound,
+    /// For each parent column, its position in the partition.
+    map: Vec<usize>,
+}
+
+impl PartCheck {
+    pub(crate) fn load(host: &mut dyn Host, rel: &Relation) -> Result<Option<PartCheck>, PgError> {
+        let (Some(text), Ok(t)) = (rel.partbound.clone(), rel.table()) else {
+            return Ok(None);
+        };
+        let rows = crate::sysinfo::query(
+            host,
+            "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1",
+            &[types::OID],
+            vec![Value::Oid(t.oid)],
+        )?;
+        let Some(Value::Oid(parent_oid)) = rows.first().and_then(|r| r.first()).cloned() else {
+            return Ok(None);
+        };
+        let Some(mut parent) = relation_by_oid(host, parent_oid)? else {
+            return Ok(None);
+        };
+        parent.children.clear();
+        let Some(key) = parent.partkey.as_deref().cloned() else {
+            return Ok(None);
+        };
+        let info = key_info(&*host, &parent, &key)?;
+        let bound = bound_of(host, &parse_bound(&text)?, &info)?;
+        let map = parent
+            .columns
+            .iter()
+            .map(|pc| {
+                rel.columns
+                    .iter()
+                    .position(|c| c.name == pc.name)
+                    .unwrap_or(catalog::INHERIT_ABSENT)
+            })
+            .collect();
+        Ok(Some(PartCheck {
+            key,
+            info,
+            bound,
+            map,
+        }))
+    }
+
+    /// 23514 when `row` (of `rel`, the partition) is outside the bound.
+    pub(crate) fn check(
+        &self,
+        host: &mut dyn Host,
+        rel: &Relation,
+        row: &[Value],
+    ) -> Result<(), PgError> {
+        let up: Vec<Value> = self
+            .map
+            .iter()
+            .map(|&i| crate::inherit::pick(row, i))
+            .collect();
+        let padded = crate::bind::rowexpr::pad_row(&up, 0);
+        let mut vals = Vec::new();
+        for (item, e) in self.key.keys.iter().zip(&self.info.exprs) {
+            vals.push(match (item, e) {
+                (PartKeyCol::Column(i), _) => up.get(*i).cloned().unwrap_or(Value::Null),
+                (_, Some(e)) => {
+                    let mut cx = Ctx { host, params: &[] };
+                    e.eval(&padded, &mut cx)?
+                }
+                _ => Value::Null,
+            });
+        }
+        let fits = match &self.bound {
+            // The default partition takes what no sibling does (not
+            // checked yet).
+            Bound::Default => true,
+            b => find(&vals, &[(0, b.clone())], self.key.strategy).is_some(),
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(PgError::error(
+            catalog::codes::CHECK_VIOLATION,
+            format!(
+                "new row for relation \"{}\" violates partition constraint",
+                rel.name
+            ),
+        )
+        .with_detail(format!(
+            "Failing row contains {}.",
+            crate::modify::describe_row(row)
+        )))
+    }
+}

@@ -193,6 +193,13 @@ CREATE TABLE
 a|bigint||||plain|||
 b|numeric||||main|||
 c|character varying(5)||||extended|||
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+INSERT 0 1
+INSERT 0 1
+5|ok
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:3: NOTICE:  moving and merging column "b" with inherited definition
@@ -245,6 +252,12 @@ psql:SCRIPT:158: ERROR:  aggregate functions are not allowed in partition key ex
 psql:SCRIPT:159: ERROR:  cannot use subquery in partition key expression
 psql:SCRIPT:160: ERROR:  cannot create partitioned table as inheritance child
 psql:SCRIPT:161: ERROR:  cannot inherit from partitioned table "r9"
+psql:SCRIPT:170: ERROR:  new row for relation "pc1" violates partition constraint
+DETAIL:  Failing row contains (50, bad).
+psql:SCRIPT:171: ERROR:  new row for relation "pc1" violates partition constraint
+DETAIL:  Failing row contains (null, bad).
+psql:SCRIPT:173: ERROR:  new row for relation "pcl1" violates partition constraint
+DETAIL:  Failing row contains (1, y).
 "#;
 
 #[test]

@@ -162,3 +162,13 @@ create table bad () inherits (r9);
 create table n_5 (a bigint, b numeric, c varchar(5)) partition by list (a);
 create table n1_5 partition of n_5 for values in (1, 2);
 \d+ n1_5
+create table pc (a int, b text) partition by range (a);
+create table pc1 partition of pc for values from (1) to (10);
+create table pcl (a int, b text) partition by list (b);
+create table pcl1 partition of pcl for values in ('x');
+insert into pc1 values (5, 'ok');
+insert into pc1 values (50, 'bad');
+insert into pc1 values (null, 'bad');
+insert into pcl1 values (1, 'x');
+insert into pcl1 values (1, 'y');
+select * from pc;
