@@ -47,6 +47,9 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let mut out: Vec<TokenWithSpan> = Vec::with_capacity(toks.len());
     // Per bracket depth: inside a FROM list (a comma starts a new item).
     let mut in_from: Vec<bool> = vec![false];
+    // Per bracket depth: whether it holds a query (None until its first
+    // token): FROM inside `extract(year FROM x * 2)` starts no FROM list.
+    let mut query: Vec<Option<bool>> = vec![Some(true)];
     let mut i = 0;
     // Index in `out` of the last meaningful token.
     let last = |out: &Vec<TokenWithSpan>| {
@@ -55,13 +58,25 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     };
     while i < toks.len() {
         let t = &toks[i];
+        if !matches!(t.token, Token::Whitespace(_) | Token::LParen) {
+            if let Some(q @ None) = query.last_mut() {
+                *q = Some(matches!(&t.token, Token::Word(w) if w.quote_style.is_none()
+                    && matches!(w.keyword, Keyword::SELECT | Keyword::WITH | Keyword::UPDATE
+                        | Keyword::DELETE | Keyword::INSERT)));
+            }
+        }
+        let is_query = query.last().copied().flatten().unwrap_or(false);
         match &t.token {
-            Token::LParen => in_from.push(false),
+            Token::LParen => {
+                in_from.push(false);
+                query.push(None);
+            }
             Token::RParen if in_from.len() > 1 => {
                 in_from.pop();
+                query.pop();
             }
             Token::Word(w) if w.quote_style.is_none() => match w.keyword {
-                Keyword::FROM => *in_from.last_mut().unwrap_or(&mut false) = true,
+                Keyword::FROM if is_query => *in_from.last_mut().unwrap_or(&mut false) = true,
                 Keyword::WHERE
                 | Keyword::GROUP
                 | Keyword::HAVING
@@ -89,7 +104,7 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         let prev = last(&out).map(|j| out[j].token.clone());
         let starts_item = |p: &Option<Token>, in_from: &[bool]| match p {
             Some(Token::Word(w)) if w.quote_style.is_none() => {
-                matches!(w.keyword, Keyword::FROM | Keyword::JOIN | Keyword::UPDATE)
+                is_query && matches!(w.keyword, Keyword::FROM | Keyword::JOIN | Keyword::UPDATE)
             }
             Some(Token::Comma) => in_from.last().copied().unwrap_or(false),
             _ => false,
@@ -519,4 +534,63 @@ pub(crate) fn before_drop(
     *found = extra;
     found.extend(named);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::Tokenizer;
+
+    fn rewrite(sql: &str) -> String {
+        let toks = Tokenizer::new(&PostgreSqlDialect {}, sql)
+            .tokenize_with_location()
+            .unwrap();
+        rewrite_tokens(toks)
+            .iter()
+            .map(|t| match &t.token {
+                Token::Word(w) if w.quote_style == Some(ONLY_MARK) => format!("<only {}>", w.value),
+                t => t.to_string(),
+            })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn only_and_star_in_from_lists() {
+        assert_eq!(
+            rewrite("select * from only T where a = 1"),
+            "select * from <only t> where a = 1"
+        );
+        assert_eq!(rewrite("delete from only s.t"), "delete from s.<only t>");
+        assert_eq!(
+            rewrite("update only t set a = 1"),
+            "update <only t> set a = 1"
+        );
+        assert_eq!(
+            rewrite("select * from a*, b* join c* on true"),
+            "select * from a, b join c on true"
+        );
+        assert_eq!(
+            rewrite("select * from x, only y"),
+            "select * from x, <only y>"
+        );
+        // Not table names: arithmetic after FROM of extract/substring,
+        // ONLY elsewhere.
+        assert_eq!(
+            rewrite("select extract(epoch from i * 2), substring(s from n * 2) from t"),
+            "select extract(epoch from i * 2), substring(s from n * 2) from t"
+        );
+        assert_eq!(rewrite("select a, b * c from t"), "select a, b * c from t");
+        assert_eq!(
+            rewrite("alter table only t add c int"),
+            "alter table only t add c int"
+        );
+        assert_eq!(
+            rewrite("select (select count(*) from only t) from u*"),
+            "select (select count(*) from <only t>) from u"
+        );
+    }
 }
