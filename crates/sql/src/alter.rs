@@ -140,6 +140,8 @@ pub(crate) struct AlterPlan {
     name: String,
     if_exists: bool,
     cmds: Vec<Cmd>,
+    /// ALTER TABLE ONLY: the descendants are left alone.
+    only: bool,
 }
 
 fn table_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
@@ -351,6 +353,7 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
         name,
         if_exists: at.if_exists,
         cmds,
+        only: at.only,
     })
 }
 
@@ -725,6 +728,12 @@ pub(crate) fn execute(
                 checks,
                 if_not_exists,
             } => {
+                if p.only && !rel.children.is_empty() {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("42P16"),
+                        "column must be added to child tables too",
+                    ));
+                }
                 if rel.columns.iter().any(|c| c.name == def.name) {
                     let msg = format!(
                         "column \"{}\" of relation \"{}\" already exists",
@@ -1039,6 +1048,60 @@ pub(crate) fn execute(
                 }
             }
             host.tables()?.rewrite_table(&rel, rows)?;
+        }
+    }
+    if !p.only {
+        recurse_to_children(p, host, relations, &rel)?;
+    }
+    Ok(())
+}
+
+/// ADD, DROP and RENAME COLUMN reach the tables inheriting from `rel`
+/// (inherit.rs), as in PostgreSQL: each child takes the same change,
+/// and a child that already has an added column keeps it (NOTICE).
+fn recurse_to_children(
+    p: &AlterPlan,
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+    rel: &Relation,
+) -> Result<(), PgError> {
+    let kids: Vec<(String, String)> = rel
+        .children
+        .iter()
+        .filter(|c| c.parent == rel.name)
+        .map(|c| (c.rel.schema.clone(), c.rel.name.clone()))
+        .collect();
+    for (schema, name) in kids {
+        let Some(child) = host.lookup_table(Some(&schema), &name)? else {
+            continue;
+        };
+        let has = |n: &str| child.columns.iter().any(|c| c.name == n);
+        let mut cmds = Vec::new();
+        for cmd in &p.cmds {
+            match cmd {
+                Cmd::AddColumn { def, .. } if has(&def.name) => notice(
+                    host,
+                    format!(
+                        "merging definition of column \"{}\" for child \"{}\"",
+                        def.name, child.name
+                    ),
+                ),
+                Cmd::AddColumn { .. } => cmds.push(cmd.clone()),
+                Cmd::DropColumn { name, .. } | Cmd::RenameColumn { old: name, .. } if has(name) => {
+                    cmds.push(cmd.clone())
+                }
+                _ => {}
+            }
+        }
+        if !cmds.is_empty() {
+            let plan = AlterPlan {
+                schema: Some(schema),
+                name,
+                if_exists: false,
+                cmds,
+                only: false,
+            };
+            execute(&plan, host, relations)?;
         }
     }
     Ok(())

@@ -2975,6 +2975,9 @@ impl<'h> Binder<'h> {
                 }
                 let mut scope = relation_scope(&rel, rel.name.to_string());
                 let mut rel = rel;
+                if crate::inherit::is_only(name) {
+                    rel.children.clear();
+                }
                 if let Some(a) = alias {
                     Self::apply_alias(&mut scope, a)?;
                     rel.alias = Some(ident_name(&a.name));
@@ -4321,7 +4324,7 @@ fn dml_target(
     needed: u32,
 ) -> Result<catalog::Relation, PgError> {
     let parts = object_name_parts(name)?;
-    let rel = match parts.as_slice() {
+    let mut rel = match parts.as_slice() {
         [t] => catalog::lookup(host, None, t)?,
         [s, t] => catalog::lookup(host, Some(s), t)?,
         _ => {
@@ -4330,6 +4333,9 @@ fn dml_target(
             )))
         }
     };
+    if crate::inherit::is_only(name) {
+        rel.children.clear();
+    }
     rel.table()?;
     crate::acl::check_relation(host, &rel, needed)?;
     Ok(rel)

@@ -268,6 +268,44 @@ pub struct Relation {
     pub acl: Option<String>,
     /// pg_class.relkind (b'r' table, b'v' view, b'S' sequence, ...).
     pub relkind: u8,
+    /// The tables inheriting from this one, all levels, breadth first
+    /// (crates/sql/src/inherit.rs): a scan of this relation reads them
+    /// too unless the query said ONLY. Empty for a table without any.
+    pub children: Vec<InheritChild>,
+    /// A partitioned table's key (pg_partitioned_table; partition.rs).
+    pub partkey: Option<Box<PartKey>>,
+    /// A partition's bound as pg_get_expr prints it (relpartbound).
+    pub partbound: Option<Box<str>>,
+}
+
+/// The partition key of a partitioned table: the strategy (b'r' range,
+/// b'l' list, b'h' hash) and its items.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PartKey {
+    pub strategy: u8,
+    pub keys: Vec<PartKeyCol>,
+}
+
+/// A partition key item: a live column's position, or an expression's
+/// SQL text over the table's columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartKeyCol {
+    Column(usize),
+    Expr(String),
+}
+
+/// The [`InheritChild::map`] entry of a column the descendant lacks.
+pub const INHERIT_ABSENT: usize = usize::MAX;
+
+/// A descendant of a scanned table (INHERITS): its relation (without
+/// children of its own: the list is flat) and, for each column of the
+/// ancestor, the position of the column of that name in the descendant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InheritChild {
+    pub rel: Relation,
+    pub map: Vec<usize>,
+    /// The name of the parent it was found through (DROP's DETAIL).
+    pub parent: String,
 }
 
 impl Relation {
@@ -287,6 +325,9 @@ impl Relation {
             owner: crate::acl::BOOTSTRAP_SUPERUSER,
             acl: None,
             relkind: b'r',
+            children: Vec::new(),
+            partkey: None,
+            partbound: None,
         }
     }
 
@@ -761,6 +802,42 @@ pub trait Tables {
     ) -> Result<bool, PgError>;
     /// DROP TABLE of a resolved table.
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError>;
+    /// Records that table `child` inherits from `parents` (in order):
+    /// pg_inherits rows and the parents' relhassubclass (inherit.rs).
+    fn set_inheritance(&mut self, child: u32, parents: &[u32]) -> Result<(), PgError> {
+        let _ = (child, parents);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "table inheritance is not supported",
+        ))
+    }
+    /// Removes the pg_inherits row of `child` under `parent` (DETACH
+    /// PARTITION, NO INHERIT).
+    fn remove_inheritance(&mut self, child: u32, parent: u32) -> Result<(), PgError> {
+        let _ = (child, parent);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "table inheritance is not supported",
+        ))
+    }
+    /// Makes table `rel` partitioned by `key` (relkind 'p', its
+    /// pg_partitioned_table row; partition.rs).
+    fn set_partitioned(&mut self, rel: u32, key: &PartKey) -> Result<(), PgError> {
+        let _ = (rel, key);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "partitioned tables are not supported",
+        ))
+    }
+    /// Marks table `rel` a partition with bound text `bound`
+    /// (relispartition, relpartbound), or no longer one (None: DETACH).
+    fn set_partition_bound(&mut self, rel: u32, bound: Option<&str>) -> Result<(), PgError> {
+        let _ = (rel, bound);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "partitioned tables are not supported",
+        ))
+    }
     /// Stores `acl` (acl.rs's stored text form) as `rel`'s pg_class.relacl.
     fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
         let _ = (rel, acl);

@@ -1053,6 +1053,20 @@ impl<'p> CopyIn<'p> {
             },
             None => row,
         };
+        if self.plan.rel.relkind == b'p' {
+            // A partitioned table: the row goes to its partition.
+            let mut router = crate::partition::Router::default();
+            crate::partition::insert_routed(
+                host,
+                &self.plan.rel,
+                &mut router,
+                &mut self.pending,
+                row,
+            )
+            .map_err(|e| e.with_context(self.line_context(text)))?;
+            self.count += 1;
+            return Ok(());
+        }
         let row = crate::modify::check_row(&self.plan.rel, row)
             .map_err(|e| e.with_context(self.line_context(text)))?;
         if self.checks.is_none() {

@@ -1469,6 +1469,9 @@ pub(crate) fn open_scan(
     relations: &dyn Relations,
 ) -> Result<Box<dyn RowSource>, PgError> {
     use crate::catalog::{RelationSource, RowsScan, SystemView};
+    if !rel.children.is_empty() {
+        return crate::inherit::open_scan(rel, cx, relations);
+    }
     match rel.source {
         RelationSource::SystemView(SystemView::Settings) => {
             return Ok(Box::new(RowsScan::new(cx.host.pg_settings())));

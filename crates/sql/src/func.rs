@@ -625,6 +625,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::PartitionRoot),
     ),
     sig(
+        "pg_get_partition_constraintdef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::PartConstraintDef),
+    ),
+    sig(
+        "pg_get_partkeydef",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::PartKeyDef),
+    ),
+    sig(
         "pg_my_temp_schema",
         &[],
         types::OID,

@@ -161,7 +161,9 @@ pub(crate) fn open_filtered(
     filter: Option<&Expr>,
     cx: &mut Ctx<'_>,
 ) -> Result<Box<dyn crate::RowSource>, PgError> {
-    if matches!(rel.source, crate::catalog::RelationSource::Table(_)) {
+    // A table with descendants is read by the inheritance scan (the
+    // index covers the table's own rows only).
+    if matches!(rel.source, crate::catalog::RelationSource::Table(_)) && rel.children.is_empty() {
         let quals = scan_quals(filter, cx)?;
         if !quals.is_empty() {
             if let Some(s) = relations.open_index_scan(rel, &quals)? {
@@ -186,7 +188,7 @@ pub(crate) fn open_ordered(
     if plan.aggs.is_some() || plan.distinct || plan.sort.len() != 1 {
         return Ok(None);
     }
-    if !matches!(rel.source, crate::catalog::RelationSource::Table(_)) {
+    if !matches!(rel.source, crate::catalog::RelationSource::Table(_)) || !rel.children.is_empty() {
         return Ok(None);
     }
     let k = &plan.sort[0];

@@ -77,6 +77,7 @@ mod formatting;
 mod func;
 mod host;
 pub mod index;
+mod inherit;
 mod json;
 mod lateral;
 mod lock;
@@ -85,6 +86,8 @@ mod merge;
 mod modify;
 pub mod notify;
 mod parse;
+mod parthash;
+mod partition;
 mod pattern;
 mod plan;
 mod plfast;
@@ -534,6 +537,9 @@ fn prepare_unchecked(
             }
             Parsed::Pre(PreParsed::Vacuum) => vacuum::bind(&stmt.sql)?,
             Parsed::Pre(PreParsed::Lock) => lock::bind(&stmt.sql)?,
+            Parsed::Pre(PreParsed::AlterLink) => {
+                Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
+            }
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
                 Some(t) => Utility::Reindex(t?),

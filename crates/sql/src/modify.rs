@@ -121,7 +121,7 @@ pub(crate) fn assign_typmod(v: Value, ty: Ty) -> Result<Value, PgError> {
 }
 
 /// "(1, null, abc)": the row as PostgreSQL's ExecBuildSlotValueDescription.
-fn describe_row(row: &[Value]) -> String {
+pub(crate) fn describe_row(row: &[Value]) -> String {
     let parts: Vec<String> = row
         .iter()
         .map(|v| match encode_text(v) {
@@ -312,6 +312,13 @@ pub(crate) fn execute(
             if let Some(f) = fire_update.as_mut() {
                 f.before_statement(host)?;
             }
+            let mut router = crate::partition::Router::default();
+            // A partition written directly: its bound is checked.
+            let part_check = if p.rel.partbound.is_some() {
+                crate::partition::PartCheck::load(host, &p.rel)?
+            } else {
+                None
+            };
             let mut store =
                 |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
@@ -329,7 +336,22 @@ pub(crate) fn execute(
                             },
                         });
                     }
+                    if let Some(pc) = &part_check {
+                        pc.check(host, &p.rel, &row)?;
+                    }
                     let row = match on_conflict {
+                        None if p.rel.relkind == b'p' => {
+                            match crate::partition::insert_routed(
+                                host,
+                                &p.rel,
+                                &mut router,
+                                &mut pending,
+                                row,
+                            )? {
+                                Some(r) => r,
+                                None => return Ok(()),
+                            }
+                        }
                         None => {
                             match insert_row(host, &p.rel, &checks, &mut fire, &mut pending, row)? {
                                 Some(r) => r,
@@ -460,8 +482,27 @@ pub(crate) fn execute(
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
-                        match update_row(host, &p.rel, &checks, &mut fire, &mut pending, &old, new)?
-                        {
+                        let changed = match crate::inherit::owner(&p.rel, &old) {
+                            None => update_row(
+                                host,
+                                &p.rel,
+                                &checks,
+                                &mut fire,
+                                &mut pending,
+                                &old,
+                                new,
+                            )?,
+                            Some(c) => update_child(
+                                host,
+                                relations,
+                                params,
+                                (&p.rel, c),
+                                &old,
+                                new,
+                                &mut pending,
+                            )?,
+                        };
+                        match changed {
                             Changed::Done(new) => {
                                 count += 1;
                                 if !p.returning.is_empty() {
@@ -504,7 +545,19 @@ pub(crate) fn execute(
                         if !passes(filter, &old, &mut cx)? {
                             break;
                         }
-                        match delete_row(host, &p.rel, &mut fire, &mut pending, &old)? {
+                        let changed = match crate::inherit::owner(&p.rel, &old) {
+                            None => delete_row(host, &p.rel, &mut fire, &mut pending, &old)?,
+                            Some(c) => {
+                                let mine = crate::inherit::to_child_layout(c, ncols, &old);
+                                match delete_row(host, &c.rel, &mut None, &mut pending, &mine)? {
+                                    Changed::Newer(r) => {
+                                        Changed::Newer(crate::inherit::to_parent_layout(c, &r))
+                                    }
+                                    other => other,
+                                }
+                            }
+                        };
+                        match changed {
                             Changed::Done(_) => {
                                 count += 1;
                                 let mut cx = Ctx { host, params };
@@ -608,6 +661,67 @@ pub(crate) fn update_row(
         Some(newer) if newer.is_empty() => Ok(Changed::Gone),
         Some(newer) => Ok(Changed::Newer(newer)),
     }
+}
+
+/// UPDATE through an ancestor of a row of descendant `c` (`old` in the
+/// ancestor's layout, `new` its new columns): the descendant's own
+/// columns keep their values, its CHECK constraints apply (its triggers
+/// do not fire yet).
+fn update_child(
+    host: &mut dyn Host,
+    relations: &dyn Relations,
+    params: &[Value],
+    (top, c): (&Relation, &crate::catalog::InheritChild),
+    old: &[Value],
+    new: Vec<Value>,
+    pending: &mut crate::fkey::Pending,
+) -> Result<Changed, PgError> {
+    let ncols = new.len();
+    // Through a partitioned table, a row whose key moves it to another
+    // partition is deleted from its own and inserted into that one.
+    if top.relkind == b'p' {
+        let mut router = crate::partition::Router::default();
+        let to = router.route(host, top, &new)?;
+        if top.children[to].rel.source != c.rel.source {
+            let mine = crate::inherit::to_child_layout(c, ncols, old);
+            return match delete_row(host, &c.rel, &mut None, pending, &mine)? {
+                Changed::Done(_) => {
+                    match crate::partition::insert_routed(host, top, &mut router, pending, new)? {
+                        Some(r) => Ok(Changed::Done(r)),
+                        None => Ok(Changed::Skipped),
+                    }
+                }
+                Changed::Newer(r) => Ok(Changed::Newer(crate::inherit::to_parent_layout(c, &r))),
+                other => Ok(other),
+            };
+        }
+    }
+    let full = {
+        let mut cx = Ctx {
+            host: &mut *host,
+            params,
+        };
+        crate::inherit::child_row(c, ncols, old, &mut cx, relations)?
+    };
+    let Some(full) = full else {
+        return Ok(Changed::Gone);
+    };
+    let mut mine = full[..c.rel.columns.len()].to_vec();
+    for (i, &m) in c.map.iter().enumerate() {
+        if let Some(slot) = mine.get_mut(m) {
+            *slot = new[i].clone();
+        }
+    }
+    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    Ok(
+        match update_row(host, &c.rel, &checks, &mut None, pending, &full, mine)? {
+            Changed::Done(r) => {
+                Changed::Done(c.map.iter().map(|&i| crate::inherit::pick(&r, i)).collect())
+            }
+            Changed::Newer(r) => Changed::Newer(crate::inherit::to_parent_layout(c, &r)),
+            other => other,
+        },
+    )
 }
 
 /// Deletes the row `old` (columns, then system columns).

@@ -79,6 +79,9 @@ pub(crate) enum PreParsed {
     Comment,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
+    /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
+    /// partition.rs.
+    AlterLink,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +333,9 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
         if crate::trigger::is_enable_disable(&long) {
             return Some(PreParsed::Trigger);
+        }
+        if crate::partition::is_alter_link(&long) {
+            return Some(PreParsed::AlterLink);
         }
     }
     match w.as_slice() {
@@ -681,6 +687,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         crate::sequence::reorder_identity_options(&mut toks);
         let toks = crate::rowlock::rewrite_tokens(toks);
         let toks = crate::cursor::rewrite_current_of(toks);
+        let toks = crate::inherit::rewrite_tokens(toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

@@ -53,6 +53,11 @@ pub(crate) enum Sys {
     /// pg_partition_root(regclass): NULL, as for any relation outside a
     /// partition tree (tusk has no partitioned tables).
     PartitionRoot,
+    /// pg_get_partkeydef(oid): a partitioned table's key (partition.rs).
+    PartKeyDef,
+    /// pg_get_partition_constraintdef(oid): a partition's implicit
+    /// constraint (partition.rs).
+    PartConstraintDef,
     /// pg_is_other_temp_schema(oid): another session's temporary schema.
     IsOtherTempSchema,
     /// pg_sequence_last_value(regclass): NULL until nextval was called.
@@ -349,6 +354,14 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         Sys::StatisticsColumns => Value::Null,
         Sys::RelationIsPublishable => Value::Bool(false),
         Sys::PartitionRoot => Value::Null,
+        Sys::PartConstraintDef => match oid_arg(&a(0)) {
+            Some(oid) => crate::partition::constraintdef_of(host, oid)?,
+            None => Value::Null,
+        },
+        Sys::PartKeyDef => match oid_arg(&a(0)) {
+            Some(oid) => crate::partition::keydef_of(host, oid)?,
+            None => Value::Null,
+        },
         Sys::MyTempSchema => Value::Oid(host.tables()?.my_temp_namespace().unwrap_or(0)),
         Sys::IsOtherTempSchema => {
             let Some(oid) = oid_arg(&a(0)) else {

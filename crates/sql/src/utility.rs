@@ -71,6 +71,10 @@ pub(crate) enum Utility {
         /// FOREIGN KEYs (column REFERENCES, then table constraints),
         /// added last (`fkey.rs`).
         foreign_keys: Vec<crate::fkey::FkSpec>,
+        /// INHERITS (parent, ...) (inherit.rs).
+        inherits: Vec<(Option<String>, String)>,
+        /// PARTITION BY / PARTITION OF (partition.rs).
+        partition: Option<Box<crate::partition::CreateSpec>>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -124,6 +128,9 @@ pub(crate) enum Utility {
         mode: u8,
         nowait: bool,
     },
+    /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT
+    /// (partition.rs).
+    AlterLink(crate::partition::AlterLink),
     /// A role statement (role.rs), carried out by the host.
     Role(crate::role::RoleCommand),
     /// GRANT/REVOKE ... ON objects (crates/sql/src/acl.rs).
@@ -669,7 +676,7 @@ fn text_col(name: &str) -> Column {
 }
 
 /// `[schema.]name` of a relation or schema, case-folded.
-fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
+pub(crate) fn qualified_name(n: &ast::ObjectName) -> Result<(Option<String>, String), PgError> {
     let parts: Vec<String> =
         n.0.iter()
             .map(|p| match p {
@@ -710,9 +717,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         Some(ast::OnCommit::DeleteRows) => return Err(not_supported("ON COMMIT DELETE ROWS")),
         Some(ast::OnCommit::Drop) => return Err(not_supported("ON COMMIT DROP")),
     }
-    if ct.partition_by.is_some() {
-        return Err(not_supported("partitioned tables"));
-    }
+    let partition = crate::partition::create_spec(ct)?.map(Box::new);
     let mut indexes = Vec::new();
     let mut table_indexes = Vec::new();
     let mut checks: Vec<(Option<String>, ast::Expr)> = Vec::new();
@@ -814,6 +819,12 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     // PostgreSQL adds column constraints before table constraints.
     checks.extend(table_checks);
     foreign_keys.extend(table_fks);
+    let inherits = ct
+        .inherits
+        .iter()
+        .flatten()
+        .map(qualified_name)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Utility::CreateTable {
         schema,
         name,
@@ -823,6 +834,8 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         checks,
         serials,
         foreign_keys,
+        inherits,
+        partition,
     })
 }
 
@@ -925,6 +938,7 @@ impl Utility {
             } => Command::Other("ANALYZE"),
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
+            Utility::AlterLink(a) => Command::Other(a.tag()),
             Utility::Role(r) => Command::Other(r.tag()),
             Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
             Utility::Sequence(s) => Command::Other(s.tag()),
@@ -1108,9 +1122,53 @@ impl Utility {
                 checks,
                 serials,
                 foreign_keys,
+                inherits,
+                partition,
             } => {
                 for c in columns {
                     crate::alter::bind_default_checked(&*host, c)?;
+                }
+                let mut checks = checks.clone();
+                if !inherits.is_empty() && partition.as_ref().is_some_and(|p| p.by.is_some()) {
+                    return Err(PgError::error(
+                        catalog::codes::WRONG_OBJECT_TYPE,
+                        "cannot create partitioned table as inheritance child",
+                    ));
+                }
+                let part_of = partition.as_ref().and_then(|p| p.of.as_ref());
+                let mut bound = None;
+                let (columns, parents) = if let Some(((ps, pn), fv)) = part_of {
+                    let parent = catalog::lookup(&*host, ps.as_deref(), pn)?;
+                    bound = Some(crate::partition::check_new_partition(
+                        host, &parent, name, fv,
+                    )?);
+                    let mut cols = parent.columns.clone();
+                    for c in &mut cols {
+                        c.identity = None;
+                    }
+                    for ch in parent.checks.iter().rev() {
+                        let e = crate::bind::rowexpr::parse_stored(&ch.expr, "check constraint")?;
+                        checks.insert(0, (Some(ch.name.clone()), e));
+                    }
+                    (cols, vec![parent])
+                } else if inherits.is_empty() {
+                    (columns.clone(), Vec::new())
+                } else {
+                    let (cols, parents, inherited) =
+                        crate::inherit::merge_columns(host, inherits, columns)?;
+                    for ch in inherited.iter().rev() {
+                        if checks.iter().any(|(n, _)| n.as_deref() == Some(&ch.name)) {
+                            continue;
+                        }
+                        let e = crate::bind::rowexpr::parse_stored(&ch.expr, "check constraint")?;
+                        checks.insert(0, (Some(ch.name.clone()), e));
+                    }
+                    (cols, parents)
+                };
+                let (columns, checks) = (&columns, &checks);
+                if let Some((strategy, items)) = partition.as_ref().and_then(|p| p.by.as_ref()) {
+                    let key = crate::partition::key_of(*strategy, items, columns)?;
+                    crate::partition::check_key(&*host, &key, columns)?;
                 }
                 // serial: the sequences first (PostgreSQL's order), unless
                 // IF NOT EXISTS finds the table (then nothing is created).
@@ -1124,6 +1182,28 @@ impl Utility {
                     columns,
                     *if_not_exists,
                 )?;
+                if created && !parents.is_empty() {
+                    let me = catalog::lookup(&*host, schema.as_deref(), name)?
+                        .table()?
+                        .oid;
+                    let oids = parents
+                        .iter()
+                        .map(|p| p.table().map(|t| t.oid))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    host.tables()?.set_inheritance(me, &oids)?;
+                    if let Some(b) = &bound {
+                        host.tables()?.set_partition_bound(me, Some(b))?;
+                    }
+                }
+                if let (true, Some((strategy, items))) =
+                    (created, partition.as_ref().and_then(|p| p.by.as_ref()))
+                {
+                    let key = crate::partition::key_of(*strategy, items, columns)?;
+                    let me = catalog::lookup(&*host, schema.as_deref(), name)?
+                        .table()?
+                        .oid;
+                    host.tables()?.set_partitioned(me, &key)?;
+                }
                 if created {
                     crate::sequence::own_serial_sequences(host, schema.as_deref(), name, serials)?;
                     crate::alter::create_checks(host, schema.as_deref(), name, checks)?;
@@ -1209,6 +1289,7 @@ impl Utility {
                         }
                     }
                 }
+                crate::inherit::before_drop(host, &mut found, *cascade)?;
                 crate::fkey::before_drop(host, &found, *cascade)?;
                 // Views over the tables: 2BP01, or dropped first with
                 // CASCADE; then each table, re-read (a cascade may have
@@ -1287,6 +1368,10 @@ impl Utility {
                     host.tables()?.vacuum(Some(rel), *opts)?;
                 }
                 done("VACUUM")
+            }
+            Utility::AlterLink(a) => {
+                crate::partition::execute(host, a)?;
+                done("ALTER TABLE")
             }
             Utility::Lock {
                 tables,

@@ -409,13 +409,17 @@ pub static PG_TYPE_COLS: &[CatCol] = &[
 // psql's catalogs (generated from PostgreSQL 15's pg_attribute like the
 // ones above): the access methods, tablespaces, extensions and collations
 // it names in \d output, and the catalogs it LEFT JOINs that stay empty
-// in tusk (no inheritance, row-level security, extended statistics,
-// publications or foreign tables yet).
+// in tusk (no row-level security, extended statistics, publications or
+// foreign tables yet; pg_inherits holds inheritance and partitions).
 pub const PG_AM_OID: u32 = 2601;
 pub const PG_TABLESPACE_OID: u32 = 1213;
 pub const PG_EXTENSION_OID: u32 = 3079;
 pub const PG_COLLATION_OID: u32 = 3456;
 pub const PG_INHERITS_OID: u32 = 2611;
+/// pg_partitioned_table: the partition key of each partitioned table
+/// (relkind 'p'); partexprs holds SQL text, as tusk's other stored
+/// expressions do.
+pub const PG_PARTITIONED_TABLE_OID: u32 = 3350;
 pub const PG_POLICY_OID: u32 = 3256;
 pub const PG_STATISTIC_EXT_OID: u32 = 3381;
 pub const PG_PUBLICATION_REL_OID: u32 = 6106;
@@ -468,6 +472,16 @@ pub static PG_INHERITS_COLS: &[CatCol] = &[
     c("inhparent", 26, true),
     c("inhseqno", 23, true),
     c("inhdetachpending", 16, true),
+];
+pub static PG_PARTITIONED_TABLE_COLS: &[CatCol] = &[
+    c("partrelid", 26, true),
+    c("partstrat", 18, true),
+    c("partnatts", 21, true),
+    c("partdefid", 26, true),
+    c("partattrs", 22, true),
+    c("partclass", 30, true),
+    c("partcollation", 30, true),
+    c("partexprs", 194, false),
 ];
 pub static PG_POLICY_COLS: &[CatCol] = &[
     c("oid", 26, true),
@@ -667,6 +681,13 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10005,
         cols: PG_INHERITS_COLS,
+    },
+    Catalog {
+        oid: PG_PARTITIONED_TABLE_OID,
+        name: "pg_partitioned_table",
+        shared: false,
+        rowtype: 10099,
+        cols: PG_PARTITIONED_TABLE_COLS,
     },
     Catalog {
         oid: PG_POLICY_OID,

@@ -76,6 +76,7 @@ mod domain;
 mod fkey;
 mod funcs;
 mod index;
+mod inherit;
 mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;
@@ -865,7 +866,10 @@ impl Session {
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
         // A sequence ('S') reads as its one row (last_value, log_cnt,
         // is_called), as in PostgreSQL.
-        if !matches!(relkind, Value::Char(b'r' | b't' | b'S' | b'v' | b'm')) {
+        if !matches!(
+            relkind,
+            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p')
+        ) {
             return Ok(None);
         }
         if *relkind == Value::Char(b'S') {
@@ -982,6 +986,15 @@ impl Session {
         }
         if class[c.col("relhastriggers")] == Value::Bool(true) {
             (rel.foreign_keys, rel.referenced_by) = self.foreign_keys(oid)?;
+        }
+        if *relkind == Value::Char(b'p') {
+            rel.partkey = self.partition_key(&rel, oid)?.map(Box::new);
+        }
+        if let Value::Text(b) = &class[c.col("relpartbound")] {
+            rel.partbound = Some(b.as_str().into());
+        }
+        if class[c.col("relhassubclass")] == Value::Bool(true) {
+            rel.children = self.inherit_descendants(&rel)?;
         }
         Ok(Some(rel))
     }
@@ -1651,6 +1664,26 @@ impl tusk_sql::Tables for Session {
         Ok(true)
     }
 
+    fn set_inheritance(&mut self, child: u32, parents: &[u32]) -> Result<(), PgError> {
+        self.set_inheritance_impl(child, parents)
+    }
+
+    fn remove_inheritance(&mut self, child: u32, parent: u32) -> Result<(), PgError> {
+        self.remove_inheritance_impl(child, parent)
+    }
+
+    fn set_partitioned(
+        &mut self,
+        rel: u32,
+        key: &tusk_sql::catalog::PartKey,
+    ) -> Result<(), PgError> {
+        self.set_partitioned_impl(rel, key)
+    }
+
+    fn set_partition_bound(&mut self, rel: u32, bound: Option<&str>) -> Result<(), PgError> {
+        self.set_partition_bound_impl(rel, bound)
+    }
+
     fn set_relacl(&mut self, rel: &Relation, acl: &str) -> Result<(), PgError> {
         let t = match rel.source {
             RelationSource::Table(t) | RelationSource::View(t) => t,
@@ -1704,6 +1737,7 @@ impl tusk_sql::Tables for Session {
             gone.push(tr);
         }
         self.drop_table_indexes(t)?;
+        self.drop_inheritance(t.oid)?;
         self.drop_owned_sequences(t.oid)?;
         self.drop_rules(t.oid)?;
         for (catoid, col) in [

@@ -25,6 +25,8 @@
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
 //!   kill -9, and thousands of tables created and dropped.
+//! - `inherit_partition`: INHERITS, FROM ONLY, tableoid, PARTITION BY/OF
+//!   with routing, ATTACH/DETACH and \d output against PostgreSQL 15's.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `privileges`: GRANT/REVOKE ON tables and sequences, 42501 checks
 //!   and ownership against PostgreSQL 15's output; logins of other roles;
@@ -122,6 +124,7 @@ mod foreign_keys;
 mod formatting;
 mod functions;
 mod indexes;
+mod inherit_partition;
 mod joins;
 mod json;
 mod ledger;
