@@ -30,6 +30,7 @@ pub(crate) mod agg;
 pub(crate) mod array;
 pub(crate) mod datetime;
 mod errpos;
+mod geometry;
 pub(crate) mod json;
 mod merge;
 pub(crate) mod rowexpr;
@@ -1274,6 +1275,11 @@ impl<'h> Binder<'h> {
                 let b = self.bind_expr(expr)?;
                 self.bitwise_not(b)
             }
+            UnaryOperator::Hash
+            | UnaryOperator::DoubleAt
+            | UnaryOperator::AtDashAt
+            | UnaryOperator::QuestionDash
+            | UnaryOperator::QuestionPipe => self.geo_unary(op, expr),
             UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs => {
                 // |/ ||/ @: the functions under their operator names.
                 let b = self.bind_expr(expr)?;
@@ -1291,6 +1297,9 @@ impl<'h> Binder<'h> {
         right: &ast::Expr,
     ) -> Result<Bound, PgError> {
         use BinaryOperator as B;
+        if let Some(sym) = geometry::geo_only_symbol(op) {
+            return self.geo_only_binary(sym, left, right);
+        }
         let arith = |o| Some(o);
         let aop = match op {
             B::Plus => arith(ArithOp::Add),
@@ -1316,7 +1325,13 @@ impl<'h> Binder<'h> {
             _ => None,
         };
         if let Some(cop) = cop {
-            let (l, r) = self.comparison_operands(left, right, cop.symbol())?;
+            let l = self.bind_expr(left)?;
+            let r = self.bind_expr(right)?;
+            let (l, r) = match self.geo_binary(cop.symbol(), l, r)? {
+                Ok(b) => return Ok(b),
+                Err(lr) => lr,
+            };
+            let (l, r) = self.compare_bound(l, r, cop.symbol())?;
             return Ok(Bound::new(
                 Expr::Cmp(cop, Box::new(l.e), Box::new(r.e)),
                 Ty::new(types::BOOL),
@@ -1425,6 +1440,10 @@ impl<'h> Binder<'h> {
     }
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let (l, r) = match self.geo_binary(op.symbol(), l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let (l, r) = match self.datetime_arith(op, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
@@ -2698,6 +2717,21 @@ impl<'h> Binder<'h> {
                     return Err(syntax("syntax error at or near \"WITH FILL\""));
                 }
                 let col = self.order_target(&o.expr, targets, names, visible)?;
+                // The geometric types have no btree operator class.
+                if let Some(t) = targets.get(col).map(|b| b.ty.oid) {
+                    if tusk_types::geo::is_geo(t) {
+                        let mut e = PgError::error(
+                            sqlstate::UNDEFINED_FUNCTION,
+                            format!(
+                                "could not identify an ordering operator for type {}",
+                                types::sql_name(t)
+                            ),
+                        )
+                        .with_hint("Use an explicit ordering operator or modify the query.");
+                        e.position = self.expr_at(&o.expr);
+                        return Err(e);
+                    }
+                }
                 let desc = match &o.options.sort {
                     None | Some(ast::OrderBySort::Asc) => false,
                     Some(ast::OrderBySort::Desc) => true,
@@ -4133,6 +4167,14 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
+        // `p[0]`, `a[1:2]`: the subscripted expression's name.
+        E::CompoundFieldAccess { root, access_chain }
+            if access_chain
+                .iter()
+                .all(|a| matches!(a, ast::AccessExpr::Subscript(_))) =>
+        {
+            figure_colname(root)
+        }
         E::Ceil { .. } | E::Floor { .. } => {
             crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
         }

@@ -693,6 +693,7 @@ fn literal(v: &Value) -> String {
         Value::Uuid(_) => q(&text_of(v), "uuid"),
         Value::Money(_) => q(&text_of(v), "money"),
         Value::Bits(_) => q(&text_of(v), "bit"),
+        Value::Geo(g) => q(&text_of(v), types::typname(g.oid())),
         other => q(&text_of(other), "unknown"),
     }
 }

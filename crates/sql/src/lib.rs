@@ -75,6 +75,7 @@ mod expr;
 mod fkey;
 mod formatting;
 mod func;
+mod geometry;
 mod host;
 pub mod index;
 mod json;

@@ -84,6 +84,13 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1561, types::BIT),
     (1563, types::VARBIT),
     (2951, types::UUID),
+    (1017, crate::geo::POINT),
+    (1018, crate::geo::LSEG),
+    (1019, crate::geo::PATH),
+    (1020, crate::geo::BOX),
+    (1027, crate::geo::POLYGON),
+    (629, crate::geo::LINE),
+    (719, crate::geo::CIRCLE),
 ];
 
 /// The element type of an array type, `None` for a non-array.

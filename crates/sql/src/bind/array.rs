@@ -285,6 +285,10 @@ impl Binder<'_> {
                         };
                         let l = self.bind_expr(left)?;
                         let r = self.bind_expr(right)?;
+                        let (l, r) = match self.geo_binary(sym, l, r)? {
+                            Ok(b) => return Ok(Some(b)),
+                            Err(lr) => lr,
+                        };
                         let (l, r) = self.two_arrays(l, r, sym)?;
                         node(op, vec![l, r], Ty::new(types::BOOL))
                     }
@@ -411,6 +415,9 @@ impl Binder<'_> {
         chain: &[ast::AccessExpr],
     ) -> Result<Bound, PgError> {
         let mut base = self.bind_expr(root)?;
+        if tusk_types::geo::is_geo(base.ty.oid) {
+            return self.geo_subscript(base, chain);
+        }
         // int2vector (pg_index.indkey) subscripts as the int2[] it casts to.
         if base.ty.oid == 22 {
             base = self.coerce(base, Ty::new(1005))?;
