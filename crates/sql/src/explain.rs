@@ -858,6 +858,16 @@ impl Dp {
                     self.expr(pattern, names)
                 )
             }
+            Expr::Func(crate::func::Func::Scalar(crate::scalars::Sc::Geo(op)), args)
+                if crate::geometry::operator_symbol(*op, args.len()).is_some() =>
+            {
+                let sym = crate::geometry::operator_symbol(*op, args.len()).unwrap_or("?");
+                match args.as_slice() {
+                    [a] => format!("({sym} {})", self.expr(a, names)),
+                    [a, b] => format!("({} {sym} {})", self.expr(a, names), self.expr(b, names)),
+                    _ => String::new(),
+                }
+            }
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),

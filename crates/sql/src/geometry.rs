@@ -268,3 +268,13 @@ pub(crate) static UNARY: &[(&str, Oid, Oid, Op)] = &[
     ("@@", POLYGON, POINT, Op::PolyCenter),
     ("@@", CIRCLE, POINT, Op::CircleCenter),
 ];
+
+/// The operator symbol that runs `op` with `nargs` operands (EXPLAIN
+/// shows operators as PostgreSQL deparses them), `None` for a function.
+pub(crate) fn operator_symbol(op: Op, nargs: usize) -> Option<&'static str> {
+    match nargs {
+        1 => UNARY.iter().find(|u| u.3 == op).map(|u| u.0),
+        2 => BINARY.iter().find(|b| b.op == op).map(|b| b.sym),
+        _ => None,
+    }
+}

@@ -2518,7 +2518,10 @@ mod tests {
             "value out of range: overflow"
         );
         let b = v(BOX, "(2,2),(0,0)");
-        assert_eq!(eval(Op::BoxArea, std::slice::from_ref(&b)).unwrap(), Value::Float8(4.0));
+        assert_eq!(
+            eval(Op::BoxArea, std::slice::from_ref(&b)).unwrap(),
+            Value::Float8(4.0)
+        );
         assert_eq!(
             eval(Op::OnPb, &[p("(1,1)"), b.clone()]).unwrap(),
             Value::Bool(true)
