@@ -2226,7 +2226,12 @@ fn eval_inner(op: Op, a: &[Value]) -> Result<Value, PgError> {
             radius: num(&a[1]),
         })),
         CircleBox => gbox(circle_box(get!(a, 0, Circle))),
-        CirclePoly => gv(Geo::Polygon(circle_poly(12, get!(a, 0, Circle))?)),
+        // polygon(circle) is an SQL function calling polygon(12, $1) in
+        // PostgreSQL, whose errors say so.
+        CirclePoly => gv(Geo::Polygon(
+            circle_poly(12, get!(a, 0, Circle))
+                .map_err(|e| e.with_context("SQL function \"polygon\" statement 1"))?,
+        )),
         CirclePolyN => {
             let n = match a.first() {
                 Some(Value::Int4(n)) => *n,
