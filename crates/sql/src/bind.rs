@@ -337,6 +337,17 @@ fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
         .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
 }
 
+/// GROUP BY / DISTINCT on a type without an equality operator class.
+fn no_equality(t: Oid) -> PgError {
+    PgError::error(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!(
+            "could not identify an equality operator for type {}",
+            types::sql_name(t)
+        ),
+    )
+}
+
 fn op_not_unique(op: &str, l: Oid, r: Oid) -> PgError {
     PgError::error(
         sqlstate::AMBIGUOUS_FUNCTION,
@@ -1007,6 +1018,14 @@ impl<'h> Binder<'h> {
                     all.push(self.bind_expr(item)?);
                 }
                 let all = self.unify(all, "IN")?;
+                if let Some(t) = all.first().map(|b| b.ty.oid) {
+                    if tusk_types::geo::is_geo(t) {
+                        // Compared as `=`, which the geometric types
+                        // mostly lack (see compare_bound).
+                        let (l, r) = (all[0].clone(), all[all.len() - 1].clone());
+                        self.compare_bound(l, r, "=")?;
+                    }
+                }
                 let mut it = all.into_iter();
                 let first = it.next().map(|b| b.e).unwrap_or(Expr::Const(Value::Null));
                 Ok(Bound::new(
@@ -1525,6 +1544,22 @@ impl<'h> Binder<'h> {
             }
             _ => (l, r),
         };
+        // Geometric values have no total order to compare by: their
+        // operators are geometry.rs's, which IN lists and IS DISTINCT FROM
+        // do not reach yet.
+        if tusk_types::geo::is_geo(l.ty.oid) || tusk_types::geo::is_geo(r.ty.oid) {
+            let sym = if sym.starts_with("IS") { "=" } else { sym };
+            let has = crate::geometry::BINARY
+                .iter()
+                .any(|o| o.sym == sym && o.left == l.ty.oid && o.right == r.ty.oid);
+            if has {
+                return Err(not_supported(format!(
+                    "operator {sym} on type {} in this construct",
+                    types::sql_name(l.ty.oid)
+                )));
+            }
+            return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
+        }
         let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         };
@@ -1935,6 +1970,9 @@ impl<'h> Binder<'h> {
             r => r,
         }
         .map_err(|err| where_agg(err, "GROUP BY"))?;
+        if tusk_types::geo::is_geo(b.ty.oid) {
+            return Err(no_equality(b.ty.oid).with_position(self.expr_at(e)));
+        }
         Ok(self.group_key(e, b))
     }
 
@@ -2639,6 +2677,23 @@ impl<'h> Binder<'h> {
             }
         }
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        // The geometric types have no equality operator class to
+        // deduplicate with.
+        if let Some(i) = targets[..visible]
+            .iter()
+            .position(|t| distinct && tusk_types::geo::is_geo(t.ty.oid))
+        {
+            let pos = match select.projection.get(i) {
+                Some(ast::SelectItem::UnnamedExpr(x))
+                | Some(ast::SelectItem::ExprWithAlias { expr: x, .. })
+                    if select.projection.len() == visible =>
+                {
+                    self.expr_at(x)
+                }
+                _ => None,
+            };
+            return Err(no_equality(targets[i].ty.oid).with_position(pos));
+        }
         if distinct && targets.len() > visible {
             return Err(PgError::error(
                 sqlstate::INVALID_COLUMN_REFERENCE,

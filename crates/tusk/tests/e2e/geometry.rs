@@ -76,6 +76,7 @@ INSERT 0 2
 UPDATE 1
 1|(2,3)|f
 2|(5,5)|t
+t|t
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  invalid input syntax for type point: "(10.0 10.0)"
@@ -101,6 +102,12 @@ psql:SCRIPT:87: ERROR:  could not identify an ordering operator for type point
 HINT:  Use an explicit ordering operator or modify the query.
 psql:SCRIPT:88: ERROR:  could not identify an ordering operator for type box
 HINT:  Use an explicit ordering operator or modify the query.
+psql:SCRIPT:91: ERROR:  could not identify an equality operator for type point
+psql:SCRIPT:92: ERROR:  could not identify an equality operator for type point
+psql:SCRIPT:93: ERROR:  operator does not exist: point = point
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:94: ERROR:  operator does not exist: point = point
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

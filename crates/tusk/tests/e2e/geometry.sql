@@ -88,3 +88,8 @@ select * from geo_t order by p;
 select p from geo_t order by b;
 update geo_t set p = p + point '(1,1)' where id = 1;
 select id, p, b @> p from geo_t order by id;
+select distinct p from (values (point '(1,2)'), (point '(1,2)')) v(p);
+select p from (values (point '(1,2)')) v(p) group by p;
+select '(1,2)'::point in ('(1,2)'::point);
+select point '(1,2)' is distinct from point '(1,2)';
+select 1 in (1, 2), 'a' is distinct from 'b';
