@@ -2030,6 +2030,13 @@ impl<'h> Binder<'h> {
                 | types::NUMERIC
         );
         let (call, ret) = match name {
+            "min" | "max" if tusk_types::geo::is_geo(ty) => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", types::sql_name(ty)),
+                )
+                .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+            }
             "sum" | "avg" if !numeric_arg => {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
@@ -3493,6 +3500,9 @@ impl<'h> Binder<'h> {
                 for (i, ((name, lt), (_, rt))) in lc.iter().zip(&rc).enumerate() {
                     let t = Ty::new(common_type(&[lt.oid, rt.oid], &op.to_string())?);
                     let t = if lt == rt { *lt } else { t };
+                    if tusk_types::geo::is_geo(t.oid) && !(all && kind == SetOpKind::Union) {
+                        return Err(no_equality(t.oid));
+                    }
                     self.coerce_source_col(&mut ls, i, *lt, t)?;
                     self.coerce_source_col(&mut rs, i, *rt, t)?;
                     cols.push((name.clone(), t));

@@ -77,6 +77,15 @@ UPDATE 1
 1|(2,3)|f
 2|(5,5)|t
 t|t
+CREATE TABLE
+p|point|||
+b|box|||
+{"(1,2)"}
+0
+PREPARE
+5
+(1,2)
+double precision
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  invalid input syntax for type point: "(10.0 10.0)"
@@ -108,6 +117,15 @@ psql:SCRIPT:93: ERROR:  operator does not exist: point = point
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:94: ERROR:  operator does not exist: point = point
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:97: ERROR:  data type point has no default operator class for access method "btree"
+HINT:  You must specify an operator class for the index or define a default operator class for the data type.
+psql:SCRIPT:98: ERROR:  data type box has no default operator class for access method "btree"
+HINT:  You must specify an operator class for the index or define a default operator class for the data type.
+psql:SCRIPT:99: ERROR:  data type box has no default operator class for access method "btree"
+HINT:  You must specify an operator class for the index or define a default operator class for the data type.
+psql:SCRIPT:101: ERROR:  function min(point) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:102: ERROR:  could not identify an equality operator for type point
 "#;
 
 #[test]

@@ -93,3 +93,15 @@ select p from (values (point '(1,2)')) v(p) group by p;
 select '(1,2)'::point in ('(1,2)'::point);
 select point '(1,2)' is distinct from point '(1,2)';
 select 1 in (1, 2), 'a' is distinct from 'b';
+create table gi (p point, b box);
+create index on gi (p);
+create index on gi (b);
+create unique index on gi (b);
+\d gi
+select min(p) from gi;
+select p from gi union select p from gi;
+select array_agg(p) from (values (point '(1,2)')) v(p);
+select count(*) from gi where p ?| point '(1,1)';
+prepare q(point) as select $1 <-> point '(0,0)'; execute q('(3,4)');
+select '(1,2)'::point::varchar;
+select pg_typeof(point '(1,1)' <-> point '(2,2)');
