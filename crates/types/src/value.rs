@@ -845,6 +845,21 @@ mod tests {
         );
     }
 
+    /// C's %.*g, as float8out uses it when extra_float_digits <= 0.
+    #[test]
+    fn printf_g_float_output() {
+        assert_eq!(format_g(1.0 / 3.0, 15), "0.333333333333333");
+        assert_eq!(format_g(2.0f64.sqrt(), 15), "1.4142135623731");
+        assert_eq!(format_g(1.4142135623731e-300, 15), "1.4142135623731e-300");
+        assert_eq!(format_g(1e15, 15), "1e+15");
+        assert_eq!(format_g(123456789012345.0, 15), "123456789012345");
+        assert_eq!(format_g(0.0001, 15), "0.0001");
+        assert_eq!(format_g(0.00001, 15), "1e-05");
+        assert_eq!(format_g(-0.0, 15), "-0");
+        assert_eq!(format_g(0.0, 15), "0");
+        assert_eq!(format_g(2.0 / 3.0, 10), "0.6666666667");
+    }
+
     #[test]
     fn lsn_and_record_output() {
         assert_eq!(t(Value::Lsn(0)), "0/0");
