@@ -4505,7 +4505,11 @@ impl Binder<'_> {
     fn assigned(&mut self, e: &ast::Expr, col: &catalog::ColumnDef) -> Result<Expr, PgError> {
         let b = self.bind_expr(e)?;
         let target = Ty::new(col.ty.oid);
-        if !b.is_unknown() && b.ty.oid != target.oid && !cast::castable(b.ty.oid, target.oid) {
+        if !b.is_unknown()
+            && b.ty.oid != target.oid
+            && (!cast::castable(b.ty.oid, target.oid)
+                || !tusk_types::geo::assignable(b.ty.oid, target.oid))
+        {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
                 format!(
@@ -4669,7 +4673,10 @@ impl Binder<'_> {
                             ));
                         }
                         let to = rel.columns[t].ty.oid;
-                        if c.type_oid != to && !cast::castable(c.type_oid, to) {
+                        if c.type_oid != to
+                            && (!cast::castable(c.type_oid, to)
+                                || !tusk_types::geo::assignable(c.type_oid, to))
+                        {
                             return Err(PgError::error(
                                 sqlstate::DATATYPE_MISMATCH,
                                 format!(

@@ -2381,6 +2381,20 @@ pub fn cast_op(from: Oid, to: Oid) -> Option<Op> {
     })
 }
 
+/// Whether a value of `from` may be stored in a column of `to` without
+/// an explicit cast: false only for pg_cast's explicit-only casts between
+/// geometric types (box -> polygon, path <-> polygon are assignment
+/// casts; the rest need CAST).
+pub fn assignable(from: Oid, to: Oid) -> bool {
+    if from == to || !is_geo(from) || !is_geo(to) {
+        return true;
+    }
+    matches!(
+        (from, to),
+        (PATH, POLYGON) | (BOX, POLYGON) | (POLYGON, PATH)
+    )
+}
+
 /// Subscripting a point (`p[0]` is x, `p[1]` y) or an lseg (`s[0]` its
 /// first point): NULL past the end, as PostgreSQL's fixed-length array
 /// access gives.

@@ -621,6 +621,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Money(x), Money(y)) => x.cmp(y),
         (Bits(x), Bits(y)) => crate::bits::compare(x, y),
+        // No SQL order exists (the binder refuses ORDER BY, DISTINCT and
+        // GROUP BY on them); a deterministic one keeps sorts stable.
+        (Geo(x), Geo(y)) => crate::geo::send(x).cmp(&crate::geo::send(y)),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,

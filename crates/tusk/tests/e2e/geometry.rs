@@ -86,6 +86,13 @@ PREPARE
 5
 (1,2)
 double precision
+CREATE TABLE
+INSERT 0 1
+INSERT 0 1
+INSERT 0 1
+|((0,0),(0,1),(1,1),(1,0))|
+||((0,0),(1,1),(2,0))
+|((0,0),(1,1),(2,0))|
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  invalid input syntax for type point: "(10.0 10.0)"
@@ -126,6 +133,12 @@ HINT:  You must specify an operator class for the index or define a default oper
 psql:SCRIPT:101: ERROR:  function min(point) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:102: ERROR:  could not identify an equality operator for type point
+psql:SCRIPT:109: ERROR:  column "p" is of type point but expression is of type box
+HINT:  You will need to rewrite or cast the expression.
+psql:SCRIPT:113: ERROR:  column "po" is of type polygon but expression is of type circle
+HINT:  You will need to rewrite or cast the expression.
+psql:SCRIPT:115: ERROR:  function area(polygon) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]
