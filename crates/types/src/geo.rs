@@ -1807,7 +1807,6 @@ pub enum Op {
     CloseLseg,
     ClosePb,
     CloseLs,
-    CloseSl,
     CloseSb,
     OnPl,
     OnPs,
@@ -2313,15 +2312,6 @@ fn eval_inner(op: Op, a: &[Value]) -> Result<Value, PgError> {
             if lseg_sl(s) == line_sl(l) {
                 return Ok(Value::Null);
             }
-            let (d, p) = lseg_closept_line(s, l);
-            if d.is_nan() {
-                Value::Null
-            } else {
-                point(p)
-            }
-        }
-        CloseSl => {
-            let (s, l) = (get!(a, 0, Lseg), get!(a, 1, Line));
             let (d, p) = lseg_closept_line(s, l);
             if d.is_nan() {
                 Value::Null
