@@ -93,6 +93,20 @@ INSERT 0 1
 |((0,0),(0,1),(1,1),(1,0))|
 ||((0,0),(1,1),(2,0))
 |((0,0),(1,1),(2,0))|
+600|point|16|f|b|G|701|1017|d|p|,|point
+601|lseg|32|f|b|G|600|1018|d|p|,|lseg
+602|path|-1|f|b|G|0|1019|d|x|,|path
+603|box|32|f|b|G|600|1020|d|p|;|box
+604|polygon|-1|f|b|G|0|1027|d|x|,|polygon
+628|line|24|f|b|G|701|629|d|p|,|line
+629|_line|-1|f|b|A|628|0|d|x|,|line[]
+718|circle|24|f|b|G|0|719|d|p|,|circle
+719|_circle|-1|f|b|A|718|0|d|x|,|circle[]
+1017|_point|-1|f|b|A|600|0|d|x|,|point[]
+1018|_lseg|-1|f|b|A|601|0|d|x|,|lseg[]
+1019|_path|-1|f|b|A|602|0|d|x|,|path[]
+1020|_box|-1|f|b|A|603|0|d|x|;|box[]
+1027|_polygon|-1|f|b|A|604|0|d|x|,|polygon[]
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  invalid input syntax for type point: "(10.0 10.0)"

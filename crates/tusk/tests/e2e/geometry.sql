@@ -113,3 +113,5 @@ insert into gc(po) values (path '((0,0),(1,1),(2,0))');
 insert into gc(po) values (circle '<(0,0),1>');
 select * from gc;
 select area(polygon '(0,0),(1,1),(2,0)');
+-- pg_type rows
+select oid, typname, typlen, typbyval, typtype, typcategory, typelem, typarray, typalign, typstorage, typdelim, format_type(oid, null) from pg_type where oid in (600,601,602,603,604,628,718,1017,1018,1019,1020,1027,629,719) order by oid;
