@@ -107,6 +107,8 @@ INSERT 0 1
 1019|_path|-1|f|b|A|602|0|d|x|,|path[]
 1020|_box|-1|f|b|A|603|0|d|x|;|box[]
 1027|_polygon|-1|f|b|A|604|0|d|x|,|polygon[]
+{(1,1),(0,0);(3,3),(2,2)}|{(1,1),(0,0);(3,3),(2,2)}|{(1,1),(0,0);(3,3),(2,2)}
+{{1,2},{3,4}}|{"a,b",c}|{"(1,2)"}
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  invalid input syntax for type point: "(10.0 10.0)"
@@ -153,6 +155,7 @@ psql:SCRIPT:113: ERROR:  column "po" is of type polygon but expression is of typ
 HINT:  You will need to rewrite or cast the expression.
 psql:SCRIPT:115: ERROR:  function area(polygon) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:120: ERROR:  invalid input syntax for type box: "(1,1),(0,0),(3,3),(2,2)"
 "#;
 
 #[test]

@@ -115,3 +115,7 @@ select * from gc;
 select area(polygon '(0,0),(1,1),(2,0)');
 -- pg_type rows
 select oid, typname, typlen, typbyval, typtype, typcategory, typelem, typarray, typalign, typstorage, typdelim, format_type(oid, null) from pg_type where oid in (600,601,602,603,604,628,718,1017,1018,1019,1020,1027,629,719) order by oid;
+-- arrays (box's elements are separated by ';')
+select array[box '(0,0,1,1)', box '(2,2,3,3)'], '{(1,1),(0,0);(3,3),(2,2)}'::box[], '{"(1,1),(0,0)";(3,3),(2,2)}'::box[];
+select '{(1,1),(0,0),(3,3),(2,2)}'::box[];
+select '{{1,2},{3,4}}'::int[], '{"a,b",c}'::text[], array[point '(1,2)'];
