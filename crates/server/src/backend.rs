@@ -950,6 +950,9 @@ impl Session {
             apply_datetime_setting(name, &value);
             conn.parameter_status(name, &value);
         }
+        if let Ok(v) = settings.show("extra_float_digits") {
+            tusk_sql::value::set_extra_float_digits(&v);
+        }
         conn.backend_key_data(pid, env.cancel_key);
         let mut xact = Xact::new();
         // A before_shmem_exit callback: it runs before the proc slot's.
@@ -2041,7 +2044,17 @@ impl Session {
 
     /// Sends ParameterStatus for changed reported settings, and hands the
     /// date/time ones to the types crate's session state first.
+    /// extra_float_digits lives in the types crate, where the float and
+    /// geometric output functions read it (it is not a reported setting,
+    /// so every change path calls this).
+    fn apply_float_digits(&self) {
+        if let Ok(v) = self.settings.show("extra_float_digits") {
+            tusk_sql::value::set_extra_float_digits(&v);
+        }
+    }
+
     fn send_changed(&mut self, names: Vec<&'static str>) {
+        self.apply_float_digits();
         for n in names {
             if let Ok(v) = self.settings.show(n) {
                 if n.eq_ignore_ascii_case("application_name") {
@@ -2568,6 +2581,7 @@ impl Host for Session {
         }
         let su = self.id.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
+        self.apply_float_digits();
         if reported {
             let def = tusk_config::find(name).map(|d| d.name).unwrap_or("");
             self.send_changed(vec![def]);
@@ -2589,6 +2603,7 @@ impl Host for Session {
     fn set_config(&mut self, name: &str, value: &str, is_local: bool) -> Result<String, PgError> {
         let su = self.id.is_superuser;
         let v = self.settings.set_config(name, value, is_local, su)?;
+        self.apply_float_digits();
         if let Some(def) = tusk_config::find(name) {
             if def.report {
                 self.send_changed(vec![def.name]);

@@ -30,6 +30,7 @@ pub(crate) mod agg;
 pub(crate) mod array;
 pub(crate) mod datetime;
 mod errpos;
+mod geometry;
 pub(crate) mod json;
 mod merge;
 pub(crate) mod rowexpr;
@@ -334,6 +335,17 @@ fn op_not_exist(op: &str, l: Option<Oid>, r: Oid) -> PgError {
     };
     PgError::error(sqlstate::UNDEFINED_FUNCTION, format!("operator does not exist: {shown}"))
         .with_hint("No operator matches the given name and argument types. You might need to add explicit type casts.")
+}
+
+/// GROUP BY / DISTINCT on a type without an equality operator class.
+fn no_equality(t: Oid) -> PgError {
+    PgError::error(
+        sqlstate::UNDEFINED_FUNCTION,
+        format!(
+            "could not identify an equality operator for type {}",
+            types::sql_name(t)
+        ),
+    )
 }
 
 fn op_not_unique(op: &str, l: Oid, r: Oid) -> PgError {
@@ -1006,6 +1018,14 @@ impl<'h> Binder<'h> {
                     all.push(self.bind_expr(item)?);
                 }
                 let all = self.unify(all, "IN")?;
+                if let Some(t) = all.first().map(|b| b.ty.oid) {
+                    if tusk_types::geo::is_geo(t) {
+                        // Compared as `=`, which the geometric types
+                        // mostly lack (see compare_bound).
+                        let (l, r) = (all[0].clone(), all[all.len() - 1].clone());
+                        self.compare_bound(l, r, "=")?;
+                    }
+                }
                 let mut it = all.into_iter();
                 let first = it.next().map(|b| b.e).unwrap_or(Expr::Const(Value::Null));
                 Ok(Bound::new(
@@ -1274,6 +1294,11 @@ impl<'h> Binder<'h> {
                 let b = self.bind_expr(expr)?;
                 self.bitwise_not(b)
             }
+            UnaryOperator::Hash
+            | UnaryOperator::DoubleAt
+            | UnaryOperator::AtDashAt
+            | UnaryOperator::QuestionDash
+            | UnaryOperator::QuestionPipe => self.geo_unary(op, expr),
             UnaryOperator::PGSquareRoot | UnaryOperator::PGCubeRoot | UnaryOperator::PGAbs => {
                 // |/ ||/ @: the functions under their operator names.
                 let b = self.bind_expr(expr)?;
@@ -1291,6 +1316,9 @@ impl<'h> Binder<'h> {
         right: &ast::Expr,
     ) -> Result<Bound, PgError> {
         use BinaryOperator as B;
+        if let Some(sym) = geometry::geo_only_symbol(op) {
+            return self.geo_only_binary(sym, left, right);
+        }
         let arith = |o| Some(o);
         let aop = match op {
             B::Plus => arith(ArithOp::Add),
@@ -1316,7 +1344,13 @@ impl<'h> Binder<'h> {
             _ => None,
         };
         if let Some(cop) = cop {
-            let (l, r) = self.comparison_operands(left, right, cop.symbol())?;
+            let l = self.bind_expr(left)?;
+            let r = self.bind_expr(right)?;
+            let (l, r) = match self.geo_binary(cop.symbol(), l, r)? {
+                Ok(b) => return Ok(b),
+                Err(lr) => lr,
+            };
+            let (l, r) = self.compare_bound(l, r, cop.symbol())?;
             return Ok(Bound::new(
                 Expr::Cmp(cop, Box::new(l.e), Box::new(r.e)),
                 Ty::new(types::BOOL),
@@ -1425,6 +1459,10 @@ impl<'h> Binder<'h> {
     }
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let (l, r) = match self.geo_binary(op.symbol(), l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let (l, r) = match self.datetime_arith(op, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
@@ -1506,6 +1544,22 @@ impl<'h> Binder<'h> {
             }
             _ => (l, r),
         };
+        // Geometric values have no total order to compare by: their
+        // operators are geometry.rs's, which IN lists and IS DISTINCT FROM
+        // do not reach yet.
+        if tusk_types::geo::is_geo(l.ty.oid) || tusk_types::geo::is_geo(r.ty.oid) {
+            let sym = if sym.starts_with("IS") { "=" } else { sym };
+            let has = crate::geometry::BINARY
+                .iter()
+                .any(|o| o.sym == sym && o.left == l.ty.oid && o.right == r.ty.oid);
+            if has {
+                return Err(not_supported(format!(
+                    "operator {sym} on type {} in this construct",
+                    types::sql_name(l.ty.oid)
+                )));
+            }
+            return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
+        }
         let Some(t) = comparison_type(l.ty.oid, r.ty.oid) else {
             return Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid));
         };
@@ -1916,6 +1970,9 @@ impl<'h> Binder<'h> {
             r => r,
         }
         .map_err(|err| where_agg(err, "GROUP BY"))?;
+        if tusk_types::geo::is_geo(b.ty.oid) {
+            return Err(no_equality(b.ty.oid).with_position(self.expr_at(e)));
+        }
         Ok(self.group_key(e, b))
     }
 
@@ -1973,6 +2030,13 @@ impl<'h> Binder<'h> {
                 | types::NUMERIC
         );
         let (call, ret) = match name {
+            "min" | "max" if tusk_types::geo::is_geo(ty) => {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("function {name}({}) does not exist", types::sql_name(ty)),
+                )
+                .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+            }
             "sum" | "avg" if !numeric_arg => {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
@@ -2620,6 +2684,23 @@ impl<'h> Binder<'h> {
             }
         }
         let distinct = matches!(select.distinct, Some(ast::Distinct::Distinct));
+        // The geometric types have no equality operator class to
+        // deduplicate with.
+        if let Some(i) = targets[..visible]
+            .iter()
+            .position(|t| distinct && tusk_types::geo::is_geo(t.ty.oid))
+        {
+            let pos = match select.projection.get(i) {
+                Some(ast::SelectItem::UnnamedExpr(x))
+                | Some(ast::SelectItem::ExprWithAlias { expr: x, .. })
+                    if select.projection.len() == visible =>
+                {
+                    self.expr_at(x)
+                }
+                _ => None,
+            };
+            return Err(no_equality(targets[i].ty.oid).with_position(pos));
+        }
         if distinct && targets.len() > visible {
             return Err(PgError::error(
                 sqlstate::INVALID_COLUMN_REFERENCE,
@@ -2698,6 +2779,21 @@ impl<'h> Binder<'h> {
                     return Err(syntax("syntax error at or near \"WITH FILL\""));
                 }
                 let col = self.order_target(&o.expr, targets, names, visible)?;
+                // The geometric types have no btree operator class.
+                if let Some(t) = targets.get(col).map(|b| b.ty.oid) {
+                    if tusk_types::geo::is_geo(t) {
+                        let mut e = PgError::error(
+                            sqlstate::UNDEFINED_FUNCTION,
+                            format!(
+                                "could not identify an ordering operator for type {}",
+                                types::sql_name(t)
+                            ),
+                        )
+                        .with_hint("Use an explicit ordering operator or modify the query.");
+                        e.position = self.expr_at(&o.expr);
+                        return Err(e);
+                    }
+                }
                 let desc = match &o.options.sort {
                     None | Some(ast::OrderBySort::Asc) => false,
                     Some(ast::OrderBySort::Desc) => true,
@@ -3407,6 +3503,9 @@ impl<'h> Binder<'h> {
                 for (i, ((name, lt), (_, rt))) in lc.iter().zip(&rc).enumerate() {
                     let t = Ty::new(common_type(&[lt.oid, rt.oid], &op.to_string())?);
                     let t = if lt == rt { *lt } else { t };
+                    if tusk_types::geo::is_geo(t.oid) && !(all && kind == SetOpKind::Union) {
+                        return Err(no_equality(t.oid));
+                    }
                     self.coerce_source_col(&mut ls, i, *lt, t)?;
                     self.coerce_source_col(&mut rs, i, *rt, t)?;
                     cols.push((name.clone(), t));
@@ -4136,6 +4235,14 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
+        // `p[0]`, `a[1:2]`: the subscripted expression's name.
+        E::CompoundFieldAccess { root, access_chain }
+            if access_chain
+                .iter()
+                .all(|a| matches!(a, ast::AccessExpr::Subscript(_))) =>
+        {
+            figure_colname(root)
+        }
         E::Ceil { .. } | E::Floor { .. } => {
             crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
         }
@@ -4404,7 +4511,11 @@ impl Binder<'_> {
     fn assigned(&mut self, e: &ast::Expr, col: &catalog::ColumnDef) -> Result<Expr, PgError> {
         let b = self.bind_expr(e)?;
         let target = Ty::new(col.ty.oid);
-        if !b.is_unknown() && b.ty.oid != target.oid && !cast::castable(b.ty.oid, target.oid) {
+        if !b.is_unknown()
+            && b.ty.oid != target.oid
+            && (!cast::castable(b.ty.oid, target.oid)
+                || !tusk_types::geo::assignable(b.ty.oid, target.oid))
+        {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
                 format!(
@@ -4568,7 +4679,10 @@ impl Binder<'_> {
                             ));
                         }
                         let to = rel.columns[t].ty.oid;
-                        if c.type_oid != to && !cast::castable(c.type_oid, to) {
+                        if c.type_oid != to
+                            && (!cast::castable(c.type_oid, to)
+                                || !tusk_types::geo::assignable(c.type_oid, to))
+                        {
                             return Err(PgError::error(
                                 sqlstate::DATATYPE_MISMATCH,
                                 format!(

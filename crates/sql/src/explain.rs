@@ -693,6 +693,7 @@ fn literal(v: &Value) -> String {
         Value::Uuid(_) => q(&text_of(v), "uuid"),
         Value::Money(_) => q(&text_of(v), "money"),
         Value::Bits(_) => q(&text_of(v), "bit"),
+        Value::Geo(g) => q(&text_of(v), types::typname(g.oid())),
         other => q(&text_of(other), "unknown"),
     }
 }
@@ -856,6 +857,16 @@ impl Dp {
                     self.expr(arg, names),
                     self.expr(pattern, names)
                 )
+            }
+            Expr::Func(crate::func::Func::Scalar(crate::scalars::Sc::Geo(op)), args)
+                if crate::geometry::operator_symbol(*op, args.len()).is_some() =>
+            {
+                let sym = crate::geometry::operator_symbol(*op, args.len()).unwrap_or("?");
+                match args.as_slice() {
+                    [a] => format!("({sym} {})", self.expr(a, names)),
+                    [a, b] => format!("({} {sym} {})", self.expr(a, names), self.expr(b, names)),
+                    _ => String::new(),
+                }
             }
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),

@@ -758,6 +758,7 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Uuid(_) => types::UUID,
         Value::Money(_) => types::MONEY,
         Value::Bits(_) => types::VARBIT,
+        Value::Geo(g) => g.oid(),
         Value::Null => return None,
     })
 }

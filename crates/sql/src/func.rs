@@ -880,6 +880,7 @@ pub(crate) fn all_signatures() -> impl Iterator<Item = &'static Signature> {
         .chain(crate::mathfuncs::SIGNATURES.iter())
         .chain(crate::strfuncs::SIGNATURES.iter())
         .chain(crate::scalars::SIGNATURES.iter())
+        .chain(crate::geometry::SIGNATURES.iter())
 }
 
 /// Aggregates PostgreSQL has that tusk does not run yet: named so the

@@ -75,6 +75,7 @@ mod expr;
 mod fkey;
 mod formatting;
 mod func;
+mod geometry;
 mod host;
 pub mod index;
 mod inherit;
@@ -115,7 +116,7 @@ mod window;
 mod tests;
 
 pub use tusk_types::array;
-pub use tusk_types::{cast, datetime, interval, numeric, types, tz, value};
+pub use tusk_types::{cast, datetime, geo, interval, numeric, types, tz, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;

@@ -55,6 +55,8 @@ pub(crate) enum Sc {
     LsnDiff,
     LsnAdd,
     LsnSub,
+    /// A geometric function or operator (crate::geometry's tables).
+    Geo(tusk_types::geo::Op),
 }
 
 const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, f: Sc) -> Signature {
@@ -189,6 +191,7 @@ pub(crate) fn call(f: Sc, args: &[Value]) -> Result<Value, PgError> {
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     Ok(match f {
         Sc::GenRandomUuid => Value::Uuid(random_uuid()?),
+        Sc::Geo(op) => return tusk_types::geo::eval(op, args),
         Sc::CashWords => Value::Text(money::words(cash(&a(0)))),
         Sc::CashLarger => Value::Money(cash(&a(0)).max(cash(&a(1)))),
         Sc::CashSmaller => Value::Money(cash(&a(0)).min(cash(&a(1)))),

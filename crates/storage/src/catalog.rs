@@ -1076,6 +1076,22 @@ static TYPE_ROWS: &[TypeRow] = &[
     (30, "oidvector", -1, false, b'b', b'A', false, 6179, 26, 1013, 54, 55, 2420, 2421, 0, 0, b'i', b'p', 0),
     (194, "pg_node_tree", -1, false, b'b', b'Z', false, 0, 0, 0, 195, 196, 197, 198, 0, 0, b'i', b'x', 100),
     (271, "_xid8", -1, false, b'b', b'A', false, 2750, 5069, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    // The geometric types (point, lseg, box and line subscript as
+    // fixed-length arrays of their parts; box's array delimiter is ';').
+    (600, "point", 16, false, b'b', b'G', false, 6180, 701, 1017, 117, 118, 2428, 2429, 0, 0, b'd', b'p', 0),
+    (601, "lseg", 32, false, b'b', b'G', false, 6180, 600, 1018, 119, 120, 2480, 2481, 0, 0, b'd', b'p', 0),
+    (602, "path", -1, false, b'b', b'G', false, 0, 0, 1019, 121, 122, 2482, 2483, 0, 0, b'd', b'x', 0),
+    (603, "box", 32, false, b'b', b'G', false, 6180, 600, 1020, 123, 124, 2484, 2485, 0, 0, b'd', b'p', 0),
+    (604, "polygon", -1, false, b'b', b'G', false, 0, 0, 1027, 347, 348, 2486, 2487, 0, 0, b'd', b'x', 0),
+    (628, "line", 24, false, b'b', b'G', false, 6180, 701, 629, 1490, 1491, 2488, 2489, 0, 0, b'd', b'p', 0),
+    (629, "_line", -1, false, b'b', b'A', false, 6179, 628, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (718, "circle", 24, false, b'b', b'G', false, 0, 0, 719, 1450, 1451, 2490, 2491, 0, 0, b'd', b'p', 0),
+    (719, "_circle", -1, false, b'b', b'A', false, 6179, 718, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (1017, "_point", -1, false, b'b', b'A', false, 6179, 600, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (1018, "_lseg", -1, false, b'b', b'A', false, 6179, 601, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (1019, "_path", -1, false, b'b', b'A', false, 6179, 602, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (1020, "_box", -1, false, b'b', b'A', false, 6179, 603, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (1027, "_polygon", -1, false, b'b', b'A', false, 6179, 604, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
     (700, "float4", 4, true, b'b', b'N', false, 0, 0, 1021, 200, 201, 2424, 2425, 0, 0, b'i', b'p', 0),
     (701, "float8", 8, true, b'b', b'N', true, 0, 0, 1022, 214, 215, 2426, 2427, 0, 0, b'd', b'p', 0),
     (705, "unknown", -2, false, b'p', b'X', false, 0, 0, 0, 109, 110, 2416, 2417, 0, 0, b'c', b'p', 0),
@@ -1303,7 +1319,15 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
                     ("typcategory", Value::Char(t.5)),
                     ("typispreferred", Value::Bool(t.6)),
                     ("typisdefined", Value::Bool(true)),
-                    ("typdelim", Value::Char(b',')),
+                    // box is the one built-in type delimited by ';'.
+                    (
+                        "typdelim",
+                        Value::Char(if matches!(t.0, 603 | 1020) {
+                            b';'
+                        } else {
+                            b','
+                        }),
+                    ),
                     ("typsubscript", Value::Oid(t.7)),
                     ("typelem", Value::Oid(t.8)),
                     ("typarray", Value::Oid(t.9)),

@@ -458,7 +458,8 @@ pub fn storable(oid: Oid) -> bool {
             | types::MONEY
             | types::BIT
             | types::VARBIT
-    ) || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
+    ) || tusk_types::geo::is_geo(oid)
+        || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
         || tusk_types::usertype::is_enum(oid)
 }
 
@@ -604,6 +605,9 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         // PostgreSQL's VarBit body (int32 bit count, native order, then
         // the bits).
         (types::UUID, V::Uuid(u)) => Owned::Ref(u.to_vec()),
+        // The geometric types: their binary (send) form, which has the
+        // fixed types' exact lengths.
+        (o, V::Geo(g)) if g.oid() == o => Owned::Ref(tusk_types::geo::send(g)),
         (types::MONEY, V::Money(m)) => Owned::ByVal(*m as u64),
         (types::BIT | types::VARBIT, V::Bits(bits)) => {
             let mut b = (bits.len as i32).to_le_bytes().to_vec();
@@ -723,6 +727,9 @@ pub fn from_datum_detoast(
                     })
                 }
                 types::UUID if b.len() == 16 => Value::Uuid(b.try_into().unwrap_or_default()),
+                o if tusk_types::geo::is_geo(o) => {
+                    Value::Geo(Box::new(tusk_types::geo::recv(o, b)?))
+                }
                 types::BIT | types::VARBIT if b.len() >= 4 => {
                     let mut wire = b[..4].to_vec();
                     wire.reverse();

@@ -84,6 +84,13 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1561, types::BIT),
     (1563, types::VARBIT),
     (2951, types::UUID),
+    (1017, crate::geo::POINT),
+    (1018, crate::geo::LSEG),
+    (1019, crate::geo::PATH),
+    (1020, crate::geo::BOX),
+    (1027, crate::geo::POLYGON),
+    (629, crate::geo::LINE),
+    (719, crate::geo::CIRCLE),
 ];
 
 /// The element type of an array type, `None` for a non-array.
@@ -161,6 +168,18 @@ struct Parser<'a> {
     src: &'a str,
     chars: Vec<char>,
     pos: usize,
+    /// The element type's typdelim: ',' but ';' for box.
+    delim: char,
+}
+
+/// pg_type.typdelim of an element type: box's text holds commas, so its
+/// arrays separate elements with ';'.
+fn typdelim(elem: Oid) -> char {
+    if elem == crate::geo::BOX {
+        ';'
+    } else {
+        ','
+    }
 }
 
 impl Parser<'_> {
@@ -206,7 +225,7 @@ impl Parser<'_> {
                     }
                     self.skip_ws();
                     match self.peek() {
-                        Some(',') => self.pos += 1,
+                        Some(c) if c == self.delim => self.pos += 1,
                         Some('}') => {
                             self.pos += 1;
                             return Ok(Level::Subs(subs));
@@ -224,7 +243,7 @@ impl Parser<'_> {
             items.push(self.element()?);
             self.skip_ws();
             match self.peek() {
-                Some(',') => self.pos += 1,
+                Some(c) if c == self.delim => self.pos += 1,
                 Some('}') => {
                     self.pos += 1;
                     return Ok(Level::Items(items));
@@ -265,7 +284,7 @@ impl Parser<'_> {
                     }
                 }
             }
-            Some(c @ ('{' | '}' | ',')) => return Err(self.unexpected(c)),
+            Some(c) if c == '{' || c == '}' || c == self.delim => return Err(self.unexpected(c)),
             Some(_) => {}
         }
         let mut escaped = false;
@@ -275,7 +294,7 @@ impl Parser<'_> {
         loop {
             match self.peek() {
                 None => return Err(self.err("Unexpected end of input.")),
-                Some(',' | '}') => break,
+                Some(c) if c == self.delim || c == '}' => break,
                 Some(c @ ('{' | '"')) => return Err(self.unexpected(c)),
                 Some('\\') => {
                     self.pos += 1;
@@ -409,6 +428,7 @@ pub fn parse(s: &str, elem: Ty, now: i64) -> Result<Array, PgError> {
         src: s,
         chars: s.chars().collect(),
         pos: 0,
+        delim: typdelim(elem.oid),
     };
     let bounds = parse_bounds(&mut p)?;
     p.skip_ws();
@@ -456,11 +476,11 @@ pub fn parse(s: &str, elem: Ty, now: i64) -> Result<Array, PgError> {
 }
 
 /// array_out's quoting of one element's text.
-fn push_elem(out: &mut String, t: &str) {
+fn push_elem(out: &mut String, t: &str, delim: char) {
     let quote = t.is_empty()
         || t.eq_ignore_ascii_case("NULL")
         || t.chars()
-            .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || is_space(c));
+            .any(|c| matches!(c, '{' | '}' | '"' | '\\') || c == delim || is_space(c));
     if !quote {
         out.push_str(t);
         return;
@@ -497,14 +517,14 @@ fn write_level(a: &Array, d: usize, idx: &mut usize, out: &mut String) {
     out.push('{');
     for i in 0..a.dims[d].0 {
         if i > 0 {
-            out.push(',');
+            out.push(typdelim(a.elem));
         }
         if d + 1 < a.dims.len() {
             write_level(a, d + 1, idx, out);
         } else {
             match a.items.get(*idx).and_then(value::to_text) {
                 None => out.push_str("NULL"),
-                Some(t) => push_elem(out, &t),
+                Some(t) => push_elem(out, &t, typdelim(a.elem)),
             }
             *idx += 1;
         }

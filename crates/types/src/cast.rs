@@ -350,6 +350,7 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
         }
         types::UUID => Value::Uuid(crate::uuid::parse(s).ok_or_else(|| syntax(types::UUID, s))?),
         types::MONEY => Value::Money(crate::money::parse(s)?),
+        o if crate::geo::is_geo(o) => Value::Geo(Box::new(crate::geo::parse(o, s)?)),
         types::PG_LSN => Value::Lsn(crate::lsn::parse(s).ok_or_else(|| syntax(types::PG_LSN, s))?),
         // A reg* value sent as a number (a parameter); names need the
         // catalog, which tusk-sql's reg.rs reads.
@@ -456,6 +457,7 @@ pub fn castable(from: Oid, to: Oid) -> bool {
         )
         || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
         || is_scalar_cast(from, to)
+        || crate::geo::cast_op(from, to).is_some()
 }
 
 /// pg_cast's rows among money, bit, varbit and their neighbours.
@@ -717,6 +719,9 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             _ => Value::Text(s),
         };
         return apply_typmod(out, to);
+    }
+    if let Some(op) = crate::geo::cast_op(from, to.oid) {
+        return crate::geo::eval(op, &[v]);
     }
     if from == INT2VECTOR && to.oid == INT2_ARRAY {
         let mut items = Vec::new();

@@ -24,6 +24,8 @@
 //! - [`timeofday`]: `time` and `timetz` text I/O and order.
 //! - [`uuid`], [`money`], [`bits`] (bit / varbit), [`lsn`] (pg_lsn
 //!   input and arithmetic): the scalar types of their own files.
+//! - [`geo`]: the geometric types (point, lseg, line, box, path,
+//!   polygon, circle): text and binary forms and their operators.
 //! - [`tz`]: time zones from the system tzdata (TZif, POSIX rules) and
 //!   the session's `TimeZone` and `DateStyle`.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
@@ -39,6 +41,7 @@ pub mod bits;
 pub mod cast;
 pub mod datetime;
 pub mod dtparse;
+pub mod geo;
 pub mod interval;
 pub mod json;
 pub mod lsn;

@@ -77,11 +77,53 @@ pub enum Value {
     Money(i64),
     /// `bit(n)` and `varbit(n)` (crate::bits).
     Bits(Box<crate::bits::BitString>),
+    /// point, lseg, line, box, path, polygon, circle (crate::geo).
+    Geo(Box<crate::geo::Geo>),
 }
 
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+}
+
+/// The session's `extra_float_digits` (a backend serves one session, so a
+/// process-wide value is the session's; the backend sets it on every
+/// change, as it does IntervalStyle). Above zero floats print
+/// shortest-exact; otherwise with `%.{15|6}+n g` as PostgreSQL's
+/// float8out_internal / float4out do.
+static EXTRA_FLOAT_DIGITS: std::sync::atomic::AtomicI8 = std::sync::atomic::AtomicI8::new(1);
+
+/// Set `extra_float_digits` from the setting's text (already validated).
+/// Called by the backend process that owns the session.
+pub fn set_extra_float_digits(text: &str) {
+    if let Ok(n) = text.trim().parse::<i8>() {
+        EXTRA_FLOAT_DIGITS.store(n.clamp(-15, 3), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// C's `%.{prec}g`: `prec` significant digits, trailing zeros dropped,
+/// exponent form when the exponent is below -4 or at least `prec`.
+fn format_g(f: f64, prec: usize) -> String {
+    let prec = prec.max(1);
+    let sci = format!("{:.*e}", prec - 1, f);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= prec as i32 {
+        let mant = if mant.contains('.') {
+            mant.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            mant
+        };
+        format!("{mant}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    } else {
+        let decimals = (prec as i32 - 1 - exp).max(0) as usize;
+        let s = format!("{:.*}", decimals, f);
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     }
 }
 
@@ -153,6 +195,10 @@ pub fn format_float8(f: f64) -> String {
             "-Infinity".into()
         };
     }
+    let extra = EXTRA_FLOAT_DIGITS.load(std::sync::atomic::Ordering::Relaxed);
+    if extra <= 0 {
+        return format_g(f, (15 + extra as i32).max(1) as usize);
+    }
     format_float(&format!("{f:e}"), f == 0.0 && f.is_sign_negative(), 15)
 }
 
@@ -166,6 +212,10 @@ pub fn format_float4(f: f32) -> String {
         } else {
             "-Infinity".into()
         };
+    }
+    let extra = EXTRA_FLOAT_DIGITS.load(std::sync::atomic::Ordering::Relaxed);
+    if extra <= 0 {
+        return format_g(f as f64, (6 + extra as i32).max(1) as usize);
     }
     format_float(&format!("{f:e}"), f == 0.0 && f.is_sign_negative(), 6)
 }
@@ -220,6 +270,7 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Uuid(u) => crate::uuid::format(u),
         Value::Money(m) => crate::money::format(*m),
         Value::Bits(b) => crate::bits::format(b),
+        Value::Geo(g) => crate::geo::format(g),
     })
 }
 
@@ -291,6 +342,7 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Uuid(u) => u.to_vec(),
         Value::Money(m) => m.to_be_bytes().to_vec(),
         Value::Bits(b) => crate::bits::send(b),
+        Value::Geo(g) => crate::geo::send(g),
     })
 }
 
@@ -489,6 +541,7 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
+        o if crate::geo::is_geo(o) => Value::Geo(Box::new(crate::geo::recv(o, b)?)),
         // enum_recv: the label's text.
         other if crate::usertype::is_enum(other) => crate::usertype::enum_in(other, utf8(b)?)?,
         other if crate::array::is_array(other) => {
@@ -568,6 +621,9 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Money(x), Money(y)) => x.cmp(y),
         (Bits(x), Bits(y)) => crate::bits::compare(x, y),
+        // No SQL order exists (the binder refuses ORDER BY, DISTINCT and
+        // GROUP BY on them); a deterministic one keeps sorts stable.
+        (Geo(x), Geo(y)) => crate::geo::send(x).cmp(&crate::geo::send(y)),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -610,6 +666,7 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Uuid(_) => 25,
         Value::Money(_) => 26,
         Value::Bits(_) => 27,
+        Value::Geo(_) => 29,
     }
 }
 
@@ -789,6 +846,21 @@ mod tests {
             decode_param(types::INT4, 2, b"1").unwrap_err().code,
             "22023"
         );
+    }
+
+    /// C's %.*g, as float8out uses it when extra_float_digits <= 0.
+    #[test]
+    fn printf_g_float_output() {
+        assert_eq!(format_g(1.0 / 3.0, 15), "0.333333333333333");
+        assert_eq!(format_g(2.0f64.sqrt(), 15), "1.4142135623731");
+        assert_eq!(format_g(1.4142135623731e-300, 15), "1.4142135623731e-300");
+        assert_eq!(format_g(1e15, 15), "1e+15");
+        assert_eq!(format_g(123456789012345.0, 15), "123456789012345");
+        assert_eq!(format_g(0.0001, 15), "0.0001");
+        assert_eq!(format_g(0.00001, 15), "1e-05");
+        assert_eq!(format_g(-0.0, 15), "-0");
+        assert_eq!(format_g(0.0, 15), "0");
+        assert_eq!(format_g(2.0 / 3.0, 10), "0.6666666667");
     }
 
     #[test]

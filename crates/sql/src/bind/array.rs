@@ -285,6 +285,10 @@ impl Binder<'_> {
                         };
                         let l = self.bind_expr(left)?;
                         let r = self.bind_expr(right)?;
+                        let (l, r) = match self.geo_binary(sym, l, r)? {
+                            Ok(b) => return Ok(Some(b)),
+                            Err(lr) => lr,
+                        };
                         let (l, r) = self.two_arrays(l, r, sym)?;
                         node(op, vec![l, r], Ty::new(types::BOOL))
                     }
@@ -410,7 +414,32 @@ impl Binder<'_> {
         root: &ast::Expr,
         chain: &[ast::AccessExpr],
     ) -> Result<Bound, PgError> {
-        let mut base = self.bind_expr(root)?;
+        // `t.col[1]` parses as `t` with `.col` in the chain: the leading
+        // field names make the column reference.
+        let dots = chain
+            .iter()
+            .take_while(|a| matches!(a, ast::AccessExpr::Dot(ast::Expr::Identifier(_))))
+            .count();
+        let mut base = match root {
+            ast::Expr::Identifier(first) if dots > 0 => {
+                let mut parts = vec![first.clone()];
+                for a in &chain[..dots] {
+                    if let ast::AccessExpr::Dot(ast::Expr::Identifier(i)) = a {
+                        parts.push(i.clone());
+                    }
+                }
+                self.bind_expr(&ast::Expr::CompoundIdentifier(parts))?
+            }
+            _ => self.bind_expr(root)?,
+        };
+        let chain = if matches!(root, ast::Expr::Identifier(_)) {
+            &chain[dots..]
+        } else {
+            chain
+        };
+        if tusk_types::geo::is_geo(base.ty.oid) {
+            return self.geo_subscript(base, chain);
+        }
         // int2vector (pg_index.indkey) subscripts as the int2[] it casts to.
         if base.ty.oid == 22 {
             base = self.coerce(base, Ty::new(1005))?;

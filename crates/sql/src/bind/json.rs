@@ -85,6 +85,10 @@ impl Binder<'_> {
         };
         let l = self.bind_expr(left)?;
         let r = self.bind_expr(right)?;
+        let (l, r) = match self.geo_binary(sym, l, r)? {
+            Ok(b) => return Ok(Some(b)),
+            Err(lr) => lr,
+        };
         if matches!(op, B::AtArrow | B::ArrowAt) && !is_json(l.ty.oid) && !is_json(r.ty.oid) {
             let aop = if *op == B::AtArrow {
                 crate::arrays::ArrOp::Contains

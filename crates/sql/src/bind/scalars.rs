@@ -63,6 +63,10 @@ impl<'h> Binder<'h> {
             B::PGBitwiseShiftLeft => "<<",
             _ => ">>",
         };
+        let (l, r) = match self.geo_binary(sym, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let intish = |o| matches!(o, INT2 | INT4 | INT8);
         if !is_bits(l.ty.oid) && !is_bits(r.ty.oid) && (intish(l.ty.oid) || intish(r.ty.oid)) {
             return self.int_bitwise(sym, l, r);

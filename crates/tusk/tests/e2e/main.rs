@@ -67,6 +67,8 @@
 //! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
 //!   against PostgreSQL 15's output; binary I/O through the postgres
 //!   crate; restart.
+//! - `geometry`: point, lseg, line, box, path, polygon, circle against
+//!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `json`: json and jsonb types, operators, functions and errors against
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
@@ -123,6 +125,7 @@ mod fidelity;
 mod foreign_keys;
 mod formatting;
 mod functions;
+mod geometry;
 mod indexes;
 mod inherit_partition;
 mod joins;

@@ -160,6 +160,18 @@ fn key_columns(rel: &Relation, idx: &IndexInfo) -> Result<Vec<KeyColumn>, PgErro
 }
 
 fn no_index_type(oid: Oid) -> PgError {
+    // The geometric types have no btree operator class at all (GiST's
+    // are not built yet).
+    if tusk_sql::geo::is_geo(oid) {
+        return PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!(
+                "data type {} has no default operator class for access method \"btree\"",
+                types::sql_name(oid)
+            ),
+        )
+        .with_hint("You must specify an operator class for the index or define a default operator class for the data type.");
+    }
     PgError::error(
         sqlstate::FEATURE_NOT_SUPPORTED,
         format!(

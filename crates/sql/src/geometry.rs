@@ -1,0 +1,280 @@
+//! The geometric types' functions and operators as PostgreSQL 15's
+//! pg_proc and pg_operator list them: the signature table the function
+//! resolver chains in (func.rs) and the operator tables the binder
+//! resolves against (bind/geometry.rs).
+//!
+//! Why tables of (name, argument types, result, geo::Op): every geometric
+//! function and operator is one `tusk_types::geo::eval` call, so binding
+//! is a lookup and evaluation is `Func::Scalar(Sc::Geo(op))`; no other
+//! built-in code needs to know these types. Used by the backend binding
+//! a statement.
+
+use crate::func::{Args, Func, Signature};
+use crate::scalars::Sc;
+use crate::types::{Oid, BOOL, FLOAT8, INT4};
+use tusk_types::geo::{Op, BOX, CIRCLE, LINE, LSEG, PATH, POINT, POLYGON};
+
+const fn sig(name: &'static str, args: &'static [Oid], ret: Oid, op: Op) -> Signature {
+    Signature {
+        name,
+        args: Args::Fixed(args),
+        ret: Some(ret),
+        func: Func::Scalar(Sc::Geo(op)),
+    }
+}
+
+/// The named functions.
+pub(crate) static SIGNATURES: &[Signature] = &[
+    sig("point", &[FLOAT8, FLOAT8], POINT, Op::ConstructPoint),
+    sig("point", &[LSEG], POINT, Op::LsegCenter),
+    sig("point", &[BOX], POINT, Op::BoxCenter),
+    sig("point", &[POLYGON], POINT, Op::PolyCenter),
+    sig("point", &[CIRCLE], POINT, Op::CircleCenter),
+    sig("lseg", &[POINT, POINT], LSEG, Op::LsegConstruct),
+    sig("lseg", &[BOX], LSEG, Op::BoxDiagonal),
+    sig("line", &[POINT, POINT], LINE, Op::LineConstructPp),
+    sig("box", &[POINT, POINT], BOX, Op::PointsBox),
+    sig("box", &[POINT], BOX, Op::PointBox),
+    sig("box", &[CIRCLE], BOX, Op::CircleBox),
+    sig("box", &[POLYGON], BOX, Op::PolyBox),
+    sig("bound_box", &[BOX, BOX], BOX, Op::BoundBox),
+    sig("path", &[POLYGON], PATH, Op::PolyPath),
+    sig("polygon", &[PATH], POLYGON, Op::PathPoly),
+    sig("polygon", &[BOX], POLYGON, Op::BoxPoly),
+    sig("polygon", &[CIRCLE], POLYGON, Op::CirclePoly),
+    sig("polygon", &[INT4, CIRCLE], POLYGON, Op::CirclePolyN),
+    sig("circle", &[POINT, FLOAT8], CIRCLE, Op::CrCircle),
+    sig("circle", &[BOX], CIRCLE, Op::BoxCircle),
+    sig("circle", &[POLYGON], CIRCLE, Op::PolyCircle),
+    sig("area", &[BOX], FLOAT8, Op::BoxArea),
+    sig("area", &[PATH], FLOAT8, Op::PathArea),
+    sig("area", &[CIRCLE], FLOAT8, Op::CircleArea),
+    sig("center", &[BOX], POINT, Op::BoxCenter),
+    sig("center", &[CIRCLE], POINT, Op::CircleCenter),
+    sig("diameter", &[CIRCLE], FLOAT8, Op::CircleDiameter),
+    sig("radius", &[CIRCLE], FLOAT8, Op::CircleRadius),
+    sig("height", &[BOX], FLOAT8, Op::BoxHeight),
+    sig("width", &[BOX], FLOAT8, Op::BoxWidth),
+    sig("length", &[LSEG], FLOAT8, Op::LsegLength),
+    sig("length", &[PATH], FLOAT8, Op::PathLength),
+    sig("npoints", &[PATH], INT4, Op::PathNpoints),
+    sig("npoints", &[POLYGON], INT4, Op::PolyNpoints),
+    sig("isclosed", &[PATH], BOOL, Op::PathIsClosed),
+    sig("isopen", &[PATH], BOOL, Op::PathIsOpen),
+    sig("pclose", &[PATH], PATH, Op::PathClose),
+    sig("popen", &[PATH], PATH, Op::PathOpen),
+    sig("diagonal", &[BOX], LSEG, Op::BoxDiagonal),
+    sig("isvertical", &[POINT, POINT], BOOL, Op::PointVert),
+    sig("isvertical", &[LSEG], BOOL, Op::LsegVertical),
+    sig("isvertical", &[LINE], BOOL, Op::LineVertical),
+    sig("ishorizontal", &[POINT, POINT], BOOL, Op::PointHoriz),
+    sig("ishorizontal", &[LSEG], BOOL, Op::LsegHorizontal),
+    sig("ishorizontal", &[LINE], BOOL, Op::LineHorizontal),
+    sig("isparallel", &[LSEG, LSEG], BOOL, Op::LsegParallel),
+    sig("isparallel", &[LINE, LINE], BOOL, Op::LineParallel),
+    sig("isperp", &[LSEG, LSEG], BOOL, Op::LsegPerp),
+    sig("isperp", &[LINE, LINE], BOOL, Op::LinePerp),
+    sig("slope", &[POINT, POINT], FLOAT8, Op::PointSlope),
+];
+
+/// One binary operator: symbol, left and right operand types, result.
+pub(crate) struct BinOp {
+    pub sym: &'static str,
+    pub left: Oid,
+    pub right: Oid,
+    pub ret: Oid,
+    pub op: Op,
+}
+
+const fn b(sym: &'static str, left: Oid, right: Oid, ret: Oid, op: Op) -> BinOp {
+    BinOp {
+        sym,
+        left,
+        right,
+        ret,
+        op,
+    }
+}
+
+/// PostgreSQL 15's binary operators on the geometric types.
+pub(crate) static BINARY: &[BinOp] = &[
+    // point
+    b("+", POINT, POINT, POINT, Op::PointAdd),
+    b("-", POINT, POINT, POINT, Op::PointSub),
+    b("*", POINT, POINT, POINT, Op::PointMul),
+    b("/", POINT, POINT, POINT, Op::PointDiv),
+    b("<<", POINT, POINT, BOOL, Op::PointLeft),
+    b(">>", POINT, POINT, BOOL, Op::PointRight),
+    b("<^", POINT, POINT, BOOL, Op::PointBelow),
+    b(">^", POINT, POINT, BOOL, Op::PointAbove),
+    b("<<|", POINT, POINT, BOOL, Op::PointBelow),
+    b("|>>", POINT, POINT, BOOL, Op::PointAbove),
+    b("?-", POINT, POINT, BOOL, Op::PointHoriz),
+    b("?|", POINT, POINT, BOOL, Op::PointVert),
+    b("~=", POINT, POINT, BOOL, Op::PointSame),
+    b("<>", POINT, POINT, BOOL, Op::PointNe),
+    b("<->", POINT, POINT, FLOAT8, Op::PointDistance),
+    b("<->", POINT, LINE, FLOAT8, Op::DistPl),
+    b("<->", POINT, LSEG, FLOAT8, Op::DistPs),
+    b("<->", POINT, BOX, FLOAT8, Op::DistPb),
+    b("<->", POINT, PATH, FLOAT8, Op::DistPpath),
+    b("<->", POINT, POLYGON, FLOAT8, Op::DistPpoly),
+    b("<->", POINT, CIRCLE, FLOAT8, Op::DistPc),
+    b("<->", LINE, POINT, FLOAT8, Op::DistLp),
+    b("<->", LSEG, POINT, FLOAT8, Op::DistSp),
+    b("<->", BOX, POINT, FLOAT8, Op::DistBp),
+    b("<->", PATH, POINT, FLOAT8, Op::DistPathp),
+    b("<->", POLYGON, POINT, FLOAT8, Op::DistPolyp),
+    b("<->", CIRCLE, POINT, FLOAT8, Op::DistCpoint),
+    b("<@", POINT, BOX, BOOL, Op::OnPb),
+    b("<@", POINT, LSEG, BOOL, Op::OnPs),
+    b("<@", POINT, LINE, BOOL, Op::OnPl),
+    b("<@", POINT, PATH, BOOL, Op::OnPpath),
+    b("<@", POINT, POLYGON, BOOL, Op::PtContainedPoly),
+    b("<@", POINT, CIRCLE, BOOL, Op::PtContainedCircle),
+    b("@>", BOX, POINT, BOOL, Op::BoxContainPt),
+    b("@>", PATH, POINT, BOOL, Op::PathContainPt),
+    b("@>", POLYGON, POINT, BOOL, Op::PolyContainPt),
+    b("@>", CIRCLE, POINT, BOOL, Op::CircleContainPt),
+    b("##", POINT, LINE, POINT, Op::ClosePl),
+    b("##", POINT, LSEG, POINT, Op::ClosePs),
+    b("##", POINT, BOX, POINT, Op::ClosePb),
+    // lseg
+    b("#", LSEG, LSEG, POINT, Op::LsegInterpt),
+    b("?#", LSEG, LSEG, BOOL, Op::LsegIntersect),
+    b("?||", LSEG, LSEG, BOOL, Op::LsegParallel),
+    b("?-|", LSEG, LSEG, BOOL, Op::LsegPerp),
+    b("=", LSEG, LSEG, BOOL, Op::LsegEq),
+    b("<>", LSEG, LSEG, BOOL, Op::LsegNe),
+    b("<", LSEG, LSEG, BOOL, Op::LsegLt),
+    b("<=", LSEG, LSEG, BOOL, Op::LsegLe),
+    b(">", LSEG, LSEG, BOOL, Op::LsegGt),
+    b(">=", LSEG, LSEG, BOOL, Op::LsegGe),
+    b("<->", LSEG, LSEG, FLOAT8, Op::LsegDistance),
+    b("<->", LSEG, LINE, FLOAT8, Op::DistSl),
+    b("<->", LINE, LSEG, FLOAT8, Op::DistLs),
+    b("<->", LSEG, BOX, FLOAT8, Op::DistSb),
+    b("<->", BOX, LSEG, FLOAT8, Op::DistBs),
+    b("##", LSEG, LSEG, POINT, Op::CloseLseg),
+    b("##", LINE, LSEG, POINT, Op::CloseLs),
+    b("##", LSEG, BOX, POINT, Op::CloseSb),
+    b("<@", LSEG, BOX, BOOL, Op::OnSb),
+    b("<@", LSEG, LINE, BOOL, Op::OnSl),
+    b("?#", LSEG, LINE, BOOL, Op::InterSl),
+    b("?#", LSEG, BOX, BOOL, Op::InterSb),
+    b("?#", LINE, BOX, BOOL, Op::InterLb),
+    // line
+    b("?#", LINE, LINE, BOOL, Op::LineIntersect),
+    b("?||", LINE, LINE, BOOL, Op::LineParallel),
+    b("?-|", LINE, LINE, BOOL, Op::LinePerp),
+    b("=", LINE, LINE, BOOL, Op::LineEq),
+    b("#", LINE, LINE, POINT, Op::LineInterpt),
+    b("<->", LINE, LINE, FLOAT8, Op::LineDistance),
+    // box
+    b("+", BOX, POINT, BOX, Op::BoxAdd),
+    b("-", BOX, POINT, BOX, Op::BoxSub),
+    b("*", BOX, POINT, BOX, Op::BoxMul),
+    b("/", BOX, POINT, BOX, Op::BoxDiv),
+    b("&&", BOX, BOX, BOOL, Op::BoxOverlap),
+    b("?#", BOX, BOX, BOOL, Op::BoxOverlap),
+    b("<<", BOX, BOX, BOOL, Op::BoxLeft),
+    b("&<", BOX, BOX, BOOL, Op::BoxOverleft),
+    b(">>", BOX, BOX, BOOL, Op::BoxRight),
+    b("&>", BOX, BOX, BOOL, Op::BoxOverright),
+    b("<<|", BOX, BOX, BOOL, Op::BoxBelow),
+    b("&<|", BOX, BOX, BOOL, Op::BoxOverbelow),
+    b("|>>", BOX, BOX, BOOL, Op::BoxAbove),
+    b("|&>", BOX, BOX, BOOL, Op::BoxOverabove),
+    b("<^", BOX, BOX, BOOL, Op::BoxBelowEq),
+    b(">^", BOX, BOX, BOOL, Op::BoxAboveEq),
+    b("@>", BOX, BOX, BOOL, Op::BoxContain),
+    b("<@", BOX, BOX, BOOL, Op::BoxContained),
+    b("~=", BOX, BOX, BOOL, Op::BoxSame),
+    b("=", BOX, BOX, BOOL, Op::BoxEq),
+    b("<", BOX, BOX, BOOL, Op::BoxLt),
+    b(">", BOX, BOX, BOOL, Op::BoxGt),
+    b("<=", BOX, BOX, BOOL, Op::BoxLe),
+    b(">=", BOX, BOX, BOOL, Op::BoxGe),
+    b("#", BOX, BOX, BOX, Op::BoxIntersect),
+    b("<->", BOX, BOX, FLOAT8, Op::BoxDistance),
+    // path
+    b("+", PATH, PATH, PATH, Op::PathAdd),
+    b("+", PATH, POINT, PATH, Op::PathAddPt),
+    b("-", PATH, POINT, PATH, Op::PathSubPt),
+    b("*", PATH, POINT, PATH, Op::PathMulPt),
+    b("/", PATH, POINT, PATH, Op::PathDivPt),
+    b("<", PATH, PATH, BOOL, Op::PathNLt),
+    b(">", PATH, PATH, BOOL, Op::PathNGt),
+    b("=", PATH, PATH, BOOL, Op::PathNEq),
+    b("<=", PATH, PATH, BOOL, Op::PathNLe),
+    b(">=", PATH, PATH, BOOL, Op::PathNGe),
+    b("?#", PATH, PATH, BOOL, Op::PathInter),
+    b("<->", PATH, PATH, FLOAT8, Op::PathDistance),
+    // polygon
+    b("<<", POLYGON, POLYGON, BOOL, Op::PolyLeft),
+    b("&<", POLYGON, POLYGON, BOOL, Op::PolyOverleft),
+    b(">>", POLYGON, POLYGON, BOOL, Op::PolyRight),
+    b("&>", POLYGON, POLYGON, BOOL, Op::PolyOverright),
+    b("<<|", POLYGON, POLYGON, BOOL, Op::PolyBelow),
+    b("&<|", POLYGON, POLYGON, BOOL, Op::PolyOverbelow),
+    b("|>>", POLYGON, POLYGON, BOOL, Op::PolyAbove),
+    b("|&>", POLYGON, POLYGON, BOOL, Op::PolyOverabove),
+    b("~=", POLYGON, POLYGON, BOOL, Op::PolySame),
+    b("&&", POLYGON, POLYGON, BOOL, Op::PolyOverlap),
+    b("@>", POLYGON, POLYGON, BOOL, Op::PolyContain),
+    b("<@", POLYGON, POLYGON, BOOL, Op::PolyContained),
+    b("<->", POLYGON, POLYGON, FLOAT8, Op::PolyDistance),
+    b("<->", CIRCLE, POLYGON, FLOAT8, Op::DistCpoly),
+    b("<->", POLYGON, CIRCLE, FLOAT8, Op::DistPolyc),
+    // circle
+    b("~=", CIRCLE, CIRCLE, BOOL, Op::CircleSame),
+    b("&&", CIRCLE, CIRCLE, BOOL, Op::CircleOverlap),
+    b("&<", CIRCLE, CIRCLE, BOOL, Op::CircleOverleft),
+    b("<<", CIRCLE, CIRCLE, BOOL, Op::CircleLeft),
+    b(">>", CIRCLE, CIRCLE, BOOL, Op::CircleRight),
+    b("&>", CIRCLE, CIRCLE, BOOL, Op::CircleOverright),
+    b("<@", CIRCLE, CIRCLE, BOOL, Op::CircleContained),
+    b("@>", CIRCLE, CIRCLE, BOOL, Op::CircleContain),
+    b("<<|", CIRCLE, CIRCLE, BOOL, Op::CircleBelow),
+    b("|>>", CIRCLE, CIRCLE, BOOL, Op::CircleAbove),
+    b("&<|", CIRCLE, CIRCLE, BOOL, Op::CircleOverbelow),
+    b("|&>", CIRCLE, CIRCLE, BOOL, Op::CircleOverabove),
+    b("=", CIRCLE, CIRCLE, BOOL, Op::CircleEq),
+    b("<>", CIRCLE, CIRCLE, BOOL, Op::CircleNe),
+    b("<", CIRCLE, CIRCLE, BOOL, Op::CircleLt),
+    b(">", CIRCLE, CIRCLE, BOOL, Op::CircleGt),
+    b("<=", CIRCLE, CIRCLE, BOOL, Op::CircleLe),
+    b(">=", CIRCLE, CIRCLE, BOOL, Op::CircleGe),
+    b("+", CIRCLE, POINT, CIRCLE, Op::CircleAddPt),
+    b("-", CIRCLE, POINT, CIRCLE, Op::CircleSubPt),
+    b("*", CIRCLE, POINT, CIRCLE, Op::CircleMulPt),
+    b("/", CIRCLE, POINT, CIRCLE, Op::CircleDivPt),
+    b("<->", CIRCLE, CIRCLE, FLOAT8, Op::CircleDistance),
+];
+
+/// PostgreSQL 15's prefix operators on the geometric types: symbol,
+/// operand, result.
+pub(crate) static UNARY: &[(&str, Oid, Oid, Op)] = &[
+    ("?-", LSEG, BOOL, Op::LsegHorizontal),
+    ("?|", LSEG, BOOL, Op::LsegVertical),
+    ("@@", LSEG, POINT, Op::LsegCenter),
+    ("@-@", LSEG, FLOAT8, Op::LsegLength),
+    ("?-", LINE, BOOL, Op::LineHorizontal),
+    ("?|", LINE, BOOL, Op::LineVertical),
+    ("@@", BOX, POINT, Op::BoxCenter),
+    ("#", PATH, INT4, Op::PathNpoints),
+    ("@-@", PATH, FLOAT8, Op::PathLength),
+    ("#", POLYGON, INT4, Op::PolyNpoints),
+    ("@@", POLYGON, POINT, Op::PolyCenter),
+    ("@@", CIRCLE, POINT, Op::CircleCenter),
+];
+
+/// The operator symbol that runs `op` with `nargs` operands (EXPLAIN
+/// shows operators as PostgreSQL deparses them), `None` for a function.
+pub(crate) fn operator_symbol(op: Op, nargs: usize) -> Option<&'static str> {
+    match nargs {
+        1 => UNARY.iter().find(|u| u.3 == op).map(|u| u.0),
+        2 => BINARY.iter().find(|b| b.op == op).map(|b| b.sym),
+        _ => None,
+    }
+}
