@@ -32,6 +32,7 @@ pub(crate) mod datetime;
 mod errpos;
 pub(crate) mod json;
 mod merge;
+mod range;
 pub(crate) mod rowexpr;
 mod scalars;
 mod srf;
@@ -1398,7 +1399,25 @@ impl<'h> Binder<'h> {
             | B::PGBitwiseShiftRight => {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
+                let sym = if *op == B::PGBitwiseShiftLeft {
+                    "<<"
+                } else {
+                    ">>"
+                };
+                let (l, r) = match self.range_operator(sym, l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 self.bitwise_operator(op, l, r)
+            }
+            op if range::range_symbol(op).is_some() => {
+                let sym = range::range_symbol(op).unwrap_or_default();
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                match self.range_operator(sym, l, r)? {
+                    Ok(b) => Ok(b),
+                    Err((l, r)) => Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid)),
+                }
             }
             B::Overlaps => {
                 // (s1, e1) OVERLAPS (s2, e2): two row constructors of two.
@@ -1425,6 +1444,16 @@ impl<'h> Binder<'h> {
     }
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
+        let sym = match op {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            _ => "",
+        };
+        let (l, r) = match self.range_operator(sym, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let (l, r) = match self.datetime_arith(op, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
@@ -2008,6 +2037,10 @@ impl<'h> Binder<'h> {
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
         let args = match self.array_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.range_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };

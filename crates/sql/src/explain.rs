@@ -693,6 +693,8 @@ fn literal(v: &Value) -> String {
         Value::Uuid(_) => q(&text_of(v), "uuid"),
         Value::Money(_) => q(&text_of(v), "money"),
         Value::Bits(_) => q(&text_of(v), "bit"),
+        Value::Range(r) => q(&text_of(v), tusk_types::types::typname(r.ty)),
+        Value::Multirange(m) => q(&text_of(v), tusk_types::types::typname(m.ty)),
         other => q(&text_of(other), "unknown"),
     }
 }

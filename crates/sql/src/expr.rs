@@ -758,6 +758,8 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Uuid(_) => types::UUID,
         Value::Money(_) => types::MONEY,
         Value::Bits(_) => types::VARBIT,
+        Value::Range(r) => r.ty,
+        Value::Multirange(m) => m.ty,
         Value::Null => return None,
     })
 }

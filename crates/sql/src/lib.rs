@@ -91,6 +91,7 @@ mod plfast;
 mod plpgsql;
 mod prepare;
 mod random;
+mod ranges;
 mod reg;
 pub mod role;
 mod routine;

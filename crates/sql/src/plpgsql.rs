@@ -3175,6 +3175,8 @@ fn value_type(v: &Value) -> Oid {
         Value::Uuid(_) => types::UUID,
         Value::Money(_) => types::MONEY,
         Value::Bits(_) => types::VARBIT,
+        Value::Range(r) => r.ty,
+        Value::Multirange(m) => m.ty,
     }
 }
 

@@ -364,6 +364,14 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::parse_jsonb(s)?)),
+        other if crate::range::is_range(other) => {
+            let rt = crate::range::range_type(other).ok_or_else(|| syntax(other, s))?;
+            Value::Range(Box::new(crate::range::parse(s, rt, now)?))
+        }
+        other if crate::range::is_multirange(other) => {
+            let rt = crate::range::multirange_type(other).ok_or_else(|| syntax(other, s))?;
+            Value::Multirange(Box::new(crate::range::parse_multi(s, rt, now)?))
+        }
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(

@@ -77,6 +77,10 @@ pub enum Value {
     Money(i64),
     /// `bit(n)` and `varbit(n)` (crate::bits).
     Bits(Box<crate::bits::BitString>),
+    /// A range of any range type (crate::range).
+    Range(Box<crate::range::Range>),
+    /// A multirange of any multirange type (crate::range).
+    Multirange(Box<crate::range::Multirange>),
 }
 
 impl Value {
@@ -220,6 +224,8 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Uuid(u) => crate::uuid::format(u),
         Value::Money(m) => crate::money::format(*m),
         Value::Bits(b) => crate::bits::format(b),
+        Value::Range(r) => crate::range::format(r),
+        Value::Multirange(m) => crate::range::format_multi(m),
     })
 }
 
@@ -291,6 +297,8 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Uuid(u) => u.to_vec(),
         Value::Money(m) => m.to_be_bytes().to_vec(),
         Value::Bits(b) => crate::bits::send(b),
+        Value::Range(r) => crate::range::send(r),
+        Value::Multirange(m) => crate::range::send_multi(m),
     })
 }
 
@@ -489,6 +497,14 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
+        other if crate::range::is_range(other) => {
+            let rt = crate::range::range_type(other).ok_or_else(|| bad_binary(n))?;
+            Value::Range(Box::new(crate::range::recv(b, rt)?))
+        }
+        other if crate::range::is_multirange(other) => {
+            let rt = crate::range::multirange_type(other).ok_or_else(|| bad_binary(n))?;
+            Value::Multirange(Box::new(crate::range::recv_multi(b, rt)?))
+        }
         // enum_recv: the label's text.
         other if crate::usertype::is_enum(other) => crate::usertype::enum_in(other, utf8(b)?)?,
         other if crate::array::is_array(other) => {
@@ -568,6 +584,8 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         (Uuid(x), Uuid(y)) => x.cmp(y),
         (Money(x), Money(y)) => x.cmp(y),
         (Bits(x), Bits(y)) => crate::bits::compare(x, y),
+        (Range(x), Range(y)) => crate::range::range_cmp(x, y),
+        (Multirange(x), Multirange(y)) => crate::range::multi_cmp(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -610,6 +628,8 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Uuid(_) => 25,
         Value::Money(_) => 26,
         Value::Bits(_) => 27,
+        Value::Range(_) => 29,
+        Value::Multirange(_) => 30,
     }
 }
 
