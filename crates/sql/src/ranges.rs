@@ -189,6 +189,18 @@ pub(crate) fn call(f: RangeFn, args: &[Value]) -> Result<Value, PgError> {
     })
 }
 
+/// range_intersect_agg's result over its (non-NULL) inputs.
+pub(crate) fn intersect_all(items: Vec<Value>) -> Result<Value, PgError> {
+    let mut it = items.into_iter();
+    let Some(mut acc) = it.next() else {
+        return Ok(Value::Null);
+    };
+    for v in it {
+        acc = call(RangeFn::Intersect, &[acc, v])?;
+    }
+    Ok(acc)
+}
+
 /// A range argument (the binder guarantees one; anything else is empty).
 fn v_range(v: Value) -> Range {
     match v {

@@ -255,21 +255,26 @@ pub fn cmp_bounds(a: &Bound, a_lower: bool, b: &Bound, b_lower: bool) -> Orderin
     }
 }
 
-/// The next value of a discrete subtype (for the canonical form).
-fn next_value(v: &Value) -> Result<Value, PgError> {
-    Ok(match v {
+/// The next value of a discrete subtype (for the canonical form); `None`
+/// leaves the bound as it is (infinite dates, as daterange_canonical).
+fn next_value(v: &Value) -> Result<Option<Value>, PgError> {
+    Ok(Some(match v {
         Value::Int4(i) => Value::Int4(i.checked_add(1).ok_or_else(|| {
             PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "integer out of range")
         })?),
         Value::Int8(i) => Value::Int8(i.checked_add(1).ok_or_else(|| {
             PgError::error(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE, "bigint out of range")
         })?),
-        Value::Date(d) if *d == crate::datetime::DATE_NOEND || *d == i32::MIN => Value::Date(*d),
+        Value::Date(d)
+            if *d == crate::datetime::DATE_NOEND || *d == crate::datetime::DATE_NOBEGIN =>
+        {
+            return Ok(None)
+        }
         Value::Date(d) => Value::Date(d.checked_add(1).ok_or_else(|| {
             PgError::error(sqlstate::DATETIME_FIELD_OVERFLOW, "date out of range")
         })?),
-        other => other.clone(),
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// make_range: checks the bounds' order, finds an empty range, and brings a
@@ -286,12 +291,16 @@ pub fn make(rt: &RangeType, lower: Bound, upper: Bound, empty: bool) -> Result<R
     } = r;
     if let Some(v) = &lower.val {
         if !lower.inc {
-            lower = Bound::at(next_value(v)?, true);
+            if let Some(n) = next_value(v)? {
+                lower = Bound::at(n, true);
+            }
         }
     }
     if let Some(v) = &upper.val {
         if upper.inc {
-            upper = Bound::at(next_value(v)?, false);
+            if let Some(n) = next_value(v)? {
+                upper = Bound::at(n, false);
+            }
         }
     }
     serialize(rt.oid, lower, upper, false)

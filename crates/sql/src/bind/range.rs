@@ -46,6 +46,33 @@ pub(crate) fn range_symbol(op: &BinaryOperator) -> Option<&'static str> {
     })
 }
 
+/// The operator a function of pg_proc implements (range_contains,
+/// multirange_overlaps_range, elem_contained_by_multirange, ...): the name
+/// is the left operand's kind, the verb and the right operand's kind.
+fn operator_function(name: &str) -> Option<&'static str> {
+    let rest = ["multirange_", "range_", "elem_"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))?;
+    let verb = ["_multirange", "_range", "_elem"]
+        .iter()
+        .find_map(|s| rest.strip_suffix(s))
+        .unwrap_or(rest);
+    Some(match verb {
+        "contains" => "@>",
+        "contained_by" => "<@",
+        "overlaps" => "&&",
+        "before" => "<<",
+        "after" => ">>",
+        "overleft" => "&<",
+        "overright" => "&>",
+        "adjacent" => "-|-",
+        "union" => "+",
+        "intersect" => "*",
+        "minus" => "-",
+        _ => return None,
+    })
+}
+
 impl Binder<'_> {
     /// A range or multirange operator `sym` over bound operands; `Err`
     /// hands the operands back when neither side is a range.
@@ -161,6 +188,13 @@ impl Binder<'_> {
                 out.push(self.coerce(a, Ty::new(rt.oid))?);
             }
             return Ok(Ok(call(RangeFn::MultiConstruct(rt.oid), out, rt.multi)));
+        }
+        if let (Some(sym), 2) = (operator_function(name), args.len()) {
+            let mut it = args.into_iter();
+            let (Some(l), Some(r)) = (it.next(), it.next()) else {
+                return Ok(Err(Vec::new()));
+            };
+            return Ok(self.range_operator(sym, l, r)?.map_err(|(l, r)| vec![l, r]));
         }
         let Some(first) = args.first() else {
             return Ok(Err(args));
