@@ -867,10 +867,16 @@ impl<'h> Binder<'h> {
         if let Some(b) = self.grouped_expr(e) {
             return Ok(b);
         }
-        if let Some(b) = self.bind_json_expr(e)? {
+        // Operators these hooks bind (json, arrays, ranges) point their
+        // "operator does not exist" errors at the operator, as binary's.
+        let at_op = |b: &Self, err: PgError| match e {
+            E::BinaryOp { left, op, .. } => b.operator_pos(err, left, op),
+            _ => err,
+        };
+        if let Some(b) = self.bind_json_expr(e).map_err(|err| at_op(self, err))? {
             return Ok(b);
         }
-        if let Some(b) = self.bind_array_expr(e)? {
+        if let Some(b) = self.bind_array_expr(e).map_err(|err| at_op(self, err))? {
             return Ok(b);
         }
         match e {

@@ -73,7 +73,12 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
             sqlstate::INVALID_DATETIME_FORMAT,
             format!(
                 "invalid input syntax for type {}: \"{}\"",
-                types::sql_name(ty),
+                // The names timestamp_in and time_in give themselves.
+                match ty {
+                    types::TIMESTAMP => "timestamp".to_string(),
+                    types::TIME => "time".to_string(),
+                    _ => types::sql_name(ty),
+                },
                 s
             ),
         ),
