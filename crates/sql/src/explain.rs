@@ -859,6 +859,20 @@ impl Dp {
                     self.expr(pattern, names)
                 )
             }
+            Expr::Func(crate::func::Func::Range(r), args) => {
+                match (crate::ranges::symbol(*r), &args[..]) {
+                    (Some(op), [l, rr]) => {
+                        format!("({} {op} {})", self.expr(l, names), self.expr(rr, names))
+                    }
+                    _ => format!("{}({})", crate::ranges::name(*r), self.list(args, names)),
+                }
+            }
+            // CURRENT_DATE and its kin are SQLValueFunctions to ruleutils.
+            Expr::Func(f, args)
+                if args.is_empty() && crate::func::is_niladic_keyword(func_name(*f)) =>
+            {
+                func_name(*f).to_uppercase()
+            }
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),

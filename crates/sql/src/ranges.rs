@@ -39,6 +39,44 @@ pub(crate) enum RangeFn {
     Minus,
 }
 
+/// The operator a call is shown as (EXPLAIN), if it is one.
+pub(crate) fn symbol(f: RangeFn) -> Option<&'static str> {
+    Some(match f {
+        RangeFn::Pred(p, _) => match p {
+            Pred::Contains => "@>",
+            Pred::ContainedBy => "<@",
+            Pred::Overlaps => "&&",
+            Pred::Before => "<<",
+            Pred::After => ">>",
+            Pred::OverLeft => "&<",
+            Pred::OverRight => "&>",
+            Pred::Adjacent => "-|-",
+        },
+        RangeFn::Union => "+",
+        RangeFn::Intersect => "*",
+        RangeFn::Minus => "-",
+        _ => return None,
+    })
+}
+
+/// The function name a call is shown as (EXPLAIN).
+pub(crate) fn name(f: RangeFn) -> &'static str {
+    match f {
+        RangeFn::Construct(t) => rg::range_type(t).map_or("?", |r| r.name),
+        RangeFn::MultiConstruct(t) => rg::range_type(t).map_or("?", |r| r.multi_name),
+        RangeFn::ToMulti(_) => "multirange",
+        RangeFn::Lower => "lower",
+        RangeFn::Upper => "upper",
+        RangeFn::IsEmpty => "isempty",
+        RangeFn::LowerInc => "lower_inc",
+        RangeFn::UpperInc => "upper_inc",
+        RangeFn::LowerInf => "lower_inf",
+        RangeFn::UpperInf => "upper_inf",
+        RangeFn::Merge(_) => "range_merge",
+        _ => "?",
+    }
+}
+
 /// Whether NULL in any argument gives NULL without a call (the
 /// constructors take NULL bounds as infinite).
 pub(crate) fn is_strict(f: RangeFn) -> bool {

@@ -469,6 +469,8 @@ pub fn castable(from: Oid, to: Oid) -> bool {
         )
         || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
         || is_scalar_cast(from, to)
+        // A range to its multirange (the multirange constructor).
+        || crate::range::range_type(from).is_some_and(|r| r.multi == to)
 }
 
 /// pg_cast's rows among money, bit, varbit and their neighbours.
@@ -742,6 +744,10 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             d.1 = 0;
         }
         return Ok(Value::Array(Box::new(a)));
+    }
+    if let (Value::Range(r), Some(rt)) = (&v, crate::range::multirange_type(to.oid)) {
+        let m = crate::range::canonical(rt.multi, vec![(**r).clone()])?;
+        return Ok(Value::Multirange(Box::new(m)));
     }
     // json <-> jsonb and jsonb's scalar casts (crate::json).
     if let Some(out) = crate::json::cast(&v, to.oid)? {

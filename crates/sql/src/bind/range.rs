@@ -178,6 +178,19 @@ impl Binder<'_> {
                     let t = if i < 2 { rt.sub } else { types::TEXT };
                     out.push(self.coerce(a, Ty::new(t))?);
                 }
+                // Constant bounds make a constant, as PostgreSQL's planner
+                // folds the immutable constructor.
+                let consts: Option<Vec<Value>> = out
+                    .iter()
+                    .map(|b| match &b.e {
+                        Expr::Const(v) => Some(v.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(vals) = consts {
+                    let v = crate::ranges::call(RangeFn::Construct(rt.oid), &vals)?;
+                    return Ok(Ok(Bound::new(Expr::Const(v), Ty::new(rt.oid))));
+                }
                 return Ok(Ok(call(RangeFn::Construct(rt.oid), out, rt.oid)));
             }
             return Ok(Err(args));
