@@ -113,7 +113,7 @@ mod window;
 mod tests;
 
 pub use tusk_types::array;
-pub use tusk_types::{cast, datetime, interval, numeric, types, tz, value};
+pub use tusk_types::{cast, datetime, interval, numeric, range, types, tz, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;

@@ -170,14 +170,16 @@ fn binary_round_trip_matches_postgresql_bytes() {
     assert_eq!(e.code().map(|s| s.code()), Some("08P01"), "{e}");
 }
 
-/// Range and multirange columns are stored and read back after a restart.
+/// Range and multirange columns, and B-tree indexes on them, are stored
+/// and read back after a restart.
 #[test]
 fn range_columns_survive_restart() {
     let mut srv = TestServer::start(Opts::new());
     {
         let mut c = srv.connect();
         c.batch_execute(
-            "CREATE TABLE keep (id int, r tstzrange, d daterange[], m nummultirange);
+            "CREATE TABLE keep (id int, r tstzrange PRIMARY KEY, d daterange[], m nummultirange);
+             CREATE INDEX keep_m ON keep (m);
              INSERT INTO keep VALUES
                (1, '[2000-01-01 00:00+00, infinity)', '{\"[2000-01-01,2000-01-03]\", empty}', '{[1.5,2), (3,)}'),
                (2, 'empty', NULL, '{}');",
@@ -188,11 +190,17 @@ fn range_columns_survive_restart() {
     srv.start_postmaster();
     let out = srv.psql_c(
         Via::Unix,
-        &["SET timezone = 'UTC'; SELECT id, r, d, m FROM keep ORDER BY r"],
+        &[
+            "SET timezone = 'UTC'; SELECT id, r, d, m FROM keep ORDER BY r",
+            "SELECT id FROM keep WHERE m = '{}'",
+            "SELECT id FROM keep WHERE r = '[2000-01-01 00:00+00, infinity)'",
+        ],
     );
     assert_eq!(
         out,
         "2|empty||{}\n\
-         1|[\"2000-01-01 00:00:00+00\",infinity)|{\"[2000-01-01,2000-01-04)\",empty}|{[1.5,2),(3,)}\n"
+         1|[\"2000-01-01 00:00:00+00\",infinity)|{\"[2000-01-01,2000-01-04)\",empty}|{[1.5,2),(3,)}\n\
+         2\n\
+         1\n"
     );
 }
