@@ -513,6 +513,18 @@ pub static PG_PUBLICATION_COLS: &[CatCol] = &[
     c("pubtruncate", 16, true),
     c("pubviaroot", 16, true),
 ];
+/// pg_range: the subtype and multirange of each range type (built-in and
+/// CREATE TYPE ... AS RANGE).
+pub const PG_RANGE_OID: u32 = 3541;
+pub static PG_RANGE_COLS: &[CatCol] = &[
+    c("rngtypid", 26, true),
+    c("rngsubtype", 26, true),
+    c("rngmultitypid", 26, true),
+    c("rngcollation", 26, true),
+    c("rngsubopc", 26, true),
+    c("rngcanonical", 24, true),
+    c("rngsubdiff", 24, true),
+];
 pub static PG_ENUM_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("enumtypid", 26, true),
@@ -717,6 +729,13 @@ pub static CATALOGS: &[Catalog] = &[
         rowtype: 10045,
         cols: PG_ENUM_COLS,
     },
+    Catalog {
+        oid: PG_RANGE_OID,
+        name: "pg_range",
+        shared: false,
+        rowtype: 10101,
+        cols: PG_RANGE_COLS,
+    },
 ];
 
 /// The catalog with this OID.
@@ -761,6 +780,7 @@ const fn ci(oid: u32, name: &'static str, heap: u32, cols: &'static [&'static st
 pub static CATALOG_INDEXES: &[CatIndex] = &[
     ci(2703, "pg_type_oid_index", PG_TYPE_OID, &["oid"]),
     ci(3502, "pg_enum_oid_index", PG_ENUM_OID, &["oid"]),
+    ci(3542, "pg_range_rngtypid_index", PG_RANGE_OID, &["rngtypid"]),
     ci(
         2704,
         "pg_type_typname_nsp_index",
@@ -1543,6 +1563,31 @@ fn psql_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
             ],
         ),
     );
+    // PostgreSQL 15's pg_range rows of the built-in range types.
+    for (typ, sub, multi, opc, canonical, diff) in [
+        (3904, 23, 4451, 1978, 3914, 3922),
+        (3906, 1700, 4532, 3125, 0, 3924),
+        (3908, 1114, 4533, 3128, 0, 3929),
+        (3910, 1184, 4534, 3127, 0, 3930),
+        (3912, 1082, 4535, 3122, 3915, 3925),
+        (3926, 20, 4536, 3124, 3928, 3923),
+    ] {
+        push(
+            PG_RANGE_OID,
+            row(
+                catalog(PG_RANGE_OID),
+                &[
+                    ("rngtypid", Value::Oid(typ)),
+                    ("rngsubtype", Value::Oid(sub)),
+                    ("rngmultitypid", Value::Oid(multi)),
+                    ("rngcollation", Value::Oid(0)),
+                    ("rngsubopc", Value::Oid(opc)),
+                    ("rngcanonical", Value::Oid(canonical)),
+                    ("rngsubdiff", Value::Oid(diff)),
+                ],
+            ),
+        );
+    }
     for (oid, name, provider, locale) in [
         (100, "default", b'd', None),
         (950, "C", b'c', Some("C")),
