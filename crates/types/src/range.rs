@@ -125,20 +125,113 @@ pub const BUILTIN: &[RangeType] = &[
     ),
 ];
 
+thread_local! {
+    /// The user-defined range types (CREATE TYPE ... AS RANGE) this
+    /// backend sees, in search_path order; the server installs them from
+    /// pg_range and pg_type as it does the enums (usertype.rs). Entries
+    /// are leaked once per distinct definition, as usertype's TypeInfos,
+    /// so lookups hand out `&'static` rows like the built-in ones.
+    static USER: std::cell::RefCell<Vec<&'static RangeType>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Installs the user-defined range types (the server, after reading
+/// pg_range and pg_type).
+pub fn install(types: Vec<RangeType>) {
+    USER.with(|u| {
+        let mut u = u.borrow_mut();
+        let old = std::mem::take(&mut *u);
+        for t in types {
+            match old.iter().copied().find(|o| **o == t) {
+                Some(o) => u.push(o),
+                None => u.push(Box::leak(Box::new(t))),
+            }
+        }
+    })
+}
+
+/// Leaks a name for a user range type's row (kept for the backend's life).
+pub fn static_name(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn find(pred: impl Fn(&RangeType) -> bool) -> Option<&'static RangeType> {
+    BUILTIN
+        .iter()
+        .find(|r| pred(r))
+        .or_else(|| USER.with(|u| u.borrow().iter().copied().find(|r| pred(r))))
+}
+
+/// Every range type, built-in and user-defined.
+fn all() -> Vec<&'static RangeType> {
+    let mut v: Vec<&'static RangeType> = BUILTIN.iter().collect();
+    USER.with(|u| v.extend(u.borrow().iter().copied()));
+    v
+}
+
 /// The range type `oid`, if it is one.
 pub fn range_type(oid: Oid) -> Option<&'static RangeType> {
-    BUILTIN.iter().find(|r| r.oid == oid)
+    find(|r| r.oid == oid)
 }
 
 /// The range type whose multirange type is `oid`, if it is one.
 pub fn multirange_type(oid: Oid) -> Option<&'static RangeType> {
-    BUILTIN.iter().find(|r| r.multi == oid)
+    find(|r| r.multi == oid)
+}
+
+/// The pg_type descriptor of a user-defined range or multirange type or
+/// their array types (varlena, extended; double-aligned over a
+/// double-aligned subtype, as PostgreSQL aligns them).
+pub fn type_info(oid: Oid) -> Option<&'static crate::types::TypeInfo> {
+    use crate::types::{Align, Storage, TypeInfo};
+    let r = USER.with(|u| {
+        u.borrow()
+            .iter()
+            .copied()
+            .find(|r| [r.oid, r.array, r.multi, r.multi_array].contains(&oid))
+    })?;
+    let align = match crate::types::type_info(r.sub).map(|t| t.align) {
+        Some(Align::Double) => Align::Double,
+        _ => Align::Int,
+    };
+    let name = if oid == r.oid {
+        r.name.to_string()
+    } else if oid == r.multi {
+        r.multi_name.to_string()
+    } else if oid == r.array {
+        format!("_{}", r.name)
+    } else {
+        format!("_{}", r.multi_name)
+    };
+    thread_local! {
+        static INFOS: std::cell::RefCell<Vec<&'static TypeInfo>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    INFOS.with(|i| {
+        let mut i = i.borrow_mut();
+        if let Some(t) = i
+            .iter()
+            .find(|t| t.oid == oid && t.name == name && t.align == align)
+        {
+            return Some(*t);
+        }
+        let t: &'static TypeInfo = Box::leak(Box::new(TypeInfo {
+            oid,
+            name: static_name(&name),
+            len: -1,
+            align,
+            by_val: false,
+            storage: Storage::Extended,
+        }));
+        i.push(t);
+        Some(t)
+    })
 }
 
 /// A range or multirange type by its SQL name (`int4range`,
 /// `int4multirange`): its OID.
 pub fn by_name(name: &str) -> Option<Oid> {
-    BUILTIN.iter().find_map(|r| {
+    all().into_iter().find_map(|r| {
         if r.name == name {
             Some(r.oid)
         } else if r.multi_name == name {
@@ -151,7 +244,7 @@ pub fn by_name(name: &str) -> Option<Oid> {
 
 /// The range type over subtype `sub` (for `range_agg`-like resolution).
 pub fn range_of_subtype(sub: Oid) -> Option<&'static RangeType> {
-    BUILTIN.iter().find(|r| r.sub == sub)
+    find(|r| r.sub == sub)
 }
 
 pub fn is_range(oid: Oid) -> bool {
@@ -164,8 +257,8 @@ pub fn is_multirange(oid: Oid) -> bool {
 
 /// Array types of range and multirange types: (array, element).
 pub fn array_pairs() -> impl Iterator<Item = (Oid, Oid)> {
-    BUILTIN
-        .iter()
+    all()
+        .into_iter()
         .flat_map(|r| [(r.array, r.oid), (r.multi_array, r.multi)])
 }
 

@@ -76,6 +76,7 @@ mod domain;
 mod fkey;
 mod funcs;
 mod index;
+mod rangetype;
 mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;

@@ -2,7 +2,8 @@
 //! run by psql 15 against PostgreSQL 15 and against tusk prints the same
 //! rows and errors; binary send/recv through the postgres crate gives
 //! PostgreSQL 15's bytes (captured with range_send / multirange_send);
-//! range columns are read back after a restart.
+//! range columns are read back after a restart; CREATE TYPE ... AS
+//! RANGE makes types that work as the built-in ones.
 //!
 //! Why end to end: ranges meet every layer (type names and casts in the
 //! binder, operators, aggregates, the tuple codec, the wire's binary
@@ -54,6 +55,24 @@ int4range|r|R|3905
 int8range|r|R|3927
 int4multirange|m|R|6150
 DROP TABLE
+CREATE TYPE
+[a,z)|[a,c]|{[a,c)}|t
+CREATE TABLE
+INSERT 0 3
+empty
+(,)
+[a,c)
+CREATE TYPE
+[1.5,3]|{[1,3)}|f8mr
+_f8mr|b|A|d|t
+_textrange|b|A|i|t
+f8mr|m|R|d|f
+textmultirange|m|R|i|f
+textrange|r|R|i|f
+text|textmultirange
+DROP TABLE
+DROP TYPE
+0
 "##;
 
 const PG_STDERR: &str = r##"psql:SCRIPT:4: ERROR:  invalid input syntax for type timestamp: "a b"
@@ -81,6 +100,12 @@ psql:SCRIPT:40: ERROR:  operator does not exist: int4range @> numeric
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:41: ERROR:  operator does not exist: int4range && int8range
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:45: ERROR:  range lower bound must be less than or equal to range upper bound
+psql:SCRIPT:51: ERROR:  type "textrange" already exists
+psql:SCRIPT:52: ERROR:  type attribute "subtype" is required
+psql:SCRIPT:55: ERROR:  cannot drop type textrange because other objects depend on it
+DETAIL:  column t of table tr depends on type textrange
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 "##;
 
 #[test]
