@@ -48,6 +48,10 @@ pub(crate) enum AggKind {
     Stat1(Stat1, bool),
     /// The two-argument float8 statistics (Y, X).
     Stat2(Stat2),
+    /// range_agg of ranges or multiranges: the multirange `.0`.
+    RangeAgg(Oid),
+    /// range_intersect_agg of ranges or multiranges.
+    RangeIntersect,
     /// GROUPING(...): its arguments are the group keys' positions as
     /// constants; 0 outside grouping sets, else computed by
     /// [`GroupingSetsNode`].
@@ -168,6 +172,8 @@ fn ext_kind_name(name: &str) -> Option<&'static str> {
         "regr_r2",
         "regr_slope",
         "regr_intercept",
+        "range_agg",
+        "range_intersect_agg",
     ];
     NAMES.iter().copied().find(|n| *n == name)
 }
@@ -258,6 +264,17 @@ pub(crate) fn resolve(name: &str, tys: &[Oid]) -> Option<(&'static str, AggKind,
             let ret = if s == Stat2::RegrCount { INT8 } else { FLOAT8 };
             (name, AggKind::Stat2(s), vec![FLOAT8, FLOAT8], ret)
         }
+        ("range_agg", [t]) => {
+            let multi = tusk_types::range::range_type(*t)
+                .map(|r| r.multi)
+                .or_else(|| tusk_types::range::multirange_type(*t).map(|r| r.multi))?;
+            (name, AggKind::RangeAgg(multi), vec![*t], multi)
+        }
+        ("range_intersect_agg", [t])
+            if tusk_types::range::is_range(*t) || tusk_types::range::is_multirange(*t) =>
+        {
+            (name, AggKind::RangeIntersect, vec![*t], *t)
+        }
         _ => return None,
     })
 }
@@ -279,6 +296,7 @@ pub(crate) fn ext_state(f: &AggFn) -> ExtState {
             sxx: Numeric::zero(),
         },
         AggKind::Grouping => ExtState::Bool(None),
+        AggKind::RangeAgg(_) | AggKind::RangeIntersect => ExtState::Items(Vec::new(), None, 0),
         AggKind::Stat2(_) => ExtState::Float2 {
             n: 0.0,
             sx: 0.0,
@@ -370,6 +388,13 @@ pub(crate) fn ext_step(
             }
         }
         (AggKind::ArrayAgg(_), ExtState::Items(items, _, _)) => items.push(vals.swap_remove(0)),
+        // Strict transitions: NULL inputs are skipped.
+        (AggKind::RangeAgg(_) | AggKind::RangeIntersect, ExtState::Items(items, _, _)) => {
+            let v = vals.swap_remove(0);
+            if !v.is_null() {
+                items.push(v);
+            }
+        }
         (AggKind::ArrayAggArrays(_), ExtState::Items(items, dims, count)) => {
             let a = match vals.swap_remove(0) {
                 Value::Array(a) => a,
@@ -536,6 +561,21 @@ pub(crate) fn ext_step(
 pub(crate) fn ext_final(f: &AggFn, st: ExtState) -> Result<Value, PgError> {
     Ok(match (f.kind, st) {
         (AggKind::Grouping, _) => Value::Int4(0),
+        (AggKind::RangeAgg(_) | AggKind::RangeIntersect, ExtState::Items(items, _, _))
+            if items.is_empty() =>
+        {
+            Value::Null
+        }
+        (AggKind::RangeAgg(multi), ExtState::Items(items, _, _)) => {
+            let ranges = items
+                .iter()
+                .flat_map(tusk_types::range::as_ranges)
+                .collect();
+            Value::Multirange(Box::new(tusk_types::range::canonical(multi, ranges)?))
+        }
+        (AggKind::RangeIntersect, ExtState::Items(items, _, _)) => {
+            crate::ranges::intersect_all(items)?
+        }
         (AggKind::StringAgg(bytea), ExtState::Bytes(acc)) => match acc {
             None => Value::Null,
             Some(b) if bytea => Value::Bytea(b),

@@ -102,7 +102,10 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
         SrfOp::Json(..) | SrfOp::Partitions(_) => Vec::new(),
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
-            None => Vec::new(),
+            None => crate::ranges::unnest(a0)
+                .into_iter()
+                .map(|v| vec![v])
+                .collect(),
         },
         SrfOp::Subscripts => {
             let (Some(a), Some(d)) = (arr(a0), args.get(1).and_then(int)) else {

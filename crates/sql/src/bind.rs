@@ -33,6 +33,7 @@ mod errpos;
 mod geometry;
 pub(crate) mod json;
 mod merge;
+mod range;
 pub(crate) mod rowexpr;
 mod scalars;
 mod srf;
@@ -878,10 +879,16 @@ impl<'h> Binder<'h> {
         if let Some(b) = self.grouped_expr(e) {
             return Ok(b);
         }
-        if let Some(b) = self.bind_json_expr(e)? {
+        // Operators these hooks bind (json, arrays, ranges) point their
+        // "operator does not exist" errors at the operator, as binary's.
+        let at_op = |b: &Self, err: PgError| match e {
+            E::BinaryOp { left, op, .. } => b.operator_pos(err, left, op),
+            _ => err,
+        };
+        if let Some(b) = self.bind_json_expr(e).map_err(|err| at_op(self, err))? {
             return Ok(b);
         }
-        if let Some(b) = self.bind_array_expr(e)? {
+        if let Some(b) = self.bind_array_expr(e).map_err(|err| at_op(self, err))? {
             return Ok(b);
         }
         match e {
@@ -1432,7 +1439,25 @@ impl<'h> Binder<'h> {
             | B::PGBitwiseShiftRight => {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
+                let sym = if *op == B::PGBitwiseShiftLeft {
+                    "<<"
+                } else {
+                    ">>"
+                };
+                let (l, r) = match self.range_operator(sym, l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 self.bitwise_operator(op, l, r)
+            }
+            op if range::range_symbol(op).is_some() => {
+                let sym = range::range_symbol(op).unwrap_or_default();
+                let l = self.bind_expr(left)?;
+                let r = self.bind_expr(right)?;
+                match self.range_operator(sym, l, r)? {
+                    Ok(b) => Ok(b),
+                    Err((l, r)) => Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid)),
+                }
             }
             B::Overlaps => {
                 // (s1, e1) OVERLAPS (s2, e2): two row constructors of two.
@@ -1460,6 +1485,16 @@ impl<'h> Binder<'h> {
 
     fn arith(&mut self, op: ArithOp, l: Bound, r: Bound) -> Result<Bound, PgError> {
         let (l, r) = match self.geo_binary(op.symbol(), l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
+        let sym = match op {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            _ => "",
+        };
+        let (l, r) = match self.range_operator(sym, l, r)? {
             Ok(b) => return Ok(b),
             Err(lr) => lr,
         };
@@ -2072,6 +2107,10 @@ impl<'h> Binder<'h> {
     /// Resolve a built-in function by name and argument types.
     pub(crate) fn call_function(&mut self, name: &str, args: Vec<Bound>) -> Result<Bound, PgError> {
         let args = match self.array_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.range_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };

@@ -694,6 +694,8 @@ fn literal(v: &Value) -> String {
         Value::Money(_) => q(&text_of(v), "money"),
         Value::Bits(_) => q(&text_of(v), "bit"),
         Value::Geo(g) => q(&text_of(v), types::typname(g.oid())),
+        Value::Range(r) => q(&text_of(v), tusk_types::types::typname(r.ty)),
+        Value::Multirange(m) => q(&text_of(v), tusk_types::types::typname(m.ty)),
         other => q(&text_of(other), "unknown"),
     }
 }
@@ -867,6 +869,20 @@ impl Dp {
                     [a, b] => format!("({} {sym} {})", self.expr(a, names), self.expr(b, names)),
                     _ => String::new(),
                 }
+            }
+            Expr::Func(crate::func::Func::Range(r), args) => {
+                match (crate::ranges::symbol(*r), &args[..]) {
+                    (Some(op), [l, rr]) => {
+                        format!("({} {op} {})", self.expr(l, names), self.expr(rr, names))
+                    }
+                    _ => format!("{}({})", crate::ranges::name(*r), self.list(args, names)),
+                }
+            }
+            // CURRENT_DATE and its kin are SQLValueFunctions to ruleutils.
+            Expr::Func(f, args)
+                if args.is_empty() && crate::func::is_niladic_keyword(func_name(*f)) =>
+            {
+                func_name(*f).to_uppercase()
             }
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),

@@ -759,6 +759,8 @@ pub(crate) fn value_oid(v: &Value) -> Option<Oid> {
         Value::Money(_) => types::MONEY,
         Value::Bits(_) => types::VARBIT,
         Value::Geo(g) => g.oid(),
+        Value::Range(r) => r.ty,
+        Value::Multirange(m) => m.ty,
         Value::Null => return None,
     })
 }

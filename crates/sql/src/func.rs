@@ -123,6 +123,8 @@ pub(crate) enum Func {
     Row,
     /// uuid, money and bit/varbit functions and operators (scalars.rs).
     Scalar(crate::scalars::Sc),
+    /// Range and multirange functions and operators (ranges.rs).
+    Range(crate::ranges::RangeFn),
     /// Math functions (mathfuncs.rs).
     Math(crate::mathfuncs::MathFn),
     /// String functions (strfuncs.rs).
@@ -986,6 +988,9 @@ fn is_strict(f: Func) -> bool {
     if let Func::Str(s) = f {
         return crate::strfuncs::is_strict(s);
     }
+    if let Func::Range(r) = f {
+        return crate::ranges::is_strict(r);
+    }
     !matches!(
         f,
         Func::Concat
@@ -1369,6 +1374,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::Sys(s) => crate::sysinfo::call(s, &args, ctx.host)?,
         Func::Scalar(s) => crate::scalars::call(s, &args)?,
         Func::Math(m) => crate::mathfuncs::call(m, &args)?,
+        Func::Range(r) => crate::ranges::call(r, &args)?,
         Func::Str(s) => crate::strfuncs::call(s, &args)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(

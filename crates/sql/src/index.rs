@@ -239,6 +239,9 @@ fn keys_of(cols: &[ast::IndexColumn]) -> Result<Vec<IndexKey>, PgError> {
 /// varchar_ops compare bytewise, which is how tusk's default (C) ordering
 /// of text already compares, so all of these order as the default does.
 const BTREE_OPCLASSES: &[(&str, u32)] = &[
+    ("array_ops", 2277),
+    ("multirange_ops", 4537),
+    ("range_ops", 3831),
     ("bit_ops", 1560),
     ("bool_ops", 16),
     ("bpchar_ops", 1042),
@@ -281,7 +284,13 @@ pub fn check_opclass(opclass: &str, ty: u32) -> Result<(), PgError> {
         ));
     };
     const VARCHAR: u32 = 1043;
-    if ty == takes || (takes == 25 && ty == VARCHAR) {
+    let polymorphic = match takes {
+        3831 => tusk_types::range::is_range(ty),
+        4537 => tusk_types::range::is_multirange(ty),
+        2277 => tusk_types::array::elem_type(ty).is_some(),
+        _ => false,
+    };
+    if ty == takes || polymorphic || (takes == 25 && ty == VARCHAR) {
         return Ok(());
     }
     Err(PgError::error(

@@ -95,6 +95,7 @@ mod plfast;
 mod plpgsql;
 mod prepare;
 mod random;
+mod ranges;
 mod reg;
 pub mod role;
 mod routine;
@@ -116,7 +117,7 @@ mod window;
 mod tests;
 
 pub use tusk_types::array;
-pub use tusk_types::{cast, datetime, geo, interval, numeric, types, tz, value};
+pub use tusk_types::{cast, datetime, geo, interval, numeric, range, types, tz, value};
 
 use tusk_common::sqlstate;
 use tusk_common::PgError;

@@ -416,6 +416,21 @@ fn split_location(msg: &str) -> (&str, Option<Location>) {
     (msg, None)
 }
 
+/// PostgreSQL 17's `(col WITHOUT OVERLAPS)` key columns: sqlparser stops
+/// at OVERLAPS, PostgreSQL 15's grammar already at WITHOUT (a key column
+/// list takes only names); the position of that WITHOUT.
+fn without_overlaps_at(tokens: &[TokenWithSpan], idx: &LineIndex, at: usize) -> Option<usize> {
+    let words: Vec<&TokenWithSpan> = tokens.iter().filter(|t| !is_trivia(&t.token)).collect();
+    let i = words
+        .iter()
+        .position(|t| idx.char_index(t.span.start) == Some(at))?;
+    let is_kw = |t: &TokenWithSpan, k: &str| matches!(&t.token, sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(k));
+    if i > 0 && is_kw(words[i], "OVERLAPS") && is_kw(words[i - 1], "WITHOUT") {
+        return idx.char_index(words[i - 1].span.start);
+    }
+    None
+}
+
 fn token_text_at(
     sql: &str,
     tokens: &[TokenWithSpan],
@@ -456,6 +471,7 @@ fn map_parser_error(
     if found == Some("EOF") || (pos.is_none() && found.is_none()) && text.contains("EOF") {
         return syntax_error(sql, "syntax error at end of input", Some(piece_end));
     }
+    let pos = pos.map(|p| without_overlaps_at(tokens, idx, p).unwrap_or(p));
     if let Some(p) = pos {
         if let Some(tok) = token_text_at(sql, tokens, idx, p) {
             return syntax_error(sql, &format!("syntax error at or near \"{tok}\""), Some(p));

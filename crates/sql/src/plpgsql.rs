@@ -3176,6 +3176,8 @@ fn value_type(v: &Value) -> Oid {
         Value::Money(_) => types::MONEY,
         Value::Bits(_) => types::VARBIT,
         Value::Geo(g) => g.oid(),
+        Value::Range(r) => r.ty,
+        Value::Multirange(m) => m.ty,
     }
 }
 

@@ -62,6 +62,13 @@ pub enum TypeCmd {
         name: TypeName,
         new_name: String,
     },
+    /// CREATE TYPE ... AS RANGE: the subtype and the multirange type's
+    /// name when given.
+    CreateRange {
+        name: TypeName,
+        subtype: Ty,
+        multirange: Option<String>,
+    },
     /// CREATE DOMAIN (crates/sql/src/domain.rs).
     CreateDomain(Box<crate::domain::DomainDef>),
     AlterDomain {
@@ -78,7 +85,7 @@ pub enum TypeCmd {
 impl TypeCmd {
     pub fn tag(&self) -> &'static str {
         match self {
-            TypeCmd::CreateEnum { .. } => "CREATE TYPE",
+            TypeCmd::CreateEnum { .. } | TypeCmd::CreateRange { .. } => "CREATE TYPE",
             TypeCmd::AddValue { .. } | TypeCmd::RenameValue { .. } | TypeCmd::Rename { .. } => {
                 "ALTER TYPE"
             }
@@ -122,6 +129,38 @@ fn label(i: &ast::Ident) -> Result<String, PgError> {
     Ok(l)
 }
 
+/// CREATE TYPE ... AS RANGE's options: SUBTYPE (required, 42P17 as
+/// DefineRange), MULTIRANGE_TYPE_NAME; COLLATION and SUBTYPE_DIFF are
+/// taken and not kept (tusk compares text bytewise and has no
+/// subtype_diff use); a CANONICAL function needs a C function (0A000).
+fn range_command(
+    name: &ast::ObjectName,
+    options: &[ast::UserDefinedTypeRangeOption],
+) -> Result<TypeCmd, PgError> {
+    use ast::UserDefinedTypeRangeOption as O;
+    let mut subtype = None;
+    let mut multirange = None;
+    for o in options {
+        match o {
+            O::Subtype(dt) => subtype = Some(crate::bind::data_type_to_ty(dt)?),
+            O::MultirangeTypeName(n) => multirange = Some(type_name(n)?.1),
+            O::Canonical(_) => return Err(not_supported("CREATE TYPE ... AS RANGE (CANONICAL)")),
+            O::Collation(_) | O::SubtypeDiff(_) | O::SubtypeOpClass(_) => {}
+        }
+    }
+    let Some(subtype) = subtype else {
+        return Err(PgError::error(
+            sqlstate::INVALID_OBJECT_DEFINITION,
+            "type attribute \"subtype\" is required",
+        ));
+    };
+    Ok(TypeCmd::CreateRange {
+        name: type_name(name)?,
+        subtype: Ty::new(subtype.oid),
+        multirange,
+    })
+}
+
 /// The type statements of `s`, or `None` for any other statement.
 pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
     use ast::Statement as S;
@@ -136,6 +175,9 @@ pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
                     labels: labels.iter().map(label).collect::<Result<_, _>>()?,
                 })
             })(),
+            Some(ast::UserDefinedTypeRepresentation::Range { options }) => {
+                range_command(name, options)
+            }
             Some(ast::UserDefinedTypeRepresentation::Composite { .. }) => {
                 Err(not_supported("CREATE TYPE ... AS (composite)"))
             }

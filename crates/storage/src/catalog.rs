@@ -527,6 +527,18 @@ pub static PG_PUBLICATION_COLS: &[CatCol] = &[
     c("pubtruncate", 16, true),
     c("pubviaroot", 16, true),
 ];
+/// pg_range: the subtype and multirange of each range type (built-in and
+/// CREATE TYPE ... AS RANGE).
+pub const PG_RANGE_OID: u32 = 3541;
+pub static PG_RANGE_COLS: &[CatCol] = &[
+    c("rngtypid", 26, true),
+    c("rngsubtype", 26, true),
+    c("rngmultitypid", 26, true),
+    c("rngcollation", 26, true),
+    c("rngsubopc", 26, true),
+    c("rngcanonical", 24, true),
+    c("rngsubdiff", 24, true),
+];
 pub static PG_ENUM_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("enumtypid", 26, true),
@@ -738,6 +750,13 @@ pub static CATALOGS: &[Catalog] = &[
         rowtype: 10045,
         cols: PG_ENUM_COLS,
     },
+    Catalog {
+        oid: PG_RANGE_OID,
+        name: "pg_range",
+        shared: false,
+        rowtype: 10101,
+        cols: PG_RANGE_COLS,
+    },
 ];
 
 /// The catalog with this OID.
@@ -782,6 +801,7 @@ const fn ci(oid: u32, name: &'static str, heap: u32, cols: &'static [&'static st
 pub static CATALOG_INDEXES: &[CatIndex] = &[
     ci(2703, "pg_type_oid_index", PG_TYPE_OID, &["oid"]),
     ci(3502, "pg_enum_oid_index", PG_ENUM_OID, &["oid"]),
+    ci(3542, "pg_range_rngtypid_index", PG_RANGE_OID, &["rngtypid"]),
     ci(
         2704,
         "pg_type_typname_nsp_index",
@@ -1146,6 +1166,31 @@ static TYPE_ROWS: &[TypeRow] = &[
     (2206, "regtype", 4, true, b'b', b'N', false, 0, 0, 2211, 2220, 2221, 2454, 2455, 0, 0, b'i', b'p', 0),
     (4089, "regnamespace", 4, true, b'b', b'N', false, 0, 0, 4090, 4084, 4085, 4087, 4088, 0, 0, b'i', b'p', 0),
     (4096, "regrole", 4, true, b'b', b'N', false, 0, 0, 4097, 4098, 4092, 4094, 4095, 0, 0, b'i', b'p', 0),
+    // Range and multirange types and their arrays (crates/types/src/range.rs).
+(3904, "int4range", -1, false, b'r', b'R', false, 0, 0, 3905, 3834, 3835, 3836, 3837, 0, 0, b'i', b'x', 0),
+    (3905, "_int4range", -1, false, b'b', b'A', false, 6179, 3904, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (3906, "numrange", -1, false, b'r', b'R', false, 0, 0, 3907, 3834, 3835, 3836, 3837, 0, 0, b'i', b'x', 0),
+    (3907, "_numrange", -1, false, b'b', b'A', false, 6179, 3906, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (3908, "tsrange", -1, false, b'r', b'R', false, 0, 0, 3909, 3834, 3835, 3836, 3837, 0, 0, b'd', b'x', 0),
+    (3909, "_tsrange", -1, false, b'b', b'A', false, 6179, 3908, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (3910, "tstzrange", -1, false, b'r', b'R', false, 0, 0, 3911, 3834, 3835, 3836, 3837, 0, 0, b'd', b'x', 0),
+    (3911, "_tstzrange", -1, false, b'b', b'A', false, 6179, 3910, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (3912, "daterange", -1, false, b'r', b'R', false, 0, 0, 3913, 3834, 3835, 3836, 3837, 0, 0, b'i', b'x', 0),
+    (3913, "_daterange", -1, false, b'b', b'A', false, 6179, 3912, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (3926, "int8range", -1, false, b'r', b'R', false, 0, 0, 3927, 3834, 3835, 3836, 3837, 0, 0, b'd', b'x', 0),
+    (3927, "_int8range", -1, false, b'b', b'A', false, 6179, 3926, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (4451, "int4multirange", -1, false, b'm', b'R', false, 0, 0, 6150, 4231, 4232, 4233, 4234, 0, 0, b'i', b'x', 0),
+    (4532, "nummultirange", -1, false, b'm', b'R', false, 0, 0, 6151, 4231, 4232, 4233, 4234, 0, 0, b'i', b'x', 0),
+    (4533, "tsmultirange", -1, false, b'm', b'R', false, 0, 0, 6152, 4231, 4232, 4233, 4234, 0, 0, b'd', b'x', 0),
+    (4534, "tstzmultirange", -1, false, b'm', b'R', false, 0, 0, 6153, 4231, 4232, 4233, 4234, 0, 0, b'd', b'x', 0),
+    (4535, "datemultirange", -1, false, b'm', b'R', false, 0, 0, 6155, 4231, 4232, 4233, 4234, 0, 0, b'i', b'x', 0),
+    (4536, "int8multirange", -1, false, b'm', b'R', false, 0, 0, 6157, 4231, 4232, 4233, 4234, 0, 0, b'd', b'x', 0),
+    (6150, "_int4multirange", -1, false, b'b', b'A', false, 6179, 4451, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (6151, "_nummultirange", -1, false, b'b', b'A', false, 6179, 4532, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (6152, "_tsmultirange", -1, false, b'b', b'A', false, 6179, 4533, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (6153, "_tstzmultirange", -1, false, b'b', b'A', false, 6179, 4534, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (6155, "_datemultirange", -1, false, b'b', b'A', false, 6179, 4535, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
+    (6157, "_int8multirange", -1, false, b'b', b'A', false, 6179, 4536, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
 ];
 
 /// pg_type's typstorage of a built-in type (b'p' when unknown).
@@ -1563,6 +1608,31 @@ fn psql_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
             ],
         ),
     );
+    // PostgreSQL 15's pg_range rows of the built-in range types.
+    for (typ, sub, multi, opc, canonical, diff) in [
+        (3904, 23, 4451, 1978, 3914, 3922),
+        (3906, 1700, 4532, 3125, 0, 3924),
+        (3908, 1114, 4533, 3128, 0, 3929),
+        (3910, 1184, 4534, 3127, 0, 3930),
+        (3912, 1082, 4535, 3122, 3915, 3925),
+        (3926, 20, 4536, 3124, 3928, 3923),
+    ] {
+        push(
+            PG_RANGE_OID,
+            row(
+                catalog(PG_RANGE_OID),
+                &[
+                    ("rngtypid", Value::Oid(typ)),
+                    ("rngsubtype", Value::Oid(sub)),
+                    ("rngmultitypid", Value::Oid(multi)),
+                    ("rngcollation", Value::Oid(0)),
+                    ("rngsubopc", Value::Oid(opc)),
+                    ("rngcanonical", Value::Oid(canonical)),
+                    ("rngsubdiff", Value::Oid(diff)),
+                ],
+            ),
+        );
+    }
     for (oid, name, provider, locale) in [
         (100, "default", b'd', None),
         (950, "C", b'c', Some("C")),

@@ -461,6 +461,8 @@ pub fn storable(oid: Oid) -> bool {
     ) || tusk_types::geo::is_geo(oid)
         || tusk_types::array::elem_type(oid).is_some_and(|e| e != types::INET && storable(e))
         || tusk_types::usertype::is_enum(oid)
+        || tusk_types::range::is_range(oid)
+        || tusk_types::range::is_multirange(oid)
 }
 
 /// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
@@ -664,8 +666,19 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
             Owned::Ref(vector_to_disk(s, oid).ok_or_else(|| mismatch(v, oid))?)
         }
         (ACLITEM_ARRAY, V::Text(s)) => Owned::Ref(acl_to_disk(s).ok_or_else(|| mismatch(v, oid))?),
+        // Ranges and multiranges: tusk's own format, their binary send
+        // form (not PostgreSQL's RangeType layout; section 12).
+        (o, V::Range(r)) if r.ty == o => Owned::Ref(tusk_types::range::send(r)),
+        (o, V::Multirange(m)) if m.ty == o => Owned::Ref(tusk_types::range::send_multi(m)),
         _ => return Err(mismatch(v, oid)),
     }))
+}
+
+fn bad_range(oid: Oid) -> PgError {
+    PgError::error(
+        sqlstate::DATA_CORRUPTED,
+        format!("invalid stored value of type {}", types::sql_name(oid)),
+    )
 }
 
 /// Fetches the stored bytes of an out-of-line value from its toast table.
@@ -714,6 +727,14 @@ pub fn from_datum_detoast(
                 ACLITEM_ARRAY => Value::Text(acl_from_disk(b)?),
                 o if tusk_types::array::is_array(o) => {
                     Value::Array(Box::new(array_from_disk(b, oid)?))
+                }
+                o if tusk_types::range::is_range(o) => {
+                    let rt = tusk_types::range::range_type(o).ok_or_else(|| bad_range(o))?;
+                    Value::Range(Box::new(tusk_types::range::recv(b, rt)?))
+                }
+                o if tusk_types::range::is_multirange(o) => {
+                    let rt = tusk_types::range::multirange_type(o).ok_or_else(|| bad_range(o))?;
+                    Value::Multirange(Box::new(tusk_types::range::recv_multi(b, rt)?))
                 }
                 types::INTERVAL if b.len() == 16 => {
                     let i64_at =

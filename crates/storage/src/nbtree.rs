@@ -224,6 +224,9 @@ pub enum KeyType {
     Money,
     /// bit / varbit: the bit_send form as a varlena payload.
     Bits,
+    /// A range or multirange type (its OID): the range_send /
+    /// multirange_send form as a varlena payload, ordered by range_cmp.
+    Range(u32),
 }
 
 impl KeyType {
@@ -242,7 +245,7 @@ impl KeyType {
             KeyType::Numeric => (-1, 4),
             KeyType::Uuid => (16, 1),
             KeyType::Money => (8, 8),
-            KeyType::Bits => (-1, 4),
+            KeyType::Bits | KeyType::Range(_) => (-1, 4),
         }
     }
 }
@@ -302,6 +305,8 @@ fn encode_datum(out: &mut Vec<u8>, ty: KeyType, v: &Value) -> Result<(), PgError
         (KeyType::Text, Value::Text(_))
         | (KeyType::Numeric, Value::Numeric(_))
         | (KeyType::Bits, Value::Bits(_)) => None,
+        (KeyType::Range(t), Value::Range(r)) if r.ty == t => None,
+        (KeyType::Range(t), Value::Multirange(m)) if m.ty == t => None,
         _ => {
             return Err(internal(format!(
                 "key value {v:?} does not match type {ty:?}"
@@ -318,6 +323,8 @@ fn encode_datum(out: &mut Vec<u8>, ty: KeyType, v: &Value) -> Result<(), PgError
         Value::Text(s) => s.as_bytes().to_vec(),
         Value::Numeric(n) => n.to_binary(),
         Value::Bits(b) => tusk_types::bits::send(b),
+        Value::Range(r) => tusk_types::range::send(r),
+        Value::Multirange(m) => tusk_types::range::send_multi(m),
         _ => unreachable!(),
     };
     if payload.len() < 127 {
@@ -540,6 +547,13 @@ fn value_of(ty: KeyType, raw: Option<&[u8]>) -> Result<Value, PgError> {
         KeyType::Uuid => Value::Uuid(arr(b)?),
         KeyType::Money => Value::Money(i64::from_le_bytes(arr(b)?)),
         KeyType::Bits => Value::Bits(Box::new(tusk_types::bits::recv(b).ok_or_else(bad_tuple)?)),
+        KeyType::Range(t) => match tusk_types::range::range_type(t) {
+            Some(rt) => Value::Range(Box::new(tusk_types::range::recv(b, rt)?)),
+            None => {
+                let rt = tusk_types::range::multirange_type(t).ok_or_else(bad_tuple)?;
+                Value::Multirange(Box::new(tusk_types::range::recv_multi(b, rt)?))
+            }
+        },
     })
 }
 

@@ -99,6 +99,11 @@ pub fn elem_type(array: Oid) -> Option<Oid> {
         .iter()
         .find(|(a, _)| *a == array)
         .map(|(_, e)| *e)
+        .or_else(|| {
+            crate::range::array_pairs()
+                .find(|(a, _)| *a == array)
+                .map(|(_, e)| e)
+        })
         .or_else(|| crate::usertype::array_elem(array))
 }
 
@@ -108,6 +113,11 @@ pub fn array_type(elem: Oid) -> Option<Oid> {
         .iter()
         .find(|(_, e)| *e == elem)
         .map(|(a, _)| *a)
+        .or_else(|| {
+            crate::range::array_pairs()
+                .find(|(_, e)| *e == elem)
+                .map(|(a, _)| a)
+        })
         .or_else(|| crate::usertype::array_of(elem))
 }
 

@@ -73,7 +73,12 @@ fn dt_error(e: DtError, ty: Oid, s: &str) -> PgError {
             sqlstate::INVALID_DATETIME_FORMAT,
             format!(
                 "invalid input syntax for type {}: \"{}\"",
-                types::sql_name(ty),
+                // The names timestamp_in and time_in give themselves.
+                match ty {
+                    types::TIMESTAMP => "timestamp".to_string(),
+                    types::TIME => "time".to_string(),
+                    _ => types::sql_name(ty),
+                },
                 s
             ),
         ),
@@ -365,6 +370,14 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::parse_jsonb(s)?)),
+        other if crate::range::is_range(other) => {
+            let rt = crate::range::range_type(other).ok_or_else(|| syntax(other, s))?;
+            Value::Range(Box::new(crate::range::parse(s, rt, now)?))
+        }
+        other if crate::range::is_multirange(other) => {
+            let rt = crate::range::multirange_type(other).ok_or_else(|| syntax(other, s))?;
+            Value::Multirange(Box::new(crate::range::parse_multi(s, rt, now)?))
+        }
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(
@@ -458,6 +471,8 @@ pub fn castable(from: Oid, to: Oid) -> bool {
         || from == types::JSONB && (is_numberish(to) || to == types::BOOL)
         || is_scalar_cast(from, to)
         || crate::geo::cast_op(from, to).is_some()
+        // A range to its multirange (the multirange constructor).
+        || crate::range::range_type(from).is_some_and(|r| r.multi == to)
 }
 
 /// pg_cast's rows among money, bit, varbit and their neighbours.
@@ -734,6 +749,10 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
             d.1 = 0;
         }
         return Ok(Value::Array(Box::new(a)));
+    }
+    if let (Value::Range(r), Some(rt)) = (&v, crate::range::multirange_type(to.oid)) {
+        let m = crate::range::canonical(rt.multi, vec![(**r).clone()])?;
+        return Ok(Value::Multirange(Box::new(m)));
     }
     // json <-> jsonb and jsonb's scalar casts (crate::json).
     if let Some(out) = crate::json::cast(&v, to.oid)? {

@@ -29,6 +29,8 @@
 //! - [`tz`]: time zones from the system tzdata (TZif, POSIX rules) and
 //!   the session's `TimeZone` and `DateStyle`.
 //! - [`array`]: arrays' text, binary forms and order (`Value::Array`).
+//! - [`range`]: range and multirange types over any subtype
+//!   (`Value::Range`, `Value::Multirange`): I/O, canonical form, operators.
 //! - [`usertype`]: the registry of user-defined (enum) types and enum
 //!   values' input, output and order.
 //! - [`cast`]: type input functions and the conversions between types
@@ -47,6 +49,7 @@ pub mod json;
 pub mod lsn;
 pub mod money;
 pub mod numeric;
+pub mod range;
 pub mod timeofday;
 pub mod types;
 pub mod tz;

@@ -255,9 +255,33 @@ pub const TYPES: &[TypeInfo] = {
         row(3221, "_pg_lsn", -1, D, false, X),
         row(JSONB, "jsonb", -1, I, false, X),
         row(3807, "_jsonb", -1, I, false, X),
+        row(3904, "int4range", -1, I, false, X),
+        row(3905, "_int4range", -1, I, false, X),
+        row(3906, "numrange", -1, I, false, X),
+        row(3907, "_numrange", -1, I, false, X),
+        row(3908, "tsrange", -1, D, false, X),
+        row(3909, "_tsrange", -1, D, false, X),
+        row(3910, "tstzrange", -1, D, false, X),
+        row(3911, "_tstzrange", -1, D, false, X),
+        row(3912, "daterange", -1, I, false, X),
+        row(3913, "_daterange", -1, I, false, X),
+        row(3926, "int8range", -1, D, false, X),
+        row(3927, "_int8range", -1, D, false, X),
         row(REGNAMESPACE, "regnamespace", 4, I, true, P),
         row(REGROLE, "regrole", 4, I, true, P),
+        row(4451, "int4multirange", -1, I, false, X),
+        row(4532, "nummultirange", -1, I, false, X),
+        row(4533, "tsmultirange", -1, D, false, X),
+        row(4534, "tstzmultirange", -1, D, false, X),
+        row(4535, "datemultirange", -1, I, false, X),
+        row(4536, "int8multirange", -1, D, false, X),
         row(XID8, "xid8", 8, D, true, P),
+        row(6150, "_int4multirange", -1, I, false, X),
+        row(6151, "_nummultirange", -1, I, false, X),
+        row(6152, "_tsmultirange", -1, D, false, X),
+        row(6153, "_tstzmultirange", -1, D, false, X),
+        row(6155, "_datemultirange", -1, I, false, X),
+        row(6157, "_int8multirange", -1, D, false, X),
     ]
 };
 
@@ -269,6 +293,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
         .ok()
         .map(|i| &TYPES[i])
         .or_else(|| crate::usertype::type_info(oid))
+        .or_else(|| crate::range::type_info(oid))
 }
 
 /// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C
@@ -432,6 +457,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "regrole" => REGROLE,
         "json" => JSON,
         "jsonb" => JSONB,
+        n if crate::range::by_name(n).is_some() => return crate::range::by_name(n).map(Ty::new),
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

@@ -79,6 +79,10 @@ pub enum Value {
     Bits(Box<crate::bits::BitString>),
     /// point, lseg, line, box, path, polygon, circle (crate::geo).
     Geo(Box<crate::geo::Geo>),
+    /// A range of any range type (crate::range).
+    Range(Box<crate::range::Range>),
+    /// A multirange of any multirange type (crate::range).
+    Multirange(Box<crate::range::Multirange>),
 }
 
 impl Value {
@@ -271,6 +275,8 @@ pub fn to_text(v: &Value) -> Option<String> {
         Value::Money(m) => crate::money::format(*m),
         Value::Bits(b) => crate::bits::format(b),
         Value::Geo(g) => crate::geo::format(g),
+        Value::Range(r) => crate::range::format(r),
+        Value::Multirange(m) => crate::range::format_multi(m),
     })
 }
 
@@ -343,6 +349,8 @@ pub fn encode_binary(v: &Value) -> Option<Vec<u8>> {
         Value::Money(m) => m.to_be_bytes().to_vec(),
         Value::Bits(b) => crate::bits::send(b),
         Value::Geo(g) => crate::geo::send(g),
+        Value::Range(r) => crate::range::send(r),
+        Value::Multirange(m) => crate::range::send_multi(m),
     })
 }
 
@@ -542,6 +550,14 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::recv_jsonb(b)?)),
         o if crate::geo::is_geo(o) => Value::Geo(Box::new(crate::geo::recv(o, b)?)),
+        other if crate::range::is_range(other) => {
+            let rt = crate::range::range_type(other).ok_or_else(|| bad_binary(n))?;
+            Value::Range(Box::new(crate::range::recv(b, rt)?))
+        }
+        other if crate::range::is_multirange(other) => {
+            let rt = crate::range::multirange_type(other).ok_or_else(|| bad_binary(n))?;
+            Value::Multirange(Box::new(crate::range::recv_multi(b, rt)?))
+        }
         // enum_recv: the label's text.
         other if crate::usertype::is_enum(other) => crate::usertype::enum_in(other, utf8(b)?)?,
         other if crate::array::is_array(other) => {
@@ -624,6 +640,8 @@ pub fn compare(a: &Value, b: &Value) -> Ordering {
         // No SQL order exists (the binder refuses ORDER BY, DISTINCT and
         // GROUP BY on them); a deterministic one keeps sorts stable.
         (Geo(x), Geo(y)) => crate::geo::send(x).cmp(&crate::geo::send(y)),
+        (Range(x), Range(y)) => crate::range::range_cmp(x, y),
+        (Multirange(x), Multirange(y)) => crate::range::multi_cmp(x, y),
         (Null, Null) | (Void, Void) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
@@ -667,6 +685,8 @@ fn variant_rank(v: &Value) -> u8 {
         Value::Money(_) => 26,
         Value::Bits(_) => 27,
         Value::Geo(_) => 29,
+        Value::Range(_) => 30,
+        Value::Multirange(_) => 31,
     }
 }
 

@@ -77,6 +77,7 @@ mod fkey;
 mod funcs;
 mod index;
 mod inherit;
+mod rangetype;
 mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;

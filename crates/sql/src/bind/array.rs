@@ -289,8 +289,7 @@ impl Binder<'_> {
                             Ok(b) => return Ok(Some(b)),
                             Err(lr) => lr,
                         };
-                        let (l, r) = self.two_arrays(l, r, sym)?;
-                        node(op, vec![l, r], Ty::new(types::BOOL))
+                        self.array_containment(op, l, r, sym)?
                     }
                 }
             }
@@ -594,6 +593,10 @@ impl Binder<'_> {
         r: Bound,
         sym: &str,
     ) -> Result<Bound, PgError> {
+        let (l, r) = match self.range_operator(sym, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
         let (l, r) = self.two_arrays(l, r, sym)?;
         Ok(node(op, vec![l, r], Ty::new(types::BOOL)))
     }
@@ -684,7 +687,11 @@ impl Binder<'_> {
                     if a.is_unknown() {
                         return Err(no_polymorphic(fname));
                     }
-                    let Some(elem) = tarr::elem_type(a.ty.oid) else {
+                    // unnest(multirange): its ranges (ranges.rs).
+                    let multi = tusk_types::range::multirange_type(a.ty.oid)
+                        .filter(|_| op == SrfOp::Unnest)
+                        .map(|rt| rt.oid);
+                    let Some(elem) = tarr::elem_type(a.ty.oid).or(multi) else {
                         let shown = types::sql_name(a.ty.oid);
                         return Err(PgError::error(
                             sqlstate::UNDEFINED_FUNCTION,

@@ -104,8 +104,9 @@ fn catalog_indexes_are_in_the_catalog() {
             &mut c,
             "SELECT count(*) FROM pg_class WHERE relkind = 'i' AND oid < 16384"
         ),
-        // 22 until pg_enum came with pg_enum_oid_index.
-        "23"
+        // 22 until pg_enum came with pg_enum_oid_index, 23 until pg_range
+        // came with pg_range_rngtypid_index.
+        "24"
     );
     // Each index's file is there, named by its OID.
     for oid in [2662, 2663, 2658, 2659, 2684, 2685, 2656, 2678, 2673, 5002] {

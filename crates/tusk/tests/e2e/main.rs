@@ -40,6 +40,9 @@
 //!   against PostgreSQL 15's answers; malformed SASL; init --auth/--pwfile.
 //! - `client`: the postgres crate: simple, extended and prepared queries,
 //!   errors, aborted transactions, SET rules.
+//! - `ranges`: range and multirange types, operators, functions and
+//!   aggregates against PostgreSQL 15's output; binary I/O with
+//!   PostgreSQL 15's bytes; restart.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
 //! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
 //!   before Sync (also through asyncpg), FunctionCall, malformed messages
@@ -141,6 +144,7 @@ mod privileges;
 mod psql;
 mod psql_describe;
 mod queries;
+mod ranges;
 mod raw;
 mod routines;
 mod row_locks;

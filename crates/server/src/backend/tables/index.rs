@@ -115,6 +115,7 @@ fn key_type(oid: Oid) -> Option<KeyType> {
         types::UUID => KeyType::Uuid,
         types::MONEY => KeyType::Money,
         types::BIT | types::VARBIT => KeyType::Bits,
+        o if tusk_sql::range::is_range(o) || tusk_sql::range::is_multirange(o) => KeyType::Range(o),
         _ => return None,
     })
 }
@@ -142,6 +143,9 @@ fn opclass(oid: Oid) -> u32 {
         types::MONEY => 10047,
         types::BIT => 10002,
         types::VARBIT => 10043,
+        // range_ops, multirange_ops.
+        o if tusk_sql::range::is_range(o) => 10076,
+        o if tusk_sql::range::is_multirange(o) => 10080,
         _ => 0,
     }
 }

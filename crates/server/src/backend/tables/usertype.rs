@@ -159,6 +159,12 @@ impl Session {
         self.name_schemas_in_path_order(&mut types)?;
         reg::install(types);
         reg::install_domains(self.load_domains(&domain_rows)?);
+        let all_types: Vec<Vec<Value>> = self
+            .catalog_rows(PG_TYPE_OID)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
+        self.load_user_ranges(&all_types)?;
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
@@ -176,6 +182,11 @@ impl Session {
         self.refresh_user_types()?;
         let r = match cmd {
             TypeCmd::CreateEnum { name, labels } => self.create_enum(name, labels),
+            TypeCmd::CreateRange {
+                name,
+                subtype,
+                multirange,
+            } => self.create_range(name, *subtype, multirange.as_deref()),
             TypeCmd::AddValue {
                 name,
                 label,
@@ -184,6 +195,9 @@ impl Session {
             } => self.add_enum_value(name, label, position, *if_not_exists),
             TypeCmd::RenameValue { name, from, to } => self.rename_enum_value(name, from, to),
             // DROP TYPE and ALTER TYPE ... RENAME TO work on domains too.
+            TypeCmd::Drop { names, .. } if names.iter().all(|n| Self::user_range(n).is_some()) => {
+                self.drop_ranges(names)
+            }
             TypeCmd::Drop { names, if_exists } if names.iter().all(is_domain) => {
                 self.drop_domains(names, *if_exists, false)
             }
