@@ -2205,6 +2205,11 @@ impl<'h> Binder<'h> {
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Bound, PgError> {
+        if schema.is_none() {
+            if let Some(args) = self.path_named_args(name, raw)? {
+                return self.call_function(name, args);
+            }
+        }
         let (args, shown) = self.named_to_positional(schema, name, raw)?;
         match self.user_function(schema, name, args, false)? {
             Ok(b) => Ok(b),
@@ -3671,7 +3676,10 @@ impl<'h> Binder<'h> {
             .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)));
         if named {
             let raw: Vec<&ast::FunctionArg> = args.args.iter().collect();
-            bound = self.named_to_positional(None, &fname, &raw)?.0;
+            bound = match self.path_named_args(&fname, &raw)? {
+                Some(b) => b,
+                None => self.named_to_positional(None, &fname, &raw)?.0,
+            };
         }
         for a in args.args.iter().filter(|_| !named) {
             match a {

@@ -69,6 +69,11 @@ pub(crate) enum JsonOp {
     Pretty,
     /// The (key, value) argument pair of json(b)_object_agg, as a record.
     Pair,
+    /// A jsonpath function (jsonpath.rs); `op`: spelled as `@?` / `@@`.
+    JsonPath {
+        f: crate::jsonpath::PathFn,
+        op: bool,
+    },
 }
 
 impl JsonOp {
@@ -104,6 +109,17 @@ impl JsonOp {
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
             JsonOp::Pair => "ROW",
+            JsonOp::JsonPath { f, op } => {
+                use crate::jsonpath::PathFn;
+                match (f, op) {
+                    (PathFn::Exists, true) => "@?",
+                    (PathFn::Match, true) => "@@",
+                    (PathFn::Exists, false) => "jsonb_path_exists",
+                    (PathFn::Match, false) => "jsonb_path_match",
+                    (PathFn::QueryArray, _) => "jsonb_path_query_array",
+                    (PathFn::QueryFirst, _) => "jsonb_path_query_first",
+                }
+            }
         }
     }
 
@@ -124,6 +140,7 @@ impl JsonOp {
                 | JsonOp::StripNulls
                 | JsonOp::Pretty
                 | JsonOp::Pair
+                | JsonOp::JsonPath { op: false, .. }
         )
     }
 }
@@ -131,9 +148,15 @@ impl JsonOp {
 /// The set-returning json functions in FROM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JsonSrf {
-    Each { text: bool },
-    Elements { text: bool },
+    Each {
+        text: bool,
+    },
+    Elements {
+        text: bool,
+    },
     ObjectKeys,
+    /// jsonb_path_query (jsonpath.rs).
+    PathQuery,
 }
 
 fn bad(msg: impl Into<String>) -> PgError {
@@ -229,6 +252,9 @@ fn jsonb_path<'a>(mut cur: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jso
 
 /// Evaluate one json operation over its evaluated arguments.
 pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
+    if let JsonOp::JsonPath { f, .. } = op {
+        return crate::jsonpath::eval(f, args);
+    }
     let a0 = args.first().cloned().unwrap_or(Value::Null);
     let a1 = args.get(1).cloned().unwrap_or(Value::Null);
     // Strict operations: NULL in, NULL out.
@@ -495,6 +521,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         },
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
+        JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
         JsonOp::Set | JsonOp::Insert => {
             if a0.is_null() || a1.is_null() {
                 return Ok(Value::Null);
@@ -892,6 +919,9 @@ pub(crate) fn srf_rows(
     args: Vec<Value>,
     json: bool,
 ) -> Result<Vec<Vec<Value>>, PgError> {
+    if op == JsonSrf::PathQuery {
+        return crate::jsonpath::query(args);
+    }
     let a0 = args.into_iter().next().unwrap_or(Value::Null);
     let fname = |base: &str| format!("{}_{base}", if json { "json" } else { "jsonb" });
     let kind = |v: &Value| -> Result<&'static str, PgError> {
@@ -906,6 +936,7 @@ pub(crate) fn srf_rows(
     }
     let text_of = |raw: &str| -> Result<Value, PgError> { raw_result(raw, true) };
     Ok(match (op, &a0) {
+        (JsonSrf::PathQuery, _) => Vec::new(),
         (JsonSrf::Each { text }, Value::Json(s)) => match tj::raw_children(s)? {
             Raw::Object(pairs) => pairs
                 .into_iter()
@@ -991,6 +1022,7 @@ pub(crate) fn srf_columns(op: JsonSrf, json: bool) -> Vec<(&'static str, Oid)> {
         ],
         JsonSrf::Elements { text } => vec![("value", if text { types::TEXT } else { jt })],
         JsonSrf::ObjectKeys => vec![("json_object_keys", types::TEXT)],
+        JsonSrf::PathQuery => vec![("jsonb_path_query", types::JSONB)],
     }
 }
 

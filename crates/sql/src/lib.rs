@@ -78,6 +78,7 @@ mod func;
 mod host;
 pub mod index;
 mod json;
+mod jsonpath;
 mod lateral;
 mod lock;
 mod mathfuncs;

@@ -42,6 +42,7 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "jsonb_array_elements_text"
             | "json_object_keys"
             | "jsonb_object_keys"
+            | "jsonb_path_query"
             | "pg_partition_ancestors"
             | "pg_listening_channels"
     )

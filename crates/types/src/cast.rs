@@ -364,6 +364,7 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             Value::Json(s.to_string())
         }
         types::JSONB => Value::Jsonb(Box::new(crate::json::parse_jsonb(s)?)),
+        types::JSONPATH => Value::Text(crate::jsonpath::normalize(s)?),
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(

@@ -41,6 +41,7 @@ pub mod datetime;
 pub mod dtparse;
 pub mod interval;
 pub mod json;
+pub mod jsonpath;
 pub mod lsn;
 pub mod money;
 pub mod numeric;

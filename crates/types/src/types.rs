@@ -68,6 +68,8 @@ pub fn is_reg(oid: Oid) -> bool {
     )
 }
 pub const JSONB: Oid = 3802;
+/// `jsonpath` (crate::jsonpath): its value is the normalised path text.
+pub const JSONPATH: Oid = 4072;
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -241,6 +243,8 @@ pub const TYPES: &[TypeInfo] = {
         row(3221, "_pg_lsn", -1, D, false, X),
         row(JSONB, "jsonb", -1, I, false, X),
         row(3807, "_jsonb", -1, I, false, X),
+        row(JSONPATH, "jsonpath", -1, I, false, X),
+        row(4073, "_jsonpath", -1, I, false, X),
         row(REGNAMESPACE, "regnamespace", 4, I, true, P),
         row(REGROLE, "regrole", 4, I, true, P),
         row(XID8, "xid8", 8, D, true, P),
@@ -411,6 +415,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "regrole" => REGROLE,
         "json" => JSON,
         "jsonb" => JSONB,
+        "jsonpath" => JSONPATH,
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

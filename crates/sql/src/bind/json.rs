@@ -10,6 +10,31 @@
 
 use super::*;
 use crate::json::{JsonOp, JsonSrf};
+use crate::jsonpath::PathFn;
+
+/// The `vars` default of the path functions: `'{}'::jsonb`.
+fn empty_vars() -> Bound {
+    Bound::new(
+        Expr::Const(Value::Jsonb(Box::new(tusk_types::json::Jsonb::Object(
+            Vec::new(),
+        )))),
+        Ty::new(types::JSONB),
+    )
+}
+
+/// The parameter names of the jsonb_path_* functions, in order.
+const PATH_PARAMS: [&str; 4] = ["target", "path", "vars", "silent"];
+
+fn is_path_function(name: &str) -> bool {
+    matches!(
+        name,
+        "jsonb_path_query"
+            | "jsonb_path_query_array"
+            | "jsonb_path_query_first"
+            | "jsonb_path_exists"
+            | "jsonb_path_match"
+    )
+}
 
 const TEXT_ARRAY: Oid = 1009;
 
@@ -81,10 +106,36 @@ impl Binder<'_> {
             B::QuestionPipe => "?|",
             B::QuestionAnd => "?&",
             B::HashMinus => "#-",
+            B::AtQuestion => "@?",
+            B::AtAt => "@@",
             _ => return Ok(None),
         };
         let l = self.bind_expr(left)?;
         let r = self.bind_expr(right)?;
+        if matches!(op, B::AtQuestion | B::AtAt) {
+            // jsonb @? jsonpath / jsonb @@ jsonpath: the path functions
+            // with no variables, silent.
+            let (lt, rt) = (l.ty.oid, r.ty.oid);
+            let fail = || op_not_exist(sym, Some(lt), rt);
+            let l = self.json_want(l, types::JSONB)?.map_err(|_| fail())?;
+            let r = self.json_want(r, types::JSONPATH)?.map_err(|_| fail())?;
+            let f = if *op == B::AtQuestion {
+                PathFn::Exists
+            } else {
+                PathFn::Match
+            };
+            let args = vec![
+                l,
+                r,
+                empty_vars(),
+                Bound::new(Expr::Const(Value::Bool(true)), Ty::new(types::BOOL)),
+            ];
+            return Ok(Some(jnode(
+                JsonOp::JsonPath { f, op: true },
+                args,
+                types::BOOL,
+            )));
+        }
         if matches!(op, B::AtArrow | B::ArrowAt) && !is_json(l.ty.oid) && !is_json(r.ty.oid) {
             let aop = if *op == B::AtArrow {
                 crate::arrays::ArrOp::Contains
@@ -196,6 +247,97 @@ impl Binder<'_> {
         Ok(Ok(jnode(op, vec![l, r], types::JSONB)))
     }
 
+    /// The arguments of a jsonb_path_* call coerced to (jsonb, jsonpath,
+    /// jsonb, bool), the defaults filled in; `Err(args)` when they do not
+    /// fit.
+    fn path_args(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+    ) -> Result<Result<Vec<Bound>, Vec<Bound>>, PgError> {
+        if !(2..=4).contains(&args.len()) {
+            return Ok(Err(args));
+        }
+        let want = [types::JSONB, types::JSONPATH, types::JSONB, types::BOOL];
+        let mut out = Vec::with_capacity(4);
+        let mut it = args.into_iter();
+        for (i, a) in it.by_ref().enumerate() {
+            match self.json_want(a, want[i])? {
+                Ok(a) => out.push(a),
+                Err(a) if want[i] == types::BOOL && a.ty.oid == types::BOOL => out.push(a),
+                Err(a) => {
+                    let mut all: Vec<Bound> = out;
+                    all.push(a);
+                    return Err(no_function(name, &all));
+                }
+            }
+        }
+        if out.len() < 3 {
+            out.push(empty_vars());
+        }
+        if out.len() < 4 {
+            out.push(Bound::new(
+                Expr::Const(Value::Bool(false)),
+                Ty::new(types::BOOL),
+            ));
+        }
+        Ok(Ok(out))
+    }
+
+    /// A jsonb_path_* call with named arguments (`silent => true`): the
+    /// arguments in parameter order, or `None` for any other function.
+    pub(crate) fn path_named_args(
+        &mut self,
+        name: &str,
+        raw: &[&ast::FunctionArg],
+    ) -> Result<Option<Vec<Bound>>, PgError> {
+        if !is_path_function(name) {
+            return Ok(None);
+        }
+        let mut slots: Vec<Option<Bound>> = vec![None, None, None, None];
+        let mut next = 0;
+        for a in raw {
+            let (slot, e) = match *a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    next += 1;
+                    (next - 1, e)
+                }
+                ast::FunctionArg::Named {
+                    name: n,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => match PATH_PARAMS.iter().position(|p| *p == ident_name(n)) {
+                    Some(i) => (i, e),
+                    None => return Ok(None),
+                },
+                ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(n),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => match PATH_PARAMS.iter().position(|p| *p == ident_name(n)) {
+                    Some(i) => (i, e),
+                    None => return Ok(None),
+                },
+                _ => return Ok(None),
+            };
+            if slot >= 4 || slots[slot].is_some() {
+                return Ok(None);
+            }
+            slots[slot] = Some(self.bind_expr(e)?);
+        }
+        if slots[2].is_none() && slots[3].is_some() {
+            slots[2] = Some(empty_vars());
+        }
+        let mut out = Vec::new();
+        for s in slots {
+            match s {
+                Some(b) => out.push(b),
+                None => break,
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// The json functions; `Err(args)` gives the arguments back when
     /// `name` is none of them.
     pub(crate) fn json_function(
@@ -203,6 +345,23 @@ impl Binder<'_> {
         name: &str,
         args: Vec<Bound>,
     ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        if is_path_function(name) && name != "jsonb_path_query" {
+            let f = match name {
+                "jsonb_path_exists" => PathFn::Exists,
+                "jsonb_path_match" => PathFn::Match,
+                "jsonb_path_query_array" => PathFn::QueryArray,
+                _ => PathFn::QueryFirst,
+            };
+            let ret = if matches!(f, PathFn::Exists | PathFn::Match) {
+                types::BOOL
+            } else {
+                types::JSONB
+            };
+            return Ok(match self.path_args(name, args)? {
+                Ok(a) => Ok(jnode(JsonOp::JsonPath { f, op: false }, a, ret)),
+                Err(a) => Err(a),
+            });
+        }
         let (b, base) = if let Some(r) = name.strip_prefix("jsonb_") {
             (true, r)
         } else if let Some(r) = name.strip_prefix("json_") {
@@ -354,6 +513,26 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let args = if fname == "jsonb_path_query" {
+            let args = match self.path_args(fname, args)? {
+                Ok(a) => a,
+                Err(a) => return Ok(Err(a)),
+            };
+            let alias_name = alias
+                .map(|a| ident_name(&a.name))
+                .unwrap_or_else(|| fname.to_string());
+            let mut cols = vec![(alias_name.clone(), Ty::new(types::JSONB))];
+            super::rename_function_columns(alias, &alias_name, &mut cols)?;
+            return Ok(Ok((
+                Source::SetFunc {
+                    op: crate::arrays::SrfOp::Json(JsonSrf::PathQuery, false),
+                    args: args.into_iter().map(|b| b.e).collect(),
+                },
+                Scope::single(Some(alias_name), None, cols, 1),
+            )));
+        } else {
+            args
+        };
         let (json, base) = if let Some(r) = fname.strip_prefix("jsonb_") {
             (false, r)
         } else if let Some(r) = fname.strip_prefix("json_") {
