@@ -37,6 +37,9 @@ pub(crate) enum PathFn {
 enum E {
     Soft(PgError),
     Hard(PgError),
+    /// An item was found where only existence matters (PostgreSQL's
+    /// `found == NULL` evaluation): stop looking.
+    Found,
 }
 
 type R<T> = Result<T, E>;
@@ -67,6 +70,9 @@ struct Cx<'a> {
     ignore_structural: Cell<bool>,
     /// The size of the innermost array being subscripted (for `last`).
     last: Cell<Option<usize>>,
+    /// Only existence matters: the first item ends the evaluation, and a
+    /// unary operator skips non-numbers instead of failing.
+    exists_only: Cell<bool>,
 }
 
 fn num(n: Numeric) -> Jsonb {
@@ -78,10 +84,21 @@ impl Cx<'_> {
         self.ignore_structural.get()
     }
 
+    /// Runs `f` with [`Cx::exists_only`] set to `on`.
+    fn with_exists<T>(&self, on: bool, f: impl FnOnce() -> T) -> T {
+        let saved = self.exists_only.replace(on);
+        let r = f();
+        self.exists_only.set(saved);
+        r
+    }
+
     /// Runs `c` on `cur` (`at` is `@`), appending the results.
     fn run(&self, c: &[Node], cur: &Jsonb, at: &Jsonb, out: &mut Vec<Jsonb>) -> R<()> {
         let Some((n, rest)) = c.split_first() else {
             out.push(cur.clone());
+            if self.exists_only.get() {
+                return Err(E::Found);
+            }
             return Ok(());
         };
         self.node(n, rest, cur, at, self.lax, out)
@@ -90,7 +107,7 @@ impl Cx<'_> {
     /// The results of `c` with arrays unwrapped one level in lax mode.
     fn run_unwrapped(&self, c: &[Node], cur: &Jsonb, at: &Jsonb) -> R<Vec<Jsonb>> {
         let mut v = Vec::new();
-        self.run(c, cur, at, &mut v)?;
+        self.with_exists(false, || self.run(c, cur, at, &mut v))?;
         if !self.lax {
             return Ok(v);
         }
@@ -211,10 +228,16 @@ impl Cx<'_> {
                 Ok(())
             }
             Node::Method(m) => self.method(*m, rest, cur, at, out),
-            Node::Datetime(_) => Err(E::Hard(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "jsonpath item method .datetime() is not supported yet",
-            ))),
+            Node::Datetime(_) => match cur {
+                Jsonb::String(_) => Err(E::Hard(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "jsonpath item method .datetime() is not supported yet",
+                ))),
+                _ => Err(soft(
+                    "22031",
+                    "jsonpath item method .datetime() can only be applied to a string",
+                )),
+            },
             Node::Binary(op, l, r) if !op.is_predicate() => {
                 let name = op.name();
                 let ls = self.run_unwrapped(l, cur, at)?;
@@ -243,8 +266,12 @@ impl Cx<'_> {
             }
             Node::Plus(a) | Node::Minus(a) => {
                 let minus = matches!(n, Node::Minus(_));
+                let skip_others = self.exists_only.get() && rest.is_empty();
                 for v in self.run_unwrapped(a, cur, at)? {
                     let Jsonb::Number(x) = v else {
+                        if skip_others {
+                            continue;
+                        }
                         return Err(soft(
                             NUMBER_NOT_FOUND,
                             format!(
@@ -282,6 +309,9 @@ impl Cx<'_> {
         at: &Jsonb,
         out: &mut Vec<Jsonb>,
     ) -> R<()> {
+        if level > last {
+            return Ok(());
+        }
         let children: Vec<&Jsonb> = match cur {
             Jsonb::Array(items) => items.iter().collect(),
             Jsonb::Object(pairs) => pairs.iter().map(|(_, v)| v).collect(),
@@ -304,7 +334,7 @@ impl Cx<'_> {
 
     fn subscript(&self, c: &[Node], cur: &Jsonb, at: &Jsonb) -> R<i64> {
         let mut v = Vec::new();
-        self.run(c, cur, at, &mut v)?;
+        self.with_exists(false, || self.run(c, cur, at, &mut v))?;
         let (Some(Jsonb::Number(n)), 1) = (v.first(), v.len()) else {
             return Err(soft(
                 BAD_SUBSCRIPT,
@@ -458,7 +488,11 @@ impl Cx<'_> {
                         "jsonpath item method .keyvalue() can only be applied to an object",
                     ));
                 };
-                let id = Jsonb::Number(Numeric::from_i64(0));
+                // PostgreSQL's id is the object's byte offset in the
+                // stored jsonb; tusk computes the same layout.
+                let mut found = None;
+                layout(self.root, 0, cur, &mut found);
+                let id = Jsonb::Number(Numeric::from_i64(found.unwrap_or(0) as i64));
                 for (k, v) in pairs {
                     let o = Jsonb::object(vec![
                         ("key".into(), Jsonb::String(k.clone())),
@@ -474,22 +508,23 @@ impl Cx<'_> {
 
     /// A predicate chain evaluated with `@` = `at`.
     fn pred(&self, c: &jp::Chain, at: &Jsonb) -> R<Tri> {
-        match c.as_slice() {
+        self.with_exists(false, || match c.as_slice() {
             [n] => self.pred_node(n, at, at),
             _ => Ok(Tri::Unknown),
-        }
+        })
     }
 
     /// Runs `c` with soft errors turned into `None` (PostgreSQL's NoThrow).
+    /// With `unwrap` false (exists), lax mode stops at the first item.
     fn quiet(&self, c: &[Node], cur: &Jsonb, at: &Jsonb, unwrap: bool) -> R<Option<Vec<Jsonb>>> {
+        let mut v = Vec::new();
         let r = if unwrap {
-            self.run_unwrapped(c, cur, at)
+            self.run_unwrapped(c, cur, at).map(|x| v = x)
         } else {
-            let mut v = Vec::new();
-            self.run(c, cur, at, &mut v).map(|_| v)
+            self.with_exists(self.lax, || self.run(c, cur, at, &mut v))
         };
         match r {
-            Ok(v) => Ok(Some(v)),
+            Ok(()) | Err(E::Found) => Ok(Some(v)),
             Err(E::Soft(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -623,6 +658,72 @@ impl Cx<'_> {
     }
 }
 
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// The bytes a numeric takes in a stored jsonb: a varlena header, the
+/// short (2-byte) or long (4-byte) numeric header and its base-10000
+/// digits.
+fn numeric_size(n: &Numeric) -> usize {
+    let b = n.to_binary();
+    let at = |i: usize| {
+        i16::from_be_bytes([
+            b.get(i).copied().unwrap_or(0),
+            b.get(i + 1).copied().unwrap_or(0),
+        ])
+    };
+    let (ndigits, weight, sign, dscale) = (at(0), at(2), at(4) as u16, at(6));
+    if sign == 0xC000 || sign >= 0xD000 {
+        return 6;
+    }
+    let short = dscale <= 63 && (-64..=63).contains(&weight);
+    4 + if short { 2 } else { 4 } + 2 * ndigits.max(0) as usize
+}
+
+/// PostgreSQL's jsonb binary layout walked to find where `target` (a
+/// container inside `v`) starts: containers are int-aligned with a
+/// 4-byte header and a 4-byte entry per element (per key and value in
+/// objects, keys first); numerics are int-aligned. Returns the end.
+fn layout(v: &Jsonb, pos: usize, target: &Jsonb, found: &mut Option<usize>) -> usize {
+    match v {
+        Jsonb::Array(items) => {
+            let start = align4(pos);
+            if std::ptr::eq(v, target) {
+                *found = Some(start);
+            }
+            let mut p = start + 4 + 4 * items.len();
+            for it in items {
+                if found.is_some() {
+                    break;
+                }
+                p = layout(it, p, target, found);
+            }
+            p
+        }
+        Jsonb::Object(pairs) => {
+            let start = align4(pos);
+            if std::ptr::eq(v, target) {
+                *found = Some(start);
+            }
+            let mut p = start + 4 + 8 * pairs.len();
+            for (k, _) in pairs {
+                p += k.len();
+            }
+            for (_, it) in pairs {
+                if found.is_some() {
+                    break;
+                }
+                p = layout(it, p, target, found);
+            }
+            p
+        }
+        Jsonb::String(s) => pos + s.len(),
+        Jsonb::Number(n) => align4(pos) + numeric_size(n),
+        Jsonb::Null | Jsonb::Bool(_) => pos,
+    }
+}
+
 fn tri(b: bool) -> Tri {
     if b {
         Tri::True
@@ -669,23 +770,34 @@ fn compile_regex(pat: &str, flags: u8) -> Result<regex::Regex, PgError> {
     if flags & jp::RE_ICASE != 0 {
         f.push('i');
     }
+    // XQuery's default: `.` does not match a newline (PostgreSQL's
+    // REG_NLSTOP, regexp flag `p`); `m` makes ^ and $ match at newlines.
     if flags & jp::RE_QUOTE != 0 {
         f.push('q');
-    } else if flags & jp::RE_DOTALL == 0 {
-        // XQuery's default: `.` does not match a newline.
-        f.push('n');
+    } else {
+        let dotall = flags & jp::RE_DOTALL != 0;
+        let mline = flags & jp::RE_MLINE != 0;
+        f.push(match (dotall, mline) {
+            (false, false) => 'p',
+            (false, true) => 'n',
+            (true, true) => 'w',
+            (true, false) => 's',
+        });
     }
     Ok(crate::pattern::compile_flags(pat, Some(&f))?.0)
 }
 
-/// Executes `path` (jsonpath text) over `target`; `Ok(None)` when a
-/// path error was suppressed by `silent`.
+/// Executes `path` (jsonpath text) over `target`: the items found, and
+/// whether a path error was suppressed by `silent` (the items found
+/// before it are kept, as PostgreSQL keeps them). `exists`: only whether
+/// there is an item matters.
 fn execute(
     target: &Jsonb,
     path: &str,
     vars: Option<&Jsonb>,
     silent: bool,
-) -> Result<Option<Vec<Jsonb>>, PgError> {
+    exists: bool,
+) -> Result<(Vec<Jsonb>, bool), PgError> {
     let p = jp::parse(path)?;
     if let Some(v) = vars {
         if !matches!(v, Jsonb::Object(_)) {
@@ -704,12 +816,14 @@ fn execute(
         lax: p.lax,
         ignore_structural: Cell::new(p.lax),
         last: Cell::new(None),
+        // Strict mode must see every item to know there is no error.
+        exists_only: Cell::new(exists && p.lax),
     };
     let mut out = Vec::new();
     match cx.run(&p.expr, target, target, &mut out) {
-        Ok(()) => Ok(Some(out)),
+        Ok(()) | Err(E::Found) => Ok((out, false)),
         Err(E::Soft(e)) if !silent => Err(e),
-        Err(E::Soft(_)) => Ok(None),
+        Err(E::Soft(_)) => Ok((out, true)),
         Err(E::Hard(e)) => Err(e),
     }
 }
@@ -742,8 +856,8 @@ pub(crate) fn query(args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
     let Some((t, p, v, s)) = args_of(&args)? else {
         return Ok(Vec::new());
     };
-    Ok(execute(&t, &p, v.as_ref(), s)?
-        .unwrap_or_default()
+    Ok(execute(&t, &p, v.as_ref(), s, false)?
+        .0
         .into_iter()
         .map(|j| vec![Value::Jsonb(Box::new(j))])
         .collect())
@@ -755,30 +869,25 @@ pub(crate) fn eval(f: PathFn, args: Vec<Value>) -> Result<Value, PgError> {
     let Some((t, p, v, s)) = args_of(&args)? else {
         return Ok(Value::Null);
     };
-    let res = execute(&t, &p, v.as_ref(), s)?;
+    let (items, failed) = execute(&t, &p, v.as_ref(), s, f == PathFn::Exists)?;
     Ok(match f {
-        PathFn::Exists => match res {
-            Some(items) => Value::Bool(!items.is_empty()),
-            None => Value::Null,
-        },
-        PathFn::QueryArray => Value::Jsonb(Box::new(Jsonb::Array(res.unwrap_or_default()))),
-        PathFn::QueryFirst => match res.and_then(|r| r.into_iter().next()) {
+        PathFn::Exists if failed => Value::Null,
+        PathFn::Exists => Value::Bool(!items.is_empty()),
+        PathFn::QueryArray => Value::Jsonb(Box::new(Jsonb::Array(items))),
+        PathFn::QueryFirst => match items.into_iter().next() {
             Some(j) => Value::Jsonb(Box::new(j)),
             None => Value::Null,
         },
-        PathFn::Match => match res {
-            None => Value::Null,
-            Some(items) => match items.as_slice() {
-                [Jsonb::Bool(b)] => Value::Bool(*b),
-                [Jsonb::Null] => Value::Null,
-                _ if s => Value::Null,
-                _ => {
-                    return Err(PgError::error(
-                        SqlState::new(SINGLETON_REQUIRED),
-                        "single boolean result is expected",
-                    ))
-                }
-            },
+        PathFn::Match => match items.as_slice() {
+            [Jsonb::Bool(b)] => Value::Bool(*b),
+            [Jsonb::Null] => Value::Null,
+            _ if s => Value::Null,
+            _ => {
+                return Err(PgError::error(
+                    SqlState::new(SINGLETON_REQUIRED),
+                    "single boolean result is expected",
+                ))
+            }
         },
     })
 }

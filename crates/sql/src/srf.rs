@@ -43,6 +43,7 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "json_object_keys"
             | "jsonb_object_keys"
             | "jsonb_path_query"
+            | "jsonb_path_query_tz"
             | "pg_partition_ancestors"
             | "pg_listening_channels"
     )

@@ -391,9 +391,16 @@ fn number_len(b: &[u8]) -> (usize, bool) {
     (k, int)
 }
 
-fn lex(s: &str) -> Result<Vec<Token>, PgError> {
-    let b = s.as_bytes();
+/// The tokens of `s`, and the scanner's error after them if any: the
+/// parser meets that error only when it reads that far, as bison does.
+fn lex(s: &str) -> (Vec<Token>, Option<PgError>) {
     let mut out = Vec::new();
+    let err = lex_into(s, &mut out).err();
+    (out, err)
+}
+
+fn lex_into(s: &str, out: &mut Vec<Token>) -> Result<(), PgError> {
+    let b = s.as_bytes();
     let mut i = 0;
     let text = |a: usize, z: usize| Some(s[a..z].to_string());
     while i < b.len() {
@@ -547,9 +554,15 @@ fn lex(s: &str) -> Result<Vec<Token>, PgError> {
                 v.push(ch);
                 k += ch.len_utf8();
             }
-            // An identifier ending the input is reported "at end" (the
-            // scanner has already hit the end of its buffer).
-            let t = if k >= b.len() { None } else { text(i, k) };
+            // An identifier ended by a special character, a quote or the
+            // end of the input is reported "at end" (the scanner has put
+            // that character back, leaving its token text empty); one
+            // ended by blanks shows the blanks.
+            let mut e = k;
+            while e < b.len() && matches!(b[e], b' ' | b'\t' | b'\n' | b'\r' | 0x0c) {
+                e += 1;
+            }
+            let t = if e > k { text(k, e) } else { None };
             out.push(Token {
                 tok: Tok::Ident(v),
                 text: t,
@@ -570,7 +583,7 @@ fn lex(s: &str) -> Result<Vec<Token>, PgError> {
         });
         i += ch.len_utf8();
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A quoted string's value from `b[start..]` up to its closing `q`, and
@@ -601,6 +614,8 @@ fn quoted(b: &[u8], start: usize, q: u8) -> Result<(String, usize), PgError> {
 struct Parser {
     toks: Vec<Token>,
     pos: usize,
+    /// The scanner's error after the last token.
+    lex_error: Option<PgError>,
 }
 
 fn kw(t: &Tok, word: &str) -> bool {
@@ -626,6 +641,11 @@ impl Parser {
     }
 
     fn error(&self) -> PgError {
+        if self.pos >= self.toks.len() {
+            if let Some(e) = &self.lex_error {
+                return e.clone();
+            }
+        }
         let near = self.toks.get(self.pos).and_then(|t| t.text.clone());
         syntax_error("syntax error", near.as_deref())
     }
@@ -1063,7 +1083,7 @@ fn check_places(c: &Chain, in_filter: bool, in_subscript: bool) -> Result<(), Pg
             | Node::IsUnknown(a)
             | Node::Exists(a)
             | Node::LikeRegex(a, ..) => check_places(a, in_filter, in_subscript)?,
-            Node::Filter(a) => check_places(a, true, false)?,
+            Node::Filter(a) => check_places(a, true, in_subscript)?,
             Node::Index(subs) => {
                 for (f, t) in subs {
                     check_places(f, in_filter, true)?;
@@ -1080,14 +1100,21 @@ fn check_places(c: &Chain, in_filter: bool, in_subscript: bool) -> Result<(), Pg
 
 /// jsonpath_in: the text parsed, or PostgreSQL's error for it.
 pub fn parse(s: &str) -> Result<JsonPath, PgError> {
-    let toks = lex(s)?;
+    let (toks, lex_error) = lex(s);
     if toks.is_empty() {
+        if let Some(e) = lex_error {
+            return Err(e);
+        }
         return Err(PgError::error(
             sqlstate::INVALID_TEXT_REPRESENTATION,
             format!("invalid input syntax for type jsonpath: \"{s}\""),
         ));
     }
-    let mut p = Parser { toks, pos: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        lex_error,
+    };
     let mut lax = true;
     if p.peek().is_some_and(|t| kw(t, "strict")) {
         p.pos += 1;
@@ -1096,7 +1123,7 @@ pub fn parse(s: &str) -> Result<JsonPath, PgError> {
         p.pos += 1;
     }
     let expr = p.or_expr()?;
-    if p.pos < p.toks.len() {
+    if p.pos < p.toks.len() || p.lex_error.is_some() {
         return Err(p.error());
     }
     check_places(&expr, false, false)?;

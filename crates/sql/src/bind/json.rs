@@ -26,6 +26,9 @@ fn empty_vars() -> Bound {
 const PATH_PARAMS: [&str; 4] = ["target", "path", "vars", "silent"];
 
 fn is_path_function(name: &str) -> bool {
+    // The _tz variants differ only in datetime comparisons, which tusk's
+    // paths do not have yet.
+    let name = name.strip_suffix("_tz").unwrap_or(name);
     matches!(
         name,
         "jsonb_path_query"
@@ -345,8 +348,11 @@ impl Binder<'_> {
         name: &str,
         args: Vec<Bound>,
     ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
-        if is_path_function(name) && name != "jsonb_path_query" {
-            let f = match name {
+        if is_path_function(name)
+            && !name.starts_with("jsonb_path_query_tz")
+            && name != "jsonb_path_query"
+        {
+            let f = match name.strip_suffix("_tz").unwrap_or(name) {
                 "jsonb_path_exists" => PathFn::Exists,
                 "jsonb_path_match" => PathFn::Match,
                 "jsonb_path_query_array" => PathFn::QueryArray,
@@ -513,7 +519,7 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
-        let args = if fname == "jsonb_path_query" {
+        let args = if matches!(fname, "jsonb_path_query" | "jsonb_path_query_tz") {
             let args = match self.path_args(fname, args)? {
                 Ok(a) => a,
                 Err(a) => return Ok(Err(a)),
