@@ -1214,7 +1214,7 @@ impl<'h> Binder<'h> {
         ))
     }
 
-    fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+    pub(crate) fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !types::is_supported(target.oid) {
             return Err(not_supported(format!(
                 "type {}",
@@ -4119,6 +4119,14 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Identifier(i) => Some((ident_name(i), 2)),
         E::CompoundIdentifier(p) => p.last().map(|i| (ident_name(i), 2)),
         E::Nested(inner) => figure_colname(inner),
+        // Subscripts take their name from what they subscript.
+        E::CompoundFieldAccess { root, access_chain }
+            if access_chain
+                .iter()
+                .all(|a| matches!(a, ast::AccessExpr::Subscript(_))) =>
+        {
+            figure_colname(root)
+        }
         E::Function(f) => f.name.0.last().and_then(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
             _ => None,

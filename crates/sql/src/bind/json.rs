@@ -250,6 +250,42 @@ impl Binder<'_> {
         Ok(Ok(jnode(op, vec![l, r], types::JSONB)))
     }
 
+    /// `jsonb[...][...]` read: every subscript as text, the path of `#>`
+    /// (jsonb_subscript_transform: integer or text subscripts, no slices).
+    pub(crate) fn jsonb_subscripts(
+        &mut self,
+        base: Bound,
+        chain: &[ast::AccessExpr],
+    ) -> Result<Bound, PgError> {
+        let mut args = vec![base];
+        for a in chain {
+            let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = a else {
+                if let ast::AccessExpr::Subscript(_) = a {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        "jsonb subscript does not support slices",
+                    ));
+                }
+                return Err(not_supported("field selection"));
+            };
+            let x = self.bind_expr(index)?;
+            let x = match x.ty.oid {
+                _ if x.is_unknown() => self.coerce(x, Ty::new(types::TEXT))?,
+                types::INT2 | types::INT4 => self.explicit_cast(x, Ty::new(types::TEXT))?,
+                o if is_stringish(o) => self.coerce(x, Ty::new(types::TEXT))?,
+                o => {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!("subscript type {} is not supported", types::sql_name(o)),
+                    )
+                    .with_hint("jsonb subscript must be coercible to either integer or text."))
+                }
+            };
+            args.push(x);
+        }
+        Ok(jnode(JsonOp::Path { text: false }, args, types::JSONB))
+    }
+
     /// The arguments of a jsonb_path_* call coerced to (jsonb, jsonpath,
     /// jsonb, bool), the defaults filled in; `Err(args)` when they do not
     /// fit.
