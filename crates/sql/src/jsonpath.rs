@@ -891,3 +891,77 @@ pub(crate) fn eval(f: PathFn, args: Vec<Value>) -> Result<Value, PgError> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(target: &str, path: &str) -> Result<Vec<String>, String> {
+        let t = tusk_types::json::parse_jsonb(target).map_err(|e| e.message)?;
+        execute(&t, path, None, false, false)
+            .map(|(items, _)| items.iter().map(tusk_types::json::to_text).collect())
+            .map_err(|e| e.message)
+    }
+
+    // Each expected value below is PostgreSQL 15's (jsonb_jsonpath.out).
+    #[test]
+    fn lax_unwraps_and_strict_raises() {
+        assert_eq!(
+            q(r#"{"a": [{"b": 1}, {"b": 2}]}"#, "$.a.b"),
+            Ok(vec!["1".into(), "2".into()])
+        );
+        assert_eq!(q(r#"{"a": 12}"#, "lax $.b"), Ok(vec![]));
+        assert_eq!(
+            q(r#"{"a": 12}"#, "strict $.b"),
+            Err(r#"JSON object does not contain key "b""#.into())
+        );
+        assert_eq!(q("1", "lax $[0]"), Ok(vec!["1".into()]));
+        assert_eq!(
+            q("1", "strict $[0]"),
+            Err("jsonpath array accessor can only be applied to an array".into())
+        );
+        assert_eq!(q("[1, 2, 3]", "$[last]"), Ok(vec!["3".into()]));
+        assert_eq!(
+            q(r#"{"a": {"b": 1}}"#, "lax $.**{0}"),
+            Ok(vec![r#"{"a": {"b": 1}}"#.into()])
+        );
+    }
+
+    #[test]
+    fn predicates_are_three_valued() {
+        assert_eq!(
+            q(r#"[1, "a", null]"#, "$[*] ? (@ > 0)"),
+            Ok(vec!["1".into()])
+        );
+        assert_eq!(q("1", "$ == \"a\""), Ok(vec!["null".into()]));
+        assert_eq!(q("1", "($ == \"a\") is unknown"), Ok(vec!["true".into()]));
+        assert_eq!(q("null", "$ != 1"), Ok(vec!["true".into()]));
+        assert_eq!(
+            q(r#"["abc", "xbc"]"#, "$[*] ? (@ starts with \"ab\")"),
+            Ok(vec![r#""abc""#.into()])
+        );
+    }
+
+    #[test]
+    fn arithmetic_and_methods() {
+        assert_eq!(q("[1, 2]", "$[0] + $[1] * 3"), Ok(vec!["7".into()]));
+        assert_eq!(
+            q("[1, 2]", "$ + 1"),
+            Err("left operand of jsonpath operator + is not a single numeric value".into())
+        );
+        assert_eq!(q("-2.5", "$.abs().ceiling()"), Ok(vec!["3".into()]));
+        assert_eq!(q("[1, 2, 3]", "$.size()"), Ok(vec!["3".into()]));
+        assert_eq!(q(r#""1.23""#, "$.double()"), Ok(vec!["1.23".into()]));
+        assert_eq!(
+            q(
+                r#"[{"a": 1, "b": [1, 2]}, {"c": {"a": "bbb"}}]"#,
+                "$[*].keyvalue()"
+            ),
+            Ok(vec![
+                r#"{"id": 12, "key": "a", "value": 1}"#.into(),
+                r#"{"id": 12, "key": "b", "value": [1, 2]}"#.into(),
+                r#"{"id": 72, "key": "c", "value": {"a": "bbb"}}"#.into(),
+            ])
+        );
+    }
+}
