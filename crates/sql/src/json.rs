@@ -64,6 +64,8 @@ pub(crate) enum JsonOp {
     Typeof,
     ArrayLength,
     Set,
+    /// jsonb_set_lax: jsonb_set with a rule for an SQL NULL value.
+    SetLax,
     Insert,
     StripNulls,
     Pretty,
@@ -105,6 +107,7 @@ impl JsonOp {
             JsonOp::Typeof => "jsonb_typeof",
             JsonOp::ArrayLength => "jsonb_array_length",
             JsonOp::Set => "jsonb_set",
+            JsonOp::SetLax => "jsonb_set_lax",
             JsonOp::Insert => "jsonb_insert",
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
@@ -136,6 +139,7 @@ impl JsonOp {
                 | JsonOp::Typeof
                 | JsonOp::ArrayLength
                 | JsonOp::Set
+                | JsonOp::SetLax
                 | JsonOp::Insert
                 | JsonOp::StripNulls
                 | JsonOp::Pretty
@@ -264,6 +268,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             | JsonOp::BuildObject { .. }
             | JsonOp::BuildArray { .. }
             | JsonOp::Set
+            | JsonOp::SetLax
             | JsonOp::Insert
             | JsonOp::Pair
     );
@@ -522,6 +527,40 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
+        JsonOp::SetLax => {
+            if a0.is_null() || a1.is_null() || args.get(3).is_some_and(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            let bad_rule = || {
+                bad("null_value_treatment must be \"delete_key\", \"return_target\", \"use_json_null\", or \"raise_exception\"")
+            };
+            let rule = match args.get(4) {
+                Some(Value::Null) => return Err(bad_rule()),
+                Some(v) => text_arg(v).unwrap_or_default(),
+                None => "use_json_null".to_string(),
+            };
+            let mut set_args: Vec<Value> = args.iter().take(4).cloned().collect();
+            if !args.get(2).is_some_and(Value::is_null) {
+                return eval(JsonOp::Set, set_args);
+            }
+            match rule.as_str() {
+                "raise_exception" => {
+                    return Err(PgError::error(
+                        sqlstate::NULL_VALUE_NOT_ALLOWED,
+                        "JSON value must not be null",
+                    )
+                    .with_detail("Exception was raised because null_value_treatment is \"raise_exception\".")
+                    .with_hint("To avoid, either change the null_value_treatment argument or ensure that an SQL NULL is not passed."))
+                }
+                "use_json_null" => {
+                    set_args[2] = jb(Jsonb::Null);
+                    return eval(JsonOp::Set, set_args);
+                }
+                "delete_key" => return eval(JsonOp::DeletePath, vec![a0, a1]),
+                "return_target" => a0,
+                _ => return Err(bad_rule()),
+            }
+        }
         JsonOp::Set | JsonOp::Insert => {
             if a0.is_null() || a1.is_null() {
                 return Ok(Value::Null);

@@ -23,7 +23,15 @@ fn empty_vars() -> Bound {
 }
 
 /// The parameter names of the jsonb_path_* functions, in order.
-const PATH_PARAMS: [&str; 4] = ["target", "path", "vars", "silent"];
+const PATH_PARAMS: &[&str] = &["target", "path", "vars", "silent"];
+/// jsonb_set_lax's parameter names, in order.
+const SET_LAX_PARAMS: &[&str] = &[
+    "jsonb_in",
+    "path",
+    "replacement",
+    "create_if_missing",
+    "null_value_treatment",
+];
 
 fn is_path_function(name: &str) -> bool {
     // The _tz variants differ only in datetime comparisons, which tusk's
@@ -323,17 +331,23 @@ impl Binder<'_> {
         Ok(Ok(out))
     }
 
-    /// A jsonb_path_* call with named arguments (`silent => true`): the
-    /// arguments in parameter order, or `None` for any other function.
+    /// A jsonb_path_* or jsonb_set_lax call with named arguments
+    /// (`silent => true`): the arguments in parameter order, the defaults
+    /// filling the gaps, or `None` for any other function.
     pub(crate) fn path_named_args(
         &mut self,
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Option<Vec<Bound>>, PgError> {
-        if !is_path_function(name) {
+        let params = if is_path_function(name) {
+            PATH_PARAMS
+        } else if name == "jsonb_set_lax" {
+            SET_LAX_PARAMS
+        } else {
             return Ok(None);
-        }
-        let mut slots: Vec<Option<Bound>> = vec![None, None, None, None];
+        };
+        let n = params.len();
+        let mut slots: Vec<Option<Bound>> = (0..n).map(|_| None).collect();
         let mut next = 0;
         for a in raw {
             let (slot, e) = match *a {
@@ -345,7 +359,7 @@ impl Binder<'_> {
                     name: n,
                     arg: ast::FunctionArgExpr::Expr(e),
                     ..
-                } => match PATH_PARAMS.iter().position(|p| *p == ident_name(n)) {
+                } => match params.iter().position(|p| *p == ident_name(n)) {
                     Some(i) => (i, e),
                     None => return Ok(None),
                 },
@@ -353,19 +367,31 @@ impl Binder<'_> {
                     name: ast::Expr::Identifier(n),
                     arg: ast::FunctionArgExpr::Expr(e),
                     ..
-                } => match PATH_PARAMS.iter().position(|p| *p == ident_name(n)) {
+                } => match params.iter().position(|p| *p == ident_name(n)) {
                     Some(i) => (i, e),
                     None => return Ok(None),
                 },
                 _ => return Ok(None),
             };
-            if slot >= 4 || slots[slot].is_some() {
+            if slot >= n || slots[slot].is_some() {
                 return Ok(None);
             }
             slots[slot] = Some(self.bind_expr(e)?);
         }
-        if slots[2].is_none() && slots[3].is_some() {
-            slots[2] = Some(empty_vars());
+        // A default for each gap before the last argument given.
+        let given = slots.iter().rposition(Option::is_some).unwrap_or(0);
+        for (i, s) in slots.iter_mut().enumerate().take(given) {
+            if s.is_none() {
+                *s = Some(match (params == PATH_PARAMS, i) {
+                    (true, 2) => empty_vars(),
+                    (true, _) => Bound::new(Expr::Const(Value::Bool(false)), Ty::new(types::BOOL)),
+                    (false, 3) => Bound::new(Expr::Const(Value::Bool(true)), Ty::new(types::BOOL)),
+                    (false, _) => Bound::new(
+                        Expr::Const(Value::Text("use_json_null".into())),
+                        Ty::new(types::TEXT),
+                    ),
+                });
+            }
         }
         let mut out = Vec::new();
         for s in slots {
@@ -522,6 +548,13 @@ impl Binder<'_> {
             ("pretty", 1) if b => (JsonOp::Pretty, &[], types::TEXT),
             ("set", 3) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB], jt),
             ("set", 4) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            ("set_lax", 3) if b => (JsonOp::SetLax, &[TEXT_ARRAY, types::JSONB], jt),
+            ("set_lax", 4) if b => (JsonOp::SetLax, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            ("set_lax", 5) if b => (
+                JsonOp::SetLax,
+                &[TEXT_ARRAY, types::JSONB, types::BOOL, types::TEXT],
+                jt,
+            ),
             ("insert", 3) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB], jt),
             ("insert", 4) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
             _ => return Ok(Err(args)),
