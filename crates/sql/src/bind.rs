@@ -488,6 +488,7 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
 
 impl<'h> Binder<'h> {
     pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
+        crate::jsonpath::install_regex_check();
         Binder {
             host,
             params,

@@ -764,6 +764,12 @@ fn compare(op: BinOp, a: &Jsonb, b: &Jsonb) -> Tri {
     })
 }
 
+/// Lets jsonpath input check like_regex patterns with this crate's
+/// regex engine, as PostgreSQL does when it parses a path.
+pub(crate) fn install_regex_check() {
+    let _ = jp::REGEX_CHECK.get_or_init(|| |p, f| compile_regex(p, f).map(|_| ()));
+}
+
 /// like_regex's XQuery flags as the regexp flags pattern.rs takes.
 fn compile_regex(pat: &str, flags: u8) -> Result<regex::Regex, PgError> {
     let mut f = String::new();

@@ -1098,6 +1098,46 @@ fn check_places(c: &Chain, in_filter: bool, in_subscript: bool) -> Result<(), Pg
     Ok(())
 }
 
+/// Checks a like_regex pattern with its flags (PostgreSQL compiles it
+/// when the path is parsed). The regex engine lives in tusk-sql, which
+/// installs this; without it patterns are checked when executed.
+pub static REGEX_CHECK: std::sync::OnceLock<fn(&str, u8) -> Result<(), PgError>> =
+    std::sync::OnceLock::new();
+
+fn check_regexes(c: &Chain) -> Result<(), PgError> {
+    let Some(check) = REGEX_CHECK.get() else {
+        return Ok(());
+    };
+    for n in c {
+        match n {
+            Node::LikeRegex(a, pat, flags) => {
+                check(pat, *flags)?;
+                check_regexes(a)?;
+            }
+            Node::Binary(_, l, r) => {
+                check_regexes(l)?;
+                check_regexes(r)?;
+            }
+            Node::Plus(a)
+            | Node::Minus(a)
+            | Node::Not(a)
+            | Node::IsUnknown(a)
+            | Node::Exists(a)
+            | Node::Filter(a) => check_regexes(a)?,
+            Node::Index(subs) => {
+                for (f, t) in subs {
+                    check_regexes(f)?;
+                    if let Some(t) = t {
+                        check_regexes(t)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// jsonpath_in: the text parsed, or PostgreSQL's error for it.
 pub fn parse(s: &str) -> Result<JsonPath, PgError> {
     let (toks, lex_error) = lex(s);
@@ -1127,6 +1167,7 @@ pub fn parse(s: &str) -> Result<JsonPath, PgError> {
         return Err(p.error());
     }
     check_places(&expr, false, false)?;
+    check_regexes(&expr)?;
     Ok(JsonPath { lax, expr })
 }
 

@@ -268,11 +268,22 @@ impl Binder<'_> {
         let mut args = vec![base];
         for a in chain {
             let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = a else {
-                if let ast::AccessExpr::Subscript(_) = a {
+                if let ast::AccessExpr::Subscript(ast::Subscript::Slice {
+                    lower_bound,
+                    upper_bound,
+                    ..
+                }) = a
+                {
+                    // PostgreSQL points at the upper bound, else the lower.
+                    let at = upper_bound
+                        .as_ref()
+                        .or(lower_bound.as_ref())
+                        .and_then(|e| self.at(sqlparser::ast::Spanned::span(e)));
                     return Err(PgError::error(
                         sqlstate::DATATYPE_MISMATCH,
                         "jsonb subscript does not support slices",
-                    ));
+                    )
+                    .with_position(at));
                 }
                 return Err(not_supported("field selection"));
             };
@@ -286,7 +297,8 @@ impl Binder<'_> {
                         sqlstate::DATATYPE_MISMATCH,
                         format!("subscript type {} is not supported", types::sql_name(o)),
                     )
-                    .with_hint("jsonb subscript must be coercible to either integer or text."))
+                    .with_hint("jsonb subscript must be coercible to either integer or text.")
+                    .with_position(self.at(sqlparser::ast::Spanned::span(index))))
                 }
             };
             args.push(x);
