@@ -1101,8 +1101,10 @@ fn check_places(c: &Chain, in_filter: bool, in_subscript: bool) -> Result<(), Pg
 /// Checks a like_regex pattern with its flags (PostgreSQL compiles it
 /// when the path is parsed). The regex engine lives in tusk-sql, which
 /// installs this; without it patterns are checked when executed.
-pub static REGEX_CHECK: std::sync::OnceLock<fn(&str, u8) -> Result<(), PgError>> =
-    std::sync::OnceLock::new();
+pub static REGEX_CHECK: std::sync::OnceLock<RegexCheck> = std::sync::OnceLock::new();
+
+/// A like_regex pattern checker: the pattern and its flag bits.
+pub type RegexCheck = fn(&str, u8) -> Result<(), PgError>;
 
 fn check_regexes(c: &Chain) -> Result<(), PgError> {
     let Some(check) = REGEX_CHECK.get() else {
