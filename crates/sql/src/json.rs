@@ -66,6 +66,8 @@ pub(crate) enum JsonOp {
     Set,
     /// jsonb_set_lax: jsonb_set with a rule for an SQL NULL value.
     SetLax,
+    /// pg_column_size of a jsonb: the bytes of PostgreSQL's stored form.
+    ColumnSize,
     Insert,
     StripNulls,
     Pretty,
@@ -108,6 +110,7 @@ impl JsonOp {
             JsonOp::ArrayLength => "jsonb_array_length",
             JsonOp::Set => "jsonb_set",
             JsonOp::SetLax => "jsonb_set_lax",
+            JsonOp::ColumnSize => "pg_column_size",
             JsonOp::Insert => "jsonb_insert",
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
@@ -140,6 +143,7 @@ impl JsonOp {
                 | JsonOp::ArrayLength
                 | JsonOp::Set
                 | JsonOp::SetLax
+                | JsonOp::ColumnSize
                 | JsonOp::Insert
                 | JsonOp::StripNulls
                 | JsonOp::Pretty
@@ -527,6 +531,10 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
+        JsonOp::ColumnSize => match &a0 {
+            Value::Jsonb(j) => Value::Int4(crate::jsonpath::stored_size(j) as i32),
+            _ => Value::Null,
+        },
         JsonOp::SetLax => {
             if a0.is_null() || a1.is_null() || args.get(3).is_some_and(Value::is_null) {
                 return Ok(Value::Null);

@@ -724,6 +724,19 @@ fn layout(v: &Jsonb, pos: usize, target: &Jsonb, found: &mut Option<usize>) -> u
     }
 }
 
+/// The bytes PostgreSQL's jsonb datum for `j` takes (pg_column_size of
+/// a computed value): a 4-byte varlena header and the root container, a
+/// scalar being stored as a one-element raw-scalar array.
+pub(crate) fn stored_size(j: &Jsonb) -> usize {
+    let mut found = None;
+    let end = if j.is_scalar() {
+        layout(&Jsonb::Array(vec![j.clone()]), 0, j, &mut found)
+    } else {
+        layout(j, 0, &Jsonb::Null, &mut found)
+    };
+    4 + end
+}
+
 fn tri(b: bool) -> Tri {
     if b {
         Tri::True
@@ -946,6 +959,21 @@ mod tests {
             q(r#"["abc", "xbc"]"#, "$[*] ? (@ starts with \"ab\")"),
             Ok(vec![r#""abc""#.into()])
         );
+    }
+
+    #[test]
+    fn stored_size_is_postgres_layout() {
+        // pg_column_size of these literals in PostgreSQL 15.
+        for (j, n) in [
+            ("{}", 8),
+            (r#"{"aa":1, "b":2}"#, 44),
+            (r#"[1,"abc",null,{"x":[1.5]}]"#, 70),
+            ("1", 20),
+            (r#""abcd""#, 16),
+        ] {
+            let t = tusk_types::json::parse_jsonb(j).unwrap();
+            assert_eq!(stored_size(&t), n, "{j}");
+        }
     }
 
     #[test]

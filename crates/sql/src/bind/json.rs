@@ -466,6 +466,9 @@ impl Binder<'_> {
                     let ty = if b { types::JSONB } else { types::JSON };
                     return Ok(Ok(jnode(JsonOp::ToJson { b }, vec![a], ty)));
                 }
+                "pg_column_size" if args.len() == 1 && args[0].ty.oid == types::JSONB => {
+                    return Ok(Ok(jnode(JsonOp::ColumnSize, args, types::INT4)));
+                }
                 "row_to_json" | "array_to_json" if args.len() == 1 => {
                     let op = if name == "row_to_json" {
                         JsonOp::RowToJson
