@@ -414,6 +414,10 @@ fn is_stringish(oid: Oid) -> bool {
 
 /// The type two known types are compared in, if they can be.
 fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
+    // jsonpath has no comparison operators.
+    if a == types::JSONPATH || b == types::JSONPATH {
+        return None;
+    }
     if a == b {
         return Some(a);
     }

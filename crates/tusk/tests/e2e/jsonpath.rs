@@ -44,6 +44,11 @@ t|
 {"id": 0, "key": "b", "value": {"c": 2}}
 4.5000000000000000
 5
+jsonpath|4073|U
+2|
+{"a": 1}
+60
+DROP TABLE
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:7: ERROR:  LAST is allowed only in array subscripts
@@ -60,6 +65,8 @@ psql:SCRIPT:34: ERROR:  could not find jsonpath variable "x"
 psql:SCRIPT:35: ERROR:  "vars" argument is not an object
 DETAIL:  Jsonpath parameters should be encoded as key-value pairs of "vars" object.
 psql:SCRIPT:36: ERROR:  single boolean result is expected
+psql:SCRIPT:39: ERROR:  operator does not exist: jsonpath = jsonpath
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

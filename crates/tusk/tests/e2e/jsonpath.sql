@@ -34,3 +34,11 @@ SELECT jsonb_path_query('1', '$ / 0');
 SELECT jsonb_path_query('1', '$x');
 SELECT jsonb_path_query('1', '$', '[]');
 SELECT jsonb_path_match('[true, true]', '$[*]');
+-- The catalog row, and no comparison operators.
+SELECT typname, typarray, typcategory FROM pg_type WHERE oid = 'jsonpath'::regtype;
+SELECT '$'::jsonpath = '$'::jsonpath;
+-- jsonb subscripts, jsonb_set_lax and pg_column_size(jsonb).
+SELECT ('{"a": [1, {"b": 2}]}'::jsonb)['a'][1]['b'], ('[1, 2]'::jsonb)['x'];
+SELECT jsonb_set_lax('{"a": 1, "b": 2}', '{b}', null, null_value_treatment => 'delete_key');
+SELECT pg_column_size('{"aa": 1, "b": [1.5, "x"]}'::jsonb);
+DROP TABLE paths;
