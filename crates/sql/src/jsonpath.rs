@@ -92,7 +92,9 @@ impl Cx<'_> {
         r
     }
 
-    /// Runs `c` on `cur` (`at` is `@`), appending the results.
+    /// Runs `c` on `cur` (`at` is `@`), appending the results; one
+    /// level per accessor, on a stack grown on demand.
+    #[recursive::recursive]
     fn run(&self, c: &[Node], cur: &Jsonb, at: &Jsonb, out: &mut Vec<Jsonb>) -> R<()> {
         let Some((n, rest)) = c.split_first() else {
             out.push(cur.clone());
@@ -299,6 +301,7 @@ impl Cx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    #[recursive::recursive]
     fn any(
         &self,
         cur: &Jsonb,
@@ -530,6 +533,7 @@ impl Cx<'_> {
         }
     }
 
+    #[recursive::recursive]
     fn pred_node(&self, n: &Node, cur: &Jsonb, at: &Jsonb) -> R<Tri> {
         match n {
             Node::Binary(BinOp::And, l, r) => {
@@ -685,6 +689,7 @@ fn numeric_size(n: &Numeric) -> usize {
 /// container inside `v`) starts: containers are int-aligned with a
 /// 4-byte header and a 4-byte entry per element (per key and value in
 /// objects, keys first); numerics are int-aligned. Returns the end.
+#[recursive::recursive]
 fn layout(v: &Jsonb, pos: usize, target: &Jsonb, found: &mut Option<usize>) -> usize {
     match v {
         Jsonb::Array(items) => {

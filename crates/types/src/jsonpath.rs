@@ -616,7 +616,13 @@ struct Parser {
     pos: usize,
     /// The scanner's error after the last token.
     lex_error: Option<PgError>,
+    /// Nesting of the recursive descent, bounded so that a deeply nested
+    /// path is an error and not a stack overflow.
+    depth: usize,
 }
+
+/// Nesting levels a path may have.
+const MAX_DEPTH: usize = 1000;
 
 fn kw(t: &Tok, word: &str) -> bool {
     match t {
@@ -692,7 +698,26 @@ impl Parser {
         }
     }
 
+    #[recursive::recursive]
     fn or_expr(&mut self) -> Result<Chain, PgError> {
+        self.depth += 1;
+        let r = self.or_expr_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn deeper(&self) -> Result<(), PgError> {
+        if self.depth > MAX_DEPTH {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("54001"),
+                "stack depth limit exceeded",
+            ));
+        }
+        Ok(())
+    }
+
+    fn or_expr_inner(&mut self) -> Result<Chain, PgError> {
+        self.deeper()?;
         let mut l = self.and_expr()?;
         while self.peek() == Some(&Tok::Or) {
             self.want_pred(&l)?;
@@ -865,6 +890,7 @@ impl Parser {
         }
     }
 
+    #[recursive::recursive]
     fn unary(&mut self) -> Result<Chain, PgError> {
         let minus = match self.peek() {
             Some(Tok::Ch('-')) => true,
@@ -872,7 +898,10 @@ impl Parser {
             _ => return self.postfix(),
         };
         self.pos += 1;
-        let a = self.unary()?;
+        self.depth += 1;
+        let a = self.deeper().and_then(|_| self.unary());
+        self.depth -= 1;
+        let a = a?;
         self.want_expr(&a)?;
         // A sign on a bare number folds into it (makeItemUnary).
         if a.len() == 1 {
@@ -1041,8 +1070,7 @@ impl Parser {
                 }
                 return Ok(e);
             }
-            Tok::Ident(ref w) if kw(&t, "exists") && self.peek_at(1) == Some(&Tok::Ch('(')) => {
-                let _ = w;
+            ref x if kw(x, "exists") && self.peek_at(1) == Some(&Tok::Ch('(')) => {
                 return self.primary_pred();
             }
             ref x if kw(x, "null") => Node::Null,
@@ -1058,6 +1086,7 @@ impl Parser {
 
 /// Whether `c` uses `last` outside subscripts or `@` outside filters
 /// (flattenJsonPathParseItem's checks).
+#[recursive::recursive]
 fn check_places(c: &Chain, in_filter: bool, in_subscript: bool) -> Result<(), PgError> {
     for n in c {
         match n {
@@ -1106,6 +1135,7 @@ pub static REGEX_CHECK: std::sync::OnceLock<RegexCheck> = std::sync::OnceLock::n
 /// A like_regex pattern checker: the pattern and its flag bits.
 pub type RegexCheck = fn(&str, u8) -> Result<(), PgError>;
 
+#[recursive::recursive]
 fn check_regexes(c: &Chain) -> Result<(), PgError> {
     let Some(check) = REGEX_CHECK.get() else {
         return Ok(());
@@ -1156,6 +1186,7 @@ pub fn parse(s: &str) -> Result<JsonPath, PgError> {
         toks,
         pos: 0,
         lex_error,
+        depth: 0,
     };
     let mut lax = true;
     if p.peek().is_some_and(|t| kw(t, "strict")) {
@@ -1205,6 +1236,7 @@ fn first_priority(c: &Chain) -> u8 {
     c.first().map_or(6, Node::priority)
 }
 
+#[recursive::recursive]
 fn print_node(out: &mut String, n: &Node, in_key: bool, brackets: bool, has_next: bool) {
     match n {
         Node::Null => out.push_str("null"),
@@ -1412,6 +1444,16 @@ mod tests {
             let got = norm(i);
             assert_eq!(got, o, "{i}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_an_overflow() {
+        let deep = format!("{}$ {}", "(".repeat(5000), ")".repeat(5000));
+        let e = normalize(&deep).unwrap_err();
+        assert_eq!(e.code, sqlstate::SqlState::new("54001"));
+        // A long accessor chain is iterative and fine.
+        let long = format!("${}", ".a".repeat(20000));
+        assert_eq!(normalize(&long).map(|t| t.len()), Ok(1 + 4 * 20000));
     }
 
     #[test]
