@@ -427,6 +427,10 @@ fn is_stringish(oid: Oid) -> bool {
 
 /// The type two known types are compared in, if they can be.
 fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
+    // jsonpath has no comparison operators.
+    if a == types::JSONPATH || b == types::JSONPATH {
+        return None;
+    }
     if a == b {
         return Some(a);
     }
@@ -501,6 +505,7 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
 
 impl<'h> Binder<'h> {
     pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
+        crate::jsonpath::install_regex_check();
         Binder {
             host,
             params,
@@ -1241,7 +1246,7 @@ impl<'h> Binder<'h> {
         ))
     }
 
-    fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
+    pub(crate) fn explicit_cast(&mut self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !types::is_supported(target.oid) {
             return Err(not_supported(format!(
                 "type {}",
@@ -2308,6 +2313,11 @@ impl<'h> Binder<'h> {
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Bound, PgError> {
+        if schema.is_none() {
+            if let Some(args) = self.path_named_args(name, raw)? {
+                return self.call_function(name, args);
+            }
+        }
         let (args, shown) = self.named_to_positional(schema, name, raw)?;
         match self.user_function(schema, name, args, false)? {
             Ok(b) => Ok(b),
@@ -3812,7 +3822,10 @@ impl<'h> Binder<'h> {
             .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)));
         if named {
             let raw: Vec<&ast::FunctionArg> = args.args.iter().collect();
-            bound = self.named_to_positional(None, &fname, &raw)?.0;
+            bound = match self.path_named_args(&fname, &raw)? {
+                Some(b) => b,
+                None => self.named_to_positional(None, &fname, &raw)?.0,
+            };
         }
         for a in args.args.iter().filter(|_| !named) {
             match a {
@@ -4252,6 +4265,14 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Identifier(i) => Some((ident_name(i), 2)),
         E::CompoundIdentifier(p) => p.last().map(|i| (ident_name(i), 2)),
         E::Nested(inner) => figure_colname(inner),
+        // Subscripts take their name from what they subscript.
+        E::CompoundFieldAccess { root, access_chain }
+            if access_chain
+                .iter()
+                .all(|a| matches!(a, ast::AccessExpr::Subscript(_))) =>
+        {
+            figure_colname(root)
+        }
         E::Function(f) => f.name.0.last().and_then(|p| match p {
             ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
             _ => None,

@@ -64,11 +64,20 @@ pub(crate) enum JsonOp {
     Typeof,
     ArrayLength,
     Set,
+    /// jsonb_set_lax: jsonb_set with a rule for an SQL NULL value.
+    SetLax,
+    /// pg_column_size of a jsonb: the bytes of PostgreSQL's stored form.
+    ColumnSize,
     Insert,
     StripNulls,
     Pretty,
     /// The (key, value) argument pair of json(b)_object_agg, as a record.
     Pair,
+    /// A jsonpath function (jsonpath.rs); `op`: spelled as `@?` / `@@`.
+    JsonPath {
+        f: crate::jsonpath::PathFn,
+        op: bool,
+    },
 }
 
 impl JsonOp {
@@ -100,10 +109,23 @@ impl JsonOp {
             JsonOp::Typeof => "jsonb_typeof",
             JsonOp::ArrayLength => "jsonb_array_length",
             JsonOp::Set => "jsonb_set",
+            JsonOp::SetLax => "jsonb_set_lax",
+            JsonOp::ColumnSize => "pg_column_size",
             JsonOp::Insert => "jsonb_insert",
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
             JsonOp::Pair => "ROW",
+            JsonOp::JsonPath { f, op } => {
+                use crate::jsonpath::PathFn;
+                match (f, op) {
+                    (PathFn::Exists, true) => "@?",
+                    (PathFn::Match, true) => "@@",
+                    (PathFn::Exists, false) => "jsonb_path_exists",
+                    (PathFn::Match, false) => "jsonb_path_match",
+                    (PathFn::QueryArray, _) => "jsonb_path_query_array",
+                    (PathFn::QueryFirst, _) => "jsonb_path_query_first",
+                }
+            }
         }
     }
 
@@ -120,10 +142,13 @@ impl JsonOp {
                 | JsonOp::Typeof
                 | JsonOp::ArrayLength
                 | JsonOp::Set
+                | JsonOp::SetLax
+                | JsonOp::ColumnSize
                 | JsonOp::Insert
                 | JsonOp::StripNulls
                 | JsonOp::Pretty
                 | JsonOp::Pair
+                | JsonOp::JsonPath { op: false, .. }
         )
     }
 }
@@ -131,9 +156,15 @@ impl JsonOp {
 /// The set-returning json functions in FROM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum JsonSrf {
-    Each { text: bool },
-    Elements { text: bool },
+    Each {
+        text: bool,
+    },
+    Elements {
+        text: bool,
+    },
     ObjectKeys,
+    /// jsonb_path_query (jsonpath.rs).
+    PathQuery,
 }
 
 fn bad(msg: impl Into<String>) -> PgError {
@@ -229,6 +260,9 @@ fn jsonb_path<'a>(mut cur: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jso
 
 /// Evaluate one json operation over its evaluated arguments.
 pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
+    if let JsonOp::JsonPath { f, .. } = op {
+        return crate::jsonpath::eval(f, args);
+    }
     let a0 = args.first().cloned().unwrap_or(Value::Null);
     let a1 = args.get(1).cloned().unwrap_or(Value::Null);
     // Strict operations: NULL in, NULL out.
@@ -238,6 +272,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             | JsonOp::BuildObject { .. }
             | JsonOp::BuildArray { .. }
             | JsonOp::Set
+            | JsonOp::SetLax
             | JsonOp::Insert
             | JsonOp::Pair
     );
@@ -495,6 +530,45 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         },
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
+        JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
+        JsonOp::ColumnSize => match &a0 {
+            Value::Jsonb(j) => Value::Int4(crate::jsonpath::stored_size(j) as i32),
+            _ => Value::Null,
+        },
+        JsonOp::SetLax => {
+            if a0.is_null() || a1.is_null() || args.get(3).is_some_and(Value::is_null) {
+                return Ok(Value::Null);
+            }
+            let bad_rule = || {
+                bad("null_value_treatment must be \"delete_key\", \"return_target\", \"use_json_null\", or \"raise_exception\"")
+            };
+            let rule = match args.get(4) {
+                Some(Value::Null) => return Err(bad_rule()),
+                Some(v) => text_arg(v).unwrap_or_default(),
+                None => "use_json_null".to_string(),
+            };
+            let mut set_args: Vec<Value> = args.iter().take(4).cloned().collect();
+            if !args.get(2).is_some_and(Value::is_null) {
+                return eval(JsonOp::Set, set_args);
+            }
+            match rule.as_str() {
+                "raise_exception" => {
+                    return Err(PgError::error(
+                        sqlstate::NULL_VALUE_NOT_ALLOWED,
+                        "JSON value must not be null",
+                    )
+                    .with_detail("Exception was raised because null_value_treatment is \"raise_exception\".")
+                    .with_hint("To avoid, either change the null_value_treatment argument or ensure that an SQL NULL is not passed."))
+                }
+                "use_json_null" => {
+                    set_args[2] = jb(Jsonb::Null);
+                    return eval(JsonOp::Set, set_args);
+                }
+                "delete_key" => return eval(JsonOp::DeletePath, vec![a0, a1]),
+                "return_target" => a0,
+                _ => return Err(bad_rule()),
+            }
+        }
         JsonOp::Set | JsonOp::Insert => {
             if a0.is_null() || a1.is_null() {
                 return Ok(Value::Null);
@@ -892,6 +966,9 @@ pub(crate) fn srf_rows(
     args: Vec<Value>,
     json: bool,
 ) -> Result<Vec<Vec<Value>>, PgError> {
+    if op == JsonSrf::PathQuery {
+        return crate::jsonpath::query(args);
+    }
     let a0 = args.into_iter().next().unwrap_or(Value::Null);
     let fname = |base: &str| format!("{}_{base}", if json { "json" } else { "jsonb" });
     let kind = |v: &Value| -> Result<&'static str, PgError> {
@@ -906,6 +983,7 @@ pub(crate) fn srf_rows(
     }
     let text_of = |raw: &str| -> Result<Value, PgError> { raw_result(raw, true) };
     Ok(match (op, &a0) {
+        (JsonSrf::PathQuery, _) => Vec::new(),
         (JsonSrf::Each { text }, Value::Json(s)) => match tj::raw_children(s)? {
             Raw::Object(pairs) => pairs
                 .into_iter()
@@ -991,6 +1069,7 @@ pub(crate) fn srf_columns(op: JsonSrf, json: bool) -> Vec<(&'static str, Oid)> {
         ],
         JsonSrf::Elements { text } => vec![("value", if text { types::TEXT } else { jt })],
         JsonSrf::ObjectKeys => vec![("json_object_keys", types::TEXT)],
+        JsonSrf::PathQuery => vec![("jsonb_path_query", types::JSONB)],
     }
 }
 

@@ -80,6 +80,7 @@ mod host;
 pub mod index;
 mod inherit;
 mod json;
+mod jsonpath;
 mod lateral;
 mod lock;
 mod mathfuncs;

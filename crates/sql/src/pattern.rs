@@ -62,6 +62,9 @@ struct Flags {
     newline: bool,
     expanded: bool,
     literal: bool,
+    /// `p`: `.` stops at a newline but `^` / `$` stay whole-string
+    /// anchors (REG_NLSTOP alone).
+    dot_stop: bool,
 }
 
 fn parse_flags(f: Option<&str>) -> Result<Flags, PgError> {
@@ -75,8 +78,12 @@ fn parse_flags(f: Option<&str>) -> Result<Flags, PgError> {
             's' => out.newline = false,
             'x' => out.expanded = true,
             'q' => out.literal = true,
-            // Partial newline sensitivity: close enough to treat as full.
-            'p' | 'w' => out.newline = true,
+            'p' => {
+                out.newline = false;
+                out.dot_stop = true;
+            }
+            // Inverse partial newline sensitivity: close enough to full.
+            'w' => out.newline = true,
             't' => out.expanded = false,
             other => {
                 return Err(PgError::error(
@@ -143,6 +150,8 @@ fn translate(p: &str) -> Result<String, PgError> {
                 Some('m') => out.push_str("\\b{start}"),
                 Some('M') => out.push_str("\\b{end}"),
                 Some('y') => out.push_str("\\b"),
+                // ARE's \b is a backspace (\y is the word boundary).
+                Some('b') => out.push_str("\\x08"),
                 Some('Y') => out.push_str("\\B"),
                 Some('Z') => out.push_str("\\z"),
                 Some(d) if d.is_ascii_digit() && d != '0' => {
@@ -203,7 +212,7 @@ fn compile(p: &str, f: Flags) -> Result<Regex, PgError> {
     };
     let mut b = RegexBuilder::new(&src);
     b.case_insensitive(f.ci)
-        .dot_matches_new_line(!f.newline)
+        .dot_matches_new_line(!f.newline && !f.dot_stop)
         .multi_line(f.newline)
         .ignore_whitespace(f.expanded && !f.literal)
         .size_limit(32 << 20);

@@ -42,6 +42,12 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "jsonb_array_elements_text"
             | "json_object_keys"
             | "jsonb_object_keys"
+            | "jsonb_path_query"
+            | "jsonb_path_query_tz"
+            | "json_each"
+            | "json_each_text"
+            | "jsonb_each"
+            | "jsonb_each_text"
             | "pg_partition_ancestors"
             | "pg_listening_channels"
     )
@@ -97,9 +103,23 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
             for a in args {
                 vals.push(a.eval(row, cx)?);
             }
+            // Rows of several columns (jsonb_each) become records.
+            let types: Vec<tusk_types::types::Oid> = match op {
+                crate::arrays::SrfOp::Json(j, json) => crate::json::srf_columns(*j, *json)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect(),
+                _ => Vec::new(),
+            };
             Ok(crate::arrays::srf_rows(*op, vals)?
                 .into_iter()
-                .map(|mut r| r.pop().unwrap_or(Value::Null))
+                .map(|mut r| {
+                    if r.len() > 1 {
+                        Value::Record(types.iter().copied().zip(r).collect())
+                    } else {
+                        r.pop().unwrap_or(Value::Null)
+                    }
+                })
                 .collect())
         }
         _ => Ok(Vec::new()),

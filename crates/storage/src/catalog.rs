@@ -1158,6 +1158,8 @@ static TYPE_ROWS: &[TypeRow] = &[
     (2951, "_uuid", -1, false, b'b', b'A', false, 2750, 2950, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
     (3220, "pg_lsn", 8, true, b'b', b'U', false, 0, 0, 3221, 3229, 3230, 3238, 3239, 0, 0, b'd', b'p', 0),
     (3221, "_pg_lsn", -1, false, b'b', b'A', false, 2750, 3220, 0, 750, 751, 2400, 2401, 0, 0, b'd', b'x', 0),
+    (4072, "jsonpath", -1, false, b'b', b'U', false, 0, 0, 4073, 4001, 4003, 4002, 4004, 0, 0, b'i', b'x', 0),
+    (4073, "_jsonpath", -1, false, b'b', b'A', false, 6179, 4072, 0, 750, 751, 2400, 2401, 0, 0, b'i', b'x', 0),
     (5069, "xid8", 8, true, b'b', b'U', false, 0, 0, 271, 5070, 5081, 5082, 5083, 0, 0, b'd', b'p', 0),
     // The reg* alias types (psql casts to them).
     (2202, "regprocedure", 4, true, b'b', b'N', false, 0, 0, 2207, 2212, 2213, 2446, 2447, 0, 0, b'i', b'p', 0),

@@ -454,6 +454,7 @@ pub fn storable(oid: Oid) -> bool {
             | types::TIMETZ
             | types::JSON
             | types::JSONB
+            | types::JSONPATH
             | types::UUID
             | types::MONEY
             | types::BIT
@@ -644,9 +645,10 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
             b[..end].copy_from_slice(&s.as_bytes()[..end]);
             Owned::Ref(b)
         }
-        (types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE, V::Text(s) | V::Name(s)) => {
-            Owned::Ref(s.as_bytes().to_vec())
-        }
+        (
+            types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE | types::JSONPATH,
+            V::Text(s) | V::Name(s),
+        ) => Owned::Ref(s.as_bytes().to_vec()),
         (types::BYTEA, V::Bytea(b)) => Owned::Ref(b.clone()),
         // oidvector and the catalog arrays (oid[], "char"[], text[]) have
         // no Value of their own: their callers pass the array's bytes
@@ -716,7 +718,7 @@ pub fn from_datum_detoast(
                     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
                     Value::Name(String::from_utf8_lossy(&b[..end]).into_owned())
                 }
-                types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE => {
+                types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE | types::JSONPATH => {
                     Value::Text(String::from_utf8_lossy(b).into_owned())
                 }
                 types::BYTEA => Value::Bytea(b.to_vec()),

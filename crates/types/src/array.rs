@@ -80,6 +80,7 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (271, types::XID8),
     (199, types::JSON),
     (3807, types::JSONB),
+    (4073, types::JSONPATH),
     (791, types::MONEY),
     (1561, types::BIT),
     (1563, types::VARBIT),

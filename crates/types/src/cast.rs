@@ -378,6 +378,7 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             let rt = crate::range::multirange_type(other).ok_or_else(|| syntax(other, s))?;
             Value::Multirange(Box::new(crate::range::parse_multi(s, rt, now)?))
         }
+        types::JSONPATH => Value::Text(crate::jsonpath::normalize(s)?),
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(

@@ -1005,11 +1005,8 @@ pub fn cast(v: &Value, to: Oid) -> Result<Option<Value>, PgError> {
         (Value::Json(s), types::JSONB) => Value::Jsonb(Box::new(parse_jsonb(s)?)),
         (Value::Jsonb(j), types::JSON) => Value::Json(to_text(j)),
         (Value::Jsonb(j), t) if t == types::BOOL || types::numeric_rank(t).is_some() => {
-            let want = if t == types::BOOL {
-                "boolean"
-            } else {
-                types::typname(t)
-            };
+            // format_type's spelling, as PostgreSQL's message shows it.
+            let want = types::sql_name(t);
             let wrong = |j: &Jsonb| {
                 let what = match j {
                     Jsonb::Null => "null",

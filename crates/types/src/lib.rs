@@ -46,6 +46,7 @@ pub mod dtparse;
 pub mod geo;
 pub mod interval;
 pub mod json;
+pub mod jsonpath;
 pub mod lsn;
 pub mod money;
 pub mod numeric;

@@ -68,6 +68,8 @@ pub fn is_reg(oid: Oid) -> bool {
     )
 }
 pub const JSONB: Oid = 3802;
+/// `jsonpath` (crate::jsonpath): its value is the normalised path text.
+pub const JSONPATH: Oid = 4072;
 
 /// Bytes PostgreSQL allows in a `name` value (NAMEDATALEN - 1).
 pub const NAME_MAX_BYTES: usize = 63;
@@ -267,6 +269,8 @@ pub const TYPES: &[TypeInfo] = {
         row(3913, "_daterange", -1, I, false, X),
         row(3926, "int8range", -1, D, false, X),
         row(3927, "_int8range", -1, D, false, X),
+        row(JSONPATH, "jsonpath", -1, I, false, X),
+        row(4073, "_jsonpath", -1, I, false, X),
         row(REGNAMESPACE, "regnamespace", 4, I, true, P),
         row(REGROLE, "regrole", 4, I, true, P),
         row(4451, "int4multirange", -1, I, false, X),
@@ -458,6 +462,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "json" => JSON,
         "jsonb" => JSONB,
         n if crate::range::by_name(n).is_some() => return crate::range::by_name(n).map(Ty::new),
+        "jsonpath" => JSONPATH,
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

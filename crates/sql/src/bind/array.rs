@@ -443,6 +443,9 @@ impl Binder<'_> {
         if base.ty.oid == 22 {
             base = self.coerce(base, Ty::new(1005))?;
         }
+        if base.ty.oid == types::JSONB {
+            return self.jsonb_subscripts(base, chain);
+        }
         let Some(elem) = tarr::elem_type(base.ty.oid) else {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,

@@ -10,6 +10,42 @@
 
 use super::*;
 use crate::json::{JsonOp, JsonSrf};
+use crate::jsonpath::PathFn;
+
+/// The `vars` default of the path functions: `'{}'::jsonb`.
+fn empty_vars() -> Bound {
+    Bound::new(
+        Expr::Const(Value::Jsonb(Box::new(tusk_types::json::Jsonb::Object(
+            Vec::new(),
+        )))),
+        Ty::new(types::JSONB),
+    )
+}
+
+/// The parameter names of the jsonb_path_* functions, in order.
+const PATH_PARAMS: &[&str] = &["target", "path", "vars", "silent"];
+/// jsonb_set_lax's parameter names, in order.
+const SET_LAX_PARAMS: &[&str] = &[
+    "jsonb_in",
+    "path",
+    "replacement",
+    "create_if_missing",
+    "null_value_treatment",
+];
+
+fn is_path_function(name: &str) -> bool {
+    // The _tz variants differ only in datetime comparisons, which tusk's
+    // paths do not have yet.
+    let name = name.strip_suffix("_tz").unwrap_or(name);
+    matches!(
+        name,
+        "jsonb_path_query"
+            | "jsonb_path_query_array"
+            | "jsonb_path_query_first"
+            | "jsonb_path_exists"
+            | "jsonb_path_match"
+    )
+}
 
 const TEXT_ARRAY: Oid = 1009;
 
@@ -81,6 +117,8 @@ impl Binder<'_> {
             B::QuestionPipe => "?|",
             B::QuestionAnd => "?&",
             B::HashMinus => "#-",
+            B::AtQuestion => "@?",
+            B::AtAt => "@@",
             _ => return Ok(None),
         };
         let l = self.bind_expr(left)?;
@@ -89,6 +127,30 @@ impl Binder<'_> {
             Ok(b) => return Ok(Some(b)),
             Err(lr) => lr,
         };
+        if matches!(op, B::AtQuestion | B::AtAt) {
+            // jsonb @? jsonpath / jsonb @@ jsonpath: the path functions
+            // with no variables, silent.
+            let (lt, rt) = (l.ty.oid, r.ty.oid);
+            let fail = || op_not_exist(sym, Some(lt), rt);
+            let l = self.json_want(l, types::JSONB)?.map_err(|_| fail())?;
+            let r = self.json_want(r, types::JSONPATH)?.map_err(|_| fail())?;
+            let f = if *op == B::AtQuestion {
+                PathFn::Exists
+            } else {
+                PathFn::Match
+            };
+            let args = vec![
+                l,
+                r,
+                empty_vars(),
+                Bound::new(Expr::Const(Value::Bool(true)), Ty::new(types::BOOL)),
+            ];
+            return Ok(Some(jnode(
+                JsonOp::JsonPath { f, op: true },
+                args,
+                types::BOOL,
+            )));
+        }
         if matches!(op, B::AtArrow | B::ArrowAt) && !is_json(l.ty.oid) && !is_json(r.ty.oid) {
             let aop = if *op == B::AtArrow {
                 crate::arrays::ArrOp::Contains
@@ -200,6 +262,163 @@ impl Binder<'_> {
         Ok(Ok(jnode(op, vec![l, r], types::JSONB)))
     }
 
+    /// `jsonb[...][...]` read: every subscript as text, the path of `#>`
+    /// (jsonb_subscript_transform: integer or text subscripts, no slices).
+    pub(crate) fn jsonb_subscripts(
+        &mut self,
+        base: Bound,
+        chain: &[ast::AccessExpr],
+    ) -> Result<Bound, PgError> {
+        let mut args = vec![base];
+        for a in chain {
+            let ast::AccessExpr::Subscript(ast::Subscript::Index { index }) = a else {
+                if let ast::AccessExpr::Subscript(ast::Subscript::Slice {
+                    lower_bound,
+                    upper_bound,
+                    ..
+                }) = a
+                {
+                    // PostgreSQL points at the upper bound, else the lower.
+                    let at = upper_bound
+                        .as_ref()
+                        .or(lower_bound.as_ref())
+                        .and_then(|e| self.at(sqlparser::ast::Spanned::span(e)));
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        "jsonb subscript does not support slices",
+                    )
+                    .with_position(at));
+                }
+                return Err(not_supported("field selection"));
+            };
+            let x = self.bind_expr(index)?;
+            let x = match x.ty.oid {
+                _ if x.is_unknown() => self.coerce(x, Ty::new(types::TEXT))?,
+                types::INT2 | types::INT4 => self.explicit_cast(x, Ty::new(types::TEXT))?,
+                o if is_stringish(o) => self.coerce(x, Ty::new(types::TEXT))?,
+                o => {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!("subscript type {} is not supported", types::sql_name(o)),
+                    )
+                    .with_hint("jsonb subscript must be coercible to either integer or text.")
+                    .with_position(self.at(sqlparser::ast::Spanned::span(index))))
+                }
+            };
+            args.push(x);
+        }
+        Ok(jnode(JsonOp::Path { text: false }, args, types::JSONB))
+    }
+
+    /// The arguments of a jsonb_path_* call coerced to (jsonb, jsonpath,
+    /// jsonb, bool), the defaults filled in; `Err(args)` when they do not
+    /// fit.
+    fn path_args(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+    ) -> Result<Result<Vec<Bound>, Vec<Bound>>, PgError> {
+        if !(2..=4).contains(&args.len()) {
+            return Ok(Err(args));
+        }
+        let want = [types::JSONB, types::JSONPATH, types::JSONB, types::BOOL];
+        let mut out = Vec::with_capacity(4);
+        let mut it = args.into_iter();
+        for (i, a) in it.by_ref().enumerate() {
+            match self.json_want(a, want[i])? {
+                Ok(a) => out.push(a),
+                Err(a) if want[i] == types::BOOL && a.ty.oid == types::BOOL => out.push(a),
+                Err(a) => {
+                    let mut all: Vec<Bound> = out;
+                    all.push(a);
+                    return Err(no_function(name, &all));
+                }
+            }
+        }
+        if out.len() < 3 {
+            out.push(empty_vars());
+        }
+        if out.len() < 4 {
+            out.push(Bound::new(
+                Expr::Const(Value::Bool(false)),
+                Ty::new(types::BOOL),
+            ));
+        }
+        Ok(Ok(out))
+    }
+
+    /// A jsonb_path_* or jsonb_set_lax call with named arguments
+    /// (`silent => true`): the arguments in parameter order, the defaults
+    /// filling the gaps, or `None` for any other function.
+    pub(crate) fn path_named_args(
+        &mut self,
+        name: &str,
+        raw: &[&ast::FunctionArg],
+    ) -> Result<Option<Vec<Bound>>, PgError> {
+        let params = if is_path_function(name) {
+            PATH_PARAMS
+        } else if name == "jsonb_set_lax" {
+            SET_LAX_PARAMS
+        } else {
+            return Ok(None);
+        };
+        let n = params.len();
+        let mut slots: Vec<Option<Bound>> = (0..n).map(|_| None).collect();
+        let mut next = 0;
+        for a in raw {
+            let (slot, e) = match *a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    next += 1;
+                    (next - 1, e)
+                }
+                ast::FunctionArg::Named {
+                    name: n,
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => match params.iter().position(|p| *p == ident_name(n)) {
+                    Some(i) => (i, e),
+                    None => return Ok(None),
+                },
+                ast::FunctionArg::ExprNamed {
+                    name: ast::Expr::Identifier(n),
+                    arg: ast::FunctionArgExpr::Expr(e),
+                    ..
+                } => match params.iter().position(|p| *p == ident_name(n)) {
+                    Some(i) => (i, e),
+                    None => return Ok(None),
+                },
+                _ => return Ok(None),
+            };
+            if slot >= n || slots[slot].is_some() {
+                return Ok(None);
+            }
+            slots[slot] = Some(self.bind_expr(e)?);
+        }
+        // A default for each gap before the last argument given.
+        let given = slots.iter().rposition(Option::is_some).unwrap_or(0);
+        for (i, s) in slots.iter_mut().enumerate().take(given) {
+            if s.is_none() {
+                *s = Some(match (params == PATH_PARAMS, i) {
+                    (true, 2) => empty_vars(),
+                    (true, _) => Bound::new(Expr::Const(Value::Bool(false)), Ty::new(types::BOOL)),
+                    (false, 3) => Bound::new(Expr::Const(Value::Bool(true)), Ty::new(types::BOOL)),
+                    (false, _) => Bound::new(
+                        Expr::Const(Value::Text("use_json_null".into())),
+                        Ty::new(types::TEXT),
+                    ),
+                });
+            }
+        }
+        let mut out = Vec::new();
+        for s in slots {
+            match s {
+                Some(b) => out.push(b),
+                None => break,
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// The json functions; `Err(args)` gives the arguments back when
     /// `name` is none of them.
     pub(crate) fn json_function(
@@ -207,6 +426,26 @@ impl Binder<'_> {
         name: &str,
         args: Vec<Bound>,
     ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        if is_path_function(name)
+            && !name.starts_with("jsonb_path_query_tz")
+            && name != "jsonb_path_query"
+        {
+            let f = match name.strip_suffix("_tz").unwrap_or(name) {
+                "jsonb_path_exists" => PathFn::Exists,
+                "jsonb_path_match" => PathFn::Match,
+                "jsonb_path_query_array" => PathFn::QueryArray,
+                _ => PathFn::QueryFirst,
+            };
+            let ret = if matches!(f, PathFn::Exists | PathFn::Match) {
+                types::BOOL
+            } else {
+                types::JSONB
+            };
+            return Ok(match self.path_args(name, args)? {
+                Ok(a) => Ok(jnode(JsonOp::JsonPath { f, op: false }, a, ret)),
+                Err(a) => Err(a),
+            });
+        }
         let (b, base) = if let Some(r) = name.strip_prefix("jsonb_") {
             (true, r)
         } else if let Some(r) = name.strip_prefix("json_") {
@@ -230,6 +469,9 @@ impl Binder<'_> {
                     };
                     let ty = if b { types::JSONB } else { types::JSON };
                     return Ok(Ok(jnode(JsonOp::ToJson { b }, vec![a], ty)));
+                }
+                "pg_column_size" if args.len() == 1 && args[0].ty.oid == types::JSONB => {
+                    return Ok(Ok(jnode(JsonOp::ColumnSize, args, types::INT4)));
                 }
                 "row_to_json" | "array_to_json" if args.len() == 1 => {
                     let op = if name == "row_to_json" {
@@ -325,6 +567,13 @@ impl Binder<'_> {
             ("pretty", 1) if b => (JsonOp::Pretty, &[], types::TEXT),
             ("set", 3) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB], jt),
             ("set", 4) if b => (JsonOp::Set, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            ("set_lax", 3) if b => (JsonOp::SetLax, &[TEXT_ARRAY, types::JSONB], jt),
+            ("set_lax", 4) if b => (JsonOp::SetLax, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
+            ("set_lax", 5) if b => (
+                JsonOp::SetLax,
+                &[TEXT_ARRAY, types::JSONB, types::BOOL, types::TEXT],
+                jt,
+            ),
             ("insert", 3) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB], jt),
             ("insert", 4) if b => (JsonOp::Insert, &[TEXT_ARRAY, types::JSONB, types::BOOL], jt),
             _ => return Ok(Err(args)),
@@ -358,6 +607,26 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let args = if matches!(fname, "jsonb_path_query" | "jsonb_path_query_tz") {
+            let args = match self.path_args(fname, args)? {
+                Ok(a) => a,
+                Err(a) => return Ok(Err(a)),
+            };
+            let alias_name = alias
+                .map(|a| ident_name(&a.name))
+                .unwrap_or_else(|| fname.to_string());
+            let mut cols = vec![(alias_name.clone(), Ty::new(types::JSONB))];
+            super::rename_function_columns(alias, &alias_name, &mut cols)?;
+            return Ok(Ok((
+                Source::SetFunc {
+                    op: crate::arrays::SrfOp::Json(JsonSrf::PathQuery, false),
+                    args: args.into_iter().map(|b| b.e).collect(),
+                },
+                Scope::single(Some(alias_name), None, cols, 1),
+            )));
+        } else {
+            args
+        };
         let (json, base) = if let Some(r) = fname.strip_prefix("jsonb_") {
             (false, r)
         } else if let Some(r) = fname.strip_prefix("json_") {

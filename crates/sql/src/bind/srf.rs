@@ -47,6 +47,14 @@ impl Binder<'_> {
         }
         let ty = match (&src, scope.star.as_slice()) {
             (Source::Series { .. } | Source::SetFunc { .. }, [(_, ty, _, _)]) => *ty,
+            // A function of several columns (jsonb_each) gives records.
+            (
+                Source::SetFunc {
+                    op: crate::arrays::SrfOp::Json(..),
+                    ..
+                },
+                [_, _, ..],
+            ) => Ty::new(types::RECORD),
             _ => {
                 return Err(not_supported(format!(
                     "set-returning function {name}() in the select list"

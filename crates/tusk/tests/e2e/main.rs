@@ -74,6 +74,8 @@
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `json`: json and jsonb types, operators, functions and errors against
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
+//! - `jsonpath`: the jsonpath type and the jsonb_path_* functions and
+//!   `@?` / `@@` against PostgreSQL 15's output.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `merge`: MERGE against PostgreSQL 15's output (clauses, triggers,
 //!   constraints, identity, PREPARE, EXPLAIN, errors); concurrent changes
@@ -133,6 +135,7 @@ mod indexes;
 mod inherit_partition;
 mod joins;
 mod json;
+mod jsonpath;
 mod ledger;
 mod lockfile;
 mod locks;
