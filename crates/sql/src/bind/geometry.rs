@@ -102,7 +102,7 @@ impl Binder<'_> {
         Ok(Ok(geo_call(row.op, vec![l, r], row.ret)))
     }
 
-    /// An operator only the geometric types have: no fallback.
+    /// An operator only the geometric (and for `&<`/`&>`, range) types have.
     pub(crate) fn geo_only_binary(
         &mut self,
         sym: &str,
@@ -111,7 +111,12 @@ impl Binder<'_> {
     ) -> Result<Bound, PgError> {
         let l = self.bind_expr(left)?;
         let r = self.bind_expr(right)?;
-        match self.geo_binary(sym, l, r)? {
+        let (l, r) = match self.geo_binary(sym, l, r)? {
+            Ok(b) => return Ok(b),
+            Err(lr) => lr,
+        };
+        // `&<` and `&>` are range operators too.
+        match self.range_operator(sym, l, r)? {
             Ok(b) => Ok(b),
             Err((l, r)) => Err(op_not_exist(sym, Some(l.ty.oid), r.ty.oid)),
         }
