@@ -108,6 +108,13 @@ CREATE INDEX
 1|3
 2|3
 3|3
+7|3
+4
+998|4
+999|5
+1000|6
+5
+6
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once

@@ -61,3 +61,9 @@ SELECT sum((SELECT i.m FROM big i WHERE i.k = o.k * 2)) FROM big o;
 SELECT count(*) FROM big o WHERE o.m = (SELECT max(i.m) FROM big i WHERE i.k = o.k - 7);
 SELECT count(*) FROM big o WHERE EXISTS (SELECT 1 FROM big i WHERE i.t = o.t AND i.k = o.k + 5);
 SELECT o.k, (SELECT count(*) FROM big i WHERE i.m = o.m AND i.k < 20) FROM big o WHERE o.k <= 3 ORDER BY 1;
+-- WHERE over a FROM subquery goes into it (and down to its join's
+-- sides); results as without.
+SELECT x, y FROM (SELECT a.k AS x, b.m AS y, a.k + b.k AS z FROM big a, big b WHERE b.k < 4) t WHERE x = 7 AND z > 9 ORDER BY 1, 2;
+SELECT count(*) FROM (SELECT a.k AS x FROM big a LEFT JOIN big b ON b.k = a.k + 1000) t WHERE x < 5;
+SELECT * FROM (SELECT k, m FROM big ORDER BY k DESC LIMIT 3) t WHERE m > 0 ORDER BY k;
+SELECT * FROM (SELECT DISTINCT m FROM big) t WHERE m > 4 ORDER BY 1;
