@@ -1580,14 +1580,7 @@ impl Session {
                 self.conn.row_description(&field_descs(p.columns(), &[]));
             }
             crate::pstitle::set_activity(p.command().tag());
-            let rels = ServerRelations {
-                data_dir: self.data_dir.clone(),
-                superuser: self.id.is_superuser,
-                procs: self.procs,
-                shared: self.shared.clone(),
-                slot: self.slot as u32,
-                tables: self.table_ctx(&p),
-            };
+            let rels = self.relations_for(&p);
             let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
             if !p.columns().is_empty() && !early {
                 self.conn.row_description(&field_descs(p.columns(), &[]));
@@ -1849,14 +1842,7 @@ impl Session {
                 .status(self.slot)
                 .set_state(BackendState::Active, None, now_pg());
             crate::pstitle::set_activity(p.command().tag());
-            let rels = ServerRelations {
-                data_dir: self.data_dir.clone(),
-                superuser: self.id.is_superuser,
-                procs: self.procs,
-                shared: self.shared.clone(),
-                slot: self.slot as u32,
-                tables: self.table_ctx(p),
-            };
+            let rels = self.relations_for(p);
             self.in_query = true;
             let ex = tusk_sql::start(p, portal.params.clone(), self, &rels);
             self.in_query = false;
@@ -2014,14 +2000,7 @@ impl Session {
                 }
             }
             tusk_sql::CopyDirection::Out { columns } => {
-                let rels = ServerRelations {
-                    data_dir: self.data_dir.clone(),
-                    superuser: self.id.is_superuser,
-                    procs: self.procs,
-                    shared: self.shared.clone(),
-                    slot: self.slot as u32,
-                    tables: self.table_ctx(p),
-                };
+                let rels = self.relations_for(p);
                 let mut ex = tusk_sql::start(p, params, self, &rels)?;
                 self.conn.copy_out_response(0, &vec![0; columns]);
                 if let Some(h) = p.copy_out_header() {
@@ -2257,6 +2236,25 @@ struct ServerRelations {
     /// The statement's snapshot and storage, for table scans (None: the
     /// statement reads no tables; an error: reported by the first scan).
     tables: Option<Result<tables::TableCtx, PgError>>,
+}
+
+impl Session {
+    /// The relations a statement `p` of this session reads and writes
+    /// (backend only; built per statement, see [`ServerRelations`]).
+    fn relations_for(&self, p: &tusk_sql::Prepared) -> ServerRelations {
+        self.relations_with(self.table_ctx(p))
+    }
+
+    fn relations_with(&self, tables: Option<Result<tables::TableCtx, PgError>>) -> ServerRelations {
+        ServerRelations {
+            data_dir: self.data_dir.clone(),
+            superuser: self.id.is_superuser,
+            procs: self.procs,
+            shared: self.shared.clone(),
+            slot: self.slot as u32,
+            tables,
+        }
+    }
 }
 
 impl ServerRelations {
@@ -2527,14 +2525,7 @@ impl Host for Session {
         self.trigger_with_table_impl(oid)
     }
     fn nested_relations(&self) -> Box<dyn tusk_sql::Relations> {
-        Box::new(ServerRelations {
-            procs: self.procs,
-            shared: self.shared.clone(),
-            slot: self.slot as u32,
-            data_dir: self.data_dir.clone(),
-            superuser: self.id.is_superuser,
-            tables: self.nested_table_ctx(),
-        })
+        Box::new(self.relations_with(self.nested_table_ctx()))
     }
     fn command_counter_increment(&mut self) {
         self.xact.command_counter_increment();

@@ -12,7 +12,7 @@
 //!
 //! Called only by the backend running the COPY statement.
 
-use super::{ServerRelations, Session};
+use super::Session;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -252,14 +252,7 @@ impl Session {
             )
         };
         let written = (|| {
-            let rels = ServerRelations {
-                data_dir: self.data_dir.clone(),
-                superuser: self.id.is_superuser,
-                procs: self.procs,
-                shared: self.shared.clone(),
-                slot: self.slot as u32,
-                tables: self.table_ctx(p),
-            };
+            let rels = self.relations_for(p);
             let mut ex = tusk_sql::start(p, params, self, &rels)?;
             if let Some(h) = p.copy_out_header() {
                 writer.write_all(&h).map_err(write_failed)?;
