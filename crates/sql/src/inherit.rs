@@ -13,7 +13,7 @@
 //! names the table a row lives in, as in PostgreSQL). ONLY is the same
 //! relation with the list emptied. sqlparser has no ONLY in FROM: the
 //! token pass drops the keyword and marks the name's last part with a
-//! quote style no SQL text can produce ([`ONLY_MARK`]), which the binder
+//! quote style no PostgreSQL text can produce ([`ONLY_MARK`]), which the binder
 //! reads back ([`is_only`]).
 
 use sqlparser::ast;
@@ -28,8 +28,11 @@ use crate::expr::Ctx;
 use crate::host::Host;
 use crate::value::Value;
 
-/// The quote style that marks a relation name written after ONLY.
-pub(crate) const ONLY_MARK: char = '\u{1}';
+/// The quote style that marks a relation name written after ONLY: a
+/// backquote, which PostgreSQL's dialect never tokenizes as a quote but
+/// sqlparser can print (any other mark panics in its Display, which
+/// SELECT INTO and error messages use).
+pub(crate) const ONLY_MARK: char = '`';
 
 /// Whether the FROM/UPDATE/DELETE name was written `ONLY name`.
 pub(crate) fn is_only(name: &ast::ObjectName) -> bool {

@@ -258,6 +258,8 @@ psql:SCRIPT:171: ERROR:  new row for relation "pc1" violates partition constrain
 DETAIL:  Failing row contains (null, bad).
 psql:SCRIPT:173: ERROR:  new row for relation "pcl1" violates partition constraint
 DETAIL:  Failing row contains (1, y).
+psql:SCRIPT:176: ERROR:  relation "p" does not exist
+psql:SCRIPT:177: ERROR:  relation "only_copy" does not exist
 "#;
 
 #[test]

@@ -172,3 +172,6 @@ insert into pc1 values (null, 'bad');
 insert into pcl1 values (1, 'x');
 insert into pcl1 values (1, 'y');
 select * from pc;
+-- ONLY in statements whose text is printed back (SELECT INTO).
+SELECT * INTO TABLE only_copy FROM ONLY p WHERE a > 0;
+SELECT count(*) FROM only_copy;
