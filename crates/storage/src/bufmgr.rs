@@ -1509,8 +1509,14 @@ impl Inner {
             if v < n {
                 let d = pool.desc(v as usize);
                 let st = lock_hdr(d);
-                debug_assert_eq!(st & !BM_LOCKED, 0, "never-used buffer {v} in use");
-                return Ok((v as usize, st));
+                if st & !BM_LOCKED == 0 {
+                    return Ok((v as usize, st));
+                }
+                // Preempted between the counter and the header lock while
+                // the rest of the pool was handed out: the clock sweep of
+                // another process took this still-clean buffer first.
+                // It is theirs; sweep for another.
+                unlock_hdr(d, st);
             }
         }
         let mut tries = pool.nbuffers();

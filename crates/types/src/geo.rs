@@ -769,7 +769,12 @@ fn bad_binary(msg: &str) -> PgError {
 
 /// The receive function.
 pub fn recv(oid: Oid, b: &[u8]) -> Result<Geo, PgError> {
-    let short = || bad_binary("insufficient data left in message");
+    let short = || {
+        PgError::error(
+            sqlstate::PROTOCOL_VIOLATION,
+            "insufficient data left in message",
+        )
+    };
     let f = |i: usize| -> Result<f64, PgError> {
         let s = b.get(i * 8..i * 8 + 8).ok_or_else(short)?;
         Ok(f64::from_bits(u64::from_be_bytes(
