@@ -94,6 +94,7 @@ impl Binder<'_> {
                 None => self.ext_aggregate(name, &raw_args)?,
             },
         };
+        self.check_outer_level_nesting()?;
         if !distinct && order.is_empty() && f.filter.is_none() {
             return Ok(b);
         }
@@ -116,6 +117,37 @@ impl Binder<'_> {
             filter,
         })));
         Ok(b)
+    }
+
+    /// An aggregate whose arguments read only an outer query's columns
+    /// belongs to that query (PostgreSQL's agglevelsup: the nearest level
+    /// its arguments read). If that query was binding an aggregate's
+    /// argument when this subquery began, the calls nest: PostgreSQL's
+    /// 42803. (Evaluating such an aggregate at its own level otherwise is
+    /// not done yet: tusk computes it per run of the subquery.)
+    fn check_outer_level_nesting(&self) -> Result<(), PgError> {
+        let Some(last) = self.aggs.last() else {
+            return Ok(());
+        };
+        let mut probe = last.clone();
+        let mut nearest: Option<usize> = None;
+        for mut e in agg::take_args(&mut probe) {
+            e.visit(0, &mut |x, lvl| match x {
+                Expr::Column(_) if lvl == 0 => nearest = Some(0),
+                Expr::Outer { depth, .. } if *depth > lvl => {
+                    let up = *depth - lvl;
+                    nearest = Some(nearest.map_or(up, |n| n.min(up)));
+                }
+                _ => {}
+            });
+        }
+        let n = self.outer.len();
+        match nearest {
+            Some(up) if up >= 1 && up <= n && self.outer[n - up].in_agg => {
+                Err(grouping("aggregate function calls cannot be nested"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// ORDER BY keys and FILTER of an aggregate call, over its input row.

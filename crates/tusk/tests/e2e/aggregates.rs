@@ -77,6 +77,7 @@ psql:SCRIPT:23: ERROR:  set-returning functions are not allowed in WHERE
 psql:SCRIPT:24: ERROR:  aggregate function calls cannot contain set-returning function calls
 HINT:  You might be able to move the set-returning function into a LATERAL FROM item.
 psql:SCRIPT:25: ERROR:  setseed parameter 2 is out of allowed range [-1,1]
+psql:SCRIPT:28: ERROR:  aggregate function calls cannot be nested
 "#;
 
 #[test]

@@ -23,3 +23,6 @@ SELECT array_agg(a) FROM (VALUES ('{1}'::int[]), ('{{1}}')) v(a);
 SELECT id FROM m WHERE id = generate_series(1, 2);
 SELECT sum(generate_series(1, 3));
 SELECT setseed(2);
+-- An aggregate over only an outer query's columns belongs to that query:
+-- inside that query's aggregate argument the calls nest.
+select avg((select avg(a.x order by (select avg(b.x) from generate_series(1, 2) c)) from generate_series(1, 3) a(x))) from generate_series(1, 4) b(x);
