@@ -244,6 +244,31 @@ struct KeyInfo {
     exprs: Vec<Option<Expr>>,
 }
 
+impl KeyInfo {
+    /// The key's values for `row` (in the partitioned table's layout):
+    /// its columns, and its expressions evaluated over the row.
+    fn values(
+        &self,
+        host: &mut dyn Host,
+        key: &PartKey,
+        row: &[Value],
+    ) -> Result<Vec<Value>, PgError> {
+        let padded = crate::bind::rowexpr::pad_row(row, 0);
+        let mut vals = Vec::with_capacity(key.keys.len());
+        for (item, e) in key.keys.iter().zip(&self.exprs) {
+            vals.push(match (item, e) {
+                (PartKeyCol::Column(i), _) => row.get(*i).cloned().unwrap_or(Value::Null),
+                (_, Some(e)) => {
+                    let mut cx = Ctx { host, params: &[] };
+                    e.eval(&padded, &mut cx)?
+                }
+                _ => Value::Null,
+            });
+        }
+        Ok(vals)
+    }
+}
+
 fn key_info(host: &dyn Host, rel: &Relation, key: &PartKey) -> Result<KeyInfo, PgError> {
     let mut k = KeyInfo {
         types: Vec::new(),
@@ -651,18 +676,7 @@ impl Router {
             let li = self.level(host, top, rel)?;
             let key = rel.partkey.clone().unwrap_or_default();
             let k = &self.levels[li].1;
-            let padded = crate::bind::rowexpr::pad_row(&local, 0);
-            let mut vals = Vec::new();
-            for (item, e) in key.keys.iter().zip(&k.exprs) {
-                vals.push(match (item, e) {
-                    (PartKeyCol::Column(i), _) => local.get(*i).cloned().unwrap_or(Value::Null),
-                    (_, Some(e)) => {
-                        let mut cx = Ctx { host, params: &[] };
-                        e.eval(&padded, &mut cx)?
-                    }
-                    _ => Value::Null,
-                });
-            }
+            let vals = k.values(host, &key, &local)?;
             let (_, k, bounds) = &self.levels[li];
             if key.strategy == b'h' && crate::parthash::row_hash(&vals).is_none() {
                 return Err(PgError::error(
@@ -986,18 +1000,7 @@ pub(crate) fn execute(host: &mut dyn Host, cmd: &AlterLink) -> Result<(), PgErro
             );
             let rows = crate::sysinfo::query(host, &sql, &[], Vec::new())?;
             for r in rows {
-                let padded = crate::bind::rowexpr::pad_row(&r, 0);
-                let mut vals = Vec::new();
-                for (item, e) in key.keys.iter().zip(&k.exprs) {
-                    vals.push(match (item, e) {
-                        (PartKeyCol::Column(i), _) => r.get(*i).cloned().unwrap_or(Value::Null),
-                        (_, Some(e)) => {
-                            let mut cx = Ctx { host, params: &[] };
-                            e.eval(&padded, &mut cx)?
-                        }
-                        _ => Value::Null,
-                    });
-                }
+                let vals = k.values(host, &key, &r)?;
                 if b != Bound::Default && find(&vals, &[(0, b.clone())], key.strategy).is_none() {
                     return Err(PgError::error(
                         catalog::codes::CHECK_VIOLATION,

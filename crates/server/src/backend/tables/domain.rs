@@ -508,15 +508,7 @@ impl Session {
                     .map(|x| format!("type {} depends on type {}", x.name, d.name)),
             );
             if !lines.is_empty() && (!cascade || !cols.is_empty()) {
-                return Err(PgError::error(
-                    codes::DEPENDENT_OBJECTS_STILL_EXIST,
-                    format!(
-                        "cannot drop type {} because other objects depend on it",
-                        d.name
-                    ),
-                )
-                .with_detail(lines.join("\n"))
-                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                return Err(super::usertype::type_has_dependents(&d.name, &lines));
             }
             queue.extend(domains);
             all.push(d);

@@ -187,15 +187,7 @@ impl Session {
                     .map(|c| format!("{c} depends on type {name}"))
                     .collect();
                 if !users.is_empty() {
-                    return Err(PgError::error(
-                        codes::DEPENDENT_OBJECTS_STILL_EXIST,
-                        format!(
-                            "cannot drop type {} because other objects depend on it",
-                            t.name
-                        ),
-                    )
-                    .with_detail(users.join("\n"))
-                    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    return Err(super::usertype::type_has_dependents(t.name, &users));
                 }
             }
         }

@@ -547,15 +547,7 @@ impl Session {
                 .map(|c| format!("{c} depends on type {}", t.name))
                 .collect();
             if !users.is_empty() {
-                return Err(PgError::error(
-                    codes::DEPENDENT_OBJECTS_STILL_EXIST,
-                    format!(
-                        "cannot drop type {} because other objects depend on it",
-                        t.name
-                    ),
-                )
-                .with_detail(users.join("\n"))
-                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                return Err(type_has_dependents(&t.name, &users));
             }
         }
         self.write_xid()?;
@@ -583,6 +575,17 @@ fn is_domain(name: &TypeName) -> bool {
 }
 
 /// makeArrayTypeName: `_name`, cut to NAMEDATALEN - 1 bytes.
+/// DROP TYPE's 2BP01 when columns or types still use type `name`: one
+/// DETAIL line per dependent, PostgreSQL's hint (enums, domains, ranges).
+pub(super) fn type_has_dependents(name: &str, lines: &[String]) -> PgError {
+    PgError::error(
+        codes::DEPENDENT_OBJECTS_STILL_EXIST,
+        format!("cannot drop type {name} because other objects depend on it"),
+    )
+    .with_detail(lines.join("\n"))
+    .with_hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
 pub(super) fn array_name(name: &str) -> String {
     let mut s = format!("_{name}");
     let mut end = s.len().min(tusk_sql::types::NAME_MAX_BYTES);
