@@ -476,6 +476,14 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
         result = Some(match result {
             None => t,
             Some(r) if r == t => r,
+            // oid and the reg* types coerce to each other implicitly:
+            // the first one stays (select_common_type).
+            Some(r)
+                if (r == types::OID || types::is_reg(r))
+                    && (t == types::OID || types::is_reg(t)) =>
+            {
+                r
+            }
             Some(r) => match (types::numeric_rank(r), types::numeric_rank(t)) {
                 (Some(_), Some(_)) => numeric_common(r, t),
                 _ if types::category(r) == types::category(t)

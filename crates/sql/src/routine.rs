@@ -165,6 +165,17 @@ impl Cur {
             None => Err(syntax("syntax error at end of input")),
         }
     }
+    /// A LANGUAGE name: a word, or for backward compatibility a string
+    /// constant (PostgreSQL's NonReservedWord_or_Sconst).
+    pub(crate) fn language(&mut self) -> Result<String, PgError> {
+        if let Some(Token::SingleQuotedString(s)) = self.peek() {
+            // Not case-folded: `LANGUAGE 'SQL'` names no language.
+            let s = s.clone();
+            self.next();
+            return Ok(s);
+        }
+        self.ident()
+    }
     /// `[schema.]name`.
     pub(crate) fn qualified(&mut self) -> Result<(Option<String>, String), PgError> {
         let a = self.ident()?;
@@ -399,7 +410,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
             let mut lang = "plpgsql".to_string();
             while c.peek().is_some() {
                 if c.eat("LANGUAGE") {
-                    lang = c.ident()?;
+                    lang = c.language()?;
                 } else {
                     body = Some(c.string()?);
                 }
@@ -523,7 +534,7 @@ fn bind_create(
                 resolve_result(host, &ty, &mut def)?;
                 have_ret = true;
             }
-            "LANGUAGE" => def.language = c.ident()?,
+            "LANGUAGE" => def.language = c.language()?,
             "AS" => {
                 body = Some(c.string()?);
                 if c.eat_tok(&Token::Comma) {

@@ -94,6 +94,12 @@ DO
 DO
 CREATE FUNCTION
 3
+CREATE FUNCTION
+functest_q1|boolean
+t
+1
+1
+DO
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:11: ERROR:  function "add_one" already exists with same argument types
@@ -171,6 +177,9 @@ psql:SCRIPT:282: NOTICE:  retry 1
 CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
 psql:SCRIPT:282: NOTICE:  retry 2
 CONTEXT:  PL/pgSQL function retry() line 10 at RAISE
+psql:SCRIPT:284: ERROR:  language "SQL" does not exist
+psql:SCRIPT:289: NOTICE:  x
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
 "#;
 
 /// Output lines of a cursor position (`LINE n: ...` and its caret line).

@@ -280,3 +280,10 @@ BEGIN
   END LOOP;
 END $$;
 SELECT retry();
+CREATE FUNCTION functest_q1(text, date) RETURNS bool LANGUAGE 'sql' AS 'SELECT $1 = ''abcd'' AND $2 > ''2001-01-01''';
+CREATE FUNCTION functest_q2(text[]) RETURNS int LANGUAGE 'SQL' AS 'SELECT $1[1]::int';
+SELECT proname, prorettype::regtype FROM pg_proc WHERE oid in ('functest_q1'::regproc, 'functest_q1'::regproc) ORDER BY proname;
+SELECT functest_q1('abcd', '2020-01-01');
+select 1 where 26::oid in (26::oid, 'int4'::regtype);
+select 1 where 'int4'::regtype in (23::oid, 'int4'::regtype);
+DO LANGUAGE 'plpgsql' $$ begin raise notice 'x'; end $$;
