@@ -1929,7 +1929,7 @@ impl Session {
         crate::pstitle::set_activity("COPY");
         if let Some(ep) = p.copy_endpoint() {
             if *ep != tusk_sql::CopyEndpoint::Client {
-                return self.run_copy_server(p, ep.clone(), params);
+                return self.run_copy_server(p, dir, ep.clone(), params);
             }
         }
         let send_failed = |e: io::Error| {

@@ -257,31 +257,18 @@ impl RoleSet {
     /// has_privs_of_role: `member` is `role`, or a member of it through
     /// a chain of roles that each inherit.
     pub fn has_privs_of(&self, member: u32, role: u32) -> bool {
-        if member == role || self.by_oid(member).is_some_and(|r| r.superuser) {
-            return true;
-        }
-        let mut seen = vec![member];
-        let mut i = 0;
-        while i < seen.len() {
-            let cur = seen[i];
-            i += 1;
-            if !self.by_oid(cur).is_none_or(|r| r.inherit) {
-                continue;
-            }
-            for &(r, m) in &self.members {
-                if m == cur && !seen.contains(&r) {
-                    if r == role {
-                        return true;
-                    }
-                    seen.push(r);
-                }
-            }
-        }
-        false
+        self.reaches(member, role, true)
     }
     /// is_member_of_role: `member` is `role` or a member of it through any
     /// chain (INHERIT does not matter), superusers of everything.
     pub fn is_member_of(&self, member: u32, role: u32) -> bool {
+        self.reaches(member, role, false)
+    }
+
+    /// Whether the membership graph leads from `member` to `role`
+    /// (superusers reach every role); with `inheriting`, only through
+    /// roles that have INHERIT.
+    fn reaches(&self, member: u32, role: u32, inheriting: bool) -> bool {
         if member == role || self.by_oid(member).is_some_and(|r| r.superuser) {
             return true;
         }
@@ -290,6 +277,9 @@ impl RoleSet {
         while i < seen.len() {
             let cur = seen[i];
             i += 1;
+            if inheriting && !self.by_oid(cur).is_none_or(|r| r.inherit) {
+                continue;
+            }
             for &(r, m) in &self.members {
                 if m == cur && !seen.contains(&r) {
                     if r == role {

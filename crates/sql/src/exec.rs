@@ -1612,7 +1612,6 @@ fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
 /// column outputs of it and no subquery. Returns the subquery with them
 /// and the conjuncts that stay.
 fn push_into_subquery(sub: &SelectPlan, conds: Vec<Expr>) -> (Box<SelectPlan>, Vec<Expr>) {
-    let mut sub = Box::new(sub.clone());
     let simple = sub.aggs.is_none()
         && sub.group_by.is_empty()
         && sub.grouping_sets.is_none()
@@ -1625,7 +1624,7 @@ fn push_into_subquery(sub: &SelectPlan, conds: Vec<Expr>) -> (Box<SelectPlan>, V
         && sub.offset.is_none()
         && sub.row_locks.is_none();
     if !simple {
-        return (sub, conds);
+        return (Box::new(sub.clone()), conds);
     }
     let source_col = |i: usize| match sub.targets.get(i) {
         Some(Expr::Column(j)) if i < sub.visible => Some(*j),
@@ -1646,6 +1645,7 @@ fn push_into_subquery(sub: &SelectPlan, conds: Vec<Expr>) -> (Box<SelectPlan>, V
         c.map_columns(&|i| source_col(i).unwrap_or(i));
         down.push(c);
     }
+    let mut sub = Box::new(sub.clone());
     if !down.is_empty() {
         let mut all = conjuncts(sub.filter.take());
         all.extend(down);

@@ -16,6 +16,7 @@ use sqlparser::tokenizer::Token;
 use tusk_common::{sqlstate, PgError};
 
 use crate::bind::object_name_parts;
+use crate::parse::near;
 use crate::parse::{peek_word, take_word as take};
 use crate::utility::Utility;
 
@@ -35,13 +36,6 @@ const MODES: [(&[&str], u8); 8] = [
 
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
-}
-
-fn near(p: &mut Parser) -> PgError {
-    match p.peek_token().token {
-        Token::EOF => syntax("syntax error at end of input"),
-        t => syntax(format!("syntax error at or near \"{t}\"")),
-    }
 }
 
 /// `LOCK ...` as a utility statement.

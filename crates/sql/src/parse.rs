@@ -752,6 +752,25 @@ pub(crate) fn take_word(p: &mut sqlparser::parser::Parser, word: &str) -> bool {
     yes
 }
 
+/// 42601 at the next token (`at or near "x"`, or `at end of input`),
+/// for the same token walks.
+pub(crate) fn near(p: &mut sqlparser::parser::Parser) -> PgError {
+    let msg = match p.peek_token().token {
+        Token::EOF => "syntax error at end of input".to_string(),
+        t => format!("syntax error at or near \"{t}\""),
+    };
+    PgError::error(sqlstate::SYNTAX_ERROR, msg)
+}
+
+/// Consume the keyword `word`, or fail as [`near`].
+pub(crate) fn expect_word(p: &mut sqlparser::parser::Parser, word: &str) -> Result<(), PgError> {
+    if take_word(p, word) {
+        Ok(())
+    } else {
+        Err(near(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use tusk_common::{sqlstate, PgError};
 pub use tusk_storage::sequence::{SeqParams, SeqTuple};
 
 use crate::bind::object_name_parts;
+use crate::parse::{expect_word as expect, near};
 use crate::parse::{peek_word, take_word as take};
 use crate::types::{self, Oid};
 
@@ -103,21 +104,6 @@ pub enum SeqCall {
 
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
-}
-
-fn near(p: &mut Parser) -> PgError {
-    match p.peek_token().token {
-        Token::EOF => syntax("syntax error at end of input"),
-        t => syntax(format!("syntax error at or near \"{t}\"")),
-    }
-}
-
-fn expect(p: &mut Parser, word: &str) -> Result<(), PgError> {
-    if take(p, word) {
-        Ok(())
-    } else {
-        Err(near(p))
-    }
 }
 
 fn qual_name(p: &mut Parser) -> Result<QualName, PgError> {

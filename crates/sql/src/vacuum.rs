@@ -17,18 +17,12 @@ use tusk_common::{sqlstate, PgError};
 
 use crate::bind::{ident_name, object_name_parts};
 use crate::catalog::VacuumOptions;
+use crate::parse::near;
 use crate::parse::peek_word;
 use crate::utility::Utility;
 
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
-}
-
-fn near(p: &mut Parser) -> PgError {
-    match p.peek_token().token {
-        Token::EOF => syntax("syntax error at end of input"),
-        t => syntax(format!("syntax error at or near \"{t}\"")),
-    }
 }
 
 /// The next token as an unquoted keyword, upper-cased, if it is one.

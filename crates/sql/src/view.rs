@@ -37,6 +37,7 @@ use crate::catalog::{self, ColumnDef, Relation, RelationSource};
 use crate::exec::Relations;
 use crate::host::Host;
 use crate::parse::take_word as take;
+use crate::parse::{expect_word as expect, near};
 use crate::plan::SelectPlan;
 use crate::types::{self, Ty};
 use crate::{Column, Outcome};
@@ -175,21 +176,6 @@ fn top_level_as(tokens: &[TokenWithSpan]) -> bool {
 
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
-}
-
-fn near(p: &mut Parser) -> PgError {
-    match p.peek_token().token {
-        Token::EOF => syntax("syntax error at end of input"),
-        t => syntax(format!("syntax error at or near \"{t}\"")),
-    }
-}
-
-fn expect(p: &mut Parser, word: &str) -> Result<(), PgError> {
-    if take(p, word) {
-        Ok(())
-    } else {
-        Err(near(p))
-    }
 }
 
 fn qual_name(p: &mut Parser) -> Result<QualName, PgError> {

@@ -86,13 +86,13 @@ impl Session {
     pub(super) fn run_copy_server(
         &mut self,
         p: &tusk_sql::Prepared,
+        dir: tusk_sql::CopyDirection,
         endpoint: CopyEndpoint,
         params: Vec<Value>,
     ) -> Result<String, PgError> {
-        if p.copy_in().is_some() {
-            self.copy_from_server(p, &endpoint)
-        } else {
-            self.copy_to_server(p, &endpoint, params)
+        match dir {
+            tusk_sql::CopyDirection::In { .. } => self.copy_from_server(p, &endpoint),
+            tusk_sql::CopyDirection::Out { .. } => self.copy_to_server(p, &endpoint, params),
         }
     }
 

@@ -37,11 +37,6 @@ use crate::backend::Session;
 /// pg_proc OIDs of domain_in and domain_recv, and the array functions.
 const DOMAIN_IN: u32 = 2597;
 const DOMAIN_RECV: u32 = 2598;
-const ARRAY_IN: u32 = 750;
-const ARRAY_OUT: u32 = 751;
-const ARRAY_RECV: u32 = 2400;
-const ARRAY_SEND: u32 = 2401;
-const ARRAY_SUBSCRIPT_HANDLER: u32 = 6179;
 
 fn written(name: &TypeName) -> String {
     match &name.0 {
@@ -200,30 +195,14 @@ impl Session {
             Value::Char(b'd') => b'd',
             _ => b'i',
         };
-        let array_row = cat::row(
-            tc,
-            &[
-                ("oid", Value::Oid(array)),
-                ("typname", Value::Name(super::usertype::array_name(&name.1))),
-                ("typnamespace", Value::Oid(nsp)),
-                ("typowner", owner),
-                ("typlen", Value::Int2(-1)),
-                ("typbyval", Value::Bool(false)),
-                ("typtype", Value::Char(b'b')),
-                ("typcategory", Value::Char(b'A')),
-                ("typisdefined", Value::Bool(true)),
-                ("typdelim", Value::Char(b',')),
-                ("typsubscript", Value::Oid(ARRAY_SUBSCRIPT_HANDLER)),
-                ("typelem", Value::Oid(oid)),
-                ("typinput", Value::Oid(ARRAY_IN)),
-                ("typoutput", Value::Oid(ARRAY_OUT)),
-                ("typreceive", Value::Oid(ARRAY_RECV)),
-                ("typsend", Value::Oid(ARRAY_SEND)),
-                ("typalign", Value::Char(array_align)),
-                ("typstorage", Value::Char(b'x')),
-                ("typtypmod", Value::Int4(-1)),
-                ("typcollation", copy("typcollation")),
-            ],
+        let array_row = super::usertype::array_type_row(
+            array,
+            oid,
+            &name.1,
+            nsp,
+            owner,
+            array_align,
+            copy("typcollation"),
         );
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
         self.insert_catalog(PG_TYPE_OID, &type_row)?;

@@ -30,11 +30,7 @@ const MULTIRANGE_IN: u32 = 4231;
 const MULTIRANGE_OUT: u32 = 4232;
 const MULTIRANGE_RECV: u32 = 4233;
 const MULTIRANGE_SEND: u32 = 4234;
-const ARRAY_IN: u32 = 750;
-const ARRAY_OUT: u32 = 751;
-const ARRAY_RECV: u32 = 2400;
-const ARRAY_SEND: u32 = 2401;
-const ARRAY_SUBSCRIPT_HANDLER: u32 = 6179;
+use super::usertype::{ARRAY_IN, ARRAY_OUT, ARRAY_RECV, ARRAY_SEND, ARRAY_SUBSCRIPT_HANDLER};
 /// pg_range_rngtypid_index.
 const RANGE_TYPID_INDEX: u32 = 3542;
 /// OIDs below this are built in (PostgreSQL's FirstNormalObjectId).

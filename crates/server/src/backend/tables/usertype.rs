@@ -48,11 +48,11 @@ const ENUM_IN: u32 = 3506;
 const ENUM_OUT: u32 = 3507;
 const ENUM_RECV: u32 = 3532;
 const ENUM_SEND: u32 = 3533;
-const ARRAY_IN: u32 = 750;
-const ARRAY_OUT: u32 = 751;
-const ARRAY_RECV: u32 = 2400;
-const ARRAY_SEND: u32 = 2401;
-const ARRAY_SUBSCRIPT_HANDLER: u32 = 6179;
+pub(super) const ARRAY_IN: u32 = 750;
+pub(super) const ARRAY_OUT: u32 = 751;
+pub(super) const ARRAY_RECV: u32 = 2400;
+pub(super) const ARRAY_SEND: u32 = 2401;
+pub(super) const ARRAY_SUBSCRIPT_HANDLER: u32 = 6179;
 /// "Not loaded": the registry must be read again.
 const TYPE_GEN_UNSET: u64 = u64::MAX;
 
@@ -308,30 +308,7 @@ impl Session {
                 ("typtypmod", Value::Int4(-1)),
             ],
         );
-        let array_row = cat::row(
-            tc,
-            &[
-                ("oid", Value::Oid(array)),
-                ("typname", Value::Name(array_name(&name.1))),
-                ("typnamespace", Value::Oid(nsp)),
-                ("typowner", owner),
-                ("typlen", Value::Int2(-1)),
-                ("typbyval", Value::Bool(false)),
-                ("typtype", Value::Char(b'b')),
-                ("typcategory", Value::Char(b'A')),
-                ("typisdefined", Value::Bool(true)),
-                ("typdelim", Value::Char(b',')),
-                ("typsubscript", Value::Oid(ARRAY_SUBSCRIPT_HANDLER)),
-                ("typelem", Value::Oid(oid)),
-                ("typinput", Value::Oid(ARRAY_IN)),
-                ("typoutput", Value::Oid(ARRAY_OUT)),
-                ("typreceive", Value::Oid(ARRAY_RECV)),
-                ("typsend", Value::Oid(ARRAY_SEND)),
-                ("typalign", Value::Char(b'i')),
-                ("typstorage", Value::Char(b'x')),
-                ("typtypmod", Value::Int4(-1)),
-            ],
-        );
+        let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'i', Value::Oid(0));
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
         for (i, (l, o)) in labels.iter().zip(oids).enumerate() {
@@ -584,6 +561,45 @@ pub(super) fn type_has_dependents(name: &str, lines: &[String]) -> PgError {
     )
     .with_detail(lines.join("\n"))
     .with_hint("Use DROP ... CASCADE to drop the dependent objects too.")
+}
+
+/// The pg_type row of a user type's array type `array` over `elem`
+/// (named `elem_name`): PostgreSQL's array_in/out/recv/send and
+/// subscript handler, aligned as the element, collated as it.
+pub(super) fn array_type_row(
+    array: u32,
+    elem: u32,
+    elem_name: &str,
+    nsp: u32,
+    owner: Value,
+    align: u8,
+    collation: Value,
+) -> Vec<Value> {
+    cat::row(
+        cat::catalog(PG_TYPE_OID),
+        &[
+            ("oid", Value::Oid(array)),
+            ("typname", Value::Name(array_name(elem_name))),
+            ("typnamespace", Value::Oid(nsp)),
+            ("typowner", owner),
+            ("typlen", Value::Int2(-1)),
+            ("typbyval", Value::Bool(false)),
+            ("typtype", Value::Char(b'b')),
+            ("typcategory", Value::Char(b'A')),
+            ("typisdefined", Value::Bool(true)),
+            ("typdelim", Value::Char(b',')),
+            ("typsubscript", Value::Oid(ARRAY_SUBSCRIPT_HANDLER)),
+            ("typelem", Value::Oid(elem)),
+            ("typinput", Value::Oid(ARRAY_IN)),
+            ("typoutput", Value::Oid(ARRAY_OUT)),
+            ("typreceive", Value::Oid(ARRAY_RECV)),
+            ("typsend", Value::Oid(ARRAY_SEND)),
+            ("typalign", Value::Char(align)),
+            ("typstorage", Value::Char(b'x')),
+            ("typtypmod", Value::Int4(-1)),
+            ("typcollation", collation),
+        ],
+    )
 }
 
 pub(super) fn array_name(name: &str) -> String {
