@@ -759,7 +759,7 @@ pub(crate) fn modified_final(
         return Ok(Value::Null);
     };
     if m.distinct || !m.order.is_empty() {
-        kept.sort_by(|a, b| {
+        crate::pgsort::sort_by(&mut kept, |a, b| {
             for (i, (_, desc, nf)) in m.order.iter().enumerate() {
                 let o = cmp_nullable(&a.1[i], &b.1[i], *desc, *nf);
                 if o != Ordering::Equal {

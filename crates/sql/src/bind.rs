@@ -317,6 +317,9 @@ pub(crate) struct Binder<'h> {
     /// aggregate's argument) is being bound.
     pub(crate) windows: Vec<crate::window::WindowCall>,
     pub(crate) named_windows: Vec<(String, ast::WindowSpec)>,
+    /// Inline window definitions of this query level seen so far, as
+    /// text (window.rs numbers them as PostgreSQL's window clauses).
+    pub(crate) inline_windows: Vec<String>,
     pub(crate) in_window: bool,
     /// INSERT ... OVERRIDING SYSTEM VALUE (`b's'`) / USER VALUE (`b'u'`)
     /// for identity columns (sequence.rs; sqlparser has no grammar for it).
@@ -534,6 +537,7 @@ impl<'h> Binder<'h> {
             next_cte_id: 0,
             windows: Vec::new(),
             named_windows: Vec::new(),
+            inline_windows: Vec::new(),
             in_window: false,
             window_arg: false,
             overriding: None,
@@ -1653,7 +1657,11 @@ impl<'h> Binder<'h> {
     }
 
     /// Coerce expressions to their common type (CASE results, COALESCE...).
-    fn unify(&mut self, items: Vec<Bound>, context: &str) -> Result<Vec<Bound>, PgError> {
+    pub(crate) fn unify(
+        &mut self,
+        items: Vec<Bound>,
+        context: &str,
+    ) -> Result<Vec<Bound>, PgError> {
         let tys: Vec<Oid> = items.iter().map(|b| b.ty.oid).collect();
         let t = Ty::new(common_type(&tys, context)?);
         let mut out = Vec::with_capacity(items.len());
@@ -2604,6 +2612,7 @@ impl<'h> Binder<'h> {
         self.ungrouped = None;
         self.check_select_clauses(select)?;
         self.windows.clear();
+        self.inline_windows.clear();
         self.bind_named_windows(&select.named_window)?;
 
         // FROM
@@ -2705,8 +2714,12 @@ impl<'h> Binder<'h> {
         self.aggs_allowed = None;
 
         let aggregate = !self.aggs.is_empty() || having.is_some() || group_keys.is_some();
-        let windows = std::mem::take(&mut self.windows);
+        let mut windows = std::mem::take(&mut self.windows);
         if !windows.is_empty() {
+            crate::window::set_evaluation_order(
+                &mut windows,
+                &crate::window::sort_group_exprs(select, order_by),
+            );
             // Window results follow the window node's input row: the
             // aggregate's row (keys, aggregates) or the FROM row.
             let input_width = if aggregate {
@@ -3475,6 +3488,7 @@ impl<'h> Binder<'h> {
         let saved_srfs = std::mem::take(&mut self.srfs);
         let saved_sets = self.grouping_sets.take();
         let saved_named = std::mem::take(&mut self.named_windows);
+        let saved_inline = std::mem::take(&mut self.inline_windows);
         let saved_in_window = std::mem::replace(&mut self.in_window, false);
         let saved_window_arg = std::mem::replace(&mut self.window_arg, false);
         let saved_ungrouped_pos = self.ungrouped_pos.take();
@@ -3485,6 +3499,7 @@ impl<'h> Binder<'h> {
         self.srfs = saved_srfs;
         self.grouping_sets = saved_sets;
         self.named_windows = saved_named;
+        self.inline_windows = saved_inline;
         self.in_window = saved_in_window;
         self.window_arg = saved_window_arg;
         let level = self.outer.pop().expect("pushed above");

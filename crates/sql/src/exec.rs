@@ -632,8 +632,8 @@ pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
 }
 
 /// ORDER BY: reads all input on the first call (it must), closes the
-/// input, then hands out the sorted rows one by one. Stable, as the
-/// previous executor's sort was.
+/// input, then hands out the sorted rows one by one, ties in the order
+/// PostgreSQL's quicksort leaves them (pgsort.rs).
 pub(crate) struct SortNode {
     pub input: Box<dyn Node>,
     pub keys: Vec<SortKey>,
@@ -648,7 +648,7 @@ impl Node for SortNode {
                 rows.push(r);
             }
             self.input.close();
-            rows.sort_by(|a, b| sort_cmp(a, b, &self.keys));
+            crate::pgsort::sort_by(&mut rows, |a, b| sort_cmp(a, b, &self.keys));
             self.sorted = Some(rows.into());
         }
         Ok(self.sorted.as_mut().and_then(VecDeque::pop_front))

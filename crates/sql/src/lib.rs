@@ -91,6 +91,7 @@ mod parse;
 mod parthash;
 mod partition;
 mod pattern;
+mod pgsort;
 mod plan;
 mod plfast;
 mod plpgsql;

@@ -704,6 +704,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         let toks = crate::rowlock::rewrite_tokens(toks);
         let toks = crate::cursor::rewrite_current_of(toks);
         let toks = crate::inherit::rewrite_tokens(toks);
+        let toks = crate::window::rewrite_frame_tokens(toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

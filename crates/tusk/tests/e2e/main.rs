@@ -27,6 +27,8 @@
 //!   kill -9, and thousands of tables created and dropped.
 //! - `inherit_partition`: INHERITS, FROM ONLY, tableoid, PARTITION BY/OF
 //!   with routing, ATTACH/DETACH and \d output against PostgreSQL 15's.
+//! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
+//!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `privileges`: GRANT/REVOKE ON tables and sequences, 42501 checks
 //!   and ownership against PostgreSQL 15's output; logins of other roles;
@@ -170,4 +172,5 @@ mod upsert;
 mod util;
 mod views;
 mod walkeep;
+mod window;
 mod xact;
