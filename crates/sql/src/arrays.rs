@@ -90,6 +90,109 @@ pub(crate) enum SrfOp {
     /// partitioned tables, and PostgreSQL gives no rows for a relation that
     /// is neither a partition nor partitioned.
     Partitions(bool),
+    /// generate_series over numeric (`None`) or timestamps with an
+    /// interval step (`Some(with time zone)`): integers have their own
+    /// streaming scan (exec::GenerateSeries).
+    Series(Option<bool>),
+}
+
+/// generate_series(numeric, numeric [, numeric]) and (timestamp[tz],
+/// timestamp[tz], interval), with PostgreSQL's argument errors; NULL
+/// arguments give no rows.
+fn series_rows(kind: Option<bool>, args: &[Value]) -> Result<Vec<Vec<Value>>, PgError> {
+    use tusk_types::numeric::Numeric;
+    let invalid = |m: &str| PgError::error(sqlstate::INVALID_PARAMETER_VALUE, m.to_string());
+    if args.iter().any(Value::is_null) {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    match kind {
+        None => {
+            let num = |v: &Value| -> Numeric {
+                match v {
+                    Value::Numeric(n) => n.clone(),
+                    Value::Int2(i) => Numeric::from_i64(*i as i64),
+                    Value::Int4(i) => Numeric::from_i64(*i as i64),
+                    Value::Int8(i) => Numeric::from_i64(*i),
+                    _ => Numeric::from_i64(0),
+                }
+            };
+            let (start, stop) = (num(&args[0]), num(&args[1]));
+            let step = args.get(2).map(num).unwrap_or_else(|| Numeric::from_i64(1));
+            for (v, what) in [
+                (&start, "start value"),
+                (&stop, "stop value"),
+                (&step, "step size"),
+            ] {
+                if v.is_nan() {
+                    return Err(invalid(&format!("{what} cannot be NaN")));
+                }
+                if !v.is_finite() {
+                    return Err(invalid(&format!("{what} cannot be infinity")));
+                }
+            }
+            if step.is_zero() {
+                return Err(invalid("step size cannot equal zero"));
+            }
+            let up = !step.is_negative();
+            let mut cur = start;
+            loop {
+                let o = cur.cmp_total(&stop);
+                if (up && o == std::cmp::Ordering::Greater)
+                    || (!up && o == std::cmp::Ordering::Less)
+                {
+                    break;
+                }
+                out.push(vec![Value::Numeric(cur.clone())]);
+                cur = cur.add(&step)?;
+            }
+        }
+        Some(tz) => {
+            let ts = |v: &Value| -> Result<i64, PgError> {
+                Ok(match v {
+                    Value::Timestamp(t) | Value::TimestampTz(t) => *t,
+                    Value::Date(d) => {
+                        tusk_types::datetime::date_to_timestamp(*d).ok_or_else(|| {
+                            PgError::error(
+                                sqlstate::DATETIME_FIELD_OVERFLOW,
+                                "date out of range for timestamp",
+                            )
+                        })?
+                    }
+                    _ => 0,
+                })
+            };
+            let (start, stop) = (ts(&args[0])?, ts(&args[1])?);
+            let Some(Value::Interval(step)) = args.get(2) else {
+                return Ok(Vec::new());
+            };
+            let sign = step.span().signum();
+            if sign == 0 {
+                return Err(invalid("step size cannot equal zero"));
+            }
+            let mut cur = start;
+            while (sign > 0 && cur <= stop) || (sign < 0 && cur >= stop) {
+                out.push(vec![if tz {
+                    Value::TimestampTz(cur)
+                } else {
+                    Value::Timestamp(cur)
+                }]);
+                // Infinite ends would never be passed.
+                if out.len() > 100_000_000 {
+                    return Err(PgError::error(
+                        sqlstate::PROGRAM_LIMIT_EXCEEDED,
+                        "generate_series would return more than 100000000 rows",
+                    ));
+                }
+                cur = if tz {
+                    crate::dtops::tstz_plus_interval(cur, step)?
+                } else {
+                    crate::dtops::ts_plus_interval(cur, step)?
+                };
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
@@ -100,6 +203,7 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
         SrfOp::Json(..) | SrfOp::Partitions(_) => Vec::new(),
+        SrfOp::Series(kind) => series_rows(kind, &args)?,
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => crate::ranges::unnest(a0)

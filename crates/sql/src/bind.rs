@@ -3903,10 +3903,10 @@ impl<'h> Binder<'h> {
             && bound.iter().all(|b| is_int(b) || b.is_unknown())
             && bound.iter().any(is_int);
         if !series {
-            if fname == "generate_series" && bound.len() >= 2 {
-                return Err(not_supported(
-                    "generate_series over types other than integers",
-                ));
+            if fname == "generate_series" && (2..=3).contains(&bound.len()) {
+                if let Some(r) = self.general_series(alias, &bound)? {
+                    return Ok(r);
+                }
             }
             // No such set-returning function: PostgreSQL's 42883 for the
             // name and argument types, as a scalar call would give.
@@ -3955,6 +3955,79 @@ impl<'h> Binder<'h> {
             },
             Scope::single(Some(alias_name), None, vec![(col, ty)], 1),
         ))
+    }
+
+    /// generate_series over numeric, or over timestamps with an interval
+    /// step: PostgreSQL's candidates chosen as its resolution does (date
+    /// and unknown arguments take timestamptz, its preferred type). None
+    /// when neither applies (the caller reports 42883).
+    fn general_series(
+        &mut self,
+        alias: Option<&ast::TableAlias>,
+        bound: &[Bound],
+    ) -> Result<Option<(Source, Scope)>, PgError> {
+        let oids: Vec<Oid> = bound.iter().map(|b| b.ty.oid).collect();
+        let numberish = |o: Oid| {
+            matches!(
+                o,
+                types::INT2 | types::INT4 | types::INT8 | types::NUMERIC | types::UNKNOWN
+            )
+        };
+        let timeish = |o: Oid| {
+            matches!(
+                o,
+                types::TIMESTAMP | types::TIMESTAMPTZ | types::DATE | types::UNKNOWN
+            )
+        };
+        let (kind, col, step_ty) =
+            if oids.iter().all(|&o| numberish(o)) && oids.contains(&types::NUMERIC) {
+                (None, types::NUMERIC, types::NUMERIC)
+            } else if bound.len() == 3
+                && oids[..2].iter().all(|&o| timeish(o))
+                && matches!(oids[2], types::INTERVAL | types::UNKNOWN)
+            {
+                let plain = oids[..2].contains(&types::TIMESTAMP)
+                    && !oids[..2]
+                        .iter()
+                        .any(|&o| matches!(o, types::TIMESTAMPTZ | types::DATE));
+                if plain {
+                    (Some(false), types::TIMESTAMP, types::INTERVAL)
+                } else {
+                    (Some(true), types::TIMESTAMPTZ, types::INTERVAL)
+                }
+            } else {
+                return Ok(None);
+            };
+        let mut args = Vec::with_capacity(bound.len());
+        for (i, b) in bound.iter().cloned().enumerate() {
+            let to = if i == 2 { step_ty } else { col };
+            args.push(self.coerce(b, Ty::new(to))?.e);
+        }
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| "generate_series".to_string());
+        if let Some(a) = alias {
+            if a.columns.len() > 1 {
+                return Err(PgError::error(
+                    sqlstate::INVALID_COLUMN_REFERENCE,
+                    format!(
+                        "table \"{alias_name}\" has 1 columns available but {} columns specified",
+                        a.columns.len()
+                    ),
+                ));
+            }
+        }
+        let colname = alias
+            .and_then(|a| a.columns.first())
+            .map(|c| ident_name(&c.name))
+            .unwrap_or_else(|| alias_name.clone());
+        Ok(Some((
+            Source::SetFunc {
+                op: crate::arrays::SrfOp::Series(kind),
+                args,
+            },
+            Scope::single(Some(alias_name), None, vec![(colname, Ty::new(col))], 1),
+        )))
     }
 
     /// pg_partition_ancestors(regclass) and pg_partition_tree(regclass) in

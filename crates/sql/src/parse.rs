@@ -625,6 +625,44 @@ fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
     out
 }
 
+/// The token rewrites that let sqlparser read PostgreSQL syntax it has no
+/// grammar for, in the order they apply (each module says what it
+/// rewrites and why).
+fn rewrite_tokens(mut toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    crate::sequence::strip_overriding(&mut toks);
+    let mut toks = crate::merge::rewrite_tokens(toks);
+    crate::sequence::reorder_identity_options(&mut toks);
+    let toks = crate::rowlock::rewrite_tokens(toks);
+    let toks = crate::cursor::rewrite_current_of(toks);
+    let toks = crate::inherit::rewrite_tokens(toks);
+    crate::window::rewrite_frame_tokens(toks)
+}
+
+/// A parser over `sql` with the same token rewrites as statements get,
+/// for the statements read by their own token walks that hand a query
+/// on to sqlparser (CREATE VIEW, a view's stored query).
+pub(crate) fn rewritten_parser(sql: &str) -> Result<Parser<'static>, ParserError> {
+    static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
+    let toks = Tokenizer::new(&DIALECT, sql)
+        .tokenize_with_location()
+        .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
+    let toks: Vec<TokenWithSpan> = toks
+        .into_iter()
+        .filter(|t| {
+            !matches!(
+                t.token,
+                Token::Whitespace(
+                    Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)
+                )
+            )
+        })
+        .flat_map(postfix_null_test)
+        .collect();
+    Ok(Parser::new(&DIALECT)
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .with_tokens_with_locations(rewrite_tokens(toks)))
+}
+
 pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
     let dialect = PostgreSqlDialect {};
     let idx = LineIndex::new(sql);
@@ -685,7 +723,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             out.push((Parsed::Pre(pre), text, start));
             continue;
         }
-        let mut toks: Vec<TokenWithSpan> = piece
+        let toks: Vec<TokenWithSpan> = piece
             .iter()
             .filter(|t| {
                 !matches!(
@@ -698,13 +736,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .cloned()
             .flat_map(postfix_null_test)
             .collect();
-        crate::sequence::strip_overriding(&mut toks);
-        let mut toks = crate::merge::rewrite_tokens(toks);
-        crate::sequence::reorder_identity_options(&mut toks);
-        let toks = crate::rowlock::rewrite_tokens(toks);
-        let toks = crate::cursor::rewrite_current_of(toks);
-        let toks = crate::inherit::rewrite_tokens(toks);
-        let toks = crate::window::rewrite_frame_tokens(toks);
+        let toks = rewrite_tokens(toks);
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

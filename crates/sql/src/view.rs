@@ -25,7 +25,6 @@
 //! Everything here runs in the backend running the statement.
 
 use sqlparser::ast;
-use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
@@ -246,10 +245,7 @@ fn skip_parens(p: &mut Parser) -> Result<(), PgError> {
 
 /// Reads a statement routed here by [`is_view_statement`].
 pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
-    let dialect = PostgreSqlDialect {};
-    let mut p = Parser::new(&dialect)
-        .try_with_sql(sql)
-        .map_err(|e| syntax(e.to_string()))?;
+    let mut p = crate::parse::rewritten_parser(sql).map_err(|e| syntax(e.to_string()))?;
     if take(&mut p, "DROP") {
         let matview = take(&mut p, "MATERIALIZED");
         expect(&mut p, "VIEW")?;
@@ -806,10 +802,7 @@ pub(crate) fn bind_text(host: &dyn Host, text: &str) -> Result<(SelectPlan, Vec<
 
 /// A view's stored query text as a query.
 pub(crate) fn parse_query_text(text: &str) -> Result<ast::Query, PgError> {
-    let dialect = PostgreSqlDialect {};
-    let mut p = Parser::new(&dialect)
-        .try_with_sql(text)
-        .map_err(|e| syntax(e.to_string()))?;
+    let mut p = crate::parse::rewritten_parser(text).map_err(|e| syntax(e.to_string()))?;
     p.parse_query()
         .map(|q| *q)
         .map_err(|e| syntax(e.to_string()))

@@ -679,8 +679,7 @@ pub(crate) fn set_evaluation_order(calls: &mut [WindowCall], base: &[String]) {
             .map(|(k, desc, nf)| (refs.iter().position(|r| r == k).unwrap_or(0), *desc, *nf))
             .collect()
     };
-    let mut clauses: Vec<(usize, Vec<KeyRef>)> =
-        defs.iter().map(|&d| (d, keyed(d))).collect();
+    let mut clauses: Vec<(usize, Vec<KeyRef>)> = defs.iter().map(|&d| (d, keyed(d))).collect();
     crate::pgsort::sort_by(&mut clauses, |a, b| {
         for (x, y) in a.1.iter().zip(&b.1) {
             let o = y.0.cmp(&x.0).then(y.1.cmp(&x.1)).then(y.2.cmp(&x.2));
