@@ -311,6 +311,12 @@ pub(crate) struct Binder<'h> {
     track_ungrouped: bool,
     /// The WITH queries in scope, innermost last (crates/sql/src/cte.rs).
     pub(crate) ctes: Vec<crate::cte::CteEntry>,
+    /// Data-modifying WITH queries of the statement, in binding order
+    /// (the statement runs them all when it starts: cte.rs).
+    pub(crate) dml_ctes: Vec<std::rc::Rc<crate::cte::ModifyCte>>,
+    /// Queries being bound inside one another (1 for the statement's own
+    /// query): data-modifying WITH is only allowed at the top.
+    pub(crate) query_depth: usize,
     pub(crate) next_cte_id: usize,
     /// This query level's window functions (crates/sql/src/window.rs),
     /// its WINDOW clause, and whether a window function's (or a window
@@ -534,6 +540,8 @@ impl<'h> Binder<'h> {
             ungrouped: None,
             track_ungrouped: false,
             ctes: Vec::new(),
+            dml_ctes: Vec::new(),
+            query_depth: 0,
             next_cte_id: 0,
             windows: Vec::new(),
             named_windows: Vec::new(),
@@ -2534,16 +2542,39 @@ impl<'h> Binder<'h> {
         Ok(Ok(Bound::new(Expr::UserFunc(def, bound), ty)))
     }
 
+    /// The statement of a data-modifying WITH query, bound without
+    /// disturbing the query being bound; None when the WITH is not the
+    /// statement's own (PostgreSQL allows them only there).
+    pub(crate) fn bind_statement_in_with(
+        &mut self,
+        st: &ast::Statement,
+    ) -> Option<Result<(crate::modify::ModifyPlan, Vec<Column>), PgError>> {
+        if !self.outer.is_empty() || self.query_depth > 1 {
+            return None;
+        }
+        let saved_scope = self.scope.take();
+        let r = match st {
+            ast::Statement::Insert(i) => self.bind_insert(i),
+            ast::Statement::Update(u) => self.bind_update(u),
+            ast::Statement::Delete(d) => self.bind_delete(d),
+            _ => Err(not_supported("this statement in WITH")),
+        };
+        self.scope = saved_scope;
+        Some(r)
+    }
+
     // ---- SELECT ----
 
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
         // WITH names are visible to the query and everything in it, and
         // gone after it (crates/sql/src/cte.rs).
         let mark = self.ctes.len();
+        self.query_depth += 1;
         let r = match &q.with {
             Some(w) => self.bind_with(w).and_then(|_| self.bind_query_body(q)),
             None => self.bind_query_body(q),
         };
+        self.query_depth -= 1;
         self.ctes.truncate(mark);
         r
     }
@@ -3108,7 +3139,14 @@ impl<'h> Binder<'h> {
             ast::TableFactor::Table { name, alias, .. } => {
                 let parts = object_name_parts(name)?;
                 if let [t] = parts.as_slice() {
-                    if let Some((src, cols)) = self.cte_source(t)? {
+                    let found = self.cte_source(t).map_err(|e| {
+                        if e.code == sqlstate::FEATURE_NOT_SUPPORTED {
+                            e.with_position(self.at(sqlparser::ast::Spanned::span(name)))
+                        } else {
+                            e
+                        }
+                    })?;
+                    if let Some((src, cols)) = found {
                         let n = cols.len();
                         let mut scope = Scope::single(Some(t.clone()), None, cols, n);
                         if let Some(a) = alias {
@@ -4818,8 +4856,15 @@ impl Binder<'_> {
                 _ => {
                     let mut sub = Binder::new(self.host, std::mem::take(&mut self.params));
                     sub.src = self.src.clone();
+                    // The statement's WITH queries are visible to the
+                    // SELECT, which is no top level for a WITH of its own.
+                    sub.ctes = std::mem::take(&mut self.ctes);
+                    sub.next_cte_id = self.next_cte_id;
+                    sub.query_depth = 1;
                     let r = sub.bind_query(q);
                     self.params = std::mem::take(&mut sub.params);
+                    self.ctes = std::mem::take(&mut sub.ctes);
+                    self.next_cte_id = sub.next_cte_id;
                     let (plan, cols) = r?;
                     if cols.len() > targets.len() {
                         return Err(too_many());

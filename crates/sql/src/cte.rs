@@ -82,6 +82,37 @@ pub(crate) struct CteEntry {
     name: String,
     cols: Vec<(String, Ty)>,
     kind: CteKind,
+    /// False for a data-modifying query without RETURNING, which FROM
+    /// may not name.
+    returns: bool,
+}
+
+/// A data-modifying WITH query: its statement, and the RETURNING rows of
+/// the current execution of the statement it belongs to.
+#[derive(Debug)]
+pub(crate) struct ModifyCte {
+    pub plan: crate::modify::ModifyPlan,
+    pub rows: RefCell<Option<Rc<Vec<Row>>>>,
+}
+
+impl ModifyCte {
+    /// Run the statement to completion and keep its RETURNING rows for
+    /// the readers. Called by the backend when the statement that holds
+    /// it starts (every run, so a prepared statement changes rows each
+    /// time), before the rest of the statement opens its scans: both see
+    /// the same snapshot and command, so the rest does not see these
+    /// changes, as in PostgreSQL.
+    pub(crate) fn run(
+        &self,
+        params: &[crate::value::Value],
+        host: &mut dyn crate::host::Host,
+        relations: &dyn Relations,
+    ) -> Result<Rc<Vec<Row>>, PgError> {
+        let (rows, _) = crate::modify::execute(&self.plan, params, host, relations)?;
+        let rows = Rc::new(rows);
+        *self.rows.borrow_mut() = Some(rows.clone());
+        Ok(rows)
+    }
 }
 
 enum CteKind {
@@ -152,6 +183,13 @@ impl Binder<'_> {
                 )
                 .with_position(self.at(cte.alias.name.span)));
             }
+            if let ast::SetExpr::Insert(st) | ast::SetExpr::Update(st) | ast::SetExpr::Delete(st) =
+                cte.query.body.as_ref()
+            {
+                let entry = self.bind_modify_cte(&name, cte, st)?;
+                self.ctes.push(entry);
+                continue;
+            }
             if !matches!(
                 cte.query.body.as_ref(),
                 ast::SetExpr::Select(_)
@@ -159,7 +197,7 @@ impl Binder<'_> {
                     | ast::SetExpr::SetOperation { .. }
                     | ast::SetExpr::Values(_)
             ) {
-                return Err(not_supported("data-modifying statements in WITH"));
+                return Err(not_supported("this statement in WITH"));
             }
             let entry = if with.recursive {
                 self.bind_recursive(&name, cte)?
@@ -175,6 +213,7 @@ impl Binder<'_> {
                     CteEntry {
                         name,
                         cols,
+                        returns: true,
                         kind: CteKind::Def(Rc::new(CteDef { id, plan })),
                     }
                 }
@@ -182,6 +221,46 @@ impl Binder<'_> {
             self.ctes.push(entry);
         }
         Ok(())
+    }
+
+    /// `name AS (INSERT/UPDATE/DELETE ... [RETURNING ...])`: bound as the
+    /// statement it is, its RETURNING list the query's columns. Only in
+    /// the statement's own WITH, as PostgreSQL allows.
+    fn bind_modify_cte(
+        &mut self,
+        name: &str,
+        cte: &ast::Cte,
+        st: &ast::Statement,
+    ) -> Result<CteEntry, PgError> {
+        let Some(r) = self.bind_statement_in_with(st) else {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "WITH clause containing a data-modifying statement must be at the top level",
+            )
+            .with_position(self.at(cte.alias.name.span)));
+        };
+        let (plan, cols) = r?;
+        let returning = !plan.returning.is_empty();
+        let cols = if returning {
+            rename(name, cols_of(cols), &cte.alias)?
+        } else {
+            Vec::new()
+        };
+        let def = Rc::new(ModifyCte {
+            plan,
+            rows: RefCell::new(None),
+        });
+        self.dml_ctes.push(def.clone());
+        let id = self.new_cte_id();
+        Ok(CteEntry {
+            name: name.to_string(),
+            kind: CteKind::Def(Rc::new(CteDef {
+                id,
+                plan: plain_plan(Source::ModifyCte(def), cols.len()),
+            })),
+            cols,
+            returns: returning,
+        })
     }
 
     fn bind_cte_query(&mut self, q: &ast::Query) -> Result<(SelectPlan, Vec<Column>), PgError> {
@@ -226,6 +305,7 @@ impl Binder<'_> {
         let id = self.new_cte_id();
         self.ctes.push(CteEntry {
             name: name.to_string(),
+            returns: true,
             cols: cols.clone(),
             kind: CteKind::SelfRef(id, false),
         });
@@ -311,6 +391,7 @@ impl Binder<'_> {
         );
         Ok(Some(CteEntry {
             name: name.to_string(),
+            returns: true,
             cols,
             kind: CteKind::Def(Rc::new(CteDef { id, plan })),
         }))
@@ -323,6 +404,12 @@ impl Binder<'_> {
             return Ok(None);
         };
         let src = match &mut entry.kind {
+            CteKind::Def(_) if !entry.returns => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("WITH query \"{name}\" does not have a RETURNING clause"),
+                ));
+            }
             CteKind::Def(d) => Source::Cte(d.clone()),
             CteKind::SelfRef(id, seen) => {
                 if *seen {

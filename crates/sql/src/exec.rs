@@ -829,6 +829,7 @@ pub(crate) fn materialize(
         | Source::Function { .. }
         | Source::SetFunc { .. }
         | Source::Rows(_)
+        | Source::ModifyCte(_)
         | Source::Values(_)
         | Source::Cte(_)
         | Source::CteScan(_)
@@ -1579,6 +1580,16 @@ pub(crate) fn build_source(
             rows: rows.clone(),
             pos: 0,
         }),
+        // Run when the statement started; run now when reached another
+        // way (EXPLAIN ANALYZE, a cursor).
+        Source::ModifyCte(m) => {
+            let done = m.rows.borrow().clone();
+            let rows = match done {
+                Some(rows) => rows,
+                None => m.run(cx.params, &mut *cx.host, relations)?,
+            };
+            Box::new(RowsNode { rows, pos: 0 })
+        }
         Source::CteScan(h) => crate::cte::scan_node(h),
         Source::RecursiveUnion(r) => crate::cte::recursive_node(r, cx, relations)?,
         Source::WorkTableScan(w) => crate::cte::work_node(w),

@@ -1676,6 +1676,19 @@ impl Walk<'_> {
                 },
                 self.delegate(src, ex)?,
             ),
+            Source::ModifyCte(m) => (
+                PNode {
+                    node_type: match m.plan.tag_word() {
+                        "INSERT" => "Insert",
+                        "UPDATE" => "Update",
+                        _ => "Delete",
+                    },
+                    total: 100.0,
+                    rows: 1000.0,
+                    ..Default::default()
+                },
+                self.delegate(src, ex)?,
+            ),
             Source::Rows(rows) => (
                 PNode {
                     node_type: "Materialize",

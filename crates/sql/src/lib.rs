@@ -246,6 +246,9 @@ pub struct Prepared {
     param_types: Vec<Oid>,
     columns: Vec<Column>,
     command: Command,
+    /// The statement's data-modifying WITH queries (cte.rs), run to
+    /// completion when it starts, whether read or not.
+    dml_ctes: Vec<std::rc::Rc<cte::ModifyCte>>,
 }
 
 impl Prepared {
@@ -384,6 +387,7 @@ fn prepare_unchecked(
         let plan = copy::bind(&stmt.sql, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             plan: Plan::Copy(plan),
             param_types: declared_param_types.to_vec(),
             columns: Vec::new(),
@@ -394,6 +398,7 @@ fn prepare_unchecked(
         let t = trigger::bind(&stmt.sql)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command: Command::Other(t.tag()),
             plan: Plan::Trigger(t),
             param_types: declared_param_types.to_vec(),
@@ -404,6 +409,7 @@ fn prepare_unchecked(
         let r = routine::bind(&stmt.sql, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command: Command::Other(r.tag()),
             plan: Plan::Routine(r),
             param_types: declared_param_types.to_vec(),
@@ -422,6 +428,7 @@ fn prepare_unchecked(
         let v = view::bind(view::parse(&stmt.sql)?, host, src)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command: Command::Other(v.tag()),
             plan: Plan::View(v),
             param_types: declared_param_types.to_vec(),
@@ -434,6 +441,7 @@ fn prepare_unchecked(
                 let v = view::bind(v, host, stmt.src.clone().map(|m| (m, 0)))?;
                 return Ok(Prepared {
                     rechecks: Default::default(),
+                    dml_ctes: Vec::new(),
                     command: Command::Other("SELECT"),
                     plan: Plan::View(v),
                     param_types: declared_param_types.to_vec(),
@@ -446,6 +454,7 @@ fn prepare_unchecked(
         let (c, columns, param_types) = cursor::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command: Command::Other(c.tag()),
             plan: Plan::Cursor(c),
             param_types,
@@ -458,6 +467,7 @@ fn prepare_unchecked(
             let (p, _) = prepare::bind_prepare(&stmt.sql, host)?;
             return Ok(Prepared {
                 rechecks: Default::default(),
+                dml_ctes: Vec::new(),
                 command: Command::Other("PREPARE"),
                 plan: Plan::Prepare(p),
                 param_types: declared_param_types.to_vec(),
@@ -467,6 +477,7 @@ fn prepare_unchecked(
         let (p, columns, command) = prepare::bind_execute(&stmt.sql, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command,
             plan: Plan::Prepare(p),
             param_types: Vec::new(),
@@ -480,6 +491,7 @@ fn prepare_unchecked(
         let e = explain::bind(&stmt.sql, declared_param_types, host, base)?;
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             param_types: e.inner.param_types.clone(),
             plan: Plan::Explain(e),
             columns: explain::columns(),
@@ -489,10 +501,33 @@ fn prepare_unchecked(
     if let Parsed::Ast(s) = &stmt.parsed {
         use sqlparser::ast::Statement as S;
         if matches!(s.as_ref(), S::Insert(_) | S::Update(_) | S::Delete(_)) {
-            return prepare_modify(stmt, s, &declared, host, sequence::overriding(&stmt.sql));
+            return prepare_modify(
+                stmt,
+                s,
+                None,
+                &declared,
+                host,
+                sequence::overriding(&stmt.sql),
+            );
+        }
+        // `WITH ... INSERT/UPDATE/DELETE`: the WITH list, then the statement.
+        if let S::Query(q) = s.as_ref() {
+            use sqlparser::ast::SetExpr as E;
+            if let (Some(w), E::Insert(inner) | E::Update(inner) | E::Delete(inner)) =
+                (&q.with, q.body.as_ref())
+            {
+                return prepare_modify(
+                    stmt,
+                    inner,
+                    Some(w),
+                    &declared,
+                    host,
+                    sequence::overriding(&stmt.sql),
+                );
+            }
         }
         if merge::of(s).is_some() {
-            return prepare_modify(stmt, s, &declared, host, None);
+            return prepare_modify(stmt, s, None, &declared, host, None);
         }
         // ALTER TABLE whose every subcommand adds a PRIMARY KEY or UNIQUE
         // constraint is an index build (utility.rs); the rest is alter.rs's.
@@ -507,6 +542,7 @@ fn prepare_unchecked(
             if !only_indexes(at) {
                 return Ok(Prepared {
                     rechecks: Default::default(),
+                    dml_ctes: Vec::new(),
                     plan: Plan::Alter(alter::bind(at)?),
                     param_types: declared_param_types.to_vec(),
                     columns: Vec::new(),
@@ -573,6 +609,7 @@ fn prepare_unchecked(
         }
         return Ok(Prepared {
             rechecks: Default::default(),
+            dml_ctes: Vec::new(),
             command: u.command(),
             columns: u.columns(host),
             plan: Plan::Utility(u),
@@ -604,6 +641,7 @@ fn prepare_unchecked(
         .collect();
     Ok(Prepared {
         rechecks: Default::default(),
+        dml_ctes: std::mem::take(&mut second.dml_ctes),
         plan: Plan::Select(Box::new(plan)),
         param_types,
         columns,
@@ -616,6 +654,7 @@ fn prepare_unchecked(
 fn prepare_modify(
     stmt: &Statement,
     s: &sqlparser::ast::Statement,
+    with: Option<&sqlparser::ast::With>,
     declared: &[Option<Ty>],
     host: &dyn Host,
     overriding: Option<u8>,
@@ -627,7 +666,15 @@ fn prepare_modify(
     let bind_once = |b: &mut Binder| {
         b.overriding = overriding;
         b.src = stmt.src.clone();
-        bind_modify(b, s, &merge_overriding)
+        let Some(w) = with else {
+            return bind_modify(b, s, &merge_overriding);
+        };
+        let mark = b.ctes.len();
+        let r = b
+            .bind_with(w)
+            .and_then(|_| bind_modify(b, s, &merge_overriding));
+        b.ctes.truncate(mark);
+        r
     };
     fn bind_modify(
         b: &mut Binder,
@@ -666,6 +713,7 @@ fn prepare_modify(
         .collect();
     Ok(Prepared {
         rechecks: Default::default(),
+        dml_ctes: std::mem::take(&mut second.dml_ctes),
         command: Command::Other(plan.tag_word()),
         plan: Plan::Modify(Box::new(plan)),
         param_types,
@@ -693,6 +741,9 @@ pub fn start(
             sqlstate::UNDEFINED_PARAMETER,
             format!("there is no parameter ${}", params.len() + 1),
         ));
+    }
+    for d in &p.dml_ctes {
+        d.run(&params, host, relations)?;
     }
     match &p.plan {
         Plan::Select(plan) => {

@@ -56,6 +56,9 @@ pub(crate) enum Source {
     /// A WITH query named in FROM (crates/sql/src/cte.rs): every
     /// reference shares one [`crate::cte::CteDef`], run once per execution.
     Cte(std::rc::Rc<crate::cte::CteDef>),
+    /// A data-modifying WITH query's RETURNING rows (cte.rs): produced
+    /// when the statement starts.
+    ModifyCte(std::rc::Rc<crate::cte::ModifyCte>),
     /// A [`Source::Cte`] once execution started: a reader of the rows
     /// the query produced so far, shared by all its references.
     CteScan(crate::cte::CteHandle),
@@ -198,6 +201,7 @@ impl Source {
             Source::Result
             | Source::Relation(_)
             | Source::Rows(_)
+            | Source::ModifyCte(_)
             | Source::Cte(_)
             | Source::CteScan(_)
             | Source::WorkTable(_)

@@ -29,6 +29,8 @@
 //!   with routing, ATTACH/DETACH and \d output against PostgreSQL 15's.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
+//! - `with_dml`: data-modifying WITH queries and WITH before DML against
+//!   PostgreSQL 15's output.
 //! - `util`: the harness (server lifecycle, teardown, IPC checks, raw client).
 //! - `privileges`: GRANT/REVOKE ON tables and sequences, 42501 checks
 //!   and ownership against PostgreSQL 15's output; logins of other roles;
@@ -173,4 +175,5 @@ mod util;
 mod views;
 mod walkeep;
 mod window;
+mod with_dml;
 mod xact;

@@ -1,0 +1,16 @@
+create table w1(a int); create table w2(a int);
+insert into w1 values (1),(2),(3);
+with t as (select 10 as x) insert into w1 select x from t returning *;
+with t as (delete from w1 where a < 3 returning *) select * from t order by a;
+with t as (delete from w1 returning *) select count(*) from w1;
+select * from w1;
+insert into w1 values (5),(6);
+with t as (delete from w1 where a = 5 returning a) insert into w2 select a * 100 from t returning *;
+with t as (insert into w2 values (7)) select 1;
+select * from w2 order by a;
+with t as (insert into w2 values (8)) select * from t;
+select (with t as (delete from w2 returning *) select count(*) from t);
+with t as (update w1 set a = a + 1 returning *), u as (select * from t) select * from u;
+prepare p as with t as (insert into w2 values (9) returning a) select a from t;
+execute p; execute p;
+select count(*) from w2 where a = 9;
