@@ -37,6 +37,7 @@ mod range;
 pub(crate) mod rowexpr;
 mod scalars;
 mod srf;
+mod tsearch;
 pub(crate) mod upsert;
 mod viewref;
 
@@ -1310,6 +1311,10 @@ impl<'h> Binder<'h> {
                 }
                 Ok(Bound::new(Expr::Neg(Box::new(b.e)), b.ty))
             }
+            UnaryOperator::PGPrefixFactorial => {
+                let b = self.bind_expr(expr)?;
+                self.ts_not(b)
+            }
             UnaryOperator::BitwiseNot => {
                 let b = self.bind_expr(expr)?;
                 self.bitwise_not(b)
@@ -1413,6 +1418,10 @@ impl<'h> Binder<'h> {
             B::StringConcat => {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
+                let (l, r) = match self.ts_operator("||", l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match self.array_concat(l, r)? {
                     Ok(b) => return Ok(b),
                     Err(lr) => lr,
@@ -2124,6 +2133,10 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let args = match self.range_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.ts_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };

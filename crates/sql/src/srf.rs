@@ -109,6 +109,7 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
                     .into_iter()
                     .map(|(_, t)| t)
                     .collect(),
+                crate::arrays::SrfOp::TsUnnest => vec![tusk_types::types::TEXT, 1005, 1009],
                 _ => Vec::new(),
             };
             Ok(crate::arrays::srf_rows(*op, vals)?
