@@ -4449,12 +4449,8 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         D::Uuid => ("uuid".into(), vec![]),
         D::Bit(n) => ("bit".into(), n.iter().map(|&n| n as i64).collect()),
         D::BitVarying(n) | D::VarBit(n) => ("varbit".into(), n.iter().map(|&n| n as i64).collect()),
-        D::TsVector | D::TsQuery => {
-            return Err(not_supported(format!(
-                "type {}",
-                dt.to_string().to_lowercase()
-            )))
-        }
+        D::TsVector => ("tsvector".into(), vec![]),
+        D::TsQuery => ("tsquery".into(), vec![]),
         other => (other.to_string().to_lowercase(), vec![]),
     };
     if let Some(t) = types::lookup_type_name(&name, &mods) {

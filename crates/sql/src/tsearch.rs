@@ -177,14 +177,9 @@ pub(crate) fn call(f: TsFn, args: &[Value], notices: &mut Vec<PgError>) -> Resul
             let w = weight_char(&text(&a(1)))?;
             let mut v = vector(&a(0))?;
             let only: Option<Vec<String>> = if f == TsFn::SetWeightFilter {
+                // NULL elements name no lexeme.
                 let items = array_items(&a(2));
-                if items.iter().any(|x| x.is_null()) {
-                    return Err(err(
-                        sqlstate::NULL_VALUE_NOT_ALLOWED,
-                        "lexeme array may not contain nulls",
-                    ));
-                }
-                Some(items.iter().map(text).collect())
+                Some(items.iter().filter(|x| !x.is_null()).map(text).collect())
             } else {
                 None
             };
