@@ -90,8 +90,8 @@ pub(crate) enum SrfOp {
     /// partitioned tables, and PostgreSQL gives no rows for a relation that
     /// is neither a partition nor partitioned.
     Partitions(bool),
-    /// unnest(tsvector): (lexeme, positions, weights) (tsearch.rs).
-    TsUnnest,
+    /// unnest(tsvector), ts_parse, ts_token_type, ts_debug (tsearch.rs).
+    Ts(crate::tsearch::TsSrf),
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
@@ -99,15 +99,12 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     if let SrfOp::Json(op, json) = op {
         return crate::json::srf_rows(op, args, json);
     }
-    if op == SrfOp::TsUnnest {
-        return match args.first() {
-            Some(v) if !v.is_null() => crate::tsearch::unnest_rows(v),
-            _ => Ok(Vec::new()),
-        };
+    if let SrfOp::Ts(t) = op {
+        return crate::tsearch::srf_rows(t, &args);
     }
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
-        SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::TsUnnest => Vec::new(),
+        SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Ts(..) => Vec::new(),
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => crate::ranges::unnest(a0)

@@ -3100,7 +3100,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::SplitToTable => "regexp_split_to_table",
         SrfOp::Matches => "regexp_matches",
         SrfOp::Json(..) => "json_each",
-        SrfOp::TsUnnest => "unnest",
+        SrfOp::Ts(t) => crate::tsearch::srf_name(t),
         SrfOp::Partitions(false) => "pg_partition_ancestors",
         SrfOp::Partitions(true) => "pg_partition_tree",
     }

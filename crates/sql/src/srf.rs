@@ -44,6 +44,9 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "jsonb_object_keys"
             | "jsonb_path_query"
             | "jsonb_path_query_tz"
+            | "ts_parse"
+            | "ts_token_type"
+            | "ts_debug"
             | "json_each"
             | "json_each_text"
             | "jsonb_each"
@@ -109,7 +112,10 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
                     .into_iter()
                     .map(|(_, t)| t)
                     .collect(),
-                crate::arrays::SrfOp::TsUnnest => vec![tusk_types::types::TEXT, 1005, 1009],
+                crate::arrays::SrfOp::Ts(t) => crate::tsearch::srf_columns(*t)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect(),
                 _ => Vec::new(),
             };
             Ok(crate::arrays::srf_rows(*op, vals)?

@@ -1240,51 +1240,51 @@ pub(crate) const TOKEN_TYPES: &[(&str, &str)] = &[
     ("asciiword", "Word, all ASCII"),
     ("word", "Word, all letters"),
     ("numword", "Word, letters and digits"),
-    ("asciihword", "Hyphenated word, all ASCII"),
-    ("hword", "Hyphenated word, all letters"),
-    ("numhword", "Hyphenated word, letters and digits"),
-    ("hword_asciipart", "Hyphenated word part, all ASCII"),
-    ("hword_part", "Hyphenated word part, all letters"),
-    ("hword_numpart", "Hyphenated word part, letters and digits"),
     ("email", "Email address"),
-    ("protocol", "Protocol head"),
     ("url", "URL"),
     ("host", "Host"),
+    ("sfloat", "Scientific notation"),
+    ("version", "Version number"),
+    ("hword_numpart", "Hyphenated word part, letters and digits"),
+    ("hword_part", "Hyphenated word part, all letters"),
+    ("hword_asciipart", "Hyphenated word part, all ASCII"),
+    ("blank", "Space symbols"),
+    ("tag", "XML tag"),
+    ("protocol", "Protocol head"),
+    ("numhword", "Hyphenated word, letters and digits"),
+    ("asciihword", "Hyphenated word, all ASCII"),
+    ("hword", "Hyphenated word, all letters"),
     ("url_path", "URL path"),
     ("file", "File or path name"),
-    ("sfloat", "Scientific notation"),
     ("float", "Decimal notation"),
     ("int", "Signed integer"),
     ("uint", "Unsigned integer"),
-    ("version", "Version number"),
-    ("tag", "XML tag"),
     ("entity", "XML entity"),
-    ("blank", "Space symbols"),
 ];
 
 const ASCIIWORD: u8 = 1;
 const WORD: u8 = 2;
 const NUMWORD: u8 = 3;
-const ASCIIHWORD: u8 = 4;
-const HWORD: u8 = 5;
-const NUMHWORD: u8 = 6;
-const HWORD_ASCIIPART: u8 = 7;
-const HWORD_PART: u8 = 8;
+const ASCIIHWORD: u8 = 16;
+const HWORD: u8 = 17;
+const NUMHWORD: u8 = 15;
+const HWORD_ASCIIPART: u8 = 11;
+const HWORD_PART: u8 = 10;
 const HWORD_NUMPART: u8 = 9;
-const EMAIL: u8 = 10;
-const PROTOCOL: u8 = 11;
-const URL: u8 = 12;
-const HOST: u8 = 13;
-const URL_PATH: u8 = 14;
-const FILE: u8 = 15;
-const SFLOAT: u8 = 16;
-const FLOAT: u8 = 17;
-const INT: u8 = 18;
-const UINT: u8 = 19;
-const VERSION: u8 = 20;
-const TAG: u8 = 21;
-const ENTITY: u8 = 22;
-const BLANK: u8 = 23;
+const EMAIL: u8 = 4;
+const PROTOCOL: u8 = 14;
+const URL: u8 = 5;
+const HOST: u8 = 6;
+const URL_PATH: u8 = 18;
+const FILE: u8 = 19;
+const SFLOAT: u8 = 7;
+const FLOAT: u8 = 20;
+const INT: u8 = 21;
+const UINT: u8 = 22;
+const VERSION: u8 = 8;
+const TAG: u8 = 13;
+const ENTITY: u8 = 23;
+const BLANK: u8 = 12;
 
 /// A token of the default parser.
 #[derive(Debug, Clone, PartialEq)]
@@ -1349,10 +1349,12 @@ pub(crate) fn parse_text(s: &str) -> Vec<Token> {
                         text: text(i, j + 3),
                     });
                     let pend = path_end(&c, hend);
-                    out.push(Token {
-                        ty: URL,
-                        text: text(j + 3, pend),
-                    });
+                    if pend > hend {
+                        out.push(Token {
+                            ty: URL,
+                            text: text(j + 3, pend),
+                        });
+                    }
                     out.push(Token {
                         ty: HOST,
                         text: text(j + 3, hend),
@@ -1412,6 +1414,34 @@ pub(crate) fn parse_text(s: &str) -> Vec<Token> {
                 }
                 continue;
             }
+            // File names: a word with dots or slashes that is no host.
+            {
+                let mut k = i;
+                let mut seps = false;
+                while k < n {
+                    if is_alnum(c[k])
+                        || c[k] == '_'
+                        || (c[k] == '-' && k + 1 < n && !c[k + 1].is_ascii_digit())
+                    {
+                        k += 1;
+                    } else if (c[k] == '.' || c[k] == '/') && k + 1 < n && is_alnum(c[k + 1]) {
+                        seps = true;
+                        k += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let numeric = c[i..k].iter().all(|x| x.is_ascii_digit() || *x == '.');
+                if seps && !numeric && c[i..k].iter().any(|x| is_alpha(*x)) {
+                    flush!();
+                    out.push(Token {
+                        ty: FILE,
+                        text: text(i, k),
+                    });
+                    i = k;
+                    continue;
+                }
+            }
             // Numbers.
             if ch.is_ascii_digit() {
                 let mut j = i;
@@ -1439,6 +1469,14 @@ pub(crate) fn parse_text(s: &str) -> Vec<Token> {
                 }
                 parts.push((st, j));
                 if j + 1 < n && c[j] == '-' && is_alnum(c[j + 1]) {
+                    let mut k = j + 1;
+                    while k < n && c[k].is_ascii_digit() {
+                        k += 1;
+                    }
+                    // `readline-4.2` is a word and a signed number.
+                    if k > j + 1 && k < n && c[k] == '.' {
+                        break;
+                    }
                     j += 1;
                     continue;
                 }
@@ -1516,16 +1554,35 @@ pub(crate) fn parse_text(s: &str) -> Vec<Token> {
                 j += 1;
             }
             if j < n && c[j].is_ascii_alphabetic() {
-                if let Some(k) = c[j..].iter().position(|&x| x == '>') {
+                let mut k = j;
+                let mut quote: Option<char> = None;
+                let mut end = None;
+                while k < n {
+                    match (quote, c[k]) {
+                        (Some(q), x) if x == q => quote = None,
+                        (Some(_), _) => {}
+                        (None, '"' | '\'') => quote = Some(c[k]),
+                        (None, '>') => {
+                            end = Some(k + 1);
+                            break;
+                        }
+                        (None, '<') => break,
+                        _ => {}
+                    }
+                    k += 1;
+                }
+                if let Some(e) = end {
                     flush!();
                     out.push(Token {
                         ty: TAG,
-                        text: text(i, j + k + 1),
+                        text: text(i, e),
                     });
-                    i = j + k + 1;
+                    i = e;
                     continue;
                 }
             }
+            // A '<' that opens no tag starts a blank of its own.
+            flush!();
         }
         if ch == '&' {
             let mut j = i + 1;
@@ -1569,7 +1626,7 @@ fn host_end(c: &[char], i: usize) -> Option<usize> {
             return None;
         }
         labels += 1;
-        last_alpha = c[st..j].iter().any(|x| is_alpha(*x));
+        last_alpha = j - st >= 2 && c[st..j].iter().all(|x| is_alpha(*x));
         if j + 1 < n && c[j] == '.' && is_alnum(c[j + 1]) {
             j += 1;
             continue;
@@ -1592,7 +1649,7 @@ fn host_end(c: &[char], i: usize) -> Option<usize> {
 
 fn path_end(c: &[char], i: usize) -> usize {
     let n = c.len();
-    if i >= n || c[i] != '/' {
+    if i + 1 >= n || c[i] != '/' || c[i + 1].is_whitespace() {
         return i;
     }
     let mut j = i;
@@ -1915,5 +1972,140 @@ mod tests {
             ts::format_tsvector(&v),
             "'base':7 'hidden':6 'rebel':1 'spaceship':2 'strike':3"
         );
+    }
+}
+
+/// The text-search set-returning functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TsSrf {
+    /// unnest(tsvector): (lexeme, positions, weights).
+    Unnest,
+    /// ts_token_type(parser).
+    TokenType,
+    /// ts_parse(parser, text).
+    Parse,
+    /// ts_debug(config, text).
+    Debug,
+}
+
+pub(crate) fn srf_name(t: TsSrf) -> &'static str {
+    match t {
+        TsSrf::Unnest => "unnest",
+        TsSrf::TokenType => "ts_token_type",
+        TsSrf::Parse => "ts_parse",
+        TsSrf::Debug => "ts_debug",
+    }
+}
+
+pub(crate) fn srf_columns(t: TsSrf) -> Vec<(&'static str, types::Oid)> {
+    match t {
+        TsSrf::Unnest => vec![
+            ("lexeme", types::TEXT),
+            ("positions", 1005),
+            ("weights", 1009),
+        ],
+        TsSrf::TokenType => vec![
+            ("tokid", types::INT4),
+            ("alias", types::TEXT),
+            ("description", types::TEXT),
+        ],
+        TsSrf::Parse => vec![("tokid", types::INT4), ("token", types::TEXT)],
+        TsSrf::Debug => vec![
+            ("alias", types::TEXT),
+            ("description", types::TEXT),
+            ("token", types::TEXT),
+            ("dictionaries", 1009),
+            ("dictionary", types::TEXT),
+            ("lexemes", 1009),
+        ],
+    }
+}
+
+/// The default parser, by name or oid (3722).
+fn parser(name: &str) -> Result<(), PgError> {
+    let n = name.trim();
+    let n = n.strip_prefix("pg_catalog.").unwrap_or(n);
+    if n == "default" || n == "3722" {
+        Ok(())
+    } else {
+        Err(err(
+            sqlstate::UNDEFINED_OBJECT,
+            format!("text search parser \"{name}\" does not exist"),
+        ))
+    }
+}
+
+fn text_array(items: Vec<String>) -> Value {
+    Value::Array(Box::new(Array::from_items(
+        types::TEXT,
+        items.into_iter().map(Value::Text).collect(),
+    )))
+}
+
+pub(crate) fn srf_rows(t: TsSrf, args: &[Value]) -> Result<Vec<Vec<Value>>, PgError> {
+    if args.iter().any(|v| v.is_null()) {
+        return Ok(Vec::new());
+    }
+    let a = |i: usize| args.get(i).map(text).unwrap_or_default();
+    match t {
+        TsSrf::Unnest => unnest_rows(&args[0]),
+        TsSrf::TokenType => {
+            parser(&a(0))?;
+            Ok(TOKEN_TYPES
+                .iter()
+                .enumerate()
+                .map(|(i, (al, d))| {
+                    vec![
+                        Value::Int4(i as i32 + 1),
+                        Value::Text(al.to_string()),
+                        Value::Text(d.to_string()),
+                    ]
+                })
+                .collect())
+        }
+        TsSrf::Parse => {
+            parser(&a(0))?;
+            Ok(parse_text(&a(1))
+                .into_iter()
+                .map(|tk| vec![Value::Int4(tk.ty as i32), Value::Text(tk.text)])
+                .collect())
+        }
+        TsSrf::Debug => {
+            let cfg = config(&a(0))?;
+            Ok(parse_text(&a(1))
+                .into_iter()
+                .map(|tk| {
+                    let (al, d) = TOKEN_TYPES[tk.ty as usize - 1];
+                    let dict = mapping(cfg, tk.ty);
+                    let dname = |d: Dict| match d {
+                        Dict::Simple => "simple",
+                        Dict::EnglishStem => "english_stem",
+                    };
+                    let (dicts, used, lex) = match dict {
+                        None => (text_array(Vec::new()), Value::Null, Value::Null),
+                        Some(d) => {
+                            let lx = lexize(d, &tk.text);
+                            (
+                                text_array(vec![dname(d).to_string()]),
+                                if lx.is_some() {
+                                    Value::Text(dname(d).to_string())
+                                } else {
+                                    Value::Null
+                                },
+                                lx.map_or(Value::Null, text_array),
+                            )
+                        }
+                    };
+                    vec![
+                        Value::Text(al.to_string()),
+                        Value::Text(d.to_string()),
+                        Value::Text(tk.text),
+                        dicts,
+                        used,
+                        lex,
+                    ]
+                })
+                .collect())
+        }
     }
 }

@@ -674,24 +674,10 @@ impl Binder<'_> {
                     })
                 });
         }
-        if fname == "unnest" && args.len() == 1 && args[0].ty.oid == types::TSVECTOR {
-            let alias_name = alias
-                .map(|a| ident_name(&a.name))
-                .unwrap_or_else(|| fname.to_string());
-            let mut cols = vec![
-                ("lexeme".to_string(), Ty::new(types::TEXT)),
-                ("positions".to_string(), Ty::new(1005)),
-                ("weights".to_string(), Ty::new(1009)),
-            ];
-            super::rename_function_columns(alias, &alias_name, &mut cols)?;
-            return Ok(Ok((
-                Source::SetFunc {
-                    op: SrfOp::TsUnnest,
-                    args: args.into_iter().map(|b| b.e).collect(),
-                },
-                Scope::single(Some(alias_name), None, cols, 3),
-            )));
-        }
+        let args = match self.ts_set_function(fname, alias, args)? {
+            Ok(r) => return Ok(Ok(r)),
+            Err(args) => args,
+        };
         let (op, specs): (SrfOp, &[P]) = match (fname, args.len()) {
             ("unnest", 1) => (SrfOp::Unnest, &[P::Arr]),
             ("generate_subscripts", 2) => (SrfOp::Subscripts, &[P::Arr, P::Int]),
@@ -734,7 +720,7 @@ impl Binder<'_> {
             SrfOp::Subscripts => Ty::new(types::INT4),
             SrfOp::SplitToTable => Ty::new(types::TEXT),
             SrfOp::Matches => Ty::new(1009),
-            SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::TsUnnest => Ty::new(types::TEXT),
+            SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Ts(..) => Ty::new(types::TEXT),
         };
         let alias_name = alias
             .map(|a| ident_name(&a.name))

@@ -255,3 +255,73 @@ impl Binder<'_> {
         Ok(Ok(call(f, out, ret)))
     }
 }
+
+impl Binder<'_> {
+    /// unnest(tsvector), ts_token_type, ts_parse and ts_debug in FROM;
+    /// `Err(args)` for any other function.
+    pub(super) fn ts_set_function(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        args: Vec<Bound>,
+    ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        use crate::tsearch::TsSrf;
+        let n = args.len();
+        let (op, params): (TsSrf, Vec<Oid>) = match (fname, n) {
+            ("unnest", 1) if args[0].ty.oid == TSV => (TsSrf::Unnest, vec![TSV]),
+            ("ts_token_type", 1) => (TsSrf::TokenType, vec![types::TEXT]),
+            ("ts_parse", 2) => (TsSrf::Parse, vec![types::TEXT, types::TEXT]),
+            ("ts_debug", 1 | 2) => (TsSrf::Debug, vec![types::TEXT; n]),
+            _ => return Ok(Err(args)),
+        };
+        let mut out = Vec::with_capacity(n + 1);
+        for (a, p) in args.into_iter().zip(params) {
+            // A parser named by oid (3722) reads as its name.
+            let a = if p == types::TEXT && matches!(a.ty.oid, types::INT4 | types::OID) {
+                self.coerce_to_text_any(a)?
+            } else {
+                a
+            };
+            let shown = a.ty.oid;
+            match self.ts_want(a, p)? {
+                Ok(b) => out.push(b),
+                Err(_) => {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {fname}({}) does not exist", types::sql_name(shown)),
+                    )
+                    .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+                }
+            }
+        }
+        if op == TsSrf::Debug && n == 1 {
+            out.insert(
+                0,
+                Bound::new(
+                    Expr::Const(Value::Text("english".into())),
+                    Ty::new(types::TEXT),
+                ),
+            );
+        }
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        let mut cols: Vec<(String, Ty)> = crate::tsearch::srf_columns(op)
+            .into_iter()
+            .map(|(c, t)| (c.to_string(), Ty::new(t)))
+            .collect();
+        super::rename_function_columns(alias, &alias_name, &mut cols)?;
+        let width = cols.len();
+        Ok(Ok((
+            Source::SetFunc {
+                op: crate::arrays::SrfOp::Ts(op),
+                args: out.into_iter().map(|b| b.e).collect(),
+            },
+            Scope::single(Some(alias_name), None, cols, width),
+        )))
+    }
+
+    fn coerce_to_text_any(&mut self, a: Bound) -> Result<Bound, PgError> {
+        self.cast_typed(a, Ty::new(types::TEXT))
+    }
+}
