@@ -982,8 +982,7 @@ fn rank_and(w: &[f32; 4], v: &TsVector, q: &QNode) -> f32 {
                 (e.pos.clone(), false)
             };
             pos[i] = Some((pv.clone(), isnull));
-            for k in 0..i {
-                let Some((ct, knull)) = &pos[k] else { continue };
+            for (ct, knull) in pos[..i].iter().flatten() {
                 for l in &pv {
                     for p in ct {
                         let mut dist = (pos_of(*l) as i32 - pos_of(*p) as i32).abs();

@@ -55,8 +55,9 @@ impl Binder<'_> {
     ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
         let (lt, rt) = (l.ty.oid, r.ty.oid);
         let texty = |o: Oid| is_stringish(o);
-        let applies =
-            is_ts(lt) || is_ts(rt) || (sym == "@@" && (texty(lt) && (texty(rt) || r.is_unknown())));
+        let applies = is_ts(lt)
+            || is_ts(rt)
+            || (sym == "@@" && (texty(lt) || l.is_unknown()) && (texty(rt) || r.is_unknown()));
         if !applies {
             return Ok(Err((l, r)));
         }
@@ -93,7 +94,7 @@ impl Binder<'_> {
                 } else if rt == TSQ {
                     let l = self.ts_want(l, types::TEXT)?.map_err(|_| fail())?;
                     call(TsFn::MatchText, vec![l, r], types::BOOL)
-                } else if texty(lt) && (texty(rt) || r.is_unknown()) {
+                } else if (texty(lt) || l.is_unknown()) && (texty(rt) || r.is_unknown()) {
                     let (l, r) = both(self, l, r, types::TEXT)?;
                     call(TsFn::MatchTextText, vec![l, r], types::BOOL)
                 } else {
@@ -174,7 +175,7 @@ impl Binder<'_> {
             ("ts_filter", 2) => (vec![TSV, TEXT_ARRAY], TsFn::Filter, TSV),
             ("tsvector_to_array", 1) => (vec![TSV], TsFn::ToArray, TEXT_ARRAY),
             ("array_to_tsvector", 1) => (vec![TEXT_ARRAY], TsFn::FromArray, TSV),
-            ("ts_rank" | "ts_rank_cd", 2 | 3 | 4) => {
+            ("ts_rank" | "ts_rank_cd", 2..=4) => {
                 let cd = name == "ts_rank_cd";
                 let weights = tusk_types::array::is_array(first.unwrap_or(0));
                 let mut p = Vec::new();
@@ -236,7 +237,7 @@ impl Binder<'_> {
                 Ok(b) => out.push(b),
                 Err(b) => {
                     failed = true;
-                    back.extend(out.drain(..));
+                    back.append(&mut out);
                     back.push(b);
                 }
             }
