@@ -144,7 +144,15 @@ fn text(v: &Value) -> String {
 }
 
 /// Evaluate one text-search function; `notices` collects NOTICEs.
-pub(crate) fn call(f: TsFn, args: &[Value], notices: &mut Vec<PgError>) -> Result<Value, PgError> {
+/// `dflt`: default_text_search_config, for an empty configuration name
+/// (what the binder passes for the forms without one).
+pub(crate) fn call(
+    f: TsFn,
+    args: &[Value],
+    dflt: &str,
+    notices: &mut Vec<PgError>,
+) -> Result<Value, PgError> {
+    let config = |name: &str| config(if name.is_empty() { dflt } else { name });
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     if args.iter().any(|v| v.is_null()) && !matches!(f, TsFn::SetWeightFilter) {
         return Ok(Value::Null);
@@ -332,11 +340,11 @@ pub(crate) fn call(f: TsFn, args: &[Value], notices: &mut Vec<PgError>) -> Resul
             Value::Bool(matches(&vector(&v)?, query(&q)?.as_ref()))
         }
         TsFn::MatchText => {
-            let v = to_tsvector(default_config()?, &text(&a(0)))?;
+            let v = to_tsvector(config("")?, &text(&a(0)))?;
             Value::Bool(matches(&v, query(&a(1))?.as_ref()))
         }
         TsFn::MatchTextText => {
-            let cfg = default_config()?;
+            let cfg = config("")?;
             let v = to_tsvector(cfg, &text(&a(0)))?;
             let q = to_tsquery(cfg, &text(&a(1)), QueryMode::Plain, QOp::And, notices)?;
             Value::Bool(matches(&v, q.as_ref()))
@@ -1733,11 +1741,6 @@ pub(crate) fn dictionary(name: &str) -> Result<Dict, PgError> {
     }
 }
 
-/// default_text_search_config (initdb's pg_catalog.english).
-fn default_config() -> Result<Config, PgError> {
-    Ok(Config::English)
-}
-
 /// The dictionary a configuration maps a token type onto.
 fn mapping(cfg: Config, ty: u8) -> Option<Dict> {
     match ty {
@@ -2070,7 +2073,9 @@ pub(crate) fn srf_rows(t: TsSrf, args: &[Value]) -> Result<Vec<Vec<Value>>, PgEr
                 .collect())
         }
         TsSrf::Debug => {
-            let cfg = config(&a(0))?;
+            // One argument: the binder passes "" (initdb's english).
+            let name = a(0);
+            let cfg = config(if name.is_empty() { "english" } else { &name })?;
             Ok(parse_text(&a(1))
                 .into_iter()
                 .map(|tk| {

@@ -708,7 +708,21 @@ impl<'a> QParser<'a, '_> {
                         self.state = WAIT_OPERAND;
                         continue;
                     } else if !is_space(c) {
-                        match self.operand()? {
+                        // websearch never fails on a malformed word: what
+                        // is left is one operand (PostgreSQL 15's
+                        // P_TSV_IS_WEB).
+                        let got = match self.operand() {
+                            Ok(g) => g,
+                            Err(_) => {
+                                let rest: String = self.input[self.i..]
+                                    .chars()
+                                    .filter(|c| *c != '\\' && *c != '\'')
+                                    .collect();
+                                self.i = self.s.len();
+                                Some((rest, self.s.len()))
+                            }
+                        };
+                        match got {
                             Some((w, j)) => {
                                 self.i = j;
                                 self.state = WAIT_OPERATOR;

@@ -247,8 +247,9 @@ impl Binder<'_> {
         }
         // One-argument forms take the default configuration.
         if matches!(f, TsFn::ToTsvector | TsFn::ToTsquery(..)) && n == 1 {
+            // Empty: default_text_search_config when evaluated.
             let cfg = Bound::new(
-                Expr::Const(Value::Text("english".into())),
+                Expr::Const(Value::Text(String::new())),
                 Ty::new(types::TEXT),
             );
             out.insert(0, cfg);
@@ -299,7 +300,7 @@ impl Binder<'_> {
             out.insert(
                 0,
                 Bound::new(
-                    Expr::Const(Value::Text("english".into())),
+                    Expr::Const(Value::Text(String::new())),
                     Ty::new(types::TEXT),
                 ),
             );
