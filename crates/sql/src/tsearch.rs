@@ -64,6 +64,8 @@ pub(crate) enum TsFn {
     /// tsquery @> tsquery (`false`: <@).
     QContains(bool),
     Lexize,
+    /// ts_headline(config, document, query, options).
+    Headline,
     /// tsvector comparison (cmp result against the operator).
     Cmp(CmpOp, bool),
 }
@@ -105,6 +107,7 @@ pub(crate) fn name(f: TsFn) -> &'static str {
         TsFn::QContains(true) => "@>",
         TsFn::QContains(false) => "<@",
         TsFn::Lexize => "ts_lexize",
+        TsFn::Headline => "ts_headline",
         TsFn::Cmp(..) => "tsvector_cmp",
     }
 }
@@ -391,6 +394,15 @@ pub(crate) fn call(
                 operands(&q, &mut sw);
             }
             Value::Bool(sw.iter().all(|w| bw.contains(w)))
+        }
+        TsFn::Headline => {
+            let cfg = config(&text(&a(0)))?;
+            Value::Text(headline(
+                cfg,
+                &text(&a(1)),
+                query(&a(2))?.as_ref(),
+                &text(&a(3)),
+            )?)
         }
         TsFn::Lexize => {
             let d = dictionary(&text(&a(0)))?;
@@ -2112,4 +2124,612 @@ pub(crate) fn srf_rows(t: TsSrf, args: &[Value]) -> Result<Vec<Vec<Value>>, PgEr
                 .collect())
         }
     }
+}
+
+// ---------------------------------------------------------------------
+// ts_headline (hlparsetext, prsd_headline, generateHeadline).
+
+/// One token of the document being highlighted.
+#[derive(Debug, Clone, Default)]
+struct HlWord {
+    text: String,
+    ty: u8,
+    pos: u16,
+    /// The query operand (its polish-order index) this word matches.
+    item: Option<usize>,
+    repeated: bool,
+    selected: bool,
+    inside: bool,
+    replace: bool,
+    skip: bool,
+}
+
+fn nonword(t: u8) -> bool {
+    matches!(t, BLANK | TAG | URL | NUMHWORD | ASCIIHWORD | HWORD)
+}
+
+fn noend(t: u8) -> bool {
+    nonword(t) || matches!(t, SFLOAT | VERSION | FLOAT | INT | UINT | PROTOCOL | ENTITY)
+}
+
+/// The query's operands in PostgreSQL's polish order (an operator, its
+/// right operand, then its left).
+fn polish_operands(n: &QNode, out: &mut Vec<(String, bool)>) {
+    match n {
+        QNode::Val { word, prefix, .. } => out.push((word.clone(), *prefix)),
+        QNode::Stop => {}
+        QNode::Not(c) => polish_operands(c, out),
+        QNode::Op(_, l, r) => {
+            polish_operands(r, out);
+            polish_operands(l, out);
+        }
+    }
+}
+
+/// The query with each operand replaced by a name of its own, so that
+/// matching checks which operand a word matched (checkcondition_HL).
+fn numbered(n: &QNode, next: &mut usize) -> QNode {
+    match n {
+        QNode::Val { .. } => {
+            let i = *next;
+            *next += 1;
+            QNode::val(format!("\u{1}{i}"))
+        }
+        QNode::Stop => QNode::Stop,
+        QNode::Not(c) => QNode::Not(Box::new(numbered(c, next))),
+        QNode::Op(op, l, r) => {
+            // Right first, as the polish order numbers them.
+            let r = numbered(r, next);
+            let l = numbered(l, next);
+            QNode::op(*op, l, r)
+        }
+    }
+}
+
+struct Headline<'a> {
+    w: Vec<HlWord>,
+    q: &'a QNode,
+    shortword: usize,
+}
+
+impl Headline<'_> {
+    fn interesting(&self, j: usize) -> bool {
+        self.w[j].item.is_some() && !self.w[j].repeated
+    }
+
+    fn bad_end(&self, j: usize) -> bool {
+        (noend(self.w[j].ty) || self.w[j].text.len() <= self.shortword) && !self.interesting(j)
+    }
+
+    fn first_index(&self, pos: usize) -> Option<usize> {
+        (pos..self.w.len()).find(|&i| self.w[i].item.is_some())
+    }
+
+    fn satisfied(&self, a: usize, b: usize) -> bool {
+        let mut lex: Vec<Lexeme> = Vec::new();
+        for w in &self.w[a..=b] {
+            if let Some(it) = w.item {
+                lex.push(Lexeme {
+                    word: format!("\u{1}{it}"),
+                    pos: vec![make_pos(w.pos, 0)],
+                });
+            }
+        }
+        matches(&TsVector::normalize(lex), Some(self.q))
+    }
+
+    /// hlCover: the earliest, shortest span from `*p` satisfying the query.
+    fn cover(&self, max_cover: usize, p: &mut usize, q: &mut usize) -> bool {
+        let mut pmin = self.first_index(*p);
+        while let Some(pm) = pmin {
+            let mut nextpmin = None;
+            let mut pmax = Some(pm);
+            while let Some(px) = pmax {
+                if px - pm >= max_cover {
+                    break;
+                }
+                if self.satisfied(pm, px) {
+                    *p = pm;
+                    *q = px;
+                    return true;
+                }
+                let nx = self.first_index(px + 1);
+                if px == pm {
+                    nextpmin = nx;
+                }
+                pmax = nx;
+            }
+            pmin = nextpmin;
+        }
+        false
+    }
+
+    fn mark(&mut self, highlightall: bool, a: usize, b: usize) {
+        for i in a..=b.min(self.w.len().saturating_sub(1)) {
+            let w = &mut self.w[i];
+            if w.item.is_some() {
+                w.selected = true;
+            }
+            if !highlightall {
+                if w.ty == TAG {
+                    w.replace = true;
+                } else if matches!(w.ty, URL | NUMHWORD | ASCIIHWORD | HWORD) {
+                    w.skip = true;
+                }
+            } else if matches!(w.ty, URL | NUMHWORD | ASCIIHWORD | HWORD) {
+                w.skip = true;
+            }
+            w.inside = !w.repeated;
+        }
+    }
+
+    fn words_counted(&self, i: usize) -> i32 {
+        i32::from(!nonword(self.w[i].ty))
+    }
+
+    /// mark_hl_words: the best cover, stretched to min..max words.
+    fn mark_words(&mut self, highlightall: bool, min_words: i32, max_words: i32, max_cover: usize) {
+        let n = self.w.len() as i64;
+        if n == 0 {
+            return;
+        }
+        let (mut bestb, mut beste): (i64, i64) = (-1, -1);
+        let mut bestlen: i64 = -1;
+        let mut bestcover = false;
+        if !highlightall {
+            let (mut p, mut q) = (0usize, 0usize);
+            while self.cover(max_cover, &mut p, &mut q) {
+                let (pi, qi) = (p as i64, q as i64);
+                let mut curlen = 0;
+                let mut poslen: i64 = 0;
+                let mut posb = pi;
+                let mut pose = pi;
+                let mut i = pi;
+                while i <= qi && curlen < max_words {
+                    curlen += self.words_counted(i as usize);
+                    if self.interesting(i as usize) {
+                        poslen += 1;
+                    }
+                    pose = i;
+                    i += 1;
+                }
+                if curlen < max_words {
+                    i -= 1;
+                    while i < n && curlen < max_words {
+                        if i > qi {
+                            curlen += self.words_counted(i as usize);
+                            if self.interesting(i as usize) {
+                                poslen += 1;
+                            }
+                        }
+                        pose = i;
+                        if self.bad_end(i as usize) {
+                            i += 1;
+                            continue;
+                        }
+                        if curlen >= min_words {
+                            break;
+                        }
+                        i += 1;
+                    }
+                    if curlen < min_words {
+                        i = pi - 1;
+                        while i >= 0 {
+                            curlen += self.words_counted(i as usize);
+                            if self.interesting(i as usize) {
+                                poslen += 1;
+                            }
+                            if curlen >= max_words {
+                                break;
+                            }
+                            if self.bad_end(i as usize) {
+                                i -= 1;
+                                continue;
+                            }
+                            if curlen >= min_words {
+                                break;
+                            }
+                            i -= 1;
+                        }
+                        posb = i.max(0);
+                    }
+                } else {
+                    if i > qi {
+                        i = qi;
+                    }
+                    while curlen > min_words {
+                        if !self.bad_end(i as usize) {
+                            break;
+                        }
+                        curlen -= self.words_counted(i as usize);
+                        if self.interesting(i as usize) {
+                            poslen -= 1;
+                        }
+                        pose = i - 1;
+                        i -= 1;
+                    }
+                }
+                let poscover = posb <= pi && pose >= qi;
+                let beste_bad = beste < 0 || self.bad_end(beste as usize);
+                if (poscover && !bestcover)
+                    || (poscover == bestcover && poslen > bestlen)
+                    || (poscover == bestcover
+                        && poslen == bestlen
+                        && pose >= 0
+                        && !self.bad_end(pose as usize)
+                        && beste_bad)
+                {
+                    bestb = posb;
+                    beste = pose;
+                    bestlen = poslen;
+                    bestcover = poscover;
+                }
+                p += 1;
+            }
+            if bestlen < 0 {
+                let mut curlen = 0;
+                let mut pose = 0;
+                let mut i = 0;
+                while i < n && curlen < min_words {
+                    curlen += self.words_counted(i as usize);
+                    pose = i;
+                    i += 1;
+                }
+                bestb = 0;
+                beste = pose;
+            }
+        } else {
+            bestb = 0;
+            beste = n - 1;
+        }
+        self.mark(highlightall, bestb.max(0) as usize, beste.max(0) as usize);
+    }
+
+    /// mark_hl_fragments: up to max_fragments covers cut to max_words.
+    fn mark_fragments(
+        &mut self,
+        highlightall: bool,
+        min_words: i32,
+        max_words: i32,
+        max_fragments: i32,
+        max_cover: usize,
+    ) {
+        struct Cov {
+            start: i64,
+            end: i64,
+            poslen: i32,
+            curlen: i32,
+            chosen: bool,
+            excluded: bool,
+        }
+        let n = self.w.len() as i64;
+        let mut covers: Vec<Cov> = Vec::new();
+        let (mut p, mut q) = (0usize, 0usize);
+        while self.cover(max_cover, &mut p, &mut q) {
+            let mut start = p as i64;
+            let mut end = q as i64;
+            while start <= end {
+                // get_next_fragment
+                let mut i = start;
+                while i <= end {
+                    start = i;
+                    if self.interesting(i as usize) {
+                        break;
+                    }
+                    i += 1;
+                }
+                let mut curlen = 0;
+                let mut poslen = 0;
+                i = start;
+                while i <= end && curlen < max_words {
+                    curlen += self.words_counted(i as usize);
+                    if self.interesting(i as usize) {
+                        poslen += 1;
+                    }
+                    i += 1;
+                }
+                if end > i {
+                    end = i;
+                    let mut k = end;
+                    while k >= start {
+                        end = k;
+                        if self.interesting(k as usize) {
+                            break;
+                        }
+                        curlen -= self.words_counted(k as usize);
+                        k -= 1;
+                    }
+                }
+                covers.push(Cov {
+                    start,
+                    end,
+                    poslen,
+                    curlen,
+                    chosen: false,
+                    excluded: false,
+                });
+                start = end + 1;
+                end = q as i64;
+            }
+            p += 1;
+        }
+        let mut num_f = 0;
+        for _ in 0..max_fragments {
+            let mut maxitems = 0;
+            let mut minwords = i32::MAX;
+            let mut min_i: Option<usize> = None;
+            for (i, c) in covers.iter().enumerate() {
+                if !c.chosen
+                    && !c.excluded
+                    && (maxitems < c.poslen || (maxitems == c.poslen && minwords > c.curlen))
+                {
+                    maxitems = c.poslen;
+                    minwords = c.curlen;
+                    min_i = Some(i);
+                }
+            }
+            let Some(mi) = min_i else { break };
+            covers[mi].chosen = true;
+            let mut start = covers[mi].start;
+            let mut end = covers[mi].end;
+            let mut curlen = covers[mi].curlen;
+            if curlen < max_words {
+                let maxstretch = (max_words - curlen) / 2;
+                let mut stretch = 0;
+                let mut posmarker = start;
+                let mut i = start - 1;
+                while i >= 0 && stretch < maxstretch && !self.w[i as usize].inside {
+                    if !nonword(self.w[i as usize].ty) {
+                        curlen += 1;
+                        stretch += 1;
+                    }
+                    posmarker = i;
+                    i -= 1;
+                }
+                i = posmarker;
+                while i < start && self.bad_end(i as usize) {
+                    curlen -= self.words_counted(i as usize);
+                    i += 1;
+                }
+                start = i;
+                posmarker = end;
+                i = end + 1;
+                while i < n && curlen < max_words && !self.w[i as usize].inside {
+                    curlen += self.words_counted(i as usize);
+                    posmarker = i;
+                    i += 1;
+                }
+                i = posmarker;
+                while i > end && self.bad_end(i as usize) {
+                    curlen -= self.words_counted(i as usize);
+                    i -= 1;
+                }
+                end = i;
+            }
+            covers[mi].start = start;
+            covers[mi].end = end;
+            covers[mi].curlen = curlen;
+            self.mark(highlightall, start as usize, end as usize);
+            num_f += 1;
+            for (i, c) in covers.iter_mut().enumerate() {
+                if i != mi
+                    && ((c.start >= start && c.start <= end)
+                        || (c.end >= start && c.end <= end)
+                        || (c.start < start && c.end > end))
+                {
+                    c.excluded = true;
+                }
+            }
+        }
+        if num_f == 0 && n > 0 {
+            let mut curlen = 0;
+            let mut end = 0;
+            let mut i = 0;
+            while i < n && curlen < min_words {
+                curlen += self.words_counted(i as usize);
+                end = i;
+                i += 1;
+            }
+            self.mark(highlightall, 0, end as usize);
+        }
+    }
+}
+
+/// The `key=value, ...` options of ts_headline (deserialize_deflist).
+fn headline_options(s: &str) -> Result<Vec<(String, String)>, PgError> {
+    let c: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = c.len();
+    loop {
+        while i < n && (c[i].is_whitespace() || c[i] == ',') {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
+        let st = i;
+        while i < n && !c[i].is_whitespace() && c[i] != '=' {
+            i += 1;
+        }
+        let key: String = c[st..i].iter().collect();
+        while i < n && c[i].is_whitespace() {
+            i += 1;
+        }
+        if i >= n || c[i] != '=' {
+            return Err(err(
+                sqlstate::SYNTAX_ERROR,
+                format!("invalid parameter list format: \"{s}\""),
+            ));
+        }
+        i += 1;
+        while i < n && c[i].is_whitespace() {
+            i += 1;
+        }
+        let mut val = String::new();
+        if i < n && c[i] == '"' {
+            i += 1;
+            while i < n && c[i] != '"' {
+                if c[i] == '\\' && i + 1 < n {
+                    i += 1;
+                }
+                val.push(c[i]);
+                i += 1;
+            }
+            i += 1;
+        } else {
+            while i < n && !c[i].is_whitespace() && c[i] != ',' {
+                val.push(c[i]);
+                i += 1;
+            }
+        }
+        out.push((key, val));
+    }
+    Ok(out)
+}
+
+fn int_option(v: &str) -> Result<i32, PgError> {
+    v.trim().parse().map_err(|_| {
+        err(
+            sqlstate::INVALID_TEXT_REPRESENTATION,
+            format!("invalid input syntax for type integer: \"{v}\""),
+        )
+    })
+}
+
+/// ts_headline(config, document, query, options).
+pub(crate) fn headline(
+    cfg: Config,
+    doc: &str,
+    q: Option<&QNode>,
+    opts: &str,
+) -> Result<String, PgError> {
+    let mut ops: Vec<(String, bool)> = Vec::new();
+    if let Some(q) = q {
+        polish_operands(q, &mut ops);
+    }
+    let mut words: Vec<HlWord> = Vec::new();
+    let mut vpos: u32 = 0;
+    for t in parse_text(doc) {
+        words.push(HlWord {
+            text: t.text.clone(),
+            ty: t.ty,
+            ..HlWord::default()
+        });
+        let Some(d) = mapping(cfg, t.ty) else {
+            continue;
+        };
+        let Some(lex) = lexize(d, &t.text) else {
+            continue;
+        };
+        vpos += 1;
+        for l in lex {
+            let last = words.len() - 1;
+            words[last].pos = vpos.min(ts::MAX_POS as u32) as u16;
+            for (k, (w, prefix)) in ops.iter().enumerate() {
+                let hit = if *prefix {
+                    l.as_bytes().starts_with(w.as_bytes())
+                } else {
+                    l == *w
+                };
+                if hit {
+                    if words[last].item.is_some() {
+                        let mut copy = words[last].clone();
+                        copy.item = Some(k);
+                        copy.repeated = true;
+                        words.push(copy);
+                    } else {
+                        words[last].item = Some(k);
+                    }
+                }
+            }
+        }
+    }
+    let (mut min_words, mut max_words, mut shortword, mut max_fragments) = (15, 35, 3, 0);
+    let mut highlightall = false;
+    let (mut startsel, mut stopsel, mut fragdelim) =
+        ("<b>".to_string(), "</b>".to_string(), " ... ".to_string());
+    for (k, v) in headline_options(opts)? {
+        match k.to_ascii_lowercase().as_str() {
+            "maxwords" => max_words = int_option(&v)?,
+            "minwords" => min_words = int_option(&v)?,
+            "shortword" => shortword = int_option(&v)?,
+            "maxfragments" => max_fragments = int_option(&v)?,
+            "startsel" => startsel = v,
+            "stopsel" => stopsel = v,
+            "fragmentdelimiter" => fragdelim = v,
+            "highlightall" => {
+                highlightall = matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "1" | "on" | "true" | "t" | "y" | "yes"
+                )
+            }
+            _ => {
+                return Err(err(
+                    sqlstate::INVALID_PARAMETER_VALUE,
+                    format!("unrecognized headline parameter: \"{k}\""),
+                ))
+            }
+        }
+    }
+    let mut max_cover = (max_words.max(0) as usize * 10).max(100);
+    if max_fragments > 0 {
+        max_cover *= max_fragments as usize;
+    }
+    if !highlightall {
+        let bad = |m: &str| err(sqlstate::INVALID_PARAMETER_VALUE, m.to_string());
+        if min_words >= max_words {
+            return Err(bad("MinWords should be less than MaxWords"));
+        }
+        if min_words <= 0 {
+            return Err(bad("MinWords should be positive"));
+        }
+        if shortword < 0 {
+            return Err(bad("ShortWord should be >= 0"));
+        }
+        if max_fragments < 0 {
+            return Err(bad("MaxFragments should be >= 0"));
+        }
+    }
+    let empty = QNode::Stop;
+    let nq = q.map(|q| numbered(q, &mut 0));
+    let mut h = Headline {
+        w: words,
+        q: nq.as_ref().unwrap_or(&empty),
+        shortword: shortword.max(0) as usize,
+    };
+    if max_fragments == 0 {
+        h.mark_words(highlightall, min_words, max_words, max_cover);
+    } else {
+        h.mark_fragments(highlightall, min_words, max_words, max_fragments, max_cover);
+    }
+    // generateHeadline
+    let mut out = String::new();
+    let mut infrag = false;
+    let mut nfrag = 0;
+    for w in &h.w {
+        if w.inside && !w.repeated {
+            if !infrag {
+                infrag = true;
+                nfrag += 1;
+                if nfrag > 1 {
+                    out.push_str(&fragdelim);
+                }
+            }
+            if w.replace {
+                out.push(' ');
+            } else if !w.skip {
+                if w.selected {
+                    out.push_str(&startsel);
+                }
+                out.push_str(&w.text);
+                if w.selected {
+                    out.push_str(&stopsel);
+                }
+            }
+        } else if !w.repeated {
+            infrag = false;
+        }
+    }
+    Ok(out)
 }

@@ -194,6 +194,20 @@ impl Binder<'_> {
             }
             ("tsquery_phrase", 2) => (vec![TSQ, TSQ], TsFn::QPhrase, TSQ),
             ("tsquery_phrase", 3) => (vec![TSQ, TSQ, types::INT4], TsFn::QPhrase, TSQ),
+            ("ts_headline", 2..=4) => {
+                // [config,] document, query [, options]
+                let with_cfg = n == 4 || (n == 3 && args[2].ty.oid == TSQ);
+                let mut p = Vec::new();
+                if with_cfg {
+                    p.push(types::TEXT);
+                }
+                p.push(types::TEXT);
+                p.push(TSQ);
+                if p.len() < n {
+                    p.push(types::TEXT);
+                }
+                (p, TsFn::Headline, types::TEXT)
+            }
             ("ts_lexize", 2) => (vec![types::TEXT, types::TEXT], TsFn::Lexize, TEXT_ARRAY),
             ("tsvector_concat", 2) => (vec![TSV, TSV], TsFn::Concat, TSV),
             ("tsquery_and", 2) => (vec![TSQ, TSQ], TsFn::QAnd, TSQ),
@@ -244,6 +258,21 @@ impl Binder<'_> {
         }
         if failed {
             return Ok(Err(back));
+        }
+        // Headlines: the configuration and options default.
+        if f == TsFn::Headline {
+            let empty = || {
+                Bound::new(
+                    Expr::Const(Value::Text(String::new())),
+                    Ty::new(types::TEXT),
+                )
+            };
+            if out.len() == 2 || (out.len() == 3 && out[1].ty.oid == TSQ) {
+                out.insert(0, empty());
+            }
+            if out.len() == 3 {
+                out.push(empty());
+            }
         }
         // One-argument forms take the default configuration.
         if matches!(f, TsFn::ToTsvector | TsFn::ToTsquery(..)) && n == 1 {
