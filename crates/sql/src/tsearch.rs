@@ -66,6 +66,10 @@ pub(crate) enum TsFn {
     Lexize,
     /// ts_headline(config, document, query, options).
     Headline,
+    /// tsvectorin / tsqueryin (`true`) over text (cstring).
+    TypeIn(bool),
+    /// tsvectorout / tsqueryout: the text form.
+    TypeOut(bool),
     /// tsvector comparison (cmp result against the operator).
     Cmp(CmpOp, bool),
 }
@@ -108,6 +112,10 @@ pub(crate) fn name(f: TsFn) -> &'static str {
         TsFn::QContains(false) => "<@",
         TsFn::Lexize => "ts_lexize",
         TsFn::Headline => "ts_headline",
+        TsFn::TypeIn(false) => "tsvectorin",
+        TsFn::TypeIn(true) => "tsqueryin",
+        TsFn::TypeOut(false) => "tsvectorout",
+        TsFn::TypeOut(true) => "tsqueryout",
         TsFn::Cmp(..) => "tsvector_cmp",
     }
 }
@@ -395,6 +403,15 @@ pub(crate) fn call(
             }
             Value::Bool(sw.iter().all(|w| bw.contains(w)))
         }
+        TsFn::TypeIn(false) => Value::Text(ts::normalize_tsvector(&text(&a(0)))?),
+        TsFn::TypeIn(true) => {
+            let (s, empty) = ts::normalize_tsquery(&text(&a(0)))?;
+            if empty {
+                notices.push(ts::empty_query_notice(&text(&a(0))));
+            }
+            Value::Text(s)
+        }
+        TsFn::TypeOut(_) => Value::Text(text(&a(0))),
         TsFn::Headline => {
             let cfg = config(&text(&a(0)))?;
             Value::Text(headline(

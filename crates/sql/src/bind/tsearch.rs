@@ -208,6 +208,10 @@ impl Binder<'_> {
                 }
                 (p, TsFn::Headline, types::TEXT)
             }
+            ("tsvectorin", 1) => (vec![types::TEXT], TsFn::TypeIn(false), TSV),
+            ("tsqueryin", 1) => (vec![types::TEXT], TsFn::TypeIn(true), TSQ),
+            ("tsvectorout", 1) => (vec![TSV], TsFn::TypeOut(false), types::TEXT),
+            ("tsqueryout", 1) => (vec![TSQ], TsFn::TypeOut(true), types::TEXT),
             ("ts_lexize", 2) => (vec![types::TEXT, types::TEXT], TsFn::Lexize, TEXT_ARRAY),
             ("tsvector_concat", 2) => (vec![TSV, TSV], TsFn::Concat, TSV),
             ("tsquery_and", 2) => (vec![TSQ, TSQ], TsFn::QAnd, TSQ),
