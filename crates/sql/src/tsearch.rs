@@ -773,7 +773,7 @@ fn phrase_output(
     !data.pos.is_empty()
 }
 
-fn phrase_exec(n: &QNode, v: &TsVector, data: &mut Phrase) -> Tern {
+fn phrase_exec(n: &QNode, v: &TsVector, data: &mut Phrase, skip_not: bool) -> Tern {
     match n {
         QNode::Val {
             word,
@@ -781,7 +781,12 @@ fn phrase_exec(n: &QNode, v: &TsVector, data: &mut Phrase) -> Tern {
             prefix,
         } => check_val(v, word, *weight, *prefix, Some(data)),
         QNode::Stop => Tern::No,
-        QNode::Not(c) => match phrase_exec(c, v, data) {
+        QNode::Not(_) if skip_not => {
+            // TS_EXEC_SKIP_NOT: a NOT matches everywhere.
+            data.negate = true;
+            Tern::Yes
+        }
+        QNode::Not(c) => match phrase_exec(c, v, data, skip_not) {
             Tern::No => {
                 data.negate = true;
                 Tern::Yes
@@ -802,11 +807,11 @@ fn phrase_exec(n: &QNode, v: &TsVector, data: &mut Phrase) -> Tern {
         QNode::Op(op, l, r) => {
             let mut ld = Phrase::default();
             let mut rd = Phrase::default();
-            let lm = phrase_exec(l, v, &mut ld);
+            let lm = phrase_exec(l, v, &mut ld, skip_not);
             if *op != QOp::Or && lm == Tern::No {
                 return Tern::No;
             }
-            let rm = phrase_exec(r, v, &mut rd);
+            let rm = phrase_exec(r, v, &mut rd, skip_not);
             match op {
                 QOp::Or => {
                     if lm == Tern::No && rm == Tern::No {
@@ -875,7 +880,7 @@ fn phrase_exec(n: &QNode, v: &TsVector, data: &mut Phrase) -> Tern {
     }
 }
 
-fn exec(n: &QNode, v: &TsVector) -> Tern {
+fn exec(n: &QNode, v: &TsVector, skip_not: bool) -> Tern {
     match n {
         QNode::Val {
             word,
@@ -883,17 +888,18 @@ fn exec(n: &QNode, v: &TsVector) -> Tern {
             prefix,
         } => check_val(v, word, *weight, *prefix, None),
         QNode::Stop => Tern::No,
-        QNode::Not(c) => match exec(c, v) {
+        QNode::Not(_) if skip_not => Tern::Yes,
+        QNode::Not(c) => match exec(c, v, skip_not) {
             Tern::Yes => Tern::No,
             Tern::No => Tern::Yes,
             Tern::Maybe => Tern::Maybe,
         },
         QNode::Op(QOp::And, l, r) => {
-            let lm = exec(l, v);
+            let lm = exec(l, v, skip_not);
             if lm == Tern::No {
                 return Tern::No;
             }
-            let rm = exec(r, v);
+            let rm = exec(r, v, skip_not);
             if rm == Tern::No {
                 return Tern::No;
             }
@@ -904,11 +910,11 @@ fn exec(n: &QNode, v: &TsVector) -> Tern {
             }
         }
         QNode::Op(QOp::Or, l, r) => {
-            let lm = exec(l, v);
+            let lm = exec(l, v, skip_not);
             if lm == Tern::Yes {
                 return Tern::Yes;
             }
-            let rm = exec(r, v);
+            let rm = exec(r, v, skip_not);
             if rm == Tern::Yes {
                 return Tern::Yes;
             }
@@ -920,7 +926,7 @@ fn exec(n: &QNode, v: &TsVector) -> Tern {
         }
         QNode::Op(QOp::Phrase(_), ..) => {
             let mut d = Phrase::default();
-            match phrase_exec(n, v, &mut d) {
+            match phrase_exec(n, v, &mut d, skip_not) {
                 Tern::Yes if d.negate || !d.pos.is_empty() => Tern::Yes,
                 Tern::Yes => Tern::No,
                 _ => Tern::No,
@@ -933,7 +939,7 @@ fn exec(n: &QNode, v: &TsVector) -> Tern {
 pub(crate) fn matches(v: &TsVector, q: Option<&QNode>) -> bool {
     match q {
         None => false,
-        Some(q) => exec(q, v) != Tern::No,
+        Some(q) => exec(q, v, false) != Tern::No,
     }
 }
 
@@ -1083,15 +1089,17 @@ fn rank(w: &[f32; 4], v: &TsVector, q: &QNode, method: i32) -> f32 {
     normalize_rank(res, v, method, None)
 }
 
-/// One document position for cover density: the query operands found there.
+/// One entry of the document representation (get_docrep): a position
+/// of one lexeme and the query operands it satisfies.
 struct DocPos {
-    pos: u16,
-    weight: u8,
+    pos: Pos,
+    entry: usize,
     items: Vec<usize>,
 }
 
-/// ts_rank_cd: covers (shortest spans satisfying the query) weighted by
-/// their length, as calc_rank_cd does.
+/// ts_rank_cd (calc_rank_cd): covers found as Cover does (upwards to the
+/// first position where the query holds with NOT skipped, then downwards
+/// until it holds), each weighted by its density.
 fn rank_cd(w: &[f32; 4], v: &TsVector, q: &QNode, method: i32) -> f32 {
     let mut invws = [0f64; 4];
     for i in 0..4 {
@@ -1102,7 +1110,7 @@ fn rank_cd(w: &[f32; 4], v: &TsVector, q: &QNode, method: i32) -> f32 {
         };
         invws[i] = 1.0 / x as f64;
     }
-    // Operands, numbered in the polish order.
+    // Operands in polish order, as numbered() names them.
     let mut ops: Vec<(String, u8, bool)> = Vec::new();
     fn walk(n: &QNode, out: &mut Vec<(String, u8, bool)>) {
         match n {
@@ -1114,158 +1122,129 @@ fn rank_cd(w: &[f32; 4], v: &TsVector, q: &QNode, method: i32) -> f32 {
             QNode::Stop => {}
             QNode::Not(c) => walk(c, out),
             QNode::Op(_, l, r) => {
-                walk(l, out);
                 walk(r, out);
+                walk(l, out);
             }
         }
     }
     walk(q, &mut ops);
-    let mut doc: Vec<DocPos> = Vec::new();
-    for (i, (word, _, prefix)) in ops.iter().enumerate() {
-        // Operands repeated in the query share their first one's entries.
-        if ops[..i].iter().any(|o| &o.0 == word && o.2 == *prefix) {
-            continue;
-        }
+    let nq = numbered(q, &mut 0);
+    let mut raw: Vec<(Pos, usize, usize)> = Vec::new();
+    for (k, (word, weight, prefix)) in ops.iter().enumerate() {
         for e in entries(v, word, *prefix) {
-            if e.pos.is_empty() {
-                continue;
-            }
-            let same: Vec<usize> = ops
+            let ei = v
+                .lexemes
                 .iter()
-                .enumerate()
-                .filter(|(_, o)| &o.0 == word && o.2 == *prefix)
-                .map(|(k, _)| k)
-                .collect();
+                .position(|l| std::ptr::eq(l, e))
+                .unwrap_or(0);
             for p in &e.pos {
-                if let Some(d) = doc.iter_mut().find(|d| d.pos == pos_of(*p)) {
-                    for s in &same {
-                        if !d.items.contains(s) {
-                            d.items.push(*s);
-                        }
-                    }
-                } else {
-                    doc.push(DocPos {
-                        pos: pos_of(*p),
-                        weight: weight_of(*p),
-                        items: same.clone(),
-                    });
+                if *weight == 0 || weight & (1 << weight_of(*p)) != 0 {
+                    raw.push((*p, ei, k));
                 }
             }
         }
     }
-    if doc.is_empty() {
+    if raw.is_empty() {
         return 0.0;
     }
-    doc.sort_by_key(|d| d.pos);
-    // Covers.
+    raw.sort_by(|a, b| {
+        pos_of(a.0)
+            .cmp(&pos_of(b.0))
+            .then(weight_of(a.0).cmp(&weight_of(b.0)))
+            .then(a.1.cmp(&b.1))
+    });
+    let mut doc: Vec<DocPos> = Vec::new();
+    for (p, e, k) in raw {
+        match doc.last_mut() {
+            Some(d) if d.pos == p && d.entry == e => d.items.push(k),
+            _ => doc.push(DocPos {
+                pos: p,
+                entry: e,
+                items: vec![k],
+            }),
+        }
+    }
+    let holds = |range: &[DocPos], skip_not: bool| -> bool {
+        let mut lex: Vec<Lexeme> = Vec::new();
+        for d in range {
+            for &k in &d.items {
+                lex.push(Lexeme {
+                    word: format!("\u{1}{k}"),
+                    pos: vec![make_pos(pos_of(d.pos), 0)],
+                });
+            }
+        }
+        exec(&nq, &TsVector::normalize(lex), skip_not) != Tern::No
+    };
     let mut wdoc: f64 = 0.0;
-    let mut sum_len: f64 = 0.0;
+    let mut sum_dist: f64 = 0.0;
+    let mut prev_ext: f64 = 0.0;
     let mut n_ext = 0;
     let mut start = 0usize;
-    while let Some((b, e)) = next_cover(q, &ops, &doc, start) {
-        let mut inv_sum = 0.0f64;
-        let mut nitem = 0;
-        for d in &doc[b..=e] {
-            inv_sum += invws[d.weight as usize];
-            nitem += 1;
-        }
-        let cpos = doc[e].pos as f64 - doc[b].pos as f64 + 1.0;
-        let c_len = nitem as f64;
-        let cov = if nitem > 1 {
-            let noise = cpos - c_len;
-            (c_len / inv_sum) / (1.0 + noise)
-        } else {
-            c_len / inv_sum
+    'covers: while start < doc.len() {
+        // Upwards: the first end where the query holds (NOT skipped).
+        let Some(end) = (start..doc.len()).find(|&e| holds(&doc[start..=e], true)) else {
+            break;
         };
-        wdoc += cov;
-        sum_len += cpos;
-        n_ext += 1;
-        start = b + 1;
-    }
-    let ext = if n_ext > 0 {
-        sum_len / n_ext as f64
-    } else {
-        0.0
-    };
-    let mut res = wdoc as f32;
-    // Normalisations as calc_rank_cd applies them.
-    let len: usize = v.lexemes.iter().map(|l| l.pos.len().max(1)).sum();
-    if method & 1 != 0 {
-        res = (res as f64 / ((len as f64 + 1.0).ln() / 2f64.ln())) as f32;
-    }
-    if method & 2 != 0 && len > 0 {
-        res /= len as f32;
-    }
-    if method & 4 != 0 && n_ext > 0 && ext > 0.0 {
-        res = (res as f64 / ext) as f32;
-    }
-    if method & 8 != 0 && !v.lexemes.is_empty() {
-        res /= v.lexemes.len() as f32;
-    }
-    if method & 16 != 0 && !v.lexemes.is_empty() {
-        res = (res as f64 / ((v.lexemes.len() as f64 + 1.0).ln() / 2f64.ln())) as f32;
-    }
-    if method & 32 != 0 {
-        res /= res + 1.0;
-    }
-    res
-}
-
-/// The next cover from `start`: the smallest span ending at the first
-/// position where the query holds, started as late as it still holds.
-fn next_cover(
-    q: &QNode,
-    ops: &[(String, u8, bool)],
-    doc: &[DocPos],
-    start: usize,
-) -> Option<(usize, usize)> {
-    for end in start..doc.len() {
-        if !holds(q, ops, doc, start, end) {
-            continue;
-        }
-        let mut b = end;
-        loop {
-            if holds(q, ops, doc, b, end) {
-                return Some((b, end));
-            }
-            if b == start {
-                return None;
+        let q_pos = pos_of(doc[end].pos) as i64;
+        // Downwards from there.
+        let mut b = end as i64;
+        let mut begin = None;
+        while b >= start as i64 {
+            if holds(&doc[b as usize..=end], false) {
+                begin = Some(b as usize);
+                break;
             }
             b -= 1;
         }
-    }
-    None
-}
-
-fn holds(q: &QNode, ops: &[(String, u8, bool)], doc: &[DocPos], b: usize, e: usize) -> bool {
-    // The span as a small tsvector, checked with the matcher.
-    let mut lex: Vec<Lexeme> = Vec::new();
-    for d in &doc[b..=e] {
-        for &i in &d.items {
-            let (word, _, _) = &ops[i];
-            lex.push(Lexeme {
-                word: word.clone(),
-                pos: vec![make_pos(d.pos, d.weight)],
-            });
+        let Some(begin) = begin else {
+            start += 1;
+            continue 'covers;
+        };
+        let p_pos = pos_of(doc[begin].pos) as i64;
+        if p_pos > q_pos {
+            start += 1;
+            continue;
         }
+        let inv_sum: f64 = doc[begin..=end]
+            .iter()
+            .map(|d| invws[weight_of(d.pos) as usize])
+            .sum();
+        let cpos = (end - begin + 1) as f64 / inv_sum;
+        let mut noise = (q_pos - p_pos) - (end - begin) as i64;
+        if noise < 0 {
+            noise = (end - begin) as i64 / 2;
+        }
+        wdoc += cpos / (1 + noise) as f64;
+        let cur_ext = (q_pos + p_pos) as f64 / 2.0;
+        if n_ext > 0 && cur_ext > prev_ext {
+            sum_dist += 1.0 / (cur_ext - prev_ext);
+        }
+        prev_ext = cur_ext;
+        n_ext += 1;
+        start = begin + 1;
     }
-    let v = TsVector::normalize(lex);
-    // Prefix operands were matched already: look them up exactly.
-    let q = exact(q);
-    exec(&q, &v) != Tern::No
-}
-
-fn exact(n: &QNode) -> QNode {
-    match n {
-        QNode::Val { word, weight, .. } => QNode::Val {
-            word: word.clone(),
-            weight: *weight,
-            prefix: false,
-        },
-        QNode::Stop => QNode::Stop,
-        QNode::Not(c) => QNode::Not(Box::new(exact(c))),
-        QNode::Op(op, l, r) => QNode::op(*op, exact(l), exact(r)),
+    let len: usize = v.lexemes.iter().map(|l| l.pos.len().max(1)).sum();
+    let size = v.lexemes.len();
+    if method & 1 != 0 && size > 0 {
+        wdoc /= (len as f64 + 1.0).ln();
     }
+    if method & 2 != 0 && len > 0 {
+        wdoc /= len as f64;
+    }
+    if method & 4 != 0 && n_ext > 0 && sum_dist > 0.0 {
+        wdoc /= n_ext as f64 / sum_dist;
+    }
+    if method & 8 != 0 && size > 0 {
+        wdoc /= size as f64;
+    }
+    if method & 16 != 0 && size > 0 {
+        wdoc /= (size as f64 + 1.0).ln() / 2f64.ln();
+    }
+    if method & 32 != 0 {
+        wdoc /= wdoc + 1.0;
+    }
+    wdoc as f32
 }
 
 // ---------------------------------------------------------------------
