@@ -49,3 +49,10 @@ SELECT id FROM docs WHERE v @@ 'fox' ORDER BY id;
 SELECT count(*) FROM docs WHERE v @@ q;
 SELECT v::text, q::text FROM docs ORDER BY id;
 DROP TABLE docs;
+-- headlines
+SELECT ts_headline('english', 'The quick brown fox jumps over the lazy dog. The dog sleeps.', to_tsquery('english', 'dog & fox'));
+SELECT ts_headline('The quick brown fox jumps over the lazy dog', to_tsquery('english', 'lazy'), 'StartSel=<, StopSel=>, MaxWords=4, MinWords=2');
+SELECT ts_headline('simple', 'one two three four five six seven eight nine ten one two', to_tsquery('simple', 'two'), 'MaxFragments=2, MaxWords=3, MinWords=1');
+SELECT ts_headline('english', 'x', to_tsquery('english', 'x'), 'MinWords=5, MaxWords=3');
+SELECT ts_rank_cd(' a:1 sa:3C sab:2c d g'::tsvector, 'a | sa:*'), ts_rank_cd(' a:1 s:2,3A d:2A g'::tsvector, 'a <2> s:A', 5);
+SELECT tsvectorin(tsvectorout('b a:2'::tsvector));
