@@ -66,6 +66,8 @@ pub(crate) enum TsFn {
     Lexize,
     /// ts_headline(config, document, query, options).
     Headline,
+    /// ts_rewrite(query, target, substitute).
+    Rewrite,
     /// tsvectorin / tsqueryin (`true`) over text (cstring).
     TypeIn(bool),
     /// tsvectorout / tsqueryout: the text form.
@@ -112,6 +114,7 @@ pub(crate) fn name(f: TsFn) -> &'static str {
         TsFn::QContains(false) => "<@",
         TsFn::Lexize => "ts_lexize",
         TsFn::Headline => "ts_headline",
+        TsFn::Rewrite => "ts_rewrite",
         TsFn::TypeIn(false) => "tsvectorin",
         TsFn::TypeIn(true) => "tsqueryin",
         TsFn::TypeOut(false) => "tsvectorout",
@@ -412,6 +415,17 @@ pub(crate) fn call(
             Value::Text(s)
         }
         TsFn::TypeOut(_) => Value::Text(text(&a(0))),
+        TsFn::Rewrite => {
+            let q = query(&a(0))?;
+            if q.is_none() {
+                return Ok(qout(None));
+            }
+            let ex = query(&a(1))?;
+            if ex.is_none() {
+                return Ok(qout(q.as_ref()));
+            }
+            qout(rewrite(q, ex, query(&a(2))?).as_ref())
+        }
         TsFn::Headline => {
             let cfg = config(&text(&a(0)))?;
             Value::Text(headline(
@@ -537,11 +551,10 @@ fn cmp_query(a: &Option<QNode>, b: &Option<QNode>) -> std::cmp::Ordering {
             (QNode::Val { word: x, .. }, QNode::Val { word: y, .. }) => {
                 let (cx, cy) = (legacy_crc32(x.as_bytes()), legacy_crc32(y.as_bytes()));
                 if cx != cy {
-                    return (cx as i32).cmp(&(cy as i32));
+                    // The larger checksum sorts first (QTNodeCompare).
+                    return (cy as i32).cmp(&(cx as i32));
                 }
-                x.len()
-                    .cmp(&y.len())
-                    .then_with(|| x.as_bytes().cmp(y.as_bytes()))
+                x.as_bytes().cmp(y.as_bytes())
             }
             (QNode::Val { .. }, _) => Greater,
             (_, QNode::Val { .. }) => Less,
@@ -577,20 +590,24 @@ fn cmp_query(a: &Option<QNode>, b: &Option<QNode>) -> std::cmp::Ordering {
         })
 }
 
-/// PostgreSQL's legacy CRC-32 (the tsquery operand checksum).
+/// PostgreSQL's legacy CRC-32 (the tsquery operand checksum): the
+/// reflected CRC-32 table driven by the non-reflected update, as
+/// COMP_LEGACY_CRC32 does (checked against PostgreSQL's tsquery order).
 fn legacy_crc32(data: &[u8]) -> u32 {
-    let mut crc: u32 = 0xFFFF_FFFF;
-    for &b in data {
-        let idx = ((crc >> 24) ^ b as u32) & 0xFF;
-        let mut t = idx << 24;
+    let table = |i: u32| {
+        let mut t = i;
         for _ in 0..8 {
-            t = if t & 0x8000_0000 != 0 {
-                (t << 1) ^ 0x04C1_1DB7
+            t = if t & 1 != 0 {
+                (t >> 1) ^ 0xEDB8_8320
             } else {
-                t << 1
+                t >> 1
             };
         }
-        crc = t ^ (crc << 8);
+        t
+    };
+    let mut crc: u32 = 0xFFFF_FFFF;
+    for &b in data {
+        crc = table(((crc >> 24) ^ b as u32) & 0xFF) ^ (crc << 8);
     }
     crc ^ 0xFFFF_FFFF
 }
@@ -2728,4 +2745,334 @@ pub(crate) fn headline(
         }
     }
     Ok(out)
+}
+
+// ---------------------------------------------------------------------
+// ts_rewrite (tsquery_rewrite.c over QTNode trees).
+
+/// An n-ary query node (QTNode): AND/OR chains flattened, children
+/// sorted by QTNodeCompare so that subsets can be matched.
+#[derive(Debug, Clone)]
+enum Qtn {
+    Val {
+        word: String,
+        weight: u8,
+        prefix: bool,
+        crc: i32,
+    },
+    /// `op`: 1 NOT, 2 AND, 3 OR, 4 PHRASE (PostgreSQL's codes, whose order
+    /// sorting uses); child 0 is the right operand.
+    Opr {
+        op: u8,
+        dist: u16,
+        child: Vec<Qtn>,
+        nochange: bool,
+    },
+}
+
+fn to_qtn(n: &QNode) -> Qtn {
+    match n {
+        QNode::Val {
+            word,
+            weight,
+            prefix,
+        } => Qtn::Val {
+            word: word.clone(),
+            weight: *weight,
+            prefix: *prefix,
+            crc: legacy_crc32(word.as_bytes()) as i32,
+        },
+        QNode::Stop => Qtn::Opr {
+            op: 2,
+            dist: 0,
+            child: Vec::new(),
+            nochange: false,
+        },
+        QNode::Not(c) => Qtn::Opr {
+            op: 1,
+            dist: 0,
+            child: vec![to_qtn(c)],
+            nochange: false,
+        },
+        QNode::Op(op, l, r) => {
+            let (code, dist) = match op {
+                QOp::And => (2, 0),
+                QOp::Or => (3, 0),
+                QOp::Phrase(d) => (4, *d),
+            };
+            Qtn::Opr {
+                op: code,
+                dist,
+                child: vec![to_qtn(r), to_qtn(l)],
+                nochange: false,
+            }
+        }
+    }
+}
+
+fn qtn_cmp(a: &Qtn, b: &Qtn) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Qtn::Opr { .. }, Qtn::Val { .. }) => Less,
+        (Qtn::Val { .. }, Qtn::Opr { .. }) => Greater,
+        (
+            Qtn::Opr {
+                op: oa,
+                dist: da,
+                child: ca,
+                ..
+            },
+            Qtn::Opr {
+                op: ob,
+                dist: db,
+                child: cb,
+                ..
+            },
+        ) => {
+            if oa != ob {
+                return ob.cmp(oa);
+            }
+            if ca.len() != cb.len() {
+                return cb.len().cmp(&ca.len());
+            }
+            for (x, y) in ca.iter().zip(cb) {
+                let o = qtn_cmp(x, y);
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            if *oa == 4 && da != db {
+                return db.cmp(da);
+            }
+            Equal
+        }
+        (
+            Qtn::Val {
+                word: wa, crc: xa, ..
+            },
+            Qtn::Val {
+                word: wb, crc: xb, ..
+            },
+        ) => {
+            if xa != xb {
+                return xb.cmp(xa);
+            }
+            wa.as_bytes().cmp(wb.as_bytes())
+        }
+    }
+}
+
+/// QTNTernary: flatten nested AND and OR chains.
+fn qtn_ternary(n: &mut Qtn) {
+    let Qtn::Opr { op, child, .. } = n else {
+        return;
+    };
+    for c in child.iter_mut() {
+        qtn_ternary(c);
+    }
+    if *op != 2 && *op != 3 {
+        return;
+    }
+    let mut out = Vec::with_capacity(child.len());
+    for c in std::mem::take(child) {
+        match c {
+            Qtn::Opr {
+                op: cop, child: cc, ..
+            } if cop == *op => out.extend(cc),
+            other => out.push(other),
+        }
+    }
+    *child = out;
+}
+
+/// QTNSort: children in QTNodeCompare order, except under a phrase.
+fn qtn_sort(n: &mut Qtn) {
+    let Qtn::Opr { op, child, .. } = n else {
+        return;
+    };
+    for c in child.iter_mut() {
+        qtn_sort(c);
+    }
+    if child.len() > 1 && *op != 4 {
+        child.sort_by(qtn_cmp);
+    }
+}
+
+fn mark_nochange(mut n: Qtn) -> Qtn {
+    if let Qtn::Opr { nochange, .. } = &mut n {
+        *nochange = true;
+    }
+    n
+}
+
+/// findeq: the node replaced by `subs` when it equals `ex`, or with the
+/// children matching `ex`'s (for AND/OR) replaced.
+fn qtn_findeq(node: Qtn, ex: &Qtn, subs: Option<&Qtn>, found: &mut bool) -> Option<Qtn> {
+    match (&node, ex) {
+        (
+            Qtn::Opr {
+                op,
+                child,
+                nochange,
+                ..
+            },
+            Qtn::Opr {
+                op: eop,
+                child: echild,
+                ..
+            },
+        ) => {
+            if *nochange || op != eop {
+                return Some(node);
+            }
+            if child.len() == echild.len() {
+                if qtn_cmp(&node, ex).is_eq() {
+                    *found = true;
+                    return subs.cloned().map(mark_nochange);
+                }
+                return Some(node);
+            }
+            if child.len() > echild.len() && !echild.is_empty() {
+                let mut matched = vec![false; child.len()];
+                let (mut i, mut j, mut n) = (0, 0, 0);
+                while i < child.len() && j < echild.len() {
+                    match qtn_cmp(&child[i], &echild[j]) {
+                        std::cmp::Ordering::Equal => {
+                            matched[i] = true;
+                            n += 1;
+                            i += 1;
+                            j += 1;
+                        }
+                        std::cmp::Ordering::Less => i += 1,
+                        std::cmp::Ordering::Greater => break,
+                    }
+                }
+                if n == echild.len() {
+                    let Qtn::Opr {
+                        op, dist, child, ..
+                    } = node
+                    else {
+                        return None;
+                    };
+                    let mut kept: Vec<Qtn> = child
+                        .into_iter()
+                        .zip(matched)
+                        .filter(|(_, m)| !m)
+                        .map(|(c, _)| c)
+                        .collect();
+                    if let Some(s) = subs {
+                        kept.push(mark_nochange(s.clone()));
+                    }
+                    let mut out = Qtn::Opr {
+                        op,
+                        dist,
+                        child: kept,
+                        nochange: false,
+                    };
+                    qtn_sort(&mut out);
+                    *found = true;
+                    return Some(out);
+                }
+            }
+            Some(node)
+        }
+        (Qtn::Val { .. }, Qtn::Val { .. }) => {
+            if qtn_cmp(&node, ex).is_eq() {
+                *found = true;
+                return subs.cloned().map(mark_nochange);
+            }
+            Some(node)
+        }
+        _ => Some(node),
+    }
+}
+
+fn qtn_find(root: Qtn, ex: &Qtn, subs: Option<&Qtn>, found: &mut bool) -> Option<Qtn> {
+    let root = qtn_findeq(root, ex, subs, found)?;
+    match root {
+        Qtn::Opr {
+            op,
+            dist,
+            child,
+            nochange: false,
+        } => {
+            let mut kept: Vec<Qtn> = child
+                .into_iter()
+                .filter_map(|c| qtn_find(c, ex, subs, found))
+                .collect();
+            match kept.len() {
+                0 => None,
+                1 if op != 1 => kept.pop(),
+                _ => Some(Qtn::Opr {
+                    op,
+                    dist,
+                    child: kept,
+                    nochange: false,
+                }),
+            }
+        }
+        other => Some(other),
+    }
+}
+
+/// QTNBinary and back to a tree.
+fn from_qtn(n: Qtn) -> QNode {
+    match n {
+        Qtn::Val {
+            word,
+            weight,
+            prefix,
+            ..
+        } => QNode::Val {
+            word,
+            weight,
+            prefix,
+        },
+        Qtn::Opr {
+            op, dist, child, ..
+        } => {
+            let mut child: Vec<QNode> = child.into_iter().map(from_qtn).collect();
+            let qop = match op {
+                2 => QOp::And,
+                3 => QOp::Or,
+                _ => QOp::Phrase(dist),
+            };
+            if op == 1 {
+                return QNode::Not(Box::new(child.pop().unwrap_or(QNode::Stop)));
+            }
+            while child.len() > 2 {
+                let c1 = child.remove(1);
+                let c0 = child.remove(0);
+                // child 0 is the right operand, child 1 the left.
+                let nn = QNode::op(qop, c1, c0);
+                let last = child.pop().unwrap_or(QNode::Stop);
+                child.insert(0, nn);
+                child.insert(1, last);
+            }
+            match child.len() {
+                2 => {
+                    let c1 = child.pop().unwrap_or(QNode::Stop);
+                    let c0 = child.pop().unwrap_or(QNode::Stop);
+                    QNode::op(qop, c1, c0)
+                }
+                _ => child.pop().unwrap_or(QNode::Stop),
+            }
+        }
+    }
+}
+
+/// ts_rewrite(query, target, substitute).
+pub(crate) fn rewrite(q: Option<QNode>, ex: Option<QNode>, subs: Option<QNode>) -> Option<QNode> {
+    let (Some(q), Some(ex)) = (q, ex) else {
+        return None;
+    };
+    let mut tree = to_qtn(&q);
+    qtn_ternary(&mut tree);
+    qtn_sort(&mut tree);
+    let mut qex = to_qtn(&ex);
+    qtn_ternary(&mut qex);
+    qtn_sort(&mut qex);
+    let subs = subs.map(|s| to_qtn(&s));
+    let mut found = false;
+    qtn_find(tree, &qex, subs.as_ref(), &mut found).map(from_qtn)
 }

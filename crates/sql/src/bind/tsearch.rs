@@ -212,6 +212,7 @@ impl Binder<'_> {
             ("tsqueryin", 1) => (vec![types::TEXT], TsFn::TypeIn(true), TSQ),
             ("tsvectorout", 1) => (vec![TSV], TsFn::TypeOut(false), types::TEXT),
             ("tsqueryout", 1) => (vec![TSQ], TsFn::TypeOut(true), types::TEXT),
+            ("ts_rewrite", 3) => (vec![TSQ, TSQ, TSQ], TsFn::Rewrite, TSQ),
             ("ts_lexize", 2) => (vec![types::TEXT, types::TEXT], TsFn::Lexize, TEXT_ARRAY),
             ("tsvector_concat", 2) => (vec![TSV, TSV], TsFn::Concat, TSV),
             ("tsquery_and", 2) => (vec![TSQ, TSQ], TsFn::QAnd, TSQ),
