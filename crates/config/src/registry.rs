@@ -483,7 +483,7 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
     string("lc_monetary", "C", User, CLIENT_LOCALE, "Sets the locale for formatting monetary amounts."),
     string("lc_numeric", "C", User, CLIENT_LOCALE, "Sets the locale for formatting numbers."),
     string("lc_time", "C", User, CLIENT_LOCALE, "Sets the locale for formatting date and time values."),
-    string("default_text_search_config", "pg_catalog.simple", User, CLIENT_LOCALE,
+    string("default_text_search_config", "pg_catalog.english", User, CLIENT_LOCALE,
         "Sets default text search configuration."),
     // ---- Locks.
     int("deadlock_timeout", "1s", 1, INT_MAX, Unit::Ms, Superuser, LOCKS,

@@ -94,6 +94,8 @@ pub(crate) enum SrfOp {
     /// interval step (`Some(with time zone)`): integers have their own
     /// streaming scan (exec::GenerateSeries).
     Series(Option<bool>),
+    /// unnest(tsvector), ts_parse, ts_token_type, ts_debug (tsearch.rs).
+    Ts(crate::tsearch::TsSrf),
 }
 
 /// generate_series(numeric, numeric [, numeric]) and (timestamp[tz],
@@ -200,10 +202,13 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     if let SrfOp::Json(op, json) = op {
         return crate::json::srf_rows(op, args, json);
     }
+    if let SrfOp::Ts(t) = op {
+        return crate::tsearch::srf_rows(t, &args);
+    }
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
-        SrfOp::Json(..) | SrfOp::Partitions(_) => Vec::new(),
         SrfOp::Series(kind) => series_rows(kind, &args)?,
+        SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Ts(..) => Vec::new(),
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => crate::ranges::unnest(a0)

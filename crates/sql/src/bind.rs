@@ -37,6 +37,7 @@ mod range;
 pub(crate) mod rowexpr;
 mod scalars;
 mod srf;
+mod tsearch;
 pub(crate) mod upsert;
 mod viewref;
 
@@ -1322,6 +1323,10 @@ impl<'h> Binder<'h> {
                 }
                 Ok(Bound::new(Expr::Neg(Box::new(b.e)), b.ty))
             }
+            UnaryOperator::PGPrefixFactorial => {
+                let b = self.bind_expr(expr)?;
+                self.ts_not(b)
+            }
             UnaryOperator::BitwiseNot => {
                 let b = self.bind_expr(expr)?;
                 self.bitwise_not(b)
@@ -1425,6 +1430,10 @@ impl<'h> Binder<'h> {
             B::StringConcat => {
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
+                let (l, r) = match self.ts_operator("||", l, r)? {
+                    Ok(b) => return Ok(b),
+                    Err(lr) => lr,
+                };
                 let (l, r) = match self.array_concat(l, r)? {
                     Ok(b) => return Ok(b),
                     Err(lr) => lr,
@@ -2140,6 +2149,10 @@ impl<'h> Binder<'h> {
             Err(args) => args,
         };
         let args = match self.range_function(name, args)? {
+            Ok(b) => return Ok(b),
+            Err(args) => args,
+        };
+        let args = match self.ts_function(name, args)? {
             Ok(b) => return Ok(b),
             Err(args) => args,
         };
@@ -4562,12 +4575,8 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         D::Uuid => ("uuid".into(), vec![]),
         D::Bit(n) => ("bit".into(), n.iter().map(|&n| n as i64).collect()),
         D::BitVarying(n) | D::VarBit(n) => ("varbit".into(), n.iter().map(|&n| n as i64).collect()),
-        D::TsVector | D::TsQuery => {
-            return Err(not_supported(format!(
-                "type {}",
-                dt.to_string().to_lowercase()
-            )))
-        }
+        D::TsVector => ("tsvector".into(), vec![]),
+        D::TsQuery => ("tsquery".into(), vec![]),
         other => (other.to_string().to_lowercase(), vec![]),
     };
     if let Some(t) = types::lookup_type_name(&name, &mods) {

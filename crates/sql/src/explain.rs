@@ -870,6 +870,15 @@ impl Dp {
                     _ => String::new(),
                 }
             }
+            Expr::Func(crate::func::Func::Ts(t), args) => {
+                let n = crate::tsearch::name(*t);
+                match &args[..] {
+                    [l, rr] if !n.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                        format!("({} {n} {})", self.expr(l, names), self.expr(rr, names))
+                    }
+                    _ => format!("{n}({})", self.list(args, names)),
+                }
+            }
             Expr::Func(crate::func::Func::Range(r), args) => {
                 match (crate::ranges::symbol(*r), &args[..]) {
                     (Some(op), [l, rr]) => {
@@ -3104,6 +3113,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::SplitToTable => "regexp_split_to_table",
         SrfOp::Matches => "regexp_matches",
         SrfOp::Json(..) => "json_each",
+        SrfOp::Ts(t) => crate::tsearch::srf_name(t),
         SrfOp::Partitions(false) => "pg_partition_ancestors",
         SrfOp::Partitions(true) => "pg_partition_tree",
         SrfOp::Series(_) => "generate_series",

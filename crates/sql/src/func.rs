@@ -125,6 +125,8 @@ pub(crate) enum Func {
     Scalar(crate::scalars::Sc),
     /// Range and multirange functions and operators (ranges.rs).
     Range(crate::ranges::RangeFn),
+    /// A text-search function or operator (tsearch.rs).
+    Ts(crate::tsearch::TsFn),
     /// Math functions (mathfuncs.rs).
     Math(crate::mathfuncs::MathFn),
     /// String functions (strfuncs.rs).
@@ -991,6 +993,11 @@ fn is_strict(f: Func) -> bool {
     if let Func::Range(r) = f {
         return crate::ranges::is_strict(r);
     }
+    if let Func::Ts(_) = f {
+        // tsearch::call answers NULL itself (setweight's filter array
+        // is checked first).
+        return false;
+    }
     !matches!(
         f,
         Func::Concat
@@ -1375,6 +1382,22 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::Scalar(s) => crate::scalars::call(s, &args)?,
         Func::Math(m) => crate::mathfuncs::call(m, &args)?,
         Func::Range(r) => crate::ranges::call(r, &args)?,
+        Func::Ts(t) => {
+            let mut notices = Vec::new();
+            // default_text_search_config, for the forms without a
+            // configuration argument.
+            let dflt = ctx
+                .host
+                .current_setting("default_text_search_config", true)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "pg_catalog.english".into());
+            let r = crate::tsearch::call(t, &args, &dflt, &mut notices);
+            for n in notices {
+                ctx.host.notice(n);
+            }
+            r?
+        }
         Func::Str(s) => crate::strfuncs::call(s, &args)?,
         Func::Substr => Value::Text(substr(&text_arg(&a(0)), int_arg(&a(1)), None)?),
         Func::SubstrLen => Value::Text(substr(

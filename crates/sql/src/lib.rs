@@ -109,6 +109,7 @@ mod strfuncs;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;
+mod tsearch;
 pub mod usertype;
 mod utility;
 mod vacuum;

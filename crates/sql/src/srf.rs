@@ -44,6 +44,9 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "jsonb_object_keys"
             | "jsonb_path_query"
             | "jsonb_path_query_tz"
+            | "ts_parse"
+            | "ts_token_type"
+            | "ts_debug"
             | "json_each"
             | "json_each_text"
             | "jsonb_each"
@@ -106,6 +109,10 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
             // Rows of several columns (jsonb_each) become records.
             let types: Vec<tusk_types::types::Oid> = match op {
                 crate::arrays::SrfOp::Json(j, json) => crate::json::srf_columns(*j, *json)
+                    .into_iter()
+                    .map(|(_, t)| t)
+                    .collect(),
+                crate::arrays::SrfOp::Ts(t) => crate::tsearch::srf_columns(*t)
                     .into_iter()
                     .map(|(_, t)| t)
                     .collect(),

@@ -455,6 +455,8 @@ pub fn storable(oid: Oid) -> bool {
             | types::JSON
             | types::JSONB
             | types::JSONPATH
+            | types::TSVECTOR
+            | types::TSQUERY
             | types::UUID
             | types::MONEY
             | types::BIT
@@ -646,7 +648,13 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
             Owned::Ref(b)
         }
         (
-            types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE | types::JSONPATH,
+            types::TEXT
+            | types::VARCHAR
+            | types::BPCHAR
+            | PG_NODE_TREE
+            | types::JSONPATH
+            | types::TSVECTOR
+            | types::TSQUERY,
             V::Text(s) | V::Name(s),
         ) => Owned::Ref(s.as_bytes().to_vec()),
         (types::BYTEA, V::Bytea(b)) => Owned::Ref(b.clone()),
@@ -718,9 +726,13 @@ pub fn from_datum_detoast(
                     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
                     Value::Name(String::from_utf8_lossy(&b[..end]).into_owned())
                 }
-                types::TEXT | types::VARCHAR | types::BPCHAR | PG_NODE_TREE | types::JSONPATH => {
-                    Value::Text(String::from_utf8_lossy(b).into_owned())
-                }
+                types::TEXT
+                | types::VARCHAR
+                | types::BPCHAR
+                | PG_NODE_TREE
+                | types::JSONPATH
+                | types::TSVECTOR
+                | types::TSQUERY => Value::Text(String::from_utf8_lossy(b).into_owned()),
                 types::BYTEA => Value::Bytea(b.to_vec()),
                 types::NUMERIC => Value::Numeric(numeric_from_disk(b)?),
                 types::JSON => Value::Json(String::from_utf8_lossy(b).into_owned()),

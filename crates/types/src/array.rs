@@ -81,6 +81,8 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (199, types::JSON),
     (3807, types::JSONB),
     (4073, types::JSONPATH),
+    (3643, types::TSVECTOR),
+    (3645, types::TSQUERY),
     (791, types::MONEY),
     (1561, types::BIT),
     (1563, types::VARBIT),

@@ -379,6 +379,8 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
             Value::Multirange(Box::new(crate::range::parse_multi(s, rt, now)?))
         }
         types::JSONPATH => Value::Text(crate::jsonpath::normalize(s)?),
+        types::TSVECTOR => Value::Text(crate::tsearch::normalize_tsvector(s)?),
+        types::TSQUERY => Value::Text(crate::tsearch::normalize_tsquery(s)?.0),
         other if array::is_array(other) => {
             let elem = array::elem_type(other).unwrap_or(types::TEXT);
             return Ok(Value::Array(Box::new(array::parse(

@@ -52,6 +52,7 @@ pub mod money;
 pub mod numeric;
 pub mod range;
 pub mod timeofday;
+pub mod tsearch;
 pub mod types;
 pub mod tz;
 pub mod usertype;

@@ -68,6 +68,10 @@ pub fn is_reg(oid: Oid) -> bool {
     )
 }
 pub const JSONB: Oid = 3802;
+/// `tsvector` and `tsquery` (crate::tsearch): their values are the
+/// normalised text.
+pub const TSVECTOR: Oid = 3614;
+pub const TSQUERY: Oid = 3615;
 /// `jsonpath` (crate::jsonpath): its value is the normalised path text.
 pub const JSONPATH: Oid = 4072;
 
@@ -255,6 +259,10 @@ pub const TYPES: &[TypeInfo] = {
         row(2951, "_uuid", -1, I, false, X),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
+        row(TSVECTOR, "tsvector", -1, I, false, X),
+        row(TSQUERY, "tsquery", -1, I, false, P),
+        row(3643, "_tsvector", -1, I, false, X),
+        row(3645, "_tsquery", -1, I, false, X),
         row(JSONB, "jsonb", -1, I, false, X),
         row(3807, "_jsonb", -1, I, false, X),
         row(3904, "int4range", -1, I, false, X),
@@ -463,6 +471,8 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "jsonb" => JSONB,
         n if crate::range::by_name(n).is_some() => return crate::range::by_name(n).map(Ty::new),
         "jsonpath" => JSONPATH,
+        "tsvector" => TSVECTOR,
+        "tsquery" => TSQUERY,
         // `_int4` spells int4[] (pg_type's array type names).
         n if n.starts_with('_') => {
             let elem = lookup_type_name(&n[1..], &[])?;

@@ -674,6 +674,10 @@ impl Binder<'_> {
                     })
                 });
         }
+        let args = match self.ts_set_function(fname, alias, args)? {
+            Ok(r) => return Ok(Ok(r)),
+            Err(args) => args,
+        };
         let (op, specs): (SrfOp, &[P]) = match (fname, args.len()) {
             ("unnest", 1) => (SrfOp::Unnest, &[P::Arr]),
             ("generate_subscripts", 2) => (SrfOp::Subscripts, &[P::Arr, P::Int]),
@@ -716,7 +720,9 @@ impl Binder<'_> {
             SrfOp::Subscripts => Ty::new(types::INT4),
             SrfOp::SplitToTable => Ty::new(types::TEXT),
             SrfOp::Matches => Ty::new(1009),
-            SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Series(_) => Ty::new(types::TEXT),
+            SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Series(_) | SrfOp::Ts(..) => {
+                Ty::new(types::TEXT)
+            }
         };
         let alias_name = alias
             .map(|a| ident_name(&a.name))

@@ -65,6 +65,10 @@ impl Binder<'_> {
         l: Bound,
         r: Bound,
     ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        let (l, r) = match self.ts_operator(sym, l, r)? {
+            Ok(b) => return Ok(Ok(b)),
+            Err(lr) => lr,
+        };
         let (lt, rt) = (l.ty.oid, r.ty.oid);
         if !geo::is_geo(lt) && !geo::is_geo(rt) {
             return Ok(Err((l, r)));

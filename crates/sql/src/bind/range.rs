@@ -82,6 +82,10 @@ impl Binder<'_> {
         l: Bound,
         r: Bound,
     ) -> Result<Result<Bound, (Bound, Bound)>, PgError> {
+        let (l, r) = match self.ts_operator(sym, l, r)? {
+            Ok(b) => return Ok(Ok(b)),
+            Err(lr) => lr,
+        };
         let (lk, rk) = (kind(l.ty.oid), kind(r.ty.oid));
         if lk.is_none() && rk.is_none() {
             return Ok(Err((l, r)));

@@ -50,7 +50,7 @@ impl Binder<'_> {
             // A function of several columns (jsonb_each) gives records.
             (
                 Source::SetFunc {
-                    op: crate::arrays::SrfOp::Json(..),
+                    op: crate::arrays::SrfOp::Json(..) | crate::arrays::SrfOp::Ts(..),
                     ..
                 },
                 [_, _, ..],

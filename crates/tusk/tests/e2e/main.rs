@@ -80,6 +80,8 @@
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `jsonpath`: the jsonpath type and the jsonb_path_* functions and
 //!   `@?` / `@@` against PostgreSQL 15's output.
+//! - `tsearch`: tsvector/tsquery, `@@`, the text-search functions and the
+//!   simple/english configurations against PostgreSQL 15's output.
 //! - `joins`: joins and subqueries over tables against PostgreSQL 15's output.
 //! - `merge`: MERGE against PostgreSQL 15's output (clauses, triggers,
 //!   constraints, identity, PREPARE, EXPLAIN, errors); concurrent changes
@@ -168,6 +170,7 @@ mod timezones;
 mod tls;
 mod toast;
 mod triggers;
+mod tsearch;
 mod txid;
 mod update_from;
 mod upsert;
