@@ -35,6 +35,8 @@ pub(crate) mod json;
 mod merge;
 mod range;
 pub(crate) mod rowexpr;
+mod rowtype;
+pub(crate) use rowtype::{record_cmp, row_cmp};
 mod scalars;
 mod srf;
 pub(crate) mod upsert;
@@ -928,6 +930,7 @@ impl<'h> Binder<'h> {
                 }
             }
             E::Nested(inner) => self.bind_expr(inner),
+            E::Tuple(items) => self.tuple(items),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self
                 .binary(left, op, right)
@@ -1364,6 +1367,9 @@ impl<'h> Binder<'h> {
             _ => None,
         };
         if let Some(cop) = cop {
+            if let Some(b) = self.row_compare(cop, left, right)? {
+                return Ok(b);
+            }
             let l = self.bind_expr(left)?;
             let r = self.bind_expr(right)?;
             let (l, r) = match self.geo_binary(cop.symbol(), l, r)? {
@@ -1592,6 +1598,11 @@ impl<'h> Binder<'h> {
             }
             _ => (l, r),
         };
+        // Composite values: record_eq / record_cmp check their columns
+        // on the values (bind/rowtype.rs).
+        if tusk_types::composite::is_row(l.ty.oid) && tusk_types::composite::is_row(r.ty.oid) {
+            return Ok((l, r));
+        }
         // Geometric values have no total order to compare by: their
         // operators are geometry.rs's, which IN lists and IS DISTINCT FROM
         // do not reach yet.
@@ -4273,6 +4284,18 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Identifier(i) => Some((ident_name(i), 2)),
         E::CompoundIdentifier(p) => p.last().map(|i| (ident_name(i), 2)),
         E::Nested(inner) => figure_colname(inner),
+        // `(x).f[1]`: the last field name selected.
+        E::CompoundFieldAccess { access_chain, .. }
+            if access_chain
+                .iter()
+                .any(|a| matches!(a, ast::AccessExpr::Dot(ast::Expr::Identifier(_)))) =>
+        {
+            access_chain.iter().rev().find_map(|a| match a {
+                ast::AccessExpr::Dot(ast::Expr::Identifier(i)) => Some((ident_name(i), 2)),
+                _ => None,
+            })
+        }
+        E::Tuple(_) => Some(("row".into(), 2)),
         // Subscripts take their name from what they subscript.
         E::CompoundFieldAccess { root, access_chain }
             if access_chain
@@ -4473,6 +4496,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         "int4range",
     ];
     if let Some(t) = crate::usertype::lookup(&name) {
+        return Ok(t);
+    }
+    if let Some(t) = crate::usertype::lookup_composite(&name) {
         return Ok(t);
     }
     if mods.is_empty() {

@@ -527,10 +527,12 @@ impl Expr {
             Expr::Cmp(op, a, b) => {
                 let a = a.eval(row, ctx)?;
                 let b = b.eval(row, ctx)?;
-                if a.is_null() || b.is_null() {
-                    Value::Null
-                } else {
-                    Value::Bool(op.test(compare(&a, &b)))
+                match (&a, &b) {
+                    (Value::Null, _) | (_, Value::Null) => Value::Null,
+                    (Value::Record(x), Value::Record(y)) => {
+                        Value::Bool(crate::bind::record_cmp(*op, x, y)?)
+                    }
+                    _ => Value::Bool(op.test(compare(&a, &b))),
                 }
             }
             Expr::Concat(a, b) => {

@@ -23,6 +23,11 @@ use crate::value::{to_text, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Func {
+    /// RowCompareExpr: the left row's items then the right's
+    /// (bind/rowtype.rs).
+    RowCmp(crate::expr::CmpOp),
+    /// Field n (from 0) of a record (`(x).f`).
+    Field(u16),
     Version,
     Nextval,
     /// nextval of an identity column's DEFAULT: no privilege check on the
@@ -999,6 +1004,7 @@ fn is_strict(f: Func) -> bool {
             | Func::Format
             | Func::QuoteNullable
             | Func::Row
+            | Func::RowCmp(_)
             | Func::Notify
     )
 }
@@ -1016,6 +1022,11 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 .map(|v| (crate::expr::value_oid(&v).unwrap_or(TEXT), v))
                 .collect(),
         ),
+        Func::RowCmp(op) => crate::bind::row_cmp(op, &args),
+        Func::Field(i) => match args.into_iter().next() {
+            Some(Value::Record(mut f)) if (i as usize) < f.len() => f.swap_remove(i as usize).1,
+            _ => Value::Null,
+        },
         Func::Version => Value::Text(format!(
             "PostgreSQL 15.0 (tusk {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
             env!("CARGO_PKG_VERSION")

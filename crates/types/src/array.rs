@@ -106,6 +106,7 @@ pub fn elem_type(array: Oid) -> Option<Oid> {
                 .map(|(_, e)| e)
         })
         .or_else(|| crate::usertype::array_elem(array))
+        .or_else(|| crate::composite::array_elem(array))
 }
 
 /// The array type of an element type, `None` when it has none here.
@@ -120,6 +121,7 @@ pub fn array_type(elem: Oid) -> Option<Oid> {
                 .map(|(a, _)| a)
         })
         .or_else(|| crate::usertype::array_of(elem))
+        .or_else(|| crate::composite::array_of(elem))
 }
 
 pub fn is_array(oid: Oid) -> bool {

@@ -298,6 +298,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
         .map(|i| &TYPES[i])
         .or_else(|| crate::usertype::type_info(oid))
         .or_else(|| crate::range::type_info(oid))
+        .or_else(|| crate::composite::type_info(oid))
 }
 
 /// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C

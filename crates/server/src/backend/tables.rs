@@ -72,6 +72,7 @@ use crate::shmem::ChildShared;
 
 mod alter;
 mod catindex;
+mod composite;
 mod domain;
 mod fkey;
 mod funcs;

@@ -165,6 +165,7 @@ impl Session {
             .map(|(_, r)| r)
             .collect();
         self.load_user_ranges(&all_types)?;
+        self.load_composites(&all_types)?;
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
@@ -182,6 +183,14 @@ impl Session {
         self.refresh_user_types()?;
         let r = match cmd {
             TypeCmd::CreateEnum { name, labels } => self.create_enum(name, labels),
+            TypeCmd::CreateComposite { name, fields } => self.create_composite(name, fields),
+            TypeCmd::Drop { names, if_exists }
+                if names
+                    .iter()
+                    .all(|n| super::composite::composite_named(n).is_some()) =>
+            {
+                self.drop_composites(names, *if_exists)
+            }
             TypeCmd::CreateRange {
                 name,
                 subtype,

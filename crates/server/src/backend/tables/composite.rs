@@ -1,0 +1,249 @@
+//! Composite types in a backend: CREATE TYPE ... AS (...) and DROP TYPE as pg_type, pg_class and pg_attribute rows, and the loading of every composite type into tusk_types' per-backend registry.
+//!
+//! Why this shape (PostgreSQL's DefineCompositeType): a composite type is
+//! a relation of relkind 'c' (no storage) whose pg_attribute rows are its
+//! fields, and a pg_type row (typtype 'c', category 'C', record_in /
+//! record_out, varlena aligned 'd') whose typrelid points at it, with an
+//! array type `_name`; psql's \d and format_type then read them as
+//! PostgreSQL's. The registry (tusk_types::composite) is reloaded with the
+//! enums by [`Session::refresh_user_types`], since storage and casts need
+//! a composite's fields and cannot read the catalog.
+//!
+//! Not yet: tables' own row types (tusk writes no pg_type row for a
+//! table), ALTER TYPE ... ADD/DROP/ALTER ATTRIBUTE, DROP TYPE ... CASCADE.
+//!
+//! Everything here runs in the backend that owns the session.
+
+use tusk_common::{sqlstate, PgError, Severity};
+use tusk_sql::catalog::codes;
+use tusk_sql::types::Ty;
+use tusk_sql::usertype::composite::{self as comp, CompositeType, Field};
+use tusk_sql::usertype::TypeName;
+use tusk_sql::Value;
+use tusk_storage::catalog::{
+    self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_NAMESPACE_OID, PG_TYPE_OID,
+};
+
+use super::usertype::{array_type_row, type_has_dependents};
+use super::{name_of, oid_of};
+use crate::backend::Session;
+
+/// pg_proc OIDs of record_in, record_out, record_recv, record_send.
+const RECORD_IN: u32 = 2290;
+const RECORD_OUT: u32 = 2291;
+const RECORD_RECV: u32 = 2402;
+const RECORD_SEND: u32 = 2403;
+/// The first OID a user object gets (FirstNormalObjectId).
+const FIRST_NORMAL_OID: u32 = 16384;
+
+fn written(name: &TypeName) -> String {
+    match &name.0 {
+        Some(s) => format!("{s}.{}", name.1),
+        None => name.1.clone(),
+    }
+}
+
+/// The composite type `name` names, if any.
+pub(super) fn composite_named(name: &TypeName) -> Option<&'static CompositeType> {
+    let found = comp::by_name(&name.1);
+    match &name.0 {
+        Some(s) => found.into_iter().find(|t| t.schema == *s),
+        None => found.into_iter().next(),
+    }
+}
+
+impl Session {
+    pub(super) fn create_composite(
+        &mut self,
+        name: &TypeName,
+        fields: &[(String, Ty)],
+    ) -> Result<(), PgError> {
+        let nsp = self.creation_namespace(name.0.as_deref())?;
+        let exists = !self
+            .catalog_lookup(
+                cat::PG_TYPE_TYPNAME_NSP_INDEX,
+                &[Value::Name(name.1.clone()), Value::Oid(nsp)],
+            )?
+            .is_empty()
+            || self.find_class(&[nsp], &name.1)?.is_some();
+        if exists {
+            return Err(PgError::error(
+                codes::DUPLICATE_OBJECT,
+                format!("type \"{}\" already exists", name.1),
+            ));
+        }
+        self.write_xid()?;
+        let taken = [(PG_TYPE_OID, "oid"), (PG_CLASS_OID, "oid")];
+        let rel = self.new_unused_oid(&taken)?;
+        let oid = self.new_unused_oid(&taken)?;
+        let array = self.new_unused_oid(&taken)?;
+        let owner = Value::Oid(self.current_role_oid()?);
+        let cc = cat::catalog(PG_CLASS_OID);
+        let mut class = cat::class_row(rel, &name.1, nsp, oid, 0, false, fields.len() as i16, b'n');
+        class[cc.col("relkind")] = Value::Char(b'c');
+        class[cc.col("relowner")] = owner.clone();
+        class[cc.col("relam")] = Value::Oid(0);
+        class[cc.col("relfrozenxid")] = Value::Xid8(0);
+        class[cc.col("relminmxid")] = Value::Xid8(0);
+        self.insert_catalog(PG_CLASS_OID, &class)?;
+        for (i, (n, ty)) in fields.iter().enumerate() {
+            let row = cat::attribute_row(rel, i as i16 + 1, n, ty.oid, ty.typmod, false, false);
+            self.insert_catalog(PG_ATTRIBUTE_OID, &row)?;
+        }
+        let type_row = cat::row(
+            cat::catalog(PG_TYPE_OID),
+            &[
+                ("oid", Value::Oid(oid)),
+                ("typname", Value::Name(name.1.clone())),
+                ("typnamespace", Value::Oid(nsp)),
+                ("typowner", owner.clone()),
+                ("typlen", Value::Int2(-1)),
+                ("typbyval", Value::Bool(false)),
+                ("typtype", Value::Char(b'c')),
+                ("typcategory", Value::Char(b'C')),
+                ("typisdefined", Value::Bool(true)),
+                ("typdelim", Value::Char(b',')),
+                ("typrelid", Value::Oid(rel)),
+                ("typarray", Value::Oid(array)),
+                ("typinput", Value::Oid(RECORD_IN)),
+                ("typoutput", Value::Oid(RECORD_OUT)),
+                ("typreceive", Value::Oid(RECORD_RECV)),
+                ("typsend", Value::Oid(RECORD_SEND)),
+                ("typalign", Value::Char(b'd')),
+                ("typstorage", Value::Char(b'x')),
+                ("typtypmod", Value::Int4(-1)),
+            ],
+        );
+        self.insert_catalog(PG_TYPE_OID, &type_row)?;
+        let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'd', Value::Oid(0));
+        self.insert_catalog(PG_TYPE_OID, &array_row)?;
+        Ok(())
+    }
+
+    /// DROP TYPE of composite types: refused while a column or another
+    /// composite type uses one (2BP01, as enums).
+    pub(super) fn drop_composites(
+        &mut self,
+        names: &[TypeName],
+        if_exists: bool,
+    ) -> Result<(), PgError> {
+        let mut found = Vec::new();
+        for n in names {
+            match composite_named(n) {
+                Some(t) => found.push(t),
+                None if if_exists => tusk_sql::Host::notice(
+                    self,
+                    PgError::new(
+                        Severity::Notice,
+                        sqlstate::SUCCESSFUL_COMPLETION,
+                        format!("type \"{}\" does not exist, skipping", written(n)),
+                    ),
+                ),
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("type \"{}\" does not exist", written(n)),
+                    ))
+                }
+            }
+        }
+        for t in &found {
+            let users: Vec<String> = self
+                .type_dependents(t.oid, t.array)?
+                .0
+                .into_iter()
+                .filter(|c| !found.iter().any(|f| c.ends_with(&format!(" {}", f.name))))
+                .map(|c| format!("{c} depends on type {}", t.name))
+                .collect();
+            if !users.is_empty() {
+                return Err(type_has_dependents(&t.name, &users));
+            }
+        }
+        self.write_xid()?;
+        for t in &found {
+            for o in [t.oid, t.array] {
+                for (tid, _) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(o)])? {
+                    self.delete_catalog(PG_TYPE_OID, tid)?;
+                }
+            }
+            for (tid, _) in self.catalog_lookup(cat::PG_CLASS_OID_INDEX, &[Value::Oid(t.relid)])? {
+                self.delete_catalog(PG_CLASS_OID, tid)?;
+            }
+            for (tid, _) in
+                self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(t.relid))?
+            {
+                self.delete_catalog(PG_ATTRIBUTE_OID, tid)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Installs every user composite type (pg_type rows with typtype 'c')
+    /// with its live attributes into tusk_types::composite, in
+    /// search_path order. Called by [`Session::refresh_user_types`].
+    pub(super) fn load_composites(&self, type_rows: &[Vec<Value>]) -> Result<(), PgError> {
+        let tc = cat::catalog(PG_TYPE_OID);
+        let ac = cat::catalog(PG_ATTRIBUTE_OID);
+        let nc = cat::catalog(PG_NAMESPACE_OID);
+        let mut out = Vec::new();
+        for r in type_rows {
+            if r[tc.col("typtype")] != Value::Char(b'c') {
+                continue;
+            }
+            let oid = oid_of(&r[tc.col("oid")]);
+            if oid < FIRST_NORMAL_OID {
+                continue;
+            }
+            let relid = oid_of(&r[tc.col("typrelid")]);
+            let mut atts: Vec<(i16, Field)> = Vec::new();
+            for (_, a) in self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(relid))? {
+                let num = match a[ac.col("attnum")] {
+                    Value::Int2(n) => n,
+                    _ => 0,
+                };
+                if num <= 0 || a[ac.col("attisdropped")] == Value::Bool(true) {
+                    continue;
+                }
+                let typmod = match a[ac.col("atttypmod")] {
+                    Value::Int4(m) => m,
+                    _ => -1,
+                };
+                atts.push((
+                    num,
+                    Field {
+                        name: name_of(&a[ac.col("attname")]).to_string(),
+                        ty: Ty::with_mod(oid_of(&a[ac.col("atttypid")]), typmod),
+                    },
+                ));
+            }
+            atts.sort_by_key(|(n, _)| *n);
+            let namespace = oid_of(&r[tc.col("typnamespace")]);
+            let schema = self
+                .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(namespace)])?
+                .into_iter()
+                .next()
+                .map(|(_, n)| name_of(&n[nc.col("nspname")]).to_string())
+                .unwrap_or_default();
+            out.push(CompositeType {
+                oid,
+                array: oid_of(&r[tc.col("typarray")]),
+                relid,
+                namespace,
+                schema,
+                name: name_of(&r[tc.col("typname")]).to_string(),
+                fields: atts.into_iter().map(|(_, f)| f).collect(),
+            });
+        }
+        let path = self.search_path()?;
+        out.sort_by_key(|t| {
+            (
+                path.iter()
+                    .position(|&n| n == t.namespace)
+                    .unwrap_or(usize::MAX),
+                t.oid,
+            )
+        });
+        comp::install(out);
+        Ok(())
+    }
+}
