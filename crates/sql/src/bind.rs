@@ -123,6 +123,9 @@ struct RangeItem {
     /// How many of `cols` `t.*` expands to (a table's system columns
     /// follow them and are reachable only by name).
     visible: usize,
+    /// The named row type of a whole-row reference to this item (a
+    /// table's), 0 for an anonymous record.
+    rowtype: Oid,
 }
 
 /// What the names of a query level resolve to: its FROM items, in order,
@@ -183,6 +186,7 @@ impl Scope {
                 schema,
                 cols,
                 visible,
+                rowtype: 0,
             }],
             star,
         }
@@ -245,7 +249,13 @@ fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
             cols.push((n.to_string(), Ty::new(t)));
         }
     }
-    Scope::single(Some(alias), Some(rel.schema.clone()), cols, visible)
+    let mut scope = Scope::single(Some(alias), Some(rel.schema.clone()), cols, visible);
+    if let catalog::RelationSource::Table(t) = &rel.source {
+        if let Some(c) = tusk_types::composite::of_relation(t.oid) {
+            scope.items[0].rowtype = c.oid;
+        }
+    }
+    scope
 }
 
 /// A qualifier that names no relation in scope (42P01).
@@ -760,6 +770,14 @@ impl<'h> Binder<'h> {
             },
             None => None,
         };
+        if let (None, Some(None), Some(scope)) = (qualifier, &here, &self.scope) {
+            // A bare name that is no column but names a FROM item: a
+            // whole-row reference (bind/rowtype.rs).
+            let q = [name.to_string()];
+            if let Some(item) = scope.items.iter().find(|it| it.answers_to(&q)).cloned() {
+                return self.whole_row(&item);
+            }
+        }
         let (col, owner) = match here {
             Some(Some(found)) => found,
             Some(None) if qualifier.is_some() => return Err(not_found()),
@@ -3209,6 +3227,7 @@ impl<'h> Binder<'h> {
                         schema: None,
                         cols,
                         visible,
+                        rowtype: 0,
                     }];
                     Self::apply_alias(&mut scope, a)?;
                 }
@@ -3395,6 +3414,7 @@ impl<'h> Binder<'h> {
                 schema: None,
                 cols: merged,
                 visible,
+                rowtype: 0,
             });
         }
         if let ast::JoinConstraint::On(on) = constraint {

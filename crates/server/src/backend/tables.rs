@@ -1616,7 +1616,17 @@ impl tusk_sql::Tables for Session {
         } else {
             0
         };
-        let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
+        let rowtype = self.create_row_type(oid, name, nsp)?;
+        let mut class = cat::class_row(
+            oid,
+            name,
+            nsp,
+            rowtype,
+            oid,
+            false,
+            columns.len() as i16,
+            b'd',
+        );
         class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
         if Some(nsp) == view::my_temp_namespace() {
@@ -1742,6 +1752,7 @@ impl tusk_sql::Tables for Session {
         self.drop_inheritance(t.oid)?;
         self.drop_owned_sequences(t.oid)?;
         self.drop_rules(t.oid)?;
+        self.drop_row_type(t.oid)?;
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),

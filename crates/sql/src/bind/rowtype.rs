@@ -67,6 +67,45 @@ impl Binder<'_> {
         ))
     }
 
+    /// A whole-row reference to FROM item `item` (`SELECT t FROM t`):
+    /// its visible columns as a record of the table's row type, or an
+    /// anonymous record named after the item's columns.
+    pub(super) fn whole_row(&mut self, item: &RangeItem) -> Result<Bound, PgError> {
+        let cols = &item.cols[..item.visible];
+        let items: Vec<Bound> = cols
+            .iter()
+            .map(|c| Bound::new(c.expr.clone(), c.ty))
+            .collect();
+        if let (Some(keys), false) = (&self.grouping, self.in_agg) {
+            if cols
+                .iter()
+                .any(|c| !matches!(c.expr, Expr::Column(i) if keys.contains(&i)))
+            {
+                return Err(not_supported("whole-row references in grouped queries"));
+            }
+        }
+        let row = self.row_of(items)?;
+        if item.rowtype != 0 {
+            let to = Ty::new(item.rowtype);
+            return Ok(Bound::new(
+                Expr::Cast {
+                    arg: Box::new(row.e),
+                    from: types::RECORD,
+                    to,
+                },
+                to,
+            ));
+        }
+        let fields = cols
+            .iter()
+            .map(|c| Field {
+                name: c.name.clone(),
+                ty: c.ty,
+            })
+            .collect();
+        Ok(Bound::new(row.e, comp::bless(fields)))
+    }
+
     /// `(a, b, ...)` as an expression.
     pub(super) fn tuple(&mut self, items: &[ast::Expr]) -> Result<Bound, PgError> {
         let mut bound = Vec::with_capacity(items.len());
@@ -141,29 +180,6 @@ impl Binder<'_> {
             fields[i].ty,
         ))
     }
-
-    /// Every field of row-typed `base`, named (`(x).*`).
-    pub(crate) fn expand_fields(&mut self, base: Bound) -> Result<Vec<(String, Bound)>, PgError> {
-        let Some(fields) = comp::fields(base.ty) else {
-            return Err(PgError::error(
-                sqlstate::WRONG_OBJECT_TYPE,
-                format!("type {} is not composite", types::sql_name(base.ty.oid)),
-            ));
-        };
-        Ok(fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                (
-                    f.name.clone(),
-                    Bound::new(
-                        Expr::Func(crate::func::Func::Field(i as u16), vec![base.e.clone()]),
-                        f.ty,
-                    ),
-                )
-            })
-            .collect())
-    }
 }
 
 /// record_eq / record_cmp's checks and result for two record values
@@ -175,8 +191,9 @@ pub(crate) fn record_cmp(
     b: &[(Oid, Value)],
 ) -> Result<bool, PgError> {
     let eq = matches!(op, CmpOp::Eq | CmpOp::Ne);
-    for (i, ((ta, _), (tb, _))) in a.iter().zip(b).enumerate() {
-        if ta != tb {
+    for (i, ((ta, va), (tb, vb))) in a.iter().zip(b).enumerate() {
+        // A NULL field's type is not kept on anonymous values.
+        if ta != tb && !va.is_null() && !vb.is_null() {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
                 format!(

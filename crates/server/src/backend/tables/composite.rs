@@ -9,8 +9,10 @@
 //! enums by [`Session::refresh_user_types`], since storage and casts need
 //! a composite's fields and cannot read the catalog.
 //!
-//! Not yet: tables' own row types (tusk writes no pg_type row for a
-//! table), ALTER TYPE ... ADD/DROP/ALTER ATTRIBUTE, DROP TYPE ... CASCADE.
+//! A table's row type is the same kind of pg_type row, made and dropped
+//! with the table ([`Session::create_row_type`]); views have none yet.
+//!
+//! Not yet: ALTER TYPE ... ADD/DROP/ALTER ATTRIBUTE, DROP TYPE ... CASCADE.
 //!
 //! Everything here runs in the backend that owns the session.
 
@@ -35,6 +37,41 @@ const RECORD_RECV: u32 = 2402;
 const RECORD_SEND: u32 = 2403;
 /// The first OID a user object gets (FirstNormalObjectId).
 const FIRST_NORMAL_OID: u32 = 16384;
+
+/// The pg_type row of a composite type (relation `rel`'s row type).
+fn composite_type_row(
+    oid: u32,
+    name: &str,
+    nsp: u32,
+    owner: Value,
+    rel: u32,
+    array: u32,
+) -> Vec<Value> {
+    cat::row(
+        cat::catalog(PG_TYPE_OID),
+        &[
+            ("oid", Value::Oid(oid)),
+            ("typname", Value::Name(name.to_string())),
+            ("typnamespace", Value::Oid(nsp)),
+            ("typowner", owner),
+            ("typlen", Value::Int2(-1)),
+            ("typbyval", Value::Bool(false)),
+            ("typtype", Value::Char(b'c')),
+            ("typcategory", Value::Char(b'C')),
+            ("typisdefined", Value::Bool(true)),
+            ("typdelim", Value::Char(b',')),
+            ("typrelid", Value::Oid(rel)),
+            ("typarray", Value::Oid(array)),
+            ("typinput", Value::Oid(RECORD_IN)),
+            ("typoutput", Value::Oid(RECORD_OUT)),
+            ("typreceive", Value::Oid(RECORD_RECV)),
+            ("typsend", Value::Oid(RECORD_SEND)),
+            ("typalign", Value::Char(b'd')),
+            ("typstorage", Value::Char(b'x')),
+            ("typtypmod", Value::Int4(-1)),
+        ],
+    )
+}
 
 fn written(name: &TypeName) -> String {
     match &name.0 {
@@ -90,33 +127,47 @@ impl Session {
             let row = cat::attribute_row(rel, i as i16 + 1, n, ty.oid, ty.typmod, false, false);
             self.insert_catalog(PG_ATTRIBUTE_OID, &row)?;
         }
-        let type_row = cat::row(
-            cat::catalog(PG_TYPE_OID),
-            &[
-                ("oid", Value::Oid(oid)),
-                ("typname", Value::Name(name.1.clone())),
-                ("typnamespace", Value::Oid(nsp)),
-                ("typowner", owner.clone()),
-                ("typlen", Value::Int2(-1)),
-                ("typbyval", Value::Bool(false)),
-                ("typtype", Value::Char(b'c')),
-                ("typcategory", Value::Char(b'C')),
-                ("typisdefined", Value::Bool(true)),
-                ("typdelim", Value::Char(b',')),
-                ("typrelid", Value::Oid(rel)),
-                ("typarray", Value::Oid(array)),
-                ("typinput", Value::Oid(RECORD_IN)),
-                ("typoutput", Value::Oid(RECORD_OUT)),
-                ("typreceive", Value::Oid(RECORD_RECV)),
-                ("typsend", Value::Oid(RECORD_SEND)),
-                ("typalign", Value::Char(b'd')),
-                ("typstorage", Value::Char(b'x')),
-                ("typtypmod", Value::Int4(-1)),
-            ],
-        );
+        let type_row = composite_type_row(oid, &name.1, nsp, owner.clone(), rel, array);
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
         let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'd', Value::Oid(0));
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
+        Ok(())
+    }
+
+    /// A table's row type: a pg_type row (typtype 'c', typrelid `rel`)
+    /// and its array type, as heap_create_with_catalog makes; returns the
+    /// type's OID for pg_class.reltype.
+    pub(in crate::backend) fn create_row_type(
+        &mut self,
+        rel: u32,
+        name: &str,
+        nsp: u32,
+    ) -> Result<u32, PgError> {
+        let taken = [(PG_TYPE_OID, "oid"), (PG_CLASS_OID, "oid")];
+        let oid = self.new_unused_oid(&taken)?;
+        let array = self.new_unused_oid(&taken)?;
+        let owner = Value::Oid(self.current_role_oid()?);
+        self.insert_catalog(
+            PG_TYPE_OID,
+            &composite_type_row(oid, name, nsp, owner.clone(), rel, array),
+        )?;
+        let array_row = array_type_row(array, oid, name, nsp, owner, b'd', Value::Oid(0));
+        self.insert_catalog(PG_TYPE_OID, &array_row)?;
+        super::usertype::mark_own_type_ddl();
+        Ok(oid)
+    }
+
+    /// Removes the row type of relation `rel` (DROP TABLE).
+    pub(in crate::backend) fn drop_row_type(&mut self, rel: u32) -> Result<(), PgError> {
+        let tc = cat::catalog(PG_TYPE_OID);
+        let rows = self.catalog_rows_by(PG_TYPE_OID, "typrelid", Value::Oid(rel))?;
+        for (tid, r) in rows {
+            let array = oid_of(&r[tc.col("typarray")]);
+            for (atid, _) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(array)])? {
+                self.delete_catalog(PG_TYPE_OID, atid)?;
+            }
+            self.delete_catalog(PG_TYPE_OID, tid)?;
+        }
         Ok(())
     }
 
@@ -186,6 +237,23 @@ impl Session {
         let ac = cat::catalog(PG_ATTRIBUTE_OID);
         let nc = cat::catalog(PG_NAMESPACE_OID);
         let mut out = Vec::new();
+        let wanted: std::collections::HashSet<u32> = type_rows
+            .iter()
+            .filter(|r| {
+                r[tc.col("typtype")] == Value::Char(b'c')
+                    && oid_of(&r[tc.col("oid")]) >= FIRST_NORMAL_OID
+            })
+            .map(|r| oid_of(&r[tc.col("typrelid")]))
+            .collect();
+        let mut by_rel: std::collections::HashMap<u32, Vec<Vec<Value>>> = Default::default();
+        if !wanted.is_empty() {
+            for (_, a) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
+                let rel = oid_of(&a[ac.col("attrelid")]);
+                if wanted.contains(&rel) {
+                    by_rel.entry(rel).or_default().push(a);
+                }
+            }
+        }
         for r in type_rows {
             if r[tc.col("typtype")] != Value::Char(b'c') {
                 continue;
@@ -196,7 +264,7 @@ impl Session {
             }
             let relid = oid_of(&r[tc.col("typrelid")]);
             let mut atts: Vec<(i16, Field)> = Vec::new();
-            for (_, a) in self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(relid))? {
+            for a in by_rel.get(&relid).map(Vec::as_slice).unwrap_or_default() {
                 let num = match a[ac.col("attnum")] {
                     Value::Int2(n) => n,
                     _ => 0,

@@ -65,6 +65,13 @@ thread_local! {
     static OWN_TYPE_DDL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Marks the running transaction as having run type DDL (a table's row
+/// type too): the registry reloads at each statement until it ends.
+pub(super) fn mark_own_type_ddl() {
+    OWN_TYPE_DDL.with(|o| o.set(true));
+    LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
+}
+
 fn float(v: &Value) -> f32 {
     match v {
         Value::Float4(f) => *f,
