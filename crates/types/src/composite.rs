@@ -242,10 +242,8 @@ pub fn record_in(
         };
         out.push((f.ty.oid, v));
     }
-    if fields.is_empty() {
-        if b.get(i) != Some(&')') {
-            return Err(malformed(s, "Too many columns."));
-        }
+    if fields.is_empty() && b.get(i) != Some(&')') {
+        return Err(malformed(s, "Too many columns."));
     }
     i += 1;
     while i < b.len() && b[i].is_ascii_whitespace() {

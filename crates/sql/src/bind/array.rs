@@ -442,7 +442,14 @@ impl Binder<'_> {
             if !tusk_types::composite::is_row(base.ty.oid) {
                 break;
             }
-            base = self.field_select(base, &ident_name(f))?;
+            base = self.field_select(base, &ident_name(f)).map_err(|e| {
+                if e.position.is_none() {
+                    let p = self.expr_at(root);
+                    e.with_position(p)
+                } else {
+                    e
+                }
+            })?;
             chain = &chain[1..];
         }
         if chain.is_empty() {

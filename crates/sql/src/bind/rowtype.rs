@@ -154,7 +154,7 @@ impl Binder<'_> {
         let Some(fields) = comp::fields(base.ty) else {
             if base.ty.oid == types::RECORD {
                 return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    sqlstate::UNDEFINED_COLUMN,
                     "could not identify column \"".to_string() + name + "\" in record data type",
                 ));
             }
@@ -167,6 +167,12 @@ impl Binder<'_> {
             ));
         };
         let Some(i) = fields.iter().position(|f| f.name == name) else {
+            if base.ty.oid == types::RECORD {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("could not identify column \"{name}\" in record data type"),
+                ));
+            }
             return Err(PgError::error(
                 sqlstate::UNDEFINED_COLUMN,
                 format!(
