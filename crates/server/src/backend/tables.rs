@@ -72,7 +72,7 @@ use crate::shmem::ChildShared;
 
 mod alter;
 mod catindex;
-mod composite;
+pub(crate) mod composite;
 mod domain;
 mod fkey;
 mod funcs;
@@ -1729,12 +1729,13 @@ impl tusk_sql::Tables for Session {
             ));
         }
         self.lock_relation(t, LockMode::AccessExclusive)?;
-        let (tid, _) = self.class_row(t, || {
+        let (tid, class) = self.class_row(t, || {
             PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!("table \"{}\" does not exist", rel.name),
             )
         })?;
+        let rowtype = oid_of(&class[cat::catalog(PG_CLASS_OID).col("reltype")]);
         let toast_rel = self.toast_of(t)?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
         let mut gone = vec![t];
@@ -1752,7 +1753,8 @@ impl tusk_sql::Tables for Session {
         self.drop_inheritance(t.oid)?;
         self.drop_owned_sequences(t.oid)?;
         self.drop_rules(t.oid)?;
-        self.drop_row_type(t.oid)?;
+        self.drop_row_type(rowtype)?;
+        composite::forget_fields(t.oid);
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),

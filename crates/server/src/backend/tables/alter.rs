@@ -201,6 +201,9 @@ impl Session {
             ));
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
+        if !matches!(op, AlterOp::Lock) {
+            super::composite::forget_fields(t.oid);
+        }
         match op {
             AlterOp::Lock => {
                 self.lock_relation(t, LockMode::AccessExclusive)?;

@@ -16,6 +16,9 @@
 //!
 //! Everything here runs in the backend that owns the session.
 
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, HashSet};
+
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::catalog::codes;
 use tusk_sql::types::Ty;
@@ -78,6 +81,48 @@ fn written(name: &TypeName) -> String {
         Some(s) => format!("{s}.{}", name.1),
         None => name.1.clone(),
     }
+}
+
+thread_local! {
+    /// Fields of the relations whose row types were loaded, reused by
+    /// later reloads: reading every table's pg_attribute rows after each
+    /// DDL would make DDL-heavy sessions quadratic. Valid while only this
+    /// backend changed the catalog (see [`note_own_bump`]) and the
+    /// relation is not [`forget_fields`]'d.
+    static FIELDS: RefCell<HashMap<u32, Vec<Field>>> = RefCell::new(HashMap::new());
+    /// The catalog generation FIELDS was last checked at.
+    static FIELDS_GEN: Cell<u64> = const { Cell::new(0) };
+    /// Generations this backend's own commits produced.
+    static OWN_BUMPS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+    /// Relations whose attributes this transaction changed: read afresh
+    /// and not cached until it ends.
+    static DIRTY: RefCell<HashSet<u32>> = RefCell::new(HashSet::new());
+}
+
+/// The catalog generation became `generation` by this backend's commit
+/// (its cached fields stay valid across that step). Called at commit.
+pub(crate) fn note_own_bump(generation: u64) {
+    OWN_BUMPS.with(|b| b.borrow_mut().push(generation));
+}
+
+/// Relation `rel`'s attributes change in this transaction (ALTER TABLE,
+/// DROP TABLE): its row type is read afresh until the transaction ends.
+pub(crate) fn forget_fields(rel: u32) {
+    FIELDS.with(|f| f.borrow_mut().remove(&rel));
+    DIRTY.with(|d| d.borrow_mut().insert(rel));
+    super::usertype::mark_own_type_ddl();
+}
+
+/// The transaction that changed attributes ended: what it changed may
+/// have been rolled back, so those relations are read afresh once more.
+pub(super) fn transaction_ended() {
+    let dirty: Vec<u32> = DIRTY.with(|d| d.borrow_mut().drain().collect());
+    FIELDS.with(|f| {
+        let mut f = f.borrow_mut();
+        for r in dirty {
+            f.remove(&r);
+        }
+    });
 }
 
 /// The composite type `name` names, if any.
@@ -157,11 +202,14 @@ impl Session {
         Ok(oid)
     }
 
-    /// Removes the row type of relation `rel` (DROP TABLE).
-    pub(in crate::backend) fn drop_row_type(&mut self, rel: u32) -> Result<(), PgError> {
+    /// Removes a table's row type `rowtype` (pg_class.reltype; 0 for a
+    /// table made before tables had one) and its array type.
+    pub(in crate::backend) fn drop_row_type(&mut self, rowtype: u32) -> Result<(), PgError> {
+        if rowtype == 0 {
+            return Ok(());
+        }
         let tc = cat::catalog(PG_TYPE_OID);
-        let rows = self.catalog_rows_by(PG_TYPE_OID, "typrelid", Value::Oid(rel))?;
-        for (tid, r) in rows {
+        for (tid, r) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(rowtype)])? {
             let array = oid_of(&r[tc.col("typarray")]);
             for (atid, _) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(array)])? {
                 self.delete_catalog(PG_TYPE_OID, atid)?;
@@ -232,7 +280,23 @@ impl Session {
     /// Installs every user composite type (pg_type rows with typtype 'c')
     /// with its live attributes into tusk_types::composite, in
     /// search_path order. Called by [`Session::refresh_user_types`].
-    pub(super) fn load_composites(&self, type_rows: &[Vec<Value>]) -> Result<(), PgError> {
+    pub(super) fn load_composites(
+        &self,
+        type_rows: &[Vec<Value>],
+        generation: u64,
+    ) -> Result<(), PgError> {
+        // Another backend's DDL may have changed any table: forget all.
+        let from = FIELDS_GEN.with(Cell::get);
+        let own_only = OWN_BUMPS.with(|b| {
+            let mut b = b.borrow_mut();
+            let ok = (from + 1..=generation).all(|g| b.contains(&g));
+            b.retain(|&g| g > generation);
+            ok
+        });
+        if !own_only || generation < from {
+            FIELDS.with(|f| f.borrow_mut().clear());
+        }
+        FIELDS_GEN.with(|g| g.set(generation));
         let tc = cat::catalog(PG_TYPE_OID);
         let ac = cat::catalog(PG_ATTRIBUTE_OID);
         let nc = cat::catalog(PG_NAMESPACE_OID);
@@ -245,15 +309,18 @@ impl Session {
             })
             .map(|r| oid_of(&r[tc.col("typrelid")]))
             .collect();
-        let mut by_rel: std::collections::HashMap<u32, Vec<Vec<Value>>> = Default::default();
-        if !wanted.is_empty() {
-            for (_, a) in self.catalog_rows(PG_ATTRIBUTE_OID)? {
-                let rel = oid_of(&a[ac.col("attrelid")]);
-                if wanted.contains(&rel) {
-                    by_rel.entry(rel).or_default().push(a);
-                }
+        // Each type's attributes through pg_attribute's (attrelid,
+        // attnum) index, unless cached.
+        let mut by_rel: HashMap<u32, Vec<Vec<Value>>> = HashMap::new();
+        for rel in wanted {
+            if FIELDS.with(|f| f.borrow().contains_key(&rel)) {
+                continue;
             }
+            let rows =
+                self.catalog_lookup(cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX, &[Value::Oid(rel)])?;
+            by_rel.insert(rel, rows.into_iter().map(|(_, r)| r).collect());
         }
+        let mut schemas: HashMap<u32, String> = HashMap::new();
         for r in type_rows {
             if r[tc.col("typtype")] != Value::Char(b'c') {
                 continue;
@@ -263,35 +330,53 @@ impl Session {
                 continue;
             }
             let relid = oid_of(&r[tc.col("typrelid")]);
-            let mut atts: Vec<(i16, Field)> = Vec::new();
-            for a in by_rel.get(&relid).map(Vec::as_slice).unwrap_or_default() {
-                let num = match a[ac.col("attnum")] {
-                    Value::Int2(n) => n,
-                    _ => 0,
-                };
-                if num <= 0 || a[ac.col("attisdropped")] == Value::Bool(true) {
-                    continue;
+            let cached = FIELDS.with(|f| f.borrow().get(&relid).cloned());
+            let fields = match cached {
+                Some(f) => f,
+                None => {
+                    let mut atts: Vec<(i16, Field)> = Vec::new();
+                    for a in by_rel.get(&relid).map(Vec::as_slice).unwrap_or_default() {
+                        let num = match a[ac.col("attnum")] {
+                            Value::Int2(n) => n,
+                            _ => 0,
+                        };
+                        if num <= 0 || a[ac.col("attisdropped")] == Value::Bool(true) {
+                            continue;
+                        }
+                        let typmod = match a[ac.col("atttypmod")] {
+                            Value::Int4(m) => m,
+                            _ => -1,
+                        };
+                        atts.push((
+                            num,
+                            Field {
+                                name: name_of(&a[ac.col("attname")]).to_string(),
+                                ty: Ty::with_mod(oid_of(&a[ac.col("atttypid")]), typmod),
+                            },
+                        ));
+                    }
+                    atts.sort_by_key(|(n, _)| *n);
+                    let fields: Vec<Field> = atts.into_iter().map(|(_, f)| f).collect();
+                    if !DIRTY.with(|d| d.borrow().contains(&relid)) {
+                        FIELDS.with(|f| f.borrow_mut().insert(relid, fields.clone()));
+                    }
+                    fields
                 }
-                let typmod = match a[ac.col("atttypmod")] {
-                    Value::Int4(m) => m,
-                    _ => -1,
-                };
-                atts.push((
-                    num,
-                    Field {
-                        name: name_of(&a[ac.col("attname")]).to_string(),
-                        ty: Ty::with_mod(oid_of(&a[ac.col("atttypid")]), typmod),
-                    },
-                ));
-            }
-            atts.sort_by_key(|(n, _)| *n);
+            };
             let namespace = oid_of(&r[tc.col("typnamespace")]);
-            let schema = self
-                .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(namespace)])?
-                .into_iter()
-                .next()
-                .map(|(_, n)| name_of(&n[nc.col("nspname")]).to_string())
-                .unwrap_or_default();
+            let schema = match schemas.get(&namespace) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = self
+                        .catalog_lookup(cat::PG_NAMESPACE_OID_INDEX, &[Value::Oid(namespace)])?
+                        .into_iter()
+                        .next()
+                        .map(|(_, n)| name_of(&n[nc.col("nspname")]).to_string())
+                        .unwrap_or_default();
+                    schemas.insert(namespace, s.clone());
+                    s
+                }
+            };
             out.push(CompositeType {
                 oid,
                 array: oid_of(&r[tc.col("typarray")]),
@@ -299,7 +384,7 @@ impl Session {
                 namespace,
                 schema,
                 name: name_of(&r[tc.col("typname")]).to_string(),
-                fields: atts.into_iter().map(|(_, f)| f).collect(),
+                fields,
             });
         }
         let path = self.search_path()?;

@@ -95,6 +95,7 @@ impl Session {
         let own = OWN_TYPE_DDL.with(Cell::get) && self.catalog_changed;
         if !self.catalog_changed && OWN_TYPE_DDL.with(Cell::get) {
             OWN_TYPE_DDL.with(|o| o.set(false));
+            super::composite::transaction_ended();
             LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
         }
         if !own && LOADED_AT.with(Cell::get) == generation {
@@ -131,6 +132,9 @@ impl Session {
         // pg_enum row: find them by typtype in pg_type, which is small.
         let tc = cat::catalog(PG_TYPE_OID);
         let type_rows = self.catalog_rows(PG_TYPE_OID)?;
+        // One scan of pg_type serves the enums, domains, ranges and
+        // composites alike.
+        let all_types: Vec<Vec<Value>> = type_rows.iter().map(|(_, r)| r.clone()).collect();
         let domain_rows: Vec<Vec<Value>> = type_rows
             .iter()
             .filter(|(_, r)| r[tc.col("typtype")] == Value::Char(b'd'))
@@ -166,13 +170,8 @@ impl Session {
         self.name_schemas_in_path_order(&mut types)?;
         reg::install(types);
         reg::install_domains(self.load_domains(&domain_rows)?);
-        let all_types: Vec<Vec<Value>> = self
-            .catalog_rows(PG_TYPE_OID)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
         self.load_user_ranges(&all_types)?;
-        self.load_composites(&all_types)?;
+        self.load_composites(&all_types, generation)?;
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
