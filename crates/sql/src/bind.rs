@@ -1053,6 +1053,28 @@ impl<'h> Binder<'h> {
                 expr,
                 list,
                 negated,
+            } if rowtype::row_ctor_items(expr).is_some()
+                && list.iter().all(|i| rowtype::row_ctor_items(i).is_some()) =>
+            {
+                // `ROW(a, b) IN (ROW(..), ...)`: row comparisons ORed (ANDed
+                // `<>`s when negated), as PostgreSQL's transformAExprIn.
+                let op = if *negated { CmpOp::Ne } else { CmpOp::Eq };
+                let mut parts = Vec::with_capacity(list.len());
+                for item in list {
+                    let b = self.row_compare(op, expr, item)?.expect("both rows");
+                    parts.push(b.e);
+                }
+                let e = if *negated {
+                    Expr::And(parts)
+                } else {
+                    Expr::Or(parts)
+                };
+                Ok(Bound::new(e, Ty::new(types::BOOL)))
+            }
+            E::InList {
+                expr,
+                list,
+                negated,
             } => {
                 let mut all = vec![self.bind_expr(expr)?];
                 for item in list {
@@ -4950,10 +4972,16 @@ impl Binder<'_> {
     ) -> Result<Vec<(usize, Expr)>, PgError> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         for a in assignments {
+            let mut path: Vec<String> = Vec::new();
             let cname = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
                     [n] => n.clone(),
-                    _ => return Err(not_supported("UPDATE of a column's field")),
+                    [n, rest @ ..] => {
+                        // `SET col.field = v`: a FieldStore (bind/rowtype.rs).
+                        path = rest.to_vec();
+                        n.clone()
+                    }
+                    [] => return Err(syntax("syntax error")),
                 },
                 ast::AssignmentTarget::Tuple(_) => {
                     return Err(not_supported("UPDATE ... SET (a, b) = ..."))
@@ -4973,6 +5001,25 @@ impl Binder<'_> {
                 )
                 .with_position(target_at));
             };
+            if !path.is_empty() {
+                let prev = sets.iter().position(|(i, _)| *i == idx);
+                let base = match prev {
+                    Some(p) => sets.remove(p).1,
+                    None => Expr::Column(idx),
+                };
+                self.aggs_allowed = None;
+                let e = self
+                    .field_store(base, rel.columns[idx].ty, &path, &a.value)
+                    .map_err(|e| {
+                        if e.position.is_none() && e.code == sqlstate::DATATYPE_MISMATCH {
+                            e.with_position(target_at)
+                        } else {
+                            e
+                        }
+                    })?;
+                sets.push((idx, e));
+                continue;
+            }
             if sets.iter().any(|(i, _)| *i == idx) {
                 // PostgreSQL gives no position here.
                 return Err(PgError::error(

@@ -28,6 +28,9 @@ pub(crate) enum Func {
     RowCmp(crate::expr::CmpOp),
     /// Field n (from 0) of a record (`(x).f`).
     Field(u16),
+    /// The record (of the given field count) with field n replaced
+    /// (UPDATE ... SET col.f = v); a NULL record becomes a row of NULLs.
+    SetField(u16, u16),
     Version,
     Nextval,
     /// nextval of an identity column's DEFAULT: no privilege check on the
@@ -1005,6 +1008,7 @@ fn is_strict(f: Func) -> bool {
             | Func::QuoteNullable
             | Func::Row
             | Func::RowCmp(_)
+            | Func::SetField(..)
             | Func::Notify
     )
 }
@@ -1023,6 +1027,22 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 .collect(),
         ),
         Func::RowCmp(op) => crate::bind::row_cmp(op, &args),
+        Func::SetField(i, n) => {
+            let mut it = args.into_iter();
+            let mut fields = match it.next() {
+                Some(Value::Record(f)) => f,
+                _ => vec![(TEXT, Value::Null); n as usize],
+            };
+            if fields.len() < n as usize {
+                fields.resize(n as usize, (TEXT, Value::Null));
+            }
+            let v = it.next().unwrap_or(Value::Null);
+            if let Some(slot) = fields.get_mut(i as usize) {
+                slot.0 = crate::expr::value_oid(&v).unwrap_or(slot.0);
+                slot.1 = v;
+            }
+            Value::Record(fields)
+        }
         Func::Field(i) => match args.into_iter().next() {
             Some(Value::Record(mut f)) if (i as usize) < f.len() => f.swap_remove(i as usize).1,
             _ => Value::Null,
