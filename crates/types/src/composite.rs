@@ -109,6 +109,28 @@ pub fn array_of(elem: Oid) -> Option<Oid> {
     composite(elem).map(|t| t.array).filter(|a| *a != 0)
 }
 
+/// Whether a value of type `ty` can hold a value of row type `target`
+/// (itself, an array or domain over it, or a composite with such a
+/// field): CheckAttributeType's "cannot be made a member of itself".
+pub fn contains(ty: Oid, target: Oid) -> bool {
+    fn walk(ty: Oid, target: Oid, depth: u32) -> bool {
+        if ty == target {
+            return true;
+        }
+        if depth > 64 {
+            return false;
+        }
+        if let Some(e) = crate::array::elem_type(ty) {
+            return walk(e, target, depth + 1);
+        }
+        if let Some((base, _)) = crate::usertype::domain_base(ty) {
+            return walk(base, target, depth + 1);
+        }
+        composite(ty).is_some_and(|c| c.fields.iter().any(|f| walk(f.ty.oid, target, depth + 1)))
+    }
+    walk(ty, target, 0)
+}
+
 /// An anonymous record type carrying `fields` (see the file comment).
 pub fn bless(fields: Vec<Field>) -> Ty {
     BLESSED.with(|b| {

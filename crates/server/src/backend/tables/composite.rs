@@ -125,6 +125,24 @@ pub(super) fn transaction_ended() {
     });
 }
 
+/// 42P16 when a column of type `ty` would hold relation `rel`'s own row
+/// type (ALTER TABLE ... ADD COLUMN / ALTER COLUMN TYPE).
+pub(super) fn refuse_self_member(rel: u32, ty: u32) -> Result<(), PgError> {
+    let Some(c) = comp::of_relation(rel) else {
+        return Ok(());
+    };
+    if comp::contains(ty, c.oid) {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("42P16"),
+            format!(
+                "composite type {} cannot be made a member of itself",
+                c.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The composite type `name` names, if any.
 pub(super) fn composite_named(name: &TypeName) -> Option<&'static CompositeType> {
     let found = comp::by_name(&name.1);
@@ -216,6 +234,28 @@ impl Session {
             }
             self.delete_catalog(PG_TYPE_OID, tid)?;
         }
+        Ok(())
+    }
+
+    /// ALTER TABLE ... RENAME TO renames the row type and its array type
+    /// along (`_new`), as RenameRelationInternal does.
+    pub(super) fn rename_row_type(&mut self, rowtype: u32, new: &str) -> Result<(), PgError> {
+        if rowtype == 0 {
+            return Ok(());
+        }
+        let tc = cat::catalog(PG_TYPE_OID);
+        for (tid, mut r) in self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(rowtype)])? {
+            let array = oid_of(&r[tc.col("typarray")]);
+            r[tc.col("typname")] = Value::Name(new.to_string());
+            self.update_catalog(PG_TYPE_OID, tid, &r)?;
+            for (atid, mut a) in
+                self.catalog_lookup(cat::PG_TYPE_OID_INDEX, &[Value::Oid(array)])?
+            {
+                a[tc.col("typname")] = Value::Name(super::usertype::array_name(new));
+                self.update_catalog(PG_TYPE_OID, atid, &a)?;
+            }
+        }
+        super::usertype::mark_own_type_ddl();
         Ok(())
     }
 
