@@ -1080,7 +1080,25 @@ impl<'h> Binder<'h> {
                 for item in list {
                     all.push(self.bind_expr(item)?);
                 }
-                let all = self.unify(all, "IN")?;
+                let rows = all
+                    .iter()
+                    .all(|b| b.is_unknown() || tusk_types::composite::is_row(b.ty.oid));
+                let all = if rows && !all[0].is_unknown() {
+                    // Row values compare as record_eq (its checks at run
+                    // time); untyped literals take the left side's type.
+                    let t = all[0].ty;
+                    let mut out = Vec::with_capacity(all.len());
+                    for b in all {
+                        out.push(if b.is_unknown() {
+                            self.coerce(b, t)?
+                        } else {
+                            b
+                        });
+                    }
+                    out
+                } else {
+                    self.unify(all, "IN")?
+                };
                 if let Some(t) = all.first().map(|b| b.ty.oid) {
                     if tusk_types::geo::is_geo(t) {
                         // Compared as `=`, which the geometric types

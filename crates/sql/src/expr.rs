@@ -643,9 +643,17 @@ impl Expr {
                 let mut saw_null = false;
                 for e in list {
                     let x = e.eval(row, ctx)?;
-                    if x.is_null() {
-                        saw_null = true;
-                    } else if compare(&v, &x) == Ordering::Equal {
+                    let equal = match (&v, &x) {
+                        (_, Value::Null) => {
+                            saw_null = true;
+                            false
+                        }
+                        (Value::Record(a), Value::Record(b)) => {
+                            crate::bind::record_cmp(CmpOp::Eq, a, b)?
+                        }
+                        _ => compare(&v, &x) == Ordering::Equal,
+                    };
+                    if equal {
                         return Ok(Value::Bool(!negated));
                     }
                 }

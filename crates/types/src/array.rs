@@ -92,6 +92,7 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1027, crate::geo::POLYGON),
     (629, crate::geo::LINE),
     (719, crate::geo::CIRCLE),
+    (2287, types::RECORD),
 ];
 
 /// The element type of an array type, `None` for a non-array.

@@ -251,6 +251,7 @@ pub const TYPES: &[TypeInfo] = {
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(2279, "trigger", 4, I, true, P),
+        row(2287, "_record", -1, D, false, X),
         row(UUID, "uuid", 16, C, false, P),
         row(2951, "_uuid", -1, I, false, X),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
