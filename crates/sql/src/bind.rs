@@ -1794,6 +1794,10 @@ impl<'h> Binder<'h> {
     }
 
     fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        // `f(t.*)`: the whole row of FROM item `t` (bind/rowtype.rs).
+        if let Some(f2) = rowtype::whole_row_args(f) {
+            return self.function(&f2);
+        }
         let parts = object_name_parts(&f.name)?;
         let name = match parts.as_slice() {
             [n] => n.clone(),

@@ -43,6 +43,37 @@ pub(super) fn row_ctor_items(e: &ast::Expr) -> Option<Vec<&ast::Expr>> {
     }
 }
 
+/// `f(t.*)` with each `t.*` argument read as the whole-row reference `t`
+/// (PostgreSQL passes the row as one composite argument); `None` when no
+/// argument is one.
+pub(super) fn whole_row_args(f: &ast::Function) -> Option<ast::Function> {
+    let ast::FunctionArguments::List(l) = &f.args else {
+        return None;
+    };
+    let star = |a: &ast::FunctionArg| {
+        matches!(
+            a,
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(n)) if n.0.len() == 1
+        )
+    };
+    if !l.args.iter().any(star) {
+        return None;
+    }
+    let mut f2 = f.clone();
+    if let ast::FunctionArguments::List(l2) = &mut f2.args {
+        for a in l2.args.iter_mut() {
+            if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(n)) = a {
+                if let [ast::ObjectNamePart::Identifier(i)] = n.0.as_slice() {
+                    *a = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(
+                        ast::Expr::Identifier(i.clone()),
+                    ));
+                }
+            }
+        }
+    }
+    Some(f2)
+}
+
 impl Binder<'_> {
     /// A row constructor over bound items: an anonymous record whose
     /// fields are f1, f2, ... (unknown literals become text).
