@@ -380,6 +380,10 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
     use types::*;
     from == to
         || from == UNKNOWN
+        // A record becomes a named composite field by field; a composite
+        // is a record (coerce_record_to_complex, can_coerce_type).
+        || from == RECORD && tusk_types::composite::is_composite(to)
+        || to == RECORD && tusk_types::composite::is_composite(from)
         || is_reg(from) && to == OID
         || is_reg(to) && matches!(from, OID | INT2 | INT4 | INT8)
         || matches!(
