@@ -2915,7 +2915,12 @@ impl<'h> Binder<'h> {
                 let col = self.order_target(&o.expr, targets, names, visible)?;
                 // The geometric types have no btree operator class.
                 if let Some(t) = targets.get(col).map(|b| b.ty.oid) {
-                    if tusk_types::geo::is_geo(t) {
+                    // Nor a composite with such a field (record_cmp).
+                    let unordered =
+                        |f: &tusk_types::composite::Field| tusk_types::geo::is_geo(f.ty.oid);
+                    let bad_row = tusk_types::composite::composite(t)
+                        .is_some_and(|c| c.fields.iter().any(unordered));
+                    if tusk_types::geo::is_geo(t) || bad_row {
                         let mut e = PgError::error(
                             sqlstate::UNDEFINED_FUNCTION,
                             format!(

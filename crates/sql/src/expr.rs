@@ -569,7 +569,13 @@ impl Expr {
                 Some(b) => Value::Bool(!b),
                 None => Value::Null,
             },
-            Expr::IsNull(a, negated) => Value::Bool(a.eval(row, ctx)?.is_null() != *negated),
+            // A row IS NULL when every field is, IS NOT NULL when none is
+            // (nested rows are not looked into), as ExecEvalRowNull.
+            Expr::IsNull(a, negated) => match a.eval(row, ctx)? {
+                Value::Record(f) if *negated => Value::Bool(f.iter().all(|(_, v)| !v.is_null())),
+                Value::Record(f) => Value::Bool(f.iter().all(|(_, v)| v.is_null())),
+                v => Value::Bool(v.is_null() != *negated),
+            },
             Expr::IsBool {
                 arg,
                 value,
