@@ -159,13 +159,8 @@ impl Session {
         fields: &[(String, Ty)],
     ) -> Result<(), PgError> {
         let nsp = self.creation_namespace(name.0.as_deref())?;
-        let exists = !self
-            .catalog_lookup(
-                cat::PG_TYPE_TYPNAME_NSP_INDEX,
-                &[Value::Name(name.1.clone()), Value::Oid(nsp)],
-            )?
-            .is_empty()
-            || self.find_class(&[nsp], &name.1)?.is_some();
+        let exists = self.find_class(&[nsp], &name.1)?.is_some()
+            || !self.move_array_type_name(&name.1, nsp)?;
         if exists {
             return Err(PgError::error(
                 codes::DUPLICATE_OBJECT,
@@ -192,9 +187,55 @@ impl Session {
         }
         let type_row = composite_type_row(oid, &name.1, nsp, owner.clone(), rel, array);
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
-        let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'd', Value::Oid(0));
+        let mut array_row = array_type_row(array, oid, &name.1, nsp, owner, b'd', Value::Oid(0));
+        array_row[cat::catalog(PG_TYPE_OID).col("typname")] =
+            Value::Name(self.free_array_name(&name.1, nsp)?);
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
         Ok(())
+    }
+
+    /// `name` in namespace `nsp` is taken by an automatically made array
+    /// type: rename that one out of the way (`_` prepended until free), as
+    /// PostgreSQL's moveArrayTypeName. Returns whether `name` is free now.
+    pub(super) fn move_array_type_name(&mut self, name: &str, nsp: u32) -> Result<bool, PgError> {
+        let tc = cat::catalog(PG_TYPE_OID);
+        let rows = self.catalog_lookup(
+            cat::PG_TYPE_TYPNAME_NSP_INDEX,
+            &[Value::Name(name.to_string()), Value::Oid(nsp)],
+        )?;
+        let Some((tid, mut r)) = rows.into_iter().next() else {
+            return Ok(true);
+        };
+        if r[tc.col("typcategory")] != Value::Char(b'A') || oid_of(&r[tc.col("typelem")]) == 0 {
+            return Ok(false);
+        }
+        let new = self.free_array_name(name, nsp)?;
+        r[tc.col("typname")] = Value::Name(new);
+        self.update_catalog(PG_TYPE_OID, tid, &r)?;
+        // The new type's own array name is chosen seeing the move.
+        self.xact.command_counter_increment();
+        Ok(true)
+    }
+
+    /// makeArrayTypeName: `_name`, with more underscores while taken.
+    pub(super) fn free_array_name(&self, name: &str, nsp: u32) -> Result<String, PgError> {
+        let mut n = super::usertype::array_name(name);
+        for _ in 0..tusk_sql::types::NAME_MAX_BYTES {
+            let taken = !self
+                .catalog_lookup(
+                    cat::PG_TYPE_TYPNAME_NSP_INDEX,
+                    &[Value::Name(n.clone()), Value::Oid(nsp)],
+                )?
+                .is_empty();
+            if !taken {
+                return Ok(n);
+            }
+            n = super::usertype::array_name(&n);
+        }
+        Err(PgError::error(
+            codes::DUPLICATE_OBJECT,
+            format!("could not form array type name for type \"{name}\""),
+        ))
     }
 
     /// A table's row type: a pg_type row (typtype 'c', typrelid `rel`)

@@ -260,15 +260,10 @@ impl Session {
 
     fn create_enum(&mut self, name: &TypeName, labels: &[String]) -> Result<(), PgError> {
         let nsp = self.creation_namespace(name.0.as_deref())?;
-        let exists = !self
-            .catalog_lookup(
-                cat::PG_TYPE_TYPNAME_NSP_INDEX,
-                &[Value::Name(name.1.clone()), Value::Oid(nsp)],
-            )?
-            .is_empty()
-            // A table's row type has the table's name (tusk keeps no
-            // pg_type row for it yet).
-            || self.find_class(&[nsp], &name.1)?.is_some();
+        // A name taken by an automatic array type is freed for it
+        // (moveArrayTypeName); a table's row type has the table's name.
+        let exists = self.find_class(&[nsp], &name.1)?.is_some()
+            || !self.move_array_type_name(&name.1, nsp)?;
         if exists {
             return Err(PgError::error(
                 codes::DUPLICATE_OBJECT,
@@ -323,7 +318,8 @@ impl Session {
                 ("typtypmod", Value::Int4(-1)),
             ],
         );
-        let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'i', Value::Oid(0));
+        let mut array_row = array_type_row(array, oid, &name.1, nsp, owner, b'i', Value::Oid(0));
+        array_row[tc.col("typname")] = Value::Name(self.free_array_name(&name.1, nsp)?);
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
         for (i, (l, o)) in labels.iter().zip(oids).enumerate() {
