@@ -39,6 +39,16 @@ pub enum Position {
     After(String),
 }
 
+/// One ALTER TYPE ... ATTRIBUTE action on a composite type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrOp {
+    Add(String, Ty),
+    /// The attribute, IF EXISTS.
+    Drop(String, bool),
+    SetType(String, Ty),
+    Rename(String, String),
+}
+
 /// A type DDL statement for `Tables::type_command`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TypeCmd {
@@ -78,6 +88,11 @@ pub enum TypeCmd {
         name: TypeName,
         fields: Vec<(String, Ty)>,
     },
+    /// ALTER TYPE ... ADD/DROP/ALTER/RENAME ATTRIBUTE (read by domain.rs).
+    AlterAttributes {
+        name: TypeName,
+        ops: Vec<AttrOp>,
+    },
     /// CREATE DOMAIN (crates/sql/src/domain.rs).
     CreateDomain(Box<crate::domain::DomainDef>),
     AlterDomain {
@@ -97,9 +112,10 @@ impl TypeCmd {
             TypeCmd::CreateEnum { .. }
             | TypeCmd::CreateRange { .. }
             | TypeCmd::CreateComposite { .. } => "CREATE TYPE",
-            TypeCmd::AddValue { .. } | TypeCmd::RenameValue { .. } | TypeCmd::Rename { .. } => {
-                "ALTER TYPE"
-            }
+            TypeCmd::AddValue { .. }
+            | TypeCmd::RenameValue { .. }
+            | TypeCmd::Rename { .. }
+            | TypeCmd::AlterAttributes { .. } => "ALTER TYPE",
             TypeCmd::Drop { .. } => "DROP TYPE",
             TypeCmd::CreateDomain(_) => "CREATE DOMAIN",
             TypeCmd::AlterDomain { .. } => "ALTER DOMAIN",

@@ -65,3 +65,21 @@ drop table quadtable;
 drop type quad, testtype1, testtype3, testtype5;
 drop type if exists nosuch;
 \d complex
+create type test_type as (a int);
+alter type nosuchtype add attribute b text;
+alter type test_type add attribute b text;
+alter type test_type add attribute b text;
+alter type test_type alter attribute b set data type varchar;
+alter type test_type drop attribute c;
+alter type test_type drop attribute if exists c;
+alter type test_type drop attribute a, add attribute d boolean;
+alter type test_type rename attribute d to dd;
+\d test_type
+select '(x,t)'::test_type;
+create table uses (t test_type);
+insert into uses values ('(x,t)');
+alter type test_type alter attribute dd type text;
+alter type test_type add attribute e int;
+select * from uses;
+drop table uses;
+drop type test_type;

@@ -300,6 +300,156 @@ impl Session {
         Ok(())
     }
 
+    /// ALTER TYPE ... ADD/DROP/ALTER/RENAME ATTRIBUTE of a composite type
+    /// (relkind 'c'); ALTER and DROP are refused while a column stores the
+    /// type (its stored values hold the fields they were written with).
+    pub(super) fn alter_attributes(
+        &mut self,
+        name: &TypeName,
+        ops: &[tusk_sql::usertype::AttrOp],
+    ) -> Result<(), PgError> {
+        use tusk_sql::usertype::AttrOp;
+        let Some(t) = composite_named(name).filter(|t| {
+            self.catalog_lookup(cat::PG_CLASS_OID_INDEX, &[Value::Oid(t.relid)])
+                .ok()
+                .and_then(|r| r.into_iter().next())
+                .is_some_and(|(_, c)| {
+                    c[cat::catalog(PG_CLASS_OID).col("relkind")] == Value::Char(b'c')
+                })
+        }) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{}\" does not exist", written(name)),
+            ));
+        };
+        // Stored values keep the fields they were written with: a new
+        // trailing field reads as NULL, but a changed or (unlike
+        // PostgreSQL, whose tuples keep dropped columns) dropped one
+        // would misread them.
+        let rewrites = ops
+            .iter()
+            .any(|o| matches!(o, AttrOp::SetType(..) | AttrOp::Drop(..)));
+        if rewrites {
+            if let Some(c) = self.type_dependents(t.oid, t.array)?.0.first() {
+                // "column y of table test_tbl1" -> test_tbl1.y
+                let parts: Vec<&str> = c.split(' ').collect();
+                let shown = match parts.as_slice() {
+                    [_, col, .., rel] => format!("{rel}.{col}"),
+                    _ => c.clone(),
+                };
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "cannot alter type \"{}\" because column \"{shown}\" uses it",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        let ac = cat::catalog(PG_ATTRIBUTE_OID);
+        let rel = t.relid;
+        let missing = |n: &str| {
+            PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!("column \"{n}\" of relation \"{}\" does not exist", t.name),
+            )
+        };
+        for op in ops {
+            let atts = self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(rel))?;
+            let live = |n: &str| {
+                atts.iter()
+                    .find(|(_, r)| {
+                        r[ac.col("attisdropped")] != Value::Bool(true)
+                            && name_of(&r[ac.col("attname")]) == n
+                    })
+                    .cloned()
+            };
+            match op {
+                AttrOp::Add(n, ty) => {
+                    if live(n).is_some() {
+                        return Err(PgError::error(
+                            sqlstate::DUPLICATE_COLUMN,
+                            format!("column \"{n}\" of relation \"{}\" already exists", t.name),
+                        ));
+                    }
+                    let num = atts
+                        .iter()
+                        .filter_map(|(_, r)| match r[ac.col("attnum")] {
+                            Value::Int2(n) => Some(n),
+                            _ => None,
+                        })
+                        .max()
+                        .unwrap_or(0)
+                        + 1;
+                    let row = cat::attribute_row(rel, num, n, ty.oid, ty.typmod, false, false);
+                    self.insert_catalog(PG_ATTRIBUTE_OID, &row)?;
+                }
+                AttrOp::Drop(n, if_exists) => match live(n) {
+                    Some((tid, mut r)) => {
+                        let num = match r[ac.col("attnum")] {
+                            Value::Int2(n) => n,
+                            _ => 0,
+                        };
+                        r[ac.col("attisdropped")] = Value::Bool(true);
+                        r[ac.col("attname")] =
+                            Value::Name(format!("........pg.dropped.{num}........"));
+                        r[ac.col("atttypid")] = Value::Oid(0);
+                        self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
+                    }
+                    None if *if_exists => tusk_sql::Host::notice(
+                        self,
+                        PgError::new(
+                            Severity::Notice,
+                            sqlstate::SUCCESSFUL_COMPLETION,
+                            format!(
+                                "column \"{n}\" of relation \"{}\" does not exist, skipping",
+                                t.name
+                            ),
+                        ),
+                    ),
+                    None => return Err(missing(n)),
+                },
+                AttrOp::SetType(n, ty) => {
+                    let Some((tid, mut r)) = live(n) else {
+                        return Err(missing(n));
+                    };
+                    let fresh = cat::attribute_row(rel, 0, n, ty.oid, ty.typmod, false, false);
+                    for col in [
+                        "atttypid",
+                        "atttypmod",
+                        "attlen",
+                        "attbyval",
+                        "attalign",
+                        "attstorage",
+                        "attcollation",
+                    ] {
+                        r[ac.col(col)] = fresh[ac.col(col)].clone();
+                    }
+                    self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
+                }
+                AttrOp::Rename(from, to) => {
+                    let Some((tid, mut r)) = live(from) else {
+                        return Err(PgError::error(
+                            sqlstate::UNDEFINED_COLUMN,
+                            format!("column \"{from}\" does not exist"),
+                        ));
+                    };
+                    if live(to).is_some() {
+                        return Err(PgError::error(
+                            sqlstate::DUPLICATE_COLUMN,
+                            format!("column \"{to}\" of relation \"{}\" already exists", t.name),
+                        ));
+                    }
+                    r[ac.col("attname")] = Value::Name(to.clone());
+                    self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
+                }
+            }
+            self.xact.command_counter_increment();
+        }
+        forget_fields(rel);
+        Ok(())
+    }
+
     /// DROP TYPE of composite types: refused while a column or another
     /// composite type uses one (2BP01, as enums).
     pub(super) fn drop_composites(

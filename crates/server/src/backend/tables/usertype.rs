@@ -190,6 +190,7 @@ impl Session {
         let r = match cmd {
             TypeCmd::CreateEnum { name, labels } => self.create_enum(name, labels),
             TypeCmd::CreateComposite { name, fields } => self.create_composite(name, fields),
+            TypeCmd::AlterAttributes { name, ops } => self.alter_attributes(name, ops),
             TypeCmd::Drop { names, if_exists }
                 if names
                     .iter()
