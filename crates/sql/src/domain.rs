@@ -418,10 +418,10 @@ fn parse_text(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
         def.not_null = nullness == Some(true);
         return Ok(TypeCmd::CreateDomain(Box::new(def)));
     }
-    if take(&mut p, "ALTER") && take(&mut p, "TYPE") {
-        return alter_attributes(&mut p);
-    }
     if take(&mut p, "ALTER") {
+        if take(&mut p, "TYPE") {
+            return alter_attributes(&mut p);
+        }
         expect(&mut p, "DOMAIN")?;
         let name = type_name(&mut p)?;
         let op = if take(&mut p, "SET") {

@@ -67,9 +67,12 @@ pub enum TypeCmd {
         from: String,
         to: String,
     },
+    /// DROP TYPE; with CASCADE, dependents tusk cannot drop along are
+    /// still refused (0A000 instead of 2BP01).
     Drop {
         names: Vec<TypeName>,
         if_exists: bool,
+        cascade: bool,
     },
     /// ALTER TYPE ... RENAME TO (the array type follows, `_new`).
     Rename {
@@ -259,12 +262,10 @@ pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
             cascade,
             ..
         } => (|| {
-            if *cascade {
-                return Err(not_supported("DROP TYPE ... CASCADE"));
-            }
             Ok(TypeCmd::Drop {
                 names: names.iter().map(type_name).collect::<Result<_, _>>()?,
                 if_exists: *if_exists,
+                cascade: *cascade,
             })
         })(),
         _ => return None,

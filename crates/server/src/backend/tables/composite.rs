@@ -456,6 +456,7 @@ impl Session {
         &mut self,
         names: &[TypeName],
         if_exists: bool,
+        cascade: bool,
     ) -> Result<(), PgError> {
         let mut found = Vec::new();
         for n in names {
@@ -485,6 +486,12 @@ impl Session {
                 .filter(|c| !found.iter().any(|f| c.ends_with(&format!(" {}", f.name))))
                 .map(|c| format!("{c} depends on type {}", t.name))
                 .collect();
+            if !users.is_empty() && cascade {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "DROP TYPE ... CASCADE is not supported yet",
+                ));
+            }
             if !users.is_empty() {
                 return Err(type_has_dependents(&t.name, &users));
             }

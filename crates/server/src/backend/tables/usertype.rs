@@ -186,17 +186,23 @@ impl Session {
 
     /// `Tables::type_command`.
     pub(super) fn type_command_impl(&mut self, cmd: &TypeCmd) -> Result<(), PgError> {
+        // What the statement did before (DROP SCHEMA's drops of the
+        // tables that used a type) is seen by the dependency checks.
+        self.xact.command_counter_increment();
         self.refresh_user_types()?;
         let r = match cmd {
             TypeCmd::CreateEnum { name, labels } => self.create_enum(name, labels),
             TypeCmd::CreateComposite { name, fields } => self.create_composite(name, fields),
             TypeCmd::AlterAttributes { name, ops } => self.alter_attributes(name, ops),
-            TypeCmd::Drop { names, if_exists }
-                if names
-                    .iter()
-                    .all(|n| super::composite::composite_named(n).is_some()) =>
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } if names
+                .iter()
+                .all(|n| super::composite::composite_named(n).is_some()) =>
             {
-                self.drop_composites(names, *if_exists)
+                self.drop_composites(names, *if_exists, *cascade)
             }
             TypeCmd::CreateRange {
                 name,
@@ -214,13 +220,19 @@ impl Session {
             TypeCmd::Drop { names, .. } if names.iter().all(|n| Self::user_range(n).is_some()) => {
                 self.drop_ranges(names)
             }
-            TypeCmd::Drop { names, if_exists } if names.iter().all(is_domain) => {
-                self.drop_domains(names, *if_exists, false)
-            }
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } if names.iter().all(is_domain) => self.drop_domains(names, *if_exists, *cascade),
             TypeCmd::Rename { name, new_name } if is_domain(name) => {
                 self.alter_domain(name, &tusk_sql::domain::DomainOp::Rename(new_name.clone()))
             }
-            TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_types(names, *if_exists, *cascade),
             TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
             TypeCmd::CreateDomain(def) => self.create_domain(def),
             TypeCmd::AlterDomain { name, op } => self.alter_domain(name, op),
@@ -490,7 +502,12 @@ impl Session {
         self.insert_enum_row(old.1, t.oid, old.2, to)
     }
 
-    fn drop_types(&mut self, names: &[TypeName], if_exists: bool) -> Result<(), PgError> {
+    fn drop_types(
+        &mut self,
+        names: &[TypeName],
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<(), PgError> {
         let mut found = Vec::new();
         for n in names {
             match self.enum_named(n) {
@@ -535,6 +552,12 @@ impl Session {
                 .into_iter()
                 .map(|c| format!("{c} depends on type {}", t.name))
                 .collect();
+            if !users.is_empty() && cascade {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "DROP TYPE ... CASCADE is not supported yet",
+                ));
+            }
             if !users.is_empty() {
                 return Err(type_has_dependents(&t.name, &users));
             }
