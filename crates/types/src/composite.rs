@@ -318,3 +318,78 @@ pub fn cast_fields(
     }
     Ok(Value::Record(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_texts() -> Vec<Field> {
+        ["first", "last"]
+            .iter()
+            .map(|n| Field {
+                name: n.to_string(),
+                ty: Ty::new(types::TEXT),
+            })
+            .collect()
+    }
+
+    fn parse(s: &str) -> Result<Value, PgError> {
+        record_in(s, &two_texts(), &mut |t, _| Ok(Value::Text(t.to_string())))
+    }
+
+    fn text(v: &str) -> (Oid, Value) {
+        (types::TEXT, Value::Text(v.to_string()))
+    }
+
+    // The cases and details are PostgreSQL 15's answers in its rowtypes
+    // regression script.
+    #[test]
+    fn record_in_reads_quotes_escapes_and_null_fields() {
+        assert_eq!(
+            parse(r#"(Joe,"von""Blow")"#).unwrap(),
+            Value::Record(vec![text("Joe"), text("von\"Blow")])
+        );
+        assert_eq!(
+            parse(r"(Joe,d\\Blow)").unwrap(),
+            Value::Record(vec![text("Joe"), text(r"d\Blow")])
+        );
+        assert_eq!(
+            parse("(Joe,)").unwrap(),
+            Value::Record(vec![text("Joe"), (types::TEXT, Value::Null)])
+        );
+        assert_eq!(
+            parse(r#"(Joe,"")"#).unwrap(),
+            Value::Record(vec![text("Joe"), text("")])
+        );
+        assert_eq!(
+            parse(" (Joe,Blow)  ").unwrap(),
+            Value::Record(vec![text("Joe"), text("Blow")])
+        );
+    }
+
+    #[test]
+    fn record_in_refuses_malformed_literals() {
+        for (s, detail) in [
+            ("(Joe)", "Too few columns."),
+            ("(Joe,,)", "Too many columns."),
+            ("[]", "Missing left parenthesis."),
+            ("(Joe,Blow) /", "Junk after right parenthesis."),
+            ("(Joe,Blow", "Unexpected end of input."),
+        ] {
+            let e = parse(s).unwrap_err();
+            assert_eq!(e.code, sqlstate::INVALID_TEXT_REPRESENTATION, "{s}");
+            assert_eq!(e.message, format!("malformed record literal: \"{s}\""));
+            assert_eq!(e.detail.as_deref(), Some(detail), "{s}");
+        }
+    }
+
+    #[test]
+    fn blessed_records_keep_their_fields() {
+        let f = two_texts();
+        let t = bless(f.clone());
+        assert_eq!(t.oid, types::RECORD);
+        assert_eq!(bless(f.clone()), t, "one descriptor per field list");
+        assert_eq!(fields(t), Some(f));
+        assert_eq!(fields(Ty::new(types::RECORD)), None);
+    }
+}
