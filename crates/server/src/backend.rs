@@ -3138,10 +3138,12 @@ impl tusk_storage::xact::XactEngine for Engine {
             &self.clog_for(),
         )?;
         if self.announce_catalog.replace(false) {
-            self.shared
+            let prev = self
+                .shared
                 .control()
                 .catalog_generation
                 .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            tables::composite::note_own_bump(prev + 1);
         }
         Ok(())
     }

@@ -35,6 +35,8 @@ pub(crate) mod json;
 mod merge;
 mod range;
 pub(crate) mod rowexpr;
+mod rowtype;
+pub(crate) use rowtype::{record_cmp, row_cmp};
 mod scalars;
 mod srf;
 mod tsearch;
@@ -122,6 +124,9 @@ struct RangeItem {
     /// How many of `cols` `t.*` expands to (a table's system columns
     /// follow them and are reachable only by name).
     visible: usize,
+    /// The named row type of a whole-row reference to this item (a
+    /// table's), 0 for an anonymous record.
+    rowtype: Oid,
 }
 
 /// What the names of a query level resolve to: its FROM items, in order,
@@ -182,6 +187,7 @@ impl Scope {
                 schema,
                 cols,
                 visible,
+                rowtype: 0,
             }],
             star,
         }
@@ -244,7 +250,13 @@ fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
             cols.push((n.to_string(), Ty::new(t)));
         }
     }
-    Scope::single(Some(alias), Some(rel.schema.clone()), cols, visible)
+    let mut scope = Scope::single(Some(alias), Some(rel.schema.clone()), cols, visible);
+    if let catalog::RelationSource::Table(t) = &rel.source {
+        if let Some(c) = tusk_types::composite::of_relation(t.oid) {
+            scope.items[0].rowtype = c.oid;
+        }
+    }
+    scope
 }
 
 /// A qualifier that names no relation in scope (42P01).
@@ -378,6 +390,10 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
     use types::*;
     from == to
         || from == UNKNOWN
+        // A record becomes a named composite field by field; a composite
+        // is a record (coerce_record_to_complex, can_coerce_type).
+        || from == RECORD && tusk_types::composite::is_composite(to)
+        || to == RECORD && tusk_types::composite::is_composite(from)
         || is_reg(from) && to == OID
         || is_reg(to) && matches!(from, OID | INT2 | INT4 | INT8)
         || matches!(
@@ -771,6 +787,14 @@ impl<'h> Binder<'h> {
             },
             None => None,
         };
+        if let (None, Some(None), Some(scope)) = (qualifier, &here, &self.scope) {
+            // A bare name that is no column but names a FROM item: a
+            // whole-row reference (bind/rowtype.rs).
+            let q = [name.to_string()];
+            if let Some(item) = scope.items.iter().find(|it| it.answers_to(&q)).cloned() {
+                return self.whole_row(&item);
+            }
+        }
         let (col, owner) = match here {
             Some(Some(found)) => found,
             Some(None) if qualifier.is_some() => return Err(not_found()),
@@ -941,6 +965,7 @@ impl<'h> Binder<'h> {
                 }
             }
             E::Nested(inner) => self.bind_expr(inner),
+            E::Tuple(items) => self.tuple(items),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self
                 .binary(left, op, right)
@@ -1045,12 +1070,52 @@ impl<'h> Binder<'h> {
                 expr,
                 list,
                 negated,
+            } if rowtype::row_ctor_items(expr).is_some()
+                && list.iter().all(|i| rowtype::row_ctor_items(i).is_some()) =>
+            {
+                // `ROW(a, b) IN (ROW(..), ...)`: row comparisons ORed (ANDed
+                // `<>`s when negated), as PostgreSQL's transformAExprIn.
+                let op = if *negated { CmpOp::Ne } else { CmpOp::Eq };
+                let mut parts = Vec::with_capacity(list.len());
+                for item in list {
+                    let b = self.row_compare(op, expr, item)?.expect("both rows");
+                    parts.push(b.e);
+                }
+                let e = if *negated {
+                    Expr::And(parts)
+                } else {
+                    Expr::Or(parts)
+                };
+                Ok(Bound::new(e, Ty::new(types::BOOL)))
+            }
+            E::InList {
+                expr,
+                list,
+                negated,
             } => {
                 let mut all = vec![self.bind_expr(expr)?];
                 for item in list {
                     all.push(self.bind_expr(item)?);
                 }
-                let all = self.unify(all, "IN")?;
+                let rows = all
+                    .iter()
+                    .all(|b| b.is_unknown() || tusk_types::composite::is_row(b.ty.oid));
+                let all = if rows && !all[0].is_unknown() {
+                    // Row values compare as record_eq (its checks at run
+                    // time); untyped literals take the left side's type.
+                    let t = all[0].ty;
+                    let mut out = Vec::with_capacity(all.len());
+                    for b in all {
+                        out.push(if b.is_unknown() {
+                            self.coerce(b, t)?
+                        } else {
+                            b
+                        });
+                    }
+                    out
+                } else {
+                    self.unify(all, "IN")?
+                };
                 if let Some(t) = all.first().map(|b| b.ty.oid) {
                     if tusk_types::geo::is_geo(t) {
                         // Compared as `=`, which the geometric types
@@ -1381,6 +1446,9 @@ impl<'h> Binder<'h> {
             _ => None,
         };
         if let Some(cop) = cop {
+            if let Some(b) = self.row_compare(cop, left, right)? {
+                return Ok(b);
+            }
             let l = self.bind_expr(left)?;
             let r = self.bind_expr(right)?;
             let (l, r) = match self.geo_binary(cop.symbol(), l, r)? {
@@ -1613,6 +1681,11 @@ impl<'h> Binder<'h> {
             }
             _ => (l, r),
         };
+        // Composite values: record_eq / record_cmp check their columns
+        // on the values (bind/rowtype.rs).
+        if tusk_types::composite::is_row(l.ty.oid) && tusk_types::composite::is_row(r.ty.oid) {
+            return Ok((l, r));
+        }
         // Geometric values have no total order to compare by: their
         // operators are geometry.rs's, which IN lists and IS DISTINCT FROM
         // do not reach yet.
@@ -1750,6 +1823,10 @@ impl<'h> Binder<'h> {
     }
 
     fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        // `f(t.*)`: the whole row of FROM item `t` (bind/rowtype.rs).
+        if let Some(f2) = rowtype::whole_row_args(f) {
+            return self.function(&f2);
+        }
         let parts = object_name_parts(&f.name)?;
         let name = match parts.as_slice() {
             [n] => n.clone(),
@@ -2895,7 +2972,12 @@ impl<'h> Binder<'h> {
                 let col = self.order_target(&o.expr, targets, names, visible)?;
                 // The geometric types have no btree operator class.
                 if let Some(t) = targets.get(col).map(|b| b.ty.oid) {
-                    if tusk_types::geo::is_geo(t) {
+                    // Nor a composite with such a field (record_cmp).
+                    let unordered =
+                        |f: &tusk_types::composite::Field| tusk_types::geo::is_geo(f.ty.oid);
+                    let bad_row = tusk_types::composite::composite(t)
+                        .is_some_and(|c| c.fields.iter().any(unordered));
+                    if tusk_types::geo::is_geo(t) || bad_row {
                         let mut e = PgError::error(
                             sqlstate::UNDEFINED_FUNCTION,
                             format!(
@@ -3262,6 +3344,7 @@ impl<'h> Binder<'h> {
                         schema: None,
                         cols,
                         visible,
+                        rowtype: 0,
                     }];
                     Self::apply_alias(&mut scope, a)?;
                 }
@@ -3448,6 +3531,7 @@ impl<'h> Binder<'h> {
                 schema: None,
                 cols: merged,
                 visible,
+                rowtype: 0,
             });
         }
         if let ast::JoinConstraint::On(on) = constraint {
@@ -4412,6 +4496,18 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Identifier(i) => Some((ident_name(i), 2)),
         E::CompoundIdentifier(p) => p.last().map(|i| (ident_name(i), 2)),
         E::Nested(inner) => figure_colname(inner),
+        // `(x).f[1]`: the last field name selected.
+        E::CompoundFieldAccess { access_chain, .. }
+            if access_chain
+                .iter()
+                .any(|a| matches!(a, ast::AccessExpr::Dot(ast::Expr::Identifier(_)))) =>
+        {
+            access_chain.iter().rev().find_map(|a| match a {
+                ast::AccessExpr::Dot(ast::Expr::Identifier(i)) => Some((ident_name(i), 2)),
+                _ => None,
+            })
+        }
+        E::Tuple(_) => Some(("row".into(), 2)),
         // Subscripts take their name from what they subscript.
         E::CompoundFieldAccess { root, access_chain }
             if access_chain
@@ -4608,6 +4704,9 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
         "int4range",
     ];
     if let Some(t) = crate::usertype::lookup(&name) {
+        return Ok(t);
+    }
+    if let Some(t) = crate::usertype::lookup_composite(&name) {
         return Ok(t);
     }
     if mods.is_empty() {
@@ -5046,10 +5145,16 @@ impl Binder<'_> {
     ) -> Result<Vec<(usize, Expr)>, PgError> {
         let mut sets: Vec<(usize, Expr)> = Vec::new();
         for a in assignments {
+            let mut path: Vec<String> = Vec::new();
             let cname = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
                     [n] => n.clone(),
-                    _ => return Err(not_supported("UPDATE of a column's field")),
+                    [n, rest @ ..] => {
+                        // `SET col.field = v`: a FieldStore (bind/rowtype.rs).
+                        path = rest.to_vec();
+                        n.clone()
+                    }
+                    [] => return Err(syntax("syntax error")),
                 },
                 ast::AssignmentTarget::Tuple(_) => {
                     return Err(not_supported("UPDATE ... SET (a, b) = ..."))
@@ -5069,6 +5174,25 @@ impl Binder<'_> {
                 )
                 .with_position(target_at));
             };
+            if !path.is_empty() {
+                let prev = sets.iter().position(|(i, _)| *i == idx);
+                let base = match prev {
+                    Some(p) => sets.remove(p).1,
+                    None => Expr::Column(idx),
+                };
+                self.aggs_allowed = None;
+                let e = self
+                    .field_store(base, rel.columns[idx].ty, &path, &a.value)
+                    .map_err(|e| {
+                        if e.position.is_none() && e.code == sqlstate::DATATYPE_MISMATCH {
+                            e.with_position(target_at)
+                        } else {
+                            e
+                        }
+                    })?;
+                sets.push((idx, e));
+                continue;
+            }
             if sets.iter().any(|(i, _)| *i == idx) {
                 // PostgreSQL gives no position here.
                 return Err(PgError::error(

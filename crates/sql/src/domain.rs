@@ -156,6 +156,58 @@ fn type_name(p: &mut Parser) -> Result<TypeName, PgError> {
     }
 }
 
+/// ALTER TYPE name {ADD|DROP|ALTER|RENAME} ATTRIBUTE ..., (the
+/// composite type's attributes; sqlparser lacks them).
+fn alter_attributes(p: &mut Parser) -> Result<crate::usertype::TypeCmd, PgError> {
+    use crate::usertype::AttrOp;
+    let name = type_name(p)?;
+    let mut ops = Vec::new();
+    loop {
+        if take(p, "ADD") {
+            expect(p, "ATTRIBUTE")?;
+            let n = ident(p)?;
+            let dt = p.parse_data_type().map_err(|_| near(p))?;
+            ops.push(AttrOp::Add(n, crate::bind::data_type_to_ty(&dt)?));
+        } else if take(p, "DROP") {
+            expect(p, "ATTRIBUTE")?;
+            let if_exists = take(p, "IF") && {
+                expect(p, "EXISTS")?;
+                true
+            };
+            ops.push(AttrOp::Drop(ident(p)?, if_exists));
+        } else if take(p, "ALTER") {
+            expect(p, "ATTRIBUTE")?;
+            let n = ident(p)?;
+            if take(p, "SET") {
+                expect(p, "DATA")?;
+            }
+            expect(p, "TYPE")?;
+            let dt = p.parse_data_type().map_err(|_| near(p))?;
+            ops.push(AttrOp::SetType(n, crate::bind::data_type_to_ty(&dt)?));
+        } else if take(p, "RENAME") {
+            expect(p, "ATTRIBUTE")?;
+            let from = ident(p)?;
+            expect(p, "TO")?;
+            ops.push(AttrOp::Rename(from, ident(p)?));
+        } else {
+            return Err(near(p));
+        }
+        let cascade = take(p, "CASCADE");
+        if !cascade {
+            take(p, "RESTRICT");
+        }
+        if cascade {
+            return Err(crate::bind::not_supported("ALTER TYPE ... CASCADE"));
+        }
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        end(p)?;
+        break;
+    }
+    Ok(crate::usertype::TypeCmd::AlterAttributes { name, ops })
+}
+
 fn ident(p: &mut Parser) -> Result<String, PgError> {
     p.parse_identifier()
         .map(|i| crate::bind::ident_name(&i))
@@ -249,7 +301,7 @@ pub(crate) fn is_domain_statement(words: &[&str]) -> bool {
     matches!(
         words,
         ["CREATE", "DOMAIN", ..] | ["ALTER", "DOMAIN", ..] | ["DROP", "DOMAIN", ..]
-    )
+    ) || matches!(words, ["ALTER", "TYPE", ..]) && words.contains(&"ATTRIBUTE")
 }
 
 fn not_possible(what: &str) -> PgError {
@@ -367,6 +419,9 @@ fn parse_text(sql: &str) -> Result<crate::usertype::TypeCmd, PgError> {
         return Ok(TypeCmd::CreateDomain(Box::new(def)));
     }
     if take(&mut p, "ALTER") {
+        if take(&mut p, "TYPE") {
+            return alter_attributes(&mut p);
+        }
         expect(&mut p, "DOMAIN")?;
         let name = type_name(&mut p)?;
         let op = if take(&mut p, "SET") {

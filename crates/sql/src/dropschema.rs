@@ -158,11 +158,13 @@ fn members(host: &mut dyn Host, name: &str) -> Result<Option<(u32, Vec<(u32, Mem
         }
     }
     // User-defined types (enums, composites, domains): not array types
-    // and not the row types of relations, which go with them.
+    // and not the row types of tables and views, which go with them (a
+    // composite type's own relkind 'c' relation goes with the type).
     let typs = query(
         host,
         "SELECT oid, typname FROM pg_catalog.pg_type WHERE typnamespace = $1 \
-         AND typrelid = 0 AND typcategory <> 'A'",
+         AND typcategory <> 'A' AND (typrelid = 0 OR typrelid IN \
+         (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'c'))",
         &[types::OID],
         vec![nsp],
     )?;

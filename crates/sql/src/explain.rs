@@ -893,6 +893,23 @@ impl Dp {
             {
                 func_name(*f).to_uppercase()
             }
+            // Row constructors, RowCompareExpr and field selection as
+            // ruleutils prints them.
+            Expr::Func(crate::func::Func::Row, args) => {
+                format!("ROW({})", self.list(args, names))
+            }
+            Expr::Func(crate::func::Func::RowCmp(op), args) => {
+                let (l, r) = args.split_at(args.len() / 2);
+                format!(
+                    "(ROW({}) {} ROW({}))",
+                    self.list(l, names),
+                    op.symbol(),
+                    self.list(r, names)
+                )
+            }
+            Expr::Func(crate::func::Func::Field(i), args) if args.len() == 1 => {
+                format!("({}).f{}", self.expr(&args[0], names), i + 1)
+            }
             Expr::Func(f, args) => format!("{}({})", func_name(*f), self.list(args, names)),
             Expr::UserFunc(def, args) => format!("{}({})", def.name, self.list(args, names)),
             Expr::Array(op, args) => self.array_expr(op, args, names),

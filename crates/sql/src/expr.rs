@@ -527,10 +527,12 @@ impl Expr {
             Expr::Cmp(op, a, b) => {
                 let a = a.eval(row, ctx)?;
                 let b = b.eval(row, ctx)?;
-                if a.is_null() || b.is_null() {
-                    Value::Null
-                } else {
-                    Value::Bool(op.test(compare(&a, &b)))
+                match (&a, &b) {
+                    (Value::Null, _) | (_, Value::Null) => Value::Null,
+                    (Value::Record(x), Value::Record(y)) => {
+                        Value::Bool(crate::bind::record_cmp(*op, x, y)?)
+                    }
+                    _ => Value::Bool(op.test(compare(&a, &b))),
                 }
             }
             Expr::Concat(a, b) => {
@@ -567,7 +569,13 @@ impl Expr {
                 Some(b) => Value::Bool(!b),
                 None => Value::Null,
             },
-            Expr::IsNull(a, negated) => Value::Bool(a.eval(row, ctx)?.is_null() != *negated),
+            // A row IS NULL when every field is, IS NOT NULL when none is
+            // (nested rows are not looked into), as ExecEvalRowNull.
+            Expr::IsNull(a, negated) => match a.eval(row, ctx)? {
+                Value::Record(f) if *negated => Value::Bool(f.iter().all(|(_, v)| !v.is_null())),
+                Value::Record(f) => Value::Bool(f.iter().all(|(_, v)| v.is_null())),
+                v => Value::Bool(v.is_null() != *negated),
+            },
             Expr::IsBool {
                 arg,
                 value,
@@ -641,9 +649,17 @@ impl Expr {
                 let mut saw_null = false;
                 for e in list {
                     let x = e.eval(row, ctx)?;
-                    if x.is_null() {
-                        saw_null = true;
-                    } else if compare(&v, &x) == Ordering::Equal {
+                    let equal = match (&v, &x) {
+                        (_, Value::Null) => {
+                            saw_null = true;
+                            false
+                        }
+                        (Value::Record(a), Value::Record(b)) => {
+                            crate::bind::record_cmp(CmpOp::Eq, a, b)?
+                        }
+                        _ => compare(&v, &x) == Ordering::Equal,
+                    };
+                    if equal {
                         return Ok(Value::Bool(!negated));
                     }
                 }

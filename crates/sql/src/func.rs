@@ -23,6 +23,14 @@ use crate::value::{to_text, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Func {
+    /// RowCompareExpr: the left row's items then the right's
+    /// (bind/rowtype.rs).
+    RowCmp(crate::expr::CmpOp),
+    /// Field n (from 0) of a record (`(x).f`).
+    Field(u16),
+    /// The record (of the given field count) with field n replaced
+    /// (UPDATE ... SET col.f = v); a NULL record becomes a row of NULLs.
+    SetField(u16, u16),
     Version,
     Nextval,
     /// nextval of an identity column's DEFAULT: no privilege check on the
@@ -1006,6 +1014,8 @@ fn is_strict(f: Func) -> bool {
             | Func::Format
             | Func::QuoteNullable
             | Func::Row
+            | Func::RowCmp(_)
+            | Func::SetField(..)
             | Func::Notify
     )
 }
@@ -1023,6 +1033,27 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
                 .map(|v| (crate::expr::value_oid(&v).unwrap_or(TEXT), v))
                 .collect(),
         ),
+        Func::RowCmp(op) => crate::bind::row_cmp(op, &args),
+        Func::SetField(i, n) => {
+            let mut it = args.into_iter();
+            let mut fields = match it.next() {
+                Some(Value::Record(f)) => f,
+                _ => vec![(TEXT, Value::Null); n as usize],
+            };
+            if fields.len() < n as usize {
+                fields.resize(n as usize, (TEXT, Value::Null));
+            }
+            let v = it.next().unwrap_or(Value::Null);
+            if let Some(slot) = fields.get_mut(i as usize) {
+                slot.0 = crate::expr::value_oid(&v).unwrap_or(slot.0);
+                slot.1 = v;
+            }
+            Value::Record(fields)
+        }
+        Func::Field(i) => match args.into_iter().next() {
+            Some(Value::Record(mut f)) if (i as usize) < f.len() => f.swap_remove(i as usize).1,
+            _ => Value::Null,
+        },
         Func::Version => Value::Text(format!(
             "PostgreSQL 15.0 (tusk {}) on x86_64-pc-linux-gnu, compiled by rustc, 64-bit",
             env!("CARGO_PKG_VERSION")

@@ -432,7 +432,22 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
             }
             out(to_jsonb_json(&a0), b)
         }
+        // Field names, when the binder knew them, follow the record.
         JsonOp::RowToJson => match &a0 {
+            Value::Record(fields) if args.len() == fields.len() + 1 => {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .zip(&args[1..])
+                    .map(|((_, x), n)| {
+                        format!(
+                            "{}:{}",
+                            tj::escape(&to_text(n).unwrap_or_default()),
+                            json_text(x, false)
+                        )
+                    })
+                    .collect();
+                Value::Json(format!("{{{}}}", parts.join(",")))
+            }
             Value::Record(_) => Value::Json(json_text(&a0, false)),
             other => Value::Json(json_text(other, false)),
         },

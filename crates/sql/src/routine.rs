@@ -684,11 +684,20 @@ fn bind_create(
     })
 }
 
-/// A result type: a type name, or a table's name for its row type
-/// (whose columns become the result's, as RETURNS TABLE's; tusk has no
-/// composite types in pg_type yet).
+/// A result type: a type name, or a row type (a table's or a composite
+/// type's) whose fields become the result's columns, as RETURNS TABLE's
+/// (routines keep their rows as records of out columns).
 fn resolve_result(host: &dyn Host, text: &str, def: &mut FuncDef) -> Result<(), PgError> {
     match resolve_type(host, text) {
+        Ok(t) if tusk_types::composite::is_composite(t.oid) => {
+            def.out_cols = tusk_types::composite::fields(t)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| (f.name, f.ty.oid))
+                .collect();
+            def.ret = types::RECORD;
+            Ok(())
+        }
         Ok(t) => {
             def.ret = t.oid;
             Ok(())

@@ -10,8 +10,10 @@
 //!
 //! Domains are [`TypeCmd`]s too (read by crates/sql/src/domain.rs).
 //!
-//! Not yet: composite types (CREATE TYPE ... AS (...)), range
-//! and base types, ALTER TYPE ... OWNER / SET SCHEMA, DROP TYPE
+//! Composite types (CREATE TYPE ... AS (...)) are [`TypeCmd`]s too; their
+//! registry is tusk_types::composite.
+//!
+//! Not yet: base types, ALTER TYPE ... OWNER / SET SCHEMA, DROP TYPE
 //! ... CASCADE.
 
 use sqlparser::ast;
@@ -21,6 +23,8 @@ use crate::bind::{ident_name, not_supported, Bound};
 use crate::expr::Expr;
 use crate::types::{self, Oid, Ty};
 use crate::Value;
+/// The composite types' registry (tusk_types::composite).
+pub use tusk_types::composite;
 /// The registry the server fills (tusk_types::usertype).
 pub use tusk_types::usertype as reg;
 
@@ -33,6 +37,16 @@ pub enum Position {
     End,
     Before(String),
     After(String),
+}
+
+/// One ALTER TYPE ... ATTRIBUTE action on a composite type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrOp {
+    Add(String, Ty),
+    /// The attribute, IF EXISTS.
+    Drop(String, bool),
+    SetType(String, Ty),
+    Rename(String, String),
 }
 
 /// A type DDL statement for `Tables::type_command`.
@@ -53,9 +67,12 @@ pub enum TypeCmd {
         from: String,
         to: String,
     },
+    /// DROP TYPE; with CASCADE, dependents tusk cannot drop along are
+    /// still refused (0A000 instead of 2BP01).
     Drop {
         names: Vec<TypeName>,
         if_exists: bool,
+        cascade: bool,
     },
     /// ALTER TYPE ... RENAME TO (the array type follows, `_new`).
     Rename {
@@ -68,6 +85,16 @@ pub enum TypeCmd {
         name: TypeName,
         subtype: Ty,
         multirange: Option<String>,
+    },
+    /// CREATE TYPE ... AS (field type, ...): a composite type.
+    CreateComposite {
+        name: TypeName,
+        fields: Vec<(String, Ty)>,
+    },
+    /// ALTER TYPE ... ADD/DROP/ALTER/RENAME ATTRIBUTE (read by domain.rs).
+    AlterAttributes {
+        name: TypeName,
+        ops: Vec<AttrOp>,
     },
     /// CREATE DOMAIN (crates/sql/src/domain.rs).
     CreateDomain(Box<crate::domain::DomainDef>),
@@ -85,10 +112,13 @@ pub enum TypeCmd {
 impl TypeCmd {
     pub fn tag(&self) -> &'static str {
         match self {
-            TypeCmd::CreateEnum { .. } | TypeCmd::CreateRange { .. } => "CREATE TYPE",
-            TypeCmd::AddValue { .. } | TypeCmd::RenameValue { .. } | TypeCmd::Rename { .. } => {
-                "ALTER TYPE"
-            }
+            TypeCmd::CreateEnum { .. }
+            | TypeCmd::CreateRange { .. }
+            | TypeCmd::CreateComposite { .. } => "CREATE TYPE",
+            TypeCmd::AddValue { .. }
+            | TypeCmd::RenameValue { .. }
+            | TypeCmd::Rename { .. }
+            | TypeCmd::AlterAttributes { .. } => "ALTER TYPE",
             TypeCmd::Drop { .. } => "DROP TYPE",
             TypeCmd::CreateDomain(_) => "CREATE DOMAIN",
             TypeCmd::AlterDomain { .. } => "ALTER DOMAIN",
@@ -178,9 +208,23 @@ pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
             Some(ast::UserDefinedTypeRepresentation::Range { options }) => {
                 range_command(name, options)
             }
-            Some(ast::UserDefinedTypeRepresentation::Composite { .. }) => {
-                Err(not_supported("CREATE TYPE ... AS (composite)"))
-            }
+            Some(ast::UserDefinedTypeRepresentation::Composite { attributes }) => (|| {
+                let mut fields: Vec<(String, Ty)> = Vec::with_capacity(attributes.len());
+                for a in attributes {
+                    let n = ident_name(&a.name);
+                    if fields.iter().any(|(f, _)| *f == n) {
+                        return Err(PgError::error(
+                            sqlstate::DUPLICATE_COLUMN,
+                            format!("column \"{n}\" specified more than once"),
+                        ));
+                    }
+                    fields.push((n, crate::bind::data_type_to_ty(&a.data_type)?));
+                }
+                Ok(TypeCmd::CreateComposite {
+                    name: type_name(name)?,
+                    fields,
+                })
+            })(),
             _ => Err(not_supported("CREATE TYPE")),
         },
         S::AlterType(at) => (|| {
@@ -218,12 +262,10 @@ pub(crate) fn parse(s: &ast::Statement) -> Option<Result<TypeCmd, PgError>> {
             cascade,
             ..
         } => (|| {
-            if *cascade {
-                return Err(not_supported("DROP TYPE ... CASCADE"));
-            }
             Ok(TypeCmd::Drop {
                 names: names.iter().map(type_name).collect::<Result<_, _>>()?,
                 if_exists: *if_exists,
+                cascade: *cascade,
             })
         })(),
         _ => return None,
@@ -259,6 +301,25 @@ pub(crate) fn lookup(name: &str) -> Option<Ty> {
         None => found.first()?.0,
     };
     Some(Ty::new(if array { reg::array_of(oid)? } else { oid }))
+}
+
+/// The composite type a name (`name`, `schema.name`, `name[]`) stands
+/// for: the first of the registry's search_path order.
+pub(crate) fn lookup_composite(name: &str) -> Option<Ty> {
+    let (schema, n) = match name.split_once('.') {
+        Some((s, n)) => (Some(s), n),
+        None => (None, name),
+    };
+    let (n, array) = match n.strip_suffix("[]") {
+        Some(e) => (e, true),
+        None => (n, false),
+    };
+    let found = tusk_types::composite::by_name(n);
+    let t = match schema {
+        Some(s) => found.into_iter().find(|t| t.schema == s)?,
+        None => found.into_iter().next()?,
+    };
+    Some(Ty::new(if array { t.array } else { t.oid }))
 }
 
 /// enum_first, enum_last and enum_range over an enum-typed argument:
@@ -352,16 +413,5 @@ pub(crate) fn row_function(
     if name != "row" {
         return Ok(Err(args));
     }
-    let mut out = Vec::with_capacity(args.len());
-    for a in args {
-        out.push(if a.is_unknown() {
-            b.coerce(a, Ty::new(types::TEXT))?.e
-        } else {
-            a.e
-        });
-    }
-    Ok(Ok(Bound::new(
-        Expr::Func(crate::func::Func::Row, out),
-        Ty::new(types::RECORD),
-    )))
+    b.row_of(args).map(Ok)
 }

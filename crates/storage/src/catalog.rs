@@ -1201,6 +1201,8 @@ pub fn typstorage(oid: Oid) -> u8 {
         .iter()
         .find(|r| r.0 == oid)
         .map(|r| r.17)
+        // User-defined types (composites, ranges) from their registries.
+        .or_else(|| types::type_info(oid).map(|t| t.storage.code() as u8))
         .unwrap_or(b'p')
 }
 

@@ -466,6 +466,7 @@ pub fn storable(oid: Oid) -> bool {
         || tusk_types::usertype::is_enum(oid)
         || tusk_types::range::is_range(oid)
         || tusk_types::range::is_multirange(oid)
+        || tusk_types::composite::is_composite(oid)
 }
 
 /// A datum owning its bytes, to be lent to [`heaptuple::form_tuple`].
@@ -680,8 +681,32 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         // form (not PostgreSQL's RangeType layout; section 12).
         (o, V::Range(r)) if r.ty == o => Owned::Ref(tusk_types::range::send(r)),
         (o, V::Multirange(m)) if m.ty == o => Owned::Ref(tusk_types::range::send_multi(m)),
+        // A composite: its fields as a heap tuple of the type's current
+        // attributes (PostgreSQL's composite datum is a tuple too).
+        (o, V::Record(items)) if tusk_types::composite::is_composite(o) => {
+            Owned::Ref(composite_to_disk(o, items)?)
+        }
         _ => return Err(mismatch(v, oid)),
     }))
+}
+
+fn composite_oids(oid: Oid) -> Vec<Oid> {
+    tusk_types::composite::composite(oid)
+        .map(|t| t.fields.iter().map(|f| f.ty.oid).collect())
+        .unwrap_or_default()
+}
+
+fn composite_to_disk(oid: Oid, items: &[(Oid, Value)]) -> Result<Vec<u8>, PgError> {
+    let oids = composite_oids(oid);
+    let mut values: Vec<Value> = items.iter().map(|(_, v)| v.clone()).collect();
+    values.resize(oids.len(), Value::Null);
+    form_row(&oids, &values)
+}
+
+fn composite_from_disk(oid: Oid, b: &[u8]) -> Result<Value, PgError> {
+    let oids = composite_oids(oid);
+    let values = deform_row(b, &oids)?;
+    Ok(Value::Record(oids.into_iter().zip(values).collect()))
 }
 
 fn bad_range(oid: Oid) -> PgError {
@@ -742,6 +767,7 @@ pub fn from_datum_detoast(
                 o if tusk_types::array::is_array(o) => {
                     Value::Array(Box::new(array_from_disk(b, oid)?))
                 }
+                o if tusk_types::composite::is_composite(o) => composite_from_disk(o, b)?,
                 o if tusk_types::range::is_range(o) => {
                     let rt = tusk_types::range::range_type(o).ok_or_else(|| bad_range(o))?;
                     Value::Range(Box::new(tusk_types::range::recv(b, rt)?))

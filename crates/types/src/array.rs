@@ -94,6 +94,7 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1027, crate::geo::POLYGON),
     (629, crate::geo::LINE),
     (719, crate::geo::CIRCLE),
+    (2287, types::RECORD),
 ];
 
 /// The element type of an array type, `None` for a non-array.
@@ -108,6 +109,7 @@ pub fn elem_type(array: Oid) -> Option<Oid> {
                 .map(|(_, e)| e)
         })
         .or_else(|| crate::usertype::array_elem(array))
+        .or_else(|| crate::composite::array_elem(array))
 }
 
 /// The array type of an element type, `None` when it has none here.
@@ -122,6 +124,7 @@ pub fn array_type(elem: Oid) -> Option<Oid> {
                 .map(|(a, _)| a)
         })
         .or_else(|| crate::usertype::array_of(elem))
+        .or_else(|| crate::composite::array_of(elem))
 }
 
 pub fn is_array(oid: Oid) -> bool {

@@ -300,6 +300,15 @@ fn parse_inet(s: &str) -> Result<IpAddr, PgError> {
 pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
     let v = match ty.oid {
         o if crate::usertype::is_enum(o) => crate::usertype::enum_in(o, s)?,
+        o if crate::composite::is_row(o) => {
+            let Some(fields) = crate::composite::fields(ty) else {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "input of anonymous composite types is not implemented",
+                ));
+            };
+            return crate::composite::record_in(s, &fields, &mut |t, fty| input(t, fty, now));
+        }
         types::BOOL => Value::Bool(parse_bool(s).ok_or_else(|| syntax(types::BOOL, s))?),
         types::INT2 => {
             Value::Int2(parse_int(s, ty.oid, i16::MIN as i128, i16::MAX as i128)? as i16)
@@ -433,6 +442,17 @@ const INT2_ARRAY: Oid = 1005;
 
 /// Whether an explicit cast from `from` to `to` exists.
 pub fn castable(from: Oid, to: Oid) -> bool {
+    // Between row types: field by field at run time (cast_fields); to
+    // and from text: record_in / record_out.
+    if crate::composite::is_row(from) && crate::composite::is_row(to) {
+        return true;
+    }
+    if crate::composite::is_row(from) {
+        return from == to || is_string(to);
+    }
+    if crate::composite::is_row(to) {
+        return from == types::UNKNOWN || is_string(from);
+    }
     if !types::is_supported(to) || to == types::UNKNOWN {
         return from == to;
     }
@@ -711,6 +731,9 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
     }
     if !castable(from, to.oid) {
         return Err(cannot_cast(from, to.oid));
+    }
+    if crate::composite::is_row(to.oid) && crate::composite::is_row(from) {
+        return crate::composite::cast_fields(v, from, to, &mut |v, f, t| cast(v, f, t, now));
     }
     // Array to array: each element (array_map with the element cast).
     if let (Value::Array(a), Some(fe), Some(te)) =

@@ -33,6 +33,8 @@
 //!   (`Value::Range`, `Value::Multirange`): I/O, canonical form, operators.
 //! - [`usertype`]: the registry of user-defined (enum) types and enum
 //!   values' input, output and order.
+//! - [`composite`]: named composite types' registry, anonymous records'
+//!   field lists, record_in.
 //! - [`cast`]: type input functions and the conversions between types
 //!   ([`castable`] decides, [`cast::cast`] performs).
 //!
@@ -41,6 +43,7 @@
 pub mod array;
 pub mod bits;
 pub mod cast;
+pub mod composite;
 pub mod datetime;
 pub mod dtparse;
 pub mod geo;

@@ -255,6 +255,7 @@ pub const TYPES: &[TypeInfo] = {
         row(RECORD, "record", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(2279, "trigger", 4, I, true, P),
+        row(2287, "_record", -1, D, false, X),
         row(UUID, "uuid", 16, C, false, P),
         row(2951, "_uuid", -1, I, false, X),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
@@ -306,6 +307,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
         .map(|i| &TYPES[i])
         .or_else(|| crate::usertype::type_info(oid))
         .or_else(|| crate::range::type_info(oid))
+        .or_else(|| crate::composite::type_info(oid))
 }
 
 /// `pg_type.typlen`: the fixed size in bytes, -1 for varlena, -2 for C

@@ -72,6 +72,7 @@ use crate::shmem::ChildShared;
 
 mod alter;
 mod catindex;
+pub(crate) mod composite;
 mod domain;
 mod fkey;
 mod funcs;
@@ -1615,7 +1616,17 @@ impl tusk_sql::Tables for Session {
         } else {
             0
         };
-        let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
+        let rowtype = self.create_row_type(oid, name, nsp)?;
+        let mut class = cat::class_row(
+            oid,
+            name,
+            nsp,
+            rowtype,
+            oid,
+            false,
+            columns.len() as i16,
+            b'd',
+        );
         class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
         if Some(nsp) == view::my_temp_namespace() {
@@ -1718,12 +1729,13 @@ impl tusk_sql::Tables for Session {
             ));
         }
         self.lock_relation(t, LockMode::AccessExclusive)?;
-        let (tid, _) = self.class_row(t, || {
+        let (tid, class) = self.class_row(t, || {
             PgError::error(
                 sqlstate::UNDEFINED_TABLE,
                 format!("table \"{}\" does not exist", rel.name),
             )
         })?;
+        let rowtype = oid_of(&class[cat::catalog(PG_CLASS_OID).col("reltype")]);
         let toast_rel = self.toast_of(t)?;
         self.delete_catalog(PG_CLASS_OID, tid)?;
         let mut gone = vec![t];
@@ -1741,6 +1753,8 @@ impl tusk_sql::Tables for Session {
         self.drop_inheritance(t.oid)?;
         self.drop_owned_sequences(t.oid)?;
         self.drop_rules(t.oid)?;
+        self.drop_row_type(rowtype)?;
+        composite::forget_fields(t.oid);
         for (catoid, col) in [
             (PG_ATTRIBUTE_OID, "attrelid"),
             (PG_ATTRDEF_OID, "adrelid"),

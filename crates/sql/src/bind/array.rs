@@ -436,6 +436,25 @@ impl Binder<'_> {
         } else {
             chain
         };
+        // `(x).f.g`: field selection while the value is a row.
+        let mut chain = chain;
+        while let Some(ast::AccessExpr::Dot(ast::Expr::Identifier(f))) = chain.first() {
+            if !tusk_types::composite::is_row(base.ty.oid) {
+                break;
+            }
+            base = self.field_select(base, &ident_name(f)).map_err(|e| {
+                if e.position.is_none() {
+                    let p = self.expr_at(root);
+                    e.with_position(p)
+                } else {
+                    e
+                }
+            })?;
+            chain = &chain[1..];
+        }
+        if chain.is_empty() {
+            return Ok(base);
+        }
         if tusk_types::geo::is_geo(base.ty.oid) {
             return self.geo_subscript(base, chain);
         }

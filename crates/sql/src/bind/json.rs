@@ -479,6 +479,18 @@ impl Binder<'_> {
                     } else {
                         JsonOp::ArrayToJson
                     };
+                    let mut args = args;
+                    if op == JsonOp::RowToJson {
+                        // The row type's field names (crate::json).
+                        if let Some(fields) = tusk_types::composite::fields(args[0].ty) {
+                            for f in fields {
+                                args.push(Bound::new(
+                                    Expr::Const(Value::Text(f.name)),
+                                    Ty::new(types::TEXT),
+                                ));
+                            }
+                        }
+                    }
                     return Ok(Ok(jnode(op, args, types::JSON)));
                 }
                 _ => return Ok(Err(args)),

@@ -47,6 +47,9 @@
 //! - `ranges`: range and multirange types, operators, functions and
 //!   aggregates against PostgreSQL 15's output; binary I/O with
 //!   PostgreSQL 15's bytes; restart.
+//! - `rowtypes`: composite types (CREATE TYPE ... AS (...), tables' row
+//!   types, literals, field selection, row comparisons) against
+//!   PostgreSQL 15's psql output.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
 //! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
 //!   before Sync (also through asyncpg), FunctionCall, malformed messages
@@ -158,6 +161,7 @@ mod raw;
 mod routines;
 mod row_locks;
 mod rows;
+mod rowtypes;
 mod savepoint;
 mod scalars;
 mod sequences;

@@ -66,7 +66,12 @@ impl Session {
 
     /// Replaces a catalog row found by a catalog scan (PostgreSQL's
     /// simple_heap_update: a concurrent change is an error).
-    fn update_catalog(&mut self, oid: u32, tid: ItemPointer, row: &[Value]) -> Result<(), PgError> {
+    pub(super) fn update_catalog(
+        &mut self,
+        oid: u32,
+        tid: ItemPointer,
+        row: &[Value],
+    ) -> Result<(), PgError> {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.update_catalog_as(oid, tid, row, xid, cid)
@@ -201,6 +206,14 @@ impl Session {
             ));
         }
         let a = cat::catalog(PG_ATTRIBUTE_OID);
+        if !matches!(op, AlterOp::Lock) {
+            super::composite::forget_fields(t.oid);
+        }
+        if let AlterOp::AddColumn(tusk_sql::catalog::ColumnDef { ty, .. })
+        | AlterOp::SetType { ty, .. } = op
+        {
+            super::composite::refuse_self_member(t.oid, ty.oid)?;
+        }
         match op {
             AlterOp::Lock => {
                 self.lock_relation(t, LockMode::AccessExclusive)?;
@@ -288,7 +301,9 @@ impl Session {
                     )
                 })?;
                 class[cat::catalog(PG_CLASS_OID).col("relname")] = Value::Name(new.clone());
+                let rowtype = super::oid_of(&class[cat::catalog(PG_CLASS_OID).col("reltype")]);
                 self.update_catalog(PG_CLASS_OID, tid, &class)?;
+                self.rename_row_type(rowtype, new)?;
             }
             AlterOp::OwnerTo { owner, acl } => {
                 let (tid, mut class) = self.class_row(t, || {

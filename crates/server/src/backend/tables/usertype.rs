@@ -65,6 +65,13 @@ thread_local! {
     static OWN_TYPE_DDL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Marks the running transaction as having run type DDL (a table's row
+/// type too): the registry reloads at each statement until it ends.
+pub(super) fn mark_own_type_ddl() {
+    OWN_TYPE_DDL.with(|o| o.set(true));
+    LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
+}
+
 fn float(v: &Value) -> f32 {
     match v {
         Value::Float4(f) => *f,
@@ -88,6 +95,7 @@ impl Session {
         let own = OWN_TYPE_DDL.with(Cell::get) && self.catalog_changed;
         if !self.catalog_changed && OWN_TYPE_DDL.with(Cell::get) {
             OWN_TYPE_DDL.with(|o| o.set(false));
+            super::composite::transaction_ended();
             LOADED_AT.with(|l| l.set(TYPE_GEN_UNSET));
         }
         if !own && LOADED_AT.with(Cell::get) == generation {
@@ -124,6 +132,9 @@ impl Session {
         // pg_enum row: find them by typtype in pg_type, which is small.
         let tc = cat::catalog(PG_TYPE_OID);
         let type_rows = self.catalog_rows(PG_TYPE_OID)?;
+        // One scan of pg_type serves the enums, domains, ranges and
+        // composites alike.
+        let all_types: Vec<Vec<Value>> = type_rows.iter().map(|(_, r)| r.clone()).collect();
         let domain_rows: Vec<Vec<Value>> = type_rows
             .iter()
             .filter(|(_, r)| r[tc.col("typtype")] == Value::Char(b'd'))
@@ -159,12 +170,8 @@ impl Session {
         self.name_schemas_in_path_order(&mut types)?;
         reg::install(types);
         reg::install_domains(self.load_domains(&domain_rows)?);
-        let all_types: Vec<Vec<Value>> = self
-            .catalog_rows(PG_TYPE_OID)?
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect();
         self.load_user_ranges(&all_types)?;
+        self.load_composites(&all_types, generation)?;
         LOADED_AT.with(|l| l.set(if own { TYPE_GEN_UNSET } else { generation }));
         Ok(())
     }
@@ -179,9 +186,24 @@ impl Session {
 
     /// `Tables::type_command`.
     pub(super) fn type_command_impl(&mut self, cmd: &TypeCmd) -> Result<(), PgError> {
+        // What the statement did before (DROP SCHEMA's drops of the
+        // tables that used a type) is seen by the dependency checks.
+        self.xact.command_counter_increment();
         self.refresh_user_types()?;
         let r = match cmd {
             TypeCmd::CreateEnum { name, labels } => self.create_enum(name, labels),
+            TypeCmd::CreateComposite { name, fields } => self.create_composite(name, fields),
+            TypeCmd::AlterAttributes { name, ops } => self.alter_attributes(name, ops),
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } if names
+                .iter()
+                .all(|n| super::composite::composite_named(n).is_some()) =>
+            {
+                self.drop_composites(names, *if_exists, *cascade)
+            }
             TypeCmd::CreateRange {
                 name,
                 subtype,
@@ -198,13 +220,19 @@ impl Session {
             TypeCmd::Drop { names, .. } if names.iter().all(|n| Self::user_range(n).is_some()) => {
                 self.drop_ranges(names)
             }
-            TypeCmd::Drop { names, if_exists } if names.iter().all(is_domain) => {
-                self.drop_domains(names, *if_exists, false)
-            }
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } if names.iter().all(is_domain) => self.drop_domains(names, *if_exists, *cascade),
             TypeCmd::Rename { name, new_name } if is_domain(name) => {
                 self.alter_domain(name, &tusk_sql::domain::DomainOp::Rename(new_name.clone()))
             }
-            TypeCmd::Drop { names, if_exists } => self.drop_types(names, *if_exists),
+            TypeCmd::Drop {
+                names,
+                if_exists,
+                cascade,
+            } => self.drop_types(names, *if_exists, *cascade),
             TypeCmd::Rename { name, new_name } => self.rename_type(name, new_name),
             TypeCmd::CreateDomain(def) => self.create_domain(def),
             TypeCmd::AlterDomain { name, op } => self.alter_domain(name, op),
@@ -245,15 +273,10 @@ impl Session {
 
     fn create_enum(&mut self, name: &TypeName, labels: &[String]) -> Result<(), PgError> {
         let nsp = self.creation_namespace(name.0.as_deref())?;
-        let exists = !self
-            .catalog_lookup(
-                cat::PG_TYPE_TYPNAME_NSP_INDEX,
-                &[Value::Name(name.1.clone()), Value::Oid(nsp)],
-            )?
-            .is_empty()
-            // A table's row type has the table's name (tusk keeps no
-            // pg_type row for it yet).
-            || self.find_class(&[nsp], &name.1)?.is_some();
+        // A name taken by an automatic array type is freed for it
+        // (moveArrayTypeName); a table's row type has the table's name.
+        let exists = self.find_class(&[nsp], &name.1)?.is_some()
+            || !self.move_array_type_name(&name.1, nsp)?;
         if exists {
             return Err(PgError::error(
                 codes::DUPLICATE_OBJECT,
@@ -308,7 +331,8 @@ impl Session {
                 ("typtypmod", Value::Int4(-1)),
             ],
         );
-        let array_row = array_type_row(array, oid, &name.1, nsp, owner, b'i', Value::Oid(0));
+        let mut array_row = array_type_row(array, oid, &name.1, nsp, owner, b'i', Value::Oid(0));
+        array_row[tc.col("typname")] = Value::Name(self.free_array_name(&name.1, nsp)?);
         self.insert_catalog(PG_TYPE_OID, &array_row)?;
         self.insert_catalog(PG_TYPE_OID, &type_row)?;
         for (i, (l, o)) in labels.iter().zip(oids).enumerate() {
@@ -478,7 +502,12 @@ impl Session {
         self.insert_enum_row(old.1, t.oid, old.2, to)
     }
 
-    fn drop_types(&mut self, names: &[TypeName], if_exists: bool) -> Result<(), PgError> {
+    fn drop_types(
+        &mut self,
+        names: &[TypeName],
+        if_exists: bool,
+        cascade: bool,
+    ) -> Result<(), PgError> {
         let mut found = Vec::new();
         for n in names {
             match self.enum_named(n) {
@@ -523,6 +552,12 @@ impl Session {
                 .into_iter()
                 .map(|c| format!("{c} depends on type {}", t.name))
                 .collect();
+            if !users.is_empty() && cascade {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "DROP TYPE ... CASCADE is not supported yet",
+                ));
+            }
             if !users.is_empty() {
                 return Err(type_has_dependents(&t.name, &users));
             }
