@@ -25,6 +25,7 @@ use tusk_common::{sqlstate, PgError};
 
 use crate::catalog::{Relation, RelationSource};
 use crate::host::Host;
+use crate::Value;
 
 pub const INSERT: u32 = 1 << 0;
 pub const SELECT: u32 = 1 << 1;
@@ -54,6 +55,7 @@ pub enum ObjType {
     Schema,
     Function,
     Database,
+    Type,
 }
 
 impl ObjType {
@@ -65,6 +67,7 @@ impl ObjType {
             ObjType::Schema => USAGE | CREATE,
             ObjType::Function => EXECUTE,
             ObjType::Database => CREATE | TEMP | CONNECT,
+            ObjType::Type => USAGE,
         }
     }
 }
@@ -100,6 +103,7 @@ pub fn default_acl(kind: ObjType, owner: u32) -> Vec<AclItem> {
     let public = match kind {
         ObjType::Function => EXECUTE,
         ObjType::Database => TEMP | CONNECT,
+        ObjType::Type => USAGE,
         _ => 0,
     };
     if public != 0 {
@@ -426,14 +430,6 @@ pub fn relkind_word(rel: &Relation) -> &'static str {
     }
 }
 
-/// 42501 for a relation the role lacks privileges on.
-fn denied(rel: &Relation) -> PgError {
-    PgError::error(
-        sqlstate::INSUFFICIENT_PRIVILEGE,
-        format!("permission denied for {} {}", relkind_word(rel), rel.name),
-    )
-}
-
 /// Checks that the checking role (the current user, or a view's owner
 /// while its query is bound) holds every privilege in `needed` on
 /// `rel`; 42501 "permission denied for table t" otherwise. System views
@@ -476,6 +472,35 @@ fn check_relation_as(
         }
     });
     r
+}
+
+/// EXECUTE on a user-defined routine for the checking role, as a call
+/// of it is bound; 42501 "permission denied for function f". A NULL
+/// proacl is the default, where PUBLIC may execute.
+pub fn check_routine(host: &dyn Host, f: &crate::catalog::FuncDef) -> Result<(), PgError> {
+    if f.acl.is_none() || UNCHECKED.get() || checking_role(host, None)?.is_none() {
+        return Ok(());
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(());
+    };
+    let acl = acl_of(f.acl.as_deref(), ObjType::Function, f.owner);
+    if mask(&acl, ObjType::Function, role, f.owner, &roles) & EXECUTE != 0 {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!(
+            "permission denied for {} {}",
+            if f.kind == b'p' {
+                "procedure"
+            } else {
+                "function"
+            },
+            f.name
+        ),
+    ))
 }
 
 /// One privilege check made while a statement was bound, kept with the
@@ -625,7 +650,19 @@ pub enum Target {
     Relations(ObjType, Vec<(Option<String>, String)>),
     /// ALL TABLES / ALL SEQUENCES IN SCHEMA s, ...
     AllInSchemas(ObjType, Vec<String>),
-    /// SCHEMA, FUNCTION, DATABASE ...: not built yet (the keyword).
+    /// SCHEMA s, ...
+    Schemas(Vec<String>),
+    /// DATABASE d, ...
+    Databases(Vec<String>),
+    /// FUNCTION / PROCEDURE / ROUTINE (the keyword, lower case) and the
+    /// list of signatures as text (resolved by routine.rs when run).
+    Routines(&'static str, String),
+    /// ALL FUNCTIONS / PROCEDURES / ROUTINES IN SCHEMA s, ...: the
+    /// prokind wanted (0 for both).
+    AllRoutinesInSchemas(u8, Vec<String>),
+    /// TYPE / DOMAIN (true for DOMAIN) names as (schema, name).
+    Types(bool, Vec<(Option<String>, String)>),
+    /// LANGUAGE, LARGE OBJECT, ...: not built yet (the keyword).
     Other(String),
 }
 
@@ -746,84 +783,140 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         }
         Ok((None, first))
     };
-    let target = if kw(&mut i, "ALL") {
-        let kind = if kw(&mut i, "TABLES") {
-            ObjType::Table
-        } else if kw(&mut i, "SEQUENCES") {
-            ObjType::Sequence
-        } else {
-            let w = match t.get(i) {
-                Some(T::Word(w, _)) => w.clone(),
-                _ => return Err(err(i)),
-            };
-            return Ok(GrantStmt {
-                grant,
-                privs,
-                all,
-                columns,
-                target: Target::Other(format!("ALL {w} IN SCHEMA")),
-                grantees: Vec::new(),
-                grant_option,
-                cascade: false,
-            });
-        };
-        if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
-            return Err(err(i));
-        }
-        let mut schemas = vec![name_at(&mut i)?];
-        while t.get(i) == Some(&T::Comma) {
-            i += 1;
-            schemas.push(name_at(&mut i)?);
-        }
-        Target::AllInSchemas(kind, schemas)
-    } else {
-        let kind = if kw(&mut i, "SEQUENCE") {
-            Some(ObjType::Sequence)
-        } else if kw(&mut i, "TABLE") {
-            Some(ObjType::Table)
-        } else {
-            None
-        };
-        let other = match (kind, t.get(i)) {
-            (None, Some(T::Word(w, _)))
-                if matches!(
-                    w.as_str(),
-                    "SCHEMA"
-                        | "FUNCTION"
-                        | "PROCEDURE"
-                        | "ROUTINE"
-                        | "DATABASE"
-                        | "DOMAIN"
-                        | "TYPE"
-                        | "LANGUAGE"
-                        | "TABLESPACE"
-                        | "FOREIGN"
-                        | "LARGE"
-                        | "PARAMETER"
-                ) =>
+    let target = 'tgt: {
+        if kw(&mut i, "ALL") {
+            let kind = if kw(&mut i, "TABLES") {
+                ObjType::Table
+            } else if kw(&mut i, "SEQUENCES") {
+                ObjType::Sequence
+            } else if let Some(k) = ["FUNCTIONS", "PROCEDURES", "ROUTINES"]
+                .iter()
+                .position(|w| matches!(t.get(i), Some(T::Word(x, _)) if x == w))
             {
-                Some(w.clone())
+                i += 1;
+                if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
+                    return Err(err(i));
+                }
+                let mut schemas = vec![name_at(&mut i)?];
+                while t.get(i) == Some(&T::Comma) {
+                    i += 1;
+                    schemas.push(name_at(&mut i)?);
+                }
+                let prokind = [b'f', b'p', 0][k];
+                break 'tgt Target::AllRoutinesInSchemas(prokind, schemas);
+            } else {
+                let w = match t.get(i) {
+                    Some(T::Word(w, _)) => w.clone(),
+                    _ => return Err(err(i)),
+                };
+                return Ok(GrantStmt {
+                    grant,
+                    privs,
+                    all,
+                    columns,
+                    target: Target::Other(format!("ALL {w} IN SCHEMA")),
+                    grantees: Vec::new(),
+                    grant_option,
+                    cascade: false,
+                });
+            };
+            if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
+                return Err(err(i));
             }
-            _ => None,
-        };
-        if let Some(w) = other {
-            return Ok(GrantStmt {
-                grant,
-                privs,
-                all,
-                columns,
-                target: Target::Other(w),
-                grantees: Vec::new(),
-                grant_option,
-                cascade: false,
-            });
+            let mut schemas = vec![name_at(&mut i)?];
+            while t.get(i) == Some(&T::Comma) {
+                i += 1;
+                schemas.push(name_at(&mut i)?);
+            }
+            Target::AllInSchemas(kind, schemas)
+        } else {
+            let kind = if kw(&mut i, "SEQUENCE") {
+                Some(ObjType::Sequence)
+            } else if kw(&mut i, "TABLE") {
+                Some(ObjType::Table)
+            } else {
+                None
+            };
+            if kind.is_none() {
+                let word = match t.get(i) {
+                    Some(T::Word(w, _)) => w.clone(),
+                    _ => String::new(),
+                };
+                match word.as_str() {
+                    "SCHEMA" | "DATABASE" => {
+                        i += 1;
+                        let mut names = vec![name_at(&mut i)?];
+                        while t.get(i) == Some(&T::Comma) {
+                            i += 1;
+                            names.push(name_at(&mut i)?);
+                        }
+                        let target = if word == "SCHEMA" {
+                            Target::Schemas(names)
+                        } else {
+                            Target::Databases(names)
+                        };
+                        break 'tgt target;
+                    }
+                    "TYPE" | "DOMAIN" => {
+                        i += 1;
+                        let mut names = vec![qualified(&mut i)?];
+                        while t.get(i) == Some(&T::Comma) {
+                            i += 1;
+                            names.push(qualified(&mut i)?);
+                        }
+                        break 'tgt Target::Types(word == "DOMAIN", names);
+                    }
+                    "FUNCTION" | "PROCEDURE" | "ROUTINE" => {
+                        i += 1;
+                        // The signatures' text up to TO/FROM outside parentheses.
+                        let mut depth = 0;
+                        let mut text = String::new();
+                        while let Some(tok) = t.get(i) {
+                            match tok {
+                                T::Word(w, _) if depth == 0 && (w == "TO" || w == "FROM") => break,
+                                T::Other(o) if o == "(" => depth += 1,
+                                T::Other(o) if o == ")" => depth -= 1,
+                                _ => {}
+                            }
+                            text.push_str(&match tok {
+                                T::Word(_, w) => w.clone(),
+                                T::Ident(w) => format!("\"{}\"", w.replace('"', "\"\"")),
+                                T::Str(v) => format!("'{}'", v.replace('\'', "''")),
+                                T::Num(n) | T::Other(n) => n.clone(),
+                                T::Comma => ",".into(),
+                            });
+                            text.push(' ');
+                            i += 1;
+                        }
+                        let w = match word.as_str() {
+                            "FUNCTION" => "function",
+                            "PROCEDURE" => "procedure",
+                            _ => "routine",
+                        };
+                        break 'tgt Target::Routines(w, text);
+                    }
+                    "TABLESPACE" | "FOREIGN" | "LARGE" | "PARAMETER" | "LANGUAGE" => {
+                        return Ok(GrantStmt {
+                            grant,
+                            privs,
+                            all,
+                            columns,
+                            target: Target::Other(word),
+                            grantees: Vec::new(),
+                            grant_option,
+                            cascade: false,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            let mut names = vec![qualified(&mut i)?];
+            while t.get(i) == Some(&T::Comma) {
+                i += 1;
+                names.push(qualified(&mut i)?);
+            }
+            Target::Relations(kind.unwrap_or(ObjType::Table), names)
         }
-        let mut names = vec![qualified(&mut i)?];
-        while t.get(i) == Some(&T::Comma) {
-            i += 1;
-            names.push(qualified(&mut i)?);
-        }
-        Target::Relations(kind.unwrap_or(ObjType::Table), names)
     };
     if !kw(&mut i, if grant { "TO" } else { "FROM" }) {
         return Err(err(i));
@@ -990,54 +1083,147 @@ fn kind_word(kind: ObjType) -> &'static str {
         ObjType::Schema => "schema",
         ObjType::Function => "function",
         ObjType::Database => "database",
+        ObjType::Type => "type",
     }
 }
 
-/// Carries out a GRANT/REVOKE ... ON for the session (any backend).
-pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
-    let rels: Vec<Relation> = match &stmt.target {
+/// The catalogs whose rows carry the ACLs of non-relations.
+pub const CATALOG_TYPE: u32 = 1247;
+pub const CATALOG_PROC: u32 = 1255;
+pub const CATALOG_DATABASE: u32 = 1262;
+pub const CATALOG_NAMESPACE: u32 = 2615;
+
+/// Where a GRANT/REVOKE writes an object's new ACL.
+enum Store {
+    Relation(Relation),
+    /// The row `oid` of catalog `catalog` (pg_namespace, pg_proc, ...).
+    Catalog(u32, u32),
+}
+
+/// One object a GRANT/REVOKE changes: its ACL as stored, its owner and
+/// the words its messages use.
+struct Obj {
+    kind: ObjType,
+    /// "table", "schema", "function", "procedure", ... for 42501.
+    word: &'static str,
+    name: String,
+    owner: u32,
+    acl: Option<String>,
+    store: Store,
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) | Value::Name(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn oid_of(v: &Value) -> u32 {
+    match v {
+        Value::Oid(o) => *o,
+        Value::Int4(i) => *i as u32,
+        Value::Int8(i) => *i as u32,
+        _ => 0,
+    }
+}
+
+/// The public schema: its ACL while nspacl is NULL lets every role
+/// create in it (PostgreSQL 14's default; 15 grants PUBLIC only USAGE
+/// there, and tusk has no pg_database_owner role yet).
+pub const PUBLIC_NAMESPACE: u32 = 2200;
+
+/// A schema's ACL, NULL made explicit where the default is not
+/// acldefault's: the system schemas (pg_catalog, information_schema)
+/// are usable by PUBLIC, as initdb grants in PostgreSQL.
+pub fn schema_default(oid: u32, owner: u32, acl: Option<String>) -> Option<String> {
+    if acl.is_some() {
+        return acl;
+    }
+    if oid == PUBLIC_NAMESPACE {
+        Some(format!("{{{owner}=UC/{owner},=UC/{owner}}}"))
+    } else if oid < 16384 {
+        Some(format!("{{{owner}=UC/{owner},=U/{owner}}}"))
+    } else {
+        None
+    }
+}
+
+/// Schema `name` as a GRANT target or the object of a check: (oid,
+/// owner, ACL); 3F000 when it does not exist.
+pub fn schema_acl(host: &mut dyn Host, name: &str) -> Result<(u32, u32, Option<String>), PgError> {
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT oid, nspowner, nspacl FROM pg_catalog.pg_namespace WHERE nspname = $1",
+        &[crate::types::NAME],
+        vec![Value::Name(name.to_string())],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("3F000"),
+            format!("schema \"{name}\" does not exist"),
+        ));
+    };
+    let (oid, owner) = (oid_of(&r[0]), oid_of(&r[1]));
+    Ok((oid, owner, schema_default(oid, owner, text_of(&r[2]))))
+}
+
+/// The objects a GRANT/REVOKE names, with their ACLs.
+fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
+    let rel_obj = |rel: Relation| Obj {
+        kind: if rel.relkind == b'S' {
+            ObjType::Sequence
+        } else {
+            ObjType::Table
+        },
+        word: relkind_word(&rel),
+        name: rel.name.clone(),
+        owner: rel.owner,
+        acl: rel.acl.clone(),
+        store: Store::Relation(rel),
+    };
+    let routine_obj = |f: &crate::catalog::FuncDef| Obj {
+        kind: ObjType::Function,
+        word: if f.kind == b'p' {
+            "procedure"
+        } else {
+            "function"
+        },
+        name: f.name.clone(),
+        owner: f.owner,
+        acl: f.acl.clone(),
+        store: Store::Catalog(CATALOG_PROC, f.oid),
+    };
+    let mut out = Vec::new();
+    match target {
         Target::Other(w) => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "{} ... ON {w} is not supported yet",
-                    if stmt.grant { "GRANT" } else { "REVOKE" }
-                ),
+                format!("privileges on {} are not supported yet", w.to_lowercase()),
             ))
         }
-        Target::Relations(_, names) => names
-            .iter()
-            .map(|(s, n)| crate::catalog::lookup(&*host, s.as_deref(), n))
-            .collect::<Result<_, _>>()?,
+        Target::Relations(_, names) => {
+            for (s, n) in names {
+                out.push(rel_obj(crate::catalog::lookup(&*host, s.as_deref(), n)?));
+            }
+        }
         Target::AllInSchemas(kind, schemas) => {
-            let mut out = Vec::new();
             for s in schemas {
+                schema_acl(host, s)?;
                 let rows = crate::sysinfo::query(
                     host,
                     "SELECT c.relname::text, c.relkind FROM pg_catalog.pg_class c \
                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                      WHERE n.nspname = $1 ORDER BY c.oid",
                     &[crate::types::NAME],
-                    vec![tusk_types::value::Value::Name(s.clone())],
+                    vec![Value::Name(s.clone())],
                 )?;
-                let ns = crate::sysinfo::query(
-                    host,
-                    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
-                    &[crate::types::NAME],
-                    vec![tusk_types::value::Value::Name(s.clone())],
-                )?;
-                if ns.is_empty() {
-                    return Err(PgError::error(
-                        sqlstate::SqlState::new("3F000"),
-                        format!("schema \"{s}\" does not exist"),
-                    ));
-                }
                 for r in rows {
-                    let tusk_types::value::Value::Text(name) = &r[0] else {
+                    let Some(name) = text_of(&r[0]) else {
                         continue;
                     };
                     let k = match &r[1] {
-                        tusk_types::value::Value::Char(c) => *c,
+                        Value::Char(c) => *c,
                         _ => 0,
                     };
                     let wanted = match kind {
@@ -1045,13 +1231,186 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                         _ => matches!(k, b'r' | b'v' | b'm' | b'f' | b'p'),
                     };
                     if wanted {
-                        out.push(crate::catalog::lookup(&*host, Some(s), name)?);
+                        out.push(rel_obj(crate::catalog::lookup(&*host, Some(s), &name)?));
                     }
                 }
             }
-            out
         }
-    };
+        Target::Schemas(names) => {
+            for n in names {
+                let (oid, owner, acl) = schema_acl(host, n)?;
+                out.push(Obj {
+                    kind: ObjType::Schema,
+                    word: "schema",
+                    name: n.clone(),
+                    owner,
+                    acl,
+                    store: Store::Catalog(CATALOG_NAMESPACE, oid),
+                });
+            }
+        }
+        Target::Databases(names) => {
+            for n in names {
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT oid, datdba, datacl FROM pg_catalog.pg_database WHERE datname = $1",
+                    &[crate::types::NAME],
+                    vec![Value::Name(n.clone())],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("3D000"),
+                        format!("database \"{n}\" does not exist"),
+                    ));
+                };
+                out.push(Obj {
+                    kind: ObjType::Database,
+                    word: "database",
+                    name: n.clone(),
+                    owner: oid_of(&r[1]),
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_DATABASE, oid_of(&r[0])),
+                });
+            }
+        }
+        Target::Types(domain, names) => {
+            for (s, n) in names {
+                let shown = match s {
+                    Some(s) => format!("{s}.{n}"),
+                    None => n.clone(),
+                };
+                let oid = crate::reg::input(host, crate::types::REGTYPE, &shown)?;
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT typname, typowner, typacl, typtype, typelem, typlen FROM pg_catalog.pg_type WHERE oid = $1",
+                    &[crate::types::OID],
+                    vec![Value::Oid(oid)],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("type \"{shown}\" does not exist"),
+                    ));
+                };
+                let typtype = match &r[3] {
+                    Value::Char(c) => *c,
+                    _ => 0,
+                };
+                let name = text_of(&r[0]).unwrap_or_default();
+                if oid_of(&r[4]) != 0 && matches!(&r[5], Value::Int2(-1)) {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("0LP01"),
+                        "cannot set privileges of array types",
+                    )
+                    .with_hint("Set the privileges of the element type instead."));
+                }
+                if *domain && typtype != b'd' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("\"{name}\" is not a domain"),
+                    ));
+                }
+                out.push(Obj {
+                    kind: ObjType::Type,
+                    word: "type",
+                    name,
+                    owner: match oid_of(&r[1]) {
+                        0 => BOOTSTRAP_SUPERUSER,
+                        o => o,
+                    },
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_TYPE, oid),
+                });
+            }
+        }
+        Target::Routines(word, text) => {
+            for (schema, name, args) in crate::routine::signature_list(&*host, text)? {
+                let cands = host.lookup_routines(schema.as_deref(), &name)?;
+                let shown_name = match &schema {
+                    Some(s) => format!("{s}.{name}"),
+                    None => name.clone(),
+                };
+                let what = if *word == "procedure" {
+                    "procedure"
+                } else {
+                    "function"
+                };
+                let found: Vec<_> = match &args {
+                    Some(a) => cands.into_iter().filter(|f| &f.arg_types == a).collect(),
+                    None => cands,
+                };
+                let f = match found.len() {
+                    0 => {
+                        let msg = match &args {
+                            Some(a) => {
+                                let shown: Vec<String> =
+                                    a.iter().map(|&t| crate::types::sql_name(t)).collect();
+                                format!("{what} {shown_name}({}) does not exist", shown.join(", "))
+                            }
+                            None => format!("could not find a {what} named \"{shown_name}\""),
+                        };
+                        return Err(PgError::error(sqlstate::UNDEFINED_FUNCTION, msg));
+                    }
+                    1 => found[0].clone(),
+                    _ => {
+                        return Err(PgError::error(
+                            sqlstate::SqlState::new("42725"),
+                            format!("{what} name \"{shown_name}\" is not unique"),
+                        )
+                        .with_hint(format!(
+                            "Specify the argument list to select the {what} unambiguously."
+                        )))
+                    }
+                };
+                if *word == "function" && f.kind == b'p' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("{} is not a function", f.signature()),
+                    ));
+                }
+                if *word == "procedure" && f.kind != b'p' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("{} is not a procedure", f.signature()),
+                    ));
+                }
+                out.push(routine_obj(&f));
+            }
+        }
+        Target::AllRoutinesInSchemas(prokind, schemas) => {
+            for s in schemas {
+                schema_acl(host, s)?;
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT p.proname::text FROM pg_catalog.pg_proc p \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                     WHERE n.nspname = $1 ORDER BY p.oid",
+                    &[crate::types::NAME],
+                    vec![Value::Name(s.clone())],
+                )?;
+                let mut seen = std::collections::HashSet::new();
+                for r in rows {
+                    let Some(name) = text_of(&r[0]) else {
+                        continue;
+                    };
+                    if !seen.insert(name.clone()) {
+                        continue;
+                    }
+                    for f in host.lookup_routines(Some(s), &name)? {
+                        if *prokind == 0 || f.kind == *prokind {
+                            out.push(routine_obj(&f));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Carries out a GRANT/REVOKE ... ON for the session (any backend).
+pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
+    let objs = objects(host, &stmt.target)?;
     if stmt.columns {
         return Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
@@ -1089,13 +1448,31 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
             "grant options can only be granted to roles",
         ));
     }
-    for rel in rels {
-        let kind = if rel.relkind == b'S' {
-            ObjType::Sequence
-        } else {
-            ObjType::Table
-        };
-        if let Target::Relations(ObjType::Sequence, _) = stmt.target {
+    // Privileges the statement's object type lacks (PostgreSQL checks
+    // them against the type named, before looking at each object).
+    let stmt_word = match &stmt.target {
+        Target::Schemas(_) => Some(("schema", ObjType::Schema)),
+        Target::Databases(_) => Some(("database", ObjType::Database)),
+        Target::Types(false, _) => Some(("type", ObjType::Type)),
+        Target::Types(true, _) => Some(("domain", ObjType::Type)),
+        Target::Routines(w, _) => Some((*w, ObjType::Function)),
+        Target::AllRoutinesInSchemas(..) => Some(("function", ObjType::Function)),
+        _ => None,
+    };
+    if let Some((w, kind)) = stmt_word {
+        let extra = stmt.privs & !kind.all_rights();
+        if !stmt.all && extra != 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("0LP01"),
+                format!("invalid privilege type {} for {w}", priv_name(extra)),
+            ));
+        }
+    }
+    for obj in objs {
+        let kind = obj.kind;
+        if let (Target::Relations(ObjType::Sequence, _), Store::Relation(rel)) =
+            (&stmt.target, &obj.store)
+        {
             if kind != ObjType::Sequence {
                 return Err(PgError::error(
                     crate::catalog::codes::WRONG_OBJECT_TYPE,
@@ -1113,7 +1490,7 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                     sqlstate::SqlState::new("01007"),
                     format!(
                         "sequence \"{}\" only supports USAGE, SELECT, and UPDATE privileges",
-                        rel.name
+                        obj.name
                     ),
                 ));
                 privs &= all;
@@ -1128,22 +1505,25 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                 ));
             }
         }
-        let mut acl = acl_of(rel.acl.as_deref(), kind, rel.owner);
-        let (grantor, can) = best_grantor(&acl, kind, me, rel.owner, privs, &roles);
+        let mut acl = acl_of(obj.acl.as_deref(), kind, obj.owner);
+        let (grantor, can) = best_grantor(&acl, kind, me, obj.owner, privs, &roles);
         if can == 0 {
             // No grant option at all: an error when the role holds no
             // privilege on the object either, else a warning.
-            if mask(&acl, kind, me, rel.owner, &roles) & all == 0 {
-                return Err(denied(&rel));
+            if mask(&acl, kind, me, obj.owner, &roles) & all == 0 {
+                return Err(PgError::error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!("permission denied for {} {}", obj.word, obj.name),
+                ));
             }
         }
         if can != privs {
             let msg = match (stmt.grant, can == 0) {
-                (true, true) => format!("no privileges were granted for \"{}\"", rel.name),
-                (true, false) => format!("not all privileges were granted for \"{}\"", rel.name),
-                (false, true) => format!("no privileges could be revoked for \"{}\"", rel.name),
+                (true, true) => format!("no privileges were granted for \"{}\"", obj.name),
+                (true, false) => format!("not all privileges were granted for \"{}\"", obj.name),
+                (false, true) => format!("no privileges could be revoked for \"{}\"", obj.name),
                 (false, false) => {
-                    format!("not all privileges could be revoked for \"{}\"", rel.name)
+                    format!("not all privileges could be revoked for \"{}\"", obj.name)
                 }
             };
             let code = if stmt.grant { "01007" } else { "01006" };
@@ -1164,11 +1544,17 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                     can,
                     stmt.grant_option,
                     stmt.cascade,
-                    rel.owner,
+                    obj.owner,
                 )?;
             }
         }
-        host.tables()?.set_relacl(&rel, &to_stored(&acl))?;
+        let stored = to_stored(&acl);
+        match &obj.store {
+            Store::Relation(rel) => host.tables()?.set_relacl(rel, &stored)?,
+            Store::Catalog(catalog, oid) => {
+                host.tables()?.set_object_acl(*catalog, *oid, &stored)?
+            }
+        }
     }
     Ok(())
 }

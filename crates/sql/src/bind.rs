@@ -2498,6 +2498,7 @@ impl<'h> Binder<'h> {
             )
             .with_hint("To call a function, use SELECT."));
         }
+        crate::acl::check_routine(self.host, &def)?;
         let mut bound = Vec::with_capacity(def.arg_types.len());
         let given = args.len();
         for (a, &p) in args.into_iter().zip(def.arg_types.iter()) {

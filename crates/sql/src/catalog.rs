@@ -846,6 +846,16 @@ pub trait Tables {
             "GRANT is not supported by this host",
         ))
     }
+    /// Stores `acl` (acl.rs's stored text form) in the ACL column of the
+    /// row `oid` of catalog `catalog` (pg_namespace.nspacl, pg_proc.proacl,
+    /// pg_type.typacl, pg_database.datacl).
+    fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
+        let _ = (catalog, oid, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "GRANT is not supported by this host",
+        ))
+    }
     /// CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW (view.rs):
     /// pg_class, pg_attribute, pg_rewrite and pg_depend rows (a
     /// materialized view also a heap file). A view is dropped by
@@ -1120,6 +1130,11 @@ pub struct FuncDef {
     pub strict: bool,
     /// provolatile: `b'i'`, `b's'` or `b'v'`.
     pub volatility: u8,
+    /// proowner (0 until stored: the creating role).
+    pub owner: u32,
+    /// proacl in acl.rs's stored text form; None is the default (the
+    /// owner and PUBLIC may execute).
+    pub acl: Option<String>,
 }
 
 impl FuncDef {

@@ -530,11 +530,6 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
     }
     let list = text(args.last().unwrap_or(&Value::Null));
     check_privilege_names(on, &list)?;
-    // Tables and sequences answer from their ACL (crates/sql/src/acl.rs);
-    // the other kinds have no GRANT yet, so every role holds everything.
-    if !matches!(on, PrivilegeOn::Table | PrivilegeOn::Sequence) {
-        return Ok(Value::Bool(true));
-    }
     let roles = host.acl_roles()?;
     let role = match user {
         Some(Value::Oid(o)) => *o,
@@ -550,24 +545,48 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             None => return Ok(Value::Bool(true)),
         },
     };
-    let rows = query(
-        host,
-        "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
-        &[types::OID],
-        vec![Value::Oid(oid)],
-    )?;
+    let (sql, kind) = match on {
+        PrivilegeOn::Table | PrivilegeOn::Sequence => (
+            "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
+            crate::acl::ObjType::Table,
+        ),
+        PrivilegeOn::Schema => (
+            "SELECT nspowner, nspacl, 'n' FROM pg_catalog.pg_namespace WHERE oid = $1",
+            crate::acl::ObjType::Schema,
+        ),
+        PrivilegeOn::Function => (
+            "SELECT proowner, proacl, 'f' FROM pg_catalog.pg_proc WHERE oid = $1",
+            crate::acl::ObjType::Function,
+        ),
+        PrivilegeOn::Database => (
+            "SELECT datdba, datacl, 'd' FROM pg_catalog.pg_database WHERE oid = $1",
+            crate::acl::ObjType::Database,
+        ),
+    };
+    let rows = query(host, sql, &[types::OID], vec![Value::Oid(oid)])?;
     let Some(r) = rows.first() else {
-        return Ok(Value::Null);
+        // Built-in functions have no pg_proc rows: PUBLIC executes them.
+        return Ok(if on == PrivilegeOn::Function {
+            Value::Bool(true)
+        } else {
+            Value::Null
+        });
     };
     let owner = oid_arg(&r[0]).unwrap_or(crate::acl::BOOTSTRAP_SUPERUSER);
     let stored = match &r[1] {
-        Value::Text(t) => Some(t.as_str()),
+        Value::Text(t) => Some(t.clone()),
         _ => None,
     };
+    let stored = if on == PrivilegeOn::Schema {
+        crate::acl::schema_default(oid, owner, stored)
+    } else {
+        stored
+    };
+    let stored = stored.as_deref();
     let kind = if text(&r[2]) == "S" {
         crate::acl::ObjType::Sequence
     } else {
-        crate::acl::ObjType::Table
+        kind
     };
     Ok(Value::Bool(crate::acl::has_privilege(
         stored, kind, owner, role, &list, &roles,

@@ -786,6 +786,11 @@ impl Session {
         // Resolve, lock, and resolve again if a DDL committed meanwhile
         // (the lock may have waited for it: PostgreSQL's RangeVarGetRelid
         // retry after AcceptInvalidationMessages).
+        if let (Some(s), false) = (schema, self.id.is_superuser) {
+            if let Some(nsp) = self.namespace_oid(s)? {
+                self.check_schema_privilege(nsp, tusk_sql::acl::USAGE)?;
+            }
+        }
         for _ in 0..10 {
             let before = self.catalog_generation();
             let Some(r) = self.resolve_table(schema, name)? else {
@@ -1172,13 +1177,16 @@ impl Session {
     /// existing schema of search_path other than the implicit pg_catalog.
     fn creation_namespace(&self, schema: Option<&str>) -> Result<u32, PgError> {
         if let Some(s) = schema {
-            return self.schema_or_error(s);
+            let nsp = self.schema_or_error(s)?;
+            self.check_schema_privilege(nsp, tusk_sql::acl::CREATE)?;
+            return Ok(nsp);
         }
         let sp = tusk_sql::Host::show(self, "search_path")?;
         let explicit_catalog = sp.split(',').any(|i| i.trim() == "pg_catalog");
         // The temporary schema is a target only when named (`pg_temp`).
         let temp = view::my_temp_namespace();
-        self.search_path()?
+        let nsp = self
+            .search_path()?
             .into_iter()
             .find(|&o| (o != PG_CATALOG_NAMESPACE || explicit_catalog) && Some(o) != temp)
             .ok_or_else(|| {
@@ -1186,7 +1194,49 @@ impl Session {
                     codes::INVALID_SCHEMA_NAME,
                     "no schema has been selected to create in",
                 )
-            })
+            })?;
+        self.check_schema_privilege(nsp, tusk_sql::acl::CREATE)?;
+        Ok(nsp)
+    }
+
+    /// 42501 "permission denied for schema s" unless the current role
+    /// holds `needed` on schema `nsp` (CREATE to make objects in it).
+    /// Superusers and the session's temporary schema pass.
+    pub(super) fn check_schema_privilege(&self, nsp: u32, needed: u32) -> Result<(), PgError> {
+        if self.id.is_superuser
+            || nsp == PG_CATALOG_NAMESPACE
+            || Some(nsp) == view::my_temp_namespace()
+        {
+            return Ok(());
+        }
+        let n = cat::catalog(PG_NAMESPACE_OID);
+        let Some((_, r)) = self
+            .catalog_rows_by(PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let owner = oid_of(&r[n.col("nspowner")]);
+        let stored = match &r[n.col("nspacl")] {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let stored = tusk_sql::acl::schema_default(nsp, owner, stored);
+        let kind = tusk_sql::acl::ObjType::Schema;
+        let acl = tusk_sql::acl::acl_of(stored.as_deref(), kind, owner);
+        let roles = self.role_set()?;
+        let me = self.current_role_oid()?;
+        if tusk_sql::acl::mask(&acl, kind, me, owner, &roles) & needed == needed {
+            return Ok(());
+        }
+        Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!(
+                "permission denied for schema {}",
+                name_of(&r[n.col("nspname")])
+            ),
+        ))
     }
 
     /// Files to remove when the transaction ends: created ones at abort,
@@ -1702,6 +1752,35 @@ impl tusk_sql::Tables for Session {
         self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
     }
 
+    fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
+        let col = match catalog {
+            PG_NAMESPACE_OID => "nspacl",
+            cat::PG_PROC_OID => "proacl",
+            cat::PG_TYPE_OID => "typacl",
+            cat::PG_DATABASE_OID => "datacl",
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("catalog {catalog} carries no ACL in tusk"),
+                ))
+            }
+        };
+        let Some((tid, mut row)) = self
+            .catalog_rows_by(catalog, "oid", Value::Oid(oid))?
+            .into_iter()
+            .next()
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("cache lookup failed for object {oid}"),
+            ));
+        };
+        row[cat::catalog(catalog).col(col)] = Value::Text(acl.to_string());
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(catalog, tid, &row, xid, cid)
+    }
+
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
         if let RelationSource::View(t) = rel.source {
             return self.drop_view(t, &rel.name);
@@ -2153,10 +2232,7 @@ impl tusk_sql::Tables for Session {
             &[
                 ("oid", Value::Oid(oid)),
                 ("nspname", Value::Name(name.into())),
-                (
-                    "nspowner",
-                    Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
-                ),
+                ("nspowner", Value::Oid(self.current_role_oid()?)),
             ],
         );
         self.insert_catalog(PG_NAMESPACE_OID, &r)

@@ -236,6 +236,11 @@ impl Session {
             },
             strict: *g("proisstrict") == Value::Bool(true),
             volatility: ch("provolatile"),
+            owner: oid_of(g("proowner")),
+            acl: match g("proacl") {
+                Value::Text(s) => Some(s.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -342,7 +347,17 @@ impl Session {
         set("oid", Value::Oid(oid));
         set("proname", Value::Name(def.name.clone()));
         set("pronamespace", Value::Oid(ns));
-        set("proowner", Value::Oid(10));
+        set(
+            "proowner",
+            Value::Oid(if def.owner != 0 {
+                def.owner
+            } else {
+                self.current_role_oid().unwrap_or(10)
+            }),
+        );
+        if let Some(a) = &def.acl {
+            set("proacl", Value::Text(a.clone()));
+        }
         set(
             "prolang",
             Value::Oid(if def.language == "sql" {
@@ -424,6 +439,7 @@ impl tusk_sql::Routines for Session {
             .filter(|(_, r)| oid_of(&r[si]) == ns && name_of(&r[ni]) == def.name)
             .map(|(tid, r)| (tid, self.proc_def(&r, &schemas)))
             .find(|(_, d)| d.arg_types == def.arg_types);
+        let mut kept = None;
         let oid = match existing {
             Some((tid, old)) => {
                 if !replace {
@@ -463,11 +479,21 @@ impl tusk_sql::Routines for Session {
                     .with_hint(format!("Use DROP FUNCTION {} first.", old.signature())));
                 }
                 self.delete_catalog(PG_PROC_OID, tid)?;
+                // OR REPLACE keeps the owner and the privileges.
+                kept = Some((old.owner, old.acl.clone()));
                 old.oid
             }
             None => self.new_proc_oid()?,
         };
-        let row = self.proc_row(def, oid, ns);
+        let row = match kept {
+            Some((owner, acl)) => {
+                let mut d = def.clone();
+                d.owner = owner;
+                d.acl = acl;
+                self.proc_row(&d, oid, ns)
+            }
+            None => self.proc_row(def, oid, ns),
+        };
         self.insert_catalog(PG_PROC_OID, &row)
     }
 
