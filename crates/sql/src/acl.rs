@@ -503,6 +503,34 @@ pub fn check_routine(host: &dyn Host, f: &crate::catalog::FuncDef) -> Result<(),
     ))
 }
 
+/// DROP (and the other owner-only commands) of a routine: 42501 "must
+/// be owner of function f" unless the current user has the owner's
+/// privileges.
+pub fn check_routine_owner(host: &dyn Host, f: &crate::catalog::FuncDef) -> Result<(), PgError> {
+    if host.identity().is_superuser {
+        return Ok(());
+    }
+    let roles = host.acl_roles()?;
+    let Some(me) = roles.by_name(&host.identity().user).map(|r| r.oid) else {
+        return Ok(());
+    };
+    if f.owner == 0 || roles.has_privs_of(me, f.owner) {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!(
+            "must be owner of {} {}",
+            if f.kind == b'p' {
+                "procedure"
+            } else {
+                "function"
+            },
+            f.name
+        ),
+    ))
+}
+
 /// One privilege check made while a statement was bound, kept with the
 /// statement so that it can be made again for another role.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1599,6 +1599,7 @@ fn drop_one(
                     format!("{} is not a function", f.signature()),
                 ));
             }
+            crate::acl::check_routine_owner(&*host, f)?;
             host.routines()?.drop_routine(f)
         }
         _ => Err(PgError::error(
