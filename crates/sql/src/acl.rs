@@ -106,12 +106,16 @@ pub fn default_acl(kind: ObjType, owner: u32) -> Vec<AclItem> {
         ObjType::Type => USAGE,
         _ => 0,
     };
+    // PUBLIC's item comes first, as acldefault builds the list.
     if public != 0 {
-        acl.push(AclItem {
-            grantee: 0,
-            grantor: owner,
-            privs: public,
-        });
+        acl.insert(
+            0,
+            AclItem {
+                grantee: 0,
+                grantor: owner,
+                privs: public,
+            },
+        );
     }
     acl
 }
@@ -1114,6 +1118,9 @@ fn kind_word(kind: ObjType) -> &'static str {
         ObjType::Type => "type",
     }
 }
+
+/// The type OID of `aclitem[]` (the ACL columns' type).
+pub const ACLITEM_ARRAY: u32 = 1034;
 
 /// The catalogs whose rows carry the ACLs of non-relations.
 pub const CATALOG_TYPE: u32 = 1247;

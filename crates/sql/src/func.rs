@@ -657,6 +657,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::SequenceLastValue),
     ),
     sig(
+        "array_to_string",
+        &[crate::acl::ACLITEM_ARRAY, TEXT],
+        TEXT,
+        Func::Sys(Sys::AclToString),
+    ),
+    sig(
         "has_table_privilege",
         &[TEXT, TEXT],
         BOOL,

@@ -64,6 +64,9 @@ pub(crate) enum Sys {
     SequenceLastValue,
     /// has_<kind>_privilege([user,] object, privileges).
     Privilege(PrivilegeOn),
+    /// array_to_string(aclitem[], sep): the items' display forms (role
+    /// names) joined, as psql's \dp, \dn+ and \l print them.
+    AclToString,
 }
 
 /// The objects has_*_privilege asks about.
@@ -386,6 +389,18 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             sequence_last_value(host, oid)?
         }
         Sys::Privilege(on) => privilege(host, on, args)?,
+        Sys::AclToString => {
+            let (Value::Text(stored), sep) = (a(0), text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let roles = host.acl_roles()?;
+            let items = crate::acl::parse_stored(&stored).unwrap_or_default();
+            let shown: Vec<String> = items
+                .iter()
+                .map(|i| crate::acl::item_display(i, &roles))
+                .collect();
+            Value::Text(shown.join(&sep))
+        }
     })
 }
 

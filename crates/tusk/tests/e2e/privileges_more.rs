@@ -1,0 +1,99 @@
+//! Privileges beyond tables against the real binary: GRANT/REVOKE ON SCHEMA, FUNCTION,
+//! PROCEDURE, ALL PROCEDURES IN SCHEMA, their checks, ACL columns and psql's \dp and \dn+.
+//!
+//! Why end to end: a privilege is only real when a session of another role
+//! is refused, so the script switches roles and its output must be
+//! PostgreSQL 15's (`psql -X -A -t -f privileges_more.sql` in a fresh
+//! database; the script path in stderr replaced by SCRIPT, LINE/caret
+//! lines left out by `error_lines`). It also covers client_min_messages
+//! (a NOTICE below the level is not sent).
+
+use crate::util::{Opts, TestServer};
+
+const SCRIPT: &str = include_str!("privileges_more.sql");
+
+const PG_STDOUT: &str = r#"SET
+DROP TABLE
+RESET
+CREATE ROLE
+CREATE ROLE
+CREATE SCHEMA
+CREATE TABLE
+
+SET
+f|f
+RESET
+GRANT
+GRANT
+{postgres=UC/postgres,regress_pm_alice=U/postgres}
+SET
+t|f
+GRANT
+RESET
+GRANT
+SET
+CREATE TABLE
+GRANT
+RESET
+{postgres=UC/postgres,regress_pm_alice=UC*/postgres,regress_pm_bob=C/regress_pm_alice}
+REVOKE
+{postgres=UC/postgres,regress_pm_alice=UC/postgres}
+CREATE FUNCTION
+CREATE PROCEDURE
+
+REVOKE
+{postgres=X/postgres}
+REVOKE
+GRANT
+SET
+f
+RESET
+SET
+10
+t
+RESET
+GRANT
+SET
+CALL
+RESET
+pm_f|{postgres=X/postgres,regress_pm_bob=X/postgres}
+pm_p|{postgres=X/postgres,regress_pm_alice=X/postgres}
+pm_s|t|table|postgres=arwdDxt/postgres
+regress_pm_alice=r/postgres||
+pm_s|postgres|postgres=UC/postgres
+regress_pm_alice=UC/postgres|
+DROP FUNCTION
+DROP PROCEDURE
+DROP TABLE
+DROP TABLE
+REVOKE
+DROP SCHEMA
+DROP ROLE
+DROP ROLE
+"#;
+
+const PG_STDERR: &str = r#"psql:SCRIPT:10: ERROR:  permission denied for schema pm_s
+psql:SCRIPT:11: ERROR:  permission denied for schema pm_s
+psql:SCRIPT:19: ERROR:  permission denied for schema pm_s
+psql:SCRIPT:21: WARNING:  no privileges were granted for "pm_s"
+psql:SCRIPT:29: ERROR:  dependent privileges exist
+HINT:  Use CASCADE to revoke them too.
+psql:SCRIPT:32: ERROR:  invalid privilege type SELECT for schema
+psql:SCRIPT:33: ERROR:  schema "nosuch" does not exist
+psql:SCRIPT:39: ERROR:  pm_p(integer) is not a function
+psql:SCRIPT:41: ERROR:  invalid privilege type USAGE for function
+psql:SCRIPT:42: ERROR:  function pm_nosuch(integer) does not exist
+psql:SCRIPT:45: ERROR:  permission denied for function pm_f
+psql:SCRIPT:46: ERROR:  permission denied for procedure pm_p
+psql:SCRIPT:48: ERROR:  must be owner of function pm_f
+"#;
+
+#[test]
+fn schema_and_routine_privileges_match_postgresql() {
+    let srv = TestServer::start(Opts::new());
+    let (r, errs) = crate::util::psql_script(&srv, "privileges_more.sql", SCRIPT);
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
+    let errors = crate::util::error_lines(&errs);
+    assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
+}
