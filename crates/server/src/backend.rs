@@ -1133,8 +1133,7 @@ impl Session {
             (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
         // client_min_messages, read here as each statement starts.
         let min = tusk_common::elog::parse_level(
-            &self
-                .settings
+            self.settings
                 .settings()
                 .get(tusk_config::keys::CLIENT_MIN_MESSAGES),
         )

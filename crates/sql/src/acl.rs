@@ -1130,7 +1130,7 @@ pub const CATALOG_NAMESPACE: u32 = 2615;
 
 /// Where a GRANT/REVOKE writes an object's new ACL.
 enum Store {
-    Relation(Relation),
+    Relation(Box<Relation>),
     /// The row `oid` of catalog `catalog` (pg_namespace, pg_proc, ...).
     Catalog(u32, u32),
 }
@@ -1215,7 +1215,7 @@ fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
         name: rel.name.clone(),
         owner: rel.owner,
         acl: rel.acl.clone(),
-        store: Store::Relation(rel),
+        store: Store::Relation(Box::new(rel)),
     };
     let routine_obj = |f: &crate::catalog::FuncDef| Obj {
         kind: ObjType::Function,
