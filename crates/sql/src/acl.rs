@@ -535,6 +535,58 @@ pub fn check_routine_owner(host: &dyn Host, f: &crate::catalog::FuncDef) -> Resu
     ))
 }
 
+/// 42501 "permission denied for table t".
+pub fn denied_table(name: &str) -> PgError {
+    PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!("permission denied for table {name}"),
+    )
+}
+
+/// [`check_relation`] for a FROM item, column privileges allowed: None
+/// when the role holds `needed` on the table; else, when it holds it on
+/// some columns, which of the table's columns it lacks it on (a
+/// reference to one of them is then refused, see bind.rs); else 42501.
+pub fn check_relation_columns(
+    host: &dyn Host,
+    rel: &Relation,
+    needed: u32,
+) -> Result<Option<Vec<bool>>, PgError> {
+    let e = match check_relation(host, rel, needed) {
+        Ok(()) => return Ok(None),
+        Err(e) => e,
+    };
+    if rel.col_acls.is_empty() {
+        return Err(e);
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(None);
+    };
+    let denied: Vec<bool> = (0..rel.columns.len())
+        .map(|i| {
+            let num = rel.attnum(i);
+            let acl = rel
+                .col_acls
+                .iter()
+                .find(|(n, _)| *n == num)
+                .and_then(|(_, a)| parse_stored(a))
+                .unwrap_or_default();
+            mask(&acl, ObjType::Table, role, 0, &roles) & needed != needed
+        })
+        .collect();
+    if denied.iter().all(|d| *d) {
+        return Err(e);
+    }
+    // The failed table-level check stays out of the statement's rechecks.
+    RECORD.with(|rec| {
+        if let Some(v) = rec.borrow_mut().as_mut() {
+            v.pop();
+        }
+    });
+    Ok(Some(denied))
+}
+
 /// One privilege check made while a statement was bound, kept with the
 /// statement so that it can be made again for another role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -707,6 +759,9 @@ pub struct GrantStmt {
     pub all: bool,
     /// Column lists given with privileges (`SELECT (a, b)`).
     pub columns: bool,
+    /// The privileges given with column lists and their columns (ALL's
+    /// bit is 0: every column privilege).
+    pub col_privs: Vec<(u32, Vec<String>)>,
     pub target: Target,
     pub grantees: Vec<Grantee>,
     /// GRANT ... WITH GRANT OPTION, or REVOKE GRANT OPTION FOR.
@@ -766,9 +821,37 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
     let mut privs = 0;
     let mut all = false;
     let mut columns = false;
+    let mut col_privs: Vec<(u32, Vec<String>)> = Vec::new();
+    // `(a, b)` after a privilege: its columns.
+    let column_list = |i: &mut usize| -> Result<Option<Vec<String>>, PgError> {
+        if !matches!(t.get(*i), Some(T::Other(o)) if o == "(") {
+            return Ok(None);
+        }
+        *i += 1;
+        let mut cols = Vec::new();
+        loop {
+            match t.get(*i) {
+                Some(T::Word(_, w)) | Some(T::Ident(w)) => cols.push(w.clone()),
+                _ => return Err(err(*i)),
+            }
+            *i += 1;
+            match t.get(*i) {
+                Some(T::Comma) => *i += 1,
+                Some(T::Other(o)) if o == ")" => {
+                    *i += 1;
+                    return Ok(Some(cols));
+                }
+                _ => return Err(err(*i)),
+            }
+        }
+    };
     if kw(&mut i, "ALL") {
         all = true;
         kw(&mut i, "PRIVILEGES");
+        if let Some(cols) = column_list(&mut i)? {
+            columns = true;
+            col_privs.push((0, cols));
+        }
     } else {
         loop {
             let bit = match t.get(i) {
@@ -776,16 +859,11 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                 _ => return Err(err(i)),
             };
             i += 1;
-            privs |= bit;
-            if matches!(t.get(i), Some(T::Other(o)) if o == "(") {
+            if let Some(cols) = column_list(&mut i)? {
                 columns = true;
-                while !matches!(t.get(i), Some(T::Other(o)) if o == ")") {
-                    if t.get(i).is_none() {
-                        return Err(err(i));
-                    }
-                    i += 1;
-                }
-                i += 1;
+                col_privs.push((bit, cols));
+            } else {
+                privs |= bit;
             }
             if t.get(i) == Some(&T::Comma) {
                 i += 1;
@@ -846,6 +924,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                     privs,
                     all,
                     columns,
+                    col_privs,
                     target: Target::Other(format!("ALL {w} IN SCHEMA")),
                     grantees: Vec::new(),
                     grant_option,
@@ -933,6 +1012,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                             privs,
                             all,
                             columns,
+                            col_privs,
                             target: Target::Other(word),
                             grantees: Vec::new(),
                             grant_option,
@@ -1001,6 +1081,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         privs,
         all,
         columns,
+        col_privs,
         target,
         grantees,
         grant_option,
@@ -1446,12 +1527,6 @@ fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
 /// Carries out a GRANT/REVOKE ... ON for the session (any backend).
 pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
     let objs = objects(host, &stmt.target)?;
-    if stmt.columns {
-        return Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "column privileges are not supported yet",
-        ));
-    }
     let roles = host.acl_roles()?;
     let me = roles
         .by_name(&host.identity().user)
@@ -1515,60 +1590,154 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                 ));
             }
         }
-        let all = kind.all_rights();
-        let mut privs = if stmt.all { all } else { stmt.privs };
-        if privs & !all != 0 {
-            if kind == ObjType::Sequence {
-                // PostgreSQL warns and keeps the privileges a sequence has.
+        let table_part = stmt.privs != 0 || (stmt.all && stmt.col_privs.is_empty());
+        if table_part {
+            let all = kind.all_rights();
+            let mut privs = if stmt.all { all } else { stmt.privs };
+            if privs & !all != 0 {
+                if kind == ObjType::Sequence {
+                    // PostgreSQL warns and keeps the privileges a sequence has.
+                    host.notice(PgError::new(
+                        tusk_common::Severity::Warning,
+                        sqlstate::SqlState::new("01007"),
+                        format!(
+                            "sequence \"{}\" only supports USAGE, SELECT, and UPDATE privileges",
+                            obj.name
+                        ),
+                    ));
+                    privs &= all;
+                } else {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("0LP01"),
+                        format!(
+                            "invalid privilege type {} for {}",
+                            priv_name(privs & !all),
+                            kind_word(kind)
+                        ),
+                    ));
+                }
+            }
+            let mut acl = acl_of(obj.acl.as_deref(), kind, obj.owner);
+            let (grantor, can) = best_grantor(&acl, kind, me, obj.owner, privs, &roles);
+            if can == 0 {
+                // No grant option at all: an error when the role holds no
+                // privilege on the object either, else a warning.
+                if mask(&acl, kind, me, obj.owner, &roles) & all == 0 {
+                    return Err(PgError::error(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("permission denied for {} {}", obj.word, obj.name),
+                    ));
+                }
+            }
+            if can != privs {
+                let msg = match (stmt.grant, can == 0) {
+                    (true, true) => format!("no privileges were granted for \"{}\"", obj.name),
+                    (true, false) => {
+                        format!("not all privileges were granted for \"{}\"", obj.name)
+                    }
+                    (false, true) => format!("no privileges could be revoked for \"{}\"", obj.name),
+                    (false, false) => {
+                        format!("not all privileges could be revoked for \"{}\"", obj.name)
+                    }
+                };
+                let code = if stmt.grant { "01007" } else { "01006" };
                 host.notice(PgError::new(
                     tusk_common::Severity::Warning,
-                    sqlstate::SqlState::new("01007"),
-                    format!(
-                        "sequence \"{}\" only supports USAGE, SELECT, and UPDATE privileges",
-                        obj.name
-                    ),
+                    sqlstate::SqlState::new(code),
+                    msg,
                 ));
-                privs &= all;
-            } else {
+            }
+            for &g in &grantees {
+                if stmt.grant {
+                    add(&mut acl, g, grantor, can, stmt.grant_option);
+                } else {
+                    remove(
+                        &mut acl,
+                        g,
+                        grantor,
+                        can,
+                        stmt.grant_option,
+                        stmt.cascade,
+                        obj.owner,
+                    )?;
+                }
+            }
+            let stored = to_stored(&acl);
+            match &obj.store {
+                Store::Relation(rel) => host.tables()?.set_relacl(rel, &stored)?,
+                Store::Catalog(catalog, oid) => {
+                    host.tables()?.set_object_acl(*catalog, *oid, &stored)?
+                }
+            }
+        }
+        if !stmt.col_privs.is_empty() {
+            let Store::Relation(rel) = &obj.store else {
                 return Err(PgError::error(
                     sqlstate::SqlState::new("0LP01"),
-                    format!(
-                        "invalid privilege type {} for {}",
-                        priv_name(privs & !all),
-                        kind_word(kind)
-                    ),
+                    "column privileges are only valid for relations",
                 ));
-            }
-        }
-        let mut acl = acl_of(obj.acl.as_deref(), kind, obj.owner);
-        let (grantor, can) = best_grantor(&acl, kind, me, obj.owner, privs, &roles);
-        if can == 0 {
-            // No grant option at all: an error when the role holds no
-            // privilege on the object either, else a warning.
-            if mask(&acl, kind, me, obj.owner, &roles) & all == 0 {
-                return Err(PgError::error(
-                    sqlstate::INSUFFICIENT_PRIVILEGE,
-                    format!("permission denied for {} {}", obj.word, obj.name),
-                ));
-            }
-        }
-        if can != privs {
-            let msg = match (stmt.grant, can == 0) {
-                (true, true) => format!("no privileges were granted for \"{}\"", obj.name),
-                (true, false) => format!("not all privileges were granted for \"{}\"", obj.name),
-                (false, true) => format!("no privileges could be revoked for \"{}\"", obj.name),
-                (false, false) => {
-                    format!("not all privileges could be revoked for \"{}\"", obj.name)
-                }
             };
-            let code = if stmt.grant { "01007" } else { "01006" };
-            host.notice(PgError::new(
-                tusk_common::Severity::Warning,
-                sqlstate::SqlState::new(code),
-                msg,
+            grant_columns(host, stmt, rel, &grantees, me, &roles)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every privilege a column can carry (ACL_ALL_RIGHTS_COLUMN).
+pub const COLUMN_RIGHTS: u32 = SELECT | INSERT | UPDATE | REFERENCES;
+
+/// The column-list part of a GRANT/REVOKE on `rel`: each column's attacl
+/// changes as a table's ACL does, the grantor chosen from the table's and
+/// the column's lists together (as PostgreSQL's ExecGrant_Attribute).
+fn grant_columns(
+    host: &mut dyn Host,
+    stmt: &GrantStmt,
+    rel: &Relation,
+    grantees: &[u32],
+    me: u32,
+    roles: &RoleSet,
+) -> Result<(), PgError> {
+    let mut per_col: Vec<(i16, u32)> = Vec::new();
+    for (bit, cols) in &stmt.col_privs {
+        let bits = if *bit == 0 { COLUMN_RIGHTS } else { *bit };
+        if bits & !COLUMN_RIGHTS != 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("0LP01"),
+                format!("invalid privilege type {} for column", priv_name(bits)),
             ));
         }
-        for &g in &grantees {
+        for c in cols {
+            let Some(live) = rel.columns.iter().position(|d| &d.name == c) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{c}\" of relation \"{}\" does not exist", rel.name),
+                ));
+            };
+            let num = rel.attnum(live);
+            match per_col.iter_mut().find(|(n, _)| *n == num) {
+                Some((_, b)) => *b |= bits,
+                None => per_col.push((num, bits)),
+            }
+        }
+    }
+    let table_acl = acl_of(rel.acl.as_deref(), ObjType::Table, rel.owner);
+    for (num, privs) in per_col {
+        let mut acl = rel
+            .col_acls
+            .iter()
+            .find(|(n, _)| *n == num)
+            .and_then(|(_, a)| parse_stored(a))
+            .unwrap_or_default();
+        let mut merged = table_acl.clone();
+        merged.extend(acl.iter().copied());
+        let (grantor, can) = best_grantor(&merged, ObjType::Table, me, rel.owner, privs, roles);
+        if can == 0 && mask(&merged, ObjType::Table, me, rel.owner, roles) & COLUMN_RIGHTS == 0 {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for {} {}", relkind_word(rel), rel.name),
+            ));
+        }
+        for &g in grantees {
             if stmt.grant {
                 add(&mut acl, g, grantor, can, stmt.grant_option);
             } else {
@@ -1579,17 +1748,11 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                     can,
                     stmt.grant_option,
                     stmt.cascade,
-                    obj.owner,
+                    rel.owner,
                 )?;
             }
         }
-        let stored = to_stored(&acl);
-        match &obj.store {
-            Store::Relation(rel) => host.tables()?.set_relacl(rel, &stored)?,
-            Store::Catalog(catalog, oid) => {
-                host.tables()?.set_object_acl(*catalog, *oid, &stored)?
-            }
-        }
+        host.tables()?.set_column_acl(rel, num, &to_stored(&acl))?;
     }
     Ok(())
 }

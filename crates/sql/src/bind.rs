@@ -108,6 +108,10 @@ struct ScopeCol {
     /// A USING/NATURAL join merged this column into one: an unqualified
     /// name finds the merged column, not this one.
     merged: bool,
+    /// The role may read this table column only through privileges it
+    /// lacks (column privileges, acl.rs): a reference to it is 42501
+    /// "permission denied for table <this>".
+    denied: Option<String>,
 }
 
 /// One FROM item in scope: the name it is known by (none for the merged
@@ -147,6 +151,19 @@ impl RangeItem {
 }
 
 impl Scope {
+    /// The table a reference to the column computed by `e` is denied on
+    /// (column privileges), if any.
+    fn denied_of(&self, e: &Expr) -> Option<&str> {
+        self.items
+            .iter()
+            .flat_map(|it| &it.cols)
+            .find(|c| {
+                c.denied.is_some()
+                    && matches!((&c.expr, e), (Expr::Column(a), Expr::Column(b)) if a == b)
+            })
+            .and_then(|c| c.denied.as_deref())
+    }
+
     /// A scope of one item whose columns are `0..cols.len()` of the row.
     fn single(
         alias: Option<String>,
@@ -162,6 +179,7 @@ impl Scope {
                 ty,
                 expr: Expr::Column(i),
                 merged: false,
+                denied: None,
             })
             .collect();
         let star = cols[..visible]
@@ -759,6 +777,9 @@ impl<'h> Binder<'h> {
             None => None,
         };
         let (col, owner) = match here {
+            Some(Some((c, _))) if c.denied.is_some() => {
+                return Err(crate::acl::denied_table(c.denied.as_deref().unwrap_or("")));
+            }
             Some(Some(found)) => found,
             Some(None) if qualifier.is_some() => return Err(not_found()),
             _ => {
@@ -3123,11 +3144,20 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
-                crate::acl::check_relation(self.host, &rel, crate::acl::SELECT)?;
+                let denied =
+                    crate::acl::check_relation_columns(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
                 let mut scope = relation_scope(&rel, rel.name.to_string());
+                if let (Some(d), Some(item)) = (denied, scope.items.first_mut()) {
+                    for (i, c) in item.cols.iter_mut().enumerate() {
+                        // System columns follow the table's own.
+                        if d.get(i).copied().unwrap_or(true) {
+                            c.denied = Some(rel.name.clone());
+                        }
+                    }
+                }
                 let mut rel = rel;
                 if crate::inherit::is_only(name) {
                     rel.children.clear();
@@ -3191,6 +3221,7 @@ impl<'h> Binder<'h> {
                             ty: *ty,
                             expr: e.clone(),
                             merged: false,
+                            denied: None,
                         })
                         .collect();
                     let visible = cols.len();
@@ -3325,7 +3356,12 @@ impl<'h> Binder<'h> {
             let pick = |sc: &Scope, side: &str| -> Result<(Ty, Expr), PgError> {
                 let found: Vec<_> = sc.star.iter().filter(|(n, ..)| n == name).collect();
                 match found.as_slice() {
-                    [(_, ty, e, _)] => Ok((*ty, e.clone())),
+                    [(_, ty, e, _)] => {
+                        if let Some(t) = sc.denied_of(e) {
+                            return Err(crate::acl::denied_table(t));
+                        }
+                        Ok((*ty, e.clone()))
+                    }
                     [] => Err(PgError::error(
                         sqlstate::UNDEFINED_COLUMN,
                         format!("column \"{name}\" specified in USING clause does not exist in {side} table"),
@@ -3351,6 +3387,7 @@ impl<'h> Binder<'h> {
                 ty,
                 expr,
                 merged: false,
+                denied: None,
             });
         }
         let mut scope = Scope {
@@ -4076,6 +4113,11 @@ impl<'h> Binder<'h> {
         if self.track_ungrouped && self.ungrouped.is_none() {
             if let Some((.., shown)) = entries.first() {
                 self.ungrouped = Some(format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"));
+            }
+        }
+        for (_, _, e, _) in &entries {
+            if let Some(t) = scope.denied_of(e) {
+                return Err(crate::acl::denied_table(t));
             }
         }
         for (n, ty, e, shown) in entries {

@@ -266,6 +266,9 @@ pub struct Relation {
     /// pg_class.relacl in its stored text form (crates/sql/src/acl.rs);
     /// None: the owner's defaults.
     pub acl: Option<String>,
+    /// pg_attribute.attacl of the columns that have one: (attnum, stored
+    /// ACL). A column's NULL ACL grants nothing beyond the table's.
+    pub col_acls: Vec<(i16, String)>,
     /// pg_class.relkind (b'r' table, b'v' view, b'S' sequence, ...).
     pub relkind: u8,
     /// The tables inheriting from this one, all levels, breadth first
@@ -324,6 +327,7 @@ impl Relation {
             view_query: None,
             owner: crate::acl::BOOTSTRAP_SUPERUSER,
             acl: None,
+            col_acls: Vec::new(),
             relkind: b'r',
             children: Vec::new(),
             partkey: None,
@@ -851,6 +855,14 @@ pub trait Tables {
     /// pg_type.typacl, pg_database.datacl).
     fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
         let _ = (catalog, oid, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "GRANT is not supported by this host",
+        ))
+    }
+    /// Stores `acl` as pg_attribute.attacl of column `attnum` of `rel`.
+    fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
+        let _ = (rel, attnum, acl);
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "GRANT is not supported by this host",

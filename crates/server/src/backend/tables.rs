@@ -884,12 +884,16 @@ impl Session {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
         let mut dropped: Vec<(usize, Oid)> = Vec::new();
+        let mut col_acls = Vec::new();
         for (_, r) in
             self.catalog_lookup(cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX, &[Value::Oid(oid)])?
         {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
+            if let Value::Text(acl) = &r[a.col("attacl")] {
+                col_acls.push((num, acl.clone()));
+            }
             if num <= 0 {
                 continue;
             }
@@ -972,6 +976,7 @@ impl Session {
             }),
         );
         rel.dropped = dropped;
+        rel.col_acls = col_acls;
         rel.owner = oid_of(&class[c.col("relowner")]);
         if let Value::Text(acl) = &class[c.col("relacl")] {
             rel.acl = Some(acl.clone());
@@ -1750,6 +1755,35 @@ impl tusk_sql::Tables for Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
+    }
+
+    fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
+        let t = rel.table()?;
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let Some((tid, mut row)) = self
+            .catalog_lookup(
+                cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX,
+                &[Value::Oid(t.oid), Value::Int2(attnum)],
+            )?
+            .into_iter()
+            .next()
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!(
+                    "attribute {attnum} of relation \"{}\" does not exist",
+                    rel.name
+                ),
+            ));
+        };
+        row[a.col("attacl")] = if acl == "{}" {
+            Value::Null
+        } else {
+            Value::Text(acl.to_string())
+        };
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(PG_ATTRIBUTE_OID, tid, &row, xid, cid)
     }
 
     fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
