@@ -587,6 +587,81 @@ pub fn check_relation_columns(
     Ok(Some(denied))
 }
 
+/// The privilege check of an INSERT, UPDATE or DELETE target: `needed`
+/// on the table, or INSERT/UPDATE on each of `targets` (the columns
+/// written) through column privileges; SELECT on the table, else the
+/// columns it may be read through. Returns which columns a reference
+/// must not read (None: all may be), as [`check_relation_columns`].
+pub fn check_dml(
+    host: &dyn Host,
+    rel: &Relation,
+    needed: u32,
+    targets: &[usize],
+) -> Result<Option<Vec<bool>>, PgError> {
+    if matches!(rel.source, RelationSource::SystemView(_)) || UNCHECKED.get() {
+        return Ok(None);
+    }
+    if checking_role(host, None)?.is_none() {
+        return Ok(None);
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(None);
+    };
+    let kind = if rel.relkind == b'S' {
+        ObjType::Sequence
+    } else {
+        ObjType::Table
+    };
+    let table = mask(
+        &acl_of(rel.acl.as_deref(), kind, rel.owner),
+        kind,
+        role,
+        rel.owner,
+        &roles,
+    );
+    let col_mask = |i: usize| -> u32 {
+        let num = rel.attnum(i);
+        let acl = rel
+            .col_acls
+            .iter()
+            .find(|(n, _)| *n == num)
+            .and_then(|(_, a)| parse_stored(a))
+            .unwrap_or_default();
+        table | mask(&acl, ObjType::Table, role, 0, &roles)
+    };
+    let denied_err = || {
+        PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for {} {}", relkind_word(rel), rel.name),
+        )
+    };
+    for bit in [INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER] {
+        if needed & bit == 0 || table & bit != 0 {
+            continue;
+        }
+        let by_columns = bit & (INSERT | UPDATE) != 0
+            && !rel.col_acls.is_empty()
+            && !targets.is_empty()
+            && targets.iter().all(|&i| col_mask(i) & bit != 0);
+        if !by_columns {
+            return Err(denied_err());
+        }
+    }
+    // The table-level part is kept for the statement's rechecks.
+    check_relation(host, rel, needed & table)?;
+    if table & SELECT != 0 {
+        return Ok(None);
+    }
+    let denied: Vec<bool> = (0..rel.columns.len())
+        .map(|i| col_mask(i) & SELECT == 0)
+        .collect();
+    if needed & SELECT != 0 && denied.iter().all(|d| *d) {
+        return Err(denied_err());
+    }
+    Ok(Some(denied))
+}
+
 /// One privilege check made while a statement was bound, kept with the
 /// statement so that it can be made again for another role.
 #[derive(Debug, Clone, PartialEq, Eq)]

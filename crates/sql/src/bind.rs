@@ -253,6 +253,18 @@ impl Scope {
 
 /// The scope of a relation in FROM (or the target of INSERT, UPDATE,
 /// DELETE): its columns, then for a table its system columns.
+/// Marks the columns of `scope`'s single item that `denied` flags (see
+/// acl::check_relation_columns); the system columns after them too.
+fn mark_denied(scope: &mut Scope, rel: &catalog::Relation, denied: Option<Vec<bool>>) {
+    if let (Some(d), Some(item)) = (denied, scope.items.first_mut()) {
+        for (i, c) in item.cols.iter_mut().enumerate() {
+            if d.get(i).copied().unwrap_or(true) {
+                c.denied = Some(rel.name.clone());
+            }
+        }
+    }
+}
+
 fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
     let mut cols: Vec<(String, Ty)> = rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
     let visible = cols.len();
@@ -3150,14 +3162,7 @@ impl<'h> Binder<'h> {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
                 let mut scope = relation_scope(&rel, rel.name.to_string());
-                if let (Some(d), Some(item)) = (denied, scope.items.first_mut()) {
-                    for (i, c) in item.cols.iter_mut().enumerate() {
-                        // System columns follow the table's own.
-                        if d.get(i).copied().unwrap_or(true) {
-                            c.denied = Some(rel.name.clone());
-                        }
-                    }
-                }
+                mark_denied(&mut scope, &rel, denied);
                 let mut rel = rel;
                 if crate::inherit::is_only(name) {
                     rel.children.clear();
@@ -4719,13 +4724,18 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
             .map(|a| ident_name(&a.alias))
             .unwrap_or_else(|| rel.name.clone());
         let targets = self.insert_targets(&rel, &i.columns)?;
+        crate::acl::check_dml(self.host, &rel, needed & !crate::acl::UPDATE, &targets)?;
+        if let Some(ast::OnConflictAction::DoUpdate(du)) = on_conflict.map(|oc| &oc.action) {
+            let set_cols = self.set_columns(&rel, &du.assignments)?;
+            crate::acl::check_dml(self.host, &rel, crate::acl::UPDATE, &set_cols)?;
+        }
         let mut defaults = Vec::with_capacity(rel.columns.len());
         for c in &rel.columns {
             defaults.push(self.bind_default(c)?);
@@ -4918,12 +4928,14 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        let from = self.dml_from(&rel, alias, from_items.map(Vec::as_slice))?;
+        let set_cols = self.set_columns(&rel, &u.assignments)?;
+        let denied = crate::acl::check_dml(self.host, &rel, needed, &set_cols)?;
+        let from = self.dml_from(&rel, alias, from_items.map(Vec::as_slice), denied)?;
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
@@ -4935,6 +4947,26 @@ impl Binder<'_> {
             },
             columns,
         ))
+    }
+
+    /// The columns an UPDATE's SET assigns, for its privilege check
+    /// (names that resolve to nothing are left to bind_sets' errors).
+    fn set_columns(
+        &self,
+        rel: &catalog::Relation,
+        assignments: &[ast::Assignment],
+    ) -> Result<Vec<usize>, PgError> {
+        let mut out = Vec::new();
+        for a in assignments {
+            if let ast::AssignmentTarget::ColumnName(n) = &a.target {
+                if let [n] = object_name_parts(n)?.as_slice() {
+                    if let Some(i) = rel.columns.iter().position(|d| &d.name == n) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// SET's assignments of an UPDATE (or ON CONFLICT DO UPDATE) over the
@@ -5001,8 +5033,10 @@ impl Binder<'_> {
         rel: &catalog::Relation,
         alias: String,
         items: Option<&[ast::TableWithJoins]>,
+        denied: Option<Vec<bool>>,
     ) -> Result<Option<Box<crate::plan::SelectPlan>>, PgError> {
-        let target = relation_scope(rel, alias.clone());
+        let mut target = relation_scope(rel, alias.clone());
+        mark_denied(&mut target, rel, denied);
         let Some(items) = items.filter(|v| !v.is_empty()) else {
             self.scope = Some(target);
             return Ok(None);
@@ -5059,12 +5093,13 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        let from = self.dml_from(&rel, alias, d.using.as_deref())?;
+        let denied = crate::acl::check_dml(self.host, &rel, needed, &[])?;
+        let from = self.dml_from(&rel, alias, d.using.as_deref(), denied)?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
         Ok((
