@@ -4731,10 +4731,30 @@ impl Binder<'_> {
             .map(|a| ident_name(&a.alias))
             .unwrap_or_else(|| rel.name.clone());
         let targets = self.insert_targets(&rel, &i.columns)?;
-        crate::acl::check_dml(self.host, &rel, needed & !crate::acl::UPDATE, &targets)?;
-        if let Some(ast::OnConflictAction::DoUpdate(du)) = on_conflict.map(|oc| &oc.action) {
-            let set_cols = self.set_columns(&rel, &du.assignments)?;
-            crate::acl::check_dml(self.host, &rel, crate::acl::UPDATE, &set_cols)?;
+        let denied_err = || crate::acl::denied_table(&rel.name);
+        let reads = crate::acl::check_dml(self.host, &rel, needed & !crate::acl::UPDATE, &targets)?;
+        if let Some(oc) = on_conflict {
+            if let ast::OnConflictAction::DoUpdate(du) = &oc.action {
+                let set_cols = self.set_columns(&rel, &du.assignments)?;
+                // The conflict target's columns are read (SELECT).
+                if let Some(d) =
+                    crate::acl::check_dml(self.host, &rel, crate::acl::UPDATE, &set_cols)?
+                {
+                    let readable = match &oc.conflict_target {
+                        Some(ast::ConflictTarget::Columns(cs)) => cs.iter().all(|c| {
+                            let n = ident_name(c);
+                            rel.columns
+                                .iter()
+                                .position(|d| d.name == n)
+                                .is_some_and(|i| !d[i])
+                        }),
+                        _ => false,
+                    };
+                    if !readable {
+                        return Err(denied_err());
+                    }
+                }
+            }
         }
         let mut defaults = Vec::with_capacity(rel.columns.len());
         for c in &rel.columns {
@@ -4825,7 +4845,10 @@ impl Binder<'_> {
             Some(oc) => Some(self.bind_on_conflict(&rel, &alias, oc)?),
             None => None,
         };
-        self.scope = Some(relation_scope(&rel, alias));
+        // RETURNING reads only the columns the role may select.
+        let mut target_scope = relation_scope(&rel, alias);
+        mark_denied(&mut target_scope, &rel, reads);
+        self.scope = Some(target_scope);
         let (returning, columns) = self.returning(&i.returning)?;
         Ok((
             ModifyPlan {
