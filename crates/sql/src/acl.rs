@@ -2004,4 +2004,46 @@ mod tests {
         assert!(parse("GRANT SELECT ON t").is_err());
         assert!(parse("GRANT FLY ON t TO alice").is_err());
     }
+
+    #[test]
+    fn schema_routine_and_column_targets_parse() {
+        let g = parse("GRANT USAGE, CREATE ON SCHEMA s1, \"S 2\" TO alice").unwrap();
+        assert_eq!(g.target, Target::Schemas(vec!["s1".into(), "S 2".into()]));
+        assert_eq!(g.privs, USAGE | CREATE);
+        let f = parse("REVOKE ALL ON FUNCTION f(int), s.g(text, double precision) FROM PUBLIC")
+            .unwrap();
+        let Target::Routines(w, text) = &f.target else {
+            panic!("{:?}", f.target);
+        };
+        assert_eq!(*w, "function");
+        assert!(text.contains("double precision"), "{text}");
+        let a = parse("GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA s TO bob").unwrap();
+        assert_eq!(
+            a.target,
+            Target::AllRoutinesInSchemas(b'p', vec!["s".into()])
+        );
+        let c = parse("GRANT SELECT (one, two), UPDATE ON t TO bob").unwrap();
+        assert_eq!(c.privs, UPDATE);
+        assert_eq!(
+            c.col_privs,
+            vec![(SELECT, vec!["one".to_string(), "two".to_string()])]
+        );
+        let r = parse("REVOKE ALL (one) ON t FROM bob").unwrap();
+        assert!(r.all && r.columns);
+        assert_eq!(r.col_privs, vec![(0, vec!["one".to_string()])]);
+        assert!(parse("GRANT SELECT (a ON t TO bob").is_err());
+    }
+
+    #[test]
+    fn default_lists_put_public_first() {
+        assert_eq!(
+            to_stored(&default_acl(ObjType::Function, 10)),
+            "{=X/10,10=X/10}"
+        );
+        assert_eq!(
+            schema_default(2200, 10, None).as_deref(),
+            Some("{10=UC/10,=UC/10}")
+        );
+        assert_eq!(schema_default(16400, 10, None), None);
+    }
 }

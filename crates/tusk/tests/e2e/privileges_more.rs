@@ -6,7 +6,9 @@
 //! PostgreSQL 15's (`psql -X -A -t -f privileges_more.sql` in a fresh
 //! database; the script path in stderr replaced by SCRIPT, LINE/caret
 //! lines left out by `error_lines`). It also covers client_min_messages
-//! (a NOTICE below the level is not sent).
+//! (a NOTICE below the level is not sent); privileges_columns.sql covers
+//! column privileges (attacl, \dp's Column privileges, the checks of
+//! SELECT/INSERT/UPDATE/DELETE/RETURNING, has_column_privilege).
 
 use crate::util::{Opts, TestServer};
 
@@ -96,4 +98,72 @@ fn schema_and_routine_privileges_match_postgresql() {
     assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
     let errors = crate::util::error_lines(&errs);
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
+}
+
+const COLUMNS_SCRIPT: &str = include_str!("privileges_columns.sql");
+
+const COLUMNS_PG_STDOUT: &str = r#"CREATE ROLE
+CREATE TABLE
+INSERT 0 1
+GRANT
+one|{regress_pc_user=r/postgres}
+two|{regress_pc_user=a/postgres}
+three|{regress_pc_user=w/postgres}
+public|pc_t|table||one:
+  regress_pc_user=r/postgres
+two:
+  regress_pc_user=a/postgres
+three:
+  regress_pc_user=w/postgres|
+SET
+1
+1
+1
+1
+INSERT 0 1
+
+INSERT 0 1
+UPDATE 3
+UPDATE 1
+t|f|t
+
+RESET
+REVOKE
+GRANT
+one|{regress_pc_user=r/postgres}
+two|{regress_pc_user=ar/postgres}
+SET
+1|2
+|20
+|21
+RESET
+1|2|34|4
+|20|33|
+|21|33|
+DROP TABLE
+DROP ROLE
+"#;
+
+const COLUMNS_PG_STDERR: &str = r#"psql:SCRIPT:5: ERROR:  invalid privilege type DELETE for column
+psql:SCRIPT:6: ERROR:  column "nosuch" of relation "pc_t" does not exist
+psql:SCRIPT:10: ERROR:  permission denied for table pc_t
+psql:SCRIPT:12: ERROR:  permission denied for table pc_t
+psql:SCRIPT:16: ERROR:  permission denied for table pc_t
+psql:SCRIPT:18: ERROR:  permission denied for table pc_t
+psql:SCRIPT:20: ERROR:  permission denied for table pc_t
+psql:SCRIPT:23: ERROR:  permission denied for table pc_t
+psql:SCRIPT:24: ERROR:  permission denied for table pc_t
+psql:SCRIPT:25: ERROR:  permission denied for table pc_t
+psql:SCRIPT:27: ERROR:  column "nosuch" of relation "pc_t" does not exist
+psql:SCRIPT:35: ERROR:  permission denied for table pc_t
+"#;
+
+#[test]
+fn column_privileges_match_postgresql() {
+    let srv = TestServer::start(Opts::new());
+    let (r, errs) = crate::util::psql_script(&srv, "privileges_columns.sql", COLUMNS_SCRIPT);
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(r.stdout, COLUMNS_PG_STDOUT, "stdout: {}", r.describe());
+    let errors = crate::util::error_lines(&errs);
+    assert_eq!(errors, COLUMNS_PG_STDERR, "stderr: {}", r.describe());
 }
