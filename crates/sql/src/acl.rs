@@ -821,6 +821,9 @@ pub enum Target {
     AllRoutinesInSchemas(u8, Vec<String>),
     /// TYPE / DOMAIN (true for DOMAIN) names as (schema, name).
     Types(bool, Vec<(Option<String>, String)>),
+    /// ALTER DEFAULT PRIVILEGES ... ON TABLES / SEQUENCES / FUNCTIONS /
+    /// ROUTINES / TYPES / SCHEMAS: pg_default_acl's object type letter.
+    Defaults(u8),
     /// LANGUAGE, LARGE OBJECT, ...: not built yet (the keyword).
     Other(String),
 }
@@ -842,6 +845,20 @@ pub struct GrantStmt {
     /// GRANT ... WITH GRANT OPTION, or REVOKE GRANT OPTION FOR.
     pub grant_option: bool,
     pub cascade: bool,
+    /// ALTER DEFAULT PRIVILEGES [FOR ROLE roles] [IN SCHEMA schemas]:
+    /// (roles, schemas), the target then being [`Target::Defaults`].
+    pub defaults: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl GrantStmt {
+    /// The command tag.
+    pub fn tag(&self) -> &'static str {
+        match (&self.defaults, self.grant) {
+            (Some(_), _) => "ALTER DEFAULT PRIVILEGES",
+            (None, true) => "GRANT",
+            (None, false) => "REVOKE",
+        }
+    }
 }
 
 fn privilege_bit(word: &str) -> Option<u32> {
@@ -878,6 +895,40 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         }
     };
     let err = |i: usize| syntax_at(t.get(i));
+    let mut defaults = None;
+    if kw(&mut i, "ALTER") {
+        if !kw(&mut i, "DEFAULT") || !kw(&mut i, "PRIVILEGES") {
+            return Err(err(i));
+        }
+        let (mut roles, mut schemas) = (Vec::new(), Vec::new());
+        loop {
+            let list = if kw(&mut i, "FOR") {
+                if !kw(&mut i, "ROLE") && !kw(&mut i, "USER") {
+                    return Err(err(i));
+                }
+                &mut roles
+            } else if kw(&mut i, "IN") {
+                if !kw(&mut i, "SCHEMA") {
+                    return Err(err(i));
+                }
+                &mut schemas
+            } else {
+                break;
+            };
+            loop {
+                match t.get(i) {
+                    Some(T::Word(_, w)) | Some(T::Ident(w)) => list.push(w.clone()),
+                    _ => return Err(err(i)),
+                }
+                i += 1;
+                if t.get(i) != Some(&T::Comma) {
+                    break;
+                }
+                i += 1;
+            }
+        }
+        defaults = Some((roles, schemas));
+    }
     let grant = if kw(&mut i, "GRANT") {
         true
     } else if kw(&mut i, "REVOKE") {
@@ -969,6 +1020,21 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         Ok((None, first))
     };
     let target = 'tgt: {
+        if defaults.is_some() {
+            let objtype = match t.get(i) {
+                Some(T::Word(w, _)) => match w.as_str() {
+                    "TABLES" => b'r',
+                    "SEQUENCES" => b'S',
+                    "FUNCTIONS" | "ROUTINES" => b'f',
+                    "TYPES" => b'T',
+                    "SCHEMAS" => b'n',
+                    _ => return Err(err(i)),
+                },
+                _ => return Err(err(i)),
+            };
+            i += 1;
+            break 'tgt Target::Defaults(objtype);
+        }
         if kw(&mut i, "ALL") {
             let kind = if kw(&mut i, "TABLES") {
                 ObjType::Table
@@ -1004,6 +1070,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                     grantees: Vec::new(),
                     grant_option,
                     cascade: false,
+                    defaults: None,
                 });
             };
             if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
@@ -1092,6 +1159,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                             grantees: Vec::new(),
                             grant_option,
                             cascade: false,
+                            defaults: None,
                         });
                     }
                     _ => {}
@@ -1161,6 +1229,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         grantees,
         grant_option,
         cascade,
+        defaults,
     })
 }
 
@@ -1393,6 +1462,12 @@ fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
                 format!("privileges on {} are not supported yet", w.to_lowercase()),
             ))
         }
+        Target::Defaults(_) => {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "ON TABLES/SEQUENCES/... needs ALTER DEFAULT PRIVILEGES",
+            ))
+        }
         Target::Relations(_, names) => {
             for (s, n) in names {
                 out.push(rel_obj(crate::catalog::lookup(&*host, s.as_deref(), n)?));
@@ -1601,6 +1676,9 @@ fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
 
 /// Carries out a GRANT/REVOKE ... ON for the session (any backend).
 pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
+    if let (Target::Defaults(objtype), Some((roles, schemas))) = (&stmt.target, &stmt.defaults) {
+        return run_defaults(host, stmt, *objtype, roles, schemas);
+    }
     let objs = objects(host, &stmt.target)?;
     let roles = host.acl_roles()?;
     let me = roles
@@ -1753,6 +1831,199 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                 ));
             };
             grant_columns(host, stmt, rel, &grantees, me, &roles)?;
+        }
+    }
+    Ok(())
+}
+
+/// The kind of object a pg_default_acl letter stands for.
+pub fn defaults_kind(objtype: u8) -> ObjType {
+    match objtype {
+        b'S' => ObjType::Sequence,
+        b'f' => ObjType::Function,
+        b'T' => ObjType::Type,
+        b'n' => ObjType::Schema,
+        _ => ObjType::Table,
+    }
+}
+
+/// Whether two lists hold the same items in any order.
+fn same_items(a: &[AclItem], b: &[AclItem]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// Adds `from`'s items to `acl` (aclmerge).
+fn merge(acl: &mut Vec<AclItem>, from: &[AclItem]) {
+    for it in from {
+        match acl
+            .iter_mut()
+            .find(|x| x.grantee == it.grantee && x.grantor == it.grantor)
+        {
+            Some(x) => x.privs |= it.privs,
+            None => acl.push(*it),
+        }
+    }
+}
+
+/// The stored ACL a new object starts with from pg_default_acl's `rows`
+/// of its owner and type ((schema or 0, stored list)): the global list
+/// (else acldefault) merged with its schema's; None when that is
+/// acldefault itself (the column stays NULL).
+pub fn initial_acl(objtype: u8, owner: u32, nsp: u32, rows: &[(u32, String)]) -> Option<String> {
+    let kind = defaults_kind(objtype);
+    let def = default_acl(kind, owner);
+    let mut acl = rows
+        .iter()
+        .find(|(n, _)| *n == 0)
+        .and_then(|(_, a)| parse_stored(a))
+        .unwrap_or_else(|| def.clone());
+    if nsp != 0 {
+        if let Some(extra) = rows
+            .iter()
+            .find(|(n, _)| *n == nsp)
+            .and_then(|(_, a)| parse_stored(a))
+        {
+            merge(&mut acl, &extra);
+        }
+    }
+    (!same_items(&acl, &def)).then(|| to_stored(&acl))
+}
+
+/// ALTER DEFAULT PRIVILEGES: changes the pg_default_acl lists of each
+/// role (the current user when none is named) for each schema named
+/// (or the global list), as GRANT/REVOKE change an object's list with
+/// the role as grantor; a global list equal to acldefault, or an empty
+/// per-schema one, is removed (PostgreSQL's SetDefaultACL).
+fn run_defaults(
+    host: &mut dyn Host,
+    stmt: &GrantStmt,
+    objtype: u8,
+    role_names: &[String],
+    schemas: &[String],
+) -> Result<(), PgError> {
+    if objtype == b'n' && !schemas.is_empty() {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            "cannot use IN SCHEMA clause when using GRANT/REVOKE ON SCHEMAS",
+        ));
+    }
+    let roles = host.acl_roles()?;
+    let me = roles
+        .by_name(&host.identity().user)
+        .map(|r| r.oid)
+        .unwrap_or(BOOTSTRAP_SUPERUSER);
+    let mut targets = Vec::new();
+    for n in role_names {
+        let Some(r) = roles.by_name(n) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("role \"{n}\" does not exist"),
+            ));
+        };
+        if !host.identity().is_superuser && !roles.has_privs_of(me, r.oid) {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be member of role \"{n}\""),
+            ));
+        }
+        targets.push(r.oid);
+    }
+    if targets.is_empty() {
+        targets.push(me);
+    }
+    let mut nsps = Vec::new();
+    for s in schemas {
+        let oid = schema_acl(host, s)?.0;
+        if !nsps.contains(&oid) {
+            nsps.push(oid);
+        }
+    }
+    if nsps.is_empty() {
+        nsps.push(0);
+    }
+    let mut grantees = Vec::new();
+    for g in &stmt.grantees {
+        let oid = match g {
+            Grantee::Public => 0,
+            Grantee::CurrentUser => me,
+            Grantee::SessionUser => roles
+                .by_name(&host.identity().session_user)
+                .map(|r| r.oid)
+                .unwrap_or(me),
+            Grantee::Role(n) => match roles.by_name(n) {
+                Some(r) => r.oid,
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("role \"{n}\" does not exist"),
+                    ))
+                }
+            },
+        };
+        if !grantees.contains(&oid) {
+            grantees.push(oid);
+        }
+    }
+    if stmt.grant && stmt.grant_option && grantees.contains(&0) {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            "grant options can only be granted to roles",
+        ));
+    }
+    let kind = defaults_kind(objtype);
+    let all = kind.all_rights();
+    let privs = if stmt.all { all } else { stmt.privs };
+    if privs & !all != 0 {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            format!(
+                "invalid privilege type {} for {}",
+                priv_name(privs & !all),
+                kind_word(kind)
+            ),
+        ));
+    }
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT defaclrole, defaclnamespace, defaclobjtype, defaclacl FROM pg_catalog.pg_default_acl",
+        &[],
+        Vec::new(),
+    )?;
+    for &role in &targets {
+        for &nsp in &nsps {
+            let def = if nsp == 0 {
+                default_acl(kind, role)
+            } else {
+                Vec::new()
+            };
+            let mut acl = rows
+                .iter()
+                .find(|r| {
+                    oid_of(&r[0]) == role
+                        && oid_of(&r[1]) == nsp
+                        && matches!(&r[2], Value::Char(c) if *c == objtype)
+                })
+                .and_then(|r| text_of(&r[3]))
+                .and_then(|a| parse_stored(&a))
+                .unwrap_or_else(|| def.clone());
+            for &g in &grantees {
+                if stmt.grant {
+                    add(&mut acl, g, role, privs, stmt.grant_option);
+                } else {
+                    remove(
+                        &mut acl,
+                        g,
+                        role,
+                        privs,
+                        stmt.grant_option,
+                        stmt.cascade,
+                        role,
+                    )?;
+                }
+            }
+            let stored = (!same_items(&acl, &def)).then(|| to_stored(&acl));
+            host.tables()?
+                .set_default_acl(role, nsp, objtype, stored.as_deref())?;
         }
     }
     Ok(())

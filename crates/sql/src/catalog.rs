@@ -860,6 +860,21 @@ pub trait Tables {
             "GRANT is not supported by this host",
         ))
     }
+    /// Writes ALTER DEFAULT PRIVILEGES' list for (role, schema or 0,
+    /// object type) into pg_default_acl; None removes the row.
+    fn set_default_acl(
+        &mut self,
+        role: u32,
+        nsp: u32,
+        objtype: u8,
+        acl: Option<&str>,
+    ) -> Result<(), PgError> {
+        let _ = (role, nsp, objtype, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "ALTER DEFAULT PRIVILEGES is not supported by this host",
+        ))
+    }
     /// Stores `acl` as pg_attribute.attacl of column `attnum` of `rel`.
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
         let _ = (rel, attnum, acl);

@@ -416,6 +416,9 @@ pub const PG_TABLESPACE_OID: u32 = 1213;
 pub const PG_EXTENSION_OID: u32 = 3079;
 pub const PG_COLLATION_OID: u32 = 3456;
 pub const PG_INHERITS_OID: u32 = 2611;
+/// pg_default_acl: ALTER DEFAULT PRIVILEGES' lists, one row per (role,
+/// schema or 0, object type).
+pub const PG_DEFAULT_ACL_OID: u32 = 826;
 /// pg_partitioned_table: the partition key of each partitioned table
 /// (relkind 'p'); partexprs holds SQL text, as tusk's other stored
 /// expressions do.
@@ -466,6 +469,13 @@ pub static PG_COLLATION_COLS: &[CatCol] = &[
     c("collctype", 25, false),
     c("colliculocale", 25, false),
     c("collversion", 25, false),
+];
+pub static PG_DEFAULT_ACL_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("defaclrole", 26, true),
+    c("defaclnamespace", 26, true),
+    c("defaclobjtype", 18, true),
+    c("defaclacl", 1034, true),
 ];
 pub static PG_INHERITS_COLS: &[CatCol] = &[
     c("inhrelid", 26, true),
@@ -686,6 +696,13 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10095,
         cols: PG_COLLATION_COLS,
+    },
+    Catalog {
+        oid: PG_DEFAULT_ACL_OID,
+        name: "pg_default_acl",
+        shared: false,
+        rowtype: 10088,
+        cols: PG_DEFAULT_ACL_COLS,
     },
     Catalog {
         oid: PG_INHERITS_OID,

@@ -1204,6 +1204,36 @@ impl Session {
         Ok(nsp)
     }
 
+    /// The ACL a new object of `objtype` (pg_default_acl's letters)
+    /// owned by `owner` in schema `nsp` starts with: ALTER DEFAULT
+    /// PRIVILEGES' global list for the owner (else acldefault) with the
+    /// schema's list added; None when that is just acldefault
+    /// (PostgreSQL's get_user_default_acl).
+    pub(crate) fn initial_acl(
+        &self,
+        objtype: u8,
+        owner: u32,
+        nsp: u32,
+    ) -> Result<Option<String>, PgError> {
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        let rows: Vec<(u32, String)> = self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .filter(|(_, r)| {
+                oid_of(&r[d.col("defaclrole")]) == owner
+                    && r[d.col("defaclobjtype")] == Value::Char(objtype)
+            })
+            .filter_map(|(_, r)| match &r[d.col("defaclacl")] {
+                Value::Text(a) => Some((oid_of(&r[d.col("defaclnamespace")]), a.clone())),
+                _ => None,
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(tusk_sql::acl::initial_acl(objtype, owner, nsp, &rows))
+    }
+
     /// 42501 "permission denied for schema s" unless the current role
     /// holds `needed` on schema `nsp` (CREATE to make objects in it).
     /// Superusers and the session's temporary schema pass.
@@ -1671,7 +1701,11 @@ impl tusk_sql::Tables for Session {
             0
         };
         let mut class = cat::class_row(oid, name, nsp, 0, oid, false, columns.len() as i16, b'd');
-        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
+        let owner = self.current_role_oid()?;
+        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(owner);
+        if let Some(acl) = self.initial_acl(b'r', owner, nsp)? {
+            class[cat::catalog(PG_CLASS_OID).col("relacl")] = Value::Text(acl);
+        }
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
         if Some(nsp) == view::my_temp_namespace() {
             class[cat::catalog(PG_CLASS_OID).col("relpersistence")] = Value::Char(b't');
@@ -1784,6 +1818,48 @@ impl tusk_sql::Tables for Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.update_catalog_as(PG_ATTRIBUTE_OID, tid, &row, xid, cid)
+    }
+
+    fn set_default_acl(
+        &mut self,
+        role: u32,
+        nsp: u32,
+        objtype: u8,
+        acl: Option<&str>,
+    ) -> Result<(), PgError> {
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        let existing = self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .find(|(_, r)| {
+                oid_of(&r[d.col("defaclrole")]) == role
+                    && oid_of(&r[d.col("defaclnamespace")]) == nsp
+                    && r[d.col("defaclobjtype")] == Value::Char(objtype)
+            });
+        match (existing, acl) {
+            (None, None) => Ok(()),
+            (Some((tid, _)), None) => self.delete_catalog(cat::PG_DEFAULT_ACL_OID, tid),
+            (Some((tid, mut row)), Some(a)) => {
+                row[d.col("defaclacl")] = Value::Text(a.to_string());
+                let xid = self.write_xid()?;
+                let cid = self.xact.command_id();
+                self.update_catalog_as(cat::PG_DEFAULT_ACL_OID, tid, &row, xid, cid)
+            }
+            (None, Some(a)) => {
+                let oid = self.new_unused_oid(&[(cat::PG_DEFAULT_ACL_OID, "oid")])?;
+                let r = cat::row(
+                    d,
+                    &[
+                        ("oid", Value::Oid(oid)),
+                        ("defaclrole", Value::Oid(role)),
+                        ("defaclnamespace", Value::Oid(nsp)),
+                        ("defaclobjtype", Value::Char(objtype)),
+                        ("defaclacl", Value::Text(a.to_string())),
+                    ],
+                );
+                self.insert_catalog(cat::PG_DEFAULT_ACL_OID, &r)
+            }
+        }
     }
 
     fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
@@ -2269,6 +2345,10 @@ impl tusk_sql::Tables for Session {
                 ("nspowner", Value::Oid(self.current_role_oid()?)),
             ],
         );
+        let mut r = r;
+        if let Some(acl) = self.initial_acl(b'n', self.current_role_oid()?, 0)? {
+            r[cat::catalog(PG_NAMESPACE_OID).col("nspacl")] = Value::Text(acl);
+        }
         self.insert_catalog(PG_NAMESPACE_OID, &r)
     }
 

@@ -492,7 +492,12 @@ impl tusk_sql::Routines for Session {
                 d.acl = acl;
                 self.proc_row(&d, oid, ns)
             }
-            None => self.proc_row(def, oid, ns),
+            None => {
+                let mut d = def.clone();
+                d.owner = self.current_role_oid()?;
+                d.acl = self.initial_acl(b'f', d.owner, ns)?;
+                self.proc_row(&d, oid, ns)
+            }
         };
         self.insert_catalog(PG_PROC_OID, &row)
     }
