@@ -729,6 +729,42 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::ColumnPrivilege),
     ),
     sig(
+        "has_type_privilege",
+        &[TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
+        "has_type_privilege",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
+        "has_type_privilege",
+        &[NAME, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
+        "has_type_privilege",
+        &[NAME, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
+        "has_type_privilege",
+        &[types::OID, TEXT, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
+        "has_type_privilege",
+        &[types::OID, types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
+    ),
+    sig(
         "array_to_string",
         &[crate::acl::ACLITEM_ARRAY, TEXT],
         TEXT,

@@ -79,6 +79,7 @@ pub(crate) enum PrivilegeOn {
     Schema,
     Function,
     Database,
+    Type,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -573,6 +574,7 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                 PrivilegeOn::Schema => ("pg_namespace", "oid"),
                 PrivilegeOn::Function => ("pg_proc", "oid"),
                 PrivilegeOn::Database => ("pg_database", "oid"),
+                PrivilegeOn::Type => ("pg_type", "oid"),
             };
             let rows = query(
                 host,
@@ -592,6 +594,7 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                     crate::reg::input(host, types::REGCLASS, &name)?
                 }
                 PrivilegeOn::Schema => crate::reg::input(host, types::REGNAMESPACE, &name)?,
+                PrivilegeOn::Type => crate::reg::input(host, types::REGTYPE, &name)?,
                 PrivilegeOn::Function => {
                     match crate::reg::input(host, types::REGPROCEDURE, &name) {
                         Ok(o) => o,
@@ -677,11 +680,16 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             "SELECT datdba, datacl, 'd' FROM pg_catalog.pg_database WHERE oid = $1",
             crate::acl::ObjType::Database,
         ),
+        PrivilegeOn::Type => (
+            "SELECT typowner, typacl, 't' FROM pg_catalog.pg_type WHERE oid = $1",
+            crate::acl::ObjType::Type,
+        ),
     };
     let rows = query(host, sql, &[types::OID], vec![Value::Oid(oid)])?;
     let Some(r) = rows.first() else {
-        // Built-in functions have no pg_proc rows: PUBLIC executes them.
-        return Ok(if on == PrivilegeOn::Function {
+        // Built-in functions and types have no catalog rows: PUBLIC
+        // executes and uses them.
+        return Ok(if matches!(on, PrivilegeOn::Function | PrivilegeOn::Type) {
             Value::Bool(true)
         } else {
             Value::Null
@@ -725,6 +733,7 @@ pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), P
         PrivilegeOn::Schema => &["CREATE", "USAGE"],
         PrivilegeOn::Function => &["EXECUTE"],
         PrivilegeOn::Database => &["CREATE", "CONNECT", "TEMPORARY", "TEMP"],
+        PrivilegeOn::Type => &["USAGE"],
     };
     for item in list.split(',') {
         let words: Vec<String> = item

@@ -2392,6 +2392,16 @@ impl tusk_sql::Tables for Session {
             .with_detail(deps.join("\n"))
             .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
+        // The schema's default privileges go with it.
+        let nsp = oid_of(&r[oi]);
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        for (dtid, _) in self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .filter(|(_, row)| oid_of(&row[d.col("defaclnamespace")]) == nsp)
+        {
+            self.delete_catalog(cat::PG_DEFAULT_ACL_OID, dtid)?;
+        }
         self.delete_catalog(PG_NAMESPACE_OID, tid)
     }
 
