@@ -879,11 +879,43 @@ fn privilege_bit(word: &str) -> Option<u32> {
     })
 }
 
+/// 42601 at the `i`-th token of `sql` (as role.rs's tokens count them):
+/// the word as written and its position, as PostgreSQL's parser reports
+/// it.
+fn syntax_error_at(sql: &str, i: usize, t: &[crate::role::T]) -> PgError {
+    use sqlparser::tokenizer::Token;
+    let base = crate::role::syntax_at(t.get(i));
+    let Ok(toks) = crate::routine::tokens_with_spans(sql) else {
+        return base;
+    };
+    let Some(tok) = toks
+        .iter()
+        .filter(|x| !matches!(x.token, Token::Whitespace(_) | Token::SemiColon))
+        .nth(i)
+    else {
+        return base;
+    };
+    let (line, col) = (tok.span.start.line as usize, tok.span.start.column as usize);
+    let before: usize = sql
+        .split('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    let base = match &tok.token {
+        Token::Word(w) if w.quote_style.is_none() => PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!("syntax error at or near \"{}\"", w.value),
+        ),
+        _ => base,
+    };
+    base.with_position(Some((before + col) as u32))
+}
+
 /// Parses GRANT privileges ON objects TO grantees [WITH GRANT OPTION]
 /// [GRANTED BY r] and REVOKE [GRANT OPTION FOR] privileges ON objects
 /// FROM grantees [GRANTED BY r] [CASCADE | RESTRICT].
 pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
-    use crate::role::{syntax_at, tokens, T};
+    use crate::role::{tokens, T};
     let t = tokens(sql)?;
     let mut i = 0;
     let kw = |i: &mut usize, k: &str| -> bool {
@@ -894,7 +926,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
             false
         }
     };
-    let err = |i: usize| syntax_at(t.get(i));
+    let err = |i: usize| syntax_error_at(sql, i, &t);
     let mut defaults = None;
     if kw(&mut i, "ALTER") {
         if !kw(&mut i, "DEFAULT") || !kw(&mut i, "PRIVILEGES") {
