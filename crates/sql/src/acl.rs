@@ -56,6 +56,7 @@ pub enum ObjType {
     Function,
     Database,
     Type,
+    Language,
 }
 
 impl ObjType {
@@ -67,7 +68,7 @@ impl ObjType {
             ObjType::Schema => USAGE | CREATE,
             ObjType::Function => EXECUTE,
             ObjType::Database => CREATE | TEMP | CONNECT,
-            ObjType::Type => USAGE,
+            ObjType::Type | ObjType::Language => USAGE,
         }
     }
 }
@@ -103,7 +104,7 @@ pub fn default_acl(kind: ObjType, owner: u32) -> Vec<AclItem> {
     let public = match kind {
         ObjType::Function => EXECUTE,
         ObjType::Database => TEMP | CONNECT,
-        ObjType::Type => USAGE,
+        ObjType::Type | ObjType::Language => USAGE,
         _ => 0,
     };
     // PUBLIC's item comes first, as acldefault builds the list.
@@ -811,6 +812,8 @@ pub enum Target {
     AllInSchemas(ObjType, Vec<String>),
     /// SCHEMA s, ...
     Schemas(Vec<String>),
+    /// LANGUAGE l, ...
+    Languages(Vec<String>),
     /// DATABASE d, ...
     Databases(Vec<String>),
     /// FUNCTION / PROCEDURE / ROUTINE (the keyword, lower case) and the
@@ -1128,17 +1131,17 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                     _ => String::new(),
                 };
                 match word.as_str() {
-                    "SCHEMA" | "DATABASE" => {
+                    "SCHEMA" | "DATABASE" | "LANGUAGE" => {
                         i += 1;
                         let mut names = vec![name_at(&mut i)?];
                         while t.get(i) == Some(&T::Comma) {
                             i += 1;
                             names.push(name_at(&mut i)?);
                         }
-                        let target = if word == "SCHEMA" {
-                            Target::Schemas(names)
-                        } else {
-                            Target::Databases(names)
+                        let target = match word.as_str() {
+                            "SCHEMA" => Target::Schemas(names),
+                            "LANGUAGE" => Target::Languages(names),
+                            _ => Target::Databases(names),
                         };
                         break 'tgt target;
                     }
@@ -1180,7 +1183,7 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                         };
                         break 'tgt Target::Routines(w, text);
                     }
-                    "TABLESPACE" | "FOREIGN" | "LARGE" | "PARAMETER" | "LANGUAGE" => {
+                    "TABLESPACE" | "FOREIGN" | "LARGE" | "PARAMETER" => {
                         return Ok(GrantStmt {
                             grant,
                             privs,
@@ -1373,6 +1376,7 @@ fn kind_word(kind: ObjType) -> &'static str {
         ObjType::Function => "function",
         ObjType::Database => "database",
         ObjType::Type => "type",
+        ObjType::Language => "language",
     }
 }
 
@@ -1384,6 +1388,7 @@ pub const CATALOG_TYPE: u32 = 1247;
 pub const CATALOG_PROC: u32 = 1255;
 pub const CATALOG_DATABASE: u32 = 1262;
 pub const CATALOG_NAMESPACE: u32 = 2615;
+pub const CATALOG_LANGUAGE: u32 = 2612;
 
 /// Where a GRANT/REVOKE writes an object's new ACL.
 enum Store {
@@ -1544,6 +1549,39 @@ fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
                     owner,
                     acl,
                     store: Store::Catalog(CATALOG_NAMESPACE, oid),
+                });
+            }
+        }
+        Target::Languages(names) => {
+            for n in names {
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT oid, lanowner, lanacl, lanpltrusted FROM pg_catalog.pg_language WHERE lanname = $1",
+                    &[crate::types::NAME],
+                    vec![Value::Name(n.clone())],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("language \"{n}\" does not exist"),
+                    ));
+                };
+                if r[3] != Value::Bool(true) {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("language \"{n}\" is not trusted"),
+                    )
+                    .with_detail(
+                        "GRANT and REVOKE are not allowed on untrusted languages, because only superusers can use untrusted languages.",
+                    ));
+                }
+                out.push(Obj {
+                    kind: ObjType::Language,
+                    word: "language",
+                    name: n.clone(),
+                    owner: oid_of(&r[1]),
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_LANGUAGE, oid_of(&r[0])),
                 });
             }
         }
@@ -1747,6 +1785,7 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
     // them against the type named, before looking at each object).
     let stmt_word = match &stmt.target {
         Target::Schemas(_) => Some(("schema", ObjType::Schema)),
+        Target::Languages(_) => Some(("language", ObjType::Language)),
         Target::Databases(_) => Some(("database", ObjType::Database)),
         Target::Types(false, _) => Some(("type", ObjType::Type)),
         Target::Types(true, _) => Some(("domain", ObjType::Type)),

@@ -765,6 +765,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::Privilege(PrivilegeOn::Type)),
     ),
     sig(
+        "pg_get_function_sqlbody",
+        &[types::OID],
+        TEXT,
+        Func::Sys(Sys::FunctionSqlBody),
+    ),
+    sig(
         "array_to_string",
         &[crate::acl::ACLITEM_ARRAY, TEXT],
         TEXT,

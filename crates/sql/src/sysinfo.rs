@@ -64,6 +64,9 @@ pub(crate) enum Sys {
     SequenceLastValue,
     /// has_<kind>_privilege([user,] object, privileges).
     Privilege(PrivilegeOn),
+    /// pg_get_function_sqlbody(oid): NULL, tusk's routines having no
+    /// SQL-standard bodies (prosqlbody), as PostgreSQL for such routines.
+    FunctionSqlBody,
     /// has_column_privilege([user,] table, column, privileges).
     ColumnPrivilege,
     /// array_to_string(aclitem[], sep): the items' display forms (role
@@ -400,6 +403,7 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         }
         Sys::Privilege(on) => privilege(host, on, args)?,
         Sys::ColumnPrivilege => column_privilege(host, args)?,
+        Sys::FunctionSqlBody => Value::Null,
         Sys::AclToString => {
             let (Value::Text(stored), sep) = (a(0), text(&a(1))) else {
                 return Ok(Value::Null);

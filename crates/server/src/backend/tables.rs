@@ -1868,6 +1868,7 @@ impl tusk_sql::Tables for Session {
             cat::PG_PROC_OID => "proacl",
             cat::PG_TYPE_OID => "typacl",
             cat::PG_DATABASE_OID => "datacl",
+            cat::PG_LANGUAGE_OID => "lanacl",
             _ => {
                 return Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,

@@ -422,6 +422,43 @@ fn codes_invalid_schema() -> tusk_common::sqlstate::SqlState {
 
 /// CREATE/DROP FUNCTION in the running transaction; called by the
 /// backend running the statement.
+impl Session {
+    /// USAGE on the language a routine is created in (42501 "permission
+    /// denied for language sql"); superusers pass.
+    fn check_language_usage(&self, lang: Oid) -> Result<(), PgError> {
+        if self.id.is_superuser {
+            return Ok(());
+        }
+        let l = cat::catalog(cat::PG_LANGUAGE_OID);
+        let Some((_, r)) = self
+            .catalog_rows_by(cat::PG_LANGUAGE_OID, "oid", Value::Oid(lang))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let owner = oid_of(&r[l.col("lanowner")]);
+        let stored = match &r[l.col("lanacl")] {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        let kind = tusk_sql::acl::ObjType::Language;
+        let acl = tusk_sql::acl::acl_of(stored, kind, owner);
+        let roles = self.role_set()?;
+        let me = self.current_role_oid()?;
+        if tusk_sql::acl::mask(&acl, kind, me, owner, &roles) & tusk_sql::acl::USAGE != 0 {
+            return Ok(());
+        }
+        Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!(
+                "permission denied for language {}",
+                name_of(&r[l.col("lanname")])
+            ),
+        ))
+    }
+}
+
 impl tusk_sql::Routines for Session {
     fn create_routine(
         &mut self,
@@ -430,6 +467,11 @@ impl tusk_sql::Routines for Session {
         replace: bool,
     ) -> Result<(), PgError> {
         let ns = self.creation_namespace(schema)?;
+        self.check_language_usage(if def.language == "sql" {
+            SQL_LANG
+        } else {
+            PLPGSQL_LANG
+        })?;
         let c = cat::catalog(PG_PROC_OID);
         let (ni, si) = (c.col("proname"), c.col("pronamespace"));
         let schemas = self.schema_names()?;
