@@ -8,7 +8,10 @@
 //! lines left out by `error_lines`). It also covers client_min_messages
 //! (a NOTICE below the level is not sent); privileges_columns.sql covers
 //! column privileges (attacl, \dp's Column privileges, the checks of
-//! SELECT/INSERT/UPDATE/DELETE/RETURNING, has_column_privilege).
+//! SELECT/INSERT/UPDATE/DELETE/RETURNING, has_column_privilege);
+//! privileges_defaults.sql covers ALTER DEFAULT PRIVILEGES (\ddp, the
+//! lists new objects start with), GRANT ON LANGUAGE and DOMAIN,
+//! has_type_privilege and \df+.
 
 use crate::util::{Opts, TestServer};
 
@@ -166,4 +169,58 @@ fn column_privileges_match_postgresql() {
     assert_eq!(r.stdout, COLUMNS_PG_STDOUT, "stdout: {}", r.describe());
     let errors = crate::util::error_lines(&errs);
     assert_eq!(errors, COLUMNS_PG_STDERR, "stderr: {}", r.describe());
+}
+
+const DEFAULTS_SCRIPT: &str = include_str!("privileges_defaults.sql");
+
+const DEFAULTS_PG_STDOUT: &str = r#"CREATE ROLE
+CREATE ROLE
+CREATE SCHEMA
+GRANT
+ALTER DEFAULT PRIVILEGES
+ALTER DEFAULT PRIVILEGES
+regress_pd_owner|pd_s|table|regress_pd_reader=r/regress_pd_owner
+regress_pd_owner||function|regress_pd_owner=X/regress_pd_owner
+SET
+CREATE TABLE
+CREATE FUNCTION
+RESET
+{regress_pd_owner=arwdDxt/regress_pd_owner,regress_pd_reader=r/regress_pd_owner}
+{regress_pd_owner=X/regress_pd_owner}
+t|f
+ALTER DEFAULT PRIVILEGES
+ALTER DEFAULT PRIVILEGES
+0
+CREATE DOMAIN
+REVOKE
+f|t
+REVOKE
+sql|{postgres=U/postgres}
+SET
+RESET
+GRANT
+pd_s|f|integer||func|volatile|unsafe|regress_pd_owner|invoker|regress_pd_owner=X/regress_pd_owner|sql|SELECT 1|
+DROP DOMAIN
+DROP FUNCTION
+DROP TABLE
+DROP SCHEMA
+DROP ROLE
+DROP ROLE
+"#;
+
+const DEFAULTS_PG_STDERR: &str = r#"psql:SCRIPT:7: ERROR:  cannot use IN SCHEMA clause when using GRANT/REVOKE ON SCHEMAS
+psql:SCRIPT:8: ERROR:  syntax error at or near "LARGE"
+psql:SCRIPT:24: ERROR:  language "c" is not trusted
+DETAIL:  GRANT and REVOKE are not allowed on untrusted languages, because only superusers can use untrusted languages.
+psql:SCRIPT:27: ERROR:  permission denied for language sql
+"#;
+
+#[test]
+fn default_privileges_and_languages_match_postgresql() {
+    let srv = TestServer::start(Opts::new());
+    let (r, errs) = crate::util::psql_script(&srv, "privileges_defaults.sql", DEFAULTS_SCRIPT);
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(r.stdout, DEFAULTS_PG_STDOUT, "stdout: {}", r.describe());
+    let errors = crate::util::error_lines(&errs);
+    assert_eq!(errors, DEFAULTS_PG_STDERR, "stderr: {}", r.describe());
 }
