@@ -1131,6 +1131,14 @@ impl Session {
             .get(tusk_config::keys::STATEMENT_TIMEOUT);
         self.statement_deadline =
             (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
+        // client_min_messages, read here as each statement starts.
+        let min = tusk_common::elog::parse_level(
+            self.settings
+                .settings()
+                .get(tusk_config::keys::CLIENT_MIN_MESSAGES),
+        )
+        .unwrap_or(tusk_common::Severity::Notice);
+        self.conn.set_min_notice(min);
     }
 
     /// SIGHUP: re-read postgresql.conf and apply the reloadable settings

@@ -25,6 +25,7 @@ use tusk_common::{sqlstate, PgError};
 
 use crate::catalog::{Relation, RelationSource};
 use crate::host::Host;
+use crate::Value;
 
 pub const INSERT: u32 = 1 << 0;
 pub const SELECT: u32 = 1 << 1;
@@ -54,6 +55,8 @@ pub enum ObjType {
     Schema,
     Function,
     Database,
+    Type,
+    Language,
 }
 
 impl ObjType {
@@ -65,6 +68,7 @@ impl ObjType {
             ObjType::Schema => USAGE | CREATE,
             ObjType::Function => EXECUTE,
             ObjType::Database => CREATE | TEMP | CONNECT,
+            ObjType::Type | ObjType::Language => USAGE,
         }
     }
 }
@@ -100,14 +104,19 @@ pub fn default_acl(kind: ObjType, owner: u32) -> Vec<AclItem> {
     let public = match kind {
         ObjType::Function => EXECUTE,
         ObjType::Database => TEMP | CONNECT,
+        ObjType::Type | ObjType::Language => USAGE,
         _ => 0,
     };
+    // PUBLIC's item comes first, as acldefault builds the list.
     if public != 0 {
-        acl.push(AclItem {
-            grantee: 0,
-            grantor: owner,
-            privs: public,
-        });
+        acl.insert(
+            0,
+            AclItem {
+                grantee: 0,
+                grantor: owner,
+                privs: public,
+            },
+        );
     }
     acl
 }
@@ -426,14 +435,6 @@ pub fn relkind_word(rel: &Relation) -> &'static str {
     }
 }
 
-/// 42501 for a relation the role lacks privileges on.
-fn denied(rel: &Relation) -> PgError {
-    PgError::error(
-        sqlstate::INSUFFICIENT_PRIVILEGE,
-        format!("permission denied for {} {}", relkind_word(rel), rel.name),
-    )
-}
-
 /// Checks that the checking role (the current user, or a view's owner
 /// while its query is bound) holds every privilege in `needed` on
 /// `rel`; 42501 "permission denied for table t" otherwise. System views
@@ -476,6 +477,190 @@ fn check_relation_as(
         }
     });
     r
+}
+
+/// EXECUTE on a user-defined routine for the checking role, as a call
+/// of it is bound; 42501 "permission denied for function f". A NULL
+/// proacl is the default, where PUBLIC may execute.
+pub fn check_routine(host: &dyn Host, f: &crate::catalog::FuncDef) -> Result<(), PgError> {
+    if f.acl.is_none() || UNCHECKED.get() || checking_role(host, None)?.is_none() {
+        return Ok(());
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(());
+    };
+    let acl = acl_of(f.acl.as_deref(), ObjType::Function, f.owner);
+    if mask(&acl, ObjType::Function, role, f.owner, &roles) & EXECUTE != 0 {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!(
+            "permission denied for {} {}",
+            if f.kind == b'p' {
+                "procedure"
+            } else {
+                "function"
+            },
+            f.name
+        ),
+    ))
+}
+
+/// DROP (and the other owner-only commands) of a routine: 42501 "must
+/// be owner of function f" unless the current user has the owner's
+/// privileges.
+pub fn check_routine_owner(host: &dyn Host, f: &crate::catalog::FuncDef) -> Result<(), PgError> {
+    if host.identity().is_superuser {
+        return Ok(());
+    }
+    let roles = host.acl_roles()?;
+    let Some(me) = roles.by_name(&host.identity().user).map(|r| r.oid) else {
+        return Ok(());
+    };
+    if f.owner == 0 || roles.has_privs_of(me, f.owner) {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!(
+            "must be owner of {} {}",
+            if f.kind == b'p' {
+                "procedure"
+            } else {
+                "function"
+            },
+            f.name
+        ),
+    ))
+}
+
+/// 42501 "permission denied for table t".
+pub fn denied_table(name: &str) -> PgError {
+    PgError::error(
+        sqlstate::INSUFFICIENT_PRIVILEGE,
+        format!("permission denied for table {name}"),
+    )
+}
+
+/// [`check_relation`] for a FROM item, column privileges allowed: None
+/// when the role holds `needed` on the table; else, when it holds it on
+/// some columns, which of the table's columns it lacks it on (a
+/// reference to one of them is then refused, see bind.rs); else 42501.
+pub fn check_relation_columns(
+    host: &dyn Host,
+    rel: &Relation,
+    needed: u32,
+) -> Result<Option<Vec<bool>>, PgError> {
+    let e = match check_relation(host, rel, needed) {
+        Ok(()) => return Ok(None),
+        Err(e) => e,
+    };
+    if rel.col_acls.is_empty() {
+        return Err(e);
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(None);
+    };
+    let denied: Vec<bool> = (0..rel.columns.len())
+        .map(|i| {
+            let num = rel.attnum(i);
+            let acl = rel
+                .col_acls
+                .iter()
+                .find(|(n, _)| *n == num)
+                .and_then(|(_, a)| parse_stored(a))
+                .unwrap_or_default();
+            mask(&acl, ObjType::Table, role, 0, &roles) & needed != needed
+        })
+        .collect();
+    if denied.iter().all(|d| *d) {
+        return Err(e);
+    }
+    // The failed table-level check stays out of the statement's rechecks.
+    RECORD.with(|rec| {
+        if let Some(v) = rec.borrow_mut().as_mut() {
+            v.pop();
+        }
+    });
+    Ok(Some(denied))
+}
+
+/// The privilege check of an INSERT, UPDATE or DELETE target: `needed`
+/// on the table, or INSERT/UPDATE on each of `targets` (the columns
+/// written) through column privileges; SELECT on the table, else the
+/// columns it may be read through. Returns which columns a reference
+/// must not read (None: all may be), as [`check_relation_columns`].
+pub fn check_dml(
+    host: &dyn Host,
+    rel: &Relation,
+    needed: u32,
+    targets: &[usize],
+) -> Result<Option<Vec<bool>>, PgError> {
+    if matches!(rel.source, RelationSource::SystemView(_)) || UNCHECKED.get() {
+        return Ok(None);
+    }
+    if checking_role(host, None)?.is_none() {
+        return Ok(None);
+    }
+    let roles = host.acl_roles()?;
+    let Some(role) = checking_role(host, Some(&roles))? else {
+        return Ok(None);
+    };
+    let kind = if rel.relkind == b'S' {
+        ObjType::Sequence
+    } else {
+        ObjType::Table
+    };
+    let table = mask(
+        &acl_of(rel.acl.as_deref(), kind, rel.owner),
+        kind,
+        role,
+        rel.owner,
+        &roles,
+    );
+    let col_mask = |i: usize| -> u32 {
+        let num = rel.attnum(i);
+        let acl = rel
+            .col_acls
+            .iter()
+            .find(|(n, _)| *n == num)
+            .and_then(|(_, a)| parse_stored(a))
+            .unwrap_or_default();
+        table | mask(&acl, ObjType::Table, role, 0, &roles)
+    };
+    let denied_err = || {
+        PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for {} {}", relkind_word(rel), rel.name),
+        )
+    };
+    for bit in [INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER] {
+        if needed & bit == 0 || table & bit != 0 {
+            continue;
+        }
+        let by_columns = bit & (INSERT | UPDATE) != 0
+            && !rel.col_acls.is_empty()
+            && !targets.is_empty()
+            && targets.iter().all(|&i| col_mask(i) & bit != 0);
+        if !by_columns {
+            return Err(denied_err());
+        }
+    }
+    // The table-level part is kept for the statement's rechecks.
+    check_relation(host, rel, needed & table)?;
+    if table & SELECT != 0 {
+        return Ok(None);
+    }
+    let denied: Vec<bool> = (0..rel.columns.len())
+        .map(|i| col_mask(i) & SELECT == 0)
+        .collect();
+    if needed & SELECT != 0 && denied.iter().all(|d| *d) {
+        return Err(denied_err());
+    }
+    Ok(Some(denied))
 }
 
 /// One privilege check made while a statement was bound, kept with the
@@ -625,7 +810,24 @@ pub enum Target {
     Relations(ObjType, Vec<(Option<String>, String)>),
     /// ALL TABLES / ALL SEQUENCES IN SCHEMA s, ...
     AllInSchemas(ObjType, Vec<String>),
-    /// SCHEMA, FUNCTION, DATABASE ...: not built yet (the keyword).
+    /// SCHEMA s, ...
+    Schemas(Vec<String>),
+    /// LANGUAGE l, ...
+    Languages(Vec<String>),
+    /// DATABASE d, ...
+    Databases(Vec<String>),
+    /// FUNCTION / PROCEDURE / ROUTINE (the keyword, lower case) and the
+    /// list of signatures as text (resolved by routine.rs when run).
+    Routines(&'static str, String),
+    /// ALL FUNCTIONS / PROCEDURES / ROUTINES IN SCHEMA s, ...: the
+    /// prokind wanted (0 for both).
+    AllRoutinesInSchemas(u8, Vec<String>),
+    /// TYPE / DOMAIN (true for DOMAIN) names as (schema, name).
+    Types(bool, Vec<(Option<String>, String)>),
+    /// ALTER DEFAULT PRIVILEGES ... ON TABLES / SEQUENCES / FUNCTIONS /
+    /// ROUTINES / TYPES / SCHEMAS: pg_default_acl's object type letter.
+    Defaults(u8),
+    /// LANGUAGE, LARGE OBJECT, ...: not built yet (the keyword).
     Other(String),
 }
 
@@ -638,11 +840,28 @@ pub struct GrantStmt {
     pub all: bool,
     /// Column lists given with privileges (`SELECT (a, b)`).
     pub columns: bool,
+    /// The privileges given with column lists and their columns (ALL's
+    /// bit is 0: every column privilege).
+    pub col_privs: Vec<(u32, Vec<String>)>,
     pub target: Target,
     pub grantees: Vec<Grantee>,
     /// GRANT ... WITH GRANT OPTION, or REVOKE GRANT OPTION FOR.
     pub grant_option: bool,
     pub cascade: bool,
+    /// ALTER DEFAULT PRIVILEGES [FOR ROLE roles] [IN SCHEMA schemas]:
+    /// (roles, schemas), the target then being [`Target::Defaults`].
+    pub defaults: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl GrantStmt {
+    /// The command tag.
+    pub fn tag(&self) -> &'static str {
+        match (&self.defaults, self.grant) {
+            (Some(_), _) => "ALTER DEFAULT PRIVILEGES",
+            (None, true) => "GRANT",
+            (None, false) => "REVOKE",
+        }
+    }
 }
 
 fn privilege_bit(word: &str) -> Option<u32> {
@@ -663,11 +882,43 @@ fn privilege_bit(word: &str) -> Option<u32> {
     })
 }
 
+/// 42601 at the `i`-th token of `sql` (as role.rs's tokens count them):
+/// the word as written and its position, as PostgreSQL's parser reports
+/// it.
+fn syntax_error_at(sql: &str, i: usize, t: &[crate::role::T]) -> PgError {
+    use sqlparser::tokenizer::Token;
+    let base = crate::role::syntax_at(t.get(i));
+    let Ok(toks) = crate::routine::tokens_with_spans(sql) else {
+        return base;
+    };
+    let Some(tok) = toks
+        .iter()
+        .filter(|x| !matches!(x.token, Token::Whitespace(_) | Token::SemiColon))
+        .nth(i)
+    else {
+        return base;
+    };
+    let (line, col) = (tok.span.start.line as usize, tok.span.start.column as usize);
+    let before: usize = sql
+        .split('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    let base = match &tok.token {
+        Token::Word(w) if w.quote_style.is_none() => PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!("syntax error at or near \"{}\"", w.value),
+        ),
+        _ => base,
+    };
+    base.with_position(Some((before + col) as u32))
+}
+
 /// Parses GRANT privileges ON objects TO grantees [WITH GRANT OPTION]
 /// [GRANTED BY r] and REVOKE [GRANT OPTION FOR] privileges ON objects
 /// FROM grantees [GRANTED BY r] [CASCADE | RESTRICT].
 pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
-    use crate::role::{syntax_at, tokens, T};
+    use crate::role::{tokens, T};
     let t = tokens(sql)?;
     let mut i = 0;
     let kw = |i: &mut usize, k: &str| -> bool {
@@ -678,7 +929,41 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
             false
         }
     };
-    let err = |i: usize| syntax_at(t.get(i));
+    let err = |i: usize| syntax_error_at(sql, i, &t);
+    let mut defaults = None;
+    if kw(&mut i, "ALTER") {
+        if !kw(&mut i, "DEFAULT") || !kw(&mut i, "PRIVILEGES") {
+            return Err(err(i));
+        }
+        let (mut roles, mut schemas) = (Vec::new(), Vec::new());
+        loop {
+            let list = if kw(&mut i, "FOR") {
+                if !kw(&mut i, "ROLE") && !kw(&mut i, "USER") {
+                    return Err(err(i));
+                }
+                &mut roles
+            } else if kw(&mut i, "IN") {
+                if !kw(&mut i, "SCHEMA") {
+                    return Err(err(i));
+                }
+                &mut schemas
+            } else {
+                break;
+            };
+            loop {
+                match t.get(i) {
+                    Some(T::Word(_, w)) | Some(T::Ident(w)) => list.push(w.clone()),
+                    _ => return Err(err(i)),
+                }
+                i += 1;
+                if t.get(i) != Some(&T::Comma) {
+                    break;
+                }
+                i += 1;
+            }
+        }
+        defaults = Some((roles, schemas));
+    }
     let grant = if kw(&mut i, "GRANT") {
         true
     } else if kw(&mut i, "REVOKE") {
@@ -697,9 +982,37 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
     let mut privs = 0;
     let mut all = false;
     let mut columns = false;
+    let mut col_privs: Vec<(u32, Vec<String>)> = Vec::new();
+    // `(a, b)` after a privilege: its columns.
+    let column_list = |i: &mut usize| -> Result<Option<Vec<String>>, PgError> {
+        if !matches!(t.get(*i), Some(T::Other(o)) if o == "(") {
+            return Ok(None);
+        }
+        *i += 1;
+        let mut cols = Vec::new();
+        loop {
+            match t.get(*i) {
+                Some(T::Word(_, w)) | Some(T::Ident(w)) => cols.push(w.clone()),
+                _ => return Err(err(*i)),
+            }
+            *i += 1;
+            match t.get(*i) {
+                Some(T::Comma) => *i += 1,
+                Some(T::Other(o)) if o == ")" => {
+                    *i += 1;
+                    return Ok(Some(cols));
+                }
+                _ => return Err(err(*i)),
+            }
+        }
+    };
     if kw(&mut i, "ALL") {
         all = true;
         kw(&mut i, "PRIVILEGES");
+        if let Some(cols) = column_list(&mut i)? {
+            columns = true;
+            col_privs.push((0, cols));
+        }
     } else {
         loop {
             let bit = match t.get(i) {
@@ -707,16 +1020,11 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
                 _ => return Err(err(i)),
             };
             i += 1;
-            privs |= bit;
-            if matches!(t.get(i), Some(T::Other(o)) if o == "(") {
+            if let Some(cols) = column_list(&mut i)? {
                 columns = true;
-                while !matches!(t.get(i), Some(T::Other(o)) if o == ")") {
-                    if t.get(i).is_none() {
-                        return Err(err(i));
-                    }
-                    i += 1;
-                }
-                i += 1;
+                col_privs.push((bit, cols));
+            } else {
+                privs |= bit;
             }
             if t.get(i) == Some(&T::Comma) {
                 i += 1;
@@ -746,84 +1054,159 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         }
         Ok((None, first))
     };
-    let target = if kw(&mut i, "ALL") {
-        let kind = if kw(&mut i, "TABLES") {
-            ObjType::Table
-        } else if kw(&mut i, "SEQUENCES") {
-            ObjType::Sequence
-        } else {
-            let w = match t.get(i) {
-                Some(T::Word(w, _)) => w.clone(),
+    let target = 'tgt: {
+        if defaults.is_some() {
+            let objtype = match t.get(i) {
+                Some(T::Word(w, _)) => match w.as_str() {
+                    "TABLES" => b'r',
+                    "SEQUENCES" => b'S',
+                    "FUNCTIONS" | "ROUTINES" => b'f',
+                    "TYPES" => b'T',
+                    "SCHEMAS" => b'n',
+                    _ => return Err(err(i)),
+                },
                 _ => return Err(err(i)),
             };
-            return Ok(GrantStmt {
-                grant,
-                privs,
-                all,
-                columns,
-                target: Target::Other(format!("ALL {w} IN SCHEMA")),
-                grantees: Vec::new(),
-                grant_option,
-                cascade: false,
-            });
-        };
-        if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
-            return Err(err(i));
-        }
-        let mut schemas = vec![name_at(&mut i)?];
-        while t.get(i) == Some(&T::Comma) {
             i += 1;
-            schemas.push(name_at(&mut i)?);
+            break 'tgt Target::Defaults(objtype);
         }
-        Target::AllInSchemas(kind, schemas)
-    } else {
-        let kind = if kw(&mut i, "SEQUENCE") {
-            Some(ObjType::Sequence)
-        } else if kw(&mut i, "TABLE") {
-            Some(ObjType::Table)
-        } else {
-            None
-        };
-        let other = match (kind, t.get(i)) {
-            (None, Some(T::Word(w, _)))
-                if matches!(
-                    w.as_str(),
-                    "SCHEMA"
-                        | "FUNCTION"
-                        | "PROCEDURE"
-                        | "ROUTINE"
-                        | "DATABASE"
-                        | "DOMAIN"
-                        | "TYPE"
-                        | "LANGUAGE"
-                        | "TABLESPACE"
-                        | "FOREIGN"
-                        | "LARGE"
-                        | "PARAMETER"
-                ) =>
+        if kw(&mut i, "ALL") {
+            let kind = if kw(&mut i, "TABLES") {
+                ObjType::Table
+            } else if kw(&mut i, "SEQUENCES") {
+                ObjType::Sequence
+            } else if let Some(k) = ["FUNCTIONS", "PROCEDURES", "ROUTINES"]
+                .iter()
+                .position(|w| matches!(t.get(i), Some(T::Word(x, _)) if x == w))
             {
-                Some(w.clone())
+                i += 1;
+                if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
+                    return Err(err(i));
+                }
+                let mut schemas = vec![name_at(&mut i)?];
+                while t.get(i) == Some(&T::Comma) {
+                    i += 1;
+                    schemas.push(name_at(&mut i)?);
+                }
+                let prokind = [b'f', b'p', 0][k];
+                break 'tgt Target::AllRoutinesInSchemas(prokind, schemas);
+            } else {
+                let w = match t.get(i) {
+                    Some(T::Word(w, _)) => w.clone(),
+                    _ => return Err(err(i)),
+                };
+                return Ok(GrantStmt {
+                    grant,
+                    privs,
+                    all,
+                    columns,
+                    col_privs,
+                    target: Target::Other(format!("ALL {w} IN SCHEMA")),
+                    grantees: Vec::new(),
+                    grant_option,
+                    cascade: false,
+                    defaults: None,
+                });
+            };
+            if !kw(&mut i, "IN") || !kw(&mut i, "SCHEMA") {
+                return Err(err(i));
             }
-            _ => None,
-        };
-        if let Some(w) = other {
-            return Ok(GrantStmt {
-                grant,
-                privs,
-                all,
-                columns,
-                target: Target::Other(w),
-                grantees: Vec::new(),
-                grant_option,
-                cascade: false,
-            });
+            let mut schemas = vec![name_at(&mut i)?];
+            while t.get(i) == Some(&T::Comma) {
+                i += 1;
+                schemas.push(name_at(&mut i)?);
+            }
+            Target::AllInSchemas(kind, schemas)
+        } else {
+            let kind = if kw(&mut i, "SEQUENCE") {
+                Some(ObjType::Sequence)
+            } else if kw(&mut i, "TABLE") {
+                Some(ObjType::Table)
+            } else {
+                None
+            };
+            if kind.is_none() {
+                let word = match t.get(i) {
+                    Some(T::Word(w, _)) => w.clone(),
+                    _ => String::new(),
+                };
+                match word.as_str() {
+                    "SCHEMA" | "DATABASE" | "LANGUAGE" => {
+                        i += 1;
+                        let mut names = vec![name_at(&mut i)?];
+                        while t.get(i) == Some(&T::Comma) {
+                            i += 1;
+                            names.push(name_at(&mut i)?);
+                        }
+                        let target = match word.as_str() {
+                            "SCHEMA" => Target::Schemas(names),
+                            "LANGUAGE" => Target::Languages(names),
+                            _ => Target::Databases(names),
+                        };
+                        break 'tgt target;
+                    }
+                    "TYPE" | "DOMAIN" => {
+                        i += 1;
+                        let mut names = vec![qualified(&mut i)?];
+                        while t.get(i) == Some(&T::Comma) {
+                            i += 1;
+                            names.push(qualified(&mut i)?);
+                        }
+                        break 'tgt Target::Types(word == "DOMAIN", names);
+                    }
+                    "FUNCTION" | "PROCEDURE" | "ROUTINE" => {
+                        i += 1;
+                        // The signatures' text up to TO/FROM outside parentheses.
+                        let mut depth = 0;
+                        let mut text = String::new();
+                        while let Some(tok) = t.get(i) {
+                            match tok {
+                                T::Word(w, _) if depth == 0 && (w == "TO" || w == "FROM") => break,
+                                T::Other(o) if o == "(" => depth += 1,
+                                T::Other(o) if o == ")" => depth -= 1,
+                                _ => {}
+                            }
+                            text.push_str(&match tok {
+                                T::Word(_, w) => w.clone(),
+                                T::Ident(w) => format!("\"{}\"", w.replace('"', "\"\"")),
+                                T::Str(v) => format!("'{}'", v.replace('\'', "''")),
+                                T::Num(n) | T::Other(n) => n.clone(),
+                                T::Comma => ",".into(),
+                            });
+                            text.push(' ');
+                            i += 1;
+                        }
+                        let w = match word.as_str() {
+                            "FUNCTION" => "function",
+                            "PROCEDURE" => "procedure",
+                            _ => "routine",
+                        };
+                        break 'tgt Target::Routines(w, text);
+                    }
+                    "TABLESPACE" | "FOREIGN" | "LARGE" | "PARAMETER" => {
+                        return Ok(GrantStmt {
+                            grant,
+                            privs,
+                            all,
+                            columns,
+                            col_privs,
+                            target: Target::Other(word),
+                            grantees: Vec::new(),
+                            grant_option,
+                            cascade: false,
+                            defaults: None,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+            let mut names = vec![qualified(&mut i)?];
+            while t.get(i) == Some(&T::Comma) {
+                i += 1;
+                names.push(qualified(&mut i)?);
+            }
+            Target::Relations(kind.unwrap_or(ObjType::Table), names)
         }
-        let mut names = vec![qualified(&mut i)?];
-        while t.get(i) == Some(&T::Comma) {
-            i += 1;
-            names.push(qualified(&mut i)?);
-        }
-        Target::Relations(kind.unwrap_or(ObjType::Table), names)
     };
     if !kw(&mut i, if grant { "TO" } else { "FROM" }) {
         return Err(err(i));
@@ -876,10 +1259,12 @@ pub fn parse(sql: &str) -> Result<GrantStmt, PgError> {
         privs,
         all,
         columns,
+        col_privs,
         target,
         grantees,
         grant_option,
         cascade,
+        defaults,
     })
 }
 
@@ -990,54 +1375,158 @@ fn kind_word(kind: ObjType) -> &'static str {
         ObjType::Schema => "schema",
         ObjType::Function => "function",
         ObjType::Database => "database",
+        ObjType::Type => "type",
+        ObjType::Language => "language",
     }
 }
 
-/// Carries out a GRANT/REVOKE ... ON for the session (any backend).
-pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
-    let rels: Vec<Relation> = match &stmt.target {
+/// The type OID of `aclitem[]` (the ACL columns' type).
+pub const ACLITEM_ARRAY: u32 = 1034;
+
+/// The catalogs whose rows carry the ACLs of non-relations.
+pub const CATALOG_TYPE: u32 = 1247;
+pub const CATALOG_PROC: u32 = 1255;
+pub const CATALOG_DATABASE: u32 = 1262;
+pub const CATALOG_NAMESPACE: u32 = 2615;
+pub const CATALOG_LANGUAGE: u32 = 2612;
+
+/// Where a GRANT/REVOKE writes an object's new ACL.
+enum Store {
+    Relation(Box<Relation>),
+    /// The row `oid` of catalog `catalog` (pg_namespace, pg_proc, ...).
+    Catalog(u32, u32),
+}
+
+/// One object a GRANT/REVOKE changes: its ACL as stored, its owner and
+/// the words its messages use.
+struct Obj {
+    kind: ObjType,
+    /// "table", "schema", "function", "procedure", ... for 42501.
+    word: &'static str,
+    name: String,
+    owner: u32,
+    acl: Option<String>,
+    store: Store,
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Text(t) | Value::Name(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn oid_of(v: &Value) -> u32 {
+    match v {
+        Value::Oid(o) => *o,
+        Value::Int4(i) => *i as u32,
+        Value::Int8(i) => *i as u32,
+        _ => 0,
+    }
+}
+
+/// The public schema: its ACL while nspacl is NULL lets every role
+/// create in it (PostgreSQL 14's default; 15 grants PUBLIC only USAGE
+/// there, and tusk has no pg_database_owner role yet).
+pub const PUBLIC_NAMESPACE: u32 = 2200;
+
+/// A schema's ACL, NULL made explicit where the default is not
+/// acldefault's: the system schemas (pg_catalog, information_schema)
+/// are usable by PUBLIC, as initdb grants in PostgreSQL.
+pub fn schema_default(oid: u32, owner: u32, acl: Option<String>) -> Option<String> {
+    if acl.is_some() {
+        return acl;
+    }
+    if oid == PUBLIC_NAMESPACE {
+        Some(format!("{{{owner}=UC/{owner},=UC/{owner}}}"))
+    } else if oid < 16384 {
+        Some(format!("{{{owner}=UC/{owner},=U/{owner}}}"))
+    } else {
+        None
+    }
+}
+
+/// Schema `name` as a GRANT target or the object of a check: (oid,
+/// owner, ACL); 3F000 when it does not exist.
+pub fn schema_acl(host: &mut dyn Host, name: &str) -> Result<(u32, u32, Option<String>), PgError> {
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT oid, nspowner, nspacl FROM pg_catalog.pg_namespace WHERE nspname = $1",
+        &[crate::types::NAME],
+        vec![Value::Name(name.to_string())],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("3F000"),
+            format!("schema \"{name}\" does not exist"),
+        ));
+    };
+    let (oid, owner) = (oid_of(&r[0]), oid_of(&r[1]));
+    Ok((oid, owner, schema_default(oid, owner, text_of(&r[2]))))
+}
+
+/// The objects a GRANT/REVOKE names, with their ACLs.
+fn objects(host: &mut dyn Host, target: &Target) -> Result<Vec<Obj>, PgError> {
+    let rel_obj = |rel: Relation| Obj {
+        kind: if rel.relkind == b'S' {
+            ObjType::Sequence
+        } else {
+            ObjType::Table
+        },
+        word: relkind_word(&rel),
+        name: rel.name.clone(),
+        owner: rel.owner,
+        acl: rel.acl.clone(),
+        store: Store::Relation(Box::new(rel)),
+    };
+    let routine_obj = |f: &crate::catalog::FuncDef| Obj {
+        kind: ObjType::Function,
+        word: if f.kind == b'p' {
+            "procedure"
+        } else {
+            "function"
+        },
+        name: f.name.clone(),
+        owner: f.owner,
+        acl: f.acl.clone(),
+        store: Store::Catalog(CATALOG_PROC, f.oid),
+    };
+    let mut out = Vec::new();
+    match target {
         Target::Other(w) => {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "{} ... ON {w} is not supported yet",
-                    if stmt.grant { "GRANT" } else { "REVOKE" }
-                ),
+                format!("privileges on {} are not supported yet", w.to_lowercase()),
             ))
         }
-        Target::Relations(_, names) => names
-            .iter()
-            .map(|(s, n)| crate::catalog::lookup(&*host, s.as_deref(), n))
-            .collect::<Result<_, _>>()?,
+        Target::Defaults(_) => {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "ON TABLES/SEQUENCES/... needs ALTER DEFAULT PRIVILEGES",
+            ))
+        }
+        Target::Relations(_, names) => {
+            for (s, n) in names {
+                out.push(rel_obj(crate::catalog::lookup(&*host, s.as_deref(), n)?));
+            }
+        }
         Target::AllInSchemas(kind, schemas) => {
-            let mut out = Vec::new();
             for s in schemas {
+                schema_acl(host, s)?;
                 let rows = crate::sysinfo::query(
                     host,
                     "SELECT c.relname::text, c.relkind FROM pg_catalog.pg_class c \
                      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                      WHERE n.nspname = $1 ORDER BY c.oid",
                     &[crate::types::NAME],
-                    vec![tusk_types::value::Value::Name(s.clone())],
+                    vec![Value::Name(s.clone())],
                 )?;
-                let ns = crate::sysinfo::query(
-                    host,
-                    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
-                    &[crate::types::NAME],
-                    vec![tusk_types::value::Value::Name(s.clone())],
-                )?;
-                if ns.is_empty() {
-                    return Err(PgError::error(
-                        sqlstate::SqlState::new("3F000"),
-                        format!("schema \"{s}\" does not exist"),
-                    ));
-                }
                 for r in rows {
-                    let tusk_types::value::Value::Text(name) = &r[0] else {
+                    let Some(name) = text_of(&r[0]) else {
                         continue;
                     };
                     let k = match &r[1] {
-                        tusk_types::value::Value::Char(c) => *c,
+                        Value::Char(c) => *c,
                         _ => 0,
                     };
                     let wanted = match kind {
@@ -1045,19 +1534,222 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                         _ => matches!(k, b'r' | b'v' | b'm' | b'f' | b'p'),
                     };
                     if wanted {
-                        out.push(crate::catalog::lookup(&*host, Some(s), name)?);
+                        out.push(rel_obj(crate::catalog::lookup(&*host, Some(s), &name)?));
                     }
                 }
             }
-            out
         }
-    };
-    if stmt.columns {
-        return Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "column privileges are not supported yet",
-        ));
+        Target::Schemas(names) => {
+            for n in names {
+                let (oid, owner, acl) = schema_acl(host, n)?;
+                out.push(Obj {
+                    kind: ObjType::Schema,
+                    word: "schema",
+                    name: n.clone(),
+                    owner,
+                    acl,
+                    store: Store::Catalog(CATALOG_NAMESPACE, oid),
+                });
+            }
+        }
+        Target::Languages(names) => {
+            for n in names {
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT oid, lanowner, lanacl, lanpltrusted FROM pg_catalog.pg_language WHERE lanname = $1",
+                    &[crate::types::NAME],
+                    vec![Value::Name(n.clone())],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("language \"{n}\" does not exist"),
+                    ));
+                };
+                if r[3] != Value::Bool(true) {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("language \"{n}\" is not trusted"),
+                    )
+                    .with_detail(
+                        "GRANT and REVOKE are not allowed on untrusted languages, because only superusers can use untrusted languages.",
+                    ));
+                }
+                out.push(Obj {
+                    kind: ObjType::Language,
+                    word: "language",
+                    name: n.clone(),
+                    owner: oid_of(&r[1]),
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_LANGUAGE, oid_of(&r[0])),
+                });
+            }
+        }
+        Target::Databases(names) => {
+            for n in names {
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT oid, datdba, datacl FROM pg_catalog.pg_database WHERE datname = $1",
+                    &[crate::types::NAME],
+                    vec![Value::Name(n.clone())],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("3D000"),
+                        format!("database \"{n}\" does not exist"),
+                    ));
+                };
+                out.push(Obj {
+                    kind: ObjType::Database,
+                    word: "database",
+                    name: n.clone(),
+                    owner: oid_of(&r[1]),
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_DATABASE, oid_of(&r[0])),
+                });
+            }
+        }
+        Target::Types(domain, names) => {
+            for (s, n) in names {
+                let shown = match s {
+                    Some(s) => format!("{s}.{n}"),
+                    None => n.clone(),
+                };
+                let oid = crate::reg::input(host, crate::types::REGTYPE, &shown)?;
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT typname, typowner, typacl, typtype, typelem, typlen FROM pg_catalog.pg_type WHERE oid = $1",
+                    &[crate::types::OID],
+                    vec![Value::Oid(oid)],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("type \"{shown}\" does not exist"),
+                    ));
+                };
+                let typtype = match &r[3] {
+                    Value::Char(c) => *c,
+                    _ => 0,
+                };
+                let name = text_of(&r[0]).unwrap_or_default();
+                if oid_of(&r[4]) != 0 && matches!(&r[5], Value::Int2(-1)) {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("0LP01"),
+                        "cannot set privileges of array types",
+                    )
+                    .with_hint("Set the privileges of the element type instead."));
+                }
+                if *domain && typtype != b'd' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("\"{name}\" is not a domain"),
+                    ));
+                }
+                out.push(Obj {
+                    kind: ObjType::Type,
+                    word: "type",
+                    name,
+                    owner: match oid_of(&r[1]) {
+                        0 => BOOTSTRAP_SUPERUSER,
+                        o => o,
+                    },
+                    acl: text_of(&r[2]),
+                    store: Store::Catalog(CATALOG_TYPE, oid),
+                });
+            }
+        }
+        Target::Routines(word, text) => {
+            for (schema, name, args) in crate::routine::signature_list(&*host, text)? {
+                let cands = host.lookup_routines(schema.as_deref(), &name)?;
+                let shown_name = match &schema {
+                    Some(s) => format!("{s}.{name}"),
+                    None => name.clone(),
+                };
+                let what = if *word == "procedure" {
+                    "procedure"
+                } else {
+                    "function"
+                };
+                let found: Vec<_> = match &args {
+                    Some(a) => cands.into_iter().filter(|f| &f.arg_types == a).collect(),
+                    None => cands,
+                };
+                let f = match found.len() {
+                    0 => {
+                        let msg = match &args {
+                            Some(a) => {
+                                let shown: Vec<String> =
+                                    a.iter().map(|&t| crate::types::sql_name(t)).collect();
+                                format!("{what} {shown_name}({}) does not exist", shown.join(", "))
+                            }
+                            None => format!("could not find a {what} named \"{shown_name}\""),
+                        };
+                        return Err(PgError::error(sqlstate::UNDEFINED_FUNCTION, msg));
+                    }
+                    1 => found[0].clone(),
+                    _ => {
+                        return Err(PgError::error(
+                            sqlstate::SqlState::new("42725"),
+                            format!("{what} name \"{shown_name}\" is not unique"),
+                        )
+                        .with_hint(format!(
+                            "Specify the argument list to select the {what} unambiguously."
+                        )))
+                    }
+                };
+                if *word == "function" && f.kind == b'p' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("{} is not a function", f.signature()),
+                    ));
+                }
+                if *word == "procedure" && f.kind != b'p' {
+                    return Err(PgError::error(
+                        crate::catalog::codes::WRONG_OBJECT_TYPE,
+                        format!("{} is not a procedure", f.signature()),
+                    ));
+                }
+                out.push(routine_obj(&f));
+            }
+        }
+        Target::AllRoutinesInSchemas(prokind, schemas) => {
+            for s in schemas {
+                schema_acl(host, s)?;
+                let rows = crate::sysinfo::query(
+                    host,
+                    "SELECT p.proname::text FROM pg_catalog.pg_proc p \
+                     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+                     WHERE n.nspname = $1 ORDER BY p.oid",
+                    &[crate::types::NAME],
+                    vec![Value::Name(s.clone())],
+                )?;
+                let mut seen = std::collections::HashSet::new();
+                for r in rows {
+                    let Some(name) = text_of(&r[0]) else {
+                        continue;
+                    };
+                    if !seen.insert(name.clone()) {
+                        continue;
+                    }
+                    for f in host.lookup_routines(Some(s), &name)? {
+                        if *prokind == 0 || f.kind == *prokind {
+                            out.push(routine_obj(&f));
+                        }
+                    }
+                }
+            }
+        }
     }
+    Ok(out)
+}
+
+/// Carries out a GRANT/REVOKE ... ON for the session (any backend).
+pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
+    if let (Target::Defaults(objtype), Some((roles, schemas))) = (&stmt.target, &stmt.defaults) {
+        return run_defaults(host, stmt, *objtype, roles, schemas);
+    }
+    let objs = objects(host, &stmt.target)?;
     let roles = host.acl_roles()?;
     let me = roles
         .by_name(&host.identity().user)
@@ -1089,13 +1781,32 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
             "grant options can only be granted to roles",
         ));
     }
-    for rel in rels {
-        let kind = if rel.relkind == b'S' {
-            ObjType::Sequence
-        } else {
-            ObjType::Table
-        };
-        if let Target::Relations(ObjType::Sequence, _) = stmt.target {
+    // Privileges the statement's object type lacks (PostgreSQL checks
+    // them against the type named, before looking at each object).
+    let stmt_word = match &stmt.target {
+        Target::Schemas(_) => Some(("schema", ObjType::Schema)),
+        Target::Languages(_) => Some(("language", ObjType::Language)),
+        Target::Databases(_) => Some(("database", ObjType::Database)),
+        Target::Types(false, _) => Some(("type", ObjType::Type)),
+        Target::Types(true, _) => Some(("domain", ObjType::Type)),
+        Target::Routines(w, _) => Some((*w, ObjType::Function)),
+        Target::AllRoutinesInSchemas(..) => Some(("function", ObjType::Function)),
+        _ => None,
+    };
+    if let Some((w, kind)) = stmt_word {
+        let extra = stmt.privs & !kind.all_rights();
+        if !stmt.all && extra != 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("0LP01"),
+                format!("invalid privilege type {} for {w}", priv_name(extra)),
+            ));
+        }
+    }
+    for obj in objs {
+        let kind = obj.kind;
+        if let (Target::Relations(ObjType::Sequence, _), Store::Relation(rel)) =
+            (&stmt.target, &obj.store)
+        {
             if kind != ObjType::Sequence {
                 return Err(PgError::error(
                     crate::catalog::codes::WRONG_OBJECT_TYPE,
@@ -1103,57 +1814,347 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                 ));
             }
         }
-        let all = kind.all_rights();
-        let mut privs = if stmt.all { all } else { stmt.privs };
-        if privs & !all != 0 {
-            if kind == ObjType::Sequence {
-                // PostgreSQL warns and keeps the privileges a sequence has.
+        let table_part = stmt.privs != 0 || (stmt.all && stmt.col_privs.is_empty());
+        if table_part {
+            let all = kind.all_rights();
+            let mut privs = if stmt.all { all } else { stmt.privs };
+            if privs & !all != 0 {
+                if kind == ObjType::Sequence {
+                    // PostgreSQL warns and keeps the privileges a sequence has.
+                    host.notice(PgError::new(
+                        tusk_common::Severity::Warning,
+                        sqlstate::SqlState::new("01007"),
+                        format!(
+                            "sequence \"{}\" only supports USAGE, SELECT, and UPDATE privileges",
+                            obj.name
+                        ),
+                    ));
+                    privs &= all;
+                } else {
+                    return Err(PgError::error(
+                        sqlstate::SqlState::new("0LP01"),
+                        format!(
+                            "invalid privilege type {} for {}",
+                            priv_name(privs & !all),
+                            kind_word(kind)
+                        ),
+                    ));
+                }
+            }
+            let mut acl = acl_of(obj.acl.as_deref(), kind, obj.owner);
+            let (grantor, can) = best_grantor(&acl, kind, me, obj.owner, privs, &roles);
+            if can == 0 {
+                // No grant option at all: an error when the role holds no
+                // privilege on the object either, else a warning.
+                if mask(&acl, kind, me, obj.owner, &roles) & all == 0 {
+                    return Err(PgError::error(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("permission denied for {} {}", obj.word, obj.name),
+                    ));
+                }
+            }
+            if can != privs {
+                let msg = match (stmt.grant, can == 0) {
+                    (true, true) => format!("no privileges were granted for \"{}\"", obj.name),
+                    (true, false) => {
+                        format!("not all privileges were granted for \"{}\"", obj.name)
+                    }
+                    (false, true) => format!("no privileges could be revoked for \"{}\"", obj.name),
+                    (false, false) => {
+                        format!("not all privileges could be revoked for \"{}\"", obj.name)
+                    }
+                };
+                let code = if stmt.grant { "01007" } else { "01006" };
                 host.notice(PgError::new(
                     tusk_common::Severity::Warning,
-                    sqlstate::SqlState::new("01007"),
-                    format!(
-                        "sequence \"{}\" only supports USAGE, SELECT, and UPDATE privileges",
-                        rel.name
-                    ),
+                    sqlstate::SqlState::new(code),
+                    msg,
                 ));
-                privs &= all;
-            } else {
+            }
+            for &g in &grantees {
+                if stmt.grant {
+                    add(&mut acl, g, grantor, can, stmt.grant_option);
+                } else {
+                    remove(
+                        &mut acl,
+                        g,
+                        grantor,
+                        can,
+                        stmt.grant_option,
+                        stmt.cascade,
+                        obj.owner,
+                    )?;
+                }
+            }
+            let stored = to_stored(&acl);
+            match &obj.store {
+                Store::Relation(rel) => host.tables()?.set_relacl(rel, &stored)?,
+                Store::Catalog(catalog, oid) => {
+                    host.tables()?.set_object_acl(*catalog, *oid, &stored)?
+                }
+            }
+        }
+        if !stmt.col_privs.is_empty() {
+            let Store::Relation(rel) = &obj.store else {
                 return Err(PgError::error(
                     sqlstate::SqlState::new("0LP01"),
-                    format!(
-                        "invalid privilege type {} for {}",
-                        priv_name(privs & !all),
-                        kind_word(kind)
-                    ),
+                    "column privileges are only valid for relations",
                 ));
-            }
-        }
-        let mut acl = acl_of(rel.acl.as_deref(), kind, rel.owner);
-        let (grantor, can) = best_grantor(&acl, kind, me, rel.owner, privs, &roles);
-        if can == 0 {
-            // No grant option at all: an error when the role holds no
-            // privilege on the object either, else a warning.
-            if mask(&acl, kind, me, rel.owner, &roles) & all == 0 {
-                return Err(denied(&rel));
-            }
-        }
-        if can != privs {
-            let msg = match (stmt.grant, can == 0) {
-                (true, true) => format!("no privileges were granted for \"{}\"", rel.name),
-                (true, false) => format!("not all privileges were granted for \"{}\"", rel.name),
-                (false, true) => format!("no privileges could be revoked for \"{}\"", rel.name),
-                (false, false) => {
-                    format!("not all privileges could be revoked for \"{}\"", rel.name)
-                }
             };
-            let code = if stmt.grant { "01007" } else { "01006" };
-            host.notice(PgError::new(
-                tusk_common::Severity::Warning,
-                sqlstate::SqlState::new(code),
-                msg,
+            grant_columns(host, stmt, rel, &grantees, me, &roles)?;
+        }
+    }
+    Ok(())
+}
+
+/// The kind of object a pg_default_acl letter stands for.
+pub fn defaults_kind(objtype: u8) -> ObjType {
+    match objtype {
+        b'S' => ObjType::Sequence,
+        b'f' => ObjType::Function,
+        b'T' => ObjType::Type,
+        b'n' => ObjType::Schema,
+        _ => ObjType::Table,
+    }
+}
+
+/// Whether two lists hold the same items in any order.
+fn same_items(a: &[AclItem], b: &[AclItem]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+/// Adds `from`'s items to `acl` (aclmerge).
+fn merge(acl: &mut Vec<AclItem>, from: &[AclItem]) {
+    for it in from {
+        match acl
+            .iter_mut()
+            .find(|x| x.grantee == it.grantee && x.grantor == it.grantor)
+        {
+            Some(x) => x.privs |= it.privs,
+            None => acl.push(*it),
+        }
+    }
+}
+
+/// The stored ACL a new object starts with from pg_default_acl's `rows`
+/// of its owner and type ((schema or 0, stored list)): the global list
+/// (else acldefault) merged with its schema's; None when that is
+/// acldefault itself (the column stays NULL).
+pub fn initial_acl(objtype: u8, owner: u32, nsp: u32, rows: &[(u32, String)]) -> Option<String> {
+    let kind = defaults_kind(objtype);
+    let def = default_acl(kind, owner);
+    let mut acl = rows
+        .iter()
+        .find(|(n, _)| *n == 0)
+        .and_then(|(_, a)| parse_stored(a))
+        .unwrap_or_else(|| def.clone());
+    if nsp != 0 {
+        if let Some(extra) = rows
+            .iter()
+            .find(|(n, _)| *n == nsp)
+            .and_then(|(_, a)| parse_stored(a))
+        {
+            merge(&mut acl, &extra);
+        }
+    }
+    (!same_items(&acl, &def)).then(|| to_stored(&acl))
+}
+
+/// ALTER DEFAULT PRIVILEGES: changes the pg_default_acl lists of each
+/// role (the current user when none is named) for each schema named
+/// (or the global list), as GRANT/REVOKE change an object's list with
+/// the role as grantor; a global list equal to acldefault, or an empty
+/// per-schema one, is removed (PostgreSQL's SetDefaultACL).
+fn run_defaults(
+    host: &mut dyn Host,
+    stmt: &GrantStmt,
+    objtype: u8,
+    role_names: &[String],
+    schemas: &[String],
+) -> Result<(), PgError> {
+    if objtype == b'n' && !schemas.is_empty() {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            "cannot use IN SCHEMA clause when using GRANT/REVOKE ON SCHEMAS",
+        ));
+    }
+    let roles = host.acl_roles()?;
+    let me = roles
+        .by_name(&host.identity().user)
+        .map(|r| r.oid)
+        .unwrap_or(BOOTSTRAP_SUPERUSER);
+    let mut targets = Vec::new();
+    for n in role_names {
+        let Some(r) = roles.by_name(n) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("role \"{n}\" does not exist"),
+            ));
+        };
+        if !host.identity().is_superuser && !roles.has_privs_of(me, r.oid) {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be member of role \"{n}\""),
             ));
         }
-        for &g in &grantees {
+        targets.push(r.oid);
+    }
+    if targets.is_empty() {
+        targets.push(me);
+    }
+    let mut nsps = Vec::new();
+    for s in schemas {
+        let oid = schema_acl(host, s)?.0;
+        if !nsps.contains(&oid) {
+            nsps.push(oid);
+        }
+    }
+    if nsps.is_empty() {
+        nsps.push(0);
+    }
+    let mut grantees = Vec::new();
+    for g in &stmt.grantees {
+        let oid = match g {
+            Grantee::Public => 0,
+            Grantee::CurrentUser => me,
+            Grantee::SessionUser => roles
+                .by_name(&host.identity().session_user)
+                .map(|r| r.oid)
+                .unwrap_or(me),
+            Grantee::Role(n) => match roles.by_name(n) {
+                Some(r) => r.oid,
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("role \"{n}\" does not exist"),
+                    ))
+                }
+            },
+        };
+        if !grantees.contains(&oid) {
+            grantees.push(oid);
+        }
+    }
+    if stmt.grant && stmt.grant_option && grantees.contains(&0) {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            "grant options can only be granted to roles",
+        ));
+    }
+    let kind = defaults_kind(objtype);
+    let all = kind.all_rights();
+    let privs = if stmt.all { all } else { stmt.privs };
+    if privs & !all != 0 {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("0LP01"),
+            format!(
+                "invalid privilege type {} for {}",
+                priv_name(privs & !all),
+                kind_word(kind)
+            ),
+        ));
+    }
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT defaclrole, defaclnamespace, defaclobjtype, defaclacl FROM pg_catalog.pg_default_acl",
+        &[],
+        Vec::new(),
+    )?;
+    for &role in &targets {
+        for &nsp in &nsps {
+            let def = if nsp == 0 {
+                default_acl(kind, role)
+            } else {
+                Vec::new()
+            };
+            let mut acl = rows
+                .iter()
+                .find(|r| {
+                    oid_of(&r[0]) == role
+                        && oid_of(&r[1]) == nsp
+                        && matches!(&r[2], Value::Char(c) if *c == objtype)
+                })
+                .and_then(|r| text_of(&r[3]))
+                .and_then(|a| parse_stored(&a))
+                .unwrap_or_else(|| def.clone());
+            for &g in &grantees {
+                if stmt.grant {
+                    add(&mut acl, g, role, privs, stmt.grant_option);
+                } else {
+                    remove(
+                        &mut acl,
+                        g,
+                        role,
+                        privs,
+                        stmt.grant_option,
+                        stmt.cascade,
+                        role,
+                    )?;
+                }
+            }
+            let stored = (!same_items(&acl, &def)).then(|| to_stored(&acl));
+            host.tables()?
+                .set_default_acl(role, nsp, objtype, stored.as_deref())?;
+        }
+    }
+    Ok(())
+}
+
+/// Every privilege a column can carry (ACL_ALL_RIGHTS_COLUMN).
+pub const COLUMN_RIGHTS: u32 = SELECT | INSERT | UPDATE | REFERENCES;
+
+/// The column-list part of a GRANT/REVOKE on `rel`: each column's attacl
+/// changes as a table's ACL does, the grantor chosen from the table's and
+/// the column's lists together (as PostgreSQL's ExecGrant_Attribute).
+fn grant_columns(
+    host: &mut dyn Host,
+    stmt: &GrantStmt,
+    rel: &Relation,
+    grantees: &[u32],
+    me: u32,
+    roles: &RoleSet,
+) -> Result<(), PgError> {
+    let mut per_col: Vec<(i16, u32)> = Vec::new();
+    for (bit, cols) in &stmt.col_privs {
+        let bits = if *bit == 0 { COLUMN_RIGHTS } else { *bit };
+        if bits & !COLUMN_RIGHTS != 0 {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("0LP01"),
+                format!("invalid privilege type {} for column", priv_name(bits)),
+            ));
+        }
+        for c in cols {
+            let Some(live) = rel.columns.iter().position(|d| &d.name == c) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{c}\" of relation \"{}\" does not exist", rel.name),
+                ));
+            };
+            let num = rel.attnum(live);
+            match per_col.iter_mut().find(|(n, _)| *n == num) {
+                Some((_, b)) => *b |= bits,
+                None => per_col.push((num, bits)),
+            }
+        }
+    }
+    let table_acl = acl_of(rel.acl.as_deref(), ObjType::Table, rel.owner);
+    for (num, privs) in per_col {
+        let mut acl = rel
+            .col_acls
+            .iter()
+            .find(|(n, _)| *n == num)
+            .and_then(|(_, a)| parse_stored(a))
+            .unwrap_or_default();
+        let mut merged = table_acl.clone();
+        merged.extend(acl.iter().copied());
+        let (grantor, can) = best_grantor(&merged, ObjType::Table, me, rel.owner, privs, roles);
+        if can == 0 && mask(&merged, ObjType::Table, me, rel.owner, roles) & COLUMN_RIGHTS == 0 {
+            return Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for {} {}", relkind_word(rel), rel.name),
+            ));
+        }
+        for &g in grantees {
             if stmt.grant {
                 add(&mut acl, g, grantor, can, stmt.grant_option);
             } else {
@@ -1168,7 +2169,7 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
                 )?;
             }
         }
-        host.tables()?.set_relacl(&rel, &to_stored(&acl))?;
+        host.tables()?.set_column_acl(rel, num, &to_stored(&acl))?;
     }
     Ok(())
 }
@@ -1344,5 +2345,47 @@ mod tests {
         );
         assert!(parse("GRANT SELECT ON t").is_err());
         assert!(parse("GRANT FLY ON t TO alice").is_err());
+    }
+
+    #[test]
+    fn schema_routine_and_column_targets_parse() {
+        let g = parse("GRANT USAGE, CREATE ON SCHEMA s1, \"S 2\" TO alice").unwrap();
+        assert_eq!(g.target, Target::Schemas(vec!["s1".into(), "S 2".into()]));
+        assert_eq!(g.privs, USAGE | CREATE);
+        let f = parse("REVOKE ALL ON FUNCTION f(int), s.g(text, double precision) FROM PUBLIC")
+            .unwrap();
+        let Target::Routines(w, text) = &f.target else {
+            panic!("{:?}", f.target);
+        };
+        assert_eq!(*w, "function");
+        assert!(text.contains("double precision"), "{text}");
+        let a = parse("GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA s TO bob").unwrap();
+        assert_eq!(
+            a.target,
+            Target::AllRoutinesInSchemas(b'p', vec!["s".into()])
+        );
+        let c = parse("GRANT SELECT (one, two), UPDATE ON t TO bob").unwrap();
+        assert_eq!(c.privs, UPDATE);
+        assert_eq!(
+            c.col_privs,
+            vec![(SELECT, vec!["one".to_string(), "two".to_string()])]
+        );
+        let r = parse("REVOKE ALL (one) ON t FROM bob").unwrap();
+        assert!(r.all && r.columns);
+        assert_eq!(r.col_privs, vec![(0, vec!["one".to_string()])]);
+        assert!(parse("GRANT SELECT (a ON t TO bob").is_err());
+    }
+
+    #[test]
+    fn default_lists_put_public_first() {
+        assert_eq!(
+            to_stored(&default_acl(ObjType::Function, 10)),
+            "{=X/10,10=X/10}"
+        );
+        assert_eq!(
+            schema_default(2200, 10, None).as_deref(),
+            Some("{10=UC/10,=UC/10}")
+        );
+        assert_eq!(schema_default(16400, 10, None), None);
     }
 }

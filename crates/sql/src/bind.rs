@@ -111,6 +111,10 @@ struct ScopeCol {
     /// A USING/NATURAL join merged this column into one: an unqualified
     /// name finds the merged column, not this one.
     merged: bool,
+    /// The role may read this table column only through privileges it
+    /// lacks (column privileges, acl.rs): a reference to it is 42501
+    /// "permission denied for table <this>".
+    denied: Option<String>,
 }
 
 /// One FROM item in scope: the name it is known by (none for the merged
@@ -153,6 +157,19 @@ impl RangeItem {
 }
 
 impl Scope {
+    /// The table a reference to the column computed by `e` is denied on
+    /// (column privileges), if any.
+    fn denied_of(&self, e: &Expr) -> Option<&str> {
+        self.items
+            .iter()
+            .flat_map(|it| &it.cols)
+            .find(|c| {
+                c.denied.is_some()
+                    && matches!((&c.expr, e), (Expr::Column(a), Expr::Column(b)) if a == b)
+            })
+            .and_then(|c| c.denied.as_deref())
+    }
+
     /// A scope of one item whose columns are `0..cols.len()` of the row.
     fn single(
         alias: Option<String>,
@@ -168,6 +185,7 @@ impl Scope {
                 ty,
                 expr: Expr::Column(i),
                 merged: false,
+                denied: None,
             })
             .collect();
         let star = cols[..visible]
@@ -242,6 +260,18 @@ impl Scope {
 
 /// The scope of a relation in FROM (or the target of INSERT, UPDATE,
 /// DELETE): its columns, then for a table its system columns.
+/// Marks the columns of `scope`'s single item that `denied` flags (see
+/// acl::check_relation_columns); the system columns after them too.
+fn mark_denied(scope: &mut Scope, rel: &catalog::Relation, denied: Option<Vec<bool>>) {
+    if let (Some(d), Some(item)) = (denied, scope.items.first_mut()) {
+        for (i, c) in item.cols.iter_mut().enumerate() {
+            if d.get(i).copied().unwrap_or(true) {
+                c.denied = Some(rel.name.clone());
+            }
+        }
+    }
+}
+
 fn relation_scope(rel: &catalog::Relation, alias: String) -> Scope {
     let mut cols: Vec<(String, Ty)> = rel.columns.iter().map(|c| (c.name.clone(), c.ty)).collect();
     let visible = cols.len();
@@ -796,6 +826,9 @@ impl<'h> Binder<'h> {
             }
         }
         let (col, owner) = match here {
+            Some(Some((c, _))) if c.denied.is_some() => {
+                return Err(crate::acl::denied_table(c.denied.as_deref().unwrap_or("")));
+            }
             Some(Some(found)) => found,
             Some(None) if qualifier.is_some() => return Err(not_found()),
             _ => {
@@ -2604,6 +2637,7 @@ impl<'h> Binder<'h> {
             )
             .with_hint("To call a function, use SELECT."));
         }
+        crate::acl::check_routine(self.host, &def)?;
         let mut bound = Vec::with_capacity(def.arg_types.len());
         let given = args.len();
         for (a, &p) in args.into_iter().zip(def.arg_types.iter()) {
@@ -3268,11 +3302,13 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
-                crate::acl::check_relation(self.host, &rel, crate::acl::SELECT)?;
+                let denied =
+                    crate::acl::check_relation_columns(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
                     return self.view_in_from(&rel, alias.as_ref());
                 }
                 let mut scope = relation_scope(&rel, rel.name.to_string());
+                mark_denied(&mut scope, &rel, denied);
                 let mut rel = rel;
                 if crate::inherit::is_only(name) {
                     rel.children.clear();
@@ -3336,6 +3372,7 @@ impl<'h> Binder<'h> {
                             ty: *ty,
                             expr: e.clone(),
                             merged: false,
+                            denied: None,
                         })
                         .collect();
                     let visible = cols.len();
@@ -3471,7 +3508,12 @@ impl<'h> Binder<'h> {
             let pick = |sc: &Scope, side: &str| -> Result<(Ty, Expr), PgError> {
                 let found: Vec<_> = sc.star.iter().filter(|(n, ..)| n == name).collect();
                 match found.as_slice() {
-                    [(_, ty, e, _)] => Ok((*ty, e.clone())),
+                    [(_, ty, e, _)] => {
+                        if let Some(t) = sc.denied_of(e) {
+                            return Err(crate::acl::denied_table(t));
+                        }
+                        Ok((*ty, e.clone()))
+                    }
                     [] => Err(PgError::error(
                         sqlstate::UNDEFINED_COLUMN,
                         format!("column \"{name}\" specified in USING clause does not exist in {side} table"),
@@ -3497,6 +3539,7 @@ impl<'h> Binder<'h> {
                 ty,
                 expr,
                 merged: false,
+                denied: None,
             });
         }
         let mut scope = Scope {
@@ -4300,6 +4343,11 @@ impl<'h> Binder<'h> {
                 self.ungrouped = Some(format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"));
             }
         }
+        for (_, _, e, _) in &entries {
+            if let Some(t) = scope.denied_of(e) {
+                return Err(crate::acl::denied_table(t));
+            }
+        }
         for (n, ty, e, shown) in entries {
             let e = match (&self.grouping, e) {
                 (None, e) => e,
@@ -4910,13 +4958,38 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = i
             .table_alias
             .as_ref()
             .map(|a| ident_name(&a.alias))
             .unwrap_or_else(|| rel.name.clone());
         let targets = self.insert_targets(&rel, &i.columns)?;
+        let denied_err = || crate::acl::denied_table(&rel.name);
+        let reads = crate::acl::check_dml(self.host, &rel, needed & !crate::acl::UPDATE, &targets)?;
+        if let Some(oc) = on_conflict {
+            if let ast::OnConflictAction::DoUpdate(du) = &oc.action {
+                let set_cols = self.set_columns(&rel, &du.assignments)?;
+                // The conflict target's columns are read (SELECT).
+                if let Some(d) =
+                    crate::acl::check_dml(self.host, &rel, crate::acl::UPDATE, &set_cols)?
+                {
+                    let readable = match &oc.conflict_target {
+                        Some(ast::ConflictTarget::Columns(cs)) => cs.iter().all(|c| {
+                            let n = ident_name(c);
+                            rel.columns
+                                .iter()
+                                .position(|d| d.name == n)
+                                .is_some_and(|i| !d[i])
+                        }),
+                        _ => false,
+                    };
+                    if !readable {
+                        return Err(denied_err());
+                    }
+                }
+            }
+        }
         let mut defaults = Vec::with_capacity(rel.columns.len());
         for c in &rel.columns {
             defaults.push(self.bind_default(c)?);
@@ -5013,7 +5086,10 @@ impl Binder<'_> {
             Some(oc) => Some(self.bind_on_conflict(&rel, &alias, oc)?),
             None => None,
         };
-        self.scope = Some(relation_scope(&rel, alias));
+        // RETURNING reads only the columns the role may select.
+        let mut target_scope = relation_scope(&rel, alias);
+        mark_denied(&mut target_scope, &rel, reads);
+        self.scope = Some(target_scope);
         let (returning, columns) = self.returning(&i.returning)?;
         Ok((
             ModifyPlan {
@@ -5116,12 +5192,14 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        let from = self.dml_from(&rel, alias, from_items.map(Vec::as_slice))?;
+        let set_cols = self.set_columns(&rel, &u.assignments)?;
+        let denied = crate::acl::check_dml(self.host, &rel, needed, &set_cols)?;
+        let from = self.dml_from(&rel, alias, from_items.map(Vec::as_slice), denied)?;
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
@@ -5133,6 +5211,26 @@ impl Binder<'_> {
             },
             columns,
         ))
+    }
+
+    /// The columns an UPDATE's SET assigns, for its privilege check
+    /// (names that resolve to nothing are left to bind_sets' errors).
+    fn set_columns(
+        &self,
+        rel: &catalog::Relation,
+        assignments: &[ast::Assignment],
+    ) -> Result<Vec<usize>, PgError> {
+        let mut out = Vec::new();
+        for a in assignments {
+            if let ast::AssignmentTarget::ColumnName(n) = &a.target {
+                if let [n] = object_name_parts(n)?.as_slice() {
+                    if let Some(i) = rel.columns.iter().position(|d| &d.name == n) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// SET's assignments of an UPDATE (or ON CONFLICT DO UPDATE) over the
@@ -5224,8 +5322,10 @@ impl Binder<'_> {
         rel: &catalog::Relation,
         alias: String,
         items: Option<&[ast::TableWithJoins]>,
+        denied: Option<Vec<bool>>,
     ) -> Result<Option<Box<crate::plan::SelectPlan>>, PgError> {
-        let target = relation_scope(rel, alias.clone());
+        let mut target = relation_scope(rel, alias.clone());
+        mark_denied(&mut target, rel, denied);
         let Some(items) = items.filter(|v| !v.is_empty()) else {
             self.scope = Some(target);
             return Ok(None);
@@ -5282,12 +5382,13 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, needed).map_err(|e| self.relation_pos(e, name))?;
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| rel.name.clone());
-        let from = self.dml_from(&rel, alias, d.using.as_deref())?;
+        let denied = crate::acl::check_dml(self.host, &rel, needed, &[])?;
+        let from = self.dml_from(&rel, alias, d.using.as_deref(), denied)?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
         Ok((

@@ -266,6 +266,9 @@ pub struct Relation {
     /// pg_class.relacl in its stored text form (crates/sql/src/acl.rs);
     /// None: the owner's defaults.
     pub acl: Option<String>,
+    /// pg_attribute.attacl of the columns that have one: (attnum, stored
+    /// ACL). A column's NULL ACL grants nothing beyond the table's.
+    pub col_acls: Vec<(i16, String)>,
     /// pg_class.relkind (b'r' table, b'v' view, b'S' sequence, ...).
     pub relkind: u8,
     /// The tables inheriting from this one, all levels, breadth first
@@ -324,6 +327,7 @@ impl Relation {
             view_query: None,
             owner: crate::acl::BOOTSTRAP_SUPERUSER,
             acl: None,
+            col_acls: Vec::new(),
             relkind: b'r',
             children: Vec::new(),
             partkey: None,
@@ -846,6 +850,39 @@ pub trait Tables {
             "GRANT is not supported by this host",
         ))
     }
+    /// Stores `acl` (acl.rs's stored text form) in the ACL column of the
+    /// row `oid` of catalog `catalog` (pg_namespace.nspacl, pg_proc.proacl,
+    /// pg_type.typacl, pg_database.datacl).
+    fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
+        let _ = (catalog, oid, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "GRANT is not supported by this host",
+        ))
+    }
+    /// Writes ALTER DEFAULT PRIVILEGES' list for (role, schema or 0,
+    /// object type) into pg_default_acl; None removes the row.
+    fn set_default_acl(
+        &mut self,
+        role: u32,
+        nsp: u32,
+        objtype: u8,
+        acl: Option<&str>,
+    ) -> Result<(), PgError> {
+        let _ = (role, nsp, objtype, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "ALTER DEFAULT PRIVILEGES is not supported by this host",
+        ))
+    }
+    /// Stores `acl` as pg_attribute.attacl of column `attnum` of `rel`.
+    fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
+        let _ = (rel, attnum, acl);
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "GRANT is not supported by this host",
+        ))
+    }
     /// CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW (view.rs):
     /// pg_class, pg_attribute, pg_rewrite and pg_depend rows (a
     /// materialized view also a heap file). A view is dropped by
@@ -1120,6 +1157,11 @@ pub struct FuncDef {
     pub strict: bool,
     /// provolatile: `b'i'`, `b's'` or `b'v'`.
     pub volatility: u8,
+    /// proowner (0 until stored: the creating role).
+    pub owner: u32,
+    /// proacl in acl.rs's stored text form; None is the default (the
+    /// owner and PUBLIC may execute).
+    pub acl: Option<String>,
 }
 
 impl FuncDef {

@@ -255,10 +255,10 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
             }
             // COPY TO reads through a bound SELECT (checked there); COPY
             // FROM inserts.
-            if !to {
-                crate::acl::check_relation(host, &rel, crate::acl::INSERT)?;
-            }
             let targets = target_columns(&rel, &cols)?;
+            if !to {
+                crate::acl::check_dml(host, &rel, crate::acl::INSERT, &targets)?;
+            }
             if to {
                 let list: Vec<String> = targets
                     .iter()

@@ -371,9 +371,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
             Some(PreParsed::Routine)
         }
         ["CLUSTER", ..] => Some(PreParsed::Unsupported("CLUSTER")),
-        ["ALTER", "DEFAULT", "PRIVILEGES", ..] => {
-            Some(PreParsed::Unsupported("ALTER DEFAULT PRIVILEGES"))
-        }
+        ["ALTER", "DEFAULT", "PRIVILEGES", ..] => Some(PreParsed::Grant),
         ["REINDEX", ..] => Some(PreParsed::Reindex),
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         w if crate::domain::is_domain_statement(w) => Some(PreParsed::Domain),

@@ -358,12 +358,27 @@ fn lookup(host: &mut dyn Host, ty: Oid, s: &str) -> Result<u32, PgError> {
                     )),
                 },
                 Some(_) => {
-                    let want: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+                    // The argument types as the binder reads them (`int`
+                    // is integer), compared without schema qualification.
+                    let unqualified = |t: String| -> String {
+                        let t: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+                        let paren = t.find('(').unwrap_or(t.len());
+                        match t[..paren].rfind('.') {
+                            Some(d) => t[d + 1..].to_string(),
+                            None => t,
+                        }
+                    };
+                    let want = match crate::routine::signature_list(&*host, s) {
+                        Ok(v) if v.len() == 1 => {
+                            let (_, name, args) = &v[0];
+                            let args: Vec<String> =
+                                args.iter().flatten().map(|&t| types::sql_name(t)).collect();
+                            unqualified(format!("{name}({})", args.join(",")))
+                        }
+                        _ => unqualified(s.to_string()),
+                    };
                     for o in oids {
-                        let have: String = output(host, types::REGPROCEDURE, o)?
-                            .chars()
-                            .filter(|c| !c.is_whitespace())
-                            .collect();
+                        let have = unqualified(output(host, types::REGPROCEDURE, o)?);
                         if have == want {
                             return Ok(o);
                         }

@@ -367,27 +367,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
             } else {
                 false
             };
-            let mut items = Vec::new();
-            loop {
-                let (schema, name) = c.qualified()?;
-                let args = if c.peek() == Some(&Token::LParen) {
-                    let mut tys = Vec::new();
-                    for a in split_list(&mut c)? {
-                        let (mode, _, ty, _) = parse_arg(a)?;
-                        if mode == "OUT" {
-                            continue;
-                        }
-                        tys.push(resolve_type(host, &ty)?.oid);
-                    }
-                    Some(tys)
-                } else {
-                    None
-                };
-                items.push((schema, name, args));
-                if !c.eat_tok(&Token::Comma) {
-                    break;
-                }
-            }
+            let items = signatures(&mut c, host)?;
             if c.eat("CASCADE") {
                 return Err(PgError::error(
                     sqlstate::FEATURE_NOT_SUPPORTED,
@@ -461,6 +441,8 @@ fn bind_create(
         src: String::new(),
         strict: false,
         volatility: b'v',
+        owner: 0,
+        acl: None,
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
     for a in split_list(c)? {
@@ -1495,6 +1477,8 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 src: body.clone(),
                 strict: false,
                 volatility: b'v',
+                owner: 0,
+                acl: None,
             };
             // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
             crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);
@@ -1531,6 +1515,48 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
         rows: Vec::new(),
         tag,
     })
+}
+
+/// A routine and its input argument types when given: `name(int, text)`.
+type Signature = (Option<String>, String, Option<Vec<Oid>>);
+
+/// Reads `name[(args)], ...` (DROP FUNCTION, GRANT ... ON FUNCTION).
+fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
+    let mut items = Vec::new();
+    loop {
+        let (schema, name) = c.qualified()?;
+        let args = if c.peek() == Some(&Token::LParen) {
+            let mut tys = Vec::new();
+            for a in split_list(c)? {
+                let (mode, _, ty, _) = parse_arg(a)?;
+                if mode == "OUT" {
+                    continue;
+                }
+                tys.push(resolve_type(host, &ty)?.oid);
+            }
+            Some(tys)
+        } else {
+            None
+        };
+        items.push((schema, name, args));
+        if !c.eat_tok(&Token::Comma) {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// The signatures of a GRANT ... ON FUNCTION's object list, given as text.
+pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signature>, PgError> {
+    let mut c = Cur {
+        t: tokens(text)?,
+        i: 0,
+    };
+    let items = signatures(&mut c, host)?;
+    if c.peek().is_some() {
+        return Err(c.unexpected());
+    }
+    Ok(items)
 }
 
 fn drop_one(
@@ -1582,6 +1608,7 @@ fn drop_one(
                     format!("{} is not a function", f.signature()),
                 ));
             }
+            crate::acl::check_routine_owner(&*host, f)?;
             host.routines()?.drop_routine(f)
         }
         _ => Err(PgError::error(

@@ -64,6 +64,14 @@ pub(crate) enum Sys {
     SequenceLastValue,
     /// has_<kind>_privilege([user,] object, privileges).
     Privilege(PrivilegeOn),
+    /// pg_get_function_sqlbody(oid): NULL, tusk's routines having no
+    /// SQL-standard bodies (prosqlbody), as PostgreSQL for such routines.
+    FunctionSqlBody,
+    /// has_column_privilege([user,] table, column, privileges).
+    ColumnPrivilege,
+    /// array_to_string(aclitem[], sep): the items' display forms (role
+    /// names) joined, as psql's \dp, \dn+ and \l print them.
+    AclToString,
 }
 
 /// The objects has_*_privilege asks about.
@@ -74,6 +82,7 @@ pub(crate) enum PrivilegeOn {
     Schema,
     Function,
     Database,
+    Type,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -156,6 +165,13 @@ pub(crate) fn search_path(host: &mut dyn Host) -> Result<Vec<u32>, PgError> {
     const PG_CATALOG: u32 = 11;
     if !oids.contains(&PG_CATALOG) {
         oids.insert(0, PG_CATALOG);
+    }
+    // The session's temporary schema is searched first, as PostgreSQL's
+    // implicit pg_temp.
+    if let Some(t) = host.tables().ok().and_then(|t| t.my_temp_namespace()) {
+        if !oids.contains(&t) {
+            oids.insert(0, t);
+        }
     }
     Ok(oids)
 }
@@ -386,7 +402,111 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             sequence_last_value(host, oid)?
         }
         Sys::Privilege(on) => privilege(host, on, args)?,
+        Sys::ColumnPrivilege => column_privilege(host, args)?,
+        Sys::FunctionSqlBody => Value::Null,
+        Sys::AclToString => {
+            let (Value::Text(stored), sep) = (a(0), text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let roles = host.acl_roles()?;
+            let items = crate::acl::parse_stored(&stored).unwrap_or_default();
+            let shown: Vec<String> = items
+                .iter()
+                .map(|i| crate::acl::item_display(i, &roles))
+                .collect();
+            Value::Text(shown.join(&sep))
+        }
     })
+}
+
+/// has_column_privilege: the table's privilege, else the column's
+/// (attacl); NULL for a table or column number that does not exist or a
+/// dropped column, 42703 for a column name that does not.
+fn column_privilege(host: &mut dyn Host, args: &[Value]) -> Result<Value, PgError> {
+    let (user, table, column, list) = match args {
+        [u, t, c, l] => (Some(u), t, c, text(l)),
+        [t, c, l] => (None, t, c, text(l)),
+        _ => return Ok(Value::Null),
+    };
+    let roles = host.acl_roles()?;
+    let role = match user {
+        Some(Value::Oid(o)) => *o,
+        Some(other) => {
+            let n = text(other);
+            crate::reg::input(host, types::REGROLE, &n)?
+        }
+        None => match roles.by_name(&host.identity().user) {
+            Some(r) => r.oid,
+            None => return Ok(Value::Bool(true)),
+        },
+    };
+    let toid = match table {
+        Value::Oid(o) => *o,
+        Value::Int4(i) => *i as u32,
+        other => crate::reg::input(host, types::REGCLASS, &text(other))?,
+    };
+    let rows = query(
+        host,
+        "SELECT relowner, relacl, relname FROM pg_catalog.pg_class WHERE oid = $1",
+        &[types::OID],
+        vec![Value::Oid(toid)],
+    )?;
+    let Some(rel) = rows.first().cloned() else {
+        return Ok(Value::Null);
+    };
+    let attr = match column {
+        Value::Int2(n) => query(
+            host,
+            "SELECT attacl, attisdropped FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
+            &[types::OID, types::INT2],
+            vec![Value::Oid(toid), Value::Int2(*n)],
+        )?,
+        other => {
+            let name = text(other);
+            let r = query(
+                host,
+                "SELECT attacl, attisdropped FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attname = $2",
+                &[types::OID, types::NAME],
+                vec![Value::Oid(toid), Value::Name(name.clone())],
+            )?;
+            if r.is_empty() {
+                return Err(PgError::error(
+                    tusk_common::sqlstate::UNDEFINED_COLUMN,
+                    format!(
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        text(&rel[2])
+                    ),
+                ));
+            }
+            r
+        }
+    };
+    let Some(att) = attr.first() else {
+        return Ok(Value::Null);
+    };
+    if att[1] == Value::Bool(true) {
+        return Ok(Value::Null);
+    }
+    check_privilege_names(PrivilegeOn::Table, &list)?;
+    let owner = oid_arg(&rel[0]).unwrap_or(crate::acl::BOOTSTRAP_SUPERUSER);
+    let stored = |v: &Value| match v {
+        Value::Text(t) => Some(t.clone()),
+        _ => None,
+    };
+    let kind = crate::acl::ObjType::Table;
+    if crate::acl::has_privilege(stored(&rel[1]).as_deref(), kind, owner, role, &list, &roles) {
+        return Ok(Value::Bool(true));
+    }
+    // A NULL attacl grants nothing beyond the table's.
+    let col = stored(&att[0]).unwrap_or_else(|| "{}".into());
+    Ok(Value::Bool(crate::acl::has_privilege(
+        Some(&col),
+        kind,
+        0,
+        role,
+        &list,
+        &roles,
+    )))
 }
 
 /// pg_sequence_last_value: the sequence's last_value once a nextval (or
@@ -458,6 +578,7 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                 PrivilegeOn::Schema => ("pg_namespace", "oid"),
                 PrivilegeOn::Function => ("pg_proc", "oid"),
                 PrivilegeOn::Database => ("pg_database", "oid"),
+                PrivilegeOn::Type => ("pg_type", "oid"),
             };
             let rows = query(
                 host,
@@ -477,6 +598,7 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                     crate::reg::input(host, types::REGCLASS, &name)?
                 }
                 PrivilegeOn::Schema => crate::reg::input(host, types::REGNAMESPACE, &name)?,
+                PrivilegeOn::Type => crate::reg::input(host, types::REGTYPE, &name)?,
                 PrivilegeOn::Function => {
                     match crate::reg::input(host, types::REGPROCEDURE, &name) {
                         Ok(o) => o,
@@ -530,11 +652,6 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
     }
     let list = text(args.last().unwrap_or(&Value::Null));
     check_privilege_names(on, &list)?;
-    // Tables and sequences answer from their ACL (crates/sql/src/acl.rs);
-    // the other kinds have no GRANT yet, so every role holds everything.
-    if !matches!(on, PrivilegeOn::Table | PrivilegeOn::Sequence) {
-        return Ok(Value::Bool(true));
-    }
     let roles = host.acl_roles()?;
     let role = match user {
         Some(Value::Oid(o)) => *o,
@@ -550,24 +667,53 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             None => return Ok(Value::Bool(true)),
         },
     };
-    let rows = query(
-        host,
-        "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
-        &[types::OID],
-        vec![Value::Oid(oid)],
-    )?;
+    let (sql, kind) = match on {
+        PrivilegeOn::Table | PrivilegeOn::Sequence => (
+            "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
+            crate::acl::ObjType::Table,
+        ),
+        PrivilegeOn::Schema => (
+            "SELECT nspowner, nspacl, 'n' FROM pg_catalog.pg_namespace WHERE oid = $1",
+            crate::acl::ObjType::Schema,
+        ),
+        PrivilegeOn::Function => (
+            "SELECT proowner, proacl, 'f' FROM pg_catalog.pg_proc WHERE oid = $1",
+            crate::acl::ObjType::Function,
+        ),
+        PrivilegeOn::Database => (
+            "SELECT datdba, datacl, 'd' FROM pg_catalog.pg_database WHERE oid = $1",
+            crate::acl::ObjType::Database,
+        ),
+        PrivilegeOn::Type => (
+            "SELECT typowner, typacl, 't' FROM pg_catalog.pg_type WHERE oid = $1",
+            crate::acl::ObjType::Type,
+        ),
+    };
+    let rows = query(host, sql, &[types::OID], vec![Value::Oid(oid)])?;
     let Some(r) = rows.first() else {
-        return Ok(Value::Null);
+        // Built-in functions and types have no catalog rows: PUBLIC
+        // executes and uses them.
+        return Ok(if matches!(on, PrivilegeOn::Function | PrivilegeOn::Type) {
+            Value::Bool(true)
+        } else {
+            Value::Null
+        });
     };
     let owner = oid_arg(&r[0]).unwrap_or(crate::acl::BOOTSTRAP_SUPERUSER);
     let stored = match &r[1] {
-        Value::Text(t) => Some(t.as_str()),
+        Value::Text(t) => Some(t.clone()),
         _ => None,
     };
+    let stored = if on == PrivilegeOn::Schema {
+        crate::acl::schema_default(oid, owner, stored)
+    } else {
+        stored
+    };
+    let stored = stored.as_deref();
     let kind = if text(&r[2]) == "S" {
         crate::acl::ObjType::Sequence
     } else {
-        crate::acl::ObjType::Table
+        kind
     };
     Ok(Value::Bool(crate::acl::has_privilege(
         stored, kind, owner, role, &list, &roles,
@@ -591,6 +737,7 @@ pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), P
         PrivilegeOn::Schema => &["CREATE", "USAGE"],
         PrivilegeOn::Function => &["EXECUTE"],
         PrivilegeOn::Database => &["CREATE", "CONNECT", "TEMPORARY", "TEMP"],
+        PrivilegeOn::Type => &["USAGE"],
     };
     for item in list.split(',') {
         let words: Vec<String> = item

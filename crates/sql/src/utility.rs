@@ -940,7 +940,7 @@ impl Utility {
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::AlterLink(a) => Command::Other(a.tag()),
             Utility::Role(r) => Command::Other(r.tag()),
-            Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
+            Utility::Grant(g) => Command::Other(g.tag()),
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Type(t) => Command::Other(t.tag()),
@@ -1072,7 +1072,7 @@ impl Utility {
             }
             Utility::Grant(g) => {
                 crate::acl::run(host, g)?;
-                done(if g.grant { "GRANT" } else { "REVOKE" })
+                done(g.tag())
             }
             Utility::Sequence(s) => {
                 host.tables()?.sequence_command(s)?;

@@ -416,6 +416,14 @@ pub const PG_TABLESPACE_OID: u32 = 1213;
 pub const PG_EXTENSION_OID: u32 = 3079;
 pub const PG_COLLATION_OID: u32 = 3456;
 pub const PG_INHERITS_OID: u32 = 2611;
+/// pg_default_acl: ALTER DEFAULT PRIVILEGES' lists, one row per (role,
+/// schema or 0, object type).
+pub const PG_DEFAULT_ACL_OID: u32 = 826;
+/// pg_language: internal, c, sql and plpgsql (tusk's plpgsql OID, which
+/// pg_proc.prolang holds), lanacl for GRANT ... ON LANGUAGE.
+pub const PG_LANGUAGE_OID: u32 = 2612;
+/// plpgsql's pg_language OID in tusk.
+pub const PLPGSQL_LANGUAGE_OID: u32 = 13_999;
 /// pg_partitioned_table: the partition key of each partitioned table
 /// (relkind 'p'); partexprs holds SQL text, as tusk's other stored
 /// expressions do.
@@ -466,6 +474,24 @@ pub static PG_COLLATION_COLS: &[CatCol] = &[
     c("collctype", 25, false),
     c("colliculocale", 25, false),
     c("collversion", 25, false),
+];
+pub static PG_LANGUAGE_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("lanname", 19, true),
+    c("lanowner", 26, true),
+    c("lanispl", 16, true),
+    c("lanpltrusted", 16, true),
+    c("lanplcallfoid", 26, true),
+    c("laninline", 26, true),
+    c("lanvalidator", 26, true),
+    c("lanacl", 1034, false),
+];
+pub static PG_DEFAULT_ACL_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("defaclrole", 26, true),
+    c("defaclnamespace", 26, true),
+    c("defaclobjtype", 18, true),
+    c("defaclacl", 1034, true),
 ];
 pub static PG_INHERITS_COLS: &[CatCol] = &[
     c("inhrelid", 26, true),
@@ -686,6 +712,20 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10095,
         cols: PG_COLLATION_COLS,
+    },
+    Catalog {
+        oid: PG_LANGUAGE_OID,
+        name: "pg_language",
+        shared: false,
+        rowtype: 10021,
+        cols: PG_LANGUAGE_COLS,
+    },
+    Catalog {
+        oid: PG_DEFAULT_ACL_OID,
+        name: "pg_default_acl",
+        shared: false,
+        rowtype: 10088,
+        cols: PG_DEFAULT_ACL_COLS,
     },
     Catalog {
         oid: PG_INHERITS_OID,
@@ -1563,6 +1603,37 @@ fn psql_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
                     ("amname", Value::Name(name.into())),
                     ("amhandler", Value::Oid(handler)),
                     ("amtype", Value::Char(kind)),
+                ],
+            ),
+        );
+    }
+    for (oid, name, pl, trusted, call, inline, validator) in [
+        (12, "internal", false, false, 0, 0, 2246),
+        (13, "c", false, false, 0, 0, 2247),
+        (14, "sql", false, true, 0, 0, 2248),
+        (
+            PLPGSQL_LANGUAGE_OID,
+            "plpgsql",
+            true,
+            true,
+            13560,
+            13561,
+            13562,
+        ),
+    ] {
+        push(
+            PG_LANGUAGE_OID,
+            row(
+                catalog(PG_LANGUAGE_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("lanname", Value::Name(name.into())),
+                    ("lanowner", su.clone()),
+                    ("lanispl", Value::Bool(pl)),
+                    ("lanpltrusted", Value::Bool(trusted)),
+                    ("lanplcallfoid", Value::Oid(call)),
+                    ("laninline", Value::Oid(inline)),
+                    ("lanvalidator", Value::Oid(validator)),
                 ],
             ),
         );

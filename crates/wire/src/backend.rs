@@ -67,6 +67,19 @@ pub struct FieldDesc {
     pub format: i16,
 }
 
+/// A report's rank against client_min_messages, where LOG sits below
+/// NOTICE and INFO always reaches the client.
+fn client_rank(s: tusk_common::Severity) -> u8 {
+    use tusk_common::Severity::*;
+    match s {
+        Debug => 0,
+        Log => 1,
+        Notice => 2,
+        Warning => 3,
+        Info | Error | Fatal | Panic => 4,
+    }
+}
+
 impl<S: Read + Write> Conn<S> {
     /// Append one message whose body pgwire encodes; nothing once a
     /// message has failed to encode (see [`Conn::encode_failed`]).
@@ -302,7 +315,16 @@ impl<S: Read + Write> Conn<S> {
 
     /// NoticeResponse (`N`), for NOTICE/WARNING/INFO reports.
     pub fn notice(&mut self, e: &PgError) {
+        if client_rank(e.severity) < client_rank(self.min_notice) {
+            return;
+        }
         self.put(&NoticeResponse::new(report_fields(e)));
+    }
+
+    /// Sets client_min_messages' level (the backend does before each
+    /// statement).
+    pub fn set_min_notice(&mut self, level: tusk_common::Severity) {
+        self.min_notice = level;
     }
 
     /// NotificationResponse (`A`) for LISTEN/NOTIFY.

@@ -59,6 +59,9 @@ pub struct Conn<S: Read + Write> {
     /// was a simple Query (answer with ReadyForQuery) or an extended-query
     /// message (skip to Sync).
     pub(crate) last_type: u8,
+    /// client_min_messages: notices below this level are not sent (INFO
+    /// always is, as in PostgreSQL).
+    pub(crate) min_notice: tusk_common::Severity,
 }
 
 impl<S: Read + Write> Conn<S> {
@@ -70,6 +73,7 @@ impl<S: Read + Write> Conn<S> {
             encode_error: None,
             output_closed: false,
             last_type: 0,
+            min_notice: tusk_common::Severity::Notice,
         }
     }
 

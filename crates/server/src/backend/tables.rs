@@ -787,6 +787,11 @@ impl Session {
         // Resolve, lock, and resolve again if a DDL committed meanwhile
         // (the lock may have waited for it: PostgreSQL's RangeVarGetRelid
         // retry after AcceptInvalidationMessages).
+        if let (Some(s), false) = (schema, self.id.is_superuser) {
+            if let Some(nsp) = self.namespace_oid(s)? {
+                self.check_schema_privilege(nsp, tusk_sql::acl::USAGE)?;
+            }
+        }
         for _ in 0..10 {
             let before = self.catalog_generation();
             let Some(r) = self.resolve_table(schema, name)? else {
@@ -880,12 +885,16 @@ impl Session {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let mut cols: Vec<(i16, ColumnDef, bool)> = Vec::new();
         let mut dropped: Vec<(usize, Oid)> = Vec::new();
+        let mut col_acls = Vec::new();
         for (_, r) in
             self.catalog_lookup(cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX, &[Value::Oid(oid)])?
         {
             let Value::Int2(num) = r[a.col("attnum")] else {
                 continue;
             };
+            if let Value::Text(acl) = &r[a.col("attacl")] {
+                col_acls.push((num, acl.clone()));
+            }
             if num <= 0 {
                 continue;
             }
@@ -968,6 +977,7 @@ impl Session {
             }),
         );
         rel.dropped = dropped;
+        rel.col_acls = col_acls;
         rel.owner = oid_of(&class[c.col("relowner")]);
         if let Value::Text(acl) = &class[c.col("relacl")] {
             rel.acl = Some(acl.clone());
@@ -1173,13 +1183,16 @@ impl Session {
     /// existing schema of search_path other than the implicit pg_catalog.
     fn creation_namespace(&self, schema: Option<&str>) -> Result<u32, PgError> {
         if let Some(s) = schema {
-            return self.schema_or_error(s);
+            let nsp = self.schema_or_error(s)?;
+            self.check_schema_privilege(nsp, tusk_sql::acl::CREATE)?;
+            return Ok(nsp);
         }
         let sp = tusk_sql::Host::show(self, "search_path")?;
         let explicit_catalog = sp.split(',').any(|i| i.trim() == "pg_catalog");
         // The temporary schema is a target only when named (`pg_temp`).
         let temp = view::my_temp_namespace();
-        self.search_path()?
+        let nsp = self
+            .search_path()?
             .into_iter()
             .find(|&o| (o != PG_CATALOG_NAMESPACE || explicit_catalog) && Some(o) != temp)
             .ok_or_else(|| {
@@ -1187,7 +1200,79 @@ impl Session {
                     codes::INVALID_SCHEMA_NAME,
                     "no schema has been selected to create in",
                 )
+            })?;
+        self.check_schema_privilege(nsp, tusk_sql::acl::CREATE)?;
+        Ok(nsp)
+    }
+
+    /// The ACL a new object of `objtype` (pg_default_acl's letters)
+    /// owned by `owner` in schema `nsp` starts with: ALTER DEFAULT
+    /// PRIVILEGES' global list for the owner (else acldefault) with the
+    /// schema's list added; None when that is just acldefault
+    /// (PostgreSQL's get_user_default_acl).
+    pub(crate) fn initial_acl(
+        &self,
+        objtype: u8,
+        owner: u32,
+        nsp: u32,
+    ) -> Result<Option<String>, PgError> {
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        let rows: Vec<(u32, String)> = self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .filter(|(_, r)| {
+                oid_of(&r[d.col("defaclrole")]) == owner
+                    && r[d.col("defaclobjtype")] == Value::Char(objtype)
             })
+            .filter_map(|(_, r)| match &r[d.col("defaclacl")] {
+                Value::Text(a) => Some((oid_of(&r[d.col("defaclnamespace")]), a.clone())),
+                _ => None,
+            })
+            .collect();
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        Ok(tusk_sql::acl::initial_acl(objtype, owner, nsp, &rows))
+    }
+
+    /// 42501 "permission denied for schema s" unless the current role
+    /// holds `needed` on schema `nsp` (CREATE to make objects in it).
+    /// Superusers and the session's temporary schema pass.
+    pub(super) fn check_schema_privilege(&self, nsp: u32, needed: u32) -> Result<(), PgError> {
+        if self.id.is_superuser
+            || nsp == PG_CATALOG_NAMESPACE
+            || Some(nsp) == view::my_temp_namespace()
+        {
+            return Ok(());
+        }
+        let n = cat::catalog(PG_NAMESPACE_OID);
+        let Some((_, r)) = self
+            .catalog_rows_by(PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let owner = oid_of(&r[n.col("nspowner")]);
+        let stored = match &r[n.col("nspacl")] {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let stored = tusk_sql::acl::schema_default(nsp, owner, stored);
+        let kind = tusk_sql::acl::ObjType::Schema;
+        let acl = tusk_sql::acl::acl_of(stored.as_deref(), kind, owner);
+        let roles = self.role_set()?;
+        let me = self.current_role_oid()?;
+        if tusk_sql::acl::mask(&acl, kind, me, owner, &roles) & needed == needed {
+            return Ok(());
+        }
+        Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!(
+                "permission denied for schema {}",
+                name_of(&r[n.col("nspname")])
+            ),
+        ))
     }
 
     /// Files to remove when the transaction ends: created ones at abort,
@@ -1627,7 +1712,11 @@ impl tusk_sql::Tables for Session {
             columns.len() as i16,
             b'd',
         );
-        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
+        let owner = self.current_role_oid()?;
+        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(owner);
+        if let Some(acl) = self.initial_acl(b'r', owner, nsp)? {
+            class[cat::catalog(PG_CLASS_OID).col("relacl")] = Value::Text(acl);
+        }
         class[cat::catalog(PG_CLASS_OID).col("reltoastrelid")] = Value::Oid(toast_oid);
         if Some(nsp) == view::my_temp_namespace() {
             class[cat::catalog(PG_CLASS_OID).col("relpersistence")] = Value::Char(b't');
@@ -1711,6 +1800,107 @@ impl tusk_sql::Tables for Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
+    }
+
+    fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
+        let t = rel.table()?;
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let Some((tid, mut row)) = self
+            .catalog_lookup(
+                cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX,
+                &[Value::Oid(t.oid), Value::Int2(attnum)],
+            )?
+            .into_iter()
+            .next()
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!(
+                    "attribute {attnum} of relation \"{}\" does not exist",
+                    rel.name
+                ),
+            ));
+        };
+        row[a.col("attacl")] = if acl == "{}" {
+            Value::Null
+        } else {
+            Value::Text(acl.to_string())
+        };
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(PG_ATTRIBUTE_OID, tid, &row, xid, cid)
+    }
+
+    fn set_default_acl(
+        &mut self,
+        role: u32,
+        nsp: u32,
+        objtype: u8,
+        acl: Option<&str>,
+    ) -> Result<(), PgError> {
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        let existing = self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .find(|(_, r)| {
+                oid_of(&r[d.col("defaclrole")]) == role
+                    && oid_of(&r[d.col("defaclnamespace")]) == nsp
+                    && r[d.col("defaclobjtype")] == Value::Char(objtype)
+            });
+        match (existing, acl) {
+            (None, None) => Ok(()),
+            (Some((tid, _)), None) => self.delete_catalog(cat::PG_DEFAULT_ACL_OID, tid),
+            (Some((tid, mut row)), Some(a)) => {
+                row[d.col("defaclacl")] = Value::Text(a.to_string());
+                let xid = self.write_xid()?;
+                let cid = self.xact.command_id();
+                self.update_catalog_as(cat::PG_DEFAULT_ACL_OID, tid, &row, xid, cid)
+            }
+            (None, Some(a)) => {
+                let oid = self.new_unused_oid(&[(cat::PG_DEFAULT_ACL_OID, "oid")])?;
+                let r = cat::row(
+                    d,
+                    &[
+                        ("oid", Value::Oid(oid)),
+                        ("defaclrole", Value::Oid(role)),
+                        ("defaclnamespace", Value::Oid(nsp)),
+                        ("defaclobjtype", Value::Char(objtype)),
+                        ("defaclacl", Value::Text(a.to_string())),
+                    ],
+                );
+                self.insert_catalog(cat::PG_DEFAULT_ACL_OID, &r)
+            }
+        }
+    }
+
+    fn set_object_acl(&mut self, catalog: u32, oid: u32, acl: &str) -> Result<(), PgError> {
+        let col = match catalog {
+            PG_NAMESPACE_OID => "nspacl",
+            cat::PG_PROC_OID => "proacl",
+            cat::PG_TYPE_OID => "typacl",
+            cat::PG_DATABASE_OID => "datacl",
+            cat::PG_LANGUAGE_OID => "lanacl",
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("catalog {catalog} carries no ACL in tusk"),
+                ))
+            }
+        };
+        let Some((tid, mut row)) = self
+            .catalog_rows_by(catalog, "oid", Value::Oid(oid))?
+            .into_iter()
+            .next()
+        else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("cache lookup failed for object {oid}"),
+            ));
+        };
+        row[cat::catalog(catalog).col(col)] = Value::Text(acl.to_string());
+        let xid = self.write_xid()?;
+        let cid = self.xact.command_id();
+        self.update_catalog_as(catalog, tid, &row, xid, cid)
     }
 
     fn drop_table(&mut self, rel: &Relation) -> Result<(), PgError> {
@@ -2167,12 +2357,13 @@ impl tusk_sql::Tables for Session {
             &[
                 ("oid", Value::Oid(oid)),
                 ("nspname", Value::Name(name.into())),
-                (
-                    "nspowner",
-                    Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
-                ),
+                ("nspowner", Value::Oid(self.current_role_oid()?)),
             ],
         );
+        let mut r = r;
+        if let Some(acl) = self.initial_acl(b'n', self.current_role_oid()?, 0)? {
+            r[cat::catalog(PG_NAMESPACE_OID).col("nspacl")] = Value::Text(acl);
+        }
         self.insert_catalog(PG_NAMESPACE_OID, &r)
     }
 
@@ -2215,6 +2406,16 @@ impl tusk_sql::Tables for Session {
             )
             .with_detail(deps.join("\n"))
             .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        // The schema's default privileges go with it.
+        let nsp = oid_of(&r[oi]);
+        let d = cat::catalog(cat::PG_DEFAULT_ACL_OID);
+        for (dtid, _) in self
+            .catalog_rows(cat::PG_DEFAULT_ACL_OID)?
+            .into_iter()
+            .filter(|(_, row)| oid_of(&row[d.col("defaclnamespace")]) == nsp)
+        {
+            self.delete_catalog(cat::PG_DEFAULT_ACL_OID, dtid)?;
         }
         self.delete_catalog(PG_NAMESPACE_OID, tid)
     }

@@ -35,6 +35,9 @@
 //! - `privileges`: GRANT/REVOKE ON tables and sequences, 42501 checks
 //!   and ownership against PostgreSQL 15's output; logins of other roles;
 //!   ACLs across a restart.
+//! - `privileges_more`: GRANT/REVOKE ON SCHEMA, FUNCTION, PROCEDURE and
+//!   ALL ... IN SCHEMA, their checks, \dp and \dn+, client_min_messages,
+//!   against PostgreSQL 15's output.
 //! - `psql`: psql over TCP and the Unix socket.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
 //!   found after parsing, against PostgreSQL 15's psql output.
@@ -153,6 +156,7 @@ mod notify;
 mod pgbench;
 mod plpgsql_more;
 mod privileges;
+mod privileges_more;
 mod psql;
 mod psql_describe;
 mod queries;

@@ -160,7 +160,8 @@ impl Session {
         self.write_xid()?;
         let array = self.new_unused_oid(&[(PG_TYPE_OID, "oid"), (PG_CLASS_OID, "oid")])?;
         let oid = self.new_unused_oid(&[(PG_TYPE_OID, "oid"), (PG_CLASS_OID, "oid")])?;
-        let owner = Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID);
+        let owner_oid = self.current_role_oid()?;
+        let owner = Value::Oid(owner_oid);
         let copy = |c: &str| base[tc.col(c)].clone();
         let default = def.default.clone().map(Value::Text).unwrap_or(Value::Null);
         let type_row = cat::row(
@@ -191,6 +192,10 @@ impl Session {
                 ("typdefault", default),
             ],
         );
+        let mut type_row = type_row;
+        if let Some(a) = self.initial_acl(b'T', owner_oid, nsp)? {
+            type_row[tc.col("typacl")] = Value::Text(a);
+        }
         let array_align = match copy("typalign") {
             Value::Char(b'd') => b'd',
             _ => b'i',

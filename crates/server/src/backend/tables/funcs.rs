@@ -236,6 +236,11 @@ impl Session {
             },
             strict: *g("proisstrict") == Value::Bool(true),
             volatility: ch("provolatile"),
+            owner: oid_of(g("proowner")),
+            acl: match g("proacl") {
+                Value::Text(s) => Some(s.clone()),
+                _ => None,
+            },
         }
     }
 
@@ -342,7 +347,17 @@ impl Session {
         set("oid", Value::Oid(oid));
         set("proname", Value::Name(def.name.clone()));
         set("pronamespace", Value::Oid(ns));
-        set("proowner", Value::Oid(10));
+        set(
+            "proowner",
+            Value::Oid(if def.owner != 0 {
+                def.owner
+            } else {
+                self.current_role_oid().unwrap_or(10)
+            }),
+        );
+        if let Some(a) = &def.acl {
+            set("proacl", Value::Text(a.clone()));
+        }
         set(
             "prolang",
             Value::Oid(if def.language == "sql" {
@@ -407,6 +422,43 @@ fn codes_invalid_schema() -> tusk_common::sqlstate::SqlState {
 
 /// CREATE/DROP FUNCTION in the running transaction; called by the
 /// backend running the statement.
+impl Session {
+    /// USAGE on the language a routine is created in (42501 "permission
+    /// denied for language sql"); superusers pass.
+    fn check_language_usage(&self, lang: Oid) -> Result<(), PgError> {
+        if self.id.is_superuser {
+            return Ok(());
+        }
+        let l = cat::catalog(cat::PG_LANGUAGE_OID);
+        let Some((_, r)) = self
+            .catalog_rows_by(cat::PG_LANGUAGE_OID, "oid", Value::Oid(lang))?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let owner = oid_of(&r[l.col("lanowner")]);
+        let stored = match &r[l.col("lanacl")] {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        let kind = tusk_sql::acl::ObjType::Language;
+        let acl = tusk_sql::acl::acl_of(stored, kind, owner);
+        let roles = self.role_set()?;
+        let me = self.current_role_oid()?;
+        if tusk_sql::acl::mask(&acl, kind, me, owner, &roles) & tusk_sql::acl::USAGE != 0 {
+            return Ok(());
+        }
+        Err(PgError::error(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!(
+                "permission denied for language {}",
+                name_of(&r[l.col("lanname")])
+            ),
+        ))
+    }
+}
+
 impl tusk_sql::Routines for Session {
     fn create_routine(
         &mut self,
@@ -415,6 +467,11 @@ impl tusk_sql::Routines for Session {
         replace: bool,
     ) -> Result<(), PgError> {
         let ns = self.creation_namespace(schema)?;
+        self.check_language_usage(if def.language == "sql" {
+            SQL_LANG
+        } else {
+            PLPGSQL_LANG
+        })?;
         let c = cat::catalog(PG_PROC_OID);
         let (ni, si) = (c.col("proname"), c.col("pronamespace"));
         let schemas = self.schema_names()?;
@@ -424,6 +481,7 @@ impl tusk_sql::Routines for Session {
             .filter(|(_, r)| oid_of(&r[si]) == ns && name_of(&r[ni]) == def.name)
             .map(|(tid, r)| (tid, self.proc_def(&r, &schemas)))
             .find(|(_, d)| d.arg_types == def.arg_types);
+        let mut kept = None;
         let oid = match existing {
             Some((tid, old)) => {
                 if !replace {
@@ -463,11 +521,26 @@ impl tusk_sql::Routines for Session {
                     .with_hint(format!("Use DROP FUNCTION {} first.", old.signature())));
                 }
                 self.delete_catalog(PG_PROC_OID, tid)?;
+                // OR REPLACE keeps the owner and the privileges.
+                kept = Some((old.owner, old.acl.clone()));
                 old.oid
             }
             None => self.new_proc_oid()?,
         };
-        let row = self.proc_row(def, oid, ns);
+        let row = match kept {
+            Some((owner, acl)) => {
+                let mut d = def.clone();
+                d.owner = owner;
+                d.acl = acl;
+                self.proc_row(&d, oid, ns)
+            }
+            None => {
+                let mut d = def.clone();
+                d.owner = self.current_role_oid()?;
+                d.acl = self.initial_acl(b'f', d.owner, ns)?;
+                self.proc_row(&d, oid, ns)
+            }
+        };
         self.insert_catalog(PG_PROC_OID, &row)
     }
 

@@ -79,7 +79,8 @@ impl Session {
             _ => b'i',
         };
         let tc = cat::catalog(PG_TYPE_OID);
-        let owner = Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID);
+        let owner_oid = self.current_role_oid()?;
+        let owner = Value::Oid(owner_oid);
         let type_row = |oid: u32, name: String, kind: u8, elem: u32, arr: u32, io: [u32; 4]| {
             let (typtype, category) = match kind {
                 b'A' => (b'b', b'A'),

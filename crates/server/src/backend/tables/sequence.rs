@@ -615,7 +615,11 @@ impl Session {
         self.pending_deletes.push((loc, false));
         let mut class = cat::class_row(oid, &name.1, nsp, 0, oid, false, 3, b'n');
         class[cat::catalog(PG_CLASS_OID).col("relkind")] = Value::Char(b'S');
-        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(self.current_role_oid()?);
+        let owner = self.current_role_oid()?;
+        class[cat::catalog(PG_CLASS_OID).col("relowner")] = Value::Oid(owner);
+        if let Some(acl) = self.initial_acl(b'S', owner, nsp)? {
+            class[cat::catalog(PG_CLASS_OID).col("relacl")] = Value::Text(acl);
+        }
         self.insert_catalog(PG_CLASS_OID, &class)?;
         for (i, (col, ty)) in seqdisk::SEQ_COLUMN_NAMES
             .iter()

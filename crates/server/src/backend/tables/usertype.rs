@@ -307,7 +307,8 @@ impl Session {
             }
         }
         let tc = cat::catalog(PG_TYPE_OID);
-        let owner = Value::Oid(tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID);
+        let owner_oid = self.current_role_oid()?;
+        let owner = Value::Oid(owner_oid);
         let type_row = cat::row(
             tc,
             &[

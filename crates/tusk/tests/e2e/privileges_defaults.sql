@@ -1,0 +1,36 @@
+CREATE ROLE regress_pd_owner;
+CREATE ROLE regress_pd_reader;
+CREATE SCHEMA pd_s;
+GRANT ALL ON SCHEMA pd_s TO regress_pd_owner;
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_pd_owner IN SCHEMA pd_s GRANT SELECT ON TABLES TO regress_pd_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_pd_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA pd_s GRANT USAGE ON SCHEMAS TO regress_pd_reader;
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON LARGE OBJECTS TO regress_pd_reader;
+\ddp
+SET ROLE regress_pd_owner;
+CREATE TABLE pd_s.t (a int);
+CREATE FUNCTION pd_s.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+RESET ROLE;
+SELECT relacl FROM pg_class WHERE relname = 't' AND relnamespace = 'pd_s'::regnamespace;
+SELECT proacl FROM pg_proc WHERE proname = 'f' AND pronamespace = 'pd_s'::regnamespace;
+SELECT has_table_privilege('regress_pd_reader', 'pd_s.t', 'SELECT'), has_function_privilege('regress_pd_reader', 'pd_s.f()', 'EXECUTE');
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_pd_owner IN SCHEMA pd_s REVOKE SELECT ON TABLES FROM regress_pd_reader;
+ALTER DEFAULT PRIVILEGES FOR ROLE regress_pd_owner GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+SELECT count(*) FROM pg_default_acl;
+CREATE DOMAIN pd_d AS int;
+REVOKE USAGE ON DOMAIN pd_d FROM PUBLIC;
+SELECT has_type_privilege('regress_pd_reader', 'pd_d', 'USAGE'), has_type_privilege('regress_pd_reader', 'int4', 'USAGE');
+REVOKE ALL ON LANGUAGE sql FROM PUBLIC;
+GRANT USAGE ON LANGUAGE c TO PUBLIC;
+SELECT lanname, lanacl FROM pg_language WHERE lanname = 'sql';
+SET ROLE regress_pd_owner;
+CREATE FUNCTION pd_s.g() RETURNS int LANGUAGE sql AS 'SELECT 2';
+RESET ROLE;
+GRANT ALL ON LANGUAGE sql TO PUBLIC;
+\df+ pd_s.f
+DROP DOMAIN pd_d;
+DROP FUNCTION pd_s.f();
+DROP TABLE pd_s.t;
+DROP SCHEMA pd_s;
+DROP ROLE regress_pd_owner;
+DROP ROLE regress_pd_reader;
