@@ -72,6 +72,7 @@ mod dtops;
 mod exec;
 mod explain;
 mod expr;
+mod fdw;
 mod fkey;
 mod formatting;
 mod func;
@@ -550,6 +551,7 @@ fn prepare_unchecked(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Domain) => {

@@ -77,6 +77,9 @@ pub(crate) enum PreParsed {
     Prepare,
     /// COMMENT ON: read by comment.rs.
     Comment,
+    /// CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER, USER MAPPING and
+    /// IMPORT FOREIGN SCHEMA: read by fdw.rs.
+    Fdw,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
@@ -354,6 +357,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["GRANT" | "REVOKE", ..] => Some(PreParsed::Grant),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
+        w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]

@@ -139,6 +139,8 @@ pub(crate) enum Utility {
     Sequence(crate::sequence::SeqStmt),
     /// COMMENT ON (comment.rs).
     Comment(crate::comment::Comment),
+    /// SQL/MED catalog DDL (fdw.rs).
+    Fdw(crate::fdw::FdwStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -943,6 +945,7 @@ impl Utility {
             Utility::Grant(g) => Command::Other(if g.grant { "GRANT" } else { "REVOKE" }),
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
+            Utility::Fdw(f) => Command::Other(f.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1069,6 +1072,10 @@ impl Utility {
             Utility::Comment(c) => {
                 crate::comment::run(c, host)?;
                 done("COMMENT")
+            }
+            Utility::Fdw(f) => {
+                crate::fdw::run(f, host)?;
+                done(f.tag())
             }
             Utility::Grant(g) => {
                 crate::acl::run(host, g)?;

@@ -1775,6 +1775,10 @@ impl tusk_sql::Tables for Session {
         Ok(())
     }
 
+    fn new_catalog_oid(&mut self) -> Result<u32, PgError> {
+        self.new_oid()
+    }
+
     fn type_command(&mut self, cmd: &tusk_sql::usertype::TypeCmd) -> Result<(), PgError> {
         self.type_command_impl(cmd)
     }
