@@ -90,6 +90,9 @@ pub(crate) enum SrfOp {
     /// partitioned tables, and PostgreSQL gives no rows for a relation that
     /// is neither a partition nor partitioned.
     Partitions(bool),
+    /// pg_options_to_table(text[]): each `name=value` item of a stored
+    /// options array (fdw.rs) as (option_name, option_value).
+    Options,
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
@@ -100,6 +103,18 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {
         SrfOp::Json(..) | SrfOp::Partitions(_) => Vec::new(),
+        SrfOp::Options => match arr(a0) {
+            Some(a) => a
+                .items
+                .iter()
+                .filter_map(crate::value::to_text)
+                .map(|s| match s.split_once('=') {
+                    Some((n, v)) => vec![Value::Text(n.into()), Value::Text(v.into())],
+                    None => vec![Value::Text(s), Value::Null],
+                })
+                .collect(),
+            None => Vec::new(),
+        },
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => crate::ranges::unnest(a0)

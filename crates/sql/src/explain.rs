@@ -3093,6 +3093,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Json(..) => "json_each",
         SrfOp::Partitions(false) => "pg_partition_ancestors",
         SrfOp::Partitions(true) => "pg_partition_tree",
+        SrfOp::Options => "pg_options_to_table",
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) const POSTGRESQL_FDW_VALIDATOR: u32 = 2316;
 /// The fdw_handler pseudo-type.
 const FDW_HANDLER: u32 = 3115;
 const TEXT_ARRAY: u32 = 1009;
+/// aclitem[] (held as its stored text form, acl.rs).
+const ACLITEM_ARRAY: u32 = 1034;
 /// Catalog OIDs (the classoid of pg_description rows, validator contexts).
 pub(crate) const PG_FOREIGN_DATA_WRAPPER: u32 = 2328;
 pub(crate) const PG_FOREIGN_SERVER: u32 = 1417;
@@ -934,6 +936,18 @@ fn resolve_funcs(host: &mut dyn Host, f: &Funcs) -> Result<(Option<u32>, Option<
     Ok((h, v))
 }
 
+/// The OID of the wrapper or server (by its catalog's OID) called
+/// `name`, with PostgreSQL's error when there is none (COMMENT ON).
+pub(crate) fn object_oid(host: &mut dyn Host, class: u32, name: &str) -> Result<u32, PgError> {
+    if class == PG_FOREIGN_SERVER {
+        Ok(server_or_err(host, name)?.oid)
+    } else {
+        Ok(wrapper_by_name(host, name)?
+            .ok_or_else(|| no_wrapper(name))?
+            .oid)
+    }
+}
+
 /// Run one statement.
 pub(crate) fn run(stmt: &FdwStmt, host: &mut dyn Host) -> Result<(), PgError> {
     let roles = host.acl_roles()?;
@@ -1133,8 +1147,8 @@ pub(crate) fn run(stmt: &FdwStmt, host: &mut dyn Host) -> Result<(), PgError> {
                     let acl = new_owner_acl(w.acl.as_deref(), w.owner, new);
                     q(
                         host,
-                        "UPDATE pg_catalog.pg_foreign_data_wrapper SET fdwowner = $2, fdwacl = $3::aclitem[] WHERE oid = $1",
-                        &[types::OID, types::OID, types::TEXT],
+                        "UPDATE pg_catalog.pg_foreign_data_wrapper SET fdwowner = $2, fdwacl = $3 WHERE oid = $1",
+                        &[types::OID, types::OID, ACLITEM_ARRAY],
                         vec![Value::Oid(w.oid), Value::Oid(new), acl],
                     )?;
                 }
@@ -1162,8 +1176,8 @@ pub(crate) fn run(stmt: &FdwStmt, host: &mut dyn Host) -> Result<(), PgError> {
                         let acl = new_owner_acl(s.acl.as_deref(), s.owner, new);
                         q(
                             host,
-                            "UPDATE pg_catalog.pg_foreign_server SET srvowner = $2, srvacl = $3::aclitem[] WHERE oid = $1",
-                            &[types::OID, types::OID, types::TEXT],
+                            "UPDATE pg_catalog.pg_foreign_server SET srvowner = $2, srvacl = $3 WHERE oid = $1",
+                            &[types::OID, types::OID, ACLITEM_ARRAY],
                             vec![Value::Oid(s.oid), Value::Oid(new), acl],
                         )?;
                     }

@@ -548,6 +548,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::UserById),
     ),
     sig(
+        "array_to_string",
+        &[1034, TEXT],
+        TEXT,
+        Func::Sys(Sys::AclToString),
+    ),
+    sig(
+        "pg_has_role",
+        &[types::OID, TEXT],
+        BOOL,
+        Func::Sys(Sys::HasRole),
+    ),
+    sig(
         "pg_encoding_to_char",
         &[INT4],
         NAME,

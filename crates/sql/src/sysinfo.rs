@@ -24,6 +24,13 @@ pub(crate) enum Sys {
     TableIsVisible,
     TypeIsVisible,
     UserById,
+    /// array_to_string(aclitem[], sep): the items' display forms (psql's
+    /// "Access privileges" columns; aclitem[] values are held in their
+    /// stored text form, acl.rs).
+    AclToString,
+    /// pg_has_role(role oid, privilege): whether the current user has
+    /// the privileges of (USAGE) or is a member of (MEMBER) the role.
+    HasRole,
     EncodingToChar,
     FormatType,
     ObjDescription,
@@ -264,6 +271,44 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
                 return Ok(Value::Null);
             };
             Value::Name(role_name(host, oid)?.unwrap_or_else(|| format!("unknown (OID={oid})")))
+        }
+        Sys::AclToString => {
+            let (Some(stored), Some(sep)) = (to_text(&a(0)), to_text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let Some(items) = crate::acl::parse_stored(&stored) else {
+                return Ok(Value::Text(stored));
+            };
+            let roles = host.acl_roles()?;
+            Value::Text(
+                items
+                    .iter()
+                    .map(|i| crate::acl::item_display(i, &roles))
+                    .collect::<Vec<_>>()
+                    .join(&sep),
+            )
+        }
+        Sys::HasRole => {
+            let (Some(role), Some(what)) = (oid_arg(&a(0)), to_text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let roles = host.acl_roles()?;
+            let me = crate::acl::current_user_oid(host)?;
+            if roles.by_oid(me).is_some_and(|r| r.superuser) {
+                return Ok(Value::Bool(true));
+            }
+            let what = what.to_ascii_uppercase();
+            let what = what.split(" WITH ").next().unwrap_or("").trim().to_string();
+            Value::Bool(match what.as_str() {
+                "USAGE" => roles.has_privs_of(me, role),
+                "MEMBER" => roles.is_member_of(me, role),
+                _ => {
+                    return Err(PgError::error(
+                        tusk_common::sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("unrecognized privilege type: \"{what}\""),
+                    ))
+                }
+            })
         }
         Sys::EncodingToChar => Value::Name(
             encoding_name(int_arg(&a(0)).unwrap_or(-1))

@@ -1,5 +1,5 @@
 //! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_indexes,
-//! pg_matviews, pg_sequences and the information_schema views ORMs and drivers introspect with.
+//! pg_matviews, pg_sequences, pg_user_mappings and the information_schema views ORMs and drivers introspect with.
 //!
 //! Why SQL text: each of these views is a query over catalog tables tusk
 //! keeps as heap tables, so it is written once as SQL (the files under
@@ -52,6 +52,12 @@ static VIEWS: &[BuiltinView] = &[
         "pg_sequences",
         12048,
         include_str!("sysviews/pg_sequences.sql"),
+    ),
+    (
+        "pg_catalog",
+        "pg_user_mappings",
+        12327,
+        include_str!("sysviews/pg_user_mappings.sql"),
     ),
     (
         "information_schema",
