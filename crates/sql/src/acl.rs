@@ -54,6 +54,9 @@ pub enum ObjType {
     Schema,
     Function,
     Database,
+    /// Foreign-data wrappers and foreign servers (fdw.rs): USAGE only.
+    ForeignDataWrapper,
+    ForeignServer,
 }
 
 impl ObjType {
@@ -65,6 +68,7 @@ impl ObjType {
             ObjType::Schema => USAGE | CREATE,
             ObjType::Function => EXECUTE,
             ObjType::Database => CREATE | TEMP | CONNECT,
+            ObjType::ForeignDataWrapper | ObjType::ForeignServer => USAGE,
         }
     }
 }
@@ -983,13 +987,15 @@ pub fn best_grantor(
     best
 }
 
-fn kind_word(kind: ObjType) -> &'static str {
+pub(crate) fn kind_word(kind: ObjType) -> &'static str {
     match kind {
         ObjType::Table => "table",
         ObjType::Sequence => "sequence",
         ObjType::Schema => "schema",
         ObjType::Function => "function",
         ObjType::Database => "database",
+        ObjType::ForeignDataWrapper => "foreign-data wrapper",
+        ObjType::ForeignServer => "foreign server",
     }
 }
 
@@ -1173,7 +1179,7 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
     Ok(())
 }
 
-fn priv_name(bits: u32) -> &'static str {
+pub(crate) fn priv_name(bits: u32) -> &'static str {
     let names = [
         (INSERT, "INSERT"),
         (SELECT, "SELECT"),

@@ -150,6 +150,14 @@ pub(crate) enum FdwStmt {
     /// IMPORT FOREIGN SCHEMA remote FROM SERVER s INTO local: checked up
     /// to the wrapper's handler, which tusk never has.
     Import { server: String, into: String },
+    /// GRANT/REVOKE ... ON FOREIGN DATA WRAPPER | FOREIGN SERVER names:
+    /// acl.rs's statement (read with the object words as TABLE) and the
+    /// objects' names.
+    Grant {
+        stmt: acl::GrantStmt,
+        kind: Kind,
+        names: Vec<String>,
+    },
 }
 
 impl FdwStmt {
@@ -177,6 +185,8 @@ impl FdwStmt {
             FdwStmt::AlterMapping { .. } => "ALTER USER MAPPING",
             FdwStmt::DropMapping { .. } => "DROP USER MAPPING",
             FdwStmt::Import { .. } => "IMPORT FOREIGN SCHEMA",
+            FdwStmt::Grant { stmt, .. } if stmt.grant => "GRANT",
+            FdwStmt::Grant { .. } => "REVOKE",
         }
     }
 }
@@ -355,8 +365,98 @@ impl P {
     }
 }
 
+/// Whether a GRANT/REVOKE (its words, upper-cased) is on wrappers or
+/// servers.
+pub(crate) fn is_fdw_grant(w: &[&str]) -> bool {
+    matches!(w.first(), Some(&"GRANT" | &"REVOKE"))
+        && w.windows(3)
+            .any(|x| matches!(x, ["ON", "FOREIGN", "DATA" | "SERVER"]))
+}
+
+/// GRANT/REVOKE on wrappers or servers: acl.rs reads the statement with
+/// the object words replaced by TABLE (the privileges, grantees and
+/// options are spelled alike for every kind of object).
+fn parse_grant(sql: &str) -> Result<FdwStmt, PgError> {
+    let t = tokens(sql)?;
+    let words: Vec<String> = t
+        .iter()
+        .map(|x| match x {
+            T::Word(k, _) => k.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    let at = words
+        .windows(2)
+        .position(|x| x[0] == "ON" && x[1] == "FOREIGN")
+        .ok_or_else(|| syntax_at(None))?;
+    let kind = if words.get(at + 2).map(String::as_str) == Some("SERVER") {
+        Kind::Server
+    } else if words.get(at + 2).map(String::as_str) == Some("DATA")
+        && words.get(at + 3).map(String::as_str) == Some("WRAPPER")
+    {
+        Kind::Wrapper
+    } else {
+        return Err(syntax_at(t.get(at + 2)));
+    };
+    // Rebuild the text with the object words as TABLE (the first
+    // FOREIGN SERVER / FOREIGN DATA WRAPPER, after ON).
+    let mut rebuilt = String::new();
+    let lower = sql;
+    let upper = sql.to_ascii_uppercase();
+    let mut pos = 0;
+    let mut done = false;
+    while let Some(off) = upper[pos..].find("FOREIGN") {
+        let start = pos + off;
+        let rest = upper[start + 7..].trim_start();
+        let skip_ws = upper[start + 7..].len() - rest.len();
+        let end = if kind == Kind::Server && rest.starts_with("SERVER") {
+            Some(start + 7 + skip_ws + 6)
+        } else if kind == Kind::Wrapper && rest.starts_with("DATA") {
+            let r2 = rest[4..].trim_start();
+            let skip2 = rest[4..].len() - r2.len();
+            r2.starts_with("WRAPPER")
+                .then_some(start + 7 + skip_ws + 4 + skip2 + 7)
+        } else {
+            None
+        };
+        if let Some(end) = end {
+            rebuilt.push_str(&lower[..start]);
+            rebuilt.push_str("TABLE");
+            rebuilt.push_str(&lower[end..]);
+            done = true;
+            break;
+        }
+        pos = start + 7;
+    }
+    if !done {
+        return Err(syntax_at(None));
+    }
+    let stmt = acl::parse(&rebuilt)?;
+    let names = match &stmt.target {
+        acl::Target::Relations(_, names) => {
+            if names.iter().any(|(s, _)| s.is_some()) {
+                return Err(syntax_at(Some(&T::Other(".".into()))));
+            }
+            names.iter().map(|(_, n)| n.clone()).collect()
+        }
+        _ => return Err(syntax_at(None)),
+    };
+    Ok(FdwStmt::Grant { stmt, kind, names })
+}
+
 /// Parse one SQL/MED statement.
 pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
+    if sql
+        .trim_start()
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case("GRANT"))
+        || sql
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("REVOKE"))
+    {
+        return parse_grant(sql);
+    }
     let mut t = tokens(sql)?;
     // role.rs's tokens keep `.`, `(` and `)` as Other; nothing else here.
     t.retain(|x| !matches!(x, T::Other(o) if o == ";"));
@@ -819,7 +919,7 @@ fn has_usage(acl_text: Option<&str>, owner: u32, role: u32, roles: &RoleSet) -> 
     let Some(items) = acl_text.and_then(acl::parse_stored) else {
         return false;
     };
-    acl::mask(&items, acl::ObjType::Table, role, owner, roles) & acl::USAGE != 0
+    acl::mask(&items, acl::ObjType::ForeignServer, role, owner, roles) & acl::USAGE != 0
 }
 
 fn is_superuser_oid(roles: &RoleSet, oid: u32) -> bool {
@@ -948,11 +1048,120 @@ pub(crate) fn object_oid(host: &mut dyn Host, class: u32, name: &str) -> Result<
     }
 }
 
+/// GRANT/REVOKE USAGE on wrappers or servers: acl.rs's rules (grant
+/// options, best grantor, its warnings) over the object's fdwacl/srvacl.
+fn run_grant(
+    host: &mut dyn Host,
+    roles: &RoleSet,
+    me: u32,
+    stmt: &acl::GrantStmt,
+    kind: Kind,
+    names: &[String],
+) -> Result<(), PgError> {
+    let mut grantees = Vec::new();
+    for g in &stmt.grantees {
+        grantees.push(match g {
+            acl::Grantee::Public => 0,
+            acl::Grantee::CurrentUser => me,
+            acl::Grantee::SessionUser => roles
+                .by_name(&host.identity().session_user)
+                .map(|r| r.oid)
+                .unwrap_or(me),
+            acl::Grantee::Role(n) => roles.by_name(n).map(|r| r.oid).ok_or_else(|| no_role(n))?,
+        });
+    }
+    if stmt.grant && stmt.grant_option && grantees.contains(&0) {
+        return Err(err(
+            tusk_common::SqlState::new("0LP01"),
+            "grant options can only be granted to roles".to_string(),
+        ));
+    }
+    let objtype = match kind {
+        Kind::Wrapper => acl::ObjType::ForeignDataWrapper,
+        Kind::Server => acl::ObjType::ForeignServer,
+    };
+    for name in names {
+        let (oid, owner, stored) = match kind {
+            Kind::Wrapper => {
+                let w = wrapper_by_name(host, name)?.ok_or_else(|| no_wrapper(name))?;
+                (w.oid, w.owner, w.acl)
+            }
+            Kind::Server => {
+                let s = server_or_err(host, name)?;
+                (s.oid, s.owner, s.acl)
+            }
+        };
+        let all = objtype.all_rights();
+        let privs = if stmt.all { all } else { stmt.privs };
+        if privs & !all != 0 {
+            return Err(err(
+                tusk_common::SqlState::new("0LP01"),
+                format!(
+                    "invalid privilege type {} for {}",
+                    acl::priv_name(privs & !all),
+                    acl::kind_word(objtype)
+                ),
+            ));
+        }
+        let mut list = acl::acl_of(stored.as_deref(), objtype, owner);
+        let (grantor, can) = acl::best_grantor(&list, objtype, me, owner, privs, roles);
+        if can == 0 && acl::mask(&list, objtype, me, owner, roles) & all == 0 {
+            return Err(err(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("permission denied for {} {name}", acl::kind_word(objtype)),
+            ));
+        }
+        if can != privs {
+            let msg = match (stmt.grant, can == 0) {
+                (true, true) => format!("no privileges were granted for \"{name}\""),
+                (true, false) => format!("not all privileges were granted for \"{name}\""),
+                (false, true) => format!("no privileges could be revoked for \"{name}\""),
+                (false, false) => format!("not all privileges could be revoked for \"{name}\""),
+            };
+            let code = if stmt.grant { "01007" } else { "01006" };
+            host.notice(PgError::new(
+                Severity::Warning,
+                tusk_common::SqlState::new(code),
+                msg,
+            ));
+        }
+        for &g in &grantees {
+            if stmt.grant {
+                acl::add(&mut list, g, grantor, can, stmt.grant_option);
+            } else {
+                acl::remove(
+                    &mut list,
+                    g,
+                    grantor,
+                    can,
+                    stmt.grant_option,
+                    stmt.cascade,
+                    owner,
+                )?;
+            }
+        }
+        let (table, col) = match kind {
+            Kind::Wrapper => ("pg_foreign_data_wrapper", "fdwacl"),
+            Kind::Server => ("pg_foreign_server", "srvacl"),
+        };
+        q(
+            host,
+            &format!("UPDATE pg_catalog.{table} SET {col} = $2 WHERE oid = $1"),
+            &[types::OID, ACLITEM_ARRAY],
+            vec![Value::Oid(oid), Value::Text(acl::to_stored(&list))],
+        )?;
+    }
+    Ok(())
+}
+
 /// Run one statement.
 pub(crate) fn run(stmt: &FdwStmt, host: &mut dyn Host) -> Result<(), PgError> {
     let roles = host.acl_roles()?;
     let (my_oid, superuser) = me(host, &roles)?;
     match stmt {
+        FdwStmt::Grant { stmt, kind, names } => {
+            run_grant(host, &roles, my_oid, stmt, *kind, names)?;
+        }
         FdwStmt::CreateWrapper {
             name,
             funcs,

@@ -354,6 +354,16 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         // Role statements (without ON) were taken before this.
+        ["GRANT" | "REVOKE", ..]
+            if crate::fdw::is_fdw_grant(
+                &leading_words(tokens, 12)
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ) =>
+        {
+            Some(PreParsed::Fdw)
+        }
         ["GRANT" | "REVOKE", ..] => Some(PreParsed::Grant),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
