@@ -726,13 +726,17 @@ fn options_value(opts: &[(String, String)]) -> Value {
 }
 
 /// Runs catalog DML as the system, not as the current role.
+/// Each call is its own command: a later one sees the rows an earlier
+/// one of the same statement wrote (ALTER SERVER's VERSION, then OPTIONS).
 fn q(
     host: &mut dyn Host,
     sql: &str,
     ptypes: &[u32],
     params: Vec<Value>,
 ) -> Result<Vec<crate::Row>, PgError> {
-    acl::unchecked(|| query(host, sql, ptypes, params))
+    let rows = acl::unchecked(|| query(host, sql, ptypes, params))?;
+    host.command_counter_increment();
+    Ok(rows)
 }
 
 /// transformGenericOptions: `old` changed by `items`, then checked by
