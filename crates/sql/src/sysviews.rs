@@ -148,6 +148,11 @@ pub(crate) fn lookup(schema: Option<&str>, name: &str) -> Option<crate::catalog:
         }),
     );
     rel.view_query = Some(sql.to_string());
+    // Owned by the bootstrap superuser, readable by PUBLIC, as initdb
+    // leaves PostgreSQL's system views (their queries run with the
+    // owner's rights, so other roles read them too).
+    rel.owner = crate::acl::BOOTSTRAP_SUPERUSER;
+    rel.acl = Some("{10=arwdDxt/10,=r/10}".to_string());
     Some(rel)
 }
 

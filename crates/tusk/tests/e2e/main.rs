@@ -19,6 +19,9 @@
 //!   functions against PostgreSQL 15's output; binary I/O; restart.
 //! - `domains`: CREATE/ALTER/DROP DOMAIN against PostgreSQL 15's output;
 //!   restart, binary I/O and COPY through the postgres crate, other sessions.
+//! - `foreign_data`: CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER and
+//!   USER MAPPING, GRANT USAGE, pg_user_mappings and psql's \dew+/\des+/
+//!   \deu+ against PostgreSQL 15's output.
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
@@ -127,6 +130,7 @@ mod enums;
 mod errpos;
 mod explain;
 mod fidelity;
+mod foreign_data;
 mod foreign_keys;
 mod formatting;
 mod functions;
