@@ -60,7 +60,7 @@ pub(crate) enum Target {
         on: String,
         domain: bool,
     },
-    /// FOREIGN DATA WRAPPER name / SERVER name: (catalog, name).
+    /// FOREIGN DATA WRAPPER, SERVER or PUBLICATION name: (catalog, name).
     Fdw(u32, String),
     /// TRIGGER name ON rel.
     Trigger {
@@ -142,6 +142,7 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
                 "CONSTRAINT" => "CONSTRAINT",
                 "TRIGGER" => "TRIGGER",
                 "SERVER" => "SERVER",
+                "PUBLICATION" => "PUBLICATION",
                 "" => return Err(syntax_at(&head[2].to_string())),
                 _ => {
                     return Err(PgError::error(
@@ -166,6 +167,13 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
     let target = match kind {
         "TABLE" => relation("rpf", "a table")?,
         "FOREIGN TABLE" => relation("f", "a foreign table")?,
+        "PUBLICATION" => {
+            let parts = name_parts(rest)?;
+            if parts.len() != 1 {
+                return Err(syntax_at("."));
+            }
+            Target::Fdw(crate::publication::PG_PUBLICATION, parts[0].clone())
+        }
         "FOREIGN DATA WRAPPER" | "SERVER" => {
             let parts = name_parts(rest)?;
             if parts.len() != 1 {

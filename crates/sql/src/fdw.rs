@@ -207,16 +207,17 @@ pub(crate) fn is_fdw_statement(w: &[&str]) -> bool {
     )
 }
 
-struct P {
-    t: Vec<T>,
-    i: usize,
+/// A token cursor over role.rs's tokens (publication.rs reads with it too).
+pub(crate) struct P {
+    pub t: Vec<T>,
+    pub i: usize,
 }
 
 impl P {
-    fn peek(&self) -> Option<&T> {
+    pub(crate) fn peek(&self) -> Option<&T> {
         self.t.get(self.i)
     }
-    fn kw(&mut self, k: &str) -> bool {
+    pub(crate) fn kw(&mut self, k: &str) -> bool {
         if matches!(self.peek(), Some(T::Word(w, _)) if w == k) {
             self.i += 1;
             true
@@ -224,17 +225,17 @@ impl P {
             false
         }
     }
-    fn err(&self) -> PgError {
+    pub(crate) fn err(&self) -> PgError {
         syntax_at(self.peek())
     }
-    fn expect(&mut self, k: &str) -> Result<(), PgError> {
+    pub(crate) fn expect(&mut self, k: &str) -> Result<(), PgError> {
         if self.kw(k) {
             Ok(())
         } else {
             Err(self.err())
         }
     }
-    fn name(&mut self) -> Result<String, PgError> {
+    pub(crate) fn name(&mut self) -> Result<String, PgError> {
         let n = match self.peek() {
             Some(T::Word(_, n)) => n.clone(),
             Some(T::Ident(n)) => n.clone(),
@@ -243,7 +244,7 @@ impl P {
         self.i += 1;
         Ok(n)
     }
-    fn dotted(&mut self) -> Result<Vec<String>, PgError> {
+    pub(crate) fn dotted(&mut self) -> Result<Vec<String>, PgError> {
         let mut parts = vec![self.name()?];
         while matches!(self.peek(), Some(T::Other(o)) if o == ".") {
             self.i += 1;
@@ -251,7 +252,7 @@ impl P {
         }
         Ok(parts)
     }
-    fn string(&mut self) -> Result<String, PgError> {
+    pub(crate) fn string(&mut self) -> Result<String, PgError> {
         match self.peek() {
             Some(T::Str(s)) => {
                 let s = s.clone();
@@ -261,7 +262,7 @@ impl P {
             _ => Err(self.err()),
         }
     }
-    fn punct(&mut self, p: &str) -> bool {
+    pub(crate) fn punct(&mut self, p: &str) -> bool {
         if matches!(self.peek(), Some(T::Other(o)) if o == p) {
             self.i += 1;
             true
@@ -269,7 +270,7 @@ impl P {
             false
         }
     }
-    fn end(&self) -> Result<(), PgError> {
+    pub(crate) fn end(&self) -> Result<(), PgError> {
         match self.peek() {
             None => Ok(()),
             Some(_) => Err(self.err()),
@@ -346,7 +347,7 @@ impl P {
         }
         Ok(true)
     }
-    fn map_user(&mut self) -> Result<MapUser, PgError> {
+    pub(crate) fn map_user(&mut self) -> Result<MapUser, PgError> {
         Ok(match self.peek() {
             Some(T::Word(k, _)) if k == "PUBLIC" => {
                 self.i += 1;
@@ -670,19 +671,19 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
     Ok(stmt)
 }
 
-fn err(code: tusk_common::SqlState, msg: String) -> PgError {
+pub(crate) fn err(code: tusk_common::SqlState, msg: String) -> PgError {
     PgError::error(code, msg)
 }
 
-fn notice(msg: impl Into<String>) -> PgError {
+pub(crate) fn notice(msg: impl Into<String>) -> PgError {
     PgError::new(Severity::Notice, sqlstate::SUCCESSFUL_COMPLETION, msg)
 }
 
-fn warning(msg: impl Into<String>) -> PgError {
+pub(crate) fn warning(msg: impl Into<String>) -> PgError {
     PgError::new(Severity::Warning, sqlstate::WARNING, msg)
 }
 
-fn oid_of(v: Option<&Value>) -> u32 {
+pub(crate) fn oid_of(v: Option<&Value>) -> u32 {
     match v {
         Some(Value::Oid(o)) => *o,
         Some(Value::Int4(i)) => *i as u32,
@@ -691,7 +692,7 @@ fn oid_of(v: Option<&Value>) -> u32 {
     }
 }
 
-fn text_of(v: Option<&Value>) -> Option<String> {
+pub(crate) fn text_of(v: Option<&Value>) -> Option<String> {
     match v {
         None | Some(Value::Null) => None,
         Some(v) => crate::value::to_text(v),
@@ -728,7 +729,7 @@ fn options_value(opts: &[(String, String)]) -> Value {
 /// Runs catalog DML as the system, not as the current role.
 /// Each call is its own command: a later one sees the rows an earlier
 /// one of the same statement wrote (ALTER SERVER's VERSION, then OPTIONS).
-fn q(
+pub(crate) fn q(
     host: &mut dyn Host,
     sql: &str,
     ptypes: &[u32],
@@ -926,11 +927,11 @@ fn has_usage(acl_text: Option<&str>, owner: u32, role: u32, roles: &RoleSet) -> 
     acl::mask(&items, acl::ObjType::ForeignServer, role, owner, roles) & acl::USAGE != 0
 }
 
-fn is_superuser_oid(roles: &RoleSet, oid: u32) -> bool {
+pub(crate) fn is_superuser_oid(roles: &RoleSet, oid: u32) -> bool {
     roles.by_oid(oid).is_some_and(|r| r.superuser)
 }
 
-fn not_owner(what: &str, name: &str) -> PgError {
+pub(crate) fn not_owner(what: &str, name: &str) -> PgError {
     err(
         sqlstate::INSUFFICIENT_PRIVILEGE,
         format!("must be owner of {what} {name}"),
@@ -938,7 +939,7 @@ fn not_owner(what: &str, name: &str) -> PgError {
 }
 
 /// The role a MapUser names: 0 for PUBLIC; Err for a missing role.
-fn map_user_oid(
+pub(crate) fn map_user_oid(
     host: &dyn Host,
     roles: &RoleSet,
     u: &MapUser,
@@ -954,7 +955,7 @@ fn map_user_oid(
     })
 }
 
-fn no_role(name: &str) -> PgError {
+pub(crate) fn no_role(name: &str) -> PgError {
     err(
         sqlstate::UNDEFINED_OBJECT,
         format!("role \"{name}\" does not exist"),
@@ -1043,6 +1044,9 @@ fn resolve_funcs(host: &mut dyn Host, f: &Funcs) -> Result<(Option<u32>, Option<
 /// The OID of the wrapper or server (by its catalog's OID) called
 /// `name`, with PostgreSQL's error when there is none (COMMENT ON).
 pub(crate) fn object_oid(host: &mut dyn Host, class: u32, name: &str) -> Result<u32, PgError> {
+    if class == crate::publication::PG_PUBLICATION {
+        return crate::publication::object_oid(host, name);
+    }
     if class == PG_FOREIGN_SERVER {
         Ok(server_or_err(host, name)?.oid)
     } else {

@@ -96,6 +96,7 @@ mod plan;
 mod plfast;
 mod plpgsql;
 mod prepare;
+mod publication;
 mod random;
 mod ranges;
 mod reg;
@@ -552,6 +553,9 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Publication) => {
+                Utility::Publication(publication::parse(&stmt.sql)?)
+            }
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Domain) => {

@@ -80,6 +80,8 @@ pub(crate) enum PreParsed {
     /// CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER, USER MAPPING and
     /// IMPORT FOREIGN SCHEMA: read by fdw.rs.
     Fdw,
+    /// CREATE/ALTER/DROP PUBLICATION: read by publication.rs.
+    Publication,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
@@ -368,6 +370,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
+        w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]

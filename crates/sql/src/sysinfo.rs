@@ -53,7 +53,7 @@ pub(crate) enum Sys {
     IndexDef,
     /// pg_get_statisticsobjdef_columns: tusk has no extended statistics.
     StatisticsColumns,
-    /// pg_relation_is_publishable: tusk has no publications.
+    /// pg_relation_is_publishable(regclass).
     RelationIsPublishable,
     /// pg_my_temp_schema(): this session's pg_temp_N, 0 before it has one.
     MyTempSchema,
@@ -397,7 +397,26 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             index_def(host, oid, column)?
         }
         Sys::StatisticsColumns => Value::Null,
-        Sys::RelationIsPublishable => Value::Bool(false),
+        // PostgreSQL's is_publishable_class: a permanent user table or
+        // partitioned table outside the system schemas.
+        Sys::RelationIsPublishable => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let rows = query(
+                host,
+                "SELECT relkind, relpersistence, relnamespace FROM pg_catalog.pg_class WHERE oid = $1",
+                &[types::OID],
+                vec![Value::Oid(oid)],
+            )?;
+            let Some(r) = rows.first() else {
+                return Ok(Value::Null);
+            };
+            let kind = matches!(r[0], Value::Char(b'r' | b'p'));
+            let permanent = matches!(r[1], Value::Char(b'p'));
+            let nsp = oid_arg(&r[2]).unwrap_or(0);
+            Value::Bool(kind && permanent && oid >= 16384 && nsp != 11 && nsp != 99)
+        }
         Sys::PartitionRoot => Value::Null,
         Sys::PartConstraintDef => match oid_arg(&a(0)) {
             Some(oid) => crate::partition::constraintdef_of(host, oid)?,

@@ -141,6 +141,8 @@ pub(crate) enum Utility {
     Comment(crate::comment::Comment),
     /// SQL/MED catalog DDL (fdw.rs).
     Fdw(crate::fdw::FdwStmt),
+    /// CREATE/ALTER/DROP PUBLICATION (publication.rs).
+    Publication(crate::publication::PubStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -946,6 +948,7 @@ impl Utility {
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Fdw(f) => Command::Other(f.tag()),
+            Utility::Publication(p) => Command::Other(p.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1076,6 +1079,10 @@ impl Utility {
             Utility::Fdw(f) => {
                 crate::fdw::run(f, host)?;
                 done(f.tag())
+            }
+            Utility::Publication(p) => {
+                crate::publication::run(p, host)?;
+                done(p.tag())
             }
             Utility::Grant(g) => {
                 crate::acl::run(host, g)?;
