@@ -46,6 +46,9 @@ pub(crate) const PG_FOREIGN_SERVER: u32 = 1417;
 pub(crate) const PG_USER_MAPPING: u32 = 1418;
 const PG_FOREIGN_TABLE: u32 = 3118;
 
+/// A stored options array as (name, value) pairs, in order.
+type OptionList = Vec<(String, String)>;
+
 /// One item of an OPTIONS (...) list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum OptAction {
@@ -706,7 +709,7 @@ fn options_of(v: Option<&Value>) -> Vec<(String, String)> {
     };
     a.items
         .iter()
-        .filter_map(|i| crate::value::to_text(i))
+        .filter_map(crate::value::to_text)
         .map(|s| match s.split_once('=') {
             Some((n, v)) => (n.to_string(), v.to_string()),
             None => (s, String::new()),
@@ -1614,7 +1617,7 @@ fn mapping_oid(
     host: &mut dyn Host,
     uid: u32,
     srv: u32,
-) -> Result<Option<(u32, Vec<(String, String)>)>, PgError> {
+) -> Result<Option<(u32, OptionList)>, PgError> {
     let rows = q(
         host,
         "SELECT oid, umoptions FROM pg_catalog.pg_user_mapping WHERE umuser = $1 AND umserver = $2",

@@ -204,7 +204,9 @@ fn objects(p: &mut P) -> Result<Objects, PgError> {
                     }
                     let (text, next) = paren_text(&p.t, p.i).ok_or_else(|| p.err())?;
                     p.i = next;
-                    filter = Some(text);
+                    // pg_get_expr shows a top-level expression in
+                    // parentheses, as PostgreSQL's deparser does.
+                    filter = Some(format!("({text})"));
                 }
                 out.tables.push(PubTable {
                     name,
@@ -980,7 +982,7 @@ mod tests {
             panic!("not CREATE")
         };
         assert_eq!(objects.tables.len(), 2);
-        assert_eq!(objects.tables[1].filter.as_deref(), Some("x > 1"));
+        assert_eq!(objects.tables[1].filter.as_deref(), Some("(x > 1)"));
         assert_eq!(objects.schemas, vec![Some("s".to_string()), None]);
         assert_eq!(
             parse_options(&options).unwrap().0,
