@@ -60,7 +60,8 @@ pub(crate) enum Target {
         on: String,
         domain: bool,
     },
-    /// FOREIGN DATA WRAPPER, SERVER or PUBLICATION name: (catalog, name).
+    /// FOREIGN DATA WRAPPER, SERVER, PUBLICATION or SUBSCRIPTION name:
+    /// (catalog, name).
     Fdw(u32, String),
     /// TRIGGER name ON rel.
     Trigger {
@@ -143,6 +144,7 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
                 "TRIGGER" => "TRIGGER",
                 "SERVER" => "SERVER",
                 "PUBLICATION" => "PUBLICATION",
+                "SUBSCRIPTION" => "SUBSCRIPTION",
                 "" => return Err(syntax_at(&head[2].to_string())),
                 _ => {
                     return Err(PgError::error(
@@ -167,12 +169,17 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
     let target = match kind {
         "TABLE" => relation("rpf", "a table")?,
         "FOREIGN TABLE" => relation("f", "a foreign table")?,
-        "PUBLICATION" => {
+        "PUBLICATION" | "SUBSCRIPTION" => {
             let parts = name_parts(rest)?;
             if parts.len() != 1 {
                 return Err(syntax_at("."));
             }
-            Target::Fdw(crate::publication::PG_PUBLICATION, parts[0].clone())
+            let class = if kind == "PUBLICATION" {
+                crate::publication::PG_PUBLICATION
+            } else {
+                crate::subscription::PG_SUBSCRIPTION
+            };
+            Target::Fdw(class, parts[0].clone())
         }
         "FOREIGN DATA WRAPPER" | "SERVER" => {
             let parts = name_parts(rest)?;

@@ -1050,6 +1050,9 @@ pub(crate) fn object_oid(host: &mut dyn Host, class: u32, name: &str) -> Result<
     if class == crate::publication::PG_PUBLICATION {
         return crate::publication::object_oid(host, name);
     }
+    if class == crate::subscription::PG_SUBSCRIPTION {
+        return crate::subscription::object_oid(host, name);
+    }
     if class == PG_FOREIGN_SERVER {
         Ok(server_or_err(host, name)?.oid)
     } else {

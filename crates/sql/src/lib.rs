@@ -107,6 +107,7 @@ mod scalars;
 pub mod sequence;
 mod srf;
 mod strfuncs;
+mod subscription;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;
@@ -555,6 +556,9 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Publication) => {
                 Utility::Publication(publication::parse(&stmt.sql)?)
+            }
+            Parsed::Pre(PreParsed::Subscription) => {
+                Utility::Subscription(subscription::parse(&stmt.sql)?)
             }
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),

@@ -82,6 +82,8 @@ pub(crate) enum PreParsed {
     Fdw,
     /// CREATE/ALTER/DROP PUBLICATION: read by publication.rs.
     Publication,
+    /// CREATE/ALTER/DROP SUBSCRIPTION: read by subscription.rs.
+    Subscription,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
@@ -371,6 +373,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
         w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
+        w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]

@@ -143,6 +143,8 @@ pub(crate) enum Utility {
     Fdw(crate::fdw::FdwStmt),
     /// CREATE/ALTER/DROP PUBLICATION (publication.rs).
     Publication(crate::publication::PubStmt),
+    /// CREATE/ALTER/DROP SUBSCRIPTION (subscription.rs).
+    Subscription(crate::subscription::SubStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -949,6 +951,7 @@ impl Utility {
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Fdw(f) => Command::Other(f.tag()),
             Utility::Publication(p) => Command::Other(p.tag()),
+            Utility::Subscription(p) => Command::Other(p.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1082,6 +1085,10 @@ impl Utility {
             }
             Utility::Publication(p) => {
                 crate::publication::run(p, host)?;
+                done(p.tag())
+            }
+            Utility::Subscription(p) => {
+                crate::subscription::run(p, host)?;
                 done(p.tag())
             }
             Utility::Grant(g) => {
