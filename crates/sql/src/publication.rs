@@ -451,20 +451,33 @@ fn no_publication(name: &str) -> PgError {
 
 /// A table of an object list resolved: (oid, name as written last part).
 fn resolve_table(host: &mut dyn Host, t: &PubTable) -> Result<(u32, String), PgError> {
-    let text = t
-        .name
-        .iter()
-        .map(|n| crate::utility::quote_identifier(n))
-        .collect::<Vec<_>>()
-        .join(".");
-    let oid = crate::reg::input(host, types::REGCLASS, &text)?;
+    let (schema, rel) = match t.name.as_slice() {
+        [n] => (None, n.as_str()),
+        [s, n] => (Some(s.as_str()), n.as_str()),
+        _ => {
+            return Err(err(
+                sqlstate::SYNTAX_ERROR,
+                format!(
+                    "improper relation name (too many dotted names): {}",
+                    t.name.join(".")
+                ),
+            ))
+        }
+    };
+    // The catalog's own lookup: search_path with pg_temp, PostgreSQL's
+    // 42P01 for a missing relation.
+    let found = crate::catalog::lookup(&*host, schema, rel)?;
+    let shown = t.name.last().cloned().unwrap_or_default();
+    if !matches!(found.relkind, b'r' | b'p') {
+        return Err(cannot_add(&shown, found.relkind));
+    }
+    let oid = found.table()?.oid;
     let rows = q(
         host,
         "SELECT relkind, relpersistence, relnamespace FROM pg_catalog.pg_class WHERE oid = $1",
         &[types::OID],
         vec![Value::Oid(oid)],
     )?;
-    let shown = t.name.last().cloned().unwrap_or_default();
     let r = rows.first().cloned().unwrap_or_default();
     let ch = |v: Option<&Value>| match v {
         Some(Value::Char(c)) => *c,
@@ -474,14 +487,7 @@ fn resolve_table(host: &mut dyn Host, t: &PubTable) -> Result<(u32, String), PgE
     let persistence = ch(r.get(1));
     let nsp = oid_of(r.get(2));
     let detail = if !matches!(kind, b'r' | b'p') {
-        Some(match kind {
-            b'v' => "This operation is not supported for views.",
-            b'm' => "This operation is not supported for materialized views.",
-            b'S' => "This operation is not supported for sequences.",
-            b'f' => "This operation is not supported for foreign tables.",
-            b'i' | b'I' => "This operation is not supported for indexes.",
-            _ => "This operation is not supported for this relation.",
-        })
+        return Err(cannot_add(&shown, kind));
     } else if nsp == 11 || nsp == 99 || oid < 16384 {
         Some("This operation is not supported for system tables.")
     } else if persistence == b't' {
@@ -499,6 +505,24 @@ fn resolve_table(host: &mut dyn Host, t: &PubTable) -> Result<(u32, String), PgE
         .with_detail(d));
     }
     Ok((oid, shown))
+}
+
+/// "cannot add relation" for a relation of a kind that cannot be
+/// published, with PostgreSQL's DETAIL for the kind.
+fn cannot_add(shown: &str, kind: u8) -> PgError {
+    let d = match kind {
+        b'v' => "This operation is not supported for views.",
+        b'm' => "This operation is not supported for materialized views.",
+        b'S' => "This operation is not supported for sequences.",
+        b'f' => "This operation is not supported for foreign tables.",
+        b'i' | b'I' => "This operation is not supported for indexes.",
+        _ => "This operation is not supported for this relation.",
+    };
+    err(
+        WRONG_OBJECT_TYPE,
+        format!("cannot add relation \"{shown}\" to publication"),
+    )
+    .with_detail(d)
 }
 
 fn resolve_schema(host: &mut dyn Host, s: &Option<String>) -> Result<(u32, String), PgError> {
@@ -624,6 +648,24 @@ pub(crate) fn run(stmt: &PubStmt, host: &mut dyn Host) -> Result<(), PgError> {
                 ));
             }
             let (publish, via_root) = parse_options(options)?;
+            if !su {
+                let rows = q(
+                    host,
+                    "SELECT has_database_privilege(current_database(), 'CREATE'), current_database()::text",
+                    &[],
+                    vec![],
+                )?;
+                if !matches!(
+                    rows.first().and_then(|r| r.first()),
+                    Some(Value::Bool(true))
+                ) {
+                    let db = text_of(rows.first().and_then(|r| r.get(1))).unwrap_or_default();
+                    return Err(err(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("permission denied for database {db}"),
+                    ));
+                }
+            }
             if *all_tables && !su {
                 return Err(err(
                     sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -871,7 +913,9 @@ pub(crate) fn run(stmt: &PubStmt, host: &mut dyn Host) -> Result<(), PgError> {
                     ));
                 }
             }
-            let new_su = roles.by_oid(new).is_some_and(|r| r.superuser);
+            // Only a non-superuser's change is held to the new owner's
+            // rights, as in PostgreSQL 15.
+            let new_su = su || roles.by_oid(new).is_some_and(|r| r.superuser);
             if p.all_tables && !new_su {
                 return Err(err(
                     sqlstate::INSUFFICIENT_PRIVILEGE,

@@ -35,6 +35,8 @@
 //!   and ownership against PostgreSQL 15's output; logins of other roles;
 //!   ACLs across a restart.
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `publication`: CREATE/ALTER/DROP PUBLICATION and SUBSCRIPTION, psql's
+//!   \dRp+ and \dRs+ against PostgreSQL 15's output.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
 //!   found after parsing, against PostgreSQL 15's psql output.
 //! - `psql_describe`: psql's \d family and the reg* types against a
@@ -150,6 +152,7 @@ mod plpgsql_more;
 mod privileges;
 mod psql;
 mod psql_describe;
+mod publication;
 mod queries;
 mod ranges;
 mod raw;
