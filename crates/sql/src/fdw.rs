@@ -281,7 +281,7 @@ impl P {
     }
     /// OPTIONS ( [ADD|SET|DROP] name ['value'], ... ); `alter` allows the
     /// actions.
-    fn options(&mut self, alter: bool) -> Result<Vec<Opt>, PgError> {
+    pub(crate) fn options_list(&mut self, alter: bool) -> Result<Vec<Opt>, PgError> {
         if !self.kw("OPTIONS") {
             return Ok(Vec::new());
         }
@@ -492,7 +492,7 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
         let server = p.name()?;
         p.expect("INTO")?;
         let into = p.name()?;
-        p.options(false)?;
+        p.options_list(false)?;
         p.end()?;
         return Ok(FdwStmt::Import { server, into });
     } else {
@@ -529,10 +529,10 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
                 if_not_exists: if_ok,
                 user,
                 server,
-                options: p.options(false)?,
+                options: p.options_list(false)?,
             },
             "ALTER" => {
-                let options = p.options(true)?;
+                let options = p.options_list(true)?;
                 if options.is_empty() {
                     return Err(p.err());
                 }
@@ -582,7 +582,7 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
             FdwStmt::CreateWrapper {
                 name,
                 funcs,
-                options: p.options(false)?,
+                options: p.options_list(false)?,
             }
         }
         "CREATE" => {
@@ -614,7 +614,7 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
                 srvtype,
                 version,
                 wrapper,
-                options: p.options(false)?,
+                options: p.options_list(false)?,
             }
         }
         _ => {
@@ -639,7 +639,7 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
                 while p.funcs(&mut funcs)? {
                     any = true;
                 }
-                let options = p.options(true)?;
+                let options = p.options_list(true)?;
                 if !any && options.is_empty() {
                     return Err(p.err());
                 }
@@ -658,7 +658,7 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
                 } else {
                     None
                 };
-                let options = p.options(true)?;
+                let options = p.options_list(true)?;
                 if version.is_none() && options.is_empty() {
                     return Err(p.err());
                 }
@@ -1166,6 +1166,31 @@ fn run_grant(
         )?;
     }
     Ok(())
+}
+
+/// The server a foreign table names: (its OID, its wrapper's validator),
+/// with USAGE on it required as PostgreSQL requires it.
+pub(crate) fn server_for_table(host: &mut dyn Host, name: &str) -> Result<(u32, u32), PgError> {
+    let s = server_or_err(host, name)?;
+    let roles = host.acl_roles()?;
+    let me = acl::current_user_oid(host)?;
+    if !has_usage(s.acl.as_deref(), s.owner, me, &roles) {
+        return Err(err(
+            sqlstate::INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for foreign server {name}"),
+        ));
+    }
+    let (_, w) = wrapper_by_oid(host, s.wrapper)?;
+    Ok((s.oid, w.validator))
+}
+
+/// A new object's options: `items` checked by `validator` in `context`.
+pub(crate) fn transform(
+    items: &[Opt],
+    validator: u32,
+    context: u32,
+) -> Result<OptionList, PgError> {
+    transform_options(Vec::new(), items, validator, context)
 }
 
 /// Run one statement.

@@ -74,6 +74,7 @@ mod explain;
 mod expr;
 mod fdw;
 mod fkey;
+mod foreigntable;
 mod formatting;
 mod func;
 mod geometry;
@@ -554,6 +555,9 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::ForeignTable) => {
+                Utility::ForeignTable(foreigntable::parse(&stmt.sql)?)
+            }
             Parsed::Pre(PreParsed::Publication) => {
                 Utility::Publication(publication::parse(&stmt.sql)?)
             }

@@ -141,6 +141,8 @@ pub(crate) enum Utility {
     Comment(crate::comment::Comment),
     /// SQL/MED catalog DDL (fdw.rs).
     Fdw(crate::fdw::FdwStmt),
+    /// CREATE/DROP FOREIGN TABLE (foreigntable.rs).
+    ForeignTable(crate::foreigntable::ForeignTableStmt),
     /// CREATE/ALTER/DROP PUBLICATION (publication.rs).
     Publication(crate::publication::PubStmt),
     /// CREATE/ALTER/DROP SUBSCRIPTION (subscription.rs).
@@ -950,6 +952,7 @@ impl Utility {
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Fdw(f) => Command::Other(f.tag()),
+            Utility::ForeignTable(f) => Command::Other(f.tag()),
             Utility::Publication(p) => Command::Other(p.tag()),
             Utility::Subscription(p) => Command::Other(p.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
@@ -1081,6 +1084,10 @@ impl Utility {
             }
             Utility::Fdw(f) => {
                 crate::fdw::run(f, host)?;
+                done(f.tag())
+            }
+            Utility::ForeignTable(f) => {
+                crate::foreigntable::run(f, host)?;
                 done(f.tag())
             }
             Utility::Publication(p) => {

@@ -866,10 +866,12 @@ impl Session {
         let relkind = &class[c.col("relkind")];
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
         // A sequence ('S') reads as its one row (last_value, log_cnt,
-        // is_called), as in PostgreSQL.
+        // is_called), as in PostgreSQL. A foreign table ('f') resolves
+        // like a table; reading it fails in the SQL layer (no wrapper
+        // handler runs in tusk).
         if !matches!(
             relkind,
-            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p')
+            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p' | b'f')
         ) {
             return Ok(None);
         }
