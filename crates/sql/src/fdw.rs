@@ -1184,6 +1184,33 @@ pub(crate) fn server_for_table(host: &mut dyn Host, name: &str) -> Result<(u32, 
     Ok((s.oid, w.validator))
 }
 
+/// The validator of server `srv`'s wrapper (0 for none).
+pub(crate) fn server_validator(host: &mut dyn Host, srv: u32) -> Result<u32, PgError> {
+    let rows = q(
+        host,
+        "SELECT w.fdwvalidator FROM pg_catalog.pg_foreign_server s \
+         JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw WHERE s.oid = $1",
+        &[types::OID],
+        vec![Value::Oid(srv)],
+    )?;
+    Ok(oid_of(rows.first().and_then(|r| r.first())))
+}
+
+/// A stored options array as (name, value) pairs.
+pub(crate) fn stored_options(v: Option<&Value>) -> OptionList {
+    options_of(v)
+}
+
+/// Existing options `old` changed by `items`, checked by `validator`.
+pub(crate) fn transform_existing(
+    old: OptionList,
+    items: &[Opt],
+    validator: u32,
+    context: u32,
+) -> Result<OptionList, PgError> {
+    transform_options(old, items, validator, context)
+}
+
 /// A new object's options: `items` checked by `validator` in `context`.
 pub(crate) fn transform(
     items: &[Opt],

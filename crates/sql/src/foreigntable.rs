@@ -49,6 +49,17 @@ pub(crate) enum ForeignTableStmt {
         if_exists: bool,
         cascade: bool,
     },
+    /// ALTER FOREIGN TABLE: the ALTER TABLE of its subcommands other than
+    /// OPTIONS (None when there are none), then the options changes.
+    Alter {
+        if_exists: bool,
+        name: Vec<String>,
+        alter_table: Option<String>,
+        /// Table OPTIONS (ADD/SET/DROP ...).
+        options: Vec<Opt>,
+        /// (column, its OPTIONS changes).
+        column_options: Vec<(String, Vec<Opt>)>,
+    },
 }
 
 impl ForeignTableStmt {
@@ -56,12 +67,13 @@ impl ForeignTableStmt {
         match self {
             ForeignTableStmt::Create { .. } => "CREATE FOREIGN TABLE",
             ForeignTableStmt::Drop { .. } => "DROP FOREIGN TABLE",
+            ForeignTableStmt::Alter { .. } => "ALTER FOREIGN TABLE",
         }
     }
 }
 
 pub(crate) fn is_foreign_table_statement(w: &[&str]) -> bool {
-    matches!(w, ["CREATE" | "DROP", "FOREIGN", "TABLE", ..])
+    matches!(w, ["CREATE" | "DROP" | "ALTER", "FOREIGN", "TABLE", ..])
 }
 
 fn word(t: &Token) -> Option<String> {
@@ -89,7 +101,163 @@ fn options_of(text: &str) -> Result<Vec<Opt>, PgError> {
     Ok(o)
 }
 
+/// The text of tokens `a..b`.
+fn text(toks: &[Token], a: usize, b: usize) -> String {
+    toks[a..b.min(toks.len())]
+        .iter()
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// ALTER FOREIGN TABLE [IF EXISTS] name subcommand [, ...]: OPTIONS
+/// subcommands (table or column) kept apart, the rest an ALTER TABLE.
+fn parse_alter(sql: &str) -> Result<ForeignTableStmt, PgError> {
+    let mut rt = tokens(sql)?;
+    rt.retain(|x| !matches!(x, T::Other(o) if o == ";"));
+    let mut p = P { t: rt, i: 0 };
+    p.expect("ALTER")?;
+    p.expect("FOREIGN")?;
+    p.expect("TABLE")?;
+    let if_exists = if p.kw("IF") {
+        p.expect("EXISTS")?;
+        true
+    } else {
+        false
+    };
+    p.kw("ONLY");
+    let name = p.dotted()?;
+    let toks: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize()
+        .map_err(|e| PgError::error(sqlstate::SYNTAX_ERROR, e.message))?
+        .into_iter()
+        .filter(|t| *t != Token::SemiColon)
+        .collect();
+    // Skip to just after the name: count the significant tokens the
+    // role tokenizer read (the two agree on words, dots and strings).
+    let mut seen = 0;
+    let mut start = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if matches!(t, Token::Whitespace(_)) {
+            continue;
+        }
+        if seen == p.i {
+            start = i;
+            break;
+        }
+        seen += 1;
+        start = toks.len();
+    }
+    // Subcommands: split at depth-0 commas.
+    let mut subs: Vec<(usize, usize)> = Vec::new();
+    let mut depth = 0i32;
+    let mut from = start;
+    for (i, t) in toks.iter().enumerate().skip(start) {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                subs.push((from, i));
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    subs.push((from, toks.len()));
+    let mut kept = Vec::new();
+    let mut options = Vec::new();
+    let mut column_options = Vec::new();
+    for (a, b) in subs {
+        let sub = text(&toks, a, b);
+        let mut sp = P {
+            t: tokens(&sub)?,
+            i: 0,
+        };
+        if matches!(sp.peek(), Some(T::Word(k, _)) if k == "OPTIONS") {
+            options.extend(sp.options_list(true)?);
+            sp.end()?;
+            continue;
+        }
+        if sp.kw("ADD") {
+            if sp.kw("PRIMARY") {
+                return Err(not_supported("primary key"));
+            }
+            if sp.kw("UNIQUE") {
+                return Err(not_supported("unique"));
+            }
+            if sp.kw("FOREIGN") {
+                return Err(not_supported("foreign key"));
+            }
+        }
+        sp.i = 0;
+        if sp.kw("ALTER") {
+            sp.kw("COLUMN");
+            if let Ok(col) = sp.name() {
+                if matches!(sp.peek(), Some(T::Word(k, _)) if k == "OPTIONS") {
+                    let o = sp.options_list(true)?;
+                    sp.end()?;
+                    column_options.push((col, o));
+                    continue;
+                }
+            }
+        }
+        // ADD [COLUMN] c type ... OPTIONS (...): the options go apart.
+        let sub_toks = &toks[a..b];
+        let at = sub_toks.iter().position(|t| word(t).as_deref() == Some("OPTIONS"));
+        if let (Some(at), true) = (at, sub.trim_start().to_ascii_uppercase().starts_with("ADD")) {
+            let mut j = at + 1;
+            let mut d = 0;
+            while j < sub_toks.len() {
+                match sub_toks[j] {
+                    Token::LParen => d += 1,
+                    Token::RParen => {
+                        d -= 1;
+                        if d == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            let opts = options_of(&text(sub_toks, at, j + 1))?;
+            let mut cp = P {
+                t: tokens(&sub)?,
+                i: 0,
+            };
+            cp.expect("ADD")?;
+            cp.kw("COLUMN");
+            let col = cp.name()?;
+            column_options.push((col, opts));
+            kept.push(format!("{}{}", text(sub_toks, 0, at), text(sub_toks, j + 1, sub_toks.len())));
+            continue;
+        }
+        kept.push(sub);
+    }
+    let quoted = name
+        .iter()
+        .map(|n| crate::utility::quote_identifier(n))
+        .collect::<Vec<_>>()
+        .join(".");
+    let alter_table = (!kept.is_empty()).then(|| {
+        format!(
+            "ALTER TABLE {}{quoted} {}",
+            if if_exists { "IF EXISTS " } else { "" },
+            kept.join(",")
+        )
+    });
+    Ok(ForeignTableStmt::Alter {
+        if_exists,
+        name,
+        alter_table,
+        options,
+        column_options,
+    })
+}
+
 pub(crate) fn parse(sql: &str) -> Result<ForeignTableStmt, PgError> {
+    if sql.trim_start().get(..5).is_some_and(|w| w.eq_ignore_ascii_case("ALTER")) {
+        return parse_alter(sql);
+    }
     let mut rt = tokens(sql)?;
     rt.retain(|x| !matches!(x, T::Other(o) if o == ";"));
     if matches!(rt.first(), Some(T::Word(k, _)) if k == "DROP") {
@@ -340,6 +508,91 @@ pub(crate) fn run(stmt: &ForeignTableStmt, host: &mut dyn Host) -> Result<(), Pg
                      WHERE attrelid = $1 AND attname = $2",
                     &[types::OID, types::TEXT, TEXT_ARRAY],
                     vec![Value::Oid(oid), Value::Text(c), opts_value(&o)],
+                )?;
+            }
+        }
+        ForeignTableStmt::Alter {
+            if_exists,
+            name,
+            alter_table,
+            options,
+            column_options,
+        } => {
+            let (schema, rel) = split(name);
+            let found = match crate::catalog::lookup(&*host, schema, rel) {
+                Ok(r) => r,
+                Err(_) if *if_exists => {
+                    host.notice(PgError::new(
+                        Severity::Notice,
+                        sqlstate::SUCCESSFUL_COMPLETION,
+                        format!("relation \"{rel}\" does not exist, skipping"),
+                    ));
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            if found.relkind != b'f' {
+                return Err(err(
+                    WRONG_OBJECT_TYPE,
+                    format!("\"{rel}\" is not a foreign table"),
+                ));
+            }
+            let oid = found.table()?.oid;
+            // Column options are checked against the columns first.
+            for (c, _) in column_options {
+                if matches!(
+                    c.as_str(),
+                    "ctid" | "xmin" | "xmax" | "cmin" | "cmax" | "tableoid"
+                ) {
+                    return Err(err(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!("cannot alter system column \"{c}\""),
+                    ));
+                }
+            }
+            if let Some(sql) = alter_table {
+                crate::sysinfo::query(host, sql, &[], vec![])?;
+                host.command_counter_increment();
+            }
+            let rows = q(
+                host,
+                "SELECT f.ftoptions, f.ftserver FROM pg_catalog.pg_foreign_table f WHERE f.ftrelid = $1",
+                &[types::OID],
+                vec![Value::Oid(oid)],
+            )?;
+            let validator = crate::fdw::server_validator(host, oid_of(rows.first().and_then(|r| r.get(1))))?;
+            if !options.is_empty() {
+                let old = crate::fdw::stored_options(rows.first().and_then(|r| r.first()));
+                let new = crate::fdw::transform_existing(old, options, validator, PG_FOREIGN_TABLE)?;
+                q(
+                    host,
+                    "UPDATE pg_catalog.pg_foreign_table SET ftoptions = $2 WHERE ftrelid = $1",
+                    &[types::OID, TEXT_ARRAY],
+                    vec![Value::Oid(oid), opts_value(&new)],
+                )?;
+            }
+            for (c, items) in column_options {
+                let rows = q(
+                    host,
+                    "SELECT attfdwoptions FROM pg_catalog.pg_attribute \
+                     WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+                    &[types::OID, types::TEXT],
+                    vec![Value::Oid(oid), Value::Text(c.clone())],
+                )?;
+                let Some(r) = rows.first() else {
+                    return Err(err(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!("column \"{c}\" of relation \"{rel}\" does not exist"),
+                    ));
+                };
+                let old = crate::fdw::stored_options(r.first());
+                let new = crate::fdw::transform_existing(old, items, validator, PG_ATTRIBUTE)?;
+                q(
+                    host,
+                    "UPDATE pg_catalog.pg_attribute SET attfdwoptions = $3 \
+                     WHERE attrelid = $1 AND attname = $2",
+                    &[types::OID, types::TEXT, TEXT_ARRAY],
+                    vec![Value::Oid(oid), Value::Text(c.clone()), opts_value(&new)],
                 )?;
             }
         }
