@@ -202,7 +202,9 @@ fn parse_alter(sql: &str) -> Result<ForeignTableStmt, PgError> {
         }
         // ADD [COLUMN] c type ... OPTIONS (...): the options go apart.
         let sub_toks = &toks[a..b];
-        let at = sub_toks.iter().position(|t| word(t).as_deref() == Some("OPTIONS"));
+        let at = sub_toks
+            .iter()
+            .position(|t| word(t).as_deref() == Some("OPTIONS"));
         if let (Some(at), true) = (at, sub.trim_start().to_ascii_uppercase().starts_with("ADD")) {
             let mut j = at + 1;
             let mut d = 0;
@@ -228,7 +230,11 @@ fn parse_alter(sql: &str) -> Result<ForeignTableStmt, PgError> {
             cp.kw("COLUMN");
             let col = cp.name()?;
             column_options.push((col, opts));
-            kept.push(format!("{}{}", text(sub_toks, 0, at), text(sub_toks, j + 1, sub_toks.len())));
+            kept.push(format!(
+                "{}{}",
+                text(sub_toks, 0, at),
+                text(sub_toks, j + 1, sub_toks.len())
+            ));
             continue;
         }
         kept.push(sub);
@@ -255,7 +261,11 @@ fn parse_alter(sql: &str) -> Result<ForeignTableStmt, PgError> {
 }
 
 pub(crate) fn parse(sql: &str) -> Result<ForeignTableStmt, PgError> {
-    if sql.trim_start().get(..5).is_some_and(|w| w.eq_ignore_ascii_case("ALTER")) {
+    if sql
+        .trim_start()
+        .get(..5)
+        .is_some_and(|w| w.eq_ignore_ascii_case("ALTER"))
+    {
         return parse_alter(sql);
     }
     let mut rt = tokens(sql)?;
@@ -560,10 +570,12 @@ pub(crate) fn run(stmt: &ForeignTableStmt, host: &mut dyn Host) -> Result<(), Pg
                 &[types::OID],
                 vec![Value::Oid(oid)],
             )?;
-            let validator = crate::fdw::server_validator(host, oid_of(rows.first().and_then(|r| r.get(1))))?;
+            let validator =
+                crate::fdw::server_validator(host, oid_of(rows.first().and_then(|r| r.get(1))))?;
             if !options.is_empty() {
                 let old = crate::fdw::stored_options(rows.first().and_then(|r| r.first()));
-                let new = crate::fdw::transform_existing(old, options, validator, PG_FOREIGN_TABLE)?;
+                let new =
+                    crate::fdw::transform_existing(old, options, validator, PG_FOREIGN_TABLE)?;
                 q(
                     host,
                     "UPDATE pg_catalog.pg_foreign_table SET ftoptions = $2 WHERE ftrelid = $1",

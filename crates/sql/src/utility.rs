@@ -1258,6 +1258,26 @@ impl Utility {
             } => {
                 let rel = catalog::lookup(&*host, schema.as_deref(), table)?;
                 rel.table()?;
+                if rel.relkind == b'f' {
+                    let e = if specs.iter().any(|s| s.primary) {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            "primary key constraints are not supported on foreign tables",
+                        )
+                    } else if specs.iter().any(|s| s.unique && s.constraint) {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            "unique constraints are not supported on foreign tables",
+                        )
+                    } else {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            format!("cannot create index on relation \"{}\"", rel.name),
+                        )
+                        .with_detail("This operation is not supported for foreign tables.")
+                    };
+                    return Err(e);
+                }
                 for spec in specs {
                     host.tables()?.create_index(&rel, spec)?;
                 }
