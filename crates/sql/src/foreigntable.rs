@@ -324,6 +324,16 @@ pub(crate) fn parse(sql: &str) -> Result<ForeignTableStmt, PgError> {
     let mut i = 0;
     let next_sig =
         |from: usize| (from..toks.len()).find(|&j| !matches!(toks[j], Token::Whitespace(_)));
+    // 1-based character position of token i in the statement (the
+    // tokens' texts are the statement's, for what precedes the OPTIONS
+    // and constraints this looks at).
+    let pos_of = |i: usize| -> u32 {
+        toks[..i]
+            .iter()
+            .map(|t| t.to_string().chars().count() as u32)
+            .sum::<u32>()
+            + 1
+    };
     while i < toks.len() {
         let t = &toks[i];
         let w = word(t);
@@ -370,20 +380,27 @@ pub(crate) fn parse(sql: &str) -> Result<ForeignTableStmt, PgError> {
                         other => other.to_string(),
                     });
                 }
+                let at = Some(pos_of(i));
                 if w.as_deref() == Some("UNIQUE") {
-                    return Err(not_supported("unique"));
+                    return Err(not_supported("unique").with_position(at));
                 }
                 if w.as_deref() == Some("PRIMARY") {
-                    return Err(not_supported("primary key"));
+                    return Err(not_supported("primary key").with_position(at));
                 }
                 if w.as_deref() == Some("FOREIGN") {
-                    return Err(not_supported("foreign key"));
+                    return Err(not_supported("foreign key").with_position(at));
                 }
             }
             _ if depth == 1 => match w.as_deref() {
-                Some("PRIMARY") => return Err(not_supported("primary key")),
-                Some("UNIQUE") => return Err(not_supported("unique")),
-                Some("REFERENCES") => return Err(not_supported("foreign key")),
+                Some("PRIMARY") => {
+                    return Err(not_supported("primary key").with_position(Some(pos_of(i))))
+                }
+                Some("UNIQUE") => {
+                    return Err(not_supported("unique").with_position(Some(pos_of(i))))
+                }
+                Some("REFERENCES") => {
+                    return Err(not_supported("foreign key").with_position(Some(pos_of(i))))
+                }
                 Some("OPTIONS") if next_sig(i + 1).is_some_and(|j| toks[j] == Token::LParen) => {
                     // Take OPTIONS ( ... ) out, for the column.
                     let start = i;

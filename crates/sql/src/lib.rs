@@ -556,7 +556,15 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::ForeignTable) => {
-                Utility::ForeignTable(foreigntable::parse(&stmt.sql)?)
+                Utility::ForeignTable(foreigntable::parse(&stmt.sql).map_err(|e| {
+                    // Positions are in the statement's text: shifted into
+                    // the client's string, dropped for server-made text.
+                    let pos = match (&stmt.src, e.position) {
+                        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+                        _ => None,
+                    };
+                    PgError { position: pos, ..e }
+                })?)
             }
             Parsed::Pre(PreParsed::Publication) => {
                 Utility::Publication(publication::parse(&stmt.sql)?)

@@ -7,7 +7,9 @@
 //! pg_description), so the test is psql's output itself: option
 //! ADD/SET/DROP and postgresql_fdw_validator's errors, superuser and
 //! USAGE checks, GRANT USAGE, the pg_user_mappings view hiding options
-//! from a role without rights, DROP ... CASCADE's NOTICE lists and a
+//! from a role without rights, foreign tables (CREATE with column and
+//! table OPTIONS, \det+, \d+, ALTER ... OPTIONS, the error reading one,
+//! constraints refused), DROP ... CASCADE's NOTICE lists and a
 //! rolled-back DROP. The expected output is PostgreSQL 15's for
 //! foreign_data.sql (`psql -X -A -t -f`, script path in stderr replaced
 //! by SCRIPT).
@@ -46,6 +48,17 @@ CREATE USER MAPPING
 CREATE USER MAPPING
 s1|fdw_owner|("user" 'x')
 s2|public|("user" 'p', password 'secret')
+CREATE FOREIGN TABLE
+COMMENT
+public|ft1|s1|(delimiter ',', quote '"')|ft1
+ALTER FOREIGN TABLE
+ALTER FOREIGN TABLE
+ALTER FOREIGN TABLE
+c1|integer||not null||("param 1" 'val1')|plain||
+c2|text||||(param2 'V2', p3 'x')|extended||
+c3|date|||||plain||
+c4|integer||||(p1 'v1')|plain||
+DROP FOREIGN TABLE
 SET
 s1|fdw_owner|
 s2|public|
@@ -82,20 +95,33 @@ psql:SCRIPT:32: NOTICE:  user mapping for "fdw_owner" already exists for server 
 psql:SCRIPT:34: ERROR:  invalid option "username"
 HINT:  Valid options in this context are: user, password
 psql:SCRIPT:35: ERROR:  user mapping for "public" does not exist for server "s1"
-psql:SCRIPT:40: ERROR:  cannot drop server s2 because other objects depend on it
+psql:SCRIPT:38: ERROR:  primary key constraints are not supported on foreign tables
+LINE 1: CREATE FOREIGN TABLE ft2 (a int PRIMARY KEY) SERVER s1;
+                                        ^
+psql:SCRIPT:39: ERROR:  server "nope" does not exist
+psql:SCRIPT:42: ERROR:  foreign-data wrapper "foo" has no handler
+psql:SCRIPT:43: ERROR:  cannot create index on relation "ft1"
+DETAIL:  This operation is not supported for foreign tables.
+psql:SCRIPT:46: ERROR:  option "nope" not found
+psql:SCRIPT:47: NOTICE:  relation "nope" does not exist, skipping
+psql:SCRIPT:49: ERROR:  foreign table "nope" does not exist
+psql:SCRIPT:50: NOTICE:  foreign table "nope" does not exist, skipping
+psql:SCRIPT:54: ERROR:  cannot drop server s2 because other objects depend on it
 DETAIL:  user mapping for public on server s2 depends on server s2
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:41: ERROR:  cannot drop foreign-data wrapper foo because other objects depend on it
+psql:SCRIPT:55: ERROR:  cannot drop foreign-data wrapper foo because other objects depend on it
 DETAIL:  server s1 depends on foreign-data wrapper foo
 user mapping for fdw_owner on server s1 depends on server s1
+foreign table ft1 depends on server s1
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:42: NOTICE:  drop cascades to 2 other objects
+psql:SCRIPT:56: NOTICE:  drop cascades to 3 other objects
 DETAIL:  drop cascades to server s1
 drop cascades to user mapping for fdw_owner on server s1
-psql:SCRIPT:43: ERROR:  server "s7" does not exist
-psql:SCRIPT:44: NOTICE:  server "s7" does not exist, skipping
-psql:SCRIPT:46: NOTICE:  server "nonexistent" does not exist, skipping
-psql:SCRIPT:48: NOTICE:  drop cascades to server s2
+drop cascades to foreign table ft1
+psql:SCRIPT:57: ERROR:  server "s7" does not exist
+psql:SCRIPT:58: NOTICE:  server "s7" does not exist, skipping
+psql:SCRIPT:60: NOTICE:  server "nonexistent" does not exist, skipping
+psql:SCRIPT:62: NOTICE:  drop cascades to server s2
 "#;
 
 #[test]

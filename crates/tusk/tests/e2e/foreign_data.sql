@@ -34,6 +34,20 @@ CREATE USER MAPPING FOR public SERVER s2 OPTIONS (user 'p', password 'secret');
 CREATE USER MAPPING FOR fdw_user SERVER s2 OPTIONS (username 'u');
 ALTER USER MAPPING FOR public SERVER s1 OPTIONS (user 'y');
 \deu+
+CREATE FOREIGN TABLE ft1 (c1 integer OPTIONS ("param 1" 'val1') NOT NULL, c2 text OPTIONS (param2 'val2'), c3 date) SERVER s1 OPTIONS (delimiter ',', quote '"');
+CREATE FOREIGN TABLE ft2 (a int PRIMARY KEY) SERVER s1;
+CREATE FOREIGN TABLE ft3 (a int) SERVER nope;
+COMMENT ON FOREIGN TABLE ft1 IS 'ft1';
+\det+
+SELECT * FROM ft1;
+CREATE INDEX ON ft1 (c1);
+ALTER FOREIGN TABLE ft1 OPTIONS (DROP delimiter, SET quote '~', ADD escape '@');
+ALTER FOREIGN TABLE ft1 ALTER COLUMN c2 OPTIONS (SET param2 'V2', ADD p3 'x'), ADD COLUMN c4 integer OPTIONS (p1 'v1');
+ALTER FOREIGN TABLE ft1 ALTER COLUMN c3 OPTIONS (DROP nope);
+ALTER FOREIGN TABLE IF EXISTS nope ADD COLUMN c5 int;
+\d+ ft1
+DROP FOREIGN TABLE nope;
+DROP FOREIGN TABLE IF EXISTS nope;
 SET ROLE fdw_user;
 SELECT srvname, usename, umoptions FROM pg_user_mappings ORDER BY 1, 2;
 RESET ROLE;
