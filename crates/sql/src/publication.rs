@@ -1002,6 +1002,107 @@ pub(crate) fn run(stmt: &PubStmt, host: &mut dyn Host) -> Result<(), PgError> {
     Ok(())
 }
 
+thread_local! {
+    /// (catalog generation, whether any publication exists then): the
+    /// gate that keeps UPDATE and DELETE from querying the publication
+    /// catalogs while there are none (the common case).
+    static ANY_PUBLICATION: std::cell::Cell<Option<(u64, bool)>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// PostgreSQL's CheckCmdReplicaIdentity: an UPDATE (`update`) or DELETE
+/// of a table that a publication publishes that action for needs a
+/// replica identity (a primary key under the default identity, an index
+/// or FULL). Called by the backend before the statement changes a row.
+pub(crate) fn check_replica_identity(
+    host: &mut dyn Host,
+    rel: &crate::catalog::Relation,
+    update: bool,
+) -> Result<(), PgError> {
+    let gen = host.plan_generation();
+    let cached = ANY_PUBLICATION.with(|c| c.get());
+    let any = match (gen, cached) {
+        (Some(g), Some((cg, any))) if g == cg => any,
+        _ => {
+            let rows = q(
+                host,
+                "SELECT 1 FROM pg_catalog.pg_publication LIMIT 1",
+                &[],
+                vec![],
+            )?;
+            let any = !rows.is_empty();
+            if let Some(g) = gen {
+                ANY_PUBLICATION.with(|c| c.set(Some((g, any))));
+            }
+            any
+        }
+    };
+    if !any {
+        return Ok(());
+    }
+    // A partitioned table has no rows of its own: PostgreSQL checks
+    // the partitions.
+    let Ok(table) = rel.table() else {
+        return Ok(());
+    };
+    if rel.relkind != b'r' {
+        return Ok(());
+    }
+    let rows = q(
+        host,
+        "SELECT c.relreplident, c.relpersistence, \
+           EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), \
+           EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE \
+             (CASE WHEN $2 THEN p.pubupdate ELSE p.pubdelete END) AND \
+             (p.puballtables \
+              OR p.oid IN (SELECT r.prpubid FROM pg_catalog.pg_publication_rel r WHERE r.prrelid = c.oid) \
+              OR p.oid IN (SELECT n.pnpubid FROM pg_catalog.pg_publication_namespace n \
+                           WHERE n.pnnspid = c.relnamespace))) \
+         FROM pg_catalog.pg_class c WHERE c.oid = $1",
+        &[types::OID, types::BOOL],
+        vec![Value::Oid(table.oid), Value::Bool(update)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(());
+    };
+    let identity = match r.first() {
+        Some(Value::Char(c)) => *c,
+        _ => b'd',
+    };
+    let permanent = matches!(r.get(1), Some(Value::Char(b'p')));
+    let has_pkey = matches!(r.get(2), Some(Value::Bool(true)));
+    let published = matches!(r.get(3), Some(Value::Bool(true)));
+    if !published || !permanent || table.oid < 16384 {
+        return Ok(());
+    }
+    let ok = match identity {
+        b'f' | b'i' => true,
+        b'd' => has_pkey,
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let (msg, hint) = if update {
+        (
+            format!(
+                "cannot update table \"{}\" because it does not have a replica identity and publishes updates",
+                rel.name
+            ),
+            "To enable updating the table, set REPLICA IDENTITY using ALTER TABLE.",
+        )
+    } else {
+        (
+            format!(
+                "cannot delete from table \"{}\" because it does not have a replica identity and publishes deletes",
+                rel.name
+            ),
+            "To enable deleting from the table, set REPLICA IDENTITY using ALTER TABLE.",
+        )
+    };
+    Err(err(sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE, msg).with_hint(hint))
+}
+
 /// The publication called `name` (COMMENT ON PUBLICATION).
 pub(crate) fn object_oid(host: &mut dyn Host, name: &str) -> Result<u32, PgError> {
     Ok(publication(host, name)?
