@@ -81,6 +81,10 @@ pub(crate) enum PrivilegeOn {
     Schema,
     Function,
     Database,
+    /// has_foreign_data_wrapper_privilege / has_server_privilege: fdwacl
+    /// and srvacl (fdw.rs).
+    ForeignDataWrapper,
+    ForeignServer,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -522,6 +526,8 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                 PrivilegeOn::Schema => ("pg_namespace", "oid"),
                 PrivilegeOn::Function => ("pg_proc", "oid"),
                 PrivilegeOn::Database => ("pg_database", "oid"),
+                PrivilegeOn::ForeignDataWrapper => ("pg_foreign_data_wrapper", "oid"),
+                PrivilegeOn::ForeignServer => ("pg_foreign_server", "oid"),
             };
             let rows = query(
                 host,
@@ -555,6 +561,12 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                             0
                         }
                     }
+                }
+                PrivilegeOn::ForeignDataWrapper => {
+                    crate::fdw::object_oid(host, crate::fdw::PG_FOREIGN_DATA_WRAPPER, &name)?
+                }
+                PrivilegeOn::ForeignServer => {
+                    crate::fdw::object_oid(host, crate::fdw::PG_FOREIGN_SERVER, &name)?
                 }
                 PrivilegeOn::Database => {
                     let rows = query(
@@ -594,9 +606,16 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
     }
     let list = text(args.last().unwrap_or(&Value::Null));
     check_privilege_names(on, &list)?;
-    // Tables and sequences answer from their ACL (crates/sql/src/acl.rs);
-    // the other kinds have no GRANT yet, so every role holds everything.
-    if !matches!(on, PrivilegeOn::Table | PrivilegeOn::Sequence) {
+    // Tables, sequences, wrappers and servers answer from their ACL
+    // (crates/sql/src/acl.rs); the other kinds have no GRANT yet, so
+    // every role holds everything.
+    if !matches!(
+        on,
+        PrivilegeOn::Table
+            | PrivilegeOn::Sequence
+            | PrivilegeOn::ForeignDataWrapper
+            | PrivilegeOn::ForeignServer
+    ) {
         return Ok(Value::Bool(true));
     }
     let roles = host.acl_roles()?;
@@ -614,6 +633,37 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             None => return Ok(Value::Bool(true)),
         },
     };
+    if matches!(
+        on,
+        PrivilegeOn::ForeignDataWrapper | PrivilegeOn::ForeignServer
+    ) {
+        let (sql, kind) = if on == PrivilegeOn::ForeignServer {
+            (
+                "SELECT srvowner, srvacl FROM pg_catalog.pg_foreign_server WHERE oid = $1",
+                crate::acl::ObjType::ForeignServer,
+            )
+        } else {
+            (
+                "SELECT fdwowner, fdwacl FROM pg_catalog.pg_foreign_data_wrapper WHERE oid = $1",
+                crate::acl::ObjType::ForeignDataWrapper,
+            )
+        };
+        let rows = query(host, sql, &[types::OID], vec![Value::Oid(oid)])?;
+        let Some(r) = rows.first() else {
+            return Ok(Value::Null);
+        };
+        let owner = oid_arg(&r[0]).unwrap_or(crate::acl::BOOTSTRAP_SUPERUSER);
+        let stored = match &r[1] {
+            Value::Text(t) => Some(t.as_str()),
+            _ => None,
+        };
+        if roles.by_oid(role).is_some_and(|r| r.superuser) {
+            return Ok(Value::Bool(true));
+        }
+        return Ok(Value::Bool(crate::acl::has_privilege(
+            stored, kind, owner, role, &list, &roles,
+        )));
+    }
     let rows = query(
         host,
         "SELECT relowner, relacl, relkind FROM pg_catalog.pg_class WHERE oid = $1",
@@ -655,6 +705,7 @@ pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), P
         PrivilegeOn::Schema => &["CREATE", "USAGE"],
         PrivilegeOn::Function => &["EXECUTE"],
         PrivilegeOn::Database => &["CREATE", "CONNECT", "TEMPORARY", "TEMP"],
+        PrivilegeOn::ForeignDataWrapper | PrivilegeOn::ForeignServer => &["USAGE"],
     };
     for item in list.split(',') {
         let words: Vec<String> = item
