@@ -1140,6 +1140,10 @@ fn run_grant(
             ));
         }
         for &g in &grantees {
+            if can == 0 {
+                // Nothing to grant or revoke: the ACL stays as it is.
+                break;
+            }
             if stmt.grant {
                 acl::add(&mut list, g, grantor, can, stmt.grant_option);
             } else {
@@ -1218,6 +1222,69 @@ pub(crate) fn transform(
     context: u32,
 ) -> Result<OptionList, PgError> {
     transform_options(Vec::new(), items, validator, context)
+}
+
+/// DROP ROLE's shared-dependency check for what this module keeps:
+/// a role that owns or holds privileges on a wrapper or server, or has
+/// a user mapping, cannot be dropped (2BP01 with PostgreSQL's DETAIL).
+pub(crate) fn check_role_drop(host: &mut dyn Host, names: &[String]) -> Result<(), PgError> {
+    let roles = host.acl_roles()?;
+    for name in names {
+        let Some(role) = roles.by_name(name).map(|r| r.oid) else {
+            continue;
+        };
+        let mut deps = Vec::new();
+        let mentions = |acl: &Option<String>| {
+            acl.as_deref()
+                .and_then(acl::parse_stored)
+                .is_some_and(|items| {
+                    items.iter().any(|i| {
+                        (i.grantee == role || i.grantor == role)
+                            && i.grantee != i.grantor
+                            && i.privs != 0
+                    })
+                })
+        };
+        for (sql, noun) in [
+            (
+                "SELECT fdwname::text, fdwowner, fdwacl::text FROM pg_catalog.pg_foreign_data_wrapper ORDER BY oid",
+                "foreign-data wrapper",
+            ),
+            (
+                "SELECT srvname::text, srvowner, srvacl::text FROM pg_catalog.pg_foreign_server ORDER BY oid",
+                "server",
+            ),
+        ] {
+            for r in q(host, sql, &[], vec![])? {
+                let obj = text_of(r.first()).unwrap_or_default();
+                let acl = text_of(r.get(2));
+                if oid_of(r.get(1)) == role {
+                    deps.push(format!("owner of {noun} {obj}"));
+                } else if mentions(&acl) {
+                    deps.push(format!("privileges for {noun} {obj}"));
+                }
+            }
+        }
+        for r in q(
+            host,
+            "SELECT s.srvname::text FROM pg_catalog.pg_user_mapping m \
+             JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver \
+             WHERE m.umuser = $1 ORDER BY m.oid",
+            &[types::OID],
+            vec![Value::Oid(role)],
+        )? {
+            let srv = text_of(r.first()).unwrap_or_default();
+            deps.push(format!("owner of user mapping for {name} on server {srv}"));
+        }
+        if !deps.is_empty() {
+            return Err(err(
+                DEPENDENT_OBJECTS_STILL_EXIST,
+                format!("role \"{name}\" cannot be dropped because some objects depend on it"),
+            )
+            .with_detail(deps.join("\n")));
+        }
+    }
+    Ok(())
 }
 
 /// Run one statement.

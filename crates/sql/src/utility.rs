@@ -1075,6 +1075,9 @@ impl Utility {
                 done(&format!("DISCARD {what}"))
             }
             Utility::Role(r) => {
+                if let crate::role::RoleCommand::Drop { names, .. } = r {
+                    crate::fdw::check_role_drop(host, names)?;
+                }
                 host.role_command(r)?;
                 done(r.tag())
             }
