@@ -156,6 +156,27 @@ pub struct Statement {
     start: usize,
 }
 
+/// A token-read statement's "syntax error at end of input" where the
+/// client's text goes on with the statement's `;`: PostgreSQL's grammar
+/// sees that semicolon, so the error is at or near it, with its position.
+fn at_semicolon(stmt: &Statement, e: PgError) -> PgError {
+    if e.message != "syntax error at end of input" || e.position.is_some() {
+        return e;
+    }
+    let Some(src) = &stmt.src else {
+        return e;
+    };
+    let end = stmt.start + stmt.sql.chars().count();
+    match src.next_non_space(end) {
+        Some(p) if src.char_at(p) == Some(';') => PgError {
+            message: "syntax error at or near \";\"".into(),
+            position: Some(p),
+            ..e
+        },
+        _ => e,
+    }
+}
+
 impl Statement {
     /// The statement's own text, without the surrounding statements of a
     /// multi-statement query or its terminating semicolon.
@@ -554,7 +575,9 @@ fn prepare_unchecked(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
-            Parsed::Pre(PreParsed::Fdw) => Utility::Fdw(fdw::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Fdw) => {
+                Utility::Fdw(fdw::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?)
+            }
             Parsed::Pre(PreParsed::ForeignTable) => {
                 Utility::ForeignTable(foreigntable::parse(&stmt.sql).map_err(|e| {
                     // Positions are in the statement's text: shifted into
@@ -563,15 +586,15 @@ fn prepare_unchecked(
                         (Some(_), Some(p)) => Some(p + stmt.start as u32),
                         _ => None,
                     };
-                    PgError { position: pos, ..e }
+                    at_semicolon(stmt, PgError { position: pos, ..e })
                 })?)
             }
-            Parsed::Pre(PreParsed::Publication) => {
-                Utility::Publication(publication::parse(&stmt.sql)?)
-            }
-            Parsed::Pre(PreParsed::Subscription) => {
-                Utility::Subscription(subscription::parse(&stmt.sql)?)
-            }
+            Parsed::Pre(PreParsed::Publication) => Utility::Publication(
+                publication::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?,
+            ),
+            Parsed::Pre(PreParsed::Subscription) => Utility::Subscription(
+                subscription::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?,
+            ),
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Domain) => {

@@ -207,6 +207,11 @@ impl SourceMap {
 
     /// 1-based position of the first character at or after the 0-based
     /// character index `from` that is not white space.
+    /// The character at 1-based position `pos`.
+    pub(crate) fn char_at(&self, pos: u32) -> Option<char> {
+        self.text.chars().nth((pos as usize).checked_sub(1)?)
+    }
+
     pub(crate) fn next_non_space(&self, from: usize) -> Option<u32> {
         let i = self
             .text
