@@ -554,6 +554,12 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::AclToString),
     ),
     sig(
+        "pg_stat_reset_subscription_stats",
+        &[types::OID],
+        VOID,
+        Func::Sys(Sys::ResetSubscriptionStats),
+    ),
+    sig(
         "pg_has_role",
         &[types::OID, TEXT],
         BOOL,

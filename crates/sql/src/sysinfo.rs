@@ -53,6 +53,9 @@ pub(crate) enum Sys {
     IndexDef,
     /// pg_get_statisticsobjdef_columns: tusk has no extended statistics.
     StatisticsColumns,
+    /// pg_stat_reset_subscription_stats(oid): nothing to reset (no
+    /// apply workers count anything in tusk).
+    ResetSubscriptionStats,
     /// pg_relation_is_publishable(regclass).
     RelationIsPublishable,
     /// pg_my_temp_schema(): this session's pg_temp_N, 0 before it has one.
@@ -401,6 +404,7 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             index_def(host, oid, column)?
         }
         Sys::StatisticsColumns => Value::Null,
+        Sys::ResetSubscriptionStats => Value::Null,
         // PostgreSQL's is_publishable_class: a permanent user table or
         // partitioned table outside the system schemas.
         Sys::RelationIsPublishable => {

@@ -1,5 +1,6 @@
 //! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_indexes,
-//! pg_matviews, pg_sequences, pg_user_mappings and the information_schema views ORMs and drivers introspect with.
+//! pg_matviews, pg_sequences, pg_user_mappings, pg_stat_subscription_stats (no
+//! apply workers, so no errors and no reset) and the information_schema views ORMs and drivers introspect with.
 //!
 //! Why SQL text: each of these views is a query over catalog tables tusk
 //! keeps as heap tables, so it is written once as SQL (the files under
@@ -58,6 +59,12 @@ static VIEWS: &[BuiltinView] = &[
         "pg_user_mappings",
         12327,
         include_str!("sysviews/pg_user_mappings.sql"),
+    ),
+    (
+        "pg_catalog",
+        "pg_stat_subscription_stats",
+        12336,
+        include_str!("sysviews/pg_stat_subscription_stats.sql"),
     ),
     (
         "information_schema",
