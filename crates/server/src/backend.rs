@@ -2691,7 +2691,7 @@ impl Host for Session {
     }
 
     fn notice(&mut self, n: PgError) {
-        self.conn.notice(&n);
+        self.send_notice(&n);
     }
 
     fn advisory(
@@ -3229,5 +3229,33 @@ fn apply_datetime_setting(name: &str, value: &str) {
         "TimeZone" => tusk_sql::tz::set_session_zone(value),
         "DateStyle" => tusk_sql::tz::set_datestyle(value),
         _ => {}
+    }
+}
+
+impl Session {
+    /// Sends a NOTICE or WARNING unless client_min_messages says the
+    /// client does not want it (PostgreSQL's ordering: DEBUG < LOG <
+    /// NOTICE < WARNING < ERROR; INFO always goes). Called by the backend.
+    pub(crate) fn send_notice(&mut self, n: &PgError) {
+        let min = tusk_sql::Host::show(self, "client_min_messages").unwrap_or_default();
+        let rank = |s: &str| match s {
+            "debug5" | "debug4" | "debug3" | "debug2" | "debug1" | "debug" => 0,
+            "log" => 1,
+            "notice" => 2,
+            "warning" => 3,
+            "error" => 4,
+            _ => 2,
+        };
+        let level = match n.severity {
+            Severity::Info => 5,
+            Severity::Debug => 0,
+            Severity::Log => 1,
+            Severity::Notice => 2,
+            Severity::Warning => 3,
+            _ => 4,
+        };
+        if level >= rank(&min.to_ascii_lowercase()) {
+            self.conn.notice(n);
+        }
     }
 }

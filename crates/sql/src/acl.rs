@@ -57,6 +57,9 @@ pub enum ObjType {
     Database,
     Type,
     Language,
+    /// Foreign-data wrappers and foreign servers (fdw.rs): USAGE only.
+    ForeignDataWrapper,
+    ForeignServer,
 }
 
 impl ObjType {
@@ -69,6 +72,7 @@ impl ObjType {
             ObjType::Function => EXECUTE,
             ObjType::Database => CREATE | TEMP | CONNECT,
             ObjType::Type | ObjType::Language => USAGE,
+            ObjType::ForeignDataWrapper | ObjType::ForeignServer => USAGE,
         }
     }
 }
@@ -1368,7 +1372,7 @@ pub fn best_grantor(
     best
 }
 
-fn kind_word(kind: ObjType) -> &'static str {
+pub(crate) fn kind_word(kind: ObjType) -> &'static str {
     match kind {
         ObjType::Table => "table",
         ObjType::Sequence => "sequence",
@@ -1377,6 +1381,8 @@ fn kind_word(kind: ObjType) -> &'static str {
         ObjType::Database => "database",
         ObjType::Type => "type",
         ObjType::Language => "language",
+        ObjType::ForeignDataWrapper => "foreign-data wrapper",
+        ObjType::ForeignServer => "foreign server",
     }
 }
 
@@ -2174,7 +2180,7 @@ fn grant_columns(
     Ok(())
 }
 
-fn priv_name(bits: u32) -> &'static str {
+pub(crate) fn priv_name(bits: u32) -> &'static str {
     let names = [
         (INSERT, "INSERT"),
         (SELECT, "SELECT"),

@@ -96,6 +96,9 @@ pub(crate) enum SrfOp {
     Series(Option<bool>),
     /// unnest(tsvector), ts_parse, ts_token_type, ts_debug (tsearch.rs).
     Ts(crate::tsearch::TsSrf),
+    /// pg_options_to_table(text[]): each `name=value` item of a stored
+    /// options array (fdw.rs) as (option_name, option_value).
+    Options,
 }
 
 /// generate_series(numeric, numeric [, numeric]) and (timestamp[tz],
@@ -209,6 +212,18 @@ pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, P
     Ok(match op {
         SrfOp::Series(kind) => series_rows(kind, &args)?,
         SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Ts(..) => Vec::new(),
+        SrfOp::Options => match arr(a0) {
+            Some(a) => a
+                .items
+                .iter()
+                .filter_map(crate::value::to_text)
+                .map(|s| match s.split_once('=') {
+                    Some((n, v)) => vec![Value::Text(n.into()), Value::Text(v.into())],
+                    None => vec![Value::Text(s), Value::Null],
+                })
+                .collect(),
+            None => Vec::new(),
+        },
         SrfOp::Unnest => match arr(a0) {
             Some(a) => a.items.iter().map(|v| vec![v.clone()]).collect(),
             None => crate::ranges::unnest(a0)

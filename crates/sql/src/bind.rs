@@ -4210,7 +4210,8 @@ impl<'h> Binder<'h> {
 
     /// pg_partition_ancestors(regclass) and pg_partition_tree(regclass) in
     /// FROM (psql's \d asks for a table's trigger ancestors with the
-    /// first); `Err(args)` for any other call.
+    /// first), and pg_options_to_table(text[]) (psql's \dew+ and co.);
+    /// `Err(args)` for any other call.
     fn partition_set_function(
         &mut self,
         fname: &str,
@@ -4218,10 +4219,23 @@ impl<'h> Binder<'h> {
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
         let regclass = || Ty::new(types::REGCLASS);
-        let (tree, mut cols) = match (fname, args.len()) {
-            ("pg_partition_ancestors", 1) => (false, vec![("relid".to_string(), regclass())]),
+        let (op, arg_ty, mut cols) = match (fname, args.len()) {
+            ("pg_partition_ancestors", 1) => (
+                crate::arrays::SrfOp::Partitions(false),
+                regclass(),
+                vec![("relid".to_string(), regclass())],
+            ),
+            ("pg_options_to_table", 1) => (
+                crate::arrays::SrfOp::Options,
+                Ty::new(1009),
+                vec![
+                    ("option_name".to_string(), Ty::new(types::TEXT)),
+                    ("option_value".to_string(), Ty::new(types::TEXT)),
+                ],
+            ),
             ("pg_partition_tree", 1) => (
-                true,
+                crate::arrays::SrfOp::Partitions(true),
+                regclass(),
                 vec![
                     ("relid".to_string(), regclass()),
                     ("parentrelid".to_string(), regclass()),
@@ -4232,7 +4246,7 @@ impl<'h> Binder<'h> {
             _ => return Ok(Err(args)),
         };
         let arg = args.into_iter().next().expect("one argument");
-        let arg = self.coerce(arg, regclass())?;
+        let arg = self.coerce(arg, arg_ty)?;
         let alias_name = alias
             .map(|a| ident_name(&a.name))
             .unwrap_or_else(|| fname.to_string());
@@ -4240,7 +4254,7 @@ impl<'h> Binder<'h> {
         let width = cols.len();
         Ok(Ok((
             Source::SetFunc {
-                op: crate::arrays::SrfOp::Partitions(tree),
+                op,
                 args: vec![arg.e],
             },
             Scope::single(Some(alias_name), None, cols, width),

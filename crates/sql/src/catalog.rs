@@ -897,6 +897,14 @@ pub trait Tables {
         let _ = oid;
         Ok(Vec::new())
     }
+    /// A new OID for a catalog row the SQL layer inserts itself (fdw.rs:
+    /// wrappers, servers, user mappings), from the cluster's counter.
+    fn new_catalog_oid(&mut self) -> Result<u32, PgError> {
+        Err(PgError::error(
+            tusk_common::sqlstate::FEATURE_NOT_SUPPORTED,
+            "no catalog OIDs in this host",
+        ))
+    }
     /// CREATE SCHEMA.
     fn create_schema(&mut self, name: &str, if_not_exists: bool) -> Result<(), PgError>;
     /// TRUNCATE: the table gets a new, empty file (a new relfilenode);

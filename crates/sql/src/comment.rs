@@ -60,6 +60,9 @@ pub(crate) enum Target {
         on: String,
         domain: bool,
     },
+    /// FOREIGN DATA WRAPPER, SERVER, PUBLICATION or SUBSCRIPTION name:
+    /// (catalog, name).
+    Fdw(u32, String),
     /// TRIGGER name ON rel.
     Trigger {
         name: String,
@@ -120,6 +123,10 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
     }
     let (kind, rest) = match (kw(&head[2]).as_str(), head.get(3).map(kw).as_deref()) {
         ("MATERIALIZED", Some("VIEW")) => ("MATERIALIZED VIEW", &head[4..]),
+        ("FOREIGN", Some("DATA")) if head.get(4).map(kw).as_deref() == Some("WRAPPER") => {
+            ("FOREIGN DATA WRAPPER", &head[5..])
+        }
+        ("FOREIGN", Some("TABLE")) => ("FOREIGN TABLE", &head[4..]),
         (k, _) => (
             match k {
                 "TABLE" => "TABLE",
@@ -135,6 +142,9 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
                 "DOMAIN" => "DOMAIN",
                 "CONSTRAINT" => "CONSTRAINT",
                 "TRIGGER" => "TRIGGER",
+                "SERVER" => "SERVER",
+                "PUBLICATION" => "PUBLICATION",
+                "SUBSCRIPTION" => "SUBSCRIPTION",
                 "" => return Err(syntax_at(&head[2].to_string())),
                 _ => {
                     return Err(PgError::error(
@@ -158,6 +168,31 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
     };
     let target = match kind {
         "TABLE" => relation("rpf", "a table")?,
+        "FOREIGN TABLE" => relation("f", "a foreign table")?,
+        "PUBLICATION" | "SUBSCRIPTION" => {
+            let parts = name_parts(rest)?;
+            if parts.len() != 1 {
+                return Err(syntax_at("."));
+            }
+            let class = if kind == "PUBLICATION" {
+                crate::publication::PG_PUBLICATION
+            } else {
+                crate::subscription::PG_SUBSCRIPTION
+            };
+            Target::Fdw(class, parts[0].clone())
+        }
+        "FOREIGN DATA WRAPPER" | "SERVER" => {
+            let parts = name_parts(rest)?;
+            if parts.len() != 1 {
+                return Err(syntax_at("."));
+            }
+            let class = if kind == "SERVER" {
+                crate::fdw::PG_FOREIGN_SERVER
+            } else {
+                crate::fdw::PG_FOREIGN_DATA_WRAPPER
+            };
+            Target::Fdw(class, parts[0].clone())
+        }
         "VIEW" => relation("v", "a view")?,
         "MATERIALIZED VIEW" => relation("m", "a materialized view")?,
         "SEQUENCE" => relation("S", "a sequence")?,
@@ -358,6 +393,7 @@ fn resolve(t: &Target, host: &mut dyn Host) -> Result<(u32, u32, i32), PgError> 
             (oid, PG_PROC, 0)
         }
         Target::Type(name) => (crate::reg::input(host, types::REGTYPE, name)?, PG_TYPE, 0),
+        Target::Fdw(class, name) => (crate::fdw::object_oid(host, *class, name)?, *class, 0),
         Target::Constraint { name, on, domain } => {
             let (oid, col, what) = if *domain {
                 (

@@ -1470,6 +1470,10 @@ pub(crate) fn open_scan(
     relations: &dyn Relations,
 ) -> Result<Box<dyn RowSource>, PgError> {
     use crate::catalog::{RelationSource, RowsScan, SystemView};
+    if rel.relkind == b'f' {
+        let oid = rel.table()?.oid;
+        return Err(crate::foreigntable::no_handler(cx.host, oid));
+    }
     if !rel.children.is_empty() {
         return crate::inherit::open_scan(rel, cx, relations);
     }

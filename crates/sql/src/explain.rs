@@ -3134,6 +3134,7 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Partitions(false) => "pg_partition_ancestors",
         SrfOp::Partitions(true) => "pg_partition_tree",
         SrfOp::Series(_) => "generate_series",
+        SrfOp::Options => "pg_options_to_table",
     }
 }
 

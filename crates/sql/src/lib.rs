@@ -72,7 +72,9 @@ mod dtops;
 mod exec;
 mod explain;
 mod expr;
+mod fdw;
 mod fkey;
+mod foreigntable;
 mod formatting;
 mod func;
 mod geometry;
@@ -96,6 +98,7 @@ mod plan;
 mod plfast;
 mod plpgsql;
 mod prepare;
+mod publication;
 mod random;
 mod ranges;
 mod reg;
@@ -106,6 +109,7 @@ mod scalars;
 pub mod sequence;
 mod srf;
 mod strfuncs;
+mod subscription;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;
@@ -152,6 +156,27 @@ pub struct Statement {
     src: Option<std::sync::Arc<parse::SourceMap>>,
     /// 0-based character index of `sql` in the query string.
     start: usize,
+}
+
+/// A token-read statement's "syntax error at end of input" where the
+/// client's text goes on with the statement's `;`: PostgreSQL's grammar
+/// sees that semicolon, so the error is at or near it, with its position.
+fn at_semicolon(stmt: &Statement, e: PgError) -> PgError {
+    if e.message != "syntax error at end of input" || e.position.is_some() {
+        return e;
+    }
+    let Some(src) = &stmt.src else {
+        return e;
+    };
+    let end = stmt.start + stmt.sql.chars().count();
+    match src.next_non_space(end) {
+        Some(p) if src.char_at(p) == Some(';') => PgError {
+            message: "syntax error at or near \";\"".into(),
+            position: Some(p),
+            ..e
+        },
+        _ => e,
+    }
 }
 
 impl Statement {
@@ -588,6 +613,26 @@ fn prepare_unchecked(
             },
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Fdw) => {
+                Utility::Fdw(fdw::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?)
+            }
+            Parsed::Pre(PreParsed::ForeignTable) => {
+                Utility::ForeignTable(foreigntable::parse(&stmt.sql).map_err(|e| {
+                    // Positions are in the statement's text: shifted into
+                    // the client's string, dropped for server-made text.
+                    let pos = match (&stmt.src, e.position) {
+                        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+                        _ => None,
+                    };
+                    at_semicolon(stmt, PgError { position: pos, ..e })
+                })?)
+            }
+            Parsed::Pre(PreParsed::Publication) => Utility::Publication(
+                publication::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?,
+            ),
+            Parsed::Pre(PreParsed::Subscription) => Utility::Subscription(
+                subscription::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?,
+            ),
             Parsed::Pre(PreParsed::Grant) => Utility::Grant(acl::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Sequence) => Utility::Sequence(sequence::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Domain) => {

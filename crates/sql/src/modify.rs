@@ -256,6 +256,15 @@ pub(crate) fn execute(
         exec::prepare_exprs(exprs, &mut cx, relations)?;
     }
     let p = &prepared;
+    match &p.kind {
+        ModifyKind::Update { .. } => {
+            crate::publication::check_replica_identity(host, &p.rel, true)?
+        }
+        ModifyKind::Delete { .. } => {
+            crate::publication::check_replica_identity(host, &p.rel, false)?
+        }
+        _ => {}
+    }
     let table = p.rel.table()?;
     let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();

@@ -77,6 +77,15 @@ pub(crate) enum PreParsed {
     Prepare,
     /// COMMENT ON: read by comment.rs.
     Comment,
+    /// CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER, USER MAPPING and
+    /// IMPORT FOREIGN SCHEMA: read by fdw.rs.
+    Fdw,
+    /// CREATE/DROP FOREIGN TABLE: read by foreigntable.rs.
+    ForeignTable,
+    /// CREATE/ALTER/DROP PUBLICATION: read by publication.rs.
+    Publication,
+    /// CREATE/ALTER/DROP SUBSCRIPTION: read by subscription.rs.
+    Subscription,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
@@ -198,6 +207,11 @@ impl SourceMap {
 
     /// 1-based position of the first character at or after the 0-based
     /// character index `from` that is not white space.
+    /// The character at 1-based position `pos`.
+    pub(crate) fn char_at(&self, pos: u32) -> Option<char> {
+        self.text.chars().nth((pos as usize).checked_sub(1)?)
+    }
+
     pub(crate) fn next_non_space(&self, from: usize) -> Option<u32> {
         let i = self
             .text
@@ -351,9 +365,23 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         }
         ["VACUUM" | "ANALYZE" | "ANALYSE", ..] => Some(PreParsed::Vacuum),
         // Role statements (without ON) were taken before this.
+        ["GRANT" | "REVOKE", ..]
+            if crate::fdw::is_fdw_grant(
+                &leading_words(tokens, 12)
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ) =>
+        {
+            Some(PreParsed::Fdw)
+        }
         ["GRANT" | "REVOKE", ..] => Some(PreParsed::Grant),
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
+        w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
+        w if crate::foreigntable::is_foreign_table_statement(w) => Some(PreParsed::ForeignTable),
+        w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
+        w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
         ["CREATE", "FUNCTION" | "PROCEDURE", ..]

@@ -537,6 +537,14 @@ fn output_uncached(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgE
                 "SELECT proname, pronamespace FROM pg_catalog.pg_proc WHERE oid = $1",
             )?;
             match rows.first() {
+                // The built-in function a catalog row may name (fdw.rs).
+                None if oid == crate::fdw::POSTGRESQL_FDW_VALIDATOR => {
+                    Some(if ty == types::REGPROC {
+                        "postgresql_fdw_validator".to_string()
+                    } else {
+                        "postgresql_fdw_validator(text[],oid)".to_string()
+                    })
+                }
                 None => None,
                 Some(r) => {
                     let name = to_text(&r[0]).unwrap_or_default();

@@ -301,6 +301,8 @@ impl P {
 /// module parses (GRANT/REVOKE only without ON: those grant roles).
 pub(crate) fn is_role_statement(words: &[&str], sql: &str) -> bool {
     match words {
+        // CREATE/ALTER/DROP USER MAPPING is fdw.rs's.
+        [_, "USER", "MAPPING", ..] => false,
         ["CREATE" | "ALTER", "ROLE" | "USER" | "GROUP", ..] => true,
         ["DROP", "ROLE" | "USER" | "GROUP", ..] => true,
         ["SET", "ROLE", ..] | ["SET", "SESSION", "ROLE", ..] | ["RESET", "ROLE"] => true,

@@ -24,6 +24,13 @@ pub(crate) enum Sys {
     TableIsVisible,
     TypeIsVisible,
     UserById,
+    /// array_to_string(aclitem[], sep): the items' display forms (psql's
+    /// "Access privileges" columns; aclitem[] values are held in their
+    /// stored text form, acl.rs).
+    AclToString,
+    /// pg_has_role(role oid, privilege): whether the current user has
+    /// the privileges of (USAGE) or is a member of (MEMBER) the role.
+    HasRole,
     EncodingToChar,
     FormatType,
     ObjDescription,
@@ -46,7 +53,10 @@ pub(crate) enum Sys {
     IndexDef,
     /// pg_get_statisticsobjdef_columns: tusk has no extended statistics.
     StatisticsColumns,
-    /// pg_relation_is_publishable: tusk has no publications.
+    /// pg_stat_reset_subscription_stats(oid): nothing to reset (no
+    /// apply workers count anything in tusk).
+    ResetSubscriptionStats,
+    /// pg_relation_is_publishable(regclass).
     RelationIsPublishable,
     /// pg_my_temp_schema(): this session's pg_temp_N, 0 before it has one.
     MyTempSchema,
@@ -69,9 +79,6 @@ pub(crate) enum Sys {
     FunctionSqlBody,
     /// has_column_privilege([user,] table, column, privileges).
     ColumnPrivilege,
-    /// array_to_string(aclitem[], sep): the items' display forms (role
-    /// names) joined, as psql's \dp, \dn+ and \l print them.
-    AclToString,
 }
 
 /// The objects has_*_privilege asks about.
@@ -83,6 +90,10 @@ pub(crate) enum PrivilegeOn {
     Function,
     Database,
     Type,
+    /// has_foreign_data_wrapper_privilege / has_server_privilege: fdwacl
+    /// and srvacl (fdw.rs).
+    ForeignDataWrapper,
+    ForeignServer,
 }
 
 /// Whether NULL arguments make the result NULL without a call: all but
@@ -281,6 +292,44 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             };
             Value::Name(role_name(host, oid)?.unwrap_or_else(|| format!("unknown (OID={oid})")))
         }
+        Sys::AclToString => {
+            let (Some(stored), Some(sep)) = (to_text(&a(0)), to_text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let Some(items) = crate::acl::parse_stored(&stored) else {
+                return Ok(Value::Text(stored));
+            };
+            let roles = host.acl_roles()?;
+            Value::Text(
+                items
+                    .iter()
+                    .map(|i| crate::acl::item_display(i, &roles))
+                    .collect::<Vec<_>>()
+                    .join(&sep),
+            )
+        }
+        Sys::HasRole => {
+            let (Some(role), Some(what)) = (oid_arg(&a(0)), to_text(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let roles = host.acl_roles()?;
+            let me = crate::acl::current_user_oid(host)?;
+            if roles.by_oid(me).is_some_and(|r| r.superuser) {
+                return Ok(Value::Bool(true));
+            }
+            let what = what.to_ascii_uppercase();
+            let what = what.split(" WITH ").next().unwrap_or("").trim().to_string();
+            Value::Bool(match what.as_str() {
+                "USAGE" => roles.has_privs_of(me, role),
+                "MEMBER" => roles.is_member_of(me, role),
+                _ => {
+                    return Err(PgError::error(
+                        tusk_common::sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("unrecognized privilege type: \"{what}\""),
+                    ))
+                }
+            })
+        }
         Sys::EncodingToChar => Value::Name(
             encoding_name(int_arg(&a(0)).unwrap_or(-1))
                 .unwrap_or("")
@@ -368,7 +417,27 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             index_def(host, oid, column)?
         }
         Sys::StatisticsColumns => Value::Null,
-        Sys::RelationIsPublishable => Value::Bool(false),
+        Sys::ResetSubscriptionStats => Value::Null,
+        // PostgreSQL's is_publishable_class: a permanent user table or
+        // partitioned table outside the system schemas.
+        Sys::RelationIsPublishable => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            let rows = query(
+                host,
+                "SELECT relkind, relpersistence, relnamespace FROM pg_catalog.pg_class WHERE oid = $1",
+                &[types::OID],
+                vec![Value::Oid(oid)],
+            )?;
+            let Some(r) = rows.first() else {
+                return Ok(Value::Null);
+            };
+            let kind = matches!(r[0], Value::Char(b'r' | b'p'));
+            let permanent = matches!(r[1], Value::Char(b'p'));
+            let nsp = oid_arg(&r[2]).unwrap_or(0);
+            Value::Bool(kind && permanent && oid >= 16384 && nsp != 11 && nsp != 99)
+        }
         Sys::PartitionRoot => Value::Null,
         Sys::PartConstraintDef => match oid_arg(&a(0)) {
             Some(oid) => crate::partition::constraintdef_of(host, oid)?,
@@ -404,18 +473,6 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
         Sys::Privilege(on) => privilege(host, on, args)?,
         Sys::ColumnPrivilege => column_privilege(host, args)?,
         Sys::FunctionSqlBody => Value::Null,
-        Sys::AclToString => {
-            let (Value::Text(stored), sep) = (a(0), text(&a(1))) else {
-                return Ok(Value::Null);
-            };
-            let roles = host.acl_roles()?;
-            let items = crate::acl::parse_stored(&stored).unwrap_or_default();
-            let shown: Vec<String> = items
-                .iter()
-                .map(|i| crate::acl::item_display(i, &roles))
-                .collect();
-            Value::Text(shown.join(&sep))
-        }
     })
 }
 
@@ -579,6 +636,8 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                 PrivilegeOn::Function => ("pg_proc", "oid"),
                 PrivilegeOn::Database => ("pg_database", "oid"),
                 PrivilegeOn::Type => ("pg_type", "oid"),
+                PrivilegeOn::ForeignDataWrapper => ("pg_foreign_data_wrapper", "oid"),
+                PrivilegeOn::ForeignServer => ("pg_foreign_server", "oid"),
             };
             let rows = query(
                 host,
@@ -613,6 +672,12 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
                             0
                         }
                     }
+                }
+                PrivilegeOn::ForeignDataWrapper => {
+                    crate::fdw::object_oid(host, crate::fdw::PG_FOREIGN_DATA_WRAPPER, &name)?
+                }
+                PrivilegeOn::ForeignServer => {
+                    crate::fdw::object_oid(host, crate::fdw::PG_FOREIGN_SERVER, &name)?
                 }
                 PrivilegeOn::Database => {
                     let rows = query(
@@ -688,6 +753,14 @@ fn privilege(host: &mut dyn Host, on: PrivilegeOn, args: &[Value]) -> Result<Val
             "SELECT typowner, typacl, 't' FROM pg_catalog.pg_type WHERE oid = $1",
             crate::acl::ObjType::Type,
         ),
+        PrivilegeOn::ForeignDataWrapper => (
+            "SELECT fdwowner, fdwacl, 'W' FROM pg_catalog.pg_foreign_data_wrapper WHERE oid = $1",
+            crate::acl::ObjType::ForeignDataWrapper,
+        ),
+        PrivilegeOn::ForeignServer => (
+            "SELECT srvowner, srvacl, 'S' FROM pg_catalog.pg_foreign_server WHERE oid = $1",
+            crate::acl::ObjType::ForeignServer,
+        ),
     };
     let rows = query(host, sql, &[types::OID], vec![Value::Oid(oid)])?;
     let Some(r) = rows.first() else {
@@ -738,6 +811,7 @@ pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), P
         PrivilegeOn::Function => &["EXECUTE"],
         PrivilegeOn::Database => &["CREATE", "CONNECT", "TEMPORARY", "TEMP"],
         PrivilegeOn::Type => &["USAGE"],
+        PrivilegeOn::ForeignDataWrapper | PrivilegeOn::ForeignServer => &["USAGE"],
     };
     for item in list.split(',') {
         let words: Vec<String> = item

@@ -1,6 +1,8 @@
 //! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_indexes,
-//! pg_matviews, pg_sequences, the information_schema views ORMs and drivers introspect with,
-//! and the text-search catalogs (pg_ts_*, fixed rows of the built-in configurations).
+//! pg_matviews, pg_sequences, pg_user_mappings, pg_stat_subscription_stats (no
+//! apply workers, so no errors and no reset), the information_schema views ORMs and drivers
+//! introspect with, and the text-search catalogs (pg_ts_*, fixed rows of the built-in
+//! configurations).
 //!
 //! Why SQL text: each of these views is a query over catalog tables tusk
 //! keeps as heap tables, so it is written once as SQL (the files under
@@ -86,6 +88,66 @@ static VIEWS: &[BuiltinView] = &[
         "pg_ts_config_map",
         3603,
         include_str!("sysviews/pg_ts_config_map.sql"),
+    ),
+    (
+        "pg_catalog",
+        "pg_user_mappings",
+        12327,
+        include_str!("sysviews/pg_user_mappings.sql"),
+    ),
+    (
+        "pg_catalog",
+        "pg_stat_subscription_stats",
+        12336,
+        include_str!("sysviews/pg_stat_subscription_stats.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_data_wrapper_options",
+        13511,
+        include_str!("sysviews/information_schema.foreign_data_wrapper_options.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_data_wrappers",
+        13515,
+        include_str!("sysviews/information_schema.foreign_data_wrappers.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_server_options",
+        13524,
+        include_str!("sysviews/information_schema.foreign_server_options.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_servers",
+        13528,
+        include_str!("sysviews/information_schema.foreign_servers.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_table_options",
+        13537,
+        include_str!("sysviews/information_schema.foreign_table_options.sql"),
+    ),
+    (
+        "information_schema",
+        "foreign_tables",
+        13541,
+        include_str!("sysviews/information_schema.foreign_tables.sql"),
+    ),
+    (
+        "information_schema",
+        "user_mapping_options",
+        13550,
+        include_str!("sysviews/information_schema.user_mapping_options.sql"),
+    ),
+    (
+        "information_schema",
+        "user_mappings",
+        13555,
+        include_str!("sysviews/information_schema.user_mappings.sql"),
     ),
     (
         "information_schema",
@@ -176,6 +238,11 @@ pub(crate) fn lookup(schema: Option<&str>, name: &str) -> Option<crate::catalog:
         }),
     );
     rel.view_query = Some(sql.to_string());
+    // Owned by the bootstrap superuser, readable by PUBLIC, as initdb
+    // leaves PostgreSQL's system views (their queries run with the
+    // owner's rights, so other roles read them too).
+    rel.owner = crate::acl::BOOTSTRAP_SUPERUSER;
+    rel.acl = Some("{10=arwdDxt/10,=r/10}".to_string());
     Some(rel)
 }
 

@@ -139,6 +139,14 @@ pub(crate) enum Utility {
     Sequence(crate::sequence::SeqStmt),
     /// COMMENT ON (comment.rs).
     Comment(crate::comment::Comment),
+    /// SQL/MED catalog DDL (fdw.rs).
+    Fdw(crate::fdw::FdwStmt),
+    /// CREATE/DROP FOREIGN TABLE (foreigntable.rs).
+    ForeignTable(crate::foreigntable::ForeignTableStmt),
+    /// CREATE/ALTER/DROP PUBLICATION (publication.rs).
+    Publication(crate::publication::PubStmt),
+    /// CREATE/ALTER/DROP SUBSCRIPTION (subscription.rs).
+    Subscription(crate::subscription::SubStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -943,6 +951,10 @@ impl Utility {
             Utility::Grant(g) => Command::Other(g.tag()),
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
+            Utility::Fdw(f) => Command::Other(f.tag()),
+            Utility::ForeignTable(f) => Command::Other(f.tag()),
+            Utility::Publication(p) => Command::Other(p.tag()),
+            Utility::Subscription(p) => Command::Other(p.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1063,12 +1075,31 @@ impl Utility {
                 done(&format!("DISCARD {what}"))
             }
             Utility::Role(r) => {
+                if let crate::role::RoleCommand::Drop { names, .. } = r {
+                    crate::fdw::check_role_drop(host, names)?;
+                }
                 host.role_command(r)?;
                 done(r.tag())
             }
             Utility::Comment(c) => {
                 crate::comment::run(c, host)?;
                 done("COMMENT")
+            }
+            Utility::Fdw(f) => {
+                crate::fdw::run(f, host)?;
+                done(f.tag())
+            }
+            Utility::ForeignTable(f) => {
+                crate::foreigntable::run(f, host)?;
+                done(f.tag())
+            }
+            Utility::Publication(p) => {
+                crate::publication::run(p, host)?;
+                done(p.tag())
+            }
+            Utility::Subscription(p) => {
+                crate::subscription::run(p, host)?;
+                done(p.tag())
             }
             Utility::Grant(g) => {
                 crate::acl::run(host, g)?;
@@ -1230,6 +1261,26 @@ impl Utility {
             } => {
                 let rel = catalog::lookup(&*host, schema.as_deref(), table)?;
                 rel.table()?;
+                if rel.relkind == b'f' {
+                    let e = if specs.iter().any(|s| s.primary) {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            "primary key constraints are not supported on foreign tables",
+                        )
+                    } else if specs.iter().any(|s| s.unique && s.constraint) {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            "unique constraints are not supported on foreign tables",
+                        )
+                    } else {
+                        PgError::error(
+                            catalog::codes::WRONG_OBJECT_TYPE,
+                            format!("cannot create index on relation \"{}\"", rel.name),
+                        )
+                        .with_detail("This operation is not supported for foreign tables.")
+                    };
+                    return Err(e);
+                }
                 for spec in specs {
                     host.tables()?.create_index(&rel, spec)?;
                 }

@@ -576,6 +576,54 @@ pub static PG_PUBLICATION_NAMESPACE_COLS: &[CatCol] = &[
     c("pnpubid", 26, true),
     c("pnnspid", 26, true),
 ];
+/// SQL/MED (crates/sql/src/fdw.rs): foreign-data wrappers, foreign
+/// servers and user mappings; options are `name=value` text arrays.
+pub const PG_FOREIGN_DATA_WRAPPER_OID: u32 = 2328;
+pub const PG_FOREIGN_SERVER_OID: u32 = 1417;
+pub const PG_USER_MAPPING_OID: u32 = 1418;
+/// pg_subscription: shared, as in PostgreSQL (subdbid says whose).
+pub const PG_SUBSCRIPTION_OID: u32 = 6100;
+pub static PG_FOREIGN_DATA_WRAPPER_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("fdwname", 19, true),
+    c("fdwowner", 26, true),
+    c("fdwhandler", 26, true),
+    c("fdwvalidator", 26, true),
+    c("fdwacl", 1034, false),
+    c("fdwoptions", 1009, false),
+];
+pub static PG_FOREIGN_SERVER_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("srvname", 19, true),
+    c("srvowner", 26, true),
+    c("srvfdw", 26, true),
+    c("srvtype", 25, false),
+    c("srvversion", 25, false),
+    c("srvacl", 1034, false),
+    c("srvoptions", 1009, false),
+];
+pub static PG_USER_MAPPING_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("umuser", 26, true),
+    c("umserver", 26, true),
+    c("umoptions", 1009, false),
+];
+pub static PG_SUBSCRIPTION_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("subdbid", 26, true),
+    c("subskiplsn", 3220, true),
+    c("subname", 19, true),
+    c("subowner", 26, true),
+    c("subenabled", 16, true),
+    c("subbinary", 16, true),
+    c("substream", 16, true),
+    c("subtwophasestate", 18, true),
+    c("subdisableonerr", 16, true),
+    c("subconninfo", 25, true),
+    c("subslotname", 19, false),
+    c("subsynccommit", 25, true),
+    c("subpublications", 1009, true),
+];
 
 /// Every catalog tusk has (in OID order up to pg_trigger; psql's
 /// catalogs after it).
@@ -796,6 +844,34 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10101,
         cols: PG_RANGE_COLS,
+    },
+    Catalog {
+        oid: PG_FOREIGN_DATA_WRAPPER_OID,
+        name: "pg_foreign_data_wrapper",
+        shared: false,
+        rowtype: 10076,
+        cols: PG_FOREIGN_DATA_WRAPPER_COLS,
+    },
+    Catalog {
+        oid: PG_FOREIGN_SERVER_OID,
+        name: "pg_foreign_server",
+        shared: false,
+        rowtype: 10078,
+        cols: PG_FOREIGN_SERVER_COLS,
+    },
+    Catalog {
+        oid: PG_USER_MAPPING_OID,
+        name: "pg_user_mapping",
+        shared: false,
+        rowtype: 10080,
+        cols: PG_USER_MAPPING_COLS,
+    },
+    Catalog {
+        oid: PG_SUBSCRIPTION_OID,
+        name: "pg_subscription",
+        shared: true,
+        rowtype: 6101,
+        cols: PG_SUBSCRIPTION_COLS,
     },
 ];
 

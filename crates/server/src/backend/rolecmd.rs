@@ -152,7 +152,7 @@ impl Session {
     }
 
     fn notice_msg(&mut self, m: &str) {
-        self.conn.notice(&PgError::new(
+        self.send_notice(&PgError::new(
             Severity::Notice,
             sqlstate::SUCCESSFUL_COMPLETION,
             m,
@@ -160,7 +160,7 @@ impl Session {
     }
 
     fn warning_msg(&mut self, m: &str) {
-        self.conn.notice(&PgError::new(
+        self.send_notice(&PgError::new(
             Severity::Warning,
             sqlstate::SqlState::new("01000"),
             m,

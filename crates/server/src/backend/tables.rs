@@ -872,10 +872,12 @@ impl Session {
         let relkind = &class[c.col("relkind")];
         // Toast tables ('t') can be read like tables, as in PostgreSQL.
         // A sequence ('S') reads as its one row (last_value, log_cnt,
-        // is_called), as in PostgreSQL.
+        // is_called), as in PostgreSQL. A foreign table ('f') resolves
+        // like a table; reading it fails in the SQL layer (no wrapper
+        // handler runs in tusk).
         if !matches!(
             relkind,
-            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p')
+            Value::Char(b'r' | b't' | b'S' | b'v' | b'm' | b'p' | b'f')
         ) {
             return Ok(None);
         }
@@ -1977,6 +1979,10 @@ impl tusk_sql::Tables for Session {
         }
         self.forget_toast();
         Ok(())
+    }
+
+    fn new_catalog_oid(&mut self) -> Result<u32, PgError> {
+        self.new_oid()
     }
 
     fn type_command(&mut self, cmd: &tusk_sql::usertype::TypeCmd) -> Result<(), PgError> {

@@ -739,9 +739,11 @@ impl Binder<'_> {
             SrfOp::Subscripts => Ty::new(types::INT4),
             SrfOp::SplitToTable => Ty::new(types::TEXT),
             SrfOp::Matches => Ty::new(1009),
-            SrfOp::Json(..) | SrfOp::Partitions(_) | SrfOp::Series(_) | SrfOp::Ts(..) => {
-                Ty::new(types::TEXT)
-            }
+            SrfOp::Json(..)
+            | SrfOp::Partitions(_)
+            | SrfOp::Series(_)
+            | SrfOp::Ts(..)
+            | SrfOp::Options => Ty::new(types::TEXT),
         };
         let alias_name = alias
             .map(|a| ident_name(&a.name))

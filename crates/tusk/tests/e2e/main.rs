@@ -19,6 +19,9 @@
 //!   functions against PostgreSQL 15's output; binary I/O; restart.
 //! - `domains`: CREATE/ALTER/DROP DOMAIN against PostgreSQL 15's output;
 //!   restart, binary I/O and COPY through the postgres crate, other sessions.
+//! - `foreign_data`: CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER and
+//!   USER MAPPING, GRANT USAGE, pg_user_mappings and psql's \dew+/\des+/
+//!   \deu+ against PostgreSQL 15's output.
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
@@ -39,6 +42,8 @@
 //!   ALL ... IN SCHEMA, their checks, \dp and \dn+, client_min_messages,
 //!   against PostgreSQL 15's output.
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `publication`: CREATE/ALTER/DROP PUBLICATION and SUBSCRIPTION, psql's
+//!   \dRp+ and \dRs+ against PostgreSQL 15's output.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
 //!   found after parsing, against PostgreSQL 15's psql output.
 //! - `psql_describe`: psql's \d family and the reg* types against a
@@ -139,6 +144,7 @@ mod enums;
 mod errpos;
 mod explain;
 mod fidelity;
+mod foreign_data;
 mod foreign_keys;
 mod formatting;
 mod functions;
@@ -159,6 +165,7 @@ mod privileges;
 mod privileges_more;
 mod psql;
 mod psql_describe;
+mod publication;
 mod queries;
 mod ranges;
 mod raw;
