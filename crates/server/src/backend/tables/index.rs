@@ -1220,6 +1220,10 @@ pub(in crate::backend) struct IndexScan {
     exhausted: bool,
     entries: std::vec::IntoIter<(ItemPointer, Vec<Value>)>,
     seen: HashSet<(u32, u16)>,
+    /// Hand rows out in heap order, as PostgreSQL's bitmap heap scan
+    /// does, rather than in key order: set for scans whose order nobody
+    /// uses (see [`open_index_scan`]).
+    heap_order: bool,
 }
 
 impl IndexScan {
@@ -1256,7 +1260,21 @@ impl IndexScan {
             exhausted: false,
             entries: Vec::new().into_iter(),
             seen: HashSet::new(),
+            heap_order: false,
         })
+    }
+
+    /// Read every matching entry now and order them by heap position.
+    fn collect_in_heap_order(&mut self) -> Result<(), PgError> {
+        let mut all: Vec<(ItemPointer, Vec<Value>)> = self.entries.by_ref().collect();
+        while !self.exhausted {
+            self.refill()?;
+            all.extend(self.entries.by_ref());
+        }
+        all.sort_by_key(|(tid, _)| (tid.block, tid.offset));
+        self.entries = all.into_iter();
+        self.heap_order = false;
+        Ok(())
     }
 
     /// The next batch of entries from where the last one ended.
@@ -1324,7 +1342,13 @@ pub(in crate::backend) fn open_index_scan(
     let Some((idx, (_, lower, upper))) = best else {
         return Ok(None);
     };
-    IndexScan::open(c, rel, t, idx, lower, upper, false).map(Some)
+    // Nobody reads this scan's order, and for anything but a single
+    // row PostgreSQL reads such a qual with a bitmap heap scan, whose rows
+    // come in heap order: rows with equal sort keys later on then come
+    // out as PostgreSQL prints them (crates/sql/src/pgsort.rs).
+    let mut scan = IndexScan::open(c, rel, t, idx, lower, upper, false)?;
+    scan.heap_order = true;
+    Ok(Some(scan))
 }
 
 /// The index [`open_index_scan`] (no `order`) or [`open_ordered_scan`]
@@ -1401,6 +1425,9 @@ pub(in crate::backend) fn open_ordered_scan(
 
 impl RowSource for IndexScan {
     fn next_row(&mut self) -> Result<Option<Row>, PgError> {
+        if self.heap_order {
+            self.collect_in_heap_order()?;
+        }
         loop {
             let Some((tid, key)) = self.entries.next() else {
                 if self.exhausted {
