@@ -637,6 +637,9 @@ pub(crate) fn sort_cmp(a: &[Value], b: &[Value], keys: &[SortKey]) -> Ordering {
 pub(crate) struct SortNode {
     pub input: Box<dyn Node>,
     pub keys: Vec<SortKey>,
+    /// LIMIT plus OFFSET when a LIMIT reads this sort's output: the
+    /// bounded sort PostgreSQL then does (pgsort::bounded_sort_by).
+    pub bound: Option<usize>,
     pub sorted: Option<VecDeque<Row>>,
 }
 
@@ -648,7 +651,15 @@ impl Node for SortNode {
                 rows.push(r);
             }
             self.input.close();
-            crate::pgsort::sort_by(&mut rows, |a, b| sort_cmp(a, b, &self.keys));
+            let rows = match self.bound {
+                Some(b) => {
+                    crate::pgsort::bounded_sort_by(rows, b, |a, b| sort_cmp(a, b, &self.keys))
+                }
+                None => {
+                    crate::pgsort::sort_by(&mut rows, |a, b| sort_cmp(a, b, &self.keys));
+                    rows
+                }
+            };
             self.sorted = Some(rows.into());
         }
         Ok(self.sorted.as_mut().and_then(VecDeque::pop_front))
@@ -1934,6 +1945,7 @@ pub(crate) fn build_plan(
         node = Box::new(SortNode {
             input: node,
             keys: plan.sort.clone(),
+            bound: None,
             sorted: None,
         });
         node = Box::new(crate::distinct::DistinctOnNode {
@@ -1942,9 +1954,15 @@ pub(crate) fn build_plan(
             last: None,
         });
     } else if !plan.sort.is_empty() && !presorted {
+        // A LIMIT right above (no row locks between) bounds the sort.
+        let bound = match (limit, &plan.row_locks) {
+            (Some(l), None) => Some(l.saturating_add(offset)),
+            _ => None,
+        };
         node = Box::new(SortNode {
             input: node,
             keys: plan.sort.clone(),
+            bound,
             sorted: None,
         });
     }

@@ -2156,6 +2156,7 @@ impl Walk<'_> {
                 Box::new(crate::exec::SortNode {
                     input: n,
                     keys: plan.sort.clone(),
+                    bound: None,
                     sorted: None,
                 }) as Box<dyn Node>
             });

@@ -21,6 +21,75 @@ pub(crate) fn sort_by<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
     sort(v, &mut cmp);
 }
 
+/// ORDER BY ... LIMIT `bound` (LIMIT plus OFFSET): PostgreSQL's bounded
+/// sort. Past twice the bound its tuplesort switches to a heap of the
+/// best `bound` rows (top-N heapsort), whose ties come out in another
+/// order than its quicksort's; this makes the same heap moves. Returns
+/// all rows sorted when the input is small enough for the quicksort, else
+/// only the first `bound`.
+pub(crate) fn bounded_sort_by<T>(
+    mut v: Vec<T>,
+    bound: usize,
+    mut cmp: impl FnMut(&T, &T) -> Ordering,
+) -> Vec<T> {
+    if bound == 0 || v.len() <= bound.saturating_mul(2) {
+        sort_by(&mut v, cmp);
+        return v;
+    }
+    // The heap is kept in reversed order: its top is the worst row kept.
+    let mut rev = |a: &T, b: &T| cmp(a, b).reverse();
+    let mut heap: Vec<T> = Vec::with_capacity(bound);
+    for t in v {
+        if heap.len() < bound {
+            heap.push(t);
+            let mut j = heap.len() - 1;
+            while j > 0 {
+                let i = (j - 1) / 2;
+                if rev(&heap[j], &heap[i]) != Ordering::Less {
+                    break;
+                }
+                heap.swap(i, j);
+                j = i;
+            }
+        } else if rev(&t, &heap[0]) != Ordering::Greater {
+            // No better than the worst kept: dropped.
+        } else {
+            heap[0] = t;
+            sift_down(&mut heap, &mut rev);
+        }
+    }
+    // Take the top (worst) off into the slot freed at the end, until one
+    // is left: the array ends up in the original order.
+    let mut n = heap.len();
+    while n > 1 {
+        heap.swap(0, n - 1);
+        n -= 1;
+        sift_down(&mut heap[..n], &mut rev);
+    }
+    heap
+}
+
+/// Move the element at the top of a heap down to its place (PostgreSQL's
+/// tuplesort_heap_replace_top): the smaller child rises, a tie stops.
+fn sift_down<T>(h: &mut [T], cmp: &mut impl FnMut(&T, &T) -> Ordering) {
+    let n = h.len();
+    let mut i = 0;
+    loop {
+        let mut j = 2 * i + 1;
+        if j >= n {
+            break;
+        }
+        if j + 1 < n && cmp(&h[j + 1], &h[j]) == Ordering::Less {
+            j += 1;
+        }
+        if cmp(&h[i], &h[j]) != Ordering::Greater {
+            break;
+        }
+        h.swap(i, j);
+        i = j;
+    }
+}
+
 fn med3<T>(
     v: &[T],
     a: usize,
@@ -176,6 +245,33 @@ mod tests {
                 let mut got = v.clone();
                 got.sort();
                 assert_eq!(got, multiset);
+            }
+        }
+    }
+
+    /// The bounded sort keeps the best `bound` rows in order.
+    #[test]
+    fn bounded_sort_keeps_the_best() {
+        let mut seed = 99u64;
+        for n in [10usize, 50, 1000] {
+            for bound in [1usize, 3, 4, 7, 20] {
+                let v: Vec<(u64, usize)> = (0..n)
+                    .map(|i| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        ((seed >> 33) % 17, i)
+                    })
+                    .collect();
+                let got = bounded_sort_by(v.clone(), bound, |a, b| a.0.cmp(&b.0));
+                let mut want: Vec<u64> = v.iter().map(|x| x.0).collect();
+                want.sort();
+                let keys: Vec<u64> = got.iter().map(|x| x.0).collect();
+                assert_eq!(
+                    keys[..bound.min(n)],
+                    want[..bound.min(n)],
+                    "n={n} bound={bound}"
+                );
             }
         }
     }

@@ -1358,6 +1358,7 @@ fn executor_nodes_one_by_one() {
             desc: true,
             nulls_first: true,
         }],
+        bound: None,
         sorted: None,
     };
     let mut cx = crate::expr::Ctx {
