@@ -4103,27 +4103,6 @@ impl<'h> Binder<'h> {
             it.next().expect("two arguments"),
             it.next(),
         );
-        let (alias_name, col) = match alias {
-            Some(a) => {
-                let t = ident_name(&a.name);
-                if a.columns.len() > 1 {
-                    return Err(PgError::error(
-                        sqlstate::INVALID_COLUMN_REFERENCE,
-                        format!(
-                            "table \"{t}\" has 1 columns available but {} columns specified",
-                            a.columns.len()
-                        ),
-                    ));
-                }
-                let c = a
-                    .columns
-                    .first()
-                    .map(|c| ident_name(&c.name))
-                    .unwrap_or_else(|| t.clone());
-                (t, c)
-            }
-            None => (fname.clone(), fname.clone()),
-        };
         Ok((
             Source::Series {
                 start,
@@ -4131,7 +4110,7 @@ impl<'h> Binder<'h> {
                 step,
                 int8,
             },
-            Scope::single(Some(alias_name), None, vec![(col, ty)], 1),
+            one_column_scope(&fname, alias, ty)?,
         ))
     }
 
@@ -4181,30 +4160,12 @@ impl<'h> Binder<'h> {
             let to = if i == 2 { step_ty } else { col };
             args.push(self.coerce(b, Ty::new(to))?.e);
         }
-        let alias_name = alias
-            .map(|a| ident_name(&a.name))
-            .unwrap_or_else(|| "generate_series".to_string());
-        if let Some(a) = alias {
-            if a.columns.len() > 1 {
-                return Err(PgError::error(
-                    sqlstate::INVALID_COLUMN_REFERENCE,
-                    format!(
-                        "table \"{alias_name}\" has 1 columns available but {} columns specified",
-                        a.columns.len()
-                    ),
-                ));
-            }
-        }
-        let colname = alias
-            .and_then(|a| a.columns.first())
-            .map(|c| ident_name(&c.name))
-            .unwrap_or_else(|| alias_name.clone());
         Ok(Some((
             Source::SetFunc {
                 op: crate::arrays::SrfOp::Series(kind),
                 args,
             },
-            Scope::single(Some(alias_name), None, vec![(colname, Ty::new(col))], 1),
+            one_column_scope("generate_series", alias, Ty::new(col))?,
         )))
     }
 
@@ -5414,4 +5375,31 @@ impl Binder<'_> {
             columns,
         ))
     }
+}
+
+/// The scope of a one-column set-returning function in FROM: the alias
+/// (else the function's name) names the table and, unless a column alias
+/// is given, the column; two column aliases are PostgreSQL's 42P10.
+fn one_column_scope(
+    fname: &str,
+    alias: Option<&ast::TableAlias>,
+    ty: Ty,
+) -> Result<Scope, PgError> {
+    let alias_name = alias
+        .map(|a| ident_name(&a.name))
+        .unwrap_or_else(|| fname.to_string());
+    if let Some(a) = alias.filter(|a| a.columns.len() > 1) {
+        return Err(PgError::error(
+            sqlstate::INVALID_COLUMN_REFERENCE,
+            format!(
+                "table \"{alias_name}\" has 1 columns available but {} columns specified",
+                a.columns.len()
+            ),
+        ));
+    }
+    let col = alias
+        .and_then(|a| a.columns.first())
+        .map(|c| ident_name(&c.name))
+        .unwrap_or_else(|| alias_name.clone());
+    Ok(Scope::single(Some(alias_name), None, vec![(col, ty)], 1))
 }

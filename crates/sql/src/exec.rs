@@ -640,6 +640,12 @@ pub(crate) struct SortNode {
     /// LIMIT plus OFFSET when a LIMIT reads this sort's output: the
     /// bounded sort PostgreSQL then does (pgsort::bounded_sort_by).
     pub bound: Option<usize>,
+    /// Keep rows with equal keys in input order. For a select list with
+    /// set-returning functions: PostgreSQL sorts before its ProjectSet,
+    /// so the rows one input row expands to come out together and in
+    /// the order generated; tusk expands first, and a stable sort keeps
+    /// that order.
+    pub stable: bool,
     pub sorted: Option<VecDeque<Row>>,
 }
 
@@ -652,6 +658,10 @@ impl Node for SortNode {
             }
             self.input.close();
             let rows = match self.bound {
+                _ if self.stable => {
+                    rows.sort_by(|a, b| sort_cmp(a, b, &self.keys));
+                    rows
+                }
                 Some(b) => {
                     crate::pgsort::bounded_sort_by(rows, b, |a, b| sort_cmp(a, b, &self.keys))
                 }
@@ -1946,6 +1956,7 @@ pub(crate) fn build_plan(
             input: node,
             keys: plan.sort.clone(),
             bound: None,
+            stable: false,
             sorted: None,
         });
         node = Box::new(crate::distinct::DistinctOnNode {
@@ -1963,6 +1974,7 @@ pub(crate) fn build_plan(
             input: node,
             keys: plan.sort.clone(),
             bound,
+            stable: !plan.srfs.is_empty(),
             sorted: None,
         });
     }

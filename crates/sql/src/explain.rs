@@ -2157,6 +2157,7 @@ impl Walk<'_> {
                     input: n,
                     keys: plan.sort.clone(),
                     bound: None,
+                    stable: false,
                     sorted: None,
                 }) as Box<dyn Node>
             });

@@ -1359,6 +1359,7 @@ fn executor_nodes_one_by_one() {
             nulls_first: true,
         }],
         bound: None,
+        stable: false,
         sorted: None,
     };
     let mut cx = crate::expr::Ctx {

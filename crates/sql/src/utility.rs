@@ -710,7 +710,13 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     if ct.query.is_some() {
         return Err(not_supported("CREATE TABLE ... AS"));
     }
-    if ct.like.is_some() || ct.clone.is_some() {
+    // `(c int, LIKE t)`: sqlparser reads the LIKE item as a column
+    // named "like" of type t, which now exists as t's row type.
+    let like_item = ct
+        .columns
+        .iter()
+        .any(|c| c.name.quote_style.is_none() && c.name.value.eq_ignore_ascii_case("like"));
+    if ct.like.is_some() || ct.clone.is_some() || like_item {
         return Err(not_supported("CREATE TABLE ... LIKE"));
     }
     match ct.on_commit {

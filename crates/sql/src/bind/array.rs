@@ -745,27 +745,9 @@ impl Binder<'_> {
             | SrfOp::Ts(..)
             | SrfOp::Options => Ty::new(types::TEXT),
         };
-        let alias_name = alias
-            .map(|a| ident_name(&a.name))
-            .unwrap_or_else(|| fname.to_string());
-        if let Some(a) = alias {
-            if a.columns.len() > 1 {
-                return Err(PgError::error(
-                    sqlstate::INVALID_COLUMN_REFERENCE,
-                    format!(
-                        "table \"{alias_name}\" has 1 columns available but {} columns specified",
-                        a.columns.len()
-                    ),
-                ));
-            }
-        }
-        let col = alias
-            .and_then(|a| a.columns.first())
-            .map(|c| ident_name(&c.name))
-            .unwrap_or_else(|| alias_name.clone());
         Ok(Ok((
             Source::SetFunc { op, args: bound },
-            Scope::single(Some(alias_name), None, vec![(col, col_ty)], 1),
+            super::one_column_scope(fname, alias, col_ty)?,
         )))
     }
 
