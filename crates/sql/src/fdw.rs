@@ -674,6 +674,43 @@ pub(crate) fn parse(sql: &str) -> Result<FdwStmt, PgError> {
     Ok(stmt)
 }
 
+/// `( name [= value], ... )`: PUBLICATION's and SUBSCRIPTION's WITH, and
+/// SUBSCRIPTION's SET and SKIP lists. `none`: an unquoted NONE value is
+/// kept as "\u{0}NONE" (SUBSCRIPTION's `slot_name = NONE`, which a
+/// quoted 'none' is not).
+pub(crate) fn option_list(p: &mut P, none: bool) -> Result<Vec<(String, Option<String>)>, PgError> {
+    if !p.punct("(") {
+        return Err(p.err());
+    }
+    let mut out = Vec::new();
+    loop {
+        let name = p.name()?;
+        let value = if p.punct("=") {
+            let v = match p.peek() {
+                Some(T::Str(s)) => s.clone(),
+                Some(T::Word(k, _)) if none && k == "NONE" => "\u{0}NONE".to_string(),
+                Some(T::Word(_, w)) => w.clone(),
+                Some(T::Ident(w)) => w.clone(),
+                Some(T::Num(n)) => n.clone(),
+                _ => return Err(p.err()),
+            };
+            p.i += 1;
+            Some(v)
+        } else {
+            None
+        };
+        out.push((name, value));
+        if matches!(p.peek(), Some(T::Comma)) {
+            p.i += 1;
+            continue;
+        }
+        if p.punct(")") {
+            return Ok(out);
+        }
+        return Err(p.err());
+    }
+}
+
 pub(crate) fn err(code: tusk_common::SqlState, msg: String) -> PgError {
     PgError::error(code, msg)
 }

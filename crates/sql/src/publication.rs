@@ -223,39 +223,6 @@ fn objects(p: &mut P) -> Result<Objects, PgError> {
     }
 }
 
-/// WITH ( name [= value], ... ).
-fn with_options(p: &mut P) -> Result<Vec<(String, Option<String>)>, PgError> {
-    if !p.punct("(") {
-        return Err(p.err());
-    }
-    let mut out = Vec::new();
-    loop {
-        let name = p.name()?;
-        let value = if p.punct("=") {
-            let v = match p.peek() {
-                Some(T::Str(s)) => s.clone(),
-                Some(T::Word(_, w)) => w.clone(),
-                Some(T::Ident(w)) => w.clone(),
-                Some(T::Num(n)) => n.clone(),
-                _ => return Err(p.err()),
-            };
-            p.i += 1;
-            Some(v)
-        } else {
-            None
-        };
-        out.push((name, value));
-        if matches!(p.peek(), Some(T::Comma)) {
-            p.i += 1;
-            continue;
-        }
-        if p.punct(")") {
-            return Ok(out);
-        }
-        return Err(p.err());
-    }
-}
-
 pub(crate) fn parse(sql: &str) -> Result<PubStmt, PgError> {
     let mut p = P {
         t: tokens(sql)?,
@@ -301,7 +268,7 @@ pub(crate) fn parse(sql: &str) -> Result<PubStmt, PgError> {
                 }
             }
             let options = if p.kw("WITH") {
-                with_options(&mut p)?
+                crate::fdw::option_list(&mut p, false)?
             } else {
                 Vec::new()
             };
@@ -338,7 +305,7 @@ pub(crate) fn parse(sql: &str) -> Result<PubStmt, PgError> {
                 if action == Action::Set && matches!(p.peek(), Some(T::Other(o)) if o == "(") {
                     PubStmt::AlterOptions {
                         name,
-                        options: with_options(&mut p)?,
+                        options: crate::fdw::option_list(&mut p, false)?,
                     }
                 } else {
                     PubStmt::AlterObjects {

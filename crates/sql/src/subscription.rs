@@ -96,46 +96,9 @@ fn names(p: &mut P) -> Result<Vec<String>, PgError> {
     Ok(out)
 }
 
-/// WITH ( name [= value], ... ) / SET ( ... ) / SKIP ( ... ).
-fn option_list(p: &mut P) -> Result<Vec<(String, Option<String>)>, PgError> {
-    if !p.punct("(") {
-        return Err(p.err());
-    }
-    let mut out = Vec::new();
-    loop {
-        let name = p.name()?;
-        let value = if p.punct("=") {
-            let v = match p.peek() {
-                Some(T::Str(s)) => s.clone(),
-                Some(T::Word(k, w)) if k == "NONE" => {
-                    let _ = w;
-                    "\u{0}NONE".to_string()
-                }
-                Some(T::Word(_, w)) => w.clone(),
-                Some(T::Ident(w)) => w.clone(),
-                Some(T::Num(n)) => n.clone(),
-                _ => return Err(p.err()),
-            };
-            p.i += 1;
-            Some(v)
-        } else {
-            None
-        };
-        out.push((name, value));
-        if matches!(p.peek(), Some(T::Comma)) {
-            p.i += 1;
-            continue;
-        }
-        if p.punct(")") {
-            return Ok(out);
-        }
-        return Err(p.err());
-    }
-}
-
 fn with(p: &mut P) -> Result<Vec<(String, Option<String>)>, PgError> {
     if p.kw("WITH") {
-        option_list(p)
+        crate::fdw::option_list(p, true)
     } else {
         Ok(Vec::new())
     }
@@ -202,7 +165,7 @@ pub(crate) fn parse(sql: &str) -> Result<SubStmt, PgError> {
             } else if p.kw("SKIP") {
                 SubStmt::Skip {
                     name,
-                    options: option_list(&mut p)?,
+                    options: crate::fdw::option_list(&mut p, true)?,
                 }
             } else if p.kw("OWNER") {
                 p.expect("TO")?;
@@ -228,7 +191,7 @@ pub(crate) fn parse(sql: &str) -> Result<SubStmt, PgError> {
                 if action == "SET" && matches!(p.peek(), Some(T::Other(o)) if o == "(") {
                     SubStmt::SetOptions {
                         name,
-                        options: option_list(&mut p)?,
+                        options: crate::fdw::option_list(&mut p, true)?,
                     }
                 } else {
                     p.expect("PUBLICATION")?;
