@@ -415,6 +415,14 @@ mod tests {
             .current_dir(elsewhere.path())
             .spawn()
             .unwrap();
+        // Until the child has exec'd it still runs as this test binary:
+        // wait (with a deadline) for its command line to say "tusk".
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(b"tusk\0")) {
+            assert!(std::time::Instant::now() < deadline, "child never exec'd");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         std::fs::write(
             sockdir.path().join(".s.PGSQL.5999.lock"),
             format!("{}\n", child.id()),
