@@ -807,6 +807,27 @@ pub enum Grantee {
     SessionUser,
 }
 
+impl Grantee {
+    /// The role OID a grantee names (0 for PUBLIC); `me` is the current
+    /// user. 42704 for a role that does not exist.
+    pub(crate) fn oid(&self, me: u32, roles: &RoleSet, host: &dyn Host) -> Result<u32, PgError> {
+        Ok(match self {
+            Grantee::Public => 0,
+            Grantee::CurrentUser => me,
+            Grantee::SessionUser => roles
+                .by_name(&host.identity().session_user)
+                .map(|r| r.oid)
+                .unwrap_or(me),
+            Grantee::Role(n) => roles.by_name(n).map(|r| r.oid).ok_or_else(|| {
+                PgError::error(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("role \"{n}\" does not exist"),
+                )
+            })?,
+        })
+    }
+}
+
 /// What a GRANT or REVOKE names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -1763,23 +1784,7 @@ pub fn run(host: &mut dyn Host, stmt: &GrantStmt) -> Result<(), PgError> {
         .unwrap_or(BOOTSTRAP_SUPERUSER);
     let mut grantees = Vec::new();
     for g in &stmt.grantees {
-        grantees.push(match g {
-            Grantee::Public => 0,
-            Grantee::CurrentUser => me,
-            Grantee::SessionUser => roles
-                .by_name(&host.identity().session_user)
-                .map(|r| r.oid)
-                .unwrap_or(me),
-            Grantee::Role(n) => match roles.by_name(n) {
-                Some(r) => r.oid,
-                None => {
-                    return Err(PgError::error(
-                        sqlstate::UNDEFINED_OBJECT,
-                        format!("role \"{n}\" does not exist"),
-                    ))
-                }
-            },
-        });
+        grantees.push(g.oid(me, &roles, &*host)?);
     }
     if stmt.grant && stmt.grant_option && grantees.contains(&0) {
         return Err(PgError::error(
@@ -2020,23 +2025,7 @@ fn run_defaults(
     }
     let mut grantees = Vec::new();
     for g in &stmt.grantees {
-        let oid = match g {
-            Grantee::Public => 0,
-            Grantee::CurrentUser => me,
-            Grantee::SessionUser => roles
-                .by_name(&host.identity().session_user)
-                .map(|r| r.oid)
-                .unwrap_or(me),
-            Grantee::Role(n) => match roles.by_name(n) {
-                Some(r) => r.oid,
-                None => {
-                    return Err(PgError::error(
-                        sqlstate::UNDEFINED_OBJECT,
-                        format!("role \"{n}\" does not exist"),
-                    ))
-                }
-            },
-        };
+        let oid = g.oid(me, &roles, &*host)?;
         if !grantees.contains(&oid) {
             grantees.push(oid);
         }

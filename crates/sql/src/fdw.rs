@@ -1111,15 +1111,7 @@ fn run_grant(
 ) -> Result<(), PgError> {
     let mut grantees = Vec::new();
     for g in &stmt.grantees {
-        grantees.push(match g {
-            acl::Grantee::Public => 0,
-            acl::Grantee::CurrentUser => me,
-            acl::Grantee::SessionUser => roles
-                .by_name(&host.identity().session_user)
-                .map(|r| r.oid)
-                .unwrap_or(me),
-            acl::Grantee::Role(n) => roles.by_name(n).map(|r| r.oid).ok_or_else(|| no_role(n))?,
-        });
+        grantees.push(g.oid(me, roles, &*host)?);
     }
     if stmt.grant && stmt.grant_option && grantees.contains(&0) {
         return Err(err(

@@ -29,7 +29,7 @@ use tusk_storage::catalog::{
     self as cat, PG_ATTRIBUTE_OID, PG_CLASS_OID, PG_NAMESPACE_OID, PG_TYPE_OID,
 };
 
-use super::usertype::{array_type_row, type_has_dependents};
+use super::usertype::array_type_row;
 use super::{name_of, oid_of};
 use crate::backend::Session;
 
@@ -478,23 +478,10 @@ impl Session {
                 }
             }
         }
+        // Columns of the composites being dropped together do not count.
+        let dropped_together = |c: &str| found.iter().any(|f| c.ends_with(&format!(" {}", f.name)));
         for t in &found {
-            let users: Vec<String> = self
-                .type_dependents(t.oid, t.array)?
-                .0
-                .into_iter()
-                .filter(|c| !found.iter().any(|f| c.ends_with(&format!(" {}", f.name))))
-                .map(|c| format!("{c} depends on type {}", t.name))
-                .collect();
-            if !users.is_empty() && cascade {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "DROP TYPE ... CASCADE is not supported yet",
-                ));
-            }
-            if !users.is_empty() {
-                return Err(type_has_dependents(&t.name, &users));
-            }
+            self.refuse_drop_with_dependents(t.oid, t.array, &t.name, cascade, &dropped_together)?;
         }
         self.write_xid()?;
         for t in &found {

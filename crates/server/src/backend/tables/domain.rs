@@ -403,6 +403,36 @@ impl Session {
         }
     }
 
+    /// DROP TYPE's check for type `oid` (array `array`) named `name`: its
+    /// dependents other than those `also_dropped` says go with it refuse
+    /// the drop (2BP01), and CASCADE over any is not done yet (0A000).
+    pub(super) fn refuse_drop_with_dependents(
+        &self,
+        oid: u32,
+        array: u32,
+        name: &str,
+        cascade: bool,
+        also_dropped: &dyn Fn(&str) -> bool,
+    ) -> Result<(), PgError> {
+        let users: Vec<String> = self
+            .type_dependents(oid, array)?
+            .0
+            .into_iter()
+            .filter(|c| !also_dropped(c))
+            .map(|c| format!("{c} depends on type {name}"))
+            .collect();
+        if users.is_empty() {
+            return Ok(());
+        }
+        if cascade {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "DROP TYPE ... CASCADE is not supported yet",
+            ));
+        }
+        Err(super::usertype::type_has_dependents(name, &users))
+    }
+
     /// What depends on type `oid` (or its array `array`): columns of
     /// tables and views ("column c of table t"), and domains over it.
     pub(super) fn type_dependents(

@@ -547,21 +547,7 @@ impl Session {
         }
         // Columns of the types (or their arrays) still in use.
         for t in &found {
-            let users: Vec<String> = self
-                .type_dependents(t.oid, t.array)?
-                .0
-                .into_iter()
-                .map(|c| format!("{c} depends on type {}", t.name))
-                .collect();
-            if !users.is_empty() && cascade {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "DROP TYPE ... CASCADE is not supported yet",
-                ));
-            }
-            if !users.is_empty() {
-                return Err(type_has_dependents(&t.name, &users));
-            }
+            self.refuse_drop_with_dependents(t.oid, t.array, &t.name, cascade, &|_| false)?;
         }
         self.write_xid()?;
         for t in &found {
