@@ -1339,15 +1339,18 @@ pub(in crate::backend) fn open_index_scan(
         .iter()
         .filter_map(|i| bounds(i, quals).map(|b| (i, b)))
         .max_by_key(|(i, b)| (b.0, i.unique));
-    let Some((idx, (_, lower, upper))) = best else {
+    let Some((idx, (eq, lower, upper))) = best else {
         return Ok(None);
     };
     // Nobody reads this scan's order, and for anything but a single
     // row PostgreSQL reads such a qual with a bitmap heap scan, whose rows
     // come in heap order: rows with equal sort keys later on then come
-    // out as PostgreSQL prints them (crates/sql/src/pgsort.rs).
+    // out as PostgreSQL prints them (crates/sql/src/pgsort.rs). A unique
+    // index with every key column equal finds one row: no reordering
+    // (the lookup pgbench and foreign keys make).
     let mut scan = IndexScan::open(c, rel, t, idx, lower, upper, false)?;
-    scan.heap_order = true;
+    // (`bounds` scores a full equality match as twice the key columns.)
+    scan.heap_order = !(idx.unique && eq == 2 * idx.cols.len());
     Ok(Some(scan))
 }
 
