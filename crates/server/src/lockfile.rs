@@ -420,7 +420,12 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let cmdline = format!("/proc/{}/cmdline", child.id());
         while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(b"tusk\0")) {
-            assert!(std::time::Instant::now() < deadline, "child never exec'd");
+            if std::time::Instant::now() >= deadline {
+                // End the child before failing: no stray process.
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("child never exec'd");
+            }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         std::fs::write(
@@ -428,9 +433,10 @@ mod tests {
             format!("{}\n", child.id()),
         )
         .unwrap();
-        let err = create_socket_lock(sockdir.path(), 5999, mine.path(), 1).unwrap_err();
+        let r = create_socket_lock(sockdir.path(), 5999, mine.path(), 1);
         child.kill().unwrap();
         child.wait().unwrap();
+        let err = r.unwrap_err();
         assert_eq!(err.code, sqlstate::LOCK_FILE_EXISTS, "{err}");
         assert!(err.hint.unwrap().contains("using socket file"));
     }
