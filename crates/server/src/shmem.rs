@@ -201,6 +201,7 @@ impl ChildShared {
     }
 
     /// This process's buffer manager over the shared pool: its own `Md`
+    /// (at most [`segment_fds`] relation files open)
     /// smgr over `data_dir` (descriptors are per process), and its own
     /// WAL handle as the WAL-before-data flusher, so a page is written
     /// only once WAL up to its LSN is durable. `data_checksums` comes from
@@ -224,7 +225,7 @@ impl ChildShared {
             pool,
             Box::new(self.clone()),
             my_slot as u32,
-            Box::new(Md::new(data_dir, DEFAULT_SEGMENT_BLOCKS)),
+            Box::new(Md::new(data_dir, DEFAULT_SEGMENT_BLOCKS).with_max_open(segment_fds())),
             Box::new(self.xlog(data_dir, settings, my_slot)),
             checksums,
         );
@@ -604,6 +605,30 @@ pub fn check_leftover(line7: &str, data_dir: &Path) -> Result<(), PgError> {
         _ => Ok(()),
     }
 }
+
+/// How many relation segment files one process keeps open: the
+/// descriptors the postmaster found it may use (PostgreSQL's max_safe_fds:
+/// max_files_per_process and RLIMIT_NOFILE less those already open and
+/// NUM_RESERVED_FDS) less [`OTHER_FILES`] for WAL segments, commit-log
+/// files, temporary sort and hash files and COPY's files, which are not
+/// in the smgr's cache. Any process, after the postmaster's startup probe
+/// (children inherit it); the smgr default outside a server.
+pub fn segment_fds() -> usize {
+    match crate::resources::rlimits::at_start() {
+        Some(l) => l
+            .files
+            .max_safe_fds
+            .saturating_sub(OTHER_FILES)
+            .max(MIN_SEGMENT_FDS),
+        None => tusk_storage::smgr::DEFAULT_MAX_OPEN_SEGMENTS,
+    }
+}
+
+/// Descriptors left for files outside the smgr's cache (see [`segment_fds`]).
+const OTHER_FILES: usize = 40;
+/// The fewest segment files a process keeps open however tight the limit:
+/// a statement touches a few relations at a time, each a few forks.
+const MIN_SEGMENT_FDS: usize = 8;
 
 #[cfg(test)]
 mod tests {

@@ -286,11 +286,35 @@ const FILE_MODE: u32 = 0o600;
 
 /// The md ("magnetic disk") storage manager: forks as segment files under
 /// a data directory.
+///
+/// Open segments are a cache, not a registry: at most `max_open` stay
+/// open, and opening one more closes the least recently used (PostgreSQL's
+/// virtual file descriptors in fd.c). Without the cap a session that
+/// touches more relations than RLIMIT_NOFILE allows — a schema migration
+/// creating a few hundred tables, pg_dump of a large database — fails
+/// with EMFILE. Closing never loses a write: `pwrite` has handed the data
+/// to the kernel, and [`Smgr::sync`] opens the file again to fsync it,
+/// as PostgreSQL's checkpointer does.
 pub struct Md {
     root: PathBuf,
     segment_blocks: u32,
-    files: HashMap<(RelFileLocator, Fork, u32), File>,
+    files: HashMap<(RelFileLocator, Fork, u32), OpenSegment>,
+    /// Most segments kept open at once (at least 1).
+    max_open: usize,
+    /// Advances on every use; an open segment's `used` is the tick of its
+    /// last use, so the smallest is the least recently used.
+    tick: u64,
 }
+
+struct OpenSegment {
+    file: File,
+    used: u64,
+}
+
+/// Segments an [`Md`] keeps open unless told otherwise: PostgreSQL's
+/// default max_files_per_process (1000) less the descriptors a backend
+/// keeps for its socket, WAL, commit log and temporary files.
+pub const DEFAULT_MAX_OPEN_SEGMENTS: usize = 900;
 
 impl Md {
     /// Storage under data directory `root`, `segment_blocks` blocks per
@@ -301,7 +325,51 @@ impl Md {
             root: root.into(),
             segment_blocks,
             files: HashMap::new(),
+            max_open: DEFAULT_MAX_OPEN_SEGMENTS,
+            tick: 0,
         }
+    }
+
+    /// Keep at most `n` segment files open (the process's share of
+    /// max_files_per_process; see [`Md`]).
+    pub fn with_max_open(mut self, n: usize) -> Md {
+        self.max_open = n.max(1);
+        self
+    }
+
+    /// Segment files open now.
+    pub fn open_segments(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Make room for one more open segment: close the least recently used
+    /// while `max_open` are open.
+    fn make_room(&mut self) {
+        while self.files.len() >= self.max_open {
+            let Some(victim) = self
+                .files
+                .iter()
+                .min_by_key(|(_, o)| o.used)
+                .map(|(k, _)| *k)
+            else {
+                return;
+            };
+            self.files.remove(&victim);
+        }
+    }
+
+    /// Remember `f` as open segment `key`, closing another if the cap is
+    /// reached.
+    fn keep_open(&mut self, key: (RelFileLocator, Fork, u32), f: File) {
+        self.make_room();
+        self.tick += 1;
+        self.files.insert(
+            key,
+            OpenSegment {
+                file: f,
+                used: self.tick,
+            },
+        );
     }
 
     pub fn segment_blocks(&self) -> u32 {
@@ -317,7 +385,10 @@ impl Md {
         create: bool,
     ) -> Result<&File, PgError> {
         let key = (rel, fork, segno);
-        if !self.files.contains_key(&key) {
+        self.tick += 1;
+        if let Some(o) = self.files.get_mut(&key) {
+            o.used = self.tick;
+        } else {
             let rp = segment_path(rel, fork, segno);
             let f = OpenOptions::new()
                 .read(true)
@@ -337,9 +408,9 @@ impl Md {
                         format!("open(\"{rp}\", {flags})"),
                     )
                 })?;
-            self.files.insert(key, f);
+            self.keep_open(key, f);
         }
-        Ok(&self.files[&key])
+        Ok(&self.files[&key].file)
     }
 
     /// Open segment `segno` if it exists; None if it does not.
@@ -350,7 +421,7 @@ impl Md {
         segno: u32,
     ) -> Result<Option<&File>, PgError> {
         match self.segment(rel, fork, segno, false) {
-            Ok(_) => Ok(Some(&self.files[&(rel, fork, segno)])),
+            Ok(_) => Ok(Some(&self.files[&(rel, fork, segno)].file)),
             Err(e) if e.code == UNDEFINED_FILE => Ok(None),
             Err(e) => Err(e),
         }
@@ -437,7 +508,7 @@ impl Smgr for Md {
                 ))
             }
         };
-        self.files.insert((rel, fork, 0), f);
+        self.keep_open((rel, fork, 0), f);
         Ok(())
     }
 
@@ -1126,6 +1197,44 @@ mod tests {
         // Block 4 starts segment 1 at byte 0.
         let raw = std::fs::read(dir.path().join("base/5/16384.1")).unwrap();
         assert_eq!(&raw[..BLCKSZ], &page_of(4)[..]);
+    }
+
+    #[test]
+    fn open_segments_are_capped_and_reopened_on_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut md = Md::new(dir.path(), 4).with_max_open(3);
+        let rel = |n: u32| RelFileLocator {
+            rel: 20000 + n,
+            ..REL
+        };
+        // Twelve relations of two segments each: 24 files, never more than
+        // three open, every block readable afterwards and after a sync.
+        for n in 0..12u32 {
+            md.create(rel(n), Fork::Main, false).unwrap();
+            for b in 0..6u32 {
+                md.extend(rel(n), Fork::Main, b, &page_of((n * 10 + b) as u8))
+                    .unwrap();
+                assert!(md.open_segments() <= 3, "{} open", md.open_segments());
+            }
+        }
+        let mut p = Box::new([0u8; BLCKSZ]);
+        for n in (0..12u32).rev() {
+            assert_eq!(md.nblocks(rel(n), Fork::Main).unwrap(), 6);
+            md.sync(rel(n), Fork::Main).unwrap();
+            for b in 0..6u32 {
+                md.read(rel(n), Fork::Main, b, &mut p).unwrap();
+                assert_eq!(tag_of(&p), (n * 10 + b) as u8);
+            }
+            assert!(md.open_segments() <= 3);
+        }
+        // The most recently used segment stays open while others come and go.
+        md.read(rel(0), Fork::Main, 0, &mut p).unwrap();
+        md.read(rel(1), Fork::Main, 0, &mut p).unwrap();
+        md.read(rel(0), Fork::Main, 1, &mut p).unwrap();
+        md.read(rel(2), Fork::Main, 0, &mut p).unwrap();
+        md.read(rel(3), Fork::Main, 0, &mut p).unwrap();
+        assert!(md.files.contains_key(&(rel(0), Fork::Main, 0)));
+        assert!(!md.files.contains_key(&(rel(1), Fork::Main, 0)));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! may call them (a backend runs its session on one thread).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use tusk_common::{sqlstate, PgError};
 
@@ -45,14 +46,28 @@ pub struct CompositeType {
     pub fields: Vec<Field>,
 }
 
+/// The installed composite types, indexed: a database with thousands of
+/// tables has thousands of row types, and every lookup and every reload
+/// after DDL would otherwise scan them all.
+#[derive(Default)]
+struct Registry {
+    /// In search_path order.
+    list: Vec<&'static CompositeType>,
+    by_oid: HashMap<Oid, &'static CompositeType>,
+    by_array: HashMap<Oid, &'static CompositeType>,
+    by_relation: HashMap<Oid, &'static CompositeType>,
+    /// Same-named types in search_path order.
+    by_name: HashMap<String, Vec<&'static CompositeType>>,
+}
+
 thread_local! {
-    /// Named composite types in search_path order, leaked once per
-    /// distinct definition so lookups hand out `&'static` rows as the
-    /// built-in types do.
-    static USER: RefCell<Vec<&'static CompositeType>> = const { RefCell::new(Vec::new()) };
+    /// Named composite types, leaked once per distinct definition so
+    /// lookups hand out `&'static` rows as the built-in types do.
+    static USER: RefCell<Registry> = RefCell::new(Registry::default());
     /// Anonymous record descriptors (typmod = index).
     static BLESSED: RefCell<Vec<Vec<Field>>> = const { RefCell::new(Vec::new()) };
-    static INFOS: RefCell<Vec<&'static TypeInfo>> = const { RefCell::new(Vec::new()) };
+    /// pg_type descriptors handed out by [`type_info`], by OID.
+    static INFOS: RefCell<HashMap<Oid, &'static TypeInfo>> = RefCell::new(HashMap::new());
 }
 
 /// Installs the catalog's composite types (the backend, after reading
@@ -60,23 +75,27 @@ thread_local! {
 pub fn install(types: Vec<CompositeType>) {
     USER.with(|u| {
         let mut u = u.borrow_mut();
-        let old = std::mem::take(&mut *u);
+        let old = std::mem::take(&mut u.by_oid);
+        *u = Registry::default();
         for t in types {
-            match old.iter().copied().find(|o| **o == t) {
-                Some(o) => u.push(o),
-                None => u.push(Box::leak(Box::new(t))),
+            let t: &'static CompositeType = match old.get(&t.oid) {
+                Some(o) if **o == t => o,
+                _ => Box::leak(Box::new(t)),
+            };
+            u.list.push(t);
+            u.by_oid.entry(t.oid).or_insert(t);
+            if t.array != 0 {
+                u.by_array.entry(t.array).or_insert(t);
             }
+            u.by_relation.entry(t.relid).or_insert(t);
+            u.by_name.entry(t.name.clone()).or_default().push(t);
         }
     })
 }
 
-fn find(f: impl Fn(&CompositeType) -> bool) -> Option<&'static CompositeType> {
-    USER.with(|u| u.borrow().iter().copied().find(|t| f(t)))
-}
-
 /// The named composite type `oid`, if it is one.
 pub fn composite(oid: Oid) -> Option<&'static CompositeType> {
-    find(|t| t.oid == oid)
+    USER.with(|u| u.borrow().by_oid.get(&oid).copied())
 }
 
 pub fn is_composite(oid: Oid) -> bool {
@@ -85,23 +104,20 @@ pub fn is_composite(oid: Oid) -> bool {
 
 /// The composite types named `name`, in search_path order.
 pub fn by_name(name: &str) -> Vec<&'static CompositeType> {
-    USER.with(|u| {
-        u.borrow()
-            .iter()
-            .copied()
-            .filter(|t| t.name == name)
-            .collect()
-    })
+    USER.with(|u| u.borrow().by_name.get(name).cloned().unwrap_or_default())
 }
 
 /// The composite type of relation `relid` (a table's row type).
 pub fn of_relation(relid: Oid) -> Option<&'static CompositeType> {
-    find(|t| t.relid == relid)
+    USER.with(|u| u.borrow().by_relation.get(&relid).copied())
 }
 
 /// The element type of a composite array type.
 pub fn array_elem(array: Oid) -> Option<Oid> {
-    find(|t| t.array == array && array != 0).map(|t| t.oid)
+    if array == 0 {
+        return None;
+    }
+    USER.with(|u| u.borrow().by_array.get(&array).map(|t| t.oid))
 }
 
 /// The array type of a composite type.
@@ -166,7 +182,7 @@ pub fn is_row(oid: Oid) -> bool {
 /// pg_type's descriptor of a composite type (varlena, aligned 'd',
 /// extended, as PostgreSQL's) or of its array type.
 pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
-    let t = find(|t| t.oid == oid || (t.array == oid && oid != 0))?;
+    let t = composite(oid).or_else(|| array_elem(oid).and_then(composite))?;
     let name = if t.oid == oid {
         t.name.clone()
     } else {
@@ -174,7 +190,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
     };
     INFOS.with(|i| {
         let mut i = i.borrow_mut();
-        if let Some(x) = i.iter().find(|x| x.oid == oid && x.name == name) {
+        if let Some(x) = i.get(&oid).filter(|x| x.name == name) {
             return Some(*x);
         }
         let x: &'static TypeInfo = Box::leak(Box::new(TypeInfo {
@@ -185,7 +201,7 @@ pub fn type_info(oid: Oid) -> Option<&'static TypeInfo> {
             by_val: false,
             storage: types::Storage::Extended,
         }));
-        i.push(x);
+        i.insert(oid, x);
         Some(x)
     })
 }

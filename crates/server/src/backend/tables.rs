@@ -246,6 +246,43 @@ impl heapam::Visibility for Vis<'_> {
     }
 }
 
+/// One catalog file's decoded rows by tuple position (block, offset),
+/// each with the key of the bytes it was decoded from.
+type DecodedRows = HashMap<(u32, u16), (Vec<u8>, Rc<Vec<Value>>)>;
+
+thread_local! {
+    /// [`Session::catalog_rows_shared`]'s decoded rows, per catalog file.
+    static DECODED_ROWS: RefCell<HashMap<RelFileLocator, DecodedRows>> =
+        RefCell::new(HashMap::new());
+}
+
+/// What a decoded row depends on in heap tuple `t`: its xmin, its number
+/// of attributes, the infomask bits that shape the layout (HASNULL,
+/// HASVARWIDTH, HASEXTERNAL) and everything from t_hoff's byte on (null
+/// bitmap and attributes). Hint bits, xmax and ctid are left out: they
+/// change without changing the values. Equal keys decode to equal rows.
+fn decoded_row_key(t: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(t.len());
+    k.extend_from_slice(&t[heaptuple::T_OFF_XMIN..heaptuple::T_OFF_XMIN + 8]);
+    let im2 = u16::from_le_bytes([
+        t[heaptuple::T_OFF_INFOMASK2],
+        t[heaptuple::T_OFF_INFOMASK2 + 1],
+    ]);
+    let im = u16::from_le_bytes([
+        t[heaptuple::T_OFF_INFOMASK],
+        t[heaptuple::T_OFF_INFOMASK + 1],
+    ]);
+    k.extend_from_slice(&(im2 & heaptuple::HEAP_NATTS_MASK).to_le_bytes());
+    k.extend_from_slice(
+        &(im & (heaptuple::HEAP_HASNULL
+            | heaptuple::HEAP_HASVARWIDTH
+            | heaptuple::HEAP_HASEXTERNAL))
+            .to_le_bytes(),
+    );
+    k.extend_from_slice(&t[heaptuple::T_OFF_INFOMASK + 2..]);
+    k
+}
+
 /// The tuples of one page the snapshot sees, copied out (pin and share
 /// lock held only inside).
 fn read_page(
@@ -669,6 +706,43 @@ impl Session {
                 out.push((tid, datum::deform_row(&t, &types_)?));
             }
         }
+        Ok(out)
+    }
+
+    /// [`Self::catalog_rows`] for scans that run after every DDL (the type
+    /// registry's reload): the visible rows of catalog `oid`, each decoded
+    /// once per backend and shared. A row is decoded again only when its
+    /// tuple's bytes differ from those it was decoded from (see
+    /// [`decoded_row_key`]), so a reload after one CREATE TABLE decodes
+    /// the two new pg_type rows, not the thousands already known —
+    /// without the cache, DDL in a database of many tables is quadratic.
+    pub(in crate::backend) fn catalog_rows_shared(
+        &self,
+        oid: u32,
+    ) -> Result<Vec<Rc<Vec<Value>>>, PgError> {
+        let (store, engine) = self.table_parts()?;
+        let snap = self.catalog_snapshot()?;
+        let current = self.current_xids();
+        let c = cat::catalog(oid);
+        let loc = c.locator(store.db);
+        let types_ = c.types();
+        let vis = Vis::new(&engine, &store, &snap, &current);
+        let mut old = DECODED_ROWS.with(|d| d.borrow_mut().remove(&loc).unwrap_or_default());
+        let mut kept = DecodedRows::new();
+        let mut out = Vec::new();
+        for b in 0..nblocks(&store, loc)? {
+            for (tid, t) in read_page(&store, &vis, loc, b)? {
+                let at = (tid.block, tid.offset);
+                let key = decoded_row_key(&t);
+                let row = match old.remove(&at) {
+                    Some((k, row)) if k == key => row,
+                    _ => Rc::new(datum::deform_row(&t, &types_)?),
+                };
+                out.push(row.clone());
+                kept.insert(at, (key, row));
+            }
+        }
+        DECODED_ROWS.with(|d| d.borrow_mut().insert(loc, kept));
         Ok(out)
     }
 

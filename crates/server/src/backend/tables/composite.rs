@@ -18,6 +18,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::catalog::codes;
@@ -507,7 +508,7 @@ impl Session {
     /// search_path order. Called by [`Session::refresh_user_types`].
     pub(super) fn load_composites(
         &self,
-        type_rows: &[Vec<Value>],
+        type_rows: &[Rc<Vec<Value>>],
         generation: u64,
     ) -> Result<(), PgError> {
         // Another backend's DDL may have changed any table: forget all.

@@ -20,6 +20,7 @@
 //!
 //! Everything here runs in the backend that owns the session.
 
+use std::rc::Rc;
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::catalog::codes;
 use tusk_sql::domain::{DomainCheck, DomainDef, DomainOp, DomainType};
@@ -49,7 +50,10 @@ impl Session {
     /// Every domain the catalog holds (pg_type typtype 'd' and their
     /// pg_constraint CHECKs), for the registry. `types` are the pg_type
     /// rows already read by the caller.
-    pub(super) fn load_domains(&self, types: &[Vec<Value>]) -> Result<Vec<DomainType>, PgError> {
+    pub(super) fn load_domains(
+        &self,
+        types: &[Rc<Vec<Value>>],
+    ) -> Result<Vec<DomainType>, PgError> {
         let tc = cat::catalog(PG_TYPE_OID);
         let mut out = Vec::new();
         for r in types {

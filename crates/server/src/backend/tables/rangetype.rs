@@ -10,6 +10,7 @@
 //! `multirange` (else appending `_multirange`), and both names must be
 //! free. Called by the backend running the statement.
 
+use std::rc::Rc;
 use tusk_common::PgError;
 use tusk_sql::catalog::codes;
 use tusk_sql::range::{self as rg, RangeType};
@@ -205,7 +206,7 @@ impl Session {
     /// Installs the user range types of pg_range (with their pg_type rows
     /// from `type_rows`) in tusk_types' registry; called by the registry
     /// reload (usertype.rs).
-    pub(super) fn load_user_ranges(&self, type_rows: &[Vec<Value>]) -> Result<(), PgError> {
+    pub(super) fn load_user_ranges(&self, type_rows: &[Rc<Vec<Value>>]) -> Result<(), PgError> {
         let rc = cat::catalog(PG_RANGE_OID);
         let tc = cat::catalog(PG_TYPE_OID);
         let typ = |oid: u32| {

@@ -30,6 +30,7 @@
 //! Everything here runs in the backend that owns the session.
 
 use std::cell::Cell;
+use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError, Severity};
 use tusk_sql::catalog::codes;
@@ -131,16 +132,15 @@ impl Session {
         // Types with no label yet (CREATE TYPE e AS ENUM ()) have no
         // pg_enum row: find them by typtype in pg_type, which is small.
         let tc = cat::catalog(PG_TYPE_OID);
-        let type_rows = self.catalog_rows(PG_TYPE_OID)?;
         // One scan of pg_type serves the enums, domains, ranges and
         // composites alike.
-        let all_types: Vec<Vec<Value>> = type_rows.iter().map(|(_, r)| r.clone()).collect();
-        let domain_rows: Vec<Vec<Value>> = type_rows
+        let all_types = self.catalog_rows_shared(PG_TYPE_OID)?;
+        let domain_rows: Vec<Rc<Vec<Value>>> = all_types
             .iter()
-            .filter(|(_, r)| r[tc.col("typtype")] == Value::Char(b'd'))
-            .map(|(_, r)| r.clone())
+            .filter(|r| r[tc.col("typtype")] == Value::Char(b'd'))
+            .cloned()
             .collect();
-        for (_, r) in type_rows {
+        for r in &all_types {
             if r[tc.col("typtype")] != Value::Char(b'e') {
                 continue;
             }
