@@ -84,6 +84,7 @@ mod inherit;
 mod json;
 mod jsonpath;
 mod lateral;
+mod like;
 mod lock;
 mod mathfuncs;
 mod merge;

@@ -654,7 +654,8 @@ fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
 /// The token rewrites that let sqlparser read PostgreSQL syntax it has no
 /// grammar for, in the order they apply (each module says what it
 /// rewrites and why).
-fn rewrite_tokens(mut toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut toks = crate::like::rewrite_tokens(toks);
     crate::sequence::strip_overriding(&mut toks);
     let mut toks = crate::merge::rewrite_tokens(toks);
     crate::sequence::reorder_identity_options(&mut toks);

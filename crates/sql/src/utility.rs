@@ -75,6 +75,8 @@ pub(crate) enum Utility {
         inherits: Vec<(Option<String>, String)>,
         /// PARTITION BY / PARTITION OF (partition.rs).
         partition: Option<Box<crate::partition::CreateSpec>>,
+        /// LIKE items: where each stood among `columns` (like.rs).
+        likes: Vec<(usize, crate::like::LikeSpec)>,
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -758,7 +760,12 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
     let schema = crate::view::temp_schema(schema, ct.temporary)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
     let mut serials = Vec::new();
+    let mut likes = Vec::new();
     for c in &ct.columns {
+        if let Some(spec) = crate::like::decode(&c.name.value) {
+            likes.push((columns.len(), spec));
+            continue;
+        }
         let cname = ident_name(&c.name);
         if columns.iter().any(|d| d.name == cname) {
             return Err(PgError::error(
@@ -850,6 +857,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         foreign_keys,
         inherits,
         partition,
+        likes,
     })
 }
 
@@ -1161,11 +1169,28 @@ impl Utility {
                 foreign_keys,
                 inherits,
                 partition,
+                likes,
             } => {
-                for c in columns {
+                let mut columns = columns.clone();
+                let mut checks = checks.clone();
+                let mut indexes = indexes.clone();
+                let mut serials = serials.clone();
+                if !likes.is_empty() {
+                    let x =
+                        crate::like::expand(host, schema.as_deref(), name, likes, &mut columns)?;
+                    for (n, e) in x.checks {
+                        let e = crate::bind::rowexpr::parse_stored(&e, "check constraint")?;
+                        checks.push((Some(n), e));
+                    }
+                    // The copied indexes come before those written (as
+                    // PostgreSQL's transformIndexConstraints sees them).
+                    indexes.splice(0..0, x.indexes);
+                    serials.extend(x.serials);
+                }
+                let (indexes, serials) = (&indexes, &serials);
+                for c in &columns {
                     crate::alter::bind_default_checked(&*host, c)?;
                 }
-                let mut checks = checks.clone();
                 if !inherits.is_empty() && partition.as_ref().is_some_and(|p| p.by.is_some()) {
                     return Err(PgError::error(
                         catalog::codes::WRONG_OBJECT_TYPE,
@@ -1189,10 +1214,10 @@ impl Utility {
                     }
                     (cols, vec![parent])
                 } else if inherits.is_empty() {
-                    (columns.clone(), Vec::new())
+                    (columns, Vec::new())
                 } else {
                     let (cols, parents, inherited) =
-                        crate::inherit::merge_columns(host, inherits, columns)?;
+                        crate::inherit::merge_columns(host, inherits, &columns)?;
                     for ch in inherited.iter().rev() {
                         if checks.iter().any(|(n, _)| n.as_deref() == Some(&ch.name)) {
                             continue;

@@ -66,6 +66,8 @@
 //!   against PostgreSQL 15's texts, nontransactional nextval, sessions
 //!   sharing a sequence, serial columns, no value twice after kill -9.
 //! - `sessions`: connection limits, cancel, pg_terminate_backend, pg_stat_activity.
+//! - `like`: CREATE TABLE (LIKE source INCLUDING/EXCLUDING ...) against
+//!   PostgreSQL 15's output: columns in place, defaults, CHECKs, identity, indexes.
 //! - `lockfile`: postmaster.pid format, a second server, a stale file.
 //! - `startup`: root refusal, bad settings, `-C`.
 //! - `control`: pg_control read by PostgreSQL's pg_controldata; damaged files refused.
@@ -155,6 +157,7 @@ mod joins;
 mod json;
 mod jsonpath;
 mod ledger;
+mod like;
 mod lockfile;
 mod locks;
 mod merge;
