@@ -15,6 +15,10 @@
 # TLS=1: both servers get ssl = on with the same kind of certificate (an
 # EC P-256 server certificate made by the openssl CLI, no client
 # certificate), pgbench connects with PGSSLMODE=require, TCP only.
+# SCRAM=1: both clusters are made with a password for postgres and
+# `host ... scram-sha-256` in pg_hba.conf (initdb's / tusk init's
+# --auth-host and --pwfile), password_encryption scram-sha-256 (4096
+# iterations, both servers' default); pgbench sends it from PGPASSWORD.
 # Prints one line per run: kind via rep conn_per_s avg_conn_ms server_cpu_ms_per_conn
 set -euo pipefail
 
@@ -61,14 +65,23 @@ make_cert() {
   chmod 600 "$W/data/server.key"
 }
 
+SCRAM=${SCRAM:-0}
+AUTHOPT=()
+if [ "$SCRAM" = 1 ]; then
+  echo bench-secret >"$W/pwfile"
+  chown postgres: "$W/pwfile"
+  AUTHOPT=(--auth-local=trust --auth-host=scram-sha-256 --pwfile="$W/pwfile")
+  export PGPASSWORD=bench-secret
+fi
+
 if [ "$KIND" = pg15 ]; then
-  as_pg "$PGBIN/initdb" -D "$W/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$W/init.log" 2>&1
+  as_pg "$PGBIN/initdb" -D "$W/data" -U postgres -A trust "${AUTHOPT[@]}" -E UTF8 --locale=C --no-sync >"$W/init.log" 2>&1
   [ "$TLS" = 1 ] && { make_cert; SSLOPT=(-c ssl=on); }
   as_pg "$PGBIN/postgres" -D "$W/data" -p "$PORT" -c listen_addresses=$HOST "${SSLOPT[@]}" \
     -c unix_socket_directories="$W/sock" -c shared_buffers=128MB -c max_connections=100 \
     >"$W/server.log" 2>&1 &
 else
-  as_pg "$TUSKBIN" init -D "$W/data" -U postgres >"$W/init.log" 2>&1
+  as_pg "$TUSKBIN" init -D "$W/data" -U postgres "${AUTHOPT[@]}" >"$W/init.log" 2>&1
   [ "$TLS" = 1 ] && { make_cert; SSLOPT=(-c ssl=on); }
   as_pg "$TUSKBIN" server -D "$W/data" -p "$PORT" -h $HOST -k "$W/sock" "${SSLOPT[@]}" \
     -c shared_buffers=128MB -c max_connections=100 >"$W/server.log" 2>&1 &
@@ -111,6 +124,7 @@ for rep in $(seq 1 "$REPS"); do
     fi
     cpu=$(awk -v a="$t0" -v b="$t1" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) * 1000 / hz / n }')
     [ "$TLS" = 1 ] && via=tls
+    [ "$SCRAM" = 1 ] && via=$via+scram
     echo "$KIND $via $rep $tps $conn $cpu"
   done
 done
