@@ -383,6 +383,129 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words of `text` that can name a column: [`words`] less the
+/// unquoted keywords PostgreSQL reserves for other uses (reserved and
+/// type/function-name keywords: `a LIKE 'x'` names one column even when
+/// the table has a column "like").
+fn column_words(text: &str) -> Vec<String> {
+    const NOT_COLUMNS: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "authorization",
+        "binary",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "collation",
+        "column",
+        "concurrently",
+        "constraint",
+        "create",
+        "cross",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_schema",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "freeze",
+        "from",
+        "full",
+        "grant",
+        "group",
+        "having",
+        "ilike",
+        "in",
+        "initially",
+        "inner",
+        "intersect",
+        "into",
+        "is",
+        "isnull",
+        "join",
+        "lateral",
+        "leading",
+        "left",
+        "like",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "natural",
+        "not",
+        "notnull",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "outer",
+        "overlaps",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "right",
+        "select",
+        "session_user",
+        "similar",
+        "some",
+        "symmetric",
+        "table",
+        "tablesample",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "verbose",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::tokenizer::Tokenizer::new(&dialect, text)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t {
+            sqlparser::tokenizer::Token::Word(w) if w.quote_style.is_some() => Some(w.value),
+            sqlparser::tokenizer::Token::Word(w) => {
+                let v = w.value.to_lowercase();
+                (!NOT_COLUMNS.contains(&v.as_str())).then_some(v)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// `text` with every identifier `old` renamed `new` (RENAME COLUMN of a
 /// column a CHECK names).
 fn rename_word(text: &str, old: &str, new: &str) -> String {
@@ -430,7 +553,7 @@ fn quote_ident(s: &str) -> String {
 fn choose_check_name(rel: &Relation, expr: &str, taken: &[String]) -> String {
     // The column goes into the name only when the expression names
     // exactly one (AddRelationNewConstraints).
-    let mut named: Vec<String> = words(expr)
+    let mut named: Vec<String> = column_words(expr)
         .into_iter()
         .filter(|w| rel.columns.iter().any(|c| &c.name == w))
         .collect();

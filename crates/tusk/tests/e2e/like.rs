@@ -66,6 +66,9 @@ CREATE TABLE
 INSERT 0 1
 7
 CREATE TABLE
+CREATE TABLE
+t9_b_check
+t9_like_check
 INSERT 0 1
 SELECT 1
 CREATE TABLE
@@ -84,7 +87,7 @@ psql:SCRIPT:38: ERROR:  duplicate key value violates unique constraint "inhg_pke
 DETAIL:  Key (xx)=(10) already exists.
 psql:SCRIPT:41: ERROR:  multiple primary keys for table "inhg" are not allowed
 psql:SCRIPT:53: ERROR:  syntax error at or near "NONSENSE"
-psql:SCRIPT:57: ERROR:  new row for relation "t6" violates check constraint "t6_a_check"
+psql:SCRIPT:59: ERROR:  new row for relation "t6" violates check constraint "t6_a_check"
 DETAIL:  Failing row contains (yy, z).
 "#;
 

@@ -53,6 +53,8 @@ SELECT * FROM t4;
 CREATE TABLE t5 (LIKE inhx INCLUDING NONSENSE);
 -- LIKE as an operator or a quoted column name is no LIKE item.
 CREATE TABLE t6 (a text CHECK (a LIKE 'x%'), LIKE inhx);
+CREATE TABLE t9 ("like" text CHECK ("like" LIKE 'x%'), b text CHECK (b LIKE 'y%'));
+SELECT conname FROM pg_constraint WHERE conrelid = 't9'::regclass ORDER BY 1;
 INSERT INTO t6 VALUES ('xy', 'z');
 INSERT INTO t6 VALUES ('yy', 'z');
 CREATE TABLE t7 AS SELECT a FROM t6 WHERE (a LIKE 'x%');
