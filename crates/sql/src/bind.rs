@@ -3283,6 +3283,15 @@ impl<'h> Binder<'h> {
                         }
                         return Ok((src, scope));
                     }
+                    // A transition table of the running trigger (trigger.rs).
+                    if let Some(cols) = crate::trigger::transition_columns(t) {
+                        let n = cols.len();
+                        let mut scope = Scope::single(Some(t.clone()), None, cols, n);
+                        if let Some(a) = alias {
+                            Self::apply_alias(&mut scope, a)?;
+                        }
+                        return Ok((Source::Transition(t.clone()), scope));
+                    }
                 }
                 let found = match parts.as_slice() {
                     [t] => catalog::lookup(self.host, None, t),

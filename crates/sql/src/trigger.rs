@@ -21,8 +21,10 @@
 //! through the routine call depth count, so a trigger that changes its
 //! own table ends in 54001, never in a crashed backend.
 //!
-//! Not yet: transition tables (REFERENCING), deferred constraint
-//! triggers, INSTEAD OF triggers (tusk has no views). TG_ARGV[i] is read
+//! Transition tables (REFERENCING OLD/NEW TABLE) are the rows the
+//! statement changed, kept by its [`Fire`] and visible by name to the
+//! trigger function's queries while it runs (see [`transition_columns`]).
+//! Not yet: deferred constraint triggers, INSTEAD OF triggers. TG_ARGV[i] is read
 //! through a private function (no arrays yet), not as an array value.
 
 use std::rc::Rc;
@@ -74,6 +76,10 @@ pub struct TriggerDef {
     pub constraint: bool,
     pub deferrable: bool,
     pub initdeferred: bool,
+    /// REFERENCING OLD TABLE AS name (tgoldtable).
+    pub old_table: Option<String>,
+    /// REFERENCING NEW TABLE AS name (tgnewtable).
+    pub new_table: Option<String>,
 }
 
 /// Which triggers ALTER TABLE ENABLE/DISABLE TRIGGER names.
@@ -120,8 +126,8 @@ pub(crate) enum TriggerStmt {
         def: Box<TriggerDef>,
         /// UPDATE OF column names (resolved to attnums at execution).
         cols: Vec<String>,
-        /// REFERENCING was given.
-        transition: bool,
+        /// REFERENCING's items in order: (NEW?, TABLE?, name).
+        transition: Vec<(bool, bool, String)>,
     },
     Drop {
         if_exists: bool,
@@ -312,7 +318,8 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
     }
     c.expect("ON")?;
     let table = c.qualified()?;
-    let (mut deferrable, mut initdeferred, mut transition) = (false, false, false);
+    let (mut deferrable, mut initdeferred) = (false, false);
+    let mut transition = Vec::new();
     let mut row = false;
     let mut when = None;
     loop {
@@ -330,14 +337,18 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
                 c.expect("IMMEDIATE")?;
             }
         } else if c.eat("REFERENCING") {
-            transition = true;
-            while matches!(c.word().as_deref(), Some("OLD" | "NEW")) {
+            if !matches!(c.word().as_deref(), Some("OLD" | "NEW")) {
+                return Err(c.unexpected());
+            }
+            while let Some(w @ ("OLD" | "NEW")) = c.word().as_deref() {
+                let is_new = w == "NEW";
                 c.i += 1;
-                if !c.eat("TABLE") {
+                let is_table = c.eat("TABLE");
+                if !is_table {
                     c.expect("ROW")?;
                 }
                 c.eat("AS");
-                c.ident()?;
+                transition.push((is_new, is_table, c.ident()?));
             }
         } else if c.eat("FOR") {
             c.eat("EACH");
@@ -433,6 +444,8 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
             constraint,
             deferrable,
             initdeferred,
+            old_table: None,
+            new_table: None,
         }),
     })
 }
@@ -491,7 +504,17 @@ pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::
                 ));
             };
             let mut def = (**def).clone();
-            check_create(&*host, &rel, &mut def, cols, *transition)?;
+            // has_superclass(): only asked when REFERENCING needs it.
+            let has_parent = !transition.is_empty()
+                && def.tgtype & TYPE_ROW != 0
+                && !crate::sysinfo::query(
+                    host,
+                    "SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1",
+                    &[types::OID],
+                    vec![Value::Oid(rel.table()?.oid)],
+                )?
+                .is_empty();
+            check_create(&*host, &rel, &mut def, cols, transition, has_parent)?;
             let cands = host.lookup_routines(func.0.as_deref(), &func.1)?;
             let Some(f) = cands.iter().find(|f| f.arg_types.is_empty()) else {
                 let shown = match &func.0 {
@@ -592,7 +615,8 @@ fn check_create(
     rel: &Relation,
     def: &mut TriggerDef,
     cols: &[String],
-    transition: bool,
+    transition: &[(bool, bool, String)],
+    has_parent: bool,
 ) -> Result<(), PgError> {
     rel.table()?;
     let row = def.tgtype & TYPE_ROW != 0;
@@ -626,11 +650,8 @@ fn check_create(
             ));
         }
     }
-    if transition {
-        return Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "transition tables (REFERENCING) are not supported yet",
-        ));
+    if !transition.is_empty() {
+        check_transition(rel, def, cols, transition, has_parent)?;
     }
     for name in cols {
         let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
@@ -697,6 +718,119 @@ fn check_create(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// CreateTrigger's checks of a REFERENCING clause (PostgreSQL's order),
+/// and the transition table names stored in `def`.
+fn check_transition(
+    rel: &Relation,
+    def: &mut TriggerDef,
+    cols: &[String],
+    transition: &[(bool, bool, String)],
+    has_parent: bool,
+) -> Result<(), PgError> {
+    let t = def.tgtype;
+    let row = t & TYPE_ROW != 0;
+    if row && rel.relkind == b'p' {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("\"{}\" is a partitioned table", rel.name),
+        )
+        .with_detail("ROW triggers with transition tables are not supported on partitioned tables."));
+    }
+    for (is_new, is_table, name) in transition {
+        if !is_table {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "ROW variable naming in the REFERENCING clause is not supported",
+            )
+            .with_hint("Use OLD TABLE or NEW TABLE for naming transition tables."));
+        }
+        if rel.relkind == b'f' {
+            return Err(PgError::error(
+                WRONG_OBJECT_TYPE,
+                format!("\"{}\" is a foreign table", rel.name),
+            )
+            .with_detail("Triggers on foreign tables cannot have transition tables."));
+        }
+        if rel.relkind == b'v' {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Triggers on views cannot have transition tables."),
+            );
+        }
+        if row && has_parent {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                if rel.partbound.is_some() {
+                    "ROW triggers with transition tables are not supported on partitions"
+                } else {
+                    "ROW triggers with transition tables are not supported on inheritance children"
+                },
+            ));
+        }
+        if t & (TYPE_BEFORE | TYPE_INSTEAD) != 0 {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                "transition table name can only be specified for an AFTER trigger",
+            ));
+        }
+        if t & TYPE_TRUNCATE != 0 {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "TRUNCATE triggers with transition tables are not supported",
+            ));
+        }
+        let events = [TYPE_INSERT, TYPE_UPDATE, TYPE_DELETE]
+            .iter()
+            .filter(|&&b| t & b != 0)
+            .count();
+        if events != 1 {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "transition tables cannot be specified for triggers with more than one event",
+            ));
+        }
+        if !cols.is_empty() {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "transition tables cannot be specified for triggers with column lists",
+            ));
+        }
+        let (slot, ok, what) = if *is_new {
+            (
+                &mut def.new_table,
+                t & (TYPE_INSERT | TYPE_UPDATE) != 0,
+                "NEW TABLE can only be specified for an INSERT or UPDATE trigger",
+            )
+        } else {
+            (
+                &mut def.old_table,
+                t & (TYPE_DELETE | TYPE_UPDATE) != 0,
+                "OLD TABLE can only be specified for a DELETE or UPDATE trigger",
+            )
+        };
+        if !ok {
+            return Err(PgError::error(INVALID_OBJECT_DEFINITION, what));
+        }
+        if slot.is_some() {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                format!(
+                    "{} TABLE cannot be specified multiple times",
+                    if *is_new { "NEW" } else { "OLD" }
+                ),
+            ));
+        }
+        *slot = Some(name.clone());
+    }
+    if def.new_table.is_some() && def.new_table == def.old_table {
+        return Err(PgError::error(
+            INVALID_OBJECT_DEFINITION,
+            "OLD TABLE name and NEW TABLE name cannot be the same",
+        ));
     }
     Ok(())
 }
@@ -806,6 +940,15 @@ pub fn triggerdef(
             " INITIALLY IMMEDIATE"
         });
     }
+    if def.old_table.is_some() || def.new_table.is_some() {
+        s.push_str(" REFERENCING");
+        if let Some(o) = &def.old_table {
+            s.push_str(&format!(" OLD TABLE AS {}", crate::routine::quote_ident(o)));
+        }
+        if let Some(n) = &def.new_table {
+            s.push_str(&format!(" NEW TABLE AS {}", crate::routine::quote_ident(n)));
+        }
+    }
     s.push_str(if def.tgtype & TYPE_ROW != 0 {
         " FOR EACH ROW"
     } else {
@@ -837,6 +980,50 @@ thread_local! {
     /// The arguments of the trigger calls running in this backend,
     /// innermost last (TG_ARGV of the innermost).
     static ARGV: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A transition table visible to a running trigger function: its name,
+/// the table's columns and the rows.
+type TransitionTable = (String, Vec<(String, Ty)>, Rc<Vec<crate::exec::Row>>);
+
+thread_local! {
+    /// The transition tables of the trigger calls running in this
+    /// backend, innermost last: a name in FROM resolves to the innermost
+    /// one of that name (PostgreSQL's ephemeral named relations, which
+    /// SPI registers for the trigger function's queries).
+    static TRANSITION: std::cell::RefCell<Vec<TransitionTable>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The columns of the running trigger's transition table `name`, if it
+/// has one of that name (the binder's look-up before the catalog's).
+pub(crate) fn transition_columns(name: &str) -> Option<Vec<(String, Ty)>> {
+    TRANSITION.with(|t| {
+        t.borrow()
+            .iter()
+            .rev()
+            .find(|(n, ..)| n == name)
+            .map(|(_, c, _)| c.clone())
+    })
+}
+
+/// The rows of transition table `name` when a plan that reads it starts
+/// (a plan kept by PL/pgSQL reads the rows of the call running it).
+pub(crate) fn transition_rows(name: &str) -> Result<Rc<Vec<crate::exec::Row>>, PgError> {
+    TRANSITION
+        .with(|t| {
+            t.borrow()
+                .iter()
+                .rev()
+                .find(|(n, ..)| n == name)
+                .map(|(.., r)| r.clone())
+        })
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            )
+        })
 }
 
 /// pg_trigger_depth(): how many trigger calls are running in this
@@ -952,6 +1139,9 @@ struct Armed {
     when: Option<(crate::Prepared, Vec<(bool, usize)>)>,
 }
 
+/// Rows kept for a transition table.
+type Rows = Rc<Vec<Vec<Value>>>;
+
 /// A queued AFTER ROW event: (trigger, old row, new row).
 type AfterEvent = (usize, Option<Vec<Value>>, Option<Vec<Value>>);
 
@@ -963,6 +1153,12 @@ pub(crate) struct Fire {
     trigs: Vec<Armed>,
     /// AFTER ROW events, in the order the rows changed.
     queue: Vec<AfterEvent>,
+    /// The statement's old and new rows, kept when a trigger names an
+    /// OLD TABLE / NEW TABLE (shared by all its calls once firing).
+    old_rows: Option<Vec<Vec<Value>>>,
+    new_rows: Option<Vec<Vec<Value>>>,
+    /// The kept rows, frozen when the AFTER triggers start.
+    frozen: Option<(Rows, Rows)>,
 }
 
 impl Fire {
@@ -1039,11 +1235,22 @@ impl Fire {
                 when,
             });
         }
+        let old_rows = trigs
+            .iter()
+            .any(|a| a.def.old_table.is_some())
+            .then(Vec::new);
+        let new_rows = trigs
+            .iter()
+            .any(|a| a.def.new_table.is_some())
+            .then(Vec::new);
         Ok(Some(Fire {
             rel: rel.clone(),
             event,
             trigs,
             queue: Vec::new(),
+            old_rows,
+            new_rows,
+            frozen: None,
         }))
     }
 
@@ -1083,13 +1290,14 @@ impl Fire {
     }
 
     fn call(
-        &self,
+        &mut self,
         host: &mut dyn Host,
         k: usize,
         when: &'static str,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<Value, PgError> {
+        let tables = self.transition_tables(k);
         let a = &self.trigs[k];
         let row = a.def.tgtype & TYPE_ROW != 0;
         let data = TrigCall {
@@ -1110,11 +1318,62 @@ impl Fire {
                 .map(|c| (c.name.clone(), c.ty.oid, Value::Null))
                 .collect(),
         };
+        let n = tables.len();
+        TRANSITION.with(|t| t.borrow_mut().extend(tables));
         ARGV.with(|v| v.borrow_mut().push(a.def.args.clone()));
         let r = crate::routine::call_trigger(host, &a.func, &data);
         ARGV.with(|v| v.borrow_mut().pop());
+        TRANSITION.with(|t| {
+            let mut t = t.borrow_mut();
+            let keep = t.len() - n;
+            t.truncate(keep);
+        });
         host.command_counter_increment();
         r
+    }
+
+    /// The transition tables trigger `k` names, over the rows the
+    /// statement changed (empty before it changed any: BEFORE triggers
+    /// cannot have them).
+    fn transition_tables(&mut self, k: usize) -> Vec<TransitionTable> {
+        let d = &self.trigs[k].def;
+        if d.old_table.is_none() && d.new_table.is_none() {
+            return Vec::new();
+        }
+        let (old, new) = self
+            .frozen
+            .get_or_insert_with(|| {
+                (
+                    Rc::new(self.old_rows.take().unwrap_or_default()),
+                    Rc::new(self.new_rows.take().unwrap_or_default()),
+                )
+            })
+            .clone();
+        let cols: Vec<(String, Ty)> = self
+            .rel
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty))
+            .collect();
+        let mut out = Vec::new();
+        if let Some(n) = &d.old_table {
+            out.push((n.clone(), cols.clone(), old));
+        }
+        if let Some(n) = &d.new_table {
+            out.push((n.clone(), cols, new));
+        }
+        out
+    }
+
+    /// Keeps a changed row for the transition tables (rows of a child
+    /// are given in this table's layout).
+    pub fn capture(&mut self, old: Option<&[Value]>, new: Option<&[Value]>) {
+        if let (Some(rows), Some(r)) = (self.old_rows.as_mut(), old) {
+            rows.push(r.to_vec());
+        }
+        if let (Some(rows), Some(r)) = (self.new_rows.as_mut(), new) {
+            rows.push(r.to_vec());
+        }
     }
 
     /// A trigger's returned value as a row of the table (cast by
@@ -1205,6 +1464,7 @@ impl Fire {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<(), PgError> {
+        self.capture(old, new);
         for k in 0..self.trigs.len() {
             let t = self.trigs[k].def.tgtype;
             if t & TYPE_ROW == 0 || t & TYPE_BEFORE != 0 {

@@ -78,6 +78,14 @@ fn trigger_def(r: &[Value]) -> TriggerDef {
         constraint: oid_of(g("tgconstraint")) != 0 || bool_("tgdeferrable"),
         deferrable: bool_("tgdeferrable"),
         initdeferred: bool_("tginitdeferred"),
+        old_table: match g("tgoldtable") {
+            Value::Name(n) => Some(n.to_string()),
+            _ => None,
+        },
+        new_table: match g("tgnewtable") {
+            Value::Name(n) => Some(n.to_string()),
+            _ => None,
+        },
     }
 }
 
@@ -204,6 +212,12 @@ impl Session {
         set("tgargs", Value::Bytea(args));
         if let Some(w) = &def.when {
             set("tgqual", Value::Text(w.clone()));
+        }
+        if let Some(n) = &def.old_table {
+            set("tgoldtable", Value::Name(n.clone()));
+        }
+        if let Some(n) = &def.new_table {
+            set("tgnewtable", Value::Name(n.clone()));
         }
         r
     }
