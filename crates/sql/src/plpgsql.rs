@@ -592,7 +592,10 @@ impl<'a> Parser<'a> {
             _ => self.ident()?,
         };
         let Some(slot) = self.lookup(&name) else {
-            return Err(syntax_err(format!("\"{name}\" is not a known variable"), line));
+            return Err(syntax_err(
+                format!("\"{name}\" is not a known variable"),
+                line,
+            ));
         };
         if !matches!(&self.vars[slot].ty, VarType::Scalar(t) if t.oid == types::REFCURSOR) {
             return Err(syntax_err(
@@ -630,6 +633,7 @@ impl<'a> Parser<'a> {
         self.i += 1;
         let mut vals: Vec<Option<String>> = vec![None; names.len()];
         let mut pos = 0usize;
+        let mut any_named = false;
         loop {
             // `name := expr` (or `name => expr`, which PostgreSQL's
             // PL/pgSQL refuses here) or a positional expression.
@@ -647,6 +651,7 @@ impl<'a> Parser<'a> {
                 _ => None,
             };
             let e = self.text_until(&|t, _| matches!(t, Token::Comma | Token::RParen))?;
+            any_named |= named.is_some();
             let k = match named {
                 Some(n) => names.iter().position(|a| *a == n).ok_or_else(|| {
                     syntax_err(
@@ -690,7 +695,14 @@ impl<'a> Parser<'a> {
         let list: Vec<String> = vals
             .into_iter()
             .zip(&names)
-            .map(|(v, n)| format!("{} AS {}", v.unwrap_or_default(), crate::routine::quote_ident(n)))
+            .map(|(v, n)| {
+                let v = v.unwrap_or_default();
+                if any_named {
+                    format!("{v} AS {}", crate::routine::quote_ident(n))
+                } else {
+                    v
+                }
+            })
             .collect();
         Ok(Some(self.expr(&list.join(", "))))
     }
@@ -699,7 +711,8 @@ impl<'a> Parser<'a> {
     /// when one was written (ABSOLUTE n, RELATIVE n, FORWARD n, BACKWARD n).
     fn fetch_direction(&mut self) -> Result<(crate::cursor::Direction, Option<Sql>), PgError> {
         use crate::cursor::Direction as D;
-        let is_from = |t: &Token, _: Option<&Token>| matches!(kw(t).as_deref(), Some("FROM" | "IN"));
+        let is_from =
+            |t: &Token, _: Option<&Token>| matches!(kw(t).as_deref(), Some("FROM" | "IN"));
         let word = self.peek_kw();
         let counted = |p: &mut Self, d: D| -> Result<(D, Option<Sql>), PgError> {
             let e = p.text_until(&is_from)?;
@@ -3042,6 +3055,7 @@ impl<'a> Interp<'a> {
                 body,
                 ..
             } => {
+                next_unnamed_portal();
                 let (cols, rows) = match dynamic {
                     None => {
                         let (c, r, _) = self.run(host, query, None)?;
@@ -3625,11 +3639,7 @@ impl<'a> Interp<'a> {
         let name = match &self.vals[var] {
             Val::Scalar(v) if !v.is_null() => to_text(v).unwrap_or_default(),
             _ => loop {
-                let n = UNNAMED_PORTAL.with(|c| {
-                    c.set(c.get() + 1);
-                    c.get()
-                });
-                let name = format!("<unnamed portal {n}>");
+                let name = next_unnamed_portal();
                 if !cursor_store(host)?.contains(&name) {
                     break name;
                 }
@@ -3751,6 +3761,17 @@ thread_local! {
     /// The last `<unnamed portal n>` number given to an OPEN of a NULL
     /// cursor variable in this backend.
     static UNNAMED_PORTAL: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The next `<unnamed portal n>` name. PostgreSQL's FOR loops over a
+/// query run it as such a portal too, so they take a number as well:
+/// the names an OPEN gives match PostgreSQL's.
+fn next_unnamed_portal() -> String {
+    let n = UNNAMED_PORTAL.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    format!("<unnamed portal {n}>")
 }
 
 /// The session's cursors (PL/pgSQL's portals are the SQL cursors).

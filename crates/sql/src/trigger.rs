@@ -738,7 +738,9 @@ fn check_transition(
             sqlstate::FEATURE_NOT_SUPPORTED,
             format!("\"{}\" is a partitioned table", rel.name),
         )
-        .with_detail("ROW triggers with transition tables are not supported on partitioned tables."));
+        .with_detail(
+            "ROW triggers with transition tables are not supported on partitioned tables.",
+        ));
     }
     for (is_new, is_table, name) in transition {
         if !is_table {

@@ -1,0 +1,105 @@
+//! PL/pgSQL cursors and trigger transition tables against the real
+//! binary: the same script run by psql 15 against PostgreSQL 15 and
+//! against tusk prints the same rows, notices and errors.
+//!
+//! Why end to end: a portal opened in a function is fetched by plain SQL
+//! after the function returned, and a transition table is named by the
+//! queries of a trigger function that runs after the statement changed its
+//! rows; both cross the SQL/PL/pgSQL boundary, which only a whole server
+//! shows. The expected output is PostgreSQL 15's for plpgsql_features.sql
+//! (`psql -X -A -t -f`, script path in stderr replaced by SCRIPT).
+
+use crate::util::{Opts, TestServer};
+
+const SCRIPT: &str = include_str!("plpgsql_features.sql");
+
+const PG_STDOUT: &str = r#"CREATE TABLE
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE TRIGGER
+CREATE TRIGGER
+CREATE TRIGGER
+INSERT 0 2
+UPDATE 2
+UPDATE 0
+DELETE 1
+tt_d|oldt|
+tt_i||newt
+tt_u|oldt|newt
+CREATE TRIGGER tt_d AFTER DELETE ON public.tt REFERENCING OLD TABLE AS oldt FOR EACH STATEMENT EXECUTE FUNCTION tt_del()
+CREATE TRIGGER tt_i AFTER INSERT ON public.tt REFERENCING NEW TABLE AS newt FOR EACH ROW EXECUTE FUNCTION tt_row()
+CREATE TRIGGER tt_u AFTER UPDATE ON public.tt REFERENCING OLD TABLE AS oldt NEW TABLE AS newt FOR EACH STATEMENT EXECUTE FUNCTION tt_stmt()
+CREATE TABLE
+CREATE TABLE
+INSERT 0 3
+CREATE FUNCTION
+CREATE FUNCTION
+5
+CREATE FUNCTION
+BEGIN
+cur1
+5|10
+50|100
+500|1000
+COMMIT
+CREATE FUNCTION
+f|t
+CREATE FUNCTION
+CREATE FUNCTION
+500
+50
+5
+50
+500
+DO
+DO
+"#;
+
+const PG_STDERR: &str = r#"psql:SCRIPT:28: NOTICE:  row 1 sees 1x,2y
+psql:SCRIPT:28: NOTICE:  row 2 sees 1x,2y
+psql:SCRIPT:29: NOTICE:  UPDATE new: (11,x)
+psql:SCRIPT:29: NOTICE:  UPDATE new: (12,y)
+psql:SCRIPT:29: NOTICE:  UPDATE old rows: 2
+psql:SCRIPT:30: NOTICE:  UPDATE old rows: 0
+psql:SCRIPT:31: NOTICE:  deleted: 12
+psql:SCRIPT:36: ERROR:  transition tables cannot be specified for triggers with more than one event
+psql:SCRIPT:38: ERROR:  transition table name can only be specified for an AFTER trigger
+psql:SCRIPT:40: ERROR:  NEW TABLE can only be specified for an INSERT or UPDATE trigger
+psql:SCRIPT:42: ERROR:  OLD TABLE can only be specified for a DELETE or UPDATE trigger
+psql:SCRIPT:44: ERROR:  OLD TABLE name and NEW TABLE name cannot be the same
+psql:SCRIPT:46: ERROR:  transition tables cannot be specified for triggers with column lists
+psql:SCRIPT:48: ERROR:  TRUNCATE triggers with transition tables are not supported
+psql:SCRIPT:50: ERROR:  ROW variable naming in the REFERENCING clause is not supported
+HINT:  Use OLD TABLE or NEW TABLE for naming transition tables.
+psql:SCRIPT:53: ERROR:  "ttp" is a partitioned table
+DETAIL:  ROW triggers with transition tables are not supported on partitioned tables.
+psql:SCRIPT:97: ERROR:  division by zero
+CONTEXT:  SQL expression "1 / 0"
+PL/pgSQL function bad_arg() line 4 at OPEN
+psql:SCRIPT:125: ERROR:  cursor can only scan forward
+HINT:  Declare it with SCROLL option to enable backward scan.
+CONTEXT:  PL/pgSQL function scrolling(boolean) line 23 at FETCH
+psql:SCRIPT:138: NOTICE:  loop (5,10)
+psql:SCRIPT:138: NOTICE:  loop (50,100)
+psql:SCRIPT:138: NOTICE:  loop (500,1000)
+psql:SCRIPT:138: ERROR:  cursor "c" already in use
+CONTEXT:  PL/pgSQL function inline_code_block line 10 at FOR over cursor
+psql:SCRIPT:153: NOTICE:  dynamic 100
+psql:SCRIPT:153: ERROR:  cursor "<unnamed portal 5>" does not exist
+CONTEXT:  PL/pgSQL function inline_code_block line 8 at CLOSE
+psql:SCRIPT:155: NOTICE:  dollar "1"
+psql:SCRIPT:156: ERROR:  RAISE option already specified: MESSAGE
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
+psql:SCRIPT:157: ERROR:  RAISE option already specified: ERRCODE
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
+"#;
+
+#[test]
+fn plpgsql_cursors_and_transition_tables_match_postgresql() {
+    let srv = TestServer::start(Opts::new());
+    let (r, errs) = crate::util::psql_script(&srv, "plpgsql_features.sql", SCRIPT);
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
+    assert_eq!(errs, PG_STDERR, "stderr: {}", r.describe());
+}

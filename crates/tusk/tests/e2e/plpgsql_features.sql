@@ -1,0 +1,157 @@
+-- Transition tables: statement and row triggers see the statement's rows.
+create table tt (a int, b text);
+create function tt_stmt() returns trigger language plpgsql as $$
+declare r record;
+begin
+  for r in select * from newt order by a loop
+    raise notice '% new: %', tg_op, r;
+  end loop;
+  raise notice '% old rows: %', tg_op, (select count(*) from oldt);
+  return null;
+end $$;
+create function tt_row() returns trigger language plpgsql as $$
+begin
+  raise notice 'row % sees %', new.a, (select string_agg(a::text || b, ',' order by a) from newt);
+  return null;
+end $$;
+create function tt_del() returns trigger language plpgsql as $$
+begin
+  raise notice 'deleted: %', (select string_agg(a::text, ',' order by a) from oldt);
+  return null;
+end $$;
+create trigger tt_u after update on tt referencing old table as oldt new table as newt
+  for each statement execute function tt_stmt();
+create trigger tt_i after insert on tt referencing new table as newt
+  for each row execute function tt_row();
+create trigger tt_d after delete on tt referencing old table as oldt
+  for each statement execute function tt_del();
+insert into tt values (1, 'x'), (2, 'y');
+update tt set a = a + 10;
+update tt set a = a where false;
+delete from tt where a > 11;
+select tgname, tgoldtable, tgnewtable from pg_trigger where tgrelid = 'tt'::regclass order by 1;
+select pg_get_triggerdef(oid) from pg_trigger where tgrelid = 'tt'::regclass order by 1;
+-- CreateTrigger's checks of REFERENCING.
+create trigger bad after insert or update on tt referencing new table as n
+  for each statement execute function tt_stmt();
+create trigger bad before insert on tt referencing new table as n
+  for each statement execute function tt_stmt();
+create trigger bad after delete on tt referencing new table as n
+  for each statement execute function tt_stmt();
+create trigger bad after insert on tt referencing old table as n
+  for each statement execute function tt_stmt();
+create trigger bad after update on tt referencing new table as n old table as n
+  for each statement execute function tt_stmt();
+create trigger bad after update of a on tt referencing new table as n
+  for each statement execute function tt_stmt();
+create trigger bad after truncate on tt referencing new table as n
+  for each statement execute function tt_stmt();
+create trigger bad after update on tt referencing new row as n
+  for each row execute function tt_stmt();
+create table ttp (a int) partition by list (a);
+create trigger bad after insert on ttp referencing new table as n
+  for each row execute function tt_row();
+-- PL/pgSQL cursors.
+create table rc (a int, b int);
+insert into rc values (5, 10), (50, 100), (500, 1000);
+create function open_unnamed() returns refcursor language plpgsql as $$
+declare c refcursor;
+begin
+  open c for select a from rc order by a;
+  return c;
+end $$;
+create function first_of(c refcursor) returns int language plpgsql as $$
+declare x int;
+begin
+  fetch next from c into x;
+  close c;
+  return x;
+end $$;
+select first_of(open_unnamed());
+create function open_named(refcursor) returns refcursor language plpgsql as $$
+begin
+  open $1 for select * from rc order by a;
+  return $1;
+end $$;
+begin;
+select open_named('cur1');
+fetch next in cur1;
+fetch all from cur1;
+commit;
+create function bound_args(int, int) returns boolean language plpgsql as $$
+declare
+  c cursor (p1 int, p2 int) for select * from rc where a > p1 and b > p2;
+  r record;
+begin
+  open c(p2 := $2, p1 := $1);
+  fetch c into r;
+  close c;
+  return found;
+end $$;
+select bound_args(20000, 20000), bound_args(20, 20);
+create function bad_arg() returns void language plpgsql as $$
+declare c cursor (p1 int) for select p1;
+begin
+  open c(1 / 0);
+end $$;
+select bad_arg();
+create function scrolling(scroll_ok boolean) returns setof int language plpgsql as $$
+declare
+  c scroll cursor for select a from rc order by a;
+  d no scroll cursor for select a from rc order by a;
+  x int;
+begin
+  if scroll_ok then
+    open c;
+    fetch last from c into x;
+    while found loop
+      return next x;
+      fetch prior from c into x;
+    end loop;
+    move absolute 1 in c;
+    fetch relative 1 from c into x;
+    return next x;
+    move forward all in c;
+    fetch backward from c into x;
+    return next x;
+    close c;
+  else
+    open d;
+    fetch last from d into x;
+    fetch prior from d into x;
+  end if;
+end $$;
+select * from scrolling(true);
+select * from scrolling(false);
+do $$
+declare
+  c cursor for select * from rc order by a;
+  r record;
+begin
+  for r in c loop
+    raise notice 'loop %', r;
+  end loop;
+  open c;
+  for r in c loop
+    raise notice 'never';
+  end loop;
+end $$;
+do $$
+declare c refcursor;
+begin
+  open c for execute 'select b from rc where a = $1' using 50;
+  fetch c into c;
+end $$;
+do $$
+declare c refcursor; x int;
+begin
+  open c for execute 'select b from rc where a = $1' using 50;
+  fetch c into x;
+  raise notice 'dynamic %', x;
+  close c;
+  close c;
+end $$;
+-- RAISE with a dollar-quoted message; options given twice.
+do $$ begin raise notice $m$dollar "%"$m$, 1; end $$;
+do $$ begin raise 'msg' using message = 'again'; end $$;
+do $$ begin raise division_by_zero using errcode = '22012'; end $$;
