@@ -3226,7 +3226,22 @@ impl<'a> Interp<'a> {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     let v = self.eval(host, a, None)?;
-                    vals.push(to_text(&v).unwrap_or_else(|| "<NULL>".to_string()));
+                    // A reg* value prints as its name (regclass's output
+                    // function), which needs the catalog.
+                    let text = match (&v, a.plan.borrow().as_ref()) {
+                        (Value::Oid(o), Some((_, _, p, _)))
+                            if p.columns()
+                                .first()
+                                .is_some_and(|c| types::is_reg(c.type_oid)) =>
+                        {
+                            Some((p.columns()[0].type_oid, *o))
+                        }
+                        _ => None,
+                    };
+                    vals.push(match text {
+                        Some((t, o)) => crate::reg::output(host, t, o)?,
+                        None => to_text(&v).unwrap_or_else(|| "<NULL>".to_string()),
+                    });
                 }
                 let mut msg = match fmt {
                     Some(f) => format_raise(f, &vals),

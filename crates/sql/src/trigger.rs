@@ -114,6 +114,9 @@ pub trait Triggers {
         which: &TriggerSel,
         enabled: u8,
     ) -> Result<bool, PgError>;
+    /// ALTER TRIGGER old ON table RENAME TO new: false when the table has
+    /// no trigger `old`; 42710 when `new` is taken.
+    fn rename_trigger(&mut self, rel: &Relation, old: &str, new: &str) -> Result<bool, PgError>;
 }
 
 /// A parsed trigger statement.
@@ -139,6 +142,11 @@ pub(crate) enum TriggerStmt {
         which: TriggerSel,
         enabled: u8,
     },
+    Rename {
+        name: String,
+        table: (Option<String>, String),
+        to: String,
+    },
 }
 
 impl TriggerStmt {
@@ -147,6 +155,7 @@ impl TriggerStmt {
             TriggerStmt::Create { .. } => "CREATE TRIGGER",
             TriggerStmt::Drop { .. } => "DROP TRIGGER",
             TriggerStmt::Enable { .. } => "ALTER TABLE",
+            TriggerStmt::Rename { .. } => "ALTER TRIGGER",
         }
     }
 }
@@ -182,6 +191,16 @@ fn join_tokens(toks: &[Token]) -> String {
             {
                 out.push_str(&w.value.to_lowercase())
             }
+            // Keywords of boolean tests as the deparser prints them.
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && matches!(
+                        w.value.to_ascii_uppercase().as_str(),
+                        "IS" | "NOT" | "DISTINCT" | "FROM" | "AND" | "OR" | "NULL"
+                    ) =>
+            {
+                out.push_str(&w.value.to_ascii_uppercase())
+            }
             _ => out.push_str(&t.to_string()),
         }
         prev = Some(t);
@@ -205,6 +224,20 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
         i: 0,
     };
     if c.eat("ALTER") {
+        if c.eat("TRIGGER") {
+            let name = c.ident()?;
+            c.expect("ON")?;
+            c.eat("ONLY");
+            let table = c.qualified()?;
+            c.expect("RENAME")?;
+            c.expect("TO")?;
+            let to = c.ident()?;
+            c.eat_tok(&Token::SemiColon);
+            if c.peek().is_some() {
+                return Err(c.unexpected());
+            }
+            return Ok(TriggerStmt::Rename { name, table, to });
+        }
         c.expect("TABLE")?;
         if c.eat("IF") {
             c.expect("EXISTS")?;
@@ -578,6 +611,23 @@ pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::
                 }
             }
         }
+        TriggerStmt::Rename { name, table, to } => {
+            let Some(rel) = table_of(&*host, table)? else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    no_relation(table),
+                ));
+            };
+            if !host.triggers()?.rename_trigger(&rel, name, to)? {
+                return Err(PgError::error(
+                    UNDEFINED_OBJECT,
+                    format!(
+                        "trigger \"{name}\" for table \"{}\" does not exist",
+                        rel.name
+                    ),
+                ));
+            }
+        }
         TriggerStmt::Enable {
             table,
             which,
@@ -673,7 +723,8 @@ fn check_create(
         def.attrs.push(a);
     }
     if let Some(w) = &def.when {
-        let (text, refs) = when_params(w);
+        let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+        let (text, refs) = when_params(w, &names);
         let uses = |which: &str| refs.iter().any(|(o, _)| o == which);
         if !row && (uses("new") || uses("old")) {
             return Err(PgError::error(
@@ -718,6 +769,80 @@ fn check_create(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// ALTER TABLE DROP COLUMN: the table's triggers that depend on the
+/// column (UPDATE OF it, or its `new.col`/`old.col` in WHEN; a whole-row
+/// `new.*` depends on the table, not the column) refuse the drop (2BP01,
+/// each listed in creation order), or with CASCADE are dropped first.
+pub(crate) fn before_drop_column(
+    host: &mut dyn Host,
+    rel: &Relation,
+    col: usize,
+    cascade: bool,
+) -> Result<(), PgError> {
+    let Ok(t) = rel.table() else {
+        return Ok(());
+    };
+    let name = rel.columns[col].name.clone();
+    let att = attnum_of(rel, col);
+    let mut deps: Vec<TriggerDef> = host
+        .lookup_triggers(t.oid)?
+        .iter()
+        .filter(|d| {
+            d.attrs.contains(&att)
+                || d.when
+                    .as_deref()
+                    .is_some_and(|w| when_params(w, &[]).1.iter().any(|(_, c)| *c == name))
+        })
+        .cloned()
+        .collect();
+    if deps.is_empty() {
+        return Ok(());
+    }
+    deps.sort_by_key(|d| d.oid);
+    if !cascade {
+        let lines: Vec<String> = deps
+            .iter()
+            .map(|d| {
+                format!(
+                    "trigger {} on table {} depends on column {name} of table {}",
+                    d.name, rel.name, rel.name
+                )
+            })
+            .collect();
+        return Err(PgError::error(
+            SqlState::new("2BP01"),
+            format!(
+                "cannot drop column {name} of table {} because other objects depend on it",
+                rel.name
+            ),
+        )
+        .with_detail(lines.join("\n"))
+        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+    }
+    let lines: Vec<String> = deps
+        .iter()
+        .map(|d| format!("drop cascades to trigger {} on table {}", d.name, rel.name))
+        .collect();
+    host.notice(if lines.len() == 1 {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            lines[0].clone(),
+        )
+    } else {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            format!("drop cascades to {} other objects", lines.len()),
+        )
+        .with_detail(lines.join("\n"))
+    });
+    for d in deps {
+        host.triggers()?.drop_trigger(rel, &d.name)?;
     }
     Ok(())
 }
@@ -837,35 +962,56 @@ fn check_transition(
     Ok(())
 }
 
-/// `SELECT (cond)` with each `new.col` / `old.col` replaced by `$n`, and
-/// the (new|old, column) of each `$n`.
-fn when_params(cond: &str) -> (String, Vec<(String, String)>) {
+/// `SELECT (cond)` with each `new.col` / `old.col` replaced by `$n`
+/// (`new.*` by `ROW($i, ...)` over the table's columns `cols`), and the
+/// (new|old, column) of each `$n`.
+fn when_params(cond: &str, cols: &[String]) -> (String, Vec<(String, String)>) {
     let toks = crate::routine::tokens(cond).unwrap_or_default();
     let mut out: Vec<Token> = Vec::new();
     let mut refs: Vec<(String, String)> = Vec::new();
+    let param = |refs: &mut Vec<(String, String)>, key: (String, String)| {
+        let n = match refs.iter().position(|r| *r == key) {
+            Some(p) => p + 1,
+            None => {
+                refs.push(key);
+                refs.len()
+            }
+        };
+        Token::Placeholder(format!("${n}"))
+    };
     let mut i = 0;
     while i < toks.len() {
-        if let (Token::Word(w), Some(Token::Period), Some(Token::Word(col))) =
+        if let (Token::Word(w), Some(Token::Period), Some(next)) =
             (&toks[i], toks.get(i + 1), toks.get(i + 2))
         {
             let q = w.value.to_lowercase();
             if w.quote_style.is_none() && (q == "new" || q == "old") {
-                let col = if col.quote_style.is_some() {
-                    col.value.clone()
-                } else {
-                    col.value.to_lowercase()
-                };
-                let key = (q, col);
-                let n = match refs.iter().position(|r| *r == key) {
-                    Some(p) => p + 1,
-                    None => {
-                        refs.push(key);
-                        refs.len()
+                match next {
+                    Token::Word(col) => {
+                        let col = if col.quote_style.is_some() {
+                            col.value.clone()
+                        } else {
+                            col.value.to_lowercase()
+                        };
+                        out.push(param(&mut refs, (q, col)));
+                        i += 3;
+                        continue;
                     }
-                };
-                out.push(Token::Placeholder(format!("${n}")));
-                i += 3;
-                continue;
+                    Token::Mul => {
+                        out.push(Token::make_keyword("ROW"));
+                        out.push(Token::LParen);
+                        for (k, c) in cols.iter().enumerate() {
+                            if k > 0 {
+                                out.push(Token::Comma);
+                            }
+                            out.push(param(&mut refs, (q.clone(), c.clone())));
+                        }
+                        out.push(Token::RParen);
+                        i += 3;
+                        continue;
+                    }
+                    _ => {}
+                }
             }
         }
         out.push(toks[i].clone());
@@ -1205,32 +1351,34 @@ impl Fire {
                     format!("cache lookup failed for function {}", d.func),
                 ));
             };
-            let when =
-                match &d.when {
-                    Some(w) => {
-                        let (text, refs) = when_params(w);
-                        let mut tys = Vec::new();
-                        let mut cols = Vec::new();
-                        for (which, col) in &refs {
-                            let i = rel.columns.iter().position(|c| &c.name == col).ok_or_else(
-                                || {
+            let when = match &d.when {
+                Some(w) => {
+                    let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+                    let (text, refs) = when_params(w, &names);
+                    let mut tys = Vec::new();
+                    let mut cols = Vec::new();
+                    for (which, col) in &refs {
+                        let i =
+                            rel.columns
+                                .iter()
+                                .position(|c| &c.name == col)
+                                .ok_or_else(|| {
                                     PgError::error(
                                         sqlstate::UNDEFINED_COLUMN,
                                         format!("column \"{col}\" does not exist"),
                                     )
-                                },
-                            )?;
-                            tys.push(rel.columns[i].ty.oid);
-                            cols.push((which == "new", i));
-                        }
-                        let stmts = crate::parse(&text)?;
-                        let Some(s) = stmts.first() else {
-                            return Err(syntax("syntax error at end of input"));
-                        };
-                        Some((crate::prepare(s, &tys, host)?, cols))
+                                })?;
+                        tys.push(rel.columns[i].ty.oid);
+                        cols.push((which == "new", i));
                     }
-                    None => None,
-                };
+                    let stmts = crate::parse(&text)?;
+                    let Some(s) = stmts.first() else {
+                        return Err(syntax("syntax error at end of input"));
+                    };
+                    Some((crate::prepare(s, &tys, host)?, cols))
+                }
+                None => None,
+            };
             trigs.push(Armed {
                 def: d.clone(),
                 func,
@@ -1549,7 +1697,7 @@ mod tests {
 
     #[test]
     fn when_condition_columns_become_parameters() {
-        let (text, refs) = when_params("new.a > old.a AND new.a <> 3");
+        let (text, refs) = when_params("new.a > old.a AND new.a <> 3", &[]);
         assert_eq!(text, "SELECT ($1 > $2 AND $1 <> 3)");
         assert_eq!(
             refs,

@@ -54,6 +54,19 @@ CREATE FUNCTION
 500
 DO
 DO
+CREATE TABLE
+INSERT 0 2
+CREATE FUNCTION
+CREATE TRIGGER
+CREATE TRIGGER
+CREATE TRIGGER
+UPDATE 2
+UPDATE 1
+UPDATE 2
+CREATE TRIGGER modified_any BEFORE UPDATE OF a ON mt FOR EACH ROW WHEN (old.* IS DISTINCT FROM new.*) EXECUTE FUNCTION tf()
+ALTER TRIGGER
+ALTER TABLE
+modified_modified
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:28: NOTICE:  row 1 sees 1x,2y
@@ -93,6 +106,23 @@ psql:SCRIPT:156: ERROR:  RAISE option already specified: MESSAGE
 CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
 psql:SCRIPT:157: ERROR:  RAISE option already specified: ERRCODE
 CONTEXT:  PL/pgSQL function inline_code_block line 1 at RAISE
+psql:SCRIPT:170: NOTICE:  when_b AFTER UPDATE on mt
+psql:SCRIPT:171: NOTICE:  modified_any BEFORE UPDATE on mt
+psql:SCRIPT:172: NOTICE:  on_b AFTER UPDATE on mt
+psql:SCRIPT:172: NOTICE:  when_b AFTER UPDATE on mt
+psql:SCRIPT:172: NOTICE:  on_b AFTER UPDATE on mt
+psql:SCRIPT:175: ERROR:  trigger "modified_any" for table "mt" does not exist
+psql:SCRIPT:176: ERROR:  trigger "modified_modified" for relation "mt" already exists
+psql:SCRIPT:177: ERROR:  cannot drop column b of table mt because other objects depend on it
+DETAIL:  trigger on_b on table mt depends on column b of table mt
+trigger when_b on table mt depends on column b of table mt
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:178: ERROR:  cannot drop column a of table mt because other objects depend on it
+DETAIL:  trigger modified_modified on table mt depends on column a of table mt
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:179: NOTICE:  drop cascades to 2 other objects
+DETAIL:  drop cascades to trigger on_b on table mt
+drop cascades to trigger when_b on table mt
 "#;
 
 #[test]

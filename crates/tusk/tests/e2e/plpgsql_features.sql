@@ -155,3 +155,26 @@ end $$;
 do $$ begin raise notice $m$dollar "%"$m$, 1; end $$;
 do $$ begin raise 'msg' using message = 'again'; end $$;
 do $$ begin raise division_by_zero using errcode = '22012'; end $$;
+-- WHEN over whole rows, ALTER TRIGGER ... RENAME, DROP COLUMN dependencies.
+create table mt (a int, b int);
+insert into mt values (1, 2), (3, 4);
+create function tf() returns trigger language plpgsql as $$
+begin
+  raise notice '% % % on %', tg_name, tg_when, tg_op, tg_relid::regclass;
+  return new;
+end $$;
+create trigger modified_any before update of a on mt
+  for each row when (old.* is distinct from new.*) execute procedure tf();
+create trigger on_b after update of b on mt for each row execute procedure tf();
+create trigger when_b after update on mt for each row when (new.b > 3) execute procedure tf();
+update mt set a = a;
+update mt set a = 5 where a = 1;
+update mt set b = b + 1;
+select pg_get_triggerdef(oid, true) from pg_trigger where tgname = 'modified_any';
+alter trigger modified_any on mt rename to modified_modified;
+alter trigger modified_any on mt rename to x;
+alter trigger on_b on mt rename to modified_modified;
+alter table mt drop column b;
+alter table mt drop column a;
+alter table mt drop column b cascade;
+select tgname from pg_trigger where tgrelid = 'mt'::regclass order by 1;

@@ -278,6 +278,30 @@ impl tusk_sql::trigger::Triggers for Session {
         Ok(true)
     }
 
+    fn rename_trigger(&mut self, rel: &Relation, old: &str, new: &str) -> Result<bool, PgError> {
+        let t = rel.table()?;
+        // renametrig takes AccessExclusiveLock on the table.
+        self.lock_relation(t, LockMode::AccessExclusive)?;
+        let rows = self.trigger_rows(t.oid)?;
+        if rows.iter().any(|(_, d)| d.name == new) {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("42710"),
+                format!(
+                    "trigger \"{new}\" for relation \"{}\" already exists",
+                    rel.name
+                ),
+            ));
+        }
+        let Some((tid, mut d)) = rows.into_iter().find(|(_, d)| d.name == old) else {
+            return Ok(false);
+        };
+        d.name = new.to_string();
+        let row = self.trigger_row(&d);
+        let (xid, cid) = (self.write_xid()?, self.xact.command_id());
+        self.update_catalog_as(PG_TRIGGER_OID, tid, &row, xid, cid)?;
+        Ok(true)
+    }
+
     fn set_trigger_enabled(
         &mut self,
         rel: &Relation,
