@@ -544,7 +544,7 @@ pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::
                     host,
                     "SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1",
                     &[types::OID],
-                    vec![Value::Oid(rel.table()?.oid)],
+                    vec![Value::Oid(trigger_rel(&rel)?.oid)],
                 )?
                 .is_empty();
             check_create(&*host, &rel, &mut def, cols, transition, has_parent)?;
@@ -668,13 +668,44 @@ fn check_create(
     transition: &[(bool, bool, String)],
     has_parent: bool,
 ) -> Result<(), PgError> {
-    rel.table()?;
     let row = def.tgtype & TYPE_ROW != 0;
-    if def.tgtype & TYPE_INSTEAD != 0 {
-        return Err(
-            PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a table", rel.name))
-                .with_detail("Tables cannot have INSTEAD OF triggers."),
-        );
+    let instead = def.tgtype & TYPE_INSTEAD != 0;
+    if matches!(rel.source, crate::catalog::RelationSource::View(_)) {
+        // INSTEAD OF row triggers, or BEFORE/AFTER statement triggers.
+        if !instead && row {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Views cannot have row-level BEFORE or AFTER triggers."),
+            );
+        }
+        if def.tgtype & TYPE_TRUNCATE != 0 {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Views cannot have TRUNCATE triggers."),
+            );
+        }
+    } else {
+        rel.table()?;
+        if instead {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a table", rel.name))
+                    .with_detail("Tables cannot have INSTEAD OF triggers."),
+            );
+        }
+    }
+    if instead {
+        let refused = if !row {
+            Some("INSTEAD OF triggers must be FOR EACH ROW")
+        } else if def.when.is_some() {
+            Some("INSTEAD OF triggers cannot have WHEN conditions")
+        } else if !cols.is_empty() {
+            Some("INSTEAD OF triggers cannot have column lists")
+        } else {
+            None
+        };
+        if let Some(m) = refused {
+            return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, m));
+        }
     }
     if def.tgtype & TYPE_TRUNCATE != 0 && row {
         return Err(PgError::error(
@@ -771,6 +802,15 @@ fn check_create(
         }
     }
     Ok(())
+}
+
+/// The table or view a trigger is on (views have INSTEAD OF and
+/// statement triggers).
+pub fn trigger_rel(rel: &Relation) -> Result<crate::catalog::TableRef, PgError> {
+    match rel.source {
+        crate::catalog::RelationSource::View(t) => Ok(t),
+        _ => rel.table(),
+    }
 }
 
 /// ALTER TABLE DROP COLUMN: the table's triggers that depend on the

@@ -232,7 +232,7 @@ impl tusk_sql::trigger::Triggers for Session {
         def: &TriggerDef,
         replace: bool,
     ) -> Result<(), PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         // PostgreSQL's CreateTrigger takes ShareRowExclusiveLock: no
         // concurrent row changes while the table's triggers change.
         self.lock_relation(t, LockMode::ShareRowExclusive)?;
@@ -261,11 +261,11 @@ impl tusk_sql::trigger::Triggers for Session {
         d.relid = t.oid;
         let row = self.trigger_row(&d);
         self.insert_catalog(PG_TRIGGER_OID, &row)?;
-        self.set_has_triggers(rel.table()?.oid)
+        self.set_has_triggers(tusk_sql::trigger::trigger_rel(rel)?.oid)
     }
 
     fn drop_trigger(&mut self, rel: &Relation, name: &str) -> Result<bool, PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         self.lock_relation(t, LockMode::AccessExclusive)?;
         let Some((tid, _)) = self
             .trigger_rows(t.oid)?
@@ -279,7 +279,7 @@ impl tusk_sql::trigger::Triggers for Session {
     }
 
     fn rename_trigger(&mut self, rel: &Relation, old: &str, new: &str) -> Result<bool, PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         // renametrig takes AccessExclusiveLock on the table.
         self.lock_relation(t, LockMode::AccessExclusive)?;
         let rows = self.trigger_rows(t.oid)?;
@@ -308,7 +308,7 @@ impl tusk_sql::trigger::Triggers for Session {
         which: &TriggerSel,
         enabled: u8,
     ) -> Result<bool, PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         self.lock_relation(t, LockMode::ShareRowExclusive)?;
         let mut any = false;
         for (tid, mut d) in self.trigger_rows(t.oid)? {
