@@ -4942,7 +4942,13 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        // A view with an INSTEAD OF INSERT trigger takes the rows
+        // (trigger.rs); other views are refused by dml_target.
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_INSERT)? {
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = i
             .table_alias
             .as_ref()

@@ -265,7 +265,7 @@ pub(crate) fn execute(
         }
         _ => {}
     }
-    let table = p.rel.table()?;
+    let table = crate::trigger::trigger_rel(&p.rel)?;
     let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
@@ -349,6 +349,22 @@ pub(crate) fn execute(
                         pc.check(host, &p.rel, &row)?;
                     }
                     let row = match on_conflict {
+                        // A view: its INSTEAD OF INSERT triggers take the
+                        // row; the row they return is the one inserted.
+                        None if p.rel.relkind == b'v' => {
+                            let Some(f) = fire.as_mut() else {
+                                return Err(p.rel.table().err().unwrap_or_else(|| {
+                                    PgError::error(
+                                        sqlstate::INTERNAL_ERROR,
+                                        "view without INSTEAD OF trigger",
+                                    )
+                                }));
+                            };
+                            match f.instead_row(host, None, Some(row))? {
+                                Some(r) => r,
+                                None => return Ok(()),
+                            }
+                        }
                         None if p.rel.relkind == b'p' => {
                             match crate::partition::insert_routed(
                                 host,

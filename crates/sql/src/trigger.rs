@@ -24,7 +24,9 @@
 //! Transition tables (REFERENCING OLD/NEW TABLE) are the rows the
 //! statement changed, kept by its [`Fire`] and visible by name to the
 //! trigger function's queries while it runs (see [`transition_columns`]).
-//! Not yet: deferred constraint triggers, INSTEAD OF triggers. TG_ARGV[i] is read
+//! A view has INSTEAD OF row triggers and statement triggers; INSERT
+//! into it hands each row to the INSTEAD OF trigger ([`Fire::instead_row`]).
+//! Not yet: deferred constraint triggers, UPDATE/DELETE through INSTEAD OF. TG_ARGV[i] is read
 //! through a private function (no arrays yet), not as an array value.
 
 use std::rc::Rc;
@@ -813,6 +815,37 @@ pub fn trigger_rel(rel: &Relation) -> Result<crate::catalog::TableRef, PgError> 
     }
 }
 
+/// The view `name` when it has an INSTEAD OF ROW trigger for `event`
+/// (a TYPE_* bit): the target an INSERT, UPDATE or DELETE gives its rows
+/// to; None for anything else (a table, or a view without one).
+pub(crate) fn instead_target(
+    host: &dyn Host,
+    name: &sqlparser::ast::ObjectName,
+    event: i16,
+) -> Result<Option<Relation>, PgError> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(crate::bind::ident_name)
+        .collect();
+    let found = match parts.as_slice() {
+        [t] => crate::catalog::lookup(host, None, t),
+        [s, t] => crate::catalog::lookup(host, Some(s), t),
+        _ => return Ok(None),
+    };
+    let Ok(rel) = found else {
+        return Ok(None);
+    };
+    let crate::catalog::RelationSource::View(v) = rel.source else {
+        return Ok(None);
+    };
+    let has = host.lookup_triggers(v.oid)?.iter().any(|d| {
+        d.tgtype & TYPE_INSTEAD != 0 && d.tgtype & event != 0 && matches!(d.enabled, b'O' | b'A')
+    });
+    Ok(has.then_some(rel))
+}
+
 /// ALTER TABLE DROP COLUMN: the table's triggers that depend on the
 /// column (UPDATE OF it, or its `new.col`/`old.col` in WHEN; a whole-row
 /// `new.*` depends on the table, not the column) refuse the drop (2BP01,
@@ -1360,7 +1393,7 @@ impl Fire {
         event: Event,
         updated: &[usize],
     ) -> Result<Option<Fire>, PgError> {
-        let Ok(t) = rel.table() else {
+        let Ok(t) = trigger_rel(rel) else {
             return Ok(None);
         };
         let all = host.lookup_triggers(t.oid)?;
@@ -1631,6 +1664,38 @@ impl Fire {
                 continue;
             }
             let v = self.call(host, k, "BEFORE", old, cur.as_deref())?;
+            match self.returned_row(v)? {
+                None => return Ok(None),
+                Some(r) => {
+                    if self.event != Event::Delete {
+                        cur = Some(r);
+                    }
+                }
+            }
+        }
+        Ok(match self.event {
+            Event::Delete => Some(old.map(<[Value]>::to_vec).unwrap_or_default()),
+            _ => cur,
+        })
+    }
+
+    /// INSTEAD OF ROW triggers of a view, in name order, for a row to
+    /// insert (`new`), update (`old`, `new`) or delete (`old`): the row
+    /// the last one returned, or None when one returned NULL (the row
+    /// counts as not processed).
+    pub fn instead_row(
+        &mut self,
+        host: &mut dyn Host,
+        old: Option<&[Value]>,
+        new: Option<Vec<Value>>,
+    ) -> Result<Option<Vec<Value>>, PgError> {
+        let mut cur = new;
+        for k in 0..self.trigs.len() {
+            let t = self.trigs[k].def.tgtype;
+            if t & TYPE_ROW == 0 || t & TYPE_INSTEAD == 0 {
+                continue;
+            }
+            let v = self.call(host, k, "INSTEAD OF", old, cur.as_deref())?;
             match self.returned_row(v)? {
                 None => return Ok(None),
                 Some(r) => {

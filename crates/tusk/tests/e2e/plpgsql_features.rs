@@ -67,6 +67,26 @@ CREATE TRIGGER modified_any BEFORE UPDATE OF a ON mt FOR EACH ROW WHEN (old.* IS
 ALTER TRIGGER
 ALTER TABLE
 modified_modified
+CREATE TABLE
+CREATE VIEW
+CREATE FUNCTION
+CREATE TRIGGER
+CREATE TRIGGER
+CREATE TRIGGER
+INSERT 0 1
+3|40
+5|60
+INSERT 0 2
+7|
+INSERT 0 1
+1|20
+3|40
+5|60
+7|
+CREATE FUNCTION
+CREATE TRIGGER
+INSERT 0 0
+DROP TRIGGER
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:28: NOTICE:  row 1 sees 1x,2y
@@ -123,6 +143,30 @@ HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 psql:SCRIPT:179: NOTICE:  drop cascades to 2 other objects
 DETAIL:  drop cascades to trigger on_b on table mt
 drop cascades to trigger when_b on table mt
+psql:SCRIPT:198: ERROR:  "v" is a view
+DETAIL:  Views cannot have row-level BEFORE or AFTER triggers.
+psql:SCRIPT:199: ERROR:  "v" is a view
+DETAIL:  Views cannot have TRUNCATE triggers.
+psql:SCRIPT:200: ERROR:  INSTEAD OF triggers must be FOR EACH ROW
+psql:SCRIPT:201: ERROR:  INSTEAD OF triggers cannot have WHEN conditions
+psql:SCRIPT:202: ERROR:  INSTEAD OF triggers cannot have column lists
+psql:SCRIPT:203: ERROR:  "base" is a table
+DETAIL:  Tables cannot have INSTEAD OF triggers.
+psql:SCRIPT:204: ERROR:  "v" is a view
+DETAIL:  Triggers on views cannot have transition tables.
+psql:SCRIPT:205: NOTICE:  v_bs BEFORE STATEMENT INSERT
+psql:SCRIPT:205: NOTICE:  v_ins INSTEAD OF ROW INSERT
+psql:SCRIPT:205: NOTICE:  v_as AFTER STATEMENT INSERT
+psql:SCRIPT:206: NOTICE:  v_bs BEFORE STATEMENT INSERT
+psql:SCRIPT:206: NOTICE:  v_ins INSTEAD OF ROW INSERT
+psql:SCRIPT:206: NOTICE:  v_ins INSTEAD OF ROW INSERT
+psql:SCRIPT:206: NOTICE:  v_as AFTER STATEMENT INSERT
+psql:SCRIPT:207: NOTICE:  v_bs BEFORE STATEMENT INSERT
+psql:SCRIPT:207: NOTICE:  v_ins INSTEAD OF ROW INSERT
+psql:SCRIPT:207: NOTICE:  v_as AFTER STATEMENT INSERT
+psql:SCRIPT:211: NOTICE:  v_bs BEFORE STATEMENT INSERT
+psql:SCRIPT:211: NOTICE:  v_ins INSTEAD OF ROW INSERT
+psql:SCRIPT:211: NOTICE:  v_as AFTER STATEMENT INSERT
 "#;
 
 #[test]

@@ -178,3 +178,35 @@ alter table mt drop column b;
 alter table mt drop column a;
 alter table mt drop column b cascade;
 select tgname from pg_trigger where tgrelid = 'mt'::regclass order by 1;
+-- Triggers on views: INSTEAD OF INSERT takes the rows, statement
+-- triggers fire around them; refusals of other kinds.
+create table base (a int, b int);
+create view v as select a, b from base;
+create function vtrig() returns trigger language plpgsql as $$
+begin
+  raise notice '% % % %', tg_name, tg_when, tg_level, tg_op;
+  if tg_level = 'ROW' then
+    insert into base values (new.a, new.b * 10);
+    new.b := new.b * 10;
+    return new;
+  end if;
+  return null;
+end $$;
+create trigger v_ins instead of insert on v for each row execute procedure vtrig();
+create trigger v_bs before insert on v execute procedure vtrig();
+create trigger v_as after insert on v execute procedure vtrig();
+create trigger bad before insert on v for each row execute procedure vtrig();
+create trigger bad after truncate on v execute procedure vtrig();
+create trigger bad instead of update on v execute procedure vtrig();
+create trigger bad instead of update on v for each row when (old.a > 0) execute procedure vtrig();
+create trigger bad instead of update of a on v for each row execute procedure vtrig();
+create trigger bad instead of insert on base for each row execute procedure vtrig();
+create trigger bad after insert on v referencing new table as n execute procedure vtrig();
+insert into v values (1, 2);
+insert into v values (3, 4), (5, 6) returning *;
+insert into v (a) values (7) returning a, b;
+select * from v order by a;
+create function vnull() returns trigger language plpgsql as $$ begin return null; end $$;
+create trigger v_ins2 instead of insert on v for each row execute procedure vnull();
+insert into v values (9, 9);
+drop trigger v_ins2 on v;
