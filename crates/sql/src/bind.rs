@@ -5182,7 +5182,17 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_UPDATE)? {
+                Some(v) if from_items.is_some_and(|f| !f.is_empty()) => {
+                    return Err(not_supported(format!(
+                        "UPDATE of view \"{}\" with FROM",
+                        v.name
+                    )))
+                }
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -5372,7 +5382,17 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_DELETE)? {
+                Some(v) if d.using.as_ref().is_some_and(|u| !u.is_empty()) => {
+                    return Err(not_supported(format!(
+                        "DELETE from view \"{}\" with USING",
+                        v.name
+                    )))
+                }
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

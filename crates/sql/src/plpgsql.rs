@@ -2373,6 +2373,11 @@ impl<'a> Interp<'a> {
                         tys.push(oid);
                         vals.push(v.clone());
                     }
+                    // A trigger's absent NEW/OLD is the NULL row.
+                    (Val::Row(_), _) if self.null_rows.contains(s) => {
+                        tys.push(types::RECORD);
+                        vals.push(Value::Null);
+                    }
                     (Val::Row(r), _) => {
                         let fields: Vec<(Oid, Value)> = r
                             .as_ref()

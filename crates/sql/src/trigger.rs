@@ -26,7 +26,9 @@
 //! trigger function's queries while it runs (see [`transition_columns`]).
 //! A view has INSTEAD OF row triggers and statement triggers; INSERT
 //! into it hands each row to the INSTEAD OF trigger ([`Fire::instead_row`]).
-//! Not yet: deferred constraint triggers, UPDATE/DELETE through INSTEAD OF. TG_ARGV[i] is read
+//! UPDATE and DELETE of such a view read its rows ([`view_rows`]) and hand
+//! each to its INSTEAD OF trigger. Not yet: deferred constraint triggers,
+//! UPDATE ... FROM / DELETE ... USING of a view. TG_ARGV[i] is read
 //! through a private function (no arrays yet), not as an array value.
 
 use std::rc::Rc;
@@ -844,6 +846,28 @@ pub(crate) fn instead_target(
         d.tgtype & TYPE_INSTEAD != 0 && d.tgtype & event != 0 && matches!(d.enabled, b'O' | b'A')
     });
     Ok(has.then_some(rel))
+}
+
+/// The rows of view `rel` as an UPDATE or DELETE through its INSTEAD OF
+/// triggers considers them: its query's rows, each followed by the
+/// system columns a table scan gives (NULL but tableoid, the view's oid),
+/// so WHERE, SET and RETURNING bound over the view's columns read them.
+pub(crate) fn view_rows(
+    host: &mut dyn Host,
+    rel: &Relation,
+) -> Result<Box<dyn crate::RowSource>, PgError> {
+    let oid = trigger_rel(rel)?.oid;
+    let sql = format!(
+        "SELECT * FROM {}.{}",
+        crate::routine::quote_ident(&rel.schema),
+        crate::routine::quote_ident(&rel.name)
+    );
+    let mut rows = crate::sysinfo::query(host, &sql, &[], Vec::new())?;
+    for r in rows.iter_mut() {
+        r.truncate(rel.columns.len());
+        r.extend([Value::Null, Value::Null, Value::Null, Value::Oid(oid)]);
+    }
+    Ok(Box::new(crate::catalog::RowsScan::new(rows)))
 }
 
 /// ALTER TABLE DROP COLUMN: the table's triggers that depend on the

@@ -210,3 +210,25 @@ create function vnull() returns trigger language plpgsql as $$ begin return null
 create trigger v_ins2 instead of insert on v for each row execute procedure vnull();
 insert into v values (9, 9);
 drop trigger v_ins2 on v;
+-- UPDATE and DELETE through INSTEAD OF triggers; NEW/OLD NULL where
+-- the event has none.
+create function vtrig2() returns trigger language plpgsql as $$
+begin
+  raise notice '% % % % old=% new=%', tg_name, tg_when, tg_level, tg_op, old, new;
+  if tg_op = 'UPDATE' then
+    update base set b = new.b where a = old.a;
+    return new;
+  elsif tg_op = 'DELETE' then
+    delete from base where a = old.a;
+    return old;
+  end if;
+  return null;
+end $$;
+create trigger v_upd instead of update on v for each row execute procedure vtrig2();
+create trigger v_del instead of delete on v for each row execute procedure vtrig2();
+create trigger v_us after update on v execute procedure vtrig2();
+update v set b = b + 1 where a > 1;
+update v set b = 0 where a = 1 returning *;
+update v set b = 5 where false;
+delete from v where a = 3 returning a, b;
+select * from v order by a;
