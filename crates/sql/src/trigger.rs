@@ -1409,8 +1409,8 @@ pub(crate) struct Fire {
 impl Fire {
     /// The enabled triggers of `rel` for `event`, in name order; `None`
     /// when there are none (the statement then does no trigger work).
-    /// `updated`: for UPDATE, the columns its SET list assigns (UPDATE OF
-    /// fires when one of them is assigned).
+    /// `updated`: for UPDATE, the columns its SET list assigns (UPDATE OF,
+    /// row or statement level, fires when one of them is assigned).
     pub fn load(
         host: &dyn Host,
         rel: &Relation,
@@ -1424,13 +1424,26 @@ impl Fire {
         if all.is_empty() {
             return Ok(None);
         }
+        // session_replication_role: 'O' triggers fire in origin and
+        // local mode, 'R' ones in replica mode, 'A' always.
+        let replica = host
+            .show("session_replication_role")
+            .is_ok_and(|r| r == "replica");
+        let fires = |e: u8| match e {
+            b'A' => true,
+            b'O' => !replica,
+            b'R' => replica,
+            _ => false,
+        };
         let mut defs: Vec<&TriggerDef> = all
             .iter()
-            .filter(|d| d.tgtype & event.bit() != 0 && matches!(d.enabled, b'O' | b'A'))
+            .filter(|d| d.tgtype & event.bit() != 0 && fires(d.enabled))
             .filter(|d| {
+                // UPDATE OF, row or statement level: fires when the SET
+                // list names one of its columns (PostgreSQL's
+                // TriggerEnabled / statement-level modifiedCols test).
                 event != Event::Update
                     || d.attrs.is_empty()
-                    || d.tgtype & TYPE_ROW == 0
                     || d.attrs
                         .iter()
                         .any(|&a| column_of(rel, a).is_some_and(|c| updated.contains(&c)))
