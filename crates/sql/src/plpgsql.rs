@@ -332,6 +332,9 @@ struct Parser<'a> {
     vars: Vec<VarDecl>,
     /// Visible names, innermost scope last.
     scopes: Vec<Vec<(String, usize)>>,
+    /// Block labels (and the function's name, the outermost block's
+    /// label) with the depth of the scope they name: `label.var`.
+    labels: Vec<(usize, String)>,
     host: &'a dyn Host,
     /// A trigger function: `TG_ARGV[i]` is read through the running
     /// trigger's arguments.
@@ -516,15 +519,23 @@ impl<'a> Parser<'a> {
         } else {
             text
         };
+        let to_ref = |slot: usize, field: Option<&str>| match (&vars[slot].ty, field) {
+            (VarType::Scalar(_), _) | (_, None) => ParamRef::Var(slot),
+            (_, Some(f)) => ParamRef::Field(slot, f.to_string()),
+        };
         let out = substitute_vars(
             run_text,
-            &|name, field| {
-                let slot = self.lookup(name)?;
-                let r = match (&vars[slot].ty, field) {
-                    (VarType::Scalar(_), _) | (_, None) => ParamRef::Var(slot),
-                    (_, Some(f)) => ParamRef::Field(slot, f.to_string()),
-                };
-                Some(r)
+            &|name, field| Some(to_ref(self.lookup(name)?, field)),
+            &|label, name, field| {
+                let depth = self.labels.iter().rev().find(|(_, l)| l == label)?.0;
+                let slot = self
+                    .scopes
+                    .get(depth)?
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)?
+                    .1;
+                Some(to_ref(slot, field))
             },
             &mut params,
         );
@@ -926,6 +937,9 @@ impl<'a> Parser<'a> {
     /// `[<<label>>] [DECLARE ...] BEGIN ... [EXCEPTION ...] END [label]`
     fn block(&mut self, label: Option<String>) -> Result<Block, PgError> {
         self.scopes.push(Vec::new());
+        if let Some(l) = &label {
+            self.labels.push((self.scopes.len() - 1, l.clone()));
+        }
         let mut decls = Vec::new();
         self.declarations(&mut decls)?;
         self.expect_kw("BEGIN")?;
@@ -978,6 +992,8 @@ impl<'a> Parser<'a> {
             self.ident()?;
         }
         self.scopes.pop();
+        let depth = self.scopes.len();
+        self.labels.retain(|(d, _)| *d < depth);
         Ok(Block {
             label,
             decls,
@@ -1842,6 +1858,7 @@ fn split_using(h: &str) -> (String, Vec<String>) {
 fn substitute_vars(
     sql: &str,
     lookup: &dyn Fn(&str, Option<&str>) -> Option<ParamRef>,
+    qualified: &dyn Fn(&str, &str, Option<&str>) -> Option<ParamRef>,
     params: &mut Vec<ParamRef>,
 ) -> String {
     let Ok(toks) = crate::routine::tokens_with_spans(sql) else {
@@ -1911,6 +1928,41 @@ fn substitute_vars(
             {
                 out.push_str(&t.to_string());
                 continue;
+            }
+            // `label.var` / `label.rec.field`: a variable of the block
+            // (or function) so labelled.
+            let word_at = |j: usize| match sig.get(j).map(|&n| &toks[n]) {
+                Some(Token::Word(f)) => Some(if f.quote_style.is_some() {
+                    f.value.clone()
+                } else {
+                    f.value.to_lowercase()
+                }),
+                _ => None,
+            };
+            let period_at = |j: usize| matches!(sig.get(j).map(|&n| &toks[n]), Some(Token::Period));
+            if matches!(next, Some(Token::Period)) {
+                if let Some(var) = word_at(k + 2) {
+                    let f2 = if period_at(k + 3) {
+                        word_at(k + 4)
+                    } else {
+                        None
+                    };
+                    if let Some(r) = qualified(&name, &var, f2.as_deref()) {
+                        skip_until = match r {
+                            ParamRef::Field(..) => sig[k + 4] + 1,
+                            ParamRef::Var(_) => sig[k + 2] + 1,
+                        };
+                        let n = match params.iter().position(|p| *p == r) {
+                            Some(p) => p + 1,
+                            None => {
+                                params.push(r);
+                                params.len()
+                            }
+                        };
+                        out.push_str(&format!("${n}"));
+                        continue;
+                    }
+                }
             }
             let field = if matches!(next, Some(Token::Period)) {
                 match sig.get(k + 2).map(|&n| &toks[n]) {
@@ -2053,6 +2105,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         i: 0,
         vars: Vec::new(),
         scopes: vec![Vec::new()],
+        labels: vec![(0, def.name.to_lowercase())],
         host,
         trigger: def.ret == crate::trigger::TRIGGER,
     };
@@ -3941,6 +3994,7 @@ mod tests {
                     _ => ParamRef::Var(slot),
                 })
             },
+            &|_, _, _| None,
             &mut params,
         );
         assert_eq!(

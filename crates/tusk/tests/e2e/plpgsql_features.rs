@@ -115,6 +115,8 @@ UPDATE 3
 ALTER TABLE
 UPDATE 3
 RESET
+CREATE FUNCTION
+
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:28: NOTICE:  row 1 sees 1x,2y
@@ -207,6 +209,11 @@ psql:SCRIPT:233: NOTICE:  v_del INSTEAD OF ROW DELETE old=(3,41) new=<NULL>
 psql:SCRIPT:242: NOTICE:  so_a AFTER UPDATE on so
 psql:SCRIPT:246: NOTICE:  so_r AFTER INSERT on so
 psql:SCRIPT:249: NOTICE:  so_a AFTER UPDATE on so
+psql:SCRIPT:270: NOTICE:  param1 = 2
+psql:SCRIPT:270: NOTICE:  qual_names.param1 = 42
+psql:SCRIPT:270: NOTICE:  outerblock.param1 = 1
+psql:SCRIPT:270: NOTICE:  innerblock.param1 = 2
+psql:SCRIPT:270: NOTICE:  outerblock.r.f = 10
 "#;
 
 #[test]

@@ -248,3 +248,23 @@ update so set a = 5;
 alter table so enable always trigger so_a;
 update so set a = 6;
 reset session_replication_role;
+-- Variables qualified by a block label or the function's name.
+create function qual_names(param1 int) returns void language plpgsql as $$
+<<outerblock>>
+declare
+  param1 int := 1;
+  r record;
+begin
+  <<innerblock>>
+  declare
+    param1 int := 2;
+  begin
+    select 10 as f into r;
+    raise notice 'param1 = %', param1;
+    raise notice 'qual_names.param1 = %', qual_names.param1;
+    raise notice 'outerblock.param1 = %', outerblock.param1;
+    raise notice 'innerblock.param1 = %', innerblock.param1;
+    raise notice 'outerblock.r.f = %', outerblock.r.f;
+  end;
+end $$;
+select qual_names(42);
