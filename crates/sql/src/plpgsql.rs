@@ -3420,7 +3420,14 @@ impl<'a> Interp<'a> {
                 let limit = into.as_ref().map(|(_, strict)| if *strict { 2 } else { 1 });
                 let (cols, rows, tag) = self.dynamic(host, sql, using, limit)?;
                 host.command_counter_increment();
-                self.finish_into(into, cols, rows, &tag)?;
+                // EXECUTE's too-many-rows error has no hint (PostgreSQL's
+                // exec_stmt_dynexecute).
+                self.finish_into(into, cols, rows, &tag).map_err(|mut e| {
+                    if e.code == SqlState::new("P0003") {
+                        e.hint = None;
+                    }
+                    e
+                })?;
             }
             Stmt::GetDiag(_, stacked, items) => {
                 for (slot, item) in items {

@@ -214,6 +214,11 @@ psql:SCRIPT:270: NOTICE:  qual_names.param1 = 42
 psql:SCRIPT:270: NOTICE:  outerblock.param1 = 1
 psql:SCRIPT:270: NOTICE:  innerblock.param1 = 2
 psql:SCRIPT:270: NOTICE:  outerblock.r.f = 10
+psql:SCRIPT:272: ERROR:  query returned more than one row
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at EXECUTE
+psql:SCRIPT:273: ERROR:  query returned more than one row
+HINT:  Make sure the query returns a single row, or use LIMIT 1.
+CONTEXT:  PL/pgSQL function inline_code_block line 1 at SQL statement
 "#;
 
 #[test]

@@ -268,3 +268,6 @@ begin
   end;
 end $$;
 select qual_names(42);
+-- STRICT: EXECUTE's too-many-rows error has no hint, a SQL statement's has.
+do $$ declare x int; begin execute 'select a from rc' into strict x; end $$;
+do $$ declare x int; begin select a into strict x from rc; end $$;
