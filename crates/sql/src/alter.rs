@@ -928,6 +928,9 @@ pub(crate) fn execute(
                 // FOREIGN KEYs of the column go with it; those referencing
                 // it only with CASCADE (fkey.rs).
                 crate::fkey::before_drop_column(host, &rel, i, *cascade)?;
+                // Triggers on the column (UPDATE OF, WHEN): refused, or
+                // dropped with CASCADE (trigger.rs).
+                crate::trigger::before_drop_column(host, &rel, i, *cascade)?;
                 // CHECK constraints on the column go with it (PostgreSQL's
                 // automatic dependency), whether CASCADE was said or not.
                 for c in rel.checks.clone() {

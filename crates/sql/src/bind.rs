@@ -3283,6 +3283,15 @@ impl<'h> Binder<'h> {
                         }
                         return Ok((src, scope));
                     }
+                    // A transition table of the running trigger (trigger.rs).
+                    if let Some(cols) = crate::trigger::transition_columns(t) {
+                        let n = cols.len();
+                        let mut scope = Scope::single(Some(t.clone()), None, cols, n);
+                        if let Some(a) = alias {
+                            Self::apply_alias(&mut scope, a)?;
+                        }
+                        return Ok((Source::Transition(t.clone()), scope));
+                    }
                 }
                 let found = match parts.as_slice() {
                     [t] => catalog::lookup(self.host, None, t),
@@ -4933,7 +4942,13 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        // A view with an INSTEAD OF INSERT trigger takes the rows
+        // (trigger.rs); other views are refused by dml_target.
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_INSERT)? {
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = i
             .table_alias
             .as_ref()
@@ -5167,7 +5182,17 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_UPDATE)? {
+                Some(v) if from_items.is_some_and(|f| !f.is_empty()) => {
+                    return Err(not_supported(format!(
+                        "UPDATE of view \"{}\" with FROM",
+                        v.name
+                    )))
+                }
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -5357,7 +5382,17 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        let rel =
+            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_DELETE)? {
+                Some(v) if d.using.as_ref().is_some_and(|u| !u.is_empty()) => {
+                    return Err(not_supported(format!(
+                        "DELETE from view \"{}\" with USING",
+                        v.name
+                    )))
+                }
+                Some(v) => v,
+                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+            };
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

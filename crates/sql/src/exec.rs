@@ -851,6 +851,7 @@ pub(crate) fn materialize(
         | Source::SetFunc { .. }
         | Source::Rows(_)
         | Source::ModifyCte(_)
+        | Source::Transition(_)
         | Source::Values(_)
         | Source::Cte(_)
         | Source::CteScan(_)
@@ -1615,6 +1616,10 @@ pub(crate) fn build_source(
             };
             Box::new(RowsNode { rows, pos: 0 })
         }
+        Source::Transition(name) => Box::new(RowsNode {
+            rows: crate::trigger::transition_rows(name)?,
+            pos: 0,
+        }),
         Source::CteScan(h) => crate::cte::scan_node(h),
         Source::RecursiveUnion(r) => crate::cte::recursive_node(r, cx, relations)?,
         Source::WorkTableScan(w) => crate::cte::work_node(w),

@@ -1715,6 +1715,16 @@ impl Walk<'_> {
                 },
                 self.delegate(src, ex)?,
             ),
+            Source::Transition(name) => (
+                PNode {
+                    node_type: "Named Tuplestore Scan",
+                    scan_name: Some(name.clone()),
+                    total: 2.0,
+                    rows: 100.0,
+                    ..Default::default()
+                },
+                self.delegate(src, ex)?,
+            ),
             Source::Rows(rows) => (
                 PNode {
                     node_type: "Materialize",

@@ -265,7 +265,7 @@ pub(crate) fn execute(
         }
         _ => {}
     }
-    let table = p.rel.table()?;
+    let table = crate::trigger::trigger_rel(&p.rel)?;
     let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
@@ -349,6 +349,22 @@ pub(crate) fn execute(
                         pc.check(host, &p.rel, &row)?;
                     }
                     let row = match on_conflict {
+                        // A view: its INSTEAD OF INSERT triggers take the
+                        // row; the row they return is the one inserted.
+                        None if p.rel.relkind == b'v' => {
+                            let Some(f) = fire.as_mut() else {
+                                return Err(p.rel.table().err().unwrap_or_else(|| {
+                                    PgError::error(
+                                        sqlstate::INTERNAL_ERROR,
+                                        "view without INSTEAD OF trigger",
+                                    )
+                                }));
+                            };
+                            match f.instead_row(host, None, Some(row))? {
+                                Some(r) => r,
+                                None => return Ok(()),
+                            }
+                        }
                         None if p.rel.relkind == b'p' => {
                             match crate::partition::insert_routed(
                                 host,
@@ -471,7 +487,9 @@ pub(crate) fn execute(
         }
         ModifyKind::Update { filter, sets, from } => {
             let ncols = p.rel.columns.len();
-            let mut scan = {
+            let mut scan = if p.rel.relkind == b'v' {
+                crate::trigger::view_rows(host, &p.rel)?
+            } else {
                 let mut cx = Ctx { host, params };
                 target_rows(relations, &p.rel, filter.as_ref(), from, &mut cx)?
             };
@@ -492,6 +510,10 @@ pub(crate) fn execute(
                             new[*i] = e.eval(&old, &mut cx)?;
                         }
                         let changed = match crate::inherit::owner(&p.rel, &old) {
+                            // A view: its INSTEAD OF UPDATE triggers.
+                            None if p.rel.relkind == b'v' => {
+                                instead(host, &mut fire, Some(&old[..ncols]), Some(new))?
+                            }
                             None => update_row(
                                 host,
                                 &p.rel,
@@ -538,7 +560,9 @@ pub(crate) fn execute(
         }
         ModifyKind::Delete { filter, from } => {
             let ncols = p.rel.columns.len();
-            let mut scan = {
+            let mut scan = if p.rel.relkind == b'v' {
+                crate::trigger::view_rows(host, &p.rel)?
+            } else {
                 let mut cx = Ctx { host, params };
                 target_rows(relations, &p.rel, filter.as_ref(), from, &mut cx)?
             };
@@ -555,6 +579,9 @@ pub(crate) fn execute(
                             break;
                         }
                         let changed = match crate::inherit::owner(&p.rel, &old) {
+                            None if p.rel.relkind == b'v' => {
+                                instead(host, &mut fire, Some(&old[..ncols]), None)?
+                            }
                             None => delete_row(host, &p.rel, &mut fire, &mut pending, &old)?,
                             Some(c) => {
                                 let mine = crate::inherit::to_child_layout(c, ncols, &old);
@@ -635,6 +662,26 @@ pub(crate) fn insert_row(
         f.after_row(host, None, Some(&row))?;
     }
     Ok(Some(row))
+}
+
+/// A row of a view given to its INSTEAD OF triggers (UPDATE: `old` and
+/// `new`; DELETE: `old`): done with the row they returned, or skipped.
+fn instead(
+    host: &mut dyn Host,
+    fire: &mut Option<crate::trigger::Fire>,
+    old: Option<&[Value]>,
+    new: Option<Vec<Value>>,
+) -> Result<Changed, PgError> {
+    let Some(f) = fire.as_mut() else {
+        return Err(PgError::error(
+            sqlstate::INTERNAL_ERROR,
+            "view without INSTEAD OF trigger",
+        ));
+    };
+    Ok(match f.instead_row(host, old, new)? {
+        Some(r) => Changed::Done(r),
+        None => Changed::Skipped,
+    })
 }
 
 /// Replaces the row `old` (the table's columns, then its system columns

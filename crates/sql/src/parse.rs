@@ -355,7 +355,8 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
     match w.as_slice() {
         ["CREATE", "TRIGGER" | "CONSTRAINT", ..]
         | ["CREATE", "OR", "REPLACE", "TRIGGER" | "CONSTRAINT", ..]
-        | ["DROP", "TRIGGER", ..] => Some(PreParsed::Trigger),
+        | ["DROP", "TRIGGER", ..]
+        | ["ALTER", "TRIGGER", ..] => Some(PreParsed::Trigger),
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
         ["RESET", "SESSION", "AUTHORIZATION"] => {
             Some(PreParsed::Reset("session_authorization".into()))

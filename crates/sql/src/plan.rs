@@ -74,6 +74,10 @@ pub(crate) enum Source {
     /// left row, its depth-1 outer references read that row
     /// (crates/sql/src/lateral.rs).
     LateralSubquery(Box<SelectPlan>),
+    /// A trigger's transition table (REFERENCING OLD/NEW TABLE AS name)
+    /// named in FROM inside its function: the rows the firing statement
+    /// changed, read when execution starts (trigger.rs).
+    Transition(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,6 +206,7 @@ impl Source {
             | Source::Relation(_)
             | Source::Rows(_)
             | Source::ModifyCte(_)
+            | Source::Transition(_)
             | Source::Cte(_)
             | Source::CteScan(_)
             | Source::WorkTable(_)

@@ -80,6 +80,26 @@ struct VarDecl {
     constant: bool,
     not_null: bool,
     default: Option<Sql>,
+    /// A bound cursor variable's query (`c CURSOR (args) FOR query`).
+    cursor: Option<Box<CursorDecl>>,
+}
+
+/// A bound cursor: its scrollability, argument variables and query.
+#[derive(Debug)]
+struct CursorDecl {
+    scroll: Option<bool>,
+    /// (name, slot) of each argument, in order.
+    args: Vec<(String, usize)>,
+    query: Sql,
+}
+
+/// What an OPEN opens.
+#[derive(Debug)]
+enum OpenWhat {
+    /// A bound cursor, with its arguments as one `SELECT e AS arg, ...`.
+    Bound(Option<Sql>),
+    Query(Sql),
+    Execute(Sql, Vec<Sql>),
 }
 
 #[derive(Debug)]
@@ -179,6 +199,32 @@ enum Stmt {
         using: Vec<Sql>,
     },
     GetDiag(usize, bool, Vec<(usize, String)>),
+    Open {
+        line: usize,
+        var: usize,
+        scroll: Option<bool>,
+        what: OpenWhat,
+    },
+    /// FETCH (`into` Some) or MOVE.
+    Fetch {
+        line: usize,
+        var: usize,
+        dir: crate::cursor::Direction,
+        /// A count given as an expression (`FETCH RELATIVE n`): the
+        /// direction's count is replaced by its value.
+        count: Option<Sql>,
+        into: Option<Vec<Target>>,
+    },
+    Close(usize, usize),
+    /// FOR target IN bound_cursor [(args)] LOOP.
+    ForCursor {
+        line: usize,
+        label: Option<String>,
+        targets: Vec<Target>,
+        var: usize,
+        args: Option<Sql>,
+        body: Vec<Stmt>,
+    },
     Block(usize, Box<Block>),
     Assert(usize, Sql, Option<Sql>),
     Null,
@@ -211,8 +257,22 @@ impl Stmt {
             Stmt::Perform(l, _) => (*l, "PERFORM"),
             Stmt::Exec { line, .. } => (*line, "SQL statement"),
             Stmt::Dynamic { line, .. } => (*line, "EXECUTE"),
-            Stmt::GetDiag(l, ..) => (*l, "GET DIAGNOSTICS"),
+            Stmt::GetDiag(l, stacked, _) => (
+                *l,
+                if *stacked {
+                    "GET STACKED DIAGNOSTICS"
+                } else {
+                    "GET DIAGNOSTICS"
+                },
+            ),
             Stmt::Block(l, _) => (*l, "statement block"),
+            Stmt::Open { line, .. } => (*line, "OPEN"),
+            Stmt::Fetch {
+                line, into: None, ..
+            } => (*line, "MOVE"),
+            Stmt::Fetch { line, .. } => (*line, "FETCH"),
+            Stmt::Close(l, _) => (*l, "CLOSE"),
+            Stmt::ForCursor { line, .. } => (*line, "FOR over cursor"),
             Stmt::Assert(l, ..) => (*l, "ASSERT"),
             Stmt::Null => (0, "NULL"),
             Stmt::Transaction(l, k) => (*l, k),
@@ -272,6 +332,9 @@ struct Parser<'a> {
     vars: Vec<VarDecl>,
     /// Visible names, innermost scope last.
     scopes: Vec<Vec<(String, usize)>>,
+    /// Block labels (and the function's name, the outermost block's
+    /// label) with the depth of the scope they name: `label.var`.
+    labels: Vec<(usize, String)>,
     host: &'a dyn Host,
     /// A trigger function: `TG_ARGV[i]` is read through the running
     /// trigger's arguments.
@@ -396,6 +459,7 @@ impl<'a> Parser<'a> {
             constant: false,
             not_null: false,
             default: None,
+            cursor: None,
         });
         let slot = self.vars.len() - 1;
         self.scopes
@@ -455,15 +519,23 @@ impl<'a> Parser<'a> {
         } else {
             text
         };
+        let to_ref = |slot: usize, field: Option<&str>| match (&vars[slot].ty, field) {
+            (VarType::Scalar(_), _) | (_, None) => ParamRef::Var(slot),
+            (_, Some(f)) => ParamRef::Field(slot, f.to_string()),
+        };
         let out = substitute_vars(
             run_text,
-            &|name, field| {
-                let slot = self.lookup(name)?;
-                let r = match (&vars[slot].ty, field) {
-                    (VarType::Scalar(_), _) | (_, None) => ParamRef::Var(slot),
-                    (_, Some(f)) => ParamRef::Field(slot, f.to_string()),
-                };
-                Some(r)
+            &|name, field| Some(to_ref(self.lookup(name)?, field)),
+            &|label, name, field| {
+                let depth = self.labels.iter().rev().find(|(_, l)| l == label)?.0;
+                let slot = self
+                    .scopes
+                    .get(depth)?
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n == name)?
+                    .1;
+                Some(to_ref(slot, field))
             },
             &mut params,
         );
@@ -480,6 +552,228 @@ impl<'a> Parser<'a> {
         s.orig = text.to_string();
         s.is_expr = true;
         s
+    }
+
+    /// The rest of `name [[NO] SCROLL] CURSOR [(arg type, ...)] FOR|IS
+    /// query;`: a refcursor variable whose value is its own name (the
+    /// portal OPEN creates), its arguments visible only in its query.
+    fn cursor_decl(&mut self, name: &str, scroll: Option<bool>) -> Result<usize, PgError> {
+        let mut args = Vec::new();
+        self.scopes.push(Vec::new());
+        if self.peek() == Some(&Token::LParen) {
+            self.i += 1;
+            loop {
+                let a = self.ident()?;
+                let t = self.text_until(&|t, _| matches!(t, Token::Comma | Token::RParen))?;
+                let ty = self.resolve_type(&t)?;
+                let slot = self.declare(&a, ty);
+                args.push((a, slot));
+                match self.next() {
+                    Some(Token::Comma) => continue,
+                    Some(Token::RParen) => break,
+                    _ => return Err(self.err_here()),
+                }
+            }
+        }
+        if !self.eat_kw("FOR") {
+            self.expect_kw("IS")?;
+        }
+        let text = self.text_until(&|t, _| *t == Token::SemiColon);
+        let query = text.map(|t| self.sql(&t));
+        self.scopes.pop();
+        let query = query?;
+        self.expect_semi()?;
+        let slot = self.declare(name, VarType::Scalar(Ty::new(types::REFCURSOR)));
+        self.vars[slot].default = Some(self.expr(&crate::routine::quote_literal(name)));
+        self.vars[slot].cursor = Some(Box::new(CursorDecl {
+            scroll,
+            args,
+            query,
+        }));
+        Ok(slot)
+    }
+
+    /// A cursor variable named by OPEN, FETCH, MOVE, CLOSE.
+    fn cursor_var(&mut self, line: usize) -> Result<usize, PgError> {
+        let name = match self.peek().cloned() {
+            Some(Token::Placeholder(p)) => {
+                self.i += 1;
+                p
+            }
+            _ => self.ident()?,
+        };
+        let Some(slot) = self.lookup(&name) else {
+            return Err(syntax_err(
+                format!("\"{name}\" is not a known variable"),
+                line,
+            ));
+        };
+        if !matches!(&self.vars[slot].ty, VarType::Scalar(t) if t.oid == types::REFCURSOR) {
+            return Err(syntax_err(
+                format!("variable \"{name}\" must be of type cursor or refcursor"),
+                line,
+            ));
+        }
+        Ok(slot)
+    }
+
+    /// A bound cursor's arguments `(e, name := e, ...)` as one
+    /// `SELECT e AS arg1, e AS arg2` in declaration order (PostgreSQL
+    /// evaluates them as one expression); None without arguments.
+    fn cursor_args(&mut self, var: usize, line: usize) -> Result<Option<Sql>, PgError> {
+        let cname = self.vars[var].name.clone();
+        let names: Vec<String> = match &self.vars[var].cursor {
+            Some(c) => c.args.iter().map(|(n, _)| n.clone()).collect(),
+            None => Vec::new(),
+        };
+        if self.peek() != Some(&Token::LParen) {
+            if !names.is_empty() {
+                return Err(syntax_err(
+                    format!("cursor \"{cname}\" has arguments"),
+                    line,
+                ));
+            }
+            return Ok(None);
+        }
+        if names.is_empty() {
+            return Err(syntax_err(
+                format!("cursor \"{cname}\" has no arguments"),
+                line,
+            ));
+        }
+        self.i += 1;
+        let mut vals: Vec<Option<String>> = vec![None; names.len()];
+        let mut pos = 0usize;
+        let mut any_named = false;
+        loop {
+            // `name := expr` (or `name => expr`, which PostgreSQL's
+            // PL/pgSQL refuses here) or a positional expression.
+            let named = match (self.peek().cloned(), self.peek2()) {
+                (Some(Token::Word(w)), Some(Token::Assignment)) => {
+                    self.i += 1;
+                    self.skip_ws();
+                    self.i += 1;
+                    Some(w.value.to_lowercase())
+                }
+                (Some(Token::Word(_)), Some(Token::RArrow)) => {
+                    self.i += 1;
+                    return Err(self.err_here());
+                }
+                _ => None,
+            };
+            let e = self.text_until(&|t, _| matches!(t, Token::Comma | Token::RParen))?;
+            any_named |= named.is_some();
+            let k = match named {
+                Some(n) => names.iter().position(|a| *a == n).ok_or_else(|| {
+                    syntax_err(
+                        format!("cursor \"{cname}\" has no argument named \"{n}\""),
+                        line,
+                    )
+                })?,
+                None => {
+                    if pos >= names.len() {
+                        return Err(syntax_err(
+                            format!("too many arguments for cursor \"{cname}\""),
+                            line,
+                        ));
+                    }
+                    pos += 1;
+                    pos - 1
+                }
+            };
+            if vals[k].is_some() {
+                return Err(syntax_err(
+                    format!(
+                        "value for parameter \"{}\" of cursor \"{cname}\" specified more than once",
+                        names[k]
+                    ),
+                    line,
+                ));
+            }
+            vals[k] = Some(e);
+            match self.next() {
+                Some(Token::Comma) => continue,
+                Some(Token::RParen) => break,
+                _ => return Err(self.err_here()),
+            }
+        }
+        if vals.iter().any(Option::is_none) {
+            return Err(syntax_err(
+                format!("not enough arguments for cursor \"{cname}\""),
+                line,
+            ));
+        }
+        let list: Vec<String> = vals
+            .into_iter()
+            .zip(&names)
+            .map(|(v, n)| {
+                let v = v.unwrap_or_default();
+                if any_named {
+                    format!("{v} AS {}", crate::routine::quote_ident(n))
+                } else {
+                    v
+                }
+            })
+            .collect();
+        Ok(Some(self.expr(&list.join(", "))))
+    }
+
+    /// FETCH/MOVE's direction: the direction, and a count expression
+    /// when one was written (ABSOLUTE n, RELATIVE n, FORWARD n, BACKWARD n).
+    fn fetch_direction(&mut self) -> Result<(crate::cursor::Direction, Option<Sql>), PgError> {
+        use crate::cursor::Direction as D;
+        let is_from =
+            |t: &Token, _: Option<&Token>| matches!(kw(t).as_deref(), Some("FROM" | "IN"));
+        let word = self.peek_kw();
+        let counted = |p: &mut Self, d: D| -> Result<(D, Option<Sql>), PgError> {
+            let e = p.text_until(&is_from)?;
+            Ok((d, Some(p.expr(&e))))
+        };
+        Ok(match word.as_deref() {
+            Some("NEXT") => {
+                self.i += 1;
+                (D::Forward(1), None)
+            }
+            Some("PRIOR") => {
+                self.i += 1;
+                (D::Backward(1), None)
+            }
+            Some("FIRST") => {
+                self.i += 1;
+                (D::Absolute(1), None)
+            }
+            Some("LAST") => {
+                self.i += 1;
+                (D::Absolute(-1), None)
+            }
+            Some("ABSOLUTE") => {
+                self.i += 1;
+                counted(self, D::Absolute(0))?
+            }
+            Some("RELATIVE") => {
+                self.i += 1;
+                counted(self, D::Relative(0))?
+            }
+            Some(w @ ("FORWARD" | "BACKWARD")) => {
+                let fwd = w == "FORWARD";
+                self.i += 1;
+                if self.eat_kw("ALL") {
+                    (
+                        if fwd {
+                            D::Forward(i64::MAX)
+                        } else {
+                            D::Backward(i64::MAX)
+                        },
+                        None,
+                    )
+                } else if matches!(self.peek_kw().as_deref(), Some("FROM" | "IN")) {
+                    (if fwd { D::Forward(1) } else { D::Backward(1) }, None)
+                } else {
+                    counted(self, if fwd { D::Forward(0) } else { D::Backward(0) })?
+                }
+            }
+            _ => (D::Forward(1), None),
+        })
     }
 
     fn label(&mut self) -> Result<Option<String>, PgError> {
@@ -585,6 +879,23 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let constant = self.eat_kw("CONSTANT");
+            let scroll = if self.peek_kw().as_deref() == Some("NO")
+                && self.peek2().as_ref().and_then(kw).as_deref() == Some("SCROLL")
+            {
+                self.i += 1;
+                self.expect_kw("SCROLL")?;
+                Some(false)
+            } else if self.eat_kw("SCROLL") {
+                Some(true)
+            } else {
+                None
+            };
+            if scroll.is_some() || self.peek_kw().as_deref() == Some("CURSOR") {
+                self.expect_kw("CURSOR")?;
+                let slot = self.cursor_decl(&name, scroll)?;
+                decls.push(slot);
+                continue;
+            }
             let ty_text = self.text_until(&|t, n| {
                 *t == Token::SemiColon
                     || *t == Token::Assignment
@@ -626,6 +937,9 @@ impl<'a> Parser<'a> {
     /// `[<<label>>] [DECLARE ...] BEGIN ... [EXCEPTION ...] END [label]`
     fn block(&mut self, label: Option<String>) -> Result<Block, PgError> {
         self.scopes.push(Vec::new());
+        if let Some(l) = &label {
+            self.labels.push((self.scopes.len() - 1, l.clone()));
+        }
         let mut decls = Vec::new();
         self.declarations(&mut decls)?;
         self.expect_kw("BEGIN")?;
@@ -678,6 +992,8 @@ impl<'a> Parser<'a> {
             self.ident()?;
         }
         self.scopes.pop();
+        let depth = self.scopes.len();
+        self.labels.retain(|(d, _)| *d < depth);
         Ok(Block {
             label,
             decls,
@@ -853,6 +1169,48 @@ impl<'a> Parser<'a> {
                 self.i += 1;
                 let reverse = self.eat_kw("REVERSE");
                 let dynamic = self.eat_kw("EXECUTE");
+                // FOR rec IN cursor_var [(args)] LOOP: the loop variable
+                // is a record of the loop's own scope.
+                let cursor = match (self.peek().cloned(), self.peek2()) {
+                    (Some(Token::Word(w)), Some(n))
+                        if !dynamic
+                            && !reverse
+                            && (n == Token::LParen || kw(&n).as_deref() == Some("LOOP")) =>
+                    {
+                        let name = if w.quote_style.is_some() {
+                            w.value.clone()
+                        } else {
+                            w.value.to_lowercase()
+                        };
+                        self.lookup(&name).filter(|&s| {
+                            matches!(&self.vars[s].ty, VarType::Scalar(t) if t.oid == types::REFCURSOR)
+                        })
+                    }
+                    _ => None,
+                };
+                if let Some(var) = cursor {
+                    self.i += 1;
+                    if self.vars[var].cursor.is_none() {
+                        return Err(syntax_err(
+                            "cursor FOR loop must use a bound cursor variable",
+                            line,
+                        ));
+                    }
+                    let args = self.cursor_args(var, line)?;
+                    self.expect_kw("LOOP")?;
+                    self.scopes.push(Vec::new());
+                    let rec = self.declare(&vars_text.trim().to_lowercase(), VarType::Record);
+                    let body = self.loop_body();
+                    self.scopes.pop();
+                    return Ok(Stmt::ForCursor {
+                        line,
+                        label,
+                        targets: vec![Target::Var(rec)],
+                        var,
+                        args,
+                        body: body?,
+                    });
+                }
                 let header = self.text_until(&|t, _| kw(t).as_deref() == Some("LOOP"))?;
                 self.i += 1;
                 if !dynamic && header_has_range(&header) {
@@ -896,6 +1254,75 @@ impl<'a> Parser<'a> {
                     dynamic,
                     body,
                 })
+            }
+            "OPEN" => {
+                self.i += 1;
+                let var = self.cursor_var(line)?;
+                if self.vars[var].cursor.is_some() {
+                    let args = self.cursor_args(var, line)?;
+                    self.expect_semi()?;
+                    return Ok(Stmt::Open {
+                        line,
+                        var,
+                        scroll: None,
+                        what: OpenWhat::Bound(args),
+                    });
+                }
+                let scroll = if self.peek_kw().as_deref() == Some("NO") {
+                    self.i += 1;
+                    self.expect_kw("SCROLL")?;
+                    Some(false)
+                } else if self.eat_kw("SCROLL") {
+                    Some(true)
+                } else {
+                    None
+                };
+                self.expect_kw("FOR")?;
+                let what = if self.eat_kw("EXECUTE") {
+                    let h = self.text_until(&|t, _| *t == Token::SemiColon)?;
+                    let (e, using) = split_using(&h);
+                    let using = using.iter().map(|u| self.expr(u)).collect();
+                    OpenWhat::Execute(self.expr(&e), using)
+                } else {
+                    let q = self.text_until(&|t, _| *t == Token::SemiColon)?;
+                    OpenWhat::Query(self.sql(&q))
+                };
+                self.expect_semi()?;
+                Ok(Stmt::Open {
+                    line,
+                    var,
+                    scroll,
+                    what,
+                })
+            }
+            "FETCH" | "MOVE" => {
+                self.i += 1;
+                let (dir, count) = self.fetch_direction()?;
+                if !self.eat_kw("FROM") {
+                    self.eat_kw("IN");
+                }
+                let var = self.cursor_var(line)?;
+                let into = if k == "FETCH" {
+                    self.expect_kw("INTO")?;
+                    let t = self.text_until(&|t, _| *t == Token::SemiColon)?;
+                    Some(self.targets(&t)?)
+                } else {
+                    None
+                };
+                self.expect_semi()?;
+                Ok(Stmt::Fetch {
+                    line,
+                    var,
+                    dir,
+                    count,
+                    into,
+                })
+            }
+            "CLOSE" => {
+                self.i += 1;
+                let var = self.cursor_var(line)?;
+                self.expect_semi()?;
+                Ok(Stmt::Close(line, var))
             }
             "FOREACH" => {
                 self.i += 1;
@@ -1256,10 +1683,15 @@ impl<'a> Parser<'a> {
         let mut default_msg = String::new();
         let mut fmt = None;
         let mut args = Vec::new();
+        let quoted = match self.peek().cloned() {
+            Some(Token::SingleQuotedString(s)) | Some(Token::EscapedStringLiteral(s)) => Some(s),
+            Some(Token::DollarQuotedString(d)) => Some(d.value),
+            _ => None,
+        };
         match self.peek().cloned() {
-            Some(Token::SingleQuotedString(s)) | Some(Token::EscapedStringLiteral(s)) => {
+            _ if quoted.is_some() => {
                 self.i += 1;
-                fmt = Some(s);
+                fmt = quoted;
                 while self.peek() == Some(&Token::Comma) {
                     self.i += 1;
                     let a = self.text_until(&|t, _| {
@@ -1426,6 +1858,7 @@ fn split_using(h: &str) -> (String, Vec<String>) {
 fn substitute_vars(
     sql: &str,
     lookup: &dyn Fn(&str, Option<&str>) -> Option<ParamRef>,
+    qualified: &dyn Fn(&str, &str, Option<&str>) -> Option<ParamRef>,
     params: &mut Vec<ParamRef>,
 ) -> String {
     let Ok(toks) = crate::routine::tokens_with_spans(sql) else {
@@ -1495,6 +1928,41 @@ fn substitute_vars(
             {
                 out.push_str(&t.to_string());
                 continue;
+            }
+            // `label.var` / `label.rec.field`: a variable of the block
+            // (or function) so labelled.
+            let word_at = |j: usize| match sig.get(j).map(|&n| &toks[n]) {
+                Some(Token::Word(f)) => Some(if f.quote_style.is_some() {
+                    f.value.clone()
+                } else {
+                    f.value.to_lowercase()
+                }),
+                _ => None,
+            };
+            let period_at = |j: usize| matches!(sig.get(j).map(|&n| &toks[n]), Some(Token::Period));
+            if matches!(next, Some(Token::Period)) {
+                if let Some(var) = word_at(k + 2) {
+                    let f2 = if period_at(k + 3) {
+                        word_at(k + 4)
+                    } else {
+                        None
+                    };
+                    if let Some(r) = qualified(&name, &var, f2.as_deref()) {
+                        skip_until = match r {
+                            ParamRef::Field(..) => sig[k + 4] + 1,
+                            ParamRef::Var(_) => sig[k + 2] + 1,
+                        };
+                        let n = match params.iter().position(|p| *p == r) {
+                            Some(p) => p + 1,
+                            None => {
+                                params.push(r);
+                                params.len()
+                            }
+                        };
+                        out.push_str(&format!("${n}"));
+                        continue;
+                    }
+                }
             }
             let field = if matches!(next, Some(Token::Period)) {
                 match sig.get(k + 2).map(|&n| &toks[n]) {
@@ -1637,6 +2105,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         i: 0,
         vars: Vec::new(),
         scopes: vec![Vec::new()],
+        labels: vec![(0, def.name.to_lowercase())],
         host,
         trigger: def.ret == crate::trigger::TRIGGER,
     };
@@ -1956,6 +2425,11 @@ impl<'a> Interp<'a> {
                         };
                         tys.push(oid);
                         vals.push(v.clone());
+                    }
+                    // A trigger's absent NEW/OLD is the NULL row.
+                    (Val::Row(_), _) if self.null_rows.contains(s) => {
+                        tys.push(types::RECORD);
+                        vals.push(Value::Null);
                     }
                     (Val::Row(r), _) => {
                         let fields: Vec<(Oid, Value)> = r
@@ -2385,6 +2859,122 @@ impl<'a> Interp<'a> {
     fn stmt(&mut self, host: &mut dyn Host, s: &Stmt) -> Result<Flow, PgError> {
         match s {
             Stmt::Null => {}
+            Stmt::Open {
+                var, scroll, what, ..
+            } => {
+                let (p, vals, text) = match what {
+                    OpenWhat::Bound(args) => self.bound_query(host, *var, args)?,
+                    OpenWhat::Query(q) => {
+                        let (p, vals) = self.prepared(host, q)?;
+                        (p, vals, q.orig.clone())
+                    }
+                    OpenWhat::Execute(q, using) => {
+                        let (p, vals, text) = self.dynamic_plan(host, q, using)?;
+                        (Rc::new(p), vals, text)
+                    }
+                };
+                let scroll = match what {
+                    OpenWhat::Bound(_) => self.f.vars[*var].cursor.as_ref().and_then(|c| c.scroll),
+                    _ => *scroll,
+                };
+                self.open_cursor(host, *var, &p, vals, scroll, &text)?;
+            }
+            Stmt::Fetch {
+                var,
+                dir,
+                count,
+                into,
+                ..
+            } => {
+                use crate::cursor::Direction as D;
+                let name = self.portal_name(*var)?;
+                let dir = match count {
+                    None => *dir,
+                    Some(c) => {
+                        let v = self.eval(host, c, Some(Ty::new(types::INT8)))?;
+                        let n = match v {
+                            Value::Int8(n) => n,
+                            _ => {
+                                return Err(PgError::error(
+                                    SqlState::new("22004"),
+                                    "FETCH count cannot be null",
+                                ))
+                            }
+                        };
+                        match dir {
+                            D::Absolute(_) => D::Absolute(n),
+                            D::Relative(_) => D::Relative(n),
+                            D::Forward(_) => D::Forward(n),
+                            D::Backward(_) => D::Backward(n),
+                        }
+                    }
+                };
+                let mut c = cursor_store(host)?.take(&name)?;
+                let cols: Vec<(String, Oid)> = c
+                    .columns()
+                    .iter()
+                    .map(|c| (c.name.clone(), c.type_oid))
+                    .collect();
+                let mut rows = Vec::new();
+                let r = c.fetch(dir, into.is_some().then_some(&mut rows), host);
+                cursor_store(host)?.put_back(c);
+                let n = r?;
+                match into {
+                    Some(targets) => {
+                        self.row_count = rows.len() as i64;
+                        self.set_found(!rows.is_empty());
+                        self.assign_row(targets, &cols, rows.into_iter().next())?;
+                    }
+                    None => {
+                        self.row_count = n as i64;
+                        self.set_found(n > 0);
+                    }
+                }
+            }
+            Stmt::Close(_, var) => {
+                let name = self.portal_name(*var)?;
+                cursor_store(host)?.close(Some(&name))?;
+            }
+            Stmt::ForCursor {
+                label,
+                targets,
+                var,
+                args,
+                body,
+                ..
+            } => {
+                let (p, vals, text) = self.bound_query(host, *var, args)?;
+                let scroll = self.f.vars[*var].cursor.as_ref().and_then(|c| c.scroll);
+                let name = self.open_cursor(host, *var, &p, vals, scroll, &text)?;
+                let cols: Vec<(String, Oid)> = p
+                    .columns()
+                    .iter()
+                    .map(|c| (c.name.clone(), c.type_oid))
+                    .collect();
+                let mut found = false;
+                let flow = loop {
+                    let mut c = cursor_store(host)?.take(&name)?;
+                    let mut rows = Vec::new();
+                    let r = c.fetch(crate::cursor::Direction::Forward(1), Some(&mut rows), host);
+                    cursor_store(host)?.put_back(c);
+                    r?;
+                    let Some(row) = rows.pop() else {
+                        break None;
+                    };
+                    found = true;
+                    self.assign_row(targets, &cols, Some(row))?;
+                    if let Some(f) = self.loop_step(host, label, body)? {
+                        break Some(f);
+                    }
+                };
+                // The loop's portal ends with it (the body may have
+                // closed it already).
+                let _ = cursor_store(host)?.close(Some(&name));
+                self.set_found(found);
+                if let Some(f) = flow {
+                    return Ok(f);
+                }
+            }
             Stmt::Assign(_, t, e) => {
                 let want = match t {
                     Target::Var(v) => match &self.f.vars[*v].ty {
@@ -2523,6 +3113,7 @@ impl<'a> Interp<'a> {
                 body,
                 ..
             } => {
+                next_unnamed_portal();
                 let (cols, rows) = match dynamic {
                     None => {
                         let (c, r, _) = self.run(host, query, None)?;
@@ -2693,7 +3284,22 @@ impl<'a> Interp<'a> {
                 let mut vals = Vec::with_capacity(args.len());
                 for a in args {
                     let v = self.eval(host, a, None)?;
-                    vals.push(to_text(&v).unwrap_or_else(|| "<NULL>".to_string()));
+                    // A reg* value prints as its name (regclass's output
+                    // function), which needs the catalog.
+                    let text = match (&v, a.plan.borrow().as_ref()) {
+                        (Value::Oid(o), Some((_, _, p, _)))
+                            if p.columns()
+                                .first()
+                                .is_some_and(|c| types::is_reg(c.type_oid)) =>
+                        {
+                            Some((p.columns()[0].type_oid, *o))
+                        }
+                        _ => None,
+                    };
+                    vals.push(match text {
+                        Some((t, o)) => crate::reg::output(host, t, o)?,
+                        None => to_text(&v).unwrap_or_else(|| "<NULL>".to_string()),
+                    });
                 }
                 let mut msg = match fmt {
                     Some(f) => format_raise(f, &vals),
@@ -2702,7 +3308,20 @@ impl<'a> Interp<'a> {
                 let mut code = code.clone();
                 let mut detail = None;
                 let mut hint = None;
+                let mut seen: Vec<&str> = Vec::new();
                 for (name, e) in options {
+                    // exec_stmt_raise: an option given twice, or
+                    // MESSAGE/ERRCODE also given before USING.
+                    let twice = seen.contains(&name.as_str())
+                        || (name == "MESSAGE" && fmt.is_some())
+                        || (name == "ERRCODE" && !default_msg.is_empty());
+                    if twice {
+                        return Err(PgError::error(
+                            sqlstate::SYNTAX_ERROR,
+                            format!("RAISE option already specified: {name}"),
+                        ));
+                    }
+                    seen.push(name.as_str());
                     let v = self.eval(host, e, Some(Ty::new(types::TEXT)))?;
                     let Some(v) = to_text(&v) else {
                         return Err(PgError::error(
@@ -2801,7 +3420,14 @@ impl<'a> Interp<'a> {
                 let limit = into.as_ref().map(|(_, strict)| if *strict { 2 } else { 1 });
                 let (cols, rows, tag) = self.dynamic(host, sql, using, limit)?;
                 host.command_counter_increment();
-                self.finish_into(into, cols, rows, &tag)?;
+                // EXECUTE's too-many-rows error has no hint (PostgreSQL's
+                // exec_stmt_dynexecute).
+                self.finish_into(into, cols, rows, &tag).map_err(|mut e| {
+                    if e.code == SqlState::new("P0003") {
+                        e.hint = None;
+                    }
+                    e
+                })?;
             }
             Stmt::GetDiag(_, stacked, items) => {
                 for (slot, item) in items {
@@ -3002,6 +3628,123 @@ impl<'a> Interp<'a> {
         Ok(Flow::Normal)
     }
 
+    /// The plan of a statement of the body (kept as [`Self::run`] keeps
+    /// it) and its parameter values, for a cursor to run.
+    fn prepared(
+        &mut self,
+        host: &mut dyn Host,
+        sql: &Sql,
+    ) -> Result<(Rc<crate::Prepared>, Vec<Value>), PgError> {
+        let (tys, vals) = self.param_values(sql, &*host)?;
+        let generation = host.plan_generation();
+        if let (Some((g, t, p, _)), Some(gen)) = (&*sql.plan.borrow(), generation) {
+            if *g == gen && *t == tys {
+                return Ok((p.clone(), vals));
+            }
+        }
+        let p = (|| {
+            let stmts = crate::parse(&sql.text)?;
+            if stmts.len() != 1 {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    format!("query \"{}\" is not a single statement", sql.orig),
+                ));
+            }
+            crate::prepare(&stmts[0], &tys, &*host)
+        })()
+        .map_err(|e| add_context(e, &format!("SQL statement \"{}\"", sql.orig)))?;
+        let p = Rc::new(p);
+        if let Some(g) = generation {
+            *sql.plan.borrow_mut() = Some((g, tys, p.clone(), None));
+        }
+        Ok((p, vals))
+    }
+
+    /// A bound cursor's query with its arguments assigned (`SELECT e AS
+    /// arg, ...` evaluated once, as PostgreSQL does).
+    fn bound_query(
+        &mut self,
+        host: &mut dyn Host,
+        var: usize,
+        args: &Option<Sql>,
+    ) -> Result<(Rc<crate::Prepared>, Vec<Value>, String), PgError> {
+        let f = self.f;
+        let Some(decl) = f.vars[var].cursor.as_deref() else {
+            return Err(PgError::error(
+                sqlstate::INTERNAL_ERROR,
+                "cursor variable has no query",
+            ));
+        };
+        if let Some(a) = args {
+            let tag = format!("SQL expression \"{}\"", a.orig);
+            let (cols, rows, _) = self.run(host, a, Some(1)).map_err(|e| {
+                if e.context.as_deref().is_some_and(|c| c.contains(&tag)) {
+                    e
+                } else {
+                    add_context(e, &tag)
+                }
+            })?;
+            let row = rows.into_iter().next().unwrap_or_default();
+            for (((_, slot), v), (_, t)) in decl.args.iter().zip(row).zip(cols) {
+                self.assign(&Target::Var(*slot), v, t)?;
+            }
+        }
+        let (p, vals) = self.prepared(host, &decl.query)?;
+        Ok((p, vals, decl.query.orig.clone()))
+    }
+
+    /// The portal name a cursor variable holds (22004 when NULL).
+    fn portal_name(&self, var: usize) -> Result<String, PgError> {
+        match &self.vals[var] {
+            Val::Scalar(v) if !v.is_null() => Ok(to_text(v).unwrap_or_default()),
+            _ => Err(PgError::error(
+                SqlState::new("22004"),
+                format!("cursor variable \"{}\" is null", self.f.vars[var].name),
+            )),
+        }
+    }
+
+    /// OPEN: starts `p` as a portal named by the variable, or under a
+    /// new `<unnamed portal n>` name given to the variable when it is
+    /// NULL (SPI_cursor_open's naming). Returns the portal's name.
+    fn open_cursor(
+        &mut self,
+        host: &mut dyn Host,
+        var: usize,
+        p: &crate::Prepared,
+        vals: Vec<Value>,
+        scroll: Option<bool>,
+        text: &str,
+    ) -> Result<String, PgError> {
+        let name = match &self.vals[var] {
+            Val::Scalar(v) if !v.is_null() => to_text(v).unwrap_or_default(),
+            _ => loop {
+                let name = next_unnamed_portal();
+                if !cursor_store(host)?.contains(&name) {
+                    break name;
+                }
+            },
+        };
+        if cursor_store(host)?.contains(&name) {
+            return Err(PgError::error(
+                sqlstate::DUPLICATE_CURSOR,
+                format!("cursor \"{name}\" already in use"),
+            ));
+        }
+        let rels = host.nested_relations();
+        let ex = crate::start(p, vals, host, &*rels)?;
+        let now = host.statement_timestamp();
+        let opts = crate::cursor::CursorOptions {
+            scroll,
+            hold: false,
+            binary: false,
+        };
+        let c = crate::cursor::Cursor::new(&name, text, now, opts, p.columns().to_vec(), ex);
+        cursor_store(host)?.insert(c)?;
+        self.vals[var] = Val::Scalar(Value::Text(name.clone()));
+        Ok(name)
+    }
+
     fn dynamic(
         &mut self,
         host: &mut dyn Host,
@@ -3009,6 +3752,18 @@ impl<'a> Interp<'a> {
         using: &[Sql],
         limit: Option<usize>,
     ) -> Result<(Vec<(String, Oid)>, Vec<crate::exec::Row>, String), PgError> {
+        let (p, vals, text) = self.dynamic_plan(host, sql, using)?;
+        run_prepared(host, &p, vals, limit)
+            .map_err(|e| add_context(e, &format!("SQL statement \"{text}\"")))
+    }
+
+    /// EXECUTE's statement planned, with its USING values and its text.
+    fn dynamic_plan(
+        &mut self,
+        host: &mut dyn Host,
+        sql: &Sql,
+        using: &[Sql],
+    ) -> Result<(crate::Prepared, Vec<Value>, String), PgError> {
         let text = self.eval(host, sql, Some(Ty::new(types::TEXT)))?;
         let Some(text) = to_text(&text) else {
             return Err(PgError::error(
@@ -3038,8 +3793,7 @@ impl<'a> Interp<'a> {
         }
         let p = crate::prepare(&stmts[0], &tys, &*host)
             .map_err(|e| add_context(e, &format!("SQL statement \"{text}\"")))?;
-        run_prepared(host, &p, vals, limit)
-            .map_err(|e| add_context(e, &format!("SQL statement \"{text}\"")))
+        Ok((p, vals, text))
     }
 
     fn finish_into(
@@ -3081,6 +3835,33 @@ impl<'a> Interp<'a> {
         }
         Ok(())
     }
+}
+
+thread_local! {
+    /// The last `<unnamed portal n>` number given to an OPEN of a NULL
+    /// cursor variable in this backend.
+    static UNNAMED_PORTAL: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The next `<unnamed portal n>` name. PostgreSQL's FOR loops over a
+/// query run it as such a portal too, so they take a number as well:
+/// the names an OPEN gives match PostgreSQL's.
+fn next_unnamed_portal() -> String {
+    let n = UNNAMED_PORTAL.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    format!("<unnamed portal {n}>")
+}
+
+/// The session's cursors (PL/pgSQL's portals are the SQL cursors).
+fn cursor_store(host: &mut dyn Host) -> Result<&mut crate::cursor::Cursors, PgError> {
+    host.cursors().ok_or_else(|| {
+        PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "cursors are not supported by this host",
+        )
+    })
 }
 
 /// Runs a prepared statement inside a function and collects at most
@@ -3220,6 +4001,7 @@ mod tests {
                     _ => ParamRef::Var(slot),
                 })
             },
+            &|_, _, _| None,
             &mut params,
         );
         assert_eq!(

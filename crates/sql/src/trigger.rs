@@ -21,8 +21,14 @@
 //! through the routine call depth count, so a trigger that changes its
 //! own table ends in 54001, never in a crashed backend.
 //!
-//! Not yet: transition tables (REFERENCING), deferred constraint
-//! triggers, INSTEAD OF triggers (tusk has no views). TG_ARGV[i] is read
+//! Transition tables (REFERENCING OLD/NEW TABLE) are the rows the
+//! statement changed, kept by its [`Fire`] and visible by name to the
+//! trigger function's queries while it runs (see [`transition_columns`]).
+//! A view has INSTEAD OF row triggers and statement triggers; INSERT
+//! into it hands each row to the INSTEAD OF trigger ([`Fire::instead_row`]).
+//! UPDATE and DELETE of such a view read its rows ([`view_rows`]) and hand
+//! each to its INSTEAD OF trigger. Not yet: deferred constraint triggers,
+//! UPDATE ... FROM / DELETE ... USING of a view. TG_ARGV[i] is read
 //! through a private function (no arrays yet), not as an array value.
 
 use std::rc::Rc;
@@ -74,6 +80,10 @@ pub struct TriggerDef {
     pub constraint: bool,
     pub deferrable: bool,
     pub initdeferred: bool,
+    /// REFERENCING OLD TABLE AS name (tgoldtable).
+    pub old_table: Option<String>,
+    /// REFERENCING NEW TABLE AS name (tgnewtable).
+    pub new_table: Option<String>,
 }
 
 /// Which triggers ALTER TABLE ENABLE/DISABLE TRIGGER names.
@@ -108,6 +118,9 @@ pub trait Triggers {
         which: &TriggerSel,
         enabled: u8,
     ) -> Result<bool, PgError>;
+    /// ALTER TRIGGER old ON table RENAME TO new: false when the table has
+    /// no trigger `old`; 42710 when `new` is taken.
+    fn rename_trigger(&mut self, rel: &Relation, old: &str, new: &str) -> Result<bool, PgError>;
 }
 
 /// A parsed trigger statement.
@@ -120,8 +133,8 @@ pub(crate) enum TriggerStmt {
         def: Box<TriggerDef>,
         /// UPDATE OF column names (resolved to attnums at execution).
         cols: Vec<String>,
-        /// REFERENCING was given.
-        transition: bool,
+        /// REFERENCING's items in order: (NEW?, TABLE?, name).
+        transition: Vec<(bool, bool, String)>,
     },
     Drop {
         if_exists: bool,
@@ -133,6 +146,11 @@ pub(crate) enum TriggerStmt {
         which: TriggerSel,
         enabled: u8,
     },
+    Rename {
+        name: String,
+        table: (Option<String>, String),
+        to: String,
+    },
 }
 
 impl TriggerStmt {
@@ -141,6 +159,7 @@ impl TriggerStmt {
             TriggerStmt::Create { .. } => "CREATE TRIGGER",
             TriggerStmt::Drop { .. } => "DROP TRIGGER",
             TriggerStmt::Enable { .. } => "ALTER TABLE",
+            TriggerStmt::Rename { .. } => "ALTER TRIGGER",
         }
     }
 }
@@ -176,6 +195,16 @@ fn join_tokens(toks: &[Token]) -> String {
             {
                 out.push_str(&w.value.to_lowercase())
             }
+            // Keywords of boolean tests as the deparser prints them.
+            Token::Word(w)
+                if w.quote_style.is_none()
+                    && matches!(
+                        w.value.to_ascii_uppercase().as_str(),
+                        "IS" | "NOT" | "DISTINCT" | "FROM" | "AND" | "OR" | "NULL"
+                    ) =>
+            {
+                out.push_str(&w.value.to_ascii_uppercase())
+            }
             _ => out.push_str(&t.to_string()),
         }
         prev = Some(t);
@@ -199,6 +228,20 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
         i: 0,
     };
     if c.eat("ALTER") {
+        if c.eat("TRIGGER") {
+            let name = c.ident()?;
+            c.expect("ON")?;
+            c.eat("ONLY");
+            let table = c.qualified()?;
+            c.expect("RENAME")?;
+            c.expect("TO")?;
+            let to = c.ident()?;
+            c.eat_tok(&Token::SemiColon);
+            if c.peek().is_some() {
+                return Err(c.unexpected());
+            }
+            return Ok(TriggerStmt::Rename { name, table, to });
+        }
         c.expect("TABLE")?;
         if c.eat("IF") {
             c.expect("EXISTS")?;
@@ -312,7 +355,8 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
     }
     c.expect("ON")?;
     let table = c.qualified()?;
-    let (mut deferrable, mut initdeferred, mut transition) = (false, false, false);
+    let (mut deferrable, mut initdeferred) = (false, false);
+    let mut transition = Vec::new();
     let mut row = false;
     let mut when = None;
     loop {
@@ -330,14 +374,18 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
                 c.expect("IMMEDIATE")?;
             }
         } else if c.eat("REFERENCING") {
-            transition = true;
-            while matches!(c.word().as_deref(), Some("OLD" | "NEW")) {
+            if !matches!(c.word().as_deref(), Some("OLD" | "NEW")) {
+                return Err(c.unexpected());
+            }
+            while let Some(w @ ("OLD" | "NEW")) = c.word().as_deref() {
+                let is_new = w == "NEW";
                 c.i += 1;
-                if !c.eat("TABLE") {
+                let is_table = c.eat("TABLE");
+                if !is_table {
                     c.expect("ROW")?;
                 }
                 c.eat("AS");
-                c.ident()?;
+                transition.push((is_new, is_table, c.ident()?));
             }
         } else if c.eat("FOR") {
             c.eat("EACH");
@@ -433,6 +481,8 @@ pub(crate) fn bind(sql: &str) -> Result<TriggerStmt, PgError> {
             constraint,
             deferrable,
             initdeferred,
+            old_table: None,
+            new_table: None,
         }),
     })
 }
@@ -491,7 +541,17 @@ pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::
                 ));
             };
             let mut def = (**def).clone();
-            check_create(&*host, &rel, &mut def, cols, *transition)?;
+            // has_superclass(): only asked when REFERENCING needs it.
+            let has_parent = !transition.is_empty()
+                && def.tgtype & TYPE_ROW != 0
+                && !crate::sysinfo::query(
+                    host,
+                    "SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1",
+                    &[types::OID],
+                    vec![Value::Oid(trigger_rel(&rel)?.oid)],
+                )?
+                .is_empty();
+            check_create(&*host, &rel, &mut def, cols, transition, has_parent)?;
             let cands = host.lookup_routines(func.0.as_deref(), &func.1)?;
             let Some(f) = cands.iter().find(|f| f.arg_types.is_empty()) else {
                 let shown = match &func.0 {
@@ -555,6 +615,23 @@ pub(crate) fn execute(stmt: &TriggerStmt, host: &mut dyn Host) -> Result<crate::
                 }
             }
         }
+        TriggerStmt::Rename { name, table, to } => {
+            let Some(rel) = table_of(&*host, table)? else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    no_relation(table),
+                ));
+            };
+            if !host.triggers()?.rename_trigger(&rel, name, to)? {
+                return Err(PgError::error(
+                    UNDEFINED_OBJECT,
+                    format!(
+                        "trigger \"{name}\" for table \"{}\" does not exist",
+                        rel.name
+                    ),
+                ));
+            }
+        }
         TriggerStmt::Enable {
             table,
             which,
@@ -592,15 +669,47 @@ fn check_create(
     rel: &Relation,
     def: &mut TriggerDef,
     cols: &[String],
-    transition: bool,
+    transition: &[(bool, bool, String)],
+    has_parent: bool,
 ) -> Result<(), PgError> {
-    rel.table()?;
     let row = def.tgtype & TYPE_ROW != 0;
-    if def.tgtype & TYPE_INSTEAD != 0 {
-        return Err(
-            PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a table", rel.name))
-                .with_detail("Tables cannot have INSTEAD OF triggers."),
-        );
+    let instead = def.tgtype & TYPE_INSTEAD != 0;
+    if matches!(rel.source, crate::catalog::RelationSource::View(_)) {
+        // INSTEAD OF row triggers, or BEFORE/AFTER statement triggers.
+        if !instead && row {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Views cannot have row-level BEFORE or AFTER triggers."),
+            );
+        }
+        if def.tgtype & TYPE_TRUNCATE != 0 {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Views cannot have TRUNCATE triggers."),
+            );
+        }
+    } else {
+        rel.table()?;
+        if instead {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a table", rel.name))
+                    .with_detail("Tables cannot have INSTEAD OF triggers."),
+            );
+        }
+    }
+    if instead {
+        let refused = if !row {
+            Some("INSTEAD OF triggers must be FOR EACH ROW")
+        } else if def.when.is_some() {
+            Some("INSTEAD OF triggers cannot have WHEN conditions")
+        } else if !cols.is_empty() {
+            Some("INSTEAD OF triggers cannot have column lists")
+        } else {
+            None
+        };
+        if let Some(m) = refused {
+            return Err(PgError::error(sqlstate::FEATURE_NOT_SUPPORTED, m));
+        }
     }
     if def.tgtype & TYPE_TRUNCATE != 0 && row {
         return Err(PgError::error(
@@ -626,11 +735,8 @@ fn check_create(
             ));
         }
     }
-    if transition {
-        return Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "transition tables (REFERENCING) are not supported yet",
-        ));
+    if !transition.is_empty() {
+        check_transition(rel, def, cols, transition, has_parent)?;
     }
     for name in cols {
         let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
@@ -652,7 +758,8 @@ fn check_create(
         def.attrs.push(a);
     }
     if let Some(w) = &def.when {
-        let (text, refs) = when_params(w);
+        let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+        let (text, refs) = when_params(w, &names);
         let uses = |which: &str| refs.iter().any(|(o, _)| o == which);
         if !row && (uses("new") || uses("old")) {
             return Err(PgError::error(
@@ -701,35 +808,307 @@ fn check_create(
     Ok(())
 }
 
-/// `SELECT (cond)` with each `new.col` / `old.col` replaced by `$n`, and
-/// the (new|old, column) of each `$n`.
-fn when_params(cond: &str) -> (String, Vec<(String, String)>) {
+/// The table or view a trigger is on (views have INSTEAD OF and
+/// statement triggers).
+pub fn trigger_rel(rel: &Relation) -> Result<crate::catalog::TableRef, PgError> {
+    match rel.source {
+        crate::catalog::RelationSource::View(t) => Ok(t),
+        _ => rel.table(),
+    }
+}
+
+/// The view `name` when it has an INSTEAD OF ROW trigger for `event`
+/// (a TYPE_* bit): the target an INSERT, UPDATE or DELETE gives its rows
+/// to; None for anything else (a table, or a view without one).
+pub(crate) fn instead_target(
+    host: &dyn Host,
+    name: &sqlparser::ast::ObjectName,
+    event: i16,
+) -> Result<Option<Relation>, PgError> {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(crate::bind::ident_name)
+        .collect();
+    let found = match parts.as_slice() {
+        [t] => crate::catalog::lookup(host, None, t),
+        [s, t] => crate::catalog::lookup(host, Some(s), t),
+        _ => return Ok(None),
+    };
+    let Ok(rel) = found else {
+        return Ok(None);
+    };
+    let crate::catalog::RelationSource::View(v) = rel.source else {
+        return Ok(None);
+    };
+    let has = host.lookup_triggers(v.oid)?.iter().any(|d| {
+        d.tgtype & TYPE_INSTEAD != 0 && d.tgtype & event != 0 && matches!(d.enabled, b'O' | b'A')
+    });
+    Ok(has.then_some(rel))
+}
+
+/// The rows of view `rel` as an UPDATE or DELETE through its INSTEAD OF
+/// triggers considers them: its query's rows, each followed by the
+/// system columns a table scan gives (NULL but tableoid, the view's oid),
+/// so WHERE, SET and RETURNING bound over the view's columns read them.
+pub(crate) fn view_rows(
+    host: &mut dyn Host,
+    rel: &Relation,
+) -> Result<Box<dyn crate::RowSource>, PgError> {
+    let oid = trigger_rel(rel)?.oid;
+    let sql = format!(
+        "SELECT * FROM {}.{}",
+        crate::routine::quote_ident(&rel.schema),
+        crate::routine::quote_ident(&rel.name)
+    );
+    let mut rows = crate::sysinfo::query(host, &sql, &[], Vec::new())?;
+    for r in rows.iter_mut() {
+        r.truncate(rel.columns.len());
+        r.extend([Value::Null, Value::Null, Value::Null, Value::Oid(oid)]);
+    }
+    Ok(Box::new(crate::catalog::RowsScan::new(rows)))
+}
+
+/// ALTER TABLE DROP COLUMN: the table's triggers that depend on the
+/// column (UPDATE OF it, or its `new.col`/`old.col` in WHEN; a whole-row
+/// `new.*` depends on the table, not the column) refuse the drop (2BP01,
+/// each listed in creation order), or with CASCADE are dropped first.
+pub(crate) fn before_drop_column(
+    host: &mut dyn Host,
+    rel: &Relation,
+    col: usize,
+    cascade: bool,
+) -> Result<(), PgError> {
+    let Ok(t) = rel.table() else {
+        return Ok(());
+    };
+    let name = rel.columns[col].name.clone();
+    let att = attnum_of(rel, col);
+    let mut deps: Vec<TriggerDef> = host
+        .lookup_triggers(t.oid)?
+        .iter()
+        .filter(|d| {
+            d.attrs.contains(&att)
+                || d.when
+                    .as_deref()
+                    .is_some_and(|w| when_params(w, &[]).1.iter().any(|(_, c)| *c == name))
+        })
+        .cloned()
+        .collect();
+    if deps.is_empty() {
+        return Ok(());
+    }
+    deps.sort_by_key(|d| d.oid);
+    if !cascade {
+        let lines: Vec<String> = deps
+            .iter()
+            .map(|d| {
+                format!(
+                    "trigger {} on table {} depends on column {name} of table {}",
+                    d.name, rel.name, rel.name
+                )
+            })
+            .collect();
+        return Err(PgError::error(
+            SqlState::new("2BP01"),
+            format!(
+                "cannot drop column {name} of table {} because other objects depend on it",
+                rel.name
+            ),
+        )
+        .with_detail(lines.join("\n"))
+        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+    }
+    let lines: Vec<String> = deps
+        .iter()
+        .map(|d| format!("drop cascades to trigger {} on table {}", d.name, rel.name))
+        .collect();
+    host.notice(if lines.len() == 1 {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            lines[0].clone(),
+        )
+    } else {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            format!("drop cascades to {} other objects", lines.len()),
+        )
+        .with_detail(lines.join("\n"))
+    });
+    for d in deps {
+        host.triggers()?.drop_trigger(rel, &d.name)?;
+    }
+    Ok(())
+}
+
+/// CreateTrigger's checks of a REFERENCING clause (PostgreSQL's order),
+/// and the transition table names stored in `def`.
+fn check_transition(
+    rel: &Relation,
+    def: &mut TriggerDef,
+    cols: &[String],
+    transition: &[(bool, bool, String)],
+    has_parent: bool,
+) -> Result<(), PgError> {
+    let t = def.tgtype;
+    let row = t & TYPE_ROW != 0;
+    if row && rel.relkind == b'p' {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            format!("\"{}\" is a partitioned table", rel.name),
+        )
+        .with_detail(
+            "ROW triggers with transition tables are not supported on partitioned tables.",
+        ));
+    }
+    for (is_new, is_table, name) in transition {
+        if !is_table {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "ROW variable naming in the REFERENCING clause is not supported",
+            )
+            .with_hint("Use OLD TABLE or NEW TABLE for naming transition tables."));
+        }
+        if rel.relkind == b'f' {
+            return Err(PgError::error(
+                WRONG_OBJECT_TYPE,
+                format!("\"{}\" is a foreign table", rel.name),
+            )
+            .with_detail("Triggers on foreign tables cannot have transition tables."));
+        }
+        if rel.relkind == b'v' {
+            return Err(
+                PgError::error(WRONG_OBJECT_TYPE, format!("\"{}\" is a view", rel.name))
+                    .with_detail("Triggers on views cannot have transition tables."),
+            );
+        }
+        if row && has_parent {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                if rel.partbound.is_some() {
+                    "ROW triggers with transition tables are not supported on partitions"
+                } else {
+                    "ROW triggers with transition tables are not supported on inheritance children"
+                },
+            ));
+        }
+        if t & (TYPE_BEFORE | TYPE_INSTEAD) != 0 {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                "transition table name can only be specified for an AFTER trigger",
+            ));
+        }
+        if t & TYPE_TRUNCATE != 0 {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "TRUNCATE triggers with transition tables are not supported",
+            ));
+        }
+        let events = [TYPE_INSERT, TYPE_UPDATE, TYPE_DELETE]
+            .iter()
+            .filter(|&&b| t & b != 0)
+            .count();
+        if events != 1 {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "transition tables cannot be specified for triggers with more than one event",
+            ));
+        }
+        if !cols.is_empty() {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "transition tables cannot be specified for triggers with column lists",
+            ));
+        }
+        let (slot, ok, what) = if *is_new {
+            (
+                &mut def.new_table,
+                t & (TYPE_INSERT | TYPE_UPDATE) != 0,
+                "NEW TABLE can only be specified for an INSERT or UPDATE trigger",
+            )
+        } else {
+            (
+                &mut def.old_table,
+                t & (TYPE_DELETE | TYPE_UPDATE) != 0,
+                "OLD TABLE can only be specified for a DELETE or UPDATE trigger",
+            )
+        };
+        if !ok {
+            return Err(PgError::error(INVALID_OBJECT_DEFINITION, what));
+        }
+        if slot.is_some() {
+            return Err(PgError::error(
+                INVALID_OBJECT_DEFINITION,
+                format!(
+                    "{} TABLE cannot be specified multiple times",
+                    if *is_new { "NEW" } else { "OLD" }
+                ),
+            ));
+        }
+        *slot = Some(name.clone());
+    }
+    if def.new_table.is_some() && def.new_table == def.old_table {
+        return Err(PgError::error(
+            INVALID_OBJECT_DEFINITION,
+            "OLD TABLE name and NEW TABLE name cannot be the same",
+        ));
+    }
+    Ok(())
+}
+
+/// `SELECT (cond)` with each `new.col` / `old.col` replaced by `$n`
+/// (`new.*` by `ROW($i, ...)` over the table's columns `cols`), and the
+/// (new|old, column) of each `$n`.
+fn when_params(cond: &str, cols: &[String]) -> (String, Vec<(String, String)>) {
     let toks = crate::routine::tokens(cond).unwrap_or_default();
     let mut out: Vec<Token> = Vec::new();
     let mut refs: Vec<(String, String)> = Vec::new();
+    let param = |refs: &mut Vec<(String, String)>, key: (String, String)| {
+        let n = match refs.iter().position(|r| *r == key) {
+            Some(p) => p + 1,
+            None => {
+                refs.push(key);
+                refs.len()
+            }
+        };
+        Token::Placeholder(format!("${n}"))
+    };
     let mut i = 0;
     while i < toks.len() {
-        if let (Token::Word(w), Some(Token::Period), Some(Token::Word(col))) =
+        if let (Token::Word(w), Some(Token::Period), Some(next)) =
             (&toks[i], toks.get(i + 1), toks.get(i + 2))
         {
             let q = w.value.to_lowercase();
             if w.quote_style.is_none() && (q == "new" || q == "old") {
-                let col = if col.quote_style.is_some() {
-                    col.value.clone()
-                } else {
-                    col.value.to_lowercase()
-                };
-                let key = (q, col);
-                let n = match refs.iter().position(|r| *r == key) {
-                    Some(p) => p + 1,
-                    None => {
-                        refs.push(key);
-                        refs.len()
+                match next {
+                    Token::Word(col) => {
+                        let col = if col.quote_style.is_some() {
+                            col.value.clone()
+                        } else {
+                            col.value.to_lowercase()
+                        };
+                        out.push(param(&mut refs, (q, col)));
+                        i += 3;
+                        continue;
                     }
-                };
-                out.push(Token::Placeholder(format!("${n}")));
-                i += 3;
-                continue;
+                    Token::Mul => {
+                        out.push(Token::make_keyword("ROW"));
+                        out.push(Token::LParen);
+                        for (k, c) in cols.iter().enumerate() {
+                            if k > 0 {
+                                out.push(Token::Comma);
+                            }
+                            out.push(param(&mut refs, (q.clone(), c.clone())));
+                        }
+                        out.push(Token::RParen);
+                        i += 3;
+                        continue;
+                    }
+                    _ => {}
+                }
             }
         }
         out.push(toks[i].clone());
@@ -806,6 +1185,15 @@ pub fn triggerdef(
             " INITIALLY IMMEDIATE"
         });
     }
+    if def.old_table.is_some() || def.new_table.is_some() {
+        s.push_str(" REFERENCING");
+        if let Some(o) = &def.old_table {
+            s.push_str(&format!(" OLD TABLE AS {}", crate::routine::quote_ident(o)));
+        }
+        if let Some(n) = &def.new_table {
+            s.push_str(&format!(" NEW TABLE AS {}", crate::routine::quote_ident(n)));
+        }
+    }
     s.push_str(if def.tgtype & TYPE_ROW != 0 {
         " FOR EACH ROW"
     } else {
@@ -837,6 +1225,50 @@ thread_local! {
     /// The arguments of the trigger calls running in this backend,
     /// innermost last (TG_ARGV of the innermost).
     static ARGV: std::cell::RefCell<Vec<Vec<String>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A transition table visible to a running trigger function: its name,
+/// the table's columns and the rows.
+type TransitionTable = (String, Vec<(String, Ty)>, Rc<Vec<crate::exec::Row>>);
+
+thread_local! {
+    /// The transition tables of the trigger calls running in this
+    /// backend, innermost last: a name in FROM resolves to the innermost
+    /// one of that name (PostgreSQL's ephemeral named relations, which
+    /// SPI registers for the trigger function's queries).
+    static TRANSITION: std::cell::RefCell<Vec<TransitionTable>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The columns of the running trigger's transition table `name`, if it
+/// has one of that name (the binder's look-up before the catalog's).
+pub(crate) fn transition_columns(name: &str) -> Option<Vec<(String, Ty)>> {
+    TRANSITION.with(|t| {
+        t.borrow()
+            .iter()
+            .rev()
+            .find(|(n, ..)| n == name)
+            .map(|(_, c, _)| c.clone())
+    })
+}
+
+/// The rows of transition table `name` when a plan that reads it starts
+/// (a plan kept by PL/pgSQL reads the rows of the call running it).
+pub(crate) fn transition_rows(name: &str) -> Result<Rc<Vec<crate::exec::Row>>, PgError> {
+    TRANSITION
+        .with(|t| {
+            t.borrow()
+                .iter()
+                .rev()
+                .find(|(n, ..)| n == name)
+                .map(|(.., r)| r.clone())
+        })
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            )
+        })
 }
 
 /// pg_trigger_depth(): how many trigger calls are running in this
@@ -952,6 +1384,9 @@ struct Armed {
     when: Option<(crate::Prepared, Vec<(bool, usize)>)>,
 }
 
+/// Rows kept for a transition table.
+type Rows = Rc<Vec<Vec<Value>>>;
+
 /// A queued AFTER ROW event: (trigger, old row, new row).
 type AfterEvent = (usize, Option<Vec<Value>>, Option<Vec<Value>>);
 
@@ -963,33 +1398,52 @@ pub(crate) struct Fire {
     trigs: Vec<Armed>,
     /// AFTER ROW events, in the order the rows changed.
     queue: Vec<AfterEvent>,
+    /// The statement's old and new rows, kept when a trigger names an
+    /// OLD TABLE / NEW TABLE (shared by all its calls once firing).
+    old_rows: Option<Vec<Vec<Value>>>,
+    new_rows: Option<Vec<Vec<Value>>>,
+    /// The kept rows, frozen when the AFTER triggers start.
+    frozen: Option<(Rows, Rows)>,
 }
 
 impl Fire {
     /// The enabled triggers of `rel` for `event`, in name order; `None`
     /// when there are none (the statement then does no trigger work).
-    /// `updated`: for UPDATE, the columns its SET list assigns (UPDATE OF
-    /// fires when one of them is assigned).
+    /// `updated`: for UPDATE, the columns its SET list assigns (UPDATE OF,
+    /// row or statement level, fires when one of them is assigned).
     pub fn load(
         host: &dyn Host,
         rel: &Relation,
         event: Event,
         updated: &[usize],
     ) -> Result<Option<Fire>, PgError> {
-        let Ok(t) = rel.table() else {
+        let Ok(t) = trigger_rel(rel) else {
             return Ok(None);
         };
         let all = host.lookup_triggers(t.oid)?;
         if all.is_empty() {
             return Ok(None);
         }
+        // session_replication_role: 'O' triggers fire in origin and
+        // local mode, 'R' ones in replica mode, 'A' always.
+        let replica = host
+            .show("session_replication_role")
+            .is_ok_and(|r| r == "replica");
+        let fires = |e: u8| match e {
+            b'A' => true,
+            b'O' => !replica,
+            b'R' => replica,
+            _ => false,
+        };
         let mut defs: Vec<&TriggerDef> = all
             .iter()
-            .filter(|d| d.tgtype & event.bit() != 0 && matches!(d.enabled, b'O' | b'A'))
+            .filter(|d| d.tgtype & event.bit() != 0 && fires(d.enabled))
             .filter(|d| {
+                // UPDATE OF, row or statement level: fires when the SET
+                // list names one of its columns (PostgreSQL's
+                // TriggerEnabled / statement-level modifiedCols test).
                 event != Event::Update
                     || d.attrs.is_empty()
-                    || d.tgtype & TYPE_ROW == 0
                     || d.attrs
                         .iter()
                         .any(|&a| column_of(rel, a).is_some_and(|c| updated.contains(&c)))
@@ -1007,43 +1461,56 @@ impl Fire {
                     format!("cache lookup failed for function {}", d.func),
                 ));
             };
-            let when =
-                match &d.when {
-                    Some(w) => {
-                        let (text, refs) = when_params(w);
-                        let mut tys = Vec::new();
-                        let mut cols = Vec::new();
-                        for (which, col) in &refs {
-                            let i = rel.columns.iter().position(|c| &c.name == col).ok_or_else(
-                                || {
+            let when = match &d.when {
+                Some(w) => {
+                    let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+                    let (text, refs) = when_params(w, &names);
+                    let mut tys = Vec::new();
+                    let mut cols = Vec::new();
+                    for (which, col) in &refs {
+                        let i =
+                            rel.columns
+                                .iter()
+                                .position(|c| &c.name == col)
+                                .ok_or_else(|| {
                                     PgError::error(
                                         sqlstate::UNDEFINED_COLUMN,
                                         format!("column \"{col}\" does not exist"),
                                     )
-                                },
-                            )?;
-                            tys.push(rel.columns[i].ty.oid);
-                            cols.push((which == "new", i));
-                        }
-                        let stmts = crate::parse(&text)?;
-                        let Some(s) = stmts.first() else {
-                            return Err(syntax("syntax error at end of input"));
-                        };
-                        Some((crate::prepare(s, &tys, host)?, cols))
+                                })?;
+                        tys.push(rel.columns[i].ty.oid);
+                        cols.push((which == "new", i));
                     }
-                    None => None,
-                };
+                    let stmts = crate::parse(&text)?;
+                    let Some(s) = stmts.first() else {
+                        return Err(syntax("syntax error at end of input"));
+                    };
+                    Some((crate::prepare(s, &tys, host)?, cols))
+                }
+                None => None,
+            };
             trigs.push(Armed {
                 def: d.clone(),
                 func,
                 when,
             });
         }
+        let old_rows = trigs
+            .iter()
+            .any(|a| a.def.old_table.is_some())
+            .then(Vec::new);
+        let new_rows = trigs
+            .iter()
+            .any(|a| a.def.new_table.is_some())
+            .then(Vec::new);
         Ok(Some(Fire {
             rel: rel.clone(),
             event,
             trigs,
             queue: Vec::new(),
+            old_rows,
+            new_rows,
+            frozen: None,
         }))
     }
 
@@ -1083,13 +1550,14 @@ impl Fire {
     }
 
     fn call(
-        &self,
+        &mut self,
         host: &mut dyn Host,
         k: usize,
         when: &'static str,
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<Value, PgError> {
+        let tables = self.transition_tables(k);
         let a = &self.trigs[k];
         let row = a.def.tgtype & TYPE_ROW != 0;
         let data = TrigCall {
@@ -1110,11 +1578,62 @@ impl Fire {
                 .map(|c| (c.name.clone(), c.ty.oid, Value::Null))
                 .collect(),
         };
+        let n = tables.len();
+        TRANSITION.with(|t| t.borrow_mut().extend(tables));
         ARGV.with(|v| v.borrow_mut().push(a.def.args.clone()));
         let r = crate::routine::call_trigger(host, &a.func, &data);
         ARGV.with(|v| v.borrow_mut().pop());
+        TRANSITION.with(|t| {
+            let mut t = t.borrow_mut();
+            let keep = t.len() - n;
+            t.truncate(keep);
+        });
         host.command_counter_increment();
         r
+    }
+
+    /// The transition tables trigger `k` names, over the rows the
+    /// statement changed (empty before it changed any: BEFORE triggers
+    /// cannot have them).
+    fn transition_tables(&mut self, k: usize) -> Vec<TransitionTable> {
+        let d = &self.trigs[k].def;
+        if d.old_table.is_none() && d.new_table.is_none() {
+            return Vec::new();
+        }
+        let (old, new) = self
+            .frozen
+            .get_or_insert_with(|| {
+                (
+                    Rc::new(self.old_rows.take().unwrap_or_default()),
+                    Rc::new(self.new_rows.take().unwrap_or_default()),
+                )
+            })
+            .clone();
+        let cols: Vec<(String, Ty)> = self
+            .rel
+            .columns
+            .iter()
+            .map(|c| (c.name.clone(), c.ty))
+            .collect();
+        let mut out = Vec::new();
+        if let Some(n) = &d.old_table {
+            out.push((n.clone(), cols.clone(), old));
+        }
+        if let Some(n) = &d.new_table {
+            out.push((n.clone(), cols, new));
+        }
+        out
+    }
+
+    /// Keeps a changed row for the transition tables (rows of a child
+    /// are given in this table's layout).
+    pub fn capture(&mut self, old: Option<&[Value]>, new: Option<&[Value]>) {
+        if let (Some(rows), Some(r)) = (self.old_rows.as_mut(), old) {
+            rows.push(r.to_vec());
+        }
+        if let (Some(rows), Some(r)) = (self.new_rows.as_mut(), new) {
+            rows.push(r.to_vec());
+        }
     }
 
     /// A trigger's returned value as a row of the table (cast by
@@ -1197,6 +1716,38 @@ impl Fire {
         })
     }
 
+    /// INSTEAD OF ROW triggers of a view, in name order, for a row to
+    /// insert (`new`), update (`old`, `new`) or delete (`old`): the row
+    /// the last one returned, or None when one returned NULL (the row
+    /// counts as not processed).
+    pub fn instead_row(
+        &mut self,
+        host: &mut dyn Host,
+        old: Option<&[Value]>,
+        new: Option<Vec<Value>>,
+    ) -> Result<Option<Vec<Value>>, PgError> {
+        let mut cur = new;
+        for k in 0..self.trigs.len() {
+            let t = self.trigs[k].def.tgtype;
+            if t & TYPE_ROW == 0 || t & TYPE_INSTEAD == 0 {
+                continue;
+            }
+            let v = self.call(host, k, "INSTEAD OF", old, cur.as_deref())?;
+            match self.returned_row(v)? {
+                None => return Ok(None),
+                Some(r) => {
+                    if self.event != Event::Delete {
+                        cur = Some(r);
+                    }
+                }
+            }
+        }
+        Ok(match self.event {
+            Event::Delete => Some(old.map(<[Value]>::to_vec).unwrap_or_default()),
+            _ => cur,
+        })
+    }
+
     /// Queues the AFTER ROW events of a changed row (WHEN is evaluated
     /// now, on the row as stored, as PostgreSQL does).
     pub fn after_row(
@@ -1205,6 +1756,7 @@ impl Fire {
         old: Option<&[Value]>,
         new: Option<&[Value]>,
     ) -> Result<(), PgError> {
+        self.capture(old, new);
         for k in 0..self.trigs.len() {
             let t = self.trigs[k].def.tgtype;
             if t & TYPE_ROW == 0 || t & TYPE_BEFORE != 0 {
@@ -1287,7 +1839,7 @@ mod tests {
 
     #[test]
     fn when_condition_columns_become_parameters() {
-        let (text, refs) = when_params("new.a > old.a AND new.a <> 3");
+        let (text, refs) = when_params("new.a > old.a AND new.a <> 3", &[]);
         assert_eq!(text, "SELECT ($1 > $2 AND $1 <> 3)");
         assert_eq!(
             refs,

@@ -446,6 +446,7 @@ pub fn storable(oid: Oid) -> bool {
             | types::NAME
             | types::TEXT
             | types::VARCHAR
+            | types::REFCURSOR
             | types::BPCHAR
             | types::BYTEA
             | types::NUMERIC
@@ -651,6 +652,7 @@ pub fn to_datum(v: &Value, oid: Oid) -> Result<Option<Owned>, PgError> {
         (
             types::TEXT
             | types::VARCHAR
+            | types::REFCURSOR
             | types::BPCHAR
             | PG_NODE_TREE
             | types::JSONPATH
@@ -753,6 +755,7 @@ pub fn from_datum_detoast(
                 }
                 types::TEXT
                 | types::VARCHAR
+                | types::REFCURSOR
                 | types::BPCHAR
                 | PG_NODE_TREE
                 | types::JSONPATH

@@ -64,6 +64,7 @@ pub const ARRAY_TYPES: &[(Oid, Oid)] = &[
     (1009, types::TEXT),
     (1014, types::BPCHAR),
     (1015, types::VARCHAR),
+    (2201, types::REFCURSOR),
     (1016, types::INT8),
     (1021, types::FLOAT4),
     (1022, types::FLOAT8),

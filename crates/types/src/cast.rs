@@ -332,7 +332,9 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
                 "value overflows numeric format",
             ),
         })?),
-        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => Value::Text(s.to_string()),
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN | types::REFCURSOR => {
+            Value::Text(s.to_string())
+        }
         types::NAME => Value::Name(truncate_name(s).to_string()),
         types::CHAR => Value::Char(s.as_bytes().first().copied().unwrap_or(0)),
         types::BYTEA => Value::Bytea(parse_bytea(s)?),
@@ -411,7 +413,12 @@ pub fn input(s: &str, ty: Ty, now: i64) -> Result<Value, PgError> {
 fn is_string(oid: Oid) -> bool {
     matches!(
         oid,
-        types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME | types::UNKNOWN
+        types::TEXT
+            | types::VARCHAR
+            | types::BPCHAR
+            | types::NAME
+            | types::UNKNOWN
+            | types::REFCURSOR
     )
 }
 

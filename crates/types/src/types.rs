@@ -36,6 +36,8 @@ pub const MONEY: Oid = 790;
 pub const INET: Oid = 869;
 pub const BPCHAR: Oid = 1042;
 pub const VARCHAR: Oid = 1043;
+/// `refcursor`: a cursor's (portal's) name, as text (PL/pgSQL cursors).
+pub const REFCURSOR: Oid = 1790;
 pub const DATE: Oid = 1082;
 pub const TIME: Oid = 1083;
 pub const TIMESTAMP: Oid = 1114;
@@ -248,6 +250,8 @@ pub const TYPES: &[TypeInfo] = {
         row(VARBIT, "varbit", -1, I, false, X),
         row(1563, "_varbit", -1, I, false, X),
         row(NUMERIC, "numeric", -1, I, false, M),
+        row(REFCURSOR, "refcursor", -1, I, false, X),
+        row(2201, "_refcursor", -1, I, false, X),
         row(REGPROCEDURE, "regprocedure", 4, I, true, P),
         row(REGOPER, "regoper", 4, I, true, P),
         row(REGCLASS, "regclass", 4, I, true, P),
@@ -442,6 +446,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "inet" => INET,
         "uuid" => UUID,
         "pg_lsn" => PG_LSN,
+        "refcursor" => REFCURSOR,
         "money" => MONEY,
         "point" => crate::geo::POINT,
         "lseg" => crate::geo::LSEG,

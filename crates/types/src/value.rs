@@ -476,7 +476,7 @@ fn decode_binary(n: Option<usize>, oid: Oid, b: &[u8]) -> Result<Value, PgError>
         types::FLOAT4 => Value::Float4(f32::from_bits(u32::from_be_bytes(fixed(n, b)?))),
         types::FLOAT8 => Value::Float8(f64::from_bits(u64::from_be_bytes(fixed(n, b)?))),
         types::NUMERIC => Value::Numeric(Numeric::from_binary(b).ok_or_else(|| bad_binary(n))?),
-        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN => {
+        types::TEXT | types::VARCHAR | types::BPCHAR | types::UNKNOWN | types::REFCURSOR => {
             Value::Text(utf8(b)?.to_string())
         }
         types::NAME => {

@@ -101,6 +101,9 @@
 //!   of matched rows in READ COMMITTED and REPEATABLE READ.
 //! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
 //!   expressions, against PostgreSQL 15's output.
+//! - `plpgsql_features`: PL/pgSQL cursors (refcursor, bound cursors with
+//!   arguments, OPEN/FETCH/MOVE/CLOSE, FOR over a cursor) and trigger
+//!   transition tables, against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
@@ -163,6 +166,7 @@ mod locks;
 mod merge;
 mod notify;
 mod pgbench;
+mod plpgsql_features;
 mod plpgsql_more;
 mod privileges;
 mod privileges_more;

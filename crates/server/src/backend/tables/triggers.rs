@@ -78,6 +78,14 @@ fn trigger_def(r: &[Value]) -> TriggerDef {
         constraint: oid_of(g("tgconstraint")) != 0 || bool_("tgdeferrable"),
         deferrable: bool_("tgdeferrable"),
         initdeferred: bool_("tginitdeferred"),
+        old_table: match g("tgoldtable") {
+            Value::Name(n) => Some(n.to_string()),
+            _ => None,
+        },
+        new_table: match g("tgnewtable") {
+            Value::Name(n) => Some(n.to_string()),
+            _ => None,
+        },
     }
 }
 
@@ -205,6 +213,12 @@ impl Session {
         if let Some(w) = &def.when {
             set("tgqual", Value::Text(w.clone()));
         }
+        if let Some(n) = &def.old_table {
+            set("tgoldtable", Value::Name(n.clone()));
+        }
+        if let Some(n) = &def.new_table {
+            set("tgnewtable", Value::Name(n.clone()));
+        }
         r
     }
 }
@@ -218,7 +232,7 @@ impl tusk_sql::trigger::Triggers for Session {
         def: &TriggerDef,
         replace: bool,
     ) -> Result<(), PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         // PostgreSQL's CreateTrigger takes ShareRowExclusiveLock: no
         // concurrent row changes while the table's triggers change.
         self.lock_relation(t, LockMode::ShareRowExclusive)?;
@@ -247,11 +261,11 @@ impl tusk_sql::trigger::Triggers for Session {
         d.relid = t.oid;
         let row = self.trigger_row(&d);
         self.insert_catalog(PG_TRIGGER_OID, &row)?;
-        self.set_has_triggers(rel.table()?.oid)
+        self.set_has_triggers(tusk_sql::trigger::trigger_rel(rel)?.oid)
     }
 
     fn drop_trigger(&mut self, rel: &Relation, name: &str) -> Result<bool, PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         self.lock_relation(t, LockMode::AccessExclusive)?;
         let Some((tid, _)) = self
             .trigger_rows(t.oid)?
@@ -264,13 +278,37 @@ impl tusk_sql::trigger::Triggers for Session {
         Ok(true)
     }
 
+    fn rename_trigger(&mut self, rel: &Relation, old: &str, new: &str) -> Result<bool, PgError> {
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
+        // renametrig takes AccessExclusiveLock on the table.
+        self.lock_relation(t, LockMode::AccessExclusive)?;
+        let rows = self.trigger_rows(t.oid)?;
+        if rows.iter().any(|(_, d)| d.name == new) {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("42710"),
+                format!(
+                    "trigger \"{new}\" for relation \"{}\" already exists",
+                    rel.name
+                ),
+            ));
+        }
+        let Some((tid, mut d)) = rows.into_iter().find(|(_, d)| d.name == old) else {
+            return Ok(false);
+        };
+        d.name = new.to_string();
+        let row = self.trigger_row(&d);
+        let (xid, cid) = (self.write_xid()?, self.xact.command_id());
+        self.update_catalog_as(PG_TRIGGER_OID, tid, &row, xid, cid)?;
+        Ok(true)
+    }
+
     fn set_trigger_enabled(
         &mut self,
         rel: &Relation,
         which: &TriggerSel,
         enabled: u8,
     ) -> Result<bool, PgError> {
-        let t = rel.table()?;
+        let t = tusk_sql::trigger::trigger_rel(rel)?;
         self.lock_relation(t, LockMode::ShareRowExclusive)?;
         let mut any = false;
         for (tid, mut d) in self.trigger_rows(t.oid)? {
