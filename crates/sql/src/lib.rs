@@ -58,6 +58,7 @@
 pub mod acl;
 mod agg;
 pub mod alter;
+mod alterfn;
 mod arrays;
 mod bind;
 pub mod catalog;
@@ -129,7 +130,7 @@ pub use tusk_types::{cast, datetime, geo, interval, numeric, range, types, tz, v
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use catalog::{FuncDef, Routines, Tables};
+pub use catalog::{FuncDef, ProcAttrs, Routines, Tables};
 pub use copy::{CopyDirection, CopyEndpoint, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{

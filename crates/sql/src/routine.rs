@@ -42,6 +42,7 @@ pub mod codes {
     pub const WRONG_OBJECT_TYPE: SqlState = SqlState::new("42809");
     pub const STATEMENT_TOO_COMPLEX: SqlState = SqlState::new("54001");
     pub const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
+    pub const INVALID_PARAMETER_VALUE: SqlState = SqlState::new("22023");
 }
 
 /// A parsed routine statement, bound when prepared.
@@ -53,7 +54,8 @@ pub(crate) enum RoutineStmt {
         replace: bool,
     },
     Drop {
-        procedure: bool,
+        /// `b'f'`, `b'p'`, or `b'r'` for DROP ROUTINE.
+        kind: u8,
         if_exists: bool,
         items: Vec<(Option<String>, String, Option<Vec<Oid>>)>,
     },
@@ -64,6 +66,8 @@ pub(crate) enum RoutineStmt {
     Call {
         select: String,
     },
+    /// ALTER FUNCTION / PROCEDURE / ROUTINE (alterfn.rs).
+    Alter(Box<crate::alterfn::AlterRoutine>),
 }
 
 impl RoutineStmt {
@@ -71,10 +75,14 @@ impl RoutineStmt {
         match self {
             RoutineStmt::Create { def, .. } if def.kind == b'p' => "CREATE PROCEDURE",
             RoutineStmt::Create { .. } => "CREATE FUNCTION",
-            RoutineStmt::Drop {
-                procedure: true, ..
-            } => "DROP PROCEDURE",
+            RoutineStmt::Drop { kind: b'p', .. } => "DROP PROCEDURE",
+            RoutineStmt::Drop { kind: b'r', .. } => "DROP ROUTINE",
             RoutineStmt::Drop { .. } => "DROP FUNCTION",
+            RoutineStmt::Alter(a) => match a.kind {
+                b'p' => "ALTER PROCEDURE",
+                b'r' => "ALTER ROUTINE",
+                _ => "ALTER FUNCTION",
+            },
             RoutineStmt::Do { .. } => "DO",
             RoutineStmt::Call { .. } => "CALL",
         }
@@ -351,15 +359,23 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
                 c.expect("FUNCTION")?;
                 false
             };
-            bind_create(&mut c, host, replace, procedure)
+            bind_create(sql, &mut c, host, replace, procedure)
+        }
+        Some("ALTER") => {
+            c.i += 1;
+            Ok(RoutineStmt::Alter(Box::new(crate::alterfn::bind(
+                sql, &mut c, host,
+            )?)))
         }
         Some("DROP") => {
             c.i += 1;
-            let procedure = if c.eat("PROCEDURE") {
-                true
+            let kind = if c.eat("PROCEDURE") {
+                b'p'
+            } else if c.eat("ROUTINE") {
+                b'r'
             } else {
                 c.expect("FUNCTION")?;
-                false
+                b'f'
             };
             let if_exists = if c.eat("IF") {
                 c.expect("EXISTS")?;
@@ -379,7 +395,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
                 return Err(c.unexpected());
             }
             Ok(RoutineStmt::Drop {
-                procedure,
+                kind,
                 if_exists,
                 items,
             })
@@ -419,6 +435,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
 }
 
 fn bind_create(
+    sql_text: &str,
     c: &mut Cur,
     host: &dyn Host,
     replace: bool,
@@ -443,6 +460,7 @@ fn bind_create(
         volatility: b'v',
         owner: 0,
         acl: None,
+        attrs: Default::default(),
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
     for a in split_list(c)? {
@@ -475,6 +493,8 @@ fn bind_create(
     }
     let mut have_ret = false;
     let mut body: Option<String> = None;
+    // Options applied once the result (set or not) is known.
+    let mut attr_opts = Vec::new();
     while c.peek().is_some() {
         let Some(w) = c.word() else {
             if c.eat_tok(&Token::SemiColon) {
@@ -533,6 +553,13 @@ fn bind_create(
                     def.language = "sql".into();
                 }
             }
+            "IMMUTABLE" | "STABLE" | "VOLATILE" | "STRICT" | "WINDOW" if procedure => {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "invalid attribute in procedure definition",
+                )
+                .with_position(token_position(sql_text, c.i - 1)));
+            }
             "IMMUTABLE" => def.volatility = b'i',
             "STABLE" => def.volatility = b's',
             "VOLATILE" => def.volatility = b'v',
@@ -543,34 +570,14 @@ fn bind_create(
                 c.expect("INPUT")?;
                 def.strict = false;
             }
-            "SECURITY" => {
-                if c.eat("DEFINER") {
-                    return Err(PgError::error(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "SECURITY DEFINER functions are not supported yet",
-                    ));
+            "SECURITY" | "EXTERNAL" | "LEAKPROOF" | "NOT" | "PARALLEL" | "COST" | "ROWS"
+            | "SET" => {
+                // The attributes ALTER FUNCTION also sets: read as its
+                // options are (alterfn.rs), applied to the definition.
+                c.i -= 1;
+                if let Some(o) = crate::alterfn::option(sql_text, c, host, procedure)? {
+                    attr_opts.push(o);
                 }
-                c.expect("INVOKER")?;
-            }
-            "EXTERNAL" => {
-                c.expect("SECURITY")?;
-                if !c.eat("INVOKER") {
-                    c.expect("DEFINER")?;
-                }
-            }
-            "LEAKPROOF" => {}
-            "NOT" => c.expect("LEAKPROOF")?,
-            "PARALLEL" => {
-                c.ident()?;
-            }
-            "COST" | "ROWS" => {
-                c.next();
-            }
-            "SET" => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "SET clauses of functions are not supported yet",
-                ))
             }
             "BEGIN" => {
                 return Err(PgError::error(
@@ -635,6 +642,9 @@ fn bind_create(
         ));
     }
     def.src = body;
+    for o in &attr_opts {
+        crate::alterfn::apply(&mut def, o, host)?;
+    }
     if def.ret == crate::trigger::TRIGGER {
         // PostgreSQL's validators: only procedural languages write
         // trigger functions, and those take no declared arguments.
@@ -1444,15 +1454,16 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
             host.routines()?
                 .create_routine(schema.as_deref(), def, *replace)?;
         }
+        RoutineStmt::Alter(a) => crate::alterfn::execute(a, host)?,
         RoutineStmt::Drop {
-            procedure,
+            kind,
             if_exists,
             items,
         } => {
             for (schema, name, args) in items {
                 drop_one(
                     host,
-                    *procedure,
+                    *kind,
                     *if_exists,
                     schema.as_deref(),
                     name,
@@ -1479,6 +1490,7 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 volatility: b'v',
                 owner: 0,
                 acl: None,
+                attrs: Default::default(),
             };
             // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
             crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);
@@ -1518,32 +1530,55 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
 }
 
 /// A routine and its input argument types when given: `name(int, text)`.
-type Signature = (Option<String>, String, Option<Vec<Oid>>);
+pub(crate) type Signature = (Option<String>, String, Option<Vec<Oid>>);
 
 /// Reads `name[(args)], ...` (DROP FUNCTION, GRANT ... ON FUNCTION).
 fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
     let mut items = Vec::new();
     loop {
-        let (schema, name) = c.qualified()?;
-        let args = if c.peek() == Some(&Token::LParen) {
-            let mut tys = Vec::new();
-            for a in split_list(c)? {
-                let (mode, _, ty, _) = parse_arg(a)?;
-                if mode == "OUT" {
-                    continue;
-                }
-                tys.push(resolve_type(host, &ty)?.oid);
-            }
-            Some(tys)
-        } else {
-            None
-        };
-        items.push((schema, name, args));
+        items.push(signature(c, host)?);
         if !c.eat_tok(&Token::Comma) {
             break;
         }
     }
     Ok(items)
+}
+
+/// One `name[(argtypes)]` naming a routine (OUT arguments skipped, as
+/// they are not part of the signature).
+pub(crate) fn signature(c: &mut Cur, host: &dyn Host) -> Result<Signature, PgError> {
+    let (schema, name) = c.qualified()?;
+    let args = if c.peek() == Some(&Token::LParen) {
+        let mut tys = Vec::new();
+        for a in split_list(c)? {
+            let (mode, _, ty, _) = parse_arg(a)?;
+            if mode == "OUT" {
+                continue;
+            }
+            tys.push(resolve_type(host, &ty)?.oid);
+        }
+        Some(tys)
+    } else {
+        None
+    };
+    Ok((schema, name, args))
+}
+
+/// The 1-based character position of the `i`-th significant token of
+/// `sql` (as [`Cur`] counts them), for an error's cursor.
+pub(crate) fn token_position(sql: &str, i: usize) -> Option<u32> {
+    let toks = tokens_with_spans(sql).ok()?;
+    let tok = toks
+        .iter()
+        .filter(|x| !matches!(x.token, Token::Whitespace(_) | Token::EOF))
+        .nth(i)?;
+    let (line, col) = (tok.span.start.line as usize, tok.span.start.column as usize);
+    let before: usize = sql
+        .split('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    Some((before + col) as u32)
 }
 
 /// The signatures of a GRANT ... ON FUNCTION's object list, given as text.
@@ -1561,13 +1596,36 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
 
 fn drop_one(
     host: &mut dyn Host,
-    procedure: bool,
+    kind: u8,
     if_exists: bool,
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
 ) -> Result<(), PgError> {
-    let what = if procedure { "procedure" } else { "function" };
+    if let Some(f) = resolve(host, kind, if_exists, schema, name, args)? {
+        crate::acl::check_routine_owner(&*host, &f)?;
+        host.routines()?.drop_routine(&f)?;
+    }
+    Ok(())
+}
+
+/// The routine a DROP or ALTER names: `kind` `b'f'`/`b'p'` must match
+/// (`b'r'`, ROUTINE, takes either); None when it is missing and
+/// `if_exists` (a notice is sent).
+pub(crate) fn resolve(
+    host: &mut dyn Host,
+    kind: u8,
+    if_exists: bool,
+    schema: Option<&str>,
+    name: &str,
+    args: Option<&[Oid]>,
+) -> Result<Option<Rc<FuncDef>>, PgError> {
+    let procedure = kind == b'p';
+    let what = match kind {
+        b'p' => "procedure",
+        b'r' => "routine",
+        _ => "function",
+    };
     let cands = host.lookup_routines(schema, name)?;
     let shown_name = match schema {
         Some(s) => format!("{s}.{name}"),
@@ -1591,25 +1649,24 @@ fn drop_one(
                 sqlstate::SUCCESSFUL_COMPLETION,
                 format!("{}, skipping", missing()),
             ));
-            Ok(())
+            Ok(None)
         }
         0 => Err(PgError::error(sqlstate::UNDEFINED_FUNCTION, missing())),
         1 => {
-            let f = &found[0];
+            let f = found.into_iter().next().expect("one routine");
             if procedure && f.kind != b'p' {
                 return Err(PgError::error(
                     codes::WRONG_OBJECT_TYPE,
                     format!("{} is not a procedure", f.signature()),
                 ));
             }
-            if !procedure && f.kind == b'p' {
+            if kind == b'f' && f.kind == b'p' {
                 return Err(PgError::error(
                     codes::WRONG_OBJECT_TYPE,
                     format!("{} is not a function", f.signature()),
                 ));
             }
-            crate::acl::check_routine_owner(&*host, f)?;
-            host.routines()?.drop_routine(f)
+            Ok(Some(f))
         }
         _ => Err(PgError::error(
             codes::AMBIGUOUS_FUNCTION,
