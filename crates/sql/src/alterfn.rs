@@ -21,7 +21,7 @@ use crate::routine::{self, codes, Cur, Signature};
 pub(crate) enum Action {
     /// Attribute changes (volatility, STRICT, SECURITY, ...), applied in
     /// order to the stored definition.
-    Options(Vec<Opt>),
+    Options(Vec<(Opt, Option<u32>)>),
     Rename(String),
     Owner(String),
     Schema(String),
@@ -81,8 +81,11 @@ pub(crate) fn bind(sql: &str, c: &mut Cur, host: &dyn Host) -> Result<AlterRouti
     } else {
         let mut opts = Vec::new();
         while c.word().is_some_and(|w| w != "RESTRICT") {
-            match option(sql, c, host, kind == b'p')? {
-                Some(o) => opts.push(o),
+            // Whether the option suits the routine is known once it is
+            // found (ALTER ROUTINE may name a procedure).
+            let at = routine::token_position(sql, c.i);
+            match option(sql, c, host, false)? {
+                Some(o) => opts.push((o, at)),
                 None => return Err(syntax_at(sql, c)),
             }
         }
@@ -302,7 +305,14 @@ pub(crate) fn execute(a: &AlterRoutine, host: &mut dyn Host) -> Result<(), PgErr
     let mut new_schema = None;
     match &a.action {
         Action::Options(opts) => {
-            for o in opts {
+            for (o, at) in opts {
+                if d.kind == b'p' && !matches!(o, Opt::SecDef(_) | Opt::Set(..) | Opt::Reset(_)) {
+                    return Err(PgError::error(
+                        codes::INVALID_FUNCTION_DEFINITION,
+                        "invalid attribute in procedure definition",
+                    )
+                    .with_position(*at));
+                }
                 apply(&mut d, o, &*host)?;
             }
         }

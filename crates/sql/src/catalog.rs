@@ -1193,6 +1193,10 @@ pub struct ProcAttrs {
     /// Whether `src` is a SQL-standard body (`RETURN expr` / `BEGIN
     /// ATOMIC ... END`): kept in prosqlbody, prosrc left empty.
     pub sqlbody: bool,
+    /// Every parameter in declaration order as (proargmodes mode, name,
+    /// type) when any is OUT, INOUT or VARIADIC (empty otherwise; RETURNS
+    /// TABLE's columns are `out_cols`).
+    pub params: Vec<(u8, String, types::Oid)>,
 }
 
 impl Default for ProcAttrs {
@@ -1205,6 +1209,7 @@ impl Default for ProcAttrs {
             parallel: b'u',
             config: Vec::new(),
             sqlbody: false,
+            params: Vec::new(),
         }
     }
 }

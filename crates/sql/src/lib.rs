@@ -59,6 +59,7 @@ pub mod acl;
 mod agg;
 pub mod alter;
 mod alterfn;
+mod callproc;
 mod arrays;
 mod bind;
 pub mod catalog;
@@ -433,14 +434,14 @@ fn prepare_unchecked(
         });
     }
     if let Parsed::Pre(PreParsed::Routine) = &stmt.parsed {
-        let r = routine::bind(&stmt.sql, host)?;
+        let r = routine::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
             dml_ctes: Vec::new(),
             command: Command::Other(r.tag()),
+            columns: r.columns(),
             plan: Plan::Routine(r),
             param_types: declared_param_types.to_vec(),
-            columns: Vec::new(),
         });
     }
     if let Parsed::Pre(PreParsed::View) = &stmt.parsed {
@@ -815,7 +816,7 @@ pub fn start(
             Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Routine(r) => {
-            let out = routine::execute(r, host)?;
+            let out = routine::execute(r, &params, host)?;
             Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Trigger(t) => {

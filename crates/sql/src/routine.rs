@@ -62,10 +62,9 @@ pub(crate) enum RoutineStmt {
     Do {
         body: String,
     },
-    /// `CALL p(args)`: run as `SELECT p(args)` with procedures allowed.
-    Call {
-        select: String,
-    },
+    /// `CALL p(args)`: run as `SELECT p(args)` with procedures allowed
+    /// (callproc.rs).
+    Call(Box<crate::callproc::CallStmt>),
     /// ALTER FUNCTION / PROCEDURE / ROUTINE (alterfn.rs).
     Alter(Box<crate::alterfn::AlterRoutine>),
 }
@@ -84,7 +83,7 @@ impl RoutineStmt {
                 _ => "ALTER FUNCTION",
             },
             RoutineStmt::Do { .. } => "DO",
-            RoutineStmt::Call { .. } => "CALL",
+            RoutineStmt::Call(_) => "CALL",
         }
     }
 }
@@ -308,7 +307,7 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
 }
 
 /// Split a parenthesized list's tokens at top-level commas.
-fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
+pub(crate) fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
     if !c.eat_tok(&Token::LParen) {
         return Err(c.unexpected());
     }
@@ -339,7 +338,7 @@ fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
 
 /// Reads a routine statement (the caller routed it here by its leading
 /// words). Types are resolved now, through `host`.
-pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
+pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<RoutineStmt, PgError> {
     let mut c = Cur {
         t: tokens(sql)?,
         i: 0,
@@ -424,11 +423,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
         }
         Some("CALL") => {
             c.i += 1;
-            let rest = sql.trim_start();
-            let rest = rest[4..].trim();
-            Ok(RoutineStmt::Call {
-                select: format!("SELECT {rest}"),
-            })
+            crate::callproc::bind(sql, &mut c, params, host)
         }
         _ => Err(c.unexpected()),
     }
@@ -463,9 +458,20 @@ fn bind_create(
         attrs: Default::default(),
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
+    let mut params: Vec<(u8, String, Oid)> = Vec::new();
     for a in split_list(c)? {
         let (mode, name, ty, default) = parse_arg(a)?;
         let t = resolve_type(host, &ty)?;
+        params.push((
+            match mode.as_str() {
+                "OUT" => b'o',
+                "INOUT" => b'b',
+                "VARIADIC" => b'v',
+                _ => b'i',
+            },
+            name.clone(),
+            t.oid,
+        ));
         if mode == "VARIADIC" {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -476,6 +482,12 @@ fn bind_create(
             outs.push((name.clone(), t.oid));
         }
         if mode == "OUT" {
+            if procedure && !def.defaults.is_empty() {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "procedure OUT parameters cannot appear after one with a default value",
+                ));
+            }
             continue;
         }
         match default {
@@ -597,21 +609,43 @@ fn bind_create(
             }
         }
     }
+    if params.iter().any(|p| p.0 != b'i') {
+        def.attrs.params = params;
+    }
+    let declared_ret = have_ret;
     if !outs.is_empty() && def.out_cols.is_empty() {
-        if outs.len() == 1 {
+        if procedure {
+            // A procedure's output parameters make one row (prorettype
+            // record), as many columns as there are.
+            def.ret = types::RECORD;
+            def.out_cols = outs;
+        } else if outs.len() == 1 {
             if !have_ret {
                 def.ret = outs[0].1;
                 have_ret = true;
+            } else if def.ret != outs[0].1 {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    format!(
+                        "function result type must be {} because of OUT parameters",
+                        types::sql_name(outs[0].1)
+                    ),
+                ));
             }
         } else {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "functions with several OUT parameters are not supported yet",
-            ));
+            if have_ret && def.ret != types::RECORD {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "function result type must be record because of OUT parameters",
+                ));
+            }
+            def.ret = types::RECORD;
+            def.out_cols = outs;
+            have_ret = true;
         }
     }
     if procedure {
-        if have_ret {
+        if declared_ret {
             return Err(PgError::error(
                 codes::INVALID_FUNCTION_DEFINITION,
                 "procedure cannot have a return type",
@@ -1131,22 +1165,43 @@ pub(crate) fn result_text(d: &FuncDef) -> Value {
 }
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 10` (the
-/// input arguments: RETURNS TABLE's columns are not listed).
+/// arguments with their modes: RETURNS TABLE's columns are not listed).
 pub(crate) fn arguments_text(d: &FuncDef) -> String {
+    let params: Vec<(u8, String, Oid)> = if d.attrs.params.is_empty() {
+        d.arg_types
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (b'i', d.arg_names.get(i).cloned().unwrap_or_default(), t))
+            .collect()
+    } else {
+        d.attrs.params.clone()
+    };
     let first_default = d.arg_types.len() - d.defaults.len();
-    d.arg_types
+    let mut input = 0;
+    params
         .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let mut s = String::new();
-            if let Some(n) = d.arg_names.get(i).filter(|n| !n.is_empty()) {
-                s.push_str(n);
+        .map(|(mode, name, t)| {
+            // Procedures mark every mode (PostgreSQL's
+            // print_function_arguments), so that the list reads the same
+            // as DROP PROCEDURE's argument lists.
+            let mut s = String::from(match mode {
+                b'o' => "OUT ",
+                b'b' => "INOUT ",
+                b'v' => "VARIADIC ",
+                _ if d.kind == b'p' => "IN ",
+                _ => "",
+            });
+            if !name.is_empty() {
+                s.push_str(name);
                 s.push(' ');
             }
             s.push_str(&types::sql_name(*t));
-            if i >= first_default {
-                s.push_str(" DEFAULT ");
-                s.push_str(&d.defaults[i - first_default]);
+            if *mode != b'o' {
+                if input >= first_default {
+                    s.push_str(" DEFAULT ");
+                    s.push_str(&d.defaults[input - first_default]);
+                }
+                input += 1;
             }
             s
         })
@@ -1169,6 +1224,37 @@ thread_local! {
 
 pub(crate) fn calling_procedure() -> bool {
     CALLING.with(|c| c.get())
+}
+
+thread_local! {
+    /// The procedure CALL's `SELECT p(args)` bound to (callproc.rs).
+    static CALLEE: RefCell<Option<Rc<FuncDef>>> = const { RefCell::new(None) };
+}
+
+/// Notes the procedure a CALL binds to (bind.rs, while calling).
+pub(crate) fn note_callee(def: &Rc<FuncDef>) {
+    CALLEE.with(|c| *c.borrow_mut() = Some(def.clone()));
+}
+
+/// Runs `f` and returns what it returned with the procedure it bound.
+pub(crate) fn noting_callee<T>(f: impl FnOnce() -> T) -> (T, Option<Rc<FuncDef>>) {
+    CALLEE.with(|c| *c.borrow_mut() = None);
+    let r = f();
+    (r, CALLEE.with(|c| c.borrow_mut().take()))
+}
+
+/// Runs `f` with procedures callable (CALL's `SELECT p(args)`).
+pub(crate) fn with_calling<T>(f: impl FnOnce() -> T) -> T {
+    CALLING.with(|c| c.set(true));
+    let r = f();
+    CALLING.with(|c| c.set(false));
+    r
+}
+
+/// Whether this backend is inside a routine call (a CALL from inside
+/// one runs in its caller's transaction).
+pub(crate) fn depth() -> usize {
+    DEPTH.with(|d| d.get())
 }
 
 /// Leaves one call level when dropped.
@@ -1360,6 +1446,11 @@ fn call_sql(host: &mut dyn Host, def: &FuncDef, args: Vec<Value>) -> Result<Call
     }
     match last_rows.into_iter().next() {
         None => Ok(CallResult::Scalar(Value::Null)),
+        // Several output columns (OUT parameters, a procedure's outputs):
+        // one record of them.
+        Some(r) if def.ret == types::RECORD && !def.out_cols.is_empty() => Ok(CallResult::Scalar(
+            Value::Record(want.iter().copied().zip(convert(r)?).collect()),
+        )),
         Some(r) => Ok(CallResult::Scalar(
             convert(r)?.into_iter().next().unwrap_or(Value::Null),
         )),
@@ -1443,7 +1534,11 @@ pub(crate) fn choose(
 
 /// Runs CREATE/DROP FUNCTION, DO and CALL. Called by the backend running
 /// the statement.
-pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::Outcome, PgError> {
+pub(crate) fn execute(
+    stmt: &RoutineStmt,
+    params: &[Value],
+    host: &mut dyn Host,
+) -> Result<crate::Outcome, PgError> {
     let tag = stmt.tag().to_string();
     match stmt {
         RoutineStmt::Create {
@@ -1498,29 +1593,9 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
             crate::plpgsql::set_nonatomic(false);
             r?;
         }
-        RoutineStmt::Call { select } => {
-            let stmts = crate::parse(select)?;
-            let Some(s) = stmts.first() else {
-                return Err(syntax("syntax error at end of input"));
-            };
-            CALLING.with(|c| c.set(true));
-            let p = crate::prepare(s, &[], &*host);
-            CALLING.with(|c| c.set(false));
-            let p = p?;
-            let rels = host.nested_relations();
-            // A CALL at top level may COMMIT (plpgsql.rs), and so may one
-            // run by such a procedure; one from inside a function runs in
-            // its caller's transaction.
-            crate::plpgsql::set_nonatomic(
-                DEPTH.with(|d| d.get()) == 0 || crate::plpgsql::in_nonatomic(),
-            );
-            let r = (|| {
-                let mut ex = crate::start(&p, Vec::new(), host, &*rels)?;
-                while ex.next(host)?.is_some() {}
-                Ok::<(), PgError>(())
-            })();
-            crate::plpgsql::set_nonatomic(false);
-            r?;
+        RoutineStmt::Call(call) => {
+            let rows = crate::callproc::execute(call, params, host)?;
+            return Ok(crate::Outcome { rows, tag });
         }
     }
     Ok(crate::Outcome {

@@ -161,6 +161,12 @@ impl Session {
     }
 
     fn proc_def(&self, r: &[Value], schemas: &HashMap<u32, String>) -> FuncDef {
+        fn ch_kind(r: &[Value], c: &cat::Catalog) -> u8 {
+            match &r[c.col("prokind")] {
+                Value::Char(k) => *k,
+                _ => b'f',
+            }
+        }
         let c = cat::catalog(PG_PROC_OID);
         let g = |n: &str| &r[c.col(n)];
         let arg_types: Vec<Oid> = array_elems(&bytes_of(g("proargtypes")), Some(4))
@@ -201,7 +207,12 @@ impl Session {
             }
         }
         // A single OUT/INOUT parameter is the result itself, not a row.
-        if !modes.contains(&b't') && !modes.contains(&b'r') && out_cols.len() == 1 {
+        // (A procedure's are always a row.)
+        if ch_kind(r, c) != b'p'
+            && !modes.contains(&b't')
+            && !modes.contains(&b'r')
+            && out_cols.len() == 1
+        {
             out_cols.clear();
         }
         let defaults = match g("proargdefaults") {
@@ -261,6 +272,21 @@ impl Session {
                     .map(|e| String::from_utf8_lossy(&e).into_owned())
                     .collect(),
                 sqlbody: matches!(g("prosqlbody"), Value::Text(_)),
+                params: if modes.iter().any(|m| matches!(m, b'o' | b'b' | b'v')) {
+                    modes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &m)| {
+                            (
+                                m,
+                                all_names.get(i).cloned().unwrap_or_default(),
+                                all_types.get(i).copied().unwrap_or(0),
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             },
         }
     }
@@ -412,7 +438,17 @@ impl Session {
         set("prorettype", Value::Oid(def.ret));
         set("proargtypes", Value::Bytea(oid_array(&def.arg_types, 0)));
         let mut names = def.arg_names.clone();
-        if !def.out_cols.is_empty() {
+        if !def.attrs.params.is_empty() {
+            // OUT/INOUT/VARIADIC parameters: every parameter in order.
+            let all: Vec<Oid> = def.attrs.params.iter().map(|p| p.2).collect();
+            let modes: Vec<Vec<u8>> = def.attrs.params.iter().map(|p| vec![p.0]).collect();
+            names = def.attrs.params.iter().map(|p| p.1.clone()).collect();
+            set("proallargtypes", Value::Bytea(oid_array(&all, 1)));
+            set(
+                "proargmodes",
+                Value::Bytea(array_bytes(types::CHAR, 1, &modes, 1)),
+            );
+        } else if !def.out_cols.is_empty() {
             let mut all = def.arg_types.clone();
             let mut modes: Vec<Vec<u8>> = vec![vec![b'i']; def.arg_types.len()];
             for (n, t) in &def.out_cols {
