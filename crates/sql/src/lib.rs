@@ -76,6 +76,7 @@ mod explain;
 mod expr;
 mod fdw;
 mod fkey;
+mod fndef;
 mod foreigntable;
 mod formatting;
 mod func;

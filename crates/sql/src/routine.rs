@@ -88,6 +88,10 @@ impl RoutineStmt {
     }
 }
 
+fn duplicate_body() -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, "duplicate function body specified")
+}
+
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
@@ -550,6 +554,9 @@ fn bind_create(
             }
             "LANGUAGE" => def.language = c.language()?,
             "AS" => {
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
                 body = Some(c.string()?);
                 if c.eat_tok(&Token::Comma) {
                     return Err(PgError::error(
@@ -560,7 +567,11 @@ fn bind_create(
             }
             "RETURN" => {
                 let e = c.until(&|t, d| d == 0 && matches!(t, Token::SemiColon));
-                body = Some(format!("SELECT {e}"));
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
+                body = Some(format!("RETURN {e}"));
+                def.attrs.sqlbody = true;
                 if def.language.is_empty() {
                     def.language = "sql".into();
                 }
@@ -592,10 +603,14 @@ fn bind_create(
                 }
             }
             "BEGIN" => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "BEGIN ATOMIC function bodies are not supported yet",
-                ))
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
+                body = Some(crate::fndef::read_atomic(c)?);
+                def.attrs.sqlbody = true;
+                if def.language.is_empty() {
+                    def.language = "sql".into();
+                }
             }
             "WINDOW" => {
                 return Err(PgError::error(
@@ -797,7 +812,9 @@ fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     if def.language == "plpgsql" {
         crate::plpgsql::compile(host, def).map(|_| ())
     } else {
-        let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+        let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
+            arg_index(def, n)
+        }))?;
         let mut last = None;
         for s in &stmts {
             let p = crate::prepare(s, &def.arg_types, host)?;
@@ -1375,7 +1392,9 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
             }
         }
     }
-    let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+    let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
+        arg_index(def, n)
+    }))?;
     let mut plans = Vec::with_capacity(stmts.len());
     for s in &stmts {
         plans.push(crate::prepare(s, &def.arg_types, &*host)?);
