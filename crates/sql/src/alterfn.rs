@@ -48,6 +48,7 @@ pub(crate) struct AlterRoutine {
     /// `b'f'`, `b'p'`, or `b'r'` for ROUTINE (either kind).
     pub kind: u8,
     pub target: Signature,
+    pub full: routine::FullArgs,
     pub action: Action,
 }
 
@@ -66,7 +67,7 @@ pub(crate) fn bind(sql: &str, c: &mut Cur, host: &dyn Host) -> Result<AlterRouti
         c.expect("ROUTINE")?;
         b'r'
     };
-    let target = routine::signature(c, host)?;
+    let (target, full) = routine::signature_full(c, host)?;
     let action = if c.eat("RENAME") {
         c.expect("TO")?;
         Action::Rename(c.ident()?)
@@ -102,6 +103,7 @@ pub(crate) fn bind(sql: &str, c: &mut Cur, host: &dyn Host) -> Result<AlterRouti
     Ok(AlterRoutine {
         kind,
         target,
+        full,
         action,
     })
 }
@@ -296,6 +298,7 @@ pub(crate) fn execute(a: &AlterRoutine, host: &mut dyn Host) -> Result<(), PgErr
         schema.as_deref(),
         name,
         args.as_deref(),
+        a.full.as_deref(),
     )?
     else {
         return Ok(());

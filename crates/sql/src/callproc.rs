@@ -67,10 +67,18 @@ fn text(toks: &[Token]) -> String {
         .join(" ")
 }
 
-/// The type an argument expression has on its own (None when it does
-/// not bind alone, e.g. it names a column).
-fn arg_type(host: &dyn Host, arg: &str, params: &[Oid]) -> Option<Oid> {
-    let stmts = crate::parse(&format!("SELECT {arg}")).ok()?;
+/// The type an argument expression has on its own, as a call's
+/// argument (a bare literal or NULL is `unknown`); None when it does not
+/// bind alone.
+fn arg_type(host: &dyn Host, arg: &[Token], params: &[Oid]) -> Option<Oid> {
+    match arg {
+        [Token::SingleQuotedString(_)] => return Some(types::UNKNOWN),
+        [Token::Word(w)] if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("null") => {
+            return Some(types::UNKNOWN)
+        }
+        _ => {}
+    }
+    let stmts = crate::parse(&format!("SELECT {}", text(arg))).ok()?;
     let p = crate::prepare(stmts.first()?, params, host).ok()?;
     p.columns().first().map(|c| c.type_oid)
 }
@@ -93,10 +101,28 @@ pub(crate) fn bind(
     if c.peek().is_some() {
         return Err(c.unexpected());
     }
-    let named = args
-        .iter()
-        .any(|a| a.iter().any(|t| matches!(t, Token::RArrow)));
-    let arg_texts: Vec<String> = args.iter().map(|a| text(a)).collect();
+    // Each argument: its name when written `name => value`, and value.
+    let split: Vec<(Option<String>, Vec<Token>)> = args
+        .into_iter()
+        .map(
+            |a| match a.iter().position(|t| matches!(t, Token::RArrow)) {
+                Some(1) => {
+                    let n = match &a[0] {
+                        Token::Word(w) if w.quote_style.is_some() => w.value.clone(),
+                        Token::Word(w) => w.value.to_lowercase(),
+                        other => other.to_string(),
+                    };
+                    (Some(n), a[2..].to_vec())
+                }
+                _ => (None, a),
+            },
+        )
+        .collect();
+    let render = |(n, v): &(Option<String>, Vec<Token>)| match n {
+        Some(n) => format!("{} => {}", routine::quote_ident(n), text(v)),
+        None => text(v),
+    };
+    let arg_texts: Vec<String> = split.iter().map(render).collect();
     let cands: Vec<_> = host
         .lookup_routines(schema.as_deref(), &name)?
         .into_iter()
@@ -106,39 +132,47 @@ pub(crate) fn bind(
     // match one for one: its OUT arguments are placeholders.
     let mut kept = arg_texts.clone();
     let mut types_shown: Option<Vec<String>> = None;
-    if !named {
-        let fits: Vec<_> = cands
-            .iter()
-            .filter(|f| {
-                !f.attrs.params.is_empty()
-                    && f.attrs.params.len() == arg_texts.len()
-                    && f.attrs.params.iter().any(|p| p.0 == b'o')
-            })
-            .collect();
-        if let Some(f) = fits.first() {
-            let mut ok = true;
-            let mut shown = Vec::new();
-            let mut k = Vec::new();
-            for (p, a) in f.attrs.params.iter().zip(&arg_texts) {
-                let t = arg_type(host, a, params);
-                shown.push(types::sql_name(t.unwrap_or(types::UNKNOWN)));
-                if p.0 == b'o' {
-                    let fine = match t {
-                        Some(t) => {
-                            t == p.2 || t == types::UNKNOWN || crate::bind::implicit_ok(t, p.2)
-                        }
-                        None => true,
-                    };
-                    ok &= fine;
-                } else {
-                    k.push(a.clone());
-                }
+    let slots = |f: &crate::catalog::FuncDef| -> Option<Vec<usize>> {
+        let mut used = vec![false; f.attrs.params.len()];
+        let mut out = Vec::new();
+        for (i, (n, _)) in split.iter().enumerate() {
+            let k = match n {
+                Some(n) => f.attrs.params.iter().position(|p| &p.1 == n)?,
+                None => i,
+            };
+            if k >= used.len() || used[k] {
+                return None;
             }
-            if ok {
-                kept = k;
+            used[k] = true;
+            out.push(k);
+        }
+        (out.len() == used.len()).then_some(out)
+    };
+    if let Some((f, slot)) = cands
+        .iter()
+        .filter(|f| f.attrs.params.iter().any(|p| p.0 == b'o'))
+        .find_map(|f| slots(f).map(|s| (f, s)))
+    {
+        let mut ok = true;
+        let mut shown = Vec::new();
+        let mut k = Vec::new();
+        for (i, (_, v)) in split.iter().enumerate() {
+            let p = &f.attrs.params[slot[i]];
+            let t = arg_type(host, v, params);
+            shown.push(types::sql_name(t.unwrap_or(types::UNKNOWN)));
+            if p.0 == b'o' {
+                ok &= match t {
+                    Some(t) => t == p.2 || t == types::UNKNOWN || crate::bind::implicit_ok(t, p.2),
+                    None => true,
+                };
             } else {
-                types_shown = Some(shown);
+                k.push(arg_texts[i].clone());
             }
+        }
+        if ok {
+            kept = k;
+        } else {
+            types_shown = Some(shown);
         }
     }
     let qualified = match &schema {
@@ -154,9 +188,15 @@ pub(crate) fn bind(
     let shown = match types_shown {
         Some(t) => format!("{name}({})", t.join(", ")),
         None => {
-            let t: Vec<String> = arg_texts
+            let t: Vec<String> = split
                 .iter()
-                .map(|a| types::sql_name(arg_type(host, a, params).unwrap_or(types::UNKNOWN)))
+                .map(|(n, v)| {
+                    let t = types::sql_name(arg_type(host, v, params).unwrap_or(types::UNKNOWN));
+                    match n {
+                        Some(n) => format!("{n} => {t}"),
+                        None => t,
+                    }
+                })
                 .collect();
             format!("{name}({})", t.join(", "))
         }

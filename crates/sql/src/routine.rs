@@ -57,7 +57,7 @@ pub(crate) enum RoutineStmt {
         /// `b'f'`, `b'p'`, or `b'r'` for DROP ROUTINE.
         kind: u8,
         if_exists: bool,
-        items: Vec<(Option<String>, String, Option<Vec<Oid>>)>,
+        items: Vec<(Signature, FullArgs)>,
     },
     Do {
         body: String,
@@ -272,11 +272,33 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
         i: 0,
     };
     let mut mode = "IN".to_string();
-    if let Some(w) = c.word() {
-        if matches!(w.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC") {
-            mode = w;
-            c.i += 1;
+    let is_mode = |t: Option<&Token>| match t {
+        Some(Token::Word(w)) if w.quote_style.is_none() => {
+            let u = w.value.to_ascii_uppercase();
+            matches!(u.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC").then_some(u)
         }
+        _ => None,
+    };
+    if let Some(w) = is_mode(c.peek()) {
+        mode = w;
+        c.i += 1;
+    } else if let Some(w) = is_mode(c.t.get(1)) {
+        // `name mode type`, which PostgreSQL's grammar also takes.
+        let name = c.ident()?;
+        c.i += 1;
+        mode = w;
+        let ty = c.until(&|t, d| {
+            d == 0
+                && (matches!(t, Token::Eq)
+                    || matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("default")))
+        });
+        let default = if c.peek().is_some() {
+            c.i += 1;
+            Some(c.until(&|_, _| false))
+        } else {
+            None
+        };
+        return Ok((mode, name, ty, default));
     }
     // Name or type: a name is followed by more of the type.
     let rest: Vec<&Token> = c.t[c.i..]
@@ -465,6 +487,18 @@ fn bind_create(
     let mut params: Vec<(u8, String, Oid)> = Vec::new();
     for a in split_list(c)? {
         let (mode, name, ty, default) = parse_arg(a)?;
+        // PostgreSQL's order rule: nothing after VARIADIC but a
+        // function's OUT parameters.
+        if params.iter().any(|p| p.0 == b'v') && (procedure || mode != "OUT") {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                if procedure {
+                    "VARIADIC parameter must be the last parameter"
+                } else {
+                    "VARIADIC parameter must be the last input parameter"
+                },
+            ));
+        }
         let t = resolve_type(host, &ty)?;
         params.push((
             match mode.as_str() {
@@ -476,12 +510,7 @@ fn bind_create(
             name.clone(),
             t.oid,
         ));
-        if mode == "VARIADIC" {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "VARIADIC arguments are not supported yet",
-            ));
-        }
+
         if mode == "OUT" || mode == "INOUT" {
             outs.push((name.clone(), t.oid));
         }
@@ -623,6 +652,12 @@ fn bind_create(
                 return Err(c.unexpected());
             }
         }
+    }
+    if params.iter().any(|p| p.0 == b'v') {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "VARIADIC arguments are not supported yet",
+        ));
     }
     if params.iter().any(|p| p.0 != b'i') {
         def.attrs.params = params;
@@ -1574,7 +1609,7 @@ pub(crate) fn execute(
             if_exists,
             items,
         } => {
-            for (schema, name, args) in items {
+            for ((schema, name, args), full) in items {
                 drop_one(
                     host,
                     *kind,
@@ -1582,6 +1617,7 @@ pub(crate) fn execute(
                     schema.as_deref(),
                     name,
                     args.as_deref(),
+                    full.as_deref(),
                 )?;
             }
         }
@@ -1626,11 +1662,16 @@ pub(crate) fn execute(
 /// A routine and its input argument types when given: `name(int, text)`.
 pub(crate) type Signature = (Option<String>, String, Option<Vec<Oid>>);
 
+/// Every argument of a routine's argument list with its mode as written
+/// (`b'i'`, `b'o'`, `b'b'`, `b'v'`, or 0 when none is written): DROP and
+/// ALTER PROCEDURE match it against all parameters, OUT ones included.
+pub(crate) type FullArgs = Option<Vec<(u8, Oid)>>;
+
 /// Reads `name[(args)], ...` (DROP FUNCTION, GRANT ... ON FUNCTION).
-fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
+fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<(Signature, FullArgs)>, PgError> {
     let mut items = Vec::new();
     loop {
-        items.push(signature(c, host)?);
+        items.push(signature_full(c, host)?);
         if !c.eat_tok(&Token::Comma) {
             break;
         }
@@ -1638,24 +1679,44 @@ fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
     Ok(items)
 }
 
-/// One `name[(argtypes)]` naming a routine (OUT arguments skipped, as
-/// they are not part of the signature).
-pub(crate) fn signature(c: &mut Cur, host: &dyn Host) -> Result<Signature, PgError> {
+/// One `name[(argtypes)]` naming a routine: the signature (OUT
+/// arguments skipped, as they are not part of it) and the arguments
+/// with their modes.
+pub(crate) fn signature_full(
+    c: &mut Cur,
+    host: &dyn Host,
+) -> Result<(Signature, FullArgs), PgError> {
     let (schema, name) = c.qualified()?;
-    let args = if c.peek() == Some(&Token::LParen) {
+    let (args, full) = if c.peek() == Some(&Token::LParen) {
         let mut tys = Vec::new();
+        let mut full = Vec::new();
         for a in split_list(c)? {
+            let explicit = matches!(a.first(), Some(Token::Word(w)) if w.quote_style.is_none()
+                && ["in", "out", "inout", "variadic"].contains(&w.value.to_ascii_lowercase().as_str()))
+                || matches!(a.get(1), Some(Token::Word(w)) if w.quote_style.is_none()
+                && ["in", "out", "inout", "variadic"].contains(&w.value.to_ascii_lowercase().as_str()));
             let (mode, _, ty, _) = parse_arg(a)?;
+            let t = resolve_type(host, &ty)?.oid;
+            full.push((
+                match (explicit, mode.as_str()) {
+                    (false, _) => 0,
+                    (_, "OUT") => b'o',
+                    (_, "INOUT") => b'b',
+                    (_, "VARIADIC") => b'v',
+                    _ => b'i',
+                },
+                t,
+            ));
             if mode == "OUT" {
                 continue;
             }
-            tys.push(resolve_type(host, &ty)?.oid);
+            tys.push(t);
         }
-        Some(tys)
+        (Some(tys), Some(full))
     } else {
-        None
+        (None, None)
     };
-    Ok((schema, name, args))
+    Ok(((schema, name, args), full))
 }
 
 /// The 1-based character position of the `i`-th significant token of
@@ -1685,7 +1746,7 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
     if c.peek().is_some() {
         return Err(c.unexpected());
     }
-    Ok(items)
+    Ok(items.into_iter().map(|i| i.0).collect())
 }
 
 fn drop_one(
@@ -1695,8 +1756,9 @@ fn drop_one(
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
+    full: Option<&[(u8, Oid)]>,
 ) -> Result<(), PgError> {
-    if let Some(f) = resolve(host, kind, if_exists, schema, name, args)? {
+    if let Some(f) = resolve(host, kind, if_exists, schema, name, args, full)? {
         crate::acl::check_routine_owner(&*host, &f)?;
         host.routines()?.drop_routine(&f)?;
     }
@@ -1713,6 +1775,7 @@ pub(crate) fn resolve(
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
+    full: Option<&[(u8, Oid)]>,
 ) -> Result<Option<Rc<FuncDef>>, PgError> {
     let procedure = kind == b'p';
     let what = match kind {
@@ -1725,10 +1788,38 @@ pub(crate) fn resolve(
         Some(s) => format!("{s}.{name}"),
         None => name.to_string(),
     };
+    // A procedure also matches by all its parameters, OUT ones included
+    // (PostgreSQL 14's rule for DROP/ALTER PROCEDURE and ROUTINE).
+    let by_all = |f: &FuncDef| {
+        kind != b'f'
+            && f.kind == b'p'
+            && full.is_some_and(|full| {
+                !f.attrs.params.is_empty()
+                    && f.attrs.params.len() == full.len()
+                    && f.attrs.params.iter().zip(full).all(|(p, (m, t))| {
+                        p.2 == *t
+                            && match m {
+                                b'i' => matches!(p.0, b'i' | b'b'),
+                                b'o' => matches!(p.0, b'o' | b'b'),
+                                0 => true,
+                                m => p.0 == *m,
+                            }
+                    })
+            })
+    };
     let found: Vec<Rc<FuncDef>> = match args {
-        Some(a) => cands.into_iter().filter(|f| f.arg_types == a).collect(),
+        Some(a) => cands
+            .into_iter()
+            .filter(|f| f.arg_types == a || by_all(f))
+            .collect(),
         None => cands,
     };
+    if args.is_some() && found.len() > 1 {
+        return Err(PgError::error(
+            codes::AMBIGUOUS_FUNCTION,
+            format!("{what} name \"{shown_name}\" is not unique"),
+        ));
+    }
     let missing = || match args {
         Some(a) => {
             let shown: Vec<String> = a.iter().map(|&t| types::sql_name(t)).collect();
