@@ -1535,6 +1535,13 @@ pub(crate) fn call_set(
 ) -> Result<Vec<Row>, PgError> {
     match call(host, def, args)? {
         CallResult::Set(rows) => Ok(rows),
+        // A row of OUT parameters is its columns in FROM.
+        CallResult::Scalar(Value::Record(fields)) if !def.out_cols.is_empty() => {
+            Ok(vec![fields.into_iter().map(|(_, v)| v).collect()])
+        }
+        CallResult::Scalar(Value::Null) if def.out_cols.len() > 1 => {
+            Ok(vec![vec![Value::Null; def.out_cols.len()]])
+        }
         CallResult::Scalar(v) => Ok(vec![vec![v]]),
     }
 }

@@ -99,6 +99,9 @@
 //!   of matched rows in READ COMMITTED and REPEATABLE READ.
 //! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
 //!   expressions, against PostgreSQL 15's output.
+//! - `procfn`: ALTER FUNCTION/PROCEDURE/ROUTINE, pg_get_functiondef,
+//!   SQL-standard bodies, OUT/INOUT parameters and CALL's result row
+//!   against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
@@ -163,6 +166,7 @@ mod pgbench;
 mod plpgsql_more;
 mod privileges;
 mod privileges_more;
+mod procfn;
 mod psql;
 mod psql_describe;
 mod publication;
