@@ -540,6 +540,8 @@ fn bind_create(
     let mut body: Option<String> = None;
     // Options applied once the result (set or not) is known.
     let mut attr_opts = Vec::new();
+    // Whether AS had a second item (refused once the language is known).
+    let mut two_items = false;
     while c.peek().is_some() {
         let Some(w) = c.word() else {
             if c.eat_tok(&Token::SemiColon) {
@@ -588,10 +590,8 @@ fn bind_create(
                 }
                 body = Some(c.string()?);
                 if c.eat_tok(&Token::Comma) {
-                    return Err(PgError::error(
-                        codes::INVALID_FUNCTION_DEFINITION,
-                        "only one AS item needed for language",
-                    ));
+                    c.string()?;
+                    two_items = true;
                 }
             }
             "RETURN" => {
@@ -719,6 +719,12 @@ fn bind_create(
             "no language specified",
         ));
     }
+    if two_items && matches!(def.language.as_str(), "sql" | "plpgsql") {
+        return Err(PgError::error(
+            codes::INVALID_FUNCTION_DEFINITION,
+            format!("only one AS item needed for language \"{}\"", def.language),
+        ));
+    }
     if !matches!(def.language.as_str(), "sql" | "plpgsql") {
         return Err(PgError::error(
             codes::UNDEFINED_OBJECT,
@@ -835,11 +841,15 @@ fn is_option_word(t: &Token) -> bool {
 /// PL/pgSQL body is parsed.
 fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     validate_body(host, def).map_err(|e| {
-        if def.language == "sql" {
-            add_context(e, &format!("SQL function \"{}\"", def.name))
-        } else {
-            e
+        if def.language != "sql" {
+            return e;
         }
+        // A place in the body is not a place in the CREATE statement
+        // (PostgreSQL maps it there; tusk does not yet).
+        add_context(
+            e.with_position(None),
+            &format!("SQL function \"{}\"", def.name),
+        )
     })
 }
 
@@ -853,6 +863,19 @@ fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
         let mut last = None;
         for s in &stmts {
             let p = crate::prepare(s, &def.arg_types, host)?;
+            if p.param_types().len() > def.arg_types.len() {
+                let n = def.arg_types.len() + 1;
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("42P02"),
+                    format!("there is no parameter ${n}"),
+                ));
+            }
+            if p.command() == crate::Command::Other("CALL") && !p.columns().is_empty() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "calling procedures with output arguments is not supported in SQL functions",
+                ));
+            }
             let utility = !matches!(
                 p.command(),
                 crate::Command::Select
@@ -1488,6 +1511,11 @@ fn call_sql(host: &mut dyn Host, def: &FuncDef, args: Vec<Value>) -> Result<Call
         }
         Ok(out)
     };
+    if def.retset && def.ret == types::VOID {
+        // SETOF void: the last statement's rows are not the result
+        // (PostgreSQL returns no rows).
+        return Ok(CallResult::Set(Vec::new()));
+    }
     if def.retset {
         let mut out = Vec::with_capacity(last_rows.len());
         for r in last_rows {

@@ -86,13 +86,15 @@ public|pf_o||INOUT a integer, OUT b text, IN c integer|proc
 INOUT a integer, OUT b text, IN c integer
 CREATE PROCEDURE
 DROP PROCEDURE
-DROP PROCEDURE
 CREATE FUNCTION
 8|z4
 record|x integer, OUT y integer, OUT z text
+CREATE FUNCTION
 DROP FUNCTION
 DROP FUNCTION
 DROP FUNCTION
+DROP FUNCTION
+DROP PROCEDURE
 DROP PROCEDURE
 DROP SCHEMA
 DROP ROLE
@@ -120,8 +122,11 @@ HINT:  No procedure matches the given name and argument types. You might need to
 psql:SCRIPT:71: ERROR:  procedure pf_o(integer, numeric, integer) does not exist
 HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:77: ERROR:  procedure pf_o(integer, integer, integer) does not exist
-psql:SCRIPT:79: ERROR:  procedure OUT parameters cannot appear after one with a default value
-psql:SCRIPT:83: ERROR:  function result type must be record because of OUT parameters
+psql:SCRIPT:78: ERROR:  procedure OUT parameters cannot appear after one with a default value
+psql:SCRIPT:82: ERROR:  function result type must be record because of OUT parameters
+psql:SCRIPT:83: ERROR:  calling procedures with output arguments is not supported in SQL functions
+psql:SCRIPT:86: ERROR:  only one AS item needed for language "sql"
+psql:SCRIPT:87: ERROR:  there is no parameter $2
 "#;
 
 #[test]
