@@ -328,6 +328,17 @@ pub(crate) fn execute(a: &AlterRoutine, host: &mut dyn Host) -> Result<(), PgErr
                     format!("role \"{role}\" does not exist"),
                 ));
             };
+            // Giving a routine away takes membership in the new owner
+            // (PostgreSQL's check_can_set_role in 15's form).
+            if !host.identity().is_superuser {
+                let me = roles.by_name(&host.identity().user).map(|m| m.oid);
+                if !me.is_some_and(|me| roles.has_privs_of(me, r.oid)) {
+                    return Err(PgError::error(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("must be member of role \"{role}\""),
+                    ));
+                }
+            }
             d.owner = r.oid;
         }
         Action::Schema(s) => new_schema = Some(s.clone()),

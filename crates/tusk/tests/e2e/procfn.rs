@@ -44,6 +44,11 @@ ALTER FUNCTION
 CREATE ROLE
 ALTER FUNCTION
 pf_user
+CREATE ROLE
+SET
+ALTER FUNCTION
+RESET
+DROP ROLE
 CREATE PROCEDURE
 ALTER PROCEDURE
 public|pf_p||IN x text|proc
@@ -101,32 +106,34 @@ DROP ROLE
 DROP TABLE
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:23: ERROR:  function pf_missing(integer) does not exist
-psql:SCRIPT:24: ERROR:  ROWS is not applicable when function does not return a set
-psql:SCRIPT:25: ERROR:  COST must be positive
-psql:SCRIPT:29: ERROR:  invalid attribute in procedure definition
-psql:SCRIPT:30: ERROR:  pf_p(text) is not a function
-psql:SCRIPT:31: ERROR:  pf_f(integer) is not a procedure
-psql:SCRIPT:33: ERROR:  invalid attribute in procedure definition
-psql:SCRIPT:37: ERROR:  procedure pf_nothere() does not exist
+const PG_STDERR: &str = r#"psql:SCRIPT:25: ERROR:  must be member of role "pf_other"
+psql:SCRIPT:26: ERROR:  only superuser can define a leakproof function
+psql:SCRIPT:30: ERROR:  function pf_missing(integer) does not exist
+psql:SCRIPT:31: ERROR:  ROWS is not applicable when function does not return a set
+psql:SCRIPT:32: ERROR:  COST must be positive
+psql:SCRIPT:36: ERROR:  invalid attribute in procedure definition
+psql:SCRIPT:37: ERROR:  pf_p(text) is not a function
+psql:SCRIPT:38: ERROR:  pf_f(integer) is not a procedure
+psql:SCRIPT:40: ERROR:  invalid attribute in procedure definition
+psql:SCRIPT:44: ERROR:  procedure pf_nothere() does not exist
 HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
-psql:SCRIPT:38: ERROR:  random() is not a procedure
+psql:SCRIPT:45: ERROR:  random() is not a procedure
 HINT:  To call a function, use SELECT.
-psql:SCRIPT:39: ERROR:  pf_f(integer) is not a procedure
+psql:SCRIPT:46: ERROR:  pf_f(integer) is not a procedure
 HINT:  To call a function, use SELECT.
-psql:SCRIPT:40: ERROR:  pf_p(text) is not a function
-psql:SCRIPT:64: ERROR:  CREATE TABLE is not yet supported in unquoted SQL function body
-psql:SCRIPT:65: ERROR:  duplicate function body specified
-psql:SCRIPT:70: ERROR:  procedure pf_o(integer, integer, integer) does not exist
-HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
-psql:SCRIPT:71: ERROR:  procedure pf_o(integer, numeric, integer) does not exist
-HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:47: ERROR:  pf_p(text) is not a function
+psql:SCRIPT:71: ERROR:  CREATE TABLE is not yet supported in unquoted SQL function body
+psql:SCRIPT:72: ERROR:  duplicate function body specified
 psql:SCRIPT:77: ERROR:  procedure pf_o(integer, integer, integer) does not exist
-psql:SCRIPT:78: ERROR:  procedure OUT parameters cannot appear after one with a default value
-psql:SCRIPT:82: ERROR:  function result type must be record because of OUT parameters
-psql:SCRIPT:83: ERROR:  calling procedures with output arguments is not supported in SQL functions
-psql:SCRIPT:86: ERROR:  only one AS item needed for language "sql"
-psql:SCRIPT:87: ERROR:  there is no parameter $2
+HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:78: ERROR:  procedure pf_o(integer, numeric, integer) does not exist
+HINT:  No procedure matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:84: ERROR:  procedure pf_o(integer, integer, integer) does not exist
+psql:SCRIPT:85: ERROR:  procedure OUT parameters cannot appear after one with a default value
+psql:SCRIPT:89: ERROR:  function result type must be record because of OUT parameters
+psql:SCRIPT:90: ERROR:  calling procedures with output arguments is not supported in SQL functions
+psql:SCRIPT:93: ERROR:  only one AS item needed for language "sql"
+psql:SCRIPT:94: ERROR:  there is no parameter $2
 "#;
 
 #[test]
