@@ -921,6 +921,24 @@ mod tests {
     }
 
     #[test]
+    fn atomic_bodies_stay_one_statement() {
+        let sql = "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; \
+                   SELECT CASE WHEN true THEN 2 END; END; BEGIN; SELECT 3; END";
+        let v = parse_with_position(sql).unwrap();
+        let texts: Vec<&str> = v.iter().map(|(_, t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; \
+                 SELECT CASE WHEN true THEN 2 END; END",
+                "BEGIN",
+                "SELECT 3",
+                "END"
+            ]
+        );
+    }
+
+    #[test]
     fn errors_look_like_postgres() {
         assert_eq!(
             err("SELECT 1 FROMM x"),
