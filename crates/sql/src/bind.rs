@@ -2638,6 +2638,9 @@ impl<'h> Binder<'h> {
             .with_hint("To call a function, use SELECT."));
         }
         crate::acl::check_routine(self.host, &def)?;
+        if calling && def.kind == b'p' {
+            crate::routine::note_callee(&def);
+        }
         let mut bound = Vec::with_capacity(def.arg_types.len());
         let given = args.len();
         for (a, &p) in args.into_iter().zip(def.arg_types.iter()) {

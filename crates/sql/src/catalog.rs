@@ -1170,6 +1170,48 @@ pub struct FuncDef {
     /// proacl in acl.rs's stored text form; None is the default (the
     /// owner and PUBLIC may execute).
     pub acl: Option<String>,
+    /// What CREATE/ALTER FUNCTION set beyond what a call reads.
+    pub attrs: ProcAttrs,
+}
+
+/// The pg_proc attributes that CREATE and ALTER FUNCTION set and the
+/// catalog shows (pg_get_functiondef, \df+), kept apart from the fields
+/// a call needs so that routines built in code can take the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcAttrs {
+    /// prosecdef (SECURITY DEFINER).
+    pub secdef: bool,
+    pub leakproof: bool,
+    /// procost.
+    pub cost: f32,
+    /// prorows (0 unless the routine returns a set).
+    pub rows: f32,
+    /// proparallel: `b's'`, `b'r'` or `b'u'`.
+    pub parallel: u8,
+    /// proconfig: `name=value` settings applied during a call.
+    pub config: Vec<String>,
+    /// Whether `src` is a SQL-standard body (`RETURN expr` / `BEGIN
+    /// ATOMIC ... END`): kept in prosqlbody, prosrc left empty.
+    pub sqlbody: bool,
+    /// Every parameter in declaration order as (proargmodes mode, name,
+    /// type) when any is OUT, INOUT or VARIADIC (empty otherwise; RETURNS
+    /// TABLE's columns are `out_cols`).
+    pub params: Vec<(u8, String, types::Oid)>,
+}
+
+impl Default for ProcAttrs {
+    fn default() -> Self {
+        ProcAttrs {
+            secdef: false,
+            leakproof: false,
+            cost: 100.0,
+            rows: 0.0,
+            parallel: b'u',
+            config: Vec::new(),
+            sqlbody: false,
+            params: Vec::new(),
+        }
+    }
 }
 
 impl FuncDef {
@@ -1202,4 +1244,13 @@ pub trait Routines {
     ) -> Result<(), PgError>;
     /// DROP FUNCTION/PROCEDURE of one stored routine (by its oid).
     fn drop_routine(&mut self, def: &FuncDef) -> Result<(), PgError>;
+    /// ALTER FUNCTION: store `new` in place of `old` (same oid);
+    /// `schema` moves it to that schema (SET SCHEMA). Refuses a name and
+    /// signature already taken in the target schema.
+    fn alter_routine(
+        &mut self,
+        old: &FuncDef,
+        new: &FuncDef,
+        schema: Option<&str>,
+    ) -> Result<(), PgError>;
 }

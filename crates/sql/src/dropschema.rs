@@ -61,7 +61,9 @@ pub(crate) fn drop_contents(host: &mut dyn Host, name: &str, cascade: bool) -> R
                 } else {
                     "function"
                 },
-                f.signature()
+                // getObjectDescription's format_procedure: no space
+                // after the commas.
+                f.context_signature()
             ),
             Member::Type(t) => format!("type {shown}{t}"),
         })

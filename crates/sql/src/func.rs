@@ -112,6 +112,8 @@ pub(crate) enum Func {
     FunctionResult,
     FunctionArguments,
     FunctionIsVisible,
+    /// pg_get_functiondef(oid) (fndef.rs).
+    FunctionDef,
     /// pg_get_constraintdef(oid [, pretty]) (fkey.rs).
     ConstraintDef,
     /// pg_get_triggerdef(oid [, pretty]) over pg_trigger (trigger.rs).
@@ -503,6 +505,7 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::FunctionArguments,
     ),
     sig("pg_get_triggerdef", &[types::OID], TEXT, Func::TriggerDef),
+    sig("pg_get_functiondef", &[types::OID], TEXT, Func::FunctionDef),
     sig("tusk_tg_argv", &[INT8], TEXT, Func::TgArgv),
     sig("pg_trigger_depth", &[], INT4, Func::TriggerDepth),
     // The text forms first: an unknown literal ('v') is a name.
@@ -1576,6 +1579,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
         Func::ViewDef => crate::view::viewdef(ctx.host, &a(0))?,
+        Func::FunctionDef => crate::fndef::functiondef(&*ctx.host, &cast_oid(&a(0)))?,
         Func::TgArgv => match a(0) {
             Value::Int8(i) => crate::trigger::tg_argv(i),
             Value::Int4(i) => crate::trigger::tg_argv(i.into()),

@@ -58,6 +58,8 @@
 pub mod acl;
 mod agg;
 pub mod alter;
+mod alterfn;
+mod callproc;
 mod arrays;
 mod bind;
 pub mod catalog;
@@ -74,6 +76,7 @@ mod explain;
 mod expr;
 mod fdw;
 mod fkey;
+mod fndef;
 mod foreigntable;
 mod formatting;
 mod func;
@@ -130,7 +133,7 @@ pub use tusk_types::{cast, datetime, geo, interval, numeric, range, types, tz, v
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-pub use catalog::{FuncDef, Routines, Tables};
+pub use catalog::{FuncDef, ProcAttrs, Routines, Tables};
 pub use copy::{CopyDirection, CopyEndpoint, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
 pub use host::{
@@ -433,14 +436,14 @@ fn prepare_unchecked(
         });
     }
     if let Parsed::Pre(PreParsed::Routine) = &stmt.parsed {
-        let r = routine::bind(&stmt.sql, host)?;
+        let r = routine::bind(&stmt.sql, declared_param_types, host)?;
         return Ok(Prepared {
             rechecks: Default::default(),
             dml_ctes: Vec::new(),
             command: Command::Other(r.tag()),
+            columns: r.columns(),
             plan: Plan::Routine(r),
             param_types: declared_param_types.to_vec(),
-            columns: Vec::new(),
         });
     }
     if let Parsed::Pre(PreParsed::View) = &stmt.parsed {
@@ -815,7 +818,7 @@ pub fn start(
             Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Routine(r) => {
-            let out = routine::execute(r, host)?;
+            let out = routine::execute(r, &params, host)?;
             Ok(Execution::done(out.rows, out.tag))
         }
         Plan::Trigger(t) => {

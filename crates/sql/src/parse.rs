@@ -391,7 +391,8 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         | ["CALL", ..] => Some(PreParsed::Routine),
         // A name must follow; anything else is left to sqlparser, whose
         // syntax error carries the position PostgreSQL reports.
-        ["DROP", "FUNCTION" | "PROCEDURE", name, ..]
+        ["ALTER", "FUNCTION" | "PROCEDURE" | "ROUTINE", ..] => Some(PreParsed::Routine),
+        ["DROP", "FUNCTION" | "PROCEDURE" | "ROUTINE", name, ..]
             if name
                 .chars()
                 .next()
@@ -574,6 +575,66 @@ fn deepens(t: &Token) -> bool {
 /// upper bound of the tree's depth: every open bracket is a level, and at
 /// each bracket level every operator since the last comma may wrap the
 /// operand before it.
+/// The statements of a token run, split at `;` — except inside a
+/// routine's SQL-standard body (`CREATE FUNCTION ... BEGIN ATOMIC ...
+/// END`), whose statements end in `;` too: there the split waits for
+/// the END matching that BEGIN (nested BEGIN/CASE ... END counted, as
+/// PostgreSQL's grammar and psql's lexer do).
+fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
+    let word = |t: &TokenWithSpan| match &t.token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    // Words of the statement so far (to spot CREATE ... FUNCTION).
+    let mut head: Vec<String> = Vec::new();
+    let mut routine = false;
+    let mut depth = 0usize;
+    let mut prev: Option<String> = None;
+    for (i, t) in tokens.iter().enumerate() {
+        if is_trivia(&t.token) {
+            continue;
+        }
+        if t.token == Token::SemiColon && depth == 0 {
+            out.push(&tokens[start..i]);
+            start = i + 1;
+            head.clear();
+            routine = false;
+            prev = None;
+            continue;
+        }
+        let w = word(t);
+        if head.len() < 4 {
+            if let Some(w) = &w {
+                head.push(w.clone());
+                routine = matches!(
+                    head.iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                    ["CREATE", "FUNCTION" | "PROCEDURE", ..]
+                        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+                );
+            } else {
+                head.push(String::new());
+            }
+        }
+        if routine {
+            match w.as_deref() {
+                Some("ATOMIC") if depth == 0 && prev.as_deref() == Some("BEGIN") => depth += 1,
+                Some("CASE") if depth > 0 => depth += 1,
+                Some("BEGIN") if depth > 0 => depth += 1,
+                Some("END") if depth > 0 => depth -= 1,
+                _ => {}
+            }
+        }
+        prev = w;
+    }
+    out.push(&tokens[start.min(tokens.len())..]);
+    out
+}
+
 fn check_nesting(piece: &[TokenWithSpan]) -> Result<(), (PgError, Option<u32>)> {
     // Operators since the last comma, per open bracket (the first entry
     // is the statement's top level).
@@ -699,7 +760,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
         .map_err(|e| map_tokenizer_error(sql, &idx, &e.message, e.location))?;
     let mut out = Vec::new();
     let mut cursor = ByteCursor::new(sql);
-    for piece in tokens.split(|t| t.token == Token::SemiColon) {
+    for piece in split_statements(&tokens) {
         let meaningful: Vec<&TokenWithSpan> =
             piece.iter().filter(|t| !is_trivia(&t.token)).collect();
         let (Some(first), Some(last)) = (meaningful.first(), meaningful.last()) else {
@@ -858,6 +919,24 @@ mod tests {
         ));
         assert!(
             matches!(&parse_with_position("RESET TIME ZONE").unwrap()[0].0, Parsed::Pre(PreParsed::Reset(n)) if n == "timezone")
+        );
+    }
+
+    #[test]
+    fn atomic_bodies_stay_one_statement() {
+        let sql = "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; \
+                   SELECT CASE WHEN true THEN 2 END; END; BEGIN; SELECT 3; END";
+        let v = parse_with_position(sql).unwrap();
+        let texts: Vec<&str> = v.iter().map(|(_, t, _)| t.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "CREATE FUNCTION f() RETURNS int BEGIN ATOMIC SELECT 1; \
+                 SELECT CASE WHEN true THEN 2 END; END",
+                "BEGIN",
+                "SELECT 3",
+                "END"
+            ]
         );
     }
 

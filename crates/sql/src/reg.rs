@@ -290,6 +290,15 @@ fn lookup(host: &mut dyn Host, ty: Oid, s: &str) -> Result<u32, PgError> {
             if let Some(t) = builtin_type(s) {
                 return Ok(t);
             }
+            // Pseudo-types psql's queries name (`\dfn` excludes trigger
+            // functions by 'pg_catalog.trigger'::regtype).
+            let bare = s.trim().strip_prefix("pg_catalog.").unwrap_or(s.trim());
+            match bare.to_ascii_lowercase().as_str() {
+                "trigger" => return Ok(crate::trigger::TRIGGER),
+                "void" => return Ok(types::VOID),
+                "record" => return Ok(types::RECORD),
+                _ => {}
+            }
             let parts = split_name(s).map_err(|_| undefined_type(s))?;
             find_in_schemas(
                 host,

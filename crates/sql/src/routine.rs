@@ -42,6 +42,7 @@ pub mod codes {
     pub const WRONG_OBJECT_TYPE: SqlState = SqlState::new("42809");
     pub const STATEMENT_TOO_COMPLEX: SqlState = SqlState::new("54001");
     pub const UNDEFINED_OBJECT: SqlState = SqlState::new("42704");
+    pub const INVALID_PARAMETER_VALUE: SqlState = SqlState::new("22023");
 }
 
 /// A parsed routine statement, bound when prepared.
@@ -53,17 +54,19 @@ pub(crate) enum RoutineStmt {
         replace: bool,
     },
     Drop {
-        procedure: bool,
+        /// `b'f'`, `b'p'`, or `b'r'` for DROP ROUTINE.
+        kind: u8,
         if_exists: bool,
-        items: Vec<(Option<String>, String, Option<Vec<Oid>>)>,
+        items: Vec<(Signature, FullArgs)>,
     },
     Do {
         body: String,
     },
-    /// `CALL p(args)`: run as `SELECT p(args)` with procedures allowed.
-    Call {
-        select: String,
-    },
+    /// `CALL p(args)`: run as `SELECT p(args)` with procedures allowed
+    /// (callproc.rs).
+    Call(Box<crate::callproc::CallStmt>),
+    /// ALTER FUNCTION / PROCEDURE / ROUTINE (alterfn.rs).
+    Alter(Box<crate::alterfn::AlterRoutine>),
 }
 
 impl RoutineStmt {
@@ -71,14 +74,22 @@ impl RoutineStmt {
         match self {
             RoutineStmt::Create { def, .. } if def.kind == b'p' => "CREATE PROCEDURE",
             RoutineStmt::Create { .. } => "CREATE FUNCTION",
-            RoutineStmt::Drop {
-                procedure: true, ..
-            } => "DROP PROCEDURE",
+            RoutineStmt::Drop { kind: b'p', .. } => "DROP PROCEDURE",
+            RoutineStmt::Drop { kind: b'r', .. } => "DROP ROUTINE",
             RoutineStmt::Drop { .. } => "DROP FUNCTION",
+            RoutineStmt::Alter(a) => match a.kind {
+                b'p' => "ALTER PROCEDURE",
+                b'r' => "ALTER ROUTINE",
+                _ => "ALTER FUNCTION",
+            },
             RoutineStmt::Do { .. } => "DO",
-            RoutineStmt::Call { .. } => "CALL",
+            RoutineStmt::Call(_) => "CALL",
         }
     }
+}
+
+fn duplicate_body() -> PgError {
+    PgError::error(sqlstate::SYNTAX_ERROR, "duplicate function body specified")
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -261,11 +272,33 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
         i: 0,
     };
     let mut mode = "IN".to_string();
-    if let Some(w) = c.word() {
-        if matches!(w.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC") {
-            mode = w;
-            c.i += 1;
+    let is_mode = |t: Option<&Token>| match t {
+        Some(Token::Word(w)) if w.quote_style.is_none() => {
+            let u = w.value.to_ascii_uppercase();
+            matches!(u.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC").then_some(u)
         }
+        _ => None,
+    };
+    if let Some(w) = is_mode(c.peek()) {
+        mode = w;
+        c.i += 1;
+    } else if let Some(w) = is_mode(c.t.get(1)) {
+        // `name mode type`, which PostgreSQL's grammar also takes.
+        let name = c.ident()?;
+        c.i += 1;
+        mode = w;
+        let ty = c.until(&|t, d| {
+            d == 0
+                && (matches!(t, Token::Eq)
+                    || matches!(t, Token::Word(w) if w.value.eq_ignore_ascii_case("default")))
+        });
+        let default = if c.peek().is_some() {
+            c.i += 1;
+            Some(c.until(&|_, _| false))
+        } else {
+            None
+        };
+        return Ok((mode, name, ty, default));
     }
     // Name or type: a name is followed by more of the type.
     let rest: Vec<&Token> = c.t[c.i..]
@@ -300,7 +333,7 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
 }
 
 /// Split a parenthesized list's tokens at top-level commas.
-fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
+pub(crate) fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
     if !c.eat_tok(&Token::LParen) {
         return Err(c.unexpected());
     }
@@ -331,7 +364,7 @@ fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
 
 /// Reads a routine statement (the caller routed it here by its leading
 /// words). Types are resolved now, through `host`.
-pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
+pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<RoutineStmt, PgError> {
     let mut c = Cur {
         t: tokens(sql)?,
         i: 0,
@@ -351,15 +384,23 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
                 c.expect("FUNCTION")?;
                 false
             };
-            bind_create(&mut c, host, replace, procedure)
+            bind_create(sql, &mut c, host, replace, procedure)
+        }
+        Some("ALTER") => {
+            c.i += 1;
+            Ok(RoutineStmt::Alter(Box::new(crate::alterfn::bind(
+                sql, &mut c, host,
+            )?)))
         }
         Some("DROP") => {
             c.i += 1;
-            let procedure = if c.eat("PROCEDURE") {
-                true
+            let kind = if c.eat("PROCEDURE") {
+                b'p'
+            } else if c.eat("ROUTINE") {
+                b'r'
             } else {
                 c.expect("FUNCTION")?;
-                false
+                b'f'
             };
             let if_exists = if c.eat("IF") {
                 c.expect("EXISTS")?;
@@ -379,7 +420,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
                 return Err(c.unexpected());
             }
             Ok(RoutineStmt::Drop {
-                procedure,
+                kind,
                 if_exists,
                 items,
             })
@@ -408,17 +449,14 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
         }
         Some("CALL") => {
             c.i += 1;
-            let rest = sql.trim_start();
-            let rest = rest[4..].trim();
-            Ok(RoutineStmt::Call {
-                select: format!("SELECT {rest}"),
-            })
+            crate::callproc::bind(sql, &mut c, params, host)
         }
         _ => Err(c.unexpected()),
     }
 }
 
 fn bind_create(
+    sql_text: &str,
     c: &mut Cur,
     host: &dyn Host,
     replace: bool,
@@ -443,21 +481,46 @@ fn bind_create(
         volatility: b'v',
         owner: 0,
         acl: None,
+        attrs: Default::default(),
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
+    let mut params: Vec<(u8, String, Oid)> = Vec::new();
     for a in split_list(c)? {
         let (mode, name, ty, default) = parse_arg(a)?;
-        let t = resolve_type(host, &ty)?;
-        if mode == "VARIADIC" {
+        // PostgreSQL's order rule: nothing after VARIADIC but a
+        // function's OUT parameters.
+        if params.iter().any(|p| p.0 == b'v') && (procedure || mode != "OUT") {
             return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "VARIADIC arguments are not supported yet",
+                codes::INVALID_FUNCTION_DEFINITION,
+                if procedure {
+                    "VARIADIC parameter must be the last parameter"
+                } else {
+                    "VARIADIC parameter must be the last input parameter"
+                },
             ));
         }
+        let t = resolve_type(host, &ty)?;
+        params.push((
+            match mode.as_str() {
+                "OUT" => b'o',
+                "INOUT" => b'b',
+                "VARIADIC" => b'v',
+                _ => b'i',
+            },
+            name.clone(),
+            t.oid,
+        ));
+
         if mode == "OUT" || mode == "INOUT" {
             outs.push((name.clone(), t.oid));
         }
         if mode == "OUT" {
+            if procedure && !def.defaults.is_empty() {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "procedure OUT parameters cannot appear after one with a default value",
+                ));
+            }
             continue;
         }
         match default {
@@ -475,6 +538,10 @@ fn bind_create(
     }
     let mut have_ret = false;
     let mut body: Option<String> = None;
+    // Options applied once the result (set or not) is known.
+    let mut attr_opts = Vec::new();
+    // Whether AS had a second item (refused once the language is known).
+    let mut two_items = false;
     while c.peek().is_some() {
         let Some(w) = c.word() else {
             if c.eat_tok(&Token::SemiColon) {
@@ -518,20 +585,32 @@ fn bind_create(
             }
             "LANGUAGE" => def.language = c.language()?,
             "AS" => {
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
                 body = Some(c.string()?);
                 if c.eat_tok(&Token::Comma) {
-                    return Err(PgError::error(
-                        codes::INVALID_FUNCTION_DEFINITION,
-                        "only one AS item needed for language",
-                    ));
+                    c.string()?;
+                    two_items = true;
                 }
             }
             "RETURN" => {
                 let e = c.until(&|t, d| d == 0 && matches!(t, Token::SemiColon));
-                body = Some(format!("SELECT {e}"));
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
+                body = Some(format!("RETURN {e}"));
+                def.attrs.sqlbody = true;
                 if def.language.is_empty() {
                     def.language = "sql".into();
                 }
+            }
+            "IMMUTABLE" | "STABLE" | "VOLATILE" | "STRICT" | "WINDOW" if procedure => {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "invalid attribute in procedure definition",
+                )
+                .with_position(token_position(sql_text, c.i - 1)));
             }
             "IMMUTABLE" => def.volatility = b'i',
             "STABLE" => def.volatility = b's',
@@ -543,40 +622,24 @@ fn bind_create(
                 c.expect("INPUT")?;
                 def.strict = false;
             }
-            "SECURITY" => {
-                if c.eat("DEFINER") {
-                    return Err(PgError::error(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "SECURITY DEFINER functions are not supported yet",
-                    ));
+            "SECURITY" | "EXTERNAL" | "LEAKPROOF" | "NOT" | "PARALLEL" | "COST" | "ROWS"
+            | "SET" => {
+                // The attributes ALTER FUNCTION also sets: read as its
+                // options are (alterfn.rs), applied to the definition.
+                c.i -= 1;
+                if let Some(o) = crate::alterfn::option(sql_text, c, host, procedure)? {
+                    attr_opts.push(o);
                 }
-                c.expect("INVOKER")?;
-            }
-            "EXTERNAL" => {
-                c.expect("SECURITY")?;
-                if !c.eat("INVOKER") {
-                    c.expect("DEFINER")?;
-                }
-            }
-            "LEAKPROOF" => {}
-            "NOT" => c.expect("LEAKPROOF")?,
-            "PARALLEL" => {
-                c.ident()?;
-            }
-            "COST" | "ROWS" => {
-                c.next();
-            }
-            "SET" => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "SET clauses of functions are not supported yet",
-                ))
             }
             "BEGIN" => {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "BEGIN ATOMIC function bodies are not supported yet",
-                ))
+                if body.is_some() {
+                    return Err(duplicate_body());
+                }
+                body = Some(crate::fndef::read_atomic(c)?);
+                def.attrs.sqlbody = true;
+                if def.language.is_empty() {
+                    def.language = "sql".into();
+                }
             }
             "WINDOW" => {
                 return Err(PgError::error(
@@ -590,21 +653,49 @@ fn bind_create(
             }
         }
     }
+    if params.iter().any(|p| p.0 == b'v') {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "VARIADIC arguments are not supported yet",
+        ));
+    }
+    if params.iter().any(|p| p.0 != b'i') {
+        def.attrs.params = params;
+    }
+    let declared_ret = have_ret;
     if !outs.is_empty() && def.out_cols.is_empty() {
-        if outs.len() == 1 {
+        if procedure {
+            // A procedure's output parameters make one row (prorettype
+            // record), as many columns as there are.
+            def.ret = types::RECORD;
+            def.out_cols = outs;
+        } else if outs.len() == 1 {
             if !have_ret {
                 def.ret = outs[0].1;
                 have_ret = true;
+            } else if def.ret != outs[0].1 {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    format!(
+                        "function result type must be {} because of OUT parameters",
+                        types::sql_name(outs[0].1)
+                    ),
+                ));
             }
         } else {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "functions with several OUT parameters are not supported yet",
-            ));
+            if have_ret && def.ret != types::RECORD {
+                return Err(PgError::error(
+                    codes::INVALID_FUNCTION_DEFINITION,
+                    "function result type must be record because of OUT parameters",
+                ));
+            }
+            def.ret = types::RECORD;
+            def.out_cols = outs;
+            have_ret = true;
         }
     }
     if procedure {
-        if have_ret {
+        if declared_ret {
             return Err(PgError::error(
                 codes::INVALID_FUNCTION_DEFINITION,
                 "procedure cannot have a return type",
@@ -628,6 +719,12 @@ fn bind_create(
             "no language specified",
         ));
     }
+    if two_items && matches!(def.language.as_str(), "sql" | "plpgsql") {
+        return Err(PgError::error(
+            codes::INVALID_FUNCTION_DEFINITION,
+            format!("only one AS item needed for language \"{}\"", def.language),
+        ));
+    }
     if !matches!(def.language.as_str(), "sql" | "plpgsql") {
         return Err(PgError::error(
             codes::UNDEFINED_OBJECT,
@@ -635,6 +732,9 @@ fn bind_create(
         ));
     }
     def.src = body;
+    for o in &attr_opts {
+        crate::alterfn::apply(&mut def, o, host)?;
+    }
     if def.ret == crate::trigger::TRIGGER {
         // PostgreSQL's validators: only procedural languages write
         // trigger functions, and those take no declared arguments.
@@ -741,11 +841,15 @@ fn is_option_word(t: &Token) -> bool {
 /// PL/pgSQL body is parsed.
 fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     validate_body(host, def).map_err(|e| {
-        if def.language == "sql" {
-            add_context(e, &format!("SQL function \"{}\"", def.name))
-        } else {
-            e
+        if def.language != "sql" {
+            return e;
         }
+        // A place in the body is not a place in the CREATE statement
+        // (PostgreSQL maps it there; tusk does not yet).
+        add_context(
+            e.with_position(None),
+            &format!("SQL function \"{}\"", def.name),
+        )
     })
 }
 
@@ -753,10 +857,25 @@ fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     if def.language == "plpgsql" {
         crate::plpgsql::compile(host, def).map(|_| ())
     } else {
-        let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+        let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
+            arg_index(def, n)
+        }))?;
         let mut last = None;
         for s in &stmts {
             let p = crate::prepare(s, &def.arg_types, host)?;
+            if p.param_types().len() > def.arg_types.len() {
+                let n = def.arg_types.len() + 1;
+                return Err(PgError::error(
+                    sqlstate::SqlState::new("42P02"),
+                    format!("there is no parameter ${n}"),
+                ));
+            }
+            if p.command() == crate::Command::Other("CALL") && !p.columns().is_empty() {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "calling procedures with output arguments is not supported in SQL functions",
+                ));
+            }
             let utility = !matches!(
                 p.command(),
                 crate::Command::Select
@@ -1121,22 +1240,43 @@ pub(crate) fn result_text(d: &FuncDef) -> Value {
 }
 
 /// pg_get_function_arguments: `a integer, b integer DEFAULT 10` (the
-/// input arguments: RETURNS TABLE's columns are not listed).
+/// arguments with their modes: RETURNS TABLE's columns are not listed).
 pub(crate) fn arguments_text(d: &FuncDef) -> String {
+    let params: Vec<(u8, String, Oid)> = if d.attrs.params.is_empty() {
+        d.arg_types
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| (b'i', d.arg_names.get(i).cloned().unwrap_or_default(), t))
+            .collect()
+    } else {
+        d.attrs.params.clone()
+    };
     let first_default = d.arg_types.len() - d.defaults.len();
-    d.arg_types
+    let mut input = 0;
+    params
         .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            let mut s = String::new();
-            if let Some(n) = d.arg_names.get(i).filter(|n| !n.is_empty()) {
-                s.push_str(n);
+        .map(|(mode, name, t)| {
+            // Procedures mark every mode (PostgreSQL's
+            // print_function_arguments), so that the list reads the same
+            // as DROP PROCEDURE's argument lists.
+            let mut s = String::from(match mode {
+                b'o' => "OUT ",
+                b'b' => "INOUT ",
+                b'v' => "VARIADIC ",
+                _ if d.kind == b'p' => "IN ",
+                _ => "",
+            });
+            if !name.is_empty() {
+                s.push_str(name);
                 s.push(' ');
             }
             s.push_str(&types::sql_name(*t));
-            if i >= first_default {
-                s.push_str(" DEFAULT ");
-                s.push_str(&d.defaults[i - first_default]);
+            if *mode != b'o' {
+                if input >= first_default {
+                    s.push_str(" DEFAULT ");
+                    s.push_str(&d.defaults[input - first_default]);
+                }
+                input += 1;
             }
             s
         })
@@ -1159,6 +1299,37 @@ thread_local! {
 
 pub(crate) fn calling_procedure() -> bool {
     CALLING.with(|c| c.get())
+}
+
+thread_local! {
+    /// The procedure CALL's `SELECT p(args)` bound to (callproc.rs).
+    static CALLEE: RefCell<Option<Rc<FuncDef>>> = const { RefCell::new(None) };
+}
+
+/// Notes the procedure a CALL binds to (bind.rs, while calling).
+pub(crate) fn note_callee(def: &Rc<FuncDef>) {
+    CALLEE.with(|c| *c.borrow_mut() = Some(def.clone()));
+}
+
+/// Runs `f` and returns what it returned with the procedure it bound.
+pub(crate) fn noting_callee<T>(f: impl FnOnce() -> T) -> (T, Option<Rc<FuncDef>>) {
+    CALLEE.with(|c| *c.borrow_mut() = None);
+    let r = f();
+    (r, CALLEE.with(|c| c.borrow_mut().take()))
+}
+
+/// Runs `f` with procedures callable (CALL's `SELECT p(args)`).
+pub(crate) fn with_calling<T>(f: impl FnOnce() -> T) -> T {
+    CALLING.with(|c| c.set(true));
+    let r = f();
+    CALLING.with(|c| c.set(false));
+    r
+}
+
+/// Whether this backend is inside a routine call (a CALL from inside
+/// one runs in its caller's transaction).
+pub(crate) fn depth() -> usize {
+    DEPTH.with(|d| d.get())
 }
 
 /// Leaves one call level when dropped.
@@ -1279,7 +1450,9 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
             }
         }
     }
-    let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
+    let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
+        arg_index(def, n)
+    }))?;
     let mut plans = Vec::with_capacity(stmts.len());
     for s in &stmts {
         plans.push(crate::prepare(s, &def.arg_types, &*host)?);
@@ -1338,6 +1511,11 @@ fn call_sql(host: &mut dyn Host, def: &FuncDef, args: Vec<Value>) -> Result<Call
         }
         Ok(out)
     };
+    if def.retset && def.ret == types::VOID {
+        // SETOF void: the last statement's rows are not the result
+        // (PostgreSQL returns no rows).
+        return Ok(CallResult::Set(Vec::new()));
+    }
     if def.retset {
         let mut out = Vec::with_capacity(last_rows.len());
         for r in last_rows {
@@ -1350,6 +1528,11 @@ fn call_sql(host: &mut dyn Host, def: &FuncDef, args: Vec<Value>) -> Result<Call
     }
     match last_rows.into_iter().next() {
         None => Ok(CallResult::Scalar(Value::Null)),
+        // Several output columns (OUT parameters, a procedure's outputs):
+        // one record of them.
+        Some(r) if def.ret == types::RECORD && !def.out_cols.is_empty() => Ok(CallResult::Scalar(
+            Value::Record(want.iter().copied().zip(convert(r)?).collect()),
+        )),
         Some(r) => Ok(CallResult::Scalar(
             convert(r)?.into_iter().next().unwrap_or(Value::Null),
         )),
@@ -1380,6 +1563,13 @@ pub(crate) fn call_set(
 ) -> Result<Vec<Row>, PgError> {
     match call(host, def, args)? {
         CallResult::Set(rows) => Ok(rows),
+        // A row of OUT parameters is its columns in FROM.
+        CallResult::Scalar(Value::Record(fields)) if !def.out_cols.is_empty() => {
+            Ok(vec![fields.into_iter().map(|(_, v)| v).collect()])
+        }
+        CallResult::Scalar(Value::Null) if def.out_cols.len() > 1 => {
+            Ok(vec![vec![Value::Null; def.out_cols.len()]])
+        }
         CallResult::Scalar(v) => Ok(vec![vec![v]]),
     }
 }
@@ -1433,7 +1623,11 @@ pub(crate) fn choose(
 
 /// Runs CREATE/DROP FUNCTION, DO and CALL. Called by the backend running
 /// the statement.
-pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::Outcome, PgError> {
+pub(crate) fn execute(
+    stmt: &RoutineStmt,
+    params: &[Value],
+    host: &mut dyn Host,
+) -> Result<crate::Outcome, PgError> {
     let tag = stmt.tag().to_string();
     match stmt {
         RoutineStmt::Create {
@@ -1444,19 +1638,21 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
             host.routines()?
                 .create_routine(schema.as_deref(), def, *replace)?;
         }
+        RoutineStmt::Alter(a) => crate::alterfn::execute(a, host)?,
         RoutineStmt::Drop {
-            procedure,
+            kind,
             if_exists,
             items,
         } => {
-            for (schema, name, args) in items {
+            for ((schema, name, args), full) in items {
                 drop_one(
                     host,
-                    *procedure,
+                    *kind,
                     *if_exists,
                     schema.as_deref(),
                     name,
                     args.as_deref(),
+                    full.as_deref(),
                 )?;
             }
         }
@@ -1479,6 +1675,7 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 volatility: b'v',
                 owner: 0,
                 acl: None,
+                attrs: Default::default(),
             };
             // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
             crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);
@@ -1486,29 +1683,9 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
             crate::plpgsql::set_nonatomic(false);
             r?;
         }
-        RoutineStmt::Call { select } => {
-            let stmts = crate::parse(select)?;
-            let Some(s) = stmts.first() else {
-                return Err(syntax("syntax error at end of input"));
-            };
-            CALLING.with(|c| c.set(true));
-            let p = crate::prepare(s, &[], &*host);
-            CALLING.with(|c| c.set(false));
-            let p = p?;
-            let rels = host.nested_relations();
-            // A CALL at top level may COMMIT (plpgsql.rs), and so may one
-            // run by such a procedure; one from inside a function runs in
-            // its caller's transaction.
-            crate::plpgsql::set_nonatomic(
-                DEPTH.with(|d| d.get()) == 0 || crate::plpgsql::in_nonatomic(),
-            );
-            let r = (|| {
-                let mut ex = crate::start(&p, Vec::new(), host, &*rels)?;
-                while ex.next(host)?.is_some() {}
-                Ok::<(), PgError>(())
-            })();
-            crate::plpgsql::set_nonatomic(false);
-            r?;
+        RoutineStmt::Call(call) => {
+            let rows = crate::callproc::execute(call, params, host)?;
+            return Ok(crate::Outcome { rows, tag });
         }
     }
     Ok(crate::Outcome {
@@ -1518,32 +1695,80 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
 }
 
 /// A routine and its input argument types when given: `name(int, text)`.
-type Signature = (Option<String>, String, Option<Vec<Oid>>);
+pub(crate) type Signature = (Option<String>, String, Option<Vec<Oid>>);
+
+/// Every argument of a routine's argument list with its mode as written
+/// (`b'i'`, `b'o'`, `b'b'`, `b'v'`, or 0 when none is written): DROP and
+/// ALTER PROCEDURE match it against all parameters, OUT ones included.
+pub(crate) type FullArgs = Option<Vec<(u8, Oid)>>;
 
 /// Reads `name[(args)], ...` (DROP FUNCTION, GRANT ... ON FUNCTION).
-fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
+fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<(Signature, FullArgs)>, PgError> {
     let mut items = Vec::new();
     loop {
-        let (schema, name) = c.qualified()?;
-        let args = if c.peek() == Some(&Token::LParen) {
-            let mut tys = Vec::new();
-            for a in split_list(c)? {
-                let (mode, _, ty, _) = parse_arg(a)?;
-                if mode == "OUT" {
-                    continue;
-                }
-                tys.push(resolve_type(host, &ty)?.oid);
-            }
-            Some(tys)
-        } else {
-            None
-        };
-        items.push((schema, name, args));
+        items.push(signature_full(c, host)?);
         if !c.eat_tok(&Token::Comma) {
             break;
         }
     }
     Ok(items)
+}
+
+/// One `name[(argtypes)]` naming a routine: the signature (OUT
+/// arguments skipped, as they are not part of it) and the arguments
+/// with their modes.
+pub(crate) fn signature_full(
+    c: &mut Cur,
+    host: &dyn Host,
+) -> Result<(Signature, FullArgs), PgError> {
+    let (schema, name) = c.qualified()?;
+    let (args, full) = if c.peek() == Some(&Token::LParen) {
+        let mut tys = Vec::new();
+        let mut full = Vec::new();
+        for a in split_list(c)? {
+            let explicit = matches!(a.first(), Some(Token::Word(w)) if w.quote_style.is_none()
+                && ["in", "out", "inout", "variadic"].contains(&w.value.to_ascii_lowercase().as_str()))
+                || matches!(a.get(1), Some(Token::Word(w)) if w.quote_style.is_none()
+                && ["in", "out", "inout", "variadic"].contains(&w.value.to_ascii_lowercase().as_str()));
+            let (mode, _, ty, _) = parse_arg(a)?;
+            let t = resolve_type(host, &ty)?.oid;
+            full.push((
+                match (explicit, mode.as_str()) {
+                    (false, _) => 0,
+                    (_, "OUT") => b'o',
+                    (_, "INOUT") => b'b',
+                    (_, "VARIADIC") => b'v',
+                    _ => b'i',
+                },
+                t,
+            ));
+            if mode == "OUT" {
+                continue;
+            }
+            tys.push(t);
+        }
+        (Some(tys), Some(full))
+    } else {
+        (None, None)
+    };
+    Ok(((schema, name, args), full))
+}
+
+/// The 1-based character position of the `i`-th significant token of
+/// `sql` (as [`Cur`] counts them), for an error's cursor.
+pub(crate) fn token_position(sql: &str, i: usize) -> Option<u32> {
+    let toks = tokens_with_spans(sql).ok()?;
+    let tok = toks
+        .iter()
+        .filter(|x| !matches!(x.token, Token::Whitespace(_) | Token::EOF))
+        .nth(i)?;
+    let (line, col) = (tok.span.start.line as usize, tok.span.start.column as usize);
+    let before: usize = sql
+        .split('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    Some((before + col) as u32)
 }
 
 /// The signatures of a GRANT ... ON FUNCTION's object list, given as text.
@@ -1556,27 +1781,80 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
     if c.peek().is_some() {
         return Err(c.unexpected());
     }
-    Ok(items)
+    Ok(items.into_iter().map(|i| i.0).collect())
 }
 
 fn drop_one(
     host: &mut dyn Host,
-    procedure: bool,
+    kind: u8,
     if_exists: bool,
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
+    full: Option<&[(u8, Oid)]>,
 ) -> Result<(), PgError> {
-    let what = if procedure { "procedure" } else { "function" };
+    if let Some(f) = resolve(host, kind, if_exists, schema, name, args, full)? {
+        crate::acl::check_routine_owner(&*host, &f)?;
+        host.routines()?.drop_routine(&f)?;
+    }
+    Ok(())
+}
+
+/// The routine a DROP or ALTER names: `kind` `b'f'`/`b'p'` must match
+/// (`b'r'`, ROUTINE, takes either); None when it is missing and
+/// `if_exists` (a notice is sent).
+pub(crate) fn resolve(
+    host: &mut dyn Host,
+    kind: u8,
+    if_exists: bool,
+    schema: Option<&str>,
+    name: &str,
+    args: Option<&[Oid]>,
+    full: Option<&[(u8, Oid)]>,
+) -> Result<Option<Rc<FuncDef>>, PgError> {
+    let procedure = kind == b'p';
+    let what = match kind {
+        b'p' => "procedure",
+        b'r' => "routine",
+        _ => "function",
+    };
     let cands = host.lookup_routines(schema, name)?;
     let shown_name = match schema {
         Some(s) => format!("{s}.{name}"),
         None => name.to_string(),
     };
+    // A procedure also matches by all its parameters, OUT ones included
+    // (PostgreSQL 14's rule for DROP/ALTER PROCEDURE and ROUTINE).
+    let by_all = |f: &FuncDef| {
+        kind != b'f'
+            && f.kind == b'p'
+            && full.is_some_and(|full| {
+                !f.attrs.params.is_empty()
+                    && f.attrs.params.len() == full.len()
+                    && f.attrs.params.iter().zip(full).all(|(p, (m, t))| {
+                        p.2 == *t
+                            && match m {
+                                b'i' => matches!(p.0, b'i' | b'b'),
+                                b'o' => matches!(p.0, b'o' | b'b'),
+                                0 => true,
+                                m => p.0 == *m,
+                            }
+                    })
+            })
+    };
     let found: Vec<Rc<FuncDef>> = match args {
-        Some(a) => cands.into_iter().filter(|f| f.arg_types == a).collect(),
+        Some(a) => cands
+            .into_iter()
+            .filter(|f| f.arg_types == a || by_all(f))
+            .collect(),
         None => cands,
     };
+    if args.is_some() && found.len() > 1 {
+        return Err(PgError::error(
+            codes::AMBIGUOUS_FUNCTION,
+            format!("{what} name \"{shown_name}\" is not unique"),
+        ));
+    }
     let missing = || match args {
         Some(a) => {
             let shown: Vec<String> = a.iter().map(|&t| types::sql_name(t)).collect();
@@ -1591,25 +1869,24 @@ fn drop_one(
                 sqlstate::SUCCESSFUL_COMPLETION,
                 format!("{}, skipping", missing()),
             ));
-            Ok(())
+            Ok(None)
         }
         0 => Err(PgError::error(sqlstate::UNDEFINED_FUNCTION, missing())),
         1 => {
-            let f = &found[0];
+            let f = found.into_iter().next().expect("one routine");
             if procedure && f.kind != b'p' {
                 return Err(PgError::error(
                     codes::WRONG_OBJECT_TYPE,
                     format!("{} is not a procedure", f.signature()),
                 ));
             }
-            if !procedure && f.kind == b'p' {
+            if kind == b'f' && f.kind == b'p' {
                 return Err(PgError::error(
                     codes::WRONG_OBJECT_TYPE,
                     format!("{} is not a function", f.signature()),
                 ));
             }
-            crate::acl::check_routine_owner(&*host, f)?;
-            host.routines()?.drop_routine(f)
+            Ok(Some(f))
         }
         _ => Err(PgError::error(
             codes::AMBIGUOUS_FUNCTION,

@@ -86,11 +86,17 @@ impl Binder<'_> {
     /// [`Self::function_pos`] for a call known by its name alone (a
     /// function in FROM).
     pub(crate) fn function_name_pos(&self, e: PgError, name: &ast::ObjectName) -> PgError {
-        self.pos_if(
-            e,
-            &[sqlstate::UNDEFINED_FUNCTION, sqlstate::AMBIGUOUS_FUNCTION],
-            name.span(),
-        )
+        // A procedure called as a function (or a function by CALL) is
+        // reported at the name too.
+        let wrong_kind = e.code == crate::routine::codes::WRONG_OBJECT_TYPE
+            && (e.message.ends_with(" is a procedure")
+                || e.message.ends_with(" is not a procedure"));
+        let codes: &[sqlstate::SqlState] = if wrong_kind {
+            &[crate::routine::codes::WRONG_OBJECT_TYPE]
+        } else {
+            &[sqlstate::UNDEFINED_FUNCTION, sqlstate::AMBIGUOUS_FUNCTION]
+        };
+        self.pos_if(e, codes, name.span())
     }
 
     /// An explicit cast with no conversion between the types: PostgreSQL

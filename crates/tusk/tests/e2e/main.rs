@@ -104,6 +104,9 @@
 //! - `plpgsql_features`: PL/pgSQL cursors (refcursor, bound cursors with
 //!   arguments, OPEN/FETCH/MOVE/CLOSE, FOR over a cursor) and trigger
 //!   transition tables, against PostgreSQL 15's output.
+//! - `procfn`: ALTER FUNCTION/PROCEDURE/ROUTINE, pg_get_functiondef,
+//!   SQL-standard bodies, OUT/INOUT parameters and CALL's result row
+//!   against PostgreSQL 15's output.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
@@ -170,6 +173,7 @@ mod plpgsql_features;
 mod plpgsql_more;
 mod privileges;
 mod privileges_more;
+mod procfn;
 mod psql;
 mod psql_describe;
 mod publication;

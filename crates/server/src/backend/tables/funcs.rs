@@ -161,6 +161,12 @@ impl Session {
     }
 
     fn proc_def(&self, r: &[Value], schemas: &HashMap<u32, String>) -> FuncDef {
+        fn ch_kind(r: &[Value], c: &cat::Catalog) -> u8 {
+            match &r[c.col("prokind")] {
+                Value::Char(k) => *k,
+                _ => b'f',
+            }
+        }
         let c = cat::catalog(PG_PROC_OID);
         let g = |n: &str| &r[c.col(n)];
         let arg_types: Vec<Oid> = array_elems(&bytes_of(g("proargtypes")), Some(4))
@@ -201,7 +207,12 @@ impl Session {
             }
         }
         // A single OUT/INOUT parameter is the result itself, not a row.
-        if !modes.contains(&b't') && !modes.contains(&b'r') && out_cols.len() == 1 {
+        // (A procedure's are always a row.)
+        if ch_kind(r, c) != b'p'
+            && !modes.contains(&b't')
+            && !modes.contains(&b'r')
+            && out_cols.len() == 1
+        {
             out_cols.clear();
         }
         let defaults = match g("proargdefaults") {
@@ -230,8 +241,8 @@ impl Session {
             } else {
                 "plpgsql".into()
             },
-            src: match g("prosrc") {
-                Value::Text(s) => s.clone(),
+            src: match (g("prosqlbody"), g("prosrc")) {
+                (Value::Text(s), _) | (_, Value::Text(s)) => s.clone(),
                 _ => String::new(),
             },
             strict: *g("proisstrict") == Value::Bool(true),
@@ -240,6 +251,42 @@ impl Session {
             acl: match g("proacl") {
                 Value::Text(s) => Some(s.clone()),
                 _ => None,
+            },
+            attrs: tusk_sql::ProcAttrs {
+                secdef: *g("prosecdef") == Value::Bool(true),
+                leakproof: *g("proleakproof") == Value::Bool(true),
+                cost: match g("procost") {
+                    Value::Float4(f) => *f,
+                    _ => 100.0,
+                },
+                rows: match g("prorows") {
+                    Value::Float4(f) => *f,
+                    _ => 0.0,
+                },
+                parallel: match ch("proparallel") {
+                    0 => b'u',
+                    c => c,
+                },
+                config: array_elems(&bytes_of(g("proconfig")), None)
+                    .into_iter()
+                    .map(|e| String::from_utf8_lossy(&e).into_owned())
+                    .collect(),
+                sqlbody: matches!(g("prosqlbody"), Value::Text(_)),
+                params: if modes.iter().any(|m| matches!(m, b'o' | b'b' | b'v')) {
+                    modes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &m)| {
+                            (
+                                m,
+                                all_names.get(i).cloned().unwrap_or_default(),
+                                all_types.get(i).copied().unwrap_or(0),
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             },
         }
     }
@@ -366,26 +413,42 @@ impl Session {
                 PLPGSQL_LANG
             }),
         );
-        set("procost", Value::Float4(100.0));
+        set("procost", Value::Float4(def.attrs.cost));
         set(
             "prorows",
-            Value::Float4(if def.retset { 1000.0 } else { 0.0 }),
+            Value::Float4(if def.retset && def.attrs.rows == 0.0 {
+                1000.0
+            } else if def.retset {
+                def.attrs.rows
+            } else {
+                0.0
+            }),
         );
         set("provariadic", Value::Oid(0));
         set("prosupport", Value::Oid(0));
         set("prokind", Value::Char(def.kind));
-        set("prosecdef", Value::Bool(false));
-        set("proleakproof", Value::Bool(false));
+        set("prosecdef", Value::Bool(def.attrs.secdef));
+        set("proleakproof", Value::Bool(def.attrs.leakproof));
         set("proisstrict", Value::Bool(def.strict));
         set("proretset", Value::Bool(def.retset));
         set("provolatile", Value::Char(def.volatility));
-        set("proparallel", Value::Char(b'u'));
+        set("proparallel", Value::Char(def.attrs.parallel));
         set("pronargs", Value::Int2(def.arg_types.len() as i16));
         set("pronargdefaults", Value::Int2(def.defaults.len() as i16));
         set("prorettype", Value::Oid(def.ret));
         set("proargtypes", Value::Bytea(oid_array(&def.arg_types, 0)));
         let mut names = def.arg_names.clone();
-        if !def.out_cols.is_empty() {
+        if !def.attrs.params.is_empty() {
+            // OUT/INOUT/VARIADIC parameters: every parameter in order.
+            let all: Vec<Oid> = def.attrs.params.iter().map(|p| p.2).collect();
+            let modes: Vec<Vec<u8>> = def.attrs.params.iter().map(|p| vec![p.0]).collect();
+            names = def.attrs.params.iter().map(|p| p.1.clone()).collect();
+            set("proallargtypes", Value::Bytea(oid_array(&all, 1)));
+            set(
+                "proargmodes",
+                Value::Bytea(array_bytes(types::CHAR, 1, &modes, 1)),
+            );
+        } else if !def.out_cols.is_empty() {
             let mut all = def.arg_types.clone();
             let mut modes: Vec<Vec<u8>> = vec![vec![b'i']; def.arg_types.len()];
             for (n, t) in &def.out_cols {
@@ -406,7 +469,16 @@ impl Session {
             let d: Vec<String> = def.defaults.iter().map(|d| d.replace('\n', " ")).collect();
             set("proargdefaults", Value::Text(d.join("\n")));
         }
-        set("prosrc", Value::Text(def.src.clone()));
+        if def.attrs.sqlbody {
+            // A SQL-standard body: prosrc is empty, as PostgreSQL's.
+            set("prosrc", Value::Text(String::new()));
+            set("prosqlbody", Value::Text(def.src.clone()));
+        } else {
+            set("prosrc", Value::Text(def.src.clone()));
+        }
+        if !def.attrs.config.is_empty() {
+            set("proconfig", Value::Bytea(text_array(&def.attrs.config)));
+        }
         r
     }
 
@@ -557,5 +629,60 @@ impl tusk_sql::Routines for Session {
             ));
         };
         self.delete_catalog(PG_PROC_OID, tid)
+    }
+
+    fn alter_routine(
+        &mut self,
+        old: &FuncDef,
+        new: &FuncDef,
+        schema: Option<&str>,
+    ) -> Result<(), PgError> {
+        let c = cat::catalog(PG_PROC_OID);
+        let (oi, ni, si) = (c.col("oid"), c.col("proname"), c.col("pronamespace"));
+        let rows = self.catalog_rows(PG_PROC_OID)?;
+        let Some((tid, row)) = rows.iter().find(|(_, r)| oid_of(&r[oi]) == old.oid) else {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {} does not exist", old.signature()),
+            ));
+        };
+        let ns = match schema {
+            Some(s) => match self.namespace_oid(s)? {
+                Some(o) => o,
+                None => {
+                    return Err(PgError::error(
+                        codes_invalid_schema(),
+                        format!("schema \"{s}\" does not exist"),
+                    ))
+                }
+            },
+            None => oid_of(&row[si]),
+        };
+        let schemas = self.schema_names()?;
+        let taken = rows.iter().any(|(_, r)| {
+            oid_of(&r[oi]) != old.oid
+                && oid_of(&r[si]) == ns
+                && name_of(&r[ni]) == new.name
+                && self.proc_def(r, &schemas).arg_types == new.arg_types
+        });
+        if taken {
+            return Err(PgError::error(
+                tusk_common::sqlstate::SqlState::new("42723"),
+                format!(
+                    "{} {} already exists in schema \"{}\"",
+                    if new.kind == b'p' {
+                        "procedure"
+                    } else {
+                        "function"
+                    },
+                    new.signature(),
+                    schemas.get(&ns).cloned().unwrap_or_default()
+                ),
+            ));
+        }
+        let tid = *tid;
+        let row = self.proc_row(new, old.oid, ns);
+        self.delete_catalog(PG_PROC_OID, tid)?;
+        self.insert_catalog(PG_PROC_OID, &row)
     }
 }
