@@ -53,13 +53,14 @@ struct Sql {
     is_expr: bool,
     params: Vec<ParamRef>,
     /// (plan generation, parameter types, plan, its expressions when it
-    /// is a simple expression: crates/sql/src/plfast.rs).
+    /// is a simple expression, and their compiled form when there is one:
+    /// crates/sql/src/plfast.rs).
     plan: RefCell<
         Option<(
             u64,
             Vec<Oid>,
             Rc<crate::Prepared>,
-            Option<Rc<Vec<crate::expr::Expr>>>,
+            Option<Rc<crate::plfast::Simple>>,
         )>,
     >,
 }
@@ -1771,6 +1772,9 @@ struct Interp<'a> {
     nonatomic: bool,
     /// Exception blocks open (each a subtransaction).
     sub_depth: usize,
+    /// Parameter values of the expression being evaluated, kept between
+    /// evaluations so that evaluating allocates nothing.
+    scratch: Vec<Value>,
 }
 
 /// Calls a PL/pgSQL function or DO block. Called by the backend running
@@ -1890,6 +1894,7 @@ fn invoke(
         caught: Vec::new(),
         ctx_done: false,
         now: host.now(),
+        scratch: Vec::new(),
     };
     let outer_nonatomic = RUNNING_NONATOMIC.with(|c| c.replace(nonatomic));
     let flow = it.block(host, &f.block, 0);
@@ -1997,6 +2002,104 @@ impl<'a> Interp<'a> {
         Ok((tys, vals))
     }
 
+    /// The type a parameter passes as, as [`Interp::param_values`] gives
+    /// it; None where reading it would fail (that path reports why).
+    fn param_type(&self, p: &ParamRef) -> Option<Oid> {
+        match p {
+            ParamRef::Var(s) => Some(match (&self.vals[*s], &self.f.vars[*s].ty) {
+                (Val::Scalar(v), VarType::Scalar(t)) if t.oid == types::UNKNOWN => value_type(v),
+                (Val::Scalar(_), VarType::Scalar(t)) => t.oid,
+                (Val::Row(_), _) => types::RECORD,
+                (Val::Scalar(v), _) => value_type(v),
+            }),
+            ParamRef::Field(s, f) => match &self.vals[*s] {
+                Val::Row(Some(r)) => r.iter().find(|(n, _, _)| n == f).map(|x| x.1),
+                _ => None,
+            },
+        }
+    }
+
+    /// An expression's value and type straight from its cached simple
+    /// expression (plfast.rs), or None when there is none to use (not yet
+    /// planned, the catalog or a parameter's type changed, not simple,
+    /// not one column): then [`Interp::run`] plans or runs it. This is
+    /// the per-statement path of every assignment, condition and loop
+    /// bound, so it allocates nothing: the parameter values go into the
+    /// interpreter's reused buffer, and the cache is checked in place.
+    fn eval_simple(
+        &mut self,
+        host: &mut dyn Host,
+        sql: &Sql,
+    ) -> Result<Option<(Value, Oid)>, PgError> {
+        if !sql.is_expr {
+            return Ok(None);
+        }
+        let generation = host.plan_generation();
+        let (expr, ty) = {
+            let cache = sql.plan.borrow();
+            let Some((g, tys, p, Some(simple))) = &*cache else {
+                return Ok(None);
+            };
+            if simple.fast.is_none() {
+                return Ok(None);
+            }
+            if Some(*g) != generation
+                || tys.len() != sql.params.len()
+                || sql
+                    .params
+                    .iter()
+                    .zip(tys)
+                    .any(|(p, t)| self.param_type(p) != Some(*t))
+            {
+                return Ok(None);
+            }
+            (simple.clone(), p.columns()[0].type_oid)
+        };
+        let mut params = std::mem::take(&mut self.scratch);
+        for p in &sql.params {
+            params.push(match p {
+                ParamRef::Var(s) => match &self.vals[*s] {
+                    Val::Scalar(v) => v.clone(),
+                    Val::Row(r) => Value::Record(
+                        r.as_ref()
+                            .map(|r| r.iter().map(|(_, t, v)| (*t, v.clone())).collect())
+                            .unwrap_or_default(),
+                    ),
+                },
+                ParamRef::Field(s, f) => match &self.vals[*s] {
+                    Val::Row(Some(r)) => r
+                        .iter()
+                        .find(|(n, _, _)| n == f)
+                        .map_or(Value::Null, |x| x.2.clone()),
+                    _ => Value::Null,
+                },
+            });
+        }
+        // `fast` is Some: checked with the cache above.
+        let v = match &expr.fast {
+            Some(f) => f.eval(&params, host),
+            None => Ok(Value::Null),
+        };
+        params.clear();
+        self.scratch = params;
+        Ok(Some((v?, ty)))
+    }
+
+    /// An assignment whose expression is simple: evaluated and stored;
+    /// false when it is not (then the statement runs). Kept out of
+    /// [`Interp::stmt`], whose frame is large: this is the hot path of
+    /// every loop.
+    #[inline(never)]
+    fn assign_simple(&mut self, host: &mut dyn Host, t: &Target, e: &Sql) -> Result<bool, PgError> {
+        match self.eval_simple(host, e)? {
+            Some((v, ty)) => {
+                self.assign(t, v, ty)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Runs a statement of the body, with `extra` parameters after the
     /// variables (EXECUTE ... USING); returns its result columns' types,
     /// its rows (at most `limit`) and its tag.
@@ -2036,7 +2139,8 @@ impl<'a> Interp<'a> {
                     };
                     add_context(e, &format!("{what} \"{}\"", sql.orig))
                 })?);
-                let simple = crate::plfast::simple_exprs(&p).map(Rc::new);
+                let simple = crate::plfast::simple_exprs(&p)
+                    .map(|exprs| Rc::new(crate::plfast::Simple::new(exprs, sql.is_expr)));
                 if let Some(g) = generation {
                     *sql.plan.borrow_mut() = Some((g, tys.clone(), p.clone(), simple.clone()));
                 }
@@ -2046,7 +2150,7 @@ impl<'a> Interp<'a> {
         if let (Some(exprs), true) = (simple, sql.is_expr) {
             // No table is read: evaluate in place (plfast.rs). Errors get
             // no statement line, as PostgreSQL's simple expressions.
-            let row = crate::plfast::eval(&exprs, &vals, host)?;
+            let row = crate::plfast::eval(&exprs.exprs, &vals, host)?;
             let cols = p
                 .columns()
                 .iter()
@@ -2068,6 +2172,9 @@ impl<'a> Interp<'a> {
 
     /// The value of an expression (`SELECT expr`), converted to `want`.
     fn eval(&mut self, host: &mut dyn Host, sql: &Sql, want: Option<Ty>) -> Result<Value, PgError> {
+        if let Some((v, ty)) = self.eval_simple(host, sql)? {
+            return self.convert(v, ty, want);
+        }
         let (cols, rows, _) = self.run(host, sql, Some(2))?;
         if cols.len() != 1 {
             return Err(PgError::error(
@@ -2086,9 +2193,14 @@ impl<'a> Interp<'a> {
             .next()
             .and_then(|r| r.into_iter().next())
             .unwrap_or(Value::Null);
+        self.convert(v, cols[0].1, want)
+    }
+
+    /// An expression's value of type `from` converted to `want`.
+    fn convert(&self, v: Value, from: Oid, want: Option<Ty>) -> Result<Value, PgError> {
         match want {
-            Some(t) if t.oid != types::UNKNOWN && t.oid != cols[0].1 && !v.is_null() => {
-                crate::cast::cast(v, cols[0].1, t, self.now)
+            Some(t) if t.oid != types::UNKNOWN && t.oid != from && !v.is_null() => {
+                crate::cast::cast(v, from, t, self.now)
             }
             Some(t) if t.typmod >= 0 && !v.is_null() => crate::cast::apply_typmod(v, t),
             _ => Ok(v),
@@ -2393,6 +2505,9 @@ impl<'a> Interp<'a> {
                     },
                     Target::Field(..) => None,
                 };
+                if self.assign_simple(host, t, e)? {
+                    return Ok(Flow::Normal);
+                }
                 let (cols, rows, _) = self.run(host, e, Some(2))?;
                 if rows.len() > 1 {
                     return Err(PgError::error(
