@@ -65,11 +65,15 @@ struct Sql {
     >,
 }
 
+/// A row variable's field name: shared, since every call of a trigger
+/// function fills NEW and OLD with the table's column names.
+type FieldName = Rc<str>;
+
 #[derive(Debug, Clone)]
 enum VarType {
     Scalar(Ty),
     /// A row of known columns (%ROWTYPE).
-    Row(Vec<(String, Oid)>),
+    Row(Vec<(FieldName, Oid)>),
     /// RECORD: takes the shape of what is assigned to it.
     Record,
 }
@@ -244,6 +248,10 @@ struct TrigSlots {
     /// tg_name, tg_when, tg_level, tg_op, tg_relid, tg_relname,
     /// tg_table_name, tg_table_schema, tg_nargs.
     scalars: [usize; 9],
+    /// Which of `scalars` the body names: only those are set per call
+    /// (a variable no statement names cannot be observed, and most are
+    /// strings to allocate for every row).
+    used: [bool; 9],
 }
 
 thread_local! {
@@ -277,6 +285,8 @@ struct Parser<'a> {
     /// A trigger function: `TG_ARGV[i]` is read through the running
     /// trigger's arguments.
     trigger: bool,
+    /// Every slot a name of the body resolved to.
+    used: RefCell<std::collections::HashSet<usize>>,
 }
 
 fn is_sig(t: &Token) -> bool {
@@ -383,12 +393,15 @@ impl<'a> Parser<'a> {
         }
     }
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scopes
+        let slot = self
+            .scopes
             .iter()
             .rev()
             .flat_map(|s| s.iter().rev())
             .find(|(n, _)| n == name)
-            .map(|(_, i)| *i)
+            .map(|(_, i)| *i)?;
+        self.used.borrow_mut().insert(slot);
+        Some(slot)
     }
     fn declare(&mut self, name: &str, ty: VarType) -> usize {
         self.vars.push(VarDecl {
@@ -513,7 +526,7 @@ impl<'a> Parser<'a> {
             return Ok(VarType::Row(
                 rel.columns
                     .iter()
-                    .map(|c| (c.name.clone(), c.ty.oid))
+                    .map(|c| (FieldName::from(c.name.as_str()), c.ty.oid))
                     .collect(),
             ));
         }
@@ -1640,6 +1653,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         scopes: vec![Vec::new()],
         host,
         trigger: def.ret == crate::trigger::TRIGGER,
+        used: RefCell::new(std::collections::HashSet::new()),
     };
     let found = p.declare("found", VarType::Scalar(Ty::new(types::BOOL)));
     let mut args = Vec::new();
@@ -1678,7 +1692,12 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         {
             scalars[i] = p.declare(n, VarType::Scalar(Ty::new(t)));
         }
-        Some(TrigSlots { new, old, scalars })
+        Some(TrigSlots {
+            new,
+            old,
+            scalars,
+            used: [false; 9],
+        })
     } else {
         None
     };
@@ -1689,6 +1708,13 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
     }
     if !matches!(p.peek(), None | Some(Token::EOF)) {
         return Err(p.err_here());
+    }
+    let mut trig = trig;
+    if let Some(t) = &mut trig {
+        let used = p.used.borrow();
+        for (u, slot) in t.used.iter_mut().zip(t.scalars) {
+            *u = used.contains(&slot);
+        }
     }
     Ok(Function {
         vars: p.vars,
@@ -1742,7 +1768,7 @@ pub(crate) fn set_nonatomic(on: bool) {
 enum Val {
     Scalar(Value),
     /// Field names, types, values; None: an unassigned record.
-    Row(Option<Vec<(String, Oid, Value)>>),
+    Row(Option<Vec<(FieldName, Oid, Value)>>),
 }
 
 enum Flow {
@@ -1855,21 +1881,38 @@ fn invoke(
     if let (Some(slots), Some(t)) = (&f.trig, trig) {
         // An absent NEW or OLD is a NULL row of the table's type: its
         // fields read as NULL, and RETURNing it returns NULL.
-        vals[slots.new] = Val::Row(Some(t.new.clone().unwrap_or_else(|| t.shape.clone())));
-        vals[slots.old] = Val::Row(Some(t.old.clone().unwrap_or_else(|| t.shape.clone())));
-        let scalars = [
-            Value::Name(t.name.to_string()),
-            Value::Text(t.when.to_string()),
-            Value::Text(t.level.to_string()),
-            Value::Text(t.op.to_string()),
-            Value::Oid(t.relid),
-            Value::Name(t.table.to_string()),
-            Value::Name(t.table.to_string()),
-            Value::Name(t.schema.to_string()),
-            Value::Int4(t.args.len() as i32),
-        ];
-        for (slot, v) in slots.scalars.iter().zip(scalars) {
-            vals[*slot] = Val::Scalar(v);
+        let fields = |row: Option<&[Value]>| -> Vec<(FieldName, Oid, Value)> {
+            match row {
+                Some(r) => t
+                    .columns
+                    .iter()
+                    .zip(r)
+                    .map(|((n, o), v)| (n.clone(), *o, v.clone()))
+                    .collect(),
+                None => t
+                    .columns
+                    .iter()
+                    .map(|(n, o)| (n.clone(), *o, Value::Null))
+                    .collect(),
+            }
+        };
+        vals[slots.new] = Val::Row(Some(fields(t.new)));
+        vals[slots.old] = Val::Row(Some(fields(t.old)));
+        // In the order of TrigSlots::scalars.
+        let scalar = |i: usize| match i {
+            0 => Value::Name(t.name.to_string()),
+            1 => Value::Text(t.when.to_string()),
+            2 => Value::Text(t.level.to_string()),
+            3 => Value::Text(t.op.to_string()),
+            4 => Value::Oid(t.relid),
+            5 | 6 => Value::Name(t.table.to_string()),
+            7 => Value::Name(t.schema.to_string()),
+            _ => Value::Int4(t.args.len() as i32),
+        };
+        for (i, (slot, used)) in slots.scalars.iter().zip(slots.used).enumerate() {
+            if used {
+                vals[*slot] = Val::Scalar(scalar(i));
+            }
         }
     }
     let null_rows = match (&f.trig, trig) {
@@ -1988,7 +2031,7 @@ impl<'a> Interp<'a> {
                             "The tuple structure of a not-yet-assigned record is indeterminate.",
                         ));
                     };
-                    let Some((_, t, v)) = r.iter().find(|(n, _, _)| n == f) else {
+                    let Some((_, t, v)) = r.iter().find(|(n, _, _)| **n == **f) else {
                         return Err(PgError::error(
                             sqlstate::UNDEFINED_COLUMN,
                             format!("record \"{}\" has no field \"{f}\"", self.f.vars[*s].name),
@@ -2013,7 +2056,7 @@ impl<'a> Interp<'a> {
                 (Val::Scalar(v), _) => value_type(v),
             }),
             ParamRef::Field(s, f) => match &self.vals[*s] {
-                Val::Row(Some(r)) => r.iter().find(|(n, _, _)| n == f).map(|x| x.1),
+                Val::Row(Some(r)) => r.iter().find(|(n, _, _)| **n == **f).map(|x| x.1),
                 _ => None,
             },
         }
@@ -2069,7 +2112,7 @@ impl<'a> Interp<'a> {
                 ParamRef::Field(s, f) => match &self.vals[*s] {
                     Val::Row(Some(r)) => r
                         .iter()
-                        .find(|(n, _, _)| n == f)
+                        .find(|(n, _, _)| **n == **f)
                         .map_or(Value::Null, |x| x.2.clone()),
                     _ => Value::Null,
                 },
@@ -2271,9 +2314,11 @@ impl<'a> Interp<'a> {
                     }
                     _ => match v {
                         Value::Record(fields) => {
-                            let names: Vec<String> = match &self.vals[*s] {
+                            let names: Vec<FieldName> = match &self.vals[*s] {
                                 Val::Row(Some(r)) => r.iter().map(|f| f.0.clone()).collect(),
-                                _ => (1..=fields.len()).map(|i| format!("f{i}")).collect(),
+                                _ => (1..=fields.len())
+                                    .map(|i| FieldName::from(format!("f{i}")))
+                                    .collect(),
                             };
                             self.vals[*s] = Val::Row(Some(
                                 names
@@ -2313,7 +2358,7 @@ impl<'a> Interp<'a> {
                         "The tuple structure of a not-yet-assigned record is indeterminate.",
                     ));
                 };
-                let Some(field) = r.iter_mut().find(|x| x.0 == *f) else {
+                let Some(field) = r.iter_mut().find(|x| *x.0 == **f) else {
                     return Err(PgError::error(
                         sqlstate::UNDEFINED_COLUMN,
                         format!("record \"{name}\" has no field \"{f}\""),
@@ -2345,7 +2390,7 @@ impl<'a> Interp<'a> {
                             .enumerate()
                             .map(|(i, (n, t))| {
                                 (
-                                    n.clone(),
+                                    FieldName::from(n.as_str()),
                                     *t,
                                     row.as_ref()
                                         .and_then(|r| r.get(i).cloned())
