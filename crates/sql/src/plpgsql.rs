@@ -2136,6 +2136,17 @@ impl<'a> Interp<'a> {
     fn assign_simple(&mut self, host: &mut dyn Host, t: &Target, e: &Sql) -> Result<bool, PgError> {
         match self.eval_simple(host, e)? {
             Some((v, ty)) => {
+                // A value of the variable's own type (no typmod to apply)
+                // is stored as is: [`Interp::assign`]'s first case.
+                if let Target::Var(s) = t {
+                    let decl = &self.f.vars[*s];
+                    if let VarType::Scalar(vt) = &decl.ty {
+                        if vt.oid == ty && vt.typmod < 0 && !(decl.not_null && v.is_null()) {
+                            self.vals[*s] = Val::Scalar(v);
+                            return Ok(true);
+                        }
+                    }
+                }
                 self.assign(t, v, ty)?;
                 Ok(true)
             }
