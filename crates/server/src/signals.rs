@@ -56,11 +56,23 @@ static QUIT_MSG_CRASH_LEN: AtomicUsize = AtomicUsize::new(0);
 /// cannot be told to ignore SIGQUIT through its environment.
 static IGNORE_QUIT: AtomicBool = AtomicBool::new(false);
 
+/// A `match`, not a search of [`SIGNALS`]: backends look signals up on
+/// every interrupt check (each PL/pgSQL loop iteration), so this must
+/// cost a compare, not a scan.
 fn index(sig: libc::c_int) -> usize {
-    SIGNALS
-        .iter()
-        .position(|&s| s == sig)
-        .expect("registered signal")
+    let i = match sig {
+        libc::SIGHUP => 0,
+        libc::SIGINT => 1,
+        libc::SIGTERM => 2,
+        libc::SIGQUIT => 3,
+        libc::SIGCHLD => 4,
+        libc::SIGUSR1 => 5,
+        libc::SIGUSR2 => 6,
+        libc::SIGPWR => 7,
+        _ => panic!("signal {sig} is not one tusk registers"),
+    };
+    debug_assert_eq!(SIGNALS[i], sig);
+    i
 }
 
 /// Runs in whichever process installed it, interrupting its one thread
@@ -300,9 +312,13 @@ pub fn signal_postmaster(
     }
 }
 
-/// Takes (and clears) a pending signal.
+/// Takes (and clears) a pending signal. A plain load first: the usual
+/// answer is "none", and a swap is a locked bus operation on every
+/// interrupt check; a signal landing between the load and the swap is
+/// taken by the swap, one landing after it by the next check, as before.
 pub fn take(sig: libc::c_int) -> bool {
-    PENDING[index(sig)].swap(false, Ordering::SeqCst)
+    let flag = &PENDING[index(sig)];
+    flag.load(Ordering::SeqCst) && flag.swap(false, Ordering::SeqCst)
 }
 
 /// Looks at a pending signal without clearing it.

@@ -494,24 +494,41 @@ fn truth(v: &Value) -> Option<bool> {
 }
 
 impl Expr {
-    #[recursive::recursive]
+    /// The value of the expression over `row`. Leaves (constants,
+    /// parameters, columns) are answered here, without the stack check
+    /// of [`Expr::eval_node`]: they never recurse, and they are half the
+    /// nodes of a typical expression evaluated per row or per PL/pgSQL
+    /// statement.
+    #[inline]
     pub fn eval(&self, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, PgError> {
-        Ok(match self {
-            Expr::Const(v) => v.clone(),
+        match self {
+            Expr::Const(v) => Ok(v.clone()),
             Expr::Param(i, ty) => {
                 let v = ctx.params.get(*i).cloned().unwrap_or(Value::Null);
                 // The client sent the type it declared (int2 for an int4
                 // context is common): widen to the type bound here.
                 let from = value_oid(&v).unwrap_or(ty.oid);
                 if from == ty.oid || !cast::castable(from, ty.oid) {
-                    v
+                    Ok(v)
                 } else {
-                    cast::cast(v, from, *ty, ctx.host.now())?
+                    cast::cast(v, from, *ty, ctx.host.now())
                 }
             }
-            Expr::Column(i) => row.get(*i).cloned().unwrap_or(Value::Null),
+            Expr::Column(i) => Ok(row.get(*i).cloned().unwrap_or(Value::Null)),
+            _ => self.eval_node(row, ctx),
+        }
+    }
+
+    /// An inner node: grows the stack as the tree is deep.
+    #[recursive::recursive]
+    fn eval_node(&self, row: &[Value], ctx: &mut Ctx<'_>) -> Result<Value, PgError> {
+        Ok(match self {
+            Expr::Const(_) | Expr::Param(..) | Expr::Column(_) => return self.eval(row, ctx),
             Expr::Cast { arg, from, to } => {
                 let v = arg.eval(row, ctx)?;
+                if let Some(w) = widen_int(&v, *from, *to) {
+                    return Ok(w);
+                }
                 if crate::reg::needs_catalog(*from, to.oid) {
                     crate::reg::cast(v, *from, *to, ctx.host)?
                 } else {
@@ -738,6 +755,22 @@ impl Expr {
             }
         })
     }
+}
+
+/// The implicit integer widenings (int2 → int4/int8, int4 → int8) that
+/// the binder inserts wherever integer types meet: exact, never failing,
+/// so answered without the general cast's type-table checks.
+#[inline]
+fn widen_int(v: &Value, from: Oid, to: Ty) -> Option<Value> {
+    if to.typmod >= 0 {
+        return None;
+    }
+    Some(match (v, from, to.oid) {
+        (Value::Int4(i), types::INT4, types::INT8) => Value::Int8(*i as i64),
+        (Value::Int2(i), types::INT2, types::INT8) => Value::Int8(*i as i64),
+        (Value::Int2(i), types::INT2, types::INT4) => Value::Int4(*i as i32),
+        _ => return None,
+    })
 }
 
 /// The type OID a value's variant stands for, when it is unambiguous

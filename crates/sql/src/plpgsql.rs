@@ -53,22 +53,27 @@ struct Sql {
     is_expr: bool,
     params: Vec<ParamRef>,
     /// (plan generation, parameter types, plan, its expressions when it
-    /// is a simple expression: crates/sql/src/plfast.rs).
+    /// is a simple expression, and their compiled form when there is one:
+    /// crates/sql/src/plfast.rs).
     plan: RefCell<
         Option<(
             u64,
             Vec<Oid>,
             Rc<crate::Prepared>,
-            Option<Rc<Vec<crate::expr::Expr>>>,
+            Option<Rc<crate::plfast::Simple>>,
         )>,
     >,
 }
+
+/// A row variable's field name: shared, since every call of a trigger
+/// function fills NEW and OLD with the table's column names.
+type FieldName = Rc<str>;
 
 #[derive(Debug, Clone)]
 enum VarType {
     Scalar(Ty),
     /// A row of known columns (%ROWTYPE).
-    Row(Vec<(String, Oid)>),
+    Row(Vec<(FieldName, Oid)>),
     /// RECORD: takes the shape of what is assigned to it.
     Record,
 }
@@ -303,6 +308,10 @@ struct TrigSlots {
     /// tg_name, tg_when, tg_level, tg_op, tg_relid, tg_relname,
     /// tg_table_name, tg_table_schema, tg_nargs.
     scalars: [usize; 9],
+    /// Which of `scalars` the body names: only those are set per call
+    /// (a variable no statement names cannot be observed, and most are
+    /// strings to allocate for every row).
+    used: [bool; 9],
 }
 
 thread_local! {
@@ -339,6 +348,8 @@ struct Parser<'a> {
     /// A trigger function: `TG_ARGV[i]` is read through the running
     /// trigger's arguments.
     trigger: bool,
+    /// Every slot a name of the body resolved to.
+    used: RefCell<std::collections::HashSet<usize>>,
 }
 
 fn is_sig(t: &Token) -> bool {
@@ -445,12 +456,15 @@ impl<'a> Parser<'a> {
         }
     }
     fn lookup(&self, name: &str) -> Option<usize> {
-        self.scopes
+        let slot = self
+            .scopes
             .iter()
             .rev()
             .flat_map(|s| s.iter().rev())
             .find(|(n, _)| n == name)
-            .map(|(_, i)| *i)
+            .map(|(_, i)| *i)?;
+        self.used.borrow_mut().insert(slot);
+        Some(slot)
     }
     fn declare(&mut self, name: &str, ty: VarType) -> usize {
         self.vars.push(VarDecl {
@@ -806,7 +820,7 @@ impl<'a> Parser<'a> {
             return Ok(VarType::Row(
                 rel.columns
                     .iter()
-                    .map(|c| (c.name.clone(), c.ty.oid))
+                    .map(|c| (FieldName::from(c.name.as_str()), c.ty.oid))
                     .collect(),
             ));
         }
@@ -2108,6 +2122,7 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         labels: vec![(0, def.name.to_lowercase())],
         host,
         trigger: def.ret == crate::trigger::TRIGGER,
+        used: RefCell::new(std::collections::HashSet::new()),
     };
     let found = p.declare("found", VarType::Scalar(Ty::new(types::BOOL)));
     let mut args = Vec::new();
@@ -2146,7 +2161,12 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
         {
             scalars[i] = p.declare(n, VarType::Scalar(Ty::new(t)));
         }
-        Some(TrigSlots { new, old, scalars })
+        Some(TrigSlots {
+            new,
+            old,
+            scalars,
+            used: [false; 9],
+        })
     } else {
         None
     };
@@ -2157,6 +2177,13 @@ fn parse(host: &dyn Host, def: &FuncDef) -> Result<Function, PgError> {
     }
     if !matches!(p.peek(), None | Some(Token::EOF)) {
         return Err(p.err_here());
+    }
+    let mut trig = trig;
+    if let Some(t) = &mut trig {
+        let used = p.used.borrow();
+        for (u, slot) in t.used.iter_mut().zip(t.scalars) {
+            *u = used.contains(&slot);
+        }
     }
     Ok(Function {
         vars: p.vars,
@@ -2210,7 +2237,7 @@ pub(crate) fn set_nonatomic(on: bool) {
 enum Val {
     Scalar(Value),
     /// Field names, types, values; None: an unassigned record.
-    Row(Option<Vec<(String, Oid, Value)>>),
+    Row(Option<Vec<(FieldName, Oid, Value)>>),
 }
 
 enum Flow {
@@ -2240,6 +2267,9 @@ struct Interp<'a> {
     nonatomic: bool,
     /// Exception blocks open (each a subtransaction).
     sub_depth: usize,
+    /// Parameter values of the expression being evaluated, kept between
+    /// evaluations so that evaluating allocates nothing.
+    scratch: Vec<Value>,
 }
 
 /// Calls a PL/pgSQL function or DO block. Called by the backend running
@@ -2320,21 +2350,38 @@ fn invoke(
     if let (Some(slots), Some(t)) = (&f.trig, trig) {
         // An absent NEW or OLD is a NULL row of the table's type: its
         // fields read as NULL, and RETURNing it returns NULL.
-        vals[slots.new] = Val::Row(Some(t.new.clone().unwrap_or_else(|| t.shape.clone())));
-        vals[slots.old] = Val::Row(Some(t.old.clone().unwrap_or_else(|| t.shape.clone())));
-        let scalars = [
-            Value::Name(t.name.to_string()),
-            Value::Text(t.when.to_string()),
-            Value::Text(t.level.to_string()),
-            Value::Text(t.op.to_string()),
-            Value::Oid(t.relid),
-            Value::Name(t.table.to_string()),
-            Value::Name(t.table.to_string()),
-            Value::Name(t.schema.to_string()),
-            Value::Int4(t.args.len() as i32),
-        ];
-        for (slot, v) in slots.scalars.iter().zip(scalars) {
-            vals[*slot] = Val::Scalar(v);
+        let fields = |row: Option<&[Value]>| -> Vec<(FieldName, Oid, Value)> {
+            match row {
+                Some(r) => t
+                    .columns
+                    .iter()
+                    .zip(r)
+                    .map(|((n, o), v)| (n.clone(), *o, v.clone()))
+                    .collect(),
+                None => t
+                    .columns
+                    .iter()
+                    .map(|(n, o)| (n.clone(), *o, Value::Null))
+                    .collect(),
+            }
+        };
+        vals[slots.new] = Val::Row(Some(fields(t.new)));
+        vals[slots.old] = Val::Row(Some(fields(t.old)));
+        // In the order of TrigSlots::scalars.
+        let scalar = |i: usize| match i {
+            0 => Value::Name(t.name.to_string()),
+            1 => Value::Text(t.when.to_string()),
+            2 => Value::Text(t.level.to_string()),
+            3 => Value::Text(t.op.to_string()),
+            4 => Value::Oid(t.relid),
+            5 | 6 => Value::Name(t.table.to_string()),
+            7 => Value::Name(t.schema.to_string()),
+            _ => Value::Int4(t.args.len() as i32),
+        };
+        for (i, (slot, used)) in slots.scalars.iter().zip(slots.used).enumerate() {
+            if used {
+                vals[*slot] = Val::Scalar(scalar(i));
+            }
         }
     }
     let null_rows = match (&f.trig, trig) {
@@ -2359,6 +2406,7 @@ fn invoke(
         caught: Vec::new(),
         ctx_done: false,
         now: host.now(),
+        scratch: Vec::new(),
     };
     let outer_nonatomic = RUNNING_NONATOMIC.with(|c| c.replace(nonatomic));
     let flow = it.block(host, &f.block, 0);
@@ -2457,7 +2505,7 @@ impl<'a> Interp<'a> {
                             "The tuple structure of a not-yet-assigned record is indeterminate.",
                         ));
                     };
-                    let Some((_, t, v)) = r.iter().find(|(n, _, _)| n == f) else {
+                    let Some((_, t, v)) = r.iter().find(|(n, _, _)| **n == **f) else {
                         return Err(PgError::error(
                             sqlstate::UNDEFINED_COLUMN,
                             format!("record \"{}\" has no field \"{f}\"", self.f.vars[*s].name),
@@ -2469,6 +2517,115 @@ impl<'a> Interp<'a> {
             }
         }
         Ok((tys, vals))
+    }
+
+    /// The type a parameter passes as, as [`Interp::param_values`] gives
+    /// it; None where reading it would fail (that path reports why).
+    fn param_type(&self, p: &ParamRef) -> Option<Oid> {
+        match p {
+            ParamRef::Var(s) => Some(match (&self.vals[*s], &self.f.vars[*s].ty) {
+                (Val::Scalar(v), VarType::Scalar(t)) if t.oid == types::UNKNOWN => value_type(v),
+                (Val::Scalar(_), VarType::Scalar(t)) => t.oid,
+                (Val::Row(_), _) => types::RECORD,
+                (Val::Scalar(v), _) => value_type(v),
+            }),
+            ParamRef::Field(s, f) => match &self.vals[*s] {
+                Val::Row(Some(r)) => r.iter().find(|(n, _, _)| **n == **f).map(|x| x.1),
+                _ => None,
+            },
+        }
+    }
+
+    /// An expression's value and type straight from its cached simple
+    /// expression (plfast.rs), or None when there is none to use (not yet
+    /// planned, the catalog or a parameter's type changed, not simple,
+    /// not one column): then [`Interp::run`] plans or runs it. This is
+    /// the per-statement path of every assignment, condition and loop
+    /// bound, so it allocates nothing: the parameter values go into the
+    /// interpreter's reused buffer, and the cache is checked in place.
+    fn eval_simple(
+        &mut self,
+        host: &mut dyn Host,
+        sql: &Sql,
+    ) -> Result<Option<(Value, Oid)>, PgError> {
+        if !sql.is_expr {
+            return Ok(None);
+        }
+        let generation = host.plan_generation();
+        let (expr, ty) = {
+            let cache = sql.plan.borrow();
+            let Some((g, tys, p, Some(simple))) = &*cache else {
+                return Ok(None);
+            };
+            if simple.fast.is_none() {
+                return Ok(None);
+            }
+            if Some(*g) != generation
+                || tys.len() != sql.params.len()
+                || sql
+                    .params
+                    .iter()
+                    .zip(tys)
+                    .any(|(p, t)| self.param_type(p) != Some(*t))
+            {
+                return Ok(None);
+            }
+            (simple.clone(), p.columns()[0].type_oid)
+        };
+        let mut params = std::mem::take(&mut self.scratch);
+        for p in &sql.params {
+            params.push(match p {
+                ParamRef::Var(s) => match &self.vals[*s] {
+                    Val::Scalar(v) => v.clone(),
+                    Val::Row(r) => Value::Record(
+                        r.as_ref()
+                            .map(|r| r.iter().map(|(_, t, v)| (*t, v.clone())).collect())
+                            .unwrap_or_default(),
+                    ),
+                },
+                ParamRef::Field(s, f) => match &self.vals[*s] {
+                    Val::Row(Some(r)) => r
+                        .iter()
+                        .find(|(n, _, _)| **n == **f)
+                        .map_or(Value::Null, |x| x.2.clone()),
+                    _ => Value::Null,
+                },
+            });
+        }
+        // `fast` is Some: checked with the cache above.
+        let v = match &expr.fast {
+            Some(f) => f.eval(&params, host),
+            None => Ok(Value::Null),
+        };
+        params.clear();
+        self.scratch = params;
+        Ok(Some((v?, ty)))
+    }
+
+    /// An assignment whose expression is simple: evaluated and stored;
+    /// false when it is not (then the statement runs). Kept out of
+    /// [`Interp::stmt`], whose frame is large: this is the hot path of
+    /// every loop.
+    #[inline(never)]
+    fn assign_simple(&mut self, host: &mut dyn Host, t: &Target, e: &Sql) -> Result<bool, PgError> {
+        match self.eval_simple(host, e)? {
+            Some((v, ty)) => {
+                // A value of the variable's own type (no typmod to apply)
+                // is stored as is: [`Interp::assign`]'s first case.
+                if let Target::Var(s) = t {
+                    let decl = &self.f.vars[*s];
+                    if let VarType::Scalar(vt) = &decl.ty {
+                        if vt.oid == ty && vt.typmod < 0 && !(decl.not_null && v.is_null()) {
+                            self.vals[*s] = Val::Scalar(v);
+                            return Ok(true);
+                        }
+                    }
+                }
+                self.assign(t, v, ty)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Runs a statement of the body, with `extra` parameters after the
@@ -2510,7 +2667,8 @@ impl<'a> Interp<'a> {
                     };
                     add_context(e, &format!("{what} \"{}\"", sql.orig))
                 })?);
-                let simple = crate::plfast::simple_exprs(&p).map(Rc::new);
+                let simple = crate::plfast::simple_exprs(&p)
+                    .map(|exprs| Rc::new(crate::plfast::Simple::new(exprs, sql.is_expr)));
                 if let Some(g) = generation {
                     *sql.plan.borrow_mut() = Some((g, tys.clone(), p.clone(), simple.clone()));
                 }
@@ -2520,7 +2678,7 @@ impl<'a> Interp<'a> {
         if let (Some(exprs), true) = (simple, sql.is_expr) {
             // No table is read: evaluate in place (plfast.rs). Errors get
             // no statement line, as PostgreSQL's simple expressions.
-            let row = crate::plfast::eval(&exprs, &vals, host)?;
+            let row = crate::plfast::eval(&exprs.exprs, &vals, host)?;
             let cols = p
                 .columns()
                 .iter()
@@ -2542,6 +2700,9 @@ impl<'a> Interp<'a> {
 
     /// The value of an expression (`SELECT expr`), converted to `want`.
     fn eval(&mut self, host: &mut dyn Host, sql: &Sql, want: Option<Ty>) -> Result<Value, PgError> {
+        if let Some((v, ty)) = self.eval_simple(host, sql)? {
+            return self.convert(v, ty, want);
+        }
         let (cols, rows, _) = self.run(host, sql, Some(2))?;
         if cols.len() != 1 {
             return Err(PgError::error(
@@ -2560,9 +2721,14 @@ impl<'a> Interp<'a> {
             .next()
             .and_then(|r| r.into_iter().next())
             .unwrap_or(Value::Null);
+        self.convert(v, cols[0].1, want)
+    }
+
+    /// An expression's value of type `from` converted to `want`.
+    fn convert(&self, v: Value, from: Oid, want: Option<Ty>) -> Result<Value, PgError> {
         match want {
-            Some(t) if t.oid != types::UNKNOWN && t.oid != cols[0].1 && !v.is_null() => {
-                crate::cast::cast(v, cols[0].1, t, self.now)
+            Some(t) if t.oid != types::UNKNOWN && t.oid != from && !v.is_null() => {
+                crate::cast::cast(v, from, t, self.now)
             }
             Some(t) if t.typmod >= 0 && !v.is_null() => crate::cast::apply_typmod(v, t),
             _ => Ok(v),
@@ -2633,9 +2799,11 @@ impl<'a> Interp<'a> {
                     }
                     _ => match v {
                         Value::Record(fields) => {
-                            let names: Vec<String> = match &self.vals[*s] {
+                            let names: Vec<FieldName> = match &self.vals[*s] {
                                 Val::Row(Some(r)) => r.iter().map(|f| f.0.clone()).collect(),
-                                _ => (1..=fields.len()).map(|i| format!("f{i}")).collect(),
+                                _ => (1..=fields.len())
+                                    .map(|i| FieldName::from(format!("f{i}")))
+                                    .collect(),
                             };
                             self.vals[*s] = Val::Row(Some(
                                 names
@@ -2675,7 +2843,7 @@ impl<'a> Interp<'a> {
                         "The tuple structure of a not-yet-assigned record is indeterminate.",
                     ));
                 };
-                let Some(field) = r.iter_mut().find(|x| x.0 == *f) else {
+                let Some(field) = r.iter_mut().find(|x| *x.0 == **f) else {
                     return Err(PgError::error(
                         sqlstate::UNDEFINED_COLUMN,
                         format!("record \"{name}\" has no field \"{f}\""),
@@ -2707,7 +2875,7 @@ impl<'a> Interp<'a> {
                             .enumerate()
                             .map(|(i, (n, t))| {
                                 (
-                                    n.clone(),
+                                    FieldName::from(n.as_str()),
                                     *t,
                                     row.as_ref()
                                         .and_then(|r| r.get(i).cloned())
@@ -2983,6 +3151,9 @@ impl<'a> Interp<'a> {
                     },
                     Target::Field(..) => None,
                 };
+                if self.assign_simple(host, t, e)? {
+                    return Ok(Flow::Normal);
+                }
                 let (cols, rows, _) = self.run(host, e, Some(2))?;
                 if rows.len() > 1 {
                     return Err(PgError::error(

@@ -1344,8 +1344,19 @@ impl Drop for DepthGuard {
 /// Enters one call level: 54001 past the depth max_stack_depth allows
 /// (8 kB per level: a call's frames in an unoptimized build; the stack
 /// itself grows on demand, so the limit is the setting's, never the
-/// kernel's).
+/// kernel's). The setting is read only past [`MIN_DEPTH_LIMIT`] levels:
+/// no value allows fewer, and a trigger or a function called per row
+/// enters once per row.
 pub(crate) fn enter(host: &dyn Host) -> Result<DepthGuard, PgError> {
+    let d = DEPTH.with(|d| {
+        let v = d.get() + 1;
+        d.set(v);
+        v
+    });
+    let guard = DepthGuard;
+    if d <= MIN_DEPTH_LIMIT {
+        return Ok(guard);
+    }
     let kb = host
         .show("max_stack_depth")
         .ok()
@@ -1360,13 +1371,7 @@ pub(crate) fn enter(host: &dyn Host) -> Result<DepthGuard, PgError> {
             }
         })
         .unwrap_or(2048);
-    let limit = (kb / 8).max(10);
-    let d = DEPTH.with(|d| {
-        let v = d.get() + 1;
-        d.set(v);
-        v
-    });
-    let guard = DepthGuard;
+    let limit = (kb / 8).max(MIN_DEPTH_LIMIT);
     if d > limit {
         return Err(PgError::error(codes::STATEMENT_TOO_COMPLEX, "stack depth limit exceeded")
             .with_hint(format!(
@@ -1375,6 +1380,9 @@ pub(crate) fn enter(host: &dyn Host) -> Result<DepthGuard, PgError> {
     }
     Ok(guard)
 }
+
+/// The fewest call levels any max_stack_depth allows.
+const MIN_DEPTH_LIMIT: usize = 10;
 
 /// Runs `f` on a stack with room for another call level.
 pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {

@@ -2252,3 +2252,6 @@ fn lateral_subqueries_match_postgres() {
 mod aggs;
 /// Error cursor positions (bind/errpos.rs).
 mod errpos;
+/// PL/pgSQL's compiled simple expressions (plfast.rs) against the
+/// general evaluator.
+mod plfast;

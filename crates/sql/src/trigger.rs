@@ -1343,10 +1343,12 @@ pub(crate) struct TrigCall<'a> {
     pub table: &'a str,
     pub schema: &'a str,
     pub args: &'a [String],
-    pub new: Option<Vec<(String, Oid, Value)>>,
-    pub old: Option<Vec<(String, Oid, Value)>>,
-    /// The table's columns with NULL values (an absent NEW or OLD).
-    pub shape: Vec<(String, Oid, Value)>,
+    pub new: Option<&'a [Value]>,
+    pub old: Option<&'a [Value]>,
+    /// The table's columns (name, type): the fields of NEW and OLD.
+    /// Borrowed from the statement's [`Fire`], so that a call copies
+    /// only what the function's variables must own.
+    pub columns: &'a [(std::rc::Rc<str>, Oid)],
 }
 
 /// The event a statement fires.
@@ -1394,6 +1396,9 @@ type AfterEvent = (usize, Option<Vec<Value>>, Option<Vec<Value>>);
 /// events. Used only by the backend running the statement.
 pub(crate) struct Fire {
     rel: Relation,
+    /// The table's columns as NEW's and OLD's fields (name, type), made
+    /// once per statement.
+    columns: Vec<(std::rc::Rc<str>, Oid)>,
     event: Event,
     trigs: Vec<Armed>,
     /// AFTER ROW events, in the order the rows changed.
@@ -1505,6 +1510,11 @@ impl Fire {
             .then(Vec::new);
         Ok(Some(Fire {
             rel: rel.clone(),
+            columns: rel
+                .columns
+                .iter()
+                .map(|c| (std::rc::Rc::from(c.name.as_str()), c.ty.oid))
+                .collect(),
             event,
             trigs,
             queue: Vec::new(),
@@ -1512,15 +1522,6 @@ impl Fire {
             new_rows,
             frozen: None,
         }))
-    }
-
-    fn fields(&self, row: &[Value]) -> Vec<(String, Oid, Value)> {
-        self.rel
-            .columns
-            .iter()
-            .zip(row)
-            .map(|(c, v)| (c.name.clone(), c.ty.oid, v.clone()))
-            .collect()
     }
 
     fn when_passes(
@@ -1569,14 +1570,9 @@ impl Fire {
             table: &self.rel.name,
             schema: &self.rel.schema,
             args: &a.def.args,
-            new: new.map(|r| self.fields(r)),
-            old: old.map(|r| self.fields(r)),
-            shape: self
-                .rel
-                .columns
-                .iter()
-                .map(|c| (c.name.clone(), c.ty.oid, Value::Null))
-                .collect(),
+            new,
+            old,
+            columns: &self.columns,
         };
         let n = tables.len();
         TRANSITION.with(|t| t.borrow_mut().extend(tables));

@@ -736,6 +736,16 @@ pub fn cast(v: Value, from: Oid, to: Ty, now: i64) -> Result<Value, PgError> {
     if from == to.oid && to.typmod < 0 {
         return Ok(v);
     }
+    // The integer widenings the binder inserts wherever integer types
+    // meet: exact, so answered before the type-table checks below.
+    if to.typmod < 0 {
+        match (&v, from, to.oid) {
+            (Value::Int4(i), types::INT4, types::INT8) => return Ok(Value::Int8(*i as i64)),
+            (Value::Int2(i), types::INT2, types::INT8) => return Ok(Value::Int8(*i as i64)),
+            (Value::Int2(i), types::INT2, types::INT4) => return Ok(Value::Int4(*i as i32)),
+            _ => {}
+        }
+    }
     if !castable(from, to.oid) {
         return Err(cannot_cast(from, to.oid));
     }
