@@ -1170,6 +1170,9 @@ pub struct FuncDef {
     /// proacl in acl.rs's stored text form; None is the default (the
     /// owner and PUBLIC may execute).
     pub acl: Option<String>,
+    /// provariadic: the element type of a last VARIADIC parameter (whose
+    /// declared type is its array), 0 when there is none.
+    pub variadic: types::Oid,
 }
 
 impl FuncDef {

@@ -97,6 +97,7 @@ mod pgsort;
 mod plan;
 mod plfast;
 mod plpgsql;
+mod polymorphic;
 mod prepare;
 mod publication;
 mod random;

@@ -235,6 +235,9 @@ pub(crate) fn resolve_type(host: &dyn Host, text: &str) -> Result<Ty, PgError> {
     if lower == "trigger" {
         return Ok(Ty::new(crate::trigger::TRIGGER));
     }
+    if let Some(p) = crate::polymorphic::by_name(&lower) {
+        return Ok(Ty::new(p));
+    }
     let stmts = crate::parse(&format!("SELECT NULL::{t}"))
         .map_err(|_| syntax(format!("syntax error at or near \"{t}\"")))?;
     let Some(s) = stmts.first() else {
@@ -282,6 +285,17 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
             let b_l = b.value.to_ascii_lowercase();
             if !is_type_start_pair(&a_l, &b_l) || a.quote_style.is_some() {
                 name = c.ident()?;
+                // PostgreSQL also takes `name mode type`.
+                if mode == "IN" {
+                    if let Some(w) = c.word() {
+                        if matches!(w.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC")
+                            && c.t.len() > c.i + 1
+                        {
+                            mode = w;
+                            c.i += 1;
+                        }
+                    }
+                }
             }
         }
     }
@@ -443,16 +457,29 @@ fn bind_create(
         volatility: b'v',
         owner: 0,
         acl: None,
+        variadic: 0,
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
     for a in split_list(c)? {
         let (mode, name, ty, default) = parse_arg(a)?;
         let t = resolve_type(host, &ty)?;
-        if mode == "VARIADIC" {
+        if def.variadic != 0 && mode != "OUT" {
             return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "VARIADIC arguments are not supported yet",
+                codes::INVALID_FUNCTION_DEFINITION,
+                "VARIADIC parameter must be the last input parameter",
             ));
+        }
+        if mode == "VARIADIC" {
+            def.variadic = match t.oid {
+                crate::polymorphic::ANYARRAY => crate::polymorphic::ANYELEMENT,
+                crate::polymorphic::ANYCOMPATIBLEARRAY => crate::polymorphic::ANYCOMPATIBLE,
+                o => types::array::elem_type(o).ok_or_else(|| {
+                    PgError::error(
+                        codes::INVALID_FUNCTION_DEFINITION,
+                        "VARIADIC parameter must be an array",
+                    )
+                })?,
+            };
         }
         if mode == "OUT" || mode == "INOUT" {
             outs.push((name.clone(), t.oid));
@@ -658,6 +685,10 @@ fn bind_create(
             )));
         }
     }
+    crate::polymorphic::check_result(def.ret, &def.arg_types)?;
+    for c in &def.out_cols {
+        crate::polymorphic::check_result(c.1, &def.arg_types)?;
+    }
     validate(host, &def)?;
     Ok(RoutineStmt::Create {
         schema,
@@ -752,6 +783,15 @@ fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
 fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     if def.language == "plpgsql" {
         crate::plpgsql::compile(host, def).map(|_| ())
+    } else if def
+        .arg_types
+        .iter()
+        .any(|&t| crate::polymorphic::is_polymorphic(t))
+    {
+        // As PostgreSQL's fmgr_sql_validator: a body over polymorphic
+        // arguments is only parsed; it is bound per call, with the
+        // actual types.
+        crate::parse(&substitute(&def.src, &|n| arg_index(def, n))).map(|_| ())
     } else {
         let stmts = crate::parse(&substitute(&def.src, &|n| arg_index(def, n)))?;
         let mut last = None;
@@ -1133,6 +1173,9 @@ pub(crate) fn arguments_text(d: &FuncDef) -> String {
                 s.push_str(n);
                 s.push(' ');
             }
+            if d.variadic != 0 && i + 1 == d.arg_types.len() {
+                s.insert_str(0, "VARIADIC ");
+            }
             s.push_str(&types::sql_name(*t));
             if i >= first_default {
                 s.push_str(" DEFAULT ");
@@ -1151,9 +1194,10 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     /// Set while CALL binds its `SELECT p(args)`: procedures may be named.
     static CALLING: Cell<bool> = const { Cell::new(false) };
-    /// A SQL function's bound statements, by oid, with the source and
-    /// the plan generation they were bound at.
-    static SQL_PLANS: RefCell<HashMap<u32, (String, u64, Rc<Vec<crate::Prepared>>)>> =
+    /// A SQL function's bound statements, by oid and argument types (a
+    /// polymorphic function is bound per actual types), with the source
+    /// and the plan generation they were bound at.
+    static SQL_PLANS: RefCell<HashMap<(u32, Vec<Oid>), (String, u64, Rc<Vec<crate::Prepared>>)>> =
         RefCell::new(HashMap::new());
 }
 
@@ -1270,7 +1314,7 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
         if let Some(g) = generation {
             let hit = SQL_PLANS.with(|c| {
                 c.borrow()
-                    .get(&def.oid)
+                    .get(&(def.oid, def.arg_types.clone()))
                     .filter(|(src, gen, _)| *src == def.src && *gen == g)
                     .map(|(_, _, p)| p.clone())
             });
@@ -1287,8 +1331,10 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
     let plans = Rc::new(plans);
     if let (Some(g), true) = (generation, def.oid != 0) {
         SQL_PLANS.with(|c| {
-            c.borrow_mut()
-                .insert(def.oid, (def.src.clone(), g, plans.clone()))
+            c.borrow_mut().insert(
+                (def.oid, def.arg_types.clone()),
+                (def.src.clone(), g, plans.clone()),
+            )
         });
     }
     Ok(plans)
@@ -1395,14 +1441,37 @@ pub(crate) fn choose(
     implicit_ok: &dyn Fn(Oid, Oid) -> bool,
 ) -> Result<Option<Rc<FuncDef>>, PgError> {
     let mut best: Vec<(usize, Rc<FuncDef>)> = Vec::new();
-    for f in cands {
+    let mut poly_error = None;
+    for orig in cands {
+        let f = &expand_variadic(orig, arg_types.len());
         let n = f.arg_types.len();
         if arg_types.len() > n || arg_types.len() + f.defaults.len() < n {
             continue;
         }
+        // Polymorphic parameters match when the actual types agree with
+        // each other (PostgreSQL's check_generic_type_consistency).
+        let poly = f
+            .arg_types
+            .iter()
+            .any(|&t| crate::polymorphic::is_polymorphic(t));
+        if poly {
+            match crate::polymorphic::bind(&f.arg_types, arg_types, implicit_ok, &|t| {
+                crate::bind::common_type_of(t)
+            }) {
+                Ok(_) => {}
+                Err(crate::polymorphic::Mismatch::NoMatch) => continue,
+                Err(crate::polymorphic::Mismatch::Error(e)) => {
+                    poly_error.get_or_insert(e);
+                    continue;
+                }
+            }
+        }
         let mut exact = 0;
         let mut ok = true;
         for (a, p) in arg_types.iter().zip(f.arg_types.iter()) {
+            if crate::polymorphic::is_polymorphic(*p) {
+                continue;
+            }
             if a == p {
                 exact += 1;
             } else if !implicit_ok(*a, *p) {
@@ -1411,11 +1480,14 @@ pub(crate) fn choose(
             }
         }
         if ok {
-            best.push((exact, f.clone()));
+            best.push((exact, orig.clone()));
         }
     }
     let Some(max) = best.iter().map(|b| b.0).max() else {
-        return Ok(None);
+        return match poly_error {
+            Some(e) => Err(e),
+            None => Ok(None),
+        };
     };
     let top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
     if top.len() > 1 {
@@ -1427,6 +1499,61 @@ pub(crate) fn choose(
         .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."));
     }
     Ok(Some(top[0].1.clone()))
+}
+
+/// A VARIADIC routine as a call of `given` arguments sees it: when they
+/// reach the variadic parameter, one parameter of its element type per
+/// argument there (PostgreSQL's expanded form); else itself.
+pub(crate) fn expand_variadic(def: &Rc<FuncDef>, given: usize) -> Rc<FuncDef> {
+    let n = def.arg_types.len();
+    if def.variadic == 0 || given < n {
+        return def.clone();
+    }
+    let mut d = (**def).clone();
+    d.arg_types.truncate(n - 1);
+    d.arg_types.resize(given, def.variadic);
+    let last = d.arg_names.pop().unwrap_or_default();
+    d.arg_names.resize(given, last);
+    d.defaults.clear();
+    Rc::new(d)
+}
+
+/// How a call of `def` with arguments of `arg_types` (defaults
+/// included) is bound: the routine with its polymorphic types resolved
+/// to actual ones, the type each argument is coerced to, and whether the
+/// trailing arguments are gathered into the VARIADIC array (from the
+/// parameter `def.arg_types.len() - 1` on).
+pub(crate) fn resolve_call(
+    def: Rc<FuncDef>,
+    arg_types: &[Oid],
+    implicit_ok: &dyn Fn(Oid, Oid) -> bool,
+) -> Result<(Rc<FuncDef>, Vec<Oid>, bool), PgError> {
+    let expanded = def.variadic != 0 && arg_types.len() >= def.arg_types.len();
+    let view = expand_variadic(&def, arg_types.len());
+    if !crate::polymorphic::def_is_polymorphic(&def) {
+        return Ok((def, view.arg_types.clone(), expanded));
+    }
+    let b = match crate::polymorphic::bind(&view.arg_types, arg_types, implicit_ok, &|t| {
+        crate::bind::common_type_of(t)
+    }) {
+        Ok(b) => b,
+        Err(crate::polymorphic::Mismatch::Error(e)) => return Err(e),
+        Err(crate::polymorphic::Mismatch::NoMatch) => {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "arguments of function {} are not consistent with its polymorphic parameters",
+                    def.name
+                ),
+            ))
+        }
+    };
+    let coerce = view
+        .arg_types
+        .iter()
+        .map(|&t| b.resolve(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Rc::new(b.specialize(&def)?), coerce, expanded))
 }
 
 // ---- executing the statements ----
@@ -1479,6 +1606,7 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
                 volatility: b'v',
                 owner: 0,
                 acl: None,
+                variadic: 0,
             };
             // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
             crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);

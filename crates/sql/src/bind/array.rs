@@ -862,3 +862,25 @@ impl Binder<'_> {
         Ok(Ok(node(op.clone(), bound, ty)))
     }
 }
+
+/// The array a VARIADIC parameter receives from the call's trailing
+/// arguments (already coerced to `elem`).
+pub(crate) fn variadic_array(items: Vec<Bound>, elem: Oid) -> Result<Bound, PgError> {
+    let arr = tarr::array_type(elem).ok_or_else(|| {
+        PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!(
+                "could not find array type for data type {}",
+                types::sql_name(elem)
+            ),
+        )
+    })?;
+    Ok(node(
+        ArrOp::Construct {
+            elem,
+            nested: false,
+        },
+        items,
+        Ty::new(arr),
+    ))
+}

@@ -241,6 +241,7 @@ impl Session {
                 Value::Text(s) => Some(s.clone()),
                 _ => None,
             },
+            variadic: oid_of(g("provariadic")),
         }
     }
 
@@ -371,7 +372,7 @@ impl Session {
             "prorows",
             Value::Float4(if def.retset { 1000.0 } else { 0.0 }),
         );
-        set("provariadic", Value::Oid(0));
+        set("provariadic", Value::Oid(def.variadic));
         set("prosupport", Value::Oid(0));
         set("prokind", Value::Char(def.kind));
         set("prosecdef", Value::Bool(false));

@@ -1,0 +1,114 @@
+//! Polymorphic user functions against the real binary: the same script
+//! run by psql 15 against PostgreSQL 15 and against tusk prints the same
+//! rows and errors.
+//!
+//! Why end to end: which overload a call picks, the type a polymorphic
+//! result resolves to (pg_typeof shows it), VARIADIC's gathering of
+//! trailing arguments and the CREATE-time "cannot determine result data
+//! type" checks are what a client sees; PostgreSQL 15's output is the
+//! reference (`psql -X -A -t -f`, script path in stderr replaced by
+//! SCRIPT).
+
+use crate::util::{Opts, TestServer};
+
+const SCRIPT: &str = include_str!("polymorphic.sql");
+
+const PG_STDOUT: &str = r#"CREATE FUNCTION
+43|5.5
+smallint
+DROP FUNCTION
+CREATE FUNCTION
+{43,44}|{5.5,6.5}
+DROP FUNCTION
+CREATE FUNCTION
+2|4.5
+DROP FUNCTION
+CREATE FUNCTION
+{42,49}|{4.5,7.8}
+DROP FUNCTION
+CREATE FUNCTION
+{2,4}|{2,4.5}|numeric[]
+{a,b}
+DROP FUNCTION
+CREATE FUNCTION
+{42,49,11,2}
+DROP FUNCTION
+CREATE FUNCTION
+{[1,10)}
+DROP FUNCTION
+CREATE FUNCTION
+1
+DROP FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+3|x
+DROP FUNCTION
+CREATE FUNCTION
+1
+0.22
+z
+CREATE FUNCTION
+1%2%3%4%5
+a|b|c
+CREATE FUNCTION
+{1,2,3,4,5}
+CREATE FUNCTION
+1
+2
+DROP FUNCTION
+CREATE FUNCTION
+3|12|30
+DROP FUNCTION
+CREATE FUNCTION
+Hello, World
+Hello, 0
+Hello, City
+DROP FUNCTION
+CREATE FUNCTION
+129|523|124
+DROP FUNCTION
+"#;
+
+const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  function polyf(integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:14: ERROR:  cannot determine result data type
+DETAIL:  A result of type anyrange requires at least one input of type anyrange or anymultirange.
+psql:SCRIPT:15: ERROR:  cannot determine result data type
+DETAIL:  A result of type anyelement requires at least one input of type anyelement, anyarray, anynonarray, anyenum, anyrange, or anymultirange.
+psql:SCRIPT:16: ERROR:  cannot determine result data type
+DETAIL:  A result of type anycompatiblerange requires at least one input of type anycompatiblerange or anycompatiblemultirange.
+psql:SCRIPT:17: ERROR:  cannot determine result data type
+DETAIL:  A result of type anycompatiblearray requires at least one input of type anycompatible, anycompatiblearray, anycompatiblenonarray, anycompatiblerange, or anycompatiblemultirange.
+psql:SCRIPT:24: ERROR:  function polyf(integer, text) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:28: ERROR:  function polyf(int4range, integer, numeric) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:38: ERROR:  function sql_if(boolean, numeric, integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:39: ERROR:  function sql_if(boolean, integer, text) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:53: ERROR:  function myleast() does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:63: ERROR:  function formarray(numeric, numeric[]) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:64: ERROR:  function formarray(integer, text) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:65: ERROR:  VARIADIC parameter must be an array
+psql:SCRIPT:66: ERROR:  VARIADIC parameter must be an array
+psql:SCRIPT:69: ERROR:  function dfunc() does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:76: ERROR:  function dfunc(integer, integer, integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:87: ERROR:  function dfunc(b => integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+"#;
+
+#[test]
+fn polymorphic_functions_resolve_as_postgresql() {
+    let srv = TestServer::start(Opts::new());
+    let (r, errs) = crate::util::psql_script(&srv, "polymorphic.sql", SCRIPT);
+    assert_eq!(r.code(), Some(0), "{}", r.describe());
+    assert_eq!(r.stdout, PG_STDOUT, "stdout: {}", r.describe());
+    let errors = crate::util::error_lines(&errs);
+    assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
+}
