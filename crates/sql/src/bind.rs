@@ -1907,6 +1907,9 @@ impl<'h> Binder<'h> {
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
         }
+        if !crate::agg::is_aggregate(&name) && self.is_user_aggregate(&name)? {
+            return self.aggregate_call(&name, f);
+        }
         if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"

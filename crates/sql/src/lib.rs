@@ -115,6 +115,7 @@ mod sysinfo;
 mod sysviews;
 pub mod trigger;
 mod tsearch;
+mod useragg;
 pub mod usertype;
 mod utility;
 mod vacuum;

@@ -384,13 +384,13 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
-        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
-        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        ["CREATE", "FUNCTION" | "PROCEDURE" | "AGGREGATE", ..]
+        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE" | "AGGREGATE", ..]
         | ["DO", ..]
         | ["CALL", ..] => Some(PreParsed::Routine),
         // A name must follow; anything else is left to sqlparser, whose
         // syntax error carries the position PostgreSQL reports.
-        ["DROP", "FUNCTION" | "PROCEDURE", name, ..]
+        ["DROP", "FUNCTION" | "PROCEDURE" | "AGGREGATE", name, ..]
             if name
                 .chars()
                 .next()

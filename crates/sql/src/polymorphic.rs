@@ -144,6 +144,30 @@ pub(crate) fn bind(
     implicit_ok: &dyn Fn(Oid, Oid) -> bool,
     common: &dyn Fn(&[Oid]) -> Option<Oid>,
 ) -> Result<Binding, Mismatch> {
+    bind_inner(declared, actual, implicit_ok, common, false)
+}
+
+/// [`bind`] where the actual types may themselves be pseudo-types (the
+/// argument types of a polymorphic aggregate's support functions): an
+/// anyelement or anyarray argument stands for an element type not known
+/// yet, consistent only with the same unknown, never with a concrete type
+/// (PostgreSQL's check_generic_type_consistency).
+pub(crate) fn bind_pseudo(
+    declared: &[Oid],
+    actual: &[Oid],
+    implicit_ok: &dyn Fn(Oid, Oid) -> bool,
+    common: &dyn Fn(&[Oid]) -> Option<Oid>,
+) -> Result<Binding, Mismatch> {
+    bind_inner(declared, actual, implicit_ok, common, true)
+}
+
+fn bind_inner(
+    declared: &[Oid],
+    actual: &[Oid],
+    implicit_ok: &dyn Fn(Oid, Oid) -> bool,
+    common: &dyn Fn(&[Oid]) -> Option<Oid>,
+    pseudo: bool,
+) -> Result<Binding, Mismatch> {
     let mut b = Binding::default();
     let mut elem_from_elem: Option<Oid> = None;
     let mut array: Option<Oid> = None;
@@ -151,12 +175,27 @@ pub(crate) fn bind(
     let mut cmulti: Option<Oid> = None;
     let mut compat: Vec<Oid> = Vec::new();
     let mut have_unknown1 = false;
+    let mut unknown_range2: Option<Oid> = None;
     for (&d, &a) in declared.iter().zip(actual) {
         if !is_polymorphic(d) {
             continue;
         }
         if a == types::UNKNOWN {
             have_unknown1 |= is_family1(d);
+            if matches!(d, ANYCOMPATIBLERANGE | ANYCOMPATIBLEMULTIRANGE) {
+                unknown_range2.get_or_insert(d);
+            }
+            continue;
+        }
+        if pseudo && is_polymorphic(a) {
+            if a != d {
+                return Err(Mismatch::NoMatch);
+            }
+            if is_family1(d) {
+                same(&mut elem_from_elem, ANYELEMENT)?;
+            } else {
+                compat.push(ANYCOMPATIBLE);
+            }
             continue;
         }
         match d {
@@ -251,6 +290,15 @@ pub(crate) fn bind(
             _ => return Err(Mismatch::NoMatch),
         }
     }
+    if let (None, None, Some(d)) = (b.crange, cmulti, unknown_range2) {
+        return Err(Mismatch::Error(PgError::error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!(
+                "could not determine polymorphic type {} because input has type unknown",
+                types::sql_name(d)
+            ),
+        )));
+    }
     let target = match b.crange {
         Some(r) => tusk_types::range::range_type(r).map(|t| t.sub),
         None if compat.is_empty() => None,
@@ -318,6 +366,12 @@ impl Binding {
                     )
                 })
         };
+        if self.elem == Some(ANYELEMENT) && is_family1(declared) {
+            return Ok(declared);
+        }
+        if self.common == Some(ANYCOMPATIBLE) && is_family2(declared) {
+            return Ok(declared);
+        }
         Ok(match declared {
             ANYELEMENT | ANYNONARRAY | ANYENUM => self.elem.unwrap_or(types::TEXT),
             ANYARRAY => arr(self.elem)?,

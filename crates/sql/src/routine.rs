@@ -54,6 +54,8 @@ pub(crate) enum RoutineStmt {
     },
     Drop {
         procedure: bool,
+        /// DROP AGGREGATE.
+        aggregate: bool,
         if_exists: bool,
         items: Vec<(Option<String>, String, Option<Vec<Oid>>)>,
     },
@@ -70,10 +72,14 @@ impl RoutineStmt {
     pub fn tag(&self) -> &'static str {
         match self {
             RoutineStmt::Create { def, .. } if def.kind == b'p' => "CREATE PROCEDURE",
+            RoutineStmt::Create { def, .. } if def.kind == b'a' => "CREATE AGGREGATE",
             RoutineStmt::Create { .. } => "CREATE FUNCTION",
             RoutineStmt::Drop {
                 procedure: true, ..
             } => "DROP PROCEDURE",
+            RoutineStmt::Drop {
+                aggregate: true, ..
+            } => "DROP AGGREGATE",
             RoutineStmt::Drop { .. } => "DROP FUNCTION",
             RoutineStmt::Do { .. } => "DO",
             RoutineStmt::Call { .. } => "CALL",
@@ -81,7 +87,7 @@ impl RoutineStmt {
     }
 }
 
-fn syntax(msg: impl Into<String>) -> PgError {
+pub(crate) fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
 
@@ -258,7 +264,9 @@ fn is_type_start_pair(a: &str, b: &str) -> bool {
 }
 
 /// Parses one argument declaration: `[mode] [name] type [DEFAULT expr]`.
-fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<String>), PgError> {
+pub(crate) fn parse_arg(
+    text_tokens: Vec<Token>,
+) -> Result<(String, String, String, Option<String>), PgError> {
     let mut c = Cur {
         t: text_tokens,
         i: 0,
@@ -314,7 +322,7 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
 }
 
 /// Split a parenthesized list's tokens at top-level commas.
-fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
+pub(crate) fn split_list(c: &mut Cur) -> Result<Vec<Vec<Token>>, PgError> {
     if !c.eat_tok(&Token::LParen) {
         return Err(c.unexpected());
     }
@@ -359,6 +367,9 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
             } else {
                 false
             };
+            if c.eat("AGGREGATE") {
+                return crate::useragg::bind_create(&mut c, host, replace);
+            }
             let procedure = if c.eat("PROCEDURE") {
                 true
             } else {
@@ -369,7 +380,10 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
         }
         Some("DROP") => {
             c.i += 1;
-            let procedure = if c.eat("PROCEDURE") {
+            let aggregate = c.eat("AGGREGATE");
+            let procedure = if aggregate {
+                false
+            } else if c.eat("PROCEDURE") {
                 true
             } else {
                 c.expect("FUNCTION")?;
@@ -394,6 +408,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<RoutineStmt, PgError> {
             }
             Ok(RoutineStmt::Drop {
                 procedure,
+                aggregate,
                 if_exists,
                 items,
             })
@@ -1573,13 +1588,14 @@ pub(crate) fn execute(stmt: &RoutineStmt, host: &mut dyn Host) -> Result<crate::
         }
         RoutineStmt::Drop {
             procedure,
+            aggregate,
             if_exists,
             items,
         } => {
             for (schema, name, args) in items {
                 drop_one(
                     host,
-                    *procedure,
+                    if *aggregate { None } else { Some(*procedure) },
                     *if_exists,
                     schema.as_deref(),
                     name,
@@ -1656,6 +1672,10 @@ fn signatures(c: &mut Cur, host: &dyn Host) -> Result<Vec<Signature>, PgError> {
         let args = if c.peek() == Some(&Token::LParen) {
             let mut tys = Vec::new();
             for a in split_list(c)? {
+                // An aggregate over no arguments: `name(*)`.
+                if a == [Token::Mul] {
+                    continue;
+                }
                 let (mode, _, ty, _) = parse_arg(a)?;
                 if mode == "OUT" {
                     continue;
@@ -1687,16 +1707,29 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
     Ok(items)
 }
 
+/// `procedure`: None for DROP AGGREGATE.
 fn drop_one(
     host: &mut dyn Host,
-    procedure: bool,
+    procedure: Option<bool>,
     if_exists: bool,
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
 ) -> Result<(), PgError> {
-    let what = if procedure { "procedure" } else { "function" };
-    let cands = host.lookup_routines(schema, name)?;
+    let aggregate = procedure.is_none();
+    let procedure = procedure.unwrap_or(false);
+    let what = if aggregate {
+        "aggregate"
+    } else if procedure {
+        "procedure"
+    } else {
+        "function"
+    };
+    let cands: Vec<Rc<FuncDef>> = host
+        .lookup_routines(schema, name)?
+        .into_iter()
+        .filter(|f| !aggregate || f.kind == b'a')
+        .collect();
     let shown_name = match schema {
         Some(s) => format!("{s}.{name}"),
         None => name.to_string(),
@@ -1729,6 +1762,13 @@ fn drop_one(
                     codes::WRONG_OBJECT_TYPE,
                     format!("{} is not a procedure", f.signature()),
                 ));
+            }
+            if !aggregate && f.kind == b'a' {
+                return Err(PgError::error(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("\"{}\" is an aggregate function", f.name),
+                )
+                .with_hint("Use DROP AGGREGATE to drop aggregate functions."));
             }
             if !procedure && f.kind == b'p' {
                 return Err(PgError::error(

@@ -379,6 +379,7 @@ pub fn sql_name(oid: Oid) -> String {
         TIME => "time without time zone".into(),
         TIMETZ => "time with time zone".into(),
         VARBIT => "bit varying".into(),
+        ANYARRAY => "anyarray".into(),
         o if crate::array::is_array(o) => crate::array::sql_name(o).unwrap_or_default(),
         o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),

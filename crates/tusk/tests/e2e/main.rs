@@ -99,8 +99,9 @@
 //!   of matched rows in READ COMMITTED and REPEATABLE READ.
 //! - `plpgsql_more`: PL/pgSQL FOREACH, RETURN QUERY EXECUTE, simple
 //!   expressions, against PostgreSQL 15's output.
-//! - `polymorphic`: polymorphic pseudo-types (anyelement ... anycompatible
-//!   multirange), VARIADIC, defaults and named arguments of user functions.
+//! - `polymorphic`: CREATE AGGREGATE; polymorphic pseudo-types (anyelement
+//!   ... anycompatiblemultirange), VARIADIC, defaults and named arguments
+//!   of user functions.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:

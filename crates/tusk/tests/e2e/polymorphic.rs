@@ -1,13 +1,14 @@
-//! Polymorphic user functions against the real binary: the same script
-//! run by psql 15 against PostgreSQL 15 and against tusk prints the same
-//! rows and errors.
+//! Polymorphic user functions and user-defined aggregates against the
+//! real binary: the same script run by psql 15 against PostgreSQL 15 and
+//! against tusk prints the same rows and errors.
 //!
 //! Why end to end: which overload a call picks, the type a polymorphic
 //! result resolves to (pg_typeof shows it), VARIADIC's gathering of
-//! trailing arguments and the CREATE-time "cannot determine result data
-//! type" checks are what a client sees; PostgreSQL 15's output is the
-//! reference (`psql -X -A -t -f`, script path in stderr replaced by
-//! SCRIPT).
+//! trailing arguments, the CREATE-time "cannot determine result data
+//! type" checks and what a CREATE AGGREGATE computes per group, with
+//! DISTINCT, ORDER BY, FILTER and OVER, are what a client sees;
+//! PostgreSQL 15's output is the reference (`psql -X -A -t -f`, script
+//! path in stderr replaced by SCRIPT).
 
 use crate::util::{Opts, TestServer};
 
@@ -67,6 +68,34 @@ DROP FUNCTION
 CREATE FUNCTION
 129|523|124
 DROP FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE AGGREGATE
+CREATE AGGREGATE
+CREATE AGGREGATE
+CREATE FUNCTION
+CREATE AGGREGATE
+CREATE AGGREGATE
+CREATE TABLE
+INSERT 0 6
+1|{3,1,NULL}|{3,1,NULL}|{c,a,NULL}|10|4
+2|{2,2}|{2,2}|{b,b}|10|4
+3|{5}|{5}|{e}|11|5
+{NULL,5,3,2,1}
+{a,b,b,c,NULL}
+1|1|1|{1}
+1|3|4|{1,3}
+1||4|{1,3,NULL}
+2|2|8|{2,2}
+2|2|8|{2,2}
+3|5|13|{5}
+
+{3,1,NULL,2,2,5}|{3,1,NULL,2,2,5}
+DROP AGGREGATE
+DROP AGGREGATE
+DROP AGGREGATE
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  function polyf(integer) does not exist
@@ -101,6 +130,18 @@ psql:SCRIPT:76: ERROR:  function dfunc(integer, integer, integer) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:87: ERROR:  function dfunc(b => integer) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:96: ERROR:  cannot determine transition data type
+DETAIL:  A result of type anyarray requires at least one input of type anyelement, anyarray, anynonarray, anyenum, anyrange, or anymultirange.
+psql:SCRIPT:97: ERROR:  function tfnp(integer[], anyelement) does not exist
+psql:SCRIPT:98: ERROR:  function nosuchfn(integer[], integer) does not exist
+psql:SCRIPT:99: ERROR:  aggregate stype must be specified
+psql:SCRIPT:112: ERROR:  function agg_poly(unknown, unknown) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:113: ERROR:  aggregate agg_bad(integer) does not exist
+psql:SCRIPT:117: ERROR:  function mysum(integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:118: ERROR:  "mysum2" is an aggregate function
+HINT:  Use DROP AGGREGATE to drop aggregate functions.
 "#;
 
 #[test]
