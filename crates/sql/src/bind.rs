@@ -2558,10 +2558,33 @@ impl<'h> Binder<'h> {
             }
             Some(slot)
         };
-        let found: Vec<(std::rc::Rc<catalog::FuncDef>, Vec<Option<usize>>)> = cands
+        let mut found: Vec<(std::rc::Rc<catalog::FuncDef>, Vec<Option<usize>>)> = cands
             .iter()
             .filter_map(|d| fits(d).map(|s| (d.clone(), s)))
             .collect();
+        // As for positional calls: untyped literals prefer the overloads
+        // taking string types there.
+        if found.len() > 1 {
+            let stringy = |def: &catalog::FuncDef, slot: &[Option<usize>]| {
+                let is_str = |i: usize| {
+                    matches!(
+                        def.arg_types.get(i),
+                        Some(&(types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME))
+                    )
+                };
+                positional
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| !b.is_unknown() || is_str(i))
+                    && slot.iter().enumerate().all(|(i, s)| match s {
+                        Some(k) => !named[*k].1.is_unknown() || is_str(i),
+                        None => true,
+                    })
+            };
+            if found.iter().any(|(d, s)| stringy(d, s)) {
+                found.retain(|(d, s)| stringy(d, s));
+            }
+        }
         let shown = {
             let mut parts: Vec<String> = positional
                 .iter()
@@ -4050,7 +4073,7 @@ impl<'h> Binder<'h> {
         let named = args
             .args
             .iter()
-            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)));
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)) || assigned_arg(a).is_some());
         if named {
             let raw: Vec<&ast::FunctionArg> = args.args.iter().collect();
             bound = match self.path_named_args(&fname, &raw)? {

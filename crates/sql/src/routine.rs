@@ -1504,7 +1504,23 @@ pub(crate) fn choose(
             None => Ok(None),
         };
     };
-    let top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
+    let mut top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
+    // PostgreSQL's func_select_candidate: at a position given an untyped
+    // literal, candidates taking a string type win when any does.
+    for (i, &a) in arg_types.iter().enumerate() {
+        if a != types::UNKNOWN || top.len() < 2 {
+            continue;
+        }
+        let stringy = |f: &FuncDef| {
+            matches!(
+                f.arg_types.get(i),
+                Some(&(types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME))
+            )
+        };
+        if top.iter().any(|b| stringy(&b.1)) {
+            top.retain(|b| stringy(&b.1));
+        }
+    }
     if top.len() > 1 {
         let shown: Vec<String> = arg_types.iter().map(|&t| types::sql_name(t)).collect();
         return Err(PgError::error(

@@ -264,11 +264,7 @@ type Support = (Oid, Option<Rc<FuncDef>>);
 /// them, and its definition when it is a user routine. None when only
 /// built-in functions have the name (checked when the aggregate is
 /// called). Missing: PostgreSQL's 42883.
-fn lookup_support(
-    host: &dyn Host,
-    name: &str,
-    args: &[Oid],
-) -> Result<Option<Support>, PgError> {
+fn lookup_support(host: &dyn Host, name: &str, args: &[Oid]) -> Result<Option<Support>, PgError> {
     let (schema, fname) = match name.split_once('.') {
         Some((s, n)) => (Some(s.trim().to_lowercase()), n.trim().to_lowercase()),
         None => (None, name.trim().to_lowercase()),
@@ -313,11 +309,45 @@ fn lookup_support(
         match crate::polymorphic::bind_pseudo(&f.arg_types, args, &crate::bind::implicit_ok, &|t| {
             crate::bind::common_type_of(t)
         }) {
-            Ok(b) => return Ok(Some((b.resolve(f.ret)?, Some(f.clone())))),
+            Ok(b) => {
+                // PostgreSQL's lookup_agg_function: the state and
+                // arguments are passed as they are, never cast.
+                let true_types = f
+                    .arg_types
+                    .iter()
+                    .map(|&t| b.resolve(t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if true_types
+                    .iter()
+                    .zip(args)
+                    .any(|(&t, &a)| !binary_coercible(a, t))
+                {
+                    let shown: Vec<String> =
+                        true_types.iter().map(|&t| types::sql_name(t)).collect();
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!(
+                            "function {fname}({}) requires run-time type coercion",
+                            shown.join(", ")
+                        ),
+                    ));
+                }
+                return Ok(Some((b.resolve(f.ret)?, Some(f.clone()))));
+            }
             Err(_) => continue,
         }
     }
     Err(missing())
+}
+
+/// Whether a value of type `from` is passed as `to` unchanged.
+fn binary_coercible(from: Oid, to: Oid) -> bool {
+    from == to
+        || crate::polymorphic::is_polymorphic(to)
+        || matches!(
+            (from, to),
+            (types::VARCHAR, types::TEXT) | (types::TEXT, types::VARCHAR)
+        )
 }
 
 /// `name($1, ..., $n)` as an expression.

@@ -96,6 +96,14 @@ INSERT 0 6
 DROP AGGREGATE
 DROP AGGREGATE
 DROP AGGREGATE
+CREATE FUNCTION
+CREATE AGGREGATE
+1
+CREATE FUNCTION
+CREATE FUNCTION
+Hiy|HiCity|2
+pq
+11
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  function polyf(integer) does not exist
@@ -142,6 +150,7 @@ psql:SCRIPT:117: ERROR:  function mysum(integer) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:118: ERROR:  "mysum2" is an aggregate function
 HINT:  Use DROP AGGREGATE to drop aggregate functions.
+psql:SCRIPT:120: ERROR:  function least_accum(bigint, bigint) requires run-time type coercion
 "#;
 
 #[test]

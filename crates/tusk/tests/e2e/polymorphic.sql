@@ -116,3 +116,13 @@ drop aggregate agg_poly(anyelement);
 drop aggregate mysum(int);
 select mysum(1);
 drop function mysum2(anyelement, anyelement);
+create function least_accum(anycompatible, anycompatible) returns anycompatible language sql as 'select least($1, $2)' strict;
+create aggregate least_agg(int4) (stype = int8, sfunc = least_accum);
+create aggregate least_agg(int8) (stype = int8, sfunc = least_accum);
+select least_agg(x::int8) from t;
+-- an untyped literal prefers the string-typed overload; := in FROM
+create function dfunc(a int = 1, b int = 2) returns int as 'select $1 + $2' language sql;
+create function dfunc(a text = 'x', b text = 'y') returns text as 'select $1 || $2' language sql;
+select dfunc('Hi'), dfunc('Hi', 'City'), dfunc(0);
+select * from dfunc(b := 'q', a := 'p');
+select * from dfunc(b := 10);
