@@ -2469,6 +2469,44 @@ impl<'h> Binder<'h> {
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Bound, PgError> {
+        // `f(a, VARIADIC arr)`: arr is the variadic parameter's array.
+        let marked = match raw.last() {
+            Some(ast::FunctionArg::Named {
+                name: m,
+                arg: ast::FunctionArgExpr::Expr(last),
+                ..
+            })
+            | Some(ast::FunctionArg::ExprNamed {
+                name: ast::Expr::Identifier(m),
+                arg: ast::FunctionArgExpr::Expr(last),
+                ..
+            }) if m.value == crate::routine::VARIADIC_MARK && m.quote_style.is_some() => Some(last),
+            _ => None,
+        };
+        if let (Some(last), Some((_, first))) = (marked, raw.split_last()) {
+            if first
+                .iter()
+                .all(|a| matches!(a, ast::FunctionArg::Unnamed(_)))
+            {
+                let mut args = Vec::with_capacity(raw.len());
+                for a in first {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a {
+                        args.push(self.bind_expr(e)?);
+                    }
+                }
+                args.push(self.bind_expr(last)?);
+                let shown: Vec<String> = args.iter().map(|a| types::sql_name(a.ty.oid)).collect();
+                let _v = crate::routine::VariadicGiven::set();
+                return match self.user_function(schema, name, args, false)? {
+                    Ok(b) => Ok(b),
+                    Err(_) => Err(PgError::error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {name}({}) does not exist", shown.join(", ")),
+                    )
+                    .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")),
+                };
+            }
+        }
         if schema.is_none() {
             if let Some(args) = self.path_named_args(name, raw)? {
                 return self.call_function(name, args);

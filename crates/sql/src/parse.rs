@@ -661,6 +661,7 @@ fn rewrite_tokens(mut toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::rowlock::rewrite_tokens(toks);
     let toks = crate::cursor::rewrite_current_of(toks);
     let toks = crate::inherit::rewrite_tokens(toks);
+    let toks = crate::routine::mark_variadic_args(toks);
     crate::window::rewrite_frame_tokens(toks)
 }
 

@@ -1458,6 +1458,10 @@ pub(crate) fn choose(
     let mut best: Vec<(usize, Rc<FuncDef>)> = Vec::new();
     let mut poly_error = None;
     for orig in cands {
+        // PostgreSQL lets `VARIADIC arr` fill any last array parameter.
+        if variadic_given() && orig.arg_types.len() != arg_types.len() {
+            continue;
+        }
         let f = &expand_variadic(orig, arg_types.len());
         let n = f.arg_types.len();
         if arg_types.len() > n || arg_types.len() + f.defaults.len() < n {
@@ -1537,7 +1541,7 @@ pub(crate) fn choose(
 /// argument there (PostgreSQL's expanded form); else itself.
 pub(crate) fn expand_variadic(def: &Rc<FuncDef>, given: usize) -> Rc<FuncDef> {
     let n = def.arg_types.len();
-    if def.variadic == 0 || given < n {
+    if def.variadic == 0 || given < n || variadic_given() {
         return def.clone();
     }
     let mut d = (**def).clone();
@@ -1559,7 +1563,7 @@ pub(crate) fn resolve_call(
     arg_types: &[Oid],
     implicit_ok: &dyn Fn(Oid, Oid) -> bool,
 ) -> Result<(Rc<FuncDef>, Vec<Oid>, bool), PgError> {
-    let expanded = def.variadic != 0 && arg_types.len() >= def.arg_types.len();
+    let expanded = def.variadic != 0 && arg_types.len() >= def.arg_types.len() && !variadic_given();
     let view = expand_variadic(&def, arg_types.len());
     if !crate::polymorphic::def_is_polymorphic(&def) {
         return Ok((def, view.arg_types.clone(), expanded));
@@ -1803,6 +1807,82 @@ fn drop_one(
             "Specify the argument list to select the {what} unambiguously."
         ))),
     }
+}
+
+/// The argument name a call's `VARIADIC expr` is rewritten to (sqlparser
+/// has no grammar for it): a named argument no declaration can spell
+/// unquoted, read back by the binder as "this array is the variadic
+/// parameter itself".
+pub(crate) const VARIADIC_MARK: &str = "pg variadic";
+
+/// Rewrites `f(a, VARIADIC arr)` in queries to `f(a, "pg variadic" =>
+/// arr)` (see [`VARIADIC_MARK`]). DDL, which declares VARIADIC
+/// parameters, is left alone.
+pub(crate) fn mark_variadic_args(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let first = toks.iter().find_map(|t| match &t.token {
+        Token::Whitespace(_) => None,
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => Some(String::new()),
+    });
+    if !matches!(
+        first.as_deref(),
+        Some("SELECT" | "WITH" | "VALUES" | "INSERT" | "UPDATE" | "DELETE")
+    ) {
+        return toks;
+    }
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(toks.len() + 4);
+    for t in toks {
+        if let Token::Word(w) = &t.token {
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("variadic") {
+                let prev = out
+                    .iter()
+                    .rev()
+                    .find(|x| !matches!(x.token, Token::Whitespace(_)))
+                    .map(|x| &x.token);
+                if matches!(prev, Some(Token::LParen | Token::Comma)) {
+                    let span = t.span;
+                    let tok = |token| TokenWithSpan { token, span };
+                    out.push(tok(Token::make_word(VARIADIC_MARK, Some('"'))));
+                    out.push(tok(Token::Whitespace(
+                        sqlparser::tokenizer::Whitespace::Space,
+                    )));
+                    out.push(tok(Token::RArrow));
+                    out.push(tok(Token::Whitespace(
+                        sqlparser::tokenizer::Whitespace::Space,
+                    )));
+                    continue;
+                }
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+thread_local! {
+    /// Set while a call whose last argument was written `VARIADIC arr`
+    /// is bound: only VARIADIC routines match, unexpanded.
+    static VARIADIC_GIVEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the call being bound as one with `VARIADIC arr` until dropped.
+pub(crate) struct VariadicGiven;
+
+impl VariadicGiven {
+    pub(crate) fn set() -> VariadicGiven {
+        VARIADIC_GIVEN.with(|v| v.set(true));
+        VariadicGiven
+    }
+}
+
+impl Drop for VariadicGiven {
+    fn drop(&mut self) {
+        VARIADIC_GIVEN.with(|v| v.set(false));
+    }
+}
+
+fn variadic_given() -> bool {
+    VARIADIC_GIVEN.with(|v| v.get())
 }
 
 #[cfg(test)]

@@ -104,6 +104,17 @@ CREATE FUNCTION
 Hiy|HiCity|2
 pq
 11
+CREATE FUNCTION
+-1
+-5.5
+
+CREATE FUNCTION
+1|2|33
+
+CREATE FUNCTION
+{1.1,1.2,55.5}
+CREATE FUNCTION
+1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  function polyf(integer) does not exist
@@ -151,6 +162,10 @@ HINT:  No function matches the given name and argument types. You might need to 
 psql:SCRIPT:118: ERROR:  "mysum2" is an aggregate function
 HINT:  Use DROP AGGREGATE to drop aggregate functions.
 psql:SCRIPT:120: ERROR:  function least_accum(bigint, bigint) requires run-time type coercion
+psql:SCRIPT:145: ERROR:  function formarray2(integer, text[]) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:146: ERROR:  function vleast(integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

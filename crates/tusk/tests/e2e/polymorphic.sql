@@ -126,3 +126,23 @@ create function dfunc(a text = 'x', b text = 'y') returns text as 'select $1 || 
 select dfunc('Hi'), dfunc('Hi', 'City'), dfunc(0);
 select * from dfunc(b := 'q', a := 'p');
 select * from dfunc(b := 10);
+-- VARIADIC arr in calls
+create function vleast(variadic anyarray) returns anyelement as $$
+  select min($1[i]) from generate_subscripts($1,1) g(i)
+$$ language sql immutable strict;
+select vleast(variadic array[1,2,3,4,-1]);
+select vleast(variadic array[1.1, -5.5]);
+select vleast(variadic array[]::int[]);
+create function vconcat2(text, variadic anyarray) returns text as $$
+  select array_to_string($2, $1);
+$$ language sql immutable strict;
+select vconcat2('|', variadic array[1,2,33]);
+select vconcat2('|', variadic array[]::int[]);
+create function formarray2(anyelement, variadic anyarray) returns anyarray as $$
+  select array_prepend($1, $2);
+$$ language sql immutable strict;
+select formarray2(1.1, variadic array[1.2,55.5]);
+select formarray2(1, variadic array['x'::text]);
+select vleast(variadic 1);
+create function nv(int[]) returns int as 'select 1' language sql;
+select nv(variadic array[1]);
