@@ -496,6 +496,12 @@ fn bind_create(
                 })?,
             };
         }
+        if mode == "OUT" && default.is_some() {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                "only input parameters can have default values",
+            ));
+        }
         if mode == "OUT" || mode == "INOUT" {
             outs.push((name.clone(), t.oid));
         }

@@ -166,6 +166,7 @@ psql:SCRIPT:145: ERROR:  function formarray2(integer, text[]) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 psql:SCRIPT:146: ERROR:  function vleast(integer) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:149: ERROR:  only input parameters can have default values
 "#;
 
 #[test]

@@ -146,3 +146,4 @@ select formarray2(1, variadic array['x'::text]);
 select vleast(variadic 1);
 create function nv(int[]) returns int as 'select 1' language sql;
 select nv(variadic array[1]);
+create function dfunc(out int = 20) returns int as 'select 1' language sql;
