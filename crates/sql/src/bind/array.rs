@@ -69,6 +69,18 @@ const ARRAY_FUNCS: &[(&str, &[P], R, ArrOp)] = &[
     ("array_prepend", &[P::Elem, P::Arr], R::Arr, ArrOp::Prepend),
     ("array_cat", &[P::Arr, P::Arr], R::Arr, ArrOp::Cat),
     (
+        "array_larger",
+        &[P::Arr, P::Arr],
+        R::Arr,
+        ArrOp::Larger(true),
+    ),
+    (
+        "array_smaller",
+        &[P::Arr, P::Arr],
+        R::Arr,
+        ArrOp::Larger(false),
+    ),
+    (
         "array_position",
         &[P::Arr, P::Elem],
         R::Fixed(types::INT4),

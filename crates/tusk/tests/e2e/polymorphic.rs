@@ -115,6 +115,10 @@ CREATE FUNCTION
 {1.1,1.2,55.5}
 CREATE FUNCTION
 1
+{1,3}|{1,2}|
+CREATE AGGREGATE
+{3,4}
+{"(5,6)","(7,8)"}
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  function polyf(integer) does not exist

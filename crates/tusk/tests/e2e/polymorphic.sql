@@ -147,3 +147,8 @@ select vleast(variadic 1);
 create function nv(int[]) returns int as 'select 1' language sql;
 select nv(variadic array[1]);
 create function dfunc(out int = 20) returns int as 'select 1' language sql;
+-- array_larger as a transition function
+select array_larger(array[1,2], array[1,3]), array_smaller(array[1,2], array[1,3]), array_larger(null, array[1]);
+CREATE AGGREGATE array_larger_accum (anyarray) ( sfunc = array_larger, stype = anyarray, initcond = '{}');
+SELECT array_larger_accum(i) FROM (VALUES (ARRAY[1,2]), (ARRAY[3,4])) as t(i);
+SELECT array_larger_accum(i) FROM (VALUES (ARRAY[row(1,2),row(3,4)]), (ARRAY[row(5,6),row(7,8)])) as t(i);
