@@ -52,6 +52,8 @@ pub(crate) enum AggKind {
     RangeAgg(Oid),
     /// range_intersect_agg of ranges or multiranges.
     RangeIntersect,
+    /// A user-defined aggregate: its bound call in useragg.rs's registry.
+    User(u32),
     /// GROUPING(...): its arguments are the group keys' positions as
     /// constants; 0 outside grouping sets, else computed by
     /// [`GroupingSetsNode`].
@@ -133,6 +135,8 @@ pub(crate) enum ExtState {
         syy: f64,
         sxy: f64,
     },
+    /// A user-defined aggregate: the state and whether it has started.
+    User(Value, bool),
     /// A [`Modified`] call: the rows kept for sorting (argument values,
     /// ORDER BY values), or the wrapped call's state when nothing is
     /// sorted.
@@ -296,6 +300,10 @@ pub(crate) fn ext_state(f: &AggFn) -> ExtState {
             sxx: Numeric::zero(),
         },
         AggKind::Grouping => ExtState::Bool(None),
+        AggKind::User(id) => {
+            let (v, started) = crate::useragg::start(id);
+            ExtState::User(v, started)
+        }
         AggKind::RangeAgg(_) | AggKind::RangeIntersect => ExtState::Items(Vec::new(), None, 0),
         AggKind::Stat2(_) => ExtState::Float2 {
             n: 0.0,
@@ -363,6 +371,9 @@ pub(crate) fn ext_step(
     let mut vals = Vec::with_capacity(f.args.len());
     for a in &f.args {
         vals.push(a.eval(row, cx)?);
+    }
+    if let (AggKind::User(id), ExtState::User(v, started)) = (f.kind, &mut *st) {
+        return crate::useragg::step(id, v, started, vals, cx);
     }
     match (f.kind, st) {
         (AggKind::StringAgg(_), ExtState::Bytes(acc)) => {

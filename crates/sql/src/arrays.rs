@@ -47,6 +47,9 @@ pub(crate) enum ArrOp {
     },
     /// array_cat / `||` of two arrays.
     Cat,
+    /// array_larger (`true`) / array_smaller: the greater / lesser of two
+    /// arrays in array comparison order (what max/min of arrays keep).
+    Larger(bool),
     /// array_append / `array || elem`.
     Append,
     /// array_prepend / `elem || array`.
@@ -297,6 +300,22 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
         A::Construct { elem, nested } => construct(*elem, *nested, args)?,
         A::Subscript(subs) => subscript(subs, &args)?,
         A::AnyAll { op, all } => any_all(*op, *all, a0, a1),
+        A::Larger(larger) => {
+            if a0.is_null() || a1.is_null() {
+                return Ok(Value::Null);
+            }
+            let c = compare(a0, a1);
+            let first = if *larger {
+                c == Ordering::Greater
+            } else {
+                c == Ordering::Less
+            };
+            if first {
+                a0.clone()
+            } else {
+                a1.clone()
+            }
+        }
         A::Cat => match (arr(a0), arr(a1)) {
             (None, None) => Value::Null,
             (Some(_), None) => a0.clone(),

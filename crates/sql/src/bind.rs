@@ -522,6 +522,12 @@ fn comparison_type(a: Oid, b: Oid) -> Option<Oid> {
     None
 }
 
+/// [`common_type`] as a yes/no: the type polymorphic anycompatible
+/// arguments resolve to, None when they have none.
+pub(crate) fn common_type_of(tys: &[Oid]) -> Option<Oid> {
+    common_type(tys, "").ok()
+}
+
 /// PostgreSQL's select_common_type for CASE, COALESCE, GREATEST, IN...
 fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
     let mut result: Option<Oid> = None;
@@ -1901,6 +1907,9 @@ impl<'h> Binder<'h> {
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
         }
+        if !crate::agg::is_aggregate(&name) && self.is_user_aggregate(&name)? {
+            return self.aggregate_call(&name, f);
+        }
         if f.filter.is_some() || !f.within_group.is_empty() || f.null_treatment.is_some() {
             return Err(not_supported(format!(
                 "FILTER, OVER and WITHIN GROUP on {name}()"
@@ -1947,7 +1956,7 @@ impl<'h> Binder<'h> {
         }
         if raw_args
             .iter()
-            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)))
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)) || assigned_arg(a).is_some())
         {
             return self.named_call(None, &name, &raw_args);
         }
@@ -2460,6 +2469,44 @@ impl<'h> Binder<'h> {
         name: &str,
         raw: &[&ast::FunctionArg],
     ) -> Result<Bound, PgError> {
+        // `f(a, VARIADIC arr)`: arr is the variadic parameter's array.
+        let marked = match raw.last() {
+            Some(ast::FunctionArg::Named {
+                name: m,
+                arg: ast::FunctionArgExpr::Expr(last),
+                ..
+            })
+            | Some(ast::FunctionArg::ExprNamed {
+                name: ast::Expr::Identifier(m),
+                arg: ast::FunctionArgExpr::Expr(last),
+                ..
+            }) if m.value == crate::routine::VARIADIC_MARK && m.quote_style.is_some() => Some(last),
+            _ => None,
+        };
+        if let (Some(last), Some((_, first))) = (marked, raw.split_last()) {
+            if first
+                .iter()
+                .all(|a| matches!(a, ast::FunctionArg::Unnamed(_)))
+            {
+                let mut args = Vec::with_capacity(raw.len());
+                for a in first {
+                    if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) = a {
+                        args.push(self.bind_expr(e)?);
+                    }
+                }
+                args.push(self.bind_expr(last)?);
+                let shown: Vec<String> = args.iter().map(|a| types::sql_name(a.ty.oid)).collect();
+                let _v = crate::routine::VariadicGiven::set();
+                return match self.user_function(schema, name, args, false)? {
+                    Ok(b) => Ok(b),
+                    Err(_) => Err(PgError::error(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        format!("function {name}({}) does not exist", shown.join(", ")),
+                    )
+                    .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")),
+                };
+            }
+        }
         if schema.is_none() {
             if let Some(args) = self.path_named_args(name, raw)? {
                 return self.call_function(name, args);
@@ -2487,6 +2534,12 @@ impl<'h> Binder<'h> {
         let mut named: Vec<(String, Bound)> = Vec::new();
         for a in raw {
             let (n, arg) = match *a {
+                a if assigned_arg(a).is_some() => {
+                    let Some((i, e)) = assigned_arg(a) else {
+                        continue;
+                    };
+                    (ident_name(i), e)
+                }
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
                     if !named.is_empty() {
                         return Err(syntax("positional argument cannot follow named argument"));
@@ -2528,6 +2581,7 @@ impl<'h> Binder<'h> {
                 }
                 if !(b.is_unknown()
                     || b.ty.oid == def.arg_types[i]
+                    || crate::polymorphic::is_polymorphic(def.arg_types[i])
                     || implicit_ok(b.ty.oid, def.arg_types[i]))
                 {
                     return None;
@@ -2542,10 +2596,33 @@ impl<'h> Binder<'h> {
             }
             Some(slot)
         };
-        let found: Vec<(std::rc::Rc<catalog::FuncDef>, Vec<Option<usize>>)> = cands
+        let mut found: Vec<(std::rc::Rc<catalog::FuncDef>, Vec<Option<usize>>)> = cands
             .iter()
             .filter_map(|d| fits(d).map(|s| (d.clone(), s)))
             .collect();
+        // As for positional calls: untyped literals prefer the overloads
+        // taking string types there.
+        if found.len() > 1 {
+            let stringy = |def: &catalog::FuncDef, slot: &[Option<usize>]| {
+                let is_str = |i: usize| {
+                    matches!(
+                        def.arg_types.get(i),
+                        Some(&(types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME))
+                    )
+                };
+                positional
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| !b.is_unknown() || is_str(i))
+                    && slot.iter().enumerate().all(|(i, s)| match s {
+                        Some(k) => !named[*k].1.is_unknown() || is_str(i),
+                        None => true,
+                    })
+            };
+            if found.iter().any(|(d, s)| stringy(d, s)) {
+                found.retain(|(d, s)| stringy(d, s));
+            }
+        }
         let shown = {
             let mut parts: Vec<String> = positional
                 .iter()
@@ -2593,7 +2670,12 @@ impl<'h> Binder<'h> {
                     self.bind_expr(&e)?
                 }
             };
-            args.push(self.coerce(b, Ty::new(def.arg_types[i]))?);
+            // Polymorphic parameters are coerced once the call resolves them.
+            if crate::polymorphic::is_polymorphic(def.arg_types[i]) {
+                args.push(b);
+            } else {
+                args.push(self.coerce(b, Ty::new(def.arg_types[i]))?);
+            }
         }
         Ok((args, shown))
     }
@@ -2641,21 +2723,30 @@ impl<'h> Binder<'h> {
         if calling && def.kind == b'p' {
             crate::routine::note_callee(&def);
         }
-        let mut bound = Vec::with_capacity(def.arg_types.len());
-        let given = args.len();
-        for (a, &p) in args.into_iter().zip(def.arg_types.iter()) {
-            bound.push(self.coerce(a, Ty::new(p))?.e);
-        }
+        let mut args = args;
         let first_default = def.arg_types.len() - def.defaults.len();
-        for i in given..def.arg_types.len() {
+        for i in args.len()..def.arg_types.len() {
             let text = &def.defaults[i - first_default];
             let e = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
                 .try_with_sql(text)
                 .and_then(|mut p| p.parse_expr())
                 .map_err(|e| syntax(format!("syntax error in default {text}: {e}")))?;
-            let b = self.bind_expr(&e)?;
-            bound.push(self.coerce(b, Ty::new(def.arg_types[i]))?.e);
+            args.push(self.bind_expr(&e)?);
         }
+        // A polymorphic routine is bound with its actual types; a
+        // VARIADIC one gets its trailing arguments as one array.
+        let all_types: Vec<Oid> = args.iter().map(|a| a.ty.oid).collect();
+        let n = def.arg_types.len();
+        let (def, targets, expanded) = crate::routine::resolve_call(def, &all_types, &implicit_ok)?;
+        let mut coerced = Vec::with_capacity(args.len());
+        for (a, &p) in args.into_iter().zip(targets.iter()) {
+            coerced.push(self.coerce(a, Ty::new(p))?);
+        }
+        if expanded {
+            let rest = coerced.split_off(n - 1);
+            coerced.push(array::variadic_array(rest, targets[n - 1])?);
+        }
+        let bound: Vec<Expr> = coerced.into_iter().map(|b| b.e).collect();
         if def.retset && !calling && !allow_set {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
@@ -4032,7 +4123,7 @@ impl<'h> Binder<'h> {
         let named = args
             .args
             .iter()
-            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)));
+            .any(|a| !matches!(a, ast::FunctionArg::Unnamed(_)) || assigned_arg(a).is_some());
         if named {
             let raw: Vec<&ast::FunctionArg> = args.args.iter().collect();
             bound = match self.path_named_args(&fname, &raw)? {
@@ -5440,4 +5531,20 @@ fn one_column_scope(
         .map(|c| ident_name(&c.name))
         .unwrap_or_else(|| alias_name.clone());
     Ok(Scope::single(Some(alias_name), None, vec![(col, ty)], 1))
+}
+
+/// `name := value` in a call's argument list, which the parser reads as
+/// an assignment expression: PostgreSQL's older named-argument notation.
+fn assigned_arg(a: &ast::FunctionArg) -> Option<(&ast::Ident, &ast::Expr)> {
+    match a {
+        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Assignment,
+            right,
+        })) => match &**left {
+            ast::Expr::Identifier(i) => Some((i, &**right)),
+            _ => None,
+        },
+        _ => None,
+    }
 }

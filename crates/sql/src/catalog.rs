@@ -1172,6 +1172,9 @@ pub struct FuncDef {
     pub acl: Option<String>,
     /// What CREATE/ALTER FUNCTION set beyond what a call reads.
     pub attrs: ProcAttrs,
+    /// provariadic: the element type of a last VARIADIC parameter (whose
+    /// declared type is its array), 0 when there is none.
+    pub variadic: types::Oid,
 }
 
 /// The pg_proc attributes that CREATE and ALTER FUNCTION set and the

@@ -482,7 +482,12 @@ pub(crate) fn agg_final(a: &AggCall, st: AggState, cx: &mut Ctx<'_>) -> Result<V
             crate::json::agg_final(*b, *object, items)?
         }
         (_, AggState::List(_)) => Value::Null,
-        (AggCall::Ext(f), AggState::Ext(s)) => crate::agg::ext_final(f, *s)?,
+        (AggCall::Ext(f), AggState::Ext(s)) => match (f.kind, *s) {
+            (crate::agg::AggKind::User(id), crate::agg::ExtState::User(v, _)) => {
+                crate::useragg::finish(id, v, cx)?
+            }
+            (_, s) => crate::agg::ext_final(f, s)?,
+        },
         (AggCall::Modified(m), AggState::Ext(s)) => crate::agg::modified_final(m, *s, cx)?,
         (_, AggState::Ext(_)) => Value::Null,
     })

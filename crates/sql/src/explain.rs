@@ -1007,6 +1007,8 @@ impl Dp {
             ArrOp::ToString | ArrOp::ToStringNull => "array_to_string",
             ArrOp::StringToArray | ArrOp::StringToArrayNull => "string_to_array",
             ArrOp::Cat => "array_cat",
+            ArrOp::Larger(true) => "array_larger",
+            ArrOp::Larger(false) => "array_smaller",
             ArrOp::Append => "array_append",
             ArrOp::Prepend => "array_prepend",
             ArrOp::AnyAll { all, .. } => {

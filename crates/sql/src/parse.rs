@@ -385,14 +385,14 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
         ["LOCK", ..] => Some(PreParsed::Lock),
         ["COPY", ..] => Some(PreParsed::Copy),
-        ["CREATE", "FUNCTION" | "PROCEDURE", ..]
-        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
+        ["CREATE", "FUNCTION" | "PROCEDURE" | "AGGREGATE", ..]
+        | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE" | "AGGREGATE", ..]
         | ["DO", ..]
         | ["CALL", ..] => Some(PreParsed::Routine),
         // A name must follow; anything else is left to sqlparser, whose
         // syntax error carries the position PostgreSQL reports.
         ["ALTER", "FUNCTION" | "PROCEDURE" | "ROUTINE", ..] => Some(PreParsed::Routine),
-        ["DROP", "FUNCTION" | "PROCEDURE" | "ROUTINE", name, ..]
+        ["DROP", "FUNCTION" | "PROCEDURE" | "ROUTINE" | "AGGREGATE", name, ..]
             if name
                 .chars()
                 .next()
@@ -724,6 +724,7 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::rowlock::rewrite_tokens(toks);
     let toks = crate::cursor::rewrite_current_of(toks);
     let toks = crate::inherit::rewrite_tokens(toks);
+    let toks = crate::routine::mark_variadic_args(toks);
     crate::window::rewrite_frame_tokens(toks)
 }
 

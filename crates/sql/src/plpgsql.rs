@@ -2201,8 +2201,11 @@ pub(crate) fn compile(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
 }
 
 thread_local! {
-    /// Parsed functions of this session by oid, with their source.
-    static FUNCS: RefCell<HashMap<u32, (String, Rc<Function>)>> = RefCell::new(HashMap::new());
+    /// Parsed functions of this session by oid and argument types (a
+    /// polymorphic function is compiled per actual types), with their
+    /// source.
+    static FUNCS: RefCell<HashMap<(u32, Vec<crate::types::Oid>), (String, Rc<Function>)>> =
+        RefCell::new(HashMap::new());
 }
 
 // ---- execution ----
@@ -2315,7 +2318,7 @@ fn invoke(
     let f = if def.oid != 0 {
         let hit = FUNCS.with(|c| {
             c.borrow()
-                .get(&def.oid)
+                .get(&(def.oid, def.arg_types.clone()))
                 .filter(|(s, _)| *s == def.src)
                 .map(|(_, f)| f.clone())
         });
@@ -2323,7 +2326,12 @@ fn invoke(
             Some(f) => f,
             None => {
                 let f = Rc::new(parse(&*host, def)?);
-                FUNCS.with(|c| c.borrow_mut().insert(def.oid, (def.src.clone(), f.clone())));
+                FUNCS.with(|c| {
+                    c.borrow_mut().insert(
+                        (def.oid, def.arg_types.clone()),
+                        (def.src.clone(), f.clone()),
+                    )
+                });
                 f
             }
         }

@@ -73,9 +73,11 @@ impl RoutineStmt {
     pub fn tag(&self) -> &'static str {
         match self {
             RoutineStmt::Create { def, .. } if def.kind == b'p' => "CREATE PROCEDURE",
+            RoutineStmt::Create { def, .. } if def.kind == b'a' => "CREATE AGGREGATE",
             RoutineStmt::Create { .. } => "CREATE FUNCTION",
             RoutineStmt::Drop { kind: b'p', .. } => "DROP PROCEDURE",
             RoutineStmt::Drop { kind: b'r', .. } => "DROP ROUTINE",
+            RoutineStmt::Drop { kind: b'a', .. } => "DROP AGGREGATE",
             RoutineStmt::Drop { .. } => "DROP FUNCTION",
             RoutineStmt::Alter(a) => match a.kind {
                 b'p' => "ALTER PROCEDURE",
@@ -92,7 +94,7 @@ fn duplicate_body() -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, "duplicate function body specified")
 }
 
-fn syntax(msg: impl Into<String>) -> PgError {
+pub(crate) fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
 
@@ -246,6 +248,9 @@ pub(crate) fn resolve_type(host: &dyn Host, text: &str) -> Result<Ty, PgError> {
     if lower == "trigger" {
         return Ok(Ty::new(crate::trigger::TRIGGER));
     }
+    if let Some(p) = crate::polymorphic::by_name(&lower) {
+        return Ok(Ty::new(p));
+    }
     let stmts = crate::parse(&format!("SELECT NULL::{t}"))
         .map_err(|_| syntax(format!("syntax error at or near \"{t}\"")))?;
     let Some(s) = stmts.first() else {
@@ -266,7 +271,9 @@ fn is_type_start_pair(a: &str, b: &str) -> bool {
 }
 
 /// Parses one argument declaration: `[mode] [name] type [DEFAULT expr]`.
-fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<String>), PgError> {
+pub(crate) fn parse_arg(
+    text_tokens: Vec<Token>,
+) -> Result<(String, String, String, Option<String>), PgError> {
     let mut c = Cur {
         t: text_tokens,
         i: 0,
@@ -315,6 +322,17 @@ fn parse_arg(text_tokens: Vec<Token>) -> Result<(String, String, String, Option<
             let b_l = b.value.to_ascii_lowercase();
             if !is_type_start_pair(&a_l, &b_l) || a.quote_style.is_some() {
                 name = c.ident()?;
+                // PostgreSQL also takes `name mode type`.
+                if mode == "IN" {
+                    if let Some(w) = c.word() {
+                        if matches!(w.as_str(), "IN" | "OUT" | "INOUT" | "VARIADIC")
+                            && c.t.len() > c.i + 1
+                        {
+                            mode = w;
+                            c.i += 1;
+                        }
+                    }
+                }
             }
         }
     }
@@ -378,6 +396,9 @@ pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<Routine
             } else {
                 false
             };
+            if c.eat("AGGREGATE") {
+                return crate::useragg::bind_create(&mut c, host, replace);
+            }
             let procedure = if c.eat("PROCEDURE") {
                 true
             } else {
@@ -394,7 +415,9 @@ pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<Routine
         }
         Some("DROP") => {
             c.i += 1;
-            let kind = if c.eat("PROCEDURE") {
+            let kind = if c.eat("AGGREGATE") {
+                b'a'
+            } else if c.eat("PROCEDURE") {
                 b'p'
             } else if c.eat("ROUTINE") {
                 b'r'
@@ -482,6 +505,7 @@ fn bind_create(
         owner: 0,
         acl: None,
         attrs: Default::default(),
+        variadic: 0,
     };
     let mut outs: Vec<(String, Oid)> = Vec::new();
     let mut params: Vec<(u8, String, Oid)> = Vec::new();
@@ -500,6 +524,24 @@ fn bind_create(
             ));
         }
         let t = resolve_type(host, &ty)?;
+        if mode == "VARIADIC" {
+            def.variadic = match t.oid {
+                crate::polymorphic::ANYARRAY => crate::polymorphic::ANYELEMENT,
+                crate::polymorphic::ANYCOMPATIBLEARRAY => crate::polymorphic::ANYCOMPATIBLE,
+                o => types::array::elem_type(o).ok_or_else(|| {
+                    PgError::error(
+                        codes::INVALID_FUNCTION_DEFINITION,
+                        "VARIADIC parameter must be an array",
+                    )
+                })?,
+            };
+        }
+        if mode == "OUT" && default.is_some() {
+            return Err(PgError::error(
+                codes::INVALID_FUNCTION_DEFINITION,
+                "only input parameters can have default values",
+            ));
+        }
         params.push((
             match mode.as_str() {
                 "OUT" => b'o',
@@ -758,6 +800,10 @@ fn bind_create(
             )));
         }
     }
+    crate::polymorphic::check_result(def.ret, &def.arg_types)?;
+    for c in &def.out_cols {
+        crate::polymorphic::check_result(c.1, &def.arg_types)?;
+    }
     validate(host, &def)?;
     Ok(RoutineStmt::Create {
         schema,
@@ -856,6 +902,15 @@ fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
 fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
     if def.language == "plpgsql" {
         crate::plpgsql::compile(host, def).map(|_| ())
+    } else if def
+        .arg_types
+        .iter()
+        .any(|&t| crate::polymorphic::is_polymorphic(t))
+    {
+        // As PostgreSQL's fmgr_sql_validator: a body over polymorphic
+        // arguments is only parsed; it is bound per call, with the
+        // actual types.
+        crate::parse(&substitute(&def.src, &|n| arg_index(def, n))).map(|_| ())
     } else {
         let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
             arg_index(def, n)
@@ -1291,9 +1346,10 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
     /// Set while CALL binds its `SELECT p(args)`: procedures may be named.
     static CALLING: Cell<bool> = const { Cell::new(false) };
-    /// A SQL function's bound statements, by oid, with the source and
-    /// the plan generation they were bound at.
-    static SQL_PLANS: RefCell<HashMap<u32, (String, u64, Rc<Vec<crate::Prepared>>)>> =
+    /// A SQL function's bound statements, by oid and argument types (a
+    /// polymorphic function is bound per actual types), with the source
+    /// and the plan generation they were bound at.
+    static SQL_PLANS: RefCell<HashMap<(u32, Vec<Oid>), (String, u64, Rc<Vec<crate::Prepared>>)>> =
         RefCell::new(HashMap::new());
 }
 
@@ -1449,7 +1505,7 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
         if let Some(g) = generation {
             let hit = SQL_PLANS.with(|c| {
                 c.borrow()
-                    .get(&def.oid)
+                    .get(&(def.oid, def.arg_types.clone()))
                     .filter(|(src, gen, _)| *src == def.src && *gen == g)
                     .map(|(_, _, p)| p.clone())
             });
@@ -1468,8 +1524,10 @@ fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepare
     let plans = Rc::new(plans);
     if let (Some(g), true) = (generation, def.oid != 0) {
         SQL_PLANS.with(|c| {
-            c.borrow_mut()
-                .insert(def.oid, (def.src.clone(), g, plans.clone()))
+            c.borrow_mut().insert(
+                (def.oid, def.arg_types.clone()),
+                (def.src.clone(), g, plans.clone()),
+            )
         });
     }
     Ok(plans)
@@ -1593,14 +1651,41 @@ pub(crate) fn choose(
     implicit_ok: &dyn Fn(Oid, Oid) -> bool,
 ) -> Result<Option<Rc<FuncDef>>, PgError> {
     let mut best: Vec<(usize, Rc<FuncDef>)> = Vec::new();
-    for f in cands {
+    let mut poly_error = None;
+    for orig in cands {
+        // PostgreSQL lets `VARIADIC arr` fill any last array parameter.
+        if variadic_given() && orig.arg_types.len() != arg_types.len() {
+            continue;
+        }
+        let f = &expand_variadic(orig, arg_types.len());
         let n = f.arg_types.len();
         if arg_types.len() > n || arg_types.len() + f.defaults.len() < n {
             continue;
         }
+        // Polymorphic parameters match when the actual types agree with
+        // each other (PostgreSQL's check_generic_type_consistency).
+        let poly = f
+            .arg_types
+            .iter()
+            .any(|&t| crate::polymorphic::is_polymorphic(t));
+        if poly {
+            match crate::polymorphic::bind(&f.arg_types, arg_types, implicit_ok, &|t| {
+                crate::bind::common_type_of(t)
+            }) {
+                Ok(_) => {}
+                Err(crate::polymorphic::Mismatch::NoMatch) => continue,
+                Err(crate::polymorphic::Mismatch::Error(e)) => {
+                    poly_error.get_or_insert(e);
+                    continue;
+                }
+            }
+        }
         let mut exact = 0;
         let mut ok = true;
         for (a, p) in arg_types.iter().zip(f.arg_types.iter()) {
+            if crate::polymorphic::is_polymorphic(*p) {
+                continue;
+            }
             if a == p {
                 exact += 1;
             } else if !implicit_ok(*a, *p) {
@@ -1609,13 +1694,32 @@ pub(crate) fn choose(
             }
         }
         if ok {
-            best.push((exact, f.clone()));
+            best.push((exact, orig.clone()));
         }
     }
     let Some(max) = best.iter().map(|b| b.0).max() else {
-        return Ok(None);
+        return match poly_error {
+            Some(e) => Err(e),
+            None => Ok(None),
+        };
     };
-    let top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
+    let mut top: Vec<&(usize, Rc<FuncDef>)> = best.iter().filter(|b| b.0 == max).collect();
+    // PostgreSQL's func_select_candidate: at a position given an untyped
+    // literal, candidates taking a string type win when any does.
+    for (i, &a) in arg_types.iter().enumerate() {
+        if a != types::UNKNOWN || top.len() < 2 {
+            continue;
+        }
+        let stringy = |f: &FuncDef| {
+            matches!(
+                f.arg_types.get(i),
+                Some(&(types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME))
+            )
+        };
+        if top.iter().any(|b| stringy(&b.1)) {
+            top.retain(|b| stringy(&b.1));
+        }
+    }
     if top.len() > 1 {
         let shown: Vec<String> = arg_types.iter().map(|&t| types::sql_name(t)).collect();
         return Err(PgError::error(
@@ -1625,6 +1729,61 @@ pub(crate) fn choose(
         .with_hint("Could not choose a best candidate function. You might need to add explicit type casts."));
     }
     Ok(Some(top[0].1.clone()))
+}
+
+/// A VARIADIC routine as a call of `given` arguments sees it: when they
+/// reach the variadic parameter, one parameter of its element type per
+/// argument there (PostgreSQL's expanded form); else itself.
+pub(crate) fn expand_variadic(def: &Rc<FuncDef>, given: usize) -> Rc<FuncDef> {
+    let n = def.arg_types.len();
+    if def.variadic == 0 || given < n || variadic_given() {
+        return def.clone();
+    }
+    let mut d = (**def).clone();
+    d.arg_types.truncate(n - 1);
+    d.arg_types.resize(given, def.variadic);
+    let last = d.arg_names.pop().unwrap_or_default();
+    d.arg_names.resize(given, last);
+    d.defaults.clear();
+    Rc::new(d)
+}
+
+/// How a call of `def` with arguments of `arg_types` (defaults
+/// included) is bound: the routine with its polymorphic types resolved
+/// to actual ones, the type each argument is coerced to, and whether the
+/// trailing arguments are gathered into the VARIADIC array (from the
+/// parameter `def.arg_types.len() - 1` on).
+pub(crate) fn resolve_call(
+    def: Rc<FuncDef>,
+    arg_types: &[Oid],
+    implicit_ok: &dyn Fn(Oid, Oid) -> bool,
+) -> Result<(Rc<FuncDef>, Vec<Oid>, bool), PgError> {
+    let expanded = def.variadic != 0 && arg_types.len() >= def.arg_types.len() && !variadic_given();
+    let view = expand_variadic(&def, arg_types.len());
+    if !crate::polymorphic::def_is_polymorphic(&def) {
+        return Ok((def, view.arg_types.clone(), expanded));
+    }
+    let b = match crate::polymorphic::bind(&view.arg_types, arg_types, implicit_ok, &|t| {
+        crate::bind::common_type_of(t)
+    }) {
+        Ok(b) => b,
+        Err(crate::polymorphic::Mismatch::Error(e)) => return Err(e),
+        Err(crate::polymorphic::Mismatch::NoMatch) => {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "arguments of function {} are not consistent with its polymorphic parameters",
+                    def.name
+                ),
+            ))
+        }
+    };
+    let coerce = view
+        .arg_types
+        .iter()
+        .map(|&t| b.resolve(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Rc::new(b.specialize(&def)?), coerce, expanded))
 }
 
 // ---- executing the statements ----
@@ -1684,6 +1843,7 @@ pub(crate) fn execute(
                 owner: 0,
                 acl: None,
                 attrs: Default::default(),
+                variadic: 0,
             };
             // A DO at top level may COMMIT (plpgsql.rs), as PostgreSQL's.
             crate::plpgsql::set_nonatomic(DEPTH.with(|d| d.get()) == 0);
@@ -1734,6 +1894,10 @@ pub(crate) fn signature_full(
         let mut tys = Vec::new();
         let mut full = Vec::new();
         for a in split_list(c)? {
+            // An aggregate over no arguments: `name(*)`.
+            if a == [Token::Mul] {
+                continue;
+            }
             let explicit = matches!(a.first(), Some(Token::Word(w)) if w.quote_style.is_none()
                 && ["in", "out", "inout", "variadic"].contains(&w.value.to_ascii_lowercase().as_str()))
                 || matches!(a.get(1), Some(Token::Word(w)) if w.quote_style.is_none()
@@ -1792,6 +1956,7 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
     Ok(items.into_iter().map(|i| i.0).collect())
 }
 
+/// `procedure`: None for DROP AGGREGATE.
 fn drop_one(
     host: &mut dyn Host,
     kind: u8,
@@ -1824,9 +1989,14 @@ pub(crate) fn resolve(
     let what = match kind {
         b'p' => "procedure",
         b'r' => "routine",
+        b'a' => "aggregate",
         _ => "function",
     };
-    let cands = host.lookup_routines(schema, name)?;
+    let cands: Vec<Rc<FuncDef>> = host
+        .lookup_routines(schema, name)?
+        .into_iter()
+        .filter(|f| kind != b'a' || f.kind == b'a')
+        .collect();
     let shown_name = match schema {
         Some(s) => format!("{s}.{name}"),
         None => name.to_string(),
@@ -1888,6 +2058,13 @@ pub(crate) fn resolve(
                     format!("{} is not a procedure", f.signature()),
                 ));
             }
+            if matches!(kind, b'f' | b'p') && f.kind == b'a' {
+                return Err(PgError::error(
+                    codes::WRONG_OBJECT_TYPE,
+                    format!("\"{}\" is an aggregate function", f.name),
+                )
+                .with_hint("Use DROP AGGREGATE to drop aggregate functions."));
+            }
             if kind == b'f' && f.kind == b'p' {
                 return Err(PgError::error(
                     codes::WRONG_OBJECT_TYPE,
@@ -1904,6 +2081,82 @@ pub(crate) fn resolve(
             "Specify the argument list to select the {what} unambiguously."
         ))),
     }
+}
+
+/// The argument name a call's `VARIADIC expr` is rewritten to (sqlparser
+/// has no grammar for it): a named argument no declaration can spell
+/// unquoted, read back by the binder as "this array is the variadic
+/// parameter itself".
+pub(crate) const VARIADIC_MARK: &str = "pg variadic";
+
+/// Rewrites `f(a, VARIADIC arr)` in queries to `f(a, "pg variadic" =>
+/// arr)` (see [`VARIADIC_MARK`]). DDL, which declares VARIADIC
+/// parameters, is left alone.
+pub(crate) fn mark_variadic_args(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let first = toks.iter().find_map(|t| match &t.token {
+        Token::Whitespace(_) => None,
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => Some(String::new()),
+    });
+    if !matches!(
+        first.as_deref(),
+        Some("SELECT" | "WITH" | "VALUES" | "INSERT" | "UPDATE" | "DELETE")
+    ) {
+        return toks;
+    }
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(toks.len() + 4);
+    for t in toks {
+        if let Token::Word(w) = &t.token {
+            if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("variadic") {
+                let prev = out
+                    .iter()
+                    .rev()
+                    .find(|x| !matches!(x.token, Token::Whitespace(_)))
+                    .map(|x| &x.token);
+                if matches!(prev, Some(Token::LParen | Token::Comma)) {
+                    let span = t.span;
+                    let tok = |token| TokenWithSpan { token, span };
+                    out.push(tok(Token::make_word(VARIADIC_MARK, Some('"'))));
+                    out.push(tok(Token::Whitespace(
+                        sqlparser::tokenizer::Whitespace::Space,
+                    )));
+                    out.push(tok(Token::RArrow));
+                    out.push(tok(Token::Whitespace(
+                        sqlparser::tokenizer::Whitespace::Space,
+                    )));
+                    continue;
+                }
+            }
+        }
+        out.push(t);
+    }
+    out
+}
+
+thread_local! {
+    /// Set while a call whose last argument was written `VARIADIC arr`
+    /// is bound: only VARIADIC routines match, unexpanded.
+    static VARIADIC_GIVEN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks the call being bound as one with `VARIADIC arr` until dropped.
+pub(crate) struct VariadicGiven;
+
+impl VariadicGiven {
+    pub(crate) fn set() -> VariadicGiven {
+        VARIADIC_GIVEN.with(|v| v.set(true));
+        VariadicGiven
+    }
+}
+
+impl Drop for VariadicGiven {
+    fn drop(&mut self) {
+        VARIADIC_GIVEN.with(|v| v.set(false));
+    }
+}
+
+fn variadic_given() -> bool {
+    VARIADIC_GIVEN.with(|v| v.get())
 }
 
 #[cfg(test)]

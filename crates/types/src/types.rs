@@ -52,6 +52,19 @@ pub const RECORD: Oid = 2249;
 pub const UUID: Oid = 2950;
 pub const PG_LSN: Oid = 3220;
 pub const XID8: Oid = 5069;
+/// The polymorphic pseudo-types a user routine may declare (pg_type.dat's
+/// OIDs); a call resolves them to the actual argument types.
+pub const ANYELEMENT: Oid = 2283;
+pub const ANYARRAY: Oid = 2277;
+pub const ANYNONARRAY: Oid = 2776;
+pub const ANYENUM: Oid = 3500;
+pub const ANYRANGE: Oid = 3831;
+pub const ANYMULTIRANGE: Oid = 4537;
+pub const ANYCOMPATIBLE: Oid = 5077;
+pub const ANYCOMPATIBLEARRAY: Oid = 5078;
+pub const ANYCOMPATIBLENONARRAY: Oid = 5079;
+pub const ANYCOMPATIBLERANGE: Oid = 5080;
+pub const ANYCOMPATIBLEMULTIRANGE: Oid = 4538;
 /// The object-identifier alias types (reg.rs in tusk-sql): an oid whose
 /// text form is the name of the object it points at.
 pub const REGPROC: Oid = 24;
@@ -257,19 +270,24 @@ pub const TYPES: &[TypeInfo] = {
         row(REGCLASS, "regclass", 4, I, true, P),
         row(REGTYPE, "regtype", 4, I, true, P),
         row(RECORD, "record", -1, D, false, X),
+        row(ANYARRAY, "anyarray", -1, D, false, X),
         row(VOID, "void", 4, I, true, P),
         row(2279, "trigger", 4, I, true, P),
+        row(ANYELEMENT, "anyelement", 4, I, true, P),
         row(2287, "_record", -1, D, false, X),
+        row(ANYNONARRAY, "anynonarray", 4, I, true, P),
         row(UUID, "uuid", 16, C, false, P),
         row(2951, "_uuid", -1, I, false, X),
         row(PG_LSN, "pg_lsn", 8, D, true, P),
         row(3221, "_pg_lsn", -1, D, false, X),
+        row(ANYENUM, "anyenum", 4, I, true, P),
         row(TSVECTOR, "tsvector", -1, I, false, X),
         row(TSQUERY, "tsquery", -1, I, false, P),
         row(3643, "_tsvector", -1, I, false, X),
         row(3645, "_tsquery", -1, I, false, X),
         row(JSONB, "jsonb", -1, I, false, X),
         row(3807, "_jsonb", -1, I, false, X),
+        row(ANYRANGE, "anyrange", -1, D, false, X),
         row(3904, "int4range", -1, I, false, X),
         row(3905, "_int4range", -1, I, false, X),
         row(3906, "numrange", -1, I, false, X),
@@ -292,7 +310,27 @@ pub const TYPES: &[TypeInfo] = {
         row(4534, "tstzmultirange", -1, D, false, X),
         row(4535, "datemultirange", -1, I, false, X),
         row(4536, "int8multirange", -1, D, false, X),
+        row(ANYMULTIRANGE, "anymultirange", -1, D, false, X),
+        row(
+            ANYCOMPATIBLEMULTIRANGE,
+            "anycompatiblemultirange",
+            -1,
+            D,
+            false,
+            X,
+        ),
         row(XID8, "xid8", 8, D, true, P),
+        row(ANYCOMPATIBLE, "anycompatible", 4, I, true, P),
+        row(ANYCOMPATIBLEARRAY, "anycompatiblearray", -1, D, false, X),
+        row(
+            ANYCOMPATIBLENONARRAY,
+            "anycompatiblenonarray",
+            4,
+            I,
+            true,
+            P,
+        ),
+        row(ANYCOMPATIBLERANGE, "anycompatiblerange", -1, D, false, X),
         row(6150, "_int4multirange", -1, I, false, X),
         row(6151, "_nummultirange", -1, I, false, X),
         row(6152, "_tsmultirange", -1, D, false, X),
@@ -345,6 +383,7 @@ pub fn sql_name(oid: Oid) -> String {
         TIME => "time without time zone".into(),
         TIMETZ => "time with time zone".into(),
         VARBIT => "bit varying".into(),
+        ANYARRAY => "anyarray".into(),
         o if crate::array::is_array(o) => crate::array::sql_name(o).unwrap_or_default(),
         o if type_info(o).is_none() => format!("type with OID {o}"),
         o => typname(o).into(),

@@ -221,6 +221,9 @@ impl Binder<'_> {
         if self.in_agg {
             return Err(grouping("aggregate function calls cannot be nested"));
         }
+        if !agg::is_ext(name) {
+            return self.user_aggregate(name, args);
+        }
         let mut exprs = Vec::with_capacity(args.len());
         for a in args {
             match a {
@@ -505,6 +508,84 @@ impl Binder<'_> {
         Ok(Bound::new(
             Expr::Column(self.agg_offset() + self.aggs.len() - 1),
             Ty::new(types::INT4),
+        ))
+    }
+}
+
+impl Binder<'_> {
+    /// Whether `name` is a user-defined aggregate (CREATE AGGREGATE).
+    pub(crate) fn is_user_aggregate(&self, name: &str) -> Result<bool, PgError> {
+        Ok(self
+            .host
+            .lookup_routines(None, name)?
+            .iter()
+            .any(|d| d.kind == b'a'))
+    }
+
+    /// A call of a user-defined aggregate (crates/sql/src/useragg.rs):
+    /// the overload chosen as for functions, its transition and final
+    /// functions bound for the actual argument types.
+    fn user_aggregate(&mut self, name: &str, args: &[&ast::FunctionArg]) -> Result<Bound, PgError> {
+        let star = matches!(
+            args,
+            [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
+        );
+        let mut exprs = Vec::with_capacity(args.len());
+        if !star {
+            for a in args {
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => exprs.push(e),
+                    _ => return Err(not_supported("named arguments of aggregates")),
+                }
+            }
+        }
+        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
+        let mut bound = Vec::with_capacity(exprs.len());
+        let mut err = None;
+        for e in exprs {
+            match self.bind_expr(e) {
+                Ok(b) => bound.push(b),
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
+            }
+        }
+        self.in_agg = false;
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let cands: Vec<std::rc::Rc<catalog::FuncDef>> = self
+            .host
+            .lookup_routines(None, name)?
+            .into_iter()
+            .filter(|d| d.kind == b'a')
+            .collect();
+        let tys: Vec<Oid> = bound.iter().map(|b| b.ty.oid).collect();
+        let Some(def) = crate::routine::choose(&cands, &tys, &implicit_ok)? else {
+            let shown: Vec<String> = tys.iter().map(|&t| types::sql_name(t)).collect();
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("function {name}({}) does not exist", shown.join(", ")),
+            )
+            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts."));
+        };
+        crate::acl::check_routine(self.host, &def)?;
+        let (_, targets, _) = crate::routine::resolve_call(def.clone(), &tys, &implicit_ok)?;
+        let mut es = Vec::with_capacity(bound.len());
+        for (b, &p) in bound.into_iter().zip(&targets) {
+            es.push(self.coerce(b, Ty::new(p))?.e);
+        }
+        let (id, ret) = crate::useragg::bind_call(self.host, &def, &targets)?;
+        self.aggs.push(AggCall::Ext(Box::new(AggFn {
+            name: "aggregate",
+            kind: agg::AggKind::User(id),
+            args: es,
+            ret,
+        })));
+        Ok(Bound::new(
+            Expr::Column(self.agg_offset() + self.aggs.len() - 1),
+            Ty::new(ret),
         ))
     }
 }

@@ -69,6 +69,18 @@ const ARRAY_FUNCS: &[(&str, &[P], R, ArrOp)] = &[
     ("array_prepend", &[P::Elem, P::Arr], R::Arr, ArrOp::Prepend),
     ("array_cat", &[P::Arr, P::Arr], R::Arr, ArrOp::Cat),
     (
+        "array_larger",
+        &[P::Arr, P::Arr],
+        R::Arr,
+        ArrOp::Larger(true),
+    ),
+    (
+        "array_smaller",
+        &[P::Arr, P::Arr],
+        R::Arr,
+        ArrOp::Larger(false),
+    ),
+    (
         "array_position",
         &[P::Arr, P::Elem],
         R::Fixed(types::INT4),
@@ -861,4 +873,26 @@ impl Binder<'_> {
         };
         Ok(Ok(node(op.clone(), bound, ty)))
     }
+}
+
+/// The array a VARIADIC parameter receives from the call's trailing
+/// arguments (already coerced to `elem`).
+pub(crate) fn variadic_array(items: Vec<Bound>, elem: Oid) -> Result<Bound, PgError> {
+    let arr = tarr::array_type(elem).ok_or_else(|| {
+        PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!(
+                "could not find array type for data type {}",
+                types::sql_name(elem)
+            ),
+        )
+    })?;
+    Ok(node(
+        ArrOp::Construct {
+            elem,
+            nested: false,
+        },
+        items,
+        Ty::new(arr),
+    ))
 }

@@ -107,6 +107,9 @@
 //! - `procfn`: ALTER FUNCTION/PROCEDURE/ROUTINE, pg_get_functiondef,
 //!   SQL-standard bodies, OUT/INOUT parameters and CALL's result row
 //!   against PostgreSQL 15's output.
+//! - `polymorphic`: CREATE AGGREGATE; polymorphic pseudo-types (anyelement
+//!   ... anycompatiblemultirange), VARIADIC, defaults and named arguments
+//!   of user functions.
 //! - `routines`: CREATE FUNCTION/PROCEDURE (SQL, PL/pgSQL), DO, CALL
 //!   against PostgreSQL 15's output; restart, recursion, endless loops.
 //! - `row_locks`: SELECT ... FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE:
@@ -171,6 +174,7 @@ mod notify;
 mod pgbench;
 mod plpgsql_features;
 mod plpgsql_more;
+mod polymorphic;
 mod privileges;
 mod privileges_more;
 mod procfn;

@@ -288,6 +288,7 @@ impl Session {
                     Vec::new()
                 },
             },
+            variadic: oid_of(g("provariadic")),
         }
     }
 
@@ -424,7 +425,7 @@ impl Session {
                 0.0
             }),
         );
-        set("provariadic", Value::Oid(0));
+        set("provariadic", Value::Oid(def.variadic));
         set("prosupport", Value::Oid(0));
         set("prokind", Value::Char(def.kind));
         set("prosecdef", Value::Bool(def.attrs.secdef));
