@@ -2585,6 +2585,8 @@ impl<'a> Interp<'a> {
             params.push(match p {
                 ParamRef::Var(s) => match &self.vals[*s] {
                     Val::Scalar(v) => v.clone(),
+                    // A trigger's absent NEW/OLD is the NULL row.
+                    Val::Row(_) if self.null_rows.contains(s) => Value::Null,
                     Val::Row(r) => Value::Record(
                         r.as_ref()
                             .map(|r| r.iter().map(|(_, t, v)| (*t, v.clone())).collect())

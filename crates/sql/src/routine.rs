@@ -695,12 +695,6 @@ fn bind_create(
             }
         }
     }
-    if params.iter().any(|p| p.0 == b'v') {
-        return Err(PgError::error(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "VARIADIC arguments are not supported yet",
-        ));
-    }
     if params.iter().any(|p| p.0 != b'i') {
         def.attrs.params = params;
     }
