@@ -900,10 +900,18 @@ fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
         .arg_types
         .iter()
         .any(|&t| crate::polymorphic::is_polymorphic(t))
+        || def
+            .attrs
+            .config
+            .iter()
+            .any(|c| c.starts_with("search_path="))
     {
         // As PostgreSQL's fmgr_sql_validator: a body over polymorphic
         // arguments is only parsed; it is bound per call, with the
-        // actual types.
+        // actual types. So is one whose SET search_path decides what its
+        // names mean (PostgreSQL validates under the SET clauses; the
+        // binder here cannot change settings): its names are resolved
+        // at the first call, under that search_path.
         crate::parse(&substitute(&def.src, &|n| arg_index(def, n))).map(|_| ())
     } else {
         let stmts = crate::parse(&substitute(&crate::fndef::body_sql(def), &|n| {
@@ -1471,13 +1479,63 @@ pub(crate) fn call(
     }
     host.check_interrupts()?;
     let _g = enter(host)?;
-    with_stack(|| {
-        if def.language == "plpgsql" {
-            crate::plpgsql::call(host, def, args)
-        } else {
-            call_sql(host, def, args)
-        }
+    with_config(host, def, |host| {
+        with_stack(|| {
+            if def.language == "plpgsql" {
+                crate::plpgsql::call(host, def, args)
+            } else {
+                call_sql(host, def, args)
+            }
+        })
     })
+}
+
+/// Runs `f` with the routine's `SET name = value` clauses (proconfig) in
+/// effect, and the settings as they were before the call afterwards,
+/// whether `f` failed or not — PostgreSQL's fmgr_security_definer with
+/// its GUC nest level. Approximation: a setting the body changed (its
+/// value differs from the SET clause's at the end) is left as the body
+/// left it, which is right for a plain SET and not for SET LOCAL (whose
+/// effect PostgreSQL ends with the call). Any backend, around each call.
+fn with_config<T>(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    f: impl FnOnce(&mut dyn Host) -> Result<T, PgError>,
+) -> Result<T, PgError> {
+    if def.attrs.config.is_empty() {
+        return f(host);
+    }
+    // (name, value before the call, value the SET clause gave it).
+    let mut saved: Vec<(String, String, String)> = Vec::new();
+    let mut applied = Ok(());
+    for item in &def.attrs.config {
+        let Some((name, value)) = item.split_once('=') else {
+            continue;
+        };
+        let set = host.show(name).and_then(|old| {
+            host.set_config(name, value, true)?;
+            Ok((old, host.show(name)?))
+        });
+        match set {
+            Ok((old, now)) => saved.push((name.to_string(), old, now)),
+            Err(e) => {
+                applied = Err(e);
+                break;
+            }
+        }
+    }
+    let r = applied.and_then(|()| f(host));
+    for (name, old, given) in saved.into_iter().rev() {
+        // A plain SET in the body outlives the call (PostgreSQL: it
+        // overrides the SET clause "much as it would do for a previous
+        // SET LOCAL"); otherwise the value before the call comes back. A
+        // failure to put it back (the transaction is aborted) leaves it
+        // to the transaction's end, which undoes LOCAL settings anyway.
+        if host.show(&name).is_ok_and(|now| now == given) {
+            let _ = host.set_config(&name, &old, true);
+        }
+    }
+    r
 }
 
 /// Calls a trigger function for one event (see
@@ -1490,7 +1548,9 @@ pub(crate) fn call_trigger(
 ) -> Result<Value, PgError> {
     host.check_interrupts()?;
     let _g = enter(host)?;
-    with_stack(|| crate::plpgsql::call_trigger(host, def, data))
+    with_config(host, def, |host| {
+        with_stack(|| crate::plpgsql::call_trigger(host, def, data))
+    })
 }
 
 fn sql_plans(host: &mut dyn Host, def: &FuncDef) -> Result<Rc<Vec<crate::Prepared>>, PgError> {

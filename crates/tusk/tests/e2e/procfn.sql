@@ -101,3 +101,30 @@ DROP PROCEDURE pf_o(inout int, out text, int);
 DROP SCHEMA pf_s;
 DROP ROLE pf_user;
 DROP TABLE pf_t;
+
+-- SET clauses: in effect during the call (and its validation's name
+-- resolution), back afterwards unless the body SET them.
+CREATE SCHEMA s1;
+CREATE TABLE s1.t (x int);
+INSERT INTO s1.t VALUES (42);
+CREATE FUNCTION cfg_f() RETURNS text LANGUAGE sql SET work_mem = '7MB' SET search_path = s1, public
+  AS $$ SELECT current_setting('work_mem') || ' ' || current_setting('search_path') || ' ' || (SELECT x FROM t)::text $$;
+SELECT cfg_f();
+SHOW work_mem;
+SHOW search_path;
+CREATE FUNCTION cfg_p() RETURNS text LANGUAGE plpgsql SET work_mem = '9MB' AS $$
+BEGIN
+  SET work_mem = '11MB';
+  RETURN current_setting('work_mem');
+END $$;
+SELECT cfg_p(), current_setting('work_mem');
+BEGIN;
+SET LOCAL work_mem = '5MB';
+SELECT cfg_p();
+SHOW work_mem;
+COMMIT;
+SHOW work_mem;
+SHOW work_mem;
+ALTER FUNCTION cfg_p() RESET ALL;
+SELECT cfg_p();
+SHOW work_mem;
