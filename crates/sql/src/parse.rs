@@ -894,6 +894,193 @@ pub(crate) fn expect_word(p: &mut sqlparser::parser::Parser, word: &str) -> Resu
     }
 }
 
+/// PostgreSQL 15's keyword categories other than unreserved (kwlist.h,
+/// as pg_get_keywords() lists them): what quote_ident quotes and what can
+/// never be an unquoted column reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeywordCategory {
+    /// Reserved everywhere (`select`, `and`, `check`).
+    Reserved,
+    /// Allowed as a type or function name only (`like`, `join`, `is`).
+    TypeFuncName,
+    /// Allowed as a column name only (`between`, `int`, `values`).
+    ColName,
+}
+
+const RESERVED_KEYWORDS: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "grant",
+    "group",
+    "having",
+    "in",
+    "initially",
+    "intersect",
+    "into",
+    "lateral",
+    "leading",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "select",
+    "session_user",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+const TYPE_FUNC_NAME_KEYWORDS: &[&str] = &[
+    "authorization",
+    "binary",
+    "collation",
+    "concurrently",
+    "cross",
+    "current_schema",
+    "freeze",
+    "full",
+    "ilike",
+    "inner",
+    "is",
+    "isnull",
+    "join",
+    "left",
+    "like",
+    "natural",
+    "notnull",
+    "outer",
+    "overlaps",
+    "right",
+    "similar",
+    "tablesample",
+    "verbose",
+];
+
+const COL_NAME_KEYWORDS: &[&str] = &[
+    "between",
+    "bigint",
+    "bit",
+    "boolean",
+    "char",
+    "character",
+    "coalesce",
+    "dec",
+    "decimal",
+    "exists",
+    "extract",
+    "float",
+    "greatest",
+    "grouping",
+    "inout",
+    "int",
+    "integer",
+    "interval",
+    "least",
+    "national",
+    "nchar",
+    "none",
+    "normalize",
+    "nullif",
+    "numeric",
+    "out",
+    "overlay",
+    "position",
+    "precision",
+    "real",
+    "row",
+    "setof",
+    "smallint",
+    "substring",
+    "time",
+    "timestamp",
+    "treat",
+    "trim",
+    "values",
+    "varchar",
+    "xmlattributes",
+    "xmlconcat",
+    "xmlelement",
+    "xmlexists",
+    "xmlforest",
+    "xmlnamespaces",
+    "xmlparse",
+    "xmlpi",
+    "xmlroot",
+    "xmlserialize",
+    "xmltable",
+];
+
+/// The category of lower-case word `w` when it is a keyword PostgreSQL
+/// does not leave unreserved; None for identifiers and unreserved ones.
+pub(crate) fn keyword_category(w: &str) -> Option<KeywordCategory> {
+    if RESERVED_KEYWORDS.binary_search(&w).is_ok() {
+        Some(KeywordCategory::Reserved)
+    } else if TYPE_FUNC_NAME_KEYWORDS.binary_search(&w).is_ok() {
+        Some(KeywordCategory::TypeFuncName)
+    } else if COL_NAME_KEYWORDS.binary_search(&w).is_ok() {
+        Some(KeywordCategory::ColName)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,7 @@ q6ur
 \x615c6201ff
 41
 é|é|\xe9
+"int"|"like"|"between"|name|"select"|"values".x
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:20: ERROR:  cannot take logarithm of zero

@@ -72,3 +72,4 @@ select convert_from('\xe9'::bytea, 'UTF8');
 select convert_to('€', 'LATIN1');
 select convert_to('x', 'nope');
 select convert_from('x', 'nope');
+SELECT quote_ident('int'), quote_ident('like'), quote_ident('between'), quote_ident('name'), quote_ident('select'), format('%I.%I', 'values', 'x');
