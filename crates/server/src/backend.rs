@@ -2623,6 +2623,25 @@ impl Host for Session {
         &self.id
     }
 
+    fn become_user(&mut self, role: u32) -> Result<(String, bool), PgError> {
+        let prev = (self.id.user.clone(), self.id.is_superuser);
+        let set = self.role_set()?;
+        let r = set.by_oid(role).ok_or_else(|| {
+            PgError::error(
+                tusk_common::sqlstate::SqlState::new("42704"),
+                format!("role with OID {role} does not exist"),
+            )
+        })?;
+        self.id.user = r.name.clone();
+        self.id.is_superuser = r.superuser;
+        Ok(prev)
+    }
+
+    fn restore_user(&mut self, prev: (String, bool)) {
+        self.id.user = prev.0;
+        self.id.is_superuser = prev.1;
+    }
+
     fn acl_roles(&self) -> Result<tusk_sql::acl::RoleSet, PgError> {
         self.role_set()
     }

@@ -85,6 +85,20 @@ pub trait Host {
     fn transactions(&mut self) -> &mut dyn TransactionControl;
     /// Who and where the session is.
     fn identity(&self) -> &SessionIdentity;
+    /// Makes role `role` the current user for a SECURITY DEFINER call
+    /// (PostgreSQL's SetUserIdAndSecContext: session_user stays, no
+    /// membership needed), returning the (user, is_superuser) to give
+    /// back to [`Host::restore_user`] when the call ends. A host without
+    /// a role store leaves the user as it is.
+    fn become_user(&mut self, role: u32) -> Result<(String, bool), PgError> {
+        let _ = role;
+        let id = self.identity();
+        Ok((id.user.clone(), id.is_superuser))
+    }
+    /// Ends [`Host::become_user`].
+    fn restore_user(&mut self, prev: (String, bool)) {
+        let _ = prev;
+    }
     /// The roles and memberships, for privilege checks and ACL display
     /// (crates/sql/src/acl.rs). A host without a role store has none:
     /// its sessions are superusers.

@@ -1411,14 +1411,29 @@ pub(crate) fn call(
     })
 }
 
-/// Runs `f` with the routine's `SET name = value` clauses (proconfig) in
-/// effect, and the settings as they were before the call afterwards,
+/// Runs `f` as the routine's owner when it is SECURITY DEFINER, and with
+/// its `SET name = value` clauses (proconfig) in effect, and the settings as they were before the call afterwards,
 /// whether `f` failed or not — PostgreSQL's fmgr_security_definer with
 /// its GUC nest level. Approximation: a setting the body changed (its
 /// value differs from the SET clause's at the end) is left as the body
 /// left it, which is right for a plain SET and not for SET LOCAL (whose
 /// effect PostgreSQL ends with the call). Any backend, around each call.
 fn with_config<T>(
+    host: &mut dyn Host,
+    def: &FuncDef,
+    f: impl FnOnce(&mut dyn Host) -> Result<T, PgError>,
+) -> Result<T, PgError> {
+    if def.attrs.secdef && def.owner != 0 {
+        let prev = host.become_user(def.owner)?;
+        let r = with_settings(host, def, f);
+        host.restore_user(prev);
+        return r;
+    }
+    with_settings(host, def, f)
+}
+
+/// [`with_config`]'s SET clauses.
+fn with_settings<T>(
     host: &mut dyn Host,
     def: &FuncDef,
     f: impl FnOnce(&mut dyn Host) -> Result<T, PgError>,

@@ -123,6 +123,22 @@ COMMIT
 ALTER FUNCTION
 11MB
 11MB
+CREATE ROLE
+CREATE TABLE
+INSERT 0 1
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE FUNCTION
+SET
+7
+postgres postgres|sd_alice
+RESET
+ALTER FUNCTION
+SET
+RESET
+DROP FUNCTION
+DROP TABLE
+DROP ROLE
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:25: ERROR:  must be member of role "pf_other"
@@ -153,6 +169,9 @@ psql:SCRIPT:89: ERROR:  function result type must be record because of OUT param
 psql:SCRIPT:90: ERROR:  calling procedures with output arguments is not supported in SQL functions
 psql:SCRIPT:93: ERROR:  only one AS item needed for language "sql"
 psql:SCRIPT:94: ERROR:  there is no parameter $2
+psql:SCRIPT:142: ERROR:  permission denied for table sd_secret
+psql:SCRIPT:144: ERROR:  permission denied for table sd_secret
+psql:SCRIPT:148: ERROR:  permission denied for table sd_secret
 "#;
 
 #[test]

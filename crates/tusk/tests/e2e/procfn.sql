@@ -128,3 +128,25 @@ SHOW work_mem;
 ALTER FUNCTION cfg_p() RESET ALL;
 SELECT cfg_p();
 SHOW work_mem;
+
+-- SECURITY DEFINER: the call runs as the owner (current_user), session_user stays.
+CREATE ROLE sd_alice;
+CREATE TABLE sd_secret (v int);
+INSERT INTO sd_secret VALUES (7);
+CREATE FUNCTION sd_read() RETURNS int LANGUAGE sql SECURITY DEFINER AS $$ SELECT v FROM sd_secret $$;
+CREATE FUNCTION sd_read_invoker() RETURNS int LANGUAGE sql AS $$ SELECT v FROM sd_secret $$;
+CREATE FUNCTION sd_who() RETURNS text LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN RETURN current_user || ' ' || session_user; END $$;
+SET ROLE sd_alice;
+SELECT sd_read();
+SELECT sd_read_invoker();
+SELECT sd_who(), current_user;
+SELECT v FROM sd_secret;
+RESET ROLE;
+ALTER FUNCTION sd_read() SECURITY INVOKER;
+SET ROLE sd_alice;
+SELECT sd_read();
+RESET ROLE;
+DROP FUNCTION sd_read(), sd_read_invoker(), sd_who();
+DROP TABLE sd_secret;
+DROP ROLE sd_alice;
