@@ -1687,29 +1687,7 @@ impl Fire {
         old: Option<&[Value]>,
         new: Option<Vec<Value>>,
     ) -> Result<Option<Vec<Value>>, PgError> {
-        let mut cur = new;
-        for k in 0..self.trigs.len() {
-            let t = self.trigs[k].def.tgtype;
-            if t & TYPE_ROW == 0 || t & TYPE_BEFORE == 0 {
-                continue;
-            }
-            if !self.when_passes(host, k, old, cur.as_deref())? {
-                continue;
-            }
-            let v = self.call(host, k, "BEFORE", old, cur.as_deref())?;
-            match self.returned_row(v)? {
-                None => return Ok(None),
-                Some(r) => {
-                    if self.event != Event::Delete {
-                        cur = Some(r);
-                    }
-                }
-            }
-        }
-        Ok(match self.event {
-            Event::Delete => Some(old.map(<[Value]>::to_vec).unwrap_or_default()),
-            _ => cur,
-        })
+        self.row_chain(host, TYPE_BEFORE, "BEFORE", old, new)
     }
 
     /// INSTEAD OF ROW triggers of a view, in name order, for a row to
@@ -1722,13 +1700,31 @@ impl Fire {
         old: Option<&[Value]>,
         new: Option<Vec<Value>>,
     ) -> Result<Option<Vec<Value>>, PgError> {
+        self.row_chain(host, TYPE_INSTEAD, "INSTEAD OF", old, new)
+    }
+
+    /// The row triggers of timing `timing` (TYPE_BEFORE or TYPE_INSTEAD)
+    /// in name order, each given the row the previous one returned (WHEN
+    /// checked; INSTEAD OF triggers have none): the last row returned,
+    /// None when one returned NULL; for DELETE only whether to go on.
+    fn row_chain(
+        &mut self,
+        host: &mut dyn Host,
+        timing: i16,
+        label: &'static str,
+        old: Option<&[Value]>,
+        new: Option<Vec<Value>>,
+    ) -> Result<Option<Vec<Value>>, PgError> {
         let mut cur = new;
         for k in 0..self.trigs.len() {
             let t = self.trigs[k].def.tgtype;
-            if t & TYPE_ROW == 0 || t & TYPE_INSTEAD == 0 {
+            if t & TYPE_ROW == 0 || t & timing == 0 {
                 continue;
             }
-            let v = self.call(host, k, "INSTEAD OF", old, cur.as_deref())?;
+            if !self.when_passes(host, k, old, cur.as_deref())? {
+                continue;
+            }
+            let v = self.call(host, k, label, old, cur.as_deref())?;
             match self.returned_row(v)? {
                 None => return Ok(None),
                 Some(r) => {
