@@ -35,6 +35,18 @@ use crate::value::{to_text, Value};
 
 // ---- syntax ----
 
+/// The `$n` number of `r` among a statement's `params`, added at the end
+/// the first time it is used.
+fn param_number(params: &mut Vec<ParamRef>, r: ParamRef) -> usize {
+    match params.iter().position(|p| *p == r) {
+        Some(p) => p + 1,
+        None => {
+            params.push(r);
+            params.len()
+        }
+    }
+}
+
 /// Where a `$n` of a statement takes its value from.
 #[derive(Debug, Clone, PartialEq)]
 enum ParamRef {
@@ -1901,13 +1913,7 @@ fn substitute_vars(
         // `$1`: the function's first argument, declared under that name.
         if let Token::Placeholder(ph) = t {
             if let Some(r) = lookup(ph, None) {
-                let n = match params.iter().position(|p| *p == r) {
-                    Some(p) => p + 1,
-                    None => {
-                        params.push(r);
-                        params.len()
-                    }
-                };
+                let n = param_number(params, r);
                 out.push_str(&format!("${n}"));
                 continue;
             }
@@ -1966,13 +1972,7 @@ fn substitute_vars(
                             ParamRef::Field(..) => sig[k + 4] + 1,
                             ParamRef::Var(_) => sig[k + 2] + 1,
                         };
-                        let n = match params.iter().position(|p| *p == r) {
-                            Some(p) => p + 1,
-                            None => {
-                                params.push(r);
-                                params.len()
-                            }
-                        };
+                        let n = param_number(params, r);
                         out.push_str(&format!("${n}"));
                         continue;
                     }
@@ -1999,13 +1999,7 @@ fn substitute_vars(
                     out.push_str(&t.to_string());
                     continue;
                 }
-                let n = match params.iter().position(|p| *p == r) {
-                    Some(p) => p + 1,
-                    None => {
-                        params.push(r);
-                        params.len()
-                    }
-                };
+                let n = param_number(params, r);
                 out.push_str(&format!("${n}"));
                 continue;
             }
