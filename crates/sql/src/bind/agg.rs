@@ -125,6 +125,17 @@ impl Binder<'_> {
     /// argument when this subquery began, the calls nest: PostgreSQL's
     /// 42803. (Evaluating such an aggregate at its own level otherwise is
     /// not done yet: tusk computes it per run of the subquery.)
+    /// An aggregate's arguments, bound as inside an aggregate (a nested
+    /// aggregate there is PostgreSQL's 42803) unless this is a window
+    /// aggregate, whose argument is over the select list's row.
+    fn bind_agg_args(&mut self, exprs: Vec<&ast::Expr>) -> Result<Vec<Bound>, PgError> {
+        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
+        let bound: Result<Vec<Bound>, PgError> =
+            exprs.into_iter().map(|e| self.bind_expr(e)).collect();
+        self.in_agg = false;
+        bound
+    }
+
     fn check_outer_level_nesting(&self) -> Result<(), PgError> {
         let Some(last) = self.aggs.last() else {
             return Ok(());
@@ -236,23 +247,7 @@ impl Binder<'_> {
                 _ => return Err(not_supported("named function arguments")),
             }
         }
-        // A window aggregate's own argument is over the select list's row.
-        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
-        let mut bound = Vec::with_capacity(exprs.len());
-        let mut err = None;
-        for e in exprs {
-            match self.bind_expr(e) {
-                Ok(b) => bound.push(b),
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        self.in_agg = false;
-        if let Some(e) = err {
-            return Err(e);
-        }
+        let bound = self.bind_agg_args(exprs)?;
         let statistic = name.starts_with("var")
             || name.starts_with("stddev")
             || name.starts_with("regr_")
@@ -539,22 +534,7 @@ impl Binder<'_> {
                 }
             }
         }
-        self.in_agg = !std::mem::replace(&mut self.window_arg, false);
-        let mut bound = Vec::with_capacity(exprs.len());
-        let mut err = None;
-        for e in exprs {
-            match self.bind_expr(e) {
-                Ok(b) => bound.push(b),
-                Err(e) => {
-                    err = Some(e);
-                    break;
-                }
-            }
-        }
-        self.in_agg = false;
-        if let Some(e) = err {
-            return Err(e);
-        }
+        let bound = self.bind_agg_args(exprs)?;
         let cands: Vec<std::rc::Rc<catalog::FuncDef>> = self
             .host
             .lookup_routines(None, name)?
