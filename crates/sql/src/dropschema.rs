@@ -84,20 +84,7 @@ pub(crate) fn drop_contents(host: &mut dyn Host, name: &str, cascade: bool) -> R
         .iter()
         .map(|d| format!("drop cascades to {d}"))
         .collect();
-    host.notice(if lines.len() == 1 {
-        PgError::new(
-            Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            lines[0].clone(),
-        )
-    } else {
-        PgError::new(
-            Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            format!("drop cascades to {} other objects", lines.len()),
-        )
-        .with_detail(lines.join("\n"))
-    });
+    host.notice(cascade_notice(&lines));
     drop_members(host, name, &members)
 }
 
@@ -249,4 +236,25 @@ fn oid(v: &Value) -> u32 {
 
 fn text(v: &Value) -> String {
     to_text(v).unwrap_or_default()
+}
+
+/// PostgreSQL's NOTICE for what a DROP ... CASCADE drops besides the named
+/// object: the one line itself, or "drop cascades to N other objects"
+/// with every line (`drop cascades to <object>`) in the DETAIL. Any
+/// backend; `lines` is not empty.
+pub(crate) fn cascade_notice(lines: &[String]) -> PgError {
+    if lines.len() == 1 {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            lines[0].clone(),
+        )
+    } else {
+        PgError::new(
+            Severity::Notice,
+            sqlstate::SUCCESSFUL_COMPLETION,
+            format!("drop cascades to {} other objects", lines.len()),
+        )
+        .with_detail(lines.join("\n"))
+    }
 }

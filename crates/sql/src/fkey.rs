@@ -953,21 +953,7 @@ pub(crate) fn before_drop(
         .with_detail(lines.join("\n"))
         .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
     }
-    let notice = if lines.len() == 1 {
-        PgError::new(
-            tusk_common::Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            lines[0].clone(),
-        )
-    } else {
-        PgError::new(
-            tusk_common::Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            format!("drop cascades to {} other objects", lines.len()),
-        )
-        .with_detail(lines.join("\n"))
-    };
-    host.notice(notice);
+    host.notice(crate::dropschema::cascade_notice(&lines));
     for (_, fk) in deps {
         let child = catalog::lookup(&*host, Some(&fk.table.schema), &fk.table.name)?;
         host.tables()?
@@ -1026,21 +1012,7 @@ pub(crate) fn before_drop_column(
             .with_detail(lines.join("\n"))
             .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
         }
-        let n = if lines.len() == 1 {
-            PgError::new(
-                tusk_common::Severity::Notice,
-                sqlstate::SUCCESSFUL_COMPLETION,
-                lines[0].clone(),
-            )
-        } else {
-            PgError::new(
-                tusk_common::Severity::Notice,
-                sqlstate::SUCCESSFUL_COMPLETION,
-                format!("drop cascades to {} other objects", lines.len()),
-            )
-            .with_detail(lines.join("\n"))
-        };
-        host.notice(n);
+        host.notice(crate::dropschema::cascade_notice(&lines));
         for f in deps {
             let child = catalog::lookup(&*host, Some(&f.table.schema), &f.table.name)?;
             host.tables()?

@@ -1411,10 +1411,11 @@ pub(crate) fn call(
     })
 }
 
-/// Runs `f` as the routine's owner when it is SECURITY DEFINER, and with
-/// its `SET name = value` clauses (proconfig) in effect, and the settings as they were before the call afterwards,
-/// whether `f` failed or not — PostgreSQL's fmgr_security_definer with
-/// its GUC nest level. Approximation: a setting the body changed (its
+/// Runs `f` as the routine's owner when it is SECURITY DEFINER and with
+/// its `SET name = value` clauses (proconfig) in effect; afterwards the
+/// user and the settings are as they were before the call, whether `f`
+/// failed or not — PostgreSQL's fmgr_security_definer with its GUC nest
+/// level. Approximation: a setting the body changed (its
 /// value differs from the SET clause's at the end) is left as the body
 /// left it, which is right for a plain SET and not for SET LOCAL (whose
 /// effect PostgreSQL ends with the call). Any backend, around each call.

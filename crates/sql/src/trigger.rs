@@ -924,20 +924,7 @@ pub(crate) fn before_drop_column(
         .iter()
         .map(|d| format!("drop cascades to trigger {} on table {}", d.name, rel.name))
         .collect();
-    host.notice(if lines.len() == 1 {
-        PgError::new(
-            Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            lines[0].clone(),
-        )
-    } else {
-        PgError::new(
-            Severity::Notice,
-            sqlstate::SUCCESSFUL_COMPLETION,
-            format!("drop cascades to {} other objects", lines.len()),
-        )
-        .with_detail(lines.join("\n"))
-    });
+    host.notice(crate::dropschema::cascade_notice(&lines));
     for d in deps {
         host.triggers()?.drop_trigger(rel, &d.name)?;
     }
