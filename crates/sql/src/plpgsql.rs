@@ -35,6 +35,19 @@ use crate::value::{to_text, Value};
 
 // ---- syntax ----
 
+/// Plans a PL/pgSQL statement's SQL, which must be one statement, with
+/// the types of its parameters (the caller adds the CONTEXT line).
+fn plan_single(sql: &Sql, tys: &[Oid], host: &dyn Host) -> Result<crate::Prepared, PgError> {
+    let stmts = crate::parse(&sql.text)?;
+    if stmts.len() != 1 {
+        return Err(PgError::error(
+            sqlstate::SYNTAX_ERROR,
+            format!("query \"{}\" is not a single statement", sql.orig),
+        ));
+    }
+    crate::prepare(&stmts[0], tys, host)
+}
+
 /// The `$n` number of `r` among a statement's `params`, added at the end
 /// the first time it is used.
 fn param_number(params: &mut Vec<ParamRef>, r: ParamRef) -> usize {
@@ -2652,16 +2665,7 @@ impl<'a> Interp<'a> {
         let (p, simple) = match cached {
             Some(c) => c,
             None => {
-                let planned = (|| {
-                    let stmts = crate::parse(&sql.text)?;
-                    if stmts.len() != 1 {
-                        return Err(PgError::error(
-                            sqlstate::SYNTAX_ERROR,
-                            format!("query \"{}\" is not a single statement", sql.orig),
-                        ));
-                    }
-                    crate::prepare(&stmts[0], &tys, &*host)
-                })();
+                let planned = plan_single(sql, &tys, &*host);
                 // PostgreSQL names the statement when planning it fails.
                 let p = Rc::new(planned.map_err(|e| {
                     let what = if sql.is_expr {
@@ -3817,17 +3821,8 @@ impl<'a> Interp<'a> {
                 return Ok((p.clone(), vals));
             }
         }
-        let p = (|| {
-            let stmts = crate::parse(&sql.text)?;
-            if stmts.len() != 1 {
-                return Err(PgError::error(
-                    sqlstate::SYNTAX_ERROR,
-                    format!("query \"{}\" is not a single statement", sql.orig),
-                ));
-            }
-            crate::prepare(&stmts[0], &tys, &*host)
-        })()
-        .map_err(|e| add_context(e, &format!("SQL statement \"{}\"", sql.orig)))?;
+        let p = plan_single(sql, &tys, &*host)
+            .map_err(|e| add_context(e, &format!("SQL statement \"{}\"", sql.orig)))?;
         let p = Rc::new(p);
         if let Some(g) = generation {
             *sql.plan.borrow_mut() = Some((g, tys, p.clone(), None));
