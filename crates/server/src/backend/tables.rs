@@ -256,13 +256,13 @@ thread_local! {
         RefCell::new(HashMap::new());
 }
 
-/// What a decoded row depends on in heap tuple `t`: its xmin, its number
+/// Writes into `k` what a decoded row depends on in heap tuple `t`: its xmin, its number
 /// of attributes, the infomask bits that shape the layout (HASNULL,
 /// HASVARWIDTH, HASEXTERNAL) and everything from t_hoff's byte on (null
 /// bitmap and attributes). Hint bits, xmax and ctid are left out: they
 /// change without changing the values. Equal keys decode to equal rows.
-fn decoded_row_key(t: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(t.len());
+fn decoded_row_key(t: &[u8], k: &mut Vec<u8>) {
+    k.clear();
     k.extend_from_slice(&t[heaptuple::T_OFF_XMIN..heaptuple::T_OFF_XMIN + 8]);
     let im2 = u16::from_le_bytes([
         t[heaptuple::T_OFF_INFOMASK2],
@@ -280,7 +280,6 @@ fn decoded_row_key(t: &[u8]) -> Vec<u8> {
             .to_le_bytes(),
     );
     k.extend_from_slice(&t[heaptuple::T_OFF_INFOMASK + 2..]);
-    k
 }
 
 /// The tuples of one page the snapshot sees, copied out (pin and share
@@ -730,16 +729,19 @@ impl Session {
         let mut old = DECODED_ROWS.with(|d| d.borrow_mut().remove(&loc).unwrap_or_default());
         let mut kept = DecodedRows::new();
         let mut out = Vec::new();
+        // One buffer for every row's key: a row seen before keeps the key
+        // it was stored with, so only new or changed rows allocate.
+        let mut key = Vec::new();
         for b in 0..nblocks(&store, loc)? {
             for (tid, t) in read_page(&store, &vis, loc, b)? {
                 let at = (tid.block, tid.offset);
-                let key = decoded_row_key(&t);
-                let row = match old.remove(&at) {
-                    Some((k, row)) if k == key => row,
-                    _ => Rc::new(datum::deform_row(&t, &types_)?),
+                decoded_row_key(&t, &mut key);
+                let entry = match old.remove(&at) {
+                    Some((k, row)) if k == key => (k, row),
+                    _ => (key.clone(), Rc::new(datum::deform_row(&t, &types_)?)),
                 };
-                out.push(row.clone());
-                kept.insert(at, (key, row));
+                out.push(entry.1.clone());
+                kept.insert(at, entry);
             }
         }
         DECODED_ROWS.with(|d| d.borrow_mut().insert(loc, kept));
