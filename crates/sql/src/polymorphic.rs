@@ -330,16 +330,7 @@ impl Binding {
     /// polymorphic).
     pub(crate) fn resolve(&self, declared: Oid) -> Result<Oid, PgError> {
         let arr = |e: Option<Oid>| -> Result<Oid, PgError> {
-            let e = e.unwrap_or(types::TEXT);
-            types::array::array_type(e).ok_or_else(|| {
-                PgError::error(
-                    sqlstate::UNDEFINED_OBJECT,
-                    format!(
-                        "could not find array type for data type {}",
-                        types::sql_name(e)
-                    ),
-                )
-            })
+            crate::bind::array::array_type_of(e.unwrap_or(types::TEXT))
         };
         let range_of = |r: Option<Oid>, e: Option<Oid>| -> Result<Oid, PgError> {
             r.or_else(|| e.and_then(|e| tusk_types::range::range_of_subtype(e).map(|r| r.oid)))

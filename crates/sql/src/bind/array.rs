@@ -349,15 +349,7 @@ impl Binder<'_> {
         } else {
             b.ty.oid
         };
-        let arr = tarr::array_type(elem).ok_or_else(|| {
-            PgError::error(
-                sqlstate::UNDEFINED_OBJECT,
-                format!(
-                    "could not find array type for data type {}",
-                    types::sql_name(elem)
-                ),
-            )
-        })?;
+        let arr = array_type_of(elem)?;
         s.kind = SubLinkKind::Array(elem);
         Ok(Bound::new(Expr::SubLink(s), Ty::with_mod(arr, b.ty.typmod)))
     }
@@ -406,15 +398,7 @@ impl Binder<'_> {
         let (elem, arr) = if nested {
             (tarr::elem_type(ty).unwrap_or(types::TEXT), ty)
         } else {
-            let arr = tarr::array_type(ty).ok_or_else(|| {
-                PgError::error(
-                    sqlstate::UNDEFINED_OBJECT,
-                    format!(
-                        "could not find array type for data type {}",
-                        types::sql_name(ty)
-                    ),
-                )
-            })?;
+            let arr = array_type_of(ty)?;
             (ty, arr)
         };
         Ok(node(ArrOp::Construct { elem, nested }, items, Ty::new(arr)))
@@ -848,15 +832,7 @@ impl Binder<'_> {
         let Some(elem) = elem else {
             return Err(no_polymorphic(name));
         };
-        let arr = tarr::array_type(elem).ok_or_else(|| {
-            PgError::error(
-                sqlstate::UNDEFINED_OBJECT,
-                format!(
-                    "could not find array type for data type {}",
-                    types::sql_name(elem)
-                ),
-            )
-        })?;
+        let arr = array_type_of(elem)?;
         let mut bound = Vec::with_capacity(args.len());
         for (a, p) in args.into_iter().zip(spec.iter()) {
             let t = match p {
@@ -875,10 +851,10 @@ impl Binder<'_> {
     }
 }
 
-/// The array a VARIADIC parameter receives from the call's trailing
-/// arguments (already coerced to `elem`).
-pub(crate) fn variadic_array(items: Vec<Bound>, elem: Oid) -> Result<Bound, PgError> {
-    let arr = tarr::array_type(elem).ok_or_else(|| {
+/// The array type of element type `elem`; 42704 as PostgreSQL's when
+/// there is none (a pseudo-type, an array of arrays).
+pub(crate) fn array_type_of(elem: Oid) -> Result<Oid, PgError> {
+    tarr::array_type(elem).ok_or_else(|| {
         PgError::error(
             sqlstate::UNDEFINED_OBJECT,
             format!(
@@ -886,7 +862,13 @@ pub(crate) fn variadic_array(items: Vec<Bound>, elem: Oid) -> Result<Bound, PgEr
                 types::sql_name(elem)
             ),
         )
-    })?;
+    })
+}
+
+/// The array a VARIADIC parameter receives from the call's trailing
+/// arguments (already coerced to `elem`).
+pub(crate) fn variadic_array(items: Vec<Bound>, elem: Oid) -> Result<Bound, PgError> {
+    let arr = array_type_of(elem)?;
     Ok(node(
         ArrOp::Construct {
             elem,
