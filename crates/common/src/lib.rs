@@ -9,6 +9,8 @@
 //!   `errcodes.txt`.
 //! - [`elog`]: the per-process log writer (stderr, PostgreSQL's
 //!   `log_line_prefix` escapes, `log_min_messages`).
+//! - [`fasthash::FastMap`]: a HashMap with a cheap hasher for internal keys
+//!   looked up per row.
 //! - [`pidfile::PidFile`]: the one parser of `postmaster.pid`, for the
 //!   server that writes it and the tools that read it.
 //!
@@ -16,6 +18,7 @@
 
 pub mod elog;
 pub mod error;
+pub mod fasthash;
 pub mod pidfile;
 pub mod sqlstate;
 pub mod time;

@@ -358,15 +358,15 @@ impl Relation {
     }
 
     /// A row of live columns as it is stored: NULL in each dropped place.
-    pub fn to_physical(&self, row: &[Value]) -> Vec<Value> {
+    pub fn to_physical<'r>(&self, row: &'r [Value]) -> std::borrow::Cow<'r, [Value]> {
         if self.dropped.is_empty() {
-            return row.to_vec();
+            return std::borrow::Cow::Borrowed(row);
         }
         let mut out = row.to_vec();
         for &(pos, _) in &self.dropped {
             out.insert(pos.min(out.len()), Value::Null);
         }
-        out
+        std::borrow::Cow::Owned(out)
     }
 
     /// A stored row without its dropped columns.

@@ -328,15 +328,17 @@ pub(crate) fn execute(
             } else {
                 None
             };
+            // Which supplied item fills each column (once, not per row).
+            let supplied_at: Vec<Option<usize>> = (0..defaults.len())
+                .map(|i| targets.iter().position(|&t| t == i))
+                .collect();
             let mut store =
-                |host: &mut dyn Host, supplied: Vec<Option<Value>>| -> Result<(), PgError> {
+                |host: &mut dyn Host, mut supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
                     let mut row: Vec<Value> = Vec::with_capacity(p.rel.columns.len());
                     for (i, d) in defaults.iter().enumerate() {
-                        let given = targets
-                            .iter()
-                            .position(|&t| t == i)
-                            .and_then(|k| supplied.get(k).cloned().flatten());
+                        let given = supplied_at[i]
+                            .and_then(|k| supplied.get_mut(k).and_then(Option::take));
                         row.push(match given {
                             Some(v) => v,
                             None => match d {

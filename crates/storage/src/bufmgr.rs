@@ -102,7 +102,7 @@
 //! [`Md`]: crate::smgr::Md
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -500,7 +500,7 @@ struct Inner {
     /// data_checksums: verify pd_checksum on read, set it on write.
     checksums: bool,
     /// PostgreSQL's PrivateRefCount: this process's pins per buffer.
-    private: RefCell<HashMap<usize, u32>>,
+    private: RefCell<tusk_common::fasthash::FastMap<usize, u32>>,
     /// Fsync requests this process queued in the queue's current
     /// generation, so that it does not queue one per write.
     queued: RefCell<(u32, HashSet<(RelFileLocator, Fork)>)>,
@@ -735,7 +735,7 @@ impl BufMgr {
             smgr: RefCell::new(smgr),
             wal,
             checksums,
-            private: RefCell::new(HashMap::new()),
+            private: RefCell::new(Default::default()),
             queued: RefCell::new((u32::MAX, HashSet::new())),
             wake_bgwriter: None,
         }))

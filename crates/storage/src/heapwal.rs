@@ -234,6 +234,7 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
         blocks: Vec<Blk<'_>>,
     ) -> Lsn {
         let x = self.0;
+        let mut blocks = blocks;
         let mut rec = Record {
             rmid,
             info,
@@ -245,8 +246,14 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
             let redo = x.redo_rec_ptr();
             let fpw = x.full_page_writes();
             let mut fpw_lsn: Option<u64> = None;
-            rec.blocks.clear();
-            for b in &blocks {
+            // A retry (the redo pointer moved) gets back the data moved
+            // into the record: the data is moved, not copied, once per row.
+            for (b, r) in blocks.iter_mut().zip(rec.blocks.drain(..)) {
+                if !r.data.is_empty() {
+                    b.data = r.data;
+                }
+            }
+            for b in &mut blocks {
                 let lsn = page::lsn(b.page);
                 let image = b.force_image || (fpw && !b.will_init && lsn <= redo);
                 if !image && !b.will_init {
@@ -259,7 +266,11 @@ impl<P: LwProcs> XlogHeapWal<'_, P> {
                     blkno: b.blkno,
                     will_init: b.will_init,
                     image: image.then(|| BlockImage::of_page(b.page, true)),
-                    data: if image { Vec::new() } else { b.data.clone() },
+                    data: if image {
+                        Vec::new()
+                    } else {
+                        std::mem::take(&mut b.data)
+                    },
                 });
             }
             match x.insert_record_fpw(&rec, fpw_lsn) {

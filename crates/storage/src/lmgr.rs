@@ -50,7 +50,6 @@ use crate::lwlock::{LwMode, LwProcs};
 use crate::procarray::ProcArray;
 use crate::xact::{Release, ReleasePhase, Resource, ResourceId, ResourceOwner};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -1285,7 +1284,7 @@ struct LocalInner<P> {
     mgr: LockMgr,
     lw: P,
     me: u32,
-    held: HashMap<(LockTag, LockMode), Held>,
+    held: tusk_common::fasthash::FastMap<(LockTag, LockMode), Held>,
     scratch: DeadlockScratch,
 }
 
@@ -1358,7 +1357,7 @@ impl<P: LwProcs + Clone + 'static> LocalLocks<P> {
                 mgr,
                 lw,
                 me,
-                held: HashMap::new(),
+                held: Default::default(),
                 scratch: DeadlockScratch::new(nprocs),
             })),
         }

@@ -509,7 +509,9 @@ pub fn set_redirect(page: &mut PageBuf, offnum: u16, target: u16) -> Result<(), 
     )
 }
 
-fn check_header(page: &PageBuf) -> Result<(), PageError> {
+/// Check that the page header's free-space pointers are ordered and inside
+/// the page (PostgreSQL's PageIsVerified header checks).
+pub fn check_header(page: &PageBuf) -> Result<(), PageError> {
     let (lo, up, sp) = (lower(page), upper(page), special_offset(page));
     if (lo as usize) < SIZE_OF_PAGE_HEADER
         || lo > up

@@ -280,11 +280,25 @@ pub enum EncodeError {
 /// Serialise `rec` with back-pointer `prev` into a contiguous record (as it
 /// would be if no page boundary intervened): header, CRC and all.
 pub fn encode_record(rec: &Record, prev: u64) -> Result<Vec<u8>, EncodeError> {
+    let mut out = encode_unfinished(rec)?;
+    out[XL_OFF_PREV..XL_OFF_PREV + 8].copy_from_slice(&prev.to_le_bytes());
+    let crc = record_crc(&out);
+    out[XL_OFF_CRC..XL_OFF_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+    Ok(out)
+}
+
+/// The record without its position-dependent fields (xl_prev and xl_crc
+/// zero), for a writer that fills them in under its insert lock. One
+/// allocation of the exact size: the block headers are written in a first
+/// pass over the blocks and their payloads in a second, since every header
+/// precedes every payload — this runs once per row changed.
+pub fn encode_unfinished(rec: &Record) -> Result<Vec<u8>, EncodeError> {
     if rec.blocks.len() > XLR_MAX_BLOCK_ID as usize + 1 {
         return Err(EncodeError::TooManyBlocks);
     }
-    let mut headers = Vec::new();
-    let mut payload = Vec::new();
+    // Validate and size.
+    let mut headers = 0usize;
+    let mut payload = 0usize;
     let mut last: Option<(u8, RelFileLocator)> = None;
     for b in &rec.blocks {
         if b.id > XLR_MAX_BLOCK_ID || last.is_some_and(|(id, _)| b.id <= id) {
@@ -293,7 +307,42 @@ pub fn encode_record(rec: &Record, prev: u64) -> Result<Vec<u8>, EncodeError> {
         if b.data.len() > u16::MAX as usize {
             return Err(EncodeError::BlockDataTooLong(b.data.len()));
         }
-        let same_rel = last.is_some_and(|(_, r)| r == b.rel);
+        headers += 4 + 4;
+        if let Some(img) = &b.image {
+            let (off, len) = (img.hole_offset as usize, img.hole_length as usize);
+            if off + len > BLCKSZ || (len == 0) != (off == 0) || len == BLCKSZ {
+                return Err(EncodeError::BadImageHole {
+                    offset: img.hole_offset,
+                    length: img.hole_length,
+                });
+            }
+            headers += 5;
+            payload += BLCKSZ - len;
+        }
+        if last.is_none_or(|(_, r)| r != b.rel) {
+            headers += 12;
+        }
+        payload += b.data.len();
+        last = Some((b.id, b.rel));
+    }
+    if !rec.main_data.is_empty() {
+        headers += if rec.main_data.len() < 256 { 2 } else { 5 };
+        payload += rec.main_data.len();
+    }
+    let tot = SIZE_OF_XLOG_RECORD + headers + payload;
+    if tot > XLOG_RECORD_MAX_SIZE as usize {
+        return Err(EncodeError::TooLong(tot));
+    }
+    let mut out = Vec::with_capacity(tot);
+    out.resize(SIZE_OF_XLOG_RECORD, 0);
+    out[XL_OFF_TOT_LEN..XL_OFF_TOT_LEN + 4].copy_from_slice(&(tot as u32).to_le_bytes());
+    out[XL_OFF_INFO] = rec.info;
+    out[XL_OFF_RMID] = rec.rmid;
+    out[XL_OFF_XID..XL_OFF_XID + 8].copy_from_slice(&rec.xid.to_le_bytes());
+    // Headers.
+    let mut last: Option<RelFileLocator> = None;
+    for b in &rec.blocks {
+        let same_rel = last == Some(b.rel);
         let mut fork_flags = b.fork as u8;
         if b.image.is_some() {
             fork_flags |= BKPBLOCK_HAS_IMAGE;
@@ -307,61 +356,47 @@ pub fn encode_record(rec: &Record, prev: u64) -> Result<Vec<u8>, EncodeError> {
         if same_rel {
             fork_flags |= BKPBLOCK_SAME_REL;
         }
-        headers.push(b.id);
-        headers.push(fork_flags);
-        headers.extend_from_slice(&(b.data.len() as u16).to_le_bytes());
+        out.push(b.id);
+        out.push(fork_flags);
+        out.extend_from_slice(&(b.data.len() as u16).to_le_bytes());
         if let Some(img) = &b.image {
-            let (off, len) = (img.hole_offset as usize, img.hole_length as usize);
-            if off + len > BLCKSZ || (len == 0) != (off == 0) || len == BLCKSZ {
-                return Err(EncodeError::BadImageHole {
-                    offset: img.hole_offset,
-                    length: img.hole_length,
-                });
-            }
-            let bimg_len = (BLCKSZ - len) as u16;
-            headers.extend_from_slice(&bimg_len.to_le_bytes());
-            headers.extend_from_slice(&img.hole_offset.to_le_bytes());
+            let len = img.hole_length as usize;
+            out.extend_from_slice(&((BLCKSZ - len) as u16).to_le_bytes());
+            out.extend_from_slice(&img.hole_offset.to_le_bytes());
             let mut info = if len > 0 { BKPIMAGE_HAS_HOLE } else { 0 };
             if img.apply {
                 info |= BKPIMAGE_APPLY;
             }
-            headers.push(info);
-            payload.extend_from_slice(&img.page[..off]);
-            payload.extend_from_slice(&img.page[off + len..]);
+            out.push(info);
         }
         if !same_rel {
-            headers.extend_from_slice(&b.rel.spc.to_le_bytes());
-            headers.extend_from_slice(&b.rel.db.to_le_bytes());
-            headers.extend_from_slice(&b.rel.rel.to_le_bytes());
+            out.extend_from_slice(&b.rel.spc.to_le_bytes());
+            out.extend_from_slice(&b.rel.db.to_le_bytes());
+            out.extend_from_slice(&b.rel.rel.to_le_bytes());
         }
-        headers.extend_from_slice(&b.blkno.to_le_bytes());
-        payload.extend_from_slice(&b.data);
-        last = Some((b.id, b.rel));
+        out.extend_from_slice(&b.blkno.to_le_bytes());
+        last = Some(b.rel);
     }
     if !rec.main_data.is_empty() {
         if rec.main_data.len() < 256 {
-            headers.push(XLR_BLOCK_ID_DATA_SHORT);
-            headers.push(rec.main_data.len() as u8);
+            out.push(XLR_BLOCK_ID_DATA_SHORT);
+            out.push(rec.main_data.len() as u8);
         } else {
-            headers.push(XLR_BLOCK_ID_DATA_LONG);
-            headers.extend_from_slice(&(rec.main_data.len() as u32).to_le_bytes());
+            out.push(XLR_BLOCK_ID_DATA_LONG);
+            out.extend_from_slice(&(rec.main_data.len() as u32).to_le_bytes());
         }
-        payload.extend_from_slice(&rec.main_data);
     }
-    let tot = SIZE_OF_XLOG_RECORD + headers.len() + payload.len();
-    if tot > XLOG_RECORD_MAX_SIZE as usize {
-        return Err(EncodeError::TooLong(tot));
+    // Payloads, in the same order.
+    for b in &rec.blocks {
+        if let Some(img) = &b.image {
+            let (off, len) = (img.hole_offset as usize, img.hole_length as usize);
+            out.extend_from_slice(&img.page[..off]);
+            out.extend_from_slice(&img.page[off + len..]);
+        }
+        out.extend_from_slice(&b.data);
     }
-    let mut out = vec![0u8; SIZE_OF_XLOG_RECORD];
-    out[XL_OFF_TOT_LEN..XL_OFF_TOT_LEN + 4].copy_from_slice(&(tot as u32).to_le_bytes());
-    out[XL_OFF_INFO] = rec.info;
-    out[XL_OFF_RMID] = rec.rmid;
-    out[XL_OFF_XID..XL_OFF_XID + 8].copy_from_slice(&rec.xid.to_le_bytes());
-    out[XL_OFF_PREV..XL_OFF_PREV + 8].copy_from_slice(&prev.to_le_bytes());
-    out.extend_from_slice(&headers);
-    out.extend_from_slice(&payload);
-    let crc = record_crc(&out);
-    out[XL_OFF_CRC..XL_OFF_CRC + 4].copy_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&rec.main_data);
+    debug_assert_eq!(out.len(), tot);
     Ok(out)
 }
 

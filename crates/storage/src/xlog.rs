@@ -61,7 +61,7 @@ use crate::control::{CheckPoint, ControlError, ControlFileData, PgControlWriter}
 use crate::layout::XLOG_BLCKSZ;
 use crate::lwlock::{LwMode, LwProcs};
 use crate::wal::{
-    encode_page_header, encode_record, lsn_str, maxalign, segno_of, wal_file_name, BlockRef,
+    encode_page_header, lsn_str, maxalign, segno_of, wal_file_name, BlockRef,
     DecodedRecord, Record, WalReader, WalWriter, RM_XLOG_ID, SIZE_OF_LONG_PAGE_HEADER,
     SIZE_OF_SHORT_PAGE_HEADER, SIZE_OF_XLOG_RECORD, XL_OFF_CRC, XL_OFF_PREV,
 };
@@ -414,7 +414,7 @@ impl<P: LwProcs> Xlog<P> {
         }
         // Encode and checksum the body outside the lock; only xl_prev and
         // the header's part of the CRC depend on the position.
-        let mut bytes = encode_record(rec, 0)
+        let mut bytes = crate::wal::encode_unfinished(rec)
             .map_err(|e| XlogError::corrupt(format!("could not encode WAL record: {e:?}")))?;
         let body_crc = crc32c::crc32c(&bytes[SIZE_OF_XLOG_RECORD..]);
         let c = self.ctl();

@@ -897,7 +897,7 @@ fn recovery_after_recycling_never_reads_a_recycled_segments_old_records() {
     loop {
         let rem = PAGE - x.insert_lsn() % PAGE;
         // The record's size with n < 256 bytes of main data.
-        let hdr = encode_record(&noop(vec![]), 0).unwrap().len() as u64 + 2;
+        let hdr = crate::wal::encode_record(&noop(vec![]), 0).unwrap().len() as u64 + 2;
         let n = if (hdr..hdr + 255).contains(&rem) {
             rem - hdr
         } else {

@@ -37,7 +37,7 @@
 //! Everything here runs in the backend that owns the session.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError};
@@ -86,7 +86,7 @@ pub(in crate::backend) struct IndexInfo {
 thread_local! {
     /// Indexes per table OID, with the catalog generation they were read
     /// at (see the file comment).
-    static CACHE: RefCell<HashMap<u32, (u64, Vec<IndexInfo>)>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<tusk_common::fasthash::FastMap<u32, (u64, Vec<IndexInfo>)>> = RefCell::new(Default::default());
 }
 
 /// Forgets every cached index list (a transaction that changed the

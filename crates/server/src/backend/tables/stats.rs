@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tusk_storage::pgstat::Pending;
 
 thread_local! {
-    static PENDING: RefCell<HashMap<u32, Pending>> = RefCell::new(HashMap::new());
+    static PENDING: RefCell<tusk_common::fasthash::FastMap<u32, Pending>> = RefCell::new(Default::default());
 }
 
 /// Set once by an autovacuum worker: its VACUUMs are autovacuums.
