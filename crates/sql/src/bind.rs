@@ -2499,6 +2499,16 @@ impl<'h> Binder<'h> {
                 let _v = crate::routine::VariadicGiven::set();
                 return match self.user_function(schema, name, args, false)? {
                     Ok(b) => Ok(b),
+                    Err(args) if matches!(schema, None | Some("pg_catalog")) => {
+                        match self.spread_call(name, args, last)? {
+                            Some(b) => Ok(b),
+                            None => Err(PgError::error(
+                                sqlstate::UNDEFINED_FUNCTION,
+                                format!("function {name}({}) does not exist", shown.join(", ")),
+                            )
+                            .with_hint("No function matches the given name and argument types. You might need to add explicit type casts.")),
+                        }
+                    }
                     Err(_) => Err(PgError::error(
                         sqlstate::UNDEFINED_FUNCTION,
                         format!("function {name}({}) does not exist", shown.join(", ")),
@@ -2520,6 +2530,47 @@ impl<'h> Binder<'h> {
                 format!("function {shown} does not exist"),
             )),
         }
+    }
+
+    /// `concat(VARIADIC arr)`, `concat_ws(sep, VARIADIC arr)`,
+    /// `format(fmt, VARIADIC arr)`: the built-in variadic "any" functions
+    /// given their trailing arguments as one array (func::SpreadFn); None
+    /// for any other name or arity. `args` ends with the array.
+    fn spread_call(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+        array_expr: &ast::Expr,
+    ) -> Result<Option<Bound>, PgError> {
+        let (spread, fixed) = match name {
+            "concat" => (func::SpreadFn::Concat, 0),
+            "concat_ws" => (func::SpreadFn::ConcatWs, 1),
+            "format" => (func::SpreadFn::Format, 1),
+            _ => return Ok(None),
+        };
+        if args.len() < fixed + 1 {
+            return Ok(None);
+        }
+        let last = args.len() - 1;
+        if tusk_types::array::elem_type(args[last].ty.oid).is_none() {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                "VARIADIC argument must be an array",
+            )
+            .with_position(self.expr_at(array_expr)));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for (i, a) in args.into_iter().enumerate() {
+            bound.push(if i < last && a.is_unknown() {
+                self.coerce(a, Ty::new(types::TEXT))?.e
+            } else {
+                a.e
+            });
+        }
+        Ok(Some(Bound::new(
+            Expr::Func(func::Func::Spread(spread), bound),
+            Ty::new(types::TEXT),
+        )))
     }
 
     /// [`Self::named_call`]'s arguments in parameter order, with the call
@@ -4985,6 +5036,14 @@ impl Binder<'_> {
                 ast::SelectItem::Wildcard(opts) => {
                     check_wildcard_opts(opts)?;
                     self.star(None, &mut targets, &mut names)?;
+                }
+                ast::SelectItem::QualifiedWildcard(
+                    ast::SelectItemQualifiedWildcardKind::ObjectName(n),
+                    opts,
+                ) => {
+                    check_wildcard_opts(opts)?;
+                    let parts = object_name_parts(n)?;
+                    self.star(Some(&parts), &mut targets, &mut names)?;
                 }
                 other => return Err(not_supported(format!("RETURNING {other}"))),
             }

@@ -21,8 +21,21 @@ use crate::host::{AdvisoryKey, AdvisoryOp};
 use crate::types::{self, Oid};
 use crate::value::{to_text, Value};
 
+/// A built-in variadic "any" function called with `VARIADIC array`: the
+/// array's elements become its trailing arguments at run time (a NULL
+/// array: concat and concat_ws return NULL, format gets none), as
+/// PostgreSQL's functions expand it themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpreadFn {
+    Concat,
+    ConcatWs,
+    Format,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Func {
+    /// See [`SpreadFn`].
+    Spread(SpreadFn),
     /// RowCompareExpr: the left row's items then the right's
     /// (bind/rowtype.rs).
     RowCmp(crate::expr::CmpOp),
@@ -1216,6 +1229,7 @@ fn is_strict(f: Func) -> bool {
     !matches!(
         f,
         Func::Concat
+            | Func::Spread(_)
             | Func::CurrentSettingMissingOk
             | Func::SetConfig
             | Func::Format
@@ -1552,6 +1566,20 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(s)
         }
         Func::Format => crate::routine::format(&args)?,
+        Func::Spread(s) => {
+            let mut args = args;
+            match args.pop() {
+                Some(Value::Array(arr)) => args.extend(arr.items),
+                Some(Value::Null) | None if s != SpreadFn::Format => return Ok(Value::Null),
+                _ => {}
+            }
+            let inner = match s {
+                SpreadFn::Concat => Func::Concat,
+                SpreadFn::ConcatWs => Func::Str(crate::strfuncs::StrFn::ConcatWs),
+                SpreadFn::Format => Func::Format,
+            };
+            return call(inner, args, ctx);
+        }
         Func::FunctionResult | Func::FunctionArguments | Func::FunctionIsVisible => {
             let Value::Oid(oid) = cast_oid(&a(0)) else {
                 return Ok(Value::Null);

@@ -1116,63 +1116,180 @@ pub(crate) fn quote_literal(s: &str) -> String {
     }
 }
 
-/// `format(fmt, args...)`: `%s`, `%I`, `%L`, `%%` and positions `%n$s`.
+/// `format(fmt, args...)`: PostgreSQL's text_format. A specifier is
+/// `%[n$][-][width]type` with type s, I or L (`%%` is a percent sign);
+/// width is digits, `*` (the next argument) or `*n$` (argument n), a
+/// negative width argument meaning left-aligned; NULL widths are 0.
 pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
     let Some(fmt) = args.first().and_then(crate::value::to_text) else {
         return Ok(Value::Null);
     };
     let rest = &args[1..];
+    let unterminated = || {
+        PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "unterminated format() type specifier",
+        )
+        .with_hint("For a single \"%\" use \"%%\".")
+    };
+    let arg_zero = || {
+        PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "format specifies argument 0, but arguments are numbered from 1",
+        )
+    };
+    let too_few = || {
+        PgError::error(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "too few arguments for format()",
+        )
+    };
+    let chars: Vec<char> = fmt.chars().collect();
+    // Moves past one character; the specifier may not end there.
+    let advance = |i: &mut usize| -> Result<(), PgError> {
+        *i += 1;
+        if *i >= chars.len() {
+            return Err(unterminated());
+        }
+        Ok(())
+    };
+    let digits = |i: &mut usize| -> Result<Option<usize>, PgError> {
+        let mut n: Option<usize> = None;
+        while chars.get(*i).is_some_and(char::is_ascii_digit) {
+            let d = chars[*i] as usize - '0' as usize;
+            let v = n.unwrap_or(0).checked_mul(10).and_then(|v| v.checked_add(d));
+            match v.filter(|&v| v <= i32::MAX as usize) {
+                Some(v) => n = Some(v),
+                None => {
+                    return Err(PgError::error(
+                        sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                        "number is out of range",
+                    ))
+                }
+            }
+            advance(i)?;
+        }
+        Ok(n)
+    };
     let mut out = String::new();
-    let mut it = fmt.chars().peekable();
-    let mut next = 0usize;
-    while let Some(c) = it.next() {
-        if c != '%' {
-            out.push(c);
+    let mut i = 0usize;
+    // The last argument used (1-based; 0: none yet).
+    let mut arg = 0usize;
+    while i < chars.len() {
+        if chars[i] != '%' {
+            out.push(chars[i]);
+            i += 1;
             continue;
         }
-        let mut digits = String::new();
-        while let Some(d) = it.peek().copied().filter(char::is_ascii_digit) {
-            digits.push(d);
-            it.next();
+        advance(&mut i)?;
+        if chars[i] == '%' {
+            out.push('%');
+            i += 1;
+            continue;
         }
-        let idx = if !digits.is_empty() && it.peek() == Some(&'$') {
-            it.next();
-            let n: usize = digits.parse().unwrap_or(0);
-            if n == 0 {
-                return Err(PgError::error(
-                    sqlstate::INVALID_PARAMETER_VALUE,
-                    "format specifies argument 0, but arguments are numbered from 1",
-                ));
+        let (mut argpos, mut widthpos, mut width, mut left) = (None, None, 0usize, false);
+        // Leading digits are the argument's position when a `$` follows,
+        // else the width, and then the type comes next.
+        let mut width_given = false;
+        match digits(&mut i)? {
+            Some(n) if chars[i] == '$' => {
+                if n == 0 {
+                    return Err(arg_zero());
+                }
+                argpos = Some(n);
+                advance(&mut i)?;
             }
-            next = n;
-            n - 1
-        } else {
-            next += 1;
-            next - 1
-        };
-        let Some(kind) = it.next() else {
+            Some(n) => {
+                width = n;
+                width_given = true;
+            }
+            None => {}
+        }
+        if !width_given {
+            while chars[i] == '-' {
+                left = true;
+                advance(&mut i)?;
+            }
+            if chars[i] == '*' {
+                advance(&mut i)?;
+                match digits(&mut i)? {
+                    Some(n) => {
+                        if chars[i] != '$' {
+                            return Err(PgError::error(
+                                sqlstate::INVALID_PARAMETER_VALUE,
+                                "width argument position must be ended by \"$\"",
+                            ));
+                        }
+                        if n == 0 {
+                            return Err(arg_zero());
+                        }
+                        widthpos = Some(n);
+                        advance(&mut i)?;
+                    }
+                    None => widthpos = Some(0),
+                }
+            } else if let Some(n) = digits(&mut i)? {
+                width = n;
+            }
+        }
+        let kind = chars[i];
+        i += 1;
+        if !matches!(kind, 's' | 'I' | 'L') {
             return Err(PgError::error(
                 sqlstate::INVALID_PARAMETER_VALUE,
-                "unterminated format() type specifier",
+                format!("unrecognized format() type specifier \"{kind}\""),
             )
             .with_hint("For a single \"%\" use \"%%\"."));
-        };
-        if kind == '%' {
-            out.push('%');
-            next -= 1;
-            continue;
         }
-        let Some(v) = rest.get(idx) else {
-            return Err(PgError::error(
-                sqlstate::INVALID_PARAMETER_VALUE,
-                "too few arguments for format()",
-            ));
+        if let Some(wp) = widthpos {
+            arg = if wp > 0 { wp } else { arg + 1 };
+            let Some(w) = rest.get(arg - 1) else {
+                return Err(too_few());
+            };
+            let w: i64 = match w {
+                Value::Null => 0,
+                Value::Int2(v) => *v as i64,
+                Value::Int4(v) => *v as i64,
+                other => {
+                    // Other types: through their text, as int4in reads it.
+                    let t = crate::value::to_text(other).unwrap_or_default();
+                    match t.trim().parse::<i64>() {
+                        Ok(v) if i32::try_from(v).is_ok() => v,
+                        Ok(_) => {
+                            return Err(PgError::error(
+                                sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                                format!("value \"{t}\" is out of range for type integer"),
+                            ))
+                        }
+                        Err(_) => {
+                            return Err(PgError::error(
+                                sqlstate::INVALID_TEXT_REPRESENTATION,
+                                format!("invalid input syntax for type integer: \"{t}\""),
+                            ))
+                        }
+                    }
+                }
+            };
+            if w == i32::MIN as i64 {
+                return Err(PgError::error(
+                    sqlstate::NUMERIC_VALUE_OUT_OF_RANGE,
+                    "number is out of range",
+                ));
+            }
+            if w < 0 {
+                left = true;
+            }
+            width = w.unsigned_abs() as usize;
+        }
+        arg = argpos.unwrap_or(arg + 1);
+        let Some(v) = rest.get(arg - 1) else {
+            return Err(too_few());
         };
         let t = crate::value::to_text(v);
-        match kind {
-            's' => out.push_str(t.as_deref().unwrap_or("")),
+        let text = match kind {
+            's' => t.unwrap_or_default(),
             'I' => match t {
-                Some(t) => out.push_str(&quote_ident(&t)),
+                Some(t) => quote_ident(&t),
                 None => {
                     return Err(PgError::error(
                         sqlstate::NULL_VALUE_NOT_ALLOWED,
@@ -1180,17 +1297,18 @@ pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
                     ))
                 }
             },
-            'L' => match t {
-                Some(t) => out.push_str(&quote_literal(&t)),
-                None => out.push_str("NULL"),
+            _ => match t {
+                Some(t) => quote_literal(&t),
+                None => "NULL".to_string(),
             },
-            other => {
-                return Err(PgError::error(
-                    sqlstate::INVALID_PARAMETER_VALUE,
-                    format!("unrecognized format() type specifier \"{other}\""),
-                )
-                .with_hint("For a single \"%\" use \"%%\"."))
-            }
+        };
+        let pad = width.saturating_sub(text.chars().count());
+        if left {
+            out.push_str(&text);
+            out.extend(std::iter::repeat_n(' ', pad));
+        } else {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&text);
         }
     }
     Ok(Value::Text(out))

@@ -234,9 +234,7 @@ pub(crate) fn parse(sql: &str) -> Result<SeqStmt, PgError> {
         .try_with_sql(sql)
         .map_err(|e| syntax(e.to_string()))?;
     if take(&mut p, "CREATE") {
-        if take(&mut p, "TEMP") || take(&mut p, "TEMPORARY") {
-            return Err(crate::bind::not_supported("temporary sequences"));
-        }
+        let temp = take(&mut p, "TEMP") || take(&mut p, "TEMPORARY");
         take(&mut p, "UNLOGGED");
         expect(&mut p, "SEQUENCE")?;
         let mut if_not_exists = false;
@@ -245,7 +243,9 @@ pub(crate) fn parse(sql: &str) -> Result<SeqStmt, PgError> {
             expect(&mut p, "EXISTS")?;
             if_not_exists = true;
         }
-        let name = qual_name(&mut p)?;
+        let mut name = qual_name(&mut p)?;
+        // A temporary sequence lives in the session's temporary schema.
+        name.0 = crate::view::temp_schema(name.0, temp)?;
         let opts = options(&mut p, false)?;
         return Ok(SeqStmt::Create {
             name,
