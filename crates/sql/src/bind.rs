@@ -57,6 +57,36 @@ pub(crate) fn not_supported(what: impl Into<String>) -> PgError {
     )
 }
 
+/// `ORDER BY x USING op`: whether `op` sorts descending. The btree
+/// ordering members are `<` (ascending) and `>` (descending, NULLs first
+/// by default as for DESC); PostgreSQL refuses any other operator.
+pub(crate) fn order_using(op: &ast::ObjectName) -> Result<bool, PgError> {
+    let name = op
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| i.value.clone())
+        .unwrap_or_else(|| op.to_string());
+    let name = name
+        .trim_start_matches("OPERATOR(")
+        .trim_end_matches(')')
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    match name.as_str() {
+        "<" => Ok(false),
+        ">" => Ok(true),
+        _ => Err(PgError::error(
+            sqlstate::WRONG_OBJECT_TYPE,
+            format!("operator {name} is not a valid ordering operator"),
+        )
+        .with_hint(
+            "Ordering operators must be \"<\" or \">\" members of btree operator families.",
+        )),
+    }
+}
+
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
@@ -3080,11 +3110,16 @@ impl<'h> Binder<'h> {
 
         // LIMIT / OFFSET: constants or parameters, bigint.
         let saved = self.scope.take();
-        let (limit, offset) = match limit_q {
+        let (limit, offset, with_ties) = match limit_q {
             Some(q) => self.limit_offset(q)?,
-            None => (None, None),
+            None => (None, None, false),
         };
         self.scope = saved;
+        if with_ties && sort.is_empty() {
+            return Err(syntax(
+                "WITH TIES cannot be specified without ORDER BY clause",
+            ));
+        }
 
         let columns = targets[..visible]
             .iter()
@@ -3117,6 +3152,7 @@ impl<'h> Binder<'h> {
             sort,
             limit,
             offset,
+            with_ties,
             distinct,
             distinct_on,
             windows,
@@ -3172,9 +3208,7 @@ impl<'h> Binder<'h> {
                 let desc = match &o.options.sort {
                     None | Some(ast::OrderBySort::Asc) => false,
                     Some(ast::OrderBySort::Desc) => true,
-                    Some(ast::OrderBySort::Using(_)) => {
-                        return Err(not_supported("ORDER BY ... USING"))
-                    }
+                    Some(ast::OrderBySort::Using(op)) => order_using(op)?,
                 };
                 let nulls_first = o.options.nulls_first.unwrap_or(desc);
                 sort.push(SortKey {
@@ -4043,7 +4077,12 @@ impl<'h> Binder<'h> {
         self.aggs_allowed = None;
         let sort = self.bind_order_by(q.order_by.as_ref(), &mut targets, &names, n)?;
         self.scope = None;
-        let (limit, offset) = self.limit_offset(q)?;
+        let (limit, offset, with_ties) = self.limit_offset(q)?;
+        if with_ties && sort.is_empty() {
+            return Err(syntax(
+                "WITH TIES cannot be specified without ORDER BY clause",
+            ));
+        }
         let columns = cols
             .into_iter()
             .map(|(name, t)| Column {
@@ -4068,6 +4107,7 @@ impl<'h> Binder<'h> {
                 sort,
                 limit,
                 offset,
+                with_ties,
                 distinct: false,
                 distinct_on: None,
                 windows: Vec::new(),
@@ -4536,7 +4576,12 @@ impl<'h> Binder<'h> {
         Ok(targets.len() - 1)
     }
 
-    fn limit_offset(&mut self, q: &ast::Query) -> Result<(Option<Expr>, Option<Expr>), PgError> {
+    /// LIMIT/OFFSET/FETCH FIRST: the count, the offset and whether rows
+    /// tied with the last one on the ORDER BY keys come too (WITH TIES).
+    fn limit_offset(
+        &mut self,
+        q: &ast::Query,
+    ) -> Result<(Option<Expr>, Option<Expr>, bool), PgError> {
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
             None => {}
@@ -4560,9 +4605,31 @@ impl<'h> Binder<'h> {
                     .with_hint("Use separate LIMIT and OFFSET clauses."))
             }
         }
+        let mut with_ties = false;
         if let Some(f) = &q.fetch {
-            if f.percent || f.with_ties {
-                return Err(not_supported("FETCH ... PERCENT / WITH TIES"));
+            if f.percent {
+                return Err(syntax("syntax error at or near \"PERCENT\""));
+            }
+            with_ties = f.with_ties;
+            if with_ties {
+                // PostgreSQL's grammar refuses these two (a NULL computed
+                // at run time means no limit, as for LIMIT).
+                if matches!(
+                    &f.quantity,
+                    Some(ast::Expr::Value(v)) if matches!(v.value, ast::Value::Null)
+                ) {
+                    return Err(syntax(
+                        "row count cannot be null in FETCH FIRST ... WITH TIES clause",
+                    ));
+                }
+                if q.locks.iter().any(|l| {
+                    matches!(l.nonblock, Some(ast::NonBlock::SkipLocked))
+                }) {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "SKIP LOCKED and WITH TIES options cannot be used together",
+                    ));
+                }
             }
             if limit.is_some() {
                 return Err(syntax("multiple LIMIT clauses not allowed"));
@@ -4572,7 +4639,7 @@ impl<'h> Binder<'h> {
                 None => Expr::Const(Value::Int8(1)),
             });
         }
-        Ok((limit, offset))
+        Ok((limit, offset, with_ties))
     }
 
     fn bind_count(&mut self, e: &ast::Expr, what: &str) -> Result<Expr, PgError> {

@@ -155,6 +155,7 @@ pub(crate) fn plain_plan(source: Source, width: usize) -> SelectPlan {
         sort: Vec::new(),
         limit: None,
         offset: None,
+        with_ties: false,
         distinct: false,
         distinct_on: None,
         windows: Vec::new(),

@@ -692,11 +692,24 @@ pub(crate) struct LimitNode {
     pub offset: usize,
     pub limit: Option<usize>,
     pub emitted: usize,
+    /// WITH TIES: the ORDER BY keys; past the limit, rows equal to the
+    /// last one emitted on them still come (the input is sorted).
+    pub ties: Option<Vec<crate::plan::SortKey>>,
+    /// The last row emitted, kept only for WITH TIES.
+    pub last: Option<Row>,
 }
 
 impl Node for LimitNode {
     fn next(&mut self, cx: &mut Ctx<'_>) -> Result<Option<Row>, PgError> {
         if self.limit.is_some_and(|l| self.emitted >= l) {
+            if let (Some(keys), Some(last)) = (&self.ties, &self.last) {
+                if let Some(r) = self.input.next(cx)? {
+                    if sort_cmp(&r, last, keys) == Ordering::Equal {
+                        return Ok(Some(r));
+                    }
+                }
+                self.last = None;
+            }
             self.input.close();
             return Ok(None);
         }
@@ -707,10 +720,14 @@ impl Node for LimitNode {
             self.offset -= 1;
         }
         let r = self.input.next(cx)?;
-        if r.is_some() {
+        if let Some(row) = &r {
             self.emitted += 1;
             if self.limit.is_some_and(|l| self.emitted >= l) {
-                self.input.close();
+                if self.ties.is_some() {
+                    self.last = Some(row.clone());
+                } else {
+                    self.input.close();
+                }
             }
         }
         Ok(r)
@@ -2015,7 +2032,7 @@ pub(crate) fn build_plan(
     } else if !plan.sort.is_empty() && !presorted {
         // A LIMIT right above (no row locks between) bounds the sort.
         let bound = match (limit, &plan.row_locks) {
-            (Some(l), None) => Some(l.saturating_add(offset)),
+            (Some(l), None) if !plan.with_ties => Some(l.saturating_add(offset)),
             _ => None,
         };
         node = Box::new(SortNode {
@@ -2041,6 +2058,8 @@ pub(crate) fn build_plan(
             offset,
             limit,
             emitted: 0,
+            ties: plan.with_ties.then(|| plan.sort.clone()),
+            last: None,
         });
     }
     Ok(node)

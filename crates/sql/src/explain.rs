@@ -2219,6 +2219,8 @@ impl Walk<'_> {
                     offset,
                     limit,
                     emitted: 0,
+                    ties: None,
+                    last: None,
                 }) as Box<dyn Node>
             });
             node = instr(node, &mut p, timing);

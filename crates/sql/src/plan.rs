@@ -181,6 +181,9 @@ pub(crate) struct SelectPlan {
     pub sort: Vec<SortKey>,
     pub limit: Option<Expr>,
     pub offset: Option<Expr>,
+    /// FETCH FIRST ... WITH TIES: after `limit` rows, the rows equal to
+    /// the last one on the `sort` keys come too.
+    pub with_ties: bool,
     /// SELECT DISTINCT: equal projected rows once (all targets visible).
     pub distinct: bool,
     /// SELECT DISTINCT ON: the projected columns compared; `sort` leads

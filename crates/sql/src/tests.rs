@@ -1378,6 +1378,8 @@ fn executor_nodes_one_by_one() {
         offset: 3,
         limit: Some(2),
         emitted: 0,
+        ties: None,
+        last: None,
     };
     let mut cx = crate::expr::Ctx {
         host: &mut h,
@@ -1397,6 +1399,8 @@ fn executor_nodes_one_by_one() {
         offset: 0,
         limit: Some(0),
         emitted: 0,
+        ties: None,
+        last: None,
     };
     assert!(drain(&mut l, &mut h).unwrap().is_empty());
     assert_eq!((pulled.get(), closed.get()), (0, 1));
@@ -1408,6 +1412,8 @@ fn executor_nodes_one_by_one() {
         offset: 10,
         limit: None,
         emitted: 0,
+        ties: None,
+        last: None,
     };
     assert!(drain(&mut l, &mut h).unwrap().is_empty());
     assert_eq!((pulled.get(), closed.get()), (3, 1));

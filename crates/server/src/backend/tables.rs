@@ -2389,7 +2389,12 @@ impl tusk_sql::Tables for Session {
                             db: oid,
                             rel,
                         };
-                        store.bm.drop_relation_buffers(loc, Fork::Main, 0);
+                        // Every fork, as for a dropped relation: a dirty
+                        // free-space-map buffer left behind made every
+                        // later checkpoint fail on its missing file.
+                        for fork in Fork::ALL {
+                            store.bm.drop_relation_buffers(loc, fork, 0);
+                        }
                         store.bm.smgr().close(loc);
                     }
                 }

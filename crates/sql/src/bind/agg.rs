@@ -175,9 +175,7 @@ impl Binder<'_> {
             let desc = match &o.options.sort {
                 None | Some(ast::OrderBySort::Asc) => false,
                 Some(ast::OrderBySort::Desc) => true,
-                Some(ast::OrderBySort::Using(_)) => {
-                    return Err(not_supported("ORDER BY ... USING"))
-                }
+                Some(ast::OrderBySort::Using(op)) => crate::bind::order_using(op)?,
             };
             let nulls_first = o.options.nulls_first.unwrap_or(desc);
             let mut b = self.bind_expr(&o.expr)?;

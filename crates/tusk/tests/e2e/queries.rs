@@ -115,6 +115,28 @@ CREATE INDEX
 1000|6
 5
 6
+0|7
+0|28
+0|21
+0|14
+0
+0
+6|20
+6|6
+6|27
+6|13
+6|6
+5|5
+4|4
+11|4
+3|3
+10|3
+2|2
+9|2
+1|1
+8|1
+7|0
+5,4,3,2,1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:12: ERROR:  WITH query name "t" specified more than once
@@ -134,6 +156,9 @@ psql:SCRIPT:45: ERROR:  function nf(d => integer) does not exist
 psql:SCRIPT:46: ERROR:  positional argument cannot follow named argument
 psql:SCRIPT:57: ERROR:  operator class "text_ops" does not accept data type integer
 psql:SCRIPT:58: ERROR:  operator class "nosuch_ops" does not exist for access method "btree"
+psql:SCRIPT:75: ERROR:  WITH TIES cannot be specified without ORDER BY clause
+psql:SCRIPT:76: ERROR:  row count cannot be null in FETCH FIRST ... WITH TIES clause
+psql:SCRIPT:80: ERROR:  operator = is not a valid ordering operator
 "#;
 
 #[test]

@@ -1050,6 +1050,17 @@ fn create_and_drop_database() {
         &mut d,
         "CREATE TABLE only_in_d1 (a int); INSERT INTO only_in_d1 VALUES (42)",
     );
+    // A table of many pages has a free-space map whose buffers are dirty
+    // when the database is dropped (see the CHECKPOINT after the drop).
+    exec(
+        &mut d,
+        "CREATE TABLE pages (a int); INSERT INTO pages SELECT g FROM generate_series(1, 5000) g",
+    );
+    let pages = simple_value(&mut d, "SELECT relfilenode FROM pg_class WHERE relname = 'pages'").unwrap();
+    assert!(
+        dir.join(format!("{pages}_fsm")).exists(),
+        "a 5000-row table has a free-space map"
+    );
     assert_eq!(
         simple_value(&mut d, "SELECT a FROM only_in_d1").as_deref(),
         Some("42")
@@ -1090,6 +1101,12 @@ fn create_and_drop_database() {
     exec(&mut c, "DROP DATABASE d1");
     exec(&mut c, "DROP DATABASE IF EXISTS d1");
     assert!(!dir.exists(), "the database's directory is removed");
+    // No buffer of any fork of its relations is left to write back: a
+    // dirty free-space-map page made every later checkpoint (and so
+    // CREATE DATABASE and the shutdown checkpoint) fail on its file.
+    exec(&mut c, "CHECKPOINT");
+    exec(&mut c, "CREATE DATABASE d3");
+    exec(&mut c, "DROP DATABASE d3");
     let e = expect_sqlstate(c.simple_query("DROP DATABASE d1"), &["3D000"]);
     assert_eq!(e.message(), "database \"d1\" does not exist");
     match srv.config(Via::Tcp).dbname("d1").connect(postgres::NoTls) {
