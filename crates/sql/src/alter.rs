@@ -77,6 +77,11 @@ pub enum AlterOp {
         owner: u32,
         acl: Option<String>,
     },
+    /// ALTER COLUMN ... DROP EXPRESSION: a stored generated column
+    /// becomes a plain one (its values stay).
+    DropExpression {
+        column: String,
+    },
 }
 
 /// One subcommand as written.
@@ -226,6 +231,15 @@ pub(crate) fn column_def_with_indexes(
             ast::ColumnOption::Unique(_) => {
                 indexes.push(crate::index::column_constraint(&cname, &o.name, false));
             }
+            ast::ColumnOption::Generated {
+                generated_as: ast::GeneratedAs::ExpStored,
+                generation_expr: Some(e),
+                ..
+            } => {
+                // Conflicting clauses were refused with the table's name
+                // (generated::clauses).
+                def.generated = Some(e.to_string());
+            }
             other => return Err(not_supported(format!("column option {other}"))),
         }
     }
@@ -245,6 +259,7 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                 column_position: None,
                 ..
             } => {
+                crate::generated::clauses(c, &name)?;
                 let (def, checks) = column_def(c)?;
                 Cmd::AddColumn {
                     def,

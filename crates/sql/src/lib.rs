@@ -80,6 +80,7 @@ mod fndef;
 mod foreigntable;
 mod formatting;
 mod func;
+mod generated;
 mod geometry;
 mod host;
 pub mod index;

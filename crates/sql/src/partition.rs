@@ -759,7 +759,7 @@ pub(crate) fn insert_routed(
             *slot = row[j].clone();
         }
     }
-    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    let checks = crate::generated::RowChecks::bind(&*host, &c.rel)?;
     let stored = crate::modify::insert_row(host, &c.rel, &checks, &mut None, pending, mine)?;
     Ok(stored.map(|r| c.map.iter().map(|&m| crate::inherit::pick(&r, m)).collect()))
 }

@@ -785,6 +785,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             }
         }
         c.options = kept;
+        crate::generated::clauses(&c, &name)?;
         let serial = crate::sequence::serial_column(&c);
         let identity = crate::sequence::identity_column(&c)?;
         let (mut def, col_checks, col_indexes) = match (&serial, &identity) {
@@ -1228,8 +1229,16 @@ impl Utility {
                     (cols, parents)
                 };
                 let (columns, checks) = (&columns, &checks);
+                crate::generated::check_definitions(
+                    &*host,
+                    schema.as_deref().unwrap_or(""),
+                    name,
+                    columns,
+                    None,
+                )?;
                 if let Some((strategy, items)) = partition.as_ref().and_then(|p| p.by.as_ref()) {
                     let key = crate::partition::key_of(*strategy, items, columns)?;
+                    crate::generated::check_partition_key(name, &key, columns)?;
                     crate::partition::check_key(&*host, &key, columns)?;
                 }
                 // serial: the sequences first (PostgreSQL's order), unless

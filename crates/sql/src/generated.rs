@@ -1,0 +1,391 @@
+//! Stored generated columns (`GENERATED ALWAYS AS (expr) STORED`): the checks PostgreSQL 15 makes when one is defined, and its value computed each time a row is stored.
+//!
+//! Why computed where CHECK constraints are checked: a generated value is
+//! a function of the row about to be stored, taken after the BEFORE ROW
+//! triggers (which see it NULL) and before typmods, NOT NULL and CHECK,
+//! exactly where PostgreSQL's ExecComputeStoredGenerated runs. INSERT,
+//! UPDATE, ON CONFLICT DO UPDATE, MERGE, COPY FROM and tuple routing all
+//! pass through `modify::finish_row` with the [`RowChecks`] bound once per
+//! statement, so there is no second path to keep in step. The expression
+//! is kept like a default (pg_attrdef, SQL text) with
+//! pg_attribute.attgenerated 's', and always recomputed on UPDATE: an
+//! immutable expression over the same columns gives the same value.
+//!
+//! Called by the backend running the statement.
+
+use tusk_common::{sqlstate, PgError};
+
+use crate::bind::rowexpr;
+use crate::catalog::{ColumnDef, Relation, RelationSource, TableRef, SYSTEM_COLUMNS};
+use crate::expr::{Ctx, Expr};
+use crate::func::Func;
+use crate::host::Host;
+use crate::types::Ty;
+use crate::value::Value;
+
+/// What a row of one table must go through before it is stored: its
+/// generated columns' expressions and its CHECK constraints, bound.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RowChecks {
+    /// CHECK constraints (name, expression), in the order checked.
+    pub checks: Vec<(String, Expr)>,
+    /// Generated columns: (column index, expression over the row).
+    pub generated: Vec<(usize, Expr)>,
+}
+
+impl RowChecks {
+    pub fn bind(host: &dyn Host, rel: &Relation) -> Result<RowChecks, PgError> {
+        Ok(RowChecks {
+            checks: rowexpr::bind_checks(host, rel)?,
+            generated: bind_all(host, rel)?,
+        })
+    }
+
+    /// The generated columns of `row` set to NULL: what BEFORE ROW
+    /// triggers of an UPDATE see (the value is not computed yet).
+    pub fn blank(&self, row: &mut [Value]) {
+        for (i, _) in &self.generated {
+            if let Some(v) = row.get_mut(*i) {
+                *v = Value::Null;
+            }
+        }
+    }
+
+    /// `row` with its generated columns computed from the others.
+    pub fn compute(
+        &self,
+        rel: &Relation,
+        mut row: Vec<Value>,
+        host: &mut dyn Host,
+    ) -> Result<Vec<Value>, PgError> {
+        if self.generated.is_empty() {
+            return Ok(row);
+        }
+        let tableoid = rel.table().map(|t| t.oid).unwrap_or(0);
+        let padded = rowexpr::pad_row(&row, tableoid);
+        let mut cx = Ctx { host, params: &[] };
+        for (i, e) in &self.generated {
+            row[*i] = e.eval(&padded, &mut cx)?;
+        }
+        Ok(row)
+    }
+}
+
+/// Every generated column of `rel` with its expression bound.
+pub(crate) fn bind_all(host: &dyn Host, rel: &Relation) -> Result<Vec<(usize, Expr)>, PgError> {
+    let mut out = Vec::new();
+    for (i, c) in rel.columns.iter().enumerate() {
+        if let Some(text) = &c.generated {
+            let e = rowexpr::parse_stored(text, "generation expression")?;
+            out.push((i, bind_one(host, rel, c, &e)?));
+        }
+    }
+    Ok(out)
+}
+
+/// A generation expression bound over `rel`'s row and coerced to the
+/// column's type as an assignment (42804 as PostgreSQL's cookDefault).
+fn bind_one(
+    host: &dyn Host,
+    rel: &Relation,
+    col: &ColumnDef,
+    e: &sqlparser::ast::Expr,
+) -> Result<Expr, PgError> {
+    let b = rowexpr::bind_over_row(host, rel, e)?;
+    let from = b.ty.oid;
+    rowexpr::coerce_to(host, b, Ty::new(col.ty.oid))?.ok_or_else(|| {
+        PgError::error(
+            sqlstate::DATATYPE_MISMATCH,
+            format!(
+                "column \"{}\" is of type {} but generation expression is of type {}",
+                col.name,
+                crate::types::sql_name(col.ty.oid),
+                crate::types::sql_name(from)
+            ),
+        )
+        .with_hint("You will need to rewrite or cast the expression.")
+    })
+}
+
+fn invalid_definition(m: String) -> PgError {
+    PgError::error(sqlstate::SqlState::new("42P17"), m)
+}
+
+/// PostgreSQL's checks of the generated columns of a table about to be
+/// created (or of `columns[only]` when a column is added): the
+/// expression binds over the row, names no other generated column, no
+/// whole row, no system column but tableoid, has no subquery, aggregate,
+/// window or set-returning function, and is immutable.
+pub(crate) fn check_definitions(
+    host: &dyn Host,
+    schema: &str,
+    table: &str,
+    columns: &[ColumnDef],
+    only: Option<usize>,
+) -> Result<(), PgError> {
+    let ncols = columns.len();
+    let rel = Relation::new(
+        schema,
+        table,
+        columns.to_vec(),
+        RelationSource::Table(TableRef {
+            oid: 0,
+            relfilenode: 0,
+            shared: false,
+            namespace: 0,
+        }),
+    );
+    for (i, c) in columns.iter().enumerate() {
+        let Some(text) = &c.generated else { continue };
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
+        let what = "column generation expression";
+        let ast = rowexpr::parse_stored(text, "generation expression")?;
+        rowexpr::refuse_in_ddl(&ast, what)?;
+        // The table's own name as a value is the whole row, which holds
+        // this column (PostgreSQL: a whole-row Var).
+        if names_whole_row(&ast, table, columns) {
+            return Err(
+                invalid_definition(format!("cannot use whole-row variable in {what}")).with_detail(
+                    "This would cause the generated column to depend on its own value.",
+                ),
+            );
+        }
+        let e = bind_one(host, &rel, c, &ast).map_err(|e| rowexpr::ddl_agg_error(e, what))?;
+        let mut bad = None;
+        let mut e = e;
+        e.visit(0, &mut |x, _| {
+            if bad.is_some() {
+                return;
+            }
+            match x {
+                Expr::Column(k) if *k < ncols && columns[*k].generated.is_some() => {
+                    bad = Some(
+                        invalid_definition(format!(
+                            "cannot use generated column \"{}\" in {what}",
+                            columns[*k].name
+                        ))
+                        .with_detail(
+                            "A generated column cannot reference another generated column.",
+                        ),
+                    );
+                }
+                Expr::Column(k) if *k >= ncols && *k != ncols + 3 => {
+                    bad = Some(PgError::error(
+                        sqlstate::SqlState::new("42P10"),
+                        format!(
+                            "cannot use system column \"{}\" in {what}",
+                            SYSTEM_COLUMNS.get(*k - ncols).map(|s| s.0).unwrap_or("?")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        });
+        if let Some(err) = bad {
+            return Err(err);
+        }
+        if !immutable(&mut e) {
+            return Err(invalid_definition(
+                "generation expression is not immutable".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a word of `e` names the table itself as a value (not as the
+/// qualifier of one of its columns) rather than one of its columns.
+fn names_whole_row(e: &sqlparser::ast::Expr, table: &str, columns: &[ColumnDef]) -> bool {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let text = e.to_string();
+    let tokens: Vec<Token> = Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, &text)
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    tokens.iter().enumerate().any(|(k, t)| {
+        let Token::Word(w) = t else { return false };
+        let n = if w.quote_style.is_some() {
+            w.value.clone()
+        } else {
+            w.value.to_lowercase()
+        };
+        n == table
+            && !columns.iter().any(|c| c.name == n)
+            && !matches!(tokens.get(k + 1), Some(Token::Period))
+    })
+}
+
+/// Whether a bound expression calls only immutable functions (as
+/// PostgreSQL's contain_mutable_functions: a user function by its
+/// provolatile, the built-ins that read the clock, the session, the
+/// database or a sequence, or draw random numbers, are not).
+fn immutable(e: &mut Expr) -> bool {
+    let mut ok = true;
+    e.visit(0, &mut |x, _| match x {
+        Expr::UserFunc(f, _) if f.volatility != b'i' => ok = false,
+        Expr::SubLink(_) => ok = false,
+        Expr::Func(f, _) if !immutable_func(f) => ok = false,
+        _ => {}
+    });
+    ok
+}
+
+fn immutable_func(f: &Func) -> bool {
+    !matches!(
+        f,
+        Func::Version
+            | Func::Nextval
+            | Func::IdentityNextval
+            | Func::Currval
+            | Func::Lastval
+            | Func::Setval
+            | Func::Setval3
+            | Func::SerialSequence
+            | Func::CurrentSetting
+            | Func::CurrentSettingMissingOk
+            | Func::SetConfig
+            | Func::BackendPid
+            | Func::CursorCtid
+            | Func::TxidCurrent
+            | Func::CurrentXactId
+            | Func::TxidCurrentIfAssigned
+            | Func::CurrentXactIdIfAssigned
+            | Func::XactStatus
+            | Func::TxidStatus
+            | Func::Sleep
+            | Func::Terminate
+            | Func::TerminateTimeout
+            | Func::Cancel
+            | Func::Now
+            | Func::StatementTimestamp
+            | Func::ClockTimestamp
+            | Func::Random
+            | Func::SetSeed
+            | Func::LocalTimestamp
+            | Func::CurrentDate
+            | Func::CurrentDatabase
+            | Func::CurrentUser
+            | Func::SessionUser
+            | Func::CurrentSchema
+            | Func::Notify
+            | Func::Sys(_)
+    )
+}
+
+/// 428C9 for a value other than DEFAULT given to generated column
+/// `column` by INSERT, COPY or MERGE's INSERT.
+pub(crate) fn insert_error(column: &str) -> PgError {
+    PgError::error(
+        sqlstate::SqlState::new("428C9"),
+        format!("cannot insert a non-DEFAULT value into column \"{column}\""),
+    )
+    .with_detail(format!("Column \"{column}\" is a generated column."))
+}
+
+/// 428C9 for an UPDATE's SET of generated column `column` to anything
+/// but DEFAULT.
+pub(crate) fn update_error(column: &str) -> PgError {
+    PgError::error(
+        sqlstate::SqlState::new("428C9"),
+        format!("column \"{column}\" can only be updated to DEFAULT"),
+    )
+    .with_detail(format!("Column \"{column}\" is a generated column."))
+}
+
+/// PostgreSQL's transformColumnDefinition checks of a column's clauses
+/// (42601): one generation clause, and not with a DEFAULT or an identity.
+pub(crate) fn clauses(c: &sqlparser::ast::ColumnDef, table: &str) -> Result<(), PgError> {
+    use sqlparser::ast::{ColumnOption as O, GeneratedAs};
+    let (mut generated, mut default, mut identity) = (false, false, false);
+    let column = crate::bind::ident_name(&c.name);
+    let syntax = |m: String| PgError::error(sqlstate::SYNTAX_ERROR, m);
+    for o in &c.options {
+        match &o.option {
+            O::Generated {
+                generated_as: GeneratedAs::ExpStored,
+                generation_expr: Some(_),
+                ..
+            } => {
+                if generated {
+                    return Err(syntax(format!(
+                        "multiple generation clauses specified for column \"{column}\" of table \"{table}\""
+                    )));
+                }
+                generated = true;
+            }
+            O::Generated { .. } => identity = true,
+            O::Default(_) => default = true,
+            _ => {}
+        }
+    }
+    if generated && default {
+        return Err(syntax(format!(
+            "both default and generation expression specified for column \"{column}\" of table \"{table}\""
+        )));
+    }
+    if generated && identity {
+        return Err(syntax(format!(
+            "both identity and generation expression specified for column \"{column}\" of table \"{table}\""
+        )));
+    }
+    Ok(())
+}
+
+/// A partition key may not use a generated column, by name or through
+/// the whole row (PostgreSQL's ComputePartitionAttrs, 42P17).
+pub(crate) fn check_partition_key(
+    table: &str,
+    key: &crate::catalog::PartKey,
+    columns: &[ColumnDef],
+) -> Result<(), PgError> {
+    use crate::catalog::PartKeyCol;
+    let refuse = |c: &ColumnDef| {
+        invalid_definition("cannot use generated column in partition key".into())
+            .with_detail(format!("Column \"{}\" is a generated column.", c.name))
+    };
+    for k in &key.keys {
+        match k {
+            PartKeyCol::Column(i) => {
+                if let Some(c) = columns.get(*i).filter(|c| c.generated.is_some()) {
+                    return Err(refuse(c));
+                }
+            }
+            PartKeyCol::Expr(text) => {
+                let e = rowexpr::parse_stored(text, "partition key")?;
+                for w in words(&e) {
+                    if let Some(c) = columns
+                        .iter()
+                        .find(|c| c.generated.is_some() && c.name == w)
+                    {
+                        return Err(refuse(c));
+                    }
+                    if w == table && !columns.iter().any(|c| c.name == w) {
+                        if let Some(c) = columns.iter().find(|c| c.generated.is_some()) {
+                            return Err(refuse(c));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The identifiers of an expression, case-folded unless quoted.
+fn words(e: &sqlparser::ast::Expr) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, &e.to_string())
+        .tokenize()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) if w.quote_style.is_some() => Some(w.value),
+            Token::Word(w) => Some(w.value.to_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
