@@ -152,6 +152,18 @@ pub(crate) fn check_definitions(
                 ),
             );
         }
+        // A system column is refused by name, before its operators are
+        // resolved (PostgreSQL's transformColumnRef).
+        if let Some(sys) = words(&ast).into_iter().find(|w| {
+            w != "tableoid"
+                && SYSTEM_COLUMNS.iter().any(|s| s.0 == w)
+                && !columns.iter().any(|c| &c.name == w)
+        }) {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P10"),
+                format!("cannot use system column \"{sys}\" in {what}"),
+            ));
+        }
         let e = bind_one(host, &rel, c, &ast).map_err(|e| rowexpr::ddl_agg_error(e, what))?;
         let mut bad = None;
         let mut e = e;
