@@ -401,3 +401,237 @@ fn words(e: &sqlparser::ast::Expr) -> Vec<String> {
         })
         .collect()
 }
+
+/// ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION: the column keeps its
+/// stored values as a plain column, on the table and (unless ONLY) its
+/// descendants, as PostgreSQL 15's ATExecDropExpression.
+pub(crate) fn drop_expression(
+    host: &mut dyn Host,
+    table: &(Option<String>, String),
+    only: bool,
+    column: &str,
+    if_exists: bool,
+) -> Result<(), PgError> {
+    let rel = crate::catalog::lookup(&*host, table.0.as_deref(), &table.1)?;
+    crate::acl::check_owner(&*host, &rel)?;
+    host.tables()?
+        .alter_table(&rel, &crate::alter::AlterOp::Lock)?;
+    let Some(col) = rel.columns.iter().find(|c| c.name == column) else {
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_COLUMN,
+            format!(
+                "column \"{column}\" of relation \"{}\" does not exist",
+                rel.name
+            ),
+        ));
+    };
+    if only && !rel.children.is_empty() {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("42P16"),
+            "ALTER TABLE / DROP EXPRESSION must be applied to child tables too",
+        ));
+    }
+    if col.generated.is_none() {
+        let msg = format!(
+            "column \"{column}\" of relation \"{}\" is not a stored generated column",
+            rel.name
+        );
+        if if_exists {
+            host.notice(PgError::new(
+                tusk_common::Severity::Notice,
+                sqlstate::SUCCESSFUL_COMPLETION,
+                format!("{msg}, skipping"),
+            ));
+            return Ok(());
+        }
+        return Err(PgError::error(
+            sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE,
+            msg,
+        ));
+    }
+    let op = crate::alter::AlterOp::DropExpression {
+        column: column.to_string(),
+    };
+    host.tables()?.alter_table(&rel, &op)?;
+    if !only {
+        for c in &rel.children {
+            if c.rel
+                .columns
+                .iter()
+                .any(|x| x.name == column && x.generated.is_some())
+            {
+                host.tables()?.alter_table(&c.rel, &op)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cursor position PostgreSQL gives an error about a generation
+/// expression of CREATE TABLE `s` (the clause's GENERATED for conflicting
+/// clauses, the column named for a reference, the expression's start for
+/// what it may not contain), found in the client's text; `e` as it is
+/// when it has a position or is about something else.
+pub(crate) fn locate(
+    e: PgError,
+    s: &sqlparser::ast::Statement,
+    src: Option<&crate::parse::SourceMap>,
+) -> PgError {
+    use sqlparser::ast::{ColumnOption as O, GeneratedAs, Spanned};
+    let (None, Some(src), sqlparser::ast::Statement::CreateTable(ct)) = (e.position, src, s) else {
+        return e;
+    };
+    let text: Vec<char> = src.text().chars().collect();
+    let table = ct
+        .name
+        .0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(crate::bind::ident_name)
+        .unwrap_or_default();
+    let m = e.message.clone();
+    // (column, GENERATED keyword, expression start, expression end), 0-based.
+    let mut found = Vec::new();
+    for c in &ct.columns {
+        let col = crate::bind::ident_name(&c.name);
+        for o in &c.options {
+            let O::Generated {
+                generated_as: GeneratedAs::ExpStored,
+                generation_expr: Some(g),
+                ..
+            } = &o.option
+            else {
+                continue;
+            };
+            let Some(at) = src.position(g.span()) else {
+                continue;
+            };
+            let at = (at as usize - 1).min(text.len());
+            let Some(kw) = rfind_word(&text[..at], "generated") else {
+                continue;
+            };
+            let Some(open) = (kw..text.len()).find(|&i| text[i] == '(') else {
+                continue;
+            };
+            let mut depth = 0;
+            let mut end = text.len();
+            for (i, ch) in text.iter().enumerate().skip(open) {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let start = (open + 1..end)
+                .find(|&i| !text[i].is_whitespace())
+                .unwrap_or(end);
+            found.push((col.clone(), kw, start, end));
+        }
+    }
+    let quoted = |prefix: &str| -> Option<String> {
+        let rest = m.strip_prefix(prefix)?;
+        Some(rest.split('"').next()?.to_string())
+    };
+    let pos = if m.starts_with("multiple generation clauses") {
+        let col = quoted("multiple generation clauses specified for column \"");
+        found
+            .iter()
+            .filter(|f| Some(&f.0) == col.as_ref())
+            .nth(1)
+            .map(|f| f.1)
+    } else if m.starts_with("both default and generation")
+        || m.starts_with("both identity and generation")
+    {
+        let col = m.split('"').nth(1).map(str::to_string);
+        found
+            .iter()
+            .find(|f| Some(&f.0) == col.as_ref())
+            .map(|f| f.1)
+    } else if let Some(word) = quoted("cannot use generated column \"")
+        .or_else(|| quoted("cannot use system column \""))
+        .or_else(|| quoted("column \"").filter(|_| m.ends_with("\" does not exist")))
+        .or_else(|| {
+            m.starts_with("cannot use whole-row variable")
+                .then(|| table.clone())
+        })
+    {
+        found
+            .iter()
+            .find_map(|f| find_word(&text[f.2..f.3], &word).map(|i| f.2 + i))
+    } else if m == "cannot use generated column in partition key" {
+        // The first key item: after PARTITION BY strategy (.
+        let from = src.position(ct.name.span()).map_or(0, |p| p as usize - 1);
+        let from = from.min(text.len());
+        // The last PARTITION word of the column list's end: BY's.
+        let close = from + find_word(&text[from..], "by").unwrap_or(0);
+        rfind_word(&text[..close], "partition").and_then(|p| {
+            let open = (p..text.len()).find(|&i| text[i] == '(')?;
+            (open + 1..text.len()).find(|&i| !text[i].is_whitespace())
+        })
+    } else if m.contains("not allowed in column generation expressions")
+        || m == "cannot use subquery in column generation expression"
+    {
+        found
+            .iter()
+            .find(|f| text[f.2..f.3].contains(&'('))
+            .map(|f| f.2)
+    } else {
+        None
+    };
+    match pos {
+        Some(p) => e.with_position(Some(p as u32 + 1)),
+        None => e,
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
+/// Start of the last whole word `w` (case-insensitive) in `text`.
+fn rfind_word(text: &[char], w: &str) -> Option<usize> {
+    let w: Vec<char> = w.chars().collect();
+    (0..=text.len().checked_sub(w.len())?)
+        .rev()
+        .find(|&i| word_at(text, i, &w, true))
+}
+
+/// Start of the first whole word `w` in `text` (outside string literals;
+/// case-insensitive unless `w` has capitals, as a quoted name would).
+fn find_word(text: &[char], w: &str) -> Option<usize> {
+    let fold = !w.chars().any(char::is_uppercase);
+    let wc: Vec<char> = w.chars().collect();
+    let mut in_string = false;
+    for i in 0..text.len() {
+        if text[i] == '\'' {
+            in_string = !in_string;
+            continue;
+        }
+        if !in_string && i + wc.len() <= text.len() && word_at(text, i, &wc, fold) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn word_at(text: &[char], i: usize, w: &[char], fold: bool) -> bool {
+    if i + w.len() > text.len() {
+        return false;
+    }
+    let same = text[i..i + w.len()].iter().zip(w).all(|(a, b)| {
+        if fold {
+            a.to_lowercase().eq(b.to_lowercase())
+        } else {
+            a == b
+        }
+    });
+    let before_ok = i == 0 || !(is_word_char(text[i - 1]) || text[i - 1] == '.');
+    let after_ok = text.get(i + w.len()).is_none_or(|c| !is_word_char(*c));
+    same && before_ok && after_ok
+}

@@ -155,6 +155,11 @@ impl SourceMap {
         }
     }
 
+    /// The query string as the client sent it.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// 1-based character position of a span's start; None for a span
     /// sqlparser left empty.
     pub(crate) fn position(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
