@@ -270,10 +270,25 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                     quote_ident(&rel.schema),
                     quote_ident(&rel.name)
                 );
-                let q = Parser::new(&dialect)
+                let mut q = Parser::new(&dialect)
                     .try_with_sql(&q)
                     .and_then(|mut p| p.parse_query())
                     .map_err(perr)?;
+                // The table's own rows, not its children's (PostgreSQL's
+                // COPY TO reads the relation alone): FROM ONLY, marked as
+                // inherit.rs reads it.
+                if let sqlparser::ast::SetExpr::Select(sel) = q.body.as_mut() {
+                    if let Some(sqlparser::ast::TableFactor::Table { name, .. }) =
+                        sel.from.first_mut().map(|f| &mut f.relation)
+                    {
+                        if let Some(id) = name.0.last_mut().and_then(|p| match p {
+                            sqlparser::ast::ObjectNamePart::Identifier(i) => Some(i),
+                            _ => None,
+                        }) {
+                            id.quote_style = Some(crate::inherit::ONLY_MARK);
+                        }
+                    }
+                }
                 let mut b = Binder::new(host, Vec::new());
                 let (plan, cols) = b.bind_query(&q)?;
                 to_plan(plan, cols, opts, endpoint)

@@ -810,6 +810,13 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 idx.char_index(at),
             )
         })?;
+        if let Some(at) = crate::generated::by_default_expression(&meaningful) {
+            return Err(syntax_error(
+                sql,
+                "for a generated column, GENERATED ALWAYS must be specified",
+                idx.char_index(at),
+            ));
+        }
         if let Some(pre) = pre_dispatch(piece) {
             if pre == PreParsed::Explain {
                 crate::explain::check(&text)

@@ -985,6 +985,12 @@ fn check_columns(parent: &Relation, child: &Relation, exact: bool) -> Result<(),
                     pc.name
                 )))
             }
+            Some(c) if pc.generated.is_some() && c.generated != pc.generated => {
+                return Err(mismatch(format!(
+                    "column \"{}\" in child table has a conflicting generation expression",
+                    pc.name
+                )))
+            }
             Some(c) if pc.not_null && !c.not_null => {
                 return Err(PgError::error(
                     sqlstate::SqlState::new("42804"),

@@ -126,6 +126,19 @@ ALTER TABLE
 INSERT 0 1
 1|5
 CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+UPDATE 0
+f1|date||not null|
+f2|bigint|||
+f3|bigint|||generated always as (f2 * 2) stored
+CREATE TABLE
+CREATE TABLE
+INSERT 0 1
+INSERT 0 1
+1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
@@ -194,6 +207,13 @@ psql:SCRIPT:115: ERROR:  column "a" of relation "g29" is not a stored generated 
 psql:SCRIPT:116: NOTICE:  column "a" of relation "g29" is not a stored generated column, skipping
 psql:SCRIPT:124: ERROR:  ALTER TABLE / DROP EXPRESSION must be applied to child tables too
 psql:SCRIPT:129: ERROR:  column "b" in child table must be a generated column
+psql:SCRIPT:130: ERROR:  for a generated column, GENERATED ALWAYS must be specified
+psql:SCRIPT:134: ERROR:  column "f3" in child table must be a generated column
+psql:SCRIPT:136: ERROR:  column "f3" in child table has a conflicting generation expression
+psql:SCRIPT:137: ERROR:  no partition of relation "gpp" found for row
+DETAIL:  Partition key of the failing row contains (f1) = (2016-09-15).
+psql:SCRIPT:141: ERROR:  cannot use generated column in partition key
+DETAIL:  Column "f3" is a generated column.
 "#;
 
 #[test]
