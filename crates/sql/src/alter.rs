@@ -960,6 +960,23 @@ pub(crate) fn execute(
                         new: new.clone(),
                     },
                 )?;
+                // Generation expressions too (their pg_attrdef text is
+                // replaced; the column stays generated).
+                for c in &rel.columns {
+                    if let Some(g) = c
+                        .generated
+                        .as_deref()
+                        .filter(|g| words(g).iter().any(|w| w == old))
+                    {
+                        host.tables()?.alter_table(
+                            &rel,
+                            &AlterOp::SetDefault {
+                                column: c.name.clone(),
+                                default: Some(rename_word(g, old, new)),
+                            },
+                        )?;
+                    }
+                }
                 // CHECK texts name columns: they follow the rename.
                 for c in rel.checks.clone() {
                     if words(&c.expr).iter().any(|w| w == old) {

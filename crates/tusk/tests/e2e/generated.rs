@@ -139,6 +139,19 @@ CREATE TABLE
 INSERT 0 1
 INSERT 0 1
 1
+CREATE TABLE
+ALTER TABLE
+INSERT 0 1
+4|8
+aa * 2
+CREATE TABLE
+CREATE TABLE
+INSERT 0 1
+INSERT 0 1
+ALTER TABLE
+UPDATE 1
+gi|1|5
+gi_c|12|60
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
