@@ -152,6 +152,8 @@ ALTER TABLE
 UPDATE 1
 gi|1|5
 gi_c|12|60
+CREATE TRIGGER
+UPDATE 1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
@@ -227,6 +229,11 @@ psql:SCRIPT:137: ERROR:  no partition of relation "gpp" found for row
 DETAIL:  Partition key of the failing row contains (f1) = (2016-09-15).
 psql:SCRIPT:141: ERROR:  cannot use generated column in partition key
 DETAIL:  Column "f3" is a generated column.
+psql:SCRIPT:159: ERROR:  BEFORE trigger's WHEN condition cannot reference NEW generated columns
+DETAIL:  Column "b" is a generated column.
+psql:SCRIPT:161: NOTICE:  before: new = (-5,)
+psql:SCRIPT:161: NOTICE:  after: new = (-5,-10)
+psql:SCRIPT:161: NOTICE:  after: new = (-5,-10)
 "#;
 
 #[test]
