@@ -93,7 +93,7 @@ fn bind_one(
 ) -> Result<Expr, PgError> {
     let b = rowexpr::bind_over_row(host, rel, e)?;
     let from = b.ty.oid;
-    rowexpr::coerce_to(host, b, Ty::new(col.ty.oid))?.ok_or_else(|| {
+    rowexpr::coerce_assigned(host, b, Ty::new(col.ty.oid))?.ok_or_else(|| {
         PgError::error(
             sqlstate::DATATYPE_MISMATCH,
             format!(

@@ -154,6 +154,21 @@ gi|1|5
 gi_c|12|60
 CREATE TRIGGER
 UPDATE 1
+CREATE TYPE
+CREATE TABLE
+INSERT 0 2
+1|(2,3)
+6|(12,18)
+CREATE TABLE
+CREATE TABLE
+INSERT 0 1
+INSERT 0 1
+CREATE DOMAIN
+CREATE TABLE
+INSERT 0 1
+CREATE DOMAIN
+CREATE TABLE
+INSERT 0 1
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
@@ -234,6 +249,12 @@ DETAIL:  Column "b" is a generated column.
 psql:SCRIPT:161: NOTICE:  before: new = (-5,)
 psql:SCRIPT:161: NOTICE:  after: new = (-5,-10)
 psql:SCRIPT:161: NOTICE:  after: new = (-5,-10)
+psql:SCRIPT:167: ERROR:  invalid ON UPDATE action for foreign key constraint containing generated column
+psql:SCRIPT:168: ERROR:  invalid ON DELETE action for foreign key constraint containing generated column
+psql:SCRIPT:172: ERROR:  insert or update on table "gtest23b" violates foreign key constraint "gtest23b_b_fkey"
+DETAIL:  Key (b)=(10) is not present in table "gtest23a".
+psql:SCRIPT:176: ERROR:  value for domain gtestdomain1 violates check constraint "gtestdomain1_check"
+psql:SCRIPT:180: ERROR:  value for domain gtestdomainnn violates check constraint "gtestdomainnn_check"
 "#;
 
 #[test]
