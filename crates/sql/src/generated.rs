@@ -660,3 +660,65 @@ pub(crate) fn by_default_expression(
             .then_some(w[1].span.start)
     })
 }
+
+/// DROP FUNCTION of a function a generation expression calls: 2BP01 as
+/// PostgreSQL's dependency check. tusk keeps no pg_depend row for a
+/// generation expression, so the expressions' texts are searched for a
+/// call of the function's name.
+pub(crate) fn refuse_drop_function(
+    host: &mut dyn Host,
+    f: &crate::catalog::FuncDef,
+) -> Result<(), PgError> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT c.relname, a.attname, d.adbin FROM pg_catalog.pg_attrdef d \
+         JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+         JOIN pg_catalog.pg_class c ON c.oid = d.adrelid \
+         WHERE a.attgenerated = 's' ORDER BY c.oid, a.attnum",
+        &[],
+        Vec::new(),
+    )?;
+    let calls = |text: &str| {
+        let tokens: Vec<Token> = Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, text)
+            .tokenize()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_)))
+            .collect();
+        tokens.windows(2).any(|w| {
+            matches!(&w[0], Token::Word(x) if (if x.quote_style.is_some() {
+                x.value.clone()
+            } else {
+                x.value.to_lowercase()
+            }) == f.name)
+                && w[1] == Token::LParen
+        })
+    };
+    let text = |v: &Value| crate::value::to_text(v).unwrap_or_default();
+    let users: Vec<String> = rows
+        .iter()
+        .filter(|r| r.len() == 3 && calls(&text(&r[2])))
+        .map(|r| format!("column {} of table {}", text(&r[1]), text(&r[0])))
+        .collect();
+    if users.is_empty() {
+        return Ok(());
+    }
+    let args: Vec<String> = f
+        .arg_types
+        .iter()
+        .map(|&t| crate::types::sql_name(t))
+        .collect();
+    let sig = format!("{}({})", f.name, args.join(","));
+    let detail = users
+        .iter()
+        .map(|u| format!("{u} depends on function {sig}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Err(PgError::error(
+        sqlstate::SqlState::new("2BP01"),
+        format!("cannot drop function {sig} because other objects depend on it"),
+    )
+    .with_detail(detail)
+    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}

@@ -169,6 +169,14 @@ INSERT 0 1
 CREATE DOMAIN
 CREATE TABLE
 INSERT 0 1
+CREATE FUNCTION
+CREATE FUNCTION
+CREATE TABLE
+INSERT 0 2
+1|10|30
+2|20|60
+DROP TABLE
+DROP FUNCTION
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
@@ -255,6 +263,10 @@ psql:SCRIPT:172: ERROR:  insert or update on table "gtest23b" violates foreign k
 DETAIL:  Key (b)=(10) is not present in table "gtest23a".
 psql:SCRIPT:176: ERROR:  value for domain gtestdomain1 violates check constraint "gtestdomain1_check"
 psql:SCRIPT:180: ERROR:  value for domain gtestdomainnn violates check constraint "gtestdomainnn_check"
+psql:SCRIPT:184: ERROR:  generation expression is not immutable
+psql:SCRIPT:187: ERROR:  cannot drop function gf1(integer) because other objects depend on it
+DETAIL:  column c of table gtest12 depends on function gf1(integer)
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 "#;
 
 #[test]
