@@ -177,6 +177,11 @@ INSERT 0 2
 2|20|60
 DROP TABLE
 DROP FUNCTION
+CREATE TABLE
+INSERT 0 1
+MERGE 1
+1|2
+2|4
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:6: ERROR:  multiple generation clauses specified for column "b" of table "e1"
@@ -267,6 +272,10 @@ psql:SCRIPT:184: ERROR:  generation expression is not immutable
 psql:SCRIPT:187: ERROR:  cannot drop function gf1(integer) because other objects depend on it
 DETAIL:  column c of table gtest12 depends on function gf1(integer)
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:192: ERROR:  column "b" can only be updated to DEFAULT
+DETAIL:  Column "b" is a generated column.
+psql:SCRIPT:193: ERROR:  cannot insert a non-DEFAULT value into column "b"
+DETAIL:  Column "b" is a generated column.
 "#;
 
 #[test]
