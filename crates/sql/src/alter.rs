@@ -77,6 +77,11 @@ pub enum AlterOp {
         owner: u32,
         acl: Option<String>,
     },
+    /// ALTER COLUMN ... DROP EXPRESSION: a stored generated column
+    /// becomes a plain one (its values stay).
+    DropExpression {
+        column: String,
+    },
 }
 
 /// One subcommand as written.
@@ -226,6 +231,21 @@ pub(crate) fn column_def_with_indexes(
             ast::ColumnOption::Unique(_) => {
                 indexes.push(crate::index::column_constraint(&cname, &o.name, false));
             }
+            ast::ColumnOption::Generated {
+                generated_as: ast::GeneratedAs::ExpStored,
+                generation_expr: Some(e),
+                ..
+            } => {
+                // Conflicting clauses were refused with the table's name
+                // (generated::clauses).
+                // Kept without the parentheses written around it (psql's
+                // \d adds its own).
+                let mut e = e;
+                while let ast::Expr::Nested(inner) = e {
+                    e = inner;
+                }
+                def.generated = Some(e.to_string());
+            }
             other => return Err(not_supported(format!("column option {other}"))),
         }
     }
@@ -245,6 +265,7 @@ pub(crate) fn bind(at: &ast::AlterTable) -> Result<AlterPlan, PgError> {
                 column_position: None,
                 ..
             } => {
+                crate::generated::clauses(c, &name)?;
                 let (def, checks) = column_def(c)?;
                 Cmd::AddColumn {
                     def,
@@ -678,7 +699,11 @@ pub(crate) fn bind_default_checked(
 fn needs_rows(c: &Cmd) -> bool {
     match c {
         Cmd::AddColumn { def, checks, .. } => {
-            def.default.is_some() || def.not_null || !checks.is_empty() || def.domain.is_some()
+            def.default.is_some()
+                || def.not_null
+                || !checks.is_empty()
+                || def.domain.is_some()
+                || def.generated.is_some()
         }
         Cmd::SetNotNull(_) | Cmd::SetType { .. } | Cmd::Validate(_) => true,
         Cmd::AddCheck { not_valid, .. } => !not_valid,
@@ -771,6 +796,20 @@ pub(crate) fn execute(
                     }
                     return Err(PgError::error(codes::DUPLICATE_COLUMN, msg));
                 }
+                if def.generated.is_some() {
+                    let mut cols = rel.columns.clone();
+                    cols.push(def.clone());
+                    crate::generated::check_definitions(
+                        &*host,
+                        &rel.schema,
+                        &rel.name,
+                        &cols,
+                        Some(cols.len() - 1),
+                    )?;
+                    // Its values are computed when the rows are
+                    // rewritten below.
+                    rewrite = true;
+                }
                 // Existing rows of a domain column get the domain's
                 // default when the column has none, and must pass the
                 // domain's constraints (PostgreSQL rewrites the table).
@@ -796,7 +835,7 @@ pub(crate) fn execute(
                         if !v.is_null() {
                             rewrite = true;
                         }
-                        if def.not_null && v.is_null() {
+                        if def.not_null && v.is_null() && def.generated.is_none() {
                             return Err(contains_nulls(&def.name, &rel));
                         }
                         r.push(v);
@@ -815,7 +854,7 @@ pub(crate) fn execute(
                 if_exists,
                 cascade,
             } => {
-                let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
+                if !rel.columns.iter().any(|c| &c.name == name) {
                     if *if_exists {
                         notice(
                             host,
@@ -826,6 +865,53 @@ pub(crate) fn execute(
                         );
                         continue;
                     }
+                    return Err(undefined_column(name, &rel));
+                }
+                // Generated columns computed from it: refused, or dropped
+                // first with CASCADE (PostgreSQL's normal dependency).
+                let dependents: Vec<String> = rel
+                    .columns
+                    .iter()
+                    .filter(|c| {
+                        c.name != *name
+                            && c.generated
+                                .as_deref()
+                                .is_some_and(|g| words(g).iter().any(|w| w == name))
+                    })
+                    .map(|c| c.name.clone())
+                    .collect();
+                if let Some(first) = dependents.first() {
+                    if !*cascade {
+                        return Err(PgError::error(
+                            sqlstate::SqlState::new("2BP01"),
+                            format!(
+                                "cannot drop column {name} of table {} because other objects depend on it",
+                                rel.name
+                            ),
+                        )
+                        .with_detail(format!(
+                            "column {first} of table {} depends on column {name} of table {}",
+                            rel.name, rel.name
+                        ))
+                        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+                    }
+                    for d in &dependents {
+                        notice(
+                            host,
+                            format!("drop cascades to column {d} of table {}", rel.name),
+                        );
+                        let k = column_index(&rel, d)?;
+                        host.tables()?
+                            .alter_table(&rel, &AlterOp::DropColumn(d.clone()))?;
+                        if let Some(rows) = rows.as_mut() {
+                            for r in rows.iter_mut() {
+                                r.remove(k);
+                            }
+                        }
+                        rel = refetch(&*host, &rel)?;
+                    }
+                }
+                let Some(i) = rel.columns.iter().position(|c| &c.name == name) else {
                     return Err(undefined_column(name, &rel));
                 };
                 // FOREIGN KEYs of the column go with it; those referencing
@@ -874,6 +960,23 @@ pub(crate) fn execute(
                         new: new.clone(),
                     },
                 )?;
+                // Generation expressions too (their pg_attrdef text is
+                // replaced; the column stays generated).
+                for c in &rel.columns {
+                    if let Some(g) = c
+                        .generated
+                        .as_deref()
+                        .filter(|g| words(g).iter().any(|w| w == old))
+                    {
+                        host.tables()?.alter_table(
+                            &rel,
+                            &AlterOp::SetDefault {
+                                column: c.name.clone(),
+                                default: Some(rename_word(g, old, new)),
+                            },
+                        )?;
+                    }
+                }
                 // CHECK texts name columns: they follow the rename.
                 for c in rel.checks.clone() {
                     if words(&c.expr).iter().any(|w| w == old) {
@@ -897,6 +1000,20 @@ pub(crate) fn execute(
             }
             Cmd::SetDefault { column, default } => {
                 let i = column_index(&rel, column)?;
+                if rel.columns[i].generated.is_some() {
+                    let e = PgError::error(
+                        sqlstate::SYNTAX_ERROR,
+                        format!(
+                            "column \"{column}\" of relation \"{}\" is a generated column",
+                            rel.name
+                        ),
+                    );
+                    return Err(if default.is_none() {
+                        e.with_hint("Use ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION instead.")
+                    } else {
+                        e
+                    });
+                }
                 let text = default.as_ref().map(|e| e.to_string());
                 if let Some(text) = &text {
                     // Bound now, so that a bad default fails the ALTER
@@ -940,6 +1057,29 @@ pub(crate) fn execute(
             }
             Cmd::SetType { column, ty, using } => {
                 let i = column_index(&rel, column)?;
+                // PostgreSQL 15 (0A000): a generated column's type changes
+                // (its values recomputed), a column it reads does not.
+                if rel.columns[i].generated.is_some() && using.is_some() {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "cannot specify USING when altering type of generated column",
+                    )
+                    .with_detail(format!("Column \"{column}\" is a generated column.")));
+                }
+                if let Some(g) = rel.columns.iter().find(|c| {
+                    c.generated
+                        .as_deref()
+                        .is_some_and(|g| words(g).iter().any(|w| w == column))
+                }) {
+                    return Err(PgError::error(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "cannot alter type of a column used by a generated column",
+                    )
+                    .with_detail(format!(
+                        "Column \"{column}\" is used by generated column \"{}\".",
+                        g.name
+                    )));
+                }
                 let expr = match using {
                     Some(u) => {
                         let b = rowexpr::bind_over_row(&*host, &rel, u)?;
@@ -1061,6 +1201,21 @@ pub(crate) fn execute(
         }
     }
     if rewrite {
+        if let Some(rows) = rows.as_mut() {
+            // Generated columns are computed anew (one just added, or one
+            // whose type changed).
+            let generated = crate::generated::bind_all(&*host, &rel)?;
+            if !generated.is_empty() {
+                let checks = crate::generated::RowChecks {
+                    checks: Vec::new(),
+                    generated,
+                };
+                for r in rows.iter_mut() {
+                    let row = std::mem::take(r);
+                    *r = crate::modify::check_row(&rel, checks.compute(&rel, row, host)?)?;
+                }
+            }
+        }
         if let Some(rows) = &rows {
             // The rewritten rows meet every validated CHECK (values
             // changed under them).

@@ -5265,6 +5265,9 @@ impl Binder<'_> {
                     }
                     let mut casts = Vec::with_capacity(cols.len());
                     for (c, &t) in cols.iter().zip(&targets) {
+                        if rel.columns[t].generated.is_some() {
+                            return Err(crate::generated::insert_error(&rel.columns[t].name));
+                        }
                         if rel.columns[t].identity == Some(b'a') && self.overriding.is_none() {
                             return Err(crate::sequence::always_identity_error(
                                 &rel.columns[t].name,
@@ -5365,6 +5368,8 @@ impl Binder<'_> {
     ) -> Result<Option<Expr>, PgError> {
         Ok(if is_default_keyword(e) {
             None
+        } else if col.generated.is_some() {
+            return Err(crate::generated::insert_error(&col.name));
         } else if col.identity.is_some() && self.overriding == Some(b'u') {
             // OVERRIDING USER VALUE: the identity's value, not the one
             // given.
@@ -5517,6 +5522,9 @@ impl Binder<'_> {
                     catalog::codes::DUPLICATE_COLUMN,
                     format!("multiple assignments to same column \"{cname}\""),
                 ));
+            }
+            if rel.columns[idx].generated.is_some() && !is_default_keyword(&a.value) {
+                return Err(crate::generated::update_error(&cname));
             }
             let e = if is_default_keyword(&a.value) {
                 match self.bind_default(&rel.columns[idx])? {

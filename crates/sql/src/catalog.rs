@@ -52,6 +52,11 @@ pub struct ColumnDef {
     /// The domain the column was declared as (pg_attribute.atttypid),
     /// `ty` then being its base type (crates/sql/src/domain.rs).
     pub domain: Option<Oid>,
+    /// A stored generated column's expression (SQL text, kept in
+    /// pg_attrdef like a default, with pg_attribute.attgenerated 's';
+    /// crates/sql/src/generated.rs). Apart from `default` so that code
+    /// filling defaults never mistakes it for one.
+    pub generated: Option<String>,
 }
 
 impl ColumnDef {
@@ -63,6 +68,7 @@ impl ColumnDef {
             default: None,
             identity: None,
             domain: None,
+            generated: None,
         }
     }
 }

@@ -270,10 +270,25 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                     quote_ident(&rel.schema),
                     quote_ident(&rel.name)
                 );
-                let q = Parser::new(&dialect)
+                let mut q = Parser::new(&dialect)
                     .try_with_sql(&q)
                     .and_then(|mut p| p.parse_query())
                     .map_err(perr)?;
+                // The table's own rows, not its children's (PostgreSQL's
+                // COPY TO reads the relation alone): FROM ONLY, marked as
+                // inherit.rs reads it.
+                if let sqlparser::ast::SetExpr::Select(sel) = q.body.as_mut() {
+                    if let Some(sqlparser::ast::TableFactor::Table { name, .. }) =
+                        sel.from.first_mut().map(|f| &mut f.relation)
+                    {
+                        if let Some(id) = name.0.last_mut().and_then(|p| match p {
+                            sqlparser::ast::ObjectNamePart::Identifier(i) => Some(i),
+                            _ => None,
+                        }) {
+                            id.quote_style = Some(crate::inherit::ONLY_MARK);
+                        }
+                    }
+                }
                 let mut b = Binder::new(host, Vec::new());
                 let (plan, cols) = b.bind_query(&q)?;
                 to_plan(plan, cols, opts, endpoint)
@@ -387,8 +402,12 @@ fn to_plan(
 
 /// The table columns a COPY names (all, when none are listed).
 fn target_columns(rel: &Relation, cols: &[String]) -> Result<Vec<usize>, PgError> {
+    // Generated columns take no part in COPY (PostgreSQL's
+    // CopyGetAttnums): left out of the default list, refused by name.
     if cols.is_empty() {
-        return Ok((0..rel.columns.len()).collect());
+        return Ok((0..rel.columns.len())
+            .filter(|&i| rel.columns[i].generated.is_none())
+            .collect());
     }
     let mut out = Vec::with_capacity(cols.len());
     for c in cols {
@@ -398,6 +417,13 @@ fn target_columns(rel: &Relation, cols: &[String]) -> Result<Vec<usize>, PgError
                 format!("column \"{c}\" of relation \"{}\" does not exist", rel.name),
             ));
         };
+        if rel.columns[i].generated.is_some() {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("42P10"),
+                format!("column \"{c}\" is a generated column"),
+            )
+            .with_detail("Generated columns cannot be used in COPY."));
+        }
         if out.contains(&i) {
             return Err(PgError::error(
                 codes::DUPLICATE_COLUMN,
@@ -768,7 +794,7 @@ pub struct CopyIn<'p> {
     /// The end-of-data marker `\.` was seen: the rest is ignored.
     ended: bool,
     /// The table's CHECK constraints, bound at the first row.
-    checks: Option<Vec<(String, Expr)>>,
+    checks: Option<crate::generated::RowChecks>,
     /// FOREIGN KEY checks of the rows stored, run at the end (fkey.rs).
     pending: crate::fkey::Pending,
     /// The table's INSERT triggers (trigger.rs), loaded and their BEFORE
@@ -1067,14 +1093,13 @@ impl<'p> CopyIn<'p> {
             self.count += 1;
             return Ok(());
         }
-        let row = crate::modify::check_row(&self.plan.rel, row)
-            .map_err(|e| e.with_context(self.line_context(text)))?;
         if self.checks.is_none() {
-            self.checks = Some(crate::bind::rowexpr::bind_checks(&*host, &self.plan.rel)?);
+            self.checks = Some(crate::generated::RowChecks::bind(&*host, &self.plan.rel)?);
         }
-        let checks = self.checks.as_deref().unwrap_or_default();
-        crate::modify::check_constraints(&self.plan.rel, checks, &row, host)
-            .map_err(|e| e.with_context(self.line_context(text)))?;
+        let checks = self.checks.take().unwrap_or_default();
+        let row = crate::modify::finish_row(&self.plan.rel, &checks, row, host);
+        self.checks = Some(checks);
+        let row = row.map_err(|e| e.with_context(self.line_context(text)))?;
         host.tables()?
             .insert(&self.plan.rel, &row)
             .map_err(|e| e.with_context(self.line_context(text)))?;

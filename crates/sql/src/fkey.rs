@@ -267,6 +267,25 @@ pub(crate) fn add(
         ));
     }
     let cols = column_positions(rel, &s.cols)?;
+    // A generated column cannot be set by the key's actions (PostgreSQL's
+    // ATAddForeignKeyConstraint, per the SQL standard).
+    if cols.iter().any(|&c| rel.columns[c].generated.is_some()) {
+        let which = if matches!(s.on_update, b'c' | b'n' | b'd') {
+            Some("ON UPDATE")
+        } else if matches!(s.on_delete, b'n' | b'd') {
+            Some("ON DELETE")
+        } else {
+            None
+        };
+        if let Some(which) = which {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                format!(
+                    "invalid {which} action for foreign key constraint containing generated column"
+                ),
+            ));
+        }
+    }
     let keys = host.tables()?.unique_keys(&parent)?;
     let (index, ref_cols) = if s.ref_cols.is_empty() {
         match keys.iter().find(|k| k.1) {

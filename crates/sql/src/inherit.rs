@@ -369,6 +369,8 @@ pub(crate) fn merge_columns(
     }
     let mut cols: Vec<ColumnDef> = Vec::new();
     let mut checks: Vec<catalog::CheckDef> = Vec::new();
+    // Columns whose parents give different generation expressions.
+    let mut conflicting: Vec<String> = Vec::new();
     for rel in &rels {
         for pc in &rel.columns {
             let mut pc = pc.clone();
@@ -391,6 +393,15 @@ pub(crate) fn merge_columns(
                             format!("inherited column \"{}\" has a type conflict", pc.name),
                         )
                         .with_detail(format!("{a} versus {b}")));
+                    }
+                    if c.generated.is_some() != pc.generated.is_some() {
+                        return Err(PgError::error(
+                            catalog::codes::DATATYPE_MISMATCH,
+                            format!("inherited column \"{}\" has a generation conflict", pc.name),
+                        ));
+                    }
+                    if c.generated.is_some() && c.generated != pc.generated {
+                        conflicting.push(pc.name.clone());
                     }
                     c.not_null |= pc.not_null;
                     if c.default.is_none() {
@@ -441,6 +452,33 @@ pub(crate) fn merge_columns(
                     )
                     .with_detail(format!("{a} versus {b}")));
                 }
+                // PostgreSQL 15: an inherited generated column takes the
+                // parent's expression and nothing else of the child's; a
+                // plain one becomes what the child says.
+                if c.generated.is_some() {
+                    let bad = |m: String| PgError::error(sqlstate::SqlState::new("42611"), m);
+                    if lc.generated.is_some() {
+                        return Err(bad(format!(
+                            "child column \"{}\" specifies generation expression",
+                            lc.name
+                        ))
+                        .with_hint("Omit the generation expression in the definition of the child table column to inherit the generation expression from the parent table."));
+                    }
+                    if lc.identity.is_some() {
+                        return Err(bad(format!(
+                            "column \"{}\" inherits from generated column but specifies identity",
+                            lc.name
+                        )));
+                    }
+                    if lc.default.is_some() {
+                        return Err(bad(format!(
+                            "column \"{}\" inherits from generated column but specifies default",
+                            lc.name
+                        )));
+                    }
+                } else if lc.generated.is_some() {
+                    c.generated = lc.generated.clone();
+                }
                 c.not_null |= lc.not_null;
                 if lc.default.is_some() {
                     c.default = lc.default.clone();
@@ -451,6 +489,12 @@ pub(crate) fn merge_columns(
             }
             None => cols.push(lc.clone()),
         }
+    }
+    if let Some(name) = conflicting.first() {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("42611"),
+            format!("column \"{name}\" inherits conflicting generation expressions"),
+        ));
     }
     Ok((cols, rels, checks))
 }

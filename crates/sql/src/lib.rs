@@ -80,6 +80,7 @@ mod fndef;
 mod foreigntable;
 mod formatting;
 mod func;
+mod generated;
 mod geometry;
 mod host;
 pub mod index;
@@ -592,7 +593,8 @@ fn prepare_unchecked(
     };
     let Some(q) = query else {
         let u = match &stmt.parsed {
-            Parsed::Ast(s) => utility::bind(s, &stmt.sql, host)?,
+            Parsed::Ast(s) => utility::bind(s, &stmt.sql, host)
+                .map_err(|e| generated::locate(e, s, stmt.src.as_deref()))?,
             Parsed::Pre(PreParsed::Reset(name)) => Utility::Reset(Some(name.clone())),
             Parsed::Pre(PreParsed::Unsupported(what)) => return Err(bind::not_supported(*what)),
             Parsed::Pre(PreParsed::Checkpoint) => Utility::Checkpoint,

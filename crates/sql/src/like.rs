@@ -17,10 +17,11 @@
 //! NOT NULL; DEFAULTS the default expressions; IDENTITY identity columns
 //! (each with a new sequence); CONSTRAINTS the CHECK constraints with
 //! their names; INDEXES the primary key, unique constraints and indexes
-//! (named anew for the new table). GENERATED, STORAGE, COMPRESSION,
-//! STATISTICS and COMMENTS are accepted and copy nothing tusk keeps:
-//! tusk has no generated columns, storage or compression settings, or
-//! extended statistics, and column comments are not copied yet.
+//! (named anew for the new table); GENERATED the generation expressions
+//! of generated columns (without it they become plain columns). STORAGE,
+//! COMPRESSION, STATISTICS and COMMENTS are accepted and copy nothing
+//! tusk keeps: tusk has no storage or compression settings, or extended
+//! statistics, and column comments are not copied yet.
 //!
 //! Pure functions over tokens and the host; any backend.
 
@@ -332,6 +333,12 @@ pub(crate) fn expand(
             let mut c = c.clone();
             let identity = c.identity.take();
             let default = c.default.take();
+            // Without INCLUDING GENERATED a generated column is copied as
+            // a plain one.
+            let generated = c.generated.take();
+            if spec.options & GENERATED != 0 {
+                c.generated = generated;
+            }
             match identity {
                 Some(kind) if spec.options & IDENTITY != 0 => {
                     let seq = crate::sequence::serial_sequence_name(table, &c.name);

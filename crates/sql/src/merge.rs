@@ -211,7 +211,7 @@ pub(crate) fn execute_counted(
     }
     let m = &prepared;
     let ncols = rel.columns.len();
-    let checks = crate::bind::rowexpr::bind_checks(&*host, rel)?;
+    let checks = crate::generated::RowChecks::bind(&*host, rel)?;
     // UPDATE OF triggers fire when any UPDATE clause assigns the column.
     let mut updated: Vec<usize> = Vec::new();
     for a in &m.actions {

@@ -28,6 +28,7 @@ use crate::cast;
 use crate::catalog::{codes, Relation, SYSTEM_COLUMNS};
 use crate::exec::{self, Relations, Row};
 use crate::expr::{Ctx, Expr};
+use crate::generated::RowChecks;
 use crate::host::Host;
 use crate::plan::SelectPlan;
 use crate::types::{self, Ty};
@@ -156,6 +157,21 @@ pub(crate) fn check_row(rel: &Relation, mut row: Vec<Value>) -> Result<Vec<Value
     Ok(row)
 }
 
+/// A row about to be stored, after its BEFORE ROW triggers: its
+/// generated columns computed (generated.rs), then typmods, NOT NULL,
+/// domains and CHECK.
+pub(crate) fn finish_row(
+    rel: &Relation,
+    checks: &RowChecks,
+    row: Vec<Value>,
+    host: &mut dyn Host,
+) -> Result<Vec<Value>, PgError> {
+    let row = checks.compute(rel, row, host)?;
+    let row = check_row(rel, row)?;
+    check_constraints(rel, &checks.checks, &row, host)?;
+    Ok(row)
+}
+
 /// The table's CHECK constraints on a row about to be stored, in name
 /// order (PostgreSQL's ExecRelCheck: NULL passes, false is 23514).
 pub(crate) fn check_constraints(
@@ -266,7 +282,7 @@ pub(crate) fn execute(
         _ => {}
     }
     let table = crate::trigger::trigger_rel(&p.rel)?;
-    let checks = crate::bind::rowexpr::bind_checks(&*host, &p.rel)?;
+    let checks = RowChecks::bind(&*host, &p.rel)?;
     let mut out = Vec::new();
     let mut count: u64 = 0;
     // FOREIGN KEY checks queued per row, run when the rows are all
@@ -393,8 +409,7 @@ pub(crate) fn execute(
                                 },
                                 None => row,
                             };
-                            let row = check_row(&p.rel, row)?;
-                            check_constraints(&p.rel, &checks, &row, host)?;
+                            let row = finish_row(&p.rel, &checks, row, host)?;
                             let mut env = Upsert {
                                 p,
                                 params,
@@ -644,7 +659,7 @@ pub(crate) enum Changed {
 pub(crate) fn insert_row(
     host: &mut dyn Host,
     rel: &Relation,
-    checks: &[(String, Expr)],
+    checks: &RowChecks,
     fire: &mut Option<crate::trigger::Fire>,
     pending: &mut crate::fkey::Pending,
     row: Vec<Value>,
@@ -656,8 +671,7 @@ pub(crate) fn insert_row(
         },
         None => row,
     };
-    let row = check_row(rel, row)?;
-    check_constraints(rel, checks, &row, host)?;
+    let row = finish_row(rel, checks, row, host)?;
     host.tables()?.insert(rel, &row)?;
     pending.row_stored(rel, None, &row)?;
     if let Some(f) = fire.as_mut() {
@@ -691,13 +705,14 @@ fn instead(
 pub(crate) fn update_row(
     host: &mut dyn Host,
     rel: &Relation,
-    checks: &[(String, Expr)],
+    checks: &RowChecks,
     fire: &mut Option<crate::trigger::Fire>,
     pending: &mut crate::fkey::Pending,
     old: &[Value],
-    new: Vec<Value>,
+    mut new: Vec<Value>,
 ) -> Result<Changed, PgError> {
     let ncols = rel.columns.len();
+    checks.blank(&mut new);
     let new = match fire.as_mut() {
         Some(f) => match f.before_row(host, Some(&old[..ncols]), Some(new))? {
             Some(r) => r,
@@ -705,8 +720,7 @@ pub(crate) fn update_row(
         },
         None => new,
     };
-    let new = check_row(rel, new)?;
-    check_constraints(rel, checks, &new, host)?;
+    let new = finish_row(rel, checks, new, host)?;
     let ctid = ctid_of(old, ncols)?;
     match host.tables()?.update(rel, &ctid, &new)? {
         None => {
@@ -770,7 +784,7 @@ fn update_child(
             *slot = new[i].clone();
         }
     }
-    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    let checks = RowChecks::bind(&*host, &c.rel)?;
     Ok(
         match update_row(host, &c.rel, &checks, &mut None, pending, &full, mine)? {
             Changed::Done(r) => {
@@ -875,7 +889,7 @@ pub(crate) fn with_joined(newer: Row, old: Row) -> Row {
 struct Upsert<'a, 'f> {
     p: &'a ModifyPlan,
     params: &'a [Value],
-    checks: &'a [(String, Expr)],
+    checks: &'a RowChecks,
     arbiters: &'a [u32],
     /// DO UPDATE's UPDATE triggers.
     fire: &'f mut Option<crate::trigger::Fire>,
@@ -942,6 +956,7 @@ impl Upsert<'_, '_> {
             for (i, e) in sets {
                 new[*i] = e.eval(&joined, &mut cx)?;
             }
+            self.checks.blank(&mut new);
             let new = match self.fire.as_mut() {
                 Some(f) => match f.before_row(host, Some(&existing[..ncols]), Some(new))? {
                     Some(r) => r,
@@ -949,8 +964,7 @@ impl Upsert<'_, '_> {
                 },
                 None => new,
             };
-            let new = check_row(&p.rel, new)?;
-            check_constraints(&p.rel, self.checks, &new, host)?;
+            let new = finish_row(&p.rel, self.checks, new, host)?;
             match host.tables()?.update(&p.rel, &ctid, &new)? {
                 None => {}
                 // Locked above: a change in between is not expected, but

@@ -155,6 +155,11 @@ impl SourceMap {
         }
     }
 
+    /// The query string as the client sent it.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
     /// 1-based character position of a span's start; None for a span
     /// sqlparser left empty.
     pub(crate) fn position(&self, span: sqlparser::tokenizer::Span) -> Option<u32> {
@@ -805,6 +810,13 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
                 idx.char_index(at),
             )
         })?;
+        if let Some(at) = crate::generated::by_default_expression(&meaningful) {
+            return Err(syntax_error(
+                sql,
+                "for a generated column, GENERATED ALWAYS must be specified",
+                idx.char_index(at),
+            ));
+        }
         if let Some(pre) = pre_dispatch(piece) {
             if pre == PreParsed::Explain {
                 crate::explain::check(&text)

@@ -759,7 +759,7 @@ pub(crate) fn insert_routed(
             *slot = row[j].clone();
         }
     }
-    let checks = crate::bind::rowexpr::bind_checks(&*host, &c.rel)?;
+    let checks = crate::generated::RowChecks::bind(&*host, &c.rel)?;
     let stored = crate::modify::insert_row(host, &c.rel, &checks, &mut None, pending, mine)?;
     Ok(stored.map(|r| c.map.iter().map(|&m| crate::inherit::pick(&r, m)).collect()))
 }
@@ -807,6 +807,14 @@ pub(crate) enum AlterLink {
         parent: (Option<String>, String),
         add: bool,
     },
+    /// ALTER TABLE [ONLY] t ALTER [COLUMN] c DROP EXPRESSION [IF EXISTS]
+    /// (generated.rs; sqlparser has no grammar for it).
+    DropExpression {
+        table: (Option<String>, String),
+        only: bool,
+        column: String,
+        if_exists: bool,
+    },
 }
 
 impl AlterLink {
@@ -835,6 +843,8 @@ pub(crate) fn is_alter_link(words: &[&str]) -> bool {
             | ["DETACH", "PARTITION", ..]
             | ["INHERIT", ..]
             | ["NO", "INHERIT", ..]
+            | ["ALTER", "COLUMN", _, "DROP", "EXPRESSION", ..]
+            | ["ALTER", _, "DROP", "EXPRESSION", ..]
     )
 }
 
@@ -856,7 +866,7 @@ pub(crate) fn parse_alter_link(sql: &str) -> Result<AlterLink, PgError> {
     if take_word(&mut p, "IF") {
         take_word(&mut p, "EXISTS");
     }
-    take_word(&mut p, "ONLY");
+    let only = take_word(&mut p, "ONLY");
     let table = name(&mut p)?;
     let near = |p: &mut sqlparser::parser::Parser| {
         let t = p.peek_token().token;
@@ -898,6 +908,29 @@ pub(crate) fn parse_alter_link(sql: &str) -> Result<AlterLink, PgError> {
                 table,
                 parent,
                 add: true,
+            })
+        }
+        Some("ALTER") => {
+            p.next_token();
+            take_word(&mut p, "COLUMN");
+            let column = p
+                .parse_identifier()
+                .map(|i| crate::bind::ident_name(&i))
+                .map_err(|e| syntax(e.to_string()))?;
+            take_word(&mut p, "DROP");
+            take_word(&mut p, "EXPRESSION");
+            let if_exists = take_word(&mut p, "IF");
+            if if_exists && !take_word(&mut p, "EXISTS") {
+                return Err(near(&mut p));
+            }
+            if peek_word(&mut p).is_some() {
+                return Err(near(&mut p));
+            }
+            Ok(AlterLink::DropExpression {
+                table,
+                only,
+                column,
+                if_exists,
             })
         }
         Some("NO") => {
@@ -946,6 +979,18 @@ fn check_columns(parent: &Relation, child: &Relation, exact: bool) -> Result<(),
                     child.name, pc.name
                 )))
             }
+            Some(c) if pc.generated.is_some() && c.generated.is_none() => {
+                return Err(mismatch(format!(
+                    "column \"{}\" in child table must be a generated column",
+                    pc.name
+                )))
+            }
+            Some(c) if pc.generated.is_some() && c.generated != pc.generated => {
+                return Err(mismatch(format!(
+                    "column \"{}\" in child table has a conflicting generation expression",
+                    pc.name
+                )))
+            }
             Some(c) if pc.not_null && !c.not_null => {
                 return Err(PgError::error(
                     sqlstate::SqlState::new("42804"),
@@ -965,6 +1010,12 @@ fn check_columns(parent: &Relation, child: &Relation, exact: bool) -> Result<(),
 pub(crate) fn execute(host: &mut dyn Host, cmd: &AlterLink) -> Result<(), PgError> {
     let table_oid = |r: &Relation| r.table().map(|t| t.oid);
     match cmd {
+        AlterLink::DropExpression {
+            table,
+            only,
+            column,
+            if_exists,
+        } => crate::generated::drop_expression(host, table, *only, column, *if_exists),
         AlterLink::Attach { table, part, bound } => {
             let parent = catalog::lookup(&*host, table.0.as_deref(), &table.1)?;
             let child = catalog::lookup(&*host, part.0.as_deref(), &part.1)?;

@@ -2077,6 +2077,7 @@ fn drop_one(
 ) -> Result<(), PgError> {
     if let Some(f) = resolve(host, kind, if_exists, schema, name, args, full)? {
         crate::acl::check_routine_owner(&*host, &f)?;
+        crate::generated::refuse_drop_function(host, &f)?;
         host.routines()?.drop_routine(&f)?;
     }
     Ok(())

@@ -406,7 +406,16 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             None => Value::Null,
         },
         Sys::GetExpr => match (to_text(&a(0)), oid_arg(&a(1))) {
-            (Some(e), Some(rel)) => Value::Text(get_expr(host, &e, rel)?),
+            (Some(e), Some(rel)) => {
+                let text = get_expr(host, &e, rel)?;
+                // Not pretty: every operator in parentheses, as
+                // PostgreSQL's deparser prints it (`(a * 2)`).
+                if a(2) == Value::Bool(true) {
+                    Value::Text(text)
+                } else {
+                    Value::Text(parenthesized(&text))
+                }
+            }
             _ => Value::Null,
         },
         Sys::IndexDef => {
@@ -831,6 +840,24 @@ pub(crate) fn check_privilege_names(on: PrivilegeOn, list: &str) -> Result<(), P
         }
     }
     Ok(())
+}
+
+/// An expression's text with each binary operator (outside function
+/// arguments) in parentheses and the parentheses written dropped:
+/// pg_get_expr without `pretty`. Text that is no expression stays.
+fn parenthesized(text: &str) -> String {
+    use sqlparser::ast::Expr as A;
+    fn walk(e: &A) -> String {
+        match e {
+            A::BinaryOp { left, op, right } => format!("({} {op} {})", walk(left), walk(right)),
+            A::Nested(inner) => walk(inner),
+            other => other.to_string(),
+        }
+    }
+    match crate::bind::rowexpr::parse_stored(text, "expression") {
+        Ok(e) if matches!(e, A::BinaryOp { .. } | A::Nested(_)) => walk(&e),
+        _ => text.to_string(),
+    }
 }
 
 /// pg_get_expr over tusk's pg_node_tree columns, which hold the

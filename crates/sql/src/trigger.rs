@@ -779,6 +779,22 @@ fn check_create(
                 "DELETE trigger's WHEN condition cannot reference NEW values",
             ));
         }
+        // A BEFORE trigger runs before generated columns are computed.
+        if def.tgtype & TYPE_BEFORE != 0 {
+            if let Some((_, col)) = refs.iter().find(|(o, col)| {
+                o == "new"
+                    && rel
+                        .columns
+                        .iter()
+                        .any(|c| &c.name == col && c.generated.is_some())
+            }) {
+                return Err(PgError::error(
+                    INVALID_OBJECT_DEFINITION,
+                    "BEFORE trigger's WHEN condition cannot reference NEW generated columns",
+                )
+                .with_detail(format!("Column \"{col}\" is a generated column.")));
+            }
+        }
         // Bind it now: unknown columns are CREATE TRIGGER's error.
         let mut tys = Vec::new();
         for (_, col) in &refs {

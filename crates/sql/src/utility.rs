@@ -506,7 +506,39 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 Ok(Utility::Deallocate(Some(ident_name(name))))
             }
         }
-        S::CreateTable(ct) => create_table(ct),
+        S::CreateTable(ct) => create_table(ct).and_then(|u| {
+            // Generation expressions over the columns written (all of
+            // them) are checked now, where their errors get a position.
+            if let Utility::CreateTable {
+                schema,
+                name,
+                columns,
+                inherits,
+                partition,
+                likes,
+                ..
+            } = &u
+            {
+                if inherits.is_empty()
+                    && likes.is_empty()
+                    && partition.as_ref().is_none_or(|p| p.of.is_none())
+                {
+                    crate::generated::check_definitions(
+                        host,
+                        schema.as_deref().unwrap_or(""),
+                        name,
+                        columns,
+                        None,
+                    )?;
+                    if let Some((strategy, items)) = partition.as_ref().and_then(|p| p.by.as_ref())
+                    {
+                        let key = crate::partition::key_of(*strategy, items, columns)?;
+                        crate::generated::check_partition_key(name, &key, columns)?;
+                    }
+                }
+            }
+            Ok(u)
+        }),
         S::CreateIndex(ci) => {
             let (table, schema, spec) = crate::index::create_index(ci)?;
             let (tschema, table) = qualified_name(&table)?;
@@ -785,6 +817,7 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             }
         }
         c.options = kept;
+        crate::generated::clauses(&c, &name)?;
         let serial = crate::sequence::serial_column(&c);
         let identity = crate::sequence::identity_column(&c)?;
         let (mut def, col_checks, col_indexes) = match (&serial, &identity) {
@@ -1228,8 +1261,16 @@ impl Utility {
                     (cols, parents)
                 };
                 let (columns, checks) = (&columns, &checks);
+                crate::generated::check_definitions(
+                    &*host,
+                    schema.as_deref().unwrap_or(""),
+                    name,
+                    columns,
+                    None,
+                )?;
                 if let Some((strategy, items)) = partition.as_ref().and_then(|p| p.by.as_ref()) {
                     let key = crate::partition::key_of(*strategy, items, columns)?;
+                    crate::generated::check_partition_key(name, &key, columns)?;
                     crate::partition::check_key(&*host, &key, columns)?;
                 }
                 // serial: the sequences first (PostgreSQL's order), unless

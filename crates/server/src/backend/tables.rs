@@ -1018,6 +1018,11 @@ impl Session {
             if let Value::Char(k @ (b'a' | b'd')) = r[a.col("attidentity")] {
                 d.identity = Some(k);
             }
+            // A stored generated column: its pg_attrdef row is the
+            // generation expression, read below into `generated`.
+            if r[a.col("attgenerated")] == Value::Char(b's') {
+                d.generated = Some(String::new());
+            }
             cols.push((num, d, r[a.col("atthasdef")] == Value::Bool(true)));
         }
         cols.sort_by_key(|c| c.0);
@@ -1030,7 +1035,12 @@ impl Session {
                     continue;
                 };
                 if let Some(c) = cols.iter_mut().find(|c| c.0 == num) {
-                    c.1.default = Some(name_of(&r[d.col("adbin")]).to_string());
+                    let text = name_of(&r[d.col("adbin")]).to_string();
+                    if c.1.generated.is_some() {
+                        c.1.generated = Some(text);
+                    } else {
+                        c.1.default = Some(text);
+                    }
                 }
             }
         }
@@ -1816,12 +1826,12 @@ impl tusk_sql::Tables for Session {
                         c.ty.oid,
                         c.ty.typmod,
                         c.not_null,
-                        c.default.is_some(),
+                        c.default.is_some() || c.generated.is_some(),
                     ),
                     c,
                 ),
             )?;
-            if let Some(d) = &c.default {
+            if let Some(d) = c.default.as_ref().or(c.generated.as_ref()) {
                 // pg_attrdef.adbin holds the expression's SQL text (not
                 // PostgreSQL's node tree) until tusk has one.
                 def_oid += 1;
@@ -2729,6 +2739,10 @@ impl tusk_sql::Tables for Session {
 /// A pg_attribute row (laid out for the column's base type) naming the
 /// column's domain as its type, as PostgreSQL stores a domain column.
 pub(super) fn domain_column(mut row: Vec<Value>, c: &ColumnDef) -> Vec<Value> {
+    if c.generated.is_some() {
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        row[a.col("attgenerated")] = Value::Char(b's');
+    }
     if let Some(d) = c.domain {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         row[a.col("atttypid")] = Value::Oid(d);

@@ -100,6 +100,25 @@ pub(crate) fn coerce_to(host: &dyn Host, b: Bound, target: Ty) -> Result<Option<
     Ok(Some(binder.coerce(b, target)?.e))
 }
 
+/// `b` converted to column type `target` as an INSERT's value is (the
+/// binder's assignment rules: any cast the value may take on assignment,
+/// a row to a composite); `None` when there is none.
+pub(crate) fn coerce_assigned(
+    host: &dyn Host,
+    b: Bound,
+    target: Ty,
+) -> Result<Option<Expr>, PgError> {
+    if !b.is_unknown()
+        && b.ty.oid != target.oid
+        && (!cast::castable(b.ty.oid, target.oid)
+            || !tusk_types::geo::assignable(b.ty.oid, target.oid))
+    {
+        return Ok(None);
+    }
+    let mut binder = Binder::new(host, Vec::new());
+    Ok(Some(binder.coerce(b, target)?.e))
+}
+
 /// A row of live columns with the system columns appended (unknown
 /// here: NULL, and `tableoid`), as the bound expressions expect it.
 pub(crate) fn pad_row(row: &[Value], tableoid: u32) -> Vec<Value> {
@@ -148,6 +167,7 @@ pub(crate) fn refuse_in_ddl(e: &ast::Expr, what: &str) -> Result<(), PgError> {
 pub(crate) fn ddl_agg_error(e: PgError, what: &str) -> PgError {
     let clause = match what {
         "check constraint" => "check constraints",
+        "column generation expression" => "column generation expressions",
         _ => "DEFAULT expressions",
     };
     where_agg(e, clause)

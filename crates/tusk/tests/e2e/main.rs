@@ -24,6 +24,9 @@
 //!   \deu+ against PostgreSQL 15's output.
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
+//! - `generated`: stored generated columns (definition checks, values on
+//!   INSERT/UPDATE/upsert/MERGE/COPY, inheritance, ALTER TABLE, BEFORE
+//!   triggers) against PostgreSQL 15's output; crash recovery.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
@@ -160,6 +163,7 @@ mod fidelity;
 mod foreign_data;
 mod foreign_keys;
 mod formatting;
+mod generated;
 mod functions;
 mod geometry;
 mod indexes;

@@ -255,12 +255,12 @@ impl Session {
                             def.ty.oid,
                             def.ty.typmod,
                             def.not_null,
-                            def.default.is_some(),
+                            def.default.is_some() || def.generated.is_some(),
                         ),
                         def,
                     ),
                 )?;
-                if let Some(d) = &def.default {
+                if let Some(d) = def.default.as_ref().or(def.generated.as_ref()) {
                     self.insert_default(t.oid, num, d)?;
                 }
                 self.bump_class(rel, "relnatts", 1)?;
@@ -326,6 +326,14 @@ impl Session {
                 r[a.col("atthasdef")] = Value::Bool(default.is_some());
                 self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
             }
+            AlterOp::DropExpression { column } => {
+                // The column keeps its stored values as a plain column.
+                let (tid, mut r, num) = self.attribute(rel, t.oid, column)?;
+                self.delete_defaults(t.oid, num)?;
+                r[a.col("attgenerated")] = Value::Char(0);
+                r[a.col("atthasdef")] = Value::Bool(false);
+                self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
+            }
             AlterOp::SetNotNull { column, not_null } => {
                 let (tid, mut r, _) = self.attribute(rel, t.oid, column)?;
                 r[a.col("attnotnull")] = Value::Bool(*not_null);
@@ -342,7 +350,7 @@ impl Session {
                     ));
                 }
                 let (tid, r, num) = self.attribute(rel, t.oid, column)?;
-                let fresh = cat::attribute_row(
+                let mut fresh = cat::attribute_row(
                     t.oid,
                     num,
                     column,
@@ -351,6 +359,10 @@ impl Session {
                     r[a.col("attnotnull")] == Value::Bool(true),
                     r[a.col("atthasdef")] == Value::Bool(true),
                 );
+                // The column stays what it was: identity, generated.
+                for kept in ["attidentity", "attgenerated"] {
+                    fresh[a.col(kept)] = r[a.col(kept)].clone();
+                }
                 self.update_catalog(PG_ATTRIBUTE_OID, tid, &fresh)?;
             }
             AlterOp::AddCheck(check) => {
