@@ -2326,6 +2326,23 @@ impl<'h> Binder<'h> {
         if candidates.is_empty() && func::UNSUPPORTED_AGGREGATES.contains(&name) {
             return Err(not_supported(format!("aggregate function {name}()")));
         }
+        // `<type>send(value)`: every built-in type's binary output
+        // function, callable as PostgreSQL's are (float4send, int8send...).
+        if let (true, [a]) = (candidates.is_empty(), args.as_slice()) {
+            let ty = name
+                .strip_suffix("send")
+                .and_then(|p| tusk_types::types::TYPES.iter().find(|t| t.name == p));
+            if let Some(t) = ty {
+                if a.ty.oid == t.oid || a.is_unknown() || implicit_ok(a.ty.oid, t.oid) {
+                    let a = args.pop().expect("one argument");
+                    let e = self.coerce(a, Ty::new(t.oid))?.e;
+                    return Ok(Bound::new(
+                        Expr::Func(func::Func::Send, vec![e]),
+                        Ty::new(types::BYTEA),
+                    ));
+                }
+            }
+        }
         let mut best: Option<(&func::Signature, usize, usize)> = None;
         for s in &candidates {
             match &s.args {

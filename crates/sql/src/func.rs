@@ -36,6 +36,8 @@ pub(crate) enum SpreadFn {
 pub(crate) enum Func {
     /// See [`SpreadFn`].
     Spread(SpreadFn),
+    /// `<type>send(value)`: the value's binary send form.
+    Send,
     /// RowCompareExpr: the left row's items then the right's
     /// (bind/rowtype.rs).
     RowCmp(crate::expr::CmpOp),
@@ -1566,6 +1568,15 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             Value::Text(s)
         }
         Func::Format => crate::routine::format(&args)?,
+        Func::Send => match tusk_types::value::encode_binary(&a(0)) {
+            Some(b) => Value::Bytea(b),
+            None => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "no binary output function available for this value",
+                ))
+            }
+        },
         Func::Spread(s) => {
             let mut args = args;
             match args.pop() {

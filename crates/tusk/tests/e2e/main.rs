@@ -130,7 +130,8 @@
 //! - `triggers`: CREATE/DROP TRIGGER, ENABLE/DISABLE, PL/pgSQL trigger
 //!   functions against PostgreSQL 15's output; recursion, restart, COPY.
 //! - `textfmt`: format() widths and positions, VARIADIC arrays for concat,
-//!   concat_ws and format, temporary sequences, against PostgreSQL 15.
+//!   concat_ws and format, temporary sequences, <type>send functions,
+//!   against PostgreSQL 15.
 //! - `tls`: SSLRequest 'S' and TLS with psql (require, verify-full),
 //!   hostssl/hostnossl and client certificates, the key file check,
 //!   garbage after 'S', a bad certificate on reload, SCRAM with channel

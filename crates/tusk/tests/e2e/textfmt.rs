@@ -2,7 +2,7 @@
 //! to the built-in variadic functions, and sequences in the temporary
 //! schema (a temporary table's serial column, CREATE TEMP SEQUENCE): one
 //! script run by psql 15 against PostgreSQL 15 and against tusk prints
-//! the same rows and errors.
+//! the same rows and errors; also the types' send functions (float4send...).
 //!
 //! Why end to end: format() builds dynamic SQL in PL/pgSQL and migration
 //! scripts, where a width or position specifier PostgreSQL accepts must
@@ -49,6 +49,8 @@ CREATE SEQUENCE
 t
 t
 t
+\x1f6c1e4a|\x3ff8000000000000|\x00000102|\xffffffffffffffff
+\x616263|\x01|\x0001|\x40200000|
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:15: ERROR:  too few arguments for format()
@@ -66,6 +68,8 @@ HINT:  For a single "%" use "%%".
 psql:SCRIPT:26: ERROR:  null values cannot be formatted as an SQL identifier
 psql:SCRIPT:38: ERROR:  VARIADIC argument must be an array
 psql:SCRIPT:45: ERROR:  cannot create temporary relation in non-temporary schema
+psql:SCRIPT:49: ERROR:  function nosuchtypesend(integer) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

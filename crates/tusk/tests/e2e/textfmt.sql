@@ -43,3 +43,7 @@ CREATE TEMP SEQUENCE ts START 5;
 SELECT nextval('ts'), nextval('ts');
 SELECT n.nspname LIKE 'pg_temp%' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname IN ('tf', 'tf_f1_seq', 'ts') ORDER BY c.relname;
 CREATE TEMP SEQUENCE public.ts2;
+-- <type>send: the binary send form as bytea
+SELECT float4send('5e-20'::float4), float8send('1.5'::float8), int4send(258), int8send(-1::int8);
+SELECT textsend('abc'), boolsend(true), int2send(1::int2), float4send(2.5), int4send(NULL);
+SELECT nosuchtypesend(1);
