@@ -1330,10 +1330,17 @@ impl Walk<'_> {
         // The index the host would use, and the conjuncts it answers.
         let mut choice = None;
         if matches!(rel.source, RelationSource::Table(_)) {
-            let cx_quals = match ex {
+            let mut cx_quals = match ex {
                 Some(e) => crate::index::scan_quals(filter, e.cx).unwrap_or_default(),
                 None => static_quals(&quals),
             };
+            let extra = match ex {
+                Some(e) => {
+                    crate::index::shape_quals(rel, filter, &mut |v| v.eval(&[], e.cx).map(Some))
+                }
+                None => crate::index::shape_quals(rel, filter, &mut crate::index::static_value),
+            };
+            cx_quals.extend(extra.unwrap_or_default());
             if order.is_some() || !cx_quals.is_empty() {
                 choice = self.relations.index_choice(rel, &cx_quals, order);
             }
@@ -1798,12 +1805,19 @@ impl Walk<'_> {
             Source::Relation(rel) => {
                 let mut built = None;
                 if let Some(o) = order {
-                    let quals = match ex {
+                    let mut quals = match ex {
                         Some(e) => crate::index::scan_quals(plan.filter.as_ref(), e.cx)?,
                         None => {
                             static_quals(&plan.filter.as_ref().map(conjuncts).unwrap_or_default())
                         }
                     };
+                    let f = plan.filter.as_ref();
+                    quals.extend(match ex {
+                        Some(e) => {
+                            crate::index::shape_quals(rel, f, &mut |v| v.eval(&[], e.cx).map(Some))?
+                        }
+                        None => crate::index::shape_quals(rel, f, &mut crate::index::static_value)?,
+                    });
                     if self.relations.index_choice(rel, &quals, Some(o)).is_some() {
                         let (p, _) = self.scan(rel, plan.filter.as_ref(), Some(o), &mut None)?;
                         let node = match ex {
@@ -2358,6 +2372,7 @@ fn static_quals(quals: &[Expr]) -> Vec<crate::index::ScanQual> {
                 col,
                 op,
                 value: v.clone(),
+                expr: None,
             });
         }
     }
@@ -3150,6 +3165,38 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Series(_) => "generate_series",
         SrfOp::Options => "pg_options_to_table",
     }
+}
+
+/// `e`, an expression over `rel`'s row, as ruleutils deparses it with
+/// unqualified column names: the stored form of an index's expressions
+/// and predicate (pg_index.indexprs / indpred) and of the scan conjuncts
+/// matched against them (crate::index).
+pub(crate) fn deparse_over(rel: &Relation, e: &Expr) -> String {
+    let names = Names {
+        cols: rel
+            .columns
+            .iter()
+            .map(|c| (None, c.name.clone(), c.ty))
+            .chain(
+                crate::catalog::SYSTEM_COLUMNS
+                    .iter()
+                    .map(|(n, t)| (None, n.to_string(), types::Ty::new(*t))),
+            )
+            .collect(),
+    };
+    let mut dp = Dp {
+        qualify: false,
+        subplans: 0,
+        params: 0,
+        subs: Vec::new(),
+        outer: Vec::new(),
+    };
+    dp.expr(e, &names)
+}
+
+/// The SQL name of a built-in function (`lower`), as EXPLAIN prints it.
+pub(crate) fn function_name(f: crate::func::Func) -> &'static str {
+    func_name(f)
 }
 
 #[cfg(test)]

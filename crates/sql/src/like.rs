@@ -384,7 +384,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
         host,
         "SELECT i.indisunique, i.indisprimary, i.indkey::text, i.indoption::text, \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
-         AND c.contype IN ('p', 'u')) \
+         AND c.contype IN ('p', 'u')), i.indpred::text \
          FROM pg_catalog.pg_index i WHERE i.indrelid = $1 ORDER BY i.indexrelid",
         &[crate::types::OID],
         vec![Value::Oid(oid)],
@@ -426,6 +426,8 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
                 desc: o & 1 != 0,
                 nulls_first: o & 2 != 0,
                 opclass: None,
+                expr: None,
+                expr_type: 0,
             });
         }
         out.push(crate::index::IndexSpec {
@@ -435,6 +437,11 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
             primary: r[1] == Value::Bool(true),
             constraint: r[4] == Value::Bool(true),
             if_not_exists: false,
+            // The stored predicate is SQL text over the same column names.
+            predicate: match &r[5] {
+                Value::Text(p) => Some(p.clone()),
+                _ => None,
+            },
         });
     }
     Ok(out)

@@ -2546,7 +2546,9 @@ impl tusk_sql::Tables for Session {
         Ok(self
             .indexes_of(rel.table()?)?
             .into_iter()
-            .filter(|i| i.unique)
+            // An expression or partial index is inferred only from a
+            // target that names it (not yet supported).
+            .filter(|i| i.unique && i.exprs.is_empty() && i.pred.is_none())
             .map(|i| (i.oid, i.name, i.cols))
             .collect())
     }
