@@ -1170,6 +1170,36 @@ fn ops_of(e: &Expr) -> f64 {
 }
 
 /// Is this conjunct one an index can answer on column `col`?
+/// The key position of index `ch` a conjunct bounds (a column's, or an
+/// expression's compared by its deparsed text), if any.
+fn index_key_pos(rel: &Relation, ch: &crate::index::IndexChoice, q: &Expr) -> Option<usize> {
+    if let Some(c) = index_col_of(q) {
+        return ch.cols.iter().position(|x| *x == c);
+    }
+    if ch.exprs.is_empty() {
+        return None;
+    }
+    let Expr::Cmp(op, l, r) = q else {
+        return None;
+    };
+    if *op == CmpOp::Ne {
+        return None;
+    }
+    let side = match (crate::index::is_const(l), crate::index::is_const(r)) {
+        (false, true) => l,
+        (true, false) => r,
+        _ => return None,
+    };
+    let text = deparse_over(rel, side);
+    let k = ch.exprs.iter().position(|e| *e == text)?;
+    ch.cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == crate::index::NO_COLUMN)
+        .nth(k)
+        .map(|(i, _)| i)
+}
+
 fn index_col_of(e: &Expr) -> Option<usize> {
     let is_const =
         |e: &Expr| !matches!(e, Expr::Const(v) if v.is_null()) && crate::index::is_const(e);
@@ -1353,11 +1383,20 @@ impl Walk<'_> {
             let (icond, rest): (Vec<Expr>, Vec<Expr>) = quals
                 .iter()
                 .cloned()
-                .partition(|q| index_col_of(q).is_some_and(|c| ch.cols.contains(&c)));
+                .partition(|q| index_key_pos(rel, ch, q).is_some());
             let mut icond = icond;
-            icond.sort_by_key(|q| {
-                index_col_of(q).and_then(|c| ch.cols.iter().position(|x| *x == c))
-            });
+            icond.sort_by_key(|q| index_key_pos(rel, ch, q));
+            // Conjuncts a partial index's predicate implies are not
+            // re-checked (PostgreSQL's create_indexscan_plan).
+            let rest = match &ch.pred {
+                Some(pred) => {
+                    let conj = crate::index::pred_conjuncts(pred);
+                    rest.into_iter()
+                        .filter(|q| !conj.contains(&deparse_over(rel, q).as_str()))
+                        .collect()
+                }
+                None => rest,
+            };
             if !icond.is_empty() {
                 let t = qual_text(&mut self.dp, &icond, &names);
                 p.props.push(("Index Cond", Prop::Text(t)));

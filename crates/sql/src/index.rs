@@ -67,6 +67,10 @@ pub struct IndexSpec {
     /// A partial index's WHERE: as written until [`resolve`], then as
     /// ruleutils deparses it (pg_index.indpred).
     pub predicate: Option<String>,
+    /// CREATE INDEX CONCURRENTLY: built as a plain build (no concurrent
+    /// writer is locked out for long in tusk's build either), but refused
+    /// inside a transaction block as PostgreSQL refuses it.
+    pub concurrently: bool,
 }
 
 /// A comparison operator of an index qual.
@@ -109,6 +113,10 @@ pub struct IndexChoice {
     /// Its key columns: positions in the relation's row (0-based).
     pub cols: Vec<usize>,
     pub unique: bool,
+    /// The expressions of its [`NO_COLUMN`] keys, deparsed.
+    pub exprs: Vec<String>,
+    /// A partial index's predicate, deparsed.
+    pub pred: Option<String>,
 }
 
 /// Whether `e` has one value for the whole scan: constants, parameters,
@@ -369,9 +377,6 @@ pub(crate) fn create_index(
     ci: &ast::CreateIndex,
 ) -> Result<(ast::ObjectName, Option<String>, IndexSpec), PgError> {
     btree_only(&ci.using)?;
-    if ci.concurrently {
-        return Err(not_supported("CREATE INDEX CONCURRENTLY"));
-    }
     if !ci.include.is_empty() {
         return Err(not_supported("INCLUDE in an index"));
     }
@@ -406,6 +411,7 @@ pub(crate) fn create_index(
             constraint: false,
             if_not_exists: ci.if_not_exists,
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
+            concurrently: ci.concurrently,
         },
     ))
 }
@@ -450,6 +456,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         constraint: true,
         if_not_exists: false,
         predicate: None,
+        concurrently: false,
     }))
 }
 
@@ -475,6 +482,7 @@ pub(crate) fn column_constraint(
         constraint: true,
         if_not_exists: false,
         predicate: None,
+        concurrently: false,
     }
 }
 
@@ -637,12 +645,19 @@ pub(crate) fn resolve(
     spec: &IndexSpec,
 ) -> Result<IndexSpec, PgError> {
     use crate::bind::rowexpr;
+    if spec.concurrently && host.in_transaction_block() {
+        return Err(PgError::error(
+            sqlstate::SqlState::new("25001"),
+            "CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+        ));
+    }
     let mut out = spec.clone();
     let mut taken: Vec<String> = Vec::new();
     for k in &mut out.keys {
         if let Some(text) = &k.expr {
             let ast = rowexpr::parse_stored(text, "index expression")?;
-            let b = rowexpr::bind_over_row(host, rel, &ast)?;
+            let b = rowexpr::bind_over_row(host, rel, &ast)
+                .map_err(|e| rowexpr::ddl_agg_error(e, "index expression"))?;
             if let Expr::Column(i) = b.e {
                 if i < rel.columns.len() {
                     k.column = rel.columns[i].name.clone();
@@ -676,6 +691,7 @@ pub(crate) fn resolve(
     if let Some(text) = &spec.predicate {
         let ast = rowexpr::parse_stored(text, "index predicate")?;
         let e = rowexpr::bind_check(host, rel, &ast).map_err(|e| {
+            let e = rowexpr::ddl_agg_error(e, "index predicate");
             if e.message.contains("argument of CHECK") {
                 PgError::error(
                     sqlstate::DATATYPE_MISMATCH,
@@ -749,7 +765,7 @@ fn one_group(t: &str) -> bool {
 }
 
 /// The conjuncts of a stored predicate, each as deparsed alone.
-fn pred_conjuncts(pred: &str) -> Vec<&str> {
+pub(crate) fn pred_conjuncts(pred: &str) -> Vec<&str> {
     let t = pred.trim();
     if one_group(t) {
         let parts = split_top(&t[1..t.len() - 1], " AND ");
@@ -1050,7 +1066,45 @@ fn pretty_node(s: &str) -> String {
                 .join(sep);
         }
     }
-    inner.to_string()
+    pretty_arith(inner)
+}
+
+/// The priority of an arithmetic operator for ruleutils' pretty mode
+/// (1: `+ -`, 2: `* / %`); others are never left unparenthesized.
+fn arith_priority(op: &str) -> Option<u8> {
+    match op {
+        "+" | "-" => Some(1),
+        "*" | "/" | "%" => Some(2),
+        _ => None,
+    }
+}
+
+/// `a op b` with the parentheses of an arithmetic operand dropped where
+/// ruleutils' isSimpleNode drops them: an operand that binds tighter, or
+/// a left operand of the same priority (`(a - b) - c`).
+fn pretty_arith(inner: &str) -> String {
+    let parts = split_top(inner, " ");
+    let [l, op, r] = parts.as_slice() else {
+        return inner.to_string();
+    };
+    let Some(p) = arith_priority(op) else {
+        return inner.to_string();
+    };
+    let side = |x: &str, left: bool| -> String {
+        if !one_group(x) {
+            return x.to_string();
+        }
+        let xi = &x[1..x.len() - 1];
+        let xp = split_top(xi, " ");
+        match xp.as_slice() {
+            [_, xop, _] => match arith_priority(xop) {
+                Some(q) if q > p || (q == p && left) => pretty_arith(xi),
+                _ => x.to_string(),
+            },
+            _ => x.to_string(),
+        }
+    };
+    format!("{} {op} {}", side(l, true), side(r, false))
 }
 
 /// `(name)::type` as `name::type` (a bare column under a cast), outside

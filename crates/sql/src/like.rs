@@ -442,6 +442,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
                 Value::Text(p) => Some(p.clone()),
                 _ => None,
             },
+            concurrently: false,
         });
     }
     Ok(out)

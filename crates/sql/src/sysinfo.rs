@@ -955,16 +955,30 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
         Some(p) => format!(" WHERE {p}"),
         None => String::new(),
     };
+    // Pretty mode names the table unqualified when the search path
+    // finds it (ruleutils' generate_relation_name).
+    let visible = pretty
+        && query(
+            host,
+            "SELECT pg_catalog.pg_table_is_visible($1)",
+            &[types::OID],
+            vec![Value::Oid(rel)],
+        )?
+        .first()
+        .is_some_and(|r| r.first() == Some(&Value::Bool(true)));
+    let table = if visible {
+        q(&text(&r[5]))
+    } else {
+        format!("{}.{}", q(&text(&r[6])), q(&text(&r[5])))
+    };
     Ok(Value::Text(format!(
-        "CREATE {}INDEX {} ON {}.{} USING {am} ({}){pred}",
+        "CREATE {}INDEX {} ON {table} USING {am} ({}){pred}",
         if r[1] == Value::Bool(true) {
             "UNIQUE "
         } else {
             ""
         },
         q(&text(&r[4])),
-        q(&text(&r[6])),
-        q(&text(&r[5])),
         cols.join(", ")
     )))
 }

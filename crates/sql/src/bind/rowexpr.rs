@@ -148,6 +148,8 @@ pub(crate) fn refuse_in_ddl(e: &ast::Expr, what: &str) -> Result<(), PgError> {
 pub(crate) fn ddl_agg_error(e: PgError, what: &str) -> PgError {
     let clause = match what {
         "check constraint" => "check constraints",
+        "index expression" => "index expressions",
+        "index predicate" => "index predicates",
         _ => "DEFAULT expressions",
     };
     where_agg(e, clause)

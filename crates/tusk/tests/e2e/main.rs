@@ -25,6 +25,9 @@
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
+//! - `partial_index`: partial (WHERE) and expression indexes against
+//!   PostgreSQL 15's output: definitions, uniqueness among the
+//!   predicate's rows, planner use, survival of a crash.
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
 //!   kill -9, and thousands of tables created and dropped.
@@ -171,6 +174,7 @@ mod lockfile;
 mod locks;
 mod merge;
 mod notify;
+mod partial_index;
 mod pgbench;
 mod plpgsql_features;
 mod plpgsql_more;

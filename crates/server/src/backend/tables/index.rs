@@ -200,13 +200,21 @@ fn opclass(oid: Oid) -> u32 {
 
 fn key_columns(rel: &Relation, idx: &IndexInfo) -> Result<Vec<KeyColumn>, PgError> {
     let mut exprs = idx.expr_types.iter();
+    let mut key_exprs = idx.exprs.iter().cloned();
     idx.cols
         .iter()
         .map(|&c| {
             if c == NO_COLUMN {
                 let ty = exprs.next().copied().unwrap_or(types::TEXT);
+                let k = key_exprs.next().unwrap_or_default();
                 return Ok(KeyColumn {
-                    name: "expr".into(),
+                    // As the 23505 DETAIL names it: `lower(email)`,
+                    // `(a + b)`.
+                    name: if tusk_sql::index::looks_like_function(&k) {
+                        k
+                    } else {
+                        format!("({k})")
+                    },
                     ty: key_type(ty).ok_or_else(|| no_index_type(ty))?,
                 });
             }
@@ -1594,6 +1602,8 @@ pub(in crate::backend) fn index_choice(
         name: idx.name.clone(),
         cols: idx.cols.clone(),
         unique: idx.unique,
+        exprs: idx.exprs.clone(),
+        pred: idx.pred.clone(),
     })
 }
 
