@@ -987,6 +987,16 @@ pub trait Tables {
         let _ = rel;
         Ok(Vec::new())
     }
+    /// The partial unique indexes on plain columns of `rel`, for ON
+    /// CONFLICT's inference with a WHERE: (index OID, key columns as live
+    /// positions, pg_index.indpred as stored).
+    fn partial_unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, Vec<usize>, String)>, PgError> {
+        let _ = rel;
+        Ok(Vec::new())
+    }
     /// Replace the row version at `ctid` (as a table scan gave it) with
     /// `row`. `Ok(None)`: done. `Ok(Some(newer))`: a concurrent
     /// transaction updated the row and committed (READ COMMITTED): the

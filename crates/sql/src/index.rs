@@ -1140,3 +1140,143 @@ fn cast_parens_stripped(s: &str) -> String {
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
+
+/// The first characters of the column name that carries an ON CONFLICT
+/// inference `WHERE` through sqlparser (see [`rewrite_conflict_where`]).
+pub(crate) const CONFLICT_WHERE_MARK: &str = "\u{1}WHERE ";
+
+/// `ON CONFLICT (cols) WHERE pred DO ...` for sqlparser, which has no
+/// grammar for the inference predicate: the predicate's text moves into
+/// the column list as one quoted name starting with
+/// [`CONFLICT_WHERE_MARK`], which the binder takes back out
+/// (bind/upsert.rs).
+pub(crate) fn rewrite_conflict_where(
+    toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::tokenizer::{Token, TokenWithSpan, Whitespace};
+    let is = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let meaningful = |t: &Token| !matches!(t, Token::Whitespace(_));
+    let next = |toks: &[TokenWithSpan], from: usize| {
+        (from..toks.len()).find(|&j| meaningful(&toks[j].token))
+    };
+    let mut toks = toks;
+    let mut i = 0;
+    while i < toks.len() {
+        if !is(&toks[i].token, "conflict") {
+            i += 1;
+            continue;
+        }
+        let Some(open) = next(&toks, i + 1).filter(|&j| toks[j].token == Token::LParen) else {
+            i += 1;
+            continue;
+        };
+        // The matching parenthesis.
+        let mut depth = 0;
+        let mut close = None;
+        for (j, t) in toks.iter().enumerate().skip(open) {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(j);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            break;
+        };
+        let Some(w) = next(&toks, close + 1).filter(|&j| is(&toks[j].token, "where")) else {
+            i = close;
+            continue;
+        };
+        // The predicate runs to `DO` at depth 0.
+        let mut depth = 0;
+        let mut end = None;
+        for (j, t) in toks.iter().enumerate().skip(w + 1) {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ if depth == 0 && is(&t.token, "do") => {
+                    end = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else {
+            break;
+        };
+        let text: String = toks[w + 1..end]
+            .iter()
+            .map(|t| t.token.to_string())
+            .collect();
+        let span = toks[w].span;
+        let mark = Token::Word(sqlparser::tokenizer::Word {
+            value: format!("{CONFLICT_WHERE_MARK}{}", text.trim()),
+            quote_style: Some('"'),
+            keyword: sqlparser::keywords::Keyword::NoKeyword,
+        });
+        toks.splice(
+            w..end,
+            [TokenWithSpan {
+                token: Token::Whitespace(Whitespace::Space),
+                span,
+            }],
+        );
+        toks.splice(
+            close..close,
+            [Token::Comma, mark]
+                .into_iter()
+                .map(|token| TokenWithSpan { token, span }),
+        );
+        i = close + 3;
+    }
+    toks
+}
+
+/// The facts a conjunction over `rel`'s row states, as scan quals: its
+/// column-vs-constant conjuncts and every other conjunct as
+/// [`QualOp::Holds`] (ON CONFLICT's inference WHERE, matched against
+/// partial unique indexes with [`predicate_implied`]).
+pub(crate) fn fact_quals(rel: &crate::catalog::Relation, e: &Expr) -> Vec<ScanQual> {
+    let mut out = Vec::new();
+    let list: Vec<&Expr> = match e {
+        Expr::And(v) => v.iter().collect(),
+        e => vec![e],
+    };
+    for c in &list {
+        if let Expr::Cmp(op, l, r) = c {
+            let (col, v, flipped) = match (&**l, &**r) {
+                (Expr::Column(c), Expr::Const(v)) => (*c, v, false),
+                (Expr::Const(v), Expr::Column(c)) => (*c, v, true),
+                _ => continue,
+            };
+            if let (Some(op), false) = (qual_op(*op, flipped), v.is_null()) {
+                out.push(ScanQual {
+                    col,
+                    op,
+                    value: v.clone(),
+                    expr: None,
+                });
+            }
+        }
+    }
+    out.extend(shape_quals(rel, Some(e), &mut static_value).unwrap_or_default());
+    // Column comparisons are facts as text too (`(key = 1)` in a
+    // predicate matched literally).
+    for c in list {
+        if matches!(c, Expr::Cmp(..)) {
+            out.push(ScanQual {
+                col: NO_COLUMN,
+                op: QualOp::Holds,
+                value: Value::Null,
+                expr: Some(crate::explain::deparse_over(rel, c)),
+            });
+        }
+    }
+    out
+}

@@ -2546,10 +2546,22 @@ impl tusk_sql::Tables for Session {
         Ok(self
             .indexes_of(rel.table()?)?
             .into_iter()
-            // An expression or partial index is inferred only from a
-            // target that names it (not yet supported).
+            // A partial index is inferred only with a WHERE
+            // (partial_unique_indexes), an expression index not yet.
             .filter(|i| i.unique && i.exprs.is_empty() && i.pred.is_none())
             .map(|i| (i.oid, i.name, i.cols))
+            .collect())
+    }
+
+    fn partial_unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, Vec<usize>, String)>, PgError> {
+        Ok(self
+            .indexes_of(rel.table()?)?
+            .into_iter()
+            .filter(|i| i.unique && i.exprs.is_empty())
+            .filter_map(|i| i.pred.map(|p| (i.oid, i.cols, p)))
             .collect())
     }
 

@@ -30,8 +30,11 @@ pub(crate) struct OnConflict {
 pub(crate) enum Target {
     /// No target (DO NOTHING only): every unique index.
     All,
-    /// `(a, b)`: the sorted, deduplicated column positions.
-    Columns(Vec<usize>),
+    /// `(a, b) [WHERE pred]`: the sorted, deduplicated column positions,
+    /// and the facts of the inference predicate (crate::index::fact_quals)
+    /// when there is one: partial unique indexes it implies are arbiters
+    /// too.
+    Columns(Vec<usize>, Option<Vec<crate::index::ScanQual>>),
     /// `ON CONSTRAINT name`.
     Constraint(String),
 }
@@ -46,17 +49,33 @@ pub(crate) fn arbiters(
 ) -> Result<Vec<u32>, PgError> {
     let found: Vec<u32> = match target {
         Target::All => return Ok(Vec::new()),
-        Target::Columns(want) => tables
-            .unique_indexes(rel)?
-            .into_iter()
-            .filter(|(_, _, k)| {
-                let mut k = k.clone();
+        Target::Columns(want, facts) => {
+            let same = |k: &[usize]| {
+                let mut k = k.to_vec();
                 k.sort_unstable();
                 k.dedup();
                 k == *want
-            })
-            .map(|(oid, ..)| oid)
-            .collect(),
+            };
+            let mut found: Vec<u32> = tables
+                .unique_indexes(rel)?
+                .into_iter()
+                .filter(|(_, _, k)| same(k))
+                .map(|(oid, ..)| oid)
+                .collect();
+            if let Some(facts) = facts {
+                let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+                found.extend(
+                    tables
+                        .partial_unique_indexes(rel)?
+                        .into_iter()
+                        .filter(|(_, k, pred)| {
+                            same(k) && crate::index::predicate_implied(pred, facts, &names)
+                        })
+                        .map(|(oid, ..)| oid),
+                );
+            }
+            found
+        }
         Target::Constraint(name) => {
             let v: Vec<u32> = tables.constraint_index(rel, name)?.into_iter().collect();
             if v.is_empty() {
@@ -109,7 +128,17 @@ impl Binder<'_> {
             }
             Some(ast::ConflictTarget::Columns(cols)) => {
                 let mut want: Vec<usize> = Vec::new();
+                let mut facts = None;
                 for c in cols {
+                    if let Some(pred) = c.value.strip_prefix(crate::index::CONFLICT_WHERE_MARK) {
+                        let e = super::rowexpr::parse_stored(pred, "ON CONFLICT WHERE")?;
+                        self.scope = Some(conflict_target_scope(rel, alias));
+                        let bound = self.bind_expr(&e);
+                        self.scope = None;
+                        let bound = self.coerce_bool(bound?, "WHERE")?.e;
+                        facts = Some(crate::index::fact_quals(rel, &bound));
+                        continue;
+                    }
                     let name = ident_name(c);
                     let Some(i) = rel.columns.iter().position(|d| d.name == name) else {
                         return Err(PgError::error(
@@ -122,7 +151,7 @@ impl Binder<'_> {
                     }
                 }
                 want.sort_unstable();
-                Target::Columns(want)
+                Target::Columns(want, facts)
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
                 let parts = object_name_parts(name)?;
@@ -165,4 +194,10 @@ fn conflict_scope(rel: &Relation, alias: &str) -> Scope {
     scope.items.extend(ex.items);
     scope.width += ex.width;
     scope
+}
+
+/// The scope of an ON CONFLICT inference predicate: the target table
+/// under its alias.
+fn conflict_target_scope(rel: &Relation, alias: &str) -> Scope {
+    relation_scope(rel, alias.to_string())
 }

@@ -101,6 +101,19 @@ BEGIN
 ROLLBACK
 CREATE INDEX
 50
+CREATE TABLE
+CREATE INDEX
+CREATE UNIQUE INDEX fruit_berry ON public.fruit USING btree (key) WHERE (name ~~ '%berry'::text)
+INSERT 0 1
+1|Blueberry
+INSERT 0 1
+INSERT 0 0
+INSERT 0 1
+CREATE INDEX
+INSERT 0 1
+1|Apple
+1|Blueberry
+2|Kiwi
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:21: ERROR:  duplicate key value violates unique constraint "items_email_lower"
@@ -129,6 +142,8 @@ psql:SCRIPT:51: ERROR:  aggregate functions are not allowed in index predicates
 psql:SCRIPT:52: ERROR:  cannot use subquery in index predicate
 psql:SCRIPT:53: ERROR:  column "nosuch" does not exist
 psql:SCRIPT:55: ERROR:  CREATE INDEX CONCURRENTLY cannot run inside a transaction block
+psql:SCRIPT:67: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
+psql:SCRIPT:68: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
 "#;
 
 #[test]

@@ -56,3 +56,16 @@ CREATE INDEX CONCURRENTLY items_c ON items (owner);
 ROLLBACK;
 CREATE INDEX CONCURRENTLY items_c ON items (owner);
 SELECT count(*) FROM items WHERE owner = 'user3';
+-- ON CONFLICT infers a partial unique index from its WHERE
+CREATE TABLE fruit (key int, name text);
+CREATE UNIQUE INDEX fruit_berry ON fruit (key) WHERE name LIKE '%berry';
+SELECT pg_get_indexdef('fruit_berry'::regclass);
+INSERT INTO fruit VALUES (1, 'Blackberry') ON CONFLICT (key) WHERE name LIKE '%berry' DO UPDATE SET name = excluded.name;
+INSERT INTO fruit VALUES (1, 'Blueberry') ON CONFLICT (key) WHERE name LIKE '%berry' DO UPDATE SET name = excluded.name RETURNING *;
+INSERT INTO fruit AS f VALUES (1, 'Cranberry') ON CONFLICT (key) WHERE name LIKE '%berry' AND f.name = 'x' DO NOTHING;
+INSERT INTO fruit VALUES (1, 'Apple') ON CONFLICT (key) WHERE name LIKE '%berry' DO NOTHING;
+INSERT INTO fruit VALUES (1, 'Gooseberry') ON CONFLICT (key) DO NOTHING;
+INSERT INTO fruit VALUES (1, 'Gooseberry') ON CONFLICT (key) WHERE name LIKE '%berry' OR key > 0 DO NOTHING;
+CREATE UNIQUE INDEX fruit_small ON fruit (key) WHERE key > 1 AND key < 10;
+INSERT INTO fruit VALUES (2, 'Kiwi'), (2, 'Lime') ON CONFLICT (key) WHERE key < 5 AND key >= 2 DO NOTHING;
+SELECT * FROM fruit ORDER BY key, name;
