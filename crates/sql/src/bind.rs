@@ -5070,7 +5070,10 @@ impl Binder<'_> {
                     let readable = match &oc.conflict_target {
                         Some(ast::ConflictTarget::Columns(cs)) => cs
                             .iter()
-                            .filter(|c| !c.value.starts_with(crate::index::CONFLICT_WHERE_MARK))
+                            .filter(|c| {
+                                !c.value.starts_with(crate::index::CONFLICT_WHERE_MARK)
+                                    && !c.value.starts_with(crate::index::CONFLICT_EXPR_MARK)
+                            })
                             .all(|c| {
                                 let n = ident_name(c);
                                 rel.columns

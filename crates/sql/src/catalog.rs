@@ -987,13 +987,15 @@ pub trait Tables {
         let _ = rel;
         Ok(Vec::new())
     }
-    /// The partial unique indexes on plain columns of `rel`, for ON
-    /// CONFLICT's inference with a WHERE: (index OID, key columns as live
-    /// positions, pg_index.indpred as stored).
-    fn partial_unique_indexes(
+    /// The partial and expression unique indexes of `rel`, for ON
+    /// CONFLICT's inference: (index OID, key columns as live positions
+    /// with crate::index::NO_COLUMN for an expression, the expressions
+    /// and the predicate as stored in pg_index).
+    #[allow(clippy::type_complexity)]
+    fn computed_unique_indexes(
         &mut self,
         rel: &Relation,
-    ) -> Result<Vec<(u32, Vec<usize>, String)>, PgError> {
+    ) -> Result<Vec<(u32, Vec<usize>, Vec<String>, Option<String>)>, PgError> {
         let _ = rel;
         Ok(Vec::new())
     }

@@ -1145,6 +1145,10 @@ fn cast_parens_stripped(s: &str) -> String {
 /// inference `WHERE` through sqlparser (see [`rewrite_conflict_where`]).
 pub(crate) const CONFLICT_WHERE_MARK: &str = "\u{1}WHERE ";
 
+/// The first characters of the column name that carries an ON CONFLICT
+/// target's expression (`lower(fruit)`) through sqlparser.
+pub(crate) const CONFLICT_EXPR_MARK: &str = "\u{1}EXPR ";
+
 /// `ON CONFLICT (cols) WHERE pred DO ...` for sqlparser, which has no
 /// grammar for the inference predicate: the predicate's text moves into
 /// the column list as one quoted name starting with
@@ -1162,7 +1166,11 @@ pub(crate) fn rewrite_conflict_where(
     let mut toks = toks;
     let mut i = 0;
     while i < toks.len() {
-        if !is(&toks[i].token, "conflict") {
+        let after_on = (0..i)
+            .rev()
+            .find(|&j| meaningful(&toks[j].token))
+            .is_some_and(|j| is(&toks[j].token, "on"));
+        if !is(&toks[i].token, "conflict") || !after_on {
             i += 1;
             continue;
         }
@@ -1186,9 +1194,46 @@ pub(crate) fn rewrite_conflict_where(
                 _ => {}
             }
         }
-        let Some(close) = close else {
+        let Some(mut close) = close else {
             break;
         };
+        // Elements other than a column name become marked names too.
+        let mut at = open + 1;
+        while at < close {
+            let mut depth = 0;
+            let mut end = close;
+            for (j, t) in toks.iter().enumerate().take(close).skip(at) {
+                match t.token {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    Token::Comma if depth == 0 => {
+                        end = j;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let words: Vec<&Token> = toks[at..end]
+                .iter()
+                .map(|t| &t.token)
+                .filter(|t| meaningful(t))
+                .collect();
+            if !matches!(words.as_slice(), [Token::Word(_)]) && !words.is_empty() {
+                let text: String = toks[at..end].iter().map(|t| t.token.to_string()).collect();
+                let span = toks[at].span;
+                let mark = Token::Word(sqlparser::tokenizer::Word {
+                    value: format!("{CONFLICT_EXPR_MARK}{}", text.trim()),
+                    quote_style: Some('"'),
+                    keyword: sqlparser::keywords::Keyword::NoKeyword,
+                });
+                let removed = end - at;
+                toks.splice(at..end, [TokenWithSpan { token: mark, span }]);
+                close = close + 1 - removed;
+                at += 2;
+            } else {
+                at = end + 1;
+            }
+        }
         let Some(w) = next(&toks, close + 1).filter(|&j| is(&toks[j].token, "where")) else {
             i = close;
             continue;

@@ -2546,22 +2546,21 @@ impl tusk_sql::Tables for Session {
         Ok(self
             .indexes_of(rel.table()?)?
             .into_iter()
-            // A partial index is inferred only with a WHERE
-            // (partial_unique_indexes), an expression index not yet.
+            // Partial and expression indexes: computed_unique_indexes.
             .filter(|i| i.unique && i.exprs.is_empty() && i.pred.is_none())
             .map(|i| (i.oid, i.name, i.cols))
             .collect())
     }
 
-    fn partial_unique_indexes(
+    fn computed_unique_indexes(
         &mut self,
         rel: &Relation,
-    ) -> Result<Vec<(u32, Vec<usize>, String)>, PgError> {
+    ) -> Result<Vec<(u32, Vec<usize>, Vec<String>, Option<String>)>, PgError> {
         Ok(self
             .indexes_of(rel.table()?)?
             .into_iter()
-            .filter(|i| i.unique && i.exprs.is_empty())
-            .filter_map(|i| i.pred.map(|p| (i.oid, i.cols, p)))
+            .filter(|i| i.unique && (!i.exprs.is_empty() || i.pred.is_some()))
+            .map(|i| (i.oid, i.cols, i.exprs, i.pred))
             .collect())
     }
 

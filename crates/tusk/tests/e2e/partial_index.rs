@@ -114,6 +114,17 @@ INSERT 0 1
 1|Apple
 1|Blueberry
 2|Kiwi
+CREATE TABLE
+CREATE INDEX
+CREATE INDEX
+INSERT 0 1
+6|PASSIONFRUIT
+INSERT 0 1
+6|passionfruit
+INSERT 0 1
+INSERT 0 1
+6|passionfruit
+7|x
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:21: ERROR:  duplicate key value violates unique constraint "items_email_lower"
@@ -144,6 +155,8 @@ psql:SCRIPT:53: ERROR:  column "nosuch" does not exist
 psql:SCRIPT:55: ERROR:  CREATE INDEX CONCURRENTLY cannot run inside a transaction block
 psql:SCRIPT:67: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
 psql:SCRIPT:68: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
+psql:SCRIPT:79: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
+psql:SCRIPT:81: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
 "#;
 
 #[test]

@@ -69,3 +69,14 @@ INSERT INTO fruit VALUES (1, 'Gooseberry') ON CONFLICT (key) WHERE name LIKE '%b
 CREATE UNIQUE INDEX fruit_small ON fruit (key) WHERE key > 1 AND key < 10;
 INSERT INTO fruit VALUES (2, 'Kiwi'), (2, 'Lime') ON CONFLICT (key) WHERE key < 5 AND key >= 2 DO NOTHING;
 SELECT * FROM fruit ORDER BY key, name;
+-- ON CONFLICT infers a unique expression index from the expression
+CREATE TABLE ict (key int, fruit text);
+CREATE UNIQUE INDEX ict_lower ON ict (lower(fruit));
+CREATE UNIQUE INDEX ict_kl ON ict (key, lower(fruit));
+INSERT INTO ict VALUES (6, 'Passionfruit') ON CONFLICT (lower(fruit)) DO UPDATE SET fruit = excluded.fruit;
+INSERT INTO ict VALUES (6, 'PASSIONFRUIT') ON CONFLICT (lower(fruit)) DO UPDATE SET fruit = excluded.fruit RETURNING *;
+INSERT INTO ict VALUES (6, 'passionfruit') ON CONFLICT (lower(fruit), key) DO UPDATE SET fruit = excluded.fruit RETURNING *;
+INSERT INTO ict VALUES (7, 'x') ON CONFLICT (upper(fruit)) DO NOTHING;
+INSERT INTO ict VALUES (7, 'x') ON CONFLICT (lower(fruit), lower(fruit)) DO NOTHING;
+INSERT INTO ict VALUES (7, 'x') ON CONFLICT (key, (key)) DO NOTHING;
+SELECT * FROM ict ORDER BY key;
