@@ -71,6 +71,9 @@ pub struct IndexSpec {
     /// writer is locked out for long in tusk's build either), but refused
     /// inside a transaction block as PostgreSQL refuses it.
     pub concurrently: bool,
+    /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct): keys
+    /// with NULLs conflict too.
+    pub nulls_not_distinct: bool,
 }
 
 /// A comparison operator of an index qual.
@@ -412,6 +415,7 @@ pub(crate) fn create_index(
             if_not_exists: ci.if_not_exists,
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
             concurrently: ci.concurrently,
+            nulls_not_distinct: ci.nulls_distinct == Some(false),
         },
     ))
 }
@@ -420,25 +424,21 @@ pub(crate) fn create_index(
 /// of PRIMARY KEY / UNIQUE, None for a constraint of another kind (the
 /// caller decides about those).
 pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, PgError> {
+    let nulls_not_distinct = matches!(
+        c,
+        ast::TableConstraint::Unique(u) if u.nulls_distinct == ast::NullsDistinctOption::NotDistinct
+    );
     let (name, using, cols, primary, characteristics) = match c {
         ast::TableConstraint::PrimaryKey(p) => {
             (&p.name, &p.index_type, &p.columns, true, &p.characteristics)
         }
-        ast::TableConstraint::Unique(u) => {
-            if !matches!(
-                u.nulls_distinct,
-                ast::NullsDistinctOption::None | ast::NullsDistinctOption::Distinct
-            ) {
-                return Err(not_supported("UNIQUE NULLS NOT DISTINCT"));
-            }
-            (
-                &u.name,
-                &u.index_type,
-                &u.columns,
-                false,
-                &u.characteristics,
-            )
-        }
+        ast::TableConstraint::Unique(u) => (
+            &u.name,
+            &u.index_type,
+            &u.columns,
+            false,
+            &u.characteristics,
+        ),
         _ => return Ok(None),
     };
     btree_only(using)?;
@@ -457,6 +457,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         if_not_exists: false,
         predicate: None,
         concurrently: false,
+        nulls_not_distinct,
     }))
 }
 
@@ -467,6 +468,8 @@ pub(crate) fn column_constraint(
     name: &Option<ast::Ident>,
     primary: bool,
 ) -> IndexSpec {
+    // `a int UNIQUE NULLS NOT DISTINCT` is not read by sqlparser.
+    let nulls_not_distinct = false;
     IndexSpec {
         name: name.as_ref().map(ident_name),
         keys: vec![IndexKey {
@@ -483,6 +486,7 @@ pub(crate) fn column_constraint(
         if_not_exists: false,
         predicate: None,
         concurrently: false,
+        nulls_not_distinct,
     }
 }
 

@@ -384,7 +384,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
         host,
         "SELECT i.indisunique, i.indisprimary, i.indkey::text, i.indoption::text, \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
-         AND c.contype IN ('p', 'u')), i.indpred::text \
+         AND c.contype IN ('p', 'u')), i.indpred::text, i.indnullsnotdistinct \
          FROM pg_catalog.pg_index i WHERE i.indrelid = $1 ORDER BY i.indexrelid",
         &[crate::types::OID],
         vec![Value::Oid(oid)],
@@ -443,6 +443,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
                 _ => None,
             },
             concurrently: false,
+            nulls_not_distinct: r[6] == Value::Bool(true),
         });
     }
     Ok(out)

@@ -875,7 +875,8 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
     let rows = query(
         host,
         "SELECT i.indrelid, i.indisunique, i.indkey::text, i.indoption::text, c.relname, \
-         t.relname, n.nspname, am.amname, i.indexprs::text, i.indpred::text \
+         t.relname, n.nspname, am.amname, i.indexprs::text, i.indpred::text, \
+         i.indnullsnotdistinct \
          FROM pg_catalog.pg_index i \
          JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
          JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
@@ -972,14 +973,19 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
         format!("{}.{}", q(&text(&r[6])), q(&text(&r[5])))
     };
     Ok(Value::Text(format!(
-        "CREATE {}INDEX {} ON {table} USING {am} ({}){pred}",
+        "CREATE {}INDEX {} ON {table} USING {am} ({}){}{pred}",
         if r[1] == Value::Bool(true) {
             "UNIQUE "
         } else {
             ""
         },
         q(&text(&r[4])),
-        cols.join(", ")
+        cols.join(", "),
+        if r[10] == Value::Bool(true) {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        },
     )))
 }
 

@@ -125,6 +125,16 @@ INSERT 0 1
 INSERT 0 1
 6|passionfruit
 7|x
+CREATE TABLE
+CREATE INDEX
+INSERT 0 1
+CREATE TABLE
+INSERT 0 2
+|5
+INSERT 0 1
+CREATE UNIQUE INDEX nn_a ON public.nn USING btree (a) NULLS NOT DISTINCT
+CREATE INDEX
+CREATE UNIQUE INDEX nn_b ON public.nn USING btree (b)
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:21: ERROR:  duplicate key value violates unique constraint "items_email_lower"
@@ -157,6 +167,12 @@ psql:SCRIPT:67: ERROR:  there is no unique or exclusion constraint matching the 
 psql:SCRIPT:68: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
 psql:SCRIPT:79: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
 psql:SCRIPT:81: ERROR:  there is no unique or exclusion constraint matching the ON CONFLICT specification
+psql:SCRIPT:87: ERROR:  duplicate key value violates unique constraint "nn_a"
+DETAIL:  Key (a)=(null) already exists.
+psql:SCRIPT:88: ERROR:  duplicate key value violates unique constraint "nn_a"
+DETAIL:  Key (a)=(1) already exists.
+psql:SCRIPT:90: ERROR:  duplicate key value violates unique constraint "nn2_a_b_key"
+DETAIL:  Key (a, b)=(1, null) already exists.
 "#;
 
 #[test]

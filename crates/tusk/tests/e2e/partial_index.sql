@@ -80,3 +80,16 @@ INSERT INTO ict VALUES (7, 'x') ON CONFLICT (upper(fruit)) DO NOTHING;
 INSERT INTO ict VALUES (7, 'x') ON CONFLICT (lower(fruit), lower(fruit)) DO NOTHING;
 INSERT INTO ict VALUES (7, 'x') ON CONFLICT (key, (key)) DO NOTHING;
 SELECT * FROM ict ORDER BY key;
+-- UNIQUE NULLS NOT DISTINCT: NULLs conflict too
+CREATE TABLE nn (a int, b int);
+CREATE UNIQUE INDEX nn_a ON nn (a) NULLS NOT DISTINCT;
+INSERT INTO nn VALUES (NULL, 1);
+INSERT INTO nn VALUES (NULL, 2);
+INSERT INTO nn VALUES (1, 1), (1, 2);
+CREATE TABLE nn2 (a int, b int, UNIQUE NULLS NOT DISTINCT (a, b));
+INSERT INTO nn2 VALUES (1, NULL), (1, NULL);
+INSERT INTO nn2 VALUES (1, NULL), (2, NULL) ON CONFLICT DO NOTHING;
+INSERT INTO nn (a, b) VALUES (NULL, 5) ON CONFLICT (a) DO UPDATE SET b = excluded.b RETURNING *;
+SELECT pg_get_indexdef('nn_a'::regclass);
+CREATE UNIQUE INDEX nn_b ON nn (b) NULLS DISTINCT;
+SELECT pg_get_indexdef('nn_b'::regclass);

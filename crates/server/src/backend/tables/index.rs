@@ -89,6 +89,8 @@ pub(in crate::backend) struct IndexInfo {
     pub expr_types: Vec<Oid>,
     /// A partial index's predicate (pg_index.indpred, deparsed text).
     pub pred: Option<String>,
+    /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct).
+    pub nulls_not_distinct: bool,
     /// The expressions and predicate bound, once a key was computed
     /// (shared by the clones of one cached entry).
     keyer: Rc<std::cell::OnceCell<IndexKeyer>>,
@@ -489,6 +491,7 @@ impl Session {
                 exprs,
                 expr_types,
                 pred: text(&r[x.col("indpred")]),
+                nulls_not_distinct: r[x.col("indnullsnotdistinct")] == Value::Bool(true),
                 keyer: Rc::default(),
             });
         }
@@ -506,7 +509,7 @@ impl Session {
         let (store, engine) = self.table_parts()?;
         let wal = XlogHeapWal(&engine.xlog);
         let cols = key_columns(rel, idx)?;
-        let bt = BtreeRel::new(
+        let mut bt = BtreeRel::new(
             index_locator(store.db, idx.relfilenode),
             idx.name.clone(),
             cols,
@@ -515,6 +518,7 @@ impl Session {
             &wal,
             &store.ext,
         );
+        bt.nulls_not_distinct = idx.nulls_not_distinct;
         let mut owner = ResourceOwner::default();
         let r = f(&bt, &mut owner);
         owner.release_all(Release::Abort);
@@ -838,6 +842,7 @@ impl Session {
                 ("indnatts", Value::Int2(cols.len() as i16)),
                 ("indnkeyatts", Value::Int2(cols.len() as i16)),
                 ("indisunique", Value::Bool(spec.unique)),
+                ("indnullsnotdistinct", Value::Bool(spec.nulls_not_distinct)),
                 ("indisprimary", Value::Bool(spec.primary)),
                 ("indimmediate", Value::Bool(true)),
                 ("indisvalid", Value::Bool(true)),
@@ -954,6 +959,7 @@ impl Session {
             exprs,
             expr_types,
             pred: spec.predicate.clone(),
+            nulls_not_distinct: spec.nulls_not_distinct,
             keyer: Rc::default(),
         };
         self.build_index(rel, t, &info)?;
@@ -1781,7 +1787,7 @@ impl Session {
         let mut keyed: Vec<(IndexInfo, Vec<Value>)> = Vec::new();
         for i in arb {
             if let Some(k) = self.index_key(rel, t, &i, row)? {
-                if !k.iter().any(Value::is_null) {
+                if i.nulls_not_distinct || !k.iter().any(Value::is_null) {
                     keyed.push((i, k));
                 }
             }
