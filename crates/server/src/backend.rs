@@ -2350,7 +2350,7 @@ impl tusk_sql::Relations for ServerRelations {
         let tusk_sql::catalog::RelationSource::Table(t) = rel.source else {
             return None;
         };
-        tables::index_choice(t, quals, order)
+        tables::index_choice(rel, t, quals, order)
     }
     fn buffer_usage(&self) -> Option<fn() -> (u64, u64)> {
         Some(tusk_storage::bufmgr::backend_usage)

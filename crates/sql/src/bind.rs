@@ -1490,6 +1490,15 @@ impl<'h> Binder<'h> {
         if let Some(sym) = geometry::geo_only_symbol(op) {
             return self.geo_only_binary(sym, left, right);
         }
+        // PostgreSQL's operator names of LIKE and ILIKE (what ruleutils
+        // prints, so stored index predicates read back).
+        match op {
+            B::PGLikeMatch => return self.like(left, right, None, false, false),
+            B::PGNotLikeMatch => return self.like(left, right, None, true, false),
+            B::PGILikeMatch => return self.like(left, right, None, false, true),
+            B::PGNotILikeMatch => return self.like(left, right, None, true, true),
+            _ => {}
+        }
         let arith = |o| Some(o);
         let aop = match op {
             B::Plus => arith(ArithOp::Add),
@@ -5202,13 +5211,19 @@ impl Binder<'_> {
                     crate::acl::check_dml(self.host, &rel, crate::acl::UPDATE, &set_cols)?
                 {
                     let readable = match &oc.conflict_target {
-                        Some(ast::ConflictTarget::Columns(cs)) => cs.iter().all(|c| {
-                            let n = ident_name(c);
-                            rel.columns
-                                .iter()
-                                .position(|d| d.name == n)
-                                .is_some_and(|i| !d[i])
-                        }),
+                        Some(ast::ConflictTarget::Columns(cs)) => cs
+                            .iter()
+                            .filter(|c| {
+                                !c.value.starts_with(crate::index::CONFLICT_WHERE_MARK)
+                                    && !c.value.starts_with(crate::index::CONFLICT_EXPR_MARK)
+                            })
+                            .all(|c| {
+                                let n = ident_name(c);
+                                rel.columns
+                                    .iter()
+                                    .position(|d| d.name == n)
+                                    .is_some_and(|i| !d[i])
+                            }),
                         _ => false,
                     };
                     if !readable {

@@ -993,6 +993,18 @@ pub trait Tables {
         let _ = rel;
         Ok(Vec::new())
     }
+    /// The partial and expression unique indexes of `rel`, for ON
+    /// CONFLICT's inference: (index OID, key columns as live positions
+    /// with crate::index::NO_COLUMN for an expression, the expressions
+    /// and the predicate as stored in pg_index).
+    #[allow(clippy::type_complexity)]
+    fn computed_unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, Vec<usize>, Vec<String>, Option<String>)>, PgError> {
+        let _ = rel;
+        Ok(Vec::new())
+    }
     /// Replace the row version at `ctid` (as a table scan gave it) with
     /// `row`. `Ok(None)`: done. `Ok(Some(newer))`: a concurrent
     /// transaction updated the row and committed (READ COMMITTED): the

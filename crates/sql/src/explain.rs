@@ -1170,6 +1170,36 @@ fn ops_of(e: &Expr) -> f64 {
 }
 
 /// Is this conjunct one an index can answer on column `col`?
+/// The key position of index `ch` a conjunct bounds (a column's, or an
+/// expression's compared by its deparsed text), if any.
+fn index_key_pos(rel: &Relation, ch: &crate::index::IndexChoice, q: &Expr) -> Option<usize> {
+    if let Some(c) = index_col_of(q) {
+        return ch.cols.iter().position(|x| *x == c);
+    }
+    if ch.exprs.is_empty() {
+        return None;
+    }
+    let Expr::Cmp(op, l, r) = q else {
+        return None;
+    };
+    if *op == CmpOp::Ne {
+        return None;
+    }
+    let side = match (crate::index::is_const(l), crate::index::is_const(r)) {
+        (false, true) => l,
+        (true, false) => r,
+        _ => return None,
+    };
+    let text = deparse_over(rel, side);
+    let k = ch.exprs.iter().position(|e| *e == text)?;
+    ch.cols
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == crate::index::NO_COLUMN)
+        .nth(k)
+        .map(|(i, _)| i)
+}
+
 fn index_col_of(e: &Expr) -> Option<usize> {
     let is_const =
         |e: &Expr| !matches!(e, Expr::Const(v) if v.is_null()) && crate::index::is_const(e);
@@ -1330,10 +1360,17 @@ impl Walk<'_> {
         // The index the host would use, and the conjuncts it answers.
         let mut choice = None;
         if matches!(rel.source, RelationSource::Table(_)) {
-            let cx_quals = match ex {
+            let mut cx_quals = match ex {
                 Some(e) => crate::index::scan_quals(filter, e.cx).unwrap_or_default(),
                 None => static_quals(&quals),
             };
+            let extra = match ex {
+                Some(e) => {
+                    crate::index::shape_quals(rel, filter, &mut |v| v.eval(&[], e.cx).map(Some))
+                }
+                None => crate::index::shape_quals(rel, filter, &mut crate::index::static_value),
+            };
+            cx_quals.extend(extra.unwrap_or_default());
             if order.is_some() || !cx_quals.is_empty() {
                 choice = self.relations.index_choice(rel, &cx_quals, order);
             }
@@ -1346,11 +1383,20 @@ impl Walk<'_> {
             let (icond, rest): (Vec<Expr>, Vec<Expr>) = quals
                 .iter()
                 .cloned()
-                .partition(|q| index_col_of(q).is_some_and(|c| ch.cols.contains(&c)));
+                .partition(|q| index_key_pos(rel, ch, q).is_some());
             let mut icond = icond;
-            icond.sort_by_key(|q| {
-                index_col_of(q).and_then(|c| ch.cols.iter().position(|x| *x == c))
-            });
+            icond.sort_by_key(|q| index_key_pos(rel, ch, q));
+            // Conjuncts a partial index's predicate implies are not
+            // re-checked (PostgreSQL's create_indexscan_plan).
+            let rest = match &ch.pred {
+                Some(pred) => {
+                    let conj = crate::index::pred_conjuncts(pred);
+                    rest.into_iter()
+                        .filter(|q| !conj.contains(&deparse_over(rel, q).as_str()))
+                        .collect()
+                }
+                None => rest,
+            };
             if !icond.is_empty() {
                 let t = qual_text(&mut self.dp, &icond, &names);
                 p.props.push(("Index Cond", Prop::Text(t)));
@@ -1798,12 +1844,19 @@ impl Walk<'_> {
             Source::Relation(rel) => {
                 let mut built = None;
                 if let Some(o) = order {
-                    let quals = match ex {
+                    let mut quals = match ex {
                         Some(e) => crate::index::scan_quals(plan.filter.as_ref(), e.cx)?,
                         None => {
                             static_quals(&plan.filter.as_ref().map(conjuncts).unwrap_or_default())
                         }
                     };
+                    let f = plan.filter.as_ref();
+                    quals.extend(match ex {
+                        Some(e) => {
+                            crate::index::shape_quals(rel, f, &mut |v| v.eval(&[], e.cx).map(Some))?
+                        }
+                        None => crate::index::shape_quals(rel, f, &mut crate::index::static_value)?,
+                    });
                     if self.relations.index_choice(rel, &quals, Some(o)).is_some() {
                         let (p, _) = self.scan(rel, plan.filter.as_ref(), Some(o), &mut None)?;
                         let node = match ex {
@@ -2360,6 +2413,7 @@ fn static_quals(quals: &[Expr]) -> Vec<crate::index::ScanQual> {
                 col,
                 op,
                 value: v.clone(),
+                expr: None,
             });
         }
     }
@@ -3152,6 +3206,38 @@ fn srf_name(op: crate::arrays::SrfOp) -> &'static str {
         SrfOp::Series(_) => "generate_series",
         SrfOp::Options => "pg_options_to_table",
     }
+}
+
+/// `e`, an expression over `rel`'s row, as ruleutils deparses it with
+/// unqualified column names: the stored form of an index's expressions
+/// and predicate (pg_index.indexprs / indpred) and of the scan conjuncts
+/// matched against them (crate::index).
+pub(crate) fn deparse_over(rel: &Relation, e: &Expr) -> String {
+    let names = Names {
+        cols: rel
+            .columns
+            .iter()
+            .map(|c| (None, c.name.clone(), c.ty))
+            .chain(
+                crate::catalog::SYSTEM_COLUMNS
+                    .iter()
+                    .map(|(n, t)| (None, n.to_string(), types::Ty::new(*t))),
+            )
+            .collect(),
+    };
+    let mut dp = Dp {
+        qualify: false,
+        subplans: 0,
+        params: 0,
+        subs: Vec::new(),
+        outer: Vec::new(),
+    };
+    dp.expr(e, &names)
+}
+
+/// The SQL name of a built-in function (`lower`), as EXPLAIN prints it.
+pub(crate) fn function_name(f: crate::func::Func) -> &'static str {
+    func_name(f)
 }
 
 #[cfg(test)]

@@ -391,7 +391,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
         host,
         "SELECT i.indisunique, i.indisprimary, i.indkey::text, i.indoption::text, \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
-         AND c.contype IN ('p', 'u')) \
+         AND c.contype IN ('p', 'u')), i.indpred::text, i.indnullsnotdistinct \
          FROM pg_catalog.pg_index i WHERE i.indrelid = $1 ORDER BY i.indexrelid",
         &[crate::types::OID],
         vec![Value::Oid(oid)],
@@ -433,6 +433,8 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
                 desc: o & 1 != 0,
                 nulls_first: o & 2 != 0,
                 opclass: None,
+                expr: None,
+                expr_type: 0,
             });
         }
         out.push(crate::index::IndexSpec {
@@ -442,6 +444,13 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
             primary: r[1] == Value::Bool(true),
             constraint: r[4] == Value::Bool(true),
             if_not_exists: false,
+            // The stored predicate is SQL text over the same column names.
+            predicate: match &r[5] {
+                Value::Text(p) => Some(p.clone()),
+                _ => None,
+            },
+            concurrently: false,
+            nulls_not_distinct: r[6] == Value::Bool(true),
         });
     }
     Ok(out)

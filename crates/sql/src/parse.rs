@@ -730,7 +730,8 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::cursor::rewrite_current_of(toks);
     let toks = crate::inherit::rewrite_tokens(toks);
     let toks = crate::routine::mark_variadic_args(toks);
-    crate::window::rewrite_frame_tokens(toks)
+    let toks = crate::window::rewrite_frame_tokens(toks);
+    crate::index::rewrite_conflict_where(toks)
 }
 
 /// A parser over `sql` with the same token rewrites as statements get,

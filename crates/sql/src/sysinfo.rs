@@ -423,7 +423,8 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
                 return Ok(Value::Null);
             };
             let column = int_arg(&a(1)).unwrap_or(0);
-            index_def(host, oid, column)?
+            let pretty = a(2) == Value::Bool(true);
+            index_def(host, oid, column, pretty)?
         }
         Sys::StatisticsColumns => Value::Null,
         Sys::ResetSubscriptionStats => Value::Null,
@@ -897,11 +898,13 @@ fn get_expr(host: &mut dyn Host, expr: &str, rel: u32) -> Result<String, PgError
 /// pg_get_indexdef: `CREATE [UNIQUE] INDEX name ON schema.table USING
 /// btree (cols)` for column 0, else that key column's name. Columns with
 /// DESC / NULLS FIRST (pg_index.indoption bits 1 and 2) say so.
-fn index_def(host: &mut dyn Host, oid: u32, column: i64) -> Result<Value, PgError> {
+fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result<Value, PgError> {
     let rows = query(
         host,
         "SELECT i.indrelid, i.indisunique, i.indkey::text, i.indoption::text, c.relname, \
-         t.relname, n.nspname, am.amname FROM pg_catalog.pg_index i \
+         t.relname, n.nspname, am.amname, i.indexprs::text, i.indpred::text, \
+         i.indnullsnotdistinct \
+         FROM pg_catalog.pg_index i \
          JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
          JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
          JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace \
@@ -922,15 +925,40 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64) -> Result<Value, PgErro
     };
     let keys = nums(&r[2]);
     let options = nums(&r[3]);
+    let mut exprs = to_text(&r[8])
+        .map(|e| crate::index::stored_exprs(&e))
+        .unwrap_or_default()
+        .into_iter();
     let mut cols = Vec::new();
     for (i, k) in keys.iter().enumerate() {
+        if *k == 0 {
+            let e = exprs.next().unwrap_or_default();
+            let e = if pretty {
+                crate::index::pretty_expr(&e)
+            } else {
+                e
+            };
+            let c = if crate::index::looks_like_function(&e) {
+                e
+            } else {
+                format!("({e})")
+            };
+            if column > 0 {
+                if column as usize == i + 1 {
+                    return Ok(Value::Text(c));
+                }
+                continue;
+            }
+            cols.push(index_col_options(c, options.get(i).copied().unwrap_or(0)));
+            continue;
+        }
         let name = query(
             host,
             "SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum = $2",
             &[types::OID, types::INT2],
             vec![Value::Oid(rel), Value::Int2(*k as i16)],
         )?;
-        let mut c = crate::routine::quote_ident(
+        let c = crate::routine::quote_ident(
             &name
                 .first()
                 .and_then(|r| r.first())
@@ -943,38 +971,67 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64) -> Result<Value, PgErro
             }
             continue;
         }
-        let opt = options.get(i).copied().unwrap_or(0);
-        let desc = opt & 1 != 0;
-        let nulls_first = opt & 2 != 0;
-        if desc {
-            c.push_str(" DESC");
-        }
-        if nulls_first != desc {
-            c.push_str(if nulls_first {
-                " NULLS FIRST"
-            } else {
-                " NULLS LAST"
-            });
-        }
-        cols.push(c);
+        cols.push(index_col_options(c, options.get(i).copied().unwrap_or(0)));
     }
     if column > 0 {
         return Ok(Value::Text(String::new()));
     }
     let q = crate::routine::quote_ident;
     let am = to_text(&r[7]).unwrap_or_else(|| "btree".into());
+    let pred = match to_text(&r[9]) {
+        Some(p) if pretty => format!(" WHERE {}", crate::index::pretty_expr(&p)),
+        Some(p) => format!(" WHERE {p}"),
+        None => String::new(),
+    };
+    // Pretty mode names the table unqualified when the search path
+    // finds it (ruleutils' generate_relation_name).
+    let visible = pretty
+        && query(
+            host,
+            "SELECT pg_catalog.pg_table_is_visible($1)",
+            &[types::OID],
+            vec![Value::Oid(rel)],
+        )?
+        .first()
+        .is_some_and(|r| r.first() == Some(&Value::Bool(true)));
+    let table = if visible {
+        q(&text(&r[5]))
+    } else {
+        format!("{}.{}", q(&text(&r[6])), q(&text(&r[5])))
+    };
     Ok(Value::Text(format!(
-        "CREATE {}INDEX {} ON {}.{} USING {am} ({})",
+        "CREATE {}INDEX {} ON {table} USING {am} ({}){}{pred}",
         if r[1] == Value::Bool(true) {
             "UNIQUE "
         } else {
             ""
         },
         q(&text(&r[4])),
-        q(&text(&r[6])),
-        q(&text(&r[5])),
-        cols.join(", ")
+        cols.join(", "),
+        if r[10] == Value::Bool(true) {
+            " NULLS NOT DISTINCT"
+        } else {
+            ""
+        },
     )))
+}
+
+/// An index column with its DESC / NULLS FIRST (pg_index.indoption
+/// bits 1 and 2) as pg_get_indexdef prints them.
+fn index_col_options(mut c: String, opt: i64) -> String {
+    let desc = opt & 1 != 0;
+    let nulls_first = opt & 2 != 0;
+    if desc {
+        c.push_str(" DESC");
+    }
+    if nulls_first != desc {
+        c.push_str(if nulls_first {
+            " NULLS FIRST"
+        } else {
+            " NULLS LAST"
+        });
+    }
+    c
 }
 
 /// The name of role `oid`, if it exists.

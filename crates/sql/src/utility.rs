@@ -1314,7 +1314,8 @@ impl Utility {
                 if created && !indexes.is_empty() {
                     let rel = catalog::lookup(&*host, schema.as_deref(), name)?;
                     for spec in indexes {
-                        host.tables()?.create_index(&rel, spec)?;
+                        let spec = crate::index::resolve(&*host, &rel, spec)?;
+                        host.tables()?.create_index(&rel, &spec)?;
                     }
                 }
                 if created {
@@ -1354,7 +1355,8 @@ impl Utility {
                     return Err(e);
                 }
                 for spec in specs {
-                    host.tables()?.create_index(&rel, spec)?;
+                    let spec = crate::index::resolve(&*host, &rel, spec)?;
+                    host.tables()?.create_index(&rel, &spec)?;
                 }
                 done(if *alter {
                     "ALTER TABLE"

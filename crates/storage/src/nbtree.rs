@@ -901,6 +901,10 @@ pub struct BtreeRel<'a> {
     pub name: String,
     pub cols: Vec<KeyColumn>,
     pub unique: bool,
+    /// UNIQUE NULLS NOT DISTINCT: keys with NULLs are checked too (one
+    /// NULL equals another, as the tree orders them). Set by the caller
+    /// after `new`.
+    pub nulls_not_distinct: bool,
     bm: &'a BufMgr,
     wal: &'a dyn BtreeWal,
     ext: &'a dyn ExtensionLock,
@@ -930,6 +934,7 @@ impl<'a> BtreeRel<'a> {
             name: name.into(),
             cols,
             unique,
+            nulls_not_distinct: false,
             bm,
             wal,
             ext,
@@ -1239,7 +1244,7 @@ impl<'a> BtreeRel<'a> {
         check: Option<&dyn UniqueCheck>,
     ) -> Result<InsertOutcome, PgError> {
         let tuple = self.leaf_tuple(vals, tid)?;
-        let do_check = self.unique && !vals.iter().any(Value::is_null);
+        let do_check = self.unique && (self.nulls_not_distinct || !vals.iter().any(Value::is_null));
         let first = SearchKey {
             vals: vals.to_vec(),
             tid: if do_check { None } else { Some(tid) },
@@ -1921,7 +1926,7 @@ impl<'a> BtreeRel<'a> {
         }
         if self.unique {
             for w in entries.windows(2) {
-                if !w[0].0.iter().any(Value::is_null)
+                if (self.nulls_not_distinct || !w[0].0.iter().any(Value::is_null))
                     && w[0].0.len() == w[1].0.len()
                     && w[0]
                         .0

@@ -2561,8 +2561,21 @@ impl tusk_sql::Tables for Session {
         Ok(self
             .indexes_of(rel.table()?)?
             .into_iter()
-            .filter(|i| i.unique)
+            // Partial and expression indexes: computed_unique_indexes.
+            .filter(|i| i.unique && i.exprs.is_empty() && i.pred.is_none())
             .map(|i| (i.oid, i.name, i.cols))
+            .collect())
+    }
+
+    fn computed_unique_indexes(
+        &mut self,
+        rel: &Relation,
+    ) -> Result<Vec<(u32, Vec<usize>, Vec<String>, Option<String>)>, PgError> {
+        Ok(self
+            .indexes_of(rel.table()?)?
+            .into_iter()
+            .filter(|i| i.unique && (!i.exprs.is_empty() || i.pred.is_some()))
+            .map(|i| (i.oid, i.cols, i.exprs, i.pred))
             .collect())
     }
 

@@ -168,6 +168,8 @@ pub(crate) fn ddl_agg_error(e: PgError, what: &str) -> PgError {
     let clause = match what {
         "check constraint" => "check constraints",
         "column generation expression" => "column generation expressions",
+        "index expression" => "index expressions",
+        "index predicate" => "index predicates",
         _ => "DEFAULT expressions",
     };
     where_agg(e, clause)

@@ -30,8 +30,13 @@ pub(crate) struct OnConflict {
 pub(crate) enum Target {
     /// No target (DO NOTHING only): every unique index.
     All,
-    /// `(a, b)`: the sorted, deduplicated column positions.
-    Columns(Vec<usize>),
+    /// `(a, b) [WHERE pred]`: the sorted, deduplicated column positions,
+    /// and the facts of the inference predicate (crate::index::fact_quals)
+    /// when there is one: partial unique indexes it implies are arbiters
+    /// too.
+    /// The expressions of the target (`lower(fruit)`), deparsed, sorted
+    /// and deduplicated, are the second field.
+    Columns(Vec<usize>, Vec<String>, Option<Vec<crate::index::ScanQual>>),
     /// `ON CONSTRAINT name`.
     Constraint(String),
 }
@@ -46,17 +51,48 @@ pub(crate) fn arbiters(
 ) -> Result<Vec<u32>, PgError> {
     let found: Vec<u32> = match target {
         Target::All => return Ok(Vec::new()),
-        Target::Columns(want) => tables
-            .unique_indexes(rel)?
-            .into_iter()
-            .filter(|(_, _, k)| {
-                let mut k = k.clone();
+        Target::Columns(want, exprs, facts) => {
+            let same = |k: &[usize]| {
+                let mut k: Vec<usize> = k
+                    .iter()
+                    .copied()
+                    .filter(|&c| c != crate::index::NO_COLUMN)
+                    .collect();
                 k.sort_unstable();
                 k.dedup();
                 k == *want
-            })
-            .map(|(oid, ..)| oid)
-            .collect(),
+            };
+            let mut found: Vec<u32> = if exprs.is_empty() {
+                tables
+                    .unique_indexes(rel)?
+                    .into_iter()
+                    .filter(|(_, _, k)| same(k))
+                    .map(|(oid, ..)| oid)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+            found.extend(
+                tables
+                    .computed_unique_indexes(rel)?
+                    .into_iter()
+                    .filter(|(_, k, ie, pred)| {
+                        let mut ie = ie.clone();
+                        ie.sort();
+                        ie.dedup();
+                        same(k)
+                            && ie == *exprs
+                            && match (pred, facts) {
+                                (None, _) => true,
+                                (Some(p), Some(f)) => crate::index::predicate_implied(p, f, &names),
+                                (Some(_), None) => false,
+                            }
+                    })
+                    .map(|(oid, ..)| oid),
+            );
+            found
+        }
         Target::Constraint(name) => {
             let v: Vec<u32> = tables.constraint_index(rel, name)?.into_iter().collect();
             if v.is_empty() {
@@ -109,7 +145,36 @@ impl Binder<'_> {
             }
             Some(ast::ConflictTarget::Columns(cols)) => {
                 let mut want: Vec<usize> = Vec::new();
+                let mut facts = None;
+                let mut exprs: Vec<String> = Vec::new();
                 for c in cols {
+                    if let Some(text) = c.value.strip_prefix(crate::index::CONFLICT_EXPR_MARK) {
+                        let e =
+                            super::rowexpr::parse_stored(text, "ON CONFLICT").map_err(|_| {
+                                super::syntax(format!("syntax error at or near \"{text}\""))
+                            })?;
+                        self.scope = Some(conflict_target_scope(rel, alias));
+                        let bound = self.bind_expr(&e);
+                        self.scope = None;
+                        match bound?.e {
+                            Expr::Column(i) if i < rel.columns.len() => {
+                                if !want.contains(&i) {
+                                    want.push(i);
+                                }
+                            }
+                            e => exprs.push(crate::explain::deparse_over(rel, &e)),
+                        }
+                        continue;
+                    }
+                    if let Some(pred) = c.value.strip_prefix(crate::index::CONFLICT_WHERE_MARK) {
+                        let e = super::rowexpr::parse_stored(pred, "ON CONFLICT WHERE")?;
+                        self.scope = Some(conflict_target_scope(rel, alias));
+                        let bound = self.bind_expr(&e);
+                        self.scope = None;
+                        let bound = self.coerce_bool(bound?, "WHERE")?.e;
+                        facts = Some(crate::index::fact_quals(rel, &bound));
+                        continue;
+                    }
                     let name = ident_name(c);
                     let Some(i) = rel.columns.iter().position(|d| d.name == name) else {
                         return Err(PgError::error(
@@ -122,7 +187,9 @@ impl Binder<'_> {
                     }
                 }
                 want.sort_unstable();
-                Target::Columns(want)
+                exprs.sort();
+                exprs.dedup();
+                Target::Columns(want, exprs, facts)
             }
             Some(ast::ConflictTarget::OnConstraint(name)) => {
                 let parts = object_name_parts(name)?;
@@ -165,4 +232,10 @@ fn conflict_scope(rel: &Relation, alias: &str) -> Scope {
     scope.items.extend(ex.items);
     scope.width += ex.width;
     scope
+}
+
+/// The scope of an ON CONFLICT inference predicate: the target table
+/// under its alias.
+fn conflict_target_scope(rel: &Relation, alias: &str) -> Scope {
+    relation_scope(rel, alias.to_string())
 }

@@ -28,6 +28,9 @@
 //!   INSERT/UPDATE/upsert/MERGE/COPY, inheritance, ALTER TABLE, BEFORE
 //!   triggers) against PostgreSQL 15's output; crash recovery.
 //! - `autovacuum`: pg_stat_user_tables counters, autovacuum keeping a table small.
+//! - `partial_index`: partial (WHERE) and expression indexes against
+//!   PostgreSQL 15's output: definitions, uniqueness among the
+//!   predicate's rows, planner use, survival of a crash.
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
 //!   kill -9, and thousands of tables created and dropped.
@@ -178,6 +181,7 @@ mod lockfile;
 mod locks;
 mod merge;
 mod notify;
+mod partial_index;
 mod pgbench;
 mod plpgsql_features;
 mod plpgsql_more;

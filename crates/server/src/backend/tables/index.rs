@@ -42,7 +42,7 @@ use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError};
 use tusk_sql::catalog::{codes, Relation, TableRef};
-use tusk_sql::index::{IndexSpec, QualOp, ReindexTarget, ScanQual};
+use tusk_sql::index::{IndexKeyer, IndexSpec, QualOp, ReindexTarget, ScanQual, NO_COLUMN};
 use tusk_sql::types::{self, Oid};
 use tusk_sql::{Row, RowSource, Value};
 use tusk_storage::catalog::{
@@ -77,10 +77,60 @@ pub(in crate::backend) struct IndexInfo {
     pub oid: u32,
     pub name: String,
     pub relfilenode: u32,
-    /// The key columns: positions in the table's row (0-based).
+    /// The key columns: positions in the table's row (0-based), or
+    /// [`NO_COLUMN`] for an expression.
     pub cols: Vec<usize>,
     pub unique: bool,
     pub primary: bool,
+    /// The expressions of the [`NO_COLUMN`] keys in order, as stored
+    /// (pg_index.indexprs, deparsed text).
+    pub exprs: Vec<String>,
+    /// Their types (the index's pg_attribute.atttypid).
+    pub expr_types: Vec<Oid>,
+    /// A partial index's predicate (pg_index.indpred, deparsed text).
+    pub pred: Option<String>,
+    /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct).
+    pub nulls_not_distinct: bool,
+    /// The expressions and predicate bound, once a key was computed
+    /// (shared by the clones of one cached entry).
+    keyer: Rc<std::cell::OnceCell<IndexKeyer>>,
+}
+
+impl IndexInfo {
+    /// Keys computed by expressions or filtered by a predicate (not
+    /// copied from the row's columns).
+    fn computed(&self) -> bool {
+        !self.exprs.is_empty() || self.pred.is_some()
+    }
+
+    /// Could a scan with `quals` use this index: a partial index only
+    /// when its predicate is implied (tusk_sql::index::predicate_implied).
+    fn usable(&self, rel: &Relation, quals: &[ScanQual]) -> bool {
+        let Some(p) = &self.pred else {
+            return true;
+        };
+        let names: Vec<String> = rel.columns.iter().map(|c| c.name.clone()).collect();
+        tusk_sql::index::predicate_implied(p, quals, &names)
+    }
+
+    /// The stored expression of key position `k` (a [`NO_COLUMN`] one).
+    fn expr_at(&self, k: usize) -> Option<&str> {
+        let n = self.cols[..k].iter().filter(|&&c| c == NO_COLUMN).count();
+        self.exprs.get(n).map(String::as_str)
+    }
+
+    /// Does `q` bound key position `k`?
+    fn qual_fits(&self, q: &ScanQual, k: usize) -> bool {
+        if q.op == QualOp::Holds {
+            return false;
+        }
+        match self.cols[k] {
+            NO_COLUMN => {
+                q.col == NO_COLUMN && q.expr.is_some() && q.expr.as_deref() == self.expr_at(k)
+            }
+            c => q.col == c && q.expr.is_none(),
+        }
+    }
 }
 
 thread_local! {
@@ -151,9 +201,25 @@ fn opclass(oid: Oid) -> u32 {
 }
 
 fn key_columns(rel: &Relation, idx: &IndexInfo) -> Result<Vec<KeyColumn>, PgError> {
+    let mut exprs = idx.expr_types.iter();
+    let mut key_exprs = idx.exprs.iter().cloned();
     idx.cols
         .iter()
         .map(|&c| {
+            if c == NO_COLUMN {
+                let ty = exprs.next().copied().unwrap_or(types::TEXT);
+                let k = key_exprs.next().unwrap_or_default();
+                return Ok(KeyColumn {
+                    // As the 23505 DETAIL names it: `lower(email)`,
+                    // `(a + b)`.
+                    name: if tusk_sql::index::looks_like_function(&k) {
+                        k
+                    } else {
+                        format!("({k})")
+                    },
+                    ty: key_type(ty).ok_or_else(|| no_index_type(ty))?,
+                });
+            }
             let col = &rel.columns[c];
             Ok(KeyColumn {
                 name: col.name.clone(),
@@ -195,11 +261,13 @@ pub(super) fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
 
 /// The key of `row` (the table's columns) for index `idx`.
 fn key_of(row: &[Value], idx: &IndexInfo) -> Vec<Value> {
-    idx.cols.iter().map(|&c| row[c].clone()).collect()
+    key_of_cols(row, &idx.cols)
 }
 
 fn key_of_cols(row: &[Value], cols: &[usize]) -> Vec<Value> {
-    cols.iter().map(|&c| row[c].clone()).collect()
+    cols.iter()
+        .map(|&c| row.get(c).cloned().unwrap_or(Value::Null))
+        .collect()
 }
 
 /// Equal keys by the B-tree's own order (numeric 1.0 = 1, as the tree
@@ -263,8 +331,10 @@ impl Checker<'_> {
     fn check_one(&self, t: &[u8]) -> Result<HeapCheck, PgError> {
         // A line pointer recycled for a row with another key, or a version
         // whose key changed: not this key (see the file comment).
+        // (An expression index's key is not recomputed here: its HOT
+        // chains share keys as a column index's do, key_changed.)
         let row = self.rel.from_physical(datum::deform_row(t, self.types)?);
-        if !same_key(&key_of(&row, self.idx), self.key) {
+        if self.idx.exprs.is_empty() && !same_key(&key_of(&row, self.idx), self.key) {
             return Ok(HeapCheck::Dead);
         }
         let mine = |x: u64| self.current.contains(&x);
@@ -374,16 +444,43 @@ impl Session {
             let physical: Vec<usize> = name_of(&r[x.col("indkey")])
                 .split_whitespace()
                 .filter_map(|n| n.parse::<usize>().ok())
-                .filter(|&n| n > 0)
-                .map(|n| n - 1)
+                .map(|n| n.checked_sub(1).unwrap_or(NO_COLUMN))
                 .collect();
             if physical.iter().any(|p| dropped.contains(p)) {
                 continue;
             }
-            let cols = physical
+            let cols: Vec<usize> = physical
                 .iter()
-                .map(|&p| p - dropped.iter().filter(|&&d| d < p).count())
+                .map(|&p| {
+                    if p == NO_COLUMN {
+                        p
+                    } else {
+                        p - dropped.iter().filter(|&&d| d < p).count()
+                    }
+                })
                 .collect();
+            let text = |v: &Value| match v {
+                Value::Null => None,
+                v => Some(name_of(v).to_string()),
+            };
+            let exprs = text(&r[x.col("indexprs")])
+                .map(|e| tusk_sql::index::stored_exprs(&e))
+                .unwrap_or_default();
+            let mut expr_types = Vec::new();
+            if !exprs.is_empty() {
+                let a = cat::catalog(PG_ATTRIBUTE_OID);
+                let attrs = self.catalog_rows_by(PG_ATTRIBUTE_OID, "attrelid", Value::Oid(oid))?;
+                for (k, _) in cols.iter().enumerate().filter(|(_, &c)| c == NO_COLUMN) {
+                    let ty = attrs
+                        .iter()
+                        .find(|(_, a2)| {
+                            oid_of(&a2[a.col("attrelid")]) == oid
+                                && a2[a.col("attnum")] == Value::Int2(k as i16 + 1)
+                        })
+                        .map_or(types::TEXT, |(_, a2)| oid_of(&a2[a.col("atttypid")]));
+                    expr_types.push(ty);
+                }
+            }
             out.push(IndexInfo {
                 oid,
                 name: name_of(&class[c.col("relname")]).to_string(),
@@ -391,6 +488,11 @@ impl Session {
                 cols,
                 unique: r[x.col("indisunique")] == Value::Bool(true),
                 primary: r[x.col("indisprimary")] == Value::Bool(true),
+                exprs,
+                expr_types,
+                pred: text(&r[x.col("indpred")]),
+                nulls_not_distinct: r[x.col("indnullsnotdistinct")] == Value::Bool(true),
+                keyer: Rc::default(),
             });
         }
         out.sort_by_key(|i| i.oid);
@@ -407,7 +509,7 @@ impl Session {
         let (store, engine) = self.table_parts()?;
         let wal = XlogHeapWal(&engine.xlog);
         let cols = key_columns(rel, idx)?;
-        let bt = BtreeRel::new(
+        let mut bt = BtreeRel::new(
             index_locator(store.db, idx.relfilenode),
             idx.name.clone(),
             cols,
@@ -416,10 +518,37 @@ impl Session {
             &wal,
             &store.ext,
         );
+        bt.nulls_not_distinct = idx.nulls_not_distinct;
         let mut owner = ResourceOwner::default();
         let r = f(&bt, &mut owner);
         owner.release_all(Release::Abort);
         r
+    }
+
+    /// The key of `row` (the table's live columns) in index `idx`, or None
+    /// when a partial index does not hold the row. Expressions and the
+    /// predicate are bound on first use and kept with the cached entry.
+    pub(super) fn index_key(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        idx: &IndexInfo,
+        row: &[Value],
+    ) -> Result<Option<Vec<Value>>, PgError> {
+        if !idx.computed() {
+            return Ok(Some(key_of(row, idx)));
+        }
+        if idx.keyer.get().is_none() {
+            let cols: Vec<Option<usize>> = idx
+                .cols
+                .iter()
+                .map(|&c| (c != NO_COLUMN).then_some(c))
+                .collect();
+            let k = IndexKeyer::bind(self, rel, &cols, &idx.exprs, idx.pred.as_deref())?;
+            let _ = idx.keyer.set(k);
+        }
+        let keyer = idx.keyer.get().expect("set above");
+        keyer.key(self, row, t.oid)
     }
 
     /// Index entries for a new heap tuple at `tid` (INSERT, UPDATE's new
@@ -439,7 +568,9 @@ impl Session {
         }
         let types_ = rel.physical_types();
         for idx in &indexes {
-            let key = key_of(row, idx);
+            let Some(key) = self.index_key(rel, t, idx, row)? else {
+                continue;
+            };
             loop {
                 let outcome = {
                     let (store, engine) = self.table_parts()?;
@@ -478,7 +609,7 @@ impl Session {
     /// Would replacing the tuple at `tid` by `row` change a key of one of
     /// `indexes`? (No: the update may be HOT and add no entries.)
     pub(super) fn key_changed(
-        &self,
+        &mut self,
         rel: &Relation,
         t: TableRef,
         indexes: &[IndexInfo],
@@ -493,9 +624,22 @@ impl Session {
         };
         let types_ = rel.physical_types();
         let old = rel.from_physical(self.deform_detoast(t, &old, &types_)?);
-        Ok(indexes
-            .iter()
-            .any(|i| !same_key(&key_of(&old, i), &key_of(row, i))))
+        for i in indexes {
+            // A partial index's predicate turning true or false is a
+            // change too (the new version needs an entry, or none).
+            let changed = match (
+                self.index_key(rel, t, i, &old)?,
+                self.index_key(rel, t, i, row)?,
+            ) {
+                (Some(a), Some(b)) => !same_key(&a, &b),
+                (None, None) => false,
+                _ => true,
+            };
+            if changed {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The pg_class row of an index or table named `name` in `nsp`.
@@ -563,7 +707,21 @@ impl Session {
             },
         )?;
         let mut cols = Vec::new();
+        let mut exprs = Vec::new();
+        let mut expr_types = Vec::new();
         for k in &spec.keys {
+            if let Some(e) = &k.expr {
+                if key_type(k.expr_type).is_none() {
+                    return Err(no_index_type(k.expr_type));
+                }
+                if let Some(opc) = &k.opclass {
+                    tusk_sql::index::check_opclass(opc, k.expr_type)?;
+                }
+                cols.push(NO_COLUMN);
+                exprs.push(e.clone());
+                expr_types.push(k.expr_type);
+                continue;
+            }
             let Some(i) = rel.columns.iter().position(|c| c.name == k.column) else {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_COLUMN,
@@ -634,6 +792,24 @@ impl Session {
         class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
         self.insert_catalog(PG_CLASS_OID, &class)?;
         for (n, &ci) in cols.iter().enumerate() {
+            if ci == NO_COLUMN {
+                // An expression column: PostgreSQL's name for it and
+                // the expression's type.
+                let ty = spec.keys[n].expr_type;
+                self.insert_catalog(
+                    PG_ATTRIBUTE_OID,
+                    &cat::attribute_row(
+                        oid,
+                        n as i16 + 1,
+                        &spec.keys[n].column,
+                        ty,
+                        -1,
+                        false,
+                        false,
+                    ),
+                )?;
+                continue;
+            }
             let col = &rel.columns[ci];
             self.insert_catalog(
                 PG_ATTRIBUTE_OID,
@@ -649,6 +825,14 @@ impl Session {
             )?;
         }
         let vec_of = |v: Vec<String>| Value::Text(v.join(" "));
+        let mut expr_ty = expr_types.iter();
+        let key_types: Vec<Oid> = cols
+            .iter()
+            .map(|&c| match c {
+                NO_COLUMN => expr_ty.next().copied().unwrap_or(types::TEXT),
+                c => rel.columns[c].ty.oid,
+            })
+            .collect();
         let x = cat::catalog(PG_INDEX_OID);
         let index_row = cat::row(
             x,
@@ -658,6 +842,7 @@ impl Session {
                 ("indnatts", Value::Int2(cols.len() as i16)),
                 ("indnkeyatts", Value::Int2(cols.len() as i16)),
                 ("indisunique", Value::Bool(spec.unique)),
+                ("indnullsnotdistinct", Value::Bool(spec.nulls_not_distinct)),
                 ("indisprimary", Value::Bool(spec.primary)),
                 ("indimmediate", Value::Bool(true)),
                 ("indisvalid", Value::Bool(true)),
@@ -667,23 +852,28 @@ impl Session {
                     "indkey",
                     vec_of(
                         cols.iter()
-                            .map(|&c| (physical_of(c, &dropped) + 1).to_string())
+                            .map(|&c| match c {
+                                NO_COLUMN => "0".to_string(),
+                                c => (physical_of(c, &dropped) + 1).to_string(),
+                            })
                             .collect(),
                     ),
                 ),
                 (
                     "indcollation",
                     vec_of(
-                        cols.iter()
-                            .map(|&c| cat::typcollation(rel.columns[c].ty.oid).to_string())
+                        key_types
+                            .iter()
+                            .map(|&ty| cat::typcollation(ty).to_string())
                             .collect(),
                     ),
                 ),
                 (
                     "indclass",
                     vec_of(
-                        cols.iter()
-                            .map(|&c| opclass(rel.columns[c].ty.oid).to_string())
+                        key_types
+                            .iter()
+                            .map(|&ty| opclass(ty).to_string())
                             .collect(),
                     ),
                 ),
@@ -704,6 +894,18 @@ impl Session {
                             })
                             .collect(),
                     ),
+                ),
+                (
+                    "indexprs",
+                    if exprs.is_empty() {
+                        Value::Null
+                    } else {
+                        Value::Text(exprs.join(", "))
+                    },
+                ),
+                (
+                    "indpred",
+                    spec.predicate.clone().map_or(Value::Null, Value::Text),
                 ),
             ],
         );
@@ -754,6 +956,11 @@ impl Session {
             cols,
             unique: spec.unique,
             primary: spec.primary,
+            exprs,
+            expr_types,
+            pred: spec.predicate.clone(),
+            nulls_not_distinct: spec.nulls_not_distinct,
+            keyer: Rc::default(),
         };
         self.build_index(rel, t, &info)?;
         // The next index of the same statement (CREATE TABLE with two
@@ -850,6 +1057,8 @@ impl Session {
         let n = nblocks(&store, loc)?;
         let vis = Vis::new(&engine, &store, &snap, &current);
         let mut entries = Vec::new();
+        // The rows of an expression or partial index, keyed afterwards.
+        let mut rows = Vec::new();
         // Rows with out-of-line values, deformed after the page lock is
         // given back (their chunks are read from the toast table).
         let mut external = Vec::new();
@@ -892,7 +1101,11 @@ impl Session {
                         continue;
                     }
                     let row = rel.from_physical(datum::deform_row(tup, &types_)?);
-                    entries.push((key_of(&row, idx), at));
+                    if idx.computed() {
+                        rows.push((row, at));
+                    } else {
+                        entries.push((key_of(&row, idx), at));
+                    }
                 }
                 Ok(())
             })();
@@ -903,7 +1116,18 @@ impl Session {
         vis.check()?;
         for (tup, at) in external {
             let row = rel.from_physical(self.deform_detoast(t, &tup, &types_)?);
-            entries.push((key_of(&row, idx), at));
+            if idx.computed() {
+                rows.push((row, at));
+            } else {
+                entries.push((key_of(&row, idx), at));
+            }
+        }
+        // Expressions and predicates are evaluated with the page locks
+        // let go (a function may read anything).
+        for (row, at) in rows {
+            if let Some(k) = self.index_key(rel, t, idx, &row)? {
+                entries.push((k, at));
+            }
         }
         if idx.primary {
             for (k, _) in &entries {
@@ -1148,8 +1372,11 @@ fn bounds(
     Option<(Vec<Value>, bool)>,
 )> {
     let mut prefix = Vec::new();
-    for &c in &idx.cols {
-        match quals.iter().find(|q| q.col == c && q.op == QualOp::Eq) {
+    for k in 0..idx.cols.len() {
+        match quals
+            .iter()
+            .find(|q| q.op == QualOp::Eq && idx.qual_fits(q, k))
+        {
             Some(q) => prefix.push(q.value.clone()),
             None => break,
         }
@@ -1162,14 +1389,14 @@ fn bounds(
             Some((prefix, true)),
         ));
     }
-    let next = idx.cols[prefix.len()];
+    let next = prefix.len();
     let mut lower = None;
     let mut upper = None;
-    for q in quals.iter().filter(|q| q.col == next) {
+    for q in quals.iter().filter(|q| idx.qual_fits(q, next)) {
         match q.op {
             QualOp::Gt | QualOp::Ge => lower = Some((q.value.clone(), q.op == QualOp::Ge)),
             QualOp::Lt | QualOp::Le => upper = Some((q.value.clone(), q.op == QualOp::Le)),
-            QualOp::Eq => {}
+            QualOp::Eq | QualOp::Holds => {}
         }
     }
     if prefix.is_empty() && lower.is_none() && upper.is_none() {
@@ -1337,6 +1564,7 @@ pub(in crate::backend) fn open_index_scan(
     };
     let best = indexes
         .iter()
+        .filter(|i| i.usable(rel, quals))
         .filter_map(|i| bounds(i, quals).map(|b| (i, b)))
         .max_by_key(|(i, b)| (b.0, i.unique));
     let Some((idx, (eq, lower, upper))) = best else {
@@ -1358,6 +1586,7 @@ pub(in crate::backend) fn open_index_scan(
 /// (`order` = (col, desc)) would read, by the same rule, for EXPLAIN.
 /// Called by the backend's `Relations`.
 pub(in crate::backend) fn index_choice(
+    rel: &Relation,
     t: TableRef,
     quals: &[ScanQual],
     order: Option<(usize, bool)>,
@@ -1366,18 +1595,21 @@ pub(in crate::backend) fn index_choice(
     let idx = match order {
         None => indexes
             .iter()
+            .filter(|i| i.usable(rel, quals))
             .filter_map(|i| bounds(i, quals).map(|b| (i, b)))
             .max_by_key(|(i, b)| (b.0, i.unique))
             .map(|(i, _)| i)?,
         Some((col, _)) => indexes
             .iter()
-            .filter(|i| i.cols.first() == Some(&col))
+            .filter(|i| i.cols.first() == Some(&col) && i.usable(rel, quals))
             .min_by_key(|i| i.cols.len())?,
     };
     Some(tusk_sql::index::IndexChoice {
         name: idx.name.clone(),
         cols: idx.cols.clone(),
         unique: idx.unique,
+        exprs: idx.exprs.clone(),
+        pred: idx.pred.clone(),
     })
 }
 
@@ -1402,14 +1634,14 @@ pub(in crate::backend) fn open_ordered_scan(
     };
     let Some(idx) = indexes
         .iter()
-        .filter(|i| i.cols.first() == Some(&col))
+        .filter(|i| i.cols.first() == Some(&col) && i.usable(rel, quals))
         .min_by_key(|i| i.cols.len())
     else {
         return Ok(None);
     };
     let mut lower = None;
     let mut upper = None;
-    for q in quals.iter().filter(|q| q.col == col) {
+    for q in quals.iter().filter(|q| q.col == col && q.expr.is_none()) {
         let b = Some((
             vec![q.value.clone()],
             q.op != QualOp::Gt && q.op != QualOp::Lt,
@@ -1421,6 +1653,7 @@ pub(in crate::backend) fn open_ordered_scan(
                 lower = b.clone();
                 upper = b;
             }
+            QualOp::Holds => {}
         }
     }
     IndexScan::open(c, rel, t, idx, lower, upper, desc).map(Some)
@@ -1481,7 +1714,10 @@ impl RowSource for IndexScan {
                 datum::deform_row(&t, &self.types)?
             };
             let row = self.rel.from_physical(row);
-            if !same_key(&key_of_cols(&row, &self.index.cols), &key) {
+            // An expression's key is not recomputed: the filter above
+            // re-checks every row anyway (see the file comment).
+            if self.index.exprs.is_empty() && !same_key(&key_of_cols(&row, &self.index.cols), &key)
+            {
                 continue;
             }
             self.seen.insert((at.block, at.offset));
@@ -1547,14 +1783,15 @@ impl Session {
             .filter(|i| i.unique && (arbiters.is_empty() || arbiters.contains(&i.oid)))
             .collect();
         // Keys with a NULL never conflict (a unique index admits many).
-        let keyed: Vec<(IndexInfo, Vec<Value>)> = arb
-            .into_iter()
-            .map(|i| {
-                let k = key_of(row, &i);
-                (i, k)
-            })
-            .filter(|(_, k)| !k.iter().any(Value::is_null))
-            .collect();
+        // A partial index not holding the row has nothing to conflict with.
+        let mut keyed: Vec<(IndexInfo, Vec<Value>)> = Vec::new();
+        for i in arb {
+            if let Some(k) = self.index_key(rel, t, &i, row)? {
+                if i.nulls_not_distinct || !k.iter().any(Value::is_null) {
+                    keyed.push((i, k));
+                }
+            }
+        }
         let mut targets: Vec<tusk_storage::lmgr::LockTarget> = keyed
             .iter()
             .map(|(i, k)| self.speculative_target(i.oid, k))
