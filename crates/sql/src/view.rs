@@ -74,6 +74,8 @@ pub(crate) enum ViewStmt {
         col_names: Vec<String>,
         query: Box<ast::Query>,
         query_text: String,
+        /// WITH (...) and WITH CHECK OPTION, as pg_class.reloptions items.
+        options: Vec<String>,
     },
     Refresh {
         name: QualName,
@@ -125,6 +127,8 @@ pub struct ViewDef {
     pub kind: u8,
     /// OR REPLACE of this existing view (its OID).
     pub replace: Option<u32>,
+    /// pg_class.reloptions (`check_option=local`, ...), empty for none.
+    pub options: Vec<String>,
 }
 
 /// Is this statement one of this module's? `words`: its first words,
@@ -325,8 +329,13 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     if take(&mut p, "USING") {
         let _ = p.parse_identifier().map_err(|_| near(&mut p))?;
     }
+    let mut options = Vec::new();
     if take(&mut p, "WITH") {
-        skip_parens(&mut p)?;
+        if kind == b'v' {
+            options = view_options(&mut p)?;
+        } else {
+            skip_parens(&mut p)?;
+        }
     }
     if kind == b'r' && take(&mut p, "ON") {
         expect(&mut p, "COMMIT")?;
@@ -357,7 +366,16 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let target = Target { schema, name };
     if kind == b'v' {
         if take(&mut p, "WITH") {
-            return Err(not_supported("WITH CHECK OPTION"));
+            let mode = if take(&mut p, "LOCAL") {
+                "local"
+            } else {
+                let _ = take(&mut p, "CASCADED");
+                "cascaded"
+            };
+            expect(&mut p, "CHECK")?;
+            expect(&mut p, "OPTION")?;
+            options.retain(|o| !o.starts_with("check_option="));
+            options.push(format!("check_option={mode}"));
         }
         end(&mut p)?;
         return Ok(ViewStmt::CreateView {
@@ -366,6 +384,7 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
             col_names,
             query,
             query_text,
+            options,
         });
     }
     let with_data = with_data(&mut p)?;
@@ -380,6 +399,73 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
         if_not_exists,
         select_into: false,
     })
+}
+
+/// A view's `WITH (name [= value], ...)`: PostgreSQL's view options
+/// (check_option, security_barrier, security_invoker), checked and
+/// normalised as pg_class.reloptions keeps them (22023 otherwise).
+pub(crate) fn view_options(p: &mut Parser) -> Result<Vec<String>, PgError> {
+    if !p.consume_token(&Token::LParen) {
+        return Err(near(p));
+    }
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let name = match p.next_token().token {
+            Token::Word(w) => w.value.to_lowercase(),
+            _ => return Err(near(p)),
+        };
+        let value = if p.consume_token(&Token::Eq) {
+            Some(match p.next_token().token {
+                Token::Word(w) => w.value,
+                Token::SingleQuotedString(s) => s,
+                Token::Number(n, _) => n,
+                _ => return Err(near(p)),
+            })
+        } else {
+            None
+        };
+        out.retain(|o| o.split('=').next() != Some(name.as_str()));
+        out.push(view_option(&name, value.as_deref())?);
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        if p.consume_token(&Token::RParen) {
+            return Ok(out);
+        }
+        return Err(near(p));
+    }
+}
+
+/// One view option as stored (`name=value`), or PostgreSQL's 22023.
+pub(crate) fn view_option(name: &str, value: Option<&str>) -> Result<String, PgError> {
+    let bad = |m: String| PgError::error(sqlstate::SqlState::new("22023"), m);
+    match name {
+        "check_option" => {
+            let v = value.unwrap_or("").to_lowercase();
+            if v != "local" && v != "cascaded" {
+                return Err(bad(format!(
+                    "invalid value for enum option \"check_option\": {}",
+                    value.unwrap_or("")
+                ))
+                .with_detail("Valid values are \"local\" and \"cascaded\"."));
+            }
+            Ok(format!("check_option={v}"))
+        }
+        "security_barrier" | "security_invoker" => {
+            let v = match value.map(str::to_lowercase).as_deref() {
+                None | Some("true" | "on" | "yes" | "1" | "t" | "y") => "true",
+                Some("false" | "off" | "no" | "0" | "f" | "n") => "false",
+                Some(_) => {
+                    return Err(bad(format!(
+                        "invalid value for boolean option \"{name}\": {}",
+                        value.unwrap_or("")
+                    )))
+                }
+            };
+            Ok(format!("{name}={v}"))
+        }
+        _ => Err(bad(format!("unrecognized parameter \"{name}\""))),
+    }
 }
 
 /// A temporary relation goes to the session's own schema, `pg_temp`
@@ -663,6 +749,7 @@ pub(crate) fn execute(
                     deps: deps_of(&*host, query)?,
                     kind: b'm',
                     replace: None,
+                    options: Vec::new(),
                 };
                 host.tables()?.create_view(&def)?;
             } else {
@@ -682,6 +769,7 @@ pub(crate) fn execute(
             or_replace,
             query,
             query_text,
+            options,
             ..
         } => {
             let (_, cols) = v.bound.as_ref().expect("bound with its query");
@@ -711,7 +799,9 @@ pub(crate) fn execute(
                 deps: deps_of(&*host, query)?,
                 kind: b'v',
                 replace,
+                options: options.clone(),
             };
+            crate::bind::view_dml::check_option_allowed(&*host, &def)?;
             host.tables()?.create_view(&def)?;
             done("CREATE VIEW")
         }
