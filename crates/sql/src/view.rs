@@ -87,6 +87,24 @@ pub(crate) enum ViewStmt {
         if_exists: bool,
         cascade: bool,
     },
+    /// ALTER VIEW ... SET (...) / RESET (...) / ALTER COLUMN ... SET|DROP
+    /// DEFAULT (the forms an updatable view needs).
+    Alter {
+        name: QualName,
+        if_exists: bool,
+        op: AlterView,
+    },
+}
+
+/// What ALTER VIEW changes.
+#[derive(Debug, Clone)]
+pub(crate) enum AlterView {
+    /// SET (name = value, ...): added to or replacing the reloptions.
+    SetOptions(Vec<String>),
+    /// RESET (name, ...).
+    ResetOptions(Vec<String>),
+    /// ALTER COLUMN c SET DEFAULT e (None: DROP DEFAULT).
+    Default(String, Option<ast::Expr>),
 }
 
 /// A bound statement of this module: the statement and, for those with
@@ -106,6 +124,7 @@ impl ViewPlan {
             ViewStmt::Refresh { .. } => "REFRESH MATERIALIZED VIEW",
             ViewStmt::Drop { matview: true, .. } => "DROP MATERIALIZED VIEW",
             ViewStmt::Drop { .. } => "DROP VIEW",
+            ViewStmt::Alter { .. } => "ALTER VIEW",
         }
     }
 }
@@ -152,6 +171,17 @@ pub(crate) fn is_view_statement(words: &[&str], tokens: &[TokenWithSpan]) -> boo
             ["TABLE", ..] => top_level_as(tokens),
             _ => false,
         };
+    }
+    if let ["ALTER", "VIEW", ..] = w {
+        // ALTER VIEW's forms for updatable views; the rest stay with the
+        // general parser.
+        return tokens.iter().any(|t| {
+            matches!(&t.token, Token::Word(x) if x.quote_style.is_none()
+                && ["RESET", "DEFAULT", "SET"].iter().any(|k| x.value.eq_ignore_ascii_case(k)))
+        }) && !tokens.iter().any(|t| {
+            matches!(&t.token, Token::Word(x) if x.quote_style.is_none()
+                && ["SCHEMA", "OWNER", "RENAME"].iter().any(|k| x.value.eq_ignore_ascii_case(k)))
+        });
     }
     matches!(
         w,
@@ -268,6 +298,50 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
             names,
             if_exists,
             cascade,
+        });
+    }
+    if take(&mut p, "ALTER") {
+        expect(&mut p, "VIEW")?;
+        let if_exists = if_exists(&mut p, false)?;
+        let name = qual_name(&mut p)?;
+        let op = if take(&mut p, "SET") {
+            AlterView::SetOptions(view_options(&mut p)?)
+        } else if take(&mut p, "RESET") {
+            if !p.consume_token(&Token::LParen) {
+                return Err(near(&mut p));
+            }
+            let mut names = Vec::new();
+            loop {
+                let id = p.parse_identifier().map_err(|_| near(&mut p))?;
+                names.push(ident_name(&id));
+                if p.consume_token(&Token::Comma) {
+                    continue;
+                }
+                if p.consume_token(&Token::RParen) {
+                    break;
+                }
+                return Err(near(&mut p));
+            }
+            AlterView::ResetOptions(names)
+        } else {
+            expect(&mut p, "ALTER")?;
+            let _ = take(&mut p, "COLUMN");
+            let id = p.parse_identifier().map_err(|_| near(&mut p))?;
+            if take(&mut p, "SET") {
+                expect(&mut p, "DEFAULT")?;
+                let e = p.parse_expr().map_err(|_| near(&mut p))?;
+                AlterView::Default(ident_name(&id), Some(e))
+            } else {
+                expect(&mut p, "DROP")?;
+                expect(&mut p, "DEFAULT")?;
+                AlterView::Default(ident_name(&id), None)
+            }
+        };
+        end(&mut p)?;
+        return Ok(ViewStmt::Alter {
+            name,
+            if_exists,
+            op,
         });
     }
     if take(&mut p, "REFRESH") {
@@ -823,6 +897,11 @@ pub(crate) fn execute(
             }
             done("REFRESH MATERIALIZED VIEW")
         }
+        ViewStmt::Alter {
+            name,
+            if_exists,
+            op,
+        } => alter_view(host, name, *if_exists, op),
         ViewStmt::Drop {
             matview,
             names,
@@ -871,6 +950,99 @@ pub(crate) fn execute(
             done(v.tag())
         }
     }
+}
+
+/// ALTER VIEW's SET / RESET of options and column defaults.
+fn alter_view(
+    host: &mut dyn Host,
+    name: &QualName,
+    if_exists: bool,
+    op: &AlterView,
+) -> Result<Outcome, PgError> {
+    let Some(rel) = host.lookup_table(name.0.as_deref(), &name.1)? else {
+        if if_exists {
+            notice(
+                host,
+                format!("relation \"{}\" does not exist, skipping", name.1),
+            );
+            return done("ALTER VIEW");
+        }
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_TABLE,
+            format!("relation \"{}\" does not exist", name.1),
+        ));
+    };
+    let RelationSource::View(t) = rel.source else {
+        return Err(PgError::error(
+            catalog::codes::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is not a view", rel.name),
+        ));
+    };
+    crate::acl::check_owner(&*host, &rel)?;
+    match op {
+        AlterView::Default(column, default) => {
+            let i = rel
+                .columns
+                .iter()
+                .position(|c| &c.name == column)
+                .ok_or_else(|| {
+                    PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{column}\" of relation \"{}\" does not exist",
+                            rel.name
+                        ),
+                    )
+                })?;
+            let text = default.as_ref().map(|e| e.to_string());
+            if let Some(text) = &text {
+                let mut probe = rel.columns[i].clone();
+                probe.default = Some(text.clone());
+                crate::alter::bind_default_checked(&*host, &probe)?;
+            }
+            // The column's pg_attribute / pg_attrdef rows are a table's.
+            let mut as_table = rel.clone();
+            as_table.source = RelationSource::Table(t);
+            host.tables()?.alter_table(
+                &as_table,
+                &crate::alter::AlterOp::SetDefault {
+                    column: column.clone(),
+                    default: text,
+                },
+            )?;
+        }
+        AlterView::SetOptions(_) | AlterView::ResetOptions(_) => {
+            let mut options = host.relation_options(t.oid)?;
+            match op {
+                AlterView::SetOptions(set) => {
+                    for o in set {
+                        let key = o.split('=').next().unwrap_or("");
+                        options.retain(|x| x.split('=').next() != Some(key));
+                        options.push(o.clone());
+                    }
+                }
+                AlterView::ResetOptions(names) => {
+                    options.retain(|x| !names.iter().any(|n| x.split('=').next() == Some(n)))
+                }
+                AlterView::Default(..) => {}
+            }
+            let text = rel.view_query.clone().unwrap_or_default();
+            let q = parse_query_text(&text)?;
+            let def = ViewDef {
+                schema: Some(rel.schema.clone()),
+                name: rel.name.clone(),
+                columns: rel.columns.clone(),
+                query: text,
+                deps: deps_of(&*host, &q)?,
+                kind: b'v',
+                replace: Some(t.oid),
+                options,
+            };
+            crate::bind::view_dml::check_option_allowed(&*host, &def)?;
+            host.tables()?.create_view(&def)?;
+        }
+    }
+    done("ALTER VIEW")
 }
 
 /// The HINT for DROP of the wrong kind of relation.

@@ -1065,7 +1065,6 @@ impl Session {
         }
         if matches!(relkind, Value::Char(b'v' | b'm')) {
             rel.view_query = self.view_query(oid)?;
-
             if *relkind == Value::Char(b'v') {
                 if let RelationSource::Table(t) = rel.source {
                     rel.source = RelationSource::View(t);

@@ -74,6 +74,12 @@ struct Through {
     quals: Vec<Expr>,
     /// WITH CHECK OPTION quals over the base row, innermost view first.
     checks: Vec<(String, Expr)>,
+    /// The privilege checks on each level's base relation, made when the
+    /// statement is known to be rewritable (PostgreSQL's executor checks
+    /// them after the rewriter's errors): as the view's owner (None: as
+    /// the current user, a security_invoker view), the relation and the
+    /// columns written.
+    privs: Vec<(Option<u32>, catalog::Relation, Vec<usize>)>,
 }
 
 /// The view's WITH CHECK OPTION from its reloptions: Some(true)
@@ -344,6 +350,7 @@ fn identity(rel: &catalog::Relation) -> Through {
         cols: (0..rel.columns.len()).map(Ok).collect(),
         quals: Vec::new(),
         checks: Vec::new(),
+        privs: Vec::new(),
     }
 }
 
@@ -395,6 +402,7 @@ fn through(
     event: Event,
     cascade: bool,
     depth: usize,
+    targets: &[usize],
 ) -> Result<Through, PgError> {
     if depth > 100 {
         return Err(PgError::error(
@@ -411,11 +419,37 @@ fn through(
     };
     let own = s.check.is_some() || cascade;
     let inner_cascade = cascade || s.check == Some(true);
-    let inner = if s.base.relkind == b'v' && !has_instead(host, &s.base, event)? {
-        through(host, &s.base, event, inner_cascade, depth + 1)?
+    let base_targets: Vec<usize> = targets
+        .iter()
+        .filter_map(|&i| (i < s.items.len()).then(|| classify(&s, i).ok()).flatten())
+        .collect();
+    let mut inner = if s.base.relkind == b'v' && !has_instead(host, &s.base, event)? {
+        through(
+            host,
+            &s.base,
+            event,
+            inner_cascade,
+            depth + 1,
+            &base_targets,
+        )?
     } else {
         identity(&s.base)
     };
+    let invoker = match view.source {
+        catalog::RelationSource::View(v) => host
+            .relation_options(v.oid)?
+            .iter()
+            .any(|o| o == "security_invoker=true"),
+        _ => false,
+    };
+    inner.privs.insert(
+        0,
+        (
+            (!invoker).then_some(view.owner),
+            s.base.clone(),
+            base_targets,
+        ),
+    );
     let mut b = Binder::new(host, Vec::new());
     b.scope = Some(relation_scope(&s.base, s.alias.clone()));
     let mut exprs = Vec::with_capacity(s.items.len());
@@ -454,6 +488,7 @@ fn through(
         cols,
         quals,
         checks,
+        privs: inner.privs,
     })
 }
 
@@ -484,7 +519,41 @@ impl Binder<'_> {
             ModifyKind::Update { .. } => Event::Update,
             _ => Event::Delete,
         };
-        let t = through(self.host, &p.rel, event, false, 0)?;
+        let targets: Vec<usize> = match &p.kind {
+            ModifyKind::Insert { targets, .. } => targets.clone(),
+            ModifyKind::Update { sets, .. } => sets.iter().map(|(i, _)| *i).collect(),
+            _ => Vec::new(),
+        };
+        // What the statement needs on the view, it needs on the base
+        // relation too (SELECT when it reads rows).
+        let reads = !p.returning.is_empty()
+            || match &p.kind {
+                ModifyKind::Update { filter, .. } | ModifyKind::Delete { filter, .. } => {
+                    filter.is_some()
+                }
+                _ => false,
+            };
+        let mut needed = match event {
+            Event::Insert => crate::acl::INSERT,
+            Event::Update => crate::acl::UPDATE,
+            Event::Delete => crate::acl::DELETE,
+        };
+        if reads {
+            needed |= crate::acl::SELECT;
+        }
+        if let ModifyKind::Insert {
+            on_conflict: Some(oc),
+            ..
+        } = &p.kind
+        {
+            if matches!(
+                oc.action,
+                crate::bind::upsert::ConflictAction::Update { .. }
+            ) {
+                needed |= crate::acl::UPDATE;
+            }
+        }
+        let t = through(self.host, &p.rel, event, false, 0, &targets)?;
         let width = relation_scope(&t.base, t.base.name.clone()).width;
         let col = |i: usize| -> Result<usize, PgError> {
             match t.cols.get(i) {
@@ -527,6 +596,7 @@ impl Binder<'_> {
                 on_conflict,
                 ..
             } => {
+                let given = targets.clone();
                 let mut mapped = Vec::with_capacity(targets.len());
                 for &i in targets.iter() {
                     let k = col(i)?;
@@ -541,8 +611,14 @@ impl Binder<'_> {
                     base_defaults.push(self.bind_default(c)?);
                 }
                 for (i, d) in defaults.iter().enumerate() {
-                    if let (Some(d), Some(Ok(k))) = (d, t.cols.get(i)) {
-                        base_defaults[*k] = Some(d.clone());
+                    match (d, t.cols.get(i)) {
+                        (Some(d), Some(Ok(k))) => base_defaults[*k] = Some(d.clone()),
+                        // PostgreSQL fills an omitted column with the
+                        // view's default, which then writes the column.
+                        (Some(_), Some(Err(e))) if !given.contains(&i) => {
+                            return Err(column_refused(event, e))
+                        }
+                        _ => {}
                     }
                 }
                 *defaults = base_defaults;
@@ -604,6 +680,13 @@ impl Binder<'_> {
         }
         for e in p.returning.iter_mut() {
             substitute(e, &t.exprs, None);
+        }
+        for (owner, rel, cols) in &t.privs {
+            let check = || crate::acl::check_dml(self.host, rel, needed, cols);
+            match owner {
+                Some(o) => crate::acl::as_owner(*o, check)?,
+                None => check()?,
+            };
         }
         if event != Event::Delete {
             p.view_checks = t.checks;
