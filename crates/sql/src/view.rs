@@ -92,7 +92,7 @@ pub(crate) enum ViewStmt {
     Alter {
         name: QualName,
         if_exists: bool,
-        op: AlterView,
+        op: Box<AlterView>,
     },
 }
 
@@ -104,7 +104,7 @@ pub(crate) enum AlterView {
     /// RESET (name, ...).
     ResetOptions(Vec<String>),
     /// ALTER COLUMN c SET DEFAULT e (None: DROP DEFAULT).
-    Default(String, Option<ast::Expr>),
+    Default(String, Option<Box<ast::Expr>>),
 }
 
 /// A bound statement of this module: the statement and, for those with
@@ -330,7 +330,7 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
             if take(&mut p, "SET") {
                 expect(&mut p, "DEFAULT")?;
                 let e = p.parse_expr().map_err(|_| near(&mut p))?;
-                AlterView::Default(ident_name(&id), Some(e))
+                AlterView::Default(ident_name(&id), Some(Box::new(e)))
             } else {
                 expect(&mut p, "DROP")?;
                 expect(&mut p, "DEFAULT")?;
@@ -341,7 +341,7 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
         return Ok(ViewStmt::Alter {
             name,
             if_exists,
-            op,
+            op: Box::new(op),
         });
     }
     if take(&mut p, "REFRESH") {
