@@ -42,6 +42,9 @@ impl Event {
 /// A view column that cannot be assigned: which view, which column, why.
 #[derive(Debug, Clone)]
 struct ColErr {
+    /// How many views down the refusal is (PostgreSQL checks the outer
+    /// view's columns before rewriting to the inner one).
+    depth: usize,
     view: String,
     col: String,
     detail: &'static str,
@@ -461,6 +464,7 @@ fn through(
         cols.push(match classify(&s, i) {
             Ok(k) => inner.cols[k].clone(),
             Err(detail) => Err(ColErr {
+                depth,
                 view: view.name.clone(),
                 col: view
                     .columns
@@ -591,12 +595,28 @@ impl Binder<'_> {
         };
         match &mut p.kind {
             ModifyKind::Insert {
+                rows,
                 targets,
                 defaults,
                 on_conflict,
-                ..
             } => {
+                // Only the columns given values are written (VALUES rows
+                // shorter than the view, a SELECT of fewer columns).
+                let supplied = match rows {
+                    crate::modify::InsertRows::Values(v) => {
+                        v.iter().map(Vec::len).max().unwrap_or(0)
+                    }
+                    crate::modify::InsertRows::Select(_, casts) => casts.len(),
+                };
+                targets.truncate(supplied);
                 let given = targets.clone();
+                let mut written = given.clone();
+                for (i, d) in defaults.iter().enumerate() {
+                    if d.is_some() && !written.contains(&i) {
+                        written.push(i);
+                    }
+                }
+                first_refused(&t, &written, event)?;
                 let mut mapped = Vec::with_capacity(targets.len());
                 for &i in targets.iter() {
                     let k = col(i)?;
@@ -651,6 +671,8 @@ impl Binder<'_> {
                 }
             }
             ModifyKind::Update { filter, sets, from } => {
+                let set: Vec<usize> = sets.iter().map(|(i, _)| *i).collect();
+                first_refused(&t, &set, event)?;
                 if from.is_some() {
                     return Err(not_supported(format!(
                         "UPDATE of view \"{}\" with FROM",
@@ -693,6 +715,22 @@ impl Binder<'_> {
         }
         p.rel = t.base;
         Ok(p)
+    }
+}
+
+/// The refusal PostgreSQL reports first among the view columns written:
+/// the outermost view's, then in column order.
+fn first_refused(t: &Through, written: &[usize], event: Event) -> Result<(), PgError> {
+    let worst = written
+        .iter()
+        .filter_map(|&i| match t.cols.get(i) {
+            Some(Err(e)) => Some((e.depth, i, e)),
+            _ => None,
+        })
+        .min_by_key(|(d, i, _)| (*d, *i));
+    match worst {
+        Some((_, _, e)) => Err(column_refused(event, e)),
+        None => Ok(()),
     }
 }
 
