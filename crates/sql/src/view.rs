@@ -1292,4 +1292,33 @@ mod tests {
         let e = parse("CREATE TEMP TABLE s.t AS SELECT 1").unwrap_err();
         assert_eq!(e.code.as_str(), "42P16");
     }
+
+    #[test]
+    fn view_options_are_checked_and_kept_as_reloptions() {
+        match parse("CREATE VIEW v WITH (security_barrier, check_option = LOCAL) AS SELECT 1 WITH CASCADED CHECK OPTION").unwrap() {
+            ViewStmt::CreateView { options, .. } => {
+                assert_eq!(options, vec!["security_barrier=true", "check_option=cascaded"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse("CREATE VIEW v AS SELECT 1 WITH LOCAL CHECK OPTION").unwrap() {
+            ViewStmt::CreateView { options, .. } => assert_eq!(options, vec!["check_option=local"]),
+            other => panic!("{other:?}"),
+        }
+        let e = view_option("check_option", Some("here")).unwrap_err();
+        assert_eq!(e.code.as_str(), "22023");
+        assert_eq!(
+            e.message,
+            "invalid value for enum option \"check_option\": here"
+        );
+        assert_eq!(
+            view_option("security_invoker", Some("off")).unwrap(),
+            "security_invoker=false"
+        );
+        assert!(view_option("fillfactor", Some("10")).is_err());
+        assert!(matches!(
+            parse("ALTER VIEW v RESET (check_option)").unwrap(),
+            ViewStmt::Alter { .. }
+        ));
+    }
 }
