@@ -462,7 +462,17 @@ fn through(
         substitute(&mut e, &inner.exprs, None);
         exprs.push(e);
         cols.push(match classify(&s, i) {
-            Ok(k) => inner.cols[k].clone(),
+            // A view whose base lost columns since has nothing to map.
+            Ok(k) => inner.cols.get(k).cloned().unwrap_or(Err(ColErr {
+                depth,
+                view: view.name.clone(),
+                col: view
+                    .columns
+                    .get(i)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                detail: NOT_BASE_COLUMN,
+            })),
             Err(detail) => Err(ColErr {
                 depth,
                 view: view.name.clone(),
