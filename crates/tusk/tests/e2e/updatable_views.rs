@@ -119,6 +119,19 @@ DELETE 3
 50|x
 DROP VIEW
 DROP TABLE
+CREATE TABLE
+CREATE VIEW
+CREATE VIEW
+1.5|t
+INSERT 0 1
+CREATE VIEW
+INSERT 0 1
+3.5|Const
+INSERT 0 1
+1.5
+2.5
+3.5
+DROP TABLE
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:23: ERROR:  cannot delete from view "ro_view1"
@@ -177,6 +190,14 @@ psql:SCRIPT:74: ERROR:  invalid value for enum option "check_option": bad
 DETAIL:  Valid values are "local" and "cascaded".
 psql:SCRIPT:81: NOTICE:  drop cascades to 10 other objects
 DETAIL:  drop cascades to view ro_view1
+psql:SCRIPT:86: ERROR:  cannot insert into column "ctid" of view "fv1"
+DETAIL:  View columns that refer to system columns are not updatable.
+psql:SCRIPT:87: ERROR:  cannot insert into column "t" of view "fv2"
+DETAIL:  View columns that are not columns of their base relation are not updatable.
+psql:SCRIPT:88: ERROR:  cannot insert into column "s" of view "fv1"
+DETAIL:  View columns that are not columns of their base relation are not updatable.
+psql:SCRIPT:94: NOTICE:  drop cascades to 3 other objects
+DETAIL:  drop cascades to view fv1
 "#;
 
 #[test]

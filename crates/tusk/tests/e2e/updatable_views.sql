@@ -79,3 +79,16 @@ DELETE FROM rw_view3 WHERE aa > 5 RETURNING bb;
 SELECT a, b FROM base_tbl ORDER BY a;
 DROP VIEW rw_view3, rw_view2, rw_view1, rw_view4, ro_view17;
 DROP TABLE base_tbl CASCADE;
+-- Which refused column is reported: the outer view's first; short VALUES rows write only what they give.
+CREATE TABLE ft (a float);
+CREATE VIEW fv1 AS SELECT ctid, sin(a) s, a, cos(a) c FROM ft WHERE a != 0;
+CREATE VIEW fv2 AS SELECT s, c, s/c t, a base_a, ctid FROM fv1;
+INSERT INTO fv1 VALUES (null, null, 1.1, null);
+INSERT INTO fv2 VALUES (null, null, null, 1.1, null);
+INSERT INTO fv2 (s, c, base_a) VALUES (null, null, 1.1);
+INSERT INTO fv2 (base_a) VALUES (1.5) RETURNING base_a, t > 0;
+CREATE VIEW fv3 AS SELECT a, 'Const' AS k FROM ft;
+INSERT INTO fv3 VALUES (2.5);
+INSERT INTO fv3 SELECT 3.5 RETURNING *;
+SELECT a FROM ft ORDER BY a;
+DROP TABLE ft CASCADE;
