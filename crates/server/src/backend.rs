@@ -2526,6 +2526,9 @@ impl Host for Session {
     ) -> Result<std::rc::Rc<Vec<tusk_sql::trigger::TriggerDef>>, PgError> {
         self.lookup_triggers_impl(relid)
     }
+    fn relation_options(&self, oid: u32) -> Result<Vec<String>, PgError> {
+        self.relation_options_impl(oid)
+    }
     fn trigger_by_oid(
         &self,
         oid: u32,

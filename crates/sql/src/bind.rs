@@ -42,6 +42,7 @@ mod srf;
 mod tsearch;
 pub(crate) mod upsert;
 mod viewref;
+pub(crate) mod view_dml;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
@@ -5190,10 +5191,19 @@ impl Binder<'_> {
             };
         // A view with an INSTEAD OF INSERT trigger takes the rows
         // (trigger.rs); other views are refused by dml_target.
+        let mut through_view = false;
         let rel =
             match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_INSERT)? {
                 Some(v) => v,
-                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+                None => match self.updatable_view_target(name)? {
+                    Some(v) => {
+                        through_view = true;
+                        v
+                    }
+                    None => {
+                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
+                    }
+                },
             };
         let alias = i
             .table_alias
@@ -5336,19 +5346,23 @@ impl Binder<'_> {
         mark_denied(&mut target_scope, &rel, reads);
         self.scope = Some(target_scope);
         let (returning, columns) = self.returning(&i.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Insert {
-                    rows,
-                    targets,
-                    defaults,
-                    on_conflict,
-                },
-                returning,
+        let plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Insert {
+                rows,
+                targets,
+                defaults,
+                on_conflict,
             },
-            columns,
-        ))
+            returning,
+            view_checks: Vec::new(),
+        };
+        let plan = if through_view {
+            self.through_view(plan)?
+        } else {
+            plan
+        };
+        Ok((plan, columns))
     }
 
     /// An INSERT's target columns, in the order its values come: every
@@ -5439,6 +5453,7 @@ impl Binder<'_> {
             } else {
                 0
             };
+        let mut through_view = false;
         let rel =
             match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_UPDATE)? {
                 Some(v) if from_items.is_some_and(|f| !f.is_empty()) => {
@@ -5448,7 +5463,15 @@ impl Binder<'_> {
                     )))
                 }
                 Some(v) => v,
-                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+                None => match self.updatable_view_target(name)? {
+                    Some(v) => {
+                        through_view = true;
+                        v
+                    }
+                    None => {
+                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
+                    }
+                },
             };
         let alias = alias
             .as_ref()
@@ -5460,14 +5483,18 @@ impl Binder<'_> {
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Update { filter, sets, from },
-                returning,
-            },
-            columns,
-        ))
+        let plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Update { filter, sets, from },
+            returning,
+            view_checks: Vec::new(),
+        };
+        let plan = if through_view {
+            self.through_view(plan)?
+        } else {
+            plan
+        };
+        Ok((plan, columns))
     }
 
     /// The columns an UPDATE's SET assigns, for its privilege check
@@ -5642,6 +5669,7 @@ impl Binder<'_> {
             } else {
                 0
             };
+        let mut through_view = false;
         let rel =
             match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_DELETE)? {
                 Some(v) if d.using.as_ref().is_some_and(|u| !u.is_empty()) => {
@@ -5651,7 +5679,15 @@ impl Binder<'_> {
                     )))
                 }
                 Some(v) => v,
-                None => dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?,
+                None => match self.updatable_view_target(name)? {
+                    Some(v) => {
+                        through_view = true;
+                        v
+                    }
+                    None => {
+                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
+                    }
+                },
             };
         let alias = alias
             .as_ref()
@@ -5661,14 +5697,18 @@ impl Binder<'_> {
         let from = self.dml_from(&rel, alias, d.using.as_deref(), denied)?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Delete { filter, from },
-                returning,
-            },
-            columns,
-        ))
+        let plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Delete { filter, from },
+            returning,
+            view_checks: Vec::new(),
+        };
+        let plan = if through_view {
+            self.through_view(plan)?
+        } else {
+            plan
+        };
+        Ok((plan, columns))
     }
 }
 

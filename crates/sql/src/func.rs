@@ -139,6 +139,9 @@ pub(crate) enum Func {
     TriggerDepth,
     /// pg_get_viewdef(oid | name [, pretty]) over pg_rewrite (view.rs).
     ViewDef,
+    /// pg_relation_is_updatable / pg_column_is_updatable
+    /// (bind/view_dml.rs); true: the column form.
+    IsUpdatable(bool),
     Repeat,
     Substr,
     SubstrLen,
@@ -528,6 +531,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("pg_get_viewdef", &[TEXT, BOOL], TEXT, Func::ViewDef),
     sig("pg_get_viewdef", &[types::OID], TEXT, Func::ViewDef),
     sig("pg_get_viewdef", &[types::OID, BOOL], TEXT, Func::ViewDef),
+    sig(
+        "pg_relation_is_updatable",
+        &[types::REGCLASS, BOOL],
+        INT4,
+        Func::IsUpdatable(false),
+    ),
+    sig(
+        "pg_column_is_updatable",
+        &[types::REGCLASS, INT2, BOOL],
+        BOOL,
+        Func::IsUpdatable(true),
+    ),
     sig(
         "pg_get_triggerdef",
         &[types::OID, BOOL],
@@ -1618,6 +1633,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
         Func::ViewDef => crate::view::viewdef(ctx.host, &a(0))?,
+        Func::IsUpdatable(col) => crate::bind::view_dml::is_updatable_fn(ctx.host, &args, col)?,
         Func::FunctionDef => crate::fndef::functiondef(&*ctx.host, &cast_oid(&a(0)))?,
         Func::TgArgv => match a(0) {
             Value::Int8(i) => crate::trigger::tg_argv(i),

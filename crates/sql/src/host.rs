@@ -293,6 +293,13 @@ pub trait Host {
         let _ = relid;
         Ok(std::rc::Rc::new(Vec::new()))
     }
+    /// pg_class.reloptions of relation `oid` as `name=value` items (a
+    /// view's check_option; bind/view_dml.rs). None in a host without a
+    /// catalog.
+    fn relation_options(&self, oid: u32) -> Result<Vec<String>, PgError> {
+        let _ = oid;
+        Ok(Vec::new())
+    }
     /// The trigger with pg_trigger oid `oid` and its table, if any
     /// (pg_get_triggerdef).
     fn trigger_by_oid(

@@ -76,6 +76,9 @@ pub(crate) struct ModifyPlan {
     pub kind: ModifyKind,
     /// RETURNING, over the table's columns then its system columns.
     pub returning: Vec<Expr>,
+    /// WITH CHECK OPTION of the views written through, over the table's
+    /// row (bind/view_dml.rs).
+    pub view_checks: Vec<(String, Expr)>,
 }
 
 impl ModifyPlan {
@@ -268,7 +271,10 @@ pub(crate) fn execute(
             ModifyKind::Delete { filter, .. } => filter.iter_mut().collect(),
             ModifyKind::Merge(_) => unreachable!("MERGE returned above"),
         };
-        let exprs = exprs.into_iter().chain(p.returning.iter_mut());
+        let exprs = exprs
+            .into_iter()
+            .chain(p.returning.iter_mut())
+            .chain(p.view_checks.iter_mut().map(|(_, e)| e));
         exec::prepare_exprs(exprs, &mut cx, relations)?;
     }
     let p = &prepared;
@@ -431,6 +437,7 @@ pub(crate) fn execute(
                             row
                         }
                     };
+                    crate::bind::view_dml::check_new_row(&p.rel, &p.view_checks, &row, host)?;
                     count += 1;
                     if !p.returning.is_empty() {
                         let mut full = row;
@@ -552,6 +559,12 @@ pub(crate) fn execute(
                         };
                         match changed {
                             Changed::Done(new) => {
+                                crate::bind::view_dml::check_new_row(
+                                    &p.rel,
+                                    &p.view_checks,
+                                    &new,
+                                    host,
+                                )?;
                                 count += 1;
                                 if !p.returning.is_empty() {
                                     let mut full = new;
@@ -974,6 +987,7 @@ impl Upsert<'_, '_> {
             if let Some(f) = self.fire.as_mut() {
                 f.after_row(host, Some(&existing[..ncols]), Some(&new))?;
             }
+            crate::bind::view_dml::check_new_row(&p.rel, &p.view_checks, &new, host)?;
             *self.count += 1;
             self.pending
                 .row_stored(&p.rel, Some(&existing[..ncols]), &new)?;

@@ -1135,7 +1135,7 @@ pub(crate) fn execute(host: &mut dyn Host, cmd: &AlterLink) -> Result<(), PgErro
 }
 
 /// The relation with OID `oid`, looked up by its name.
-fn relation_by_oid(host: &mut dyn Host, oid: u32) -> Result<Option<Relation>, PgError> {
+pub(crate) fn relation_by_oid(host: &mut dyn Host, oid: u32) -> Result<Option<Relation>, PgError> {
     let rows = crate::sysinfo::query(
         host,
         "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c \

@@ -16,9 +16,9 @@
 //! varchar, varchar(3), int4), which print the same.
 //!
 //! What is left out, and why: rows are not filtered by privileges (tusk
-//! enforces none yet, so every role may see every object), views report
-//! is_updatable 'NO' (tusk cannot write through a view yet), and the
-//! information_schema schema itself has no pg_namespace row.
+//! enforces none yet, so every role may see every object), and the
+//! information_schema schema itself has no pg_namespace row. Views'
+//! updatability comes from pg_relation_is_updatable (bind/view_dml.rs).
 //!
 //! Called by the binder of any backend (`catalog::lookup`).
 

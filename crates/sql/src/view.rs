@@ -74,6 +74,8 @@ pub(crate) enum ViewStmt {
         col_names: Vec<String>,
         query: Box<ast::Query>,
         query_text: String,
+        /// WITH (...) and WITH CHECK OPTION, as pg_class.reloptions items.
+        options: Vec<String>,
     },
     Refresh {
         name: QualName,
@@ -85,6 +87,24 @@ pub(crate) enum ViewStmt {
         if_exists: bool,
         cascade: bool,
     },
+    /// ALTER VIEW ... SET (...) / RESET (...) / ALTER COLUMN ... SET|DROP
+    /// DEFAULT (the forms an updatable view needs).
+    Alter {
+        name: QualName,
+        if_exists: bool,
+        op: Box<AlterView>,
+    },
+}
+
+/// What ALTER VIEW changes.
+#[derive(Debug, Clone)]
+pub(crate) enum AlterView {
+    /// SET (name = value, ...): added to or replacing the reloptions.
+    SetOptions(Vec<String>),
+    /// RESET (name, ...).
+    ResetOptions(Vec<String>),
+    /// ALTER COLUMN c SET DEFAULT e (None: DROP DEFAULT).
+    Default(String, Option<Box<ast::Expr>>),
 }
 
 /// A bound statement of this module: the statement and, for those with
@@ -104,6 +124,7 @@ impl ViewPlan {
             ViewStmt::Refresh { .. } => "REFRESH MATERIALIZED VIEW",
             ViewStmt::Drop { matview: true, .. } => "DROP MATERIALIZED VIEW",
             ViewStmt::Drop { .. } => "DROP VIEW",
+            ViewStmt::Alter { .. } => "ALTER VIEW",
         }
     }
 }
@@ -125,6 +146,8 @@ pub struct ViewDef {
     pub kind: u8,
     /// OR REPLACE of this existing view (its OID).
     pub replace: Option<u32>,
+    /// pg_class.reloptions (`check_option=local`, ...), empty for none.
+    pub options: Vec<String>,
 }
 
 /// Is this statement one of this module's? `words`: its first words,
@@ -148,6 +171,17 @@ pub(crate) fn is_view_statement(words: &[&str], tokens: &[TokenWithSpan]) -> boo
             ["TABLE", ..] => top_level_as(tokens),
             _ => false,
         };
+    }
+    if let ["ALTER", "VIEW", ..] = w {
+        // ALTER VIEW's forms for updatable views; the rest stay with the
+        // general parser.
+        return tokens.iter().any(|t| {
+            matches!(&t.token, Token::Word(x) if x.quote_style.is_none()
+                && ["RESET", "DEFAULT", "SET"].iter().any(|k| x.value.eq_ignore_ascii_case(k)))
+        }) && !tokens.iter().any(|t| {
+            matches!(&t.token, Token::Word(x) if x.quote_style.is_none()
+                && ["SCHEMA", "OWNER", "RENAME"].iter().any(|k| x.value.eq_ignore_ascii_case(k)))
+        });
     }
     matches!(
         w,
@@ -266,6 +300,50 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
             cascade,
         });
     }
+    if take(&mut p, "ALTER") {
+        expect(&mut p, "VIEW")?;
+        let if_exists = if_exists(&mut p, false)?;
+        let name = qual_name(&mut p)?;
+        let op = if take(&mut p, "SET") {
+            AlterView::SetOptions(view_options(&mut p)?)
+        } else if take(&mut p, "RESET") {
+            if !p.consume_token(&Token::LParen) {
+                return Err(near(&mut p));
+            }
+            let mut names = Vec::new();
+            loop {
+                let id = p.parse_identifier().map_err(|_| near(&mut p))?;
+                names.push(ident_name(&id));
+                if p.consume_token(&Token::Comma) {
+                    continue;
+                }
+                if p.consume_token(&Token::RParen) {
+                    break;
+                }
+                return Err(near(&mut p));
+            }
+            AlterView::ResetOptions(names)
+        } else {
+            expect(&mut p, "ALTER")?;
+            let _ = take(&mut p, "COLUMN");
+            let id = p.parse_identifier().map_err(|_| near(&mut p))?;
+            if take(&mut p, "SET") {
+                expect(&mut p, "DEFAULT")?;
+                let e = p.parse_expr().map_err(|_| near(&mut p))?;
+                AlterView::Default(ident_name(&id), Some(Box::new(e)))
+            } else {
+                expect(&mut p, "DROP")?;
+                expect(&mut p, "DEFAULT")?;
+                AlterView::Default(ident_name(&id), None)
+            }
+        };
+        end(&mut p)?;
+        return Ok(ViewStmt::Alter {
+            name,
+            if_exists,
+            op: Box::new(op),
+        });
+    }
     if take(&mut p, "REFRESH") {
         expect(&mut p, "MATERIALIZED")?;
         expect(&mut p, "VIEW")?;
@@ -325,8 +403,13 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     if take(&mut p, "USING") {
         let _ = p.parse_identifier().map_err(|_| near(&mut p))?;
     }
+    let mut options = Vec::new();
     if take(&mut p, "WITH") {
-        skip_parens(&mut p)?;
+        if kind == b'v' {
+            options = view_options(&mut p)?;
+        } else {
+            skip_parens(&mut p)?;
+        }
     }
     if kind == b'r' && take(&mut p, "ON") {
         expect(&mut p, "COMMIT")?;
@@ -357,7 +440,16 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let target = Target { schema, name };
     if kind == b'v' {
         if take(&mut p, "WITH") {
-            return Err(not_supported("WITH CHECK OPTION"));
+            let mode = if take(&mut p, "LOCAL") {
+                "local"
+            } else {
+                let _ = take(&mut p, "CASCADED");
+                "cascaded"
+            };
+            expect(&mut p, "CHECK")?;
+            expect(&mut p, "OPTION")?;
+            options.retain(|o| !o.starts_with("check_option="));
+            options.push(format!("check_option={mode}"));
         }
         end(&mut p)?;
         return Ok(ViewStmt::CreateView {
@@ -366,6 +458,7 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
             col_names,
             query,
             query_text,
+            options,
         });
     }
     let with_data = with_data(&mut p)?;
@@ -380,6 +473,73 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
         if_not_exists,
         select_into: false,
     })
+}
+
+/// A view's `WITH (name [= value], ...)`: PostgreSQL's view options
+/// (check_option, security_barrier, security_invoker), checked and
+/// normalised as pg_class.reloptions keeps them (22023 otherwise).
+pub(crate) fn view_options(p: &mut Parser) -> Result<Vec<String>, PgError> {
+    if !p.consume_token(&Token::LParen) {
+        return Err(near(p));
+    }
+    let mut out: Vec<String> = Vec::new();
+    loop {
+        let name = match p.next_token().token {
+            Token::Word(w) => w.value.to_lowercase(),
+            _ => return Err(near(p)),
+        };
+        let value = if p.consume_token(&Token::Eq) {
+            Some(match p.next_token().token {
+                Token::Word(w) => w.value,
+                Token::SingleQuotedString(s) => s,
+                Token::Number(n, _) => n,
+                _ => return Err(near(p)),
+            })
+        } else {
+            None
+        };
+        out.retain(|o| o.split('=').next() != Some(name.as_str()));
+        out.push(view_option(&name, value.as_deref())?);
+        if p.consume_token(&Token::Comma) {
+            continue;
+        }
+        if p.consume_token(&Token::RParen) {
+            return Ok(out);
+        }
+        return Err(near(p));
+    }
+}
+
+/// One view option as stored (`name=value`), or PostgreSQL's 22023.
+pub(crate) fn view_option(name: &str, value: Option<&str>) -> Result<String, PgError> {
+    let bad = |m: String| PgError::error(sqlstate::SqlState::new("22023"), m);
+    match name {
+        "check_option" => {
+            let v = value.unwrap_or("").to_lowercase();
+            if v != "local" && v != "cascaded" {
+                return Err(bad(format!(
+                    "invalid value for enum option \"check_option\": {}",
+                    value.unwrap_or("")
+                ))
+                .with_detail("Valid values are \"local\" and \"cascaded\"."));
+            }
+            Ok(format!("check_option={v}"))
+        }
+        "security_barrier" | "security_invoker" => {
+            let v = match value.map(str::to_lowercase).as_deref() {
+                None | Some("true" | "on" | "yes" | "1" | "t" | "y") => "true",
+                Some("false" | "off" | "no" | "0" | "f" | "n") => "false",
+                Some(_) => {
+                    return Err(bad(format!(
+                        "invalid value for boolean option \"{name}\": {}",
+                        value.unwrap_or("")
+                    )))
+                }
+            };
+            Ok(format!("{name}={v}"))
+        }
+        _ => Err(bad(format!("unrecognized parameter \"{name}\""))),
+    }
 }
 
 /// A temporary relation goes to the session's own schema, `pg_temp`
@@ -663,6 +823,7 @@ pub(crate) fn execute(
                     deps: deps_of(&*host, query)?,
                     kind: b'm',
                     replace: None,
+                    options: Vec::new(),
                 };
                 host.tables()?.create_view(&def)?;
             } else {
@@ -682,6 +843,7 @@ pub(crate) fn execute(
             or_replace,
             query,
             query_text,
+            options,
             ..
         } => {
             let (_, cols) = v.bound.as_ref().expect("bound with its query");
@@ -711,7 +873,9 @@ pub(crate) fn execute(
                 deps: deps_of(&*host, query)?,
                 kind: b'v',
                 replace,
+                options: options.clone(),
             };
+            crate::bind::view_dml::check_option_allowed(&*host, &def)?;
             host.tables()?.create_view(&def)?;
             done("CREATE VIEW")
         }
@@ -733,6 +897,11 @@ pub(crate) fn execute(
             }
             done("REFRESH MATERIALIZED VIEW")
         }
+        ViewStmt::Alter {
+            name,
+            if_exists,
+            op,
+        } => alter_view(host, name, *if_exists, op),
         ViewStmt::Drop {
             matview,
             names,
@@ -781,6 +950,99 @@ pub(crate) fn execute(
             done(v.tag())
         }
     }
+}
+
+/// ALTER VIEW's SET / RESET of options and column defaults.
+fn alter_view(
+    host: &mut dyn Host,
+    name: &QualName,
+    if_exists: bool,
+    op: &AlterView,
+) -> Result<Outcome, PgError> {
+    let Some(rel) = host.lookup_table(name.0.as_deref(), &name.1)? else {
+        if if_exists {
+            notice(
+                host,
+                format!("relation \"{}\" does not exist, skipping", name.1),
+            );
+            return done("ALTER VIEW");
+        }
+        return Err(PgError::error(
+            sqlstate::UNDEFINED_TABLE,
+            format!("relation \"{}\" does not exist", name.1),
+        ));
+    };
+    let RelationSource::View(t) = rel.source else {
+        return Err(PgError::error(
+            catalog::codes::WRONG_OBJECT_TYPE,
+            format!("\"{}\" is not a view", rel.name),
+        ));
+    };
+    crate::acl::check_owner(&*host, &rel)?;
+    match op {
+        AlterView::Default(column, default) => {
+            let i = rel
+                .columns
+                .iter()
+                .position(|c| &c.name == column)
+                .ok_or_else(|| {
+                    PgError::error(
+                        sqlstate::UNDEFINED_COLUMN,
+                        format!(
+                            "column \"{column}\" of relation \"{}\" does not exist",
+                            rel.name
+                        ),
+                    )
+                })?;
+            let text = default.as_ref().map(|e| e.to_string());
+            if let Some(text) = &text {
+                let mut probe = rel.columns[i].clone();
+                probe.default = Some(text.clone());
+                crate::alter::bind_default_checked(&*host, &probe)?;
+            }
+            // The column's pg_attribute / pg_attrdef rows are a table's.
+            let mut as_table = rel.clone();
+            as_table.source = RelationSource::Table(t);
+            host.tables()?.alter_table(
+                &as_table,
+                &crate::alter::AlterOp::SetDefault {
+                    column: column.clone(),
+                    default: text,
+                },
+            )?;
+        }
+        AlterView::SetOptions(_) | AlterView::ResetOptions(_) => {
+            let mut options = host.relation_options(t.oid)?;
+            match op {
+                AlterView::SetOptions(set) => {
+                    for o in set {
+                        let key = o.split('=').next().unwrap_or("");
+                        options.retain(|x| x.split('=').next() != Some(key));
+                        options.push(o.clone());
+                    }
+                }
+                AlterView::ResetOptions(names) => {
+                    options.retain(|x| !names.iter().any(|n| x.split('=').next() == Some(n)))
+                }
+                AlterView::Default(..) => {}
+            }
+            let text = rel.view_query.clone().unwrap_or_default();
+            let q = parse_query_text(&text)?;
+            let def = ViewDef {
+                schema: Some(rel.schema.clone()),
+                name: rel.name.clone(),
+                columns: rel.columns.clone(),
+                query: text,
+                deps: deps_of(&*host, &q)?,
+                kind: b'v',
+                replace: Some(t.oid),
+                options,
+            };
+            crate::bind::view_dml::check_option_allowed(&*host, &def)?;
+            host.tables()?.create_view(&def)?;
+        }
+    }
+    done("ALTER VIEW")
 }
 
 /// The HINT for DROP of the wrong kind of relation.
@@ -1029,5 +1291,34 @@ mod tests {
         ));
         let e = parse("CREATE TEMP TABLE s.t AS SELECT 1").unwrap_err();
         assert_eq!(e.code.as_str(), "42P16");
+    }
+
+    #[test]
+    fn view_options_are_checked_and_kept_as_reloptions() {
+        match parse("CREATE VIEW v WITH (security_barrier, check_option = LOCAL) AS SELECT 1 WITH CASCADED CHECK OPTION").unwrap() {
+            ViewStmt::CreateView { options, .. } => {
+                assert_eq!(options, vec!["security_barrier=true", "check_option=cascaded"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse("CREATE VIEW v AS SELECT 1 WITH LOCAL CHECK OPTION").unwrap() {
+            ViewStmt::CreateView { options, .. } => assert_eq!(options, vec!["check_option=local"]),
+            other => panic!("{other:?}"),
+        }
+        let e = view_option("check_option", Some("here")).unwrap_err();
+        assert_eq!(e.code.as_str(), "22023");
+        assert_eq!(
+            e.message,
+            "invalid value for enum option \"check_option\": here"
+        );
+        assert_eq!(
+            view_option("security_invoker", Some("off")).unwrap(),
+            "security_invoker=false"
+        );
+        assert!(view_option("fillfactor", Some("10")).is_err());
+        assert!(matches!(
+            parse("ALTER VIEW v RESET (check_option)").unwrap(),
+            ViewStmt::Alter { .. }
+        ));
     }
 }

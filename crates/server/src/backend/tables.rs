@@ -1891,7 +1891,11 @@ impl tusk_sql::Tables for Session {
     }
 
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
-        let t = rel.table()?;
+        // A view's columns take grants too (updatable views).
+        let t = match rel.source {
+            RelationSource::View(t) => t,
+            _ => rel.table()?,
+        };
         let a = cat::catalog(PG_ATTRIBUTE_OID);
         let Some((tid, mut row)) = self
             .catalog_lookup(

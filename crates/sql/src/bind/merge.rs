@@ -253,6 +253,7 @@ impl Binder<'_> {
                     defaults,
                 })),
                 returning: Vec::new(),
+                view_checks: Vec::new(),
             },
             Vec::new(),
         ))

@@ -52,7 +52,9 @@ SELECT current_database()::name AS table_catalog, nc.nspname AS table_schema, c.
   (CASE WHEN s.seqcycle THEN 'YES' ELSE 'NO' END)::varchar(3) AS identity_cycle,
   (CASE WHEN a.attgenerated <> '' THEN 'ALWAYS' ELSE 'NEVER' END)::varchar AS is_generated,
   (CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END)::varchar AS generation_expression,
-  (CASE WHEN c.relkind IN ('r', 'p') THEN 'YES' ELSE 'NO' END)::varchar(3) AS is_updatable
+  (CASE WHEN c.relkind IN ('r', 'p') THEN 'YES'
+    WHEN c.relkind IN ('v', 'f') AND pg_column_is_updatable(c.oid, a.attnum, false) THEN 'YES'
+    ELSE 'NO' END)::varchar(3) AS is_updatable
 FROM pg_catalog.pg_attribute a
   LEFT JOIN pg_catalog.pg_attrdef ad ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
   JOIN pg_catalog.pg_class c ON a.attrelid = c.oid

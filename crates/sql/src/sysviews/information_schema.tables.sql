@@ -6,7 +6,9 @@ SELECT current_database()::name AS table_catalog, nc.nspname AS table_schema, c.
         ELSE NULL END)::varchar AS table_type,
   NULL::name AS self_referencing_column_name, NULL::varchar AS reference_generation,
   NULL::name AS user_defined_type_catalog, NULL::name AS user_defined_type_schema, NULL::name AS user_defined_type_name,
-  (CASE WHEN c.relkind IN ('r', 'p') THEN 'YES' ELSE 'NO' END)::varchar(3) AS is_insertable_into,
+  (CASE WHEN c.relkind IN ('r', 'p') THEN 'YES'
+    WHEN c.relkind IN ('v', 'f') AND pg_relation_is_updatable(c.oid, false) & 8 = 8 THEN 'YES'
+    ELSE 'NO' END)::varchar(3) AS is_insertable_into,
   'NO'::varchar(3) AS is_typed,
   NULL::varchar AS commit_action
 FROM pg_catalog.pg_namespace nc JOIN pg_catalog.pg_class c ON nc.oid = c.relnamespace

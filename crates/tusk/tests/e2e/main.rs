@@ -36,6 +36,10 @@
 //!   kill -9, and thousands of tables created and dropped.
 //! - `inherit_partition`: INHERITS, FROM ONLY, tableoid, PARTITION BY/OF
 //!   with routing, ATTACH/DETACH and \d output against PostgreSQL 15's.
+//! - `updatable_views`: INSERT/UPDATE/DELETE (RETURNING, ON CONFLICT)
+//!   through auto-updatable views, their errors, WITH CHECK OPTION, ALTER
+//!   VIEW options and defaults, information_schema updatability, against
+//!   PostgreSQL 15's output.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -215,6 +219,7 @@ mod triggers;
 mod tsearch;
 mod txid;
 mod update_from;
+mod updatable_views;
 mod upsert;
 mod util;
 mod views;

@@ -104,26 +104,31 @@ fn catalog_views_and_privilege_functions_match_postgresql() {
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
 }
 
-/// A view tusk cannot write through says so in information_schema, and
-/// another session's temporary tables are not listed.
+/// information_schema says which views can be written through (a simple
+/// view can, a DISTINCT one cannot, as PostgreSQL 15), and another
+/// session's temporary tables are not listed.
 #[test]
-fn views_are_not_updatable_and_other_sessions_temp_tables_are_hidden() {
+fn views_report_updatability_and_other_sessions_temp_tables_are_hidden() {
     let srv = TestServer::start(Opts::new());
     let mut a = srv.connect();
     let mut b = srv.connect();
     crate::util::exec(
         &mut a,
-        "CREATE TABLE t (x int); CREATE VIEW v AS SELECT x FROM t",
+        "CREATE TABLE t (x int); CREATE VIEW v AS SELECT x FROM t; \
+         CREATE VIEW w AS SELECT DISTINCT x FROM t",
     );
     crate::util::exec(&mut b, "CREATE TEMP TABLE mine (y int)");
     let rows = crate::util::simple_rows(
         &mut a,
         "SELECT table_name, is_insertable_into FROM information_schema.tables \
-         WHERE table_name IN ('v', 'mine') ORDER BY 1",
+         WHERE table_name IN ('v', 'w', 'mine') ORDER BY 1",
     );
     assert_eq!(
         rows,
-        vec![vec![Some("v".to_string()), Some("NO".to_string())]]
+        vec![
+            vec![Some("v".to_string()), Some("YES".to_string())],
+            vec![Some("w".to_string()), Some("NO".to_string())]
+        ]
     );
     let rows = crate::util::simple_rows(
         &mut b,
@@ -132,9 +137,16 @@ fn views_are_not_updatable_and_other_sessions_temp_tables_are_hidden() {
     assert_eq!(rows, vec![vec![Some("LOCAL TEMPORARY".to_string())]]);
     let rows = crate::util::simple_rows(
         &mut a,
-        "SELECT is_updatable FROM information_schema.columns WHERE table_name = 'v'",
+        "SELECT table_name, is_updatable FROM information_schema.columns \
+         WHERE table_name IN ('v', 'w') ORDER BY 1",
     );
-    assert_eq!(rows, vec![vec![Some("NO".to_string())]]);
+    assert_eq!(
+        rows,
+        vec![
+            vec![Some("v".to_string()), Some("YES".to_string())],
+            vec![Some("w".to_string()), Some("NO".to_string())]
+        ]
+    );
 }
 
 /// pg_relation_size and friends read the relation's files: whole pages,

@@ -299,6 +299,7 @@ impl Session {
             })?;
             let c = cat::catalog(PG_CLASS_OID);
             class[c.col("relnatts")] = Value::Int2(def.columns.len() as i16);
+            class[c.col("reloptions")] = reloptions(&def.options);
             {
                 let xid = self.write_xid()?;
                 let cid = self.xact.command_id();
@@ -345,6 +346,7 @@ impl Session {
         );
         class[c.col("relkind")] = Value::Char(b'v');
         class[c.col("relam")] = Value::Oid(0);
+        class[c.col("reloptions")] = reloptions(&def.options);
         class[c.col("relowner")] = Value::Oid(self.current_role_oid()?);
         if Some(nsp) == MY_TEMP.get() {
             class[c.col("relpersistence")] = Value::Char(b't');
@@ -422,5 +424,39 @@ impl Session {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+/// pg_class.reloptions for `items` (`name=value`): a text[], NULL for none.
+pub(super) fn reloptions(items: &[String]) -> Value {
+    if items.is_empty() {
+        return Value::Null;
+    }
+    let items = items.iter().map(|o| Value::Text(o.clone())).collect();
+    Value::Array(Box::new(tusk_sql::array::Array::from_items(
+        tusk_sql::types::TEXT,
+        items,
+    )))
+}
+
+impl Session {
+    /// pg_class.reloptions of relation `oid` as its `name=value` items
+    /// (Host::relation_options).
+    pub(in crate::backend) fn relation_options_impl(
+        &self,
+        oid: u32,
+    ) -> Result<Vec<String>, PgError> {
+        let c = cat::catalog(PG_CLASS_OID);
+        Ok(match self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, oid)? {
+            Some((_, class)) => match &class[c.col("reloptions")] {
+                Value::Array(a) => a
+                    .items
+                    .iter()
+                    .filter_map(tusk_sql::value::to_text)
+                    .collect(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        })
     }
 }

@@ -1,0 +1,94 @@
+-- Auto-updatable views: DML through simple views, their errors, WITH CHECK OPTION, updatability functions.
+CREATE TABLE base_tbl (a int PRIMARY KEY, b text DEFAULT 'Unspecified');
+INSERT INTO base_tbl SELECT i, 'Row ' || i FROM generate_series(-2, 2) g(i);
+CREATE VIEW ro_view1 AS SELECT DISTINCT a, b FROM base_tbl;
+CREATE VIEW ro_view2 AS SELECT a, b FROM base_tbl GROUP BY a, b;
+CREATE VIEW ro_view4 AS SELECT count(*) FROM base_tbl;
+CREATE VIEW ro_view5 AS SELECT a, rank() OVER () FROM base_tbl;
+CREATE VIEW ro_view6 AS SELECT a, b FROM base_tbl UNION SELECT -a, b FROM base_tbl;
+CREATE VIEW ro_view9 AS SELECT a, b FROM base_tbl ORDER BY a LIMIT 1;
+CREATE VIEW ro_view10 AS SELECT 1 AS a;
+CREATE VIEW ro_view11 AS SELECT b1.a, b2.b FROM base_tbl b1, base_tbl b2;
+CREATE VIEW ro_view17 AS SELECT * FROM ro_view1;
+CREATE VIEW rw_view14 AS SELECT ctid, a, b FROM base_tbl;
+CREATE VIEW rw_view15 AS SELECT a, upper(b) FROM base_tbl;
+CREATE VIEW rw_view16 AS SELECT a, b, a AS aa FROM base_tbl;
+SELECT table_name, is_updatable, is_insertable_into, check_option
+  FROM information_schema.views WHERE table_name LIKE 'r_\_view%' ORDER BY table_name;
+SELECT table_name, column_name, is_updatable
+  FROM information_schema.columns WHERE table_name IN ('rw_view15', 'rw_view16')
+  ORDER BY table_name, ordinal_position;
+SELECT pg_relation_is_updatable('ro_view1'::regclass, false), pg_relation_is_updatable('rw_view15'::regclass, false),
+  pg_column_is_updatable('rw_view15'::regclass, 2::int2, false);
+DELETE FROM ro_view1;
+UPDATE ro_view2 SET a = 1;
+INSERT INTO ro_view4 VALUES (1);
+DELETE FROM ro_view5;
+DELETE FROM ro_view6;
+UPDATE ro_view9 SET a = 1;
+DELETE FROM ro_view10;
+DELETE FROM ro_view11;
+INSERT INTO ro_view17 VALUES (3, 'x');
+-- Updatable columns in part of a view.
+INSERT INTO rw_view14 VALUES (null, 3, 'Row 3');
+INSERT INTO rw_view14 (a, b) VALUES (3, 'Row 3');
+UPDATE rw_view14 SET ctid = null WHERE a = 3;
+UPDATE rw_view14 SET b = 'ROW 3' WHERE a = 3 RETURNING a, b;
+DELETE FROM rw_view14 WHERE a = 3;
+INSERT INTO rw_view15 VALUES (3, 'ROW 3');
+INSERT INTO rw_view15 (a) VALUES (3) RETURNING *;
+INSERT INTO rw_view15 (a) VALUES (3) ON CONFLICT DO NOTHING;
+INSERT INTO rw_view15 (a) VALUES (3) ON CONFLICT (a) DO UPDATE SET a = excluded.a RETURNING upper;
+INSERT INTO rw_view15 (a) VALUES (3) ON CONFLICT (a) DO UPDATE SET upper = 'blarg';
+UPDATE rw_view15 SET a = 4 WHERE a = 3 RETURNING *;
+UPDATE rw_view15 SET upper = 'x' WHERE a = 4;
+ALTER VIEW rw_view15 ALTER COLUMN upper SET DEFAULT 'NOT SET';
+INSERT INTO rw_view15 (a) VALUES (5);
+ALTER VIEW rw_view15 ALTER COLUMN upper DROP DEFAULT;
+DELETE FROM rw_view15 WHERE upper = 'ROW 4' RETURNING a;
+INSERT INTO rw_view16 (a, b, aa) VALUES (5, 'Row 5', 5);
+INSERT INTO rw_view16 (a, b) VALUES (5, 'Row 5') RETURNING *, aa + 1;
+UPDATE rw_view16 SET aa = -aa WHERE a = 5 RETURNING *;
+ALTER VIEW rw_view16 ALTER COLUMN b SET DEFAULT 'View default';
+INSERT INTO rw_view16 (a) VALUES (8) RETURNING *;
+SELECT * FROM base_tbl ORDER BY a;
+-- Views over views, WITH CHECK OPTION.
+CREATE VIEW rw_view1 AS SELECT * FROM base_tbl WHERE a > 0;
+CREATE VIEW rw_view2 AS SELECT b AS bb, a AS aa FROM rw_view1 WHERE a < 10 WITH LOCAL CHECK OPTION;
+CREATE VIEW rw_view3 WITH (check_option = cascaded) AS SELECT * FROM rw_view2 WHERE aa <> 7;
+CREATE VIEW rw_view4 WITH (check_option = here) AS SELECT * FROM base_tbl;
+CREATE VIEW rw_view4 WITH (security_barrier) AS SELECT * FROM base_tbl WHERE a > 100;
+CREATE VIEW ro_bad AS SELECT DISTINCT a FROM base_tbl WITH CHECK OPTION;
+SELECT relname, reloptions FROM pg_class WHERE relname LIKE 'rw_view_' ORDER BY relname;
+SELECT table_name, check_option FROM information_schema.views WHERE table_name LIKE 'rw_view_' ORDER BY 1;
+INSERT INTO rw_view2 VALUES ('Row 20', 20);
+INSERT INTO rw_view2 VALUES ('Row -20', -20);
+INSERT INTO rw_view2 VALUES ('Row 6', 6) RETURNING *;
+UPDATE rw_view2 SET aa = 12 WHERE aa = 6;
+INSERT INTO rw_view3 VALUES ('Row -30', -30);
+INSERT INTO rw_view3 VALUES ('Row 7', 7);
+INSERT INTO rw_view3 VALUES ('Row 9', 9);
+UPDATE rw_view3 SET bb = upper(bb) WHERE aa = 9 RETURNING *;
+ALTER VIEW rw_view2 SET (check_option = cascaded);
+ALTER VIEW rw_view2 RESET (check_option);
+ALTER VIEW rw_view2 SET (check_option = bad);
+INSERT INTO rw_view2 VALUES ('Row 11', 11);
+INSERT INTO rw_view4 VALUES (50, 'x');
+SELECT * FROM rw_view1 ORDER BY a;
+DELETE FROM rw_view3 WHERE aa > 5 RETURNING bb;
+SELECT a, b FROM base_tbl ORDER BY a;
+DROP VIEW rw_view3, rw_view2, rw_view1, rw_view4, ro_view17;
+DROP TABLE base_tbl CASCADE;
+-- Which refused column is reported: the outer view's first; short VALUES rows write only what they give.
+CREATE TABLE ft (a float);
+CREATE VIEW fv1 AS SELECT ctid, sin(a) s, a, cos(a) c FROM ft WHERE a != 0;
+CREATE VIEW fv2 AS SELECT s, c, s/c t, a base_a, ctid FROM fv1;
+INSERT INTO fv1 VALUES (null, null, 1.1, null);
+INSERT INTO fv2 VALUES (null, null, null, 1.1, null);
+INSERT INTO fv2 (s, c, base_a) VALUES (null, null, 1.1);
+INSERT INTO fv2 (base_a) VALUES (1.5) RETURNING base_a, t > 0;
+CREATE VIEW fv3 AS SELECT a, 'Const' AS k FROM ft;
+INSERT INTO fv3 VALUES (2.5);
+INSERT INTO fv3 SELECT 3.5 RETURNING *;
+SELECT a FROM ft ORDER BY a;
+DROP TABLE ft CASCADE;
