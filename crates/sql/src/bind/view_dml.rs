@@ -653,7 +653,15 @@ impl Binder<'_> {
                 }
                 *defaults = base_defaults;
                 if let Some(oc) = on_conflict {
-                    if let crate::bind::upsert::Target::Columns(cs) = &mut oc.target {
+                    if let crate::bind::upsert::Target::Columns(cs, exprs, pred) = &mut oc.target {
+                        // Inference expressions and predicates name the
+                        // view's columns; mapping them onto the base is
+                        // not done yet.
+                        if !exprs.is_empty() || pred.is_some() {
+                            return Err(crate::bind::not_supported(
+                                "ON CONFLICT with an index expression or predicate through a view",
+                            ));
+                        }
                         let mut m = Vec::with_capacity(cs.len());
                         for &i in cs.iter() {
                             m.push(col(i)?);
