@@ -41,8 +41,8 @@ mod scalars;
 mod srf;
 mod tsearch;
 pub(crate) mod upsert;
-mod viewref;
 pub(crate) mod view_dml;
+mod viewref;
 
 /// Deepest expression nesting the binder accepts. PostgreSQL bounds this
 /// with max_stack_depth; a fixed limit keeps evaluation's recursion small.
@@ -62,12 +62,11 @@ pub(crate) fn not_supported(what: impl Into<String>) -> PgError {
 /// ordering members are `<` (ascending) and `>` (descending, NULLs first
 /// by default as for DESC); PostgreSQL refuses any other operator.
 pub(crate) fn order_using(op: &ast::ObjectName) -> Result<bool, PgError> {
-    let name = op
-        .0
-        .last()
-        .and_then(|p| p.as_ident())
-        .map(|i| i.value.clone())
-        .unwrap_or_else(|| op.to_string());
+    let name =
+        op.0.last()
+            .and_then(|p| p.as_ident())
+            .map(|i| i.value.clone())
+            .unwrap_or_else(|| op.to_string());
     let name = name
         .trim_start_matches("OPERATOR(")
         .trim_end_matches(')')
@@ -4649,9 +4648,10 @@ impl<'h> Binder<'h> {
                         "row count cannot be null in FETCH FIRST ... WITH TIES clause",
                     ));
                 }
-                if q.locks.iter().any(|l| {
-                    matches!(l.nonblock, Some(ast::NonBlock::SkipLocked))
-                }) {
+                if q.locks
+                    .iter()
+                    .any(|l| matches!(l.nonblock, Some(ast::NonBlock::SkipLocked)))
+                {
                     return Err(PgError::error(
                         sqlstate::FEATURE_NOT_SUPPORTED,
                         "SKIP LOCKED and WITH TIES options cannot be used together",

@@ -359,8 +359,8 @@ pub(crate) fn execute(
                     let mut cx = Ctx { host, params };
                     let mut row: Vec<Value> = Vec::with_capacity(p.rel.columns.len());
                     for (i, d) in defaults.iter().enumerate() {
-                        let given = supplied_at[i]
-                            .and_then(|k| supplied.get_mut(k).and_then(Option::take));
+                        let given =
+                            supplied_at[i].and_then(|k| supplied.get_mut(k).and_then(Option::take));
                         row.push(match given {
                             Some(v) => v,
                             None => match d {

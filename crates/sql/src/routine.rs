@@ -1157,7 +1157,10 @@ pub(crate) fn format(args: &[Value]) -> Result<Value, PgError> {
         let mut n: Option<usize> = None;
         while chars.get(*i).is_some_and(char::is_ascii_digit) {
             let d = chars[*i] as usize - '0' as usize;
-            let v = n.unwrap_or(0).checked_mul(10).and_then(|v| v.checked_add(d));
+            let v = n
+                .unwrap_or(0)
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(d));
             match v.filter(|&v| v <= i32::MAX as usize) {
                 Some(v) => n = Some(v),
                 None => {

@@ -61,9 +61,9 @@ use crate::control::{CheckPoint, ControlError, ControlFileData, PgControlWriter}
 use crate::layout::XLOG_BLCKSZ;
 use crate::lwlock::{LwMode, LwProcs};
 use crate::wal::{
-    encode_page_header, lsn_str, maxalign, segno_of, wal_file_name, BlockRef,
-    DecodedRecord, Record, WalReader, WalWriter, RM_XLOG_ID, SIZE_OF_LONG_PAGE_HEADER,
-    SIZE_OF_SHORT_PAGE_HEADER, SIZE_OF_XLOG_RECORD, XL_OFF_CRC, XL_OFF_PREV,
+    encode_page_header, lsn_str, maxalign, segno_of, wal_file_name, BlockRef, DecodedRecord,
+    Record, WalReader, WalWriter, RM_XLOG_ID, SIZE_OF_LONG_PAGE_HEADER, SIZE_OF_SHORT_PAGE_HEADER,
+    SIZE_OF_XLOG_RECORD, XL_OFF_CRC, XL_OFF_PREV,
 };
 use crate::walbuffers::{xlblocks_offset, WalCtl, PAGES_OFFSET};
 use std::cell::{Cell, RefCell};
