@@ -243,6 +243,8 @@ pub struct RoleInfo {
     pub name: String,
     pub superuser: bool,
     pub inherit: bool,
+    /// rolbypassrls: row-level security does not apply (policy.rs).
+    pub bypassrls: bool,
 }
 
 /// The roles and memberships (role, member), read from the host's role
@@ -379,6 +381,16 @@ pub fn unchecked<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     UNCHECKED.set(prev);
     r
+}
+
+/// Whether checks are off for a stored query being bound ([`unchecked`]).
+pub(crate) fn is_unchecked() -> bool {
+    UNCHECKED.get()
+}
+
+/// The view owner checks are made as now (0: the current user).
+pub(crate) fn check_as() -> u32 {
+    CHECK_AS.get()
 }
 
 /// Runs `f` (binding a view's query) with checks made as `owner`.
@@ -2232,6 +2244,7 @@ mod tests {
             name: name.into(),
             superuser: su,
             inherit: true,
+            bypassrls: false,
         };
         RoleSet {
             roles: vec![

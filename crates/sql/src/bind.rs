@@ -3420,7 +3420,7 @@ impl<'h> Binder<'h> {
                     Self::apply_alias(&mut scope, a)?;
                     rel.alias = Some(ident_name(&a.name));
                 }
-                Ok((Source::Relation(rel), scope))
+                Ok((crate::policy::secure_source(self.host, rel)?, scope))
             }
             ast::TableFactor::Derived {
                 lateral,
@@ -5175,19 +5175,27 @@ impl Binder<'_> {
         mark_denied(&mut target_scope, &rel, reads);
         self.scope = Some(target_scope);
         let (returning, columns) = self.returning(&i.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Insert {
-                    rows,
-                    targets,
-                    defaults,
-                    on_conflict,
-                },
-                returning,
+        let reads = !returning.is_empty()
+            || matches!(
+                on_conflict,
+                Some(crate::bind::upsert::OnConflict {
+                    action: crate::bind::upsert::ConflictAction::Update { .. },
+                    ..
+                })
+            );
+        let mut plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Insert {
+                rows,
+                targets,
+                defaults,
+                on_conflict,
             },
-            columns,
-        ))
+            returning,
+            rls: None,
+        };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
+        Ok((plan, columns))
     }
 
     /// An INSERT's target columns, in the order its values come: every
@@ -5297,14 +5305,17 @@ impl Binder<'_> {
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Update { filter, sets, from },
-                returning,
-            },
-            columns,
-        ))
+        let reads = filter.is_some()
+            || !returning.is_empty()
+            || sets.iter().any(|(_, e)| !e.columns_used().0.is_empty());
+        let mut plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Update { filter, sets, from },
+            returning,
+            rls: None,
+        };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
+        Ok((plan, columns))
     }
 
     /// The columns an UPDATE's SET assigns, for its privilege check
@@ -5495,14 +5506,15 @@ impl Binder<'_> {
         let from = self.dml_from(&rel, alias, d.using.as_deref(), denied)?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Delete { filter, from },
-                returning,
-            },
-            columns,
-        ))
+        let reads = filter.is_some() || !returning.is_empty();
+        let mut plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Delete { filter, from },
+            returning,
+            rls: None,
+        };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
+        Ok((plan, columns))
     }
 }
 

@@ -253,6 +253,7 @@ impl Binder<'_> {
                     defaults,
                 })),
                 returning: Vec::new(),
+                rls: None,
             },
             Vec::new(),
         ))

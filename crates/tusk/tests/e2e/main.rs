@@ -42,6 +42,8 @@
 //!   ALL ... IN SCHEMA, their checks, \dp and \dn+, client_min_messages,
 //!   against PostgreSQL 15's output.
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `rowsecurity`: ENABLE/FORCE ROW LEVEL SECURITY, CREATE/ALTER/DROP POLICY,
+//!   what each role sees and may write against PostgreSQL 15's output; restart.
 //! - `publication`: CREATE/ALTER/DROP PUBLICATION and SUBSCRIPTION, psql's
 //!   \dRp+ and \dRs+ against PostgreSQL 15's output.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
@@ -205,6 +207,7 @@ mod txid;
 mod update_from;
 mod upsert;
 mod util;
+mod rowsecurity;
 mod views;
 mod walkeep;
 mod window;
