@@ -3405,6 +3405,9 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
+                // Policies first: PostgreSQL expands them in the rewriter,
+                // before the executor checks privileges.
+                let rls = crate::policy::scan_qual(self.host, &rel, &[crate::policy::Cmd::Select])?;
                 let denied =
                     crate::acl::check_relation_columns(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
@@ -3420,7 +3423,7 @@ impl<'h> Binder<'h> {
                     Self::apply_alias(&mut scope, a)?;
                     rel.alias = Some(ident_name(&a.name));
                 }
-                Ok((crate::policy::secure_source(self.host, rel)?, scope))
+                Ok((crate::policy::secure_source(rel, rls), scope))
             }
             ast::TableFactor::Derived {
                 lateral,

@@ -258,6 +258,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
             let targets = target_columns(&rel, &cols)?;
             if !to {
                 crate::acl::check_dml(host, &rel, crate::acl::INSERT, &targets)?;
+                crate::policy::refuse_copy_from(host, &rel)?;
             }
             if to {
                 let list: Vec<String> = targets
@@ -265,13 +266,14 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                     .map(|&i| quote_ident(&rel.columns[i].name))
                     .collect();
                 let q = format!(
-                    "SELECT {} FROM {}.{}",
+                    "SELECT {} FROM ONLY {}.{}",
                     list.join(", "),
                     quote_ident(&rel.schema),
                     quote_ident(&rel.name)
                 );
-                let q = Parser::new(&dialect)
-                    .try_with_sql(&q)
+                // ONLY: COPY TO reads the table's own rows, not its
+                // inheritance children's.
+                let q = crate::parse::rewritten_parser(&q)
                     .and_then(|mut p| p.parse_query())
                     .map_err(perr)?;
                 let mut b = Binder::new(host, Vec::new());

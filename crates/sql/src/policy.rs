@@ -277,19 +277,13 @@ pub(crate) fn scan_qual(
     })
 }
 
-/// A FROM item over `rel`: the relation itself, or, when policies apply,
-/// a subquery filtering it by their quals (same columns, system columns
+/// A FROM item over `rel` given its [`scan_qual`]: the relation itself,
+/// or a subquery filtering it by the quals (same columns, system columns
 /// included, so the item's scope is unchanged).
-pub(crate) fn secure_source(
-    host: &dyn Host,
-    rel: Relation,
-) -> Result<crate::plan::Source, PgError> {
+pub(crate) fn secure_source(rel: Relation, qual: Option<Expr>) -> crate::plan::Source {
     use crate::plan::Source;
-    if rel.rls.is_none() {
-        return Ok(Source::Relation(rel));
-    }
-    let Some(qual) = scan_qual(host, &rel, &[Cmd::Select])? else {
-        return Ok(Source::Relation(rel));
+    let Some(qual) = qual else {
+        return Source::Relation(rel);
     };
     let mut width = rel.columns.len();
     if let RelationSource::Table(_) = rel.source {
@@ -297,7 +291,20 @@ pub(crate) fn secure_source(
     }
     let mut plan = crate::cte::plain_plan(Source::Relation(rel), width);
     plan.filter = Some(qual);
-    Ok(Source::Subquery(Box::new(plan)))
+    Source::Subquery(Box::new(plan))
+}
+
+/// COPY FROM into a table whose policies apply to the role: refused, as
+/// PostgreSQL does (it would have to check every row as INSERT does).
+pub(crate) fn refuse_copy_from(host: &dyn Host, rel: &Relation) -> Result<(), PgError> {
+    if subject(host, rel)?.is_some() {
+        return Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COPY FROM not supported with row-level security",
+        )
+        .with_hint("Use INSERT statements instead."));
+    }
+    Ok(())
 }
 
 /// Which check a new row failed (PostgreSQL's WCOKind for RLS).

@@ -241,22 +241,21 @@ impl Binder<'_> {
             defaults.push(self.bind_default(c)?);
         }
         let join = crate::cte::plain_plan(src, width);
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Merge(Box::new(MergePlan {
-                    join,
-                    source_width,
-                    outer,
-                    on,
-                    actions,
-                    defaults,
-                })),
-                returning: Vec::new(),
-                rls: None,
-            },
-            Vec::new(),
-        ))
+        let mut plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Merge(Box::new(MergePlan {
+                join,
+                source_width,
+                outer,
+                on,
+                actions,
+                defaults,
+            })),
+            returning: Vec::new(),
+            rls: None,
+        };
+        crate::policy::secure_dml(self.host, &mut plan, true)?;
+        Ok((plan, Vec::new()))
     }
 }
 

@@ -1,7 +1,7 @@
 SELECT n.nspname AS schemaname, c.relname AS tablename, pol.polname AS policyname,
   CASE WHEN pol.polpermissive THEN 'PERMISSIVE'::text ELSE 'RESTRICTIVE'::text END AS permissive,
   CASE WHEN pol.polroles = '{0}'::oid[] THEN string_to_array('public'::text, ''::text)::name[]
-    ELSE ARRAY(SELECT pg_authid.rolname FROM pg_catalog.pg_authid
+    ELSE ARRAY(SELECT pg_authid.rolname FROM pg_catalog.pg_roles pg_authid
                WHERE pg_authid.oid = ANY (pol.polroles) ORDER BY pg_authid.rolname)
   END AS roles,
   CASE pol.polcmd
