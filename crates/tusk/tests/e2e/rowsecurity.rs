@@ -120,6 +120,17 @@ RESET
 DROP POLICY
 DROP POLICY
 0
+SET
+CREATE TABLE
+INSERT 0 2
+CREATE TABLE
+INSERT 0 1
+ALTER TABLE
+0
+DELETE 1
+RESET
+DROP TABLE
+DROP TABLE
 rls_alice|f
 rls_bob|f
 rls_carol|t
@@ -157,6 +168,10 @@ psql:SCRIPT:86: ERROR:  must be owner of table notes
 psql:SCRIPT:87: ERROR:  must be owner of relation notes
 psql:SCRIPT:100: ERROR:  policy "theirs" for table "notes" does not exist
 psql:SCRIPT:101: NOTICE:  policy "theirs" for relation "notes" does not exist, skipping
+psql:SCRIPT:111: ERROR:  update or delete on table "parent" violates foreign key constraint "child_pid_fkey" on table "child"
+DETAIL:  Key (id)=(1) is still referenced from table "child".
+psql:SCRIPT:113: ERROR:  COPY FROM not supported with row-level security
+HINT:  Use INSERT statements instead.
 "#;
 
 #[test]
