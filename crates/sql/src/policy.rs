@@ -89,8 +89,49 @@ thread_local! {
     /// Tables whose policies are being bound: a policy that reaches its
     /// own table again is PostgreSQL's "infinite recursion" error.
     static EXPANDING: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    /// Set when a statement being bound read a table with row-level
+    /// security ([`take_seen`]): its plan holds one role's policies.
+    static SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     /// Set while binding a referential-integrity query ([`bypassing`]).
     static BYPASS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a table with row-level security was bound since the last
+/// call (the flag is cleared).
+pub(crate) fn take_seen() -> bool {
+    SEEN.replace(false)
+}
+
+/// Marks the statement being bound as holding policies (restores an
+/// enclosing statement's flag after a nested one was bound).
+pub(crate) fn mark_seen() {
+    SEEN.set(true);
+}
+
+/// What a plan's policies were chosen for: the role and row_security.
+pub(crate) fn env(host: &dyn Host) -> (String, String) {
+    (
+        host.identity().user.clone(),
+        host.show("row_security").unwrap_or_default(),
+    )
+}
+
+/// A plan holding the policies chosen for another role or row_security
+/// setting is refused rather than run: PostgreSQL plans it again, tusk
+/// cannot yet, and running it would show another role's rows.
+pub(crate) fn check_env(host: &dyn Host, planned: &(String, String)) -> Result<(), PgError> {
+    if *planned == env(host) {
+        return Ok(());
+    }
+    Err(PgError::error(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!(
+            "statement prepared as role \"{}\" reads tables with row-level security and cannot run as role \"{}\" or with another row_security setting",
+            planned.0,
+            host.identity().user
+        ),
+    )
+    .with_hint("Prepare the statement again."))
 }
 
 /// Runs `f` (binding a foreign key's check or action) with no policy
@@ -118,6 +159,7 @@ fn subject(host: &dyn Host, rel: &Relation) -> Result<Option<(u32, acl::RoleSet)
     if acl::is_unchecked() || BYPASS.get() {
         return Ok(None);
     }
+    SEEN.set(true);
     let as_owner = acl::check_as();
     if as_owner == 0 && host.identity().is_superuser {
         return Ok(None);
