@@ -706,18 +706,48 @@ fn policy_expr(host: &dyn Host, rel: &Relation, e: &ast::Expr) -> Result<String,
     // Privileges on what the expression reads are checked when it is
     // used, not when it is defined (as a view's query).
     acl::unchecked(|| crate::bind::rowexpr::bind_policy_qual(host, rel, e))?;
-    Ok(deparse(e))
+    Ok(deparse_over(Some(rel), e))
+}
+
+/// [`deparse_over`] without a relation.
+#[cfg(test)]
+fn deparse(e: &ast::Expr) -> String {
+    deparse_over(None, e)
 }
 
 /// An expression as PostgreSQL's ruleutils prints it back, in the
 /// respects that show in pg_policies: operator expressions and boolean
-/// combinations in parentheses, redundant parentheses dropped.
-pub(crate) fn deparse(e: &ast::Expr) -> String {
+/// combinations in parentheses, redundant parentheses dropped, and, with
+/// `rel`'s columns known, a string literal compared with a column shown
+/// with the column's type, as PostgreSQL shows the constant it coerced
+/// (`(b <> 'x'::text)`).
+fn deparse_over(rel: Option<&Relation>, e: &ast::Expr) -> String {
     use ast::Expr as E;
+    let deparse = |e: &ast::Expr| deparse_over(rel, e);
+    let column_type = |e: &ast::Expr| -> Option<String> {
+        let E::Identifier(i) = e else { return None };
+        let name = crate::bind::ident_name(i);
+        let c = rel?.columns.iter().find(|c| c.name == name)?;
+        Some(types::sql_name(c.ty.oid))
+    };
+    let literal = |e: &ast::Expr| -> Option<String> {
+        match e {
+            E::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(_) => Some(e.to_string()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
     match e {
         E::Nested(inner) => deparse(inner),
         E::BinaryOp { left, op, right } => {
-            format!("({} {} {})", deparse(left), op, deparse(right))
+            let side =
+                |this: &ast::Expr, other: &ast::Expr| match (literal(this), column_type(other)) {
+                    (Some(l), Some(t)) => format!("{l}::{t}"),
+                    _ => deparse(this),
+                };
+            format!("({} {} {})", side(left, right), op, side(right, left))
         }
         E::UnaryOp {
             op: ast::UnaryOperator::Not,
