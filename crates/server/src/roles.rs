@@ -37,6 +37,8 @@ pub struct RoleRow {
     pub createrole: bool,
     pub createdb: bool,
     pub login: bool,
+    /// BYPASSRLS: row-level security policies do not apply to the role.
+    pub bypassrls: bool,
     pub connlimit: i32,
     /// Microseconds since 2000-01-01 UTC (PostgreSQL's timestamptz);
     /// None: forever.
@@ -56,6 +58,7 @@ impl RoleRow {
             createrole: false,
             createdb: false,
             login: false,
+            bypassrls: false,
             connlimit: -1,
             valid_until: None,
             password: None,
@@ -107,6 +110,7 @@ fn parse_role(fields: &[&str]) -> Option<RoleRow> {
             "inherit" => r.inherit = v == "t",
             "createrole" => r.createrole = v == "t",
             "createdb" => r.createdb = v == "t",
+            "bypassrls" => r.bypassrls = v == "t",
             "connlimit" => r.connlimit = v.parse().unwrap_or(-1),
             "validuntil" => r.valid_until = v.parse().ok(),
             "password" => r.password = Some(v.to_string()).filter(|p| !p.is_empty()),
@@ -181,7 +185,7 @@ impl Roles {
         );
         for r in &self.roles {
             s.push_str(&format!(
-                "{} {} {} login={} inherit={} createrole={} createdb={} connlimit={} validuntil={} password={}\n",
+                "{} {} {} login={} inherit={} createrole={} createdb={} connlimit={} validuntil={} bypassrls={} password={}\n",
                 r.oid,
                 r.name,
                 tf(r.superuser),
@@ -191,6 +195,7 @@ impl Roles {
                 tf(r.createdb),
                 r.connlimit,
                 r.valid_until.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+                tf(r.bypassrls),
                 r.password.as_deref().unwrap_or("")
             ));
         }

@@ -243,6 +243,8 @@ pub struct RoleInfo {
     pub name: String,
     pub superuser: bool,
     pub inherit: bool,
+    /// rolbypassrls: row-level security does not apply (policy.rs).
+    pub bypassrls: bool,
 }
 
 /// The roles and memberships (role, member), read from the host's role
@@ -379,6 +381,16 @@ pub fn unchecked<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     UNCHECKED.set(prev);
     r
+}
+
+/// Whether checks are off for a stored query being bound ([`unchecked`]).
+pub(crate) fn is_unchecked() -> bool {
+    UNCHECKED.get()
+}
+
+/// The view owner checks are made as now (0: the current user).
+pub(crate) fn check_as() -> u32 {
+    CHECK_AS.get()
 }
 
 /// Runs `f` (binding a view's query) with checks made as `owner`.
@@ -728,13 +740,21 @@ pub struct Rechecks {
     /// or REVOKE since then changed it.
     generation: Option<u64>,
     checks: Vec<Check>,
+    /// The role and row_security the plan's policies were chosen for
+    /// (policy.rs); None when it reads no table with row-level security.
+    rls: Option<(String, String)>,
 }
 
 /// Runs `f` (binding one statement) and returns the checks it made; a
 /// statement bound inside it (a catalog query) keeps its own.
 pub fn recording<R>(host: &dyn Host, f: impl FnOnce() -> R) -> (R, Rechecks) {
     let prev = RECORD.with(|r| r.replace(Some(Vec::new())));
+    let outer_seen = crate::policy::take_seen();
     let out = f();
+    let seen = crate::policy::take_seen();
+    if outer_seen || seen {
+        crate::policy::mark_seen();
+    }
     let checks = RECORD.with(|r| r.replace(prev)).unwrap_or_default();
     (
         out,
@@ -742,6 +762,7 @@ pub fn recording<R>(host: &dyn Host, f: impl FnOnce() -> R) -> (R, Rechecks) {
             user: host.identity().user.clone(),
             generation: host.plan_generation(),
             checks,
+            rls: seen.then(|| crate::policy::env(host)),
         },
     )
 }
@@ -750,6 +771,9 @@ pub fn recording<R>(host: &dyn Host, f: impl FnOnce() -> R) -> (R, Rechecks) {
 /// are now, when the role running it is not the one that bound it or
 /// the catalog changed since (a GRANT, REVOKE or OWNER TO).
 pub fn recheck(host: &dyn Host, r: &Rechecks) -> Result<(), PgError> {
+    if let Some(planned) = &r.rls {
+        crate::policy::check_env(host, planned)?;
+    }
     if r.checks.is_empty() {
         return Ok(());
     }
@@ -2232,6 +2256,7 @@ mod tests {
             name: name.into(),
             superuser: su,
             inherit: true,
+            bypassrls: false,
         };
         RoleSet {
             roles: vec![

@@ -3516,6 +3516,9 @@ impl<'h> Binder<'h> {
                     }
                 };
                 let rel = found.map_err(|e| self.relation_pos(e, name))?;
+                // Policies first: PostgreSQL expands them in the rewriter,
+                // before the executor checks privileges.
+                let rls = crate::policy::scan_qual(self.host, &rel, &[crate::policy::Cmd::Select])?;
                 let denied =
                     crate::acl::check_relation_columns(self.host, &rel, crate::acl::SELECT)?;
                 if let catalog::RelationSource::View(_) = rel.source {
@@ -3531,7 +3534,7 @@ impl<'h> Binder<'h> {
                     Self::apply_alias(&mut scope, a)?;
                     rel.alias = Some(ident_name(&a.name));
                 }
-                Ok((Source::Relation(rel), scope))
+                Ok((crate::policy::secure_source(rel, rls), scope))
             }
             ast::TableFactor::Derived {
                 lateral,
@@ -5346,6 +5349,14 @@ impl Binder<'_> {
         mark_denied(&mut target_scope, &rel, reads);
         self.scope = Some(target_scope);
         let (returning, columns) = self.returning(&i.returning)?;
+        let reads = !returning.is_empty()
+            || matches!(
+                on_conflict,
+                Some(crate::bind::upsert::OnConflict {
+                    action: crate::bind::upsert::ConflictAction::Update { .. },
+                    ..
+                })
+            );
         let plan = ModifyPlan {
             rel,
             kind: ModifyKind::Insert {
@@ -5356,12 +5367,14 @@ impl Binder<'_> {
             },
             returning,
             view_checks: Vec::new(),
+            rls: None,
         };
-        let plan = if through_view {
+        let mut plan = if through_view {
             self.through_view(plan)?
         } else {
             plan
         };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
         Ok((plan, columns))
     }
 
@@ -5483,17 +5496,22 @@ impl Binder<'_> {
         let sets = self.bind_sets(&rel, &u.assignments)?;
         let filter = self.dml_filter(&u.selection)?;
         let (returning, columns) = self.returning(&u.returning)?;
+        let reads = filter.is_some()
+            || !returning.is_empty()
+            || sets.iter().any(|(_, e)| !e.columns_used().0.is_empty());
         let plan = ModifyPlan {
             rel,
             kind: ModifyKind::Update { filter, sets, from },
             returning,
             view_checks: Vec::new(),
+            rls: None,
         };
-        let plan = if through_view {
+        let mut plan = if through_view {
             self.through_view(plan)?
         } else {
             plan
         };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
         Ok((plan, columns))
     }
 
@@ -5697,17 +5715,20 @@ impl Binder<'_> {
         let from = self.dml_from(&rel, alias, d.using.as_deref(), denied)?;
         let filter = self.dml_filter(&d.selection)?;
         let (returning, columns) = self.returning(&d.returning)?;
+        let reads = filter.is_some() || !returning.is_empty();
         let plan = ModifyPlan {
             rel,
             kind: ModifyKind::Delete { filter, from },
             returning,
             view_checks: Vec::new(),
+            rls: None,
         };
-        let plan = if through_view {
+        let mut plan = if through_view {
             self.through_view(plan)?
         } else {
             plan
         };
+        crate::policy::secure_dml(self.host, &mut plan, reads)?;
         Ok((plan, columns))
     }
 }

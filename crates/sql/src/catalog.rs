@@ -285,6 +285,10 @@ pub struct Relation {
     pub partkey: Option<Box<PartKey>>,
     /// A partition's bound as pg_get_expr prints it (relpartbound).
     pub partbound: Option<Box<str>>,
+    /// Row-level security (crates/sql/src/policy.rs): Some when
+    /// pg_class.relrowsecurity is set, with FORCE and the table's
+    /// pg_policy rows; None when the table's rows are not filtered.
+    pub rls: Option<Box<crate::policy::Rls>>,
 }
 
 /// The partition key of a partitioned table: the strategy (b'r' range,
@@ -338,6 +342,7 @@ impl Relation {
             children: Vec::new(),
             partkey: None,
             partbound: None,
+            rls: None,
         }
     }
 

@@ -258,6 +258,7 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
             let targets = target_columns(&rel, &cols)?;
             if !to {
                 crate::acl::check_dml(host, &rel, crate::acl::INSERT, &targets)?;
+                crate::policy::refuse_copy_from(host, &rel)?;
             }
             if to {
                 let list: Vec<String> = targets
@@ -265,30 +266,16 @@ pub(crate) fn bind(sql: &str, host: &dyn Host) -> Result<CopyPlan, PgError> {
                     .map(|&i| quote_ident(&rel.columns[i].name))
                     .collect();
                 let q = format!(
-                    "SELECT {} FROM {}.{}",
+                    "SELECT {} FROM ONLY {}.{}",
                     list.join(", "),
                     quote_ident(&rel.schema),
                     quote_ident(&rel.name)
                 );
-                let mut q = Parser::new(&dialect)
-                    .try_with_sql(&q)
+                // ONLY: COPY TO reads the table's own rows, not its
+                // inheritance children's.
+                let q = crate::parse::rewritten_parser(&q)
                     .and_then(|mut p| p.parse_query())
                     .map_err(perr)?;
-                // The table's own rows, not its children's (PostgreSQL's
-                // COPY TO reads the relation alone): FROM ONLY, marked as
-                // inherit.rs reads it.
-                if let sqlparser::ast::SetExpr::Select(sel) = q.body.as_mut() {
-                    if let Some(sqlparser::ast::TableFactor::Table { name, .. }) =
-                        sel.from.first_mut().map(|f| &mut f.relation)
-                    {
-                        if let Some(id) = name.0.last_mut().and_then(|p| match p {
-                            sqlparser::ast::ObjectNamePart::Identifier(i) => Some(i),
-                            _ => None,
-                        }) {
-                            id.quote_style = Some(crate::inherit::ONLY_MARK);
-                        }
-                    }
-                }
                 let mut b = Binder::new(host, Vec::new());
                 let (plan, cols) = b.bind_query(&q)?;
                 to_plan(plan, cols, opts, endpoint)

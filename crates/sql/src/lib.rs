@@ -102,6 +102,7 @@ mod pgsort;
 mod plan;
 mod plfast;
 mod plpgsql;
+pub mod policy;
 mod polymorphic;
 mod prepare;
 mod publication;
@@ -571,6 +572,20 @@ fn prepare_unchecked(
                         | sqlparser::ast::TableConstraint::Unique(_)))
             })
         };
+        if let Some(p) = match s.as_ref() {
+            S::AlterTable(at) => policy::alter_table(at),
+            _ => None,
+        } {
+            let u = utility::Utility::Policy(p);
+            return Ok(Prepared {
+                rechecks: Default::default(),
+                dml_ctes: Vec::new(),
+                command: u.command(),
+                columns: Vec::new(),
+                plan: Plan::Utility(u),
+                param_types: declared_param_types.to_vec(),
+            });
+        }
         if let S::AlterTable(at) = s.as_ref() {
             if !only_indexes(at) {
                 return Ok(Prepared {

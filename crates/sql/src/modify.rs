@@ -79,6 +79,9 @@ pub(crate) struct ModifyPlan {
     /// WITH CHECK OPTION of the views written through, over the table's
     /// row (bind/view_dml.rs).
     pub view_checks: Vec<(String, Expr)>,
+    /// Row-level security's checks of new rows (policy.rs); None when
+    /// no policy applies.
+    pub rls: Option<Box<crate::policy::DmlRls>>,
 }
 
 impl ModifyPlan {
@@ -271,10 +274,12 @@ pub(crate) fn execute(
             ModifyKind::Delete { filter, .. } => filter.iter_mut().collect(),
             ModifyKind::Merge(_) => unreachable!("MERGE returned above"),
         };
+        let rls = p.rls.as_deref_mut().into_iter().flat_map(|r| r.exprs_mut());
         let exprs = exprs
             .into_iter()
             .chain(p.returning.iter_mut())
-            .chain(p.view_checks.iter_mut().map(|(_, e)| e));
+            .chain(p.view_checks.iter_mut().map(|(_, e)| e))
+            .chain(rls);
         exec::prepare_exprs(exprs, &mut cx, relations)?;
     }
     let p = &prepared;
@@ -371,6 +376,14 @@ pub(crate) fn execute(
                     }
                     if let Some(pc) = &part_check {
                         pc.check(host, &p.rel, &row)?;
+                    }
+                    if let Some(r) = &p.rls {
+                        let full = crate::bind::rowexpr::pad_row(&row, table.oid);
+                        r.check(
+                            crate::policy::WcoKind::Insert,
+                            &full,
+                            &mut Ctx { host, params },
+                        )?;
                     }
                     let row = match on_conflict {
                         // A view: its INSTEAD OF INSERT triggers take the
@@ -532,6 +545,13 @@ pub(crate) fn execute(
                         let mut new: Vec<Value> = old[..ncols].to_vec();
                         for (i, e) in sets {
                             new[*i] = e.eval(&old, &mut cx)?;
+                        }
+                        if let Some(r) = &p.rls {
+                            let mut full = new.clone();
+                            full.extend_from_slice(
+                                &old[ncols..(ncols + SYSTEM_COLUMNS.len()).min(old.len())],
+                            );
+                            r.check(crate::policy::WcoKind::Update, &full, &mut cx)?;
                         }
                         let changed = match crate::inherit::owner(&p.rel, &old) {
                             // A view: its INSTEAD OF UPDATE triggers.
@@ -965,11 +985,19 @@ impl Upsert<'_, '_> {
             if !passes(filter, &joined, &mut cx)? {
                 return Ok(false);
             }
+            if let Some(r) = &p.rls {
+                r.check(crate::policy::WcoKind::Conflict, &existing, &mut cx)?;
+            }
             let mut new: Vec<Value> = existing[..ncols].to_vec();
             for (i, e) in sets {
                 new[*i] = e.eval(&joined, &mut cx)?;
             }
             self.checks.blank(&mut new);
+            if let Some(r) = &p.rls {
+                let mut full = new.clone();
+                full.extend_from_slice(&existing[ncols..]);
+                r.check(crate::policy::WcoKind::Update, &full, &mut cx)?;
+            }
             let new = match self.fire.as_mut() {
                 Some(f) => match f.before_row(host, Some(&existing[..ncols]), Some(new))? {
                     Some(r) => r,

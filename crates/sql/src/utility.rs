@@ -149,6 +149,9 @@ pub(crate) enum Utility {
     Publication(crate::publication::PubStmt),
     /// CREATE/ALTER/DROP SUBSCRIPTION (subscription.rs).
     Subscription(crate::subscription::SubStmt),
+    /// CREATE/ALTER/DROP POLICY, ALTER TABLE ... ROW LEVEL SECURITY
+    /// (policy.rs).
+    Policy(crate::policy::PolicyStmt),
     /// CREATE TYPE ... AS ENUM, ALTER TYPE, DROP TYPE (usertype.rs).
     Type(crate::usertype::TypeCmd),
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
@@ -612,6 +615,15 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
             },
             _ => Err(syntax("syntax error at or near \",\"")),
         },
+        S::CreatePolicy(c) => Ok(Utility::Policy(crate::policy::PolicyStmt::Create(
+            Box::new(c.clone()),
+        ))),
+        S::AlterPolicy(a) => Ok(Utility::Policy(crate::policy::PolicyStmt::Alter(Box::new(
+            a.clone(),
+        )))),
+        S::DropPolicy(d) => Ok(Utility::Policy(crate::policy::PolicyStmt::Drop(Box::new(
+            d.clone(),
+        )))),
         S::Truncate(t) => {
             if t.partitions.is_some() {
                 return Err(not_supported("TRUNCATE ... PARTITION"));
@@ -1002,6 +1014,7 @@ impl Utility {
             Utility::ForeignTable(f) => Command::Other(f.tag()),
             Utility::Publication(p) => Command::Other(p.tag()),
             Utility::Subscription(p) => Command::Other(p.tag()),
+            Utility::Policy(p) => Command::Other(p.tag()),
             Utility::Type(t) => Command::Other(t.tag()),
             Utility::RestartIdentity(u) => u.command(),
         }
@@ -1146,6 +1159,10 @@ impl Utility {
             }
             Utility::Subscription(p) => {
                 crate::subscription::run(p, host)?;
+                done(p.tag())
+            }
+            Utility::Policy(p) => {
+                crate::policy::run(p, host)?;
                 done(p.tag())
             }
             Utility::Grant(g) => {

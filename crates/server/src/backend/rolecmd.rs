@@ -101,11 +101,12 @@ impl Session {
                 RoleOption::CreateRole(b) => role.createrole = *b,
                 RoleOption::Inherit(b) => role.inherit = *b,
                 RoleOption::Login(b) => role.login = *b,
-                RoleOption::Replication(b) | RoleOption::BypassRls(b) => {
+                RoleOption::BypassRls(b) => role.bypassrls = *b,
+                RoleOption::Replication(b) => {
                     if *b {
                         return Err(PgError::error(
                             sqlstate::FEATURE_NOT_SUPPORTED,
-                            "REPLICATION and BYPASSRLS roles are not supported by tusk yet",
+                            "REPLICATION roles are not supported by tusk yet",
                         ));
                     }
                 }
@@ -217,6 +218,9 @@ impl Session {
                 if role.superuser && !me.superuser {
                     return Err(denied("must be superuser to create superusers"));
                 }
+                if role.bypassrls && !me.superuser {
+                    return Err(denied("must be superuser to create bypassrls users"));
+                }
                 let oid = role.oid;
                 r.roles.push(role);
                 for g in in_role {
@@ -258,6 +262,13 @@ impl Session {
                     return Err(denied(
                         "must be superuser to alter superuser roles or change superuser attribute",
                     ));
+                }
+                if options
+                    .iter()
+                    .any(|o| matches!(o, RoleOption::BypassRls(_)))
+                    && !me.superuser
+                {
+                    return Err(denied("must be superuser to change bypassrls attribute"));
                 }
                 if !(may_createrole || (role.oid == me.oid && only_password)) {
                     return Err(denied("permission denied"));
@@ -492,6 +503,8 @@ impl Session {
                     name: x.name.clone(),
                     superuser: x.superuser,
                     inherit: x.inherit,
+                    bypassrls: x.bypassrls
+                        || x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID,
                 })
                 .collect(),
             members: r.members.iter().map(|m| (m.role, m.member)).collect(),
@@ -600,7 +613,7 @@ pub(super) fn view_rows(
                     b(x.createdb),
                     b(x.login),
                     b(x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
-                    b(x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
+                    b(x.bypassrls || x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
                     Value::Int4(x.connlimit),
                     x.password.clone().map(Value::Text).unwrap_or(Value::Null),
                     ts(x.valid_until),
@@ -622,7 +635,7 @@ pub(super) fn view_rows(
                     Value::Int4(x.connlimit),
                     masked(&x.password),
                     ts(x.valid_until),
-                    b(x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
+                    b(x.bypassrls || x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
                     Value::Null,
                     Value::Oid(x.oid),
                 ]
@@ -639,7 +652,7 @@ pub(super) fn view_rows(
                     b(x.createdb),
                     b(x.superuser),
                     b(x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
-                    b(x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
+                    b(x.bypassrls || x.oid == tusk_storage::bootstrap::BOOTSTRAP_SUPERUSER_OID),
                     masked(&x.password),
                     ts(x.valid_until),
                     Value::Null,

@@ -78,6 +78,7 @@ mod fkey;
 mod funcs;
 mod index;
 mod inherit;
+mod policy;
 mod rangetype;
 mod rowlock;
 pub(super) mod sequence;
@@ -1096,6 +1097,10 @@ impl Session {
         if class[c.col("relhassubclass")] == Value::Bool(true) {
             rel.children = self.inherit_descendants(&rel)?;
         }
+        if class[c.col("relrowsecurity")] == Value::Bool(true) {
+            let force = class[c.col("relforcerowsecurity")] == Value::Bool(true);
+            rel.rls = Some(Box::new(self.row_security(oid, force)?));
+        }
         Ok(Some(rel))
     }
 
@@ -2042,6 +2047,7 @@ impl tusk_sql::Tables for Session {
             (PG_ATTRDEF_OID, "adrelid"),
             (cat::PG_CONSTRAINT_OID, "conrelid"),
             (cat::PG_TRIGGER_OID, "tgrelid"),
+            (cat::PG_POLICY_OID, "polrelid"),
         ] {
             let i = cat::catalog(catoid).col(col);
             let mut rows = Vec::new();
@@ -2525,6 +2531,11 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
         sequence::refuse_change(rel, t, "change")?;
+        // A catalog row written by SQL (policy.rs, fdw.rs, ...): cached
+        // relations are stale, here and, after commit, in other backends.
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            self.catalog_changed = true;
+        }
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
         let prow = rel.to_physical(row);
@@ -2617,6 +2628,11 @@ impl tusk_sql::Tables for Session {
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();
         let prow = rel.to_physical(row);
+        // A catalog row written by SQL (policy.rs, fdw.rs, ...): cached
+        // relations are stale, here and, after commit, in other backends.
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            self.catalog_changed = true;
+        }
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         let indexes = self.indexes_of(t)?;
@@ -2710,6 +2726,11 @@ impl tusk_sql::Tables for Session {
         let t = rel.table()?;
         toast::refuse_change(rel, t)?;
         sequence::refuse_change(rel, t, "change")?;
+        // A catalog row written by SQL (policy.rs, fdw.rs, ...): cached
+        // relations are stale, here and, after commit, in other backends.
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            self.catalog_changed = true;
+        }
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
         let types_ = rel.physical_types();

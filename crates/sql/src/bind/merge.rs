@@ -241,22 +241,22 @@ impl Binder<'_> {
             defaults.push(self.bind_default(c)?);
         }
         let join = crate::cte::plain_plan(src, width);
-        Ok((
-            ModifyPlan {
-                rel,
-                kind: ModifyKind::Merge(Box::new(MergePlan {
-                    join,
-                    source_width,
-                    outer,
-                    on,
-                    actions,
-                    defaults,
-                })),
-                returning: Vec::new(),
-                view_checks: Vec::new(),
-            },
-            Vec::new(),
-        ))
+        let mut plan = ModifyPlan {
+            rel,
+            kind: ModifyKind::Merge(Box::new(MergePlan {
+                join,
+                source_width,
+                outer,
+                on,
+                actions,
+                defaults,
+            })),
+            returning: Vec::new(),
+            view_checks: Vec::new(),
+            rls: None,
+        };
+        crate::policy::secure_dml(self.host, &mut plan, true)?;
+        Ok((plan, Vec::new()))
     }
 }
 

@@ -49,6 +49,20 @@ pub(crate) fn bind_check(
     Ok(b.coerce_bool(bound, "CHECK")?.e)
 }
 
+/// A row-level security policy's USING or WITH CHECK bound to a boolean
+/// over `rel`'s row (42804 "argument of POLICY must be type boolean").
+pub(crate) fn bind_policy_qual(
+    host: &dyn Host,
+    rel: &catalog::Relation,
+    e: &ast::Expr,
+) -> Result<Expr, PgError> {
+    let mut b = Binder::new(host, Vec::new());
+    b.scope = Some(relation_scope(rel, rel.name.clone()));
+    b.aggs_allowed = None;
+    let bound = b.bind_expr(e)?;
+    Ok(b.coerce_bool(bound, "POLICY")?.e)
+}
+
 /// The CHECK constraints of `rel` (name, bound expression), in the order
 /// they are checked.
 pub(crate) fn bind_checks(

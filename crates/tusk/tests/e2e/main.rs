@@ -52,6 +52,8 @@
 //!   ALL ... IN SCHEMA, their checks, \dp and \dn+, client_min_messages,
 //!   against PostgreSQL 15's output.
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `rowsecurity`: ENABLE/FORCE ROW LEVEL SECURITY, CREATE/ALTER/DROP POLICY,
+//!   what each role sees and may write against PostgreSQL 15's output; restart.
 //! - `publication`: CREATE/ALTER/DROP PUBLICATION and SUBSCRIPTION, psql's
 //!   \dRp+ and \dRs+ against PostgreSQL 15's output.
 //! - `errpos`: error cursor positions (LINE n: and caret) for errors
@@ -202,6 +204,7 @@ mod raw;
 mod routines;
 mod row_locks;
 mod rows;
+mod rowsecurity;
 mod rowtypes;
 mod savepoint;
 mod scalars;
