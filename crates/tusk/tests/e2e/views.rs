@@ -148,6 +148,11 @@ fn temp_tables_are_private_and_dropped_at_disconnect_and_termination() {
         "CREATE TEMPORARY TABLE tc AS SELECT q * 10 AS r FROM tt",
     );
     assert_eq!(value(&mut a, "SELECT sum(r) FROM pg_temp.tc"), "30");
+    // A temporary sequence (not owned by a table) goes with the session
+    // too: a DROP TABLE of it failed the clean-up, left it behind, and the
+    // next session of the slot could create no temporary relation.
+    exec(&mut a, "CREATE TEMP SEQUENCE ts");
+    assert_eq!(value(&mut a, "SELECT nextval('ts')"), "1");
     assert_eq!(value(&mut a, "SELECT q FROM tt WHERE q = 2"), "2");
     let a_ns = value(
         &mut a,
@@ -186,12 +191,13 @@ fn temp_tables_are_private_and_dropped_at_disconnect_and_termination() {
         "42P16",
         "cannot create temporary relation in non-temporary schema",
     );
-    // Disconnecting drops a's relations (the index and the CTAS table too).
+    // Disconnecting drops a's relations (the index, the CTAS table and the
+    // sequence too).
     let in_ns = format!(
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON c.relnamespace = n.oid \
          WHERE n.nspname = '{a_ns}'"
     );
-    assert_eq!(value(&mut b, &in_ns), "3");
+    assert_eq!(value(&mut b, &in_ns), "4");
     drop(a);
     assert!(
         wait_until(Duration::from_secs(20), || value(&mut b, &in_ns) == "0"),

@@ -844,6 +844,21 @@ impl Session {
         Ok(())
     }
 
+    /// DROP SEQUENCE schema.name CASCADE for the temporary-namespace
+    /// clean-up (view.rs): false when there is no such sequence.
+    pub(super) fn drop_sequence_cascade(
+        &mut self,
+        schema: &str,
+        name: &str,
+    ) -> Result<bool, PgError> {
+        let Some(info) = self.seq_lookup_uncached(Some(schema), name)? else {
+            return Ok(false);
+        };
+        self.drop_dependent_defaults(&info, true)?;
+        self.drop_sequence(&info)?;
+        Ok(true)
+    }
+
     /// Removes a sequence's catalog rows; its file goes at commit.
     fn drop_sequence(&mut self, info: &SeqInfo) -> Result<(), PgError> {
         self.lock_relation(self.seq_ref(info), LockMode::AccessExclusive)?;

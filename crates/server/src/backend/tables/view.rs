@@ -128,7 +128,13 @@ impl Session {
                 .map(|(_, r)| name_of(&r[ni]).to_string())
                 .collect();
             for n in names {
-                if let Some(rel) = self.lookup_table_uncached(Some(&schema), &n)? {
+                if pass == b'S' {
+                    // CREATE TEMP SEQUENCE's, not owned by a table (those
+                    // went with their tables).
+                    if self.drop_sequence_cascade(&schema, &n)? {
+                        self.xact.command_counter_increment();
+                    }
+                } else if let Some(rel) = self.lookup_table_uncached(Some(&schema), &n)? {
                     tusk_sql::Tables::drop_table(self, &rel)?;
                     self.xact.command_counter_increment();
                 }
