@@ -1274,7 +1274,12 @@ impl Session {
 
     /// The namespace CREATE puts an unqualified name in: the first
     /// existing schema of search_path other than the implicit pg_catalog.
-    fn creation_namespace(&self, schema: Option<&str>) -> Result<u32, PgError> {
+    fn creation_namespace(&mut self, schema: Option<&str>) -> Result<u32, PgError> {
+        // `pg_temp`: the session's temporary schema, made on first use
+        // (CREATE TEMP TABLE/VIEW/SEQUENCE, a temporary table's serial).
+        if schema == Some("pg_temp") {
+            return self.temp_namespace();
+        }
         if let Some(s) = schema {
             let nsp = self.schema_or_error(s)?;
             self.check_schema_privilege(nsp, tusk_sql::acl::CREATE)?;
@@ -1741,11 +1746,7 @@ impl tusk_sql::Tables for Session {
         columns: &[ColumnDef],
         if_not_exists: bool,
     ) -> Result<bool, PgError> {
-        let nsp = if schema == Some("pg_temp") {
-            self.temp_namespace()?
-        } else {
-            self.creation_namespace(schema)?
-        };
+        let nsp = self.creation_namespace(schema)?;
         if self.find_class(&[nsp], name)?.is_some() {
             if if_not_exists {
                 self.notice(format!("relation \"{name}\" already exists, skipping"));

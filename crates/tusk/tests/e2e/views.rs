@@ -174,6 +174,10 @@ fn temp_tables_are_private_and_dropped_at_disconnect_and_termination() {
         "42P01",
         "relation \"tt\" does not exist",
     );
+    // A temporary view as a session's first temporary relation makes its
+    // temporary schema as a table does.
+    exec(&mut b, "CREATE TEMP VIEW bv AS SELECT 1 AS one");
+    assert_eq!(value(&mut b, "SELECT one FROM pg_temp.bv"), "1");
     exec(&mut b, "CREATE TEMP TABLE tt (other text)");
     exec(&mut b, "INSERT INTO tt VALUES ('b')");
     assert_eq!(value(&mut b, "SELECT other FROM tt"), "b");

@@ -592,12 +592,7 @@ impl Session {
         if_not_exists: bool,
         opts: &[sq::SeqOpt],
     ) -> Result<(), PgError> {
-        // A serial column of a temporary table, or CREATE TEMP SEQUENCE.
-        let nsp = if name.0.as_deref() == Some("pg_temp") {
-            self.temp_namespace()?
-        } else {
-            self.creation_namespace(name.0.as_deref())?
-        };
+        let nsp = self.creation_namespace(name.0.as_deref())?;
         if self.find_class(&[nsp], &name.1)?.is_some() {
             if if_not_exists {
                 self.notice(format!("relation \"{}\" already exists, skipping", name.1));
