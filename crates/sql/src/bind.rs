@@ -5369,13 +5369,26 @@ impl Binder<'_> {
             view_checks: Vec::new(),
             rls: None,
         };
+        Ok((self.finish_modify(plan, through_view, reads)?, columns))
+    }
+
+    /// The last steps of binding INSERT/UPDATE/DELETE: a write through an
+    /// auto-updatable view moves onto its base table (view_dml.rs), then
+    /// the table's row-level security applies (policy.rs; `reads`: the
+    /// statement reads the rows it changes, so SELECT policies apply too).
+    fn finish_modify(
+        &mut self,
+        plan: crate::modify::ModifyPlan,
+        through_view: bool,
+        reads: bool,
+    ) -> Result<crate::modify::ModifyPlan, PgError> {
         let mut plan = if through_view {
             self.through_view(plan)?
         } else {
             plan
         };
         crate::policy::secure_dml(self.host, &mut plan, reads)?;
-        Ok((plan, columns))
+        Ok(plan)
     }
 
     /// An INSERT's target columns, in the order its values come: every
@@ -5506,13 +5519,7 @@ impl Binder<'_> {
             view_checks: Vec::new(),
             rls: None,
         };
-        let mut plan = if through_view {
-            self.through_view(plan)?
-        } else {
-            plan
-        };
-        crate::policy::secure_dml(self.host, &mut plan, reads)?;
-        Ok((plan, columns))
+        Ok((self.finish_modify(plan, through_view, reads)?, columns))
     }
 
     /// The columns an UPDATE's SET assigns, for its privilege check
@@ -5723,13 +5730,7 @@ impl Binder<'_> {
             view_checks: Vec::new(),
             rls: None,
         };
-        let mut plan = if through_view {
-            self.through_view(plan)?
-        } else {
-            plan
-        };
-        crate::policy::secure_dml(self.host, &mut plan, reads)?;
-        Ok((plan, columns))
+        Ok((self.finish_modify(plan, through_view, reads)?, columns))
     }
 }
 

@@ -42,11 +42,7 @@ pub(crate) fn bind_check(
     rel: &catalog::Relation,
     e: &ast::Expr,
 ) -> Result<Expr, PgError> {
-    let mut b = Binder::new(host, Vec::new());
-    b.scope = Some(relation_scope(rel, rel.name.clone()));
-    b.aggs_allowed = None;
-    let bound = b.bind_expr(e)?;
-    Ok(b.coerce_bool(bound, "CHECK")?.e)
+    bind_bool_over_row(host, rel, e, "CHECK")
 }
 
 /// A row-level security policy's USING or WITH CHECK bound to a boolean
@@ -56,11 +52,22 @@ pub(crate) fn bind_policy_qual(
     rel: &catalog::Relation,
     e: &ast::Expr,
 ) -> Result<Expr, PgError> {
+    bind_bool_over_row(host, rel, e, "POLICY")
+}
+
+/// `e` bound over `rel`'s row, no aggregates, as a boolean (`what` names
+/// the clause in 42804's message).
+fn bind_bool_over_row(
+    host: &dyn Host,
+    rel: &catalog::Relation,
+    e: &ast::Expr,
+    what: &str,
+) -> Result<Expr, PgError> {
     let mut b = Binder::new(host, Vec::new());
     b.scope = Some(relation_scope(rel, rel.name.clone()));
     b.aggs_allowed = None;
     let bound = b.bind_expr(e)?;
-    Ok(b.coerce_bool(bound, "POLICY")?.e)
+    Ok(b.coerce_bool(bound, what)?.e)
 }
 
 /// The CHECK constraints of `rel` (name, bound expression), in the order
