@@ -200,6 +200,15 @@ fn session_locks_go_at_disconnect_and_at_a_backend_crash() {
     // shared memory and the lock is gone with it.
     let victim = backend_pid(&mut b);
     assert!(crate::util::signal(victim, libc::SIGKILL));
+    // Until the postmaster has noticed the crash, a new session still
+    // runs on the old shared memory, where the dead backend's lock is
+    // held: wait for the reinitialisation first (seen under CI load).
+    assert!(
+        wait_until(Duration::from_secs(30), || srv
+            .log()
+            .contains("all server processes terminated; reinitializing")),
+        "the postmaster never reinitialised after the backend was killed"
+    );
     let mut c = wait_for(Duration::from_secs(30), || {
         let mut c = srv.try_connect().ok()?;
         c.simple_query("SELECT 1").ok()?;
