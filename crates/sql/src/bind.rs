@@ -3137,15 +3137,10 @@ impl<'h> Binder<'h> {
         // LIMIT / OFFSET: constants or parameters, bigint.
         let saved = self.scope.take();
         let (limit, offset, with_ties) = match limit_q {
-            Some(q) => self.limit_offset(q)?,
+            Some(q) => self.limit_offset(q, !sort.is_empty())?,
             None => (None, None, false),
         };
         self.scope = saved;
-        if with_ties && sort.is_empty() {
-            return Err(syntax(
-                "WITH TIES cannot be specified without ORDER BY clause",
-            ));
-        }
 
         let columns = targets[..visible]
             .iter()
@@ -4106,12 +4101,7 @@ impl<'h> Binder<'h> {
         self.aggs_allowed = None;
         let sort = self.bind_order_by(q.order_by.as_ref(), &mut targets, &names, n)?;
         self.scope = None;
-        let (limit, offset, with_ties) = self.limit_offset(q)?;
-        if with_ties && sort.is_empty() {
-            return Err(syntax(
-                "WITH TIES cannot be specified without ORDER BY clause",
-            ));
-        }
+        let (limit, offset, with_ties) = self.limit_offset(q, !sort.is_empty())?;
         let columns = cols
             .into_iter()
             .map(|(name, t)| Column {
@@ -4606,10 +4596,12 @@ impl<'h> Binder<'h> {
     }
 
     /// LIMIT/OFFSET/FETCH FIRST: the count, the offset and whether rows
-    /// tied with the last one on the ORDER BY keys come too (WITH TIES).
+    /// tied with the last one on the ORDER BY keys come too (WITH TIES,
+    /// which needs an ORDER BY: `ordered`).
     fn limit_offset(
         &mut self,
         q: &ast::Query,
+        ordered: bool,
     ) -> Result<(Option<Expr>, Option<Expr>, bool), PgError> {
         let (mut limit, mut offset) = (None, None);
         match &q.limit_clause {
@@ -4668,6 +4660,11 @@ impl<'h> Binder<'h> {
                 Some(e) => self.bind_count(e, "LIMIT")?,
                 None => Expr::Const(Value::Int8(1)),
             });
+        }
+        if with_ties && !ordered {
+            return Err(syntax(
+                "WITH TIES cannot be specified without ORDER BY clause",
+            ));
         }
         Ok((limit, offset, with_ties))
     }
@@ -5194,20 +5191,7 @@ impl Binder<'_> {
             };
         // A view with an INSTEAD OF INSERT trigger takes the rows
         // (trigger.rs); other views are refused by dml_target.
-        let mut through_view = false;
-        let rel =
-            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_INSERT)? {
-                Some(v) => v,
-                None => match self.updatable_view_target(name)? {
-                    Some(v) => {
-                        through_view = true;
-                        v
-                    }
-                    None => {
-                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
-                    }
-                },
-            };
+        let (rel, through_view) = self.dml_relation(name, crate::trigger::TYPE_INSERT, None)?;
         let alias = i
             .table_alias
             .as_ref()
@@ -5372,6 +5356,31 @@ impl Binder<'_> {
         Ok((self.finish_modify(plan, through_view, reads)?, columns))
     }
 
+    /// The relation INSERT/UPDATE/DELETE (`event`, a trigger TYPE_* bit)
+    /// writes: a view with an INSTEAD OF trigger for it, else an
+    /// auto-updatable view (true: written through, view_dml.rs), else a
+    /// table. `joined`: the statement has FROM/USING items, which a view
+    /// with INSTEAD OF triggers does not take yet (its 0A000 message, `{}`
+    /// for the view's name).
+    fn dml_relation(
+        &mut self,
+        name: &ast::ObjectName,
+        event: i16,
+        joined: Option<&str>,
+    ) -> Result<(catalog::Relation, bool), PgError> {
+        if let Some(v) = crate::trigger::instead_target(self.host, name, event)? {
+            if let Some(msg) = joined {
+                return Err(not_supported(msg.replace("{}", &v.name)));
+            }
+            return Ok((v, false));
+        }
+        if let Some(v) = self.updatable_view_target(name)? {
+            return Ok((v, true));
+        }
+        let rel = dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?;
+        Ok((rel, false))
+    }
+
     /// The last steps of binding INSERT/UPDATE/DELETE: a write through an
     /// auto-updatable view moves onto its base table (view_dml.rs), then
     /// the table's row-level security applies (policy.rs; `reads`: the
@@ -5479,26 +5488,12 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let mut through_view = false;
-        let rel =
-            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_UPDATE)? {
-                Some(v) if from_items.is_some_and(|f| !f.is_empty()) => {
-                    return Err(not_supported(format!(
-                        "UPDATE of view \"{}\" with FROM",
-                        v.name
-                    )))
-                }
-                Some(v) => v,
-                None => match self.updatable_view_target(name)? {
-                    Some(v) => {
-                        through_view = true;
-                        v
-                    }
-                    None => {
-                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
-                    }
-                },
-            };
+        let joined = from_items.is_some_and(|f| !f.is_empty());
+        let (rel, through_view) = self.dml_relation(
+            name,
+            crate::trigger::TYPE_UPDATE,
+            joined.then_some("UPDATE of view \"{}\" with FROM"),
+        )?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))
@@ -5694,26 +5689,12 @@ impl Binder<'_> {
             } else {
                 0
             };
-        let mut through_view = false;
-        let rel =
-            match crate::trigger::instead_target(self.host, name, crate::trigger::TYPE_DELETE)? {
-                Some(v) if d.using.as_ref().is_some_and(|u| !u.is_empty()) => {
-                    return Err(not_supported(format!(
-                        "DELETE from view \"{}\" with USING",
-                        v.name
-                    )))
-                }
-                Some(v) => v,
-                None => match self.updatable_view_target(name)? {
-                    Some(v) => {
-                        through_view = true;
-                        v
-                    }
-                    None => {
-                        dml_target(self.host, name, 0).map_err(|e| self.relation_pos(e, name))?
-                    }
-                },
-            };
+        let joined = d.using.as_ref().is_some_and(|u| !u.is_empty());
+        let (rel, through_view) = self.dml_relation(
+            name,
+            crate::trigger::TYPE_DELETE,
+            joined.then_some("DELETE from view \"{}\" with USING"),
+        )?;
         let alias = alias
             .as_ref()
             .map(|a| ident_name(&a.name))

@@ -1217,29 +1217,11 @@ pub(crate) fn constraint_def(
 /// `(a) AND (b)`); quotes are skipped.
 fn outer_parens_stripped(s: &str) -> &str {
     let t = s.trim();
-    if !t.starts_with('(') || !t.ends_with(')') {
-        return s;
+    if crate::index::one_group(t) {
+        &t[1..t.len() - 1]
+    } else {
+        s
     }
-    let mut depth = 0;
-    let mut quote: Option<char> = None;
-    for (i, c) in t.char_indices() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                '\'' | '"' => quote = Some(c),
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return if i == t.len() - 1 { &t[1..i] } else { s };
-                    }
-                }
-                _ => {}
-            },
-        }
-    }
-    s
 }
 
 #[cfg(test)]

@@ -743,7 +743,7 @@ pub fn split_top<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
 
 /// Whether `t`'s first character is a parenthesis that closes at its
 /// last (`(a AND b)`, not `(a) AND (b)`); quotes are skipped.
-fn one_group(t: &str) -> bool {
+pub(crate) fn one_group(t: &str) -> bool {
     if !t.starts_with('(') || !t.ends_with(')') {
         return false;
     }

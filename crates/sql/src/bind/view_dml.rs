@@ -461,28 +461,24 @@ fn through(
         let mut e = crate::acl::unchecked(|| b.bind_expr(item))?.e;
         substitute(&mut e, &inner.exprs, None);
         exprs.push(e);
+        let refused = |detail| ColErr {
+            depth,
+            view: view.name.clone(),
+            col: view
+                .columns
+                .get(i)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
+            detail,
+        };
         cols.push(match classify(&s, i) {
             // A view whose base lost columns since has nothing to map.
-            Ok(k) => inner.cols.get(k).cloned().unwrap_or(Err(ColErr {
-                depth,
-                view: view.name.clone(),
-                col: view
-                    .columns
-                    .get(i)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                detail: NOT_BASE_COLUMN,
-            })),
-            Err(detail) => Err(ColErr {
-                depth,
-                view: view.name.clone(),
-                col: view
-                    .columns
-                    .get(i)
-                    .map(|c| c.name.clone())
-                    .unwrap_or_default(),
-                detail,
-            }),
+            Ok(k) => inner
+                .cols
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| Err(refused(NOT_BASE_COLUMN))),
+            Err(detail) => Err(refused(detail)),
         });
     }
     let mut quals = inner.quals;
