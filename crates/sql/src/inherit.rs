@@ -46,6 +46,12 @@ pub(crate) fn is_only(name: &ast::ObjectName) -> bool {
 /// list) into `FROM t` with `t` marked, and drops the `*` of `FROM t*`
 /// (which means what `t` means).
 pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    // Every statement passes here; most have neither form.
+    if !crate::sequence::has_keyword(&toks, Keyword::ONLY)
+        && !toks.iter().any(|t| t.token == Token::Mul)
+    {
+        return toks;
+    }
     let word = |t: &Token, k: Keyword| matches!(t, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
     let mut out: Vec<TokenWithSpan> = Vec::with_capacity(toks.len());
     // Per bracket depth: inside a FROM list (a comma starts a new item).

@@ -763,10 +763,19 @@ fn item(p: &PageBuf, off: u16) -> Result<&[u8], PgError> {
 }
 
 fn check_page(p: &PageBuf, blk: BlockNumber) -> Result<(), PgError> {
+    check_page_header(p, blk)?;
+    page::check_line_pointers(p).map_err(|e| e.to_pg_error())
+}
+
+/// [`check_page`] without the walk over every line pointer: for pages
+/// only read, whose items are reached through [`item`], which bounds
+/// each one. A search descends through several pages; checking every
+/// line pointer of each cost 1.5 % of a pgbench select-only backend.
+fn check_page_header(p: &PageBuf, blk: BlockNumber) -> Result<(), PgError> {
     if page::is_new(p) || page::special(p).len() != SIZE_OF_BT_OPAQUE {
         return Err(corrupt(format!("index page {blk} is not a btree page")));
     }
-    page::check_line_pointers(p).map_err(|e| e.to_pg_error())
+    page::check_header(p).map_err(|e| e.to_pg_error())
 }
 
 /// A page rebuilt from its parts: what splits, root creation and bulk
@@ -1133,7 +1142,12 @@ impl<'a> BtreeRel<'a> {
     {
         loop {
             let p = l.lock.as_ref().unwrap().page();
-            if let Err(e) = check_page(p, l.blk) {
+            // A page about to be changed gets the full check.
+            let checked = match mode {
+                LwMode::Shared => check_page_header(p, l.blk),
+                LwMode::Exclusive => check_page(p, l.blk),
+            };
+            if let Err(e) = checked {
                 self.unlock(owner, l);
                 return Err(e);
             }
