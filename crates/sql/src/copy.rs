@@ -1055,11 +1055,10 @@ impl<'p> CopyIn<'p> {
                 },
             });
         }
-        let ctx = self.line_context(text);
         let row = match self.triggers(host)? {
             Some(f) => match f
                 .before_row(host, None, Some(row))
-                .map_err(|e| crate::routine::add_context(e, &ctx))?
+                .map_err(|e| crate::routine::add_context(e, &self.line_context(text)))?
             {
                 Some(r) => r,
                 None => return Ok(()),

@@ -441,7 +441,27 @@ fn decode(n: Option<usize>, type_oid: Oid, format: i16, bytes: &[u8]) -> Result<
             if oid == types::UNKNOWN || !types::is_supported(oid) {
                 return Ok(Value::Text(s.to_string()));
             }
-            cast::input(s, Ty::new(oid), datetime::clock_now())
+            // The clock is read only for types whose input may say 'now'
+            // (or need today's date for a zone's offset): reading it for
+            // every value was 7 % of a COPY's CPU.
+            let now = match oid {
+                types::BOOL
+                | types::INT2
+                | types::INT4
+                | types::INT8
+                | types::OID
+                | types::FLOAT4
+                | types::FLOAT8
+                | types::NUMERIC
+                | types::TEXT
+                | types::VARCHAR
+                | types::BPCHAR
+                | types::NAME
+                | types::BYTEA
+                | types::UUID => 0,
+                _ => datetime::clock_now(),
+            };
+            cast::input(s, Ty::new(oid), now)
         }
         1 => decode_binary(n, oid, bytes),
         f => Err(PgError::error(
