@@ -4808,6 +4808,8 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
         E::Position { .. } => Some(("position".into(), 2)),
         E::Overlay { .. } => Some(("overlay".into(), 2)),
         E::Extract { .. } => Some(("extract".into(), 2)),
+        // The grammar makes `x AT TIME ZONE z` a call of timezone(z, x).
+        E::AtTimeZone { .. } => Some(("timezone".into(), 2)),
         E::Array(_) => Some(("array".into(), 2)),
         // `p[0]`, `a[1:2]`: the subscripted expression's name.
         E::CompoundFieldAccess { root, access_chain }

@@ -674,6 +674,10 @@ fn trunc_ts(field: &str, t: i64, ty: &str) -> Result<i64, PgError> {
                 1,
             )
         }
+        // Units PostgreSQL knows (extract takes them) but cannot truncate to.
+        "timezone" | "timezone_hour" | "timezone_minute" => {
+            return Err(unit_unsupported(field, ty))
+        }
         _ => return Err(unit_unrecognized(field, ty)),
     })
 }

@@ -50,6 +50,9 @@ psql:SCRIPT:29: ERROR:  cannot subtract infinite dates
 psql:SCRIPT:30: ERROR:  division by zero
 psql:SCRIPT:31: ERROR:  unit "hour" not supported for type date
 psql:SCRIPT:32: ERROR:  unit "fortnight" not recognized for type timestamp without time zone
+psql:SCRIPT:33: ERROR:  unit "timezone" not supported for type timestamp with time zone
+psql:SCRIPT:34: ERROR:  unit "timezone_hour" not supported for type timestamp without time zone
+psql:SCRIPT:35: ERROR:  unit "dow" not recognized for type timestamp without time zone
 "#;
 
 #[test]
@@ -153,4 +156,22 @@ fn datetime_columns_survive_restart() {
         "1|-1 years +2 days 00:00:00.000001|00:00:00|23:59:59.5-03:30|{\"1 day\",NULL}|-1 years +3 days 00:00:00.000001\n\
          2||24:00:00|00:00:00+14|{\"1 mon\"}|\n"
     );
+}
+
+/// Result column names of the SQL-syntax date/time forms, as PostgreSQL
+/// 15 names them (its grammar turns them into function calls):
+/// `x AT TIME ZONE z` is "timezone", EXTRACT is "extract".
+#[test]
+fn sql_syntax_forms_take_postgresql_column_names() {
+    let srv = TestServer::start(Opts::new());
+    let mut c = srv.connect();
+    let st = c
+        .prepare(
+            "SELECT timestamp '1997-02-10 17:32:01' AT TIME ZONE 'UTC', \
+             extract(year from date '2001-02-16'), \
+             timestamptz '2000-01-01 00:00+00' AT TIME ZONE 'Asia/Tokyo' AS t",
+        )
+        .expect("prepare");
+    let names: Vec<&str> = st.columns().iter().map(|c| c.name()).collect();
+    assert_eq!(names, ["timezone", "extract", "t"]);
 }

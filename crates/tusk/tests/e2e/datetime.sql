@@ -30,3 +30,6 @@ SELECT date '2000-01-01' - date 'infinity';
 SELECT interval '1 day' / 0;
 SELECT extract(hour from date '2001-02-16');
 SELECT date_trunc('fortnight', timestamp '2001-02-16');
+SELECT date_trunc('timezone', timestamptz '2004-02-29 15:44:17.71393');
+SELECT date_trunc('timezone_hour', timestamp '2004-02-29 15:44:17');
+SELECT date_trunc('dow', timestamp '2004-02-29 15:44:17');
