@@ -345,7 +345,12 @@ impl Posix {
     pub fn parse(text: &str) -> Option<Posix> {
         let s = text.as_bytes();
         let mut p = 0;
-        let std_abbr = parse_abbr(s, &mut p)?;
+        // PostgreSQL's tzparse allows an empty standard-time name
+        // (`SET timezone = '+02:00'`), unlike IANA's.
+        let std_abbr = match s.first() {
+            Some(c) if *c == b'+' || *c == b'-' || c.is_ascii_digit() => String::new(),
+            _ => parse_abbr(s, &mut p)?,
+        };
         let std_off = -parse_hms(s, &mut p, 24)?;
         let std = LocalType {
             off: std_off,

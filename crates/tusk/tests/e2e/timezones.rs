@@ -51,6 +51,12 @@ Sat 01 Jul 02:00:00 2000 CEST
 RESET
 RESET
 2000-01-01 00:00:00+00
+SET
++02:00
+-02 -02:00|1999-12-31 22:00:00-02
+SET
++04:30 +04:30|2000-01-01 04:30:00+04:30
+RESET
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:32: ERROR:  time zone "nehwon/lankhmar" not recognized
