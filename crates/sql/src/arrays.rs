@@ -40,6 +40,9 @@ pub(crate) enum ArrOp {
     },
     /// `a[i]`, `a[i:j]`...: args are the array then the bounds given.
     Subscript(Vec<Sub>),
+    /// `SET a[i] = v` (arrayset.rs): args are the array, the bounds
+    /// given, then the value; `elem` types the array made for a NULL one.
+    Assign { subs: Vec<Sub>, elem: Oid },
     /// `x op ANY|ALL (array)`.
     AnyAll {
         op: CmpOp,
@@ -299,6 +302,7 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
     Ok(match op {
         A::Construct { elem, nested } => construct(*elem, *nested, args)?,
         A::Subscript(subs) => subscript(subs, &args)?,
+        A::Assign { subs, elem } => crate::arrayset::assign(subs, *elem, args)?,
         A::AnyAll { op, all } => any_all(*op, *all, a0, a1),
         A::Larger(larger) => {
             if a0.is_null() || a1.is_null() {
