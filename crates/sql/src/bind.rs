@@ -404,6 +404,10 @@ pub(crate) struct Binder<'h> {
     /// INSERT ... OVERRIDING SYSTEM VALUE (`b's'`) / USER VALUE (`b'u'`)
     /// for identity columns (sequence.rs; sqlparser has no grammar for it).
     pub(crate) overriding: Option<u8>,
+    /// Where the target table's columns start in the row SET
+    /// expressions see (MERGE puts the source's first): the old value
+    /// of a partially assigned column (bind/assign.rs).
+    pub(crate) target_offset: usize,
     pub(crate) window_arg: bool,
     /// The client's query string, when the statement came from one: the
     /// cursor positions of errors (parse.rs's `SourceMap`).
@@ -633,6 +637,7 @@ impl<'h> Binder<'h> {
             in_window: false,
             window_arg: false,
             overriding: None,
+            target_offset: 0,
             src: None,
             ungrouped_pos: None,
         }

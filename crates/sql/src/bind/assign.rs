@@ -69,7 +69,6 @@ impl Binder<'_> {
             match step {
                 Step::Subscript(s) => subs.push(s.as_ref()),
                 Step::Field(f) if !subs.is_empty() => {
-                    let _ = f;
                     return self.assign_subscripts(base, name, ty, &subs, &steps[k..], rhs, at);
                 }
                 Step::Field(f) => {
@@ -115,13 +114,15 @@ impl Binder<'_> {
             return self.assign_subscripts(base, name, ty, &subs, &[], rhs, at);
         }
         let from = rhs.ty.oid;
+        let to = domain_base(ty).map_or(ty.oid, |b| b.oid);
         let castable = rhs.is_unknown()
             || from == ty.oid
-            || (cast::castable(from, ty.oid) && tusk_types::geo::assignable(from, ty.oid));
+            || from == to
+            || (cast::castable(from, to) && tusk_types::geo::assignable(from, to));
         let mismatch = || {
             let msg = if subscripting {
                 format!(
-                    "array assignment to \"{name}\" requires type {} but expression is of type {}",
+                    "subscripted assignment to \"{name}\" requires type {} but expression is of type {}",
                     types::sql_name(ty.oid),
                     types::sql_name(from)
                 )
@@ -304,7 +305,12 @@ impl Binder<'_> {
                         Some(Src::Ast(&a.value))
                     };
                     let s = self.one_set(rel, col, &t, value, at)?;
-                    merge_set(&mut sets, s, &rel.columns[col].name)?;
+                    merge_set(
+                        &mut sets,
+                        s,
+                        &rel.columns[col].name,
+                        self.target_offset + col,
+                    )?;
                 }
                 ast::AssignmentTarget::Tuple(names) => {
                     let mut targets = Vec::with_capacity(names.len());
@@ -317,7 +323,12 @@ impl Binder<'_> {
                     let values = self.multi_source(&a.value, targets.len())?;
                     for ((t, col, at), v) in targets.iter().zip(values) {
                         let s = self.one_set(rel, *col, t, v, *at)?;
-                        merge_set(&mut sets, s, &rel.columns[*col].name)?;
+                        merge_set(
+                            &mut sets,
+                            s,
+                            &rel.columns[*col].name,
+                            self.target_offset + *col,
+                        )?;
                     }
                 }
             }
@@ -394,7 +405,8 @@ impl Binder<'_> {
             Src::Bound(b) => b,
             Src::Bound0(_) | Src::Default => return Err(default_part_error(&t.steps[0], at)),
         };
-        let e = self.assign_steps(Expr::Column(col), def, &t.steps, rhs, at)?;
+        let base = Expr::Column(self.target_offset + col);
+        let e = self.assign_steps(base, def, &t.steps, rhs, at)?;
         Ok(Assigned {
             col,
             partial: true,
@@ -446,7 +458,14 @@ impl Binder<'_> {
         };
         let at = match inner {
             // A sub-SELECT's position is its `(`.
-            ast::Expr::Subquery(q) => self.subquery_pos(q),
+            ast::Expr::Subquery(q) => {
+                let p = self.expr_at(source);
+                let src = self.src.clone();
+                match p.and_then(|p| src.as_ref()?.char_at(p)) {
+                    Some('(') => p,
+                    _ => self.subquery_pos(q),
+                }
+            }
             _ => self.expr_at(source),
         };
         if let ast::Expr::Subquery(q) = inner {
@@ -488,51 +507,62 @@ impl Binder<'_> {
                 })
                 .collect());
         }
-        let items = match source {
-            ast::Expr::Tuple(items) => Some(items.iter().collect::<Vec<_>>()),
-            ast::Expr::Function(_) => super::rowtype::row_ctor_items(source),
-            _ => None,
-        };
-        let Some(items) = items else {
-            return Err(PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression",
-            )
-            .with_position(at));
-        };
-        let wildcard = items.iter().any(|e| {
-            matches!(e, ast::Expr::QualifiedWildcard(..) | ast::Expr::Wildcard(_))
-                || matches!(e, ast::Expr::CompoundIdentifier(p) if p.last().is_some_and(|i| i.value == "*"))
-        });
-        if wildcard || super::rowtype::row_ctor_items(source).is_none() {
-            // `ROW(v.*)`: the expanded row's fields.
-            let b = self.bind_expr(source)?;
-            let Expr::Func(crate::func::Func::Row, args) = b.e else {
-                return Err(count_error(at));
-            };
-            let fields = comp::fields(b.ty).unwrap_or_default();
-            if args.len() != n {
-                return Err(count_error(at));
+        let items: Vec<Option<Src<'e>>> = match source {
+            ast::Expr::Tuple(items) => items
+                .iter()
+                .map(|e| (!is_default_keyword(e)).then_some(Src::Ast(e)))
+                .collect(),
+            ast::Expr::Function(f)
+                if f.over.is_none()
+                    && object_name_parts(&f.name).is_ok_and(|p| p.len() == 1 && p[0] == "row") =>
+            {
+                let args: &[ast::FunctionArg] = match &f.args {
+                    ast::FunctionArguments::List(l) => &l.args,
+                    _ => &[],
+                };
+                let mut out = Vec::new();
+                for a in args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            out.push((!is_default_keyword(e)).then_some(Src::Ast(e)));
+                        }
+                        // `ROW(v.*)`: the fields of v's row, each a value.
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::QualifiedWildcard(q)) => {
+                            let idents: Vec<ast::Ident> =
+                                q.0.iter().filter_map(|p| p.as_ident().cloned()).collect();
+                            let whole = match idents.as_slice() {
+                                [one] => ast::Expr::Identifier(one.clone()),
+                                _ => ast::Expr::CompoundIdentifier(idents),
+                            };
+                            let b = self.bind_expr(&whole)?;
+                            let fields = comp::fields(b.ty).unwrap_or_default();
+                            for (k, fd) in fields.iter().enumerate() {
+                                out.push(Some(Src::Bound(Bound::new(
+                                    Expr::Func(
+                                        crate::func::Func::Field(k as u16),
+                                        vec![b.e.clone()],
+                                    ),
+                                    fd.ty,
+                                ))));
+                            }
+                        }
+                        _ => return Err(count_error(at)),
+                    }
+                }
+                out
             }
-            return Ok(args
-                .into_iter()
-                .enumerate()
-                .map(|(k, e)| {
-                    let ty = fields
-                        .get(k)
-                        .map(|f| f.ty)
-                        .unwrap_or(Ty::new(types::UNKNOWN));
-                    Some(Src::Bound(Bound::new(e, ty)))
-                })
-                .collect());
-        }
+            _ => {
+                return Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression",
+                )
+                .with_position(at));
+            }
+        };
         if items.len() != n {
             return Err(count_error(at));
         }
-        Ok(items
-            .into_iter()
-            .map(|e| (!is_default_keyword(e)).then_some(Src::Ast(e)))
-            .collect())
+        Ok(items)
     }
 }
 
@@ -556,9 +586,15 @@ pub(crate) fn default_part_error(first: &Step, at: Option<u32>) -> PgError {
 }
 
 /// Adds `s` to `sets`, merging it with an earlier partial assignment to
-/// the same column (whose result becomes its old value); any other
+/// the same column (whose result becomes its old value, in place of
+/// `Column(base)` or NULL at the bottom of the chain); any other
 /// second assignment to a column is PostgreSQL's 42601.
-pub(crate) fn merge_set(sets: &mut Vec<Assigned>, s: Assigned, name: &str) -> Result<(), PgError> {
+pub(crate) fn merge_set(
+    sets: &mut Vec<Assigned>,
+    s: Assigned,
+    name: &str,
+    base: usize,
+) -> Result<(), PgError> {
     let Some(prev) = sets.iter().position(|p| p.col == s.col) else {
         sets.push(s);
         return Ok(());
@@ -571,7 +607,7 @@ pub(crate) fn merge_set(sets: &mut Vec<Assigned>, s: Assigned, name: &str) -> Re
     }
     let old = std::mem::replace(&mut sets[prev].expr, Expr::Const(Value::Null));
     let mut e = s.expr;
-    replace_base(&mut e, s.col, &old);
+    replace_base(&mut e, base, &old);
     sets[prev].expr = e;
     Ok(())
 }
@@ -760,7 +796,7 @@ impl Binder<'_> {
                 }
                 Src::Ast(_) => continue,
             };
-            merge_set(&mut sets, s, &def.name)?;
+            merge_set(&mut sets, s, &def.name, usize::MAX)?;
         }
         let mut out = Vec::new();
         for col in insert_columns(items) {

@@ -185,7 +185,10 @@ impl Binder<'_> {
                 ast::MergeAction::Delete { .. } => ActionKind::Delete,
                 ast::MergeAction::Update(u) => match &u.kind {
                     ast::MergeUpdateKind::Set(a) if u.update_predicate.is_none() => {
-                        ActionKind::Update(self.bind_sets(&rel, a)?)
+                        self.target_offset = source_width;
+                        let sets = self.bind_sets(&rel, a);
+                        self.target_offset = 0;
+                        ActionKind::Update(sets?)
                     }
                     _ => return Err(syntax("syntax error at or near \"UPDATE\"")),
                 },
