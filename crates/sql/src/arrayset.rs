@@ -1,6 +1,7 @@
 //! Assignment into an array at run time (`SET a[i] = v`, `a[lo:hi] =
 //! '{...}'`): PostgreSQL's array_set_element and array_set_slice over
-//! the evaluated array, subscripts and value.
+//! the evaluated array, subscripts and value; and into jsonb (`SET
+//! j['a'][0] = v`), PostgreSQL's jsonb_set_element.
 //!
 //! Why its own module: the subscript read side (arrays.rs) never grows
 //! or fills an array, while assignment does (a one-dimensional array is
@@ -290,6 +291,132 @@ fn set_slice(
         dims,
         items,
     })
+}
+
+/// `j[s1][s2]... := value` for jsonb (PostgreSQL's jsonb_set_element:
+/// setPath creating what is missing, filling array gaps with nulls, and
+/// refusing to prepend): `args` are the jsonb, the subscripts as text,
+/// then the value. A NULL jsonb starts as `[]` when the first subscript
+/// is an integer (`expect_array`), else `{}`; a NULL value is json null.
+pub(crate) fn jsonb_assign(expect_array: bool, args: Vec<Value>) -> Result<Value, PgError> {
+    use tusk_types::json::Jsonb;
+    let n = args.len();
+    let mut it = args.into_iter();
+    let base = it.next().unwrap_or(Value::Null);
+    let mut path = Vec::with_capacity(n.saturating_sub(2));
+    for _ in 2..n {
+        match it.next().unwrap_or(Value::Null) {
+            Value::Null => {
+                return Err(PgError::error(
+                    sqlstate::NULL_VALUE_NOT_ALLOWED,
+                    "jsonb subscript in assignment must not be null",
+                ))
+            }
+            v => path.push(crate::value::to_text(&v).unwrap_or_default()),
+        }
+    }
+    let new = match it.next().unwrap_or(Value::Null) {
+        Value::Jsonb(j) => *j,
+        _ => Jsonb::Null,
+    };
+    let mut root = match base {
+        Value::Jsonb(j) => *j,
+        _ if expect_array => Jsonb::Array(Vec::new()),
+        _ => Jsonb::Object(Vec::new()),
+    };
+    if !path.is_empty() {
+        jsonb_set(&mut root, &path, 0, new)?;
+    }
+    Ok(Value::Jsonb(Box::new(root)))
+}
+
+/// setPath's integer reading of a path element (strtoint).
+fn path_int(p: &str) -> Option<i32> {
+    p.trim_start().parse::<i32>().ok()
+}
+
+/// The value for `rest` of a path that does not exist yet: an object
+/// per text element, an array (nulls up to the index) per integer one.
+fn jsonb_chain(rest: &[String], new: tusk_types::json::Jsonb) -> tusk_types::json::Jsonb {
+    use tusk_types::json::Jsonb;
+    let Some((first, more)) = rest.split_first() else {
+        return new;
+    };
+    let inner = jsonb_chain(more, new);
+    match path_int(first) {
+        Some(k) => {
+            let mut items = vec![Jsonb::Null; k.max(0) as usize];
+            items.push(inner);
+            Jsonb::Array(items)
+        }
+        None => Jsonb::Object(vec![(first.clone(), inner)]),
+    }
+}
+
+fn jsonb_set(
+    x: &mut tusk_types::json::Jsonb,
+    path: &[String],
+    level: usize,
+    new: tusk_types::json::Jsonb,
+) -> Result<(), PgError> {
+    use tusk_types::json::Jsonb;
+    let last = level + 1 == path.len();
+    let key = &path[level];
+    match x {
+        Jsonb::Object(pairs) => match pairs.iter().position(|(k, _)| k == key) {
+            Some(i) if last => pairs[i].1 = new,
+            Some(i) => jsonb_set(&mut pairs[i].1, path, level + 1, new)?,
+            None => {
+                let mut all = std::mem::take(pairs);
+                all.push((key.clone(), jsonb_chain(&path[level + 1..], new)));
+                *x = Jsonb::object(all);
+            }
+        },
+        Jsonb::Array(items) => {
+            let Some(i) = path_int(key) else {
+                return Err(PgError::error(
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
+                    format!(
+                        "path element at position {} is not an integer: \"{key}\"",
+                        level + 1
+                    ),
+                ));
+            };
+            let n = items.len() as i64;
+            let idx = if i < 0 {
+                if -(i as i64) > n {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!(
+                            "path element at position {} is out of range: {i}",
+                            level + 1
+                        ),
+                    ));
+                }
+                n + i as i64
+            } else {
+                i as i64
+            };
+            if idx < n {
+                if last {
+                    items[idx as usize] = new;
+                } else {
+                    jsonb_set(&mut items[idx as usize], path, level + 1, new)?;
+                }
+            } else {
+                items.resize(idx as usize, Jsonb::Null);
+                items.push(jsonb_chain(&path[level + 1..], new));
+            }
+        }
+        _ => {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "cannot replace existing key",
+            )
+            .with_detail("The path assumes key is a composite object, but it is a scalar value."))
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

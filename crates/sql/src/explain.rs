@@ -975,7 +975,7 @@ impl Dp {
                 let subs: Vec<String> = rest.iter().map(|e| self.expr(e, names)).collect();
                 return format!("{}[{}]", self.expr(a, names), subs.join(":"));
             }
-            ArrOp::Assign { .. } => {
+            ArrOp::Assign { .. } | ArrOp::JsonbAssign { .. } => {
                 let Some((a, rest)) = args.split_first() else {
                     return String::new();
                 };

@@ -164,6 +164,9 @@ impl Binder<'_> {
             Some(b) => (b, true),
             None => (ty, false),
         };
+        if cty.oid == types::JSONB && !domain {
+            return self.assign_jsonb(base, name, subs, rest, rhs, at);
+        }
         let Some(elem) = tusk_types::array::elem_type(cty.oid) else {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
@@ -237,6 +240,74 @@ impl Binder<'_> {
             return Ok(self.coerce(Bound::new(store, cty), ty)?.e);
         }
         Ok(store)
+    }
+
+    /// `j[s1][s2]... := rhs` on jsonb: the subscripts as text (integer
+    /// or text, as jsonb_subscript_transform takes them), the value as
+    /// jsonb.
+    #[allow(clippy::too_many_arguments)]
+    fn assign_jsonb(
+        &mut self,
+        base: Expr,
+        name: &str,
+        subs: &[&ast::Subscript],
+        rest: &[Step],
+        rhs: Bound,
+        at: Option<u32>,
+    ) -> Result<Expr, PgError> {
+        if let Some(Step::Field(f)) = rest.first() {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                format!(
+                    "cannot assign to field \"{f}\" of column \"{name}\" because its type jsonb is not a composite type"
+                ),
+            )
+            .with_position(at));
+        }
+        let mut args = vec![base];
+        let mut expect_array = false;
+        for (k, s) in subs.iter().enumerate() {
+            let ast::Subscript::Index { index } = s else {
+                return Err(PgError::error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    "jsonb subscript does not support slices",
+                )
+                .with_position(at));
+            };
+            let x = self.bind_expr(index)?;
+            let x = match x.ty.oid {
+                _ if x.is_unknown() => self.coerce(x, Ty::new(types::TEXT))?,
+                types::INT2 | types::INT4 => {
+                    if k == 0 {
+                        expect_array = true;
+                    }
+                    self.explicit_cast(x, Ty::new(types::TEXT))?
+                }
+                types::TEXT | types::VARCHAR | types::BPCHAR | types::NAME => {
+                    self.coerce(x, Ty::new(types::TEXT))?
+                }
+                o => {
+                    return Err(PgError::error(
+                        sqlstate::DATATYPE_MISMATCH,
+                        format!("subscript type {} is not supported", types::sql_name(o)),
+                    )
+                    .with_hint("jsonb subscript must be coercible to either integer or text.")
+                    .with_position(self.expr_at(index)))
+                }
+            };
+            args.push(x.e);
+        }
+        let value = self.indirect(
+            Expr::Const(Value::Null),
+            name,
+            true,
+            Ty::new(types::JSONB),
+            &[],
+            rhs,
+            at,
+        )?;
+        args.push(value);
+        Ok(Expr::Array(ArrOp::JsonbAssign { expect_array }, args))
     }
 
     /// A subscript of an assignment target, as int4.
@@ -619,7 +690,10 @@ fn replace_base(e: &mut Expr, col: usize, old: &Expr) {
         Expr::Column(c) if *c == col => *e = old.clone(),
         Expr::Const(Value::Null) => *e = old.clone(),
         Expr::Func(crate::func::Func::SetField(..) | crate::func::Func::Field(_), args)
-        | Expr::Array(ArrOp::Assign { .. } | ArrOp::Subscript(_), args) => {
+        | Expr::Array(
+            ArrOp::Assign { .. } | ArrOp::JsonbAssign { .. } | ArrOp::Subscript(_),
+            args,
+        ) => {
             // The stored value may read the old value too (`c.f.g`,
             // `a[1].f`): its own chain starts from the same base. It is
             // done first, before the base put in below could be met.
@@ -643,9 +717,8 @@ fn replace_base(e: &mut Expr, col: usize, old: &Expr) {
 /// user, whose NULLs are no base).
 fn is_store(e: &Expr) -> bool {
     match e {
-        Expr::Func(crate::func::Func::SetField(..), _) | Expr::Array(ArrOp::Assign { .. }, _) => {
-            true
-        }
+        Expr::Func(crate::func::Func::SetField(..), _)
+        | Expr::Array(ArrOp::Assign { .. } | ArrOp::JsonbAssign { .. }, _) => true,
         Expr::Domain(inner, _) => is_store(inner),
         _ => false,
     }

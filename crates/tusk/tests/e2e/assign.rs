@@ -69,6 +69,16 @@ INSERT 0 1
 MERGE 2
 1|{1,1,9}
 2|[2:2]={8}
+CREATE TABLE
+INSERT 0 4
+UPDATE 1
+UPDATE 1
+UPDATE 1
+UPDATE 1
+1|{"a": 1}
+2|[null, null, "x"]
+3|[2, null, null, 1]
+4|{"a": 1, "b": [null, {"c": null}]}
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:14: ERROR:  array slice subscript must provide both boundaries
@@ -94,6 +104,12 @@ psql:SCRIPT:55: ERROR:  cannot set a subfield to DEFAULT
 psql:SCRIPT:56: ERROR:  column "ct" of relation "ct" does not exist
 psql:SCRIPT:57: ERROR:  column "c" specified more than once
 psql:SCRIPT:63: ERROR:  value for domain posarr violates check constraint "posarr_check"
+psql:SCRIPT:81: ERROR:  cannot replace existing key
+DETAIL:  The path assumes key is a composite object, but it is a scalar value.
+psql:SCRIPT:82: ERROR:  path element at position 1 is out of range: -9
+psql:SCRIPT:83: ERROR:  jsonb subscript in assignment must not be null
+psql:SCRIPT:84: ERROR:  invalid input syntax for type json
+DETAIL:  Token "nope" is invalid.
 "#;
 
 #[test]

@@ -70,3 +70,15 @@ MERGE INTO mt USING (VALUES (1, 9), (2, 8)) s(k, v) ON mt.k = s.k
   WHEN MATCHED THEN UPDATE SET a[3] = s.v
   WHEN NOT MATCHED THEN INSERT (k, a[2]) VALUES (s.k, s.v);
 SELECT * FROM mt ORDER BY k;
+-- jsonb subscripts.
+CREATE TABLE jt (id int, j jsonb);
+INSERT INTO jt VALUES (1, '{}'), (2, NULL), (3, '[0]'), (4, '{"a": 1}');
+UPDATE jt SET j['a'] = '1' WHERE id = 1;
+UPDATE jt SET j[2] = '"x"' WHERE id = 2;
+UPDATE jt SET j[3] = '1', j[-4] = '2' WHERE id = 3;
+UPDATE jt SET j['b'][1]['c'] = NULL WHERE id = 4;
+SELECT * FROM jt ORDER BY id;
+UPDATE jt SET j['a']['x'] = '1' WHERE id = 4;
+UPDATE jt SET j[-9] = '1' WHERE id = 3;
+UPDATE jt SET j[NULL] = '1';
+UPDATE jt SET j['k'] = 'nope';
