@@ -303,6 +303,30 @@ pub(crate) fn target(name: &ast::ObjectName) -> Result<Target, PgError> {
     })
 }
 
+/// A target name as it was written (`f4[1].if2[2]`), for deparsing a
+/// statement whose targets went through [`rewrite_tokens`] (a rule's
+/// action as pg_get_ruledef prints it; not called outside tests until
+/// rules are deparsed).
+#[allow(dead_code)]
+pub(crate) fn display_target(name: &ast::ObjectName) -> String {
+    let mut out = String::new();
+    for (i, p) in name.0.iter().enumerate() {
+        match p
+            .as_ident()
+            .and_then(|id| id.value.strip_prefix(SUBSCRIPT_MARK))
+        {
+            Some(text) => out.push_str(text),
+            None => {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(&p.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// `[...]` as sqlparser reads a subscript.
 fn parse_subscript(text: &str) -> Result<ast::Subscript, PgError> {
     let err = |m: String| PgError::error(sqlstate::SYNTAX_ERROR, m);
@@ -370,5 +394,6 @@ mod tests {
             })
         ));
         assert!(matches!(&t.steps[1], Step::Field(f) if f == "f"));
+        assert_eq!(display_target(&n), "a[1:].f");
     }
 }
