@@ -161,6 +161,8 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     // A target may start at the next meaningful token.
     let mut at_item = false;
     let mut in_tuple_target = false;
+    // CASE ... END open in a SET value (its WHEN ends no list).
+    let mut open_cases = 0usize;
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i].token;
@@ -222,7 +224,10 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                 Some(Keyword::SET) => {
                     set_list = Some(depth);
                     at_item = true;
+                    open_cases = 0;
                 }
+                Some(Keyword::CASE) if set_list.is_some() => open_cases += 1,
+                Some(Keyword::END) if open_cases > 0 => open_cases -= 1,
                 Some(
                     Keyword::FROM
                     | Keyword::WHERE
@@ -231,7 +236,9 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
                     | Keyword::ON
                     | Keyword::SELECT
                     | Keyword::VALUES,
-                ) if set_list == Some(depth) && !in_tuple_target => set_list = None,
+                ) if set_list == Some(depth) && !in_tuple_target && open_cases == 0 => {
+                    set_list = None
+                }
                 Some(Keyword::INSERT) => {
                     out.push(toks[i].clone());
                     i += 1;
@@ -374,6 +381,14 @@ mod tests {
             "UPDATE t SET (a.\"#[1]\", b) = (1, 2) RETURNING a, b[1] = 2"
         );
         assert_eq!(fold("SELECT a[1] = 2"), "SELECT a[1] = 2");
+        assert_eq!(
+            fold("UPDATE t SET a = CASE WHEN b THEN 1 END, c[1] = 2"),
+            "UPDATE t SET a = CASE WHEN b THEN 1 END, c.\"#[1]\" = 2"
+        );
+        assert_eq!(
+            fold("MERGE INTO t USING s ON true WHEN MATCHED THEN UPDATE SET a[1] = 1 WHEN NOT MATCHED THEN INSERT (k, a[2]) VALUES (1, 2)"),
+            "MERGE INTO t USING s ON true WHEN MATCHED THEN UPDATE SET a.\"#[1]\" = 1 WHEN NOT MATCHED THEN INSERT (k, a.\"#[2]\") VALUES (1, 2)"
+        );
     }
 
     #[test]

@@ -30,9 +30,10 @@ UPDATE 1
 3||{7,8}|
 UPDATE 1
 UPDATE 1
+UPDATE 1
 1|{0,0,3,4,4}|{8,9}
 2|[2:4]={20,NULL,40}|
-3|{}|{7,8}
+3|[6:6]={6}|{7,8}
 CREATE TABLE
 INSERT 0 1
 UPDATE 1
@@ -81,34 +82,34 @@ UPDATE 1
 4|{"a": 1, "b": [null, {"c": null}]}
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:14: ERROR:  array slice subscript must provide both boundaries
+const PG_STDERR: &str = r#"psql:SCRIPT:15: ERROR:  array slice subscript must provide both boundaries
 DETAIL:  When assigning to a slice of an empty array value, slice boundaries must be fully specified.
-psql:SCRIPT:15: ERROR:  source array too small
-psql:SCRIPT:16: ERROR:  array subscript in assignment must not be null
-psql:SCRIPT:17: ERROR:  invalid input syntax for type integer: "x"
-psql:SCRIPT:18: ERROR:  subscripted assignment to "a" requires type integer but expression is of type timestamp with time zone
+psql:SCRIPT:16: ERROR:  source array too small
+psql:SCRIPT:17: ERROR:  array subscript in assignment must not be null
+psql:SCRIPT:18: ERROR:  invalid input syntax for type integer: "x"
+psql:SCRIPT:19: ERROR:  subscripted assignment to "a" requires type integer but expression is of type timestamp with time zone
 HINT:  You will need to rewrite or cast the expression.
-psql:SCRIPT:19: ERROR:  cannot set an array element to DEFAULT
-psql:SCRIPT:20: ERROR:  multiple assignments to same column "a"
-psql:SCRIPT:24: ERROR:  source array too small
-psql:SCRIPT:26: ERROR:  array subscript out of range
-psql:SCRIPT:27: ERROR:  wrong number of array subscripts
-psql:SCRIPT:37: ERROR:  source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression
+psql:SCRIPT:20: ERROR:  cannot set an array element to DEFAULT
+psql:SCRIPT:21: ERROR:  multiple assignments to same column "a"
+psql:SCRIPT:25: ERROR:  source array too small
+psql:SCRIPT:27: ERROR:  array subscript out of range
+psql:SCRIPT:28: ERROR:  wrong number of array subscripts
 psql:SCRIPT:38: ERROR:  source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression
-psql:SCRIPT:39: ERROR:  number of columns does not match number of values
+psql:SCRIPT:39: ERROR:  source for a multiple-column UPDATE item must be a sub-SELECT or ROW() expression
 psql:SCRIPT:40: ERROR:  number of columns does not match number of values
-psql:SCRIPT:41: ERROR:  multiple assignments to same column "a"
-psql:SCRIPT:53: ERROR:  cannot assign to field "z" of column "c" because there is no such column in data type pt
-psql:SCRIPT:54: ERROR:  invalid input syntax for type integer: "x"
-psql:SCRIPT:55: ERROR:  cannot set a subfield to DEFAULT
-psql:SCRIPT:56: ERROR:  column "ct" of relation "ct" does not exist
-psql:SCRIPT:57: ERROR:  column "c" specified more than once
-psql:SCRIPT:63: ERROR:  value for domain posarr violates check constraint "posarr_check"
-psql:SCRIPT:81: ERROR:  cannot replace existing key
+psql:SCRIPT:41: ERROR:  number of columns does not match number of values
+psql:SCRIPT:42: ERROR:  multiple assignments to same column "a"
+psql:SCRIPT:54: ERROR:  cannot assign to field "z" of column "c" because there is no such column in data type pt
+psql:SCRIPT:55: ERROR:  invalid input syntax for type integer: "x"
+psql:SCRIPT:56: ERROR:  cannot set a subfield to DEFAULT
+psql:SCRIPT:57: ERROR:  column "ct" of relation "ct" does not exist
+psql:SCRIPT:58: ERROR:  column "c" specified more than once
+psql:SCRIPT:64: ERROR:  value for domain posarr violates check constraint "posarr_check"
+psql:SCRIPT:82: ERROR:  cannot replace existing key
 DETAIL:  The path assumes key is a composite object, but it is a scalar value.
-psql:SCRIPT:82: ERROR:  path element at position 1 is out of range: -9
-psql:SCRIPT:83: ERROR:  jsonb subscript in assignment must not be null
-psql:SCRIPT:84: ERROR:  invalid input syntax for type json
+psql:SCRIPT:83: ERROR:  path element at position 1 is out of range: -9
+psql:SCRIPT:84: ERROR:  jsonb subscript in assignment must not be null
+psql:SCRIPT:85: ERROR:  invalid input syntax for type json
 DETAIL:  Token "nope" is invalid.
 "#;
 

@@ -10,6 +10,7 @@ UPDATE arr SET t[3] = 'x', t[-1] = 'm' WHERE id = 2;
 SELECT * FROM arr ORDER BY id;
 UPDATE arr SET a[:2] = '{0,0}', a[4:] = '{4,4,4}' WHERE id = 1;
 UPDATE arr SET a[1:2] = NULL WHERE id = 3;
+UPDATE arr SET b = CASE WHEN id = 3 THEN b END, a[6] = 6 WHERE id = 3;
 SELECT id, a, b FROM arr ORDER BY id;
 UPDATE arr SET t[:2] = '{a,b}' WHERE id = 1;
 UPDATE arr SET a[1:9] = '{1}' WHERE id = 1;
