@@ -40,6 +40,12 @@ pub(crate) enum ArrOp {
     },
     /// `a[i]`, `a[i:j]`...: args are the array then the bounds given.
     Subscript(Vec<Sub>),
+    /// `SET a[i] = v` (arrayset.rs): args are the array, the bounds
+    /// given, then the value; `elem` types the array made for a NULL one.
+    Assign { subs: Vec<Sub>, elem: Oid },
+    /// `SET j['a'][0] = v` on jsonb (arrayset.rs): args are the jsonb,
+    /// the subscripts as text, then the value.
+    JsonbAssign { expect_array: bool },
     /// `x op ANY|ALL (array)`.
     AnyAll {
         op: CmpOp,
@@ -299,6 +305,8 @@ pub(crate) fn eval(op: &ArrOp, args: Vec<Value>) -> Result<Value, PgError> {
     Ok(match op {
         A::Construct { elem, nested } => construct(*elem, *nested, args)?,
         A::Subscript(subs) => subscript(subs, &args)?,
+        A::Assign { subs, elem } => crate::arrayset::assign(subs, *elem, args)?,
+        A::JsonbAssign { expect_array } => crate::arrayset::jsonb_assign(*expect_array, args)?,
         A::AnyAll { op, all } => any_all(*op, *all, a0, a1),
         A::Larger(larger) => {
             if a0.is_null() || a1.is_null() {

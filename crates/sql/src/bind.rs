@@ -28,6 +28,7 @@ use crate::Column;
 
 pub(crate) mod agg;
 pub(crate) mod array;
+mod assign;
 pub(crate) mod datetime;
 mod errpos;
 mod geometry;
@@ -403,6 +404,10 @@ pub(crate) struct Binder<'h> {
     /// INSERT ... OVERRIDING SYSTEM VALUE (`b's'`) / USER VALUE (`b'u'`)
     /// for identity columns (sequence.rs; sqlparser has no grammar for it).
     pub(crate) overriding: Option<u8>,
+    /// Where the target table's columns start in the row SET
+    /// expressions see (MERGE puts the source's first): the old value
+    /// of a partially assigned column (bind/assign.rs).
+    pub(crate) target_offset: usize,
     pub(crate) window_arg: bool,
     /// The client's query string, when the statement came from one: the
     /// cursor positions of errors (parse.rs's `SourceMap`).
@@ -632,6 +637,7 @@ impl<'h> Binder<'h> {
             in_window: false,
             window_arg: false,
             overriding: None,
+            target_offset: 0,
             src: None,
             ungrouped_pos: None,
         }
@@ -5199,7 +5205,9 @@ impl Binder<'_> {
             .as_ref()
             .map(|a| ident_name(&a.alias))
             .unwrap_or_else(|| rel.name.clone());
-        let targets = self.insert_targets(&rel, &i.columns)?;
+        let items = self.insert_items(&rel, &i.columns)?;
+        let indirect = assign::has_indirection(&items);
+        let targets: Vec<usize> = items.iter().map(|i| i.col).collect();
         let denied_err = || crate::acl::denied_table(&rel.name);
         let reads = crate::acl::check_dml(self.host, &rel, needed & !crate::acl::UPDATE, &targets)?;
         if let Some(oc) = on_conflict {
@@ -5267,6 +5275,10 @@ impl Binder<'_> {
                             let at = i.columns.get(r.len()).and_then(|c| self.name_at(c));
                             return Err(too_few().with_position(at));
                         }
+                        if indirect {
+                            rows.push(self.insert_row(&rel, &items, r)?);
+                            continue;
+                        }
                         let mut out = Vec::with_capacity(r.len());
                         for (e, &t) in r.iter().zip(&targets) {
                             out.push(self.insert_value(e, &rel.columns[t])?);
@@ -5294,6 +5306,10 @@ impl Binder<'_> {
                     if cols.len() < targets.len() && !i.columns.is_empty() {
                         return Err(too_few());
                     }
+                    if indirect {
+                        let (plan, types) = self.insert_select(&rel, &items, plan, &cols)?;
+                        InsertRows::Select(Box::new(plan), types)
+                    } else {
                     let mut casts = Vec::with_capacity(cols.len());
                     for (c, &t) in cols.iter().zip(&targets) {
                         if rel.columns[t].generated.is_some() {
@@ -5323,8 +5339,14 @@ impl Binder<'_> {
                         casts.push(c.type_oid);
                     }
                     InsertRows::Select(Box::new(plan), casts)
+                    }
                 }
             },
+        };
+        let targets = if indirect {
+            assign::insert_columns(&items)
+        } else {
+            targets
         };
         let on_conflict = match on_conflict {
             Some(oc) => Some(self.bind_on_conflict(&rel, &alias, oc)?),
@@ -5400,45 +5422,6 @@ impl Binder<'_> {
         };
         crate::policy::secure_dml(self.host, &mut plan, reads)?;
         Ok(plan)
-    }
-
-    /// An INSERT's target columns, in the order its values come: every
-    /// column when none are named; 42703 / 42701 as PostgreSQL.
-    pub(crate) fn insert_targets(
-        &self,
-        rel: &catalog::Relation,
-        columns: &[ast::ObjectName],
-    ) -> Result<Vec<usize>, PgError> {
-        let mut targets: Vec<usize> = Vec::new();
-        if columns.is_empty() {
-            targets.extend(0..rel.columns.len());
-            return Ok(targets);
-        }
-        for c in columns {
-            let cname = match object_name_parts(c)?.as_slice() {
-                [n] => n.clone(),
-                _ => return Err(not_supported("INSERT into a column's field")),
-            };
-            let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{cname}\" of relation \"{}\" does not exist",
-                        rel.name
-                    ),
-                )
-                .with_position(self.name_at(c)));
-            };
-            if targets.contains(&idx) {
-                return Err(PgError::error(
-                    catalog::codes::DUPLICATE_COLUMN,
-                    format!("column \"{cname}\" specified more than once"),
-                )
-                .with_position(self.name_at(c)));
-            }
-            targets.push(idx);
-        }
-        Ok(targets)
     }
 
     /// One VALUES item of an INSERT for column `col`: None for DEFAULT
@@ -5528,11 +5511,14 @@ impl Binder<'_> {
     ) -> Result<Vec<usize>, PgError> {
         let mut out = Vec::new();
         for a in assignments {
-            if let ast::AssignmentTarget::ColumnName(n) = &a.target {
-                if let [n] = object_name_parts(n)?.as_slice() {
-                    if let Some(i) = rel.columns.iter().position(|d| &d.name == n) {
-                        out.push(i);
-                    }
+            let names = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => std::slice::from_ref(n),
+                ast::AssignmentTarget::Tuple(ns) => ns.as_slice(),
+            };
+            for n in names {
+                let t = crate::assign::target(n)?;
+                if let Some(i) = rel.columns.iter().position(|d| d.name == t.column) {
+                    out.push(i);
                 }
             }
         }
@@ -5547,78 +5533,8 @@ impl Binder<'_> {
         rel: &catalog::Relation,
         assignments: &[ast::Assignment],
     ) -> Result<Vec<(usize, Expr)>, PgError> {
-        let mut sets: Vec<(usize, Expr)> = Vec::new();
-        for a in assignments {
-            let mut path: Vec<String> = Vec::new();
-            let cname = match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => match object_name_parts(n)?.as_slice() {
-                    [n] => n.clone(),
-                    [n, rest @ ..] => {
-                        // `SET col.field = v`: a FieldStore (bind/rowtype.rs).
-                        path = rest.to_vec();
-                        n.clone()
-                    }
-                    [] => return Err(syntax("syntax error")),
-                },
-                ast::AssignmentTarget::Tuple(_) => {
-                    return Err(not_supported("UPDATE ... SET (a, b) = ..."))
-                }
-            };
-            let target_at = match &a.target {
-                ast::AssignmentTarget::ColumnName(n) => self.name_at(n),
-                ast::AssignmentTarget::Tuple(_) => None,
-            };
-            let Some(idx) = rel.columns.iter().position(|d| d.name == cname) else {
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_COLUMN,
-                    format!(
-                        "column \"{cname}\" of relation \"{}\" does not exist",
-                        rel.name
-                    ),
-                )
-                .with_position(target_at));
-            };
-            if !path.is_empty() {
-                let prev = sets.iter().position(|(i, _)| *i == idx);
-                let base = match prev {
-                    Some(p) => sets.remove(p).1,
-                    None => Expr::Column(idx),
-                };
-                self.aggs_allowed = None;
-                let e = self
-                    .field_store(base, rel.columns[idx].ty, &path, &a.value)
-                    .map_err(|e| {
-                        if e.position.is_none() && e.code == sqlstate::DATATYPE_MISMATCH {
-                            e.with_position(target_at)
-                        } else {
-                            e
-                        }
-                    })?;
-                sets.push((idx, e));
-                continue;
-            }
-            if sets.iter().any(|(i, _)| *i == idx) {
-                // PostgreSQL gives no position here.
-                return Err(PgError::error(
-                    catalog::codes::DUPLICATE_COLUMN,
-                    format!("multiple assignments to same column \"{cname}\""),
-                ));
-            }
-            if rel.columns[idx].generated.is_some() && !is_default_keyword(&a.value) {
-                return Err(crate::generated::update_error(&cname));
-            }
-            let e = if is_default_keyword(&a.value) {
-                match self.bind_default(&rel.columns[idx])? {
-                    Some(e) => e,
-                    None => Expr::Const(Value::Null),
-                }
-            } else {
-                self.aggs_allowed = None;
-                self.assigned(&a.value, &rel.columns[idx])?
-            };
-            sets.push((idx, e));
-        }
-        Ok(sets)
+        // bind/assign.rs: indirection, multi-column items, merging.
+        self.bind_assignments(rel, assignments)
     }
 
     /// The scope of an UPDATE's or DELETE's target and, for UPDATE ...

@@ -975,6 +975,13 @@ impl Dp {
                 let subs: Vec<String> = rest.iter().map(|e| self.expr(e, names)).collect();
                 return format!("{}[{}]", self.expr(a, names), subs.join(":"));
             }
+            ArrOp::Assign { .. } | ArrOp::JsonbAssign { .. } => {
+                let Some((a, rest)) = args.split_first() else {
+                    return String::new();
+                };
+                let subs: Vec<String> = rest.iter().map(|e| self.expr(e, names)).collect();
+                return format!("{}[{}]", self.expr(a, names), subs.join(" := "));
+            }
             ArrOp::Cat | ArrOp::Append | ArrOp::Prepend if args.len() == 2 => {
                 return format!(
                     "({} || {})",

@@ -60,6 +60,8 @@ mod agg;
 pub mod alter;
 mod alterfn;
 mod arrays;
+mod arrayset;
+mod assign;
 mod bind;
 mod callproc;
 pub mod catalog;

@@ -731,7 +731,8 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::inherit::rewrite_tokens(toks);
     let toks = crate::routine::mark_variadic_args(toks);
     let toks = crate::window::rewrite_frame_tokens(toks);
-    crate::index::rewrite_conflict_where(toks)
+    let toks = crate::index::rewrite_conflict_where(toks);
+    crate::assign::rewrite_tokens(toks)
 }
 
 /// A parser over `sql` with the same token rewrites as statements get,

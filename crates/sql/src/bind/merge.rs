@@ -185,7 +185,10 @@ impl Binder<'_> {
                 ast::MergeAction::Delete { .. } => ActionKind::Delete,
                 ast::MergeAction::Update(u) => match &u.kind {
                     ast::MergeUpdateKind::Set(a) if u.update_predicate.is_none() => {
-                        ActionKind::Update(self.bind_sets(&rel, a)?)
+                        self.target_offset = source_width;
+                        let sets = self.bind_sets(&rel, a);
+                        self.target_offset = 0;
+                        ActionKind::Update(sets?)
                     }
                     _ => return Err(syntax("syntax error at or near \"UPDATE\"")),
                 },
@@ -200,7 +203,8 @@ impl Binder<'_> {
                         return Err(syntax("syntax error at or near \",\""));
                     };
                     let row = &row.content;
-                    let targets = self.insert_targets(&rel, &i.columns)?;
+                    let items = self.insert_items(&rel, &i.columns)?;
+                    let targets: Vec<usize> = items.iter().map(|i| i.col).collect();
                     if row.len() > targets.len() {
                         let at = row.get(targets.len()).and_then(|e| self.expr_at(e));
                         return Err(PgError::error(
@@ -218,11 +222,18 @@ impl Binder<'_> {
                         .with_position(at));
                     }
                     self.overriding = overriding.get(k).copied().flatten();
-                    let mut values = Vec::with_capacity(row.len());
-                    for (e, &t) in row.iter().zip(&targets) {
-                        values.push(self.insert_value(e, &rel.columns[t]).map_err(not_target)?);
+                    if super::assign::has_indirection(&items) {
+                        let values = self.insert_row(&rel, &items, row).map_err(not_target)?;
+                        let targets = super::assign::insert_columns(&items);
+                        ActionKind::Insert { targets, values }
+                    } else {
+                        let mut values = Vec::with_capacity(row.len());
+                        for (e, &t) in row.iter().zip(&targets) {
+                            values
+                                .push(self.insert_value(e, &rel.columns[t]).map_err(not_target)?);
+                        }
+                        ActionKind::Insert { targets, values }
                     }
-                    ActionKind::Insert { targets, values }
                 }
             };
             actions.push(Action {

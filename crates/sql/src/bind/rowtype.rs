@@ -137,68 +137,6 @@ impl Binder<'_> {
         Ok(Bound::new(row.e, comp::bless(fields)))
     }
 
-    /// `SET col.f.g = value`: `base` (the column's value, or an earlier
-    /// assignment to another of its fields) with the field replaced.
-    pub(crate) fn field_store(
-        &mut self,
-        base: Expr,
-        ty: Ty,
-        path: &[String],
-        value: &ast::Expr,
-    ) -> Result<Expr, PgError> {
-        let Some((name, rest)) = path.split_first() else {
-            return Ok(base);
-        };
-        let Some(fields) = comp::fields(ty) else {
-            return Err(PgError::error(
-                sqlstate::DATATYPE_MISMATCH,
-                format!(
-                    "cannot assign to field \"{name}\" of column because its type {} is not a composite type",
-                    types::sql_name(ty.oid)
-                ),
-            ));
-        };
-        let Some(i) = fields.iter().position(|f| f.name == *name) else {
-            return Err(PgError::error(
-                sqlstate::UNDEFINED_COLUMN,
-                format!(
-                    "cannot assign to field \"{name}\" of column because there is no such column in data type {}",
-                    types::sql_name(ty.oid)
-                ),
-            ));
-        };
-        let fty = fields[i].ty;
-        let inner = if rest.is_empty() {
-            let b = self.bind_expr(value)?;
-            let from = b.ty.oid;
-            match self.coerce(b, fty) {
-                Ok(b) => b.e,
-                Err(e)
-                    if e.code == sqlstate::DATATYPE_MISMATCH
-                        || e.code == sqlstate::CANNOT_COERCE =>
-                {
-                    return Err(PgError::error(
-                        sqlstate::DATATYPE_MISMATCH,
-                        format!(
-                            "subfield \"{name}\" is of type {} but expression is of type {}",
-                            types::sql_name(fty.oid),
-                            types::sql_name(from)
-                        ),
-                    )
-                    .with_hint("You will need to rewrite or cast the expression."));
-                }
-                Err(e) => return Err(e),
-            }
-        } else {
-            let cur = Expr::Func(crate::func::Func::Field(i as u16), vec![base.clone()]);
-            self.field_store(cur, fty, rest, value)?
-        };
-        Ok(Expr::Func(
-            crate::func::Func::SetField(i as u16, fields.len() as u16),
-            vec![base, inner],
-        ))
-    }
-
     /// `(a, b, ...)` as an expression.
     pub(super) fn tuple(&mut self, items: &[ast::Expr]) -> Result<Bound, PgError> {
         let mut bound = Vec::with_capacity(items.len());

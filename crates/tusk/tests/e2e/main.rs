@@ -147,6 +147,9 @@
 //!   binding.
 //! - `upsert`: INSERT ... ON CONFLICT against PostgreSQL 15's output;
 //!   concurrent upserts of one key.
+//! - `assign`: assignment targets with subscripts and fields, and
+//!   multi-column SET, in UPDATE, INSERT, ON CONFLICT and MERGE against
+//!   PostgreSQL 15's output.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -154,6 +157,7 @@ mod advisory;
 mod aggregates;
 mod alter;
 mod arrays;
+mod assign;
 mod auth;
 mod autovacuum;
 mod catalog_index;
