@@ -490,49 +490,6 @@ pub(crate) fn column_constraint(
     }
 }
 
-/// REINDEX's target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReindexTarget {
-    Table(Option<String>, String),
-    Index(Option<String>, String),
-}
-
-/// `REINDEX {TABLE | INDEX} name` (read from the text: sqlparser has no
-/// REINDEX); None when the statement is not a REINDEX.
-pub(crate) fn parse_reindex(sql: &str) -> Option<Result<ReindexTarget, PgError>> {
-    let words: Vec<&str> = sql
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .collect();
-    if !words.first()?.eq_ignore_ascii_case("reindex") {
-        return None;
-    }
-    Some((|| {
-        let (kind, name) = match words.as_slice() {
-            [_, k, n] => (k.to_lowercase(), *n),
-            _ => {
-                return Err(not_supported(
-                    "REINDEX other than REINDEX TABLE name or REINDEX INDEX name",
-                ))
-            }
-        };
-        let fold = |s: &str| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            Some(q) => q.replace("\"\"", "\""),
-            None => s.to_lowercase(),
-        };
-        let (schema, rel) = match name.split_once('.') {
-            Some((s, n)) => (Some(fold(s)), fold(n)),
-            None => (None, fold(name)),
-        };
-        match kind.as_str() {
-            "table" => Ok(ReindexTarget::Table(schema, rel)),
-            "index" => Ok(ReindexTarget::Index(schema, rel)),
-            _ => Err(not_supported(format!("REINDEX {}", kind.to_uppercase()))),
-        }
-    })())
-}
-
 // ---------------------------------------------------------------------
 // Partial and expression indexes.
 //

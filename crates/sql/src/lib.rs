@@ -90,6 +90,7 @@ mod jsonpath;
 mod lateral;
 mod like;
 mod lock;
+pub mod maint;
 mod mathfuncs;
 mod merge;
 mod modify;
@@ -630,10 +631,11 @@ fn prepare_unchecked(
                 Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
             }
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
-            Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
-                Some(t) => Utility::Reindex(t?),
-                None => return Err(bind::not_supported("REINDEX")),
-            },
+            Parsed::Pre(PreParsed::Reindex) => Utility::Reindex(maint::parse_reindex(&stmt.sql)?),
+            Parsed::Pre(PreParsed::Cluster) => Utility::Cluster(maint::parse_cluster(&stmt.sql)?),
+            Parsed::Pre(PreParsed::ClusterOn) => {
+                Utility::ClusterOn(maint::parse_cluster_on(&stmt.sql)?)
+            }
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => {

@@ -42,7 +42,7 @@ use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError};
 use tusk_sql::catalog::{codes, Relation, TableRef};
-use tusk_sql::index::{IndexKeyer, IndexSpec, QualOp, ReindexTarget, ScanQual, NO_COLUMN};
+use tusk_sql::index::{IndexKeyer, IndexSpec, QualOp, ScanQual, NO_COLUMN};
 use tusk_sql::types::{self, Oid};
 use tusk_sql::{Row, RowSource, Value};
 use tusk_storage::catalog::{
@@ -411,7 +411,7 @@ impl Session {
         Ok(v)
     }
 
-    fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
+    pub(super) fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
         let x = cat::catalog(PG_INDEX_OID);
         let rows: Vec<Vec<Value>> = self
             .catalog_rows_by(PG_INDEX_OID, "indrelid", Value::Oid(table))?
@@ -1191,7 +1191,7 @@ impl Session {
     }
 
     /// An index by (schema-qualified) name: its table and its entry.
-    fn find_index(
+    pub(super) fn find_index(
         &self,
         schema: Option<&str>,
         name: &str,
@@ -1239,7 +1239,7 @@ impl Session {
         Ok(Some((rel, info)))
     }
 
-    fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
+    pub(super) fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
         let n = cat::catalog(cat::PG_NAMESPACE_OID);
         Ok(self
             .catalog_rows_by(cat::PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
@@ -1333,29 +1333,6 @@ impl Session {
             self.rebuild_index(rel, t, &idx)?;
         }
         Ok(())
-    }
-
-    /// REINDEX TABLE / INDEX.
-    pub(super) fn reindex_impl(&mut self, target: &ReindexTarget) -> Result<(), PgError> {
-        match target {
-            ReindexTarget::Table(schema, name) => {
-                let rel = tusk_sql::catalog::lookup(self, schema.as_deref(), name)?;
-                let t = rel.table()?;
-                self.lock_relation(t, LockMode::Share)?;
-                self.rebuild_table_indexes(&rel, t)
-            }
-            ReindexTarget::Index(schema, name) => {
-                let Some((rel, idx)) = self.find_index(schema.as_deref(), name)? else {
-                    return Err(PgError::error(
-                        sqlstate::UNDEFINED_TABLE,
-                        format!("relation \"{name}\" does not exist"),
-                    ));
-                };
-                let t = rel.table()?;
-                self.lock_relation(t, LockMode::Share)?;
-                self.rebuild_index(&rel, t, &idx)
-            }
-        }
     }
 }
 
