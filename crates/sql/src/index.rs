@@ -74,6 +74,9 @@ pub struct IndexSpec {
     /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct): keys
     /// with NULLs conflict too.
     pub nulls_not_distinct: bool,
+    /// `INCLUDE (c, d)`: non-key columns (pg_index.indnatts counts them,
+    /// indnkeyatts does not); no part of ordering or uniqueness.
+    pub include: Vec<String>,
 }
 
 /// A comparison operator of an index qual.
@@ -380,9 +383,6 @@ pub(crate) fn create_index(
     ci: &ast::CreateIndex,
 ) -> Result<(ast::ObjectName, Option<String>, IndexSpec), PgError> {
     btree_only(&ci.using)?;
-    if !ci.include.is_empty() {
-        return Err(not_supported("INCLUDE in an index"));
-    }
     if !ci.with.is_empty() {
         return Err(not_supported("index storage parameters"));
     }
@@ -416,6 +416,7 @@ pub(crate) fn create_index(
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
             concurrently: ci.concurrently,
             nulls_not_distinct: ci.nulls_distinct == Some(false),
+            include: ci.include.iter().map(ident_name).collect(),
         },
     ))
 }
@@ -428,16 +429,22 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         c,
         ast::TableConstraint::Unique(u) if u.nulls_distinct == ast::NullsDistinctOption::NotDistinct
     );
-    let (name, using, cols, primary, characteristics) = match c {
-        ast::TableConstraint::PrimaryKey(p) => {
-            (&p.name, &p.index_type, &p.columns, true, &p.characteristics)
-        }
+    let (name, using, cols, primary, characteristics, include) = match c {
+        ast::TableConstraint::PrimaryKey(p) => (
+            &p.name,
+            &p.index_type,
+            &p.columns,
+            true,
+            &p.characteristics,
+            &p.include,
+        ),
         ast::TableConstraint::Unique(u) => (
             &u.name,
             &u.index_type,
             &u.columns,
             false,
             &u.characteristics,
+            &u.include,
         ),
         _ => return Ok(None),
     };
@@ -458,6 +465,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        include: include.iter().map(ident_name).collect(),
     }))
 }
 
@@ -487,6 +495,7 @@ pub(crate) fn column_constraint(
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        include: Vec::new(),
     }
 }
 

@@ -259,6 +259,22 @@ pub(super) fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
     }
 }
 
+/// PostgreSQL's ChooseIndexColumnNames: each index column's name, one
+/// already taken numbered 1, 2, ... (`c1` again is `c11`).
+fn index_column_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let mut cur = name.clone();
+        let mut i = 1;
+        while out.contains(&cur) {
+            cur = format!("{name}{i}");
+            i += 1;
+        }
+        out.push(cur);
+    }
+    out
+}
+
 /// The key of `row` (the table's columns) for index `idx`.
 fn key_of(row: &[Value], idx: &IndexInfo) -> Vec<Value> {
     key_of_cols(row, &idx.cols)
@@ -449,6 +465,13 @@ impl Session {
             if physical.iter().any(|p| dropped.contains(p)) {
                 continue;
             }
+            // The key columns only: INCLUDE columns follow them in indkey
+            // and are not in the tree.
+            let nkey = match r[x.col("indnkeyatts")] {
+                Value::Int2(n) if n >= 0 => n as usize,
+                _ => physical.len(),
+            };
+            let physical = &physical[..nkey.min(physical.len())];
             let cols: Vec<usize> = physical
                 .iter()
                 .map(|&p| {
@@ -736,12 +759,32 @@ impl Session {
             }
             cols.push(i);
         }
-        if cols.len() > 32 {
+        // INCLUDE columns: any type (no operator class is needed), kept
+        // in the catalog after the keys; the tree holds the keys only.
+        let mut included = Vec::new();
+        for c in &spec.include {
+            let Some(i) = rel.columns.iter().position(|col| &col.name == c) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{c}\" does not exist"),
+                ));
+            };
+            included.push(i);
+        }
+        if cols.len() + included.len() > 32 {
             return Err(PgError::error(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
                 "cannot use more than 32 columns in an index",
             ));
         }
+        // Index column names, a repeated one numbered (PostgreSQL's
+        // ChooseIndexColumnNames): `(c1, c2) INCLUDE (c1)` is c1, c2, c11.
+        let colnames = index_column_names(
+            spec.keys
+                .iter()
+                .map(|k| k.column.clone())
+                .chain(included.iter().map(|&i| rel.columns[i].name.clone())),
+        );
         let existing = self.indexes_of(t)?;
         if spec.primary && existing.iter().any(|i| i.primary) {
             return Err(PgError::error(
@@ -768,7 +811,7 @@ impl Session {
                 n.clone()
             }
             None => {
-                let names: Vec<&str> = spec.keys.iter().map(|k| k.column.as_str()).collect();
+                let names: Vec<&str> = colnames.iter().map(String::as_str).collect();
                 if spec.primary {
                     self.choose_name(nsp, &rel.name, &[], "pkey")?
                 } else if spec.constraint {
@@ -787,26 +830,20 @@ impl Session {
             .push((index_locator(store.db, oid), false));
         // pg_class: relkind 'i', btree, no row type.
         let c = cat::catalog(PG_CLASS_OID);
-        let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, cols.len() as i16, b'n');
+        let natts = (cols.len() + included.len()) as i16;
+        let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, natts, b'n');
         class[c.col("relkind")] = Value::Char(b'i');
         class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
         self.insert_catalog(PG_CLASS_OID, &class)?;
-        for (n, &ci) in cols.iter().enumerate() {
+        let all: Vec<usize> = cols.iter().chain(&included).copied().collect();
+        for (n, &ci) in all.iter().enumerate() {
             if ci == NO_COLUMN {
                 // An expression column: PostgreSQL's name for it and
                 // the expression's type.
                 let ty = spec.keys[n].expr_type;
                 self.insert_catalog(
                     PG_ATTRIBUTE_OID,
-                    &cat::attribute_row(
-                        oid,
-                        n as i16 + 1,
-                        &spec.keys[n].column,
-                        ty,
-                        -1,
-                        false,
-                        false,
-                    ),
+                    &cat::attribute_row(oid, n as i16 + 1, &colnames[n], ty, -1, false, false),
                 )?;
                 continue;
             }
@@ -816,7 +853,7 @@ impl Session {
                 &cat::attribute_row(
                     oid,
                     n as i16 + 1,
-                    &col.name,
+                    &colnames[n],
                     col.ty.oid,
                     col.ty.typmod,
                     false,
@@ -839,7 +876,7 @@ impl Session {
             &[
                 ("indexrelid", Value::Oid(oid)),
                 ("indrelid", Value::Oid(t.oid)),
-                ("indnatts", Value::Int2(cols.len() as i16)),
+                ("indnatts", Value::Int2(natts)),
                 ("indnkeyatts", Value::Int2(cols.len() as i16)),
                 ("indisunique", Value::Bool(spec.unique)),
                 ("indnullsnotdistinct", Value::Bool(spec.nulls_not_distinct)),
@@ -851,7 +888,7 @@ impl Session {
                 (
                     "indkey",
                     vec_of(
-                        cols.iter()
+                        all.iter()
                             .map(|&c| match c {
                                 NO_COLUMN => "0".to_string(),
                                 c => (physical_of(c, &dropped) + 1).to_string(),
