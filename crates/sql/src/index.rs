@@ -382,6 +382,16 @@ fn btree_only(using: &Option<ast::IndexType>) -> Result<(), PgError> {
 pub(crate) fn create_index(
     ci: &ast::CreateIndex,
 ) -> Result<(ast::ObjectName, Option<String>, IndexSpec), PgError> {
+    // PostgreSQL's brin, gin and hash have no INCLUDE (amcaninclude).
+    if let (false, Some(am)) = (ci.include.is_empty(), &ci.using) {
+        let am = am.to_string().to_lowercase();
+        if matches!(am.as_str(), "brin" | "gin" | "hash") {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("access method \"{am}\" does not support included columns"),
+            ));
+        }
+    }
     btree_only(&ci.using)?;
     if !ci.with.is_empty() {
         return Err(not_supported("index storage parameters"));

@@ -1286,6 +1286,46 @@ impl Session {
             .unwrap_or_default())
     }
 
+    /// ALTER TABLE DROP COLUMN: every index of `table` whose indkey
+    /// names physical column `attnum` (a key or an INCLUDE column) goes
+    /// with it, its constraint too, as PostgreSQL's dependencies drop it.
+    pub(super) fn drop_indexes_on_column(
+        &mut self,
+        table: u32,
+        attnum: i16,
+    ) -> Result<(), PgError> {
+        let x = cat::catalog(PG_INDEX_OID);
+        let c = cat::catalog(PG_CLASS_OID);
+        for (_, r) in self.catalog_rows_by(PG_INDEX_OID, "indrelid", Value::Oid(table))? {
+            if oid_of(&r[x.col("indrelid")]) != table
+                || !name_of(&r[x.col("indkey")])
+                    .split_whitespace()
+                    .any(|n| n.parse::<i16>() == Ok(attnum))
+            {
+                continue;
+            }
+            let oid = oid_of(&r[x.col("indexrelid")]);
+            let Some((_, class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, oid)? else {
+                continue;
+            };
+            let info = IndexInfo {
+                oid,
+                name: name_of(&class[c.col("relname")]).to_string(),
+                relfilenode: oid_of(&class[c.col("relfilenode")]),
+                cols: Vec::new(),
+                unique: false,
+                primary: false,
+                exprs: Vec::new(),
+                expr_types: Vec::new(),
+                pred: None,
+                nulls_not_distinct: false,
+                keyer: Rc::default(),
+            };
+            self.drop_index_rows(&info)?;
+        }
+        Ok(())
+    }
+
     /// DROP INDEX (see `Tables::drop_index`).
     pub(super) fn drop_index_impl(
         &mut self,
