@@ -19,7 +19,7 @@ use sqlparser::tokenizer::Token;
 use tusk_common::{sqlstate, PgError};
 
 use crate::bind::{ident_name, object_name_parts};
-use crate::parse::{near, peek_word, take_word};
+use crate::parse::{peek_word, take_word};
 
 /// What a REINDEX names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,19 +83,46 @@ fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }
 
+/// The 1-based character position in `sql` of a token's location.
+fn char_pos(sql: &str, loc: sqlparser::tokenizer::Location) -> Option<u32> {
+    let (mut line, mut col) = (1, 1);
+    for (i, ch) in sql.chars().enumerate() {
+        if line == loc.line && col == loc.column {
+            return Some(i as u32 + 1);
+        }
+        if ch == '\n' {
+            line += 1;
+            col = 1;
+        } else {
+            col += 1;
+        }
+    }
+    None
+}
+
+/// 42601 at the next token, with its position in the statement.
+fn near(p: &mut Parser, sql: &str) -> PgError {
+    let t = p.peek_token();
+    let e = crate::parse::near(p);
+    match t.token {
+        Token::EOF => e,
+        _ => e.with_position(char_pos(sql, t.span.start)),
+    }
+}
+
 fn parser(sql: &str) -> Result<Parser<'static>, PgError> {
     static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
     Parser::new(&DIALECT)
-        .try_with_sql(sql.trim())
+        .try_with_sql(sql)
         .map_err(|e| syntax(e.to_string()))
 }
 
 /// A possibly qualified relation name: (schema, name).
-fn qualified_name(p: &mut Parser) -> Result<(Option<String>, String), PgError> {
+fn qualified_name(p: &mut Parser, sql: &str) -> Result<(Option<String>, String), PgError> {
     if !matches!(p.peek_token().token, Token::Word(_)) {
-        return Err(near(p));
+        return Err(near(p, sql));
     }
-    let name = p.parse_object_name(false).map_err(|_| near(p))?;
+    let name = p.parse_object_name(false).map_err(|_| near(p, sql))?;
     let parts = object_name_parts(&name)?;
     match parts.as_slice() {
         [t] => Ok((None, t.clone())),
@@ -108,7 +135,7 @@ fn qualified_name(p: &mut Parser) -> Result<(Option<String>, String), PgError> {
 }
 
 /// One unqualified name (a schema, database or index).
-fn plain_name(p: &mut Parser) -> Result<String, PgError> {
+fn plain_name(p: &mut Parser, sql: &str) -> Result<String, PgError> {
     match p.peek_token().token {
         Token::Word(w) => {
             p.next_token();
@@ -118,19 +145,27 @@ fn plain_name(p: &mut Parser) -> Result<String, PgError> {
                 span: sqlparser::tokenizer::Span::empty(),
             }))
         }
-        _ => Err(near(p)),
+        _ => Err(near(p, sql)),
     }
 }
+
+/// One option of a parenthesized list: its lower-cased name, its value
+/// as written (None when absent) and the name's position.
+type UtilityOption = (String, Option<String>, Option<u32>);
 
 /// A generic utility option list `(name [value], ...)` after its `(`:
 /// each option's lower-cased name and its value as written (a word, a
 /// number or a string), None when absent.
-fn option_list(p: &mut Parser) -> Result<Vec<(String, Option<String>)>, PgError> {
+fn option_list(
+    p: &mut Parser,
+    sql: &str,
+) -> Result<Vec<UtilityOption>, PgError> {
     let mut out = Vec::new();
     loop {
+        let at = char_pos(sql, p.peek_token().span.start);
         let name = match p.peek_token().token {
             Token::Word(w) => w.value.to_lowercase(),
-            _ => return Err(near(p)),
+            _ => return Err(near(p, sql)),
         };
         p.next_token();
         let value = match p.peek_token().token {
@@ -151,14 +186,14 @@ fn option_list(p: &mut Parser) -> Result<Vec<(String, Option<String>)>, PgError>
                 p.next_token();
                 Some(s)
             }
-            _ => return Err(near(p)),
+            _ => return Err(near(p, sql)),
         };
-        out.push((name, value));
+        out.push((name, value, at));
         if p.consume_token(&Token::RParen) {
             return Ok(out);
         }
         if !p.consume_token(&Token::Comma) {
-            return Err(near(p));
+            return Err(near(p, sql));
         }
     }
 }
@@ -173,12 +208,12 @@ fn boolean(name: &str, v: &Option<String>) -> Result<bool, PgError> {
     }
 }
 
-fn at_end(p: &mut Parser) -> Result<(), PgError> {
+fn at_end(p: &mut Parser, sql: &str) -> Result<(), PgError> {
     let _ = p.consume_token(&Token::SemiColon);
     if p.peek_token().token == Token::EOF {
         Ok(())
     } else {
-        Err(near(p))
+        Err(near(p, sql))
     }
 }
 
@@ -190,7 +225,7 @@ pub(crate) fn parse_reindex(sql: &str) -> Result<ReindexTarget, PgError> {
     let mut concurrently = false;
     let mut tablespace = None;
     if p.consume_token(&Token::LParen) {
-        for (name, value) in option_list(&mut p)? {
+        for (name, value, at) in option_list(&mut p, sql)? {
             match name.as_str() {
                 "verbose" => verbose = boolean(&name, &value)?,
                 "concurrently" => concurrently = boolean(&name, &value)?,
@@ -198,7 +233,10 @@ pub(crate) fn parse_reindex(sql: &str) -> Result<ReindexTarget, PgError> {
                     tablespace =
                         Some(value.ok_or_else(|| syntax(format!("{name} requires a parameter")))?)
                 }
-                other => return Err(syntax(format!("unrecognized REINDEX option \"{other}\""))),
+                other => {
+                    return Err(syntax(format!("unrecognized REINDEX option \"{other}\""))
+                        .with_position(at))
+                }
             }
         }
     }
@@ -208,7 +246,7 @@ pub(crate) fn parse_reindex(sql: &str) -> Result<ReindexTarget, PgError> {
         Some("SCHEMA") => ReindexKind::Schema,
         Some("DATABASE") => ReindexKind::Database,
         Some("SYSTEM") => ReindexKind::System,
-        _ => return Err(near(&mut p)),
+        _ => return Err(near(&mut p, sql)),
     };
     p.next_token();
     // CONCURRENTLY is a keyword here; a relation named "concurrently"
@@ -217,10 +255,10 @@ pub(crate) fn parse_reindex(sql: &str) -> Result<ReindexTarget, PgError> {
         concurrently = true;
     }
     let (schema, name) = match kind {
-        ReindexKind::Index | ReindexKind::Table => qualified_name(&mut p)?,
-        _ => (None, plain_name(&mut p)?),
+        ReindexKind::Index | ReindexKind::Table => qualified_name(&mut p, sql)?,
+        _ => (None, plain_name(&mut p, sql)?),
     };
-    at_end(&mut p)?;
+    at_end(&mut p, sql)?;
     Ok(ReindexTarget {
         kind,
         schema,
@@ -237,10 +275,13 @@ pub(crate) fn parse_cluster(sql: &str) -> Result<Cluster, PgError> {
     p.next_token(); // CLUSTER
     let mut verbose = false;
     if p.consume_token(&Token::LParen) {
-        for (name, value) in option_list(&mut p)? {
+        for (name, value, at) in option_list(&mut p, sql)? {
             match name.as_str() {
                 "verbose" => verbose = boolean(&name, &value)?,
-                other => return Err(syntax(format!("unrecognized CLUSTER option \"{other}\""))),
+                other => {
+                    return Err(syntax(format!("unrecognized CLUSTER option \"{other}\""))
+                        .with_position(at))
+                }
             }
         }
     } else if take_word(&mut p, "VERBOSE") {
@@ -253,14 +294,14 @@ pub(crate) fn parse_cluster(sql: &str) -> Result<Cluster, PgError> {
             verbose,
         });
     }
-    let first = qualified_name(&mut p)?;
+    let first = qualified_name(&mut p, sql)?;
     // The old form `CLUSTER index ON table` (the index name unqualified).
     if take_word(&mut p, "ON") {
         if first.0.is_some() {
-            return Err(near(&mut p));
+            return Err(near(&mut p, sql));
         }
-        let table = qualified_name(&mut p)?;
-        at_end(&mut p)?;
+        let table = qualified_name(&mut p, sql)?;
+        at_end(&mut p, sql)?;
         return Ok(Cluster {
             table: Some(table),
             index: Some(first.1),
@@ -268,11 +309,11 @@ pub(crate) fn parse_cluster(sql: &str) -> Result<Cluster, PgError> {
         });
     }
     let index = if take_word(&mut p, "USING") {
-        Some(plain_name(&mut p)?)
+        Some(plain_name(&mut p, sql)?)
     } else {
         None
     };
-    at_end(&mut p)?;
+    at_end(&mut p, sql)?;
     Ok(Cluster {
         table: Some(first),
         index,
@@ -307,28 +348,28 @@ pub(crate) fn parse_cluster_on(sql: &str) -> Result<ClusterOn, PgError> {
     p.next_token(); // TABLE
     let if_exists = if take_word(&mut p, "IF") {
         if !take_word(&mut p, "EXISTS") {
-            return Err(near(&mut p));
+            return Err(near(&mut p, sql));
         }
         true
     } else {
         false
     };
     take_word(&mut p, "ONLY");
-    let table = qualified_name(&mut p)?;
+    let table = qualified_name(&mut p, sql)?;
     let index = if take_word(&mut p, "CLUSTER") {
         if !take_word(&mut p, "ON") {
-            return Err(near(&mut p));
+            return Err(near(&mut p, sql));
         }
-        Some(plain_name(&mut p)?)
+        Some(plain_name(&mut p, sql)?)
     } else {
         for w in ["SET", "WITHOUT", "CLUSTER"] {
             if !take_word(&mut p, w) {
-                return Err(near(&mut p));
+                return Err(near(&mut p, sql));
             }
         }
         None
     };
-    at_end(&mut p)?;
+    at_end(&mut p, sql)?;
     Ok(ClusterOn {
         table,
         if_exists,
