@@ -641,12 +641,12 @@ fn prepare_unchecked(
                 Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
             }
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
-            Parsed::Pre(PreParsed::Reindex) => Utility::Reindex(
-                maint::parse_reindex(&stmt.sql).map_err(|e| maint_error(stmt, e))?,
-            ),
-            Parsed::Pre(PreParsed::Cluster) => Utility::Cluster(
-                maint::parse_cluster(&stmt.sql).map_err(|e| maint_error(stmt, e))?,
-            ),
+            Parsed::Pre(PreParsed::Reindex) => {
+                Utility::Reindex(maint::parse_reindex(&stmt.sql).map_err(|e| maint_error(stmt, e))?)
+            }
+            Parsed::Pre(PreParsed::Cluster) => {
+                Utility::Cluster(maint::parse_cluster(&stmt.sql).map_err(|e| maint_error(stmt, e))?)
+            }
             Parsed::Pre(PreParsed::ClusterOn) => Utility::ClusterOn(
                 maint::parse_cluster_on(&stmt.sql).map_err(|e| maint_error(stmt, e))?,
             ),

@@ -156,10 +156,7 @@ type UtilityOption = (String, Option<String>, Option<u32>);
 /// A generic utility option list `(name [value], ...)` after its `(`:
 /// each option's lower-cased name and its value as written (a word, a
 /// number or a string), None when absent.
-fn option_list(
-    p: &mut Parser,
-    sql: &str,
-) -> Result<Vec<UtilityOption>, PgError> {
+fn option_list(p: &mut Parser, sql: &str) -> Result<Vec<UtilityOption>, PgError> {
     let mut out = Vec::new();
     loop {
         let at = char_pos(sql, p.peek_token().span.start);
