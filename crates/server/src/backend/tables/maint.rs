@@ -92,6 +92,10 @@ impl Session {
                         ),
                     });
                 };
+                tusk_sql::acl::check_owner(self, &rel).map_err(|e| PgError {
+                    message: format!("must be owner of index {}", r.name),
+                    ..e
+                })?;
                 let t = rel.table()?;
                 let concurrently = r.concurrently && !self.is_temp(t);
                 if concurrently && is_catalog(t) {
@@ -126,6 +130,7 @@ impl Session {
                         r.name
                     )));
                 }
+                tusk_sql::acl::check_owner(self, &rel)?;
                 let tables: Vec<Relation> = if rel.relkind == b'p' {
                     rel.children
                         .iter()
@@ -448,17 +453,18 @@ impl Session {
                 rel.name
             )));
         }
+        tusk_sql::acl::check_owner(self, &rel)?;
         let t = rel.table()?;
         self.lock_relation(t, LockMode::ShareUpdateExclusive)?;
+        if rel.relkind == b'p' {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cannot mark index clustered in partitioned table",
+            ));
+        }
         match &c.index {
             Some(index) => {
                 let idx = self.index_of_table(&rel, t, index)?;
-                if rel.relkind == b'p' {
-                    return Err(PgError::error(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "cannot mark index clustered in partitioned table",
-                    ));
-                }
                 check_clusterable(&idx)?;
                 self.mark_clustered(t, Some(idx.oid))
             }
@@ -497,7 +503,7 @@ impl Session {
                     continue;
                 };
                 // Only the owner's (or a superuser's) tables, silently.
-                if !self.id.is_superuser && rel.owner != self.current_role_oid()? {
+                if tusk_sql::acl::check_owner(self, &rel).is_err() {
                     continue;
                 }
                 let t = rel.table()?;
@@ -527,6 +533,7 @@ impl Session {
                 rel.name
             )));
         }
+        tusk_sql::acl::check_owner(self, &rel)?;
         let t = rel.table()?;
         let idx = match &c.index {
             Some(index) => self.index_of_table(&rel, t, index)?,
