@@ -131,6 +131,19 @@ impl Session {
                     )));
                 }
                 tusk_sql::acl::check_owner(self, &rel)?;
+                // A partitioned table's partitions are reindexed each as
+                // its own work, outside a transaction block (PostgreSQL's
+                // ReindexPartitions), with no notice for missing indexes.
+                if rel.relkind == b'p' && !r.concurrently {
+                    self.xact
+                        .prevent_in_transaction_block("REINDEX TABLE")
+                        .map_err(|e| {
+                            e.with_context(format!(
+                                "while reindexing partitioned table \"{}.{}\"",
+                                rel.schema, rel.name
+                            ))
+                        })?;
+                }
                 let tables: Vec<Relation> = if rel.relkind == b'p' {
                     rel.children
                         .iter()
@@ -158,7 +171,7 @@ impl Session {
                     let t = tr.table()?;
                     any |= self.reindex_table(tr, t, r.verbose && !concurrently, concurrently)?;
                 }
-                if !any {
+                if !any && rel.relkind != b'p' {
                     self.notice(if concurrently {
                         format!(
                             "table \"{}\" has no indexes that can be reindexed concurrently",
