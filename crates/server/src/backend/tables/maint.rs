@@ -589,10 +589,7 @@ impl Session {
         check_clusterable(idx)?;
         self.lock_relation(t, LockMode::AccessExclusive)?;
         if rel.relkind == b'p' {
-            // A partitioned table holds no rows and is never marked (as
-            // PostgreSQL); tusk's index on it is not inherited by the
-            // partitions, so there is no partition index to order them by.
-            return Ok(());
+            return self.cluster_partitions(rel, idx, verbose);
         }
         self.mark_clustered(t, Some(idx.oid))?;
         let qualified = format!("{}.{}", rel.schema, rel.name);
@@ -620,6 +617,70 @@ impl Session {
         if verbose {
             let (m, d) = stats.verbose_message(&qualified);
             self.info_detail(m, Some(d));
+        }
+        Ok(())
+    }
+
+    /// CLUSTER of a partitioned table: it holds no rows and is never
+    /// marked (as PostgreSQL); each leaf partition the user owns is
+    /// rewritten in the order of the parent index's key columns, found in
+    /// the partition by name (tusk's index on a partitioned table is not
+    /// inherited, so the parent's key stands for the partition's). An
+    /// index on expressions gives no order for the partitions.
+    fn cluster_partitions(
+        &mut self,
+        rel: &Relation,
+        idx: &IndexInfo,
+        verbose: bool,
+    ) -> Result<(), PgError> {
+        if idx.cols.contains(&tusk_sql::index::NO_COLUMN) {
+            return Ok(());
+        }
+        let names: Vec<String> = idx
+            .cols
+            .iter()
+            .map(|&c| rel.columns[c].name.clone())
+            .collect();
+        for child in &rel.children {
+            let leaf = &child.rel;
+            if leaf.relkind == b'p' || tusk_sql::acl::check_owner(self, leaf).is_err() {
+                continue;
+            }
+            let t = leaf.table()?;
+            let Some(cols) = names
+                .iter()
+                .map(|n| leaf.columns.iter().position(|c| &c.name == n))
+                .collect::<Option<Vec<usize>>>()
+            else {
+                continue;
+            };
+            let mut by_name = idx.clone();
+            by_name.cols = cols;
+            self.lock_relation(t, LockMode::AccessExclusive)?;
+            let qualified = format!("{}.{}", leaf.schema, leaf.name);
+            if verbose {
+                self.info_detail(
+                    format!("clustering \"{qualified}\" using sequential scan and sort"),
+                    None,
+                );
+            }
+            let fi = cat::catalog(PG_CLASS_OID).col("relfilenode");
+            let (_, class) = self.class_row(t, || {
+                PgError::error(
+                    sqlstate::UNDEFINED_TABLE,
+                    format!("relation \"{}\" does not exist", leaf.name),
+                )
+            })?;
+            let current = TableRef {
+                relfilenode: oid_of(&class[fi]),
+                ..t
+            };
+            let rank = self.cluster_ranks(leaf, current, &by_name)?;
+            let stats = self.rewrite_table(&leaf.schema, &leaf.name, t, Some(&rank))?;
+            if verbose {
+                let (m, d) = stats.verbose_message(&qualified);
+                self.info_detail(m, Some(d));
+            }
         }
         Ok(())
     }
