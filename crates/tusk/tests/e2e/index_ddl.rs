@@ -129,6 +129,27 @@ ALTER TABLE
 incpk_c3_c1_key
 REINDEX
 3
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+CREATE TABLE
+INSERT 0 100
+CREATE INDEX
+CLUSTER
+cpt11|0
+cpt11|1
+cpt11|2
+cpt11|3
+cpt11|4
+50
+51
+52
+53
+54
+REINDEX
+BEGIN
+ROLLBACK
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:7: NOTICE:  table "rnoidx" has no indexes to reindex
@@ -171,6 +192,10 @@ psql:SCRIPT:108: ERROR:  null value in column "c2" of relation "incpk" violates 
 DETAIL:  Failing row contains (1, null, 3, null).
 psql:SCRIPT:113: ERROR:  access method "hash" does not support included columns
 psql:SCRIPT:114: ERROR:  column "nosuch" does not exist
+psql:SCRIPT:128: ERROR:  there is no previously clustered index for table "cpt"
+psql:SCRIPT:129: ERROR:  cannot mark index clustered in partitioned table
+psql:SCRIPT:130: ERROR:  cannot mark index clustered in partitioned table
+psql:SCRIPT:133: ERROR:  REINDEX TABLE cannot run inside a transaction block
 "#;
 
 #[test]
