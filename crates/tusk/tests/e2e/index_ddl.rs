@@ -129,6 +129,15 @@ ALTER TABLE
 incpk_c3_c1_key
 REINDEX
 3
+CREATE ROLE
+CREATE SCHEMA
+CREATE TABLE
+CREATE INDEX
+GRANT
+SET
+RESET
+DROP SCHEMA
+DROP ROLE
 CREATE TABLE
 CREATE TABLE
 CREATE TABLE
@@ -192,10 +201,16 @@ psql:SCRIPT:108: ERROR:  null value in column "c2" of relation "incpk" violates 
 DETAIL:  Failing row contains (1, null, 3, null).
 psql:SCRIPT:113: ERROR:  access method "hash" does not support included columns
 psql:SCRIPT:114: ERROR:  column "nosuch" does not exist
-psql:SCRIPT:128: ERROR:  there is no previously clustered index for table "cpt"
-psql:SCRIPT:129: ERROR:  cannot mark index clustered in partitioned table
-psql:SCRIPT:130: ERROR:  cannot mark index clustered in partitioned table
-psql:SCRIPT:133: ERROR:  REINDEX TABLE cannot run inside a transaction block
+psql:SCRIPT:124: ERROR:  must be owner of table mt
+psql:SCRIPT:125: ERROR:  must be owner of table mt
+psql:SCRIPT:126: ERROR:  must be owner of index mt_a
+psql:SCRIPT:127: ERROR:  must be owner of schema rsch
+psql:SCRIPT:128: ERROR:  must be owner of table mt
+psql:SCRIPT:130: NOTICE:  drop cascades to table rsch.mt
+psql:SCRIPT:143: ERROR:  there is no previously clustered index for table "cpt"
+psql:SCRIPT:144: ERROR:  cannot mark index clustered in partitioned table
+psql:SCRIPT:145: ERROR:  cannot mark index clustered in partitioned table
+psql:SCRIPT:148: ERROR:  REINDEX TABLE cannot run inside a transaction block
 "#;
 
 #[test]

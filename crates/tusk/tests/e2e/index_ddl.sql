@@ -114,6 +114,21 @@ CREATE INDEX ON inc USING hash (c1) INCLUDE (c2);
 CREATE INDEX ON inc (c1) INCLUDE (nosuch);
 REINDEX TABLE inc;
 SELECT c1 FROM inc WHERE c1 = 3;
+-- Ownership.
+CREATE ROLE regress_ixddl_guy;
+CREATE SCHEMA rsch;
+CREATE TABLE rsch.mt (a int PRIMARY KEY);
+CREATE INDEX mt_a ON rsch.mt (a);
+GRANT USAGE ON SCHEMA rsch TO regress_ixddl_guy;
+SET SESSION AUTHORIZATION regress_ixddl_guy;
+CLUSTER rsch.mt USING mt_a;
+REINDEX TABLE rsch.mt;
+REINDEX INDEX rsch.mt_a;
+REINDEX SCHEMA rsch;
+ALTER TABLE rsch.mt CLUSTER ON mt_a;
+RESET SESSION AUTHORIZATION;
+DROP SCHEMA rsch CASCADE;
+DROP ROLE regress_ixddl_guy;
 -- Partitioned tables.
 CREATE TABLE cpt (a int, b text) PARTITION BY RANGE (a);
 CREATE TABLE cpt1 PARTITION OF cpt FOR VALUES FROM (0) TO (50) PARTITION BY RANGE (a);

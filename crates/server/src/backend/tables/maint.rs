@@ -322,6 +322,9 @@ impl Session {
                 None
             }
         };
+        if let Some(nsp) = schema {
+            self.check_schema_owner(nsp, &r.name)?;
+        }
         if global {
             return Err(only_shared());
         }
@@ -388,6 +391,29 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// REINDEX SCHEMA is the schema owner's (or a superuser's): 42501
+    /// "must be owner of schema s" otherwise.
+    fn check_schema_owner(&self, nsp: u32, name: &str) -> Result<(), PgError> {
+        if self.id.is_superuser {
+            return Ok(());
+        }
+        let n = cat::catalog(cat::PG_NAMESPACE_OID);
+        let owner = self
+            .catalog_rows_by(cat::PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
+            .into_iter()
+            .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
+            .map(|(_, r)| oid_of(&r[n.col("nspowner")]));
+        let roles = tusk_sql::Host::acl_roles(self)?;
+        let me = roles.by_name(&self.id.user).map(|r| r.oid);
+        match (me, owner) {
+            (Some(me), Some(owner)) if !roles.has_privs_of(me, owner) => Err(PgError::error(
+                sqlstate::INSUFFICIENT_PRIVILEGE,
+                format!("must be owner of schema {name}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// A table's index named `index`, or PostgreSQL's 42704.
