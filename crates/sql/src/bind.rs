@@ -2358,6 +2358,17 @@ impl<'h> Binder<'h> {
                 }
             }
         }
+        // `box('1,2,3,4')`: a type's name applied to one untyped literal
+        // is that type's input, not a call (PostgreSQL's func_get_detail
+        // takes it as a coercion when no function matches exactly, and
+        // none takes `unknown`).
+        if let [a] = args.as_slice() {
+            let ty = tusk_types::types::TYPES.iter().find(|t| t.name == name);
+            if let (true, Some(t), Expr::Const(_)) = (a.is_unknown(), ty, &a.e) {
+                let a = args.pop().expect("one argument");
+                return self.coerce(a, Ty::new(t.oid));
+            }
+        }
         let mut best: Option<(&func::Signature, usize, usize)> = None;
         for s in &candidates {
             match &s.args {

@@ -1071,12 +1071,29 @@ pub trait Tables {
             "indexes are not supported by this host",
         ))
     }
-    /// REINDEX TABLE / INDEX: each index rebuilt into a new file.
-    fn reindex(&mut self, target: &crate::index::ReindexTarget) -> Result<(), PgError> {
+    /// REINDEX in all its forms: each index rebuilt into a new file.
+    fn reindex(&mut self, target: &crate::maint::ReindexTarget) -> Result<(), PgError> {
         let _ = target;
         Err(PgError::error(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "indexes are not supported by this host",
+        ))
+    }
+    /// CLUSTER: the table rewritten in the order of an index.
+    fn cluster(&mut self, c: &crate::maint::Cluster) -> Result<(), PgError> {
+        let _ = c;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "CLUSTER is not supported by this host",
+        ))
+    }
+    /// ALTER TABLE ... CLUSTER ON / SET WITHOUT CLUSTER
+    /// (pg_index.indisclustered).
+    fn cluster_on(&mut self, c: &crate::maint::ClusterOn) -> Result<(), PgError> {
+        let _ = c;
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "CLUSTER is not supported by this host",
         ))
     }
     /// One ALTER TABLE subcommand's catalog change on `rel` (as resolved

@@ -1114,7 +1114,7 @@ pub(crate) fn constraint_def(
     pretty: bool,
 ) -> Result<Value, PgError> {
     let sql = "SELECT contype, conrelid, confrelid, conkey, confkey, confupdtype, confdeltype, \
-               confmatchtype, condeferrable, condeferred, convalidated, conbin \
+               confmatchtype, condeferrable, condeferred, convalidated, conbin, conindid \
                FROM pg_catalog.pg_constraint WHERE oid = $1";
     let Some(r) = run(host, sql, &[types::OID], vec![Value::Oid(oid)])? else {
         return Ok(Value::Null);
@@ -1193,8 +1193,38 @@ pub(crate) fn constraint_def(
             }
             s
         }
-        Value::Char(b'p') => format!("PRIMARY KEY ({})", cols(host, &r[1], attnums(&r[3]))?),
-        Value::Char(b'u') => format!("UNIQUE ({})", cols(host, &r[1], attnums(&r[3]))?),
+        Value::Char(kind @ (b'p' | b'u')) => {
+            let mut s = format!(
+                "{} ({})",
+                if kind == b'p' {
+                    "PRIMARY KEY"
+                } else {
+                    "UNIQUE"
+                },
+                cols(host, &r[1], attnums(&r[3]))?
+            );
+            // The index's INCLUDE columns: indkey past indnkeyatts.
+            let sql = "SELECT indkey::text, indnkeyatts::int4 FROM pg_catalog.pg_index \
+                       WHERE indexrelid = $1";
+            let included: Vec<i16> = match run(host, sql, &[types::OID], vec![r[12].clone()])? {
+                Some(ix) => {
+                    let nkey = match ix[1] {
+                        Value::Int4(n) => n as usize,
+                        _ => usize::MAX,
+                    };
+                    text(&ix[0])
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .skip(nkey)
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            if !included.is_empty() {
+                s.push_str(&format!(" INCLUDE ({})", cols(host, &r[1], included)?));
+            }
+            s
+        }
         Value::Char(b'c') => {
             let body = text(&r[11]);
             let body = if pretty {

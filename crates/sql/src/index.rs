@@ -74,6 +74,9 @@ pub struct IndexSpec {
     /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct): keys
     /// with NULLs conflict too.
     pub nulls_not_distinct: bool,
+    /// `INCLUDE (c, d)`: non-key columns (pg_index.indnatts counts them,
+    /// indnkeyatts does not); no part of ordering or uniqueness.
+    pub include: Vec<String>,
 }
 
 /// A comparison operator of an index qual.
@@ -379,10 +382,17 @@ fn btree_only(using: &Option<ast::IndexType>) -> Result<(), PgError> {
 pub(crate) fn create_index(
     ci: &ast::CreateIndex,
 ) -> Result<(ast::ObjectName, Option<String>, IndexSpec), PgError> {
-    btree_only(&ci.using)?;
-    if !ci.include.is_empty() {
-        return Err(not_supported("INCLUDE in an index"));
+    // PostgreSQL's brin, gin and hash have no INCLUDE (amcaninclude).
+    if let (false, Some(am)) = (ci.include.is_empty(), &ci.using) {
+        let am = am.to_string().to_lowercase();
+        if matches!(am.as_str(), "brin" | "gin" | "hash") {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("access method \"{am}\" does not support included columns"),
+            ));
+        }
     }
+    btree_only(&ci.using)?;
     if !ci.with.is_empty() {
         return Err(not_supported("index storage parameters"));
     }
@@ -416,6 +426,7 @@ pub(crate) fn create_index(
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
             concurrently: ci.concurrently,
             nulls_not_distinct: ci.nulls_distinct == Some(false),
+            include: ci.include.iter().map(ident_name).collect(),
         },
     ))
 }
@@ -428,16 +439,22 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         c,
         ast::TableConstraint::Unique(u) if u.nulls_distinct == ast::NullsDistinctOption::NotDistinct
     );
-    let (name, using, cols, primary, characteristics) = match c {
-        ast::TableConstraint::PrimaryKey(p) => {
-            (&p.name, &p.index_type, &p.columns, true, &p.characteristics)
-        }
+    let (name, using, cols, primary, characteristics, include) = match c {
+        ast::TableConstraint::PrimaryKey(p) => (
+            &p.name,
+            &p.index_type,
+            &p.columns,
+            true,
+            &p.characteristics,
+            &p.include,
+        ),
         ast::TableConstraint::Unique(u) => (
             &u.name,
             &u.index_type,
             &u.columns,
             false,
             &u.characteristics,
+            &u.include,
         ),
         _ => return Ok(None),
     };
@@ -458,6 +475,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        include: include.iter().map(ident_name).collect(),
     }))
 }
 
@@ -487,50 +505,8 @@ pub(crate) fn column_constraint(
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        include: Vec::new(),
     }
-}
-
-/// REINDEX's target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReindexTarget {
-    Table(Option<String>, String),
-    Index(Option<String>, String),
-}
-
-/// `REINDEX {TABLE | INDEX} name` (read from the text: sqlparser has no
-/// REINDEX); None when the statement is not a REINDEX.
-pub(crate) fn parse_reindex(sql: &str) -> Option<Result<ReindexTarget, PgError>> {
-    let words: Vec<&str> = sql
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .collect();
-    if !words.first()?.eq_ignore_ascii_case("reindex") {
-        return None;
-    }
-    Some((|| {
-        let (kind, name) = match words.as_slice() {
-            [_, k, n] => (k.to_lowercase(), *n),
-            _ => {
-                return Err(not_supported(
-                    "REINDEX other than REINDEX TABLE name or REINDEX INDEX name",
-                ))
-            }
-        };
-        let fold = |s: &str| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
-            Some(q) => q.replace("\"\"", "\""),
-            None => s.to_lowercase(),
-        };
-        let (schema, rel) = match name.split_once('.') {
-            Some((s, n)) => (Some(fold(s)), fold(n)),
-            None => (None, fold(name)),
-        };
-        match kind.as_str() {
-            "table" => Ok(ReindexTarget::Table(schema, rel)),
-            "index" => Ok(ReindexTarget::Index(schema, rel)),
-            _ => Err(not_supported(format!("REINDEX {}", kind.to_uppercase()))),
-        }
-    })())
 }
 
 // ---------------------------------------------------------------------

@@ -92,6 +92,7 @@ mod jsonpath;
 mod lateral;
 mod like;
 mod lock;
+pub mod maint;
 mod mathfuncs;
 mod merge;
 mod modify;
@@ -187,6 +188,16 @@ fn at_semicolon(stmt: &Statement, e: PgError) -> PgError {
         },
         _ => e,
     }
+}
+
+/// An error of maint.rs's statements: its position (in the statement's
+/// text) shifted into the client's string, or at the semicolon.
+fn maint_error(stmt: &Statement, e: PgError) -> PgError {
+    let pos = match (&stmt.src, e.position) {
+        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+        _ => None,
+    };
+    at_semicolon(stmt, PgError { position: pos, ..e })
 }
 
 impl Statement {
@@ -632,10 +643,15 @@ fn prepare_unchecked(
                 Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
             }
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
-            Parsed::Pre(PreParsed::Reindex) => match index::parse_reindex(&stmt.sql) {
-                Some(t) => Utility::Reindex(t?),
-                None => return Err(bind::not_supported("REINDEX")),
-            },
+            Parsed::Pre(PreParsed::Reindex) => {
+                Utility::Reindex(maint::parse_reindex(&stmt.sql).map_err(|e| maint_error(stmt, e))?)
+            }
+            Parsed::Pre(PreParsed::Cluster) => {
+                Utility::Cluster(maint::parse_cluster(&stmt.sql).map_err(|e| maint_error(stmt, e))?)
+            }
+            Parsed::Pre(PreParsed::ClusterOn) => Utility::ClusterOn(
+                maint::parse_cluster_on(&stmt.sql).map_err(|e| maint_error(stmt, e))?,
+            ),
             Parsed::Pre(PreParsed::Role) => Utility::Role(role::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => {

@@ -391,7 +391,8 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
         host,
         "SELECT i.indisunique, i.indisprimary, i.indkey::text, i.indoption::text, \
          EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid \
-         AND c.contype IN ('p', 'u')), i.indpred::text, i.indnullsnotdistinct \
+         AND c.contype IN ('p', 'u')), i.indpred::text, i.indnullsnotdistinct, \
+         i.indnkeyatts::int4 \
          FROM pg_catalog.pg_index i WHERE i.indrelid = $1 ORDER BY i.indexrelid",
         &[crate::types::OID],
         vec![Value::Oid(oid)],
@@ -422,11 +423,20 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
     'index: for r in rows {
         let keys = nums(&r[2]);
         let opts = nums(&r[3]);
+        let nkey = match r[7] {
+            Value::Int4(n) => n as usize,
+            _ => keys.len(),
+        };
         let mut spec_keys = Vec::new();
+        let mut include = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             let Some(column) = name_of(*k) else {
                 continue 'index;
             };
+            if i >= nkey {
+                include.push(column);
+                continue;
+            }
             let o = opts.get(i).copied().unwrap_or(0);
             spec_keys.push(crate::index::IndexKey {
                 column,
@@ -451,6 +461,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
             },
             concurrently: false,
             nulls_not_distinct: r[6] == Value::Bool(true),
+            include,
         });
     }
     Ok(out)

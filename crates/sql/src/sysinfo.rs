@@ -903,7 +903,7 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
         host,
         "SELECT i.indrelid, i.indisunique, i.indkey::text, i.indoption::text, c.relname, \
          t.relname, n.nspname, am.amname, i.indexprs::text, i.indpred::text, \
-         i.indnullsnotdistinct \
+         i.indnullsnotdistinct, i.indnkeyatts::int4 \
          FROM pg_catalog.pg_index i \
          JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
          JOIN pg_catalog.pg_class t ON t.oid = i.indrelid \
@@ -929,7 +929,12 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
         .map(|e| crate::index::stored_exprs(&e))
         .unwrap_or_default()
         .into_iter();
+    let nkey = match r[11] {
+        Value::Int4(n) => n as usize,
+        _ => keys.len(),
+    };
     let mut cols = Vec::new();
+    let mut include = Vec::new();
     for (i, k) in keys.iter().enumerate() {
         if *k == 0 {
             let e = exprs.next().unwrap_or_default();
@@ -971,6 +976,10 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
             }
             continue;
         }
+        if i >= nkey {
+            include.push(c);
+            continue;
+        }
         cols.push(index_col_options(c, options.get(i).copied().unwrap_or(0)));
     }
     if column > 0 {
@@ -999,8 +1008,13 @@ fn index_def(host: &mut dyn Host, oid: u32, column: i64, pretty: bool) -> Result
     } else {
         format!("{}.{}", q(&text(&r[6])), q(&text(&r[5])))
     };
+    let include = if include.is_empty() {
+        String::new()
+    } else {
+        format!(" INCLUDE ({})", include.join(", "))
+    };
     Ok(Value::Text(format!(
-        "CREATE {}INDEX {} ON {table} USING {am} ({}){}{pred}",
+        "CREATE {}INDEX {} ON {table} USING {am} ({}){include}{}{pred}",
         if r[1] == Value::Bool(true) {
             "UNIQUE "
         } else {

@@ -89,7 +89,9 @@ pub(crate) enum Utility {
         names: Vec<(Option<String>, String)>,
         if_exists: bool,
     },
-    Reindex(crate::index::ReindexTarget),
+    Reindex(crate::maint::ReindexTarget),
+    Cluster(crate::maint::Cluster),
+    ClusterOn(crate::maint::ClusterOn),
     /// DROP TABLE: each name, resolved when it runs.
     DropTable {
         names: Vec<(Option<String>, String)>,
@@ -995,6 +997,8 @@ impl Utility {
             Utility::CreateIndex { alter: true, .. } => Command::Other("ALTER TABLE"),
             Utility::DropIndex { .. } => Command::Other("DROP INDEX"),
             Utility::Reindex(_) => Command::Other("REINDEX"),
+            Utility::Cluster(_) => Command::Other("CLUSTER"),
+            Utility::ClusterOn(_) => Command::Other("ALTER TABLE"),
             Utility::CreateSchema { .. } => Command::Other("CREATE SCHEMA"),
             Utility::DropSchema { .. } => Command::Other("DROP SCHEMA"),
             Utility::Truncate(..) => Command::Other("TRUNCATE TABLE"),
@@ -1391,6 +1395,14 @@ impl Utility {
             Utility::Reindex(t) => {
                 host.tables()?.reindex(t)?;
                 done("REINDEX")
+            }
+            Utility::Cluster(c) => {
+                host.tables()?.cluster(c)?;
+                done("CLUSTER")
+            }
+            Utility::ClusterOn(c) => {
+                host.tables()?.cluster_on(c)?;
+                done("ALTER TABLE")
             }
             Utility::DropTable {
                 names,

@@ -707,6 +707,22 @@ pub fn rewrite_heap(
     vis: &dyn Visibility,
     wal: &dyn VacuumWal,
 ) -> Result<RewriteStats, PgError> {
+    rewrite_heap_ordered(owner, src, dst, vis, wal, None)
+}
+
+/// [`rewrite_heap`] placing the tuples in the order `order` gives them
+/// (CLUSTER: the rank of a tuple's old TID in the index's key order;
+/// equal ranks keep heap order). With an order every surviving tuple is
+/// held in memory until all are read, as PostgreSQL's tuplesort before
+/// it spills; without one the copy streams page by page.
+pub fn rewrite_heap_ordered(
+    owner: &mut ResourceOwner,
+    src: &HeapRel,
+    dst: &HeapRel,
+    vis: &dyn Visibility,
+    wal: &dyn VacuumWal,
+    order: Option<&dyn Fn(ItemPointer) -> u64>,
+) -> Result<RewriteStats, PgError> {
     use std::collections::HashMap;
     let start = dst.nblocks()?;
     if start != 0 {
@@ -731,6 +747,8 @@ pub fn rewrite_heap(
     let key = |t: ItemPointer, x: Xid| (t.block, t.offset, x);
     let nblocks = src.nblocks()?;
     st.pages_read = nblocks;
+    // CLUSTER's tuples, gathered from every page before any is placed.
+    let mut sorted: Vec<(ItemPointer, HtsvResult, Vec<u8>)> = Vec::new();
     for block in 0..nblocks {
         let pin = src.bm.read_buffer(owner, src.rel, Fork::Main, block)?;
         let copied = (|| {
@@ -757,7 +775,20 @@ pub fn rewrite_heap(
             Ok::<_, PgError>(v)
         })();
         src.bm.release(owner, pin);
-        for (old, status, mut t) in copied? {
+        let copied = copied?;
+        let batch = match order {
+            None => copied,
+            Some(_) => {
+                sorted.extend(copied);
+                if block + 1 < nblocks {
+                    continue;
+                }
+                let mut all = std::mem::take(&mut sorted);
+                all.sort_by_key(|(old, _, _)| order.map_or(0, |f| f(*old)));
+                all
+            }
+        };
+        for (old, status, mut t) in batch {
             if status == HtsvResult::Dead {
                 st.tuples_removed += 1;
                 continue;

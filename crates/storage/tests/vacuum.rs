@@ -1042,8 +1042,67 @@ fn truncation_while_others_write_loses_nothing() {
     assert_eq!(refcounts(&w.pool), vec![0; 32]);
 }
 
+/// CLUSTER's rewrite: the tuples land in the order the rank gives their
+/// old TIDs (here the reverse of the row ids), dead ones are dropped,
+/// and an update chain a snapshot may follow keeps its link whatever
+/// the order puts first.
+fn ordered_rewrite_places_tuples_by_rank() {
+    let w = World::new(16);
+    let sh = w.shared();
+    let mgr = w.mgr(0);
+    let ext = w.ext(0);
+    let wal = TestWal::new(sh);
+    let src = HeapRel::new(REL, &mgr, &wal, &ext);
+    let mut owner = ResourceOwner::default();
+    let tids = load(&src, &mut owner, 0..40, 300);
+    let v20 = oracle(20, &[10], 0);
+    for t in &tids[..5] {
+        src.delete(&mut owner, &v20, *t, 20, 0).unwrap().unwrap();
+    }
+    // Row 10 updated by 30, which the horizon does not pass: both
+    // versions are copied and stay linked.
+    let v30 = oracle(30, &[10, 20], 0);
+    let new10 = match src
+        .update(&mut owner, &v30, tids[10], row(10, 300), 30, 0)
+        .unwrap()
+    {
+        UpdateOutcome::Updated { new, .. } => new,
+        o => panic!("{o:?}"),
+    };
+    let vis = oracle(0, &[10, 20, 30], 25);
+    // Rank: descending row id; the new version of row 10 just after the
+    // old one in that order.
+    let mut rank_of = std::collections::HashMap::new();
+    for (i, t) in tids.iter().enumerate() {
+        rank_of.insert((t.block, t.offset), (1000 - 10 * i) as u64);
+    }
+    rank_of.insert((new10.block, new10.offset), (1000 - 10 * 10 + 1) as u64);
+    let order = |t: ItemPointer| rank_of[&(t.block, t.offset)];
+    let dst = HeapRel::new(REL2, &mgr, &wal, &ext);
+    let st = rewrite_heap_ordered(&mut owner, &src, &dst, &vis, &wal, Some(&order)).unwrap();
+    assert_eq!(st.tuples_removed, 5);
+    assert_eq!(st.tuples_copied, 36);
+    let now = oracle(0, &[10, 20, 30], 0);
+    let ids: Vec<i32> = scan(&dst, &mut owner, &now)
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(ids, (5..40).rev().collect::<Vec<_>>());
+    let before30 = oracle(0, &[10, 20], 0);
+    let (old10, _) = scan(&dst, &mut owner, &before30)
+        .into_iter()
+        .find(|(_, id)| *id == 10)
+        .expect("row 10 before the update");
+    assert_eq!(dst.update_chain(&mut owner, old10).unwrap().len(), 2);
+    assert_eq!(mgr.pinned_buffers(), 0);
+}
+
 fn main() {
     let tests: &[(&str, fn())] = &[
+        (
+            "ordered_rewrite_places_tuples_by_rank",
+            ordered_rewrite_places_tuples_by_rank,
+        ),
         (
             "repeated_updates_stay_bounded_with_vacuum",
             repeated_updates_stay_bounded_with_vacuum,

@@ -78,6 +78,7 @@ mod fkey;
 mod funcs;
 mod index;
 mod inherit;
+mod maint;
 mod policy;
 mod rangetype;
 mod rowlock;
@@ -2612,8 +2613,16 @@ impl tusk_sql::Tables for Session {
         self.drop_index_impl(schema, name, if_exists)
     }
 
-    fn reindex(&mut self, target: &tusk_sql::index::ReindexTarget) -> Result<(), PgError> {
+    fn reindex(&mut self, target: &tusk_sql::maint::ReindexTarget) -> Result<(), PgError> {
         self.reindex_impl(target)
+    }
+
+    fn cluster(&mut self, c: &tusk_sql::maint::Cluster) -> Result<(), PgError> {
+        self.cluster_impl(c)
+    }
+
+    fn cluster_on(&mut self, c: &tusk_sql::maint::ClusterOn) -> Result<(), PgError> {
+        self.cluster_on_impl(c)
     }
 
     fn update(

@@ -31,6 +31,9 @@
 //! - `partial_index`: partial (WHERE) and expression indexes against
 //!   PostgreSQL 15's output: definitions, uniqueness among the
 //!   predicate's rows, planner use, survival of a crash.
+//! - `index_ddl`: REINDEX in every form, CLUSTER / CLUSTER ON, covering
+//!   indexes (INCLUDE) against PostgreSQL 15's output; REINDEX
+//!   CONCURRENTLY while writers insert.
 //! - `catalog_index`: the system catalogs' indexes: lookups by name agree
 //!   with catalog scans after DDL in another session, rolled-back DDL,
 //!   kill -9, and thousands of tables created and dropped.
@@ -180,6 +183,7 @@ mod formatting;
 mod functions;
 mod generated;
 mod geometry;
+mod index_ddl;
 mod indexes;
 mod inherit_partition;
 mod joins;

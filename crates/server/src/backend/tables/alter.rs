@@ -281,6 +281,7 @@ impl Session {
                 }
                 self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
                 self.delete_defaults(t.oid, num)?;
+                self.drop_indexes_on_column(t.oid, num)?;
             }
             AlterOp::RenameColumn { old, new } => {
                 let (tid, mut r, _) = self.attribute(rel, t.oid, old)?;

@@ -42,7 +42,7 @@ use std::rc::Rc;
 
 use tusk_common::{sqlstate, PgError};
 use tusk_sql::catalog::{codes, Relation, TableRef};
-use tusk_sql::index::{IndexKeyer, IndexSpec, QualOp, ReindexTarget, ScanQual, NO_COLUMN};
+use tusk_sql::index::{IndexKeyer, IndexSpec, QualOp, ScanQual, NO_COLUMN};
 use tusk_sql::types::{self, Oid};
 use tusk_sql::{Row, RowSource, Value};
 use tusk_storage::catalog::{
@@ -259,6 +259,22 @@ pub(super) fn index_locator(db: u32, relfilenode: u32) -> RelFileLocator {
     }
 }
 
+/// PostgreSQL's ChooseIndexColumnNames: each index column's name, one
+/// already taken numbered 1, 2, ... (`c1` again is `c11`).
+fn index_column_names(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in names {
+        let mut cur = name.clone();
+        let mut i = 1;
+        while out.contains(&cur) {
+            cur = format!("{name}{i}");
+            i += 1;
+        }
+        out.push(cur);
+    }
+    out
+}
+
 /// The key of `row` (the table's columns) for index `idx`.
 fn key_of(row: &[Value], idx: &IndexInfo) -> Vec<Value> {
     key_of_cols(row, &idx.cols)
@@ -411,7 +427,7 @@ impl Session {
         Ok(v)
     }
 
-    fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
+    pub(super) fn read_indexes(&self, table: u32) -> Result<Vec<IndexInfo>, PgError> {
         let x = cat::catalog(PG_INDEX_OID);
         let rows: Vec<Vec<Value>> = self
             .catalog_rows_by(PG_INDEX_OID, "indrelid", Value::Oid(table))?
@@ -449,6 +465,13 @@ impl Session {
             if physical.iter().any(|p| dropped.contains(p)) {
                 continue;
             }
+            // The key columns only: INCLUDE columns follow them in indkey
+            // and are not in the tree.
+            let nkey = match r[x.col("indnkeyatts")] {
+                Value::Int2(n) if n >= 0 => n as usize,
+                _ => physical.len(),
+            };
+            let physical = &physical[..nkey.min(physical.len())];
             let cols: Vec<usize> = physical
                 .iter()
                 .map(|&p| {
@@ -736,12 +759,32 @@ impl Session {
             }
             cols.push(i);
         }
-        if cols.len() > 32 {
+        // INCLUDE columns: any type (no operator class is needed), kept
+        // in the catalog after the keys; the tree holds the keys only.
+        let mut included = Vec::new();
+        for c in &spec.include {
+            let Some(i) = rel.columns.iter().position(|col| &col.name == c) else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{c}\" does not exist"),
+                ));
+            };
+            included.push(i);
+        }
+        if cols.len() + included.len() > 32 {
             return Err(PgError::error(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
                 "cannot use more than 32 columns in an index",
             ));
         }
+        // Index column names, a repeated one numbered (PostgreSQL's
+        // ChooseIndexColumnNames): `(c1, c2) INCLUDE (c1)` is c1, c2, c11.
+        let colnames = index_column_names(
+            spec.keys
+                .iter()
+                .map(|k| k.column.clone())
+                .chain(included.iter().map(|&i| rel.columns[i].name.clone())),
+        );
         let existing = self.indexes_of(t)?;
         if spec.primary && existing.iter().any(|i| i.primary) {
             return Err(PgError::error(
@@ -768,7 +811,7 @@ impl Session {
                 n.clone()
             }
             None => {
-                let names: Vec<&str> = spec.keys.iter().map(|k| k.column.as_str()).collect();
+                let names: Vec<&str> = colnames.iter().map(String::as_str).collect();
                 if spec.primary {
                     self.choose_name(nsp, &rel.name, &[], "pkey")?
                 } else if spec.constraint {
@@ -787,26 +830,20 @@ impl Session {
             .push((index_locator(store.db, oid), false));
         // pg_class: relkind 'i', btree, no row type.
         let c = cat::catalog(PG_CLASS_OID);
-        let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, cols.len() as i16, b'n');
+        let natts = (cols.len() + included.len()) as i16;
+        let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, natts, b'n');
         class[c.col("relkind")] = Value::Char(b'i');
         class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
         self.insert_catalog(PG_CLASS_OID, &class)?;
-        for (n, &ci) in cols.iter().enumerate() {
+        let all: Vec<usize> = cols.iter().chain(&included).copied().collect();
+        for (n, &ci) in all.iter().enumerate() {
             if ci == NO_COLUMN {
                 // An expression column: PostgreSQL's name for it and
                 // the expression's type.
                 let ty = spec.keys[n].expr_type;
                 self.insert_catalog(
                     PG_ATTRIBUTE_OID,
-                    &cat::attribute_row(
-                        oid,
-                        n as i16 + 1,
-                        &spec.keys[n].column,
-                        ty,
-                        -1,
-                        false,
-                        false,
-                    ),
+                    &cat::attribute_row(oid, n as i16 + 1, &colnames[n], ty, -1, false, false),
                 )?;
                 continue;
             }
@@ -816,7 +853,7 @@ impl Session {
                 &cat::attribute_row(
                     oid,
                     n as i16 + 1,
-                    &col.name,
+                    &colnames[n],
                     col.ty.oid,
                     col.ty.typmod,
                     false,
@@ -839,7 +876,7 @@ impl Session {
             &[
                 ("indexrelid", Value::Oid(oid)),
                 ("indrelid", Value::Oid(t.oid)),
-                ("indnatts", Value::Int2(cols.len() as i16)),
+                ("indnatts", Value::Int2(natts)),
                 ("indnkeyatts", Value::Int2(cols.len() as i16)),
                 ("indisunique", Value::Bool(spec.unique)),
                 ("indnullsnotdistinct", Value::Bool(spec.nulls_not_distinct)),
@@ -851,7 +888,7 @@ impl Session {
                 (
                     "indkey",
                     vec_of(
-                        cols.iter()
+                        all.iter()
                             .map(|&c| match c {
                                 NO_COLUMN => "0".to_string(),
                                 c => (physical_of(c, &dropped) + 1).to_string(),
@@ -1191,7 +1228,7 @@ impl Session {
     }
 
     /// An index by (schema-qualified) name: its table and its entry.
-    fn find_index(
+    pub(super) fn find_index(
         &self,
         schema: Option<&str>,
         name: &str,
@@ -1239,7 +1276,7 @@ impl Session {
         Ok(Some((rel, info)))
     }
 
-    fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
+    pub(super) fn namespace_name(&self, nsp: u32) -> Result<String, PgError> {
         let n = cat::catalog(cat::PG_NAMESPACE_OID);
         Ok(self
             .catalog_rows_by(cat::PG_NAMESPACE_OID, "oid", Value::Oid(nsp))?
@@ -1247,6 +1284,46 @@ impl Session {
             .find(|(_, r)| oid_of(&r[n.col("oid")]) == nsp)
             .map(|(_, r)| name_of(&r[n.col("nspname")]).to_string())
             .unwrap_or_default())
+    }
+
+    /// ALTER TABLE DROP COLUMN: every index of `table` whose indkey
+    /// names physical column `attnum` (a key or an INCLUDE column) goes
+    /// with it, its constraint too, as PostgreSQL's dependencies drop it.
+    pub(super) fn drop_indexes_on_column(
+        &mut self,
+        table: u32,
+        attnum: i16,
+    ) -> Result<(), PgError> {
+        let x = cat::catalog(PG_INDEX_OID);
+        let c = cat::catalog(PG_CLASS_OID);
+        for (_, r) in self.catalog_rows_by(PG_INDEX_OID, "indrelid", Value::Oid(table))? {
+            if oid_of(&r[x.col("indrelid")]) != table
+                || !name_of(&r[x.col("indkey")])
+                    .split_whitespace()
+                    .any(|n| n.parse::<i16>() == Ok(attnum))
+            {
+                continue;
+            }
+            let oid = oid_of(&r[x.col("indexrelid")]);
+            let Some((_, class)) = self.catalog_by_oid(cat::PG_CLASS_OID_INDEX, oid)? else {
+                continue;
+            };
+            let info = IndexInfo {
+                oid,
+                name: name_of(&class[c.col("relname")]).to_string(),
+                relfilenode: oid_of(&class[c.col("relfilenode")]),
+                cols: Vec::new(),
+                unique: false,
+                primary: false,
+                exprs: Vec::new(),
+                expr_types: Vec::new(),
+                pred: None,
+                nulls_not_distinct: false,
+                keyer: Rc::default(),
+            };
+            self.drop_index_rows(&info)?;
+        }
+        Ok(())
     }
 
     /// DROP INDEX (see `Tables::drop_index`).
@@ -1333,29 +1410,6 @@ impl Session {
             self.rebuild_index(rel, t, &idx)?;
         }
         Ok(())
-    }
-
-    /// REINDEX TABLE / INDEX.
-    pub(super) fn reindex_impl(&mut self, target: &ReindexTarget) -> Result<(), PgError> {
-        match target {
-            ReindexTarget::Table(schema, name) => {
-                let rel = tusk_sql::catalog::lookup(self, schema.as_deref(), name)?;
-                let t = rel.table()?;
-                self.lock_relation(t, LockMode::Share)?;
-                self.rebuild_table_indexes(&rel, t)
-            }
-            ReindexTarget::Index(schema, name) => {
-                let Some((rel, idx)) = self.find_index(schema.as_deref(), name)? else {
-                    return Err(PgError::error(
-                        sqlstate::UNDEFINED_TABLE,
-                        format!("relation \"{name}\" does not exist"),
-                    ));
-                };
-                let t = rel.table()?;
-                self.lock_relation(t, LockMode::Share)?;
-                self.rebuild_index(&rel, t, &idx)
-            }
-        }
     }
 }
 

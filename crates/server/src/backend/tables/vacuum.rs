@@ -283,6 +283,28 @@ impl Session {
         if verbose {
             self.info(format!("vacuuming \"{qualified}\""));
         }
+        let stats = self.rewrite_table(schema, name, t, None)?;
+        if verbose {
+            let (m, d) = stats.verbose_message(&qualified);
+            tusk_sql::Host::notice(
+                self,
+                PgError::new(Severity::Info, sqlstate::SUCCESSFUL_COMPLETION, m).with_detail(d),
+            );
+        }
+        Ok(())
+    }
+
+    /// The heap of `t` copied into a new relfilenode that pg_class names
+    /// from commit (the TRUNCATE mechanism), in heap order or in the
+    /// order `rank` gives each old TID (CLUSTER), and every index built
+    /// again over it; the caller holds AccessExclusiveLock.
+    pub(super) fn rewrite_table(
+        &mut self,
+        schema: &str,
+        name: &str,
+        t: TableRef,
+        rank: Option<&HashMap<(u32, u16), u64>>,
+    ) -> Result<vacuum::RewriteStats, PgError> {
         let fi = cat::catalog(PG_CLASS_OID).col("relfilenode");
         let (tid, class) = self.class_row(t, || {
             PgError::error(
@@ -316,8 +338,19 @@ impl Session {
             let vis = Vis::new(&engine, &store, &snap, &current);
             let mut owner = ResourceOwner::default();
             let exists = store.bm.smgr().exists(old_loc, Fork::Main)?;
+            let order = |tid: ItemPointer| -> u64 {
+                rank.and_then(|m| m.get(&(tid.block, tid.offset)).copied())
+                    .unwrap_or(u64::MAX)
+            };
             let r = if exists {
-                vacuum::rewrite_heap(&mut owner, &src, &dst, &vis, &wal)
+                vacuum::rewrite_heap_ordered(
+                    &mut owner,
+                    &src,
+                    &dst,
+                    &vis,
+                    &wal,
+                    rank.map(|_| &order as &dyn Fn(ItemPointer) -> u64),
+                )
             } else {
                 Ok(vacuum::RewriteStats::default())
             };
@@ -337,14 +370,7 @@ impl Session {
             };
             self.rebuild_table_indexes(&rel, moved)?;
         }
-        if verbose {
-            let (m, d) = stats.verbose_message(&qualified);
-            tusk_sql::Host::notice(
-                self,
-                PgError::new(Severity::Info, sqlstate::SUCCESSFUL_COMPLETION, m).with_detail(d),
-            );
-        }
         let _: BlockNumber = stats.pages_written;
-        Ok(())
+        Ok(stats)
     }
 }
