@@ -74,6 +74,8 @@ pub struct IndexSpec {
     /// UNIQUE NULLS NOT DISTINCT (pg_index.indnullsnotdistinct): keys
     /// with NULLs conflict too.
     pub nulls_not_distinct: bool,
+    /// WITH (...): the index's pg_class.reloptions (reloptions.rs).
+    pub options: Vec<String>,
 }
 
 /// A comparison operator of an index qual.
@@ -383,9 +385,14 @@ pub(crate) fn create_index(
     if !ci.include.is_empty() {
         return Err(not_supported("INCLUDE in an index"));
     }
-    if !ci.with.is_empty() {
-        return Err(not_supported("index storage parameters"));
-    }
+    let options = if ci.with.is_empty() {
+        Vec::new()
+    } else {
+        match crate::reloptions::from_index_with(&ci.with) {
+            Some(defs) => crate::reloptions::for_new_index(&defs, "btree")?,
+            None => return Err(not_supported("these index storage parameters")),
+        }
+    };
     // An index lives in its table's schema: a qualified index name is a
     // syntax error in PostgreSQL unless it names that schema; tusk keeps
     // the last part.
@@ -416,6 +423,7 @@ pub(crate) fn create_index(
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
             concurrently: ci.concurrently,
             nulls_not_distinct: ci.nulls_distinct == Some(false),
+            options,
         },
     ))
 }
@@ -458,6 +466,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        options: Vec::new(),
     }))
 }
 
@@ -487,6 +496,7 @@ pub(crate) fn column_constraint(
         predicate: None,
         concurrently: false,
         nulls_not_distinct,
+        options: Vec::new(),
     }
 }
 

@@ -451,6 +451,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
             },
             concurrently: false,
             nulls_not_distinct: r[6] == Value::Bool(true),
+            options: Vec::new(),
         });
     }
     Ok(out)

@@ -790,6 +790,7 @@ impl Session {
         let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, cols.len() as i16, b'n');
         class[c.col("relkind")] = Value::Char(b'i');
         class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
+        class[c.col("reloptions")] = super::view::reloptions(&spec.options);
         self.insert_catalog(PG_CLASS_OID, &class)?;
         for (n, &ci) in cols.iter().enumerate() {
             if ci == NO_COLUMN {

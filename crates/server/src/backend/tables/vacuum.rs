@@ -64,7 +64,8 @@ impl IndexCleanup for TableIndexes<'_> {
     }
 }
 
-/// No lock table attached: truncation is never attempted.
+/// No lock table attached (or vacuum_truncate off): truncation is never
+/// attempted.
 struct NoTruncate;
 
 impl TruncateLock for NoTruncate {
@@ -214,7 +215,12 @@ impl Session {
             Some(&mut indexes)
         };
         let mut owner = ResourceOwner::default();
-        let r = match &self.locks {
+        // vacuum_truncate=false (a storage parameter): the empty pages at
+        // the end stay, as without a lock table.
+        let truncate = self
+            .relation_bool_option(t.oid, "vacuum_truncate")?
+            .unwrap_or(true);
+        let r = match self.locks.as_ref().filter(|_| truncate) {
             Some(locks) => {
                 let lock = LmgrTruncateLock {
                     locks,
