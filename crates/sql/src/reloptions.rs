@@ -723,10 +723,22 @@ pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
         }
         let m = &mean[start..k];
         let t: Vec<&Token> = m.iter().map(|&i| &toks[i].token).collect();
+        // CREATE [GLOBAL|LOCAL] [TEMP|TEMPORARY|UNLOGGED] TABLE, CREATE
+        // [UNIQUE] INDEX: not views, whose WITH list view.rs reads.
+        let head = t.iter().skip(1).find(|w| {
+            ![
+                Keyword::GLOBAL,
+                Keyword::LOCAL,
+                Keyword::TEMP,
+                Keyword::TEMPORARY,
+                Keyword::UNLOGGED,
+                Keyword::UNIQUE,
+            ]
+            .iter()
+            .any(|k| is_kw(w, *k))
+        });
         let creates = t.first().is_some_and(|f| is_kw(f, Keyword::CREATE))
-            && t.iter()
-                .take(8)
-                .any(|w| is_kw(w, Keyword::TABLE) || is_kw(w, Keyword::INDEX));
+            && head.is_some_and(|w| is_kw(w, Keyword::TABLE) || is_kw(w, Keyword::INDEX));
         if creates {
             let mut depth = 0i32;
             for j in 0..t.len() {

@@ -83,6 +83,45 @@ impl Session {
             .and_then(|(_, v)| tusk_sql::reloptions::parse_bool(v)))
     }
 
+    /// Table `oid`'s autovacuum thresholds: `base` (the settings) with
+    /// its autovacuum_vacuum_[insert_]threshold / _scale_factor storage
+    /// parameters in their place; None when autovacuum_enabled is off.
+    pub(super) fn av_thresholds_of(
+        &self,
+        oid: u32,
+        base: &tusk_storage::pgstat::AvThresholds,
+    ) -> Result<Option<tusk_storage::pgstat::AvThresholds>, PgError> {
+        let items = self.relation_options_impl(oid)?;
+        let get = |name: &str| {
+            items
+                .iter()
+                .filter_map(|i| i.split_once('='))
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.trim().parse::<f64>().ok())
+        };
+        let enabled = items
+            .iter()
+            .filter_map(|i| i.strip_prefix("autovacuum_enabled="))
+            .find_map(tusk_sql::reloptions::parse_bool);
+        if enabled == Some(false) {
+            return Ok(None);
+        }
+        let mut t = *base;
+        if let Some(v) = get("autovacuum_vacuum_threshold") {
+            t.vac_threshold = v.round() as i64;
+        }
+        if let Some(v) = get("autovacuum_vacuum_scale_factor") {
+            t.vac_scale = v;
+        }
+        if let Some(v) = get("autovacuum_vacuum_insert_threshold") {
+            t.ins_threshold = v.round() as i64;
+        }
+        if let Some(v) = get("autovacuum_vacuum_insert_scale_factor") {
+            t.ins_scale = v;
+        }
+        Ok(Some(t))
+    }
+
     /// Remembers table `oid`'s heap fillfactor from its reloptions (see
     /// the file comment); 100 is the default and not kept.
     pub(super) fn note_fillfactor(&self, oid: u32, items: &[String]) {

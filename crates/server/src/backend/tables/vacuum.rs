@@ -101,7 +101,15 @@ impl Session {
                 let mut all = self.vacuum_targets(opts.full)?;
                 if let Some(db) = self.store.as_ref().map(|s| s.db) {
                     let t = crate::autovacuum::thresholds(self.settings.settings());
-                    super::stats::keep_autovacuum_targets(&self.shared, db, &t, &mut all);
+                    // Each table's own autovacuum_* storage parameters
+                    // (a worker only: a manual VACUUM keeps every table).
+                    let mut per = std::collections::HashMap::new();
+                    if super::stats::AUTOVACUUM_WORKER.load(std::sync::atomic::Ordering::Relaxed) {
+                        for (_, _, tr) in &all {
+                            per.insert(tr.oid, self.av_thresholds_of(tr.oid, &t)?);
+                        }
+                    }
+                    super::stats::keep_autovacuum_targets(&self.shared, db, &t, &per, &mut all);
                 }
                 all
             }
