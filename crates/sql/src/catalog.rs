@@ -904,6 +904,11 @@ pub trait Tables {
         let _ = (rel, attnum, stattarget, options);
         Err(crate::bind::not_supported("column options"))
     }
+    /// Sets pg_attribute.attstorage of column `attnum` of relation `rel`.
+    fn set_column_storage(&mut self, rel: u32, attnum: i16, storage: u8) -> Result<(), PgError> {
+        let _ = (rel, attnum, storage);
+        Err(crate::bind::not_supported("SET STORAGE"))
+    }
     /// Stores `acl` as pg_attribute.attacl of column `attnum` of `rel`.
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
         let _ = (rel, attnum, acl);

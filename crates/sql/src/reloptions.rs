@@ -794,6 +794,8 @@ pub enum Sub {
     /// ALTER [COLUMN] c SET STATISTICS n (`column`: a name, or an
     /// index column's number).
     Statistics { column: ColRef, target: i64 },
+    /// ALTER [COLUMN] c SET STORAGE s (the word as written, folded).
+    Storage { column: ColRef, storage: String },
     /// ALTER [COLUMN] c SET (...) / RESET (...).
     Attr {
         column: ColRef,
@@ -875,6 +877,24 @@ fn read_sub(t: &[&Token], i: usize) -> Option<(Sub, usize)> {
             };
             j += 1;
             match upper(t.get(j)?)?.as_str() {
+                // Only SET STATISTICS takes a column number.
+                _ if matches!(column, ColRef::Number(_))
+                    && upper(t.get(j + 1)?).as_deref() != Some("STATISTICS") =>
+                {
+                    None
+                }
+                "SET" if upper(t.get(j + 1)?).as_deref() == Some("STORAGE") => {
+                    let Token::Word(w) = t.get(j + 2)? else {
+                        return None;
+                    };
+                    Some((
+                        Sub::Storage {
+                            column,
+                            storage: word_text(w),
+                        },
+                        j + 3,
+                    ))
+                }
                 "SET" if upper(t.get(j + 1)?).as_deref() == Some("STATISTICS") => {
                     let (neg, k) = match t.get(j + 2)? {
                         Token::Minus => (true, j + 3),
@@ -1119,6 +1139,21 @@ pub fn execute(host: &mut dyn Host, a: &AlterOptions) -> Result<(), PgError> {
     for s in &a.subs {
         match s {
             Sub::Rel { defs, reset } => set_rel(host, &t, defs, *reset)?,
+            Sub::Storage { column, storage } => {
+                let code = match storage.as_str() {
+                    "plain" => b'p',
+                    "external" => b'e',
+                    "extended" => b'x',
+                    "main" => b'm',
+                    _ => return Err(bad(format!("invalid storage type \"{storage}\""))),
+                };
+                if !matches!(t.relkind, b'r' | b'p' | b'm' | b'f') {
+                    return Err(wrong_kind(&t, "SET STORAGE"));
+                }
+                for rel in with_children(host, &t, a.only)? {
+                    set_storage(host, &t, rel, column, code)?;
+                }
+            }
             Sub::Statistics { column, target } => {
                 let targets = with_children(host, &t, a.only)?;
                 for rel in targets {
@@ -1349,6 +1384,40 @@ fn set_statistics(
     }
     host.tables()?
         .set_column_options(rel, num, Some(target as i32), None)
+}
+
+/// ALTER COLUMN ... SET STORAGE: pg_attribute.attstorage (kept and shown;
+/// tusk's toaster still follows the type's typstorage), refused for a
+/// type that can only be stored plain (ATExecSetStorage).
+fn set_storage(
+    host: &mut dyn Host,
+    t: &Target,
+    rel: u32,
+    c: &ColRef,
+    code: u8,
+) -> Result<(), PgError> {
+    let (num, _, _) = column(host, t, rel, c)?;
+    let rows = crate::sysinfo::query(
+        host,
+        "SELECT y.typstorage::text, pg_catalog.format_type(a.atttypid, a.atttypmod) \
+         FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type y ON y.oid = a.atttypid \
+         WHERE a.attrelid = $1 AND a.attnum::int4 = $2::text::int4",
+        &[types::OID, types::TEXT],
+        vec![Value::Oid(rel), Value::Text(num.to_string())],
+    )?;
+    if let Some(r) = rows.first() {
+        let typstorage = crate::value::to_text(&r[0]).unwrap_or_default();
+        if typstorage == "p" && code != b'p' {
+            return Err(PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!(
+                    "column data type {} can only have storage PLAIN",
+                    crate::value::to_text(&r[1]).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    host.tables()?.set_column_storage(rel, num, code)
 }
 
 fn set_attoptions(

@@ -1922,6 +1922,10 @@ impl tusk_sql::Tables for Session {
         self.set_column_options_impl(rel, attnum, stattarget, options)
     }
 
+    fn set_column_storage(&mut self, rel: u32, attnum: i16, storage: u8) -> Result<(), PgError> {
+        self.set_column_storage_impl(rel, attnum, storage)
+    }
+
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
         // A view's columns take grants too (updatable views).
         let t = match rel.source {

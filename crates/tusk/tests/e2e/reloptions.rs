@@ -11,7 +11,8 @@
 //! pages of a vacuum_truncate=false table.
 //! The expected output is PostgreSQL 15's for reloptions.sql (`psql -X
 //! -A -t -f`, script path in stderr replaced by SCRIPT) and for
-//! reloptions_describe.sql (`psql -X -f`: \d+'s footer with Options).
+//! reloptions_describe.sql (`psql -X -f`: \d+'s footer with Options,
+//! its Storage and Stats target columns).
 
 use crate::util::{Opts, TestServer};
 
@@ -119,15 +120,21 @@ DETAIL:  This operation is not supported for sequences.
 
 const PG_DESCRIBE: &str = r#"CREATE TABLE
 ALTER TABLE
-                                            Table "public.rd"
- Column |  Type   | Collation | Nullable | Default | Storage  | Compression | Stats target | Description 
---------+---------+-----------+----------+---------+----------+-------------+--------------+-------------
- i      | integer |           |          |         | plain    |             | 500          | 
- t      | text    |           |          |         | extended |             |              | 
+ALTER TABLE
+                                                   Table "public.rd"
+ Column |         Type          | Collation | Nullable | Default | Storage  | Compression | Stats target | Description 
+--------+-----------------------+-----------+----------+---------+----------+-------------+--------------+-------------
+ i      | integer               |           |          |         | plain    |             | 500          | 
+ t      | text                  |           |          |         | external |             |              | 
+ v      | character varying(10) |           |          |         | main     |             |              | 
 Access method: heap
 Options: fillfactor=70, autovacuum_enabled=off, toast.vacuum_truncate=false
 
 DROP TABLE
+"#;
+
+const PG_DESCRIBE_ERR: &str = r#"psql:SCRIPT:4: ERROR:  column data type integer can only have storage PLAIN
+psql:SCRIPT:5: ERROR:  invalid storage type "bogus"
 "#;
 
 #[test]
@@ -151,4 +158,13 @@ fn describe_shows_options_as_postgresql() {
     );
     assert_eq!(r.code(), Some(0), "{}", r.describe());
     assert_eq!(r.stdout, PG_DESCRIBE, "stdout: {}", r.describe());
+    let errs = r
+        .stderr
+        .replace(&format!("psql:{}:", path.display()), "psql:SCRIPT:");
+    assert_eq!(
+        crate::util::error_lines(&errs),
+        PG_DESCRIBE_ERR,
+        "stderr: {}",
+        r.describe()
+    );
 }

@@ -36,6 +36,41 @@ impl Session {
         Ok(())
     }
 
+    /// Tables::set_column_storage.
+    pub(super) fn set_column_storage_impl(
+        &mut self,
+        rel: u32,
+        attnum: i16,
+        storage: u8,
+    ) -> Result<(), PgError> {
+        let a = cat::catalog(PG_ATTRIBUTE_OID);
+        let (tid, mut r) = self.attribute_row(rel, attnum)?;
+        r[a.col("attstorage")] = Value::Char(storage);
+        self.update_catalog(PG_ATTRIBUTE_OID, tid, &r)?;
+        self.xact.command_counter_increment();
+        Ok(())
+    }
+
+    /// The pg_attribute row of column `attnum` of `rel`.
+    fn attribute_row(
+        &self,
+        rel: u32,
+        attnum: i16,
+    ) -> Result<(tusk_storage::heaptuple::ItemPointer, Vec<Value>), PgError> {
+        self.catalog_lookup(
+            cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX,
+            &[Value::Oid(rel), Value::Int2(attnum)],
+        )?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            PgError::error(
+                sqlstate::UNDEFINED_COLUMN,
+                format!("column number {attnum} of relation with OID {rel} does not exist"),
+            )
+        })
+    }
+
     /// Tables::set_column_options.
     pub(super) fn set_column_options_impl(
         &mut self,
@@ -45,19 +80,7 @@ impl Session {
         options: Option<&[String]>,
     ) -> Result<(), PgError> {
         let a = cat::catalog(PG_ATTRIBUTE_OID);
-        let row = self
-            .catalog_lookup(
-                cat::PG_ATTRIBUTE_RELID_ATTNUM_INDEX,
-                &[Value::Oid(rel), Value::Int2(attnum)],
-            )?
-            .into_iter()
-            .next();
-        let Some((tid, mut r)) = row else {
-            return Err(PgError::error(
-                sqlstate::UNDEFINED_COLUMN,
-                format!("column number {attnum} of relation with OID {rel} does not exist"),
-            ));
-        };
+        let (tid, mut r) = self.attribute_row(rel, attnum)?;
         if let Some(t) = stattarget {
             r[a.col("attstattarget")] = Value::Int4(t);
         }
