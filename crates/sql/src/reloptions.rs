@@ -1023,6 +1023,7 @@ struct Target {
     options: Vec<String>,
     owner: u32,
     relname: String,
+    nspname: String,
 }
 
 fn text_items(v: &Value) -> Vec<String> {
@@ -1036,8 +1037,9 @@ fn target(host: &mut dyn Host, oid: u32) -> Result<Option<Target>, PgError> {
     let rows = crate::sysinfo::query(
         host,
         "SELECT c.relkind::text, coalesce(a.amname::text, ''), c.reltoastrelid, c.reloptions, \
-         c.relowner, c.relname::text \
+         c.relowner, c.relname::text, n.nspname::text \
          FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_am a ON a.oid = c.relam \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.oid = $1",
         &[types::OID],
         vec![Value::Oid(oid)],
@@ -1058,6 +1060,7 @@ fn target(host: &mut dyn Host, oid: u32) -> Result<Option<Target>, PgError> {
         options: text_items(&r[3]),
         owner: oid_v(&r[4]),
         relname: text(&r[5]),
+        nspname: text(&r[6]),
     }))
 }
 
@@ -1130,6 +1133,22 @@ pub fn execute(host: &mut dyn Host, a: &AlterOptions) -> Result<(), PgError> {
         return Ok(());
     };
     check_owner(&*host, &t)?;
+    // The table's lock for the whole statement: ShareUpdateExclusiveLock,
+    // AccessExclusiveLock when a parameter or SET STORAGE needs it
+    // (AlterTableGetLockLevel). Indexes are left to their table's.
+    if matches!(t.relkind, b'r' | b'p' | b'm') {
+        let exclusive = a.subs.iter().any(|s| match s {
+            Sub::Rel { defs, .. } => needs_exclusive(defs),
+            Sub::Storage { .. } => true,
+            _ => false,
+        });
+        host.tables()?.lock_table(
+            Some(&t.nspname),
+            &t.relname,
+            if exclusive { 8 } else { 4 },
+            false,
+        )?;
+    }
     if oid < FIRST_NORMAL_OBJECT_ID {
         return Err(PgError::error(
             sqlstate::INSUFFICIENT_PRIVILEGE,
