@@ -639,6 +639,9 @@ pub struct Session {
     /// A hint only: a block past the relation's end is ignored.
     heap_targets:
         std::cell::RefCell<std::collections::HashMap<tusk_storage::smgr::RelFileLocator, u32>>,
+    /// The heap fillfactor of each table resolved with one set (by OID;
+    /// tables/reloptions.rs): inserts leave that share of a page free.
+    fillfactors: std::cell::RefCell<std::collections::HashMap<u32, u8>>,
     /// This backend's heavyweight locks (None: no lock table attached;
     /// xid waits then poll).
     locks: Option<Rc<tusk_storage::lmgr::LocalLocks<ChildShared>>>,
@@ -994,6 +997,7 @@ impl Session {
             relcache: std::cell::RefCell::new(tables::RelCache::default()),
             catalog_changed: false,
             heap_targets: Default::default(),
+            fillfactors: Default::default(),
             locks: env.shared.lockmgr().map(|m| {
                 Rc::new(tusk_storage::lmgr::LocalLocks::new(
                     m,

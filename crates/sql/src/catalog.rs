@@ -886,6 +886,29 @@ pub trait Tables {
             "ALTER DEFAULT PRIVILEGES is not supported by this host",
         ))
     }
+    /// Stores `items` as pg_class.reloptions of relation `oid` (empty:
+    /// NULL); reloptions.rs has checked them.
+    fn set_reloptions(&mut self, oid: u32, items: &[String]) -> Result<(), PgError> {
+        let _ = (oid, items);
+        Err(crate::bind::not_supported("storage parameters"))
+    }
+    /// Sets pg_attribute.attstattarget (Some) and/or attoptions (Some;
+    /// empty: NULL) of column `attnum` of relation `rel`.
+    fn set_column_options(
+        &mut self,
+        rel: u32,
+        attnum: i16,
+        stattarget: Option<i32>,
+        options: Option<&[String]>,
+    ) -> Result<(), PgError> {
+        let _ = (rel, attnum, stattarget, options);
+        Err(crate::bind::not_supported("column options"))
+    }
+    /// Sets pg_attribute.attstorage of column `attnum` of relation `rel`.
+    fn set_column_storage(&mut self, rel: u32, attnum: i16, storage: u8) -> Result<(), PgError> {
+        let _ = (rel, attnum, storage);
+        Err(crate::bind::not_supported("SET STORAGE"))
+    }
     /// Stores `acl` as pg_attribute.attacl of column `attnum` of `rel`.
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {
         let _ = (rel, attnum, acl);

@@ -77,6 +77,8 @@ pub struct IndexSpec {
     /// `INCLUDE (c, d)`: non-key columns (pg_index.indnatts counts them,
     /// indnkeyatts does not); no part of ordering or uniqueness.
     pub include: Vec<String>,
+    /// WITH (...): the index's pg_class.reloptions (reloptions.rs).
+    pub options: Vec<String>,
 }
 
 /// A comparison operator of an index qual.
@@ -393,9 +395,14 @@ pub(crate) fn create_index(
         }
     }
     btree_only(&ci.using)?;
-    if !ci.with.is_empty() {
-        return Err(not_supported("index storage parameters"));
-    }
+    let options = if ci.with.is_empty() {
+        Vec::new()
+    } else {
+        match crate::reloptions::from_index_with(&ci.with) {
+            Some(defs) => crate::reloptions::for_new_index(&defs, "btree")?,
+            None => return Err(not_supported("these index storage parameters")),
+        }
+    };
     // An index lives in its table's schema: a qualified index name is a
     // syntax error in PostgreSQL unless it names that schema; tusk keeps
     // the last part.
@@ -427,6 +434,7 @@ pub(crate) fn create_index(
             concurrently: ci.concurrently,
             nulls_not_distinct: ci.nulls_distinct == Some(false),
             include: ci.include.iter().map(ident_name).collect(),
+            options,
         },
     ))
 }
@@ -476,6 +484,7 @@ pub fn table_constraint(c: &ast::TableConstraint) -> Result<Option<IndexSpec>, P
         concurrently: false,
         nulls_not_distinct,
         include: include.iter().map(ident_name).collect(),
+        options: Vec::new(),
     }))
 }
 
@@ -506,6 +515,7 @@ pub(crate) fn column_constraint(
         concurrently: false,
         nulls_not_distinct,
         include: Vec::new(),
+        options: Vec::new(),
     }
 }
 

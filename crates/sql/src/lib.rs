@@ -112,6 +112,7 @@ mod publication;
 mod random;
 mod ranges;
 mod reg;
+pub mod reloptions;
 pub mod role;
 mod routine;
 pub mod rowlock;
@@ -642,6 +643,10 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::AlterLink) => {
                 Utility::AlterLink(partition::parse_alter_link(&stmt.sql)?)
             }
+            Parsed::Pre(PreParsed::RelOptions) => match reloptions::parse_alter(&stmt.sql) {
+                Some(a) => Utility::AlterOptions(a),
+                None => return Err(bind::not_supported("ALTER ... SET (...)")),
+            },
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => {
                 Utility::Reindex(maint::parse_reindex(&stmt.sql).map_err(|e| maint_error(stmt, e))?)

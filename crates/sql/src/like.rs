@@ -462,6 +462,7 @@ fn source_indexes(host: &mut dyn Host, oid: u32) -> Result<Vec<crate::index::Ind
             concurrently: false,
             nulls_not_distinct: r[6] == Value::Bool(true),
             include,
+            options: Vec::new(),
         });
     }
     Ok(out)

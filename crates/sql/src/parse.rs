@@ -97,6 +97,9 @@ pub(crate) enum PreParsed {
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
     /// partition.rs.
     AlterLink,
+    /// ALTER TABLE/INDEX/MATERIALIZED VIEW made only of SET/RESET (...)
+    /// and column SET STATISTICS / SET/RESET (...): read by reloptions.rs.
+    RelOptions,
 }
 
 #[derive(Debug, Clone)]
@@ -353,6 +356,9 @@ fn leading_words(tokens: &[TokenWithSpan], n: usize) -> Vec<String> {
 fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
     let w = leading_words(tokens, 5);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    if crate::reloptions::is_alter_options(&w, tokens) {
+        return Some(PreParsed::RelOptions);
+    }
     if matches!(w.as_slice(), ["ALTER", "TABLE", ..]) {
         let long = leading_words(tokens, 12);
         let long: Vec<&str> = long.iter().map(String::as_str).collect();
@@ -741,7 +747,8 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::routine::mark_variadic_args(toks);
     let toks = crate::window::rewrite_frame_tokens(toks);
     let toks = crate::index::rewrite_conflict_where(toks);
-    crate::assign::rewrite_tokens(toks)
+    let toks = crate::assign::rewrite_tokens(toks);
+    crate::reloptions::rewrite_tokens(toks)
 }
 
 /// A parser over `sql` with the same token rewrites as statements get,

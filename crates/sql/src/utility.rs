@@ -77,6 +77,8 @@ pub(crate) enum Utility {
         partition: Option<Box<crate::partition::CreateSpec>>,
         /// LIKE items: where each stood among `columns` (like.rs).
         likes: Vec<(usize, crate::like::LikeSpec)>,
+        /// WITH (...): the table's and its toast table's reloptions.
+        options: (Vec<String>, Vec<String>),
     },
     /// CREATE INDEX, or ALTER TABLE t ADD PRIMARY KEY / UNIQUE.
     CreateIndex {
@@ -159,6 +161,9 @@ pub(crate) enum Utility {
     /// TRUNCATE ... RESTART IDENTITY: the TRUNCATE, then the sequences
     /// its tables' columns own restarted (sequence.rs).
     RestartIdentity(Box<Utility>),
+    /// ALTER TABLE/INDEX/MATERIALIZED VIEW ... SET/RESET (...), column
+    /// SET STATISTICS and SET/RESET (...) (reloptions.rs).
+    AlterOptions(crate::reloptions::AlterOptions),
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -801,7 +806,10 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
             None => return Err(not_supported("table constraints (FOREIGN KEY)")),
         }
     }
-    check_reloptions(&ct.table_options)?;
+    let options = table_reloptions(
+        &ct.table_options,
+        partition.as_ref().is_some_and(|p| p.by.is_some()),
+    )?;
     let (schema, name) = qualified_name(&ct.name)?;
     let schema = crate::view::temp_schema(schema, ct.temporary)?;
     let mut columns: Vec<catalog::ColumnDef> = Vec::new();
@@ -905,65 +913,28 @@ fn create_table(ct: &ast::CreateTable) -> Result<Utility, PgError> {
         inherits,
         partition,
         likes,
+        options,
     })
 }
 
-/// CREATE TABLE's `WITH (storage_parameter = value)`, checked as
-/// PostgreSQL's parseRelOptions does. The values are validated, not kept:
-/// tusk's heap fills its pages whole (fillfactor 100 is all it does).
-fn check_reloptions(opts: &ast::CreateTableOptions) -> Result<(), PgError> {
+/// CREATE TABLE's `WITH (storage_parameter = value)`: the table's and
+/// its toast table's pg_class.reloptions, checked as PostgreSQL 15's
+/// DefineRelation does (reloptions.rs; the list reaches here as the
+/// placeholder its token rewrite made).
+fn table_reloptions(
+    opts: &ast::CreateTableOptions,
+    partitioned: bool,
+) -> Result<(Vec<String>, Vec<String>), PgError> {
     let ast::CreateTableOptions::With(list) = opts else {
-        return Ok(());
+        return Ok(Default::default());
     };
-    let bad = |m: String| PgError::error(sqlstate::INVALID_PARAMETER_VALUE, m);
-    for o in list {
-        let (key, value) = match o {
-            ast::SqlOption::KeyValue { key, value } => {
-                let v = match value {
-                    ast::Expr::Value(v) => match &v.value {
-                        ast::Value::Number(n, _) => n.clone(),
-                        ast::Value::SingleQuotedString(s) => s.clone(),
-                        ast::Value::Boolean(b) => b.to_string(),
-                        other => other.to_string(),
-                    },
-                    ast::Expr::Identifier(i) => i.value.clone(),
-                    other => other.to_string(),
-                };
-                (ident_name(key), v)
-            }
-            ast::SqlOption::Ident(i) => (ident_name(i), "true".to_string()),
-            other => {
-                return Err(syntax(format!("syntax error at or near \"{other}\"")));
-            }
-        };
-        match key.as_str() {
-            "fillfactor" => {
-                let n: i64 = value.trim().parse().map_err(|_| {
-                    bad(format!(
-                        "invalid value for integer option \"fillfactor\": {value}"
-                    ))
-                })?;
-                if !(10..=100).contains(&n) {
-                    return Err(bad(format!(
-                        "value {value} out of bounds for option \"fillfactor\""
-                    ))
-                    .with_detail("Valid values are between \"10\" and \"100\"."));
-                }
-            }
-            "autovacuum_enabled" => {
-                if !matches!(
-                    value.to_lowercase().as_str(),
-                    "true" | "false" | "on" | "off" | "1" | "0" | "yes" | "no" | "t" | "f"
-                ) {
-                    return Err(bad(format!(
-                        "invalid value for boolean option \"autovacuum_enabled\": {value}"
-                    )));
-                }
-            }
-            _ => return Err(bad(format!("unrecognized parameter \"{key}\""))),
-        }
+    match crate::reloptions::from_sql_options(list) {
+        Some(defs) => crate::reloptions::for_new_table(&defs, partitioned),
+        None => Err(syntax(format!(
+            "syntax error at or near \"{}\"",
+            list.first().map(|o| o.to_string()).unwrap_or_default()
+        ))),
     }
-    Ok(())
 }
 
 impl Utility {
@@ -1010,6 +981,11 @@ impl Utility {
             Utility::Vacuum { .. } => Command::Other("VACUUM"),
             Utility::Lock { .. } => Command::Other("LOCK TABLE"),
             Utility::AlterLink(a) => Command::Other(a.tag()),
+            Utility::AlterOptions(a) => Command::Other(match a.what {
+                "INDEX" => "ALTER INDEX",
+                "MATERIALIZED VIEW" => "ALTER MATERIALIZED VIEW",
+                _ => "ALTER TABLE",
+            }),
             Utility::Role(r) => Command::Other(r.tag()),
             Utility::Grant(g) => Command::Other(g.tag()),
             Utility::Sequence(s) => Command::Other(s.tag()),
@@ -1224,6 +1200,7 @@ impl Utility {
                 inherits,
                 partition,
                 likes,
+                options,
             } => {
                 let mut columns = columns.clone();
                 let mut checks = checks.clone();
@@ -1327,6 +1304,12 @@ impl Utility {
                         .table()?
                         .oid;
                     host.tables()?.set_partitioned(me, &key)?;
+                }
+                if created && (!options.0.is_empty() || !options.1.is_empty()) {
+                    let me = catalog::lookup(&*host, schema.as_deref(), name)?
+                        .table()?
+                        .oid;
+                    crate::reloptions::store_new(host, me, &options.0, &options.1)?;
                 }
                 if created {
                     crate::sequence::own_serial_sequences(host, schema.as_deref(), name, serials)?;
@@ -1526,6 +1509,14 @@ impl Utility {
             Utility::AlterLink(a) => {
                 crate::partition::execute(host, a)?;
                 done("ALTER TABLE")
+            }
+            Utility::AlterOptions(a) => {
+                crate::reloptions::execute(host, a)?;
+                done(match a.what {
+                    "INDEX" => "ALTER INDEX",
+                    "MATERIALIZED VIEW" => "ALTER MATERIALIZED VIEW",
+                    _ => "ALTER TABLE",
+                })
             }
             Utility::Lock {
                 tables,

@@ -67,6 +67,8 @@ pub(crate) enum ViewStmt {
         if_not_exists: bool,
         /// SELECT INTO: tag `SELECT n` even WITH NO DATA would not apply.
         select_into: bool,
+        /// WITH (...): storage parameters as written (reloptions.rs).
+        storage: Vec<crate::reloptions::Def>,
     },
     CreateView {
         target: Target,
@@ -260,23 +262,6 @@ fn offset(sql: &str, t: &TokenWithSpan) -> usize {
     sql.len()
 }
 
-/// Skips a parenthesized list (storage options, which are not kept).
-fn skip_parens(p: &mut Parser) -> Result<(), PgError> {
-    if !p.consume_token(&Token::LParen) {
-        return Err(near(p));
-    }
-    let mut depth = 1;
-    while depth > 0 {
-        match p.next_token().token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            Token::EOF => return Err(syntax("syntax error at end of input")),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Reads a statement routed here by [`is_view_statement`].
 pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let mut p = crate::parse::rewritten_parser(sql).map_err(|e| syntax(e.to_string()))?;
@@ -404,11 +389,12 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
         let _ = p.parse_identifier().map_err(|_| near(&mut p))?;
     }
     let mut options = Vec::new();
+    let mut storage = Vec::new();
     if take(&mut p, "WITH") {
         if kind == b'v' {
             options = view_options(&mut p)?;
         } else {
-            skip_parens(&mut p)?;
+            storage = crate::reloptions::parse_defs(&mut p)?;
         }
     }
     if kind == b'r' && take(&mut p, "ON") {
@@ -472,6 +458,7 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
         with_data,
         if_not_exists,
         select_into: false,
+        storage,
     })
 }
 
@@ -607,6 +594,7 @@ pub(crate) fn select_into(q: &ast::Query) -> Result<Option<ViewStmt>, PgError> {
         with_data: true,
         if_not_exists: false,
         select_into: true,
+        storage: Vec::new(),
     }))
 }
 
@@ -802,6 +790,7 @@ pub(crate) fn execute(
             select_into,
             query,
             query_text,
+            storage,
             ..
         } => {
             let (plan, cols) = v.bound.as_ref().expect("bound with its query");
@@ -814,6 +803,7 @@ pub(crate) fn execute(
                 );
                 return done(v.tag());
             }
+            let (main_opts, toast_opts) = crate::reloptions::for_new_table(storage, false)?;
             if *kind == b'm' {
                 let def = ViewDef {
                     schema: target.schema.clone(),
@@ -829,6 +819,10 @@ pub(crate) fn execute(
             } else {
                 host.tables()?
                     .create_table(schema, &target.name, &defs, false)?;
+            }
+            if !main_opts.is_empty() || !toast_opts.is_empty() {
+                let oid = catalog::lookup(&*host, schema, &target.name)?.table()?.oid;
+                crate::reloptions::store_new(host, oid, &main_opts, &toast_opts)?;
             }
             if !*with_data {
                 return done(v.tag());

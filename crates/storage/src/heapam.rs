@@ -282,6 +282,9 @@ pub struct HeapRel<'a> {
     pub(crate) ext: &'a dyn ExtensionLock,
     /// The block this backend last inserted into (rd_targblock).
     target: Cell<Option<BlockNumber>>,
+    /// Bytes of each page new tuples leave free: BLCKSZ * (100 -
+    /// fillfactor) / 100 ([`HeapRel::set_fillfactor`]; 0 by default).
+    save_free: Cell<usize>,
     /// May a same-page update be HOT? False for a table with indexes
     /// (tusk does not yet compare indexed columns, so every new version
     /// gets its own index entries and must be reachable by its own TID).
@@ -480,10 +483,45 @@ impl<'a> HeapRel<'a> {
             wal,
             ext,
             target: Cell::new(None),
+            save_free: Cell::new(0),
             hot_ok: Cell::new(true),
             key_update: Cell::new(false),
             probed: Cell::new(false),
         }
+    }
+
+    /// The table's fillfactor (10..=100): inserts, and updates that move
+    /// a row to another page, leave `(100 - fillfactor)` % of each page
+    /// free for later updates of its rows (PostgreSQL's
+    /// RelationGetTargetPageFreeSpace); same-page updates may use it.
+    pub fn set_fillfactor(&self, fillfactor: u8) {
+        let ff = fillfactor.clamp(10, 100) as usize;
+        self.save_free.set(page::BLCKSZ * (100 - ff) / 100);
+    }
+
+    /// Free space a page needs for a new tuple of `len` bytes here
+    /// (RelationGetBufferForTuple's targetFreeSpace): the tuple plus the
+    /// space fillfactor keeps, but never more than a nearly empty page
+    /// has, so that an empty page always takes it.
+    fn target_free(&self, len: usize) -> usize {
+        let len = page::maxalign(len);
+        let save = self.save_free.get();
+        if save == 0 {
+            return len;
+        }
+        let nearly_empty = MAX_HEAP_TUPLE_SIZE - (MAX_HEAP_TUPLES_PER_PAGE as usize / 8 * 4);
+        if len + save > nearly_empty {
+            len.max(nearly_empty)
+        } else {
+            len + save
+        }
+    }
+
+    /// Whether a page has room for a new tuple of `len` bytes, fillfactor
+    /// counted (see [`Self::target_free`]).
+    fn fits_new(&self, p: &PageBuf, len: usize) -> bool {
+        !page::is_new(p)
+            && page::heap_free_space(p, MAX_HEAP_TUPLES_PER_PAGE) >= self.target_free(len)
     }
 
     /// Whether the caller holds the tuple lock of the row (see `probed`).
@@ -605,7 +643,7 @@ impl<'a> HeapRel<'a> {
             .checked_sub(1)
             .filter(|&l| Some(l) != target && Some(l) != tried);
         let mut first = target;
-        let needed = page::maxalign(tuple.len());
+        let needed = self.target_free(tuple.len());
         let mut from_fsm = 0;
         loop {
             let hint = match first.take() {
@@ -669,11 +707,11 @@ impl<'a> HeapRel<'a> {
             heaptuple::init_heap_page(l.page_mut());
             init = true;
         }
-        if !fits(l.page(), tuple.len()) {
+        if !self.fits_new(l.page(), tuple.len()) {
             if self.prune_worthwhile(l.page(), vis) {
                 self.prune_locked(&mut l, block, vis)?;
             }
-            if !fits(l.page(), tuple.len()) {
+            if !self.fits_new(l.page(), tuple.len()) {
                 let f = page::flags(l.page());
                 page::set_flags(l.page_mut(), f | PD_PAGE_FULL);
                 if init {
@@ -1133,7 +1171,7 @@ impl<'a> HeapRel<'a> {
                 Some(t)
             } else if from_fsm < FSM_TRIES {
                 from_fsm += 1;
-                match fsm.search(owner, needed, nblocks)? {
+                match fsm.search(owner, self.target_free(tuple.len()), nblocks)? {
                     Some(b) if b == tid.block => {
                         // The old page: it had no room when we looked.
                         let free = page::heap_free_space(
@@ -1209,7 +1247,7 @@ impl<'a> HeapRel<'a> {
             init = true;
             nl.mark_dirty();
         }
-        if !fits(nl.page(), tuple.len()) {
+        if !self.fits_new(nl.page(), tuple.len()) {
             return Ok(Err(page::heap_free_space(
                 nl.page(),
                 MAX_HEAP_TUPLES_PER_PAGE,

@@ -81,6 +81,7 @@ mod inherit;
 mod maint;
 mod policy;
 mod rangetype;
+mod reloptions;
 mod rowlock;
 pub(super) mod sequence;
 pub(crate) mod stats;
@@ -1069,6 +1070,16 @@ impl Session {
         rel.dropped = dropped;
         rel.col_acls = col_acls;
         rel.owner = oid_of(&class[c.col("relowner")]);
+        if let Value::Array(a) = &class[c.col("reloptions")] {
+            let items: Vec<String> = a
+                .items
+                .iter()
+                .filter_map(tusk_sql::value::to_text)
+                .collect();
+            self.note_fillfactor(oid, &items);
+        } else {
+            self.note_fillfactor(oid, &[]);
+        }
         if let Value::Text(acl) = &class[c.col("relacl")] {
             rel.acl = Some(acl.clone());
         }
@@ -1121,6 +1132,7 @@ impl Session {
         let loc = locator(store.db, t);
         let heap = HeapRel::new(loc, &store.bm, &wal, &store.ext);
         heap.set_target_block(self.heap_targets.borrow().get(&loc).copied());
+        heap.set_fillfactor(self.fillfactor_of(t.oid));
         if cat::indexes_of_catalog(t.oid).next().is_some() {
             // A catalog with indexes: every version gets its own index
             // entries (tables/catindex.rs), so none may be heap-only.
@@ -1895,6 +1907,24 @@ impl tusk_sql::Tables for Session {
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         self.update_catalog_as(PG_CLASS_OID, tid, &class, xid, cid)
+    }
+
+    fn set_reloptions(&mut self, oid: u32, items: &[String]) -> Result<(), PgError> {
+        self.set_reloptions_impl(oid, items)
+    }
+
+    fn set_column_options(
+        &mut self,
+        rel: u32,
+        attnum: i16,
+        stattarget: Option<i32>,
+        options: Option<&[String]>,
+    ) -> Result<(), PgError> {
+        self.set_column_options_impl(rel, attnum, stattarget, options)
+    }
+
+    fn set_column_storage(&mut self, rel: u32, attnum: i16, storage: u8) -> Result<(), PgError> {
+        self.set_column_storage_impl(rel, attnum, storage)
     }
 
     fn set_column_acl(&mut self, rel: &Relation, attnum: i16, acl: &str) -> Result<(), PgError> {

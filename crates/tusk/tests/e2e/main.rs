@@ -74,6 +74,8 @@
 //!   types, literals, field selection, row comparisons) against
 //!   PostgreSQL 15's psql output.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
+//! - `reloptions`: storage parameters (WITH, SET/RESET, toast., column
+//!   STATISTICS and n_distinct), their errors, \d+, fillfactor's pages.
 //! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
 //!   before Sync (also through asyncpg), FunctionCall, malformed messages
 //!   as ERRORs, and the startup and SQLSTATE details.
@@ -209,6 +211,7 @@ mod publication;
 mod queries;
 mod ranges;
 mod raw;
+mod reloptions;
 mod routines;
 mod row_locks;
 mod rows;

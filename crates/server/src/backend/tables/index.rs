@@ -834,6 +834,7 @@ impl Session {
         let mut class = cat::class_row(oid, &name, nsp, 0, oid, false, natts, b'n');
         class[c.col("relkind")] = Value::Char(b'i');
         class[c.col("relam")] = Value::Oid(BTREE_AM_OID);
+        class[c.col("reloptions")] = super::view::reloptions(&spec.options);
         self.insert_catalog(PG_CLASS_OID, &class)?;
         let all: Vec<usize> = cols.iter().chain(&included).copied().collect();
         for (n, &ci) in all.iter().enumerate() {

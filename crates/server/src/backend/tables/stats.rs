@@ -182,12 +182,14 @@ pub(crate) fn user_tables_rows(
 }
 
 /// In an autovacuum worker, a plain VACUUM keeps only the tables whose
-/// counters pass the thresholds (autovacuum.c's table_recheck_autovac);
+/// counters pass the thresholds (autovacuum.c's table_recheck_autovac):
+/// a table's own in `per` (None: autovacuum_enabled=false), else `t`;
 /// elsewhere it keeps every table.
 pub(crate) fn keep_autovacuum_targets(
     shared: &ChildShared,
     db: u32,
     t: &tusk_storage::pgstat::AvThresholds,
+    per: &std::collections::HashMap<u32, Option<tusk_storage::pgstat::AvThresholds>>,
     targets: &mut Vec<(String, String, TableRef)>,
 ) {
     if !AUTOVACUUM_WORKER.load(Ordering::Relaxed) {
@@ -200,7 +202,14 @@ pub(crate) fn keep_autovacuum_targets(
     let due: std::collections::HashSet<u32> = stats
         .rows()
         .into_iter()
-        .filter(|r| r.db == db && t.needs_vacuum(r))
+        .filter(|r| {
+            r.db == db
+                && match per.get(&r.rel) {
+                    Some(Some(own)) => own.needs_vacuum(r),
+                    Some(None) => false,
+                    None => t.needs_vacuum(r),
+                }
+        })
         .map(|r| r.rel)
         .collect();
     targets.retain(|(_, _, tr)| due.contains(&tr.oid));

@@ -64,7 +64,8 @@ impl IndexCleanup for TableIndexes<'_> {
     }
 }
 
-/// No lock table attached: truncation is never attempted.
+/// No lock table attached (or vacuum_truncate off): truncation is never
+/// attempted.
 struct NoTruncate;
 
 impl TruncateLock for NoTruncate {
@@ -100,7 +101,15 @@ impl Session {
                 let mut all = self.vacuum_targets(opts.full)?;
                 if let Some(db) = self.store.as_ref().map(|s| s.db) {
                     let t = crate::autovacuum::thresholds(self.settings.settings());
-                    super::stats::keep_autovacuum_targets(&self.shared, db, &t, &mut all);
+                    // Each table's own autovacuum_* storage parameters
+                    // (a worker only: a manual VACUUM keeps every table).
+                    let mut per = std::collections::HashMap::new();
+                    if super::stats::AUTOVACUUM_WORKER.load(std::sync::atomic::Ordering::Relaxed) {
+                        for (_, _, tr) in &all {
+                            per.insert(tr.oid, self.av_thresholds_of(tr.oid, &t)?);
+                        }
+                    }
+                    super::stats::keep_autovacuum_targets(&self.shared, db, &t, &per, &mut all);
                 }
                 all
             }
@@ -214,7 +223,12 @@ impl Session {
             Some(&mut indexes)
         };
         let mut owner = ResourceOwner::default();
-        let r = match &self.locks {
+        // vacuum_truncate=false (a storage parameter): the empty pages at
+        // the end stay, as without a lock table.
+        let truncate = self
+            .relation_bool_option(t.oid, "vacuum_truncate")?
+            .unwrap_or(true);
+        let r = match self.locks.as_ref().filter(|_| truncate) {
             Some(locks) => {
                 let lock = LmgrTruncateLock {
                     locks,
