@@ -4949,6 +4949,10 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
     if let Some(t) = types::lookup_type_name(&name, &mods) {
         return Ok(t);
     }
+    // `null::record`: the anonymous row type (json_populate_record's base).
+    if name == "record" && mods.is_empty() {
+        return Ok(Ty::new(types::RECORD));
+    }
     if types::lookup_type_name(&name, &[]).is_some() {
         return Err(PgError::error(
             sqlstate::INVALID_PARAMETER_VALUE,

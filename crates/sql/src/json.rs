@@ -165,6 +165,9 @@ pub(crate) enum JsonSrf {
     ObjectKeys,
     /// jsonb_path_query (jsonpath.rs).
     PathQuery,
+    /// json(b)_populate_record(set) / json(b)_to_record(set) in FROM
+    /// (jsonrec.rs): the fields of the row(s) its one argument gave.
+    Records { width: usize, set: bool },
 }
 
 fn bad(msg: impl Into<String>) -> PgError {
@@ -984,6 +987,10 @@ pub(crate) fn srf_rows(
     if op == JsonSrf::PathQuery {
         return crate::jsonpath::query(args);
     }
+    if let JsonSrf::Records { width, set } = op {
+        let v = args.into_iter().next().unwrap_or(Value::Null);
+        return Ok(crate::jsonrec::rows(v, width, set));
+    }
     let a0 = args.into_iter().next().unwrap_or(Value::Null);
     let fname = |base: &str| format!("{}_{base}", if json { "json" } else { "jsonb" });
     let kind = |v: &Value| -> Result<&'static str, PgError> {
@@ -998,7 +1005,7 @@ pub(crate) fn srf_rows(
     }
     let text_of = |raw: &str| -> Result<Value, PgError> { raw_result(raw, true) };
     Ok(match (op, &a0) {
-        (JsonSrf::PathQuery, _) => Vec::new(),
+        (JsonSrf::PathQuery | JsonSrf::Records { .. }, _) => Vec::new(),
         (JsonSrf::Each { text }, Value::Json(s)) => match tj::raw_children(s)? {
             Raw::Object(pairs) => pairs
                 .into_iter()
@@ -1085,6 +1092,7 @@ pub(crate) fn srf_columns(op: JsonSrf, json: bool) -> Vec<(&'static str, Oid)> {
         JsonSrf::Elements { text } => vec![("value", if text { types::TEXT } else { jt })],
         JsonSrf::ObjectKeys => vec![("json_object_keys", types::TEXT)],
         JsonSrf::PathQuery => vec![("jsonb_path_query", types::JSONB)],
+        JsonSrf::Records { .. } => Vec::new(),
     }
 }
 

@@ -731,6 +731,7 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::inherit::rewrite_tokens(toks);
     let toks = crate::routine::mark_variadic_args(toks);
     let toks = crate::window::rewrite_frame_tokens(toks);
+    let toks = crate::jsonrec::name_column_definition_lists(toks);
     crate::index::rewrite_conflict_where(toks)
 }
 
