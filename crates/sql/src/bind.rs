@@ -2602,7 +2602,7 @@ impl<'h> Binder<'h> {
             "concat" => (func::SpreadFn::Concat, 0),
             "concat_ws" => (func::SpreadFn::ConcatWs, 1),
             "format" => (func::SpreadFn::Format, 1),
-            _ => return Ok(None),
+            _ => return self.json_spread(name, args, array_expr),
         };
         if args.len() < fixed + 1 {
             return Ok(None);

@@ -73,6 +73,12 @@ pub(crate) enum JsonOp {
     Pretty,
     /// The (key, value) argument pair of json(b)_object_agg, as a record.
     Pair,
+    /// json(b)_build_object / json(b)_build_array with `VARIADIC arr`:
+    /// the array's elements are the arguments (a NULL array: NULL).
+    Spread {
+        b: bool,
+        object: bool,
+    },
     /// A jsonpath function (jsonpath.rs); `op`: spelled as `@?` / `@@`.
     JsonPath {
         f: crate::jsonpath::PathFn,
@@ -115,6 +121,7 @@ impl JsonOp {
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
             JsonOp::Pair => "ROW",
+            JsonOp::Spread { b, object } => JsonOp::spread_target(b, object).name(),
             JsonOp::JsonPath { f, op } => {
                 use crate::jsonpath::PathFn;
                 match (f, op) {
@@ -129,6 +136,14 @@ impl JsonOp {
         }
     }
 
+    fn spread_target(b: bool, object: bool) -> JsonOp {
+        if object {
+            JsonOp::BuildObject { b }
+        } else {
+            JsonOp::BuildArray { b }
+        }
+    }
+
     /// An infix operator (EXPLAIN prints `(a op b)`).
     pub(crate) fn is_operator(self) -> bool {
         !matches!(
@@ -138,6 +153,7 @@ impl JsonOp {
                 | JsonOp::ArrayToJson
                 | JsonOp::BuildObject { .. }
                 | JsonOp::BuildArray { .. }
+                | JsonOp::Spread { .. }
                 | JsonOp::Object { .. }
                 | JsonOp::Typeof
                 | JsonOp::ArrayLength
@@ -265,6 +281,12 @@ fn jsonb_path<'a>(mut cur: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jso
 pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
     if let JsonOp::JsonPath { f, .. } = op {
         return crate::jsonpath::eval(f, args);
+    }
+    if let JsonOp::Spread { b, object } = op {
+        return match args.into_iter().next() {
+            Some(Value::Array(a)) => eval(JsonOp::spread_target(b, object), a.items),
+            _ => Ok(Value::Null),
+        };
     }
     let a0 = args.first().cloned().unwrap_or(Value::Null);
     let a1 = args.get(1).cloned().unwrap_or(Value::Null);
@@ -549,6 +571,7 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
+        JsonOp::Spread { .. } => Value::Null,
         JsonOp::ColumnSize => match &a0 {
             Value::Jsonb(j) => Value::Int4(crate::jsonpath::stored_size(j) as i32),
             _ => Value::Null,

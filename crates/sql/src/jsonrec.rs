@@ -30,7 +30,10 @@ pub(crate) enum Target {
     /// A true array type: json arrays of any depth, elements as `elem`.
     Array { ty: Ty, elem: Box<Target> },
     /// A row type: each field by name from a json object.
-    Record { ty: Ty, fields: Vec<(String, Target)> },
+    Record {
+        ty: Ty,
+        fields: Vec<(String, Target)>,
+    },
     /// A domain: the base type's value, then the domain's constraints.
     Domain {
         ty: Ty,
@@ -60,7 +63,11 @@ pub(crate) struct Call {
 
 impl Target {
     /// The plan for type `ty`; `host` binds domain constraints.
-    pub(crate) fn build(host: &dyn crate::host::Host, ty: Ty, depth: u32) -> Result<Target, PgError> {
+    pub(crate) fn build(
+        host: &dyn crate::host::Host,
+        ty: Ty,
+        depth: u32,
+    ) -> Result<Target, PgError> {
         if depth > 64 {
             return Err(PgError::error(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
@@ -540,10 +547,9 @@ impl Call {
             }
             rows.push(one(it, cx)?);
         }
-        Ok(Value::Array(Box::new(tusk_types::array::Array::from_items(
-            types::RECORD,
-            rows,
-        ))))
+        Ok(Value::Array(Box::new(
+            tusk_types::array::Array::from_items(types::RECORD, rows),
+        )))
     }
 }
 
@@ -581,9 +587,12 @@ pub(crate) fn name_column_definition_lists(
     let meaningful = |t: &Token| !matches!(t, Token::Whitespace(_));
     let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
     let mut inserts: Vec<(usize, Token)> = Vec::new();
-    let idx: Vec<usize> = (0..toks.len()).filter(|&i| meaningful(&toks[i].token)).collect();
+    let idx: Vec<usize> = (0..toks.len())
+        .filter(|&i| meaningful(&toks[i].token))
+        .collect();
     for k in 1..idx.len().saturating_sub(3) {
-        let (close, as_, open, first, second) = (idx[k - 1], idx[k], idx[k + 1], idx[k + 2], idx[k + 3]);
+        let (close, as_, open, first, second) =
+            (idx[k - 1], idx[k], idx[k + 1], idx[k + 2], idx[k + 3]);
         if !(toks[close].token == Token::RParen
             && word(&toks[as_].token, "as")
             && toks[open].token == Token::LParen)
@@ -591,11 +600,15 @@ pub(crate) fn name_column_definition_lists(
             continue;
         }
         // `(name type ...`: a column definition, not a query.
-        let Token::Word(w) = &toks[first].token else { continue };
+        let Token::Word(w) = &toks[first].token else {
+            continue;
+        };
         if w.quote_style.is_none()
-            && ["select", "values", "with", "table", "insert", "update", "delete", "merge"]
-                .iter()
-                .any(|q| w.value.eq_ignore_ascii_case(q))
+            && [
+                "select", "values", "with", "table", "insert", "update", "delete", "merge",
+            ]
+            .iter()
+            .any(|q| w.value.eq_ignore_ascii_case(q))
         {
             continue;
         }
@@ -639,7 +652,13 @@ pub(crate) fn name_column_definition_lists(
     for (at, t) in inserts.into_iter().rev() {
         let span = toks[at].span;
         toks.insert(at, TokenWithSpan::new(t, span));
-        toks.insert(at, TokenWithSpan::new(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space), span));
+        toks.insert(
+            at,
+            TokenWithSpan::new(
+                Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                span,
+            ),
+        );
     }
     toks
 }

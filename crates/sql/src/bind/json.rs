@@ -775,6 +775,9 @@ impl Binder<'_> {
     }
 }
 
+/// A bound json-to-row call and its row type's columns.
+type RecordCall = (Bound, Vec<(String, Ty)>);
+
 /// json(b)_populate_record(set) / json(b)_to_record(set) by name: (json
 /// argument is json, first argument is a base row, returns a set).
 fn record_function(name: &str) -> Option<(bool, bool, bool)> {
@@ -829,7 +832,7 @@ impl Binder<'_> {
         name: &str,
         args: Vec<Bound>,
         in_from: Option<Option<Vec<(String, Ty)>>>,
-    ) -> Result<Result<(Bound, Vec<(String, Ty)>), Vec<Bound>>, PgError> {
+    ) -> Result<Result<RecordCall, Vec<Bound>>, PgError> {
         let Some((json, has_base, set)) = record_function(name) else {
             return Ok(Err(args));
         };
@@ -914,7 +917,9 @@ impl Binder<'_> {
                 let mut target = Target::build(self.host, t, 0);
                 // A domain over a row type: the base row is bound as a
                 // coercion to the domain.
-                if let (true, Some(Expr::Domain(_, c))) = (target.is_ok(), base.as_ref().map(|b| &b.e)) {
+                if let (true, Some(Expr::Domain(_, c))) =
+                    (target.is_ok(), base.as_ref().map(|b| &b.e))
+                {
                     let inner = std::mem::replace(&mut target, Err(undetermined()))?;
                     target = Ok(Target::Domain {
                         ty: t,
@@ -997,5 +1002,38 @@ impl Binder<'_> {
             },
             Scope::single(Some(alias_name), None, cols, width),
         )))
+    }
+}
+
+impl Binder<'_> {
+    /// `json(b)_build_object(VARIADIC arr)` / `json(b)_build_array(VARIADIC
+    /// arr)`: the array's elements as the arguments; `None` for any other
+    /// function.
+    pub(crate) fn json_spread(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+        array_expr: &ast::Expr,
+    ) -> Result<Option<Bound>, PgError> {
+        let (b, object) = match name {
+            "json_build_object" => (false, true),
+            "jsonb_build_object" => (true, true),
+            "json_build_array" => (false, false),
+            "jsonb_build_array" => (true, false),
+            _ => return Ok(None),
+        };
+        if args.len() != 1 {
+            return Ok(None);
+        }
+        let a = args.into_iter().next().expect("one argument");
+        if tusk_types::array::elem_type(a.ty.oid).is_none() {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                "VARIADIC argument must be an array",
+            )
+            .with_position(self.expr_at(array_expr)));
+        }
+        let jt = if b { types::JSONB } else { types::JSON };
+        Ok(Some(jnode(JsonOp::Spread { b, object }, vec![a], jt)))
     }
 }
