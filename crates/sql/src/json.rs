@@ -73,6 +73,9 @@ pub(crate) enum JsonOp {
     Pretty,
     /// The (key, value) argument pair of json(b)_object_agg, as a record.
     Pair,
+    /// row_to_json / array_to_json with pretty_bool: the first argument's
+    /// json with `,\n ` between its top-level members when the flag is set.
+    PrettyTop,
     /// json(b)_build_object / json(b)_build_array with `VARIADIC arr`:
     /// the array's elements are the arguments (a NULL array: NULL).
     Spread {
@@ -121,6 +124,7 @@ impl JsonOp {
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
             JsonOp::Pair => "ROW",
+            JsonOp::PrettyTop => "row_to_json",
             JsonOp::Spread { b, object } => JsonOp::spread_target(b, object).name(),
             JsonOp::JsonPath { f, op } => {
                 use crate::jsonpath::PathFn;
@@ -154,6 +158,7 @@ impl JsonOp {
                 | JsonOp::BuildObject { .. }
                 | JsonOp::BuildArray { .. }
                 | JsonOp::Spread { .. }
+                | JsonOp::PrettyTop
                 | JsonOp::Object { .. }
                 | JsonOp::Typeof
                 | JsonOp::ArrayLength
@@ -572,6 +577,11 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
         JsonOp::Spread { .. } => Value::Null,
+        JsonOp::PrettyTop => match (&a0, &a1) {
+            (Value::Json(s), Value::Bool(true)) => Value::Json(pretty_top(s)?),
+            (_, Value::Null) => Value::Null,
+            _ => a0,
+        },
         JsonOp::ColumnSize => match &a0 {
             Value::Jsonb(j) => Value::Int4(crate::jsonpath::stored_size(j) as i32),
             _ => Value::Null,
@@ -1157,5 +1167,21 @@ pub(crate) fn agg_final(b: bool, object: bool, items: Vec<Value>) -> Result<Valu
             .map(|(k, v)| format!("{} : {}", tj::escape(k), json_text(v, false)))
             .collect();
         Value::Json(format!("{{ {} }}", parts.join(", ")))
+    })
+}
+
+/// The pretty form of row_to_json / array_to_json: each top-level member
+/// after the first on its own line, indented by one space.
+fn pretty_top(s: &str) -> Result<String, PgError> {
+    Ok(match tj::raw_children(s)? {
+        Raw::Array(items) => format!("[{}]", items.join(",\n ")),
+        Raw::Object(pairs) => {
+            let parts: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v)| format!("{}:{v}", tj::escape(&k)))
+                .collect();
+            format!("{{{}}}", parts.join(",\n "))
+        }
+        Raw::Scalar(_) => s.to_string(),
     })
 }

@@ -500,6 +500,24 @@ impl Binder<'_> {
                     }
                     return Ok(Ok(jnode(op, args, types::JSON)));
                 }
+                // The pretty_bool forms: the one-argument value with a line
+                // feed after each top-level comma.
+                "row_to_json" | "array_to_json"
+                    if args.len() == 2
+                        && (args[1].is_unknown() || args[1].ty.oid == types::BOOL) =>
+                {
+                    let mut args = args;
+                    let flag = args.pop().expect("two arguments");
+                    let flag = self.coerce(flag, Ty::new(types::BOOL))?;
+                    let inner = match self.json_function(name, args)? {
+                        Ok(b) => b,
+                        Err(mut a) => {
+                            a.push(flag);
+                            return Ok(Err(a));
+                        }
+                    };
+                    return Ok(Ok(jnode(JsonOp::PrettyTop, vec![inner, flag], types::JSON)));
+                }
                 _ => return Ok(Err(args)),
             }
         };
