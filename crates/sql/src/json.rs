@@ -188,7 +188,10 @@ pub(crate) enum JsonSrf {
     PathQuery,
     /// json(b)_populate_record(set) / json(b)_to_record(set) in FROM
     /// (jsonrec.rs): the fields of the row(s) its one argument gave.
-    Records { width: usize, set: bool },
+    Records {
+        width: usize,
+        set: bool,
+    },
 }
 
 fn bad(msg: impl Into<String>) -> PgError {
@@ -1184,4 +1187,64 @@ fn pretty_top(s: &str) -> Result<String, PgError> {
         }
         Raw::Scalar(_) => s.to_string(),
     })
+}
+
+/// The json(b)_to_tsvector filter: which values of a document count
+/// (string, numeric, boolean, key; all), from a jsonb array of those
+/// names or one such string.
+fn tsvector_flags(f: &Value) -> Result<[bool; 4], PgError> {
+    let hint = "Possible values are: \"string\", \"numeric\", \"boolean\", \"key\", and \"all\".";
+    let j = tree(f)?.unwrap_or(Jsonb::Null);
+    let items = match &j {
+        Jsonb::Array(items) => items.iter().collect::<Vec<_>>(),
+        Jsonb::Object(_) => {
+            return Err(bad("wrong flag type, only arrays and scalars are allowed"));
+        }
+        scalar => vec![scalar],
+    };
+    let mut flags = [false; 4];
+    for it in items {
+        let Jsonb::String(s) = it else {
+            return Err(bad("flag array element is not a string").with_hint(hint));
+        };
+        match s.to_ascii_lowercase().as_str() {
+            "string" => flags[0] = true,
+            "numeric" => flags[1] = true,
+            "boolean" => flags[2] = true,
+            "key" => flags[3] = true,
+            "all" => flags = [true; 4],
+            _ => {
+                return Err(bad(format!("wrong flag in flag array: \"{s}\"")).with_hint(hint));
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// The texts of a json or jsonb document json(b)_to_tsvector indexes, in
+/// document order, as the filter `flags` (a jsonb) picks them.
+pub(crate) fn tsvector_parts(doc: &Value, flags: &Value) -> Result<Vec<String>, PgError> {
+    let flags = tsvector_flags(flags)?;
+    fn walk(j: &Jsonb, f: &[bool; 4], out: &mut Vec<String>) {
+        match j {
+            Jsonb::String(s) if f[0] => out.push(s.clone()),
+            Jsonb::Number(n) if f[1] => out.push(n.to_string()),
+            Jsonb::Bool(b) if f[2] => out.push(b.to_string()),
+            Jsonb::Array(items) => items.iter().for_each(|x| walk(x, f, out)),
+            Jsonb::Object(pairs) => {
+                for (k, v) in pairs {
+                    if f[3] {
+                        out.push(k.clone());
+                    }
+                    walk(v, f, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(j) = tree(doc)? {
+        walk(&j, &flags, &mut out);
+    }
+    Ok(out)
 }

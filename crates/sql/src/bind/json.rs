@@ -1055,3 +1055,83 @@ impl Binder<'_> {
         Ok(Some(jnode(JsonOp::Spread { b, object }, vec![a], jt)))
     }
 }
+
+impl Binder<'_> {
+    /// to_tsvector([config,] json|jsonb) and json(b)_to_tsvector([config,]
+    /// doc, filter): `Err(args)` for any other call.
+    pub(crate) fn json_ts_function(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+    ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        let (jt, filtered) = match name {
+            "to_tsvector" => match args.last().map(|a| a.ty.oid) {
+                Some(t) if is_json(t) => (t, false),
+                _ => return Ok(Err(args)),
+            },
+            "json_to_tsvector" => (types::JSON, true),
+            "jsonb_to_tsvector" => (types::JSONB, true),
+            _ => return Ok(Err(args)),
+        };
+        let n = args.len();
+        let with_cfg = n == if filtered { 3 } else { 2 };
+        if !with_cfg && n != if filtered { 2 } else { 1 } {
+            return Ok(Err(args));
+        }
+        let mut out = Vec::with_capacity(3);
+        let mut it = args.into_iter();
+        if with_cfg {
+            let c = it.next().expect("config");
+            match self.json_want(c, types::TEXT)? {
+                Ok(c) => out.push(c),
+                Err(c) if c.ty.oid == 3734 => {
+                    out.push(self.explicit_cast(c, Ty::new(types::TEXT))?)
+                }
+                Err(c) => {
+                    let mut all = vec![c];
+                    all.extend(it);
+                    return Err(no_function(name, &all));
+                }
+            }
+        } else {
+            // Empty: default_text_search_config when evaluated.
+            out.push(Bound::new(
+                Expr::Const(Value::Text(String::new())),
+                Ty::new(types::TEXT),
+            ));
+        }
+        let rest: Vec<Bound> = it.collect();
+        let mut rest_it = rest.into_iter();
+        let doc = rest_it.next().expect("document");
+        let doc = match self.json_want(doc, jt)? {
+            Ok(d) => d,
+            Err(d) => {
+                let mut all: Vec<Bound> = out.into_iter().skip(usize::from(!with_cfg)).collect();
+                all.push(d);
+                all.extend(rest_it);
+                return Err(no_function(name, &all));
+            }
+        };
+        out.push(doc);
+        let filter = match rest_it.next() {
+            Some(f) => match self.json_want(f, types::JSONB)? {
+                Ok(f) => f,
+                Err(f) => return Err(no_function(name, &[f])),
+            },
+            None => Bound::new(
+                Expr::Const(Value::Jsonb(Box::new(tusk_types::json::Jsonb::String(
+                    "string".into(),
+                )))),
+                Ty::new(types::JSONB),
+            ),
+        };
+        out.push(filter);
+        Ok(Ok(Bound::new(
+            Expr::Func(
+                crate::func::Func::Ts(crate::tsearch::TsFn::JsonToTsvector),
+                out.into_iter().map(|b| b.e).collect(),
+            ),
+            Ty::new(3614),
+        )))
+    }
+}
