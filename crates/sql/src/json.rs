@@ -1248,3 +1248,43 @@ pub(crate) fn tsvector_parts(doc: &Value, flags: &Value) -> Result<Vec<String>, 
     }
     Ok(out)
 }
+
+/// A json or jsonb document with each string value replaced by `f` of it
+/// (keys kept): ts_headline over json. A json result is written compactly,
+/// as PostgreSQL's transform_json_string_values does.
+pub(crate) fn map_strings(
+    doc: &Value,
+    f: &mut dyn FnMut(&str) -> Result<String, PgError>,
+) -> Result<Value, PgError> {
+    fn walk(
+        j: Jsonb,
+        f: &mut dyn FnMut(&str) -> Result<String, PgError>,
+    ) -> Result<Jsonb, PgError> {
+        Ok(match j {
+            Jsonb::String(s) => Jsonb::String(f(&s)?),
+            Jsonb::Array(items) => Jsonb::Array(
+                items
+                    .into_iter()
+                    .map(|x| walk(x, f))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Jsonb::Object(pairs) => Jsonb::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, walk(v, f)?)))
+                    .collect::<Result<_, PgError>>()?,
+            ),
+            other => other,
+        })
+    }
+    let json = matches!(doc, Value::Json(_));
+    let Some(t) = tree(doc)? else {
+        return Ok(Value::Null);
+    };
+    let t = walk(t, f)?;
+    Ok(if json {
+        Value::Json(tree_json_text(&t))
+    } else {
+        Value::Jsonb(Box::new(t))
+    })
+}

@@ -36,6 +36,9 @@ pub(crate) enum TsFn {
     /// to_tsvector(config, json|jsonb) and json(b)_to_tsvector(config,
     /// json|jsonb, filter): the values the filter picks (json.rs).
     JsonToTsvector,
+    /// ts_headline(config, json|jsonb, query, options): each string value
+    /// of the document replaced by its headline (json.rs).
+    JsonHeadline,
     /// to_tsquery & co (config, text).
     ToTsquery(QueryMode, bool),
     Strip,
@@ -93,6 +96,7 @@ pub(crate) fn name(f: TsFn) -> &'static str {
     match f {
         TsFn::ToTsvector => "to_tsvector",
         TsFn::JsonToTsvector => "json_to_tsvector",
+        TsFn::JsonHeadline => "ts_headline",
         TsFn::ToTsquery(QueryMode::Standard, _) => "to_tsquery",
         TsFn::ToTsquery(QueryMode::Plain, false) => "plainto_tsquery",
         TsFn::ToTsquery(QueryMode::Plain, true) => "phraseto_tsquery",
@@ -434,6 +438,12 @@ pub(crate) fn call(
                 return Ok(qout(q.as_ref()));
             }
             qout(rewrite(q, ex, query(&a(2))?).as_ref())
+        }
+        TsFn::JsonHeadline => {
+            let cfg = config(&text(&a(0)))?;
+            let q = query(&a(2))?;
+            let opts = text(&a(3));
+            crate::json::map_strings(&a(1), &mut |s| headline(cfg, s, q.as_ref(), &opts))?
         }
         TsFn::Headline => {
             let cfg = config(&text(&a(0)))?;
