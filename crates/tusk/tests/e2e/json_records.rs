@@ -53,6 +53,16 @@ blurfl||
 ["a", "b", "c"]
 [1, 4, 2, 5]
 {"a" : "1", "b" : "2"}
+[[1,5],
+ [99,100]]
+{"f1":1,
+ "f2":"foo"}
+'aaa':1 'bbb':3 'ccc':5 'ddd':6
+'aaa':1 'bbb':3 'ccc':5 'ddd':4 'eee':8 'fff':9 'ggg':10 'hhh':12 'iii':13
+'123':8 '456':12 'aaa':2 'b':6 'bbb':4 'c':10 'ccc':14 'd':17 'ddd':15 'true':19
+'123':4 'b':2 'd':6
+{"a":"aaa <b>bbb</b>","b":{"c":"ccc <b>ddd</b> fff"},"d":["ggg <b>hhh</b>","iii jjj"]}
+{"a": "aaa <bbb>", "b": {"c": "ccc <ddd> fff"}}
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:13: ERROR:  expected JSON array
@@ -85,6 +95,11 @@ psql:SCRIPT:51: ERROR:  a column definition list is redundant for a function ret
 psql:SCRIPT:56: ERROR:  argument list must have even number of elements
 HINT:  The arguments of jsonb_build_object() must consist of alternating keys and values.
 psql:SCRIPT:57: ERROR:  VARIADIC argument must be an array
+psql:SCRIPT:64: ERROR:  wrong flag type, only arrays and scalars are allowed
+psql:SCRIPT:65: ERROR:  flag array element is not a string
+HINT:  Possible values are: "string", "numeric", "boolean", "key", and "all".
+psql:SCRIPT:66: ERROR:  wrong flag in flag array: "foo"
+HINT:  Possible values are: "string", "numeric", "boolean", "key", and "all".
 "#;
 
 #[test]
