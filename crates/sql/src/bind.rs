@@ -2619,7 +2619,7 @@ impl<'h> Binder<'h> {
             "concat" => (func::SpreadFn::Concat, 0),
             "concat_ws" => (func::SpreadFn::ConcatWs, 1),
             "format" => (func::SpreadFn::Format, 1),
-            _ => return Ok(None),
+            _ => return self.json_spread(name, args, array_expr),
         };
         if args.len() < fixed + 1 {
             return Ok(None);
@@ -4967,6 +4967,10 @@ pub(crate) fn data_type_to_ty(dt: &ast::DataType) -> Result<Ty, PgError> {
     };
     if let Some(t) = types::lookup_type_name(&name, &mods) {
         return Ok(t);
+    }
+    // `null::record`: the anonymous row type (json_populate_record's base).
+    if name == "record" && mods.is_empty() {
+        return Ok(Ty::new(types::RECORD));
     }
     if types::lookup_type_name(&name, &[]).is_some() {
         return Err(PgError::error(

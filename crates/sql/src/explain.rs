@@ -921,6 +921,7 @@ impl Dp {
                 self.expr(&args[1], names)
             ),
             Expr::Json(op, args) => format!("{}({})", op.name(), self.list(args, names)),
+            Expr::JsonRecord(call, args) => format!("{}({})", call.name, self.list(args, names)),
             Expr::Domain(arg, c) => format!("({})::{}", self.expr(arg, names), c.name()),
             Expr::SubLink(s) => {
                 self.subplans += 1;

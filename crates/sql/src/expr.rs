@@ -147,6 +147,9 @@ pub(crate) enum Expr {
     /// type) checked against the domain's constraints
     /// (crates/sql/src/domain.rs), PostgreSQL's CoerceToDomain.
     Domain(Box<Expr>, std::rc::Rc<crate::domain::Coercion>),
+    /// json(b)_populate_record(set) / json(b)_to_record(set) over its
+    /// arguments (crates/sql/src/jsonrec.rs).
+    JsonRecord(std::rc::Rc<crate::jsonrec::Call>, Vec<Expr>),
 }
 
 #[derive(Debug, Clone)]
@@ -230,7 +233,8 @@ impl Expr {
             | Expr::UserFunc(_, v)
             | Expr::Array(_, v)
             | Expr::DateTime(_, v)
-            | Expr::Json(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
+            | Expr::Json(_, v)
+            | Expr::JsonRecord(_, v) => v.iter_mut().for_each(|e| e.visit(level, f)),
             Expr::Case { whens, else_ } => {
                 for (c, r) in whens {
                     c.visit(level, f);
@@ -740,6 +744,13 @@ impl Expr {
                     vals.push(a.eval(row, ctx)?);
                 }
                 crate::json::eval(*op, vals)?
+            }
+            Expr::JsonRecord(call, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(a.eval(row, ctx)?);
+                }
+                call.eval(vals, ctx)?
             }
             Expr::Domain(arg, c) => {
                 let v = arg.eval(row, ctx)?;

@@ -73,6 +73,15 @@ pub(crate) enum JsonOp {
     Pretty,
     /// The (key, value) argument pair of json(b)_object_agg, as a record.
     Pair,
+    /// row_to_json / array_to_json with pretty_bool: the first argument's
+    /// json with `,\n ` between its top-level members when the flag is set.
+    PrettyTop,
+    /// json(b)_build_object / json(b)_build_array with `VARIADIC arr`:
+    /// the array's elements are the arguments (a NULL array: NULL).
+    Spread {
+        b: bool,
+        object: bool,
+    },
     /// A jsonpath function (jsonpath.rs); `op`: spelled as `@?` / `@@`.
     JsonPath {
         f: crate::jsonpath::PathFn,
@@ -115,6 +124,8 @@ impl JsonOp {
             JsonOp::StripNulls => "jsonb_strip_nulls",
             JsonOp::Pretty => "jsonb_pretty",
             JsonOp::Pair => "ROW",
+            JsonOp::PrettyTop => "row_to_json",
+            JsonOp::Spread { b, object } => JsonOp::spread_target(b, object).name(),
             JsonOp::JsonPath { f, op } => {
                 use crate::jsonpath::PathFn;
                 match (f, op) {
@@ -129,6 +140,14 @@ impl JsonOp {
         }
     }
 
+    fn spread_target(b: bool, object: bool) -> JsonOp {
+        if object {
+            JsonOp::BuildObject { b }
+        } else {
+            JsonOp::BuildArray { b }
+        }
+    }
+
     /// An infix operator (EXPLAIN prints `(a op b)`).
     pub(crate) fn is_operator(self) -> bool {
         !matches!(
@@ -138,6 +157,8 @@ impl JsonOp {
                 | JsonOp::ArrayToJson
                 | JsonOp::BuildObject { .. }
                 | JsonOp::BuildArray { .. }
+                | JsonOp::Spread { .. }
+                | JsonOp::PrettyTop
                 | JsonOp::Object { .. }
                 | JsonOp::Typeof
                 | JsonOp::ArrayLength
@@ -165,6 +186,12 @@ pub(crate) enum JsonSrf {
     ObjectKeys,
     /// jsonb_path_query (jsonpath.rs).
     PathQuery,
+    /// json(b)_populate_record(set) / json(b)_to_record(set) in FROM
+    /// (jsonrec.rs): the fields of the row(s) its one argument gave.
+    Records {
+        width: usize,
+        set: bool,
+    },
 }
 
 fn bad(msg: impl Into<String>) -> PgError {
@@ -262,6 +289,12 @@ fn jsonb_path<'a>(mut cur: &'a Jsonb, path: &[Option<String>]) -> Option<&'a Jso
 pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
     if let JsonOp::JsonPath { f, .. } = op {
         return crate::jsonpath::eval(f, args);
+    }
+    if let JsonOp::Spread { b, object } = op {
+        return match args.into_iter().next() {
+            Some(Value::Array(a)) => eval(JsonOp::spread_target(b, object), a.items),
+            _ => Ok(Value::Null),
+        };
     }
     let a0 = args.first().cloned().unwrap_or(Value::Null);
     let a1 = args.get(1).cloned().unwrap_or(Value::Null);
@@ -546,6 +579,12 @@ pub(crate) fn eval(op: JsonOp, args: Vec<Value>) -> Result<Value, PgError> {
         JsonOp::Pretty => Value::Text(tj::pretty(&tree(&a0)?.unwrap_or(Jsonb::Null))),
         JsonOp::Pair => Value::Record(vec![(types::TEXT, a0), (types::TEXT, a1)]),
         JsonOp::JsonPath { f, .. } => crate::jsonpath::eval(f, args)?,
+        JsonOp::Spread { .. } => Value::Null,
+        JsonOp::PrettyTop => match (&a0, &a1) {
+            (Value::Json(s), Value::Bool(true)) => Value::Json(pretty_top(s)?),
+            (_, Value::Null) => Value::Null,
+            _ => a0,
+        },
         JsonOp::ColumnSize => match &a0 {
             Value::Jsonb(j) => Value::Int4(crate::jsonpath::stored_size(j) as i32),
             _ => Value::Null,
@@ -984,6 +1023,10 @@ pub(crate) fn srf_rows(
     if op == JsonSrf::PathQuery {
         return crate::jsonpath::query(args);
     }
+    if let JsonSrf::Records { width, set } = op {
+        let v = args.into_iter().next().unwrap_or(Value::Null);
+        return Ok(crate::jsonrec::rows(v, width, set));
+    }
     let a0 = args.into_iter().next().unwrap_or(Value::Null);
     let fname = |base: &str| format!("{}_{base}", if json { "json" } else { "jsonb" });
     let kind = |v: &Value| -> Result<&'static str, PgError> {
@@ -998,7 +1041,7 @@ pub(crate) fn srf_rows(
     }
     let text_of = |raw: &str| -> Result<Value, PgError> { raw_result(raw, true) };
     Ok(match (op, &a0) {
-        (JsonSrf::PathQuery, _) => Vec::new(),
+        (JsonSrf::PathQuery | JsonSrf::Records { .. }, _) => Vec::new(),
         (JsonSrf::Each { text }, Value::Json(s)) => match tj::raw_children(s)? {
             Raw::Object(pairs) => pairs
                 .into_iter()
@@ -1085,6 +1128,7 @@ pub(crate) fn srf_columns(op: JsonSrf, json: bool) -> Vec<(&'static str, Oid)> {
         JsonSrf::Elements { text } => vec![("value", if text { types::TEXT } else { jt })],
         JsonSrf::ObjectKeys => vec![("json_object_keys", types::TEXT)],
         JsonSrf::PathQuery => vec![("jsonb_path_query", types::JSONB)],
+        JsonSrf::Records { .. } => Vec::new(),
     }
 }
 
@@ -1126,5 +1170,121 @@ pub(crate) fn agg_final(b: bool, object: bool, items: Vec<Value>) -> Result<Valu
             .map(|(k, v)| format!("{} : {}", tj::escape(k), json_text(v, false)))
             .collect();
         Value::Json(format!("{{ {} }}", parts.join(", ")))
+    })
+}
+
+/// The pretty form of row_to_json / array_to_json: each top-level member
+/// after the first on its own line, indented by one space.
+fn pretty_top(s: &str) -> Result<String, PgError> {
+    Ok(match tj::raw_children(s)? {
+        Raw::Array(items) => format!("[{}]", items.join(",\n ")),
+        Raw::Object(pairs) => {
+            let parts: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, v)| format!("{}:{v}", tj::escape(&k)))
+                .collect();
+            format!("{{{}}}", parts.join(",\n "))
+        }
+        Raw::Scalar(_) => s.to_string(),
+    })
+}
+
+/// The json(b)_to_tsvector filter: which values of a document count
+/// (string, numeric, boolean, key; all), from a jsonb array of those
+/// names or one such string.
+fn tsvector_flags(f: &Value) -> Result<[bool; 4], PgError> {
+    let hint = "Possible values are: \"string\", \"numeric\", \"boolean\", \"key\", and \"all\".";
+    let j = tree(f)?.unwrap_or(Jsonb::Null);
+    let items = match &j {
+        Jsonb::Array(items) => items.iter().collect::<Vec<_>>(),
+        Jsonb::Object(_) => {
+            return Err(bad("wrong flag type, only arrays and scalars are allowed"));
+        }
+        scalar => vec![scalar],
+    };
+    let mut flags = [false; 4];
+    for it in items {
+        let Jsonb::String(s) = it else {
+            return Err(bad("flag array element is not a string").with_hint(hint));
+        };
+        match s.to_ascii_lowercase().as_str() {
+            "string" => flags[0] = true,
+            "numeric" => flags[1] = true,
+            "boolean" => flags[2] = true,
+            "key" => flags[3] = true,
+            "all" => flags = [true; 4],
+            _ => {
+                return Err(bad(format!("wrong flag in flag array: \"{s}\"")).with_hint(hint));
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// The texts of a json or jsonb document json(b)_to_tsvector indexes, in
+/// document order, as the filter `flags` (a jsonb) picks them.
+pub(crate) fn tsvector_parts(doc: &Value, flags: &Value) -> Result<Vec<String>, PgError> {
+    let flags = tsvector_flags(flags)?;
+    fn walk(j: &Jsonb, f: &[bool; 4], out: &mut Vec<String>) {
+        match j {
+            Jsonb::String(s) if f[0] => out.push(s.clone()),
+            Jsonb::Number(n) if f[1] => out.push(n.to_string()),
+            Jsonb::Bool(b) if f[2] => out.push(b.to_string()),
+            Jsonb::Array(items) => items.iter().for_each(|x| walk(x, f, out)),
+            Jsonb::Object(pairs) => {
+                for (k, v) in pairs {
+                    if f[3] {
+                        out.push(k.clone());
+                    }
+                    walk(v, f, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(j) = tree(doc)? {
+        walk(&j, &flags, &mut out);
+    }
+    Ok(out)
+}
+
+/// A json or jsonb document with each string value replaced by `f` of it
+/// (keys kept): ts_headline over json. A json result is written compactly,
+/// as PostgreSQL's transform_json_string_values does.
+pub(crate) fn map_strings(
+    doc: &Value,
+    f: &mut dyn FnMut(&str) -> Result<String, PgError>,
+) -> Result<Value, PgError> {
+    fn walk(
+        j: Jsonb,
+        f: &mut dyn FnMut(&str) -> Result<String, PgError>,
+    ) -> Result<Jsonb, PgError> {
+        Ok(match j {
+            Jsonb::String(s) => Jsonb::String(f(&s)?),
+            Jsonb::Array(items) => Jsonb::Array(
+                items
+                    .into_iter()
+                    .map(|x| walk(x, f))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Jsonb::Object(pairs) => Jsonb::Object(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, walk(v, f)?)))
+                    .collect::<Result<_, PgError>>()?,
+            ),
+            other => other,
+        })
+    }
+    let json = matches!(doc, Value::Json(_));
+    let Some(t) = tree(doc)? else {
+        return Ok(Value::Null);
+    };
+    let t = walk(t, f)?;
+    Ok(if json {
+        Value::Json(tree_json_text(&t))
+    } else {
+        Value::Jsonb(Box::new(t))
     })
 }

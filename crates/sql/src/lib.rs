@@ -89,6 +89,7 @@ pub mod index;
 mod inherit;
 mod json;
 mod jsonpath;
+mod jsonrec;
 mod lateral;
 mod like;
 mod lock;

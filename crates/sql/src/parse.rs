@@ -746,6 +746,7 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::inherit::rewrite_tokens(toks);
     let toks = crate::routine::mark_variadic_args(toks);
     let toks = crate::window::rewrite_frame_tokens(toks);
+    let toks = crate::jsonrec::name_column_definition_lists(toks);
     let toks = crate::index::rewrite_conflict_where(toks);
     let toks = crate::assign::rewrite_tokens(toks);
     crate::reloptions::rewrite_tokens(toks)

@@ -53,6 +53,10 @@ pub(crate) fn is_srf_name(name: &str) -> bool {
             | "jsonb_each_text"
             | "pg_partition_ancestors"
             | "pg_listening_channels"
+            | "json_populate_recordset"
+            | "jsonb_populate_recordset"
+            | "json_to_recordset"
+            | "jsonb_to_recordset"
     )
 }
 
@@ -105,6 +109,14 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
             let mut vals = Vec::with_capacity(args.len());
             for a in args {
                 vals.push(a.eval(row, cx)?);
+            }
+            // json(b)_populate_recordset: the rows are the records made.
+            if let crate::arrays::SrfOp::Json(crate::json::JsonSrf::Records { set, .. }, _) = op {
+                return Ok(match vals.pop().unwrap_or(Value::Null) {
+                    Value::Array(a) if *set => a.items,
+                    Value::Null if *set => Vec::new(),
+                    v => vec![v],
+                });
             }
             // Rows of several columns (jsonb_each) become records.
             let types: Vec<tusk_types::types::Oid> = match op {

@@ -33,6 +33,12 @@ use tusk_types::value::Value;
 pub(crate) enum TsFn {
     /// to_tsvector(config, text).
     ToTsvector,
+    /// to_tsvector(config, json|jsonb) and json(b)_to_tsvector(config,
+    /// json|jsonb, filter): the values the filter picks (json.rs).
+    JsonToTsvector,
+    /// ts_headline(config, json|jsonb, query, options): each string value
+    /// of the document replaced by its headline (json.rs).
+    JsonHeadline,
     /// to_tsquery & co (config, text).
     ToTsquery(QueryMode, bool),
     Strip,
@@ -89,6 +95,8 @@ pub(crate) enum CmpOp {
 pub(crate) fn name(f: TsFn) -> &'static str {
     match f {
         TsFn::ToTsvector => "to_tsvector",
+        TsFn::JsonToTsvector => "json_to_tsvector",
+        TsFn::JsonHeadline => "ts_headline",
         TsFn::ToTsquery(QueryMode::Standard, _) => "to_tsquery",
         TsFn::ToTsquery(QueryMode::Plain, false) => "plainto_tsquery",
         TsFn::ToTsquery(QueryMode::Plain, true) => "phraseto_tsquery",
@@ -175,6 +183,11 @@ pub(crate) fn call(
         TsFn::ToTsvector => {
             let cfg = config(&text(&a(0)))?;
             vout(&to_tsvector(cfg, &text(&a(1)))?)
+        }
+        TsFn::JsonToTsvector => {
+            let cfg = config(&text(&a(0)))?;
+            let parts = crate::json::tsvector_parts(&a(1), &a(2))?;
+            vout(&to_tsvector_parts(cfg, &parts)?)
         }
         TsFn::ToTsquery(mode, phrase) => {
             let cfg = config(&text(&a(0)))?;
@@ -425,6 +438,12 @@ pub(crate) fn call(
                 return Ok(qout(q.as_ref()));
             }
             qout(rewrite(q, ex, query(&a(2))?).as_ref())
+        }
+        TsFn::JsonHeadline => {
+            let cfg = config(&text(&a(0)))?;
+            let q = query(&a(2))?;
+            let opts = text(&a(3));
+            crate::json::map_strings(&a(1), &mut |s| headline(cfg, s, q.as_ref(), &opts))?
         }
         TsFn::Headline => {
             let cfg = config(&text(&a(0)))?;
@@ -1819,7 +1838,13 @@ struct Word {
 /// parsetext: each token a dictionary knows takes a position (stop words
 /// too) and gives its lexemes.
 fn parse_words(cfg: Config, s: &str) -> Result<Vec<Word>, PgError> {
-    let mut pos: u32 = 0;
+    Ok(parse_words_from(cfg, s, 0)?.0)
+}
+
+/// [`parse_words`] with positions counted on from `start`; also the count
+/// reached (a trailing stop word's position included).
+fn parse_words_from(cfg: Config, s: &str, start: u32) -> Result<(Vec<Word>, u32), PgError> {
+    let mut pos: u32 = start;
     let mut out = Vec::new();
     for t in parse_text(s) {
         if t.text.len() >= ts::MAX_STR_LEN {
@@ -1846,7 +1871,32 @@ fn parse_words(cfg: Config, s: &str) -> Result<Vec<Word>, PgError> {
             });
         }
     }
-    Ok(out)
+    Ok((out, pos))
+}
+
+/// to_tsvector over several texts (the values of a json document), each
+/// parsed on its own, a position left free after each that gave words so
+/// that no phrase spans two values (PostgreSQL's add_to_tsvector).
+pub(crate) fn to_tsvector_parts(cfg: Config, parts: &[String]) -> Result<TsVector, PgError> {
+    let mut pos = 0;
+    let mut words = Vec::new();
+    for p in parts {
+        let (w, end) = parse_words_from(cfg, p, pos)?;
+        pos = end;
+        if !w.is_empty() {
+            pos += 1;
+        }
+        words.extend(w);
+    }
+    Ok(TsVector::normalize(
+        words
+            .into_iter()
+            .map(|w| Lexeme {
+                word: w.word,
+                pos: vec![make_pos(w.pos, 0)],
+            })
+            .collect(),
+    ))
 }
 
 pub(crate) fn to_tsvector(cfg: Config, s: &str) -> Result<TsVector, PgError> {

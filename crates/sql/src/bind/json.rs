@@ -11,6 +11,7 @@
 use super::*;
 use crate::json::{JsonOp, JsonSrf};
 use crate::jsonpath::PathFn;
+use crate::jsonrec::Target;
 
 /// The `vars` default of the path functions: `'{}'::jsonb`.
 fn empty_vars() -> Bound {
@@ -446,6 +447,12 @@ impl Binder<'_> {
                 Err(a) => Err(a),
             });
         }
+        if matches!(record_function(name), Some((_, _, false))) {
+            return Ok(match self.json_record_call(name, args, None)? {
+                Ok((b, _)) => Ok(b),
+                Err(a) => Err(a),
+            });
+        }
         let (b, base) = if let Some(r) = name.strip_prefix("jsonb_") {
             (true, r)
         } else if let Some(r) = name.strip_prefix("json_") {
@@ -492,6 +499,24 @@ impl Binder<'_> {
                         }
                     }
                     return Ok(Ok(jnode(op, args, types::JSON)));
+                }
+                // The pretty_bool forms: the one-argument value with a line
+                // feed after each top-level comma.
+                "row_to_json" | "array_to_json"
+                    if args.len() == 2
+                        && (args[1].is_unknown() || args[1].ty.oid == types::BOOL) =>
+                {
+                    let mut args = args;
+                    let flag = args.pop().expect("two arguments");
+                    let flag = self.coerce(flag, Ty::new(types::BOOL))?;
+                    let inner = match self.json_function(name, args)? {
+                        Ok(b) => b,
+                        Err(mut a) => {
+                            a.push(flag);
+                            return Ok(Err(a));
+                        }
+                    };
+                    return Ok(Ok(jnode(JsonOp::PrettyTop, vec![inner, flag], types::JSON)));
                 }
                 _ => return Ok(Err(args)),
             }
@@ -619,6 +644,10 @@ impl Binder<'_> {
         alias: Option<&ast::TableAlias>,
         args: Vec<Bound>,
     ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let args = match self.json_record_source(fname, alias, args)? {
+            Ok(r) => return Ok(Ok(r)),
+            Err(a) => a,
+        };
         let args = if matches!(fname, "jsonb_path_query" | "jsonb_path_query_tz") {
             let args = match self.path_args(fname, args)? {
                 Ok(a) => a,
@@ -760,6 +789,393 @@ impl Binder<'_> {
         Ok(Some(Bound::new(
             Expr::Column(self.agg_offset() + self.aggs.len() - 1),
             Ty::new(if b { types::JSONB } else { types::JSON }),
+        )))
+    }
+}
+
+/// A bound json-to-row call and its row type's columns.
+type RecordCall = (Bound, Vec<(String, Ty)>);
+
+/// json(b)_populate_record(set) / json(b)_to_record(set) by name: (json
+/// argument is json, first argument is a base row, returns a set).
+fn record_function(name: &str) -> Option<(bool, bool, bool)> {
+    let (json, base) = if let Some(r) = name.strip_prefix("jsonb_") {
+        (false, r)
+    } else {
+        (true, name.strip_prefix("json_")?)
+    };
+    Some(match base {
+        "populate_record" => (json, true, false),
+        "populate_recordset" => (json, true, true),
+        "to_record" => (json, false, false),
+        "to_recordset" => (json, false, true),
+        _ => return None,
+    })
+}
+
+impl Binder<'_> {
+    /// A column definition list (`AS x(a int, b text)`): each column's name
+    /// and type (a domain kept as itself); `None` without one.
+    fn column_definitions(
+        &mut self,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Option<Vec<(String, Ty)>>, PgError> {
+        let Some(al) = alias else { return Ok(None) };
+        if !al.columns.iter().any(|c| c.data_type.is_some()) {
+            return Ok(None);
+        }
+        let mut out = Vec::with_capacity(al.columns.len());
+        for c in &al.columns {
+            let Some(dt) = &c.data_type else {
+                return Err(syntax(format!(
+                    "syntax error at or near \"{}\"",
+                    ident_name(&c.name)
+                )));
+            };
+            let ty = match crate::domain::coercion_target(dt) {
+                Some(d) => Ty::new(d),
+                None => data_type_to_ty(dt)?,
+            };
+            out.push((ident_name(&c.name), ty));
+        }
+        Ok(Some(out))
+    }
+
+    /// A json-to-row call bound: the expression (a row, or an array of
+    /// rows for the set variants) and the row type's fields; `in_from`
+    /// with the column definition list of a FROM item. `Err(args)` for
+    /// any other function.
+    pub(crate) fn json_record_call(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+        in_from: Option<Option<Vec<(String, Ty)>>>,
+    ) -> Result<Result<RecordCall, Vec<Bound>>, PgError> {
+        let Some((json, has_base, set)) = record_function(name) else {
+            return Ok(Err(args));
+        };
+        let want = 1 + has_base as usize;
+        // json_populate_record(set) also takes use_json_as_text (ignored
+        // since PostgreSQL 9.4 but still accepted).
+        let max = want + (has_base && json) as usize;
+        if !(want..=max).contains(&args.len()) {
+            return Ok(Err(args));
+        }
+        let jt = if json { types::JSON } else { types::JSONB };
+        let mut it = args.into_iter();
+        let base = if has_base {
+            let b = it.next().expect("base argument");
+            if b.is_unknown() {
+                return Err(PgError::error(
+                    sqlstate::INDETERMINATE_DATATYPE,
+                    "could not determine polymorphic type because input has type unknown",
+                ));
+            }
+            Some(b)
+        } else {
+            None
+        };
+        let j = it.next().expect("json argument");
+        let j = match self.json_want(j, jt)? {
+            Ok(j) => j,
+            Err(j) => {
+                let mut all: Vec<Bound> = base.into_iter().collect();
+                all.push(j);
+                all.extend(it);
+                return Err(no_function(name, &all));
+            }
+        };
+        if let Some(flag) = it.next() {
+            if self.json_want(flag, types::BOOL)?.is_err() {
+                return Err(no_function(name, &[]));
+            }
+        }
+        let coldefs = in_from.clone().flatten();
+        let base_ty = base.as_ref().map(|b| b.ty);
+        let anonymous = base_ty.is_none_or(|t| t.oid == types::RECORD);
+        if let (Some(_), Some(t)) = (&coldefs, base_ty) {
+            if t.oid != types::RECORD {
+                return Err(PgError::error(
+                    sqlstate::SYNTAX_ERROR,
+                    "a column definition list is redundant for a function returning a named composite type",
+                ));
+            }
+        }
+        if in_from.is_some() && coldefs.is_none() && anonymous {
+            return Err(PgError::error(
+                sqlstate::SYNTAX_ERROR,
+                "a column definition list is required for functions returning \"record\"",
+            ));
+        }
+        // The row type: the column definition list's, else the base row's.
+        let undetermined = || {
+            PgError::error(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                format!("could not determine row type for result of {name}"),
+            )
+            .with_hint("Provide a non-null record argument, or call the function in the FROM clause using a column definition list.")
+        };
+        let mut expect = None;
+        let (row_ty, target) = match (&coldefs, base_ty) {
+            (Some(cols), _) => {
+                let fields = cols
+                    .iter()
+                    .map(|(n, t)| tusk_types::composite::Field {
+                        name: n.clone(),
+                        ty: *t,
+                    })
+                    .collect();
+                let ty = tusk_types::composite::bless(fields);
+                if base_ty.is_some() {
+                    expect = Some(cols.iter().map(|(_, t)| *t).collect());
+                }
+                (ty, Target::build(self.host, ty, 0))
+            }
+            (None, Some(t)) if tusk_types::composite::fields(t).is_some() => {
+                let mut target = Target::build(self.host, t, 0);
+                // A domain over a row type: the base row is bound as a
+                // coercion to the domain.
+                if let (true, Some(Expr::Domain(_, c))) =
+                    (target.is_ok(), base.as_ref().map(|b| &b.e))
+                {
+                    let inner = std::mem::replace(&mut target, Err(undetermined()))?;
+                    target = Ok(Target::Domain {
+                        ty: t,
+                        base: Box::new(inner),
+                        check: c.clone(),
+                    });
+                }
+                (t, target)
+            }
+            (None, Some(t)) if t.oid == types::RECORD => (t, Err(undetermined())),
+            (None, Some(t)) => (
+                t,
+                Err(PgError::error(
+                    sqlstate::DATATYPE_MISMATCH,
+                    format!("first argument of {name} must be a row type"),
+                )),
+            ),
+            (None, None) => (Ty::new(types::RECORD), Err(undetermined())),
+        };
+        let fields: Vec<(String, Ty)> = tusk_types::composite::fields(row_ty)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| (f.name, f.ty))
+            .collect();
+        let call = crate::jsonrec::Call {
+            name: name.to_string(),
+            target,
+            has_base,
+            set,
+            row_ty,
+            expect,
+        };
+        let mut es: Vec<Expr> = base.into_iter().map(|b| b.e).collect();
+        es.push(j.e);
+        Ok(Ok((
+            Bound::new(Expr::JsonRecord(std::rc::Rc::new(call), es), row_ty),
+            fields,
+        )))
+    }
+
+    /// json(b)_populate_record(set) / json(b)_to_record(set) in FROM: the
+    /// row type's columns.
+    fn json_record_source(
+        &mut self,
+        fname: &str,
+        alias: Option<&ast::TableAlias>,
+        args: Vec<Bound>,
+    ) -> Result<Result<(Source, Scope), Vec<Bound>>, PgError> {
+        let Some((json, _, set)) = record_function(fname) else {
+            return Ok(Err(args));
+        };
+        let coldefs = self.column_definitions(alias)?;
+        // Called in the select list: no column definition list possible.
+        let in_from = (self.aggs_allowed != Some("select list")).then_some(coldefs);
+        let (call, fields) = match self.json_record_call(fname, args, in_from)? {
+            Ok(r) => r,
+            Err(a) => return Ok(Err(a)),
+        };
+        let alias_name = alias
+            .map(|a| ident_name(&a.name))
+            .unwrap_or_else(|| fname.to_string());
+        let mut cols: Vec<(String, Ty)> = fields
+            .into_iter()
+            .map(|(n, t)| {
+                // A domain column reads as its base type, as tusk's
+                // domain values are.
+                let t = match tusk_types::usertype::domain_base(t.oid) {
+                    Some((b, m)) => Ty::with_mod(b, m),
+                    None => t,
+                };
+                (n, t)
+            })
+            .collect();
+        super::rename_function_columns(alias, &alias_name, &mut cols)?;
+        let width = cols.len();
+        Ok(Ok((
+            Source::SetFunc {
+                op: crate::arrays::SrfOp::Json(JsonSrf::Records { width, set }, json),
+                args: vec![call.e],
+            },
+            Scope::single(Some(alias_name), None, cols, width),
+        )))
+    }
+}
+
+impl Binder<'_> {
+    /// `json(b)_build_object(VARIADIC arr)` / `json(b)_build_array(VARIADIC
+    /// arr)`: the array's elements as the arguments; `None` for any other
+    /// function.
+    pub(crate) fn json_spread(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+        array_expr: &ast::Expr,
+    ) -> Result<Option<Bound>, PgError> {
+        let (b, object) = match name {
+            "json_build_object" => (false, true),
+            "jsonb_build_object" => (true, true),
+            "json_build_array" => (false, false),
+            "jsonb_build_array" => (true, false),
+            _ => return Ok(None),
+        };
+        if args.len() != 1 {
+            return Ok(None);
+        }
+        let a = args.into_iter().next().expect("one argument");
+        if tusk_types::array::elem_type(a.ty.oid).is_none() {
+            return Err(PgError::error(
+                sqlstate::DATATYPE_MISMATCH,
+                "VARIADIC argument must be an array",
+            )
+            .with_position(self.expr_at(array_expr)));
+        }
+        let jt = if b { types::JSONB } else { types::JSON };
+        Ok(Some(jnode(JsonOp::Spread { b, object }, vec![a], jt)))
+    }
+}
+
+impl Binder<'_> {
+    /// to_tsvector([config,] json|jsonb) and json(b)_to_tsvector([config,]
+    /// doc, filter): `Err(args)` for any other call.
+    pub(crate) fn json_ts_function(
+        &mut self,
+        name: &str,
+        args: Vec<Bound>,
+    ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        let (jt, filtered) = match name {
+            // `tsquery('...')`: the type name called as a function is a
+            // cast (json's ts_headline tests spell the query so).
+            "tsquery" if args.len() == 1 => {
+                let a = args.into_iter().next().expect("one argument");
+                return Ok(Ok(self.explicit_cast(a, Ty::new(3615))?));
+            }
+            "ts_headline" => {
+                let pos = match args.iter().position(|a| is_json(a.ty.oid)) {
+                    Some(p) if p <= 1 => p,
+                    _ => return Ok(Err(args)),
+                };
+                let jt = args[pos].ty.oid;
+                let mut args = args;
+                // Bound as the text form, then the document put back.
+                let doc = std::mem::replace(
+                    &mut args[pos],
+                    Bound::new(
+                        Expr::Const(Value::Text(String::new())),
+                        Ty::new(types::TEXT),
+                    ),
+                );
+                return Ok(match self.ts_function(name, args)? {
+                    Ok(b) => match b.e {
+                        Expr::Func(
+                            crate::func::Func::Ts(crate::tsearch::TsFn::Headline),
+                            mut es,
+                        ) if es.len() == 4 => {
+                            es[1] = doc.e;
+                            Ok(Bound::new(
+                                Expr::Func(
+                                    crate::func::Func::Ts(crate::tsearch::TsFn::JsonHeadline),
+                                    es,
+                                ),
+                                Ty::new(jt),
+                            ))
+                        }
+                        e => Ok(Bound::new(e, b.ty)),
+                    },
+                    Err(mut a) => {
+                        a[pos] = doc;
+                        Err(a)
+                    }
+                });
+            }
+            "to_tsvector" => match args.last().map(|a| a.ty.oid) {
+                Some(t) if is_json(t) => (t, false),
+                _ => return Ok(Err(args)),
+            },
+            "json_to_tsvector" => (types::JSON, true),
+            "jsonb_to_tsvector" => (types::JSONB, true),
+            _ => return Ok(Err(args)),
+        };
+        let n = args.len();
+        let with_cfg = n == if filtered { 3 } else { 2 };
+        if !with_cfg && n != if filtered { 2 } else { 1 } {
+            return Ok(Err(args));
+        }
+        let mut out = Vec::with_capacity(3);
+        let mut it = args.into_iter();
+        if with_cfg {
+            let c = it.next().expect("config");
+            match self.json_want(c, types::TEXT)? {
+                Ok(c) => out.push(c),
+                Err(c) if c.ty.oid == 3734 => {
+                    out.push(self.explicit_cast(c, Ty::new(types::TEXT))?)
+                }
+                Err(c) => {
+                    let mut all = vec![c];
+                    all.extend(it);
+                    return Err(no_function(name, &all));
+                }
+            }
+        } else {
+            // Empty: default_text_search_config when evaluated.
+            out.push(Bound::new(
+                Expr::Const(Value::Text(String::new())),
+                Ty::new(types::TEXT),
+            ));
+        }
+        let rest: Vec<Bound> = it.collect();
+        let mut rest_it = rest.into_iter();
+        let doc = rest_it.next().expect("document");
+        let doc = match self.json_want(doc, jt)? {
+            Ok(d) => d,
+            Err(d) => {
+                let mut all: Vec<Bound> = out.into_iter().skip(usize::from(!with_cfg)).collect();
+                all.push(d);
+                all.extend(rest_it);
+                return Err(no_function(name, &all));
+            }
+        };
+        out.push(doc);
+        let filter = match rest_it.next() {
+            Some(f) => match self.json_want(f, types::JSONB)? {
+                Ok(f) => f,
+                Err(f) => return Err(no_function(name, &[f])),
+            },
+            None => Bound::new(
+                Expr::Const(Value::Jsonb(Box::new(tusk_types::json::Jsonb::String(
+                    "string".into(),
+                )))),
+                Ty::new(types::JSONB),
+            ),
+        };
+        out.push(filter);
+        Ok(Ok(Bound::new(
+            Expr::Func(
+                crate::func::Func::Ts(crate::tsearch::TsFn::JsonToTsvector),
+                out.into_iter().map(|b| b.e).collect(),
+            ),
+            Ty::new(3614),
         )))
     }
 }

@@ -46,6 +46,17 @@ impl Binder<'_> {
             ));
         }
         let ty = match (&src, scope.star.as_slice()) {
+            // json(b)_populate_recordset: rows of the call's row type.
+            (
+                Source::SetFunc {
+                    op: crate::arrays::SrfOp::Json(crate::json::JsonSrf::Records { .. }, _),
+                    args,
+                },
+                _,
+            ) => match args.first() {
+                Some(Expr::JsonRecord(call, _)) => call.row_ty,
+                _ => Ty::new(types::RECORD),
+            },
             (Source::Series { .. } | Source::SetFunc { .. }, [(_, ty, _, _)]) => *ty,
             // A function of several columns (jsonb_each) gives records.
             (

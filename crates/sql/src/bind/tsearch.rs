@@ -139,6 +139,10 @@ impl Binder<'_> {
         name: &str,
         args: Vec<Bound>,
     ) -> Result<Result<Bound, Vec<Bound>>, PgError> {
+        let args = match self.json_ts_function(name, args)? {
+            Ok(b) => return Ok(Ok(b)),
+            Err(a) => a,
+        };
         let n = args.len();
         let first = args.first().map(|a| a.ty.oid);
         let first_ts = first.is_some_and(is_ts) || args.first().is_some_and(|a| a.is_unknown());

@@ -108,6 +108,8 @@
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
 //! - `json`: json and jsonb types, operators, functions and errors against
 //!   PostgreSQL 15's output; binary I/O through the postgres crate; restart.
+//! - `json_records`: json(b)_populate_record(set), json(b)_to_record(set)
+//!   and the VARIADIC json builders against PostgreSQL 15's output.
 //! - `jsonpath`: the jsonpath type and the jsonb_path_* functions and
 //!   `@?` / `@@` against PostgreSQL 15's output.
 //! - `tsearch`: tsvector/tsquery, `@@`, the text-search functions and the
@@ -190,6 +192,7 @@ mod indexes;
 mod inherit_partition;
 mod joins;
 mod json;
+mod json_records;
 mod jsonpath;
 mod ledger;
 mod like;
