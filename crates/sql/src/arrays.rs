@@ -42,10 +42,15 @@ pub(crate) enum ArrOp {
     Subscript(Vec<Sub>),
     /// `SET a[i] = v` (arrayset.rs): args are the array, the bounds
     /// given, then the value; `elem` types the array made for a NULL one.
-    Assign { subs: Vec<Sub>, elem: Oid },
+    Assign {
+        subs: Vec<Sub>,
+        elem: Oid,
+    },
     /// `SET j['a'][0] = v` on jsonb (arrayset.rs): args are the jsonb,
     /// the subscripts as text, then the value.
-    JsonbAssign { expect_array: bool },
+    JsonbAssign {
+        expect_array: bool,
+    },
     /// `x op ANY|ALL (array)`.
     AnyAll {
         op: CmpOp,

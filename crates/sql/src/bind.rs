@@ -5325,35 +5325,35 @@ impl Binder<'_> {
                         let (plan, types) = self.insert_select(&rel, &items, plan, &cols)?;
                         InsertRows::Select(Box::new(plan), types)
                     } else {
-                    let mut casts = Vec::with_capacity(cols.len());
-                    for (c, &t) in cols.iter().zip(&targets) {
-                        if rel.columns[t].generated.is_some() {
-                            return Err(crate::generated::insert_error(&rel.columns[t].name));
+                        let mut casts = Vec::with_capacity(cols.len());
+                        for (c, &t) in cols.iter().zip(&targets) {
+                            if rel.columns[t].generated.is_some() {
+                                return Err(crate::generated::insert_error(&rel.columns[t].name));
+                            }
+                            if rel.columns[t].identity == Some(b'a') && self.overriding.is_none() {
+                                return Err(crate::sequence::always_identity_error(
+                                    &rel.columns[t].name,
+                                ));
+                            }
+                            let to = rel.columns[t].ty.oid;
+                            if c.type_oid != to
+                                && (!cast::castable(c.type_oid, to)
+                                    || !tusk_types::geo::assignable(c.type_oid, to))
+                            {
+                                return Err(PgError::error(
+                                    sqlstate::DATATYPE_MISMATCH,
+                                    format!(
+                                        "column \"{}\" is of type {} but expression is of type {}",
+                                        rel.columns[t].name,
+                                        types::sql_name(to),
+                                        types::sql_name(c.type_oid)
+                                    ),
+                                )
+                                .with_hint("You will need to rewrite or cast the expression."));
+                            }
+                            casts.push(c.type_oid);
                         }
-                        if rel.columns[t].identity == Some(b'a') && self.overriding.is_none() {
-                            return Err(crate::sequence::always_identity_error(
-                                &rel.columns[t].name,
-                            ));
-                        }
-                        let to = rel.columns[t].ty.oid;
-                        if c.type_oid != to
-                            && (!cast::castable(c.type_oid, to)
-                                || !tusk_types::geo::assignable(c.type_oid, to))
-                        {
-                            return Err(PgError::error(
-                                sqlstate::DATATYPE_MISMATCH,
-                                format!(
-                                    "column \"{}\" is of type {} but expression is of type {}",
-                                    rel.columns[t].name,
-                                    types::sql_name(to),
-                                    types::sql_name(c.type_oid)
-                                ),
-                            )
-                            .with_hint("You will need to rewrite or cast the expression."));
-                        }
-                        casts.push(c.type_oid);
-                    }
-                    InsertRows::Select(Box::new(plan), casts)
+                        InsertRows::Select(Box::new(plan), casts)
                     }
                 }
             },

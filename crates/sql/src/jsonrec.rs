@@ -584,6 +584,10 @@ pub(crate) fn name_column_definition_lists(
     mut toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
 ) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
     use sqlparser::tokenizer::{Token, TokenWithSpan};
+    // Every statement passes here; only one with AS can be rewritten.
+    if !crate::sequence::has_keyword(&toks, sqlparser::keywords::Keyword::AS) {
+        return toks;
+    }
     let meaningful = |t: &Token| !matches!(t, Token::Whitespace(_));
     let word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
     let mut inserts: Vec<(usize, Token)> = Vec::new();

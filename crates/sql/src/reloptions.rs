@@ -711,6 +711,12 @@ fn is_kw(t: &Token, k: Keyword) -> bool {
 /// accepts; [`decode`] gives the items back. The WITH taken is the first
 /// at bracket depth 0 followed by a parameter list.
 pub(crate) fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    // Every statement passes here; only CREATE ... WITH can be rewritten.
+    if !crate::sequence::has_keyword(&toks, Keyword::CREATE)
+        || !crate::sequence::has_keyword(&toks, Keyword::WITH)
+    {
+        return toks;
+    }
     let mean: Vec<usize> = (0..toks.len())
         .filter(|&i| !matches!(toks[i].token, Token::Whitespace(_)))
         .collect();

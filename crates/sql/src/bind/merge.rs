@@ -229,8 +229,7 @@ impl Binder<'_> {
                     } else {
                         let mut values = Vec::with_capacity(row.len());
                         for (e, &t) in row.iter().zip(&targets) {
-                            values
-                                .push(self.insert_value(e, &rel.columns[t]).map_err(not_target)?);
+                            values.push(self.insert_value(e, &rel.columns[t]).map_err(not_target)?);
                         }
                         ActionKind::Insert { targets, values }
                     }
