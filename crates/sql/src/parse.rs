@@ -88,6 +88,9 @@ pub(crate) enum PreParsed {
     Subscription,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
+    /// CREATE/DROP/ALTER RULE, ALTER TABLE ... ENABLE/DISABLE RULE: read
+    /// by rules.rs.
+    Rule,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
     /// partition.rs.
     AlterLink,
@@ -356,12 +359,19 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         if crate::partition::is_alter_link(&long) {
             return Some(PreParsed::AlterLink);
         }
+        if crate::rules::is_enable_disable(&long) {
+            return Some(PreParsed::Rule);
+        }
     }
     match w.as_slice() {
         ["CREATE", "TRIGGER" | "CONSTRAINT", ..]
         | ["CREATE", "OR", "REPLACE", "TRIGGER" | "CONSTRAINT", ..]
         | ["DROP", "TRIGGER", ..]
         | ["ALTER", "TRIGGER", ..] => Some(PreParsed::Trigger),
+        ["CREATE", "RULE", ..]
+        | ["CREATE", "OR", "REPLACE", "RULE", ..]
+        | ["DROP", "RULE", ..]
+        | ["ALTER", "RULE", ..] => Some(PreParsed::Rule),
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
         ["RESET", "SESSION", "AUTHORIZATION"] => {
             Some(PreParsed::Reset("session_authorization".into()))
