@@ -605,6 +605,8 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
     // Words of the statement so far (to spot CREATE ... FUNCTION).
     let mut head: Vec<String> = Vec::new();
     let mut routine = false;
+    // CREATE RULE ... DO (action; action): `;` inside the parentheses.
+    let mut rule = false;
     let mut depth = 0usize;
     let mut prev: Option<String> = None;
     for (i, t) in tokens.iter().enumerate() {
@@ -616,6 +618,7 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
             start = i + 1;
             head.clear();
             routine = false;
+            rule = false;
             prev = None;
             continue;
         }
@@ -631,8 +634,22 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
                     ["CREATE", "FUNCTION" | "PROCEDURE", ..]
                         | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
                 );
+                rule = matches!(
+                    head.iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                    ["CREATE", "RULE", ..] | ["CREATE", "OR", "REPLACE", "RULE", ..]
+                );
             } else {
                 head.push(String::new());
+            }
+        }
+        if rule {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                _ => {}
             }
         }
         if routine {

@@ -683,6 +683,45 @@ fn substitute(
     Ok(out)
 }
 
+/// A rule qual's bare column names, which PostgreSQL resolves against NEW
+/// in an ON INSERT rule and OLD in an ON DELETE rule, written as such.
+fn qualify_bare(sql: &str, cols: &[Col], event: u8) -> Result<String, PgError> {
+    let prefix = match event {
+        b'3' => "new.",
+        b'4' => "old.",
+        _ => return Ok(sql.to_string()),
+    };
+    let t = all_tokens(sql)?;
+    let sig = |mut j: usize| {
+        while j < t.len() && is_ws(&t[j]) {
+            j += 1;
+        }
+        j
+    };
+    let mut out = String::new();
+    let mut prev: Option<&Token> = None;
+    for i in 0..t.len() {
+        if let Token::Word(w) = &t[i] {
+            let name = match w.quote_style {
+                None => w.value.to_lowercase(),
+                Some(_) => w.value.clone(),
+            };
+            let next = t.get(sig(i + 1));
+            if !matches!(prev, Some(Token::Period))
+                && !matches!(next, Some(Token::Period | Token::LParen))
+                && cols.iter().any(|c| c.name == name)
+            {
+                out.push_str(prefix);
+            }
+        }
+        out.push_str(&t[i].to_string());
+        if !is_ws(&t[i]) {
+            prev = Some(&t[i]);
+        }
+    }
+    Ok(out)
+}
+
 /// Which of NEW and OLD `sql` names.
 fn refs(sql: &str) -> Result<(bool, bool), PgError> {
     let (mut n, mut o) = (false, false);
@@ -789,6 +828,8 @@ fn create(
     }
     // The event decides which of NEW and OLD may be named.
     let cols = columns_of(&rel);
+    let qual_owned = qual.map(|qv| qualify_bare(qv, &cols, event)).transpose()?;
+    let qual = qual_owned.as_deref();
     let mut texts: Vec<&str> = actions.iter().map(String::as_str).collect();
     if let Some(qv) = qual {
         texts.push(qv);
@@ -879,7 +920,32 @@ fn create(
                 }
             }
             let declared: [Oid; 0] = [];
-            let p = guarded(|| crate::prepare_unchecked(s, &declared, &*host))?;
+            // The rewriter's errors (a view that is not updatable, rules
+            // that recurse) come when the rule is used, as PostgreSQL's.
+            let p = match guarded(|| crate::prepare_unchecked(s, &declared, &*host)) {
+                Err(e)
+                    if e.code == sqlstate::FEATURE_NOT_SUPPORTED
+                        || e.code == sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE
+                        || e.code == sqlstate::INVALID_OBJECT_DEFINITION =>
+                {
+                    continue
+                }
+                Err(e) if e.code == sqlstate::UNDEFINED_COLUMN => {
+                    // A bare column of the rule's relation: PostgreSQL's hint.
+                    let named = e
+                        .message
+                        .strip_prefix("column \"")
+                        .and_then(|m| m.strip_suffix("\" does not exist"))
+                        .map(str::to_string);
+                    return Err(match named {
+                        Some(c) if e.hint.is_none() && cols.iter().any(|x| x.name == c) => e.with_hint(format!(
+                            "There is a column named \"{c}\" in table \"old\", but it cannot be referenced from this part of the query."
+                        )),
+                        _ => e,
+                    });
+                }
+                r => r?,
+            };
             if has_returning_mismatch(&p, &cols) {
                 return Err(err(
                     sqlstate::INVALID_OBJECT_DEFINITION,
@@ -1141,11 +1207,34 @@ pub(crate) fn rewrite(
     declared: &[Option<Ty>],
     host: &dyn Host,
 ) -> Result<Option<Prepared>, PgError> {
-    if ORIGINAL.with(|o| o.replace(false)) || CHECKING.with(|c| c.get()) > 0 {
+    if ORIGINAL.with(|o| o.replace(false)) {
         return Ok(None);
     }
     if crate::merge::of(s).is_some() {
         return Ok(None);
+    }
+    if let ast::Statement::Insert(i) = s {
+        if matches!(i.on, Some(ast::OnInsert::OnConflict(_))) {
+            if let ast::TableObject::TableName(n) = &i.table {
+                let parts = name_parts(n)?;
+                if let Some(relid) = catalog::lookup(host, parts.0.as_deref(), &parts.1)
+                    .ok()
+                    .as_ref()
+                    .and_then(rel_oid)
+                {
+                    if host
+                        .lookup_rules(relid)?
+                        .iter()
+                        .any(|r| r.len() >= 8 && matches!(char_of(&r[3]), b'2' | b'3'))
+                    {
+                        return Err(err(
+                            sqlstate::FEATURE_NOT_SUPPORTED,
+                            "INSERT with ON CONFLICT clause cannot be used with table that has INSERT or UPDATE rules".into(),
+                        ));
+                    }
+                }
+            }
+        }
     }
     let Some(orig) = Orig::read(s, host)? else {
         return Ok(None);
@@ -1192,8 +1281,13 @@ fn expand(
             (true, true) => Source::QualInstead,
             (false, _) => Source::Also,
         };
+        let qual = rule
+            .qual
+            .as_deref()
+            .map(|qv| qualify_bare(qv, &orig.cols, orig.event))
+            .transpose()?;
         for a in &rule.actions {
-            let (sql, cmd, took_returning) = orig.action(a, rule.qual.as_deref(), host)?;
+            let (sql, cmd, took_returning) = orig.action(a, qual.as_deref(), host)?;
             if took_returning {
                 if returning_done {
                     return Err(err(
@@ -1215,28 +1309,14 @@ fn expand(
             });
         }
         if rule.instead {
-            match &rule.qual {
+            match &qual {
                 None => instead = true,
                 Some(qv) => inverted.push(orig.direct(qv, host)?),
             }
         }
     }
     if (instead || !inverted.is_empty()) && orig.returning.is_some() && !returning_done {
-        let (verb, ev) = match orig.event {
-            b'3' => ("INSERT", "INSERT"),
-            b'2' => ("UPDATE", "UPDATE"),
-            _ => ("DELETE", "DELETE"),
-        };
-        return Err(err(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            format!(
-                "cannot perform {verb} RETURNING on relation \"{}\"",
-                orig.rel.name
-            ),
-        )
-        .with_hint(format!(
-            "You need an unconditional ON {ev} DO INSTEAD rule with a RETURNING clause."
-        )));
+        return Err(returning_error(orig));
     }
     if !instead {
         if !inverted.is_empty()
@@ -1338,6 +1418,25 @@ fn expand(
     })
 }
 
+/// An INSTEAD rule replaced a statement whose RETURNING no rule gives.
+fn returning_error(orig: &Orig) -> PgError {
+    let verb = match orig.event {
+        b'3' => "INSERT",
+        b'2' => "UPDATE",
+        _ => "DELETE",
+    };
+    err(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!(
+            "cannot perform {verb} RETURNING on relation \"{}\"",
+            orig.rel.name
+        ),
+    )
+    .with_hint(format!(
+        "You need an unconditional ON {verb} DO INSTEAD rule with a RETURNING clause."
+    ))
+}
+
 /// Whether view `relid` has an enabled INSTEAD OF trigger for `event`.
 fn has_instead_trigger(host: &dyn Host, relid: u32, event: u8) -> Result<bool, PgError> {
     use crate::trigger::{TYPE_DELETE, TYPE_INSERT, TYPE_INSTEAD, TYPE_UPDATE};
@@ -1409,6 +1508,17 @@ pub(crate) fn check_in_with(s: &ast::Statement, host: &dyn Host) -> Result<(), P
         return Ok(());
     }
     let unconditional = rules.iter().any(|r| r.instead && r.qual.is_none());
+    // The statement itself is rewritten first: its RETURNING needs a rule's.
+    let rule_returns = rules.iter().any(|r| {
+        r.actions.iter().any(|a| {
+            all_tokens(a).is_ok_and(|t| {
+                t.iter().any(|t| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("RETURNING")))
+            })
+        })
+    });
+    if rules.iter().any(|r| r.instead) && orig.returning.is_some() && !rule_returns {
+        return Err(returning_error(&orig));
+    }
     let mut n = if unconditional { 0 } else { 1 };
     for r in &rules {
         n += r.actions.len();

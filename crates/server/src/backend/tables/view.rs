@@ -179,13 +179,17 @@ impl Session {
             .catalog_rows(cat::PG_REWRITE_OID)?
             .into_iter()
             .find(|(_, row)| {
-                oid_of(&row[r.col("ev_class")]) == oid && name_of(&row[r.col("rulename")]) == "_RETURN"
+                oid_of(&row[r.col("ev_class")]) == oid
+                    && name_of(&row[r.col("rulename")]) == "_RETURN"
             })
             .map(|(_, row)| name_of(&row[r.col("ev_action")]).to_string()))
     }
 
     /// The pg_rewrite rows of relation `oid` (crates/sql/src/rules.rs).
-    pub(in crate::backend) fn lookup_rules_impl(&self, oid: u32) -> Result<Vec<Vec<Value>>, PgError> {
+    pub(in crate::backend) fn lookup_rules_impl(
+        &self,
+        oid: u32,
+    ) -> Result<Vec<Vec<Value>>, PgError> {
         if self.table_parts().is_err() {
             return Ok(Vec::new());
         }
