@@ -1062,7 +1062,7 @@ fn create(
 }
 
 fn has_returning_mismatch(p: &Prepared, cols: &[Col]) -> bool {
-    p.columns.len() > cols.len() && !p.columns.is_empty()
+    p.command != Command::Select && p.columns.len() > cols.len()
 }
 
 /// The relations an action writes or reads in its FROM (for pg_depend).
@@ -1381,10 +1381,14 @@ fn expand(
             prepared.push(r?);
         }
     }
+    // RETURNING rows, else (PostgreSQL sends every query's rows; psql
+    // shows the last) the rows of the last SELECT action.
     let rows_from = if orig.returning.is_some() {
         prepared.iter().position(|p| !p.columns.is_empty())
     } else {
-        None
+        prepared
+            .iter()
+            .rposition(|p| p.command == Command::Select && !p.columns.is_empty())
     };
     let columns = rows_from
         .map(|i| prepared[i].columns.clone())
@@ -1481,10 +1485,15 @@ pub(crate) fn execute(
             let mut rows = Vec::new();
             let mut tag = r.default_tag.to_string();
             for (i, pr) in r.products.iter().enumerate() {
-                if i > 0 {
+                // Each statement sees the ones before it (PostgreSQL's
+                // CommandCounterIncrement and fresh snapshot per query).
+                let out = if i > 0 {
                     host.command_counter_increment();
-                }
-                let out = crate::execute(pr, params, host, relations)?;
+                    let rels = host.nested_relations();
+                    crate::execute(pr, params, host, &*rels)?
+                } else {
+                    crate::execute(pr, params, host, relations)?
+                };
                 if Some(i) == r.rows_from {
                     rows = out.rows;
                 }
@@ -1689,7 +1698,46 @@ impl Orig {
                                 o.ins_cols.truncate(row.len());
                                 o.values1 = Some(row.content);
                             }
-                            None => o.ins_query = Some(src.to_string()),
+                            None => {
+                                // Fewer values than columns: the rest take defaults.
+                                let width = match src.body.as_ref() {
+                                    ast::SetExpr::Values(v) => v.rows.first().map(|r| r.len()),
+                                    ast::SetExpr::Select(sel)
+                                        if !sel.projection.iter().any(|p| {
+                                            matches!(
+                                                p,
+                                                ast::SelectItem::Wildcard(_)
+                                                    | ast::SelectItem::QualifiedWildcard(..)
+                                            )
+                                        }) =>
+                                    {
+                                        Some(sel.projection.len())
+                                    }
+                                    _ => None,
+                                };
+                                if let Some(w) = width {
+                                    o.ins_cols.truncate(w);
+                                }
+                                let mut src = src.as_ref().clone();
+                                if let ast::SetExpr::Values(v) = src.body.as_mut() {
+                                    for row in &mut v.rows {
+                                        for (k, e) in row.content.iter_mut().enumerate() {
+                                            let is_default = matches!(e, ast::Expr::Identifier(id)
+                                                if id.quote_style.is_none()
+                                                    && id.value.eq_ignore_ascii_case("default"));
+                                            if is_default {
+                                                let d = o
+                                                    .ins_cols
+                                                    .get(k)
+                                                    .and_then(|&c| cols[c].default.clone())
+                                                    .unwrap_or_else(|| "NULL".into());
+                                                *e = parse_expr(&d)?;
+                                            }
+                                        }
+                                    }
+                                }
+                                o.ins_query = Some(src.to_string())
+                            }
                         }
                     }
                 }
@@ -1944,6 +1992,9 @@ impl Orig {
             ast::Statement::Insert(i) => {
                 cmd = b'3';
                 if let Some(src) = i.source.as_mut() {
+                    if rows_item.is_some() {
+                        fill_defaults(i.columns.clone(), &i.table, src, host)?;
+                    }
                     add_to_query(src, rows_item, qual_expr)?;
                 } else if rows_item.is_some() || qual_expr.is_some() {
                     return Err(crate::bind::not_supported(
@@ -1956,12 +2007,15 @@ impl Orig {
             ast::Statement::Update(u) => {
                 cmd = b'2';
                 if let Some(r) = rows_item {
-                    match &mut u.from {
-                        Some(
-                            ast::UpdateTableFromKind::AfterSet(f)
-                            | ast::UpdateTableFromKind::BeforeSet(f),
-                        ) => f.push(r),
-                        None => u.from = Some(ast::UpdateTableFromKind::AfterSet(vec![r])),
+                    if let Some(
+                        ast::UpdateTableFromKind::AfterSet(f)
+                        | ast::UpdateTableFromKind::BeforeSet(f),
+                    ) = &mut u.from
+                    {
+                        make_lateral(f);
+                        f.insert(0, r);
+                    } else {
+                        u.from = Some(ast::UpdateTableFromKind::AfterSet(vec![r]));
                     }
                 }
                 and_where(&mut u.selection, qual_expr);
@@ -2247,6 +2301,131 @@ fn and_where(w: &mut Option<ast::Expr>, add: Option<ast::Expr>) {
     });
 }
 
+/// DEFAULT in an INSERT action's VALUES rows, which become a subquery:
+/// the target column's default expression (NULL without one).
+fn fill_defaults(
+    cols: Vec<ast::ObjectName>,
+    table: &ast::TableObject,
+    src: &mut ast::Query,
+    host: &dyn Host,
+) -> Result<(), PgError> {
+    let ast::SetExpr::Values(v) = src.body.as_mut() else {
+        return Ok(());
+    };
+    let ast::TableObject::TableName(n) = table else {
+        return Ok(());
+    };
+    let (schema, name) = name_parts(n)?;
+    let Ok(rel) = catalog::lookup(host, schema.as_deref(), &name) else {
+        return Ok(());
+    };
+    let order: Vec<Option<String>> = if cols.is_empty() {
+        rel.columns.iter().map(|c| c.default.clone()).collect()
+    } else {
+        let mut out = Vec::new();
+        for c in &cols {
+            let cn = crate::bind::object_name_parts(c)?.pop().unwrap_or_default();
+            out.push(
+                rel.columns
+                    .iter()
+                    .find(|x| x.name == cn)
+                    .and_then(|x| x.default.clone()),
+            );
+        }
+        out
+    };
+    for row in &mut v.rows {
+        for (k, e) in row.content.iter_mut().enumerate() {
+            if let ast::Expr::Identifier(id) = e {
+                if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default") {
+                    let d = order
+                        .get(k)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| "NULL".into());
+                    *e = parse_expr(&d)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An action's `*` means its own FROM items (PostgreSQL expanded it when
+/// the rule was made), not the original's rows joined in front of them.
+fn star_over_own(sel: &mut ast::Select) {
+    if !sel
+        .projection
+        .iter()
+        .any(|p| matches!(p, ast::SelectItem::Wildcard(_)))
+    {
+        return;
+    }
+    let mut names = Vec::new();
+    let mut name_of = |f: &ast::TableFactor| match f {
+        ast::TableFactor::Table { name, alias, .. } => names.push(match alias {
+            Some(a) => a.name.to_string(),
+            None => name.0.last().map(|p| p.to_string()).unwrap_or_default(),
+        }),
+        ast::TableFactor::Derived { alias: Some(a), .. }
+        | ast::TableFactor::Function { alias: Some(a), .. }
+        | ast::TableFactor::TableFunction { alias: Some(a), .. } => names.push(a.name.to_string()),
+        _ => names.push(String::new()),
+    };
+    for t in &sel.from {
+        name_of(&t.relation);
+        for j in &t.joins {
+            name_of(&j.relation);
+        }
+    }
+    if names.iter().any(String::is_empty) {
+        return;
+    }
+    let mut out = Vec::new();
+    for p in sel.projection.drain(..) {
+        match p {
+            ast::SelectItem::Wildcard(_) => {
+                for n in &names {
+                    if let Ok(e) = parse_select_item(&format!("{n}.*")) {
+                        out.push(e);
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    sel.projection = out;
+}
+
+fn parse_select_item(sql: &str) -> Result<ast::SelectItem, PgError> {
+    let full = format!("SELECT {sql}");
+    let stmt = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &full)
+        .map_err(|e| syntax(format!("syntax error in rewritten statement: {e}")))?;
+    if let Some(ast::Statement::Query(qy)) = stmt.into_iter().next() {
+        if let ast::SetExpr::Select(sel) = *qy.body {
+            if let Some(i) = sel.projection.into_iter().next() {
+                return Ok(i);
+            }
+        }
+    }
+    Err(syntax("syntax error in rewritten statement".into()))
+}
+
+/// PostgreSQL lets an action's subqueries in FROM name NEW and OLD (they
+/// are implicitly LATERAL): once the original's rows come first, they are.
+fn make_lateral(from: &mut [ast::TableWithJoins]) {
+    for t in from {
+        if let ast::TableFactor::Derived { lateral, .. } = &mut t.relation {
+            *lateral = true;
+        }
+        for j in &mut t.joins {
+            if let ast::TableFactor::Derived { lateral, .. } = &mut j.relation {
+                *lateral = true;
+            }
+        }
+    }
+}
+
 /// Joins the original's rows into a SELECT (or one VALUES row) and adds
 /// the rule's qual.
 fn add_to_query(
@@ -2261,6 +2440,8 @@ fn add_to_query(
     match body {
         ast::SetExpr::Select(sel) => {
             if let Some(r) = rows {
+                make_lateral(&mut sel.from);
+                star_over_own(sel);
                 sel.from.insert(0, r);
             }
             and_where(&mut sel.selection, qual);
@@ -2290,6 +2471,45 @@ fn add_to_query(
             Ok(())
         }
         ast::SetExpr::Query(inner) => add_to_query(inner, rows, qual),
+        ast::SetExpr::Values(v) if rows.is_some() => {
+            // Several rows, each naming NEW/OLD: every row of the
+            // original's rows times a row number picking the VALUES row
+            // (what PostgreSQL's join with a VALUES RTE gives, in its order).
+            let width = v.rows.first().map(|r| r.len()).unwrap_or(0);
+            let mut items = Vec::new();
+            for k in 0..width {
+                let mut case = String::from("CASE \"*VALUES*\".k");
+                for (i, r) in v.rows.iter().enumerate() {
+                    let e = r
+                        .content
+                        .get(k)
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "NULL".into());
+                    case.push_str(&format!(" WHEN {} THEN {e}", i + 1));
+                }
+                case.push_str(" END");
+                items.push(format!("{case} AS column{}", k + 1));
+            }
+            let nums: Vec<String> = (1..=v.rows.len()).map(|i| format!("({i})")).collect();
+            let sql = format!(
+                "SELECT {} FROM (SELECT 1) AS \"*ROWS*\", (VALUES {}) AS \"*VALUES*\"(k)",
+                items.join(", "),
+                nums.join(", ")
+            );
+            let parsed = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &sql)
+                .map_err(|e| syntax(format!("syntax error in rewritten statement: {e}")))?;
+            let Some(ast::Statement::Query(mut sq)) = parsed.into_iter().next() else {
+                return Err(syntax("syntax error in rewritten statement".into()));
+            };
+            if let ast::SetExpr::Select(sel) = sq.body.as_mut() {
+                if let Some(r) = rows {
+                    sel.from[0] = r;
+                }
+                and_where(&mut sel.selection, qual);
+            }
+            *qy.body = *sq.body;
+            Ok(())
+        }
         _ => Err(err(
             sqlstate::FEATURE_NOT_SUPPORTED,
             "conditional UNION/INTERSECT/EXCEPT statements are not implemented".into(),
