@@ -1508,13 +1508,16 @@ pub(crate) fn execute(
 
 /// The data-modifying WITH query `s` on a relation with rules: PostgreSQL
 /// takes only a single unconditional INSTEAD action there.
-pub(crate) fn check_in_with(s: &ast::Statement, host: &dyn Host) -> Result<(), PgError> {
+pub(crate) fn check_in_with(
+    s: &ast::Statement,
+    host: &dyn Host,
+) -> Result<Option<ast::Statement>, PgError> {
     let Some(orig) = Orig::read(s, host)? else {
-        return Ok(());
+        return Ok(None);
     };
     let rules = rules_for(host, orig.relid, orig.event)?;
     if rules.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let unconditional = rules.iter().any(|r| r.instead && r.qual.is_none());
     // The statement itself is rewritten first: its RETURNING needs a rule's.
@@ -1539,9 +1542,15 @@ pub(crate) fn check_in_with(s: &ast::Statement, host: &dyn Host) -> Result<(), P
         ));
     }
     if n == 1 && unconditional {
-        return Err(nf(
-            "DO INSTEAD rules are not supported for data-modifying statements in WITH by tusk",
-        ));
+        // The one INSTEAD action takes the WITH query's place.
+        if let Some(a) = rules.iter().flat_map(|r| r.actions.iter()).next() {
+            let (sql, _, _) = orig.action(a, None, host)?;
+            if let Some(st) = crate::parse(&sql)?.into_iter().next() {
+                if let crate::Parsed::Ast(b) = st.parsed {
+                    return Ok(Some(*b));
+                }
+            }
+        }
     }
     for r in &rules {
         if r.instead && r.qual.is_some() {
