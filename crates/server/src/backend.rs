@@ -2533,6 +2533,9 @@ impl Host for Session {
     fn relation_options(&self, oid: u32) -> Result<Vec<String>, PgError> {
         self.relation_options_impl(oid)
     }
+    fn lookup_rules(&self, relid: u32) -> Result<Vec<Vec<Value>>, PgError> {
+        self.lookup_rules_impl(relid)
+    }
     fn trigger_by_oid(
         &self,
         oid: u32,

@@ -353,7 +353,7 @@ struct Level {
 }
 
 pub(crate) struct Binder<'h> {
-    host: &'h dyn Host,
+    pub(crate) host: &'h dyn Host,
     /// Types of `$1..$n` so far (None = not yet known).
     pub params: Vec<Option<Ty>>,
     now: i64,

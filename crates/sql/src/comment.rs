@@ -29,6 +29,7 @@ const PG_TYPE: u32 = 1247;
 const PG_NAMESPACE: u32 = 2615;
 const PG_CONSTRAINT: u32 = 2606;
 const PG_TRIGGER: u32 = 2620;
+const PG_REWRITE: u32 = 2618;
 
 /// What the comment is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +66,11 @@ pub(crate) enum Target {
     Fdw(u32, String),
     /// TRIGGER name ON rel.
     Trigger {
+        name: String,
+        on: String,
+    },
+    /// RULE name ON rel (crates/sql/src/rules.rs).
+    Rule {
         name: String,
         on: String,
     },
@@ -142,6 +148,7 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
                 "DOMAIN" => "DOMAIN",
                 "CONSTRAINT" => "CONSTRAINT",
                 "TRIGGER" => "TRIGGER",
+                "RULE" => "RULE",
                 "SERVER" => "SERVER",
                 "PUBLICATION" => "PUBLICATION",
                 "SUBSCRIPTION" => "SUBSCRIPTION",
@@ -242,6 +249,8 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
             let on = name_text(on)?;
             if kind == "TRIGGER" {
                 Target::Trigger { name, on }
+            } else if kind == "RULE" {
+                Target::Rule { name, on }
             } else {
                 Target::Constraint { name, on, domain }
             }
@@ -441,6 +450,23 @@ fn resolve(t: &Target, host: &mut dyn Host) -> Result<(u32, u32, i32), PgError> 
                 ));
             };
             (t, PG_TRIGGER, 0)
+        }
+        Target::Rule { name, on } => {
+            let rel = crate::reg::input(host, types::REGCLASS, on)?;
+            let rows = query(
+                host,
+                "SELECT oid FROM pg_catalog.pg_rewrite WHERE ev_class = $1 AND rulename = $2",
+                &[types::OID, types::TEXT],
+                vec![Value::Oid(rel), Value::Text(name.clone())],
+            )?;
+            let Some(t) = one_oid(rows) else {
+                let shown = on.rsplit('.').next().unwrap_or(on).trim_matches('"');
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("rule \"{name}\" for relation \"{shown}\" does not exist"),
+                ));
+            };
+            (t, PG_REWRITE, 0)
         }
     })
 }

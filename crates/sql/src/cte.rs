@@ -233,6 +233,8 @@ impl Binder<'_> {
         cte: &ast::Cte,
         st: &ast::Statement,
     ) -> Result<CteEntry, PgError> {
+        let replaced = crate::rules::check_in_with(st, self.host)?;
+        let st = replaced.as_ref().unwrap_or(st);
         let Some(r) = self.bind_statement_in_with(st) else {
             return Err(PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,

@@ -139,6 +139,8 @@ pub(crate) enum Func {
     TriggerDepth,
     /// pg_get_viewdef(oid | name [, pretty]) over pg_rewrite (view.rs).
     ViewDef,
+    /// pg_get_ruledef(oid [, pretty]) (rules.rs).
+    RuleDef,
     /// pg_relation_is_updatable / pg_column_is_updatable
     /// (bind/view_dml.rs); true: the column form.
     IsUpdatable(bool),
@@ -531,6 +533,8 @@ pub(crate) static SIGNATURES: &[Signature] = &[
     sig("pg_get_viewdef", &[TEXT, BOOL], TEXT, Func::ViewDef),
     sig("pg_get_viewdef", &[types::OID], TEXT, Func::ViewDef),
     sig("pg_get_viewdef", &[types::OID, BOOL], TEXT, Func::ViewDef),
+    sig("pg_get_ruledef", &[types::OID], TEXT, Func::RuleDef),
+    sig("pg_get_ruledef", &[types::OID, BOOL], TEXT, Func::RuleDef),
     sig(
         "pg_relation_is_updatable",
         &[types::REGCLASS, BOOL],
@@ -1633,6 +1637,16 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
         Func::ViewDef => crate::view::viewdef(ctx.host, &a(0))?,
+        Func::RuleDef => match a(0) {
+            Value::Null => Value::Null,
+            v => {
+                let pretty = matches!(args.get(1), Some(Value::Bool(true)));
+                match cast_oid(&v) {
+                    Value::Oid(o) => crate::rules::ruledef(ctx.host, o, pretty)?,
+                    _ => Value::Null,
+                }
+            }
+        },
         Func::IsUpdatable(col) => crate::bind::view_dml::is_updatable_fn(ctx.host, &args, col)?,
         Func::FunctionDef => crate::fndef::functiondef(&*ctx.host, &cast_oid(&a(0)))?,
         Func::TgArgv => match a(0) {

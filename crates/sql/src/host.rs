@@ -296,6 +296,13 @@ pub trait Host {
     /// pg_class.reloptions of relation `oid` as `name=value` items (a
     /// view's check_option; bind/view_dml.rs). None in a host without a
     /// catalog.
+    /// The pg_rewrite rows of relation `relid` (its view's `_RETURN` and
+    /// its rules, crates/sql/src/rules.rs), whole, in catalog column
+    /// order. None in a host without a catalog.
+    fn lookup_rules(&self, relid: u32) -> Result<Vec<crate::Row>, PgError> {
+        let _ = relid;
+        Ok(Vec::new())
+    }
     fn relation_options(&self, oid: u32) -> Result<Vec<String>, PgError> {
         let _ = oid;
         Ok(Vec::new())

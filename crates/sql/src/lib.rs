@@ -117,6 +117,7 @@ pub mod reloptions;
 pub mod role;
 mod routine;
 pub mod rowlock;
+pub mod rules;
 mod scalars;
 pub mod sequence;
 mod srf;
@@ -283,6 +284,8 @@ enum Plan {
     View(view::ViewPlan),
     Cursor(cursor::CursorStmt),
     Prepare(prepare::PrepareStmt),
+    /// A rule statement, or a statement rewritten by rules (rules.rs).
+    Rule(Box<rules::RulePlan>),
 }
 
 /// A bound statement, ready to execute any number of times.
@@ -450,6 +453,17 @@ fn prepare_unchecked(
             dml_ctes: Vec::new(),
             command: Command::Other(t.tag()),
             plan: Plan::Trigger(t),
+            param_types: declared_param_types.to_vec(),
+            columns: Vec::new(),
+        });
+    }
+    if let Parsed::Pre(PreParsed::Rule) = &stmt.parsed {
+        let r = rules::parse(&stmt.sql)?;
+        return Ok(Prepared {
+            rechecks: Default::default(),
+            dml_ctes: Vec::new(),
+            command: Command::Other(r.tag()),
+            plan: Plan::Rule(Box::new(rules::RulePlan::Ddl(r))),
             param_types: declared_param_types.to_vec(),
             columns: Vec::new(),
         });
@@ -635,7 +649,8 @@ fn prepare_unchecked(
                 | PreParsed::Explain
                 | PreParsed::View
                 | PreParsed::Cursor
-                | PreParsed::Prepare,
+                | PreParsed::Prepare
+                | PreParsed::Rule,
             ) => {
                 unreachable!("bound above")
             }
@@ -752,6 +767,9 @@ fn prepare_modify(
     host: &dyn Host,
     overriding: Option<u8>,
 ) -> Result<Prepared, PgError> {
+    if let Some(p) = rules::rewrite(s, with, declared, host)? {
+        return Ok(p);
+    }
     let merge_overriding = match merge::of(s) {
         Some(_) => merge::overridings(&stmt.sql),
         None => Vec::new(),
@@ -878,6 +896,10 @@ pub fn start(
         }
         Plan::Cursor(c) => cursor::execute(c, params, host, relations),
         Plan::Prepare(s) => prepare::execute(s, host, relations),
+        Plan::Rule(r) => {
+            let (rows, tag) = rules::execute(r, &params, host, relations)?;
+            Ok(Execution::done(rows, tag))
+        }
         Plan::Alter(a) => {
             alter::execute(a, host, relations)?;
             Ok(Execution::done(Vec::new(), "ALTER TABLE".into()))

@@ -94,6 +94,9 @@ pub(crate) enum PreParsed {
     Subscription,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
+    /// CREATE/DROP/ALTER RULE, ALTER TABLE ... ENABLE/DISABLE RULE: read
+    /// by rules.rs.
+    Rule,
     /// ALTER TABLE ... ATTACH/DETACH PARTITION, [NO] INHERIT: read by
     /// partition.rs.
     AlterLink,
@@ -371,12 +374,19 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         if crate::maint::is_cluster_on(&long) {
             return Some(PreParsed::ClusterOn);
         }
+        if crate::rules::is_enable_disable(&long) {
+            return Some(PreParsed::Rule);
+        }
     }
     match w.as_slice() {
         ["CREATE", "TRIGGER" | "CONSTRAINT", ..]
         | ["CREATE", "OR", "REPLACE", "TRIGGER" | "CONSTRAINT", ..]
         | ["DROP", "TRIGGER", ..]
         | ["ALTER", "TRIGGER", ..] => Some(PreParsed::Trigger),
+        ["CREATE", "RULE", ..]
+        | ["CREATE", "OR", "REPLACE", "RULE", ..]
+        | ["DROP", "RULE", ..]
+        | ["ALTER", "RULE", ..] => Some(PreParsed::Rule),
         ["RESET", "TIME", "ZONE"] => Some(PreParsed::Reset("timezone".into())),
         ["RESET", "SESSION", "AUTHORIZATION"] => {
             Some(PreParsed::Reset("session_authorization".into()))
@@ -610,6 +620,8 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
     // Words of the statement so far (to spot CREATE ... FUNCTION).
     let mut head: Vec<String> = Vec::new();
     let mut routine = false;
+    // CREATE RULE ... DO (action; action): `;` inside the parentheses.
+    let mut rule = false;
     let mut depth = 0usize;
     let mut prev: Option<String> = None;
     for (i, t) in tokens.iter().enumerate() {
@@ -621,6 +633,7 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
             start = i + 1;
             head.clear();
             routine = false;
+            rule = false;
             prev = None;
             continue;
         }
@@ -636,8 +649,22 @@ fn split_statements(tokens: &[TokenWithSpan]) -> Vec<&[TokenWithSpan]> {
                     ["CREATE", "FUNCTION" | "PROCEDURE", ..]
                         | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
                 );
+                rule = matches!(
+                    head.iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                    ["CREATE", "RULE", ..] | ["CREATE", "OR", "REPLACE", "RULE", ..]
+                );
             } else {
                 head.push(String::new());
+            }
+        }
+        if rule {
+            match t.token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth = depth.saturating_sub(1),
+                _ => {}
             }
         }
         if routine {

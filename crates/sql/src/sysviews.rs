@@ -1,4 +1,4 @@
-//! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_indexes, pg_policies,
+//! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_rules, pg_indexes, pg_policies,
 //! pg_matviews, pg_sequences, pg_user_mappings, pg_stat_subscription_stats (no
 //! apply workers, so no errors and no reset), the information_schema views ORMs and drivers
 //! introspect with, and the text-search catalogs (pg_ts_*, fixed rows of the built-in
@@ -37,6 +37,12 @@ static VIEWS: &[BuiltinView] = &[
         "pg_policies",
         12018,
         include_str!("sysviews/pg_policies.sql"),
+    ),
+    (
+        "pg_catalog",
+        "pg_rules",
+        12023,
+        include_str!("sysviews/pg_rules.sql"),
     ),
     (
         "pg_catalog",

@@ -1227,7 +1227,7 @@ pub(crate) fn viewdef(
     };
     let rows = crate::sysinfo::query(
         host,
-        "SELECT ev_action FROM pg_catalog.pg_rewrite WHERE ev_class = $1",
+        "SELECT ev_action FROM pg_catalog.pg_rewrite WHERE ev_class = $1 AND rulename = '_RETURN'",
         &[types::OID],
         vec![Value::Oid(oid)],
     )?;

@@ -55,6 +55,9 @@
 //!   ALL ... IN SCHEMA, their checks, \dp and \dn+, client_min_messages,
 //!   against PostgreSQL 15's output.
 //! - `psql`: psql over TCP and the Unix socket.
+//! - `rules`: CREATE/DROP/ALTER RULE, ENABLE/DISABLE RULE and INSERT/
+//!   UPDATE/DELETE rewritten by rules (ALSO, INSTEAD, conditional,
+//!   RETURNING, recursion, WITH) against PostgreSQL 15's output.
 //! - `rowsecurity`: ENABLE/FORCE ROW LEVEL SECURITY, CREATE/ALTER/DROP POLICY,
 //!   what each role sees and may write against PostgreSQL 15's output; restart.
 //! - `publication`: CREATE/ALTER/DROP PUBLICATION and SUBSCRIPTION, psql's
@@ -220,6 +223,7 @@ mod row_locks;
 mod rows;
 mod rowsecurity;
 mod rowtypes;
+mod rules;
 mod savepoint;
 mod scalars;
 mod sequences;

@@ -178,8 +178,28 @@ impl Session {
         Ok(self
             .catalog_rows(cat::PG_REWRITE_OID)?
             .into_iter()
-            .find(|(_, row)| oid_of(&row[r.col("ev_class")]) == oid)
+            .find(|(_, row)| {
+                oid_of(&row[r.col("ev_class")]) == oid
+                    && name_of(&row[r.col("rulename")]) == "_RETURN"
+            })
             .map(|(_, row)| name_of(&row[r.col("ev_action")]).to_string()))
+    }
+
+    /// The pg_rewrite rows of relation `oid` (crates/sql/src/rules.rs).
+    pub(in crate::backend) fn lookup_rules_impl(
+        &self,
+        oid: u32,
+    ) -> Result<Vec<Vec<Value>>, PgError> {
+        if self.table_parts().is_err() {
+            return Ok(Vec::new());
+        }
+        let r = rewrite_cat();
+        Ok(self
+            .catalog_rows_by(cat::PG_REWRITE_OID, "ev_class", Value::Oid(oid))?
+            .into_iter()
+            .filter(|(_, row)| oid_of(&row[r.col("ev_class")]) == oid)
+            .map(|(_, row)| row)
+            .collect())
     }
 
     /// Removes the rule rows of relation `oid` and their pg_depend rows.
