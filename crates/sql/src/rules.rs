@@ -395,6 +395,25 @@ fn q(
     crate::fdw::q(host, sql, ptypes, params)
 }
 
+/// [`lookup`] for a statement with IF EXISTS: a missing relation is a
+/// notice and None, as PostgreSQL's DROP RULE IF EXISTS says it.
+fn lookup_or_skip(
+    host: &mut dyn Host,
+    table: &(Option<String>, String),
+    if_exists: bool,
+) -> Result<Option<Relation>, PgError> {
+    match lookup(&*host, table) {
+        Err(e) if if_exists && e.code == sqlstate::UNDEFINED_TABLE => {
+            host.notice(crate::fdw::notice(format!(
+                "relation \"{}\" does not exist, skipping",
+                table.1
+            )));
+            Ok(None)
+        }
+        r => r.map(Some),
+    }
+}
+
 fn lookup(host: &dyn Host, table: &(Option<String>, String)) -> Result<Relation, PgError> {
     catalog::lookup(host, table.0.as_deref(), &table.1)
 }
@@ -467,15 +486,8 @@ pub(crate) fn run(stmt: &RuleStmt, host: &mut dyn Host) -> Result<(), PgError> {
             table,
             cascade: _,
         } => {
-            let rel = match lookup(&*host, table) {
-                Err(e) if *if_exists && e.code == sqlstate::UNDEFINED_TABLE => {
-                    host.notice(crate::fdw::notice(format!(
-                        "relation \"{}\" does not exist, skipping",
-                        table.1
-                    )));
-                    return Ok(());
-                }
-                r => r?,
+            let Some(rel) = lookup_or_skip(host, table, *if_exists)? else {
+                return Ok(());
             };
             let relid = rel_oid(&rel).unwrap_or(0);
             let Some(row) = find_rule(host, relid, name)? else {
@@ -546,15 +558,8 @@ pub(crate) fn run(stmt: &RuleStmt, host: &mut dyn Host) -> Result<(), PgError> {
             name,
             mode,
         } => {
-            let rel = match lookup(&*host, table) {
-                Err(e) if *if_exists && e.code == sqlstate::UNDEFINED_TABLE => {
-                    host.notice(crate::fdw::notice(format!(
-                        "relation \"{}\" does not exist, skipping",
-                        table.1
-                    )));
-                    return Ok(());
-                }
-                r => r?,
+            let Some(rel) = lookup_or_skip(host, table, *if_exists)? else {
+                return Ok(());
             };
             let relid = rel_oid(&rel).unwrap_or(0);
             let Some(row) = find_rule(host, relid, name)? else {
