@@ -117,3 +117,27 @@ fn rules_rewrite_statements_as_postgresql() {
     let errors = crate::util::error_lines(&errs);
     assert_eq!(errors, PG_STDERR, "stderr: {}", r.describe());
 }
+
+/// A session caches each table's rules under the catalog generation: a
+/// rule another session creates or drops applies to this session's very
+/// next statement.
+#[test]
+fn a_rule_made_or_dropped_elsewhere_applies_at_once() {
+    let srv = TestServer::start(Opts::new());
+    let mut a = srv.connect();
+    let mut b = srv.connect();
+    a.batch_execute("CREATE TABLE t (x int); CREATE TABLE log (x int); INSERT INTO t VALUES (1)")
+        .expect("setup");
+    b.batch_execute("CREATE RULE r AS ON INSERT TO t DO ALSO INSERT INTO log VALUES (new.x)")
+        .expect("create rule");
+    a.batch_execute("INSERT INTO t VALUES (2)").expect("insert");
+    b.batch_execute("DROP RULE r ON t").expect("drop rule");
+    a.batch_execute("INSERT INTO t VALUES (3)").expect("insert");
+    let logged: Vec<i32> = a
+        .query("SELECT x FROM log ORDER BY x", &[])
+        .expect("log")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(logged, [2]);
+}

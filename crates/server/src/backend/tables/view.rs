@@ -29,6 +29,13 @@
 
 use std::cell::Cell;
 
+thread_local! {
+    /// (catalog generation, pg_rewrite rows by relation oid).
+    #[allow(clippy::type_complexity)]
+    static RULE_CACHE: std::cell::RefCell<(u64, HashMap<u32, Vec<Vec<Value>>>)> =
+        std::cell::RefCell::new((u64::MAX, HashMap::new()));
+}
+
 use super::*;
 
 thread_local! {
@@ -185,7 +192,10 @@ impl Session {
             .map(|(_, row)| name_of(&row[r.col("ev_action")]).to_string()))
     }
 
-    /// The pg_rewrite rows of relation `oid` (crates/sql/src/rules.rs).
+    /// The pg_rewrite rows of relation `oid` (crates/sql/src/rules.rs),
+    /// cached under the catalog generation as triggers are: every INSERT,
+    /// UPDATE and DELETE asks, and reading pg_rewrite each time was 4.5 %
+    /// of a TPC-B backend's CPU. Called by the backend running a statement.
     pub(in crate::backend) fn lookup_rules_impl(
         &self,
         oid: u32,
@@ -193,13 +203,31 @@ impl Session {
         if self.table_parts().is_err() {
             return Ok(Vec::new());
         }
+        let generation = self.catalog_generation();
+        if !self.catalog_changed {
+            let hit = RULE_CACHE.with(|c| {
+                let mut c = c.borrow_mut();
+                if c.0 != generation {
+                    c.1.clear();
+                    c.0 = generation;
+                }
+                c.1.get(&oid).cloned()
+            });
+            if let Some(h) = hit {
+                return Ok(h);
+            }
+        }
         let r = rewrite_cat();
-        Ok(self
+        let found: Vec<Vec<Value>> = self
             .catalog_rows_by(cat::PG_REWRITE_OID, "ev_class", Value::Oid(oid))?
             .into_iter()
             .filter(|(_, row)| oid_of(&row[r.col("ev_class")]) == oid)
             .map(|(_, row)| row)
-            .collect())
+            .collect();
+        if !self.catalog_changed {
+            RULE_CACHE.with(|c| c.borrow_mut().1.insert(oid, found.clone()));
+        }
+        Ok(found)
     }
 
     /// Removes the rule rows of relation `oid` and their pg_depend rows.
