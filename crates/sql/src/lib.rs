@@ -99,6 +99,7 @@ mod merge;
 mod modify;
 pub mod notify;
 mod parse;
+mod parsecache;
 mod parthash;
 mod partition;
 mod pattern;
@@ -384,8 +385,19 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
 /// known, and the statements keep the string so that [`prepare`]'s
 /// errors about names and literals carry their position in it too.
 pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
-    let parsed = parse::parse_with_position(sql)?;
     let src = std::sync::Arc::new(parse::SourceMap::new(sql));
+    if let Some((parsed, text, start)) = parsecache::lookup(sql) {
+        return Ok(vec![Statement {
+            parsed,
+            sql: text,
+            src: Some(src),
+            start,
+        }]);
+    }
+    let parsed = parse::parse_with_position(sql)?;
+    if let [(p, text, start)] = parsed.as_slice() {
+        parsecache::remember(sql, p, text, *start);
+    }
     Ok(parsed
         .into_iter()
         .map(|(parsed, sql, start)| Statement {
@@ -727,7 +739,23 @@ fn prepare_unchecked(
     // First pass: learn every parameter's type from its contexts.
     let mut first = Binder::new(host, declared.clone());
     first.src = stmt.src.clone();
-    first.bind_query(q)?;
+    let bound = first.bind_query(q)?;
+    if all_known(&declared, &first.params) {
+        // A second pass would bind with the same types: this is its result.
+        let (plan, columns) = bound;
+        return Ok(Prepared {
+            rechecks: Default::default(),
+            dml_ctes: std::mem::take(&mut first.dml_ctes),
+            plan: Plan::Select(Box::new(plan)),
+            param_types: first
+                .params
+                .iter()
+                .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
+                .collect(),
+            columns,
+            command: Command::Select,
+        });
+    }
     let mut inferred = first.params;
     for (i, d) in declared.iter().enumerate() {
         if let Some(d) = d {
@@ -804,32 +832,45 @@ fn prepare_modify(
         }
     }
     let mut first = Binder::new(host, declared.to_vec());
-    bind_once(&mut first)?;
-    let mut inferred = first.params;
-    for (i, d) in declared.iter().enumerate() {
-        if let Some(d) = d {
-            inferred[i] = Some(*d);
+    let bound = bind_once(&mut first)?;
+    let (plan, columns, mut binder) = if all_known(declared, &first.params) {
+        // A second pass would bind with the same types: this is its result.
+        (bound.0, bound.1, first)
+    } else {
+        let mut inferred = std::mem::take(&mut first.params);
+        for (i, d) in declared.iter().enumerate() {
+            if let Some(d) = d {
+                inferred[i] = Some(*d);
+            }
         }
-    }
-    let complete: Vec<Option<Ty>> = inferred
-        .iter()
-        .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
-        .collect();
-    let mut second = Binder::new(host, complete);
-    let (plan, columns) = bind_once(&mut second)?;
-    let param_types = second
+        let complete: Vec<Option<Ty>> = inferred
+            .iter()
+            .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
+            .collect();
+        let mut second = Binder::new(host, complete);
+        let (plan, columns) = bind_once(&mut second)?;
+        (plan, columns, second)
+    };
+    let param_types = binder
         .params
         .iter()
         .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
         .collect();
     Ok(Prepared {
         rechecks: Default::default(),
-        dml_ctes: std::mem::take(&mut second.dml_ctes),
+        dml_ctes: std::mem::take(&mut binder.dml_ctes),
         command: Command::Other(plan.tag_word()),
         plan: Plan::Modify(Box::new(plan)),
         param_types,
         columns,
     })
+}
+
+/// Whether a first binding pass already had every parameter's type: the
+/// client declared them all and the statement uses no other (a simple
+/// Query has none), so a second pass would bind with the same types.
+fn all_known(declared: &[Option<Ty>], seen: &[Option<Ty>]) -> bool {
+    seen.len() == declared.len() && declared.iter().all(Option::is_some)
 }
 
 /// Start executing a prepared statement: what a portal holds. `params`

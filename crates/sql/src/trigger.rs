@@ -833,35 +833,11 @@ pub fn trigger_rel(rel: &Relation) -> Result<crate::catalog::TableRef, PgError> 
     }
 }
 
-/// The view `name` when it has an INSTEAD OF ROW trigger for `event`
-/// (a TYPE_* bit): the target an INSERT, UPDATE or DELETE gives its rows
-/// to; None for anything else (a table, or a view without one).
-pub(crate) fn instead_target(
-    host: &dyn Host,
-    name: &sqlparser::ast::ObjectName,
-    event: i16,
-) -> Result<Option<Relation>, PgError> {
-    let parts: Vec<String> = name
-        .0
-        .iter()
-        .filter_map(|p| p.as_ident())
-        .map(crate::bind::ident_name)
-        .collect();
-    let found = match parts.as_slice() {
-        [t] => crate::catalog::lookup(host, None, t),
-        [s, t] => crate::catalog::lookup(host, Some(s), t),
-        _ => return Ok(None),
-    };
-    let Ok(rel) = found else {
-        return Ok(None);
-    };
-    let crate::catalog::RelationSource::View(v) = rel.source else {
-        return Ok(None);
-    };
-    let has = host.lookup_triggers(v.oid)?.iter().any(|d| {
+/// Whether view `view` has an enabled INSTEAD OF ROW trigger for `event`.
+pub(crate) fn has_instead_trigger(host: &dyn Host, view: u32, event: i16) -> Result<bool, PgError> {
+    Ok(host.lookup_triggers(view)?.iter().any(|d| {
         d.tgtype & TYPE_INSTEAD != 0 && d.tgtype & event != 0 && matches!(d.enabled, b'O' | b'A')
-    });
-    Ok(has.then_some(rel))
+    }))
 }
 
 /// The rows of view `rel` as an UPDATE or DELETE through its INSTEAD OF

@@ -879,7 +879,7 @@ impl Session {
             if let RelationSource::Table(t) = r.source {
                 self.lock_relation_with(t, mode, nowait)?;
                 // Index scans find the table's indexes in the cache.
-                self.indexes_of(t)?;
+                self.warm_indexes(t)?;
             }
             if self.catalog_generation() == before {
                 return Ok(Some(r));

@@ -503,24 +503,6 @@ fn through(
 }
 
 impl Binder<'_> {
-    /// The view named by a DML statement's target when no INSTEAD OF
-    /// trigger takes its rows: bound like a relation, then
-    /// [`Binder::through_view`] moves the statement onto its base.
-    pub(super) fn updatable_view_target(
-        &self,
-        name: &ast::ObjectName,
-    ) -> Result<Option<catalog::Relation>, PgError> {
-        let parts = object_name_parts(name)?;
-        let found = match parts.as_slice() {
-            [t] => self.host.lookup_table(None, t)?,
-            [s, t] => self.host.lookup_table(Some(s), t)?,
-            _ => None,
-        };
-        Ok(found.filter(|r| {
-            matches!(r.source, catalog::RelationSource::View(_)) && r.view_query.is_some()
-        }))
-    }
-
     /// A statement bound against auto-updatable view `p.rel`, moved onto
     /// the relation under it (see the module's comment).
     pub(super) fn through_view(&mut self, mut p: ModifyPlan) -> Result<ModifyPlan, PgError> {

@@ -389,20 +389,34 @@ impl Session {
         if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
             return Ok(Vec::new());
         }
+        self.cached_indexes(t, true).map(Option::unwrap_or_default)
+    }
+
+    /// Loads `t`'s indexes into the cache if they are not there, without
+    /// copying the list out (each lookup of a table does this).
+    pub(in crate::backend) fn warm_indexes(&self, t: TableRef) -> Result<(), PgError> {
+        if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
+            return Ok(());
+        }
+        self.cached_indexes(t, false).map(drop)
+    }
+
+    /// The cached list (copied out when `copy`), read from the catalog on a miss.
+    fn cached_indexes(&self, t: TableRef, copy: bool) -> Result<Option<Vec<IndexInfo>>, PgError> {
         let generation = self.catalog_generation();
         if !self.catalog_changed {
             if let Some(v) = CACHE.with(|c| {
                 c.borrow()
                     .get(&t.oid)
                     .filter(|e| e.0 == generation)
-                    .map(|e| e.1.clone())
+                    .map(|e| copy.then(|| e.1.clone()))
             }) {
                 return Ok(v);
             }
         }
         let list = self.read_indexes(t.oid)?;
         CACHE.with(|c| c.borrow_mut().insert(t.oid, (generation, list.clone())));
-        Ok(list)
+        Ok(copy.then_some(list))
     }
 
     /// 0-based physical positions of `table`'s dropped columns
