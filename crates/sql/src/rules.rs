@@ -2288,14 +2288,21 @@ fn parse_expr(sql: &str) -> Result<ast::Expr, PgError> {
 }
 
 fn parse_from_item(sql: &str) -> Result<ast::TableWithJoins, PgError> {
-    let full = format!("SELECT * FROM {sql}");
-    let stmt = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &full)
+    parse_select(&format!("SELECT * FROM {sql}"))?
+        .from
+        .into_iter()
+        .next()
+        .ok_or_else(|| syntax("syntax error in rewritten statement".into()))
+}
+
+/// The SELECT of a statement the rewriter made up (`SELECT * FROM x`,
+/// `SELECT expr`), to take one of its parts.
+fn parse_select(full: &str) -> Result<ast::Select, PgError> {
+    let stmt = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, full)
         .map_err(|e| syntax(format!("syntax error in rewritten statement: {e}")))?;
     if let Some(ast::Statement::Query(qy)) = stmt.into_iter().next() {
         if let ast::SetExpr::Select(sel) = *qy.body {
-            if let Some(f) = sel.from.into_iter().next() {
-                return Ok(f);
-            }
+            return Ok(*sel);
         }
     }
     Err(syntax("syntax error in rewritten statement".into()))
@@ -2412,17 +2419,11 @@ fn star_over_own(sel: &mut ast::Select) {
 }
 
 fn parse_select_item(sql: &str) -> Result<ast::SelectItem, PgError> {
-    let full = format!("SELECT {sql}");
-    let stmt = sqlparser::parser::Parser::parse_sql(&PostgreSqlDialect {}, &full)
-        .map_err(|e| syntax(format!("syntax error in rewritten statement: {e}")))?;
-    if let Some(ast::Statement::Query(qy)) = stmt.into_iter().next() {
-        if let ast::SetExpr::Select(sel) = *qy.body {
-            if let Some(i) = sel.projection.into_iter().next() {
-                return Ok(i);
-            }
-        }
-    }
-    Err(syntax("syntax error in rewritten statement".into()))
+    parse_select(&format!("SELECT {sql}"))?
+        .projection
+        .into_iter()
+        .next()
+        .ok_or_else(|| syntax("syntax error in rewritten statement".into()))
 }
 
 /// PostgreSQL lets an action's subqueries in FROM name NEW and OLD (they
