@@ -589,6 +589,30 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::TypeIsVisible),
     ),
     sig(
+        "pg_ts_dict_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Dictionary)),
+    ),
+    sig(
+        "pg_ts_config_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Configuration)),
+    ),
+    sig(
+        "pg_ts_template_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Template)),
+    ),
+    sig(
+        "pg_ts_parser_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Parser)),
+    ),
+    sig(
         "pg_get_userbyid",
         &[types::OID],
         NAME,

@@ -30,6 +30,18 @@ use crate::value::Value;
 
 const PG_CATALOG: u32 = 11;
 
+/// A catalog read as the system, without a command-counter step: lookups
+/// also run inside queries (tsearch.rs resolving a configuration), where
+/// a step would let the statement see its own changes.
+fn rq(
+    host: &mut dyn Host,
+    sql: &str,
+    ptypes: &[u32],
+    params: Vec<Value>,
+) -> Result<Vec<crate::Row>, PgError> {
+    crate::acl::unchecked(|| crate::sysinfo::query(host, sql, ptypes, params))
+}
+
 /// The built-in functions a template or parser row may name:
 /// (pg_proc OID, name, argument count), PostgreSQL 15's.
 pub(crate) const BUILTIN_PROCS: &[(u32, &str, usize)] = &[
@@ -66,7 +78,7 @@ pub(crate) fn builtin_proc_name(oid: u32, with_args: bool) -> Option<String> {
 }
 
 /// The four kinds of text-search objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Kind {
     Dictionary,
     Configuration,
@@ -355,7 +367,7 @@ pub(crate) struct Obj {
 }
 
 fn nsp_oid(host: &mut dyn Host, name: &str) -> Result<Option<u32>, PgError> {
-    let rows = q(
+    let rows = rq(
         host,
         "SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = $1",
         &[types::TEXT],
@@ -365,7 +377,7 @@ fn nsp_oid(host: &mut dyn Host, name: &str) -> Result<Option<u32>, PgError> {
 }
 
 fn nsp_name(host: &mut dyn Host, oid: u32) -> Result<String, PgError> {
-    let rows = q(
+    let rows = rq(
         host,
         "SELECT nspname::text FROM pg_catalog.pg_namespace WHERE oid = $1",
         &[types::OID],
@@ -398,7 +410,7 @@ fn obj_in(host: &mut dyn Host, k: Kind, nsp: u32, name: &str) -> Result<Option<O
         "SELECT oid, {} FROM pg_catalog.{cat} WHERE {ncol} = $1 AND {nspcol} = $2",
         owner.unwrap_or("0::oid")
     );
-    let rows = q(
+    let rows = rq(
         host,
         &sql,
         &[types::TEXT, types::OID],
@@ -568,7 +580,7 @@ fn template_oid(host: &mut dyn Host, name: &str) -> Result<u32, PgError> {
 }
 
 fn template_name(host: &mut dyn Host, oid: u32) -> Result<String, PgError> {
-    let rows = q(
+    let rows = rq(
         host,
         "SELECT tmplname::text FROM pg_catalog.pg_ts_template WHERE oid = $1",
         &[types::OID],
@@ -735,7 +747,7 @@ fn create(host: &mut dyn Host, k: Kind, names: &[String], defs: &[Def]) -> Resul
             let parser = match (parser, copy) {
                 (Some(p), _) => p,
                 (None, Some(c)) => {
-                    let rows = q(
+                    let rows = rq(
                         host,
                         "SELECT cfgparser FROM pg_catalog.pg_ts_config WHERE oid = $1",
                         &[types::OID],
@@ -904,7 +916,7 @@ pub(crate) fn parse_options(s: &str) -> Vec<DictOpt> {
 fn alter_dict(host: &mut dyn Host, names: &[String], defs: &[Def]) -> Result<(), PgError> {
     let o = get(host, Kind::Dictionary, names)?;
     check_owner(host, Kind::Dictionary, &o)?;
-    let rows = q(
+    let rows = rq(
         host,
         "SELECT dicttemplate, dictinitoption FROM pg_catalog.pg_ts_dict WHERE oid = $1",
         &[types::OID],
@@ -968,16 +980,34 @@ fn alter_mapping(host: &mut dyn Host, names: &[String], change: &MapChange) -> R
                 doids.push(dict_oid(host, d)?);
             }
             for id in ids {
-                // ADD on a mapped token replaces it too (PostgreSQL's
-                // MakeConfigurationMapping deletes the old entries in
-                // both cases).
-                let _ = replace;
+                // ALTER replaces a token's dictionaries; ADD on a mapped
+                // token collides with its first entry, as PostgreSQL's
+                // unique index on (mapcfg, maptokentype, mapseqno) does.
                 q(
                     host,
-                    "DELETE FROM pg_catalog.pg_ts_config_map WHERE mapcfg = $1 AND maptokentype = $2",
-                    &[types::OID, types::INT4],
-                    vec![Value::Oid(cfg.oid), Value::Int4(id)],
+                    "DELETE FROM pg_catalog.pg_ts_config_map WHERE mapcfg = $1 AND maptokentype = $2 \
+                     AND $3",
+                    &[types::OID, types::INT4, types::BOOL],
+                    vec![Value::Oid(cfg.oid), Value::Int4(id), Value::Bool(*replace)],
                 )?;
+                if !*replace {
+                    let existing = rq(
+                        host,
+                        "SELECT 1 FROM pg_catalog.pg_ts_config_map WHERE mapcfg = $1 AND maptokentype = $2",
+                        &[types::OID, types::INT4],
+                        vec![Value::Oid(cfg.oid), Value::Int4(id)],
+                    )?;
+                    if !existing.is_empty() {
+                        return Err(err(
+                            sqlstate::UNIQUE_VIOLATION,
+                            "duplicate key value violates unique constraint \"pg_ts_config_map_index\"".into(),
+                        )
+                        .with_detail(format!(
+                            "Key (mapcfg, maptokentype, mapseqno)=({}, {id}, 1) already exists.",
+                            cfg.oid
+                        )));
+                    }
+                }
                 for (seq, d) in doids.iter().enumerate() {
                     q(
                         host,
@@ -1029,9 +1059,12 @@ fn alter_mapping(host: &mut dyn Host, names: &[String], change: &MapChange) -> R
             }
         }
         MapChange::Drop(if_exists, toks) => {
-            let mut ids = Vec::new();
+            let mut ids: Vec<(String, i32)> = Vec::new();
             for t in toks {
-                ids.push((t.clone(), token_id(t)?));
+                let id = token_id(t)?;
+                if !ids.iter().any(|(_, i)| *i == id) {
+                    ids.push((t.clone(), id));
+                }
             }
             for (t, id) in ids {
                 let rows = q(
@@ -1091,7 +1124,7 @@ fn dependents(host: &mut dyn Host, k: Kind, o: &Obj) -> Result<Vec<(Kind, Obj)>,
         ),
         Kind::Configuration => return Ok(Vec::new()),
     };
-    let rows = q(host, sql, &[types::OID], vec![Value::Oid(o.oid)])?;
+    let rows = rq(host, sql, &[types::OID], vec![Value::Oid(o.oid)])?;
     let mut out = Vec::new();
     for r in rows {
         let d = Obj {
@@ -1207,13 +1240,30 @@ fn drop(
     Ok(())
 }
 
+/// pg_ts_*_is_visible: whether the object's unqualified name finds it
+/// along search_path; None for an OID that names nothing.
+pub(crate) fn is_visible(host: &mut dyn Host, k: Kind, oid: u32) -> Result<Option<bool>, PgError> {
+    let (cat, ncol, nspcol, _) = k.cols();
+    let rows = rq(
+        host,
+        &format!("SELECT {ncol}::text, {nspcol} FROM pg_catalog.{cat} WHERE oid = $1"),
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Ok(None);
+    };
+    let name = text_of(r.first()).unwrap_or_default();
+    Ok(Some(find(host, k, &[name])?.is_some_and(|o| o.oid == oid)))
+}
+
 /// The text-search objects of a schema, for DROP SCHEMA: (OID, kind,
 /// name).
 pub(crate) fn schema_members(host: &mut dyn Host, nsp: u32) -> Result<Vec<(u32, Kind, String)>, PgError> {
     let mut out = Vec::new();
     for k in [Kind::Dictionary, Kind::Configuration, Kind::Template, Kind::Parser] {
         let (cat, ncol, nspcol, _) = k.cols();
-        let rows = q(
+        let rows = rq(
             host,
             &format!("SELECT oid, {ncol}::text FROM pg_catalog.{cat} WHERE {nspcol} = $1 ORDER BY oid"),
             &[types::OID],

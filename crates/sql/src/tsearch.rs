@@ -1868,7 +1868,7 @@ fn dict_by_oid(host: &mut dyn Host, oid: u32) -> Result<MapDict, PgError> {
 }
 
 /// The dictionary ts_lexize names.
-fn dictionary(host: &mut dyn Host, name: &str) -> Result<Arc<Dictionary>, PgError> {
+pub(crate) fn dictionary(host: &mut dyn Host, name: &str) -> Result<Arc<Dictionary>, PgError> {
     let parts = split_name(name);
     let o = crate::tsddl::find(host, crate::tsddl::Kind::Dictionary, &parts)?.ok_or_else(|| {
         err(
