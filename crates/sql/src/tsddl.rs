@@ -96,7 +96,14 @@ impl Kind {
         }
     }
     /// (catalog, name column, namespace column, owner column).
-    fn cols(self) -> (&'static str, &'static str, &'static str, Option<&'static str>) {
+    fn cols(
+        self,
+    ) -> (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+    ) {
         match self {
             Kind::Dictionary => ("pg_ts_dict", "dictname", "dictnamespace", Some("dictowner")),
             Kind::Configuration => ("pg_ts_config", "cfgname", "cfgnamespace", Some("cfgowner")),
@@ -176,10 +183,7 @@ impl TsStmt {
 
 /// Whether the leading words make a text-search statement.
 pub(crate) fn is_ts_statement(w: &[&str]) -> bool {
-    matches!(
-        w,
-        ["CREATE" | "ALTER" | "DROP", "TEXT", "SEARCH", ..]
-    )
+    matches!(w, ["CREATE" | "ALTER" | "DROP", "TEXT", "SEARCH", ..])
 }
 
 fn kind(p: &mut P) -> Result<Kind, PgError> {
@@ -300,7 +304,9 @@ pub(crate) fn parse(sql: &str) -> Result<TsStmt, PgError> {
             } else if matches!(k, Kind::Dictionary | Kind::Configuration) && p.kw("OWNER") {
                 p.expect("TO")?;
                 let role = match p.peek() {
-                    Some(T::Word(w, _)) if w == "CURRENT_USER" || w == "SESSION_USER" || w == "CURRENT_ROLE" => {
+                    Some(T::Word(w, _))
+                        if w == "CURRENT_USER" || w == "SESSION_USER" || w == "CURRENT_ROLE" =>
+                    {
                         let w = w.clone();
                         p.i += 1;
                         w
@@ -503,7 +509,9 @@ fn duplicate_key(host: &mut dyn Host, k: Kind, name: &str, nsp: u32) -> Result<(
                 k.unique_index()
             ),
         )
-        .with_detail(format!("Key ({col}, {nspcol})=({name}, {nsp}) already exists.")));
+        .with_detail(format!(
+            "Key ({col}, {nspcol})=({name}, {nsp}) already exists."
+        )));
     }
     Ok(())
 }
@@ -579,14 +587,19 @@ fn template_oid(host: &mut dyn Host, name: &str) -> Result<u32, PgError> {
     Ok(get(host, Kind::Template, &parts)?.oid)
 }
 
+/// The implementation behind a template: the one its lexize function
+/// names (a user template may reuse a built-in one's functions).
 fn template_name(host: &mut dyn Host, oid: u32) -> Result<String, PgError> {
     let rows = rq(
         host,
-        "SELECT tmplname::text FROM pg_catalog.pg_ts_template WHERE oid = $1",
+        "SELECT tmpllexize::oid FROM pg_catalog.pg_ts_template WHERE oid = $1",
         &[types::OID],
         vec![Value::Oid(oid)],
     )?;
-    Ok(text_of(rows.first().and_then(|r| r.first())).unwrap_or_default())
+    let lexize = oid_of(rows.first().and_then(|r| r.first()));
+    Ok(crate::tsdict::template_impl(lexize)
+        .unwrap_or_default()
+        .to_string())
 }
 
 pub(crate) fn run(stmt: &TsStmt, host: &mut dyn Host) -> Result<(), PgError> {
@@ -710,7 +723,14 @@ fn create(host: &mut dyn Host, k: Kind, names: &[String], defs: &[Def]) -> Resul
             q(
                 host,
                 "INSERT INTO pg_catalog.pg_ts_dict VALUES ($1, $2, $3, $4, $5, $6)",
-                &[types::OID, types::TEXT, types::OID, types::OID, types::OID, types::TEXT],
+                &[
+                    types::OID,
+                    types::TEXT,
+                    types::OID,
+                    types::OID,
+                    types::OID,
+                    types::TEXT,
+                ],
                 vec![
                     Value::Oid(oid),
                     Value::Text(name),
@@ -796,7 +816,10 @@ fn create(host: &mut dyn Host, k: Kind, names: &[String], defs: &[Def]) -> Resul
             }
             // (option, argument count, signature shown when missing)
             let slots: &[(&str, usize, &str)] = if k == Kind::Template {
-                &[("init", 1, "internal"), ("lexize", 4, "internal, internal, internal, internal")]
+                &[
+                    ("init", 1, "internal"),
+                    ("lexize", 4, "internal, internal, internal, internal"),
+                ]
             } else {
                 &[
                     ("start", 2, "internal, integer"),
@@ -841,12 +864,13 @@ fn create(host: &mut dyn Host, k: Kind, names: &[String], defs: &[Def]) -> Resul
             let cat = k.cols().0;
             let params: Vec<String> = (1..=vals.len()).map(|i| format!("${i}")).collect();
             let sql = if k == Kind::Template {
-                format!("INSERT INTO pg_catalog.{cat} VALUES ({})", params.join(", "))
+                format!(
+                    "INSERT INTO pg_catalog.{cat} VALUES ({})",
+                    params.join(", ")
+                )
             } else {
                 // Parser columns: start, token, end, headline, lextype.
-                format!(
-                    "INSERT INTO pg_catalog.{cat} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                )
+                format!("INSERT INTO pg_catalog.{cat} VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             };
             q(host, &sql, &ptypes, vals)?;
         }
@@ -1221,7 +1245,10 @@ fn drop(
                 lines.push(described(host, *dk, d)?);
             }
             if !cascade {
-                let detail: Vec<String> = lines.iter().map(|l| format!("{l} depends on {me}")).collect();
+                let detail: Vec<String> = lines
+                    .iter()
+                    .map(|l| format!("{l} depends on {me}"))
+                    .collect();
                 return Err(err(
                     DEPENDENT_OBJECTS_STILL_EXIST,
                     format!("cannot drop {me} because other objects depend on it"),
@@ -1229,7 +1256,10 @@ fn drop(
                 .with_detail(detail.join("\n"))
                 .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
             }
-            let lines: Vec<String> = lines.iter().map(|l| format!("drop cascades to {l}")).collect();
+            let lines: Vec<String> = lines
+                .iter()
+                .map(|l| format!("drop cascades to {l}"))
+                .collect();
             host.notice(crate::dropschema::cascade_notice(&lines));
             for (dk, d) in deps.iter().rev() {
                 remove(host, *dk, d.oid)?;
@@ -1259,13 +1289,23 @@ pub(crate) fn is_visible(host: &mut dyn Host, k: Kind, oid: u32) -> Result<Optio
 
 /// The text-search objects of a schema, for DROP SCHEMA: (OID, kind,
 /// name).
-pub(crate) fn schema_members(host: &mut dyn Host, nsp: u32) -> Result<Vec<(u32, Kind, String)>, PgError> {
+pub(crate) fn schema_members(
+    host: &mut dyn Host,
+    nsp: u32,
+) -> Result<Vec<(u32, Kind, String)>, PgError> {
     let mut out = Vec::new();
-    for k in [Kind::Dictionary, Kind::Configuration, Kind::Template, Kind::Parser] {
+    for k in [
+        Kind::Dictionary,
+        Kind::Configuration,
+        Kind::Template,
+        Kind::Parser,
+    ] {
         let (cat, ncol, nspcol, _) = k.cols();
         let rows = rq(
             host,
-            &format!("SELECT oid, {ncol}::text FROM pg_catalog.{cat} WHERE {nspcol} = $1 ORDER BY oid"),
+            &format!(
+                "SELECT oid, {ncol}::text FROM pg_catalog.{cat} WHERE {nspcol} = $1 ORDER BY oid"
+            ),
             &[types::OID],
             vec![Value::Oid(nsp)],
         )?;
@@ -1288,7 +1328,10 @@ mod tests {
             ("casesensitive".to_string(), "1".to_string(), true),
         ];
         let s = serialize_options(&o).unwrap();
-        assert_eq!(s, "dictfile = 'ispell_sample', x = E'it''s\\\\', casesensitive = 1");
+        assert_eq!(
+            s,
+            "dictfile = 'ispell_sample', x = E'it''s\\\\', casesensitive = 1"
+        );
         assert_eq!(parse_options(&s), o);
     }
 

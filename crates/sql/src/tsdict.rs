@@ -317,9 +317,9 @@ impl Dictionary {
                     stop: stop.unwrap_or_default(),
                 })
             }
-            "ispell" => Ok(Dictionary::Ispell(Box::new(crate::tsispell::Ispell::build(
-                opts,
-            )?))),
+            "ispell" => Ok(Dictionary::Ispell(Box::new(
+                crate::tsispell::Ispell::build(opts)?,
+            ))),
             "thesaurus" => Ok(Dictionary::Thesaurus(Box::new(
                 crate::tsthesaurus::Thesaurus::build(host, opts)?,
             ))),

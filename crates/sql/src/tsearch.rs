@@ -1835,7 +1835,12 @@ pub(crate) fn split_name(name: &str) -> Vec<String> {
 
 /// Catalog reads of text processing: without privilege checks and
 /// without a command-counter step (they run inside any statement).
-fn read(host: &mut dyn Host, sql: &str, ptypes: &[u32], params: Vec<Value>) -> Result<Vec<crate::Row>, PgError> {
+fn read(
+    host: &mut dyn Host,
+    sql: &str,
+    ptypes: &[u32],
+    params: Vec<Value>,
+) -> Result<Vec<crate::Row>, PgError> {
     crate::acl::unchecked(|| crate::sysinfo::query(host, sql, ptypes, params))
 }
 
@@ -1908,12 +1913,13 @@ pub(crate) fn config(host: &mut dyn Host, name: &str) -> Result<Arc<Cfg>, PgErro
         }
     }
     let parts = split_name(name);
-    let o = crate::tsddl::find(host, crate::tsddl::Kind::Configuration, &parts)?.ok_or_else(|| {
-        err(
-            sqlstate::UNDEFINED_OBJECT,
-            format!("text search configuration \"{name}\" does not exist"),
-        )
-    })?;
+    let o =
+        crate::tsddl::find(host, crate::tsddl::Kind::Configuration, &parts)?.ok_or_else(|| {
+            err(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("text search configuration \"{name}\" does not exist"),
+            )
+        })?;
     let rows = read(
         host,
         "SELECT maptokentype, mapdict FROM pg_catalog.pg_ts_config_map WHERE mapcfg = $1 \

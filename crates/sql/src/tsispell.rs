@@ -237,7 +237,9 @@ fn match_here(elems: &[(Atom, Rep)], ei: usize, w: &[char], wi: usize, to_end: b
         return !to_end || wi == w.len();
     };
     match r {
-        Rep::One => wi < w.len() && atom_matches(a, w[wi]) && match_here(elems, ei + 1, w, wi + 1, to_end),
+        Rep::One => {
+            wi < w.len() && atom_matches(a, w[wi]) && match_here(elems, ei + 1, w, wi + 1, to_end)
+        }
         Rep::Times(n) => {
             let n = *n;
             wi + n <= w.len()
@@ -394,7 +396,10 @@ impl AffixFile {
     }
 
     fn add_compound_flag(&mut self, rest: &str, val: u32) -> Result<(), PgError> {
-        let f = rest.split_whitespace().next().ok_or_else(|| file_err("syntax error".into()))?;
+        let f = rest
+            .split_whitespace()
+            .next()
+            .ok_or_else(|| file_err("syntax error".into()))?;
         let f = if self.mode == FlagMode::Num {
             let n: i64 = f
                 .trim_start_matches(|c: char| !c.is_ascii_digit() && c != '-')
@@ -412,7 +417,15 @@ impl AffixFile {
         Ok(())
     }
 
-    fn add_affix(&mut self, flag: &str, flagflags: u32, mask: &str, find: &str, repl: &str, suffix: bool) {
+    fn add_affix(
+        &mut self,
+        flag: &str,
+        flagflags: u32,
+        mask: &str,
+        find: &str,
+        repl: &str,
+        suffix: bool,
+    ) {
         let mut ff = flagflags;
         if ff & (FF_COMPOUNDONLY | FF_COMPOUNDPERMITFLAG) != 0 && ff & FF_COMPOUNDFLAG == 0 {
             ff |= FF_COMPOUNDFLAG;
@@ -559,7 +572,8 @@ fn import_oo_affixes(text: &str) -> Result<AffixFile, PgError> {
         usecompound: false,
         aliases: None,
     };
-    let skip = |l: &str| l.is_empty() || l.starts_with(|c: char| c.is_whitespace()) || l.starts_with('#');
+    let skip =
+        |l: &str| l.is_empty() || l.starts_with(|c: char| c.is_whitespace()) || l.starts_with('#');
     // First pass: the options every rule depends on.
     for l in text.lines() {
         if skip(l) {
@@ -668,7 +682,14 @@ fn import_oo_affixes(text: &str) -> Result<AffixFile, PgError> {
         if repl.starts_with('0') {
             prepl.clear();
         }
-        af.add_affix(&sflag, flagflags | aflg, &mask.to_lowercase(), &pfind, &prepl, is_suffix);
+        af.add_affix(
+            &sflag,
+            flagflags | aflg,
+            &mask.to_lowercase(),
+            &pfind,
+            &prepl,
+            is_suffix,
+        );
     }
     Ok(af)
 }
@@ -772,7 +793,9 @@ impl Ispell {
                     if n >= al.len() {
                         return Err(bad());
                     }
-                    if !rest.is_empty() && !rest.starts_with(|c: char| c.is_ascii_digit() || c.is_whitespace()) {
+                    if !rest.is_empty()
+                        && !rest.starts_with(|c: char| c.is_ascii_digit() || c.is_whitespace())
+                    {
                         return Err(bad());
                     }
                     al[n].clone()
@@ -888,7 +911,8 @@ impl Ispell {
                 }
             }
         }
-        let (prefixes, suffixes): (Vec<Affix>, Vec<Affix>) = affixes.into_iter().partition(|a| !a.suffix);
+        let (prefixes, suffixes): (Vec<Affix>, Vec<Affix>) =
+            affixes.into_iter().partition(|a| !a.suffix);
         Ok(Ispell {
             mode: af.mode,
             words,
@@ -945,7 +969,12 @@ impl Ispell {
     }
 
     /// CheckAffix: the word with `a` taken off, if the rule applies.
-    fn check_affix(word: &str, a: &Affix, flagflags: u32, baselen: Option<&mut usize>) -> Option<String> {
+    fn check_affix(
+        word: &str,
+        a: &Affix,
+        flagflags: u32,
+        baselen: Option<&mut usize>,
+    ) -> Option<String> {
         if flagflags == 0 {
             if a.flagflags & FF_COMPOUNDONLY != 0 {
                 return None;
@@ -1046,7 +1075,12 @@ impl Ispell {
 
     /// CheckCompoundAffixes from index `*ptr`: the length of a compound
     /// affix found at (or, not in place, in) `word`.
-    fn check_compound_affixes(&self, ptr: &mut usize, word: &[char], in_place: bool) -> Option<usize> {
+    fn check_compound_affixes(
+        &self,
+        ptr: &mut usize,
+        word: &[char],
+        in_place: bool,
+    ) -> Option<usize> {
         while let Some(ca) = self.compound_affixes.get(*ptr) {
             *ptr += 1;
             let n = ca.affix.len();
@@ -1085,39 +1119,52 @@ impl Ispell {
         }
         let mut notprobed = vec![true; wordlen];
         let mut node = true;
-        let mut level: usize = if in_node { minpos.max(0) as usize } else { startpos };
+        let mut level: usize = if in_node {
+            minpos.max(0) as usize
+        } else {
+            startpos
+        };
         let s = |a: usize, b: usize| -> String { word[a..b].iter().collect() };
         while level < wordlen {
             let mut caff = 0usize;
-            while level > startpos {
-                let Some(lenaff) = self.check_compound_affixes(&mut caff, &word[level..], node) else {
-                    break;
-                };
-                let lenaff = level - startpos + lenaff;
-                if lenaff == 0 || !notprobed[startpos + lenaff - 1] {
-                    continue;
-                }
-                if (level + lenaff) as isize - 1 <= minpos {
-                    continue;
-                }
-                if lenaff >= MAX_NORM_LEN {
-                    continue;
-                }
-                let buf = s(startpos, startpos + lenaff);
-                let cflag = if level == 0 {
-                    FF_COMPOUNDBEGIN
-                } else if level == wordlen - 1 {
-                    FF_COMPOUNDLAST
-                } else {
-                    FF_COMPOUNDMIDDLE
-                };
-                let sub = self.normalize_sub(&buf, cflag);
-                if !sub.is_empty() {
-                    notprobed[startpos + lenaff - 1] = false;
-                    let mut new = var.clone();
-                    new.extend(sub);
-                    let rest = self.split(false, &new, word, startpos + lenaff, (startpos + lenaff) as isize, depth + 1);
-                    appended.extend(rest);
+            // Compound affixes only after the start of a part.
+            if level > startpos {
+                while let Some(lenaff) =
+                    self.check_compound_affixes(&mut caff, &word[level..], node)
+                {
+                    let lenaff = level - startpos + lenaff;
+                    if lenaff == 0 || !notprobed[startpos + lenaff - 1] {
+                        continue;
+                    }
+                    if (level + lenaff) as isize - 1 <= minpos {
+                        continue;
+                    }
+                    if lenaff >= MAX_NORM_LEN {
+                        continue;
+                    }
+                    let buf = s(startpos, startpos + lenaff);
+                    let cflag = if level == 0 {
+                        FF_COMPOUNDBEGIN
+                    } else if level == wordlen - 1 {
+                        FF_COMPOUNDLAST
+                    } else {
+                        FF_COMPOUNDMIDDLE
+                    };
+                    let sub = self.normalize_sub(&buf, cflag);
+                    if !sub.is_empty() {
+                        notprobed[startpos + lenaff - 1] = false;
+                        let mut new = var.clone();
+                        new.extend(sub);
+                        let rest = self.split(
+                            false,
+                            &new,
+                            word,
+                            startpos + lenaff,
+                            (startpos + lenaff) as isize,
+                            depth + 1,
+                        );
+                        appended.extend(rest);
+                    }
                 }
             }
             if !node {
@@ -1132,7 +1179,10 @@ impl Ispell {
                 } else {
                     FF_COMPOUNDMIDDLE
                 };
-                let isword = self.words.get(&sub).is_some_and(|e| e.compound & cflag != 0);
+                let isword = self
+                    .words
+                    .get(&sub)
+                    .is_some_and(|e| e.compound & cflag != 0);
                 if isword && notprobed[level] && level as isize > minpos {
                     if wordlen == level + 1 {
                         var.push(s(startpos, wordlen));
@@ -1216,7 +1266,11 @@ mod tests {
     }
 
     fn words(d: &Ispell, w: &str) -> Vec<String> {
-        d.lexize(w).unwrap_or_default().into_iter().map(|l| l.word).collect()
+        d.lexize(w)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.word)
+            .collect()
     }
 
     #[test]
@@ -1229,7 +1283,14 @@ mod tests {
         assert!(d.lexize("rebook").is_none());
         assert_eq!(
             words(&d, "footballklubber"),
-            vec!["footballklubber", "foot", "ball", "klubber", "football", "klubber"]
+            vec![
+                "footballklubber",
+                "foot",
+                "ball",
+                "klubber",
+                "football",
+                "klubber"
+            ]
         );
         assert_eq!(words(&d, "ballyklubber"), vec!["ball", "klubber"]);
     }
@@ -1251,7 +1312,10 @@ mod tests {
 
     #[test]
     fn num_flags() {
-        assert_eq!(split_flags(FlagMode::Num, "302,301").unwrap(), vec!["302", "301"]);
+        assert_eq!(
+            split_flags(FlagMode::Num, "302,301").unwrap(),
+            vec!["302", "301"]
+        );
         assert!(split_flags(FlagMode::Num, "SZ\\").is_err());
         assert!(split_flags(FlagMode::Long, "abc").is_err());
     }

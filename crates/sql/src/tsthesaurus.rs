@@ -82,21 +82,30 @@ fn read_rules(text: &str) -> Result<Vec<RawRule>, PgError> {
 
 impl Thesaurus {
     /// thesaurus_init: DictFile and Dictionary (the subdictionary).
-    pub(crate) fn build(host: &mut dyn crate::host::Host, opts: &[DictOpt]) -> Result<Thesaurus, PgError> {
+    pub(crate) fn build(
+        host: &mut dyn crate::host::Host,
+        opts: &[DictOpt],
+    ) -> Result<Thesaurus, PgError> {
         let mut file = None;
         let mut sub = None;
         for (n, v, _) in opts {
             match n.as_str() {
                 "dictfile" => {
                     if file.is_some() {
-                        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "multiple DictFile parameters"));
+                        return Err(err(
+                            sqlstate::INVALID_PARAMETER_VALUE,
+                            "multiple DictFile parameters",
+                        ));
                     }
                     let path = config_filename(v, "ths")?;
                     file = Some(read_rules(&read_data(&path, "thesaurus file")?)?);
                 }
                 "dictionary" => {
                     if sub.is_some() {
-                        return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "multiple Dictionary parameters"));
+                        return Err(err(
+                            sqlstate::INVALID_PARAMETER_VALUE,
+                            "multiple Dictionary parameters",
+                        ));
                     }
                     sub = Some(v.clone());
                 }
@@ -109,10 +118,16 @@ impl Thesaurus {
             }
         }
         let Some(rules) = file else {
-            return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "missing DictFile parameter"));
+            return Err(err(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "missing DictFile parameter",
+            ));
         };
         let Some(sub) = sub else {
-            return Err(err(sqlstate::INVALID_PARAMETER_VALUE, "missing Dictionary parameter"));
+            return Err(err(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "missing Dictionary parameter",
+            ));
         };
         let subdict = crate::tsearch::dictionary(host, &sub)?;
         let mut samples = Vec::new();
@@ -129,12 +144,10 @@ impl Thesaurus {
                     continue;
                 }
                 match subdict.lexize(w) {
-                    None => {
-                        return Err(file_err(format!(
-                            "thesaurus sample word \"{w}\" isn't recognized by subdictionary (rule {})",
-                            r + 1
-                        )))
-                    }
+                    None => return Err(file_err(format!(
+                        "thesaurus sample word \"{w}\" isn't recognized by subdictionary (rule {})",
+                        r + 1
+                    ))),
                     Some(l) if l.is_empty() => {
                         return Err(file_err(format!(
                             "thesaurus sample word \"{w}\" is a stop word (rule {})",
@@ -220,9 +233,12 @@ impl Thesaurus {
             rules.dedup();
             for r in rules {
                 let all = g.iter().all(|w| {
-                    self.samples
-                        .iter()
-                        .any(|s| s.rule == r && s.pos == curpos && s.nvariant == n && s.lexeme.as_deref() == *w)
+                    self.samples.iter().any(|s| {
+                        s.rule == r
+                            && s.pos == curpos
+                            && s.nvariant == n
+                            && s.lexeme.as_deref() == *w
+                    })
                 });
                 if all && stored.is_none_or(|st| st.contains(&r)) && !found.contains(&r) {
                     found.push(r);
@@ -276,7 +292,13 @@ enum Attempt {
     Next,
 }
 
-fn attempt(th: &Thesaurus, me: &Arc<Dictionary>, cfg: Config, tokens: &[Token], head: usize) -> Attempt {
+fn attempt(
+    th: &Thesaurus,
+    me: &Arc<Dictionary>,
+    cfg: Config,
+    tokens: &[Token],
+    head: usize,
+) -> Attempt {
     let Some(res) = th.subdict.lexize(&tokens[head].text) else {
         return Attempt::Next;
     };
