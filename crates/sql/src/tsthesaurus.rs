@@ -144,10 +144,12 @@ impl Thesaurus {
                     continue;
                 }
                 match subdict.lexize(w) {
-                    None => return Err(file_err(format!(
+                    None => {
+                        return Err(file_err(format!(
                         "thesaurus sample word \"{w}\" isn't recognized by subdictionary (rule {})",
                         r + 1
-                    ))),
+                    )))
+                    }
                     Some(l) if l.is_empty() => {
                         return Err(file_err(format!(
                             "thesaurus sample word \"{w}\" is a stop word (rule {})",

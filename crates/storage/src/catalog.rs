@@ -1810,15 +1810,39 @@ fn ts_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
     // initdb's comments on these objects (psql's \dF, \dFd, \dFp, \dFt).
     for (oid, class, text) in [
         (3722, PG_TS_PARSER_OID, "default word parser"),
-        (3727, PG_TS_TEMPLATE_OID, "simple dictionary: just lower case and check for stopword"),
-        (3730, PG_TS_TEMPLATE_OID, "synonym dictionary: replace word by its synonym"),
+        (
+            3727,
+            PG_TS_TEMPLATE_OID,
+            "simple dictionary: just lower case and check for stopword",
+        ),
+        (
+            3730,
+            PG_TS_TEMPLATE_OID,
+            "synonym dictionary: replace word by its synonym",
+        ),
         (3733, PG_TS_TEMPLATE_OID, "ispell dictionary"),
-        (3742, PG_TS_TEMPLATE_OID, "thesaurus dictionary: phrase by phrase substitution"),
+        (
+            3742,
+            PG_TS_TEMPLATE_OID,
+            "thesaurus dictionary: phrase by phrase substitution",
+        ),
         (13150, PG_TS_TEMPLATE_OID, "snowball stemmer"),
-        (3765, PG_TS_DICT_OID, "simple dictionary: just lower case and check for stopword"),
-        (13163, PG_TS_DICT_OID, "snowball stemmer for english language"),
+        (
+            3765,
+            PG_TS_DICT_OID,
+            "simple dictionary: just lower case and check for stopword",
+        ),
+        (
+            13163,
+            PG_TS_DICT_OID,
+            "snowball stemmer for english language",
+        ),
         (3748, PG_TS_CONFIG_OID, "simple configuration"),
-        (13164, PG_TS_CONFIG_OID, "configuration for english language"),
+        (
+            13164,
+            PG_TS_CONFIG_OID,
+            "configuration for english language",
+        ),
     ] {
         push(
             PG_DESCRIPTION_OID,
