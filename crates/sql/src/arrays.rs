@@ -215,12 +215,16 @@ fn series_rows(kind: Option<bool>, args: &[Value]) -> Result<Vec<Vec<Value>>, Pg
 }
 
 /// The rows of a set-returning function over its evaluated arguments.
-pub(crate) fn srf_rows(op: SrfOp, args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
+pub(crate) fn srf_rows(
+    op: SrfOp,
+    args: Vec<Value>,
+    host: &mut dyn crate::host::Host,
+) -> Result<Vec<Vec<Value>>, PgError> {
     if let SrfOp::Json(op, json) = op {
         return crate::json::srf_rows(op, args, json);
     }
     if let SrfOp::Ts(t) = op {
-        return crate::tsearch::srf_rows(t, &args);
+        return crate::tsearch::srf_rows(t, &args, host);
     }
     let a0 = args.first().unwrap_or(&Value::Null);
     Ok(match op {

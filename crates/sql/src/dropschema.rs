@@ -28,6 +28,8 @@ enum Member {
     Sequence(String),
     Routine(std::rc::Rc<catalog::FuncDef>),
     Type(String),
+    /// A text-search dictionary, configuration, template or parser.
+    TextSearch(crate::tsddl::Kind, String),
 }
 
 /// DROP SCHEMA `name` [CASCADE]'s work before the schema's row goes:
@@ -66,6 +68,7 @@ pub(crate) fn drop_contents(host: &mut dyn Host, name: &str, cascade: bool) -> R
                 f.context_signature()
             ),
             Member::Type(t) => format!("type {shown}{t}"),
+            Member::TextSearch(k, n) => format!("{} {shown}{n}", k.word()),
         })
         .collect();
     if !cascade {
@@ -160,6 +163,9 @@ fn members(host: &mut dyn Host, name: &str) -> Result<Option<(u32, Vec<(u32, Mem
     for r in typs {
         members.push((oid(&r[0]), Member::Type(text(&r[1]))));
     }
+    for (o, k, n) in crate::tsddl::schema_members(host, nsp_oid)? {
+        members.push((o, Member::TextSearch(k, n)));
+    }
     members.sort_by_key(|(o, _)| *o);
     Ok(Some((nsp_oid, members)))
 }
@@ -168,6 +174,13 @@ fn members(host: &mut dyn Host, name: &str) -> Result<Option<(u32, Vec<(u32, Mem
 /// tables' drops take the triggers), then relations newest first, then
 /// sequences and types.
 fn drop_members(host: &mut dyn Host, name: &str, members: &[(u32, Member)]) -> Result<(), PgError> {
+    // Configurations may name dictionaries of other schemas; their rows
+    // go first, then the dictionaries, templates and parsers.
+    for (o, m) in members {
+        if let Member::TextSearch(k, _) = m {
+            crate::tsddl::remove(host, *k, *o)?;
+        }
+    }
     for (_, m) in members {
         if let Member::Routine(f) = m {
             host.routines()?.drop_routine(f)?;

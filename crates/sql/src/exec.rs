@@ -1599,7 +1599,7 @@ pub(crate) fn build_source(
             for a in args {
                 vals.push(a.eval(&[], cx)?);
             }
-            let rows = crate::arrays::srf_rows(*op, vals)?;
+            let rows = crate::arrays::srf_rows(*op, vals, cx.host)?;
             Box::new(ScanNode::new(Box::new(crate::catalog::RowsScan::new(rows))))
         }
         Source::Ordinality(inner) => Box::new(OrdinalityNode {

@@ -589,6 +589,30 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::TypeIsVisible),
     ),
     sig(
+        "pg_ts_dict_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Dictionary)),
+    ),
+    sig(
+        "pg_ts_config_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Configuration)),
+    ),
+    sig(
+        "pg_ts_template_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Template)),
+    ),
+    sig(
+        "pg_ts_parser_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::TsIsVisible(crate::tsddl::Kind::Parser)),
+    ),
+    sig(
         "pg_get_userbyid",
         &[types::OID],
         NAME,
@@ -1692,15 +1716,7 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
         Func::Range(r) => crate::ranges::call(r, &args)?,
         Func::Ts(t) => {
             let mut notices = Vec::new();
-            // default_text_search_config, for the forms without a
-            // configuration argument.
-            let dflt = ctx
-                .host
-                .current_setting("default_text_search_config", true)
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| "pg_catalog.english".into());
-            let r = crate::tsearch::call(t, &args, &dflt, &mut notices);
+            let r = crate::tsearch::call(t, &args, ctx.host, &mut notices);
             for n in notices {
                 ctx.host.notice(n);
             }

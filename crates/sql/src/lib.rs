@@ -127,7 +127,11 @@ mod subscription;
 mod sysinfo;
 mod sysviews;
 pub mod trigger;
+mod tsddl;
+mod tsdict;
 mod tsearch;
+mod tsispell;
+mod tsthesaurus;
 mod useragg;
 pub mod usertype;
 mod utility;
@@ -700,6 +704,9 @@ fn prepare_unchecked(
                     };
                     at_semicolon(stmt, PgError { position: pos, ..e })
                 })?)
+            }
+            Parsed::Pre(PreParsed::TextSearch) => {
+                Utility::TextSearch(tsddl::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?)
             }
             Parsed::Pre(PreParsed::Publication) => Utility::Publication(
                 publication::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?,

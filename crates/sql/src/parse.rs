@@ -88,6 +88,8 @@ pub(crate) enum PreParsed {
     Fdw,
     /// CREATE/DROP FOREIGN TABLE: read by foreigntable.rs.
     ForeignTable,
+    /// CREATE/ALTER/DROP TEXT SEARCH ...: read by tsddl.rs.
+    TextSearch,
     /// CREATE/ALTER/DROP PUBLICATION: read by publication.rs.
     Publication,
     /// CREATE/ALTER/DROP SUBSCRIPTION: read by subscription.rs.
@@ -410,6 +412,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
+        w if crate::tsddl::is_ts_statement(w) => Some(PreParsed::TextSearch),
         w if crate::foreigntable::is_foreign_table_statement(w) => Some(PreParsed::ForeignTable),
         w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
         w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),

@@ -504,7 +504,8 @@ fn output_uncached(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgE
                 "SELECT relname, relnamespace FROM pg_catalog.pg_class WHERE oid = $1",
             )?;
             match rows.first() {
-                None => None,
+                // The built-in text-search functions of template and parser rows.
+                None => crate::tsddl::builtin_proc_name(oid, ty == types::REGPROCEDURE),
                 Some(r) => {
                     let name = to_text(&r[0]).unwrap_or_default();
                     let nsp = match r[1] {

@@ -130,7 +130,7 @@ fn values_for(src: &Source, row: &[Value], cx: &mut Ctx<'_>) -> Result<Vec<Value
                     .collect(),
                 _ => Vec::new(),
             };
-            Ok(crate::arrays::srf_rows(*op, vals)?
+            Ok(crate::arrays::srf_rows(*op, vals, cx.host)?
                 .into_iter()
                 .map(|mut r| {
                     if r.len() > 1 {

@@ -23,6 +23,8 @@ use crate::value::{to_text, Value};
 pub(crate) enum Sys {
     TableIsVisible,
     TypeIsVisible,
+    /// pg_ts_{dict,config,template,parser}_is_visible(oid) (tsddl.rs).
+    TsIsVisible(crate::tsddl::Kind),
     UserById,
     /// array_to_string(aclitem[], sep): the items' display forms (psql's
     /// "Access privileges" columns; aclitem[] values are held in their
@@ -285,6 +287,12 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             };
             let nsp = oid_arg(&r[0]).unwrap_or(0);
             Value::Bool(visible(host, nsp, &text(&r[1]), probe)?)
+        }
+        Sys::TsIsVisible(k) => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            crate::tsddl::is_visible(host, k, oid)?.map_or(Value::Null, Value::Bool)
         }
         Sys::UserById => {
             let Some(oid) = oid_arg(&a(0)) else {

@@ -1,8 +1,7 @@
 //! The built-in views over the catalog that tools read: pg_tables, pg_views, pg_rules, pg_indexes, pg_policies,
 //! pg_matviews, pg_sequences, pg_user_mappings, pg_stat_subscription_stats (no
 //! apply workers, so no errors and no reset), the information_schema views ORMs and drivers
-//! introspect with, and the text-search catalogs (pg_ts_*, fixed rows of the built-in
-//! configurations).
+//! introspect with.
 //!
 //! Why SQL text: each of these views is a query over catalog tables tusk
 //! keeps as heap tables, so it is written once as SQL (the files under
@@ -67,39 +66,6 @@ static VIEWS: &[BuiltinView] = &[
         "pg_sequences",
         12048,
         include_str!("sysviews/pg_sequences.sql"),
-    ),
-    // The text-search catalogs: tusk's configurations are built in
-    // (tsearch.rs), so these are fixed rows with PostgreSQL 15's OIDs
-    // (the catalogs' own OIDs name them) until CREATE TEXT SEARCH exists.
-    (
-        "pg_catalog",
-        "pg_ts_parser",
-        3601,
-        include_str!("sysviews/pg_ts_parser.sql"),
-    ),
-    (
-        "pg_catalog",
-        "pg_ts_template",
-        3764,
-        include_str!("sysviews/pg_ts_template.sql"),
-    ),
-    (
-        "pg_catalog",
-        "pg_ts_dict",
-        3600,
-        include_str!("sysviews/pg_ts_dict.sql"),
-    ),
-    (
-        "pg_catalog",
-        "pg_ts_config",
-        3602,
-        include_str!("sysviews/pg_ts_config.sql"),
-    ),
-    (
-        "pg_catalog",
-        "pg_ts_config_map",
-        3603,
-        include_str!("sysviews/pg_ts_config_map.sql"),
     ),
     (
         "pg_catalog",

@@ -28,6 +28,11 @@ use tusk_types::tsearch::{
 use tusk_types::types;
 use tusk_types::value::Value;
 
+use std::sync::Arc;
+
+use crate::host::Host;
+use crate::tsdict::{Dictionary, Lex};
+
 /// The text-search functions and operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TsFn {
@@ -165,16 +170,24 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// default_text_search_config, for an empty configuration name (what
+/// the binder passes for the forms without one).
+fn default_config(host: &dyn Host) -> String {
+    host.current_setting("default_text_search_config", true)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "pg_catalog.english".into())
+}
+
 /// Evaluate one text-search function; `notices` collects NOTICEs.
-/// `dflt`: default_text_search_config, for an empty configuration name
-/// (what the binder passes for the forms without one).
 pub(crate) fn call(
     f: TsFn,
     args: &[Value],
-    dflt: &str,
+    host: &mut dyn Host,
     notices: &mut Vec<PgError>,
 ) -> Result<Value, PgError> {
-    let config = |name: &str| config(if name.is_empty() { dflt } else { name });
+    let dflt = default_config(host);
+    let mut config = |name: &str| config(host, if name.is_empty() { &dflt } else { name });
     let a = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     if args.iter().any(|v| v.is_null()) && !matches!(f, TsFn::SetWeightFilter) {
         return Ok(Value::Null);
@@ -182,12 +195,12 @@ pub(crate) fn call(
     Ok(match f {
         TsFn::ToTsvector => {
             let cfg = config(&text(&a(0)))?;
-            vout(&to_tsvector(cfg, &text(&a(1)))?)
+            vout(&to_tsvector(&cfg, &text(&a(1)))?)
         }
         TsFn::JsonToTsvector => {
             let cfg = config(&text(&a(0)))?;
             let parts = crate::json::tsvector_parts(&a(1), &a(2))?;
-            vout(&to_tsvector_parts(cfg, &parts)?)
+            vout(&to_tsvector_parts(&cfg, &parts)?)
         }
         TsFn::ToTsquery(mode, phrase) => {
             let cfg = config(&text(&a(0)))?;
@@ -196,7 +209,7 @@ pub(crate) fn call(
                 _ => QOp::Phrase(1),
             };
             let input = text(&a(1));
-            qout(to_tsquery(cfg, &input, mode, op, notices)?.as_ref())
+            qout(to_tsquery(&cfg, &input, mode, op, notices)?.as_ref())
         }
         TsFn::Strip => {
             let mut v = vector(&a(0))?;
@@ -367,13 +380,14 @@ pub(crate) fn call(
             Value::Bool(matches(&vector(&v)?, query(&q)?.as_ref()))
         }
         TsFn::MatchText => {
-            let v = to_tsvector(config("")?, &text(&a(0)))?;
+            let cfg = config("")?;
+            let v = to_tsvector(&cfg, &text(&a(0)))?;
             Value::Bool(matches(&v, query(&a(1))?.as_ref()))
         }
         TsFn::MatchTextText => {
             let cfg = config("")?;
-            let v = to_tsvector(cfg, &text(&a(0)))?;
-            let q = to_tsquery(cfg, &text(&a(1)), QueryMode::Plain, QOp::And, notices)?;
+            let v = to_tsvector(&cfg, &text(&a(0)))?;
+            let q = to_tsquery(&cfg, &text(&a(1)), QueryMode::Plain, QOp::And, notices)?;
             Value::Bool(matches(&v, q.as_ref()))
         }
         TsFn::Concat => vout(&concat(&vector(&a(0))?, &vector(&a(1))?)),
@@ -443,24 +457,24 @@ pub(crate) fn call(
             let cfg = config(&text(&a(0)))?;
             let q = query(&a(2))?;
             let opts = text(&a(3));
-            crate::json::map_strings(&a(1), &mut |s| headline(cfg, s, q.as_ref(), &opts))?
+            crate::json::map_strings(&a(1), &mut |s| headline(&cfg, s, q.as_ref(), &opts))?
         }
         TsFn::Headline => {
             let cfg = config(&text(&a(0)))?;
             Value::Text(headline(
-                cfg,
+                &cfg,
                 &text(&a(1)),
                 query(&a(2))?.as_ref(),
                 &text(&a(3)),
             )?)
         }
         TsFn::Lexize => {
-            let d = dictionary(&text(&a(0)))?;
-            match lexize(d, &text(&a(1))) {
+            let d = dictionary(host, &text(&a(0)))?;
+            match d.lexize(&text(&a(1))) {
                 None => Value::Null,
                 Some(ws) => Value::Array(Box::new(Array::from_items(
                     types::TEXT,
-                    ws.into_iter().map(Value::Text).collect(),
+                    ws.into_iter().map(|l| Value::Text(l.word)).collect(),
                 ))),
             }
         }
@@ -1745,94 +1759,233 @@ fn number(c: &[char], _i: usize, mut j: usize) -> (u8, usize) {
     (ty, j)
 }
 
-/// The built-in dictionaries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dict {
-    Simple,
-    EnglishStem,
+/// The first OID of objects made after initdb: built-in text-search
+/// objects are below it and cannot be dropped.
+pub(crate) const FIRST_USER_OID: u32 = 16384;
+
+/// One dictionary of a configuration's mapping: its name and itself.
+pub(crate) type MapDict = (String, Arc<Dictionary>);
+
+/// A configuration as text processing uses it: for each of the default
+/// parser's token types, the dictionaries in the order they are tried.
+pub(crate) struct Cfg {
+    maps: Vec<Vec<MapDict>>,
 }
 
-/// The built-in configurations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Config {
-    Simple,
-    English,
-}
+pub(crate) type Config<'a> = &'a Cfg;
 
-pub(crate) fn config(name: &str) -> Result<Config, PgError> {
-    let n = name.trim();
-    let n = n.strip_prefix("pg_catalog.").unwrap_or(n);
-    match n.to_ascii_lowercase().as_str() {
-        "simple" => Ok(Config::Simple),
-        "english" => Ok(Config::English),
-        _ => Err(err(
-            sqlstate::UNDEFINED_OBJECT,
-            format!("text search configuration \"{name}\" does not exist"),
-        )),
+impl Cfg {
+    /// initdb's `english` configuration, built without the catalog (for
+    /// unit tests).
+    #[cfg(test)]
+    fn builtin_english() -> Cfg {
+        let stem = Arc::new(Dictionary::Snowball {
+            algo: rust_stemmers::Algorithm::English,
+            stop: crate::tsdict::stop_words("english").expect("english.stop"),
+        });
+        let simple = Arc::new(Dictionary::Simple {
+            stop: Default::default(),
+            accept: true,
+        });
+        let mut maps = vec![Vec::new(); 24];
+        for (ty, m) in maps.iter_mut().enumerate() {
+            let ty = ty as u8;
+            *m = match ty {
+                0 | PROTOCOL | TAG | ENTITY | BLANK => Vec::new(),
+                ASCIIWORD | WORD | HWORD_PART | HWORD_ASCIIPART | ASCIIHWORD | HWORD => {
+                    vec![("english_stem".to_string(), stem.clone())]
+                }
+                _ => vec![("simple".to_string(), simple.clone())],
+            };
+        }
+        Cfg { maps }
     }
 }
 
-pub(crate) fn dictionary(name: &str) -> Result<Dict, PgError> {
-    let n = name.trim();
-    let n = n.strip_prefix("pg_catalog.").unwrap_or(n);
-    match n.to_ascii_lowercase().as_str() {
-        "simple" => Ok(Dict::Simple),
-        "english_stem" => Ok(Dict::EnglishStem),
-        _ => Err(err(
+/// A possibly qualified name as regconfigin reads it: dot-separated
+/// identifiers, unquoted ones folded to lower case.
+pub(crate) fn split_name(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = name.trim().chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    cur.push('"');
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(c);
+            }
+        } else if c == '"' {
+            quoted = true;
+        } else if c == '.' {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.extend(c.to_lowercase());
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// Catalog reads of text processing: without privilege checks and
+/// without a command-counter step (they run inside any statement).
+fn read(
+    host: &mut dyn Host,
+    sql: &str,
+    ptypes: &[u32],
+    params: Vec<Value>,
+) -> Result<Vec<crate::Row>, PgError> {
+    crate::acl::unchecked(|| crate::sysinfo::query(host, sql, ptypes, params))
+}
+
+/// The dictionary with this OID, built (or shared) from its row.
+fn dict_by_oid(host: &mut dyn Host, oid: u32) -> Result<MapDict, PgError> {
+    let rows = read(
+        host,
+        "SELECT d.dictname::text, t.tmpllexize::oid, d.dictinitoption FROM pg_catalog.pg_ts_dict d \
+         JOIN pg_catalog.pg_ts_template t ON t.oid = d.dicttemplate WHERE d.oid = $1",
+        &[types::OID],
+        vec![Value::Oid(oid)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(err(
+            sqlstate::INTERNAL_ERROR,
+            format!("cache lookup failed for text search dictionary {oid}"),
+        ));
+    };
+    let name = text(&r[0]);
+    let lexize = match &r[1] {
+        Value::Oid(o) => *o,
+        _ => 0,
+    };
+    let opts = match &r[2] {
+        Value::Null => Vec::new(),
+        v => crate::tsddl::parse_options(&text(v)),
+    };
+    let template = crate::tsdict::template_impl(lexize).unwrap_or("");
+    Ok((name, crate::tsdict::load(host, template, &opts)?))
+}
+
+/// The dictionary ts_lexize names.
+pub(crate) fn dictionary(host: &mut dyn Host, name: &str) -> Result<Arc<Dictionary>, PgError> {
+    let parts = split_name(name);
+    let o = crate::tsddl::find(host, crate::tsddl::Kind::Dictionary, &parts)?.ok_or_else(|| {
+        err(
             sqlstate::UNDEFINED_OBJECT,
             format!("text search dictionary \"{name}\" does not exist"),
-        )),
-    }
+        )
+    })?;
+    Ok(dict_by_oid(host, o.oid)?.1)
 }
 
-/// The dictionary a configuration maps a token type onto.
-fn mapping(cfg: Config, ty: u8) -> Option<Dict> {
-    match ty {
-        PROTOCOL | TAG | ENTITY | BLANK => None,
-        ASCIIWORD | WORD | HWORD_PART | HWORD_ASCIIPART | ASCIIHWORD | HWORD
-            if cfg == Config::English =>
-        {
-            Some(Dict::EnglishStem)
-        }
-        _ => Some(Dict::Simple),
-    }
+type CfgCache = std::collections::HashMap<String, (u64, Arc<Cfg>)>;
+
+thread_local! {
+    /// Configurations loaded by this backend, under the catalog
+    /// generation they were read at.
+    static CONFIGS: std::cell::RefCell<CfgCache> = std::cell::RefCell::new(CfgCache::new());
 }
 
-fn stopwords() -> &'static std::collections::HashSet<&'static str> {
-    static S: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
-        std::sync::OnceLock::new();
-    S.get_or_init(|| {
-        include_str!("english.stop")
-            .lines()
-            .map(|l| l.trim())
-            .filter(|l| !l.is_empty())
-            .collect()
-    })
-}
-
-/// A dictionary's answer: `None` when it does not know the word, an
-/// empty list for a stop word.
-pub(crate) fn lexize(d: Dict, word: &str) -> Option<Vec<String>> {
-    let low = word.to_lowercase();
-    match d {
-        Dict::Simple => Some(vec![low]),
-        Dict::EnglishStem => {
-            if stopwords().contains(low.as_str()) {
-                return Some(Vec::new());
-            }
-            if low.len() > 1000 {
-                return Some(vec![low]);
-            }
-            let st = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-            Some(vec![st.stem(&low).into_owned()])
+/// The configuration a name denotes (search_path for an unqualified
+/// one), read from pg_ts_config and pg_ts_config_map.
+pub(crate) fn config(host: &mut dyn Host, name: &str) -> Result<Arc<Cfg>, PgError> {
+    let generation = host.plan_generation();
+    let key = format!(
+        "{}\0{}\0{name}",
+        host.identity().database,
+        host.show("search_path").unwrap_or_default()
+    );
+    if let Some(g) = generation {
+        let hit = CONFIGS.with(|c| {
+            c.borrow()
+                .get(&key)
+                .filter(|(cg, _)| *cg == g)
+                .map(|(_, cfg)| cfg.clone())
+        });
+        if let Some(cfg) = hit {
+            return Ok(cfg);
         }
     }
+    let parts = split_name(name);
+    let o =
+        crate::tsddl::find(host, crate::tsddl::Kind::Configuration, &parts)?.ok_or_else(|| {
+            err(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("text search configuration \"{name}\" does not exist"),
+            )
+        })?;
+    let rows = read(
+        host,
+        "SELECT maptokentype, mapdict FROM pg_catalog.pg_ts_config_map WHERE mapcfg = $1 \
+         ORDER BY maptokentype, mapseqno",
+        &[types::OID],
+        vec![Value::Oid(o.oid)],
+    )?;
+    let mut maps: Vec<Vec<MapDict>> = vec![Vec::new(); TOKEN_TYPES.len() + 1];
+    let mut built: Vec<(u32, MapDict)> = Vec::new();
+    for r in rows {
+        let ty = match r[0] {
+            Value::Int4(t) => t as usize,
+            _ => continue,
+        };
+        let d = match r[1] {
+            Value::Oid(d) => d,
+            _ => continue,
+        };
+        let md = match built.iter().find(|(o, _)| *o == d) {
+            Some((_, md)) => md.clone(),
+            None => {
+                let md = dict_by_oid(host, d)?;
+                built.push((d, md.clone()));
+                md
+            }
+        };
+        if let Some(m) = maps.get_mut(ty) {
+            m.push(md);
+        }
+    }
+    let cfg = Arc::new(Cfg { maps });
+    if let Some(g) = generation {
+        CONFIGS.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() > 64 {
+                c.clear();
+            }
+            c.insert(key, (g, cfg.clone()));
+        });
+    }
+    Ok(cfg)
 }
 
-/// One lexeme of parsed text and its position.
+/// The dictionaries a configuration maps a token type onto.
+pub(crate) fn mapping(cfg: &Cfg, ty: u8) -> &[MapDict] {
+    cfg.maps.get(ty as usize).map_or(&[], |m| m.as_slice())
+}
+
+/// LexizeExec for one token: the first dictionary that knows it gives
+/// its lexemes (an empty list: a stop word), with that dictionary's
+/// index.
+pub(crate) fn lexize(dicts: &[MapDict], word: &str) -> Option<(usize, Vec<Lex>)> {
+    for (i, (_, d)) in dicts.iter().enumerate() {
+        if let Some(l) = d.lexize(word) {
+            return Some((i, l));
+        }
+    }
+    None
+}
+
+/// One lexeme of parsed text, its position, variant and TSL_PREFIX.
 struct Word {
     word: String,
     pos: u16,
+    nvariant: u16,
+    flags: u16,
 }
 
 /// parsetext: each token a dictionary knows takes a position (stop words
@@ -1846,7 +1999,8 @@ fn parse_words(cfg: Config, s: &str) -> Result<Vec<Word>, PgError> {
 fn parse_words_from(cfg: Config, s: &str, start: u32) -> Result<(Vec<Word>, u32), PgError> {
     let mut pos: u32 = start;
     let mut out = Vec::new();
-    for t in parse_text(s) {
+    let tokens = parse_text(s);
+    for t in &tokens {
         if t.text.len() >= ts::MAX_STR_LEN {
             return Err(err(
                 sqlstate::PROGRAM_LIMIT_EXCEEDED,
@@ -1857,17 +2011,18 @@ fn parse_words_from(cfg: Config, s: &str, start: u32) -> Result<(Vec<Word>, u32)
                 ts::MAX_STR_LEN
             )));
         }
-        let Some(d) = mapping(cfg, t.ty) else {
-            continue;
-        };
-        let Some(lex) = lexize(d, &t.text) else {
-            continue;
-        };
+    }
+    for lex in crate::tsthesaurus::lexize_tokens(cfg, &tokens) {
         pos += 1;
-        for w in lex {
+        for l in lex {
+            if l.flags & crate::tsdict::TSL_ADDPOS != 0 {
+                pos += 1;
+            }
             out.push(Word {
-                word: w,
+                word: l.word,
                 pos: pos.min(ts::MAX_POS as u32) as u16,
+                nvariant: l.nvariant,
+                flags: l.flags & crate::tsdict::TSL_PREFIX,
             });
         }
     }
@@ -1941,18 +2096,29 @@ pub(crate) fn to_tsquery(
                 last += 1;
             }
             last = p;
+            // Variants of one position are alternatives; the lexemes
+            // of one variant all match (pushval_morph).
             let mut alts: Option<QNode> = None;
             while k < words.len() && words[k].pos == p {
-                let v = QNode::Val {
-                    word: words[k].word.clone(),
-                    weight: o.weight,
-                    prefix: o.prefix,
-                };
+                let variant = words[k].nvariant;
+                let mut all: Option<QNode> = None;
+                while k < words.len() && words[k].pos == p && words[k].nvariant == variant {
+                    let v = QNode::Val {
+                        word: words[k].word.clone(),
+                        weight: o.weight,
+                        prefix: o.prefix || words[k].flags & crate::tsdict::TSL_PREFIX != 0,
+                    };
+                    all = Some(match all.take() {
+                        Some(a) => QNode::op(QOp::And, a, v),
+                        None => v,
+                    });
+                    k += 1;
+                }
+                let Some(all) = all else { break };
                 alts = Some(match alts.take() {
-                    Some(a) => QNode::op(QOp::Or, a, v),
-                    None => v,
+                    Some(a) => QNode::op(QOp::Or, a, all),
+                    None => all,
                 });
-                k += 1;
             }
             let alts = alts.unwrap_or(QNode::Stop);
             acc = Some(match acc.take() {
@@ -2040,11 +2206,8 @@ mod tests {
 
     #[test]
     fn english() {
-        let v = to_tsvector(
-            Config::English,
-            "Rebel spaceships, striking from a hidden base",
-        )
-        .unwrap();
+        let cfg = Cfg::builtin_english();
+        let v = to_tsvector(&cfg, "Rebel spaceships, striking from a hidden base").unwrap();
         assert_eq!(
             ts::format_tsvector(&v),
             "'base':7 'hidden':6 'rebel':1 'spaceship':2 'strike':3"
@@ -2119,7 +2282,11 @@ fn text_array(items: Vec<String>) -> Value {
     )))
 }
 
-pub(crate) fn srf_rows(t: TsSrf, args: &[Value]) -> Result<Vec<Vec<Value>>, PgError> {
+pub(crate) fn srf_rows(
+    t: TsSrf,
+    args: &[Value],
+    host: &mut dyn Host,
+) -> Result<Vec<Vec<Value>>, PgError> {
     if args.iter().any(|v| v.is_null()) {
         return Ok(Vec::new());
     }
@@ -2148,38 +2315,32 @@ pub(crate) fn srf_rows(t: TsSrf, args: &[Value]) -> Result<Vec<Vec<Value>>, PgEr
                 .collect())
         }
         TsSrf::Debug => {
-            // One argument: the binder passes "" (initdb's english).
+            // One argument: the binder passes "" (default_text_search_config).
             let name = a(0);
-            let cfg = config(if name.is_empty() { "english" } else { &name })?;
+            let name = if name.is_empty() {
+                default_config(host)
+            } else {
+                name
+            };
+            let cfg = config(host, &name)?;
             Ok(parse_text(&a(1))
                 .into_iter()
                 .map(|tk| {
                     let (al, d) = TOKEN_TYPES[tk.ty as usize - 1];
-                    let dict = mapping(cfg, tk.ty);
-                    let dname = |d: Dict| match d {
-                        Dict::Simple => "simple",
-                        Dict::EnglishStem => "english_stem",
-                    };
-                    let (dicts, used, lex) = match dict {
-                        None => (text_array(Vec::new()), Value::Null, Value::Null),
-                        Some(d) => {
-                            let lx = lexize(d, &tk.text);
-                            (
-                                text_array(vec![dname(d).to_string()]),
-                                if lx.is_some() {
-                                    Value::Text(dname(d).to_string())
-                                } else {
-                                    Value::Null
-                                },
-                                lx.map_or(Value::Null, text_array),
-                            )
-                        }
+                    let dicts = mapping(&cfg, tk.ty);
+                    let names: Vec<String> = dicts.iter().map(|(n, _)| n.clone()).collect();
+                    let (used, lex) = match lexize(dicts, &tk.text) {
+                        None => (Value::Null, Value::Null),
+                        Some((i, lx)) => (
+                            Value::Text(dicts[i].0.clone()),
+                            text_array(lx.into_iter().map(|l| l.word).collect()),
+                        ),
                     };
                     vec![
                         Value::Text(al.to_string()),
                         Value::Text(d.to_string()),
                         Value::Text(tk.text),
-                        dicts,
+                        text_array(names),
                         used,
                         lex,
                     ]
@@ -2679,14 +2840,11 @@ pub(crate) fn headline(
             ty: t.ty,
             ..HlWord::default()
         });
-        let Some(d) = mapping(cfg, t.ty) else {
-            continue;
-        };
-        let Some(lex) = lexize(d, &t.text) else {
+        let Some((_, lex)) = lexize(mapping(cfg, t.ty), &t.text) else {
             continue;
         };
         vpos += 1;
-        for l in lex {
+        for l in lex.into_iter().map(|l| l.word) {
             let last = words.len() - 1;
             words[last].pos = vpos.min(ts::MAX_POS as u32) as u16;
             for (k, (w, prefix)) in ops.iter().enumerate() {

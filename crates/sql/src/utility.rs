@@ -149,6 +149,8 @@ pub(crate) enum Utility {
     Fdw(crate::fdw::FdwStmt),
     /// CREATE/DROP FOREIGN TABLE (foreigntable.rs).
     ForeignTable(crate::foreigntable::ForeignTableStmt),
+    /// CREATE/ALTER/DROP TEXT SEARCH ... (tsddl.rs).
+    TextSearch(crate::tsddl::TsStmt),
     /// CREATE/ALTER/DROP PUBLICATION (publication.rs).
     Publication(crate::publication::PubStmt),
     /// CREATE/ALTER/DROP SUBSCRIPTION (subscription.rs).
@@ -992,6 +994,7 @@ impl Utility {
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Fdw(f) => Command::Other(f.tag()),
             Utility::ForeignTable(f) => Command::Other(f.tag()),
+            Utility::TextSearch(t) => Command::Other(t.tag()),
             Utility::Publication(p) => Command::Other(p.tag()),
             Utility::Subscription(p) => Command::Other(p.tag()),
             Utility::Policy(p) => Command::Other(p.tag()),
@@ -1132,6 +1135,10 @@ impl Utility {
             Utility::ForeignTable(f) => {
                 crate::foreigntable::run(f, host)?;
                 done(f.tag())
+            }
+            Utility::TextSearch(t) => {
+                crate::tsddl::run(t, host)?;
+                done(t.tag())
             }
             Utility::Publication(p) => {
                 crate::publication::run(p, host)?;

@@ -439,6 +439,50 @@ pub const PG_PUBLICATION_NAMESPACE_OID: u32 = 6237;
 pub const PG_ENUM_OID: u32 = 3501;
 /// The plpgsql extension's OID in a PostgreSQL 15 initdb.
 pub const PLPGSQL_EXTENSION_OID: u32 = 13559;
+/// The text-search catalogs (tsddl.rs and tsearch.rs in the sql crate).
+pub const PG_TS_DICT_OID: u32 = 3600;
+pub const PG_TS_PARSER_OID: u32 = 3601;
+pub const PG_TS_CONFIG_OID: u32 = 3602;
+pub const PG_TS_CONFIG_MAP_OID: u32 = 3603;
+pub const PG_TS_TEMPLATE_OID: u32 = 3764;
+pub static PG_TS_DICT_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("dictname", 19, true),
+    c("dictnamespace", 26, true),
+    c("dictowner", 26, true),
+    c("dicttemplate", 26, true),
+    c("dictinitoption", 25, false),
+];
+pub static PG_TS_PARSER_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("prsname", 19, true),
+    c("prsnamespace", 26, true),
+    c("prsstart", 24, true),
+    c("prstoken", 24, true),
+    c("prsend", 24, true),
+    c("prsheadline", 24, true),
+    c("prslextype", 24, true),
+];
+pub static PG_TS_CONFIG_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("cfgname", 19, true),
+    c("cfgnamespace", 26, true),
+    c("cfgowner", 26, true),
+    c("cfgparser", 26, true),
+];
+pub static PG_TS_CONFIG_MAP_COLS: &[CatCol] = &[
+    c("mapcfg", 26, true),
+    c("maptokentype", 23, true),
+    c("mapseqno", 23, true),
+    c("mapdict", 26, true),
+];
+pub static PG_TS_TEMPLATE_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("tmplname", 19, true),
+    c("tmplnamespace", 26, true),
+    c("tmplinit", 24, true),
+    c("tmpllexize", 24, true),
+];
 pub static PG_AM_COLS: &[CatCol] = &[
     c("oid", 26, true),
     c("amname", 19, true),
@@ -872,6 +916,41 @@ pub static CATALOGS: &[Catalog] = &[
         shared: true,
         rowtype: 6101,
         cols: PG_SUBSCRIPTION_COLS,
+    },
+    Catalog {
+        oid: PG_TS_PARSER_OID,
+        name: "pg_ts_parser",
+        shared: false,
+        rowtype: 10070,
+        cols: PG_TS_PARSER_COLS,
+    },
+    Catalog {
+        oid: PG_TS_TEMPLATE_OID,
+        name: "pg_ts_template",
+        shared: false,
+        rowtype: 10072,
+        cols: PG_TS_TEMPLATE_COLS,
+    },
+    Catalog {
+        oid: PG_TS_DICT_OID,
+        name: "pg_ts_dict",
+        shared: false,
+        rowtype: 10068,
+        cols: PG_TS_DICT_COLS,
+    },
+    Catalog {
+        oid: PG_TS_CONFIG_OID,
+        name: "pg_ts_config",
+        shared: false,
+        rowtype: 10064,
+        cols: PG_TS_CONFIG_COLS,
+    },
+    Catalog {
+        oid: PG_TS_CONFIG_MAP_OID,
+        name: "pg_ts_config_map",
+        shared: false,
+        rowtype: 10066,
+        cols: PG_TS_CONFIG_MAP_COLS,
     },
 ];
 
@@ -1653,7 +1732,164 @@ pub fn bootstrap_rows(superuser: &str) -> Vec<(u32, Vec<Vec<Value>>)> {
         );
     }
     psql_catalog_rows(&mut push);
+    ts_catalog_rows(&mut push);
     out
+}
+
+/// The text-search objects of a PostgreSQL 15 initdb that tusk
+/// implements, with its OIDs: the default parser, the five dictionary
+/// templates, the `simple` and `english_stem` dictionaries and the
+/// `simple` and `english` configurations with their token mappings.
+fn ts_catalog_rows(push: &mut impl FnMut(u32, Vec<Value>)) {
+    let su = Value::Oid(crate::bootstrap::BOOTSTRAP_SUPERUSER_OID);
+    let nsp = Value::Oid(PG_CATALOG_NAMESPACE);
+    push(
+        PG_TS_PARSER_OID,
+        row(
+            catalog(PG_TS_PARSER_OID),
+            &[
+                ("oid", Value::Oid(3722)),
+                ("prsname", Value::Name("default".into())),
+                ("prsnamespace", nsp.clone()),
+                ("prsstart", Value::Oid(3717)),
+                ("prstoken", Value::Oid(3718)),
+                ("prsend", Value::Oid(3719)),
+                ("prsheadline", Value::Oid(3720)),
+                ("prslextype", Value::Oid(3721)),
+            ],
+        ),
+    );
+    for (oid, name, init, lexize) in [
+        (3727, "simple", 3725, 3726),
+        (3730, "synonym", 3728, 3729),
+        (3733, "ispell", 3731, 3732),
+        (3742, "thesaurus", 3740, 3741),
+        (13150, "snowball", 13148, 13149),
+    ] {
+        push(
+            PG_TS_TEMPLATE_OID,
+            row(
+                catalog(PG_TS_TEMPLATE_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("tmplname", Value::Name(name.into())),
+                    ("tmplnamespace", nsp.clone()),
+                    ("tmplinit", Value::Oid(init)),
+                    ("tmpllexize", Value::Oid(lexize)),
+                ],
+            ),
+        );
+    }
+    for (oid, name, template, options) in [
+        (3765, "simple", 3727, None),
+        (
+            13163,
+            "english_stem",
+            13150,
+            Some("language = 'english', stopwords = 'english'"),
+        ),
+    ] {
+        push(
+            PG_TS_DICT_OID,
+            row(
+                catalog(PG_TS_DICT_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("dictname", Value::Name(name.into())),
+                    ("dictnamespace", nsp.clone()),
+                    ("dictowner", su.clone()),
+                    ("dicttemplate", Value::Oid(template)),
+                    (
+                        "dictinitoption",
+                        options.map_or(Value::Null, |o| Value::Text(o.into())),
+                    ),
+                ],
+            ),
+        );
+    }
+    // initdb's comments on these objects (psql's \dF, \dFd, \dFp, \dFt).
+    for (oid, class, text) in [
+        (3722, PG_TS_PARSER_OID, "default word parser"),
+        (
+            3727,
+            PG_TS_TEMPLATE_OID,
+            "simple dictionary: just lower case and check for stopword",
+        ),
+        (
+            3730,
+            PG_TS_TEMPLATE_OID,
+            "synonym dictionary: replace word by its synonym",
+        ),
+        (3733, PG_TS_TEMPLATE_OID, "ispell dictionary"),
+        (
+            3742,
+            PG_TS_TEMPLATE_OID,
+            "thesaurus dictionary: phrase by phrase substitution",
+        ),
+        (13150, PG_TS_TEMPLATE_OID, "snowball stemmer"),
+        (
+            3765,
+            PG_TS_DICT_OID,
+            "simple dictionary: just lower case and check for stopword",
+        ),
+        (
+            13163,
+            PG_TS_DICT_OID,
+            "snowball stemmer for english language",
+        ),
+        (3748, PG_TS_CONFIG_OID, "simple configuration"),
+        (
+            13164,
+            PG_TS_CONFIG_OID,
+            "configuration for english language",
+        ),
+    ] {
+        push(
+            PG_DESCRIPTION_OID,
+            row(
+                catalog(PG_DESCRIPTION_OID),
+                &[
+                    ("objoid", Value::Oid(oid)),
+                    ("classoid", Value::Oid(class)),
+                    ("objsubid", Value::Int4(0)),
+                    ("description", Value::Text(text.into())),
+                ],
+            ),
+        );
+    }
+    // Token types 12 (blank), 13 (tag), 14 (protocol) and 23 (entity)
+    // are unmapped; english stems the word types, simple keeps them.
+    const WORDS: &[i32] = &[1, 2, 10, 11, 16, 17];
+    for (oid, name, word_dict) in [(3748, "simple", 3765), (13164, "english", 13163)] {
+        push(
+            PG_TS_CONFIG_OID,
+            row(
+                catalog(PG_TS_CONFIG_OID),
+                &[
+                    ("oid", Value::Oid(oid)),
+                    ("cfgname", Value::Name(name.into())),
+                    ("cfgnamespace", nsp.clone()),
+                    ("cfgowner", su.clone()),
+                    ("cfgparser", Value::Oid(3722)),
+                ],
+            ),
+        );
+        for ty in (1..=22).filter(|t| ![12, 13, 14].contains(t)) {
+            let dict = if WORDS.contains(&ty) { word_dict } else { 3765 };
+            push(
+                PG_TS_CONFIG_MAP_OID,
+                row(
+                    catalog(PG_TS_CONFIG_MAP_OID),
+                    &[
+                        ("mapcfg", Value::Oid(oid)),
+                        ("maptokentype", Value::Int4(ty)),
+                        ("mapseqno", Value::Int4(1)),
+                        ("mapdict", Value::Oid(dict)),
+                    ],
+                ),
+            );
+        }
+    }
 }
 
 /// The rows of psql's catalogs: PostgreSQL 15's access methods,

@@ -22,6 +22,11 @@
 //! - `foreign_data`: CREATE/ALTER/DROP FOREIGN DATA WRAPPER, SERVER and
 //!   USER MAPPING, GRANT USAGE, pg_user_mappings and psql's \dew+/\des+/
 //!   \deu+ against PostgreSQL 15's output.
+//! - `text_search_config`: CREATE/ALTER/DROP TEXT SEARCH DICTIONARY,
+//!   CONFIGURATION, TEMPLATE and PARSER, the ispell, synonym, thesaurus,
+//!   snowball and simple dictionaries through ts_lexize, to_tsvector,
+//!   to_tsquery and ts_debug, and psql's \dF/\dFd/\dFp/\dFt against
+//!   PostgreSQL 15's output.
 //! - `formatting`: to_char / to_number / to_date / to_timestamp templates
 //!   against PostgreSQL 15's output and SQLSTATEs.
 //! - `generated`: stored generated columns (definition checks, values on
@@ -232,6 +237,7 @@ mod startup;
 mod stop;
 mod sysviews;
 mod tables;
+mod text_search_config;
 mod textfmt;
 mod timezones;
 mod tls;
