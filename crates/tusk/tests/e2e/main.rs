@@ -104,6 +104,8 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `functional_deps`: ungrouped columns of a table whose primary key is
+//!   grouped, against PostgreSQL 15's output.
 //! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
 //!   against PostgreSQL 15's output; binary I/O through the postgres
 //!   crate; restart.
@@ -187,6 +189,7 @@ mod fidelity;
 mod foreign_data;
 mod foreign_keys;
 mod formatting;
+mod functional_deps;
 mod functions;
 mod generated;
 mod geometry;
