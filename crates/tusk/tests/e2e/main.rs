@@ -104,6 +104,8 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `explain_execute`: EXPLAIN [ANALYZE] EXECUTE of prepared statements
+//!   against PostgreSQL 15's output.
 //! - `functional_deps`: ungrouped columns of a table whose primary key is
 //!   grouped, against PostgreSQL 15's output.
 //! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
@@ -185,6 +187,7 @@ mod drop_schema;
 mod enums;
 mod errpos;
 mod explain;
+mod explain_execute;
 mod fidelity;
 mod foreign_data;
 mod foreign_keys;
