@@ -1737,6 +1737,27 @@ pub(crate) fn to_date(input: &str, fmt: &str) -> Result<i32, PgError> {
     Ok(d as i32)
 }
 
+/// The fields a jsonpath `.datetime(template)` reads from `input` with
+/// to_timestamp's template rules: (days since 2000-01-01, microseconds
+/// since midnight, the zone's seconds east of UTC if the input had one).
+pub(crate) fn datetime_fields(input: &str, fmt: &str) -> Result<(i64, i64, Option<i32>), PgError> {
+    let p = do_to_timestamp(input, fmt)?;
+    if !valid_julian(p.year, p.mon, p.mday) {
+        return Err(PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            "timestamp out of range",
+        ));
+    }
+    let days = date2j(p.year, p.mon as u32, p.mday as u32) - date2j(2000, 1, 1);
+    let tod = ((p.hour * 60 + p.min) * 60 + p.sec) * 1_000_000 + p.fsec;
+    Ok((days, tod, p.gmtoffset.map(|w| -w as i32)))
+}
+
+/// Days since 2000-01-01 of a civil date (jsonpath's ISO recognizer).
+pub(crate) fn days_of(y: i64, m: u32, d: u32) -> i64 {
+    date2j(y, m, d) - date2j(2000, 1, 1)
+}
+
 // ---------------------------------------------------------------------
 // Number templates
 // ---------------------------------------------------------------------

@@ -89,6 +89,7 @@ pub mod index;
 mod inherit;
 mod json;
 mod jsonpath;
+mod jsonpath_dt;
 mod jsonrec;
 mod lateral;
 mod like;

@@ -106,6 +106,8 @@
 //!   balances checked.
 //! - `explain_execute`: EXPLAIN [ANALYZE] EXECUTE of prepared statements
 //!   against PostgreSQL 15's output.
+//! - `jsonpath_datetime`: jsonpath .datetime() items and the *_tz path
+//!   functions against PostgreSQL 15's output.
 //! - `functional_deps`: ungrouped columns of a table whose primary key is
 //!   grouped, against PostgreSQL 15's output.
 //! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
@@ -203,6 +205,7 @@ mod joins;
 mod json;
 mod json_records;
 mod jsonpath;
+mod jsonpath_datetime;
 mod ledger;
 mod like;
 mod lockfile;
