@@ -181,8 +181,10 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 }
 
 /// Which of date, time and zone fields a to_timestamp template names
-/// (quoted text skipped), as PostgreSQL's DCH_datetime_type.
-fn template_kind(t: &str) -> (bool, bool, bool) {
+/// (quoted text skipped), as PostgreSQL's DCH_datetime_type; a character
+/// outside keywords and quotes must be a separator or a space in
+/// standard mode (22007).
+fn template_kind(t: &str) -> Result<(bool, bool, bool), PgError> {
     const DATE: &[&str] = &[
         "YYYY", "Y,YYY", "YYY", "YY", "Y", "RRRR", "RR", "MONTH", "MON", "MM", "DDD", "DD", "DAY",
         "DY", "D", "J", "CC", "WW", "IW", "W", "Q", "IYYY", "IYY", "IY", "I", "IDDD", "ID", "BC",
@@ -231,15 +233,22 @@ fn template_kind(t: &str) -> (bool, bool, bool) {
             i += n;
             continue 'outer;
         }
+        if !b"-/,.';: ".contains(&b[i]) {
+            let c = t.get(i..).and_then(|x| x.chars().next()).unwrap_or(' ');
+            return Err(PgError::error(
+                sqlstate::INVALID_DATETIME_FORMAT,
+                format!("invalid datetime format separator: \"{c}\""),
+            ));
+        }
         i += 1;
     }
-    (dated, timed, zoned)
+    Ok((dated, timed, zoned))
 }
 
 /// `.datetime(template)`: the string read with the template; the item's
 /// type is what the template names.
 pub(crate) fn with_template(s: &str, template: &str) -> Result<JsonDatetime, PgError> {
-    let (dated, timed, zoned) = template_kind(template);
+    let (dated, timed, zoned) = template_kind(template)?;
     let (days, tod, zone) = crate::formatting::datetime_fields(s, template)?;
     if !dated && !timed {
         return Err(PgError::error(

@@ -50,6 +50,13 @@ f
 f
 ["2017-03-10"]
 "12:00:00"
+"2017-03-10T12:34:56"
+"12:34:00+05:20"
+"2017-03-10T12:35:00+01:00"
+"2017-03-10T12:34:00+05:00"
+"2017-03-10"
+"2017-03-10"
+2017-03-10 00:00:00+00
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:1: ERROR:  datetime format is not recognized: "bogus"
@@ -70,6 +77,15 @@ psql:SCRIPT:38: ERROR:  cannot convert value from time to timetz without time zo
 HINT:  Use *_tz() function for time zone support.
 psql:SCRIPT:39: ERROR:  datetime format is not recognized: "2017-03-10 07:00:00Z"
 HINT:  Use a datetime template argument to specify the input data format.
+psql:SCRIPT:40: ERROR:  invalid datetime format separator: "a"
+psql:SCRIPT:41: ERROR:  invalid value "aa" for "HH24"
+DETAIL:  Value must be an integer.
+psql:SCRIPT:42: ERROR:  trailing characters remain in input string after datetime format
+psql:SCRIPT:43: ERROR:  unmatched format character "T"
+psql:SCRIPT:44: ERROR:  unmatched format character "T"
+psql:SCRIPT:46: ERROR:  input string is too short for datetime format
+psql:SCRIPT:47: ERROR:  input string is too short for datetime format
+psql:SCRIPT:51: ERROR:  unmatched format separator "-"
 "#;
 
 #[test]
