@@ -31,7 +31,7 @@ pub(crate) mod array;
 mod assign;
 pub(crate) mod datetime;
 mod errpos;
-mod fdep;
+pub(crate) mod fdep;
 mod geometry;
 pub(crate) mod json;
 mod merge;

@@ -127,3 +127,73 @@ impl Binder<'_> {
         Ok(Some(Bound::new(Expr::Column(self.agg_offset() + at), ty)))
     }
 }
+
+/// ALTER TABLE ... DROP CONSTRAINT of a primary key that a view's
+/// ungrouped columns rely on: 2BP01 with PostgreSQL's DETAIL and HINT.
+pub(crate) fn check_drop_key(
+    host: &mut dyn Host,
+    rel: &catalog::Relation,
+    name: &str,
+) -> Result<(), PgError> {
+    let catalog::RelationSource::Table(t) = &rel.source else {
+        return Ok(());
+    };
+    let Some(pk) = primary_key_named(&*host, t.oid, name)? else {
+        return Ok(());
+    };
+    let views = host.tables()?.dependent_views(pk)?;
+    if views.is_empty() {
+        return Ok(());
+    }
+    let mut lines = Vec::new();
+    for (schema, v) in &views {
+        let kind = match host.lookup_table(Some(schema), v)? {
+            Some(r) if r.relkind == b'm' => "materialized view",
+            _ => "view",
+        };
+        lines.push(format!(
+            "{kind} {v} depends on constraint {name} on table {}",
+            rel.name
+        ));
+    }
+    Err(PgError::error(
+        sqlstate::SqlState::new("2BP01"),
+        format!(
+            "cannot drop constraint {name} on table {} because other objects depend on it",
+            rel.name
+        ),
+    )
+    .with_detail(lines.join("\n"))
+    .with_hint("Use DROP ... CASCADE to drop the dependent objects too."))
+}
+
+/// The OID of table `relid`'s primary key named `name`, if it has one.
+fn primary_key_named(host: &dyn Host, relid: u32, name: &str) -> Result<Option<u32>, PgError> {
+    let Some((oid, _)) = primary_key(host, relid)? else {
+        return Ok(None);
+    };
+    let Some(rel) = host.lookup_table(Some("pg_catalog"), "pg_constraint")? else {
+        return Ok(None);
+    };
+    let (Some(oid_at), Some(name_at)) = (
+        rel.columns.iter().position(|c| c.name == "oid"),
+        rel.columns.iter().position(|c| c.name == "conname"),
+    ) else {
+        return Ok(None);
+    };
+    let relations = host.nested_relations();
+    let mut scan = relations.open_scan(&rel)?;
+    let mut found = None;
+    while let Some(row) = scan.next_row()? {
+        if matches!(row.get(oid_at), Some(Value::Oid(o)) if *o == oid) {
+            if let Some(Value::Name(n) | Value::Text(n)) = row.get(name_at) {
+                if n == name {
+                    found = Some(oid);
+                }
+            }
+            break;
+        }
+    }
+    scan.close();
+    Ok(found)
+}

@@ -5,7 +5,8 @@
 //! Why end to end: which references PostgreSQL accepts (the whole key,
 //! in every grouping set, of a base table at this query level) and the
 //! error of those it refuses are what a user of the rule sees; the rows
-//! show that the dependent values come from their own group.
+//! show that the dependent values come from their own group; a view that
+//! relies on a primary key keeps it from being dropped.
 //! The expected output is PostgreSQL 15's for functional_deps.sql (`psql
 //! -X -A -t -f`, script path in stderr replaced by SCRIPT).
 
@@ -38,6 +39,14 @@ INSERT 0 4
 2|t2
 3|t3
 3|t3
+CREATE VIEW
+DROP VIEW
+CREATE VIEW
+DROP VIEW
+CREATE VIEW
+DROP VIEW
+CREATE VIEW
+0
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:14: ERROR:  column "articles.id" must appear in the GROUP BY clause or be used in an aggregate function
@@ -45,6 +54,18 @@ psql:SCRIPT:15: ERROR:  column "aic.changed" must appear in the GROUP BY clause 
 psql:SCRIPT:16: ERROR:  column "articles.title" must appear in the GROUP BY clause or be used in an aggregate function
 psql:SCRIPT:17: ERROR:  column "a.keywords" must appear in the GROUP BY clause or be used in an aggregate function
 psql:SCRIPT:18: ERROR:  column "x.title" must appear in the GROUP BY clause or be used in an aggregate function
+psql:SCRIPT:20: ERROR:  cannot drop constraint articles_pkey on table articles because other objects depend on it
+DETAIL:  view fdv1 depends on constraint articles_pkey on table articles
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:27: ERROR:  cannot drop constraint articles_pkey on table articles because other objects depend on it
+DETAIL:  view fdv2 depends on constraint articles_pkey on table articles
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:28: ERROR:  cannot drop constraint articles_in_category_pkey on table articles_in_category because other objects depend on it
+DETAIL:  view fdv2 depends on constraint articles_in_category_pkey on table articles_in_category
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
+psql:SCRIPT:31: ERROR:  cannot drop constraint articles_pkey on table articles because other objects depend on it
+DETAIL:  view fdv4 depends on constraint articles_pkey on table articles
+HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 "#;
 
 #[test]

@@ -16,3 +16,19 @@ SELECT aic.changed FROM articles AS a JOIN articles_in_category AS aic ON a.id =
 SELECT id, title FROM articles GROUP BY ROLLUP(id);
 SELECT a.keywords FROM articles AS a JOIN articles_in_category AS aic ON a.id = aic.article_id GROUP BY aic.article_id;
 SELECT x.title FROM (SELECT * FROM articles) AS x GROUP BY x.id;
+CREATE VIEW fdv1 AS SELECT id, keywords, title, body, created FROM articles GROUP BY id;
+ALTER TABLE articles DROP CONSTRAINT articles_pkey RESTRICT;
+DROP VIEW fdv1;
+CREATE VIEW fdv2 AS
+SELECT a.id, a.keywords, a.title, aic.category_id, aic.changed
+FROM articles AS a JOIN articles_in_category AS aic ON a.id = aic.article_id
+WHERE aic.category_id in (14,62,70,53,138)
+GROUP BY a.id, aic.category_id, aic.article_id;
+ALTER TABLE articles DROP CONSTRAINT articles_pkey RESTRICT; -- fail
+ALTER TABLE articles_in_category DROP CONSTRAINT articles_in_category_pkey RESTRICT; --fail
+DROP VIEW fdv2;
+CREATE VIEW fdv4 AS SELECT * FROM articles WHERE title IN (SELECT title FROM articles GROUP BY id);
+ALTER TABLE articles DROP CONSTRAINT articles_pkey RESTRICT; -- fail
+DROP VIEW fdv4;
+CREATE VIEW fdv5 AS SELECT id, title FROM articles GROUP BY id, title;
+SELECT count(*) FROM pg_depend WHERE refclassid = 'pg_constraint'::regclass AND classid = 'pg_rewrite'::regclass;
