@@ -58,6 +58,10 @@ pub(crate) enum AggKind {
     /// constants; 0 outside grouping sets, else computed by
     /// [`GroupingSetsNode`].
     Grouping,
+    /// A column functionally dependent on the group keys
+    /// (crates/sql/src/bind/fdep.rs): every row of a group has the same
+    /// value, and this is the first.
+    AnyValue,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +304,7 @@ pub(crate) fn ext_state(f: &AggFn) -> ExtState {
             sxx: Numeric::zero(),
         },
         AggKind::Grouping => ExtState::Bool(None),
+        AggKind::AnyValue => ExtState::Items(Vec::new(), None, 0),
         AggKind::User(id) => {
             let (v, started) = crate::useragg::start(id);
             ExtState::User(v, started)
@@ -376,6 +381,9 @@ pub(crate) fn ext_step(
         return crate::useragg::step(id, v, started, vals, cx);
     }
     match (f.kind, st) {
+        (AggKind::AnyValue, ExtState::Items(items, _, _)) if items.is_empty() => {
+            items.extend(vals.into_iter().take(1));
+        }
         (AggKind::StringAgg(_), ExtState::Bytes(acc)) => {
             let bytes = |v: &Value| -> Option<Vec<u8>> {
                 match v {
@@ -572,6 +580,9 @@ pub(crate) fn ext_step(
 pub(crate) fn ext_final(f: &AggFn, st: ExtState) -> Result<Value, PgError> {
     Ok(match (f.kind, st) {
         (AggKind::Grouping, _) => Value::Int4(0),
+        (AggKind::AnyValue, ExtState::Items(items, _, _)) => {
+            items.into_iter().next().unwrap_or(Value::Null)
+        }
         (AggKind::RangeAgg(_) | AggKind::RangeIntersect, ExtState::Items(items, _, _))
             if items.is_empty() =>
         {

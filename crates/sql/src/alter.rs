@@ -1143,6 +1143,7 @@ pub(crate) fn execute(
                 rel = refetch(&*host, &rel)?;
             }
             Cmd::DropConstraint { name, if_exists } => {
+                crate::bind::fdep::check_drop_key(host, &rel, name)?;
                 if !rel.checks.iter().any(|c| &c.name == name)
                     && !rel.foreign_keys.iter().any(|c| &c.name == name)
                 {

@@ -31,6 +31,7 @@ pub(crate) mod array;
 mod assign;
 pub(crate) mod datetime;
 mod errpos;
+pub(crate) mod fdep;
 mod geometry;
 pub(crate) mod json;
 mod merge;
@@ -374,6 +375,9 @@ pub(crate) struct Binder<'h> {
     /// GROUPING SETS / ROLLUP / CUBE: each set's positions in the group
     /// keys (crates/sql/src/bind/agg.rs).
     pub(crate) grouping_sets: Option<Vec<Vec<usize>>>,
+    /// Primary keys (pg_constraint OIDs) an ungrouped column relied on
+    /// (crates/sql/src/bind/fdep.rs): a view over the query depends on them.
+    pub(crate) constraint_deps: Vec<u32>,
     /// The select list's set-returning functions (crates/sql/src/srf.rs).
     pub(crate) srfs: Vec<Source>,
     /// Where aggregates may appear (select list, HAVING, ORDER BY).
@@ -623,6 +627,7 @@ impl<'h> Binder<'h> {
             group_exprs: Vec::new(),
             srfs: Vec::new(),
             grouping_sets: None,
+            constraint_deps: Vec::new(),
             aggs_allowed: None,
             in_agg: false,
             ungrouped: None,
@@ -897,7 +902,9 @@ impl<'h> Binder<'h> {
             };
             return match keys.iter().position(|&k| k == idx) {
                 Some(k) => Ok(Bound::new(Expr::Column(k), col.ty)),
-                None => Err(grouping_err()),
+                None => self
+                    .functionally_grouped(idx, col.ty)?
+                    .ok_or_else(grouping_err),
             };
         }
         if self.track_ungrouped && !self.in_agg && self.ungrouped.is_none() {
@@ -4543,7 +4550,7 @@ impl<'h> Binder<'h> {
             }
             None => scope.star.clone(),
         };
-        if self.track_ungrouped && self.ungrouped.is_none() {
+        if self.track_ungrouped && self.ungrouped.is_none() && self.grouping.is_none() {
             if let Some((.., shown)) = entries.first() {
                 self.ungrouped = Some(format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"));
             }
@@ -4561,12 +4568,20 @@ impl<'h> Binder<'h> {
                         Expr::Column(i) => keys.iter().position(|&k| k == i),
                         _ => None,
                     };
-                    Expr::Column(pos.ok_or_else(|| {
-                        PgError::error(
-                            tusk_common::sqlstate::GROUPING_ERROR,
-                            format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"),
-                        )
-                    })?)
+                    let dependent = match (pos, &e) {
+                        (None, Expr::Column(i)) => self.functionally_grouped(*i, ty)?,
+                        _ => None,
+                    };
+                    match (pos, dependent) {
+                        (Some(k), _) => Expr::Column(k),
+                        (None, Some(b)) => b.e,
+                        (None, None) => {
+                            return Err(PgError::error(
+                                tusk_common::sqlstate::GROUPING_ERROR,
+                                format!("column \"{shown}\" must appear in the GROUP BY clause or be used in an aggregate function"),
+                            ))
+                        }
+                    }
                 }
             };
             targets.push(Bound::new(e, ty));

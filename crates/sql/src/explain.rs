@@ -65,6 +65,9 @@ pub(crate) struct ExplainPlan {
     pub inner: Box<crate::Prepared>,
     /// How long binding the inner statement took (Planning Time).
     pub planning_ms: f64,
+    /// EXPLAIN EXECUTE name(args): the arguments, coerced to the prepared
+    /// statement's parameter types; `inner` is that statement.
+    pub execute_args: Option<Vec<Expr>>,
 }
 
 fn syntax(msg: impl Into<String>) -> PgError {
@@ -355,13 +358,9 @@ pub(crate) fn check(text: &str) -> Result<(), (PgError, Option<usize>)> {
     }
     let first = rest.split_whitespace().next().unwrap_or("");
     if first.eq_ignore_ascii_case("execute") {
-        return Err((
-            PgError::error(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "EXPLAIN EXECUTE is not supported",
-            ),
-            None,
-        ));
+        // Bound (and its errors raised) when the statement runs, as
+        // EXECUTE itself.
+        return Ok(());
     }
     let (msg, pos) = not_explainable(rest);
     if msg == "syntax error at or near \"as\"" || msg == "syntax error at or near \"AS\"" {
@@ -456,6 +455,12 @@ pub(crate) fn bind(
 ) -> Result<ExplainPlan, PgError> {
     let (opts, at) = parse_options(sql)?;
     let rest = &sql[at..];
+    if is_execute(rest) {
+        return bind_execute(opts, rest, host).map_err(|e| match base {
+            Some(base) => crate::shift_position(e, base + sql[..at].chars().count()),
+            None => e,
+        });
+    }
     let stmts = match base {
         Some(_) => crate::parse_with_position(rest).map_err(|(e, _)| e)?,
         None => crate::parse(rest)?,
@@ -487,7 +492,70 @@ pub(crate) fn bind(
         opts,
         inner: Box::new(inner),
         planning_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        execute_args: None,
     })
+}
+
+/// Is the explained statement EXECUTE name [(args)]?
+fn is_execute(rest: &str) -> bool {
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    word.eq_ignore_ascii_case("execute")
+}
+
+/// EXPLAIN EXECUTE: the prepared statement and its arguments, bound as
+/// EXECUTE binds them (26000 for an unknown name, 42601 for a wrong
+/// number of arguments, 42804 for one of the wrong type).
+fn bind_execute(opts: Options, rest: &str, host: &dyn Host) -> Result<ExplainPlan, PgError> {
+    let t0 = Instant::now();
+    let (stmt, ..) = crate::prepare::bind_execute(rest.trim_end(), host)?;
+    let crate::prepare::PrepareStmt::Execute { stmt, args } = stmt else {
+        return Err(syntax("syntax error at or near \"EXECUTE\""));
+    };
+    Ok(ExplainPlan {
+        opts,
+        inner: Box::new((*stmt).clone()),
+        planning_ms: t0.elapsed().as_secs_f64() * 1000.0,
+        execute_args: Some(args),
+    })
+}
+
+/// The plan of `e.inner` EXPLAIN EXECUTE shows, the parameter values it
+/// runs with (the arguments' values), and whether the plan is a custom
+/// one (unless plan_cache_mode forces a generic plan): then a query's
+/// plan has them in place of `$n`, as PostgreSQL's custom plan shows its
+/// constants, and the deparser prints them for the `$n` left (an INSERT,
+/// UPDATE or DELETE).
+fn execute_plan(
+    e: &ExplainPlan,
+    args: &[Expr],
+    host: &mut dyn Host,
+) -> Result<(crate::Prepared, Vec<Value>, bool), PgError> {
+    let mut values = Vec::with_capacity(args.len());
+    {
+        let mut cx = Ctx { host, params: &[] };
+        for a in args {
+            values.push(a.eval(&[], &mut cx)?);
+        }
+    }
+    let mut inner = (*e.inner).clone();
+    let generic = host
+        .show("plan_cache_mode")
+        .is_ok_and(|m| m == "force_generic_plan");
+    if !generic {
+        if let crate::Plan::Select(p) = &mut inner.plan {
+            p.visit_exprs(0, &mut |x, _| {
+                // EXECUTE coerced the values to the parameters' types.
+                if let Expr::Param(i, _) = x {
+                    *x = Expr::Const(values.get(*i).cloned().unwrap_or(Value::Null));
+                }
+            });
+        }
+    }
+    Ok((inner, values, !generic))
 }
 
 /// The result column: "QUERY PLAN", text.
@@ -660,6 +728,8 @@ struct Dp {
     /// The rows of the enclosing queries, innermost last (what an
     /// `Expr::Outer` of a correlated subquery reads).
     outer: Vec<Names>,
+    /// EXPLAIN EXECUTE of a custom plan: the values `$n` print as.
+    custom: Vec<Value>,
 }
 
 fn literal(v: &Value) -> String {
@@ -725,7 +795,10 @@ impl Dp {
     fn expr(&mut self, e: &Expr, names: &Names) -> String {
         match e {
             Expr::Const(v) => literal(v),
-            Expr::Param(n, _) => format!("${}", n + 1),
+            Expr::Param(n, _) => match self.custom.get(*n) {
+                Some(v) => literal(v),
+                None => format!("${}", n + 1),
+            },
             Expr::Column(i) => self.col(names, *i),
             Expr::Outer { depth, col } => {
                 let Some(names) = self
@@ -2439,6 +2512,27 @@ pub(crate) fn execute(
     host: &mut dyn Host,
     relations: &dyn Relations,
 ) -> Result<Vec<Row>, PgError> {
+    let executed;
+    let mut custom = Vec::new();
+    let (e, params) = match &e.execute_args {
+        Some(args) => {
+            let (inner, values, is_custom) = execute_plan(e, args, host)?;
+            if is_custom {
+                custom = values.clone();
+            }
+            executed = (
+                ExplainPlan {
+                    opts: e.opts.clone(),
+                    inner: Box::new(inner),
+                    planning_ms: e.planning_ms,
+                    execute_args: None,
+                },
+                values,
+            );
+            (&executed.0, executed.1.as_slice())
+        }
+        None => (e, params),
+    };
     let o = &e.opts;
     let timing = o.analyze && o.timing != Some(false);
     let multi = match &e.inner.plan {
@@ -2462,6 +2556,7 @@ pub(crate) fn execute(
             params: 0,
             subs: Vec::new(),
             outer: Vec::new(),
+            custom,
         },
         relations,
         verbose: o.verbose,
@@ -3239,6 +3334,7 @@ pub(crate) fn deparse_over(rel: &Relation, e: &Expr) -> String {
         params: 0,
         subs: Vec::new(),
         outer: Vec::new(),
+        custom: Vec::new(),
     };
     dp.expr(e, &names)
 }
@@ -3274,6 +3370,7 @@ mod tests {
             params: 0,
             subs: Vec::new(),
             outer: Vec::new(),
+            custom: Vec::new(),
         }
     }
 

@@ -1159,17 +1159,39 @@ fn skip_th(r: &mut Reader, suffix: u8) {
     }
 }
 
+thread_local! {
+    /// Standard mode (jsonpath's `.datetime(template)`, PostgreSQL's
+    /// `std`): fixed-width reading, separators and literal characters
+    /// must match, and the input must end where the template does.
+    static STD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn dch_from_char(nodes: &[Node<Dk>], input: &str) -> Result<FromChar, PgError> {
     let mut out = FromChar::default();
     let mut r = Reader {
         s: input.as_bytes(),
         p: 0,
     };
-    let mut fx = false;
+    let std_mode = STD.with(|c| c.get());
+    let mut fx = std_mode;
     let mut extra_skip: i64 = 0;
+    let mut stopped_at = nodes.len();
     for (idx, n) in nodes.iter().enumerate() {
         if r.at_end() {
+            stopped_at = idx;
             break;
+        }
+        if let (true, Node::Text { s, kind }) = (std_mode, n) {
+            if !r.rest().starts_with(s.as_bytes()) {
+                let what = if *kind == CharKind::Char {
+                    "character"
+                } else {
+                    "separator"
+                };
+                return Err(dt_format_error(format!("unmatched format {what} \"{s}\"")));
+            }
+            r.p += s.len();
+            continue;
         }
         let is_fx = matches!(n, Node::Action { key: Dk::FX, .. });
         if !fx && !is_fx && (matches!(n, Node::Action { .. }) || idx == 0) {
@@ -1432,6 +1454,21 @@ fn dch_from_char(nodes: &[Node<Dk>], input: &str) -> Result<FromChar, PgError> {
                 r.p += 1;
                 extra_skip += 1;
             }
+        }
+    }
+    if std_mode {
+        if stopped_at < nodes.len() {
+            return Err(dt_format_error(
+                "input string is too short for datetime format".into(),
+            ));
+        }
+        while !r.at_end() && r.peek().is_ascii_whitespace() {
+            r.p += 1;
+        }
+        if !r.at_end() {
+            return Err(dt_format_error(
+                "trailing characters remain in input string after datetime format".into(),
+            ));
         }
     }
     Ok(out)
@@ -1735,6 +1772,30 @@ pub(crate) fn to_date(input: &str, fmt: &str) -> Result<i32, PgError> {
         return Err(out_of_range());
     }
     Ok(d as i32)
+}
+
+/// The fields a jsonpath `.datetime(template)` reads from `input` with
+/// to_timestamp's template rules: (days since 2000-01-01, microseconds
+/// since midnight, the zone's seconds east of UTC if the input had one).
+pub(crate) fn datetime_fields(input: &str, fmt: &str) -> Result<(i64, i64, Option<i32>), PgError> {
+    STD.with(|c| c.set(true));
+    let p = do_to_timestamp(input, fmt);
+    STD.with(|c| c.set(false));
+    let p = p?;
+    if !valid_julian(p.year, p.mon, p.mday) {
+        return Err(PgError::error(
+            sqlstate::DATETIME_FIELD_OVERFLOW,
+            "timestamp out of range",
+        ));
+    }
+    let days = date2j(p.year, p.mon as u32, p.mday as u32) - date2j(2000, 1, 1);
+    let tod = ((p.hour * 60 + p.min) * 60 + p.sec) * 1_000_000 + p.fsec;
+    Ok((days, tod, p.gmtoffset.map(|w| -w as i32)))
+}
+
+/// Days since 2000-01-01 of a civil date (jsonpath's ISO recognizer).
+pub(crate) fn days_of(y: i64, m: u32, d: u32) -> i64 {
+    date2j(y, m, d) - date2j(2000, 1, 1)
 }
 
 // ---------------------------------------------------------------------

@@ -73,6 +73,8 @@ struct Cx<'a> {
     /// Only existence matters: the first item ends the evaluation, and a
     /// unary operator skips non-numbers instead of failing.
     exists_only: Cell<bool>,
+    /// A *_tz function: datetime comparisons may use the session's zone.
+    use_tz: bool,
 }
 
 fn num(n: Numeric) -> Jsonb {
@@ -230,11 +232,15 @@ impl Cx<'_> {
                 Ok(())
             }
             Node::Method(m) => self.method(*m, rest, cur, at, out),
-            Node::Datetime(_) => match cur {
-                Jsonb::String(_) => Err(E::Hard(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "jsonpath item method .datetime() is not supported yet",
-                ))),
+            Node::Datetime(t) => match cur {
+                Jsonb::String(s) => {
+                    let d = match t {
+                        Some(t) => crate::jsonpath_dt::with_template(s, t),
+                        None => crate::jsonpath_dt::recognize(s),
+                    }
+                    .map_err(E::Soft)?;
+                    self.run(rest, &Jsonb::Datetime(d), at, out)
+                }
                 _ => Err(soft(
                     "22031",
                     "jsonpath item method .datetime() can only be applied to a string",
@@ -589,7 +595,7 @@ impl Cx<'_> {
                             (Jsonb::String(w), Jsonb::String(p)) => tri(w.starts_with(p.as_str())),
                             _ => Tri::Unknown,
                         },
-                        Some(b) => compare(*op, a, b),
+                        Some(b) => compare(*op, a, b, self.use_tz)?,
                         None => Tri::Unknown,
                     })
                 })
@@ -724,6 +730,7 @@ fn layout(v: &Jsonb, pos: usize, target: &Jsonb, found: &mut Option<usize>) -> u
             p
         }
         Jsonb::String(s) => pos + s.len(),
+        Jsonb::Datetime(d) => pos + d.to_json_text().len(),
         Jsonb::Number(n) => align4(pos) + numeric_size(n),
         Jsonb::Null | Jsonb::Bool(_) => pos,
     }
@@ -761,25 +768,31 @@ fn floor(x: &Numeric) -> Numeric {
 
 /// compareItems: items of different kinds are not comparable (unknown),
 /// except that null equals only null; arrays and objects never compare.
-fn compare(op: BinOp, a: &Jsonb, b: &Jsonb) -> Tri {
+fn compare(op: BinOp, a: &Jsonb, b: &Jsonb, use_tz: bool) -> R<Tri> {
     let ord = match (a, b) {
+        (Jsonb::Datetime(x), Jsonb::Datetime(y)) => {
+            match crate::jsonpath_dt::compare(x, y, use_tz).map_err(E::Hard)? {
+                Some(o) => o,
+                None => return Ok(Tri::Unknown),
+            }
+        }
         (Jsonb::Null, Jsonb::Null) => Ordering::Equal,
         (Jsonb::Null, _) | (_, Jsonb::Null) => {
-            return tri(op == BinOp::Ne);
+            return Ok(tri(op == BinOp::Ne));
         }
         (Jsonb::Bool(x), Jsonb::Bool(y)) => x.cmp(y),
         (Jsonb::Number(x), Jsonb::Number(y)) => x.cmp_total(y),
         (Jsonb::String(x), Jsonb::String(y)) => x.as_bytes().cmp(y.as_bytes()),
-        _ => return Tri::Unknown,
+        _ => return Ok(Tri::Unknown),
     };
-    tri(match op {
+    Ok(tri(match op {
         BinOp::Eq => ord == Ordering::Equal,
         BinOp::Ne => ord != Ordering::Equal,
         BinOp::Lt => ord == Ordering::Less,
         BinOp::Le => ord != Ordering::Greater,
         BinOp::Gt => ord == Ordering::Greater,
         _ => ord != Ordering::Less,
-    })
+    }))
 }
 
 /// Lets jsonpath input check like_regex patterns with this crate's
@@ -821,6 +834,7 @@ fn execute(
     vars: Option<&Jsonb>,
     silent: bool,
     exists: bool,
+    use_tz: bool,
 ) -> Result<(Vec<Jsonb>, bool), PgError> {
     let p = jp::parse(path)?;
     if let Some(v) = vars {
@@ -842,18 +856,27 @@ fn execute(
         last: Cell::new(None),
         // Strict mode must see every item to know there is no error.
         exists_only: Cell::new(exists && p.lax),
+        use_tz,
     };
     let mut out = Vec::new();
-    match cx.run(&p.expr, target, target, &mut out) {
-        Ok(()) | Err(E::Found) => Ok((out, false)),
+    let r = match cx.run(&p.expr, target, target, &mut out) {
+        Ok(()) | Err(E::Found) => Ok(false),
         Err(E::Soft(e)) if !silent => Err(e),
-        Err(E::Soft(_)) => Ok((out, true)),
+        Err(E::Soft(_)) => Ok(true),
         Err(E::Hard(e)) => Err(e),
+    }?;
+    // A date/time item leaves the evaluation as its JSON text.
+    for j in &mut out {
+        if let Jsonb::Datetime(d) = j {
+            *j = Jsonb::String(d.to_json_text());
+        }
     }
+    Ok((out, r))
 }
 
 /// A call's (target, path text, vars, silent).
-type PathArgs = (Jsonb, String, Option<Jsonb>, bool);
+/// The *_tz functions' binding adds a fifth argument, true.
+type PathArgs = (Jsonb, String, Option<Jsonb>, bool, bool);
 
 fn args_of(args: &[Value]) -> Result<Option<PathArgs>, PgError> {
     if args.iter().any(Value::is_null) {
@@ -872,15 +895,16 @@ fn args_of(args: &[Value]) -> Result<Option<PathArgs>, PgError> {
         _ => None,
     };
     let silent = matches!(args.get(3), Some(Value::Bool(true)));
-    Ok(Some((target, path, vars, silent)))
+    let use_tz = matches!(args.get(4), Some(Value::Bool(true)));
+    Ok(Some((target, path, vars, silent, use_tz)))
 }
 
 /// jsonb_path_query's rows.
 pub(crate) fn query(args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
-    let Some((t, p, v, s)) = args_of(&args)? else {
+    let Some((t, p, v, s, tz)) = args_of(&args)? else {
         return Ok(Vec::new());
     };
-    Ok(execute(&t, &p, v.as_ref(), s, false)?
+    Ok(execute(&t, &p, v.as_ref(), s, false, tz)?
         .0
         .into_iter()
         .map(|j| vec![Value::Jsonb(Box::new(j))])
@@ -890,10 +914,10 @@ pub(crate) fn query(args: Vec<Value>) -> Result<Vec<Vec<Value>>, PgError> {
 /// The scalar path functions and `@?` / `@@` (`silent` forced by the
 /// binder for the operators).
 pub(crate) fn eval(f: PathFn, args: Vec<Value>) -> Result<Value, PgError> {
-    let Some((t, p, v, s)) = args_of(&args)? else {
+    let Some((t, p, v, s, tz)) = args_of(&args)? else {
         return Ok(Value::Null);
     };
-    let (items, failed) = execute(&t, &p, v.as_ref(), s, f == PathFn::Exists)?;
+    let (items, failed) = execute(&t, &p, v.as_ref(), s, f == PathFn::Exists, tz)?;
     Ok(match f {
         PathFn::Exists if failed => Value::Null,
         PathFn::Exists => Value::Bool(!items.is_empty()),
@@ -922,7 +946,7 @@ mod tests {
 
     fn q(target: &str, path: &str) -> Result<Vec<String>, String> {
         let t = tusk_types::json::parse_jsonb(target).map_err(|e| e.message)?;
-        execute(&t, path, None, false, false)
+        execute(&t, path, None, false, false, false)
             .map(|(items, _)| items.iter().map(tusk_types::json::to_text).collect())
             .map_err(|e| e.message)
     }

@@ -89,6 +89,7 @@ pub mod index;
 mod inherit;
 mod json;
 mod jsonpath;
+mod jsonpath_dt;
 mod jsonrec;
 mod lateral;
 mod like;
@@ -571,7 +572,11 @@ fn prepare_unchecked(
         return Ok(Prepared {
             rechecks: Default::default(),
             dml_ctes: Vec::new(),
-            param_types: e.inner.param_types.clone(),
+            // EXPLAIN EXECUTE's arguments are the inner statement's values.
+            param_types: match e.execute_args {
+                Some(_) => Vec::new(),
+                None => e.inner.param_types.clone(),
+            },
             plan: Plan::Explain(e),
             columns: explain::columns(),
             command: Command::Other("EXPLAIN"),

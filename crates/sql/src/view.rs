@@ -115,6 +115,8 @@ pub(crate) enum AlterView {
 pub(crate) struct ViewPlan {
     stmt: ViewStmt,
     bound: Option<(Box<SelectPlan>, Vec<Column>)>,
+    /// The primary keys binding the query relied on (bind/fdep.rs).
+    constraint_deps: Vec<u32>,
 }
 
 impl ViewPlan {
@@ -144,6 +146,9 @@ pub struct ViewDef {
     /// OIDs of the relations the query names in FROM (pg_depend rows,
     /// deptype 'n', from the view's rule).
     pub deps: Vec<u32>,
+    /// OIDs of the primary keys (pg_constraint) the query's ungrouped
+    /// columns rely on (bind/fdep.rs): pg_depend rows of the rule too.
+    pub constraint_deps: Vec<u32>,
     /// b'v' view, b'm' materialized view (which also gets a heap file).
     pub kind: u8,
     /// OR REPLACE of this existing view (its OID).
@@ -607,6 +612,7 @@ pub(crate) fn bind(
     host: &dyn Host,
     src: Option<(std::sync::Arc<crate::parse::SourceMap>, usize)>,
 ) -> Result<ViewPlan, PgError> {
+    let mut constraint_deps = Vec::new();
     let bound = match &stmt {
         ViewStmt::CreateAs {
             query, col_names, ..
@@ -626,6 +632,7 @@ pub(crate) fn bind(
                 binder.bind_query(query)
             };
             let (plan, mut cols) = bound.map_err(|e| crate::shift_position(e, shift))?;
+            constraint_deps = std::mem::take(&mut binder.constraint_deps);
             if col_names.len() > cols.len() {
                 return Err(syntax(if is_view {
                     "CREATE VIEW specifies more column names than columns"
@@ -656,7 +663,11 @@ pub(crate) fn bind(
         }
         _ => None,
     };
-    Ok(ViewPlan { stmt, bound })
+    Ok(ViewPlan {
+        stmt,
+        bound,
+        constraint_deps,
+    })
 }
 
 fn column_defs(cols: &[Column]) -> Vec<ColumnDef> {
@@ -811,6 +822,7 @@ pub(crate) fn execute(
                     columns: defs,
                     query: query_text.clone(),
                     deps: deps_of(&*host, query)?,
+                    constraint_deps: v.constraint_deps.clone(),
                     kind: b'm',
                     replace: None,
                     options: Vec::new(),
@@ -865,6 +877,7 @@ pub(crate) fn execute(
                 columns: column_defs(cols),
                 query: query_text.clone(),
                 deps: deps_of(&*host, query)?,
+                constraint_deps: v.constraint_deps.clone(),
                 kind: b'v',
                 replace,
                 options: options.clone(),
@@ -1028,6 +1041,7 @@ fn alter_view(
                 columns: rel.columns.clone(),
                 query: text,
                 deps: deps_of(&*host, &q)?,
+                constraint_deps: Vec::new(),
                 kind: b'v',
                 replace: Some(t.oid),
                 options,

@@ -35,6 +35,80 @@ pub enum Jsonb {
     String(String),
     Array(Vec<Jsonb>),
     Object(Vec<(String, Jsonb)>),
+    /// A date/time item of a jsonpath evaluation (`.datetime()`), never
+    /// stored: it leaves the evaluation as the string
+    /// [`JsonDatetime::to_json_text`] makes of it, as PostgreSQL's
+    /// jbvDatetime.
+    Datetime(JsonDatetime),
+}
+
+/// What a jsonpath datetime item holds: the SQL type and the value in
+/// that type's representation (days or microseconds since 2000-01-01,
+/// microseconds since midnight), with the zone offset (seconds east of
+/// UTC) for the types with a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonDatetime {
+    pub kind: DatetimeKind,
+    pub value: i64,
+    pub offset: i32,
+}
+
+impl JsonDatetime {
+    /// The `.type()` of the item: its SQL type's name.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            DatetimeKind::Date => "date",
+            DatetimeKind::Time => "time without time zone",
+            DatetimeKind::TimeTz => "time with time zone",
+            DatetimeKind::Timestamp => "timestamp without time zone",
+            DatetimeKind::TimestampTz => "timestamp with time zone",
+        }
+    }
+
+    /// The item as JSON text shows it (PostgreSQL's JsonEncodeDateTime):
+    /// ISO 8601 with a `T` between date and time and the zone as +hh:mm.
+    pub fn to_json_text(&self) -> String {
+        use crate::tz::{DateOrder, DateStyle};
+        let offset = |s: &mut String| {
+            let a = (self.offset as i64).abs();
+            s.push(if self.offset < 0 { '-' } else { '+' });
+            s.push_str(&format!("{:02}:{:02}", a / 3600, a / 60 % 60));
+            if a % 60 != 0 {
+                s.push_str(&format!(":{:02}", a % 60));
+            }
+        };
+        let stamp = |us: i64| {
+            crate::datetime::format_timestamp_in(us, None, DateStyle::Iso, DateOrder::Ymd)
+                .replacen(' ', "T", 1)
+        };
+        match self.kind {
+            DatetimeKind::Date => {
+                crate::datetime::format_date_in(self.value as i32, DateStyle::Iso, DateOrder::Ymd)
+            }
+            DatetimeKind::Time => crate::timeofday::format_time(self.value),
+            DatetimeKind::TimeTz => {
+                let mut s = crate::timeofday::format_time(self.value);
+                offset(&mut s);
+                s
+            }
+            DatetimeKind::Timestamp => stamp(self.value),
+            DatetimeKind::TimestampTz => {
+                let mut s = stamp(self.value + self.offset as i64 * 1_000_000);
+                offset(&mut s);
+                s
+            }
+        }
+    }
+}
+
+/// The SQL type of a [`JsonDatetime`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatetimeKind {
+    Date,
+    Time,
+    TimeTz,
+    Timestamp,
+    TimestampTz,
 }
 
 /// jsonb's key order: shorter keys first, then bytewise
@@ -70,6 +144,7 @@ impl Jsonb {
             Jsonb::String(_) => "string",
             Jsonb::Array(_) => "array",
             Jsonb::Object(_) => "object",
+            Jsonb::Datetime(d) => d.type_name(),
         }
     }
 
@@ -761,6 +836,7 @@ fn write(v: &Jsonb, out: &mut String) {
         Jsonb::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Jsonb::Number(n) => out.push_str(&n.to_text()),
         Jsonb::String(s) => escape_into(out, s),
+        Jsonb::Datetime(d) => escape_into(out, &d.to_json_text()),
         Jsonb::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
@@ -852,7 +928,7 @@ pub fn as_text(v: &Jsonb) -> Option<String> {
 fn rank(v: &Jsonb) -> u8 {
     match v {
         Jsonb::Null => 0,
-        Jsonb::String(_) => 1,
+        Jsonb::String(_) | Jsonb::Datetime(_) => 1,
         Jsonb::Number(_) => 2,
         Jsonb::Bool(_) => 3,
         Jsonb::Array(_) => 4,
@@ -1012,7 +1088,7 @@ pub fn cast(v: &Value, to: Oid) -> Result<Option<Value>, PgError> {
                     Jsonb::Null => "null",
                     Jsonb::Bool(_) => "boolean",
                     Jsonb::Number(_) => "numeric",
-                    Jsonb::String(_) => "string",
+                    Jsonb::String(_) | Jsonb::Datetime(_) => "string",
                     Jsonb::Array(_) => "array",
                     Jsonb::Object(_) => "object",
                 };

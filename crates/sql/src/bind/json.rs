@@ -35,8 +35,8 @@ const SET_LAX_PARAMS: &[&str] = &[
 ];
 
 fn is_path_function(name: &str) -> bool {
-    // The _tz variants differ only in datetime comparisons, which tusk's
-    // paths do not have yet.
+    // The _tz variants differ only in datetime comparisons: a fifth
+    // argument (path_args).
     let name = name.strip_suffix("_tz").unwrap_or(name);
     matches!(
         name,
@@ -342,6 +342,14 @@ impl Binder<'_> {
         if out.len() < 4 {
             out.push(Bound::new(
                 Expr::Const(Value::Bool(false)),
+                Ty::new(types::BOOL),
+            ));
+        }
+        if name.ends_with("_tz") {
+            // Datetime comparisons may use the session's zone
+            // (crates/sql/src/jsonpath_dt.rs).
+            out.push(Bound::new(
+                Expr::Const(Value::Bool(true)),
                 Ty::new(types::BOOL),
             ));
         }

@@ -109,6 +109,12 @@
 //! - `copy`: COPY FROM STDIN / TO STDOUT (postgres crate, psql's \copy, raw bytes).
 //! - `pgbench`: pgbench's init steps dtgv and TPC-B / select-only runs,
 //!   balances checked.
+//! - `explain_execute`: EXPLAIN [ANALYZE] EXECUTE of prepared statements
+//!   against PostgreSQL 15's output.
+//! - `jsonpath_datetime`: jsonpath .datetime() items and the *_tz path
+//!   functions against PostgreSQL 15's output.
+//! - `functional_deps`: ungrouped columns of a table whose primary key is
+//!   grouped, against PostgreSQL 15's output.
 //! - `scalars`: uuid (as a primary key), money, bit/varbit and pg_lsn
 //!   against PostgreSQL 15's output; binary I/O through the postgres
 //!   crate; restart.
@@ -188,10 +194,12 @@ mod drop_schema;
 mod enums;
 mod errpos;
 mod explain;
+mod explain_execute;
 mod fidelity;
 mod foreign_data;
 mod foreign_keys;
 mod formatting;
+mod functional_deps;
 mod functions;
 mod generated;
 mod geometry;
@@ -202,6 +210,7 @@ mod joins;
 mod json;
 mod json_records;
 mod jsonpath;
+mod jsonpath_datetime;
 mod ledger;
 mod like;
 mod lockfile;

@@ -305,6 +305,23 @@ impl Session {
             );
             self.insert_catalog(cat::PG_DEPEND_OID, &row)?;
         }
+        // The primary keys an ungrouped column relies on: dropping one
+        // is refused while the view exists.
+        for &dep in &def.constraint_deps {
+            let row = cat::row(
+                d,
+                &[
+                    ("classid", Value::Oid(cat::PG_REWRITE_OID)),
+                    ("objid", Value::Oid(rule)),
+                    ("objsubid", Value::Int4(0)),
+                    ("refclassid", Value::Oid(cat::PG_CONSTRAINT_OID)),
+                    ("refobjid", Value::Oid(dep)),
+                    ("refobjsubid", Value::Int4(0)),
+                    ("deptype", Value::Char(b'n')),
+                ],
+            );
+            self.insert_catalog(cat::PG_DEPEND_OID, &row)?;
+        }
         Ok(())
     }
 
