@@ -42,6 +42,7 @@ mod scalars;
 mod srf;
 mod tsearch;
 pub(crate) mod upsert;
+mod useroper;
 pub(crate) mod view_dml;
 mod viewref;
 
@@ -475,6 +476,7 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
                 | (TIMESTAMP, TIMESTAMPTZ)
                 | (BIT, VARBIT)
         )
+        || crate::operator::user_implicit(from, to)
 }
 
 fn is_preferred(oid: Oid) -> bool {
@@ -611,6 +613,7 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
 impl<'h> Binder<'h> {
     pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
         crate::jsonpath::install_regex_check();
+        crate::operator::note_casts(host);
         Binder {
             host,
             params,
@@ -714,6 +717,10 @@ impl<'h> Binder<'h> {
     /// cast node.
     fn cast_typed(&self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !cast::castable(b.ty.oid, target.oid) {
+            let b = match self.user_cast(b, target)? {
+                Ok(c) => return Ok(c),
+                Err(b) => b,
+            };
             return Err(cast::cannot_cast(b.ty.oid, target.oid));
         }
         if let Expr::Const(v) = b.e {
@@ -1043,7 +1050,7 @@ impl<'h> Binder<'h> {
             E::Tuple(items) => self.tuple(items),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self
-                .binary(left, op, right)
+                .binary_or_user(left, op, right)
                 .map_err(|err| self.operator_pos(err, left, op)),
             E::Cast {
                 kind,

@@ -92,6 +92,8 @@ pub(crate) enum PreParsed {
     Publication,
     /// CREATE/ALTER/DROP SUBSCRIPTION: read by subscription.rs.
     Subscription,
+    /// CREATE/ALTER/DROP OPERATOR, CREATE/DROP CAST: read by operator.rs.
+    Operator,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// CREATE/DROP/ALTER RULE, ALTER TABLE ... ENABLE/DISABLE RULE: read
@@ -410,6 +412,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["CHECKPOINT"] => Some(PreParsed::Checkpoint),
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
+        w if crate::operator::is_operator_statement(w) => Some(PreParsed::Operator),
         w if crate::foreigntable::is_foreign_table_statement(w) => Some(PreParsed::ForeignTable),
         w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
         w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
@@ -764,6 +767,7 @@ fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
 /// grammar for, in the order they apply (each module says what it
 /// rewrites and why).
 fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let toks = crate::operator::merge_operator_tokens(toks);
     let mut toks = crate::like::rewrite_tokens(toks);
     crate::sequence::strip_overriding(&mut toks);
     let mut toks = crate::merge::rewrite_tokens(toks);
