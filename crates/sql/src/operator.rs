@@ -933,12 +933,16 @@ impl P {
         }
         Ok(())
     }
-    /// `( name [= value] [, ...] )`.
-    fn definition(&mut self) -> Result<Vec<(String, DefArg)>, PgError> {
+    /// `( name [= value] [, ...] )`; ALTER OPERATOR's list needs the
+    /// `= value` (`valued`), as PostgreSQL's grammar does.
+    fn definition(&mut self, valued: bool) -> Result<Vec<(String, DefArg)>, PgError> {
         self.expect_punct('(')?;
         let mut defs = Vec::new();
         loop {
             let name = self.word()?;
+            if valued && !matches!(self.peek(), Some(Tok::Op(o)) if o == "=") {
+                return Err(self.err());
+            }
             let val = if matches!(self.peek(), Some(Tok::Op(o)) if o == "=") {
                 self.i += 1;
                 let st = self.i;
@@ -1049,7 +1053,7 @@ pub(crate) fn parse(sql: &str) -> Result<OpStmt, PgError> {
         }
         p.expect("operator")?;
         let name = p.oper_name()?;
-        let defs = p.definition()?;
+        let defs = p.definition(false)?;
         p.end()?;
         return Ok(OpStmt::Create { name, defs });
     }
@@ -1107,7 +1111,7 @@ pub(crate) fn parse(sql: &str) -> Result<OpStmt, PgError> {
         if p.kw("schema") {
             AlterAction::Schema(p.word()?)
         } else {
-            AlterAction::Set(p.definition()?)
+            AlterAction::Set(p.definition(true)?)
         }
     };
     p.end()?;
@@ -1246,21 +1250,29 @@ fn creation_namespace(host: &mut dyn Host, n: &QName) -> Result<(u32, String), P
             None => Err(no_schema(s)),
         };
     }
-    let rows = q(
-        host,
-        "SELECT pg_catalog.current_schema()::text",
-        &[],
-        vec![],
-    )?;
-    let s = text(rows.first().and_then(|r| r.first()));
-    if s.is_empty() {
-        return Err(err(
-            INVALID_SCHEMA_NAME,
-            "no schema has been selected to create in",
-        ));
+    // The first schema of search_path that exists ($user expanded,
+    // pg_temp skipped), as PostgreSQL's creation namespace.
+    let path = host.show("search_path").unwrap_or_default();
+    for part in path.split(',') {
+        let p = part.trim();
+        let name = if p == "\"$user\"" || p == "$user" {
+            host.identity().user.clone()
+        } else if p.starts_with('"') {
+            p.trim_matches('"').to_string()
+        } else {
+            p.to_lowercase()
+        };
+        if name.is_empty() || name.starts_with("pg_temp") {
+            continue;
+        }
+        if let Some(o) = namespace_oid(host, &name)? {
+            return Ok((o, name));
+        }
     }
-    let o = namespace_oid(host, &s)?.ok_or_else(|| no_schema(&s))?;
-    Ok((o, s))
+    Err(err(
+        INVALID_SCHEMA_NAME,
+        "no schema has been selected to create in",
+    ))
 }
 
 fn check_schema_create(host: &mut dyn Host, ns: u32, name: &str) -> Result<(), PgError> {
