@@ -617,11 +617,15 @@ mod tests {
             sqlstate::SYNTAX_ERROR
         );
         assert_eq!(
-            parse("COMMENT ON OPERATOR + (int, int) IS 'x'")
-                .unwrap_err()
-                .code,
+            parse("COMMENT ON COLLATION c IS 'x'").unwrap_err().code,
             sqlstate::FEATURE_NOT_SUPPORTED
         );
+        assert!(matches!(
+            parse("COMMENT ON OPERATOR + (int, NONE) IS 'x'")
+                .unwrap()
+                .target,
+            Target::Operator(_)
+        ));
         assert_eq!(
             parse("COMMENT ON TABLE t").unwrap_err().code,
             sqlstate::SYNTAX_ERROR

@@ -2251,7 +2251,7 @@ fn run_drop(host: &mut dyn Host, if_exists: bool, items: &[OperSig]) -> Result<(
     Ok(())
 }
 
-fn delete_operator(host: &mut dyn Host, o: &OperDef) -> Result<(), PgError> {
+pub(crate) fn delete_operator(host: &mut dyn Host, o: &OperDef) -> Result<(), PgError> {
     // Other operators naming this one as commutator or negator lose
     // the link (OperatorUpd with isDelete).
     let others: Vec<OperDef> = host
@@ -2823,6 +2823,28 @@ mod tests {
         assert_eq!(ops("a != b"), vec!["<>"]);
         assert_eq!(ops("a =/**/1"), vec!["="]);
         assert_eq!(ops("a @#@-- c\n"), vec!["@#@"]);
+    }
+
+    #[test]
+    fn statement_tokens_are_resplit_as_postgres_splits_them() {
+        use sqlparser::tokenizer::{Token, Tokenizer};
+        let toks = Tokenizer::new(
+            &sqlparser::dialect::PostgreSqlDialect {},
+            "SELECT 1 <+> 2, 3 === 4, true<>-1, 2<>/**/3, 5 @#@ 6",
+        )
+        .tokenize_with_location()
+        .unwrap();
+        let ops: Vec<String> = merge_operator_tokens(toks)
+            .into_iter()
+            .filter(|t| {
+                !matches!(
+                    t.token,
+                    Token::Whitespace(_) | Token::Word(_) | Token::Number(..) | Token::Comma
+                )
+            })
+            .map(|t| t.token.to_string())
+            .collect();
+        assert_eq!(ops, vec!["<+>", "===", "<>", "-", "<>", "@#@"]);
     }
 
     #[test]
