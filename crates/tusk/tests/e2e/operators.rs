@@ -77,6 +77,15 @@ DROP CAST
 DROP OPERATOR
 1
 DROP ROLE
+BEGIN
+CREATE FUNCTION
+CREATE OPERATOR
+6
+SAVEPOINT
+DROP OPERATOR
+ROLLBACK
+15
+ROLLBACK
 "#;
 
 const PG_STDERR: &str = r#"psql:SCRIPT:33: ERROR:  operator ~~~ already exists
@@ -119,6 +128,10 @@ HINT:  Use DROP ... CASCADE to drop the dependent objects too.
 psql:SCRIPT:89: ERROR:  cast from type digit to type integer does not exist
 psql:SCRIPT:90: NOTICE:  cast from type digit to type int4 does not exist, skipping
 psql:SCRIPT:91: NOTICE:  type "nosuchtype" does not exist, skipping
+psql:SCRIPT:106: ERROR:  operator does not exist: integer <^^> integer
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:110: ERROR:  operator does not exist: integer <^^> integer
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

@@ -95,3 +95,16 @@ SELECT count(*) FROM pg_cast WHERE oid >= 16384;
 DROP OPERATOR ## (text, int4), === (int4, int4);
 SELECT count(*) FROM pg_operator WHERE oid >= 16384;
 DROP ROLE op_owner;
+-- transactional: visible to the transaction's later commands, gone with
+-- a rolled-back savepoint or transaction
+BEGIN;
+CREATE FUNCTION half(int4, int4) RETURNS int4 LANGUAGE sql AS $$ SELECT ($1 + $2) / 2 $$;
+CREATE OPERATOR <^^> (leftarg = int4, rightarg = int4, procedure = half);
+SELECT 4 <^^> 8;
+SAVEPOINT s;
+DROP OPERATOR <^^> (int4, int4);
+SELECT 4 <^^> 8;
+ROLLBACK TO SAVEPOINT s;
+SELECT 10 <^^> 20;
+ROLLBACK;
+SELECT 4 <^^> 8;

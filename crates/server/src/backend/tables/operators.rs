@@ -3,9 +3,9 @@
 //! Why one cached list rather than lookups by name: an expression's
 //! operator is resolved on every statement bind, and most databases have
 //! no user-defined operators at all, so the common answer ("none") must
-//! cost one generation check. The list bypasses the cache while this
-//! transaction has changed the catalog itself (section 12's rule, as
-//! routine lookups do).
+//! cost one generation check. While this transaction has changed the
+//! catalog itself the list is also keyed by its xid and command id (its
+//! own changes become visible only as the command counter moves).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -16,9 +16,14 @@ use tusk_storage::catalog::{PG_CAST_OID, PG_OPERATOR_OID};
 
 use super::Session;
 
+/// (catalog generation, and while this transaction has changed the
+/// catalog: its top and current xids and command id), which the cached
+/// list is valid for.
+type Key = (u64, u64, u64, u32);
+
 thread_local! {
-    /// (catalog generation, the operators and casts then).
-    static CACHE: RefCell<(u64, Option<Rc<OperCatalog>>)> = const { RefCell::new((u64::MAX, None)) };
+    static CACHE: RefCell<(Key, Option<Rc<OperCatalog>>)> =
+        const { RefCell::new(((u64::MAX, 0, 0, 0), None)) };
 }
 
 impl Session {
@@ -28,19 +33,29 @@ impl Session {
         if self.table_parts().is_err() {
             return Ok(Rc::default());
         }
-        let generation = self.catalog_generation();
-        if !self.catalog_changed {
-            let hit = CACHE.with(|c| {
-                let c = c.borrow();
-                if c.0 == generation {
-                    c.1.clone()
-                } else {
-                    None
-                }
-            });
-            if let Some(h) = hit {
-                return Ok(h);
+        // Within a transaction that changed the catalog the rows it sees
+        // change only with its command counter: binding every operator
+        // of a bulk load after a CREATE TABLE must not rescan them.
+        let key = if self.catalog_changed {
+            (
+                self.catalog_generation(),
+                self.xact.top_xid_if_any(),
+                self.xact.current_xid_if_any(),
+                self.xact.command_id(),
+            )
+        } else {
+            (self.catalog_generation(), 0, 0, 0)
+        };
+        let hit = CACHE.with(|c| {
+            let c = c.borrow();
+            if c.0 == key {
+                c.1.clone()
+            } else {
+                None
             }
+        });
+        if let Some(h) = hit {
+            return Ok(h);
         }
         let ops: Vec<Vec<tusk_sql::Value>> = self
             .catalog_rows(PG_OPERATOR_OID)?
@@ -60,9 +75,7 @@ impl Session {
         let cat = Rc::new(OperCatalog::from_rows(&ops, &casts, &|ns| {
             names.get(&ns).cloned().unwrap_or_default()
         }));
-        if !self.catalog_changed {
-            CACHE.with(|c| *c.borrow_mut() = (generation, Some(cat.clone())));
-        }
+        CACHE.with(|c| *c.borrow_mut() = (key, Some(cat.clone())));
         Ok(cat)
     }
 }
