@@ -1914,6 +1914,9 @@ impl<'h> Binder<'h> {
     }
 
     fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        if let Some(b) = self.prefix_operator_call(f)? {
+            return Ok(b);
+        }
         // `f(t.*)`: the whole row of FROM item `t` (bind/rowtype.rs).
         if let Some(f2) = rowtype::whole_row_args(f) {
             return self.function(&f2);
@@ -4812,6 +4815,12 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             figure_colname(root)
         }
         E::Function(f) => f.name.0.last().and_then(|p| match p {
+            // A prefix operator (operator.rs's rewrite) names nothing.
+            ast::ObjectNamePart::Identifier(i)
+                if crate::operator::prefix_marker_op(&i.value).is_some() =>
+            {
+                None
+            }
             ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
             _ => None,
         }),

@@ -678,6 +678,217 @@ pub(crate) fn merge_operator_tokens(
     out
 }
 
+/// `!=` tokens followed at once by more operator characters, as
+/// written: sqlparser reads `!=` as `<>`, and `!=-` is one operator to
+/// PostgreSQL (its `!` keeps a trailing `-`), which
+/// [`merge_operator_tokens`] can only see from the spelling.
+pub(crate) fn spell_not_equals(
+    toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+    sql: &str,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::tokenizer::Token;
+    let mut toks = toks;
+    for i in 0..toks.len().saturating_sub(1) {
+        if toks[i].token != Token::Neq || toks[i + 1].span.start != toks[i].span.end {
+            continue;
+        }
+        let next = toks[i + 1].token.to_string();
+        if next.is_empty() || !next.chars().all(|c| OP_CHARS.contains(c)) {
+            continue;
+        }
+        let loc = toks[i].span.start;
+        let written = sql
+            .split('\n')
+            .nth(loc.line.saturating_sub(1) as usize)
+            .and_then(|l| l.chars().nth(loc.column.saturating_sub(1) as usize));
+        if written == Some('!') {
+            toks[i].token = Token::CustomBinaryOperator("!=".into());
+        }
+    }
+    toks
+}
+
+/// The function name a prefix operator call is rewritten to (see
+/// [`rewrite_prefix_operators`]): a character no identifier holds, then
+/// the operator.
+const PREFIX_MARK: char = '\u{1}';
+
+/// The operator of a rewritten prefix operator call's function name.
+pub(crate) fn prefix_marker_op(name: &str) -> Option<&str> {
+    name.strip_prefix(PREFIX_MARK)
+}
+
+/// Statement tokens with each user-defined prefix operator application
+/// (`@#@ 24`, an operator sqlparser has no prefix grammar for) rewritten
+/// as a call `"\u{1}@#@"(24)`, which the binder resolves among pg_operator's
+/// prefix operators (bind/useroper.rs). The operand is what PostgreSQL's
+/// precedence gives a prefix operator: up to the next comparison or other
+/// operator, keyword, comma or closing parenthesis at its level
+/// (`+ - * / % ^` and `::` bind tighter and stay inside).
+pub(crate) fn rewrite_prefix_operators(
+    toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::keywords::Keyword as K;
+    use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Word};
+    if !toks
+        .iter()
+        .any(|t| matches!(t.token, Token::CustomBinaryOperator(_)))
+    {
+        return toks;
+    }
+    let mut toks = toks;
+    let significant = |t: &Token| !matches!(t, Token::Whitespace(_));
+    let mut i = toks.len();
+    while i > 0 {
+        i -= 1;
+        let Token::CustomBinaryOperator(op) = &toks[i].token else {
+            continue;
+        };
+        let op = op.clone();
+        let prev = toks[..i].iter().rev().find(|t| significant(&t.token));
+        let prefix = match prev.map(|t| &t.token) {
+            None => true,
+            Some(Token::LParen | Token::Comma | Token::LBracket) => true,
+            Some(Token::Word(w)) if w.quote_style.is_none() => matches!(
+                w.keyword,
+                K::SELECT
+                    | K::WHERE
+                    | K::AND
+                    | K::OR
+                    | K::NOT
+                    | K::WHEN
+                    | K::THEN
+                    | K::ELSE
+                    | K::ON
+                    | K::BY
+                    | K::HAVING
+                    | K::RETURN
+                    | K::DISTINCT
+                    | K::ALL
+            ),
+            Some(Token::Word(_)) => false,
+            Some(t) => {
+                let s = t.to_string();
+                !s.is_empty() && s.chars().all(|c| OP_CHARS.contains(c))
+            }
+        };
+        if !prefix {
+            continue;
+        }
+        // The operand's extent.
+        let mut k = i + 1;
+        let mut depth = 0i32;
+        let mut last = None;
+        let mut value_end = false;
+        while k < toks.len() {
+            let t = &toks[k].token;
+            if !significant(t) {
+                k += 1;
+                continue;
+            }
+            match t {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket if depth == 0 => break,
+                Token::RParen | Token::RBracket => depth -= 1,
+                Token::Comma | Token::SemiColon | Token::EOF if depth == 0 => break,
+                Token::Word(w) if w.quote_style.is_none() && w.keyword == K::CASE => depth += 1,
+                Token::Word(w) if w.quote_style.is_none() && w.keyword == K::END && depth > 0 => {
+                    depth -= 1
+                }
+                Token::Word(_) if depth == 0 && value_end => break,
+                Token::Word(w)
+                    if depth == 0
+                        && w.quote_style.is_none()
+                        && matches!(
+                            w.keyword,
+                            K::AS
+                                | K::FROM
+                                | K::WHERE
+                                | K::AND
+                                | K::OR
+                                | K::BETWEEN
+                                | K::LIKE
+                                | K::ILIKE
+                                | K::IN
+                                | K::IS
+                                | K::NOT
+                                | K::THEN
+                                | K::ELSE
+                                | K::END
+                                | K::WHEN
+                                | K::ORDER
+                                | K::GROUP
+                                | K::LIMIT
+                                | K::OFFSET
+                                | K::HAVING
+                                | K::UNION
+                                | K::INTERSECT
+                                | K::EXCEPT
+                                | K::ON
+                                | K::USING
+                                | K::INTO
+                        ) =>
+                {
+                    break
+                }
+                t if depth == 0 && last.is_some() => {
+                    let s = t.to_string();
+                    let is_op = !s.is_empty() && s.chars().all(|c| OP_CHARS.contains(c));
+                    if is_op && !matches!(s.as_str(), "+" | "-" | "*" | "/" | "%" | "^") {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            value_end = matches!(
+                t,
+                Token::Number(..)
+                    | Token::SingleQuotedString(_)
+                    | Token::RParen
+                    | Token::RBracket
+                    | Token::Word(_)
+            ) && depth == 0;
+            if let Token::Word(w) = t {
+                // A keyword that starts an expression is not its end.
+                if w.quote_style.is_none()
+                    && matches!(w.keyword, K::CASE | K::NOT | K::ARRAY | K::ROW | K::CAST)
+                {
+                    value_end = false;
+                }
+            }
+            last = Some(k);
+            k += 1;
+        }
+        let Some(last) = last else {
+            continue;
+        };
+        let op_span = toks[i].span;
+        let end = toks[last].span.end;
+        let name = TokenWithSpan {
+            token: Token::Word(Word {
+                value: format!("{PREFIX_MARK}{op}"),
+                quote_style: Some('"'),
+                keyword: K::NoKeyword,
+            }),
+            span: op_span,
+        };
+        let open = TokenWithSpan {
+            token: Token::LParen,
+            span: op_span,
+        };
+        let close = TokenWithSpan {
+            token: Token::RParen,
+            span: Span::new(end, end),
+        };
+        let operand: Vec<TokenWithSpan> = toks[i + 1..=last].to_vec();
+        let mut replacement = vec![name, open];
+        replacement.extend(operand);
+        replacement.push(close);
+        toks.splice(i..=last, replacement);
+    }
+    toks
+}
+
 fn syntax(msg: impl Into<String>) -> PgError {
     PgError::error(sqlstate::SYNTAX_ERROR, msg)
 }

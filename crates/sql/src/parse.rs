@@ -768,6 +768,7 @@ fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
 /// rewrites and why).
 fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::operator::merge_operator_tokens(toks);
+    let toks = crate::operator::rewrite_prefix_operators(toks);
     let mut toks = crate::like::rewrite_tokens(toks);
     crate::sequence::strip_overriding(&mut toks);
     let mut toks = crate::merge::rewrite_tokens(toks);
@@ -805,7 +806,7 @@ pub(crate) fn rewritten_parser(sql: &str) -> Result<Parser<'static>, ParserError
         .collect();
     Ok(Parser::new(&DIALECT)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
-        .with_tokens_with_locations(rewrite_tokens(toks)))
+        .with_tokens_with_locations(rewrite_tokens(crate::operator::spell_not_equals(toks, sql))))
 }
 
 pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
@@ -888,7 +889,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .cloned()
             .flat_map(postfix_null_test)
             .collect();
-        let toks = rewrite_tokens(toks);
+        let toks = rewrite_tokens(crate::operator::spell_not_equals(toks, sql));
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

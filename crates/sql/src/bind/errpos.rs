@@ -144,7 +144,11 @@ impl Binder<'_> {
                 // starts at its first original token.
                 .or_else(|| {
                     s.find_after(left.span(), 0, |t| {
-                        let t = t.to_string();
+                        // sqlparser spells `!=` as `<>`.
+                        let t = match t.to_string() {
+                            s if s == "<>" && sym.starts_with("!=") => "!=".to_string(),
+                            s => s,
+                        };
                         !t.is_empty()
                             && sym.starts_with(&t)
                             && !t.chars().any(char::is_alphanumeric)

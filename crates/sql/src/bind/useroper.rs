@@ -177,6 +177,59 @@ impl<'h> Binder<'h> {
         }
     }
 
+    /// A prefix operator application (operator.rs rewrote `@#@ x` into a
+    /// call of a marked name): None for any other call.
+    pub(crate) fn prefix_operator_call(
+        &mut self,
+        f: &ast::Function,
+    ) -> Result<Option<Bound>, PgError> {
+        let Some(ast::ObjectNamePart::Identifier(id)) = f.name.0.last() else {
+            return Ok(None);
+        };
+        let Some(name) = crate::operator::prefix_marker_op(&id.value) else {
+            return Ok(None);
+        };
+        let name = name.to_string();
+        let ast::FunctionArguments::List(list) = &f.args else {
+            return Err(PgError::error(sqlstate::SYNTAX_ERROR, "syntax error"));
+        };
+        let [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e))] = list.args.as_slice()
+        else {
+            return Err(PgError::error(sqlstate::SYNTAX_ERROR, "syntax error"));
+        };
+        let arg = self.bind_expr(e)?;
+        let t = arg.ty.oid;
+        let cands = self.operator_candidates(None, &name, b'l')?;
+        if let Some(o) = cands
+            .iter()
+            .find(|o| o.right == t || arg.is_unknown() && cands.len() == 1)
+            .cloned()
+        {
+            return self.call_operator(&o, vec![arg]).map(Some);
+        }
+        let fits: Vec<&OperDef> = cands.iter().filter(|o| implicit_ok(t, o.right)).collect();
+        match fits.as_slice() {
+            [o] => {
+                let o = (*o).clone();
+                self.call_operator(&o, vec![arg]).map(Some)
+            }
+            [] => Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("operator does not exist: {name} {}", types::sql_name(t)),
+            )
+            .with_hint(
+                "No operator matches the given name and argument type. You might need to add an explicit type cast.",
+            )),
+            _ => Err(PgError::error(
+                sqlstate::AMBIGUOUS_FUNCTION,
+                format!("operator is not unique: {name} {}", types::sql_name(t)),
+            )
+            .with_hint(
+                "Could not choose a best candidate operator. You might need to add explicit type casts.",
+            )),
+        }
+    }
+
     /// The operator's function applied to its operands, each coerced to
     /// the operator's declared type.
     fn call_operator(&mut self, o: &OperDef, args: Vec<Bound>) -> Result<Bound, PgError> {
@@ -330,7 +383,7 @@ fn builtin_operator(sym: &str) -> Option<BinaryOperator> {
         "%" => B::Modulo,
         "^" => B::PGExp,
         "=" => B::Eq,
-        "<>" => B::NotEq,
+        "<>" | "!=" => B::NotEq,
         "<" => B::Lt,
         "<=" => B::LtEq,
         ">" => B::Gt,

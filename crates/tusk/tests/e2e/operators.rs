@@ -35,6 +35,9 @@ t
 CREATE OPERATOR
 a/1|b/2
 CREATE OPERATOR
+42|10|9|4|10
+5
+4
 CREATE OPERATOR
 42
 CREATE OPERATOR
@@ -88,49 +91,53 @@ ROLLBACK
 ROLLBACK
 "#;
 
-const PG_STDERR: &str = r#"psql:SCRIPT:33: ERROR:  operator ~~~ already exists
-psql:SCRIPT:34: ERROR:  operator right argument type must be specified
-DETAIL:  Postfix operators are not supported.
-psql:SCRIPT:35: ERROR:  operator argument types must be specified
-psql:SCRIPT:36: ERROR:  operator function must be specified
-psql:SCRIPT:37: WARNING:  operator attribute "bogus" not recognized
-psql:SCRIPT:38: ERROR:  SETOF type not allowed for operator argument
-psql:SCRIPT:39: ERROR:  function twice(bigint, bigint) does not exist
-psql:SCRIPT:40: ERROR:  only binary operators can have commutators
-psql:SCRIPT:41: ERROR:  only boolean operators can have negators
-psql:SCRIPT:42: ERROR:  operator cannot be its own negator or sort operator
-psql:SCRIPT:43: ERROR:  syntax error at or near "=>"
-psql:SCRIPT:44: ERROR:  function nosuch(internal, oid, internal, integer) does not exist
-psql:SCRIPT:45: ERROR:  function nosuch(internal, oid, internal, smallint, internal) does not exist
-psql:SCRIPT:51: ERROR:  operator attribute "commutator" cannot be changed
-psql:SCRIPT:52: ERROR:  operator attribute "bogus" not recognized
-psql:SCRIPT:53: ERROR:  operator does not exist: integer ~~~ bigint
-psql:SCRIPT:56: ERROR:  operator does not exist: integer <+> integer
+const PG_STDERR: &str = r#"psql:SCRIPT:30: ERROR:  operator does not exist: @@@ numeric
+HINT:  No operator matches the given name and argument type. You might need to add an explicit type cast.
+psql:SCRIPT:31: ERROR:  operator does not exist: integer !=- integer
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
-psql:SCRIPT:63: ERROR:  operator does not exist: integer ~~~ bigint
-psql:SCRIPT:64: NOTICE:  operator ~~~ does not exist, skipping
-psql:SCRIPT:65: ERROR:  postfix operators are not supported
-psql:SCRIPT:66: NOTICE:  type "nosuchtype" does not exist, skipping
-psql:SCRIPT:67: NOTICE:  schema "nosuchschema" does not exist, skipping
-psql:SCRIPT:69: ERROR:  cannot drop function box_like(integer,integer) because other objects depend on it
+psql:SCRIPT:37: ERROR:  operator ~~~ already exists
+psql:SCRIPT:38: ERROR:  operator right argument type must be specified
+DETAIL:  Postfix operators are not supported.
+psql:SCRIPT:39: ERROR:  operator argument types must be specified
+psql:SCRIPT:40: ERROR:  operator function must be specified
+psql:SCRIPT:41: WARNING:  operator attribute "bogus" not recognized
+psql:SCRIPT:42: ERROR:  SETOF type not allowed for operator argument
+psql:SCRIPT:43: ERROR:  function twice(bigint, bigint) does not exist
+psql:SCRIPT:44: ERROR:  only binary operators can have commutators
+psql:SCRIPT:45: ERROR:  only boolean operators can have negators
+psql:SCRIPT:46: ERROR:  operator cannot be its own negator or sort operator
+psql:SCRIPT:47: ERROR:  syntax error at or near "=>"
+psql:SCRIPT:48: ERROR:  function nosuch(internal, oid, internal, integer) does not exist
+psql:SCRIPT:49: ERROR:  function nosuch(internal, oid, internal, smallint, internal) does not exist
+psql:SCRIPT:55: ERROR:  operator attribute "commutator" cannot be changed
+psql:SCRIPT:56: ERROR:  operator attribute "bogus" not recognized
+psql:SCRIPT:57: ERROR:  operator does not exist: integer ~~~ bigint
+psql:SCRIPT:60: ERROR:  operator does not exist: integer <+> integer
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:67: ERROR:  operator does not exist: integer ~~~ bigint
+psql:SCRIPT:68: NOTICE:  operator ~~~ does not exist, skipping
+psql:SCRIPT:69: ERROR:  postfix operators are not supported
+psql:SCRIPT:70: NOTICE:  type "nosuchtype" does not exist, skipping
+psql:SCRIPT:71: NOTICE:  schema "nosuchschema" does not exist, skipping
+psql:SCRIPT:73: ERROR:  cannot drop function box_like(integer,integer) because other objects depend on it
 DETAIL:  operator ~~~(integer,integer) depends on function box_like(integer,integer)
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:70: NOTICE:  drop cascades to operator ~~~(integer,integer)
-psql:SCRIPT:73: ERROR:  cannot drop function cat3(text,integer) because other objects depend on it
+psql:SCRIPT:74: NOTICE:  drop cascades to operator ~~~(integer,integer)
+psql:SCRIPT:77: ERROR:  cannot drop function cat3(text,integer) because other objects depend on it
 DETAIL:  operator ##(text,integer) depends on function cat3(text,integer)
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:78: ERROR:  cannot cast type digit to integer
-psql:SCRIPT:85: ERROR:  cast from type digit to type integer already exists
-psql:SCRIPT:86: ERROR:  argument of cast function must match or be binary-coercible from source data type
-psql:SCRIPT:87: ERROR:  cannot drop function digit_num(digit) because other objects depend on it
+psql:SCRIPT:82: ERROR:  cannot cast type digit to integer
+psql:SCRIPT:89: ERROR:  cast from type digit to type integer already exists
+psql:SCRIPT:90: ERROR:  argument of cast function must match or be binary-coercible from source data type
+psql:SCRIPT:91: ERROR:  cannot drop function digit_num(digit) because other objects depend on it
 DETAIL:  cast from digit to integer depends on function digit_num(digit)
 HINT:  Use DROP ... CASCADE to drop the dependent objects too.
-psql:SCRIPT:89: ERROR:  cast from type digit to type integer does not exist
-psql:SCRIPT:90: NOTICE:  cast from type digit to type int4 does not exist, skipping
-psql:SCRIPT:91: NOTICE:  type "nosuchtype" does not exist, skipping
-psql:SCRIPT:106: ERROR:  operator does not exist: integer <^^> integer
-HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:93: ERROR:  cast from type digit to type integer does not exist
+psql:SCRIPT:94: NOTICE:  cast from type digit to type int4 does not exist, skipping
+psql:SCRIPT:95: NOTICE:  type "nosuchtype" does not exist, skipping
 psql:SCRIPT:110: ERROR:  operator does not exist: integer <^^> integer
+HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:114: ERROR:  operator does not exist: integer <^^> integer
 HINT:  No operator matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
