@@ -76,6 +76,15 @@ impl<'h> Binder<'h> {
         op: &BinaryOperator,
         right: &ast::Expr,
     ) -> Result<Bound, PgError> {
+        // The common case, a database without user-defined operators:
+        // no symbol to spell out.
+        if !matches!(
+            op,
+            BinaryOperator::Custom(_) | BinaryOperator::PGCustomBinaryOperator(_)
+        ) && self.host.user_operators()?.ops.is_empty()
+        {
+            return self.binary(left, op, right);
+        }
         let (schema, name, custom) = match op {
             BinaryOperator::Custom(s) => (None, s.clone(), true),
             BinaryOperator::PGCustomBinaryOperator(parts) => match parts.split_last() {
