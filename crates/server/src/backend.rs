@@ -2515,6 +2515,9 @@ impl Host for Session {
     ) -> Result<Vec<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
         self.lookup_routines_impl(schema, name)
     }
+    fn user_operators(&self) -> Result<std::rc::Rc<tusk_sql::operator::OperCatalog>, PgError> {
+        self.user_operators_impl()
+    }
     fn routine_by_oid(&self, oid: u32) -> Result<Option<std::rc::Rc<tusk_sql::FuncDef>>, PgError> {
         self.routine_by_oid_impl(oid)
     }

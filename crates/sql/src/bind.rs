@@ -43,6 +43,7 @@ mod scalars;
 mod srf;
 mod tsearch;
 pub(crate) mod upsert;
+mod useroper;
 pub(crate) mod view_dml;
 mod viewref;
 
@@ -479,6 +480,7 @@ pub(crate) fn implicit_ok(from: Oid, to: Oid) -> bool {
                 | (TIMESTAMP, TIMESTAMPTZ)
                 | (BIT, VARBIT)
         )
+        || crate::operator::user_implicit(from, to)
 }
 
 fn is_preferred(oid: Oid) -> bool {
@@ -615,6 +617,7 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
 impl<'h> Binder<'h> {
     pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
         crate::jsonpath::install_regex_check();
+        crate::operator::note_casts(host);
         Binder {
             host,
             params,
@@ -719,6 +722,10 @@ impl<'h> Binder<'h> {
     /// cast node.
     fn cast_typed(&self, b: Bound, target: Ty) -> Result<Bound, PgError> {
         if !cast::castable(b.ty.oid, target.oid) {
+            let b = match self.user_cast(b, target)? {
+                Ok(c) => return Ok(c),
+                Err(b) => b,
+            };
             return Err(cast::cannot_cast(b.ty.oid, target.oid));
         }
         if let Expr::Const(v) = b.e {
@@ -1050,7 +1057,7 @@ impl<'h> Binder<'h> {
             E::Tuple(items) => self.tuple(items),
             E::UnaryOp { op, expr } => self.unary(*op, expr),
             E::BinaryOp { left, op, right } => self
-                .binary(left, op, right)
+                .binary_or_user(left, op, right)
                 .map_err(|err| self.operator_pos(err, left, op)),
             E::Cast {
                 kind,
@@ -1914,6 +1921,9 @@ impl<'h> Binder<'h> {
     }
 
     fn function(&mut self, f: &ast::Function) -> Result<Bound, PgError> {
+        if let Some(b) = self.prefix_operator_call(f)? {
+            return Ok(b);
+        }
         // `f(t.*)`: the whole row of FROM item `t` (bind/rowtype.rs).
         if let Some(f2) = rowtype::whole_row_args(f) {
             return self.function(&f2);
@@ -4820,6 +4830,12 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             figure_colname(root)
         }
         E::Function(f) => f.name.0.last().and_then(|p| match p {
+            // A prefix operator (operator.rs's rewrite) names nothing.
+            ast::ObjectNamePart::Identifier(i)
+                if crate::operator::prefix_marker_op(&i.value).is_some() =>
+            {
+                None
+            }
             ast::ObjectNamePart::Identifier(i) => Some((ident_name(i), 2)),
             _ => None,
         }),

@@ -74,6 +74,8 @@ pub(crate) enum Target {
         name: String,
         on: String,
     },
+    /// OPERATOR name (left, right) (crates/sql/src/operator.rs).
+    Operator(crate::operator::OperSig),
 }
 
 /// A parsed COMMENT statement.
@@ -126,6 +128,14 @@ pub(crate) fn parse(sql: &str) -> Result<Comment, PgError> {
         return Err(syntax_at(
             &head.first().map(|t| t.to_string()).unwrap_or_default(),
         ));
+    }
+    if kw(&head[2]) == "OPERATOR"
+        && !matches!(head.get(3).map(kw).as_deref(), Some("CLASS" | "FAMILY"))
+    {
+        return Ok(Comment {
+            target: Target::Operator(crate::operator::comment_target(sql)?),
+            text,
+        });
     }
     let (kind, rest) = match (kw(&head[2]).as_str(), head.get(3).map(kw).as_deref()) {
         ("MATERIALIZED", Some("VIEW")) => ("MATERIALIZED VIEW", &head[4..]),
@@ -345,6 +355,16 @@ pub(crate) fn run(c: &Comment, host: &mut dyn Host) -> Result<(), PgError> {
 /// (objoid, classoid, objsubid) of the target, with PostgreSQL's errors.
 fn resolve(t: &Target, host: &mut dyn Host) -> Result<(u32, u32, i32), PgError> {
     Ok(match t {
+        Target::Operator(sig) => {
+            let o = crate::operator::lookup_with_args(host, &sig.0, &sig.1)?;
+            if !crate::operator::owns_operator(host, &o)? {
+                return Err(PgError::error(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!("must be owner of operator {}", o.name),
+                ));
+            }
+            (o.oid, crate::operator::PG_OPERATOR, 0)
+        }
         Target::Relation {
             name,
             relkinds,
@@ -597,11 +617,15 @@ mod tests {
             sqlstate::SYNTAX_ERROR
         );
         assert_eq!(
-            parse("COMMENT ON OPERATOR + (int, int) IS 'x'")
-                .unwrap_err()
-                .code,
+            parse("COMMENT ON COLLATION c IS 'x'").unwrap_err().code,
             sqlstate::FEATURE_NOT_SUPPORTED
         );
+        assert!(matches!(
+            parse("COMMENT ON OPERATOR + (int, NONE) IS 'x'")
+                .unwrap()
+                .target,
+            Target::Operator(_)
+        ));
         assert_eq!(
             parse("COMMENT ON TABLE t").unwrap_err().code,
             sqlstate::SYNTAX_ERROR

@@ -1,4 +1,4 @@
-//! DROP SCHEMA ... CASCADE: the schema's relations, sequences and routines dropped before the schema itself.
+//! DROP SCHEMA ... CASCADE: the schema's relations, sequences, routines, types and operators dropped before the schema itself.
 //!
 //! Why in the sql crate, through the same paths as the single DROPs: each
 //! kind of object already has its drop with its dependency rules (views
@@ -30,6 +30,8 @@ enum Member {
     Type(String),
     /// A text-search dictionary, configuration, template or parser.
     TextSearch(crate::tsddl::Kind, String),
+    /// A user-defined operator (operator.rs).
+    Operator(Box<crate::operator::OperDef>),
 }
 
 /// DROP SCHEMA `name` [CASCADE]'s work before the schema's row goes:
@@ -51,6 +53,13 @@ pub(crate) fn drop_contents(host: &mut dyn Host, name: &str, cascade: bool) -> R
     } else {
         format!("{name}.")
     };
+    let mut op_args = std::collections::HashMap::new();
+    for (_, m) in &members {
+        if let Member::Operator(o) = m {
+            let d = crate::operator::describe(host, o)?;
+            op_args.insert(o.oid, d.trim_start_matches("operator ").to_string());
+        }
+    }
     let described: Vec<String> = members
         .iter()
         .map(|(_, m)| match m {
@@ -69,6 +78,10 @@ pub(crate) fn drop_contents(host: &mut dyn Host, name: &str, cascade: bool) -> R
             ),
             Member::Type(t) => format!("type {shown}{t}"),
             Member::TextSearch(k, n) => format!("{} {shown}{n}", k.word()),
+            Member::Operator(o) => format!(
+                "operator {shown}{}",
+                op_args.get(&o.oid).cloned().unwrap_or_default()
+            ),
         })
         .collect();
     if !cascade {
@@ -166,6 +179,11 @@ fn members(host: &mut dyn Host, name: &str) -> Result<Option<(u32, Vec<(u32, Mem
     for (o, k, n) in crate::tsddl::schema_members(host, nsp_oid)? {
         members.push((o, Member::TextSearch(k, n)));
     }
+    for o in host.user_operators()?.ops.iter() {
+        if o.namespace == nsp_oid {
+            members.push((o.oid, Member::Operator(Box::new(o.clone()))));
+        }
+    }
     members.sort_by_key(|(o, _)| *o);
     Ok(Some((nsp_oid, members)))
 }
@@ -179,6 +197,11 @@ fn drop_members(host: &mut dyn Host, name: &str, members: &[(u32, Member)]) -> R
     for (o, m) in members {
         if let Member::TextSearch(k, _) = m {
             crate::tsddl::remove(host, *k, *o)?;
+        }
+    }
+    for (_, m) in members {
+        if let Member::Operator(o) = m {
+            crate::operator::delete_operator(host, o)?;
         }
     }
     for (_, m) in members {

@@ -667,6 +667,18 @@ pub(crate) static SIGNATURES: &[Signature] = &[
         Func::Sys(Sys::ColDescription),
     ),
     sig(
+        "pg_operator_is_visible",
+        &[types::OID],
+        BOOL,
+        Func::Sys(Sys::OperatorIsVisible),
+    ),
+    sig(
+        "pg_describe_object",
+        &[types::OID, types::OID, INT4],
+        TEXT,
+        Func::Sys(Sys::DescribeObject),
+    ),
+    sig(
         "shobj_description",
         &[types::OID, NAME],
         TEXT,

@@ -260,6 +260,12 @@ pub trait Host {
         let _ = (schema, name);
         Ok(Vec::new())
     }
+    /// Every user-defined operator and cast (pg_operator, pg_cast rows),
+    /// for binding operators and casts (crates/sql/src/operator.rs). A
+    /// host without a catalog has none.
+    fn user_operators(&self) -> Result<std::rc::Rc<crate::operator::OperCatalog>, PgError> {
+        Ok(std::rc::Rc::default())
+    }
     /// The user-defined routine with pg_proc oid `oid`, if any (psql's
     /// `\df` through pg_get_function_arguments and friends).
     fn routine_by_oid(

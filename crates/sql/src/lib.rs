@@ -99,6 +99,7 @@ mod mathfuncs;
 mod merge;
 mod modify;
 pub mod notify;
+pub mod operator;
 mod parse;
 mod parsecache;
 mod parthash;
@@ -698,6 +699,15 @@ fn prepare_unchecked(
             Parsed::Pre(PreParsed::Comment) => Utility::Comment(comment::parse(&stmt.sql)?),
             Parsed::Pre(PreParsed::Fdw) => {
                 Utility::Fdw(fdw::parse(&stmt.sql).map_err(|e| at_semicolon(stmt, e))?)
+            }
+            Parsed::Pre(PreParsed::Operator) => {
+                Utility::Operator(operator::parse(&stmt.sql).map_err(|e| {
+                    let pos = match (&stmt.src, e.position) {
+                        (Some(_), Some(p)) => Some(p + stmt.start as u32),
+                        _ => None,
+                    };
+                    at_semicolon(stmt, PgError { position: pos, ..e })
+                })?)
             }
             Parsed::Pre(PreParsed::ForeignTable) => {
                 Utility::ForeignTable(foreigntable::parse(&stmt.sql).map_err(|e| {

@@ -94,6 +94,8 @@ pub(crate) enum PreParsed {
     Publication,
     /// CREATE/ALTER/DROP SUBSCRIPTION: read by subscription.rs.
     Subscription,
+    /// CREATE/ALTER/DROP OPERATOR, CREATE/DROP CAST: read by operator.rs.
+    Operator,
     /// CREATE/ALTER/DROP DOMAIN: read by domain.rs.
     Domain,
     /// CREATE/DROP/ALTER RULE, ALTER TABLE ... ENABLE/DISABLE RULE: read
@@ -413,6 +415,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         ["COMMENT", "ON", ..] => Some(PreParsed::Comment),
         w if crate::fdw::is_fdw_statement(w) => Some(PreParsed::Fdw),
         w if crate::tsddl::is_ts_statement(w) => Some(PreParsed::TextSearch),
+        w if crate::operator::is_operator_statement(w) => Some(PreParsed::Operator),
         w if crate::foreigntable::is_foreign_table_statement(w) => Some(PreParsed::ForeignTable),
         w if crate::publication::is_publication_statement(w) => Some(PreParsed::Publication),
         w if crate::subscription::is_subscription_statement(w) => Some(PreParsed::Subscription),
@@ -767,6 +770,8 @@ fn postfix_null_test(t: TokenWithSpan) -> Vec<TokenWithSpan> {
 /// grammar for, in the order they apply (each module says what it
 /// rewrites and why).
 fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let toks = crate::operator::merge_operator_tokens(toks);
+    let toks = crate::operator::rewrite_prefix_operators(toks);
     let mut toks = crate::like::rewrite_tokens(toks);
     crate::sequence::strip_overriding(&mut toks);
     let mut toks = crate::merge::rewrite_tokens(toks);
@@ -804,7 +809,7 @@ pub(crate) fn rewritten_parser(sql: &str) -> Result<Parser<'static>, ParserError
         .collect();
     Ok(Parser::new(&DIALECT)
         .with_recursion_limit(PARSER_RECURSION_LIMIT)
-        .with_tokens_with_locations(rewrite_tokens(toks)))
+        .with_tokens_with_locations(rewrite_tokens(crate::operator::spell_not_equals(toks, sql))))
 }
 
 pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
@@ -887,7 +892,7 @@ pub(crate) fn parse_with_position(sql: &str) -> ParseResult {
             .cloned()
             .flat_map(postfix_null_test)
             .collect();
-        let toks = rewrite_tokens(toks);
+        let toks = rewrite_tokens(crate::operator::spell_not_equals(toks, sql));
         let mut parser = Parser::new(&dialect)
             .with_recursion_limit(PARSER_RECURSION_LIMIT)
             .with_tokens_with_locations(toks);

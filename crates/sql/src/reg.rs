@@ -396,7 +396,94 @@ fn lookup(host: &mut dyn Host, ty: Oid, s: &str) -> Result<u32, PgError> {
                 }
             }
         }
-        // tusk has no pg_operator rows: only numeric regoper input.
+        // `name(left,right)`, NONE for a prefix operator's left side.
+        types::REGOPERATOR => {
+            let (Some(open), true) = (s.find('('), s.ends_with(')')) else {
+                return Err(PgError::error(
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
+                    "expected a left parenthesis",
+                ));
+            };
+            let parts = split_name(&s[..open])?;
+            let (schema, name) = match parts.as_slice() {
+                [n] => (None, n.clone()),
+                [sch, n] => (Some(sch.clone()), n.clone()),
+                _ => return Err(invalid_name()),
+            };
+            let args: Vec<&str> = s[open + 1..s.len() - 1].split(',').map(str::trim).collect();
+            let [l, r] = args.as_slice() else {
+                return Err(PgError::error(
+                    sqlstate::UNDEFINED_PARAMETER,
+                    "expected two type names",
+                )
+                .with_hint("Provide two argument types for operator."));
+            };
+            let ty = |host: &mut dyn Host, t: &str| -> Result<Oid, PgError> {
+                if t.eq_ignore_ascii_case("none") {
+                    return Ok(0);
+                }
+                Ok(crate::routine::resolve_type(&*host, t)?.oid)
+            };
+            let (l, r) = (ty(host, l)?, ty(host, r)?);
+            let path = match &schema {
+                Some(_) => Vec::new(),
+                None => crate::sysinfo::search_path(host)?,
+            };
+            let cat = host.user_operators()?;
+            let found = cat.ops.iter().find(|o| {
+                o.name == name
+                    && o.left == l
+                    && o.right == r
+                    && match &schema {
+                        Some(sch) => &o.schema == sch,
+                        None => path.contains(&o.namespace),
+                    }
+            });
+            match found {
+                Some(o) => Ok(o.oid),
+                None => Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("operator does not exist: {s}"),
+                )),
+            }
+        }
+        // Only user-defined operators have pg_operator rows (operator.rs).
+        types::REGOPER => {
+            let parts = split_name(s)?;
+            let (schema, name) = match parts.as_slice() {
+                [n] => (None, n.clone()),
+                [sch, n] => (Some(sch.clone()), n.clone()),
+                _ => return Err(invalid_name()),
+            };
+            let path = match &schema {
+                Some(_) => Vec::new(),
+                None => crate::sysinfo::search_path(host)?,
+            };
+            let cat = host.user_operators()?;
+            let found: Vec<u32> = cat
+                .ops
+                .iter()
+                .filter(|o| {
+                    o.name == name
+                        && match &schema {
+                            Some(sch) => &o.schema == sch,
+                            None => path.contains(&o.namespace),
+                        }
+                })
+                .map(|o| o.oid)
+                .collect();
+            match found.as_slice() {
+                [o] => Ok(*o),
+                [] => Err(PgError::error(
+                    sqlstate::UNDEFINED_FUNCTION,
+                    format!("operator does not exist: {s}"),
+                )),
+                _ => Err(PgError::error(
+                    sqlstate::AMBIGUOUS_FUNCTION,
+                    format!("more than one operator named {s}"),
+                )),
+            }
+        }
         _ => Err(PgError::error(
             sqlstate::UNDEFINED_FUNCTION,
             format!("operator does not exist: {s}"),
@@ -541,12 +628,50 @@ fn output_uncached(host: &mut dyn Host, ty: Oid, oid: u32) -> Result<String, PgE
             0,
         )
         .map(|n| quote_ident(&n)),
+        types::REGOPER => host
+            .user_operators()?
+            .ops
+            .iter()
+            .find(|o| o.oid == oid)
+            .map(|o| o.name.clone()),
+        types::REGOPERATOR => {
+            let o = host
+                .user_operators()?
+                .ops
+                .iter()
+                .find(|o| o.oid == oid)
+                .cloned();
+            match o {
+                Some(o) => {
+                    let l = if o.left == 0 {
+                        "NONE".to_string()
+                    } else {
+                        crate::sysinfo::format_type(host, o.left, None)?
+                    };
+                    let r = crate::sysinfo::format_type(host, o.right, None)?;
+                    Some(format!("{}({l},{r})", o.name))
+                }
+                None => None,
+            }
+        }
         types::REGPROC | types::REGPROCEDURE => {
             let rows = one(
                 host,
                 "SELECT proname, pronamespace FROM pg_catalog.pg_proc WHERE oid = $1",
             )?;
             match rows.first() {
+                // The built-in functions a user-defined operator may
+                // name (operator.rs).
+                None if crate::operator::builtin_proc(oid).is_some() => {
+                    let p = crate::operator::builtin_proc(oid).expect("checked");
+                    Some(if ty == types::REGPROC {
+                        p.name.to_string()
+                    } else {
+                        let args: Vec<String> =
+                            p.args.iter().map(|&t| types::sql_name(t)).collect();
+                        format!("{}({})", p.name, args.join(","))
+                    })
+                }
                 // The built-in function a catalog row may name (fdw.rs).
                 None if oid == crate::fdw::POSTGRESQL_FDW_VALIDATOR => {
                     Some(if ty == types::REGPROC {

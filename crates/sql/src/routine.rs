@@ -58,6 +58,8 @@ pub(crate) enum RoutineStmt {
         kind: u8,
         if_exists: bool,
         items: Vec<(Signature, FullArgs)>,
+        /// CASCADE: operators and casts using the routine go with it.
+        cascade: bool,
     },
     Do {
         body: String,
@@ -244,6 +246,9 @@ pub(crate) fn resolve_type(host: &dyn Host, text: &str) -> Result<Ty, PgError> {
     }
     if lower == "record" {
         return Ok(Ty::new(types::RECORD));
+    }
+    if lower == "internal" {
+        return Ok(Ty::new(2281));
     }
     if lower == "trigger" {
         return Ok(Ty::new(crate::trigger::TRIGGER));
@@ -432,13 +437,10 @@ pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<Routine
                 false
             };
             let items = signatures(&mut c, host)?;
-            if c.eat("CASCADE") {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "DROP FUNCTION ... CASCADE is not supported yet",
-                ));
+            let cascade = c.eat("CASCADE");
+            if !cascade {
+                c.eat("RESTRICT");
             }
-            c.eat("RESTRICT");
             if c.peek().is_some() {
                 return Err(c.unexpected());
             }
@@ -446,6 +448,7 @@ pub(crate) fn bind(sql: &str, params: &[Oid], host: &dyn Host) -> Result<Routine
                 kind,
                 if_exists,
                 items,
+                cascade,
             })
         }
         Some("DO") => {
@@ -761,7 +764,20 @@ fn bind_create(
             format!("only one AS item needed for language \"{}\"", def.language),
         ));
     }
-    if !matches!(def.language.as_str(), "sql" | "plpgsql") {
+    if def.language == "internal" {
+        // prosrc names a built-in function (PostgreSQL's fmgr table;
+        // here the ones operator.rs knows).
+        let name = body.trim();
+        if !crate::operator::BUILTIN_PROCS
+            .iter()
+            .any(|p| p.name == name)
+        {
+            return Err(PgError::error(
+                sqlstate::UNDEFINED_FUNCTION,
+                format!("there is no built-in function named \"{name}\""),
+            ));
+        }
+    } else if !matches!(def.language.as_str(), "sql" | "plpgsql") {
         return Err(PgError::error(
             codes::UNDEFINED_OBJECT,
             format!("language \"{}\" does not exist", def.language),
@@ -894,6 +910,9 @@ fn validate(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
 }
 
 fn validate_body(host: &dyn Host, def: &FuncDef) -> Result<(), PgError> {
+    if def.language == "internal" {
+        return Ok(());
+    }
     if def.language == "plpgsql" {
         crate::plpgsql::compile(host, def).map(|_| ())
     } else if def
@@ -1525,6 +1544,14 @@ pub(crate) fn call(
         with_stack(|| {
             if def.language == "plpgsql" {
                 crate::plpgsql::call(host, def, args)
+            } else if def.language == "internal" {
+                Err(PgError::error(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!(
+                        "calling the internal function {} is not supported yet",
+                        def.src.trim()
+                    ),
+                ))
             } else {
                 call_sql(host, def, args)
             }
@@ -1922,12 +1949,13 @@ pub(crate) fn execute(
             kind,
             if_exists,
             items,
+            cascade,
         } => {
             for ((schema, name, args), full) in items {
                 drop_one(
                     host,
                     *kind,
-                    *if_exists,
+                    (*if_exists, *cascade),
                     schema.as_deref(),
                     name,
                     args.as_deref(),
@@ -2072,7 +2100,7 @@ pub(crate) fn signature_list(host: &dyn Host, text: &str) -> Result<Vec<Signatur
 fn drop_one(
     host: &mut dyn Host,
     kind: u8,
-    if_exists: bool,
+    (if_exists, cascade): (bool, bool),
     schema: Option<&str>,
     name: &str,
     args: Option<&[Oid]>,
@@ -2081,6 +2109,7 @@ fn drop_one(
     if let Some(f) = resolve(host, kind, if_exists, schema, name, args, full)? {
         crate::acl::check_routine_owner(&*host, &f)?;
         crate::generated::refuse_drop_function(host, &f)?;
+        crate::operator::drop_function_dependents(host, &f, cascade)?;
         host.routines()?.drop_routine(&f)?;
     }
     Ok(())

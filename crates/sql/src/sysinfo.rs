@@ -81,6 +81,10 @@ pub(crate) enum Sys {
     FunctionSqlBody,
     /// has_column_privilege([user,] table, column, privileges).
     ColumnPrivilege,
+    /// pg_describe_object(classid, objid, objsubid) (operator.rs).
+    DescribeObject,
+    /// pg_operator_is_visible(oid) (operator.rs).
+    OperatorIsVisible,
 }
 
 /// The objects has_*_privilege asks about.
@@ -349,6 +353,25 @@ pub(crate) fn call(f: Sys, args: &[Value], host: &mut dyn Host) -> Result<Value,
             };
             let typmod = int_arg(&a(1)).map(|m| m as i32);
             Value::Text(format_type(host, oid, typmod)?)
+        }
+        Sys::OperatorIsVisible => {
+            let Some(oid) = oid_arg(&a(0)) else {
+                return Ok(Value::Null);
+            };
+            match crate::operator::is_visible(host, oid)? {
+                Some(v) => Value::Bool(v),
+                None => Value::Null,
+            }
+        }
+        Sys::DescribeObject => {
+            let (Some(class), Some(oid)) = (oid_arg(&a(0)), oid_arg(&a(1))) else {
+                return Ok(Value::Null);
+            };
+            let sub = int_arg(&a(2)).unwrap_or(0) as i32;
+            match crate::operator::describe_object(host, class, oid, sub)? {
+                Some(d) => Value::Text(d),
+                None => Value::Null,
+            }
         }
         Sys::ObjDescription | Sys::ObjDescriptionOid | Sys::ColDescription => {
             let Some(oid) = oid_arg(&a(0)) else {

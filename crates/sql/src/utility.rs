@@ -147,6 +147,8 @@ pub(crate) enum Utility {
     Comment(crate::comment::Comment),
     /// SQL/MED catalog DDL (fdw.rs).
     Fdw(crate::fdw::FdwStmt),
+    /// User-defined operators and casts (operator.rs).
+    Operator(crate::operator::OpStmt),
     /// CREATE/DROP FOREIGN TABLE (foreigntable.rs).
     ForeignTable(crate::foreigntable::ForeignTableStmt),
     /// CREATE/ALTER/DROP TEXT SEARCH ... (tsddl.rs).
@@ -993,6 +995,7 @@ impl Utility {
             Utility::Sequence(s) => Command::Other(s.tag()),
             Utility::Comment(_) => Command::Other("COMMENT"),
             Utility::Fdw(f) => Command::Other(f.tag()),
+            Utility::Operator(o) => Command::Other(o.tag()),
             Utility::ForeignTable(f) => Command::Other(f.tag()),
             Utility::TextSearch(t) => Command::Other(t.tag()),
             Utility::Publication(p) => Command::Other(p.tag()),
@@ -1131,6 +1134,10 @@ impl Utility {
             Utility::Fdw(f) => {
                 crate::fdw::run(f, host)?;
                 done(f.tag())
+            }
+            Utility::Operator(o) => {
+                crate::operator::run(o, host)?;
+                done(o.tag())
             }
             Utility::ForeignTable(f) => {
                 crate::foreigntable::run(f, host)?;

@@ -669,6 +669,37 @@ pub static PG_SUBSCRIPTION_COLS: &[CatCol] = &[
     c("subpublications", 1009, true),
 ];
 
+/// User-defined operators and casts (crates/sql/src/operator.rs): the
+/// built-in ones live in the sql crate's tables and have no rows, as
+/// built-in functions have no pg_proc rows.
+pub const PG_OPERATOR_OID: u32 = 2617;
+pub const PG_CAST_OID: u32 = 2605;
+pub static PG_OPERATOR_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("oprname", 19, true),
+    c("oprnamespace", 26, true),
+    c("oprowner", 26, true),
+    c("oprkind", 18, true),
+    c("oprcanmerge", 16, true),
+    c("oprcanhash", 16, true),
+    c("oprleft", 26, true),
+    c("oprright", 26, true),
+    c("oprresult", 26, true),
+    c("oprcom", 26, true),
+    c("oprnegate", 26, true),
+    c("oprcode", 24, true),
+    c("oprrest", 24, true),
+    c("oprjoin", 24, true),
+];
+pub static PG_CAST_COLS: &[CatCol] = &[
+    c("oid", 26, true),
+    c("castsource", 26, true),
+    c("casttarget", 26, true),
+    c("castfunc", 26, true),
+    c("castcontext", 18, true),
+    c("castmethod", 18, true),
+];
+
 /// Every catalog tusk has (in OID order up to pg_trigger; psql's
 /// catalogs after it).
 pub static CATALOGS: &[Catalog] = &[
@@ -951,6 +982,20 @@ pub static CATALOGS: &[Catalog] = &[
         shared: false,
         rowtype: 10066,
         cols: PG_TS_CONFIG_MAP_COLS,
+    },
+    Catalog {
+        oid: PG_OPERATOR_OID,
+        name: "pg_operator",
+        shared: false,
+        rowtype: 10009,
+        cols: PG_OPERATOR_COLS,
+    },
+    Catalog {
+        oid: PG_CAST_OID,
+        name: "pg_cast",
+        shared: false,
+        rowtype: 10043,
+        cols: PG_CAST_COLS,
     },
 ];
 
@@ -1361,6 +1406,7 @@ static TYPE_ROWS: &[TypeRow] = &[
     // The reg* alias types (psql casts to them).
     (2202, "regprocedure", 4, true, b'b', b'N', false, 0, 0, 2207, 2212, 2213, 2446, 2447, 0, 0, b'i', b'p', 0),
     (2203, "regoper", 4, true, b'b', b'N', false, 0, 0, 2208, 2214, 2215, 2448, 2449, 0, 0, b'i', b'p', 0),
+    (2204, "regoperator", 4, true, b'b', b'N', false, 0, 0, 2209, 2216, 2217, 2450, 2451, 0, 0, b'i', b'p', 0),
     (2205, "regclass", 4, true, b'b', b'N', false, 0, 0, 2210, 2218, 2219, 2452, 2453, 0, 0, b'i', b'p', 0),
     (2206, "regtype", 4, true, b'b', b'N', false, 0, 0, 2211, 2220, 2221, 2454, 2455, 0, 0, b'i', b'p', 0),
     (4089, "regnamespace", 4, true, b'b', b'N', false, 0, 0, 4090, 4084, 4085, 4087, 4088, 0, 0, b'i', b'p', 0),

@@ -70,6 +70,7 @@ pub const ANYCOMPATIBLEMULTIRANGE: Oid = 4538;
 pub const REGPROC: Oid = 24;
 pub const REGPROCEDURE: Oid = 2202;
 pub const REGOPER: Oid = 2203;
+pub const REGOPERATOR: Oid = 2204;
 pub const REGCLASS: Oid = 2205;
 pub const REGTYPE: Oid = 2206;
 pub const REGNAMESPACE: Oid = 4089;
@@ -79,7 +80,14 @@ pub const REGROLE: Oid = 4096;
 pub fn is_reg(oid: Oid) -> bool {
     matches!(
         oid,
-        REGPROC | REGPROCEDURE | REGOPER | REGCLASS | REGTYPE | REGNAMESPACE | REGROLE
+        REGPROC
+            | REGPROCEDURE
+            | REGOPER
+            | REGOPERATOR
+            | REGCLASS
+            | REGTYPE
+            | REGNAMESPACE
+            | REGROLE
     )
 }
 pub const JSONB: Oid = 3802;
@@ -267,6 +275,7 @@ pub const TYPES: &[TypeInfo] = {
         row(2201, "_refcursor", -1, I, false, X),
         row(REGPROCEDURE, "regprocedure", 4, I, true, P),
         row(REGOPER, "regoper", 4, I, true, P),
+        row(REGOPERATOR, "regoperator", 4, I, true, P),
         row(REGCLASS, "regclass", 4, I, true, P),
         row(REGTYPE, "regtype", 4, I, true, P),
         row(RECORD, "record", -1, D, false, X),
@@ -509,6 +518,7 @@ pub fn lookup_type_name(name: &str, mods: &[i64]) -> Option<Ty> {
         "regproc" => REGPROC,
         "regprocedure" => REGPROCEDURE,
         "regoper" => REGOPER,
+        "regoperator" => REGOPERATOR,
         "regclass" => REGCLASS,
         "regtype" => REGTYPE,
         "regnamespace" => REGNAMESPACE,

@@ -79,6 +79,7 @@ mod funcs;
 mod index;
 mod inherit;
 mod maint;
+mod operators;
 mod policy;
 mod rangetype;
 mod reloptions;

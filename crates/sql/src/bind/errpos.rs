@@ -138,10 +138,23 @@ impl Binder<'_> {
             return e;
         }
         let sym = op.to_string();
-        let p = self
-            .src
-            .as_ref()
-            .and_then(|s| s.find_after(left.span(), 0, |t| t.to_string() == sym));
+        let p = self.src.as_ref().and_then(|s| {
+            s.find_after(left.span(), 0, |t| t.to_string() == sym)
+                // An operator the token rewrite made whole (operator.rs)
+                // starts at its first original token.
+                .or_else(|| {
+                    s.find_after(left.span(), 0, |t| {
+                        // sqlparser spells `!=` as `<>`.
+                        let t = match t.to_string() {
+                            s if s == "<>" && sym.starts_with("!=") => "!=".to_string(),
+                            s => s,
+                        };
+                        !t.is_empty()
+                            && sym.starts_with(&t)
+                            && !t.chars().any(char::is_alphanumeric)
+                    })
+                })
+        });
         e.with_position(p)
     }
 

@@ -11,6 +11,8 @@
 //! - `advisory`: advisory locks against PostgreSQL 15's output; waits in
 //!   pg_locks, timeouts, cancel, deadlock DETAIL, release at disconnect
 //!   and crash.
+//! - `operators`: CREATE/ALTER/DROP OPERATOR, CREATE/DROP CAST, and user-defined
+//!   operators and casts in expressions, against PostgreSQL 15's psql output.
 //! - `notify`: LISTEN/NOTIFY/UNLISTEN against PostgreSQL 15's psql
 //!   output; an idle listener woken, a full queue (54000), queue usage.
 //! - `alter`: ALTER TABLE and CHECK constraints against PostgreSQL 15's
@@ -217,6 +219,7 @@ mod lockfile;
 mod locks;
 mod merge;
 mod notify;
+mod operators;
 mod partial_index;
 mod pgbench;
 mod plpgsql_features;

@@ -29,6 +29,16 @@ use super::{name_of, oid_of, Session, TableCtx};
 /// PostgreSQL with an OID of its installation, gets a fixed one here.
 const SQL_LANG: Oid = 14;
 const PLPGSQL_LANG: Oid = 13_999;
+/// `internal`: built-in functions named by prosrc (operator.rs's table).
+const INTERNAL_LANG: Oid = 12;
+
+fn language_oid(name: &str) -> Oid {
+    match name {
+        "sql" => SQL_LANG,
+        "internal" => INTERNAL_LANG,
+        _ => PLPGSQL_LANG,
+    }
+}
 
 /// Routines by (schema, name, search_path).
 type RoutineMap = HashMap<(Option<String>, String, String), Vec<Rc<FuncDef>>>;
@@ -236,10 +246,10 @@ impl Session {
             retset: *g("proretset") == Value::Bool(true),
             out_vars: modes.contains(&b't'),
             out_cols,
-            language: if oid_of(g("prolang")) == SQL_LANG {
-                "sql".into()
-            } else {
-                "plpgsql".into()
+            language: match oid_of(g("prolang")) {
+                SQL_LANG => "sql".into(),
+                INTERNAL_LANG => "internal".into(),
+                _ => "plpgsql".into(),
             },
             src: match (g("prosqlbody"), g("prosrc")) {
                 (Value::Text(s), _) | (_, Value::Text(s)) => s.clone(),
@@ -292,7 +302,7 @@ impl Session {
         }
     }
 
-    fn schema_names(&self) -> Result<HashMap<u32, String>, PgError> {
+    pub(in crate::backend) fn schema_names(&self) -> Result<HashMap<u32, String>, PgError> {
         let n = cat::catalog(PG_NAMESPACE_OID);
         Ok(self
             .catalog_rows(PG_NAMESPACE_OID)?
@@ -406,14 +416,7 @@ impl Session {
         if let Some(a) = &def.acl {
             set("proacl", Value::Text(a.clone()));
         }
-        set(
-            "prolang",
-            Value::Oid(if def.language == "sql" {
-                SQL_LANG
-            } else {
-                PLPGSQL_LANG
-            }),
-        );
+        set("prolang", Value::Oid(language_oid(&def.language)));
         set("procost", Value::Float4(def.attrs.cost));
         set(
             "prorows",
@@ -540,11 +543,7 @@ impl tusk_sql::Routines for Session {
         replace: bool,
     ) -> Result<(), PgError> {
         let ns = self.creation_namespace(schema)?;
-        self.check_language_usage(if def.language == "sql" {
-            SQL_LANG
-        } else {
-            PLPGSQL_LANG
-        })?;
+        self.check_language_usage(language_oid(&def.language))?;
         let c = cat::catalog(PG_PROC_OID);
         let (ni, si) = (c.col("proname"), c.col("pronamespace"));
         let schemas = self.schema_names()?;
