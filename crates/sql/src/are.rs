@@ -1324,6 +1324,11 @@ impl<'a> Matcher<'a> {
 
     /// Whether the whole pattern matches somewhere.
     pub(crate) fn is_match(&mut self) -> Result<bool, PgError> {
+        if !self.re.has_br {
+            // Some start reaches some end: no need to find which.
+            let all = Bits::full(self.n);
+            return Ok(!self.bwd(self.re.root, &all)?.is_empty());
+        }
         Ok(self.find_at(0)?.is_some())
     }
 

@@ -44,6 +44,24 @@ pub(crate) enum PatOp {
     RegexpCount,
     /// substring(text from pattern).
     Substring,
+    /// substring(text similar pattern escape e), substring(text, text, text).
+    SubstringSimilar,
+}
+
+impl PatOp {
+    /// The SQL function EXPLAIN shows for the operation.
+    pub(crate) fn function_name(self) -> &'static str {
+        match self {
+            PatOp::Match { .. } => "textregexeq",
+            PatOp::Similar { .. } => "similar_to",
+            PatOp::RegexpMatch => "regexp_match",
+            PatOp::RegexpReplace => "regexp_replace",
+            PatOp::RegexpSplit => "regexp_split_to_array",
+            PatOp::RegexpLike => "regexp_like",
+            PatOp::RegexpCount => "regexp_count",
+            PatOp::Substring | PatOp::SubstringSimilar => "substring",
+        }
+    }
 }
 
 /// Parsed flags of the regexp_* functions.
@@ -259,7 +277,6 @@ fn similar_escape_char(v: Option<&Value>) -> Result<Option<Option<char>>, PgErro
 
 /// substring(text similar pattern escape e): the part between the
 /// escape-double-quotes (the whole match without them).
-#[allow(dead_code)]
 pub(crate) fn substring_similar(args: Vec<Value>) -> Result<Value, PgError> {
     let (Some(s), Some(p)) = (text(args.first()), text(args.get(1))) else {
         return Ok(Value::Null);
@@ -403,6 +420,7 @@ pub(crate) fn eval(op: &PatOp, args: Vec<Value>) -> Result<Value, PgError> {
             out.push_str(&s[last..]);
             Value::Text(out)
         }
+        PatOp::SubstringSimilar => return substring_similar(args),
         PatOp::Substring => {
             let re = compile(&p, Opts::default())?;
             match re.first(&s)? {
@@ -448,6 +466,61 @@ pub(crate) fn split(re: &Regex, s: &str) -> Result<Vec<String>, PgError> {
     }
     out.push(s[prev..].to_string());
     Ok(out)
+}
+
+/// `SUBSTRING(x SIMILAR p ESCAPE e)` (SQL:2003) as `SUBSTRING(x, p, e)`,
+/// the three-text form PostgreSQL also reads it as; sqlparser has no
+/// grammar for the SIMILAR form. Only a SIMILAR at the top level of a
+/// SUBSTRING's parentheses is touched.
+pub(crate) fn rewrite_substring_similar(
+    mut toks: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Vec<sqlparser::tokenizer::TokenWithSpan> {
+    use sqlparser::tokenizer::Token;
+    let is_word = |t: &Token, w: &str| matches!(t, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let mean = |toks: &[sqlparser::tokenizer::TokenWithSpan], from: usize| {
+        (from..toks.len()).find(|&j| !matches!(toks[j].token, Token::Whitespace(_)))
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        if !is_word(&toks[i].token, "substring") {
+            i += 1;
+            continue;
+        }
+        let Some(open) = mean(&toks, i + 1).filter(|&j| toks[j].token == Token::LParen) else {
+            i += 1;
+            continue;
+        };
+        let mut depth = 0usize;
+        let mut similar = None;
+        let mut escape = None;
+        for j in open..toks.len() {
+            match &toks[j].token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                t if depth == 1 && similar.is_none() && is_word(t, "similar") => {
+                    let next = mean(&toks, j + 1);
+                    if !next.is_some_and(|n| is_word(&toks[n].token, "to")) {
+                        similar = Some(j);
+                    }
+                }
+                t if depth == 1 && similar.is_some() && is_word(t, "escape") => {
+                    escape = Some(j);
+                }
+                _ => {}
+            }
+        }
+        if let (Some(sim), Some(esc)) = (similar, escape) {
+            toks[sim].token = Token::Comma;
+            toks[esc].token = Token::Comma;
+        }
+        i = open + 1;
+    }
+    toks
 }
 
 #[cfg(test)]

@@ -321,6 +321,36 @@ impl Binder<'_> {
                     let b = self.bind_expr(esc)?;
                     args.push(self.coerce(b, Ty::new(types::TEXT))?);
                 }
+                // A constant pattern is translated now, as PostgreSQL's
+                // planner folds similar_to_escape: `x ~ '^(?:...)$'`.
+                let esc = match args.get(2).map(|a| &a.e) {
+                    None => Some(Some('\\')),
+                    Some(Expr::Const(Value::Text(e))) => {
+                        let mut cs = e.chars();
+                        match (cs.next(), cs.next()) {
+                            (None, _) => Some(None),
+                            (Some(c), None) => Some(Some(c)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let (Some(esc), Expr::Const(Value::Text(p))) = (esc, &args[1].e) {
+                    let re = crate::pattern::similar_to_regex(p, esc)?;
+                    args.truncate(1);
+                    args.push(Bound::new(
+                        Expr::Const(Value::Text(re)),
+                        Ty::new(types::TEXT),
+                    ));
+                    return Ok(Some(node(
+                        ArrOp::Pattern(PatOp::Match {
+                            ci: false,
+                            negated: *negated,
+                        }),
+                        args,
+                        Ty::new(types::BOOL),
+                    )));
+                }
                 node(
                     ArrOp::Pattern(PatOp::Similar { negated: *negated }),
                     args,
@@ -799,6 +829,22 @@ impl Binder<'_> {
             }
             return Ok(Ok(node(
                 ArrOp::Pattern(PatOp::Substring),
+                bound,
+                Ty::new(types::TEXT),
+            )));
+        }
+        if name == "substring"
+            && args.len() == 3
+            && args[1..]
+                .iter()
+                .all(|a| a.is_unknown() || is_stringish(a.ty.oid))
+        {
+            let mut bound = Vec::with_capacity(3);
+            for a in args {
+                bound.push(self.coerce(a, Ty::new(types::TEXT))?);
+            }
+            return Ok(Ok(node(
+                ArrOp::Pattern(PatOp::SubstringSimilar),
                 bound,
                 Ty::new(types::TEXT),
             )));

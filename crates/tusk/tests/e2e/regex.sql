@@ -1,0 +1,48 @@
+-- PostgreSQL's ARE: whole-match preference, dissection, look-around,
+-- back-references, options, flags and errors.
+select regexp_match('abc', 'a|ab|abc');
+select regexp_match('xabcx', '(a|ab)(c|bcd)?');
+select regexp_match('xy', '.|...');
+select regexp_match('fooba', '(?:..)*');
+select regexp_matches('Programmer', '(\w)(.*?\1)', 'g');
+select regexp_matches('llmmmfff', '^(l*?){1,1}(.*)(f*)$');
+select regexp_matches('llmmmfff', '^(l*){1,1}?(.*){1,1}?(f*)$');
+select regexp_matches('foo/bar/baz', '^([^/]+?)(?:/([^/]+?))(?:/([^/]+?))?$');
+select regexp_match('', '(a*)*'), regexp_match('b', '(a)*b'), regexp_match('ba', '(?:a|(b))+');
+select regexp_matches('abc', 'a(?=b)b*(?=c)c*'), regexp_matches('foobar', '(?<=foo)b+');
+select 'xyy' ~ '(?<![xy])yy+', 'zyy' ~ '(?<![xy])yy+', 'xz' ~ 'x(?![xy])';
+select 'abc abc abc' ~ '^(\w+)( \1)+$', 'abc abd abc' ~ '^(.+)( \1)+$', 'ABC abc' ~* '^(\w+) \1$';
+select 'a' ~ '()*\1', 'xxx' ~ '(.){0}(\1)', 'xyz' ~ '((.)){0}(\2){0}';
+select regexp_match('a+b', '***=a+b'), regexp_match('AB', '(?i)ab'), regexp_match('a b', '(?x)a\ b # c');
+select regexp_match(E'a\nb', '^b', 'n'), regexp_match(E'a\nb', 'a.b'), regexp_match(E'a\nb', 'a.b', 'p');
+select regexp_match('a{x', 'a{x'), regexp_match('a]b', '[]a]+'), regexp_match('x-9', '[[:digit:]-]+');
+select regexp_match('foo bar', '\mbar\M'), regexp_match('tab	x', '\t(\w)'), regexp_match('abc', '[\D]');
+select regexp_replace('foobarbaz', 'b(..)', 'X\1Y', 'g'), regexp_replace('abc', '(b)', '[\&\\]');
+select regexp_split_to_array('hello world', '\s*'), regexp_split_to_array('a1b22c', '\d+');
+select regexp_count('ABCABCAXYaxy', 'A.', 1, 'i'), regexp_instr('abcabc', 'b(c)', 1, 2, 0, '', 1),
+       regexp_substr('abcabc', 'b(c)', 1, 2), regexp_like('Abc', 'abc', 'i');
+select regexp_replace('abcabcabc', 'b', 'X', 1, 2), regexp_replace('abcabc', 'b', 'X', 2, 0);
+select 'abcdefg' similar to '_bcd%', 'abcd%' similar to '_bcd#%' escape '#', 'a1' similar to 'a\d';
+select 'ab' similar to '(a|b)*', 'abc' similar to 'a.c';
+select substring('foobar' from 'o(.)b'), substring('Thomas' from '...$'), substring('a' from '((a))+');
+select regexp_match('x', 'a**');
+select regexp_match('x', 'a{1');
+select regexp_match('x', 'a{3,2}');
+select regexp_match('x', 'a{256}');
+select regexp_match('x', '(a\1)');
+select regexp_match('x', 'x(\w)(?=\1)');
+select regexp_match('x', '[[:foo:]]');
+select regexp_match('x', '[z-a]');
+select regexp_match('x', '\x7fffffff');
+select regexp_match('x', '(?z)x');
+select regexp_match('x', 'a)');
+select regexp_match('x', '(a');
+select regexp_match('x', '[a');
+select regexp_match('x', '\q');
+select regexp_match('x', 'x', 'z');
+select regexp_match('x', 'x', 'g');
+select 'x' ~ repeat('x*y*z*', 1000);
+select repeat('a', 3000) ~ '^(a|a)*(a|aa)*b';
+set statement_timeout = '200ms';
+select count(*) from generate_series(1, 100000) g where repeat('ab', 300) ~ ('^(?:(a)|b|ab)*(\1)*c' || g);
+reset statement_timeout;
