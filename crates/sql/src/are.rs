@@ -1344,28 +1344,60 @@ impl<'a> Matcher<'a> {
             let st = self.bwd(re.root, &all)?;
             self.starts = Some(st);
         }
-        let cands: Vec<usize> = match &self.starts {
-            Some(st) if !re.has_br => st.iter().find(|&p| p >= at).into_iter().collect(),
-            Some(st) => st.iter().filter(|&p| p >= at).collect(),
-            None => Vec::new(),
+        let Some(starts) = self.starts.clone() else {
+            return Ok(None);
         };
-        let longest = re.nodes[re.root].pref.unwrap_or(true);
-        for s in cands {
-            let ends = self.fwd(re.root, &Bits::single(self.n, s))?;
-            let ends: Vec<usize> = if longest {
-                ends.iter().rev().collect()
-            } else {
-                ends.iter().collect()
+        if !re.has_br {
+            let Some(s) = starts.iter().find(|&p| p >= at) else {
+                return Ok(None);
             };
-            for e in ends {
-                let mut caps: Caps = vec![None; re.ngroups + 1];
-                if self.dis(re.root, s, e, &mut caps, &mut |_, _| Ok(true))? {
-                    caps[0] = Some((s, e));
-                    return Ok(Some(caps));
+            return self.try_start(s);
+        }
+        // With back-references the sets over-approximate; candidates are
+        // walked as PostgreSQL's cfindloop does: find the earliest end any
+        // candidate match could have, try the starts up to it, then go on
+        // from just past it while that is before the end of the string
+        // (so a start at the very end is tried only if reached so).
+        let mut close = at;
+        loop {
+            let mut from = Bits::new(self.n);
+            for p in starts.iter().filter(|&p| p >= close) {
+                from.set(p);
+            }
+            let ends = self.fwd(re.root, &from)?;
+            let Some(c) = ends.iter().find(|&e| e >= close) else {
+                return Ok(None);
+            };
+            for s in starts.iter().filter(|&p| p >= close && p <= c) {
+                if let Some(m) = self.try_start(s)? {
+                    return Ok(Some(m));
                 }
-                if !re.has_br {
-                    break;
-                }
+            }
+            close = c + 1;
+            if close >= self.n {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The preferred match starting at s, if any.
+    fn try_start(&mut self, s: usize) -> Result<Option<Spans>, PgError> {
+        let re = self.re;
+        let longest = re.nodes[re.root].pref.unwrap_or(true);
+        let ends = self.fwd(re.root, &Bits::single(self.n, s))?;
+        let ends: Vec<usize> = if longest {
+            ends.iter().rev().collect()
+        } else {
+            ends.iter().collect()
+        };
+        for e in ends {
+            let mut caps: Caps = vec![None; re.ngroups + 1];
+            if self.dis(re.root, s, e, &mut caps, &mut |_, _| Ok(true))? {
+                caps[0] = Some((s, e));
+                return Ok(Some(caps));
+            }
+            if !re.has_br {
+                break;
             }
         }
         Ok(None)
@@ -1757,6 +1789,10 @@ mod tests {
         assert!(whole("abc abc abc", "^(\\w+)( \\1)+$").is_some());
         assert!(whole("abc abd abc", "^(.+)( \\1)+$").is_none());
         assert!(whole("a", "()*\\1").is_some());
+        // cfindloop never reaches a start at the end after an earlier
+        // candidate end failed.
+        assert!(whole("a", "$()|^\\1").is_none());
+        assert!(whole("ab", "b()|^\\1").is_some());
         assert!(whole("xxx", "(.){0}(\\1)").is_none());
         assert!(whole("xyz", "((.)){0}(\\2){0}").is_some());
     }

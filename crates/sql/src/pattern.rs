@@ -200,11 +200,15 @@ fn compile(p: &str, o: Opts) -> Result<Regex, PgError> {
 pub(crate) fn similar_to_regex(p: &str, escape: Option<char>) -> Result<String, PgError> {
     let mut out = String::from("^(?:");
     let mut after_escape = false;
-    let mut in_class = false;
+    // Square-bracket nesting, and how far into the current class we are
+    // (1: just opened, 2: after a leading ^, 3: past its first member,
+    // where a ']' can close it).
+    let mut depth = 0u32;
+    let mut class_pos = 0u32;
     let mut quotes = 0;
     for c in p.chars() {
         if after_escape {
-            if c == '"' && !in_class {
+            if c == '"' && depth < 1 {
                 match quotes {
                     0 => out.push_str("){1,1}?("),
                     1 => out.push_str("){1,1}(?:"),
@@ -219,23 +223,32 @@ pub(crate) fn similar_to_regex(p: &str, escape: Option<char>) -> Result<String, 
             } else {
                 out.push('\\');
                 out.push(c);
+                class_pos = 3;
             }
             after_escape = false;
         } else if Some(c) == escape {
             after_escape = true;
-        } else if in_class {
+        } else if depth > 0 {
             if c == '\\' {
                 out.push('\\');
             }
             out.push(c);
-            if c == ']' {
-                in_class = false;
+            if c == ']' && class_pos > 2 {
+                depth -= 1;
+            } else if c == '[' {
+                depth += 1;
+                class_pos = 3;
+            } else if c == '^' {
+                class_pos += 1;
+            } else {
+                class_pos = 3;
             }
         } else {
             match c {
                 '[' => {
                     out.push('[');
-                    in_class = true;
+                    depth = 1;
+                    class_pos = 1;
                 }
                 '%' => out.push_str(".*"),
                 '_' => out.push('.'),
@@ -406,7 +419,20 @@ pub(crate) fn eval(op: &PatOp, args: Vec<Value>) -> Result<Value, PgError> {
             if args.get(3).is_some_and(Value::is_null) {
                 return Ok(Value::Null);
             }
-            let f = parse_flags(text(args.get(3)).as_deref())?;
+            let flags = text(args.get(3));
+            if let Some(d) = flags.as_deref().and_then(|f| f.chars().next()) {
+                // regexp_replace(s, p, r, '1') meant a start position.
+                if d.is_ascii_digit() {
+                    return Err(PgError::error(
+                        sqlstate::INVALID_PARAMETER_VALUE,
+                        format!("invalid regular expression option: \"{d}\""),
+                    )
+                    .with_hint(
+                        "If you meant to use regexp_replace() with a start parameter, cast the fourth argument to integer explicitly.",
+                    ));
+                }
+            }
+            let f = parse_flags(flags.as_deref())?;
             let re = compile(&p, f.opts)?;
             let found = re.all_from(&s, 0, if f.global { None } else { Some(1) })?;
             let mut out = String::with_capacity(s.len());
@@ -432,6 +458,20 @@ pub(crate) fn eval(op: &PatOp, args: Vec<Value>) -> Result<Value, PgError> {
             }
         }
     })
+}
+
+/// regexp_split_to_table's pieces (regexp_split_to_array's, with its
+/// own name in the error for the `g` flag).
+pub(crate) fn split_to_table(args: Vec<Value>) -> Result<Value, PgError> {
+    if let Some(f) = text(args.get(2)) {
+        if parse_flags(Some(&f))?.global {
+            return Err(PgError::error(
+                sqlstate::INVALID_PARAMETER_VALUE,
+                "regexp_split_to_table() does not support the \"global\" option",
+            ));
+        }
+    }
+    eval(&PatOp::RegexpSplit, args)
 }
 
 /// regexp_matches: one text[] per match (every match with the `g` flag,

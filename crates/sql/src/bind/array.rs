@@ -257,7 +257,12 @@ impl Binder<'_> {
                 let negated = parts[1].starts_with('!');
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
-                let l = self.coerce(l, Ty::new(types::TEXT))?;
+                // name ~ text is an operator of its own (nameregexeq).
+                let l = if l.ty.oid == types::NAME {
+                    l
+                } else {
+                    self.coerce(l, Ty::new(types::TEXT))?
+                };
                 let r = self.coerce(r, Ty::new(types::TEXT))?;
                 node(
                     ArrOp::Pattern(PatOp::Match { ci, negated }),
@@ -281,7 +286,12 @@ impl Binder<'_> {
                     None => {
                         let l = self.bind_expr(left)?;
                         let r = self.bind_expr(right)?;
-                        let l = self.coerce(l, Ty::new(types::TEXT))?;
+                        // name ~ text is an operator of its own (nameregexeq).
+                        let l = if l.ty.oid == types::NAME {
+                            l
+                        } else {
+                            self.coerce(l, Ty::new(types::TEXT))?
+                        };
                         let r = self.coerce(r, Ty::new(types::TEXT))?;
                         node(
                             ArrOp::Pattern(PatOp::Match { ci, negated }),
