@@ -234,6 +234,16 @@ pub(crate) struct Prog {
 
 // ---------------------------------------------------------------- parser
 
+/// Stack the parser or the back-reference search may use below where it
+/// started, as PostgreSQL bounds its recursion (STACK_TOO_DEEP): past it
+/// the pattern is "too complex" rather than a crashed backend.
+const STACK_BUDGET: usize = 1 << 20;
+
+fn stack_here() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
 struct Parser<'a> {
     p: &'a [char],
     i: usize,
@@ -244,6 +254,8 @@ struct Parser<'a> {
     closed: Vec<bool>,
     /// Inside a look-around (no captures, no back-references).
     in_look: usize,
+    /// Where parsing started on the stack (parsing recurses on nesting).
+    stack_base: usize,
 }
 
 fn mk(kind: Kind) -> Node {
@@ -483,70 +495,7 @@ impl Parser<'_> {
         };
         self.i += 1;
         match c {
-            '(' => {
-                if self.peek() == Some('?') {
-                    self.i += 1;
-                    let k = self.peek();
-                    self.i += 1;
-                    let look = match k {
-                        Some(':') => None,
-                        Some('=') => Some((true, false)),
-                        Some('!') => Some((true, true)),
-                        Some('<') => match self.peek() {
-                            Some('=') => {
-                                self.i += 1;
-                                Some((false, false))
-                            }
-                            Some('!') => {
-                                self.i += 1;
-                                Some((false, true))
-                            }
-                            _ => return Err(invalid(BADRPT)),
-                        },
-                        Some('#') => {
-                            while let Some(d) = self.peek() {
-                                self.i += 1;
-                                if d == ')' {
-                                    return Ok((self.add(Kind::Empty), false));
-                                }
-                            }
-                            return Err(invalid(EPAREN));
-                        }
-                        _ => return Err(invalid(BADRPT)),
-                    };
-                    if look.is_some() {
-                        self.in_look += 1;
-                    }
-                    let sub = self.regex()?;
-                    if self.peek() != Some(')') {
-                        return Err(invalid(EPAREN));
-                    }
-                    self.i += 1;
-                    return Ok(match look {
-                        None => (self.add(Kind::Group { cap: None, sub }), true),
-                        Some((ahead, neg)) => {
-                            self.in_look -= 1;
-                            (self.add(Kind::Look { ahead, neg, sub }), false)
-                        }
-                    });
-                }
-                let cap = if self.in_look > 0 {
-                    None
-                } else {
-                    self.ngroups += 1;
-                    self.closed.push(false);
-                    Some(self.ngroups)
-                };
-                let sub = self.regex()?;
-                if self.peek() != Some(')') {
-                    return Err(invalid(EPAREN));
-                }
-                self.i += 1;
-                if let Some(n) = cap {
-                    self.closed[n - 1] = true;
-                }
-                Ok((self.add(Kind::Group { cap, sub }), true))
-            }
+            '(' => self.group(),
             ')' => Err(invalid(EPAREN)),
             '*' | '+' | '?' => Err(invalid(BADRPT)),
             '{' if self.peek().is_some_and(|c| c.is_ascii_digit()) => Err(invalid(BADRPT)),
@@ -567,6 +516,75 @@ impl Parser<'_> {
             '\\' => self.escape(),
             c => Ok((self.add(Kind::Set(CharSet::one(c))), true)),
         }
+    }
+
+    /// A parenthesized atom after its `(`.
+    fn group(&mut self) -> Result<(usize, bool), PgError> {
+        if self.stack_base.abs_diff(stack_here()) > STACK_BUDGET {
+            return Err(invalid(ETOOBIG));
+        }
+        if self.peek() == Some('?') {
+            self.i += 1;
+            let k = self.peek();
+            self.i += 1;
+            let look = match k {
+                Some(':') => None,
+                Some('=') => Some((true, false)),
+                Some('!') => Some((true, true)),
+                Some('<') => match self.peek() {
+                    Some('=') => {
+                        self.i += 1;
+                        Some((false, false))
+                    }
+                    Some('!') => {
+                        self.i += 1;
+                        Some((false, true))
+                    }
+                    _ => return Err(invalid(BADRPT)),
+                },
+                Some('#') => {
+                    while let Some(d) = self.peek() {
+                        self.i += 1;
+                        if d == ')' {
+                            return Ok((self.add(Kind::Empty), false));
+                        }
+                    }
+                    return Err(invalid(EPAREN));
+                }
+                _ => return Err(invalid(BADRPT)),
+            };
+            if look.is_some() {
+                self.in_look += 1;
+            }
+            let sub = self.regex()?;
+            if self.peek() != Some(')') {
+                return Err(invalid(EPAREN));
+            }
+            self.i += 1;
+            return Ok(match look {
+                None => (self.add(Kind::Group { cap: None, sub }), true),
+                Some((ahead, neg)) => {
+                    self.in_look -= 1;
+                    (self.add(Kind::Look { ahead, neg, sub }), false)
+                }
+            });
+        }
+        let cap = if self.in_look > 0 {
+            None
+        } else {
+            self.ngroups += 1;
+            self.closed.push(false);
+            Some(self.ngroups)
+        };
+        let sub = self.regex()?;
+        if self.peek() != Some(')') {
+            return Err(invalid(EPAREN));
+        }
+        self.i += 1;
+        if let Some(n) = cap {
+            self.closed[n - 1] = true;
+        }
+        Ok((self.add(Kind::Group { cap, sub }), true))
     }
 
     fn escape(&mut self) -> Result<(usize, bool), PgError> {
@@ -871,6 +889,7 @@ pub(crate) fn compile(pattern: &str, mut o: Opts) -> Result<Prog, PgError> {
         ngroups: 0,
         closed: Vec::new(),
         in_look: 0,
+        stack_base: stack_here(),
     };
     let root = if o.quote {
         let items: Vec<usize> =
@@ -1049,7 +1068,8 @@ pub(crate) struct Matcher<'a> {
     rep: HashMap<(usize, u32, Option<u32>, usize), Bits>,
     starts: Option<Bits>,
     work: u64,
-    depth: usize,
+    /// Where matching started on the stack (see STACK_BUDGET).
+    stack_base: usize,
 }
 
 /// A match: spans (in characters) of the whole match and each group.
@@ -1066,7 +1086,7 @@ impl<'a> Matcher<'a> {
             rep: HashMap::new(),
             starts: None,
             work: 0,
-            depth: 0,
+            stack_base: stack_here(),
         }
     }
 
@@ -1429,14 +1449,10 @@ impl<'a> Matcher<'a> {
             return k(self, caps);
         }
         self.tick(1)?;
-        self.depth += 1;
-        if self.depth > 20_000 {
-            self.depth -= 1;
+        if self.stack_base.abs_diff(stack_here()) > STACK_BUDGET {
             return Err(invalid(ETOOBIG));
         }
-        let r = self.dis_node(id, a, b, caps, k);
-        self.depth -= 1;
-        r
+        self.dis_node(id, a, b, caps, k)
     }
 
     fn dis_node(
@@ -1852,5 +1868,16 @@ mod tests {
         let s = "a".repeat(200);
         assert!(whole(&s, "^(a|a)*(a|aa)*b").is_none());
         assert!(whole(&"a".repeat(5000), "(a*)*$").is_some());
+        assert!(whole(&"a".repeat(100), "^(a)(?:\\1)*$").is_some());
+        // A back-reference search nesting past the stack budget errors.
+        let prog = compile("^(a)(?:\\1)*$", Opts::default()).unwrap();
+        let long = "a".repeat(20_000);
+        let e = Matcher::new(&prog, &long).find_at(0).unwrap_err();
+        assert_eq!(e.code.as_str(), "2201B");
+        let deep = format!("{}a{}", "(".repeat(1000), ")".repeat(1000));
+        assert_eq!(
+            err(&deep),
+            "invalid regular expression: regular expression is too complex"
+        );
     }
 }
