@@ -965,71 +965,132 @@ impl Prog {
 
 // ---------------------------------------------------------------- sets
 
-/// A set of positions 0..=n.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Bits(Vec<u64>);
+/// A set of positions 0..=n, stored only over the words it touches: a
+/// match from one start costs the span it explores, not the subject's
+/// length (a `g` loop over a long string stays linear).
+#[derive(Clone, Debug, Default)]
+struct Bits {
+    /// Index of the first stored word.
+    lo: usize,
+    w: Vec<u64>,
+}
 
 impl Bits {
-    fn new(n: usize) -> Bits {
-        Bits(vec![0; n / 64 + 1])
+    fn new(_n: usize) -> Bits {
+        Bits::default()
     }
     fn full(n: usize) -> Bits {
-        let mut b = Bits::new(n);
-        for i in 0..=n {
-            b.set(i);
+        let mut w = vec![u64::MAX; n / 64 + 1];
+        let extra = 63 - n % 64;
+        if let Some(l) = w.last_mut() {
+            *l >>= extra;
         }
-        b
+        Bits { lo: 0, w }
     }
-    fn single(n: usize, p: usize) -> Bits {
-        let mut b = Bits::new(n);
-        b.set(p);
-        b
+    fn single(_n: usize, p: usize) -> Bits {
+        Bits {
+            lo: p / 64,
+            w: vec![1 << (p % 64)],
+        }
+    }
+    /// Makes words [lo, hi) addressable.
+    fn cover(&mut self, lo: usize, hi: usize) {
+        if self.w.is_empty() {
+            self.lo = lo;
+            self.w = vec![0; hi - lo];
+            return;
+        }
+        let (cl, ch) = (self.lo, self.lo + self.w.len());
+        if lo >= cl && hi <= ch {
+            return;
+        }
+        if lo >= cl {
+            // Upward: amortized by Vec's growth.
+            self.w.resize(hi - cl, 0);
+            return;
+        }
+        // Downward: double the span so a backward sweep stays linear.
+        let (nl, nh) = (lo.min(cl.saturating_sub(ch - cl)), hi.max(ch));
+        let mut w = vec![0; nh - nl];
+        w[cl - nl..ch - nl].copy_from_slice(&self.w);
+        self.lo = nl;
+        self.w = w;
+    }
+    fn word(&self, i: usize) -> u64 {
+        if i < self.lo {
+            return 0;
+        }
+        self.w.get(i - self.lo).copied().unwrap_or(0)
     }
     fn set(&mut self, i: usize) {
-        self.0[i / 64] |= 1 << (i % 64);
+        self.cover(i / 64, i / 64 + 1);
+        let k = i / 64 - self.lo;
+        self.w[k] |= 1 << (i % 64);
     }
     fn get(&self, i: usize) -> bool {
-        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        self.word(i / 64) & (1 << (i % 64)) != 0
     }
     fn is_empty(&self) -> bool {
-        self.0.iter().all(|&w| w == 0)
+        self.w.iter().all(|&w| w == 0)
     }
     fn or(&mut self, o: &Bits) {
-        for (a, b) in self.0.iter_mut().zip(&o.0) {
-            *a |= b;
+        if o.is_empty() {
+            return;
+        }
+        self.cover(o.lo, o.lo + o.w.len());
+        let off = o.lo - self.lo;
+        for (i, b) in o.w.iter().enumerate() {
+            self.w[off + i] |= b;
         }
     }
     fn and(&mut self, o: &Bits) {
-        for (a, b) in self.0.iter_mut().zip(&o.0) {
-            *a &= b;
+        let lo = self.lo;
+        for (i, a) in self.w.iter_mut().enumerate() {
+            *a &= o.word(lo + i);
         }
     }
     fn minus(&mut self, o: &Bits) {
-        for (a, b) in self.0.iter_mut().zip(&o.0) {
-            *a &= !b;
+        let lo = self.lo;
+        for (i, a) in self.w.iter_mut().enumerate() {
+            *a &= !o.word(lo + i);
         }
     }
     fn iter(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
-        self.0.iter().enumerate().flat_map(|(wi, &w)| {
+        let lo = self.lo;
+        self.w.iter().enumerate().flat_map(move |(wi, &w)| {
             (0..64)
                 .filter(move |b| w & (1u64 << b) != 0)
-                .map(move |b| wi * 64 + b)
+                .map(move |b| (lo + wi) * 64 + b)
         })
     }
+    /// The smallest member at or after p.
+    fn next_from(&self, p: usize) -> Option<usize> {
+        let mut wi = (p / 64).max(self.lo);
+        let mut mask = if wi == p / 64 {
+            u64::MAX << (p % 64)
+        } else {
+            u64::MAX
+        };
+        while wi < self.lo + self.w.len() {
+            let w = self.w[wi - self.lo] & mask;
+            if w != 0 {
+                return Some(wi * 64 + w.trailing_zeros() as usize);
+            }
+            wi += 1;
+            mask = u64::MAX;
+        }
+        None
+    }
     fn first(&self) -> Option<usize> {
-        self.0
-            .iter()
-            .enumerate()
-            .find(|(_, &w)| w != 0)
-            .map(|(i, w)| i * 64 + w.trailing_zeros() as usize)
+        self.next_from(0)
     }
     fn last(&self) -> Option<usize> {
-        self.0
+        self.w
             .iter()
             .enumerate()
             .rev()
             .find(|(_, &w)| w != 0)
-            .map(|(i, w)| i * 64 + 63 - w.leading_zeros() as usize)
+            .map(|(i, w)| (self.lo + i) * 64 + 63 - w.leading_zeros() as usize)
     }
 }
 
@@ -1165,7 +1226,7 @@ impl<'a> Matcher<'a> {
 
     /// Every position `id` can end at, starting anywhere in `s`.
     fn fwd(&mut self, id: usize, s: &Bits) -> Result<Bits, PgError> {
-        self.tick(s.0.len())?;
+        self.tick(s.w.len())?;
         let re = self.re;
         Ok(match &re.nodes[id].kind {
             Kind::Set(cs) => {
@@ -1230,10 +1291,16 @@ impl<'a> Matcher<'a> {
         if let (Kind::Set(cs), None) = (&self.re.nodes[sub].kind, max) {
             // One character per iteration: a single left-to-right sweep.
             let mut out = cur;
-            for p in 0..self.n {
+            let (Some(mut p), Some(l0)) = (out.first(), out.last()) else {
+                return Ok(out);
+            };
+            while p < self.n {
                 if out.get(p) && cs.matches(self.s[p], self.re.ci) {
                     out.set(p + 1);
+                } else if p >= l0 {
+                    break;
                 }
+                p += 1;
             }
             return Ok(out);
         }
@@ -1255,7 +1322,7 @@ impl<'a> Matcher<'a> {
 
     /// Every position `id` can start at, ending anywhere in `t`.
     fn bwd(&mut self, id: usize, t: &Bits) -> Result<Bits, PgError> {
-        self.tick(t.0.len())?;
+        self.tick(t.w.len())?;
         let re = self.re;
         Ok(match &re.nodes[id].kind {
             Kind::Set(cs) => {
@@ -1319,10 +1386,16 @@ impl<'a> Matcher<'a> {
         }
         if let (Kind::Set(cs), None) = (&self.re.nodes[sub].kind, max) {
             let mut out = cur;
-            for p in (0..self.n).rev() {
-                if out.get(p + 1) && cs.matches(self.s[p], self.re.ci) {
-                    out.set(p);
+            let (Some(f0), Some(mut p)) = (out.first(), out.last()) else {
+                return Ok(out);
+            };
+            while p > 0 {
+                if out.get(p) && cs.matches(self.s[p - 1], self.re.ci) {
+                    out.set(p - 1);
+                } else if p <= f0 {
+                    break;
                 }
+                p -= 1;
             }
             return Ok(out);
         }
@@ -1368,7 +1441,7 @@ impl<'a> Matcher<'a> {
             return Ok(None);
         };
         if !re.has_br {
-            let Some(s) = starts.iter().find(|&p| p >= at) else {
+            let Some(s) = starts.next_from(at) else {
                 return Ok(None);
             };
             return self.try_start(s);
