@@ -724,6 +724,10 @@ impl Parser<'_> {
             // One endpoint: a character, or a class / equivalence class.
             let lo = match self.bracket_item(&mut set)? {
                 Some(ch) => ch,
+                // A class cannot start a range.
+                None if self.peek() == Some('-') && self.peek_at(1).is_some_and(|d| d != ']') => {
+                    return Err(invalid(ERANGE))
+                }
                 None => continue,
             };
             if self.peek() == Some('-') && self.peek_at(1).is_some_and(|d| d != ']') {
@@ -1915,6 +1919,10 @@ mod tests {
         );
         assert_eq!(
             err("[z-a]"),
+            "invalid regular expression: invalid character range"
+        );
+        assert_eq!(
+            err("[\\w-z]"),
             "invalid regular expression: invalid character range"
         );
         assert_eq!(

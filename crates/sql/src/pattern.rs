@@ -291,6 +291,12 @@ fn similar_escape_char(v: Option<&Value>) -> Result<Option<Option<char>>, PgErro
 /// substring(text similar pattern escape e): the part between the
 /// escape-double-quotes (the whole match without them).
 pub(crate) fn substring_similar(args: Vec<Value>) -> Result<Value, PgError> {
+    // PostgreSQL runs this as the SQL function substring(text, text, text).
+    substring_similar_body(args)
+        .map_err(|e| e.with_context("SQL function \"substring\" statement 1"))
+}
+
+fn substring_similar_body(args: Vec<Value>) -> Result<Value, PgError> {
     let (Some(s), Some(p)) = (text(args.first()), text(args.get(1))) else {
         return Ok(Value::Null);
     };

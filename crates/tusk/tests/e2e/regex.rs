@@ -56,17 +56,18 @@ psql:SCRIPT:32: ERROR:  invalid regular expression: invalid backreference number
 psql:SCRIPT:33: ERROR:  invalid regular expression: invalid backreference number
 psql:SCRIPT:34: ERROR:  invalid regular expression: invalid character class
 psql:SCRIPT:35: ERROR:  invalid regular expression: invalid character range
-psql:SCRIPT:36: ERROR:  invalid regular expression: invalid escape \ sequence
-psql:SCRIPT:37: ERROR:  invalid regular expression: invalid embedded option
-psql:SCRIPT:38: ERROR:  invalid regular expression: parentheses () not balanced
+psql:SCRIPT:36: ERROR:  invalid regular expression: invalid character range
+psql:SCRIPT:37: ERROR:  invalid regular expression: invalid escape \ sequence
+psql:SCRIPT:38: ERROR:  invalid regular expression: invalid embedded option
 psql:SCRIPT:39: ERROR:  invalid regular expression: parentheses () not balanced
-psql:SCRIPT:40: ERROR:  invalid regular expression: brackets [] not balanced
-psql:SCRIPT:41: ERROR:  invalid regular expression: invalid escape \ sequence
-psql:SCRIPT:42: ERROR:  invalid regular expression option: "z"
-psql:SCRIPT:43: ERROR:  regexp_match() does not support the "global" option
+psql:SCRIPT:40: ERROR:  invalid regular expression: parentheses () not balanced
+psql:SCRIPT:41: ERROR:  invalid regular expression: brackets [] not balanced
+psql:SCRIPT:42: ERROR:  invalid regular expression: invalid escape \ sequence
+psql:SCRIPT:43: ERROR:  invalid regular expression option: "z"
+psql:SCRIPT:44: ERROR:  regexp_match() does not support the "global" option
 HINT:  Use the regexp_matches function instead.
-psql:SCRIPT:44: ERROR:  invalid regular expression: regular expression is too complex
-psql:SCRIPT:47: ERROR:  canceling statement due to statement timeout
+psql:SCRIPT:45: ERROR:  invalid regular expression: regular expression is too complex
+psql:SCRIPT:48: ERROR:  canceling statement due to statement timeout
 "#;
 
 #[test]

@@ -33,6 +33,7 @@ select regexp_match('x', '(a\1)');
 select regexp_match('x', 'x(\w)(?=\1)');
 select regexp_match('x', '[[:foo:]]');
 select regexp_match('x', '[z-a]');
+select regexp_match('x', '[\w-z]');
 select regexp_match('x', '\x7fffffff');
 select regexp_match('x', '(?z)x');
 select regexp_match('x', 'a)');
