@@ -1067,6 +1067,7 @@ impl Session {
 
     fn ready_for_query(&mut self) {
         self.statement_deadline = None;
+        regex_interrupts::arm(None);
         let state = match self.xact.status() {
             Status::Idle => BackendState::Idle,
             Status::InBlock => BackendState::IdleInTransaction,
@@ -1135,6 +1136,7 @@ impl Session {
             .get(tusk_config::keys::STATEMENT_TIMEOUT);
         self.statement_deadline =
             (ms > 0).then(|| Instant::now() + Duration::from_millis(ms as u64));
+        regex_interrupts::arm(self.statement_deadline);
         // client_min_messages, read here as each statement starts.
         let min = tusk_common::elog::parse_level(
             self.settings
@@ -3289,5 +3291,49 @@ impl Session {
         if level >= rank(&min.to_ascii_lowercase()) {
             self.conn.notice(n);
         }
+    }
+}
+
+/// Cancel and statement_timeout for long regular-expression matches,
+/// which run inside pure expression code with no Host to ask: the
+/// matcher polls this hook (tusk_sql::set_regex_interrupt_hook).
+mod regex_interrupts {
+    use std::sync::Mutex;
+    use std::time::Instant;
+
+    use tusk_common::{sqlstate, PgError};
+
+    use crate::signals;
+
+    static DEADLINE: Mutex<Option<Instant>> = Mutex::new(None);
+
+    /// Installs the hook and sets (or clears) the running statement's
+    /// deadline.
+    pub(super) fn arm(deadline: Option<Instant>) {
+        tusk_sql::set_regex_interrupt_hook(check);
+        if let Ok(mut d) = DEADLINE.lock() {
+            *d = deadline;
+        }
+    }
+
+    fn check() -> Result<(), PgError> {
+        if signals::pending(libc::SIGINT) {
+            signals::take(libc::SIGINT);
+            return Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to user request",
+            ));
+        }
+        let late = DEADLINE
+            .lock()
+            .map(|d| d.is_some_and(|d| Instant::now() >= d))
+            .unwrap_or(false);
+        if late {
+            return Err(PgError::error(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to statement timeout",
+            ));
+        }
+        Ok(())
     }
 }

@@ -265,12 +265,10 @@ pub(crate) fn srf_rows(
             }
             out
         }
-        SrfOp::SplitToTable => {
-            match crate::pattern::eval(&crate::pattern::PatOp::RegexpSplit, args)? {
-                Value::Array(a) => a.items.into_iter().map(|v| vec![v]).collect(),
-                _ => Vec::new(),
-            }
-        }
+        SrfOp::SplitToTable => match crate::pattern::split_to_table(args)? {
+            Value::Array(a) => a.items.into_iter().map(|v| vec![v]).collect(),
+            _ => Vec::new(),
+        },
         SrfOp::Matches => crate::pattern::matches(args)?
             .into_iter()
             .map(|v| vec![v])

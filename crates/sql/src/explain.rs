@@ -1075,6 +1075,19 @@ impl Dp {
                     self.expr(&args[1], names)
                 );
             }
+            ArrOp::Pattern(crate::pattern::PatOp::Match { ci, negated }) if args.len() == 2 => {
+                let o = match (ci, negated) {
+                    (false, false) => "~",
+                    (true, false) => "~*",
+                    (false, true) => "!~",
+                    (true, true) => "!~*",
+                };
+                return format!(
+                    "({} {o} {})",
+                    self.expr(&args[0], names),
+                    self.expr(&args[1], names)
+                );
+            }
             ArrOp::Length => "array_length",
             ArrOp::Lower => "array_lower",
             ArrOp::Upper => "array_upper",
@@ -1100,7 +1113,7 @@ impl Dp {
                 }
             }
             ArrOp::Contains | ArrOp::ContainedBy | ArrOp::Overlap => "arraycontains",
-            ArrOp::Pattern(_) => "regexp",
+            ArrOp::Pattern(p) => p.function_name(),
         };
         format!("{name}({})", self.list(args, names))
     }

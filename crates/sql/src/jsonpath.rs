@@ -607,7 +607,7 @@ impl Cx<'_> {
                 };
                 self.each_pair(&ls, None, |v, _| {
                     Ok(match v {
-                        Jsonb::String(s) => tri(re.is_match(s)),
+                        Jsonb::String(s) => tri(re.is_match(s).map_err(E::Hard)?),
                         _ => Tri::Unknown,
                     })
                 })
@@ -802,7 +802,7 @@ pub(crate) fn install_regex_check() {
 }
 
 /// like_regex's XQuery flags as the regexp flags pattern.rs takes.
-fn compile_regex(pat: &str, flags: u8) -> Result<regex::Regex, PgError> {
+fn compile_regex(pat: &str, flags: u8) -> Result<crate::pattern::Regex, PgError> {
     let mut f = String::new();
     if flags & jp::RE_ICASE != 0 {
         f.push('i');

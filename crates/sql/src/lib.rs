@@ -104,6 +104,7 @@ mod parse;
 mod parsecache;
 mod parthash;
 mod partition;
+mod are;
 mod pattern;
 mod pgsort;
 mod plan;
@@ -160,6 +161,7 @@ pub use host::{
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};
+pub use are::set_interrupt_hook as set_regex_interrupt_hook;
 
 use bind::Binder;
 use parse::{Parsed, PreParsed};

@@ -784,7 +784,8 @@ fn rewrite_tokens(toks: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let toks = crate::jsonrec::name_column_definition_lists(toks);
     let toks = crate::index::rewrite_conflict_where(toks);
     let toks = crate::assign::rewrite_tokens(toks);
-    crate::reloptions::rewrite_tokens(toks)
+    let toks = crate::reloptions::rewrite_tokens(toks);
+    crate::pattern::rewrite_substring_similar(toks)
 }
 
 /// A parser over `sql` with the same token rewrites as statements get,

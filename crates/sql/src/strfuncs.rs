@@ -324,25 +324,12 @@ fn chr(c: i64) -> Result<String, PgError> {
 
 /// Matches of `re` in `s` from character `start` (1-based), not
 /// overlapping, each with its capture groups (byte ranges).
-fn regexp_matches_from(re: &regex::Regex, s: &str, start: i64) -> Vec<Vec<Option<(usize, usize)>>> {
-    let mut out = Vec::new();
-    let mut at = char_byte(s, (start - 1) as usize);
-    while at <= s.len() {
-        let Some(c) = re.captures_at(s, at) else {
-            break;
-        };
-        let m = c.get(0).expect("group 0");
-        out.push(c.iter().map(|g| g.map(|g| (g.start(), g.end()))).collect());
-        at = if m.end() == m.start() {
-            match s[m.end()..].chars().next() {
-                Some(ch) => m.end() + ch.len_utf8(),
-                None => break,
-            }
-        } else {
-            m.end()
-        };
-    }
-    out
+fn regexp_matches_from(
+    re: &crate::pattern::Regex,
+    s: &str,
+    start: i64,
+) -> Result<Vec<crate::pattern::Spans>, PgError> {
+    re.all_from(s, char_byte(s, (start - 1) as usize), None)
 }
 
 fn regexp(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
@@ -394,7 +381,7 @@ fn regexp(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
             format!("{name} does not support the \"global\" option"),
         ));
     }
-    let found = regexp_matches_from(&re, &src, start);
+    let found = regexp_matches_from(&re, &src, start)?;
     Ok(match f {
         S::RegexpCount => Value::Int4(found.len() as i32),
         S::RegexpInstr => {
@@ -427,35 +414,14 @@ fn regexp(f: StrFn, args: &[Value]) -> Result<Value, PgError> {
             let all = if args.len() > 4 { n == 0 } else { global };
             let mut out = String::with_capacity(src.len());
             let mut last = 0;
-            let caps: Vec<_> = {
-                let mut v = Vec::new();
-                let mut at = char_byte(&src, (start - 1) as usize);
-                while at <= src.len() {
-                    let Some(c) = re.captures_at(&src, at) else {
-                        break;
-                    };
-                    let m = c.get(0).expect("group 0");
-                    let next = if m.end() == m.start() {
-                        match src[m.end()..].chars().next() {
-                            Some(ch) => m.end() + ch.len_utf8(),
-                            None => src.len() + 1,
-                        }
-                    } else {
-                        m.end()
-                    };
-                    v.push(c);
-                    at = next;
-                }
-                v
-            };
-            for (i, c) in caps.iter().enumerate() {
+            for (i, c) in found.iter().enumerate() {
                 if !all && i as i64 + 1 != n {
                     continue;
                 }
-                let m = c.get(0).expect("group 0");
-                out.push_str(&src[last..m.start()]);
-                crate::pattern::expand_replacement(&rep, c, &mut out);
-                last = m.end();
+                let Some((a, b)) = c[0] else { continue };
+                out.push_str(&src[last..a]);
+                crate::pattern::expand_replacement(&rep, &src, c, &mut out);
+                last = b;
             }
             out.push_str(&src[last..]);
             Value::Text(out)

@@ -257,7 +257,12 @@ impl Binder<'_> {
                 let negated = parts[1].starts_with('!');
                 let l = self.bind_expr(left)?;
                 let r = self.bind_expr(right)?;
-                let l = self.coerce(l, Ty::new(types::TEXT))?;
+                // name ~ text is an operator of its own (nameregexeq).
+                let l = if l.ty.oid == types::NAME {
+                    l
+                } else {
+                    self.coerce(l, Ty::new(types::TEXT))?
+                };
                 let r = self.coerce(r, Ty::new(types::TEXT))?;
                 node(
                     ArrOp::Pattern(PatOp::Match { ci, negated }),
@@ -281,7 +286,12 @@ impl Binder<'_> {
                     None => {
                         let l = self.bind_expr(left)?;
                         let r = self.bind_expr(right)?;
-                        let l = self.coerce(l, Ty::new(types::TEXT))?;
+                        // name ~ text is an operator of its own (nameregexeq).
+                        let l = if l.ty.oid == types::NAME {
+                            l
+                        } else {
+                            self.coerce(l, Ty::new(types::TEXT))?
+                        };
                         let r = self.coerce(r, Ty::new(types::TEXT))?;
                         node(
                             ArrOp::Pattern(PatOp::Match { ci, negated }),
@@ -320,6 +330,36 @@ impl Binder<'_> {
                 if let Some(esc) = escape_char {
                     let b = self.bind_expr(esc)?;
                     args.push(self.coerce(b, Ty::new(types::TEXT))?);
+                }
+                // A constant pattern is translated now, as PostgreSQL's
+                // planner folds similar_to_escape: `x ~ '^(?:...)$'`.
+                let esc = match args.get(2).map(|a| &a.e) {
+                    None => Some(Some('\\')),
+                    Some(Expr::Const(Value::Text(e))) => {
+                        let mut cs = e.chars();
+                        match (cs.next(), cs.next()) {
+                            (None, _) => Some(None),
+                            (Some(c), None) => Some(Some(c)),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let (Some(esc), Expr::Const(Value::Text(p))) = (esc, &args[1].e) {
+                    let re = crate::pattern::similar_to_regex(p, esc)?;
+                    args.truncate(1);
+                    args.push(Bound::new(
+                        Expr::Const(Value::Text(re)),
+                        Ty::new(types::TEXT),
+                    ));
+                    return Ok(Some(node(
+                        ArrOp::Pattern(PatOp::Match {
+                            ci: false,
+                            negated: *negated,
+                        }),
+                        args,
+                        Ty::new(types::BOOL),
+                    )));
                 }
                 node(
                     ArrOp::Pattern(PatOp::Similar { negated: *negated }),
@@ -799,6 +839,22 @@ impl Binder<'_> {
             }
             return Ok(Ok(node(
                 ArrOp::Pattern(PatOp::Substring),
+                bound,
+                Ty::new(types::TEXT),
+            )));
+        }
+        if name == "substring"
+            && args.len() == 3
+            && args[1..]
+                .iter()
+                .all(|a| a.is_unknown() || is_stringish(a.ty.oid))
+        {
+            let mut bound = Vec::with_capacity(3);
+            for a in args {
+                bound.push(self.coerce(a, Ty::new(types::TEXT))?);
+            }
+            return Ok(Ok(node(
+                ArrOp::Pattern(PatOp::SubstringSimilar),
                 bound,
                 Ty::new(types::TEXT),
             )));

@@ -84,6 +84,8 @@
 //!   types, literals, field selection, row comparisons) against
 //!   PostgreSQL 15's psql output.
 //! - `raw`: the wire protocol byte by byte: ParameterStatus, malformed input.
+//! - `regex`: PostgreSQL's ARE (whole-match preference, dissection,
+//!   look-around, back-references, options), regexp_* and SIMILAR TO, errors.
 //! - `reloptions`: storage parameters (WITH, SET/RESET, toast., column
 //!   STATISTICS and n_distinct), their errors, \d+, fillfactor's pages.
 //! - `fidelity`: answers that must be PostgreSQL 15's (issue 14): errors
@@ -234,6 +236,7 @@ mod publication;
 mod queries;
 mod ranges;
 mod raw;
+mod regex;
 mod reloptions;
 mod routines;
 mod row_locks;
