@@ -2933,7 +2933,11 @@ impl<'h> Binder<'h> {
             return Err(syntax(format!("syntax error at or near \"{q}\"")));
         }
         match q.body.as_ref() {
-            ast::SetExpr::Select(s) => self.bind_select(s, q.order_by.as_ref(), Some(q), false),
+            ast::SetExpr::Select(s) => {
+                let (mut plan, cols) = self.bind_select(s, q.order_by.as_ref(), Some(q), false)?;
+                crate::subplan::optimize(&mut plan);
+                Ok((plan, cols))
+            }
             body => {
                 let (source, cols) = self.bind_set_source(body)?;
                 self.wrap_source(source, cols, q)
@@ -3195,6 +3199,8 @@ impl<'h> Binder<'h> {
             distinct_on,
             windows,
             row_locks: None,
+            alias: None,
+            merged: 0,
         };
         Ok((plan, columns))
     }
@@ -3580,6 +3586,8 @@ impl<'h> Binder<'h> {
                 let n = cols.len();
                 let mut scope = Scope::single(None, None, cols, n);
                 Self::apply_alias(&mut scope, alias)?;
+                let mut plan = plan;
+                plan.alias = viewref::alias_of(&scope);
                 if *lateral {
                     return Ok((Source::LateralSubquery(Box::new(plan)), scope));
                 }
@@ -4148,6 +4156,8 @@ impl<'h> Binder<'h> {
                 distinct_on: None,
                 windows: Vec::new(),
                 row_locks: None,
+                alias: None,
+                merged: 0,
             },
             columns,
         ))

@@ -1237,6 +1237,9 @@ struct Walk<'r> {
     /// The statement reads more than one relation (Output lists are
     /// qualified then).
     multi: bool,
+    /// The source being walked gets the plan's WHERE as its Filter: a
+    /// Subquery Scan under it stays.
+    scan_filtered: bool,
 }
 
 type Built = (PNode, Option<Box<dyn Node>>);
@@ -1291,18 +1294,33 @@ impl Walk<'_> {
             }
             Source::Subquery(p) | Source::LateralSubquery(p) => {
                 let inner = self.source_names(&p.source);
+                // Named by its alias, as PostgreSQL's ruleutils names a
+                // subquery's columns ("ss.x").
+                let alias = p.alias.as_ref().filter(|a| !a.barrier);
                 Names {
                     cols: p
                         .targets
                         .iter()
                         .take(p.visible)
                         .enumerate()
-                        .map(|(i, t)| match t {
-                            Expr::Column(c) => inner.cols.get(*c).cloned().map_or(
-                                (None, format!("col{i}"), types::Ty::new(0)),
-                                |(_, n, t)| (Some("subquery".into()), n, t),
-                            ),
-                            _ => (None, format!("col{i}"), types::Ty::new(0)),
+                        .map(|(i, t)| {
+                            let named = alias.and_then(|a| a.cols.get(i).map(|c| (a, c)));
+                            let ty = match t {
+                                Expr::Column(c) => inner.cols.get(*c).map(|c| c.2),
+                                _ => None,
+                            };
+                            match (named, t) {
+                                (Some((a, c)), _) => (
+                                    Some(a.name.clone()),
+                                    c.clone(),
+                                    ty.unwrap_or(types::Ty::new(0)),
+                                ),
+                                (None, Expr::Column(c)) => inner.cols.get(*c).cloned().map_or(
+                                    (None, format!("col{i}"), types::Ty::new(0)),
+                                    |(_, n, t)| (Some("subquery".into()), n, t),
+                                ),
+                                _ => (None, format!("col{i}"), types::Ty::new(0)),
+                            }
                         })
                         .collect(),
                 }
@@ -1406,7 +1424,11 @@ impl Walk<'_> {
                 None => rest,
             };
             if !icond.is_empty() {
+                // A scan's conditions name its own columns bare
+                // (PostgreSQL's show_scan_qual prefixes only in VERBOSE).
+                let q = std::mem::replace(&mut self.dp.qualify, self.verbose);
                 let t = qual_text(&mut self.dp, &icond, &names);
+                self.dp.qualify = q;
                 p.props.push(("Index Cond", Prop::Text(t)));
             }
             residual = rest;
@@ -1439,7 +1461,9 @@ impl Walk<'_> {
         }
         p.width = width;
         if !residual.is_empty() {
+            let q = std::mem::replace(&mut self.dp.qualify, self.verbose);
             let t = qual_text(&mut self.dp, &residual, &names);
+            self.dp.qualify = q;
             p.props.push(("Filter", Prop::Text(t)));
         }
         if self.verbose {
@@ -1556,11 +1580,22 @@ impl Walk<'_> {
                 (p, node)
             }
             Source::Subquery(sp) => {
+                let keep = std::mem::replace(&mut self.scan_filtered, false);
                 let (mut c, cn) = self.plan(sp, ex)?;
+                // PostgreSQL drops a Subquery Scan that neither filters
+                // nor projects (setrefs.c's trivial_subqueryscan).
+                if !keep && sp.targets.len() == sp.visible {
+                    let node = cn.map(|n| crate::exec::subquery_node(n, sp.visible));
+                    return Ok((c, node));
+                }
                 c.parent = Some("Subquery");
+                let name = match &sp.alias {
+                    Some(a) => quote(&a.name),
+                    None => "subquery".into(),
+                };
                 let p = PNode {
                     node_type: "Subquery Scan",
-                    scan_name: Some("subquery".into()),
+                    scan_name: Some(name),
                     startup: c.startup,
                     total: c.total + c.rows * CPU_TUPLE,
                     rows: c.rows,
@@ -1882,9 +1917,18 @@ impl Walk<'_> {
                 }
             }
             src => {
+                self.scan_filtered = plan.filter.is_some() && matches!(src, Source::Subquery(_));
                 let (mut p, node) = self.source(src, ex)?;
+                self.scan_filtered = false;
                 if let Some(f) = &plan.filter {
+                    // Bare names on a scan's Filter, qualified on a
+                    // Subquery Scan's or a join's (show_scan_qual).
+                    let bare = p.node_type.ends_with(" Scan") && p.node_type != "Subquery Scan";
+                    let want =
+                        self.dp.qualify && !bare || self.verbose || p.node_type == "Subquery Scan";
+                    let q = std::mem::replace(&mut self.dp.qualify, want);
                     let t = qual_text(&mut self.dp, &conjuncts(f), &names);
+                    self.dp.qualify = q;
                     p.props.push(("Filter", Prop::Text(t)));
                     p.rows = clamp_rows(p.rows * selectivity(f));
                 }
@@ -2442,10 +2486,13 @@ pub(crate) fn execute(
     let o = &e.opts;
     let timing = o.analyze && o.timing != Some(false);
     let multi = match &e.inner.plan {
-        crate::Plan::Select(p) => !matches!(
-            p.source,
-            Source::Relation(_) | Source::Result | Source::Values(_)
-        ),
+        crate::Plan::Select(p) => {
+            p.merged > 0
+                || !matches!(
+                    p.source,
+                    Source::Relation(_) | Source::Result | Source::Values(_)
+                )
+        }
         // A MERGE, UPDATE ... FROM or DELETE ... USING reads a join.
         crate::Plan::Modify(m) => matches!(
             m.kind,
@@ -2466,6 +2513,7 @@ pub(crate) fn execute(
         relations,
         verbose: o.verbose,
         multi,
+        scan_filtered: false,
     };
     let t0 = Instant::now();
     let mut root = match &e.inner.plan {
