@@ -605,6 +605,19 @@ fn push_tree(src: &mut Source, base: usize, conds: &mut Vec<Expr>) {
             own.iter_mut().for_each(|c| shift(c, -(base as isize)));
             j.qual = and_all(own);
         }
+        Source::SetOp(_) => {
+            // Into every member of a set operation, or none: filtering
+            // each input filters the union, intersection or difference.
+            conds.retain(|c| {
+                let mut copy = src.clone();
+                if push_members(&mut copy, c, base) {
+                    *src = copy;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         Source::Subquery(sub) => {
             let mut taken = false;
             conds.retain(|c| {
@@ -620,6 +633,24 @@ fn push_tree(src: &mut Source, base: usize, conds: &mut Vec<Expr>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Pushes `c` into every member of the set operation `src`; false (and
+/// `src` half changed) if one refuses it.
+fn push_members(src: &mut Source, c: &Expr, base: usize) -> bool {
+    match src {
+        Source::SetOp(o) => {
+            push_members(&mut o.left, c, base) && push_members(&mut o.right, c, base)
+        }
+        Source::Subquery(sub) => {
+            let pushed = push_into(sub, c, base);
+            if pushed {
+                push_down(sub);
+            }
+            pushed
+        }
+        _ => false,
     }
 }
 
@@ -673,20 +704,40 @@ fn push_into(sub: &mut SelectPlan, c: &Expr, base: usize) -> bool {
     }
     // Over the aggregate's row: grouping columns only go to WHERE
     // (PostgreSQL moves such HAVING conditions there), the rest to HAVING.
-    let keys = sub.group_by.len();
+    // A grouping key is a column of the FROM row, or a GROUP BY
+    // expression evaluated over it (numbered after the row's columns).
     let width = source_width(&sub.source);
-    let mut where_form = d.clone();
+    let key_exprs: Vec<Option<Expr>> = sub
+        .group_by
+        .iter()
+        .map(|&g| match width {
+            Some(w) if g < w => Some(Expr::Column(g)),
+            Some(w) => sub.group_exprs.get(g - w).cloned(),
+            None => None,
+        })
+        .collect();
     let mut keys_only = true;
-    where_form.visit(0, &mut |x, level| {
-        if let Expr::Column(k) = x {
-            if level == 0 {
-                match (sub.group_by.get(*k), width) {
-                    (Some(&g), Some(w)) if *k < keys && g < w => *k = g,
-                    _ => keys_only = false,
-                }
-            }
-        }
-    });
+    let mut where_form = d.clone();
+    let r = Remap {
+        off: 0,
+        vis: key_exprs.len(),
+        delta: 0,
+        targets: &key_exprs
+            .iter()
+            .map(|k| k.clone().unwrap_or(Expr::Const(crate::value::Value::Null)))
+            .collect::<Vec<_>>(),
+        strict_only: false,
+    };
+    let (cols, _) = d.columns_used();
+    if cols
+        .iter()
+        .any(|&k| key_exprs.get(k).is_none_or(|e| e.is_none()))
+        || sub.grouping_sets.is_some()
+        || !remap(&mut where_form, 0, &r)
+        || is_volatile(&where_form)
+    {
+        keys_only = false;
+    }
     if keys_only {
         let mut all = conjuncts(sub.filter.take());
         all.push(where_form);
