@@ -1257,6 +1257,46 @@ fn instr(node: Option<Box<dyn Node>>, p: &mut PNode, timing: bool) -> Option<Box
     }))
 }
 
+/// Whether `plan` reads some but not all of the `width` columns of its
+/// FROM row: a Subquery Scan under it then projects, and PostgreSQL keeps
+/// it (one reading all of them, or none, as count(*), is dropped).
+fn projects(plan: &SelectPlan, width: usize) -> bool {
+    let mut used = vec![false; width];
+    let mut mark = |e: &Expr| {
+        for c in e.columns_used().0 {
+            if let Some(u) = used.get_mut(c) {
+                *u = true;
+            }
+        }
+    };
+    plan.filter
+        .iter()
+        .chain(&plan.group_exprs)
+        .for_each(&mut mark);
+    for a in plan.aggs.iter().flatten() {
+        let mut a = a.clone();
+        for e in a.exprs_mut() {
+            mark(e);
+        }
+    }
+    if plan.aggs.is_none() {
+        plan.targets.iter().for_each(&mut mark);
+        for w in &plan.windows {
+            let mut w = w.clone();
+            for e in w.exprs_mut() {
+                mark(e);
+            }
+        }
+    }
+    for &g in &plan.group_by {
+        if let Some(u) = used.get_mut(g) {
+            *u = true;
+        }
+    }
+    let n = used.iter().filter(|u| **u).count();
+    n != 0 && n != width
+}
+
 /// `node` under a filter by `pred`, counted as `p`'s rows with the rows
 /// it removed (EXPLAIN ANALYZE's "Rows Removed by Filter").
 fn filtered(
@@ -1702,7 +1742,9 @@ impl Walk<'_> {
                 let (mut c, cn) = self.plan(sp, ex)?;
                 // PostgreSQL drops a Subquery Scan that neither filters
                 // nor projects (setrefs.c's trivial_subqueryscan).
-                if !keep && sp.targets.len() == sp.visible {
+                // An INTERSECT/EXCEPT carries PostgreSQL's flag column.
+                let flagged = matches!(&sp.source, Source::SetOp(o) if o.kind != SetOpKind::Union);
+                if !keep && !flagged && sp.targets.len() == sp.visible {
                     let node = cn.map(|n| crate::exec::subquery_node(n, sp.visible));
                     return Ok((c, node));
                 }
@@ -1808,11 +1850,26 @@ impl Walk<'_> {
                 flatten_members(&o.left, o.kind, o.all, &mut members);
                 flatten_members(&o.right, o.kind, o.all, &mut members);
                 let mut kids = Vec::new();
-                for m in &members {
+                for (i, m) in members.iter().enumerate() {
                     let (mut c, _) = match m {
                         Source::Subquery(sp) => self.plan(sp, &mut None)?,
                         other => self.source(other, &mut None)?,
                     };
+                    // INTERSECT/EXCEPT members add a flag column: each
+                    // is a Subquery Scan named as PostgreSQL names them.
+                    if o.kind != SetOpKind::Union {
+                        c.parent = Some("Subquery");
+                        c = PNode {
+                            node_type: "Subquery Scan",
+                            scan_name: Some(format!("\"*SELECT* {}\"", i + 1)),
+                            startup: c.startup,
+                            total: c.total + c.rows * CPU_TUPLE,
+                            rows: c.rows,
+                            width: c.width,
+                            children: vec![c],
+                            ..Default::default()
+                        };
+                    }
                     c.parent = Some("Member");
                     kids.push(c);
                 }
@@ -2055,7 +2112,10 @@ impl Walk<'_> {
                 (p, node)
             }
             src => {
-                self.scan_filtered = plan.filter.is_some() && matches!(src, Source::Subquery(_));
+                self.scan_filtered = match src {
+                    Source::Subquery(sp) => plan.filter.is_some() || projects(plan, sp.visible),
+                    _ => false,
+                };
                 let (mut p, node) = self.source(src, ex)?;
                 self.scan_filtered = false;
                 if let Some(f) = &plan.filter {
