@@ -204,6 +204,39 @@ HashAggregate
 1|1
 2|1
 2|2
+Aggregate
+  ->  HashAggregate
+        Group Key: t.a
+        ->  Seq Scan on t
+Subquery Scan on ss
+  ->  HashAggregate
+        Group Key: t.a
+        ->  Seq Scan on t
+Subquery Scan on ss
+  ->  Limit
+        ->  Seq Scan on t
+Limit
+  ->  Seq Scan on t
+Aggregate
+  ->  Seq Scan on t
+        Filter: (a > 1)
+Append
+  ->  Index Scan using t_pkey on t
+        Index Cond: (id = 5)
+  ->  Index Scan using u_pkey on u
+        Index Cond: (id = 5)
+5|5
+5|15
+5|5
+5|15
+1
+2
+4
+5
+7
+8
+5|5
+5|7
 DROP VIEW
 DROP TABLE
 "#;

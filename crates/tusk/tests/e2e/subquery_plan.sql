@@ -54,5 +54,18 @@ SELECT s.id, s.k FROM (SELECT id, (SELECT max(id) FROM u WHERE u.tid <= t.id) AS
 SELECT a, n FROM (SELECT s.a, count(*) n FROM (SELECT a FROM t WHERE id <= 20) s GROUP BY s.a) g WHERE n > 1 ORDER BY a;
 SELECT s.a, sum(s.id) OVER (PARTITION BY s.a ORDER BY s.id) FROM (SELECT id, a FROM t WHERE id < 25) s WHERE s.a = 4 ORDER BY 2;
 SELECT s.x, generate_series(1, s.x) FROM (SELECT id AS x FROM t WHERE id < 3) s ORDER BY 1, 2;
+-- what EXPLAIN shows of the subqueries left whole
+EXPLAIN (COSTS OFF) SELECT count(*) FROM (SELECT a, count(*) FROM t GROUP BY a) ss;
+EXPLAIN (COSTS OFF) SELECT a FROM (SELECT a, count(*) FROM t GROUP BY a) ss;
+EXPLAIN (COSTS OFF) SELECT x FROM (SELECT id AS x, a FROM t LIMIT 5) ss;
+EXPLAIN (COSTS OFF) SELECT * FROM (SELECT id AS x, a FROM t LIMIT 5) ss;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM (SELECT id FROM t WHERE a > 1) ss;
+EXPLAIN (COSTS OFF) SELECT * FROM (SELECT id, a FROM t UNION ALL SELECT id, tid FROM u) s WHERE id = 5;
+SELECT * FROM (SELECT id, a FROM t UNION ALL SELECT id, tid FROM u) s WHERE id = 5 ORDER BY a;
+SELECT * FROM (SELECT id, a FROM t UNION SELECT id, tid FROM u) s WHERE id = 5 ORDER BY a;
+SELECT * FROM (SELECT id FROM t EXCEPT SELECT tid FROM u) s WHERE id < 10 ORDER BY 1;
+SELECT * FROM (SELECT id, a FROM t UNION ALL VALUES (5, 7)) s WHERE id = 5 ORDER BY 2;
+-- a join through a view
+SELECT v.id, u.id FROM v JOIN u ON v.id = u.tid WHERE v.a = 3 AND u.note IS NULL ORDER BY 1;
 DROP VIEW vv, v2, v, vagg;
 DROP TABLE t, u;
