@@ -15,8 +15,9 @@
 //! outputs are plain columns (they must go NULL with the row) and its
 //! WHERE can become the join's condition. A conjunct is pushed into a
 //! subquery only when it reads nothing but that subquery's outputs, no
-//! subquery and nothing volatile, and the subquery has no LIMIT/OFFSET,
-//! window or set-returning functions (qual_is_pushdown_safe); over an
+//! subquery and nothing volatile, and the subquery has no LIMIT/OFFSET or
+//! window functions and computes what it reads before any set-returning
+//! function of its select list (qual_is_pushdown_safe); over an
 //! aggregating subquery it becomes part of HAVING, or of WHERE when it
 //! reads only grouping columns. Row-level security's subqueries are
 //! barriers, left whole. Everything here runs in the backend that binds
@@ -669,7 +670,7 @@ fn push_into(sub: &mut SelectPlan, c: &Expr, base: usize) -> bool {
     let safe = sub.limit.is_none()
         && sub.offset.is_none()
         && sub.row_locks.is_none()
-        && sub.srfs.is_empty()
+        && (sub.srfs.is_empty() || sub.aggs.is_none())
         && sub.windows.is_empty()
         && sub.distinct_on.is_none()
         && sub.grouping_sets.is_none()
@@ -678,9 +679,17 @@ fn push_into(sub: &mut SelectPlan, c: &Expr, base: usize) -> bool {
     if !safe {
         return false;
     }
+    // With set-returning functions in its select list, only a condition
+    // on outputs computed before them (over its FROM row) may go below
+    // them (PostgreSQL refuses one reading an SRF's output).
+    let srf_free = match (sub.srfs.is_empty(), source_width(&sub.source)) {
+        (true, _) => usize::MAX,
+        (false, Some(w)) => w,
+        (false, None) => return false,
+    };
     for &i in &cols {
         let t = &sub.targets[i - base];
-        if is_volatile(t) || has_sublink(t) {
+        if is_volatile(t) || has_sublink(t) || t.columns_used().0.iter().any(|&c| c >= srf_free) {
             return false;
         }
     }

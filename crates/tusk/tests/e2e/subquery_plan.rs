@@ -237,6 +237,10 @@ Append
 8
 5|5
 5|7
+2|1
+2|2
+3|1
+3|2
 DROP VIEW
 DROP TABLE
 "#;

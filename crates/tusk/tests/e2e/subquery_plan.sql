@@ -67,5 +67,7 @@ SELECT * FROM (SELECT id FROM t EXCEPT SELECT tid FROM u) s WHERE id < 10 ORDER 
 SELECT * FROM (SELECT id, a FROM t UNION ALL VALUES (5, 7)) s WHERE id = 5 ORDER BY 2;
 -- a join through a view
 SELECT v.id, u.id FROM v JOIN u ON v.id = u.tid WHERE v.a = 3 AND u.note IS NULL ORDER BY 1;
+-- a condition on what a set-returning function's row starts from goes below it
+SELECT * FROM (SELECT id, generate_series(1, id) g FROM t WHERE id < 4) s WHERE id > 1 AND g < 3 ORDER BY 1, 2;
 DROP VIEW vv, v2, v, vagg;
 DROP TABLE t, u;
