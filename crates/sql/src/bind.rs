@@ -2950,7 +2950,11 @@ impl<'h> Binder<'h> {
             return Err(syntax(format!("syntax error at or near \"{q}\"")));
         }
         match q.body.as_ref() {
-            ast::SetExpr::Select(s) => self.bind_select(s, q.order_by.as_ref(), Some(q), false),
+            ast::SetExpr::Select(s) => {
+                let (mut plan, cols) = self.bind_select(s, q.order_by.as_ref(), Some(q), false)?;
+                crate::subplan::optimize(&mut plan);
+                Ok((plan, cols))
+            }
             body => {
                 let (source, cols) = self.bind_set_source(body)?;
                 self.wrap_source(source, cols, q)
@@ -3212,6 +3216,8 @@ impl<'h> Binder<'h> {
             distinct_on,
             windows,
             row_locks: None,
+            alias: None,
+            merged: 0,
         };
         Ok((plan, columns))
     }
@@ -3597,6 +3603,8 @@ impl<'h> Binder<'h> {
                 let n = cols.len();
                 let mut scope = Scope::single(None, None, cols, n);
                 Self::apply_alias(&mut scope, alias)?;
+                let mut plan = plan;
+                plan.alias = viewref::alias_of(&scope);
                 if *lateral {
                     return Ok((Source::LateralSubquery(Box::new(plan)), scope));
                 }
@@ -4165,6 +4173,8 @@ impl<'h> Binder<'h> {
                 distinct_on: None,
                 windows: Vec::new(),
                 row_locks: None,
+                alias: None,
+                merged: 0,
             },
             columns,
         ))

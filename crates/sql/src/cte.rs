@@ -160,6 +160,8 @@ pub(crate) fn plain_plan(source: Source, width: usize) -> SelectPlan {
         distinct_on: None,
         windows: Vec::new(),
         row_locks: None,
+        alias: None,
+        merged: 0,
     }
 }
 

@@ -1698,58 +1698,6 @@ fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
     }
 }
 
-/// WHERE conjuncts over a FROM subquery's output moved into its own
-/// WHERE, as PostgreSQL's subquery pushdown does, so that they reach its
-/// scans and joins (`(SELECT ... FROM a, b) t WHERE t.x = 1` filters `a`
-/// before the join instead of every joined row). Only for a subquery
-/// whose output rows are its filtered FROM rows projected (no
-/// aggregation, DISTINCT, window functions, set-returning functions,
-/// LIMIT/OFFSET or row locks), and only conjuncts that read plain
-/// column outputs of it and no subquery. Returns the subquery with them
-/// and the conjuncts that stay.
-fn push_into_subquery(sub: &SelectPlan, conds: Vec<Expr>) -> (Box<SelectPlan>, Vec<Expr>) {
-    let simple = sub.aggs.is_none()
-        && sub.group_by.is_empty()
-        && sub.grouping_sets.is_none()
-        && sub.having.is_none()
-        && sub.srfs.is_empty()
-        && sub.windows.is_empty()
-        && !sub.distinct
-        && sub.distinct_on.is_none()
-        && sub.limit.is_none()
-        && sub.offset.is_none()
-        && sub.row_locks.is_none();
-    if !simple {
-        return (Box::new(sub.clone()), conds);
-    }
-    let source_col = |i: usize| match sub.targets.get(i) {
-        Some(Expr::Column(j)) if i < sub.visible => Some(*j),
-        _ => None,
-    };
-    let (mut down, mut stay) = (Vec::new(), Vec::new());
-    for c in conds {
-        let (cols, has_sub) = c.columns_used();
-        // An outer reference counts its depth from where it is written.
-        let mut outer = false;
-        c.clone()
-            .visit(0, &mut |e, _| outer |= matches!(e, Expr::Outer { .. }));
-        if has_sub || outer || cols.is_empty() || cols.iter().any(|&i| source_col(i).is_none()) {
-            stay.push(c);
-            continue;
-        }
-        let mut c = c;
-        c.map_columns(&|i| source_col(i).unwrap_or(i));
-        down.push(c);
-    }
-    let mut sub = Box::new(sub.clone());
-    if !down.is_empty() {
-        let mut all = conjuncts(sub.filter.take());
-        all.extend(down);
-        sub.filter = and_all(all);
-    }
-    (sub, stay)
-}
-
 fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
     match v.len() {
         0 => None,
@@ -1934,11 +1882,6 @@ pub(crate) fn build_plan(
         )),
         (Source::Rows(rows), None) if plan.filter.is_some() => {
             rows_node(rows, plan.filter.as_ref(), cx)?
-        }
-        (Source::Subquery(sub), None) if plan.filter.is_some() && plan.row_locks.is_none() => {
-            let (sub, stay) = push_into_subquery(sub, conjuncts(plan.filter.clone()));
-            top_filter = and_all(stay);
-            build_source(&Source::Subquery(sub), cx, relations)?
         }
         (src, None) if pushed => {
             let (down, stay): (Vec<Expr>, Vec<Expr>) =

@@ -1323,6 +1323,9 @@ struct Walk<'r> {
     /// The statement reads more than one relation (Output lists are
     /// qualified then).
     multi: bool,
+    /// The source being walked gets the plan's WHERE as its Filter: a
+    /// Subquery Scan under it stays.
+    scan_filtered: bool,
 }
 
 type Built = (PNode, Option<Box<dyn Node>>);
@@ -1338,6 +1341,77 @@ fn instr(node: Option<Box<dyn Node>>, p: &mut PNode, timing: bool) -> Option<Box
         done: false,
         usage: USAGE.with(|u| u.get()),
     }))
+}
+
+/// Whether `plan` reads some but not all of the `width` columns of its
+/// FROM row: a Subquery Scan under it then projects, and PostgreSQL keeps
+/// it (one reading all of them, or none, as count(*), is dropped).
+fn projects(plan: &SelectPlan, width: usize) -> bool {
+    let mut used = vec![false; width];
+    let mut mark = |e: &Expr| {
+        for c in e.columns_used().0 {
+            if let Some(u) = used.get_mut(c) {
+                *u = true;
+            }
+        }
+    };
+    plan.filter
+        .iter()
+        .chain(&plan.group_exprs)
+        .for_each(&mut mark);
+    for a in plan.aggs.iter().flatten() {
+        let mut a = a.clone();
+        for e in a.exprs_mut() {
+            mark(e);
+        }
+    }
+    if plan.aggs.is_none() {
+        plan.targets.iter().for_each(&mut mark);
+        for w in &plan.windows {
+            let mut w = w.clone();
+            for e in w.exprs_mut() {
+                mark(e);
+            }
+        }
+    }
+    for &g in &plan.group_by {
+        if let Some(u) = used.get_mut(g) {
+            *u = true;
+        }
+    }
+    let n = used.iter().filter(|u| **u).count();
+    n != 0 && n != width
+}
+
+/// `node` under a filter by `pred`, counted as `p`'s rows with the rows
+/// it removed (EXPLAIN ANALYZE's "Rows Removed by Filter").
+fn filtered(
+    node: Option<Box<dyn Node>>,
+    pred: Option<Expr>,
+    p: &mut PNode,
+    timing: bool,
+) -> Option<Box<dyn Node>> {
+    let raw = Rc::new(RefCell::new(Stats::default()));
+    let node = match pred {
+        Some(pred) => node.map(|n| {
+            Box::new(crate::exec::FilterNode {
+                input: Box::new(Instr {
+                    input: n,
+                    stats: raw.clone(),
+                    timing: false,
+                    done: false,
+                    usage: None,
+                }),
+                pred,
+            }) as Box<dyn Node>
+        }),
+        None => node,
+    };
+    let node = instr(node, p, timing);
+    if let Some(s) = &p.stats {
+        s.borrow_mut().input = Some(raw);
+    }
+    node
 }
 
 impl Walk<'_> {
@@ -1377,18 +1451,33 @@ impl Walk<'_> {
             }
             Source::Subquery(p) | Source::LateralSubquery(p) => {
                 let inner = self.source_names(&p.source);
+                // Named by its alias, as PostgreSQL's ruleutils names a
+                // subquery's columns ("ss.x").
+                let alias = p.alias.as_ref().filter(|a| !a.barrier);
                 Names {
                     cols: p
                         .targets
                         .iter()
                         .take(p.visible)
                         .enumerate()
-                        .map(|(i, t)| match t {
-                            Expr::Column(c) => inner.cols.get(*c).cloned().map_or(
-                                (None, format!("col{i}"), types::Ty::new(0)),
-                                |(_, n, t)| (Some("subquery".into()), n, t),
-                            ),
-                            _ => (None, format!("col{i}"), types::Ty::new(0)),
+                        .map(|(i, t)| {
+                            let named = alias.and_then(|a| a.cols.get(i).map(|c| (a, c)));
+                            let ty = match t {
+                                Expr::Column(c) => inner.cols.get(*c).map(|c| c.2),
+                                _ => None,
+                            };
+                            match (named, t) {
+                                (Some((a, c)), _) => (
+                                    Some(a.name.clone()),
+                                    c.clone(),
+                                    ty.unwrap_or(types::Ty::new(0)),
+                                ),
+                                (None, Expr::Column(c)) => inner.cols.get(*c).cloned().map_or(
+                                    (None, format!("col{i}"), types::Ty::new(0)),
+                                    |(_, n, t)| (Some("subquery".into()), n, t),
+                                ),
+                                _ => (None, format!("col{i}"), types::Ty::new(0)),
+                            }
                         })
                         .collect(),
                 }
@@ -1492,7 +1581,11 @@ impl Walk<'_> {
                 None => rest,
             };
             if !icond.is_empty() {
+                // A scan's conditions name its own columns bare
+                // (PostgreSQL's show_scan_qual prefixes only in VERBOSE).
+                let q = std::mem::replace(&mut self.dp.qualify, self.verbose);
                 let t = qual_text(&mut self.dp, &icond, &names);
+                self.dp.qualify = q;
                 p.props.push(("Index Cond", Prop::Text(t)));
             }
             residual = rest;
@@ -1525,7 +1618,9 @@ impl Walk<'_> {
         }
         p.width = width;
         if !residual.is_empty() {
+            let q = std::mem::replace(&mut self.dp.qualify, self.verbose);
             let t = qual_text(&mut self.dp, &residual, &names);
+            self.dp.qualify = q;
             p.props.push(("Filter", Prop::Text(t)));
         }
         if self.verbose {
@@ -1550,6 +1645,173 @@ impl Walk<'_> {
         Ok((p, node))
     }
 
+    /// `src` with WHERE conjuncts placed where `exec::build_pushed` puts
+    /// them: through inner joins to the side whose columns they read
+    /// (a table's become its scan's conditions, through an index when one
+    /// fits), equalities between the sides as hash keys, the rest the
+    /// join's condition.
+    fn source_pushed(
+        &mut self,
+        src: &Source,
+        conds: Vec<Expr>,
+        ex: &mut Option<Exec>,
+    ) -> Result<Built, PgError> {
+        let timing = ex.as_ref().is_some_and(|e| e.timing);
+        let and = |mut v: Vec<Expr>| match v.len() {
+            0 => None,
+            1 => v.pop(),
+            _ => Some(Expr::And(v)),
+        };
+        let inner_join = match src {
+            Source::Join(j)
+                if j.kind == JoinKind::Inner && !matches!(j.right, Source::LateralSubquery(_)) =>
+            {
+                Some(j)
+            }
+            _ => None,
+        };
+        let Some(j) = inner_join else {
+            if let (Source::Relation(rel), false) = (src, conds.is_empty()) {
+                let f = and(conds);
+                let (mut p, node) = self.scan(rel, f.as_ref(), None, ex)?;
+                let node = filtered(node, f, &mut p, timing);
+                return Ok((p, node));
+            }
+            let names = self.source_names(src);
+            let subquery = matches!(src, Source::Subquery(_));
+            self.scan_filtered = subquery && !conds.is_empty();
+            let (mut p, mut node) = self.source(src, ex)?;
+            self.scan_filtered = false;
+            if let Some(f) = and(conds) {
+                let bare = p.node_type.ends_with(" Scan") && p.node_type != "Subquery Scan";
+                let q = std::mem::replace(&mut self.dp.qualify, !bare || self.verbose);
+                let t = qual_text(&mut self.dp, &conjuncts(&f), &names);
+                self.dp.qualify = q;
+                p.props.push(("Filter", Prop::Text(t)));
+                p.rows = clamp_rows(p.rows * selectivity(&f));
+                node = filtered(node, Some(f), &mut p, timing);
+            }
+            return Ok((p, node));
+        };
+        let lw = j.left_width;
+        let (keys, conds) = crate::exec::split_join_conds(conds, lw);
+        let (mut lconds, mut rconds, mut rest) = (Vec::new(), Vec::new(), Vec::new());
+        for c in conds {
+            let (cols, sub) = c.columns_used();
+            if !sub && !cols.is_empty() && cols.iter().all(|&i| i < lw) {
+                lconds.push(c);
+            } else if !sub && !cols.is_empty() && cols.iter().all(|&i| i >= lw) {
+                let mut c = c;
+                c.map_columns(&|i| i - lw);
+                rconds.push(c);
+            } else {
+                rest.push(c);
+            }
+        }
+        let names = self.source_names(src);
+        let l = self.source_pushed(&j.left, lconds, ex)?;
+        let r = self.source_pushed(&j.right, rconds, ex)?;
+        let mut jp = (**j).clone();
+        jp.hash_keys.extend(keys);
+        rest.extend(j.qual.clone().map(|q| conjuncts(&q)).unwrap_or_default());
+        jp.qual = and(rest);
+        let (mut p, node) = self.join(&jp, &names, l, r, ex)?;
+        let node = instr(node, &mut p, timing);
+        Ok((p, node))
+    }
+
+    /// A join over its two inputs, already walked.
+    fn join(
+        &mut self,
+        j: &crate::plan::JoinPlan,
+        names: &Names,
+        (mut l, ln): Built,
+        (mut r, rn): Built,
+        ex: &mut Option<Exec>,
+    ) -> Result<Built, PgError> {
+        let mut p = PNode::default();
+        l.parent = Some("Outer");
+        p.join_type = Some(match j.kind {
+            JoinKind::Inner => "Inner",
+            JoinKind::Left => "Left",
+            JoinKind::Right => "Right",
+            JoinKind::Full => "Full",
+        });
+        let node = match (ln, rn, ex.as_mut()) {
+            (Some(ln), Some(rn), Some(_)) => Some(crate::exec::join_node(j, ln, rn)),
+            _ => None,
+        };
+        let jsel = if j.hash_keys.is_empty() {
+            1.0
+        } else {
+            0.005f64.powi(j.hash_keys.len() as i32)
+        };
+        let qsel = j.qual.as_ref().map_or(1.0, selectivity);
+        let mut rows = l.rows * r.rows * jsel * qsel;
+        if j.kind != JoinKind::Inner {
+            rows = rows.max(l.rows);
+        }
+        p.rows = clamp_rows(rows);
+        p.width = l.width + r.width;
+        if !j.hash_keys.is_empty() {
+            p.node_type = "Hash Join";
+            let conds: Vec<String> = j
+                .hash_keys
+                .iter()
+                .map(|(a, b)| {
+                    let mut rn = names.clone();
+                    rn.cols.drain(..j.left_width.min(rn.cols.len()));
+                    format!("({} = {})", self.dp.expr(a, names), self.dp.expr(b, &rn))
+                })
+                .collect();
+            let cond = if conds.len() == 1 {
+                conds[0].clone()
+            } else {
+                format!("({})", conds.join(" AND "))
+            };
+            p.props.push(("Hash Cond", Prop::Text(cond)));
+            let mut h = PNode {
+                node_type: "Hash",
+                parent: Some("Inner"),
+                startup: r.total,
+                total: r.total,
+                rows: r.rows,
+                width: r.width,
+                ..Default::default()
+            };
+            h.stats = r.stats.clone();
+            r.parent = Some("Outer");
+            let hashcost = r.rows * (CPU_OP + CPU_TUPLE);
+            p.startup = r.total + hashcost;
+            p.total = p.startup + l.total + l.rows * CPU_OP * 2.0 + rows * CPU_TUPLE;
+            h.children.push(r);
+            p.children = vec![l, h];
+        } else {
+            p.node_type = "Nested Loop";
+            r.parent = Some("Inner");
+            p.startup = l.startup + r.startup;
+            p.total = l.total + l.rows * r.total.max(r.rows * CPU_TUPLE) + rows * CPU_TUPLE;
+            // The inner rows are kept in memory: PostgreSQL's Materialize.
+            let m = PNode {
+                node_type: "Materialize",
+                parent: Some("Inner"),
+                startup: r.startup,
+                total: r.total + r.rows * CPU_OP * 2.0,
+                rows: r.rows,
+                width: r.width,
+                stats: r.stats.clone(),
+                children: vec![r],
+                ..Default::default()
+            };
+            p.children = vec![l, m];
+        }
+        if let Some(q) = &j.qual {
+            let t = qual_text(&mut self.dp, &conjuncts(q), names);
+            p.props.push(("Join Filter", Prop::Text(t)));
+        }
+        Ok((p, node))
+    }
+
     /// A FROM item.
     fn source(&mut self, src: &Source, ex: &mut Option<Exec>) -> Result<Built, PgError> {
         let timing = ex.as_ref().is_some_and(|e| e.timing);
@@ -1557,96 +1819,29 @@ impl Walk<'_> {
         let (mut p, node) = match src {
             Source::Relation(rel) => self.scan(rel, None, None, ex)?,
             Source::Join(j) if !matches!(j.right, Source::LateralSubquery(_)) => {
-                let (mut l, ln) = self.source(&j.left, ex)?;
-                let (mut r, rn) = self.source(&j.right, ex)?;
-                let mut p = PNode::default();
-                l.parent = Some("Outer");
-                p.join_type = Some(match j.kind {
-                    JoinKind::Inner => "Inner",
-                    JoinKind::Left => "Left",
-                    JoinKind::Right => "Right",
-                    JoinKind::Full => "Full",
-                });
-                let node = match (ln, rn, ex.as_mut()) {
-                    (Some(ln), Some(rn), Some(_)) => Some(crate::exec::join_node(j, ln, rn)),
-                    _ => None,
-                };
-                let jsel = if j.hash_keys.is_empty() {
-                    1.0
-                } else {
-                    0.005f64.powi(j.hash_keys.len() as i32)
-                };
-                let qsel = j.qual.as_ref().map_or(1.0, selectivity);
-                let mut rows = l.rows * r.rows * jsel * qsel;
-                if j.kind != JoinKind::Inner {
-                    rows = rows.max(l.rows);
-                }
-                p.rows = clamp_rows(rows);
-                p.width = l.width + r.width;
-                if !j.hash_keys.is_empty() {
-                    p.node_type = "Hash Join";
-                    let conds: Vec<String> = j
-                        .hash_keys
-                        .iter()
-                        .map(|(a, b)| {
-                            let mut rn = names.clone();
-                            rn.cols.drain(..j.left_width.min(rn.cols.len()));
-                            format!("({} = {})", self.dp.expr(a, &names), self.dp.expr(b, &rn))
-                        })
-                        .collect();
-                    let cond = if conds.len() == 1 {
-                        conds[0].clone()
-                    } else {
-                        format!("({})", conds.join(" AND "))
-                    };
-                    p.props.push(("Hash Cond", Prop::Text(cond)));
-                    let mut h = PNode {
-                        node_type: "Hash",
-                        parent: Some("Inner"),
-                        startup: r.total,
-                        total: r.total,
-                        rows: r.rows,
-                        width: r.width,
-                        ..Default::default()
-                    };
-                    h.stats = r.stats.clone();
-                    r.parent = Some("Outer");
-                    let hashcost = r.rows * (CPU_OP + CPU_TUPLE);
-                    p.startup = r.total + hashcost;
-                    p.total = p.startup + l.total + l.rows * CPU_OP * 2.0 + rows * CPU_TUPLE;
-                    h.children.push(r);
-                    p.children = vec![l, h];
-                } else {
-                    p.node_type = "Nested Loop";
-                    r.parent = Some("Inner");
-                    p.startup = l.startup + r.startup;
-                    p.total = l.total + l.rows * r.total.max(r.rows * CPU_TUPLE) + rows * CPU_TUPLE;
-                    // The inner rows are kept in memory: PostgreSQL's Materialize.
-                    let m = PNode {
-                        node_type: "Materialize",
-                        parent: Some("Inner"),
-                        startup: r.startup,
-                        total: r.total + r.rows * CPU_OP * 2.0,
-                        rows: r.rows,
-                        width: r.width,
-                        stats: r.stats.clone(),
-                        children: vec![r],
-                        ..Default::default()
-                    };
-                    p.children = vec![l, m];
-                }
-                if let Some(q) = &j.qual {
-                    let t = qual_text(&mut self.dp, &conjuncts(q), &names);
-                    p.props.push(("Join Filter", Prop::Text(t)));
-                }
-                (p, node)
+                let l = self.source(&j.left, ex)?;
+                let r = self.source(&j.right, ex)?;
+                self.join(j, &names, l, r, ex)?
             }
             Source::Subquery(sp) => {
+                let keep = std::mem::replace(&mut self.scan_filtered, false);
                 let (mut c, cn) = self.plan(sp, ex)?;
+                // PostgreSQL drops a Subquery Scan that neither filters
+                // nor projects (setrefs.c's trivial_subqueryscan).
+                // An INTERSECT/EXCEPT carries PostgreSQL's flag column.
+                let flagged = matches!(&sp.source, Source::SetOp(o) if o.kind != SetOpKind::Union);
+                if !keep && !flagged && sp.targets.len() == sp.visible {
+                    let node = cn.map(|n| crate::exec::subquery_node(n, sp.visible));
+                    return Ok((c, node));
+                }
                 c.parent = Some("Subquery");
+                let name = match &sp.alias {
+                    Some(a) => quote(&a.name),
+                    None => "subquery".into(),
+                };
                 let p = PNode {
                     node_type: "Subquery Scan",
-                    scan_name: Some("subquery".into()),
+                    scan_name: Some(name),
                     startup: c.startup,
                     total: c.total + c.rows * CPU_TUPLE,
                     rows: c.rows,
@@ -1741,11 +1936,26 @@ impl Walk<'_> {
                 flatten_members(&o.left, o.kind, o.all, &mut members);
                 flatten_members(&o.right, o.kind, o.all, &mut members);
                 let mut kids = Vec::new();
-                for m in &members {
+                for (i, m) in members.iter().enumerate() {
                     let (mut c, _) = match m {
                         Source::Subquery(sp) => self.plan(sp, &mut None)?,
                         other => self.source(other, &mut None)?,
                     };
+                    // INTERSECT/EXCEPT members add a flag column: each
+                    // is a Subquery Scan named as PostgreSQL names them.
+                    if o.kind != SetOpKind::Union {
+                        c.parent = Some("Subquery");
+                        c = PNode {
+                            node_type: "Subquery Scan",
+                            scan_name: Some(format!("\"*SELECT* {}\"", i + 1)),
+                            startup: c.startup,
+                            total: c.total + c.rows * CPU_TUPLE,
+                            rows: c.rows,
+                            width: c.width,
+                            children: vec![c],
+                            ..Default::default()
+                        };
+                    }
                     c.parent = Some("Member");
                     kids.push(c);
                 }
@@ -1967,10 +2177,42 @@ impl Walk<'_> {
                     None => self.scan(rel, plan.filter.as_ref(), None, ex)?,
                 }
             }
+            // WHERE over inner joins goes down as exec::build_plan puts it.
+            src @ Source::Join(_) if plan.filter.is_some() && plan.row_locks.is_none() => {
+                let (down, stay): (Vec<Expr>, Vec<Expr>) = plan
+                    .filter
+                    .as_ref()
+                    .map(conjuncts)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .partition(|c| {
+                        let (cols, sub) = c.columns_used();
+                        !sub && !cols.is_empty()
+                    });
+                let (mut p, node) = self.source_pushed(src, down, ex)?;
+                if !stay.is_empty() {
+                    let t = qual_text(&mut self.dp, &stay, &names);
+                    p.props.push(("Filter", Prop::Text(t)));
+                    p.rows = clamp_rows(p.rows * stay.iter().map(selectivity).product::<f64>());
+                }
+                (p, node)
+            }
             src => {
+                self.scan_filtered = match src {
+                    Source::Subquery(sp) => plan.filter.is_some() || projects(plan, sp.visible),
+                    _ => false,
+                };
                 let (mut p, node) = self.source(src, ex)?;
+                self.scan_filtered = false;
                 if let Some(f) = &plan.filter {
+                    // Bare names on a scan's Filter, qualified on a
+                    // Subquery Scan's or a join's (show_scan_qual).
+                    let bare = p.node_type.ends_with(" Scan") && p.node_type != "Subquery Scan";
+                    let want =
+                        self.dp.qualify && !bare || self.verbose || p.node_type == "Subquery Scan";
+                    let q = std::mem::replace(&mut self.dp.qualify, want);
                     let t = qual_text(&mut self.dp, &conjuncts(f), &names);
+                    self.dp.qualify = q;
                     p.props.push(("Filter", Prop::Text(t)));
                     p.rows = clamp_rows(p.rows * selectivity(f));
                 }
@@ -2549,10 +2791,13 @@ pub(crate) fn execute(
     let o = &e.opts;
     let timing = o.analyze && o.timing != Some(false);
     let multi = match &e.inner.plan {
-        crate::Plan::Select(p) => !matches!(
-            p.source,
-            Source::Relation(_) | Source::Result | Source::Values(_)
-        ),
+        crate::Plan::Select(p) => {
+            p.merged > 0
+                || !matches!(
+                    p.source,
+                    Source::Relation(_) | Source::Result | Source::Values(_)
+                )
+        }
         // A MERGE, UPDATE ... FROM or DELETE ... USING reads a join.
         crate::Plan::Modify(m) => matches!(
             m.kind,
@@ -2574,6 +2819,7 @@ pub(crate) fn execute(
         relations,
         verbose: o.verbose,
         multi,
+        scan_filtered: false,
     };
     let t0 = Instant::now();
     let mut root = match &e.inner.plan {

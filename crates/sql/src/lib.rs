@@ -128,6 +128,7 @@ mod srf;
 mod strfuncs;
 mod subscription;
 mod sysinfo;
+mod subplan;
 mod sysviews;
 pub mod trigger;
 mod tsddl;

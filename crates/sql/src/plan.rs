@@ -200,6 +200,13 @@ pub(crate) struct SelectPlan {
     /// SELECT ... FOR UPDATE/SHARE: the tables whose rows are locked
     /// between ORDER BY and LIMIT (crates/sql/src/rowlock.rs).
     pub row_locks: Option<Box<crate::rowlock::RowLocks>>,
+    /// A FROM subquery's or view's name and column names, as EXPLAIN
+    /// prints them ("Subquery Scan on ss", `ss.x`), and whether it is a
+    /// security barrier the planner must not merge (crates/sql/src/subplan.rs).
+    pub alias: Option<Box<crate::subplan::Alias>>,
+    /// FROM subqueries merged into this plan by the planner: PostgreSQL's
+    /// range table still lists them, so EXPLAIN qualifies column names.
+    pub merged: usize,
 }
 
 impl Source {

@@ -342,8 +342,14 @@ pub(crate) fn secure_source(rel: Relation, qual: Option<Expr>) -> crate::plan::S
     if let RelationSource::Table(_) = rel.source {
         width += catalog::SYSTEM_COLUMNS.len();
     }
+    let name = rel.alias.clone().unwrap_or_else(|| rel.name.clone());
     let mut plan = crate::cte::plain_plan(Source::Relation(rel), width);
     plan.filter = Some(qual);
+    plan.alias = Some(Box::new(crate::subplan::Alias {
+        name,
+        cols: Vec::new(),
+        barrier: true,
+    }));
     Source::Subquery(Box::new(plan))
 }
 

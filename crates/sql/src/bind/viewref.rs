@@ -68,6 +68,19 @@ impl Binder<'_> {
         if let Some(a) = alias {
             Self::apply_alias(&mut scope, a)?;
         }
+        let mut plan = plan;
+        plan.alias = alias_of(&scope);
         Ok((Source::Subquery(Box::new(plan)), scope))
     }
+}
+
+/// The name EXPLAIN gives a FROM subquery or view bound as `scope`
+/// (crates/sql/src/subplan.rs).
+pub(super) fn alias_of(scope: &Scope) -> Option<Box<crate::subplan::Alias>> {
+    let item = scope.items.first()?;
+    Some(Box::new(crate::subplan::Alias {
+        name: item.alias.clone()?,
+        cols: item.cols.iter().map(|c| c.name.clone()).collect(),
+        barrier: false,
+    }))
 }

@@ -155,6 +155,8 @@
 //!   with their (sub)transaction, refusals, a locked row after kill -9.
 //! - `queries`: WITH [RECURSIVE], DISTINCT ON, window functions and queries
 //!   without columns against PostgreSQL 15's output.
+//! - `subquery_plan`: views and FROM subqueries merged into the query or
+//!   given its conditions (plans and rows against PostgreSQL 15's).
 //! - `tables`: CREATE/DROP TABLE and SCHEMA, INSERT/SELECT/UPDATE/DELETE,
 //!   the bootstrapped catalog, MVCC across sessions, transactional DDL,
 //!   concurrent updates, restart, a table larger than the buffer pool.
@@ -250,6 +252,7 @@ mod sequences;
 mod sessions;
 mod startup;
 mod stop;
+mod subquery_plan;
 mod sysviews;
 mod tables;
 mod text_search_config;
