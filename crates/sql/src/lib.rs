@@ -59,6 +59,7 @@ pub mod acl;
 mod agg;
 pub mod alter;
 mod alterfn;
+mod are;
 mod arrays;
 mod arrayset;
 mod assign;
@@ -104,7 +105,6 @@ mod parse;
 mod parsecache;
 mod parthash;
 mod partition;
-mod are;
 mod pattern;
 mod pgsort;
 mod plan;
@@ -126,9 +126,9 @@ mod scalars;
 pub mod sequence;
 mod srf;
 mod strfuncs;
+mod subplan;
 mod subscription;
 mod sysinfo;
-mod subplan;
 mod sysviews;
 pub mod trigger;
 mod tsddl;
@@ -152,6 +152,7 @@ pub use tusk_types::{cast, datetime, geo, interval, numeric, range, types, tz, v
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
+pub use are::set_interrupt_hook as set_regex_interrupt_hook;
 pub use catalog::{FuncDef, ProcAttrs, Routines, Tables};
 pub use copy::{CopyDirection, CopyEndpoint, CopyIn};
 pub use exec::{Execution, GenerateSeries, Relations, Row, RowSource};
@@ -162,7 +163,6 @@ pub use host::{
 pub use numeric::Numeric;
 pub use types::Oid;
 pub use value::{decode_bind_param, decode_param, encode_binary, encode_text, Value};
-pub use are::set_interrupt_hook as set_regex_interrupt_hook;
 
 use bind::Binder;
 use parse::{Parsed, PreParsed};
