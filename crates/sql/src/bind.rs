@@ -615,6 +615,15 @@ fn common_type(tys: &[Oid], context: &str) -> Result<Oid, PgError> {
 }
 
 impl<'h> Binder<'h> {
+    /// The parameters' types as ParameterDescription sends them (text
+    /// where nothing decided).
+    pub(crate) fn param_oids(&self) -> Vec<types::Oid> {
+        self.params
+            .iter()
+            .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
+            .collect()
+    }
+
     pub fn new(host: &'h dyn Host, params: Vec<Option<Ty>>) -> Binder<'h> {
         crate::jsonpath::install_regex_check();
         crate::operator::note_casts(host);

@@ -1687,10 +1687,9 @@ pub(crate) fn build_source(
     })
 }
 
-/// The join node of `j` over its two inputs (also for EXPLAIN ANALYZE's
-/// counted inputs, crate::explain).
-/// The conjuncts of a WHERE clause.
-fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
+/// The conjuncts of a WHERE clause (also for the planner's rewrites,
+/// subplan.rs).
+pub(crate) fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
     match e {
         None => Vec::new(),
         Some(Expr::And(v)) => v.into_iter().flat_map(|c| conjuncts(Some(c))).collect(),
@@ -1698,7 +1697,8 @@ fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
     }
 }
 
-fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
+/// The AND of `v`; None when empty.
+pub(crate) fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
     match v.len() {
         0 => None,
         1 => v.pop(),
@@ -1813,6 +1813,8 @@ fn build_pushed(
     Ok(join_node(&jp, left, right))
 }
 
+/// The join node of `j` over its two inputs (also for EXPLAIN ANALYZE's
+/// counted inputs, crate::explain).
 pub(crate) fn join_node(
     j: &crate::plan::JoinPlan,
     left: Box<dyn Node>,

@@ -761,27 +761,36 @@ fn prepare_unchecked(
             param_types,
         });
     };
-    // First pass: learn every parameter's type from its contexts.
-    let mut first = Binder::new(host, declared.clone());
-    first.src = stmt.src.clone();
-    let bound = first.bind_query(q)?;
-    if all_known(&declared, &first.params) {
-        // A second pass would bind with the same types: this is its result.
-        let (plan, columns) = bound;
-        return Ok(Prepared {
-            rechecks: Default::default(),
-            dml_ctes: std::mem::take(&mut first.dml_ctes),
-            plan: Plan::Select(Box::new(plan)),
-            param_types: first
-                .params
-                .iter()
-                .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
-                .collect(),
-            columns,
-            command: Command::Select,
-        });
+    let ((plan, columns), mut binder) = bind_passes(host, &declared, |b| {
+        b.src = stmt.src.clone();
+        b.bind_query(q)
+    })?;
+    Ok(Prepared {
+        rechecks: Default::default(),
+        dml_ctes: std::mem::take(&mut binder.dml_ctes),
+        plan: Plan::Select(Box::new(plan)),
+        param_types: binder.param_oids(),
+        columns,
+        command: Command::Select,
+    })
+}
+
+/// Binds with `bind`: a first pass learns every parameter's type from its
+/// contexts; a second pass, with all types known so that every occurrence
+/// agrees, runs only when the first did not have them all from the start
+/// (it would bind with the same types: never for a simple Query). The
+/// result and the binder that made it.
+fn bind_passes<'h, T>(
+    host: &'h dyn Host,
+    declared: &[Option<Ty>],
+    mut bind: impl FnMut(&mut Binder<'h>) -> Result<T, PgError>,
+) -> Result<(T, Binder<'h>), PgError> {
+    let mut first = Binder::new(host, declared.to_vec());
+    let bound = bind(&mut first)?;
+    if first.params.len() == declared.len() && declared.iter().all(Option::is_some) {
+        return Ok((bound, first));
     }
-    let mut inferred = first.params;
+    let mut inferred = std::mem::take(&mut first.params);
     for (i, d) in declared.iter().enumerate() {
         if let Some(d) = d {
             inferred[i] = Some(*d);
@@ -791,23 +800,9 @@ fn prepare_unchecked(
         .iter()
         .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
         .collect();
-    // Second pass: bind with all types known, so every occurrence agrees.
     let mut second = Binder::new(host, complete);
-    second.src = stmt.src.clone();
-    let (plan, columns) = second.bind_query(q)?;
-    let param_types = second
-        .params
-        .iter()
-        .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
-        .collect();
-    Ok(Prepared {
-        rechecks: Default::default(),
-        dml_ctes: std::mem::take(&mut second.dml_ctes),
-        plan: Plan::Select(Box::new(plan)),
-        param_types,
-        columns,
-        command: Command::Select,
-    })
+    let bound = bind(&mut second)?;
+    Ok((bound, second))
 }
 
 /// Binds INSERT/UPDATE/DELETE, twice as a SELECT is (parameter types
@@ -856,46 +851,15 @@ fn prepare_modify(
             _ => unreachable!("checked by the caller"),
         }
     }
-    let mut first = Binder::new(host, declared.to_vec());
-    let bound = bind_once(&mut first)?;
-    let (plan, columns, mut binder) = if all_known(declared, &first.params) {
-        // A second pass would bind with the same types: this is its result.
-        (bound.0, bound.1, first)
-    } else {
-        let mut inferred = std::mem::take(&mut first.params);
-        for (i, d) in declared.iter().enumerate() {
-            if let Some(d) = d {
-                inferred[i] = Some(*d);
-            }
-        }
-        let complete: Vec<Option<Ty>> = inferred
-            .iter()
-            .map(|t| Some(t.unwrap_or(Ty::new(types::TEXT))))
-            .collect();
-        let mut second = Binder::new(host, complete);
-        let (plan, columns) = bind_once(&mut second)?;
-        (plan, columns, second)
-    };
-    let param_types = binder
-        .params
-        .iter()
-        .map(|t| t.map(|t| t.oid).unwrap_or(types::TEXT))
-        .collect();
+    let ((plan, columns), mut binder) = bind_passes(host, declared, bind_once)?;
     Ok(Prepared {
         rechecks: Default::default(),
         dml_ctes: std::mem::take(&mut binder.dml_ctes),
         command: Command::Other(plan.tag_word()),
         plan: Plan::Modify(Box::new(plan)),
-        param_types,
+        param_types: binder.param_oids(),
         columns,
     })
-}
-
-/// Whether a first binding pass already had every parameter's type: the
-/// client declared them all and the statement uses no other (a simple
-/// Query has none), so a second pass would bind with the same types.
-fn all_known(declared: &[Option<Ty>], seen: &[Option<Ty>]) -> bool {
-    seen.len() == declared.len() && declared.iter().all(Option::is_some)
 }
 
 /// Start executing a prepared statement: what a portal holds. `params`

@@ -24,6 +24,7 @@
 //! the statement.
 
 use crate::catalog::{RelationSource, SYSTEM_COLUMNS};
+use crate::exec::{and_all, conjuncts};
 use crate::expr::Expr;
 use crate::plan::{JoinKind, SelectPlan, SortKey, Source};
 
@@ -411,22 +412,6 @@ fn at_path<'s>(src: &'s mut Source, path: &[bool]) -> (&'s mut Source, usize) {
         }
     }
     (cur, base)
-}
-
-fn conjuncts(e: Option<Expr>) -> Vec<Expr> {
-    match e {
-        None => Vec::new(),
-        Some(Expr::And(v)) => v.into_iter().flat_map(|c| conjuncts(Some(c))).collect(),
-        Some(c) => vec![c],
-    }
-}
-
-fn and_all(mut v: Vec<Expr>) -> Option<Expr> {
-    match v.len() {
-        0 => None,
-        1 => v.pop(),
-        _ => Some(Expr::And(v)),
-    }
 }
 
 /// Merges one FROM subquery of `plan` into it; false if none can be.
