@@ -30,17 +30,10 @@ use crate::value::Value;
 
 const PG_CATALOG: u32 = 11;
 
-/// A catalog read as the system, without a command-counter step: lookups
-/// also run inside queries (tsearch.rs resolving a configuration), where
-/// a step would let the statement see its own changes.
-fn rq(
-    host: &mut dyn Host,
-    sql: &str,
-    ptypes: &[u32],
-    params: Vec<Value>,
-) -> Result<Vec<crate::Row>, PgError> {
-    crate::acl::unchecked(|| crate::sysinfo::query(host, sql, ptypes, params))
-}
+// Catalog reads as the system, without a command-counter step: lookups
+// also run inside queries (tsearch.rs resolving a configuration), where
+// a step would let the statement see its own changes.
+use crate::tsearch::read as rq;
 
 /// The built-in functions a template or parser row may name:
 /// (pg_proc OID, name, argument count), PostgreSQL 15's.

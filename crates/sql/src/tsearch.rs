@@ -1834,8 +1834,9 @@ pub(crate) fn split_name(name: &str) -> Vec<String> {
 }
 
 /// Catalog reads of text processing: without privilege checks and
-/// without a command-counter step (they run inside any statement).
-fn read(
+/// without a command-counter step (they run inside any statement; also
+/// the text-search DDL's lookups, tsddl.rs).
+pub(crate) fn read(
     host: &mut dyn Host,
     sql: &str,
     ptypes: &[u32],
