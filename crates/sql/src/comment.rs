@@ -454,40 +454,57 @@ fn resolve(t: &Target, host: &mut dyn Host) -> Result<(u32, u32, i32), PgError> 
             };
             (c, PG_CONSTRAINT, 0)
         }
-        Target::Trigger { name, on } => {
-            let rel = crate::reg::input(host, types::REGCLASS, on)?;
-            let rows = query(
+        Target::Trigger { name, on } => (
+            object_on(
                 host,
+                on,
+                name,
                 "SELECT oid FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
-                &[types::OID, types::TEXT],
-                vec![Value::Oid(rel), Value::Text(name.clone())],
-            )?;
-            let Some(t) = one_oid(rows) else {
-                let shown = on.rsplit('.').next().unwrap_or(on).trim_matches('"');
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_OBJECT,
-                    format!("trigger \"{name}\" for table \"{shown}\" does not exist"),
-                ));
-            };
-            (t, PG_TRIGGER, 0)
-        }
-        Target::Rule { name, on } => {
-            let rel = crate::reg::input(host, types::REGCLASS, on)?;
-            let rows = query(
+                "trigger",
+                "table",
+            )?,
+            PG_TRIGGER,
+            0,
+        ),
+        Target::Rule { name, on } => (
+            object_on(
                 host,
+                on,
+                name,
                 "SELECT oid FROM pg_catalog.pg_rewrite WHERE ev_class = $1 AND rulename = $2",
-                &[types::OID, types::TEXT],
-                vec![Value::Oid(rel), Value::Text(name.clone())],
-            )?;
-            let Some(t) = one_oid(rows) else {
-                let shown = on.rsplit('.').next().unwrap_or(on).trim_matches('"');
-                return Err(PgError::error(
-                    sqlstate::UNDEFINED_OBJECT,
-                    format!("rule \"{name}\" for relation \"{shown}\" does not exist"),
-                ));
-            };
-            (t, PG_REWRITE, 0)
-        }
+                "rule",
+                "relation",
+            )?,
+            PG_REWRITE,
+            0,
+        ),
+    })
+}
+
+/// The OID of trigger or rule `name` on relation `on` (`sql` looks it up
+/// by relation OID and name), or PostgreSQL's "... for table/relation ...
+/// does not exist".
+fn object_on(
+    host: &mut dyn Host,
+    on: &str,
+    name: &str,
+    sql: &str,
+    what: &str,
+    rel_word: &str,
+) -> Result<u32, PgError> {
+    let rel = crate::reg::input(host, types::REGCLASS, on)?;
+    let rows = query(
+        host,
+        sql,
+        &[types::OID, types::TEXT],
+        vec![Value::Oid(rel), Value::Text(name.to_string())],
+    )?;
+    one_oid(rows).ok_or_else(|| {
+        let shown = on.rsplit('.').next().unwrap_or(on).trim_matches('"');
+        PgError::error(
+            sqlstate::UNDEFINED_OBJECT,
+            format!("{what} \"{name}\" for {rel_word} \"{shown}\" does not exist"),
+        )
     })
 }
 

@@ -1863,13 +1863,7 @@ impl Orig {
 
     fn map_direct(&self, is_new: bool, c: &str) -> Result<String, PgError> {
         if c == "*" {
-            let all: Result<Vec<String>, PgError> = (0..self.cols.len())
-                .map(|i| {
-                    self.map_direct(is_new, &self.cols[i].name)
-                        .map(|s| format!("({s})"))
-                })
-                .collect();
-            return Ok(all?.join(", "));
+            return self.star(|n| self.map_direct(is_new, n));
         }
         let i = self.col(is_new, c)?;
         let own = format!("{}.{}", quote_ident(&self.alias), quote_ident(c));
@@ -1889,19 +1883,23 @@ impl Orig {
         })
     }
 
+    /// `NEW.*`/`OLD.*`: every column as `map` gives it, each in parentheses.
+    fn star(&self, map: impl Fn(&str) -> Result<String, PgError>) -> Result<String, PgError> {
+        let all: Result<Vec<String>, PgError> = self
+            .cols
+            .iter()
+            .map(|c| map(&c.name).map(|s| format!("({s})")))
+            .collect();
+        Ok(all?.join(", "))
+    }
+
     /// NEW/OLD in an action: from `"*RULE*"` unless substituted directly.
     fn map_action(&self, is_new: bool, c: &str) -> Result<String, PgError> {
         if self.event == b'3' {
             return self.map_direct(is_new, c);
         }
         if c == "*" {
-            let all: Result<Vec<String>, PgError> = (0..self.cols.len())
-                .map(|i| {
-                    self.map_action(is_new, &self.cols[i].name)
-                        .map(|s| format!("({s})"))
-                })
-                .collect();
-            return Ok(all?.join(", "));
+            return self.star(|n| self.map_action(is_new, n));
         }
         let i = self.col(is_new, c)?;
         Ok(format!(

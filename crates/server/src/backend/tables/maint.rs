@@ -618,6 +618,18 @@ impl Session {
             return self.cluster_partitions(rel, idx, verbose);
         }
         self.mark_clustered(t, Some(idx.oid))?;
+        self.rewrite_in_order(rel, t, idx, verbose)
+    }
+
+    /// Rewrites table `rel` (locked by the caller) with its rows in the
+    /// order of `idx`'s columns; VERBOSE says so before and after.
+    fn rewrite_in_order(
+        &mut self,
+        rel: &Relation,
+        t: TableRef,
+        idx: &IndexInfo,
+        verbose: bool,
+    ) -> Result<(), PgError> {
         let qualified = format!("{}.{}", rel.schema, rel.name);
         if verbose {
             self.info_detail(
@@ -683,30 +695,7 @@ impl Session {
             let mut by_name = idx.clone();
             by_name.cols = cols;
             self.lock_relation(t, LockMode::AccessExclusive)?;
-            let qualified = format!("{}.{}", leaf.schema, leaf.name);
-            if verbose {
-                self.info_detail(
-                    format!("clustering \"{qualified}\" using sequential scan and sort"),
-                    None,
-                );
-            }
-            let fi = cat::catalog(PG_CLASS_OID).col("relfilenode");
-            let (_, class) = self.class_row(t, || {
-                PgError::error(
-                    sqlstate::UNDEFINED_TABLE,
-                    format!("relation \"{}\" does not exist", leaf.name),
-                )
-            })?;
-            let current = TableRef {
-                relfilenode: oid_of(&class[fi]),
-                ..t
-            };
-            let rank = self.cluster_ranks(leaf, current, &by_name)?;
-            let stats = self.rewrite_table(&leaf.schema, &leaf.name, t, Some(&rank))?;
-            if verbose {
-                let (m, d) = stats.verbose_message(&qualified);
-                self.info_detail(m, Some(d));
-            }
+            self.rewrite_in_order(leaf, t, &by_name, verbose)?;
         }
         Ok(())
     }
