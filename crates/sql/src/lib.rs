@@ -395,7 +395,8 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
 /// errors about names and literals carry their position in it too.
 pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
     let src = std::sync::Arc::new(parse::SourceMap::new(sql));
-    if let Some((parsed, text, start)) = parsecache::lookup(sql) {
+    let masked = parsecache::Masked::of(sql);
+    if let Some((parsed, text, start)) = masked.as_ref().and_then(|m| parsecache::lookup(sql, m)) {
         return Ok(vec![Statement {
             parsed,
             sql: text,
@@ -404,8 +405,8 @@ pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option
         }]);
     }
     let parsed = parse::parse_with_position(sql)?;
-    if let [(p, text, start)] = parsed.as_slice() {
-        parsecache::remember(sql, p, text, *start);
+    if let (Some(m), [(p, text, start)]) = (masked, parsed.as_slice()) {
+        parsecache::remember(m, p, text, *start);
     }
     Ok(parsed
         .into_iter()

@@ -190,17 +190,31 @@ fn mask(sql: &str) -> Option<(String, Vec<Lit>)> {
     Some((key, lits))
 }
 
-/// The parse of `sql` from the cache; None on a miss or when `sql` cannot be cached.
-pub(crate) fn lookup(sql: &str) -> Option<(Parsed, String, usize)> {
-    let (key, lits) = mask(sql)?;
+/// A query string's cache key and literals, computed once for the look-up and, on a miss,
+/// for remembering its parse.
+pub(crate) struct Masked {
+    key: String,
+    lits: Vec<Lit>,
+}
+
+impl Masked {
+    /// None when `sql` cannot be cached.
+    pub(crate) fn of(sql: &str) -> Option<Masked> {
+        mask(sql).map(|(key, lits)| Masked { key, lits })
+    }
+}
+
+/// The parse of `sql` (masked as `m`) from the cache; None on a miss.
+pub(crate) fn lookup(sql: &str, m: &Masked) -> Option<(Parsed, String, usize)> {
+    let lits = &m.lits;
     CACHE.with(|c| {
         let c = c.borrow();
-        let e = c.get(&key)?;
+        let e = c.get(&m.key)?;
         let mut stmt = e.stmt.clone();
         let mut k = 0;
         let mut put = Put {
             order: &e.order,
-            lits: &lits,
+            lits,
             k: &mut k,
         };
         if VisitMut::visit(&mut stmt, &mut put).is_break() || k != e.order.len() {
@@ -211,9 +225,9 @@ pub(crate) fn lookup(sql: &str) -> Option<(Parsed, String, usize)> {
     })
 }
 
-/// Remembers the parse of `sql` (one statement, `text` starting at character `start`) when
-/// it qualifies; see the module's comment for when that is.
-pub(crate) fn remember(sql: &str, parsed: &Parsed, text: &str, start: usize) {
+/// Remembers the parse of a query string masked as `m` (one statement, `text` starting at
+/// character `start`) when it qualifies; see the module's comment for when that is.
+pub(crate) fn remember(m: Masked, parsed: &Parsed, text: &str, start: usize) {
     let Parsed::Ast(stmt) = parsed else {
         return;
     };
@@ -229,9 +243,7 @@ pub(crate) fn remember(sql: &str, parsed: &Parsed, text: &str, start: usize) {
     ) {
         return;
     }
-    let Some((key, lits)) = mask(sql) else {
-        return;
-    };
+    let Masked { key, lits } = m;
     let mut seen = Seen {
         lits: &lits,
         order: Vec::new(),
@@ -283,11 +295,13 @@ impl Visitor for Seen<'_> {
                 _ => ControlFlow::Break(()),
             };
         }
+        // The scan found the literals in text order: sorted by place.
         let at = (v.span.start.line, v.span.start.column);
         let Some(i) = self
             .lits
-            .iter()
-            .position(|l| (l.line, l.column) == at && l.value == v.value)
+            .binary_search_by_key(&at, |l| (l.line, l.column))
+            .ok()
+            .filter(|&i| self.lits[i].value == v.value)
         else {
             return ControlFlow::Break(());
         };
@@ -337,12 +351,22 @@ mod tests {
         v.pop().unwrap()
     }
 
+    fn remember_text(sql: &str) {
+        let (p, t, s) = parsed(sql);
+        if let Some(m) = Masked::of(sql) {
+            remember(m, &p, &t, s);
+        }
+    }
+
+    fn lookup_text(sql: &str) -> Option<(Parsed, String, usize)> {
+        lookup(sql, &Masked::of(sql)?)
+    }
+
     /// What a hit gives must be what parsing the text gives.
     fn same_as_parse(first: &str, second: &str) {
         CACHE.with(|c| c.borrow_mut().clear());
-        let (p, t, s) = parsed(first);
-        remember(first, &p, &t, s);
-        let (hp, ht, hs) = lookup(second).expect("hit");
+        remember_text(first);
+        let (hp, ht, hs) = lookup_text(second).expect("hit");
         let (fp, ft, fs) = parsed(second);
         let (Parsed::Ast(a), Parsed::Ast(b)) = (&hp, &fp) else {
             panic!("not an AST");
@@ -385,12 +409,10 @@ mod tests {
     #[test]
     fn different_lengths_or_kinds_miss() {
         CACHE.with(|c| c.borrow_mut().clear());
-        let sql = "SELECT 1 FROM t WHERE a = 10";
-        let (p, t, s) = parsed(sql);
-        remember(sql, &p, &t, s);
-        assert!(lookup("SELECT 1 FROM t WHERE a = 100").is_none());
-        assert!(lookup("SELECT 1 FROM t WHERE a = '1'").is_none());
-        assert!(lookup("SELECT 2 FROM t WHERE a = 11").is_some());
+        remember_text("SELECT 1 FROM t WHERE a = 10");
+        assert!(lookup_text("SELECT 1 FROM t WHERE a = 100").is_none());
+        assert!(lookup_text("SELECT 1 FROM t WHERE a = '1'").is_none());
+        assert!(lookup_text("SELECT 2 FROM t WHERE a = 11").is_some());
     }
 
     #[test]
@@ -406,12 +428,13 @@ mod tests {
             "CREATE TABLE t (a int DEFAULT 5)",
             "SELECT .5",
         ] {
-            if let Ok(mut v) = crate::parse::parse_with_position(sql) {
+            if let (Ok(mut v), Some(m)) = (crate::parse::parse_with_position(sql), Masked::of(sql))
+            {
                 if let Some((p, t, s)) = v.pop() {
-                    remember(sql, &p, &t, s);
+                    remember(m, &p, &t, s);
                 }
             }
-            assert!(lookup(sql).is_none(), "{sql} must not be cached");
+            assert!(lookup_text(sql).is_none(), "{sql} must not be cached");
         }
     }
 }
