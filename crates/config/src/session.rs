@@ -61,6 +61,11 @@ pub struct SessionSettings {
     stacks: HashMap<Key, Vec<StackEntry>>,
     /// 0 outside a transaction, 1 in one, +1 per open subtransaction.
     level: usize,
+    /// Changes whenever a value may have changed (SET, RESET, a
+    /// transaction's end undoing SETs, a reload): what the session's plan
+    /// cache (tusk_sql's plancache.rs) checks, since binding reads
+    /// settings (search_path, row_security, ...).
+    generation: u64,
 }
 
 fn unrecognized(name: &str, severity: Severity) -> PgError {
@@ -112,6 +117,7 @@ impl SessionSettings {
             reset: base,
             stacks: HashMap::new(),
             level: 0,
+            generation: 0,
         };
         s.sync_xact_scoped();
         s
@@ -133,6 +139,7 @@ impl SessionSettings {
         value: &str,
         is_superuser: bool,
     ) -> Result<(), PgError> {
+        self.generation += 1;
         let fatal = |e: PgError| e.with_severity(Severity::Fatal);
         let (key, def) = self.resolve(name, Severity::Fatal)?;
         let value = match def {
@@ -157,6 +164,7 @@ impl SessionSettings {
     /// both reported to the client. Called by the server after
     /// authentication (these settings are not the client's to choose).
     pub fn set_session_user(&mut self, user: &str, is_superuser: bool) {
+        self.generation += 1;
         for settings in [&mut self.current, &mut self.reset] {
             settings.set_override("session_authorization", Value::Str(user.to_string()));
             settings.set_override("is_superuser", Value::Bool(is_superuser));
@@ -204,6 +212,7 @@ impl SessionSettings {
         local: bool,
         is_superuser: bool,
     ) -> Result<(Slot, Option<&'static SettingDef>), PgError> {
+        self.generation += 1;
         let (key, def) = self.resolve(name, Severity::Error)?;
         let slot = match (value, def) {
             (None, _) => self.reset.slot(&key).cloned().unwrap_or(Slot {
@@ -267,6 +276,7 @@ impl SessionSettings {
         name: Option<&str>,
         is_superuser: bool,
     ) -> Result<Vec<&'static str>, PgError> {
+        self.generation += 1;
         let before = self.reported();
         match name {
             Some(name) => {
@@ -364,6 +374,7 @@ impl SessionSettings {
             self.level = 0;
             return Vec::new();
         }
+        self.generation += 1;
         let before = self.reported();
         self.at_end(commit, 1);
         self.level = 0;
@@ -391,10 +402,16 @@ impl SessionSettings {
         if self.level <= 1 {
             return Vec::new();
         }
+        self.generation += 1;
         let before = self.reported();
         self.at_end(commit, self.level);
         self.level -= 1;
         self.changed_since(&before)
+    }
+
+    /// A number that changes whenever a setting may have changed.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Whether a transaction is open, and how deeply nested (0 = none).
@@ -427,6 +444,7 @@ impl SessionSettings {
     /// settings are not changed. Returns the reported settings whose value
     /// changed.
     pub fn reload(&mut self, new_base: &Settings) -> Vec<&'static str> {
+        self.generation += 1;
         let before = self.reported();
         for (idx, def) in registry().iter().enumerate() {
             if matches!(def.context, Context::Internal | Context::Postmaster) {

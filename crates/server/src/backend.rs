@@ -1390,8 +1390,16 @@ impl Session {
 
     fn simple_query(&mut self, sql: &str) {
         self.start_statement(sql);
-        let stmts = match tusk_sql::parse_with_position(sql) {
-            Ok(s) => s,
+        let stmts = match tusk_sql::parse_simple(sql, self, self.settings.generation()) {
+            Ok(tusk_sql::Simple::Parsed(s)) => s,
+            Ok(tusk_sql::Simple::Cached { prepared, params }) => {
+                let r = self.run_simple(SimpleStmt::Cached(prepared, params), false, true);
+                self.in_query = false;
+                if let Err(e) = r {
+                    self.report_error(e, false);
+                }
+                return;
+            }
             Err((e, position)) => {
                 self.in_query = false;
                 return self.report_error(e.with_position(position), false);
@@ -1405,7 +1413,8 @@ impl Session {
         // an error rolls back those before it and skips the rest.
         let implicit = stmts.len() > 1;
         for (i, st) in stmts.iter().enumerate() {
-            if let Err(e) = self.run_simple(st, implicit, i + 1 == stmts.len()) {
+            if let Err(e) = self.run_simple(SimpleStmt::Parsed(st), implicit, i + 1 == stmts.len())
+            {
                 self.in_query = false;
                 return self.report_error(e, false);
             }
@@ -1564,14 +1573,21 @@ impl Session {
     /// several, `last` for its last one.
     fn run_simple(
         &mut self,
-        st: &tusk_sql::Statement,
+        st: SimpleStmt<'_>,
         implicit: bool,
         last: bool,
     ) -> Result<(), PgError> {
         self.start_xact_command();
         self.arm_statement_timeout();
         self.refresh_user_types_for_bind();
-        let p = tusk_sql::prepare(st, &[], self)?;
+        let (p, params) = match st {
+            SimpleStmt::Parsed(st) => {
+                let p = tusk_sql::prepare(st, &[], self)?;
+                tusk_sql::remember_plan(st, &p, self, self.settings.generation());
+                (Rc::new(p), Vec::new())
+            }
+            SimpleStmt::Cached(p, params) => (p, params),
+        };
         self.check_failed_txn(&p)?;
         if implicit {
             self.xact.begin_implicit_block();
@@ -1595,7 +1611,7 @@ impl Session {
             }
             crate::pstitle::set_activity(p.command().tag());
             let rels = self.relations_for(&p);
-            let mut ex = tusk_sql::start(&p, Vec::new(), self, &rels)?;
+            let mut ex = tusk_sql::start(&p, params, self, &rels)?;
             if !p.columns().is_empty() && !early {
                 self.conn.row_description(&field_descs(p.columns(), &[]));
             }
@@ -2237,6 +2253,13 @@ fn send_row(conn: &mut Conn<Client>, row: &[Value], formats: &[i16]) -> Result<(
 /// backend running the statement; it holds a copy of the array's view, not
 /// the session, so an execution can be started while the session is
 /// borrowed as the Host.
+/// A statement of a simple Query message: parsed, to bind, or found in the session's
+/// plan cache with its parameter values (tusk_sql::parse_simple).
+enum SimpleStmt<'a> {
+    Parsed(&'a tusk_sql::Statement),
+    Cached(Rc<tusk_sql::Prepared>, Vec<Value>),
+}
+
 struct ServerRelations {
     /// For the role views (rolecmd.rs): where the role store is, and
     /// whether the current role may see pg_authid.

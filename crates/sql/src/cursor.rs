@@ -843,6 +843,7 @@ fn with_row_identity(inner: &crate::Statement) -> Option<crate::Statement> {
         // The rewritten query has no text of its own to point into.
         src: None,
         start: 0,
+        masked: None,
     })
 }
 

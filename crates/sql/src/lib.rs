@@ -108,6 +108,7 @@ mod partition;
 mod pattern;
 mod pgsort;
 mod plan;
+mod plancache;
 mod plfast;
 mod plpgsql;
 pub mod policy;
@@ -180,6 +181,9 @@ pub struct Statement {
     src: Option<std::sync::Arc<parse::SourceMap>>,
     /// 0-based character index of `sql` in the query string.
     start: usize,
+    /// The client's query string with its literals masked, when it is this one statement
+    /// and the parse cache could read it (plancache.rs keys on it).
+    masked: Option<std::rc::Rc<parsecache::Masked>>,
 }
 
 /// A token-read statement's "syntax error at end of input" where the
@@ -385,6 +389,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
             sql,
             src: None,
             start,
+            masked: None,
         })
         .collect())
 }
@@ -394,20 +399,68 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, PgError> {
 /// known, and the statements keep the string so that [`prepare`]'s
 /// errors about names and literals carry their position in it too.
 pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
-    let src = std::sync::Arc::new(parse::SourceMap::new(sql));
+    parse_masked(sql, parsecache::Masked::of(sql))
+}
+
+/// What [`parse_simple`] made of a simple Query message.
+pub enum Simple {
+    /// A statement sent before with other literal values (plancache.rs): its plan, with
+    /// this text's literals as the parameters' values.
+    Cached {
+        prepared: std::rc::Rc<Prepared>,
+        params: Vec<Value>,
+    },
+    /// The statements, to bind one by one ([`prepare`], then [`remember_plan`]).
+    Parsed(Vec<Statement>),
+}
+
+/// [`parse_with_position`] for a simple Query message, which may be a statement the
+/// session's plan cache holds (plancache.rs). `settings` is the session's settings
+/// generation, which binding depends on.
+pub fn parse_simple(
+    sql: &str,
+    host: &dyn Host,
+    settings: u64,
+) -> Result<Simple, (PgError, Option<u32>)> {
     let masked = parsecache::Masked::of(sql);
+    if let Some((prepared, params)) = masked
+        .as_ref()
+        .and_then(|m| plancache::lookup(m, host, settings))
+    {
+        return Ok(Simple::Cached { prepared, params });
+    }
+    parse_masked(sql, masked).map(Simple::Parsed)
+}
+
+/// After a simple Query's statement `stmt` was bound to `p` without error: lets the
+/// plan cache learn its shape (plancache.rs), so that the next text that differs only
+/// in literal values is not parsed and bound again.
+pub fn remember_plan(stmt: &Statement, p: &Prepared, host: &dyn Host, settings: u64) {
+    plancache::remember(stmt, p, host, settings);
+}
+
+fn parse_masked(
+    sql: &str,
+    masked: Option<parsecache::Masked>,
+) -> Result<Vec<Statement>, (PgError, Option<u32>)> {
+    let src = std::sync::Arc::new(parse::SourceMap::new(sql));
     if let Some((parsed, text, start)) = masked.as_ref().and_then(|m| parsecache::lookup(sql, m)) {
         return Ok(vec![Statement {
             parsed,
             sql: text,
             src: Some(src),
             start,
+            masked: masked.map(std::rc::Rc::new),
         }]);
     }
     let parsed = parse::parse_with_position(sql)?;
-    if let (Some(m), [(p, text, start)]) = (masked, parsed.as_slice()) {
-        parsecache::remember(m, p, text, *start);
-    }
+    let masked = match (masked, parsed.as_slice()) {
+        (Some(m), [(p, text, start)]) => {
+            parsecache::remember(&m, p, text, *start);
+            Some(std::rc::Rc::new(m))
+        }
+        _ => None,
+    };
     Ok(parsed
         .into_iter()
         .map(|(parsed, sql, start)| Statement {
@@ -415,6 +468,7 @@ pub fn parse_with_position(sql: &str) -> Result<Vec<Statement>, (PgError, Option
             sql,
             src: Some(src.clone()),
             start,
+            masked: masked.clone(),
         })
         .collect())
 }

@@ -192,6 +192,7 @@ fn mask(sql: &str) -> Option<(String, Vec<Lit>)> {
 
 /// A query string's cache key and literals, computed once for the look-up and, on a miss,
 /// for remembering its parse.
+#[derive(Debug)]
 pub(crate) struct Masked {
     key: String,
     lits: Vec<Lit>,
@@ -201,6 +202,27 @@ impl Masked {
     /// None when `sql` cannot be cached.
     pub(crate) fn of(sql: &str) -> Option<Masked> {
         mask(sql).map(|(key, lits)| Masked { key, lits })
+    }
+
+    /// The text with the literals' contents masked.
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The literals in text order: (is a number, its text or the string's value).
+    pub(crate) fn literals(&self) -> impl Iterator<Item = (bool, &str)> {
+        self.lits.iter().map(|l| match &l.value {
+            Value::Number(n, _) => (true, n.as_str()),
+            Value::SingleQuotedString(s) => (false, s.as_str()),
+            _ => (false, ""),
+        })
+    }
+
+    /// Which literal starts at this (1-based line, column) of the text.
+    pub(crate) fn literal_at(&self, line: u64, column: u64) -> Option<usize> {
+        self.lits
+            .binary_search_by_key(&(line, column), |l| (l.line, l.column))
+            .ok()
     }
 }
 
@@ -227,7 +249,7 @@ pub(crate) fn lookup(sql: &str, m: &Masked) -> Option<(Parsed, String, usize)> {
 
 /// Remembers the parse of a query string masked as `m` (one statement, `text` starting at
 /// character `start`) when it qualifies; see the module's comment for when that is.
-pub(crate) fn remember(m: Masked, parsed: &Parsed, text: &str, start: usize) {
+pub(crate) fn remember(m: &Masked, parsed: &Parsed, text: &str, start: usize) {
     let Parsed::Ast(stmt) = parsed else {
         return;
     };
@@ -245,7 +267,7 @@ pub(crate) fn remember(m: Masked, parsed: &Parsed, text: &str, start: usize) {
     }
     let Masked { key, lits } = m;
     let mut seen = Seen {
-        lits: &lits,
+        lits,
         order: Vec::new(),
         used: vec![false; lits.len()],
     };
@@ -260,7 +282,7 @@ pub(crate) fn remember(m: Masked, parsed: &Parsed, text: &str, start: usize) {
             c.clear();
         }
         c.insert(
-            key,
+            key.clone(),
             Entry {
                 stmt: (**stmt).clone(),
                 order,
@@ -354,7 +376,7 @@ mod tests {
     fn remember_text(sql: &str) {
         let (p, t, s) = parsed(sql);
         if let Some(m) = Masked::of(sql) {
-            remember(m, &p, &t, s);
+            remember(&m, &p, &t, s);
         }
     }
 
@@ -431,7 +453,7 @@ mod tests {
             if let (Ok(mut v), Some(m)) = (crate::parse::parse_with_position(sql), Masked::of(sql))
             {
                 if let Some((p, t, s)) = v.pop() {
-                    remember(m, &p, &t, s);
+                    remember(&m, &p, &t, s);
                 }
             }
             assert!(lookup_text(sql).is_none(), "{sql} must not be cached");
