@@ -145,6 +145,29 @@ impl Read for ClientSocket {
                     "interrupt pending",
                 ));
             }
+            // Data already there is read without a wait (PostgreSQL's
+            // secure_read tries the socket first too): with clients that
+            // send their next statement at once, the poll was a system call
+            // per statement for nothing.
+            // SAFETY: as below; MSG_DONTWAIT makes it return EAGAIN
+            // instead of blocking when nothing is there.
+            let r = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if r >= 0 {
+                return Ok(r as usize);
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => {}
+                _ => return Err(e),
+            }
             let timeout = match self.deadline {
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());

@@ -8,6 +8,9 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `plancache`: the simple protocol's plan cache against PostgreSQL 15's
+//!   output; statements repeated with other literals across DDL, a rolled-back
+//!   ALTER, search_path, int4/int8 boundaries and unconvertible strings.
 //! - `advisory`: advisory locks against PostgreSQL 15's output; waits in
 //!   pg_locks, timeouts, cancel, deadlock DETAIL, release at disconnect
 //!   and crash.
@@ -226,6 +229,7 @@ mod notify;
 mod operators;
 mod partial_index;
 mod pgbench;
+mod plancache;
 mod plpgsql_features;
 mod plpgsql_more;
 mod polymorphic;
