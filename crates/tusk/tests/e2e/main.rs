@@ -8,6 +8,9 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `xact_modes`: transaction modes (DEFERRABLE, SET TRANSACTION, SET
+//!   SESSION CHARACTERISTICS), COMMIT/ROLLBACK AND CHAIN, SET LOCAL ROLE
+//!   and CREATE RECURSIVE VIEW against PostgreSQL 15's output.
 //! - `advisory`: advisory locks against PostgreSQL 15's output; waits in
 //!   pg_locks, timeouts, cancel, deadlock DETAIL, release at disconnect
 //!   and crash.
@@ -272,3 +275,4 @@ mod walkeep;
 mod window;
 mod with_dml;
 mod xact;
+mod xact_modes;
