@@ -189,6 +189,13 @@ impl Binder<'_> {
             if let ast::SetExpr::Insert(st) | ast::SetExpr::Update(st) | ast::SetExpr::Delete(st) =
                 cte.query.body.as_ref()
             {
+                if with.recursive {
+                    if let crate::recursion::Recursion::Error(e, at) =
+                        crate::recursion::check(&name, &cte.query)
+                    {
+                        return Err(e.with_position(self.at(at.unwrap_or(cte.alias.name.span))));
+                    }
+                }
                 let entry = self.bind_modify_cte(&name, cte, st)?;
                 self.ctes.push(entry);
                 continue;

@@ -14,8 +14,9 @@ use crate::bind::ident_name;
 
 const INVALID_RECURSION: SqlState = SqlState::new("42P19");
 
-/// The spans of every reference to relation `name` (unqualified) in `node`.
-fn refs<V: ast::Visit>(node: &V, name: &str) -> Vec<Span> {
+/// The spans of every reference to relation `name` (unqualified) in
+/// `node`, scopes ignored.
+fn raw_refs<V: ast::Visit>(node: &V, name: &str) -> Vec<Span> {
     let mut out = Vec::new();
     let _ = ast::visit_relations(node, |r: &ast::ObjectName| {
         if let [ast::ObjectNamePart::Identifier(id)] = r.0.as_slice() {
@@ -26,6 +27,42 @@ fn refs<V: ast::Visit>(node: &V, name: &str) -> Vec<Span> {
         ControlFlow::<()>::Continue(())
     });
     out
+}
+
+/// Whether `q`'s own WITH defines a query called `name`.
+fn defines(q: &ast::Query, name: &str) -> bool {
+    q.with.as_ref().is_some_and(|w| {
+        w.cte_tables
+            .iter()
+            .any(|c| ident_name(&c.alias.name) == name)
+    })
+}
+
+/// The references of [`raw_refs`] but those under a query whose WITH
+/// defines a query of the same name (they are to that one).
+fn refs<V: ast::Visit>(node: &V, name: &str) -> Vec<Span> {
+    struct Shadowed<'a> {
+        name: &'a str,
+        spans: Vec<Span>,
+    }
+    impl ast::Visitor for Shadowed<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &ast::Query) -> ControlFlow<()> {
+            if defines(q, self.name) {
+                self.spans.extend(raw_refs(q, self.name));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Shadowed {
+        name,
+        spans: Vec::new(),
+    };
+    let _ = node.visit(&mut v);
+    raw_refs(node, name)
+        .into_iter()
+        .filter(|s| !v.spans.contains(s))
+        .collect()
 }
 
 /// Why a reference is misplaced, as PostgreSQL words it.
@@ -129,10 +166,19 @@ fn set_expr(name: &str, s: &ast::SetExpr, ctx: Context) -> Option<(PgError, Span
         ast::SetExpr::Select(sel) => select(name, sel, ctx),
         ast::SetExpr::Query(q) => query(name, q, ctx),
         ast::SetExpr::SetOperation {
-            op, left, right, ..
+            op,
+            set_quantifier,
+            left,
+            right,
         } => {
+            // As PostgreSQL: INTERSECT (not ALL) keeps the context, EXCEPT
+            // ALL refuses its left side too.
+            let all = matches!(set_quantifier, ast::SetQuantifier::All);
             let (l, r) = match op {
-                ast::SetOperator::Intersect => (Context::Intersect, Context::Intersect),
+                ast::SetOperator::Intersect if all => (Context::Intersect, Context::Intersect),
+                ast::SetOperator::Except | ast::SetOperator::Minus if all => {
+                    (Context::Except, Context::Except)
+                }
                 ast::SetOperator::Except | ast::SetOperator::Minus => (ctx, Context::Except),
                 _ => (ctx, ctx),
             };
@@ -145,22 +191,25 @@ fn set_expr(name: &str, s: &ast::SetExpr, ctx: Context) -> Option<(PgError, Span
 }
 
 fn query(name: &str, q: &ast::Query, ctx: Context) -> Option<(PgError, Span)> {
+    if defines(q, name) {
+        return None;
+    }
+    // A WITH inside the recursive term is checked in its context.
+    let mut placed = refs(q.body.as_ref(), name);
     if let Some(w) = &q.with {
-        if let Some(at) = refs(w, name).first() {
-            return misplaced(name, Context::Sublink, *at);
+        for c in &w.cte_tables {
+            if let Some(e) = query(name, &c.query, ctx) {
+                return Some(e);
+            }
+            placed.extend(refs(c.query.as_ref(), name));
         }
     }
     set_expr(name, &q.body, ctx).or_else(|| {
         // ORDER BY, LIMIT and the like hold expressions only.
-        let all = refs(q, name).len();
-        let body = refs(q.body.as_ref(), name).len();
-        if all > body {
-            let spans = refs(q, name);
-            let at = spans.last().copied().unwrap_or(Span::empty());
-            misplaced(name, Context::Sublink, at)
-        } else {
-            None
-        }
+        refs(q, name)
+            .into_iter()
+            .find(|s| !placed.contains(s))
+            .and_then(|at| misplaced(name, Context::Sublink, at))
     })
 }
 

@@ -8,6 +8,8 @@
 //! `cargo test -p tusk --test e2e -- --test-threads 4`.
 //!
 //! Modules, one per topic:
+//! - `with_recursion`: where WITH RECURSIVE may refer to itself, against
+//!   PostgreSQL 15's errors and positions.
 //! - `xact_modes`: transaction modes (DEFERRABLE, SET TRANSACTION, SET
 //!   SESSION CHARACTERISTICS), COMMIT/ROLLBACK AND CHAIN, SET LOCAL ROLE
 //!   and CREATE RECURSIVE VIEW against PostgreSQL 15's output.
@@ -274,5 +276,6 @@ mod views;
 mod walkeep;
 mod window;
 mod with_dml;
+mod with_recursion;
 mod xact;
 mod xact_modes;
