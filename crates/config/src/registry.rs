@@ -451,6 +451,11 @@ pub(crate) const REGISTRY: &[SettingDef] = &[
         .with(NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE | XACT_SCOPED),
     boolean("transaction_read_only", "off", User, CLIENT_STATEMENT, "Sets the current transaction's read-only status.")
         .with(NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE | XACT_SCOPED),
+    boolean("default_transaction_deferrable", "off", User, CLIENT_STATEMENT,
+        "Sets the default deferrable status of new transactions."),
+    boolean("transaction_deferrable", "off", User, CLIENT_STATEMENT,
+        "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures.")
+        .with(NO_RESET_ALL | NOT_IN_SAMPLE | DISALLOW_IN_FILE | XACT_SCOPED),
     enumeration("session_replication_role", &["origin", "replica", "local"], "origin", Superuser, CLIENT_STATEMENT,
         "Sets the session's behavior for triggers and rewrite rules."),
     int("statement_timeout", "0", 0, INT_MAX, Unit::Ms, User, CLIENT_STATEMENT,

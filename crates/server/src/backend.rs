@@ -43,6 +43,7 @@ mod notify;
 mod portal;
 mod rolecmd;
 mod tables;
+mod xactlocal;
 
 /// The client connection: the socket, or a TLS session over it once an
 /// SSLRequest was accepted (crate::tls).
@@ -674,6 +675,9 @@ pub struct Session {
     db_oid: u32,
     /// LISTEN/NOTIFY: channels, and what the transaction asked for.
     notify: notify::NotifyState,
+    /// Per-transaction state of SET LOCAL ROLE/SESSION AUTHORIZATION,
+    /// transaction characteristics and AND CHAIN (backend/xactlocal.rs).
+    xact_local: xactlocal::XactLocal,
 }
 
 fn parse_options(opts: &str) -> Result<Vec<(String, String)>, PgError> {
@@ -1032,6 +1036,7 @@ impl Session {
             xid_locked: 0,
             db_oid: db_oid.unwrap_or(0),
             notify: Default::default(),
+            xact_local: Default::default(),
             conn,
             settings,
             procs,
@@ -1483,6 +1488,7 @@ impl Session {
         self.subtransactions_ended();
         if let Some(how) = ended {
             self.transaction_ended(how);
+            self.start_chained();
         }
     }
 
@@ -1510,6 +1516,8 @@ impl Session {
     /// A statement failed: the transaction rolls back now, or an explicit
     /// block becomes failed and waits for ROLLBACK.
     fn abort_current_transaction(&mut self) {
+        // A COMMIT AND CHAIN that failed chains nothing.
+        self.xact_local.chain = None;
         let ended = self.xact.abort_current();
         self.subtransactions_ended();
         if let Some(how) = ended {
@@ -1569,6 +1577,7 @@ impl Session {
         };
         self.tables_transaction_ended(how == Ended::Committed);
         self.notify_transaction_ended(how == Ended::Committed);
+        self.xact_local_ended();
         self.txn_generation += 1;
         self.procs.status(self.slot).set_xact_start(0);
         // Portals do not outlive their transaction; held cursors do.
@@ -2639,6 +2648,7 @@ impl Host for Session {
                 "SET LOCAL can only be used in transaction blocks",
             ));
         }
+        self.check_xact_characteristic(name, value)?;
         let su = self.id.is_superuser;
         let reported = self.settings.set(name, value, local, su)?;
         self.apply_float_digits();
@@ -2854,6 +2864,15 @@ impl Host for Session {
     }
     fn in_transaction_block(&self) -> bool {
         self.xact.is_transaction_block()
+    }
+    fn in_implicit_block(&self) -> bool {
+        self.xact.block_state() == tusk_storage::xact::BlockState::ImplicitInProgress
+    }
+    fn set_transaction_mode(&mut self, name: &str, value: &str) -> Result<(), PgError> {
+        self.set_transaction_mode_impl(name, value)
+    }
+    fn chain_transaction(&mut self) -> Result<(), PgError> {
+        self.chain_transaction_impl()
     }
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
         match name {

@@ -189,6 +189,13 @@ impl Binder<'_> {
             if let ast::SetExpr::Insert(st) | ast::SetExpr::Update(st) | ast::SetExpr::Delete(st) =
                 cte.query.body.as_ref()
             {
+                if with.recursive {
+                    if let crate::recursion::Recursion::Error(e, at) =
+                        crate::recursion::check(&name, &cte.query)
+                    {
+                        return Err(e.with_position(self.at(at.unwrap_or(cte.alias.name.span))));
+                    }
+                }
                 let entry = self.bind_modify_cte(&name, cte, st)?;
                 self.ctes.push(entry);
                 continue;
@@ -283,6 +290,13 @@ impl Binder<'_> {
     /// itself (or is no UNION), so it is an ordinary WITH query.
     fn bind_recursive(&mut self, name: &str, cte: &ast::Cte) -> Result<Option<CteEntry>, PgError> {
         let q = &cte.query;
+        match crate::recursion::check(name, q) {
+            crate::recursion::Recursion::NotRecursive => return Ok(None),
+            crate::recursion::Recursion::Error(e, at) => {
+                return Err(e.with_position(self.at(at.unwrap_or(cte.alias.name.span))));
+            }
+            crate::recursion::Recursion::WellFormed => {}
+        }
         let ast::SetExpr::SetOperation {
             left,
             op: ast::SetOperator::Union,
@@ -317,34 +331,51 @@ impl Binder<'_> {
         let bound = self.bind_set_source(right);
         let me = self.ctes.pop().expect("pushed above");
         let (mut rec, rcols) = bound?;
-        if !matches!(me.kind, CteKind::SelfRef(_, true)) {
+        // A reference outside the recursive term (in ORDER BY, say) still
+        // makes the query recursive, and refused below.
+        if !matches!(me.kind, CteKind::SelfRef(_, true))
+            && q.order_by.is_none()
+            && q.limit_clause.is_none()
+        {
             return Ok(None);
         }
-        // PostgreSQL's checkWellFormedRecursion, in its order.
-        let refuse = |what: &str| {
+        // PostgreSQL's checkWellFormedRecursion, in its order, at the
+        // clause's first expression.
+        use sqlparser::ast::Spanned;
+        let refuse = |what: &str, at: Option<u32>| {
             PgError::error(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("{what} in a recursive query is not implemented"),
             )
+            .with_position(at)
         };
-        if q.order_by.is_some() {
-            return Err(refuse("ORDER BY"));
+        if let Some(ob) = &q.order_by {
+            let at = match &ob.kind {
+                ast::OrderByKind::Expressions(list) => {
+                    list.first().and_then(|e| self.at(e.expr.span()))
+                }
+                ast::OrderByKind::All(_) => None,
+            };
+            return Err(refuse("ORDER BY", at));
         }
         let (limit, offset) = match &q.limit_clause {
-            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => {
-                (limit.is_some(), offset.is_some())
+            Some(ast::LimitClause::LimitOffset { limit, offset, .. }) => (
+                limit.as_ref().map(|e| self.at(e.span())),
+                offset.as_ref().map(|o| self.at(o.value.span())),
+            ),
+            Some(ast::LimitClause::OffsetCommaLimit { offset, limit }) => {
+                (Some(self.at(limit.span())), Some(self.at(offset.span())))
             }
-            Some(ast::LimitClause::OffsetCommaLimit { .. }) => (true, true),
-            None => (false, false),
+            None => (None, None),
         };
-        if offset {
-            return Err(refuse("OFFSET"));
+        if let Some(at) = offset {
+            return Err(refuse("OFFSET", at));
         }
-        if limit {
-            return Err(refuse("LIMIT"));
+        if let Some(at) = limit {
+            return Err(refuse("LIMIT", at));
         }
         if !q.locks.is_empty() {
-            return Err(refuse("FOR UPDATE/SHARE"));
+            return Err(refuse("FOR UPDATE/SHARE", None));
         }
         if rcols.len() != cols.len() {
             return Err(PgError::error(

@@ -221,6 +221,26 @@ pub trait Host {
     fn in_transaction_block(&self) -> bool {
         false
     }
+    /// Whether the block is the implicit one of a multi-statement Query
+    /// (COMMIT/ROLLBACK AND CHAIN are refused there).
+    fn in_implicit_block(&self) -> bool {
+        false
+    }
+    /// One transaction mode of BEGIN or SET TRANSACTION, as SET LOCAL of
+    /// its setting but with PostgreSQL's checks of when it may change
+    /// (check_transaction_isolation and its siblings).
+    fn set_transaction_mode(&mut self, name: &str, value: &str) -> Result<(), PgError> {
+        self.set(name, Some(value), true)
+    }
+    /// COMMIT/ROLLBACK AND CHAIN, after the block was told to end: the
+    /// next transaction block starts as soon as this one ended, with its
+    /// characteristics.
+    fn chain_transaction(&mut self) -> Result<(), PgError> {
+        Err(PgError::error(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "COMMIT AND CHAIN is not supported by this host",
+        ))
+    }
     fn deallocate(&mut self, name: Option<&str>) -> Result<(), PgError> {
         let _ = name;
         Ok(())

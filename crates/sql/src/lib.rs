@@ -142,7 +142,9 @@ pub mod usertype;
 mod utility;
 mod vacuum;
 pub mod view;
+mod recursion;
 mod window;
+mod xactstmt;
 
 #[cfg(test)]
 mod tests;
@@ -744,6 +746,7 @@ fn prepare_unchecked(
                 None => return Err(bind::not_supported("ALTER ... SET (...)")),
             },
             Parsed::Pre(PreParsed::SetConstraints) => fkey::bind_set_constraints(&stmt.sql)?,
+            Parsed::Pre(PreParsed::Transaction) => xactstmt::parse(&stmt.sql)?,
             Parsed::Pre(PreParsed::Reindex) => {
                 Utility::Reindex(maint::parse_reindex(&stmt.sql).map_err(|e| maint_error(stmt, e))?)
             }

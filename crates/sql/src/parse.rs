@@ -62,6 +62,9 @@ pub(crate) enum PreParsed {
     ClusterOn,
     /// `SET CONSTRAINTS`: read by fkey.rs.
     SetConstraints,
+    /// BEGIN / START TRANSACTION with modes, SET TRANSACTION, SET SESSION
+    /// CHARACTERISTICS: read by xactstmt.rs.
+    Transaction,
     /// CREATE/DROP TRIGGER, ALTER TABLE ... ENABLE/DISABLE TRIGGER: read
     /// by trigger.rs.
     Trigger,
@@ -442,6 +445,7 @@ fn pre_dispatch(tokens: &[TokenWithSpan]) -> Option<PreParsed> {
         w if crate::sequence::is_sequence_statement(w) => Some(PreParsed::Sequence),
         w if crate::domain::is_domain_statement(w) => Some(PreParsed::Domain),
         ["SET", "CONSTRAINTS", ..] => Some(PreParsed::SetConstraints),
+        w if crate::xactstmt::is_transaction_statement(w) => Some(PreParsed::Transaction),
         ["EXPLAIN", ..] => Some(PreParsed::Explain),
         ["DECLARE", _, ..] | ["FETCH", ..] | ["MOVE", ..] | ["CLOSE", _, ..] => {
             Some(PreParsed::Cursor)

@@ -77,6 +77,9 @@ pub enum RoleCommand {
     /// RESET ROLE / RESET SESSION AUTHORIZATION: the SET to None, with
     /// PostgreSQL's tag RESET.
     Reset(Box<RoleCommand>),
+    /// SET LOCAL ROLE / SET LOCAL SESSION AUTHORIZATION: the SET, undone
+    /// when the transaction ends.
+    Local(Box<RoleCommand>),
 }
 
 impl RoleCommand {
@@ -88,7 +91,9 @@ impl RoleCommand {
             RoleCommand::Drop { .. } => "DROP ROLE",
             RoleCommand::Grant { .. } => "GRANT ROLE",
             RoleCommand::Revoke { .. } => "REVOKE ROLE",
-            RoleCommand::SetRole(_) | RoleCommand::SetSessionAuthorization(_) => "SET",
+            RoleCommand::SetRole(_)
+            | RoleCommand::SetSessionAuthorization(_)
+            | RoleCommand::Local(_) => "SET",
             RoleCommand::Reset(_) => "RESET",
         }
     }
@@ -308,6 +313,7 @@ pub(crate) fn is_role_statement(words: &[&str], sql: &str) -> bool {
         ["SET", "ROLE", ..] | ["SET", "SESSION", "ROLE", ..] | ["RESET", "ROLE"] => true,
         ["RESET", "SESSION", "AUTHORIZATION"] => true,
         ["SET", "SESSION", "AUTHORIZATION", ..] | ["SET", "LOCAL", "ROLE", ..] => true,
+        ["SET", "LOCAL", "SESSION", ..] => true,
         ["GRANT" | "REVOKE", ..] => match tokens(sql) {
             Ok(t) => !t.iter().any(|t| matches!(t, T::Word(k, _) if k == "ON")),
             Err(_) => false,
@@ -430,26 +436,27 @@ pub fn parse(sql: &str) -> Result<RoleCommand, PgError> {
         ))),
         "RESET" => Ok(RoleCommand::Reset(Box::new(RoleCommand::SetRole(None)))),
         "SET" => {
-            if p.kw("LOCAL") {
-                return Err(PgError::error(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    "SET LOCAL ROLE is not supported by tusk yet",
-                ));
-            }
+            let local = p.kw("LOCAL");
             p.kw("SESSION");
-            if p.kw("ROLE") {
+            let set = if p.kw("ROLE") {
                 let r = if p.kw("NONE") { None } else { Some(p.name()?) };
                 p.end()?;
-                return Ok(RoleCommand::SetRole(r));
-            }
-            p.expect("AUTHORIZATION")?;
-            let r = if p.kw("DEFAULT") {
-                None
+                RoleCommand::SetRole(r)
             } else {
-                Some(p.name()?)
+                p.expect("AUTHORIZATION")?;
+                let r = if p.kw("DEFAULT") {
+                    None
+                } else {
+                    Some(p.name()?)
+                };
+                p.end()?;
+                RoleCommand::SetSessionAuthorization(r)
             };
-            p.end()?;
-            Ok(RoleCommand::SetSessionAuthorization(r))
+            Ok(if local {
+                RoleCommand::Local(Box::new(set))
+            } else {
+                set
+            })
         }
         _ => Err(syntax_at(p.t.first())),
     }

@@ -36,6 +36,17 @@ pub(crate) enum Utility {
     },
     Commit,
     Rollback,
+    /// COMMIT AND CHAIN (`commit`) / ROLLBACK AND CHAIN.
+    Chain {
+        commit: bool,
+    },
+    /// SET TRANSACTION modes (`session`: SET SESSION CHARACTERISTICS AS
+    /// TRANSACTION, which sets the default_* settings).
+    SetTransaction {
+        modes: Vec<(&'static str, &'static str)>,
+        session: bool,
+    },
+    SetTransactionSnapshot(String),
     Savepoint(String),
     Release(String),
     RollbackTo(String),
@@ -477,7 +488,7 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 )));
             }
             if *chain {
-                return Err(not_supported("COMMIT AND CHAIN"));
+                return Ok(Utility::Chain { commit: true });
             }
             Ok(Utility::Commit)
         }
@@ -486,7 +497,7 @@ pub(crate) fn bind(s: &ast::Statement, sql: &str, host: &dyn Host) -> Result<Uti
                 if savepoint.is_some() {
                     return Err(syntax("syntax error at or near \"TO\""));
                 }
-                return Err(not_supported("ROLLBACK AND CHAIN"));
+                return Ok(Utility::Chain { commit: false });
             }
             match savepoint {
                 Some(name) => Ok(Utility::RollbackTo(ident_name(name))),
@@ -948,8 +959,9 @@ impl Utility {
             Utility::Set { .. } => Command::Set,
             Utility::Reset(_) => Command::Reset,
             Utility::Begin { .. } => Command::Begin,
-            Utility::Commit => Command::Commit,
-            Utility::Rollback => Command::Rollback,
+            Utility::Commit | Utility::Chain { commit: true } => Command::Commit,
+            Utility::Rollback | Utility::Chain { commit: false } => Command::Rollback,
+            Utility::SetTransaction { .. } | Utility::SetTransactionSnapshot(_) => Command::Set,
             Utility::Savepoint(_) => Command::Savepoint,
             Utility::Release(_) => Command::Release,
             Utility::RollbackTo(_) => Command::RollbackTo,
@@ -1061,7 +1073,7 @@ impl Utility {
                     host.notice(w);
                 }
                 for (name, value) in modes {
-                    if let Err(e) = host.set(name, Some(value), true) {
+                    if let Err(e) = host.set_transaction_mode(name, value) {
                         // A host without these settings still runs the block.
                         if e.code != sqlstate::UNDEFINED_OBJECT {
                             return Err(e);
@@ -1069,6 +1081,59 @@ impl Utility {
                     }
                 }
                 done(tag)
+            }
+            Utility::SetTransaction { modes, session } => {
+                if *session {
+                    for (name, value) in modes {
+                        host.set(&format!("default_{name}"), Some(value), false)?;
+                    }
+                } else {
+                    if !host.in_transaction_block() {
+                        host.notice(PgError::new(
+                            tusk_common::Severity::Warning,
+                            sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                            "SET TRANSACTION can only be used in transaction blocks",
+                        ));
+                    }
+                    for (name, value) in modes {
+                        host.set_transaction_mode(name, value)?;
+                    }
+                }
+                done("SET")
+            }
+            Utility::SetTransactionSnapshot(id) => {
+                let iso = host.show("transaction_isolation")?;
+                crate::xactstmt::import_snapshot(id, host.in_transaction_block(), &iso)?;
+                done("SET")
+            }
+            Utility::Chain { commit } => {
+                let what = if *commit { "COMMIT" } else { "ROLLBACK" };
+                if !host.in_transaction_block() || host.in_implicit_block() {
+                    return Err(PgError::error(
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                        format!("{what} AND CHAIN can only be used in transaction blocks"),
+                    ));
+                }
+                let committed = if *commit {
+                    if let Err(e) = crate::fkey::at_commit(host) {
+                        crate::fkey::at_rollback();
+                        host.transactions().rollback()?;
+                        return Err(e);
+                    }
+                    let (committed, warning) = host.transactions().commit()?;
+                    if let Some(w) = warning {
+                        host.notice(w);
+                    }
+                    committed
+                } else {
+                    crate::fkey::at_rollback();
+                    if let Some(w) = host.transactions().rollback()? {
+                        host.notice(w);
+                    }
+                    false
+                };
+                host.chain_transaction()?;
+                done(if committed { "COMMIT" } else { "ROLLBACK" })
             }
             Utility::Commit => {
                 // Deferred FOREIGN KEY checks fail the COMMIT, which then

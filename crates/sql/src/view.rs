@@ -355,11 +355,14 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let _ = take(&mut p, "GLOBAL") || take(&mut p, "LOCAL");
     let temp = take(&mut p, "TEMP") || take(&mut p, "TEMPORARY");
     let _unlogged = take(&mut p, "UNLOGGED");
+    let mut recursive = false;
     let kind = if take(&mut p, "MATERIALIZED") {
         expect(&mut p, "VIEW")?;
         b'm'
     } else if take(&mut p, "RECURSIVE") {
-        return Err(not_supported("CREATE RECURSIVE VIEW"));
+        expect(&mut p, "VIEW")?;
+        recursive = true;
+        b'v'
     } else if take(&mut p, "VIEW") {
         b'v'
     } else {
@@ -377,6 +380,10 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let (schema, name) = qual_name(&mut p)?;
     let schema = temp_schema(schema, temp)?;
     let mut col_names = Vec::new();
+    // The grammar of CREATE RECURSIVE VIEW requires the column list.
+    if recursive && p.peek_token().token != Token::LParen {
+        return Err(near(&mut p));
+    }
     if p.consume_token(&Token::LParen) {
         loop {
             let id = p.parse_identifier().map_err(|_| near(&mut p))?;
@@ -428,6 +435,22 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
     let query = p.parse_query().map_err(|e| syntax(e.to_string()))?;
     let stop = offset(sql, &p.peek_token());
     let query_text = sql[start..stop.max(start)].trim().to_string();
+    // PostgreSQL's makeRecursiveViewSelect: the view is
+    // WITH RECURSIVE name (cols) AS (query) SELECT cols FROM name.
+    let (query, query_text) = if recursive {
+        let q = crate::routine::quote_ident(&name);
+        let cols = col_names
+            .iter()
+            .map(|c| crate::routine::quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = format!("WITH RECURSIVE {q} ({cols}) AS ({query_text}) SELECT {cols} FROM {q}");
+        let mut rp = crate::parse::rewritten_parser(&text).map_err(|e| syntax(e.to_string()))?;
+        let query = rp.parse_query().map_err(|e| syntax(e.to_string()))?;
+        (query, text)
+    } else {
+        (query, query_text)
+    };
     let target = Target { schema, name };
     if kind == b'v' {
         if take(&mut p, "WITH") {

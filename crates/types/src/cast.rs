@@ -516,6 +516,7 @@ fn is_scalar_cast(from: Oid, to: Oid) -> bool {
             | (VARBIT, BIT)
             | (INT4 | INT8, BIT)
             | (BIT, INT4 | INT8)
+            | (XID8, XID)
     )
 }
 
@@ -548,6 +549,8 @@ fn scalar_cast(v: &Value, to: Ty) -> Result<Option<Value>, PgError> {
         }
     };
     Ok(Some(match (v, to.oid) {
+        // xid(xid8): the low 32 bits, the epoch dropped.
+        (Value::Xid8(x), types::XID) => Value::Oid(*x as u32),
         (Value::Money(m), types::NUMERIC) => {
             let sign = if *m < 0 { "-" } else { "" };
             let mag = m.unsigned_abs();

@@ -172,9 +172,14 @@ impl Session {
     pub(super) fn run_role_command(&mut self, cmd: &RoleCommand) -> Result<(), PgError> {
         match cmd {
             RoleCommand::Reset(inner) => return self.run_role_command(inner),
-            RoleCommand::SetRole(r) => return self.set_role(r.as_deref()),
+            RoleCommand::Local(inner) => return self.set_role_locally(inner),
+            RoleCommand::SetRole(r) => {
+                self.role_set_for_session();
+                return self.set_role(r.as_deref());
+            }
             RoleCommand::SetSessionAuthorization(r) => {
-                return self.set_session_authorization(r.as_deref())
+                self.role_set_for_session();
+                return self.set_session_authorization(r.as_deref());
             }
             _ => {}
         }
@@ -463,6 +468,7 @@ impl Session {
             }
             RoleCommand::SetRole(_)
             | RoleCommand::SetSessionAuthorization(_)
+            | RoleCommand::Local(_)
             | RoleCommand::Reset(_) => unreachable!(),
         }
         r.save(&dir)
@@ -522,7 +528,7 @@ impl Session {
             .unwrap_or(tusk_sql::acl::BOOTSTRAP_SUPERUSER))
     }
 
-    fn set_role(&mut self, role: Option<&str>) -> Result<(), PgError> {
+    pub(super) fn set_role(&mut self, role: Option<&str>) -> Result<(), PgError> {
         let r = Roles::load(&self.data_dir).map_err(|e| io_err("read \"global/pg_authid\"", e))?;
         let session = r
             .by_name(&self.id.session_user)
@@ -548,7 +554,7 @@ impl Session {
         Ok(())
     }
 
-    fn set_session_authorization(&mut self, role: Option<&str>) -> Result<(), PgError> {
+    pub(super) fn set_session_authorization(&mut self, role: Option<&str>) -> Result<(), PgError> {
         let (auth_user, auth_super) = AUTHENTICATED
             .get()
             .cloned()

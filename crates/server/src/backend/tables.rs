@@ -572,6 +572,7 @@ impl Session {
         let (_, engine) = self.table_parts()?;
         let cid = self.xact.command_id();
         let rr = self.repeatable_read()?;
+        self.xact_local.snapshot_taken.set(true);
         let mut kept = self.rr_snapshot.borrow_mut();
         if rr {
             if let Some(s) = kept.as_ref() {

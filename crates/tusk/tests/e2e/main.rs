@@ -11,6 +11,11 @@
 //! - `plancache`: the simple protocol's plan cache against PostgreSQL 15's
 //!   output; statements repeated with other literals across DDL, a rolled-back
 //!   ALTER, search_path, int4/int8 boundaries and unconvertible strings.
+//! - `with_recursion`: where WITH RECURSIVE may refer to itself, against
+//!   PostgreSQL 15's errors and positions.
+//! - `xact_modes`: transaction modes (DEFERRABLE, SET TRANSACTION, SET
+//!   SESSION CHARACTERISTICS), COMMIT/ROLLBACK AND CHAIN, SET LOCAL ROLE
+//!   and CREATE RECURSIVE VIEW against PostgreSQL 15's output.
 //! - `advisory`: advisory locks against PostgreSQL 15's output; waits in
 //!   pg_locks, timeouts, cancel, deadlock DETAIL, release at disconnect
 //!   and crash.
@@ -275,4 +280,6 @@ mod views;
 mod walkeep;
 mod window;
 mod with_dml;
+mod with_recursion;
 mod xact;
+mod xact_modes;

@@ -305,6 +305,24 @@ impl Session {
         }
     }
 
+    /// PostgreSQL's PreventCommandIfReadOnly for nextval and setval: a
+    /// sequence change writes even though it is not transactional; a
+    /// temporary sequence of this session is exempt, as there.
+    fn seq_prevent_if_read_only(&self, info: &SeqInfo, what: &str) -> Result<(), PgError> {
+        if Some(info.namespace) == super::view::my_temp_namespace() {
+            return Ok(());
+        }
+        if tusk_sql::Host::current_setting(self, "transaction_read_only", true)?.as_deref()
+            == Some("on")
+        {
+            return Err(PgError::error(
+                sqlstate::SqlState::new("25006"),
+                format!("cannot execute {what} in a read-only transaction"),
+            ));
+        }
+        Ok(())
+    }
+
     fn seq_ref(&self, i: &SeqInfo) -> TableRef {
         TableRef {
             oid: i.oid,
@@ -319,23 +337,6 @@ impl Session {
         &mut self,
         call: SeqCall,
     ) -> Result<Value, PgError> {
-        // PostgreSQL's PreventCommandIfReadOnly: a sequence change writes
-        // even though it is not transactional.
-        let writes = match &call {
-            SeqCall::Nextval(_) | SeqCall::IdentityNextval(_) => Some("nextval()"),
-            SeqCall::Setval { .. } => Some("setval()"),
-            _ => None,
-        };
-        if let Some(what) = writes {
-            if tusk_sql::Host::current_setting(self, "transaction_read_only", true)?.as_deref()
-                == Some("on")
-            {
-                return Err(PgError::error(
-                    sqlstate::SqlState::new("25006"),
-                    format!("cannot execute {what} in a read-only transaction"),
-                ));
-            }
-        }
         match &call {
             SeqCall::Nextval(t) => self.seq_acl_check(t, acl::USAGE | acl::UPDATE)?,
             SeqCall::Currval(t) => self.seq_acl_check(t, acl::SELECT | acl::USAGE)?,
@@ -345,6 +346,7 @@ impl Session {
         match call {
             SeqCall::Nextval(text) | SeqCall::IdentityNextval(text) => {
                 let info = self.seq_by_text(&text, LockMode::RowExclusive)?;
+                self.seq_prevent_if_read_only(&info, "nextval()")?;
                 self.nextval(&info).map(Value::Int8)
             }
             SeqCall::Currval(text) => {
@@ -391,6 +393,7 @@ impl Session {
                 is_called,
             } => {
                 let info = self.seq_by_text(&seq, LockMode::RowExclusive)?;
+                self.seq_prevent_if_read_only(&info, "setval()")?;
                 sq::check_setval(&info.name, &info.params, value)?;
                 let t = SeqTuple {
                     last_value: value,
