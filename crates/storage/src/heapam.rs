@@ -740,11 +740,11 @@ impl<'a> HeapRel<'a> {
     }
 
     /// Block `block` pinned, or None when the relation is shorter (an
-    /// index entry may name a block that VACUUM has since cut off). A
-    /// cached buffer proves the block exists, so only a miss asks the file
-    /// system for the size: asking on every fetch was 4 % of a pgbench
-    /// select-only backend's CPU and 2 % of a TPC-B one's, and as much
-    /// again for UPDATE's own check of the old version's block.
+    /// index entry may name a block that VACUUM has since cut off). The
+    /// file system is asked for the size only when the block could not be
+    /// read: asking on every fetch was 4 % of a pgbench select-only
+    /// backend's CPU and 2 % of a TPC-B one's, and asking on every uncached
+    /// read still 3 % when the table outgrows shared_buffers.
     fn pin_existing(
         &self,
         owner: &mut ResourceOwner,
@@ -756,10 +756,6 @@ impl<'a> HeapRel<'a> {
         {
             return Ok(Some(pin));
         }
-        // The relation's size is asked only when the read failed: a block
-        // an index or a ctid names is nearly always there, and asking first
-        // cost two file-system calls per uncached block (a tenth of a
-        // select-only statement's CPU when the table outgrows shared_buffers).
         match self.bm.read_buffer(owner, self.rel, Fork::Main, block) {
             Ok(pin) => Ok(Some(pin)),
             Err(_) if block >= self.nblocks()? => Ok(None),
