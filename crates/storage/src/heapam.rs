@@ -750,12 +750,6 @@ impl<'a> HeapRel<'a> {
         owner: &mut ResourceOwner,
         block: BlockNumber,
     ) -> Result<Option<Pin>, PgError> {
-        if let Some(pin) = self
-            .bm
-            .read_buffer_if_cached(owner, self.rel, Fork::Main, block)?
-        {
-            return Ok(Some(pin));
-        }
         match self.bm.read_buffer(owner, self.rel, Fork::Main, block) {
             Ok(pin) => Ok(Some(pin)),
             Err(_) if block >= self.nblocks()? => Ok(None),
