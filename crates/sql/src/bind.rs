@@ -3792,7 +3792,7 @@ impl<'h> Binder<'h> {
             let (lb, rb) = self.compare_bound(Bound::new(le, lt), Bound::new(re, rt), "=")?;
             let ty = lb.ty;
             let expr = match kind {
-                JoinKind::Inner | JoinKind::Left => lb.e.clone(),
+                JoinKind::Inner | JoinKind::Left | JoinKind::Semi | JoinKind::Anti => lb.e.clone(),
                 JoinKind::Right => rb.e.clone(),
                 JoinKind::Full => Expr::Coalesce(vec![lb.e.clone(), rb.e.clone()]),
             };

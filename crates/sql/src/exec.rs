@@ -1125,7 +1125,12 @@ impl Node for JoinNode {
         }
         if !self.loaded {
             self.load(cx)?;
-            if self.inner.is_empty() && matches!(self.kind, JoinKind::Inner | JoinKind::Right) {
+            if self.inner.is_empty()
+                && matches!(
+                    self.kind,
+                    JoinKind::Inner | JoinKind::Right | JoinKind::Semi
+                )
+            {
                 self.close();
                 return Ok(None);
             }
@@ -1187,7 +1192,7 @@ impl Node for JoinNode {
             };
             let Some(i) = next else {
                 let (l, _, _, any) = self.cur.take().expect("current left row");
-                if !any && matches!(self.kind, JoinKind::Left | JoinKind::Full) {
+                if !any && matches!(self.kind, JoinKind::Left | JoinKind::Full | JoinKind::Anti) {
                     let mut row = l;
                     row.extend(Self::null_row(self.right_width));
                     return Ok(Some(row));
@@ -1241,6 +1246,17 @@ impl Node for JoinNode {
                 }
             }
             *any = true;
+            // A semi join wants one match, an anti join none: the rest
+            // of the candidates are not tried.
+            if crate::semijoin::is_semi(self.kind) {
+                self.cur = None;
+                if self.kind == JoinKind::Anti {
+                    continue;
+                }
+                row.truncate(row.len() - self.inner[i].len());
+                row.resize(row.len() + self.right_width, Value::Null);
+                return Ok(Some(row));
+            }
             self.matched[i] = true;
             return Ok(Some(row));
         }
@@ -1638,10 +1654,17 @@ pub(crate) fn build_source(
                 "LATERAL subquery outside a join",
             ))
         }
+        Source::Join(j) if crate::semijoin::is_semi(j.kind) => {
+            let left = build_source(&j.left, cx, relations)?;
+            semi_join_node(j, left, cx, relations)?
+        }
         Source::Join(j) => {
             let left = build_source(&j.left, cx, relations)?;
             let right = build_source(&j.right, cx, relations)?;
-            join_node(j, left, right)
+            let l = crate::hashside::est_rows(&j.left, &[], relations);
+            let r = crate::hashside::est_rows(&j.right, &[], relations);
+            let build_left = crate::hashside::build_left(j, &j.left, &j.right, (l, r), relations);
+            sided_join_node(j, left, right, build_left)
         }
         Source::Subquery(p) => subquery_node(build_plan(p, cx, relations)?, p.visible),
         Source::SetOp(o) => Box::new(SetOpNode {
@@ -1773,6 +1796,34 @@ fn build_pushed(
             None => node,
         });
     };
+    // A one-sided join: conditions on its preserved side's columns filter
+    // that input (crates/sql/src/semijoin.rs).
+    let conds = match crate::semijoin::preserved_conds(j, conds) {
+        Ok((to_left, down, stay)) => {
+            let node = if crate::semijoin::is_semi(j.kind) {
+                let left = build_pushed(&j.left, down, cx, relations)?;
+                semi_join_node(j, left, cx, relations)?
+            } else {
+                let (ld, rd) = if to_left {
+                    (down, Vec::new())
+                } else {
+                    (Vec::new(), down)
+                };
+                let lrows = crate::hashside::est_rows(&j.left, &ld, relations);
+                let rrows = crate::hashside::est_rows(&j.right, &rd, relations);
+                let left = build_pushed(&j.left, ld, cx, relations)?;
+                let right = build_pushed(&j.right, rd, cx, relations)?;
+                let build_left =
+                    crate::hashside::build_left(j, &j.left, &j.right, (lrows, rrows), relations);
+                sided_join_node(j, left, right, build_left)
+            };
+            return Ok(match and_all(stay) {
+                Some(pred) => Box::new(FilterNode { input: node, pred }),
+                None => node,
+            });
+        }
+        Err(conds) => conds,
+    };
     // A LATERAL right side runs per left row inside its own node
     // (build_source's lateral arm): the conditions stay above that join.
     if j.kind != JoinKind::Inner || matches!(j.right, Source::LateralSubquery(_)) {
@@ -1796,6 +1847,8 @@ fn build_pushed(
             None => rest.push(c),
         }
     }
+    let lrows = crate::hashside::est_rows(&j.left, &lconds, relations);
+    let rrows = crate::hashside::est_rows(&j.right, &rconds, relations);
     let left = build_pushed(&j.left, lconds, cx, relations)?;
     let right = build_pushed(&j.right, rconds, cx, relations)?;
     let mut jp = crate::plan::JoinPlan {
@@ -1810,7 +1863,47 @@ fn build_pushed(
     jp.hash_keys.extend(keys);
     rest.extend(j.qual.clone());
     jp.qual = and_all(rest);
+    let build_left = crate::hashside::build_left(&jp, &j.left, &j.right, (lrows, rrows), relations);
+    Ok(sided_join_node(&jp, left, right, build_left))
+}
+
+/// A semi or anti join over its left input: the conjuncts of its
+/// condition that read only the right row filter the right input.
+fn semi_join_node(
+    j: &crate::plan::JoinPlan,
+    left: Box<dyn Node>,
+    cx: &mut Ctx<'_>,
+    relations: &dyn Relations,
+) -> Result<Box<dyn Node>, PgError> {
+    let (inner, qual) = crate::semijoin::inner_conds(j);
+    let right = build_pushed(&j.right, inner, cx, relations)?;
+    let jp = crate::plan::JoinPlan {
+        kind: j.kind,
+        left: Source::Result,
+        right: Source::Result,
+        left_width: j.left_width,
+        right_width: j.right_width,
+        hash_keys: j.hash_keys.clone(),
+        qual,
+    };
     Ok(join_node(&jp, left, right))
+}
+
+/// The join node of `j`, its hash table built on the left input when
+/// `build_left` (crates/sql/src/hashside.rs), else on the right.
+pub(crate) fn sided_join_node(
+    j: &crate::plan::JoinPlan,
+    left: Box<dyn Node>,
+    right: Box<dyn Node>,
+    build_left: bool,
+) -> Box<dyn Node> {
+    if !build_left {
+        return join_node(j, left, right);
+    }
+    Box::new(crate::hashside::SwapNode {
+        input: join_node(&crate::hashside::swapped(j), right, left),
+        right_width: j.right_width,
+    })
 }
 
 /// The join node of `j` over its two inputs (also for EXPLAIN ANALYZE's

@@ -690,7 +690,7 @@ fn clamp_rows(r: f64) -> f64 {
 
 /// Average width of a type, as PostgreSQL's get_typavgwidth (32 for a
 /// variable-length type without a length limit).
-fn type_width(ty: types::Ty) -> u32 {
+pub(crate) fn type_width(ty: types::Ty) -> u32 {
     match ty.oid {
         types::BOOL | types::CHAR => 1,
         types::INT2 => 2,
@@ -1234,7 +1234,7 @@ fn qual_text(dp: &mut Dp, quals: &[Expr], names: &Names) -> String {
 }
 
 /// Selectivity of a predicate with PostgreSQL's defaults (no statistics).
-fn selectivity(e: &Expr) -> f64 {
+pub(crate) fn selectivity(e: &Expr) -> f64 {
     match e {
         Expr::And(v) => v.iter().map(selectivity).product(),
         Expr::Or(v) => v
@@ -1670,6 +1670,44 @@ impl Walk<'_> {
             }
             _ => None,
         };
+        // As exec::build_pushed: a one-sided join's conditions on its
+        // preserved side go down that side, the rest stay above it.
+        let conds = match src {
+            Source::Join(j) => match crate::semijoin::preserved_conds(j, conds) {
+                Ok((to_left, down, stay)) => {
+                    let names = self.source_names(src);
+                    let (mut p, node) = if crate::semijoin::is_semi(j.kind) {
+                        let l = self.source_pushed(&j.left, down, ex)?;
+                        self.semi_join(j, &names, l, ex)?
+                    } else {
+                        let (ld, rd) = if to_left {
+                            (down, Vec::new())
+                        } else {
+                            (Vec::new(), down)
+                        };
+                        let est = (
+                            crate::hashside::est_rows(&j.left, &ld, self.relations),
+                            crate::hashside::est_rows(&j.right, &rd, self.relations),
+                        );
+                        let l = self.source_pushed(&j.left, ld, ex)?;
+                        let r = self.source_pushed(&j.right, rd, ex)?;
+                        self.join(j, &names, l, r, est, ex)?
+                    };
+                    let node = match and(stay) {
+                        Some(f) => {
+                            let t = qual_text(&mut self.dp, &conjuncts(&f), &names);
+                            p.props.push(("Filter", Prop::Text(t)));
+                            p.rows = clamp_rows(p.rows * selectivity(&f));
+                            filtered(node, Some(f), &mut p, timing)
+                        }
+                        None => instr(node, &mut p, timing),
+                    };
+                    return Ok((p, node));
+                }
+                Err(conds) => conds,
+            },
+            _ => conds,
+        };
         let Some(j) = inner_join else {
             if let (Source::Relation(rel), false) = (src, conds.is_empty()) {
                 let f = and(conds);
@@ -1709,15 +1747,43 @@ impl Walk<'_> {
             }
         }
         let names = self.source_names(src);
+        let est = (
+            crate::hashside::est_rows(&j.left, &lconds, self.relations),
+            crate::hashside::est_rows(&j.right, &rconds, self.relations),
+        );
         let l = self.source_pushed(&j.left, lconds, ex)?;
         let r = self.source_pushed(&j.right, rconds, ex)?;
         let mut jp = (**j).clone();
         jp.hash_keys.extend(keys);
         rest.extend(j.qual.clone().map(|q| conjuncts(&q)).unwrap_or_default());
         jp.qual = and(rest);
-        let (mut p, node) = self.join(&jp, &names, l, r, ex)?;
+        let (mut p, node) = self.join(&jp, &names, l, r, est, ex)?;
         let node = instr(node, &mut p, timing);
         Ok((p, node))
+    }
+
+    /// A semi or anti join over its left input, already walked: the
+    /// right input filtered by the condition's conjuncts over it alone,
+    /// as `exec::semi_join_node` builds it.
+    fn semi_join(
+        &mut self,
+        j: &crate::plan::JoinPlan,
+        names: &Names,
+        l: Built,
+        ex: &mut Option<Exec>,
+    ) -> Result<Built, PgError> {
+        let (inner, qual) = crate::semijoin::inner_conds(j);
+        let r = self.source_pushed(&j.right, inner, ex)?;
+        let jp = crate::plan::JoinPlan {
+            kind: j.kind,
+            left: Source::Result,
+            right: Source::Result,
+            left_width: j.left_width,
+            right_width: j.right_width,
+            hash_keys: j.hash_keys.clone(),
+            qual,
+        };
+        self.join(&jp, names, l, r, (0.0, 0.0), ex)
     }
 
     /// A join over its two inputs, already walked.
@@ -1727,18 +1793,28 @@ impl Walk<'_> {
         names: &Names,
         (mut l, ln): Built,
         (mut r, rn): Built,
+        est: (f64, f64),
         ex: &mut Option<Exec>,
     ) -> Result<Built, PgError> {
         let mut p = PNode::default();
         l.parent = Some("Outer");
+        // Hashing the left input swaps the printed inputs and which side
+        // an outer join preserves (crates/sql/src/hashside.rs).
+        // Decided on the estimates the executor decides on (est), so
+        // the printed plan is the one that runs.
+        let swap = crate::hashside::build_left(j, &j.left, &j.right, est, self.relations);
         p.join_type = Some(match j.kind {
             JoinKind::Inner => "Inner",
+            JoinKind::Left if swap => "Right",
+            JoinKind::Right if swap => "Left",
             JoinKind::Left => "Left",
             JoinKind::Right => "Right",
             JoinKind::Full => "Full",
+            JoinKind::Semi => "Semi",
+            JoinKind::Anti => "Anti",
         });
         let node = match (ln, rn, ex.as_mut()) {
-            (Some(ln), Some(rn), Some(_)) => Some(crate::exec::join_node(j, ln, rn)),
+            (Some(ln), Some(rn), Some(_)) => Some(crate::exec::sided_join_node(j, ln, rn, swap)),
             _ => None,
         };
         let jsel = if j.hash_keys.is_empty() {
@@ -1748,11 +1824,24 @@ impl Walk<'_> {
         };
         let qsel = j.qual.as_ref().map_or(1.0, selectivity);
         let mut rows = l.rows * r.rows * jsel * qsel;
-        if j.kind != JoinKind::Inner {
+        if crate::semijoin::is_semi(j.kind) {
+            // The outer rows with (or without) a match, each once.
+            let hit = (r.rows * jsel * qsel).min(1.0);
+            rows = l.rows
+                * if j.kind == JoinKind::Semi {
+                    hit
+                } else {
+                    1.0 - hit
+                };
+        } else if j.kind != JoinKind::Inner {
             rows = rows.max(l.rows);
         }
         p.rows = clamp_rows(rows);
-        p.width = l.width + r.width;
+        p.width = if crate::semijoin::is_semi(j.kind) {
+            l.width
+        } else {
+            l.width + r.width
+        };
         if !j.hash_keys.is_empty() {
             p.node_type = "Hash Join";
             let conds: Vec<String> = j
@@ -1761,7 +1850,12 @@ impl Walk<'_> {
                 .map(|(a, b)| {
                     let mut rn = names.clone();
                     rn.cols.drain(..j.left_width.min(rn.cols.len()));
-                    format!("({} = {})", self.dp.expr(a, names), self.dp.expr(b, &rn))
+                    let (a, b) = (self.dp.expr(a, names), self.dp.expr(b, &rn));
+                    if swap {
+                        format!("({b} = {a})")
+                    } else {
+                        format!("({a} = {b})")
+                    }
                 })
                 .collect();
             let cond = if conds.len() == 1 {
@@ -1770,6 +1864,13 @@ impl Walk<'_> {
                 format!("({})", conds.join(" AND "))
             };
             p.props.push(("Hash Cond", Prop::Text(cond)));
+            let (l, mut r) = if swap {
+                let (mut l, r) = (r, l);
+                l.parent = Some("Outer");
+                (l, r)
+            } else {
+                (l, r)
+            };
             let mut h = PNode {
                 node_type: "Hash",
                 parent: Some("Inner"),
@@ -1818,10 +1919,21 @@ impl Walk<'_> {
         let names = self.source_names(src);
         let (mut p, node) = match src {
             Source::Relation(rel) => self.scan(rel, None, None, ex)?,
+            Source::Join(j)
+                if crate::semijoin::is_semi(j.kind)
+                    && !matches!(j.right, Source::LateralSubquery(_)) =>
+            {
+                let l = self.source(&j.left, ex)?;
+                self.semi_join(j, &names, l, ex)?
+            }
             Source::Join(j) if !matches!(j.right, Source::LateralSubquery(_)) => {
                 let l = self.source(&j.left, ex)?;
                 let r = self.source(&j.right, ex)?;
-                self.join(j, &names, l, r, ex)?
+                let est = (
+                    crate::hashside::est_rows(&j.left, &[], self.relations),
+                    crate::hashside::est_rows(&j.right, &[], self.relations),
+                );
+                self.join(j, &names, l, r, est, ex)?
             }
             Source::Subquery(sp) => {
                 let keep = std::mem::replace(&mut self.scan_filtered, false);

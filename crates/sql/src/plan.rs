@@ -89,6 +89,11 @@ pub(crate) enum JoinKind {
     Left,
     Right,
     Full,
+    /// Each left row once if some right row matches (EXISTS, IN as
+    /// joins: crates/sql/src/semijoin.rs); the row's right columns NULL.
+    Semi,
+    /// Each left row no right row matches (NOT EXISTS), as [`JoinKind::Semi`].
+    Anti,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

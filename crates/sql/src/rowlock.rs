@@ -380,7 +380,7 @@ fn leaves<'a>(src: &'a Source, offset: usize, nullable: bool, out: &mut Vec<Leaf
         Source::Join(j) => {
             let (ln, rn) = match j.kind {
                 JoinKind::Inner => (false, false),
-                JoinKind::Left => (false, true),
+                JoinKind::Left | JoinKind::Semi | JoinKind::Anti => (false, true),
                 JoinKind::Right => (true, false),
                 JoinKind::Full => (true, true),
             };

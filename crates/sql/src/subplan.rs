@@ -51,6 +51,7 @@ pub(crate) fn optimize(plan: &mut SelectPlan) {
     if plan.row_locks.is_some() {
         return;
     }
+    crate::semijoin::pull_up_sublinks(plan);
     // Each round merges one subquery; a FROM list is finite.
     for _ in 0..256 {
         if !pull_up_one(plan) {
@@ -64,7 +65,7 @@ pub(crate) fn optimize(plan: &mut SelectPlan) {
 // Pull-up.
 
 /// Columns of a source's row, where known.
-fn source_width(src: &Source) -> Option<usize> {
+pub(crate) fn source_width(src: &Source) -> Option<usize> {
     match src {
         Source::Result => Some(0),
         Source::Relation(rel) => Some(
@@ -147,7 +148,7 @@ fn is_strict_column(e: &Expr) -> bool {
 
 /// The rows of `sub` are its filtered FROM rows projected, one each
 /// (is_simple_subquery).
-fn is_simple(sub: &SelectPlan) -> bool {
+pub(crate) fn is_simple_subquery(sub: &SelectPlan) -> bool {
     sub.aggs.is_none()
         && sub.group_by.is_empty()
         && sub.group_exprs.is_empty()
@@ -222,7 +223,11 @@ fn find(
                 &j.right,
                 off + j.left_width,
                 path,
-                nullable || matches!(j.kind, JoinKind::Left | JoinKind::Full),
+                nullable
+                    || matches!(
+                        j.kind,
+                        JoinKind::Left | JoinKind::Full | JoinKind::Semi | JoinKind::Anti
+                    ),
                 Some((j.kind, false)),
                 false,
             );
@@ -230,7 +235,7 @@ fn find(
             r
         }
         Source::Subquery(sub) => {
-            if !is_simple(sub) {
+            if !is_simple_subquery(sub) {
                 return None;
             }
             let at_top = parent.is_none();
@@ -246,7 +251,8 @@ fn find(
                 match parent {
                     Some((JoinKind::Inner, _))
                     | Some((JoinKind::Left, false))
-                    | Some((JoinKind::Right, true)) => FilterTo::Join,
+                    | Some((JoinKind::Right, true))
+                    | Some((JoinKind::Semi | JoinKind::Anti, false)) => FilterTo::Join,
                     _ => FilterTo::Nowhere,
                 }
             };
@@ -564,7 +570,7 @@ fn push_tree(src: &mut Source, base: usize, conds: &mut Vec<Expr>) {
             own.iter_mut().for_each(|c| shift(c, base as isize));
             let (to_left, to_right) = match j.kind {
                 JoinKind::Inner => (true, true),
-                JoinKind::Left => (true, false),
+                JoinKind::Left | JoinKind::Semi | JoinKind::Anti => (true, false),
                 JoinKind::Right => (false, true),
                 JoinKind::Full => (false, false),
             };
@@ -572,7 +578,7 @@ fn push_tree(src: &mut Source, base: usize, conds: &mut Vec<Expr>) {
             // join; ON filters the nullable side's input.
             let (own_left, own_right) = match j.kind {
                 JoinKind::Inner => (true, true),
-                JoinKind::Left => (false, true),
+                JoinKind::Left | JoinKind::Semi | JoinKind::Anti => (false, true),
                 JoinKind::Right => (true, false),
                 JoinKind::Full => (false, false),
             };

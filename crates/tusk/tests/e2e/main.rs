@@ -58,6 +58,8 @@
 //!   through auto-updatable views, their errors, WITH CHECK OPTION, ALTER
 //!   VIEW options and defaults, information_schema updatability, against
 //!   PostgreSQL 15's output.
+//! - `semijoin`: EXISTS / NOT EXISTS / IN (SELECT ...) as semi and anti
+//!   joins: rows (NULLs included) and EXPLAIN against PostgreSQL 15's.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -266,6 +268,7 @@ mod sysviews;
 mod tables;
 mod text_search_config;
 mod textfmt;
+mod semijoin;
 mod timezones;
 mod tls;
 mod toast;
