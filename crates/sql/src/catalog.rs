@@ -987,6 +987,16 @@ pub trait Tables {
     fn drop_schema(&mut self, name: &str, if_exists: bool) -> Result<(), PgError>;
     /// Store a new row (already coerced and checked).
     fn insert(&mut self, rel: &Relation, row: &[Value]) -> Result<(), PgError>;
+    /// Store many new rows (each already coerced and checked), as `insert`
+    /// of each in turn would: a host may fill whole pages at a time (COPY
+    /// and INSERT ... SELECT, through crate::bulk). On failure, the index
+    /// of the row that failed, with its error.
+    fn insert_many(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), (usize, PgError)> {
+        for (i, r) in rows.iter().enumerate() {
+            self.insert(rel, r).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
     /// INSERT ... ON CONFLICT: stores `row` (coerced and checked) unless
     /// a live row has an equal key in one of the unique indexes
     /// `arbiters` (all of the table's unique indexes when empty); a

@@ -787,6 +787,10 @@ pub struct CopyIn<'p> {
     /// The table's INSERT triggers (trigger.rs), loaded and their BEFORE
     /// STATEMENT ones fired at the first row (or at the end).
     fire: Option<Option<crate::trigger::Fire>>,
+    /// Rows waiting to be stored together (crate::bulk), and whether this
+    /// table's rows may wait (decided at the first row).
+    batch: crate::bulk::Batch,
+    batching: Option<bool>,
 }
 
 impl<'p> CopyIn<'p> {
@@ -802,6 +806,8 @@ impl<'p> CopyIn<'p> {
             checks: None,
             pending: crate::fkey::Pending::default(),
             fire: None,
+            batch: crate::bulk::Batch::default(),
+            batching: None,
         }
     }
 
@@ -873,11 +879,23 @@ impl<'p> CopyIn<'p> {
             }
             self.line(&line, host)?;
         }
+        self.flush(host)?;
         crate::fkey::run_pending(host, std::mem::take(&mut self.pending))?;
         if let Some(f) = self.triggers(host)? {
             f.after_statement(host)?;
         }
         Ok(format!("COPY {}", self.count))
+    }
+
+    /// Stores the waiting rows. An error names the line of the row that
+    /// failed, without its text (the line is no longer at hand), as
+    /// PostgreSQL's COPY does for errors of its buffered rows.
+    fn flush(&mut self, host: &mut dyn Host) -> Result<(), PgError> {
+        let rel = &self.plan.rel;
+        self.batch
+            .flush(host, rel, &mut self.pending)
+            .map_err(|(line, e)| e.with_context(format!("COPY {}, line {line}", rel.name)))?;
+        Ok(())
     }
 
     fn in_quote_at_end(&self, line: &[u8]) -> bool {
@@ -1086,6 +1104,23 @@ impl<'p> CopyIn<'p> {
         let row = crate::modify::finish_row(&self.plan.rel, &checks, row, host);
         self.checks = Some(checks);
         let row = row.map_err(|e| e.with_context(self.line_context(text)))?;
+        let batching = match self.batching {
+            Some(b) => b,
+            None => {
+                let has_triggers = self.triggers(host)?.is_some();
+                let b =
+                    crate::bulk::defaults_allow(&self.plan.rel, has_triggers, &self.plan.defaults);
+                self.batching = Some(b);
+                b
+            }
+        };
+        if batching {
+            self.count += 1;
+            if self.batch.push(row, self.line_no) {
+                self.flush(host)?;
+            }
+            return Ok(());
+        }
         host.tables()?
             .insert(&self.plan.rel, &row)
             .map_err(|e| e.with_context(self.line_context(text)))?;

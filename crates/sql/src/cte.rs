@@ -508,7 +508,7 @@ fn walk_source(src: &mut Source, f: &mut dyn FnMut(&mut Source)) {
 }
 
 /// Every source of a plan, those of subqueries in its expressions too.
-fn walk_plan(plan: &mut SelectPlan, f: &mut dyn FnMut(&mut Source)) {
+pub(crate) fn walk_plan(plan: &mut SelectPlan, f: &mut dyn FnMut(&mut Source)) {
     walk_source(&mut plan.source, f);
     plan.visit_exprs(0, &mut |e, _| {
         if let Expr::SubLink(s) = e {

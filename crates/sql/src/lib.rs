@@ -57,6 +57,7 @@
 
 pub mod acl;
 mod agg;
+mod bulk;
 pub mod alter;
 mod alterfn;
 mod are;

@@ -359,6 +359,15 @@ pub(crate) fn execute(
             let supplied_at: Vec<Option<usize>> = (0..defaults.len())
                 .map(|i| targets.iter().position(|&t| t == i))
                 .collect();
+            // INSERT ... SELECT of a plain table: rows stored in batches
+            // (crate::bulk) when nothing can watch them go in one by one.
+            let mut batch = (on_conflict.is_none()
+                && fire.is_none()
+                && p.returning.is_empty()
+                && p.view_checks.is_empty()
+                && matches!(rows, InsertRows::Select(plan, _) if crate::bulk::select_allows(plan))
+                && crate::bulk::defaults_allow(&p.rel, false, defaults))
+            .then(crate::bulk::Batch::default);
             let mut store =
                 |host: &mut dyn Host, mut supplied: Vec<Option<Value>>| -> Result<(), PgError> {
                     let mut cx = Ctx { host, params };
@@ -413,6 +422,16 @@ pub(crate) fn execute(
                                 Some(r) => r,
                                 None => return Ok(()),
                             }
+                        }
+                        None if batch.is_some() => {
+                            let row = finish_row(&p.rel, &checks, row, host)?;
+                            count += 1;
+                            if let Some(b) = batch.as_mut() {
+                                if b.push(row, 0) {
+                                    b.flush(host, &p.rel, &mut pending).map_err(|(_, e)| e)?;
+                                }
+                            }
+                            return Ok(());
                         }
                         None => {
                             match insert_row(host, &p.rel, &checks, &mut fire, &mut pending, row)? {
@@ -510,6 +529,12 @@ pub(crate) fn execute(
                         Ok::<(), PgError>(())
                     })();
                     root.close();
+                    // The rows before a failing one are stored first: an
+                    // error among them is the one to report, as when
+                    // each row is stored at once.
+                    if let Some(b) = batch.as_mut() {
+                        b.flush(host, &p.rel, &mut pending).map_err(|(_, e)| e)?;
+                    }
                     r?;
                 }
             }

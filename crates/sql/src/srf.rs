@@ -168,8 +168,13 @@ impl Node for ProjectSetNode {
             }
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
             let mut iters: Vec<_> = lists.into_iter().map(Vec::into_iter).collect();
+            // Each row made at its final size (a clone and a push grew
+            // every row of `INSERT ... SELECT generate_series(...)`: 18 %
+            // of its CPU), the queue sized once.
+            self.pending.reserve(n);
             for _ in 0..n {
-                let mut out = r.clone();
+                let mut out = Vec::with_capacity(r.len() + iters.len());
+                out.extend_from_slice(&r);
                 for it in iters.iter_mut() {
                     out.push(it.next().unwrap_or(Value::Null));
                 }

@@ -93,7 +93,7 @@ fn has_lateral(src: &Source) -> bool {
 
 /// Built-in functions whose result may change from call to call
 /// (PostgreSQL's volatile ones).
-const VOLATILE: &[&str] = &[
+pub(crate) const VOLATILE: &[&str] = &[
     "random",
     "random_normal",
     "setseed",

@@ -94,6 +94,13 @@
 //!            8    8 prune_xid        the page's prune hint after pruning
 //!   redo: the same line-pointer changes, then defragmentation;
 //!   PD_PAGE_FULL cleared
+//! MULTI_INSERT (info 0x50, | 0x80 INIT_PAGE when block 0 is initialised
+//!   first: the page was new, or it holds only these tuples at 1..=n;
+//!   PostgreSQL's XLOG_HEAP2_MULTI_INSERT, written by heap_multi_insert)
+//!   block 0: the page; data = ntuples × (len u16, the tuple as stored)
+//!   main:    0    2 ntuples
+//!            2    2 (zero)
+//!            4  2×n offnum of each tuple, in the order of the data
 //! XLOG (rmgr 0) FPI_FOR_HINT (info 0xA0): block 0 with an image, no data,
 //!   no main data: a page whose first change since the checkpoint was a
 //!   hint (pruning that only reset the prune hint or PD_PAGE_FULL)
@@ -138,6 +145,9 @@ pub const XLOG_HEAP_INIT_PAGE: u8 = 0x80;
 pub const XLOG_HEAP_OPMASK: u8 = 0x70;
 /// Heap2 record type of pruning (PostgreSQL's XLOG_HEAP2_PRUNE).
 pub const XLOG_HEAP2_PRUNE: u8 = 0x10;
+/// Heap2 record type of many tuples added to one page (PostgreSQL's
+/// XLOG_HEAP2_MULTI_INSERT); may carry [`XLOG_HEAP_INIT_PAGE`].
+pub const XLOG_HEAP2_MULTI_INSERT: u8 = 0x50;
 /// XLOG record type of a page image logged because only hints changed
 /// (PostgreSQL's value); replayed by [`fpi_redo`].
 pub const XLOG_FPI_FOR_HINT: u8 = 0xA0;
@@ -399,6 +409,47 @@ impl<P: LwProcs> HeapWal for XlogHeapWal<'_, P> {
             data: t.to_vec(),
         };
         self.log(RM_HEAP_ID, info, heaptuple::xmin(t), main, vec![blk])
+    }
+
+    fn log_heap_multi_insert(
+        &self,
+        rel: RelFileLocator,
+        page: &PageBuf,
+        block: BlockNumber,
+        offsets: &[u16],
+        init_page: bool,
+    ) -> Lsn {
+        // Redo may start from an empty page when the page holds exactly
+        // these tuples at 1..=n (as only_tuple for one insert).
+        let init_page = init_page
+            || (page::max_offset(page) as usize == offsets.len()
+                && offsets
+                    .iter()
+                    .enumerate()
+                    .all(|(i, &o)| o as usize == i + 1));
+        let mut main = Vec::with_capacity(4 + 2 * offsets.len());
+        put16(&mut main, offsets.len() as u16);
+        put16(&mut main, 0);
+        let mut data = Vec::new();
+        let mut xid = 0;
+        for &o in offsets {
+            put16(&mut main, o);
+            let t = page::get_item(page, o).expect("heapam logs the tuples it added");
+            xid = heaptuple::xmin(t);
+            put16(&mut data, t.len() as u16);
+            data.extend_from_slice(t);
+        }
+        let info = XLOG_HEAP2_MULTI_INSERT | if init_page { XLOG_HEAP_INIT_PAGE } else { 0 };
+        let blk = Blk {
+            id: 0,
+            rel,
+            blkno: block,
+            page,
+            will_init: init_page,
+            force_image: false,
+            data,
+        };
+        self.log(RM_HEAP2_ID, info, xid, main, vec![blk])
     }
 
     fn log_heap_delete(
@@ -820,6 +871,9 @@ pub fn fpi_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> 
 
 /// Redo of the heap2 records: pruning.
 pub fn heap2_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
+    if r.record.info & XLOG_HEAP_OPMASK == XLOG_HEAP2_MULTI_INSERT {
+        return multi_insert_redo(r, ctx);
+    }
     if r.record.info & 0xF0 != XLOG_HEAP2_PRUNE {
         return Err(format!(
             "heap2_redo: unknown op code {}",
@@ -854,6 +908,38 @@ pub fn heap2_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String
         heaptuple::set_page_prune_xid(p, prune_xid);
         let f = page::flags(p) & !PD_PAGE_FULL;
         page::set_flags(p, f);
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Redo of MULTI_INSERT: each tuple back at its offset, in order.
+fn multi_insert_redo(r: &DecodedRecord, ctx: &mut RedoCtx<'_>) -> Result<(), String> {
+    let d = &r.record.main_data;
+    if d.len() < 4 {
+        return Err(bad(r, "heap multi-insert"));
+    }
+    let n = get16(d, 0) as usize;
+    if n == 0 || d.len() != 4 + 2 * n {
+        return Err(bad(r, "heap multi-insert"));
+    }
+    redo_block(ctx, r, 0, |p, data| {
+        let mut at = 0;
+        for i in 0..n {
+            if at + 2 > data.len() {
+                return Err(bad(r, "heap multi-insert"));
+            }
+            let len = get16(data, at) as usize;
+            at += 2;
+            let Some(t) = data.get(at..at + len) else {
+                return Err(bad(r, "heap multi-insert"));
+            };
+            put_tuple(p, get16(d, 4 + 2 * i), t)?;
+            at += len;
+        }
+        if at != data.len() {
+            return Err(bad(r, "heap multi-insert"));
+        }
         Ok(())
     })?;
     Ok(())

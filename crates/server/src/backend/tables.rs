@@ -71,6 +71,7 @@ use super::{Engine, Session};
 use crate::shmem::ChildShared;
 
 mod alter;
+mod bulk;
 mod catindex;
 pub(crate) mod composite;
 mod domain;
@@ -681,6 +682,9 @@ impl Session {
     ) -> Result<(), PgError> {
         let c = cat::catalog(PG_CLASS_OID);
         self.catalog_changed = true;
+        // Index lists cached while this transaction changed nothing
+        // are stale now (index::cached_indexes).
+        index::forget_cache();
         class[c.col("relfilenode")] = Value::Oid(new_file);
         let tuple = datum::form_row(&c.types(), &class)?;
         match self.with_heap(catalog_ref(PG_CLASS_OID), |h, vis, owner| {
@@ -1165,6 +1169,9 @@ impl Session {
 
     fn insert_catalog(&mut self, oid: u32, row: &[Value]) -> Result<(), PgError> {
         self.catalog_changed = true;
+        // Index lists cached while this transaction changed nothing
+        // are stale now (index::cached_indexes).
+        index::forget_cache();
         let types_ = cat::catalog(oid).types();
         let tid = self.insert_row(catalog_ref(oid), &types_, row)?;
         self.catalog_index_insert(oid, row, tid)
@@ -1174,6 +1181,9 @@ impl Session {
     /// simple_heap_delete: a concurrent change is an error).
     fn delete_catalog(&mut self, oid: u32, tid: ItemPointer) -> Result<(), PgError> {
         self.catalog_changed = true;
+        // Index lists cached while this transaction changed nothing
+        // are stale now (index::cached_indexes).
+        index::forget_cache();
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
         match self.with_heap(catalog_ref(oid), |h, vis, owner| {
@@ -2569,6 +2579,9 @@ impl tusk_sql::Tables for Session {
         // relations are stale, here and, after commit, in other backends.
         if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
             self.catalog_changed = true;
+            // Index lists cached while this transaction changed nothing
+            // are stale now (index::cached_indexes).
+            index::forget_cache();
         }
         self.lock_relation(t, LockMode::RowExclusive)?;
         let types_ = rel.physical_types();
@@ -2578,6 +2591,10 @@ impl tusk_sql::Tables for Session {
         self.catalog_index_insert(t.oid, &prow, tid)?;
         stats::count(t.oid, stats::Change::Insert);
         Ok(())
+    }
+
+    fn insert_many(&mut self, rel: &Relation, rows: &[Row]) -> Result<(), (usize, PgError)> {
+        self.insert_many_impl(rel, rows)
     }
 
     fn insert_unless_conflict(
@@ -2674,6 +2691,9 @@ impl tusk_sql::Tables for Session {
         // relations are stale, here and, after commit, in other backends.
         if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
             self.catalog_changed = true;
+            // Index lists cached while this transaction changed nothing
+            // are stale now (index::cached_indexes).
+            index::forget_cache();
         }
         let xid = self.write_xid()?;
         let cid = self.xact.command_id();
@@ -2772,6 +2792,9 @@ impl tusk_sql::Tables for Session {
         // relations are stale, here and, after commit, in other backends.
         if t.oid < cat::FIRST_NORMAL_OBJECT_ID {
             self.catalog_changed = true;
+            // Index lists cached while this transaction changed nothing
+            // are stale now (index::cached_indexes).
+            index::forget_cache();
         }
         self.lock_relation(t, LockMode::RowExclusive)?;
         let tid = parse_ctid(ctid)?;
