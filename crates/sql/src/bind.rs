@@ -35,6 +35,7 @@ pub(crate) mod fdep;
 mod geometry;
 pub(crate) mod json;
 mod merge;
+mod ordset;
 mod range;
 pub(crate) mod rowexpr;
 mod rowtype;
@@ -1974,6 +1975,9 @@ impl<'h> Binder<'h> {
         }
         if name == "grouping" && f.over.is_none() {
             return self.grouping_call(f);
+        }
+        if let Some(b) = self.ordered_set_call(&name, f)? {
+            return Ok(b);
         }
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
@@ -4890,7 +4894,34 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
         }
         E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
+        E::Exists { .. } => Some(("exists".into(), 2)),
+        E::Subquery(q) => subquery_colname(q),
         _ => None,
+    }
+}
+
+/// A scalar subquery is named by its single column (PostgreSQL's
+/// FigureColname of an EXPR_SUBLINK: the subquery's first target's
+/// name, `?column?` included). A `*` is left to the default.
+fn subquery_colname(q: &ast::Query) -> Option<(String, u8)> {
+    let mut body = q.body.as_ref();
+    loop {
+        match body {
+            ast::SetExpr::Query(inner) => body = inner.body.as_ref(),
+            ast::SetExpr::SetOperation { left, .. } => body = left.as_ref(),
+            ast::SetExpr::Select(sel) => {
+                return match sel.projection.first()? {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => Some((ident_name(alias), 2)),
+                    ast::SelectItem::UnnamedExpr(e) => Some(
+                        figure_colname(e)
+                            .map(|(n, _)| (n, 2))
+                            .unwrap_or_else(|| ("?column?".into(), 2)),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => return None,
+        }
     }
 }
 

@@ -136,6 +136,7 @@ mod tsdict;
 mod tsearch;
 mod tsispell;
 mod tsthesaurus;
+mod ordset;
 mod useragg;
 pub mod usertype;
 mod utility;

@@ -128,7 +128,7 @@ impl Binder<'_> {
     /// An aggregate's arguments, bound as inside an aggregate (a nested
     /// aggregate there is PostgreSQL's 42803) unless this is a window
     /// aggregate, whose argument is over the select list's row.
-    fn bind_agg_args(&mut self, exprs: Vec<&ast::Expr>) -> Result<Vec<Bound>, PgError> {
+    pub(super) fn bind_agg_args(&mut self, exprs: Vec<&ast::Expr>) -> Result<Vec<Bound>, PgError> {
         self.in_agg = !std::mem::replace(&mut self.window_arg, false);
         let bound: Result<Vec<Bound>, PgError> =
             exprs.into_iter().map(|e| self.bind_expr(e)).collect();
@@ -163,7 +163,7 @@ impl Binder<'_> {
 
     /// ORDER BY keys and FILTER of an aggregate call, over its input row.
     #[allow(clippy::type_complexity)]
-    fn bind_modifiers(
+    pub(super) fn bind_modifiers(
         &mut self,
         order: &[ast::OrderByExpr],
         filter: Option<&ast::Expr>,

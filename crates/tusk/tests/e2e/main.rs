@@ -50,6 +50,11 @@
 //!   through auto-updatable views, their errors, WITH CHECK OPTION, ALTER
 //!   VIEW options and defaults, information_schema updatability, against
 //!   PostgreSQL 15's output.
+//! - `aggplan`: EXPLAIN of min/max over an index and of GROUP BY with
+//!   sorting aggregates against PostgreSQL 15's output.
+//! - `ordered_set`: percentile_cont/percentile_disc/mode and the
+//!   hypothetical-set rank family (WITHIN GROUP) against PostgreSQL 15's
+//!   output.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -181,6 +186,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod advisory;
+mod aggplan;
 mod aggregates;
 mod alter;
 mod arrays;
@@ -224,6 +230,7 @@ mod locks;
 mod merge;
 mod notify;
 mod operators;
+mod ordered_set;
 mod partial_index;
 mod pgbench;
 mod plpgsql_features;
