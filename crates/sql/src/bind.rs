@@ -79,8 +79,10 @@ pub(crate) fn order_using(op: &ast::ObjectName) -> Result<bool, PgError> {
         .unwrap_or_default()
         .to_string();
     match name.as_str() {
-        "<" => Ok(false),
-        ">" => Ok(true),
+        // text_pattern_ops' orderings compare bytes, which is how text
+        // sorts here (the C collation), so they are the plain directions.
+        "<" | "~<~" => Ok(false),
+        ">" | "~>~" => Ok(true),
         _ => Err(PgError::error(
             sqlstate::WRONG_OBJECT_TYPE,
             format!("operator {name} is not a valid ordering operator"),

@@ -82,7 +82,8 @@ impl Binder<'_> {
             return Err(grouping("aggregate functions are not allowed here"));
         }
         if self.in_agg {
-            return Err(grouping("aggregate function calls cannot be nested"));
+            return Err(grouping("aggregate function calls cannot be nested")
+                .with_position(self.name_at(&f.name)));
         }
         let raw_args: Vec<&ast::FunctionArg> =
             list.map(|l| l.args.iter().collect()).unwrap_or_default();
@@ -94,7 +95,8 @@ impl Binder<'_> {
                 None => self.ext_aggregate(name, &raw_args)?,
             },
         };
-        self.check_outer_level_nesting()?;
+        self.check_outer_level_nesting()
+            .map_err(|e| e.with_position(self.name_at(&f.name)))?;
         if !distinct && order.is_empty() && f.filter.is_none() {
             return Ok(b);
         }
@@ -188,7 +190,8 @@ impl Binder<'_> {
                     return Err(PgError::error(
                         sqlstate::INVALID_COLUMN_REFERENCE,
                         "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
-                    ));
+                    )
+                    .with_position(self.expr_at(&o.expr)));
                 }
             }
             keys.push((b.e, desc, nulls_first));

@@ -89,7 +89,8 @@ impl Binder<'_> {
             return Err(PgError::error(
                 sqlstate::GROUPING_ERROR,
                 "aggregate function calls cannot be nested",
-            ));
+            )
+            .with_position(self.name_at(&f.name)));
         }
         let mut direct_ast = Vec::new();
         for a in list.map(|l| l.args.as_slice()).unwrap_or_default() {
