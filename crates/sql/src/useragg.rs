@@ -202,8 +202,8 @@ pub(crate) fn bind_create(
     if let Some((ret, def)) = lookup_support(host, &spec.sfunc, &sargs)? {
         // A function declared to return a composite type is recorded as
         // returning record (routine.rs), which is that type here.
-        let same = ret == stype
-            || ret == types::RECORD && tusk_types::composite::is_composite(stype);
+        let same =
+            ret == stype || ret == types::RECORD && tusk_types::composite::is_composite(stype);
         if !same {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
