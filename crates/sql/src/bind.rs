@@ -2299,7 +2299,13 @@ impl<'h> Binder<'h> {
                 | types::NUMERIC
         );
         let (call, ret) = match name {
-            "min" | "max" if tusk_types::geo::is_geo(ty) => {
+            // PostgreSQL 15 has no min/max over bytea or rows.
+            "min" | "max"
+                if tusk_types::geo::is_geo(ty)
+                    || ty == types::BYTEA
+                    || ty == types::RECORD
+                    || tusk_types::composite::is_composite(ty) =>
+            {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
                     format!("function {name}({}) does not exist", types::sql_name(ty)),

@@ -65,6 +65,10 @@ psql:SCRIPT:31: ERROR:  percentile value 1.5 is not between 0 and 1
 psql:SCRIPT:34: ERROR:  OVER is not supported for ordered-set aggregate mode
 psql:SCRIPT:35: ERROR:  function percentile_cont(numeric, text) does not exist
 HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:38: ERROR:  function max(record) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
+psql:SCRIPT:39: ERROR:  function min(bytea) does not exist
+HINT:  No function matches the given name and argument types. You might need to add explicit type casts.
 "#;
 
 #[test]

@@ -35,4 +35,6 @@ select mode() within group (order by x) over () from generate_series(1,3) x;
 select percentile_cont(0.5) within group (order by x) from (values ('a')) v(x);
 select rank(2) within group (order by x desc nulls last) from (values (1),(null),(3),(2)) v(x);
 select percentile_cont(null) within group (order by x) from generate_series(1,3) x;
+select max(row(1, 2));
+select min('\xaa'::bytea);
 drop table os_t;
