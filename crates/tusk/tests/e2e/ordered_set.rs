@@ -1,7 +1,8 @@
 //! Ordered-set aggregates (percentile_cont, percentile_disc, mode and the
 //! hypothetical-set rank family, `f(...) WITHIN GROUP (ORDER BY ...)`)
 //! against the real binary: the same script run by psql 15 against
-//! PostgreSQL 15 and against tusk prints the same rows and errors.
+//! PostgreSQL 15 and against tusk prints the same rows and errors (and
+//! that min/max take no bytea or row, as there).
 //!
 //! Why end to end: the answers depend on the WITHIN GROUP sort (direction,
 //! NULLS placement), FILTER, grouping and the binder's typing of direct
