@@ -62,6 +62,8 @@ pub(crate) enum AggKind {
     /// (crates/sql/src/bind/fdep.rs): every row of a group has the same
     /// value, and this is the first.
     AnyValue,
+    /// An ordered-set aggregate (crates/sql/src/ordset.rs).
+    OrdSet(crate::ordset::OrdSpec),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,6 +147,8 @@ pub(crate) enum ExtState {
     /// ORDER BY values), or the wrapped call's state when nothing is
     /// sorted.
     Kept(Vec<(Vec<Value>, Vec<Value>)>, Box<AggState>),
+    /// An ordered-set aggregate: its input rows, in WITHIN GROUP order.
+    Rows(Vec<Vec<Value>>),
 }
 
 /// Whether `name` is an aggregate of this module.
@@ -305,6 +309,7 @@ pub(crate) fn ext_state(f: &AggFn) -> ExtState {
         },
         AggKind::Grouping => ExtState::Bool(None),
         AggKind::AnyValue => ExtState::Items(Vec::new(), None, 0),
+        AggKind::OrdSet(_) => ExtState::Rows(Vec::new()),
         AggKind::User(id) => {
             let (v, started) = crate::useragg::start(id);
             ExtState::User(v, started)
@@ -384,6 +389,7 @@ pub(crate) fn ext_step(
         (AggKind::AnyValue, ExtState::Items(items, _, _)) if items.is_empty() => {
             items.extend(vals.into_iter().take(1));
         }
+        (AggKind::OrdSet(_), ExtState::Rows(rows)) => rows.push(vals),
         (AggKind::StringAgg(_), ExtState::Bytes(acc)) => {
             let bytes = |v: &Value| -> Option<Vec<u8>> {
                 match v {
@@ -580,6 +586,7 @@ pub(crate) fn ext_step(
 pub(crate) fn ext_final(f: &AggFn, st: ExtState) -> Result<Value, PgError> {
     Ok(match (f.kind, st) {
         (AggKind::Grouping, _) => Value::Int4(0),
+        (AggKind::OrdSet(spec), ExtState::Rows(rows)) => crate::ordset::finish(&spec, f.ret, rows)?,
         (AggKind::AnyValue, ExtState::Items(items, _, _)) => {
             items.into_iter().next().unwrap_or(Value::Null)
         }
@@ -756,7 +763,7 @@ pub(crate) fn modified_step(
     Ok(())
 }
 
-fn cmp_nullable(a: &Value, b: &Value, desc: bool, nulls_first: bool) -> Ordering {
+pub(crate) fn cmp_nullable(a: &Value, b: &Value, desc: bool, nulls_first: bool) -> Ordering {
     match (a.is_null(), b.is_null()) {
         (true, true) => Ordering::Equal,
         (true, false) if nulls_first => Ordering::Less,

@@ -35,6 +35,7 @@ pub(crate) mod fdep;
 mod geometry;
 pub(crate) mod json;
 mod merge;
+mod ordset;
 mod range;
 pub(crate) mod rowexpr;
 mod rowtype;
@@ -78,8 +79,10 @@ pub(crate) fn order_using(op: &ast::ObjectName) -> Result<bool, PgError> {
         .unwrap_or_default()
         .to_string();
     match name.as_str() {
-        "<" => Ok(false),
-        ">" => Ok(true),
+        // text_pattern_ops' orderings compare bytes, which is how text
+        // sorts here (the C collation), so they are the plain directions.
+        "<" | "~<~" => Ok(false),
+        ">" | "~>~" => Ok(true),
         _ => Err(PgError::error(
             sqlstate::WRONG_OBJECT_TYPE,
             format!("operator {name} is not a valid ordering operator"),
@@ -1975,6 +1978,9 @@ impl<'h> Binder<'h> {
         if name == "grouping" && f.over.is_none() {
             return self.grouping_call(f);
         }
+        if let Some(b) = self.ordered_set_call(&name, f)? {
+            return Ok(b);
+        }
         if crate::agg::is_aggregate(&name) && (f.over.is_none() || f.filter.is_some()) {
             return self.aggregate_call(&name, f);
         }
@@ -2293,7 +2299,13 @@ impl<'h> Binder<'h> {
                 | types::NUMERIC
         );
         let (call, ret) = match name {
-            "min" | "max" if tusk_types::geo::is_geo(ty) => {
+            // PostgreSQL 15 has no min/max over bytea or rows.
+            "min" | "max"
+                if tusk_types::geo::is_geo(ty)
+                    || ty == types::BYTEA
+                    || ty == types::RECORD
+                    || tusk_types::composite::is_composite(ty) =>
+            {
                 return Err(PgError::error(
                     sqlstate::UNDEFINED_FUNCTION,
                     format!("function {name}({}) does not exist", types::sql_name(ty)),
@@ -4890,7 +4902,34 @@ pub(crate) fn figure_colname(e: &ast::Expr) -> Option<(String, u8)> {
             crate::mathfuncs::ceil_floor_call(e).map(|(n, _)| (n.into(), 2))
         }
         E::Trim { .. } => crate::strfuncs::trim_call(e).map(|(n, _)| (n.into(), 2)),
+        E::Exists { .. } => Some(("exists".into(), 2)),
+        E::Subquery(q) => subquery_colname(q),
         _ => None,
+    }
+}
+
+/// A scalar subquery is named by its single column (PostgreSQL's
+/// FigureColname of an EXPR_SUBLINK: the subquery's first target's
+/// name, `?column?` included). A `*` is left to the default.
+fn subquery_colname(q: &ast::Query) -> Option<(String, u8)> {
+    let mut body = q.body.as_ref();
+    loop {
+        match body {
+            ast::SetExpr::Query(inner) => body = inner.body.as_ref(),
+            ast::SetExpr::SetOperation { left, .. } => body = left.as_ref(),
+            ast::SetExpr::Select(sel) => {
+                return match sel.projection.first()? {
+                    ast::SelectItem::ExprWithAlias { alias, .. } => Some((ident_name(alias), 2)),
+                    ast::SelectItem::UnnamedExpr(e) => Some(
+                        figure_colname(e)
+                            .map(|(n, _)| (n, 2))
+                            .unwrap_or_else(|| ("?column?".into(), 2)),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => return None,
+        }
     }
 }
 

@@ -37,6 +37,8 @@ use crate::plan::{AggCall, JoinKind, SelectPlan, SetOpKind, Source};
 use crate::types::{self, Oid};
 use crate::value::Value;
 
+mod aggplan;
+
 /// EXPLAIN's output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
@@ -2227,6 +2229,11 @@ impl Walk<'_> {
     /// A SELECT's steps over its source, as `exec::build_plan` stacks them.
     fn plan(&mut self, plan: &SelectPlan, ex: &mut Option<Exec>) -> Result<Built, PgError> {
         let timing = ex.as_ref().is_some_and(|e| e.timing);
+        if ex.is_none() {
+            if let Some(p) = self.minmax_plan(plan)? {
+                return Ok((p, None));
+            }
+        }
         let names = self.source_names(&plan.source);
         let subs_mark = self.dp.subs.len();
         let (limit, offset) = match ex {
@@ -2444,6 +2451,11 @@ impl Walk<'_> {
                     .iter()
                     .map(|g| self.dp.col(&names, *g))
                     .collect();
+                if aggplan::sorted_grouping(aggs) {
+                    a.node_type = "GroupAggregate";
+                    a.strategy = Some("Sorted");
+                    p = aggplan::sort_by_keys(std::mem::take(&mut p), keys.clone());
+                }
                 a.props.push(("Group Key", Prop::List(keys)));
                 let groups = (input_rows / 10.0).clamp(1.0, 200.0);
                 a.startup = p.total + aggcost + input_rows * CPU_OP * plan.group_by.len() as f64;
@@ -3195,8 +3207,8 @@ impl<'o> Output<'o> {
                     s += " Join";
                 }
             },
-            "Index Scan" => {
-                s += "Index Scan";
+            "Index Scan" | "Index Only Scan" => {
+                s += p.node_type;
                 if p.backward {
                     s += " Backward";
                 }
@@ -3412,7 +3424,7 @@ impl<'o> Output<'o> {
             "Node Type".into(),
             s(match p.node_type {
                 "Insert" | "Update" | "Delete" | "Merge" => "ModifyTable",
-                "HashAggregate" => "Aggregate",
+                "HashAggregate" | "GroupAggregate" => "Aggregate",
                 "HashSetOp" => "SetOp",
                 n => n,
             }),
@@ -3437,7 +3449,7 @@ impl<'o> Output<'o> {
         if let Some(j) = p.join_type {
             f.push(("Join Type".into(), s(j)));
         }
-        if p.node_type == "Index Scan" {
+        if matches!(p.node_type, "Index Scan" | "Index Only Scan") {
             f.push((
                 "Scan Direction".into(),
                 s(if p.backward { "Backward" } else { "Forward" }),

@@ -140,6 +140,7 @@ mod tsdict;
 mod tsearch;
 mod tsispell;
 mod tsthesaurus;
+mod ordset;
 mod useragg;
 pub mod usertype;
 mod utility;

@@ -200,7 +200,11 @@ pub(crate) fn bind_create(
     sargs.extend(&arg_types);
     let mut strict_sfunc = false;
     if let Some((ret, def)) = lookup_support(host, &spec.sfunc, &sargs)? {
-        if ret != stype {
+        // A function declared to return a composite type is recorded as
+        // returning record (routine.rs), which is that type here.
+        let same =
+            ret == stype || ret == types::RECORD && tusk_types::composite::is_composite(stype);
+        if !same {
             return Err(PgError::error(
                 sqlstate::DATATYPE_MISMATCH,
                 format!(

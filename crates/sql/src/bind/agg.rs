@@ -82,7 +82,8 @@ impl Binder<'_> {
             return Err(grouping("aggregate functions are not allowed here"));
         }
         if self.in_agg {
-            return Err(grouping("aggregate function calls cannot be nested"));
+            return Err(grouping("aggregate function calls cannot be nested")
+                .with_position(self.name_at(&f.name)));
         }
         let raw_args: Vec<&ast::FunctionArg> =
             list.map(|l| l.args.iter().collect()).unwrap_or_default();
@@ -94,7 +95,8 @@ impl Binder<'_> {
                 None => self.ext_aggregate(name, &raw_args)?,
             },
         };
-        self.check_outer_level_nesting()?;
+        self.check_outer_level_nesting()
+            .map_err(|e| e.with_position(self.name_at(&f.name)))?;
         if !distinct && order.is_empty() && f.filter.is_none() {
             return Ok(b);
         }
@@ -128,7 +130,7 @@ impl Binder<'_> {
     /// An aggregate's arguments, bound as inside an aggregate (a nested
     /// aggregate there is PostgreSQL's 42803) unless this is a window
     /// aggregate, whose argument is over the select list's row.
-    fn bind_agg_args(&mut self, exprs: Vec<&ast::Expr>) -> Result<Vec<Bound>, PgError> {
+    pub(super) fn bind_agg_args(&mut self, exprs: Vec<&ast::Expr>) -> Result<Vec<Bound>, PgError> {
         self.in_agg = !std::mem::replace(&mut self.window_arg, false);
         let bound: Result<Vec<Bound>, PgError> =
             exprs.into_iter().map(|e| self.bind_expr(e)).collect();
@@ -163,7 +165,7 @@ impl Binder<'_> {
 
     /// ORDER BY keys and FILTER of an aggregate call, over its input row.
     #[allow(clippy::type_complexity)]
-    fn bind_modifiers(
+    pub(super) fn bind_modifiers(
         &mut self,
         order: &[ast::OrderByExpr],
         filter: Option<&ast::Expr>,
@@ -188,7 +190,8 @@ impl Binder<'_> {
                     return Err(PgError::error(
                         sqlstate::INVALID_COLUMN_REFERENCE,
                         "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
-                    ));
+                    )
+                    .with_position(self.expr_at(&o.expr)));
                 }
             }
             keys.push((b.e, desc, nulls_first));

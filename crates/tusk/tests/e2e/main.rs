@@ -60,6 +60,11 @@
 //!   PostgreSQL 15's output.
 //! - `semijoin`: EXISTS / NOT EXISTS / IN (SELECT ...) as semi and anti
 //!   joins: rows (NULLs included) and EXPLAIN against PostgreSQL 15's.
+//! - `aggplan`: EXPLAIN of min/max over an index and of GROUP BY with
+//!   sorting aggregates against PostgreSQL 15's output.
+//! - `ordered_set`: percentile_cont/percentile_disc/mode and the
+//!   hypothetical-set rank family (WITHIN GROUP) against PostgreSQL 15's
+//!   output.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -191,6 +196,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod advisory;
+mod aggplan;
 mod aggregates;
 mod alter;
 mod arrays;
@@ -234,6 +240,7 @@ mod locks;
 mod merge;
 mod notify;
 mod operators;
+mod ordered_set;
 mod partial_index;
 mod pgbench;
 mod plancache;

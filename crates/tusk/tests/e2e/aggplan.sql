@@ -1,0 +1,15 @@
+create table ap_t (a int primary key, b int, c text, d int);
+create index ap_bc on ap_t (b, c);
+insert into ap_t select i, i % 10, 'x' || i, i % 7 from generate_series(1, 1000) i;
+explain (costs off) select min(a) from ap_t;
+explain (costs off) select max(a) from ap_t;
+explain (costs off) select max(a) from ap_t where a < 42;
+explain (costs off) select min(a), max(a) from ap_t;
+explain (costs off) select max(a) from ap_t where c = 'x5';
+select min(a), max(a) from ap_t;
+select max(c) from ap_t where b = 3;
+explain (costs off) select d, string_agg(c, ',' order by c) from ap_t group by d;
+explain (costs off) select d, count(distinct c) from ap_t group by d;
+select d, count(distinct c), string_agg(c, ',' order by c desc) filter (where a < 25) from ap_t group by d order by d;
+select (select max(a) from ap_t), (select count(*) from ap_t t2 where t2.b = 1) from ap_t where a = 1;
+drop table ap_t;
