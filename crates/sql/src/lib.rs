@@ -141,6 +141,7 @@ pub mod usertype;
 mod utility;
 mod vacuum;
 pub mod view;
+mod viewdef;
 mod window;
 
 #[cfg(test)]

@@ -50,6 +50,8 @@
 //!   through auto-updatable views, their errors, WITH CHECK OPTION, ALTER
 //!   VIEW options and defaults, information_schema updatability, against
 //!   PostgreSQL 15's output.
+//! - `viewdef`: pg_get_viewdef (pretty and plain) against PostgreSQL 15's
+//!   output: the view query deparsed as ruleutils prints it.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -267,6 +269,7 @@ mod updatable_views;
 mod update_from;
 mod upsert;
 mod util;
+mod viewdef;
 mod views;
 mod walkeep;
 mod window;
