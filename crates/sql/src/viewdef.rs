@@ -1055,7 +1055,12 @@ impl Dp<'_> {
                     self.levels.last_mut().unwrap().top.pop();
                     let t = r?;
                     self.buf.push_str(" ON ");
-                    self.buf.push_str(&t);
+                    // Plain mode wraps the condition once more.
+                    if self.pretty {
+                        self.buf.push_str(&t);
+                    } else {
+                        self.buf.push_str(&format!("({t})"));
+                    }
                 }
                 _ => {}
             }
@@ -1777,6 +1782,8 @@ impl Dp<'_> {
         // An implicit coercion of an operand shows as a cast.
         let la = arg_ty(lt);
         let ra = arg_ty(rt);
+        // An untyped literal meets the other side as that side's type.
+        let (la, ra) = (la.or(ra), ra.or(la));
         let cl = match (lt, ra) {
             (Some(a), Some(b)) => self.implicit(a, b, textual),
             _ => None,
