@@ -183,6 +183,20 @@ pub(crate) fn is_view_statement(words: &[&str], tokens: &[TokenWithSpan]) -> boo
         };
     }
     if let ["ALTER", "VIEW", ..] = w {
+        // RENAME [COLUMN] a TO b renames an output column (RENAME TO, the
+        // view itself, stays with the general parser).
+        let ws: Vec<String> = tokens
+            .iter()
+            .filter_map(|t| match &t.token {
+                Token::Word(x) => Some(x.value.to_ascii_uppercase()),
+                _ => None,
+            })
+            .collect();
+        if let Some(i) = ws.iter().position(|x| x == "RENAME") {
+            if ws.get(i + 1).is_some_and(|n| n != "TO") {
+                return true;
+            }
+        }
         // ALTER VIEW's forms for updatable views; the rest stay with the
         // general parser.
         return tokens.iter().any(|t| {

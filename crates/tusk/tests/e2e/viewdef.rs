@@ -101,6 +101,11 @@ CREATE VIEW
     vd2.e AS a
    FROM vd2
   ORDER BY vd2.e;
+ALTER VIEW
+ SELECT vd2.a AS e0,
+    vd2.e AS a
+   FROM vd2
+  ORDER BY vd2.e;
 CREATE VIEW
  SELECT s.a,
     s.b

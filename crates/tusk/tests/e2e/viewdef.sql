@@ -23,6 +23,9 @@ CREATE VIEW vd_case AS SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END AS k, a + 1 
 SELECT pg_get_viewdef('vd_case', true);
 CREATE VIEW vd_order AS SELECT a AS e, e AS a FROM vd2 ORDER BY a;
 SELECT pg_get_viewdef('vd_order', true);
+ALTER VIEW vd_order RENAME COLUMN e TO e0;
+SELECT pg_get_viewdef('vd_order', true);
+SELECT e0, a FROM vd_order;
 CREATE VIEW vd_sub AS SELECT * FROM (SELECT a, b FROM vd1) s WHERE EXISTS (SELECT 1 FROM vd2 WHERE vd2.a = s.a);
 SELECT pg_get_viewdef('vd_sub', true);
 CREATE VIEW vd_self AS SELECT * FROM vd2 WHERE EXISTS (SELECT 1 FROM vd2 x WHERE x.e = vd2.a) AND a IN (SELECT a FROM vd1);
