@@ -1672,7 +1672,10 @@ pub(crate) fn call(f: Func, args: Vec<Value>, ctx: &mut Ctx<'_>) -> Result<Value
             _ => Value::Null,
         },
         Func::TriggerDepth => Value::Int4(crate::trigger::depth()),
-        Func::ViewDef => crate::view::viewdef(ctx.host, &a(0))?,
+        Func::ViewDef => {
+            let pretty = matches!(args.get(1), Some(Value::Bool(true)));
+            crate::view::viewdef(ctx.host, &a(0), pretty)?
+        }
         Func::RuleDef => match a(0) {
             Value::Null => Value::Null,
             v => {

@@ -147,6 +147,7 @@ mod utility;
 mod vacuum;
 pub mod view;
 mod recursion;
+mod viewdef;
 mod window;
 mod xactstmt;
 

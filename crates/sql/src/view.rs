@@ -107,6 +107,9 @@ pub(crate) enum AlterView {
     ResetOptions(Vec<String>),
     /// ALTER COLUMN c SET DEFAULT e (None: DROP DEFAULT).
     Default(String, Option<Box<ast::Expr>>),
+    /// RENAME [COLUMN] old TO new: the view's output column (its query
+    /// keeps its own names; pg_get_viewdef shows the new one after AS).
+    RenameColumn(String, String),
 }
 
 /// A bound statement of this module: the statement and, for those with
@@ -180,6 +183,20 @@ pub(crate) fn is_view_statement(words: &[&str], tokens: &[TokenWithSpan]) -> boo
         };
     }
     if let ["ALTER", "VIEW", ..] = w {
+        // RENAME [COLUMN] a TO b renames an output column (RENAME TO, the
+        // view itself, stays with the general parser).
+        let ws: Vec<String> = tokens
+            .iter()
+            .filter_map(|t| match &t.token {
+                Token::Word(x) => Some(x.value.to_ascii_uppercase()),
+                _ => None,
+            })
+            .collect();
+        if let Some(i) = ws.iter().position(|x| x == "RENAME") {
+            if ws.get(i + 1).is_some_and(|n| n != "TO") {
+                return true;
+            }
+        }
         // ALTER VIEW's forms for updatable views; the rest stay with the
         // general parser.
         return tokens.iter().any(|t| {
@@ -313,6 +330,12 @@ pub(crate) fn parse(sql: &str) -> Result<ViewStmt, PgError> {
                 return Err(near(&mut p));
             }
             AlterView::ResetOptions(names)
+        } else if take(&mut p, "RENAME") {
+            let _ = take(&mut p, "COLUMN");
+            let old = p.parse_identifier().map_err(|_| near(&mut p))?;
+            expect(&mut p, "TO")?;
+            let new = p.parse_identifier().map_err(|_| near(&mut p))?;
+            AlterView::RenameColumn(ident_name(&old), ident_name(&new))
         } else {
             expect(&mut p, "ALTER")?;
             let _ = take(&mut p, "COLUMN");
@@ -1041,6 +1064,36 @@ fn alter_view(
                 },
             )?;
         }
+        AlterView::RenameColumn(old, new) => {
+            let no_column = |c: &str| {
+                PgError::error(
+                    sqlstate::UNDEFINED_COLUMN,
+                    format!("column \"{c}\" does not exist"),
+                )
+            };
+            if !rel.columns.iter().any(|c| &c.name == old) {
+                return Err(no_column(old));
+            }
+            if rel.columns.iter().any(|c| &c.name == new) {
+                return Err(PgError::error(
+                    catalog::codes::DUPLICATE_COLUMN,
+                    format!(
+                        "column \"{new}\" of relation \"{}\" already exists",
+                        rel.name
+                    ),
+                ));
+            }
+            // The column's pg_attribute row is renamed as a table's.
+            let mut as_table = rel.clone();
+            as_table.source = RelationSource::Table(t);
+            host.tables()?.alter_table(
+                &as_table,
+                &crate::alter::AlterOp::RenameColumn {
+                    old: old.clone(),
+                    new: new.clone(),
+                },
+            )?;
+        }
         AlterView::SetOptions(_) | AlterView::ResetOptions(_) => {
             let mut options = host.relation_options(t.oid)?;
             match op {
@@ -1054,7 +1107,7 @@ fn alter_view(
                 AlterView::ResetOptions(names) => {
                     options.retain(|x| !names.iter().any(|n| x.split('=').next() == Some(n)))
                 }
-                AlterView::Default(..) => {}
+                AlterView::Default(..) | AlterView::RenameColumn(..) => {}
             }
             let text = rel.view_query.clone().unwrap_or_default();
             let q = parse_query_text(&text)?;
@@ -1234,13 +1287,14 @@ fn dependents(
     Ok(())
 }
 
-/// pg_get_viewdef(oid | name): the stored query text, shaped as
-/// PostgreSQL prints a definition (a leading space, a closing `;`) but not
-/// deparsed as PostgreSQL's ruleutils would (tusk keeps the text as
-/// written); NULL for a relation that is not a view.
+/// pg_get_viewdef(oid | name [, pretty]): the stored query deparsed as
+/// PostgreSQL's ruleutils prints it (viewdef.rs), or, for a form that
+/// deparser does not know, the text as written shaped as a definition (a
+/// leading space, a closing `;`); NULL for a relation that is not a view.
 pub(crate) fn viewdef(
     host: &mut dyn Host,
     arg: &crate::value::Value,
+    pretty: bool,
 ) -> Result<crate::value::Value, PgError> {
     use crate::value::Value;
     let oid = match arg {
@@ -1270,7 +1324,14 @@ pub(crate) fn viewdef(
     )?;
     Ok(
         match rows.into_iter().next().and_then(|r| r.into_iter().next()) {
-            Some(Value::Text(t)) => Value::Text(format!(" {t};")),
+            Some(Value::Text(t)) => {
+                let rel = crate::partition::relation_by_oid(host, oid)?;
+                let deparsed = rel.and_then(|r| crate::viewdef::deparse_view(host, &r, &t, pretty));
+                match deparsed {
+                    Some(d) => Value::Text(format!("{d};")),
+                    None => Value::Text(format!(" {t};")),
+                }
+            }
             _ => Value::Null,
         },
     )

@@ -65,6 +65,8 @@
 //! - `ordered_set`: percentile_cont/percentile_disc/mode and the
 //!   hypothetical-set rank family (WITHIN GROUP) against PostgreSQL 15's
 //!   output.
+//! - `viewdef`: pg_get_viewdef (pretty and plain) against PostgreSQL 15's
+//!   output: the view query deparsed as ruleutils prints it.
 //! - `window`: window frames (ROWS, RANGE offsets, GROUPS, EXCLUDE) and the
 //!   order of rows with equal sort keys against PostgreSQL 15's output.
 //! - `with_dml`: data-modifying WITH queries and WITH before DML against
@@ -286,6 +288,7 @@ mod updatable_views;
 mod update_from;
 mod upsert;
 mod util;
+mod viewdef;
 mod views;
 mod walkeep;
 mod window;

@@ -333,17 +333,17 @@ fn views_join_replace_depend_and_survive_restart() {
         ),
         "SELECT a, b FROM t WHERE a >= 2"
     );
-    // pg_get_viewdef: the text as written (not PostgreSQL's deparse).
+    // pg_get_viewdef: deparsed as PostgreSQL prints it (viewdef.rs).
     assert_eq!(
         value(&mut c, "SELECT pg_get_viewdef('v')"),
-        " SELECT a, b FROM t WHERE a >= 2;"
+        " SELECT t.a,\n    t.b\n   FROM t\n  WHERE (t.a >= 2);"
     );
     assert_eq!(
         value(
             &mut c,
             "SELECT pg_get_viewdef(oid, true) FROM pg_class WHERE relname = 'w'"
         ),
-        " SELECT a, upper(b) FROM t;"
+        " SELECT t.a AS k,\n    upper(t.b) AS label\n   FROM t;"
     );
     // OR REPLACE: columns may be added at the end only.
     exec(
