@@ -466,7 +466,11 @@ fn recover_and_check(
     let mut replayed = model.clog_at_checkpoint.clone();
     replayed.extend(decided.0.borrow().0.iter().copied());
     assert_eq!(&replayed, committed, "commit log after recovery");
-    assert!(r.next_xid >= min_next_xid, "next xid {} < {min_next_xid}", r.next_xid);
+    assert!(
+        r.next_xid >= min_next_xid,
+        "next xid {} < {min_next_xid}",
+        r.next_xid
+    );
     let got = visible_rows(&n2, committed);
     assert_eq!(&got, expect, "rows after recovery");
     drop(n2);
