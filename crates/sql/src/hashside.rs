@@ -110,12 +110,36 @@ pub(crate) fn est_rows(src: &Source, conds: &[Expr], relations: &dyn Relations) 
                     .sum();
                 // Its pages now (10 if none, as EXPLAIN counts: tusk has
                 // no ANALYZE counts, which PostgreSQL's regression tables
-                // have), an inheritance parent with its children (each
-                // taken as its size).
-                let blocks = relations.heap_blocks(rel).unwrap_or(0);
-                let pages = if blocks == 0 { 10.0 } else { blocks as f64 };
+                // have). An inheritance parent counts its own pages (none
+                // is none: PostgreSQL's never-vacuumed floor skips a table
+                // with subclasses) and each member's, a member without
+                // subclasses of its own at least 10 pages, as
+                // PostgreSQL's estimate_rel_size takes a never-vacuumed
+                // table.
+                let blocks = |r: &crate::catalog::Relation| relations.heap_blocks(r).unwrap_or(0);
+                let pages = if rel.children.is_empty() {
+                    match blocks(rel) {
+                        0 => 10.0,
+                        b => b as f64,
+                    }
+                } else {
+                    let members: u32 = rel
+                        .children
+                        .iter()
+                        .map(|c| {
+                            let leaf = !rel.children.iter().any(|o| o.parent == c.rel.name);
+                            let b = blocks(&c.rel);
+                            if leaf && b < 10 {
+                                10
+                            } else {
+                                b
+                            }
+                        })
+                        .sum();
+                    (blocks(rel) + members) as f64
+                };
                 let density = ((8192.0 - 24.0) / (width as f64 + 28.0)).floor().max(1.0);
-                (density * pages).round() * (1 + rel.children.len()) as f64
+                (density * pages).round()
             }
             _ => 1000.0,
         },
