@@ -70,6 +70,31 @@ struct Col {
     ty: Option<Ty>,
 }
 
+/// `(a, b)`: a FROM item's column alias list.
+fn column_list(names: &[String]) -> String {
+    format!(
+        "({})",
+        names
+            .iter()
+            .map(|n| quote(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// The columns of a FROM item named `refname`, each shown qualified by it.
+fn qualified(refname: &str, names: &[String], types: impl Iterator<Item = Option<Ty>>) -> Vec<Col> {
+    names
+        .iter()
+        .zip(types)
+        .map(|(n, ty)| Col {
+            name: n.clone(),
+            text: format!("{}.{}", quote(refname), quote(n)),
+            ty,
+        })
+        .collect()
+}
+
 /// A FROM item that can be named in a qualified reference.
 #[derive(Clone, Debug, Default)]
 struct Entry {
@@ -1144,24 +1169,9 @@ impl Dp<'_> {
                         text.push(' ');
                         text.push_str(&quote(&refname));
                     }
-                    text.push_str(&format!(
-                        "({})",
-                        names
-                            .iter()
-                            .map(|n| quote(n))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                    text.push_str(&column_list(&names));
                 }
-                let cols: Vec<Col> = names
-                    .iter()
-                    .zip(&real)
-                    .map(|(n, r)| Col {
-                        name: n.clone(),
-                        text: format!("{}.{}", quote(&refname), quote(n)),
-                        ty: r.1,
-                    })
-                    .collect();
+                let cols: Vec<Col> = qualified(&refname, &names, real.iter().map(|r| r.1));
                 let written = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or(rel);
                 self.levels.last_mut().unwrap().entries.push(Entry {
                     written,
@@ -1224,24 +1234,9 @@ impl Dp<'_> {
                 text.push(' ');
                 text.push_str(&quote(&refname));
                 if !alias_cols.is_empty() {
-                    text.push_str(&format!(
-                        "({})",
-                        names
-                            .iter()
-                            .map(|n| quote(n))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
+                    text.push_str(&column_list(&names));
                 }
-                let cols: Vec<Col> = names
-                    .iter()
-                    .zip(&out)
-                    .map(|(n, r)| Col {
-                        name: n.clone(),
-                        text: format!("{}.{}", quote(&refname), quote(n)),
-                        ty: r.1,
-                    })
-                    .collect();
+                let cols: Vec<Col> = qualified(&refname, &names, out.iter().map(|r| r.1));
                 let written = alias
                     .as_ref()
                     .map(|a| ident_name(&a.name))
@@ -1284,24 +1279,9 @@ impl Dp<'_> {
                         };
                         let mut text = format!("{inner} {}", quote(&refname));
                         if !alias_cols.is_empty() {
-                            text.push_str(&format!(
-                                "({})",
-                                names
-                                    .iter()
-                                    .map(|n| quote(n))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ));
+                            text.push_str(&column_list(&names));
                         }
-                        let cols: Vec<Col> = names
-                            .iter()
-                            .zip(&cols)
-                            .map(|(n, c)| Col {
-                                name: n.clone(),
-                                text: format!("{}.{}", quote(&refname), quote(n)),
-                                ty: c.ty,
-                            })
-                            .collect();
+                        let cols: Vec<Col> = qualified(&refname, &names, cols.iter().map(|c| c.ty));
                         self.levels.last_mut().unwrap().entries.push(Entry {
                             written: ident_name(&a.name),
                             cols: cols.clone(),

@@ -749,16 +749,18 @@ impl<'a> HeapRel<'a> {
         }
     }
 
-    /// Inserts on a pinned block if the tuple fits (after pruning if the
-    /// page is full and has prunable tuples); else the free space it saw,
-    /// for the free-space map.
-    fn insert_on(
-        &self,
-        pin: &Pin,
+    /// The page of `pin` exclusively locked (initialised when new, with
+    /// whether it was) with room for a tuple of `len` bytes, pruned first
+    /// if that is worth it; else the free space it has (the page marked
+    /// full). The common start of [`Self::insert_on`] and
+    /// [`Self::insert_many_on`].
+    fn lock_for_insert<'p>(
+        &'p self,
+        pin: &'p Pin,
         block: BlockNumber,
         vis: &dyn Visibility,
-        tuple: &mut [u8],
-    ) -> Result<Result<ItemPointer, usize>, PgError> {
+        len: usize,
+    ) -> Result<Result<(crate::bufmgr::ContentLock<'p>, bool), usize>, PgError> {
         let mut l = self.bm.lock(pin, LwMode::Exclusive);
         // Only the header: placing a tuple reads the free-space pointers
         // and (for a free line pointer) the line-pointer array, never an
@@ -774,11 +776,11 @@ impl<'a> HeapRel<'a> {
             heaptuple::init_heap_page(l.page_mut());
             init = true;
         }
-        if !self.fits_new(l.page(), tuple.len()) {
+        if !self.fits_new(l.page(), len) {
             if self.prune_worthwhile(l.page(), vis) {
                 self.prune_locked(&mut l, block, vis)?;
             }
-            if !self.fits_new(l.page(), tuple.len()) {
+            if !self.fits_new(l.page(), len) {
                 let f = page::flags(l.page());
                 page::set_flags(l.page_mut(), f | PD_PAGE_FULL);
                 if init {
@@ -790,6 +792,23 @@ impl<'a> HeapRel<'a> {
                 )));
             }
         }
+        Ok(Ok((l, init)))
+    }
+
+    /// Inserts on a pinned block if the tuple fits (after pruning if the
+    /// page is full and has prunable tuples); else the free space it saw,
+    /// for the free-space map.
+    fn insert_on(
+        &self,
+        pin: &Pin,
+        block: BlockNumber,
+        vis: &dyn Visibility,
+        tuple: &mut [u8],
+    ) -> Result<Result<ItemPointer, usize>, PgError> {
+        let (mut l, init) = match self.lock_for_insert(pin, block, vis, tuple.len())? {
+            Ok(x) => x,
+            Err(free) => return Ok(Err(free)),
+        };
         // Critical section (rule 3).
         let p = l.page_mut();
         let off = page::add_item(p, tuple, AddAt::FirstFree, MAX_HEAP_TUPLES_PER_PAGE)
@@ -817,32 +836,10 @@ impl<'a> HeapRel<'a> {
         vis: &dyn Visibility,
         tuples: &mut [Vec<u8>],
     ) -> Result<Result<Vec<ItemPointer>, usize>, PgError> {
-        let mut l = self.bm.lock(pin, LwMode::Exclusive);
-        // Only the header, as insert_on.
-        if !page::is_new(l.page()) {
-            page::check_header(l.page()).map_err(|e| e.to_pg_error())?;
-        }
-        let mut init = false;
-        if page::is_new(l.page()) {
-            heaptuple::init_heap_page(l.page_mut());
-            init = true;
-        }
-        if !self.fits_new(l.page(), tuples[0].len()) {
-            if self.prune_worthwhile(l.page(), vis) {
-                self.prune_locked(&mut l, block, vis)?;
-            }
-            if !self.fits_new(l.page(), tuples[0].len()) {
-                let f = page::flags(l.page());
-                page::set_flags(l.page_mut(), f | PD_PAGE_FULL);
-                if init {
-                    l.mark_dirty();
-                }
-                return Ok(Err(page::heap_free_space(
-                    l.page(),
-                    MAX_HEAP_TUPLES_PER_PAGE,
-                )));
-            }
-        }
+        let (mut l, init) = match self.lock_for_insert(pin, block, vis, tuples[0].len())? {
+            Ok(x) => x,
+            Err(free) => return Ok(Err(free)),
+        };
         // Critical section (rule 3): every check that can fail is made
         // before the page changes.
         let save = self.save_free.get();
