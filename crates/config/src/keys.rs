@@ -286,6 +286,8 @@ keys! {
     BoolKey DEFAULT_TRANSACTION_READ_ONLY = "default_transaction_read_only";
     StrKey TRANSACTION_ISOLATION = "transaction_isolation";
     BoolKey TRANSACTION_READ_ONLY = "transaction_read_only";
+    BoolKey DEFAULT_TRANSACTION_DEFERRABLE = "default_transaction_deferrable";
+    BoolKey TRANSACTION_DEFERRABLE = "transaction_deferrable";
     StrKey SESSION_REPLICATION_ROLE = "session_replication_role";
     IntKey STATEMENT_TIMEOUT = "statement_timeout";
     IntKey LOCK_TIMEOUT = "lock_timeout";
