@@ -735,7 +735,7 @@ fn error_sqlstates() {
         ("SELECT 1 ORDER BY 2", "42P10", "ORDER BY position 2 is not in select list"),
         ("SELECT 1 LIMIT -1", "2201W", "LIMIT must not be negative"),
         ("SELECT 1 OFFSET -1", "2201X", "OFFSET must not be negative"),
-        ("SELECT mode() WITHIN GROUP (ORDER BY pid) FROM pg_stat_activity", "0A000", "FILTER, OVER and WITHIN GROUP on mode() is not supported yet"),
+        ("SELECT mode() FROM pg_stat_activity", "42809", "WITHIN GROUP is required for ordered-set aggregate mode"),
         ("CREATE TABLE t (a int)", "0A000", "tables are not available in this host"),
         ("VACUUM ANALYZE t", "42P01", "relation \"t\" does not exist"),
         ("VACUUM", "0A000", "tables are not available in this host"),
