@@ -388,6 +388,30 @@ enum Tok {
     Punct(char),
 }
 
+/// The text of a quoted run starting at `c[*i]` (the opening `q`), a doubled
+/// `q` standing for one; `*i` moves past the closing quote.
+fn quoted(c: &[char], i: &mut usize, q: char, unterminated: &str) -> Result<String, PgError> {
+    let mut s = String::new();
+    *i += 1;
+    loop {
+        match c.get(*i) {
+            None => return Err(syntax(unterminated)),
+            Some(&x) if x == q && c.get(*i + 1) == Some(&q) => {
+                s.push(q);
+                *i += 2;
+            }
+            Some(&x) if x == q => {
+                *i += 1;
+                return Ok(s);
+            }
+            Some(&x) => {
+                s.push(x);
+                *i += 1;
+            }
+        }
+    }
+}
+
 const OP_CHARS: &str = "~!@#^&|`?+-*/%<>=";
 
 fn lex(sql: &str) -> Result<(Vec<Tok>, Vec<usize>), PgError> {
@@ -422,49 +446,13 @@ fn lex(sql: &str) -> Result<(Vec<Tok>, Vec<usize>), PgError> {
                 }
             }
         } else if ch == '"' {
-            let mut s = String::new();
-            i += 1;
-            loop {
-                match c.get(i) {
-                    None => return Err(syntax("unterminated quoted identifier")),
-                    Some('"') if c.get(i + 1) == Some(&'"') => {
-                        s.push('"');
-                        i += 2;
-                    }
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&x) => {
-                        s.push(x);
-                        i += 1;
-                    }
-                }
-            }
+            let s = quoted(&c, &mut i, '"', "unterminated quoted identifier")?;
             out.push(Tok::Word {
                 folded: s,
                 quoted: true,
             });
         } else if ch == '\'' {
-            let mut s = String::new();
-            i += 1;
-            loop {
-                match c.get(i) {
-                    None => return Err(syntax("unterminated quoted string")),
-                    Some('\'') if c.get(i + 1) == Some(&'\'') => {
-                        s.push('\'');
-                        i += 2;
-                    }
-                    Some('\'') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(&x) => {
-                        s.push(x);
-                        i += 1;
-                    }
-                }
-            }
+            let s = quoted(&c, &mut i, '\'', "unterminated quoted string")?;
             out.push(Tok::Str(s));
         } else if ch.is_alphabetic() || ch == '_' {
             let st = i;

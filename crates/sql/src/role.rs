@@ -133,9 +133,11 @@ pub(crate) fn tokens(sql: &str) -> Result<Vec<T>, PgError> {
     Ok(out)
 }
 
-struct P {
-    t: Vec<T>,
-    i: usize,
+/// A cursor over [`tokens`]' output (xactstmt.rs reads its statements
+/// with it too).
+pub(crate) struct P {
+    pub(crate) t: Vec<T>,
+    pub(crate) i: usize,
 }
 
 pub(crate) fn syntax_at(t: Option<&T>) -> PgError {
@@ -152,13 +154,13 @@ pub(crate) fn syntax_at(t: Option<&T>) -> PgError {
 }
 
 impl P {
-    fn peek_kw(&self) -> Option<&str> {
+    pub(crate) fn peek_kw(&self) -> Option<&str> {
         match self.t.get(self.i) {
             Some(T::Word(k, _)) => Some(k),
             _ => None,
         }
     }
-    fn kw(&mut self, k: &str) -> bool {
+    pub(crate) fn kw(&mut self, k: &str) -> bool {
         if self.peek_kw() == Some(k) {
             self.i += 1;
             true
@@ -166,7 +168,7 @@ impl P {
             false
         }
     }
-    fn expect(&mut self, k: &str) -> Result<(), PgError> {
+    pub(crate) fn expect(&mut self, k: &str) -> Result<(), PgError> {
         if self.kw(k) {
             Ok(())
         } else {

@@ -8,7 +8,7 @@
 use tusk_common::sqlstate;
 use tusk_common::PgError;
 
-use crate::role::{syntax_at, tokens, T};
+use crate::role::{syntax_at, tokens, P, T};
 use crate::utility::Utility;
 
 /// Whether a statement's leading words make it one this module parses.
@@ -26,33 +26,7 @@ pub(crate) fn is_transaction_statement(w: &[&str]) -> bool {
     }
 }
 
-struct P {
-    t: Vec<T>,
-    i: usize,
-}
-
 impl P {
-    fn peek(&self) -> Option<&str> {
-        match self.t.get(self.i) {
-            Some(T::Word(k, _)) => Some(k),
-            _ => None,
-        }
-    }
-    fn kw(&mut self, k: &str) -> bool {
-        if self.peek() == Some(k) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-    fn expect(&mut self, k: &str) -> Result<(), PgError> {
-        if self.kw(k) {
-            Ok(())
-        } else {
-            Err(syntax_at(self.t.get(self.i)))
-        }
-    }
     fn at_end(&self) -> bool {
         self.i >= self.t.len()
     }
