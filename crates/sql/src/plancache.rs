@@ -113,12 +113,20 @@ fn stamp(host: &dyn Host, settings: u64) -> Option<Stamp> {
     })
 }
 
+/// Whether what `s` was bound against is still so; compared field by field, since
+/// building a [`Stamp`] copies the user name (this runs for every statement).
+fn current(s: &Stamp, host: &dyn Host, settings: u64) -> bool {
+    host.plan_generation() == Some(s.generation)
+        && s.settings == settings
+        && host.identity().user == s.user
+}
+
 /// A literal's text as the parameter's value: with its minus sign, or a string's value.
-fn value_text(number: bool, text: &str, negated: bool) -> String {
+fn value_text(number: bool, text: &str, negated: bool) -> std::borrow::Cow<'_, str> {
     if number && negated {
-        format!("-{text}")
+        format!("-{text}").into()
     } else {
-        text.to_string()
+        text.into()
     }
 }
 
@@ -178,7 +186,7 @@ pub(crate) fn lookup(
         else {
             return None;
         };
-        if Some(s) != stamp(host, settings).as_ref() {
+        if !current(s, host, settings) {
             return None;
         }
         let params = values(m, prepared, classes, negated)?;
@@ -192,16 +200,16 @@ pub(crate) fn remember(stmt: &Statement, bound: &Prepared, host: &dyn Host, sett
     let Some(m) = &stmt.masked else {
         return;
     };
-    let Some(stamp) = stamp(host, settings) else {
-        return;
-    };
     let known = PLANS.with(|c| match c.borrow().get(m.key()) {
-        Some(Entry::Never(s)) => s == &stamp,
+        Some(Entry::Never(s)) => current(s, host, settings),
         _ => false,
     });
     if known {
         return;
     }
+    let Some(stamp) = stamp(host, settings) else {
+        return;
+    };
     let entry = match parameterised(stmt, m, bound, host) {
         Some((prepared, classes, negated)) => Entry::Plan {
             prepared: Rc::new(prepared),

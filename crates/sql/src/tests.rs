@@ -2261,3 +2261,33 @@ mod errpos;
 /// PL/pgSQL's compiled simple expressions (plfast.rs) against the
 /// general evaluator.
 mod plfast;
+
+/// The plan cache (plancache.rs) is really used: a second text of a shape comes back as
+/// the cached plan with its literals as parameter values, runs to the second text's
+/// result, and a changed settings generation is a miss.
+#[test]
+fn a_repeated_shape_runs_the_cached_plan() {
+    let mut h = FakeHost::new();
+    let parsed =
+        |h: &FakeHost, sql: &str, settings: u64| match crate::parse_simple(sql, h, settings) {
+            Ok(crate::Simple::Parsed(v)) => Some(v),
+            Ok(crate::Simple::Cached { .. }) => None,
+            Err((e, _)) => panic!("{sql}: {e:?}"),
+        };
+    let first = parsed(&h, "SELECT 1 + 2 AS x", 0).expect("first text is parsed");
+    let p = prepare(&first[0], &[], &h).unwrap();
+    crate::remember_plan(&first[0], &p, &h, 0);
+    let Ok(crate::Simple::Cached { prepared, params }) =
+        crate::parse_simple("SELECT 5 + 7 AS x", &h, 0)
+    else {
+        panic!("second text of the shape was not served from the plan cache");
+    };
+    assert_eq!(params, vec![Value::Int4(5), Value::Int4(7)]);
+    let rels = FakeRelations(h.activity.clone());
+    let out = execute(&prepared, &params, &mut h, &rels).unwrap();
+    assert_eq!(out.rows, vec![vec![Value::Int4(12)]]);
+    assert!(
+        parsed(&h, "SELECT 5 + 7 AS x", 1).is_some(),
+        "another settings generation misses"
+    );
+}
